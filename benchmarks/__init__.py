@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m benchmarks`` or ``watchfloor bench``; one JSON line each."""

@@ -1,0 +1,16 @@
+"""Benchmark inputs: the real videos the product plays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DEBIAN_VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+SHARED_VTEST = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "video" / "vtest.avi"
+
+
+def vtest_path() -> Path:
+    """vtest.avi as the demo site plays it (Debian's opencv-doc), else ../shared's copy."""
+    for path in (DEBIAN_VTEST, SHARED_VTEST):
+        if path.exists():
+            return path
+    raise FileNotFoundError("vtest.avi not found: install Debian's opencv-doc")

@@ -1,0 +1,31 @@
+"""Runs the benchmarks and prints one JSON line of figures for each."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks import camera_tile, decode
+
+BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
+    "decode_fps": decode.run,
+    "tile_display_fps": camera_tile.run,
+}
+
+
+def run_benchmarks(names: list[str] | None = None) -> int:
+    """Run ``names`` (default: all); returns a process exit code."""
+    chosen = names or list(BENCHMARKS)
+    unknown = [n for n in chosen if n not in BENCHMARKS]
+    if unknown:
+        print(
+            f"unknown benchmark(s): {', '.join(unknown)}; have: {', '.join(BENCHMARKS)}",
+            file=sys.stderr,
+        )
+        return 2
+    for name in chosen:
+        figures = {"benchmark": name, **BENCHMARKS[name]()}
+        print(json.dumps(figures), flush=True)
+    return 0

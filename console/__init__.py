@@ -1,0 +1,1 @@
+"""The Watchfloor application: main window, layouts, engine host, Qt bridge and CLI."""

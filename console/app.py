@@ -1,0 +1,57 @@
+"""Starting the GUI: QApplication, theme, engine host, main window."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from console.host import EngineHost, console_settings
+from console.main_window import MainWindow
+from engine.config import SiteConfigError
+from engine.store import DatabaseError
+from resources import THEME_QSS
+
+log = logging.getLogger(__name__)
+
+EXIT_DATABASE = 3
+EXIT_SITE = 4
+
+
+def application() -> QApplication:
+    """The one QApplication, created on first use with the Watchfloor theme."""
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        return app
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("Watchfloor")
+    app.setOrganizationName("Watchfloor")
+    app.setStyle("Fusion")
+    if THEME_QSS.exists():
+        app.setStyleSheet(THEME_QSS.read_text(encoding="utf-8"))
+    return app
+
+
+def run_gui(site_file: Path, db_url: str) -> int:
+    """Open the console on ``site_file``; returns the process exit code."""
+    app = application()
+    try:
+        host = EngineHost.open(site_file, db_url)
+    except SiteConfigError as exc:
+        log.error("%s", exc)
+        QMessageBox.critical(
+            None, "Watchfloor — site file", f"The site file cannot be used:\n\n{exc}"
+        )
+        return EXIT_SITE
+    except DatabaseError as exc:
+        log.error("%s", exc)
+        QMessageBox.critical(None, "Watchfloor — database", str(exc))
+        return EXIT_DATABASE
+    window = MainWindow(host.runtime, host.bridge, console_settings())
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        host.close()

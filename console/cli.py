@@ -1,0 +1,182 @@
+"""``watchfloor``: the console, and the engine's headless surface for scripts and tests.
+
+Exit codes: 0 ok, 1 failed check, 2 usage, 3 database cannot be opened or migrated,
+4 site file invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from engine.config import SiteConfigError, load_site
+from engine.store import DatabaseError, default_db_url, display_url
+from resources import DEMO_SITE
+
+EXIT_FAILED = 1
+EXIT_DATABASE = 3
+EXIT_SITE = 4
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="watchfloor",
+        description="Watchfloor operator console. Without a subcommand, opens the console.",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="database URL (default: $WATCHFLOOR_DB_URL, else SQLite in the "
+        "user data dir), e.g. postgresql+psycopg://user@host/db",
+    )
+    parser.add_argument(
+        "--site",
+        metavar="FILE",
+        type=Path,
+        default=DEMO_SITE,
+        help="site TOML file (default: the built-in demo site)",
+    )
+    parser.add_argument(
+        "--selftest",
+        action="store_true",
+        help="start the engine and the window offscreen, check every subsystem, "
+        "print a one-line summary and exit 0 (pass) or 1 (fail)",
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    engine = sub.add_parser("engine", help="run a site's engine headless for a while")
+    engine.add_argument(
+        "--site",
+        dest="engine_site",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="site TOML file (default: the global --site)",
+    )
+    engine.add_argument(
+        "--duration",
+        metavar="S",
+        type=float,
+        required=True,
+        help="seconds to run (Ctrl+C stops early)",
+    )
+    engine.add_argument(
+        "--report",
+        metavar="OUT.json",
+        type=Path,
+        help="write per-camera frames, fps and offline periods here",
+    )
+    engine.add_argument("--json", action="store_true", help="print the report on stdout")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="create or migrate the schema to the newest")
+    upgrade.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    bench = sub.add_parser("bench", help="run the benchmarks; one JSON line each")
+    bench.add_argument("names", nargs="*", help="only these benchmarks")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    db_url = args.db or default_db_url()
+    try:
+        if args.selftest:
+            from console.selftest import run_selftest
+
+            return run_selftest(args.site, db_url)
+        if args.command == "engine":
+            return _run_engine(args, db_url)
+        if args.command == "db":
+            return _db_upgrade(db_url, args.json)
+        if args.command == "bench":
+            from benchmarks.runner import run_benchmarks
+
+            return run_benchmarks(args.names)
+        from console.app import run_gui
+
+        return run_gui(args.site, db_url)
+    except SiteConfigError as exc:
+        print(f"watchfloor: site file error: {exc}", file=sys.stderr)
+        return EXIT_SITE
+    except DatabaseError as exc:
+        print(f"watchfloor: {exc}", file=sys.stderr)
+        return EXIT_DATABASE
+
+
+def _db_upgrade(db_url: str, as_json: bool) -> int:
+    from engine.store import Store
+    from engine.store.database import current_revision, head_revision
+
+    store = Store(db_url)
+    try:
+        revision = current_revision(store.engine)
+        result = {
+            "database": display_url(db_url),
+            "revision": revision,
+            "head": head_revision(),
+            "backend": store.backend,
+        }
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps(result))
+    else:
+        print(f"database {result['database']} is at revision {revision} (newest)")
+    return 0
+
+
+def _run_engine(args: argparse.Namespace, db_url: str) -> int:
+    from engine.runtime import EngineRuntime
+    from engine.store import Store
+
+    if args.duration <= 0:
+        print("watchfloor engine: --duration must be more than 0 seconds", file=sys.stderr)
+        return 2
+    site = load_site(args.engine_site or args.site)  # validated before anything starts
+    store = Store(db_url)
+    runtime = EngineRuntime(site, store)
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        runtime.start()
+        stop.wait(args.duration)
+    finally:
+        runtime.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        store.close()
+    report: dict[str, Any] = runtime.report()
+    report["duration_s"] = args.duration
+    if args.report:
+        tmp = args.report.with_name(args.report.name + ".tmp")
+        tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        tmp.replace(args.report)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for cam_id, cam in report["cameras"].items():
+            print(
+                f"{cam_id}: {cam['frames']} frames, {cam['fps']} fps, "
+                f"{len(cam['offline_periods'])} offline periods, now {cam['status']}"
+            )
+    return 0

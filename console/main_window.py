@@ -1,0 +1,173 @@
+"""The main window: dockable panes, role layouts and the health status bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+
+from console.bridge import QtBridge
+from console.layouts import Layout, arrange
+from engine.events import CameraStatusChanged, Event, SubsystemHealth
+from engine.runtime import EngineRuntime
+from widgets.camera_grid import TILE_COUNTS, CameraFeed, CameraGrid
+from widgets.event_log import EventLogView
+from widgets.health_bar import HealthBar
+from widgets.site_overview import SiteOverview
+
+STATE_VERSION = 1  # bump when panes are added or renamed, so old saved states are ignored
+
+
+class MainWindow(QMainWindow):
+    """Hosts the panes for one running engine. Layout choices persist in ``settings``."""
+
+    sig_layout_changed = Signal(str)
+    """The active role layout changed (its name)."""
+
+    def __init__(
+        self,
+        runtime: EngineRuntime,
+        bridge: QtBridge,
+        settings: QSettings,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.runtime = runtime
+        self.settings = settings
+        self.setWindowTitle(f"Watchfloor — {runtime.site.name}")
+        self.setDockNestingEnabled(True)
+        self.resize(1400, 860)
+
+        feeds = [
+            CameraFeed(cam_id, source.camera.name, source.slot.latest)
+            for cam_id, source in runtime.sources.items()
+        ]
+        self.camera_grid = CameraGrid(
+            feeds, empty_hint=f"Add a [[cameras]] table to {runtime.site.file}"
+        )
+        self.event_log = EventLogView()
+        self.site_overview = SiteOverview(runtime.site)
+        self.docks = {
+            "cameras": self._dock("cameras", "Cameras", self.camera_grid),
+            "events": self._dock("events", "Live events", self.event_log),
+            "site": self._dock("site", "Site", self.site_overview),
+        }
+
+        self.health_bar = HealthBar()
+        self.statusBar().addPermanentWidget(self.health_bar)
+        self.layout_label = QLabel()
+        self.statusBar().addWidget(self.layout_label)
+
+        bridge.sig_camera_status_changed.connect(self._on_camera_status_changed)
+        bridge.sig_health_changed.connect(self._on_health_changed)
+        bridge.sig_history_event.connect(self._on_history_event_added)
+        for report in runtime.health():
+            self.health_bar.on_health_changed(report.subsystem, report.state, report.detail)
+
+        self.current_layout: Layout | None = None
+        self._build_menus()
+        geometry = settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        tiles = int(str(settings.value("grid/tiles", 0) or 0))
+        if tiles in TILE_COUNTS:
+            self.camera_grid.set_tile_count(tiles)
+        self.camera_grid.sig_tile_count_changed.connect(
+            lambda count: self.settings.setValue("grid/tiles", count)
+        )
+        saved = str(settings.value("layout/current", Layout.OPERATOR.value))
+        self.switch_layout(Layout(saved) if saved in Layout._value2member_map_ else Layout.OPERATOR)
+
+    def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{name}")
+        dock.setWidget(widget)
+        return dock
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        view = self.menuBar().addMenu("&View")
+        layouts = view.addMenu("&Layout")
+        self.layout_actions: dict[Layout, QAction] = {}
+        group = QActionGroup(self)
+        for index, layout in enumerate(Layout, start=1):
+            action = QAction(layout.value, self, checkable=True)
+            action.setShortcut(QKeySequence(f"Ctrl+{index}"))
+            action.triggered.connect(
+                lambda _checked=False, chosen=layout: self.switch_layout(chosen)
+            )
+            group.addAction(action)
+            layouts.addAction(action)
+            self.layout_actions[layout] = action
+        layouts.addSeparator()
+        reset = QAction("&Reset this layout", self)
+        reset.triggered.connect(self.reset_layout)
+        layouts.addAction(reset)
+
+        panes = view.addMenu("&Panes")
+        for dock in self.docks.values():
+            panes.addAction(dock.toggleViewAction())
+
+        grid = view.addMenu("Camera &grid")
+        for count in TILE_COUNTS:
+            action = QAction(f"{count} tile{'s' if count > 1 else ''}", self)
+            action.triggered.connect(
+                lambda _checked=False, n=count: self.camera_grid.set_tile_count(n)
+            )
+            grid.addAction(action)
+
+    def switch_layout(self, layout: Layout) -> None:
+        """Save the current arrangement under its layout, then show ``layout`` as it was
+        last left (or its default arrangement)."""
+        if layout is self.current_layout:
+            return
+        self._save_layout_state()
+        self.current_layout = layout
+        arrange(self, layout, self.docks)
+        state = self.settings.value(f"layouts/{layout.value}/state")
+        if state is not None:
+            self.restoreState(state, STATE_VERSION)
+        self.settings.setValue("layout/current", layout.value)
+        self.layout_actions[layout].setChecked(True)
+        self.layout_label.setText(f"Layout: {layout.value}")
+        self.sig_layout_changed.emit(layout.value)
+
+    def reset_layout(self) -> None:
+        if self.current_layout is None:
+            return
+        self.settings.remove(f"layouts/{self.current_layout.value}/state")
+        arrange(self, self.current_layout, self.docks)
+
+    def _save_layout_state(self) -> None:
+        if self.current_layout is not None:
+            self.settings.setValue(
+                f"layouts/{self.current_layout.value}/state", self.saveState(STATE_VERSION)
+            )
+
+    def _on_camera_status_changed(self, event: CameraStatusChanged) -> None:
+        self.camera_grid.on_camera_status_changed(
+            event.camera_id, event.status, event.detail, event.since
+        )
+        self.site_overview.on_camera_status_changed(event.camera_id, event.status, event.detail)
+
+    def _on_health_changed(self, event: SubsystemHealth) -> None:
+        self.health_bar.on_health_changed(event.subsystem, event.state, event.detail)
+
+    def _on_history_event_added(self, event: Event) -> None:
+        record = event.record()
+        if record is not None:
+            detail = record.detail.get("detail") or ", ".join(
+                f"{key}={value}" for key, value in record.detail.items()
+            )
+            self.event_log.add_event(event.at, record.kind, record.source, str(detail))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_layout_state()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.sync()
+        super().closeEvent(event)

@@ -1,0 +1,160 @@
+"""``watchfloor --selftest``: start engine and window offscreen and check each subsystem."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.config import SiteConfig
+    from engine.store import Store
+
+FRAME_WAIT_S = 8.0
+
+
+def run_selftest(site_file: Path, db_url: str) -> int:
+    """Exit 0 if every check that can run here passes, else 1; prints one summary line."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    results: list[tuple[str, bool, str]] = []
+
+    def check(name: str, action: Callable[[], str]) -> bool:
+        try:
+            results.append((name, True, action()))
+            return True
+        except Exception as exc:
+            results.append((name, False, f"{type(exc).__name__}: {exc}"))
+            return False
+
+    from engine.config import load_site
+    from engine.store import Store
+    from engine.store.database import current_revision, head_revision
+
+    site_holder: list[SiteConfig] = []
+    store_holder: list[Store] = []
+
+    def site_check() -> str:
+        site = load_site(site_file)
+        site_holder.append(site)
+        return f"{site.name}: {len(site.cameras)} cameras, {len(site.sensing_nodes)} nodes"
+
+    def store_check() -> str:
+        store = Store(db_url)
+        store_holder.append(store)
+        revision = current_revision(store.engine)
+        if revision != head_revision():
+            raise RuntimeError(f"schema at {revision}, expected {head_revision()}")
+        return f"{store.backend} rev {revision}"
+
+    def video_check() -> str:
+        import numpy as np
+
+        from engine.vision.cv import import_cv2
+
+        cv2 = import_cv2()
+        frame = np.zeros((48, 64, 3), np.uint8)
+        frame[:, 32:] = 200
+        ok, encoded = cv2.imencode(".png", frame)
+        if not ok or cv2.imdecode(encoded, cv2.IMREAD_COLOR).shape != frame.shape:
+            raise RuntimeError("OpenCV encode/decode round trip failed")
+        return f"OpenCV {cv2.__version__}"
+
+    site_ok = check("site", site_check)
+    store_ok = check("store", store_check)
+    check("video", video_check)
+    if site_ok and store_ok:
+        _check_engine_and_gui(site_holder[0], store_holder[0], check)
+    for store in store_holder:
+        store.close()
+
+    failed = [r for r in results if not r[1]]
+    summary = "; ".join(
+        f"{name} {'ok' if ok else 'FAIL'} ({detail})" for name, ok, detail in results
+    )
+    print(f"watchfloor selftest: {'FAIL' if failed else 'PASS'} — {summary}")
+    sys.stdout.flush()
+    return 1 if failed else 0
+
+
+def _check_engine_and_gui(
+    site: SiteConfig, store: Store, check: Callable[[str, Callable[[], str]], bool]
+) -> None:
+    from console.app import application
+    from console.bridge import QtBridge
+    from console.host import console_settings
+    from console.main_window import MainWindow
+    from engine.events import CameraStatus
+    from engine.runtime import EngineRuntime
+
+    app = application()
+    runtime = EngineRuntime(site, store)
+    bridge = QtBridge(runtime.bus)
+    settings_dir = tempfile.TemporaryDirectory(prefix="watchfloor-selftest-")
+    window = None
+    try:
+        runtime.start()
+        window = MainWindow(runtime, bridge, console_settings(Path(settings_dir.name) / "c.ini"))
+        window.show()
+
+        def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                app.processEvents()
+                if condition():
+                    return True
+                time.sleep(0.02)
+            return condition()
+
+        def cameras_check() -> str:
+            if not runtime.sources:
+                return "no cameras configured"
+            with_footage = [
+                s for s in runtime.sources.values() if s.status[0] is not CameraStatus.NO_FOOTAGE
+            ]
+            wait_for(
+                lambda: all(
+                    s.status[0] in (CameraStatus.ONLINE, CameraStatus.NO_FOOTAGE)
+                    for s in runtime.sources.values()
+                ),
+                FRAME_WAIT_S,
+            )
+            bad = [
+                f"{s.camera.id}: {s.status[0].value} {s.status[1]}"
+                for s in with_footage
+                if s.status[0] is not CameraStatus.ONLINE
+            ]
+            if bad:
+                raise RuntimeError("; ".join(bad))
+            missing = len(runtime.sources) - len(with_footage)
+            return f"{len(with_footage)} online" + (
+                f", {missing} without footage" if missing else ""
+            )
+
+        def gui_check() -> str:
+            grid = window.camera_grid
+            online = {i for i, s in runtime.sources.items() if s.status[0] is CameraStatus.ONLINE}
+            live = [t for t in grid.tiles if t.camera_id in online]
+            drawn = wait_for(
+                lambda: all(t.frames_shown > 0 and t.status is CameraStatus.ONLINE for t in live),
+                FRAME_WAIT_S,
+            )
+            if not drawn:
+                raise RuntimeError("camera tiles drew no frame or did not show the camera online")
+            if "store" not in window.health_bar.labels:
+                raise RuntimeError("status bar shows no store health")
+            return f"window shown, {sum(t.frames_shown for t in live)} frames drawn"
+
+        check("cameras", cameras_check)
+        check("gui", gui_check)
+    finally:
+        if window is not None:
+            window.close()
+            window.deleteLater()
+        runtime.stop()
+        bridge.close()
+        app.processEvents()
+        settings_dir.cleanup()

@@ -1,0 +1,1 @@
+"""Watchfloor engine: headless processing, storage and events (never imports Qt)."""

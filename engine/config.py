@@ -1,0 +1,332 @@
+"""Site configuration: a TOML file describing cameras, sensing nodes, room and geo origin.
+
+The whole file is parsed and validated before anything starts, and every problem is reported
+as ``file:line: field: what is wrong`` so an admin can fix it without guessing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp")
+
+
+class SiteConfigError(ValueError):
+    """A site file that cannot be used. ``line`` is 1-based, or None when unknown."""
+
+    def __init__(self, file: Path, line: int | None, field: str, message: str) -> None:
+        self.file = file
+        self.line = line
+        self.field = field
+        self.message = message
+        where = f"{file}:{line}" if line is not None else str(file)
+        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
+
+
+class SourceKind(StrEnum):
+    FILE = "file"
+    STREAM = "stream"
+    WEBCAM = "webcam"
+
+
+@dataclass(frozen=True, slots=True)
+class GeoPoint:
+    """WGS84 position in degrees."""
+
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True)
+class FloorPoint:
+    """Position on the site's floor plan in metres from the plan origin; z is height."""
+
+    x_m: float
+    y_m: float
+    z_m: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RoomGeometry:
+    """The sensed room as a box, metres."""
+
+    width_m: float
+    depth_m: float
+    height_m: float
+
+
+@dataclass(frozen=True, slots=True)
+class CameraConfig:
+    id: str
+    name: str
+    url: str
+    kind: SourceKind
+    loop: bool
+    position: FloorPoint | None
+    geo: GeoPoint | None
+
+    @property
+    def file_path(self) -> Path | None:
+        return Path(self.url) if self.kind is SourceKind.FILE else None
+
+    @property
+    def webcam_index(self) -> int | None:
+        return int(self.url) if self.kind is SourceKind.WEBCAM else None
+
+
+@dataclass(frozen=True, slots=True)
+class SensingNodeConfig:
+    id: str
+    name: str
+    position: FloorPoint
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    name: str
+    file: Path
+    geo_origin: GeoPoint
+    room: RoomGeometry | None
+    cameras: tuple[CameraConfig, ...]
+    sensing_nodes: tuple[SensingNodeConfig, ...]
+
+
+def load_site(path: Path | str) -> SiteConfig:
+    """Read and validate a site TOML file. Raises :class:`SiteConfigError` naming file,
+    line and field on the first problem found."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SiteConfigError(file, None, "", "site file does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SiteConfigError(file, None, "", f"cannot read site file: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"at line (\d+)", str(exc))
+        line = int(match.group(1)) if match else None
+        raise SiteConfigError(file, line, "", f"not valid TOML: {exc}") from None
+    return _SiteReader(file, text).read(data)
+
+
+class _SiteReader:
+    """Walks the parsed TOML, remembering where each field stands in the text."""
+
+    def __init__(self, file: Path, text: str) -> None:
+        self.file = file
+        self.lines = _key_lines(text)
+
+    def fail(self, path: tuple[str | int, ...], message: str) -> SiteConfigError:
+        line = None
+        for n in range(len(path), 0, -1):
+            if path[:n] in self.lines:
+                line = self.lines[path[:n]]
+                break
+        return SiteConfigError(self.file, line, _dotted(path), message)
+
+    def table(self, value: Any, path: tuple[str | int, ...], allowed: set[str]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a table, got {_type_name(value)}")
+        for key in value:
+            if key not in allowed:
+                raise self.fail(
+                    (*path, key), f"unknown field (allowed: {', '.join(sorted(allowed))})"
+                )
+        return value
+
+    def string(self, table: dict[str, Any], key: str, path: tuple[str | int, ...]) -> str:
+        if key not in table:
+            raise self.fail((*path, key), "required field is missing")
+        value = table[key]
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail((*path, key), f"expected a non-empty string, got {_type_name(value)}")
+        return value.strip()
+
+    def number(
+        self,
+        table: dict[str, Any],
+        key: str,
+        path: tuple[str | int, ...],
+        low: float = -math.inf,
+        high: float = math.inf,
+    ) -> float:
+        if key not in table:
+            raise self.fail((*path, key), "required field is missing")
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail((*path, key), f"expected a number, got {_type_name(value)}")
+        if not (low <= value <= high) or math.isnan(value):
+            raise self.fail((*path, key), f"{value} is outside {low:g}..{high:g}")
+        return float(value)
+
+    def geo(self, value: Any, path: tuple[str | int, ...]) -> GeoPoint:
+        table = self.table(value, path, {"lat", "lon"})
+        return GeoPoint(
+            lat=self.number(table, "lat", path, -90, 90),
+            lon=self.number(table, "lon", path, -180, 180),
+        )
+
+    def floor_point(self, value: Any, path: tuple[str | int, ...], need_z: bool) -> FloorPoint:
+        table = self.table(value, path, {"x", "y", "z"})
+        z = self.number(table, "z", path, -100, 1000) if need_z or "z" in table else 0.0
+        return FloorPoint(self.number(table, "x", path), self.number(table, "y", path), z)
+
+    def read(self, data: dict[str, Any]) -> SiteConfig:
+        root = self.table(data, (), {"site", "room", "cameras", "sensing_nodes"})
+        if "site" not in root:
+            raise self.fail(("site",), "required table [site] is missing")
+        site = self.table(root["site"], ("site",), {"name", "geo"})
+        name = self.string(site, "name", ("site",))
+        if "geo" not in site:
+            raise self.fail(("site", "geo"), "required field is missing (site geo origin)")
+        geo_origin = self.geo(site["geo"], ("site", "geo"))
+
+        room = None
+        if "room" in root:
+            r = self.table(root["room"], ("room",), {"width_m", "depth_m", "height_m"})
+            room = RoomGeometry(
+                width_m=self.number(r, "width_m", ("room",), 0.1, 10_000),
+                depth_m=self.number(r, "depth_m", ("room",), 0.1, 10_000),
+                height_m=self.number(r, "height_m", ("room",), 0.1, 100),
+            )
+
+        cameras = tuple(
+            self.camera(item, ("cameras", i)) for i, item in enumerate(self.array(root, "cameras"))
+        )
+        nodes = tuple(
+            self.sensing_node(item, ("sensing_nodes", i))
+            for i, item in enumerate(self.array(root, "sensing_nodes"))
+        )
+        self.unique_ids([c.id for c in cameras], "cameras")
+        self.unique_ids([n.id for n in nodes], "sensing_nodes")
+        return SiteConfig(name, self.file, geo_origin, room, cameras, nodes)
+
+    def unique_ids(self, ids: list[str], label: str) -> None:
+        seen: set[str] = set()
+        for index, item_id in enumerate(ids):
+            if item_id in seen:
+                raise self.fail((label, index, "id"), f"duplicate id {item_id!r}")
+            seen.add(item_id)
+
+    def array(self, root: dict[str, Any], key: str) -> list[Any]:
+        value = root.get(key, [])
+        if not isinstance(value, list):
+            raise self.fail((key,), f"expected an array of tables [[{key}]]")
+        return value
+
+    def camera(self, value: Any, path: tuple[str | int, ...]) -> CameraConfig:
+        table = self.table(value, path, {"id", "name", "url", "loop", "position", "geo"})
+        camera_id = self.identifier(table, path)
+        name = self.string(table, "name", path) if "name" in table else camera_id
+        if "url" not in table:
+            raise self.fail((*path, "url"), "required field is missing")
+        raw = table["url"]
+        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+            url, kind = str(raw), SourceKind.WEBCAM
+        else:
+            url = self.string(table, "url", path)
+            url, kind = self.resolve_url(url, (*path, "url"))
+        loop = table.get("loop", kind is SourceKind.FILE)
+        if not isinstance(loop, bool):
+            raise self.fail((*path, "loop"), f"expected true or false, got {_type_name(loop)}")
+        position = (
+            self.floor_point(table["position"], (*path, "position"), need_z=False)
+            if "position" in table
+            else None
+        )
+        geo = self.geo(table["geo"], (*path, "geo")) if "geo" in table else None
+        return CameraConfig(camera_id, name, url, kind, loop, position, geo)
+
+    def resolve_url(self, url: str, path: tuple[str | int, ...]) -> tuple[str, SourceKind]:
+        if url.isdigit():
+            return url, SourceKind.WEBCAM
+        scheme, sep, _ = url.partition("://")
+        if sep:
+            if scheme.lower() == "file":
+                return self.resolve_file(url[len("file://") :]), SourceKind.FILE
+            if scheme.lower() not in STREAM_SCHEMES:
+                raise self.fail(
+                    path,
+                    f"unsupported scheme {scheme!r} (use a file path, a webcam index, "
+                    f"or one of {', '.join(STREAM_SCHEMES)})",
+                )
+            return url, SourceKind.STREAM
+        return self.resolve_file(url), SourceKind.FILE
+
+    def resolve_file(self, raw: str) -> str:
+        file_path = Path(raw).expanduser()
+        if not file_path.is_absolute():
+            file_path = (self.file.parent / file_path).resolve()
+        return str(file_path)
+
+    def identifier(self, table: dict[str, Any], path: tuple[str | int, ...]) -> str:
+        value = self.string(table, "id", path)
+        if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", value):
+            raise self.fail((*path, "id"), f"{value!r} must be 1-64 letters, digits, '_' or '-'")
+        return value
+
+    def sensing_node(self, value: Any, path: tuple[str | int, ...]) -> SensingNodeConfig:
+        table = self.table(value, path, {"id", "name", "position"})
+        node_id = self.identifier(table, path)
+        name = self.string(table, "name", path) if "name" in table else node_id
+        if "position" not in table:
+            raise self.fail((*path, "position"), "required field is missing")
+        position = self.floor_point(table["position"], (*path, "position"), need_z=True)
+        return SensingNodeConfig(node_id, name, position)
+
+
+def _key_lines(text: str) -> dict[tuple[str | int, ...], int]:
+    """Map each table header and key path in ``text`` to its 1-based line number.
+
+    Array-of-tables entries are addressed by index, as in ``("cameras", 1, "url")``.
+    """
+    lines: dict[tuple[str | int, ...], int] = {}
+    counts: dict[str, int] = defaultdict(int)
+    current: tuple[str | int, ...] = ()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if stripped.startswith("[["):
+            name = stripped[2:].split("]]", 1)[0].strip()
+            current = (*_split_key(name), counts[name])
+            counts[name] += 1
+        elif stripped.startswith("["):
+            current = _split_key(stripped[1:].split("]", 1)[0])
+        else:
+            match = re.match(r"""\s*([A-Za-z0-9_\-."' ]+?)\s*=""", raw)
+            if not match:
+                continue
+            key_path = (*current, *_split_key(match.group(1)))
+            lines.setdefault(key_path, number)
+            continue
+        lines.setdefault(current, number)
+    return lines
+
+
+def _split_key(dotted: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip("\"'") for part in dotted.split("."))
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _type_name(value: Any) -> str:
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)

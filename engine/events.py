@@ -1,0 +1,79 @@
+"""Immutable events that travel on the bus.
+
+Every event is a frozen dataclass stamped with the clock's UTC time. Events that belong in
+the history have a :meth:`Event.record` that says how the store writer files them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of all bus events."""
+
+    at: datetime
+
+    def record(self) -> EventRecord | None:
+        """How this event is stored in the ``events`` table, or None if it is not history."""
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One row for the events table: ``kind`` like ``camera.offline``, ``source`` like
+    ``camera:plaza``, and JSON-serialisable ``detail``."""
+
+    kind: str
+    source: str
+    detail: dict[str, Any]
+
+
+class CameraStatus(enum.StrEnum):
+    """Life cycle of one camera source as the operator sees it."""
+
+    STARTING = "starting"
+    ONLINE = "online"
+    OFFLINE = "offline"  # was delivering frames, stopped; reconnecting with backoff
+    ERROR = "error"  # cannot be opened at all (bad URL, unreadable file); retrying
+    NO_FOOTAGE = "no_footage"  # the configured file does not exist
+    STOPPED = "stopped"  # source finished (non-looping file) or engine stopping
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CameraStatusChanged(Event):
+    """A camera source changed status. Published from the camera's worker thread or watchdog."""
+
+    camera_id: str
+    status: CameraStatus
+    detail: str = ""
+    since: datetime
+    retry_in_s: float | None = None
+
+    def record(self) -> EventRecord:
+        detail: dict[str, Any] = {"detail": self.detail, "since": self.since.isoformat()}
+        if self.retry_in_s is not None:
+            detail["retry_in_s"] = round(self.retry_in_s, 3)
+        return EventRecord(f"camera.{self.status.value}", f"camera:{self.camera_id}", detail)
+
+
+class HealthState(enum.StrEnum):
+    """Health of one subsystem, shown in the console's status bar."""
+
+    OK = "ok"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    OFF = "off"  # not configured on this site
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubsystemHealth(Event):
+    """Current health of one subsystem (``store``, ``cameras``, ``engine`` …)."""
+
+    subsystem: str
+    state: HealthState
+    detail: str

@@ -1,0 +1,177 @@
+"""The engine host: one object that runs a site's subsystems headless.
+
+Used the same way by the console (which bridges its bus onto the GUI thread), by
+``watchfloor engine`` and by tests. Owns the store writer, one worker per camera and a
+watchdog thread that detects stalled cameras and publishes subsystem health.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.bus import EventBus
+from engine.clock import REAL_CLOCK, Clock
+from engine.config import SiteConfig
+from engine.events import CameraStatus, HealthState, SubsystemHealth
+from engine.store.database import Store, display_url
+from engine.store.sites import SiteIds, sync_site
+from engine.store.writer import StoreWriter
+from engine.vision.source import CameraSource
+
+log = logging.getLogger(__name__)
+
+WATCHDOG_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    subsystem: str
+    state: HealthState
+    detail: str
+
+
+class EngineRuntime:
+    """Runs a site: ``start()``, then ``stop()``. Thread-safe to read from the GUI."""
+
+    def __init__(
+        self,
+        site: SiteConfig,
+        store: Store | None,
+        *,
+        bus: EventBus | None = None,
+        clock: Clock = REAL_CLOCK,
+        realtime: bool = True,
+    ) -> None:
+        self.site = site
+        self.store = store
+        self.bus = bus or EventBus()
+        self.clock = clock
+        self.sources = {
+            cam.id: CameraSource(cam, self.bus, clock, realtime=realtime) for cam in site.cameras
+        }
+        self.site_ids: SiteIds | None = None
+        self.writer: StoreWriter | None = None
+        self.started_at: datetime | None = None
+        self._stop = threading.Event()
+        self._watchdog = threading.Thread(target=self._watch, name="engine-watchdog", daemon=True)
+        self._last_health: dict[str, HealthReport] = {}
+
+    def start(self) -> None:
+        """Mirror the site into the store, then start the writer, cameras and watchdog."""
+        self.started_at = self.clock.now()
+        if self.store is not None:
+            self.site_ids = sync_site(self.store, self.site, self.clock)
+            self.writer = StoreWriter(self.store, self.bus, self.site_ids)
+            self.writer.start()
+        for source in self.sources.values():
+            source.start()
+        self._watchdog.start()
+        self._publish_health()
+
+    def stop(self) -> None:
+        """Stop cameras, then let the writer store what they reported last."""
+        self._stop.set()
+        for source in self.sources.values():
+            source.stop()
+        if self._watchdog.is_alive():
+            self._watchdog.join(timeout=5)
+        if self.writer is not None:
+            self.writer.stop()
+
+    def health(self) -> list[HealthReport]:
+        """Current health of each subsystem, for the status bar and ``--selftest``."""
+        reports = [HealthReport("engine", HealthState.OK, f"site {self.site.name}")]
+        if self.store is None:
+            reports.append(HealthReport("store", HealthState.OFF, "no database"))
+        elif self.writer is not None and self.writer.last_error:
+            reports.append(
+                HealthReport("store", HealthState.DOWN, f"writes failing: {self.writer.last_error}")
+            )
+        else:
+            reports.append(
+                HealthReport("store", HealthState.OK, display_url(str(self.store.engine.url)))
+            )
+        reports.append(self._camera_health())
+        return reports
+
+    def _camera_health(self) -> HealthReport:
+        if not self.sources:
+            return HealthReport("cameras", HealthState.OFF, "no cameras configured")
+        statuses = [s.status[0] for s in self.sources.values()]
+        online = sum(s is CameraStatus.ONLINE for s in statuses)
+        starting = sum(s is CameraStatus.STARTING for s in statuses)
+        detail = f"{online}/{len(statuses)} online"
+        if online == len(statuses):
+            state = HealthState.OK
+        elif starting and online + starting == len(statuses):
+            state, detail = HealthState.OK, f"{detail}, {starting} starting"
+        elif online:
+            state = HealthState.DEGRADED
+        else:
+            state = HealthState.DOWN
+        return HealthReport("cameras", state, detail)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(WATCHDOG_INTERVAL_S):
+            for source in self.sources.values():
+                source.check_stall()
+            self._publish_health()
+
+    def _publish_health(self) -> None:
+        for report in self.health():
+            if self._last_health.get(report.subsystem) != report:
+                self._last_health[report.subsystem] = report
+                self.bus.publish(
+                    SubsystemHealth(
+                        at=self.clock.now(),
+                        subsystem=report.subsystem,
+                        state=report.state,
+                        detail=report.detail,
+                    )
+                )
+
+    def report(self) -> dict[str, Any]:
+        """Per-camera figures for ``watchfloor engine --report``: frames, fps while online,
+        offline periods (ISO times, seconds)."""
+        end = self.clock.now()
+        cameras: dict[str, Any] = {}
+        for cam_id, source in self.sources.items():
+            stats = source.stats()
+            status, detail, since = source.status
+            periods = [
+                {
+                    "start": p.start.isoformat(),
+                    "end": p.end.isoformat() if p.end else None,
+                    "seconds": round(((p.end or end) - p.start).total_seconds(), 3),
+                    "reason": p.reason,
+                }
+                for p in stats.offline_periods
+            ]
+            cameras[cam_id] = {
+                "name": source.camera.name,
+                "url": source.camera.url,
+                "native_fps": source.native_fps,
+                "frames": stats.frames,
+                "online_seconds": round(stats.online_seconds, 3),
+                "fps": round(stats.frames / stats.online_seconds, 2)
+                if stats.online_seconds > 0
+                else 0.0,
+                "reconnects": stats.reconnects,
+                "status": status.value,
+                "status_detail": detail,
+                "status_since": since.isoformat(),
+                "offline_periods": periods,
+            }
+        return {
+            "site": self.site.name,
+            "site_file": str(self.site.file),
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "ended_at": end.isoformat(),
+            "store": display_url(str(self.store.engine.url)) if self.store else None,
+            "events_written": self.writer.rows_written if self.writer else 0,
+            "cameras": cameras,
+        }

@@ -1,0 +1,1 @@
+"""Vision: camera sources and (later) detection, tracking, faces and clips."""

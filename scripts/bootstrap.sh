@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Sets up everything Watchfloor needs on a Debian/Ubuntu machine, idempotently:
+#   Debian packages (installed when run as root; listed otherwise), a .venv, and the pinned
+#   Python packages from requirements.lock. Re-running is fast when nothing changed.
+# Usage: scripts/bootstrap.sh [--dev]   (--dev adds what the tests need: PostgreSQL server)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_dev=0
+[[ "${1:-}" == "--dev" ]] && want_dev=1
+
+# Qt (xcb + offscreen), Xvfb for GL/tests, PulseAudio client for QtMultimedia, the demo
+# video (opencv-doc) and OpenCV's cascade files (opencv-data).
+apt_packages=(python3 python3-venv python3-pip ca-certificates
+  libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3
+  xvfb xauth libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
+  libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libxcb-xkb1
+  libpulse0 opencv-doc opencv-data)
+(( want_dev )) && apt_packages+=(postgresql)
+
+missing=()
+if command -v dpkg-query >/dev/null; then
+  for pkg in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$pkg")
+  done
+fi
+if (( ${#missing[@]} )); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "bootstrap: installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "bootstrap: WARNING: missing Debian packages (run as root to install): ${missing[*]}" >&2
+  fi
+fi
+
+python=${PYTHON:-}
+if [[ -z "$python" ]]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null; then python=$candidate; break; fi
+  done
+fi
+[[ -n "$python" ]] || { echo "bootstrap: no python3 found" >&2; exit 1; }
+
+if [[ ! -x .venv/bin/python ]]; then
+  echo "bootstrap: creating .venv with $($python --version)"
+  "$python" -m venv .venv
+fi
+
+stamp=.venv/.watchfloor-installed
+want_stamp=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+if [[ ! -f $stamp || "$(cat $stamp)" != "$want_stamp" ]]; then
+  echo "bootstrap: installing pinned Python packages (requirements.lock)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip==26.3"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.lock
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+  echo "$want_stamp" > $stamp
+fi

@@ -1,0 +1,105 @@
+"""Shared fixtures: isolated data dirs, real SQLite and PostgreSQL databases, test videos."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+TESTDATA = SHARED / "testdata"
+DEBIAN_VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+ENGINE_THREAD_PREFIXES = ("camera-", "store-writer", "engine-watchdog")
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep every test away from the real user data/config dirs and database."""
+    monkeypatch.setenv("WATCHFLOOR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("WATCHFLOOR_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.delenv("WATCHFLOOR_DB_URL", raising=False)
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_engine_threads() -> Iterator[None]:
+    """Fail a test that leaves camera, writer or watchdog threads running."""
+    yield
+    leaked = [
+        t.name
+        for t in threading.enumerate()
+        if t.is_alive() and t.name.startswith(ENGINE_THREAD_PREFIXES)
+    ]
+    assert not leaked, f"test leaked running engine threads: {leaked}"
+
+
+@pytest.fixture
+def vtest_avi() -> Path:
+    """The pedestrian sample video (768×576, 10 fps) the demo site plays."""
+    if not DEBIAN_VTEST.exists():
+        pytest.fail(f"{DEBIAN_VTEST} missing: install Debian's opencv-doc (scripts/bootstrap.sh)")
+    return DEBIAN_VTEST
+
+
+@pytest.fixture
+def hamilton_clip() -> Path:
+    """A short real clip from ../shared/testdata (640×360, 29.97 fps, 275 frames)."""
+    path = TESTDATA / "video" / "short_hamilton_clip.mp4"
+    assert path.exists(), f"shared test data missing: {path}"
+    return path
+
+
+def _postgres_admin_url() -> str | None:
+    url = os.environ.get("WATCHFLOOR_TEST_PG_URL")
+    if not url and os.environ.get("CI") == "true":
+        pytest.fail(
+            "CI must run the storage tests against PostgreSQL: "
+            "WATCHFLOOR_TEST_PG_URL is not set (scripts/with-postgres.sh sets it)"
+        )
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL: a SQLite file, or a new database on the real server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'watchfloor-test.db'}"
+        return
+    admin_url = _postgres_admin_url()
+    if admin_url is None:
+        pytest.skip("no PostgreSQL server (run the tests through scripts/check.sh)")
+    name = f"wf_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def write_site(path: Path, cameras: str = "", extra: str = "") -> Path:
+    """Write a minimal valid site file with the given [[cameras]] tables."""
+    path.write_text(
+        '[site]\nname = "Test site"\ngeo = { lat = 51.5, lon = -0.14 }\n' + extra + cameras,
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def copied_video(tmp_path: Path, vtest_avi: Path) -> Path:
+    """A private copy of vtest.avi that a test may move away and bring back."""
+    target = tmp_path / "camera.avi"
+    shutil.copyfile(vtest_avi, target)
+    return target

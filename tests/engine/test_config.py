@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.config import SiteConfigError, SourceKind, load_site
+from resources import DEMO_SITE
+from tests.conftest import write_site
+
+
+def error_for(tmp_path: Path, body: str) -> SiteConfigError:
+    site = tmp_path / "site.toml"
+    site.write_text(body, encoding="utf-8")
+    with pytest.raises(SiteConfigError) as info:
+        load_site(site)
+    return info.value
+
+
+def test_demo_site_describes_the_plaza_camera_and_four_nodes() -> None:
+    site = load_site(DEMO_SITE)
+    assert site.name == "Demo plaza"
+    assert [c.id for c in site.cameras] == ["plaza"]
+    camera = site.cameras[0]
+    assert camera.kind is SourceKind.FILE and camera.loop
+    assert camera.url.endswith("opencv-doc/examples/data/vtest.avi")
+    assert camera.position is not None and camera.geo is not None
+    assert len(site.sensing_nodes) == 4
+    assert site.room is not None and site.room.width_m == 12.0
+
+
+def test_camera_urls_are_classified_and_relative_paths_resolved(tmp_path: Path) -> None:
+    site = load_site(
+        write_site(
+            tmp_path / "site.toml",
+            """
+[[cameras]]
+id = "file"
+url = "clips/door.mp4"
+[[cameras]]
+id = "rtsp"
+url = "rtsp://10.0.0.5:554/live"
+[[cameras]]
+id = "usb"
+url = 0
+""",
+        )
+    )
+    kinds = {c.id: (c.kind, c.url) for c in site.cameras}
+    assert kinds["file"] == (SourceKind.FILE, str(tmp_path / "clips" / "door.mp4"))
+    assert kinds["rtsp"] == (SourceKind.STREAM, "rtsp://10.0.0.5:554/live")
+    assert kinds["usb"] == (SourceKind.WEBCAM, "0")
+    assert site.cameras[0].name == "file"  # name defaults to the id
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    error = error_for(tmp_path, '[site]\nname = "x"\ngeo = { lat = 1, lon = 2 }\n\n[[cameras]\n')
+    assert error.line == 5
+    assert str(error).startswith(f"{tmp_path / 'site.toml'}:5:")
+    assert "not valid TOML" in str(error)
+
+
+def test_wrong_type_names_line_and_field(tmp_path: Path) -> None:
+    error = error_for(
+        tmp_path,
+        """[site]
+name = "x"
+geo = { lat = 1, lon = 2 }
+
+[[cameras]]
+id = "a"
+url = "a.mp4"
+
+[[cameras]]
+id = "b"
+url = "b.mp4"
+loop = "yes"
+""",
+    )
+    assert (error.line, error.field) == (12, "cameras[1].loop")
+    assert "expected true or false, got a string" in str(error)
+
+
+def test_unknown_field_is_reported_with_allowed_names(tmp_path: Path) -> None:
+    error = error_for(
+        tmp_path,
+        '[site]\nname = "x"\ngeo = { lat = 1, lon = 2 }\n[[cameras]]\nid = "a"\nulr = "a.mp4"\n',
+    )
+    assert (error.line, error.field) == (6, "cameras[0].ulr")
+    assert "unknown field" in error.message and "url" in error.message
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "line", "message"),
+    [
+        ('[site]\nname = "x"\n', "site.geo", 1, "required field is missing"),
+        ('[site]\nname = "x"\ngeo = { lat = 95, lon = 2 }\n', "site.geo.lat", 3, "outside -90..90"),
+        (
+            '[site]\nname = "x"\ngeo = { lat = 1, lon = 2 }\n[[cameras]]\nid = "a"\n',
+            "cameras[0].url",
+            4,
+            "required field is missing",
+        ),
+        (
+            '[site]\nname = "x"\ngeo = { lat = 1, lon = 2 }\n[[cameras]]\nid = "a"\nurl = "a"\n'
+            '[[cameras]]\nid = "a"\nurl = "b"\n',
+            "cameras[1].id",
+            8,
+            "duplicate id 'a'",
+        ),
+        (
+            '[site]\nname = "x"\ngeo = { lat = 1, lon = 2 }\n[[cameras]]\nid = "a"\n'
+            'url = "ftp://x/y"\n',
+            "cameras[0].url",
+            6,
+            "unsupported scheme 'ftp'",
+        ),
+        (
+            '[site]\nname = "x"\ngeo = { lat = 1, lon = 2 }\n[room]\nwidth_m = 5\ndepth_m = -1\n'
+            "height_m = 3\n",
+            "room.depth_m",
+            6,
+            "outside",
+        ),
+        (
+            '[site]\nname = "x"\ngeo = { lat = 1, lon = 2 }\n[[sensing_nodes]]\nid = "n"\n'
+            "position = { x = 1, y = 2 }\n",
+            "sensing_nodes[0].position.z",
+            6,
+            "missing",
+        ),
+    ],
+)
+def test_each_invalid_field_is_named(
+    tmp_path: Path, body: str, field: str, line: int, message: str
+) -> None:
+    error = error_for(tmp_path, body)
+    assert error.field == field
+    assert error.line == line
+    assert message in error.message
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SiteConfigError, match="site file does not exist"):
+        load_site(tmp_path / "nope.toml")

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, inspect, select, text
+
+from engine.bus import EventBus
+from engine.clock import SimulatedClock
+from engine.config import load_site
+from engine.events import CameraStatus, CameraStatusChanged
+from engine.store import DatabaseError, Store
+from engine.store.database import current_revision, head_revision
+from engine.store.models import Camera, Event, Media, SensingNode, Setting, Site
+from engine.store.sites import sync_site
+from engine.store.writer import StoreWriter
+from resources import DEMO_SITE
+
+TABLES = {"sites", "cameras", "sensing_nodes", "events", "media", "settings", "alembic_version"}
+T0 = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
+
+
+def test_new_database_is_migrated_to_head(db_url: str) -> None:
+    store = Store(db_url)
+    try:
+        assert set(inspect(store.engine).get_table_names()) >= TABLES
+        assert current_revision(store.engine) == head_revision()
+    finally:
+        store.close()
+    again = Store(db_url)  # opening twice is a no-op upgrade
+    assert current_revision(again.engine) == head_revision()
+    again.close()
+
+
+def test_sqlite_runs_in_wal_mode_with_normal_sync_and_busy_timeout(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'wal.db'}")
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    store.close()
+
+
+def test_site_sync_inserts_updates_and_disables(db_url: str, tmp_path: Path) -> None:
+    store = Store(db_url)
+    clock = SimulatedClock(T0)
+    ids = sync_site(store, load_site(DEMO_SITE), clock)
+    assert set(ids.cameras) == {"plaza"}
+    with store.sessions() as session:
+        site = session.scalars(select(Site)).one()
+        assert (site.name, site.geo_lat) == ("Demo plaza", 51.50135)
+        assert site.updated_at == T0 and site.updated_at.tzinfo is not None
+        assert session.scalar(select(func.count()).select_from(SensingNode)) == 4
+
+    renamed = tmp_path / "demo.toml"
+    renamed.write_text(DEMO_SITE.read_text().replace('id = "plaza"', 'id = "gate"'))
+    ids2 = sync_site(store, load_site(renamed), clock)
+    assert ids2.site_id == ids.site_id
+    with store.sessions() as session:
+        cameras = {c.key: c.enabled for c in session.scalars(select(Camera))}
+    assert cameras == {"plaza": False, "gate": True}
+    store.close()
+
+
+def test_writer_batches_events_with_utc_times_and_camera_links(db_url: str) -> None:
+    store = Store(db_url)
+    ids = sync_site(store, load_site(DEMO_SITE), SimulatedClock(T0))
+    bus = EventBus()
+    writer = StoreWriter(store, bus, ids)
+    writer.start()
+    threads = [
+        threading.Thread(
+            target=lambda n=n: [
+                bus.publish(
+                    CameraStatusChanged(
+                        at=T0 + timedelta(seconds=n * 1000 + i),
+                        camera_id="plaza",
+                        status=CameraStatus.OFFLINE if i % 2 else CameraStatus.ONLINE,
+                        detail=f"{n}/{i}",
+                        since=T0,
+                    )
+                )
+                for i in range(250)
+            ]
+        )
+        for n in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert writer.flush()
+    writer.stop()
+    with store.sessions() as session:
+        rows = session.scalars(select(Event).order_by(Event.ts)).all()
+    assert len(rows) == 1000 and writer.rows_written == 1000
+    assert rows[0].ts == T0 and rows[0].ts.tzinfo is not None
+    assert {r.kind for r in rows} == {"camera.online", "camera.offline"}
+    assert {r.camera_id for r in rows} == {ids.cameras["plaza"]}
+    assert rows[0].detail["detail"] == "0/0"
+    store.close()
+
+
+def test_media_and_settings_rows_round_trip(db_url: str) -> None:
+    store = Store(db_url)
+    with store.transaction() as session:
+        session.add(
+            Media(kind="clip", path="clips/a.mp4", sha256="0" * 64, size_bytes=10, created_at=T0)
+        )
+        session.add(Setting(key="retention", value={"clips_days": 30}, updated_at=T0))
+    with store.sessions() as session:
+        assert session.scalars(select(Media)).one().locked is False
+        assert session.get(Setting, "retention").value == {"clips_days": 30}  # type: ignore[union-attr]
+    with pytest.raises(Exception, match=r"(?i)check|constraint"), store.transaction() as session:
+        session.add(Media(kind="poster", path="x", sha256="0" * 64, size_bytes=1, created_at=T0))
+    with store.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Media)) == 1
+    store.close()
+
+
+def test_naive_datetimes_are_refused(db_url: str) -> None:
+    store = Store(db_url)
+    with pytest.raises(Exception, match="naive datetime"), store.transaction() as session:
+        session.add(Setting(key="k", value={}, updated_at=datetime(2026, 1, 1)))
+        session.flush()
+    store.close()
+
+
+def test_failed_migration_leaves_no_partial_schema(db_url: str) -> None:
+    # A foreign "media" table blocks the migration halfway through (after sites/cameras).
+    raw = create_engine(db_url)
+    with raw.begin() as connection:
+        connection.execute(text("CREATE TABLE media (legacy_id INTEGER PRIMARY KEY)"))
+    with pytest.raises(DatabaseError, match="cannot migrate database") as info:
+        Store(db_url)
+    assert "media" in str(info.value)
+    assert set(inspect(raw).get_table_names()) == {"media"}
+    raw.dispose()
+
+
+def test_a_file_that_is_not_a_database_gives_a_clear_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.db"
+    bogus.write_bytes(b"these are meeting notes, not a database" * 100)
+    with pytest.raises(DatabaseError, match=r"cannot open database .*notes\.db.*not a database"):
+        Store(f"sqlite:///{bogus}")
+    assert bogus.read_bytes().startswith(b"these are meeting notes")
+
+
+def test_unreachable_postgres_and_bad_urls_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseError, match="cannot open database postgresql"):
+        Store("postgresql+psycopg://nobody:secret@127.0.0.1:9/none")
+    with pytest.raises(DatabaseError, match="invalid database URL"):
+        Store("not a url")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(DatabaseError, match="cannot create folder"):
+        Store(f"sqlite:///{blocker / 'sub' / 'x.db'}")
+
+
+def test_password_is_hidden_in_errors() -> None:
+    with pytest.raises(DatabaseError) as info:
+        Store("postgresql+psycopg://nobody:hunter2@127.0.0.1:9/none")
+    assert "hunter2" not in str(info.value)

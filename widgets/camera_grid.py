@@ -1,0 +1,146 @@
+"""The camera grid pane: 1, 4 or 9 tiles drawn at display rate."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.events import CameraStatus
+from widgets.camera_tile import CameraTile, FrameGetter
+
+TILE_COUNTS = (1, 4, 9)
+DISPLAY_HZ = 30
+
+
+@dataclass(frozen=True, slots=True)
+class CameraFeed:
+    """What the grid needs to show one camera."""
+
+    camera_id: str
+    name: str
+    frame_getter: FrameGetter
+
+
+class CameraGrid(QWidget):
+    """Shows cameras in a square grid; one timer refreshes every visible tile."""
+
+    sig_tile_count_changed = Signal(int)
+    """The operator picked 1, 4 or 9 tiles."""
+
+    def __init__(
+        self,
+        feeds: list[CameraFeed],
+        *,
+        empty_hint: str = "",
+        display_hz: int = DISPLAY_HZ,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._feeds = feeds
+        self._empty_hint = empty_hint
+        self._status: dict[str, tuple[CameraStatus, str, datetime | None]] = {}
+        self.tiles: list[CameraTile] = []
+        self.tile_count = 0
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        self._buttons = QButtonGroup(self)
+        for count in TILE_COUNTS:
+            button = QToolButton(self)
+            button.setText(str(count))
+            button.setCheckable(True)
+            button.setToolTip(f"Show {count} camera tile{'s' if count > 1 else ''}")
+            button.setAccessibleName(f"{count} tiles")
+            self._buttons.addButton(button, count)
+            bar.addWidget(button)
+        self._buttons.idClicked.connect(self.set_tile_count)
+        bar.addStretch(1)
+        self._summary = QLabel()
+        bar.addWidget(self._summary)
+
+        self._grid = QGridLayout()
+        self._grid.setSpacing(2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addLayout(self._grid, 1)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(max(1, round(1000 / display_hz)))
+        self._timer.timeout.connect(self.refresh_tiles)
+        self._timer.start()
+        self.set_tile_count(1 if len(feeds) <= 1 else 4 if len(feeds) <= 4 else 9)
+
+    def set_tile_count(self, count: int) -> None:
+        """Lay out ``count`` tiles (1, 4 or 9), filled with cameras in site order."""
+        if count not in TILE_COUNTS:
+            raise ValueError(f"tile count must be one of {TILE_COUNTS}, not {count}")
+        self._apply(count, self._feeds[:count])
+
+    def show_single(self, camera_id: str) -> None:
+        """One big tile of ``camera_id`` (double-clicking a tile does this)."""
+        feed = [f for f in self._feeds if f.camera_id == camera_id]
+        if feed:
+            self._apply(1, feed)
+
+    def _apply(self, count: int, feeds: list[CameraFeed]) -> None:
+        for tile in self.tiles:
+            self._grid.removeWidget(tile)
+            tile.deleteLater()
+        self.tiles = []
+        side = math.isqrt(count)
+        for index in range(count):
+            tile = CameraTile(self)
+            tile.empty_hint = self._empty_hint
+            if index < len(feeds):
+                feed = feeds[index]
+                tile.set_camera(feed.camera_id, feed.name, feed.frame_getter)
+                if feed.camera_id in self._status:
+                    tile.set_status(*self._status[feed.camera_id])
+            else:
+                tile.set_camera(None, "", None)
+            tile.sig_activated.connect(self._on_tile_activated)
+            self._grid.addWidget(tile, index // side, index % side)
+            self.tiles.append(tile)
+        button = self._buttons.button(count)
+        if button is not None:
+            button.setChecked(True)
+        if count != self.tile_count:
+            self.tile_count = count
+            self.sig_tile_count_changed.emit(count)
+        self._update_summary()
+
+    def _on_tile_activated(self, camera_id: str) -> None:
+        if self.tile_count == 1 and len(self._feeds) > 1:
+            self.set_tile_count(4 if len(self._feeds) <= 4 else 9)
+        else:
+            self.show_single(camera_id)
+
+    def on_camera_status_changed(
+        self, camera_id: str, status: CameraStatus, detail: str, since: datetime | None
+    ) -> None:
+        self._status[camera_id] = (status, detail, since)
+        for tile in self.tiles:
+            if tile.camera_id == camera_id:
+                tile.set_status(status, detail, since)
+        self._update_summary()
+
+    def refresh_tiles(self) -> None:
+        for tile in self.tiles:
+            tile.refresh()
+
+    def _update_summary(self) -> None:
+        online = sum(s[0] is CameraStatus.ONLINE for s in self._status.values())
+        self._summary.setText(f"{online}/{len(self._feeds)} cameras online")

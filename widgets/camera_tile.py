@@ -1,0 +1,169 @@
+"""One camera tile: newest frame, name, frame rate and status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from PySide6.QtCore import QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from engine.events import CameraStatus
+from engine.vision.source import Frame
+
+FrameGetter = Callable[[], Frame | None]
+
+_STATUS_COLOURS = {
+    CameraStatus.STARTING: QColor("#d8a31a"),
+    CameraStatus.ONLINE: QColor("#3fb950"),
+    CameraStatus.OFFLINE: QColor("#f85149"),
+    CameraStatus.ERROR: QColor("#f85149"),
+    CameraStatus.NO_FOOTAGE: QColor("#8b949e"),
+    CameraStatus.STOPPED: QColor("#8b949e"),
+}
+
+
+class CameraTile(QWidget):
+    """Draws the newest frame of one camera when :meth:`refresh` finds a new one.
+
+    The tile pulls frames at display rate through ``frame_getter``; frames it never got to
+    are simply skipped, so a slow display never builds a queue.
+    """
+
+    sig_activated = Signal(str)
+    """Double-clicked: carries the camera id (the grid shows that camera alone)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(160, 120)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.camera_id: str | None = None
+        self.camera_name = ""
+        self.empty_hint = ""
+        self._frame_getter: FrameGetter | None = None
+        self._frame: Frame | None = None
+        self._image: QImage | None = None
+        self.status = CameraStatus.STARTING
+        self.status_detail = ""
+        self.status_since: datetime | None = None
+        self.frames_shown = 0
+
+    def set_camera(
+        self, camera_id: str | None, name: str, frame_getter: FrameGetter | None
+    ) -> None:
+        """Show ``camera_id`` (None: an empty tile with :attr:`empty_hint`)."""
+        self.camera_id, self.camera_name, self._frame_getter = camera_id, name, frame_getter
+        self._frame, self._image = None, None
+        self.setAccessibleName(f"Camera {name}" if camera_id else "Empty camera tile")
+        self.update()
+
+    def set_status(self, status: CameraStatus, detail: str, since: datetime | None) -> None:
+        self.status, self.status_detail, self.status_since = status, detail, since
+        self.setToolTip(f"{self.camera_name}: {status.value} — {detail}")
+        self.update()
+
+    def refresh(self) -> bool:
+        """Take the newest frame if it is new; returns True if the tile will repaint."""
+        if self._frame_getter is None or not self.isVisible():
+            return False
+        frame = self._frame_getter()
+        if frame is None or (self._frame is not None and frame.seq == self._frame.seq):
+            return False
+        self._frame = frame
+        image = frame.image
+        height, width = image.shape[:2]
+        # Wraps the numpy buffer without copying; self._frame keeps it alive.
+        self._image = QImage(
+            image.data, width, height, image.strides[0], QImage.Format.Format_BGR888
+        )
+        self.frames_shown += 1
+        self.update()
+        return True
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if self.camera_id is not None:
+            self.sig_activated.emit(self.camera_id)
+        super().mouseDoubleClickEvent(event)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        rect = self.rect()
+        painter.fillRect(rect, QColor("#0d1117"))
+        if self.camera_id is None:
+            self._draw_centered(painter, rect, "No camera", self.empty_hint, QColor("#8b949e"))
+            return
+        if self._image is not None:
+            painter.drawImage(self._fit(self._image.width(), self._image.height()), self._image)
+        live = self.status is CameraStatus.ONLINE
+        if not live:
+            painter.fillRect(rect, QColor(13, 17, 23, 170 if self._image is not None else 255))
+            title = {
+                CameraStatus.STARTING: "Connecting…",
+                CameraStatus.OFFLINE: "OFFLINE",
+                CameraStatus.ERROR: "Cannot open camera",
+                CameraStatus.NO_FOOTAGE: "No footage",
+                CameraStatus.STOPPED: "Stopped",
+            }[self.status]
+            if self.status is CameraStatus.OFFLINE and self.status_since is not None:
+                title += f" since {self.status_since.astimezone():%H:%M:%S}"
+            body = self.status_detail
+            if self.status is CameraStatus.NO_FOOTAGE:
+                body += (
+                    "\n\nTo add a camera, edit the site file's [[cameras]] table: "
+                    'url = "/path/video.mp4", "rtsp://host/stream" or a webcam index.'
+                )
+            self._draw_centered(painter, rect, title, body, _STATUS_COLOURS[self.status])
+        self._draw_header(painter, rect)
+
+    def _fit(self, width: int, height: int) -> QRectF:
+        rect = self.rect()
+        scale = min(rect.width() / width, rect.height() / height)
+        w, h = width * scale, height * scale
+        return QRectF((rect.width() - w) / 2, (rect.height() - h) / 2, w, h)
+
+    def _draw_header(self, painter: QPainter, rect: QRect) -> None:
+        bar = QRect(rect.left(), rect.top(), rect.width(), 24)
+        painter.fillRect(bar, QColor(0, 0, 0, 150))
+        painter.setPen(_STATUS_COLOURS[self.status])
+        painter.setBrush(_STATUS_COLOURS[self.status])
+        painter.drawEllipse(bar.left() + 8, bar.top() + 8, 8, 8)
+        font = QFont(self.font())
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(QColor("#e6edf3"))
+        painter.drawText(
+            bar.adjusted(24, 0, -90, 0),
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+            self.camera_name,
+        )
+        if self._frame is not None and self.status is CameraStatus.ONLINE:
+            painter.setFont(self.font())
+            painter.drawText(
+                bar.adjusted(0, 0, -8, 0),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                f"{self._frame.source_fps:4.1f} fps",
+            )
+
+    def _draw_centered(
+        self, painter: QPainter, rect: QRect, title: str, body: str, colour: QColor
+    ) -> None:
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(colour)
+        inner = rect.adjusted(16, 32, -16, -16)
+        painter.drawText(
+            inner.adjusted(0, 0, 0, -inner.height() // 2),
+            Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+            title,
+        )
+        painter.setFont(self.font())
+        painter.setPen(QColor("#c9d1d9"))
+        painter.drawText(
+            inner.adjusted(0, inner.height() // 2 + 6, 0, 0),
+            Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+            body,
+        )

@@ -1,0 +1,54 @@
+"""Site overview: the site file as the engine understood it, with live camera status."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
+
+from engine.config import SiteConfig
+from engine.events import CameraStatus
+
+
+class SiteOverview(QTreeWidget):
+    """Tree of the site: geo origin, room, cameras (with status) and sensing nodes."""
+
+    def __init__(self, site: SiteConfig, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setColumnCount(3)
+        self.setHeaderLabels(["Item", "Status / value", "Where"])
+        self.setColumnWidth(0, 180)
+        self.setColumnWidth(1, 160)
+        root = QTreeWidgetItem([site.name, str(site.file), ""])
+        self.addTopLevelItem(root)
+        root.addChild(
+            QTreeWidgetItem(
+                ["Geo origin", f"{site.geo_origin.lat:.5f}, {site.geo_origin.lon:.5f}", ""]
+            )
+        )
+        if site.room is not None:
+            r = site.room
+            root.addChild(
+                QTreeWidgetItem(["Room", f"{r.width_m:g} × {r.depth_m:g} × {r.height_m:g} m", ""])
+            )
+        cameras = QTreeWidgetItem([f"Cameras ({len(site.cameras)})", "", ""])
+        root.addChild(cameras)
+        self._camera_items: dict[str, QTreeWidgetItem] = {}
+        for cam in site.cameras:
+            where = f"({cam.position.x_m:g}, {cam.position.y_m:g}) m" if cam.position else ""
+            item = QTreeWidgetItem([cam.name, "starting", where])
+            item.setToolTip(0, f"{cam.id}: {cam.kind.value} {cam.url}")
+            cameras.addChild(item)
+            self._camera_items[cam.id] = item
+        nodes = QTreeWidgetItem([f"Sensing nodes ({len(site.sensing_nodes)})", "", ""])
+        root.addChild(nodes)
+        for node in site.sensing_nodes:
+            p = node.position
+            nodes.addChild(
+                QTreeWidgetItem([node.name, node.id, f"({p.x_m:g}, {p.y_m:g}, {p.z_m:g}) m"])
+            )
+        self.expandAll()
+
+    def on_camera_status_changed(self, camera_id: str, status: CameraStatus, detail: str) -> None:
+        item = self._camera_items.get(camera_id)
+        if item is not None:
+            item.setText(1, status.value.replace("_", " "))
+            item.setToolTip(1, detail)

@@ -28,10 +28,14 @@ def application() -> QApplication:
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Watchfloor")
     app.setOrganizationName("Watchfloor")
-    app.setStyle("Fusion")
-    if THEME_QSS.exists():
-        app.setStyleSheet(THEME_QSS.read_text(encoding="utf-8"))
+    apply_theme(app)
     return app
+
+
+def apply_theme(app: QApplication) -> None:
+    """The Watchfloor look: Fusion style with the dark control-room stylesheet."""
+    app.setStyle("Fusion")
+    app.setStyleSheet(THEME_QSS.read_text(encoding="utf-8"))
 
 
 def run_gui(site_file: Path, db_url: str) -> int:

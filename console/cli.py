@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -110,6 +111,14 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks.runner import run_benchmarks
 
             return run_benchmarks(args.names)
+        if not _display_available():
+            print(
+                "watchfloor: no display found (DISPLAY / WAYLAND_DISPLAY are not set). Run it "
+                "in a desktop session, under `xvfb-run`, or check the install with "
+                "`watchfloor --selftest`.",
+                file=sys.stderr,
+            )
+            return 2
         from console.app import run_gui
 
         return run_gui(args.site, db_url)
@@ -119,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseError as exc:
         print(f"watchfloor: {exc}", file=sys.stderr)
         return EXIT_DATABASE
+
+
+def _display_available() -> bool:
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _db_upgrade(db_url: str, as_json: bool) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 
@@ -35,18 +35,34 @@ def arrange(window: QMainWindow, layout: Layout, docks: dict[str, QDockWidget]) 
         window.addDockWidget(right, events)
         window.addDockWidget(right, site)
         site.hide()
-        window.resizeDocks([cameras, events], [3, 1], Qt.Orientation.Horizontal)
+        _share_width(window, [cameras, events], [3, 1])
     elif layout is Layout.INVESTIGATOR:
         window.addDockWidget(left, events)
         window.addDockWidget(right, cameras)
         window.addDockWidget(right, site)
         site.hide()
-        window.resizeDocks([events, cameras], [3, 2], Qt.Orientation.Horizontal)
+        _share_width(window, [events, cameras], [3, 2])
     else:
         window.addDockWidget(left, site)
         window.addDockWidget(right, cameras)
         window.addDockWidget(bottom, events)
-        window.resizeDocks([site, cameras], [2, 3], Qt.Orientation.Horizontal)
+        _share_width(window, [site, cameras], [2, 3])
     for dock in docks.values():
         if not (dock is site and layout is not Layout.ADMIN):
             dock.show()
+
+
+def _share_width(window: QMainWindow, docks: list[QDockWidget], parts: list[int]) -> None:
+    """Split the window's width between side-by-side docks in the ratio ``parts``.
+
+    Qt ignores resizeDocks() before the window is laid out, so it is applied again once the
+    event loop has run.
+    """
+
+    def apply() -> None:
+        total = max(window.width(), 400)
+        sizes = [total * part // sum(parts) for part in parts]
+        window.resizeDocks(docks, sizes, Qt.Orientation.Horizontal)
+
+    apply()
+    QTimer.singleShot(0, window, apply)

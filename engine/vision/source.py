@@ -169,9 +169,7 @@ class CameraSource:
                 and self._clock.monotonic() - self._last_frame_at > self._stall_timeout_s
             )
         if stalled:
-            self._set_status(
-                CameraStatus.OFFLINE, f"no frames for {self._stall_timeout_s:g} s; reconnecting"
-            )
+            self._set_status(CameraStatus.OFFLINE, f"no frames for {self._stall_timeout_s:g} s")
 
     # -- worker thread ---------------------------------------------------------------
     def _run(self) -> None:

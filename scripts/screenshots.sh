@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Writes PNG screenshots of the console's layouts on the demo site to artifacts/screenshots/
+# (the test starts its own Xvfb through pytest-xvfb).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+export WATCHFLOOR_SCREENSHOT_DIR="$PWD/artifacts/screenshots"
+.venv/bin/pytest -q tests/e2e/test_screenshots.py
+ls -1 "$WATCHFLOOR_SCREENSHOT_DIR"

@@ -1,0 +1,153 @@
+"""The headless command line, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, select
+
+from engine.store.models import Event
+from tests.conftest import write_site
+
+
+def watchfloor(*args: str, env: dict[str, str] | None = None, timeout: float = 90):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "console", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )
+
+
+def test_engine_runs_headless_and_reports_each_camera(
+    tmp_path: Path, db_url: str, vtest_avi: Path
+) -> None:
+    site = write_site(
+        tmp_path / "site.toml", f'[[cameras]]\nid = "plaza"\nname = "Plaza"\nurl = "{vtest_avi}"\n'
+    )
+    report_path = tmp_path / "r.json"
+    result = watchfloor(
+        "--db",
+        db_url,
+        "engine",
+        "--site",
+        str(site),
+        "--duration",
+        "4",
+        "--report",
+        str(report_path),
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(report_path.read_text())
+    plaza = report["cameras"]["plaza"]
+    assert plaza["native_fps"] == 10.0
+    assert 9.0 <= plaza["fps"] <= 11.0
+    assert 30 <= plaza["frames"] <= 45
+    assert plaza["offline_periods"] == []
+    assert "plaza: " in result.stdout and "0 offline periods" in result.stdout
+    engine = create_engine(db_url)
+    with engine.connect() as connection:
+        kinds = connection.execute(select(Event.kind).order_by(Event.id)).scalars().all()
+    engine.dispose()
+    assert kinds == ["camera.starting", "camera.online", "camera.stopped"]
+
+
+def test_engine_prints_json_report(tmp_path: Path, hamilton_clip: Path) -> None:
+    site = write_site(tmp_path / "site.toml", f'[[cameras]]\nid = "c"\nurl = "{hamilton_clip}"\n')
+    result = watchfloor(
+        "--db",
+        f"sqlite:///{tmp_path / 'x.db'}",
+        "engine",
+        "--site",
+        str(site),
+        "--duration",
+        "1.5",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["duration_s"] == 1.5
+    assert report["cameras"]["c"]["frames"] > 20
+
+
+def test_bad_site_file_exits_4_naming_file_line_and_field(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site.toml", '[[cameras]]\nid = "a"\nurl = "a.mp4"\nloop = 1\n')
+    db = tmp_path / "never.db"
+    result = watchfloor("--db", f"sqlite:///{db}", "engine", "--site", str(site), "--duration", "1")
+    assert result.returncode == 4
+    assert f"{site}:7: cameras[0].loop: expected true or false" in result.stderr
+    assert not db.exists()  # nothing started half-configured
+
+
+def test_database_that_cannot_be_opened_exits_3(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.db"
+    bogus.write_bytes(b"not sqlite at all" * 300)
+    result = watchfloor("--db", f"sqlite:///{bogus}", "db", "upgrade")
+    assert result.returncode == 3
+    assert "cannot open database" in result.stderr and "not a database" in result.stderr
+
+
+def test_db_upgrade_creates_schema_and_reports_revision(tmp_path: Path, db_url: str) -> None:
+    result = watchfloor("--db", db_url, "db", "upgrade", "--json")
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["revision"] == info["head"] == "0001"
+    engine = create_engine(db_url)
+    assert "events" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_db_url_from_environment(tmp_path: Path) -> None:
+    db = tmp_path / "env.db"
+    result = watchfloor("db", "upgrade", env={"WATCHFLOOR_DB_URL": f"sqlite:///{db}"})
+    assert result.returncode == 0, result.stderr
+    assert db.exists()
+
+
+def test_default_database_lives_in_the_data_dir(tmp_path: Path) -> None:
+    result = watchfloor("db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert (Path(os.environ["WATCHFLOOR_DATA_DIR"]) / "watchfloor.db").exists()
+
+
+def test_gui_without_a_display_explains_instead_of_aborting() -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "console"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode == 2
+    assert "no display found" in result.stderr
+
+
+@pytest.mark.parametrize("argv", [["engine", "--duration", "0"], ["bench", "nonesuch"]])
+def test_usage_errors_exit_2(argv: list[str]) -> None:
+    assert watchfloor(*argv).returncode == 2
+
+
+def test_selftest_passes_on_the_demo_site() -> None:
+    result = watchfloor("--selftest", env={"QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = result.stdout.strip().splitlines()[-1]
+    assert line.startswith("watchfloor selftest: PASS")
+    assert "cameras ok (1 online)" in line and "gui ok" in line
+
+
+def test_selftest_fails_with_a_broken_database(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.db"
+    bogus.write_bytes(b"x" * 5000)
+    result = watchfloor(
+        "--db", f"sqlite:///{bogus}", "--selftest", env={"QT_QPA_PLATFORM": "offscreen"}
+    )
+    assert result.returncode == 1
+    assert "watchfloor selftest: FAIL" in result.stdout and "store FAIL" in result.stdout

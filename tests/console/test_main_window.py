@@ -1,0 +1,82 @@
+"""The console on a real site: frames in tiles, role layouts, health, events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from console.layouts import Layout
+from engine.events import CameraStatus, HealthState
+from tests.conftest import write_site
+
+
+def plaza_site(tmp_path: Path, video: Path) -> Path:
+    return write_site(
+        tmp_path / "site.toml",
+        f'[[cameras]]\nid = "plaza"\nname = "Plaza"\nurl = "{video}"\n'
+        '[[cameras]]\nid = "dock"\nname = "Loading dock"\n'
+        f'url = "{tmp_path / "missing.mp4"}"\n',
+    )
+
+
+def test_console_shows_live_frames_and_health(
+    qtbot: QtBot, open_console, tmp_path: Path, vtest_avi: Path
+) -> None:
+    _host, window = open_console(plaza_site(tmp_path, vtest_avi))
+    plaza, dock = window.camera_grid.tiles[0], window.camera_grid.tiles[1]
+    qtbot.waitUntil(lambda: plaza.frames_shown >= 5, timeout=5000)
+    assert plaza.status is CameraStatus.ONLINE and plaza.camera_name == "Plaza"
+    qtbot.waitUntil(lambda: dock.status is CameraStatus.NO_FOOTAGE, timeout=5000)
+    assert "file not found" in dock.status_detail
+    qtbot.waitUntil(
+        lambda: window.health_bar.states.get("cameras") is HealthState.DEGRADED, timeout=3000
+    )
+    assert window.health_bar.states["store"] is HealthState.OK
+    assert "1/2 online" in window.health_bar.labels["cameras"].text()
+    qtbot.waitUntil(lambda: window.event_log.topLevelItemCount() >= 3, timeout=3000)
+    kinds = {
+        window.event_log.topLevelItem(i).text(1)
+        for i in range(window.event_log.topLevelItemCount())
+    }
+    assert {"camera.online", "camera.no_footage"} <= kinds
+
+
+def test_layouts_switch_from_the_menu_and_persist(
+    qtbot: QtBot, open_console, tmp_path: Path, vtest_avi: Path
+) -> None:
+    site = plaza_site(tmp_path, vtest_avi)
+    settings = tmp_path / "layouts.ini"
+    _host, window = open_console(site, settings)
+    assert window.current_layout is Layout.OPERATOR
+    assert window.docks["cameras"].isVisible() and not window.docks["site"].isVisible()
+
+    with qtbot.waitSignal(window.sig_layout_changed) as changed:
+        window.layout_actions[Layout.ADMIN].trigger()
+    assert changed.args == ["Admin"]
+    assert window.docks["site"].isVisible()
+    assert window.layout_label.text() == "Layout: Admin"
+
+    window.layout_actions[Layout.INVESTIGATOR].trigger()
+    assert not window.docks["site"].isVisible() and window.docks["events"].isVisible()
+    window.docks["cameras"].hide()  # the investigator closes the camera pane
+    window.layout_actions[Layout.OPERATOR].trigger()
+    assert window.docks["cameras"].isVisible()
+    window.layout_actions[Layout.INVESTIGATOR].trigger()
+    assert not window.docks["cameras"].isVisible()  # remembered per layout
+    window.close()
+
+    _host2, reopened = open_console(site, settings)
+    assert reopened.current_layout is Layout.INVESTIGATOR  # persisted across restarts
+    assert not reopened.docks["cameras"].isVisible()
+    reopened.reset_layout()
+    assert reopened.docks["cameras"].isVisible()
+
+
+def test_grid_choice_persists(qtbot: QtBot, open_console, tmp_path: Path, vtest_avi: Path) -> None:
+    site = plaza_site(tmp_path, vtest_avi)
+    _host, window = open_console(site)
+    window.camera_grid.set_tile_count(9)
+    window.close()
+    _host2, reopened = open_console(site)
+    assert reopened.camera_grid.tile_count == 9

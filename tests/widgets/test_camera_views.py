@@ -1,0 +1,142 @@
+"""Camera tile, grid, health bar and event log, rendered for real."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from pytestqt.qtbot import QtBot
+
+from engine.events import CameraStatus, HealthState
+from engine.vision.source import Frame
+from widgets.camera_grid import CameraFeed, CameraGrid
+from widgets.camera_tile import CameraTile
+from widgets.event_log import EventLogView
+from widgets.health_bar import HealthBar
+
+T0 = datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC)
+
+
+class FakeCamera:
+    """A frame slot fed by the test: solid BGR colour frames with rising sequence numbers."""
+
+    def __init__(self) -> None:
+        self.frame: Frame | None = None
+        self.seq = 0
+
+    def push(self, bgr: tuple[int, int, int]) -> None:
+        self.seq += 1
+        image = np.empty((90, 160, 3), np.uint8)
+        image[:] = bgr
+        self.frame = Frame(self.seq, image, 0.0, 10.0)
+
+    def latest(self) -> Frame | None:
+        return self.frame
+
+
+def centre_rgb(tile: CameraTile) -> tuple[int, int, int]:
+    image = tile.grab().toImage()
+    colour = image.pixelColor(image.width() // 2, image.height() // 2)
+    return colour.red(), colour.green(), colour.blue()
+
+
+def test_tile_draws_new_frames_and_skips_stale_ones(qtbot: QtBot) -> None:
+    tile = CameraTile()
+    qtbot.addWidget(tile)
+    tile.resize(320, 240)
+    tile.show()
+    camera = FakeCamera()
+    tile.set_camera("gate", "Gate", camera.latest)
+    tile.set_status(CameraStatus.ONLINE, "160×90", T0)
+    assert tile.refresh() is False  # nothing yet
+    camera.push((0, 0, 255))  # BGR red
+    assert tile.refresh() is True
+    assert tile.refresh() is False  # same frame: no redraw
+    assert centre_rgb(tile) == (255, 0, 0)
+    camera.push((255, 0, 0))  # BGR blue
+    camera.push((0, 255, 0))  # BGR green overwrites blue before the tile looks: blue dropped
+    assert tile.refresh() is True
+    assert tile.frames_shown == 2
+    assert centre_rgb(tile) == (0, 255, 0)
+
+
+def test_offline_tile_dims_the_last_frame_and_says_since_when(qtbot: QtBot) -> None:
+    tile = CameraTile()
+    qtbot.addWidget(tile)
+    tile.resize(320, 240)
+    tile.show()
+    camera = FakeCamera()
+    tile.set_camera("gate", "Gate", camera.latest)
+    camera.push((255, 255, 255))
+    tile.refresh()
+    tile.set_status(CameraStatus.OFFLINE, "no frames for 3 s", T0)
+    red, green, blue = centre_rgb(tile)
+    assert max(red, green, blue) < 200  # dimmed, not the live white frame
+    assert "offline" in tile.toolTip() and "no frames for 3 s" in tile.toolTip()
+
+
+def test_grid_switches_between_1_4_and_9_tiles(qtbot: QtBot) -> None:
+    cameras = [FakeCamera() for _ in range(3)]
+    feeds = [CameraFeed(f"c{i}", f"Camera {i}", cam.latest) for i, cam in enumerate(cameras)]
+    grid = CameraGrid(feeds, empty_hint="add cameras in site.toml")
+    qtbot.addWidget(grid)
+    grid.resize(900, 600)
+    grid.show()
+    assert grid.tile_count == 4
+    assert [t.camera_id for t in grid.tiles] == ["c0", "c1", "c2", None]
+    with qtbot.waitSignal(grid.sig_tile_count_changed) as signal:
+        grid.set_tile_count(9)
+    assert signal.args == [9] and len(grid.tiles) == 9
+    grid.set_tile_count(1)
+    assert [t.camera_id for t in grid.tiles] == ["c0"]
+    with pytest.raises(ValueError, match="one of"):
+        grid.set_tile_count(5)
+
+
+def test_grid_timer_pulls_frames_and_status_reaches_tiles(qtbot: QtBot) -> None:
+    camera = FakeCamera()
+    grid = CameraGrid([CameraFeed("c0", "Lobby", camera.latest)])
+    qtbot.addWidget(grid)
+    grid.show()
+    grid.on_camera_status_changed("c0", CameraStatus.ONLINE, "160×90", T0)
+    for _ in range(3):
+        camera.push((10, 20, 30))
+        qtbot.waitUntil(lambda: grid.tiles[0].frames_shown == camera.seq, timeout=2000)
+    assert grid.tiles[0].status is CameraStatus.ONLINE
+    assert grid._summary.text() == "1/1 cameras online"
+
+
+def test_double_click_shows_one_camera_large(qtbot: QtBot) -> None:
+    feeds = [CameraFeed(f"c{i}", f"Camera {i}", FakeCamera().latest) for i in range(4)]
+    grid = CameraGrid(feeds)
+    qtbot.addWidget(grid)
+    grid.show()
+    grid.tiles[2].sig_activated.emit("c2")
+    assert [t.camera_id for t in grid.tiles] == ["c2"]
+    grid.tiles[0].sig_activated.emit("c2")
+    assert grid.tile_count == 4
+
+
+def test_health_bar_shows_each_subsystem(qtbot: QtBot) -> None:
+    bar = HealthBar()
+    qtbot.addWidget(bar)
+    bar.on_health_changed("store", HealthState.OK, "sqlite:///x.db")
+    bar.on_health_changed("cameras", HealthState.DEGRADED, "1/2 online")
+    bar.on_health_changed("cameras", HealthState.DOWN, "0/2 online")
+    assert set(bar.labels) == {"store", "cameras"}
+    assert bar.states["cameras"] is HealthState.DOWN
+    assert "0/2 online" in bar.labels["cameras"].text()
+
+
+def test_event_log_is_newest_first_and_bounded(qtbot: QtBot) -> None:
+    log = EventLogView(max_rows=3)
+    qtbot.addWidget(log)
+    for i in range(5):
+        log.add_event(T0, f"camera.e{i}", "camera:a", f"detail {i}")
+    assert log.topLevelItemCount() == 3
+    assert [log.topLevelItem(i).text(1) for i in range(3)] == [
+        "camera.e4",
+        "camera.e3",
+        "camera.e2",
+    ]

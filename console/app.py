@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from console import exit_codes
 from console.host import EngineHost, console_settings
 from console.main_window import MainWindow
 from engine.config import SiteConfigError
@@ -15,9 +16,6 @@ from engine.store import DatabaseError
 from resources import THEME_QSS
 
 log = logging.getLogger(__name__)
-
-EXIT_DATABASE = 3
-EXIT_SITE = 4
 
 
 def application() -> QApplication:
@@ -48,11 +46,11 @@ def run_gui(site_file: Path, db_url: str) -> int:
         QMessageBox.critical(
             None, "Watchfloor — site file", f"The site file cannot be used:\n\n{exc}"
         )
-        return EXIT_SITE
+        return exit_codes.SITE
     except DatabaseError as exc:
         log.error("%s", exc)
         QMessageBox.critical(None, "Watchfloor — database", str(exc))
-        return EXIT_DATABASE
+        return exit_codes.DATABASE
     window = MainWindow(host.runtime, host.bridge, console_settings())
     window.show()
     try:

@@ -16,13 +16,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from console import exit_codes
 from engine.config import SiteConfigError, load_site
 from engine.store import DatabaseError, default_db_url, display_url
 from resources import DEMO_SITE
-
-EXIT_FAILED = 1
-EXIT_DATABASE = 3
-EXIT_SITE = 4
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,16 +115,16 @@ def main(argv: list[str] | None = None) -> int:
                 "`watchfloor --selftest`.",
                 file=sys.stderr,
             )
-            return 2
+            return exit_codes.USAGE
         from console.app import run_gui
 
         return run_gui(args.site, db_url)
     except SiteConfigError as exc:
         print(f"watchfloor: site file error: {exc}", file=sys.stderr)
-        return EXIT_SITE
+        return exit_codes.SITE
     except DatabaseError as exc:
         print(f"watchfloor: {exc}", file=sys.stderr)
-        return EXIT_DATABASE
+        return exit_codes.DATABASE
 
 
 def _display_available() -> bool:
@@ -164,7 +161,7 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
 
     if args.duration <= 0:
         print("watchfloor engine: --duration must be more than 0 seconds", file=sys.stderr)
-        return 2
+        return exit_codes.USAGE
     site = load_site(args.engine_site or args.site)  # validated before anything starts
     store = Store(db_url)
     runtime = EngineRuntime(site, store)

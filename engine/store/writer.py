@@ -6,6 +6,7 @@ and inserts batches in one transaction from its own thread.
 
 from __future__ import annotations
 
+import enum
 import logging
 import queue
 import threading
@@ -25,13 +26,20 @@ BATCH_MAX = 500
 FLUSH_INTERVAL_S = 0.25
 
 
+class _Control(enum.Enum):
+    """Messages to the writer thread besides events."""
+
+    FLUSH = "flush"  # wake up so flush() can complete
+    STOP = "stop"
+
+
 class StoreWriter:
     """Batches history events into the database on a dedicated thread."""
 
     def __init__(self, store: Store, bus: EventBus, site: SiteIds | None = None) -> None:
         self._store = store
         self._site = site
-        self._queue: queue.Queue[Event | None] = queue.Queue()
+        self._queue: queue.Queue[Event | _Control] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._unsubscribe: Callable[[], None] = bus.subscribe(Event, self._on_event)
         self._idle = threading.Event()
@@ -49,13 +57,13 @@ class StoreWriter:
 
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Wait until everything queued so far is written. True if it was."""
-        self._queue.put_nowait(_FLUSH)
+        self._queue.put_nowait(_Control.FLUSH)
         return self._idle.wait(timeout_s)
 
     def stop(self) -> None:
         """Write what is queued, then end the thread."""
         self._unsubscribe()
-        self._queue.put(None)
+        self._queue.put(_Control.STOP)
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
@@ -64,9 +72,9 @@ class StoreWriter:
             batch: list[Event] = []
             item = self._queue.get()
             while True:
-                if item is None:
+                if item is _Control.STOP:
                     stopping = True
-                elif item is not _FLUSH:
+                elif isinstance(item, Event):
                     batch.append(item)
                 if stopping or len(batch) >= BATCH_MAX:
                     break
@@ -105,6 +113,3 @@ class StoreWriter:
             self.failures += 1
             self.last_error = str(exc)
             log.exception("store writer could not write %d events", len(rows))
-
-
-_FLUSH: Event = Event.__new__(Event)  # sentinel: wakes the writer so flush() can complete

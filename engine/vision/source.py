@@ -37,6 +37,7 @@ READ_TIMEOUT_MS = 5000
 FILE_CHECK_INTERVAL_S = 0.5  # how often a file source checks that its file is still there
 DEFAULT_FPS = 25.0  # when a file does not say its frame rate
 FPS_WINDOW_S = 2.0
+_CALM_STATUSES = (CameraStatus.STARTING, CameraStatus.ONLINE, CameraStatus.STOPPED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,11 +179,9 @@ class CameraSource:
             capture, problem = self._open()
             if capture is None:
                 self._report_unavailable(problem, backoff_s)
-                if self._stop.wait(backoff_s):
+                if not self._wait_to_retry(backoff_s):
                     break
                 backoff_s = min(backoff_s * 2, self._backoff_max_s)
-                with self._lock:
-                    self._stats.reconnects += 1
                 continue
             try:
                 delivered, ended, reason = self._read_until_lost(capture)
@@ -200,11 +199,17 @@ class CameraSource:
                 f"{reason}; reconnecting in {backoff_s:g} s",
                 retry_in_s=backoff_s,
             )
-            if self._stop.wait(backoff_s):
+            if not self._wait_to_retry(backoff_s):
                 break
             backoff_s = min(backoff_s * 2, self._backoff_max_s)
-            with self._lock:
-                self._stats.reconnects += 1
+
+    def _wait_to_retry(self, backoff_s: float) -> bool:
+        """Sleep before the next attempt; False if the source is being stopped."""
+        if self._stop.wait(backoff_s):
+            return False
+        with self._lock:
+            self._stats.reconnects += 1
+        return True
 
     def _open(self) -> tuple[Any | None, str]:
         cv2 = import_cv2()
@@ -342,7 +347,8 @@ class CameraSource:
                 retry_in_s=retry_in_s,
             )
         )
-        log.info("camera %s: %s (%s)", self.camera.id, status.value, detail)
+        level = logging.INFO if status in _CALM_STATUSES else logging.WARNING
+        log.log(level, "camera %s: %s (%s)", self.camera.id, status.value, detail)
 
 
 def _file_identity(path: Any) -> tuple[int, int] | None:

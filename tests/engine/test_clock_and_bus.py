@@ -108,3 +108,21 @@ def test_status_event_record_names_kind_and_source() -> None:
     assert record.kind == "camera.offline"
     assert record.source == "camera:gate"
     assert record.detail["retry_in_s"] == 2.0
+
+
+def test_importing_opencv_leaves_qt_plugin_path_alone() -> None:
+    # opencv-contrib-python points QT_QPA_PLATFORM_PLUGIN_PATH at its own Qt when imported,
+    # which would make the console load an incompatible platform plugin.
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import os; from engine.vision.cv import import_cv2; import_cv2(); "
+        "print(os.environ.get('QT_QPA_PLATFORM_PLUGIN_PATH'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM_PLUGIN_PATH"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "None"

@@ -1,0 +1,7 @@
+"""Process exit codes of ``watchfloor``, shared by the CLI and the GUI start-up."""
+
+OK = 0
+FAILED = 1  # a --selftest check failed
+USAGE = 2
+DATABASE = 3  # database cannot be opened or migrated
+SITE = 4  # site file invalid

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from console import exit_codes
@@ -53,7 +55,19 @@ def run_gui(site_file: Path, db_url: str) -> int:
         return exit_codes.DATABASE
     window = MainWindow(host.runtime, host.bridge, console_settings())
     window.show()
+    # Ctrl+C / SIGTERM close the window like File → Quit: layouts saved, engine stopped.
+    # Python runs signal handlers only between bytecodes, so a timer lets it look in.
+    previous = {
+        sig: signal.signal(sig, lambda *_: window.close())
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    wakeup = QTimer()
+    wakeup.start(200)
+    wakeup.timeout.connect(lambda: None)
     try:
         return app.exec()
     finally:
+        wakeup.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         host.close()

@@ -53,6 +53,7 @@ class CameraGrid(QWidget):
         self._status: dict[str, tuple[CameraStatus, str, datetime | None]] = {}
         self.tiles: list[CameraTile] = []
         self.tile_count = 0
+        self.page = 0
 
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
@@ -66,6 +67,17 @@ class CameraGrid(QWidget):
             self._buttons.addButton(button, count)
             bar.addWidget(button)
         self._buttons.idClicked.connect(self.set_tile_count)
+        self._prev = QToolButton(self)
+        self._prev.setText("◀")
+        self._prev.setToolTip("Previous page of cameras")
+        self._prev.clicked.connect(lambda: self.set_page(self.page - 1))
+        self._page_label = QLabel(self)
+        self._next = QToolButton(self)
+        self._next.setText("▶")
+        self._next.setToolTip("Next page of cameras")
+        self._next.clicked.connect(lambda: self.set_page(self.page + 1))
+        for widget in (self._prev, self._page_label, self._next):
+            bar.addWidget(widget)
         bar.addStretch(1)
         self._summary = QLabel()
         bar.addWidget(self._summary)
@@ -83,19 +95,32 @@ class CameraGrid(QWidget):
         self._timer.start()
         self.set_tile_count(1 if len(feeds) <= 1 else 4 if len(feeds) <= 4 else 9)
 
+    @property
+    def page_count(self) -> int:
+        return max(1, math.ceil(len(self._feeds) / max(self.tile_count, 1)))
+
     def set_tile_count(self, count: int) -> None:
-        """Lay out ``count`` tiles (1, 4 or 9), filled with cameras in site order."""
+        """Lay out ``count`` tiles (1, 4 or 9) on the page that holds the first camera
+        currently shown; cameras fill tiles in site order."""
         if count not in TILE_COUNTS:
             raise ValueError(f"tile count must be one of {TILE_COUNTS}, not {count}")
-        self._apply(count, self._feeds[:count])
+        first_shown = self.page * self.tile_count
+        self._apply(count, first_shown // count)
+
+    def set_page(self, page: int) -> None:
+        """Show page ``page`` (0-based, clamped) when there are more cameras than tiles."""
+        self._apply(self.tile_count, page)
 
     def show_single(self, camera_id: str) -> None:
         """One big tile of ``camera_id`` (double-clicking a tile does this)."""
-        feed = [f for f in self._feeds if f.camera_id == camera_id]
-        if feed:
-            self._apply(1, feed)
+        ids = [f.camera_id for f in self._feeds]
+        if camera_id in ids:
+            self._apply(1, ids.index(camera_id))
 
-    def _apply(self, count: int, feeds: list[CameraFeed]) -> None:
+    def _apply(self, count: int, page: int) -> None:
+        pages = max(1, math.ceil(len(self._feeds) / count))
+        self.page = min(max(page, 0), pages - 1)
+        feeds = self._feeds[self.page * count : (self.page + 1) * count]
         for tile in self.tiles:
             self._grid.removeWidget(tile)
             tile.deleteLater()
@@ -120,6 +145,11 @@ class CameraGrid(QWidget):
         if count != self.tile_count:
             self.tile_count = count
             self.sig_tile_count_changed.emit(count)
+        for widget in (self._prev, self._page_label, self._next):
+            widget.setVisible(pages > 1)
+        self._prev.setEnabled(self.page > 0)
+        self._next.setEnabled(self.page < pages - 1)
+        self._page_label.setText(f"page {self.page + 1}/{pages}")
         self._update_summary()
 
     def _on_tile_activated(self, camera_id: str) -> None:

@@ -28,9 +28,9 @@ class EventLogView(QTreeWidget):
         self.setRootIsDecorated(False)
         self.setUniformRowHeights(True)
         self.setAlternatingRowColors(True)
-        self.setColumnWidth(0, 80)
-        self.setColumnWidth(1, 140)
-        self.setColumnWidth(2, 120)
+        self.setColumnWidth(0, 70)
+        self.setColumnWidth(1, 130)
+        self.setColumnWidth(2, 110)
 
     def add_event(self, at: datetime, kind: str, source: str, detail: str) -> None:
         item = QTreeWidgetItem([f"{at.astimezone():%H:%M:%S}", kind, source, detail])

@@ -140,3 +140,21 @@ def test_event_log_is_newest_first_and_bounded(qtbot: QtBot) -> None:
         "camera.e3",
         "camera.e2",
     ]
+
+
+def test_more_cameras_than_tiles_are_paged(qtbot: QtBot) -> None:
+    feeds = [CameraFeed(f"c{i}", f"Camera {i}", FakeCamera().latest) for i in range(11)]
+    grid = CameraGrid(feeds)
+    qtbot.addWidget(grid)
+    grid.show()
+    assert grid.tile_count == 9 and grid.page_count == 2
+    assert grid._page_label.text() == "page 1/2"
+    grid._next.click()
+    assert [t.camera_id for t in grid.tiles] == ["c9", "c10"] + [None] * 7
+    assert not grid._next.isEnabled()
+    grid.set_tile_count(4)  # keeps the first camera shown (c9) in view
+    assert grid.page == 2 and [t.camera_id for t in grid.tiles] == ["c8", "c9", "c10", None]
+    grid.set_page(99)
+    assert grid.page == 2
+    grid.show_single("c5")
+    assert [t.camera_id for t in grid.tiles] == ["c5"] and grid._page_label.text() == "page 6/11"

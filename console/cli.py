@@ -50,9 +50,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
+    # --db is global (before the subcommand) and also accepted after it.
+    db_option = argparse.ArgumentParser(add_help=False)
+    db_option.add_argument(
+        "--db",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="database URL (same as the global --db)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    engine = sub.add_parser("engine", help="run a site's engine headless for a while")
+    engine = sub.add_parser(
+        "engine", parents=[db_option], help="run a site's engine headless for a while"
+    )
     engine.add_argument(
         "--site",
         dest="engine_site",
@@ -78,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    upgrade = db_sub.add_parser("upgrade", help="create or migrate the schema to the newest")
+    upgrade = db_sub.add_parser(
+        "upgrade", parents=[db_option], help="create or migrate the schema to the newest"
+    )
     upgrade.add_argument("--json", action="store_true", help="print the result as JSON")
 
     bench = sub.add_parser("bench", help="run the benchmarks; one JSON line each")

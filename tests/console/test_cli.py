@@ -104,6 +104,13 @@ def test_db_upgrade_creates_schema_and_reports_revision(tmp_path: Path, db_url: 
     engine.dispose()
 
 
+def test_db_option_is_also_accepted_after_the_subcommand(tmp_path: Path) -> None:
+    db = tmp_path / "after.db"
+    result = watchfloor("db", "upgrade", "--json", "--db", f"sqlite:///{db}")
+    assert result.returncode == 0, result.stderr
+    assert db.exists() and json.loads(result.stdout)["revision"] == "0001"
+
+
 def test_db_url_from_environment(tmp_path: Path) -> None:
     db = tmp_path / "env.db"
     result = watchfloor("db", "upgrade", env={"WATCHFLOOR_DB_URL": f"sqlite:///{db}"})

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow
+
+Area = Qt.DockWidgetArea
 
 
 class Layout(StrEnum):
@@ -14,42 +17,62 @@ class Layout(StrEnum):
     ADMIN = "Admin"
 
 
-def arrange(window: QMainWindow, layout: Layout, docks: dict[str, QDockWidget]) -> None:
-    """Put the panes where each role wants them by default.
+@dataclass(frozen=True, slots=True)
+class Arrangement:
+    """Where each pane goes, which panes start hidden, and how the two main panes side by
+    side share the width."""
 
-    Operator: cameras fill the window, live events along the right.
-    Investigator: the event history is the main pane, cameras beside it.
-    Admin: site configuration and cameras side by side, events below.
-    """
-    cameras, events, site = docks["cameras"], docks["events"], docks["site"]
+    areas: tuple[tuple[str, Area], ...]
+    hidden: tuple[str, ...]
+    split: tuple[tuple[str, int], tuple[str, int]]
+
+
+DEFAULTS: dict[Layout, Arrangement] = {
+    # Operator: cameras fill the window, live events along the right.
+    Layout.OPERATOR: Arrangement(
+        areas=(
+            ("cameras", Area.LeftDockWidgetArea),
+            ("events", Area.RightDockWidgetArea),
+            ("site", Area.RightDockWidgetArea),
+        ),
+        hidden=("site",),
+        split=(("cameras", 3), ("events", 1)),
+    ),
+    # Investigator: the event history is the main pane, cameras beside it.
+    Layout.INVESTIGATOR: Arrangement(
+        areas=(
+            ("events", Area.LeftDockWidgetArea),
+            ("cameras", Area.RightDockWidgetArea),
+            ("site", Area.RightDockWidgetArea),
+        ),
+        hidden=("site",),
+        split=(("events", 3), ("cameras", 2)),
+    ),
+    # Admin: site configuration and cameras side by side, events below.
+    Layout.ADMIN: Arrangement(
+        areas=(
+            ("site", Area.LeftDockWidgetArea),
+            ("cameras", Area.RightDockWidgetArea),
+            ("events", Area.BottomDockWidgetArea),
+        ),
+        hidden=(),
+        split=(("site", 2), ("cameras", 3)),
+    ),
+}
+
+
+def arrange(window: QMainWindow, layout: Layout, docks: dict[str, QDockWidget]) -> None:
+    """Put the panes where ``layout``'s role wants them by default."""
+    arrangement = DEFAULTS[layout]
     for dock in docks.values():
         dock.setFloating(False)
         window.removeDockWidget(dock)
-    left, right, bottom = (
-        Qt.DockWidgetArea.LeftDockWidgetArea,
-        Qt.DockWidgetArea.RightDockWidgetArea,
-        Qt.DockWidgetArea.BottomDockWidgetArea,
-    )
-    if layout is Layout.OPERATOR:
-        window.addDockWidget(left, cameras)
-        window.addDockWidget(right, events)
-        window.addDockWidget(right, site)
-        site.hide()
-        _share_width(window, [cameras, events], [3, 1])
-    elif layout is Layout.INVESTIGATOR:
-        window.addDockWidget(left, events)
-        window.addDockWidget(right, cameras)
-        window.addDockWidget(right, site)
-        site.hide()
-        _share_width(window, [events, cameras], [3, 2])
-    else:
-        window.addDockWidget(left, site)
-        window.addDockWidget(right, cameras)
-        window.addDockWidget(bottom, events)
-        _share_width(window, [site, cameras], [2, 3])
-    for dock in docks.values():
-        if not (dock is site and layout is not Layout.ADMIN):
-            dock.show()
+    for name, area in arrangement.areas:
+        window.addDockWidget(area, docks[name])
+    for name, dock in docks.items():
+        dock.setVisible(name not in arrangement.hidden)
+    (first, first_part), (second, second_part) = arrangement.split
+    _share_width(window, [docks[first], docks[second]], [first_part, second_part])
 
 
 def _share_width(window: QMainWindow, docks: list[QDockWidget], parts: list[int]) -> None:

@@ -41,13 +41,18 @@ def centre_rgb(tile: CameraTile) -> tuple[int, int, int]:
     return colour.red(), colour.green(), colour.blue()
 
 
-def test_tile_draws_new_frames_and_skips_stale_ones(qtbot: QtBot) -> None:
+def shown_tile(qtbot: QtBot) -> tuple[CameraTile, FakeCamera]:
     tile = CameraTile()
     qtbot.addWidget(tile)
     tile.resize(320, 240)
     tile.show()
     camera = FakeCamera()
     tile.set_camera("gate", "Gate", camera.latest)
+    return tile, camera
+
+
+def test_tile_draws_new_frames_and_skips_stale_ones(qtbot: QtBot) -> None:
+    tile, camera = shown_tile(qtbot)
     tile.set_status(CameraStatus.ONLINE, "160×90", T0)
     assert tile.refresh() is False  # nothing yet
     camera.push((0, 0, 255))  # BGR red
@@ -62,12 +67,7 @@ def test_tile_draws_new_frames_and_skips_stale_ones(qtbot: QtBot) -> None:
 
 
 def test_offline_tile_dims_the_last_frame_and_says_since_when(qtbot: QtBot) -> None:
-    tile = CameraTile()
-    qtbot.addWidget(tile)
-    tile.resize(320, 240)
-    tile.show()
-    camera = FakeCamera()
-    tile.set_camera("gate", "Gate", camera.latest)
+    tile, camera = shown_tile(qtbot)
     camera.push((255, 255, 255))
     tile.refresh()
     tile.set_status(CameraStatus.OFFLINE, "no frames for 3 s", T0)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.media import MediaFile
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
@@ -26,11 +28,13 @@ class Event:
 @dataclass(frozen=True, slots=True)
 class EventRecord:
     """One row for the events table: ``kind`` like ``camera.offline``, ``source`` like
-    ``camera:plaza``, and JSON-serialisable ``detail``."""
+    ``camera:plaza``, JSON-serialisable ``detail``, and finished media files (snapshots)
+    whose rows are stored with the event and linked to it."""
 
     kind: str
     source: str
     detail: dict[str, Any]
+    media: tuple[MediaFile, ...] = ()
 
 
 class CameraStatus(enum.StrEnum):

@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -18,6 +19,7 @@ from engine.bus import EventBus
 from engine.events import Event
 from engine.store.database import Store
 from engine.store.models import Event as EventRow
+from engine.store.models import Media as MediaRow
 from engine.store.sites import SiteIds
 
 log = logging.getLogger(__name__)
@@ -89,9 +91,11 @@ class StoreWriter:
 
     def _write(self, batch: list[Event]) -> None:
         rows = []
+        media_lists = []
         for event in batch:
             record = event.record()
             assert record is not None
+            media_lists.append(record.media)
             camera_id = None
             if self._site and record.source.startswith("camera:"):
                 camera_id = self._site.cameras.get(record.source.removeprefix("camera:"))
@@ -107,7 +111,33 @@ class StoreWriter:
             )
         try:
             with self._store.transaction() as session:
-                session.execute(insert(EventRow), rows)
+                # Runs of plain events go in as one bulk insert; an event with media needs
+                # its id for the media rows. Either way ids follow publication order.
+                pending: list[dict[str, Any]] = []
+                for row, media in zip(rows, media_lists, strict=True):
+                    if not media:
+                        pending.append(row)
+                        continue
+                    if pending:
+                        session.execute(insert(EventRow), pending)
+                        pending = []
+                    event_row = EventRow(**row)
+                    session.add(event_row)
+                    session.flush()
+                    session.add_all(
+                        MediaRow(
+                            kind=file.kind,
+                            path=file.path,
+                            sha256=file.sha256,
+                            size_bytes=file.size_bytes,
+                            created_at=row["ts"],
+                            camera_id=row["camera_id"],
+                            event_id=event_row.id,
+                        )
+                        for file in media
+                    )
+                if pending:
+                    session.execute(insert(EventRow), pending)
             self.rows_written += len(rows)
         except Exception as exc:
             self.failures += 1

@@ -1,0 +1,1 @@
+"""Subcommands of ``watchfloor``: each module registers its parser and runs it."""

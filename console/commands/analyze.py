@@ -1,0 +1,77 @@
+"""``watchfloor analyze VIDEO --report out.json [--realtime]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from console import exit_codes
+
+
+def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "analyze",
+        parents=parents,
+        help="run the camera pipeline (motion, people, tracks) over a video file",
+    )
+    parser.add_argument("video", type=Path, help="video file")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="OUT.json",
+        help="write frames, analysed fps, detections, tracks, persons, clips",
+    )
+    parser.add_argument(
+        "--realtime",
+        action="store_true",
+        help="play at the video's own frame rate instead of as fast as possible",
+    )
+    parser.add_argument(
+        "--detect-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run the person detector every N frames while something moves",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report on stdout")
+
+
+def run(args: argparse.Namespace, db_url: str) -> int:
+    from engine.clock import REAL_CLOCK
+    from engine.store import Store
+    from engine.vision.analysis import DETECT_EVERY_FRAMES
+    from engine.vision.video_analysis import VideoAnalysisError, analyze_video
+
+    if args.detect_every is not None and args.detect_every < 1:
+        print("watchfloor analyze: --detect-every must be 1 or more", file=sys.stderr)
+        return exit_codes.USAGE
+    store = Store(db_url)
+    try:
+        report = analyze_video(
+            args.video,
+            clock=REAL_CLOCK,
+            store=store,
+            realtime=args.realtime,
+            detect_every=args.detect_every or DETECT_EVERY_FRAMES,
+        )
+    except VideoAnalysisError as exc:
+        print(f"watchfloor analyze: {exc}", file=sys.stderr)
+        return exit_codes.FAILED
+    finally:
+        store.close()
+    if args.report:
+        tmp = args.report.with_name(args.report.name + ".tmp")
+        tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        tmp.replace(args.report)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(
+            f"{report['frames']} frames at {report['analysed_fps']} fps analysed, "
+            f"{report['detections']} detections, {len(report['tracks'])} tracks"
+            + (f"; stopped early: {report['error']}" if report["error"] else "")
+        )
+    return exit_codes.FAILED if report["error"] else exit_codes.OK

@@ -1,0 +1,251 @@
+"""Per-camera analysis: motion gate → person detection where and when needed → tracking,
+with person_appeared / person_left events (and snapshots) on the bus.
+
+One :class:`CameraAnalyzer` per camera, called from that camera's worker thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.bus import EventBus
+from engine.clock import Clock
+from engine.events import Event, EventRecord
+from engine.media import MediaFile
+from engine.vision.detect import Detection, HogPersonDetector, PersonDetector
+from engine.vision.geometry import Box
+from engine.vision.motion import MotionGate
+from engine.vision.snapshots import write_snapshot
+from engine.vision.track import MultiTracker, Track
+
+Image = npt.NDArray[np.uint8]
+
+DETECT_EVERY_FRAMES = 3  # detector cadence while something moves (motion gate every frame)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackView:
+    """A confirmed track as viewers draw it."""
+
+    track_id: int
+    box: Box
+    confidence: float
+    coasting: bool  # no evidence this frame: the box is the filter's prediction
+
+
+@dataclass(frozen=True, slots=True)
+class FrameAnalysis:
+    """The result for one frame, handed to viewers with the frame."""
+
+    frame_index: int
+    t: float
+    tracks: tuple[TrackView, ...]
+    motion_regions: tuple[Box, ...]
+    detections: tuple[Detection, ...] | None  # None: the detector did not run
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PersonAppeared(Event):
+    """A tracked person was confirmed on a camera."""
+
+    camera: str
+    track_id: int
+    box: Box
+    confidence: float
+    snapshot: MediaFile | None = None
+
+    def record(self) -> EventRecord:
+        return EventRecord(
+            "person_appeared",
+            f"camera:{self.camera}",
+            {
+                "track_id": self.track_id,
+                "box": list(self.box.as_ints()),
+                "confidence": round(self.confidence, 3),
+                "snapshot": self.snapshot.path if self.snapshot else None,
+            },
+            (self.snapshot,) if self.snapshot else (),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PersonLeft(Event):
+    """A track ended: the person left the view (or was lost for longer than the coast time)."""
+
+    camera: str
+    track_id: int
+    first_seen: datetime
+    last_seen: datetime
+    best_confidence: float
+    path_points: int
+
+    def record(self) -> EventRecord:
+        return EventRecord(
+            "person_left",
+            f"camera:{self.camera}",
+            {
+                "track_id": self.track_id,
+                "first_seen": self.first_seen.isoformat(),
+                "last_seen": self.last_seen.isoformat(),
+                "duration_s": round((self.last_seen - self.first_seen).total_seconds(), 2),
+                "best_confidence": round(self.best_confidence, 3),
+                "path_points": self.path_points,
+            },
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnalysisError(Event):
+    """The analysis of a stream stopped at a bad point (corrupt or truncated video)."""
+
+    camera: str
+    frame_index: int
+    message: str
+
+    def record(self) -> EventRecord:
+        return EventRecord(
+            "analysis_error",
+            f"camera:{self.camera}",
+            {"frame_index": self.frame_index, "detail": self.message},
+        )
+
+
+@dataclass(slots=True)
+class AnalysisStats:
+    frames: int = 0
+    detector_runs: int = 0
+    detections: int = 0
+    tracks_confirmed: int = 0
+    finished_tracks: list[dict[str, Any]] = field(default_factory=list)
+
+
+class CameraAnalyzer:
+    """Analyses one camera's frames in order; publishes person events on ``bus``.
+
+    ``t`` passed to :meth:`process` is stream time in seconds (video time for files,
+    monotonic time live); event times are wall times anchored at the first frame.
+    ``snapshot_dir`` (the data dir) enables JPEG snapshots of each person when confirmed.
+    """
+
+    def __init__(
+        self,
+        camera: str,
+        bus: EventBus,
+        clock: Clock,
+        *,
+        fps: float,
+        detector: PersonDetector | None = None,
+        detect_every: int = DETECT_EVERY_FRAMES,
+        snapshot_dir: Path | None = None,
+    ) -> None:
+        self.camera = camera
+        self._bus = bus
+        self._clock = clock
+        self.detector = detector or HogPersonDetector()
+        self.detect_every = max(1, detect_every)
+        self._gate = MotionGate()
+        self.tracker = MultiTracker(fps)
+        self._snapshot_dir = snapshot_dir
+        self._origin: tuple[float, datetime] | None = None
+        self._last_detect_frame = -(10**9)
+        self.stats = AnalysisStats()
+
+    def wall_time(self, t: float) -> datetime:
+        if self._origin is None:
+            self._origin = (t, self._clock.now())
+        return self._origin[1] + timedelta(seconds=t - self._origin[0])
+
+    def process(self, image: Image, frame_index: int, t: float) -> FrameAnalysis:
+        """Analyse one frame (BGR)."""
+        self.wall_time(t)
+        self.stats.frames += 1
+        motion = self._gate.apply(image)
+        detections: list[Detection] | None = None
+        due = frame_index - self._last_detect_frame >= self.detect_every
+        if motion.regions and due:
+            detections = self.detector.detect(image, motion.regions)
+            self._last_detect_frame = frame_index
+            self.stats.detector_runs += 1
+            self.stats.detections += len(detections)
+        update = self.tracker.step(frame_index, t, detections, motion.regions)
+        for track in update.appeared:
+            self._announce(track, image, t)
+        for track in update.ended:
+            self._farewell(track)
+        views = tuple(
+            TrackView(tr.track_id, tr.box, tr.best_confidence, tr.last_seen_s < t)
+            for tr in update.active
+        )
+        return FrameAnalysis(
+            frame_index,
+            t,
+            views,
+            motion.regions,
+            tuple(detections) if detections is not None else None,
+        )
+
+    def finish(self) -> None:
+        """The stream ended: close every open track."""
+        for track in self.tracker.finish():
+            self._farewell(track)
+
+    def _announce(self, track: Track, image: Image, t: float) -> None:
+        self.stats.tracks_confirmed += 1
+        snapshot = None
+        at = self.wall_time(t)
+        if self._snapshot_dir is not None:
+            name = f"snapshots/{self.camera}/{at:%Y-%m-%d}/{self.camera}_{at:%H%M%S_%f}"
+            snapshot = write_snapshot(
+                image, track.box, self._snapshot_dir, f"{name}_t{track.track_id}.jpg"
+            )
+        self._bus.publish(
+            PersonAppeared(
+                at=at,
+                camera=self.camera,
+                track_id=track.track_id,
+                box=track.box,
+                confidence=track.best_confidence,
+                snapshot=snapshot,
+            )
+        )
+
+    def _farewell(self, track: Track) -> None:
+        first, last = self.wall_time(track.first_seen_s), self.wall_time(track.last_seen_s)
+        self.stats.finished_tracks.append(
+            {
+                "track_id": track.track_id,
+                "first_frame": track.first_frame,
+                "last_frame": track.last_frame,
+                "first_s": round(track.first_seen_s, 3),
+                "last_s": round(track.last_seen_s, 3),
+                "best_confidence": round(track.best_confidence, 3),
+                "path": [[round(t, 2), round(x, 1), round(y, 1)] for t, x, y in track.path],
+            }
+        )
+        self._bus.publish(
+            PersonLeft(
+                at=last,
+                camera=self.camera,
+                track_id=track.track_id,
+                first_seen=first,
+                last_seen=last,
+                best_confidence=track.best_confidence,
+                path_points=len(track.path),
+            )
+        )
+
+    def fail(self, frame_index: int, t: float, message: str) -> None:
+        """Report that the stream broke at ``frame_index`` (stream time ``t``); tracks so far
+        are closed first."""
+        self.finish()
+        self._bus.publish(
+            AnalysisError(
+                at=self.wall_time(t), camera=self.camera, frame_index=frame_index, message=message
+            )
+        )

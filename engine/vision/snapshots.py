@@ -1,0 +1,46 @@
+"""Snapshot files: JPEG crops written whole (temp name, then rename) under the data dir."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.media import MediaFile
+from engine.vision.cv import import_cv2
+from engine.vision.geometry import Box
+
+JPEG_QUALITY = 88
+SNAPSHOT_MARGIN = 0.15  # context around the person box, as a fraction of its size
+
+
+def write_snapshot(
+    image: npt.NDArray[np.uint8], box: Box, data_dir: Path, relative_path: str
+) -> MediaFile:
+    """Crop ``box`` (plus a margin) from ``image`` and store it as JPEG at
+    ``data_dir/relative_path``. The file appears complete or not at all."""
+    cv2 = import_cv2()
+    height, width = image.shape[:2]
+    margin_x, margin_y = box.w * SNAPSHOT_MARGIN, box.h * SNAPSHOT_MARGIN
+    x, y, w, h = (
+        Box(box.x - margin_x, box.y - margin_y, box.w + 2 * margin_x, box.h + 2 * margin_y)
+        .clipped(width, height)
+        .as_ints()
+    )
+    crop = image[y : y + max(h, 1), x : x + max(w, 1)]
+    ok, encoded = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise ValueError(f"could not encode snapshot {relative_path}")
+    data = encoded.tobytes()
+    target = data_dir / relative_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(target.name + ".partial")
+    with open(temp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temp.replace(target)
+    return MediaFile("snapshot", relative_path, hashlib.sha256(data).hexdigest(), len(data))

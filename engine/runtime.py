@@ -17,9 +17,11 @@ from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
 from engine.config import SiteConfig
 from engine.events import CameraStatus, HealthState, SubsystemHealth
+from engine.paths import data_dir
 from engine.store.database import Store, display_url
 from engine.store.sites import SiteIds, sync_site
 from engine.store.writer import StoreWriter
+from engine.vision.analysis import CameraAnalyzer
 from engine.vision.source import CameraSource
 
 log = logging.getLogger(__name__)
@@ -45,13 +47,30 @@ class EngineRuntime:
         bus: EventBus | None = None,
         clock: Clock = REAL_CLOCK,
         realtime: bool = True,
+        analytics: bool = True,
     ) -> None:
         self.site = site
         self.store = store
         self.bus = bus or EventBus()
         self.clock = clock
+        snapshot_dir = data_dir() if store is not None else None
+        self.analyzers = (
+            {
+                cam.id: CameraAnalyzer(cam.id, self.bus, clock, snapshot_dir=snapshot_dir)
+                for cam in site.cameras
+            }
+            if analytics
+            else {}
+        )
         self.sources = {
-            cam.id: CameraSource(cam, self.bus, clock, realtime=realtime) for cam in site.cameras
+            cam.id: CameraSource(
+                cam,
+                self.bus,
+                clock,
+                realtime=realtime,
+                processor=self.analyzers[cam.id].process if analytics else None,
+            )
+            for cam in site.cameras
         }
         self.site_ids: SiteIds | None = None
         self.writer: StoreWriter | None = None
@@ -77,6 +96,8 @@ class EngineRuntime:
         self._stop.set()
         for source in self.sources.values():
             source.stop()
+        for analyzer in self.analyzers.values():
+            analyzer.finish()  # people still in view are recorded as leaving now
         if self._watchdog.is_alive():
             self._watchdog.join(timeout=5)
         if self.writer is not None:
@@ -96,7 +117,25 @@ class EngineRuntime:
                 HealthReport("store", HealthState.OK, display_url(str(self.store.engine.url)))
             )
         reports.append(self._camera_health())
+        if self.analyzers:
+            reports.append(self._analytics_health())
         return reports
+
+    def _analytics_health(self) -> HealthReport:
+        stats = {cam_id: s.stats() for cam_id, s in self.sources.items()}
+        failing = {cam_id: st for cam_id, st in stats.items() if st.processing_errors}
+        if failing:
+            cam_id, st = next(iter(failing.items()))
+            return HealthReport(
+                "analytics",
+                HealthState.DEGRADED,
+                f"{cam_id}: {st.processing_errors} frames failed ({st.last_processing_error})",
+            )
+        people = sum(len(a.tracker.tracks) for a in self.analyzers.values())
+        busiest = max((st.processing_ms for st in stats.values()), default=0.0)
+        return HealthReport(
+            "analytics", HealthState.OK, f"{people} tracked, ≤{busiest:.0f} ms/frame"
+        )
 
     def _camera_health(self) -> HealthReport:
         if not self.sources:
@@ -134,6 +173,17 @@ class EngineRuntime:
                     )
                 )
 
+    def _analysis_report(self, cam_id: str, processing_ms: float) -> dict[str, Any] | None:
+        analyzer = self.analyzers.get(cam_id)
+        if analyzer is None:
+            return None
+        return {
+            "processing_ms_per_frame": round(processing_ms, 2),
+            "detector_runs": analyzer.stats.detector_runs,
+            "detections": analyzer.stats.detections,
+            "tracks_confirmed": analyzer.stats.tracks_confirmed,
+        }
+
     def report(self) -> dict[str, Any]:
         """Per-camera figures for ``watchfloor engine --report``: frames, fps while online,
         offline periods (ISO times, seconds)."""
@@ -165,6 +215,7 @@ class EngineRuntime:
                 "status_detail": detail,
                 "status_since": since.isoformat(),
                 "offline_periods": periods,
+                "analysis": self._analysis_report(cam_id, stats.processing_ms),
             }
         return {
             "site": self.site.name,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from engine.events import CameraStatus
@@ -14,6 +14,7 @@ from engine.vision.source import Frame
 
 FrameGetter = Callable[[], Frame | None]
 
+_TRACK_COLOUR = QColor("#39d353")
 _STATUS_COLOURS = {
     CameraStatus.STARTING: QColor("#d8a31a"),
     CameraStatus.ONLINE: QColor("#3fb950"),
@@ -95,7 +96,9 @@ class CameraTile(QWidget):
             self._draw_centered(painter, rect, "No camera", self.empty_hint, QColor("#8b949e"))
             return
         if self._image is not None:
-            painter.drawImage(self._fit(self._image.width(), self._image.height()), self._image)
+            target = self._fit(self._image.width(), self._image.height())
+            painter.drawImage(target, self._image)
+            self._draw_tracks(painter, target)
         live = self.status is CameraStatus.ONLINE
         if not live:
             painter.fillRect(rect, QColor(13, 17, 23, 170 if self._image is not None else 255))
@@ -116,6 +119,37 @@ class CameraTile(QWidget):
                 )
             self._draw_centered(painter, rect, title, body, _STATUS_COLOURS[self.status])
         self._draw_header(painter, rect)
+
+    def _draw_tracks(self, painter: QPainter, target: QRectF) -> None:
+        """Boxes of tracked people: solid when seen this frame, dashed while coasting."""
+        frame = self._frame
+        if frame is None or frame.analysis is None or self._image is None:
+            return
+        scale = target.width() / self._image.width()
+        font = QFont(self.font())
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for track in frame.analysis.tracks:
+            box = track.box
+            rect = QRectF(
+                target.x() + box.x * scale, target.y() + box.y * scale, box.w * scale, box.h * scale
+            )
+            pen = QPen(_TRACK_COLOUR, 2)
+            if track.coasting:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.drawRect(rect)
+            label = f"#{track.track_id} {track.confidence:.2f}"
+            painter.fillRect(
+                QRectF(rect.x(), rect.y() - 16, 9 + 7 * len(label), 16), QColor(0, 0, 0, 160)
+            )
+            painter.setPen(_TRACK_COLOUR)
+            painter.drawText(
+                QRectF(rect.x() + 3, rect.y() - 16, 200, 16),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                label,
+            )
 
     def _fit(self, width: int, height: int) -> QRectF:
         rect = self.rect()

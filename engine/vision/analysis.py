@@ -139,7 +139,6 @@ class CameraAnalyzer:
         bus: EventBus,
         clock: Clock,
         *,
-        fps: float,
         detector: PersonDetector | None = None,
         detect_every: int = DETECT_EVERY_FRAMES,
         snapshot_dir: Path | None = None,
@@ -150,7 +149,7 @@ class CameraAnalyzer:
         self.detector = detector or HogPersonDetector()
         self.detect_every = max(1, detect_every)
         self._gate = MotionGate()
-        self.tracker = MultiTracker(fps)
+        self.tracker = MultiTracker()
         self._snapshot_dir = snapshot_dir
         self._origin: tuple[float, datetime] | None = None
         self._last_detect_frame = -(10**9)

@@ -12,6 +12,7 @@ import collections
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from engine.bus import EventBus
 from engine.clock import Clock
 from engine.config import CameraConfig, SourceKind
 from engine.events import CameraStatus, CameraStatusChanged
+from engine.vision.analysis import FrameAnalysis
 from engine.vision.cv import import_cv2
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class Frame:
     image: Image
     captured_at: float  # clock.monotonic() seconds
     source_fps: float  # measured delivery rate over the last couple of seconds
+    analysis: FrameAnalysis | None = None  # what the camera's analyzer found in this frame
 
 
 class FrameSlot:
@@ -66,6 +69,10 @@ class FrameSlot:
             return self._frame
 
 
+FrameProcessor = Callable[[Image, int, float], FrameAnalysis]
+"""Runs on the camera's worker for every frame: (image, frame number, monotonic seconds)."""
+
+
 @dataclass(slots=True)
 class OfflinePeriod:
     start: datetime
@@ -81,6 +88,9 @@ class SourceStats:
     online_seconds: float = 0.0
     reconnects: int = 0
     offline_periods: list[OfflinePeriod] = field(default_factory=list)
+    processing_ms: float = 0.0  # mean time the frame processor took per frame
+    processing_errors: int = 0
+    last_processing_error: str | None = None
 
 
 class CameraSource:
@@ -96,8 +106,11 @@ class CameraSource:
         realtime: bool = True,
         stall_timeout_s: float = STALL_TIMEOUT_S,
         backoff_max_s: float = BACKOFF_MAX_S,
+        processor: FrameProcessor | None = None,
     ) -> None:
         self.camera = camera
+        self._processor = processor
+        self._processing_total_s = 0.0
         self.slot = FrameSlot()
         self._bus = bus
         self._clock = clock
@@ -157,6 +170,9 @@ class CameraSource:
                 offline_periods=[
                     OfflinePeriod(p.start, p.end, p.reason) for p in self._stats.offline_periods
                 ],
+                processing_ms=1000 * self._processing_total_s / max(self._stats.frames, 1),
+                processing_errors=self._stats.processing_errors,
+                last_processing_error=self._stats.last_processing_error,
             )
 
     def check_stall(self) -> None:
@@ -308,9 +324,27 @@ class CameraSource:
             self._stats.frames += 1
             seq = self._stats.frames
             self._last_frame_at = now
-        self.slot.put(Frame(seq, image, now, fps))
+        self.slot.put(Frame(seq, image, now, fps, self._process(image, seq, now)))
         if self._status is not CameraStatus.ONLINE:
             self._set_status(CameraStatus.ONLINE, f"{image.shape[1]}×{image.shape[0]}")
+
+    def _process(self, image: Image, seq: int, now: float) -> FrameAnalysis | None:
+        """Run the analyzer; a failure is counted and logged, and the frame still shows."""
+        if self._processor is None:
+            return None
+        started = self._clock.monotonic()
+        try:
+            return self._processor(image, seq, now)
+        except Exception as exc:
+            with self._lock:
+                first = self._stats.processing_errors == 0
+                self._stats.processing_errors += 1
+                self._stats.last_processing_error = f"{type(exc).__name__}: {exc}"
+            if first:
+                log.exception("camera %s: frame analysis failed", self.camera.id)
+            return None
+        finally:
+            self._processing_total_s += self._clock.monotonic() - started
 
     def _set_status(
         self, status: CameraStatus, detail: str, retry_in_s: float | None = None

@@ -105,8 +105,7 @@ class KalmanBoxFilter:
 class MultiTracker:
     """Keeps track identities for one camera. Not thread-safe (one per camera worker)."""
 
-    def __init__(self, fps: float) -> None:
-        self.fps = fps
+    def __init__(self) -> None:
         self.kalman = KalmanBoxFilter()
         self.tracks: list[Track] = []
         self._next_id = 1

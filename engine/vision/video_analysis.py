@@ -80,7 +80,6 @@ def analyze_video(
         camera_key,
         bus,
         clock,
-        fps=fps,
         detect_every=detect_every,
         snapshot_dir=data_dir() if snapshots and store else None,
     )

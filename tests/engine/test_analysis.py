@@ -84,7 +84,7 @@ def walker(x0: float, step: float, frame: int) -> Box:
 
 def test_tracker_keeps_ids_through_detector_gaps_and_ends_lost_tracks() -> None:
     fps = 10.0
-    tracker = MultiTracker(fps)
+    tracker = MultiTracker()
     ids: dict[int, set[int]] = {0: set(), 1: set()}
     appeared, ended = [], []
     for frame in range(60):
@@ -111,7 +111,7 @@ def test_tracker_keeps_ids_through_detector_gaps_and_ends_lost_tracks() -> None:
 
 
 def test_a_single_false_detection_never_becomes_a_person() -> None:
-    tracker = MultiTracker(10.0)
+    tracker = MultiTracker()
     update = tracker.step(0, 0.0, [Detection(Box(10, 10, 30, 80), 0.4)], ())
     for frame in range(1, 30):
         update = tracker.step(frame, frame / 10, [] if frame % 3 == 0 else None, ())
@@ -171,7 +171,7 @@ def test_missing_or_undecodable_video_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_analyzer_reports_tracks_to_viewers_every_frame(vtest_avi: Path) -> None:
-    analyzer = CameraAnalyzer("plaza", EventBus(), REAL_CLOCK, fps=10)
+    analyzer = CameraAnalyzer("plaza", EventBus(), REAL_CLOCK)
     results = [analyzer.process(image, i, i / 10) for i, image in enumerate(frames(vtest_avi, 90))]
     ran = [r for r in results if r.detections is not None]
     assert 20 <= len(ran) <= 31  # every third frame while something moves

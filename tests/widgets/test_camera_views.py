@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -9,6 +10,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from engine.events import CameraStatus, HealthState
+from engine.vision.analysis import FrameAnalysis, TrackView
+from engine.vision.geometry import Box
 from engine.vision.source import Frame
 from widgets.camera_grid import CameraFeed, CameraGrid
 from widgets.camera_tile import CameraTile
@@ -158,3 +161,22 @@ def test_more_cameras_than_tiles_are_paged(qtbot: QtBot) -> None:
     assert grid.page == 2
     grid.show_single("c5")
     assert [t.camera_id for t in grid.tiles] == ["c5"] and grid._page_label.text() == "page 6/11"
+
+
+def test_tile_draws_tracked_people_over_the_frame(qtbot: QtBot) -> None:
+    tile, camera = shown_tile(qtbot)
+    tile.resize(160 * 2, 90 * 2)  # frame drawn at exactly 2× scale
+    tile.set_status(CameraStatus.ONLINE, "", T0)
+    camera.push((40, 40, 40))
+    track = TrackView(7, Box(40, 30, 40, 50), 0.81, coasting=False)
+    camera.frame = replace(camera.frame, analysis=FrameAnalysis(0, 0.0, (track,), (), None))
+    tile.refresh()
+    image = tile.grab().toImage()
+    edge = image.pixelColor(80, 60 + 50)  # left edge of the box, halfway down
+    expected = (0x39, 0xD3, 0x53)
+    assert all(
+        abs(a - b) <= 2
+        for a, b in zip((edge.red(), edge.green(), edge.blue()), expected, strict=True)
+    )
+    inside = image.pixelColor(120, 110)
+    assert inside.green() < 100  # the box is an outline, the person stays visible

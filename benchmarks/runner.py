@@ -7,12 +7,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import camera_recovery, camera_tile, decode
+from benchmarks import analytics, camera_recovery, camera_tile, decode
 
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "decode_fps": decode.run,
     "tile_display_fps": camera_tile.run,
     "camera_recovery": camera_recovery.run,
+    "analyze_fps": analytics.run_analyze,
+    "four_cameras": analytics.run_four_cameras,
 }
 
 

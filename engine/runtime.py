@@ -18,6 +18,7 @@ from engine.clock import REAL_CLOCK, Clock
 from engine.config import SiteConfig
 from engine.events import CameraStatus, HealthState, SubsystemHealth
 from engine.paths import data_dir
+from engine.retention import RetentionPolicy, run_retention
 from engine.store.database import Store, display_url
 from engine.store.sites import SiteIds, sync_site
 from engine.store.writer import StoreWriter
@@ -27,6 +28,7 @@ from engine.vision.source import CameraSource
 log = logging.getLogger(__name__)
 
 WATCHDOG_INTERVAL_S = 0.5
+RETENTION_INTERVAL_S = 3600.0  # retention runs at start and hourly
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,7 @@ class EngineRuntime:
         self._stop = threading.Event()
         self._watchdog = threading.Thread(target=self._watch, name="engine-watchdog", daemon=True)
         self._last_health: dict[str, HealthReport] = {}
+        self._retention_problem: str | None = None
 
     def start(self) -> None:
         """Mirror the site into the store, then start the writer, cameras and watchdog."""
@@ -112,6 +115,8 @@ class EngineRuntime:
             reports.append(
                 HealthReport("store", HealthState.DOWN, f"writes failing: {self.writer.last_error}")
             )
+        elif self._retention_problem:
+            reports.append(HealthReport("store", HealthState.DEGRADED, self._retention_problem))
         else:
             reports.append(
                 HealthReport("store", HealthState.OK, display_url(str(self.store.engine.url)))
@@ -155,10 +160,29 @@ class EngineRuntime:
         return HealthReport("cameras", state, detail)
 
     def _watch(self) -> None:
+        next_retention = self.clock.monotonic()
         while not self._stop.wait(WATCHDOG_INTERVAL_S):
             for source in self.sources.values():
                 source.check_stall()
             self._publish_health()
+            if self.store is not None and self.clock.monotonic() >= next_retention:
+                next_retention = self.clock.monotonic() + RETENTION_INTERVAL_S
+                self._run_retention(self.store)
+
+    def _run_retention(self, store: Store) -> None:
+        try:
+            report = run_retention(
+                store, self.clock, data_dir(), RetentionPolicy.from_settings(store)
+            )
+        except Exception as exc:
+            log.exception("retention failed")
+            self._retention_problem = f"retention failed: {exc}"
+            return
+        self._retention_problem = (
+            None
+            if report.floor_reached
+            else "disk almost full and only locked evidence left to delete"
+        )
 
     def _publish_health(self) -> None:
         for report in self.health():

@@ -164,3 +164,10 @@ def test_selftest_fails_with_a_broken_database(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "watchfloor selftest: FAIL" in result.stdout and "store FAIL" in result.stdout
+
+
+def test_retention_run_reports_as_json(tmp_path: Path) -> None:
+    result = watchfloor("--db", f"sqlite:///{tmp_path / 'r.db'}", "retention", "run", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["floor_reached"] is True and report["clips_deleted"] == 0

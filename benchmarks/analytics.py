@@ -48,8 +48,7 @@ def _camera_clip(folder: Path) -> Path:
     cv2 = import_cv2()
     target = folder / "camera_640x480_15fps.avi"
     capture = cv2.VideoCapture(str(vtest_path()))
-    writer = cv2.VideoWriter(str(target), cv2.VideoWriter.fourcc(*"MJPG"), CAMERA_FPS,
-                             CAMERA_SIZE)
+    writer = cv2.VideoWriter(str(target), cv2.VideoWriter.fourcc(*"MJPG"), CAMERA_FPS, CAMERA_SIZE)
     while True:
         ok, image = capture.read()
         if not ok:
@@ -66,8 +65,9 @@ def run_four_cameras(seconds: float = 20.0) -> dict[str, Any]:
         bus = EventBus()
         sources = []
         for index in range(CAMERAS):
-            camera = CameraConfig(f"cam{index}", f"Camera {index}", str(clip), SourceKind.FILE,
-                                  True, None, None)
+            camera = CameraConfig(
+                f"cam{index}", f"Camera {index}", str(clip), SourceKind.FILE, True, None, None
+            )
             analyzer = CameraAnalyzer(camera.id, bus, REAL_CLOCK)
             sources.append(CameraSource(camera, bus, REAL_CLOCK, processor=analyzer.process))
         for source in sources:

@@ -1,0 +1,1 @@
+"""Identity: who is who across cameras (faces), BLE devices and sensing blobs."""

@@ -1,0 +1,459 @@
+"""Event clips from real vtest.avi frames: boundaries, H.264 output, media rows, crashes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+import av
+import pytest
+from sqlalchemy import select as sql_select
+
+from engine.bus import EventBus
+from engine.clock import SimulatedClock
+from engine.config import load_site
+from engine.paths import data_dir
+from engine.store import Store
+from engine.store.models import Event as EventRow
+from engine.store.models import Media
+from engine.store.sites import sync_site
+from engine.vision.clips import (
+    PARTIAL_SUFFIX,
+    ClipEncoder,
+    ClipFinalised,
+    ClipRecorder,
+    PreEventBuffer,
+    file_sha256,
+    recover_partial_clips,
+    select_clip_codec,
+)
+from engine.vision.cv import import_cv2
+from engine.vision.source import Frame
+from resources import DEMO_SITE
+
+REPO = Path(__file__).resolve().parents[2]
+FPS = 10.0  # vtest.avi's frame rate; frames are stamped seq / FPS seconds
+FRAME_S = 1 / FPS
+T0 = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_clip_writers() -> Iterator[None]:
+    """Every test must close its recorders: no clip-writer thread may outlive it."""
+    yield
+    leaked = [t.name for t in threading.enumerate() if t.name.startswith("clip-writer-")]
+    assert not leaked, f"test leaked clip writer threads: {leaked}"
+
+
+def vtest_frames(path: Path, count: int) -> Iterator[Frame]:
+    """The first ``count`` frames of the video, stamped at their 10 fps times."""
+    cv2 = import_cv2()
+    capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    try:
+        for seq in range(count):
+            ok, image = capture.read()
+            assert ok, f"{path} has fewer than {count} frames"
+            yield Frame(seq, image, seq / FPS, FPS)
+    finally:
+        capture.release()
+
+
+def feed(
+    recorder: ClipRecorder,
+    frames: Iterable[Frame],
+    active: Callable[[int], bool],
+    event_id: int | None = None,
+) -> None:
+    """Push every frame, marking activity (as a detector would, after the push) on the
+    frames where ``active(seq)``."""
+    for frame in frames:
+        recorder.push(frame)
+        if active(frame.seq):
+            recorder.mark_activity(frame.captured_at, event_id)
+
+
+class ClipLog:
+    """The ClipFinalised events of a bus. Writers of consecutive clips run concurrently,
+    so events may arrive out of order: ``in_order()`` sorts them by footage start."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.events: list[ClipFinalised] = []
+        bus.subscribe(ClipFinalised, self.events.append)
+
+    def in_order(self) -> list[ClipFinalised]:
+        return sorted(self.events, key=lambda clip: clip.started_at)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    codec: str
+    width: int
+    height: int
+    times_s: list[float]
+    duration_s: float
+
+
+def decode(path: Path) -> Decoded:
+    """Open a clip with PyAV and decode every frame."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        times = [float(f.time) for f in container.decode(stream) if f.time is not None]
+        assert container.duration is not None
+        return Decoded(
+            stream.codec_context.name,
+            stream.width,
+            stream.height,
+            times,
+            container.duration / av.time_base,
+        )
+
+
+def recorder_for(
+    bus: EventBus, store: Store | None = None, camera_id: int | None = None, **kwargs: object
+) -> ClipRecorder:
+    settings: dict[str, object] = {"pre_s": 1.0, "post_s": 1.0, "queue_frames": 500}
+    settings.update(kwargs)
+    return ClipRecorder(
+        "plaza",
+        camera_id,
+        store,
+        bus,
+        SimulatedClock(T0),
+        clips_dir=data_dir() / "clips",
+        fps_hint=FPS,
+        **settings,  # type: ignore[arg-type]
+    )
+
+
+def test_clip_holds_pre_event_and_post_activity_frames_with_a_verified_media_row(
+    db_url: str, vtest_avi: Path
+) -> None:
+    store = Store(db_url)
+    try:
+        camera_id = sync_site(store, load_site(DEMO_SITE), SimulatedClock(T0)).cameras["plaza"]
+        with store.transaction() as session:
+            trigger = EventRow(ts=T0, kind="person.seen", source="camera:plaza", detail={})
+            session.add(trigger)
+            session.flush()
+            event_id = trigger.id
+        bus = EventBus()
+        clip_log = ClipLog(bus)
+        recorder = recorder_for(bus, store, camera_id, pre_s=2.0, post_s=1.0)
+        try:
+            # Activity on frame 60 only (t = 6.0 s): frames 40..70 belong in the clip.
+            feed(recorder, vtest_frames(vtest_avi, 100), lambda seq: seq == 60, event_id)
+        finally:
+            assert recorder.close(timeout_s=20)
+
+        clips = clip_log.in_order()
+        assert len(clips) == 1
+        clip = clips[0]
+        assert (clip.frames, clip.dropped_frames) == (31, 0)  # frames 40..70
+        assert clip.duration_s == pytest.approx(3.1, abs=0.15)
+        assert clip.started_at == T0 + timedelta(seconds=4.0)  # wall time of frame 40
+        assert clip.codec == "libx264"
+        path = data_dir() / clip.path
+        assert path.parent == data_dir() / "clips" / "plaza" / "2026-05-04"
+        assert path.name == "plaza_20260504T030205.000Z.mp4"
+        assert not list(path.parent.glob(f"*{PARTIAL_SUFFIX}"))
+
+        video = decode(path)
+        assert (video.codec, video.width, video.height) == ("h264", 768, 576)
+        assert len(video.times_s) == clip.frames
+        assert video.times_s[0] == pytest.approx(0.0)
+        steps = [b - a for a, b in zip(video.times_s, video.times_s[1:], strict=False)]
+        assert all(step == pytest.approx(FRAME_S, abs=0.002) for step in steps)
+        assert video.duration_s == pytest.approx(clip.duration_s, abs=0.02)
+
+        with store.sessions() as session:
+            row = session.scalars(sql_select(Media)).one()
+        assert row.id == clip.media_id
+        assert (row.kind, row.path, row.camera_id, row.event_id) == (
+            "clip",
+            clip.path,
+            camera_id,
+            event_id,
+        )
+        assert not Path(row.path).is_absolute()
+        assert (row.sha256, row.size_bytes) == file_sha256(path) == (clip.sha256, clip.size_bytes)
+        assert row.created_at == clip.started_at and row.locked is False
+        assert clip.record().kind == "clip.finalised"
+        assert clip.record().detail["media_id"] == row.id
+    finally:
+        store.close()
+
+
+def test_activity_within_post_s_extends_a_clip_and_later_activity_starts_another(
+    vtest_avi: Path,
+) -> None:
+    bus = EventBus()
+    clip_log = ClipLog(bus)
+    recorder = recorder_for(bus, pre_s=1.0, post_s=1.0)
+    try:
+        # 2.0 s then 2.8 s (before the 3.0 s end): one clip 1.0..3.8 s.
+        # 4.5 s: a new clip; its pre-event second would overlap the first clip, so it
+        # starts right after it, at 3.9 s, and runs to 5.5 s.
+        # 8.0 s: a fresh clip with its full pre-event second, 7.0..9.0 s.
+        feed(recorder, vtest_frames(vtest_avi, 100), lambda seq: seq in (20, 28, 45, 80))
+    finally:
+        assert recorder.close(timeout_s=20)
+
+    clips = clip_log.in_order()
+    assert [c.frames for c in clips] == [29, 17, 21]
+    assert [(c.started_at - T0).total_seconds() for c in clips] == [1.0, 3.9, 7.0]
+    for clip in clips:
+        video = decode(data_dir() / clip.path)
+        assert len(video.times_s) == clip.frames
+        assert video.duration_s == pytest.approx(clip.frames * FRAME_S, abs=0.02)
+    assert recorder.stats().clips_finalised == 3
+
+
+def test_continuous_activity_is_split_at_the_cap_into_contiguous_clips(vtest_avi: Path) -> None:
+    bus = EventBus()
+    clip_log = ClipLog(bus)
+    recorder = recorder_for(bus, pre_s=1.0, post_s=1.0, max_s=3.0)
+    try:
+        # Activity on every frame from 2.0 s to 10.0 s: footage 1.0..11.0 s.
+        feed(recorder, vtest_frames(vtest_avi, 130), lambda seq: 20 <= seq <= 100)
+    finally:
+        assert recorder.close(timeout_s=30)
+
+    clips = clip_log.in_order()
+    assert [c.frames for c in clips] == [30, 30, 30, 11]
+    assert [(c.started_at - T0).total_seconds() for c in clips] == [1.0, 4.0, 7.0, 10.0]
+    for clip in clips:
+        assert clip.duration_s <= 3.0 + 1e-9
+        video = decode(data_dir() / clip.path)
+        assert len(video.times_s) == clip.frames
+        assert video.duration_s == pytest.approx(clip.frames * FRAME_S, abs=0.02)
+    assert len({c.path for c in clips}) == 4
+
+
+def test_missing_h264_encoder_falls_back_to_mpeg4_with_a_warning(
+    vtest_avi: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="engine.vision.clips"):
+        codec = select_clip_codec("no_such_encoder")
+    assert (codec.name, codec.fallback) == ("mpeg4", True)
+    warning = next(r for r in caplog.records if r.levelno == logging.WARNING)
+    assert "no_such_encoder" in warning.getMessage() and "fallback" in warning.getMessage()
+
+    bus = EventBus()
+    clip_log = ClipLog(bus)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="engine.vision.clips"):
+        recorder = recorder_for(bus, codec="no_such_encoder", pre_s=1.0, post_s=1.0)
+    assert any("mpeg4" in r.getMessage() for r in caplog.records)
+    try:
+        feed(recorder, vtest_frames(vtest_avi, 50), lambda seq: seq == 20)
+    finally:
+        assert recorder.close(timeout_s=20)
+
+    clips = clip_log.in_order()
+    assert len(clips) == 1 and clips[0].codec == "mpeg4"
+    video = decode(data_dir() / clips[0].path)
+    assert (video.codec, video.width, video.height) == ("mpeg4", 768, 576)
+    assert len(video.times_s) == clips[0].frames == 21
+    assert video.duration_s == pytest.approx(2.1, abs=0.02)
+
+
+def test_a_writer_that_falls_behind_drops_frames_but_keeps_real_time(vtest_avi: Path) -> None:
+    bus = EventBus()
+    clip_log = ClipLog(bus)
+    # A one-frame queue and frames pushed far faster than real time: the writer must drop.
+    recorder = recorder_for(bus, pre_s=1.0, post_s=2.0, queue_frames=1)
+    try:
+        feed(recorder, vtest_frames(vtest_avi, 80), lambda seq: 20 <= seq <= 50)
+    finally:
+        assert recorder.close(timeout_s=20)
+
+    clips = clip_log.in_order()
+    clip = clips[0]
+    expected = 71 - 10  # frames 10..70 reach the recorder for this clip
+    assert clip.dropped_frames > 0
+    assert clip.frames + clip.dropped_frames == expected
+    assert recorder.stats().frames_dropped == clip.dropped_frames
+    video = decode(data_dir() / clip.path)
+    assert len(video.times_s) == clip.frames
+    # Each surviving frame plays at its capture time (multiples of 0.1 s from frame 10),
+    # so the gaps of the dropped frames keep their real length.
+    for t in video.times_s:
+        assert abs(t / FRAME_S - round(t / FRAME_S)) < 0.02
+    assert max(b - a for a, b in zip(video.times_s, video.times_s[1:], strict=False)) > 0.15
+    assert video.duration_s == pytest.approx(video.times_s[-1] + FRAME_S, abs=0.02)
+    assert clip.duration_s == pytest.approx(video.duration_s, abs=0.02)
+
+
+def test_a_clip_whose_camera_stops_is_closed_by_the_idle_check(vtest_avi: Path) -> None:
+    bus = EventBus()
+    clip_log = ClipLog(bus)
+    clock = SimulatedClock(T0)
+    recorder = ClipRecorder(
+        "plaza",
+        None,
+        None,
+        bus,
+        clock,
+        clips_dir=data_dir() / "clips",
+        fps_hint=FPS,
+        pre_s=1.0,
+        post_s=1.0,
+    )
+    try:
+        for frame in vtest_frames(vtest_avi, 26):  # the camera dies after 2.5 s
+            clock.advance(frame.captured_at - clock.monotonic())
+            recorder.push(frame)
+            if frame.seq == 20:
+                recorder.mark_activity(frame.captured_at)
+        clock.advance(1.0)
+        assert not recorder.finish_if_idle() and recorder.stats().recording
+        clock.advance(1.0)  # 4.5 s: past the 3.0 s end plus the grace period
+        assert recorder.finish_if_idle()
+        assert recorder.wait_idle(timeout_s=20)
+        assert [c.frames for c in clip_log.in_order()] == [16]  # frames 10..25
+    finally:
+        assert recorder.close(timeout_s=20)
+
+
+def test_encoder_trims_odd_sizes_and_scales_a_mid_clip_resolution_change(
+    vtest_avi: Path, tmp_path: Path
+) -> None:
+    cv2 = import_cv2()
+    frames = list(vtest_frames(vtest_avi, 20))
+    encoder = ClipEncoder(tmp_path / "odd.mp4", select_clip_codec(), FPS)
+    for frame in frames[:10]:
+        encoder.add(frame.image[:575, :767], frame.captured_at)  # odd: 4:2:0 needs even
+    for frame in frames[10:]:  # the camera reconnects at half resolution
+        encoder.add(cv2.resize(frame.image, (384, 288)), frame.captured_at)
+    encoded = encoder.close()
+    assert (encoded.frames, encoded.duration_s) == (20, pytest.approx(2.0))
+    video = decode(tmp_path / "odd.mp4")
+    assert (video.width, video.height, len(video.times_s)) == (766, 574, 20)
+
+
+def test_pre_event_buffer_is_bounded_by_seconds_and_bytes(
+    vtest_avi: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    frames = list(vtest_frames(vtest_avi, 40))
+    frame_bytes = 768 * 576 * 3
+    buffer = PreEventBuffer(2.0)
+    for frame in frames:
+        buffer.append(frame)
+    assert len(buffer) == 21 and buffer.span_s == pytest.approx(2.0)  # frames 19..39
+    assert buffer.nbytes == 21 * frame_bytes
+    assert [f.seq for f in buffer.frames_since(3.5)] == [35, 36, 37, 38, 39]
+    assert PreEventBuffer.estimate_bytes(768, 576, 10.0, 5.0) == 51 * frame_bytes
+
+    small = PreEventBuffer(2.0, max_bytes=10 * frame_bytes)
+    with caplog.at_level(logging.WARNING, logger="engine.vision.clips"):
+        for frame in frames:
+            small.append(frame)
+    assert len(small) == 10 and small.nbytes <= 10 * frame_bytes
+    assert [f.seq for f in small.frames_since(0.0)] == list(range(30, 40))
+    assert sum("pre-event buffer capped" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_recover_removes_only_unfinished_clips(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    day = tmp_path / "clips" / "gate" / "2026-05-04"
+    day.mkdir(parents=True)
+    finished = day / "gate_20260504T030201.000Z.mp4"
+    finished.write_bytes(b"done")
+    partial = day / f"gate_20260504T030301.000Z{PARTIAL_SUFFIX}"
+    partial.write_bytes(b"half")
+    with caplog.at_level(logging.WARNING, logger="engine.vision.clips"):
+        assert recover_partial_clips(tmp_path / "clips") == [partial]
+    assert finished.exists() and not partial.exists()
+    assert str(partial) in caplog.text
+    assert recover_partial_clips(tmp_path / "clips") == []
+    assert recover_partial_clips(tmp_path / "missing") == []
+
+
+class ChildLines:
+    """Lines from a child's stdout, read on a helper thread so a wait can time out (and
+    two lines arriving together are not stuck in a buffer that select() cannot see)."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        self._proc = proc
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._read, args=(proc.stdout,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def after(self, prefix: str, timeout_s: float) -> str:
+        """The rest of the next line that starts with ``prefix``; fails on timeout or exit."""
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                pytest.fail(f"crash helper exited (code {self._proc.wait()}) before {prefix}")
+            if line.startswith(prefix + " "):
+                return line.removeprefix(prefix + " ").strip()
+        pytest.fail(f"crash helper said no {prefix} within {timeout_s} s")
+
+    def join(self) -> None:
+        self._thread.join(10)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_kill_during_a_clip_loses_only_that_clip(db_url: str, vtest_avi: Path) -> None:
+    clips_dir = data_dir() / "clips"
+    Store(db_url).close()  # migrate before the child, so it only records
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.clip_crash_helper", db_url, str(clips_dir), str(vtest_avi)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines = ChildLines(proc)
+    try:
+        first = lines.after("FIRST", 60)
+        partial = Path(lines.after("SECOND", 30))
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        lines.join()
+        assert proc.stdout is not None
+        proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+
+    # The finished clip is complete on disk and in the database.
+    store = Store(db_url)
+    try:
+        with store.sessions() as session:
+            rows = list(session.scalars(sql_select(Media)))
+    finally:
+        store.close()
+    assert [r.path for r in rows] == [first]
+    for row in rows:  # no row points at a missing or altered file
+        assert file_sha256(data_dir() / row.path) == (row.sha256, row.size_bytes)
+    assert len(decode(data_dir() / first).times_s) == 16  # frames 10..25
+
+    # The clip being written left only its temp file, which start-up recovery removes.
+    assert partial.exists() and partial.name.endswith(PARTIAL_SUFFIX)
+    assert sorted(p.name for p in clips_dir.rglob("*") if p.is_file()) == sorted(
+        [Path(first).name, partial.name]
+    )
+    assert recover_partial_clips(clips_dir) == [partial]
+    assert [p for p in clips_dir.rglob("*") if p.is_file()] == [data_dir() / first]

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import analytics, camera_recovery, camera_tile, decode
+from benchmarks import analytics, camera_recovery, camera_tile, clips, decode, faces
 
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "decode_fps": decode.run,
@@ -15,6 +15,8 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "camera_recovery": camera_recovery.run,
     "analyze_fps": analytics.run_analyze,
     "four_cameras": analytics.run_four_cameras,
+    "clips": clips.run,
+    "faces": faces.run,
 }
 
 

@@ -17,18 +17,23 @@ from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
 from engine.config import SiteConfig
 from engine.events import CameraStatus, HealthState, SubsystemHealth
+from engine.identity.faces_store import FaceMemory
 from engine.paths import data_dir
 from engine.retention import RetentionPolicy, run_retention
 from engine.store.database import Store, display_url
 from engine.store.sites import SiteIds, sync_site
 from engine.store.writer import StoreWriter
 from engine.vision.analysis import CameraAnalyzer
+from engine.vision.clips import ClipRecorder, recover_partial_clips
+from engine.vision.face_worker import FaceWorker
+from engine.vision.pipeline import CameraPipeline
 from engine.vision.source import CameraSource
 
 log = logging.getLogger(__name__)
 
 WATCHDOG_INTERVAL_S = 0.5
 RETENTION_INTERVAL_S = 3600.0  # retention runs at start and hourly
+CLIP_FPS_HINT = 15.0  # sizes each clip writer's queue before the camera's own rate is known
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,22 +60,32 @@ class EngineRuntime:
         self.store = store
         self.bus = bus or EventBus()
         self.clock = clock
+        self.faces: FaceWorker | None = None
+        self._faces_problem: str | None = None
+        if analytics and store is not None:
+            try:
+                self.faces = FaceWorker(FaceMemory(store, clock), self.bus)
+            except Exception as exc:  # models missing or unreadable: people are still tracked
+                log.exception("face recognition unavailable")
+                self._faces_problem = f"faces unavailable: {exc}"
         snapshot_dir = data_dir() if store is not None else None
-        self.analyzers = (
-            {
-                cam.id: CameraAnalyzer(cam.id, self.bus, clock, snapshot_dir=snapshot_dir)
+        self.pipelines: dict[str, CameraPipeline] = {}
+        if analytics:
+            self.pipelines = {
+                cam.id: CameraPipeline(
+                    CameraAnalyzer(
+                        cam.id, self.bus, clock, snapshot_dir=snapshot_dir, faces=self.faces
+                    )
+                )
                 for cam in site.cameras
             }
-            if analytics
-            else {}
-        )
         self.sources = {
             cam.id: CameraSource(
                 cam,
                 self.bus,
                 clock,
                 realtime=realtime,
-                processor=self.analyzers[cam.id].process if analytics else None,
+                processor=self.pipelines[cam.id].process if analytics else None,
             )
             for cam in site.cameras
         }
@@ -89,6 +104,9 @@ class EngineRuntime:
             self.site_ids = sync_site(self.store, self.site, self.clock)
             self.writer = StoreWriter(self.store, self.bus, self.site_ids)
             self.writer.start()
+            self._attach_clip_recorders(self.store, self.site_ids)
+        if self.faces is not None:
+            self.faces.start()
         for source in self.sources.values():
             source.start()
         self._watchdog.start()
@@ -99,12 +117,29 @@ class EngineRuntime:
         self._stop.set()
         for source in self.sources.values():
             source.stop()
-        for analyzer in self.analyzers.values():
-            analyzer.finish()  # people still in view are recorded as leaving now
+        for pipeline in self.pipelines.values():
+            pipeline.close()  # people still in view are recorded as leaving; clips finished
+        if self.faces is not None:
+            self.faces.stop()
         if self._watchdog.is_alive():
             self._watchdog.join(timeout=5)
         if self.writer is not None:
             self.writer.stop()
+
+    def _attach_clip_recorders(self, store: Store, site_ids: SiteIds) -> None:
+        clips_dir = data_dir() / "clips"
+        for leftover in recover_partial_clips(clips_dir):
+            log.warning("removed an unfinished clip from an earlier run: %s", leftover)
+        for cam_id, pipeline in self.pipelines.items():
+            pipeline.recorder = ClipRecorder(
+                cam_id,
+                site_ids.cameras.get(cam_id),
+                store,
+                self.bus,
+                self.clock,
+                clips_dir=clips_dir,
+                fps_hint=CLIP_FPS_HINT,
+            )
 
     def health(self) -> list[HealthReport]:
         """Current health of each subsystem, for the status bar and ``--selftest``."""
@@ -122,7 +157,7 @@ class EngineRuntime:
                 HealthReport("store", HealthState.OK, display_url(str(self.store.engine.url)))
             )
         reports.append(self._camera_health())
-        if self.analyzers:
+        if self.pipelines:
             reports.append(self._analytics_health())
         return reports
 
@@ -136,7 +171,9 @@ class EngineRuntime:
                 HealthState.DEGRADED,
                 f"{cam_id}: {st.processing_errors} frames failed ({st.last_processing_error})",
             )
-        people = sum(len(a.tracker.tracks) for a in self.analyzers.values())
+        if self._faces_problem:
+            return HealthReport("analytics", HealthState.DEGRADED, self._faces_problem)
+        people = sum(len(p.analyzer.tracker.tracks) for p in self.pipelines.values())
         busiest = max((st.processing_ms for st in stats.values()), default=0.0)
         return HealthReport(
             "analytics", HealthState.OK, f"{people} tracked, ≤{busiest:.0f} ms/frame"
@@ -164,6 +201,9 @@ class EngineRuntime:
         while not self._stop.wait(WATCHDOG_INTERVAL_S):
             for source in self.sources.values():
                 source.check_stall()
+            for pipeline in self.pipelines.values():
+                if pipeline.recorder is not None:
+                    pipeline.recorder.finish_if_idle()
             self._publish_health()
             if self.store is not None and self.clock.monotonic() >= next_retention:
                 next_retention = self.clock.monotonic() + RETENTION_INTERVAL_S
@@ -198,9 +238,10 @@ class EngineRuntime:
                 )
 
     def _analysis_report(self, cam_id: str, processing_ms: float) -> dict[str, Any] | None:
-        analyzer = self.analyzers.get(cam_id)
-        if analyzer is None:
+        pipeline = self.pipelines.get(cam_id)
+        if pipeline is None:
             return None
+        analyzer = pipeline.analyzer
         return {
             "processing_ms_per_frame": round(processing_ms, 2),
             "detector_runs": analyzer.stats.detector_runs,

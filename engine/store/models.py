@@ -122,6 +122,7 @@ class Media(Base):
         CheckConstraint("kind IN ('clip', 'snapshot', 'csi')", name="ck_media_kind"),
         CheckConstraint("size_bytes >= 0", name="ck_media_size"),
         Index("ix_media_created_at", "created_at"),
+        Index("ix_media_camera_span", "camera_id", "started_at", "ended_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -136,6 +137,9 @@ class Media(Base):
         ForeignKey("events.id", ondelete="SET NULL"),
     )
     locked: Mapped[bool] = mapped_column(default=False)
+    # The footage a clip covers (wall time, UTC); None for snapshots.
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
 
 
 class Setting(Base):
@@ -144,3 +148,8 @@ class Setting(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
+
+
+# Models that live in their own modules register on Base.metadata when imported; Alembic
+# and everything else that reads the metadata import this module.
+import engine.store.person_models  # noqa: E402, F401

@@ -72,3 +72,33 @@ def sync_site(store: Store, site: SiteConfig, clock: Clock) -> SiteIds:
             )
         }
         return SiteIds(site_id=row.id, cameras=ids)
+
+
+ANALYSED_VIDEOS_SITE = "Analysed videos"
+
+
+def register_video_camera(store: Store, camera_key: str, video: str, clock: Clock) -> SiteIds:
+    """The camera row that events and clips from ``watchfloor analyze`` of ``video`` belong
+    to, under a site of its own so analysed files never mix with a live site's cameras."""
+    with store.transaction() as session:
+        site = session.scalar(select(Site).where(Site.name == ANALYSED_VIDEOS_SITE))
+        if site is None:
+            site = Site(name=ANALYSED_VIDEOS_SITE, geo_lat=0.0, geo_lon=0.0, updated_at=clock.now())
+            session.add(site)
+            session.flush()
+        camera = session.scalar(
+            select(Camera).where(Camera.site_id == site.id, Camera.key == camera_key)
+        )
+        if camera is None:
+            camera = Camera(
+                site_id=site.id,
+                key=camera_key,
+                name=camera_key,
+                url=video,
+                source_kind="file",
+                enabled=False,
+            )
+            session.add(camera)
+        camera.url = video
+        session.flush()
+        return SiteIds(site_id=site.id, cameras={camera_key: camera.id})

@@ -18,7 +18,9 @@ from engine.bus import EventBus
 from engine.clock import Clock
 from engine.events import Event, EventRecord
 from engine.media import MediaFile
+from engine.vision.cv import import_cv2
 from engine.vision.detect import Detection, HogPersonDetector, PersonDetector
+from engine.vision.face_worker import SCENE_TRACK, FaceWorker
 from engine.vision.geometry import Box
 from engine.vision.motion import MotionGate
 from engine.vision.snapshots import write_snapshot
@@ -27,6 +29,11 @@ from engine.vision.track import MultiTracker, Track
 Image = npt.NDArray[np.uint8]
 
 DETECT_EVERY_FRAMES = 3  # detector cadence while something moves (motion gate every frame)
+FACE_MIN_PERSON_HEIGHT_PX = 120  # smaller people have faces too small to recognise
+FACE_RETRY_S = 1.0  # per track, how often to try again until a face is found
+HEAD_FRACTION = 0.45  # the top part of a person box that holds head and shoulders
+FACE_SCAN_S = 2.0  # while something moves, look for faces in the whole scene this often
+FACE_SCAN_MAX_WIDTH_PX = 640  # scene scans are downscaled to this width
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +44,7 @@ class TrackView:
     box: Box
     confidence: float
     coasting: bool  # no evidence this frame: the box is the filter's prediction
+    person: str | None = None  # name, else Person_XXXXXXXX, once the face is recognised
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +150,7 @@ class CameraAnalyzer:
         detector: PersonDetector | None = None,
         detect_every: int = DETECT_EVERY_FRAMES,
         snapshot_dir: Path | None = None,
+        faces: FaceWorker | None = None,
     ) -> None:
         self.camera = camera
         self._bus = bus
@@ -153,6 +162,9 @@ class CameraAnalyzer:
         self._snapshot_dir = snapshot_dir
         self._origin: tuple[float, datetime] | None = None
         self._last_detect_frame = -(10**9)
+        self._faces = faces
+        self._face_tried: dict[int, float] = {}
+        self._last_scene_scan = -1e9
         self.stats = AnalysisStats()
 
     def wall_time(self, t: float) -> datetime:
@@ -177,8 +189,18 @@ class CameraAnalyzer:
             self._announce(track, image, t)
         for track in update.ended:
             self._farewell(track)
+        if self._faces is not None:
+            self._look_for_faces(image, update.active, t)
+            if motion.regions:
+                self._scan_scene(image, t)
         views = tuple(
-            TrackView(tr.track_id, tr.box, tr.best_confidence, tr.last_seen_s < t)
+            TrackView(
+                tr.track_id,
+                tr.box,
+                tr.best_confidence,
+                tr.last_seen_s < t,
+                self._person_label(tr.track_id),
+            )
             for tr in update.active
         )
         return FrameAnalysis(
@@ -188,6 +210,52 @@ class CameraAnalyzer:
             motion.regions,
             tuple(detections) if detections is not None else None,
         )
+
+    def _look_for_faces(self, image: Image, tracks: tuple[Track, ...], t: float) -> None:
+        """Send head crops of tracked people, at most once per FACE_RETRY_S per track,
+        until their face is recognised."""
+        assert self._faces is not None
+        height, width = image.shape[:2]
+        for track in tracks:
+            box = track.box
+            if track.last_seen_s < t or box.h < FACE_MIN_PERSON_HEIGHT_PX:
+                continue
+            if t - self._face_tried.get(track.track_id, -1e9) < FACE_RETRY_S:
+                continue
+            if not self._faces.wants(self.camera, track.track_id):
+                continue
+            head = Box(
+                box.x - 0.1 * box.w, box.y - 0.05 * box.h, box.w * 1.2, box.h * HEAD_FRACTION
+            ).clipped(width, height)
+            x, y, w, h = head.as_ints()
+            if w < 24 or h < 24:
+                continue
+            self._face_tried[track.track_id] = t
+            self._faces.submit(
+                self.camera, track.track_id, image[y : y + h, x : x + w], self.wall_time(t)
+            )
+
+    def _scan_scene(self, image: Image, t: float) -> None:
+        """Close-up cameras cut bodies off, so the person detector misses people whose
+        faces fill the frame: every FACE_SCAN_S the face worker scans the whole scene."""
+        assert self._faces is not None
+        if t - self._last_scene_scan < FACE_SCAN_S:
+            return
+        if not self._faces.wants(self.camera, SCENE_TRACK):
+            return
+        self._last_scene_scan = t
+        width = image.shape[1]
+        if width > FACE_SCAN_MAX_WIDTH_PX:
+            cv2 = import_cv2()
+            scale = FACE_SCAN_MAX_WIDTH_PX / width
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        self._faces.submit(self.camera, SCENE_TRACK, image, self.wall_time(t))
+
+    def _person_label(self, track_id: int) -> str | None:
+        if self._faces is None:
+            return None
+        label = self._faces.label(self.camera, track_id)
+        return (label[1] or label[0]) if label else None
 
     def finish(self) -> None:
         """The stream ended: close every open track."""
@@ -215,6 +283,7 @@ class CameraAnalyzer:
         )
 
     def _farewell(self, track: Track) -> None:
+        self._face_tried.pop(track.track_id, None)
         first, last = self.wall_time(track.first_seen_s), self.wall_time(track.last_seen_s)
         self.stats.finished_tracks.append(
             {

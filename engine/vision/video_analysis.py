@@ -4,6 +4,7 @@ analyse on another, events to the store, and a report of what was found."""
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -15,11 +16,16 @@ import numpy.typing as npt
 
 from engine.bus import EventBus
 from engine.clock import Clock
+from engine.identity.faces_store import FaceMemory
 from engine.paths import data_dir
 from engine.store.database import Store
+from engine.store.sites import register_video_camera
 from engine.store.writer import StoreWriter
 from engine.vision.analysis import DETECT_EVERY_FRAMES, CameraAnalyzer, FrameAnalysis
+from engine.vision.clips import ClipFinalised, ClipRecorder
 from engine.vision.cv import import_cv2
+from engine.vision.face_worker import FaceWorker
+from engine.vision.pipeline import CameraPipeline
 
 Image = npt.NDArray[np.uint8]
 
@@ -54,11 +60,15 @@ def analyze_video(
     detect_every: int = DETECT_EVERY_FRAMES,
     camera: str | None = None,
     snapshots: bool = True,
+    faces: bool = True,
+    clips: bool = True,
 ) -> dict[str, Any]:
     """Run the full camera pipeline over ``path`` and return the report.
 
-    As fast as possible unless ``realtime`` (native frame rate). A video that breaks part way
-    stops cleanly: an ``analysis_error`` event is stored and everything before it is kept.
+    As fast as possible unless ``realtime`` (native frame rate). With a ``store``: events,
+    snapshots, face memory and event clips are stored as for a live camera. A video that
+    breaks part way stops cleanly: an ``analysis_error`` event is stored and everything
+    before it (events, clips) is kept.
     """
     cv2 = import_cv2()
     if not path.is_file():
@@ -71,18 +81,46 @@ def analyze_video(
     declared_frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     declared_s = declared_frames / fps if declared_frames > 0 else 0.0
 
-    camera_key = camera or f"file-{path.stem}"
+    camera_key = camera or _camera_key(path)
     bus = EventBus()
-    writer = StoreWriter(store, bus) if store is not None else None
-    if writer is not None:
-        writer.start()
+    clip_events: list[ClipFinalised] = []
+    bus.subscribe(ClipFinalised, clip_events.append)
+    site_ids = (
+        register_video_camera(store, camera_key, str(path.resolve()), clock)
+        if store is not None
+        else None
+    )
+    writer = StoreWriter(store, bus, site_ids) if store is not None else None
+    face_worker = (
+        FaceWorker(FaceMemory(store, clock), bus, blocking=True)
+        if faces and store is not None
+        else None
+    )
     analyzer = CameraAnalyzer(
         camera_key,
         bus,
         clock,
         detect_every=detect_every,
         snapshot_dir=data_dir() if snapshots and store else None,
+        faces=face_worker,
     )
+    pipeline = CameraPipeline(analyzer)
+    if clips and store is not None:
+        pipeline.recorder = ClipRecorder(
+            camera_key,
+            site_ids.cameras[camera_key] if site_ids else None,
+            store,
+            bus,
+            clock,
+            clips_dir=data_dir() / "clips",
+            fps_hint=fps,
+        )
+        pipeline.clip_time_offset_s = clock.monotonic()
+    if writer is not None:
+        writer.start()
+    if face_worker is not None:
+        face_worker.start()
+
     frames: queue.Queue[_Decoded | _End] = queue.Queue(maxsize=DECODE_QUEUE_FRAMES)
     stop = threading.Event()
 
@@ -124,15 +162,16 @@ def analyze_video(
             if isinstance(item, _End):
                 error = item.error
                 break
-            last = analyzer.process(item.image, item.index, item.t)
+            last = pipeline.process(item.image, item.index, item.t)
     finally:
         stop.set()
         decoder.join(timeout=10)
     elapsed = time.perf_counter() - started
+    if face_worker is not None:
+        face_worker.stop(timeout_s=120)  # finish every queued face before tracks close
     if error is not None:
         analyzer.fail(last.frame_index if last else 0, last.t if last else 0.0, error)
-    else:
-        analyzer.finish()
+    pipeline.close()
     if writer is not None:
         writer.flush()
         writer.stop()
@@ -150,8 +189,30 @@ def analyze_video(
         "detector_runs": stats.detector_runs,
         "detections": stats.detections,
         "tracks": stats.finished_tracks,
-        "persons": [],
-        "clips": [],
+        "persons": [
+            {"person_id": person_id, "name": name}
+            for person_id, name in sorted((face_worker.persons() if face_worker else {}).items())
+        ],
+        "faces": {"crops": face_worker.crops_done, "found": face_worker.faces_found}
+        if face_worker
+        else None,
+        "clips": [
+            {
+                "path": c.path,
+                "started_at": c.started_at.isoformat(),
+                "duration_s": round(c.duration_s, 2),
+                "frames": c.frames,
+                "codec": c.codec,
+                "sha256": c.sha256,
+            }
+            for c in clip_events
+        ],
         "events_written": writer.rows_written if writer else 0,
         "error": error,
     }
+
+
+def _camera_key(path: Path) -> str:
+    """A camera key for a file: ``file-<stem>`` with anything unusual replaced."""
+    stem = re.sub(r"[^A-Za-z0-9_\-]", "-", path.stem)[:58] or "video"
+    return f"file-{stem}"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, select
 
+from engine.store.database import head_revision
 from engine.store.models import Event
 from tests.conftest import write_site
 
@@ -104,7 +105,7 @@ def test_db_upgrade_creates_schema_and_reports_revision(tmp_path: Path, db_url: 
     result = watchfloor("--db", db_url, "db", "upgrade", "--json")
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
-    assert info["revision"] == info["head"] == "0001"
+    assert info["revision"] == info["head"] == head_revision()
     engine = create_engine(db_url)
     assert "events" in inspect(engine).get_table_names()
     engine.dispose()
@@ -114,7 +115,7 @@ def test_db_option_is_also_accepted_after_the_subcommand(tmp_path: Path) -> None
     db = tmp_path / "after.db"
     result = watchfloor("db", "upgrade", "--json", "--db", f"sqlite:///{db}")
     assert result.returncode == 0, result.stderr
-    assert db.exists() and json.loads(result.stdout)["revision"] == "0001"
+    assert db.exists() and json.loads(result.stdout)["revision"] == head_revision()
 
 
 def test_db_url_from_environment(tmp_path: Path) -> None:

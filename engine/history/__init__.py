@@ -1,0 +1,1 @@
+"""History: queries over what was recorded (events, clips), replay and evidence."""

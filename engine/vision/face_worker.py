@@ -1,0 +1,179 @@
+"""Face recognition for tracked people, off the camera threads.
+
+Camera analyzers submit a head-and-shoulders crop of a tracked person; one worker thread
+finds the face, embeds it (dlib, about 70 ms a face here), asks the face memory who it is
+(creating ``Person_XXXXXXXX`` for a stranger) and publishes ``face_recognised``. Each track
+is matched to a person at most once; its label is then available to viewers.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.bus import EventBus
+from engine.events import Event, EventRecord
+from engine.identity.faces_store import FaceMemory
+
+log = logging.getLogger(__name__)
+
+Image = npt.NDArray[np.uint8]
+QUEUE_CROPS = 8  # live: a busy worker drops new crops rather than fall behind
+SMALL_CROP_PX = 160  # crops shorter than this are upsampled for the face detector
+SCENE_TRACK = -1  # track id of a whole-scene scan (close-up cameras where bodies are cut off)
+SCENE_REVISIT_S = 30.0  # a person seen again by a scan within this is the same appearance
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FaceRecognised(Event):
+    """A tracked person's face matched someone (or became a new unknown person)."""
+
+    camera: str
+    track_id: int
+    person_id: str
+    name: str | None
+    distance: float | None  # to the nearest known face before this one; None: memory empty
+    new_person: bool
+
+    def record(self) -> EventRecord:
+        return EventRecord(
+            "face_recognised",
+            f"camera:{self.camera}",
+            {
+                "track_id": self.track_id,
+                "person_id": self.person_id,
+                "name": self.name,
+                "distance": round(self.distance, 4) if self.distance is not None else None,
+                "new_person": self.new_person,
+            },
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Crop:
+    camera: str
+    track_id: int
+    image: Image
+    seen_at: datetime
+
+
+class FaceWorker:
+    """Recognises faces on person crops from every camera, one at a time.
+
+    ``submit`` is called from camera workers; ``label`` from any thread. ``blocking=True``
+    (file analysis) waits for room instead of dropping crops, so results are complete.
+    """
+
+    def __init__(self, memory: FaceMemory, bus: EventBus, *, blocking: bool = False) -> None:
+        self._memory = memory
+        self._bus = bus
+        self._blocking = blocking
+        self._queue: queue.Queue[_Crop | None] = queue.Queue(maxsize=QUEUE_CROPS)
+        self._lock = threading.Lock()
+        self._labels: dict[tuple[str, int], tuple[str, str | None]] = {}
+        self._pending: set[tuple[str, int]] = set()
+        self._scene_seen: dict[tuple[str, int], datetime] = {}  # (camera, person) → last scan
+        self._recognised: dict[str, str | None] = {}  # every person id seen → name
+        self._thread = threading.Thread(target=self._run, name="face-worker", daemon=True)
+        self.crops_dropped = 0
+        self.crops_done = 0
+        self.faces_found = 0
+        self.failures = 0
+
+    def start(self) -> None:
+        self._memory.encoder.load()
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Finish the queued crops, then end the thread."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout_s)
+
+    def wants(self, camera: str, track_id: int) -> bool:
+        """True while the track has no person and no crop of it is waiting (a scene scan,
+        ``SCENE_TRACK``, is wanted whenever none is waiting)."""
+        with self._lock:
+            key = (camera, track_id)
+            if track_id == SCENE_TRACK:
+                return key not in self._pending
+            return key not in self._labels and key not in self._pending
+
+    def submit(self, camera: str, track_id: int, crop: Image, seen_at: datetime) -> bool:
+        """Queue a crop (copied); False if the worker is busy and it was dropped."""
+        key = (camera, track_id)
+        with self._lock:
+            self._pending.add(key)
+        item = _Crop(camera, track_id, crop.copy(), seen_at)
+        try:
+            self._queue.put(item, block=self._blocking)
+        except queue.Full:
+            with self._lock:
+                self._pending.discard(key)
+            self.crops_dropped += 1
+            return False
+        return True
+
+    def label(self, camera: str, track_id: int) -> tuple[str, str | None] | None:
+        """(person id, name) recognised for the track, if any."""
+        with self._lock:
+            return self._labels.get((camera, track_id))
+
+    def persons(self) -> dict[str, str | None]:
+        """Every person recognised so far: person id → name."""
+        with self._lock:
+            return dict(self._recognised)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            try:
+                self._recognise(item)
+            except Exception:
+                self.failures += 1
+                log.exception("face recognition failed on %s track %d", item.camera, item.track_id)
+            finally:
+                with self._lock:
+                    self._pending.discard((item.camera, item.track_id))
+                self.crops_done += 1
+
+    def _recognise(self, item: _Crop) -> None:
+        upsample = 2 if item.image.shape[0] < SMALL_CROP_PX else 1
+        faces = self._memory.encoder.encode(item.image, upsample=upsample)
+        if not faces:
+            return
+        self.faces_found += len(faces)
+        if item.track_id != SCENE_TRACK:  # a person crop: the largest face is theirs
+            faces = [max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))]
+        for face in faces:
+            nearest = self._memory.gallery.nearest(face.embedding)
+            known = nearest is not None and nearest.distance < self._memory.threshold
+            if item.track_id == SCENE_TRACK and known and nearest is not None:
+                last = self._scene_seen.get((item.camera, nearest.person_id))
+                if last is not None and (item.seen_at - last).total_seconds() < SCENE_REVISIT_S:
+                    self._scene_seen[(item.camera, nearest.person_id)] = item.seen_at
+                    continue  # still the same visit: not another appearance
+            person = self._memory.observe(face.embedding, item.seen_at)
+            self._scene_seen[(item.camera, person.id)] = item.seen_at
+            with self._lock:
+                self._labels[(item.camera, item.track_id)] = (person.public_id, person.name)
+                self._recognised[person.public_id] = person.name
+            self._bus.publish(
+                FaceRecognised(
+                    at=item.seen_at,
+                    camera=item.camera,
+                    track_id=max(item.track_id, 0),  # 0: found by a scene scan
+                    person_id=person.public_id,
+                    name=person.name,
+                    distance=nearest.distance if nearest is not None else None,
+                    new_person=not known,
+                )
+            )

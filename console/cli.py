@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from console import exit_codes
-from console.commands import analyze, faces, retention
+from console.commands import analyze, faces, people, retention
 from engine.config import SiteConfigError, load_site
 from engine.store import DatabaseError, default_db_url, display_url
 from resources import DEMO_SITE
@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_parser(sub, [db_option])
     retention.add_parser(sub, [db_option])
     faces.add_parser(sub, [db_option])
+    people.add_parser(sub, [db_option])
 
     bench = sub.add_parser("bench", help="run the benchmarks; one JSON line each")
     bench.add_argument("names", nargs="*", help="only these benchmarks")
@@ -125,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             return retention.run(args, db_url)
         if args.command == "faces":
             return faces.run(args, db_url)
+        if args.command == "people":
+            return people.run(args, db_url)
         if args.command == "db":
             return _db_upgrade(db_url, args.json)
         if args.command == "bench":

@@ -16,11 +16,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, select, update
 
 from engine.clock import Clock
 from engine.store.database import Store
 from engine.store.models import Event, Media, Setting
+from engine.store.person_models import Person
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ class RetentionPolicy:
 
     clips_days: int = 30
     events_days: int = 365  # snapshots go with their events
+    person_archive_days: int = 182  # unseen this long: archived (hidden, still recognised)
+    person_delete_days: int = 730  # archived this long: person and face data deleted
     min_free_bytes: int = 2 * GIB
 
     @classmethod
@@ -57,6 +60,8 @@ class RetentionReport:
     clips_deleted: int = 0
     snapshots_deleted: int = 0
     events_deleted: int = 0
+    persons_archived: int = 0
+    persons_deleted: int = 0
     pressure_clips_deleted: int = 0
     bytes_freed: int = 0
     locked_kept: int = 0
@@ -105,6 +110,7 @@ def run_retention(
         reason="age",
     )
     _purge_events(store, now - timedelta(days=policy.events_days), report)
+    _age_persons(store, now, policy, report)
     data_dir.mkdir(parents=True, exist_ok=True)
     _relieve_disk_pressure(store, clock, data_dir, policy, report, disk_free)
     with store.sessions() as session:
@@ -218,3 +224,51 @@ def _relieve_disk_pressure(
             return
         _delete_media(store, clock, data_dir, oldest, report, "disk pressure")
         free = disk_free(data_dir)
+
+
+def _age_persons(
+    store: Store, now: datetime, policy: RetentionPolicy, report: RetentionReport
+) -> None:
+    """Archive people unseen for ``person_archive_days``; delete people archived for
+    ``person_delete_days`` (their face embeddings go with them)."""
+    archive_before = now - timedelta(days=policy.person_archive_days)
+    delete_before = now - timedelta(days=policy.person_delete_days)
+    with store.transaction() as session:
+        archived = session.execute(
+            update(Person)
+            .where(
+                Person.archived_at.is_(None),
+                Person.last_seen.is_not(None),
+                Person.last_seen < archive_before,
+            )
+            .values(archived_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        report.persons_archived = int(archived.rowcount or 0)  # type: ignore[attr-defined]
+        doomed = session.scalars(
+            select(Person).where(
+                Person.archived_at.is_not(None), Person.archived_at < delete_before
+            )
+        ).all()
+        for person in doomed:
+            session.add(
+                Event(
+                    ts=now,
+                    kind="retention.person_deleted",
+                    source="retention",
+                    detail={
+                        "person_id": person.public_id,
+                        "archived_at": person.archived_at.isoformat()
+                        if person.archived_at
+                        else None,
+                    },
+                )
+            )
+            session.delete(person)
+        report.persons_deleted = len(doomed)
+    if report.persons_archived or report.persons_deleted:
+        log.info(
+            "retention: archived %d people, deleted %d",
+            report.persons_archived,
+            report.persons_deleted,
+        )

@@ -64,7 +64,9 @@ class EngineRuntime:
         self._faces_problem: str | None = None
         if analytics and store is not None:
             try:
-                self.faces = FaceWorker(FaceMemory(store, clock), self.bus)
+                self.faces = FaceWorker(
+                    FaceMemory(store, clock), self.bus, store=store, snapshot_dir=data_dir()
+                )
             except Exception as exc:  # models missing or unreadable: people are still tracked
                 log.exception("face recognition unavailable")
                 self._faces_problem = f"faces unavailable: {exc}"
@@ -218,6 +220,8 @@ class EngineRuntime:
             log.exception("retention failed")
             self._retention_problem = f"retention failed: {exc}"
             return
+        if report.persons_deleted and self.faces is not None:
+            self.faces.memory.reload()  # deleted people must not be recognised again
         self._retention_problem = (
             None
             if report.floor_reached

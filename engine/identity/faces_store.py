@@ -249,6 +249,7 @@ class FaceMemory:
                     session.add(person)
                     remember = True
                 person.appearances += 1
+                person.archived_at = None  # seen again: back among the active people
                 person.first_seen = min(person.first_seen or seen_at, seen_at)
                 person.last_seen = max(person.last_seen or seen_at, seen_at)
                 if person.snapshot_media_id is None:
@@ -270,6 +271,12 @@ class FaceMemory:
             if kept is not None:
                 self.gallery.set_person(person.id, kept)
         return person
+
+    def has_picture(self, person_id: int) -> bool:
+        """Whether the person (database id) already has a snapshot as their picture."""
+        with self._store.sessions() as session:
+            person = session.get(Person, person_id)
+            return person is not None and person.snapshot_media_id is not None
 
     def rename(self, public_id: str, name: str | None) -> Person:
         """Give the person a name (None clears it; the public id never changes)."""

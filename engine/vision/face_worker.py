@@ -13,6 +13,7 @@ import queue
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,11 @@ import numpy.typing as npt
 from engine.bus import EventBus
 from engine.events import Event, EventRecord
 from engine.identity.faces_store import FaceMemory
+from engine.store.database import Store
+from engine.store.models import Media
+from engine.vision.faces import Match
+from engine.vision.geometry import Box
+from engine.vision.snapshots import write_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +76,21 @@ class FaceWorker:
     (file analysis) waits for room instead of dropping crops, so results are complete.
     """
 
-    def __init__(self, memory: FaceMemory, bus: EventBus, *, blocking: bool = False) -> None:
+    def __init__(
+        self,
+        memory: FaceMemory,
+        bus: EventBus,
+        *,
+        blocking: bool = False,
+        store: Store | None = None,
+        snapshot_dir: Path | None = None,
+    ) -> None:
+        """With ``store`` and ``snapshot_dir`` (the data dir), the face of each new sighting
+        is kept as a JPEG snapshot and becomes the person's picture if they have none."""
         self._memory = memory
         self._bus = bus
+        self._store = store
+        self._snapshot_dir = snapshot_dir
         self._blocking = blocking
         self._queue: queue.Queue[_Crop | None] = queue.Queue(maxsize=QUEUE_CROPS)
         self._lock = threading.Lock()
@@ -85,6 +103,10 @@ class FaceWorker:
         self.crops_done = 0
         self.faces_found = 0
         self.failures = 0
+
+    @property
+    def memory(self) -> FaceMemory:
+        return self._memory
 
     def start(self) -> None:
         self._memory.encoder.load()
@@ -161,7 +183,11 @@ class FaceWorker:
                 if last is not None and (item.seen_at - last).total_seconds() < SCENE_REVISIT_S:
                     self._scene_seen[(item.camera, nearest.person_id)] = item.seen_at
                     continue  # still the same visit: not another appearance
-            person = self._memory.observe(face.embedding, item.seen_at)
+            left, top, right, bottom = face.box
+            media_id = self._store_face(
+                item, Box(left, top, right - left, bottom - top), known, nearest
+            )
+            person = self._memory.observe(face.embedding, item.seen_at, media_id)
             self._scene_seen[(item.camera, person.id)] = item.seen_at
             with self._lock:
                 self._labels[(item.camera, item.track_id)] = (person.public_id, person.name)
@@ -177,3 +203,25 @@ class FaceWorker:
                     new_person=not known,
                 )
             )
+
+    def _store_face(self, item: _Crop, face: Box, known: bool, nearest: Match | None) -> int | None:
+        """Keep the face as a snapshot (media row) for a new person or one without a
+        picture; returns its media id."""
+        if self._store is None or self._snapshot_dir is None:
+            return None
+        if known and nearest is not None and self._memory.has_picture(nearest.person_id):
+            return None
+        at = item.seen_at
+        relative = f"snapshots/{item.camera}/{at:%Y-%m-%d}/face_{item.camera}_{at:%H%M%S_%f}.jpg"
+        file = write_snapshot(item.image, face, self._snapshot_dir, relative)
+        with self._store.transaction() as session:
+            media = Media(
+                kind=file.kind,
+                path=file.path,
+                sha256=file.sha256,
+                size_bytes=file.size_bytes,
+                created_at=at,
+            )
+            session.add(media)
+            session.flush()
+            return media.id

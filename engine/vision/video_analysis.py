@@ -92,7 +92,13 @@ def analyze_video(
     )
     writer = StoreWriter(store, bus, site_ids) if store is not None else None
     face_worker = (
-        FaceWorker(FaceMemory(store, clock), bus, blocking=True)
+        FaceWorker(
+            FaceMemory(store, clock),
+            bus,
+            blocking=True,
+            store=store,
+            snapshot_dir=data_dir() if snapshots else None,
+        )
         if faces and store is not None
         else None
     )

@@ -1,0 +1,87 @@
+"""People over time: archiving, deletion, erasure from events and clips."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.clock import REAL_CLOCK, SimulatedClock
+from engine.identity.erasure import erase_person
+from engine.identity.faces_store import FaceMemory, UnknownPersonError
+from engine.identity.people import list_people
+from engine.retention import RetentionPolicy, run_retention
+from engine.store import Store
+from engine.store.models import Event, Media
+from engine.store.person_models import FaceEmbedding, Person
+from engine.vision.faces import read_image
+from engine.vision.video_analysis import analyze_video
+
+TRAIN = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "faces" / "train"
+
+
+def test_people_are_archived_then_deleted_and_return_when_seen(db_url: str) -> None:
+    store = Store(db_url)
+    memory = FaceMemory(store, REAL_CLOCK)
+    obama = memory.enroll("Obama", [TRAIN / "obama" / "obama.jpg"])
+    embedding = memory.encoder.encode(read_image(TRAIN / "obama" / "obama2.jpg"))[0]
+    seen = datetime(2026, 1, 1, tzinfo=UTC)
+    memory.observe(embedding.embedding, seen)
+    data = Path(os.environ["WATCHFLOOR_DATA_DIR"])
+    plenty = RetentionPolicy(min_free_bytes=0)
+
+    report = run_retention(store, SimulatedClock(seen + timedelta(days=100)), data, plenty)
+    assert report.persons_archived == 0
+    report = run_retention(store, SimulatedClock(seen + timedelta(days=200)), data, plenty)
+    assert report.persons_archived == 1
+    assert list_people(store) == [] and len(list_people(store, include_archived=True)) == 1
+
+    memory.observe(embedding.embedding, seen + timedelta(days=201))  # back on camera
+    assert [p.public_id for p in list_people(store)] == [obama.public_id]
+
+    run_retention(store, SimulatedClock(seen + timedelta(days=400)), data, plenty)  # archived
+    report = run_retention(store, SimulatedClock(seen + timedelta(days=1200)), data, plenty)
+    assert report.persons_deleted == 1
+    with store.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Person)) == 0
+        assert session.scalar(select(func.count()).select_from(FaceEmbedding)) == 0
+    store.close()
+
+
+def test_erasing_a_person_removes_their_events_snapshots_and_clips(
+    db_url: str, hamilton_clip: Path
+) -> None:
+    store = Store(db_url)
+    report = analyze_video(hamilton_clip, clock=REAL_CLOCK, store=store, camera="stage")
+    victim = report["persons"][0]["person_id"]
+    other = report["persons"][1]["person_id"]
+    data = Path(os.environ["WATCHFLOOR_DATA_DIR"])
+    people = {p.public_id: p for p in list_people(store)}
+    assert people[victim].snapshot_path is not None  # the face picture shown in the pane
+    assert (data / people[victim].snapshot_path).exists()
+    with store.transaction() as session:  # an investigator locked the clip as evidence
+        clip = session.scalars(select(Media).where(Media.kind == "clip")).one()
+        clip.locked = True
+        clip_path = clip.path
+
+    memory = FaceMemory(store, REAL_CLOCK)
+    erased = erase_person(store, memory, victim, data, REAL_CLOCK)
+
+    assert erased.embeddings >= 1 and erased.events_deleted >= 1
+    assert erased.locked_kept == 1 and erased.clips_deleted == 0
+    assert (data / clip_path).exists()
+    assert not (data / people[victim].snapshot_path).exists()
+    with store.sessions() as session:
+        details = [e.detail for e in session.scalars(select(Event))]
+    assert not any(d.get("person_id") == victim for d in details)
+    assert any(d.get("person_id") == other for d in details)  # the other person stays
+    assert [p.public_id for p in list_people(store)] == [other]
+    with store.sessions() as session:
+        remaining = set(session.scalars(select(Person.id)))
+    assert memory.gallery.person_ids() == remaining  # the erased face can never match again
+    with pytest.raises(UnknownPersonError):
+        erase_person(store, memory, victim, data, REAL_CLOCK)
+    store.close()

@@ -63,9 +63,24 @@ def run_selftest(site_file: Path, db_url: str) -> int:
             raise RuntimeError("OpenCV encode/decode round trip failed")
         return f"OpenCV {cv2.__version__}"
 
+    def analytics_check() -> str:
+        import numpy as np
+
+        from engine.vision.detect import HogPersonDetector
+        from engine.vision.faces import FaceEncoder
+
+        blank = np.zeros((240, 320, 3), np.uint8)
+        HogPersonDetector().detect(blank, None)
+        encoder = FaceEncoder()
+        encoder.load()
+        if encoder.encode(blank):
+            raise RuntimeError("face detector found a face in a blank image")
+        return "people detector and face models loaded"
+
     site_ok = check("site", site_check)
     store_ok = check("store", store_check)
     check("video", video_check)
+    check("analytics", analytics_check)
     if site_ok and store_ok:
         _check_engine_and_gui(site_holder[0], store_holder[0], check)
     for store in store_holder:

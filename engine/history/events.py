@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
+from engine.events import Event as StoreEvent
 from engine.store.database import Store
 from engine.store.models import Camera, Event, Media
 
@@ -119,3 +120,22 @@ def _text_type() -> Any:
     from sqlalchemy import Text
 
     return Text()
+
+
+def live_event_view(event: StoreEvent) -> EventView | None:
+    """A bus event as the event list shows it before the store has given it an id
+    (``id`` is 0 and no clip is attached yet); None for events that are not history."""
+    record = event.record()
+    if record is None:
+        return None
+    camera = record.source.removeprefix("camera:") if record.source.startswith("camera:") else None
+    return EventView(
+        id=0,
+        ts=event.at,
+        kind=record.kind,
+        source=record.source,
+        camera=camera,
+        detail=dict(record.detail),
+        clip_path=None,
+        clip_offset_s=None,
+    )

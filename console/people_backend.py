@@ -1,0 +1,40 @@
+"""What the People pane may do, bound to the running engine's store and face memory."""
+
+from __future__ import annotations
+
+from engine.identity.erasure import erase_person
+from engine.identity.faces_store import FaceMemory
+from engine.identity.people import PersonView, list_people
+from engine.paths import data_dir
+from engine.runtime import EngineRuntime
+from engine.store.database import Store
+
+
+class PeopleBackend:
+    """Calls on the GUI thread; each is one short transaction. Uses the engine's own face
+    memory when it runs one, so renames and erasures take effect in live recognition."""
+
+    def __init__(self, runtime: EngineRuntime, store: Store) -> None:
+        self._runtime = runtime
+        self._store = store
+        self._memory: FaceMemory | None = runtime.faces.memory if runtime.faces else None
+
+    def memory(self) -> FaceMemory:
+        if self._memory is None:
+            self._memory = FaceMemory(self._store, self._runtime.clock)
+        return self._memory
+
+    def list(self) -> list[PersonView]:
+        return list_people(self._store)
+
+    def rename(self, public_id: str, name: str | None) -> None:
+        self.memory().rename(public_id, name)
+
+    def merge(self, keep: str, absorb: str) -> None:
+        self.memory().merge(keep, absorb)
+
+    def erase(self, public_id: str) -> str:
+        report = erase_person(
+            self._store, self.memory(), public_id, data_dir(), self._runtime.clock
+        )
+        return report.summary

@@ -33,25 +33,28 @@ DEFAULTS: dict[Layout, Arrangement] = {
         areas=(
             ("cameras", Area.LeftDockWidgetArea),
             ("events", Area.RightDockWidgetArea),
+            ("people", Area.RightDockWidgetArea),
             ("site", Area.RightDockWidgetArea),
         ),
-        hidden=("site",),
+        hidden=("site", "people"),
         split=(("cameras", 3), ("events", 1)),
     ),
-    # Investigator: the event history is the main pane, cameras beside it.
+    # Investigator: the event history is the main pane, cameras and people beside it.
     Layout.INVESTIGATOR: Arrangement(
         areas=(
             ("events", Area.LeftDockWidgetArea),
             ("cameras", Area.RightDockWidgetArea),
+            ("people", Area.RightDockWidgetArea),
             ("site", Area.RightDockWidgetArea),
         ),
         hidden=("site",),
         split=(("events", 3), ("cameras", 2)),
     ),
-    # Admin: site configuration and cameras side by side, events below.
+    # Admin: site configuration and people on the left, cameras beside, events below.
     Layout.ADMIN: Arrangement(
         areas=(
             ("site", Area.LeftDockWidgetArea),
+            ("people", Area.LeftDockWidgetArea),
             ("cameras", Area.RightDockWidgetArea),
             ("events", Area.BottomDockWidgetArea),
         ),

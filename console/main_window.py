@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
 from console.bridge import QtBridge
 from console.layouts import Layout, arrange
+from console.people_backend import PeopleBackend
 from engine.events import CameraStatusChanged, Event, SubsystemHealth
+from engine.history.events import event_kinds, live_event_view, query_events
+from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from widgets.camera_grid import TILE_COUNTS, CameraFeed, CameraGrid
-from widgets.event_log import EventLogView
+from widgets.event_history import EventHistoryPane
 from widgets.health_bar import HealthBar
+from widgets.people_pane import PeoplePane
 from widgets.site_overview import SiteOverview
 
-STATE_VERSION = 1  # bump when panes are added or renamed, so old saved states are ignored
+STATE_VERSION = 2  # bump when panes are added or renamed, so old saved states are ignored
+PEOPLE_REFRESH_MS = 1500
 
 
 class MainWindow(QMainWindow):
@@ -45,11 +50,33 @@ class MainWindow(QMainWindow):
         self.camera_grid = CameraGrid(
             feeds, empty_hint=f"Add a [[cameras]] table to {runtime.site.file}"
         )
-        self.event_log = EventLogView()
+        store = runtime.store
+        if store is None:
+            raise ValueError("the console needs a database (EngineRuntime with a store)")
+        self.event_history = EventHistoryPane(
+            query=lambda flt: query_events(store, flt),
+            kinds=lambda: event_kinds(store),
+            cameras=[(cam_id, s.camera.name) for cam_id, s in runtime.sources.items()],
+            media_root=data_dir(),
+        )
+        self.people_backend = PeopleBackend(runtime, store)
+        self.people = PeoplePane(
+            list_people=self.people_backend.list,
+            rename=self.people_backend.rename,
+            merge=self.people_backend.merge,
+            erase=self.people_backend.erase,
+            media_root=data_dir(),
+        )
+        self._people_refresh = QTimer(self)
+        self._people_refresh.setSingleShot(True)
+        self._people_refresh.setInterval(PEOPLE_REFRESH_MS)
+        self._people_refresh.timeout.connect(self.people.refresh)
+        self.people.sig_person_erased.connect(lambda _id: self.event_history.refresh())
         self.site_overview = SiteOverview(runtime.site)
         self.docks = {
             "cameras": self._dock("cameras", "Cameras", self.camera_grid),
-            "events": self._dock("events", "Live events", self.event_log),
+            "events": self._dock("events", "Events", self.event_history),
+            "people": self._dock("people", "People", self.people),
             "site": self._dock("site", "Site", self.site_overview),
         }
 
@@ -159,12 +186,16 @@ class MainWindow(QMainWindow):
         self.health_bar.on_health_changed(event.subsystem, event.state, event.detail)
 
     def _on_history_event_added(self, event: Event) -> None:
-        record = event.record()
-        if record is not None:
-            detail = record.detail.get("detail") or ", ".join(
-                f"{key}={value}" for key, value in record.detail.items()
-            )
-            self.event_log.add_event(event.at, record.kind, record.source, str(detail))
+        view = live_event_view(event)
+        if view is None:
+            return
+        if view.kind == "clip.finalised":
+            # The store links events to the new clip; re-read so their rows can open it.
+            self.event_history.refresh()
+        else:
+            self.event_history.on_event_added(view)
+        if view.kind in ("face_recognised", "person_appeared"):
+            self._people_refresh.start()  # coalesce bursts into one re-read
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_layout_state()

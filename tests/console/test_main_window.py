@@ -34,11 +34,9 @@ def test_console_shows_live_frames_and_health(
     )
     assert window.health_bar.states["store"] is HealthState.OK
     assert "1/2 online" in window.health_bar.labels["cameras"].text()
-    qtbot.waitUntil(lambda: window.event_log.topLevelItemCount() >= 3, timeout=3000)
-    kinds = {
-        window.event_log.topLevelItem(i).text(1)
-        for i in range(window.event_log.topLevelItemCount())
-    }
+    events = window.event_history
+    qtbot.waitUntil(lambda: events.row_count() >= 3, timeout=3000)
+    kinds = {events.event_at(row).kind for row in range(events.row_count())}
     assert {"camera.online", "camera.no_footage"} <= kinds
 
 
@@ -54,7 +52,7 @@ def test_layouts_switch_from_the_menu_and_persist(
     with qtbot.waitSignal(window.sig_layout_changed) as changed:
         window.layout_actions[Layout.ADMIN].trigger()
     assert changed.args == ["Admin"]
-    assert window.docks["site"].isVisible()
+    assert window.docks["site"].isVisible() and window.docks["people"].isVisible()
     assert window.layout_label.text() == "Layout: Admin"
 
     window.layout_actions[Layout.INVESTIGATOR].trigger()

@@ -15,7 +15,6 @@ from engine.vision.geometry import Box
 from engine.vision.source import Frame
 from widgets.camera_grid import CameraFeed, CameraGrid
 from widgets.camera_tile import CameraTile
-from widgets.event_log import EventLogView
 from widgets.health_bar import HealthBar
 
 T0 = datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC)
@@ -130,19 +129,6 @@ def test_health_bar_shows_each_subsystem(qtbot: QtBot) -> None:
     assert set(bar.labels) == {"store", "cameras"}
     assert bar.states["cameras"] is HealthState.DOWN
     assert "0/2 online" in bar.labels["cameras"].text()
-
-
-def test_event_log_is_newest_first_and_bounded(qtbot: QtBot) -> None:
-    log = EventLogView(max_rows=3)
-    qtbot.addWidget(log)
-    for i in range(5):
-        log.add_event(T0, f"camera.e{i}", "camera:a", f"detail {i}")
-    assert log.topLevelItemCount() == 3
-    assert [log.topLevelItem(i).text(1) for i in range(3)] == [
-        "camera.e4",
-        "camera.e3",
-        "camera.e2",
-    ]
 
 
 def test_more_cameras_than_tiles_are_paged(qtbot: QtBot) -> None:

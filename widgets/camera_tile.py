@@ -141,6 +141,8 @@ class CameraTile(QWidget):
             painter.setPen(pen)
             painter.drawRect(rect)
             label = f"#{track.track_id} {track.confidence:.2f}"
+            if track.person:
+                label = f"{track.person} · {label}"
             painter.fillRect(
                 QRectF(rect.x(), rect.y() - 16, 9 + 7 * len(label), 16), QColor(0, 0, 0, 160)
             )

@@ -166,3 +166,11 @@ def test_tile_draws_tracked_people_over_the_frame(qtbot: QtBot) -> None:
     )
     inside = image.pixelColor(120, 110)
     assert inside.green() < 100  # the box is an outline, the person stays visible
+    unnamed = image.copy()
+    named = replace(track, person="Ada Lovelace")
+    camera.push((40, 40, 40))
+    camera.frame = replace(camera.frame, analysis=FrameAnalysis(0, 0.0, (named,), (), None))
+    tile.refresh()
+    labelled = tile.grab().toImage()
+    label_row = [(x, 55) for x in range(80, 300)]  # the label strip above the box
+    assert any(labelled.pixelColor(x, y) != unnamed.pixelColor(x, y) for x, y in label_row)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from console import exit_codes
-from console.commands import analyze, faces, people, retention
+from console.commands import analyze, emit_report, faces, people, retention
 from engine.config import SiteConfigError, load_site
 from engine.store import DatabaseError, default_db_url, display_url
 from resources import DEMO_SITE
@@ -205,13 +205,8 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
         store.close()
     report: dict[str, Any] = runtime.report()
     report["duration_s"] = args.duration
-    if args.report:
-        tmp = args.report.with_name(args.report.name + ".tmp")
-        tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
-        tmp.replace(args.report)
-    if args.json:
-        print(json.dumps(report))
-    else:
+    emit_report(report, args.report, args.json)
+    if not args.json:
         for cam_id, cam in report["cameras"].items():
             print(
                 f"{cam_id}: {cam['frames']} frames, {cam['fps']} fps, "

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from console import exit_codes
+from console.commands import emit_report
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -62,13 +62,8 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         return exit_codes.FAILED
     finally:
         store.close()
-    if args.report:
-        tmp = args.report.with_name(args.report.name + ".tmp")
-        tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
-        tmp.replace(args.report)
-    if args.json:
-        print(json.dumps(report))
-    else:
+    emit_report(report, args.report, args.json)
+    if not args.json:
         print(
             f"{report['frames']} frames at {report['analysed_fps']} fps analysed, "
             f"{report['detections']} detections, {len(report['tracks'])} tracks"

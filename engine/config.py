@@ -96,6 +96,7 @@ class SiteConfig:
     room: RoomGeometry | None
     cameras: tuple[CameraConfig, ...]
     sensing_nodes: tuple[SensingNodeConfig, ...]
+    detector_model: Path | None = None  # a YOLO ONNX export; None: the shipped HOG detector
 
 
 def load_site(path: Path | str) -> SiteConfig:
@@ -180,7 +181,7 @@ class _SiteReader:
         return FloorPoint(self.number(table, "x", path), self.number(table, "y", path), z)
 
     def read(self, data: dict[str, Any]) -> SiteConfig:
-        root = self.table(data, (), {"site", "room", "cameras", "sensing_nodes"})
+        root = self.table(data, (), {"site", "room", "cameras", "sensing_nodes", "analytics"})
         if "site" not in root:
             raise self.fail(("site",), "required table [site] is missing")
         site = self.table(root["site"], ("site",), {"name", "geo"})
@@ -207,7 +208,17 @@ class _SiteReader:
         )
         self.unique_ids([c.id for c in cameras], "cameras")
         self.unique_ids([n.id for n in nodes], "sensing_nodes")
-        return SiteConfig(name, self.file, geo_origin, room, cameras, nodes)
+        detector_model = None
+        if "analytics" in root:
+            analytics = self.table(root["analytics"], ("analytics",), {"detector_model"})
+            if "detector_model" in analytics:
+                raw = self.string(analytics, "detector_model", ("analytics",))
+                detector_model = Path(self.resolve_file(raw))
+                if not detector_model.is_file():
+                    raise self.fail(
+                        ("analytics", "detector_model"), f"ONNX model not found: {detector_model}"
+                    )
+        return SiteConfig(name, self.file, geo_origin, room, cameras, nodes, detector_model)
 
     def unique_ids(self, ids: list[str], label: str) -> None:
         seen: set[str] = set()

@@ -25,6 +25,7 @@ from engine.store.sites import SiteIds, sync_site
 from engine.store.writer import StoreWriter
 from engine.vision.analysis import CameraAnalyzer
 from engine.vision.clips import ClipRecorder, recover_partial_clips
+from engine.vision.detect import make_detector
 from engine.vision.face_worker import FaceWorker
 from engine.vision.pipeline import CameraPipeline
 from engine.vision.source import CameraSource
@@ -76,7 +77,12 @@ class EngineRuntime:
             self.pipelines = {
                 cam.id: CameraPipeline(
                     CameraAnalyzer(
-                        cam.id, self.bus, clock, snapshot_dir=snapshot_dir, faces=self.faces
+                        cam.id,
+                        self.bus,
+                        clock,
+                        detector=make_detector(site.detector_model),
+                        snapshot_dir=snapshot_dir,
+                        faces=self.faces,
                     )
                 )
                 for cam in site.cameras

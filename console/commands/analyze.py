@@ -36,6 +36,13 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         metavar="N",
         help="run the person detector every N frames while something moves",
     )
+    parser.add_argument(
+        "--detector-model",
+        type=Path,
+        metavar="MODEL.onnx",
+        help="use a YOLOv5/YOLOv8 ONNX export (COCO classes) instead of the "
+        "built-in HOG people detector",
+    )
     parser.add_argument("--json", action="store_true", help="print the report on stdout")
 
 
@@ -43,6 +50,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     from engine.clock import REAL_CLOCK
     from engine.store import Store
     from engine.vision.analysis import DETECT_EVERY_FRAMES
+    from engine.vision.detect import OnnxDetectorError
     from engine.vision.video_analysis import VideoAnalysisError, analyze_video
 
     if args.detect_every is not None and args.detect_every < 1:
@@ -56,8 +64,9 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             store=store,
             realtime=args.realtime,
             detect_every=args.detect_every or DETECT_EVERY_FRAMES,
+            detector_model=args.detector_model,
         )
-    except VideoAnalysisError as exc:
+    except (VideoAnalysisError, OnnxDetectorError) as exc:
         print(f"watchfloor analyze: {exc}", file=sys.stderr)
         return exit_codes.FAILED
     finally:

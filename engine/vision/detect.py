@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -116,3 +117,93 @@ def non_max_suppression(detections: list[Detection], iou_threshold: float) -> li
     scores = [d.confidence for d in detections]
     keep = cv2.dnn.NMSBoxes(boxes, scores, 0.0, iou_threshold)
     return [detections[int(i)] for i in np.ravel(keep)]
+
+
+ONNX_SCORE_THRESHOLD = 0.35
+COCO_PERSON = 0  # class index of "person" in COCO-trained YOLO exports
+
+
+class OnnxDetectorError(ValueError):
+    """The model file cannot be used as a person detector (missing, unreadable, unknown
+    output layout)."""
+
+
+class OnnxPersonDetector:
+    """A YOLO-style ONNX model (YOLOv5 or YOLOv8 export, COCO classes) run with OpenCV's DNN
+    module on the whole frame, letterboxed to the model's square input.
+
+    Output layouts understood: YOLOv8 ``[1, 4 + classes, N]`` (boxes in input pixels, class
+    scores) and YOLOv5 ``[1, N, 5 + classes]`` (boxes, objectness, class scores). Only the
+    person class is kept. Not thread-safe: one per camera worker.
+    """
+
+    name = "onnx"
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        input_size: int = 640,
+        score_threshold: float = ONNX_SCORE_THRESHOLD,
+        person_class: int = COCO_PERSON,
+    ) -> None:
+        cv2 = import_cv2()
+        if not model_path.is_file():
+            raise OnnxDetectorError(f"ONNX model not found: {model_path}")
+        try:
+            self._net = cv2.dnn.readNetFromONNX(str(model_path))
+        except cv2.error as exc:
+            raise OnnxDetectorError(f"cannot load ONNX model {model_path}: {exc}") from None
+        self._cv2 = cv2
+        self.model_path = model_path
+        self.input_size = input_size
+        self.score_threshold = score_threshold
+        self.person_class = person_class
+
+    def detect(self, image: Image, regions: tuple[Box, ...] | None) -> list[Detection]:
+        cv2 = self._cv2
+        height, width = image.shape[:2]
+        size = self.input_size
+        scale = min(size / width, size / height)
+        new_w, new_h = round(width * scale), round(height * scale)
+        pad_x, pad_y = (size - new_w) / 2, (size - new_h) / 2
+        canvas = np.full((size, size, 3), 114, np.uint8)
+        x0, y0 = int(pad_x), int(pad_y)
+        canvas[y0 : y0 + new_h, x0 : x0 + new_w] = cv2.resize(image, (new_w, new_h))
+        blob = cv2.dnn.blobFromImage(canvas, 1 / 255.0, (size, size), swapRB=True)
+        self._net.setInput(blob)
+        rows = self._rows(np.asarray(self._net.forward(), dtype=np.float32))
+        found = []
+        for cx, cy, w, h, score in rows:
+            box = Box((cx - w / 2 - x0) / scale, (cy - h / 2 - y0) / scale, w / scale, h / scale)
+            box = box.clipped(width, height)
+            if box.area > 0:
+                found.append(Detection(box, float(score)))
+        return non_max_suppression(found, NMS_IOU)
+
+    def _rows(self, output: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """(cx, cy, w, h, person score) rows above the threshold, from either layout."""
+        if output.ndim != 3 or output.shape[0] != 1:
+            raise OnnxDetectorError(
+                f"unexpected output shape {output.shape} from {self.model_path}"
+            )
+        _, a, b = output.shape
+        if a < b and a >= 4 + self.person_class + 1:  # YOLOv8: [1, 4 + classes, N]
+            table = output[0].T
+            scores = table[:, 4 + self.person_class]
+        elif b >= 5 + self.person_class + 1:  # YOLOv5: [1, N, 5 + classes]
+            table = output[0]
+            scores = table[:, 4] * table[:, 5 + self.person_class]
+        else:
+            raise OnnxDetectorError(
+                f"output shape {output.shape} of {self.model_path} is neither YOLOv8 "
+                "[1, 4+classes, N] nor YOLOv5 [1, N, 5+classes]"
+            )
+        keep = scores >= self.score_threshold
+        result: npt.NDArray[np.float32] = np.column_stack([table[keep, :4], scores[keep]])
+        return result
+
+
+def make_detector(model_path: Path | None) -> PersonDetector:
+    """The shipped HOG detector, or a user's ONNX model when ``model_path`` is given."""
+    return OnnxPersonDetector(model_path) if model_path is not None else HogPersonDetector()

@@ -24,6 +24,7 @@ from engine.store.writer import StoreWriter
 from engine.vision.analysis import DETECT_EVERY_FRAMES, CameraAnalyzer, FrameAnalysis
 from engine.vision.clips import ClipFinalised, ClipRecorder
 from engine.vision.cv import import_cv2
+from engine.vision.detect import make_detector
 from engine.vision.face_worker import FaceWorker
 from engine.vision.pipeline import CameraPipeline
 
@@ -62,6 +63,7 @@ def analyze_video(
     snapshots: bool = True,
     faces: bool = True,
     clips: bool = True,
+    detector_model: Path | None = None,
 ) -> dict[str, Any]:
     """Run the full camera pipeline over ``path`` and return the report.
 
@@ -106,6 +108,7 @@ def analyze_video(
         camera_key,
         bus,
         clock,
+        detector=make_detector(detector_model),
         detect_every=detect_every,
         snapshot_dir=data_dir() if snapshots and store else None,
         faces=face_worker,

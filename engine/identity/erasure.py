@@ -91,6 +91,11 @@ def erase_person(
                 if event.detail.get("track_id") == track:
                     events[event.id] = event
         media_ids = set(face_media)
+        face_snapshots = [e.detail["snapshot"] for e in face_events if e.detail.get("snapshot")]
+        if face_snapshots:
+            media_ids.update(
+                session.scalars(select(Media.id).where(Media.path.in_(face_snapshots)))
+            )
         media_ids.update(session.scalars(select(Media.id).where(Media.event_id.in_(list(events)))))
         for face in face_events:
             if face.camera_id is None:

@@ -272,12 +272,6 @@ class FaceMemory:
                 self.gallery.set_person(person.id, kept)
         return person
 
-    def has_picture(self, person_id: int) -> bool:
-        """Whether the person (database id) already has a snapshot as their picture."""
-        with self._store.sessions() as session:
-            person = session.get(Person, person_id)
-            return person is not None and person.snapshot_media_id is not None
-
     def rename(self, public_id: str, name: str | None) -> Person:
         """Give the person a name (None clears it; the public id never changes)."""
         clean_name = None if name is None else _clean_name(name)

@@ -92,6 +92,7 @@ class PersonLeft(Event):
     last_seen: datetime
     best_confidence: float
     path_points: int
+    best_snapshot: MediaFile | None = None  # the track's most confident sighting
 
     def record(self) -> EventRecord:
         return EventRecord(
@@ -104,7 +105,9 @@ class PersonLeft(Event):
                 "duration_s": round((self.last_seen - self.first_seen).total_seconds(), 2),
                 "best_confidence": round(self.best_confidence, 3),
                 "path_points": self.path_points,
+                "snapshot": self.best_snapshot.path if self.best_snapshot else None,
             },
+            (self.best_snapshot,) if self.best_snapshot else (),
         )
 
 
@@ -164,6 +167,7 @@ class CameraAnalyzer:
         self._last_detect_frame = -(10**9)
         self._faces = faces
         self._face_tried: dict[int, float] = {}
+        self._best_sightings: dict[int, tuple[Image, Box]] = {}
         self._last_scene_scan = -1e9
         self.stats = AnalysisStats()
 
@@ -185,6 +189,8 @@ class CameraAnalyzer:
             self.stats.detector_runs += 1
             self.stats.detections += len(detections)
         update = self.tracker.step(frame_index, t, detections, motion.regions)
+        if detections:
+            self._keep_best_sightings(image, tuple(self.tracker.tracks), frame_index)
         for track in update.appeared:
             self._announce(track, image, t)
         for track in update.ended:
@@ -305,8 +311,36 @@ class CameraAnalyzer:
                 last_seen=last,
                 best_confidence=track.best_confidence,
                 path_points=len(track.path),
+                best_snapshot=self._write_best_snapshot(track, last),
             )
         )
+
+    def _keep_best_sightings(self, image: Image, tracks: tuple[Track, ...], frame: int) -> None:
+        """Remember a crop of each track's most confident detection (a few tens of kB
+        each) so its best snapshot can be stored when the track ends."""
+        if self._snapshot_dir is None:
+            return
+        height, width = image.shape[:2]
+        for track in tracks:
+            if track.best_frame != frame or track.best_box is None:
+                continue
+            box = track.best_box
+            margin = Box(box.x - box.w * 0.2, box.y - box.h * 0.2, box.w * 1.4, box.h * 1.4)
+            x, y, w, h = margin.clipped(width, height).as_ints()
+            if w > 0 and h > 0:
+                crop = image[y : y + h, x : x + w].copy()
+                self._best_sightings[track.track_id] = (
+                    crop,
+                    Box(box.x - x, box.y - y, box.w, box.h),
+                )
+
+    def _write_best_snapshot(self, track: Track, at: datetime) -> MediaFile | None:
+        sighting = self._best_sightings.pop(track.track_id, None)
+        if sighting is None or self._snapshot_dir is None:
+            return None
+        crop, box = sighting
+        name = f"snapshots/{self.camera}/{at:%Y-%m-%d}/{self.camera}_{at:%H%M%S_%f}"
+        return write_snapshot(crop, box, self._snapshot_dir, f"{name}_t{track.track_id}_best.jpg")
 
     def fail(self, frame_index: int, t: float, message: str) -> None:
         """Report that the stream broke at ``frame_index`` (stream time ``t``); tracks so far

@@ -23,7 +23,6 @@ from engine.events import Event, EventRecord
 from engine.identity.faces_store import FaceMemory
 from engine.store.database import Store
 from engine.store.models import Media
-from engine.vision.faces import Match
 from engine.vision.geometry import Box
 from engine.vision.snapshots import write_snapshot
 
@@ -46,6 +45,7 @@ class FaceRecognised(Event):
     name: str | None
     distance: float | None  # to the nearest known face before this one; None: memory empty
     new_person: bool
+    snapshot: str | None = None  # the face as seen, relative to the data dir
 
     def record(self) -> EventRecord:
         return EventRecord(
@@ -57,6 +57,7 @@ class FaceRecognised(Event):
                 "name": self.name,
                 "distance": round(self.distance, 4) if self.distance is not None else None,
                 "new_person": self.new_person,
+                "snapshot": self.snapshot,
             },
         )
 
@@ -184,10 +185,10 @@ class FaceWorker:
                     self._scene_seen[(item.camera, nearest.person_id)] = item.seen_at
                     continue  # still the same visit: not another appearance
             left, top, right, bottom = face.box
-            media_id = self._store_face(
-                item, Box(left, top, right - left, bottom - top), known, nearest
+            stored = self._store_face(item, Box(left, top, right - left, bottom - top))
+            person = self._memory.observe(
+                face.embedding, item.seen_at, stored[0] if stored else None
             )
-            person = self._memory.observe(face.embedding, item.seen_at, media_id)
             self._scene_seen[(item.camera, person.id)] = item.seen_at
             with self._lock:
                 self._labels[(item.camera, item.track_id)] = (person.public_id, person.name)
@@ -201,15 +202,13 @@ class FaceWorker:
                     name=person.name,
                     distance=nearest.distance if nearest is not None else None,
                     new_person=not known,
+                    snapshot=stored[1] if stored else None,
                 )
             )
 
-    def _store_face(self, item: _Crop, face: Box, known: bool, nearest: Match | None) -> int | None:
-        """Keep the face as a snapshot (media row) for a new person or one without a
-        picture; returns its media id."""
+    def _store_face(self, item: _Crop, face: Box) -> tuple[int, str] | None:
+        """Keep the face as a JPEG snapshot with its media row: (media id, path)."""
         if self._store is None or self._snapshot_dir is None:
-            return None
-        if known and nearest is not None and self._memory.has_picture(nearest.person_id):
             return None
         at = item.seen_at
         relative = f"snapshots/{item.camera}/{at:%Y-%m-%d}/face_{item.camera}_{at:%H%M%S_%f}.jpg"
@@ -224,4 +223,4 @@ class FaceWorker:
             )
             session.add(media)
             session.flush()
-            return media.id
+            return media.id, file.path

@@ -133,13 +133,16 @@ def test_whole_video_analysis_stores_people_and_snapshots(vtest_avi: Path, db_ur
         kinds = session.scalars(select(Event.kind)).all()
         snapshots = session.scalars(select(Media).where(Media.kind == "snapshot")).all()
         appeared = session.scalars(select(Event).where(Event.kind == "person_appeared")).all()
+        left = session.scalars(select(Event).where(Event.kind == "person_left")).all()
     assert kinds.count("person_appeared") == kinds.count("person_left") == len(tracks)
-    assert len(snapshots) == len(tracks)
+    # A snapshot when each person appears, and their best sighting when they leave.
+    assert len(snapshots) == 2 * len(tracks)
+    assert all(e.detail["snapshot"] and e.detail["snapshot"].endswith("_best.jpg") for e in left)
     data = Path(os.environ["WATCHFLOOR_DATA_DIR"])
     for media in snapshots:
         content = (data / media.path).read_bytes()
         assert hashlib.sha256(content).hexdigest() == media.sha256
-        assert media.event_id in {e.id for e in appeared}
+        assert media.event_id in {e.id for e in appeared} | {e.id for e in left}
     assert not list(data.rglob("*.partial"))
     store.close()
 

@@ -67,8 +67,17 @@ def test_erasing_a_person_removes_their_events_snapshots_and_clips(
         clip.locked = True
         clip_path = clip.path
 
+    with store.sessions() as session:
+        faces_seen = [
+            e.detail["snapshot"]
+            for e in session.scalars(select(Event).where(Event.kind == "face_recognised"))
+            if e.detail["person_id"] == victim
+        ]
+    assert faces_seen and all((data / path).exists() for path in faces_seen)
+
     memory = FaceMemory(store, REAL_CLOCK)
     erased = erase_person(store, memory, victim, data, REAL_CLOCK)
+    assert not any((data / path).exists() for path in faces_seen)
 
     assert erased.embeddings >= 1 and erased.events_deleted >= 1
     assert erased.locked_kept == 1 and erased.clips_deleted == 0

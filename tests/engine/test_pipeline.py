@@ -71,6 +71,8 @@ def test_history_lists_newest_first_with_filters_and_clips(
     assert faces and all(e.kind == "face_recognised" for e in faces)
     mine = query_events(store, EventFilter(person=person.lower()))
     assert mine and all(e.detail.get("person_id") == person for e in mine)
+    data = Path(os.environ["WATCHFLOOR_DATA_DIR"])
+    assert all((data / e.detail["snapshot"]).is_file() for e in mine)  # the face as seen
     assert query_events(store, EventFilter(camera="nowhere")) == []
     # Person events during the clip open it, at the right offset.
     appeared = query_events(store, EventFilter(kind="person_appeared", camera="stage"))

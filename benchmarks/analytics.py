@@ -34,7 +34,7 @@ def run_analyze(repeats: int = 2) -> dict[str, Any]:
         "input": str(vtest_path()),
         "frames": runs[-1]["frames"],
         "analysed_fps_runs": [r["analysed_fps"] for r in runs],
-        "analysed_fps_median": statistics.median(r["analysed_fps"] for r in runs),
+        "analysed_fps_median": round(statistics.median(r["analysed_fps"] for r in runs), 1),
         "detector_runs": runs[-1]["detector_runs"],
         "detections": runs[-1]["detections"],
         "tracks": len(durations),

@@ -82,6 +82,8 @@ class ClipPlayer(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setAccessibleName("Clip position")
         self.slider.setRange(0, 0)
+        self.slider.setSingleStep(1000)  # ms: arrow keys step a second
+        self.slider.setPageStep(5000)  # ms: a click on the groove jumps five seconds
         # Any operator change (drag, click on the groove, keys) seeks; updates from playback
         # are made with signals blocked so they never seek back.
         self.slider.valueChanged.connect(self._on_slider_value_changed)

@@ -70,7 +70,7 @@ class MainWindow(QMainWindow):
         self._people_refresh = QTimer(self)
         self._people_refresh.setSingleShot(True)
         self._people_refresh.setInterval(PEOPLE_REFRESH_MS)
-        self._people_refresh.timeout.connect(self.people.refresh)
+        self._people_refresh.timeout.connect(lambda: self.people.refresh(warn=False))
         self.people.sig_person_erased.connect(lambda _id: self.event_history.refresh())
         self.site_overview = SiteOverview(runtime.site)
         self.docks = {

@@ -152,7 +152,7 @@ class _PeopleModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(person, row, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in _NUMERIC_COLUMNS:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return int(Qt.AlignmentFlag.AlignCenter)  # under their centred headers
         if role == Qt.ItemDataRole.FontRole and person.archived:
             font = QFont()
             font.setItalic(True)  # archived people stay listed, set apart without a colour
@@ -356,17 +356,18 @@ class PeoplePane(QWidget):
 
     # Public API
 
-    def refresh(self) -> None:
+    def refresh(self, *, warn: bool = True) -> None:
         """List the people again (calls ``list_people``), keeping the selection by public id.
 
-        If listing fails, the error is shown and the previous rows stay.
+        If listing fails, the error is shown and the previous rows stay; ``warn=False``
+        (background refreshes nobody asked for) shows it in the pane only, with no dialog.
         """
         keep_selected = set(self.selected_ids())
         try:
             people = self._list_people()
         except Exception as exc:
             self._listing_failed = True
-            self._report_error("Could not list people", exc)
+            self._report_error("Could not list people", exc, warn=warn)
             return
         if self._listing_failed:  # a listing error is over once listing works again
             self._listing_failed = False
@@ -606,13 +607,14 @@ class PeoplePane(QWidget):
         self._thumbnail_cache[snapshot_path] = thumbnail
         return thumbnail, snapshot_path
 
-    def _report_error(self, what: str, exc: Exception) -> None:
+    def _report_error(self, what: str, exc: Exception, *, warn: bool = True) -> None:
         message = f"{what}: {exc}" if str(exc) else f"{what}: {type(exc).__name__}"
         _log.warning("%s", message, exc_info=exc)
         self._errors.append(message)
         self.error_label.setText("\n".join(self._errors))
         self.error_label.show()
-        self._show_warning("People", message)
+        if warn:
+            self._show_warning("People", message)
 
     def _clear_errors(self) -> None:
         self._errors.clear()

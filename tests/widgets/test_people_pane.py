@@ -367,6 +367,15 @@ def test_a_failing_listing_keeps_the_rows_until_it_works_again(
     assert not pane.error_label.isVisible()
 
 
+def test_a_background_refresh_shows_failures_in_the_pane_without_a_dialog(
+    pane: PeoplePane, backend: FakePeople, warnings_shown: list[str]
+) -> None:
+    backend.failing.add("list")
+    pane.refresh(warn=False)
+    assert pane.error_label.text() == "Could not list people: database is locked"
+    assert warnings_shown == []
+
+
 def click_in_next_message_box(qtbot: QtBot, button_text: str) -> list[str]:
     """Click the button labelled ``button_text`` in the next modal box; returns its text."""
     seen: list[str] = []

@@ -23,7 +23,7 @@ from engine.vision.detect import Detection, HogPersonDetector, PersonDetector
 from engine.vision.face_worker import SCENE_TRACK, FaceWorker
 from engine.vision.geometry import Box
 from engine.vision.motion import MotionGate
-from engine.vision.snapshots import write_snapshot
+from engine.vision.snapshots import snapshot_path, write_snapshot
 from engine.vision.track import MultiTracker, Track
 
 Image = npt.NDArray[np.uint8]
@@ -273,9 +273,11 @@ class CameraAnalyzer:
         snapshot = None
         at = self.wall_time(t)
         if self._snapshot_dir is not None:
-            name = f"snapshots/{self.camera}/{at:%Y-%m-%d}/{self.camera}_{at:%H%M%S_%f}"
             snapshot = write_snapshot(
-                image, track.box, self._snapshot_dir, f"{name}_t{track.track_id}.jpg"
+                image,
+                track.box,
+                self._snapshot_dir,
+                snapshot_path(self.camera, at, f"t{track.track_id}"),
             )
         self._bus.publish(
             PersonAppeared(
@@ -339,8 +341,9 @@ class CameraAnalyzer:
         if sighting is None or self._snapshot_dir is None:
             return None
         crop, box = sighting
-        name = f"snapshots/{self.camera}/{at:%Y-%m-%d}/{self.camera}_{at:%H%M%S_%f}"
-        return write_snapshot(crop, box, self._snapshot_dir, f"{name}_t{track.track_id}_best.jpg")
+        return write_snapshot(
+            crop, box, self._snapshot_dir, snapshot_path(self.camera, at, f"t{track.track_id}_best")
+        )
 
     def fail(self, frame_index: int, t: float, message: str) -> None:
         """Report that the stream broke at ``frame_index`` (stream time ``t``); tracks so far

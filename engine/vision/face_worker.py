@@ -24,7 +24,7 @@ from engine.identity.faces_store import FaceMemory
 from engine.store.database import Store
 from engine.store.models import Media
 from engine.vision.geometry import Box
-from engine.vision.snapshots import write_snapshot
+from engine.vision.snapshots import snapshot_path, write_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -211,8 +211,9 @@ class FaceWorker:
         if self._store is None or self._snapshot_dir is None:
             return None
         at = item.seen_at
-        relative = f"snapshots/{item.camera}/{at:%Y-%m-%d}/face_{item.camera}_{at:%H%M%S_%f}.jpg"
-        file = write_snapshot(item.image, face, self._snapshot_dir, relative)
+        file = write_snapshot(
+            item.image, face, self._snapshot_dir, snapshot_path(item.camera, at, "face")
+        )
         with self._store.transaction() as session:
             media = Media(
                 kind=file.kind,

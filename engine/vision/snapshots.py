@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,12 @@ from engine.vision.geometry import Box
 
 JPEG_QUALITY = 88
 SNAPSHOT_MARGIN = 0.15  # context around the person box, as a fraction of its size
+
+
+def snapshot_path(camera: str, at: datetime, name: str) -> str:
+    """Where a snapshot of ``camera`` taken at ``at`` (UTC) lives, relative to the data dir:
+    ``snapshots/<camera>/<date>/<camera>_<time>_<name>.jpg``."""
+    return f"snapshots/{camera}/{at:%Y-%m-%d}/{camera}_{at:%H%M%S_%f}_{name}.jpg"
 
 
 def write_snapshot(

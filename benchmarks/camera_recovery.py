@@ -65,5 +65,5 @@ def run(play_s: float = 10.0, away_s: float = 3.0) -> dict[str, Any]:
         "offline_detected_after_s": round(offline_after, 2) if offline_after else None,
         "recovered_after_s": round(online_after, 2) if online_after else None,
         "offline_periods": len(report["offline_periods"]),
-        "events_written": runtime.writer.rows_written if runtime.writer else 0,
+        "events_written": runtime.writer.health().written if runtime.writer else 0,
     }

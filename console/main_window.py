@@ -194,7 +194,7 @@ class MainWindow(QMainWindow):
             self.event_history.refresh()
         else:
             self.event_history.on_event_added(view)
-        if view.kind in ("face_recognised", "person_appeared"):
+        if view.kind in ("face.recognised", "person.appeared"):
             self._people_refresh.start()  # coalesce bursts into one re-read
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -27,14 +27,18 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class EventRecord:
-    """One row for the events table: ``kind`` like ``camera.offline``, ``source`` like
-    ``camera:plaza``, JSON-serialisable ``detail``, and finished media files (snapshots)
-    whose rows are stored with the event and linked to it."""
+    """One row for the events table: ``kind`` like ``camera.offline`` (dotted
+    ``<noun>.<verb>``, lower case), ``source`` like ``camera:plaza``, JSON-serialisable
+    ``detail``, and finished media files (snapshots) whose rows are stored with the event and
+    linked to it. ``track_id`` (unique per camera across runs) and ``person`` (a person's
+    public id, ``Person_…``) fill the event's identity columns."""
 
     kind: str
     source: str
     detail: dict[str, Any]
     media: tuple[MediaFile, ...] = ()
+    track_id: int | None = None
+    person: str | None = None
 
 
 class CameraStatus(enum.StrEnum):

@@ -21,7 +21,7 @@ from engine.identity.faces_store import FaceMemory
 from engine.paths import data_dir
 from engine.retention import RetentionPolicy, run_retention
 from engine.store.database import Store, display_url
-from engine.store.sites import SiteIds, sync_site
+from engine.store.sites import SiteIds, SyncSite
 from engine.store.writer import StoreWriter
 from engine.vision.analysis import CameraAnalyzer
 from engine.vision.clips import ClipRecorder, recover_partial_clips
@@ -101,6 +101,8 @@ class EngineRuntime:
         self.writer: StoreWriter | None = None
         self.started_at: datetime | None = None
         self._stop = threading.Event()
+        self._fatal = threading.Event()
+        self.fatal_error: str | None = None
         self._watchdog = threading.Thread(target=self._watch, name="engine-watchdog", daemon=True)
         self._last_health: dict[str, HealthReport] = {}
         self._retention_problem: str | None = None
@@ -109,9 +111,22 @@ class EngineRuntime:
         """Mirror the site into the store, then start the writer, cameras and watchdog."""
         self.started_at = self.clock.now()
         if self.store is not None:
-            self.site_ids = sync_site(self.store, self.site, self.clock)
-            self.writer = StoreWriter(self.store, self.bus, self.site_ids)
+            self.writer = StoreWriter(
+                self.store, clock=self.clock, journal_dir=data_dir() / "journal"
+            )
+            self.writer.on_fatal(self._on_store_fatal)
             self.writer.start()
+            try:
+                self.site_ids = self.writer.execute(SyncSite(site=self.site, at=self.clock.now()))
+            except Exception:
+                self.writer.stop()
+                raise
+            self.writer.register_cameras(self.site_ids.site_id, self.site_ids.cameras)
+            self.writer.attach(self.bus)
+            for cam_id, pipeline in self.pipelines.items():
+                last = self.site_ids.last_track_ids.get(cam_id)
+                if last is not None:
+                    pipeline.analyzer.tracker.number_after(last)
             self._attach_clip_recorders(self.store, self.site_ids)
         if self.faces is not None:
             self.faces.start()
@@ -134,6 +149,17 @@ class EngineRuntime:
         if self.writer is not None:
             self.writer.stop()
 
+    def _on_store_fatal(self, reason: str) -> None:
+        """The store failed for good (corrupt, read-only, disk full): stop the engine. Runs
+        on the writer thread; ``fatal_error`` tells the CLI and console why."""
+        self.fatal_error = reason
+        self._stop.set()
+        self._fatal.set()
+
+    def wait_fatal(self, timeout_s: float | None = None) -> bool:
+        """Block until the store fails for good (True) or ``timeout_s`` passes (False)."""
+        return self._fatal.wait(timeout_s)
+
     def _attach_clip_recorders(self, store: Store, site_ids: SiteIds) -> None:
         clips_dir = data_dir() / "clips"
         for leftover in recover_partial_clips(clips_dir):
@@ -154,10 +180,19 @@ class EngineRuntime:
         reports = [HealthReport("engine", HealthState.OK, f"site {self.site.name}")]
         if self.store is None:
             reports.append(HealthReport("store", HealthState.OFF, "no database"))
-        elif self.writer is not None and self.writer.last_error:
-            reports.append(
-                HealthReport("store", HealthState.DOWN, f"writes failing: {self.writer.last_error}")
-            )
+        elif self.writer is not None and (self.writer.fatal or self.writer.health().last_error):
+            health = self.writer.health()
+            if health.fatal:
+                reports.append(HealthReport("store", HealthState.DOWN, health.fatal))
+            else:
+                reports.append(
+                    HealthReport(
+                        "store",
+                        HealthState.DEGRADED,
+                        f"retrying: {health.last_error} ({health.queued} queued, "
+                        f"{health.retried} retries, {health.spilled} spilled)",
+                    )
+                )
         elif self._retention_problem:
             reports.append(HealthReport("store", HealthState.DEGRADED, self._retention_problem))
         else:
@@ -298,6 +333,7 @@ class EngineRuntime:
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "ended_at": end.isoformat(),
             "store": display_url(str(self.store.engine.url)) if self.store else None,
-            "events_written": self.writer.rows_written if self.writer else 0,
+            "events_written": self.writer.health().written if self.writer else 0,
+            "store_writer": self.writer.health().as_dict() if self.writer else None,
             "cameras": cameras,
         }

@@ -70,7 +70,7 @@ def erase_person(
                 face_media.add(person.snapshot_media_id)
         candidates = session.scalars(
             select(Event).where(
-                Event.kind == "face_recognised", cast(Event.detail, String).like(f"%{public_id}%")
+                Event.kind == "face.recognised", cast(Event.detail, String).like(f"%{public_id}%")
             )
         ).all()
         face_events = [e for e in candidates if e.detail.get("person_id") == public_id]
@@ -83,7 +83,7 @@ def erase_person(
                 continue
             for event in session.scalars(
                 select(Event).where(
-                    Event.kind.in_(("person_appeared", "person_left")),
+                    Event.kind.in_(("person.appeared", "person.left")),
                     Event.source == face.source,
                     Event.ts.between(face.ts - TRACK_WINDOW, face.ts + TRACK_WINDOW),
                 )

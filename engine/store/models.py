@@ -95,14 +95,21 @@ class SensingNode(Base):
 
 
 class Event(Base):
-    """Anything that happened: ``kind`` is dotted (``camera.offline``), ``source`` names who
-    reported it (``camera:plaza``), ``detail`` carries the rest as JSON."""
+    """Anything that happened: ``kind`` is dotted ``<noun>.<verb>`` (``camera.offline``,
+    ``person.appeared``), ``source`` names who reported it (``camera:plaza``), ``detail``
+    carries the rest as JSON. Identity is in columns, never searched for inside ``detail``:
+    ``camera_id``, ``track_id`` (unique per camera across runs) and ``person_id``.
+
+    The indexes end in ``id`` so that lists page by keyset ``(ts, id)`` in every filter.
+    """
 
     __tablename__ = "events"
     __table_args__ = (
-        Index("ix_events_ts", "ts"),
-        Index("ix_events_kind_ts", "kind", "ts"),
-        Index("ix_events_camera_ts", "camera_id", "ts"),
+        Index("ix_events_ts_id", "ts", "id"),
+        Index("ix_events_kind_ts_id", "kind", "ts", "id"),
+        Index("ix_events_camera_ts_id", "camera_id", "ts", "id"),
+        Index("ix_events_person_ts_id", "person_id", "ts", "id"),
+        Index("ix_events_camera_track", "camera_id", "track_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -111,6 +118,8 @@ class Event(Base):
     source: Mapped[str] = mapped_column(String(128))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
     camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="SET NULL"))
+    track_id: Mapped[int | None] = mapped_column(BigInteger)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from engine.clock import Clock
 from engine.config import SiteConfig
-from engine.store.database import Store
-from engine.store.models import Camera, SensingNode, Site
+from engine.store.commands import StoreCommand
+from engine.store.models import Camera, Event, SensingNode, Site
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,19 +19,29 @@ class SiteIds:
 
     site_id: int
     cameras: dict[str, int]
+    last_track_ids: dict[str, int] = field(default_factory=dict)
+    """Highest track id stored per camera key: new tracks number on from there, so a
+    (camera, track id) pair names one track for good."""
 
 
-def sync_site(store: Store, site: SiteConfig, clock: Clock) -> SiteIds:
-    """Insert or update the site and its devices in one transaction. Devices no longer in
-    the file are disabled, not deleted, so their history keeps pointing at them."""
-    with store.transaction() as session:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncSite(StoreCommand):
+    """Insert or update the site and its devices (one transaction). Devices no longer in
+    the file are disabled, not deleted, so their history keeps pointing at them. Returns
+    the :class:`SiteIds`."""
+
+    site: SiteConfig
+    at: datetime
+
+    def apply(self, session: Session) -> SiteIds:
+        site, now = self.site, self.at
         row = session.scalar(select(Site).where(Site.name == site.name))
         if row is None:
-            row = Site(name=site.name, geo_lat=0.0, geo_lon=0.0, updated_at=clock.now())
+            row = Site(name=site.name, geo_lat=0.0, geo_lon=0.0, updated_at=now)
             session.add(row)
         row.geo_lat, row.geo_lon = site.geo_origin.lat, site.geo_origin.lon
         row.config_path = str(site.file)
-        row.updated_at = clock.now()
+        row.updated_at = now
         session.flush()
 
         cameras = {
@@ -71,19 +82,27 @@ def sync_site(store: Store, site: SiteConfig, clock: Clock) -> SiteIds:
                 select(Camera).where(Camera.site_id == row.id, Camera.enabled.is_(True))
             )
         }
-        return SiteIds(site_id=row.id, cameras=ids)
+        return SiteIds(site_id=row.id, cameras=ids, last_track_ids=_last_track_ids(session, ids))
 
 
 ANALYSED_VIDEOS_SITE = "Analysed videos"
 
 
-def register_video_camera(store: Store, camera_key: str, video: str, clock: Clock) -> SiteIds:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegisterVideoCamera(StoreCommand):
     """The camera row that events and clips from ``watchfloor analyze`` of ``video`` belong
-    to, under a site of its own so analysed files never mix with a live site's cameras."""
-    with store.transaction() as session:
+    to, under a site of its own so analysed files never mix with a live site's cameras.
+    Returns the :class:`SiteIds` of that site with just this camera."""
+
+    camera_key: str
+    video: str
+    at: datetime
+
+    def apply(self, session: Session) -> SiteIds:
+        camera_key, video, now = self.camera_key, self.video, self.at
         site = session.scalar(select(Site).where(Site.name == ANALYSED_VIDEOS_SITE))
         if site is None:
-            site = Site(name=ANALYSED_VIDEOS_SITE, geo_lat=0.0, geo_lon=0.0, updated_at=clock.now())
+            site = Site(name=ANALYSED_VIDEOS_SITE, geo_lat=0.0, geo_lon=0.0, updated_at=now)
             session.add(site)
             session.flush()
         camera = session.scalar(
@@ -101,4 +120,19 @@ def register_video_camera(store: Store, camera_key: str, video: str, clock: Cloc
             session.add(camera)
         camera.url = video
         session.flush()
-        return SiteIds(site_id=site.id, cameras={camera_key: camera.id})
+        ids = {camera_key: camera.id}
+        return SiteIds(site_id=site.id, cameras=ids, last_track_ids=_last_track_ids(session, ids))
+
+
+def _last_track_ids(session: Session, cameras: dict[str, int]) -> dict[str, int]:
+    by_id = {camera_id: key for key, camera_id in cameras.items()}
+    rows = session.execute(
+        select(Event.camera_id, func.max(Event.track_id))
+        .where(Event.camera_id.in_(list(by_id)))
+        .group_by(Event.camera_id)
+    )
+    return {
+        by_id[camera_id]: int(last)
+        for camera_id, last in rows
+        if camera_id is not None and last is not None
+    }

@@ -1,5 +1,5 @@
 """Per-camera analysis: motion gate → person detection where and when needed → tracking,
-with person_appeared / person_left events (and snapshots) on the bus.
+with person.appeared / person.left events (and snapshots) on the bus.
 
 One :class:`CameraAnalyzer` per camera, called from that camera's worker thread.
 """
@@ -70,7 +70,7 @@ class PersonAppeared(Event):
 
     def record(self) -> EventRecord:
         return EventRecord(
-            "person_appeared",
+            "person.appeared",
             f"camera:{self.camera}",
             {
                 "track_id": self.track_id,
@@ -79,6 +79,7 @@ class PersonAppeared(Event):
                 "snapshot": self.snapshot.path if self.snapshot else None,
             },
             (self.snapshot,) if self.snapshot else (),
+            track_id=self.track_id,
         )
 
 
@@ -93,10 +94,11 @@ class PersonLeft(Event):
     best_confidence: float
     path_points: int
     best_snapshot: MediaFile | None = None  # the track's most confident sighting
+    person: str | None = None  # public id of the person recognised on the track, if any
 
     def record(self) -> EventRecord:
         return EventRecord(
-            "person_left",
+            "person.left",
             f"camera:{self.camera}",
             {
                 "track_id": self.track_id,
@@ -108,6 +110,8 @@ class PersonLeft(Event):
                 "snapshot": self.best_snapshot.path if self.best_snapshot else None,
             },
             (self.best_snapshot,) if self.best_snapshot else (),
+            track_id=self.track_id,
+            person=self.person,
         )
 
 
@@ -121,7 +125,7 @@ class AnalysisError(Event):
 
     def record(self) -> EventRecord:
         return EventRecord(
-            "analysis_error",
+            "analysis.error",
             f"camera:{self.camera}",
             {"frame_index": self.frame_index, "detail": self.message},
         )

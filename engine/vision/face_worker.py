@@ -2,7 +2,7 @@
 
 Camera analyzers submit a head-and-shoulders crop of a tracked person; one worker thread
 finds the face, embeds it (dlib, about 70 ms a face here), asks the face memory who it is
-(creating ``Person_XXXXXXXX`` for a stranger) and publishes ``face_recognised``. Each track
+(creating ``Person_XXXXXXXX`` for a stranger) and publishes ``face.recognised``. Each track
 is matched to a person at most once; its label is then available to viewers.
 """
 
@@ -49,7 +49,7 @@ class FaceRecognised(Event):
 
     def record(self) -> EventRecord:
         return EventRecord(
-            "face_recognised",
+            "face.recognised",
             f"camera:{self.camera}",
             {
                 "track_id": self.track_id,
@@ -59,6 +59,8 @@ class FaceRecognised(Event):
                 "new_person": self.new_person,
                 "snapshot": self.snapshot,
             },
+            track_id=self.track_id or None,
+            person=self.person_id,
         )
 
 

@@ -51,6 +51,7 @@ class Frame:
     captured_at: float  # clock.monotonic() seconds
     source_fps: float  # measured delivery rate over the last couple of seconds
     analysis: FrameAnalysis | None = None  # what the camera's analyzer found in this frame
+    wall_at: datetime | None = None  # UTC wall time read with captured_at (one time base)
 
 
 class FrameSlot:

@@ -105,10 +105,15 @@ class KalmanBoxFilter:
 class MultiTracker:
     """Keeps track identities for one camera. Not thread-safe (one per camera worker)."""
 
-    def __init__(self) -> None:
+    def __init__(self, first_id: int = 1) -> None:
         self.kalman = KalmanBoxFilter()
         self.tracks: list[Track] = []
-        self._next_id = 1
+        self._next_id = max(1, first_id)
+
+    def number_after(self, last_id: int) -> None:
+        """New tracks get ids above ``last_id`` (the highest this camera ever stored), so a
+        camera's track id names one track across runs."""
+        self._next_id = max(self._next_id, last_id + 1)
 
     def step(
         self,

@@ -19,7 +19,7 @@ from engine.clock import Clock
 from engine.identity.faces_store import FaceMemory
 from engine.paths import data_dir
 from engine.store.database import Store
-from engine.store.sites import register_video_camera
+from engine.store.sites import RegisterVideoCamera
 from engine.store.writer import StoreWriter
 from engine.vision.analysis import DETECT_EVERY_FRAMES, CameraAnalyzer, FrameAnalysis
 from engine.vision.clips import ClipFinalised, ClipRecorder
@@ -87,12 +87,19 @@ def analyze_video(
     bus = EventBus()
     clip_events: list[ClipFinalised] = []
     bus.subscribe(ClipFinalised, clip_events.append)
-    site_ids = (
-        register_video_camera(store, camera_key, str(path.resolve()), clock)
+    writer = (
+        StoreWriter(store, clock=clock, journal_dir=data_dir() / "journal")
         if store is not None
         else None
     )
-    writer = StoreWriter(store, bus, site_ids) if store is not None else None
+    site_ids = None
+    if writer is not None:
+        writer.start()
+        site_ids = writer.execute(
+            RegisterVideoCamera(camera_key=camera_key, video=str(path.resolve()), at=clock.now())
+        )
+        writer.register_cameras(site_ids.site_id, site_ids.cameras)
+        writer.attach(bus)
     face_worker = (
         FaceWorker(
             FaceMemory(store, clock),
@@ -125,8 +132,8 @@ def analyze_video(
             fps_hint=fps,
         )
         pipeline.clip_time_offset_s = clock.monotonic()
-    if writer is not None:
-        writer.start()
+    if site_ids is not None and camera_key in site_ids.last_track_ids:
+        analyzer.tracker.number_after(site_ids.last_track_ids[camera_key])
     if face_worker is not None:
         face_worker.start()
 
@@ -216,7 +223,8 @@ def analyze_video(
             }
             for c in clip_events
         ],
-        "events_written": writer.rows_written if writer else 0,
+        "events_written": writer.health().written if writer else 0,
+        "store_writer": writer.health().as_dict() if writer else None,
         "error": error,
     }
 

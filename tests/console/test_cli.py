@@ -61,8 +61,8 @@ def test_engine_runs_headless_and_reports_each_camera(
     assert camera_kinds == ["camera.starting", "camera.online", "camera.stopped"]
     # Analytics ran on the live feed: people found, and everyone still in view at the end
     # is recorded as leaving when the engine stops.
-    assert kinds.count("person_appeared") >= 1
-    assert kinds.count("person_appeared") == kinds.count("person_left")
+    assert kinds.count("person.appeared") >= 1
+    assert kinds.count("person.appeared") == kinds.count("person.left")
     assert plaza["analysis"]["detector_runs"] > 0
 
 

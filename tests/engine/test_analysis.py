@@ -132,9 +132,9 @@ def test_whole_video_analysis_stores_people_and_snapshots(vtest_avi: Path, db_ur
     with store.sessions() as session:
         kinds = session.scalars(select(Event.kind)).all()
         snapshots = session.scalars(select(Media).where(Media.kind == "snapshot")).all()
-        appeared = session.scalars(select(Event).where(Event.kind == "person_appeared")).all()
-        left = session.scalars(select(Event).where(Event.kind == "person_left")).all()
-    assert kinds.count("person_appeared") == kinds.count("person_left") == len(tracks)
+        appeared = session.scalars(select(Event).where(Event.kind == "person.appeared")).all()
+        left = session.scalars(select(Event).where(Event.kind == "person.left")).all()
+    assert kinds.count("person.appeared") == kinds.count("person.left") == len(tracks)
     # A snapshot when each person appears, and their best sighting when they leave.
     assert len(snapshots) == 2 * len(tracks)
     assert all(e.detail["snapshot"] and e.detail["snapshot"].endswith("_best.jpg") for e in left)
@@ -158,9 +158,9 @@ def test_truncated_video_stops_cleanly_and_keeps_what_came_before(
     assert 300 < report["frames"] < 795
     with store.sessions() as session:
         kinds = session.scalars(select(Event.kind).order_by(Event.ts, Event.id)).all()
-    assert kinds[-1] == "analysis_error"
-    assert kinds.count("person_appeared") >= 5
-    assert kinds.count("person_appeared") == kinds.count("person_left")
+    assert kinds[-1] == "analysis.error"
+    assert kinds.count("person.appeared") >= 5
+    assert kinds.count("person.appeared") == kinds.count("person.left")
     store.close()
 
 

@@ -27,7 +27,6 @@ from engine.paths import data_dir
 from engine.store import Store
 from engine.store.models import Event as EventRow
 from engine.store.models import Media
-from engine.store.sites import sync_site
 from engine.vision.clips import (
     PARTIAL_SUFFIX,
     ClipEncoder,
@@ -41,6 +40,7 @@ from engine.vision.clips import (
 from engine.vision.cv import import_cv2
 from engine.vision.source import Frame
 from resources import DEMO_SITE
+from tests.store_helpers import sync_site
 
 REPO = Path(__file__).resolve().parents[2]
 FPS = 10.0  # vtest.avi's frame rate; frames are stamped seq / FPS seconds

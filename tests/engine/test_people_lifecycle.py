@@ -70,7 +70,7 @@ def test_erasing_a_person_removes_their_events_snapshots_and_clips(
     with store.sessions() as session:
         faces_seen = [
             e.detail["snapshot"]
-            for e in session.scalars(select(Event).where(Event.kind == "face_recognised"))
+            for e in session.scalars(select(Event).where(Event.kind == "face.recognised"))
             if e.detail["person_id"] == victim
         ]
     assert faces_seen and all((data / path).exists() for path in faces_seen)

@@ -64,18 +64,18 @@ def test_history_lists_newest_first_with_filters_and_clips(
     person = report["persons"][0]["person_id"]
     everything = query_events(store, EventFilter())
     assert [e.ts for e in everything] == sorted((e.ts for e in everything), reverse=True)
-    assert {"person_appeared", "person_left", "face_recognised", "clip.finalised"} <= set(
+    assert {"person.appeared", "person.left", "face.recognised", "clip.finalised"} <= set(
         event_kinds(store)
     )
-    faces = query_events(store, EventFilter(kind="face_recognised"))
-    assert faces and all(e.kind == "face_recognised" for e in faces)
+    faces = query_events(store, EventFilter(kind="face.recognised"))
+    assert faces and all(e.kind == "face.recognised" for e in faces)
     mine = query_events(store, EventFilter(person=person.lower()))
     assert mine and all(e.detail.get("person_id") == person for e in mine)
     data = Path(os.environ["WATCHFLOOR_DATA_DIR"])
     assert all((data / e.detail["snapshot"]).is_file() for e in mine)  # the face as seen
     assert query_events(store, EventFilter(camera="nowhere")) == []
     # Person events during the clip open it, at the right offset.
-    appeared = query_events(store, EventFilter(kind="person_appeared", camera="stage"))
+    appeared = query_events(store, EventFilter(kind="person.appeared", camera="stage"))
     assert appeared and all(e.clip_path == report["clips"][0]["path"] for e in appeared)
     assert all(0.0 <= (e.clip_offset_s or 0.0) <= 10.0 for e in appeared)
 

@@ -49,7 +49,7 @@ def add_media(
     return path
 
 
-def add_event(store: Store, age_days: float, kind: str = "person_appeared") -> int:
+def add_event(store: Store, age_days: float, kind: str = "person.appeared") -> int:
     with store.transaction() as session:
         event = Event(ts=T0 - timedelta(days=age_days), kind=kind, source="camera:a", detail={})
         session.add(event)

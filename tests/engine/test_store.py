@@ -14,9 +14,9 @@ from engine.events import CameraStatus, CameraStatusChanged
 from engine.store import DatabaseError, Store
 from engine.store.database import current_revision, head_revision
 from engine.store.models import Camera, Event, Media, SensingNode, Setting, Site
-from engine.store.sites import sync_site
 from engine.store.writer import StoreWriter
 from resources import DEMO_SITE
+from tests.store_helpers import sync_site
 
 TABLES = {"sites", "cameras", "sensing_nodes", "events", "media", "settings", "alembic_version"}
 T0 = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
@@ -69,7 +69,9 @@ def test_writer_batches_events_with_utc_times_and_camera_links(db_url: str) -> N
     store = Store(db_url)
     ids = sync_site(store, load_site(DEMO_SITE), SimulatedClock(T0))
     bus = EventBus()
-    writer = StoreWriter(store, bus, ids)
+    writer = StoreWriter(store)
+    writer.register_cameras(ids.site_id, ids.cameras)
+    writer.attach(bus)
     writer.start()
     threads = [
         threading.Thread(
@@ -96,7 +98,7 @@ def test_writer_batches_events_with_utc_times_and_camera_links(db_url: str) -> N
     writer.stop()
     with store.sessions() as session:
         rows = session.scalars(select(Event).order_by(Event.ts)).all()
-    assert len(rows) == 1000 and writer.rows_written == 1000
+    assert len(rows) == 1000 and writer.health().written == 1000
     assert rows[0].ts == T0 and rows[0].ts.tzinfo is not None
     assert {r.kind for r in rows} == {"camera.online", "camera.offline"}
     assert {r.camera_id for r in rows} == {ids.cameras["plaza"]}

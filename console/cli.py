@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from console import exit_codes
 from console.commands import analyze, emit_report, faces, people, retention
 from engine.config import SiteConfigError, load_site
 from engine.store import DatabaseError, default_db_url, display_url
+from engine.store.writer import StoreUnavailableError
 from resources import DEMO_SITE
 
 
@@ -151,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseError as exc:
         print(f"watchfloor: {exc}", file=sys.stderr)
         return exit_codes.DATABASE
+    except StoreUnavailableError as exc:
+        print(f"watchfloor: the database cannot be written: {exc}", file=sys.stderr)
+        return exit_codes.DATABASE
 
 
 def _display_available() -> bool:
@@ -195,9 +200,14 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
+    deadline = time.monotonic() + args.duration
     try:
         runtime.start()
-        stop.wait(args.duration)
+        while not stop.is_set() and runtime.fatal_error is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            runtime.wait_fatal(min(remaining, 0.5))
     finally:
         runtime.stop()
         for sig, handler in previous.items():
@@ -212,4 +222,11 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
                 f"{cam_id}: {cam['frames']} frames, {cam['fps']} fps, "
                 f"{len(cam['offline_periods'])} offline periods, now {cam['status']}"
             )
+    if runtime.fatal_error is not None:
+        print(
+            f"watchfloor engine: stopped: {runtime.fatal_error} (everything written before "
+            "this is kept)",
+            file=sys.stderr,
+        )
+        return exit_codes.DATABASE
     return 0

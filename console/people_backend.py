@@ -8,6 +8,7 @@ from engine.identity.people import PersonView, list_people
 from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
+from engine.store.writer import StoreWriter
 
 
 class PeopleBackend:
@@ -19,9 +20,15 @@ class PeopleBackend:
         self._store = store
         self._memory: FaceMemory | None = runtime.faces.memory if runtime.faces else None
 
+    def _writer(self) -> StoreWriter:
+        writer = self._runtime.writer
+        if writer is None:
+            raise RuntimeError("the engine runs without a database")
+        return writer
+
     def memory(self) -> FaceMemory:
         if self._memory is None:
-            self._memory = FaceMemory(self._store, self._runtime.clock)
+            self._memory = FaceMemory(self._store, self._writer(), self._runtime.clock)
         return self._memory
 
     def list(self) -> list[PersonView]:
@@ -35,6 +42,6 @@ class PeopleBackend:
 
     def erase(self, public_id: str) -> str:
         report = erase_person(
-            self._store, self.memory(), public_id, data_dir(), self._runtime.clock
+            self._writer(), self.memory(), public_id, data_dir(), self._runtime.clock
         )
         return report.summary

@@ -62,11 +62,20 @@ class EngineRuntime:
         self.bus = bus or EventBus()
         self.clock = clock
         self.faces: FaceWorker | None = None
+        # The one write path: created now so the face memory can use it, started by start().
+        self.writer: StoreWriter | None = (
+            StoreWriter(store, clock=clock, journal_dir=data_dir() / "journal")
+            if store is not None
+            else None
+        )
         self._faces_problem: str | None = None
-        if analytics and store is not None:
+        if analytics and store is not None and self.writer is not None:
             try:
                 self.faces = FaceWorker(
-                    FaceMemory(store, clock), self.bus, store=store, snapshot_dir=data_dir()
+                    FaceMemory(store, self.writer, clock),
+                    self.bus,
+                    writer=self.writer,
+                    snapshot_dir=data_dir(),
                 )
             except Exception as exc:  # models missing or unreadable: people are still tracked
                 log.exception("face recognition unavailable")
@@ -98,7 +107,6 @@ class EngineRuntime:
             for cam in site.cameras
         }
         self.site_ids: SiteIds | None = None
-        self.writer: StoreWriter | None = None
         self.started_at: datetime | None = None
         self._stop = threading.Event()
         self._fatal = threading.Event()
@@ -110,10 +118,7 @@ class EngineRuntime:
     def start(self) -> None:
         """Mirror the site into the store, then start the writer, cameras and watchdog."""
         self.started_at = self.clock.now()
-        if self.store is not None:
-            self.writer = StoreWriter(
-                self.store, clock=self.clock, journal_dir=data_dir() / "journal"
-            )
+        if self.store is not None and self.writer is not None:
             self.writer.on_fatal(self._on_store_fatal)
             self.writer.start()
             try:

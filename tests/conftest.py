@@ -6,12 +6,16 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from engine.clock import REAL_CLOCK, Clock
+from engine.store import Store
+from engine.store.writer import StoreWriter
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -103,3 +107,20 @@ def copied_video(tmp_path: Path, vtest_avi: Path) -> Path:
     target = tmp_path / "camera.avi"
     shutil.copyfile(vtest_avi, target)
     return target
+
+
+@pytest.fixture
+def start_writer() -> Iterator[Callable[..., StoreWriter]]:
+    """Starts store writers for a test (``start_writer(store, clock=...)``) and stops them
+    (after writing everything) when it ends."""
+    started: list[StoreWriter] = []
+
+    def start(store: Store, clock: Clock = REAL_CLOCK) -> StoreWriter:
+        writer = StoreWriter(store, clock=clock)
+        writer.start()
+        started.append(writer)
+        return writer
+
+    yield start
+    for writer in started:
+        writer.stop()

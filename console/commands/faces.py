@@ -50,6 +50,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     from engine.clock import REAL_CLOCK
     from engine.identity.faces_store import FaceMemory
     from engine.store import Store
+    from engine.store.writer import StoreWriter
     from engine.vision.faces import FaceModelsMissingError
 
     command = f"watchfloor faces {args.faces_command}"
@@ -62,10 +63,11 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         return exit_codes.USAGE
     store = Store(db_url)
     try:
-        memory = FaceMemory(store, REAL_CLOCK)
-        if args.faces_command == "enroll":
-            return _enroll(memory, args)
-        return _identify(memory, args)
+        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+            memory = FaceMemory(store, writer, REAL_CLOCK)
+            if args.faces_command == "enroll":
+                return _enroll(memory, args)
+            return _identify(memory, args)
     except (ValueError, FaceModelsMissingError) as exc:
         # EnrollmentError and ImageReadError are ValueErrors whose message names the file.
         print(f"{command}: {exc}", file=sys.stderr)

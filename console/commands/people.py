@@ -38,6 +38,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     from engine.identity.people import list_people
     from engine.paths import data_dir
     from engine.store import Store
+    from engine.store.writer import StoreWriter
 
     store = Store(db_url)
     try:
@@ -68,14 +69,15 @@ def run(args: argparse.Namespace, db_url: str) -> int:
                         f"last {seen}"
                     )
             return exit_codes.OK
-        memory = FaceMemory(store, REAL_CLOCK)
-        if args.people_command == "rename":
-            memory.rename(args.person_id, args.name or None)
-        elif args.people_command == "merge":
-            memory.merge(args.keep, args.absorb)
-        else:
-            report = erase_person(store, memory, args.person_id, data_dir(), REAL_CLOCK)
-            print(json.dumps(report.as_dict()) if args.json else report.summary)
+        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+            memory = FaceMemory(store, writer, REAL_CLOCK)
+            if args.people_command == "rename":
+                memory.rename(args.person_id, args.name or None)
+            elif args.people_command == "merge":
+                memory.merge(args.keep, args.absorb)
+            else:
+                report = erase_person(writer, memory, args.person_id, data_dir(), REAL_CLOCK)
+                print(json.dumps(report.as_dict()) if args.json else report.summary)
         return exit_codes.OK
     except (UnknownPersonError, ValueError) as exc:
         print(f"watchfloor people {args.people_command}: {exc}", file=sys.stderr)

@@ -1,32 +1,35 @@
 """Erasing a person from everything Watchfloor recorded (right to erasure).
 
-Deletes their face embeddings and person record, every ``face_recognised`` event naming
-them, the ``person_appeared``/``person_left`` events of the tracks their face was seen on
-(with those snapshots), their face pictures, and the clips that cover those sightings.
-Locked evidence is never deleted; the report says what was kept. Running it again finishes
-an erasure that failed part way.
+One :class:`ErasePerson` command, applied by the store writer in one transaction, deletes
+the person, their face embeddings, every event whose person column names them (face
+sightings, and the appeared/left events of the tracks their face was seen on, which the
+writer linked by camera and track id), the snapshots filed with those events and their face
+pictures, and the clips of those cameras that overlap the time the person's tracks were in
+view. Locked evidence is never deleted; the report says what was kept. Files are unlinked
+after the transaction committed, so a failure leaves rows and files as they were; running it
+again after a crash between commit and unlink finds nothing left to delete in the database
+and the sweep removes the orphan files.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, cast, delete, select
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
 
 from engine.clock import Clock
 from engine.identity.faces_store import FaceMemory, UnknownPersonError
-from engine.store.database import Store
+from engine.store.commands import StoreCommand
 from engine.store.models import Event, Media
 from engine.store.person_models import FaceEmbedding, Person
+from engine.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
-
-TRACK_WINDOW = timedelta(minutes=15)  # track ids restart per session: match them near in time
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,86 +54,98 @@ class ErasureReport:
         )
 
 
-def erase_person(
-    store: Store, memory: FaceMemory, public_id: str, data_dir: Path, clock: Clock
-) -> ErasureReport:
-    """Erase ``public_id`` everywhere. Raises UnknownPersonError if nothing refers to them."""
-    with store.sessions() as session:
-        person = session.scalar(select(Person).where(Person.public_id == public_id))
-        face_media: set[int] = set()
-        if person is not None:
-            face_media.update(
-                m
-                for m in session.scalars(
-                    select(FaceEmbedding.media_id).where(FaceEmbedding.person_id == person.id)
-                )
-                if m is not None
+@dataclass(frozen=True, slots=True)
+class _Erased:
+    report: ErasureReport
+    person_id: int
+    files: tuple[str, ...]  # media paths (relative to the data dir) to unlink after commit
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErasePerson(StoreCommand):
+    """Delete ``public_id`` and everything that shows them (see module docstring); files
+    are returned for the caller to unlink. Raises :class:`UnknownPersonError`."""
+
+    public_id: str
+    at: datetime
+    actor: str = "admin"
+
+    def apply(self, session: Session) -> _Erased:
+        person = session.scalar(select(Person).where(Person.public_id == self.public_id))
+        if person is None:
+            raise UnknownPersonError(f"no person {self.public_id}")
+        event_ids = list(session.scalars(select(Event.id).where(Event.person_id == person.id)))
+        media_ids: set[int] = {
+            media_id
+            for media_id in session.scalars(
+                select(FaceEmbedding.media_id).where(FaceEmbedding.person_id == person.id)
             )
-            if person.snapshot_media_id is not None:
-                face_media.add(person.snapshot_media_id)
-        candidates = session.scalars(
-            select(Event).where(
-                Event.kind == "face.recognised", cast(Event.detail, String).like(f"%{public_id}%")
-            )
+            if media_id is not None
+        }
+        if person.snapshot_media_id is not None:
+            media_ids.add(person.snapshot_media_id)
+        if event_ids:
+            media_ids.update(session.scalars(select(Media.id).where(Media.event_id.in_(event_ids))))
+        # The clips that show them: per camera and track, the span their events cover.
+        spans = session.execute(
+            select(Event.camera_id, Event.track_id, func.min(Event.ts), func.max(Event.ts))
+            .where(Event.person_id == person.id, Event.camera_id.is_not(None))
+            .group_by(Event.camera_id, Event.track_id)
         ).all()
-        face_events = [e for e in candidates if e.detail.get("person_id") == public_id]
-        if person is None and not face_events:
-            raise UnknownPersonError(f"no person {public_id}")
-        events = {e.id: e for e in face_events}
-        for face in face_events:
-            track = face.detail.get("track_id")
-            if not track:
-                continue
-            for event in session.scalars(
-                select(Event).where(
-                    Event.kind.in_(("person.appeared", "person.left")),
-                    Event.source == face.source,
-                    Event.ts.between(face.ts - TRACK_WINDOW, face.ts + TRACK_WINDOW),
-                )
-            ):
-                if event.detail.get("track_id") == track:
-                    events[event.id] = event
-        media_ids = set(face_media)
-        face_snapshots = [e.detail["snapshot"] for e in face_events if e.detail.get("snapshot")]
-        if face_snapshots:
-            media_ids.update(
-                session.scalars(select(Media.id).where(Media.path.in_(face_snapshots)))
-            )
-        media_ids.update(session.scalars(select(Media.id).where(Media.event_id.in_(list(events)))))
-        for face in face_events:
-            if face.camera_id is None:
-                continue
+        if spans:
             media_ids.update(
                 session.scalars(
                     select(Media.id).where(
                         Media.kind == "clip",
-                        Media.camera_id == face.camera_id,
-                        Media.started_at <= face.ts,
-                        Media.ended_at >= face.ts,
+                        or_(
+                            *(
+                                (Media.camera_id == camera_id)
+                                & (Media.started_at <= last)
+                                & (Media.ended_at >= first)
+                                for camera_id, _track, first, last in spans
+                            )
+                        ),
                     )
                 )
             )
         media = session.scalars(select(Media).where(Media.id.in_(list(media_ids)))).all()
-    embeddings = 0
-    if person is not None:
-        with contextlib.suppress(UnknownPersonError):  # erased by someone else meanwhile
-            embeddings = memory.erase(public_id).embeddings
-    deletable = [m for m in media if not m.locked]
-    with store.transaction() as session:
+        deletable = [m for m in media if not m.locked]
+        embeddings = session.scalar(
+            select(func.count())
+            .select_from(FaceEmbedding)
+            .where(FaceEmbedding.person_id == person.id)
+        )
+        session.execute(delete(FaceEmbedding).where(FaceEmbedding.person_id == person.id))
+        session.execute(delete(Event).where(Event.id.in_(event_ids)))
         session.execute(delete(Media).where(Media.id.in_([m.id for m in deletable])))
-        session.execute(delete(Event).where(Event.id.in_(list(events))))
+        person_id = person.id
+        session.delete(person)
         report = ErasureReport(
-            public_id=public_id,
-            embeddings=embeddings,
-            events_deleted=len(events),
+            public_id=self.public_id,
+            embeddings=int(embeddings or 0),
+            events_deleted=len(event_ids),
             snapshots_deleted=sum(m.kind == "snapshot" for m in deletable),
             clips_deleted=sum(m.kind == "clip" for m in deletable),
             locked_kept=len(media) - len(deletable),
         )
         session.add(
-            Event(ts=clock.now(), kind="person.erased", source="admin", detail=report.as_dict())
+            Event(ts=self.at, kind="person.erased", source=self.actor, detail=report.as_dict())
         )
-    for item in deletable:
-        (data_dir / item.path).unlink(missing_ok=True)
-    log.info("%s", report.summary)
-    return report
+        session.flush()
+        return _Erased(report, person_id, tuple(m.path for m in deletable))
+
+
+def erase_person(
+    writer: StoreWriter, memory: FaceMemory, public_id: str, data_dir: Path, clock: Clock
+) -> ErasureReport:
+    """Erase ``public_id`` everywhere and forget their face. Blocks until the writer has
+    committed (never call it on the GUI thread). Raises UnknownPersonError."""
+    erased: _Erased = writer.execute(ErasePerson(public_id=public_id, at=clock.now()))
+    memory.forget(erased.person_id)
+    for path in erased.files:
+        try:
+            (data_dir / path).unlink(missing_ok=True)
+        except OSError as exc:  # the orphan sweep removes it later
+            log.error("erasure of %s: cannot delete %s: %s", public_id, path, exc)
+    log.info("%s", erased.report.summary)
+    return erased.report

@@ -1,8 +1,9 @@
 """Face memory: people enrolled by name or met on camera, kept in the database.
 
 :class:`FaceMemory` owns the ``persons`` and ``face_embeddings`` tables and an in-memory
-:class:`~engine.vision.faces.FaceGallery` loaded from them. Every write commits first and
-then updates the gallery, so a failed write leaves both as they were. The gallery is this
+:class:`~engine.vision.faces.FaceGallery` loaded from them. Every write is a command to the
+store writer (the one write path, with its retries); the gallery is updated only after the
+command committed, so a failed write leaves both as they were. The gallery is this
 process's view: another process writing the same database is seen after :meth:`reload`.
 """
 
@@ -17,12 +18,15 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from engine.clock import Clock
+from engine.store.commands import StoreCommand
 from engine.store.database import Store
+from engine.store.models import Event
 from engine.store.person_models import FaceEmbedding, Person
+from engine.store.writer import StoreWriter
 from engine.vision.faces import (
     EMBEDDING_DIM,
     FACE_MATCH_THRESHOLD,
@@ -58,6 +62,16 @@ class UnknownPersonError(LookupError):
 
 
 @dataclass(frozen=True, slots=True)
+class _Written:
+    """What a face-memory command changed: the person (detached row) and, when their
+    embeddings changed, all of them now stored (for the gallery)."""
+
+    person: Person
+    embeddings: npt.NDArray[np.float32] | None = None
+    removed_person_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Identification:
     """One face found by :meth:`FaceMemory.identify`.
 
@@ -75,16 +89,6 @@ class Identification:
     score: float
 
 
-@dataclass(frozen=True, slots=True)
-class ErasedPerson:
-    """What :meth:`FaceMemory.erase` deleted."""
-
-    public_id: str
-    name: str | None
-    appearances: int
-    embeddings: int
-
-
 def new_public_id() -> str:
     """A fresh automatic person id, ``Person_`` and 8 random uppercase hex digits."""
     return PUBLIC_ID_PREFIX + secrets.token_hex(4).upper()
@@ -93,14 +97,17 @@ def new_public_id() -> str:
 class FaceMemory:
     """People and their faces, persisted in ``store``, matched with an in-memory gallery.
 
-    ``clock`` stamps stored embeddings. ``encoder`` may be shared between memories (it loads
-    ~35 MB of models once). Thread-safe: writes (enroll, observe, rename, merge, erase) are
-    serialised by a lock; :meth:`identify` and gallery reads run concurrently with them.
+    ``writer`` applies every write; ``clock`` stamps stored embeddings. ``encoder`` may be
+    shared between memories (it loads ~35 MB of models once). Thread-safe: writes (enroll,
+    observe, rename, merge, erase) are serialised by a lock and block until the writer has
+    committed them, so never call them on the GUI thread; :meth:`identify` and gallery reads
+    run concurrently with them.
     """
 
     def __init__(
         self,
         store: Store,
+        writer: StoreWriter,
         clock: Clock,
         encoder: FaceEncoder | None = None,
         *,
@@ -110,6 +117,7 @@ class FaceMemory:
         if max_observed_per_person < 1:
             raise ValueError("max_observed_per_person must be at least 1")
         self._store = store
+        self._writer = writer
         self._clock = clock
         self.encoder = encoder or FaceEncoder()
         self.gallery = FaceGallery(threshold)
@@ -169,24 +177,16 @@ class FaceMemory:
         self._check_one_person(matrix, paths)
         now = self._clock.now()
         with self._write_lock:
-            with self._store.transaction() as session:
-                person = self._enrollment_target(session, clean_name, matrix)
-                if person is None:
-                    person = Person(public_id=_unused_public_id(session), appearances=0)
-                    session.add(person)
-                person.name = clean_name
-                session.flush()
-                session.add_all(
-                    FaceEmbedding(
-                        person_id=person.id,
-                        embedding=embedding_to_bytes(row),
-                        source="enrolled",
-                        created_at=now,
-                    )
-                    for row in matrix
+            written: _Written = self._writer.execute(
+                _Enroll(
+                    name=clean_name,
+                    blobs=tuple(embedding_to_bytes(row) for row in matrix),
+                    candidate_ids=self._unnamed_candidates(matrix),
+                    at=now,
                 )
-            self.gallery.add(person.id, matrix)
-        return person
+            )
+            self.gallery.add(written.person.id, matrix)
+        return written.person
 
     def identify(self, image: Image | Path | str, upsample: int = 1) -> list[Identification]:
         """Every face in ``image`` (a BGR array or an image file), left to right, with the
@@ -239,102 +239,62 @@ class FaceMemory:
         vector = embedding_from_bytes(blob)
         with self._write_lock:
             match = self.gallery.match(vector)
-            remember = match is None or match.distance >= OBSERVED_MIN_NOVELTY
-            kept: npt.NDArray[np.float32] | None = None
-            with self._store.transaction() as session:
-                # A person deleted by another process since our last reload: meet them anew.
-                person = session.get(Person, match.person_id) if match is not None else None
-                if person is None:
-                    person = Person(public_id=_unused_public_id(session), appearances=0)
-                    session.add(person)
-                    remember = True
-                person.appearances += 1
-                person.archived_at = None  # seen again: back among the active people
-                person.first_seen = min(person.first_seen or seen_at, seen_at)
-                person.last_seen = max(person.last_seen or seen_at, seen_at)
-                if person.snapshot_media_id is None:
-                    person.snapshot_media_id = media_id
-                session.flush()
-                if remember:
-                    session.add(
-                        FaceEmbedding(
-                            person_id=person.id,
-                            embedding=blob,
-                            source="observed",
-                            created_at=self._clock.now(),
-                            media_id=media_id,
-                        )
-                    )
-                    session.flush()
-                    self._drop_surplus_observed(session, person.id)
-                    kept = _embeddings_of(session, person.id)
-            if kept is not None:
-                self.gallery.set_person(person.id, kept)
-        return person
+            written: _Written = self._writer.execute(
+                _Observe(
+                    blob=blob,
+                    matched_person_id=match.person_id if match is not None else None,
+                    novel=match is None or match.distance >= OBSERVED_MIN_NOVELTY,
+                    seen_at=seen_at,
+                    media_id=media_id,
+                    max_observed=self._max_observed,
+                    at=self._clock.now(),
+                )
+            )
+            if written.embeddings is not None:
+                self.gallery.set_person(written.person.id, written.embeddings)
+        return written.person
 
     def rename(self, public_id: str, name: str | None) -> Person:
         """Give the person a name (None clears it; the public id never changes)."""
         clean_name = None if name is None else _clean_name(name)
-        with self._write_lock, self._store.transaction() as session:
-            person = _person(session, public_id)
-            person.name = clean_name
-        return person
+        with self._write_lock:
+            written: _Written = self._writer.execute(_Rename(public_id=public_id, name=clean_name))
+        return written.person
 
     def merge(self, keep: str, absorb: str) -> Person:
         """Fold person ``absorb`` into ``keep`` (two ids that turned out to be one person).
 
         ``keep`` gets ``absorb``'s embeddings (still at most :data:`MAX_OBSERVED_PER_PERSON`
-        observed ones, newest kept), the sum of both appearance counts, the earlier
-        ``first_seen`` and the later ``last_seen``, and ``absorb``'s name and snapshot where it
-        has none. ``absorb`` is deleted.
+        observed ones, newest kept), events and face pictures, the sum of both appearance
+        counts, the earlier ``first_seen`` and the later ``last_seen``, and ``absorb``'s name
+        and snapshot where it has none, all in one transaction. ``absorb`` is deleted.
         """
         if keep == absorb:
             raise ValueError(f"cannot merge {keep} into itself")
         with self._write_lock:
-            with self._store.transaction() as session:
-                kept, absorbed = _person(session, keep), _person(session, absorb)
-                session.execute(
-                    update(FaceEmbedding)
-                    .where(FaceEmbedding.person_id == absorbed.id)
-                    .values(person_id=kept.id)
-                )
-                kept.appearances += absorbed.appearances
-                kept.first_seen = _earliest(kept.first_seen, absorbed.first_seen)
-                kept.last_seen = _latest(kept.last_seen, absorbed.last_seen)
-                kept.name = kept.name or absorbed.name
-                kept.snapshot_media_id = kept.snapshot_media_id or absorbed.snapshot_media_id
-                absorbed_id = absorbed.id
-                session.delete(absorbed)
-                session.flush()
-                self._drop_surplus_observed(session, kept.id)
-                embeddings = _embeddings_of(session, kept.id)
-            self.gallery.remove_person(absorbed_id)
-            if kept.archived_at is None:
-                self.gallery.set_person(kept.id, embeddings)
-        return kept
+            written: _Written = self._writer.execute(
+                _Merge(keep=keep, absorb=absorb, max_observed=self._max_observed)
+            )
+            if written.removed_person_id is not None:
+                self.gallery.remove_person(written.removed_person_id)
+            if written.person.archived_at is None and written.embeddings is not None:
+                self.gallery.set_person(written.person.id, written.embeddings)
+        return written.person
 
-    def erase(self, public_id: str) -> ErasedPerson:
-        """Delete the person and every embedding of their face (right to erasure). Returns
-        what was deleted. Snapshots in ``media`` stay; they fall under media retention."""
+    def forget(self, person_id: int) -> None:
+        """Drop a person deleted from the store (erased) from the gallery, so their face can
+        never match again."""
         with self._write_lock:
-            with self._store.transaction() as session:
-                person = _person(session, public_id)
-                erased_embeddings = session.scalar(
-                    select(func.count())
-                    .select_from(FaceEmbedding)
-                    .where(FaceEmbedding.person_id == person.id)
-                )
-                session.execute(delete(FaceEmbedding).where(FaceEmbedding.person_id == person.id))
-                erased = ErasedPerson(
-                    public_id=person.public_id,
-                    name=person.name,
-                    appearances=person.appearances,
-                    embeddings=erased_embeddings or 0,
-                )
-                person_id = person.id
-                session.delete(person)
             self.gallery.remove_person(person_id)
-        return erased
+
+    def _unnamed_candidates(self, matrix: npt.NDArray[np.float32]) -> tuple[int, ...]:
+        """The person all of ``matrix``'s faces match, if exactly one (for enrollment)."""
+        matches = self.gallery.match_many(matrix)
+        ids = {m.person_id if m is not None else None for m in matches}
+        if len(ids) != 1 or None in ids:
+            return ()
+        only = ids.pop()
+        return (only,) if only is not None else ()
 
     def _check_one_person(self, matrix: npt.NDArray[np.float32], paths: list[Path]) -> None:
         """Refuse an enrollment whose photos show different people."""
@@ -352,35 +312,139 @@ class FaceMemory:
                 "enroll them separately"
             )
 
-    def _enrollment_target(
-        self, session: Session, name: str, matrix: npt.NDArray[np.float32]
-    ) -> Person | None:
-        named = session.scalars(
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Enroll(StoreCommand):
+    """Add enrolled embeddings to the person called ``name``, else to the one unnamed person
+    they all match (``candidate_ids``), else to a new person; name them."""
+
+    name: str
+    blobs: tuple[bytes, ...]
+    candidate_ids: tuple[int, ...]
+    at: datetime
+
+    def apply(self, session: Session) -> _Written:
+        person = session.scalars(
             select(Person)
-            .where(Person.name == name, Person.archived_at.is_(None))
+            .where(Person.name == self.name, Person.archived_at.is_(None))
             .order_by(Person.id)
             .limit(1)
         ).first()
-        if named is not None:
-            return named
-        matches = self.gallery.match_many(matrix)
-        ids = {m.person_id if m is not None else None for m in matches}
-        if len(ids) != 1 or None in ids:
-            return None
-        candidate = session.get(Person, ids.pop())
-        if candidate is None or candidate.name is not None:
-            return None
-        return candidate
+        if person is None and self.candidate_ids:
+            candidate = session.get(Person, self.candidate_ids[0])
+            if candidate is not None and candidate.name is None:
+                person = candidate
+        if person is None:
+            person = Person(public_id=_unused_public_id(session), appearances=0)
+            session.add(person)
+        person.name = self.name
+        session.flush()
+        session.add_all(
+            FaceEmbedding(person_id=person.id, embedding=blob, source="enrolled", created_at=self.at)
+            for blob in self.blobs
+        )
+        session.flush()
+        return _Written(person)
 
-    def _drop_surplus_observed(self, session: Session, person_id: int) -> None:
-        surplus = session.scalars(
-            select(FaceEmbedding.id)
-            .where(FaceEmbedding.person_id == person_id, FaceEmbedding.source == "observed")
-            .order_by(FaceEmbedding.id.desc())
-            .offset(self._max_observed)
-        ).all()
-        if surplus:
-            session.execute(delete(FaceEmbedding).where(FaceEmbedding.id.in_(surplus)))
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Observe(StoreCommand):
+    """A camera saw a face: another appearance of the matched person, or a new person."""
+
+    blob: bytes
+    matched_person_id: int | None
+    novel: bool
+    seen_at: datetime
+    media_id: int | None
+    max_observed: int
+    at: datetime
+
+    def apply(self, session: Session) -> _Written:
+        remember = self.novel
+        # A person deleted by another process since our last reload: meet them anew.
+        person = (
+            session.get(Person, self.matched_person_id)
+            if self.matched_person_id is not None
+            else None
+        )
+        if person is None:
+            person = Person(public_id=_unused_public_id(session), appearances=0)
+            session.add(person)
+            remember = True
+        seen_at = self.seen_at
+        person.appearances += 1
+        person.archived_at = None  # seen again: back among the active people
+        person.first_seen = min(person.first_seen or seen_at, seen_at)
+        person.last_seen = max(person.last_seen or seen_at, seen_at)
+        if person.snapshot_media_id is None:
+            person.snapshot_media_id = self.media_id
+        session.flush()
+        if not remember:
+            return _Written(person)
+        session.add(
+            FaceEmbedding(
+                person_id=person.id,
+                embedding=self.blob,
+                source="observed",
+                created_at=self.at,
+                media_id=self.media_id,
+            )
+        )
+        session.flush()
+        _drop_surplus_observed(session, person.id, self.max_observed)
+        return _Written(person, _embeddings_of(session, person.id))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Rename(StoreCommand):
+    public_id: str
+    name: str | None
+
+    def apply(self, session: Session) -> _Written:
+        person = _person(session, self.public_id)
+        person.name = self.name
+        session.flush()
+        return _Written(person)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Merge(StoreCommand):
+    """Move ``absorb``'s embeddings, events and face pictures to ``keep``; delete ``absorb``."""
+
+    keep: str
+    absorb: str
+    max_observed: int
+
+    def apply(self, session: Session) -> _Written:
+        kept, absorbed = _person(session, self.keep), _person(session, self.absorb)
+        session.execute(
+            update(FaceEmbedding)
+            .where(FaceEmbedding.person_id == absorbed.id)
+            .values(person_id=kept.id)
+        )
+        session.execute(
+            update(Event).where(Event.person_id == absorbed.id).values(person_id=kept.id)
+        )
+        kept.appearances += absorbed.appearances
+        kept.first_seen = _earliest(kept.first_seen, absorbed.first_seen)
+        kept.last_seen = _latest(kept.last_seen, absorbed.last_seen)
+        kept.name = kept.name or absorbed.name
+        kept.snapshot_media_id = kept.snapshot_media_id or absorbed.snapshot_media_id
+        absorbed_id = absorbed.id
+        session.delete(absorbed)
+        session.flush()
+        _drop_surplus_observed(session, kept.id, self.max_observed)
+        return _Written(kept, _embeddings_of(session, kept.id), removed_person_id=absorbed_id)
+
+
+def _drop_surplus_observed(session: Session, person_id: int, keep: int) -> None:
+    surplus = session.scalars(
+        select(FaceEmbedding.id)
+        .where(FaceEmbedding.person_id == person_id, FaceEmbedding.source == "observed")
+        .order_by(FaceEmbedding.id.desc())
+        .offset(keep)
+    ).all()
+    if surplus:
+        session.execute(delete(FaceEmbedding).where(FaceEmbedding.id.in_(surplus)))
 
 
 def _person(session: Session, public_id: str) -> Person:

@@ -119,7 +119,12 @@ class Event(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
     camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="SET NULL"))
     track_id: Mapped[int | None] = mapped_column(BigInteger)
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    # use_alter: events → persons → media → events is a cycle of foreign keys.
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey(
+            "persons.id", ondelete="SET NULL", use_alter=True, name="fk_events_person_id_persons"
+        )
+    )
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

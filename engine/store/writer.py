@@ -392,11 +392,11 @@ class StoreWriter:
         try:
             self._replay_orphan_journals()
             while True:
-                batch, journal_end = self._next_batch()
+                batch, journal, journal_end = self._next_batch()
                 if batch is None:
                     break
                 if batch:
-                    self._write(batch, journal_end)
+                    self._write(batch, journal, journal_end)
                 with self._cond:
                     self._in_flight = 0
                     self._cond.notify_all()
@@ -409,13 +409,13 @@ class StoreWriter:
             with self._cond:
                 self._cond.notify_all()
 
-    def _next_batch(self) -> tuple[list[_Item] | None, int | None]:
+    def _next_batch(self) -> tuple[list[_Item] | None, _Journal | None, int | None]:
         """The next batch: from memory first, then from the journal. None when stopping
         and everything is written."""
         with self._cond:
             while not self._items and not self._journal_pending_locked():
                 if self._stopping:
-                    return None, None
+                    return None, None, None
                 self._cond.wait(0.5)
             if self._items and len(self._items) < self._batch_max and not self._stopping:
                 self._cond.wait(FLUSH_INTERVAL_S)  # let a burst gather into one batch
@@ -424,7 +424,7 @@ class StoreWriter:
                 batch = [self._items.popleft() for _ in range(count)]
                 self._in_flight = len(batch)
                 self._cond.notify_all()  # room for producers waiting on backpressure
-                return batch, None
+                return batch, None, None
             journal = self._journal
         assert journal is not None
         commands, end = journal.read(self._batch_max)
@@ -432,9 +432,9 @@ class StoreWriter:
             if not commands:
                 journal.pending = 0  # nothing complete left to read: consistent again
                 self._finish_journal_locked(journal)
-                return [], None
+                return [], None, None
             self._in_flight = len(commands)
-        return [_Item(c, None) for c in commands], end
+        return [_Item(c, None) for c in commands], journal, end
 
     def _finish_journal_locked(self, journal: _Journal) -> None:
         """The journal is fully written: remove it (and its progress row) and stop spilling."""
@@ -445,9 +445,11 @@ class StoreWriter:
         journal.path.unlink(missing_ok=True)
         log.info("journal %s written back to the store", journal.path.name)
 
-    def _write(self, batch: list[_Item], journal_end: int | None) -> None:
-        """Apply ``batch`` in one transaction, retrying transient failures."""
-        journal = self._journal if journal_end is not None else None
+    def _write(
+        self, batch: list[_Item], journal: _Journal | None = None, journal_end: int | None = None
+    ) -> None:
+        """Apply ``batch`` in one transaction, retrying transient failures. A batch read from
+        ``journal`` records ``journal_end`` (the offset after it) in the same transaction."""
         backoff = BACKOFF_START_S
         while True:
             try:
@@ -481,7 +483,7 @@ class StoreWriter:
                 if len(batch) > 1:  # find the faulty command: one transaction each
                     for index, item in enumerate(batch):
                         end = journal_end if index == len(batch) - 1 else None
-                        self._write([item], end)
+                        self._write([item], journal if end is not None else None, end)
                         if self._fatal is not None:
                             return
                     return
@@ -495,6 +497,8 @@ class StoreWriter:
                 if journal is not None and journal_end is not None:
                     journal.offset = journal_end
                     journal.pending = max(0, journal.pending - len(batch))
+                    if journal.pending == 0 and journal is self._journal:
+                        self._finish_journal_locked(journal)
             for item, result in zip(batch, results, strict=True):
                 if item.future is not None:
                     item.future.set_result(result)
@@ -515,6 +519,8 @@ class StoreWriter:
         with self._cond:
             journal.offset = end
             journal.pending = max(0, journal.pending - 1)
+            if journal.pending == 0 and journal is self._journal:
+                self._finish_journal_locked(journal)
 
     def _spill_batch(self, batch: list[_Item]) -> bool:
         """At stop, past the grace period: keep journaled rows on disk for the next start."""
@@ -578,9 +584,8 @@ class StoreWriter:
                 if not commands:
                     break
                 with self._cond:
-                    self._journal = journal
                     self._in_flight = len(commands)
-                self._write([_Item(c, None) for c in commands], end)
+                self._write([_Item(c, None) for c in commands], journal, end)
                 if self._fatal is not None:
                     return
             with self._cond:

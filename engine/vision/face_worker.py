@@ -21,8 +21,8 @@ import numpy.typing as npt
 from engine.bus import EventBus
 from engine.events import Event, EventRecord
 from engine.identity.faces_store import FaceMemory
-from engine.store.database import Store
-from engine.store.models import Media
+from engine.store.commands import InsertMedia
+from engine.store.writer import StoreWriter
 from engine.vision.geometry import Box
 from engine.vision.snapshots import snapshot_path, write_snapshot
 
@@ -85,20 +85,21 @@ class FaceWorker:
         bus: EventBus,
         *,
         blocking: bool = False,
-        store: Store | None = None,
+        writer: StoreWriter | None = None,
         snapshot_dir: Path | None = None,
     ) -> None:
-        """With ``store`` and ``snapshot_dir`` (the data dir), the face of each new sighting
+        """With ``writer`` and ``snapshot_dir`` (the data dir), the face of each new sighting
         is kept as a JPEG snapshot and becomes the person's picture if they have none."""
         self._memory = memory
         self._bus = bus
-        self._store = store
+        self._writer = writer
         self._snapshot_dir = snapshot_dir
         self._blocking = blocking
         self._queue: queue.Queue[_Crop | None] = queue.Queue(maxsize=QUEUE_CROPS)
         self._lock = threading.Lock()
         self._labels: dict[tuple[str, int], tuple[str, str | None]] = {}
         self._pending: set[tuple[str, int]] = set()
+        self._forgotten: set[tuple[str, int]] = set()  # ended tracks with a crop in flight
         self._scene_seen: dict[tuple[str, int], datetime] = {}  # (camera, person) → last scan
         self._recognised: dict[str, str | None] = {}  # every person id seen → name
         self._thread = threading.Thread(target=self._run, name="face-worker", daemon=True)
@@ -150,6 +151,15 @@ class FaceWorker:
         with self._lock:
             return self._labels.get((camera, track_id))
 
+    def forget_track(self, camera: str, track_id: int) -> None:
+        """The track ended: drop its label (also once a crop of it still in the queue is
+        done), so per-track state does not grow in a 24/7 run. Any thread."""
+        key = (camera, track_id)
+        with self._lock:
+            self._labels.pop(key, None)
+            if key in self._pending:
+                self._forgotten.add(key)
+
     def persons(self) -> dict[str, str | None]:
         """Every person recognised so far: person id → name."""
         with self._lock:
@@ -167,7 +177,11 @@ class FaceWorker:
                 log.exception("face recognition failed on %s track %d", item.camera, item.track_id)
             finally:
                 with self._lock:
-                    self._pending.discard((item.camera, item.track_id))
+                    key = (item.camera, item.track_id)
+                    self._pending.discard(key)
+                    if key in self._forgotten:
+                        self._forgotten.discard(key)
+                        self._labels.pop(key, None)
                 self.crops_done += 1
 
     def _recognise(self, item: _Crop) -> None:
@@ -192,6 +206,7 @@ class FaceWorker:
                 face.embedding, item.seen_at, stored[0] if stored else None
             )
             self._scene_seen[(item.camera, person.id)] = item.seen_at
+            self._forget_old_scene_visits(item.seen_at)
             with self._lock:
                 self._labels[(item.camera, item.track_id)] = (person.public_id, person.name)
                 self._recognised[person.public_id] = person.name
@@ -208,22 +223,20 @@ class FaceWorker:
                 )
             )
 
+    def _forget_old_scene_visits(self, now: datetime) -> None:
+        """Scene visits older than SCENE_REVISIT_S no longer matter (worker thread)."""
+        for key in [
+            k for k, at in self._scene_seen.items() if (now - at).total_seconds() >= SCENE_REVISIT_S
+        ]:
+            del self._scene_seen[key]
+
     def _store_face(self, item: _Crop, face: Box) -> tuple[int, str] | None:
         """Keep the face as a JPEG snapshot with its media row: (media id, path)."""
-        if self._store is None or self._snapshot_dir is None:
+        if self._writer is None or self._snapshot_dir is None:
             return None
         at = item.seen_at
         file = write_snapshot(
             item.image, face, self._snapshot_dir, snapshot_path(item.camera, at, "face")
         )
-        with self._store.transaction() as session:
-            media = Media(
-                kind=file.kind,
-                path=file.path,
-                sha256=file.sha256,
-                size_bytes=file.size_bytes,
-                created_at=at,
-            )
-            session.add(media)
-            session.flush()
-            return media.id, file.path
+        media_id: int = self._writer.execute(InsertMedia(file=file, created_at=at))
+        return media_id, file.path

@@ -102,13 +102,13 @@ def analyze_video(
         writer.attach(bus)
     face_worker = (
         FaceWorker(
-            FaceMemory(store, clock),
+            FaceMemory(store, writer, clock),
             bus,
             blocking=True,
-            store=store,
+            writer=writer,
             snapshot_dir=data_dir() if snapshots else None,
         )
-        if faces and store is not None
+        if faces and store is not None and writer is not None
         else None
     )
     analyzer = CameraAnalyzer(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from engine.clock import SimulatedClock
+from engine.identity.erasure import erase_person
 from engine.identity.faces_store import (
     EnrollmentError,
     FaceMemory,
@@ -28,6 +29,7 @@ from engine.store import Store
 from engine.store.database import alembic_config, head_revision
 from engine.store.models import Base
 from engine.store.person_models import FaceEmbedding, Person
+from engine.store.writer import StoreWriter
 from engine.vision.cv import import_cv2
 from engine.vision.faces import (
     EMBEDDING_BYTES,
@@ -316,9 +318,9 @@ def test_embeddings_are_stored_as_512_little_endian_float32_bytes() -> None:
 
 
 def test_enrolled_people_are_recognised_in_their_other_photos_and_a_stranger_is_not(
-    store: Store, encoder: FaceEncoder
+    store: Store, encoder: FaceEncoder, start_writer: Callable[..., StoreWriter]
 ) -> None:
-    memory = FaceMemory(store, SimulatedClock(T0), encoder)
+    memory = FaceMemory(store, start_writer(store), SimulatedClock(T0), encoder)
     ids = {}
     for identity in IDENTITIES:
         if identity != HOLDOUT:
@@ -345,7 +347,7 @@ def test_enrolled_people_are_recognised_in_their_other_photos_and_a_stranger_is_
     assert [f.name for f in memory.identify(FACES / "obama_partial_face.jpg")] == ["obama"]
 
     # The memory is in the database: a new one (another process) knows the same people.
-    again = FaceMemory(store, SimulatedClock(T0), encoder)
+    again = FaceMemory(store, start_writer(store), SimulatedClock(T0), encoder)
     assert len(again.gallery) == 5
     (kit,) = again.identify(TRAIN / "kit_harington" / "john2.jpeg")
     assert (kit.public_id, kit.name) == (ids["kit_harington"], "kit_harington")
@@ -357,9 +359,13 @@ def test_enrolled_people_are_recognised_in_their_other_photos_and_a_stranger_is_
 
 
 def test_enrollment_errors_name_the_file_and_store_nothing(
-    store: Store, encoder: FaceEncoder, no_face_jpg: Path, tmp_path: Path
+    store: Store,
+    encoder: FaceEncoder,
+    no_face_jpg: Path,
+    tmp_path: Path,
+    start_writer: Callable[..., StoreWriter],
 ) -> None:
-    memory = FaceMemory(store, SimulatedClock(T0), encoder)
+    memory = FaceMemory(store, start_writer(store), SimulatedClock(T0), encoder)
     good = TRAIN / "kit_harington" / "john2.jpeg"
     two = FACES / "two_people.jpg"
     cases = [
@@ -379,10 +385,13 @@ def test_enrollment_errors_name_the_file_and_store_nothing(
 
 
 def test_an_unknown_face_becomes_a_person_that_is_recognised_next_time(
-    store: Store, encoder: FaceEncoder, encoded: dict[str, list[FaceObservation]]
+    store: Store,
+    encoder: FaceEncoder,
+    encoded: dict[str, list[FaceObservation]],
+    start_writer: Callable[..., StoreWriter],
 ) -> None:
     clock = SimulatedClock(T0)
-    memory = FaceMemory(store, clock, encoder)
+    memory = FaceMemory(store, start_writer(store), clock, encoder)
     (obama_a,) = encoded["obama3.jpg"]
     (obama_b,) = encoded["train/obama/obama2.jpg"]
     (biden,) = encoded["train/biden/biden2.jpg"]
@@ -408,7 +417,7 @@ def test_an_unknown_face_becomes_a_person_that_is_recognised_next_time(
     assert count(store, Person) == 2 and count(store, FaceEmbedding) == 3
 
     # Persisted: a new memory over the same database recognises both.
-    again = FaceMemory(store, clock, encoder)
+    again = FaceMemory(store, start_writer(store), clock, encoder)
     assert again.get(first.public_id).appearances == 3
     match = again.gallery.match(encoded["two_people.jpg"][0].embedding)  # Obama, left
     assert match is not None and match.person_id == first.id
@@ -417,9 +426,14 @@ def test_an_unknown_face_becomes_a_person_that_is_recognised_next_time(
 
 
 def test_observed_embeddings_per_person_are_capped_keeping_the_newest_and_enrolled(
-    store: Store, encoder: FaceEncoder, encoded: dict[str, list[FaceObservation]]
+    store: Store,
+    encoder: FaceEncoder,
+    encoded: dict[str, list[FaceObservation]],
+    start_writer: Callable[..., StoreWriter],
 ) -> None:
-    memory = FaceMemory(store, SimulatedClock(T0), encoder, max_observed_per_person=3)
+    memory = FaceMemory(
+        store, start_writer(store), SimulatedClock(T0), encoder, max_observed_per_person=3
+    )
     kit = memory.enroll("Kit", [TRAIN / "kit_harington" / "john1.jpeg"])
     (face,) = encoded["train/kit_harington/john2.jpeg"]
     rng = np.random.default_rng(1)
@@ -439,9 +453,12 @@ def test_observed_embeddings_per_person_are_capped_keeping_the_newest_and_enroll
 
 
 def test_enrolling_a_name_for_a_face_already_seen_keeps_that_persons_history(
-    store: Store, encoder: FaceEncoder, encoded: dict[str, list[FaceObservation]]
+    store: Store,
+    encoder: FaceEncoder,
+    encoded: dict[str, list[FaceObservation]],
+    start_writer: Callable[..., StoreWriter],
 ) -> None:
-    memory = FaceMemory(store, SimulatedClock(T0), encoder)
+    memory = FaceMemory(store, start_writer(store), SimulatedClock(T0), encoder)
     seen = memory.observe(encoded["obama3.jpg"][0].embedding, T0)
     memory.observe(encoded["obama3.jpg"][0].embedding, T0 + timedelta(seconds=1))
     named = memory.enroll("Barack Obama", [TRAIN / "obama" / "obama2.jpg"])
@@ -453,10 +470,15 @@ def test_enrolling_a_name_for_a_face_already_seen_keeps_that_persons_history(
 
 
 def test_rename_merge_and_erase(
-    store: Store, encoder: FaceEncoder, encoded: dict[str, list[FaceObservation]]
+    tmp_path: Path,
+    store: Store,
+    encoder: FaceEncoder,
+    encoded: dict[str, list[FaceObservation]],
+    start_writer: Callable[..., StoreWriter],
 ) -> None:
     # A strict threshold makes two photos of Obama two people: the mistake merge repairs.
-    memory = FaceMemory(store, SimulatedClock(T0), encoder, threshold=0.2)
+    writer = start_writer(store)
+    memory = FaceMemory(store, writer, SimulatedClock(T0), encoder, threshold=0.2)
     (a_face,) = encoded["obama3.jpg"]
     (b_face,) = encoded["train/obama/obama2.jpg"]  # 0.43 from obama3.jpg
     t1, t2, t3 = T0, T0 + timedelta(hours=1), T0 + timedelta(hours=2)
@@ -485,18 +507,13 @@ def test_rename_merge_and_erase(
     assert match is not None and match.person_id == a.id
     assert memory.gallery.person_ids() == {a.id}
 
-    erased = memory.erase(a.public_id)
-    assert (erased.public_id, erased.name, erased.appearances, erased.embeddings) == (
-        a.public_id,
-        "Barack Obama",
-        3,
-        2,
-    )
+    erased = erase_person(writer, memory, a.public_id, tmp_path, SimulatedClock(T0))
+    assert (erased.public_id, erased.embeddings) == (a.public_id, 2)
     assert count(store, Person) == count(store, FaceEmbedding) == 0
     assert len(memory.gallery) == 0
     assert memory.gallery.match(a_face.embedding) is None
     with pytest.raises(UnknownPersonError):
-        memory.erase(a.public_id)
+        erase_person(writer, memory, a.public_id, tmp_path, SimulatedClock(T0))
     # Seen again after erasure, the face is a stranger with a new id.
     assert memory.observe(a_face.embedding, t3).public_id != a.public_id
 

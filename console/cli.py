@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from console import exit_codes
-from console.commands import analyze, emit_report, faces, people, retention
+from console.commands import analyze, emit_report, faces, people, retention, settings
 from engine.config import SiteConfigError, load_site
 from engine.store import DatabaseError, default_db_url, display_url
 from engine.store.writer import StoreUnavailableError
@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     retention.add_parser(sub, [db_option])
     faces.add_parser(sub, [db_option])
     people.add_parser(sub, [db_option])
+    settings.add_parser(sub, [db_option])
 
     bench = sub.add_parser("bench", help="run the benchmarks; one JSON line each")
     bench.add_argument("names", nargs="*", help="only these benchmarks")
@@ -130,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
             return faces.run(args, db_url)
         if args.command == "people":
             return people.run(args, db_url)
+        if args.command == "settings":
+            return settings.run_settings(args, db_url)
+        if args.command == "status":
+            return settings.run_status(args, db_url)
         if args.command == "db":
             return _db_upgrade(db_url, args.json)
         if args.command == "bench":
@@ -187,6 +192,7 @@ def _db_upgrade(db_url: str, as_json: bool) -> int:
 
 
 def _run_engine(args: argparse.Namespace, db_url: str) -> int:
+    from engine.instance import EngineAlreadyRunningError
     from engine.runtime import EngineRuntime
     from engine.store import Store
 
@@ -202,7 +208,11 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
     }
     deadline = time.monotonic() + args.duration
     try:
-        runtime.start()
+        try:
+            runtime.start()
+        except EngineAlreadyRunningError as exc:  # a second engine on this data dir
+            print(f"watchfloor engine: {exc}", file=sys.stderr)
+            return exit_codes.FAILED
         while not stop.is_set() and runtime.fatal_error is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:

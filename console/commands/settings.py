@@ -1,0 +1,106 @@
+"""``watchfloor settings list|get|set`` and ``watchfloor status``: admin settings with
+validated, bounded values, and the system's health."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from console import exit_codes
+
+
+def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("settings", help="show or change site-wide settings")
+    actions = parser.add_subparsers(dest="settings_command", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", parents=parents, help="every setting with its bounds")
+    listing.add_argument("--json", action="store_true", help="print as JSON")
+    get = actions.add_parser("get", parents=parents, help="one setting's value")
+    get.add_argument("key", help="e.g. retention.clips_days")
+    get.add_argument("--json", action="store_true", help="print as JSON")
+    put = actions.add_parser("set", parents=parents, help="change a setting (validated)")
+    put.add_argument("key", help="e.g. retention.clips_days")
+    put.add_argument("value", help="a whole number; sizes may say 2GiB or 500MB")
+    put.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    status = subparsers.add_parser(
+        "status", parents=parents, help="storage, counts and retention health"
+    )
+    status.add_argument("--json", action="store_true", help="print as JSON")
+
+
+def run_settings(args: argparse.Namespace, db_url: str) -> int:
+    """Run ``settings list|get|set``. A bad name or value is a clear error with exit 2."""
+    from engine.clock import REAL_CLOCK
+    from engine.settings import ChangeSetting, SettingError, read_settings, spec_for
+    from engine.store import Store
+    from engine.store.writer import StoreWriter
+
+    command = f"watchfloor settings {args.settings_command}"
+    try:
+        spec = spec_for(args.key) if args.settings_command in ("get", "set") else None
+        value = spec.parse(args.value) if spec is not None and args.settings_command == "set" else 0
+    except SettingError as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
+        return exit_codes.USAGE
+    store = Store(db_url)
+    try:
+        if spec is not None and args.settings_command == "set":
+            with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+                previous = writer.execute(
+                    ChangeSetting(key=spec.key, value=value, at=REAL_CLOCK.now(), actor="cli")
+                )
+            result = {"key": spec.key, "value": value, "previous": previous}
+            print(json.dumps(result) if args.json else f"{spec.key} = {value} {spec.unit}")
+            return exit_codes.OK
+        values = read_settings(store)
+    finally:
+        store.close()
+    if spec is not None:
+        values = [v for v in values if v.spec.key == spec.key]
+    if args.json:
+        rows = [v.as_dict() for v in values]
+        print(json.dumps(rows[0] if spec is not None else rows))
+        return exit_codes.OK
+    for v in values:
+        default = " (default)" if v.is_default else ""
+        problem = f"  ! {v.problem}" if v.problem else ""
+        print(f"{v.spec.key:32} {v.value} {v.spec.unit}{default}{problem}")
+        if spec is None:
+            print(f"{'':32} {v.spec.description}; {v.spec.minimum}–{v.spec.maximum}")
+    return exit_codes.OK
+
+
+def run_status(args: argparse.Namespace, db_url: str) -> int:
+    """Print the system's health (``watchfloor status [--json]``)."""
+    from engine.clock import REAL_CLOCK
+    from engine.paths import data_dir
+    from engine.status import system_status
+    from engine.store import Store
+
+    store = Store(db_url)
+    try:
+        status = system_status(store, data_dir(), REAL_CLOCK.now())
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(status.as_dict()))
+        return exit_codes.OK
+    gib = 2**30
+    db_size = f"{status.database_bytes / gib:.2f} GiB" if status.database_bytes else "?"
+    print(f"database   {status.database} ({status.backend}, {db_size})")
+    for kind, total in sorted(status.media_bytes.items()):
+        print(f"{kind + 's':10} {status.media_files[kind]} files, {total / gib:.2f} GiB")
+    print(
+        f"free disk  {status.free_bytes / gib:.1f} GiB "
+        f"(retention floor {status.free_floor_bytes / gib:.1f} GiB)"
+    )
+    print(f"people     {status.persons}")
+    per_day = ", ".join(f"{day} {n}" for day, n in status.events_per_day[:3])
+    print(f"events     {status.events_total} ({per_day})")
+    last = status.last_retention_at.isoformat() if status.last_retention_at else "never"
+    print(f"retention  last run {last}")
+    for problem in status.problems:
+        print(f"problem    {problem}")
+    return exit_codes.OK

@@ -1,0 +1,229 @@
+"""Site-wide settings an admin may change: named, typed, bounded, and stored in one place.
+
+Each :class:`SettingSpec` names a field of a row of the ``settings`` table (``retention``,
+``analytics``) with its type, bounds, default, unit and a sentence for the operator.
+Values are validated here, the same way for ``watchfloor settings set`` and the console's
+settings pane, and written through the store writer with :class:`ChangeSetting`, which also
+files a ``settings.changed`` audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.store.commands import StoreCommand
+from engine.store.database import Store
+from engine.store.models import Event, Setting
+
+GIB = 1024**3
+MAX_RETENTION_DAYS = 3650  # ten years: longer is a mistake, and overflows date arithmetic
+
+
+class SettingError(ValueError):
+    """A setting name or value was refused; the message names the setting and the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSpec:
+    """One setting: ``key`` is ``<row>.<field>``; values are ints within [minimum, maximum]."""
+
+    key: str
+    default: int
+    minimum: int
+    maximum: int
+    unit: str
+    description: str
+
+    @property
+    def row(self) -> str:
+        return self.key.split(".", 1)[0]
+
+    @property
+    def field(self) -> str:
+        return self.key.split(".", 1)[1]
+
+    def parse(self, text: str) -> int:
+        """The value ``text`` means (``2GiB`` and ``500MB`` for bytes), bounds checked."""
+        raw = text.strip().replace("_", "")
+        value: int
+        if self.unit == "bytes":
+            match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?", raw, re.IGNORECASE)
+            if not match:
+                raise SettingError(f"{self.key}: expected a size like 2GiB or 500MB, got {text!r}")
+            number, suffix = float(match.group(1)), (match.group(2) or "B").upper()
+            scale = {
+                "B": 1,
+                "KB": 10**3,
+                "MB": 10**6,
+                "GB": 10**9,
+                "TB": 10**12,
+                "KIB": 2**10,
+                "MIB": 2**20,
+                "GIB": 2**30,
+                "TIB": 2**40,
+            }[suffix]
+            value = int(number * scale)
+        else:
+            try:
+                value = int(raw)
+            except ValueError:
+                raise SettingError(f"{self.key}: expected a whole number, got {text!r}") from None
+        return self.check(value)
+
+    def check(self, value: object) -> int:
+        """``value`` if it is an int within bounds, else :class:`SettingError`."""
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise SettingError(f"{self.key}: expected a whole number, got {value!r}")
+        if not self.minimum <= value <= self.maximum:
+            raise SettingError(
+                f"{self.key}: {value} is out of range ({self.minimum}–{self.maximum} {self.unit})"
+            )
+        return value
+
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec(
+        "retention.clips_days",
+        30,
+        1,
+        MAX_RETENTION_DAYS,
+        "days",
+        "event clips older than this are deleted (locked evidence is kept)",
+    ),
+    SettingSpec(
+        "retention.events_days",
+        365,
+        1,
+        MAX_RETENTION_DAYS,
+        "days",
+        "events and their snapshots older than this are deleted",
+    ),
+    SettingSpec(
+        "retention.person_archive_days",
+        182,
+        1,
+        MAX_RETENTION_DAYS,
+        "days",
+        "people unseen this long are archived (hidden, still recognised)",
+    ),
+    SettingSpec(
+        "retention.person_delete_days",
+        730,
+        1,
+        MAX_RETENTION_DAYS,
+        "days",
+        "archived people are deleted with their face data after this long",
+    ),
+    SettingSpec(
+        "retention.min_free_bytes",
+        2 * GIB,
+        0,
+        2**50,
+        "bytes",
+        "free-space floor of the data dir: oldest unlocked clips go below it",
+    ),
+    SettingSpec(
+        "analytics.detect_every",
+        3,
+        1,
+        30,
+        "frames",
+        "the people detector runs on every Nth frame while something moves",
+    ),
+)
+BY_KEY = {spec.key: spec for spec in SETTINGS}
+
+
+def spec_for(key: str) -> SettingSpec:
+    try:
+        return BY_KEY[key]
+    except KeyError:
+        known = ", ".join(BY_KEY)
+        raise SettingError(f"unknown setting {key!r} (known: {known})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class SettingValue:
+    """A setting as stored now: ``value`` (the default when unset or invalid) and, for a
+    stored value that fails validation, ``problem`` saying why it is not used."""
+
+    spec: SettingSpec
+    value: int
+    is_default: bool
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        s = self.spec
+        return {
+            "key": s.key,
+            "value": self.value,
+            "default": s.default,
+            "minimum": s.minimum,
+            "maximum": s.maximum,
+            "unit": s.unit,
+            "description": s.description,
+            "is_default": self.is_default,
+            "problem": self.problem,
+        }
+
+
+def read_settings(store: Store) -> list[SettingValue]:
+    """Every setting's current value (one statement). A stored value that is out of bounds
+    is reported with a problem and the default is used, so a bad row never stops, say,
+    disk-pressure purges."""
+    rows = {r.key: dict(r.value) for r in _setting_rows(store)}
+    values = []
+    for spec in SETTINGS:
+        stored = rows.get(spec.row, {})
+        if spec.field not in stored:
+            values.append(SettingValue(spec, spec.default, True))
+            continue
+        try:
+            values.append(SettingValue(spec, spec.check(stored[spec.field]), False))
+        except SettingError as exc:
+            values.append(SettingValue(spec, spec.default, True, f"{exc}; using the default"))
+    return values
+
+
+def _setting_rows(store: Store) -> list[Setting]:
+    with store.sessions() as session:
+        rows = {spec.row for spec in SETTINGS}
+        return list(session.scalars(select(Setting).where(Setting.key.in_(rows))))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeSetting(StoreCommand):
+    """Store one validated setting and file a ``settings.changed`` audit event (who, old,
+    new) in the same transaction. Returns the previous value (None when it was unset)."""
+
+    key: str
+    value: int
+    at: datetime
+    actor: str = "admin"
+
+    def apply(self, session: Session) -> int | None:
+        spec = spec_for(self.key)
+        value = spec.check(self.value)
+        row = session.get(Setting, spec.row)
+        current = dict(row.value) if row is not None else {}
+        previous = current.get(spec.field)
+        current[spec.field] = value
+        if row is None:
+            session.add(Setting(key=spec.row, value=current, updated_at=self.at))
+        else:
+            row.value, row.updated_at = current, self.at
+        session.add(
+            Event(
+                ts=self.at,
+                kind="settings.changed",
+                source=self.actor,
+                detail={"key": spec.key, "old": previous, "new": value},
+            )
+        )
+        return previous if isinstance(previous, int) else None

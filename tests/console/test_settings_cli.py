@@ -1,0 +1,97 @@
+"""``watchfloor settings`` and ``watchfloor status`` as a script would use them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from console.cli import main
+from engine.settings import read_settings
+from engine.store import Store
+from engine.store.models import Event, Setting
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_settings_are_validated_bounded_stored_and_audited(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = _run(
+        capsys, "--db", db_url, "settings", "set", "retention.clips_days", "1000000"
+    )
+    assert code == 2 and "retention.clips_days: 1000000 is out of range (1–3650 days)" in err
+    code, _out, err = _run(capsys, "--db", db_url, "settings", "set", "retention.clip_days", "9")
+    assert code == 2 and "unknown setting 'retention.clip_days'" in err
+    code, _out, err = _run(capsys, "--db", db_url, "settings", "set", "retention.clips_days", "ten")
+    assert code == 2 and "expected a whole number" in err
+
+    code, out, _err = _run(
+        capsys, "--db", db_url, "settings", "set", "retention.clips_days", "45", "--json"
+    )
+    assert code == 0 and json.loads(out) == {
+        "key": "retention.clips_days",
+        "value": 45,
+        "previous": None,
+    }
+    code, out, _err = _run(
+        capsys, "--db", db_url, "settings", "set", "retention.min_free_bytes", "5GiB", "--json"
+    )
+    assert code == 0 and json.loads(out)["value"] == 5 * 2**30
+    code, out, _err = _run(
+        capsys, "--db", db_url, "settings", "get", "retention.clips_days", "--json"
+    )
+    got = json.loads(out)
+    assert (got["value"], got["default"], got["maximum"], got["is_default"]) == (
+        45,
+        30,
+        3650,
+        False,
+    )
+
+    store = Store(db_url)
+    with store.sessions() as session:
+        audit = session.scalars(select(Event).where(Event.kind == "settings.changed")).all()
+        row = session.get(Setting, "retention")
+    assert [a.detail["key"] for a in audit] == ["retention.clips_days", "retention.min_free_bytes"]
+    assert row is not None and row.value["clips_days"] == 45
+    store.close()
+
+
+def test_a_bad_stored_value_falls_back_to_the_default_with_a_problem(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'bad.db'}")
+    from datetime import UTC, datetime
+
+    with store.transaction() as session:  # as written by an older version
+        session.add(
+            Setting(
+                key="retention",
+                value={"clips_days": 1000000},
+                updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+    values = {v.spec.key: v for v in read_settings(store)}
+    assert values["retention.clips_days"].value == 30
+    assert "out of range" in (values["retention.clips_days"].problem or "")
+    store.close()
+
+
+def test_status_reports_storage_counts_and_the_floor(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        _run(capsys, "--db", db_url, "settings", "set", "retention.min_free_bytes", "1GiB")[0] == 0
+    )
+    code, out, _err = _run(capsys, "--db", db_url, "status", "--json")
+    assert code == 0
+    status = json.loads(out)
+    assert status["free_floor_bytes"] == 2**30 and status["below_floor"] is False
+    assert status["events_total"] == 1  # the settings.changed audit event
+    assert status["events_per_day"][0][1] == 1 and len(status["events_per_day"]) == 7
+    assert status["database_bytes"] > 0 and status["persons"] == 0

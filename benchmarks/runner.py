@@ -7,7 +7,15 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import analytics, camera_recovery, camera_tile, clips, decode, faces
+from benchmarks import (
+    analytics,
+    camera_recovery,
+    camera_tile,
+    clips,
+    decode,
+    faces,
+    store_outage,
+)
 
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "decode_fps": decode.run,
@@ -17,6 +25,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "four_cameras": analytics.run_four_cameras,
     "clips": clips.run,
     "faces": faces.run,
+    "store_outage": store_outage.run,
 }
 
 

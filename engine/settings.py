@@ -227,3 +227,11 @@ class ChangeSetting(StoreCommand):
             )
         )
         return previous if isinstance(previous, int) else None
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsRequest:
+    """A query-service request for every setting's current value (pool thread)."""
+
+    def run(self, store: Store) -> list[SettingValue]:
+        return read_settings(store)

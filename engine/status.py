@@ -131,3 +131,16 @@ def _database_bytes(store: Store, session: Any) -> int | None:
     if store.backend == "postgresql":
         return int(session.scalar(text("SELECT pg_database_size(current_database())")) or 0)
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class SystemStatusRequest:
+    """A query-service request for :func:`system_status` (runs on a pool thread).
+    ``writer`` is the running writer's health, read when the request is made."""
+
+    data_dir: Path
+    at: datetime
+    writer: dict[str, Any] | None = None
+
+    def run(self, store: Store) -> SystemStatus:
+        return system_status(store, self.data_dir, self.at, self.writer)

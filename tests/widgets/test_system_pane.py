@@ -1,0 +1,99 @@
+"""System pane: status, settings and retention through a real query service and writer."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from console.queries import QtQueryClient
+from engine.history.query_service import QueryService
+from engine.settings import ChangeSetting, read_settings
+from engine.status import SystemStatusRequest
+from engine.store import Store
+from engine.store.writer import StoreWriter
+from widgets.system_pane import GIB, SystemPane
+
+T0 = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+
+
+@pytest.fixture
+def parts(tmp_path: Path) -> Iterator[tuple[Store, StoreWriter, QtQueryClient]]:
+    store = Store(f"sqlite:///{tmp_path / 'system.db'}")
+    writer = StoreWriter(store)
+    writer.start()
+    client = QtQueryClient(QueryService(store))
+    yield store, writer, client
+    client.close()
+    writer.stop()
+    store.close()
+
+
+def test_the_pane_shows_status_saves_settings_and_runs_retention_off_the_gui_thread(
+    qtbot: QtBot, tmp_path: Path, parts: tuple[Store, StoreWriter, QtQueryClient]
+) -> None:
+    store, writer, client = parts
+    gui = threading.current_thread()
+    retention_threads: list[threading.Thread] = []
+
+    def run_retention() -> str:
+        retention_threads.append(threading.current_thread())
+        return "0 clips deleted"
+
+    def change(key: str, value: int) -> None:
+        assert threading.current_thread() is not gui  # waits on the writer: never on the GUI
+        writer.execute(ChangeSetting(key=key, value=value, at=T0, actor="test"))
+
+    pane = SystemPane(
+        client,
+        lambda: SystemStatusRequest(tmp_path, T0, writer.health().as_dict()),
+        run_retention,
+        change,
+    )
+    qtbot.addWidget(pane)
+    qtbot.waitUntil(lambda: pane.status is not None, timeout=5000)
+    assert "sqlite" in pane.database_label.text()
+    assert "0 queued" in pane.writer_label.text()
+    assert "floor 2.00 GiB" in pane.disk_bar.format()
+    qtbot.waitUntil(lambda: pane.editors["retention.clips_days"].value() == 30, timeout=5000)
+
+    pane.editors["retention.clips_days"].setValue(45)
+    pane.editors["retention.min_free_bytes"].setValue(5.0)
+    assert pane.edited_values() == {
+        "retention.clips_days": 45,
+        "retention.min_free_bytes": 5 * GIB,
+    }
+    with qtbot.waitSignal(pane.sig_settings_saved, timeout=5000) as saved:
+        pane.save_button.click()
+    assert sorted(saved.args[0]) == ["retention.clips_days", "retention.min_free_bytes"]
+    stored = {v.spec.key: v.value for v in read_settings(store)}
+    assert stored["retention.clips_days"] == 45 and stored["retention.min_free_bytes"] == 5 * GIB
+
+    pane.retention_button.click()
+    assert not pane.retention_button.isEnabled()  # busy while it runs
+    qtbot.waitUntil(lambda: pane.retention_button.isEnabled(), timeout=5000)
+    assert "retention done: 0 clips deleted" in pane.retention_result.text()
+    assert retention_threads and retention_threads[0] is not gui
+
+
+def test_a_failing_action_is_shown_in_the_pane(
+    qtbot: QtBot, tmp_path: Path, parts: tuple[Store, StoreWriter, QtQueryClient]
+) -> None:
+    _store, _writer, client = parts
+
+    def run_retention() -> str:
+        raise RuntimeError("disk unreadable")
+
+    pane = SystemPane(
+        client, lambda: SystemStatusRequest(tmp_path, T0, None), run_retention, lambda k, v: None
+    )
+    qtbot.addWidget(pane)
+    pane.retention_button.click()
+    qtbot.waitUntil(lambda: "retention failed" in pane.retention_result.text(), timeout=5000)
+    assert "disk unreadable" in pane.retention_result.text()
+    qtbot.waitUntil(lambda: pane.status is not None, timeout=5000)
+    assert pane.writer_label.text() == "not running in this process"

@@ -14,6 +14,7 @@ from benchmarks import (
     clips,
     decode,
     faces,
+    soak,
     store_outage,
 )
 
@@ -26,6 +27,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "clips": clips.run,
     "faces": faces.run,
     "store_outage": store_outage.run,
+    "soak": soak.run,
 }
 
 

@@ -13,6 +13,7 @@ from benchmarks import (
     camera_tile,
     clips,
     decode,
+    event_queries,
     faces,
     soak,
     store_outage,
@@ -28,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "faces": faces.run,
     "store_outage": store_outage.run,
     "soak": soak.run,
+    "event_queries": event_queries.run,
 }
 
 

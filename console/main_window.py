@@ -9,8 +9,10 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 from console.bridge import QtBridge
 from console.layouts import Layout, arrange
 from console.people_backend import PeopleBackend
+from console.queries import QtQueryClient
 from engine.events import CameraStatusChanged, Event, SubsystemHealth
-from engine.history.events import event_kinds, live_event_view, query_events
+from engine.history.events import live_event_view
+from engine.history.query_service import QueryService
 from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from widgets.camera_grid import TILE_COUNTS, CameraFeed, CameraGrid
@@ -21,10 +23,15 @@ from widgets.site_overview import SiteOverview
 
 STATE_VERSION = 2  # bump when panes are added or renamed, so old saved states are ignored
 PEOPLE_REFRESH_MS = 1500
+QUERY_WORKERS = 2  # store reads and people changes run here, never on the GUI thread
 
 
 class MainWindow(QMainWindow):
-    """Hosts the panes for one running engine. Layout choices persist in ``settings``."""
+    """Hosts the panes for one running engine. Layout choices persist in ``settings``.
+
+    Panes read the store through :attr:`queries` (a query service on its own worker
+    threads, results handed back on the GUI thread); closing the window stops it.
+    """
 
     sig_layout_changed = Signal(str)
     """The active role layout changed (its name)."""
@@ -53,14 +60,15 @@ class MainWindow(QMainWindow):
         store = runtime.store
         if store is None:
             raise ValueError("the console needs a database (EngineRuntime with a store)")
+        self.queries = QtQueryClient(QueryService(store, workers=QUERY_WORKERS), self)
         self.event_history = EventHistoryPane(
-            query=lambda flt: query_events(store, flt),
-            kinds=lambda: event_kinds(store),
+            client=self.queries,
             cameras=[(cam_id, s.camera.name) for cam_id, s in runtime.sources.items()],
             media_root=data_dir(),
         )
         self.people_backend = PeopleBackend(runtime, store)
         self.people = PeoplePane(
+            client=self.queries,
             list_people=self.people_backend.list,
             rename=self.people_backend.rename,
             merge=self.people_backend.merge,
@@ -71,7 +79,11 @@ class MainWindow(QMainWindow):
         self._people_refresh.setSingleShot(True)
         self._people_refresh.setInterval(PEOPLE_REFRESH_MS)
         self._people_refresh.timeout.connect(lambda: self.people.refresh(warn=False))
-        self.people.sig_person_erased.connect(lambda _id: self.event_history.refresh())
+        # Changed people change the Events pane's person column and what it lists.
+        self.people.sig_person_erased.connect(self._on_people_changed)
+        self.people.sig_person_renamed.connect(self._on_people_changed)
+        self.people.sig_people_merged.connect(self._on_people_changed)
+        self.people.refresh(warn=False)  # returns at once; the list arrives when read
         self.site_overview = SiteOverview(runtime.site)
         self.docks = {
             "cameras": self._dock("cameras", "Cameras", self.camera_grid),
@@ -190,15 +202,20 @@ class MainWindow(QMainWindow):
         if view is None:
             return
         if view.kind == "clip.finalised":
-            # The store links events to the new clip; re-read so their rows can open it.
-            self.event_history.refresh()
-        else:
-            self.event_history.on_event_added(view)
+            # Rows listed before the clip existed can open it once it is stored: one cheap
+            # lookup after a burst of clips settles, off the GUI thread.
+            self.event_history.on_clip_finalised()
+        self.event_history.on_event_added(view)
         if view.kind in ("face.recognised", "person.appeared"):
             self._people_refresh.start()  # coalesce bursts into one re-read
+
+    def _on_people_changed(self, *_public_ids: str) -> None:
+        self.event_history.refresh()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_layout_state()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()
+        self._people_refresh.stop()
+        self.queries.close()  # waits for a running read; no query thread outlives the window
         super().closeEvent(event)

@@ -1,6 +1,12 @@
-"""What the People pane may do, bound to the running engine's store and face memory."""
+"""What the People pane may do, bound to the running engine's store and face memory.
+
+Every method blocks until its work is stored; the console runs them on the query service's
+worker threads (through :class:`console.queries.QtQueryClient`), never on the GUI thread.
+"""
 
 from __future__ import annotations
+
+import threading
 
 from engine.identity.erasure import erase_person
 from engine.identity.faces_store import FaceMemory
@@ -12,13 +18,15 @@ from engine.store.writer import StoreWriter
 
 
 class PeopleBackend:
-    """Calls on the GUI thread; each is one short transaction. Uses the engine's own face
-    memory when it runs one, so renames and erasures take effect in live recognition."""
+    """Blocking calls for the People pane, run on query worker threads (two may run at
+    once). Uses the engine's own face memory when it runs one, so renames and erasures take
+    effect in live recognition."""
 
     def __init__(self, runtime: EngineRuntime, store: Store) -> None:
         self._runtime = runtime
         self._store = store
         self._memory: FaceMemory | None = runtime.faces.memory if runtime.faces else None
+        self._memory_lock = threading.Lock()  # worker threads may ask for it at once
 
     def _writer(self) -> StoreWriter:
         writer = self._runtime.writer
@@ -27,6 +35,10 @@ class PeopleBackend:
         return writer
 
     def memory(self) -> FaceMemory:
+        with self._memory_lock:
+            return self._memory_locked()
+
+    def _memory_locked(self) -> FaceMemory:
         if self._memory is None:
             self._memory = FaceMemory(self._store, self._writer(), self._runtime.clock)
         return self._memory

@@ -1,9 +1,17 @@
 """The "Events" pane: event history newest first, filtered by camera, type and person, with
-the clip that covers an event one double-click away."""
+the clip that covers an event one double-click away.
+
+The pane reads the store only through a :class:`~widgets.queries.QueryClient`: it submits
+frozen page requests, shows "Loading…" meanwhile, and gets each answer on the GUI thread
+(stale answers are dropped by the client). Older events come page by page ("Load more" or
+scrolling to the bottom), continuing from the last row's ``(ts, id)``. Every method here runs
+on the GUI thread.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Hashable
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,17 +38,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.history.events import EventFilter, EventView
+from engine.history.events import (
+    ClipProbe,
+    CoveringClipsRequest,
+    EventCursor,
+    EventFilter,
+    EventKindsRequest,
+    EventPage,
+    EventPageRequest,
+    EventView,
+)
+from engine.history.query_service import QueryResult
+from widgets.queries import QueryClient
 
 if TYPE_CHECKING:
     from widgets.clip_player import ClipPlayer
 
-EventQuery = Callable[[EventFilter], list[EventView]]
-
-QUERY_LIMIT = 500  # rows per query: enough for a shift, quick to draw
+QUERY_LIMIT = 500  # rows per page: enough for a shift, quick to draw
 MAX_ROWS = 1000  # live additions stop growing the list here (oldest rows drop off)
 PERSON_TYPING_DELAY_MS = 300  # query once typing pauses this long, not on every key
+CLIP_LOOKUP_DELAY_MS = 1000  # after clips are finalised, look their rows' clips up once
+CLIP_LOOKUP_ROWS = 300  # only the newest rows can be covered by a clip just finalised
 NO_CLIP_TEXT = "no clip covers this event"
+LOADING_TEXT = "Loading events…"
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -65,8 +85,15 @@ _HEADERS = {
 
 
 def person_of(view: EventView) -> str:
-    """The person an event is about, as the list shows it: name, else id, else ""."""
-    return str(view.detail.get("name") or view.detail.get("person_id") or "")
+    """The person an event is about, as the list shows it: the stored person's name, else
+    their id (so renames and merges show); for a live event, the name or id it carries."""
+    return str(
+        view.person
+        or view.detail.get("name")
+        or view.detail.get("person_id")
+        or view.person_public_id
+        or ""
+    )
 
 
 def matches_filter(view: EventView, flt: EventFilter) -> bool:
@@ -80,10 +107,20 @@ def matches_filter(view: EventView, flt: EventFilter) -> bool:
         return False
     if flt.person:
         needle = flt.person.lower()
-        haystacks = (view.detail.get("name"), view.detail.get("person_id"))
+        haystacks = (
+            view.person,
+            view.person_public_id,
+            view.detail.get("name"),
+            view.detail.get("person_id"),
+        )
         if not any(value and needle in str(value).lower() for value in haystacks):
             return False
     return not (flt.before and view.ts >= flt.before)
+
+
+def clip_key(view: EventView) -> Hashable:
+    """What identifies a row when its clip is looked up later (live rows have id 0)."""
+    return (view.id, view.ts, view.kind, view.camera)
 
 
 def _index_of(combo: QComboBox, value: str | None) -> int:
@@ -123,6 +160,36 @@ class EventHistoryModel(QAbstractTableModel):
             del self._events[max_rows:]
             self.endRemoveRows()
         return True
+
+    def append(self, events: list[EventView]) -> None:
+        """Add an older page below the rows shown (rows already listed are skipped)."""
+        fresh = [view for view in events if not (view.id and view.id in self._ids)]
+        if not fresh:
+            return
+        first = len(self._events)
+        self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
+        self._events.extend(fresh)
+        self._ids.update(view.id for view in fresh)
+        self.endInsertRows()
+
+    def set_clips(self, clips: dict[Hashable, tuple[str, float]]) -> int:
+        """Give rows (keyed by :func:`clip_key`) the clip found for them; returns how many
+        rows changed."""
+        changed = 0
+        for row, view in enumerate(self._events):
+            found = clips.get(clip_key(view))
+            if found is None or view.clip_path:
+                continue
+            self._events[row] = dataclasses.replace(
+                view, clip_path=found[0], clip_offset_s=found[1]
+            )
+            index = self.index(row, Column.CLIP)
+            self.dataChanged.emit(self.index(row, 0), index)
+            changed += 1
+        return changed
+
+    def events(self) -> list[EventView]:
+        return list(self._events)
 
     def event_at(self, row: int) -> EventView | None:
         return self._events[row] if 0 <= row < len(self._events) else None
@@ -179,27 +246,36 @@ class EventHistoryPane(QWidget):
     """Lists stored events newest first, filtered by camera, type and person, and plays the
     clip that covers an event.
 
-    ``query`` and ``kinds`` are called on the GUI thread whenever the filter changes or
-    :meth:`refresh` runs; ``clip_path`` of each event is relative to ``media_root``. Live
-    events arrive through :meth:`on_event_added`.
+    Reads go through ``client`` (pages, event types, clip lookups), answered on the GUI
+    thread; ``clip_path`` of each event is relative to ``media_root``. Live events arrive
+    through :meth:`on_event_added`; :meth:`on_clip_finalised` looks up the clips of rows
+    listed before their clip was finished, once bursts of clips settle.
     """
 
     sig_clip_requested = Signal(str, float)
     """An event's clip was opened: absolute clip path and the event's offset in seconds."""
 
+    sig_page_loaded = Signal(int)
+    """A page of events was shown (GUI thread): the number of rows it added (a first page
+    replaces the list)."""
+
     def __init__(
         self,
-        query: EventQuery,
-        kinds: Callable[[], list[str]],
+        client: QueryClient,
         cameras: list[tuple[str, str]],
         media_root: Path,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self._query = query
-        self._kinds = kinds
+        self._client = client
         self._media_root = Path(media_root)
-        self._shown_filter: EventFilter | None = None
+        self._channel = f"events-{id(self):x}"
+        self._filter: EventFilter | None = None  # what the list shows, or is loading
+        self._loading = False
+        self._next_cursor: EventCursor | None = None
+        self._rows_limit = MAX_ROWS  # grows with pages the user loaded; live rows trim to it
+        self._live_while_loading: list[EventView] = []
+        self._error: str | None = None
         self.player: ClipPlayer | None = None
 
         self.camera_combo = QComboBox(self)
@@ -219,6 +295,9 @@ class EventHistoryPane(QWidget):
         self._person_timer = QTimer(self)
         self._person_timer.setSingleShot(True)
         self._person_timer.setInterval(PERSON_TYPING_DELAY_MS)
+        self._clip_timer = QTimer(self)
+        self._clip_timer.setSingleShot(True)
+        self._clip_timer.setInterval(CLIP_LOOKUP_DELAY_MS)
 
         self.model = EventHistoryModel(dict(cameras), self)
         self.table = QTableView(self)
@@ -245,6 +324,9 @@ class EventHistoryPane(QWidget):
         header.setSectionResizeMode(Column.CLIP, QHeaderView.ResizeMode.Fixed)
 
         self.status_label = QLabel(self)
+        self.load_more_button = QPushButton("Load more", self)
+        self.load_more_button.setToolTip("List the next older events")
+        self.load_more_button.setEnabled(False)
         self.open_button = QPushButton("Open clip", self)
         self.open_button.setEnabled(False)
 
@@ -255,6 +337,7 @@ class EventHistoryPane(QWidget):
         filters.addWidget(self.refresh_button)
         footer = QHBoxLayout()
         footer.addWidget(self.status_label, 1)
+        footer.addWidget(self.load_more_button)
         footer.addWidget(self.open_button)
         self._splitter = QSplitter(Qt.Orientation.Vertical, self)
         self._splitter.setChildrenCollapsible(False)
@@ -270,7 +353,10 @@ class EventHistoryPane(QWidget):
         self.person_edit.textEdited.connect(self._on_person_text_changed)
         self.person_edit.returnPressed.connect(self._on_filter_changed)
         self._person_timer.timeout.connect(self._on_filter_changed)
+        self._clip_timer.timeout.connect(self._on_clip_timer_elapsed)
         self.refresh_button.clicked.connect(self.refresh)
+        self.load_more_button.clicked.connect(self.load_more)
+        self.table.verticalScrollBar().valueChanged.connect(self._on_scroll_position_changed)
         # `activated` covers double-click and Enter (and single-click where the style says so).
         self.table.activated.connect(self._on_row_activated)
         self.open_button.clicked.connect(self._on_open_clicked)
@@ -281,8 +367,9 @@ class EventHistoryPane(QWidget):
     # -- public API ------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Reload the event types and query again with the current filter."""
-        self._reload_kinds()
+        """Reload the event types and the first page with the current filter (returns at
+        once; the rows arrive later)."""
+        self._client.submit(f"{self._channel}.kinds", EventKindsRequest(), self._on_kinds_loaded)
         self._run_query(self.current_filter())
 
     def current_filter(self) -> EventFilter:
@@ -318,6 +405,21 @@ class EventHistoryPane(QWidget):
         self._person_timer.stop()
         self._run_query(self.current_filter())
 
+    def load_more(self) -> bool:
+        """Ask for the page after the last row shown; False if there is none or a page is
+        already loading."""
+        if self._loading or self._next_cursor is None or self._filter is None:
+            return False
+        self._submit_page(self._filter, self._next_cursor)
+        return True
+
+    def is_loading(self) -> bool:
+        return self._loading
+
+    def has_more(self) -> bool:
+        """Whether older events than the last row may be loaded."""
+        return self._next_cursor is not None
+
     def row_count(self) -> int:
         return self.model.rowCount()
 
@@ -350,17 +452,23 @@ class EventHistoryPane(QWidget):
 
     def on_event_added(self, view: EventView) -> None:
         """A new event was stored: show it on top if it passes the current filter."""
-        if self._shown_filter is None or not matches_filter(view, self._shown_filter):
+        if self._filter is None or not matches_filter(view, self._filter):
             return
-        if self.model.prepend(view, MAX_ROWS):
-            self._update_count_text()
+        if self._loading and self._next_cursor is None:
+            self._live_while_loading.append(view)  # the page on its way replaces the rows
+        self._prepend(view)
+
+    def on_clip_finalised(self) -> None:
+        """A clip was finished: after :data:`CLIP_LOOKUP_DELAY_MS` without another one, look
+        up (in one request) the clips of the newest rows that have none yet."""
+        self._clip_timer.start()
 
     # -- Qt handlers -----------------------------------------------------------------------
 
     def _on_filter_changed(self) -> None:
         self._person_timer.stop()
         flt = self.current_filter()
-        if flt != self._shown_filter:
+        if flt != self._filter:
             self._run_query(flt)
 
     def _on_person_text_changed(self, _text: str) -> None:
@@ -378,46 +486,51 @@ class EventHistoryPane(QWidget):
         view = self.model.event_at(current.row()) if current.isValid() else None
         self.open_button.setEnabled(bool(view and view.clip_path))
 
+    def _on_scroll_position_changed(self, value: int) -> None:
+        bar = self.table.verticalScrollBar()
+        if value > 0 and value >= bar.maximum():
+            self.load_more()  # scrolled to the bottom: continue with older events
+
     def _on_player_closed(self) -> None:
         if self.player is not None:
             self.player.hide()
 
-    # -- helpers -----------------------------------------------------------------------------
-
-    def _run_query(self, flt: EventFilter) -> None:
-        try:
-            events = self._query(flt)
-        except Exception as exc:  # a failed query must not leave a stale list looking current
-            self._shown_filter = flt
-            self.model.set_events([])
-            self.status_label.setText(f"could not load events: {exc}")
+    def _on_page_loaded(self, result: QueryResult[EventPage]) -> None:
+        request = result.request
+        assert isinstance(request, EventPageRequest)
+        self._loading = False
+        first_page = request.cursor is None
+        if result.error is not None or result.value is None:
+            self._error = f"could not load events: {result.error}"
+            if first_page:  # a failed query must not leave a stale list looking current
+                self.model.set_events([])
+                self._next_cursor = None
+            self._live_while_loading.clear()
+            self._update_count_text()
             return
-        self._shown_filter = flt
-        self.model.set_events(events)
-        self.open_button.setEnabled(False)
-        self._update_count_text()
-
-    def _update_count_text(self) -> None:
-        rows = self.model.rowCount()
-        if rows == 0:
-            text = "No events match" if self._is_filtered() else "No events yet"
+        self._error = None
+        page = result.value
+        if first_page:
+            newest = page.rows[0].ts if page.rows else None
+            live = [v for v in self._live_while_loading if newest is None or v.ts > newest]
+            live.reverse()  # they came oldest first; the list is newest first
+            self.model.set_events(live[:MAX_ROWS] + list(page.rows))
+            self._live_while_loading.clear()
+            self._rows_limit = MAX_ROWS
+            self.open_button.setEnabled(False)
         else:
-            text = f"{rows} event{'s' if rows != 1 else ''}"
-            if self._shown_filter is not None and rows >= self._shown_filter.limit:
-                text += " (newest shown; narrow the filter for older ones)"
-        self.status_label.setText(text)
+            self.model.append(list(page.rows))
+            self._rows_limit = max(MAX_ROWS, self.model.rowCount())
+        self._next_cursor = page.next_cursor
+        self._update_count_text()
+        self.sig_page_loaded.emit(len(page.rows))
 
-    def _is_filtered(self) -> bool:
-        flt = self._shown_filter
-        return flt is not None and bool(flt.camera or flt.kind or flt.person)
-
-    def _reload_kinds(self) -> None:
-        current = self.kind_combo.currentData()
-        try:
-            kinds = list(self._kinds())
-        except Exception as exc:
-            self.status_label.setText(f"could not load event types: {exc}")
+    def _on_kinds_loaded(self, result: QueryResult[list[str]]) -> None:
+        if result.error is not None or result.value is None:
+            self.status_label.setText(f"could not load event types: {result.error}")
             return
+        current = self.kind_combo.currentData()
+        kinds = list(result.value)
         if current is not None and current not in kinds:
             kinds.append(current)  # keep the chosen filter even if that type is gone
         self.kind_combo.blockSignals(True)
@@ -427,6 +540,72 @@ class EventHistoryPane(QWidget):
             self.kind_combo.addItem(kind, kind)
         self.kind_combo.setCurrentIndex(_index_of(self.kind_combo, current))
         self.kind_combo.blockSignals(False)
+
+    def _on_clip_timer_elapsed(self) -> None:
+        probes = tuple(
+            ClipProbe(clip_key(view), view.camera, view.ts)
+            for view in self.model.events()[:CLIP_LOOKUP_ROWS]
+            if view.camera and not view.clip_path
+        )
+        if probes:
+            self._client.submit(
+                f"{self._channel}.clips", CoveringClipsRequest(probes), self._on_clips_found
+            )
+
+    def _on_clips_found(self, result: QueryResult[dict[Hashable, tuple[str, float]]]) -> None:
+        if result.error is not None or not result.value:
+            return  # the rows simply stay without a clip until the next refresh
+        self.model.set_clips(result.value)
+        self._on_current_row_changed(self.table.currentIndex(), QModelIndex())
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _run_query(self, flt: EventFilter) -> None:
+        self._filter = flt
+        self._next_cursor = None
+        self._live_while_loading.clear()
+        self._submit_page(flt, None)
+
+    def _submit_page(self, flt: EventFilter, cursor: EventCursor | None) -> None:
+        # One channel for first pages and "more": a new filter supersedes a page underway.
+        self._loading = True
+        self._client.submit(
+            f"{self._channel}.page",
+            EventPageRequest(flt, cursor, QUERY_LIMIT),
+            self._on_page_loaded,
+        )
+        self._update_count_text()
+
+    def _prepend(self, view: EventView) -> None:
+        before = self.model.rowCount()
+        if not self.model.prepend(view, self._rows_limit):
+            return
+        if self.model.rowCount() <= before and not self._loading:
+            last = self.model.event_at(self.model.rowCount() - 1)
+            if last is not None and last.id:  # the oldest row dropped: it can be loaded again
+                self._next_cursor = last.cursor
+        self._update_count_text()
+
+    def _update_count_text(self) -> None:
+        rows = self.model.rowCount()
+        self.load_more_button.setEnabled(not self._loading and self._next_cursor is not None)
+        if self._loading and self._next_cursor is None:
+            text = LOADING_TEXT
+        elif self._error:
+            text = self._error
+        elif rows == 0:
+            text = "No events match" if self._is_filtered() else "No events yet"
+        else:
+            text = f"{rows} event{'s' if rows != 1 else ''}"
+            if self._loading:
+                text += ", loading older…"
+            elif self._next_cursor is not None:
+                text += " (newest first; Load more for older ones)"
+        self.status_label.setText(text)
+
+    def _is_filtered(self) -> bool:
+        flt = self._filter
+        return flt is not None and bool(flt.camera or flt.kind or flt.person)
 
     def _ensure_player(self) -> ClipPlayer:
         if self.player is None:

@@ -1,9 +1,11 @@
 """The People pane: the persons the face memory knows, for admins and investigators to name,
 merge and erase.
 
-The pane never touches the database: the console gives it four callables (list, rename, merge,
-erase) and it calls them on the GUI thread when the user asks. Every method here runs on the
-GUI thread.
+The pane never touches the database: the console gives it four blocking callables (list,
+rename, merge, erase) and a query client, and the pane hands every call to the client, which
+runs it on a worker thread and answers on the GUI thread. While a change runs the pane shows
+what it is doing; failures are shown in the pane (and, for changes the user asked for, in a
+warning box). Every method here runs on the GUI thread.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +40,16 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QMessageBox,
+    QProgressBar,
     QTableView,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
+from engine.history.query_service import CallRequest, QueryResult
 from engine.identity.people import PersonView
+from widgets.queries import QueryClient
 
 _log = logging.getLogger(__name__)
 
@@ -233,8 +239,9 @@ class PeoplePane(QWidget):
     """The list of known persons with Rename…, Merge… and Erase….
 
     ``list_people`` returns the people to show; ``rename(public_id, name or None)``,
-    ``merge(keep, absorb)`` and ``erase(public_id) -> summary`` change them. The pane calls
-    them on the GUI thread, shows any exception they raise (red label and a warning box) and
+    ``merge(keep, absorb)`` and ``erase(public_id) -> summary`` change them. They block, so
+    the pane runs them through ``client`` on a worker thread (never on the GUI thread), shows
+    progress meanwhile, shows any exception they raise (red label and a warning box) and
     lists the people again after each change. ``snapshot_path`` of each person is read
     relative to ``media_root``. Call :meth:`refresh` to load the list (the constructor does
     not, so the console decides when the database is first read).
@@ -249,8 +256,15 @@ class PeoplePane(QWidget):
     sig_person_erased = Signal(str)
     """A person and their face data were erased: carries the public id they had."""
 
+    sig_people_listed = Signal(int)
+    """A listing arrived and is shown (GUI thread): the number of people."""
+
+    sig_action_finished = Signal(str, bool)
+    """A rename, merge or erase ended (GUI thread): what was done, and whether it worked."""
+
     def __init__(
         self,
+        client: QueryClient,
         list_people: ListPeople,
         rename: RenamePerson,
         merge: MergePeople,
@@ -259,6 +273,9 @@ class PeoplePane(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._client = client
+        self._channel = f"people-{id(self):x}"
+        self._actions_running: list[str] = []
         self._list_people = list_people
         self._rename = rename
         self._merge = merge
@@ -340,6 +357,16 @@ class PeoplePane(QWidget):
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status_label.hide()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)  # busy: how long a change takes is not known
+        self.progress.setMaximumHeight(self.fontMetrics().height())
+        self.progress.setTextVisible(False)
+        self.progress_label = QLabel()
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress_label)
+        progress_row.addWidget(self.progress, 1)
+        self.progress.hide()
+        self.progress_label.hide()
 
         top = QHBoxLayout()
         top.addWidget(self.filter_edit, 1)
@@ -349,6 +376,7 @@ class PeoplePane(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
+        layout.addLayout(progress_row)
         layout.addWidget(self.error_label)
         layout.addWidget(self.status_label)
         self._update_actions()
@@ -357,27 +385,21 @@ class PeoplePane(QWidget):
     # Public API
 
     def refresh(self, *, warn: bool = True) -> None:
-        """List the people again (calls ``list_people``), keeping the selection by public id.
+        """List the people again (``list_people`` on a worker thread), keeping the selection
+        by public id when the answer arrives; a newer refresh supersedes one underway.
 
         If listing fails, the error is shown and the previous rows stay; ``warn=False``
         (background refreshes nobody asked for) shows it in the pane only, with no dialog.
         """
-        keep_selected = set(self.selected_ids())
-        try:
-            people = self._list_people()
-        except Exception as exc:
-            self._listing_failed = True
-            self._report_error("Could not list people", exc, warn=warn)
-            return
-        if self._listing_failed:  # a listing error is over once listing works again
-            self._listing_failed = False
-            self._clear_errors()
-        thumbnails = [self._thumbnail(person.snapshot_path) for person in people]
-        self._model.set_people(people, thumbnails)
-        self._total_people = len(people)
-        self._select_ids(keep_selected)
-        self._update_count()
-        self._update_actions()
+        self._client.submit(
+            f"{self._channel}.list",
+            CallRequest(self._list_people, "list people"),
+            partial(self._on_people_listed, warn),
+        )
+
+    def is_busy(self) -> bool:
+        """Whether a rename, merge or erase is still running."""
+        return bool(self._actions_running)
 
     def selected_ids(self) -> list[str]:
         """Public ids of the selected (and shown) people, top to bottom."""
@@ -494,17 +516,21 @@ class PeoplePane(QWidget):
         if new_name == person.name:
             return
         self._clear_messages()
-        try:
-            self._rename(person.public_id, new_name)
-        except Exception as exc:
-            self._report_error(f"Could not rename {person.label}", exc)
+        if new_name is None:
+            done = f"Cleared the name of {person.public_id}."
         else:
-            if new_name is None:
-                self._show_status(f"Cleared the name of {person.public_id}.")
-            else:
-                self._show_status(f"Named {person.public_id} “{new_name}”.")
+            done = f"Named {person.public_id} “{new_name}”."
+
+        def renamed(_value: object) -> None:
+            self._show_status(done)
             self.sig_person_renamed.emit(person.public_id)
-        self.refresh()
+
+        self._run_action(
+            f"Renaming {person.label}…",
+            partial(self._rename, person.public_id, new_name),
+            failure=f"Could not rename {person.label}",
+            success=renamed,
+        )
 
     def _on_merge_requested(self) -> None:
         people = self._selected_people()
@@ -522,27 +548,71 @@ class PeoplePane(QWidget):
             _log.error("merge: %r is neither %s nor %s", keep, first.public_id, second.public_id)
             return
         self._clear_messages()
-        try:
-            self._merge(kept.public_id, absorbed.public_id)
-        except Exception as exc:
-            self._report_error(f"Could not merge {absorbed.label} into {kept.label}", exc)
-        else:
+
+        def merged(_value: object) -> None:
             self._show_status(f"Merged {_describe(absorbed)} into {_describe(kept)}.")
             self.sig_people_merged.emit(kept.public_id, absorbed.public_id)
-        self.refresh()
+
+        self._run_action(
+            f"Merging {absorbed.label} into {kept.label}…",
+            partial(self._merge, kept.public_id, absorbed.public_id),
+            failure=f"Could not merge {absorbed.label} into {kept.label}",
+            success=merged,
+        )
 
     def _on_erase_requested(self) -> None:
         person = self._single_selected()
         if person is None or not self._confirm_erase(person):
             return
         self._clear_messages()
-        try:
-            summary = self._erase(person.public_id)
-        except Exception as exc:
-            self._report_error(f"Could not erase {person.label}", exc)
-        else:
-            self._show_status(summary)
+
+        def erased(summary: object) -> None:
+            self._show_status(str(summary))
             self.sig_person_erased.emit(person.public_id)
+
+        self._run_action(
+            f"Erasing {person.label}…",
+            partial(self._erase, person.public_id),
+            failure=f"Could not erase {person.label}",
+            success=erased,
+        )
+
+    def _on_people_listed(self, warn: bool, result: QueryResult[list[PersonView]]) -> None:
+        if result.error is not None or result.value is None:
+            self._listing_failed = True
+            error = result.error if isinstance(result.error, Exception) else RuntimeError()
+            self._report_error("Could not list people", error, warn=warn)
+            return
+        people = result.value
+        keep_selected = set(self.selected_ids())
+        if self._listing_failed:  # a listing error is over once listing works again
+            self._listing_failed = False
+            self._clear_errors()
+        thumbnails = [self._thumbnail(person.snapshot_path) for person in people]
+        self._model.set_people(people, thumbnails)
+        self._total_people = len(people)
+        self._select_ids(keep_selected)
+        self._update_count()
+        self._update_actions()
+        self.sig_people_listed.emit(len(people))
+
+    def _on_action_finished(
+        self,
+        what: str,
+        failure: str,
+        success: Callable[[Any], object],
+        result: QueryResult[Any],
+    ) -> None:
+        if what in self._actions_running:
+            self._actions_running.remove(what)
+        self._show_progress()
+        if result.error is not None:
+            error = result.error if isinstance(result.error, Exception) else RuntimeError()
+            self._report_error(failure, error)
+        else:
+            success(result.value)
+        self._update_actions()
+        self.sig_action_finished.emit(what, result.error is None)
         self.refresh()
 
     # Internals
@@ -572,8 +642,35 @@ class PeoplePane(QWidget):
         flags = QItemSelectionModel.SelectionFlag.ClearAndSelect
         self.view.selectionModel().select(selection, flags)
 
+    def _run_action(
+        self,
+        what: str,
+        action: Callable[[], Any],
+        *,
+        failure: str,
+        success: Callable[[Any], object],
+    ) -> None:
+        """Run a blocking change on a worker thread; show ``what`` until it answers, then
+        ``success(value)`` or the error as ``failure: …``, and list the people again."""
+        self._actions_running.append(what)
+        self._show_progress()
+        self._update_actions()
+        self._client.submit_action(
+            f"{self._channel}.change",
+            action,
+            partial(self._on_action_finished, what, failure, success),
+            name=what,
+        )
+
+    def _show_progress(self) -> None:
+        busy = bool(self._actions_running)
+        self.progress_label.setText(self._actions_running[-1] if busy else "")
+        self.progress_label.setVisible(busy)
+        self.progress.setVisible(busy)
+
     def _update_actions(self) -> None:
-        count = len(self.selected_ids())
+        # One change at a time: the next one acts on what the list shows after this one.
+        count = 0 if self._actions_running else len(self.selected_ids())
         self.rename_action.setEnabled(count == 1)
         self.merge_action.setEnabled(count == 2)
         self.erase_action.setEnabled(count == 1)

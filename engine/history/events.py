@@ -1,39 +1,84 @@
-"""Reading the event history for lists and timelines (newest first, filtered).
+"""Reading the event history for lists and timelines: newest first, filtered, paged by keyset.
 
-Runs on the caller's thread with its own session; the console calls it from a worker, never
-on the GUI thread.
+A page is ordered by ``(ts desc, id desc)`` and continues after a cursor, the ``(ts, id)`` of
+the previous page's last row, so pages never overlap or skip rows even when many events
+share a timestamp. A page with its cameras, persons and covering clips costs a constant
+number of statements: at most two, the lookup of the camera and persons a filter names, and
+the page joined to its cameras, persons and covering clips (each clip found by one probe of
+``ix_media_camera_span`` per row, inside the same statement).
+
+Every function here runs on the caller's thread with its own session; the console runs the
+requests on the query service's pool (:mod:`engine.history.query_service`), never on the GUI
+thread.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    FunctionElement,
+    Select,
+    and_,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    union_all,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from engine.events import Event as StoreEvent
 from engine.store.database import Store
 from engine.store.models import Camera, Event, Media
+from engine.store.person_models import Person
 
 CLIP_SLACK_S = 1.0  # an event this close to a clip's ends still opens that clip
+CLIP_SPAN_BOUND_S = 120.0  # longer than any clip (the recorder caps one file at 30 s)
+PAGE_SIZE = 500  # rows per page: enough for a shift, quick to draw
+MAX_PAGE_SIZE = 5000
 
 
 @dataclass(frozen=True, slots=True)
 class EventFilter:
-    """Which events to list. ``person`` matches a person id (``Person_…``) or a name,
-    case-insensitively, anywhere in the event's detail."""
+    """Which events to list. ``person`` names people by public id (``Person_…``) or name,
+    case-insensitively: an exact match if there is one, else every person whose id or name
+    contains the text. ``before`` (UTC) keeps events strictly older; ``limit`` is the row
+    count for :func:`query_events` (pages carry their own)."""
 
     camera: str | None = None  # camera key as in the site file
     kind: str | None = None
     person: str | None = None
     before: datetime | None = None
-    limit: int = 500
+    limit: int = PAGE_SIZE
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class EventCursor:
+    """Where a page ends: the ``ts`` (UTC) and ``id`` of its last (oldest) row."""
+
+    ts: datetime
+    id: int
 
 
 @dataclass(frozen=True, slots=True)
 class EventView:
-    """One event as a list shows it, with the clip that covers it (if any)."""
+    """One event as a list shows it, with the clip that covers it (if any).
+
+    ``person`` is the person's name, else their public id, read from the persons table (so a
+    rename or merge shows at once); live events not yet stored have it None."""
 
     id: int
     ts: datetime
@@ -42,7 +87,10 @@ class EventView:
     camera: str | None
     detail: dict[str, Any]
     clip_path: str | None  # relative to the data dir
-    clip_offset_s: float | None  # where in the clip the event happens
+    clip_offset_s: float | None  # where in the clip the event happens, seconds
+    person: str | None = None
+    person_public_id: str | None = None
+    track_id: int | None = None
 
     @property
     def summary(self) -> str:
@@ -54,72 +102,349 @@ class EventView:
             return f"track {detail['track_id']}"
         return ", ".join(f"{k}={v}" for k, v in list(detail.items())[:3])
 
+    @property
+    def cursor(self) -> EventCursor:
+        return EventCursor(self.ts, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    """Rows newest first; ``next_cursor`` continues after the last row, None at the end."""
+
+    rows: tuple[EventView, ...]
+    next_cursor: EventCursor | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventPageRequest:
+    """One page of events matching ``filter``, after ``cursor`` (None: the newest)."""
+
+    filter: EventFilter = field(default_factory=EventFilter)
+    cursor: EventCursor | None = None
+    limit: int = PAGE_SIZE
+
+    def run(self, store: Store) -> EventPage:
+        """Read the page (caller's thread, its own session; at most three statements)."""
+        return query_event_page(store, self.filter, self.cursor, self.limit)
+
+
+@dataclass(frozen=True, slots=True)
+class EventKindsRequest:
+    """Every event kind in the history, sorted, for filter menus."""
+
+    def run(self, store: Store) -> list[str]:
+        return event_kinds(store)
+
+
+@dataclass(frozen=True, slots=True)
+class ClipProbe:
+    """An event whose clip is sought: its list key, camera key and time (UTC)."""
+
+    key: Any
+    camera: str
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CoveringClipsRequest:
+    """The clips covering ``probes`` (one statement), for rows listed before their clip was
+    finalised. Result maps each covered probe's ``key`` to ``(clip path, offset seconds)``."""
+
+    probes: tuple[ClipProbe, ...]
+
+    def run(self, store: Store) -> dict[Any, tuple[str, float]]:
+        if not self.probes:
+            return {}
+        spans = [(probe.key, probe.camera, probe.ts) for probe in self.probes]
+        with store.sessions() as session:
+            return _covering_clips(session, spans, by_key=True)
+
+
+def query_event_page(
+    store: Store, flt: EventFilter, cursor: EventCursor | None = None, limit: int = PAGE_SIZE
+) -> EventPage:
+    """Events matching ``flt`` after ``cursor``, newest first, each with its covering clip.
+
+    ``limit`` rows at most (1…:data:`MAX_PAGE_SIZE`). Caller's thread, own session.
+    """
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    # A Core connection, not an ORM session: plain rows cost the worker (and the GIL the
+    # GUI thread needs) less Python per row.
+    with store.engine.connect() as connection:
+        camera_ids, person_ids = _resolve_filter_ids(connection, flt)
+        if camera_ids == [] or person_ids == []:
+            return EventPage((), None)  # names a camera or person the store does not know
+        stmt = page_statement(flt, cursor, limit + 1, person_ids, camera_ids)
+        rows = connection.execute(stmt).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    views = tuple(
+        EventView(
+            id=row.id,
+            ts=row.ts,
+            kind=row.kind,
+            source=row.source,
+            camera=row.key or _camera_of_source(row.source),
+            detail=dict(row.detail or {}),
+            clip_path=row.clip_path,
+            clip_offset_s=(
+                None
+                if row.clip_started_at is None
+                else max(0.0, (row.ts - row.clip_started_at).total_seconds())
+            ),
+            person=row.name or row.public_id,
+            person_public_id=row.public_id,
+            track_id=row.track_id,
+        )
+        for row in rows
+    )
+    return EventPage(views, views[-1].cursor if more and views else None)
+
+
+def page_statement(
+    flt: EventFilter,
+    cursor: EventCursor | None,
+    limit: int,
+    person_ids: Sequence[int] | None = None,
+    camera_ids: Sequence[int] | None = None,
+) -> Select[Any]:
+    """The one statement that reads a page: events matching ``flt`` (person and camera
+    given as resolved ``person_ids`` and ``camera_ids``) after ``cursor``, joined to their
+    camera and person, ordered ``(ts desc, id desc)``, ``limit`` rows. Every filter is served
+    by an index that ends in ``(ts, id)``, so the database walks it backwards and stops after
+    ``limit`` rows.
+    """
+    conditions: list[ColumnElement[bool]] = []
+    # One id is an equality, so the (id, ts, id) index gives the order without a sort.
+    if person_ids is not None:
+        conditions.append(
+            Event.person_id == person_ids[0]
+            if len(person_ids) == 1
+            else Event.person_id.in_(person_ids)
+        )
+    if camera_ids is not None:
+        conditions.append(
+            Event.camera_id == camera_ids[0]
+            if len(camera_ids) == 1
+            else Event.camera_id.in_(camera_ids)
+        )
+    elif flt.camera:
+        conditions.append(Event.camera_id.in_(select(Camera.id).where(Camera.key == flt.camera)))
+    if flt.kind:
+        conditions.append(Event.kind == flt.kind)
+    if flt.before:
+        conditions.append(Event.ts < flt.before)
+    if cursor is not None:
+        # ``ts <= :ts`` is a plain index range on both SQLite and PostgreSQL; the tie-break
+        # on id is a filter over the few rows sharing the cursor's ts. (A row value
+        # ``(ts, id) < (:ts, :id)`` becomes an index condition on PostgreSQL only.)
+        conditions.append(Event.ts <= cursor.ts)
+        conditions.append(or_(Event.ts < cursor.ts, Event.id < cursor.id))
+    return (
+        select(
+            Event.id,
+            Event.ts,
+            Event.kind,
+            Event.source,
+            Event.camera_id,
+            Event.track_id,
+            Event.detail,
+            Camera.key,
+            Person.public_id,
+            Person.name,
+            _CLIP.path.label("clip_path"),
+            _CLIP.started_at.label("clip_started_at"),
+        )
+        .outerjoin(Camera, Camera.id == Event.camera_id)
+        .outerjoin(Person, Person.id == Event.person_id)
+        .outerjoin(_CLIP, _CLIP.id == _covering_clip_id())
+        .where(*conditions)
+        .order_by(Event.ts.desc(), Event.id.desc())
+        .limit(limit)
+    )
+
+
+_CLIP = aliased(Media, name="clip")
+_PROBE = aliased(Media, name="probe")
+
+
+class shifted_time(FunctionElement[datetime]):  # noqa: N801 - a SQL function's name
+    """``ts`` moved by ``seconds`` (a literal), in SQL, on SQLite and PostgreSQL alike."""
+
+    type = DateTime()
+    name = "shifted_time"
+    inherit_cache = True
+
+
+@compiles(shifted_time, "sqlite")
+def _shifted_time_sqlite(element: shifted_time, compiler: SQLCompiler, **kw: Any) -> str:
+    ts, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
+    # Text like the stored values (milliseconds; the clip slack is a second).
+    return f"strftime('%Y-%m-%d %H:%M:%f', {ts}, ({seconds}) || ' seconds')"
+
+
+@compiles(shifted_time)
+def _shifted_time_default(element: shifted_time, compiler: SQLCompiler, **kw: Any) -> str:
+    ts, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({ts} + ({seconds}) * INTERVAL '1 second')"
+
+
+def _covering_clip_id() -> Any:
+    """Correlated to the page's event: the id of the newest clip of its camera covering
+    its time (± :data:`CLIP_SLACK_S`), found by one bounded range on ``ix_media_camera_span``."""
+    return (
+        select(_PROBE.id)
+        .where(
+            _PROBE.camera_id == Event.camera_id,
+            _PROBE.started_at <= shifted_time(Event.ts, literal(CLIP_SLACK_S)),
+            _PROBE.started_at
+            >= shifted_time(Event.ts, literal(-(CLIP_SPAN_BOUND_S + CLIP_SLACK_S))),
+            _PROBE.ended_at >= shifted_time(Event.ts, literal(-CLIP_SLACK_S)),
+            _PROBE.kind == "clip",
+        )
+        .order_by(_PROBE.started_at.desc())
+        .limit(1)
+        .correlate(Event)
+        .scalar_subquery()
+    )
+
 
 def query_events(store: Store, flt: EventFilter) -> list[EventView]:
-    """Events matching ``flt``, newest first, each with its covering clip."""
-    stmt = select(Event, Camera.key).outerjoin(Camera, Camera.id == Event.camera_id)
-    if flt.camera:
-        stmt = stmt.where(or_(Camera.key == flt.camera, Event.source == f"camera:{flt.camera}"))
-    if flt.kind:
-        stmt = stmt.where(Event.kind == flt.kind)
-    if flt.before:
-        stmt = stmt.where(Event.ts < flt.before)
-    if flt.person:
-        # JSON stored as text on both backends; a LIKE over it finds ids and names.
-        needle = f"%{flt.person.lower()}%"
-        stmt = stmt.where(func.lower(func.cast(Event.detail, _text_type())).like(needle))
-    stmt = stmt.order_by(Event.ts.desc(), Event.id.desc()).limit(max(1, flt.limit))
-    with store.sessions() as session:
-        rows = session.execute(stmt).all()
-        views = []
-        for event, camera_key in rows:
-            key = camera_key or (
-                event.source.removeprefix("camera:") if event.source.startswith("camera:") else None
-            )
-            clip = _covering_clip(session, event) if event.camera_id else None
-            views.append(
-                EventView(
-                    id=event.id,
-                    ts=event.ts,
-                    kind=event.kind,
-                    source=event.source,
-                    camera=key,
-                    detail=dict(event.detail),
-                    clip_path=clip[0] if clip else None,
-                    clip_offset_s=clip[1] if clip else None,
-                )
-            )
-    return views
+    """The newest ``flt.limit`` events matching ``flt`` (one page; see
+    :func:`query_event_page`). Caller's thread."""
+    return list(query_event_page(store, flt, None, flt.limit).rows)
 
 
 def event_kinds(store: Store) -> list[str]:
-    """Every event kind in the history, for filter menus."""
+    """Every event kind in the history, sorted, for filter menus. Caller's thread.
+
+    A loose index scan over ``ix_events_kind_ts_id`` (one probe per kind), so it stays
+    quick with millions of events on both backends."""
     with store.sessions() as session:
-        return list(session.scalars(select(Event.kind).distinct().order_by(Event.kind)))
+        kinds = session.execute(
+            text(
+                "WITH RECURSIVE k(kind) AS ("
+                " SELECT min(kind) FROM events"
+                " UNION ALL"
+                " SELECT (SELECT min(e.kind) FROM events e WHERE e.kind > k.kind)"
+                " FROM k WHERE k.kind IS NOT NULL)"
+                " SELECT kind FROM k WHERE kind IS NOT NULL"
+            )
+        ).scalars()
+        return [str(kind) for kind in kinds]
 
 
-def _covering_clip(session: Any, event: Event) -> tuple[str, float] | None:
-    slack = timedelta(seconds=CLIP_SLACK_S)
-    media = session.scalars(
-        select(Media)
-        .where(
-            Media.kind == "clip",
-            Media.camera_id == event.camera_id,
-            Media.started_at.is_not(None),
-            and_(Media.started_at <= event.ts + slack, Media.ended_at >= event.ts - slack),
+def _resolve_filter_ids(
+    session: Session | Connection, flt: EventFilter
+) -> tuple[list[int] | None, list[int] | None]:
+    """The database ids ``flt`` names, as ``(camera ids, person ids)``; None for a filter
+    that is not set, ``[]`` for one that names nobody. At most one statement.
+
+    A camera is named by its key (one per site). A person is named by public id or name,
+    case-insensitively: those equal to the text, else those containing it.
+    """
+    parts: list[Any] = []  # Select[str, int, bool] each
+    if flt.camera:
+        parts.append(
+            select(
+                literal("camera").label("what"), Camera.id.label("id"), true().label("exact")
+            ).where(Camera.key == flt.camera)
         )
-        .order_by(Media.started_at.desc())
-        .limit(1)
-    ).first()
-    if media is None or media.started_at is None:
-        return None
-    return media.path, max(0.0, (event.ts - media.started_at).total_seconds())
+    needle = (flt.person or "").strip().lower()
+    if needle:
+        public_id, name = func.lower(Person.public_id), func.lower(Person.name)
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        parts.append(
+            select(
+                literal("person").label("what"),
+                Person.id.label("id"),
+                or_(public_id == needle, name == needle).label("exact"),
+            ).where(or_(public_id.like(pattern, escape="\\"), name.like(pattern, escape="\\")))
+        )
+    if not parts:
+        return None, None
+    stmt: Any = parts[0] if len(parts) == 1 else union_all(*parts)
+    found: dict[str, list[tuple[int, bool]]] = {"camera": [], "person": []}
+    for what, row_id, exact in session.execute(stmt).all():
+        found[str(what)].append((int(row_id), bool(exact)))
+    cameras = [row_id for row_id, _ in found["camera"]] if flt.camera else None
+    persons = None
+    if needle:
+        exact_ids = [row_id for row_id, exact in found["person"] if exact]
+        persons = exact_ids or [row_id for row_id, _ in found["person"]]
+    return cameras, persons
 
 
-def _text_type() -> Any:
-    from sqlalchemy import Text
+def _covering_clips(
+    session: Session,
+    spans: Sequence[tuple[Any, Any, datetime]],
+    *,
+    by_key: bool,
+) -> dict[Any, tuple[str, float]]:
+    """For each ``(key, camera, ts)`` (camera: its key if ``by_key``, else its database
+    id) the newest clip of that camera
+    covering ``ts`` (± :data:`CLIP_SLACK_S`), as ``key -> (path, offset seconds)``.
 
-    return Text()
+    One statement: the events' times are merged per camera into a few windows, the clips
+    overlapping any window are read (each window a bounded range on
+    ``ix_media_camera_span``), and events are matched to clips here.
+    """
+    slack = timedelta(seconds=CLIP_SLACK_S)
+    bound = timedelta(seconds=CLIP_SPAN_BOUND_S)
+    by_camera: dict[Any, list[datetime]] = defaultdict(list)
+    for _key, camera, ts in spans:
+        by_camera[camera].append(ts)
+    camera_column: Any = Camera.key if by_key else Media.camera_id
+    windows: list[ColumnElement[bool]] = []
+    for camera, times in by_camera.items():
+        for low, high in _merge_windows(sorted(times), bound):
+            windows.append(
+                and_(
+                    camera_column == camera,
+                    Media.started_at >= low - bound - slack,
+                    Media.started_at <= high + slack,
+                    Media.ended_at >= low - slack,
+                )
+            )
+    if not windows:
+        return {}
+    stmt = select(camera_column, Media.path, Media.started_at, Media.ended_at).where(
+        Media.kind == "clip",
+        Media.started_at.is_not(None),
+        Media.ended_at.is_not(None),
+        or_(false(), *windows),
+    )
+    if by_key:
+        stmt = stmt.join(Camera, Camera.id == Media.camera_id)
+    clips: dict[Any, list[tuple[datetime, datetime, str]]] = defaultdict(list)
+    for camera, path, started_at, ended_at in session.execute(stmt).all():
+        clips[camera].append((started_at, ended_at, path))
+    for found in clips.values():
+        found.sort(reverse=True)  # newest start first, as the list prefers it
+    covered: dict[Any, tuple[str, float]] = {}
+    for key, camera, ts in spans:
+        for started_at, ended_at, path in clips.get(camera, ()):
+            if started_at <= ts + slack and ended_at >= ts - slack:
+                covered[key] = (path, max(0.0, (ts - started_at).total_seconds()))
+                break
+    return covered
+
+
+def _merge_windows(times: Iterable[datetime], gap: timedelta) -> list[tuple[datetime, datetime]]:
+    """Sorted times grouped into ``(first, last)`` windows; a new window starts after a gap
+    longer than ``gap``."""
+    windows: list[tuple[datetime, datetime]] = []
+    for ts in times:
+        if windows and ts - windows[-1][1] <= gap:
+            windows[-1] = (windows[-1][0], ts)
+        else:
+            windows.append((ts, ts))
+    return windows
+
+
+def _camera_of_source(source: str) -> str | None:
+    return source.removeprefix("camera:") if source.startswith("camera:") else None
 
 
 def live_event_view(event: StoreEvent) -> EventView | None:
@@ -128,14 +453,15 @@ def live_event_view(event: StoreEvent) -> EventView | None:
     record = event.record()
     if record is None:
         return None
-    camera = record.source.removeprefix("camera:") if record.source.startswith("camera:") else None
     return EventView(
         id=0,
         ts=event.at,
         kind=record.kind,
         source=record.source,
-        camera=camera,
+        camera=_camera_of_source(record.source),
         detail=dict(record.detail),
         clip_path=None,
         clip_offset_s=None,
+        person_public_id=record.person,
+        track_id=record.track_id,
     )

@@ -45,7 +45,7 @@ def test_layouts_switch_from_the_menu_and_persist(
 ) -> None:
     site = plaza_site(tmp_path, vtest_avi)
     settings = tmp_path / "layouts.ini"
-    _host, window = open_console(site, settings)
+    host, window = open_console(site, settings)
     assert window.current_layout is Layout.OPERATOR
     assert window.docks["cameras"].isVisible() and not window.docks["site"].isVisible()
 
@@ -63,6 +63,7 @@ def test_layouts_switch_from_the_menu_and_persist(
     window.layout_actions[Layout.INVESTIGATOR].trigger()
     assert not window.docks["cameras"].isVisible()  # remembered per layout
     window.close()
+    host.close()  # one engine per data dir: stop this one before reopening
 
     _host2, reopened = open_console(site, settings)
     assert reopened.current_layout is Layout.INVESTIGATOR  # persisted across restarts
@@ -73,8 +74,50 @@ def test_layouts_switch_from_the_menu_and_persist(
 
 def test_grid_choice_persists(qtbot: QtBot, open_console, tmp_path: Path, vtest_avi: Path) -> None:
     site = plaza_site(tmp_path, vtest_avi)
-    _host, window = open_console(site)
+    host, window = open_console(site)
     window.camera_grid.set_tile_count(9)
     window.close()
+    host.close()  # one engine per data dir: stop this one before reopening
     _host2, reopened = open_console(site)
     assert reopened.camera_grid.tile_count == 9
+
+
+def test_panes_read_the_store_off_the_gui_thread(
+    qtbot: QtBot, open_console, tmp_path: Path, vtest_avi: Path
+) -> None:
+    import threading
+
+    from sqlalchemy import event as sa_event
+
+    host, window = open_console(plaza_site(tmp_path, vtest_avi))
+    events = window.event_history
+    qtbot.waitUntil(lambda: events.row_count() >= 1 and not events.is_loading(), timeout=5000)
+    gui_thread = threading.current_thread()
+    readers: list[str] = []
+
+    def on_statement(*_args: object) -> None:
+        if threading.current_thread() is gui_thread:
+            readers.append("GUI thread")
+        elif threading.current_thread().name.startswith("query-"):
+            readers.append("query")
+
+    engine = host.store.engine
+    sa_event.listen(engine, "before_cursor_execute", on_statement)
+    try:
+        with qtbot.waitSignal(events.sig_page_loaded, timeout=5000):
+            events.refresh()
+        for kind in ("camera.online", None, "camera.no_footage", None):
+            events.set_filter(kind=kind)  # a storm of filter changes: the last one wins
+        with qtbot.waitSignal(window.people.sig_people_listed, timeout=5000):
+            window.people.refresh()
+        qtbot.waitUntil(lambda: not events.is_loading(), timeout=5000)
+        window.event_history.on_clip_finalised()
+        qtbot.wait(1500)  # the debounced clip lookup runs
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", on_statement)
+    assert "query" in readers
+    assert "GUI thread" not in readers  # the old pane ran 2 + one per row here
+    assert events.current_filter().kind is None and not events.is_loading()
+
+    window.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("query-")]

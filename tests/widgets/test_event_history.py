@@ -1,20 +1,39 @@
-"""Events pane and clip player, rendered for real, playing a real H.264 clip."""
+"""Events pane and clip player, rendered for real, playing a real H.264 clip.
+
+The pane's reads go through a fake query client that answers from a list on the GUI thread
+after ``submit`` has returned (as the real client does), newest request per channel only."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtMultimedia import QMediaPlayer
 from pytestqt.qtbot import QtBot
 
-from engine.history.events import EventFilter, EventView
+from engine.history.events import (
+    CoveringClipsRequest,
+    EventFilter,
+    EventKindsRequest,
+    EventPage,
+    EventPageRequest,
+    EventView,
+)
+from engine.history.query_service import CallRequest, QueryRequest, QueryResult
 from widgets.clip_player import ClipPlayer
-from widgets.event_history import MAX_ROWS, NO_CLIP_TEXT, Column, EventHistoryPane
+from widgets.event_history import (
+    CLIP_LOOKUP_DELAY_MS,
+    LOADING_TEXT,
+    MAX_ROWS,
+    NO_CLIP_TEXT,
+    Column,
+    EventHistoryPane,
+)
 
 T0 = datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC)
 CAMERAS = [("gate", "Front gate"), ("yard", "Yard")]
@@ -89,37 +108,123 @@ STORED = [  # newest first, as the engine's query returns them
 
 
 class FakeHistory:
-    """Stands in for the engine's history query: filters a list, records every filter."""
+    """Stands in for the store behind the query client: answers page, kinds and clip
+    requests from a list (newest first), recording the filter of every page asked for."""
 
     def __init__(self, events: list[EventView]) -> None:
         self.events = events
         self.filters: list[EventFilter] = []
+        self.pages: list[EventPageRequest] = []
         self.kinds = sorted({e.kind for e in events})
+        self.clips: dict[str, str] = {}  # camera -> clip path of any later lookup
+        self.clip_lookups: list[CoveringClipsRequest] = []
+        self.failure: Exception | None = None
 
-    def query(self, flt: EventFilter) -> list[EventView]:
-        self.filters.append(flt)
+    def answer(self, request: QueryRequest[Any]) -> Any:
+        if self.failure is not None:
+            raise self.failure
+        if isinstance(request, EventPageRequest):
+            return self.page(request)
+        if isinstance(request, EventKindsRequest):
+            return list(self.kinds)
+        if isinstance(request, CoveringClipsRequest):
+            self.clip_lookups.append(request)
+            return {
+                p.key: (self.clips[p.camera], 0.5) for p in request.probes if p.camera in self.clips
+            }
+        raise AssertionError(f"unexpected request {request!r}")
+
+    def page(self, request: EventPageRequest) -> EventPage:
+        flt = request.filter
+        if request.cursor is None:
+            self.filters.append(flt)
+        self.pages.append(request)
         rows = [
             e
             for e in self.events
             if (flt.camera is None or e.camera == flt.camera)
             and (flt.kind is None or e.kind == flt.kind)
             and (flt.person is None or flt.person.lower() in str(e.detail).lower())
+            and (request.cursor is None or (e.ts, e.id) < (request.cursor.ts, request.cursor.id))
         ]
-        return rows[: flt.limit]
+        page = rows[: request.limit]
+        more = len(rows) > request.limit
+        return EventPage(tuple(page), page[-1].cursor if more else None)
 
-    def event_kinds(self) -> list[str]:
-        return list(self.kinds)
+
+class FakeQueryClient:
+    """The pane's query client without threads: answers on the GUI thread once control
+    returns to the event loop, dropping answers superseded on their channel. ``hold`` keeps
+    answers back until :meth:`release`."""
+
+    def __init__(self, history: FakeHistory) -> None:
+        self.history = history
+        self.hold = False
+        self._latest: dict[str, int] = {}
+        self._pending: list[tuple[QueryResult[Any], Callable[..., None], bool]] = []
+
+    def submit(self, channel: str, request: QueryRequest[Any], on_done: Callable[..., None]) -> int:
+        generation = self._latest.get(channel, 0) + 1
+        self._latest[channel] = generation
+        self._queue(channel, generation, request, on_done, True)
+        return generation
+
+    def submit_action(
+        self,
+        channel: str,
+        action: Callable[[], Any],
+        on_done: Callable[..., None],
+        *,
+        name: str = "",
+    ) -> int:
+        self._queue(channel, 0, CallRequest(action, name), on_done, False)
+        return 0
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def release(self) -> None:
+        pending, self._pending = self._pending, []
+        for result, on_done, supersedable in pending:
+            if supersedable and self._latest[result.channel] != result.generation:
+                continue  # stale: a newer request was made on this channel
+            on_done(result)
+
+    def _queue(
+        self,
+        channel: str,
+        generation: int,
+        request: QueryRequest[Any],
+        on_done: Callable[..., None],
+        supersedable: bool,
+    ) -> None:
+        try:
+            result = QueryResult(channel, request, generation, value=self.history.answer(request))
+        except Exception as exc:
+            result = QueryResult(channel, request, generation, error=exc)
+        self._pending.append((result, on_done, supersedable))
+        if not self.hold:
+            QTimer.singleShot(0, self.release)
 
 
 def make_pane(
     qtbot: QtBot, media_root: Path, events: list[EventView] = STORED
 ) -> tuple[EventHistoryPane, FakeHistory]:
     history = FakeHistory(events)
-    pane = EventHistoryPane(history.query, history.event_kinds, CAMERAS, media_root)
+    client = FakeQueryClient(history)
+    pane = EventHistoryPane(client, CAMERAS, media_root)
+    pane.client = client  # type: ignore[attr-defined]
     qtbot.addWidget(pane)
     pane.resize(900, 600)
     pane.show()
+    settle(qtbot, pane)
     return pane, history
+
+
+def settle(qtbot: QtBot, pane: EventHistoryPane) -> None:
+    """Wait until every answer the pane asked for has been shown."""
+    client: FakeQueryClient = pane.client  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: client.pending() == 0 and not pane.is_loading(), timeout=2000)
 
 
 def texts(pane: EventHistoryPane, row: int) -> list[str]:
@@ -160,16 +265,19 @@ def test_camera_and_type_filters_query_and_narrow_rows(qtbot: QtBot, media_root:
         *history.kinds,
     ]
     pane.camera_combo.setCurrentIndex(pane.camera_combo.findText("Front gate"))
+    settle(qtbot, pane)
     assert history.filters[-1] == EventFilter(camera="gate", limit=500)
     assert ids(pane) == [6, 4]
 
     pane.kind_combo.setCurrentIndex(pane.kind_combo.findText("face.unknown"))
+    settle(qtbot, pane)
     assert history.filters[-1] == EventFilter(camera="gate", kind="face.unknown", limit=500)
     assert pane.current_filter() == history.filters[-1]
     assert ids(pane) == [4]
 
     pane.camera_combo.setCurrentIndex(0)
     pane.kind_combo.setCurrentIndex(0)
+    settle(qtbot, pane)
     assert history.filters[-1] == EventFilter(limit=500)
     assert pane.row_count() == 6
 
@@ -180,6 +288,7 @@ def test_person_filter_waits_for_typing_to_pause(qtbot: QtBot, media_root: Path)
     qtbot.keyClicks(pane.person_edit, "alice")
     assert len(history.filters) == queries_before  # not once per key
     qtbot.waitUntil(lambda: len(history.filters) == queries_before + 1, timeout=2000)
+    settle(qtbot, pane)
     assert history.filters[-1] == EventFilter(person="alice", limit=500)
     assert ids(pane) == [6]
 
@@ -187,6 +296,7 @@ def test_person_filter_waits_for_typing_to_pause(qtbot: QtBot, media_root: Path)
     pane.person_edit.clear()
     qtbot.keyClicks(pane.person_edit, "person_0042")
     qtbot.keyClick(pane.person_edit, Qt.Key.Key_Return)
+    settle(qtbot, pane)
     assert history.filters[-1] == EventFilter(person="person_0042", limit=500)
     assert ids(pane) == [4]
     queries = len(history.filters)
@@ -197,6 +307,7 @@ def test_person_filter_waits_for_typing_to_pause(qtbot: QtBot, media_root: Path)
 def test_set_filter_and_refresh(qtbot: QtBot, media_root: Path) -> None:
     pane, history = make_pane(qtbot, media_root)
     pane.set_filter(camera="yard", kind="face.recognised", person="BOB")
+    settle(qtbot, pane)
     assert history.filters[-1] == EventFilter(
         camera="yard", kind="face.recognised", person="BOB", limit=500
     )
@@ -204,6 +315,7 @@ def test_set_filter_and_refresh(qtbot: QtBot, media_root: Path) -> None:
     assert pane.person_edit.text() == "BOB"
     assert ids(pane) == [2]
     pane.set_filter(person="nobody")
+    settle(qtbot, pane)
     assert pane.row_count() == 0
     assert pane.status_text() == "No events match"
     with pytest.raises(ValueError, match="unknown camera"):
@@ -214,6 +326,7 @@ def test_set_filter_and_refresh(qtbot: QtBot, media_root: Path) -> None:
     history.kinds.append("door.forced")
     queries = len(history.filters)
     pane.refresh_button.click()
+    settle(qtbot, pane)
     assert len(history.filters) == queries + 1
     assert ids(pane)[0] == 7
     assert pane.kind_combo.findText("door.forced") > 0
@@ -222,6 +335,7 @@ def test_set_filter_and_refresh(qtbot: QtBot, media_root: Path) -> None:
 def test_live_events_respect_the_filter(qtbot: QtBot, media_root: Path) -> None:
     pane, _ = make_pane(qtbot, media_root)
     pane.set_filter(camera="gate", person="alice")
+    settle(qtbot, pane)
     assert ids(pane) == [6]
     pane.on_event_added(event(10, "face.recognised", "yard", seconds=80, name="Alice Ward"))
     pane.on_event_added(event(11, "face.recognised", "gate", seconds=81, name="Bob Stone"))
@@ -339,9 +453,7 @@ def test_live_events_not_yet_stored_are_all_listed(qtbot) -> None:  # type: igno
 
     from engine.history.events import EventView
 
-    pane = EventHistoryPane(
-        query=lambda _f: [], kinds=lambda: [], cameras=[("a", "A")], media_root=Path(".")
-    )
+    pane = EventHistoryPane(FakeQueryClient(FakeHistory([])), [("a", "A")], Path("."))
     qtbot.addWidget(pane)
     for second in range(3):
         pane.on_event_added(
@@ -357,3 +469,116 @@ def test_live_events_not_yet_stored_are_all_listed(qtbot) -> None:  # type: igno
             )
         )
     assert pane.row_count() == 3
+
+
+def many_events(count: int) -> list[EventView]:
+    """``count`` events newest first, in pairs sharing a timestamp (ties across pages)."""
+    return [
+        event(count - i, "person.appeared", "gate", seconds=(count - i) // 2) for i in range(count)
+    ]
+
+
+def test_the_list_says_loading_and_drops_answers_to_older_filters(
+    qtbot: QtBot, media_root: Path
+) -> None:
+    pane, history = make_pane(qtbot, media_root)
+    client: FakeQueryClient = pane.client  # type: ignore[attr-defined]
+    client.hold = True
+    pane.set_filter(camera="yard")
+    assert pane.status_text() == LOADING_TEXT and pane.is_loading()
+    assert not pane.load_more_button.isEnabled()
+    pane.set_filter(camera="gate")
+    pane.set_filter(kind="face.recognised")  # three filters before any answer
+    client.release()
+    assert ids(pane) == [6, 2]  # only the newest filter's answer was shown
+    assert not pane.is_loading() and pane.status_text() == "2 events"
+    assert [f.camera for f in history.filters[-3:]] == ["yard", "gate", None]
+
+    # A live event that arrives while a page loads is kept when the page lands.
+    pane.set_filter()
+    pane.on_event_added(event(0, "camera.online", "gate", seconds=500))
+    client.release()
+    assert ids(pane) == [0, 6, 5, 4, 3, 2, 1]
+
+
+def test_older_events_load_page_by_page_from_the_cursor(qtbot: QtBot, media_root: Path) -> None:
+    pane, history = make_pane(qtbot, media_root, many_events(1200))
+    assert pane.row_count() == 500 and pane.has_more()
+    assert pane.status_text() == "500 events (newest first; Load more for older ones)"
+    assert pane.load_more_button.isEnabled()
+    with qtbot.waitSignal(pane.sig_page_loaded, timeout=2000) as loaded:
+        pane.load_more_button.click()
+    assert loaded.args == [500]
+    assert history.pages[-1].cursor == pane.event_at(499).cursor  # type: ignore[union-attr]
+    assert pane.row_count() == 1000
+
+    # Scrolling to the bottom asks for the rest.
+    bar = pane.table.verticalScrollBar()
+    with qtbot.waitSignal(pane.sig_page_loaded, timeout=2000) as loaded:
+        bar.setValue(bar.maximum())
+    assert loaded.args == [200]
+    assert ids(pane) == list(range(1200, 0, -1))  # nothing twice, nothing skipped
+    assert not pane.has_more() and not pane.load_more_button.isEnabled()
+    assert pane.load_more() is False
+    assert pane.status_text() == "1200 events"
+
+    # Live rows keep coming: the list stays at what was loaded, the oldest can come back.
+    for i in range(10):
+        pane.on_event_added(event(5000 + i, "person.appeared", "gate", seconds=5000 + i))
+    assert pane.row_count() == 1200 and ids(pane)[0] == 5009
+    assert pane.has_more() and pane.load_more_button.isEnabled()
+
+
+def test_a_failed_page_is_explained_in_the_pane(qtbot: QtBot, media_root: Path) -> None:
+    pane, history = make_pane(qtbot, media_root)
+    history.failure = RuntimeError("database is locked")
+    pane.set_filter(camera="yard")
+    settle(qtbot, pane)
+    assert pane.row_count() == 0  # the stale list is not left looking current
+    assert pane.status_text() == "could not load events: database is locked"
+    history.failure = None
+    pane.refresh_button.click()
+    settle(qtbot, pane)
+    assert pane.status_text() == "3 events"
+
+
+def test_finished_clips_are_looked_up_once_per_burst_for_rows_without_one(
+    qtbot: QtBot, media_root: Path
+) -> None:
+    pane, history = make_pane(qtbot, media_root)
+    pane.on_event_added(event(0, "person.appeared", "yard", seconds=90))
+    pages = len(history.pages)
+    history.clips = {"yard": "clips/yard/new.mp4"}
+    for _ in range(3):
+        pane.on_clip_finalised()
+    assert history.clip_lookups == []  # waits for the burst to settle
+    qtbot.waitUntil(lambda: len(history.clip_lookups) == 1, timeout=CLIP_LOOKUP_DELAY_MS + 2000)
+    settle(qtbot, pane)
+    qtbot.wait(50)
+    assert len(history.clip_lookups) == 1 and len(history.pages) == pages  # no list reload
+    asked = {(p.camera, p.ts) for p in history.clip_lookups[0].probes}
+    assert asked == {(v.camera, v.ts) for v in STORED if v.camera and not v.clip_path} | {
+        ("yard", T0 + timedelta(seconds=90))
+    }
+    assert texts(pane, 0)[Column.CLIP] == "▶"
+    assert pane.event_at(0).clip_path == "clips/yard/new.mp4"  # type: ignore[union-attr]
+    assert pane.event_at(1).clip_path == CLIP_REL  # type: ignore[union-attr]  # kept
+
+
+def test_person_column_shows_the_stored_persons_current_name(
+    qtbot: QtBot, media_root: Path
+) -> None:
+    renamed = EventView(
+        id=1,
+        ts=T0,
+        kind="face.recognised",
+        source="camera:gate",
+        camera="gate",
+        detail={"name": "Old Name", "person_id": "Person_0001"},
+        clip_path=None,
+        clip_offset_s=None,
+        person="Dana Shore",
+        person_public_id="Person_0001",
+    )
+    pane, _ = make_pane(qtbot, media_root, [renamed])
+    assert texts(pane, 0)[Column.PERSON] == "Dana Shore"

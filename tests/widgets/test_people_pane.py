@@ -1,9 +1,13 @@
-"""People pane: listing, filter, thumbnails, rename, merge and erase against a fake backend."""
+"""People pane: listing, filter, thumbnails, rename, merge and erase against a fake backend.
+
+The pane runs the backend's callables through the console's real query client, so they run
+on query worker threads and their answers come back on the GUI thread, as in the console."""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +19,8 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from console.queries import QtQueryClient
+from engine.history.query_service import QueryService
 from engine.identity.people import PersonView
 from engine.vision.cv import import_cv2
 from widgets.people_pane import (
@@ -42,10 +48,15 @@ class FakePeople:
     def __init__(self, people: list[PersonView]) -> None:
         self.people = list(people)
         self.calls: list[tuple[str | None, ...]] = []
+        self.threads: set[str] = set()  # where the callables ran
         self.failing: set[str] = set()  # operation names that raise
+        self.gate: threading.Event | None = None  # changes wait for it when set
 
     def _call(self, *call: str | None) -> None:
         self.calls.append(call)
+        self.threads.add(threading.current_thread().name)
+        if self.gate is not None and call[0] != "list":
+            assert self.gate.wait(10), "the test never let the change finish"
         if call[0] in self.failing:
             raise RuntimeError("database is locked")
 
@@ -115,15 +126,42 @@ def warnings_shown(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 @pytest.fixture
+def client() -> Iterator[QtQueryClient]:
+    # The pane's requests are the backend's callables: they never read the store.
+    opened = QtQueryClient(QueryService(store=None))  # type: ignore[arg-type]
+    yield opened
+    opened.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("query-")]
+
+
+@pytest.fixture
 def pane(
-    qtbot: QtBot, backend: FakePeople, media_root: Path, warnings_shown: list[str]
+    qtbot: QtBot,
+    client: QtQueryClient,
+    backend: FakePeople,
+    media_root: Path,
+    warnings_shown: list[str],
 ) -> PeoplePane:
-    pane = PeoplePane(backend.list_people, backend.rename, backend.merge, backend.erase, media_root)
+    pane = PeoplePane(
+        client, backend.list_people, backend.rename, backend.merge, backend.erase, media_root
+    )
     qtbot.addWidget(pane)
     pane.resize(900, 300)
     pane.show()
-    pane.refresh()
+    refreshed(qtbot, pane)
     return pane
+
+
+def refreshed(qtbot: QtBot, pane: PeoplePane, **kwargs: bool) -> None:
+    """List the people again and wait until the answer is shown."""
+    with qtbot.waitSignal(pane.sig_people_listed, timeout=5000):
+        pane.refresh(**kwargs)
+
+
+def acted(qtbot: QtBot, pane: PeoplePane, trigger: Callable[[], object]) -> None:
+    """Start a change and wait until it has finished and the list was read again."""
+    with qtbot.waitSignals([pane.sig_action_finished, pane.sig_people_listed], timeout=5000):
+        trigger()
 
 
 def cell(
@@ -168,7 +206,9 @@ def test_rows_show_each_person_in_the_engine_order(pane: PeoplePane) -> None:
     assert pane.count_label.text() == "3 people"
 
 
-def test_snapshot_is_a_48_px_thumbnail_and_stays_cached(pane: PeoplePane, media_root: Path) -> None:
+def test_snapshot_is_a_48_px_thumbnail_and_stays_cached(
+    qtbot: QtBot, pane: PeoplePane, media_root: Path
+) -> None:
     picture = thumbnail(pane, ALICE.public_id)
     assert picture.cacheKey() != pane.placeholder_thumbnail().cacheKey()
     assert round(picture.deviceIndependentSize().height()) == 48
@@ -177,7 +217,7 @@ def test_snapshot_is_a_48_px_thumbnail_and_stays_cached(pane: PeoplePane, media_
     assert (centre.red(), centre.green(), centre.blue()) > (240, 0, 0)
     assert max(centre.green(), centre.blue()) < 20
     (media_root / SNAPSHOT).unlink()
-    pane.refresh()
+    refreshed(qtbot, pane)
     assert thumbnail(pane, ALICE.public_id).cacheKey() == picture.cacheKey()
 
 
@@ -228,10 +268,13 @@ def test_actions_are_enabled_only_for_a_selection_they_fit(pane: PeoplePane) -> 
     assert enabled() == (False, False, False)
 
 
-def test_refresh_keeps_the_selection_by_person_id(pane: PeoplePane, backend: FakePeople) -> None:
+def test_refresh_keeps_the_selection_by_person_id(
+    qtbot: QtBot, pane: PeoplePane, backend: FakePeople
+) -> None:
     select(pane, BOB.public_id)
     backend.people = [BOB, CAROL, ALICE]  # Bob seen again: the engine's order changes
-    pane.refresh_action.trigger()
+    with qtbot.waitSignal(pane.sig_people_listed, timeout=5000):
+        pane.refresh_action.trigger()
     assert shown_ids(pane)[0] == BOB.public_id
     assert pane.selected_ids() == [BOB.public_id]
 
@@ -249,7 +292,7 @@ def test_rename_calls_rename_and_shows_the_new_name(
     monkeypatch.setattr(pane, "_ask_new_name", answer)
     select(pane, BOB.public_id)
     with qtbot.waitSignal(pane.sig_person_renamed) as renamed:
-        pane.rename_action.trigger()
+        acted(qtbot, pane, pane.rename_action.trigger)
     assert asked == [BOB]
     assert renamed.args == [BOB.public_id]
     assert backend.operations() == [("rename", BOB.public_id, "Bob Smith")]
@@ -259,7 +302,7 @@ def test_rename_calls_rename_and_shows_the_new_name(
     pane.rename_action.trigger()  # dialog cancelled
     assert len(backend.operations()) == 1
 
-    pane.rename_action.trigger()  # empty text clears the name
+    acted(qtbot, pane, pane.rename_action.trigger)  # empty text clears the name
     assert backend.operations()[-1] == ("rename", BOB.public_id, None)
     assert cell(pane, shown_ids(pane).index(BOB.public_id), COLUMN_NAME) == "—"
 
@@ -282,7 +325,7 @@ def test_merge_needs_exactly_two_and_passes_keep_then_absorb(
 
     select(pane, ALICE.public_id, BOB.public_id)
     with qtbot.waitSignal(pane.sig_people_merged) as merged:
-        pane.merge_action.trigger()
+        acted(qtbot, pane, pane.merge_action.trigger)
     assert offered == [(ALICE.public_id, BOB.public_id)]
     assert backend.operations() == [("merge", BOB.public_id, ALICE.public_id)]
     assert merged.args == [BOB.public_id, ALICE.public_id]
@@ -319,7 +362,7 @@ def test_erase_asks_first_and_shows_the_summary(
 
     monkeypatch.setattr(pane, "_confirm_erase", lambda _person: True)
     with qtbot.waitSignal(pane.sig_person_erased) as erased:
-        pane.erase_action.trigger()
+        acted(qtbot, pane, pane.erase_action.trigger)
     assert erased.args == [ALICE.public_id]
     assert backend.operations() == [("erase", ALICE.public_id)]
     assert shown_ids(pane) == [BOB.public_id, CAROL.public_id]
@@ -331,6 +374,7 @@ def test_erase_asks_first_and_shows_the_summary(
 
 
 def test_a_failing_callable_is_shown_and_the_list_refreshed(
+    qtbot: QtBot,
     pane: PeoplePane,
     backend: FakePeople,
     warnings_shown: list[str],
@@ -340,7 +384,7 @@ def test_a_failing_callable_is_shown_and_the_list_refreshed(
     monkeypatch.setattr(pane, "_confirm_erase", lambda _person: True)
     select(pane, CAROL.public_id)
     listings = backend.calls.count(("list",))
-    pane.erase_action.trigger()
+    acted(qtbot, pane, pane.erase_action.trigger)
     message = "Could not erase Carol: database is locked"
     assert pane.error_label.isVisible()
     assert pane.error_label.text() == message
@@ -350,28 +394,30 @@ def test_a_failing_callable_is_shown_and_the_list_refreshed(
     assert not pane.status_label.isVisible()
 
     backend.failing = set()
-    pane.erase_action.trigger()  # the next action clears the old error
+    acted(qtbot, pane, pane.erase_action.trigger)  # the next action clears the old error
     assert not pane.error_label.isVisible()
 
 
 def test_a_failing_listing_keeps_the_rows_until_it_works_again(
-    pane: PeoplePane, backend: FakePeople, warnings_shown: list[str]
+    qtbot: QtBot, pane: PeoplePane, backend: FakePeople, warnings_shown: list[str]
 ) -> None:
     backend.failing.add("list")
     pane.refresh()
+    qtbot.waitUntil(pane.error_label.isVisible, timeout=5000)
     assert pane.error_label.text() == "Could not list people: database is locked"
     assert warnings_shown == ["Could not list people: database is locked"]
     assert pane.row_count() == 3
     backend.failing = set()
-    pane.refresh()
+    refreshed(qtbot, pane)
     assert not pane.error_label.isVisible()
 
 
 def test_a_background_refresh_shows_failures_in_the_pane_without_a_dialog(
-    pane: PeoplePane, backend: FakePeople, warnings_shown: list[str]
+    qtbot: QtBot, pane: PeoplePane, backend: FakePeople, warnings_shown: list[str]
 ) -> None:
     backend.failing.add("list")
     pane.refresh(warn=False)
+    qtbot.waitUntil(pane.error_label.isVisible, timeout=5000)
     assert pane.error_label.text() == "Could not list people: database is locked"
     assert warnings_shown == []
 
@@ -406,3 +452,42 @@ def test_real_dialogs_name_both_people_and_default_to_safe_answers(
 
     seen = click_in_next_message_box(qtbot, "Erase")
     assert pane._confirm_erase(ALICE) is True
+
+
+def test_the_callables_run_off_the_gui_thread_while_the_pane_shows_progress(
+    qtbot: QtBot, pane: PeoplePane, backend: FakePeople, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pane, "_confirm_erase", lambda _person: True)
+    backend.gate = threading.Event()
+    select(pane, ALICE.public_id)
+    pane.erase_action.trigger()  # returns at once: the erase waits on a worker thread
+    assert pane.is_busy()
+    assert pane.progress.isVisible() and pane.progress_label.text() == "Erasing Alice…"
+    assert not pane.erase_action.isEnabled()  # one change at a time
+    ticks: list[int] = []
+    timer = QTimer(pane)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(5)
+    qtbot.waitUntil(lambda: len(ticks) >= 5, timeout=2000)  # the GUI thread stays free
+    timer.stop()
+    assert backend.operations() == [("erase", ALICE.public_id)]
+    with qtbot.waitSignals([pane.sig_action_finished, pane.sig_people_listed], timeout=5000):
+        backend.gate.set()
+    assert not pane.is_busy() and not pane.progress.isVisible()
+    assert shown_ids(pane) == [BOB.public_id, CAROL.public_id]
+    main = threading.current_thread().name
+    assert main not in backend.threads
+    assert all(name.startswith("query-") for name in backend.threads)
+
+
+def test_a_slow_listing_is_superseded_by_a_newer_one(
+    qtbot: QtBot, pane: PeoplePane, backend: FakePeople
+) -> None:
+    listed: list[int] = []
+    pane.sig_people_listed.connect(listed.append)
+    backend.people = [ALICE]
+    pane.refresh()
+    backend.people = [ALICE, BOB]
+    refreshed(qtbot, pane)
+    qtbot.wait(100)
+    assert listed == [2] and pane.row_count() == 2  # the older answer was dropped

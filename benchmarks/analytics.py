@@ -19,6 +19,7 @@ from engine.clock import REAL_CLOCK
 from engine.config import CameraConfig, SourceKind
 from engine.vision.analysis import CameraAnalyzer
 from engine.vision.cv import import_cv2
+from engine.vision.pipeline import CameraPipeline
 from engine.vision.source import CameraSource
 from engine.vision.video_analysis import analyze_video
 
@@ -68,8 +69,8 @@ def run_four_cameras(seconds: float = 20.0) -> dict[str, Any]:
             camera = CameraConfig(
                 f"cam{index}", f"Camera {index}", str(clip), SourceKind.FILE, True, None, None
             )
-            analyzer = CameraAnalyzer(camera.id, bus, REAL_CLOCK)
-            sources.append(CameraSource(camera, bus, REAL_CLOCK, processor=analyzer.process))
+            pipeline = CameraPipeline(CameraAnalyzer(camera.id, bus, REAL_CLOCK))
+            sources.append(CameraSource(camera, bus, REAL_CLOCK, processor=pipeline.process))
         for source in sources:
             source.start()
         time.sleep(seconds)

@@ -21,7 +21,16 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 TESTDATA = SHARED / "testdata"
 DEBIAN_VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
-ENGINE_THREAD_PREFIXES = ("camera-", "store-writer", "engine-watchdog")
+ENGINE_THREAD_PREFIXES = (
+    "camera-",
+    "decode-",
+    "clip-writer-",
+    "face-worker",
+    "query-",
+    "store-writer",
+    "engine-watchdog",
+    "retention",
+)
 
 
 @pytest.fixture(autouse=True)

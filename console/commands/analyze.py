@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,24 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="use a YOLOv5/YOLOv8 ONNX export (COCO classes) instead of the "
         "built-in HOG people detector",
     )
+    parser.add_argument(
+        "--start",
+        type=_iso_time,
+        metavar="ISO",
+        help="wall time of the video's first frame, ISO 8601 (without an offset: local "
+        "time); default: the file's creation time, else its mtime minus its length",
+    )
     parser.add_argument("--json", action="store_true", help="print the report on stdout")
+
+
+def _iso_time(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 time: {text!r} (e.g. 2026-03-01T14:30:00+01:00)"
+        ) from None
+    return when if when.tzinfo is not None else when.astimezone()
 
 
 def run(args: argparse.Namespace, db_url: str) -> int:
@@ -65,6 +83,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             realtime=args.realtime,
             detect_every=args.detect_every or DETECT_EVERY_FRAMES,
             detector_model=args.detector_model,
+            start=args.start,
         )
     except (VideoAnalysisError, OnnxDetectorError) as exc:
         print(f"watchfloor analyze: {exc}", file=sys.stderr)
@@ -78,4 +97,13 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             f"{report['detections']} detections, {len(report['tracks'])} tracks"
             + (f"; stopped early: {report['error']}" if report["error"] else "")
         )
+    if report["recording_time"]["clamped_to_now"]:
+        print(
+            "watchfloor analyze: the recording's start time would put it in the future; "
+            f"times were moved back to end now (start {report['recording_time']['start']})",
+            file=sys.stderr,
+        )
+    if report.get("store_fatal"):
+        print(f"watchfloor analyze: the database failed: {report['store_fatal']}", file=sys.stderr)
+        return exit_codes.DATABASE
     return exit_codes.FAILED if report["error"] else exit_codes.OK

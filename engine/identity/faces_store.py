@@ -312,6 +312,7 @@ class FaceMemory:
                 "enroll them separately"
             )
 
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Enroll(StoreCommand):
     """Add enrolled embeddings to the person called ``name``, else to the one unnamed person
@@ -339,7 +340,9 @@ class _Enroll(StoreCommand):
         person.name = self.name
         session.flush()
         session.add_all(
-            FaceEmbedding(person_id=person.id, embedding=blob, source="enrolled", created_at=self.at)
+            FaceEmbedding(
+                person_id=person.id, embedding=blob, source="enrolled", created_at=self.at
+            )
             for blob in self.blobs
         )
         session.flush()

@@ -6,6 +6,7 @@ One :class:`CameraAnalyzer` per camera, called from that camera's worker thread.
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,6 +35,7 @@ FACE_RETRY_S = 1.0  # per track, how often to try again until a face is found
 HEAD_FRACTION = 0.45  # the top part of a person box that holds head and shoulders
 FACE_SCAN_S = 2.0  # while something moves, look for faces in the whole scene this often
 FACE_SCAN_MAX_WIDTH_PX = 640  # scene scans are downscaled to this width
+RECENT_TRACKS = 200  # finished tracks (with paths) a live analyzer keeps for reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,19 +135,30 @@ class AnalysisError(Event):
 
 @dataclass(slots=True)
 class AnalysisStats:
+    """Counters of one analyzer. ``finished_tracks`` holds the most recent finished tracks
+    with their paths (bounded: a 24/7 camera must not grow without end; unbounded only
+    when the analyzer was made with ``keep_tracks=None``, for the report of a file)."""
+
     frames: int = 0
     detector_runs: int = 0
     detections: int = 0
     tracks_confirmed: int = 0
-    finished_tracks: list[dict[str, Any]] = field(default_factory=list)
+    tracks_finished: int = 0
+    finished_tracks: collections.deque[dict[str, Any]] = field(
+        default_factory=lambda: collections.deque(maxlen=RECENT_TRACKS)
+    )
 
 
 class CameraAnalyzer:
     """Analyses one camera's frames in order; publishes person events on ``bus``.
 
-    ``t`` passed to :meth:`process` is stream time in seconds (video time for files,
-    monotonic time live); event times are wall times anchored at the first frame.
+    Called from the camera's worker thread. ``t`` passed to :meth:`process` is the frame's
+    ``captured_at`` (monotonic seconds live, recording time for analysed files) and
+    ``wall_at`` its UTC wall time, read together by the source: events, snapshots, face
+    sightings and track first/last seen are stamped with the ``wall_at`` of the frames
+    they come from, so they line up with the clip of those frames.
     ``snapshot_dir`` (the data dir) enables JPEG snapshots of each person when confirmed.
+    ``keep_tracks`` bounds :attr:`AnalysisStats.finished_tracks` (None: keep all).
     """
 
     def __init__(
@@ -158,6 +171,7 @@ class CameraAnalyzer:
         detect_every: int = DETECT_EVERY_FRAMES,
         snapshot_dir: Path | None = None,
         faces: FaceWorker | None = None,
+        keep_tracks: int | None = RECENT_TRACKS,
     ) -> None:
         self.camera = camera
         self._bus = bus
@@ -167,22 +181,22 @@ class CameraAnalyzer:
         self._gate = MotionGate()
         self.tracker = MultiTracker()
         self._snapshot_dir = snapshot_dir
-        self._origin: tuple[float, datetime] | None = None
+        self._track_walls: dict[int, list[datetime]] = {}  # track id → [first, last] seen
+        self._last_frame: tuple[int, datetime] | None = None  # (index, wall time)
         self._last_detect_frame = -(10**9)
         self._faces = faces
         self._face_tried: dict[int, float] = {}
         self._best_sightings: dict[int, tuple[Image, Box]] = {}
         self._last_scene_scan = -1e9
-        self.stats = AnalysisStats()
+        self.stats = AnalysisStats(finished_tracks=collections.deque(maxlen=keep_tracks))
 
-    def wall_time(self, t: float) -> datetime:
-        if self._origin is None:
-            self._origin = (t, self._clock.now())
-        return self._origin[1] + timedelta(seconds=t - self._origin[0])
-
-    def process(self, image: Image, frame_index: int, t: float) -> FrameAnalysis:
-        """Analyse one frame (BGR)."""
-        self.wall_time(t)
+    def process(
+        self, image: Image, frame_index: int, t: float, wall_at: datetime | None = None
+    ) -> FrameAnalysis:
+        """Analyse one frame (BGR) captured at ``t`` seconds and ``wall_at`` (UTC; None:
+        read from the clock now, for frames that come without one)."""
+        wall = wall_at if wall_at is not None else self._clock.now()
+        self._last_frame = (frame_index, wall)
         self.stats.frames += 1
         motion = self._gate.apply(image)
         detections: list[Detection] | None = None
@@ -193,16 +207,21 @@ class CameraAnalyzer:
             self.stats.detector_runs += 1
             self.stats.detections += len(detections)
         update = self.tracker.step(frame_index, t, detections, motion.regions)
+        self._note_track_times(t, wall)
         if detections:
             self._keep_best_sightings(image, tuple(self.tracker.tracks), frame_index)
         for track in update.appeared:
-            self._announce(track, image, t)
+            self._announce(track, image, wall)
         for track in update.ended:
             self._farewell(track)
+        if len(self._track_walls) > len(self.tracker.tracks):  # tentative tracks that died
+            alive = {tr.track_id for tr in self.tracker.tracks}
+            for track_id in [k for k in self._track_walls if k not in alive]:
+                del self._track_walls[track_id]
         if self._faces is not None:
-            self._look_for_faces(image, update.active, t)
+            self._look_for_faces(image, update.active, t, wall)
             if motion.regions:
-                self._scan_scene(image, t)
+                self._scan_scene(image, t, wall)
         views = tuple(
             TrackView(
                 tr.track_id,
@@ -221,7 +240,28 @@ class CameraAnalyzer:
             tuple(detections) if detections is not None else None,
         )
 
-    def _look_for_faces(self, image: Image, tracks: tuple[Track, ...], t: float) -> None:
+    def _note_track_times(self, t: float, wall: datetime) -> None:
+        """Remember the wall time of each track's first and latest sighting: the ``wall_at``
+        of the frames it was seen in."""
+        for track in self.tracker.tracks:
+            walls = self._track_walls.get(track.track_id)
+            if walls is None:
+                first = wall - timedelta(seconds=max(0.0, t - track.first_seen_s))
+                self._track_walls[track.track_id] = [first, wall]
+            elif track.last_seen_s == t:
+                walls[1] = wall
+
+    def _seen_between(self, track: Track) -> tuple[datetime, datetime]:
+        walls = self._track_walls.pop(track.track_id, None)
+        if walls is not None:
+            return walls[0], walls[1]
+        # Not seen through process() (cannot happen in order); fall back to the last frame.
+        at = self._last_frame[1] if self._last_frame else self._clock.now()
+        return at, at
+
+    def _look_for_faces(
+        self, image: Image, tracks: tuple[Track, ...], t: float, wall: datetime
+    ) -> None:
         """Send head crops of tracked people, at most once per FACE_RETRY_S per track,
         until their face is recognised."""
         assert self._faces is not None
@@ -241,11 +281,9 @@ class CameraAnalyzer:
             if w < 24 or h < 24:
                 continue
             self._face_tried[track.track_id] = t
-            self._faces.submit(
-                self.camera, track.track_id, image[y : y + h, x : x + w], self.wall_time(t)
-            )
+            self._faces.submit(self.camera, track.track_id, image[y : y + h, x : x + w], wall)
 
-    def _scan_scene(self, image: Image, t: float) -> None:
+    def _scan_scene(self, image: Image, t: float, wall: datetime) -> None:
         """Close-up cameras cut bodies off, so the person detector misses people whose
         faces fill the frame: every FACE_SCAN_S the face worker scans the whole scene."""
         assert self._faces is not None
@@ -259,7 +297,7 @@ class CameraAnalyzer:
             cv2 = import_cv2()
             scale = FACE_SCAN_MAX_WIDTH_PX / width
             image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        self._faces.submit(self.camera, SCENE_TRACK, image, self.wall_time(t))
+        self._faces.submit(self.camera, SCENE_TRACK, image, wall)
 
     def _person_label(self, track_id: int) -> str | None:
         if self._faces is None:
@@ -271,11 +309,11 @@ class CameraAnalyzer:
         """The stream ended: close every open track."""
         for track in self.tracker.finish():
             self._farewell(track)
+        self._track_walls.clear()
 
-    def _announce(self, track: Track, image: Image, t: float) -> None:
+    def _announce(self, track: Track, image: Image, at: datetime) -> None:
         self.stats.tracks_confirmed += 1
         snapshot = None
-        at = self.wall_time(t)
         if self._snapshot_dir is not None:
             snapshot = write_snapshot(
                 image,
@@ -296,7 +334,13 @@ class CameraAnalyzer:
 
     def _farewell(self, track: Track) -> None:
         self._face_tried.pop(track.track_id, None)
-        first, last = self.wall_time(track.first_seen_s), self.wall_time(track.last_seen_s)
+        first, last = self._seen_between(track)
+        person = None
+        if self._faces is not None:
+            label = self._faces.label(self.camera, track.track_id)
+            person = label[0] if label else None
+            self._faces.forget_track(self.camera, track.track_id)
+        self.stats.tracks_finished += 1
         self.stats.finished_tracks.append(
             {
                 "track_id": track.track_id,
@@ -318,6 +362,7 @@ class CameraAnalyzer:
                 best_confidence=track.best_confidence,
                 path_points=len(track.path),
                 best_snapshot=self._write_best_snapshot(track, last),
+                person=person,
             )
         )
 
@@ -349,12 +394,11 @@ class CameraAnalyzer:
             crop, box, self._snapshot_dir, snapshot_path(self.camera, at, f"t{track.track_id}_best")
         )
 
-    def fail(self, frame_index: int, t: float, message: str) -> None:
-        """Report that the stream broke at ``frame_index`` (stream time ``t``); tracks so far
-        are closed first."""
+    def fail(self, message: str) -> None:
+        """Report that the stream broke after the last frame analysed (its index and wall
+        time stamp the error); tracks so far are closed first."""
         self.finish()
+        frame_index, at = self._last_frame or (0, self._clock.now())
         self._bus.publish(
-            AnalysisError(
-                at=self.wall_time(t), camera=self.camera, frame_index=frame_index, message=message
-            )
+            AnalysisError(at=at, camera=self.camera, frame_index=frame_index, message=message)
         )

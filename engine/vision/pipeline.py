@@ -1,44 +1,55 @@
 """One camera's frame pipeline: analysis, then event clips while people are in view.
 
-Runs on the camera's worker thread (live) or the analysis thread (files). The clip recorder
-is attached once the camera's database id is known (``EngineRuntime.start``).
+Runs on the camera's worker thread (``CameraSource`` calls :meth:`CameraPipeline.process`
+for every frame, live and for analysed files alike). The clip recorder is attached once the
+camera's database id is known (``EngineRuntime.start``).
 """
 
 from __future__ import annotations
 
-import numpy as np
-import numpy.typing as npt
+from typing import Protocol
 
 from engine.vision.analysis import CameraAnalyzer, FrameAnalysis
-from engine.vision.clips import ClipRecorder
 from engine.vision.source import Frame
 
-Image = npt.NDArray[np.uint8]
+
+class FrameRecorder(Protocol):
+    """What the pipeline needs of a clip recorder (``engine.record.ClipRecorder``)."""
+
+    def push(self, frame: Frame) -> None: ...
+
+    def mark_activity(self, at_monotonic: float, event_id: int | None = None) -> None: ...
+
+    def finish_if_idle(self) -> bool: ...
+
+    def close(self, timeout_s: float = 30.0) -> bool: ...
 
 
 class CameraPipeline:
     """``process`` is the camera source's frame processor.
 
-    ``clip_time_offset_s`` maps the analyzer's stream time to the clock's monotonic time
-    for the recorder (0 live; the decode start for files analysed faster than real time).
+    The analyzer and the recorder get the same :class:`Frame`, so a frame's events and the
+    clip holding it share its ``captured_at`` and ``wall_at`` (one time base).
     """
 
-    def __init__(self, analyzer: CameraAnalyzer, recorder: ClipRecorder | None = None) -> None:
+    def __init__(self, analyzer: CameraAnalyzer, recorder: FrameRecorder | None = None) -> None:
         self.analyzer = analyzer
         self.recorder = recorder
-        self.clip_time_offset_s = 0.0
 
-    def process(self, image: Image, seq: int, t: float) -> FrameAnalysis:
-        analysis = self.analyzer.process(image, seq, t)
+    def process(self, frame: Frame) -> FrameAnalysis:
+        analysis = self.analyzer.process(frame.image, frame.seq, frame.captured_at, frame.wall_at)
         recorder = self.recorder
         if recorder is not None:
-            captured_at = t + self.clip_time_offset_s
-            recorder.push(Frame(seq, image, captured_at, 0.0, analysis))
+            recorder.push(frame)
             if any(not track.coasting for track in analysis.tracks):
-                recorder.mark_activity(captured_at)
+                recorder.mark_activity(frame.captured_at)
         return analysis
 
-    def close(self, timeout_s: float = 30.0) -> bool:
-        """End open tracks and finish the open clip; True if every clip was written."""
-        self.analyzer.finish()
+    def close(self, timeout_s: float = 30.0, *, error: str | None = None) -> bool:
+        """End open tracks (with an ``analysis.error`` event first if the stream broke:
+        ``error``) and finish the open clip; True if every clip was written."""
+        if error is None:
+            self.analyzer.finish()
+        else:
+            self.analyzer.fail(error)
         return self.recorder.close(timeout_s) if self.recorder is not None else True

@@ -4,17 +4,25 @@ A source keeps only the newest frame (:class:`FrameSlot`); viewers take it at th
 so a slow viewer drops stale frames instead of queueing them. A source that stops
 delivering is marked offline (watchdog, ``stall_timeout_s``) and reopened with exponential
 backoff capped at ``backoff_max_s``. Status changes are published on the bus.
+
+Time: every frame's ``captured_at`` (monotonic) and ``wall_at`` (UTC) are read once, together,
+from the engine clock, and everything derived from the frame (events, snapshots, clips) uses
+them. A recording being analysed (``recording_start``) is stamped with recording time
+instead: the file's start plus each frame's presentation time. Every wait (backoff, pacing)
+goes through the clock, so a simulated clock drives them in tests.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import math
 import os
+import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -39,6 +47,8 @@ READ_TIMEOUT_MS = 5000
 FILE_CHECK_INTERVAL_S = 0.5  # how often a file source checks that its file is still there
 DEFAULT_FPS = 25.0  # when a file does not say its frame rate
 FPS_WINDOW_S = 2.0
+DECODE_AHEAD_FRAMES = 16  # unpaced files: frames decoded ahead on the decode thread
+TRUNCATION_TOLERANCE_S = 1.0  # a file ending this much short of its declared length is whole
 _CALM_STATUSES = (CameraStatus.STARTING, CameraStatus.ONLINE, CameraStatus.STOPPED)
 
 
@@ -70,8 +80,8 @@ class FrameSlot:
             return self._frame
 
 
-FrameProcessor = Callable[[Image, int, float], FrameAnalysis]
-"""Runs on the camera's worker for every frame: (image, frame number, monotonic seconds)."""
+FrameProcessor = Callable[[Frame], FrameAnalysis]
+"""Runs on the camera's worker for every frame (``analysis`` not yet filled in)."""
 
 
 @dataclass(slots=True)
@@ -95,8 +105,15 @@ class SourceStats:
 
 
 class CameraSource:
-    """Reads one camera on a worker thread. ``realtime=False`` decodes files as fast as
-    possible (benchmarks, analysis); otherwise files play at their native frame rate."""
+    """Reads one camera on a worker thread (``camera-<id>``).
+
+    ``realtime=False`` decodes files as fast as possible (benchmarks, analysis; a
+    ``decode-<id>`` thread then decodes ahead of the frame processor); otherwise files play
+    at their native frame rate, paced by the clock. ``recording_start`` (UTC wall time of
+    the file's first frame) analyses a recording: frames are stamped with recording time,
+    the file is read once, and a failure ends the source with :attr:`failure` set instead
+    of reconnecting. ``read_timeout_ms`` bounds FFmpeg's blocking opens and reads of streams.
+    """
 
     def __init__(
         self,
@@ -108,7 +125,11 @@ class CameraSource:
         stall_timeout_s: float = STALL_TIMEOUT_S,
         backoff_max_s: float = BACKOFF_MAX_S,
         processor: FrameProcessor | None = None,
+        recording_start: datetime | None = None,
+        read_timeout_ms: int = READ_TIMEOUT_MS,
     ) -> None:
+        if recording_start is not None and recording_start.tzinfo is None:
+            raise ValueError("recording_start must be timezone-aware")
         self.camera = camera
         self._processor = processor
         self._processing_total_s = 0.0
@@ -118,7 +139,10 @@ class CameraSource:
         self._realtime = realtime
         self._stall_timeout_s = stall_timeout_s
         self._backoff_max_s = backoff_max_s
+        self._recording_start = recording_start
+        self._read_timeout_ms = read_timeout_ms
         self._stop = threading.Event()
+        self._ended = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"camera-{camera.id}", daemon=True)
         self._status = CameraStatus.STARTING
@@ -130,6 +154,9 @@ class CameraSource:
         self._recent: collections.deque[float] = collections.deque()
         self._stats = SourceStats()
         self.native_fps: float | None = None
+        self._declared_s = 0.0  # files: length the container declares (0: unknown)
+        self.failure: str | None = None
+        """Why a recording being analysed could not be read to its end (None: it could)."""
 
     # -- public API (any thread) -------------------------------------------------------
     def start(self) -> None:
@@ -146,8 +173,19 @@ class CameraSource:
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stop.set()
-        self._thread.join(timeout_s)
-        self._set_status(CameraStatus.STOPPED, "engine stopped")
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+        if self.failure is None:
+            self._set_status(CameraStatus.STOPPED, "engine stopped")
+
+    def request_stop(self) -> None:
+        """Ask the worker to end without waiting for it (safe from any thread)."""
+        self._stop.set()
+
+    def wait_ended(self, timeout_s: float | None = None) -> bool:
+        """Block until the worker has ended (end of a file, a failed recording, or stop):
+        True, or False after ``timeout_s`` seconds of the engine clock."""
+        return self._clock.wait(self._ended, timeout_s)
 
     @property
     def running(self) -> bool:
@@ -179,7 +217,10 @@ class CameraSource:
     def check_stall(self) -> None:
         """Called by the engine's watchdog: mark offline if no frame came for too long.
 
-        Needed because a read from a dead network stream can block for a while."""
+        Needed because a read from a dead network stream can block for a while. A recording
+        being analysed cannot stall (it runs at the analyser's pace), so it is never marked."""
+        if self._recording_start is not None:
+            return
         with self._lock:
             stalled = (
                 self._status is CameraStatus.ONLINE
@@ -191,10 +232,20 @@ class CameraSource:
 
     # -- worker thread ---------------------------------------------------------------
     def _run(self) -> None:
+        try:
+            self._run_until_stopped()
+        finally:
+            self._ended.set()
+
+    def _run_until_stopped(self) -> None:
         backoff_s = BACKOFF_START_S
+        once = self._recording_start is not None  # a recording is read once, never retried
         while not self._stop.is_set():
             capture, problem = self._open()
             if capture is None:
+                if once:
+                    self._fail(problem)
+                    return
                 self._report_unavailable(problem, backoff_s)
                 if not self._wait_to_retry(backoff_s):
                     break
@@ -211,6 +262,9 @@ class CameraSource:
             if ended:
                 self._set_status(CameraStatus.STOPPED, reason)
                 return
+            if once or reason.endswith(TRUNCATED):
+                self._fail(reason)
+                return
             self._set_status(
                 CameraStatus.OFFLINE,
                 f"{reason}; reconnecting in {backoff_s:g} s",
@@ -220,9 +274,15 @@ class CameraSource:
                 break
             backoff_s = min(backoff_s * 2, self._backoff_max_s)
 
+    def _fail(self, reason: str) -> None:
+        """End for good: the file cannot be read (further)."""
+        self.failure = reason
+        self._set_status(CameraStatus.ERROR, reason)
+
     def _wait_to_retry(self, backoff_s: float) -> bool:
-        """Sleep before the next attempt; False if the source is being stopped."""
-        if self._stop.wait(backoff_s):
+        """Wait ``backoff_s`` clock seconds before the next attempt; False if the source is
+        being stopped."""
+        if self._clock.wait(self._stop, backoff_s):
             return False
         with self._lock:
             self._stats.reconnects += 1
@@ -247,9 +307,9 @@ class CameraSource:
                 cv2.CAP_FFMPEG,
                 [
                     cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
-                    OPEN_TIMEOUT_MS,
+                    max(OPEN_TIMEOUT_MS, self._read_timeout_ms),
                     cv2.CAP_PROP_READ_TIMEOUT_MSEC,
-                    READ_TIMEOUT_MS,
+                    self._read_timeout_ms,
                 ],
             )
         if not capture.isOpened():
@@ -262,6 +322,9 @@ class CameraSource:
             return None, f"{what}: {cam.url}"
         fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
         self.native_fps = fps if 0.5 <= fps <= 240 else DEFAULT_FPS
+        if cam.kind is SourceKind.FILE:
+            declared_frames = float(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0)
+            self._declared_s = declared_frames / self.native_fps if declared_frames > 0 else 0.0
         return capture, ""
 
     def _report_unavailable(self, problem: str, retry_in_s: float) -> None:
@@ -280,62 +343,99 @@ class CameraSource:
         """Read frames until the source fails or stops. Returns (delivered any frame,
         ended for good, reason)."""
         cam = self.camera
+        is_file = cam.kind is SourceKind.FILE
+        reader = (
+            _DecodeAhead(capture, f"decode-{cam.id}")
+            if is_file and not self._realtime and not cam.loop
+            else _InlineReader(capture)
+        )
+        try:
+            return self._deliver_all(reader, capture)
+        finally:
+            reader.close()
+
+    def _deliver_all(self, reader: _Reader, capture: Any) -> tuple[bool, bool, str]:
+        cam = self.camera
+        is_file = cam.kind is SourceKind.FILE
         file_identity = _file_identity(cam.file_path) if cam.file_path else None
         next_file_check = self._clock.monotonic() + FILE_CHECK_INTERVAL_S
         interval = 1.0 / (self.native_fps or DEFAULT_FPS)
         next_due = self._clock.monotonic()
+        recording_origin = self._clock.monotonic()  # captured_at of the recording's pts 0
         delivered = False
+        pts_s = 0.0
         while not self._stop.is_set():
-            ok, image = capture.read()
+            image, frame_pts_s = reader.read()
+            if image is not None:  # some containers give no usable times: count frames
+                pts_s = frame_pts_s if frame_pts_s > pts_s or not delivered else pts_s + interval
+            if self._recording_start is None:
+                captured_at, wall_at = self._clock.monotonic(), self._clock.now()
+            else:  # recording time: the file's own timeline, not the speed of the analysis
+                captured_at = recording_origin + pts_s
+                wall_at = self._recording_start + timedelta(seconds=pts_s)
             now = self._clock.monotonic()
             if cam.file_path is not None and now >= next_file_check:
                 next_file_check = now + FILE_CHECK_INTERVAL_S
                 if _file_identity(cam.file_path) != file_identity:
                     return delivered, False, f"file is gone or was replaced: {cam.file_path}"
-            if not ok or image is None:
-                if cam.kind is SourceKind.FILE:
+            if image is None:
+                if is_file:
                     if not delivered:
                         return delivered, False, f"no decodable frames in {cam.file_path}"
                     if cam.loop:
                         if not capture.set(import_cv2().CAP_PROP_POS_FRAMES, 0):
                             return delivered, False, "cannot rewind file"
                         continue
+                    short = self._declared_s - pts_s
+                    if self._declared_s > 0 and short > max(
+                        TRUNCATION_TOLERANCE_S, 0.05 * self._declared_s
+                    ):
+                        with self._lock:
+                            frames = self._stats.frames
+                        return (
+                            delivered,
+                            False,
+                            f"video stops at {pts_s:.1f} s (frame {frames}) of "
+                            f"{self._declared_s:.1f} s: {TRUNCATED}",
+                        )
                     return delivered, True, "end of file"
                 return delivered, False, "stream stopped delivering frames"
             delivered = True
-            self._deliver(image, now)
-            if self._realtime and cam.kind is SourceKind.FILE:
+            self._deliver(image, captured_at, wall_at)
+            if self._realtime and is_file:
                 next_due += interval
                 wait = next_due - self._clock.monotonic()
                 if wait > 0:
-                    if self._stop.wait(wait):
+                    if self._clock.wait(self._stop, wait):
                         break
                 elif wait < -1.0:  # fell far behind (machine busy): resync, don't race
                     next_due = self._clock.monotonic()
         return delivered, False, "stopped"
 
-    def _deliver(self, image: Image, now: float) -> None:
+    def _deliver(self, image: Image, captured_at: float, wall_at: datetime) -> None:
         recent = self._recent
-        recent.append(now)
-        while recent and now - recent[0] > FPS_WINDOW_S:
+        recent.append(captured_at)
+        while recent and captured_at - recent[0] > FPS_WINDOW_S:
             recent.popleft()
         span = recent[-1] - recent[0]
         fps = (len(recent) - 1) / span if span > 0 else 0.0
         with self._lock:
             self._stats.frames += 1
             seq = self._stats.frames
-            self._last_frame_at = now
-        self.slot.put(Frame(seq, image, now, fps, self._process(image, seq, now)))
+            self._last_frame_at = captured_at
+        frame = Frame(seq, image, captured_at, fps, None, wall_at)
+        analysis = self._process(frame)
+        self.slot.put(replace(frame, analysis=analysis) if analysis is not None else frame)
         if self._status is not CameraStatus.ONLINE:
             self._set_status(CameraStatus.ONLINE, f"{image.shape[1]}×{image.shape[0]}")
 
-    def _process(self, image: Image, seq: int, now: float) -> FrameAnalysis | None:
+    def _process(self, frame: Frame) -> FrameAnalysis | None:
         """Run the analyzer; a failure is counted and logged, and the frame still shows."""
         if self._processor is None:
             return None
         started = self._clock.monotonic()
         try:
-            return self._processor(image, seq, now)
+            return self._processor(frame)
         except Exception as exc:
             with self._lock:
                 first = self._stats.processing_errors == 0
@@ -384,6 +484,76 @@ class CameraSource:
         )
         level = logging.INFO if status in _CALM_STATUSES else logging.WARNING
         log.log(level, "camera %s: %s (%s)", self.camera.id, status.value, detail)
+
+
+TRUNCATED = "truncated or corrupt"
+
+
+class _Reader:
+    """Hands out decoded frames: (BGR image or None at the end, presentation time s)."""
+
+    def read(self) -> tuple[Image | None, float]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop reading; the capture may be released after this returns."""
+
+
+def _read_one(capture: Any) -> tuple[Image | None, float]:
+    ok, image = capture.read()
+    if not ok or image is None:
+        return None, 0.0
+    pts_ms = float(capture.get(import_cv2().CAP_PROP_POS_MSEC) or 0.0)
+    return image, pts_ms / 1000.0 if math.isfinite(pts_ms) and pts_ms > 0 else 0.0
+
+
+class _InlineReader(_Reader):
+    """Decodes on the camera's worker thread (live sources, paced and looping files)."""
+
+    def __init__(self, capture: Any) -> None:
+        self._capture = capture
+
+    def read(self) -> tuple[Image | None, float]:
+        return _read_one(self._capture)
+
+
+class _DecodeAhead(_Reader):
+    """Decodes an unpaced file on its own thread (``decode-<camera>``), a bounded number
+    of frames ahead of the frame processor, so decoding and analysis overlap."""
+
+    def __init__(self, capture: Any, name: str) -> None:
+        self._capture = capture
+        self._frames: queue.Queue[tuple[Image | None, float]] = queue.Queue(DECODE_AHEAD_FRAMES)
+        self._closing = threading.Event()
+        self._done = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        marked = False
+        try:
+            while not self._closing.is_set():
+                image, pts_s = _read_one(self._capture)
+                self._frames.put((image, pts_s))
+                if image is None:
+                    marked = True
+                    return
+        finally:
+            if not marked:
+                self._frames.put((None, 0.0))  # exactly one end marker, which close() awaits
+
+    def read(self) -> tuple[Image | None, float]:
+        if self._done:
+            return None, 0.0
+        image, pts_s = self._frames.get()
+        self._done = image is None
+        return image, pts_s
+
+    def close(self) -> None:
+        self._closing.set()
+        while not self._done:  # drain so a decoder waiting for room can finish
+            self._done = self._frames.get()[0] is None
+        self._thread.join()
 
 
 def _file_identity(path: Any) -> tuple[int, int] | None:

@@ -1,39 +1,27 @@
-"""Analysing a video file end to end (``watchfloor analyze``): decode on one thread,
-analyse on another, events to the store, and a report of what was found."""
+"""Analysing a video file end to end (``watchfloor analyze``): the same engine runtime as a
+live site, with one file camera read as fast as possible in recording time, events and
+clips to the store, and a report of what was found."""
 
 from __future__ import annotations
 
-import queue
+import os
 import re
-import threading
-import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.identity.faces_store import FaceMemory
-from engine.paths import data_dir
+from engine.config import CameraConfig, GeoPoint, SiteConfig, SourceKind
+from engine.record.events import ClipFinalised
+from engine.runtime import EngineRuntime, FileAnalysis
 from engine.store.database import Store
-from engine.store.sites import RegisterVideoCamera
-from engine.store.writer import StoreWriter
-from engine.vision.analysis import DETECT_EVERY_FRAMES, CameraAnalyzer, FrameAnalysis
-from engine.vision.clips import ClipFinalised, ClipRecorder
+from engine.store.sites import ANALYSED_VIDEOS_SITE
+from engine.vision.analysis import DETECT_EVERY_FRAMES
 from engine.vision.cv import import_cv2
-from engine.vision.detect import make_detector
-from engine.vision.face_worker import FaceWorker
-from engine.vision.pipeline import CameraPipeline
 
-Image = npt.NDArray[np.uint8]
-
-DECODE_QUEUE_FRAMES = 16
-TRUNCATION_TOLERANCE_S = (
-    1.0  # stream time short of the declared duration that still counts as the end
-)
+END_POLL_S = 0.5  # how often the wait for the end of the file looks for a failed store
 
 
 class VideoAnalysisError(Exception):
@@ -41,15 +29,62 @@ class VideoAnalysisError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class _Decoded:
-    index: int
-    t: float
-    image: Image
+class RecordingTime:
+    """When a recording's first frame was taken (UTC), and how that was found out."""
+
+    start: datetime
+    source: str  # "option" (--start), "container" (creation time) or "mtime"
+    clamped: bool  # the start was moved back so the recording does not end in the future
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat(),
+            "source": self.source,
+            "clamped_to_now": self.clamped,
+        }
 
 
-@dataclass(frozen=True, slots=True)
-class _End:
-    error: str | None
+def container_creation_time(path: Path) -> datetime | None:
+    """The ``creation_time`` a container (or its video stream) declares, UTC; None if it
+    declares none or it cannot be read."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            tags = [container.metadata] + [s.metadata for s in container.streams.video]
+    except (av.FFmpegError, OSError, ValueError):
+        return None
+    for tag in tags:
+        raw = tag.get("creation_time")
+        if not raw:
+            continue
+        try:
+            when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if when.year <= 1970:  # muxers write the epoch when they do not know
+            continue
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return None
+
+
+def recording_time(
+    path: Path, duration_s: float, now: datetime, start: datetime | None = None
+) -> RecordingTime:
+    """Wall time of the recording's first frame: ``start`` if given, else the container's
+    creation time, else the file's modification time minus its ``duration_s`` (seconds).
+    Never so late that the recording would end after ``now`` (then it is clamped)."""
+    if start is not None:
+        found, source = start.astimezone(UTC), "option"
+    elif (created := container_creation_time(path)) is not None:
+        found, source = created, "container"
+    else:
+        mtime = datetime.fromtimestamp(os.stat(path).st_mtime, UTC)
+        found, source = mtime - timedelta(seconds=duration_s), "mtime"
+    latest = now - timedelta(seconds=duration_s)
+    if found > latest:
+        return RecordingTime(latest, source, True)
+    return RecordingTime(found, source, False)
 
 
 def analyze_video(
@@ -64,134 +99,76 @@ def analyze_video(
     faces: bool = True,
     clips: bool = True,
     detector_model: Path | None = None,
+    start: datetime | None = None,
 ) -> dict[str, Any]:
-    """Run the full camera pipeline over ``path`` and return the report.
+    """Run the engine (:class:`EngineRuntime`) over ``path`` and return the report.
 
     As fast as possible unless ``realtime`` (native frame rate). With a ``store``: events,
-    snapshots, face memory and event clips are stored as for a live camera. A video that
-    breaks part way stops cleanly: an ``analysis_error`` event is stored and everything
-    before it (events, clips) is kept.
+    snapshots, face memory and event clips are stored as for a live camera, stamped with
+    recording time (see :func:`recording_time`; ``start`` is ``--start``). A video that
+    breaks part way stops cleanly: an ``analysis.error`` event is stored and everything
+    before it (events, clips) is kept. Blocks the calling thread until the file is done.
     """
     cv2 = import_cv2()
     if not path.is_file():
         raise VideoAnalysisError(f"video file not found: {path}")
     capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    if not capture.isOpened():
-        raise VideoAnalysisError(f"cannot decode video file: {path}")
-    fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-    fps = fps if 0.5 <= fps <= 240 else 25.0
-    declared_frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    try:
+        if not capture.isOpened():
+            raise VideoAnalysisError(f"cannot decode video file: {path}")
+        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        fps = fps if 0.5 <= fps <= 240 else 25.0
+        declared_frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    finally:
+        capture.release()
     declared_s = declared_frames / fps if declared_frames > 0 else 0.0
+    when = recording_time(path, declared_s, clock.now(), start)
 
     camera_key = camera or _camera_key(path)
+    site = SiteConfig(
+        name=ANALYSED_VIDEOS_SITE,
+        file=path,
+        geo_origin=GeoPoint(0.0, 0.0),
+        room=None,
+        cameras=(
+            CameraConfig(
+                camera_key, camera_key, str(path.resolve()), SourceKind.FILE, False, None, None
+            ),
+        ),
+        sensing_nodes=(),
+        detector_model=detector_model,
+    )
     bus = EventBus()
     clip_events: list[ClipFinalised] = []
-    bus.subscribe(ClipFinalised, clip_events.append)
-    writer = (
-        StoreWriter(store, clock=clock, journal_dir=data_dir() / "journal")
-        if store is not None
-        else None
+    bus.subscribe(ClipFinalised, clip_events.append)  # on clip writer threads
+    runtime = EngineRuntime(
+        site,
+        store,
+        bus=bus,
+        clock=clock,
+        realtime=realtime,
+        file_analysis=FileAnalysis(
+            recording_start=when.start,
+            detect_every=detect_every,
+            snapshots=snapshots,
+            faces=faces,
+            clips=clips,
+        ),
     )
-    site_ids = None
-    if writer is not None:
-        writer.start()
-        site_ids = writer.execute(
-            RegisterVideoCamera(camera_key=camera_key, video=str(path.resolve()), at=clock.now())
-        )
-        writer.register_cameras(site_ids.site_id, site_ids.cameras)
-        writer.attach(bus)
-    face_worker = (
-        FaceWorker(
-            FaceMemory(store, writer, clock),
-            bus,
-            blocking=True,
-            writer=writer,
-            snapshot_dir=data_dir() if snapshots else None,
-        )
-        if faces and store is not None and writer is not None
-        else None
-    )
-    analyzer = CameraAnalyzer(
-        camera_key,
-        bus,
-        clock,
-        detector=make_detector(detector_model),
-        detect_every=detect_every,
-        snapshot_dir=data_dir() if snapshots and store else None,
-        faces=face_worker,
-    )
-    pipeline = CameraPipeline(analyzer)
-    if clips and store is not None:
-        pipeline.recorder = ClipRecorder(
-            camera_key,
-            site_ids.cameras[camera_key] if site_ids else None,
-            store,
-            bus,
-            clock,
-            clips_dir=data_dir() / "clips",
-            fps_hint=fps,
-        )
-        pipeline.clip_time_offset_s = clock.monotonic()
-    if site_ids is not None and camera_key in site_ids.last_track_ids:
-        analyzer.tracker.number_after(site_ids.last_track_ids[camera_key])
-    if face_worker is not None:
-        face_worker.start()
-
-    frames: queue.Queue[_Decoded | _End] = queue.Queue(maxsize=DECODE_QUEUE_FRAMES)
-    stop = threading.Event()
-
-    def decode() -> None:
-        index = 0
-        stream_s = 0.0
-        started = time.monotonic()
-        try:
-            while not stop.is_set():
-                ok, image = capture.read()
-                if not ok or image is None:
-                    short = declared_s - stream_s
-                    error = None
-                    if declared_s > 0 and short > max(TRUNCATION_TOLERANCE_S, 0.05 * declared_s):
-                        error = (
-                            f"video stops at {stream_s:.1f} s (frame {index}) of "
-                            f"{declared_s:.1f} s: truncated or corrupt"
-                        )
-                    frames.put(_End(error))
-                    return
-                stream_s = float(capture.get(cv2.CAP_PROP_POS_MSEC) or 0.0) / 1000.0
-                if realtime:
-                    delay = started + index / fps - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
-                frames.put(_Decoded(index, index / fps, image))
-                index += 1
-        finally:
-            capture.release()
-
-    decoder = threading.Thread(target=decode, name=f"decode-{camera_key}", daemon=True)
-    started = time.perf_counter()
-    decoder.start()
-    error: str | None = None
-    last: FrameAnalysis | None = None
+    source = runtime.sources[camera_key]
+    runtime.start()
+    started = clock.monotonic()
     try:
-        while True:
-            item = frames.get()
-            if isinstance(item, _End):
-                error = item.error
+        while not source.wait_ended(END_POLL_S):
+            if runtime.fatal_error is not None:
                 break
-            last = pipeline.process(item.image, item.index, item.t)
+        elapsed = clock.monotonic() - started
     finally:
-        stop.set()
-        decoder.join(timeout=10)
-    elapsed = time.perf_counter() - started
-    if face_worker is not None:
-        face_worker.stop(timeout_s=120)  # finish every queued face before tracks close
-    if error is not None:
-        analyzer.fail(last.frame_index if last else 0, last.t if last else 0.0, error)
-    pipeline.close()
-    if writer is not None:
-        writer.flush()
-        writer.stop()
+        runtime.stop()  # tracks closed, faces finished, clips written, store writer flushed
+    analyzer = runtime.pipelines[camera_key].analyzer
     stats = analyzer.stats
+    face_worker = runtime.faces
+    writer = runtime.writer
     return {
         "video": str(path),
         "camera": camera_key,
@@ -200,11 +177,12 @@ def analyze_video(
         "elapsed_s": round(elapsed, 3),
         "analysed_fps": round(stats.frames / elapsed, 1) if elapsed > 0 else 0.0,
         "realtime": realtime,
+        "recording_time": when.as_dict(),
         "detector": analyzer.detector.name,
         "detect_every": detect_every,
         "detector_runs": stats.detector_runs,
         "detections": stats.detections,
-        "tracks": stats.finished_tracks,
+        "tracks": list(stats.finished_tracks),
         "persons": [
             {"person_id": person_id, "name": name}
             for person_id, name in sorted((face_worker.persons() if face_worker else {}).items())
@@ -225,7 +203,8 @@ def analyze_video(
         ],
         "events_written": writer.health().written if writer else 0,
         "store_writer": writer.health().as_dict() if writer else None,
-        "error": error,
+        "store_fatal": runtime.fatal_error,
+        "error": source.failure,
     }
 
 

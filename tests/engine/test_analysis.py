@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import statistics
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from sqlalchemy import select
@@ -15,13 +17,20 @@ from engine.bus import EventBus
 from engine.clock import REAL_CLOCK
 from engine.store import Store
 from engine.store.models import Event, Media
-from engine.vision.analysis import CameraAnalyzer
+from engine.vision.analysis import RECENT_TRACKS, CameraAnalyzer
 from engine.vision.cv import import_cv2
 from engine.vision.detect import Detection, HogPersonDetector, hog_confidence
 from engine.vision.geometry import Box, iou, iou_matrix
 from engine.vision.motion import MotionGate
 from engine.vision.track import COAST_S, MultiTracker
-from engine.vision.video_analysis import VideoAnalysisError, analyze_video
+from engine.vision.video_analysis import (
+    VideoAnalysisError,
+    analyze_video,
+    container_creation_time,
+    recording_time,
+)
+
+ANALYSIS_KINDS = ("person.appeared", "person.left", "face.recognised", "analysis.error")
 
 
 def frames(path: Path, count: int) -> list[np.ndarray]:
@@ -157,7 +166,11 @@ def test_truncated_video_stops_cleanly_and_keeps_what_came_before(
     assert report["error"] is not None and "truncated or corrupt" in report["error"]
     assert 300 < report["frames"] < 795
     with store.sessions() as session:
-        kinds = session.scalars(select(Event.kind).order_by(Event.ts, Event.id)).all()
+        kinds = session.scalars(
+            select(Event.kind)
+            .where(Event.kind.in_(ANALYSIS_KINDS))  # camera status is stamped with the clock
+            .order_by(Event.ts, Event.id)
+        ).all()
     assert kinds[-1] == "analysis.error"
     assert kinds.count("person.appeared") >= 5
     assert kinds.count("person.appeared") == kinds.count("person.left")
@@ -179,3 +192,79 @@ def test_analyzer_reports_tracks_to_viewers_every_frame(vtest_avi: Path) -> None
     ran = [r for r in results if r.detections is not None]
     assert 20 <= len(ran) <= 31  # every third frame while something moves
     assert results[-1].tracks and all(t.track_id > 0 for t in results[-1].tracks)
+
+
+def test_live_analyzer_keeps_a_bounded_list_of_finished_tracks(vtest_avi: Path) -> None:
+    analyzer = CameraAnalyzer("plaza", EventBus(), REAL_CLOCK, keep_tracks=2)
+    for i, image in enumerate(frames(vtest_avi, 200)):
+        analyzer.process(image, i, i / 10)
+    analyzer.finish()
+    assert analyzer.stats.tracks_finished > 2
+    assert len(analyzer.stats.finished_tracks) == 2  # the most recent ones only
+    assert analyzer.stats.finished_tracks[-1]["path"]
+    assert CameraAnalyzer("x", EventBus(), REAL_CLOCK).stats.finished_tracks.maxlen == (
+        RECENT_TRACKS
+    )
+
+
+def _event_times(store: Store) -> list[datetime]:
+    with store.sessions() as session:
+        rows = session.scalars(select(Event.ts).where(Event.kind.in_(ANALYSIS_KINDS))).all()
+    return [ts if ts.tzinfo else ts.replace(tzinfo=UTC) for ts in rows]
+
+
+def test_analysed_file_times_come_from_start_option(hamilton_clip: Path, tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    start = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+    report = analyze_video(
+        hamilton_clip, clock=REAL_CLOCK, store=store, start=start, faces=False, clips=False
+    )
+    assert report["recording_time"] == {
+        "start": start.isoformat(),
+        "source": "option",
+        "clamped_to_now": False,
+    }
+    times = _event_times(store)
+    assert times and all(start <= ts <= start + timedelta(seconds=9.2) for ts in times)
+    store.close()
+
+
+def test_analysed_file_times_are_never_in_the_future(hamilton_clip: Path, tmp_path: Path) -> None:
+    video = tmp_path / "tomorrow.mp4"
+    video.write_bytes(hamilton_clip.read_bytes())
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).timestamp()
+    os.utime(video, (tomorrow, tomorrow))  # a camera with its clock set wrong
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    before = datetime.now(UTC)
+    report = analyze_video(video, clock=REAL_CLOCK, store=store, faces=False, clips=False)
+    assert report["recording_time"]["source"] == "mtime"
+    assert report["recording_time"]["clamped_to_now"] is True
+    times = _event_times(store)
+    assert times and max(times) <= before + timedelta(seconds=1)
+    store.close()
+
+
+def test_recording_start_from_creation_time_else_mtime(hamilton_clip: Path, tmp_path: Path) -> None:
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    created = datetime(2025, 10, 11, 8, 30, tzinfo=UTC)
+    tagged = tmp_path / "tagged.mp4"
+    with av.open(str(hamilton_clip)) as source, av.open(str(tagged), "w") as target:
+        target.metadata["creation_time"] = "2025-10-11T08:30:00.000000Z"
+        stream_in = source.streams.video[0]
+        stream_out = target.add_stream_from_template(stream_in)
+        for packet in source.demux(stream_in):
+            if packet.dts is not None:
+                packet.stream = stream_out
+                target.mux(packet)
+    assert container_creation_time(tagged) == created
+    found = recording_time(tagged, 9.2, now)
+    assert (found.start, found.source, found.clamped) == (created, "container", False)
+
+    plain = tmp_path / "plain.avi"
+    plain.write_bytes(b"not inspected")
+    mtime = datetime(2025, 12, 24, 18, 0, tzinfo=UTC)
+    os.utime(plain, (mtime.timestamp(), mtime.timestamp()))
+    found = recording_time(plain, 80.0, now)
+    assert (found.start, found.source) == (mtime - timedelta(seconds=80), "mtime")
+    late = recording_time(plain, 80.0, now, start=now - timedelta(seconds=10))
+    assert late.clamped and late.start == now - timedelta(seconds=80)

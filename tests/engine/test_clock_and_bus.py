@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime
 
@@ -27,6 +28,52 @@ def test_simulated_clock_moves_only_when_told() -> None:
         clock.advance(-1)
     with pytest.raises(ValueError, match="timezone-aware"):
         SimulatedClock(datetime(2026, 1, 1))
+
+
+def test_simulated_wait_returns_when_time_passes_or_the_event_is_set() -> None:
+    clock = SimulatedClock(T0)
+    stop = threading.Event()
+    results: list[bool] = []
+    waiter = threading.Thread(target=lambda: results.append(clock.wait(stop, 5.0)))
+    waiter.start()
+    assert clock.wait_for_waiters(1, 10.0)
+    assert clock.next_deadline_in() == 5.0
+    clock.advance(4.9)
+    assert clock.wait_for_waiters(1, 10.0) and results == []  # not yet: still blocked
+    clock.advance(0.1)
+    waiter.join(10.0)
+    assert results == [False] and clock.waiters() == 0
+
+    waiter = threading.Thread(target=lambda: results.append(clock.wait(stop, None)))
+    waiter.start()
+    assert clock.wait_for_waiters(1, 10.0) and clock.next_deadline_in() is None
+    clock.advance(3600)  # no deadline: only the event ends this wait
+    assert clock.wait_for_waiters(1, 10.0)
+    stop.set()
+    waiter.join(10.0)
+    assert results == [False, True]
+    assert clock.wait(stop, 1.0) is True  # already set: no blocking
+    assert clock.monotonic() == 3605.0  # waiting never moves simulated time
+
+
+def test_simulated_waiters_sleep_instead_of_spinning() -> None:
+    clock = SimulatedClock(T0)
+    stop = threading.Event()
+    waiter = threading.Thread(target=clock.wait, args=(stop, 10.0))
+    started = time.process_time()
+    waiter.start()
+    assert clock.wait_for_waiters(1, 10.0)
+    time.sleep(0.3)  # this test measures the waiter, not engine timing
+    stop.set()
+    waiter.join(10.0)
+    assert time.process_time() - started < 0.1  # a spinning waiter would burn ~0.3 s
+
+
+def test_real_clock_wait_uses_the_event() -> None:
+    stop = threading.Event()
+    assert RealClock().wait(stop, 0.0) is False
+    stop.set()
+    assert RealClock().wait(stop, 5.0) is True
 
 
 def test_real_clock_is_utc_and_monotonic() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import av
@@ -15,9 +17,17 @@ from engine.clock import REAL_CLOCK
 from engine.history.events import EventFilter, event_kinds, query_events
 from engine.identity.faces_store import FaceMemory
 from engine.store import Store
-from engine.store.models import Media
+from engine.store.models import Event, Media
 from engine.store.person_models import Person
+from engine.store.writer import StoreWriter
+from engine.vision.cv import import_cv2
 from engine.vision.video_analysis import analyze_video
+
+
+def utc(when: datetime | None) -> datetime:
+    assert when is not None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
 
 TRAIN = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "faces" / "train"
 
@@ -81,12 +91,57 @@ def test_history_lists_newest_first_with_filters_and_clips(
 
 
 def test_enrolled_name_is_reported_when_the_face_is_seen(
-    store: Store, tmp_path: Path, vtest_avi: Path
+    store: Store,
+    tmp_path: Path,
+    hamilton_clip: Path,
+    start_writer: Callable[..., StoreWriter],
 ) -> None:
-    memory = FaceMemory(store, REAL_CLOCK)
-    memory.enroll("Barack Obama", [TRAIN / "obama" / "obama.jpg"])
-    # vtest's pedestrians are far away: people are tracked, no face is big enough to read.
-    report = analyze_video(vtest_avi, clock=REAL_CLOCK, store=store, camera="plaza", clips=False)
-    assert report["persons"] == [] and report["faces"]["found"] == 0
+    """Before, this test analysed vtest (faces too small to read) and asserted that nobody
+    was found, so it could not catch what its name promises. Now: enroll a name from one
+    frame of the clip, analyse the clip, and the name must be reported and stored."""
+    cv2 = import_cv2()
+    capture = cv2.VideoCapture(str(hamilton_clip))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 150)  # one face, about 90 px: the lead singer
+    ok, frame = capture.read()
+    capture.release()
+    assert ok
+    photo = tmp_path / "lead.jpg"
+    cv2.imwrite(str(photo), frame)
+    memory = FaceMemory(store, start_writer(store), REAL_CLOCK)
+    enrolled = memory.enroll("Stage Lead", [photo])
+
+    report = analyze_video(hamilton_clip, clock=REAL_CLOCK, store=store, camera="stage")
+    assert {"person_id": enrolled.public_id, "name": "Stage Lead"} in report["persons"]
     with store.sessions() as session:
-        assert [p.name for p in session.scalars(select(Person))] == ["Barack Obama"]
+        named = session.execute(
+            select(Event.kind, Event.detail, Event.track_id).where(Event.person_id == enrolled.id)
+        ).all()
+    faces = [d for kind, d, _t in named if kind == "face.recognised"]
+    assert faces and all(d["name"] == "Stage Lead" for d in faces)
+    # A track their face was seen on is theirs too (close-ups are often found by whole-scene
+    # scans, which have no track): its appeared/left events carry them.
+    tracks = {t for kind, _d, t in named if kind == "face.recognised" and t}
+    for track in tracks:
+        assert {k for k, _d, t in named if t == track} >= {"person.appeared", "person.left"}
+
+
+def test_clip_span_covers_the_events_of_its_frames(store: Store, hamilton_clip: Path) -> None:
+    """One time base: events and the clip of the same frames carry the same wall times."""
+    start = datetime(2025, 2, 3, 4, 5, 6, tzinfo=UTC)
+    analyze_video(hamilton_clip, clock=REAL_CLOCK, store=store, camera="stage", start=start)
+    with store.sessions() as session:
+        clips = session.scalars(select(Media).where(Media.kind == "clip")).all()
+        events = session.scalars(
+            select(Event).where(
+                Event.kind.in_(("person.appeared", "person.left", "face.recognised"))
+            )
+        ).all()
+    assert len(clips) == 1 and events
+    clip = clips[0]
+    started, ended = utc(clip.started_at), utc(clip.ended_at)
+    assert start <= started < ended <= start + timedelta(seconds=9.25)  # 275 frames, 29.97 fps
+    for event in events:
+        assert started <= utc(event.ts) <= ended, (event.kind, event.ts, started, ended)
+    # The first person is confirmed on a frame of the clip: no offset between the two.
+    first = min(utc(e.ts) for e in events if e.kind == "person.appeared")
+    assert (first - started).total_seconds() <= 5.0 + 1e-6  # within the pre-event buffer

@@ -1,24 +1,33 @@
-"""Camera sources against real video files and a real HTTP stream on loopback."""
+"""Camera sources against real video files and a real HTTP stream on loopback.
+
+Engine timing (pacing, backoff, stall detection, the watchdog) runs on a SimulatedClock that
+the tests move: nothing here sleeps real seconds waiting for the engine.
+"""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from engine.bus import EventBus
-from engine.clock import REAL_CLOCK
+from engine.clock import SimulatedClock
 from engine.config import CameraConfig, SourceKind
 from engine.events import CameraStatus, CameraStatusChanged
-from engine.vision.source import CameraSource
+from engine.runtime import WATCHDOG_INTERVAL_S, EngineRuntime
+from engine.vision.analysis import FrameAnalysis
+from engine.vision.source import STALL_TIMEOUT_S, CameraSource, Frame
+from tests.conftest import write_site
 from tests.mjpeg_server import MjpegCamera
+
+REAL_WAIT_S = 20.0  # real-time limit for a thread to reach its next wait (slow CI machines)
 
 
 class Recorder:
-    """Collects a source's status events; waits for a status with a deadline."""
+    """Collects a source's status events; waits (real time, event-driven) for a status."""
 
     def __init__(self, bus: EventBus) -> None:
         self.events: list[CameraStatusChanged] = []
@@ -30,15 +39,16 @@ class Recorder:
             self.events.append(event)
             self._changed.notify_all()
 
-    def wait_for(self, status: CameraStatus, timeout_s: float, after: int = 0) -> float:
-        """Seconds until an event with ``status`` (index ≥ after) arrived; fails on timeout."""
-        start = time.monotonic()
+    def wait_for(
+        self, status: CameraStatus, after: int = 0, timeout_s: float = REAL_WAIT_S
+    ) -> CameraStatusChanged:
+        """The first event with ``status`` at index ≥ after; fails after ``timeout_s``."""
         with self._changed:
             ok = self._changed.wait_for(
                 lambda: any(e.status is status for e in self.events[after:]), timeout_s
             )
-        assert ok, f"no {status.value} within {timeout_s} s; saw {self.statuses()}"
-        return time.monotonic() - start
+            assert ok, f"no {status.value}; saw {self.statuses()}"
+            return next(e for e in self.events[after:] if e.status is status)
 
     def statuses(self) -> list[str]:
         return [f"{e.status.value}: {e.detail}" for e in self.events]
@@ -49,13 +59,18 @@ def camera(url: str, kind: SourceKind = SourceKind.FILE, loop: bool = True) -> C
 
 
 @pytest.fixture
-def make_source() -> Iterator[Callable[..., tuple[CameraSource, Recorder]]]:
+def clock() -> SimulatedClock:
+    return SimulatedClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def make_source(clock: SimulatedClock) -> Iterator[Callable[..., tuple[CameraSource, Recorder]]]:
     sources: list[CameraSource] = []
 
     def make(config: CameraConfig, **kwargs: object) -> tuple[CameraSource, Recorder]:
         bus = EventBus()
         recorder = Recorder(bus)
-        source = CameraSource(config, bus, REAL_CLOCK, **kwargs)  # type: ignore[arg-type]
+        source = CameraSource(config, bus, clock, **kwargs)  # type: ignore[arg-type]
         sources.append(source)
         source.start()
         return source, recorder
@@ -65,109 +80,187 @@ def make_source() -> Iterator[Callable[..., tuple[CameraSource, Recorder]]]:
         source.stop()
 
 
-def test_file_plays_at_its_native_frame_rate(make_source, vtest_avi: Path) -> None:
+def step(clock: SimulatedClock, seconds: float) -> None:
+    """Let the engine thread reach its wait, then move the clock by ``seconds``."""
+    assert clock.wait_for_waiters(1, REAL_WAIT_S), "the source never waited on the clock"
+    clock.advance(seconds)
+
+
+def test_file_plays_at_its_native_frame_rate(make_source, clock, vtest_avi: Path) -> None:
     source, recorder = make_source(camera(str(vtest_avi)))
-    recorder.wait_for(CameraStatus.ONLINE, 5)
-    time.sleep(3.0)
+    recorder.wait_for(CameraStatus.ONLINE)
+    for _ in range(30):  # 3 s of simulated time, one frame interval at a time
+        step(clock, 0.1)
+    assert clock.wait_for_waiters(1, REAL_WAIT_S)
     stats = source.stats()
     assert source.native_fps == 10.0
-    assert 9.0 <= stats.frames / stats.online_seconds <= 11.0
+    assert stats.frames == 31  # the first frame, then one per 0.1 s
+    assert stats.frames / stats.online_seconds == pytest.approx(10.0, abs=0.5)
     frame = source.slot.latest()
     assert frame is not None and frame.image.shape == (576, 768, 3)
-    assert 8.0 <= frame.source_fps <= 12.0
+    assert frame.source_fps == pytest.approx(10.0)
+    # One time base: monotonic and wall time of the frame were read together.
+    assert frame.captured_at == pytest.approx(3.0)
+    assert frame.wall_at == clock.now()
 
 
-def test_unpaced_file_decodes_every_frame_then_stops(make_source, hamilton_clip: Path) -> None:
+def test_unpaced_file_decodes_every_frame_then_stops(
+    make_source, clock, hamilton_clip: Path
+) -> None:
     source, recorder = make_source(camera(str(hamilton_clip), loop=False), realtime=False)
-    recorder.wait_for(CameraStatus.STOPPED, 20)
+    recorder.wait_for(CameraStatus.STOPPED)
+    assert source.wait_ended(0)
     assert source.stats().frames == 275
     assert recorder.events[-1].detail == "end of file"
     assert not any(e.status is CameraStatus.OFFLINE for e in recorder.events)
 
 
+def test_recording_is_stamped_with_recording_time(make_source, hamilton_clip: Path) -> None:
+    """An analysed file: wall time = recording start + presentation time, not the clock."""
+    start = datetime(2025, 7, 4, 12, 0, tzinfo=UTC)
+    frames: list[Frame] = []
+
+    def keep(frame: Frame) -> FrameAnalysis:
+        frames.append(frame)
+        return FrameAnalysis(frame.seq, frame.captured_at, (), (), None)
+
+    source, recorder = make_source(
+        camera(str(hamilton_clip), loop=False),
+        realtime=False,
+        recording_start=start,
+        processor=keep,
+    )
+    recorder.wait_for(CameraStatus.STOPPED)
+    assert len(frames) == 275 and source.failure is None
+    assert frames[0].wall_at == start
+    span = (frames[-1].wall_at - frames[0].wall_at).total_seconds()  # type: ignore[operator]
+    assert span == pytest.approx(274 / 29.97, abs=0.01)
+    assert frames[-1].captured_at - frames[0].captured_at == pytest.approx(span, abs=1e-6)
+
+
+def test_truncated_recording_fails_and_does_not_retry(
+    make_source, vtest_avi: Path, tmp_path: Path
+) -> None:
+    truncated = tmp_path / "cut.avi"
+    truncated.write_bytes(vtest_avi.read_bytes()[:4_000_000])
+    source, recorder = make_source(
+        camera(str(truncated), loop=False),
+        realtime=False,
+        recording_start=datetime(2025, 1, 1, tzinfo=UTC),
+    )
+    error = recorder.wait_for(CameraStatus.ERROR)
+    assert source.wait_ended(None)
+    assert "truncated or corrupt" in error.detail and source.failure == error.detail
+    assert 300 < source.stats().frames < 795
+
+
 def test_missing_file_shows_no_footage_then_plays_when_it_appears(
-    make_source, tmp_path: Path, hamilton_clip: Path
+    make_source, clock, tmp_path: Path, hamilton_clip: Path
 ) -> None:
     path = tmp_path / "later.mp4"
     source, recorder = make_source(camera(str(path)))
-    recorder.wait_for(CameraStatus.NO_FOOTAGE, 5)
-    no_footage = next(e for e in recorder.events if e.status is CameraStatus.NO_FOOTAGE)
+    no_footage = recorder.wait_for(CameraStatus.NO_FOOTAGE)
     assert f"file not found: {path}" in no_footage.detail
     assert no_footage.retry_in_s == 1.0
     path.write_bytes(hamilton_clip.read_bytes())
-    recorder.wait_for(CameraStatus.ONLINE, 6)
+    step(clock, 1.0)
+    recorder.wait_for(CameraStatus.ONLINE)
     assert source.slot.latest() is not None
+    assert source.stats().reconnects == 1
 
 
 def test_undecodable_file_is_an_error_not_a_crash(make_source, tmp_path: Path) -> None:
     bogus = tmp_path / "broken.avi"
     bogus.write_bytes(b"RIFF" + bytes(range(256)) * 64)
     source, recorder = make_source(camera(str(bogus)))
-    recorder.wait_for(CameraStatus.ERROR, 5)
-    assert "cannot decode video file" in recorder.events[-1].detail
+    error = recorder.wait_for(CameraStatus.ERROR)
+    assert "cannot decode video file" in error.detail
     assert source.running  # keeps retrying in case the file is replaced
 
 
-def test_backoff_doubles_and_is_capped(make_source, tmp_path: Path) -> None:
-    # Capped at 1.5 s, attempts end at 1, 2.5, 4, 5.5 s; uncapped they would end at 1, 3, 7 s.
+def test_backoff_doubles_and_is_capped(make_source, clock, tmp_path: Path) -> None:
     source, recorder = make_source(camera(str(tmp_path / "absent.avi")), backoff_max_s=1.5)
-    time.sleep(6.0)
-    assert source.stats().reconnects >= 4
+    waits = []
+    for _ in range(4):
+        assert clock.wait_for_waiters(1, REAL_WAIT_S)
+        wait = clock.next_deadline_in()
+        assert wait is not None
+        waits.append(wait)
+        clock.advance(wait)
+    assert clock.wait_for_waiters(1, REAL_WAIT_S)
+    assert waits == [1.0, 1.5, 1.5, 1.5]
+    assert source.stats().reconnects == 4
     retries = [e.retry_in_s for e in recorder.events if e.retry_in_s is not None]
-    assert retries[:2] == [1.0, 1.5]
-    assert max(retries) == 1.5
+    assert retries[:2] == [1.0, 1.5] and max(retries) == 1.5
 
 
-@pytest.mark.slow
-def test_file_that_vanishes_goes_offline_within_5s_and_recovers(
-    make_source, copied_video: Path
+def test_file_that_vanishes_goes_offline_and_recovers(
+    make_source, clock, copied_video: Path
 ) -> None:
     source, recorder = make_source(camera(str(copied_video)))
-    recorder.wait_for(CameraStatus.ONLINE, 5)
-    time.sleep(1.0)
+    recorder.wait_for(CameraStatus.ONLINE)
+    step(clock, 0.1)
     hidden = copied_video.with_suffix(".away")
     copied_video.rename(hidden)
     seen = len(recorder.events)
-    assert recorder.wait_for(CameraStatus.OFFLINE, 5.0, after=seen) < 5.0
-    offline = next(e for e in recorder.events[seen:] if e.status is CameraStatus.OFFLINE)
-    assert "gone" in offline.detail
-    time.sleep(2.0)
+    step(clock, 0.5)  # the source looks at its file every 0.5 s
+    offline = recorder.wait_for(CameraStatus.OFFLINE, after=seen)
+    assert "gone" in offline.detail and offline.retry_in_s == 1.0
     hidden.rename(copied_video)
     seen = len(recorder.events)
-    recorder.wait_for(CameraStatus.ONLINE, 12.0, after=seen)
+    assert clock.next_deadline_in() is not None
+    step(clock, 2.0)
+    recorder.wait_for(CameraStatus.ONLINE, after=seen)
     periods = source.stats().offline_periods
     assert len(periods) == 1 and periods[0].end is not None
-    assert 2.0 <= (periods[0].end - periods[0].start).total_seconds() <= 15.0
+    assert (periods[0].end - periods[0].start).total_seconds() == pytest.approx(2.0, abs=0.2)
 
 
-@pytest.mark.slow
-def test_stalled_stream_is_marked_offline_and_reconnects() -> None:
+def test_stalled_stream_is_marked_offline_by_the_watchdog_and_reconnects(
+    clock: SimulatedClock, tmp_path: Path
+) -> None:
+    """The runtime's watchdog (every 0.5 s of the clock) marks a silent stream offline after
+    the stall timeout; the source drops the connection (FFmpeg read timeout, real time),
+    waits its backoff on the clock and reconnects."""
     server = MjpegCamera(fps=20)
-    bus = EventBus()
-    recorder = Recorder(bus)
-    source = CameraSource(camera(server.url, SourceKind.STREAM), bus, REAL_CLOCK)
-    watchdog_stop = threading.Event()
+    site = write_site(tmp_path / "site.toml", f'[[cameras]]\nid = "cam"\nurl = "{server.url}"\n')
+    from engine.config import load_site
 
-    def watchdog() -> None:  # the engine runtime does this every 0.5 s
-        while not watchdog_stop.wait(0.5):
-            source.check_stall()
-
-    thread = threading.Thread(target=watchdog, name="test-watchdog")
+    runtime = EngineRuntime(load_site(site), None, clock=clock, analytics=False)
+    source = runtime.sources["cam"]
+    source._read_timeout_ms = 1500  # drop a silent connection quickly (real seconds)
+    recorder = Recorder(runtime.bus)
     try:
-        source.start()
-        thread.start()
-        recorder.wait_for(CameraStatus.ONLINE, 10)
-        time.sleep(1.0)
+        runtime.start()
+        recorder.wait_for(CameraStatus.ONLINE)
         server.streaming.clear()
         seen = len(recorder.events)
-        assert recorder.wait_for(CameraStatus.OFFLINE, 5.0, after=seen) < 5.0
-        time.sleep(5.0)  # past FFmpeg's read timeout: the source drops the connection
+        # Move the clock in watchdog steps until the watchdog calls the stall; a frame
+        # still in flight when the feed stopped only postpones it.
+        stalled = None
+        for _ in range(200):
+            assert clock.wait_for_waiters(1, REAL_WAIT_S)  # the watchdog is waiting
+            clock.advance(WATCHDOG_INTERVAL_S)
+            stalled = next(
+                (e for e in recorder.events[seen:] if e.status is CameraStatus.OFFLINE), None
+            )
+            if stalled is not None:
+                break
+        assert stalled is not None and stalled.detail == f"no frames for {STALL_TIMEOUT_S:g} s"
+        # FFmpeg's read timeout ends the connection; the source then waits 1 s of backoff.
+        recorder.wait_for(CameraStatus.OFFLINE, after=len(recorder.events) - 1)
+        with recorder._changed:
+            assert recorder._changed.wait_for(
+                lambda: any("reconnecting in 1 s" in e.detail for e in recorder.events[seen:]),
+                REAL_WAIT_S,
+            ), recorder.statuses()
         server.streaming.set()
         seen = len(recorder.events)
-        recorder.wait_for(CameraStatus.ONLINE, 25.0, after=seen)
-        assert source.stats().reconnects >= 1
+        assert clock.wait_for_waiters(2, REAL_WAIT_S)  # watchdog and backoff
+        clock.advance(1.0)
+        recorder.wait_for(CameraStatus.ONLINE, after=seen)
+        assert source.stats().reconnects == 1
     finally:
-        watchdog_stop.set()
-        thread.join()
-        source.stop()
+        server.streaming.set()
+        runtime.stop()
         server.close()

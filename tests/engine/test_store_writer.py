@@ -8,11 +8,13 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from engine.bus import EventBus
 from engine.clock import SimulatedClock
@@ -20,7 +22,7 @@ from engine.config import load_site
 from engine.events import CameraStatus, CameraStatusChanged
 from engine.media import MediaFile
 from engine.store import Store
-from engine.store.commands import InsertEvent, InsertMedia, PutSetting
+from engine.store.commands import InsertEvent, InsertMedia, PutSetting, StoreCommand
 from engine.store.database import alembic_config
 from engine.store.models import Event, Media, Setting
 from engine.store.writer import (
@@ -314,3 +316,58 @@ def test_journal_files_of_live_processes_are_left_alone(tmp_path: Path) -> None:
         sleeper.kill()
         sleeper.wait()
     store.close()
+
+
+def test_a_recognised_face_names_the_earlier_and_later_events_of_its_track(
+    tmp_path: Path,
+) -> None:
+    from engine.store.person_models import Person
+
+    store = Store(f"sqlite:///{tmp_path / 'track.db'}")
+    ids = sync_site(store, load_site(DEMO_SITE), SimulatedClock(T0))
+    camera = ids.cameras["plaza"]
+    with StoreWriter.running(store) as writer:
+        writer.execute(_TestPerson())
+        rows = [
+            ("person.appeared", 5, None),
+            ("person.appeared", 6, None),
+            ("face.recognised", 5, "Person_0000000B"),
+            ("person.left", 5, "Person_0000000B"),
+            ("person.left", 6, None),
+        ]
+        for n, (kind, track, person) in enumerate(rows):
+            writer.execute(
+                InsertEvent(
+                    ts=T0 + timedelta(seconds=n),
+                    kind=kind,
+                    source="camera:plaza",
+                    detail={},
+                    camera_id=camera,
+                    track_id=track,
+                    person=person,
+                )
+            )
+    with store.sessions() as session:
+        named = session.execute(
+            select(Event.kind, Event.track_id, Person.public_id)
+            .outerjoin(Person, Person.id == Event.person_id)
+            .order_by(Event.id)
+        ).all()
+    assert [tuple(r) for r in named] == [
+        ("person.appeared", 5, "Person_0000000B"),
+        ("person.appeared", 6, None),
+        ("face.recognised", 5, "Person_0000000B"),
+        ("person.left", 5, "Person_0000000B"),
+        ("person.left", 6, None),
+    ]
+    store.close()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _TestPerson(StoreCommand):
+    """Creates Person_0000000B (a command, so it goes through the writer like the rest)."""
+
+    def apply(self, session: Session) -> None:
+        from engine.store.person_models import Person
+
+        session.add(Person(public_id="Person_0000000B", appearances=1))

@@ -13,7 +13,7 @@ from typing import Any
 from benchmarks.inputs import vtest_path
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK
-from engine.vision.clips import (
+from engine.record import (
     FALLBACK_CODEC,
     PRE_EVENT_S,
     X264_OPTIONS,

@@ -14,6 +14,7 @@ from console import exit_codes
 from console.host import EngineHost, console_settings
 from console.main_window import MainWindow
 from engine.config import SiteConfigError
+from engine.instance import EngineAlreadyRunningError
 from engine.store import DatabaseError
 from resources import THEME_QSS
 
@@ -53,6 +54,14 @@ def run_gui(site_file: Path, db_url: str) -> int:
         log.error("%s", exc)
         QMessageBox.critical(None, "Watchfloor — database", str(exc))
         return exit_codes.DATABASE
+    except EngineAlreadyRunningError as exc:
+        log.error("%s", exc)
+        QMessageBox.critical(
+            None,
+            "Watchfloor — already running",
+            f"This console cannot start its engine:\n\n{exc}",
+        )
+        return exit_codes.FAILED
     window = MainWindow(host.runtime, host.bridge, console_settings())
     window.show()
     # Ctrl+C / SIGTERM close the window like File → Quit: layouts saved, engine stopped.

@@ -1,37 +1,62 @@
-"""Retention: age and disk-pressure purges that never touch locked evidence.
+"""Retention: age and disk-pressure purges that never touch locked evidence, and the
+thread that runs them with the orphan sweep.
 
-Run by the engine's maintenance timer and on demand (``watchfloor retention run``). Each
-deletion is logged and recorded as a ``retention.*`` event. Rows are deleted before their
-files, so a crash can leave an orphan file (harmless, swept next run) but never a row that
-points at nothing.
+Run by the engine's ``retention`` thread (:class:`RetentionService`: at start and hourly)
+and on demand (``watchfloor retention run``), the same code both ways. Every deletion is a
+command to the store writer: one command per purge batch deletes the rows (recording each
+media deletion as a ``retention.*`` event) and returns the files' paths, and the files are
+unlinked only after that command has committed. A crash can therefore leave an orphan file
+(swept by :func:`engine.record.sweep.sweep_media`), never a row that points at nothing.
+Retention's own audit rows are purged by age like every other event.
+
+The policy is validated and bounded (days 1..3650): a bad value given by an admin is
+refused with an error naming the setting, and a bad value already stored makes that setting
+fall back to its default with a logged problem, so disk-pressure relief keeps working.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.orm import Session
 
 from engine.clock import Clock
+from engine.record.sweep import SweepReport, sweep_media
+from engine.store.commands import StoreCommand
 from engine.store.database import Store
 from engine.store.models import Event, Media, Setting
 from engine.store.person_models import Person
+from engine.store.writer import StoreUnavailableError, StoreWriter
 
 log = logging.getLogger(__name__)
 
 GIB = 1024**3
 SETTINGS_KEY = "retention"
+DAYS_MIN, DAYS_MAX = 1, 3650  # issue: retention days up to 3650 (ten years)
+MIN_FREE_BYTES_MAX = 1024**5  # 1 PiB: more than any data dir's disk
+PURGE_BATCH = 500  # rows deleted per command (one transaction)
+COMMAND_TIMEOUT_S = 300.0  # a purge batch waits this long for the writer (seconds)
+RETENTION_INTERVAL_S = 3600.0  # the retention thread runs at start and hourly
+THREAD_NAME = "retention"
+
+
+class RetentionSettingError(ValueError):
+    """A retention setting is unknown or out of range; the message names it."""
 
 
 @dataclass(frozen=True, slots=True)
 class RetentionPolicy:
-    """How long things are kept (days) and the free-space floor for the data dir (bytes)."""
+    """How long things are kept (days, 1..3650) and the free-space floor for the data dir
+    (bytes, 0..1 PiB). Constructing one with a value out of range raises
+    :class:`RetentionSettingError`."""
 
     clips_days: int = 30
     events_days: int = 365  # snapshots go with their events
@@ -39,24 +64,89 @@ class RetentionPolicy:
     person_delete_days: int = 730  # archived this long: person and face data deleted
     min_free_bytes: int = 2 * GIB
 
+    BOUNDS: ClassVar[dict[str, tuple[int, int, str]]] = {
+        "clips_days": (DAYS_MIN, DAYS_MAX, "days"),
+        "events_days": (DAYS_MIN, DAYS_MAX, "days"),
+        "person_archive_days": (DAYS_MIN, DAYS_MAX, "days"),
+        "person_delete_days": (DAYS_MIN, DAYS_MAX, "days"),
+        "min_free_bytes": (0, MIN_FREE_BYTES_MAX, "bytes"),
+    }
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            validate_setting(f.name, getattr(self, f.name))
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> RetentionPolicy:
+        """The default policy with ``values`` applied; raises :class:`RetentionSettingError`
+        naming the first unknown or out-of-range setting. For admins setting values."""
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise RetentionSettingError(
+                f"unknown retention settings: {', '.join(sorted(unknown))} "
+                f"(known: {', '.join(f.name for f in fields(cls))})"
+            )
+        return cls(**{name: validate_setting(name, value) for name, value in values.items()})
+
     @classmethod
     def from_settings(cls, store: Store) -> RetentionPolicy:
-        """The policy with any overrides saved in the settings table (key ``retention``)."""
-        with store.sessions() as session:
-            row = session.get(Setting, SETTINGS_KEY)
-        overrides = row.value if row is not None else {}
-        known = {f.name for f in fields(cls)}
-        unknown = set(overrides) - known
-        if unknown:
-            raise ValueError(f"unknown retention settings: {', '.join(sorted(unknown))}")
-        for key, value in overrides.items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"retention setting {key} must be a whole number ≥ 0")
-        return cls(**overrides)
+        """The policy with the overrides saved in the settings table (key ``retention``);
+        raises :class:`RetentionSettingError` if a stored value is bad (see
+        :func:`load_policy` for the forgiving variant retention itself uses)."""
+        return cls.from_values(_stored_overrides(store))
+
+
+def validate_setting(name: str, value: object) -> int:
+    """``value`` as the whole number retention setting ``name`` needs, or
+    :class:`RetentionSettingError` saying which setting is wrong and what is allowed."""
+    bounds = RetentionPolicy.BOUNDS.get(name)
+    if bounds is None:
+        raise RetentionSettingError(f"unknown retention setting: {name}")
+    low, high, unit = bounds
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise RetentionSettingError(
+            f"retention setting {name} must be a whole number of {unit} from {low} to "
+            f"{high}, got {value!r}"
+        )
+    return value
+
+
+def load_policy(store: Store) -> tuple[RetentionPolicy, list[str]]:
+    """The stored policy, forgiving: each unknown or bad stored value is ignored (its
+    setting keeps the default) and described in the returned problems, which are logged.
+    Never raises for bad settings, so a typo cannot stop disk-pressure relief."""
+    try:
+        overrides = _stored_overrides(store)
+    except RetentionSettingError as exc:
+        log.error("retention settings ignored: %s", exc)
+        return RetentionPolicy(), [f"retention settings ignored: {exc}"]
+    good: dict[str, int] = {}
+    problems: list[str] = []
+    for name, value in overrides.items():
+        try:
+            good[name] = validate_setting(name, value)
+        except RetentionSettingError as exc:
+            problems.append(f"{exc}; using the default")
+    for problem in problems:
+        log.error("%s", problem)
+    return RetentionPolicy(**good), problems
+
+
+def _stored_overrides(store: Store) -> dict[str, Any]:
+    with store.sessions() as session:
+        row = session.get(Setting, SETTINGS_KEY)
+    value = row.value if row is not None else {}
+    if not isinstance(value, dict):
+        raise RetentionSettingError(
+            f"the stored {SETTINGS_KEY!r} setting must be a JSON object, got {value!r}"
+        )
+    return value
 
 
 @dataclass(slots=True)
 class RetentionReport:
+    """What one retention run did. Sizes in bytes; paths relative to the data dir."""
+
     clips_deleted: int = 0
     snapshots_deleted: int = 0
     events_deleted: int = 0
@@ -68,6 +158,7 @@ class RetentionReport:
     free_bytes_after: int = 0
     floor_reached: bool = True
     deleted_paths: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,180 +171,121 @@ def disk_free_bytes(path: Path) -> int:
     return shutil.disk_usage(path).free
 
 
-def run_retention(
-    store: Store,
-    clock: Clock,
-    data_dir: Path,
-    policy: RetentionPolicy,
-    *,
-    disk_free: DiskFree = disk_free_bytes,
-) -> RetentionReport:
-    """Apply ``policy`` now. Safe to run while the engine records (one writer per row)."""
-    report = RetentionReport()
-    now = clock.now()
-    _purge_media_older_than(
-        store,
-        clock,
-        data_dir,
-        "clip",
-        now - timedelta(days=policy.clips_days),
-        report,
-        reason="age",
-    )
-    _purge_media_older_than(
-        store,
-        clock,
-        data_dir,
-        "snapshot",
-        now - timedelta(days=policy.events_days),
-        report,
-        reason="age",
-    )
-    _purge_events(store, now - timedelta(days=policy.events_days), report)
-    _age_persons(store, now, policy, report)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    _relieve_disk_pressure(store, clock, data_dir, policy, report, disk_free)
-    with store.sessions() as session:
-        report.locked_kept = len(session.scalars(select(Media.id).where(Media.locked)).all())
-    report.free_bytes_after = disk_free(data_dir)
-    return report
+# -- commands (applied by the store writer) -------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PurgedFile:
+    """A media row that a purge deleted; its file is unlinked after the commit."""
+
+    kind: str
+    path: str
+    size_bytes: int
 
 
-def _purge_media_older_than(
-    store: Store,
-    clock: Clock,
-    data_dir: Path,
-    kind: str,
-    cutoff: datetime,
-    report: RetentionReport,
-    *,
-    reason: str,
-) -> None:
-    with store.sessions() as session:
-        ids = session.scalars(
-            select(Media.id).where(
-                Media.kind == kind, Media.created_at < cutoff, Media.locked.is_(False)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PurgeMedia(StoreCommand):
+    """Delete up to ``limit`` of the oldest unlocked media rows of ``kind`` created before
+    ``cutoff``, each recorded as a ``retention.<kind>_deleted`` event. Returns what went."""
+
+    kind: str
+    cutoff: datetime
+    reason: str
+    at: datetime
+    limit: int = PURGE_BATCH
+
+    def apply(self, session: Session) -> list[PurgedFile]:
+        rows = session.scalars(
+            select(Media)
+            .where(
+                Media.kind == self.kind,
+                Media.created_at < self.cutoff,
+                Media.locked.is_(False),
             )
+            .order_by(Media.created_at, Media.id)
+            .limit(self.limit)
         ).all()
-    for media_id in ids:
-        _delete_media(store, clock, data_dir, media_id, report, reason)
+        return _delete_media_rows(session, list(rows), self.reason, self.at)
 
 
-def _delete_media(
-    store: Store,
-    clock: Clock,
-    data_dir: Path,
-    media_id: int,
-    report: RetentionReport,
-    reason: str,
-) -> int:
-    """Delete one unlocked media row (recording why), then its file. Returns bytes freed."""
-    with store.transaction() as session:
-        media = session.get(Media, media_id)
-        if media is None or media.locked:  # locked or gone since we looked
-            return 0
-        path, kind, size, camera_id = media.path, media.kind, media.size_bytes, media.camera_id
-        session.delete(media)
-        session.add(
-            Event(
-                ts=clock.now(),
-                kind=f"retention.{kind}_deleted",
-                source="retention",
-                camera_id=camera_id,
-                detail={"path": path, "reason": reason, "size_bytes": size},
-            )
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PurgeForSpace(StoreCommand):
+    """Delete the oldest unlocked clips until their sizes add up to ``bytes_needed`` (at
+    most ``limit`` of them), each recorded as ``retention.clip_deleted`` for disk
+    pressure. Returns what went; empty when no unlocked clip is left."""
+
+    bytes_needed: int
+    at: datetime
+    limit: int = PURGE_BATCH
+
+    def apply(self, session: Session) -> list[PurgedFile]:
+        candidates = session.scalars(
+            select(Media)
+            .where(Media.kind == "clip", Media.locked.is_(False))
+            .order_by(Media.created_at, Media.id)
+            .limit(self.limit)
         )
-    file = data_dir / path
-    try:
-        file.unlink()
-    except FileNotFoundError:
-        log.warning("retention: %s was already gone", file)
-        size = 0
-    log.info("retention: deleted %s %s (%s, %d bytes)", kind, path, reason, size)
-    report.bytes_freed += size
-    report.deleted_paths.append(path)
-    if kind == "clip":
-        if reason == "disk pressure":
-            report.pressure_clips_deleted += 1
-        else:
-            report.clips_deleted += 1
-    elif kind == "snapshot":
-        report.snapshots_deleted += 1
-    return size
+        chosen: list[Media] = []
+        total = 0
+        for media in candidates:
+            chosen.append(media)
+            total += max(media.size_bytes, 0)
+            if total >= self.bytes_needed:
+                break
+        return _delete_media_rows(session, chosen, "disk pressure", self.at)
 
 
-def _purge_events(store: Store, cutoff: datetime, report: RetentionReport) -> None:
-    """Delete events older than ``cutoff`` that no media refers to (media older than the
-    cutoff went first unless locked, so what remains is evidence or still within its own
-    retention). Retention's own records stay as the audit trail."""
-    any_media = exists().where(Media.event_id == Event.id)
-    with store.transaction() as session:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PurgeEvents(StoreCommand):
+    """Delete up to ``limit`` events older than ``cutoff`` that no media refers to
+    (retention's and the sweep's own records included). Returns how many went."""
+
+    cutoff: datetime
+    limit: int = PURGE_BATCH
+
+    def apply(self, session: Session) -> int:
+        any_media = exists().where(Media.event_id == Event.id)
+        doomed = (
+            select(Event.id)
+            .where(Event.ts < self.cutoff, ~any_media)
+            .order_by(Event.id)
+            .limit(self.limit)
+            .scalar_subquery()
+        )
         result = session.execute(
-            delete(Event)
-            .where(Event.ts < cutoff, ~any_media, ~Event.kind.like("retention.%"))
-            .execution_options(synchronize_session=False)
+            delete(Event).where(Event.id.in_(doomed)).execution_options(synchronize_session=False)
         )
-        report.events_deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
-    if report.events_deleted:
-        log.info("retention: deleted %d events older than %s", report.events_deleted, cutoff)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _relieve_disk_pressure(
-    store: Store,
-    clock: Clock,
-    data_dir: Path,
-    policy: RetentionPolicy,
-    report: RetentionReport,
-    disk_free: DiskFree,
-) -> None:
-    """Delete the oldest unlocked clips until the data dir has ``min_free_bytes`` free."""
-    free = disk_free(data_dir)
-    while free < policy.min_free_bytes:
-        with store.sessions() as session:
-            oldest = session.scalars(
-                select(Media.id)
-                .where(Media.kind == "clip", Media.locked.is_(False))
-                .order_by(Media.created_at, Media.id)
-                .limit(1)
-            ).first()
-        if oldest is None:
-            report.floor_reached = False
-            log.warning(
-                "retention: only %d bytes free under %s and no unlocked clips left", free, data_dir
-            )
-            return
-        _delete_media(store, clock, data_dir, oldest, report, "disk pressure")
-        free = disk_free(data_dir)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgePersons(StoreCommand):
+    """Archive people unseen since ``archive_before``; delete people archived before
+    ``delete_before`` (their face embeddings go with them), each recorded as
+    ``retention.person_deleted``. Returns (archived, deleted)."""
 
+    now: datetime
+    archive_before: datetime
+    delete_before: datetime
 
-def _age_persons(
-    store: Store, now: datetime, policy: RetentionPolicy, report: RetentionReport
-) -> None:
-    """Archive people unseen for ``person_archive_days``; delete people archived for
-    ``person_delete_days`` (their face embeddings go with them)."""
-    archive_before = now - timedelta(days=policy.person_archive_days)
-    delete_before = now - timedelta(days=policy.person_delete_days)
-    with store.transaction() as session:
+    def apply(self, session: Session) -> tuple[int, int]:
         archived = session.execute(
             update(Person)
             .where(
                 Person.archived_at.is_(None),
                 Person.last_seen.is_not(None),
-                Person.last_seen < archive_before,
+                Person.last_seen < self.archive_before,
             )
-            .values(archived_at=now)
+            .values(archived_at=self.now)
             .execution_options(synchronize_session=False)
         )
-        report.persons_archived = int(archived.rowcount or 0)  # type: ignore[attr-defined]
         doomed = session.scalars(
             select(Person).where(
-                Person.archived_at.is_not(None), Person.archived_at < delete_before
+                Person.archived_at.is_not(None), Person.archived_at < self.delete_before
             )
         ).all()
         for person in doomed:
             session.add(
                 Event(
-                    ts=now,
+                    ts=self.now,
                     kind="retention.person_deleted",
                     source="retention",
                     detail={
@@ -265,10 +297,300 @@ def _age_persons(
                 )
             )
             session.delete(person)
-        report.persons_deleted = len(doomed)
-    if report.persons_archived or report.persons_deleted:
-        log.info(
-            "retention: archived %d people, deleted %d",
-            report.persons_archived,
-            report.persons_deleted,
+        return int(archived.rowcount or 0), len(doomed)  # type: ignore[attr-defined]
+
+
+def _delete_media_rows(
+    session: Session, rows: list[Media], reason: str, at: datetime
+) -> list[PurgedFile]:
+    purged: list[PurgedFile] = []
+    for media in rows:
+        purged.append(PurgedFile(media.kind, media.path, media.size_bytes))
+        session.add(
+            Event(
+                ts=at,
+                kind=f"retention.{media.kind}_deleted",
+                source="retention",
+                camera_id=media.camera_id,
+                detail={"path": media.path, "reason": reason, "size_bytes": media.size_bytes},
+            )
         )
+        session.delete(media)
+    session.flush()
+    return purged
+
+
+# -- one run ------------------------------------------------------------------------------
+def run_retention(
+    store: Store,
+    clock: Clock,
+    data_dir: Path,
+    policy: RetentionPolicy,
+    *,
+    writer: StoreWriter | None = None,
+    disk_free: DiskFree = disk_free_bytes,
+    cancel: threading.Event | None = None,
+) -> RetentionReport:
+    """Apply ``policy`` now: purge by age, age people, then delete the oldest unlocked
+    clips while the data dir has less than ``min_free_bytes`` free. Reads through
+    ``store``; deletions go through ``writer`` (a short-lived one if None). Blocks on the
+    writer: call it on a worker thread (the retention thread, a CLI command). Safe while
+    the engine records. ``cancel`` (set by the engine's stop) ends the run between
+    batches. Raises :class:`~engine.store.writer.StoreUnavailableError` if the store cannot
+    be written at all."""
+    if writer is None:
+        with StoreWriter.running(store, clock=clock) as own_writer:
+            return run_retention(
+                store,
+                clock,
+                data_dir,
+                policy,
+                writer=own_writer,
+                disk_free=disk_free,
+                cancel=cancel,
+            )
+
+    def cancelled() -> bool:
+        return cancel is not None and cancel.is_set()
+
+    report = RetentionReport()
+    now = clock.now()
+    for kind, days in (("clip", policy.clips_days), ("snapshot", policy.events_days)):
+        cutoff = now - timedelta(days=days)
+        while True:
+            command = PurgeMedia(kind=kind, cutoff=cutoff, reason="age", at=now)
+            batch = _purge(writer, data_dir, command, "age", report)
+            if len(batch) < PURGE_BATCH or cancelled():
+                break
+    events_cutoff = now - timedelta(days=policy.events_days)
+    while True:
+        deleted = int(writer.execute(PurgeEvents(cutoff=events_cutoff), COMMAND_TIMEOUT_S))
+        report.events_deleted += deleted
+        if deleted < PURGE_BATCH or cancelled():
+            break
+    if report.events_deleted:
+        log.info("retention: deleted %d events older than %s", report.events_deleted, events_cutoff)
+    archived, deleted_people = writer.execute(
+        AgePersons(
+            now=now,
+            archive_before=now - timedelta(days=policy.person_archive_days),
+            delete_before=now - timedelta(days=policy.person_delete_days),
+        ),
+        COMMAND_TIMEOUT_S,
+    )
+    report.persons_archived, report.persons_deleted = int(archived), int(deleted_people)
+    if archived or deleted_people:
+        log.info("retention: archived %d people, deleted %d", archived, deleted_people)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if not cancelled():
+        _relieve_disk_pressure(writer, clock, data_dir, policy, report, disk_free, cancelled)
+    with store.sessions() as session:
+        report.locked_kept = int(
+            session.scalar(select(func.count()).select_from(Media).where(Media.locked)) or 0
+        )
+    report.free_bytes_after = disk_free(data_dir)
+    return report
+
+
+def _purge(
+    writer: StoreWriter,
+    data_dir: Path,
+    command: StoreCommand,
+    reason: str,
+    report: RetentionReport,
+) -> list[PurgedFile]:
+    """Run one purge command, then (committed) unlink its files and count them."""
+    purged: list[PurgedFile] = writer.execute(command, COMMAND_TIMEOUT_S)
+    for item in purged:
+        file = data_dir / item.path
+        size = item.size_bytes
+        try:
+            file.unlink()
+        except FileNotFoundError:
+            log.warning("retention: %s was already gone", file)
+            size = 0
+        except OSError as exc:  # the row is gone: the file is an orphan for the sweep
+            log.error("retention: cannot remove %s: %s", file, exc)
+            size = 0
+        log.info("retention: deleted %s %s (%s, %d bytes)", item.kind, item.path, reason, size)
+        report.bytes_freed += size
+        report.deleted_paths.append(item.path)
+        if item.kind == "clip":
+            if reason == "disk pressure":
+                report.pressure_clips_deleted += 1
+            else:
+                report.clips_deleted += 1
+        elif item.kind == "snapshot":
+            report.snapshots_deleted += 1
+    return purged
+
+
+def _relieve_disk_pressure(
+    writer: StoreWriter,
+    clock: Clock,
+    data_dir: Path,
+    policy: RetentionPolicy,
+    report: RetentionReport,
+    disk_free: DiskFree,
+    cancelled: Callable[[], bool],
+) -> None:
+    """Delete the oldest unlocked clips until the data dir has ``min_free_bytes`` free."""
+    free = disk_free(data_dir)
+    while free < policy.min_free_bytes and not cancelled():
+        command = PurgeForSpace(bytes_needed=policy.min_free_bytes - free, at=clock.now())
+        if not _purge(writer, data_dir, command, "disk pressure", report):
+            report.floor_reached = False
+            log.warning(
+                "retention: only %d bytes free under %s and no unlocked clips left", free, data_dir
+            )
+            return
+        free = disk_free(data_dir)
+
+
+# -- the retention thread -------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class MaintenanceRun:
+    """One pass of the retention thread: the orphan sweep, then retention (None if it
+    failed: see ``problem``). ``problem`` is what the health line should show, if anything."""
+
+    at: datetime
+    sweep: SweepReport | None
+    retention: RetentionReport | None
+    problem: str | None
+
+
+class RetentionService:
+    """Runs the orphan sweep and retention on its own ``retention`` thread, at start and
+    every ``interval_s`` seconds of the engine clock, so the watchdog never pauses for them.
+
+    ``on_run(run)`` is called on that thread after each pass (the runtime reloads face
+    memory when people were deleted, and shows ``run.problem`` in the store's health).
+    ``stop()`` ends the thread; a pass in progress finishes its current command first.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        writer: StoreWriter,
+        clock: Clock,
+        data_dir: Path,
+        *,
+        interval_s: float = RETENTION_INTERVAL_S,
+        cameras: Mapping[str, int] | None = None,
+        disk_free: DiskFree = disk_free_bytes,
+        on_run: Callable[[MaintenanceRun], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._writer = writer
+        self._clock = clock
+        self._data_dir = data_dir
+        self._interval_s = interval_s
+        self._cameras = dict(cameras or {})
+        self._disk_free = disk_free
+        self._on_run = on_run
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._pass_lock = threading.Lock()  # passes never overlap (thread and run_once)
+        self._last: MaintenanceRun | None = None
+        self._runs = 0
+        self._thread = threading.Thread(target=self._loop, name=THREAD_NAME, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Ask the thread to end and wait up to ``timeout_s`` seconds for it."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    @property
+    def last_run(self) -> MaintenanceRun | None:
+        with self._lock:
+            return self._last
+
+    @property
+    def runs(self) -> int:
+        """Passes completed so far."""
+        with self._lock:
+            return self._runs
+
+    def run_once(self) -> MaintenanceRun:
+        """One pass now, on the calling thread, after any pass in progress (for "run
+        retention now" in the console: call it from a worker thread, never the GUI thread,
+        since it blocks on the store writer). The thread's loop calls it too."""
+        with self._pass_lock:
+            run = run_maintenance(
+                self._store,
+                self._writer,
+                self._clock,
+                self._data_dir,
+                cameras=self._cameras,
+                disk_free=self._disk_free,
+                cancel=self._stop,
+            )
+            with self._lock:
+                self._last = run
+                self._runs += 1
+        return run
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            run = self.run_once()
+            if self._on_run is not None:
+                try:
+                    self._on_run(run)
+                except Exception:
+                    log.exception("retention report handler failed")
+            if self._writer.fatal is not None or self._wait(self._interval_s):
+                return
+
+    def _wait(self, seconds: float) -> bool:
+        """Wait ``seconds`` of the engine clock or until stopped; True if stopped."""
+        self._clock.wait(self._stop, seconds)
+        return self._stop.is_set()
+
+
+def run_maintenance(
+    store: Store,
+    writer: StoreWriter,
+    clock: Clock,
+    data_dir: Path,
+    *,
+    cameras: Mapping[str, int] | None = None,
+    disk_free: DiskFree = disk_free_bytes,
+    cancel: threading.Event | None = None,
+) -> MaintenanceRun:
+    """The orphan sweep, then retention with the stored policy (bad stored settings fall
+    back to defaults and are reported in ``problem``). Never raises: failures are logged
+    and described in the result. ``cancel`` ends the run between batches. Blocks on the
+    writer; any worker thread."""
+    at = clock.now()
+    sweep: SweepReport | None = None
+    problems: list[str] = []
+    try:
+        sweep = sweep_media(store, writer, clock, data_dir, cameras=cameras)
+        problems += sweep.problems
+    except StoreUnavailableError as exc:
+        log.error("orphan sweep stopped: %s", exc)
+        problems.append(f"orphan sweep stopped: {exc}")
+    except Exception as exc:
+        log.exception("orphan sweep failed")
+        problems.append(f"orphan sweep failed: {exc}")
+    report: RetentionReport | None = None
+    try:
+        policy, policy_problems = load_policy(store)
+        problems += policy_problems
+        report = run_retention(
+            store, clock, data_dir, policy, writer=writer, disk_free=disk_free, cancel=cancel
+        )
+        report.problems = list(policy_problems)
+        if not report.floor_reached:
+            problems.append("disk almost full and only locked evidence left to delete")
+    except StoreUnavailableError as exc:  # the writer has logged why; no traceback
+        log.error("retention stopped: %s", exc)
+        problems.append(f"retention stopped: {exc}")
+    except Exception as exc:
+        log.exception("retention failed")
+        problems.append(f"retention failed: {exc}")
+    return MaintenanceRun(at, sweep, report, "; ".join(problems) or None)

@@ -18,13 +18,15 @@ from engine.clock import REAL_CLOCK, Clock
 from engine.config import SiteConfig
 from engine.events import CameraStatus, HealthState, SubsystemHealth
 from engine.identity.faces_store import FaceMemory
+from engine.instance import EngineLock
 from engine.paths import data_dir
-from engine.retention import RetentionPolicy, run_retention
+from engine.record import ClipRecorder
+from engine.retention import MaintenanceRun, RetentionService
+from engine.store.commands import StoreCommand
 from engine.store.database import Store, display_url
-from engine.store.sites import SiteIds, SyncSite
+from engine.store.sites import RegisterVideoCamera, SiteIds, SyncSite
 from engine.store.writer import StoreWriter
-from engine.vision.analysis import CameraAnalyzer
-from engine.vision.clips import ClipRecorder, recover_partial_clips
+from engine.vision.analysis import DETECT_EVERY_FRAMES, RECENT_TRACKS, CameraAnalyzer
 from engine.vision.detect import make_detector
 from engine.vision.face_worker import FaceWorker
 from engine.vision.pipeline import CameraPipeline
@@ -33,8 +35,25 @@ from engine.vision.source import CameraSource
 log = logging.getLogger(__name__)
 
 WATCHDOG_INTERVAL_S = 0.5
-RETENTION_INTERVAL_S = 3600.0  # retention runs at start and hourly
 CLIP_FPS_HINT = 15.0  # sizes each clip writer's queue before the camera's own rate is known
+
+
+@dataclass(frozen=True, slots=True)
+class FileAnalysis:
+    """Run the engine over one recorded file (``watchfloor analyze``) instead of a live site.
+
+    The site's single camera is registered under the analysed-videos site
+    (:class:`RegisterVideoCamera`), frames are stamped with recording time from
+    ``recording_start`` (UTC wall time of the first frame), the file is read once, faces
+    are recognised in blocking mode (no crop dropped) and every finished track is kept for
+    the report. No retention run and no sweep of other processes' files.
+    """
+
+    recording_start: datetime
+    detect_every: int = DETECT_EVERY_FRAMES
+    snapshots: bool = True
+    faces: bool = True
+    clips: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +75,14 @@ class EngineRuntime:
         clock: Clock = REAL_CLOCK,
         realtime: bool = True,
         analytics: bool = True,
+        file_analysis: FileAnalysis | None = None,
     ) -> None:
+        """``file_analysis``: analyse one recorded file (the site has its one camera)."""
+        if file_analysis is not None and len(site.cameras) != 1:
+            raise ValueError("a file analysis runs a site with exactly one camera")
         self.site = site
+        self.file_analysis = file_analysis
+        analysis = file_analysis or FileAnalysis(recording_start=clock.now())
         self.store = store
         self.bus = bus or EventBus()
         self.clock = clock
@@ -69,18 +94,19 @@ class EngineRuntime:
             else None
         )
         self._faces_problem: str | None = None
-        if analytics and store is not None and self.writer is not None:
+        if analytics and analysis.faces and store is not None and self.writer is not None:
             try:
                 self.faces = FaceWorker(
                     FaceMemory(store, self.writer, clock),
                     self.bus,
+                    blocking=file_analysis is not None,
                     writer=self.writer,
-                    snapshot_dir=data_dir(),
+                    snapshot_dir=data_dir() if analysis.snapshots else None,
                 )
             except Exception as exc:  # models missing or unreadable: people are still tracked
                 log.exception("face recognition unavailable")
                 self._faces_problem = f"faces unavailable: {exc}"
-        snapshot_dir = data_dir() if store is not None else None
+        snapshot_dir = data_dir() if store is not None and analysis.snapshots else None
         self.pipelines: dict[str, CameraPipeline] = {}
         if analytics:
             self.pipelines = {
@@ -90,8 +116,10 @@ class EngineRuntime:
                         self.bus,
                         clock,
                         detector=make_detector(site.detector_model),
+                        detect_every=analysis.detect_every,
                         snapshot_dir=snapshot_dir,
                         faces=self.faces,
+                        keep_tracks=None if file_analysis is not None else RECENT_TRACKS,
                     )
                 )
                 for cam in site.cameras
@@ -103,6 +131,7 @@ class EngineRuntime:
                 clock,
                 realtime=realtime,
                 processor=self.pipelines[cam.id].process if analytics else None,
+                recording_start=file_analysis.recording_start if file_analysis else None,
             )
             for cam in site.cameras
         }
@@ -114,17 +143,26 @@ class EngineRuntime:
         self._watchdog = threading.Thread(target=self._watch, name="engine-watchdog", daemon=True)
         self._last_health: dict[str, HealthReport] = {}
         self._retention_problem: str | None = None
+        self._data_dir_lock: EngineLock | None = None  # held while a live engine runs
+        self.retention: RetentionService | None = None  # its own thread, live engines only
 
     def start(self) -> None:
         """Mirror the site into the store, then start the writer, cameras and watchdog."""
         self.started_at = self.clock.now()
+        if self.store is not None and self.file_analysis is None:
+            # One live engine per data dir (analyze runs beside it without the lock).
+            lock = EngineLock(data_dir())
+            lock.acquire()  # EngineAlreadyRunningError names the other engine's pid
+            self._data_dir_lock = lock
         if self.store is not None and self.writer is not None:
             self.writer.on_fatal(self._on_store_fatal)
             self.writer.start()
             try:
-                self.site_ids = self.writer.execute(SyncSite(site=self.site, at=self.clock.now()))
+                self.site_ids = self.writer.execute(self._register_site())
             except Exception:
                 self.writer.stop()
+                if self._data_dir_lock is not None:
+                    self._data_dir_lock.release()
                 raise
             self.writer.register_cameras(self.site_ids.site_id, self.site_ids.cameras)
             self.writer.attach(self.bus)
@@ -132,7 +170,18 @@ class EngineRuntime:
                 last = self.site_ids.last_track_ids.get(cam_id)
                 if last is not None:
                     pipeline.analyzer.tracker.number_after(last)
-            self._attach_clip_recorders(self.store, self.site_ids)
+            if self.file_analysis is None or self.file_analysis.clips:
+                self._attach_clip_recorders(self.store, self.site_ids)
+            if self.file_analysis is None:  # orphan sweep and retention: at start, hourly
+                self.retention = RetentionService(
+                    self.store,
+                    self.writer,
+                    self.clock,
+                    data_dir(),
+                    cameras=self.site_ids.cameras,
+                    on_run=self._on_retention_run,
+                )
+                self.retention.start()
         if self.faces is not None:
             self.faces.start()
         for source in self.sources.values():
@@ -145,14 +194,20 @@ class EngineRuntime:
         self._stop.set()
         for source in self.sources.values():
             source.stop()
-        for pipeline in self.pipelines.values():
-            pipeline.close()  # people still in view are recorded as leaving; clips finished
         if self.faces is not None:
-            self.faces.stop()
+            self.faces.stop()  # queued faces first, so leaving tracks carry their person
+        for cam_id, pipeline in self.pipelines.items():
+            # People still in view are recorded as leaving (after an analysis.error if the
+            # file broke part way); clips finished.
+            pipeline.close(error=self.sources[cam_id].failure)
         if self._watchdog.is_alive():
             self._watchdog.join(timeout=5)
+        if self.retention is not None:
+            self.retention.stop()
         if self.writer is not None:
             self.writer.stop()
+        if self._data_dir_lock is not None:
+            self._data_dir_lock.release()
 
     def _on_store_fatal(self, reason: str) -> None:
         """The store failed for good (corrupt, read-only, disk full): stop the engine. Runs
@@ -163,17 +218,22 @@ class EngineRuntime:
 
     def wait_fatal(self, timeout_s: float | None = None) -> bool:
         """Block until the store fails for good (True) or ``timeout_s`` passes (False)."""
-        return self._fatal.wait(timeout_s)
+        return self.clock.wait(self._fatal, timeout_s)
+
+    def _register_site(self) -> StoreCommand:
+        """The store command that mirrors the site (or the analysed file's camera)."""
+        if self.file_analysis is None:
+            return SyncSite(site=self.site, at=self.clock.now())
+        camera = self.site.cameras[0]
+        return RegisterVideoCamera(camera_key=camera.id, video=camera.url, at=self.clock.now())
 
     def _attach_clip_recorders(self, store: Store, site_ids: SiteIds) -> None:
         clips_dir = data_dir() / "clips"
-        for leftover in recover_partial_clips(clips_dir):
-            log.warning("removed an unfinished clip from an earlier run: %s", leftover)
         for cam_id, pipeline in self.pipelines.items():
             pipeline.recorder = ClipRecorder(
                 cam_id,
                 site_ids.cameras.get(cam_id),
-                store,
+                self.writer,
                 self.bus,
                 self.clock,
                 clips_dir=clips_dir,
@@ -245,34 +305,19 @@ class EngineRuntime:
         return HealthReport("cameras", state, detail)
 
     def _watch(self) -> None:
-        next_retention = self.clock.monotonic()
-        while not self._stop.wait(WATCHDOG_INTERVAL_S):
+        while not self.clock.wait(self._stop, WATCHDOG_INTERVAL_S):
             for source in self.sources.values():
                 source.check_stall()
             for pipeline in self.pipelines.values():
                 if pipeline.recorder is not None:
                     pipeline.recorder.finish_if_idle()
             self._publish_health()
-            if self.store is not None and self.clock.monotonic() >= next_retention:
-                next_retention = self.clock.monotonic() + RETENTION_INTERVAL_S
-                self._run_retention(self.store)
 
-    def _run_retention(self, store: Store) -> None:
-        try:
-            report = run_retention(
-                store, self.clock, data_dir(), RetentionPolicy.from_settings(store)
-            )
-        except Exception as exc:
-            log.exception("retention failed")
-            self._retention_problem = f"retention failed: {exc}"
-            return
-        if report.persons_deleted and self.faces is not None:
+    def _on_retention_run(self, run: MaintenanceRun) -> None:
+        """After each pass of the retention thread (on that thread)."""
+        if run.retention is not None and run.retention.persons_deleted and self.faces is not None:
             self.faces.memory.reload()  # deleted people must not be recognised again
-        self._retention_problem = (
-            None
-            if report.floor_reached
-            else "disk almost full and only locked evidence left to delete"
-        )
+        self._retention_problem = run.problem
 
     def _publish_health(self) -> None:
         for report in self.health():

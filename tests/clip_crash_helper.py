@@ -3,8 +3,10 @@ second clip open and encoding until it is killed.
 
 Run as ``python -m tests.clip_crash_helper DB_URL CLIPS_DIR VIDEO``. Prints, flushed:
 ``FIRST <relative path>`` once the first clip is finalised, then
-``SECOND <partial path>`` once the second clip's temp file has data on disk. After that it
-feeds frames in (slowed) real time forever; the parent SIGKILLs it.
+``SECOND <partial path>`` once the second clip's temp file (named with this process's pid)
+has data on disk. After that it feeds frames in (slowed) real time forever, like a
+``watchfloor analyze`` beside an engine; the parent SIGKILLs it. Media rows go through a
+store writer, as in the engine.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from pathlib import Path
 
 from engine.bus import EventBus
 from engine.clock import SimulatedClock
+from engine.record import PARTIAL_SUFFIX, ClipFinalised, ClipRecorder
 from engine.store import Store
-from engine.vision.clips import PARTIAL_SUFFIX, ClipFinalised, ClipRecorder
+from engine.store.writer import StoreWriter
 from engine.vision.cv import import_cv2
 from engine.vision.source import Frame
 
@@ -28,6 +31,8 @@ def main(db_url: str, clips_dir: Path, video: Path) -> None:
     cv2 = import_cv2()
     capture = cv2.VideoCapture(str(video), cv2.CAP_FFMPEG)
     store = Store(db_url)
+    writer = StoreWriter(store)
+    writer.start()
     bus = EventBus()
     finalised = threading.Event()
 
@@ -39,7 +44,7 @@ def main(db_url: str, clips_dir: Path, video: Path) -> None:
     recorder = ClipRecorder(
         "crashcam",
         None,
-        store,
+        writer,
         bus,
         SimulatedClock(),
         clips_dir=clips_dir,

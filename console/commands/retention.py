@@ -1,9 +1,11 @@
-"""``watchfloor retention run [--json]``: apply the retention policy now."""
+"""``watchfloor retention run [--json]``: sweep orphan media and apply the retention policy
+now, with the same code as the engine's retention thread (through a short-lived writer)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from console import exit_codes
@@ -16,7 +18,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "run",
         parents=parents,
         help="delete clips/events past their age and relieve disk pressure (locked evidence "
-        "is never touched)",
+        "is never touched); sweep media files that no row accounts for",
     )
     run_parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -24,20 +26,45 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace, db_url: str) -> int:
     from engine.clock import REAL_CLOCK
     from engine.paths import data_dir
-    from engine.retention import RetentionPolicy, run_retention
+    from engine.retention import run_maintenance
     from engine.store import Store
+    from engine.store.writer import StoreWriter
 
     store = Store(db_url)
     try:
-        report = run_retention(store, REAL_CLOCK, data_dir(), RetentionPolicy.from_settings(store))
+        with StoreWriter.running(store, journal_dir=data_dir() / "journal") as writer:
+            result = run_maintenance(store, writer, REAL_CLOCK, data_dir())
+            fatal = writer.fatal
     finally:
         store.close()
+    if fatal is not None:
+        print(
+            f"watchfloor retention: stopped, the {fatal} (read-only, full or damaged); "
+            "files whose rows could not be deleted were kept",
+            file=sys.stderr,
+        )
+        return exit_codes.DATABASE
+    report = result.retention
+    if report is None:
+        print(f"watchfloor retention: {result.problem}", file=sys.stderr)
+        return exit_codes.FAILED
+    for problem in report.problems:
+        print(f"watchfloor retention: warning: {problem}", file=sys.stderr)
+    sweep = result.sweep
     if args.json:
-        print(json.dumps(report.as_dict()))
+        output = report.as_dict()
+        output["sweep"] = sweep.as_dict() if sweep is not None else None
+        print(json.dumps(output))
     else:
         print(
             f"deleted {report.clips_deleted} clips, {report.snapshots_deleted} snapshots, "
             f"{report.events_deleted} events by age; {report.pressure_clips_deleted} clips for "
             f"disk space; freed {report.bytes_freed} bytes; {report.locked_kept} locked kept"
         )
+        if sweep is not None and sweep.found_something:
+            print(
+                f"orphans: removed {len(sweep.partials_removed)} unfinished files and "
+                f"{len(sweep.snapshots_removed)} snapshots without rows; adopted "
+                f"{len(sweep.clips_adopted)} clips without rows"
+            )
     return exit_codes.OK if report.floor_reached else exit_codes.FAILED

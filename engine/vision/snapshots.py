@@ -1,15 +1,22 @@
-"""Snapshot files: JPEG crops written whole (temp name, then rename) under the data dir."""
+"""Snapshot files: JPEG crops written whole (temp name, then rename) under the data dir.
+
+The temp name carries the writing process's pid (``<name>.<pid>.jpg.partial``, see
+:func:`engine.instance.partial_path`), so a sweep in another process sharing the data dir
+removes it only once this process is gone.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from engine.instance import partial_path
 from engine.media import MediaFile
 from engine.vision.cv import import_cv2
 from engine.vision.geometry import Box
@@ -20,15 +27,20 @@ SNAPSHOT_MARGIN = 0.15  # context around the person box, as a fraction of its si
 
 def snapshot_path(camera: str, at: datetime, name: str) -> str:
     """Where a snapshot of ``camera`` taken at ``at`` (UTC) lives, relative to the data dir:
-    ``snapshots/<camera>/<date>/<camera>_<time>_<name>.jpg``."""
-    return f"snapshots/{camera}/{at:%Y-%m-%d}/{camera}_{at:%H%M%S_%f}_{name}.jpg"
+    ``snapshots/<camera>/<date>/<camera>_<time>_<name>_<token>.jpg``.
+
+    The random token keeps names unique when times repeat: a recording analysed twice has
+    the same frame times, and one scene scan can find two faces in the same frame."""
+    token = secrets.token_hex(3)
+    return f"snapshots/{camera}/{at:%Y-%m-%d}/{camera}_{at:%H%M%S_%f}_{name}_{token}.jpg"
 
 
 def write_snapshot(
     image: npt.NDArray[np.uint8], box: Box, data_dir: Path, relative_path: str
 ) -> MediaFile:
     """Crop ``box`` (plus a margin) from ``image`` and store it as JPEG at
-    ``data_dir/relative_path``. The file appears complete or not at all."""
+    ``data_dir/relative_path``. The file appears complete or not at all; a crash may leave
+    only a temp file owned by this process. Any thread."""
     cv2 = import_cv2()
     height, width = image.shape[:2]
     margin_x, margin_y = box.w * SNAPSHOT_MARGIN, box.h * SNAPSHOT_MARGIN
@@ -44,10 +56,14 @@ def write_snapshot(
     data = encoded.tobytes()
     target = data_dir / relative_path
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(target.name + ".partial")
-    with open(temp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temp.replace(target)
+    temp = partial_path(target)
+    try:
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temp.replace(target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     return MediaFile("snapshot", relative_path, hashlib.sha256(data).hexdigest(), len(data))

@@ -1,4 +1,5 @@
-"""Event clips from real vtest.avi frames: boundaries, H.264 output, media rows, crashes."""
+"""Event clips from real vtest.avi frames: boundaries, H.264 output, media rows (through the
+store writer, spanning the frames' wall time), crashes and processes sharing a data dir."""
 
 from __future__ import annotations
 
@@ -23,24 +24,29 @@ from sqlalchemy import select as sql_select
 from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import load_site
+from engine.instance import partial_owner, partial_path
 from engine.paths import data_dir
-from engine.store import Store
-from engine.store.models import Event as EventRow
-from engine.store.models import Media
-from engine.vision.clips import (
+from engine.record import (
     PARTIAL_SUFFIX,
     ClipEncoder,
     ClipFinalised,
     ClipRecorder,
     PreEventBuffer,
     file_sha256,
-    recover_partial_clips,
+    remove_orphan_partials,
     select_clip_codec,
 )
+from engine.runtime import EngineRuntime
+from engine.store import Store
+from engine.store.commands import PutSetting
+from engine.store.models import Event as EventRow
+from engine.store.models import Media
+from engine.store.writer import StoreWriter
 from engine.vision.cv import import_cv2
 from engine.vision.source import Frame
 from resources import DEMO_SITE
-from tests.store_helpers import sync_site
+from tests.conftest import write_site
+from tests.store_helpers import run_command, sync_site
 
 REPO = Path(__file__).resolve().parents[2]
 FPS = 10.0  # vtest.avi's frame rate; frames are stamped seq / FPS seconds
@@ -56,15 +62,17 @@ def no_leaked_clip_writers() -> Iterator[None]:
     assert not leaked, f"test leaked clip writer threads: {leaked}"
 
 
-def vtest_frames(path: Path, count: int) -> Iterator[Frame]:
-    """The first ``count`` frames of the video, stamped at their 10 fps times."""
+def vtest_frames(path: Path, count: int, wall_start: datetime | None = None) -> Iterator[Frame]:
+    """The first ``count`` frames of the video, stamped at their 10 fps times (and, with
+    ``wall_start``, with the UTC wall time a source reads with each frame)."""
     cv2 = import_cv2()
     capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     try:
         for seq in range(count):
             ok, image = capture.read()
             assert ok, f"{path} has fewer than {count} frames"
-            yield Frame(seq, image, seq / FPS, FPS)
+            wall_at = wall_start + timedelta(seconds=seq / FPS) if wall_start else None
+            yield Frame(seq, image, seq / FPS, FPS, wall_at=wall_at)
     finally:
         capture.release()
 
@@ -120,14 +128,17 @@ def decode(path: Path) -> Decoded:
 
 
 def recorder_for(
-    bus: EventBus, store: Store | None = None, camera_id: int | None = None, **kwargs: object
+    bus: EventBus,
+    writer: StoreWriter | None = None,
+    camera_id: int | None = None,
+    **kwargs: object,
 ) -> ClipRecorder:
     settings: dict[str, object] = {"pre_s": 1.0, "post_s": 1.0, "queue_frames": 500}
     settings.update(kwargs)
     return ClipRecorder(
         "plaza",
         camera_id,
-        store,
+        writer,
         bus,
         SimulatedClock(T0),
         clips_dir=data_dir() / "clips",
@@ -149,12 +160,13 @@ def test_clip_holds_pre_event_and_post_activity_frames_with_a_verified_media_row
             event_id = trigger.id
         bus = EventBus()
         clip_log = ClipLog(bus)
-        recorder = recorder_for(bus, store, camera_id, pre_s=2.0, post_s=1.0)
-        try:
-            # Activity on frame 60 only (t = 6.0 s): frames 40..70 belong in the clip.
-            feed(recorder, vtest_frames(vtest_avi, 100), lambda seq: seq == 60, event_id)
-        finally:
-            assert recorder.close(timeout_s=20)
+        with StoreWriter.running(store) as writer:
+            recorder = recorder_for(bus, writer, camera_id, pre_s=2.0, post_s=1.0)
+            try:
+                # Activity on frame 60 only (t = 6.0 s): frames 40..70 belong in the clip.
+                feed(recorder, vtest_frames(vtest_avi, 100), lambda seq: seq == 60, event_id)
+            finally:
+                assert recorder.close(timeout_s=20)
 
         clips = clip_log.in_order()
         assert len(clips) == 1
@@ -188,6 +200,9 @@ def test_clip_holds_pre_event_and_post_activity_frames_with_a_verified_media_row
         assert not Path(row.path).is_absolute()
         assert (row.sha256, row.size_bytes) == file_sha256(path) == (clip.sha256, clip.size_bytes)
         assert row.created_at == clip.started_at and row.locked is False
+        # Frames without wall_at: mapped through the clock anchors; the span is the frames'.
+        assert row.started_at == T0 + timedelta(seconds=4.0)
+        assert row.ended_at == T0 + timedelta(seconds=7.1)  # frame 70 and its 0.1 s
         assert clip.record().kind == "clip.finalised"
         assert clip.record().detail["media_id"] == row.id
     finally:
@@ -243,7 +258,7 @@ def test_continuous_activity_is_split_at_the_cap_into_contiguous_clips(vtest_avi
 def test_missing_h264_encoder_falls_back_to_mpeg4_with_a_warning(
     vtest_avi: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="engine.vision.clips"):
+    with caplog.at_level(logging.WARNING, logger="engine.record.encoder"):
         codec = select_clip_codec("no_such_encoder")
     assert (codec.name, codec.fallback) == ("mpeg4", True)
     warning = next(r for r in caplog.records if r.levelno == logging.WARNING)
@@ -252,7 +267,7 @@ def test_missing_h264_encoder_falls_back_to_mpeg4_with_a_warning(
     bus = EventBus()
     clip_log = ClipLog(bus)
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="engine.vision.clips"):
+    with caplog.at_level(logging.WARNING, logger="engine.record.encoder"):
         recorder = recorder_for(bus, codec="no_such_encoder", pre_s=1.0, post_s=1.0)
     assert any("mpeg4" in r.getMessage() for r in caplog.records)
     try:
@@ -290,7 +305,10 @@ def test_a_writer_that_falls_behind_drops_frames_but_keeps_real_time(vtest_avi: 
     # so the gaps of the dropped frames keep their real length.
     for t in video.times_s:
         assert abs(t / FRAME_S - round(t / FRAME_S)) < 0.02
-    assert max(b - a for a, b in zip(video.times_s, video.times_s[1:], strict=False)) > 0.15
+    # Where the drops fall depends on thread timing (mid-clip or at its end); either way
+    # every played frame is a distinct frame 10..70 at its own time.
+    played = [10 + round(t / FRAME_S) for t in video.times_s]
+    assert len(set(played)) == len(played) and set(played) <= set(range(10, 71))
     assert video.duration_s == pytest.approx(video.times_s[-1] + FRAME_S, abs=0.02)
     assert clip.duration_s == pytest.approx(video.duration_s, abs=0.02)
 
@@ -356,7 +374,7 @@ def test_pre_event_buffer_is_bounded_by_seconds_and_bytes(
     assert PreEventBuffer.estimate_bytes(768, 576, 10.0, 5.0) == 51 * frame_bytes
 
     small = PreEventBuffer(2.0, max_bytes=10 * frame_bytes)
-    with caplog.at_level(logging.WARNING, logger="engine.vision.clips"):
+    with caplog.at_level(logging.WARNING, logger="engine.record.buffer"):
         for frame in frames:
             small.append(frame)
     assert len(small) == 10 and small.nbytes <= 10 * frame_bytes
@@ -364,21 +382,69 @@ def test_pre_event_buffer_is_bounded_by_seconds_and_bytes(
     assert sum("pre-event buffer capped" in r.getMessage() for r in caplog.records) == 1
 
 
-def test_recover_removes_only_unfinished_clips(
+def test_the_clip_row_spans_its_frames_wall_time(db_url: str, vtest_avi: Path) -> None:
+    # The frames carry their own wall time (a source reads it with captured_at); the
+    # recorder's clock says T0, a different day: the clip and its row follow the frames.
+    wall = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
+    store = Store(db_url)
+    try:
+        bus = EventBus()
+        clip_log = ClipLog(bus)
+        with StoreWriter.running(store) as writer:
+            recorder = recorder_for(bus, writer, pre_s=2.0, post_s=1.0)
+            try:
+                feed(recorder, vtest_frames(vtest_avi, 100, wall), lambda seq: seq == 60)
+            finally:
+                assert recorder.close(timeout_s=20)
+        (clip,) = clip_log.in_order()
+        with store.sessions() as session:
+            row = session.scalars(sql_select(Media)).one()
+    finally:
+        store.close()
+    assert clip.started_at == row.started_at == wall + timedelta(seconds=4.0)  # frame 40
+    assert row.ended_at == wall + timedelta(seconds=7.1)  # frame 70 plus one frame interval
+    assert Path(clip.path).name == "plaza_20260501T120004.000Z.mp4"
+    assert row.id == clip.media_id
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has already exited."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait(30)
+    return child.pid
+
+
+def test_unfinished_files_are_removed_only_when_their_process_is_gone(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     day = tmp_path / "clips" / "gate" / "2026-05-04"
     day.mkdir(parents=True)
     finished = day / "gate_20260504T030201.000Z.mp4"
     finished.write_bytes(b"done")
-    partial = day / f"gate_20260504T030301.000Z{PARTIAL_SUFFIX}"
-    partial.write_bytes(b"half")
-    with caplog.at_level(logging.WARNING, logger="engine.vision.clips"):
-        assert recover_partial_clips(tmp_path / "clips") == [partial]
-    assert finished.exists() and not partial.exists()
-    assert str(partial) in caplog.text
-    assert recover_partial_clips(tmp_path / "clips") == []
-    assert recover_partial_clips(tmp_path / "missing") == []
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        # Another live process (a concurrent `watchfloor analyze`) is writing this clip.
+        other = partial_path(day / "gate_20260504T030301.000Z.mp4", alive.pid)
+        mine = partial_path(day / "gate_20260504T030401.000Z.mp4")  # this process's
+        dead = partial_path(day / "gate_20260504T030501.000Z.mp4", _dead_pid())
+        legacy = day / f"gate_20260504T030601.000Z{PARTIAL_SUFFIX}"  # no owner in the name
+        for path in (other, mine, dead, legacy):
+            path.write_bytes(b"half")
+        assert partial_owner(other) == alive.pid and other.name.endswith(PARTIAL_SUFFIX)
+        with caplog.at_level(logging.WARNING, logger="engine.record.sweep"):
+            removed = remove_orphan_partials(tmp_path / "clips", relative_to=tmp_path)
+        assert sorted(removed) == sorted(p.relative_to(tmp_path).as_posix() for p in (dead, legacy))
+        assert finished.exists() and other.exists() and mine.exists()
+        assert not dead.exists() and not legacy.exists()
+        assert str(dead) in caplog.text
+        assert remove_orphan_partials(tmp_path / "clips") == []
+        assert remove_orphan_partials(tmp_path / "missing") == []
+    finally:
+        alive.kill()
+        alive.wait(10)
+    assert remove_orphan_partials(tmp_path / "clips", relative_to=tmp_path) == [
+        other.relative_to(tmp_path).as_posix()
+    ]
 
 
 class ChildLines:
@@ -415,10 +481,35 @@ class ChildLines:
         self._thread.join(10)
 
 
+def _engine(db_url: str, tmp_path: Path) -> EngineRuntime:
+    """A live engine on the test data dir with no cameras: its start sweeps the data dir."""
+    return EngineRuntime(load_site(write_site(tmp_path / "site.toml")), Store(db_url))
+
+
+def _start_and_sweep(runtime: EngineRuntime) -> None:
+    runtime.start()
+    deadline = time.monotonic() + 60
+    while runtime.retention is None or runtime.retention.runs < 1:
+        assert time.monotonic() < deadline, "the retention thread did not run at start"
+        time.sleep(0.05)
+
+
+def _stop(runtime: EngineRuntime) -> None:
+    runtime.stop()
+    assert runtime.store is not None
+    runtime.store.close()
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-def test_kill_during_a_clip_loses_only_that_clip(db_url: str, vtest_avi: Path) -> None:
+def test_kill_during_a_clip_loses_only_that_clip(
+    db_url: str, vtest_avi: Path, tmp_path: Path
+) -> None:
     clips_dir = data_dir() / "clips"
-    Store(db_url).close()  # migrate before the child, so it only records
+    store = Store(db_url)  # migrate before the child, so it only records
+    # The child stamps its clips in 2026-01 (simulated clock): retention must keep them.
+    keep = {"min_free_bytes": 0, "clips_days": 3650, "events_days": 3650}
+    run_command(store, PutSetting(key="retention", value=keep, at=T0))
+    store.close()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.clip_crash_helper", db_url, str(clips_dir), str(vtest_avi)],
         cwd=REPO,
@@ -430,6 +521,21 @@ def test_kill_during_a_clip_loses_only_that_clip(db_url: str, vtest_avi: Path) -
     try:
         first = lines.after("FIRST", 60)
         partial = Path(lines.after("SECOND", 30))
+        assert partial_owner(partial) == proc.pid
+
+        # An engine starting while the child (think `watchfloor analyze`) still writes its
+        # clip sweeps the data dir but leaves the live process's unfinished clip alone.
+        engine = _engine(db_url, tmp_path)
+        try:
+            _start_and_sweep(engine)
+            assert partial.exists() and proc.poll() is None
+            size = partial.stat().st_size
+        finally:
+            _stop(engine)
+        deadline = time.monotonic() + 30
+        while partial.stat().st_size == size:  # and the child carries on writing it
+            assert time.monotonic() < deadline, "the child stopped writing its clip"
+            time.sleep(0.05)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
@@ -450,10 +556,25 @@ def test_kill_during_a_clip_loses_only_that_clip(db_url: str, vtest_avi: Path) -
         assert file_sha256(data_dir() / row.path) == (row.sha256, row.size_bytes)
     assert len(decode(data_dir() / first).times_s) == 16  # frames 10..25
 
-    # The clip being written left only its temp file, which start-up recovery removes.
+    # The clip being written left only its temp file ...
     assert partial.exists() and partial.name.endswith(PARTIAL_SUFFIX)
     assert sorted(p.name for p in clips_dir.rglob("*") if p.is_file()) == sorted(
         [Path(first).name, partial.name]
     )
-    assert recover_partial_clips(clips_dir) == [partial]
+    # ... which the next engine start removes, and records as an event.
+    engine = _engine(db_url, tmp_path)
+    try:
+        _start_and_sweep(engine)
+    finally:
+        _stop(engine)
     assert [p for p in clips_dir.rglob("*") if p.is_file()] == [data_dir() / first]
+    store = Store(db_url)
+    try:
+        with store.sessions() as session:
+            swept = session.scalars(
+                sql_select(EventRow).where(EventRow.kind == "media.swept")
+            ).one()
+    finally:
+        store.close()
+    assert swept.detail["partials_removed"] == 1 and swept.detail["clips_adopted"] == 0
+    assert swept.detail["paths"]["partials_removed"] == [partial.relative_to(data_dir()).as_posix()]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
 from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.identity.erasure import erase_person
@@ -17,15 +18,18 @@ from engine.retention import RetentionPolicy, run_retention
 from engine.store import Store
 from engine.store.models import Event, Media
 from engine.store.person_models import FaceEmbedding, Person
+from engine.store.writer import StoreWriter
 from engine.vision.faces import read_image
 from engine.vision.video_analysis import analyze_video
 
 TRAIN = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "faces" / "train"
 
 
-def test_people_are_archived_then_deleted_and_return_when_seen(db_url: str) -> None:
+def test_people_are_archived_then_deleted_and_return_when_seen(
+    db_url: str, start_writer: Callable[..., StoreWriter]
+) -> None:
     store = Store(db_url)
-    memory = FaceMemory(store, REAL_CLOCK)
+    memory = FaceMemory(store, start_writer(store), REAL_CLOCK)
     obama = memory.enroll("Obama", [TRAIN / "obama" / "obama.jpg"])
     embedding = memory.encoder.encode(read_image(TRAIN / "obama" / "obama2.jpg"))[0]
     seen = datetime(2026, 1, 1, tzinfo=UTC)
@@ -52,7 +56,7 @@ def test_people_are_archived_then_deleted_and_return_when_seen(db_url: str) -> N
 
 
 def test_erasing_a_person_removes_their_events_snapshots_and_clips(
-    db_url: str, hamilton_clip: Path
+    db_url: str, hamilton_clip: Path, start_writer: Callable[..., StoreWriter]
 ) -> None:
     store = Store(db_url)
     report = analyze_video(hamilton_clip, clock=REAL_CLOCK, store=store, camera="stage")
@@ -75,8 +79,17 @@ def test_erasing_a_person_removes_their_events_snapshots_and_clips(
         ]
     assert faces_seen and all((data / path).exists() for path in faces_seen)
 
-    memory = FaceMemory(store, REAL_CLOCK)
-    erased = erase_person(store, memory, victim, data, REAL_CLOCK)
+    writer = start_writer(store)
+    memory = FaceMemory(store, writer, REAL_CLOCK)
+    with store.sessions() as session:
+        victim_id = session.scalar(select(Person.id).where(Person.public_id == victim))
+        tracks_shown = set(
+            session.execute(
+                select(Event.camera_id, Event.track_id).where(Event.person_id == victim_id)
+            ).all()
+        )
+    assert len(tracks_shown) >= 1
+    erased = erase_person(writer, memory, victim, data, REAL_CLOCK)
     assert not any((data / path).exists() for path in faces_seen)
 
     assert erased.embeddings >= 1 and erased.events_deleted >= 1
@@ -92,5 +105,44 @@ def test_erasing_a_person_removes_their_events_snapshots_and_clips(
         remaining = set(session.scalars(select(Person.id)))
     assert memory.gallery.person_ids() == remaining  # the erased face can never match again
     with pytest.raises(UnknownPersonError):
-        erase_person(store, memory, victim, data, REAL_CLOCK)
+        erase_person(writer, memory, victim, data, REAL_CLOCK)
+    with store.sessions() as session:  # the appeared/left events of their tracks went too
+        left = session.execute(
+            select(Event.kind).where(
+                tuple_(Event.camera_id, Event.track_id).in_(list(tracks_shown))
+            )
+        ).all()
+    assert left == []
+    store.close()
+
+
+def test_after_a_merge_erasing_the_kept_person_removes_the_absorbed_persons_events_too(
+    db_url: str, hamilton_clip: Path, start_writer: Callable[..., StoreWriter]
+) -> None:
+    """Before: events named the person in JSON only, so after ``people merge A B`` erasing A
+    left B's events and clips behind."""
+    store = Store(db_url)
+    report = analyze_video(hamilton_clip, clock=REAL_CLOCK, store=store, camera="stage")
+    keep, absorb = (p["person_id"] for p in report["persons"][:2])
+    writer = start_writer(store)
+    memory = FaceMemory(store, writer, REAL_CLOCK)
+    with store.sessions() as session:
+        absorbed_events = session.scalar(
+            select(func.count())
+            .select_from(Event)
+            .join(Person, Person.id == Event.person_id)
+            .where(Person.public_id == absorb)
+        )
+    assert absorbed_events
+    memory.merge(keep, absorb)
+    data = Path(os.environ["WATCHFLOOR_DATA_DIR"])
+    erased = erase_person(writer, memory, keep, data, REAL_CLOCK)
+    assert erased.events_deleted >= absorbed_events
+    with store.sessions() as session:
+        named = [
+            e.detail.get("person_id")
+            for e in session.scalars(select(Event).where(Event.kind == "face.recognised"))
+        ]
+        persons = session.scalar(select(func.count()).select_from(Person))
+    assert keep not in named and absorb not in named and persons == 0
     store.close()

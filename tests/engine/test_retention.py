@@ -1,8 +1,14 @@
-"""Retention on real files and real databases (SQLite and PostgreSQL)."""
+"""Retention on real files and real databases (SQLite and PostgreSQL): purges through the
+store writer, bounded settings, and the retention thread on the engine clock."""
 
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,10 +16,20 @@ import pytest
 from sqlalchemy import select
 
 from engine.clock import SimulatedClock
-from engine.retention import RetentionPolicy, run_retention
+from engine.retention import (
+    THREAD_NAME,
+    RetentionPolicy,
+    RetentionService,
+    RetentionSettingError,
+    load_policy,
+    run_maintenance,
+    run_retention,
+)
 from engine.store import Store
 from engine.store.models import Event, Media, Setting
+from engine.store.writer import StoreUnavailableError, StoreWriter
 
+REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 MB = 1024 * 1024
 
@@ -143,3 +159,160 @@ def test_a_missing_file_does_not_stop_retention(tmp_path: Path) -> None:
     )
     assert report.clips_deleted == 1 and paths(store) == set()
     store.close()
+
+
+def test_days_out_of_range_are_refused_with_an_error_naming_the_setting() -> None:
+    with pytest.raises(RetentionSettingError, match=r"clips_days .* from 1 to 3650, got 1000000"):
+        RetentionPolicy.from_values({"clips_days": 1000000})
+    with pytest.raises(RetentionSettingError, match="events_days"):
+        RetentionPolicy(events_days=0)
+    with pytest.raises(RetentionSettingError, match="min_free_bytes"):
+        RetentionPolicy.from_values({"min_free_bytes": -1})
+    with pytest.raises(RetentionSettingError, match="person_delete_days"):
+        RetentionPolicy.from_values({"person_delete_days": True})
+    assert RetentionPolicy.from_values({"clips_days": 3650}).clips_days == 3650
+
+
+def test_a_bad_stored_setting_does_not_stop_disk_pressure_relief(
+    db_url: str, tmp_path: Path
+) -> None:
+    store, data = Store(db_url), tmp_path / "data"
+    quota = 10 * MB
+
+    def free(_path: Path) -> int:
+        return quota - sum(f.stat().st_size for f in data.rglob("*") if f.is_file())
+
+    add_media(store, data, "clip", "a-oldest.mp4", 5, 4 * MB)
+    add_media(store, data, "clip", "b-newest.mp4", 1, 4 * MB)
+    with store.transaction() as session:  # stored before validation existed
+        session.add(
+            Setting(
+                key="retention",
+                value={"clips_days": 1000000, "min_free_bytes": 5 * MB},
+                updated_at=T0,
+            )
+        )
+    policy, problems = load_policy(store)
+    assert (policy.clips_days, policy.min_free_bytes) == (30, 5 * MB)
+    assert len(problems) == 1 and "clips_days" in problems[0] and "default" in problems[0]
+
+    with StoreWriter.running(store) as writer:
+        run = run_maintenance(store, writer, SimulatedClock(T0), data, disk_free=free)
+    assert run.retention is not None and run.retention.pressure_clips_deleted == 1
+    assert paths(store) == {"clips/b-newest.mp4"} and not (data / "clips/a-oldest.mp4").exists()
+    assert run.problem is not None and "clips_days" in run.problem
+    store.close()
+
+
+def test_retention_audit_rows_are_purged_by_age_like_other_events(db_url: str) -> None:
+    store = Store(db_url)
+    old_audit = add_event(store, 400, kind="retention.clip_deleted")
+    old_sweep = add_event(store, 400, kind="media.swept")
+    recent_audit = add_event(store, 10, kind="retention.clip_deleted")
+    report = run_retention(
+        store, SimulatedClock(T0), Path("unused"), RetentionPolicy(), disk_free=plenty_of_space
+    )
+    with store.sessions() as session:
+        ids = set(session.scalars(select(Event.id)).all())
+    assert report.events_deleted == 2
+    assert recent_audit in ids and not ids & {old_audit, old_sweep}
+    store.close()
+
+
+def test_deletions_are_writer_commands_and_files_go_only_after_the_commit(
+    tmp_path: Path,
+) -> None:
+    path, data = tmp_path / "r.db", tmp_path / "data"
+    store = Store(f"sqlite:///{path}")
+    add_media(store, data, "clip", "old.mp4", 40, 100)
+    store.close()
+
+    # A read-only database: the purge command fails, so the file must stay.
+    read_only = Store(f"sqlite:///file:{path}?mode=ro&uri=true")
+    with (
+        StoreWriter.running(read_only) as writer,
+        pytest.raises(StoreUnavailableError, match="readonly"),
+    ):
+        run_retention(
+            read_only,
+            SimulatedClock(T0),
+            data,
+            RetentionPolicy(),
+            writer=writer,
+            disk_free=plenty_of_space,
+        )
+    read_only.close()
+    assert (data / "clips/old.mp4").exists()
+
+    store = Store(f"sqlite:///{path}")
+    with StoreWriter.running(store) as writer:
+        report = run_retention(
+            store,
+            SimulatedClock(T0),
+            data,
+            RetentionPolicy(),
+            writer=writer,
+            disk_free=plenty_of_space,
+        )
+        # two media purges, one event purge, one person pass: all through this writer
+        assert writer.health().written == 4
+    assert report.clips_deleted == 1 and not (data / "clips/old.mp4").exists()
+    store.close()
+
+
+def test_retention_run_on_a_read_only_database_exits_3_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r.db"
+    Store(f"sqlite:///{path}").close()
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "console"),
+            *("--db", f"sqlite:///file:{path}?mode=ro&uri=true", "retention", "run"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "database cannot be written" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_retention_thread_runs_at_start_then_hourly_by_the_engine_clock(
+    db_url: str, tmp_path: Path
+) -> None:
+    store, data = Store(db_url), tmp_path / "data"
+    clock = SimulatedClock(T0)
+    add_media(store, data, "clip", "old.mp4", 31, 100)
+    with StoreWriter.running(store, clock=clock) as writer:
+        service = RetentionService(store, writer, clock, data, disk_free=plenty_of_space)
+        service.start()
+        try:
+            assert wait_until(lambda: service.runs == 1)
+            assert paths(store) == set()  # the pass at start
+            add_media(store, data, "clip", "next.mp4", 31, 100)
+            assert clock.wait_for_waiters(1)  # the thread waits for the next hour ...
+            clock.advance(3599)
+            assert clock.wait_for_waiters(1) and service.runs == 1  # ... not a second less
+            clock.advance(1)
+            assert wait_until(lambda: service.runs == 2)
+            assert paths(store) == set()
+            last = service.last_run
+            assert last is not None and last.retention is not None and last.problem is None
+            assert last.retention.clips_deleted == 1
+        finally:
+            service.stop()
+        assert not any(t.name == THREAD_NAME for t in threading.enumerate())
+    store.close()
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 30.0) -> bool:
+    """Real-time wait for another thread's work (the engine clock is simulated here)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

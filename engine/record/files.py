@@ -1,0 +1,64 @@
+"""Clip files on disk: where a clip is written while unfinished, and making it durable.
+
+A clip is encoded under a temp name owned by this process
+(``<camera>_<UTC start>.<pid>.mp4.partial``, see :func:`engine.instance.partial_path`),
+then fsync'd, hashed and renamed to ``<camera>_<UTC start>.mp4``; the rename is made
+durable by fsyncing the directory. Sweeps remove a temp file only once its process is gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from engine.instance import partial_path
+
+CLIP_SUFFIX = ".mp4"
+PARTIAL_SUFFIX = ".mp4.partial"  # every unfinished clip's name ends so
+_HASH_CHUNK_BYTES = 1024 * 1024
+
+
+def clip_partial_path(final: Path) -> Path:
+    """The temp name this process writes the clip ``final`` under."""
+    return partial_path(final)
+
+
+def clip_name_taken(final: Path) -> bool:
+    """Is ``final`` already a clip, or being written by any process under a temp name?"""
+    if final.exists():
+        return True
+    stem = final.name.removesuffix(CLIP_SUFFIX)
+    return any(final.parent.glob(f"{_glob_escape(stem)}.*{PARTIAL_SUFFIX}"))
+
+
+def fsync_file(path: Path) -> None:
+    """Flush ``path``'s content to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in directory ``path`` durable. Not possible on Windows (directories
+    cannot be opened there), where NTFS journals the rename itself."""
+    if os.name != "posix":
+        return
+    fsync_file(path)
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    """(hex sha256, size in bytes) of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)

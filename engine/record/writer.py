@@ -1,0 +1,270 @@
+"""The writer of one clip: a thread that encodes the clip's frames and finalises the file.
+
+Data flow, per clip::
+
+    ClipRecorder ── pre-event frames + bounded queue ──▶ [clip-writer-<camera> thread]
+        encode (PyAV) → <name>.<pid>.mp4.partial → fsync → sha256 → rename → fsync dir
+        → InsertMedia through the store writer → ClipFinalised on the bus
+
+Crash safety: a clip lives under a temp name owned by this process until it is complete
+and flushed to disk; only then is it renamed and, after the rename is durable, given a
+media row. A crash therefore loses at most the clip being written (its temp file is removed
+by the next sweep once this process is gone); no media row can point at a missing or
+half-written file. A crash between the rename and the row, or a store that cannot take the
+row, leaves a complete clip without a row: the sweep adopts it (gives it its row) later.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeoutError
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from engine.bus import EventBus
+from engine.clock import Clock
+from engine.media import MediaFile
+from engine.record.encoder import ClipCodec, ClipEncoder, EncodedClip
+from engine.record.events import ClipFinalised
+from engine.record.files import (
+    CLIP_SUFFIX,
+    clip_name_taken,
+    clip_partial_path,
+    file_sha256,
+    fsync_dir,
+    fsync_file,
+)
+from engine.store.commands import InsertMedia
+from engine.store.writer import StoreUnavailableError, StoreWriter
+from engine.vision.source import Frame
+
+log = logging.getLogger(__name__)
+
+# How long a clip writer waits for its media row before announcing the clip without a
+# media id (seconds). The row is still written once the store catches up.
+ROW_WAIT_S = 10.0
+
+Outcome = Literal["finalised", "empty", "failed"]
+
+
+class FrameQueue:
+    """Bounded hand-over from the camera thread to a clip writer. ``offer`` never blocks."""
+
+    def __init__(self, capacity: int) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._items: collections.deque[Frame] = collections.deque()
+        self._capacity = capacity
+        self._closed = False
+
+    def offer(self, frame: Frame) -> bool:
+        """Queue ``frame``; False (frame dropped) if the queue is full or closed."""
+        with self._cond:
+            if self._closed or len(self._items) >= self._capacity:
+                return False
+            self._items.append(frame)
+            self._cond.notify()
+            return True
+
+    def close(self) -> None:
+        """No more frames: ``take`` returns None once the queue is drained."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def take(self) -> Frame | None:
+        """The next frame, waiting for one; None when closed and drained."""
+        with self._cond:
+            while not self._items and not self._closed:
+                self._cond.wait()
+            return self._items.popleft() if self._items else None
+
+
+@dataclass(slots=True)
+class ClipPlan:
+    """Everything a writer needs besides frames; fixed when the clip starts, except
+    ``event_id`` which the recorder may fill in later (read only after the queue closes)."""
+
+    camera_key: str
+    camera_id: int | None
+    clips_dir: Path
+    media_root: Path
+    codec: ClipCodec
+    fps_hint: float
+    wall_anchor: datetime  # clock.now() ...
+    mono_anchor: float  # ... and clock.monotonic() read together at clip start
+    event_id: int | None
+
+    def wall_time(self, frame: Frame) -> datetime:
+        """UTC wall time of ``frame``: the time read with its ``captured_at`` when the
+        source gave one, else mapped through the anchors taken at clip start."""
+        if frame.wall_at is not None:
+            return frame.wall_at
+        return self.wall_anchor + timedelta(seconds=frame.captured_at - self.mono_anchor)
+
+
+class ClipWriter:
+    """Encodes one clip on its own ``clip-writer-<camera>`` thread, then finalises it (see
+    the module docstring). ``on_done(writer, outcome)`` is its thread's last act."""
+
+    def __init__(
+        self,
+        plan: ClipPlan,
+        pre_frames: list[Frame],
+        queue_frames: int,
+        store_writer: StoreWriter | None,
+        bus: EventBus,
+        clock: Clock,
+        on_done: Callable[[ClipWriter, Outcome], None],
+    ) -> None:
+        self.plan = plan
+        self.queue = FrameQueue(queue_frames)
+        self.dropped = 0  # written by the recorder under its lock
+        self._pre_frames: collections.deque[Frame] = collections.deque(pre_frames)
+        self._store_writer = store_writer
+        self._bus = bus
+        self._clock = clock
+        self._on_done = on_done
+        self.done = False  # set by the recorder when the thread has finished its work
+        self.thread = threading.Thread(
+            target=self._run, name=f"clip-writer-{plan.camera_key}", daemon=True
+        )
+
+    def _next_frame(self) -> Frame | None:
+        if self._pre_frames:
+            return self._pre_frames.popleft()  # popped so encoded frames can be freed
+        return self.queue.take()
+
+    def _run(self) -> None:
+        outcome: Outcome = "failed"
+        encoder: ClipEncoder | None = None
+        try:
+            frame = self._next_frame()
+            if frame is None:
+                outcome = "empty"
+                return
+            plan = self.plan
+            started_at = plan.wall_time(frame)
+            final = self._final_path(started_at)
+            encoder = ClipEncoder(clip_partial_path(final), plan.codec, plan.fps_hint)
+            last = frame
+            while frame is not None:
+                encoder.add(frame.image, frame.captured_at)
+                last = frame
+                frame = self._next_frame()
+            encoded = encoder.close()
+            # The span covers exactly the frames: first frame to the end of the last one.
+            ended_at = plan.wall_time(last) + timedelta(seconds=encoder.frame_interval_s)
+            self._finalise(encoder.path, final, started_at, ended_at, encoded)
+            outcome = "finalised"
+        except Exception:
+            log.exception("camera %s: clip could not be written", self.plan.camera_key)
+            if encoder is not None:
+                encoder.abort()
+                encoder.path.unlink(missing_ok=True)
+        finally:
+            self.queue.close()  # a failed writer refuses further frames instead of queueing
+            self._on_done(self, outcome)
+
+    def _final_path(self, started_at: datetime) -> Path:
+        utc = started_at.astimezone(UTC)
+        folder = self.plan.clips_dir / self.plan.camera_key / utc.strftime("%Y-%m-%d")
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = f"{utc:%Y%m%dT%H%M%S}.{utc.microsecond // 1000:03d}Z"
+        name = f"{self.plan.camera_key}_{stamp}"
+        path = folder / f"{name}{CLIP_SUFFIX}"
+        suffix = 1
+        while clip_name_taken(path):
+            path = folder / f"{name}-{suffix}{CLIP_SUFFIX}"
+            suffix += 1
+        return path
+
+    def _finalise(
+        self,
+        partial: Path,
+        final: Path,
+        started_at: datetime,
+        ended_at: datetime,
+        encoded: EncodedClip,
+    ) -> None:
+        # Durable content first, then the name, then the row: a crash leaves a temp file
+        # (swept once this process is gone) or a complete file, and a row only for a
+        # complete file. The hash is taken before the rename to keep the rename→row window
+        # short.
+        fsync_file(partial)
+        sha256, size = file_sha256(partial)
+        os.replace(partial, final)
+        fsync_dir(final.parent)
+        plan = self.plan
+        relative = final.relative_to(plan.media_root).as_posix()
+        media_id = self._write_row(
+            MediaFile("clip", relative, sha256, size), started_at, ended_at, final
+        )
+        log.info(
+            "camera %s: clip %s (%.1f s, %d frames, %d dropped, %s)",
+            plan.camera_key,
+            relative,
+            encoded.duration_s,
+            encoded.frames,
+            self.dropped,
+            plan.codec.name,
+        )
+        self._bus.publish(
+            ClipFinalised(
+                at=self._clock.now(),
+                camera=plan.camera_key,
+                camera_id=plan.camera_id,
+                path=relative,
+                started_at=started_at,
+                duration_s=encoded.duration_s,
+                frames=encoded.frames,
+                dropped_frames=self.dropped,
+                size_bytes=size,
+                sha256=sha256,
+                codec=plan.codec.name,
+                media_id=media_id,
+                event_id=plan.event_id,
+            )
+        )
+
+    def _write_row(
+        self, file: MediaFile, started_at: datetime, ended_at: datetime, final: Path
+    ) -> int | None:
+        """The clip's media row through the store writer; its id, or None if it could not
+        be written within :data:`ROW_WAIT_S`. The file is kept either way: deleting
+        evidence because the database hiccupped would be worse than a file without a row."""
+        if self._store_writer is None:
+            return None
+        command = InsertMedia(
+            file=file,
+            created_at=started_at,
+            camera_id=self.plan.camera_id,
+            event_id=self.plan.event_id,
+            started_at=started_at,
+            ended_at=ended_at,
+        )
+        try:
+            media_id = self._store_writer.submit(command).result(ROW_WAIT_S)
+        except FutureTimeoutError:
+            log.warning(
+                "clip %s is saved; its media row is still queued (store busy), written later",
+                final,
+            )
+            return None
+        except StoreUnavailableError as exc:
+            log.error(
+                "clip %s is saved but the store is unavailable (%s): kept on disk, and "
+                "adopted by the orphan sweep of a later run",
+                final,
+                exc,
+            )
+            return None
+        except Exception:
+            log.exception("clip %s is saved but its media row could not be written", final)
+            return None
+        return int(media_id)

@@ -206,13 +206,13 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
-    deadline = time.monotonic() + args.duration
     try:
         try:
             runtime.start()
         except EngineAlreadyRunningError as exc:  # a second engine on this data dir
             print(f"watchfloor engine: {exc}", file=sys.stderr)
             return exit_codes.FAILED
+        deadline = time.monotonic() + args.duration  # --duration counts from the start
         while not stop.is_set() and runtime.fatal_error is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -35,8 +35,9 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("events", Area.RightDockWidgetArea),
             ("people", Area.RightDockWidgetArea),
             ("site", Area.RightDockWidgetArea),
+            ("system", Area.RightDockWidgetArea),
         ),
-        hidden=("site", "people"),
+        hidden=("site", "people", "system"),
         split=(("cameras", 3), ("events", 1)),
     ),
     # Investigator: the event history is the main pane, cameras and people beside it.
@@ -46,8 +47,9 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("cameras", Area.RightDockWidgetArea),
             ("people", Area.RightDockWidgetArea),
             ("site", Area.RightDockWidgetArea),
+            ("system", Area.RightDockWidgetArea),
         ),
-        hidden=("site",),
+        hidden=("site", "system"),
         split=(("events", 3), ("cameras", 2)),
     ),
     # Admin: site configuration and people on the left, cameras beside, events below.
@@ -55,6 +57,7 @@ DEFAULTS: dict[Layout, Arrangement] = {
         areas=(
             ("site", Area.LeftDockWidgetArea),
             ("people", Area.LeftDockWidgetArea),
+            ("system", Area.LeftDockWidgetArea),
             ("cameras", Area.RightDockWidgetArea),
             ("events", Area.BottomDockWidgetArea),
         ),

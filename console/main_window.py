@@ -15,13 +15,16 @@ from engine.history.events import live_event_view
 from engine.history.query_service import QueryService
 from engine.paths import data_dir
 from engine.runtime import EngineRuntime
+from engine.settings import ChangeSetting
+from engine.status import SystemStatusRequest
 from widgets.camera_grid import TILE_COUNTS, CameraFeed, CameraGrid
 from widgets.event_history import EventHistoryPane
 from widgets.health_bar import HealthBar
 from widgets.people_pane import PeoplePane
 from widgets.site_overview import SiteOverview
+from widgets.system_pane import SystemPane
 
-STATE_VERSION = 2  # bump when panes are added or renamed, so old saved states are ignored
+STATE_VERSION = 3  # bump when panes are added or renamed, so old saved states are ignored
 PEOPLE_REFRESH_MS = 1500
 QUERY_WORKERS = 2  # store reads and people changes run here, never on the GUI thread
 
@@ -85,11 +88,18 @@ class MainWindow(QMainWindow):
         self.people.sig_people_merged.connect(self._on_people_changed)
         self.people.refresh(warn=False)  # returns at once; the list arrives when read
         self.site_overview = SiteOverview(runtime.site)
+        self.system = SystemPane(
+            self.queries,
+            self._system_status_request,
+            self._run_retention_now,
+            self._change_setting,
+        )
         self.docks = {
             "cameras": self._dock("cameras", "Cameras", self.camera_grid),
             "events": self._dock("events", "Events", self.event_history),
             "people": self._dock("people", "People", self.people),
             "site": self._dock("site", "Site", self.site_overview),
+            "system": self._dock("system", "System", self.system),
         }
 
         self.health_bar = HealthBar()
@@ -116,6 +126,39 @@ class MainWindow(QMainWindow):
         )
         saved = str(settings.value("layout/current", Layout.OPERATOR.value))
         self.switch_layout(Layout(saved) if saved in Layout._value2member_map_ else Layout.OPERATOR)
+
+    def _system_status_request(self) -> SystemStatusRequest:
+        writer = self.runtime.writer
+        retention = self.runtime.retention
+        last = retention.last_run if retention is not None else None
+        return SystemStatusRequest(
+            data_dir(),
+            self.runtime.clock.now(),
+            writer.health().as_dict() if writer is not None else None,
+            last.at if last is not None else None,
+        )
+
+    def _run_retention_now(self) -> str:
+        """Runs on a query worker (it waits on the store writer)."""
+        retention = self.runtime.retention
+        if retention is None:
+            raise RuntimeError("retention does not run in this engine")
+        run = retention.run_once()
+        if run.retention is None:
+            raise RuntimeError(run.problem or "retention failed")
+        report = run.retention
+        summary = (
+            f"{report.clips_deleted + report.pressure_clips_deleted} clips, "
+            f"{report.events_deleted} events deleted, {report.bytes_freed / 2**20:.0f} MiB freed"
+        )
+        return f"{summary}; {run.problem}" if run.problem else summary
+
+    def _change_setting(self, key: str, value: int) -> None:
+        """Runs on a query worker (it waits on the store writer)."""
+        writer = self.runtime.writer
+        if writer is None:
+            raise RuntimeError("the engine runs without a database")
+        writer.execute(ChangeSetting(key=key, value=value, at=self.runtime.clock.now()))
 
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)

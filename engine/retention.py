@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 
 from engine.clock import Clock
 from engine.record.sweep import SweepReport, sweep_media
-from engine.store.commands import StoreCommand
+from engine.settings import SETTINGS
+from engine.store.commands import InsertEvent, StoreCommand
 from engine.store.database import Store
 from engine.store.models import Event, Media, Setting
 from engine.store.person_models import Person
@@ -40,8 +41,6 @@ log = logging.getLogger(__name__)
 
 GIB = 1024**3
 SETTINGS_KEY = "retention"
-DAYS_MIN, DAYS_MAX = 1, 3650  # issue: retention days up to 3650 (ten years)
-MIN_FREE_BYTES_MAX = 1024**5  # 1 PiB: more than any data dir's disk
 PURGE_BATCH = 500  # rows deleted per command (one transaction)
 COMMAND_TIMEOUT_S = 300.0  # a purge batch waits this long for the writer (seconds)
 RETENTION_INTERVAL_S = 3600.0  # the retention thread runs at start and hourly
@@ -64,12 +63,11 @@ class RetentionPolicy:
     person_delete_days: int = 730  # archived this long: person and face data deleted
     min_free_bytes: int = 2 * GIB
 
+    # One source of bounds for the CLI, the console and retention: engine.settings.
     BOUNDS: ClassVar[dict[str, tuple[int, int, str]]] = {
-        "clips_days": (DAYS_MIN, DAYS_MAX, "days"),
-        "events_days": (DAYS_MIN, DAYS_MAX, "days"),
-        "person_archive_days": (DAYS_MIN, DAYS_MAX, "days"),
-        "person_delete_days": (DAYS_MIN, DAYS_MAX, "days"),
-        "min_free_bytes": (0, MIN_FREE_BYTES_MAX, "bytes"),
+        spec.field: (spec.minimum, spec.maximum, spec.unit)
+        for spec in SETTINGS
+        if spec.row == SETTINGS_KEY
     }
 
     def __post_init__(self) -> None:
@@ -593,4 +591,25 @@ def run_maintenance(
     except Exception as exc:
         log.exception("retention failed")
         problems.append(f"retention failed: {exc}")
+    if report is not None:  # "last retention run" for the status pane and `status`
+        writer.post(
+            InsertEvent(
+                ts=clock.now(),
+                kind="retention.completed",
+                source="retention",
+                detail={
+                    "clips_deleted": report.clips_deleted + report.pressure_clips_deleted,
+                    "events_deleted": report.events_deleted,
+                    "bytes_freed": report.bytes_freed,
+                    "orphans_swept": (
+                        len(sweep.partials_removed)
+                        + len(sweep.clips_adopted)
+                        + len(sweep.snapshots_removed)
+                        if sweep
+                        else 0
+                    ),
+                    "problems": problems,
+                },
+            )
+        )
     return MaintenanceRun(at, sweep, report, "; ".join(problems) or None)

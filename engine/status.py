@@ -23,7 +23,7 @@ from engine.store.models import Event, Media
 from engine.store.person_models import Person
 
 DAYS_OF_EVENTS = 7  # events per day are counted for this many days back
-RETENTION_KINDS_PREFIX = "retention."
+RETENTION_COMPLETED = "retention.completed"  # filed by every retention pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +61,15 @@ class SystemStatus:
 
 
 def system_status(
-    store: Store, data_dir: Path, now: datetime, writer: dict[str, Any] | None = None
+    store: Store,
+    data_dir: Path,
+    now: datetime,
+    writer: dict[str, Any] | None = None,
+    last_retention_at: datetime | None = None,
 ) -> SystemStatus:
     """Read the system's health now. ``writer`` is the running store writer's health as a
-    dict (None when no engine runs in this process)."""
+    dict (None when no engine runs in this process); ``last_retention_at`` the running
+    engine's last retention pass (else the newest ``retention.completed`` event)."""
     settings = {s.spec.key: s for s in read_settings(store)}
     floor = settings["retention.min_free_bytes"]
     problems = [s.problem for s in settings.values() if s.problem]
@@ -86,8 +91,8 @@ def system_status(
                 .where(Event.ts >= day, Event.ts < day + timedelta(days=1))
             )
             per_day.append((day.strftime("%Y-%m-%d"), int(count or 0)))
-        last_retention = session.scalar(
-            select(func.max(Event.ts)).where(Event.kind.startswith(RETENTION_KINDS_PREFIX))
+        last_retention = last_retention_at or session.scalar(
+            select(func.max(Event.ts)).where(Event.kind == RETENTION_COMPLETED)
         )
         database_bytes = _database_bytes(store, session)
     free = shutil.disk_usage(data_dir if data_dir.exists() else data_dir.parent).free
@@ -141,6 +146,7 @@ class SystemStatusRequest:
     data_dir: Path
     at: datetime
     writer: dict[str, Any] | None = None
+    last_retention_at: datetime | None = None
 
     def run(self, store: Store) -> SystemStatus:
-        return system_status(store, self.data_dir, self.at, self.writer)
+        return system_status(store, self.data_dir, self.at, self.writer, self.last_retention_at)

@@ -121,3 +121,28 @@ def test_panes_read_the_store_off_the_gui_thread(
 
     window.close()
     assert not [t for t in threading.enumerate() if t.name.startswith("query-")]
+
+
+def test_admin_sees_system_health_and_changes_a_setting_off_the_gui_thread(
+    qtbot: QtBot, open_console, tmp_path: Path, vtest_avi: Path
+) -> None:
+    from engine.settings import read_settings
+
+    host, window = open_console(plaza_site(tmp_path, vtest_avi))
+    window.layout_actions[Layout.ADMIN].trigger()
+    assert window.docks["system"].isVisible()
+    system = window.system
+    qtbot.waitUntil(lambda: system.status is not None, timeout=5000)
+    assert system.status is not None and system.status.writer is not None  # live counters
+    qtbot.waitUntil(lambda: system.editors["retention.clips_days"].value() == 30, timeout=5000)
+    system.editors["retention.clips_days"].setValue(60)
+    with qtbot.waitSignal(system.sig_settings_saved, timeout=5000):
+        system.save_button.click()
+    assert {v.spec.key: v.value for v in read_settings(host.store)}["retention.clips_days"] == 60
+    system.retention_button.click()
+    qtbot.waitUntil(lambda: system.retention_button.isEnabled(), timeout=30000)
+    assert "retention done" in system.retention_result.text()
+    qtbot.waitUntil(
+        lambda: system.status is not None and system.status.last_retention_at is not None,
+        timeout=10000,
+    )

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.inputs import vtest_path
+from engine.analyze import analyze_video
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK
 from engine.config import CameraConfig, SourceKind
+from engine.cv import import_cv2
 from engine.vision.analysis import CameraAnalyzer
-from engine.vision.cv import import_cv2
 from engine.vision.pipeline import CameraPipeline
 from engine.vision.source import CameraSource
-from engine.vision.video_analysis import analyze_video
 
 CAMERAS = 4
 CAMERA_SIZE = (640, 480)

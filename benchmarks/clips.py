@@ -13,6 +13,8 @@ from typing import Any
 from benchmarks.inputs import vtest_path
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK
+from engine.cv import import_cv2
+from engine.frames import Frame, Image
 from engine.record import (
     FALLBACK_CODEC,
     PRE_EVENT_S,
@@ -23,8 +25,6 @@ from engine.record import (
     PreEventBuffer,
     select_clip_codec,
 )
-from engine.vision.cv import import_cv2
-from engine.vision.source import Frame, Image
 
 FPS = 10.0  # vtest.avi's rate; frames are stamped seq / FPS
 

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from benchmarks.inputs import vtest_path
-from engine.vision.cv import import_cv2
+from engine.cv import import_cv2
 
 
 def run(repeats: int = 3) -> dict[str, Any]:

@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.identity.faces_store import MAX_OBSERVED_PER_PERSON
-from engine.vision.faces import (
+from engine.identity.faces import (
     EMBEDDING_DIM,
     FACE_MATCH_THRESHOLD,
     Embedding,
@@ -19,6 +18,7 @@ from engine.vision.faces import (
     FaceGallery,
     read_image,
 )
+from engine.identity.faces_store import MAX_OBSERVED_PER_PERSON
 
 FACES_DIR = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "faces"
 # Who is in each photo, left to right, for the photos outside train/<person>/.

@@ -53,7 +53,7 @@ def run_selftest(site_file: Path, db_url: str) -> int:
     def video_check() -> str:
         import numpy as np
 
-        from engine.vision.cv import import_cv2
+        from engine.cv import import_cv2
 
         cv2 = import_cv2()
         frame = np.zeros((48, 64, 3), np.uint8)
@@ -66,8 +66,8 @@ def run_selftest(site_file: Path, db_url: str) -> int:
     def analytics_check() -> str:
         import numpy as np
 
+        from engine.identity.faces import FaceEncoder
         from engine.vision.detect import HogPersonDetector
-        from engine.vision.faces import FaceEncoder
 
         blank = np.zeros((240, 320, 3), np.uint8)
         HogPersonDetector().detect(blank, None)

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from engine.bus import EventBus
 from engine.clock import SimulatedClock
+from engine.cv import import_cv2
+from engine.frames import Frame
 from engine.record import PARTIAL_SUFFIX, ClipFinalised, ClipRecorder
 from engine.store import Store
 from engine.store.writer import StoreWriter
-from engine.vision.cv import import_cv2
-from engine.vision.source import Frame
 
 FPS = 10.0
 

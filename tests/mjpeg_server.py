@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
-from engine.vision.cv import import_cv2
+from engine.cv import import_cv2
 
 
 class MjpegCamera:

@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEv
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from engine.events import CameraStatus
-from engine.vision.source import Frame
+from engine.frames import Frame
 
 FrameGetter = Callable[[], Frame | None]
 

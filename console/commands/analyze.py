@@ -65,11 +65,11 @@ def _iso_time(text: str) -> datetime:
 
 
 def run(args: argparse.Namespace, db_url: str) -> int:
+    from engine.analyze import VideoAnalysisError, analyze_video
     from engine.clock import REAL_CLOCK
     from engine.store import Store
     from engine.vision.analysis import DETECT_EVERY_FRAMES
     from engine.vision.detect import OnnxDetectorError
-    from engine.vision.video_analysis import VideoAnalysisError, analyze_video
 
     if args.detect_every is not None and args.detect_every < 1:
         print("watchfloor analyze: --detect-every must be 1 or more", file=sys.stderr)

@@ -48,10 +48,10 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     """Run ``faces enroll`` or ``faces identify``; returns the process exit code. Bad input
     (missing or unreadable file, no face, several faces) is reported on stderr with exit 1."""
     from engine.clock import REAL_CLOCK
+    from engine.identity.faces import FaceModelsMissingError
     from engine.identity.faces_store import FaceMemory
     from engine.store import Store
     from engine.store.writer import StoreWriter
-    from engine.vision.faces import FaceModelsMissingError
 
     command = f"watchfloor faces {args.faces_command}"
     missing = [str(path) for path in args.images if not path.is_file()]

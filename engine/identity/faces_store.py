@@ -1,7 +1,7 @@
 """Face memory: people enrolled by name or met on camera, kept in the database.
 
 :class:`FaceMemory` owns the ``persons`` and ``face_embeddings`` tables and an in-memory
-:class:`~engine.vision.faces.FaceGallery` loaded from them. Every write is a command to the
+:class:`~engine.identity.faces.FaceGallery` loaded from them. Every write is a command to the
 store writer (the one write path, with its retries); the gallery is updated only after the
 command committed, so a failed write leaves both as they were. The gallery is this
 process's view: another process writing the same database is seen after :meth:`reload`.
@@ -22,12 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from engine.clock import Clock
-from engine.store.commands import StoreCommand
-from engine.store.database import Store
-from engine.store.models import Event
-from engine.store.person_models import FaceEmbedding, Person
-from engine.store.writer import StoreWriter
-from engine.vision.faces import (
+from engine.identity.faces import (
     EMBEDDING_DIM,
     FACE_MATCH_THRESHOLD,
     Embedding,
@@ -39,6 +34,11 @@ from engine.vision.faces import (
     embedding_to_bytes,
     read_image,
 )
+from engine.store.commands import StoreCommand
+from engine.store.database import Store
+from engine.store.models import Event
+from engine.store.person_models import FaceEmbedding, Person
+from engine.store.writer import StoreWriter
 
 PUBLIC_ID_PREFIX = "Person_"  # then 8 uppercase hex digits: Person_3FA1C09B
 NAME_MAX_CHARS = 200  # persons.name is String(200)
@@ -191,7 +191,7 @@ class FaceMemory:
     def identify(self, image: Image | Path | str, upsample: int = 1) -> list[Identification]:
         """Every face in ``image`` (a BGR array or an image file), left to right, with the
         known person it matches, if any. Reads only; raises
-        :class:`~engine.vision.faces.ImageReadError` for an unreadable file."""
+        :class:`~engine.identity.faces.ImageReadError` for an unreadable file."""
         bgr = image if isinstance(image, np.ndarray) else read_image(Path(image))
         faces = self.encoder.encode(bgr, upsample)
         if not faces:

@@ -6,7 +6,7 @@ import collections
 import logging
 import math
 
-from engine.vision.source import Frame
+from engine.frames import Frame
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from engine.vision.source import Image
+from engine.frames import Image
 
 log = logging.getLogger(__name__)
 

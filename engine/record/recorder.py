@@ -22,12 +22,12 @@ from pathlib import Path
 
 from engine.bus import EventBus
 from engine.clock import Clock
+from engine.frames import Frame
 from engine.paths import data_dir
 from engine.record.buffer import PRE_BUFFER_MAX_BYTES, PRE_EVENT_S, PreEventBuffer
 from engine.record.encoder import PREFERRED_CODEC, select_clip_codec
 from engine.record.writer import ClipPlan, ClipWriter, Outcome
 from engine.store.writer import StoreWriter
-from engine.vision.source import Frame
 
 POST_ACTIVITY_S = 5.0  # a clip runs this long after the last activity
 MAX_CLIP_S = 30.0  # cap on one file's length, pre-event footage included

@@ -29,6 +29,7 @@ from typing import Literal
 
 from engine.bus import EventBus
 from engine.clock import Clock
+from engine.frames import Frame
 from engine.media import MediaFile
 from engine.record.encoder import ClipCodec, ClipEncoder, EncodedClip
 from engine.record.events import ClipFinalised
@@ -42,7 +43,6 @@ from engine.record.files import (
 )
 from engine.store.commands import InsertMedia
 from engine.store.writer import StoreUnavailableError, StoreWriter
-from engine.vision.source import Frame
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import numpy.typing as npt
 
 from engine.bus import EventBus
 from engine.clock import Clock
+from engine.cv import import_cv2
 from engine.events import Event, EventRecord
 from engine.media import MediaFile
-from engine.vision.cv import import_cv2
 from engine.vision.detect import Detection, HogPersonDetector, PersonDetector
 from engine.vision.face_worker import SCENE_TRACK, FaceWorker
 from engine.vision.geometry import Box

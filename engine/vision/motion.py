@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from engine.vision.cv import import_cv2
+from engine.cv import import_cv2
 from engine.vision.geometry import Box
 
 Image = npt.NDArray[np.uint8]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from engine.frames import Frame
 from engine.vision.analysis import CameraAnalyzer, FrameAnalysis
-from engine.vision.source import Frame
 
 
 class FrameRecorder(Protocol):

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from engine.cv import import_cv2
 from engine.instance import partial_path
 from engine.media import MediaFile
-from engine.vision.cv import import_cv2
 from engine.vision.geometry import Box
 
 JPEG_QUALITY = 88

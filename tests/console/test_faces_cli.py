@@ -12,9 +12,9 @@ from sqlalchemy import create_engine, func, select
 
 from console import exit_codes
 from console.commands import faces
+from engine.cv import import_cv2
+from engine.identity.faces import read_image
 from engine.store.person_models import FaceEmbedding, Person
-from engine.vision.cv import import_cv2
-from engine.vision.faces import read_image
 from tests.conftest import TESTDATA
 
 FACES = TESTDATA / "faces"

@@ -24,6 +24,8 @@ from sqlalchemy import select as sql_select
 from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import load_site
+from engine.cv import import_cv2
+from engine.frames import Frame
 from engine.instance import partial_owner, partial_path
 from engine.paths import data_dir
 from engine.record import (
@@ -42,8 +44,6 @@ from engine.store.commands import PutSetting
 from engine.store.models import Event as EventRow
 from engine.store.models import Media
 from engine.store.writer import StoreWriter
-from engine.vision.cv import import_cv2
-from engine.vision.source import Frame
 from resources import DEMO_SITE
 from tests.conftest import write_site
 from tests.store_helpers import run_command, sync_site

@@ -165,7 +165,7 @@ def test_importing_opencv_leaves_qt_plugin_path_alone() -> None:
     import sys
 
     code = (
-        "import os; from engine.vision.cv import import_cv2; import_cv2(); "
+        "import os; from engine.cv import import_cv2; import_cv2(); "
         "print(os.environ.get('QT_QPA_PLATFORM_PLUGIN_PATH'))"
     )
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM_PLUGIN_PATH"}

@@ -19,19 +19,9 @@ from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from engine.clock import SimulatedClock
+from engine.cv import import_cv2
 from engine.identity.erasure import erase_person
-from engine.identity.faces_store import (
-    EnrollmentError,
-    FaceMemory,
-    UnknownPersonError,
-)
-from engine.store import Store
-from engine.store.database import alembic_config, head_revision
-from engine.store.models import Base
-from engine.store.person_models import FaceEmbedding, Person
-from engine.store.writer import StoreWriter
-from engine.vision.cv import import_cv2
-from engine.vision.faces import (
+from engine.identity.faces import (
     EMBEDDING_BYTES,
     FACE_MATCH_THRESHOLD,
     FaceEncoder,
@@ -42,6 +32,16 @@ from engine.vision.faces import (
     embedding_to_bytes,
     read_image,
 )
+from engine.identity.faces_store import (
+    EnrollmentError,
+    FaceMemory,
+    UnknownPersonError,
+)
+from engine.store import Store
+from engine.store.database import alembic_config, head_revision
+from engine.store.models import Base
+from engine.store.person_models import FaceEmbedding, Person
+from engine.store.writer import StoreWriter
 from tests.conftest import TESTDATA
 
 FACES = TESTDATA / "faces"

@@ -83,9 +83,9 @@ def test_unusable_models_are_clear_errors(tmp_path: Path) -> None:
 
 
 def test_site_file_and_analyze_use_a_users_model(tmp_path: Path, hamilton_clip: Path) -> None:
+    from engine.analyze import analyze_video
     from engine.clock import REAL_CLOCK
     from engine.config import SiteConfigError, load_site
-    from engine.vision.video_analysis import analyze_video
 
     out = np.zeros((1, 84, 120), np.float32)
     out[0, :4, 0], out[0, 4, 0] = (320, 320, 100, 200), 0.9

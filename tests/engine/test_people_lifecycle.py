@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, tuple_
 
+from engine.analyze import analyze_video
 from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.identity.erasure import erase_person
+from engine.identity.faces import read_image
 from engine.identity.faces_store import FaceMemory, UnknownPersonError
 from engine.identity.people import list_people
 from engine.retention import RetentionPolicy, run_retention
@@ -19,8 +21,6 @@ from engine.store import Store
 from engine.store.models import Event, Media
 from engine.store.person_models import FaceEmbedding, Person
 from engine.store.writer import StoreWriter
-from engine.vision.faces import read_image
-from engine.vision.video_analysis import analyze_video
 
 TRAIN = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "faces" / "train"
 

@@ -13,15 +13,15 @@ import av
 import pytest
 from sqlalchemy import select
 
+from engine.analyze import analyze_video
 from engine.clock import REAL_CLOCK
+from engine.cv import import_cv2
 from engine.history.events import EventFilter, event_kinds, query_events
 from engine.identity.faces_store import FaceMemory
 from engine.store import Store
 from engine.store.models import Event, Media
 from engine.store.person_models import Person
 from engine.store.writer import StoreWriter
-from engine.vision.cv import import_cv2
-from engine.vision.video_analysis import analyze_video
 
 
 def utc(when: datetime | None) -> datetime:

@@ -17,9 +17,10 @@ from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import CameraConfig, SourceKind
 from engine.events import CameraStatus, CameraStatusChanged
+from engine.frames import Frame
 from engine.runtime import WATCHDOG_INTERVAL_S, EngineRuntime
 from engine.vision.analysis import FrameAnalysis
-from engine.vision.source import STALL_TIMEOUT_S, CameraSource, Frame
+from engine.vision.source import STALL_TIMEOUT_S, CameraSource
 from tests.conftest import write_site
 from tests.mjpeg_server import MjpegCamera
 

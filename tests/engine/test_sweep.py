@@ -16,6 +16,8 @@ from sqlalchemy import select
 from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import load_site
+from engine.cv import import_cv2
+from engine.frames import Frame
 from engine.instance import partial_path
 from engine.media import MediaFile
 from engine.paths import data_dir
@@ -25,8 +27,6 @@ from engine.store import Store
 from engine.store.commands import InsertMedia
 from engine.store.models import Event, Media
 from engine.store.writer import StoreWriter
-from engine.vision.cv import import_cv2
-from engine.vision.source import Frame
 from resources import DEMO_SITE
 from tests.store_helpers import run_command, sync_site
 

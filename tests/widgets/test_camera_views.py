@@ -10,9 +10,9 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from engine.events import CameraStatus, HealthState
+from engine.frames import Frame
 from engine.vision.analysis import FrameAnalysis, TrackView
 from engine.vision.geometry import Box
-from engine.vision.source import Frame
 from widgets.camera_grid import CameraFeed, CameraGrid
 from widgets.camera_tile import CameraTile
 from widgets.health_bar import HealthBar

@@ -20,9 +20,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from console.queries import QtQueryClient
+from engine.cv import import_cv2
 from engine.history.query_service import QueryService
 from engine.identity.people import PersonView
-from engine.vision.cv import import_cv2
 from widgets.people_pane import (
     COLUMN_APPEARANCES,
     COLUMN_FACES,

@@ -14,12 +14,12 @@ from typing import Any
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.config import CameraConfig, GeoPoint, SiteConfig, SourceKind
+from engine.cv import import_cv2
 from engine.record.events import ClipFinalised
 from engine.runtime import EngineRuntime, FileAnalysis
 from engine.store.database import Store
 from engine.store.sites import ANALYSED_VIDEOS_SITE
 from engine.vision.analysis import DETECT_EVERY_FRAMES
-from engine.vision.cv import import_cv2
 
 END_POLL_S = 0.5  # how often the wait for the end of the file looks for a failed store
 

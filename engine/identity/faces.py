@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from engine.vision.cv import import_cv2
+from engine.cv import import_cv2
 
 Image = npt.NDArray[np.uint8]
 Embedding = npt.NDArray[np.float32]

@@ -215,6 +215,7 @@ class EngineRuntime:
         self.fatal_error = reason
         self._stop.set()
         self._fatal.set()
+        self._publish_health()  # the watchdog has stopped: say it in the status bar now
 
     def wait_fatal(self, timeout_s: float | None = None) -> bool:
         """Block until the store fails for good (True) or ``timeout_s`` passes (False)."""

@@ -15,11 +15,13 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -65,7 +67,16 @@ class SystemPane(QWidget):
         self.status: SystemStatus | None = None
         self._settings: dict[str, SettingValue] = {}
 
-        layout = QVBoxLayout(self)
+        # The groups scroll, so the pane can share a dock column without making the
+        # window taller than the screen.
+        contents = QWidget()
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        layout = QVBoxLayout(contents)
         storage = QGroupBox("Storage", self)
         self._storage = QFormLayout(storage)
         self.database_label = QLabel("loading…", storage)
@@ -124,6 +135,7 @@ class SystemPane(QWidget):
         form.addRow(buttons)
         layout.addWidget(settings)
         layout.addStretch(1)
+        scroll.setWidget(contents)
 
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)

@@ -216,7 +216,7 @@ class ClipWriter:
         )
         self._bus.publish(
             ClipFinalised(
-                at=self._clock.now(),
+                at=ended_at,  # the clip's own time base: its last frame, as its events
                 camera=plan.camera_key,
                 camera_id=plan.camera_id,
                 path=relative,

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, inspect, select
 
 from engine.store.database import head_revision
 from engine.store.models import Event
+from resources import DEMO_SITE
 from tests.conftest import write_site
 
 
@@ -172,3 +173,36 @@ def test_retention_run_reports_as_json(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["floor_reached"] is True and report["clips_deleted"] == 0
+
+
+def test_engine_on_a_read_only_database_exits_3_with_the_reason(tmp_path: Path) -> None:
+    """Before: a traceback and exit 1 (and on corrupt pages it ran on, writing nothing)."""
+    db = tmp_path / "ro.db"
+    assert watchfloor("--db", f"sqlite:///{db}", "db", "upgrade").returncode == 0
+    result = watchfloor(
+        "--db",
+        f"sqlite:///file:{db}?mode=ro&uri=true",
+        "engine",
+        "--site",
+        str(DEMO_SITE),
+        "--duration",
+        "5",
+    )
+    assert result.returncode == 3, result.stderr
+    assert "cannot be written" in result.stderr and "readonly" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_engine_on_a_database_with_corrupt_pages_exits_3(tmp_path: Path) -> None:
+    db = tmp_path / "corrupt.db"
+    assert watchfloor("--db", f"sqlite:///{db}", "db", "upgrade").returncode == 0
+    data = bytearray(db.read_bytes())
+    page = 4096
+    for offset in range(2 * page, len(data), page):  # every page after the schema's
+        data[offset : offset + 64] = b"\xff" * 64
+    db.write_bytes(bytes(data))
+    result = watchfloor(
+        "--db", f"sqlite:///{db}", "engine", "--site", str(DEMO_SITE), "--duration", "5"
+    )
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr

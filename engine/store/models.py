@@ -108,6 +108,7 @@ class Event(Base):
         Index("ix_events_ts_id", "ts", "id"),
         Index("ix_events_kind_ts_id", "kind", "ts", "id"),
         Index("ix_events_camera_ts_id", "camera_id", "ts", "id"),
+        Index("ix_events_camera_kind_ts_id", "camera_id", "kind", "ts", "id"),
         Index("ix_events_person_ts_id", "person_id", "ts", "id"),
         Index("ix_events_camera_track", "camera_id", "track_id"),
     )

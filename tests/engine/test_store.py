@@ -166,3 +166,18 @@ def test_password_is_hidden_in_errors() -> None:
     with pytest.raises(DatabaseError) as info:
         Store("postgresql+psycopg://nobody:hunter2@127.0.0.1:9/none")
     assert "hunter2" not in str(info.value)
+
+
+def test_the_migrated_schema_matches_the_models_exactly(db_url: str) -> None:
+    """Every table, column, index and foreign key of the models comes from a migration
+    (0004's identity columns and keyset indexes, 0005's camera + type index included)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from engine.store.models import Base
+
+    store = Store(db_url)
+    with store.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    store.close()

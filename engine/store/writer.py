@@ -430,8 +430,12 @@ class StoreWriter:
         commands, end = journal.read(self._batch_max)
         with self._cond:
             if not commands:
-                journal.pending = 0  # nothing complete left to read: consistent again
-                self._finish_journal_locked(journal)
+                journal.offset = end  # past unreadable entries (logged by read)
+                # Appends happen under this lock, so a line that was half written when it
+                # was read is whole now: finish only if nothing lies past what was written.
+                if _file_size(journal.path) <= journal.offset:
+                    journal.pending = 0
+                    self._finish_journal_locked(journal)
                 return [], None, None
             self._in_flight = len(commands)
         return [_Item(c, None) for c in commands], journal, end
@@ -609,6 +613,13 @@ class StoreWriter:
 
 def _record_journal_progress(session: Session, journal: _Journal, end: int, clock: Clock) -> None:
     PutSetting(key=journal.setting_key, value={"offset": end}, at=clock.now()).apply(session)
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _owner_alive(path: Path) -> bool:

@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
         if writer is None:
             raise RuntimeError("the engine runs without a database")
         writer.execute(ChangeSetting(key=key, value=value, at=self.runtime.clock.now()))
+        self.runtime.apply_settings()  # the detector cadence changes on running cameras
 
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)

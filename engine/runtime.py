@@ -22,6 +22,7 @@ from engine.instance import EngineLock
 from engine.paths import data_dir
 from engine.record import ClipRecorder
 from engine.retention import MaintenanceRun, RetentionService
+from engine.settings import setting_values
 from engine.store.commands import StoreCommand
 from engine.store.database import Store, display_url
 from engine.store.sites import RegisterVideoCamera, SiteIds, SyncSite
@@ -170,6 +171,8 @@ class EngineRuntime:
                 last = self.site_ids.last_track_ids.get(cam_id)
                 if last is not None:
                     pipeline.analyzer.tracker.number_after(last)
+            if self.file_analysis is None:
+                self.apply_settings()
             if self.file_analysis is None or self.file_analysis.clips:
                 self._attach_clip_recorders(self.store, self.site_ids)
             if self.file_analysis is None:  # orphan sweep and retention: at start, hourly
@@ -208,6 +211,16 @@ class EngineRuntime:
             self.writer.stop()
         if self._data_dir_lock is not None:
             self._data_dir_lock.release()
+
+    def apply_settings(self) -> None:
+        """Apply the stored settings that act on running cameras (the detector cadence);
+        retention reads its own at every pass. Reads the store: call it from a worker,
+        never the GUI thread. A live engine only: an analysis keeps what it was given."""
+        if self.store is None or self.file_analysis is not None:
+            return
+        detect_every = setting_values(self.store)["analytics.detect_every"]
+        for pipeline in self.pipelines.values():
+            pipeline.analyzer.detect_every = detect_every
 
     def _on_store_fatal(self, reason: str) -> None:
         """The store failed for good (corrupt, read-only, disk full): stop the engine. Runs

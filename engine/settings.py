@@ -191,6 +191,11 @@ def read_settings(store: Store) -> list[SettingValue]:
     return values
 
 
+def setting_values(store: Store) -> dict[str, int]:
+    """Every setting's value in use (defaults where unset or invalid), by key."""
+    return {v.spec.key: v.value for v in read_settings(store)}
+
+
 def _setting_rows(store: Store) -> list[Setting]:
     with store.sessions() as session:
         rows = {spec.row for spec in SETTINGS}

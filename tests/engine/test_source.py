@@ -209,7 +209,9 @@ def test_file_that_vanishes_goes_offline_and_recovers(
     assert "gone" in offline.detail and offline.retry_in_s == 1.0
     hidden.rename(copied_video)
     seen = len(recorder.events)
-    assert clock.next_deadline_in() is not None
+    # The offline status is published just before the source starts waiting its backoff.
+    assert clock.wait_for_waiters(1, REAL_WAIT_S)
+    assert clock.next_deadline_in() == pytest.approx(1.0, abs=0.01)
     step(clock, 2.0)
     recorder.wait_for(CameraStatus.ONLINE, after=seen)
     periods = source.stats().offline_periods

@@ -30,7 +30,16 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter, QPainterPath, QPixmap
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QFont,
+    QImage,
+    QKeySequence,
+    QPainter,
+    QPainterPath,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -103,6 +112,24 @@ def draw_placeholder_thumbnail(height: int = THUMBNAIL_HEIGHT_PX) -> QPixmap:
     return pixmap
 
 
+def load_thumbnail_images(
+    media_root: Path, paths: list[str], box: QSize
+) -> dict[str, QImage | None]:
+    """Snapshot pictures scaled into ``box``, read on a worker thread (QImage may be made
+    off the GUI thread; QPixmap may not). None for a file that is missing or unreadable."""
+    images: dict[str, QImage | None] = {}
+    for path in paths:
+        image = QImage(str(media_root / path))
+        images[path] = (
+            None
+            if image.isNull()
+            else image.scaled(
+                box, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
+        )
+    return images
+
+
 class _PeopleModel(QAbstractTableModel):
     """Rows of the last listing the pane was given, one :class:`PersonView` each."""
 
@@ -119,6 +146,18 @@ class _PeopleModel(QAbstractTableModel):
         self._thumbnails = [pixmap for pixmap, _ in thumbnails]
         self._thumbnail_tips = [tip for _, tip in thumbnails]
         self.endResetModel()
+
+    def set_thumbnails(self, thumbnails: list[tuple[QPixmap, str]]) -> None:
+        """New pictures for the same rows (pictures loaded after the listing)."""
+        if len(thumbnails) != len(self._people) or not self._people:
+            return
+        self._thumbnails = [pixmap for pixmap, _ in thumbnails]
+        self._thumbnail_tips = [tip for _, tip in thumbnails]
+        column = COLUMN_THUMBNAIL
+        self.dataChanged.emit(self.index(0, column), self.index(len(self._people) - 1, column))
+
+    def people(self) -> list[PersonView]:
+        return list(self._people)
 
     def person(self, row: int) -> PersonView:
         return self._people[row]
@@ -259,6 +298,9 @@ class PeoplePane(QWidget):
     sig_people_listed = Signal(int)
     """A listing arrived and is shown (GUI thread): the number of people."""
 
+    sig_thumbnails_loaded = Signal(int)
+    """Pictures read off the GUI thread are shown (GUI thread): how many were read."""
+
     sig_action_finished = Signal(str, bool)
     """A rename, merge or erase ended (GUI thread): what was done, and whether it worked."""
 
@@ -282,6 +324,7 @@ class PeoplePane(QWidget):
         self._erase = erase
         self._media_root = Path(media_root)
         self._thumbnail_cache: dict[str, QPixmap] = {}
+        self._thumbnail_misses: set[str] = set()
         self._placeholder = draw_placeholder_thumbnail()
         self._errors: list[str] = []
         self._listing_failed = False
@@ -590,6 +633,7 @@ class PeoplePane(QWidget):
             self._clear_errors()
         thumbnails = [self._thumbnail(person.snapshot_path) for person in people]
         self._model.set_people(people, thumbnails)
+        self._load_missing_thumbnails(people)
         self._total_people = len(people)
         self._select_ids(keep_selected)
         self._update_count()
@@ -684,25 +728,53 @@ class PeoplePane(QWidget):
             self.count_label.setText(f"{shown} of {self._total_people} {noun}")
 
     def _thumbnail(self, snapshot_path: str | None) -> tuple[QPixmap, str]:
-        """The row picture for ``snapshot_path`` and its tooltip; the placeholder if there is
-        no snapshot or it cannot be read (misses are not cached: the file may appear later)."""
+        """The row picture for ``snapshot_path`` and its tooltip, from the cache only (no
+        file is read on the GUI thread): the placeholder until the picture has been loaded
+        off the GUI thread, or when it is missing (misses are not cached: the file may
+        appear later)."""
         if snapshot_path is None:
             return self._placeholder, "No snapshot"
         cached = self._thumbnail_cache.get(snapshot_path)
         if cached is not None:
             return cached, snapshot_path
-        file = self._media_root / snapshot_path
-        pixmap = QPixmap(str(file)) if file.is_file() else QPixmap()
-        if pixmap.isNull():
+        if snapshot_path in self._thumbnail_misses:
             return self._placeholder, f"Snapshot missing or unreadable: {snapshot_path}"
+        return self._placeholder, "Loading snapshot…"
+
+    def _load_missing_thumbnails(self, people: list[PersonView]) -> None:
+        """Read and scale the pictures not cached yet on a query worker; the rows show them
+        when they arrive."""
+        wanted = sorted(
+            {
+                p.snapshot_path
+                for p in people
+                if p.snapshot_path is not None and p.snapshot_path not in self._thumbnail_cache
+            }
+        )
+        if not wanted:
+            return
         ratio = self.devicePixelRatioF()
         box = QSize(round(THUMBNAIL_MAX_WIDTH_PX * ratio), round(THUMBNAIL_HEIGHT_PX * ratio))
-        thumbnail = pixmap.scaled(
-            box, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        root = self._media_root
+        request = CallRequest(partial(load_thumbnail_images, root, wanted, box), "thumbnails")
+        self._client.submit(
+            "people.thumbnails", request, partial(self._on_thumbnails_loaded, ratio)
         )
-        thumbnail.setDevicePixelRatio(ratio)
-        self._thumbnail_cache[snapshot_path] = thumbnail
-        return thumbnail, snapshot_path
+
+    def _on_thumbnails_loaded(self, ratio: float, result: QueryResult[Any]) -> None:
+        if result.error is not None or not isinstance(result.value, dict):
+            return
+        for path, image in result.value.items():
+            if image is None:
+                self._thumbnail_misses.add(path)
+                continue
+            self._thumbnail_misses.discard(path)
+            pixmap = QPixmap.fromImage(image)
+            pixmap.setDevicePixelRatio(ratio)
+            self._thumbnail_cache[path] = pixmap
+        people = self._model.people()
+        self._model.set_thumbnails([self._thumbnail(p.snapshot_path) for p in people])
+        self.sig_thumbnails_loaded.emit(len(result.value))
 
     def _report_error(self, what: str, exc: Exception, *, warn: bool = True) -> None:
         message = f"{what}: {exc}" if str(exc) else f"{what}: {type(exc).__name__}"

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -148,7 +149,8 @@ def pane(
     qtbot.addWidget(pane)
     pane.resize(900, 300)
     pane.show()
-    refreshed(qtbot, pane)
+    with qtbot.waitSignal(pane.sig_thumbnails_loaded, timeout=5000):
+        refreshed(qtbot, pane)
     return pane
 
 
@@ -491,3 +493,34 @@ def test_a_slow_listing_is_superseded_by_a_newer_one(
     refreshed(qtbot, pane)
     qtbot.wait(100)
     assert listed == [2] and pane.row_count() == 2  # the older answer was dropped
+
+
+def test_snapshot_files_are_read_off_the_gui_thread(
+    qtbot: QtBot,
+    client: QtQueryClient,
+    backend: FakePeople,
+    media_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before: every new thumbnail was read from disk on the GUI thread while listing."""
+    import threading
+
+    import widgets.people_pane as people_pane
+
+    readers: list[str] = []
+    real = people_pane.load_thumbnail_images
+
+    def recording(*args: Any) -> Any:
+        readers.append(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(people_pane, "load_thumbnail_images", recording)
+    pane = PeoplePane(
+        client, backend.list_people, backend.rename, backend.merge, backend.erase, media_root
+    )
+    qtbot.addWidget(pane)
+    with qtbot.waitSignal(pane.sig_thumbnails_loaded, timeout=5000):
+        refreshed(qtbot, pane)
+    assert readers and all(name.startswith("query-") for name in readers)
+    picture = thumbnail(pane, ALICE.public_id)
+    assert picture.cacheKey() != pane.placeholder_thumbnail().cacheKey()

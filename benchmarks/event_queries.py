@@ -238,10 +238,12 @@ def _gui_stall(store: Store) -> dict[str, Any]:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from console.app import prefer_gui_thread
     from console.queries import QtQueryClient
     from engine.history.query_service import QueryService
     from widgets.event_history import EventHistoryPane
 
+    prefer_gui_thread()  # as the console does
     app = QApplication.instance() or QApplication([])
     client = QtQueryClient(QueryService(store))
     pane = EventHistoryPane(client, [(f"cam{i}", f"Camera {i}") for i in range(CAMERAS)], Path())

@@ -238,7 +238,7 @@ def _gui_stall(store: Store) -> dict[str, Any]:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from console.app import prefer_gui_thread
+    from console.app import prefer_gui_thread, settle_after_start
     from console.queries import QtQueryClient
     from engine.history.query_service import QueryService
     from widgets.event_history import EventHistoryPane
@@ -275,6 +275,7 @@ def _gui_stall(store: Store) -> dict[str, Any]:
 
     pane.sig_page_loaded.connect(lambda _rows: loop.quit() if not pane.is_loading() else None)
     run_loop(30)  # the first page
+    settle_after_start()  # as the console does once its window is up
     last[0] = clock.nsecsElapsed()
     ticker.start()
     run_loop(IDLE_S)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
@@ -53,6 +54,15 @@ def prefer_gui_thread() -> None:
     sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
 
 
+def settle_after_start() -> None:
+    """Once the window is up: move everything allocated while starting (modules, models,
+    Qt wrappers: hundreds of thousands of objects) out of the garbage collector's sight.
+    A full collection otherwise walks them all on whichever thread triggers it, the GUI
+    thread included: 70-93 ms stalls in the filter-storm benchmark, 6 ms without."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_gui(site_file: Path, db_url: str) -> int:
     """Open the console on ``site_file``; returns the process exit code."""
     prefer_gui_thread()
@@ -79,6 +89,7 @@ def run_gui(site_file: Path, db_url: str) -> int:
         return exit_codes.FAILED
     window = MainWindow(host.runtime, host.bridge, console_settings())
     window.show()
+    settle_after_start()
     # Ctrl+C / SIGTERM close the window like File → Quit: layouts saved, engine stopped.
     # Python runs signal handlers only between bytecodes, so a timer lets it look in.
     previous = {

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.bus import EventBus
 from engine.clock import Clock
@@ -31,7 +31,9 @@ from engine.config import CameraConfig, SourceKind
 from engine.cv import import_cv2
 from engine.events import CameraStatus, CameraStatusChanged
 from engine.frames import Frame, Image
-from engine.vision.analysis import FrameAnalysis
+
+if TYPE_CHECKING:  # the analysis sits on top of sources; only its type is named here
+    from engine.vision.analysis import FrameAnalysis
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ class FrameSlot:
             return self._frame
 
 
-FrameProcessor = Callable[[Frame], FrameAnalysis]
+FrameProcessor = Callable[[Frame], "FrameAnalysis"]
 """Runs on the camera's worker for every frame (``analysis`` not yet filled in)."""
 
 

@@ -6,16 +6,52 @@ as ``file:line: field: what is wrong`` so an admin can fix it without guessing.
 
 from __future__ import annotations
 
+import logging
 import math
+import os
 import re
 import tomllib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+log = logging.getLogger(__name__)
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp")
+PASSWORD_MASK = "***"  # what a camera URL shows in place of its password, everywhere
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+class CameraSecretError(RuntimeError):
+    """A camera's password cannot be found (its environment variable is not set)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CameraSecret:
+    """Where a stream camera's password comes from: the environment variable ``env``
+    (``password_env`` in the site file), or, for an older site file, the password that was
+    written into its URL (kept here only, never shown). ``repr`` never shows the value."""
+
+    env: str | None = None
+    inline: str | None = field(default=None, repr=False)
+
+    def resolve(self) -> str:
+        """The password, read when the camera connects (so a rotated secret is picked up
+        at the next reconnect). Raises :class:`CameraSecretError` naming the variable."""
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if not value:
+                raise CameraSecretError(
+                    f"the camera's password variable {self.env} is not set in the environment"
+                )
+            return value
+        return self.inline or ""
+
+    def __repr__(self) -> str:
+        return f"CameraSecret(env={self.env!r})" if self.env else "CameraSecret(inline)"
 
 
 class SiteConfigError(ValueError):
@@ -64,6 +100,9 @@ class RoomGeometry:
 
 @dataclass(frozen=True, slots=True)
 class CameraConfig:
+    """One camera of the site. ``url`` is safe to show, store and log: a password is
+    replaced by ``***``; :meth:`connect_url` puts the real one in, for the source only."""
+
     id: str
     name: str
     url: str
@@ -71,6 +110,22 @@ class CameraConfig:
     loop: bool
     position: FloorPoint | None
     geo: GeoPoint | None
+    secret: CameraSecret | None = field(default=None, compare=False)
+
+    def connect_url(self) -> str:
+        """The URL to open, with the password (raises :class:`CameraSecretError`). Hand it
+        to the video library only: never log, store or show it."""
+        if self.secret is None:
+            return self.url
+        parts = urlsplit(self.url)
+        user = parts.username or ""
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        port = f":{parts.port}" if parts.port is not None else ""
+        password = quote(self.secret.resolve(), safe="")
+        netloc = f"{quote(user, safe='')}:{password}@{host}{port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
     @property
     def file_path(self) -> Path | None:
@@ -234,7 +289,9 @@ class _SiteReader:
         return value
 
     def camera(self, value: Any, path: tuple[str | int, ...]) -> CameraConfig:
-        table = self.table(value, path, {"id", "name", "url", "loop", "position", "geo"})
+        table = self.table(
+            value, path, {"id", "name", "url", "password_env", "loop", "position", "geo"}
+        )
         camera_id = self.identifier(table, path)
         name = self.string(table, "name", path) if "name" in table else camera_id
         if "url" not in table:
@@ -245,6 +302,7 @@ class _SiteReader:
         else:
             url = self.string(table, "url", path)
             url, kind = self.resolve_url(url, (*path, "url"))
+        url, secret = self.camera_secret(table, url, kind, path)
         loop = table.get("loop", kind is SourceKind.FILE)
         if not isinstance(loop, bool):
             raise self.fail((*path, "loop"), f"expected true or false, got {_type_name(loop)}")
@@ -254,7 +312,43 @@ class _SiteReader:
             else None
         )
         geo = self.geo(table["geo"], (*path, "geo")) if "geo" in table else None
-        return CameraConfig(camera_id, name, url, kind, loop, position, geo)
+        return CameraConfig(camera_id, name, url, kind, loop, position, geo, secret)
+
+    def camera_secret(
+        self, table: dict[str, Any], url: str, kind: SourceKind, path: tuple[str | int, ...]
+    ) -> tuple[str, CameraSecret | None]:
+        """The URL with any password masked, and where the password comes from."""
+        env = self.string(table, "password_env", path) if "password_env" in table else None
+        if env is not None and kind is not SourceKind.STREAM:
+            raise self.fail((*path, "password_env"), "only a stream camera has a password")
+        if env is not None and not _ENV_NAME.fullmatch(env):
+            raise self.fail((*path, "password_env"), f"{env!r} is not an environment variable name")
+        if kind is not SourceKind.STREAM:
+            return url, None
+        parts = urlsplit(url)
+        try:
+            parts.port  # noqa: B018 - validates the port
+        except ValueError as exc:
+            raise self.fail((*path, "url"), f"bad port: {exc}") from None
+        inline = parts.password
+        if inline is not None and env is not None:
+            raise self.fail((*path, "url"), "the URL has a password and password_env names another")
+        if inline is None and env is None:
+            return url, None
+        if inline is not None:
+            log.warning(
+                "%s: camera %s has its password in the URL; put it in an environment "
+                "variable and name it with password_env",
+                self.file,
+                table.get("id"),
+            )
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        port = f":{parts.port}" if parts.port is not None else ""
+        masked = f"{parts.username or ''}:{PASSWORD_MASK}@{host}{port}"
+        shown = urlunsplit((parts.scheme, masked, parts.path, parts.query, parts.fragment))
+        return shown, CameraSecret(env=env, inline=inline)
 
     def resolve_url(self, url: str, path: tuple[str | int, ...]) -> tuple[str, SourceKind]:
         if url.isdigit():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,7 +15,9 @@ from engine.cv import import_cv2
 class MjpegCamera:
     """Serves ``multipart/x-mixed-replace`` JPEG frames at ``fps`` on 127.0.0.1."""
 
-    def __init__(self, fps: float = 20.0) -> None:
+    def __init__(self, fps: float = 20.0, basic_auth: tuple[str, str] | None = None) -> None:
+        """``basic_auth`` (user, password): answer 401 to a request without them, as an IP
+        camera does."""
         cv2 = import_cv2()
         image = np.zeros((120, 160, 3), np.uint8)
         image[:, :80] = (40, 160, 40)
@@ -25,8 +28,23 @@ class MjpegCamera:
         self._closing = threading.Event()
         camera = self
 
+        expected = (
+            "Basic " + base64.b64encode(":".join(basic_auth).encode()).decode()
+            if basic_auth
+            else None
+        )
+        self.authorized = threading.Event()  # a request with the right password arrived
+
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                if expected is not None:
+                    if self.headers.get("Authorization") != expected:
+                        self.send_response(401)
+                        self.send_header("WWW-Authenticate", 'Basic realm="camera"')
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    camera.authorized.set()
                 self.send_response(200)
                 self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
                 self.end_headers()

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.config import CameraConfig, SourceKind
+from engine.config import CameraConfig, CameraSecretError, SourceKind
 from engine.cv import import_cv2
 from engine.events import CameraStatus, CameraStatusChanged
 from engine.frames import Frame, Image
@@ -289,8 +289,12 @@ class CameraSource:
         elif cam.kind is SourceKind.WEBCAM:
             capture = cv2.VideoCapture(cam.webcam_index if cam.webcam_index is not None else 0)
         else:
+            try:
+                url = cam.connect_url()  # with the password: for FFmpeg only, never shown
+            except CameraSecretError as exc:
+                return None, str(exc)
             capture = cv2.VideoCapture(
-                cam.url,
+                url,
                 cv2.CAP_FFMPEG,
                 [
                     cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,

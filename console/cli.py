@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -196,8 +197,12 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
     from engine.runtime import EngineRuntime
     from engine.store import Store
 
-    if args.duration <= 0:
-        print("watchfloor engine: --duration must be more than 0 seconds", file=sys.stderr)
+    if not math.isfinite(args.duration) or args.duration <= 0:
+        print(
+            f"watchfloor engine: --duration must be a number of seconds more than 0, "
+            f"got {args.duration}",
+            file=sys.stderr,
+        )
         return exit_codes.USAGE
     site = load_site(args.engine_site or args.site)  # validated before anything starts
     store = Store(db_url)

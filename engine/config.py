@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 log = logging.getLogger(__name__)
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp")
+MAX_WEBCAM_INDEX = 1023  # /dev/video0../dev/video1023; OpenCV's index is a C int
 PASSWORD_MASK = "***"  # what a camera URL shows in place of its password, everywhere
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
@@ -219,7 +220,9 @@ class _SiteReader:
         value = table[key]
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail((*path, key), f"expected a number, got {_type_name(value)}")
-        if not (low <= value <= high) or math.isnan(value):
+        if not math.isfinite(value):
+            raise self.fail((*path, key), f"expected a finite number, got {value}")
+        if not low <= value <= high:
             raise self.fail((*path, key), f"{value} is outside {low:g}..{high:g}")
         return float(value)
 
@@ -297,8 +300,8 @@ class _SiteReader:
         if "url" not in table:
             raise self.fail((*path, "url"), "required field is missing")
         raw = table["url"]
-        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-            url, kind = str(raw), SourceKind.WEBCAM
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            url, kind = self.webcam_index(raw, (*path, "url")), SourceKind.WEBCAM
         else:
             url = self.string(table, "url", path)
             url, kind = self.resolve_url(url, (*path, "url"))
@@ -350,9 +353,16 @@ class _SiteReader:
         shown = urlunsplit((parts.scheme, masked, parts.path, parts.query, parts.fragment))
         return shown, CameraSecret(env=env, inline=inline)
 
+    def webcam_index(self, index: int, path: tuple[str | int, ...]) -> str:
+        """A webcam index as the URL string; OpenCV takes a C int, and no machine has more
+        than a few hundred video devices."""
+        if not 0 <= index <= MAX_WEBCAM_INDEX:
+            raise self.fail(path, f"webcam index {index} is outside 0..{MAX_WEBCAM_INDEX}")
+        return str(index)
+
     def resolve_url(self, url: str, path: tuple[str | int, ...]) -> tuple[str, SourceKind]:
         if url.isdigit():
-            return url, SourceKind.WEBCAM
+            return self.webcam_index(int(url), path), SourceKind.WEBCAM
         scheme, sep, _ = url.partition("://")
         if sep:
             if scheme.lower() == "file":

@@ -221,6 +221,10 @@ class CameraSource:
     def _run(self) -> None:
         try:
             self._run_until_stopped()
+        except Exception as exc:  # never die silently: the tile and the history say why
+            log.exception("camera %s: worker failed", self.camera.id)
+            self.failure = f"camera worker failed: {type(exc).__name__}: {exc}"
+            self._set_status(CameraStatus.ERROR, self.failure)
         finally:
             self._ended.set()
 

@@ -206,3 +206,12 @@ def test_engine_on_a_database_with_corrupt_pages_exits_3(tmp_path: Path) -> None
     )
     assert result.returncode == 3, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("duration", ["inf", "nan", "-1", "0"])
+def test_engine_duration_must_be_a_finite_positive_number(duration: str) -> None:
+    """Before: inf ended in a traceback and nan was accepted."""
+    result = watchfloor("engine", "--duration", duration)
+    assert result.returncode == 2, result.stderr
+    assert "--duration must be a number of seconds more than 0" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -129,6 +129,34 @@ def test_unknown_field_is_reported_with_allowed_names(tmp_path: Path) -> None:
             6,
             "missing",
         ),
+        (  # before: inf was accepted as a position
+            '[site]\nname = "x"\ngeo = { lat = 1, lon = 2 }\n[[cameras]]\nid = "a"\n'
+            'url = "a.mp4"\nposition = { x = inf, y = 2 }\n',
+            "cameras[0].position.x",
+            7,
+            "expected a finite number, got inf",
+        ),
+        (
+            '[site]\nname = "x"\ngeo = { lat = 1, lon = 2 }\n[[sensing_nodes]]\nid = "n"\n'
+            "position = { x = 1, y = nan, z = 1 }\n",
+            "sensing_nodes[0].position.y",
+            6,
+            "expected a finite number, got nan",
+        ),
+        (  # before: a webcam index beyond a C int killed the camera thread silently
+            '[site]\nname = "x"\ngeo = { lat = 1, lon = 2 }\n[[cameras]]\nid = "a"\n'
+            "url = 99999999999\n",
+            "cameras[0].url",
+            6,
+            "webcam index 99999999999 is outside 0..1023",
+        ),
+        (
+            '[site]\nname = "x"\ngeo = { lat = 1, lon = 2 }\n[[cameras]]\nid = "a"\n'
+            'url = "4294967296"\n',
+            "cameras[0].url",
+            6,
+            "webcam index 4294967296 is outside 0..1023",
+        ),
     ],
 )
 def test_each_invalid_field_is_named(

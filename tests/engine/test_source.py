@@ -267,3 +267,12 @@ def test_stalled_stream_is_marked_offline_by_the_watchdog_and_reconnects(
         server.streaming.set()
         runtime.stop()
         server.close()
+
+
+def test_a_worker_that_fails_says_so_instead_of_dying_silently(make_source) -> None:
+    """Before: a webcam index beyond a C int raised in the camera thread, which died and
+    left the tile "starting" for ever. (The site file now refuses such an index too.)"""
+    source, recorder = make_source(camera("99999999999", SourceKind.WEBCAM))
+    error = recorder.wait_for(CameraStatus.ERROR)
+    assert "camera worker failed" in error.detail and "C int" in error.detail
+    assert source.status[0] is CameraStatus.ERROR

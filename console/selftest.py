@@ -127,9 +127,8 @@ def _check_engine_and_gui(
         def cameras_check() -> str:
             if not runtime.sources:
                 return "no cameras configured"
-            with_footage = [
-                s for s in runtime.sources.values() if s.status[0] is not CameraStatus.NO_FOOTAGE
-            ]
+            # A configured camera that shows nothing fails the check, naming the camera and
+            # why (before: a missing file passed as "without footage").
             wait_for(
                 lambda: all(
                     s.status[0] in (CameraStatus.ONLINE, CameraStatus.NO_FOOTAGE)
@@ -138,16 +137,13 @@ def _check_engine_and_gui(
                 FRAME_WAIT_S,
             )
             bad = [
-                f"{s.camera.id}: {s.status[0].value} {s.status[1]}"
-                for s in with_footage
+                f"{s.camera.id}: {s.status[0].value} ({s.status[1]})"
+                for s in runtime.sources.values()
                 if s.status[0] is not CameraStatus.ONLINE
             ]
             if bad:
                 raise RuntimeError("; ".join(bad))
-            missing = len(runtime.sources) - len(with_footage)
-            return f"{len(with_footage)} online" + (
-                f", {missing} without footage" if missing else ""
-            )
+            return f"{len(runtime.sources)} online"
 
         def gui_check() -> str:
             grid = window.camera_grid

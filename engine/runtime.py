@@ -387,6 +387,8 @@ class EngineRuntime:
                 "reconnects": stats.reconnects,
                 "status": status.value,
                 "status_detail": detail,
+                "last_problem": stats.last_problem,
+                "ever_online": stats.frames > 0,
                 "status_since": since.isoformat(),
                 "offline_periods": periods,
                 "analysis": self._analysis_report(cam_id, stats.processing_ms),

@@ -89,6 +89,8 @@ class SourceStats:
     processing_ms: float = 0.0  # mean time the frame processor took per frame
     processing_errors: int = 0
     last_processing_error: str | None = None
+    last_problem: str | None = None  # why the camera was last offline, in error or without
+    # footage (kept after it stops, so a report says why a camera never came online)
 
 
 class CameraSource:
@@ -199,6 +201,7 @@ class CameraSource:
                 processing_ms=1000 * self._processing_total_s / max(self._stats.frames, 1),
                 processing_errors=self._stats.processing_errors,
                 last_processing_error=self._stats.last_processing_error,
+                last_problem=self._stats.last_problem,
             )
 
     def check_stall(self) -> None:
@@ -449,6 +452,8 @@ class CameraSource:
             if status is self._status and detail == self._status_detail:
                 return
             now_wall, now_mono = self._clock.now(), self._clock.monotonic()
+            if status not in _CALM_STATUSES:
+                self._stats.last_problem = f"{status.value}: {detail}"
             was_online = self._status is CameraStatus.ONLINE
             if was_online and status is not CameraStatus.ONLINE:
                 if self._online_since is not None:

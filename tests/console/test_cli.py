@@ -215,3 +215,38 @@ def test_engine_duration_must_be_a_finite_positive_number(duration: str) -> None
     assert result.returncode == 2, result.stderr
     assert "--duration must be a number of seconds more than 0" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_report_says_why_a_camera_never_came_online_and_selftest_fails_on_it(
+    tmp_path: Path,
+) -> None:
+    """Before: the report said only "stopped (engine stopped)", and --selftest passed."""
+    missing = tmp_path / "not-here.mp4"
+    site = write_site(tmp_path / "site.toml", f'[[cameras]]\nid = "gone"\nurl = "{missing}"\n')
+    result = watchfloor(
+        "--db",
+        f"sqlite:///{tmp_path / 'r.db'}",
+        "engine",
+        "--site",
+        str(site),
+        "--duration",
+        "1",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    gone = json.loads(result.stdout)["cameras"]["gone"]
+    assert gone["ever_online"] is False
+    assert (
+        gone["last_problem"].startswith("no_footage: file not found")
+        and str(missing) in (gone["last_problem"])
+    )
+    check = watchfloor(
+        "--db",
+        f"sqlite:///{tmp_path / 's.db'}",
+        "--site",
+        str(site),
+        "--selftest",
+        env={"QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert check.returncode == 1
+    assert "cameras FAIL" in check.stdout and "gone: no_footage (file not found" in check.stdout

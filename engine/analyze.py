@@ -4,6 +4,7 @@ clips to the store, and a report of what was found."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -124,7 +125,7 @@ def analyze_video(
     declared_s = declared_frames / fps if declared_frames > 0 else 0.0
     when = recording_time(path, declared_s, clock.now(), start)
 
-    camera_key = camera or _camera_key(path)
+    camera_key = camera or camera_key_for(path)
     site = SiteConfig(
         name=ANALYSED_VIDEOS_SITE,
         file=path,
@@ -208,7 +209,10 @@ def analyze_video(
     }
 
 
-def _camera_key(path: Path) -> str:
-    """A camera key for a file: ``file-<stem>`` with anything unusual replaced."""
-    stem = re.sub(r"[^A-Za-z0-9_\-]", "-", path.stem)[:58] or "video"
-    return f"file-{stem}"
+def camera_key_for(path: Path) -> str:
+    """The camera an analysed file is filed under: ``file-<stem>-<8 hex>``, the hex from
+    the file's absolute path, so two recordings with the same name in different folders
+    are two cameras (before they shared one row) while the same file stays one camera."""
+    stem = re.sub(r"[^A-Za-z0-9_\-]", "-", path.stem)[:48] or "video"
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
+    return f"file-{stem}-{digest}"

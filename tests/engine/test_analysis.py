@@ -268,3 +268,13 @@ def test_recording_start_from_creation_time_else_mtime(hamilton_clip: Path, tmp_
     assert (found.start, found.source) == (mtime - timedelta(seconds=80), "mtime")
     late = recording_time(plain, 80.0, now, start=now - timedelta(seconds=10))
     assert late.clamped and late.start == now - timedelta(seconds=80)
+
+
+def test_same_file_name_in_two_folders_is_two_cameras(tmp_path: Path) -> None:
+    """Before: both were filed under ``file-clip`` and shared one camera row."""
+    from engine.analyze import camera_key_for
+
+    first, second = tmp_path / "a" / "clip.mp4", tmp_path / "b" / "clip.mp4"
+    assert camera_key_for(first) != camera_key_for(second)
+    assert camera_key_for(first) == camera_key_for(tmp_path / "a" / ".." / "a" / "clip.mp4")
+    assert camera_key_for(first).startswith("file-clip-") and len(camera_key_for(first)) <= 64

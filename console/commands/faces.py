@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
 
     command = f"watchfloor faces {args.faces_command}"
     missing = [str(path) for path in args.images if not path.is_file()]
-    if missing:
+    if missing and args.faces_command == "enroll":  # all or nothing; identify does the rest
         print(f"{command}: no such image file: {', '.join(missing)}", file=sys.stderr)
         return exit_codes.FAILED
     if args.faces_command == "identify" and args.upsample < 0:
@@ -90,7 +90,18 @@ def _enroll(memory: FaceMemory, args: argparse.Namespace) -> int:
 
 
 def _identify(memory: FaceMemory, args: argparse.Namespace) -> int:
-    results = [(path, memory.identify(path, upsample=args.upsample)) for path in args.images]
+    """Every image is looked at; one that cannot be read is reported (stderr, and in the
+    JSON as ``error``) without stopping the others, and makes the exit code 1."""
+    from engine.identity.faces import ImageReadError
+
+    results: list[tuple[Path, list[Identification] | None, str | None]] = []
+    for path in args.images:
+        try:
+            results.append((path, memory.identify(path, upsample=args.upsample), None))
+        except ImageReadError as exc:
+            results.append((path, None, str(exc)))
+            print(f"watchfloor faces identify: {exc}", file=sys.stderr)
+    code = exit_codes.FAILED if any(error for _p, _f, error in results) else exit_codes.OK
     if args.json:
         print(
             json.dumps(
@@ -98,13 +109,17 @@ def _identify(memory: FaceMemory, args: argparse.Namespace) -> int:
                     "threshold": memory.threshold,
                     "images": [
                         {"image": str(path), "faces": [_face_json(face) for face in faces]}
-                        for path, faces in results
+                        if faces is not None
+                        else {"image": str(path), "error": error}
+                        for path, faces, error in results
                     ],
                 }
             )
         )
-        return exit_codes.OK
-    for path, faces in results:
+        return code
+    for path, faces, _error in results:
+        if faces is None:
+            continue
         print(f"{path}: {len(faces)} face(s)")
         for face in faces:
             if face.public_id:
@@ -114,7 +129,7 @@ def _identify(memory: FaceMemory, args: argparse.Namespace) -> int:
             else:
                 who = "unknown  (nobody enrolled yet)"
             print(f"  box {face.box}  {who}")
-    return exit_codes.OK
+    return code
 
 
 def _face_json(face: Identification) -> dict[str, Any]:

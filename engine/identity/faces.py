@@ -225,18 +225,56 @@ def _import_dlib() -> ModuleType:
     return module
 
 
+MAX_IMAGE_PIXELS = 64_000_000  # 8000×8000: far more than a face photo needs (~190 MB BGR)
+
+
 def read_image(path: Path) -> Image:
     """Decode an image file to BGR uint8. Raises :class:`ImageReadError` naming the file if
-    it is missing or not an image OpenCV can decode."""
+    it is missing, not an image OpenCV can decode, or larger than :data:`MAX_IMAGE_PIXELS`
+    (checked from the file's header before decoding: a 30000×30000 PNG would take minutes
+    and gigabytes)."""
     if not path.is_file():
         raise ImageReadError(f"no such image file: {path}")
     cv2 = import_cv2()
     # imdecode rather than imread: imread cannot open non-ASCII paths on Windows.
     data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    size = image_size_from_header(data[:65536].tobytes())
+    if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
+        raise ImageReadError(
+            f"{path} is {size[0]}×{size[1]} pixels; images up to {MAX_IMAGE_PIXELS:,} pixels "
+            "are accepted (scale it down)"
+        )
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    except cv2.error as exc:  # e.g. beyond OpenCV's own pixel limit
+        raise ImageReadError(f"cannot read {path} as an image: {exc.err}") from None
     if image is None:
         raise ImageReadError(f"cannot read {path} as an image")
+    if image.shape[0] * image.shape[1] > MAX_IMAGE_PIXELS:
+        raise ImageReadError(f"{path} is larger than {MAX_IMAGE_PIXELS:,} pixels")
     return np.asarray(image, dtype=np.uint8)
+
+
+def image_size_from_header(head: bytes) -> tuple[int, int] | None:
+    """(width, height) read from a PNG or JPEG header without decoding, else None."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24 and head[12:16] == b"IHDR":
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if head.startswith(b"\xff\xd8"):
+        at = 2
+        while at + 9 < len(head):
+            if head[at] != 0xFF:
+                return None
+            marker = head[at + 1]
+            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length
+                at += 2
+                continue
+            length = int.from_bytes(head[at + 2 : at + 4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a frame header
+                height = int.from_bytes(head[at + 5 : at + 7], "big")
+                width = int.from_bytes(head[at + 7 : at + 9], "big")
+                return width, height
+            at += 2 + length
+    return None
 
 
 def embedding_to_bytes(embedding: Embedding) -> bytes:

@@ -175,6 +175,7 @@ class FaceMemory:
             embeddings.append(faces[0].embedding)
         matrix = np.stack(embeddings)
         self._check_one_person(matrix, paths)
+        self._check_same_as_named(clean_name, matrix, paths)
         now = self._clock.now()
         with self._write_lock:
             written: _Written = self._writer.execute(
@@ -295,6 +296,30 @@ class FaceMemory:
             return ()
         only = ids.pop()
         return (only,) if only is not None else ()
+
+    def _check_same_as_named(
+        self, name: str, matrix: npt.NDArray[np.float32], paths: list[Path]
+    ) -> None:
+        """Refuse photos enrolled under the name of someone whose face they do not show
+        (before, a photo of Biden was added to "obama" and then identified as him)."""
+        with self._store.sessions() as session:
+            named = session.scalars(
+                select(Person.id).where(Person.name == name, Person.archived_at.is_(None))
+            ).first()
+            if named is None:
+                return
+            known = _embeddings_of(session, named)
+        if len(known) == 0:
+            return
+        distances = np.linalg.norm(matrix[:, np.newaxis, :] - known[np.newaxis, :, :], axis=2)
+        nearest = distances.min(axis=1)
+        worst = int(np.argmax(nearest))
+        if nearest[worst] >= self.threshold:
+            raise EnrollmentError(
+                f"{paths[worst]} does not look like the {name} already enrolled (face "
+                f"distance {nearest[worst]:.2f}, same person is below {self.threshold}); "
+                "enroll them under another name"
+            )
 
     def _check_one_person(self, matrix: npt.NDArray[np.float32], paths: list[Path]) -> None:
         """Refuse an enrollment whose photos show different people."""

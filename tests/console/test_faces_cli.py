@@ -100,15 +100,58 @@ def test_enroll_errors_go_to_stderr_with_exit_1_and_store_nothing(
         assert stored(db_url) == (0, 0)
 
 
-def test_identify_of_a_missing_file_fails_before_any_work(
+def test_identify_reports_a_missing_file_and_still_identifies_the_others(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = tmp_path / "faces.db"
-    code = watchfloor_faces(f"sqlite:///{db}", "identify", str(KIT_2), str(tmp_path / "x.png"))
+    """Before: one missing file aborted ``faces identify`` for every other file."""
+    db = f"sqlite:///{tmp_path / 'faces.db'}"
+    assert watchfloor_faces(db, "enroll", "--name", "Kit", str(KIT_1)) == 0
+    capsys.readouterr()
+    missing = tmp_path / "x.png"
+    code = watchfloor_faces(db, "identify", str(missing), str(KIT_2), "--json")
+    assert code == 1
+    captured = capsys.readouterr()
+    assert f"no such image file: {missing}" in captured.err
+    images = json.loads(captured.out)["images"]
+    assert images[0] == {"image": str(missing), "error": f"no such image file: {missing}"}
+    assert [face["name"] for face in images[1]["faces"]] == ["Kit"]
+
+
+def test_enrolling_another_persons_photo_under_an_existing_name_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: a photo of Biden enrolled as "obama" was accepted, and then identified as
+    obama at distance 0."""
+    db = f"sqlite:///{tmp_path / 'faces.db'}"
+    assert watchfloor_faces(db, "enroll", "--name", "Kit", str(KIT_1)) == 0
+    code = watchfloor_faces(db, "enroll", "--name", "Kit", str(ROSE))
     assert code == 1
     err = capsys.readouterr().err
-    assert err.strip() == f"watchfloor faces identify: no such image file: {tmp_path / 'x.png'}"
-    assert not db.exists()
+    assert f"{ROSE} does not look like the Kit already enrolled" in err
+    assert stored(db)[1] == 1  # still only Kit's own face
+    assert watchfloor_faces(db, "enroll", "--name", "Kit", str(KIT_2)) == 0  # Kit again: fine
+
+
+def test_an_enormous_image_is_refused_from_its_header(tmp_path: Path) -> None:
+    """Before: a 40000×40000 PNG gave a traceback, and 30000×30000 took 85 s and 5.4 GB."""
+    import struct
+    import zlib
+
+    from engine.identity.faces import ImageReadError
+
+    huge = tmp_path / "huge.png"
+    header = struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + header
+    huge.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(header))
+        + chunk
+        + struct.pack(">I", zlib.crc32(chunk))
+        + b"\x00" * 64
+    )
+    with pytest.raises(ImageReadError, match=r"40000×40000 pixels; images up to 64,000,000"):
+        read_image(huge)
+    assert read_image(KIT_1).shape[2] == 3  # ordinary photos still load
 
 
 def test_parser_requires_an_action_a_name_and_images(capsys: pytest.CaptureFixture[str]) -> None:

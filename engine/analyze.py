@@ -100,6 +100,7 @@ def analyze_video(
     faces: bool = True,
     clips: bool = True,
     detector_model: Path | None = None,
+    detector: str = "hog",
     start: datetime | None = None,
 ) -> dict[str, Any]:
     """Run the engine (:class:`EngineRuntime`) over ``path`` and return the report.
@@ -138,6 +139,7 @@ def analyze_video(
         ),
         sensing_nodes=(),
         detector_model=detector_model,
+        detector=detector,
     )
     bus = EventBus()
     clip_events: list[ClipFinalised] = []

@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 log = logging.getLogger(__name__)
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp")
+BUILTIN_DETECTORS = ("hog", "yolov3-tiny")  # people detectors that ship with Watchfloor
 MAX_WEBCAM_INDEX = 1023  # /dev/video0../dev/video1023; OpenCV's index is a C int
 PASSWORD_MASK = "***"  # what a camera URL shows in place of its password, everywhere
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
@@ -152,7 +153,8 @@ class SiteConfig:
     room: RoomGeometry | None
     cameras: tuple[CameraConfig, ...]
     sensing_nodes: tuple[SensingNodeConfig, ...]
-    detector_model: Path | None = None  # a YOLO ONNX export; None: the shipped HOG detector
+    detector_model: Path | None = None  # a user's YOLO ONNX export; overrides ``detector``
+    detector: str = "hog"  # a built-in people detector: "hog" or "yolov3-tiny"
 
 
 def load_site(path: Path | str) -> SiteConfig:
@@ -267,8 +269,18 @@ class _SiteReader:
         self.unique_ids([c.id for c in cameras], "cameras")
         self.unique_ids([n.id for n in nodes], "sensing_nodes")
         detector_model = None
+        detector = "hog"
         if "analytics" in root:
-            analytics = self.table(root["analytics"], ("analytics",), {"detector_model"})
+            analytics = self.table(
+                root["analytics"], ("analytics",), {"detector_model", "detector"}
+            )
+            if "detector" in analytics:
+                detector = self.string(analytics, "detector", ("analytics",))
+                if detector not in BUILTIN_DETECTORS:
+                    raise self.fail(
+                        ("analytics", "detector"),
+                        f"{detector!r} is not a built-in detector ({', '.join(BUILTIN_DETECTORS)})",
+                    )
             if "detector_model" in analytics:
                 raw = self.string(analytics, "detector_model", ("analytics",))
                 detector_model = Path(self.resolve_file(raw))
@@ -276,7 +288,9 @@ class _SiteReader:
                     raise self.fail(
                         ("analytics", "detector_model"), f"ONNX model not found: {detector_model}"
                     )
-        return SiteConfig(name, self.file, geo_origin, room, cameras, nodes, detector_model)
+        return SiteConfig(
+            name, self.file, geo_origin, room, cameras, nodes, detector_model, detector
+        )
 
     def unique_ids(self, ids: list[str], label: str) -> None:
         seen: set[str] = set()

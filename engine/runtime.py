@@ -116,7 +116,7 @@ class EngineRuntime:
                         cam.id,
                         self.bus,
                         clock,
-                        detector=make_detector(site.detector_model),
+                        detector=make_detector(site.detector_model, site.detector),
                         detect_every=analysis.detect_every,
                         snapshot_dir=snapshot_dir,
                         faces=self.faces,

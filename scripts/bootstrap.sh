@@ -58,3 +58,6 @@ if [[ ! -f $stamp || "$(cat $stamp)" != "$want_stamp" ]]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
   echo "$want_stamp" > $stamp
 fi
+
+# Model files: the default people detector (YOLOv3-tiny converted to ONNX; skipped when done).
+.venv/bin/python scripts/fetch_models.py

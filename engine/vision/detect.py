@@ -7,6 +7,7 @@ HOG's 64×128 window) are found and the cost stays a few milliseconds per frame.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ import numpy.typing as npt
 
 from engine.cv import import_cv2
 from engine.vision.geometry import Box
+
+log = logging.getLogger(__name__)
 
 Image = npt.NDArray[np.uint8]
 
@@ -137,7 +140,7 @@ class OnnxPersonDetector:
     person class is kept. Not thread-safe: one per camera worker.
     """
 
-    name = "onnx"
+    name: str = "onnx"
 
     def __init__(
         self,
@@ -204,6 +207,26 @@ class OnnxPersonDetector:
         return result
 
 
-def make_detector(model_path: Path | None) -> PersonDetector:
-    """The shipped HOG detector, or a user's ONNX model when ``model_path`` is given."""
-    return OnnxPersonDetector(model_path) if model_path is not None else HogPersonDetector()
+YOLOV3_TINY_INPUT_PX = 416  # the converted model's fixed square input
+
+
+def make_detector(model_path: Path | None, detector: str = "hog") -> PersonDetector:
+    """A user's ONNX model when ``model_path`` is given; else the built-in ``detector``:
+    ``"hog"`` (OpenCV's HOG on moving regions) or ``"yolov3-tiny"`` (the pretrained
+    YOLOv3-tiny converted at setup; :class:`OnnxDetectorError` if setup has not made it)."""
+    if model_path is not None:
+        return OnnxPersonDetector(model_path)
+    if detector == "yolov3-tiny":
+        from resources import YOLOV3_TINY_ONNX
+
+        if not YOLOV3_TINY_ONNX.is_file():
+            raise OnnxDetectorError(
+                f"the YOLOv3-tiny model {YOLOV3_TINY_ONNX} is missing: run scripts/bootstrap.sh "
+                "(it converts the model)"
+            )
+        yolo = OnnxPersonDetector(YOLOV3_TINY_ONNX, input_size=YOLOV3_TINY_INPUT_PX)
+        yolo.name = "yolov3-tiny"
+        return yolo
+    if detector != "hog":
+        raise OnnxDetectorError(f"unknown people detector {detector!r}")
+    return HogPersonDetector()

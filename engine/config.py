@@ -31,6 +31,18 @@ class CameraSecretError(RuntimeError):
     """A camera's password cannot be found (its environment variable is not set)."""
 
 
+def with_password(url: str, password: str) -> str:
+    """``url`` with its user info's password set to ``password`` (already URL-quoted), the
+    user name, host, port, path and query kept."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port is not None else ""
+    netloc = f"{parts.username or ''}:{password}@{host}{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 @dataclass(frozen=True, slots=True)
 class CameraSecret:
     """Where a stream camera's password comes from: the environment variable ``env``
@@ -119,15 +131,7 @@ class CameraConfig:
         to the video library only: never log, store or show it."""
         if self.secret is None:
             return self.url
-        parts = urlsplit(self.url)
-        user = parts.username or ""
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        port = f":{parts.port}" if parts.port is not None else ""
-        password = quote(self.secret.resolve(), safe="")
-        netloc = f"{quote(user, safe='')}:{password}@{host}{port}"
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        return with_password(self.url, quote(self.secret.resolve(), safe=""))
 
     @property
     def file_path(self) -> Path | None:
@@ -359,13 +363,7 @@ class _SiteReader:
                 self.file,
                 table.get("id"),
             )
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        port = f":{parts.port}" if parts.port is not None else ""
-        masked = f"{parts.username or ''}:{PASSWORD_MASK}@{host}{port}"
-        shown = urlunsplit((parts.scheme, masked, parts.path, parts.query, parts.fragment))
-        return shown, CameraSecret(env=env, inline=inline)
+        return with_password(url, PASSWORD_MASK), CameraSecret(env=env, inline=inline)
 
     def webcam_index(self, index: int, path: tuple[str | int, ...]) -> str:
         """A webcam index as the URL string; OpenCV takes a C int, and no machine has more

@@ -257,21 +257,20 @@ class EngineRuntime:
     def health(self) -> list[HealthReport]:
         """Current health of each subsystem, for the status bar and ``--selftest``."""
         reports = [HealthReport("engine", HealthState.OK, f"site {self.site.name}")]
+        health = self.writer.health() if self.writer is not None else None
         if self.store is None:
             reports.append(HealthReport("store", HealthState.OFF, "no database"))
-        elif self.writer is not None and (self.writer.fatal or self.writer.health().last_error):
-            health = self.writer.health()
-            if health.fatal:
-                reports.append(HealthReport("store", HealthState.DOWN, health.fatal))
-            else:
-                reports.append(
-                    HealthReport(
-                        "store",
-                        HealthState.DEGRADED,
-                        f"retrying: {health.last_error} ({health.queued} queued, "
-                        f"{health.retried} retries, {health.spilled} spilled)",
-                    )
+        elif health is not None and health.fatal:
+            reports.append(HealthReport("store", HealthState.DOWN, health.fatal))
+        elif health is not None and health.last_error:
+            reports.append(
+                HealthReport(
+                    "store",
+                    HealthState.DEGRADED,
+                    f"retrying: {health.last_error} ({health.queued} queued, "
+                    f"{health.retried} retries, {health.spilled} spilled)",
                 )
+            )
         elif self._retention_problem:
             reports.append(HealthReport("store", HealthState.DEGRADED, self._retention_problem))
         else:

@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
 from engine.events import Event
+from engine.instance import process_alive
 from engine.store.commands import InsertEvent, PutSetting, StoreCommand, command_from_json
 from engine.store.database import Store
 from engine.store.models import Setting
@@ -630,13 +631,7 @@ def _owner_alive(path: Path) -> bool:
         return False
     if pid == os.getpid():
         return False  # an earlier writer of this process (tests, analyze after a failure)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return process_alive(pid)
 
 
 def _describe(exc: BaseException) -> str:

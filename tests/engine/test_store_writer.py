@@ -61,6 +61,16 @@ def _hold_sqlite_write_lock(path: Path, seconds: float, locked: threading.Event)
     connection.close()
 
 
+def _lock_while_running(path: Path, seconds: float) -> threading.Thread:
+    """Another connection takes the write lock and keeps it ``seconds``; returns once it
+    holds it (join the thread to wait for its release)."""
+    locked = threading.Event()
+    holder = threading.Thread(target=_hold_sqlite_write_lock, args=(path, seconds, locked))
+    holder.start()
+    assert locked.wait(10)
+    return holder
+
+
 def test_events_written_while_another_connection_holds_the_lock_are_all_kept(
     tmp_path: Path,
 ) -> None:
@@ -75,11 +85,8 @@ def test_events_written_while_another_connection_holds_the_lock_are_all_kept(
     writer.register_cameras(ids.site_id, ids.cameras)
     writer.attach(bus)
     writer.start()
-    locked = threading.Event()
     # Longer than SQLite's 5 s busy timeout, so at least one attempt fails and is retried.
-    holder = threading.Thread(target=_hold_sqlite_write_lock, args=(db, 6.5, locked))
-    holder.start()
-    assert locked.wait(10)
+    holder = _lock_while_running(db, 6.5)
     for i in range(43):
         bus.publish(_status(i))
     holder.join()
@@ -101,10 +108,7 @@ def test_a_full_queue_spills_to_the_journal_and_everything_is_written_back_in_or
     journal = tmp_path / "journal"
     writer = StoreWriter(store, journal_dir=journal, queue_max=5, batch_max=4)
     writer.start()
-    locked = threading.Event()
-    holder = threading.Thread(target=_hold_sqlite_write_lock, args=(db, 6.0, locked))
-    holder.start()
-    assert locked.wait(10)
+    holder = _lock_while_running(db, 6.0)
     for i in range(60):
         writer.post(_insert(i))
     assert writer.health().spilled >= 50  # memory held 5 at most; the rest went to disk

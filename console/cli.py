@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from console import exit_codes
-from console.commands import analyze, emit_report, faces, people, retention, settings
+from console.commands import analyze, cameras, emit_report, faces, people, retention, settings
 from engine.config import SiteConfigError, load_site
 from engine.store import DatabaseError, default_db_url, display_url
 from engine.store.writer import StoreUnavailableError
@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     faces.add_parser(sub, [db_option])
     people.add_parser(sub, [db_option])
     settings.add_parser(sub, [db_option])
+    cameras.add_parser(sub, [])  # uses the site file and the OS keyring, no database
 
     bench = sub.add_parser("bench", help="run the benchmarks; one JSON line each")
     bench.add_argument("names", nargs="*", help="only these benchmarks")
@@ -136,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
             return settings.run_settings(args, db_url)
         if args.command == "status":
             return settings.run_status(args, db_url)
+        if args.command == "cameras":
+            return cameras.run(args)
         if args.command == "db":
             return _db_upgrade(db_url, args.json)
         if args.command == "bench":

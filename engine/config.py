@@ -12,6 +12,8 @@ import os
 import re
 import tomllib
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -24,11 +26,20 @@ STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp")
 BUILTIN_DETECTORS = ("hog", "yolov3-tiny")  # people detectors that ship with Watchfloor
 MAX_WEBCAM_INDEX = 1023  # /dev/video0../dev/video1023; OpenCV's index is a C int
 PASSWORD_MASK = "***"  # what a camera URL shows in place of its password, everywhere
+DEFAULT_KEYRING_SERVICE = "watchfloor"  # the keyring service of ``password_keyring = true``
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+_KEYRING_SERVICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
 
 
 class CameraSecretError(RuntimeError):
-    """A camera's password cannot be found (its environment variable is not set)."""
+    """A camera's password cannot be found or stored: its environment variable is not set,
+    or its keyring entry is missing or the keyring cannot be used. The message names the
+    camera and where the password was looked for, never the password."""
+
+
+class KeyringUnavailableError(CameraSecretError):
+    """The OS keyring cannot be used at all: no backend, or the backend failed (as opposed
+    to a keyring that works but holds no password for the camera)."""
 
 
 def with_password(url: str, password: str) -> str:
@@ -46,15 +57,20 @@ def with_password(url: str, password: str) -> str:
 @dataclass(frozen=True, slots=True)
 class CameraSecret:
     """Where a stream camera's password comes from: the environment variable ``env``
-    (``password_env`` in the site file), or, for an older site file, the password that was
-    written into its URL (kept here only, never shown). ``repr`` never shows the value."""
+    (``password_env`` in the site file); the OS keyring entry ``keyring_service`` /
+    ``keyring_username`` (``password_keyring``; the username is the camera's id); or, for an
+    older site file, the password that was written into its URL (kept here only, never
+    shown). ``repr`` never shows the value."""
 
     env: str | None = None
     inline: str | None = field(default=None, repr=False)
+    keyring_service: str | None = None
+    keyring_username: str | None = None
 
     def resolve(self) -> str:
         """The password, read when the camera connects (so a rotated secret is picked up
-        at the next reconnect). Raises :class:`CameraSecretError` naming the variable."""
+        at the next reconnect). Raises :class:`CameraSecretError` naming the variable, or
+        the camera, keyring service and username. Runs on the camera's worker thread."""
         if self.env is not None:
             value = os.environ.get(self.env)
             if not value:
@@ -62,10 +78,87 @@ class CameraSecret:
                     f"the camera's password variable {self.env} is not set in the environment"
                 )
             return value
+        if self.keyring_service is not None:
+            return self._from_keyring(self.keyring_service, self.keyring_username or "")
         return self.inline or ""
 
+    @staticmethod
+    def _from_keyring(service: str, username: str) -> str:
+        import keyring  # imported when a camera first connects, not at start-up
+
+        where = _keyring_entry(service, username)
+        with _keyring_failures(username, "read", where):
+            value = keyring.get_password(service, username)
+        if not value:
+            raise CameraSecretError(
+                f"camera {username}: no password in the keyring ({where}); store it with "
+                f"`watchfloor cameras set-password {username} --site FILE`"
+            )
+        return value
+
     def __repr__(self) -> str:
-        return f"CameraSecret(env={self.env!r})" if self.env else "CameraSecret(inline)"
+        if self.env:
+            return f"CameraSecret(env={self.env!r})"
+        if self.keyring_service is not None:
+            return (
+                f"CameraSecret(keyring_service={self.keyring_service!r}, "
+                f"keyring_username={self.keyring_username!r})"
+            )
+        return "CameraSecret(inline)"
+
+
+def store_camera_password(camera: CameraConfig, password: str) -> tuple[str, str]:
+    """Store ``password`` for ``camera`` (one whose site file entry has
+    ``password_keyring``) in the OS keyring and read it back; returns the entry's
+    (service, username). Raises :class:`CameraSecretError` when the camera takes no password
+    from the keyring, or the keyring is missing, fails or does not keep the password."""
+    secret = camera.secret
+    if secret is None or secret.keyring_service is None:
+        raise CameraSecretError(f"camera {camera.id} takes no password from the keyring")
+    import keyring
+
+    service, username = secret.keyring_service, secret.keyring_username or ""
+    where = _keyring_entry(service, username)
+    with _keyring_failures(camera.id, "store", where, password):
+        keyring.set_password(service, username, password)
+        kept = keyring.get_password(service, username) == password
+    if not kept:
+        backend = type(keyring.get_keyring())
+        raise CameraSecretError(
+            f"camera {camera.id}: the keyring did not keep the password ({where}; "
+            f"backend {backend.__module__}.{backend.__name__})"
+        )
+    return service, username
+
+
+@contextmanager
+def _keyring_failures(
+    camera_id: str, doing: str, where: str, password: str | None = None
+) -> Iterator[None]:
+    """Turn any keyring failure into a :class:`KeyringUnavailableError` naming the camera and the
+    entry: no backend at all, a keyring error (locked, refused) or whatever else a backend
+    raises (a D-Bus socket that is gone is a FileNotFoundError)."""
+    from keyring.errors import NoKeyringError
+
+    try:
+        yield
+    except NoKeyringError:
+        raise KeyringUnavailableError(
+            f"camera {camera_id}: no usable keyring on this machine to {doing} its password "
+            f"({where}); run a Secret Service (GNOME Keyring, KWallet) in this user's "
+            "session, or use password_env"
+        ) from None
+    except Exception as exc:  # any backend failure, whatever its type
+        reason = f"{type(exc).__name__}: {exc}"
+        if password:  # a backend's message should never echo it, but make sure
+            reason = reason.replace(password, PASSWORD_MASK)
+        raise KeyringUnavailableError(
+            f"camera {camera_id}: the keyring cannot {doing} its password ({where}): {reason}"
+        ) from None
+
+
+def _keyring_entry(service: str, username: str) -> str:
+    return f"keyring service {service!r}, username {username!r}"
 
 
 class SiteConfigError(ValueError):
@@ -311,7 +404,9 @@ class _SiteReader:
 
     def camera(self, value: Any, path: tuple[str | int, ...]) -> CameraConfig:
         table = self.table(
-            value, path, {"id", "name", "url", "password_env", "loop", "position", "geo"}
+            value,
+            path,
+            {"id", "name", "url", "password_env", "password_keyring", "loop", "position", "geo"},
         )
         camera_id = self.identifier(table, path)
         name = self.string(table, "name", path) if "name" in table else camera_id
@@ -323,7 +418,7 @@ class _SiteReader:
         else:
             url = self.string(table, "url", path)
             url, kind = self.resolve_url(url, (*path, "url"))
-        url, secret = self.camera_secret(table, url, kind, path)
+        url, secret = self.camera_secret(table, camera_id, url, kind, path)
         loop = table.get("loop", kind is SourceKind.FILE)
         if not isinstance(loop, bool):
             raise self.fail((*path, "loop"), f"expected true or false, got {_type_name(loop)}")
@@ -336,14 +431,28 @@ class _SiteReader:
         return CameraConfig(camera_id, name, url, kind, loop, position, geo, secret)
 
     def camera_secret(
-        self, table: dict[str, Any], url: str, kind: SourceKind, path: tuple[str | int, ...]
+        self,
+        table: dict[str, Any],
+        camera_id: str,
+        url: str,
+        kind: SourceKind,
+        path: tuple[str | int, ...],
     ) -> tuple[str, CameraSecret | None]:
-        """The URL with any password masked, and where the password comes from."""
+        """The URL with any password masked, and where the password comes from: at most
+        one of ``password_env``, ``password_keyring`` and a password in the URL."""
         env = self.string(table, "password_env", path) if "password_env" in table else None
         if env is not None and kind is not SourceKind.STREAM:
             raise self.fail((*path, "password_env"), "only a stream camera has a password")
         if env is not None and not _ENV_NAME.fullmatch(env):
             raise self.fail((*path, "password_env"), f"{env!r} is not an environment variable name")
+        service = self.keyring_service(table, path)
+        if service is not None and kind is not SourceKind.STREAM:
+            raise self.fail((*path, "password_keyring"), "only a stream camera has a password")
+        if service is not None and env is not None:
+            raise self.fail(
+                (*path, "password_keyring"),
+                "password_env already names this camera's password; keep one of the two",
+            )
         if kind is not SourceKind.STREAM:
             return url, None
         parts = urlsplit(url)
@@ -354,16 +463,48 @@ class _SiteReader:
         inline = parts.password
         if inline is not None and env is not None:
             raise self.fail((*path, "url"), "the URL has a password and password_env names another")
-        if inline is None and env is None:
+        if inline is not None and service is not None:
+            raise self.fail(
+                (*path, "url"), "the URL has a password and password_keyring names another"
+            )
+        if inline is None and env is None and service is None:
             return url, None
         if inline is not None:
             log.warning(
-                "%s: camera %s has its password in the URL; put it in an environment "
-                "variable and name it with password_env",
+                "%s: camera %s has its password in the URL; move it to the keyring "
+                "(password_keyring) or an environment variable (password_env)",
                 self.file,
-                table.get("id"),
+                camera_id,
             )
-        return with_password(url, PASSWORD_MASK), CameraSecret(env=env, inline=inline)
+        secret = CameraSecret(
+            env=env,
+            inline=inline,
+            keyring_service=service,
+            keyring_username=camera_id if service is not None else None,
+        )
+        return with_password(url, PASSWORD_MASK), secret
+
+    def keyring_service(self, table: dict[str, Any], path: tuple[str | int, ...]) -> str | None:
+        """``password_keyring``: ``true`` for the service ``watchfloor``, or a service name."""
+        if "password_keyring" not in table:
+            return None
+        value = table["password_keyring"]
+        where = (*path, "password_keyring")
+        if value is True:
+            return DEFAULT_KEYRING_SERVICE
+        if not isinstance(value, str):
+            raise self.fail(
+                where,
+                f'expected true (service "{DEFAULT_KEYRING_SERVICE}") or a keyring service '
+                f"name, got {_type_name(value)}",
+            )
+        if not _KEYRING_SERVICE.fullmatch(value):
+            raise self.fail(
+                where,
+                f"{value!r} is not a keyring service name (1-128 letters, digits, '.', '_' "
+                "or '-', starting with a letter or digit)",
+            )
+        return value
 
     def webcam_index(self, index: int, path: tuple[str | int, ...]) -> str:
         """A webcam index as the URL string; OpenCV takes a C int, and no machine has more

@@ -29,11 +29,12 @@ from engine.vision.track import MultiTracker, Track
 
 Image = npt.NDArray[np.uint8]
 
-DETECT_EVERY_FRAMES = 3  # detector cadence while something moves (motion gate every frame)
+DETECT_EVERY_FRAMES = 3  # detector cadence while something moves or anyone is tracked
+FULL_SCAN_S = 2.0  # the detector looks at the whole frame at least this often: still people
+TRACK_REGION_MARGIN = 0.3  # a region detector also looks around each live track (box fraction)
 FACE_MIN_PERSON_HEIGHT_PX = 120  # smaller people have faces too small to recognise
 FACE_RETRY_S = 1.0  # per track, how often to try again until a face is found
 HEAD_FRACTION = 0.45  # the top part of a person box that holds head and shoulders
-FACE_SCAN_S = 2.0  # while something moves, look for faces in the whole scene this often
 FACE_SCAN_MAX_WIDTH_PX = 640  # scene scans are downscaled to this width
 RECENT_TRACKS = 200  # finished tracks (with paths) a live analyzer keeps for reports
 
@@ -184,6 +185,7 @@ class CameraAnalyzer:
         self._track_walls: dict[int, list[datetime]] = {}  # track id → [first, last] seen
         self._last_frame: tuple[int, datetime] | None = None  # (index, wall time)
         self._last_detect_frame = -(10**9)
+        self._last_full_scan = -1e9
         self._faces = faces
         self._face_tried: dict[int, float] = {}
         self._best_sightings: dict[int, tuple[Image, Box]] = {}
@@ -200,13 +202,13 @@ class CameraAnalyzer:
         self.stats.frames += 1
         motion = self._gate.apply(image)
         detections: list[Detection] | None = None
-        due = frame_index - self._last_detect_frame >= self.detect_every
-        if motion.regions and due:
-            detections = self.detector.detect(image, motion.regions)
+        regions = self._where_to_look(image, motion.regions, frame_index, t)
+        if regions is not None:
+            detections = self.detector.detect(image, regions or None)
             self._last_detect_frame = frame_index
             self.stats.detector_runs += 1
             self.stats.detections += len(detections)
-        update = self.tracker.step(frame_index, t, detections, motion.regions)
+        update = self.tracker.step(frame_index, t, detections, motion.regions, image)
         self._note_track_times(t, wall)
         if detections:
             self._keep_best_sightings(image, tuple(self.tracker.tracks), frame_index)
@@ -215,7 +217,7 @@ class CameraAnalyzer:
         for track in update.ended:
             self._farewell(track)
         if len(self._track_walls) > len(self.tracker.tracks):  # tentative tracks that died
-            alive = {tr.track_id for tr in self.tracker.tracks}
+            alive = self.tracker.track_ids()
             for track_id in [k for k in self._track_walls if k not in alive]:
                 del self._track_walls[track_id]
         if self._faces is not None:
@@ -239,6 +241,36 @@ class CameraAnalyzer:
             motion.regions,
             tuple(detections) if detections is not None else None,
         )
+
+    def _where_to_look(
+        self, image: Image, moving: tuple[Box, ...], frame_index: int, t: float
+    ) -> tuple[Box, ...] | None:
+        """None: no detector run this frame. Else the regions for the detector (empty: the
+        whole frame). It runs every ``detect_every`` frames while something moves or anyone
+        is tracked (live or lost), and on the whole frame every ``FULL_SCAN_S`` whatever
+        the motion gate says, so people standing still are found and kept."""
+        if frame_index - self._last_detect_frame < self.detect_every:
+            return None
+        if t - self._last_full_scan >= FULL_SCAN_S:
+            self._last_full_scan = t
+            return ()
+        tracks = self.tracker.tracks
+        if not moving and not tracks and not self.tracker.lost:
+            return None
+        if self.detector.whole_frame:
+            return ()
+        height, width = image.shape[:2]
+        around = [
+            Box(
+                tr.box.x - TRACK_REGION_MARGIN * tr.box.w,
+                tr.box.y - TRACK_REGION_MARGIN * tr.box.h,
+                tr.box.w * (1 + 2 * TRACK_REGION_MARGIN),
+                tr.box.h * (1 + 2 * TRACK_REGION_MARGIN),
+            ).clipped(width, height)
+            for tr in tracks
+        ]
+        regions = (*moving, *(box for box in around if box.area > 0))
+        return regions if regions else None
 
     def _note_track_times(self, t: float, wall: datetime) -> None:
         """Remember the wall time of each track's first and latest sighting: the ``wall_at``
@@ -285,9 +317,11 @@ class CameraAnalyzer:
 
     def _scan_scene(self, image: Image, t: float, wall: datetime) -> None:
         """Close-up cameras cut bodies off, so the person detector misses people whose
-        faces fill the frame: every FACE_SCAN_S the face worker scans the whole scene."""
+        faces fill the frame: while something moves, the face worker scans the whole scene
+        as often as its adaptive interval for this camera says (2 s while scans find faces,
+        backing off to a minute while they find none)."""
         assert self._faces is not None
-        if t - self._last_scene_scan < FACE_SCAN_S:
+        if t - self._last_scene_scan < self._faces.scene_scan_interval(self.camera):
             return
         if not self._faces.wants(self.camera, SCENE_TRACK):
             return

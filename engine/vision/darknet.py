@@ -98,17 +98,24 @@ def convert_darknet_to_onnx(
     out_path: Path,
     *,
     masks: dict[int, tuple[int, ...]] | None = None,
+    input_size: tuple[int, int] | None = None,
 ) -> None:
     """Write the ONNX form of a YOLOv3-tiny style Darknet model to ``out_path`` (written to
     a temporary name first, then renamed). ``masks`` replaces the anchor mask of [yolo]
     head N (0 = the first in the cfg), for weights trained with other masks than their cfg
-    says (:data:`YOLOV3_TINY_MASKS`). Raises :class:`DarknetError`."""
+    says (:data:`YOLOV3_TINY_MASKS`). ``input_size`` (width, height; multiples of 32)
+    replaces the cfg's input size: the network is fully convolutional, so the same weights
+    run on a rectangle that fits the camera's aspect ratio. Raises :class:`DarknetError`."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     sections = parse_cfg(cfg_path.read_text(encoding="utf-8"))
     net = sections[0]
     width, height, channels = net.int("width"), net.int("height"), net.int("channels", 3)
+    if input_size is not None:
+        width, height = input_size
+    if width <= 0 or height <= 0 or width % 32 or height % 32:
+        raise DarknetError(f"input size {width}x{height} is not a positive multiple of 32")
     weights = _Weights(weights_path.read_bytes())
 
     nodes: list[Any] = []

@@ -39,9 +39,11 @@ class Detection:
 
 class PersonDetector(Protocol):
     """Finds people in ``image``; ``regions`` (full-frame boxes) limit where to look, or
-    None for the whole frame."""
+    None for the whole frame. ``whole_frame``: the detector always looks at the whole
+    frame (``regions`` are ignored), so the analyzer need not compute them."""
 
     name: str
+    whole_frame: bool
 
     def detect(self, image: Image, regions: tuple[Box, ...] | None) -> list[Detection]: ...
 
@@ -64,6 +66,7 @@ class HogPersonDetector:
     """
 
     name = "hog"
+    whole_frame = False
 
     def __init__(self, win_stride: int = 8, scale_step: float = 1.1) -> None:
         cv2 = import_cv2()
@@ -141,6 +144,7 @@ class OnnxPersonDetector:
     """
 
     name: str = "onnx"
+    whole_frame = True
 
     def __init__(
         self,

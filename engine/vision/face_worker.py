@@ -4,6 +4,13 @@ Camera analyzers submit a head-and-shoulders crop of a tracked person; one worke
 finds the face, embeds it (dlib, about 70 ms a face here), asks the face memory who it is
 (creating ``Person_XXXXXXXX`` for a stranger) and publishes ``face.recognised``. Each track
 is matched to a person at most once; its label is then available to viewers.
+
+Whole-scene scans (for close-up cameras, where people's bodies are cut off) are adaptive:
+each camera scans every ``SCENE_SCAN_S`` while its scans find faces, and each scan that
+finds none doubles the wait, up to ``SCENE_SCAN_MAX_S``. A camera overlooking a plaza from
+above (faces too small to recognise) thus stops paying for scans within a minute, and a
+door camera keeps scanning every two seconds. A person recognised again on the same camera
+within ``REVISIT_S`` of their last sighting there is the same visit, not another appearance.
 """
 
 from __future__ import annotations
@@ -32,7 +39,9 @@ Image = npt.NDArray[np.uint8]
 QUEUE_CROPS = 8  # live: a busy worker drops new crops rather than fall behind
 SMALL_CROP_PX = 160  # crops shorter than this are upsampled for the face detector
 SCENE_TRACK = -1  # track id of a whole-scene scan (close-up cameras where bodies are cut off)
-SCENE_REVISIT_S = 30.0  # a person seen again by a scan within this is the same appearance
+REVISIT_S = 30.0  # a person seen again on a camera within this is the same appearance
+SCENE_SCAN_S = 2.0  # whole-scene scans this often while they find faces
+SCENE_SCAN_MAX_S = 60.0  # ...and at most this far apart while they find none
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,7 +109,9 @@ class FaceWorker:
         self._labels: dict[tuple[str, int], tuple[str, str | None]] = {}
         self._pending: set[tuple[str, int]] = set()
         self._forgotten: set[tuple[str, int]] = set()  # ended tracks with a crop in flight
-        self._scene_seen: dict[tuple[str, int], datetime] = {}  # (camera, person) → last scan
+        # (camera, person id) → (last seen there, public id, name): the visit in progress
+        self._scene_seen: dict[tuple[str, int], tuple[datetime, str, str | None]] = {}
+        self._scan_interval: dict[str, float] = {}  # camera → seconds between scene scans
         self._recognised: dict[str, str | None] = {}  # every person id seen → name
         self._thread = threading.Thread(target=self._run, name="face-worker", daemon=True)
         self.crops_dropped = 0
@@ -146,6 +157,19 @@ class FaceWorker:
             return False
         return True
 
+    def scene_scan_interval(self, camera: str) -> float:
+        """Seconds the camera should wait between whole-scene scans now (any thread)."""
+        with self._lock:
+            return self._scan_interval.get(camera, SCENE_SCAN_S)
+
+    def _scene_scanned(self, camera: str, found: bool) -> None:
+        with self._lock:
+            if found:
+                self._scan_interval[camera] = SCENE_SCAN_S
+            else:
+                interval = self._scan_interval.get(camera, SCENE_SCAN_S)
+                self._scan_interval[camera] = min(SCENE_SCAN_MAX_S, 2 * interval)
+
     def label(self, camera: str, track_id: int) -> tuple[str, str | None] | None:
         """(person id, name) recognised for the track, if any."""
         with self._lock:
@@ -187,6 +211,8 @@ class FaceWorker:
     def _recognise(self, item: _Crop) -> None:
         upsample = 2 if item.image.shape[0] < SMALL_CROP_PX else 1
         faces = self._memory.encoder.encode(item.image, upsample=upsample)
+        if item.track_id == SCENE_TRACK:
+            self._scene_scanned(item.camera, bool(faces))
         if not faces:
             return
         self.faces_found += len(faces)
@@ -195,17 +221,23 @@ class FaceWorker:
         for face in faces:
             nearest = self._memory.gallery.nearest(face.embedding)
             known = nearest is not None and nearest.distance < self._memory.threshold
-            if item.track_id == SCENE_TRACK and known and nearest is not None:
-                last = self._scene_seen.get((item.camera, nearest.person_id))
-                if last is not None and (item.seen_at - last).total_seconds() < SCENE_REVISIT_S:
-                    self._scene_seen[(item.camera, nearest.person_id)] = item.seen_at
-                    continue  # still the same visit: not another appearance
+            if known and nearest is not None:
+                visit = self._scene_seen.get((item.camera, nearest.person_id))
+                if visit is not None and (item.seen_at - visit[0]).total_seconds() < REVISIT_S:
+                    self._scene_seen[(item.camera, nearest.person_id)] = (item.seen_at, *visit[1:])
+                    if item.track_id != SCENE_TRACK:  # the track is theirs; same visit
+                        self._label_revisit(item, visit[1], visit[2], nearest.distance)
+                    continue
             left, top, right, bottom = face.box
             stored = self._store_face(item, Box(left, top, right - left, bottom - top))
             person = self._memory.observe(
                 face.embedding, item.seen_at, stored[0] if stored else None
             )
-            self._scene_seen[(item.camera, person.id)] = item.seen_at
+            self._scene_seen[(item.camera, person.id)] = (
+                item.seen_at,
+                person.public_id,
+                person.name,
+            )
             self._forget_old_scene_visits(item.seen_at)
             with self._lock:
                 self._labels[(item.camera, item.track_id)] = (person.public_id, person.name)
@@ -223,10 +255,32 @@ class FaceWorker:
                 )
             )
 
+    def _label_revisit(
+        self, item: _Crop, public_id: str, name: str | None, distance: float
+    ) -> None:
+        """A track shows someone already seen on this camera during this visit: name the
+        track (viewers, ``person.left``) and say so, without counting an appearance."""
+        with self._lock:
+            self._labels[(item.camera, item.track_id)] = (public_id, name)
+            self._recognised[public_id] = name
+        self._bus.publish(
+            FaceRecognised(
+                at=item.seen_at,
+                camera=item.camera,
+                track_id=item.track_id,
+                person_id=public_id,
+                name=name,
+                distance=distance,
+                new_person=False,
+            )
+        )
+
     def _forget_old_scene_visits(self, now: datetime) -> None:
-        """Scene visits older than SCENE_REVISIT_S no longer matter (worker thread)."""
+        """Visits older than REVISIT_S no longer matter (worker thread)."""
         for key in [
-            k for k, at in self._scene_seen.items() if (now - at).total_seconds() >= SCENE_REVISIT_S
+            k
+            for k, (at, _, _) in self._scene_seen.items()
+            if (now - at).total_seconds() >= REVISIT_S
         ]:
             del self._scene_seen[key]
 

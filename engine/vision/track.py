@@ -1,9 +1,18 @@
 """Multi-object tracking with stable IDs: a constant-velocity Kalman filter per track,
-Hungarian association on IoU with gating, and coasting through missed detections.
+Hungarian association on overlap and appearance, coasting through missed detections, and
+re-finding a person who was lost for a few seconds.
+
+Association cost is ``(1 − IoU) + APPEARANCE_WEIGHT × d`` where ``d`` is the Bhattacharyya
+distance between the colour histogram (hue × saturation of the box's torso and legs) of the
+detection and the track's running histogram: where two people are close, clothing decides
+who is who. A confirmed track that gets no evidence coasts (drawn dashed) for ``COAST_S``,
+then is *lost*: hidden, but kept for ``LOST_S`` so that a detection near where it was lost
+and of the same colours takes its ID back instead of starting a new one. Only then the
+track ends (``person.left`` carries the time it was last seen).
 
 Between detector runs the motion gate's regions keep confirmed tracks alive and correct their
-position, so a track follows a pedestrian every frame although HOG runs only every few frames.
-All times are in seconds of the stream (video time for files, monotonic time live).
+position, so a track follows a pedestrian every frame although the detector runs only every
+few frames. All times are in seconds of the stream (video time for files, monotonic time live).
 """
 
 from __future__ import annotations
@@ -14,19 +23,31 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
+from engine.cv import import_cv2
 from engine.vision.detect import Detection
 from engine.vision.geometry import Box, iou_matrix
 
 Vector = npt.NDArray[np.float64]
+Histogram = npt.NDArray[np.float32]
+Image = npt.NDArray[np.uint8]
 
 MIN_IOU_DETECTION = 0.2  # detection ↔ predicted box gate
 MIN_IOU_MOTION = 0.25  # motion region ↔ predicted box gate
 MOTION_AREA_RATIO = (0.3, 3.0)  # a merged group blob is not evidence for one person
 CONFIRM_HITS = 2  # detections before a track is announced
 TENTATIVE_MAX_MISSES = 2  # detector runs a tentative track may miss
-COAST_S = 1.0  # a confirmed track survives this long with no evidence at all
-MAX_UNDETECTED_S = 6.0  # ...and this long on motion support alone
+COAST_S = 1.0  # a confirmed track is drawn this long with no evidence at all
+LOST_S = 4.0  # ...then hidden but re-findable this long before it ends
+MAX_UNDETECTED_S = 6.0  # a track on motion support alone (no detection) is lost after this
 PATH_MAX_POINTS = 2000
+APPEARANCE_WEIGHT = 0.6  # weight of the colour distance (0..1) against 1 − IoU
+APPEARANCE_GATE = 0.7  # colour distance above which a pairing is refused
+APPEARANCE_LEARN = 0.2  # how fast a track's histogram follows new sightings
+REFIND_APPEARANCE = 0.45  # colour distance under which a lost track is taken back
+REFIND_DISTANCE_H = 1.0  # ...if the detection is within this many box heights of it
+REFIND_SIZE_RATIO = 1.6  # ...and neither box is this many times taller than the other
+OCCLUDED_IOU = 0.3  # a detection overlapping another this much does not teach colours
+HIST_BINS = (16, 4)  # hue × saturation
 
 
 @dataclass(slots=True)
@@ -48,6 +69,8 @@ class Track:
     best_box: Box | None = None
     best_frame: int = -1
     path: list[tuple[float, float, float]] = field(default_factory=list)
+    appearance: Histogram | None = None  # running colour histogram of the person
+    lost: bool = False  # confirmed, no evidence for longer than COAST_S: hidden, re-findable
 
     @property
     def box(self) -> Box:
@@ -102,12 +125,43 @@ class KalmanBoxFilter:
         track.covariance = (np.eye(6) - gain @ h) @ track.covariance
 
 
+def appearance_of(image: Image, box: Box) -> Histogram | None:
+    """Hue × saturation histogram (L1-normalised) of the torso and legs in ``box``: the
+    middle of the box, leaving out head, feet and the background at the sides."""
+    height, width = image.shape[:2]
+    inner = Box(box.x + 0.2 * box.w, box.y + 0.15 * box.h, 0.6 * box.w, 0.7 * box.h)
+    x, y, w, h = inner.clipped(width, height).as_ints()
+    if w < 4 or h < 8:
+        return None
+    cv2 = import_cv2()
+    hsv = cv2.cvtColor(image[y : y + h, x : x + w], cv2.COLOR_BGR2HSV)
+    hist = cv2.calcHist([hsv], [0, 1], None, list(HIST_BINS), [0, 180, 0, 256])
+    total = float(hist.sum())
+    if total <= 0:
+        return None
+    result: Histogram = (hist / total).astype(np.float32)
+    return result
+
+
+def appearance_distance(a: Histogram | None, b: Histogram | None) -> float:
+    """Bhattacharyya distance of two histograms, 0 (same) to 1; 0.5 when one is unknown."""
+    if a is None or b is None:
+        return 0.5
+    cv2 = import_cv2()
+    return float(cv2.compareHist(a, b, cv2.HISTCMP_BHATTACHARYYA))
+
+
 class MultiTracker:
-    """Keeps track identities for one camera. Not thread-safe (one per camera worker)."""
+    """Keeps track identities for one camera. Not thread-safe (one per camera worker).
+
+    ``tracks`` holds live tracks (tentative and confirmed, drawn); ``lost`` the confirmed
+    tracks hidden while they may still be re-found.
+    """
 
     def __init__(self, first_id: int = 1) -> None:
         self.kalman = KalmanBoxFilter()
         self.tracks: list[Track] = []
+        self.lost: list[Track] = []
         self._next_id = max(1, first_id)
 
     def number_after(self, last_id: int) -> None:
@@ -121,15 +175,18 @@ class MultiTracker:
         t: float,
         detections: list[Detection] | None,
         motion_regions: tuple[Box, ...],
+        image: Image | None = None,
     ) -> TrackUpdate:
         """Advance one frame. ``detections`` is None on frames where the detector did not
-        run; ``motion_regions`` come from the motion gate every frame."""
+        run; ``motion_regions`` come from the motion gate every frame; ``image`` (the
+        frame) gives the appearance of detections."""
         for track in self.tracks:
             self.kalman.predict(track)
         appeared: list[Track] = []
         updated: set[int] = set()
         if detections is not None:
-            updated = self._associate_detections(frame_index, t, detections, appeared)
+            looks = self._appearances(image, detections)
+            updated = self._associate_detections(frame_index, t, detections, looks, appeared)
         self._apply_motion(frame_index, t, motion_regions, updated)
         ended = self._retire(t)
         for track in self.tracks:
@@ -143,44 +200,132 @@ class MultiTracker:
 
     def finish(self) -> tuple[Track, ...]:
         """End every track (stream over); returns the confirmed ones."""
-        ended = tuple(tr for tr in self.tracks if tr.confirmed)
+        ended = tuple(tr for tr in [*self.tracks, *self.lost] if tr.confirmed)
         self.tracks = []
+        self.lost = []
         return ended
 
+    def track_ids(self) -> set[int]:
+        """Ids of every track not yet ended (live and lost)."""
+        return {tr.track_id for tr in self.tracks} | {tr.track_id for tr in self.lost}
+
+    @staticmethod
+    def _appearances(image: Image | None, detections: list[Detection]) -> list[Histogram | None]:
+        if image is None:
+            return [None] * len(detections)
+        return [appearance_of(image, d.box) for d in detections]
+
     def _associate_detections(
-        self, frame_index: int, t: float, detections: list[Detection], appeared: list[Track]
+        self,
+        frame_index: int,
+        t: float,
+        detections: list[Detection],
+        looks: list[Histogram | None],
+        appeared: list[Track],
     ) -> set[int]:
-        predicted = [tr.box for tr in self.tracks]
-        overlap = iou_matrix(predicted, [d.box for d in detections])
+        boxes = [d.box for d in detections]
+        overlap = iou_matrix([tr.box for tr in self.tracks], boxes)
+        crowded = iou_matrix(boxes, boxes)
+        np.fill_diagonal(crowded, 0.0)
+        occluded = [bool(row.max() >= OCCLUDED_IOU) if row.size else False for row in crowded]
         matched_tracks: set[int] = set()
         matched_dets: set[int] = set()
         if overlap.size:
-            cost = np.where(overlap >= MIN_IOU_DETECTION, 1.0 - overlap, 1e6)
+            cost = np.full(overlap.shape, 1e6)
+            for r, track in enumerate(self.tracks):
+                for c in np.flatnonzero(overlap[r] >= MIN_IOU_DETECTION):
+                    distance = appearance_distance(track.appearance, looks[c])
+                    if distance <= APPEARANCE_GATE:
+                        cost[r, c] = 1.0 - overlap[r, c] + APPEARANCE_WEIGHT * distance
             rows, cols = linear_sum_assignment(cost)
             for r, c in zip(rows, cols, strict=True):
                 if cost[r, c] >= 1e6:
                     continue
-                track, det = self.tracks[r], detections[c]
-                self.kalman.update(track, det.box)
-                track.hits += 1
-                track.misses = 0
-                track.last_seen_s = track.last_detected_s = t
-                track.last_frame = frame_index
-                if det.confidence > track.best_confidence:
-                    track.best_confidence, track.best_box = det.confidence, det.box
-                    track.best_frame = frame_index
-                if not track.confirmed and track.hits >= CONFIRM_HITS:
-                    track.confirmed = True
-                    appeared.append(track)
+                track = self.tracks[r]
+                self._confirm_sighting(track, frame_index, t, detections[c], appeared)
+                self._learn(track, looks[c], occluded[c])
                 matched_tracks.add(track.track_id)
                 matched_dets.add(c)
         for track in self.tracks:
             if track.track_id not in matched_tracks:
                 track.misses += 1
-        for index, det in enumerate(detections):
-            if index not in matched_dets:
-                self.tracks.append(self._new_track(frame_index, t, det))
+        unmatched = [i for i in range(len(detections)) if i not in matched_dets]
+        for index in self._refind(frame_index, t, detections, looks, unmatched):
+            unmatched.remove(index)
+        for index in unmatched:
+            track = self._new_track(frame_index, t, detections[index])
+            track.appearance = looks[index]
+            self.tracks.append(track)
         return matched_tracks
+
+    def _confirm_sighting(
+        self, track: Track, frame_index: int, t: float, det: Detection, appeared: list[Track]
+    ) -> None:
+        self.kalman.update(track, det.box)
+        track.hits += 1
+        track.misses = 0
+        track.last_seen_s = track.last_detected_s = t
+        track.last_frame = frame_index
+        if det.confidence > track.best_confidence:
+            track.best_confidence, track.best_box = det.confidence, det.box
+            track.best_frame = frame_index
+        if not track.confirmed and track.hits >= CONFIRM_HITS:
+            track.confirmed = True
+            appeared.append(track)
+
+    @staticmethod
+    def _learn(track: Track, look: Histogram | None, occluded: bool) -> None:
+        if look is None or occluded:
+            return
+        if track.appearance is None:
+            track.appearance = look
+        else:
+            track.appearance = (1 - APPEARANCE_LEARN) * track.appearance + APPEARANCE_LEARN * look
+
+    def _refind(
+        self,
+        frame_index: int,
+        t: float,
+        detections: list[Detection],
+        looks: list[Histogram | None],
+        candidates: list[int],
+    ) -> list[int]:
+        """Give lost tracks back their detections: near where they were lost, of similar
+        size and colours. Returns the detection indices used."""
+        if not self.lost or not candidates:
+            return []
+        cost = np.full((len(self.lost), len(candidates)), 1e6)
+        for r, track in enumerate(self.lost):
+            last = track.box
+            lx, ly = last.x + last.w / 2, last.y + last.h
+            for c, index in enumerate(candidates):
+                box = detections[index].box
+                ratio = max(box.h, 1.0) / max(last.h, 1.0)
+                if not 1 / REFIND_SIZE_RATIO <= ratio <= REFIND_SIZE_RATIO:
+                    continue
+                reach = REFIND_DISTANCE_H * max(last.h, box.h)
+                gap = float(np.hypot(box.x + box.w / 2 - lx, box.y + box.h - ly))
+                distance = appearance_distance(track.appearance, looks[index])
+                if gap <= reach and distance <= REFIND_APPEARANCE:
+                    cost[r, c] = distance + gap / reach
+        rows, cols = linear_sum_assignment(cost)
+        used: list[int] = []
+        revived: list[Track] = []
+        for r, c in zip(rows, cols, strict=True):
+            if cost[r, c] >= 1e6:
+                continue
+            track, index = self.lost[r], candidates[c]
+            det = detections[index]
+            track.state, track.covariance = self.kalman.initial(det.box)
+            track.lost = False
+            self._confirm_sighting(track, frame_index, t, det, [])
+            self._learn(track, looks[index], False)
+            revived.append(track)
+            used.append(index)
+        if revived:
+            self.lost = [tr for tr in self.lost if not any(tr is r for r in revived)]
+            self.tracks.extend(revived)
+        return used
 
     def _apply_motion(
         self, frame_index: int, t: float, regions: tuple[Box, ...], updated: set[int]
@@ -201,21 +346,22 @@ class MultiTracker:
                 track.last_frame = frame_index
 
     def _retire(self, t: float) -> list[Track]:
-        ended: list[Track] = []
+        """Drop tentative tracks that missed too often, hide confirmed tracks without
+        evidence (lost), and end lost tracks that were not re-found in time."""
         alive: list[Track] = []
         for track in self.tracks:
             if not track.confirmed:
-                keep = track.misses <= TENTATIVE_MAX_MISSES
-            else:
-                keep = (
-                    t - track.last_seen_s <= COAST_S
-                    and t - track.last_detected_s <= MAX_UNDETECTED_S
-                )
-            if keep:
+                if track.misses <= TENTATIVE_MAX_MISSES:
+                    alive.append(track)
+            elif t - track.last_seen_s <= COAST_S and t - track.last_detected_s <= MAX_UNDETECTED_S:
                 alive.append(track)
-            elif track.confirmed:
-                ended.append(track)
+            else:
+                track.lost = True
+                self.lost.append(track)
         self.tracks = alive
+        ended = [tr for tr in self.lost if t - tr.last_seen_s > LOST_S]
+        if ended:
+            self.lost = [tr for tr in self.lost if t - tr.last_seen_s <= LOST_S]
         return ended
 
     def _new_track(self, frame_index: int, t: float, det: Detection) -> Track:

@@ -28,7 +28,7 @@ from engine.vision.analysis import RECENT_TRACKS, CameraAnalyzer
 from engine.vision.detect import Detection, HogPersonDetector, hog_confidence
 from engine.vision.geometry import Box, iou, iou_matrix
 from engine.vision.motion import MotionGate
-from engine.vision.track import COAST_S, MultiTracker
+from engine.vision.track import COAST_S, LOST_S, MultiTracker
 
 ANALYSIS_KINDS = ("person.appeared", "person.left", "face.recognised", "analysis.error")
 
@@ -109,14 +109,83 @@ def test_tracker_keeps_ids_through_detector_gaps_and_ends_lost_tracks() -> None:
             ids[person].add(track.track_id)
     assert len(appeared) == 2 and ended == []
     assert len(ids[0]) == 1 and len(ids[1]) == 1 and ids[0] != ids[1]
-    # Both walk out of view: no detections, no motion. Tracks end after the coast time.
-    frame = 60
-    while not ended and frame < 100:
-        ended += tracker.step(frame, frame / fps, None, ()).ended
+    # Both walk out of view: no detections, no motion. The tracks are drawn for the coast
+    # time, then hidden (lost, re-findable), and end LOST_S after they were last seen.
+    frame, hidden_at = 60, None
+    while not ended and frame < 150:
+        update = tracker.step(frame, frame / fps, None, ())
+        ended += update.ended
+        if hidden_at is None and not update.active:
+            hidden_at = frame
         frame += 1
+    assert hidden_at is not None and (hidden_at - 60) / fps == pytest.approx(
+        COAST_S + 0.1, abs=0.15
+    )
     assert len(ended) == 2
-    assert (frame - 60) / fps == pytest.approx(COAST_S + 0.2, abs=0.15)
+    assert (frame - 60) / fps == pytest.approx(LOST_S + 0.2, abs=0.15)
     assert all(len(t.path) >= 55 for t in ended)
+
+
+def dressed(
+    boxes: list[tuple[Box, tuple[int, int, int]]], size: tuple[int, int] = (480, 640)
+) -> np.ndarray:
+    """A grey frame with each box filled in its (BGR) colour: people in different clothes."""
+    image = np.full((*size, 3), 128, np.uint8)
+    for box, colour in boxes:
+        x, y, w, h = box.as_ints()
+        image[y : y + h, x : x + w] = colour
+    return image
+
+
+RED, BLUE = (30, 30, 200), (200, 60, 30)
+
+
+def test_a_person_lost_for_a_few_seconds_gets_their_id_back() -> None:
+    tracker = MultiTracker()
+    person = Box(200, 100, 40, 100)
+    for frame in range(10):
+        tracker.step(frame, frame / 10, [Detection(person, 0.9)], (), dressed([(person, RED)]))
+    (track,) = tracker.tracks
+    # Hidden behind a pillar for 2.5 s (no detections), then seen again a little further on.
+    for frame in range(10, 35):
+        tracker.step(frame, frame / 10, [], (), dressed([]))
+    assert tracker.tracks == [] and [tr.track_id for tr in tracker.lost] == [track.track_id]
+    back = Box(230, 102, 40, 100)
+    update = tracker.step(35, 3.5, [Detection(back, 0.9)], (), dressed([(back, RED)]))
+    assert [tr.track_id for tr in tracker.tracks] == [track.track_id] and update.appeared == ()
+    # Someone else in other clothes at the same place is a new person.
+    tracker.step(36, 3.6, [], (), dressed([]))
+    for frame in range(37, 80):
+        tracker.step(frame, frame / 10, [], (), dressed([]))
+    assert tracker.tracks == []
+    stranger = Box(232, 102, 40, 100)
+    tracker.step(80, 8.0, [Detection(stranger, 0.9)], (), dressed([(stranger, BLUE)]))
+    assert all(tr.track_id != track.track_id for tr in tracker.tracks)
+
+
+def test_two_people_crossing_keep_their_ids_by_their_clothes() -> None:
+    """Red walks right, blue walks left; they pass each other with boxes overlapping.
+    The detector sees them every 3rd frame."""
+    tracker = MultiTracker()
+    seen: dict[str, set[int]] = {"red": set(), "blue": set()}
+    for frame in range(60):
+        red = Box(100 + 6 * frame, 150, 40, 100)
+        blue = Box(460 - 6 * frame, 154, 40, 100)
+        image = dressed([(red, RED), (blue, BLUE)])
+        detect = frame % 3 == 0
+        dets = [Detection(red, 0.9), Detection(blue, 0.9)] if detect else None
+        update = tracker.step(frame, frame / 10, dets, (), image)
+        if detect:
+            for tr in update.active:
+                if tr.last_detected_s == frame / 10:
+                    who = (
+                        "red"
+                        if abs(tr.box.center[0] - red.center[0])
+                        < abs(tr.box.center[0] - blue.center[0])
+                        else "blue"
+                    )
+                    seen[who].add(tr.track_id)
+    assert len(seen["red"]) == 1 and len(seen["blue"]) == 1 and seen["red"] != seen["blue"]
 
 
 def test_a_single_false_detection_never_becomes_a_person() -> None:

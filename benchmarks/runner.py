@@ -15,6 +15,7 @@ from benchmarks import (
     decode,
     event_queries,
     faces,
+    people_quality,
     soak,
     store_outage,
 )
@@ -25,6 +26,8 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "camera_recovery": camera_recovery.run,
     "analyze_fps": analytics.run_analyze,
     "four_cameras": analytics.run_four_cameras,
+    "detection_quality": people_quality.run_detectors,
+    "tracking_quality": people_quality.run_tracker,
     "clips": clips.run,
     "faces": faces.run,
     "store_outage": store_outage.run,

@@ -248,3 +248,7 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
         )
         return exit_codes.DATABASE
     return 0
+
+
+if __name__ == "__main__":  # python -m console.cli, as the benchmarks run it
+    sys.exit(main())

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.config import CameraConfig, GeoPoint, SiteConfig, SourceKind
+from engine.config import BUILTIN_DETECTORS, CameraConfig, GeoPoint, SiteConfig, SourceKind
 from engine.cv import import_cv2
 from engine.record.events import ClipFinalised
 from engine.runtime import EngineRuntime, FileAnalysis
@@ -100,7 +100,7 @@ def analyze_video(
     faces: bool = True,
     clips: bool = True,
     detector_model: Path | None = None,
-    detector: str = "hog",
+    detector: str = BUILTIN_DETECTORS[0],
     start: datetime | None = None,
 ) -> dict[str, Any]:
     """Run the engine (:class:`EngineRuntime`) over ``path`` and return the report.

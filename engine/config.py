@@ -23,7 +23,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 log = logging.getLogger(__name__)
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp")
-BUILTIN_DETECTORS = ("hog", "yolov3-tiny")  # people detectors that ship with Watchfloor
+BUILTIN_DETECTORS = ("yolov3-tiny", "hog")  # people detectors that ship; the first is default
 MAX_WEBCAM_INDEX = 1023  # /dev/video0../dev/video1023; OpenCV's index is a C int
 PASSWORD_MASK = "***"  # what a camera URL shows in place of its password, everywhere
 DEFAULT_KEYRING_SERVICE = "watchfloor"  # the keyring service of ``password_keyring = true``
@@ -251,7 +251,7 @@ class SiteConfig:
     cameras: tuple[CameraConfig, ...]
     sensing_nodes: tuple[SensingNodeConfig, ...]
     detector_model: Path | None = None  # a user's YOLO ONNX export; overrides ``detector``
-    detector: str = "hog"  # a built-in people detector: "hog" or "yolov3-tiny"
+    detector: str = BUILTIN_DETECTORS[0]  # a built-in people detector: "yolov3-tiny" or "hog"
 
 
 def load_site(path: Path | str) -> SiteConfig:
@@ -366,7 +366,7 @@ class _SiteReader:
         self.unique_ids([c.id for c in cameras], "cameras")
         self.unique_ids([n.id for n in nodes], "sensing_nodes")
         detector_model = None
-        detector = "hog"
+        detector = BUILTIN_DETECTORS[0]
         if "analytics" in root:
             analytics = self.table(
                 root["analytics"], ("analytics",), {"detector_model", "detector"}

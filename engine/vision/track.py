@@ -10,9 +10,9 @@ then is *lost*: hidden, but kept for ``LOST_S`` so that a detection near where i
 and of the same colours takes its ID back instead of starting a new one. Only then the
 track ends (``person.left`` carries the time it was last seen).
 
-Between detector runs the motion gate's regions keep confirmed tracks alive and correct their
-position, so a track follows a pedestrian every frame although the detector runs only every
-few frames. All times are in seconds of the stream (video time for files, monotonic time live).
+Between detector runs the Kalman prediction carries tracks; under a region detector (HOG)
+the motion gate's regions also keep confirmed tracks alive and correct their position.
+All times are in seconds of the stream (video time for files, monotonic time live).
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ class Track:
     best_box: Box | None = None
     best_frame: int = -1
     path: list[tuple[float, float, float]] = field(default_factory=list)
+    detected_box: Box | None = None  # the latest detection's box
     appearance: Histogram | None = None  # running colour histogram of the person
     lost: bool = False  # confirmed, no evidence for longer than COAST_S: hidden, re-findable
 
@@ -158,7 +159,12 @@ class MultiTracker:
     tracks hidden while they may still be re-found.
     """
 
-    def __init__(self, first_id: int = 1) -> None:
+    def __init__(self, first_id: int = 1, *, motion_support: bool = True) -> None:
+        """``motion_support``: between detector runs, moving regions of the motion gate
+        nudge confirmed tracks. It keeps tracks alive under a sparse region detector (HOG);
+        under a whole-frame detector that finds nearly everyone it only does harm (a blob
+        of two people walking together drags a track off its person), so it is off."""
+        self.motion_support = motion_support
         self.kalman = KalmanBoxFilter()
         self.tracks: list[Track] = []
         self.lost: list[Track] = []
@@ -187,7 +193,8 @@ class MultiTracker:
         if detections is not None:
             looks = self._appearances(image, detections)
             updated = self._associate_detections(frame_index, t, detections, looks, appeared)
-        self._apply_motion(frame_index, t, motion_regions, updated)
+        if self.motion_support:
+            self._apply_motion(frame_index, t, motion_regions, updated)
         ended = self._retire(t)
         for track in self.tracks:
             if track.track_id in updated or track.last_seen_s == t:
@@ -246,12 +253,12 @@ class MultiTracker:
                 self._learn(track, looks[c], occluded[c])
                 matched_tracks.add(track.track_id)
                 matched_dets.add(c)
+        unmatched = [i for i in range(len(detections)) if i not in matched_dets]
+        for index in self._refind(frame_index, t, detections, looks, unmatched, matched_tracks):
+            unmatched.remove(index)
         for track in self.tracks:
             if track.track_id not in matched_tracks:
                 track.misses += 1
-        unmatched = [i for i in range(len(detections)) if i not in matched_dets]
-        for index in self._refind(frame_index, t, detections, looks, unmatched):
-            unmatched.remove(index)
         for index in unmatched:
             track = self._new_track(frame_index, t, detections[index])
             track.appearance = looks[index]
@@ -262,6 +269,7 @@ class MultiTracker:
         self, track: Track, frame_index: int, t: float, det: Detection, appeared: list[Track]
     ) -> None:
         self.kalman.update(track, det.box)
+        track.detected_box = det.box
         track.hits += 1
         track.misses = 0
         track.last_seen_s = track.last_detected_s = t
@@ -289,13 +297,18 @@ class MultiTracker:
         detections: list[Detection],
         looks: list[Histogram | None],
         candidates: list[int],
+        matched: set[int],
     ) -> list[int]:
-        """Give lost tracks back their detections: near where they were lost, of similar
-        size and colours. Returns the detection indices used."""
-        if not self.lost or not candidates:
+        """Second chance for confirmed tracks the overlap pass left without a detection (a
+        noisy box can throw a prediction off by more than a small person's width), and for
+        lost tracks: a detection near where the track is (or was lost), of similar size and
+        colours, is theirs. Returns the detection indices used."""
+        waiting = [tr for tr in self.tracks if tr.confirmed and tr.track_id not in matched]
+        pool = waiting + self.lost
+        if not pool or not candidates:
             return []
-        cost = np.full((len(self.lost), len(candidates)), 1e6)
-        for r, track in enumerate(self.lost):
+        cost = np.full((len(pool), len(candidates)), 1e6)
+        for r, track in enumerate(pool):
             last = track.box
             lx, ly = last.x + last.w / 2, last.y + last.h
             for c, index in enumerate(candidates):
@@ -314,13 +327,15 @@ class MultiTracker:
         for r, c in zip(rows, cols, strict=True):
             if cost[r, c] >= 1e6:
                 continue
-            track, index = self.lost[r], candidates[c]
+            track, index = pool[r], candidates[c]
             det = detections[index]
-            track.state, track.covariance = self.kalman.initial(det.box)
-            track.lost = False
+            if track.lost:
+                track.state, track.covariance = self.kalman.initial(det.box)
+                track.lost = False
+                revived.append(track)
             self._confirm_sighting(track, frame_index, t, det, [])
             self._learn(track, looks[index], False)
-            revived.append(track)
+            matched.add(track.track_id)
             used.append(index)
         if revived:
             self.lost = [tr for tr in self.lost if not any(tr is r for r in revived)]

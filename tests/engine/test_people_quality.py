@@ -1,0 +1,90 @@
+"""The default people detector and the tracker against our hand-annotated vtest frames
+(tests/data/vtest_gt), and how the analyzer keeps still people tracked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.people_quality import (
+    FRAMES_FILE,
+    SEGMENT_FILE,
+    Truth,
+    detect_frames,
+    load_truth,
+    score_detections,
+    score_tracks,
+    track_video,
+    video_frames,
+)
+from engine.bus import EventBus
+from engine.clock import REAL_CLOCK
+from engine.vision.analysis import FULL_SCAN_S, CameraAnalyzer
+from engine.vision.detect import make_detector
+from engine.vision.geometry import Box
+
+
+def test_scoring_ignores_hard_people_and_counts_misses_and_false_boxes() -> None:
+    truth = {
+        0: [
+            Truth(0, 1, Box(0, 0, 20, 60), False),
+            Truth(0, 2, Box(100, 0, 20, 60), False),
+            Truth(0, 3, Box(200, 0, 10, 30), True),  # small: not required
+        ]
+    }
+    predicted = {0: [Box(1, 1, 20, 60), Box(201, 0, 10, 30), Box(400, 0, 20, 60)]}
+    count = score_detections(truth, predicted)
+    assert (count.true_positives, count.false_positives, count.misses) == (1, 1, 1)
+    assert count.precision == 0.5 and count.recall == 0.5
+
+
+def test_the_default_detector_meets_its_targets_on_the_annotated_frames(vtest_avi: Path) -> None:
+    """Recall ≥ 0.85 and precision ≥ 0.90 at IoU 0.5 over 85 annotated frames (HOG finds
+    about a fifth of these people)."""
+    truth = load_truth(SEGMENT_FILE, FRAMES_FILE)
+    assert len(truth) == 85 and sum(len(t) for t in truth.values()) == 560
+    found, _ = detect_frames("yolov3-tiny", video_frames(vtest_avi), set(truth))
+    count = score_detections(truth, found)
+    assert count.recall >= 0.85 and count.precision >= 0.90, count
+
+
+def test_tracks_on_the_annotated_segment_keep_their_people(vtest_avi: Path) -> None:
+    """A regression guard, below the IDF1 0.75 target the benchmark reports against (we
+    measure 0.70 with this tracker): identity switches and lost people show here first."""
+    truth = load_truth(SEGMENT_FILE)
+    tracks, _ = track_video("yolov3-tiny", video_frames(vtest_avi, range(max(truth) + 1)))
+    scores = score_tracks(truth, tracks)
+    assert scores["idf1"] >= 0.65 and scores["id_switches"] <= 14, scores
+
+
+def test_people_standing_still_are_found_and_stay_tracked(vtest_avi: Path) -> None:
+    """The same frame over and over: the motion gate soon sees nothing move, yet the whole
+    frame is searched every FULL_SCAN_S and the people in it are tracked throughout."""
+    ((_, still),) = list(video_frames(vtest_avi, [700]))
+    analyzer = CameraAnalyzer(
+        "plaza", EventBus(), REAL_CLOCK, detector=make_detector(None, "yolov3-tiny")
+    )
+    fps = 10
+    results = [
+        analyzer.process(still.copy(), i, i / fps) for i in range(int(3 * FULL_SCAN_S * fps))
+    ]
+    assert all(not r.motion_regions for r in results[10:])
+    runs = [r.frame_index for r in results if r.detections is not None]
+    assert len(runs) >= 3 and all(b - a <= FULL_SCAN_S * fps for a, b in zip(runs, runs[1:]))
+    assert len(results[-1].tracks) >= 6
+    ids = {v.track_id for r in results[-30:] for v in r.tracks}
+    assert ids == {v.track_id for v in results[-1].tracks}  # the same people, same ids
+
+
+@pytest.mark.parametrize("detector", ["hog"])
+def test_a_region_detector_also_looks_around_live_tracks(vtest_avi: Path, detector: str) -> None:
+    analyzer = CameraAnalyzer(
+        "plaza", EventBus(), REAL_CLOCK, detector=make_detector(None, detector)
+    )
+    for index, image in video_frames(vtest_avi, range(60)):
+        analyzer.process(image, index, index / 10)
+    assert analyzer.tracker.tracks
+    regions = analyzer._where_to_look(np.zeros((576, 768, 3), np.uint8), (), 10**6, 0.0)
+    assert regions is not None and len(regions) == len(analyzer.tracker.tracks)

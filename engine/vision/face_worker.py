@@ -226,7 +226,7 @@ class FaceWorker:
                 if visit is not None and (item.seen_at - visit[0]).total_seconds() < REVISIT_S:
                     self._scene_seen[(item.camera, nearest.person_id)] = (item.seen_at, *visit[1:])
                     if item.track_id != SCENE_TRACK:  # the track is theirs; same visit
-                        self._label_revisit(item, visit[1], visit[2], nearest.distance)
+                        self._label_revisit(item, face.box, visit[1:], nearest.distance)
                     continue
             left, top, right, bottom = face.box
             stored = self._store_face(item, Box(left, top, right - left, bottom - top))
@@ -256,10 +256,18 @@ class FaceWorker:
             )
 
     def _label_revisit(
-        self, item: _Crop, public_id: str, name: str | None, distance: float
+        self,
+        item: _Crop,
+        face: tuple[int, int, int, int],
+        person: tuple[str, str | None],
+        distance: float,
     ) -> None:
         """A track shows someone already seen on this camera during this visit: name the
-        track (viewers, ``person.left``) and say so, without counting an appearance."""
+        track (viewers, ``person.left``) and say so with the face as seen, without counting
+        an appearance."""
+        public_id, name = person
+        left, top, right, bottom = face
+        stored = self._store_face(item, Box(left, top, right - left, bottom - top))
         with self._lock:
             self._labels[(item.camera, item.track_id)] = (public_id, name)
             self._recognised[public_id] = name
@@ -272,6 +280,7 @@ class FaceWorker:
                 name=name,
                 distance=distance,
                 new_person=False,
+                snapshot=stored[1] if stored else None,
             )
         )
 

@@ -45,7 +45,9 @@ def test_faces_are_remembered_across_sessions_and_clips_cover_events(
     first = analyze_video(hamilton_clip, clock=REAL_CLOCK, store=store, camera="stage")
     second = analyze_video(hamilton_clip, clock=REAL_CLOCK, store=store, camera="stage")
     people = {p["person_id"] for p in first["persons"]}
-    assert len(people) == 2  # two people talk in this clip
+    # Two performers talk in this clip; YOLOv3-tiny also finds a dim face in the audience
+    # behind them (HOG did not), a real third person.
+    assert len(people) == 3
     assert all(p.startswith("Person_") and len(p) == 15 for p in people)
     assert {p["person_id"] for p in second["persons"]} == people  # the same, remembered
     with store.sessions() as session:
@@ -80,9 +82,14 @@ def test_history_lists_newest_first_with_filters_and_clips(
     faces = query_events(store, EventFilter(kind="face.recognised"))
     assert faces and all(e.kind == "face.recognised" for e in faces)
     mine = query_events(store, EventFilter(person=person.lower()))
-    assert mine and all(e.detail.get("person_id") == person for e in mine)
+    assert mine and all(e.person_public_id == person for e in mine)
+    # Their face sightings, and the tracks they were recognised on.
+    assert "face.recognised" in {e.kind for e in mine}
+    assert {e.kind for e in mine} <= {"face.recognised", "person.appeared", "person.left"}
     data = Path(os.environ["WATCHFLOOR_DATA_DIR"])
-    assert all((data / e.detail["snapshot"]).is_file() for e in mine)  # the face as seen
+    assert all(
+        (data / e.detail["snapshot"]).is_file() for e in mine if e.kind == "face.recognised"
+    )  # the face as seen
     assert query_events(store, EventFilter(camera="nowhere")) == []
     # Person events during the clip open it, at the right offset.
     appeared = query_events(store, EventFilter(kind="person.appeared", camera="stage"))

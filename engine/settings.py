@@ -134,7 +134,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
         1,
         30,
         "frames",
-        "the people detector runs on every Nth frame while something moves",
+        "the people detector runs on every Nth frame while something moves or anyone is tracked",
     ),
 )
 BY_KEY = {spec.key: spec for spec in SETTINGS}

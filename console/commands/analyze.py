@@ -35,7 +35,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="run the person detector every N frames while something moves",
+        help="run the person detector every N frames while something moves or anyone is "
+        "tracked (and on the whole frame at least every 2 s)",
     )
     parser.add_argument(
         "--detector",

@@ -28,6 +28,7 @@ import numpy.typing as npt
 from engine.bus import EventBus
 from engine.events import Event, EventRecord
 from engine.identity.faces_store import FaceMemory
+from engine.media import MediaFile
 from engine.store.commands import InsertMedia
 from engine.store.writer import StoreWriter
 from engine.vision.geometry import Box
@@ -55,6 +56,9 @@ class FaceRecognised(Event):
     distance: float | None  # to the nearest known face before this one; None: memory empty
     new_person: bool
     snapshot: str | None = None  # the face as seen, relative to the data dir
+    # The snapshot's file when it belongs to this event alone (a sighting during a visit,
+    # not kept with the person's face data): stored with the event, erased with it.
+    snapshot_file: MediaFile | None = None
 
     def record(self) -> EventRecord:
         return EventRecord(
@@ -68,6 +72,7 @@ class FaceRecognised(Event):
                 "new_person": self.new_person,
                 "snapshot": self.snapshot,
             },
+            (self.snapshot_file,) if self.snapshot_file else (),
             track_id=self.track_id or None,
             person=self.person_id,
         )
@@ -266,8 +271,15 @@ class FaceWorker:
         track (viewers, ``person.left``) and say so with the face as seen, without counting
         an appearance."""
         public_id, name = person
-        left, top, right, bottom = face
-        stored = self._store_face(item, Box(left, top, right - left, bottom - top))
+        file = None
+        if self._writer is not None and self._snapshot_dir is not None:
+            left, top, right, bottom = face
+            file = write_snapshot(
+                item.image,
+                Box(left, top, right - left, bottom - top),
+                self._snapshot_dir,
+                snapshot_path(item.camera, item.seen_at, "face"),
+            )
         with self._lock:
             self._labels[(item.camera, item.track_id)] = (public_id, name)
             self._recognised[public_id] = name
@@ -280,7 +292,8 @@ class FaceWorker:
                 name=name,
                 distance=distance,
                 new_person=False,
-                snapshot=stored[1] if stored else None,
+                snapshot=file.path if file else None,
+                snapshot_file=file,
             )
         )
 

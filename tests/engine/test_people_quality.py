@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +73,7 @@ def test_people_standing_still_are_found_and_stay_tracked(vtest_avi: Path) -> No
     ]
     assert all(not r.motion_regions for r in results[10:])
     runs = [r.frame_index for r in results if r.detections is not None]
-    assert len(runs) >= 3 and all(b - a <= FULL_SCAN_S * fps for a, b in zip(runs, runs[1:]))
+    assert len(runs) >= 3 and all(b - a <= FULL_SCAN_S * fps for a, b in itertools.pairwise(runs))
     assert len(results[-1].tracks) >= 6
     ids = {v.track_id for r in results[-30:] for v in r.tracks}
     assert ids == {v.track_id for v in results[-1].tracks}  # the same people, same ids

@@ -1,6 +1,12 @@
-"""Event clips on vtest.avi (768×576): how fast the clip writer encodes (H.264 with the
-recorder's settings, and the MPEG-4 fallback), what ``ClipRecorder.push`` costs the camera
-thread with and without a clip being written, and the pre-event buffer's memory."""
+"""Event clips: what recording costs a camera.
+
+- x264 presets and CRFs on vtest.avi (768×576) at 15 fps: CPU ms per frame (one x264
+  thread, BGR→I420 included), bit rate and PSNR, the figures behind ``X264_OPTIONS``; and
+  the MPEG-4 fallback.
+- ``ClipRecorder.push`` on the camera thread, for an encoded camera (vtest: msmpeg4, frames
+  go to the camera's encoder thread) and an H.264 camera (Hamilton: packets copied), and the
+  pre-event buffer each keeps.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +16,28 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.inputs import vtest_path
+import av
+import numpy as np
+
+from benchmarks.inputs import hamilton_path, vtest_path
 from engine.bus import EventBus
-from engine.clock import REAL_CLOCK
+from engine.clock import SimulatedClock
+from engine.config import CameraConfig, SourceKind
 from engine.cv import import_cv2
 from engine.frames import Frame, Image
 from engine.record import (
     FALLBACK_CODEC,
-    PRE_EVENT_S,
     X264_OPTIONS,
-    ClipEncoder,
-    ClipFinalised,
+    ClipCodec,
     ClipRecorder,
-    PreEventBuffer,
+    FrameEncoder,
     select_clip_codec,
 )
+from engine.vision.analysis import FrameAnalysis
+from engine.vision.source import CameraSource
 
-FPS = 10.0  # vtest.avi's rate; frames are stamped seq / FPS
+FPS = 15.0
+SETTINGS = [(p, crf) for p in ("ultrafast", "superfast", "veryfast") for crf in ("23", "26")]
 
 
 def _read_frames(count: int) -> list[Image]:
@@ -44,105 +55,105 @@ def _read_frames(count: int) -> list[Image]:
     return images
 
 
-def _encode_fps(images: list[Image], codec_name: str, out: Path, repeats: int) -> dict[str, Any]:
-    codec = select_clip_codec(codec_name)
-    rates = []
-    size = 0
-    duration_s = 0.0
-    for _ in range(repeats):
-        encoder = ClipEncoder(out, codec, FPS)
-        start = time.perf_counter()
-        for seq, image in enumerate(images):
-            encoder.add(image, seq / FPS)
-        duration_s = encoder.close().duration_s
-        rates.append(len(images) / (time.perf_counter() - start))
-        size = out.stat().st_size
-        out.unlink()
+def encode_cost(images: list[Image], codec: ClipCodec, fps: float = FPS) -> dict[str, Any]:
+    """CPU ms per frame on this thread (x264 runs one thread, on the caller's), bit rate,
+    and PSNR of the decoded result against the input (dB)."""
+    height, width = images[0].shape[0] & ~1, images[0].shape[1] & ~1
+    encoder = FrameEncoder(codec, width, height, fps)
+    packets = []
+    started = time.thread_time()
+    for seq, image in enumerate(images):
+        packets += encoder.encode(image, seq / fps, frame_s=1 / fps)
+    packets += encoder.flush()
+    cpu_s = time.thread_time() - started
+    decoder = av.CodecContext.create(encoder.stream.codec, "r")
+    assert isinstance(decoder, av.VideoCodecContext)
+    decoded = []
+    for packet in packets:
+        decoded += decoder.decode(av.Packet(packet.data))
+    decoded += decoder.decode(None)
+    errors = [
+        np.mean((frame.to_ndarray(format="bgr24").astype(np.float64) - image[:height, :width]) ** 2)
+        for frame, image in zip(decoded, images, strict=False)
+    ]
     return {
-        "codec": codec.name,
-        "encode_fps_median": round(statistics.median(rates), 1),
-        "encode_fps_runs": [round(r, 1) for r in rates],
-        "kbit_per_s_at_10fps": round(size * 8 / duration_s / 1000, 1),
+        "cpu_ms_per_frame": round(1000 * cpu_s / len(images), 2),
+        "kbit_per_s": round(sum(len(p.data) for p in packets) * 8 / (len(images) / fps) / 1000),
+        "psnr_db": round(float(10 * np.log10(255**2 / np.mean(errors))), 2),
     }
 
 
-def _push_cost_us(
-    images: list[Image], root: Path, *, recording: bool, queue_frames: int | None = None
-) -> dict[str, Any]:
-    """Per-call cost of push() on this thread, in µs: wall time (what the camera thread
-    waits, including being preempted by encoder threads on a busy machine) and this
-    thread's CPU time (the work push itself does). Frames are pushed back to back: pacing
-    them with sleeps would mostly measure cold caches after each sleep (~10 µs for any
-    call here). With ``recording`` a clip is open the whole time (activity on every frame)
-    so frames also go to the writer's queue while it encodes on another thread; with the
-    default queue the writer falls behind and push takes the drop path."""
-    bus = EventBus()
-    finalised: list[ClipFinalised] = []
-    bus.subscribe(ClipFinalised, finalised.append)
+def source_frames(path: Path, limit: int) -> list[Frame]:
+    """The first ``limit`` frames a camera source delivers for ``path`` (recording time)."""
+    frames: list[Frame] = []
+
+    def keep(frame: Frame) -> FrameAnalysis:
+        if len(frames) < limit:
+            frames.append(frame)
+        return FrameAnalysis(frame.seq, frame.captured_at, (), (), None)
+
+    clock = SimulatedClock()
+    camera = CameraConfig("bench", "bench", str(path), SourceKind.FILE, False, None, None)
+    source = CameraSource(
+        camera, EventBus(), clock, realtime=False, processor=keep, recording_start=clock.now()
+    )
+    source.start()
+    source.wait_ended(120)
+    source.stop()
+    return frames
+
+
+def push_cost(frames: list[Frame], root: Path) -> dict[str, Any]:
+    """Camera-thread µs per ``push`` (frames back to back, no activity), and what the
+    recorder holds afterwards."""
     recorder = ClipRecorder(
         "bench",
         None,
         None,
-        bus,
-        REAL_CLOCK,
-        clips_dir=root / "clips",
+        EventBus(),
+        SimulatedClock(),
+        clips_dir=root,
         media_root=root,
         fps_hint=FPS,
-        max_s=len(images) / FPS + 10,
-        queue_frames=queue_frames,
     )
-    costs_ns: list[int] = []
-    cpu_ns: list[int] = []
-    start_clip_us = 0.0
+    costs_us: list[float] = []
     try:
-        for seq, image in enumerate(images):
-            frame = Frame(seq, image, seq / FPS, FPS)
-            begin, begin_cpu = time.perf_counter_ns(), time.thread_time_ns()
+        for frame in frames:
+            started = time.perf_counter_ns()
             recorder.push(frame)
-            cpu_ns.append(time.thread_time_ns() - begin_cpu)
-            costs_ns.append(time.perf_counter_ns() - begin)
-            if recording:
-                begin = time.perf_counter_ns()
-                recorder.mark_activity(frame.captured_at)
-                if seq == 0:
-                    start_clip_us = (time.perf_counter_ns() - begin) / 1000
+            costs_us.append((time.perf_counter_ns() - started) / 1000)
+            time.sleep(0.25 / FPS)  # 4x real time: the encoder keeps up, as with a camera
     finally:
+        stats = recorder.stats()
         recorder.close()
-    costs_us = sorted(c / 1000 for c in costs_ns)
-    figures: dict[str, Any] = {
-        "median_us": round(statistics.median(costs_us), 1),
-        "p99_us": round(costs_us[int(len(costs_us) * 0.99) - 1], 1),
-        "max_us": round(costs_us[-1], 1),
-        "cpu_median_us": round(statistics.median(cpu_ns) / 1000, 1),
+    costs_us.sort()
+    return {
+        "frames": len(frames),
+        "push_median_us": round(statistics.median(costs_us), 1),
+        "push_p99_us": round(costs_us[int(len(costs_us) * 0.99) - 1], 1),
+        **stats.as_dict(),
     }
-    if recording:
-        figures["mark_activity_opening_clip_us"] = round(start_clip_us, 1)
-        figures["frames_dropped"] = recorder.stats().frames_dropped
-        figures["clip_frames"] = finalised[0].frames if finalised else 0
-    return figures
 
 
-def run(frames: int = 200, repeats: int = 3) -> dict[str, Any]:
+def run(frames: int = 150) -> dict[str, Any]:
     images = _read_frames(frames)
-    height, width = images[0].shape[:2]
+    presets = {
+        f"{preset} crf {crf}": encode_cost(
+            images, ClipCodec("libx264", {**X264_OPTIONS, "preset": preset, "crf": crf}, False)
+        )
+        for preset, crf in SETTINGS
+    }
+    fallback = encode_cost(images, select_clip_codec(FALLBACK_CODEC))
     with tempfile.TemporaryDirectory(prefix="wf-bench-clips-") as tmp:
         root = Path(tmp)
-        h264 = _encode_fps(images, "libx264", root / "h264.mp4", repeats)
-        mpeg4 = _encode_fps(images, FALLBACK_CODEC, root / "mpeg4.mp4", repeats)
-        push_idle = _push_cost_us(images, root, recording=False)
-        push_recording = _push_cost_us(images, root, recording=True, queue_frames=len(images))
-        push_behind = _push_cost_us(images, root, recording=True)
+        encoded = push_cost(source_frames(vtest_path(), 100), root)
+        copied = push_cost(source_frames(hamilton_path(), 275), root)
     return {
         "input": str(vtest_path()),
-        "frames": len(images),
-        "resolution": f"{width}x{height}",
+        "resolution": f"{images[0].shape[1]}x{images[0].shape[0]}",
         "x264_options": X264_OPTIONS,
-        "h264": h264,
-        "mpeg4_fallback": mpeg4,
-        "push_idle_us": push_idle,
-        "push_recording_us": push_recording,
-        "push_recording_writer_behind_us": push_behind,
-        "pre_buffer_mb_per_camera_5s_10fps": round(
-            PreEventBuffer.estimate_bytes(width, height, FPS, PRE_EVENT_S) / 1e6, 1
-        ),
+        "x264_at_15fps_zerolatency_one_thread": presets,
+        "mpeg4_fallback_at_15fps": fallback,
+        "recorder_vtest_encoded": encoded,
+        "recorder_hamilton_h264_copied": copied,
     }

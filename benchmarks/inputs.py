@@ -14,3 +14,13 @@ def vtest_path() -> Path:
         if path.exists():
             return path
     raise FileNotFoundError("vtest.avi not found: install Debian's opencv-doc")
+
+
+SHARED_HAMILTON = SHARED_VTEST.parent / "short_hamilton_clip.mp4"
+
+
+def hamilton_path() -> Path:
+    """The shared Hamilton clip (H.264 640×360, 29.97 fps), as an H.264 camera sends."""
+    if not SHARED_HAMILTON.exists():
+        raise FileNotFoundError(f"{SHARED_HAMILTON} missing (../shared/testdata)")
+    return SHARED_HAMILTON

@@ -200,6 +200,7 @@ def analyze_video(
                 "duration_s": round(c.duration_s, 2),
                 "frames": c.frames,
                 "codec": c.codec,
+                "stream_copy": c.stream_copy,
                 "sha256": c.sha256,
             }
             for c in clip_events

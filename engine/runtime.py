@@ -252,6 +252,7 @@ class EngineRuntime:
                 self.clock,
                 clips_dir=clips_dir,
                 fps_hint=CLIP_FPS_HINT,
+                blocking=self.file_analysis is not None,  # a recording loses no clip frames
             )
 
     def health(self) -> list[HealthReport]:
@@ -357,6 +358,13 @@ class EngineRuntime:
             "tracks_confirmed": analyzer.stats.tracks_confirmed,
         }
 
+    def _recording_report(self, cam_id: str) -> dict[str, Any] | None:
+        """The camera's clip recorder: pre-event buffer, encoder and clip figures."""
+        pipeline = self.pipelines.get(cam_id)
+        if pipeline is None or not isinstance(pipeline.recorder, ClipRecorder):
+            return None
+        return pipeline.recorder.stats().as_dict()
+
     def report(self) -> dict[str, Any]:
         """Per-camera figures for ``watchfloor engine --report``: frames, fps while online,
         offline periods (ISO times, seconds)."""
@@ -391,6 +399,7 @@ class EngineRuntime:
                 "status_since": since.isoformat(),
                 "offline_periods": periods,
                 "analysis": self._analysis_report(cam_id, stats.processing_ms),
+                "recording": self._recording_report(cam_id),
             }
         return {
             "site": self.site.name,

@@ -53,6 +53,7 @@ def main(db_url: str, clips_dir: Path, video: Path) -> None:
         post_s=0.5,
         max_s=600.0,  # the second clip must not end by itself before the kill
         queue_frames=1000,
+        blocking=True,  # every frame encoded, as `watchfloor analyze` does
     )
     seq = 0
     announced_second = False

@@ -25,6 +25,7 @@ ENGINE_THREAD_PREFIXES = (
     "camera-",
     "decode-",
     "clip-writer-",
+    "clip-encoder-",
     "face-worker",
     "query-",
     "store-writer",

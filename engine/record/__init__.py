@@ -10,23 +10,28 @@ and adopting complete clips that never got a media row).
 """
 
 from engine.record.buffer import PRE_BUFFER_MAX_BYTES, PRE_EVENT_S, PreEventBuffer
+from engine.record.camera_encoder import ENCODE_QUEUE_FRAMES, CameraEncoder, CameraEncoderStats
 from engine.record.encoder import (
     FALLBACK_CODEC,
+    KEYFRAME_INTERVAL_S,
     PREFERRED_CODEC,
     X264_OPTIONS,
     ClipCodec,
     ClipCodecError,
     ClipEncoder,
-    EncodedClip,
+    FrameEncoder,
     select_clip_codec,
 )
 from engine.record.events import ClipFinalised
 from engine.record.files import PARTIAL_SUFFIX, file_sha256
+from engine.record.muxer import ClipMuxer, ClipMuxError, EncodedClip
 from engine.record.recorder import MAX_CLIP_S, POST_ACTIVITY_S, ClipRecorder, ClipRecorderStats
 from engine.record.sweep import SweepReport, remove_orphan_partials, sweep_media
 
 __all__ = [
+    "ENCODE_QUEUE_FRAMES",
     "FALLBACK_CODEC",
+    "KEYFRAME_INTERVAL_S",
     "MAX_CLIP_S",
     "PARTIAL_SUFFIX",
     "POST_ACTIVITY_S",
@@ -34,13 +39,18 @@ __all__ = [
     "PRE_BUFFER_MAX_BYTES",
     "PRE_EVENT_S",
     "X264_OPTIONS",
+    "CameraEncoder",
+    "CameraEncoderStats",
     "ClipCodec",
     "ClipCodecError",
     "ClipEncoder",
     "ClipFinalised",
+    "ClipMuxError",
+    "ClipMuxer",
     "ClipRecorder",
     "ClipRecorderStats",
     "EncodedClip",
+    "FrameEncoder",
     "PreEventBuffer",
     "SweepReport",
     "file_sha256",

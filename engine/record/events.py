@@ -16,7 +16,9 @@ class ClipFinalised(Event):
 
     Published on the camera's ``clip-writer-<camera>`` thread. ``path`` is relative to the
     data dir, exactly as in the media row; ``started_at`` is the UTC wall time of the first
-    frame; ``duration_s`` is the playback length in seconds.
+    frame; ``duration_s`` is the playback length in seconds. ``codec`` names the encoder
+    that made the video here (``libx264``, ``mpeg4``), or the camera's codec (``h264``,
+    ``hevc``) when ``stream_copy``: the camera's own packets, recorded without re-encoding.
     """
 
     camera: str
@@ -31,6 +33,7 @@ class ClipFinalised(Event):
     codec: str
     media_id: int | None
     event_id: int | None
+    stream_copy: bool = False
 
     def record(self) -> EventRecord:
         return EventRecord(
@@ -45,6 +48,7 @@ class ClipFinalised(Event):
                 "size_bytes": self.size_bytes,
                 "sha256": self.sha256,
                 "codec": self.codec,
+                "stream_copy": self.stream_copy,
                 "media_id": self.media_id,
                 "event_id": self.event_id,
             },

@@ -1,10 +1,10 @@
-"""The writer of one clip: a thread that encodes the clip's frames and finalises the file.
+"""The writer of one clip: a thread that muxes the clip's packets and finalises the file.
 
 Data flow, per clip::
 
-    ClipRecorder ── pre-event frames + bounded queue ──▶ [clip-writer-<camera> thread]
-        encode (PyAV) → <name>.<pid>.mp4.partial → fsync → sha256 → rename → fsync dir
-        → InsertMedia through the store writer → ClipFinalised on the bus
+    ClipRecorder ── pre-event packets + bounded queue ──▶ [clip-writer-<camera> thread]
+        mux (PyAV, no re-encoding) → <name>.<pid>.mp4.partial → fsync → sha256 → rename
+        → fsync dir → InsertMedia through the store writer → ClipFinalised on the bus
 
 Crash safety: a clip lives under a temp name owned by this process until it is complete
 and flushed to disk; only then is it renamed and, after the rename is durable, given a
@@ -29,9 +29,8 @@ from typing import Literal
 
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.frames import Frame
+from engine.frames import EncodedPacket
 from engine.media import MediaFile
-from engine.record.encoder import ClipCodec, ClipEncoder, EncodedClip
 from engine.record.events import ClipFinalised
 from engine.record.files import (
     CLIP_SUFFIX,
@@ -41,6 +40,7 @@ from engine.record.files import (
     fsync_dir,
     fsync_file,
 )
+from engine.record.muxer import ClipMuxer, EncodedClip
 from engine.store.commands import InsertMedia
 from engine.store.writer import StoreUnavailableError, StoreWriter
 
@@ -53,32 +53,32 @@ ROW_WAIT_S = 10.0
 Outcome = Literal["finalised", "empty", "failed"]
 
 
-class FrameQueue:
-    """Bounded hand-over from the camera thread to a clip writer. ``offer`` never blocks."""
+class PacketQueue:
+    """Bounded hand-over from the recorder to a clip writer. ``offer`` never blocks."""
 
     def __init__(self, capacity: int) -> None:
         self._cond = threading.Condition(threading.Lock())
-        self._items: collections.deque[Frame] = collections.deque()
+        self._items: collections.deque[EncodedPacket] = collections.deque()
         self._capacity = capacity
         self._closed = False
 
-    def offer(self, frame: Frame) -> bool:
-        """Queue ``frame``; False (frame dropped) if the queue is full or closed."""
+    def offer(self, packet: EncodedPacket) -> bool:
+        """Queue ``packet``; False (not taken) if the queue is full or closed."""
         with self._cond:
             if self._closed or len(self._items) >= self._capacity:
                 return False
-            self._items.append(frame)
+            self._items.append(packet)
             self._cond.notify()
             return True
 
     def close(self) -> None:
-        """No more frames: ``take`` returns None once the queue is drained."""
+        """No more packets: ``take`` returns None once the queue is drained."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
 
-    def take(self) -> Frame | None:
-        """The next frame, waiting for one; None when closed and drained."""
+    def take(self) -> EncodedPacket | None:
+        """The next packet, waiting for one; None when closed and drained."""
         with self._cond:
             while not self._items and not self._closed:
                 self._cond.wait()
@@ -87,45 +87,43 @@ class FrameQueue:
 
 @dataclass(slots=True)
 class ClipPlan:
-    """Everything a writer needs besides frames; fixed when the clip starts, except
+    """Everything a writer needs besides packets; fixed when the clip starts, except
     ``event_id`` which the recorder may fill in later (read only after the queue closes)."""
 
     camera_key: str
     camera_id: int | None
     clips_dir: Path
     media_root: Path
-    codec: ClipCodec
-    fps_hint: float
     wall_anchor: datetime  # clock.now() ...
     mono_anchor: float  # ... and clock.monotonic() read together at clip start
     event_id: int | None
 
-    def wall_time(self, frame: Frame) -> datetime:
-        """UTC wall time of ``frame``: the time read with its ``captured_at`` when the
-        source gave one, else mapped through the anchors taken at clip start."""
-        if frame.wall_at is not None:
-            return frame.wall_at
-        return self.wall_anchor + timedelta(seconds=frame.captured_at - self.mono_anchor)
+    def wall_time(self, packet: EncodedPacket) -> datetime:
+        """UTC wall time of ``packet``'s frame: the time read with its ``captured_at`` when
+        the source gave one, else mapped through the anchors taken at clip start."""
+        if packet.wall_at is not None:
+            return packet.wall_at
+        return self.wall_anchor + timedelta(seconds=packet.captured_at - self.mono_anchor)
 
 
 class ClipWriter:
-    """Encodes one clip on its own ``clip-writer-<camera>`` thread, then finalises it (see
+    """Muxes one clip on its own ``clip-writer-<camera>`` thread, then finalises it (see
     the module docstring). ``on_done(writer, outcome)`` is its thread's last act."""
 
     def __init__(
         self,
         plan: ClipPlan,
-        pre_frames: list[Frame],
-        queue_frames: int,
+        pre_packets: list[EncodedPacket],
+        queue_packets: int,
         store_writer: StoreWriter | None,
         bus: EventBus,
         clock: Clock,
         on_done: Callable[[ClipWriter, Outcome], None],
     ) -> None:
         self.plan = plan
-        self.queue = FrameQueue(queue_frames)
-        self.dropped = 0  # written by the recorder under its lock
-        self._pre_frames: collections.deque[Frame] = collections.deque(pre_frames)
+        self.queue = PacketQueue(queue_packets)
+        self.dropped = 0  # frames missing from the clip; written by the recorder under its lock
+        self._pre_packets: collections.deque[EncodedPacket] = collections.deque(pre_packets)
         self._store_writer = store_writer
         self._bus = bus
         self._clock = clock
@@ -135,38 +133,41 @@ class ClipWriter:
             target=self._run, name=f"clip-writer-{plan.camera_key}", daemon=True
         )
 
-    def _next_frame(self) -> Frame | None:
-        if self._pre_frames:
-            return self._pre_frames.popleft()  # popped so encoded frames can be freed
+    def _next_packet(self) -> EncodedPacket | None:
+        if self._pre_packets:
+            return self._pre_packets.popleft()
         return self.queue.take()
 
     def _run(self) -> None:
         outcome: Outcome = "failed"
-        encoder: ClipEncoder | None = None
+        muxer: ClipMuxer | None = None
         try:
-            frame = self._next_frame()
-            if frame is None:
+            packet = self._next_packet()
+            if packet is None:
                 outcome = "empty"
                 return
             plan = self.plan
-            started_at = plan.wall_time(frame)
+            started_at = plan.wall_time(packet)
             final = self._final_path(started_at)
-            encoder = ClipEncoder(clip_partial_path(final), plan.codec, plan.fps_hint)
-            last = frame
-            while frame is not None:
-                encoder.add(frame.image, frame.captured_at)
-                last = frame
-                frame = self._next_frame()
-            encoded = encoder.close()
+            muxer = ClipMuxer(clip_partial_path(final))
+            while packet is not None:
+                muxer.add(packet)
+                packet = self._next_packet()
+            stream = muxer.stream
+            encoded = muxer.close()
+            assert stream is not None
             # The span covers exactly the frames: first frame to the end of the last one.
-            ended_at = plan.wall_time(last) + timedelta(seconds=encoder.frame_interval_s)
-            self._finalise(encoder.path, final, started_at, ended_at, encoded)
+            ended_at = started_at + timedelta(seconds=encoded.duration_s)
+            codec = stream.encoder or stream.codec
+            self._finalise(
+                muxer.path, final, started_at, ended_at, encoded, codec, stream.stream_copy
+            )
             outcome = "finalised"
         except Exception:
             log.exception("camera %s: clip could not be written", self.plan.camera_key)
-            if encoder is not None:
-                encoder.abort()
-                encoder.path.unlink(missing_ok=True)
+            if muxer is not None:
+                muxer.abort()
+                muxer.path.unlink(missing_ok=True)
         finally:
             self.queue.close()  # a failed writer refuses further frames instead of queueing
             self._on_done(self, outcome)
@@ -191,6 +192,8 @@ class ClipWriter:
         started_at: datetime,
         ended_at: datetime,
         encoded: EncodedClip,
+        codec: str,
+        stream_copy: bool,
     ) -> None:
         # Durable content first, then the name, then the row: a crash leaves a temp file
         # (swept once this process is gone) or a complete file, and a row only for a
@@ -206,13 +209,14 @@ class ClipWriter:
             MediaFile("clip", relative, sha256, size), started_at, ended_at, final
         )
         log.info(
-            "camera %s: clip %s (%.1f s, %d frames, %d dropped, %s)",
+            "camera %s: clip %s (%.1f s, %d frames, %d dropped, %s%s)",
             plan.camera_key,
             relative,
             encoded.duration_s,
             encoded.frames,
             self.dropped,
-            plan.codec.name,
+            codec,
+            ", the camera's own packets" if stream_copy else "",
         )
         self._bus.publish(
             ClipFinalised(
@@ -226,7 +230,8 @@ class ClipWriter:
                 dropped_frames=self.dropped,
                 size_bytes=size,
                 sha256=sha256,
-                codec=plan.codec.name,
+                codec=codec,
+                stream_copy=stream_copy,
                 media_id=media_id,
                 event_id=plan.event_id,
             )

@@ -37,12 +37,12 @@ class CameraPipeline:
         self.recorder = recorder
 
     def process(self, frame: Frame) -> FrameAnalysis:
-        analysis = self.analyzer.process(frame.image, frame.seq, frame.captured_at, frame.wall_at)
         recorder = self.recorder
         if recorder is not None:
-            recorder.push(frame)
-            if any(not track.coasting for track in analysis.tracks):
-                recorder.mark_activity(frame.captured_at)
+            recorder.push(frame)  # first: its encoder (if any) works while we analyse
+        analysis = self.analyzer.process(frame.image, frame.seq, frame.captured_at, frame.wall_at)
+        if recorder is not None and any(not track.coasting for track in analysis.tracks):
+            recorder.mark_activity(frame.captured_at)
         return analysis
 
     def close(self, timeout_s: float = 30.0, *, error: str | None = None) -> bool:

@@ -1,5 +1,9 @@
 """Camera sources: files, RTSP/HTTP streams and webcams, each read on its own thread.
 
+Files and streams are read with PyAV (:mod:`engine.vision.capture`): a frame of an
+H.264/H.265 source carries the compressed packets it was decoded from (``Frame.packets``),
+stamped on the frame's time base, so the clip recorder keeps them without re-encoding.
+
 A source keeps only the newest frame (:class:`FrameSlot`); viewers take it at their own rate,
 so a slow viewer drops stale frames instead of queueing them. A source that stops
 delivering is marked offline (watchdog, ``stall_timeout_s``) and reopened with exponential
@@ -16,21 +20,27 @@ from __future__ import annotations
 
 import collections
 import logging
-import math
 import os
 import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.config import CameraConfig, CameraSecretError, SourceKind
 from engine.cv import import_cv2
 from engine.events import CameraStatus, CameraStatusChanged
-from engine.frames import Frame, Image
+from engine.frames import EncodedPacket, Frame, Image
+from engine.vision.capture import (
+    Capture,
+    CaptureOpenError,
+    Cv2Capture,
+    Decoded,
+    open_pyav,
+)
 
 if TYPE_CHECKING:  # the analysis sits on top of sources; only its type is named here
     from engine.vision.analysis import FrameAnalysis
@@ -91,6 +101,8 @@ class SourceStats:
     last_processing_error: str | None = None
     last_problem: str | None = None  # why the camera was last offline, in error or without
     # footage (kept after it stops, so a report says why a camera never came online)
+    decode_errors: int = 0  # corrupt packets the decoder skipped
+    stream_copy: bool = False  # the camera's H.264/H.265 packets are given for recording
 
 
 class CameraSource:
@@ -202,6 +214,8 @@ class CameraSource:
                 processing_errors=self._stats.processing_errors,
                 last_processing_error=self._stats.last_processing_error,
                 last_problem=self._stats.last_problem,
+                decode_errors=self._stats.decode_errors,
+                stream_copy=self._stats.stream_copy,
             )
 
     def check_stall(self) -> None:
@@ -227,9 +241,15 @@ class CameraSource:
         except Exception as exc:  # never die silently: the tile and the history say why
             log.exception("camera %s: worker failed", self.camera.id)
             self.failure = f"camera worker failed: {type(exc).__name__}: {exc}"
-            self._set_status(CameraStatus.ERROR, self.failure)
+            self._end_with(CameraStatus.ERROR, self.failure)
         finally:
             self._ended.set()
+
+    def _end_with(self, status: CameraStatus, detail: str) -> None:
+        """The worker's last act: mark it ended, then publish why, so whoever sees this
+        status also finds :meth:`wait_ended` true."""
+        self._ended.set()
+        self._set_status(status, detail)
 
     def _run_until_stopped(self) -> None:
         backoff_s = BACKOFF_START_S
@@ -254,7 +274,7 @@ class CameraSource:
             if self._stop.is_set():
                 break
             if ended:
-                self._set_status(CameraStatus.STOPPED, reason)
+                self._end_with(CameraStatus.STOPPED, reason)
                 return
             if once or reason.endswith(TRUNCATED):
                 self._fail(reason)
@@ -271,7 +291,7 @@ class CameraSource:
     def _fail(self, reason: str) -> None:
         """End for good: the file cannot be read (further)."""
         self.failure = reason
-        self._set_status(CameraStatus.ERROR, reason)
+        self._end_with(CameraStatus.ERROR, reason)
 
     def _wait_to_retry(self, backoff_s: float) -> bool:
         """Wait ``backoff_s`` clock seconds before the next attempt; False if the source is
@@ -282,47 +302,50 @@ class CameraSource:
             self._stats.reconnects += 1
         return True
 
-    def _open(self) -> tuple[Any | None, str]:
-        cv2 = import_cv2()
+    def _open(self) -> tuple[Capture | None, str]:
         cam = self.camera
-        if cam.kind is SourceKind.FILE:
+        capture: Capture
+        if cam.kind is SourceKind.WEBCAM:
+            cv2 = import_cv2()
+            raw = cv2.VideoCapture(cam.webcam_index if cam.webcam_index is not None else 0)
+            if not raw.isOpened():
+                raw.release()
+                return None, f"cannot open webcam: {cam.url}"
+            capture = Cv2Capture(raw)
+        elif cam.kind is SourceKind.FILE:
             path = cam.file_path
             assert path is not None
             if not path.exists():
                 return None, f"file not found: {path}"
             if not os.access(path, os.R_OK):
                 return None, f"file not readable: {path}"
-            capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-        elif cam.kind is SourceKind.WEBCAM:
-            capture = cv2.VideoCapture(cam.webcam_index if cam.webcam_index is not None else 0)
+            try:
+                capture = open_pyav(str(path), live=False, shown_url=cam.url)
+            except CaptureOpenError as exc:
+                return None, f"cannot decode video file: {cam.url} ({exc})"
         else:
             try:
                 url = cam.connect_url()  # with the password: for FFmpeg only, never shown
             except CameraSecretError as exc:
                 return None, str(exc)
-            capture = cv2.VideoCapture(
-                url,
-                cv2.CAP_FFMPEG,
-                [
-                    cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
-                    max(OPEN_TIMEOUT_MS, self._read_timeout_ms),
-                    cv2.CAP_PROP_READ_TIMEOUT_MSEC,
-                    self._read_timeout_ms,
-                ],
-            )
-        if not capture.isOpened():
-            capture.release()
-            what = {
-                SourceKind.FILE: "cannot decode video file",
-                SourceKind.WEBCAM: "cannot open webcam",
-                SourceKind.STREAM: "cannot connect to stream",
-            }[cam.kind]
-            return None, f"{what}: {cam.url}"
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+            try:
+                capture = open_pyav(
+                    url,
+                    live=True,
+                    shown_url=cam.url,
+                    timeouts_s=(
+                        max(OPEN_TIMEOUT_MS, self._read_timeout_ms) / 1000,
+                        self._read_timeout_ms / 1000,
+                    ),
+                )
+            except CaptureOpenError as exc:
+                return None, f"cannot connect to stream: {cam.url} ({exc})"
+        fps = capture.fps
         self.native_fps = fps if 0.5 <= fps <= 240 else DEFAULT_FPS
         if cam.kind is SourceKind.FILE:
-            declared_frames = float(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0)
-            self._declared_s = declared_frames / self.native_fps if declared_frames > 0 else 0.0
+            self._declared_s = capture.declared_s
+        with self._lock:
+            self._stats.stream_copy = capture.stream is not None
         return capture, ""
 
     def _report_unavailable(self, problem: str, retry_in_s: float) -> None:
@@ -337,7 +360,7 @@ class CameraSource:
             status = CameraStatus.ERROR
         self._set_status(status, f"{problem}; retrying in {retry_in_s:g} s", retry_in_s=retry_in_s)
 
-    def _read_until_lost(self, capture: Any) -> tuple[bool, bool, str]:
+    def _read_until_lost(self, capture: Capture) -> tuple[bool, bool, str]:
         """Read frames until the source fails or stops. Returns (delivered any frame,
         ended for good, reason)."""
         cam = self.camera
@@ -352,7 +375,7 @@ class CameraSource:
         finally:
             reader.close()
 
-    def _deliver_all(self, reader: _Reader, capture: Any) -> tuple[bool, bool, str]:
+    def _deliver_all(self, reader: _Reader, capture: Capture) -> tuple[bool, bool, str]:
         cam = self.camera
         is_file = cam.kind is SourceKind.FILE
         file_identity = _file_identity(cam.file_path) if cam.file_path else None
@@ -363,8 +386,10 @@ class CameraSource:
         delivered = False
         pts_s = 0.0
         while not self._stop.is_set():
-            image, frame_pts_s = reader.read()
-            if image is not None:  # some containers give no usable times: count frames
+            decoded = reader.read()
+            self._count_decode_errors(capture)
+            if decoded is not None:  # some containers give no usable times: count frames
+                frame_pts_s = decoded.pts_s
                 pts_s = frame_pts_s if frame_pts_s > pts_s or not delivered else pts_s + interval
             if self._recording_start is None:
                 captured_at, wall_at = self._clock.monotonic(), self._clock.now()
@@ -376,12 +401,13 @@ class CameraSource:
                 next_file_check = now + FILE_CHECK_INTERVAL_S
                 if _file_identity(cam.file_path) != file_identity:
                     return delivered, False, f"file is gone or was replaced: {cam.file_path}"
-            if image is None:
+            if decoded is None:
+                problem = f" ({capture.problem})" if capture.problem else ""
                 if is_file:
                     if not delivered:
-                        return delivered, False, f"no decodable frames in {cam.file_path}"
+                        return delivered, False, f"no decodable frames in {cam.file_path}{problem}"
                     if cam.loop:
-                        if not capture.set(import_cv2().CAP_PROP_POS_FRAMES, 0):
+                        if not reader.rewind():
                             return delivered, False, "cannot rewind file"
                         continue
                     short = self._declared_s - pts_s
@@ -397,9 +423,10 @@ class CameraSource:
                             f"{self._declared_s:.1f} s: {TRUNCATED}",
                         )
                     return delivered, True, "end of file"
-                return delivered, False, "stream stopped delivering frames"
+                return delivered, False, f"stream stopped delivering frames{problem}"
             delivered = True
-            self._deliver(image, captured_at, wall_at)
+            packets = _stamped(decoded, capture, captured_at, wall_at)
+            self._deliver(decoded.image, captured_at, wall_at, packets)
             if self._realtime and is_file:
                 next_due += interval
                 wait = next_due - self._clock.monotonic()
@@ -410,7 +437,19 @@ class CameraSource:
                     next_due = self._clock.monotonic()
         return delivered, False, "stopped"
 
-    def _deliver(self, image: Image, captured_at: float, wall_at: datetime) -> None:
+    def _count_decode_errors(self, capture: Capture) -> None:
+        errors = capture.decode_errors
+        if errors != self._stats.decode_errors:  # only this thread writes it
+            with self._lock:
+                self._stats.decode_errors = errors
+
+    def _deliver(
+        self,
+        image: Image,
+        captured_at: float,
+        wall_at: datetime,
+        packets: tuple[EncodedPacket, ...] | None = None,
+    ) -> None:
         recent = self._recent
         recent.append(captured_at)
         while recent and captured_at - recent[0] > FPS_WINDOW_S:
@@ -421,7 +460,7 @@ class CameraSource:
             self._stats.frames += 1
             seq = self._stats.frames
             self._last_frame_at = captured_at
-        frame = Frame(seq, image, captured_at, fps, None, wall_at)
+        frame = Frame(seq, image, captured_at, fps, None, wall_at, packets)
         analysis = self._process(frame)
         self.slot.put(replace(frame, analysis=analysis) if analysis is not None else frame)
         if self._status is not CameraStatus.ONLINE:
@@ -489,41 +528,66 @@ class CameraSource:
 TRUNCATED = "truncated or corrupt"
 
 
-class _Reader:
-    """Hands out decoded frames: (BGR image or None at the end, presentation time s)."""
+def _stamped(
+    decoded: Decoded, capture: Capture, captured_at: float, wall_at: datetime
+) -> tuple[EncodedPacket, ...] | None:
+    """The picture's compressed packets on the engine's time base: each packet's time is the
+    frame's plus the difference of their presentation times (exact for recordings)."""
+    stream = capture.stream
+    if decoded.packets is None or stream is None:
+        return None
+    stamped = []
+    for packet in decoded.packets:
+        offset_s = packet.pts_s - decoded.pts_s
+        stamped.append(
+            EncodedPacket(
+                data=packet.data,
+                pts=packet.pts,
+                dts=packet.dts,
+                duration=packet.duration,
+                keyframe=packet.keyframe,
+                captured_at=captured_at + offset_s,
+                wall_at=wall_at + timedelta(seconds=offset_s),
+                stream=stream,
+            )
+        )
+    return tuple(stamped)
 
-    def read(self) -> tuple[Image | None, float]:
+
+class _Reader:
+    """Hands out decoded pictures (None at the end) from a :class:`Capture`."""
+
+    def read(self) -> Decoded | None:
+        raise NotImplementedError
+
+    def rewind(self) -> bool:
+        """Start the file again (looping); only for readers on the worker thread."""
         raise NotImplementedError
 
     def close(self) -> None:
         """Stop reading; the capture may be released after this returns."""
 
 
-def _read_one(capture: Any) -> tuple[Image | None, float]:
-    ok, image = capture.read()
-    if not ok or image is None:
-        return None, 0.0
-    pts_ms = float(capture.get(import_cv2().CAP_PROP_POS_MSEC) or 0.0)
-    return image, pts_ms / 1000.0 if math.isfinite(pts_ms) and pts_ms > 0 else 0.0
-
-
 class _InlineReader(_Reader):
     """Decodes on the camera's worker thread (live sources, paced and looping files)."""
 
-    def __init__(self, capture: Any) -> None:
+    def __init__(self, capture: Capture) -> None:
         self._capture = capture
 
-    def read(self) -> tuple[Image | None, float]:
-        return _read_one(self._capture)
+    def read(self) -> Decoded | None:
+        return self._capture.read()
+
+    def rewind(self) -> bool:
+        return self._capture.rewind()
 
 
 class _DecodeAhead(_Reader):
     """Decodes an unpaced file on its own thread (``decode-<camera>``), a bounded number
     of frames ahead of the frame processor, so decoding and analysis overlap."""
 
-    def __init__(self, capture: Any, name: str) -> None:
+    def __init__(self, capture: Capture, name: str) -> None:
         self._capture = capture
-        self._frames: queue.Queue[tuple[Image | None, float]] = queue.Queue(DECODE_AHEAD_FRAMES)
+        self._frames: queue.Queue[Decoded | None] = queue.Queue(DECODE_AHEAD_FRAMES)
         self._closing = threading.Event()
         self._done = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -533,30 +597,33 @@ class _DecodeAhead(_Reader):
         marked = False
         try:
             while not self._closing.is_set():
-                image, pts_s = _read_one(self._capture)
-                self._frames.put((image, pts_s))
-                if image is None:
+                decoded = self._capture.read()
+                self._frames.put(decoded)
+                if decoded is None:
                     marked = True
                     return
         finally:
             if not marked:
-                self._frames.put((None, 0.0))  # exactly one end marker, which close() awaits
+                self._frames.put(None)  # exactly one end marker, which close() awaits
 
-    def read(self) -> tuple[Image | None, float]:
+    def read(self) -> Decoded | None:
         if self._done:
-            return None, 0.0
-        image, pts_s = self._frames.get()
-        self._done = image is None
-        return image, pts_s
+            return None
+        decoded = self._frames.get()
+        self._done = decoded is None
+        return decoded
+
+    def rewind(self) -> bool:
+        return False  # unpaced files are read once (looping files decode inline)
 
     def close(self) -> None:
         self._closing.set()
         while not self._done:  # drain so a decoder waiting for room can finish
-            self._done = self._frames.get()[0] is None
+            self._done = self._frames.get() is None
         self._thread.join()
 
 
-def _file_identity(path: Any) -> tuple[int, int] | None:
+def _file_identity(path: str | os.PathLike[str]) -> tuple[int, int] | None:
     """(device, inode) of a file, or None when it is gone or unreadable."""
     try:
         st = os.stat(path)

@@ -25,7 +25,7 @@ from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import load_site
 from engine.cv import import_cv2
-from engine.frames import Frame
+from engine.frames import EncodedPacket, Frame
 from engine.instance import partial_owner, partial_path
 from engine.paths import data_dir
 from engine.record import (
@@ -33,6 +33,7 @@ from engine.record import (
     ClipEncoder,
     ClipFinalised,
     ClipRecorder,
+    FrameEncoder,
     PreEventBuffer,
     file_sha256,
     remove_orphan_partials,
@@ -56,10 +57,10 @@ T0 = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def no_leaked_clip_writers() -> Iterator[None]:
-    """Every test must close its recorders: no clip-writer thread may outlive it."""
+    """Every test must close its recorders: no clip writer or encoder may outlive it."""
     yield
-    leaked = [t.name for t in threading.enumerate() if t.name.startswith("clip-writer-")]
-    assert not leaked, f"test leaked clip writer threads: {leaked}"
+    leaked = [t.name for t in threading.enumerate() if t.name.startswith("clip-")]
+    assert not leaked, f"test leaked clip writer or encoder threads: {leaked}"
 
 
 def vtest_frames(path: Path, count: int, wall_start: datetime | None = None) -> Iterator[Frame]:
@@ -133,7 +134,13 @@ def recorder_for(
     camera_id: int | None = None,
     **kwargs: object,
 ) -> ClipRecorder:
-    settings: dict[str, object] = {"pre_s": 1.0, "post_s": 1.0, "queue_frames": 500}
+    # blocking: the tests push frames faster than real time; the encoder must not drop them
+    settings: dict[str, object] = {
+        "pre_s": 1.0,
+        "post_s": 1.0,
+        "queue_frames": 500,
+        "blocking": True,
+    }
     settings.update(kwargs)
     return ClipRecorder(
         "plaza",
@@ -216,17 +223,18 @@ def test_activity_within_post_s_extends_a_clip_and_later_activity_starts_another
     clip_log = ClipLog(bus)
     recorder = recorder_for(bus, pre_s=1.0, post_s=1.0)
     try:
+        # Keyframes every second (0.0, 1.0, ...): a clip starts on one.
         # 2.0 s then 2.8 s (before the 3.0 s end): one clip 1.0..3.8 s.
-        # 4.5 s: a new clip; its pre-event second would overlap the first clip, so it
-        # starts right after it, at 3.9 s, and runs to 5.5 s.
+        # 4.5 s: a new clip; its pre-event keyframe (3.0 s) lies in the first clip, so it
+        # starts at the first keyframe after it, 4.0 s, and runs to 5.5 s.
         # 8.0 s: a fresh clip with its full pre-event second, 7.0..9.0 s.
         feed(recorder, vtest_frames(vtest_avi, 100), lambda seq: seq in (20, 28, 45, 80))
     finally:
         assert recorder.close(timeout_s=20)
 
     clips = clip_log.in_order()
-    assert [c.frames for c in clips] == [29, 17, 21]
-    assert [(c.started_at - T0).total_seconds() for c in clips] == [1.0, 3.9, 7.0]
+    assert [c.frames for c in clips] == [29, 16, 21]
+    assert [(c.started_at - T0).total_seconds() for c in clips] == [1.0, 4.0, 7.0]
     for clip in clips:
         video = decode(data_dir() / clip.path)
         assert len(video.times_s) == clip.frames
@@ -283,32 +291,43 @@ def test_missing_h264_encoder_falls_back_to_mpeg4_with_a_warning(
     assert video.duration_s == pytest.approx(2.1, abs=0.02)
 
 
-def test_a_writer_that_falls_behind_drops_frames_but_keeps_real_time(vtest_avi: Path) -> None:
+def test_an_encoder_that_falls_behind_drops_and_counts_frames_but_keeps_real_time(
+    vtest_avi: Path,
+) -> None:
     bus = EventBus()
     clip_log = ClipLog(bus)
-    # A one-frame queue and frames pushed far faster than real time: the writer must drop.
-    recorder = recorder_for(bus, pre_s=1.0, post_s=2.0, queue_frames=1)
+    frames = list(vtest_frames(vtest_avi, 80))
+    # A one-frame encoder queue, and frames in bursts of five pushed back to back
+    # (microseconds apart) while x264 takes milliseconds a frame: the encoder must drop at
+    # least three of every five, and say so. The pauses spread the survivors over the clip.
+    recorder = recorder_for(bus, pre_s=1.0, post_s=2.0, blocking=False, encode_queue_frames=1)
+
+    def paced(frames: list[Frame]) -> Iterator[Frame]:
+        for frame in frames:
+            if frame.seq % 5 == 0:
+                time.sleep(0.02)
+            yield frame
+
     try:
-        feed(recorder, vtest_frames(vtest_avi, 80), lambda seq: 20 <= seq <= 50)
+        feed(recorder, paced(frames), lambda seq: 20 <= seq <= 50)
     finally:
         assert recorder.close(timeout_s=20)
-
-    clips = clip_log.in_order()
-    clip = clips[0]
-    expected = 71 - 10  # frames 10..70 reach the recorder for this clip
-    assert clip.dropped_frames > 0
-    assert clip.frames + clip.dropped_frames == expected
-    assert recorder.stats().frames_dropped == clip.dropped_frames
+    stats = recorder.stats()
+    assert stats.encoder_frames_dropped >= 3 * 80 // 5
+    assert stats.frames_encoded + stats.encoder_frames_dropped == 80
+    (clip,) = clip_log.in_order()
+    assert clip.dropped_frames > 0 and stats.frames_dropped == clip.dropped_frames
     video = decode(data_dir() / clip.path)
     assert len(video.times_s) == clip.frames
-    # Each surviving frame plays at its capture time (multiples of 0.1 s from frame 10),
-    # so the gaps of the dropped frames keep their real length.
+    # Each surviving frame plays at its capture time (multiples of 0.1 s from the clip's
+    # first frame), so the gaps of the dropped frames keep their real length ...
+    first = (clip.started_at - T0).total_seconds()
+    played = [round((first + t) / FRAME_S) for t in video.times_s]
     for t in video.times_s:
         assert abs(t / FRAME_S - round(t / FRAME_S)) < 0.02
-    # Where the drops fall depends on thread timing (mid-clip or at its end); either way
-    # every played frame is a distinct frame 10..70 at its own time.
-    played = [10 + round(t / FRAME_S) for t in video.times_s]
-    assert len(set(played)) == len(played) and set(played) <= set(range(10, 71))
+    assert played == sorted(set(played)) and set(played) <= set(range(0, 71))
+    # ... and every frame of its span is either in it or counted as dropped.
+    assert clip.frames + clip.dropped_frames == played[-1] - played[0] + 1
     assert video.duration_s == pytest.approx(video.times_s[-1] + FRAME_S, abs=0.02)
     assert clip.duration_s == pytest.approx(video.duration_s, abs=0.02)
 
@@ -327,6 +346,7 @@ def test_a_clip_whose_camera_stops_is_closed_by_the_idle_check(vtest_avi: Path) 
         fps_hint=FPS,
         pre_s=1.0,
         post_s=1.0,
+        blocking=True,
     )
     try:
         for frame in vtest_frames(vtest_avi, 26):  # the camera dies after 2.5 s
@@ -360,26 +380,47 @@ def test_encoder_trims_odd_sizes_and_scales_a_mid_clip_resolution_change(
     assert (video.width, video.height, len(video.times_s)) == (766, 574, 20)
 
 
-def test_pre_event_buffer_is_bounded_by_seconds_and_bytes(
+def encoded_packets(frames: Iterable[Frame]) -> list[EncodedPacket]:
+    """The frames encoded as the recorder's encoder does (a keyframe every second)."""
+    frames = list(frames)
+    height, width = frames[0].image.shape[:2]
+    encoder = FrameEncoder(select_clip_codec(), width, height, FPS)
+    packets = []
+    for frame in frames:
+        packets += encoder.encode(frame.image, frame.captured_at, frame_s=FRAME_S)
+    return packets + encoder.flush()
+
+
+def test_pre_event_buffer_keeps_whole_keyframe_intervals_bounded_by_seconds_and_bytes(
     vtest_avi: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    frames = list(vtest_frames(vtest_avi, 40))
-    frame_bytes = 768 * 576 * 3
+    packets = encoded_packets(vtest_frames(vtest_avi, 40))
+    assert [p.captured_at for p in packets if p.keyframe] == [0.0, 1.0, 2.0, 3.0]
     buffer = PreEventBuffer(2.0)
-    for frame in frames:
-        buffer.append(frame)
-    assert len(buffer) == 21 and buffer.span_s == pytest.approx(2.0)  # frames 19..39
-    assert buffer.nbytes == 21 * frame_bytes
-    assert [f.seq for f in buffer.frames_since(3.5)] == [35, 36, 37, 38, 39]
-    assert PreEventBuffer.estimate_bytes(768, 576, 10.0, 5.0) == 51 * frame_bytes
+    for seq, packet in enumerate(packets, start=1):
+        assert buffer.append(packet, seq)
+    # 2 s before the newest packet (3.9 s) is 1.9 s: kept from the keyframe before, 1.0 s.
+    assert len(buffer) == 30 and buffer.span_s == pytest.approx(2.9)
+    assert buffer.nbytes == sum(len(p.data) for p in packets[10:])
+    assert buffer.keyframe_interval_s() == pytest.approx(1.0)
+    seqs, start = buffer.start_for(3.5, after_seq=0)  # the keyframe at or before 3.5 s
+    assert seqs == list(range(31, 41)) and start == packets[30:]
+    seqs, start = buffer.start_for(0.5, after_seq=0)  # not held: the oldest keyframe
+    assert start[0].captured_at == 1.0 and len(start) == 30
+    assert buffer.start_for(3.5, after_seq=35) == ([], [])  # nothing after packet 35 starts
 
-    small = PreEventBuffer(2.0, max_bytes=10 * frame_bytes)
+    gop_bytes = sum(len(p.data) for p in packets[10:20])
+    small = PreEventBuffer(2.0, max_bytes=gop_bytes + 1)
     with caplog.at_level(logging.WARNING, logger="engine.record.buffer"):
-        for frame in frames:
-            small.append(frame)
-    assert len(small) == 10 and small.nbytes <= 10 * frame_bytes
-    assert [f.seq for f in small.frames_since(0.0)] == list(range(30, 40))
+        for seq, packet in enumerate(packets, start=1):
+            small.append(packet, seq)
+    assert small.nbytes <= gop_bytes + 1 or len(small) == 10  # one GOP is always kept
+    assert small.start_for(0.0, after_seq=0)[1][0].keyframe  # it starts at a keyframe
     assert sum("pre-event buffer capped" in r.getMessage() for r in caplog.records) == 1
+
+    fresh = PreEventBuffer(2.0)
+    assert not fresh.append(packets[1], 1)  # before any keyframe: undecodable, not kept
+    assert len(fresh) == 0 and fresh.nbytes == 0
 
 
 def test_the_clip_row_spans_its_frames_wall_time(db_url: str, vtest_avi: Path) -> None:

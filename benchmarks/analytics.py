@@ -3,8 +3,8 @@
 - ``run_analyze``: ``watchfloor analyze`` on vtest.avi as fast as possible, run as the user
   runs it (a child process, store, faces, snapshots and clips on), with the default detector
   (target ≥ 30 analysed fps) and with HOG (≥ 60).
-- ``run_four_cameras``: four cameras at 640×480 and 15 fps (vtest resized, MJPEG), each with
-  its own worker running the full pipeline in real time for a while: do they keep up?
+
+Four cameras in real time (with recording, RSS per camera): ``benchmarks/four_cameras.py``.
 """
 
 from __future__ import annotations
@@ -20,17 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.inputs import vtest_path
-from engine.bus import EventBus
-from engine.clock import REAL_CLOCK
-from engine.config import CameraConfig, SourceKind
-from engine.cv import import_cv2
-from engine.vision.analysis import CameraAnalyzer
-from engine.vision.pipeline import CameraPipeline
-from engine.vision.source import CameraSource
-
-CAMERAS = 4
-CAMERA_SIZE = (640, 480)
-CAMERA_FPS = 15.0
 
 
 def _analyze_command(video: Path, folder: Path, detector: str | None) -> dict[str, Any]:
@@ -85,48 +74,3 @@ def run_analyze(repeats: int = 3) -> dict[str, Any]:
             "face_crops": last["faces"]["crops"],
         }
     return figures
-
-
-def _camera_clip(folder: Path) -> Path:
-    """vtest.avi resized to 640×480 and re-timed to 15 fps (MJPEG, as many IP cameras send)."""
-    cv2 = import_cv2()
-    target = folder / "camera_640x480_15fps.avi"
-    capture = cv2.VideoCapture(str(vtest_path()))
-    writer = cv2.VideoWriter(str(target), cv2.VideoWriter.fourcc(*"MJPG"), CAMERA_FPS, CAMERA_SIZE)
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        writer.write(cv2.resize(image, CAMERA_SIZE, interpolation=cv2.INTER_AREA))
-    writer.release()
-    capture.release()
-    return target
-
-
-def run_four_cameras(seconds: float = 20.0) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="wf-bench-") as tmp:
-        clip = _camera_clip(Path(tmp))
-        bus = EventBus()
-        sources = []
-        for index in range(CAMERAS):
-            camera = CameraConfig(
-                f"cam{index}", f"Camera {index}", str(clip), SourceKind.FILE, True, None, None
-            )
-            pipeline = CameraPipeline(CameraAnalyzer(camera.id, bus, REAL_CLOCK))
-            sources.append(CameraSource(camera, bus, REAL_CLOCK, processor=pipeline.process))
-        for source in sources:
-            source.start()
-        time.sleep(seconds)
-        stats = [source.stats() for source in sources]
-        for source in sources:
-            source.stop()
-    fps = [s.frames / s.online_seconds for s in stats if s.online_seconds > 0]
-    return {
-        "cameras": CAMERAS,
-        "size": list(CAMERA_SIZE),
-        "target_fps": CAMERA_FPS,
-        "seconds": seconds,
-        "fps_per_camera": [round(f, 2) for f in fps],
-        "processing_ms_per_frame": [round(s.processing_ms, 2) for s in stats],
-        "kept_up": len(fps) == CAMERAS and min(fps) >= 0.97 * CAMERA_FPS,
-    }

@@ -26,7 +26,6 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "tile_display_fps": camera_tile.run,
     "camera_recovery": camera_recovery.run,
     "analyze_fps": analytics.run_analyze,
-    "four_cameras": analytics.run_four_cameras,
     "four_cameras_recording": four_cameras.run,
     "detection_quality": people_quality.run_detectors,
     "tracking_quality": people_quality.run_tracker,

@@ -271,15 +271,8 @@ class FaceWorker:
         track (viewers, ``person.left``) and say so with the face as seen, without counting
         an appearance."""
         public_id, name = person
-        file = None
-        if self._writer is not None and self._snapshot_dir is not None:
-            left, top, right, bottom = face
-            file = write_snapshot(
-                item.image,
-                Box(left, top, right - left, bottom - top),
-                self._snapshot_dir,
-                snapshot_path(item.camera, item.seen_at, "face"),
-            )
+        left, top, right, bottom = face
+        file = self._face_file(item, Box(left, top, right - left, bottom - top))
         with self._lock:
             self._labels[(item.camera, item.track_id)] = (public_id, name)
             self._recognised[public_id] = name
@@ -306,13 +299,18 @@ class FaceWorker:
         ]:
             del self._scene_seen[key]
 
-    def _store_face(self, item: _Crop, face: Box) -> tuple[int, str] | None:
-        """Keep the face as a JPEG snapshot with its media row: (media id, path)."""
+    def _face_file(self, item: _Crop, face: Box) -> MediaFile | None:
+        """The face as a JPEG snapshot under the data dir (None when nothing is stored)."""
         if self._writer is None or self._snapshot_dir is None:
             return None
-        at = item.seen_at
-        file = write_snapshot(
-            item.image, face, self._snapshot_dir, snapshot_path(item.camera, at, "face")
+        return write_snapshot(
+            item.image, face, self._snapshot_dir, snapshot_path(item.camera, item.seen_at, "face")
         )
-        media_id: int = self._writer.execute(InsertMedia(file=file, created_at=at))
+
+    def _store_face(self, item: _Crop, face: Box) -> tuple[int, str] | None:
+        """Keep the face as a JPEG snapshot with its media row: (media id, path)."""
+        file = self._face_file(item, face)
+        if file is None or self._writer is None:
+            return None
+        media_id: int = self._writer.execute(InsertMedia(file=file, created_at=item.seen_at))
         return media_id, file.path

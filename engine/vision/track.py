@@ -70,7 +70,6 @@ class Track:
     best_box: Box | None = None
     best_frame: int = -1
     path: list[tuple[float, float, float]] = field(default_factory=list)
-    detected_box: Box | None = None  # the latest detection's box
     appearance: Histogram | None = None  # running colour histogram of the person
     lost: bool = False  # confirmed, no evidence for longer than COAST_S: hidden, re-findable
 
@@ -272,7 +271,6 @@ class MultiTracker:
         self, track: Track, frame_index: int, t: float, det: Detection, appeared: list[Track]
     ) -> None:
         self.kalman.update(track, det.box)
-        track.detected_box = det.box
         track.hits += 1
         track.misses = 0
         track.last_seen_s = track.last_detected_s = t

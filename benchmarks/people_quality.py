@@ -32,7 +32,7 @@ from engine.bus import EventBus
 from engine.clock import REAL_CLOCK
 from engine.cv import import_cv2
 from engine.frames import Image
-from engine.vision.analysis import DETECT_EVERY_FRAMES, CameraAnalyzer
+from engine.vision.analysis import CameraAnalyzer
 from engine.vision.detect import make_detector
 from engine.vision.geometry import Box, iou_matrix
 from engine.vision.motion import MotionGate
@@ -196,7 +196,6 @@ def track_video(
         EventBus(),
         REAL_CLOCK,
         detector=make_detector(None, detector),
-        detect_every=DETECT_EVERY_FRAMES,
         keep_tracks=None,
     )
     boxes: dict[int, list[tuple[int, Box]]] = {}

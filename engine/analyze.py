@@ -20,7 +20,7 @@ from engine.record.events import ClipFinalised
 from engine.runtime import EngineRuntime, FileAnalysis
 from engine.store.database import Store
 from engine.store.sites import ANALYSED_VIDEOS_SITE
-from engine.vision.analysis import DETECT_EVERY_FRAMES
+from engine.vision.analysis import DETECT_INTERVAL_S
 
 END_POLL_S = 0.5  # how often the wait for the end of the file looks for a failed store
 
@@ -94,7 +94,7 @@ def analyze_video(
     clock: Clock,
     store: Store | None = None,
     realtime: bool = False,
-    detect_every: int = DETECT_EVERY_FRAMES,
+    detect_interval_s: float = DETECT_INTERVAL_S,
     camera: str | None = None,
     snapshots: bool = True,
     faces: bool = True,
@@ -152,7 +152,7 @@ def analyze_video(
         realtime=realtime,
         file_analysis=FileAnalysis(
             recording_start=when.start,
-            detect_every=detect_every,
+            detect_interval_s=detect_interval_s,
             snapshots=snapshots,
             faces=faces,
             clips=clips,
@@ -182,7 +182,7 @@ def analyze_video(
         "realtime": realtime,
         "recording_time": when.as_dict(),
         "detector": analyzer.detector.name,
-        "detect_every": detect_every,
+        "detect_interval_s": detect_interval_s,
         "detector_runs": stats.detector_runs,
         "detections": stats.detections,
         "tracks": list(stats.finished_tracks),

@@ -27,7 +27,7 @@ from engine.store.commands import StoreCommand
 from engine.store.database import Store, display_url
 from engine.store.sites import RegisterVideoCamera, SiteIds, SyncSite
 from engine.store.writer import StoreWriter
-from engine.vision.analysis import DETECT_EVERY_FRAMES, RECENT_TRACKS, CameraAnalyzer
+from engine.vision.analysis import DETECT_INTERVAL_S, RECENT_TRACKS, CameraAnalyzer
 from engine.vision.detect import make_detector
 from engine.vision.face_worker import FaceWorker
 from engine.vision.pipeline import CameraPipeline
@@ -51,7 +51,7 @@ class FileAnalysis:
     """
 
     recording_start: datetime
-    detect_every: int = DETECT_EVERY_FRAMES
+    detect_interval_s: float = DETECT_INTERVAL_S
     snapshots: bool = True
     faces: bool = True
     clips: bool = True
@@ -117,7 +117,7 @@ class EngineRuntime:
                         self.bus,
                         clock,
                         detector=make_detector(site.detector_model, site.detector),
-                        detect_every=analysis.detect_every,
+                        detect_interval_s=analysis.detect_interval_s,
                         snapshot_dir=snapshot_dir,
                         faces=self.faces,
                         keep_tracks=None if file_analysis is not None else RECENT_TRACKS,
@@ -218,9 +218,9 @@ class EngineRuntime:
         never the GUI thread. A live engine only: an analysis keeps what it was given."""
         if self.store is None or self.file_analysis is not None:
             return
-        detect_every = setting_values(self.store)["analytics.detect_every"]
+        interval_s = setting_values(self.store)["analytics.detect_interval_ms"] / 1000
         for pipeline in self.pipelines.values():
-            pipeline.analyzer.detect_every = detect_every
+            pipeline.analyzer.detect_interval_s = interval_s
 
     def _on_store_fatal(self, reason: str) -> None:
         """The store failed for good (corrupt, read-only, disk full): stop the engine. Runs

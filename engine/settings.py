@@ -129,12 +129,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "free-space floor of the data dir: oldest unlocked clips go below it",
     ),
     SettingSpec(
-        "analytics.detect_every",
-        3,
-        1,
-        30,
-        "frames",
-        "the people detector runs on every Nth frame while something moves or anyone is tracked",
+        "analytics.detect_interval_ms",
+        300,
+        0,
+        5000,
+        "ms",
+        "the people detector runs this often while something moves or anyone is tracked "
+        "(0: every frame)",
     ),
 )
 BY_KEY = {spec.key: spec for spec in SETTINGS}

@@ -31,12 +31,13 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="play at the video's own frame rate instead of as fast as possible",
     )
     parser.add_argument(
-        "--detect-every",
+        "--detect-interval-ms",
         type=int,
         default=None,
-        metavar="N",
-        help="run the person detector every N frames while something moves or anyone is "
-        "tracked (and on the whole frame at least every 2 s)",
+        metavar="MS",
+        help="run the person detector every MS milliseconds of video while something moves "
+        "or anyone is tracked (default 300; 0: every frame), and on the whole frame at "
+        "least every 2 s",
     )
     parser.add_argument(
         "--detector",
@@ -76,11 +77,11 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     from engine.analyze import VideoAnalysisError, analyze_video
     from engine.clock import REAL_CLOCK
     from engine.store import Store
-    from engine.vision.analysis import DETECT_EVERY_FRAMES
+    from engine.vision.analysis import DETECT_INTERVAL_S
     from engine.vision.detect import OnnxDetectorError
 
-    if args.detect_every is not None and args.detect_every < 1:
-        print("watchfloor analyze: --detect-every must be 1 or more", file=sys.stderr)
+    if args.detect_interval_ms is not None and not 0 <= args.detect_interval_ms <= 5000:
+        print("watchfloor analyze: --detect-interval-ms must be 0 to 5000", file=sys.stderr)
         return exit_codes.USAGE
     store = Store(db_url)
     try:
@@ -89,7 +90,9 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             clock=REAL_CLOCK,
             store=store,
             realtime=args.realtime,
-            detect_every=args.detect_every or DETECT_EVERY_FRAMES,
+            detect_interval_s=DETECT_INTERVAL_S
+            if args.detect_interval_ms is None
+            else args.detect_interval_ms / 1000,
             detector_model=args.detector_model,
             detector=args.detector,
             start=args.start,

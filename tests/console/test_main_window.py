@@ -136,13 +136,13 @@ def test_admin_sees_system_health_and_changes_a_setting_off_the_gui_thread(
     assert system.status is not None and system.status.writer is not None  # live counters
     qtbot.waitUntil(lambda: system.editors["retention.clips_days"].value() == 30, timeout=5000)
     system.editors["retention.clips_days"].setValue(60)
-    system.editors["analytics.detect_every"].setValue(5)
+    system.editors["analytics.detect_interval_ms"].setValue(500)
     with qtbot.waitSignal(system.sig_settings_saved, timeout=5000):
         system.save_button.click()
     stored = {v.spec.key: v.value for v in read_settings(host.store)}
-    assert stored["retention.clips_days"] == 60 and stored["analytics.detect_every"] == 5
+    assert stored["retention.clips_days"] == 60 and stored["analytics.detect_interval_ms"] == 500
     # The detector cadence applies to the running cameras at once.
-    assert all(p.analyzer.detect_every == 5 for p in host.runtime.pipelines.values())
+    assert all(p.analyzer.detect_interval_s == 0.5 for p in host.runtime.pipelines.values())
     system.retention_button.click()
     qtbot.waitUntil(lambda: system.retention_button.isEnabled(), timeout=30000)
     assert "retention done" in system.retention_result.text()

@@ -95,3 +95,28 @@ def test_status_reports_storage_counts_and_the_floor(
     assert status["events_total"] == 1  # the settings.changed audit event
     assert status["events_per_day"][0][1] == 1 and len(status["events_per_day"]) == 7
     assert status["database_bytes"] > 0 and status["persons"] == 0
+
+
+def test_a_detector_cadence_stored_in_frames_becomes_milliseconds(tmp_path: Path) -> None:
+    """Before migration 0007 the cadence was ``detect_every`` frames; N frames become
+    N × 100 ms (its cadence at 10 fps, where the tracker was measured)."""
+    import sqlite3
+
+    from alembic import command
+
+    from engine.store.database import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0006")
+    raw = sqlite3.connect(tmp_path / "old.db")
+    raw.execute(
+        "INSERT INTO settings (key, value, updated_at) VALUES "
+        "('analytics', '{\"detect_every\": 5}', '2026-01-01')"
+    )
+    raw.commit()
+    raw.close()
+    store = Store(url)
+    values = {v.spec.key: v for v in read_settings(store)}
+    store.close()
+    assert values["analytics.detect_interval_ms"].value == 500
+    assert not values["analytics.detect_interval_ms"].is_default

@@ -263,6 +263,19 @@ def test_analyzer_reports_tracks_to_viewers_every_frame(vtest_avi: Path) -> None
     assert results[-1].tracks and all(t.track_id > 0 for t in results[-1].tracks)
 
 
+def test_detector_cadence_is_in_seconds_whatever_the_frame_rate(vtest_avi: Path) -> None:
+    """A 30 fps camera costs the detector what a 10 fps one does: the same 60 frames
+    stamped at 30 fps (2 s) get a third of the detector runs they get at 10 fps (6 s)."""
+    images = frames(vtest_avi, 60)
+    runs = {}
+    for fps in (10, 15, 30):
+        analyzer = CameraAnalyzer("plaza", EventBus(), REAL_CLOCK)
+        for i, image in enumerate(images):
+            analyzer.process(image, i, i / fps)
+        runs[fps] = analyzer.stats.detector_runs
+    assert runs == {10: 20, 15: 12, 30: 7}  # every 0.3 s: every 3rd, 5th, 9th frame
+
+
 def test_live_analyzer_keeps_a_bounded_list_of_finished_tracks(vtest_avi: Path) -> None:
     analyzer = CameraAnalyzer("plaza", EventBus(), REAL_CLOCK, keep_tracks=2)
     for i, image in enumerate(frames(vtest_avi, 200)):

@@ -22,7 +22,7 @@ from engine.events import Event, EventRecord
 from engine.media import MediaFile
 from engine.vision.detect import Detection, HogPersonDetector, PersonDetector
 from engine.vision.face_worker import SCENE_TRACK, FaceWorker
-from engine.vision.geometry import Box
+from engine.vision.geometry import Box, intersection
 from engine.vision.motion import MotionGate
 from engine.vision.snapshots import snapshot_path, write_snapshot
 from engine.vision.track import MultiTracker, Track
@@ -36,6 +36,7 @@ DETECT_INTERVAL_S = 0.3
 CADENCE_SLACK_S = 0.01  # frame times jitter: 0.299 s after the last run counts as 0.3 s
 FULL_SCAN_S = 2.0  # the detector looks at the whole frame at least this often: still people
 TRACK_REGION_MARGIN = 0.3  # a region detector also looks around each live track (box fraction)
+MOVING_COVERS = 0.8  # ... unless this much of the track's box is inside a moving region
 FACE_MIN_PERSON_HEIGHT_PX = 120  # smaller people have faces too small to recognise
 FACE_RETRY_S = 1.0  # per track, how often to try again until a face is found
 HEAD_FRACTION = 0.45  # the top part of a person box that holds head and shoulders
@@ -272,6 +273,9 @@ class CameraAnalyzer:
                 tr.box.h * (1 + 2 * TRACK_REGION_MARGIN),
             ).clipped(width, height)
             for tr in tracks
+            if not any(
+                intersection(tr.box, m) >= MOVING_COVERS * tr.box.area for m in moving
+            )  # a person inside a moving region is searched there already
         ]
         regions = (*moving, *(box for box in around if box.area > 0))
         return regions if regions else None

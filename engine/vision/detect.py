@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.cv import import_cv2
-from engine.vision.geometry import Box
+from engine.vision.geometry import Box, intersection
 
 log = logging.getLogger(__name__)
 
@@ -79,22 +79,26 @@ class HogPersonDetector:
     def detect(self, image: Image, regions: tuple[Box, ...] | None) -> list[Detection]:
         height, width = image.shape[:2]
         areas = regions if regions is not None else (Box(0, 0, width, height),)
-        found: list[Detection] = []
+        crops = []
         for region in areas:
-            found.extend(self._detect_in(image, region, width, height))
+            pad_x, pad_y = region.w * 0.25 + 8, region.h * 0.25 + 8
+            crop_box = Box(
+                region.x - pad_x, region.y - pad_y, region.w + 2 * pad_x, region.h + 2 * pad_y
+            ).clipped(width, height)
+            scale = min(MAX_UPSCALE, max(1.0, CROP_TARGET_HEIGHT_PX / max(region.h, 1.0)))
+            crops.append((crop_box, scale))
+        crops = _merge_crops(crops)
+        found: list[Detection] = []
+        for crop_box, scale in crops:
+            found.extend(self._detect_in(image, crop_box, scale))
         return non_max_suppression(found, NMS_IOU)
 
-    def _detect_in(self, image: Image, region: Box, width: int, height: int) -> list[Detection]:
+    def _detect_in(self, image: Image, crop_box: Box, scale: float) -> list[Detection]:
         cv2 = self._cv2
-        pad_x, pad_y = region.w * 0.25 + 8, region.h * 0.25 + 8
-        crop_box = Box(
-            region.x - pad_x, region.y - pad_y, region.w + 2 * pad_x, region.h + 2 * pad_y
-        ).clipped(width, height)
         x0, y0, cw, ch = crop_box.as_ints()
         if cw < 8 or ch < 8:
             return []
         crop = image[y0 : y0 + ch, x0 : x0 + cw]
-        scale = min(MAX_UPSCALE, max(1.0, CROP_TARGET_HEIGHT_PX / max(region.h, 1.0)))
         if scale != 1.0:
             crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
         pad_bottom = max(0, HOG_WINDOW[1] - crop.shape[0])
@@ -111,6 +115,31 @@ class HogPersonDetector:
             )
             for (rx, ry, rw, rh), margin in zip(rects, np.ravel(weights), strict=True)
         ]
+
+
+def _merge_crops(crops: list[tuple[Box, float]]) -> list[tuple[Box, float]]:
+    """Overlapping crops become one (their union, at the larger upscale) when that costs
+    no more pixels than searching them apart."""
+    merged = list(crops)
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(merged)):
+            for j in range(i + 1, len(merged)):
+                (a, sa), (b, sb) = merged[i], merged[j]
+                if intersection(a, b) <= 0:
+                    continue
+                x0, y0 = min(a.x, b.x), min(a.y, b.y)
+                union = Box(x0, y0, max(a.x + a.w, b.x + b.w) - x0, max(a.y + a.h, b.y + b.h) - y0)
+                scale = max(sa, sb)
+                if union.area * scale**2 <= a.area * sa**2 + b.area * sb**2:
+                    merged[i] = (union, scale)
+                    del merged[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return merged
 
 
 def non_max_suppression(detections: list[Detection], iou_threshold: float) -> list[Detection]:

@@ -34,11 +34,16 @@ class Box:
         return Box(x0, y0, max(0.0, x1 - x0), max(0.0, y1 - y0))
 
 
-def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two boxes, 0..1."""
+def intersection(a: Box, b: Box) -> float:
+    """The area two boxes share."""
     ix = max(0.0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
     iy = max(0.0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
-    inter = ix * iy
+    return ix * iy
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes, 0..1."""
+    inter = intersection(a, b)
     union = a.area + b.area - inter
     return inter / union if union > 0 else 0.0
 

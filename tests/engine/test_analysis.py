@@ -25,7 +25,7 @@ from engine.cv import import_cv2
 from engine.store import Store
 from engine.store.models import Event, Media
 from engine.vision.analysis import RECENT_TRACKS, CameraAnalyzer
-from engine.vision.detect import Detection, HogPersonDetector, hog_confidence
+from engine.vision.detect import Detection, HogPersonDetector, _merge_crops, hog_confidence
 from engine.vision.geometry import Box, iou, iou_matrix
 from engine.vision.motion import MotionGate
 from engine.vision.track import COAST_S, LOST_S, MultiTracker
@@ -360,3 +360,15 @@ def test_same_file_name_in_two_folders_is_two_cameras(tmp_path: Path) -> None:
     assert camera_key_for(first) != camera_key_for(second)
     assert camera_key_for(first) == camera_key_for(tmp_path / "a" / ".." / "a" / "clip.mp4")
     assert camera_key_for(first).startswith("file-clip-") and len(camera_key_for(first)) <= 64
+
+
+def test_hog_searches_overlapping_crops_once_when_that_is_not_dearer() -> None:
+    side_by_side = _merge_crops([(Box(0, 0, 100, 100), 1.0), (Box(50, 0, 100, 100), 1.0)])
+    assert side_by_side == [(Box(0, 0, 150, 100), 1.0)]  # 15,000 pixels instead of 20,000
+    apart = [(Box(0, 0, 100, 100), 1.0), (Box(200, 0, 100, 100), 1.0)]
+    assert _merge_crops(apart) == apart
+    # A small upscaled crop touching a big one: their union at 2.5x would cost far more.
+    mixed = [(Box(0, 0, 100, 100), 1.0), (Box(90, 0, 20, 20), 2.5)]
+    assert _merge_crops(mixed) == mixed
+    chain = [(Box(0, 0, 60, 100), 1.0), (Box(50, 0, 60, 100), 1.0), (Box(100, 0, 60, 100), 1.0)]
+    assert _merge_crops(chain) == [(Box(0, 0, 160, 100), 1.0)]

@@ -9,6 +9,7 @@ from typing import Any
 
 from benchmarks import (
     analytics,
+    audit,
     camera_recovery,
     camera_tile,
     clips,
@@ -34,6 +35,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "store_outage": store_outage.run,
     "soak": soak.run,
     "event_queries": event_queries.run,
+    "audit": audit.run,
 }
 
 

@@ -19,8 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from console import exit_codes
-from console.commands import analyze, cameras, emit_report, faces, people, retention, settings
+from console.commands import (
+    analyze,
+    audit,
+    cameras,
+    emit_report,
+    faces,
+    people,
+    retention,
+    settings,
+)
 from engine.config import SiteConfigError, load_site
+from engine.paths import restrict_new_files
 from engine.store import DatabaseError, default_db_url, display_url
 from engine.store.writer import StoreUnavailableError
 from resources import DEMO_SITE
@@ -102,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     faces.add_parser(sub, [db_option])
     people.add_parser(sub, [db_option])
     settings.add_parser(sub, [db_option])
+    audit.add_parser(sub, [db_option])
     cameras.add_parser(sub, [])  # uses the site file and the OS keyring, no database
 
     bench = sub.add_parser("bench", help="run the benchmarks; one JSON line each")
@@ -110,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    restrict_new_files()  # the data dir holds faces and clips: nothing in it for other users
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level,
@@ -137,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             return settings.run_settings(args, db_url)
         if args.command == "status":
             return settings.run_status(args, db_url)
+        if args.command == "audit":
+            return audit.run(args, db_url)
         if args.command == "cameras":
             return cameras.run(args)
         if args.command == "db":

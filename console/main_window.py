@@ -10,6 +10,7 @@ from console.bridge import QtBridge
 from console.layouts import Layout, arrange
 from console.people_backend import PeopleBackend
 from console.queries import QtQueryClient
+from engine.access import machine_actor
 from engine.events import CameraStatusChanged, Event, SubsystemHealth
 from engine.history.events import live_event_view
 from engine.history.query_service import QueryService
@@ -48,6 +49,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.runtime = runtime
+        self.actor = machine_actor()  # who the engine checks and audits (until login)
         self.settings = settings
         self.setWindowTitle(f"Watchfloor — {runtime.site.name}")
         self.setDockNestingEnabled(True)
@@ -158,7 +160,9 @@ class MainWindow(QMainWindow):
         writer = self.runtime.writer
         if writer is None:
             raise RuntimeError("the engine runs without a database")
-        writer.execute(ChangeSetting(key=key, value=value, at=self.runtime.clock.now()))
+        writer.execute(
+            ChangeSetting(key=key, value=value, at=self.runtime.clock.now(), actor=self.actor)
+        )
         self.runtime.apply_settings()  # the detector cadence changes on running cameras
 
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 
+from engine.access import machine_actor
 from engine.identity.erasure import erase_person
 from engine.identity.faces_store import FaceMemory
 from engine.identity.people import PersonView, list_people
@@ -27,6 +28,7 @@ class PeopleBackend:
         self._store = store
         self._memory: FaceMemory | None = runtime.faces.memory if runtime.faces else None
         self._memory_lock = threading.Lock()  # worker threads may ask for it at once
+        self.actor = machine_actor()  # who the engine checks and audits
 
     def _writer(self) -> StoreWriter:
         writer = self._runtime.writer
@@ -47,13 +49,18 @@ class PeopleBackend:
         return list_people(self._store)
 
     def rename(self, public_id: str, name: str | None) -> None:
-        self.memory().rename(public_id, name)
+        self.memory().rename(public_id, name, actor=self.actor)
 
     def merge(self, keep: str, absorb: str) -> None:
-        self.memory().merge(keep, absorb)
+        self.memory().merge(keep, absorb, actor=self.actor)
 
     def erase(self, public_id: str) -> str:
         report = erase_person(
-            self._writer(), self.memory(), public_id, data_dir(), self._runtime.clock
+            self._writer(),
+            self.memory(),
+            public_id,
+            data_dir(),
+            self._runtime.clock,
+            actor=self.actor,
         )
         return report.summary

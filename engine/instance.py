@@ -24,6 +24,8 @@ import sys
 from pathlib import Path
 from typing import IO
 
+from engine.paths import open_private_file, secure_data_dir
+
 LOCK_FILE_NAME = "engine.lock"
 PARTIAL_SUFFIX = ".partial"
 # <stem>.<pid><suffix>.partial, e.g. plaza_20260504T030205.000Z.4242.mp4.partial
@@ -66,8 +68,9 @@ class EngineLock:
         """Take the lock now or raise :class:`EngineAlreadyRunningError`."""
         if self._handle is not None:
             return
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+", encoding="ascii")  # noqa: SIM115 - kept open while held
+        secure_data_dir(self.data_dir)
+        fd = open_private_file(self.path, os.O_RDWR | os.O_APPEND)
+        handle = os.fdopen(fd, "a+", encoding="ascii")  # kept open while held
         try:
             if not _try_lock(handle):
                 raise EngineAlreadyRunningError(self.data_dir, _read_pid(self.path))

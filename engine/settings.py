@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.access import Actor, GuardedCommand, Permission
+from engine.store.audit import append_audit
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
 from engine.store.models import Event, Setting
@@ -204,14 +206,21 @@ def _setting_rows(store: Store) -> list[Setting]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ChangeSetting(StoreCommand):
-    """Store one validated setting and file a ``settings.changed`` audit event (who, old,
-    new) in the same transaction. Returns the previous value (None when it was unset)."""
+class ChangeSetting(GuardedCommand, StoreCommand):
+    """Store one validated setting, as ``actor`` (who must hold the settings permission),
+    with a ``settings.changed`` event and an audit entry (who, old, new) in the same
+    transaction. Returns the previous value (None when it was unset)."""
+
+    permission: ClassVar[Permission] = Permission.CHANGE_SETTINGS
+    action: ClassVar[str] = "settings.change"
 
     key: str
     value: int
     at: datetime
-    actor: str = "admin"
+    actor: Actor
+
+    def audit_target(self) -> str:
+        return self.key
 
     def apply(self, session: Session) -> int | None:
         spec = spec_for(self.key)
@@ -228,9 +237,17 @@ class ChangeSetting(StoreCommand):
             Event(
                 ts=self.at,
                 kind="settings.changed",
-                source=self.actor,
+                source=self.actor.label,
                 detail={"key": spec.key, "old": previous, "new": value},
             )
+        )
+        append_audit(
+            session,
+            at=self.at,
+            actor=self.actor,
+            action=self.action,
+            target=spec.key,
+            detail={"old": previous, "new": value},
         )
         return previous if isinstance(previous, int) else None
 

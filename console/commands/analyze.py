@@ -10,6 +10,7 @@ from typing import Any
 
 from console import exit_codes
 from console.commands import emit_report
+from engine.text import printable
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         print(
             f"{report['frames']} frames at {report['analysed_fps']} fps analysed, "
             f"{report['detections']} detections, {len(report['tracks'])} tracks"
-            + (f"; stopped early: {report['error']}" if report["error"] else "")
+            + (f"; stopped early: {printable(report['error'])}" if report["error"] else "")
         )
     if report["recording_time"]["clamped_to_now"]:
         print(
@@ -116,6 +117,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             file=sys.stderr,
         )
     if report.get("store_fatal"):
-        print(f"watchfloor analyze: the database failed: {report['store_fatal']}", file=sys.stderr)
+        fatal = printable(str(report["store_fatal"]))
+        print(f"watchfloor analyze: the database failed: {fatal}", file=sys.stderr)
         return exit_codes.DATABASE
     return exit_codes.FAILED if report["error"] else exit_codes.OK

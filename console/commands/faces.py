@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from console import exit_codes
+from engine.text import printable
 
 if TYPE_CHECKING:
     from engine.identity.faces_store import FaceMemory, Identification
@@ -70,14 +71,16 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             return _identify(memory, args)
     except (ValueError, FaceModelsMissingError) as exc:
         # EnrollmentError and ImageReadError are ValueErrors whose message names the file.
-        print(f"{command}: {exc}", file=sys.stderr)
+        print(f"{command}: {printable(str(exc))}", file=sys.stderr)
         return exit_codes.FAILED
     finally:
         store.close()
 
 
 def _enroll(memory: FaceMemory, args: argparse.Namespace) -> int:
-    person = memory.enroll(args.name, args.images)
+    from engine.access import machine_actor
+
+    person = memory.enroll(args.name, args.images, actor=machine_actor())
     if args.json:
         print(
             json.dumps(
@@ -85,7 +88,8 @@ def _enroll(memory: FaceMemory, args: argparse.Namespace) -> int:
             )
         )
     else:
-        print(f"enrolled {person.name} as {person.public_id} from {len(args.images)} photo(s)")
+        name = printable(person.name or "")
+        print(f"enrolled {name} as {person.public_id} from {len(args.images)} photo(s)")
     return exit_codes.OK
 
 
@@ -123,7 +127,8 @@ def _identify(memory: FaceMemory, args: argparse.Namespace) -> int:
         print(f"{path}: {len(faces)} face(s)")
         for face in faces:
             if face.public_id:
-                who = f"{face.name or 'unnamed'} ({face.public_id})  distance {face.distance:.3f}"
+                name = printable(face.name or "unnamed")
+                who = f"{name} ({face.public_id})  distance {face.distance:.3f}"
             elif face.distance is not None:
                 who = f"unknown  (nearest known face at distance {face.distance:.3f})"
             else:

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from console import exit_codes
+from engine.text import printable
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -32,6 +33,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, db_url: str) -> int:
+    from engine.access import machine_actor
     from engine.clock import REAL_CLOCK
     from engine.identity.erasure import erase_person
     from engine.identity.faces_store import FaceMemory, UnknownPersonError
@@ -64,23 +66,23 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             else:
                 for p in people:
                     seen = f"{p.last_seen:%Y-%m-%d %H:%M}" if p.last_seen else "never seen"
-                    print(
-                        f"{p.public_id}  {p.name or '—':24} {p.appearances:5} appearances, "
-                        f"last {seen}"
-                    )
+                    name = printable(p.name or "—")
+                    print(f"{p.public_id}  {name:24} {p.appearances:5} appearances, last {seen}")
             return exit_codes.OK
         with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
             memory = FaceMemory(store, writer, REAL_CLOCK)
             if args.people_command == "rename":
-                memory.rename(args.person_id, args.name or None)
+                memory.rename(args.person_id, args.name or None, actor=machine_actor())
             elif args.people_command == "merge":
-                memory.merge(args.keep, args.absorb)
+                memory.merge(args.keep, args.absorb, actor=machine_actor())
             else:
-                report = erase_person(writer, memory, args.person_id, data_dir(), REAL_CLOCK)
+                report = erase_person(
+                    writer, memory, args.person_id, data_dir(), REAL_CLOCK, actor=machine_actor()
+                )
                 print(json.dumps(report.as_dict()) if args.json else report.summary)
         return exit_codes.OK
     except (UnknownPersonError, ValueError) as exc:
-        print(f"watchfloor people {args.people_command}: {exc}", file=sys.stderr)
+        print(f"watchfloor people {args.people_command}: {printable(str(exc))}", file=sys.stderr)
         return exit_codes.FAILED
     finally:
         store.close()

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from console import exit_codes
+from engine.text import printable
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -39,17 +40,17 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         store.close()
     if fatal is not None:
         print(
-            f"watchfloor retention: stopped, the {fatal} (read-only, full or damaged); "
-            "files whose rows could not be deleted were kept",
+            f"watchfloor retention: stopped, the {printable(str(fatal))} (read-only, full or "
+            "damaged); files whose rows could not be deleted were kept",
             file=sys.stderr,
         )
         return exit_codes.DATABASE
     report = result.retention
     if report is None:
-        print(f"watchfloor retention: {result.problem}", file=sys.stderr)
+        print(f"watchfloor retention: {printable(str(result.problem))}", file=sys.stderr)
         return exit_codes.FAILED
     for problem in report.problems:
-        print(f"watchfloor retention: warning: {problem}", file=sys.stderr)
+        print(f"watchfloor retention: warning: {printable(problem)}", file=sys.stderr)
     sweep = result.sweep
     if args.json:
         output = report.as_dict()

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from console import exit_codes
+from engine.text import printable
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -32,6 +33,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run_settings(args: argparse.Namespace, db_url: str) -> int:
     """Run ``settings list|get|set``. A bad name or value is a clear error with exit 2."""
+    from engine.access import machine_actor
     from engine.clock import REAL_CLOCK
     from engine.settings import ChangeSetting, SettingError, read_settings, spec_for
     from engine.store import Store
@@ -49,7 +51,9 @@ def run_settings(args: argparse.Namespace, db_url: str) -> int:
         if spec is not None and args.settings_command == "set":
             with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
                 previous = writer.execute(
-                    ChangeSetting(key=spec.key, value=value, at=REAL_CLOCK.now(), actor="cli")
+                    ChangeSetting(
+                        key=spec.key, value=value, at=REAL_CLOCK.now(), actor=machine_actor()
+                    )
                 )
             result = {"key": spec.key, "value": value, "previous": previous}
             print(json.dumps(result) if args.json else f"{spec.key} = {value} {spec.unit}")
@@ -65,7 +69,7 @@ def run_settings(args: argparse.Namespace, db_url: str) -> int:
         return exit_codes.OK
     for v in values:
         default = " (default)" if v.is_default else ""
-        problem = f"  ! {v.problem}" if v.problem else ""
+        problem = f"  ! {printable(v.problem)}" if v.problem else ""
         print(f"{v.spec.key:32} {v.value} {v.spec.unit}{default}{problem}")
         if spec is None:
             print(f"{'':32} {v.spec.description}; {v.spec.minimum}–{v.spec.maximum}")
@@ -89,7 +93,7 @@ def run_status(args: argparse.Namespace, db_url: str) -> int:
         return exit_codes.OK
     gib = 2**30
     db_size = f"{status.database_bytes / gib:.2f} GiB" if status.database_bytes else "?"
-    print(f"database   {status.database} ({status.backend}, {db_size})")
+    print(f"database   {printable(status.database)} ({status.backend}, {db_size})")
     for kind, total in sorted(status.media_bytes.items()):
         print(f"{kind + 's':10} {status.media_files[kind]} files, {total / gib:.2f} GiB")
     print(
@@ -102,5 +106,5 @@ def run_status(args: argparse.Namespace, db_url: str) -> int:
     last = status.last_retention_at.isoformat() if status.last_retention_at else "never"
     print(f"retention  last run {last}")
     for problem in status.problems:
-        print(f"problem    {problem}")
+        print(f"problem    {printable(problem)}")
     return exit_codes.OK

@@ -17,13 +17,15 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.access import Actor, GuardedCommand, Permission
 from engine.clock import Clock
 from engine.identity.faces_store import FaceMemory, UnknownPersonError
+from engine.store.audit import append_audit
 from engine.store.commands import StoreCommand
 from engine.store.models import Event, Media
 from engine.store.person_models import FaceEmbedding, Person
@@ -62,13 +64,19 @@ class _Erased:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ErasePerson(StoreCommand):
+class ErasePerson(GuardedCommand, StoreCommand):
     """Delete ``public_id`` and everything that shows them (see module docstring); files
     are returned for the caller to unlink. Raises :class:`UnknownPersonError`."""
 
+    permission: ClassVar[Permission] = Permission.ERASE_PEOPLE
+    action: ClassVar[str] = "person.erase"
+
     public_id: str
     at: datetime
-    actor: str = "admin"
+    actor: Actor
+
+    def audit_target(self) -> str:
+        return self.public_id
 
     def apply(self, session: Session) -> _Erased:
         person = session.scalar(select(Person).where(Person.public_id == self.public_id))
@@ -129,18 +137,35 @@ class ErasePerson(StoreCommand):
             locked_kept=len(media) - len(deletable),
         )
         session.add(
-            Event(ts=self.at, kind="person.erased", source=self.actor, detail=report.as_dict())
+            Event(
+                ts=self.at, kind="person.erased", source=self.actor.label, detail=report.as_dict()
+            )
+        )
+        append_audit(
+            session,
+            at=self.at,
+            actor=self.actor,
+            action=self.action,
+            target=self.public_id,
+            detail=report.as_dict(),
         )
         session.flush()
         return _Erased(report, person_id, tuple(m.path for m in deletable))
 
 
 def erase_person(
-    writer: StoreWriter, memory: FaceMemory, public_id: str, data_dir: Path, clock: Clock
+    writer: StoreWriter,
+    memory: FaceMemory,
+    public_id: str,
+    data_dir: Path,
+    clock: Clock,
+    *,
+    actor: Actor,
 ) -> ErasureReport:
-    """Erase ``public_id`` everywhere and forget their face. Blocks until the writer has
-    committed (never call it on the GUI thread). Raises UnknownPersonError."""
-    erased: _Erased = writer.execute(ErasePerson(public_id=public_id, at=clock.now()))
+    """Erase ``public_id`` everywhere and forget their face, as ``actor`` (who must hold
+    the erase permission). Blocks until the writer has committed (never call it on the GUI
+    thread). Raises UnknownPersonError, or PermissionDeniedError (audited)."""
+    erased: _Erased = writer.execute(ErasePerson(public_id=public_id, at=clock.now(), actor=actor))
     memory.forget(erased.person_id)
     for path in erased.files:
         try:

@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from engine.access import Actor, GuardedCommand, Permission
 from engine.clock import Clock
 from engine.identity.faces import (
     EMBEDDING_DIM,
@@ -34,11 +36,13 @@ from engine.identity.faces import (
     embedding_to_bytes,
     read_image,
 )
+from engine.store.audit import append_audit
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
 from engine.store.models import Event
 from engine.store.person_models import FaceEmbedding, Person
 from engine.store.writer import StoreWriter
+from engine.text import control_character_at
 
 PUBLIC_ID_PREFIX = "Person_"  # then 8 uppercase hex digits: Person_3FA1C09B
 NAME_MAX_CHARS = 200  # persons.name is String(200)
@@ -149,7 +153,7 @@ class FaceMemory:
         with self._store.sessions() as session:
             return _person(session, public_id)
 
-    def enroll(self, name: str, images: Sequence[Path | str]) -> Person:
+    def enroll(self, name: str, images: Sequence[Path | str], *, actor: Actor) -> Person:
         """Teach the memory ``name``'s face from photos of that one person.
 
         Each photo must show exactly one face, and all of them the same person; otherwise
@@ -184,6 +188,7 @@ class FaceMemory:
                     blobs=tuple(embedding_to_bytes(row) for row in matrix),
                     candidate_ids=self._unnamed_candidates(matrix),
                     at=now,
+                    actor=actor,
                 )
             )
             self.gallery.add(written.person.id, matrix)
@@ -255,14 +260,16 @@ class FaceMemory:
                 self.gallery.set_person(written.person.id, written.embeddings)
         return written.person
 
-    def rename(self, public_id: str, name: str | None) -> Person:
+    def rename(self, public_id: str, name: str | None, *, actor: Actor) -> Person:
         """Give the person a name (None clears it; the public id never changes)."""
         clean_name = None if name is None else _clean_name(name)
         with self._write_lock:
-            written: _Written = self._writer.execute(_Rename(public_id=public_id, name=clean_name))
+            written: _Written = self._writer.execute(
+                _Rename(public_id=public_id, name=clean_name, at=self._clock.now(), actor=actor)
+            )
         return written.person
 
-    def merge(self, keep: str, absorb: str) -> Person:
+    def merge(self, keep: str, absorb: str, *, actor: Actor) -> Person:
         """Fold person ``absorb`` into ``keep`` (two ids that turned out to be one person).
 
         ``keep`` gets ``absorb``'s embeddings (still at most :data:`MAX_OBSERVED_PER_PERSON`
@@ -274,7 +281,13 @@ class FaceMemory:
             raise ValueError(f"cannot merge {keep} into itself")
         with self._write_lock:
             written: _Written = self._writer.execute(
-                _Merge(keep=keep, absorb=absorb, max_observed=self._max_observed)
+                _Merge(
+                    keep=keep,
+                    absorb=absorb,
+                    max_observed=self._max_observed,
+                    at=self._clock.now(),
+                    actor=actor,
+                )
             )
             if written.removed_person_id is not None:
                 self.gallery.remove_person(written.removed_person_id)
@@ -339,14 +352,21 @@ class FaceMemory:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Enroll(StoreCommand):
+class _Enroll(GuardedCommand, StoreCommand):
     """Add enrolled embeddings to the person called ``name``, else to the one unnamed person
     they all match (``candidate_ids``), else to a new person; name them."""
+
+    permission: ClassVar[Permission] = Permission.MANAGE_PEOPLE
+    action: ClassVar[str] = "person.enrol"
 
     name: str
     blobs: tuple[bytes, ...]
     candidate_ids: tuple[int, ...]
     at: datetime
+    actor: Actor
+
+    def audit_target(self) -> str:
+        return self.name
 
     def apply(self, session: Session) -> _Written:
         person = session.scalars(
@@ -369,6 +389,14 @@ class _Enroll(StoreCommand):
                 person_id=person.id, embedding=blob, source="enrolled", created_at=self.at
             )
             for blob in self.blobs
+        )
+        append_audit(
+            session,
+            at=self.at,
+            actor=self.actor,
+            action=self.action,
+            target=person.public_id,
+            detail={"name": self.name, "photos": len(self.blobs)},
         )
         session.flush()
         return _Written(person)
@@ -423,24 +451,49 @@ class _Observe(StoreCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Rename(StoreCommand):
+class _Rename(GuardedCommand, StoreCommand):
+    permission: ClassVar[Permission] = Permission.MANAGE_PEOPLE
+    action: ClassVar[str] = "person.rename"
+
     public_id: str
     name: str | None
+    at: datetime
+    actor: Actor
+
+    def audit_target(self) -> str:
+        return self.public_id
 
     def apply(self, session: Session) -> _Written:
         person = _person(session, self.public_id)
+        old = person.name
         person.name = self.name
+        append_audit(
+            session,
+            at=self.at,
+            actor=self.actor,
+            action=self.action,
+            target=self.public_id,
+            detail={"old": old, "new": self.name},
+        )
         session.flush()
         return _Written(person)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Merge(StoreCommand):
+class _Merge(GuardedCommand, StoreCommand):
     """Move ``absorb``'s embeddings, events and face pictures to ``keep``; delete ``absorb``."""
+
+    permission: ClassVar[Permission] = Permission.MERGE_PEOPLE
+    action: ClassVar[str] = "person.merge"
 
     keep: str
     absorb: str
     max_observed: int
+    at: datetime
+    actor: Actor
+
+    def audit_target(self) -> str:
+        return self.keep
 
     def apply(self, session: Session) -> _Written:
         kept, absorbed = _person(session, self.keep), _person(session, self.absorb)
@@ -459,6 +512,14 @@ class _Merge(StoreCommand):
         kept.snapshot_media_id = kept.snapshot_media_id or absorbed.snapshot_media_id
         absorbed_id = absorbed.id
         session.delete(absorbed)
+        append_audit(
+            session,
+            at=self.at,
+            actor=self.actor,
+            action=self.action,
+            target=self.keep,
+            detail={"absorbed": self.absorb},
+        )
         session.flush()
         _drop_surplus_observed(session, kept.id, self.max_observed)
         return _Written(kept, _embeddings_of(session, kept.id), removed_person_id=absorbed_id)
@@ -505,9 +566,17 @@ def _matrix_from_blobs(blobs: list[bytes]) -> npt.NDArray[np.float32]:
 
 
 def _clean_name(name: str) -> str:
+    # Whitespace (tabs and newlines included) becomes single spaces; any other control
+    # character is refused: in a terminal it would be obeyed, not shown.
     clean = " ".join(name.split())
     if not clean:
         raise ValueError("a person's name cannot be empty")
+    bad = control_character_at(clean)
+    if bad is not None:
+        raise ValueError(
+            f"a person's name cannot contain control characters (U+{ord(clean[bad]):04X} "
+            f"in {name!r})"
+        )
     if len(clean) > NAME_MAX_CHARS:
         raise ValueError(f"a person's name is at most {NAME_MAX_CHARS} characters")
     return clean

@@ -9,6 +9,7 @@ from pathlib import Path
 import av
 
 from engine.frames import EncodedPacket, VideoStreamInfo
+from engine.paths import create_private_file
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ class ClipMuxer:
         if not packet.keyframe:
             raise ClipMuxError(f"{self.path.name}: a clip must start at a keyframe")
         info = packet.stream
+        create_private_file(self.path)  # the muxer keeps the mode of a file that exists
         container = av.open(str(self.path), "w", format="mp4", options={"movflags": "+faststart"})
         try:
             stream = container.add_mux_stream(

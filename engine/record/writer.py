@@ -31,6 +31,7 @@ from engine.bus import EventBus
 from engine.clock import Clock
 from engine.frames import EncodedPacket
 from engine.media import MediaFile
+from engine.paths import private_dir
 from engine.record.events import ClipFinalised
 from engine.record.files import (
     CLIP_SUFFIX,
@@ -175,7 +176,7 @@ class ClipWriter:
     def _final_path(self, started_at: datetime) -> Path:
         utc = started_at.astimezone(UTC)
         folder = self.plan.clips_dir / self.plan.camera_key / utc.strftime("%Y-%m-%d")
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         stamp = f"{utc:%Y%m%dT%H%M%S}.{utc.microsecond // 1000:03d}Z"
         name = f"{self.plan.camera_key}_{stamp}"
         path = folder / f"{name}{CLIP_SUFFIX}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -18,10 +19,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.paths import data_dir
+from engine.paths import create_private_file, data_dir, make_private, private_dir, secure_data_dir
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+
+log = logging.getLogger(__name__)
 
 
 class DatabaseError(RuntimeError):
@@ -49,12 +52,13 @@ def create_db_engine(url: str) -> Engine:
     except ArgumentError as exc:
         raise DatabaseError(f"invalid database URL {url!r}: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            db_file = Path(parsed.database)
+        db_file = _sqlite_file(parsed)
+        if db_file is not None:
             try:
-                db_file.parent.mkdir(parents=True, exist_ok=True)
+                _private_db_folder(db_file.parent)
             except OSError as exc:
                 raise DatabaseError(f"cannot create folder for database {db_file}: {exc}") from None
+            _private_sqlite_files(db_file)
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_sqlite_transaction)
@@ -63,6 +67,46 @@ def create_db_engine(url: str) -> Engine:
         return create_engine(parsed, pool_pre_ping=True, connect_args=_connect_args(parsed))
     except (ArgumentError, ImportError) as exc:
         raise DatabaseError(f"unsupported database URL {display_url(url)}: {exc}") from None
+
+
+def _sqlite_file(parsed: Any) -> Path | None:
+    """The file a SQLite URL names, or None for an in-memory database and for a URI
+    filename (``sqlite:///file:...?uri=true``), which SQLite resolves itself."""
+    database: str | None = parsed.database
+    if not database or database == ":memory:":
+        return None
+    if database.startswith("file:") and parsed.query.get("uri") in ("true", "1"):
+        return None
+    return Path(database)
+
+
+def _private_db_folder(folder: Path) -> None:
+    """Create the database's folder 0700; the data dir, if that is where it lives, is also
+    made private when it exists already."""
+    if folder.resolve() == data_dir().resolve():
+        secure_data_dir(folder)
+    else:
+        private_dir(folder)
+
+
+def _private_sqlite_files(db_file: Path) -> None:
+    """Make the database file 0600 before SQLite opens it: a new one is created so (SQLite
+    gives its -wal and -shm files the database file's mode), and one an older version
+    left readable to others is made private with its -wal and -shm. A file that cannot be
+    created or changed is left to SQLite, which reports what is wrong with it."""
+    if not db_file.exists():
+        try:
+            create_private_file(db_file)
+        except OSError:
+            return
+    for suffix in ("", "-wal", "-shm"):
+        path = db_file.with_name(db_file.name + suffix)
+        try:
+            make_private(path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning("cannot make database file %s private: %s", path, exc)
 
 
 def _connect_args(parsed: Any) -> dict[str, Any]:

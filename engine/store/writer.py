@@ -47,10 +47,13 @@ from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from engine.access import GuardedCommand, PermissionDeniedError
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
 from engine.events import Event
 from engine.instance import process_alive
+from engine.paths import open_private_file, private_dir
+from engine.store.audit import AppendAudit
 from engine.store.commands import InsertEvent, PutSetting, StoreCommand, command_from_json
 from engine.store.database import Store
 from engine.store.models import Setting
@@ -162,9 +165,10 @@ class _Journal:
         return JOURNAL_SETTING_PREFIX + self.path.name
 
     def append(self, commands: list[StoreCommand]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         lines = "".join(json.dumps(c.to_json(), separators=(",", ":")) + "\n" for c in commands)
-        with open(self.path, "a", encoding="utf-8") as fh:
+        fd = open_private_file(self.path, os.O_WRONLY | os.O_APPEND)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(lines)
             fh.flush()
             os.fsync(fh.fileno())
@@ -255,7 +259,10 @@ class StoreWriter:
 
     # -- producers (any thread) --------------------------------------------------------
     def submit(self, command: StoreCommand) -> Future[Any]:
-        """Queue ``command``; the future gives its result once committed, or its error."""
+        """Queue ``command``; the future gives its result once committed, or its error.
+        A command that needs a permission its actor lacks is refused here, before it is
+        queued: :class:`~engine.access.PermissionDeniedError` is raised and the refusal audited."""
+        self._authorize(command)
         future: Future[Any] = Future()
         self._enqueue(_Item(command, future))
         return future
@@ -268,8 +275,31 @@ class StoreWriter:
 
     def post(self, command: StoreCommand) -> None:
         """Queue ``command`` without wanting its result (spilled to the journal if the
-        queue is full and the command is journaled)."""
+        queue is full and the command is journaled). Refused as :meth:`submit` refuses."""
+        self._authorize(command)
         self._enqueue(_Item(command, None))
+
+    def _authorize(self, command: StoreCommand) -> None:
+        """The engine's permission check: every guarded command passes here."""
+        if not isinstance(command, GuardedCommand):
+            return
+        try:
+            command.actor.require(command.permission, command.action)
+        except PermissionDeniedError as refused:
+            self._enqueue(
+                _Item(
+                    AppendAudit(
+                        at=self._clock.now(),
+                        actor=command.actor,
+                        action=command.action,
+                        target=command.audit_target(),
+                        outcome="denied",
+                        detail={"needs": str(refused.permission)},
+                    ),
+                    None,
+                )
+            )
+            raise
 
     def flush(self, timeout_s: float = 30.0) -> bool:
         """Wait until everything queued so far (journal included) is written or has failed.

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from engine.cv import import_cv2
 from engine.instance import partial_path
 from engine.media import MediaFile
+from engine.paths import open_private_file, private_dir, secure_data_dir
 from engine.vision.geometry import Box
 
 JPEG_QUALITY = 88
@@ -55,10 +56,11 @@ def write_snapshot(
         raise ValueError(f"could not encode snapshot {relative_path}")
     data = encoded.tobytes()
     target = data_dir / relative_path
-    target.parent.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(data_dir)
+    private_dir(target.parent)
     temp = partial_path(target)
     try:
-        with open(temp, "wb") as handle:
+        with os.fdopen(open_private_file(temp, os.O_WRONLY | os.O_TRUNC), "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

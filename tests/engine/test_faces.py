@@ -42,6 +42,7 @@ from engine.store.database import alembic_config, head_revision
 from engine.store.models import Base
 from engine.store.person_models import FaceEmbedding, Person
 from engine.store.writer import StoreWriter
+from tests.actors import ADMIN
 from tests.conftest import TESTDATA
 
 FACES = TESTDATA / "faces"
@@ -324,7 +325,7 @@ def test_enrolled_people_are_recognised_in_their_other_photos_and_a_stranger_is_
     ids = {}
     for identity in IDENTITIES:
         if identity != HOLDOUT:
-            person = memory.enroll(identity, [first_photo(identity)])
+            person = memory.enroll(identity, [first_photo(identity)], actor=ADMIN)
             assert PUBLIC_ID.match(person.public_id) and person.name == identity
             assert (person.appearances, person.first_seen, person.last_seen) == (0, None, None)
             ids[identity] = person.public_id
@@ -342,7 +343,7 @@ def test_enrolled_people_are_recognised_in_their_other_photos_and_a_stranger_is_
     assert stranger.distance is not None and stranger.distance >= memory.threshold
 
     # Once enrolled, he is recognised, and the face most like his is still Obama's.
-    memory.enroll("Alex Lacamoire", [first_photo(HOLDOUT)])
+    memory.enroll("Alex Lacamoire", [first_photo(HOLDOUT)], actor=ADMIN)
     assert [f.name for f in memory.identify(first_photo(HOLDOUT))] == ["Alex Lacamoire"]
     assert [f.name for f in memory.identify(FACES / "obama_partial_face.jpg")] == ["obama"]
 
@@ -377,9 +378,9 @@ def test_enrollment_errors_name_the_file_and_store_nothing(
     ]
     for images, message in cases:
         with pytest.raises(EnrollmentError, match=message):
-            memory.enroll("Kit", images)
+            memory.enroll("Kit", images, actor=ADMIN)
     with pytest.raises(ValueError, match="cannot be empty"):
-        memory.enroll("   ", [good])
+        memory.enroll("   ", [good], actor=ADMIN)
     assert count(store, Person) == count(store, FaceEmbedding) == 0
     assert len(memory.gallery) == 0
 
@@ -434,7 +435,7 @@ def test_observed_embeddings_per_person_are_capped_keeping_the_newest_and_enroll
     memory = FaceMemory(
         store, start_writer(store), SimulatedClock(T0), encoder, max_observed_per_person=3
     )
-    kit = memory.enroll("Kit", [TRAIN / "kit_harington" / "john1.jpeg"])
+    kit = memory.enroll("Kit", [TRAIN / "kit_harington" / "john1.jpeg"], actor=ADMIN)
     (face,) = encoded["train/kit_harington/john2.jpeg"]
     rng = np.random.default_rng(1)
     # Five new looks: ~0.24 apart from each other, ~0.43 from the enrolled photo.
@@ -461,7 +462,7 @@ def test_enrolling_a_name_for_a_face_already_seen_keeps_that_persons_history(
     memory = FaceMemory(store, start_writer(store), SimulatedClock(T0), encoder)
     seen = memory.observe(encoded["obama3.jpg"][0].embedding, T0)
     memory.observe(encoded["obama3.jpg"][0].embedding, T0 + timedelta(seconds=1))
-    named = memory.enroll("Barack Obama", [TRAIN / "obama" / "obama2.jpg"])
+    named = memory.enroll("Barack Obama", [TRAIN / "obama" / "obama2.jpg"], actor=ADMIN)
     assert named.public_id == seen.public_id
     assert (named.name, named.appearances, named.first_seen) == ("Barack Obama", 2, T0)
     assert count(store, Person) == 1
@@ -487,16 +488,16 @@ def test_rename_merge_and_erase(
     b = memory.observe(b_face.embedding, t1)
     assert a.public_id != b.public_id
 
-    renamed = memory.rename(b.public_id, "  Barack   Obama ")
+    renamed = memory.rename(b.public_id, "  Barack   Obama ", actor=ADMIN)
     assert renamed.name == "Barack Obama" and memory.get(b.public_id).name == "Barack Obama"
-    assert memory.rename(b.public_id, None).name is None
-    memory.rename(b.public_id, "Barack Obama")
+    assert memory.rename(b.public_id, None, actor=ADMIN).name is None
+    memory.rename(b.public_id, "Barack Obama", actor=ADMIN)
     with pytest.raises(UnknownPersonError, match="Person_00000000"):
-        memory.rename("Person_00000000", "x")
+        memory.rename("Person_00000000", "x", actor=ADMIN)
 
     with pytest.raises(ValueError, match="into itself"):
-        memory.merge(a.public_id, a.public_id)
-    merged = memory.merge(a.public_id, b.public_id)
+        memory.merge(a.public_id, a.public_id, actor=ADMIN)
+    merged = memory.merge(a.public_id, b.public_id, actor=ADMIN)
     assert merged.public_id == a.public_id
     assert (merged.name, merged.appearances) == ("Barack Obama", 3)  # name taken from b
     assert (merged.first_seen, merged.last_seen) == (t1, t3)
@@ -507,13 +508,13 @@ def test_rename_merge_and_erase(
     assert match is not None and match.person_id == a.id
     assert memory.gallery.person_ids() == {a.id}
 
-    erased = erase_person(writer, memory, a.public_id, tmp_path, SimulatedClock(T0))
+    erased = erase_person(writer, memory, a.public_id, tmp_path, SimulatedClock(T0), actor=ADMIN)
     assert (erased.public_id, erased.embeddings) == (a.public_id, 2)
     assert count(store, Person) == count(store, FaceEmbedding) == 0
     assert len(memory.gallery) == 0
     assert memory.gallery.match(a_face.embedding) is None
     with pytest.raises(UnknownPersonError):
-        erase_person(writer, memory, a.public_id, tmp_path, SimulatedClock(T0))
+        erase_person(writer, memory, a.public_id, tmp_path, SimulatedClock(T0), actor=ADMIN)
     # Seen again after erasure, the face is a stranger with a new id.
     assert memory.observe(a_face.embedding, t3).public_id != a.public_id
 

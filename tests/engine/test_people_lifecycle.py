@@ -21,6 +21,7 @@ from engine.store import Store
 from engine.store.models import Event, Media
 from engine.store.person_models import FaceEmbedding, Person
 from engine.store.writer import StoreWriter
+from tests.actors import ADMIN
 
 TRAIN = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "faces" / "train"
 
@@ -30,7 +31,7 @@ def test_people_are_archived_then_deleted_and_return_when_seen(
 ) -> None:
     store = Store(db_url)
     memory = FaceMemory(store, start_writer(store), REAL_CLOCK)
-    obama = memory.enroll("Obama", [TRAIN / "obama" / "obama.jpg"])
+    obama = memory.enroll("Obama", [TRAIN / "obama" / "obama.jpg"], actor=ADMIN)
     embedding = memory.encoder.encode(read_image(TRAIN / "obama" / "obama2.jpg"))[0]
     seen = datetime(2026, 1, 1, tzinfo=UTC)
     memory.observe(embedding.embedding, seen)
@@ -89,7 +90,7 @@ def test_erasing_a_person_removes_their_events_snapshots_and_clips(
             ).all()
         )
     assert len(tracks_shown) >= 1
-    erased = erase_person(writer, memory, victim, data, REAL_CLOCK)
+    erased = erase_person(writer, memory, victim, data, REAL_CLOCK, actor=ADMIN)
     assert not any((data / path).exists() for path in faces_seen)
 
     assert erased.embeddings >= 1 and erased.events_deleted >= 1
@@ -106,7 +107,7 @@ def test_erasing_a_person_removes_their_events_snapshots_and_clips(
         remaining = set(session.scalars(select(Person.id)))
     assert memory.gallery.person_ids() == remaining  # the erased face can never match again
     with pytest.raises(UnknownPersonError):
-        erase_person(writer, memory, victim, data, REAL_CLOCK)
+        erase_person(writer, memory, victim, data, REAL_CLOCK, actor=ADMIN)
     with store.sessions() as session:  # the appeared/left events of their tracks went too
         left = session.execute(
             select(Event.kind).where(
@@ -135,9 +136,9 @@ def test_after_a_merge_erasing_the_kept_person_removes_the_absorbed_persons_even
             .where(Person.public_id == absorb)
         )
     assert absorbed_events
-    memory.merge(keep, absorb)
+    memory.merge(keep, absorb, actor=ADMIN)
     data = Path(os.environ["WATCHFLOOR_DATA_DIR"])
-    erased = erase_person(writer, memory, keep, data, REAL_CLOCK)
+    erased = erase_person(writer, memory, keep, data, REAL_CLOCK, actor=ADMIN)
     assert erased.events_deleted >= absorbed_events
     with store.sessions() as session:
         named = [

@@ -22,6 +22,7 @@ from engine.store import Store
 from engine.store.models import Event, Media
 from engine.store.person_models import Person
 from engine.store.writer import StoreWriter
+from tests.actors import ADMIN
 
 
 def utc(when: datetime | None) -> datetime:
@@ -45,9 +46,10 @@ def test_faces_are_remembered_across_sessions_and_clips_cover_events(
     first = analyze_video(hamilton_clip, clock=REAL_CLOCK, store=store, camera="stage")
     second = analyze_video(hamilton_clip, clock=REAL_CLOCK, store=store, camera="stage")
     people = {p["person_id"] for p in first["persons"]}
-    # Two performers talk in this clip; YOLOv3-tiny also finds a dim face in the audience
-    # behind them (HOG did not), a real third person.
-    assert len(people) == 3
+    # Two performers talk in this clip. (A dim face in the audience behind them is found
+    # only when the detector runs more often than every 0.3 s: at every 3rd frame of this
+    # 30 fps clip it was a third person.)
+    assert len(people) == 2
     assert all(p.startswith("Person_") and len(p) == 15 for p in people)
     assert {p["person_id"] for p in second["persons"]} == people  # the same, remembered
     with store.sessions() as session:
@@ -115,7 +117,7 @@ def test_enrolled_name_is_reported_when_the_face_is_seen(
     photo = tmp_path / "lead.jpg"
     cv2.imwrite(str(photo), frame)
     memory = FaceMemory(store, start_writer(store), REAL_CLOCK)
-    enrolled = memory.enroll("Stage Lead", [photo])
+    enrolled = memory.enroll("Stage Lead", [photo], actor=ADMIN)
 
     report = analyze_video(hamilton_clip, clock=REAL_CLOCK, store=store, camera="stage")
     assert {"person_id": enrolled.public_id, "name": "Stage Lead"} in report["persons"]

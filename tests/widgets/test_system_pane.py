@@ -16,6 +16,7 @@ from engine.settings import ChangeSetting, read_settings
 from engine.status import SystemStatusRequest
 from engine.store import Store
 from engine.store.writer import StoreWriter
+from tests.actors import ADMIN
 from widgets.system_pane import GIB, SystemPane
 
 T0 = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -46,7 +47,7 @@ def test_the_pane_shows_status_saves_settings_and_runs_retention_off_the_gui_thr
 
     def change(key: str, value: int) -> None:
         assert threading.current_thread() is not gui  # waits on the writer: never on the GUI
-        writer.execute(ChangeSetting(key=key, value=value, at=T0, actor="test"))
+        writer.execute(ChangeSetting(key=key, value=value, at=T0, actor=ADMIN))
 
     pane = SystemPane(
         client,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
@@ -115,6 +116,7 @@ class GuardedCommand:
     permission: ClassVar[Permission]
     action: ClassVar[str]  # what the audit trail calls it, e.g. "person.erase"
     actor: Actor
+    at: datetime  # when it was asked for (UTC)
 
     def audit_target(self) -> str:
         """What the action was done to (a person's id, a setting's key)."""

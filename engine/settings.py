@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
-from engine.store.audit import append_audit
+from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
 from engine.store.models import Event, Setting
@@ -241,14 +241,7 @@ class ChangeSetting(GuardedCommand, StoreCommand):
                 detail={"key": spec.key, "old": previous, "new": value},
             )
         )
-        append_audit(
-            session,
-            at=self.at,
-            actor=self.actor,
-            action=self.action,
-            target=spec.key,
-            detail={"old": previous, "new": value},
-        )
+        audit_command(session, self, {"old": previous, "new": value}, target=spec.key)
         return previous if isinstance(previous, int) else None
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from engine.access import Actor, GuardedCommand, Permission
 from engine.clock import Clock
 from engine.identity.faces_store import FaceMemory, UnknownPersonError
-from engine.store.audit import append_audit
+from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
 from engine.store.models import Event, Media
 from engine.store.person_models import FaceEmbedding, Person
@@ -141,14 +141,7 @@ class ErasePerson(GuardedCommand, StoreCommand):
                 ts=self.at, kind="person.erased", source=self.actor.label, detail=report.as_dict()
             )
         )
-        append_audit(
-            session,
-            at=self.at,
-            actor=self.actor,
-            action=self.action,
-            target=self.public_id,
-            detail=report.as_dict(),
-        )
+        audit_command(session, self, report.as_dict())
         session.flush()
         return _Erased(report, person_id, tuple(m.path for m in deletable))
 

@@ -36,7 +36,7 @@ from engine.identity.faces import (
     embedding_to_bytes,
     read_image,
 )
-from engine.store.audit import append_audit
+from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
 from engine.store.models import Event
@@ -390,13 +390,8 @@ class _Enroll(GuardedCommand, StoreCommand):
             )
             for blob in self.blobs
         )
-        append_audit(
-            session,
-            at=self.at,
-            actor=self.actor,
-            action=self.action,
-            target=person.public_id,
-            detail={"name": self.name, "photos": len(self.blobs)},
+        audit_command(
+            session, self, {"name": self.name, "photos": len(self.blobs)}, target=person.public_id
         )
         session.flush()
         return _Written(person)
@@ -467,14 +462,7 @@ class _Rename(GuardedCommand, StoreCommand):
         person = _person(session, self.public_id)
         old = person.name
         person.name = self.name
-        append_audit(
-            session,
-            at=self.at,
-            actor=self.actor,
-            action=self.action,
-            target=self.public_id,
-            detail={"old": old, "new": self.name},
-        )
+        audit_command(session, self, {"old": old, "new": self.name})
         session.flush()
         return _Written(person)
 
@@ -512,14 +500,7 @@ class _Merge(GuardedCommand, StoreCommand):
         kept.snapshot_media_id = kept.snapshot_media_id or absorbed.snapshot_media_id
         absorbed_id = absorbed.id
         session.delete(absorbed)
-        append_audit(
-            session,
-            at=self.at,
-            actor=self.actor,
-            action=self.action,
-            target=self.keep,
-            detail={"absorbed": self.absorb},
-        )
+        audit_command(session, self, {"absorbed": self.absorb})
         session.flush()
         _drop_surplus_observed(session, kept.id, self.max_observed)
         return _Written(kept, _embeddings_of(session, kept.id), removed_person_id=absorbed_id)

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.access import Actor
+from engine.access import Actor, GuardedCommand
 from engine.store.audit_models import AUDIT_OUTCOMES, AuditEntry, AuditHead
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
@@ -117,6 +117,26 @@ def append_audit(
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=digest))
     session.flush()
     return entry
+
+
+def audit_command(
+    session: Session,
+    command: GuardedCommand,
+    detail: dict[str, Any],
+    *,
+    target: str | None = None,
+) -> AuditEntry:
+    """Append the entry of a guarded command that was carried out: its actor, action and
+    time, to ``target`` (default: the command's own :meth:`~GuardedCommand.audit_target`).
+    Call it from the command's ``apply``, in its transaction."""
+    return append_audit(
+        session,
+        at=command.at,
+        actor=command.actor,
+        action=command.action,
+        target=command.audit_target() if target is None else target,
+        detail=detail,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -50,3 +50,7 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+    # The newest entry retention has pruned (revision 0009): the oldest kept entry's
+    # prev_hash must equal anchor_hash. 0 and the genesis hash while nothing was pruned.
+    anchor_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    anchor_hash: Mapped[str] = mapped_column(String(64), server_default="0" * 64)

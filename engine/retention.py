@@ -7,7 +7,9 @@ command to the store writer: one command per purge batch deletes the rows (recor
 media deletion as a ``retention.*`` event) and returns the files' paths, and the files are
 unlinked only after that command has committed. A crash can therefore leave an orphan file
 (swept by :func:`engine.record.sweep.sweep_media`), never a row that points at nothing.
-Retention's own audit rows are purged by age like every other event.
+Retention's own audit rows are purged by age like every other event. The audit trail's
+hash chain is pruned too, of entries older than ``audit.keep_days`` (at least a year; see
+:class:`~engine.store.audit.PruneAudit`), and stays verifiable.
 
 The policy is validated and bounded (days 1..3650): a bad value given by an admin is
 refused with an error naming the setting, and a bad value already stored makes that setting
@@ -29,8 +31,11 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.clock import Clock
+from engine.paths import private_dir
 from engine.record.sweep import SweepReport, sweep_media
-from engine.settings import SETTINGS
+from engine.settings import SETTINGS, read_settings
+from engine.store.audit import PRUNE_BATCH, AuditChainBrokenError, PruneAudit, to_us
+from engine.store.audit_models import AuditEntry, AuditHead
 from engine.store.commands import InsertEvent, StoreCommand
 from engine.store.database import Store
 from engine.store.models import Event, Media, Setting
@@ -41,6 +46,7 @@ log = logging.getLogger(__name__)
 
 GIB = 1024**3
 SETTINGS_KEY = "retention"
+AUDIT_KEEP_DAYS_KEY = "audit.keep_days"
 PURGE_BATCH = 500  # rows deleted per command (one transaction)
 COMMAND_TIMEOUT_S = 300.0  # a purge batch waits this long for the writer (seconds)
 RETENTION_INTERVAL_S = 3600.0  # the retention thread runs at start and hourly
@@ -130,6 +136,17 @@ def load_policy(store: Store) -> tuple[RetentionPolicy, list[str]]:
     return RetentionPolicy(**good), problems
 
 
+def load_audit_keep_days(store: Store) -> tuple[int, list[str]]:
+    """How long audit entries are kept (``audit.keep_days``, days) and, if the stored value
+    is bad and the default is used instead, the problem (logged). Never raises for a bad
+    setting, like :func:`load_policy`."""
+    (setting,) = (v for v in read_settings(store) if v.spec.key == AUDIT_KEEP_DAYS_KEY)
+    if setting.problem is None:
+        return setting.value, []
+    log.error("%s", setting.problem)
+    return setting.value, [setting.problem]
+
+
 def _stored_overrides(store: Store) -> dict[str, Any]:
     with store.sessions() as session:
         row = session.get(Setting, SETTINGS_KEY)
@@ -150,6 +167,7 @@ class RetentionReport:
     events_deleted: int = 0
     persons_archived: int = 0
     persons_deleted: int = 0
+    audit_entries_pruned: int = 0
     pressure_clips_deleted: int = 0
     bytes_freed: int = 0
     locked_kept: int = 0
@@ -328,14 +346,17 @@ def run_retention(
     writer: StoreWriter | None = None,
     disk_free: DiskFree = disk_free_bytes,
     cancel: threading.Event | None = None,
+    audit_keep_days: int | None = None,
 ) -> RetentionReport:
-    """Apply ``policy`` now: purge by age, age people, then delete the oldest unlocked
-    clips while the data dir has less than ``min_free_bytes`` free. Reads through
-    ``store``; deletions go through ``writer`` (a short-lived one if None). Blocks on the
-    writer: call it on a worker thread (the retention thread, a CLI command). Safe while
-    the engine records. ``cancel`` (set by the engine's stop) ends the run between
-    batches. Raises :class:`~engine.store.writer.StoreUnavailableError` if the store cannot
-    be written at all."""
+    """Apply ``policy`` now: purge by age, age people, delete the oldest unlocked clips
+    while the data dir has less than ``min_free_bytes`` free, then prune audit entries
+    older than ``audit_keep_days`` (days; None: the ``audit.keep_days`` setting). Reads
+    through ``store``; deletions go through ``writer`` (a short-lived one if None). Blocks
+    on the writer: call it on a worker thread (the retention thread, a CLI command). Safe
+    while the engine records. ``cancel`` (set by the engine's stop) ends the run between
+    batches. An audit chain that does not verify is not pruned (a problem in the report).
+    Raises :class:`~engine.store.writer.StoreUnavailableError` if the store cannot be
+    written at all."""
     if writer is None:
         with StoreWriter.running(store, clock=clock) as own_writer:
             return run_retention(
@@ -346,6 +367,7 @@ def run_retention(
                 writer=own_writer,
                 disk_free=disk_free,
                 cancel=cancel,
+                audit_keep_days=audit_keep_days,
             )
 
     def cancelled() -> bool:
@@ -379,9 +401,15 @@ def run_retention(
     report.persons_archived, report.persons_deleted = int(archived), int(deleted_people)
     if archived or deleted_people:
         log.info("retention: archived %d people, deleted %d", archived, deleted_people)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     if not cancelled():
         _relieve_disk_pressure(writer, clock, data_dir, policy, report, disk_free, cancelled)
+    # After disk-pressure relief, so nothing about the audit trail can delay freeing space.
+    if audit_keep_days is None:
+        audit_keep_days, audit_problems = load_audit_keep_days(store)
+        report.problems += audit_problems
+    if not cancelled():
+        _prune_audit(store, writer, now, audit_keep_days, report, cancelled)
     with store.sessions() as session:
         report.locked_kept = int(
             session.scalar(select(func.count()).select_from(Media).where(Media.locked)) or 0
@@ -421,6 +449,44 @@ def _purge(
         elif item.kind == "snapshot":
             report.snapshots_deleted += 1
     return purged
+
+
+def _prune_audit(
+    store: Store,
+    writer: StoreWriter,
+    now: datetime,
+    keep_days: int,
+    report: RetentionReport,
+    cancelled: Callable[[], bool],
+) -> None:
+    """Prune audit entries older than ``keep_days`` days, in batches. Writes nothing when
+    none is old enough (the check is a read), so an hourly run adds no entries."""
+    cutoff_us = to_us(now - timedelta(days=keep_days))
+    anchor = select(AuditHead.anchor_seq).where(AuditHead.id == 1).scalar_subquery()
+    with store.sessions() as session:
+        old_enough = session.scalar(
+            select(AuditEntry.seq)
+            .where(AuditEntry.ts_us < cutoff_us, AuditEntry.seq > anchor)
+            .limit(1)
+        )
+    if old_enough is None:
+        return
+    while True:
+        try:
+            pruned = int(writer.execute(PruneAudit(at=now, keep_days=keep_days), COMMAND_TIMEOUT_S))
+        except AuditChainBrokenError as exc:  # kept as evidence; verify names the entry
+            log.error("retention: %s", exc)
+            report.problems.append(str(exc))
+            return
+        report.audit_entries_pruned += pruned
+        if pruned < PRUNE_BATCH or cancelled():
+            break
+    if report.audit_entries_pruned:
+        log.info(
+            "retention: pruned %d audit entries older than %d days",
+            report.audit_entries_pruned,
+            keep_days,
+        )
 
 
 def _relieve_disk_pressure(
@@ -582,7 +648,8 @@ def run_maintenance(
         report = run_retention(
             store, clock, data_dir, policy, writer=writer, disk_free=disk_free, cancel=cancel
         )
-        report.problems = list(policy_problems)
+        problems += report.problems  # the audit setting's and the audit prune's
+        report.problems = [*policy_problems, *report.problems]
         if not report.floor_reached:
             problems.append("disk almost full and only locked evidence left to delete")
     except StoreUnavailableError as exc:  # the writer has logged why; no traceback
@@ -600,6 +667,7 @@ def run_maintenance(
                 detail={
                     "clips_deleted": report.clips_deleted + report.pressure_clips_deleted,
                     "events_deleted": report.events_deleted,
+                    "audit_entries_pruned": report.audit_entries_pruned,
                     "bytes_freed": report.bytes_freed,
                     "orphans_swept": (
                         len(sweep.partials_removed)

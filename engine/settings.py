@@ -1,7 +1,8 @@
 """Site-wide settings an admin may change: named, typed, bounded, and stored in one place.
 
 Each :class:`SettingSpec` names a field of a row of the ``settings`` table (``retention``,
-``analytics``) with its type, bounds, default, unit and a sentence for the operator.
+``analytics``, ``audit``, ``security``) with its type, bounds, default, unit and a sentence
+for the operator.
 Values are validated here, the same way for ``watchfloor settings set`` and the console's
 settings pane, and written through the store writer with :class:`ChangeSetting`, which also
 files a ``settings.changed`` audit event in the same transaction.
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
-from engine.store.audit import audit_command
+from engine.store.audit import MIN_AUDIT_KEEP_DAYS, audit_command
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
 from engine.store.models import Event, Setting
@@ -138,6 +139,23 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "ms",
         "the people detector runs this often while something moves or anyone is tracked "
         "(0: every frame)",
+    ),
+    SettingSpec(
+        "audit.keep_days",
+        730,
+        MIN_AUDIT_KEEP_DAYS,
+        MAX_RETENTION_DAYS,
+        "days",
+        "audit entries are kept at least this long; older ones are pruned by retention, "
+        "the chain stays verifiable",
+    ),
+    SettingSpec(
+        "security.idle_lock_s",
+        300,
+        0,
+        86400,
+        "s",
+        "the console locks after this long without input (0: only on demand, Ctrl+L)",
     ),
 )
 BY_KEY = {spec.key: spec for spec in SETTINGS}

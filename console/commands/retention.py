@@ -19,7 +19,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "run",
         parents=parents,
         help="delete clips/events past their age and relieve disk pressure (locked evidence "
-        "is never touched); sweep media files that no row accounts for",
+        "is never touched); prune audit entries older than audit.keep_days; sweep media "
+        "files that no row accounts for",
     )
     run_parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -60,7 +61,8 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         print(
             f"deleted {report.clips_deleted} clips, {report.snapshots_deleted} snapshots, "
             f"{report.events_deleted} events by age; {report.pressure_clips_deleted} clips for "
-            f"disk space; freed {report.bytes_freed} bytes; {report.locked_kept} locked kept"
+            f"disk space; freed {report.bytes_freed} bytes; {report.locked_kept} locked kept; "
+            f"{report.audit_entries_pruned} audit entries pruned"
         )
         if sweep is not None and sweep.found_something:
             print(

@@ -204,13 +204,15 @@ def test_a_bad_stored_setting_does_not_stop_disk_pressure_relief(
     store.close()
 
 
-def test_retention_audit_rows_are_purged_by_age_like_other_events(db_url: str) -> None:
+def test_retention_audit_rows_are_purged_by_age_like_other_events(
+    db_url: str, tmp_path: Path
+) -> None:
     store = Store(db_url)
     old_audit = add_event(store, 400, kind="retention.clip_deleted")
     old_sweep = add_event(store, 400, kind="media.swept")
     recent_audit = add_event(store, 10, kind="retention.clip_deleted")
     report = run_retention(
-        store, SimulatedClock(T0), Path("unused"), RetentionPolicy(), disk_free=plenty_of_space
+        store, SimulatedClock(T0), tmp_path / "data", RetentionPolicy(), disk_free=plenty_of_space
     )
     with store.sessions() as session:
         ids = set(session.scalars(select(Event.id)).all())

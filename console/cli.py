@@ -1,7 +1,7 @@
 """``watchfloor``: the console, and the engine's headless surface for scripts and tests.
 
 Exit codes: 0 ok, 1 failed check, 2 usage, 3 database cannot be opened or migrated,
-4 site file invalid.
+4 site file invalid, 5 not allowed (no or wrong credentials, or a missing permission).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from console import exit_codes
+from console import auth, exit_codes
 from console.commands import (
+    accounts,
     analyze,
     audit,
     cameras,
@@ -29,10 +30,13 @@ from console.commands import (
     retention,
     settings,
 )
+from engine.access import PermissionDeniedError
+from engine.accounts import LoginFailedError, RecoveryRefusedError
 from engine.config import SiteConfigError, load_site
 from engine.paths import restrict_new_files
 from engine.store import DatabaseError, default_db_url, display_url
 from engine.store.writer import StoreUnavailableError
+from engine.text import printable
 from resources import DEMO_SITE
 
 
@@ -64,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
+    auth.add_options(parser, suppress=False)
     # --db is global (before the subcommand) and also accepted after it.
     db_option = argparse.ArgumentParser(add_help=False)
     db_option.add_argument(
@@ -72,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="database URL (same as the global --db)",
     )
+    auth.add_options(db_option, suppress=True)  # --user after the subcommand too
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     engine = sub.add_parser(
@@ -113,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     people.add_parser(sub, [db_option])
     settings.add_parser(sub, [db_option])
     audit.add_parser(sub, [db_option])
+    accounts.add_parser(sub, [db_option])
     cameras.add_parser(sub, [])  # uses the site file and the OS keyring, no database
 
     bench = sub.add_parser("bench", help="run the benchmarks; one JSON line each")
@@ -131,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     db_url = args.db or default_db_url()
     try:
+        if args.command is not None and not args.selftest:
+            needed = auth.NEEDS[auth.command_key(args)]
+            if needed is not None:
+                args.caller = auth.cli_actor(args, db_url, *needed)
         if args.selftest:
             from console.selftest import run_selftest
 
@@ -151,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             return settings.run_status(args, db_url)
         if args.command == "audit":
             return audit.run(args, db_url)
+        if args.command == "accounts":
+            return accounts.run(args, db_url)
         if args.command == "cameras":
             return cameras.run(args)
         if args.command == "db":
@@ -179,6 +192,23 @@ def main(argv: list[str] | None = None) -> int:
     except StoreUnavailableError as exc:
         print(f"watchfloor: the database cannot be written: {exc}", file=sys.stderr)
         return exit_codes.DATABASE
+    except (
+        auth.AuthenticationNeededError,
+        LoginFailedError,
+        PermissionDeniedError,
+        RecoveryRefusedError,
+    ) as exc:
+        print(
+            f"watchfloor {_command_name(args)}: not allowed: {printable(str(exc))}", file=sys.stderr
+        )
+        return exit_codes.NOT_ALLOWED
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    if args.command is None:
+        return ""
+    command, action = auth.command_key(args)
+    return f"{command} {action}" if action else command
 
 
 def _display_available() -> bool:

@@ -5,3 +5,4 @@ FAILED = 1  # a --selftest check failed
 USAGE = 2
 DATABASE = 3  # database cannot be opened or migrated
 SITE = 4  # site file invalid
+NOT_ALLOWED = 5  # no or wrong credentials, or the account lacks the permission

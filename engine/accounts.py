@@ -272,7 +272,7 @@ class CreateFirstAdmin(StoreCommand):
     for by whoever runs the software on the machine (``actor``, the machine account)."""
 
     name: str
-    password_hash: str
+    password_hash: str = field(repr=False)  # never in a log line
     at: datetime
     actor: Actor
 
@@ -305,8 +305,8 @@ class CreateAccount(GuardedCommand, StoreCommand):
     roles: frozenset[Role]
     at: datetime
     actor: Actor
-    password_hash: str | None = None
-    token_hash: str | None = None
+    password_hash: str | None = field(default=None, repr=False)
+    token_hash: str | None = field(default=None, repr=False)
 
     def audit_target(self) -> str:
         return self.name if NAME.fullmatch(self.name) else printable(self.name)[:64]
@@ -388,7 +388,7 @@ class ResetSecret(GuardedCommand, StoreCommand):
     action: ClassVar[str] = "account.secret"
 
     name: str
-    secret_hash: str
+    secret_hash: str = field(repr=False)
     at: datetime
     actor: Actor
 
@@ -478,7 +478,9 @@ class LoginFailedError(PermissionError):
 WRONG = "wrong account name or password"
 
 
-def _attempt(session: Session, name: str, at: datetime, purpose: str, password: str) -> LoginResult:
+def _attempt(
+    session: Session, name: str, at: datetime, purpose: str, password: str, via: str = ""
+) -> LoginResult:
     """Check ``password`` for ``name`` under the lock, counting failures and auditing.
     ``purpose``: login, unlock or password change (the audit action's detail)."""
     _lock(session)
@@ -494,7 +496,7 @@ def _attempt(session: Session, name: str, at: datetime, purpose: str, password: 
             action=f"session.{'login' if purpose == 'password change' else purpose}",
             target=target,
             outcome=outcome,
-            detail={"purpose": purpose, **detail},
+            detail={"purpose": purpose, **({"via": via} if via else {}), **detail},
         )
 
     if account is None or account.kind != "person":
@@ -543,11 +545,12 @@ class Login(StoreCommand):
     password: str = field(repr=False)
     at: datetime
     purpose: str = "login"
+    via: str = ""  # what asked, for the audit trail: "console", "cli: people erase"
 
     def apply(self, session: Session) -> LoginResult:
         if self.purpose not in ("login", "unlock"):
             raise ValueError(f"login purpose must be login or unlock, not {self.purpose!r}")
-        return _attempt(session, self.name, self.at, self.purpose, self.password)
+        return _attempt(session, self.name, self.at, self.purpose, self.password, self.via)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -556,6 +559,7 @@ class TokenLogin(StoreCommand):
 
     token: str = field(repr=False)
     at: datetime
+    via: str = ""
 
     def apply(self, session: Session) -> LoginResult:
         _lock(session)
@@ -571,7 +575,7 @@ class TokenLogin(StoreCommand):
                 actor="unknown:token",
                 action="session.login",
                 outcome="failed",
-                detail={"purpose": "token", "reason": "unknown token"},
+                detail={"purpose": "token", "via": self.via, "reason": "unknown token"},
             )
             return LoginResult(None, "the service token is not valid (revoked or mistyped)")
         who = Actor(account.name, parse_roles(account.roles), "service")
@@ -583,7 +587,7 @@ class TokenLogin(StoreCommand):
                 action="session.login",
                 target=account.name,
                 outcome="denied",
-                detail={"purpose": "token", "reason": "disabled"},
+                detail={"purpose": "token", "via": self.via, "reason": "disabled"},
             )
             return LoginResult(None, f"the service account {account.name} is disabled")
         account.last_login_us = to_us(self.at)
@@ -593,7 +597,7 @@ class TokenLogin(StoreCommand):
             actor=who,
             action="session.login",
             target=account.name,
-            detail={"purpose": "token"},
+            detail={"purpose": "token", "via": self.via},
         )
         return LoginResult(who)
 
@@ -661,20 +665,25 @@ def check_machine_owner(data_dir: Path) -> None:
 
 # -- for callers: the CLI and the console (blocking; never on the GUI thread) ---------------
 def login(
-    writer: StoreWriter, name: str, password: str, at: datetime, purpose: str = "login"
+    writer: StoreWriter,
+    name: str,
+    password: str,
+    at: datetime,
+    purpose: str = "login",
+    via: str = "",
 ) -> Actor:
     """The actor ``name`` acts as, or :class:`LoginFailedError` (failure counted, audited)."""
     result: LoginResult = writer.execute(
-        Login(name=name, password=password, at=at, purpose=purpose)
+        Login(name=name, password=password, at=at, purpose=purpose, via=via)
     )
     if result.actor is None:
         raise LoginFailedError(result)
     return result.actor
 
 
-def token_login(writer: StoreWriter, token: str, at: datetime) -> Actor:
+def token_login(writer: StoreWriter, token: str, at: datetime, via: str = "") -> Actor:
     """The service account ``token`` belongs to, or :class:`LoginFailedError`."""
-    result: LoginResult = writer.execute(TokenLogin(token=token, at=at))
+    result: LoginResult = writer.execute(TokenLogin(token=token, at=at, via=via))
     if result.actor is None:
         raise LoginFailedError(result)
     return result.actor

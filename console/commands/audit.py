@@ -26,17 +26,13 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, db_url: str) -> int:
-    from engine.access import Permission, PermissionDeniedError, machine_actor
+    from engine.access import Permission
     from engine.store import Store
     from engine.store.audit import AuditListRequest, verify_audit
     from engine.text import printable
 
     command = f"watchfloor audit {args.audit_command}"
-    try:
-        machine_actor().require(Permission.READ_AUDIT, "read the audit trail")
-    except PermissionDeniedError as exc:
-        print(f"{command}: {exc}", file=sys.stderr)
-        return exit_codes.FAILED
+    args.caller.require(Permission.READ_AUDIT, "read the audit trail")  # checked by main too
     if args.audit_command == "list" and not 1 <= args.limit <= 100_000:
         print(f"{command}: --limit must be 1 to 100000", file=sys.stderr)
         return exit_codes.USAGE
@@ -47,7 +43,14 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             if args.json:
                 print(json.dumps(result.as_dict()))
             elif result.ok:
-                print(f"audit trail intact: {result.entries} entries ({result.seconds:.2f} s)")
+                pruned = (
+                    f", entries 1–{result.anchor_seq} pruned by retention"
+                    if result.anchor_seq
+                    else ""
+                )
+                print(
+                    f"audit trail intact: {result.entries} entries{pruned} ({result.seconds:.2f} s)"
+                )
             else:
                 print(f"audit trail TAMPERED ({result.entries} entries read):")
                 for problem in result.problems:

@@ -78,9 +78,8 @@ def run(args: argparse.Namespace, db_url: str) -> int:
 
 
 def _enroll(memory: FaceMemory, args: argparse.Namespace) -> int:
-    from engine.access import machine_actor
 
-    person = memory.enroll(args.name, args.images, actor=machine_actor())
+    person = memory.enroll(args.name, args.images, actor=args.caller)
     if args.json:
         print(
             json.dumps(

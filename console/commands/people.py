@@ -33,7 +33,6 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, db_url: str) -> int:
-    from engine.access import machine_actor
     from engine.clock import REAL_CLOCK
     from engine.identity.erasure import erase_person
     from engine.identity.faces_store import FaceMemory, UnknownPersonError
@@ -72,12 +71,12 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
             memory = FaceMemory(store, writer, REAL_CLOCK)
             if args.people_command == "rename":
-                memory.rename(args.person_id, args.name or None, actor=machine_actor())
+                memory.rename(args.person_id, args.name or None, actor=args.caller)
             elif args.people_command == "merge":
-                memory.merge(args.keep, args.absorb, actor=machine_actor())
+                memory.merge(args.keep, args.absorb, actor=args.caller)
             else:
                 report = erase_person(
-                    writer, memory, args.person_id, data_dir(), REAL_CLOCK, actor=machine_actor()
+                    writer, memory, args.person_id, data_dir(), REAL_CLOCK, actor=args.caller
                 )
                 print(json.dumps(report.as_dict()) if args.json else report.summary)
         return exit_codes.OK

@@ -33,7 +33,6 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run_settings(args: argparse.Namespace, db_url: str) -> int:
     """Run ``settings list|get|set``. A bad name or value is a clear error with exit 2."""
-    from engine.access import machine_actor
     from engine.clock import REAL_CLOCK
     from engine.settings import ChangeSetting, SettingError, read_settings, spec_for
     from engine.store import Store
@@ -51,9 +50,7 @@ def run_settings(args: argparse.Namespace, db_url: str) -> int:
         if spec is not None and args.settings_command == "set":
             with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
                 previous = writer.execute(
-                    ChangeSetting(
-                        key=spec.key, value=value, at=REAL_CLOCK.now(), actor=machine_actor()
-                    )
+                    ChangeSetting(key=spec.key, value=value, at=REAL_CLOCK.now(), actor=args.caller)
                 )
             result = {"key": spec.key, "value": value, "previous": previous}
             print(json.dumps(result) if args.json else f"{spec.key} = {value} {spec.unit}")

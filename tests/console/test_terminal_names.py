@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 
 from console import exit_codes
 from console.commands import faces, people
+from engine.access import machine_actor
 from engine.store import Store
 from engine.store.person_models import Person
 from tests.conftest import TESTDATA
@@ -40,6 +41,7 @@ def parse(*argv: str) -> argparse.Namespace:
 
 def run(db_url: str, *argv: str) -> int:
     args = parse("--db", db_url, *argv)
+    args.caller = machine_actor()  # no account yet: set-up mode, as console.auth decides
     command = faces if args.command == "faces" else people
     return command.run(args, db_url)
 

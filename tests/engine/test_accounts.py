@@ -16,13 +16,16 @@ from engine.accounts import (
     AccountListRequest,
     ChangeOwnPassword,
     ClearLoginDelay,
+    CreateAccount,
     CreateFirstAdmin,
+    Login,
     LoginFailedError,
     RecoverAdmin,
     RecoveryRefusedError,
     ResetSecret,
     SetDisabled,
     SetRoles,
+    TokenLogin,
     accounts_exist,
     create_account,
     create_first_admin,
@@ -255,3 +258,19 @@ def test_recovery_refused_when_the_data_dir_belongs_to_someone_else(
     ):
         recover_admin(writer, data, "ada", "recovered-pw", T0, machine_actor())
     assert not accounts_exist(store)
+
+
+def test_no_secret_reaches_a_log_line() -> None:
+    commands = [
+        CreateFirstAdmin(name="ada", password_hash="scrypt$SECRET", at=T0, actor=ADMIN),
+        ResetSecret(name="ada", secret_hash="sha256$SECRET", at=T0, actor=ADMIN),
+        RecoverAdmin(name="ada", password_hash="scrypt$SECRET", at=T0, actor=ADMIN),
+        ChangeOwnPassword(name="ada", current_password="SECRET", new_password_hash="SECRET", at=T0),
+        CreateAccount(
+            name="b", roles=frozenset({Role.ADMIN}), at=T0, actor=ADMIN, token_hash="SECRET"
+        ),
+        Login(name="ada", password="SECRET", at=T0),
+        TokenLogin(token="SECRET", at=T0),
+    ]
+    for command in commands:
+        assert "SECRET" not in repr(command), command

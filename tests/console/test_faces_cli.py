@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, func, select
 
 from console import exit_codes
 from console.commands import faces
+from engine.access import machine_actor
 from engine.cv import import_cv2
 from engine.identity.faces import read_image
 from engine.store.person_models import FaceEmbedding, Person
@@ -37,6 +38,7 @@ def parse(*argv: str) -> argparse.Namespace:
 def watchfloor_faces(db_url: str, *argv: str) -> int:
     args = parse("faces", *argv, "--db", db_url)
     assert args.command == "faces" and args.db == db_url
+    args.caller = machine_actor()  # no account yet: set-up mode, as console.auth decides
     return faces.run(args, args.db)
 
 

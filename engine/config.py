@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from engine.text import control_character_at
+
 log = logging.getLogger(__name__)
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp")
@@ -304,6 +306,13 @@ class _SiteReader:
         value = table[key]
         if not isinstance(value, str) or not value.strip():
             raise self.fail((*path, key), f"expected a non-empty string, got {_type_name(value)}")
+        at = control_character_at(value)
+        if at is not None:  # a name shown in the terminal must not drive it
+            raise self.fail(
+                (*path, key),
+                f"control character U+{ord(value[at]):04X} at position {at + 1} "
+                "(escape sequences, tabs and new lines are not allowed)",
+            )
         return value.strip()
 
     def number(

@@ -171,3 +171,34 @@ def test_each_invalid_field_is_named(
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SiteConfigError, match="site file does not exist"):
         load_site(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("site.name", "Plaza\\u001b]0;owned\\u0007"),
+        ("cameras[0].name", "Gate\\u001b[2J"),
+        ("cameras[0].url", "a.mp4\\nrm -rf"),
+    ],
+)
+def test_a_string_with_control_characters_is_refused_naming_it(
+    tmp_path: Path, field: str, value: str
+) -> None:
+    """Before: a site or camera name could carry terminal escapes into every report."""
+    site_name = value if field == "site.name" else "x"
+    camera_name = value if field == "cameras[0].name" else "Gate"
+    url = value if field == "cameras[0].url" else "a.mp4"
+    error = error_for(
+        tmp_path,
+        f"""[site]
+name = "{site_name}"
+geo = {{ lat = 1, lon = 2 }}
+
+[[cameras]]
+id = "a"
+name = "{camera_name}"
+url = "{url}"
+""",
+    )
+    assert error.field == field
+    assert "control character U+00" in str(error) and "position" in str(error)

@@ -5,6 +5,9 @@
   ``WATCHFLOOR_TEST_PG_URL``): median of 3 runs. Target < 10 s.
 - ``permission_check_us``: the store writer's check of a guarded command (the actor's roles
   against the command's permission), median per command over 100,000. Target < 1 ms.
+- ``login_ms``: one password login through the store writer on SQLite (scrypt, the
+  failed-login bookkeeping and its audit entry), median of 9. Paid once per login or
+  unlock, never per command.
 
 ``python -m benchmarks.audit [--db URL] [--entries N]`` or ``python -m benchmarks audit``.
 """
@@ -25,7 +28,8 @@ from sqlalchemy import insert, update
 from sqlalchemy.engine import make_url
 
 from benchmarks.event_queries import _fresh_pg_database
-from engine.access import Actor, Role
+from engine.access import Actor, Role, machine_actor
+from engine.accounts import create_first_admin, login
 from engine.settings import ChangeSetting
 from engine.store.audit import GENESIS_HASH, canonical_json, entry_hash, to_us, verify_audit
 from engine.store.audit_models import AuditEntry, AuditHead
@@ -43,6 +47,7 @@ def run(db_url: str | None = None, entries: int = ENTRIES) -> dict[str, Any]:
     figures: dict[str, Any] = {"entries": entries}
     with tempfile.TemporaryDirectory(prefix="wf-bench-audit-") as tmp:
         figures["sqlite"] = _measure(f"sqlite:///{Path(tmp) / 'audit.db'}", entries)
+        figures["login_ms"] = _login_ms(f"sqlite:///{Path(tmp) / 'login.db'}")
     pg_url = db_url or os.environ.get("WATCHFLOOR_TEST_PG_URL")
     if pg_url and make_url(pg_url).get_backend_name() == "postgresql":
         with _fresh_pg_database(pg_url) as url:
@@ -121,6 +126,21 @@ def _permission_check_us(count: int = 100_000) -> float:
             writer._authorize(command)
         rounds.append((time.perf_counter() - started) / count * 1e6)
     return round(statistics.median(rounds), 3)
+
+
+def _login_ms(url: str, count: int = 9) -> float:
+    store = Store(url)
+    try:
+        with StoreWriter.running(store) as writer:
+            create_first_admin(writer, "ada", "benchmark-password", T0, machine_actor())
+            times = []
+            for _ in range(count):
+                started = time.perf_counter()
+                login(writer, "ada", "benchmark-password", T0)
+                times.append((time.perf_counter() - started) * 1000)
+        return round(statistics.median(times), 1)
+    finally:
+        store.close()
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""The three role layouts: default arrangements; saved states live in QSettings."""
+"""The three role layouts: which roles may use them, which panes each permission opens,
+and their default arrangements; saved states live in QSettings."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from enum import StrEnum
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow
+
+from engine.access import Actor, Permission, Role
 
 Area = Qt.DockWidgetArea
 
@@ -17,14 +20,57 @@ class Layout(StrEnum):
     ADMIN = "Admin"
 
 
+# Roles are cumulative (an investigator may do what an operator may), and so are layouts.
+ROLE_LAYOUTS: dict[Role, tuple[Layout, ...]] = {
+    Role.OPERATOR: (Layout.OPERATOR,),
+    Role.INVESTIGATOR: (Layout.OPERATOR, Layout.INVESTIGATOR),
+    Role.ADMIN: (Layout.OPERATOR, Layout.INVESTIGATOR, Layout.ADMIN),
+}
+
+# What a pane needs: it is offered (Panes menu, its dock) only to actors who hold it.
+PANE_PERMISSIONS: dict[str, Permission] = {
+    "cameras": Permission.WATCH,
+    "events": Permission.WATCH,
+    "people": Permission.WATCH,
+    "site": Permission.WATCH,
+    "system": Permission.WATCH,
+    "audit": Permission.READ_AUDIT,
+    "accounts": Permission.MANAGE_ACCOUNTS,
+}
+
+
+def layouts_for(actor: Actor | None) -> list[Layout]:
+    """The layouts ``actor``'s roles allow, in menu order (none while nobody is logged in)."""
+    if actor is None:
+        return []
+    allowed = {layout for role in actor.roles for layout in ROLE_LAYOUTS.get(role, ())}
+    return [layout for layout in Layout if layout in allowed]
+
+
+def default_layout_for(actor: Actor) -> Layout | None:
+    """The layout of ``actor``'s highest role (None if their roles allow none)."""
+    allowed = layouts_for(actor)
+    return allowed[-1] if allowed else None
+
+
+def pane_allowed(actor: Actor | None, pane: str) -> bool:
+    """Whether ``actor`` may see ``pane`` (a pane named nowhere needs nothing special)."""
+    if actor is None:
+        return False
+    permission = PANE_PERMISSIONS.get(pane)
+    return permission is None or actor.may(permission)
+
+
 @dataclass(frozen=True, slots=True)
 class Arrangement:
-    """Where each pane goes, which panes start hidden, and how the two main panes side by
-    side share the width."""
+    """Where each pane goes, which panes start hidden, how the two main panes side by
+    side share the width, and which panes share a place as tabs (``(pane, onto)``, the
+    ``onto`` pane stays in front)."""
 
     areas: tuple[tuple[str, Area], ...]
     hidden: tuple[str, ...]
     split: tuple[tuple[str, int], tuple[str, int]]
+    tabs: tuple[tuple[str, str], ...] = ()
 
 
 DEFAULTS: dict[Layout, Arrangement] = {
@@ -36,8 +82,10 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("people", Area.RightDockWidgetArea),
             ("site", Area.RightDockWidgetArea),
             ("system", Area.RightDockWidgetArea),
+            ("audit", Area.RightDockWidgetArea),
+            ("accounts", Area.RightDockWidgetArea),
         ),
-        hidden=("site", "people", "system"),
+        hidden=("site", "people", "system", "audit", "accounts"),
         split=(("cameras", 3), ("events", 1)),
     ),
     # Investigator: the event history is the main pane, cameras and people beside it.
@@ -48,21 +96,27 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("people", Area.RightDockWidgetArea),
             ("site", Area.RightDockWidgetArea),
             ("system", Area.RightDockWidgetArea),
+            ("audit", Area.RightDockWidgetArea),
+            ("accounts", Area.RightDockWidgetArea),
         ),
-        hidden=("site", "system"),
+        hidden=("site", "system", "audit", "accounts"),
         split=(("events", 3), ("cameras", 2)),
     ),
-    # Admin: site configuration and people on the left, cameras beside, events below.
+    # Admin: site configuration and people on the left, with the system, audit and accounts
+    # panes as tabs; cameras beside, events below.
     Layout.ADMIN: Arrangement(
         areas=(
             ("site", Area.LeftDockWidgetArea),
             ("people", Area.LeftDockWidgetArea),
             ("system", Area.LeftDockWidgetArea),
+            ("audit", Area.LeftDockWidgetArea),
+            ("accounts", Area.LeftDockWidgetArea),
             ("cameras", Area.RightDockWidgetArea),
             ("events", Area.BottomDockWidgetArea),
         ),
         hidden=(),
         split=(("site", 2), ("cameras", 3)),
+        tabs=(("audit", "system"), ("accounts", "system")),
     ),
 }
 
@@ -73,10 +127,16 @@ def arrange(window: QMainWindow, layout: Layout, docks: dict[str, QDockWidget]) 
     for dock in docks.values():
         dock.setFloating(False)
         window.removeDockWidget(dock)
+    tabbed = {name for name, _onto in arrangement.tabs}
     for name, area in arrangement.areas:
-        window.addDockWidget(area, docks[name])
+        if name not in tabbed:
+            window.addDockWidget(area, docks[name])
+    for name, onto in arrangement.tabs:
+        window.tabifyDockWidget(docks[onto], docks[name])
     for name, dock in docks.items():
         dock.setVisible(name not in arrangement.hidden)
+    for _name, onto in arrangement.tabs:
+        docks[onto].raise_()
     (first, first_part), (second, second_part) = arrangement.split
     _share_width(window, [docks[first], docks[second]], [first_part, second_part])
 

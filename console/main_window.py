@@ -1,44 +1,99 @@
-"""The main window: dockable panes, role layouts and the health status bar."""
+"""The main window: dockable panes, role layouts, the lock and the health status bar.
+
+The window opens locked: the live view stays on, every other pane is hidden, the menus
+other than File → Quit are disabled, and a login panel sits beside the cameras (or asks for
+the first admin on a fresh install). A login shows the panes and layouts the person's roles
+allow; Ctrl+L, Session → Lock and a stretch without input (``security.idle_lock_s``) lock it
+again. Who is logged in lives in :class:`console.session.ConsoleSession`: every change the
+window or a pane asks of the engine is made as that person, and the engine checks them.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, QTimer, Signal
+import logging
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMenu, QWidget
 
 from console.bridge import QtBridge
-from console.layouts import Layout, arrange
+from console.layouts import Layout, arrange, default_layout_for, layouts_for, pane_allowed
 from console.people_backend import PeopleBackend
 from console.queries import QtQueryClient
-from engine.access import machine_actor
+from console.session import DEFAULT_IDLE_LOCK_S, IDLE_LOCK_KEY, ConsoleSession
+from engine.access import Actor, Permission
+from engine.accounts import AccountError, LoginFailedError, roles_text
 from engine.events import CameraStatusChanged, Event, SubsystemHealth
 from engine.history.events import live_event_view
-from engine.history.query_service import QueryService
+from engine.history.query_service import QueryResult, QueryService
 from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from engine.settings import ChangeSetting
 from engine.status import SystemStatusRequest
+from engine.text import printable
+from widgets.accounts_pane import AccountsPane
+from widgets.audit_pane import AuditPane
 from widgets.camera_grid import TILE_COUNTS, CameraFeed, CameraGrid
 from widgets.event_history import EventHistoryPane
 from widgets.health_bar import HealthBar
+from widgets.login_panel import LoginMode, LoginPanel, PasswordChangeDialog
 from widgets.people_pane import PeoplePane
 from widgets.site_overview import SiteOverview
 from widgets.system_pane import SystemPane
 
-STATE_VERSION = 3  # bump when panes are added or renamed, so old saved states are ignored
+log = logging.getLogger(__name__)
+
+STATE_VERSION = 4  # bump when panes are added or renamed, so old saved states are ignored
 PEOPLE_REFRESH_MS = 1500
-QUERY_WORKERS = 2  # store reads and people changes run here, never on the GUI thread
+QUERY_WORKERS = 2  # store reads, logins and people changes run here, never on the GUI thread
+SESSION_CHANNEL = "session"
+NO_SETTINGS_CHANGES = (
+    "Changing settings and running retention need the change_settings permission (admins)."
+)
+
+_INPUT_EVENTS = frozenset(
+    {
+        QEvent.Type.KeyPress,
+        QEvent.Type.MouseButtonPress,
+        QEvent.Type.MouseButtonDblClick,
+        QEvent.Type.MouseMove,
+        QEvent.Type.Wheel,
+        QEvent.Type.TouchBegin,
+        QEvent.Type.TabletPress,
+    }
+)
+
+
+class IdleWatch(QObject):
+    """An application event filter: any keyboard or mouse input restarts ``timer`` (if it
+    runs), so it fires only after that long without input. GUI thread."""
+
+    def __init__(self, timer: QTimer, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._timer = timer
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in _INPUT_EVENTS and self._timer.isActive():
+            self._timer.start()  # restarts with the same interval
+        return False
 
 
 class MainWindow(QMainWindow):
     """Hosts the panes for one running engine. Layout choices persist in ``settings``.
 
     Panes read the store through :attr:`queries` (a query service on its own worker
-    threads, results handed back on the GUI thread); closing the window stops it.
+    threads, results handed back on the GUI thread); closing the window stops it. The
+    window starts locked (see the module doc); ``session`` (made here if not given) says
+    who is logged in.
     """
 
     sig_layout_changed = Signal(str)
     """The active role layout changed (its name)."""
+
+    sig_session_changed = Signal(str)
+    """Someone logged in or unlocked (their name), or the console locked ("")."""
 
     def __init__(
         self,
@@ -46,10 +101,11 @@ class MainWindow(QMainWindow):
         bridge: QtBridge,
         settings: QSettings,
         parent: QWidget | None = None,
+        *,
+        session: ConsoleSession | None = None,
     ) -> None:
         super().__init__(parent)
         self.runtime = runtime
-        self.actor = machine_actor()  # who the engine checks and audits (until login)
         self.settings = settings
         self.setWindowTitle(f"Watchfloor — {runtime.site.name}")
         self.setDockNestingEnabled(True)
@@ -65,13 +121,29 @@ class MainWindow(QMainWindow):
         store = runtime.store
         if store is None:
             raise ValueError("the console needs a database (EngineRuntime with a store)")
+        self.session = session or ConsoleSession(store, runtime.writer, runtime.clock)
+        self.locked = True
+        self.current_layout: Layout | None = None
+        self._remembered: Actor | None = None  # who was logged in when it locked
+        self._state_before_lock: QByteArray | None = None
+        self.password_dialog: PasswordChangeDialog | None = None
+        self._camera_features: QDockWidget.DockWidgetFeature | None = None
+        self.idle_lock_s = DEFAULT_IDLE_LOCK_S
+        self.idle_timer = QTimer(self)
+        self.idle_timer.setSingleShot(True)
+        self.idle_timer.timeout.connect(lambda: self.lock("idle"))
+        self._idle_watch = IdleWatch(self.idle_timer, self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._idle_watch)
+
         self.queries = QtQueryClient(QueryService(store, workers=QUERY_WORKERS), self)
         self.event_history = EventHistoryPane(
             client=self.queries,
             cameras=[(cam_id, s.camera.name) for cam_id, s in runtime.sources.items()],
             media_root=data_dir(),
         )
-        self.people_backend = PeopleBackend(runtime, store)
+        self.people_backend = PeopleBackend(runtime, store, self.session)
         self.people = PeoplePane(
             client=self.queries,
             list_people=self.people_backend.list,
@@ -96,16 +168,30 @@ class MainWindow(QMainWindow):
             self._run_retention_now,
             self._change_setting,
         )
+        self.system.sig_settings_saved.connect(self._on_settings_saved)
+        self.audit = AuditPane(self.queries, self.session.list_audit, self.session.verify_audit)
+        self.accounts = AccountsPane(self.queries, self.session, now=runtime.clock.now)
+        self.accounts.sig_account_changed.connect(self._on_account_changed)
         self.docks = {
             "cameras": self._dock("cameras", "Cameras", self.camera_grid),
             "events": self._dock("events", "Events", self.event_history),
             "people": self._dock("people", "People", self.people),
             "site": self._dock("site", "Site", self.site_overview),
             "system": self._dock("system", "System", self.system),
+            "audit": self._dock("audit", "Audit", self.audit),
+            "accounts": self._dock("accounts", "Accounts", self.accounts),
         }
+        self.login_panel = LoginPanel(now=runtime.clock.now)
+        self.login_panel.sig_login_requested.connect(self._on_login_requested)
+        self.login_panel.sig_first_admin_requested.connect(self._on_first_admin_requested)
+        self.login_dock = self._dock("login", "Log in", self.login_panel)
+        self.login_dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
 
         self.health_bar = HealthBar()
         self.statusBar().addPermanentWidget(self.health_bar)
+        self.session_label = QLabel()
+        self.session_label.setObjectName("session-label")
+        self.statusBar().addWidget(self.session_label)
         self.layout_label = QLabel()
         self.statusBar().addWidget(self.layout_label)
 
@@ -115,7 +201,6 @@ class MainWindow(QMainWindow):
         for report in runtime.health():
             self.health_bar.on_health_changed(report.subsystem, report.state, report.detail)
 
-        self.current_layout: Layout | None = None
         self._build_menus()
         geometry = settings.value("window/geometry")
         if geometry is not None:
@@ -126,9 +211,18 @@ class MainWindow(QMainWindow):
         self.camera_grid.sig_tile_count_changed.connect(
             lambda count: self.settings.setValue("grid/tiles", count)
         )
-        saved = str(settings.value("layout/current", Layout.OPERATOR.value))
-        self.switch_layout(Layout(saved) if saved in Layout._value2member_map_ else Layout.OPERATOR)
+        # Place the panes once (the operator's arrangement); a login shows its own layout.
+        arrange(self, Layout.OPERATOR, self.docks)
+        self._enter_locked(LoginMode.CHECKING)
+        self._check_accounts()
+        self._read_idle_setting()
 
+    @property
+    def actor(self) -> Actor | None:
+        """Who the engine checks and audits for this window's actions (None: locked)."""
+        return self.session.actor
+
+    # -- engine calls (blocking: run on query workers) -------------------------------------
     def _system_status_request(self) -> SystemStatusRequest:
         writer = self.runtime.writer
         retention = self.runtime.retention
@@ -142,6 +236,10 @@ class MainWindow(QMainWindow):
 
     def _run_retention_now(self) -> str:
         """Runs on a query worker (it waits on the store writer)."""
+        # The engine's retention run takes no actor (it is housekeeping), so the console
+        # checks the permission an admin's "run it now" needs.
+        actor = self.session.require_actor("run retention")
+        actor.require(Permission.CHANGE_SETTINGS, "run retention now")
         retention = self.runtime.retention
         if retention is None:
             raise RuntimeError("retention does not run in this engine")
@@ -157,14 +255,16 @@ class MainWindow(QMainWindow):
 
     def _change_setting(self, key: str, value: int) -> None:
         """Runs on a query worker (it waits on the store writer)."""
+        actor = self.session.require_actor("change settings")
         writer = self.runtime.writer
         if writer is None:
             raise RuntimeError("the engine runs without a database")
         writer.execute(
-            ChangeSetting(key=key, value=value, at=self.runtime.clock.now(), actor=self.actor)
+            ChangeSetting(key=key, value=value, at=self.runtime.clock.now(), actor=actor)
         )
         self.runtime.apply_settings()  # the detector cadence changes on running cameras
 
+    # -- building ----------------------------------------------------------------------------
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{name}")
@@ -172,14 +272,37 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_menus(self) -> None:
+        self._gated_actions: list[QAction] = []  # disabled while locked
         file_menu = self.menuBar().addMenu("&File")
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
 
-        view = self.menuBar().addMenu("&View")
-        layouts = view.addMenu("&Layout")
+        self.session_menu = self.menuBar().addMenu("&Session")
+        self.lock_action = QAction("Lock", self)
+        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_action.triggered.connect(lambda: self.lock("ctrl+l"))
+        self.lock_menu_action = QAction("&Lock\tCtrl+L", self)
+        self.lock_menu_action.triggered.connect(lambda: self.lock("menu"))
+        self.session_menu.addAction(self.lock_menu_action)
+        self.addAction(self.lock_action)  # Ctrl+L: a shortcut of the window, not the menu
+        self.change_password_action = QAction("Change my &password…", self)
+        self.change_password_action.triggered.connect(self.open_password_dialog)
+        self.session_menu.addAction(self.change_password_action)
+        self.session_menu.addSeparator()
+        self.logout_action = QAction("Log &out", self)
+        self.logout_action.triggered.connect(self.logout)
+        self.session_menu.addAction(self.logout_action)
+        self._gated_actions += [
+            self.lock_action,
+            self.lock_menu_action,
+            self.change_password_action,
+            self.logout_action,
+        ]
+
+        self.view_menu = self.menuBar().addMenu("&View")
+        layouts = self.view_menu.addMenu("&Layout")
         self.layout_actions: dict[Layout, QAction] = {}
         group = QActionGroup(self)
         for index, layout in enumerate(Layout, start=1):
@@ -195,22 +318,50 @@ class MainWindow(QMainWindow):
         reset = QAction("&Reset this layout", self)
         reset.triggered.connect(self.reset_layout)
         layouts.addAction(reset)
+        self._gated_actions += [*self.layout_actions.values(), reset]
 
-        panes = view.addMenu("&Panes")
+        panes = self.view_menu.addMenu("&Panes")
         for dock in self.docks.values():
             panes.addAction(dock.toggleViewAction())
+            self._gated_actions.append(dock.toggleViewAction())
 
-        grid = view.addMenu("Camera &grid")
+        grid = self.view_menu.addMenu("Camera &grid")
         for count in TILE_COUNTS:
             action = QAction(f"{count} tile{'s' if count > 1 else ''}", self)
             action.triggered.connect(
                 lambda _checked=False, n=count: self.camera_grid.set_tile_count(n)
             )
             grid.addAction(action)
+            self._gated_actions.append(action)
 
+    def createPopupMenu(self) -> QMenu | None:
+        """The dock area's context menu: only the panes the person may open (none while
+        locked), instead of Qt's list of every dock."""
+        actor = self.session.actor
+        if self.locked or actor is None:
+            return None
+        menu = QMenu(self)
+        for name, dock in self.docks.items():
+            if pane_allowed(actor, name):
+                menu.addAction(dock.toggleViewAction())
+        return menu
+
+    # -- layouts -----------------------------------------------------------------------------
     def switch_layout(self, layout: Layout) -> None:
         """Save the current arrangement under its layout, then show ``layout`` as it was
-        last left (or its default arrangement)."""
+        last left (or its default arrangement). Refused (with a status message) while
+        locked, or when the logged-in person's roles do not allow ``layout``."""
+        actor = self.session.actor
+        if self.locked or actor is None:
+            self.statusBar().showMessage("The console is locked: log in to change the layout")
+            return
+        if layout not in layouts_for(actor):
+            self.statusBar().showMessage(
+                f"The {layout.value} layout is not for {_who(actor)}", 10_000
+            )
+            if self.current_layout is not None:
+                self.layout_actions[self.current_layout].setChecked(True)
+            return
         if layout is self.current_layout:
             return
         self._save_layout_state()
@@ -219,23 +370,335 @@ class MainWindow(QMainWindow):
         state = self.settings.value(f"layouts/{layout.value}/state")
         if state is not None:
             self.restoreState(state, STATE_VERSION)
-        self.settings.setValue("layout/current", layout.value)
+        self._apply_permissions(actor)
+        self.settings.setValue(self._layout_key(actor), layout.value)
         self.layout_actions[layout].setChecked(True)
         self.layout_label.setText(f"Layout: {layout.value}")
         self.sig_layout_changed.emit(layout.value)
 
     def reset_layout(self) -> None:
-        if self.current_layout is None:
+        actor = self.session.actor
+        if self.current_layout is None or self.locked or actor is None:
             return
         self.settings.remove(f"layouts/{self.current_layout.value}/state")
         arrange(self, self.current_layout, self.docks)
+        self._apply_permissions(actor)
 
     def _save_layout_state(self) -> None:
-        if self.current_layout is not None:
+        if self.current_layout is not None and not self.locked:
             self.settings.setValue(
                 f"layouts/{self.current_layout.value}/state", self.saveState(STATE_VERSION)
             )
 
+    @staticmethod
+    def _layout_key(actor: Actor) -> str:
+        """Where the layout a person last used is kept (per account)."""
+        return f"accounts/{actor.kind}-{actor.name.casefold()}/layout"
+
+    def _preferred_layout(self, actor: Actor) -> Layout | None:
+        allowed = layouts_for(actor)
+        saved = str(self.settings.value(self._layout_key(actor), "") or "")
+        if saved in Layout._value2member_map_ and Layout(saved) in allowed:
+            return Layout(saved)
+        return default_layout_for(actor)
+
+    def _apply_permissions(self, actor: Actor) -> None:
+        """Offer ``actor`` only the layouts, panes and pane actions their roles allow (a
+        saved arrangement may show a pane another person opened: it is hidden again)."""
+        allowed_layouts = layouts_for(actor)
+        for layout, action in self.layout_actions.items():
+            action.setVisible(layout in allowed_layouts)
+            action.setEnabled(not self.locked and layout in allowed_layouts)
+        for name, dock in self.docks.items():
+            allowed = pane_allowed(actor, name)
+            dock.toggleViewAction().setVisible(allowed)
+            dock.toggleViewAction().setEnabled(allowed and not self.locked)
+            if not allowed:
+                dock.hide()
+        self.login_dock.hide()
+        self.people.set_allowed_actions(
+            rename=actor.may(Permission.MANAGE_PEOPLE),
+            merge=actor.may(Permission.MERGE_PEOPLE),
+            erase=actor.may(Permission.ERASE_PEOPLE),
+        )
+        self.system.set_changes_allowed(actor.may(Permission.CHANGE_SETTINGS), NO_SETTINGS_CHANGES)
+
+    # -- the lock ----------------------------------------------------------------------------
+    def lock(self, reason: str = "menu") -> None:
+        """Lock now (``reason``: idle, ctrl+l or menu): nobody may act until someone logs
+        in again; the live view stays, the other panes hide, the login panel shows. The
+        arrangement comes back when the same person unlocks."""
+        if self.locked:
+            return
+        actor = self.session.clear_actor()  # at once: nothing asked from now on runs as them
+        self._save_layout_state()
+        self._state_before_lock = self.saveState(STATE_VERSION)
+        self._remembered = actor
+        self._enter_locked(
+            LoginMode.UNLOCK,
+            name=actor.name if actor is not None else "",
+            locked_by=_who(actor) if actor is not None else "",
+        )
+        self.queries.submit_action(
+            SESSION_CHANNEL,
+            partial(self.session.audit_lock, actor, reason),
+            partial(self._on_session_audited, "lock"),
+            name="audit lock",
+        )
+
+    def logout(self) -> None:
+        """Log out: lock, and forget whose arrangement to bring back (the next person to
+        log in gets their own layout)."""
+        if self.locked:
+            return
+        actor = self.session.clear_actor()
+        self._save_layout_state()
+        self._remembered = None
+        self._state_before_lock = None
+        self._enter_locked(LoginMode.LOGIN)
+        self.current_layout = None
+        self.queries.submit_action(
+            SESSION_CHANNEL,
+            partial(self.session.audit_logout, actor),
+            partial(self._on_session_audited, "logout"),
+            name="audit logout",
+        )
+
+    def _enter_locked(self, mode: LoginMode, *, name: str = "", locked_by: str = "") -> None:
+        self.locked = True
+        self.idle_timer.stop()
+        if self.password_dialog is not None:
+            self.password_dialog.reject()
+        cameras = self.docks["cameras"]
+        for dock_name, dock in self.docks.items():
+            if dock_name != "cameras":
+                dock.hide()
+        cameras.show()
+        if self._camera_features is None:  # the live view stays put until someone logs in
+            self._camera_features = cameras.features()
+        cameras.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        if self.dockWidgetArea(self.login_dock) == Qt.DockWidgetArea.NoDockWidgetArea:
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.login_dock)
+        if not cameras.isFloating():
+            self.splitDockWidget(cameras, self.login_dock, Qt.Orientation.Horizontal)
+        self.login_dock.show()
+        width = max(self.width(), 400)
+        self.resizeDocks(
+            [cameras, self.login_dock], [width * 3 // 4, width // 4], Qt.Orientation.Horizontal
+        )
+        self.login_dock.setWindowTitle("Unlock" if mode is LoginMode.UNLOCK else "Log in")
+        self.login_panel.set_mode(mode, name=name, locked_by=locked_by)
+        self.layout_label.clear()
+        for action in self._gated_actions:
+            action.setEnabled(False)
+        self.session_menu.menuAction().setEnabled(False)
+        self.view_menu.menuAction().setEnabled(False)
+        self._update_session_label()
+        self.sig_session_changed.emit("")
+
+    def _unlock(self, actor: Actor) -> None:
+        """``actor`` logged in: show what their roles allow, as they left it if it was
+        they who locked, else in their own layout."""
+        same = self._remembered is not None and self._remembered == actor
+        self.locked = False
+        for action in self._gated_actions:
+            action.setEnabled(True)
+        self.session_menu.menuAction().setEnabled(True)
+        self.view_menu.menuAction().setEnabled(True)
+        self.login_dock.hide()
+        self.login_panel.set_mode(LoginMode.LOGIN)  # forget what was typed
+        if self._camera_features is not None:
+            self.docks["cameras"].setFeatures(self._camera_features)
+            self._camera_features = None
+        if same and self._state_before_lock is not None and self.current_layout is not None:
+            self.restoreState(self._state_before_lock, STATE_VERSION)
+            self._apply_permissions(actor)
+        else:
+            self.current_layout = None
+            layout = self._preferred_layout(actor)
+            if layout is not None:
+                self.switch_layout(layout)
+            self._apply_permissions(actor)
+        self.login_dock.hide()
+        if self.current_layout is not None:
+            self.layout_label.setText(f"Layout: {self.current_layout.value}")
+        self._remembered = None
+        self._state_before_lock = None
+        self._update_session_label()
+        self._restart_idle_timer()
+        if actor.may(Permission.READ_AUDIT) and self.docks["audit"].isVisible():
+            self.audit.refresh()
+        if actor.may(Permission.MANAGE_ACCOUNTS) and self.docks["accounts"].isVisible():
+            self.accounts.refresh()
+        self.sig_session_changed.emit(actor.name)
+
+    def _restart_idle_timer(self) -> None:
+        if self.locked or self.idle_lock_s <= 0:
+            self.idle_timer.stop()
+            return
+        self.idle_timer.start(self.idle_lock_s * 1000)
+
+    def _update_session_label(self) -> None:
+        actor = self.session.actor
+        if not self.locked and actor is not None:
+            self.session_label.setText(_who(actor))
+        elif self._remembered is not None:
+            self.session_label.setText(f"Locked ({_who(self._remembered)} was logged in)")
+        else:
+            self.session_label.setText("Locked: nobody is logged in")
+
+    # -- session handlers (GUI thread) -------------------------------------------------------
+    def _check_accounts(self, failure: str = "") -> None:
+        self.queries.submit_action(
+            f"{SESSION_CHANNEL}.accounts",
+            self.session.accounts_exist,
+            partial(self._on_accounts_checked, failure),
+            name="accounts exist",
+        )
+
+    def _on_accounts_checked(self, failure: str, result: QueryResult[Any]) -> None:
+        if not self.locked or self.login_panel.mode not in (
+            LoginMode.CHECKING,
+            LoginMode.FIRST_ADMIN,
+        ):
+            return
+        if result.error is not None:
+            self.login_panel.set_mode(LoginMode.LOGIN)
+            self.login_panel.show_failure(f"cannot read the accounts: {result.error}")
+            return
+        wanted = LoginMode.LOGIN if result.value else LoginMode.FIRST_ADMIN
+        if self.login_panel.mode is not wanted:  # the same mode keeps what was typed
+            self.login_panel.set_mode(wanted)
+            if failure:
+                self.login_panel.show_failure(failure)
+
+    def _on_login_requested(self, name: str, password: str) -> None:
+        purpose = "unlock" if self._remembered is not None else "login"
+        self.queries.submit_action(
+            f"{SESSION_CHANNEL}.login",
+            partial(self.session.login, name, password, purpose),
+            self._on_logged_in,
+            name=purpose,
+        )
+
+    def _on_first_admin_requested(self, name: str, password: str, again: str) -> None:
+        self.queries.submit_action(
+            f"{SESSION_CHANNEL}.login",
+            partial(self.session.create_first_admin, name, password, again),
+            self._on_first_admin_created,
+            name="first admin",
+        )
+
+    def _on_logged_in(self, result: QueryResult[Any]) -> None:
+        error = result.error
+        if isinstance(error, LoginFailedError):
+            self.login_panel.show_failure(error.result.reason, error.result.retry_after)
+        elif error is not None or not isinstance(result.value, Actor):
+            log.warning("login failed: %s", error, exc_info=error)
+            self.login_panel.show_failure(f"cannot log in: {error}")
+        elif self.locked:
+            self._unlock(result.value)
+
+    def _on_first_admin_created(self, result: QueryResult[Any]) -> None:
+        error = result.error
+        if isinstance(error, AccountError):
+            self.login_panel.show_failure(str(error))
+            self._check_accounts(failure=str(error))  # another console may have made one
+        elif error is not None or not isinstance(result.value, Actor):
+            log.warning("first admin not created: %s", error, exc_info=error)
+            self.login_panel.show_failure(f"cannot create the admin account: {error}")
+        elif self.locked:
+            self._unlock(result.value)
+
+    def _on_session_audited(self, what: str, result: QueryResult[Any]) -> None:
+        if result.error is not None:
+            log.error("the %s was not audited: %s", what, result.error)
+            self.statusBar().showMessage(
+                f"The {what} was not written to the audit trail: {result.error}"
+            )
+
+    def open_password_dialog(self) -> PasswordChangeDialog | None:
+        """Session → Change my password…: a dialog (not blocking the window); the change
+        runs on a worker."""
+        actor = self.session.actor
+        if self.locked or actor is None:
+            return None
+        if self.password_dialog is not None:
+            self.password_dialog.raise_()
+            return self.password_dialog
+        dialog = PasswordChangeDialog(printable(actor.name), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.sig_change_requested.connect(partial(self._on_password_change_requested, dialog))
+        dialog.finished.connect(partial(self._on_password_dialog_closed, dialog))
+        self.password_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_password_change_requested(
+        self, dialog: PasswordChangeDialog, current: str, new: str, again: str
+    ) -> None:
+        self.queries.submit_action(
+            f"{SESSION_CHANNEL}.password",
+            partial(self.session.change_own_password, current, new, again),
+            partial(self._on_password_changed, dialog),
+            name="change password",
+        )
+
+    def _on_password_changed(self, dialog: PasswordChangeDialog, result: QueryResult[Any]) -> None:
+        if self.password_dialog is not dialog:
+            return  # closed meanwhile (the console locked)
+        error = result.error
+        if isinstance(error, LoginFailedError):
+            reason = error.result.reason
+            dialog.show_error(f"the current password is not right ({reason})")
+        elif error is not None:
+            dialog.show_error(str(error))
+        else:
+            dialog.accept()
+            self.statusBar().showMessage("Your password was changed.", 10_000)
+
+    def _on_password_dialog_closed(self, dialog: PasswordChangeDialog, _code: int) -> None:
+        if self.password_dialog is dialog:
+            self.password_dialog = None
+
+    def _read_idle_setting(self) -> None:
+        self.queries.submit_action(
+            f"{SESSION_CHANNEL}.idle",
+            self.session.idle_lock_seconds,
+            self._on_idle_setting_read,
+            name="idle lock setting",
+        )
+
+    def _on_idle_setting_read(self, result: QueryResult[Any]) -> None:
+        if result.error is not None or not isinstance(result.value, int):
+            log.warning("cannot read %s: %s", IDLE_LOCK_KEY, result.error)
+            self.statusBar().showMessage(
+                f"Cannot read {IDLE_LOCK_KEY} ({result.error}): the console locks after "
+                f"{self.idle_lock_s} s without input"
+            )
+            return
+        self.idle_lock_s = result.value
+        self._restart_idle_timer()
+
+    def _on_settings_saved(self, keys: list[str]) -> None:
+        if IDLE_LOCK_KEY in keys:
+            self._read_idle_setting()
+
+    def _on_account_changed(self, name: str) -> None:
+        """An admin changed an account: if it is their own, their roles may have changed
+        (the session already acts with the new ones), so offer what the new roles allow."""
+        actor = self.session.actor
+        if self.locked or actor is None or actor.name.casefold() != name.casefold():
+            return
+        self._update_session_label()
+        if self.current_layout not in layouts_for(actor):
+            self.current_layout = None
+            layout = self._preferred_layout(actor)
+            if layout is not None:
+                self.switch_layout(layout)
+        self._apply_permissions(actor)
+
+    # -- engine events -----------------------------------------------------------------------
     def _on_camera_status_changed(self, event: CameraStatusChanged) -> None:
         self.camera_grid.on_camera_status_changed(
             event.camera_id, event.status, event.detail, event.since
@@ -265,5 +728,16 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()
         self._people_refresh.stop()
+        self.idle_timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self._idle_watch)
+        if self.password_dialog is not None:
+            self.password_dialog.reject()
         self.queries.close()  # waits for a running read; no query thread outlives the window
         super().closeEvent(event)
+
+
+def _who(actor: Actor) -> str:
+    """``ada (admin)``: how the status bar and the lock name a person."""
+    return f"{printable(actor.name)} ({roles_text(actor.roles).replace(',', ', ')})"

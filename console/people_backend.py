@@ -2,13 +2,15 @@
 
 Every method blocks until its work is stored; the console runs them on the query service's
 worker threads (through :class:`console.queries.QtQueryClient`), never on the GUI thread.
+Changes are made as the person logged in at the console (:class:`console.session.ConsoleSession`),
+whose permissions the engine checks; with nobody logged in they are refused.
 """
 
 from __future__ import annotations
 
 import threading
 
-from engine.access import machine_actor
+from console.session import ConsoleSession
 from engine.identity.erasure import erase_person
 from engine.identity.faces_store import FaceMemory
 from engine.identity.people import PersonView, list_people
@@ -23,12 +25,12 @@ class PeopleBackend:
     once). Uses the engine's own face memory when it runs one, so renames and erasures take
     effect in live recognition."""
 
-    def __init__(self, runtime: EngineRuntime, store: Store) -> None:
+    def __init__(self, runtime: EngineRuntime, store: Store, session: ConsoleSession) -> None:
         self._runtime = runtime
+        self._session = session  # who the engine checks and audits: the logged-in person
         self._store = store
         self._memory: FaceMemory | None = runtime.faces.memory if runtime.faces else None
         self._memory_lock = threading.Lock()  # worker threads may ask for it at once
-        self.actor = machine_actor()  # who the engine checks and audits
 
     def _writer(self) -> StoreWriter:
         writer = self._runtime.writer
@@ -49,18 +51,21 @@ class PeopleBackend:
         return list_people(self._store)
 
     def rename(self, public_id: str, name: str | None) -> None:
-        self.memory().rename(public_id, name, actor=self.actor)
+        actor = self._session.require_actor("rename people")
+        self.memory().rename(public_id, name, actor=actor)
 
     def merge(self, keep: str, absorb: str) -> None:
-        self.memory().merge(keep, absorb, actor=self.actor)
+        actor = self._session.require_actor("merge people")
+        self.memory().merge(keep, absorb, actor=actor)
 
     def erase(self, public_id: str) -> str:
+        actor = self._session.require_actor("erase people")
         report = erase_person(
             self._writer(),
             self.memory(),
             public_id,
             data_dir(),
             self._runtime.clock,
-            actor=self.actor,
+            actor=actor,
         )
         return report.summary

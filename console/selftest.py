@@ -104,6 +104,7 @@ def _check_engine_and_gui(
     from console.main_window import MainWindow
     from engine.events import CameraStatus
     from engine.runtime import EngineRuntime
+    from widgets.login_panel import LoginMode
 
     app = application()
     runtime = EngineRuntime(site, store)
@@ -157,7 +158,18 @@ def _check_engine_and_gui(
                 raise RuntimeError("camera tiles drew no frame or did not show the camera online")
             if "store" not in window.health_bar.labels:
                 raise RuntimeError("status bar shows no store health")
-            return f"window shown, {sum(t.frames_shown for t in live)} frames drawn"
+            # The window opens locked, live view on: no login here, but the panel must
+            # have read whether any account exists (the session reaches the store).
+            panel = window.login_panel
+            ready = wait_for(lambda: panel.mode is not LoginMode.CHECKING, FRAME_WAIT_S)
+            if not window.locked or not window.login_dock.isVisible():
+                raise RuntimeError("the window did not open locked behind the login panel")
+            if not ready or panel.failure_text():
+                raise RuntimeError(f"the login panel is not ready: {panel.failure_text()}")
+            return (
+                f"window shown locked ({panel.mode.value}), "
+                f"{sum(t.frames_shown for t in live)} frames drawn"
+            )
 
         check("cameras", cameras_check)
         check("gui", gui_check)

@@ -329,6 +329,7 @@ class PeoplePane(QWidget):
         self._errors: list[str] = []
         self._listing_failed = False
         self._total_people = 0
+        self._allowed = {"rename": True, "merge": True, "erase": True}
 
         self._model = _PeopleModel(self)
         self._proxy = _NameOrIdFilter(self)
@@ -439,6 +440,21 @@ class PeoplePane(QWidget):
             CallRequest(self._list_people, "list people"),
             partial(self._on_people_listed, warn),
         )
+
+    def set_allowed_actions(self, *, rename: bool, merge: bool, erase: bool) -> None:
+        """Which changes the person at the console may ask for (the console knows their
+        permissions); the others stay disabled whatever is selected. The engine refuses a
+        change without the permission anyway: this keeps the pane from offering it."""
+        self._allowed = {"rename": rename, "merge": merge, "erase": erase}
+        for action, allowed in (
+            (self.rename_action, rename),
+            (self.merge_action, merge),
+            (self.erase_action, erase),
+        ):
+            action.setToolTip(
+                action.statusTip() if allowed else f"{action.statusTip()} (not for your role)"
+            )
+        self._update_actions()
 
     def is_busy(self) -> bool:
         """Whether a rename, merge or erase is still running."""
@@ -715,9 +731,9 @@ class PeoplePane(QWidget):
     def _update_actions(self) -> None:
         # One change at a time: the next one acts on what the list shows after this one.
         count = 0 if self._actions_running else len(self.selected_ids())
-        self.rename_action.setEnabled(count == 1)
-        self.merge_action.setEnabled(count == 2)
-        self.erase_action.setEnabled(count == 1)
+        self.rename_action.setEnabled(count == 1 and self._allowed["rename"])
+        self.merge_action.setEnabled(count == 2 and self._allowed["merge"])
+        self.erase_action.setEnabled(count == 1 and self._allowed["erase"])
 
     def _update_count(self) -> None:
         shown = self.row_count()

@@ -66,6 +66,10 @@ class SystemPane(QWidget):
         self._change_setting = change_setting
         self.status: SystemStatus | None = None
         self._settings: dict[str, SettingValue] = {}
+        self._changes_allowed = True
+        self._saving = False
+        self._retention_running = False
+        self._save_message = ""
 
         # The groups scroll, so the pane can share a dock column without making the
         # window taller than the screen.
@@ -125,6 +129,10 @@ class SystemPane(QWidget):
             editor.setToolTip(f"{spec.description} ({spec.minimum}–{spec.maximum} {spec.unit})")
             self.editors[spec.key] = editor
             form.addRow(spec.key, editor)
+        self.permission_label = QLabel("", settings)
+        self.permission_label.setWordWrap(True)
+        self.permission_label.hide()
+        form.addRow(self.permission_label)
         buttons = QHBoxLayout()
         self.settings_status = QLabel("", settings)
         self.settings_status.setWordWrap(True)
@@ -143,6 +151,22 @@ class SystemPane(QWidget):
         self._timer.start()
         self.refresh()
         self.reload_settings()
+
+    def set_changes_allowed(self, allowed: bool, why_not: str = "") -> None:
+        """Whether the person at the console may change settings and run retention: when
+        not, the editors and buttons are disabled and ``why_not`` says so. (The engine
+        refuses a change from an actor without the permission anyway.)"""
+        self._changes_allowed = allowed
+        for editor in self.editors.values():
+            editor.setEnabled(allowed)
+        self.save_button.setEnabled(allowed and not self._saving)
+        self.retention_button.setEnabled(allowed and not self._retention_running)
+        self.permission_label.setText("" if allowed else why_not)
+        self.permission_label.setVisible(not allowed and bool(why_not))
+
+    @property
+    def changes_allowed(self) -> bool:
+        return self._changes_allowed
 
     # -- reads ---------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -205,10 +229,12 @@ class SystemPane(QWidget):
                 editor.setValue(value.value)
             if value.problem:
                 problems.append(value.problem)
-        self.settings_status.setText("\n".join(problems))
+        # What the last save said stays until the next one (a refusal must stay visible).
+        self.settings_status.setText("\n".join([m for m in (self._save_message, *problems) if m]))
 
     # -- actions -------------------------------------------------------------------------
     def _on_retention_requested(self) -> None:
+        self._retention_running = True
         self.retention_button.setEnabled(False)
         self.retention_progress.setVisible(True)
         self.retention_result.setText("retention running…")
@@ -217,7 +243,8 @@ class SystemPane(QWidget):
         )
 
     def _on_retention_finished(self, result: QueryResult[Any]) -> None:
-        self.retention_button.setEnabled(True)
+        self._retention_running = False
+        self.retention_button.setEnabled(self._changes_allowed)
         self.retention_progress.setVisible(False)
         if result.ok:
             self.retention_result.setText(f"retention done: {result.value}")
@@ -247,10 +274,13 @@ class SystemPane(QWidget):
     def _on_save_requested(self) -> None:
         changes = self.edited_values()
         if not changes:
-            self.settings_status.setText("nothing changed")
+            self._save_message = "nothing changed"
+            self.settings_status.setText(self._save_message)
             return
+        self._saving = True
         self.save_button.setEnabled(False)
-        self.settings_status.setText("saving…")
+        self._save_message = "saving…"
+        self.settings_status.setText(self._save_message)
 
         def save() -> list[str]:
             for key, value in changes.items():
@@ -260,12 +290,15 @@ class SystemPane(QWidget):
         self._client.submit_action("system.settings.save", save, self._on_settings_saved)
 
     def _on_settings_saved(self, result: QueryResult[Any]) -> None:
-        self.save_button.setEnabled(True)
+        self._saving = False
+        self.save_button.setEnabled(self._changes_allowed)
         if result.ok:
-            self.settings_status.setText(f"saved: {', '.join(result.value or [])}")
+            self._save_message = f"saved: {', '.join(result.value or [])}"
+            self.settings_status.setText(self._save_message)
             self.sig_settings_saved.emit(list(result.value or []))
         else:
-            self.settings_status.setText(f"not saved: {result.error}")
+            self._save_message = f"not saved: {result.error}"
+            self.settings_status.setText(self._save_message)
         self.reload_settings()
 
     @staticmethod

@@ -46,14 +46,23 @@ def test_layouts_switch_from_the_menu_and_persist(
     site = plaza_site(tmp_path, vtest_avi)
     settings = tmp_path / "layouts.ini"
     host, window = open_console(site, settings)
+    assert window.current_layout is Layout.ADMIN  # an admin's first login: their role's layout
+    window.layout_actions[Layout.OPERATOR].trigger()
     assert window.current_layout is Layout.OPERATOR
     assert window.docks["cameras"].isVisible() and not window.docks["site"].isVisible()
+    assert not window.docks["audit"].isVisible() and not window.docks["accounts"].isVisible()
 
     with qtbot.waitSignal(window.sig_layout_changed) as changed:
         window.layout_actions[Layout.ADMIN].trigger()
     assert changed.args == ["Admin"]
     assert window.docks["site"].isVisible() and window.docks["people"].isVisible()
     assert window.layout_label.text() == "Layout: Admin"
+    # The admin's own panes share the system pane's place, as tabs behind it.
+    assert window.docks["system"].isVisible()
+    assert set(window.tabifiedDockWidgets(window.docks["system"])) == {
+        window.docks["audit"],
+        window.docks["accounts"],
+    }
 
     window.layout_actions[Layout.INVESTIGATOR].trigger()
     assert not window.docks["site"].isVisible() and window.docks["events"].isVisible()
@@ -66,7 +75,7 @@ def test_layouts_switch_from_the_menu_and_persist(
     host.close()  # one engine per data dir: stop this one before reopening
 
     _host2, reopened = open_console(site, settings)
-    assert reopened.current_layout is Layout.INVESTIGATOR  # persisted across restarts
+    assert reopened.current_layout is Layout.INVESTIGATOR  # persisted for ada across restarts
     assert not reopened.docks["cameras"].isVisible()
     reopened.reset_layout()
     assert reopened.docks["cameras"].isVisible()
@@ -74,11 +83,12 @@ def test_layouts_switch_from_the_menu_and_persist(
 
 def test_grid_choice_persists(qtbot: QtBot, open_console, tmp_path: Path, vtest_avi: Path) -> None:
     site = plaza_site(tmp_path, vtest_avi)
-    host, window = open_console(site)
+    host, window = open_console(site, login=None)
+    assert window.locked  # the live view is for whoever stands at it: no login needed
     window.camera_grid.set_tile_count(9)
     window.close()
     host.close()  # one engine per data dir: stop this one before reopening
-    _host2, reopened = open_console(site)
+    _host2, reopened = open_console(site, login=None)
     assert reopened.camera_grid.tile_count == 9
 
 

@@ -1,0 +1,354 @@
+"""Logging in, locking and roles at the console, through the window as a person uses it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDockWidget
+from pytestqt.qtbot import QtBot
+
+from console.layouts import Layout
+from console.main_window import MainWindow
+from console.session import NotLoggedInError
+from engine.access import PermissionDeniedError
+from engine.accounts import accounts_exist
+from engine.identity.people import list_people
+from tests.conftest import write_site
+from tests.console.conftest import PASSWORD, OpenConsole, audit_entries, log_in
+from widgets.login_panel import LoginMode
+from widgets.people_pane import PUBLIC_ID_ROLE
+
+CONTROL_PANES = ("events", "people", "site", "system", "audit", "accounts")
+
+
+def plaza_site(tmp_path: Path, video: Path) -> Path:
+    return write_site(
+        tmp_path / "site.toml", f'[[cameras]]\nid = "plaza"\nname = "Plaza"\nurl = "{video}"\n'
+    )
+
+
+def assert_locked(window: MainWindow) -> None:
+    """Live view on, every control hidden, menus other than File disabled, panel shown."""
+    assert window.locked and window.session.actor is None
+    assert window.docks["cameras"].isVisible()
+    assert window.docks["cameras"].features() == QDockWidget.DockWidgetFeature.NoDockWidgetFeatures
+    assert window.login_dock.isVisible() and window.login_panel.isVisible()
+    hidden = [name for name in CONTROL_PANES if window.docks[name].isVisible()]
+    assert hidden == [], f"panes shown while locked: {hidden}"
+    assert not window.view_menu.menuAction().isEnabled()
+    assert not window.session_menu.menuAction().isEnabled()
+    assert all(not a.isEnabled() for a in window.layout_actions.values())
+    assert not window.lock_action.isEnabled()
+    file_menu = window.menuBar().actions()[0]
+    assert file_menu.isEnabled() and file_menu.text() == "&File"
+
+
+def shown_panes(window: MainWindow) -> set[str]:
+    return {name for name, dock in window.docks.items() if not dock.isHidden()}
+
+
+def add_person(window: MainWindow) -> str:
+    """A person the face memory met on camera (no login needed: the engine's own path)."""
+    rng = np.random.default_rng(7)
+    vector = rng.normal(size=128).astype(np.float32)
+    person = window.people_backend.memory().observe(
+        vector / np.linalg.norm(vector), datetime.now(UTC)
+    )
+    return person.public_id
+
+
+def select_person(qtbot: QtBot, window: MainWindow, public_id: str) -> None:
+    with qtbot.waitSignal(window.people.sig_people_listed, timeout=5000):
+        window.people.refresh(warn=False)
+    model = window.people.view.model()
+    for row in range(model.rowCount()):
+        if model.index(row, 0).data(PUBLIC_ID_ROLE) == public_id:
+            window.people.view.selectRow(row)
+    assert window.people.selected_ids() == [public_id]
+
+
+def test_first_start_creates_the_first_admin_through_the_panel(
+    qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, vtest_avi: Path
+) -> None:
+    host, window = open_console(plaza_site(tmp_path, vtest_avi), accounts={}, login=None)
+    panel = window.login_panel
+    qtbot.waitUntil(lambda: panel.mode is LoginMode.FIRST_ADMIN, timeout=5000)
+    assert_locked(window)
+    assert "This is the first start: create the admin account" in panel.explanation_label.text()
+    assert panel.password_again_edit.isVisible()
+    assert window.session_label.text() == "Locked: nobody is logged in"
+
+    panel.name_edit.setText("ada")
+    panel.password_edit.setText(PASSWORD)
+    panel.password_again_edit.setText(PASSWORD + "x")
+    qtbot.keyClick(panel.password_again_edit, Qt.Key.Key_Return)
+    assert panel.failure_text() == "the two passwords do not match"
+    assert not accounts_exist(host.store)
+
+    panel.password_edit.setText("short")  # the engine's rule, shown as the engine says it
+    panel.password_again_edit.setText("short")
+    qtbot.keyClick(panel.password_again_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "at least 8 characters" in panel.failure_text(), timeout=5000)
+    assert window.locked and panel.mode is LoginMode.FIRST_ADMIN
+
+    panel.password_edit.setText(PASSWORD)
+    panel.password_again_edit.setText(PASSWORD)
+    panel.login_button.click()
+    qtbot.waitUntil(lambda: not window.locked, timeout=10_000)
+    assert window.session_label.text() == "ada (admin)"
+    assert window.current_layout is Layout.ADMIN
+    assert not window.login_dock.isVisible()
+    assert window.docks["site"].isVisible() and window.docks["system"].isVisible()
+    assert window.view_menu.menuAction().isEnabled()
+    created = audit_entries(host, action="account.create")
+    assert [(e.target, e.actor.split(":")[0], e.detail["first"]) for e in created] == [
+        ("ada", "machine", True)
+    ]
+
+
+def test_a_wrong_password_shows_the_error_and_the_delay(
+    qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, vtest_avi: Path
+) -> None:
+    host, window = open_console(plaza_site(tmp_path, vtest_avi), login=None)
+    panel = window.login_panel
+    qtbot.waitUntil(lambda: panel.mode is LoginMode.LOGIN, timeout=5000)
+    assert_locked(window)
+    assert not panel.password_again_edit.isVisible()
+
+    panel.name_edit.setText("ada")
+    panel.password_edit.setText("not the password")
+    qtbot.keyClick(panel.password_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(panel.failure_text()), timeout=5000)
+    assert panel.failure_text().startswith("wrong account name or password")
+    assert window.locked and panel.password_edit.text() == ""
+
+    # The engine hears no attempt for this account for a second: the panel counts down,
+    # and an attempt made anyway is refused without looking at the password.
+    panel.sig_login_requested.emit("ada", PASSWORD)
+    qtbot.waitUntil(lambda: "too many failed attempts" in panel.failure_text(), timeout=5000)
+    assert "try again in 1 s" in panel.failure_text()
+    assert not panel.login_button.isEnabled()  # for this name, until the delay is over
+    panel.name_edit.setText("someone-else")
+    assert panel.login_button.isEnabled()
+    panel.name_edit.setText("ada")
+    assert window.locked
+    qtbot.waitUntil(lambda: "you may try again now" in panel.failure_text(), timeout=5000)
+    assert panel.login_button.isEnabled()
+
+    logins = audit_entries(host, action="session.login")
+    assert [(e.outcome, e.detail["reason"]) for e in reversed(logins)] == [
+        ("failed", "wrong password"),
+        ("denied", "delayed"),
+    ]
+    log_in(qtbot, window, "ada")
+    assert window.session_label.text() == "ada (admin)"
+
+
+def test_ctrl_l_locks_and_the_same_person_unlocks_where_they_left(
+    qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, vtest_avi: Path
+) -> None:
+    host, window = open_console(plaza_site(tmp_path, vtest_avi))
+    window.layout_actions[Layout.INVESTIGATOR].trigger()
+    window.docks["site"].show()  # the arrangement as left
+    before = shown_panes(window)
+    assert {"events", "site"} <= before
+
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    with qtbot.waitSignal(window.sig_session_changed, timeout=5000) as changed:
+        qtbot.keyClick(window.camera_grid, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert changed.args == [""]
+    assert_locked(window)
+    assert window.login_panel.mode is LoginMode.UNLOCK
+    assert window.login_panel.name_edit.text() == "ada"  # any account may unlock, though
+    assert window.session_label.text() == "Locked (ada (admin) was logged in)"
+    with pytest.raises(NotLoggedInError, match="nobody is logged in"):
+        window.people_backend.rename("Person_00000000", "Eve")
+    window.switch_layout(Layout.ADMIN)  # refused while locked
+    assert window.current_layout is Layout.INVESTIGATOR and window.locked
+
+    log_in(qtbot, window, "ada")
+    assert window.current_layout is Layout.INVESTIGATOR
+    assert shown_panes(window) == before
+    closable = QDockWidget.DockWidgetFeature.DockWidgetClosable
+    assert window.docks["cameras"].features() & closable
+    assert window.session_label.text() == "ada (admin)"
+    locks = audit_entries(host, action="session.lock")
+    assert [(e.actor, e.detail) for e in locks] == [("account:ada", {"reason": "ctrl+l"})]
+    assert audit_entries(host, action="session.unlock")[0].outcome == "ok"
+
+
+def test_idle_input_postpones_the_lock_and_silence_locks(
+    qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, vtest_avi: Path
+) -> None:
+    host, window = open_console(plaza_site(tmp_path, vtest_avi))
+    assert window.idle_lock_s == 300  # the default, read from the engine's settings
+    system = window.system
+    qtbot.waitUntil(lambda: system.editors["security.idle_lock_s"].value() == 300, timeout=5000)
+    system.editors["security.idle_lock_s"].setValue(1)
+    with qtbot.waitSignal(system.sig_settings_saved, timeout=5000):
+        system.save_button.click()
+    qtbot.waitUntil(lambda: window.idle_lock_s == 1, timeout=5000)
+
+    for _ in range(8):  # 1.6 s of someone typing: no lock
+        qtbot.wait(200)
+        qtbot.keyClick(window.camera_grid, Qt.Key.Key_Shift)
+    assert not window.locked
+
+    qtbot.waitUntil(lambda: window.locked, timeout=5000)
+    assert_locked(window)
+    locks = audit_entries(host, action="session.lock")
+    assert [e.detail for e in locks] == [{"reason": "idle"}]
+
+
+def test_a_different_person_unlocks_into_their_own_layout(
+    qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, vtest_avi: Path
+) -> None:
+    host, window = open_console(
+        plaza_site(tmp_path, vtest_avi), accounts={"ada": "admin", "olga": "operator"}
+    )
+    assert window.current_layout is Layout.ADMIN
+    window.session_menu.actions()[0].trigger()  # Session → Lock
+    assert_locked(window)
+    log_in(qtbot, window, "olga")
+    assert window.session.actor is not None and window.session.actor.name == "olga"
+    assert window.current_layout is Layout.OPERATOR
+    assert window.session_label.text() == "olga (operator)"
+    assert not window.layout_actions[Layout.ADMIN].isVisible()
+    assert not window.docks["audit"].isVisible() and not window.docks["accounts"].isVisible()
+    locks = audit_entries(host, action="session.lock")
+    assert [(e.actor, e.detail["reason"]) for e in locks] == [("account:ada", "menu")]
+    unlocks = audit_entries(host, action="session.unlock")
+    assert [(e.actor, e.outcome) for e in unlocks] == [("account:olga", "ok")]
+
+
+def test_an_operator_and_an_investigator_are_refused_by_the_engine(
+    qtbot: QtBot,
+    open_console: OpenConsole,
+    tmp_path: Path,
+    vtest_avi: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    host, window = open_console(
+        plaza_site(tmp_path, vtest_avi),
+        accounts={"ada": "admin", "olga": "operator", "ian": "investigator"},
+        login="olga",
+    )
+    assert window.current_layout is Layout.OPERATOR
+    assert [a.isVisible() for a in window.layout_actions.values()] == [True, False, False]
+    for pane in ("audit", "accounts"):
+        assert not window.docks[pane].toggleViewAction().isVisible()
+        assert not window.docks[pane].isVisible()
+    window.switch_layout(Layout.ADMIN)
+    assert window.current_layout is Layout.OPERATOR
+    assert "not for olga (operator)" in window.statusBar().currentMessage()
+    menu = window.createPopupMenu()
+    assert menu is not None
+    assert "Audit" not in [a.text() for a in menu.actions()]
+
+    public_id = add_person(window)
+    window.docks["people"].show()
+    select_person(qtbot, window, public_id)
+    people = window.people
+    assert not people.erase_action.isEnabled() and not people.rename_action.isEnabled()
+    warnings: list[str] = []
+    monkeypatch.setattr(people, "_show_warning", lambda _title, text: warnings.append(text))
+    monkeypatch.setattr(people, "_confirm_erase", lambda _person: True)
+    with qtbot.waitSignal(people.sig_action_finished, timeout=5000) as finished:
+        people._on_erase_requested()  # asked for anyway: the engine decides
+    assert finished.args[1] is False
+    assert "olga (operator) may not person.erase" in people.error_label.text()
+    assert warnings and "erase_people" in warnings[0]
+    assert [p.public_id for p in list_people(host.store)] == [public_id]  # not erased
+    with pytest.raises(PermissionDeniedError):
+        window.people_backend.rename(public_id, "Eve")
+
+    system = window.system
+    assert not system.changes_allowed and not system.save_button.isEnabled()
+    assert "change_settings" in system.permission_label.text()
+    qtbot.waitUntil(lambda: system.editors["retention.clips_days"].value() == 30, timeout=5000)
+    system.editors["retention.clips_days"].setValue(3)
+    with qtbot.waitSignal(system.sig_settings_saved, timeout=3000, raising=False) as saved:
+        system._on_save_requested()  # asked for anyway
+    assert not saved.signal_triggered
+    qtbot.waitUntil(lambda: "not saved" in system.settings_status.text(), timeout=5000)
+    assert "may not settings.change" in system.settings_status.text()
+
+    denied = [e for e in audit_entries(host) if e.outcome == "denied"]
+    assert {(e.actor, e.action) for e in denied} == {
+        ("account:olga", "person.erase"),
+        ("account:olga", "person.rename"),
+        ("account:olga", "settings.change"),
+    }
+
+    window.logout_action.trigger()
+    assert_locked(window)
+    assert window.login_panel.mode is LoginMode.LOGIN
+    log_in(qtbot, window, "ian")
+    assert window.current_layout is Layout.INVESTIGATOR
+    assert [a.isVisible() for a in window.layout_actions.values()] == [True, True, False]
+    assert not window.docks["audit"].toggleViewAction().isVisible()
+    select_person(qtbot, window, public_id)
+    assert not people.rename_action.isEnabled()  # naming people is the admins'
+    monkeypatch.setattr(people, "_ask_new_name", lambda _person: "Eve")
+    with qtbot.waitSignal(people.sig_action_finished, timeout=5000) as finished:
+        people._on_rename_requested()
+    assert finished.args[1] is False
+    assert "ian (investigator) may not person.rename" in people.error_label.text()
+    renames = audit_entries(host, action="person.rename")
+    assert (renames[0].actor, renames[0].outcome) == ("account:ian", "denied")
+    assert audit_entries(host, action="session.logout")[0].actor == "account:olga"
+
+
+def test_an_admin_renames_and_erases_a_person(
+    qtbot: QtBot,
+    open_console: OpenConsole,
+    tmp_path: Path,
+    vtest_avi: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    host, window = open_console(plaza_site(tmp_path, vtest_avi))
+    public_id = add_person(window)
+    select_person(qtbot, window, public_id)
+    people = window.people
+    assert people.rename_action.isEnabled() and people.erase_action.isEnabled()
+    monkeypatch.setattr(people, "_ask_new_name", lambda _person: "Eve")
+    with qtbot.waitSignal(people.sig_person_renamed, timeout=5000):
+        people.rename_action.trigger()
+    qtbot.waitUntil(lambda: getattr(people.person(public_id), "name", None) == "Eve", timeout=5000)
+    select_person(qtbot, window, public_id)
+    monkeypatch.setattr(people, "_confirm_erase", lambda _person: True)
+    with qtbot.waitSignal(people.sig_person_erased, timeout=10_000):
+        people.erase_action.trigger()
+    qtbot.waitUntil(lambda: people.person(public_id) is None, timeout=5000)
+    done = [(e.action, e.actor, e.outcome) for e in audit_entries(host) if e.target == public_id]
+    assert ("person.rename", "account:ada", "ok") in done
+    assert ("person.erase", "account:ada", "ok") in done
+
+
+def test_changing_my_password(
+    qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, vtest_avi: Path
+) -> None:
+    host, window = open_console(plaza_site(tmp_path, vtest_avi))
+    dialog = window.open_password_dialog()
+    assert dialog is not None and dialog.isVisible()
+    dialog.current_edit.setText("not my password")
+    dialog.new_edit.setText("a new password 2")
+    dialog.again_edit.setText("a new password 2")
+    dialog.buttons.accepted.emit()
+    qtbot.waitUntil(lambda: dialog.error_label.isVisibleTo(dialog), timeout=5000)
+    assert "the current password is not right" in dialog.error_label.text()
+
+    qtbot.wait(1100)  # the wrong current password counts as a failed login: a 1 s delay
+    dialog.current_edit.setText(PASSWORD)
+    with qtbot.waitSignal(dialog.finished, timeout=10_000):
+        dialog.buttons.accepted.emit()
+    assert window.password_dialog is None
+    assert window.statusBar().currentMessage() == "Your password was changed."
+    window.logout_action.trigger()
+    log_in(qtbot, window, "ada", "a new password 2")
+    assert audit_entries(host, action="account.password")[0].actor == "account:ada"

@@ -16,6 +16,7 @@ from console.host import EngineHost, console_settings
 from console.main_window import MainWindow
 from engine.config import SiteConfigError
 from engine.instance import EngineAlreadyRunningError
+from engine.secrets import install_secret_redaction
 from engine.store import DatabaseError
 from resources import THEME_QSS
 
@@ -65,6 +66,7 @@ def settle_after_start() -> None:
 
 def run_gui(site_file: Path, db_url: str) -> int:
     """Open the console on ``site_file``; returns the process exit code."""
+    install_secret_redaction()  # cli.main does it too; a second call adds nothing
     prefer_gui_thread()
     app = application()
     try:

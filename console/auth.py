@@ -58,6 +58,12 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("accounts", "enable"): (Permission.MANAGE_ACCOUNTS, "enable an account"),
     ("accounts", "reset"): (Permission.MANAGE_ACCOUNTS, "reset an account's secret"),
     ("accounts", "clear-delay"): (Permission.MANAGE_ACCOUNTS, "clear a login delay"),
+    # Secrets live in the OS keyring, but setting one is an admin's change of the site's
+    # configuration, audited like a setting; one permission for all three, as `set` may
+    # set any secret (the node install secret included).
+    ("secrets", "list"): (Permission.CHANGE_SETTINGS, "list the secrets"),
+    ("secrets", "set"): (Permission.CHANGE_SETTINGS, "store a secret"),
+    ("secrets", "generate"): (Permission.CHANGE_SETTINGS, "generate a secret"),
     ("accounts", "init"): None,
     ("accounts", "recover"): None,
     ("accounts", "passwd"): None,
@@ -74,6 +80,7 @@ ACTION_DESTS = {
     "accounts": "accounts_command",
     "db": "db_command",
     "cameras": "cameras_command",
+    "secrets": "secrets_command",
 }
 
 

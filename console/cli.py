@@ -28,12 +28,14 @@ from console.commands import (
     faces,
     people,
     retention,
+    secrets,
     settings,
 )
 from engine.access import PermissionDeniedError
 from engine.accounts import LoginFailedError, RecoveryRefusedError
 from engine.config import SiteConfigError, load_site
 from engine.paths import restrict_new_files
+from engine.secrets import install_secret_redaction
 from engine.store import DatabaseError, default_db_url, display_url
 from engine.store.writer import StoreUnavailableError
 from engine.text import printable
@@ -120,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     settings.add_parser(sub, [db_option])
     audit.add_parser(sub, [db_option])
     accounts.add_parser(sub, [db_option])
+    secrets.add_parser(sub, [db_option])  # the OS keyring; the database for the audit trail
     cameras.add_parser(sub, [])  # uses the site file and the OS keyring, no database
 
     bench = sub.add_parser("bench", help="run the benchmarks; one JSON line each")
@@ -136,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    install_secret_redaction()  # a secret logged by mistake is written as ***
     db_url = args.db or default_db_url()
     try:
         if args.command is not None and not args.selftest:
@@ -166,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             return accounts.run(args, db_url)
         if args.command == "cameras":
             return cameras.run(args)
+        if args.command == "secrets":
+            return secrets.run(args, db_url)
         if args.command == "db":
             return _db_upgrade(db_url, args.json)
         if args.command == "bench":

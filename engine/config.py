@@ -12,14 +12,15 @@ import os
 import re
 import tomllib
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from engine.secrets import KEYRING_SERVICE, keyring_entry, keyring_failures, remember_secret
+from engine.secrets import KeyringUnavailableError as AnyKeyringUnavailableError
 from engine.text import control_character_at
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp")
 BUILTIN_DETECTORS = ("yolov3-tiny", "hog")  # people detectors that ship; the first is default
 MAX_WEBCAM_INDEX = 1023  # /dev/video0../dev/video1023; OpenCV's index is a C int
 PASSWORD_MASK = "***"  # what a camera URL shows in place of its password, everywhere
-DEFAULT_KEYRING_SERVICE = "watchfloor"  # the keyring service of ``password_keyring = true``
+DEFAULT_KEYRING_SERVICE = KEYRING_SERVICE  # the service of ``password_keyring = true``
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _KEYRING_SERVICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
 
@@ -39,9 +40,10 @@ class CameraSecretError(RuntimeError):
     camera and where the password was looked for, never the password."""
 
 
-class KeyringUnavailableError(CameraSecretError):
+class KeyringUnavailableError(CameraSecretError, AnyKeyringUnavailableError):
     """The OS keyring cannot be used at all: no backend, or the backend failed (as opposed
-    to a keyring that works but holds no password for the camera)."""
+    to a keyring that works but holds no password for the camera). Also an
+    :class:`engine.secrets.KeyringUnavailableError`, as the named secrets' is."""
 
 
 def with_password(url: str, password: str) -> str:
@@ -79,10 +81,12 @@ class CameraSecret:
                 raise CameraSecretError(
                     f"the camera's password variable {self.env} is not set in the environment"
                 )
-            return value
-        if self.keyring_service is not None:
-            return self._from_keyring(self.keyring_service, self.keyring_username or "")
-        return self.inline or ""
+        elif self.keyring_service is not None:
+            value = self._from_keyring(self.keyring_service, self.keyring_username or "")
+        else:
+            value = self.inline or ""
+        remember_secret(value)  # masked in every log line from now on
+        return value
 
     @staticmethod
     def _from_keyring(service: str, username: str) -> str:
@@ -133,34 +137,22 @@ def store_camera_password(camera: CameraConfig, password: str) -> tuple[str, str
     return service, username
 
 
-@contextmanager
 def _keyring_failures(
     camera_id: str, doing: str, where: str, password: str | None = None
-) -> Iterator[None]:
+) -> AbstractContextManager[None]:
     """Turn any keyring failure into a :class:`KeyringUnavailableError` naming the camera and the
-    entry: no backend at all, a keyring error (locked, refused) or whatever else a backend
-    raises (a D-Bus socket that is gone is a FileNotFoundError)."""
-    from keyring.errors import NoKeyringError
-
-    try:
-        yield
-    except NoKeyringError:
-        raise KeyringUnavailableError(
-            f"camera {camera_id}: no usable keyring on this machine to {doing} its password "
-            f"({where}); run a Secret Service (GNOME Keyring, KWallet) in this user's "
-            "session, or use password_env"
-        ) from None
-    except Exception as exc:  # any backend failure, whatever its type
-        reason = f"{type(exc).__name__}: {exc}"
-        if password:  # a backend's message should never echo it, but make sure
-            reason = reason.replace(password, PASSWORD_MASK)
-        raise KeyringUnavailableError(
-            f"camera {camera_id}: the keyring cannot {doing} its password ({where}): {reason}"
-        ) from None
+    entry: :func:`engine.secrets.keyring_failures` in the camera's words."""
+    return keyring_failures(
+        f"camera {camera_id}",
+        f"{doing} its password",
+        where,
+        hint="use password_env",
+        error=KeyringUnavailableError,
+        value=password,
+    )
 
 
-def _keyring_entry(service: str, username: str) -> str:
-    return f"keyring service {service!r}, username {username!r}"
+_keyring_entry = keyring_entry
 
 
 class SiteConfigError(ValueError):

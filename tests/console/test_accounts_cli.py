@@ -41,6 +41,9 @@ PRIVILEGED: dict[tuple[str, str | None], list[str]] = {
     ("accounts", "enable"): ["accounts", "enable", "ada"],
     ("accounts", "reset"): ["accounts", "reset", "ada"],
     ("accounts", "clear-delay"): ["accounts", "clear-delay", "ada"],
+    ("secrets", "list"): ["secrets", "list"],
+    ("secrets", "set"): ["secrets", "set", "anthropic_api_key"],
+    ("secrets", "generate"): ["secrets", "generate", "node_install_secret"],
 }
 
 

@@ -1,4 +1,4 @@
-"""Screenshots of the console on the demo site, one per role layout, for reviewers.
+"""Screenshots of the console on the demo site, locked and in each role layout, for reviewers.
 
 Written to $WATCHFLOOR_SCREENSHOT_DIR (scripts/screenshots.sh sets artifacts/screenshots),
 else to the test's temporary folder.
@@ -19,6 +19,7 @@ from console.layouts import Layout
 from console.main_window import MainWindow
 from engine.events import CameraStatus
 from resources import DEMO_SITE
+from tests.console.conftest import ensure_accounts, log_in
 
 
 def test_demo_site_screenshots_of_each_layout(
@@ -28,6 +29,7 @@ def test_demo_site_screenshots_of_each_layout(
     out.mkdir(parents=True, exist_ok=True)
     apply_theme(qapp)
     host = EngineHost.open(DEMO_SITE, f"sqlite:///{tmp_path / 'demo.db'}")
+    ensure_accounts(host, {"ada": "admin"})  # before the window: it asks for a login
     window = MainWindow(host.runtime, host.bridge, console_settings(tmp_path / "c.ini"))
     qtbot.addWidget(window)
     try:
@@ -37,6 +39,9 @@ def test_demo_site_screenshots_of_each_layout(
         qtbot.waitUntil(
             lambda: tile.status is CameraStatus.ONLINE and tile.frames_shown > 20, timeout=10_000
         )
+        # Before anyone logs in: the live view with the login panel, controls hidden.
+        assert window.grab().save(str(out / "console-locked.png"))
+        log_in(qtbot, window, "ada")
         for layout in (Layout.INVESTIGATOR, Layout.ADMIN, Layout.OPERATOR):
             window.switch_layout(layout)
             qtbot.wait(100)  # let the deferred dock sizing run

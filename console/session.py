@@ -268,8 +268,10 @@ class ConsoleSession:
     ) -> list[AuditRecord]:
         """A page of the audit trail, newest first (see
         :class:`~engine.store.audit.AuditListRequest`), for an actor who may read it."""
-        self._audit_reader()
-        request = AuditListRequest(limit=limit, before=before, actor=actor, action=action)
+        reader = self._audit_reader()
+        request = AuditListRequest(
+            reader=reader, limit=limit, before=before, actor=actor, action=action
+        )
         return request.run(self._store)
 
     def verify_audit(self) -> AuditVerification:

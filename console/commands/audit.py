@@ -57,7 +57,11 @@ def run(args: argparse.Namespace, db_url: str) -> int:
                     print(f"  entry {problem.seq}: {problem.reason}")
             return exit_codes.OK if result.ok else exit_codes.FAILED
         records = AuditListRequest(
-            limit=args.limit, before=args.before, actor=args.actor, action=args.action
+            reader=args.caller,
+            limit=args.limit,
+            before=args.before,
+            actor=args.actor,
+            action=args.action,
         ).run(store)
         for record in records:
             if args.json:

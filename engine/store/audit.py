@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from engine.access import ENGINE, Actor, GuardedCommand
+from engine.access import ENGINE, Actor, GuardedCommand, Permission
 from engine.store.audit_models import AUDIT_OUTCOMES, AuditEntry, AuditHead
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
@@ -477,17 +477,20 @@ class AuditRecord:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AuditListRequest:
     """A page of the trail, newest first: entries with seq below ``before`` (None: from
-    the newest), optionally one actor's or one action's. A query-service request."""
+    the newest), optionally one actor's or one action's. A query-service request that
+    only a ``reader`` who may read the audit trail can run (the engine checks it)."""
 
+    reader: Actor
     limit: int = 100
     before: int | None = None
     actor: str | None = None
     action: str | None = None
 
     def run(self, store: Store) -> list[AuditRecord]:
+        self.reader.require(Permission.READ_AUDIT, "read the audit trail")
         query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(self.limit)
         if self.before is not None:
             query = query.where(AuditEntry.seq < self.before)

@@ -62,7 +62,7 @@ def audit_entries(
     """The audit trail (newest first) once everything queued has been written."""
     writer = host.runtime.writer
     assert writer is not None and writer.flush(10)
-    return AuditListRequest(limit=1000, actor=actor, action=action).run(host.store)
+    return AuditListRequest(reader=ADMIN, limit=1000, actor=actor, action=action).run(host.store)
 
 
 @pytest.fixture

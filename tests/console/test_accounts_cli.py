@@ -130,7 +130,7 @@ def test_per_role_the_cli_refuses_and_audits_every_forbidden_command(
             needs = NEEDS[key]
             assert needs is not None and f"needs the {needs[0]} permission" in err, err
     store = Store(db_url)
-    entries = AuditListRequest(limit=1000).run(store)
+    entries = AuditListRequest(reader=ADMIN, limit=1000).run(store)
     denied = [(r.actor, r.action) for r in entries if r.outcome == "denied"]
     for user in ("olga", "ian"):
         assert {a for who, a in denied if who == f"account:{user}"} == {

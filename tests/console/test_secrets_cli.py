@@ -23,6 +23,7 @@ from console.cli import main
 from engine.secrets import SECRETS
 from engine.store import Store
 from engine.store.audit import AuditListRequest, AuditRecord
+from tests.actors import ADMIN
 from tests.conftest import REPO
 from tests.console.test_camera_keyring_cli import _read_until
 from tests.engine.keyring_backends import DictKeyring, FileKeyring, installed
@@ -60,7 +61,7 @@ def run(
 def audit_trail(db_url: str) -> list[AuditRecord]:
     store = Store(db_url)
     try:
-        return AuditListRequest(limit=1000).run(store)
+        return AuditListRequest(reader=ADMIN, limit=1000).run(store)
     finally:
         store.close()
 

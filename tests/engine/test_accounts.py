@@ -54,7 +54,7 @@ def store(db_url: str) -> Store:
 
 
 def _audit(store: Store, action: str) -> list[tuple[str, str, str]]:
-    rows = AuditListRequest(limit=100, action=action).run(store)
+    rows = AuditListRequest(reader=ADMIN, limit=100, action=action).run(store)
     return [(r.actor, r.target, r.outcome) for r in reversed(rows)]
 
 

@@ -43,7 +43,7 @@ def test_entries_chain_and_verify(db_url: str) -> None:
         _append(store, 5)
         result = verify_audit(store)
         assert result.ok and result.entries == 5 and result.head_seq == 5, result
-        newest = AuditListRequest(limit=2).run(store)
+        newest = AuditListRequest(reader=ADMIN, limit=2).run(store)
         assert [r.seq for r in newest] == [5, 4]
         assert newest[0].actor == "account:ada" and newest[0].detail == {
             "n": 4,
@@ -153,7 +153,7 @@ def test_the_engine_refuses_a_setting_change_without_the_permission_and_audits_i
             writer.execute(ChangeSetting(key="retention.clips_days", value=60, at=T0, actor=ADMIN))
         values = {v.spec.key: v.value for v in read_settings(store)}
         assert values["retention.clips_days"] == 60
-        entries = AuditListRequest().run(store)
+        entries = AuditListRequest(reader=ADMIN).run(store)
         assert [(e.action, e.outcome, e.target) for e in entries] == [
             ("settings.change", "ok", "retention.clips_days"),
             ("settings.change", "denied", "retention.clips_days"),
@@ -194,5 +194,17 @@ def test_a_new_database_has_an_empty_chain(db_url: str) -> None:
             head = session.execute(text("SELECT seq, hash FROM audit_head")).one()
         assert tuple(head) == (0, "0" * 64)
         assert verify_audit(store).ok
+    finally:
+        store.close()
+
+
+def test_only_an_actor_who_may_read_the_audit_trail_lists_it(db_url: str) -> None:
+    store = Store(db_url)
+    try:
+        _append(store, 1)
+        for reader in (OPERATOR, INVESTIGATOR):
+            with pytest.raises(PermissionDeniedError, match="read_audit"):
+                AuditListRequest(reader=reader).run(store)
+        assert len(AuditListRequest(reader=ADMIN).run(store)) == 1
     finally:
         store.close()

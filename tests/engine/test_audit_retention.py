@@ -99,7 +99,7 @@ def test_the_prune_is_itself_an_entry_by_the_engine(db_url: str) -> None:
     try:
         _append_aged(store, [1000, 900, 10])
         assert _prune(store, keep_days=365) == 2
-        newest = AuditListRequest(limit=1).run(store)[0]
+        newest = AuditListRequest(reader=ADMIN, limit=1).run(store)[0]
         assert (newest.seq, newest.actor, newest.action, newest.outcome) == (
             4,
             "engine:engine",
@@ -297,7 +297,7 @@ def test_the_new_settings_are_listed_and_can_be_changed(db_url: str) -> None:
         assert values["audit.keep_days"].value == 1000 and not values["audit.keep_days"].is_default
         assert values["security.idle_lock_s"].value == 0
         assert values["retention.clips_days"].is_default  # other rows untouched
-        assert [e.target for e in AuditListRequest().run(store)] == [
+        assert [e.target for e in AuditListRequest(reader=ADMIN).run(store)] == [
             "security.idle_lock_s",
             "audit.keep_days",
         ]

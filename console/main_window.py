@@ -236,14 +236,12 @@ class MainWindow(QMainWindow):
 
     def _run_retention_now(self) -> str:
         """Runs on a query worker (it waits on the store writer)."""
-        # The engine's retention run takes no actor (it is housekeeping), so the console
-        # checks the permission an admin's "run it now" needs.
+        # The engine checks the permission "run it now" needs, and audits the run.
         actor = self.session.require_actor("run retention")
-        actor.require(Permission.CHANGE_SETTINGS, "run retention now")
         retention = self.runtime.retention
         if retention is None:
             raise RuntimeError("retention does not run in this engine")
-        run = retention.run_once()
+        run = retention.run_once(requested_by=actor)
         if run.retention is None:
             raise RuntimeError(run.problem or "retention failed")
         report = run.retention

@@ -30,11 +30,18 @@ from typing import Any, ClassVar
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from engine.access import Actor, Permission, PermissionDeniedError
 from engine.clock import Clock
 from engine.paths import private_dir
 from engine.record.sweep import SweepReport, sweep_media
 from engine.settings import SETTINGS, read_settings
-from engine.store.audit import PRUNE_BATCH, AuditChainBrokenError, PruneAudit, to_us
+from engine.store.audit import (
+    PRUNE_BATCH,
+    AppendAudit,
+    AuditChainBrokenError,
+    PruneAudit,
+    to_us,
+)
 from engine.store.audit_models import AuditEntry, AuditHead
 from engine.store.commands import InsertEvent, StoreCommand
 from engine.store.database import Store
@@ -579,10 +586,11 @@ class RetentionService:
         with self._lock:
             return self._runs
 
-    def run_once(self) -> MaintenanceRun:
+    def run_once(self, requested_by: Actor | None = None) -> MaintenanceRun:
         """One pass now, on the calling thread, after any pass in progress (for "run
         retention now" in the console: call it from a worker thread, never the GUI thread,
-        since it blocks on the store writer). The thread's loop calls it too."""
+        since it blocks on the store writer; ``requested_by`` as in
+        :func:`run_maintenance`). The thread's loop calls it too."""
         with self._pass_lock:
             run = run_maintenance(
                 self._store,
@@ -592,6 +600,7 @@ class RetentionService:
                 cameras=self._cameras,
                 disk_free=self._disk_free,
                 cancel=self._stop,
+                requested_by=requested_by,
             )
             with self._lock:
                 self._last = run
@@ -624,11 +633,31 @@ def run_maintenance(
     cameras: Mapping[str, int] | None = None,
     disk_free: DiskFree = disk_free_bytes,
     cancel: threading.Event | None = None,
+    requested_by: Actor | None = None,
 ) -> MaintenanceRun:
     """The orphan sweep, then retention with the stored policy (bad stored settings fall
-    back to defaults and are reported in ``problem``). Never raises: failures are logged
-    and described in the result. ``cancel`` ends the run between batches. Blocks on the
-    writer; any worker thread."""
+    back to defaults and are reported in ``problem``). Never raises for a failure of its
+    own: failures are logged and described in the result. ``cancel`` ends the run between
+    batches. Blocks on the writer; any worker thread.
+
+    ``requested_by``: the person who asked for this run now (the console's "run now",
+    ``watchfloor retention run``), who must hold the settings permission, else
+    :class:`~engine.access.PermissionDeniedError` (audited); their run is audited as
+    ``retention.run``. The engine's own hourly pass has none."""
+    if requested_by is not None:
+        try:
+            requested_by.require(Permission.CHANGE_SETTINGS, "run retention now")
+        except PermissionDeniedError:
+            writer.post(
+                AppendAudit(
+                    at=clock.now(),
+                    actor=requested_by,
+                    action="retention.run",
+                    outcome="denied",
+                    detail={"needs": str(Permission.CHANGE_SETTINGS)},
+                )
+            )
+            raise
     at = clock.now()
     sweep: SweepReport | None = None
     problems: list[str] = []
@@ -676,6 +705,23 @@ def run_maintenance(
                         if sweep
                         else 0
                     ),
+                    "problems": problems,
+                },
+            )
+        )
+    if requested_by is not None:
+        writer.post(
+            AppendAudit(
+                at=clock.now(),
+                actor=requested_by,
+                action="retention.run",
+                outcome="ok" if report is not None else "failed",
+                detail={
+                    "clips_deleted": report.clips_deleted + report.pressure_clips_deleted
+                    if report
+                    else 0,
+                    "events_deleted": report.events_deleted if report else 0,
+                    "audit_entries_pruned": report.audit_entries_pruned if report else 0,
                     "problems": problems,
                 },
             )

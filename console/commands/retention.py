@@ -35,7 +35,9 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     store = Store(db_url)
     try:
         with StoreWriter.running(store, journal_dir=data_dir() / "journal") as writer:
-            result = run_maintenance(store, writer, REAL_CLOCK, data_dir())
+            result = run_maintenance(
+                store, writer, REAL_CLOCK, data_dir(), requested_by=args.caller
+            )
             fatal = writer.fatal
     finally:
         store.close()

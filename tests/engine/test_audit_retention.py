@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, update
 
+from engine.access import PermissionDeniedError
 from engine.clock import SimulatedClock
 from engine.retention import RetentionPolicy, run_maintenance, run_retention
 from engine.settings import ChangeSetting, SettingError, read_settings, spec_for
@@ -27,7 +28,7 @@ from engine.store.audit import (
 from engine.store.audit_models import AuditEntry, AuditHead
 from engine.store.models import Event
 from engine.store.writer import StoreWriter
-from tests.actors import ADMIN
+from tests.actors import ADMIN, INVESTIGATOR, OPERATOR
 
 NOW = datetime(2029, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -377,3 +378,42 @@ def test_retention_creates_a_missing_data_dir_private(tmp_path: Path) -> None:
         os.umask(previous)
         store.close()
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
+
+
+def test_a_requested_run_needs_the_settings_permission_and_is_audited(
+    db_url: str, tmp_path: Path
+) -> None:
+    store = Store(db_url)
+    try:
+        with StoreWriter.running(store) as writer:
+            for actor in (OPERATOR, INVESTIGATOR):
+                with pytest.raises(PermissionDeniedError, match="change_settings"):
+                    run_maintenance(
+                        store,
+                        writer,
+                        SimulatedClock(NOW),
+                        tmp_path / "data",
+                        disk_free=plenty_of_space,
+                        requested_by=actor,
+                    )
+            run = run_maintenance(
+                store,
+                writer,
+                SimulatedClock(NOW),
+                tmp_path / "data",
+                disk_free=plenty_of_space,
+                requested_by=ADMIN,
+            )
+            assert run.retention is not None
+            writer.flush()
+        runs = [
+            (r.actor, r.outcome)
+            for r in reversed(AuditListRequest(reader=ADMIN, action="retention.run").run(store))
+        ]
+        assert runs == [
+            ("account:olga", "denied"),
+            ("account:ian", "denied"),
+            ("account:ada", "ok"),
+        ]
+    finally:
+        store.close()

@@ -107,4 +107,8 @@ def run_gui(site_file: Path, db_url: str) -> int:
         wakeup.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        try:  # the event loop has ended: the writer may be waited on now
+            window.session.logout("closed")
+        except Exception:
+            log.exception("could not audit the logout of the closed console")
         host.close()

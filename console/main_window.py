@@ -49,6 +49,7 @@ STATE_VERSION = 4  # bump when panes are added or renamed, so old saved states a
 PEOPLE_REFRESH_MS = 1500
 QUERY_WORKERS = 2  # store reads, logins and people changes run here, never on the GUI thread
 SESSION_CHANNEL = "session"
+ACCOUNT_RECHECK_MS = 15_000  # how soon a disabled account or changed roles reach a console
 NO_SETTINGS_CHANGES = (
     "Changing settings and running retention need the change_settings permission (admins)."
 )
@@ -132,6 +133,11 @@ class MainWindow(QMainWindow):
         self.idle_timer = QTimer(self)
         self.idle_timer.setSingleShot(True)
         self.idle_timer.timeout.connect(lambda: self.lock("idle"))
+        # An admin may disable the logged-in account or change its roles elsewhere: re-read
+        # it now and then (on a worker), and lock or re-apply the roles.
+        self.recheck_timer = QTimer(self)
+        self.recheck_timer.setInterval(ACCOUNT_RECHECK_MS)
+        self.recheck_timer.timeout.connect(self.recheck_account)
         self._idle_watch = IdleWatch(self.idle_timer, self)
         app = QApplication.instance()
         if app is not None:
@@ -422,13 +428,14 @@ class MainWindow(QMainWindow):
         self.system.set_changes_allowed(actor.may(Permission.CHANGE_SETTINGS), NO_SETTINGS_CHANGES)
 
     # -- the lock ----------------------------------------------------------------------------
-    def lock(self, reason: str = "menu") -> None:
-        """Lock now (``reason``: idle, ctrl+l or menu): nobody may act until someone logs
-        in again; the live view stays, the other panes hide, the login panel shows. The
-        arrangement comes back when the same person unlocks."""
+    def lock(self, reason: str = "menu", *, who: Actor | None = None) -> None:
+        """Lock now (``reason``: idle, ctrl+l, menu, or revoked with ``who`` when their
+        account was disabled meanwhile): nobody may act until someone logs in again; the
+        live view stays, the other panes hide, the login panel shows. The arrangement comes
+        back when the same person unlocks."""
         if self.locked:
             return
-        actor = self.session.clear_actor()  # at once: nothing asked from now on runs as them
+        actor = self.session.clear_actor() or who  # at once: nothing more runs as them
         self._save_layout_state()
         self._state_before_lock = self.saveState(STATE_VERSION)
         self._remembered = actor
@@ -462,9 +469,29 @@ class MainWindow(QMainWindow):
             name="audit logout",
         )
 
+    def recheck_account(self) -> None:
+        """Re-read the logged-in account on a worker (see :meth:`ConsoleSession.recheck`)."""
+        if not self.locked:
+            self.queries.submit_action(
+                SESSION_CHANNEL, self.session.recheck, self._on_account_rechecked, name="recheck"
+            )
+
+    def _on_account_rechecked(self, result: QueryResult[Any]) -> None:
+        if not result.ok or result.value is None or self.locked:
+            return
+        before, now = result.value
+        if now is None:
+            self.lock("revoked", who=before)
+            self.login_panel.show_failure(
+                f"{before.name}'s account was disabled by an admin: the console is locked"
+            )
+        elif now != before and self.session.actor == now:
+            self._on_account_changed(now.name)
+
     def _enter_locked(self, mode: LoginMode, *, name: str = "", locked_by: str = "") -> None:
         self.locked = True
         self.idle_timer.stop()
+        self.recheck_timer.stop()
         if self.password_dialog is not None:
             self.password_dialog.reject()
         cameras = self.docks["cameras"]
@@ -524,6 +551,7 @@ class MainWindow(QMainWindow):
         self._state_before_lock = None
         self._update_session_label()
         self._restart_idle_timer()
+        self.recheck_timer.start()
         if actor.may(Permission.READ_AUDIT) and self.docks["audit"].isVisible():
             self.audit.refresh()
         if actor.may(Permission.MANAGE_ACCOUNTS) and self.docks["accounts"].isVisible():
@@ -727,6 +755,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self._people_refresh.stop()
         self.idle_timer.stop()
+        self.recheck_timer.stop()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self._idle_watch)

@@ -36,6 +36,7 @@ from engine.accounts import (
     check_password,
     create_account,
     create_first_admin,
+    current_actor,
     hash_password,
     hash_token,
     login,
@@ -51,7 +52,7 @@ from engine.store.writer import StoreWriter
 
 IDLE_LOCK_KEY = "security.idle_lock_s"
 DEFAULT_IDLE_LOCK_S = 300
-LOCK_REASONS = ("idle", "ctrl+l", "menu")
+LOCK_REASONS = ("idle", "ctrl+l", "menu", "revoked")  # revoked: account disabled meanwhile
 
 
 class NotLoggedInError(PermissionError):
@@ -104,6 +105,20 @@ class ConsoleSession:
             actor, self._actor = self._actor, None
         return actor
 
+    def recheck(self) -> tuple[Actor, Actor | None] | None:
+        """Re-read the logged-in account (blocking): returns (who was logged in, who they
+        are now: new roles, or None when an admin disabled the account meanwhile), or None
+        when nobody is logged in. The session acts as the account is now at once, so a
+        disabled account's next action is refused even before the console locks."""
+        actor = self.actor
+        if actor is None:
+            return None
+        now = current_actor(self._store, actor)
+        with self._lock:
+            if self._actor == actor:  # nobody else logged in while it was read
+                self._actor = now
+        return actor, now
+
     def _set_actor(self, actor: Actor) -> Actor:
         with self._lock:
             self._actor = actor
@@ -151,16 +166,17 @@ class ConsoleSession:
         if actor is not None:
             self._audit_session(actor, "session.lock", {"reason": reason})
 
-    def logout(self) -> Actor | None:
-        """Log out: :meth:`clear_actor`, then audit ``session.logout``."""
+    def logout(self, reason: str = "menu") -> Actor | None:
+        """Log out: :meth:`clear_actor`, then audit ``session.logout`` (``reason``: menu,
+        or closed when the console is closed with someone logged in)."""
         actor = self.clear_actor()
-        self.audit_logout(actor)
+        self.audit_logout(actor, reason)
         return actor
 
-    def audit_logout(self, actor: Actor | None) -> None:
+    def audit_logout(self, actor: Actor | None, reason: str = "menu") -> None:
         """Audit that ``actor`` logged out (queued, as :meth:`audit_lock`)."""
         if actor is not None:
-            self._audit_session(actor, "session.logout", {})
+            self._audit_session(actor, "session.logout", {"reason": reason})
 
     def change_own_password(self, current: str, new: str, new_again: str) -> None:
         """The logged-in person changes their password, proving the current one. A wrong

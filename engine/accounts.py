@@ -212,6 +212,20 @@ class AccountListRequest:
             return [_view(a) for a in session.scalars(select(Account).order_by(Account.name_key))]
 
 
+def current_actor(store: Store, actor: Actor) -> Actor | None:
+    """``actor`` as its account stands now: with the roles an admin has given it since it
+    logged in, or None when the account was disabled or no longer exists (a console then
+    locks). Actors that are not accounts (the machine, the engine) are returned as they
+    are."""
+    if actor.kind not in ("account", "service"):
+        return actor
+    with store.sessions() as session:
+        account = _find(session, actor.name)
+        if account is None or account.disabled:
+            return None
+        return Actor(account.name, parse_roles(account.roles), actor.kind)
+
+
 def accounts_exist(store: Store) -> bool:
     """Whether any account was created (before the first, the install is in set-up mode)."""
     with store.sessions() as session:

@@ -14,9 +14,10 @@ from pytestqt.qtbot import QtBot
 from console.layouts import Layout
 from console.main_window import MainWindow
 from console.session import NotLoggedInError
-from engine.access import PermissionDeniedError
-from engine.accounts import accounts_exist
+from engine.access import PermissionDeniedError, Role
+from engine.accounts import SetDisabled, SetRoles, accounts_exist
 from engine.identity.people import list_people
+from tests.actors import ADMIN
 from tests.conftest import write_site
 from tests.console.conftest import PASSWORD, OpenConsole, audit_entries, log_in
 from widgets.login_panel import LoginMode
@@ -224,6 +225,43 @@ def test_a_different_person_unlocks_into_their_own_layout(
     assert [(e.actor, e.detail["reason"]) for e in locks] == [("account:ada", "menu")]
     unlocks = audit_entries(host, action="session.unlock")
     assert [(e.actor, e.outcome) for e in unlocks] == [("account:olga", "ok")]
+
+
+def test_an_admins_change_elsewhere_reaches_a_logged_in_console(
+    qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, vtest_avi: Path
+) -> None:
+    """Before: the console kept acting with the roles read at login, so a disabled
+    account stayed logged in until the next lock."""
+    host, window = open_console(
+        plaza_site(tmp_path, vtest_avi),
+        accounts={"ada": "admin", "olga": "operator"},
+        login="olga",
+    )
+    writer = host.runtime.writer
+    assert writer is not None
+    assert not window.layout_actions[Layout.INVESTIGATOR].isVisible()
+    writer.execute(
+        SetRoles(
+            name="olga",
+            roles=frozenset({Role.OPERATOR, Role.INVESTIGATOR}),
+            at=datetime.now(UTC),
+            actor=ADMIN,
+        )
+    )
+    window.recheck_account()  # the timer's job, every 15 s
+    qtbot.waitUntil(lambda: window.layout_actions[Layout.INVESTIGATOR].isVisible(), timeout=5000)
+    assert window.session.actor is not None
+    assert window.session.actor.roles == {Role.OPERATOR, Role.INVESTIGATOR}
+    assert window.session_label.text() == "olga (operator, investigator)"
+
+    writer.execute(SetDisabled(name="olga", disabled=True, at=datetime.now(UTC), actor=ADMIN))
+    window.recheck_account()
+    qtbot.waitUntil(lambda: window.locked, timeout=5000)
+    assert_locked(window)
+    assert "disabled by an admin" in window.login_panel.failure_text()
+    locks = audit_entries(host, action="session.lock")
+    assert [(e.actor, e.detail["reason"]) for e in locks] == [("account:olga", "revoked")]
+    assert window.recheck_timer.interval() == 15_000 and not window.recheck_timer.isActive()
 
 
 def test_an_operator_and_an_investigator_are_refused_by_the_engine(

@@ -77,8 +77,17 @@ def run_selftest(site_file: Path, db_url: str) -> int:
             raise RuntimeError("face detector found a face in a blank image")
         return "people detector and face models loaded"
 
+    def accounts_check() -> str:
+        from engine.accounts import hash_password, password_matches
+
+        hashed = hash_password("selftest-password")  # scrypt needs OpenSSL's KDF
+        if not password_matches("selftest-password", hashed) or password_matches("x", hashed):
+            raise RuntimeError("the password hash does not round-trip")
+        return "scrypt password hashing works"
+
     site_ok = check("site", site_check)
     store_ok = check("store", store_check)
+    check("accounts", accounts_check)
     check("video", video_check)
     check("analytics", analytics_check)
     if site_ok and store_ok:

@@ -339,14 +339,14 @@ class CreateAccount(GuardedCommand, StoreCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SetRoles(GuardedCommand, StoreCommand):
-    """Give ``name`` exactly ``roles``. The last enabled admin keeps the admin role."""
+class _AccountChange(GuardedCommand, StoreCommand):
+    """An admin's change to the account ``name``: under the accounts lock, the account
+    found (:class:`AccountError` if missing), changed by :meth:`change`, and audited with
+    the detail it returns, in one transaction."""
 
     permission: ClassVar[Permission] = Permission.MANAGE_ACCOUNTS
-    action: ClassVar[str] = "account.roles"
 
     name: str
-    roles: frozenset[Role]
     at: datetime
     actor: Actor
 
@@ -354,64 +354,56 @@ class SetRoles(GuardedCommand, StoreCommand):
         return self.name
 
     def apply(self, session: Session) -> None:
-        roles = parse_roles(self.roles)
         _lock(session)
         account = _get(session, self.name)
-        old = parse_roles(account.roles)
+        detail = self.change(session, account)
+        audit_command(session, self, detail, target=account.name)
+
+    def change(self, session: Session, account: Account) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetRoles(_AccountChange):
+    """Give ``name`` exactly ``roles``. The last enabled admin keeps the admin role."""
+
+    action: ClassVar[str] = "account.roles"
+
+    roles: frozenset[Role]
+
+    def change(self, session: Session, account: Account) -> dict[str, Any]:
+        roles, old = parse_roles(self.roles), parse_roles(account.roles)
         if Role.ADMIN not in roles:
             _keep_an_admin(session, account)
         account.roles = roles_text(roles)
-        audit_command(
-            session,
-            self,
-            {"old": roles_text(old).split(","), "new": roles_text(roles).split(",")},
-            target=account.name,
-        )
+        return {"old": roles_text(old).split(","), "new": roles_text(roles).split(",")}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SetDisabled(GuardedCommand, StoreCommand):
+class SetDisabled(_AccountChange):
     """Disable (no login, no token) or enable ``name``. The last enabled admin stays."""
 
-    permission: ClassVar[Permission] = Permission.MANAGE_ACCOUNTS
     action: ClassVar[str] = "account.disable"
 
-    name: str
     disabled: bool
-    at: datetime
-    actor: Actor
 
-    def audit_target(self) -> str:
-        return self.name
-
-    def apply(self, session: Session) -> None:
-        _lock(session)
-        account = _get(session, self.name)
+    def change(self, session: Session, account: Account) -> dict[str, Any]:
         if self.disabled:
             _keep_an_admin(session, account)
         account.disabled = self.disabled
-        audit_command(session, self, {"disabled": self.disabled}, target=account.name)
+        return {"disabled": self.disabled}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ResetSecret(GuardedCommand, StoreCommand):
+class ResetSecret(_AccountChange):
     """An admin sets ``name``'s password (person) or a new token (service); the login
     delay is cleared."""
 
-    permission: ClassVar[Permission] = Permission.MANAGE_ACCOUNTS
     action: ClassVar[str] = "account.secret"
 
-    name: str
     secret_hash: str = field(repr=False)
-    at: datetime
-    actor: Actor
 
-    def audit_target(self) -> str:
-        return self.name
-
-    def apply(self, session: Session) -> None:
-        _lock(session)
-        account = _get(session, self.name)
+    def change(self, session: Session, account: Account) -> dict[str, Any]:
         expected = "sha256$" if account.kind == "service" else "scrypt$"
         if not self.secret_hash.startswith(expected):
             what = "a token" if account.kind == "service" else "a password"
@@ -419,29 +411,19 @@ class ResetSecret(GuardedCommand, StoreCommand):
         account.secret_hash = self.secret_hash
         account.secret_changed_us = to_us(self.at)
         account.failed_logins, account.retry_after_us = 0, None
-        audit_command(session, self, {"kind": account.kind}, target=account.name)
+        return {"kind": account.kind}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ClearLoginDelay(GuardedCommand, StoreCommand):
+class ClearLoginDelay(_AccountChange):
     """Forget ``name``'s failed logins, so it may try again at once."""
 
-    permission: ClassVar[Permission] = Permission.MANAGE_ACCOUNTS
     action: ClassVar[str] = "account.clear_delay"
 
-    name: str
-    at: datetime
-    actor: Actor
-
-    def audit_target(self) -> str:
-        return self.name
-
-    def apply(self, session: Session) -> None:
-        _lock(session)
-        account = _get(session, self.name)
+    def change(self, session: Session, account: Account) -> dict[str, Any]:
         before = account.failed_logins
         account.failed_logins, account.retry_after_us = 0, None
-        audit_command(session, self, {"failed_logins": before}, target=account.name)
+        return {"failed_logins": before}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

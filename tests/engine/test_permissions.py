@@ -66,12 +66,13 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
 
 
 def _all_subclasses(cls: type) -> set[type]:
-    """Subclasses as their modules define them (``dataclass(slots=True)`` leaves the
-    class it replaced behind among ``__subclasses__``)."""
+    """Commands (classes that name their ``action``) as their modules define them
+    (``dataclass(slots=True)`` leaves the class it replaced among ``__subclasses__``)."""
     found = set()
     for sub in cls.__subclasses__():
-        if getattr(sys.modules[sub.__module__], sub.__name__, None) is sub:
-            found.add(sub)
+        defined = getattr(sys.modules[sub.__module__], sub.__name__, None) is sub
+        if defined and "action" in vars(sub):  # a command, not a shared base such as
+            found.add(sub)  # engine.accounts._AccountChange
         found |= _all_subclasses(sub)
     return found
 

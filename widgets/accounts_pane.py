@@ -17,7 +17,6 @@ from functools import partial
 from typing import Any, Protocol
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
@@ -49,6 +48,7 @@ from engine.accounts import ROLE_ORDER, AccountView
 from engine.history.query_service import CallRequest, QueryResult
 from engine.text import printable
 from widgets.queries import QueryClient
+from widgets.table_model import RowsTableModel
 
 _log = logging.getLogger(__name__)
 
@@ -109,41 +109,25 @@ def delay_text(account: AccountView, now: datetime) -> str:
     return f"delayed until {account.retry_after.astimezone():%H:%M:%S}"
 
 
-class _AccountsModel(QAbstractTableModel):
+class _AccountsModel(RowsTableModel[AccountView]):
     def __init__(self, now: Callable[[], datetime], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(_HEADERS, parent)
         self._now = now
-        self._accounts: list[AccountView] = []
 
     def set_accounts(self, accounts: list[AccountView]) -> None:
-        self.beginResetModel()
-        self._accounts = list(accounts)
-        self.endResetModel()
+        self.set_rows(accounts)
 
     def accounts(self) -> list[AccountView]:
-        return list(self._accounts)
+        return list(self._rows)
 
     def refresh_delays(self) -> None:
         """The delay column again (it depends on the time, not only on the rows)."""
-        if self._accounts:
-            last = len(self._accounts) - 1
+        if self._rows:
+            last = len(self._rows) - 1
             self.dataChanged.emit(self.index(0, COLUMN_FAILED), self.index(last, COLUMN_DELAY))
 
     def account(self, row: int) -> AccountView:
-        return self._accounts[row]
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(self._accounts)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(_HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _HEADERS[section]
-        return None
+        return self.row(row)
 
     def data(
         self,
@@ -152,7 +136,7 @@ class _AccountsModel(QAbstractTableModel):
     ) -> Any:
         if not index.isValid():
             return None
-        account = self._accounts[index.row()]
+        account = self.row(index)
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(account, column)

@@ -41,6 +41,7 @@ from engine.history.query_service import CallRequest, QueryResult
 from engine.store.audit import AuditRecord, AuditVerification
 from engine.text import printable
 from widgets.queries import QueryClient
+from widgets.table_model import RowsTableModel
 
 _log = logging.getLogger(__name__)
 
@@ -63,48 +64,32 @@ _INTACT_STYLE = "color: #3fb950; font-weight: 600; font-size: 12pt;"
 _TAMPERED_STYLE = "color: #f85149; font-weight: 700; font-size: 12pt;"
 
 
-class _AuditModel(QAbstractTableModel):
+class _AuditModel(RowsTableModel[AuditRecord]):
     """The entries loaded so far, newest first."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._records: list[AuditRecord] = []
+        super().__init__(_HEADERS, parent)
         self._problems: dict[int, str] = {}
 
     def set_records(self, records: list[AuditRecord]) -> None:
-        self.beginResetModel()
-        self._records = list(records)
-        self.endResetModel()
+        self.set_rows(records)
 
     def append_records(self, records: list[AuditRecord]) -> None:
         if not records:
             return
-        first = len(self._records)
+        first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(records) - 1)
-        self._records.extend(records)
+        self._rows.extend(records)
         self.endInsertRows()
 
     def set_problems(self, problems: dict[int, str]) -> None:
         self._problems = dict(problems)
-        if self._records:
-            last = self.index(len(self._records) - 1, len(_HEADERS) - 1)
+        if self._rows:
+            last = self.index(len(self._rows) - 1, len(_HEADERS) - 1)
             self.dataChanged.emit(self.index(0, 0), last)
 
     def records(self) -> list[AuditRecord]:
-        return list(self._records)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(self._records)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(_HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _HEADERS[section]
-        return None
+        return list(self._rows)
 
     def data(
         self,
@@ -113,7 +98,7 @@ class _AuditModel(QAbstractTableModel):
     ) -> Any:
         if not index.isValid():
             return None
-        record = self._records[index.row()]
+        record = self.row(index)
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return _text(record, column)

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -50,6 +49,7 @@ from engine.history.events import (
 )
 from engine.history.query_service import QueryResult
 from widgets.queries import QueryClient
+from widgets.table_model import RowsTableModel
 
 if TYPE_CHECKING:
     from widgets.clip_player import ClipPlayer
@@ -128,19 +128,18 @@ def _index_of(combo: QComboBox, value: str | None) -> int:
     return 0 if value is None else combo.findData(value)
 
 
-class EventHistoryModel(QAbstractTableModel):
+class EventHistoryModel(RowsTableModel[EventView]):
     """Rows of :class:`EventView`, in the order given (newest first)."""
 
     def __init__(self, camera_names: dict[str, str], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(tuple(_HEADERS[column] for column in Column), parent)
         self._camera_names = camera_names
-        self._events: list[EventView] = []
         self._ids: set[int] = set()
 
     def set_events(self, events: list[EventView]) -> None:
         self.beginResetModel()
-        self._events = list(events)
-        self._ids = {view.id for view in self._events}
+        self._rows = list(events)
+        self._ids = {view.id for view in self._rows}
         self.endResetModel()
 
     def prepend(self, view: EventView, max_rows: int) -> bool:
@@ -150,14 +149,14 @@ class EventHistoryModel(QAbstractTableModel):
         if view.id and view.id in self._ids:
             return False
         self.beginInsertRows(QModelIndex(), 0, 0)
-        self._events.insert(0, view)
+        self._rows.insert(0, view)
         self._ids.add(view.id)
         self.endInsertRows()
-        if len(self._events) > max_rows:
-            self.beginRemoveRows(QModelIndex(), max_rows, len(self._events) - 1)
-            for dropped in self._events[max_rows:]:
+        if len(self._rows) > max_rows:
+            self.beginRemoveRows(QModelIndex(), max_rows, len(self._rows) - 1)
+            for dropped in self._rows[max_rows:]:
                 self._ids.discard(dropped.id)
-            del self._events[max_rows:]
+            del self._rows[max_rows:]
             self.endRemoveRows()
         return True
 
@@ -166,9 +165,9 @@ class EventHistoryModel(QAbstractTableModel):
         fresh = [view for view in events if not (view.id and view.id in self._ids)]
         if not fresh:
             return
-        first = len(self._events)
+        first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
-        self._events.extend(fresh)
+        self._rows.extend(fresh)
         self._ids.update(view.id for view in fresh)
         self.endInsertRows()
 
@@ -176,36 +175,21 @@ class EventHistoryModel(QAbstractTableModel):
         """Give rows (keyed by :func:`clip_key`) the clip found for them; returns how many
         rows changed."""
         changed = 0
-        for row, view in enumerate(self._events):
+        for row, view in enumerate(self._rows):
             found = clips.get(clip_key(view))
             if found is None or view.clip_path:
                 continue
-            self._events[row] = dataclasses.replace(
-                view, clip_path=found[0], clip_offset_s=found[1]
-            )
+            self._rows[row] = dataclasses.replace(view, clip_path=found[0], clip_offset_s=found[1])
             index = self.index(row, Column.CLIP)
             self.dataChanged.emit(self.index(row, 0), index)
             changed += 1
         return changed
 
     def events(self) -> list[EventView]:
-        return list(self._events)
+        return list(self._rows)
 
     def event_at(self, row: int) -> EventView | None:
-        return self._events[row] if 0 <= row < len(self._events) else None
-
-    def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._events)
-
-    def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _HEADERS[Column(section)]
-        return None
+        return self._rows[row] if 0 <= row < len(self._rows) else None
 
     def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         view = self.event_at(index.row()) if index.isValid() else None

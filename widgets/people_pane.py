@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
@@ -59,6 +58,7 @@ from PySide6.QtWidgets import (
 from engine.history.query_service import CallRequest, QueryResult
 from engine.identity.people import PersonView
 from widgets.queries import QueryClient
+from widgets.table_model import RowsTableModel
 
 _log = logging.getLogger(__name__)
 
@@ -130,56 +130,47 @@ def load_thumbnail_images(
     return images
 
 
-class _PeopleModel(QAbstractTableModel):
+class _PeopleModel(RowsTableModel[PersonView]):
     """Rows of the last listing the pane was given, one :class:`PersonView` each."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._people: list[PersonView] = []
+        super().__init__(_HEADERS, parent)
         self._thumbnails: list[QPixmap] = []
         self._thumbnail_tips: list[str] = []
 
     def set_people(self, people: list[PersonView], thumbnails: list[tuple[QPixmap, str]]) -> None:
         """Replace every row; ``thumbnails`` pairs each person with a picture and its tooltip."""
         self.beginResetModel()
-        self._people = list(people)
+        self._rows = list(people)
         self._thumbnails = [pixmap for pixmap, _ in thumbnails]
         self._thumbnail_tips = [tip for _, tip in thumbnails]
         self.endResetModel()
 
     def set_thumbnails(self, thumbnails: list[tuple[QPixmap, str]]) -> None:
         """New pictures for the same rows (pictures loaded after the listing)."""
-        if len(thumbnails) != len(self._people) or not self._people:
+        if len(thumbnails) != len(self._rows) or not self._rows:
             return
         self._thumbnails = [pixmap for pixmap, _ in thumbnails]
         self._thumbnail_tips = [tip for _, tip in thumbnails]
         column = COLUMN_THUMBNAIL
-        self.dataChanged.emit(self.index(0, column), self.index(len(self._people) - 1, column))
+        self.dataChanged.emit(self.index(0, column), self.index(len(self._rows) - 1, column))
 
     def people(self) -> list[PersonView]:
-        return list(self._people)
+        return list(self._rows)
 
     def person(self, row: int) -> PersonView:
-        return self._people[row]
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(self._people)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(_HEADERS)
+        return self.row(row)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _HEADERS[section]
         if (
             orientation == Qt.Orientation.Horizontal
             and role == Qt.ItemDataRole.ToolTipRole
             and section == COLUMN_THUMBNAIL
         ):
             return "Snapshot"
-        return None
+        return super().headerData(section, orientation, role)
 
     def data(
         self,
@@ -189,7 +180,7 @@ class _PeopleModel(QAbstractTableModel):
         if not index.isValid():
             return None
         row, column = index.row(), index.column()
-        person = self._people[row]
+        person = self.row(row)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(person, column)
         if role == Qt.ItemDataRole.DecorationRole and column == COLUMN_THUMBNAIL:

@@ -1,0 +1,48 @@
+"""A flat table model over a list of rows, the boilerplate the console's table models share.
+
+:class:`RowsTableModel` keeps the rows and the column headers and answers ``rowCount``,
+``columnCount`` and the horizontal header titles; a subclass adds ``data`` (and anything
+else it shows). Every method here runs on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+
+T = TypeVar("T")
+
+
+class RowsTableModel(QAbstractTableModel, Generic[T]):
+    """One row per item of ``_rows``, one column per header."""
+
+    def __init__(self, headers: Sequence[str], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._headers = tuple(headers)
+        self._rows: list[T] = []
+
+    def set_rows(self, rows: Sequence[T]) -> None:
+        """Replace every row (a model reset)."""
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row(self, where: int | QModelIndex | QPersistentModelIndex) -> T:
+        """The item shown in a row, by row number or by an index into it."""
+        return self._rows[where if isinstance(where, int) else where.row()]
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(self._headers)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        """The horizontal titles; None otherwise (a subclass may answer more roles)."""
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self._headers[section]
+        return None

@@ -13,6 +13,7 @@ from benchmarks import (
     camera_recovery,
     camera_tile,
     clips,
+    csi_parse,
     decode,
     event_queries,
     faces,
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "soak": soak.run,
     "event_queries": event_queries.run,
     "audit": audit.run,
+    "csi_parse": csi_parse.run,
 }
 
 

@@ -19,6 +19,7 @@ from benchmarks import (
     faces,
     four_cameras,
     people_quality,
+    sensing_fusion,
     soak,
     store_outage,
 )
@@ -38,6 +39,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "event_queries": event_queries.run,
     "audit": audit.run,
     "csi_parse": csi_parse.run,
+    "sensing_fusion": sensing_fusion.run,
 }
 
 

@@ -1,5 +1,7 @@
 """WiFi sensing: CSI from ESP32 nodes (spaxel wire-compatible), the per-link signal chain,
 the Fresnel fusion grid, blobs and their tracker, explanations, and the simulator.
 
-:mod:`engine.sensing.protocol` is the node wire protocol (pure parsing and encoding, no I/O).
+:mod:`engine.sensing.protocol` is the node wire protocol (pure parsing and encoding, no I/O);
+:mod:`engine.sensing.fusion` the voxel grid, per-link Fresnel weights, blobs, their
+explanations and the blob tracker (pure numpy/scipy).
 """

@@ -27,6 +27,7 @@ ENGINE_THREAD_PREFIXES = (
     "clip-writer-",
     "clip-encoder-",
     "face-worker",
+    "sensing-server",
     "query-",
     "store-writer",
     "engine-watchdog",

@@ -3,5 +3,7 @@ the Fresnel fusion grid, blobs and their tracker, explanations, and the simulato
 
 :mod:`engine.sensing.protocol` is the node wire protocol (pure parsing and encoding, no I/O);
 :mod:`engine.sensing.fusion` the voxel grid, per-link Fresnel weights, blobs, their
-explanations and the blob tracker (pure numpy/scipy).
+explanations and the blob tracker (pure numpy/scipy); :mod:`engine.sensing.server` the
+node server (WebSocket ``/ws/node`` and ``POST /api/provision`` on one port, on its own
+``sensing-server`` thread) and its registry of nodes.
 """

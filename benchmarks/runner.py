@@ -20,6 +20,7 @@ from benchmarks import (
     four_cameras,
     people_quality,
     sensing_fusion,
+    sensing_signal,
     soak,
     store_outage,
 )
@@ -40,6 +41,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "audit": audit.run,
     "csi_parse": csi_parse.run,
     "sensing_fusion": sensing_fusion.run,
+    "sensing_signal": sensing_signal.run,
 }
 
 

@@ -28,6 +28,7 @@ ENGINE_THREAD_PREFIXES = (
     "clip-encoder-",
     "face-worker",
     "sensing-server",
+    "sensing-sim",
     "query-",
     "store-writer",
     "engine-watchdog",

@@ -9,4 +9,8 @@ the Fresnel fusion grid, blobs and their tracker, explanations, and the simulato
 - :mod:`engine.sensing.server`: the node server (WebSocket ``/ws/node`` and
   ``POST /api/provision`` on one port, on its own ``sensing-server`` thread) and its
   registry of nodes.
+- :mod:`engine.sensing.simulator`: the demo's simulated site: walkers in a room, the CSI the
+  nodes would measure from a stated physical model (free-space paths, a wall reflection,
+  one 1/n² Fresnel-weighted path per walker, noise, AGC and int8), and node clients that
+  send it to the node server over WebSocket as real nodes do.
 """

@@ -29,6 +29,7 @@ from console.commands import (
     people,
     retention,
     secrets,
+    sense,
     settings,
 )
 from engine.access import PermissionDeniedError
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     people.add_parser(sub, [db_option])
     settings.add_parser(sub, [db_option])
     audit.add_parser(sub, [db_option])
+    sense.add_parser(sub, [db_option])
     accounts.add_parser(sub, [db_option])
     secrets.add_parser(sub, [db_option])  # the OS keyring; the database for the audit trail
     cameras.add_parser(sub, [])  # uses the site file and the OS keyring, no database
@@ -168,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             return audit.run(args, db_url)
         if args.command == "accounts":
             return accounts.run(args, db_url)
+        if args.command == "sense":
+            return sense.run(args, db_url)
         if args.command == "cameras":
             return cameras.run(args)
         if args.command == "secrets":

@@ -26,6 +26,7 @@ ADA_PW, OLGA_PW, IAN_PW = "ada-secret-1", "olga-secret-1", "ian-secret-1"
 # Every command that needs a permission beyond watching, with the arguments it is run with.
 PRIVILEGED: dict[tuple[str, str | None], list[str]] = {
     ("people", "rename"): ["people", "rename", "p-0001", "X"],
+    ("sense", "token"): ["sense", "token", "AA:BB:CC:DD:EE:01"],
     ("people", "merge"): ["people", "merge", "p-0001", "p-0002"],
     ("people", "erase"): ["people", "erase", "p-0001"],
     ("settings", "set"): ["settings", "set", "retention.clips_days", "9"],

@@ -1,0 +1,101 @@
+"""``watchfloor sense token`` and ``watchfloor sense serve`` as an installer uses them: the
+token a node presents, and the node server run alone, fed by a real WebSocket client."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from websockets.sync.client import connect
+
+from console import exit_codes
+from console.cli import main
+from engine.sensing.protocol import encode_csi_frame, node_token
+from engine.store import Store
+from engine.store.audit import AuditListRequest
+from tests.actors import ADMIN
+from tests.conftest import REPO
+
+SECRET = "c0ffee" * 10
+NODE, PEER = "AA:BB:CC:DD:EE:01", "AA:BB:CC:DD:EE:02"
+
+
+@pytest.fixture(autouse=True)
+def node_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATCHFLOOR_NODE_SECRET", SECRET)
+
+
+def test_token_is_the_hmac_of_the_mac_and_is_audited(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    assert main(["--db", db, "sense", "token", "aa:bb:cc:dd:ee:01"]) == exit_codes.OK
+    out = capsys.readouterr().out.strip()
+    assert out == node_token(SECRET.encode(), NODE) and len(out) == 64
+    assert main(["--db", db, "sense", "token", "not-a-mac"]) == exit_codes.USAGE
+    assert "MAC" in capsys.readouterr().err
+    store = Store(db)
+    try:
+        issued = AuditListRequest(reader=ADMIN, action="node.token").run(store)
+    finally:
+        store.close()
+    assert [(e.target, e.outcome) for e in issued] == [(NODE, "ok")]
+
+
+def test_serve_runs_the_node_server_and_reports_each_node(tmp_path: Path) -> None:
+    env = {**os.environ, "WATCHFLOOR_NODE_SECRET": SECRET}
+    serve = ["sense", "serve", "--port", "0", "--duration", "6", "--json"]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "console", "--db", f"sqlite:///{tmp_path / 's.db'}", *serve],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    try:
+        assert child.stderr is not None
+        line = ""
+        deadline = time.monotonic() + 30
+        while "listening on" not in line and time.monotonic() < deadline:
+            line = child.stderr.readline()
+        assert "listening on 127.0.0.1:" in line, line
+        port = int(line.split("127.0.0.1:")[1].split()[0])
+        with connect(f"ws://127.0.0.1:{port}/ws/node", open_timeout=10) as ws:
+            hello = {
+                "type": "hello",
+                "mac": NODE,
+                "firmware_version": "1.0",
+                "capabilities": ["csi"],
+                "token": node_token(SECRET.encode(), NODE),
+            }
+            ws.send(json.dumps(hello))
+            assert json.loads(ws.recv(timeout=10))["type"] == "role"
+            assert json.loads(ws.recv(timeout=10))["type"] == "config"
+            iq = np.ones((64, 2), np.int8)
+            frame = encode_csi_frame(
+                node_mac=NODE,
+                peer_mac=PEER,
+                timestamp_us=1,
+                rssi_dbm=-50,
+                noise_dbm=-95,
+                channel=6,
+                iq=iq,
+            )
+            ws.send(frame)
+            ws.send(frame[:-1])  # one byte short: malformed, counted
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, err
+    report = json.loads(out)
+    (node,) = report["nodes"]
+    assert node["mac"] == NODE and node["frames_received"] == 1
+    assert sum(node["malformed"].values()) == 1

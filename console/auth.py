@@ -69,6 +69,8 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("accounts", "passwd"): None,
     ("sense", "token"): (Permission.CONFIGURE_NODES, "issue a node token"),
     ("sense", "serve"): (Permission.WATCH, "run the sensing node server"),
+    ("sense", "simulate"): (Permission.WATCH, "run a simulated sensing room"),
+    ("sense", "explain"): (Permission.WATCH, "explain a sensing blob"),
     ("db", "upgrade"): None,
     ("cameras", "set-password"): None,
     ("bench", None): None,

@@ -234,6 +234,21 @@ class SensingNodeConfig:
     id: str
     name: str
     position: FloorPoint
+    mac: str | None = None  # upper case, colon separated; None: not yet known (or simulated)
+
+
+@dataclass(frozen=True, slots=True)
+class SensingConfig:
+    """The ``[sensing]`` table: where the node server listens (loopback unless the site says
+    otherwise), and whether the room's CSI comes from the built-in simulator (a demo
+    feature: ``simulate = true`` with ``walkers`` people walking at random, ``seed``)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    simulate: bool = False
+    walkers: int = 1
+    seed: int = 0
+    voxel_m: float = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +261,7 @@ class SiteConfig:
     sensing_nodes: tuple[SensingNodeConfig, ...]
     detector_model: Path | None = None  # a user's YOLO ONNX export; overrides ``detector``
     detector: str = BUILTIN_DETECTORS[0]  # a built-in people detector: "yolov3-tiny" or "hog"
+    sensing: SensingConfig = SensingConfig()
 
 
 def load_site(path: Path | str) -> SiteConfig:
@@ -339,7 +355,9 @@ class _SiteReader:
         return FloorPoint(self.number(table, "x", path), self.number(table, "y", path), z)
 
     def read(self, data: dict[str, Any]) -> SiteConfig:
-        root = self.table(data, (), {"site", "room", "cameras", "sensing_nodes", "analytics"})
+        root = self.table(
+            data, (), {"site", "room", "cameras", "sensing_nodes", "sensing", "analytics"}
+        )
         if "site" not in root:
             raise self.fail(("site",), "required table [site] is missing")
         site = self.table(root["site"], ("site",), {"name", "geo"})
@@ -366,6 +384,16 @@ class _SiteReader:
         )
         self.unique_ids([c.id for c in cameras], "cameras")
         self.unique_ids([n.id for n in nodes], "sensing_nodes")
+        macs = [n.mac for n in nodes if n.mac is not None]
+        for index, node in enumerate(nodes):
+            if node.mac is not None and macs.count(node.mac) > 1:
+                raise self.fail(("sensing_nodes", index, "mac"), f"duplicate MAC {node.mac}")
+        sensing = self.sensing(root["sensing"]) if "sensing" in root else SensingConfig()
+        if sensing.simulate and (room is None or not nodes):
+            raise self.fail(
+                ("sensing", "simulate"),
+                "a simulated sensing room needs a [room] and at least two [[sensing_nodes]]",
+            )
         detector_model = None
         detector = BUILTIN_DETECTORS[0]
         if "analytics" in root:
@@ -387,8 +415,34 @@ class _SiteReader:
                         ("analytics", "detector_model"), f"ONNX model not found: {detector_model}"
                     )
         return SiteConfig(
-            name, self.file, geo_origin, room, cameras, nodes, detector_model, detector
+            name, self.file, geo_origin, room, cameras, nodes, detector_model, detector, sensing
         )
+
+    def sensing(self, value: Any) -> SensingConfig:
+        path: tuple[str | int, ...] = ("sensing",)
+        table = self.table(value, path, {"host", "port", "simulate", "walkers", "seed", "voxel_m"})
+        default = SensingConfig()
+        host = self.string(table, "host", path) if "host" in table else default.host
+        port = int(self.integer(table, "port", path, 0, 65535)) if "port" in table else 8080
+        simulate = table.get("simulate", False)
+        if not isinstance(simulate, bool):
+            raise self.fail(
+                (*path, "simulate"), f"expected true or false, got {_type_name(simulate)}"
+            )
+        walkers = int(self.integer(table, "walkers", path, 0, 8)) if "walkers" in table else 1
+        seed = int(self.integer(table, "seed", path, 0, 2**31 - 1)) if "seed" in table else 0
+        voxel = self.number(table, "voxel_m", path, 0.05, 1.0) if "voxel_m" in table else 0.2
+        return SensingConfig(host, port, simulate, walkers, seed, voxel)
+
+    def integer(
+        self, table: dict[str, Any], key: str, path: tuple[str | int, ...], low: int, high: int
+    ) -> int:
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail((*path, key), f"expected a whole number, got {_type_name(value)}")
+        if not low <= value <= high:
+            raise self.fail((*path, key), f"{value} is outside {low}..{high}")
+        return value
 
     def unique_ids(self, ids: list[str], label: str) -> None:
         seen: set[str] = set()
@@ -543,13 +597,19 @@ class _SiteReader:
         return value
 
     def sensing_node(self, value: Any, path: tuple[str | int, ...]) -> SensingNodeConfig:
-        table = self.table(value, path, {"id", "name", "position"})
+        table = self.table(value, path, {"id", "name", "position", "mac"})
         node_id = self.identifier(table, path)
         name = self.string(table, "name", path) if "name" in table else node_id
         if "position" not in table:
             raise self.fail((*path, "position"), "required field is missing")
         position = self.floor_point(table["position"], (*path, "position"), need_z=True)
-        return SensingNodeConfig(node_id, name, position)
+        mac = None
+        if "mac" in table:
+            raw = self.string(table, "mac", path)
+            if not re.fullmatch(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}", raw):
+                raise self.fail((*path, "mac"), f"{raw!r} is not a MAC like AA:BB:CC:DD:EE:FF")
+            mac = raw.upper()
+        return SensingNodeConfig(node_id, name, position, mac)
 
 
 def _key_lines(text: str) -> dict[tuple[str | int, ...], int]:

@@ -22,6 +22,14 @@ from engine.instance import EngineLock
 from engine.paths import data_dir
 from engine.record import ClipRecorder
 from engine.retention import MaintenanceRun, RetentionService
+from engine.secrets import SecretError, read_secret
+from engine.sensing.service import (
+    ENTER_AFTER_S,
+    NodeSpec,
+    RoomSpec,
+    SensingService,
+    SimulationSpec,
+)
 from engine.settings import setting_values
 from engine.store.commands import StoreCommand
 from engine.store.database import Store, display_url
@@ -146,6 +154,8 @@ class EngineRuntime:
         self._retention_problem: str | None = None
         self._data_dir_lock: EngineLock | None = None  # held while a live engine runs
         self.retention: RetentionService | None = None  # its own thread, live engines only
+        self.sensing: SensingService | None = None  # the site's sensing room, live engines only
+        self._sensing_problem: str | None = None
 
     def start(self) -> None:
         """Mirror the site into the store, then start the writer, cameras and watchdog."""
@@ -189,12 +199,16 @@ class EngineRuntime:
             self.faces.start()
         for source in self.sources.values():
             source.start()
+        if self.file_analysis is None:
+            self._start_sensing()
         self._watchdog.start()
         self._publish_health()
 
     def stop(self) -> None:
         """Stop cameras, then let the writer store what they reported last."""
         self._stop.set()
+        if self.sensing is not None:
+            self.sensing.stop()  # its last events go to the writer, stopped below
         for source in self.sources.values():
             source.stop()
         if self.faces is not None:
@@ -233,6 +247,61 @@ class EngineRuntime:
     def wait_fatal(self, timeout_s: float | None = None) -> bool:
         """Block until the store fails for good (True) or ``timeout_s`` passes (False)."""
         return self.clock.wait(self._fatal, timeout_s)
+
+    def _start_sensing(self) -> None:
+        """The site's sensing room, if it has one: node server, fusion and, for a simulated
+        room, its simulated nodes. A problem (no install secret, port taken) leaves sensing
+        off and shows in its health; cameras carry on."""
+        room = sensing_room(self.site)
+        if room is None:
+            return
+        config = self.site.sensing
+        secret: bytes | None = None
+        if not config.simulate:
+            try:
+                secret = read_secret("node_install_secret").reveal().encode("utf-8")
+            except SecretError as exc:
+                self._sensing_problem = f"sensing off: {exc}"
+                log.warning("%s", self._sensing_problem)
+                return
+        simulation = (
+            SimulationSpec(walkers=config.walkers, seed=config.seed, enter_after_s=ENTER_AFTER_S)
+            if config.simulate
+            else None
+        )
+        first = self.site_ids.last_blob_id + 1 if self.site_ids is not None else 1
+        try:
+            service = SensingService(
+                room,
+                bus=self.bus,
+                clock=self.clock,
+                install_secret=secret,
+                host=config.host,
+                port=config.port,
+                simulation=simulation,
+                first_blob_id=first,
+            )
+            service.start()
+        except Exception as exc:  # a taken port, a bad address: say so, keep the cameras
+            log.exception("sensing could not start")
+            self._sensing_problem = f"sensing off: {exc}"
+            return
+        self.sensing = service
+
+    def _sensing_health(self) -> HealthReport:
+        if self._sensing_problem:
+            return HealthReport("sensing", HealthState.DOWN, self._sensing_problem)
+        if self.sensing is None:
+            return HealthReport("sensing", HealthState.OFF, "no sensing room")
+        snapshot = self.sensing.snapshot()
+        nodes = snapshot.nodes if snapshot else ()
+        online = sum(n.online for n in nodes)
+        blobs = len(snapshot.blobs) if snapshot else 0
+        kind = "simulated, " if self.sensing.simulated else ""
+        detail = f"{kind}{online}/{len(nodes)} nodes online, {blobs} blobs"
+        if nodes and online == len(nodes):
+            return HealthReport("sensing", HealthState.OK, detail)
+        return HealthReport("sensing", HealthState.DEGRADED if online else HealthState.DOWN, detail)
 
     def _register_site(self) -> StoreCommand:
         """The store command that mirrors the site (or the analysed file's camera)."""
@@ -281,6 +350,8 @@ class EngineRuntime:
         reports.append(self._camera_health())
         if self.pipelines:
             reports.append(self._analytics_health())
+        if self.sensing is not None or self._sensing_problem:
+            reports.append(self._sensing_health())
         return reports
 
     def _analytics_health(self) -> HealthReport:
@@ -410,4 +481,23 @@ class EngineRuntime:
             "events_written": self.writer.health().written if self.writer else 0,
             "store_writer": self.writer.health().as_dict() if self.writer else None,
             "cameras": cameras,
+            "sensing": self.sensing.report() if self.sensing is not None else None,
         }
+
+
+def sensing_room(site: SiteConfig) -> RoomSpec | None:
+    """The site's sensing room: its ``[room]`` box and ``[[sensing_nodes]]`` (None without
+    a room or with fewer than two nodes)."""
+    if site.room is None or len(site.sensing_nodes) < 2:
+        return None
+    room = site.room
+    return RoomSpec(
+        room_id="room",
+        name=f"{site.name} sensing",
+        size=(room.width_m, room.depth_m, room.height_m),
+        nodes=tuple(
+            NodeSpec(n.id, n.name, (n.position.x_m, n.position.y_m, n.position.z_m), n.mac)
+            for n in site.sensing_nodes
+        ),
+        voxel_m=site.sensing.voxel_m,
+    )

@@ -5,7 +5,13 @@ and the MAC), for flashing a node by hand; it needs the nodes permission and is 
 ``serve`` runs the node server alone (``/ws/node`` and ``POST /api/provision``) and, when it
 ends, reports each node's frames, malformed frames and protocol errors. The install secret
 is ``node_install_secret`` (``$WATCHFLOOR_NODE_SECRET`` or the OS keyring; made once when
-missing). Fusion, blobs and the console's view come with later work on the sensing issue.
+missing).
+
+``simulate`` runs a simulated room through the whole live path (simulated nodes → loopback
+WebSocket → node server → signal chain → fusion → tracker → events in the store) and reports
+how well the blobs followed the walkers (:mod:`engine.sensing.evaluate`). ``explain`` prints
+a stored blob's explanation: the links that put it there, their shares, Fresnel zones and
+ellipsoids.
 """
 
 from __future__ import annotations
@@ -44,9 +50,37 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "--duration", metavar="S", type=float, help="seconds to run (default: until Ctrl+C)"
     )
     serve.add_argument("--json", action="store_true", help="print the node report as JSON")
+    serve.add_argument(
+        "--site", metavar="FILE", help="take host and port from this site file's [sensing]"
+    )
+    simulate = actions.add_parser(
+        "simulate",
+        parents=parents,
+        help="simulated walkers → WebSocket → engine; report localisation error and timings",
+    )
+    simulate.add_argument("--nodes", type=int, default=4, help="nodes around the walls (2-32)")
+    simulate.add_argument("--walkers", type=int, default=1, help="people walking (0-8)")
+    simulate.add_argument(
+        "--duration", metavar="S", type=float, default=60.0, help="seconds of walking"
+    )
+    simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    simulate.add_argument(
+        "--room", metavar="WxDxH", default="5x5x2.5", help="room in metres (default 5x5x2.5)"
+    )
+    simulate.add_argument("--report", metavar="FILE", help="write the report here as JSON")
+    simulate.add_argument("--json", action="store_true", help="print the report as JSON")
+    explain = actions.add_parser(
+        "explain", parents=parents, help="why a stored blob was where it was"
+    )
+    explain.add_argument("blob_id", metavar="BLOB_ID", type=int, help="the blob's id")
+    explain.add_argument("--json", action="store_true", help="print as JSON")
 
 
 def run(args: argparse.Namespace, db_url: str) -> int:
+    if args.sense_command == "simulate":
+        return _simulate(args, db_url)
+    if args.sense_command == "explain":
+        return _explain(args, db_url)
     from engine.secrets import SecretError, generate_secret
     from engine.sensing.protocol import ProtocolError, node_token, normalise_mac
 
@@ -91,6 +125,15 @@ def _serve(args: argparse.Namespace, install_secret: bytes) -> int:
     if args.duration is not None and (not math.isfinite(args.duration) or args.duration <= 0):
         print("watchfloor sense serve: --duration must be more than 0 seconds", file=sys.stderr)
         return exit_codes.USAGE
+    if args.site:
+        from engine.config import SiteConfigError, load_site
+
+        try:
+            sensing = load_site(args.site).sensing
+        except SiteConfigError as exc:
+            print(f"watchfloor sense serve: {printable(str(exc))}", file=sys.stderr)
+            return exit_codes.SITE
+        args.host, args.port = sensing.host, sensing.port
     stop = threading.Event()
 
     def on_node_event(kind: str, mac: str, detail: dict[str, Any]) -> None:
@@ -142,4 +185,120 @@ def _serve(args: argparse.Namespace, install_secret: bytes) -> int:
                 f"{sum(node['malformed'].values())} malformed, "
                 f"{node['protocol_errors']} protocol errors"
             )
+    return exit_codes.OK
+
+
+def _parse_room(text: str) -> tuple[float, float, float]:
+    parts = text.lower().split("x")
+    if len(parts) != 3:
+        raise ValueError(f"--room {text!r}: expected WxDxH in metres, e.g. 5x5x2.5")
+    try:
+        width, depth, height = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"--room {text!r}: expected WxDxH in metres, e.g. 5x5x2.5") from None
+    if not all(math.isfinite(v) and 1.0 <= v <= 100.0 for v in (width, depth, height)):
+        raise ValueError(f"--room {text!r}: each side must be 1-100 m")
+    return width, depth, height
+
+
+def _simulate(args: argparse.Namespace, db_url: str) -> int:
+    from engine.bus import EventBus
+    from engine.clock import REAL_CLOCK
+    from engine.sensing.evaluate import simulate_room, simulated_room
+    from engine.sensing.records import LastBlobId
+    from engine.store import Store
+    from engine.store.writer import StoreWriter
+
+    command = "watchfloor sense simulate"
+    try:
+        size = _parse_room(args.room)
+        if not 2 <= args.nodes <= 32:
+            raise ValueError(f"--nodes {args.nodes}: 2-32 nodes")
+        if not 0 <= args.walkers <= 8:
+            raise ValueError(f"--walkers {args.walkers}: 0-8 walkers")
+        if not (math.isfinite(args.duration) and 0 < args.duration <= 86_400):
+            raise ValueError(f"--duration {args.duration}: more than 0 and at most a day")
+        if args.seed < 0:
+            raise ValueError(f"--seed {args.seed}: 0 or more")
+    except ValueError as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
+        return exit_codes.USAGE
+    room = simulated_room(size, args.nodes)
+    store = Store(db_url)
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+            bus = EventBus()
+            writer.attach(bus)
+            first = int(writer.execute(LastBlobId())) + 1
+            print(
+                f"simulating {args.walkers} walker(s), {args.nodes} nodes, room {args.room} m, "
+                f"{args.duration:g} s (+ calibration)",
+                file=sys.stderr,
+                flush=True,
+            )
+            report = simulate_room(
+                room,
+                walkers=args.walkers,
+                duration_s=args.duration,
+                seed=args.seed,
+                bus=bus,
+                first_blob_id=first,
+                stop=stop,
+            )
+            report["events_written"] = writer.health().written
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        store.close()
+    if args.report:
+        from pathlib import Path
+
+        Path(args.report).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    if args.json:
+        print(json.dumps(report))
+    else:
+        error = report["error_m"]
+        tick = report["fusion_tick_ms"]
+        print(
+            f"error median {error['median']} m, p90 {error['p90']} m; presence "
+            f"{report['presence']:.1%}; first blob {report['first_blob_s']} s; "
+            f"ID switches {report['id_switches']}; fusion tick median {tick.get('median')} ms, "
+            f"p99 {tick.get('p99')} ms; frames {report['frames_received']} received, "
+            f"{report['frames_dropped']} dropped"
+        )
+    return exit_codes.OK
+
+
+def _explain(args: argparse.Namespace, db_url: str) -> int:
+    from engine.sensing.records import stored_blob
+    from engine.store import Store
+
+    store = Store(db_url)
+    try:
+        blob = stored_blob(store, args.blob_id)
+    finally:
+        store.close()
+    if blob is None:
+        print(f"watchfloor sense explain: no blob {args.blob_id} is stored", file=sys.stderr)
+        return exit_codes.FAILED
+    data = blob.as_json()
+    if args.json:
+        print(json.dumps(data))
+        return exit_codes.OK
+    print(
+        f"blob {data['blob']} ({data['kind']} at {data['ts']}, room {data['room']}) "
+        f"at {data['position']}"
+    )
+    for share in data["explanation"]:
+        a, b = share["link"]
+        ellipsoid = share["ellipsoid"]
+        print(
+            f"  {printable(a)}-{printable(b)}: {share['share']:.1%} of the value, zone "
+            f"{share['zone']}, activation {share['activation']:.3f}, ellipsoid a "
+            f"{ellipsoid['semi_major_m']:.3f} m b {ellipsoid['semi_minor_m']:.3f} m"
+        )
     return exit_codes.OK

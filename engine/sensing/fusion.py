@@ -614,7 +614,14 @@ class BlobTracker:
 
     ``measurement_sigma_m`` is the blob position noise (voxels and zone plateaus make it a few
     decimetres); ``acceleration_sigma`` (m/s²) how fast a walker changes velocity. Not
-    thread-safe: one fusion thread owns a tracker.
+    thread-safe: one fusion thread owns a tracker. Track ids number from ``first_id`` (so
+    that a service can continue the ids it stored before).
+
+    Against fragmented tracks: a detection no track takes starts a new track only if it lies
+    at least ``spawn_separation_m`` from every live track (a person's plateau often yields a
+    second peak beside the first, and a tie along a link can make the peak jump; neither is
+    a new person), and a track with fewer than ``confirm_hits`` detections (tentative) ends
+    after ``tentative_coast_s`` without one instead of ``max_coast_s``.
     """
 
     def __init__(
@@ -625,14 +632,23 @@ class BlobTracker:
         measurement_sigma_m: float = 0.3,
         acceleration_sigma: float = 1.5,
         initial_speed_sigma: float = 1.5,
+        first_id: int = 1,
+        spawn_separation_m: float = 0.0,
+        confirm_hits: int = 1,
+        tentative_coast_s: float | None = None,
     ) -> None:
+        if first_id < 1:
+            raise ValueError(f"track ids start at 1 or above, got {first_id}")
         self.max_coast_s = max_coast_s
         self.max_distance_m = max_distance_m
         self._r = np.eye(3) * measurement_sigma_m**2
         self._q = acceleration_sigma**2
         self._initial_speed_var = initial_speed_sigma**2
         self._tracks: list[_Track] = []
-        self._next_id = 1
+        self._next_id = first_id
+        self.spawn_separation_m = spawn_separation_m
+        self.confirm_hits = confirm_hits
+        self.tentative_coast_s = max_coast_s if tentative_coast_s is None else tentative_coast_s
         self._last_t: float | None = None
 
     @property
@@ -685,12 +701,21 @@ class BlobTracker:
             track.coasting = False
         # A hair of slack so a gap of exactly max_coast_s, summed from float ticks, still coasts.
         self._tracks = [
-            t for t in self._tracks if t_s - t.last_detected_s <= self.max_coast_s + 1e-9
+            t
+            for t in self._tracks
+            if t_s - t.last_detected_s
+            <= (self.max_coast_s if t.hits >= self.confirm_hits else self.tentative_coast_s) + 1e-9
         ]
         used = {d for _, d in assigned}
         for index in range(detections.shape[0]):
-            if index not in used:
-                self._start_track(detections[index], t_s, float(blob_values[index]))
+            if index in used:
+                continue
+            if self.spawn_separation_m > 0.0 and any(
+                np.linalg.norm(t.state[0:3] - detections[index]) < self.spawn_separation_m
+                for t in self._tracks
+            ):
+                continue
+            self._start_track(detections[index], t_s, float(blob_values[index]))
         return self.tracks
 
     def _predict(self, track: _Track, dt: float) -> None:

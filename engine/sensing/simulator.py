@@ -1222,6 +1222,7 @@ class NodeSimulation:
         duration_s: float | None,
         token_for: Callable[[str], str | None],
         health_every_s: float = 5.0,
+        time_source: Callable[[], float] = time.monotonic,
     ) -> None:
         self._url = url
         self._simulator = simulator
@@ -1229,6 +1230,7 @@ class NodeSimulation:
             "duration_s": duration_s,
             "token_for": token_for,
             "health_every_s": health_every_s,
+            "time_source": time_source,
         }
         self._stop = threading.Event()
         self._report: RunReport | None = None

@@ -22,6 +22,9 @@ class SiteIds:
     last_track_ids: dict[str, int] = field(default_factory=dict)
     """Highest track id stored per camera key: new tracks number on from there, so a
     (camera, track id) pair names one track for good."""
+    last_blob_id: int = 0
+    """Highest sensing blob id stored (events from ``sensing:…`` sources): blob ids number on
+    from there, so a blob id names one blob for good."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,7 +85,22 @@ class SyncSite(StoreCommand):
                 select(Camera).where(Camera.site_id == row.id, Camera.enabled.is_(True))
             )
         }
-        return SiteIds(site_id=row.id, cameras=ids, last_track_ids=_last_track_ids(session, ids))
+        return SiteIds(
+            site_id=row.id,
+            cameras=ids,
+            last_track_ids=_last_track_ids(session, ids),
+            last_blob_id=last_blob_id(session),
+        )
+
+
+def last_blob_id(session: Session) -> int:
+    """The highest blob id any sensing event carries (0 when there is none)."""
+    last = session.scalar(
+        select(func.max(Event.track_id)).where(
+            Event.source.like("sensing:%"), Event.camera_id.is_(None)
+        )
+    )
+    return int(last or 0)
 
 
 ANALYSED_VIDEOS_SITE = "Analysed videos"

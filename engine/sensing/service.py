@@ -1,0 +1,821 @@
+"""The sensing service: one sensing room, live, from node frames to tracked blobs.
+
+::
+
+    nodes ──WebSocket──▶ NodeServer ("sensing-server" thread)
+                             │ frames (arrival time), node events
+                             ▼
+                 bounded hand-over queues (never block the server)
+                             │
+                             ▼  "sensing-fusion" thread, 10 ticks a second
+    SignalChain (per-link motion) → FusionModel (Fresnel grid) → find_blobs → BlobTracker
+                             │
+                             ├─▶ SensingUpdated (snapshot for the console) on the bus
+                             └─▶ SensingRecord events (blob appeared/left, node online/offline,
+                                 node rejected, link degraded/restored) on the bus → store
+
+Nodes are the room's ``[[sensing_nodes]]``: a node's MAC (``mac`` in the site file) ties its
+frames to its position. A node that connects with a MAC the site does not list, but says where
+it is in its hello (``pos_x``/``pos_y``/``pos_z``), joins the room under its MAC; site-file
+positions always win over hello positions. Frames of nodes with no position are counted and
+ignored. A node that goes offline is forgotten by the signal chain at once, so its links stop
+contributing on the next tick.
+
+Blobs: the fused grid's peaks (non-maximum suppression, 1 m apart, each at least half the
+strongest) feed the tracker, whose predictions break the ties between voxels that the discrete
+Fresnel zones leave equal. A track is shown, and stored as ``sensing.blob_appeared`` with its
+explanation, once it has been detected on :data:`CONFIRM_HITS` ticks; it ends after coasting
+3 s without detection (``sensing.blob_left``, with its duration, path and last explanation).
+Blob ids number on from the highest one stored, so an id names one blob for good.
+
+The simulator (a product feature for the demo site): with a :class:`SimulationSpec` the service
+also runs simulated nodes at the room's node positions (their MACs from the site file, else
+:func:`~engine.sensing.simulator.sim_mac`), which connect to this server over a real loopback
+WebSocket with valid tokens, exactly as nodes do. Snapshots then say ``simulated`` and carry
+the walkers' true positions.
+
+Threads: :meth:`start` and :meth:`stop` from the owner; :meth:`snapshot`, :meth:`explain`,
+:meth:`report`, :meth:`open_pairing` from any thread. :meth:`tick` is what the fusion thread
+runs; tests on a simulated clock call it themselves instead of :meth:`start`-ing the thread
+(``run_thread=False``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.bus import EventBus
+from engine.clock import Clock
+from engine.events import Event, EventRecord
+from engine.sensing.fusion import (
+    DEFAULT_CHANNEL,
+    BlobTracker,
+    FusionModel,
+    TrackState,
+    VoxelGrid,
+    explain,
+    find_blobs,
+    wavelength_m,
+)
+from engine.sensing.protocol import CsiFrame, node_token
+from engine.sensing.server import (
+    NODE_OFFLINE,
+    NODE_ONLINE,
+    NODE_REJECTED,
+    NodeServer,
+    NodeStatus,
+)
+from engine.sensing.signal import LinkState, SignalChain
+from engine.sensing.simulator import (
+    NodeSimulation,
+    Room,
+    SimNode,
+    Simulator,
+    Walker,
+    random_walkers,
+    sim_mac,
+)
+from engine.sensing.view import (
+    BlobExplanation,
+    BlobView,
+    LinkShareView,
+    LinkView,
+    NodeView,
+    SensingSnapshot,
+    Vec3,
+    VoxelView,
+)
+
+log = logging.getLogger(__name__)
+
+TICK_HZ: Final = 10.0
+CONFIRM_HITS: Final = 3  # detections before a track is shown and stored (0.3 s at 10 Hz)
+TRAIL_S: Final = 5.0
+SPAWN_SEPARATION_M: Final = 1.5  # closer to a live track, an extra peak is that person's
+TENTATIVE_COAST_S: Final = 0.5
+MEASUREMENT_SIGMA_M: Final = 0.5  # blob positions scatter by about this much (zone plateaus)
+BLOB_SEPARATION_M: Final = 1.0
+SECONDARY_FRACTION: Final = 0.5  # a further blob must reach half the strongest one's value
+MAX_BLOBS: Final = 4
+FRAME_QUEUE: Final = 20_000  # about 4 s of 16 nodes at 20 Hz: past it frames are dropped
+ABSENT: Final = (-1000.0, -1000.0, 1.0)  # where a walker who has not entered yet stands
+ENTER_AFTER_S: Final = 5.0  # simulated walkers enter once the links have learned the empty room
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    """One node of the room: site id, display name, position (metres) and MAC (None when
+    the site file does not give one: it cannot be matched to frames until it does)."""
+
+    node_id: str
+    name: str
+    position: Vec3
+    mac: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSpec:
+    """One sensing room: an id (used in event sources ``sensing:<id>``), a name, its box
+    (width × depth × height metres from the origin), its nodes, the voxel edge and channel."""
+
+    room_id: str
+    name: str
+    size: Vec3
+    nodes: tuple[NodeSpec, ...]
+    voxel_m: float = 0.2
+    channel: int = DEFAULT_CHANNEL
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationSpec:
+    """Simulated nodes for the room: ``walkers`` random walkers from ``seed``, who enter
+    after ``enter_after_s`` seconds (the room is empty before, so every link learns its
+    baseline as a real installation does), sending at ``rate_hz``."""
+
+    walkers: int = 1
+    seed: int = 0
+    enter_after_s: float = 0.0
+    rate_hz: float = 20.0
+    walker_list: tuple[Walker, ...] | None = None  # scripted walkers instead of random ones
+    truth_walkers: tuple[Walker, ...] | None = None  # an identical copy read for ground truth
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SensingRecord(Event):
+    """A sensing event for the history: ``kind`` (``sensing.blob_appeared``, ``…blob_left``,
+    ``…node_online``, ``…node_offline``, ``…node_rejected``, ``…link_degraded``,
+    ``…link_restored``), the room, JSON detail, and the blob id for blob events."""
+
+    kind: str
+    room: str
+    detail: dict[str, Any]
+    blob_id: int | None = None
+
+    def record(self) -> EventRecord:
+        return EventRecord(
+            kind=self.kind, source=f"sensing:{self.room}", detail=self.detail, track_id=self.blob_id
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SensingUpdated(Event):
+    """The room after a fusion tick (not history)."""
+
+    snapshot: SensingSnapshot
+
+
+class _Walkers:
+    """Walkers who enter the room at ``enter_at_s``; before that they stand far outside
+    every link's Fresnel zones, where they change no frame."""
+
+    def __init__(self, walker: Walker, enter_at_s: float) -> None:
+        self._walker = walker
+        self._enter = enter_at_s
+
+    def position_at(self, t_s: float) -> Vec3:
+        if t_s < self._enter:
+            return ABSENT
+        return self._walker.position_at(t_s - self._enter)
+
+    def velocity_at(self, t_s: float) -> Vec3:
+        if t_s < self._enter:
+            return (0.0, 0.0, 0.0)
+        return self._walker.velocity_at(t_s - self._enter)
+
+
+@dataclass
+class _Blob:
+    confirmed: bool = False
+    first_s: float = 0.0
+    path_m: float = 0.0
+    last: Vec3 | None = None
+    trail: deque[tuple[float, Vec3]] = field(default_factory=deque)
+    explanation: BlobExplanation | None = None
+
+
+@dataclass
+class _TickFigures:
+    fusion_ms: list[float] = field(default_factory=list)
+    signal_ms: list[float] = field(default_factory=list)
+    frames: int = 0
+    ticks: int = 0
+
+
+class SensingService:
+    """One room's node server, signal chain, fusion grid and tracker (see the module doc)."""
+
+    def __init__(
+        self,
+        room: RoomSpec,
+        *,
+        bus: EventBus,
+        clock: Clock,
+        install_secret: bytes | None,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        simulation: SimulationSpec | None = None,
+        first_blob_id: int = 1,
+        tick_hz: float = TICK_HZ,
+        run_thread: bool = True,
+        server_options: dict[str, Any] | None = None,
+    ) -> None:
+        if len(room.nodes) < 2 and simulation is not None:
+            raise ValueError("a simulated room needs at least two nodes")
+        if install_secret is None:
+            if simulation is None:
+                raise ValueError("the node install secret is missing: nodes cannot authenticate")
+            install_secret = secrets.token_bytes(32)  # simulated nodes only, this run only
+        self.room = room
+        self._bus = bus
+        self._clock = clock
+        self._secret = install_secret
+        self._tick_s = 1.0 / tick_hz
+        self._run_thread = run_thread
+        self._chain = SignalChain()
+        self._grid = VoxelGrid((0.0, 0.0, 0.0), room.size, room.voxel_m)
+        self._wavelength = wavelength_m(room.channel)
+        self._positions: dict[str, Vec3] = {n.node_id: n.position for n in room.nodes}
+        self._names: dict[str, str] = {n.node_id: n.name for n in room.nodes}
+        self._mac_to_node: dict[str, str] = {n.mac: n.node_id for n in room.nodes if n.mac}
+        self._model: FusionModel | None = self._build_model()
+        self._tracker = BlobTracker(
+            first_id=first_blob_id,
+            spawn_separation_m=SPAWN_SEPARATION_M,
+            confirm_hits=CONFIRM_HITS,
+            tentative_coast_s=TENTATIVE_COAST_S,
+            measurement_sigma_m=MEASUREMENT_SIGMA_M,
+        )
+        self._blobs: dict[int, _Blob] = {}
+        self._frames: deque[tuple[CsiFrame, float]] = deque()
+        self._node_events: deque[tuple[str, str, dict[str, Any]]] = deque()
+        self._dropped = 0
+        self._unplaced_frames = 0
+        self._degraded: set[frozenset[str]] = set()
+        self._lock = threading.Lock()
+        self._snapshot: SensingSnapshot | None = None
+        self._activation: npt.NDArray[np.float32] | None = None
+        self._figures = _TickFigures()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._server = NodeServer(
+            install_secret=install_secret,
+            clock=clock,
+            on_frame=self._on_frame,
+            on_node_event=self._on_node_event,
+            host=host,
+            port=port,
+            **(server_options or {}),
+        )
+        self._simulation_spec = simulation
+        self._simulator: Simulator | None = None
+        self._simulation: NodeSimulation | None = None
+        self._truth: tuple[Walker, ...] = ()
+        self._sim_origin_s: float | None = None
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Listen for nodes (raises :class:`~engine.sensing.server.NodeServerError` when the
+        port cannot be bound), start the fusion thread and, for a simulated room, its
+        simulated nodes."""
+        self._server.start()
+        if self._run_thread:
+            self._thread = threading.Thread(target=self._run, name="sensing-fusion", daemon=True)
+            self._thread.start()
+        if self._simulation_spec is not None:
+            self._start_simulation(self._simulation_spec)
+
+    def stop(self) -> None:
+        if self._simulation is not None:
+            self._simulation.stop()
+            self._simulation.wait(10.0)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10.0)
+        self._server.stop()
+
+    @property
+    def port(self) -> int:
+        return self._server.port
+
+    @property
+    def simulated(self) -> bool:
+        return self._simulation_spec is not None
+
+    @property
+    def server(self) -> NodeServer:
+        return self._server
+
+    @property
+    def simulation(self) -> NodeSimulation | None:
+        return self._simulation
+
+    def sim_time(self, now_s: float) -> float | None:
+        """Seconds of simulated time at engine time ``now_s`` (None unless simulating)."""
+        if self._sim_origin_s is None:
+            return None
+        return now_s - self._sim_origin_s
+
+    def truth(self, now_s: float) -> tuple[Vec3, ...]:
+        """Where the simulated walkers are at engine time ``now_s`` (walkers who have not
+        entered yet are left out); empty unless simulating."""
+        t = self.sim_time(now_s)
+        if t is None:
+            return ()
+        spots = (walker.position_at(max(t, 0.0)) for walker in self._truth)
+        return tuple(p for p in spots if p != ABSENT)
+
+    def token_for(self, mac: str) -> str:
+        return node_token(self._secret, mac)
+
+    # --- any thread -----------------------------------------------------------------------
+
+    def snapshot(self) -> SensingSnapshot | None:
+        with self._lock:
+            return self._snapshot
+
+    def open_pairing(self, seconds: float) -> datetime:
+        """Answer ``POST /api/provision`` for ``seconds`` (the caller checks and audits)."""
+        return self._server.open_pairing(seconds)
+
+    def close_pairing(self) -> None:
+        self._server.close_pairing()
+
+    def explain(self, track_id: int) -> BlobExplanation | None:
+        """Why blob ``track_id`` is where it is, from the latest tick; None when there is
+        no such blob now."""
+        with self._lock:
+            model, activation, snapshot = self._model, self._activation, self._snapshot
+        if model is None or activation is None or snapshot is None:
+            return None
+        blob = next((b for b in snapshot.blobs if b.track_id == track_id), None)
+        if blob is None:
+            return None
+        return self._explain(
+            model, activation, blob.track_id, blob.position, blob.value, snapshot.t_s
+        )
+
+    def report(self) -> dict[str, Any]:
+        """Figures so far: frames, drops, ticks and their times, nodes."""
+        with self._lock:
+            fusion = list(self._figures.fusion_ms)
+            signal = list(self._figures.signal_ms)
+            frames, ticks = self._figures.frames, self._figures.ticks
+        nodes = self._server.nodes()
+        return {
+            "room": self.room.room_id,
+            "simulated": self.simulated,
+            "ticks": ticks,
+            "frames_processed": frames,
+            "frames_received": sum(n.frames_received for n in nodes),
+            "frames_dropped": self._dropped,
+            "frames_without_position": self._unplaced_frames,
+            "malformed": sum(n.malformed_total for n in nodes),
+            "links": 0 if self._model is None else self._model.link_count,
+            "fusion_tick_ms": _quantiles(fusion),
+            "signal_tick_ms": _quantiles(signal),
+            "nodes": [
+                {
+                    "mac": n.mac,
+                    "node": self._mac_to_node.get(n.mac),
+                    "online": n.online,
+                    "frames_received": n.frames_received,
+                    "malformed": dict(n.malformed),
+                    "protocol_errors": n.protocol_errors,
+                }
+                for n in nodes
+            ],
+        }
+
+    # --- server thread ----------------------------------------------------------------------
+
+    def _on_frame(self, frame: CsiFrame, arrival_s: float) -> None:
+        if len(self._frames) >= FRAME_QUEUE:
+            self._dropped += 1  # the fusion thread is behind: shed load, never block
+            return
+        self._frames.append((frame, arrival_s))
+
+    def _on_node_event(self, kind: str, mac: str, detail: dict[str, Any]) -> None:
+        self._node_events.append((kind, mac, dict(detail)))
+
+    # --- fusion thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        next_s = self._clock.monotonic()
+        while not self._stop.is_set():
+            now = self._clock.monotonic()
+            if now < next_s:
+                self._stop.wait(next_s - now)
+                continue
+            try:
+                self.tick(now)
+            except Exception:  # one bad tick must not end sensing; it is logged
+                log.exception("sensing room %s: tick failed", self.room.room_id)
+            next_s = max(next_s + self._tick_s, now)
+
+    def tick(self, now_s: float) -> SensingSnapshot:
+        """One fusion tick at engine time ``now_s``: node events, the frames received since
+        the last tick, the grid, blobs, tracks, events and the snapshot."""
+        started = time.perf_counter()
+        self._handle_node_events()
+        count = 0
+        while self._frames:
+            frame, arrival = self._frames.popleft()
+            self._chain.push(frame, arrival)
+            count += 1
+        states = self._chain.activations(now_s)
+        signal_ms = (time.perf_counter() - started) * 1000.0
+        fused_at = time.perf_counter()
+        model = self._model
+        activation = np.zeros(0 if model is None else model.link_count, dtype=np.float32)
+        link_states: dict[frozenset[str], LinkState] = {}
+        for (mac_a, mac_b), state in states.items():
+            node_a, node_b = self._mac_to_node.get(mac_a), self._mac_to_node.get(mac_b)
+            if node_a is None or node_b is None or model is None:
+                continue
+            key = frozenset((node_a, node_b))
+            link_states[key] = state
+            activation[model.link_index(node_a, node_b)] = state.activation
+        tracks: list[TrackState] = []
+        values: npt.NDArray[np.float32] | None = None
+        if model is not None:
+            values = model.tick(activation)
+            tracks = self._track(values, now_s)
+        fusion_ms = (time.perf_counter() - fused_at) * 1000.0
+        self._update_blobs(tracks, model, activation, now_s)
+        self._link_events(link_states)
+        snapshot = self._build_snapshot(now_s, values, link_states, fusion_ms)
+        with self._lock:
+            self._snapshot = snapshot
+            self._activation = activation
+            self._figures.fusion_ms.append(fusion_ms)
+            self._figures.signal_ms.append(signal_ms)
+            self._figures.frames += count
+            self._figures.ticks += 1
+        self._bus.publish(SensingUpdated(at=self._clock.now(), snapshot=snapshot))
+        return snapshot
+
+    def _track(self, values: npt.NDArray[np.float32], now_s: float) -> list[TrackState]:
+        threshold = 0.5 * self._chain.threshold
+        predicted = self._tracker.predicted_positions(now_s)
+        blobs = find_blobs(
+            values,
+            self._grid,
+            threshold,
+            min_separation_m=BLOB_SEPARATION_M,
+            max_blobs=MAX_BLOBS,
+            prefer_near=predicted if predicted.shape[0] else None,
+        )
+        if blobs:
+            floor = SECONDARY_FRACTION * blobs[0].value
+            blobs = [b for b in blobs if b.value >= floor]
+        return self._tracker.update([b.position for b in blobs], now_s, [b.value for b in blobs])
+
+    def _update_blobs(
+        self,
+        tracks: list[TrackState],
+        model: FusionModel | None,
+        activation: npt.NDArray[np.float32],
+        now_s: float,
+    ) -> None:
+        live = {t.track_id for t in tracks}
+        for track in tracks:
+            blob = self._blobs.setdefault(track.track_id, _Blob(first_s=now_s))
+            if blob.last is not None:
+                blob.path_m += math.dist(blob.last, track.position)
+            blob.last = track.position
+            blob.trail.append((now_s, track.position))
+            while blob.trail and blob.trail[0][0] < now_s - TRAIL_S:
+                blob.trail.popleft()
+            if model is not None and not track.coasting:
+                blob.explanation = self._explain(
+                    model, activation, track.track_id, track.position, track.value, now_s
+                )
+            if not blob.confirmed and track.hits >= CONFIRM_HITS:
+                blob.confirmed = True
+                self._record(
+                    "sensing.blob_appeared",
+                    {
+                        "blob": track.track_id,
+                        "position": _rounded(track.position),
+                        "explanation": _explanation_json(blob.explanation),
+                    },
+                    blob_id=track.track_id,
+                )
+        for track_id in [i for i in self._blobs if i not in live]:
+            blob = self._blobs.pop(track_id)
+            if blob.confirmed:
+                self._record(
+                    "sensing.blob_left",
+                    {
+                        "blob": track_id,
+                        "duration_s": round(now_s - blob.first_s, 2),
+                        "path_m": round(blob.path_m, 2),
+                        "position": None if blob.last is None else _rounded(blob.last),
+                        "explanation": _explanation_json(blob.explanation),
+                    },
+                    blob_id=track_id,
+                )
+
+    def _explain(
+        self,
+        model: FusionModel,
+        activation: npt.NDArray[np.float32],
+        track_id: int,
+        position: Vec3,
+        value: float,
+        t_s: float,
+    ) -> BlobExplanation:
+        shares = explain(model, activation, position)
+        return BlobExplanation(
+            room_id=self.room.room_id,
+            track_id=track_id,
+            t_s=t_s,
+            position=position,
+            value=value,
+            shares=tuple(
+                LinkShareView(
+                    node_a=s.node_a,
+                    node_b=s.node_b,
+                    share=s.share,
+                    zone=s.zone,
+                    weight=s.weight,
+                    activation=s.activation,
+                    ellipsoid=s.ellipsoid,
+                )
+                for s in shares
+            ),
+        )
+
+    def _handle_node_events(self) -> None:
+        while self._node_events:
+            kind, mac, detail = self._node_events.popleft()
+            node = self._mac_to_node.get(mac)
+            if kind == NODE_ONLINE:
+                if node is None:
+                    node = self._adopt(mac)
+                self._record("sensing.node_online", {"node": node, "mac": mac, **detail})
+            elif kind == NODE_OFFLINE:
+                forgotten = self._chain.forget(mac)
+                self._record(
+                    "sensing.node_offline",
+                    {"node": node, "mac": mac, "links_dropped": forgotten, **detail},
+                )
+            elif kind == NODE_REJECTED:
+                self._record("sensing.node_rejected", {"mac": mac or None, **detail})
+
+    def _adopt(self, mac: str) -> str | None:
+        """A node the site does not list: it joins under its MAC if its hello says where
+        it is (the model is rebuilt), else its frames are ignored."""
+        status = self._server.node(mac)
+        if status is None or status.position is None:
+            log.warning("sensing node %s is not in the site file and gave no position", mac)
+            return None
+        self._positions[mac] = status.position
+        self._names[mac] = status.node_id or mac
+        self._mac_to_node[mac] = mac
+        model = self._build_model()
+        with self._lock:
+            self._model = model
+        return mac
+
+    def _build_model(self) -> FusionModel | None:
+        if len(self._positions) < 2:
+            return None
+        return FusionModel.all_pairs(self._grid, self._positions, channel=self.room.channel)
+
+    def _link_events(self, states: dict[frozenset[str], LinkState]) -> None:
+        online = {self._mac_to_node.get(n.mac) for n in self._server.nodes() if n.online}
+        for key, state in states.items():
+            both_online = key <= online
+            if state.stale and both_online and key not in self._degraded:
+                self._degraded.add(key)
+                self._record(
+                    "sensing.link_degraded",
+                    {"link": sorted(key), "zero_frames": state.zero_frames, "frames": state.frames},
+                )
+            elif not state.stale and key in self._degraded:
+                self._degraded.discard(key)
+                self._record("sensing.link_restored", {"link": sorted(key)})
+
+    def _record(self, kind: str, detail: dict[str, Any], blob_id: int | None = None) -> None:
+        self._bus.publish(
+            SensingRecord(
+                at=self._clock.now(),
+                kind=kind,
+                room=self.room.room_id,
+                detail=detail,
+                blob_id=blob_id,
+            )
+        )
+
+    def _build_snapshot(
+        self,
+        now_s: float,
+        values: npt.NDArray[np.float32] | None,
+        link_states: dict[frozenset[str], LinkState],
+        fusion_ms: float,
+    ) -> SensingSnapshot:
+        statuses = {s.mac: s for s in self._server.nodes()}
+        node_of_mac = {node: mac for mac, node in self._mac_to_node.items()}
+        nodes = tuple(
+            _node_view(
+                node_id,
+                self._names[node_id],
+                position,
+                statuses.get(node_of_mac.get(node_id, "")),
+                now_s,
+            )
+            for node_id, position in self._positions.items()
+        )
+        links: list[LinkView] = []
+        if self._model is not None:
+            for link in self._model.links:
+                state = link_states.get(link.key)
+                links.append(
+                    LinkView(
+                        node_a=link.node_a,
+                        node_b=link.node_b,
+                        activation=0.0 if state is None else state.smoothed_delta_rms,
+                        motion=False if state is None else state.motion,
+                        degraded=link.key in self._degraded,
+                    )
+                )
+        blobs = tuple(
+            BlobView(
+                track_id=t.track_id,
+                position=t.position,
+                velocity=t.velocity,
+                value=t.value,
+                coasting=t.coasting,
+                trail=tuple(p for _, p in self._blobs[t.track_id].trail),
+            )
+            for t in self._tracker.tracks
+            if self._blobs.get(t.track_id) is not None and self._blobs[t.track_id].confirmed
+        )
+        voxels = None
+        if values is not None:
+            voxels = VoxelView(
+                origin=self._grid.room_min,
+                voxel_m=self._grid.voxel_m,
+                shape=self._grid.shape,
+                values=values,
+            )
+        until = self._server.pairing_open_until
+        pairing = 0.0 if until is None else max((until - self._clock.now()).total_seconds(), 0.0)
+        return SensingSnapshot(
+            room_id=self.room.room_id,
+            room_name=self.room.name,
+            room_size=self.room.size,
+            simulated=self.simulated,
+            t_s=now_s,
+            nodes=nodes,
+            links=tuple(links),
+            blobs=blobs,
+            voxels=voxels,
+            channel=self.room.channel,
+            wavelength_m=self._wavelength,
+            tick_ms=fusion_ms,
+            pairing_open_s=pairing,
+            truth=self.truth(now_s),
+        )
+
+    # --- simulation -------------------------------------------------------------------------
+
+    def _start_simulation(self, spec: SimulationSpec) -> None:
+        width, depth, height = self.room.size
+        room = Room(width, depth, height)
+        nodes = [
+            SimNode(n.mac or sim_mac(i + 1), n.position, n.node_id)
+            for i, n in enumerate(self.room.nodes)
+        ]
+        for node, listed in zip(nodes, self.room.nodes, strict=True):
+            self._mac_to_node.setdefault(node.mac, listed.node_id)
+        walkers = spec.walker_list or tuple(random_walkers(room, spec.walkers, spec.seed))
+        truth = spec.truth_walkers or tuple(random_walkers(room, spec.walkers, spec.seed))
+        self._truth = tuple(_Walkers(w, spec.enter_after_s) for w in truth)
+        self._simulator = Simulator(
+            room,
+            nodes,
+            [_Walkers(w, spec.enter_after_s) for w in walkers],
+            rate_hz=spec.rate_hz,
+            seed=spec.seed,
+            channel=self.room.channel,
+        )
+        origin: list[float] = []
+
+        def time_source() -> float:  # run_nodes reads it first for its time origin
+            now = self._clock.monotonic()
+            if not origin:
+                origin.append(now)
+                self._sim_origin_s = now
+            return now
+
+        self._simulation = NodeSimulation(
+            f"ws://127.0.0.1:{self._server.port}",
+            self._simulator,
+            duration_s=None,
+            token_for=self.token_for,
+            time_source=time_source,
+        )
+        self._simulation.start()
+
+
+def room_from_site(
+    room_id: str,
+    name: str,
+    size: Vec3,
+    nodes: Sequence[tuple[str, str, Vec3, str | None]],
+    voxel_m: float = 0.2,
+) -> RoomSpec:
+    return RoomSpec(
+        room_id,
+        name,
+        size,
+        tuple(NodeSpec(node_id, node_name, pos, mac) for node_id, node_name, pos, mac in nodes),
+        voxel_m,
+    )
+
+
+def _node_view(
+    node_id: str, name: str, position: Vec3, status: NodeStatus | None, now_s: float
+) -> NodeView:
+    if status is None:
+        return NodeView(
+            node_id=node_id,
+            name=name,
+            mac=None,
+            position=position,
+            online=False,
+            offline_reason="never connected",
+        )
+    health = status.health
+    return NodeView(
+        node_id=node_id,
+        name=name,
+        mac=status.mac,
+        position=position,
+        online=status.online,
+        role=status.role,
+        firmware_version=status.firmware_version,
+        frames_received=status.frames_received,
+        frame_rate_hz=0.0 if health is None else float(health.csi_rate_hz or 0.0),
+        malformed=status.malformed_total,
+        protocol_errors=status.protocol_errors,
+        wifi_rssi_dbm=None if health is None else health.wifi_rssi_dbm,
+        free_heap_bytes=None if health is None else health.free_heap_bytes,
+        uptime_s=None if health is None or health.uptime_ms is None else health.uptime_ms / 1000.0,
+        offline_reason=status.offline_reason,
+        seconds_since_seen=None
+        if status.last_seen_s is None
+        else max(now_s - status.last_seen_s, 0.0),
+    )
+
+
+def _quantiles(values: list[float]) -> dict[str, float | int]:
+    if not values:
+        return {"count": 0}
+    array = np.asarray(values)
+    return {
+        "count": int(array.size),
+        "median": round(float(np.median(array)), 3),
+        "p99": round(float(np.percentile(array, 99)), 3),
+        "max": round(float(array.max()), 3),
+    }
+
+
+def _rounded(position: Vec3) -> list[float]:
+    return [round(float(c), 2) for c in position]
+
+
+def _explanation_json(explanation: BlobExplanation | None) -> list[dict[str, Any]] | None:
+    if explanation is None:
+        return None
+    return [
+        {
+            "link": [s.node_a, s.node_b],
+            "share": round(s.share, 4),
+            "zone": s.zone,
+            "weight": round(s.weight, 4),
+            "activation": round(s.activation, 4),
+            "ellipsoid": {
+                "centre": _rounded(s.ellipsoid.centre),
+                "axis": [round(c, 4) for c in s.ellipsoid.axis],
+                "semi_major_m": round(s.ellipsoid.semi_major_m, 4),
+                "semi_minor_m": round(s.ellipsoid.semi_minor_m, 4),
+            },
+        }
+        for s in explanation.shares
+    ]

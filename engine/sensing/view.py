@@ -1,0 +1,141 @@
+"""What the console shows of one sensing room: plain, immutable data, no Qt.
+
+The sensing service builds a :class:`SensingSnapshot` after each fusion tick and publishes it
+on the bus; the 3D view and the node health pane draw it as they get it. An explanation of one
+blob (:class:`BlobExplanation`) is asked for separately (it needs the tick's activations) and
+comes back the same way. Positions are metres on the site's axes: x, y on the floor, z up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.sensing.fusion import FresnelEllipsoid
+
+Vec3 = tuple[float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    """One node of the room: its site id and name, MAC (None until one has connected with
+    the id's MAC), position, and health as the node server reports it."""
+
+    node_id: str
+    name: str
+    mac: str | None
+    position: Vec3
+    online: bool
+    role: str | None = None
+    firmware_version: str | None = None
+    frames_received: int = 0
+    frame_rate_hz: float = 0.0
+    malformed: int = 0
+    protocol_errors: int = 0
+    wifi_rssi_dbm: int | None = None
+    free_heap_bytes: int | None = None
+    uptime_s: float | None = None
+    offline_reason: str | None = None
+    seconds_since_seen: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkView:
+    """One undirected link between two nodes (site ids): its smoothed motion strength
+    (relative deltaRMS), whether that is above the motion threshold, and whether it is
+    degraded (no frames lately, or mostly all-zero frames)."""
+
+    node_a: str
+    node_b: str
+    activation: float
+    motion: bool
+    degraded: bool = False
+    frame_rate_hz: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class BlobView:
+    """One tracked blob: stable ``track_id``, Kalman position and velocity, fused ``value``,
+    whether it is coasting (no detection this tick), and its recent ``trail`` (oldest first)."""
+
+    track_id: int
+    position: Vec3
+    velocity: Vec3
+    value: float
+    coasting: bool
+    trail: tuple[Vec3, ...] = ()
+
+
+@dataclass(frozen=True)
+class VoxelView:
+    """The fused grid of one tick: ``values`` (float32, one per voxel, x fastest, then y,
+    then z) over ``shape`` (nx, ny, nz) voxels of ``voxel_m`` starting at ``origin``."""
+
+    origin: Vec3
+    voxel_m: float
+    shape: tuple[int, int, int]
+    values: npt.NDArray[np.float32]
+
+    def centres_above(
+        self, threshold: float
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]:
+        """Centres (K, 3) and values (K,) of the voxels whose value exceeds ``threshold``."""
+        index = np.flatnonzero(self.values > threshold)
+        nx, ny, _ = self.shape
+        ix = index % nx
+        iy = (index // nx) % ny
+        iz = index // (nx * ny)
+        cells = np.stack([ix, iy, iz], axis=1).astype(np.float64)
+        centres = np.asarray(self.origin, dtype=np.float64) + (cells + 0.5) * self.voxel_m
+        return centres, self.values[index]
+
+
+@dataclass(frozen=True)
+class SensingSnapshot:
+    """Everything drawn for one room after one fusion tick. ``simulated`` is True when the
+    room's CSI comes from the built-in simulator (the view says so). ``t_s`` is the engine's
+    monotonic time of the tick; ``tick_ms`` the fusion tick's duration."""
+
+    room_id: str
+    room_name: str
+    room_size: Vec3
+    simulated: bool
+    t_s: float
+    nodes: tuple[NodeView, ...]
+    links: tuple[LinkView, ...]
+    blobs: tuple[BlobView, ...]
+    voxels: VoxelView | None
+    channel: int
+    wavelength_m: float
+    tick_ms: float = 0.0
+    pairing_open_s: float = 0.0  # seconds left in the pairing window, 0 when closed
+    truth: tuple[Vec3, ...] = field(default=())  # simulator only: where the walkers are
+
+
+@dataclass(frozen=True, slots=True)
+class LinkShareView:
+    """One link's part in a blob's value: share (contributing links sum to 1), Fresnel zone
+    at the blob, zone weight 1/n², the link's activation, and that zone's ellipsoid."""
+
+    node_a: str
+    node_b: str
+    share: float
+    zone: int
+    weight: float
+    activation: float
+    ellipsoid: FresnelEllipsoid
+
+
+@dataclass(frozen=True, slots=True)
+class BlobExplanation:
+    """Why blob ``track_id`` is where it is at tick time ``t_s``: the links that put value
+    there, largest share first."""
+
+    room_id: str
+    track_id: int
+    t_s: float
+    position: Vec3
+    value: float
+    shares: tuple[LinkShareView, ...]

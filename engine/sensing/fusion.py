@@ -621,7 +621,10 @@ class BlobTracker:
     at least ``spawn_separation_m`` from every live track (a person's plateau often yields a
     second peak beside the first, and a tie along a link can make the peak jump; neither is
     a new person), and a track with fewer than ``confirm_hits`` detections (tentative) ends
-    after ``tentative_coast_s`` without one instead of ``max_coast_s``.
+    after ``tentative_coast_s`` without one instead of ``max_coast_s``. Two tracks closer than
+    ``merge_distance_m`` are one person: the one with fewer detections ends. With ``bounds``
+    (the room's low and high corners) a track, coasting or not, never leaves the room: its
+    position is held at the wall and its velocity through the wall set to 0.
     """
 
     def __init__(
@@ -636,6 +639,8 @@ class BlobTracker:
         spawn_separation_m: float = 0.0,
         confirm_hits: int = 1,
         tentative_coast_s: float | None = None,
+        merge_distance_m: float = 0.0,
+        bounds: tuple[Sequence[float], Sequence[float]] | None = None,
     ) -> None:
         if first_id < 1:
             raise ValueError(f"track ids start at 1 or above, got {first_id}")
@@ -649,6 +654,12 @@ class BlobTracker:
         self.spawn_separation_m = spawn_separation_m
         self.confirm_hits = confirm_hits
         self.tentative_coast_s = max_coast_s if tentative_coast_s is None else tentative_coast_s
+        self.merge_distance_m = merge_distance_m
+        self._bounds = (
+            None
+            if bounds is None
+            else (np.asarray(bounds[0], dtype=np.float64), np.asarray(bounds[1], dtype=np.float64))
+        )
         self._last_t: float | None = None
 
     @property
@@ -706,6 +717,8 @@ class BlobTracker:
             if t_s - t.last_detected_s
             <= (self.max_coast_s if t.hits >= self.confirm_hits else self.tentative_coast_s) + 1e-9
         ]
+        if self.merge_distance_m > 0.0:
+            self._merge()
         used = {d for _, d in assigned}
         for index in range(detections.shape[0]):
             if index in used:
@@ -717,6 +730,46 @@ class BlobTracker:
                 continue
             self._start_track(detections[index], t_s, float(blob_values[index]))
         return self.tracks
+
+    def relocate(self, track_id: int, position: npt.ArrayLike) -> None:
+        """Move track ``track_id`` to ``position`` (metres), forgetting its velocity: for a
+        track that followed a tie to the wrong place when the evidence says where its person
+        really is. Its id and detections count are kept. ``KeyError`` if there is no such
+        track."""
+        track = next((t for t in self._tracks if t.track_id == track_id), None)
+        if track is None:
+            raise KeyError(track_id)
+        track.state = np.concatenate(
+            [np.asarray(position, dtype=np.float64).reshape(3), np.zeros(3)]
+        )
+        track.covariance = np.zeros((6, 6))
+        track.covariance[0:3, 0:3] = self._r
+        track.covariance[3:6, 3:6] = np.eye(3) * self._initial_speed_var
+
+    def _merge(self) -> None:
+        """End the younger of any two tracks closer than ``merge_distance_m``."""
+        ordered = sorted(self._tracks, key=lambda t: (-t.hits, t.track_id))
+        kept: list[_Track] = []
+        for track in ordered:
+            if all(
+                np.linalg.norm(track.state[0:3] - other.state[0:3]) >= self.merge_distance_m
+                for other in kept
+            ):
+                kept.append(track)
+        if len(kept) != len(self._tracks):
+            survivors = {id(t) for t in kept}
+            self._tracks = [t for t in self._tracks if id(t) in survivors]
+
+    def _keep_inside(self, track: _Track) -> None:
+        if self._bounds is None:
+            return
+        low, high = self._bounds
+        position = track.state[0:3]
+        below, above = position < low, position > high
+        if below.any() or above.any():
+            track.state[0:3] = np.clip(position, low, high)
+            velocity = track.state[3:6]
+            velocity[(below & (velocity < 0)) | (above & (velocity > 0))] = 0.0
 
     def _predict(self, track: _Track, dt: float) -> None:
         if dt <= 0.0:
@@ -730,6 +783,7 @@ class BlobTracker:
         q[3:6, 3:6] = np.eye(3) * dt
         track.state = f @ track.state
         track.covariance = f @ track.covariance @ f.T + q * self._q
+        self._keep_inside(track)
 
     def _correct(self, track: _Track, measurement: FloatArray) -> None:
         p = track.covariance
@@ -740,6 +794,7 @@ class BlobTracker:
         identity_minus_kh[:, 0:3] -= gain
         # Joseph form keeps the covariance symmetric and positive definite.
         track.covariance = identity_minus_kh @ p @ identity_minus_kh.T + gain @ self._r @ gain.T
+        self._keep_inside(track)
 
     def _associate(self, detections: FloatArray) -> list[tuple[int, int]]:
         if not self._tracks or detections.shape[0] == 0:

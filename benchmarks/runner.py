@@ -20,7 +20,9 @@ from benchmarks import (
     four_cameras,
     people_quality,
     sensing_fusion,
+    sensing_localisation,
     sensing_signal,
+    sensing_view,
     soak,
     store_outage,
 )
@@ -42,6 +44,8 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "csi_parse": csi_parse.run,
     "sensing_fusion": sensing_fusion.run,
     "sensing_signal": sensing_signal.run,
+    "sensing_localisation": sensing_localisation.run,
+    "sensing_view_fps": sensing_view.run,
 }
 
 

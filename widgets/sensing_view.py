@@ -1,0 +1,1187 @@
+"""The WiFi-sensing pane: a 3D view of one sensing room, why a blob is where it is, and the
+health of the room's nodes.
+
+The engine publishes a :class:`~engine.sensing.view.SensingSnapshot` per room after each
+fusion tick (10–20 Hz) and a :class:`~engine.sensing.view.BlobExplanation` when one is asked
+for; the console's bridge hands both to :class:`SensingPane` on the GUI thread. The widgets
+here only draw what they are given (updating the GL items' arrays in place) and say what the
+operator did through signals: they never read the store or start threads. Every method runs
+on the GUI thread.
+
+The 3D view needs OpenGL (pyqtgraph.opengl). Where there is none (no libGL, no context, a
+driver below OpenGL 2.1) the view says so in place of the drawing and the tables still work.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from enum import IntEnum
+from functools import cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QMatrix4x4,
+    QMouseEvent,
+    QResizeEvent,
+    QShowEvent,
+    QVector3D,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.sensing.view import (
+    BlobExplanation,
+    LinkShareView,
+    LinkView,
+    NodeView,
+    SensingSnapshot,
+    Vec3,
+)
+from engine.text import printable
+from widgets.table_model import RowsTableModel
+
+# The fused value is in the links' units (relative deltaRMS, see FusionModel): voxels below
+# the links' 0.02 motion threshold are noise and are not drawn.
+DEFAULT_VOXEL_THRESHOLD = 0.02
+# Many weakly active links lift most of a room over any fixed threshold (a voxel covered by
+# k links each at x scores √k·x): only voxels above 40 % of the tick's strongest are drawn,
+# where people are rather than that haze (benchmarks/sensing_view.py, 16 nodes in 10 × 10 m,
+# two walkers: ~25,000 voxels over 0.02, ~7,000 over 40 % of the peak).
+DEFAULT_VOXEL_PEAK_FRACTION = 0.4
+ACTIVATION_FULL_SCALE = 0.10  # relative deltaRMS drawn fully red: 5× the 0.02 motion threshold
+PICK_RADIUS_PX = 20.0  # a click this close to a blob's centre on screen selects it
+CLICK_SLOP_PX = 4.0  # a press and release further apart than this is a drag (orbit), not a click
+MAX_ELLIPSOIDS = 8  # more Fresnel ellipsoids than this only hide each other
+DASH_PIECES = 8  # each link is drawn as this many pieces, so an offline one can be dashed
+BLOB_SIZE_M = 0.35  # about a person's width
+NODE_SIZE_PX = 14.0
+TRUTH_SIZE_PX = 9.0
+LABEL_LIFT_M = 0.18  # labels sit this far above what they name
+PAIRING_SECONDS = 120
+NO_ROOM_TEXT = "No sensing room in this site: add [[sensing_nodes]] to the site file"
+NOT_ADMIN_TEXT = "Only an admin can pair sensing nodes"
+
+BACKGROUND = (13, 17, 23)  # the theme's #0d1117
+_ROOM_RGBA = (0.55, 0.6, 0.68, 0.45)
+_GRID_RGBA = (0.4, 0.45, 0.52, 0.22)
+_QUIET_RGBA = np.array([0.55, 0.57, 0.6, 0.55], np.float32)
+_MOVING_LOW_RGBA = np.array([1.0, 0.62, 0.1, 0.95], np.float32)  # orange
+_MOVING_HIGH_RGBA = np.array([1.0, 0.12, 0.08, 1.0], np.float32)  # red
+_NODE_ONLINE_RGBA = np.array([0.9, 0.92, 0.96, 1.0], np.float32)
+_NODE_OFFLINE_RGBA = np.array([0.97, 0.32, 0.29, 1.0], np.float32)  # the alarm red #f85149
+BLOB_RGBA = (0.1, 0.85, 1.0, 1.0)  # cyan: nothing else in the scene is
+_BLOB_COASTING_ALPHA = 0.45
+_TRAIL_RGBA = (0.1, 0.85, 1.0, 0.6)
+_TRUTH_RGBA = (0.35, 1.0, 0.35, 0.9)  # the simulator's walkers, green
+_EXPLAINED_RGBA = (1.0, 0.35, 1.0, 1.0)  # magenta: links and ellipsoids of an explanation
+_OFFLINE_BACKGROUND = QColor(248, 81, 73, 70)  # the alarm red (#f85149), see-through
+_DEGRADED_BACKGROUND = QColor(210, 153, 34, 70)  # amber (#d29922), see-through
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@cache
+def _opengl() -> Any:
+    """pyqtgraph.opengl, imported on first use: it loads libGL, which may be missing."""
+    import pyqtgraph.opengl as gl
+
+    return gl
+
+
+def _program_slots() -> list[tuple[Any, str]]:
+    """Where pyqtgraph caches its compiled shader programs: one per item class, one per named
+    mesh shader, each for the whole process. pyqtgraph 0.14 assumes every GL view shares one
+    context (its issues #1822 and #3455); ours keep their own (see ``ClickableGLView``)."""
+    gl = _opengl()
+    from pyqtgraph.opengl.shaders import ShaderProgram
+
+    slots: list[tuple[Any, str]] = [
+        (gl.GLLinePlotItem, "_shaderProgram"),
+        (gl.GLScatterPlotItem, "_shaderProgram"),
+    ]
+    return slots + [(program, "prog") for program in ShaderProgram.names.values()]
+
+
+@cache
+def _clickable_gl_view_type() -> type:
+    """The GLViewWidget the 3D view draws in; see ``ClickableGLView``."""
+    gl = _opengl()
+
+    class ClickableGLView(gl.GLViewWidget):  # type: ignore[misc,name-defined]
+        """A GLViewWidget that
+
+        - reports clicks (press and release in place; a drag still orbits);
+        - reports GL failures instead of raising inside Qt's paint;
+        - keeps its own shader programs: pyqtgraph caches them per process, which breaks a
+          second view with its own context (two windows, a view closed and opened again, a
+          dock floated out) unless the application shares all GL contexts;
+        - says when a new context replaced its first one (a view floated out of its window
+          or docked back gets a new one): the scene's buffers died with the old one."""
+
+        def __init__(
+            self,
+            on_click: Callable[[float, float], None],
+            on_failure: Callable[[str], None],
+            on_context_replaced: Callable[[], None],
+            parent: QWidget | None = None,
+        ) -> None:
+            super().__init__(parent)
+            self._on_click = on_click
+            self._on_failure = on_failure
+            self._on_context_replaced = on_context_replaced
+            self._press: tuple[float, float] | None = None
+            self._programs: list[Any] | None = None  # this context's, in _program_slots order
+            self._had_context = False
+            self.failed = False
+
+        def initializeGL(self) -> None:
+            if self._had_context:  # a new context: programs and buffers went with the old one
+                self._programs = None
+                self._on_context_replaced()
+            self._had_context = True
+            try:
+                super().initializeGL()
+            except Exception as exc:
+                self._fail(exc)
+
+        def paintGL(self) -> None:
+            if self.failed:
+                return
+            slots = _program_slots()
+            others = [getattr(owner, name) for owner, name in slots]
+            mine = self._programs or []
+            for index, (owner, name) in enumerate(slots):
+                setattr(owner, name, mine[index] if index < len(mine) else None)
+            try:
+                super().paintGL()
+            except Exception as exc:
+                self._fail(exc)
+            finally:
+                self._programs = [getattr(owner, name) for owner, name in slots]
+                for (owner, name), program in zip(slots, others, strict=True):
+                    setattr(owner, name, program)
+
+        def showEvent(self, event: QShowEvent) -> None:
+            super().showEvent(event)
+            QTimer.singleShot(0, self, self._check_context)
+
+        def _check_context(self) -> None:
+            if self.failed or self.isValid() or not self.isVisible():
+                return
+            self.grabFramebuffer()  # creates the context if it can be
+            if not self.failed and not self.isValid():
+                self._fail(RuntimeError("no OpenGL context could be created"))
+
+        def _fail(self, exc: BaseException) -> None:
+            if self.failed:
+                return
+            self.failed = True
+            message = f"{type(exc).__name__}: {exc}"
+            # Never swap widgets inside a paint: after it.
+            QTimer.singleShot(0, self, lambda: self._on_failure(message))
+
+        def mousePressEvent(self, ev: QMouseEvent) -> None:
+            if ev.button() == Qt.MouseButton.LeftButton:
+                self._press = (ev.position().x(), ev.position().y())
+            super().mousePressEvent(ev)
+
+        def mouseReleaseEvent(self, ev: QMouseEvent) -> None:
+            press, self._press = self._press, None
+            x, y = ev.position().x(), ev.position().y()
+            if (
+                press is not None
+                and ev.button() == Qt.MouseButton.LeftButton
+                and abs(x - press[0]) + abs(y - press[1]) <= CLICK_SLOP_PX
+            ):
+                self._on_click(x, y)
+            super().mouseReleaseEvent(ev)
+
+    return ClickableGLView
+
+
+def link_colours(
+    activation: npt.ArrayLike, motion: npt.ArrayLike, dim: npt.ArrayLike
+) -> FloatArray:
+    """RGBA (L, 4) per link: grey when quiet, orange to red as a moving link's activation
+    (relative deltaRMS) rises to :data:`ACTIVATION_FULL_SCALE`; ``dim`` links (degraded, or
+    an end offline) at half alpha."""
+    act = np.asarray(activation, np.float32)
+    moving = np.asarray(motion, bool)
+    t = np.clip(act / ACTIVATION_FULL_SCALE, 0.0, 1.0)[:, None]
+    colours = np.where(
+        moving[:, None], _MOVING_LOW_RGBA + t * (_MOVING_HIGH_RGBA - _MOVING_LOW_RGBA), _QUIET_RGBA
+    ).astype(np.float32)
+    colours[np.asarray(dim, bool), 3] *= 0.5
+    return colours
+
+
+def voxel_colours(values: npt.ArrayLike, threshold: float) -> FloatArray:
+    """RGBA (K, 4) for voxels above ``threshold``: faint yellow just above it, more opaque
+    orange-red toward the tick's strongest voxel."""
+    vals = np.asarray(values, np.float32)
+    colours = np.empty((vals.shape[0], 4), np.float32)
+    if vals.shape[0] == 0:
+        return colours
+    span = max(float(vals.max()) - threshold, 1e-6)
+    t = np.clip((vals - threshold) / span, 0.0, 1.0)
+    colours[:, 0] = 1.0
+    colours[:, 1] = 0.85 - 0.55 * t
+    colours[:, 2] = 0.2 * (1.0 - t)
+    # Additive blending sums overlapping voxels: faint per voxel, or a crowd of them
+    # saturates to one white mass and hides where the peak is.
+    colours[:, 3] = 0.02 + 0.3 * t * t
+    return colours
+
+
+def _segments(points: FloatArray) -> FloatArray:
+    """A polyline (P, 3) as line pairs (2·(P−1), 3) for GL 'lines' mode."""
+    if points.shape[0] < 2:
+        return np.empty((0, 3), np.float32)
+    return np.repeat(points, 2, axis=0)[1:-1]
+
+
+def _room_lines(size: Vec3) -> tuple[FloatArray, FloatArray]:
+    """Room box edges and a 1 m floor grid as GL line pairs, and their colours."""
+    w, d, h = size
+    corners = np.array(
+        [[x, y, z] for z in (0.0, h) for y in (0.0, d) for x in (0.0, w)], np.float32
+    )
+    edges = [(0, 1), (2, 3), (0, 2), (1, 3), (4, 5), (6, 7), (4, 6), (5, 7)]
+    edges += [(0, 4), (1, 5), (2, 6), (3, 7)]
+    box = corners[np.array(edges).ravel()]
+    xs = np.unique(np.append(np.arange(0.0, w, 1.0), w))
+    ys = np.unique(np.append(np.arange(0.0, d, 1.0), d))
+    grid = [((x, 0.0, 0.0), (x, d, 0.0)) for x in xs] + [((0.0, y, 0.0), (w, y, 0.0)) for y in ys]
+    floor = np.array(grid, np.float32).reshape(-1, 3)
+    colours = np.empty((box.shape[0] + floor.shape[0], 4), np.float32)
+    colours[: box.shape[0]] = _ROOM_RGBA
+    colours[box.shape[0] :] = _GRID_RGBA
+    return np.concatenate([box, floor]), colours
+
+
+def _ellipsoid_transform(centre: Vec3, axis: Vec3, semi_major: float, semi_minor: float) -> Any:
+    """The transform taking the unit sphere to an ellipsoid of revolution: scale (a, b, b),
+    turn x onto ``axis``, move to ``centre``."""
+    transform = QMatrix4x4()
+    transform.translate(*centre)
+    direction = np.asarray(axis, np.float64)
+    cross = np.cross((1.0, 0.0, 0.0), direction)
+    sine = float(np.linalg.norm(cross))
+    cosine = float(direction[0])
+    if sine > 1e-9:
+        transform.rotate(math.degrees(math.atan2(sine, cosine)), *(cross / sine))
+    elif cosine < 0.0:
+        transform.rotate(180.0, 0.0, 0.0, 1.0)
+    transform.scale(semi_major, semi_minor, semi_minor)
+    return transform
+
+
+class SensingView3D(QWidget):
+    """One sensing room in 3D: room box and 1 m floor grid, nodes and their names, links
+    coloured by activation (dashed and dim when degraded or an end is offline), the fused
+    voxels above ``voxel_threshold`` and ``voxel_peak_fraction`` of the tick's strongest,
+    blobs with trails and ids, the simulator's walkers, and a "SIMULATED" banner when the
+    CSI is simulated. Left-drag orbits, wheel zooms, a click on a blob emits
+    :attr:`sig_blob_clicked`.
+
+    ``set_snapshot`` updates the GL items' arrays in place; items are only created when the
+    number of labels or ellipsoids grows (or the view gets a new GL context). The GL items
+    are attributes so tests and benchmarks can read their data; they exist only while
+    :attr:`gl_view` is not None (without OpenGL, :attr:`error_label` says why)."""
+
+    sig_blob_clicked = Signal(str, int)
+    """The operator clicked a blob (GUI thread): room id and the blob's track id."""
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        voxel_threshold: float = DEFAULT_VOXEL_THRESHOLD,
+        voxel_peak_fraction: float = DEFAULT_VOXEL_PEAK_FRACTION,
+    ) -> None:
+        super().__init__(parent)
+        self.voxel_threshold = float(voxel_threshold)
+        self.voxel_peak_fraction = float(voxel_peak_fraction)
+        self.drawn_voxel_threshold = self.voxel_threshold  # the last tick's, peak included
+        self.snapshot: SensingSnapshot | None = None
+        self.explanation: BlobExplanation | None = None
+        self.gl_view: Any = None
+        self.gl_error: str | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.error_label = QLabel(self)
+        self.error_label.setWordWrap(True)
+        self.error_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.error_label.setStyleSheet("color: #f85149; padding: 12px")
+        self.error_label.hide()
+        self._layout.addWidget(self.error_label)
+        self.banner = QLabel("SIMULATED", self)
+        self.banner.setToolTip("This room's CSI comes from the built-in simulator, not from nodes")
+        self.banner.setStyleSheet(
+            "background: rgba(210, 153, 34, 210); color: #0d1117; font-weight: bold;"
+            " padding: 3px 14px; border-radius: 3px; letter-spacing: 2px"
+        )
+        self.banner.hide()
+
+        self._room_key: tuple[str, Vec3] | None = None
+        self._node_key: tuple[tuple[str, str, Vec3, bool], ...] | None = None
+        self._link_key: tuple[tuple[Vec3, Vec3], ...] | None = None
+        self._link_pos = np.empty((0, 3), np.float32)
+        self._blob_positions = np.empty((0, 3), np.float64)
+        self._blob_ids: tuple[int, ...] = ()
+        self.node_labels: list[Any] = []
+        self.blob_labels: list[Any] = []
+        self.ellipsoid_items: list[Any] = []
+        self._sphere: Any = None
+        try:
+            self._build_gl()
+        except Exception as exc:  # no libGL, no pyqtgraph: say so, keep the pane working
+            self._on_gl_failed(f"{type(exc).__name__}: {exc}")
+
+    # -- GL scene --------------------------------------------------------------------------
+    def _build_gl(self) -> None:
+        self._gl = _opengl()
+        view = _clickable_gl_view_type()(
+            self._on_gl_clicked,
+            self._on_gl_failed,
+            self._on_gl_context_replaced,
+            self,
+        )
+        view.setBackgroundColor(BACKGROUND)
+        view.setMinimumSize(200, 150)
+        self.gl_view = view
+        self._build_items()
+        self._layout.addWidget(view)
+        self.banner.raise_()
+
+    def _build_items(self) -> None:
+        """The scene's GL items, empty: ``set_snapshot`` fills them."""
+        gl, view = self._gl, self.gl_view
+
+        def add(item: Any, depth: int) -> Any:
+            item.setDepthValue(depth)  # drawn in this order: translucent things last
+            view.addItem(item)
+            return item
+
+        self.room_item = add(gl.GLLinePlotItem(mode="lines", glOptions="translucent"), 0)
+        self.voxel_item = add(gl.GLScatterPlotItem(pxMode=False, glOptions="additive"), 1)
+        self.link_item = add(
+            gl.GLLinePlotItem(mode="lines", width=2.0, antialias=True, glOptions="translucent"), 2
+        )
+        self.explained_link_item = add(
+            gl.GLLinePlotItem(
+                # additive: no depth test, so it is never hidden by the link drawn below it
+                mode="lines",
+                width=4.0,
+                color=_EXPLAINED_RGBA,
+                glOptions="additive",
+            ),
+            3,
+        )
+        self.node_item = add(
+            gl.GLScatterPlotItem(pxMode=True, size=NODE_SIZE_PX, glOptions="translucent"), 4
+        )
+        self.truth_item = add(
+            gl.GLScatterPlotItem(
+                pxMode=True, size=TRUTH_SIZE_PX, color=_TRUTH_RGBA, glOptions="translucent"
+            ),
+            5,
+        )
+        self.trail_item = add(
+            gl.GLLinePlotItem(mode="lines", width=2.0, color=_TRAIL_RGBA, glOptions="translucent"),
+            6,
+        )
+        from OpenGL import GL
+
+        on_top = {  # blended like "translucent", but no link or voxel may hide part of a blob
+            GL.GL_DEPTH_TEST: False,
+            GL.GL_BLEND: True,
+            GL.GL_CULL_FACE: False,
+            "glBlendFuncSeparate": (
+                GL.GL_SRC_ALPHA,
+                GL.GL_ONE_MINUS_SRC_ALPHA,
+                GL.GL_ONE,
+                GL.GL_ONE_MINUS_SRC_ALPHA,
+            ),
+        }
+        self.blob_item = add(
+            gl.GLScatterPlotItem(pxMode=False, size=BLOB_SIZE_M, glOptions=on_top), 7
+        )
+        for item in (
+            self.voxel_item,
+            self.link_item,
+            self.explained_link_item,
+            self.node_item,
+            self.truth_item,
+            self.trail_item,
+            self.blob_item,
+        ):
+            item.setVisible(False)  # until there is something to draw
+        self.node_labels, self.blob_labels, self.ellipsoid_items = [], [], []
+        self._room_key = self._node_key = self._link_key = None
+
+    def _on_gl_context_replaced(self) -> None:
+        """The GL view got a new context (it moved to another window): the items' buffers
+        died with the old one (Qt's resource guards make freeing them later harmless), so
+        make the scene again and draw the last data into it."""
+        view = self.gl_view
+        if view is None:
+            return
+        for item in list(view.items):
+            view.removeItem(item)
+        self._build_items()
+        if self.snapshot is not None:
+            self.set_snapshot(self.snapshot)
+        self.set_explanation(self.explanation)
+
+    def _on_gl_failed(self, message: str) -> None:
+        """OpenGL is missing or broke: show why in place of the drawing."""
+        self.gl_error = message
+        view, self.gl_view = self.gl_view, None
+        if view is not None:
+            self._layout.removeWidget(view)
+            view.hide()
+            view.deleteLater()
+        self.node_labels, self.blob_labels, self.ellipsoid_items = [], [], []
+        self.error_label.setText(
+            "The 3D view needs OpenGL, which is not available here "
+            f"({printable(message)}). The tables beside it still work."
+        )
+        self.error_label.show()
+        self.banner.raise_()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.banner.adjustSize()
+        self.banner.move((self.width() - self.banner.width()) // 2, 8)
+
+    def _text_item(self) -> Any:
+        font = QFont()
+        font.setPointSize(9)
+        item = self._gl.GLTextItem(font=font, glOptions="translucent")
+        item.setDepthValue(9)
+        self.gl_view.addItem(item)
+        return item
+
+    def _set_labels(self, pool: list[Any], entries: Sequence[tuple[Vec3, str, QColor]]) -> None:
+        """Show ``entries`` (position, text, colour) with the pool's text items, creating items
+        only when the pool is too small and hiding the ones left over."""
+        while len(pool) < len(entries):
+            pool.append(self._text_item())
+        for item, (position, text, colour) in zip(pool, entries, strict=False):
+            x, y, z = position
+            item.setData(pos=(x, y, z + LABEL_LIFT_M), text=text, color=colour)
+            item.setVisible(True)
+        for item in pool[len(entries) :]:
+            item.setVisible(False)
+
+    # -- data ------------------------------------------------------------------------------
+    def set_voxel_threshold(self, threshold: float, peak_fraction: float | None = None) -> None:
+        """Draw voxels whose fused value exceeds ``threshold`` (relative deltaRMS units) and
+        ``peak_fraction`` of the tick's strongest voxel (unchanged when None; 0 draws all
+        above ``threshold``)."""
+        self.voxel_threshold = float(threshold)
+        if peak_fraction is not None:
+            self.voxel_peak_fraction = float(peak_fraction)
+        if self.snapshot is not None:
+            self.set_snapshot(self.snapshot)
+
+    def set_snapshot(self, snapshot: SensingSnapshot) -> None:
+        """Draw one fusion tick of one room. Cheap enough for every tick: arrays go into the
+        existing GL items; only the room outline, the node labels and the link geometry are
+        rebuilt, and only when they change."""
+        previous = self.snapshot
+        self.snapshot = snapshot
+        self.banner.setVisible(snapshot.simulated)
+        if previous is not None and previous.room_id != snapshot.room_id:
+            self.set_explanation(None)  # it explained another room's blob
+        if self.gl_view is None:
+            return
+        room_key = (snapshot.room_id, snapshot.room_size)
+        if room_key != self._room_key:
+            self._room_key = room_key
+            self._set_room(snapshot.room_size)
+        self._draw_nodes(snapshot.nodes)
+        self._draw_links(snapshot)
+        self._draw_voxels(snapshot)
+        self._draw_blobs(snapshot)
+        truth = np.asarray(snapshot.truth, np.float32).reshape(-1, 3)
+        self.truth_item.setData(pos=truth)
+        self.truth_item.setVisible(truth.shape[0] > 0)
+
+    def clear(self) -> None:
+        """Draw nothing but the room outline (e.g. a room with no tick yet)."""
+        self.snapshot = None
+        self.set_explanation(None)
+        self.banner.hide()
+        self._blob_positions = np.empty((0, 3), np.float64)
+        self._blob_ids = ()
+        if self.gl_view is None:
+            return
+        self._node_key = None
+        for item in (
+            self.voxel_item,
+            self.link_item,
+            self.node_item,
+            self.truth_item,
+            self.trail_item,
+            self.blob_item,
+            *self.node_labels,
+            *self.blob_labels,
+        ):
+            item.setVisible(False)
+
+    def _set_room(self, size: Vec3) -> None:
+        lines, colours = _room_lines(size)
+        self.room_item.setData(pos=lines, color=colours)
+        w, d, h = size
+        self.gl_view.setCameraPosition(
+            pos=QVector3D(w / 2.0, d / 2.0, h / 3.0),
+            distance=1.7 * max(w, d, h),
+            elevation=32.0,
+            azimuth=-62.0,
+        )
+
+    def _draw_nodes(self, nodes: Sequence[NodeView]) -> None:
+        key = tuple((n.node_id, n.name, n.position, n.online) for n in nodes)
+        if key == self._node_key:
+            return
+        self._node_key = key
+        positions = np.array([n.position for n in nodes], np.float32).reshape(-1, 3)
+        online = np.array([n.online for n in nodes], bool)
+        colours = np.where(online[:, None], _NODE_ONLINE_RGBA, _NODE_OFFLINE_RGBA)
+        self.node_item.setData(pos=positions, color=colours.astype(np.float32))
+        self.node_item.setVisible(len(nodes) > 0)
+        self._set_labels(
+            self.node_labels,
+            [
+                (
+                    n.position,
+                    printable(n.name) + ("" if n.online else " (offline)"),
+                    QColor(230, 237, 243) if n.online else QColor(248, 81, 73),
+                )
+                for n in nodes
+            ],
+        )
+
+    def _draw_links(self, snapshot: SensingSnapshot) -> None:
+        where = {n.node_id: n.position for n in snapshot.nodes}
+        online = {n.node_id: n.online for n in snapshot.nodes}
+        links = [link for link in snapshot.links if link.node_a in where and link.node_b in where]
+        key = tuple((where[link.node_a], where[link.node_b]) for link in links)
+        if key != self._link_key:
+            self._link_key = key
+            ends = np.array(key, np.float32).reshape(-1, 2, 3)
+            f = np.linspace(0.0, 1.0, DASH_PIECES + 1, dtype=np.float32)
+            fractions = np.stack([f[:-1], f[1:]], axis=1)  # (pieces, 2)
+            span = (ends[:, 1] - ends[:, 0])[:, None, None, :]
+            pieces = ends[:, 0][:, None, None, :] + fractions[None, :, :, None] * span
+            self._link_pos = np.ascontiguousarray(pieces.reshape(-1, 3))
+            self.link_item.setData(pos=self._link_pos)
+        if not links:
+            self.link_item.setVisible(False)
+            return
+        activation = np.fromiter((link.activation for link in links), np.float32, len(links))
+        motion = np.fromiter((link.motion for link in links), bool, len(links))
+        dashed = np.fromiter(
+            (link.degraded or not (online[link.node_a] and online[link.node_b]) for link in links),
+            bool,
+            len(links),
+        )
+        per_link = link_colours(activation, motion, dashed)
+        colours = np.repeat(per_link, DASH_PIECES * 2, axis=0).reshape(len(links), -1, 2, 4)
+        colours[dashed, 1::2, :, 3] = 0.0  # every other piece is a gap
+        self.link_item.setData(color=colours.reshape(-1, 4))
+        self.link_item.setVisible(True)
+
+    def _draw_voxels(self, snapshot: SensingSnapshot) -> None:
+        voxels = snapshot.voxels
+        if voxels is None:
+            self.voxel_item.setVisible(False)
+            return
+        peak = float(voxels.values.max()) if voxels.values.size else 0.0
+        threshold = max(self.voxel_threshold, self.voxel_peak_fraction * peak)
+        self.drawn_voxel_threshold = threshold
+        centres, values = voxels.centres_above(threshold)
+        self.voxel_item.setData(
+            pos=centres.astype(np.float32),
+            color=voxel_colours(values, threshold),
+            size=float(voxels.voxel_m),
+        )
+        self.voxel_item.setVisible(values.shape[0] > 0)
+
+    def _draw_blobs(self, snapshot: SensingSnapshot) -> None:
+        blobs = snapshot.blobs
+        positions = np.array([b.position for b in blobs], np.float64).reshape(-1, 3)
+        self._blob_positions = positions
+        self._blob_ids = tuple(b.track_id for b in blobs)
+        colours = np.tile(np.array(BLOB_RGBA, np.float32), (len(blobs), 1))
+        coasting = np.fromiter((b.coasting for b in blobs), bool, len(blobs))
+        colours[coasting, 3] = _BLOB_COASTING_ALPHA
+        self.blob_item.setData(pos=positions.astype(np.float32), color=colours)
+        self.blob_item.setVisible(len(blobs) > 0)
+        trails = [_segments(np.array((*b.trail, b.position), np.float32)) for b in blobs if b.trail]
+        trail_pos = np.concatenate(trails) if trails else np.empty((0, 3), np.float32)
+        self.trail_item.setData(pos=trail_pos)
+        self.trail_item.setVisible(trail_pos.shape[0] > 0)
+        self._set_labels(
+            self.blob_labels,
+            [(b.position, f"#{b.track_id}", QColor(26, 217, 255)) for b in blobs],
+        )
+
+    # -- explanation -----------------------------------------------------------------------
+    def set_explanation(self, explanation: BlobExplanation | None) -> None:
+        """Draw the Fresnel ellipsoids of the links behind one blob (the largest
+        :data:`MAX_ELLIPSOIDS` shares, more opaque for a larger share) and highlight those
+        links; None clears them."""
+        self.explanation = explanation
+        if self.gl_view is None:
+            return
+        shares = explanation.shares[:MAX_ELLIPSOIDS] if explanation is not None else ()
+        if self._sphere is None and shares:
+            self._sphere = self._gl.MeshData.sphere(rows=14, cols=28)
+        while len(self.ellipsoid_items) < len(shares):
+            item = self._gl.GLMeshItem(
+                meshdata=self._sphere, smooth=True, shader="balloon", glOptions="additive"
+            )
+            item.setDepthValue(8)
+            self.gl_view.addItem(item)
+            self.ellipsoid_items.append(item)
+        largest = max((s.share for s in shares), default=1.0) or 1.0
+        for item, share in zip(self.ellipsoid_items, shares, strict=False):
+            ellipsoid = share.ellipsoid
+            item.setTransform(
+                _ellipsoid_transform(
+                    ellipsoid.centre,
+                    ellipsoid.axis,
+                    ellipsoid.semi_major_m,
+                    ellipsoid.semi_minor_m,
+                )
+            )
+            r, g, b, _ = _EXPLAINED_RGBA
+            item.setColor((r, g, b, 0.03 + 0.09 * max(share.share, 0.0) / largest))
+            item.setVisible(True)
+        for item in self.ellipsoid_items[len(shares) :]:
+            item.setVisible(False)
+        ends = [e for s in shares for e in (s.ellipsoid.focus_a, s.ellipsoid.focus_b)]
+        self.explained_link_item.setData(pos=np.array(ends, np.float32).reshape(-1, 3))
+        self.explained_link_item.setVisible(bool(ends))
+
+    def visible_ellipsoids(self) -> list[Any]:
+        """The ellipsoid mesh items drawn now (one per explained link, at most 8)."""
+        return [item for item in self.ellipsoid_items if item.visible()]
+
+    # -- picking ---------------------------------------------------------------------------
+    def project(self, points: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Widget pixel positions (N, 2) in the GL view of points (N, 3) in metres; NaN for
+        points behind the camera."""
+        pts = np.asarray(points, np.float64).reshape(-1, 3)
+        view = self.gl_view
+        if view is None:
+            return np.full((pts.shape[0], 2), np.nan)
+        w, h = max(view.width(), 1), max(view.height(), 1)
+        region = (0, 0, w, h)
+        mvp = view.projectionMatrix(region, region) * view.viewMatrix()
+        matrix = np.array(mvp.data(), np.float64).reshape(4, 4).T  # data() is column-major
+        clip = np.c_[pts, np.ones(pts.shape[0])] @ matrix.T
+        out = np.full((pts.shape[0], 2), np.nan)
+        front = clip[:, 3] > 1e-9
+        ndc = clip[front, :2] / clip[front, 3:4]
+        out[front, 0] = (ndc[:, 0] + 1.0) * 0.5 * w
+        out[front, 1] = (1.0 - ndc[:, 1]) * 0.5 * h
+        return out
+
+    def blob_at(self, x: float, y: float) -> int | None:
+        """Track id of the blob drawn nearest to widget pixel (x, y) of the GL view, if within
+        :data:`PICK_RADIUS_PX`."""
+        if not self._blob_ids:
+            return None
+        screen = self.project(self._blob_positions)
+        distance = np.hypot(screen[:, 0] - x, screen[:, 1] - y)
+        distance[np.isnan(distance)] = np.inf
+        nearest = int(np.argmin(distance))
+        return self._blob_ids[nearest] if distance[nearest] <= PICK_RADIUS_PX else None
+
+    def _on_gl_clicked(self, x: float, y: float) -> None:
+        track_id = self.blob_at(x, y)
+        if track_id is not None and self.snapshot is not None:
+            self.sig_blob_clicked.emit(self.snapshot.room_id, track_id)
+
+
+# ------------------------------------------------------------------------------ tables
+
+
+class ExplanationColumn(IntEnum):
+    LINK = 0
+    SHARE = 1
+    ZONE = 2
+    WEIGHT = 3
+    ACTIVATION = 4
+
+
+_EXPLANATION_HEADERS = ("Link", "Share", "Zone", "Weight", "Activation")
+
+
+def percentages(shares: Sequence[float], decimals: int = 1) -> list[float]:
+    """``shares`` as percentages rounded to ``decimals`` that add up to exactly 100 (the
+    largest remainders get the rounding), so a table of them never shows 99.9 %."""
+    values = np.clip(np.asarray(shares, np.float64), 0.0, None)
+    total = float(values.sum())
+    if values.size == 0 or total <= 0.0:
+        return [0.0] * values.size
+    unit = 10**decimals
+    exact = values / total * 100.0 * unit
+    floors = np.floor(exact)
+    missing = round(100 * unit - float(floors.sum()))
+    order = np.argsort(-(exact - floors), kind="stable")
+    floors[order[:missing]] += 1
+    return [float(v) / unit for v in floors]
+
+
+class BlobExplanationModel(RowsTableModel[LinkShareView]):
+    """One row per link behind a blob, largest share first."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(_EXPLANATION_HEADERS, parent)
+        self._names: dict[str, str] = {}
+        self._percent: list[float] = []
+
+    def set_explanation(
+        self, explanation: BlobExplanation | None, node_names: Mapping[str, str] | None = None
+    ) -> None:
+        """Show ``explanation`` (None: empty); links are named by ``node_names`` (site id →
+        name) where known."""
+        self._names = dict(node_names or {})
+        shares = explanation.shares if explanation is not None else ()
+        self._percent = percentages([s.share for s in shares])
+        self.set_rows(shares)
+
+    def share_percent(self, row: int) -> float:
+        return self._percent[row]
+
+    def link_text(self, share: LinkShareView) -> str:
+        a = printable(self._names.get(share.node_a, share.node_a))
+        b = printable(self._names.get(share.node_b, share.node_b))
+        return f"{a}–{b}"
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid():
+            return None
+        share = self.row(index)
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == ExplanationColumn.LINK:
+                return self.link_text(share)
+            if column == ExplanationColumn.SHARE:
+                return f"{self._percent[index.row()]:.1f} %"
+            if column == ExplanationColumn.ZONE:
+                return str(share.zone)
+            if column == ExplanationColumn.WEIGHT:
+                return f"{share.weight:.3f}"
+            return f"{share.activation:.3f}"
+        if role == Qt.ItemDataRole.TextAlignmentRole and column != ExplanationColumn.LINK:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            e = share.ellipsoid
+            return (
+                f"Fresnel zone {share.zone} (weight 1/{share.zone}² = {share.weight:.3f}); "
+                f"ellipsoid a = {e.semi_major_m:.2f} m, b = {e.semi_minor_m:.2f} m; "
+                f"link activation {share.activation:.3f} (relative deltaRMS)"
+            )
+        return None
+
+
+class BlobExplanationTable(QTableView):
+    """Why a blob is where it is: each contributing link's share of its value (the shares
+    add up to 100 %), its Fresnel zone at the blob, the zone weight 1/n² and the link's
+    activation."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.explanation_model = BlobExplanationModel(self)
+        self.setModel(self.explanation_model)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.verticalHeader().hide()
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(ExplanationColumn.LINK, QHeaderView.ResizeMode.Stretch)
+
+    def set_explanation(
+        self, explanation: BlobExplanation | None, node_names: Mapping[str, str] | None = None
+    ) -> None:
+        self.explanation_model.set_explanation(explanation, node_names)
+
+
+class NodeColumn(IntEnum):
+    NAME = 0
+    MAC = 1
+    STATUS = 2
+    ROLE = 3
+    FRAME_RATE = 4
+    MALFORMED = 5
+    PROTOCOL_ERRORS = 6
+    RSSI = 7
+    FREE_HEAP = 8
+    LAST_SEEN = 9
+    DEGRADED_LINKS = 10
+
+
+_NODE_HEADERS = (
+    "Node",
+    "MAC",
+    "Status",
+    "Role",
+    "Frames/s",
+    "Malformed",
+    "Protocol errors",
+    "WiFi RSSI",
+    "Free heap",
+    "Last seen",
+    "Degraded links",
+)
+_NUMERIC_COLUMNS = frozenset(
+    {
+        NodeColumn.FRAME_RATE,
+        NodeColumn.MALFORMED,
+        NodeColumn.PROTOCOL_ERRORS,
+        NodeColumn.RSSI,
+        NodeColumn.FREE_HEAP,
+        NodeColumn.LAST_SEEN,
+    }
+)
+
+
+def seen_ago(seconds: float | None) -> str:
+    """How long ago a node was last heard, for a table cell."""
+    if seconds is None:
+        return "never"
+    if seconds < 60.0:
+        return f"{seconds:.1f} s ago"
+    if seconds < 3600.0:
+        return f"{seconds / 60.0:.0f} min ago"
+    return f"{seconds / 3600.0:.1f} h ago"
+
+
+class NodeHealthModel(RowsTableModel[NodeView]):
+    """One row per node of a room, in the snapshot's order; offline rows are highlighted and
+    each row names the peers of its degraded links."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(_NODE_HEADERS, parent)
+        self._degraded_peers: dict[str, list[str]] = {}
+        self.degraded_links: list[str] = []
+
+    def set_nodes(self, nodes: Sequence[NodeView], links: Sequence[LinkView]) -> None:
+        """Show ``nodes``; ``links`` are scanned for degraded ones. The same nodes in the same
+        order update in place (selection and scrolling stay), others reset the table."""
+        names = {n.node_id: printable(n.name) for n in nodes}
+        peers: dict[str, list[str]] = {}
+        degraded = []
+        for link in links:
+            if link.degraded:
+                a = names.get(link.node_a, link.node_a)
+                b = names.get(link.node_b, link.node_b)
+                peers.setdefault(link.node_a, []).append(b)
+                peers.setdefault(link.node_b, []).append(a)
+                degraded.append(f"{a}–{b}")
+        self._degraded_peers = peers
+        self.degraded_links = degraded
+        if [n.node_id for n in nodes] == [n.node_id for n in self._rows]:
+            self._rows = list(nodes)
+            if self._rows:
+                last = self.index(len(self._rows) - 1, len(_NODE_HEADERS) - 1)
+                self.dataChanged.emit(self.index(0, 0), last)
+        else:
+            self.set_rows(nodes)
+
+    def text(self, node: NodeView, column: int) -> str:
+        if column == NodeColumn.NAME:
+            return printable(node.name)
+        if column == NodeColumn.MAC:
+            return node.mac or "not yet connected"
+        if column == NodeColumn.STATUS:
+            if node.online:
+                return "online"
+            return (
+                f"offline: {printable(node.offline_reason)}" if node.offline_reason else "offline"
+            )
+        if column == NodeColumn.ROLE:
+            return printable(node.role) if node.role else ""
+        if column == NodeColumn.FRAME_RATE:
+            return f"{node.frame_rate_hz:.1f}"
+        if column == NodeColumn.MALFORMED:
+            return str(node.malformed)
+        if column == NodeColumn.PROTOCOL_ERRORS:
+            return str(node.protocol_errors)
+        if column == NodeColumn.RSSI:
+            return "" if node.wifi_rssi_dbm is None else f"{node.wifi_rssi_dbm} dBm"
+        if column == NodeColumn.FREE_HEAP:
+            return "" if node.free_heap_bytes is None else f"{node.free_heap_bytes / 1024:.0f} KiB"
+        if column == NodeColumn.LAST_SEEN:
+            return seen_ago(node.seconds_since_seen)
+        return ", ".join(self._degraded_peers.get(node.node_id, ()))
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid():
+            return None
+        node = self.row(index)
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.text(node, column)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if not node.online:
+                return _OFFLINE_BACKGROUND
+            if column == NodeColumn.DEGRADED_LINKS and node.node_id in self._degraded_peers:
+                return _DEGRADED_BACKGROUND
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in _NUMERIC_COLUMNS:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            details = [f"site id {printable(node.node_id)}"]
+            if node.firmware_version:
+                details.append(f"firmware {printable(node.firmware_version)}")
+            if node.uptime_s is not None:
+                details.append(f"up {node.uptime_s / 3600.0:.1f} h")
+            details.append(f"{node.frames_received} frames received")
+            return "; ".join(details)
+        return None
+
+
+class NodeHealthTable(QTableView):
+    """The nodes of one sensing room and their health as the node server reports it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.health_model = NodeHealthModel(self)
+        self.setModel(self.health_model)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.verticalHeader().hide()
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+
+    def set_nodes(self, nodes: Sequence[NodeView], links: Sequence[LinkView] = ()) -> None:
+        self.health_model.set_nodes(nodes, links)
+
+    def set_snapshot(self, snapshot: SensingSnapshot) -> None:
+        self.health_model.set_nodes(snapshot.nodes, snapshot.links)
+
+
+# ------------------------------------------------------------------------------- pane
+
+
+class SensingPane(QWidget):
+    """The "Sensing" pane: the 3D view of the selected room beside a room selector, the
+    status of the last fusion tick, pairing, the explanation of the clicked blob and the
+    node health table. The console feeds it :meth:`set_rooms`, :meth:`set_snapshot` (any
+    room's; the selected one is drawn) and :meth:`set_explanation`, and acts on its
+    signals."""
+
+    sig_blob_clicked = Signal(str, int)
+    """A blob was clicked in the 3D view (GUI thread): room id and track id. The console
+    asks the engine for its explanation and hands it to :meth:`set_explanation`."""
+
+    sig_pairing_requested = Signal(int)
+    """The operator asked to open node pairing (GUI thread): for how many seconds."""
+
+    sig_room_selected = Signal(str)
+    """Another room was chosen in the room selector (GUI thread): its id."""
+
+    def __init__(
+        self, parent: QWidget | None = None, *, voxel_threshold: float = DEFAULT_VOXEL_THRESHOLD
+    ) -> None:
+        super().__init__(parent)
+        self._rooms: list[tuple[str, str]] = []
+        self._latest: dict[str, SensingSnapshot] = {}
+        self._pairing_allowed = False
+
+        self.no_room_label = QLabel(NO_ROOM_TEXT)
+        self.no_room_label.setWordWrap(True)
+        self.no_room_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.view = SensingView3D(voxel_threshold=voxel_threshold)
+        self.view.sig_blob_clicked.connect(self.sig_blob_clicked)
+
+        self.room_combo = QComboBox()
+        self.room_combo.setAccessibleName("Sensing room")
+        self.room_combo.currentIndexChanged.connect(self._on_room_changed)
+        self.room_label = QLabel("Room")
+        self.status_label = QLabel("waiting for the first fusion tick…")
+        self.status_label.setWordWrap(True)
+        self.pairing_button = QPushButton(f"Open pairing for {PAIRING_SECONDS} s")
+        self.pairing_button.setToolTip(
+            "Let a new sensing node join: it must connect while pairing is open"
+        )
+        self.pairing_button.clicked.connect(self._on_pairing_requested)
+        self.pairing_label = QLabel("Pairing closed")
+        self.explanation_label = QLabel("Click a blob to see which links put it there")
+        self.explanation_label.setWordWrap(True)
+        self.explanation_table = BlobExplanationTable()
+        self.node_table = NodeHealthTable()
+        self.degraded_label = QLabel("")
+        self.degraded_label.setWordWrap(True)
+        self.degraded_label.setStyleSheet("color: #d29922")
+        self.degraded_label.hide()
+
+        side = QWidget()
+        column = QVBoxLayout(side)
+        column.setContentsMargins(6, 0, 0, 0)
+        rooms = QHBoxLayout()
+        rooms.addWidget(self.room_label)
+        rooms.addWidget(self.room_combo, 1)
+        column.addLayout(rooms)
+        column.addWidget(self.status_label)
+        pairing = QHBoxLayout()
+        pairing.addWidget(self.pairing_button)
+        pairing.addWidget(self.pairing_label, 1)
+        column.addLayout(pairing)
+        column.addWidget(self.explanation_label)
+        column.addWidget(self.explanation_table, 1)
+        column.addWidget(QLabel("Nodes"))
+        column.addWidget(self.node_table, 2)
+        column.addWidget(self.degraded_label)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.view)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(splitter)
+        self.stack.addWidget(self.no_room_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+        self._content = splitter
+        self._show_room_selector()
+        self.set_pairing_allowed(False, NOT_ADMIN_TEXT)
+
+    @property
+    def current_room_id(self) -> str | None:
+        index = self.room_combo.currentIndex()
+        return self._rooms[index][0] if 0 <= index < len(self._rooms) else None
+
+    def has_rooms(self) -> bool:
+        """Whether a room is shown (False: the "no sensing room" message is)."""
+        return self.stack.currentWidget() is self._content
+
+    def set_rooms(self, rooms: Sequence[tuple[str, str]]) -> None:
+        """The site's sensing rooms as (room id, name); none shows how to add one. The
+        selected room stays selected while it is still listed."""
+        current = self.current_room_id
+        self._rooms = [(room_id, printable(name)) for room_id, name in rooms]
+        listed = {room_id for room_id, _ in self._rooms}
+        self._latest = {k: v for k, v in self._latest.items() if k in listed}
+        self.room_combo.blockSignals(True)
+        self.room_combo.clear()
+        self.room_combo.addItems([name for _, name in self._rooms])
+        ids = [room_id for room_id, _ in self._rooms]
+        self.room_combo.setCurrentIndex(ids.index(current) if current in ids else 0)
+        self.room_combo.blockSignals(False)
+        self._show_room_selector()
+        self.stack.setCurrentWidget(self._content if self._rooms else self.no_room_label)
+        if self.current_room_id != current:
+            self._on_room_changed(self.room_combo.currentIndex())
+
+    def _show_room_selector(self) -> None:
+        several = len(self._rooms) > 1
+        self.room_combo.setVisible(several)
+        self.room_label.setVisible(several)
+
+    def set_snapshot(self, snapshot: SensingSnapshot) -> None:
+        """A room's latest fusion tick; drawn when that room is selected."""
+        if snapshot.room_id not in {room_id for room_id, _ in self._rooms}:
+            # Snapshots from a room nobody listed yet: list it rather than drop it.
+            self.set_rooms([*self._rooms, (snapshot.room_id, snapshot.room_name)])
+        self._latest[snapshot.room_id] = snapshot
+        if snapshot.room_id == self.current_room_id:
+            self._draw(snapshot)
+
+    def _draw(self, snapshot: SensingSnapshot) -> None:
+        self.view.set_snapshot(snapshot)
+        self.node_table.set_snapshot(snapshot)
+        degraded = self.node_table.health_model.degraded_links
+        self.degraded_label.setText("Degraded links: " + ", ".join(degraded))
+        self.degraded_label.setVisible(bool(degraded))
+        online = sum(n.online for n in snapshot.nodes)
+        blobs = len(snapshot.blobs)
+        parts = [
+            f"fusion tick {snapshot.tick_ms:.1f} ms",
+            f"{blobs} blob{'' if blobs == 1 else 's'}",
+            f"{online}/{len(snapshot.nodes)} nodes online",
+        ]
+        if snapshot.simulated:
+            parts.append("simulated CSI (built-in simulator), not real nodes")
+        self.status_label.setText(" · ".join(parts))
+        if snapshot.pairing_open_s > 0.0:
+            self.pairing_label.setText(f"Pairing open: {math.ceil(snapshot.pairing_open_s)} s left")
+        else:
+            self.pairing_label.setText("Pairing closed")
+
+    def set_explanation(self, explanation: BlobExplanation | None) -> None:
+        """Show why a blob is where it is (from the engine, after :attr:`sig_blob_clicked`);
+        None clears. An explanation for a room not selected is dropped (it is stale)."""
+        if explanation is not None and explanation.room_id != self.current_room_id:
+            return
+        self.view.set_explanation(explanation)
+        snapshot = self._latest.get(explanation.room_id) if explanation is not None else None
+        names = {n.node_id: n.name for n in snapshot.nodes} if snapshot is not None else {}
+        self.explanation_table.set_explanation(explanation, names)
+        if explanation is None:
+            self.explanation_label.setText("Click a blob to see which links put it there")
+        else:
+            x, y, z = explanation.position
+            self.explanation_label.setText(
+                f"Blob #{explanation.track_id}: value {explanation.value:.3f} at "
+                f"({x:.1f}, {y:.1f}, {z:.1f}) m, from {len(explanation.shares)} links"
+            )
+
+    def set_pairing_allowed(self, allowed: bool, why_not: str = NOT_ADMIN_TEXT) -> None:
+        """Whether the person at the console may open pairing (admins only)."""
+        self._pairing_allowed = allowed
+        self.pairing_button.setEnabled(allowed)
+        self.pairing_button.setToolTip(
+            "Let a new sensing node join: it must connect while pairing is open"
+            if allowed
+            else why_not
+        )
+
+    def _on_pairing_requested(self) -> None:
+        if self._pairing_allowed:
+            self.sig_pairing_requested.emit(PAIRING_SECONDS)
+
+    def _on_room_changed(self, index: int) -> None:
+        room_id = self.current_room_id
+        self.set_explanation(None)
+        if room_id is None:
+            return
+        snapshot = self._latest.get(room_id)
+        if snapshot is not None:
+            self._draw(snapshot)
+        else:
+            self.view.clear()
+            self.node_table.set_nodes(())
+            self.degraded_label.hide()
+            self.status_label.setText("waiting for the first fusion tick…")
+        self.sig_room_selected.emit(room_id)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from engine.bus import EventBus
 from engine.events import CameraStatusChanged, Event, SubsystemHealth
+from engine.sensing.service import SensingUpdated
 
 
 class QtBridge(QObject):
@@ -21,14 +23,43 @@ class QtBridge(QObject):
     """A :class:`SubsystemHealth`."""
     sig_history_event = Signal(object)
     """Any event that is stored in the history (has a record)."""
+    sig_sensing_updated = Signal(object)
+    """The latest :class:`SensingSnapshot` of a sensing room. Snapshots are coalesced: if
+    the GUI thread is behind, it gets the newest one, never a backlog."""
+    _sig_sensing_ready = Signal()
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.sig_event_received.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
-        self._unsubscribe: Callable[[], None] = bus.subscribe(Event, self.sig_event_received.emit)
+        self._sig_sensing_ready.connect(self._deliver_sensing, Qt.ConnectionType.QueuedConnection)
+        self._sensing_lock = threading.Lock()
+        self._sensing_latest: dict[str, SensingUpdated] = {}
+        self._sensing_pending = False
+        self._unsubscribe: Callable[[], None] = bus.subscribe(Event, self._on_event)
 
     def close(self) -> None:
         self._unsubscribe()
+
+    def _on_event(self, event: Event) -> None:
+        """Any thread: hand the event to the GUI thread (sensing snapshots coalesced)."""
+        if isinstance(event, SensingUpdated):
+            with self._sensing_lock:
+                self._sensing_latest[event.snapshot.room_id] = event
+                if self._sensing_pending:
+                    return
+                self._sensing_pending = True
+            self._sig_sensing_ready.emit()
+            return
+        self.sig_event_received.emit(event)
+
+    @Slot()
+    def _deliver_sensing(self) -> None:
+        with self._sensing_lock:
+            latest = list(self._sensing_latest.values())
+            self._sensing_latest.clear()
+            self._sensing_pending = False
+        for event in latest:
+            self.sig_sensing_updated.emit(event.snapshot)
 
     @Slot(object)
     def _dispatch(self, event: Event) -> None:

@@ -36,6 +36,7 @@ PANE_PERMISSIONS: dict[str, Permission] = {
     "system": Permission.WATCH,
     "audit": Permission.READ_AUDIT,
     "accounts": Permission.MANAGE_ACCOUNTS,
+    "sensing": Permission.WATCH,
 }
 
 
@@ -74,7 +75,8 @@ class Arrangement:
 
 
 DEFAULTS: dict[Layout, Arrangement] = {
-    # Operator: cameras fill the window, live events along the right.
+    # Operator: cameras fill the window, live events along the right with the sensing room
+    # as a tab behind them.
     Layout.OPERATOR: Arrangement(
         areas=(
             ("cameras", Area.LeftDockWidgetArea),
@@ -84,9 +86,11 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("system", Area.RightDockWidgetArea),
             ("audit", Area.RightDockWidgetArea),
             ("accounts", Area.RightDockWidgetArea),
+            ("sensing", Area.RightDockWidgetArea),
         ),
         hidden=("site", "people", "system", "audit", "accounts"),
         split=(("cameras", 3), ("events", 1)),
+        tabs=(("sensing", "events"),),
     ),
     # Investigator: the event history is the main pane, cameras and people beside it.
     Layout.INVESTIGATOR: Arrangement(
@@ -98,12 +102,13 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("system", Area.RightDockWidgetArea),
             ("audit", Area.RightDockWidgetArea),
             ("accounts", Area.RightDockWidgetArea),
+            ("sensing", Area.RightDockWidgetArea),
         ),
-        hidden=("site", "system", "audit", "accounts"),
+        hidden=("site", "system", "audit", "accounts", "sensing"),
         split=(("events", 3), ("cameras", 2)),
     ),
     # Admin: site configuration and people on the left, with the system, audit and accounts
-    # panes as tabs; cameras beside, events below.
+    # panes as tabs; cameras beside (the sensing room as a tab behind them), events below.
     Layout.ADMIN: Arrangement(
         areas=(
             ("site", Area.LeftDockWidgetArea),
@@ -113,10 +118,11 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("accounts", Area.LeftDockWidgetArea),
             ("cameras", Area.RightDockWidgetArea),
             ("events", Area.BottomDockWidgetArea),
+            ("sensing", Area.RightDockWidgetArea),
         ),
         hidden=(),
         split=(("site", 2), ("cameras", 3)),
-        tabs=(("audit", "system"), ("accounts", "system")),
+        tabs=(("audit", "system"), ("accounts", "system"), ("sensing", "cameras")),
     ),
 }
 

@@ -30,6 +30,7 @@ from engine.history.events import live_event_view
 from engine.history.query_service import QueryResult, QueryService
 from engine.paths import data_dir
 from engine.runtime import EngineRuntime
+from engine.sensing.view import SensingSnapshot
 from engine.settings import ChangeSetting
 from engine.status import SystemStatusRequest
 from engine.text import printable
@@ -40,6 +41,7 @@ from widgets.event_history import EventHistoryPane
 from widgets.health_bar import HealthBar
 from widgets.login_panel import LoginMode, LoginPanel, PasswordChangeDialog
 from widgets.people_pane import PeoplePane
+from widgets.sensing_view import SensingPane
 from widgets.site_overview import SiteOverview
 from widgets.system_pane import SystemPane
 
@@ -178,6 +180,12 @@ class MainWindow(QMainWindow):
         self.audit = AuditPane(self.queries, self.session.list_audit, self.session.verify_audit)
         self.accounts = AccountsPane(self.queries, self.session, now=runtime.clock.now)
         self.accounts.sig_account_changed.connect(self._on_account_changed)
+        self.sensing = SensingPane()
+        sensing = runtime.sensing
+        self.sensing.set_rooms([(sensing.room.room_id, sensing.room.name)] if sensing else [])
+        self.sensing.set_pairing_allowed(False)
+        self.sensing.sig_blob_clicked.connect(self._on_blob_clicked)
+        self.sensing.sig_pairing_requested.connect(self._on_pairing_requested)
         self.docks = {
             "cameras": self._dock("cameras", "Cameras", self.camera_grid),
             "events": self._dock("events", "Events", self.event_history),
@@ -186,6 +194,7 @@ class MainWindow(QMainWindow):
             "system": self._dock("system", "System", self.system),
             "audit": self._dock("audit", "Audit", self.audit),
             "accounts": self._dock("accounts", "Accounts", self.accounts),
+            "sensing": self._dock("sensing", "Sensing", self.sensing),
         }
         self.login_panel = LoginPanel(now=runtime.clock.now)
         self.login_panel.sig_login_requested.connect(self._on_login_requested)
@@ -204,6 +213,7 @@ class MainWindow(QMainWindow):
         bridge.sig_camera_status_changed.connect(self._on_camera_status_changed)
         bridge.sig_health_changed.connect(self._on_health_changed)
         bridge.sig_history_event.connect(self._on_history_event_added)
+        bridge.sig_sensing_updated.connect(self._on_sensing_updated)
         for report in runtime.health():
             self.health_bar.on_health_changed(report.subsystem, report.state, report.detail)
 
@@ -426,6 +436,13 @@ class MainWindow(QMainWindow):
             erase=actor.may(Permission.ERASE_PEOPLE),
         )
         self.system.set_changes_allowed(actor.may(Permission.CHANGE_SETTINGS), NO_SETTINGS_CHANGES)
+        sensing = self.runtime.sensing
+        if sensing is None:
+            self.sensing.set_pairing_allowed(False, "This site has no sensing room")
+        elif sensing.simulated:
+            self.sensing.set_pairing_allowed(False, "The room is simulated: no real nodes to pair")
+        else:
+            self.sensing.set_pairing_allowed(actor.may(Permission.CONFIGURE_NODES))
 
     # -- the lock ----------------------------------------------------------------------------
     def lock(self, reason: str = "menu", *, who: Actor | None = None) -> None:
@@ -745,6 +762,34 @@ class MainWindow(QMainWindow):
         self.event_history.on_event_added(view)
         if view.kind in ("face.recognised", "person.appeared"):
             self._people_refresh.start()  # coalesce bursts into one re-read
+
+    def _on_sensing_updated(self, snapshot: SensingSnapshot) -> None:
+        self.sensing.set_snapshot(snapshot)
+
+    def _on_blob_clicked(self, room_id: str, track_id: int) -> None:
+        """Explain the clicked blob (from the latest tick's activations: no I/O, a few
+        milliseconds of arithmetic, so it is done here)."""
+        sensing = self.runtime.sensing
+        if sensing is None or sensing.room.room_id != room_id:
+            return
+        self.sensing.set_explanation(sensing.explain(track_id))
+
+    def _on_pairing_requested(self, seconds: int) -> None:
+        actor = self.actor
+        if actor is None:
+            return
+
+        def open_window() -> str:  # on a query worker: the audit waits on the store writer
+            until = self.runtime.open_pairing(actor, seconds)
+            return until.astimezone().strftime("%H:%M:%S")
+
+        self.queries.submit_action("sensing-pairing", open_window, self._on_pairing_opened)
+
+    def _on_pairing_opened(self, result: QueryResult[Any]) -> None:
+        if result.error is not None:
+            self.statusBar().showMessage(f"Pairing not opened: {printable(str(result.error))}")
+        else:
+            self.statusBar().showMessage(f"Node pairing open until {result.value}", 10_000)
 
     def _on_people_changed(self, *_public_ids: str) -> None:
         self.event_history.refresh()

@@ -180,8 +180,41 @@ def _check_engine_and_gui(
                 f"{sum(t.frames_shown for t in live)} frames drawn"
             )
 
+        def sensing_check() -> str:
+            sensing = runtime.sensing
+            if sensing is None:
+                problem = next(
+                    (r.detail for r in runtime.health() if r.subsystem == "sensing"), None
+                )
+                if problem:
+                    raise RuntimeError(problem)
+                return "no sensing room"
+            # A simulated room's nodes connect over loopback within a second or two; a real
+            # room's nodes may be anywhere, so only the server is checked there.
+            if sensing.simulated:
+                wait_for(
+                    lambda: (
+                        (s := sensing.snapshot()) is not None and all(n.online for n in s.nodes)
+                    ),
+                    FRAME_WAIT_S,
+                )
+            snapshot = sensing.snapshot()
+            if snapshot is None:
+                raise RuntimeError("the fusion grid has not ticked")
+            online = sum(n.online for n in snapshot.nodes)
+            if sensing.simulated and online < len(snapshot.nodes):
+                raise RuntimeError(f"only {online}/{len(snapshot.nodes)} simulated nodes online")
+            view = window.sensing.view
+            drawn = "3D view ready" if view.gl_view is not None else f"no 3D view ({view.gl_error})"
+            kind = "simulated " if sensing.simulated else ""
+            return (
+                f"{kind}room {snapshot.room_name}: {online}/{len(snapshot.nodes)} nodes online, "
+                f"{len(snapshot.links)} links, port {sensing.port}; {drawn}"
+            )
+
         check("cameras", cameras_check)
         check("gui", gui_check)
+        check("sensing", sensing_check)
     finally:
         if window is not None:
             window.close()

@@ -240,11 +240,12 @@ class SensingNodeConfig:
 @dataclass(frozen=True, slots=True)
 class SensingConfig:
     """The ``[sensing]`` table: where the node server listens (loopback unless the site says
-    otherwise), and whether the room's CSI comes from the built-in simulator (a demo
+    otherwise; port 8080 by default, any free one for a simulated room, whose nodes run in
+    the engine), and whether the room's CSI comes from the built-in simulator (a demo
     feature: ``simulate = true`` with ``walkers`` people walking at random, ``seed``)."""
 
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int | None = None  # None: 8080 for real nodes, any free port for a simulated room
     simulate: bool = False
     walkers: int = 1
     seed: int = 0
@@ -423,7 +424,7 @@ class _SiteReader:
         table = self.table(value, path, {"host", "port", "simulate", "walkers", "seed", "voxel_m"})
         default = SensingConfig()
         host = self.string(table, "host", path) if "host" in table else default.host
-        port = int(self.integer(table, "port", path, 0, 65535)) if "port" in table else 8080
+        port = int(self.integer(table, "port", path, 0, 65535)) if "port" in table else None
         simulate = table.get("simulate", False)
         if not isinstance(simulate, bool):
             raise self.fail(

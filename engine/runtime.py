@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.access import Actor
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
 from engine.config import SiteConfig
@@ -23,6 +24,7 @@ from engine.paths import data_dir
 from engine.record import ClipRecorder
 from engine.retention import MaintenanceRun, RetentionService
 from engine.secrets import SecretError, read_secret
+from engine.sensing.records import OpenNodePairing
 from engine.sensing.service import (
     ENTER_AFTER_S,
     NodeSpec,
@@ -277,7 +279,7 @@ class EngineRuntime:
                 clock=self.clock,
                 install_secret=secret,
                 host=config.host,
-                port=config.port,
+                port=config.port if config.port is not None else (0 if config.simulate else 8080),
                 simulation=simulation,
                 first_blob_id=first,
             )
@@ -287,6 +289,20 @@ class EngineRuntime:
             self._sensing_problem = f"sensing off: {exc}"
             return
         self.sensing = service
+
+    def open_pairing(self, actor: Actor, seconds: float) -> datetime:
+        """Open the sensing room's pairing window for ``seconds`` as ``actor``: checked
+        (the nodes permission) and audited by the store writer first; raises
+        :class:`~engine.access.PermissionDeniedError`, or ``RuntimeError`` when there is no
+        sensing room. Blocks on the writer: call it off the GUI thread."""
+        if self.sensing is None or self.writer is None:
+            raise RuntimeError("this site has no running sensing room")
+        self.writer.execute(
+            OpenNodePairing(
+                room=self.sensing.room.room_id, seconds=seconds, at=self.clock.now(), actor=actor
+            )
+        )
+        return self.sensing.open_pairing(seconds)
 
     def _sensing_health(self) -> HealthReport:
         if self._sensing_problem:

@@ -133,7 +133,7 @@ def _serve(args: argparse.Namespace, install_secret: bytes) -> int:
         except SiteConfigError as exc:
             print(f"watchfloor sense serve: {printable(str(exc))}", file=sys.stderr)
             return exit_codes.SITE
-        args.host, args.port = sensing.host, sensing.port
+        args.host, args.port = sensing.host, 8080 if sensing.port is None else sensing.port
     stop = threading.Event()
 
     def on_node_event(kind: str, mac: str, detail: dict[str, Any]) -> None:

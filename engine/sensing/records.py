@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.access import Actor, GuardedCommand, Permission
+from engine.store.audit import append_audit
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
 from engine.store.models import Event
@@ -73,3 +75,34 @@ class LastBlobId(StoreCommand):
 
     def apply(self, session: Session) -> int:
         return last_blob_id(session)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenNodePairing(GuardedCommand, StoreCommand):
+    """An admin opens the pairing window of ``room`` for ``seconds``: while it is open the
+    node server answers ``POST /api/provision`` with node tokens. Needs the nodes
+    permission (the writer refuses and audits anyone else); audited as
+    ``node.pairing_opened`` before the window opens (the caller opens it once this commits).
+    Returns the audit entry's sequence number."""
+
+    permission: ClassVar[Permission] = Permission.CONFIGURE_NODES
+    action: ClassVar[str] = "node.pairing_opened"
+
+    room: str
+    seconds: float
+    at: datetime
+    actor: Actor
+
+    def audit_target(self) -> str:
+        return f"sensing:{self.room}"
+
+    def apply(self, session: Session) -> int:
+        entry = append_audit(
+            session,
+            at=self.at,
+            actor=self.actor,
+            action=self.action,
+            target=self.audit_target(),
+            detail={"seconds": self.seconds},
+        )
+        return entry.seq

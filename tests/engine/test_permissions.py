@@ -20,6 +20,7 @@ import engine
 import engine.accounts
 import engine.identity.erasure
 import engine.identity.faces_store
+import engine.sensing.records
 import engine.settings
 from engine.access import Actor, GuardedCommand, PermissionDeniedError, Role
 from engine.accounts import AccountListRequest, hash_password
@@ -61,6 +62,9 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
     ),
     engine.accounts.ClearLoginDelay: lambda a: engine.accounts.ClearLoginDelay(
         name="ada", at=T0, actor=a
+    ),
+    engine.sensing.records.OpenNodePairing: lambda a: engine.sensing.records.OpenNodePairing(
+        room="room", seconds=120, at=T0, actor=a
     ),
 }
 

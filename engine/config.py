@@ -390,7 +390,7 @@ class _SiteReader:
             if node.mac is not None and macs.count(node.mac) > 1:
                 raise self.fail(("sensing_nodes", index, "mac"), f"duplicate MAC {node.mac}")
         sensing = self.sensing(root["sensing"]) if "sensing" in root else SensingConfig()
-        if sensing.simulate and (room is None or not nodes):
+        if sensing.simulate and (room is None or len(nodes) < 2):
             raise self.fail(
                 ("sensing", "simulate"),
                 "a simulated sensing room needs a [room] and at least two [[sensing_nodes]]",

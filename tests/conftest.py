@@ -29,6 +29,7 @@ ENGINE_THREAD_PREFIXES = (
     "face-worker",
     "sensing-server",
     "sensing-sim",
+    "sensing-fusion",
     "query-",
     "store-writer",
     "engine-watchdog",

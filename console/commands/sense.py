@@ -206,6 +206,7 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
     from engine.clock import REAL_CLOCK
     from engine.sensing.evaluate import simulate_room, simulated_room
     from engine.sensing.records import LastBlobId
+    from engine.sensing.service import SensingRecord
     from engine.store import Store
     from engine.store.writer import StoreWriter
 
@@ -233,6 +234,8 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
         with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
             bus = EventBus()
             writer.attach(bus)
+            recorded: list[SensingRecord] = []
+            bus.subscribe(SensingRecord, recorded.append)
             first = int(writer.execute(LastBlobId())) + 1
             print(
                 f"simulating {args.walkers} walker(s), {args.nodes} nodes, room {args.room} m, "
@@ -249,7 +252,9 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
                 first_blob_id=first,
                 stop=stop,
             )
-            report["events_written"] = writer.health().written
+            if not writer.flush(30):
+                raise RuntimeError("the store writer did not write the sensing events in 30 s")
+            report["events_stored"] = len(recorded)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -48,7 +48,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -102,8 +102,9 @@ from engine.sensing.view import (
 log = logging.getLogger(__name__)
 
 TICK_HZ: Final = 10.0
-CONFIRM_HITS: Final = 3  # detections before a track is shown and stored (0.3 s at 10 Hz)
+CONFIRM_HITS: Final = 5  # detections before a track is shown and stored (0.5 s at 10 Hz)
 TRAIL_S: Final = 5.0
+PATH_STEP_M: Final = 0.5  # a blob's path is summed in steps of at least this
 # Localisation wants the links' present state: smoothing deltaRMS over 0.5 s (the chain's
 # default) made a link that a walker had just left still look active, which cost 0.2 m of
 # median and 0.3-0.5 m of p90 error in the simulator (1 walker, 3 seeds); the tracker smooths
@@ -212,8 +213,17 @@ class _Blob:
     first_s: float = 0.0
     path_m: float = 0.0
     last: Vec3 | None = None
+    walked_from: Vec3 | None = None
     trail: deque[tuple[float, Vec3]] = field(default_factory=deque)
-    explanation: BlobExplanation | None = None
+    # What its explanation needs, from the last tick it was detected on (explained only when
+    # an event needs it: explaining every blob on every tick cost more than the fusion).
+    evidence: tuple[FusionModel, npt.NDArray[np.float32], Vec3, float, float] | None = None
+
+    def explanation(self, explain: Callable[..., BlobExplanation], track_id: int) -> Any:
+        if self.evidence is None:
+            return None
+        model, activation, position, value, t_s = self.evidence
+        return _explanation_json(explain(model, activation, track_id, position, value, t_s))
 
 
 @dataclass
@@ -311,6 +321,10 @@ class SensingService:
             self._start_simulation(self._simulation_spec)
 
     def stop(self) -> None:
+        """Stop the simulated nodes, the fusion thread and the server, then file what
+        stopping ended: nodes that went offline and blobs still in the room (their
+        ``sensing.blob_left`` says ``"reason": "sensing stopped"``), so the history has no
+        blob without an end."""
         if self._simulation is not None:
             self._simulation.stop()
             self._simulation.wait(10.0)
@@ -318,6 +332,10 @@ class SensingService:
         if self._thread is not None:
             self._thread.join(10.0)
         self._server.stop()
+        self._handle_node_events()
+        now = self._clock.monotonic()
+        for track_id in list(self._blobs):
+            self._end_blob(track_id, now, reason="sensing stopped")
 
     @property
     def port(self) -> int:
@@ -444,8 +462,11 @@ class SensingService:
         started = time.perf_counter()
         self._handle_node_events()
         count = 0
+        placed = self._mac_to_node
         while self._frames:
             frame, arrival = self._frames.popleft()
+            if frame.node_mac not in placed or frame.peer_mac not in placed:
+                self._unplaced_frames += 1  # kept by the chain in case the node is placed
             self._chain.push(frame, arrival)
             count += 1
         states = self._chain.activations(now_s)
@@ -508,20 +529,20 @@ class SensingService:
         for track, expected in zip(
             self._tracker.tracks, self._tracker.predicted_positions(now_s), strict=True
         ):
-            near = np.sum((centres - expected) ** 2, axis=1) <= LOCAL_SEARCH_M**2
-            local = np.where(near, values, np.float32(0.0))
-            best = int(np.argmax(local))
-            value = float(local[best])
+            index = self._voxels_near(expected, LOCAL_SEARCH_M)
+            local = values[index]
+            best = int(np.argmax(local)) if index.size else -1
+            value = float(local[best]) if index.size else 0.0
             if weakest is None or value < weakest[0]:
                 weakest = (value, track.track_id)
             if value < floor:
                 continue
-            plateau = near & (values >= PLATEAU_FRACTION * value)
+            plateau = index[local >= PLATEAU_FRACTION * value]
             weights = values[plateau].astype(np.float64)
             centre = weights @ centres[plateau] / weights.sum()
             positions.append((float(centre[0]), float(centre[1]), float(centre[2])))
             strengths.append(value)
-            voxels.append(best)
+            voxels.append(int(index[best]))
         if weakest is not None and peak > BETTER_ELSEWHERE * weakest[0]:
             # The best place in the room explains the links clearly better than where a
             # track looks: that track followed a tie to the wrong place. Unless the place
@@ -554,6 +575,21 @@ class SensingService:
         tracks = self._tracker.update(np.asarray(positions).reshape(-1, 3), now_s, strengths)
         return values, tracks
 
+    def _voxels_near(self, point: npt.NDArray[np.float64], radius_m: float) -> npt.NDArray[np.intp]:
+        """Indices of the voxels whose centres lie within ``radius_m`` of ``point``: the
+        box around it first, so a tick costs a few thousand distances, not the whole grid."""
+        grid = self._grid
+        low = np.asarray(grid.room_min)
+        shape = np.array(grid.shape)  # nx, ny, nz
+        first = np.clip(np.floor((point - radius_m - low) / grid.voxel_m).astype(int), 0, shape)
+        last = np.clip(np.ceil((point + radius_m - low) / grid.voxel_m).astype(int), 0, shape)
+        ix, iy, iz = (np.arange(first[i], last[i]) for i in range(3))
+        nx, ny, _ = grid.shape
+        index = (ix[None, None, :] + nx * (iy[None, :, None] + ny * iz[:, None, None])).ravel()
+        near = np.sum((grid.centres[index] - point) ** 2, axis=1) <= radius_m**2
+        result: npt.NDArray[np.intp] = index[near]
+        return result
+
     def _update_blobs(
         self,
         tracks: list[TrackState],
@@ -564,16 +600,21 @@ class SensingService:
         live = {t.track_id for t in tracks}
         for track in tracks:
             blob = self._blobs.setdefault(track.track_id, _Blob(first_s=now_s))
-            if blob.last is not None:
-                blob.path_m += math.dist(blob.last, track.position)
+            if not track.coasting:
+                # Path on the floor between detections, in steps of at least PATH_STEP_M:
+                # the tracker's estimate jitters by centimetres from tick to tick.
+                if blob.walked_from is None:
+                    blob.walked_from = track.position
+                step = math.dist(blob.walked_from[:2], track.position[:2])
+                if step >= PATH_STEP_M:
+                    blob.path_m += step
+                    blob.walked_from = track.position
             blob.last = track.position
             blob.trail.append((now_s, track.position))
             while blob.trail and blob.trail[0][0] < now_s - TRAIL_S:
                 blob.trail.popleft()
             if model is not None and not track.coasting:
-                blob.explanation = self._explain(
-                    model, activation, track.track_id, track.position, track.value, now_s
-                )
+                blob.evidence = (model, activation, track.position, track.value, now_s)
             if not blob.confirmed and track.hits >= CONFIRM_HITS:
                 blob.confirmed = True
                 self._record(
@@ -581,24 +622,28 @@ class SensingService:
                     {
                         "blob": track.track_id,
                         "position": _rounded(track.position),
-                        "explanation": _explanation_json(blob.explanation),
+                        "explanation": blob.explanation(self._explain, track.track_id),
                     },
                     blob_id=track.track_id,
                 )
         for track_id in [i for i in self._blobs if i not in live]:
-            blob = self._blobs.pop(track_id)
-            if blob.confirmed:
-                self._record(
-                    "sensing.blob_left",
-                    {
-                        "blob": track_id,
-                        "duration_s": round(now_s - blob.first_s, 2),
-                        "path_m": round(blob.path_m, 2),
-                        "position": None if blob.last is None else _rounded(blob.last),
-                        "explanation": _explanation_json(blob.explanation),
-                    },
-                    blob_id=track_id,
-                )
+            self._end_blob(track_id, now_s, reason="not seen for 3 s")
+
+    def _end_blob(self, track_id: int, now_s: float, reason: str) -> None:
+        blob = self._blobs.pop(track_id)
+        if blob.confirmed:
+            self._record(
+                "sensing.blob_left",
+                {
+                    "blob": track_id,
+                    "reason": reason,
+                    "duration_s": round(now_s - blob.first_s, 2),
+                    "path_m": round(blob.path_m, 2),
+                    "position": None if blob.last is None else _rounded(blob.last),
+                    "explanation": blob.explanation(self._explain, track_id),
+                },
+                blob_id=track_id,
+            )
 
     def _explain(
         self,

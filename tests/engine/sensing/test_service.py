@@ -1,0 +1,494 @@
+"""The sensing service: one room from node frames to tracked blobs and history events.
+
+Tick-level tests drive the real service on simulated time: the simulator's frames are parsed
+with the real parser and handed to the service as the node server would (``_on_frame``), and
+the test calls :meth:`SensingService.tick` every 0.1 s instead of starting the fusion thread.
+Live tests run the real node server on a loopback port with real simulated-node WebSocket
+clients, and the fusion thread on the real clock."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from engine.bus import EventBus
+from engine.clock import REAL_CLOCK, SimulatedClock
+from engine.sensing.evaluate import simulated_room
+from engine.sensing.protocol import CsiFrame, encode_csi_frame, parse_csi_frame
+from engine.sensing.server import NODE_OFFLINE
+from engine.sensing.service import (
+    ABSENT,
+    NodeSpec,
+    RoomSpec,
+    SensingRecord,
+    SensingService,
+    SensingUpdated,
+    SimulationSpec,
+)
+from engine.sensing.simulator import NodeSimulation, Room, ScriptedWalker, SimNode, Simulator
+from engine.sensing.view import BlobExplanation, SensingSnapshot
+
+SECRET = b"test install secret"
+SIZE = (5.0, 5.0, 2.5)
+ROOM = simulated_room(SIZE, 4)  # sim-1 … sim-4 in the corners, MACs 02:57:46:53:00:0N
+NODE_IDS = {n.node_id for n in ROOM.nodes}
+MAC = {n.node_id: n.mac for n in ROOM.nodes if n.mac is not None}
+FRAME_HZ = 20  # frames per directed pair per second, as the simulated nodes send
+TICKS_PER_FRAME_STEP = 2  # fusion at 10 Hz
+ENTER_S = 4.0  # the links have learned the empty room by then (2 s warm-up)
+COAST_S = 3.0  # a blob without detection coasts this long before it ends
+TICK_S = 0.1
+# A walk along three walls, 0.5 m in from them: it crosses the corner-to-corner links and
+# runs close to the wall links, so several links see the walker most of the time.
+ZIGZAG = [(1.0, 0.6), (4.4, 1.0), (4.4, 4.0), (1.0, 4.4)]
+
+
+class Visit:
+    """A walker who walks in at ``enter_s`` and is gone (far outside every link) from
+    ``leave_s`` on, like the service's own simulated walkers before they enter."""
+
+    def __init__(self, walker: ScriptedWalker, enter_s: float, leave_s: float = math.inf) -> None:
+        self.walker, self.enter_s, self.leave_s = walker, enter_s, leave_s
+
+    def inside(self, t_s: float) -> bool:
+        return self.enter_s <= t_s < self.leave_s
+
+    def position_at(self, t_s: float) -> tuple[float, float, float]:
+        return self.walker.position_at(t_s - self.enter_s) if self.inside(t_s) else ABSENT
+
+    def velocity_at(self, t_s: float) -> tuple[float, float, float]:
+        return self.walker.velocity_at(t_s - self.enter_s) if self.inside(t_s) else (0, 0, 0)
+
+
+def walk_length(waypoints: list[tuple[float, float]]) -> float:
+    return sum(math.dist(a, b) for a, b in itertools.pairwise(waypoints))
+
+
+def simulator(room: RoomSpec, walkers: list[Any], seed: int = 2) -> Simulator:
+    width, depth, height = room.size
+    nodes = [SimNode(n.mac or "", n.position, n.node_id) for n in room.nodes]
+    return Simulator(Room(width, depth, height), nodes, walkers, seed=seed)
+
+
+def floor_distance(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    return math.hypot(a[0] - b[0], a[1] - b[1])
+
+
+class TickDriver:
+    """Feeds a service (not started: no server, no fusion thread) the simulator's frames at
+    20 Hz of simulated time and ticks it at 10 Hz; keeps every tick's snapshot and every
+    history event."""
+
+    def __init__(self, service: SensingService, sim: Simulator, bus: EventBus) -> None:
+        self.service, self.sim = service, sim
+        self.step = 0
+        self.ticks: list[tuple[float, SensingSnapshot]] = []
+        self.records: list[SensingRecord] = []
+        self.published: list[SensingSnapshot] = []
+        bus.subscribe(SensingRecord, self.records.append)
+        bus.subscribe(SensingUpdated, lambda event: self.published.append(event.snapshot))
+
+    def run_until(
+        self,
+        end_s: float,
+        *,
+        keep: Callable[[CsiFrame], bool] = lambda _frame: True,
+        extra: Callable[[float], list[CsiFrame]] | None = None,
+    ) -> None:
+        """Frames up to and including ``end_s``: the simulator's (those ``keep`` accepts),
+        then ``extra(t)`` half a frame period later, after the tick."""
+        while self.step <= round(end_s * FRAME_HZ):
+            t = self.step / FRAME_HZ
+            for _, data in self.sim.frames_at(t):
+                frame = parse_csi_frame(data)
+                if keep(frame):
+                    self.service._on_frame(frame, t)
+            if self.step % TICKS_PER_FRAME_STEP == 0:
+                self.ticks.append((t, self.service.tick(t)))
+            if extra is not None:
+                for frame in extra(t):
+                    self.service._on_frame(frame, t + 0.5 / FRAME_HZ)
+            self.step += 1
+
+    def kinds(self) -> list[str]:
+        return [r.kind for r in self.records]
+
+
+def make_service(bus: EventBus, **options: Any) -> SensingService:
+    return SensingService(
+        options.pop("room", ROOM),
+        bus=bus,
+        clock=SimulatedClock(),
+        install_secret=SECRET,
+        port=0,
+        run_thread=False,
+        **options,
+    )
+
+
+def check_explanation(shares: list[dict[str, Any]]) -> None:
+    """A stored explanation: real node pairs, shares of a whole, Fresnel zones."""
+    assert shares, "a shown blob is explained by at least one link"
+    assert sum(s["share"] for s in shares) == pytest.approx(1.0, abs=2e-3)
+    pairs = [tuple(s["link"]) for s in shares]
+    assert len(set(pairs)) == len(pairs)
+    for share, (a, b) in zip(shares, pairs, strict=True):
+        assert {a, b} <= NODE_IDS and a != b
+        assert 0.0 < share["share"] <= 1.0
+        assert share["zone"] >= 1 and share["activation"] > 0.0
+        assert share["ellipsoid"]["semi_major_m"] > share["ellipsoid"]["semi_minor_m"] > 0.0
+
+
+# ------------------------------------------------------------------------ tick level
+
+
+def test_a_walker_is_found_followed_and_let_go() -> None:
+    bus = EventBus()
+    service = make_service(bus, first_blob_id=41)
+    length = walk_length(ZIGZAG)
+    leave_s = ENTER_S + length / 1.0
+    visit = Visit(ScriptedWalker(ZIGZAG, 1.0), ENTER_S, leave_s)
+    driver = TickDriver(service, simulator(ROOM, [visit]), bus)
+
+    driver.run_until(ENTER_S + 3.0)
+    mid_walk = service.snapshot()
+    assert mid_walk is not None and [b.track_id for b in mid_walk.blobs] == [41]
+    explanation = service.explain(41)
+    assert isinstance(explanation, BlobExplanation)
+    assert explanation.track_id == 41 and explanation.position == mid_walk.blobs[0].position
+    assert sum(s.share for s in explanation.shares) == pytest.approx(1.0, abs=1e-6)
+    assert service.explain(40) is None
+    driver.run_until(leave_s + COAST_S + 2.0)
+
+    # Every tick published its snapshot on the bus.
+    assert driver.published == [snapshot for _, snapshot in driver.ticks]
+    assert not any(s.blobs for t, s in driver.ticks if t < ENTER_S), "a blob in an empty room"
+    shown = [(t, s) for t, s in driver.ticks if s.blobs]
+    first_s, first = shown[0]
+    assert first_s - ENTER_S <= 1.0, f"first blob {first_s - ENTER_S:.1f} s after entering"
+    assert floor_distance(first.blobs[0].position, visit.position_at(first_s)) <= 1.0
+    assert {b.track_id for _, s in shown for b in s.blobs} == {41}, "one walker, one id"
+
+    errors = []
+    for t, snapshot in driver.ticks:
+        if visit.inside(t):
+            truth = visit.position_at(t)
+            errors.append(
+                min((floor_distance(b.position, truth) for b in snapshot.blobs), default=math.inf)
+            )
+    assert np.median(errors) < 1.0, f"median error {np.median(errors):.2f} m"
+    assert np.mean(np.asarray(errors) <= 1.0) >= 0.75
+    assert np.mean(np.isfinite(errors)) >= 0.9, "the blob is shown while the walker walks"
+
+    # Once the walker has gone, the blob coasts for 3 s and ends.
+    detected = [t for t, s in driver.ticks if any(not b.coasting for b in s.blobs)]
+    gone_s = next(t for t, s in driver.ticks if t > detected[-1] and not s.blobs)
+    assert detected[-1] < leave_s + 1.0
+    assert COAST_S - TICK_S <= gone_s - detected[-1] <= COAST_S + TICK_S + 1e-6
+    assert service.explain(41) is None
+
+    assert driver.kinds() == ["sensing.blob_appeared", "sensing.blob_left"]
+    appeared, left = driver.records
+    assert appeared.blob_id == left.blob_id == 41
+    assert appeared.detail["blob"] == 41 and appeared.room == "sim"
+    assert appeared.record().source == "sensing:sim" and appeared.record().track_id == 41
+    check_explanation(appeared.detail["explanation"])
+    check_explanation(left.detail["explanation"])
+    assert length <= left.detail["duration_s"] <= gone_s - ENTER_S + 1e-6
+    # The blob's path: at least most of the walk (it followed the walker), and not wildly
+    # more (it coasts 3 s and its positions jitter within the Fresnel-zone plateaus).
+    assert 0.8 * length <= left.detail["path_m"] <= 2.0 * length
+    assert len(left.detail["position"]) == 3
+
+
+def test_blob_ids_number_on_from_the_first_id_given() -> None:
+    bus = EventBus()
+    service = make_service(bus, first_blob_id=1000)
+    first = Visit(ScriptedWalker([(1.0, 0.6), (4.4, 1.0)], 1.0), ENTER_S, ENTER_S + 3.0)
+    second = Visit(ScriptedWalker([(4.4, 4.0), (1.0, 4.4)], 1.0), 12.0, 15.0)
+    driver = TickDriver(service, simulator(ROOM, [first, second]), bus)
+    driver.run_until(ENTER_S + 2.0)
+    snapshot = service.snapshot()
+    assert snapshot is not None and [b.track_id for b in snapshot.blobs] == [1000]
+    driver.run_until(14.0)
+    appeared = [r for r in driver.records if r.kind == "sensing.blob_appeared"]
+    assert [r.blob_id for r in appeared][:1] == [1000]
+    assert len(appeared) >= 2, "the second visitor is a new blob"
+    assert appeared[-1].blob_id is not None and appeared[-1].blob_id > 1000
+    assert [r.detail["blob"] for r in appeared] == [r.blob_id for r in appeared]
+
+
+def test_an_offline_node_stops_contributing_on_the_next_tick() -> None:
+    bus = EventBus()
+    service = make_service(bus)
+    # The walker stands where the corner-to-corner links cross; sim-2–sim-4 sees them.
+    visit = Visit(ScriptedWalker([(1.0, 0.6), (2.5, 2.5)], 1.0), ENTER_S)
+    driver = TickDriver(service, simulator(ROOM, [visit]), bus)
+    driver.run_until(ENTER_S + 5.0)
+
+    def links(snapshot: SensingSnapshot) -> dict[frozenset[str], Any]:
+        return {frozenset((link.node_a, link.node_b)): link for link in snapshot.links}
+
+    watched = frozenset(("sim-2", "sim-4"))
+    recent = [links(s)[watched] for t, s in driver.ticks if t >= ENTER_S + 4.0]
+    assert all(link.motion and link.activation > 0.1 for link in recent), "standing in it"
+    last = driver.ticks[-1][1]
+    assert last.blobs and not last.blobs[0].coasting
+
+    offline = MAC["sim-4"]
+    service._on_node_event(NODE_OFFLINE, offline, {"reason": "no frames for 10 s"})
+    # An offline node sends nothing, and nobody measures its packets any more.
+    driver.run_until(ENTER_S + 5.0 + TICK_S, keep=lambda f: offline not in (f.node_mac, f.peer_mac))
+    after = driver.ticks[-1][1]
+    for key, link in links(after).items():
+        if "sim-4" in key:
+            assert (link.activation, link.motion) == (0.0, False), sorted(key)
+    # The fusion no longer sees the walker either: the blob coasts.
+    assert after.blobs and all(b.coasting for b in after.blobs)
+    (record,) = [r for r in driver.records if r.kind == "sensing.node_offline"]
+    assert record.detail["node"] == "sim-4" and record.detail["mac"] == offline
+    assert record.detail["links_dropped"] == 3
+    assert record.detail["reason"] == "no frames for 10 s"
+    assert record.blob_id is None and record.record().source == "sensing:sim"
+
+
+def test_zero_and_empty_frames_between_real_ones_do_not_break_a_tick() -> None:
+    bus = EventBus()
+    service = make_service(bus)
+    leave_s = ENTER_S + walk_length(ZIGZAG)
+    visit = Visit(ScriptedWalker(ZIGZAG, 1.0), ENTER_S, leave_s)
+    sim = simulator(ROOM, [visit])
+    pairs = [(rx, tx) for tx, rx in sim.directed_pairs]  # the receiving end reports
+    extra_frames = 0
+
+    def nothing_frames(t_s: float) -> list[CsiFrame]:
+        nonlocal extra_frames
+        frames = []
+        for node, peer in pairs:
+            for iq in (np.zeros((64, 2), np.int8), np.zeros((0, 2), np.int8)):
+                data = encode_csi_frame(
+                    node_mac=node,
+                    peer_mac=peer,
+                    timestamp_us=int(t_s * 1e6),
+                    rssi_dbm=-60,
+                    noise_dbm=-95,
+                    channel=6,
+                    iq=iq,
+                )
+                frames.append(parse_csi_frame(data))
+        extra_frames += len(frames)
+        return frames
+
+    driver = TickDriver(service, sim, bus)
+    driver.run_until(leave_s, extra=nothing_frames)
+    # A tick may also see no frames at all, or nothing but such frames.
+    t = driver.step / FRAME_HZ + TICK_S
+    service.tick(t)
+    for frame in nothing_frames(t + 0.05):
+        service._on_frame(frame, t + 0.05)
+    snapshot = service.tick(t + TICK_S)
+
+    errors = [
+        min((floor_distance(b.position, visit.position_at(t)) for b in s.blobs), default=math.inf)
+        for t, s in driver.ticks
+        if visit.inside(t)
+    ]
+    assert np.median(errors) < 1.0, f"median error {np.median(errors):.2f} m"
+    assert not any(link.degraded for link in snapshot.links)
+    report = service.report()
+    real = len(sim.directed_pairs) * driver.step
+    assert report["frames_processed"] == real + extra_frames
+    assert report["ticks"] == len(driver.ticks) + 2
+    assert [r.kind for r in driver.records].count("sensing.blob_appeared") >= 1
+
+
+def test_frames_of_a_node_the_site_does_not_place_are_counted_and_ignored() -> None:
+    bus = EventBus()
+    service = make_service(bus)
+    stranger = SimNode("24:6F:28:00:00:0A", (2.5, 0.1, 1.0))
+    other = SimNode("24:6F:28:00:00:0B", (2.5, 4.9, 1.0))
+    walker = Visit(ScriptedWalker([(1.0, 2.5), (4.0, 2.5)], 1.0), 3.0)
+    sim = Simulator(Room(*SIZE), [stranger, other], [walker], seed=1)
+    driver = TickDriver(service, sim, bus)
+    driver.run_until(6.0)
+    snapshot = service.snapshot()
+    assert snapshot is not None and not snapshot.blobs
+    assert {frozenset((link.node_a, link.node_b)) for link in snapshot.links} == {
+        frozenset((a, b)) for a in NODE_IDS for b in NODE_IDS if a < b
+    }
+    assert all(link.activation == 0.0 for link in snapshot.links)
+    report = service.report()
+    sent = len(sim.directed_pairs) * driver.step
+    assert report["frames_processed"] == sent
+    # The module doc: "Frames of nodes with no position are counted and ignored."
+    assert report["frames_without_position"] == sent
+
+
+# ------------------------------------------------------------------------------- live
+
+
+def sensing_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.is_alive() and t.name.startswith("sensing")]
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+@pytest.fixture
+def running() -> Iterator[list[SensingService | NodeSimulation]]:
+    """Whatever a test starts, stopped at its end (simulations first), leaving no thread."""
+    started: list[SensingService | NodeSimulation] = []
+    yield started
+    for item in sorted(started, key=lambda i: isinstance(i, SensingService)):
+        item.stop()
+        if isinstance(item, NodeSimulation):
+            item.wait(5.0)
+    assert not sensing_threads(), f"sensing threads outlived stop(): {sensing_threads()}"
+
+
+def test_live_nodes_join_over_websocket_and_the_site_position_wins(
+    running: list[SensingService | NodeSimulation],
+) -> None:
+    site_c, hello_c = (4.9, 4.9, 0.8), (4.0, 4.5, 1.2)
+    listed = [
+        NodeSpec("a", "Node A", (0.1, 0.1, 0.8), "24:6F:28:00:00:01"),
+        NodeSpec("b", "Node B", (4.9, 0.1, 1.3), "24:6F:28:00:00:02"),
+        NodeSpec("c", "Node C", site_c, "24:6F:28:00:00:03"),
+    ]
+    unlisted_mac, unlisted_position = "24:6F:28:00:00:04", (0.1, 4.9, 1.3)
+    room = RoomSpec("lab", "Lab", SIZE, tuple(listed))
+    bus = EventBus()
+    records: list[SensingRecord] = []
+    bus.subscribe(SensingRecord, records.append)
+    service = SensingService(
+        room, bus=bus, clock=REAL_CLOCK, install_secret=SECRET, port=0, run_thread=True
+    )
+    service.start()
+    running.append(service)
+    assert service.port > 0
+    nodes = [
+        SimNode(listed[0].mac or "", listed[0].position, "a"),
+        SimNode(listed[1].mac or "", listed[1].position, "b"),
+        SimNode(listed[2].mac or "", hello_c, "c"),  # its hello says somewhere else
+        SimNode(unlisted_mac, unlisted_position, "porch"),
+    ]
+    sim = Simulator(Room(*SIZE), nodes, seed=5)
+    simulation = NodeSimulation(
+        f"ws://127.0.0.1:{service.port}",
+        sim,
+        duration_s=None,
+        token_for=service.token_for,
+        health_every_s=1.0,
+    )
+    simulation.start()
+    running.append(simulation)
+
+    def all_online() -> bool:
+        snapshot = service.snapshot()
+        return (
+            snapshot is not None
+            and len(snapshot.nodes) == 4
+            and all(n.online for n in snapshot.nodes)
+            and service.report()["frames_received"] > 0
+        )
+
+    assert wait_until(all_online, 8.0), service.snapshot()
+    snapshot = service.snapshot()
+    assert snapshot is not None and not snapshot.simulated and snapshot.truth == ()
+    views = {n.node_id: n for n in snapshot.nodes}
+    assert set(views) == {"a", "b", "c", unlisted_mac}
+    assert views["c"].position == site_c  # the site file wins over the hello
+    assert views["a"].mac == listed[0].mac and views["c"].mac == listed[2].mac
+    porch = views[unlisted_mac]
+    assert porch.mac == unlisted_mac and porch.position == pytest.approx(unlisted_position)
+    assert porch.firmware_version == "watchfloor-sim"
+    report = service.report()
+    assert report["links"] == 6  # the joined node has links to the three listed ones
+    assert {n["mac"]: n["node"] for n in report["nodes"]} == {
+        **{n.mac: n.node_id for n in listed},
+        unlisted_mac: unlisted_mac,
+    }
+    assert all(n["frames_received"] > 0 for n in report["nodes"])
+    assert {frozenset((link.node_a, link.node_b)) for link in snapshot.links} >= {
+        frozenset(("a", unlisted_mac)),
+        frozenset(("c", unlisted_mac)),
+    }
+    online = [r for r in records if r.kind == "sensing.node_online"]
+    assert {r.detail["node"] for r in online} == {"a", "b", "c", unlisted_mac}
+
+    simulation.stop()
+    assert simulation.wait(5.0) is not None
+    service.stop()
+    assert not sensing_threads()
+
+
+def test_a_simulated_room_runs_live_and_finds_its_walker(
+    running: list[SensingService | NodeSimulation],
+) -> None:
+    bus = EventBus()
+    snapshots: list[SensingSnapshot] = []
+    records: list[SensingRecord] = []
+    bus.subscribe(SensingUpdated, lambda event: snapshots.append(event.snapshot))
+    bus.subscribe(SensingRecord, records.append)
+    service = SensingService(
+        ROOM,
+        bus=bus,
+        clock=REAL_CLOCK,
+        install_secret=None,
+        port=0,
+        simulation=SimulationSpec(walkers=1, seed=3, enter_after_s=2.0),
+    )
+    service.start()
+    running.append(service)
+    assert service.simulated
+
+    def entered_and_found() -> bool:
+        return any(s.blobs for s in list(snapshots))
+
+    wait_until(entered_and_found, 8.0)
+    wait_until(lambda: False, 0.5)  # a few more ticks with the blob
+    service.stop()
+
+    captured = list(snapshots)
+    assert np.median(np.diff([s.t_s for s in captured])) == pytest.approx(TICK_S, abs=0.02)
+    assert all(s.simulated for s in captured)
+
+    def sim_time(snapshot: SensingSnapshot) -> float:
+        t = service.sim_time(snapshot.t_s)
+        assert t is not None
+        return t
+
+    entered = [s for s in captured if sim_time(s) >= 2.0 + 0.2]
+    before = [s for s in captured if sim_time(s) < 2.0 - 0.2]
+    assert entered and before
+    assert all(s.truth == () for s in before), "walkers who have not entered are left out"
+    assert all(len(s.truth) == 1 for s in entered)
+    assert all(Room(*SIZE).contains(s.truth[0]) for s in entered)
+    found = [s for s in captured if s.blobs]
+    assert found, "no blob within 6 s of the walker entering"
+    assert all(s.truth for s in found)
+    assert min(floor_distance(b.position, s.truth[0]) for s in found for b in s.blobs) < 1.0
+    report = service.report()
+    assert report["simulated"] and report["frames_received"] > 0
+    assert report["frames_dropped"] == 0
+    # Stopping ends what was live, in the history too: every blob that appeared has left,
+    # and every node that came online went offline.
+    kinds = [r.kind for r in records]
+    appeared = {r.blob_id for r in records if r.kind == "sensing.blob_appeared"}
+    left = {r.blob_id: r.detail for r in records if r.kind == "sensing.blob_left"}
+    assert appeared and appeared == set(left)
+    assert any(d["reason"] == "sensing stopped" for d in left.values())
+    assert kinds.count("sensing.node_online") == kinds.count("sensing.node_offline") == 4

@@ -1,0 +1,174 @@
+"""The blob tracker's options against fragmented tracks: ids from a given first id,
+relocation, the room's walls, merging close tracks, no spawning beside a live track, and
+tentative tracks that end sooner. Pure: positions in, tracks out."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.sensing.fusion import BlobTracker, TrackState
+
+ROOM_BOUNDS = ((0.0, 0.0, 0.0), (5.0, 5.0, 2.5))
+DT = 0.1
+
+
+def walk(
+    tracker: BlobTracker,
+    start: tuple[float, float, float],
+    velocity: tuple[float, ...],
+    ticks: int,
+    t0: float = 0.0,
+) -> float:
+    """Detections of one walker moving at ``velocity`` for ``ticks`` ticks; the last time."""
+    t = t0
+    for k in range(ticks):
+        t = t0 + k * DT
+        tracker.update([tuple(s + v * (t - t0) for s, v in zip(start, velocity, strict=True))], t)
+    return t
+
+
+def test_ids_number_from_first_id() -> None:
+    tracker = BlobTracker(first_id=41)
+    tracks = tracker.update([(1.0, 1.0, 1.0), (4.0, 4.0, 1.0)], 0.0)
+    assert [t.track_id for t in tracks] == [41, 42]
+    tracker.update([], 5.0)  # both end
+    assert [t.track_id for t in tracker.update([(2.0, 2.0, 1.0)], 5.1)] == [43]
+    with pytest.raises(ValueError, match="start at 1"):
+        BlobTracker(first_id=0)
+
+
+def test_relocate_keeps_the_id_and_hits_and_forgets_the_velocity() -> None:
+    tracker = BlobTracker()
+    t = walk(tracker, (1.0, 1.0, 1.0), (1.0, 0.0, 0.0), 20)
+    (before,) = tracker.tracks
+    assert before.velocity[0] == pytest.approx(1.0, abs=0.2)
+    tracker.relocate(before.track_id, (4.0, 3.0, 1.0))
+    (moved,) = tracker.tracks
+    assert moved.track_id == before.track_id and moved.hits == before.hits
+    assert moved.position == pytest.approx((4.0, 3.0, 1.0))
+    assert moved.velocity == (0.0, 0.0, 0.0)
+    # With no velocity, coasting stays where it was put.
+    (coasting,) = tracker.update([], t + 1.0)
+    assert coasting.coasting and coasting.position == pytest.approx((4.0, 3.0, 1.0))
+    # A detection near the new place is the same track (it is the prediction now).
+    (again,) = tracker.update([(4.1, 3.0, 1.0)], t + 1.1)
+    assert again.track_id == before.track_id and not again.coasting
+    with pytest.raises(KeyError):
+        tracker.relocate(999, (1.0, 1.0, 1.0))
+
+
+def test_bounds_keep_a_coasting_track_inside_the_room() -> None:
+    def coast_to_the_wall(
+        bounds: tuple[tuple[float, ...], tuple[float, ...]] | None,
+    ) -> list[TrackState]:
+        tracker = BlobTracker(bounds=bounds)
+        t = walk(tracker, (3.0, 2.5, 1.0), (1.0, 0.5, 0.0), 15)  # toward x = 5 m
+        states = []
+        for k in range(1, 30):  # 2.9 s of coasting at about 1 m/s
+            states.extend(tracker.update([], t + k * DT))
+        return states
+
+    unbounded = coast_to_the_wall(None)
+    assert max(s.position[0] for s in unbounded) > 5.5, "without walls it walks out"
+    bounded = coast_to_the_wall(ROOM_BOUNDS)
+    assert all(s.coasting for s in bounded)
+    assert all(
+        0.0 <= c <= hi for s in bounded for c, hi in zip(s.position, ROOM_BOUNDS[1], strict=True)
+    )
+    last = bounded[-1]
+    assert last.position[0] == pytest.approx(5.0)
+    assert last.velocity[0] == 0.0, "its velocity through the wall is zeroed"
+    assert last.velocity[1] == pytest.approx(0.5, abs=0.2), "along the wall it keeps going"
+    assert last.position[1] > bounded[0].position[1] + 0.5
+
+
+def test_bounds_hold_a_detection_outside_the_room_at_the_wall() -> None:
+    tracker = BlobTracker(bounds=ROOM_BOUNDS)
+    (track,) = tracker.update([(-0.4, 2.0, 1.0)], 0.0)
+    (track,) = tracker.update([(-0.5, 2.0, 1.0)], DT)
+    assert track.position[0] == 0.0 and track.velocity[0] >= 0.0
+
+
+def test_merge_distance_ends_the_younger_of_two_close_tracks() -> None:
+    def approach(tracker: BlobTracker) -> list[list[int]]:
+        """An older track with many detections at x = 1 m, and a second that starts 2 m
+        away and comes to 0.9 m of it; the ids alive after each tick."""
+        for k in range(10):
+            tracker.update([(1.0, 1.0, 1.0)], k * DT)
+        t = 10 * DT
+        alive = [[tr.track_id for tr in tracker.update([(1.0, 1.0, 1.0), (3.0, 1.0, 1.0)], t)]]
+        for k in range(1, 12):
+            t += DT
+            second_x = max(3.0 - 0.2 * k, 1.9)
+            tracks = tracker.update([(1.0, 1.0, 1.0), (second_x, 1.0, 1.0)], t)
+            alive.append([tr.track_id for tr in tracks])
+        return alive
+
+    alive = approach(BlobTracker(merge_distance_m=1.2))
+    # 2.0, 1.8, 1.6, 1.4 and 1.2 m apart (the estimate lags the detections): both live...
+    assert alive[:5] == [[1, 2]] * 5
+    # ...then the younger ends and the older carries on.
+    assert alive[5] == [1]
+    # With spawn separation as well (as the service runs it), no new track replaces it.
+    alive = approach(BlobTracker(merge_distance_m=1.2, spawn_separation_m=1.5))
+    assert alive[:5] == [[1, 2]] * 5 and alive[5:] == [[1]] * 7
+    # Without the option the two stay apart.
+    assert approach(BlobTracker())[-1] == [1, 2]
+
+
+def test_merge_keeps_the_track_with_more_detections_not_the_lower_id() -> None:
+    tracker = BlobTracker(merge_distance_m=1.2)
+    tracker.update([(3.0, 1.0, 1.0)], 0.0)  # track 1: seen once, then coasts in place
+    t = 0.0
+    for k in range(1, 8):  # track 2 from 0.5 m: detected every tick, walks toward it
+        t = k * DT
+        tracks = tracker.update([(0.5 + 0.2 * (k - 1), 1.0, 1.0)], t)
+    assert [tr.track_id for tr in tracks] == [1, 2]
+    assert {tr.track_id: tr.hits for tr in tracks} == {1: 1, 2: 7}
+    for k in range(8, 14):
+        t = k * DT
+        tracks = tracker.update([(0.5 + 0.2 * (k - 1), 1.0, 1.0)], t)
+    assert [tr.track_id for tr in tracks] == [2]
+
+
+def test_spawn_separation_suppresses_a_second_track_beside_a_live_one() -> None:
+    tracker = BlobTracker(spawn_separation_m=1.5, max_distance_m=0.5)
+    tracker.update([(2.0, 2.0, 1.0)], 0.0)
+    # A peak 1 m beside the person (outside association reach) is not a new person...
+    tracks = tracker.update([(2.0, 2.0, 1.0), (3.0, 2.0, 1.0)], DT)
+    assert [t.track_id for t in tracks] == [1]
+    # ...one 2 m away is.
+    tracks = tracker.update([(2.0, 2.0, 1.0), (4.0, 2.0, 1.0)], 2 * DT)
+    assert [t.track_id for t in tracks] == [1, 2]
+    assert tracks[1].position == pytest.approx((4.0, 2.0, 1.0))
+    # Without the option, the peak beside the person would have started a track.
+    plain = BlobTracker(max_distance_m=0.5)
+    plain.update([(2.0, 2.0, 1.0)], 0.0)
+    assert len(plain.update([(2.0, 2.0, 1.0), (3.0, 2.0, 1.0)], DT)) == 2
+
+
+def test_a_tentative_track_ends_after_tentative_coast_a_confirmed_one_after_max_coast() -> None:
+    tracker = BlobTracker(confirm_hits=3, tentative_coast_s=0.5, max_coast_s=3.0)
+    tracker.update([(1.0, 1.0, 1.0), (4.0, 4.0, 1.0)], 0.0)
+    for k in (1, 2):  # the first reaches 3 hits; the second is seen once only
+        tracker.update([(1.0, 1.0, 1.0)], k * DT)
+    hits = {t.track_id: t.hits for t in tracker.tracks}
+    assert hits == {1: 3, 2: 1}
+    t = 2 * DT
+    alive: dict[float, list[int]] = {}
+    while t < 2 * DT + 3.5:
+        t = round(t + DT, 10)
+        alive[t] = [tr.track_id for tr in tracker.update([], t)]
+    # The tentative track (last seen at 0 s) lives 0.5 s, the confirmed one (0.2 s) 3 s.
+    assert all(2 in ids for time_s, ids in alive.items() if time_s <= 0.5)
+    assert all(2 not in ids for time_s, ids in alive.items() if time_s > 0.5 + 1e-6)
+    assert all(1 in ids for time_s, ids in alive.items() if time_s <= 0.2 + 3.0)
+    assert all(ids == [] for time_s, ids in alive.items() if time_s > 0.2 + 3.0 + 1e-6)
+
+
+def test_without_tentative_coast_every_track_coasts_the_full_time() -> None:
+    tracker = BlobTracker(confirm_hits=3, max_coast_s=3.0)
+    tracker.update([(4.0, 4.0, 1.0)], 0.0)
+    assert [t.track_id for t in tracker.update([], 2.9)] == [1]
+    assert tracker.update([], 3.1) == []
+    assert tracker.tentative_coast_s == tracker.max_coast_s == 3.0

@@ -55,6 +55,7 @@ OPEN_TIMEOUT_MS = 5000  # FFmpeg open/read timeouts so a dead stream cannot bloc
 READ_TIMEOUT_MS = 5000
 FILE_CHECK_INTERVAL_S = 0.5  # how often a file source checks that its file is still there
 DEFAULT_FPS = 25.0  # when a file does not say its frame rate
+CATCH_UP_FRAMES = 2  # a file camera this many frames late skips ahead instead
 FPS_WINDOW_S = 2.0
 DECODE_AHEAD_FRAMES = 16  # unpaced files: frames decoded ahead on the decode thread
 TRUNCATION_TOLERANCE_S = 1.0  # a file ending this much short of its declared length is whole
@@ -433,7 +434,10 @@ class CameraSource:
                 if wait > 0:
                     if self._clock.wait(self._stop, wait):
                         break
-                elif wait < -1.0:  # fell far behind (machine busy): resync, don't race
+                elif wait < -CATCH_UP_FRAMES * interval:
+                    # Fell behind (machine busy): resync instead of racing through the
+                    # backlog, so a file plays like a camera, never faster than its rate
+                    # (catching up on up to a second made 4 s of vtest report 11.2 fps).
                     next_due = self._clock.monotonic()
         return delivered, False, "stopped"
 

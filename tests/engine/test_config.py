@@ -17,7 +17,7 @@ def error_for(tmp_path: Path, body: str) -> SiteConfigError:
     return info.value
 
 
-def test_demo_site_describes_the_plaza_camera_and_four_nodes() -> None:
+def test_demo_site_describes_the_plaza_camera_and_its_simulated_sensing_room() -> None:
     site = load_site(DEMO_SITE)
     assert site.name == "Demo plaza"
     assert [c.id for c in site.cameras] == ["plaza"]
@@ -25,8 +25,11 @@ def test_demo_site_describes_the_plaza_camera_and_four_nodes() -> None:
     assert camera.kind is SourceKind.FILE and camera.loop
     assert camera.url.endswith("opencv-doc/examples/data/vtest.avi")
     assert camera.position is not None and camera.geo is not None
-    assert len(site.sensing_nodes) == 4
+    assert len(site.sensing_nodes) == 6
     assert site.room is not None and site.room.width_m == 12.0
+    assert site.sensing.simulate and site.sensing.walkers == 2
+    assert site.sensing.port is None  # a simulated room listens on any free loopback port
+    assert site.sensing.host == "127.0.0.1"
 
 
 def test_camera_urls_are_classified_and_relative_paths_resolved(tmp_path: Path) -> None:

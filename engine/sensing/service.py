@@ -102,7 +102,7 @@ from engine.sensing.view import (
 log = logging.getLogger(__name__)
 
 TICK_HZ: Final = 10.0
-CONFIRM_HITS: Final = 5  # detections before a track is shown and stored (0.5 s at 10 Hz)
+CONFIRM_HITS: Final = 3  # detections before a track is shown and stored (0.3 s at 10 Hz)
 TRAIL_S: Final = 5.0
 PATH_STEP_M: Final = 0.5  # a blob's path is summed in steps of at least this
 # Localisation wants the links' present state: smoothing deltaRMS over 0.5 s (the chain's
@@ -116,10 +116,10 @@ MERGE_DISTANCE_M: Final = 1.2  # two tracks this close are one person: the young
 LOCAL_SEARCH_M: Final = 1.2  # a track looks for its person this far from its prediction
 PLATEAU_FRACTION: Final = 0.98
 BETTER_ELSEWHERE: Final = 1.3  # a track moves to the room's best place if that is 30 % better
-NEW_PERSON_FRACTION: Final = 0.5  # what tracks leave unexplained must reach this share of the peak
+NEW_PERSON_FRACTION: Final = 0.3  # what tracks leave unexplained must reach this share of the peak
 MEASUREMENT_SIGMA_M: Final = 0.5  # blob positions scatter by about this much (zone plateaus)
 BLOB_SEPARATION_M: Final = 1.0
-SECONDARY_FRACTION: Final = 0.3  # a further blob must reach 30 % of the strongest one
+SECONDARY_FRACTION: Final = 0.15  # a further blob must reach 15 % of the strongest one
 MAX_BLOBS: Final = 4
 FRAME_QUEUE: Final = 20_000  # about 4 s of 16 nodes at 20 Hz: past it frames are dropped
 ABSENT: Final = (-1000.0, -1000.0, 1.0)  # where a walker who has not entered yet stands
@@ -229,6 +229,7 @@ class _Blob:
 @dataclass
 class _TickFigures:
     fusion_ms: list[float] = field(default_factory=list)
+    fusion_cpu_ms: list[float] = field(default_factory=list)
     signal_ms: list[float] = field(default_factory=list)
     frames: int = 0
     ticks: int = 0
@@ -402,6 +403,7 @@ class SensingService:
         """Figures so far: frames, drops, ticks and their times, nodes."""
         with self._lock:
             fusion = list(self._figures.fusion_ms)
+            fusion_cpu = list(self._figures.fusion_cpu_ms)
             signal = list(self._figures.signal_ms)
             frames, ticks = self._figures.frames, self._figures.ticks
         nodes = self._server.nodes()
@@ -415,8 +417,11 @@ class SensingService:
             "frames_without_position": self._unplaced_frames,
             "malformed": sum(n.malformed_total for n in nodes),
             "links": 0 if self._model is None else self._model.link_count,
-            "fusion_tick_ms": _quantiles(fusion),
-            "signal_tick_ms": _quantiles(signal),
+            "fusion_tick_ms": describe(fusion),
+            # The same ticks in CPU time of the fusion thread: without the waits for the
+            # interpreter lock while the server thread (and a simulation) run beside it.
+            "fusion_tick_cpu_ms": describe(fusion_cpu),
+            "signal_tick_ms": describe(signal),
             "nodes": [
                 {
                     "mac": n.mac,
@@ -471,7 +476,7 @@ class SensingService:
             count += 1
         states = self._chain.activations(now_s)
         signal_ms = (time.perf_counter() - started) * 1000.0
-        fused_at = time.perf_counter()
+        fused_at, fused_cpu_at = time.perf_counter(), time.thread_time()
         model = self._model
         activation = np.zeros(0 if model is None else model.link_count, dtype=np.float32)
         link_states: dict[frozenset[str], LinkState] = {}
@@ -487,6 +492,7 @@ class SensingService:
         if model is not None:
             values, tracks = self._track(model, activation, now_s)
         fusion_ms = (time.perf_counter() - fused_at) * 1000.0
+        fusion_cpu_ms = (time.thread_time() - fused_cpu_at) * 1000.0
         self._update_blobs(tracks, model, activation, now_s)
         self._link_events(link_states)
         snapshot = self._build_snapshot(now_s, values, link_states, fusion_ms)
@@ -494,6 +500,7 @@ class SensingService:
             self._snapshot = snapshot
             self._activation = activation
             self._figures.fusion_ms.append(fusion_ms)
+            self._figures.fusion_cpu_ms.append(fusion_cpu_ms)
             self._figures.signal_ms.append(signal_ms)
             self._figures.frames += count
             self._figures.ticks += 1
@@ -543,18 +550,6 @@ class SensingService:
             positions.append((float(centre[0]), float(centre[1]), float(centre[2])))
             strengths.append(value)
             voxels.append(int(index[best]))
-        if weakest is not None and peak > BETTER_ELSEWHERE * weakest[0]:
-            # The best place in the room explains the links clearly better than where a
-            # track looks: that track followed a tie to the wrong place. Unless the place
-            # is another track's, the weakest track moves there (its id stays).
-            best_blob = find_blobs(values, self._grid, floor, max_blobs=1)
-            if best_blob and all(
-                math.dist(best_blob[0].position, p) >= SPAWN_SEPARATION_M for p in positions
-            ):
-                self._tracker.relocate(weakest[1], best_blob[0].position)
-                positions.append(best_blob[0].position)
-                strengths.append(best_blob[0].value)
-                voxels.append(best_blob[0].voxel)
         residual_values = values
         if voxels:
             patterns = model.weights[voxels].toarray().T.astype(np.float64)  # links × people
@@ -568,10 +563,23 @@ class SensingService:
             min_separation_m=BLOB_SEPARATION_M,
             max_blobs=MAX_BLOBS,
         )
+        spawned = False
         for blob in candidates:
             if all(math.dist(blob.position, p) >= SPAWN_SEPARATION_M for p in positions):
                 positions.append(blob.position)
                 strengths.append(blob.value)
+                spawned = True
+        if not spawned and weakest is not None and peak > BETTER_ELSEWHERE * weakest[0]:
+            # Nobody new, yet the best place in the room explains the links clearly better
+            # than where a track looks: that track followed a tie to the wrong place. Unless
+            # the place is another track's, the weakest track moves there (its id stays).
+            best_blob = find_blobs(values, self._grid, floor, max_blobs=1)
+            if best_blob and all(
+                math.dist(best_blob[0].position, p) >= SPAWN_SEPARATION_M for p in positions
+            ):
+                self._tracker.relocate(weakest[1], best_blob[0].position)
+                positions.append(best_blob[0].position)
+                strengths.append(best_blob[0].value)
         tracks = self._tracker.update(np.asarray(positions).reshape(-1, 3), now_s, strengths)
         return values, tracks
 
@@ -849,22 +857,6 @@ class SensingService:
         self._simulation.start()
 
 
-def room_from_site(
-    room_id: str,
-    name: str,
-    size: Vec3,
-    nodes: Sequence[tuple[str, str, Vec3, str | None]],
-    voxel_m: float = 0.2,
-) -> RoomSpec:
-    return RoomSpec(
-        room_id,
-        name,
-        size,
-        tuple(NodeSpec(node_id, node_name, pos, mac) for node_id, node_name, pos, mac in nodes),
-        voxel_m,
-    )
-
-
 def _node_view(
     node_id: str, name: str, position: Vec3, status: NodeStatus | None, now_s: float
 ) -> NodeView:
@@ -900,13 +892,17 @@ def _node_view(
     )
 
 
-def _quantiles(values: list[float]) -> dict[str, float | int]:
+def describe(values: Sequence[float]) -> dict[str, float | int | None]:
+    """Count, median, mean, 90th and 99th percentile and maximum of ``values`` (rounded to
+    3 decimals; None when there are none): the shape every sensing report uses."""
     if not values:
-        return {"count": 0}
-    array = np.asarray(values)
+        return {"count": 0, "median": None, "mean": None, "p90": None, "p99": None, "max": None}
+    array = np.asarray(values, dtype=np.float64)
     return {
         "count": int(array.size),
         "median": round(float(np.median(array)), 3),
+        "mean": round(float(array.mean()), 3),
+        "p90": round(float(np.percentile(array, 90)), 3),
         "p99": round(float(np.percentile(array, 99)), 3),
         "max": round(float(array.max()), 3),
     }

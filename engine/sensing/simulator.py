@@ -260,11 +260,14 @@ def sim_mac(index: int) -> str:
     return f"02:57:46:53:{index >> 8:02X}:{index & 0xFF:02X}"
 
 
-def perimeter_nodes(room: Room, count: int, *, inset_m: float = 0.1) -> list[SimNode]:
+def perimeter_nodes(
+    room: Room, count: int, *, inset_m: float = 0.1, start_m: float = 0.0
+) -> list[SimNode]:
     """``count`` nodes spread evenly around the walls, ``inset_m`` off them (wall mounts),
-    starting at the corner at the origin, alternately low (0.5 m) and high (2.0 m, or 0.3 m
-    below the ceiling), so that links cross the room at different heights. MACs from
-    :func:`sim_mac`; node ids ``sim-1``, ``sim-2``, …"""
+    the first ``start_m`` along the walls from the corner at the origin (0: in that corner),
+    alternately low (0.5 m) and high (2.0 m, or 0.3 m below the ceiling), so that links
+    cross the room at different heights. MACs from :func:`sim_mac`; node ids ``sim-1``,
+    ``sim-2``, …"""
     if count < 1:
         raise ValueError(f"need at least one node, got {count}")
     w, d = room.width_m - 2 * inset_m, room.depth_m - 2 * inset_m
@@ -274,7 +277,7 @@ def perimeter_nodes(room: Room, count: int, *, inset_m: float = 0.1) -> list[Sim
     low, high = min(0.5, room.height_m / 2), max(min(2.0, room.height_m - 0.3), 0.0)
     nodes = []
     for i in range(count):
-        s = perimeter * i / count
+        s = (start_m + perimeter * i / count) % perimeter
         if s < w:
             x, y = s, 0.0
         elif s < w + d:

@@ -20,7 +20,6 @@ import pytest
 
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, SimulatedClock
-from engine.sensing.evaluate import simulated_room
 from engine.sensing.protocol import CsiFrame, encode_csi_frame, parse_csi_frame
 from engine.sensing.server import NODE_OFFLINE
 from engine.sensing.service import (
@@ -32,12 +31,29 @@ from engine.sensing.service import (
     SensingUpdated,
     SimulationSpec,
 )
-from engine.sensing.simulator import NodeSimulation, Room, ScriptedWalker, SimNode, Simulator
+from engine.sensing.simulator import (
+    NodeSimulation,
+    Room,
+    ScriptedWalker,
+    SimNode,
+    Simulator,
+    sim_mac,
+)
 from engine.sensing.view import BlobExplanation, SensingSnapshot
 
 SECRET = b"test install secret"
 SIZE = (5.0, 5.0, 2.5)
-ROOM = simulated_room(SIZE, 4)  # sim-1 … sim-4 in the corners, MACs 02:57:46:53:00:0N
+# sim-1 … sim-4 in the corners (0.1 m off the walls, alternately 0.8 and 1.3 m high), MACs
+# 02:57:46:53:00:0N: the geometry these tests reason about, whatever `sense simulate` uses.
+ROOM = RoomSpec(
+    "sim",
+    "Simulated room",
+    SIZE,
+    tuple(
+        NodeSpec(f"sim-{i}", f"sim-{i}", (x, y, 0.8 if i % 2 else 1.3), sim_mac(i))
+        for i, (x, y) in enumerate([(0.1, 0.1), (4.9, 0.1), (4.9, 4.9), (0.1, 4.9)], start=1)
+    ),
+)
 NODE_IDS = {n.node_id for n in ROOM.nodes}
 MAC = {n.node_id: n.mac for n in ROOM.nodes if n.mac is not None}
 FRAME_HZ = 20  # frames per directed pair per second, as the simulated nodes send

@@ -173,7 +173,9 @@ def simulate_room(
         clock=clock,
         install_secret=None,
         port=0,
-        simulation=SimulationSpec(walkers=walkers, seed=seed, enter_after_s=enter_after_s),
+        simulation=SimulationSpec(
+            walkers=walkers, seed=seed, enter_after_s=enter_after_s, separate_process=True
+        ),
         first_blob_id=first_blob_id,
     )
     service.start()

@@ -80,9 +80,13 @@ from engine.sensing.server import (
 )
 from engine.sensing.signal import LinkState, SignalChain
 from engine.sensing.simulator import (
+    ABSENT,
+    EnteringWalker,
     NodeSimulation,
+    NodeSimulationProcess,
     Room,
     SimNode,
+    SimulationPlan,
     Simulator,
     Walker,
     random_walkers,
@@ -122,7 +126,6 @@ BLOB_SEPARATION_M: Final = 1.0
 SECONDARY_FRACTION: Final = 0.15  # a further blob must reach 15 % of the strongest one
 MAX_BLOBS: Final = 4
 FRAME_QUEUE: Final = 20_000  # about 4 s of 16 nodes at 20 Hz: past it frames are dropped
-ABSENT: Final = (-1000.0, -1000.0, 1.0)  # where a walker who has not entered yet stands
 ENTER_AFTER_S: Final = 5.0  # simulated walkers enter once the links have learned the empty room
 
 
@@ -162,6 +165,9 @@ class SimulationSpec:
     rate_hz: float = 20.0
     walker_list: tuple[Walker, ...] | None = None  # scripted walkers instead of random ones
     truth_walkers: tuple[Walker, ...] | None = None  # an identical copy read for ground truth
+    # Run the simulated nodes in a process of their own (random walkers only), as real nodes
+    # would be: the engine's threads then do not share the interpreter lock with them.
+    separate_process: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,25 +192,6 @@ class SensingUpdated(Event):
     """The room after a fusion tick (not history)."""
 
     snapshot: SensingSnapshot
-
-
-class _Walkers:
-    """Walkers who enter the room at ``enter_at_s``; before that they stand far outside
-    every link's Fresnel zones, where they change no frame."""
-
-    def __init__(self, walker: Walker, enter_at_s: float) -> None:
-        self._walker = walker
-        self._enter = enter_at_s
-
-    def position_at(self, t_s: float) -> Vec3:
-        if t_s < self._enter:
-            return ABSENT
-        return self._walker.position_at(t_s - self._enter)
-
-    def velocity_at(self, t_s: float) -> Vec3:
-        if t_s < self._enter:
-            return (0.0, 0.0, 0.0)
-        return self._walker.velocity_at(t_s - self._enter)
 
 
 @dataclass
@@ -304,7 +291,8 @@ class SensingService:
         )
         self._simulation_spec = simulation
         self._simulator: Simulator | None = None
-        self._simulation: NodeSimulation | None = None
+        self._simulation: NodeSimulation | NodeSimulationProcess | None = None
+        self._sim_origin: NodeSimulationProcess | None = None  # its origin, once it has one
         self._truth: tuple[Walker, ...] = ()
         self._sim_origin_s: float | None = None
 
@@ -351,11 +339,13 @@ class SensingService:
         return self._server
 
     @property
-    def simulation(self) -> NodeSimulation | None:
+    def simulation(self) -> NodeSimulation | NodeSimulationProcess | None:
         return self._simulation
 
     def sim_time(self, now_s: float) -> float | None:
         """Seconds of simulated time at engine time ``now_s`` (None unless simulating)."""
+        if self._sim_origin_s is None and self._sim_origin is not None:
+            self._sim_origin_s = self._sim_origin.origin_s  # the engine clock is monotonic()
         if self._sim_origin_s is None:
             return None
         return now_s - self._sim_origin_s
@@ -827,13 +817,34 @@ class SensingService:
         ]
         for node, listed in zip(nodes, self.room.nodes, strict=True):
             self._mac_to_node.setdefault(node.mac, listed.node_id)
-        walkers = spec.walker_list or tuple(random_walkers(room, spec.walkers, spec.seed))
         truth = spec.truth_walkers or tuple(random_walkers(room, spec.walkers, spec.seed))
-        self._truth = tuple(_Walkers(w, spec.enter_after_s) for w in truth)
+        self._truth = tuple(EnteringWalker(w, spec.enter_after_s) for w in truth)
+        url = f"ws://127.0.0.1:{self._server.port}"
+        if spec.separate_process:
+            if spec.walker_list is not None:
+                raise ValueError("a separate simulation process takes random walkers only")
+            process = NodeSimulationProcess(
+                url,
+                SimulationPlan(
+                    room=self.room.size,
+                    nodes=tuple((n.mac, n.position, n.node_id) for n in nodes),
+                    walkers=spec.walkers,
+                    seed=spec.seed,
+                    enter_after_s=spec.enter_after_s,
+                    rate_hz=spec.rate_hz,
+                    channel=self.room.channel,
+                    install_secret=self._secret,
+                ),
+            )
+            self._simulation = process
+            self._sim_origin = process
+            process.start()
+            return
+        walkers = spec.walker_list or tuple(random_walkers(room, spec.walkers, spec.seed))
         self._simulator = Simulator(
             room,
             nodes,
-            [_Walkers(w, spec.enter_after_s) for w in walkers],
+            [EnteringWalker(w, spec.enter_after_s) for w in walkers],
             rate_hz=spec.rate_hz,
             seed=spec.seed,
             channel=self.room.channel,
@@ -848,7 +859,7 @@ class SensingService:
             return now
 
         self._simulation = NodeSimulation(
-            f"ws://127.0.0.1:{self._server.port}",
+            url,
             self._simulator,
             duration_s=None,
             token_for=self.token_for,

@@ -300,6 +300,30 @@ class Walker(Protocol):
     def velocity_at(self, t_s: float) -> Vec3: ...
 
 
+ABSENT: Final = (-1000.0, -1000.0, 1.0)  # where a walker who has not entered yet stands
+
+
+class EnteringWalker:
+    """``walker``, who enters the room ``enter_at_s`` seconds into the simulation and then
+    walks as ``walker`` would from its own time 0. Before that they stand at :data:`ABSENT`,
+    far outside every link's Fresnel zones, where they change no frame: the room is empty
+    while the links learn their baselines, as in a real installation."""
+
+    def __init__(self, walker: Walker, enter_at_s: float) -> None:
+        self._walker = walker
+        self._enter = enter_at_s
+
+    def position_at(self, t_s: float) -> Vec3:
+        if t_s < self._enter:
+            return ABSENT
+        return self._walker.position_at(t_s - self._enter)
+
+    def velocity_at(self, t_s: float) -> Vec3:
+        if t_s < self._enter:
+            return (0.0, 0.0, 0.0)
+        return self._walker.velocity_at(t_s - self._enter)
+
+
 @dataclass(frozen=True, slots=True)
 class _Leg:
     t0: float
@@ -1268,3 +1292,105 @@ class NodeSimulation:
             )
         except BaseException as error:  # handed to wait() on the caller's thread
             self._error = error
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationPlan:
+    """Everything a separate process needs to build the same simulation: the room, the
+    nodes ((MAC, position, node id)), ``walkers`` random walkers from ``seed`` entering after
+    ``enter_after_s``, the frame rate and channel, and the install secret for the tokens."""
+
+    room: tuple[float, float, float]
+    nodes: tuple[tuple[str, Vec3, str | None], ...]
+    walkers: int
+    seed: int
+    enter_after_s: float
+    rate_hz: float
+    channel: int
+    install_secret: bytes
+
+
+def _run_plan(
+    url: str, plan: SimulationPlan, origin: Any, stop: Any, reports: Any
+) -> None:  # pragma: no cover - runs in the child process (its effects are tested)
+    from engine.sensing.protocol import node_token
+
+    room = Room(*plan.room)
+    simulator = Simulator(
+        room,
+        [SimNode(mac, position, node_id) for mac, position, node_id in plan.nodes],
+        [
+            EnteringWalker(w, plan.enter_after_s)
+            for w in random_walkers(room, plan.walkers, plan.seed)
+        ],
+        rate_hz=plan.rate_hz,
+        seed=plan.seed,
+        channel=plan.channel,
+    )
+
+    def time_source() -> float:  # run_nodes reads it first for its time origin
+        now = time.monotonic()
+        if origin.value < 0:
+            origin.value = now
+        return now
+
+    report = run_nodes_blocking(
+        url,
+        simulator,
+        duration_s=None,
+        token_for=lambda mac: node_token(plan.install_secret, mac),
+        stop_event=stop,
+        time_source=time_source,
+    )
+    reports.put(report)
+
+
+class NodeSimulationProcess:
+    """:class:`NodeSimulation` in a process of its own (``spawn``), so that the simulated
+    nodes' CSI generation and WebSocket clients do not share the engine's interpreter lock:
+    the engine then runs as it would with real nodes on the network. Same interface;
+    :attr:`origin_s` is the simulation's time origin on ``time.monotonic()`` (one clock for
+    every process on the machine), None until the nodes have started."""
+
+    def __init__(self, url: str, plan: SimulationPlan) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self._origin = context.Value("d", -1.0)
+        self._stop = context.Event()
+        self._reports = context.Queue()
+        self._process = context.Process(
+            target=_run_plan,
+            args=(url, plan, self._origin, self._stop, self._reports),
+            name="sensing-sim-process",
+            daemon=True,
+        )
+        self._report: RunReport | None = None
+
+    def start(self) -> None:
+        self._process.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def origin_s(self) -> float | None:
+        value = float(self._origin.value)
+        return None if value < 0 else value
+
+    @property
+    def running(self) -> bool:
+        return self._process.is_alive()
+
+    def wait(self, timeout_s: float | None = None) -> RunReport | None:
+        """The report once the process has ended (None if it is still running after
+        ``timeout_s``, or ended without one)."""
+        import queue
+
+        if self._report is None:
+            try:
+                self._report = self._reports.get(timeout=timeout_s)
+            except queue.Empty:
+                return None
+        self._process.join(5.0)
+        return self._report

@@ -21,11 +21,15 @@ positions always win over hello positions. Frames of nodes with no position are 
 ignored. A node that goes offline is forgotten by the signal chain at once, so its links stop
 contributing on the next tick.
 
-Blobs: the fused grid's peaks (non-maximum suppression, 1 m apart, each at least half the
-strongest) feed the tracker, whose predictions break the ties between voxels that the discrete
-Fresnel zones leave equal. A track is shown, and stored as ``sensing.blob_appeared`` with its
-explanation, once it has been detected on :data:`CONFIRM_HITS` ticks; it ends after coasting
-3 s without detection (``sensing.blob_left``, with its duration, path and last explanation).
+Blobs and tracks (:meth:`SensingService._track`): Fresnel zones are discrete, so several
+places often explain one person's link activations equally well. Each live track therefore
+looks for its person near where it expects them; the activations the tracked people explain
+are fitted (non-negative least squares on their voxels' weight patterns) and taken out, and
+only what is left is searched for new people; a track that followed a tie to the wrong
+place moves when the best place in the room explains the links 30 % better and nobody new is
+there. A track is shown, and stored as ``sensing.blob_appeared`` with its explanation, once
+it has been detected on :data:`CONFIRM_HITS` ticks; it ends after coasting 3 s without
+detection (``sensing.blob_left``, with its duration, path and last explanation).
 Blob ids number on from the highest one stored, so an id names one blob for good.
 
 The simulator (a product feature for the demo site): with a :class:`SimulationSpec` the service

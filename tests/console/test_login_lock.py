@@ -202,6 +202,9 @@ def test_idle_input_postpones_the_lock_and_silence_locks(
 
     qtbot.waitUntil(lambda: window.locked, timeout=5000)
     assert_locked(window)
+    # The lock is audited from a query worker: wait until it has reached the store writer
+    # (the full check once read the trail before it had).
+    qtbot.waitUntil(lambda: bool(audit_entries(host, action="session.lock")), timeout=5000)
     locks = audit_entries(host, action="session.lock")
     assert [e.detail for e in locks] == [{"reason": "idle"}]
 

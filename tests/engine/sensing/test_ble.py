@@ -1,0 +1,134 @@
+"""BLE identities: path-loss distance, weighted trilateration, sightings and the blob match."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from engine.sensing.ble import (
+    KEEP_SCORE,
+    MAX_AGE_S,
+    NAME_SCORE,
+    BleSightings,
+    DeviceEstimate,
+    Reading,
+    assign_identities,
+    distance_sigma_m,
+    locate,
+    match_score,
+    rssi_distance_m,
+)
+from engine.sensing.protocol import ProtocolError
+
+TRIANGLE = [(0.0, 0.0, 1.5), (4.0, 0.0, 1.5), (2.0, 3.46, 1.5)]
+PHONE = "AA:BB:CC:00:00:01"
+TAG = "AA:BB:CC:00:00:02"
+
+
+@pytest.mark.parametrize(("rssi", "metres"), [(-65, 1.0), (-75, 2.512), (-55, 0.398), (-85, 6.31)])
+def test_the_issue_path_loss_vectors(rssi: float, metres: float) -> None:
+    assert rssi_distance_m(rssi) == pytest.approx(metres, abs=0.001)
+
+
+def test_a_non_finite_rssi_is_refused() -> None:
+    with pytest.raises(ValueError, match="finite"):
+        rssi_distance_m(math.nan)
+
+
+def test_distance_uncertainty_grows_with_distance() -> None:
+    assert distance_sigma_m(4.0) == pytest.approx(2 * distance_sigma_m(2.0))
+    assert distance_sigma_m(1.0) == pytest.approx(math.log(10) / 25 * 4.0)
+
+
+def test_three_nodes_hearing_the_same_rssi_put_the_device_at_their_centre() -> None:
+    (x, y), confidence, _residual = locate([Reading(p, -73.0) for p in TRIANGLE])
+    assert math.hypot(x - 2.0, y - 1.15) < 0.5  # the issue's vector
+    assert math.hypot(x - 2.0, y - 1.153) < 0.01  # and in fact its centre, by symmetry
+    assert confidence > 0.9
+
+
+def test_trilateration_finds_a_device_from_noisy_rssi() -> None:
+    rng = np.random.default_rng(4)
+    nodes = [(0.1, 0.1, 1.2), (4.9, 0.1, 1.2), (4.9, 4.9, 1.2), (0.1, 4.9, 1.2)]
+    errors = []
+    for _ in range(200):
+        truth = rng.uniform(0.5, 4.5, size=2)
+        readings = []
+        for node in nodes:
+            d = math.dist((*truth, 1.0), node)
+            rssi = -65.0 - 25.0 * math.log10(d) + rng.normal(0.0, 2.0)
+            readings.append(Reading(node, rssi))
+        (x, y), _c, _r = locate(readings)
+        errors.append(math.hypot(x - truth[0], y - truth[1]))
+    assert float(np.median(errors)) < 0.6
+    assert float(np.percentile(errors, 90)) < 1.5
+
+
+def test_confidence_falls_with_fewer_nodes_and_disagreeing_distances() -> None:
+    three = locate([Reading(p, -73.0) for p in TRIANGLE])[1]
+    two = locate([Reading(p, -73.0) for p in TRIANGLE[:2]])[1]
+    one = locate([Reading(TRIANGLE[0], -73.0)])[1]
+    assert three > two > one > 0
+    # Distances that cannot all hold (two nodes say "right here", one says "far away").
+    clash = locate(
+        [Reading(TRIANGLE[0], -50.0), Reading(TRIANGLE[1], -50.0), Reading(TRIANGLE[2], -90.0)]
+    )
+    assert clash[1] < three and clash[2] > 1.0
+
+
+def test_sightings_use_fresh_readings_of_placed_nodes_and_forget_stale_devices() -> None:
+    sightings = BleSightings()
+    positions = {"a": TRIANGLE[0], "b": TRIANGLE[1], "c": TRIANGLE[2]}
+    for t in (0.0, 1.0, 2.0):
+        for node in "abc":
+            sightings.add(node, PHONE.lower(), -73.0 if t != 1.0 else -40.0, t)  # one outlier
+        sightings.add("unplaced", PHONE, -40.0, t)
+    (estimate,) = sightings.estimates(positions, now_s=2.5)
+    assert estimate.address == PHONE and estimate.nodes == 3
+    assert math.hypot(estimate.position[0] - 2.0, estimate.position[1] - 1.15) < 0.5  # median
+    assert estimate.age_s == pytest.approx(0.5)
+    assert sightings.estimates(positions, now_s=2.0 + MAX_AGE_S + 0.1) == []
+    assert sightings.estimates(positions, now_s=100.0) == []
+    with pytest.raises(ProtocolError):
+        sightings.add("a", "not-an-address", -60.0, 3.0)
+
+
+def estimate(
+    address: str, x: float, y: float, age_s: float = 0.0, conf: float = 1.0
+) -> DeviceEstimate:
+    return DeviceEstimate(address, (x, y), conf, 3, 0.5, age_s)
+
+
+def test_the_match_score_weighs_freshness_confidence_and_distance() -> None:
+    assert match_score(estimate(PHONE, 1.0, 1.0), (1.0, 1.0, 1.0)) == pytest.approx(1.0)
+    assert match_score(estimate(PHONE, 1.0, 1.0, age_s=5.0), (1.0, 1.0)) == pytest.approx(0.5)
+    assert match_score(estimate(PHONE, 1.0, 1.0, conf=0.5), (1.0, 1.0)) == pytest.approx(0.5)
+    near = match_score(estimate(PHONE, 1.0, 1.0), (1.5, 1.0))
+    far = match_score(estimate(PHONE, 1.0, 1.0), (3.0, 1.0))
+    assert near > NAME_SCORE > far
+    assert match_score(estimate(PHONE, 1.0, 1.0, age_s=MAX_AGE_S), (1.0, 1.0)) == 0.0
+
+
+def test_each_device_names_at_most_one_blob_and_only_a_good_match_names() -> None:
+    blobs = {7: (1.0, 1.0, 1.0), 8: (4.0, 4.0, 1.0), 9: (1.3, 1.0, 1.0)}
+    names = assign_identities([estimate(PHONE, 1.1, 1.0), estimate(TAG, 2.6, 2.6)], blobs, {})
+    assert names.keys() == {7}  # the tag is 1.9 m from blob 8: not good enough to name it
+    assert names[7][0] == PHONE and names[7][1] >= NAME_SCORE
+
+
+def test_a_blob_keeps_its_name_until_another_device_matches_it_clearly_better() -> None:
+    blobs = {7: (1.0, 1.0, 1.0)}
+    # The phone drifted (score now between KEEP_SCORE and NAME_SCORE): the blob keeps it.
+    drifting = estimate(PHONE, 2.3, 1.0)
+    assert KEEP_SCORE <= match_score(drifting, blobs[7]) < NAME_SCORE
+    assert assign_identities([drifting], blobs, {7: PHONE}) == {
+        7: (PHONE, pytest.approx(match_score(drifting, blobs[7])))
+    }
+    assert assign_identities([drifting], blobs, {}) == {}  # but it would not name it afresh
+    # A tag right on the blob beats the drifting phone by far more than the margin.
+    names = assign_identities([drifting, estimate(TAG, 1.0, 1.0)], blobs, {7: PHONE})
+    assert names[7][0] == TAG
+    # The phone gone quiet: the name goes.
+    assert assign_identities([estimate(PHONE, 1.0, 1.0, age_s=MAX_AGE_S)], blobs, {7: PHONE}) == {}

@@ -11,9 +11,7 @@ import json
 import logging
 import math
 import os
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from console.commands import (
     secrets,
     sense,
     settings,
+    stop_on_signals,
 )
 from engine.access import PermissionDeniedError
 from engine.accounts import LoginFailedError, RecoveryRefusedError
@@ -264,26 +263,21 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
     site = load_site(args.engine_site or args.site)  # validated before anything starts
     store = Store(db_url)
     runtime = EngineRuntime(site, store)
-    stop = threading.Event()
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
     try:
-        try:
-            runtime.start()
-        except EngineAlreadyRunningError as exc:  # a second engine on this data dir
-            print(f"watchfloor engine: {exc}", file=sys.stderr)
-            return exit_codes.FAILED
-        deadline = time.monotonic() + args.duration  # --duration counts from the start
-        while not stop.is_set() and runtime.fatal_error is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            runtime.wait_fatal(min(remaining, 0.5))
+        with stop_on_signals() as stop:
+            try:
+                runtime.start()
+            except EngineAlreadyRunningError as exc:  # a second engine on this data dir
+                print(f"watchfloor engine: {exc}", file=sys.stderr)
+                return exit_codes.FAILED
+            deadline = time.monotonic() + args.duration  # --duration counts from the start
+            while not stop.is_set() and runtime.fatal_error is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                runtime.wait_fatal(min(remaining, 0.5))
     finally:
         runtime.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         store.close()
     report: dict[str, Any] = runtime.report()
     report["duration_s"] = args.duration

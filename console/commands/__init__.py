@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,3 +20,19 @@ def emit_report(report: dict[str, Any], path: Path | None, as_json: bool) -> Non
         tmp.replace(path)
     if as_json:
         print(json.dumps(report))
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event that Ctrl+C (SIGINT) or SIGTERM sets while the block runs, instead of
+    interrupting it; the previous handlers come back afterwards. For commands that run
+    until a duration ends or someone stops them, and must then still report."""
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -19,12 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import signal
 import sys
-import threading
+from pathlib import Path
 from typing import Any
 
 from console import exit_codes
+from console.commands import emit_report, stop_on_signals
 from engine.text import printable
 
 
@@ -67,7 +67,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     simulate.add_argument(
         "--room", metavar="WxDxH", default="5x5x2.5", help="room in metres (default 5x5x2.5)"
     )
-    simulate.add_argument("--report", metavar="FILE", help="write the report here as JSON")
+    simulate.add_argument(
+        "--report", type=Path, metavar="FILE", help="write the report here as JSON"
+    )
     simulate.add_argument("--json", action="store_true", help="print the report as JSON")
     explain = actions.add_parser(
         "explain", parents=parents, help="why a stored blob was where it was"
@@ -134,7 +136,6 @@ def _serve(args: argparse.Namespace, install_secret: bytes) -> int:
             print(f"watchfloor sense serve: {printable(str(exc))}", file=sys.stderr)
             return exit_codes.SITE
         args.host, args.port = sensing.host, 8080 if sensing.port is None else sensing.port
-    stop = threading.Event()
 
     def on_node_event(kind: str, mac: str, detail: dict[str, Any]) -> None:
         reason = detail.get("reason")
@@ -154,14 +155,10 @@ def _serve(args: argparse.Namespace, install_secret: bytes) -> int:
         print(f"watchfloor sense serve: {printable(str(exc))}", file=sys.stderr)
         return exit_codes.FAILED
     print(f"listening on {args.host}:{server.port} (/ws/node)", file=sys.stderr, flush=True)
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
     try:
-        stop.wait(args.duration)
+        with stop_on_signals() as stop:
+            stop.wait(args.duration)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         nodes = server.nodes()
         server.stop()
     rows: list[dict[str, Any]] = [
@@ -226,12 +223,8 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
         return exit_codes.USAGE
     room = simulated_room(size, args.nodes)
     store = Store(db_url)
-    stop = threading.Event()
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
     try:
-        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+        with stop_on_signals() as stop, StoreWriter.running(store, clock=REAL_CLOCK) as writer:
             bus = EventBus()
             writer.attach(bus)
             recorded: list[SensingRecord] = []
@@ -256,16 +249,9 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
                 raise RuntimeError("the store writer did not write the sensing events in 30 s")
             report["events_stored"] = len(recorded)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         store.close()
-    if args.report:
-        from pathlib import Path
-
-        Path(args.report).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    if args.json:
-        print(json.dumps(report))
-    else:
+    emit_report(report, args.report, args.json)
+    if not args.json:
         error = report["error_m"]
         tick = report["fusion_tick_ms"]
         print(

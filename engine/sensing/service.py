@@ -824,35 +824,25 @@ class SensingService:
         truth = spec.truth_walkers or tuple(random_walkers(room, spec.walkers, spec.seed))
         self._truth = tuple(EnteringWalker(w, spec.enter_after_s) for w in truth)
         url = f"ws://127.0.0.1:{self._server.port}"
+        plan = SimulationPlan(
+            room=self.room.size,
+            nodes=tuple((n.mac, n.position, n.node_id) for n in nodes),
+            walkers=spec.walkers,
+            seed=spec.seed,
+            enter_after_s=spec.enter_after_s,
+            rate_hz=spec.rate_hz,
+            channel=self.room.channel,
+            install_secret=self._secret,
+        )
         if spec.separate_process:
             if spec.walker_list is not None:
                 raise ValueError("a separate simulation process takes random walkers only")
-            process = NodeSimulationProcess(
-                url,
-                SimulationPlan(
-                    room=self.room.size,
-                    nodes=tuple((n.mac, n.position, n.node_id) for n in nodes),
-                    walkers=spec.walkers,
-                    seed=spec.seed,
-                    enter_after_s=spec.enter_after_s,
-                    rate_hz=spec.rate_hz,
-                    channel=self.room.channel,
-                    install_secret=self._secret,
-                ),
-            )
+            process = NodeSimulationProcess(url, plan)
             self._simulation = process
             self._sim_origin = process
             process.start()
             return
-        walkers = spec.walker_list or tuple(random_walkers(room, spec.walkers, spec.seed))
-        self._simulator = Simulator(
-            room,
-            nodes,
-            [EnteringWalker(w, spec.enter_after_s) for w in walkers],
-            rate_hz=spec.rate_hz,
-            seed=spec.seed,
-            channel=self.room.channel,
-        )
+        self._simulator = plan.build(spec.walker_list)
         origin: list[float] = []
 
         def time_source() -> float:  # run_nodes reads it first for its time origin

@@ -1309,24 +1309,27 @@ class SimulationPlan:
     channel: int
     install_secret: bytes
 
+    def build(self, walkers: Sequence[Walker] | None = None) -> Simulator:
+        """The plan's simulator: its random walkers, or ``walkers`` (scripted ones) instead,
+        entering after :attr:`enter_after_s`."""
+        room = Room(*self.room)
+        chosen = random_walkers(room, self.walkers, self.seed) if walkers is None else walkers
+        return Simulator(
+            room,
+            [SimNode(mac, position, node_id) for mac, position, node_id in self.nodes],
+            [EnteringWalker(w, self.enter_after_s) for w in chosen],
+            rate_hz=self.rate_hz,
+            seed=self.seed,
+            channel=self.channel,
+        )
+
 
 def _run_plan(
     url: str, plan: SimulationPlan, origin: Any, stop: Any, reports: Any
 ) -> None:  # pragma: no cover - runs in the child process (its effects are tested)
     from engine.sensing.protocol import node_token
 
-    room = Room(*plan.room)
-    simulator = Simulator(
-        room,
-        [SimNode(mac, position, node_id) for mac, position, node_id in plan.nodes],
-        [
-            EnteringWalker(w, plan.enter_after_s)
-            for w in random_walkers(room, plan.walkers, plan.seed)
-        ],
-        rate_hz=plan.rate_hz,
-        seed=plan.seed,
-        channel=plan.channel,
-    )
+    simulator = plan.build()
 
     def time_source() -> float:  # run_nodes reads it first for its time origin
         now = time.monotonic()

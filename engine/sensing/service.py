@@ -52,7 +52,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -209,12 +209,6 @@ class _Blob:
     # What its explanation needs, from the last tick it was detected on (explained only when
     # an event needs it: explaining every blob on every tick cost more than the fusion).
     evidence: tuple[FusionModel, npt.NDArray[np.float32], Vec3, float, float] | None = None
-
-    def explanation(self, explain: Callable[..., BlobExplanation], track_id: int) -> Any:
-        if self.evidence is None:
-            return None
-        model, activation, position, value, t_s = self.evidence
-        return _explanation_json(explain(model, activation, track_id, position, value, t_s))
 
 
 @dataclass
@@ -624,7 +618,7 @@ class SensingService:
                     {
                         "blob": track.track_id,
                         "position": _rounded(track.position),
-                        "explanation": blob.explanation(self._explain, track.track_id),
+                        "explanation": self._stored_explanation(blob, track.track_id),
                     },
                     blob_id=track.track_id,
                 )
@@ -642,10 +636,17 @@ class SensingService:
                     "duration_s": round(now_s - blob.first_s, 2),
                     "path_m": round(blob.path_m, 2),
                     "position": None if blob.last is None else _rounded(blob.last),
-                    "explanation": blob.explanation(self._explain, track_id),
+                    "explanation": self._stored_explanation(blob, track_id),
                 },
                 blob_id=track_id,
             )
+
+    def _stored_explanation(self, blob: _Blob, track_id: int) -> list[dict[str, Any]] | None:
+        """The explanation an event stores: from the last tick the blob was detected on."""
+        if blob.evidence is None:
+            return None
+        model, activation, position, value, t_s = blob.evidence
+        return _explanation_json(self._explain(model, activation, track_id, position, value, t_s))
 
     def _explain(
         self,

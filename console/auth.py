@@ -71,6 +71,10 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("sense", "serve"): (Permission.WATCH, "run the sensing node server"),
     ("sense", "simulate"): (Permission.WATCH, "run a simulated sensing room"),
     ("sense", "explain"): (Permission.WATCH, "explain a sensing blob"),
+    ("ble", "devices list"): (Permission.WATCH, "list BLE devices"),
+    ("ble", "devices add"): (Permission.MANAGE_BLE_DEVICES, "register a BLE device"),
+    ("ble", "devices remove"): (Permission.MANAGE_BLE_DEVICES, "remove a BLE device"),
+    ("ble", "scan"): (Permission.WATCH, "scan for BLE devices"),
     ("db", "upgrade"): None,
     ("cameras", "set-password"): None,
     ("bench", None): None,
@@ -86,7 +90,10 @@ ACTION_DESTS = {
     "db": "db_command",
     "cameras": "cameras_command",
     "secrets": "secrets_command",
+    "ble": "ble_command",
 }
+# Actions with verbs of their own (``ble devices add``): the key's action is "devices add".
+VERB_DESTS = {("ble", "devices"): "devices_command"}
 
 
 class AuthenticationNeededError(PermissionError):
@@ -107,7 +114,11 @@ def add_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 def command_key(args: argparse.Namespace) -> tuple[str, str | None]:
     command = str(args.command)
     dest = ACTION_DESTS.get(command)
-    return command, (str(getattr(args, dest)) if dest else None)
+    if dest is None:
+        return command, None
+    action = str(getattr(args, dest))
+    verb_dest = VERB_DESTS.get((command, action))
+    return command, (f"{action} {getattr(args, verb_dest)}" if verb_dest else action)
 
 
 class SecretReader:

@@ -21,6 +21,7 @@ from console.commands import (
     accounts,
     analyze,
     audit,
+    ble,
     cameras,
     emit_report,
     faces,
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     settings.add_parser(sub, [db_option])
     audit.add_parser(sub, [db_option])
     sense.add_parser(sub, [db_option])
+    ble.add_parser(sub, [db_option])
     accounts.add_parser(sub, [db_option])
     secrets.add_parser(sub, [db_option])  # the OS keyring; the database for the audit trail
     cameras.add_parser(sub, [])  # uses the site file and the OS keyring, no database
@@ -171,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
             return accounts.run(args, db_url)
         if args.command == "sense":
             return sense.run(args, db_url)
+        if args.command == "ble":
+            return ble.run(args, db_url)
         if args.command == "cameras":
             return cameras.run(args)
         if args.command == "secrets":

@@ -40,7 +40,7 @@ from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
 from engine.store.models import Event
-from engine.store.person_models import FaceEmbedding, Person
+from engine.store.person_models import BleDevice, FaceEmbedding, Person
 from engine.store.writer import StoreWriter
 from engine.text import control_character_at
 
@@ -162,7 +162,7 @@ class FaceMemory:
         person they all match (someone the cameras met, who now gets a name and keeps their
         history); else to a new person. All in one transaction.
         """
-        clean_name = _clean_name(name)
+        clean_name = clean_person_name(name)
         if not images:
             raise EnrollmentError("give at least one photo of the person to enroll")
         paths = [Path(image) for image in images]
@@ -262,7 +262,7 @@ class FaceMemory:
 
     def rename(self, public_id: str, name: str | None, *, actor: Actor) -> Person:
         """Give the person a name (None clears it; the public id never changes)."""
-        clean_name = None if name is None else _clean_name(name)
+        clean_name = None if name is None else clean_person_name(name)
         with self._write_lock:
             written: _Written = self._writer.execute(
                 _Rename(public_id=public_id, name=clean_name, at=self._clock.now(), actor=actor)
@@ -380,7 +380,7 @@ class _Enroll(GuardedCommand, StoreCommand):
             if candidate is not None and candidate.name is None:
                 person = candidate
         if person is None:
-            person = Person(public_id=_unused_public_id(session), appearances=0)
+            person = Person(public_id=unused_public_id(session), appearances=0)
             session.add(person)
         person.name = self.name
         session.flush()
@@ -418,7 +418,7 @@ class _Observe(StoreCommand):
             else None
         )
         if person is None:
-            person = Person(public_id=_unused_public_id(session), appearances=0)
+            person = Person(public_id=unused_public_id(session), appearances=0)
             session.add(person)
             remember = True
         seen_at = self.seen_at
@@ -469,7 +469,8 @@ class _Rename(GuardedCommand, StoreCommand):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Merge(GuardedCommand, StoreCommand):
-    """Move ``absorb``'s embeddings, events and face pictures to ``keep``; delete ``absorb``."""
+    """Move ``absorb``'s embeddings, events, face pictures and BLE devices to ``keep``;
+    delete ``absorb``."""
 
     permission: ClassVar[Permission] = Permission.MERGE_PEOPLE
     action: ClassVar[str] = "person.merge"
@@ -493,6 +494,10 @@ class _Merge(GuardedCommand, StoreCommand):
         session.execute(
             update(Event).where(Event.person_id == absorbed.id).values(person_id=kept.id)
         )
+        session.execute(  # the BLE devices they carry
+            update(BleDevice).where(BleDevice.person_id == absorbed.id).values(person_id=kept.id)
+        )
+        kept.colour = kept.colour or absorbed.colour
         kept.appearances += absorbed.appearances
         kept.first_seen = _earliest(kept.first_seen, absorbed.first_seen)
         kept.last_seen = _latest(kept.last_seen, absorbed.last_seen)
@@ -524,7 +529,9 @@ def _person(session: Session, public_id: str) -> Person:
     return person
 
 
-def _unused_public_id(session: Session) -> str:
+def unused_public_id(session: Session) -> str:
+    """A fresh automatic person id no stored person has (call inside the writer's
+    transaction)."""
     while True:  # 2^32 ids: a clash is rare, two in a row rarer still
         candidate = new_public_id()
         if session.scalar(select(Person.id).where(Person.public_id == candidate)) is None:
@@ -546,7 +553,9 @@ def _matrix_from_blobs(blobs: list[bytes]) -> npt.NDArray[np.float32]:
     return np.stack([embedding_from_bytes(bytes(blob)) for blob in blobs])
 
 
-def _clean_name(name: str) -> str:
+def clean_person_name(name: str) -> str:
+    """``name`` with its whitespace collapsed, or ``ValueError`` when it is empty, too long or
+    holds control characters."""
     # Whitespace (tabs and newlines included) becomes single spaces; any other control
     # character is refused: in a terminal it would be obeyed, not shown.
     clean = " ".join(name.split())

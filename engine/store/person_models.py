@@ -1,13 +1,23 @@
-"""Typed models of the face memory: people the cameras know, and their face embeddings.
+"""Typed models of the face memory: people the cameras know, their face embeddings, and the
+BLE devices they carry.
 
-Schema changes go through a new Alembic revision (these tables: ``0002_persons_and_faces``).
+Schema changes go through a new Alembic revision (these tables: ``0002_persons_and_faces``,
+``0010_ble_devices``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.store.models import Base, BigId
@@ -40,6 +50,26 @@ class Person(Base):
     snapshot_media_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("media.id", ondelete="SET NULL")
     )
+    colour: Mapped[str | None] = mapped_column(String(7))  # "#RRGGBB"; None: palette
+
+
+class BleDevice(Base):
+    """A phone or tag an admin registered to a person (``0010_ble_devices``): a blob that
+    carries it takes the person's name. ``address`` is upper case and colon separated.
+    Deleting the person deletes their devices (ON DELETE CASCADE)."""
+
+    __tablename__ = "ble_devices"
+    __table_args__ = (UniqueConstraint("address", name="uq_ble_devices_address"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(17))
+    label: Mapped[str] = mapped_column(String(200))
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE", name="fk_ble_devices_person_id"),
+        index=True,
+    )
+    registered_at: Mapped[datetime]
+    registered_by: Mapped[str] = mapped_column(String(100))
 
 
 class FaceEmbedding(Base):

@@ -27,6 +27,17 @@ ADA_PW, OLGA_PW, IAN_PW = "ada-secret-1", "olga-secret-1", "ian-secret-1"
 PRIVILEGED: dict[tuple[str, str | None], list[str]] = {
     ("people", "rename"): ["people", "rename", "p-0001", "X"],
     ("sense", "token"): ["sense", "token", "AA:BB:CC:DD:EE:01"],
+    ("ble", "devices add"): [
+        "ble",
+        "devices",
+        "add",
+        "AA:BB:CC:DD:EE:02",
+        "--label",
+        "t",
+        "--person",
+        "Eve",
+    ],
+    ("ble", "devices remove"): ["ble", "devices", "remove", "AA:BB:CC:DD:EE:02"],
     ("people", "merge"): ["people", "merge", "p-0001", "p-0002"],
     ("people", "erase"): ["people", "erase", "p-0001"],
     ("settings", "set"): ["settings", "set", "retention.clips_days", "9"],
@@ -67,7 +78,12 @@ def _leaf_commands() -> set[tuple[str, str | None]]:
     for name, sub in subparsers.choices.items():  # type: ignore[union-attr]
         nested = [a for a in sub._actions if a.dest.endswith("_command")]
         if nested:
-            leaves |= {(name, action) for action in nested[0].choices}
+            for action, action_parser in nested[0].choices.items():
+                verbs = [a for a in action_parser._actions if a.dest.endswith("_command")]
+                if verbs:  # ble devices add: the action is "devices add"
+                    leaves |= {(name, f"{action} {verb}") for verb in verbs[0].choices}
+                else:
+                    leaves.add((name, action))
         else:
             leaves.add((name, None))
     return leaves

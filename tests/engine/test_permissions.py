@@ -18,6 +18,7 @@ import pytest
 
 import engine
 import engine.accounts
+import engine.identity.devices
 import engine.identity.erasure
 import engine.identity.faces_store
 import engine.sensing.records
@@ -65,6 +66,12 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
     ),
     engine.sensing.records.OpenNodePairing: lambda a: engine.sensing.records.OpenNodePairing(
         room="room", seconds=120, at=T0, actor=a
+    ),
+    engine.identity.devices.RegisterBleDevice: lambda a: engine.identity.devices.RegisterBleDevice(
+        address="AA:BB:CC:00:00:01", label="phone", person="Eve", colour=None, at=T0, actor=a
+    ),
+    engine.identity.devices.RemoveBleDevice: lambda a: engine.identity.devices.RemoveBleDevice(
+        address="AA:BB:CC:00:00:01", at=T0, actor=a
     ),
 }
 

@@ -30,10 +30,13 @@ ENGINE_THREAD_PREFIXES = (
     "sensing-server",
     "sensing-sim",
     "sensing-fusion",
+    "sensing-recorder",
     "query-",
     "store-writer",
     "engine-watchdog",
     "retention",
+    "ble-scan",
+    "alert-webhook",
 )
 
 

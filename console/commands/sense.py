@@ -65,6 +65,11 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     simulate.add_argument(
+        "--ble",
+        action="store_true",
+        help="walkers carry BLE tags (Walker 1, 2, …): report how soon blobs get the right name",
+    )
+    simulate.add_argument(
         "--room", metavar="WxDxH", default="5x5x2.5", help="room in metres (default 5x5x2.5)"
     )
     simulate.add_argument(
@@ -244,6 +249,7 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
                 bus=bus,
                 first_blob_id=first,
                 stop=stop,
+                ble=args.ble,
             )
             if not writer.flush(30):
                 raise RuntimeError("the store writer did not write the sensing events in 30 s")
@@ -261,6 +267,12 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
             f"p99 {tick.get('p99')} ms; frames {report['frames_received']} received, "
             f"{report['frames_dropped']} dropped"
         )
+        if "identity" in report:
+            names = report["identity"]
+            print(
+                f"named after {names['time_to_name_s']} s; longest wrong name "
+                f"{names['longest_wrong_name_s']} s"
+            )
     return exit_codes.OK
 
 

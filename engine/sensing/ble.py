@@ -16,10 +16,12 @@ least squares from the weighted centroid of the nodes). Confidence combines how 
 heard the device (one node gives only a ring, two a mirror pair) and how well the distances
 agree (the weighted RMS residual in units of σ).
 
-Matching a device to a blob: ``score = freshness × confidence × closeness``, freshness
-falling linearly to 0 at :data:`MAX_AGE_S` since the newest reading, closeness
-exp(−(distance / 1.5 m)²) on the floor. A blob takes a device's name when the best one-to-one
-assignment (Hungarian) gives it a score ≥ :data:`NAME_SCORE` (0.6); it keeps the name while
+Matching a device to a blob (:func:`blob_match_score`): every recent reading is compared with
+what the path-loss model expects at the blob's position when the reading was taken, so a
+walking person's blob is matched along its path rather than to one averaged position;
+``score = freshness × coverage × agreement`` (node count, residual). A blob takes a device's
+name when the best one-to-one assignment (Hungarian) gives it a score ≥ :data:`NAME_SCORE`
+(0.6); it keeps the name while
 its track lives and the score stays above :data:`KEEP_SCORE`, unless another device matches it
 clearly better.
 """
@@ -42,9 +44,9 @@ RSSI_SIGMA_DB = 4.0
 DEVICE_HEIGHT_M = 1.0  # a phone in a pocket or hand, a tag on a lanyard
 MAX_AGE_S = 10.0  # readings older than this are not used
 READINGS_KEPT = 5  # per node and device: their median damps single outliers
-CLOSENESS_M = 1.5
 NAME_SCORE = 0.6
 KEEP_SCORE = 0.3
+BLOB_POSITION_SIGMA_M = 0.5  # how far a blob typically is from the person (sensing tracker)
 BETTER_BY = 0.15  # another device takes a named blob only when it scores this much more
 
 Vec2 = tuple[float, float]
@@ -65,6 +67,19 @@ def rssi_distance_m(
 def distance_sigma_m(distance_m: float, sigma_db: float = RSSI_SIGMA_DB) -> float:
     """The standard deviation of a path-loss distance for ``sigma_db`` of RSSI noise."""
     return distance_m * math.log(10.0) / (10.0 * PATH_LOSS_EXPONENT) * sigma_db
+
+
+@dataclass(frozen=True, slots=True)
+class KnownDevice:
+    """A registered device as the sensing service names blobs by it: its address, label,
+    the name a blob carrying it takes, the person's id (None for a simulated walker's tag,
+    who is nobody in the face memory) and their colour (``#RRGGBB``)."""
+
+    address: str
+    label: str
+    name: str
+    person_id: str | None
+    colour: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +157,24 @@ class BleSightings:
         kept = self._readings.setdefault(device, {}).setdefault(node, deque(maxlen=READINGS_KEPT))
         kept.append((t_s, float(rssi_dbm)))
 
+    def readings(
+        self, node_positions: Mapping[str, Sequence[float]], now_s: float
+    ) -> dict[str, list[tuple[Sequence[float], float, float]]]:
+        """Every device's readings within :attr:`max_age_s` from placed nodes: address →
+        [(node position, time, RSSI)] (what :func:`blob_match_score` takes)."""
+        found: dict[str, list[tuple[Sequence[float], float, float]]] = {}
+        for device, by_node in self._readings.items():
+            kept = [
+                (node_positions[node], t, rssi)
+                for node, values in by_node.items()
+                if node in node_positions
+                for t, rssi in values
+                if now_s - t <= self.max_age_s
+            ]
+            if kept:
+                found[device] = kept
+        return found
+
     def estimates(
         self, node_positions: Mapping[str, Sequence[float]], now_s: float
     ) -> list[DeviceEstimate]:
@@ -172,40 +205,80 @@ class BleSightings:
         return found
 
 
-def match_score(estimate: DeviceEstimate, blob_position: Sequence[float]) -> float:
-    """How well ``estimate`` says its device is carried by a blob at ``blob_position``."""
-    freshness = max(0.0, 1.0 - estimate.age_s / MAX_AGE_S)
-    distance = math.hypot(
-        estimate.position[0] - float(blob_position[0]),
-        estimate.position[1] - float(blob_position[1]),
-    )
-    closeness = math.exp(-((distance / CLOSENESS_M) ** 2))
-    return freshness * estimate.confidence * closeness
+def blob_match_score(
+    readings: Iterable[tuple[Sequence[float], float, float]],
+    blob_path: Sequence[tuple[float, Sequence[float]]],
+    now_s: float,
+    position_sigma_m: float = BLOB_POSITION_SIGMA_M,
+) -> float:
+    """How well a device's recent RSSI readings say it is carried by a blob (0–1).
+
+    ``readings``: (node position, reading time, RSSI dBm) of the device within
+    :data:`MAX_AGE_S`; ``blob_path``: the blob's (time, position) history, oldest first. Each
+    reading is compared with the RSSI the path-loss model expects at the blob's position at
+    that reading's time (a device carried at :data:`DEVICE_HEIGHT_M`): residual
+    r = (RSSI − expected) / σ, where σ² is the RSSI noise plus what the blob's own position
+    error (``position_sigma_m``) does to the expected RSSI: near a node RSSI changes by
+    10·n/ln(10)/d ≈ 11/d dB per metre, so a blob 0.5 m off a person 0.7 m from a node is
+    8 dB off there. The score is ``freshness × coverage × agreement``: freshness
+    falls linearly to 0 at :data:`MAX_AGE_S` since the newest reading; coverage is 0.2 for one
+    node, 0.55 for two, 1 for three or more (one node gives only a ring, two a mirror pair);
+    agreement exp(−max(mean r² − 1, 0) / 2) is 1 when the readings scatter about the blob by no
+    more than RSSI noise does, and falls as the blob's distances to the nodes disagree with
+    what they heard (a blob 2 m off is about 2 σ per reading away)."""
+    path = list(blob_path)
+    if not path:
+        return 0.0
+    times = np.array([t for t, _ in path], dtype=np.float64)
+    squares: list[float] = []
+    nodes: set[tuple[float, float, float]] = set()
+    newest = -math.inf
+    for node_position, t_s, rssi in readings:
+        age = now_s - t_s
+        if age > MAX_AGE_S or not math.isfinite(rssi):
+            continue
+        newest = max(newest, t_s)
+        at = int(np.clip(np.searchsorted(times, t_s), 0, len(path) - 1))
+        blob = path[at][1]
+        nx, ny, nz = (float(c) for c in node_position)
+        distance = math.sqrt(
+            (nx - float(blob[0])) ** 2 + (ny - float(blob[1])) ** 2 + (nz - DEVICE_HEIGHT_M) ** 2
+        )
+        expected = REFERENCE_RSSI_DBM - 10.0 * PATH_LOSS_EXPONENT * math.log10(max(distance, 0.3))
+        slope_db_per_m = 10.0 * PATH_LOSS_EXPONENT / math.log(10.0) / max(distance, 0.3)
+        variance = RSSI_SIGMA_DB**2 + (slope_db_per_m * position_sigma_m) ** 2
+        squares.append((rssi - expected) ** 2 / variance)
+        nodes.add((nx, ny, nz))
+    if not squares:
+        return 0.0
+    freshness = max(0.0, 1.0 - (now_s - newest) / MAX_AGE_S)
+    coverage = {1: 0.2, 2: 0.55}.get(len(nodes), 1.0)
+    agreement = math.exp(-max(float(np.mean(squares)) - 1.0, 0.0) / 2.0)
+    return freshness * coverage * agreement
 
 
 def assign_identities(
-    estimates: Iterable[DeviceEstimate],
-    blobs: Mapping[int, Sequence[float]],
+    scores: Mapping[str, Mapping[int, float]],
     current: Mapping[int, str],
 ) -> dict[int, tuple[str, float]]:
     """Which device each blob carries: {blob id: (device address, score)}.
 
-    The best one-to-one assignment of devices to blobs (Hungarian, on the scores). A blob that
-    has a device (``current``: blob id → address) keeps it while that pairing scores at least
+    ``scores``: device address → blob id → match score (:func:`blob_match_score`). The best
+    one-to-one assignment of devices to blobs (Hungarian, on the scores). A blob that has a
+    device (``current``: blob id → address) keeps it while that pairing scores at least
     :data:`KEEP_SCORE` and no other device beats it by :data:`BETTER_BY`; otherwise it takes
     the assigned device if that scores at least :data:`NAME_SCORE`. A device names at most one
     blob."""
-    devices = list(estimates)
-    blob_ids = list(blobs)
+    devices = list(scores)
+    blob_ids = sorted({b for by_blob in scores.values() for b in by_blob})
     if not devices or not blob_ids:
         return {}
-    scores = np.array([[match_score(e, blobs[b]) for b in blob_ids] for e in devices])
-    rows, cols = linear_sum_assignment(-scores)
+    matrix = np.array([[scores[d].get(b, 0.0) for b in blob_ids] for d in devices])
+    rows, cols = linear_sum_assignment(-matrix)
     assigned = {
-        blob_ids[c]: (devices[r].address, float(scores[r, c]))
-        for r, c in zip(rows, cols, strict=True)
+        blob_ids[c]: (devices[r], float(matrix[r, c])) for r, c in zip(rows, cols, strict=True)
     }
-    index = {e.address: i for i, e in enumerate(devices)}
+    index = {d: i for i, d in enumerate(devices)}
     result: dict[int, tuple[str, float]] = {}
     used: set[str] = set()
     # Keep names first, so a named blob is not robbed by a marginally better assignment.
@@ -213,9 +286,9 @@ def assign_identities(
         held = current.get(blob)
         if held is None or held not in index:
             continue
-        kept = float(scores[index[held], column])
+        kept = float(matrix[index[held], column])
         best_other = max(
-            (float(scores[i, column]) for i, e in enumerate(devices) if e.address != held),
+            (float(matrix[i, column]) for i, d in enumerate(devices) if d != held),
             default=0.0,
         )
         if kept >= KEEP_SCORE and best_other < kept + BETTER_BY:

@@ -18,10 +18,19 @@ learned the empty room):
 - **First blob**: seconds from the walkers' entry to the first tick with a shown blob.
 - **ID switches**: per walker, how often the id of its paired blob changes from one paired tick
   to the next; ``blob_ids`` how many different ids were paired with anyone.
+
+Identities (``--ble``, :class:`IdentityScorer`): walker i carries the BLE tag the room knows as
+"Walker i". On each tick the walkers are paired with blobs as above (pairs further apart than
+1.5 m do not count). **Time to name**: seconds from the entry to the first tick on which the
+walker's blob shows its name. **Wrong name**: a shown blob whose name is a walker who is more
+than 1.5 m from it (two people walking together are one blob, and either name is right for
+it); the longest run of consecutive ticks one blob shows a wrong name, in seconds, is
+``longest_wrong_name_s``.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,6 +129,78 @@ class Scorer:
         }
 
 
+IDENTITY_PAIR_M = 1.5
+
+
+@dataclass
+class IdentityScorer:
+    """Scores the names on blobs against the walkers' tags (see the module docstring)."""
+
+    walkers: int
+    entered_s: float | None = None
+    named_at_s: dict[int, float] = field(default_factory=dict)
+    right_ticks: int = 0
+    walker_ticks: int = 0
+    wrong_ticks: int = 0
+    longest_wrong_s: float = 0.0
+    _wrong_since: dict[int, float] = field(default_factory=dict)
+
+    def add(self, snapshot: SensingSnapshot) -> None:
+        truth = snapshot.truth
+        if not truth:
+            return
+        if self.entered_s is None:
+            self.entered_s = snapshot.t_s
+        now = snapshot.t_s
+        self.walker_ticks += len(truth)
+        blobs = snapshot.blobs
+        paired: dict[int, int] = {}  # blob index → walker
+        if blobs:
+            cost = np.array([[math.dist(b.position[:2], w[:2]) for b in blobs] for w in truth])
+            for walker, blob_index in zip(*linear_sum_assignment(cost), strict=True):
+                if cost[walker, blob_index] <= IDENTITY_PAIR_M:
+                    paired[int(blob_index)] = int(walker)
+        for index, blob in enumerate(blobs):
+            walker = paired.get(index)
+            name = None if blob.identity is None else blob.identity.name
+            if walker is not None and name == walker_name(walker):
+                self.right_ticks += 1
+                self.named_at_s.setdefault(walker, now - self.entered_s)
+            named = None if name is None else _walker_index(name, len(truth))
+            if (
+                named is not None
+                and math.dist(blob.position[:2], truth[named][:2]) > IDENTITY_PAIR_M
+            ):
+                self.wrong_ticks += 1
+                since = self._wrong_since.setdefault(blob.track_id, now)
+                self.longest_wrong_s = max(self.longest_wrong_s, now - since)
+            else:
+                self._wrong_since.pop(blob.track_id, None)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "time_to_name_s": {
+                walker_name(w): (round(self.named_at_s[w], 2) if w in self.named_at_s else None)
+                for w in range(self.walkers)
+            },
+            "named_share": round(self.right_ticks / max(self.walker_ticks, 1), 4),
+            "wrong_name_ticks": self.wrong_ticks,
+            "longest_wrong_name_s": round(self.longest_wrong_s, 2),
+        }
+
+
+def _walker_index(name: str, walkers: int) -> int | None:
+    for index in range(walkers):
+        if walker_name(index) == name:
+            return index
+    return None
+
+
+def walker_name(index: int) -> str:
+    """What the room calls simulated walker ``index`` (0-based) by their BLE tag."""
+    return f"Walker {index + 1}"
+
+
 def simulated_room(
     size: tuple[float, float, float], nodes: int, heights: tuple[float, ...] = SIM_NODE_HEIGHTS_M
 ) -> RoomSpec:
@@ -154,17 +235,21 @@ def simulate_room(
     first_blob_id: int = 1,
     enter_after_s: float = ENTER_AFTER_S,
     stop: threading.Event | None = None,
+    ble: bool = False,
 ) -> dict[str, Any]:
     """Run ``room`` with ``walkers`` simulated people for ``enter_after_s`` + ``duration_s``
     seconds of real time and return the report (scores, fusion tick times, frames). Events go
     to ``bus`` (attach a store writer to it to keep them)."""
     bus = bus or EventBus()
     scorer = Scorer(walkers)
+    identities = IdentityScorer(walkers) if ble else None
     lock = threading.Lock()
 
     def on_update(event: SensingUpdated) -> None:
         with lock:
             scorer.add(event.snapshot)
+            if identities is not None:
+                identities.add(event.snapshot)
 
     unsubscribe = bus.subscribe(SensingUpdated, on_update)
     service = SensingService(
@@ -174,7 +259,11 @@ def simulate_room(
         install_secret=None,
         port=0,
         simulation=SimulationSpec(
-            walkers=walkers, seed=seed, enter_after_s=enter_after_s, separate_process=True
+            walkers=walkers,
+            seed=seed,
+            enter_after_s=enter_after_s,
+            separate_process=True,
+            ble=ble,
         ),
         first_blob_id=first_blob_id,
     )
@@ -190,6 +279,8 @@ def simulate_room(
     frames_sent = run.frames_sent if run is not None else None
     with lock:
         scores = scorer.summary()
+        if identities is not None:
+            scores["identity"] = identities.summary()
     return {
         "room": list(room.size),
         "nodes": [

@@ -123,6 +123,8 @@ NODE_OFFLINE: Final = "node.offline"
 NODE_REJECTED: Final = "node.rejected"
 NODE_REPLACED: Final = "node.replaced"
 NODE_PROVISIONED: Final = "node.provisioned"
+# A node's BLE report: detail {"at_s": arrival (engine monotonic s), "devices": [[addr, rssi]]}
+NODE_BLE: Final = "node.ble"
 
 FrameHandler = Callable[[CsiFrame, float], None]
 NodeEventHandler = Callable[[str, str, dict[str, Any]], None]
@@ -194,9 +196,10 @@ class NodeServer:
     from ``read_secret("node_install_secret")``). ``on_frame(frame, arrival_s)`` gets every
     valid frame with its arrival time (engine clock, monotonic seconds); ``on_node_event(kind,
     mac, detail)`` gets ``node.online``, ``node.offline`` (``reason``), ``node.rejected``
-    (``reason``; ``mac`` is "" when the hello did not name one), ``node.replaced`` and
-    ``node.provisioned``. ``role_for(mac)`` picks each node's role at hello (an invalid role
-    is logged and ``idle`` sent). ``config`` holds the ``config`` message's settings
+    (``reason``; ``mac`` is "" when the hello did not name one), ``node.replaced``,
+    ``node.provisioned`` and ``node.ble`` (a BLE report: ``at_s`` its arrival, ``devices``
+    ``[[address, rssi_dbm], …]``). ``role_for(mac)`` picks each node's role at hello (an
+    invalid role is logged and ``idle`` sent). ``config`` holds the ``config`` message's settings
     (``rate_hz``, ``tx_slot_us``, ``variance_threshold``), default :data:`DEFAULT_CONFIG`.
     ``port`` 0 binds any free port (see :attr:`port`). All callbacks run on the server
     thread and must not block.
@@ -719,6 +722,12 @@ class NodeServer:
             elif isinstance(message, OtaStatus):
                 record.ota_status = message.fields
         self._announce_resumed(resumed, session)
+        if problem is None and isinstance(message, BleMessage):
+            self._emit(
+                NODE_BLE,
+                session.mac,
+                {"at_s": arrival_s, "devices": [[d.addr, d.rssi_dbm] for d in message.devices]},
+            )
         if problem is not None:
             log.debug("sensing node %s: protocol error: %s", session.mac, problem)
 

@@ -46,6 +46,7 @@ runs; tests on a simulated clock call it themselves instead of :meth:`start`-ing
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import secrets
@@ -64,6 +65,13 @@ from scipy.optimize import nnls
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.events import Event, EventRecord
+from engine.sensing.ble import (
+    MAX_AGE_S,
+    BleSightings,
+    KnownDevice,
+    assign_identities,
+    blob_match_score,
+)
 from engine.sensing.fusion import (
     DEFAULT_CHANNEL,
     BlobTracker,
@@ -76,6 +84,7 @@ from engine.sensing.fusion import (
 )
 from engine.sensing.protocol import CsiFrame, node_token
 from engine.sensing.server import (
+    NODE_BLE,
     NODE_OFFLINE,
     NODE_ONLINE,
     NODE_REJECTED,
@@ -94,10 +103,12 @@ from engine.sensing.simulator import (
     Simulator,
     Walker,
     random_walkers,
+    sim_ble_address,
     sim_mac,
 )
 from engine.sensing.view import (
     BlobExplanation,
+    BlobIdentity,
     BlobView,
     LinkShareView,
     LinkView,
@@ -108,6 +119,8 @@ from engine.sensing.view import (
 )
 
 log = logging.getLogger(__name__)
+
+WALKER_COLOURS: Final = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#CC79A7", "#D55E00")
 
 TICK_HZ: Final = 10.0
 CONFIRM_HITS: Final = 3  # detections before a track is shown and stored (0.3 s at 10 Hz)
@@ -172,6 +185,10 @@ class SimulationSpec:
     # Run the simulated nodes in a process of their own (random walkers only), as real nodes
     # would be: the engine's threads then do not share the interpreter lock with them.
     separate_process: bool = False
+    # Each walker carries a BLE tag the nodes report (sim_ble_address(1), (2), …); the room
+    # knows them as "Walker 1", "Walker 2", … (simulated: nobody in the face memory).
+    ble: bool = False
+    ble_every_s: float = 5.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,10 +201,15 @@ class SensingRecord(Event):
     room: str
     detail: dict[str, Any]
     blob_id: int | None = None
+    person: str | None = None  # the blob's person (public id) when a registered device names it
 
     def record(self) -> EventRecord:
         return EventRecord(
-            kind=self.kind, source=f"sensing:{self.room}", detail=self.detail, track_id=self.blob_id
+            kind=self.kind,
+            source=f"sensing:{self.room}",
+            detail=self.detail,
+            track_id=self.blob_id,
+            person=self.person,
         )
 
 
@@ -209,6 +231,11 @@ class _Blob:
     # What its explanation needs, from the last tick it was detected on (explained only when
     # an event needs it: explaining every blob on every tick cost more than the fusion).
     evidence: tuple[FusionModel, npt.NDArray[np.float32], Vec3, float, float] | None = None
+    identity: BlobIdentity | None = None
+    # Where it was over the BLE readings' lifetime, one entry per tick (identity matching).
+    history: deque[tuple[float, Vec3]] = field(
+        default_factory=lambda: deque(maxlen=int(MAX_AGE_S * TICK_HZ) + 10)
+    )
 
 
 @dataclass
@@ -237,6 +264,7 @@ class SensingService:
         tick_hz: float = TICK_HZ,
         run_thread: bool = True,
         server_options: dict[str, Any] | None = None,
+        ble_registry: Sequence[KnownDevice] = (),
     ) -> None:
         if len(room.nodes) < 2 and simulation is not None:
             raise ValueError("a simulated room needs at least two nodes")
@@ -267,6 +295,10 @@ class SensingService:
             bounds=((0.0, 0.0, 0.0), room.size),
         )
         self._blobs: dict[int, _Blob] = {}
+        self._sightings = BleSightings()
+        self._registry: dict[str, KnownDevice] = {}
+        self._simulated_devices: dict[str, KnownDevice] = {}
+        self.set_ble_registry(ble_registry)
         self._frames: deque[tuple[CsiFrame, float]] = deque()
         self._node_events: deque[tuple[str, str, dict[str, Any]]] = deque()
         self._dropped = 0
@@ -372,6 +404,19 @@ class SensingService:
 
     def close_pairing(self) -> None:
         self._server.close_pairing()
+
+    def set_ble_registry(self, devices: Sequence[KnownDevice]) -> None:
+        """The registered devices that name blobs (replaces the previous registry; any
+        thread). A named blob keeps its name until its track ends."""
+        registry = {d.address.upper(): d for d in devices}
+        self._registry = {**self._simulated_devices, **registry}  # one reference swap
+
+    def add_ble_sighting(self, node_id: str, address: str, rssi_dbm: int, t_s: float) -> None:
+        """A BLE advertisement heard by a receiver at a known node position (``node_id`` of
+        the room), e.g. the console host's own adapter; any thread."""
+        self._node_events.append(
+            (NODE_BLE, "", {"node": node_id, "at_s": t_s, "devices": [[address, rssi_dbm]]})
+        )
 
     def explain(self, track_id: int) -> BlobExplanation | None:
         """Why blob ``track_id`` is where it is, from the latest tick; None when there is
@@ -482,6 +527,7 @@ class SensingService:
         fusion_ms = (time.perf_counter() - fused_at) * 1000.0
         fusion_cpu_ms = (time.thread_time() - fused_cpu_at) * 1000.0
         self._update_blobs(tracks, model, activation, now_s)
+        self._identify(now_s)
         self._link_events(link_states)
         snapshot = self._build_snapshot(now_s, values, link_states, fusion_ms)
         with self._lock:
@@ -607,6 +653,7 @@ class SensingService:
                     blob.walked_from = track.position
             blob.last = track.position
             blob.trail.append((now_s, track.position))
+            blob.history.append((now_s, track.position))
             while blob.trail and blob.trail[0][0] < now_s - TRAIL_S:
                 blob.trail.popleft()
             if model is not None and not track.coasting:
@@ -628,6 +675,7 @@ class SensingService:
     def _end_blob(self, track_id: int, now_s: float, reason: str) -> None:
         blob = self._blobs.pop(track_id)
         if blob.confirmed:
+            identity = blob.identity
             self._record(
                 "sensing.blob_left",
                 {
@@ -637,8 +685,82 @@ class SensingService:
                     "path_m": round(blob.path_m, 2),
                     "position": None if blob.last is None else _rounded(blob.last),
                     "explanation": self._stored_explanation(blob, track_id),
+                    "name": None if identity is None else identity.name,
+                    "device": None if identity is None else identity.address,
                 },
                 blob_id=track_id,
+                person=None if identity is None else identity.person_id,
+            )
+
+    def _identify(self, now_s: float) -> None:
+        """Name blobs by the registered devices they carry (see :mod:`engine.sensing.ble`):
+        a blob takes a name at a match score of 0.6 and keeps it while its track lives,
+        unless its device is matched to another blob or another device matches it clearly
+        better. Each new name is stored as ``sensing.blob_identified``."""
+        registry = self._registry
+        if not registry:
+            return
+        readings = {
+            address: heard
+            for address, heard in self._sightings.readings(self._positions, now_s).items()
+            if address in registry
+        }
+        if not readings:
+            return
+        confirmed = {
+            track_id: blob.last
+            for track_id, blob in self._blobs.items()
+            if blob.confirmed and blob.last is not None
+        }
+        scores = {
+            address: {
+                track_id: blob_match_score(heard, self._blobs[track_id].history, now_s)
+                for track_id in confirmed
+            }
+            for address, heard in readings.items()
+        }
+        current = {
+            track_id: blob.identity.address
+            for track_id, blob in self._blobs.items()
+            if blob.identity is not None
+        }
+        named = assign_identities(scores, current)
+        taken = {address for address, _ in named.values()}
+        for track_id in confirmed:
+            blob = self._blobs[track_id]
+            match = named.get(track_id)
+            if match is None:
+                if blob.identity is not None and blob.identity.address in taken:
+                    blob.identity = None  # its device is with another blob now
+                continue
+            address, score = match
+            held = blob.identity
+            if held is not None and held.address == address:
+                blob.identity = dataclasses.replace(held, score=score)
+                continue
+            device = registry[address]
+            blob.identity = BlobIdentity(
+                address=address,
+                label=device.label,
+                name=device.name,
+                person_id=device.person_id,
+                colour=device.colour,
+                score=score,
+                since_s=now_s,
+            )
+            self._record(
+                "sensing.blob_identified",
+                {
+                    "blob": track_id,
+                    "name": device.name,
+                    "device": address,
+                    "label": device.label,
+                    "score": round(score, 3),
+                    "previous": None if held is None else held.name,
+                    "position": _rounded(confirmed[track_id]),
+                },
+                blob_id=track_id,
+                person=device.person_id,
             )
 
     def _stored_explanation(self, blob: _Blob, track_id: int) -> list[dict[str, Any]] | None:
@@ -694,6 +816,12 @@ class SensingService:
                 )
             elif kind == NODE_REJECTED:
                 self._record("sensing.node_rejected", {"mac": mac or None, **detail})
+            elif kind == NODE_BLE:
+                node = detail.get("node", node)
+                if node is None or node not in self._positions:
+                    continue  # a node with no position cannot place what it hears
+                for address, rssi in detail["devices"]:
+                    self._sightings.add(node, address, rssi, float(detail["at_s"]))
 
     def _adopt(self, mac: str) -> str | None:
         """A node the site does not list: it joins under its MAC if its hello says where
@@ -729,7 +857,13 @@ class SensingService:
                 self._degraded.discard(key)
                 self._record("sensing.link_restored", {"link": sorted(key)})
 
-    def _record(self, kind: str, detail: dict[str, Any], blob_id: int | None = None) -> None:
+    def _record(
+        self,
+        kind: str,
+        detail: dict[str, Any],
+        blob_id: int | None = None,
+        person: str | None = None,
+    ) -> None:
         self._bus.publish(
             SensingRecord(
                 at=self._clock.now(),
@@ -737,6 +871,7 @@ class SensingService:
                 room=self.room.room_id,
                 detail=detail,
                 blob_id=blob_id,
+                person=person,
             )
         )
 
@@ -780,6 +915,7 @@ class SensingService:
                 value=t.value,
                 coasting=t.coasting,
                 trail=tuple(p for _, p in self._blobs[t.track_id].trail),
+                identity=self._blobs[t.track_id].identity,
             )
             for t in self._tracker.tracks
             if self._blobs.get(t.track_id) is not None and self._blobs[t.track_id].confirmed
@@ -834,7 +970,22 @@ class SensingService:
             rate_hz=spec.rate_hz,
             channel=self.room.channel,
             install_secret=self._secret,
+            ble=spec.ble,
+            ble_every_s=spec.ble_every_s,
         )
+        if spec.ble:
+            count = len(spec.walker_list) if spec.walker_list is not None else spec.walkers
+            self._simulated_devices = {
+                sim_ble_address(i + 1): KnownDevice(
+                    address=sim_ble_address(i + 1),
+                    label=f"simulated tag {i + 1}",
+                    name=f"Walker {i + 1}",
+                    person_id=None,
+                    colour=WALKER_COLOURS[i % len(WALKER_COLOURS)],
+                )
+                for i in range(count)
+            }
+            self._registry = {**self._simulated_devices, **self._registry}
         if spec.separate_process:
             if spec.walker_list is not None:
                 raise ValueError("a separate simulation process takes random walkers only")

@@ -47,8 +47,10 @@ that is a path loss of 20·log10(4π·L/λ) ≈ 40 + 20·log10(L) dB at 2.4 GHz 
   g = Γ_body · F(n) with Γ_body = −0.72, the normal-incidence reflection coefficient of skin at
   2.45 GHz ((1 − √ε_r)/(1 + √ε_r), ε_r ≈ 38), and F(n) = 1/n² the Fresnel zone factor of P for
   the link: n = ceil((d1 + d2 − d0)/(λ/2)) (P on the line of sight is zone 1), F = 0 past
-  zone 5. On the line of sight the body's path is in antiphase with the direct one (Γ < 0 and
-  no excess length), so it shadows the link (about 10 dB); elsewhere its phase turns by 2π per
+  zone 5. A walker with a ``reflectivity`` attribute (default 1.0) scales Γ_body by it: a
+  small object such as a dropped bag or phone (:mod:`engine.sensing.postures`). On the line
+  of sight the body's path is in antiphase with the direct one (Γ < 0 and no excess length),
+  so it shadows the link (about 10 dB); elsewhere its phase turns by 2π per
   wavelength of path length (a few centimetres of walking), so the subcarrier amplitudes
   fluctuate as it moves. Walkers are the only thing that changes with time: a room without
   walkers gives frames that differ only by the receiver's noise and offsets below.
@@ -165,6 +167,15 @@ NOISE_FLOOR_DBM: Final = -95  # what an ESP32 reports as its noise floor
 DEFAULT_ZERO_FRACTION: Final = 0.02  # share of frames with all-zero I/Q
 AGC_TARGET: Final = 80.0  # the AGC puts the largest |I| or |Q| in (71, 80]
 DEFAULT_RATE_HZ: Final = 20
+# BLE: each node reports the devices it heard every 5 s (spaxel's firmware), each device's
+# RSSI by the path loss engine.sensing.ble assumes (−65 dBm at 1 m, exponent 2.5) plus
+# Gaussian scatter (body shadowing, orientation and multipath: 3–6 dB indoors), and nothing
+# weaker than the radio's sensitivity.
+DEFAULT_BLE_EVERY_S: Final = 5.0
+DEFAULT_BLE_SIGMA_DB: Final = 4.0
+BLE_REFERENCE_DBM: Final = -65.0
+BLE_PATH_LOSS_EXPONENT: Final = 2.5
+BLE_SENSITIVITY_DBM: Final = -100.0
 DEFAULT_CHANNEL: Final = 6
 RIPPLE_DB_MAX: Final = 0.5  # amplitude of each of the two front-end ripple terms, at most
 RIPPLE_PERIOD_SUBCARRIERS: Final = (20.0, 60.0)
@@ -258,6 +269,14 @@ def sim_mac(index: int) -> str:
     if not 0 <= index <= 0xFFFF:
         raise ValueError(f"simulated node index must be 0–65535, got {index}")
     return f"02:57:46:53:{index >> 8:02X}:{index & 0xFF:02X}"
+
+
+def sim_ble_address(index: int) -> str:
+    """A locally administered address for simulated walker ``index``'s BLE tag (0–65535):
+    ``02:57:46:42:HH:LL`` ("WFB")."""
+    if not 0 <= index <= 0xFFFF:
+        raise ValueError(f"simulated tag index must be 0–65535, got {index}")
+    return f"02:57:46:42:{index >> 8:02X}:{index & 0xFF:02X}"
 
 
 def perimeter_nodes(
@@ -544,6 +563,9 @@ class Simulator:
         zero_fraction: float = DEFAULT_ZERO_FRACTION,
         tx_power_dbm: float = DEFAULT_TX_POWER_DBM,
         system_loss_db: float = DEFAULT_SYSTEM_LOSS_DB,
+        ble_devices: Sequence[str | None] = (),
+        ble_every_s: float = DEFAULT_BLE_EVERY_S,
+        ble_sigma_db: float = DEFAULT_BLE_SIGMA_DB,
     ) -> None:
         if reporter not in ("rx", "tx"):
             raise ValueError(f'reporter must be "rx" or "tx", got {reporter!r}')
@@ -566,6 +588,17 @@ class Simulator:
         self.zero_fraction = float(zero_fraction)
         self.tx_power_dbm = float(tx_power_dbm)
         self.system_loss_db = float(system_loss_db)
+        if len(ble_devices) > len(self.walkers):
+            raise ValueError(
+                f"{len(ble_devices)} BLE devices for {len(self.walkers)} walkers: one at most each"
+            )
+        if not (math.isfinite(ble_every_s) and ble_every_s > 0):
+            raise ValueError(f"ble_every_s must be positive, got {ble_every_s!r}")
+        self.ble_devices: tuple[str | None, ...] = tuple(
+            None if a is None else a.upper() for a in ble_devices
+        )
+        self.ble_every_s = float(ble_every_s)
+        self.ble_sigma_db = float(ble_sigma_db)
         self.wavelength_m = wavelength_m(channel)  # ValueError for a channel outside 1–14
         self.centre_frequency_hz = SPEED_OF_LIGHT_M_S / self.wavelength_m
         self._check_scene()
@@ -601,6 +634,29 @@ class Simulator:
         if not self.walkers:
             return np.zeros((0, 3))
         return np.array([w.position_at(t_s) for w in self.walkers], dtype=np.float64)
+
+    def ble_report(self, mac: str, t_s: float) -> list[dict[str, Any]]:
+        """The devices node ``mac`` hears at ``t_s``: ``[{"addr", "rssi_dbm"}]`` for each
+        walker's BLE device (see :data:`DEFAULT_BLE_SIGMA_DB`), deterministic in (seed, t, node)
+        like the frames."""
+        node = self._index[mac]
+        rng = np.random.default_rng([self.seed, round(t_s * 1e6), node, 0xB1E])
+        heard: list[dict[str, Any]] = []
+        for walker, address in zip(self.walkers, self.ble_devices, strict=False):
+            if address is None:
+                continue
+            distance = max(
+                float(np.linalg.norm(np.asarray(walker.position_at(t_s)) - self._positions[node])),
+                0.1,
+            )
+            rssi = (
+                BLE_REFERENCE_DBM
+                - 10.0 * BLE_PATH_LOSS_EXPONENT * math.log10(distance)
+                + rng.normal(0.0, self.ble_sigma_db)
+            )
+            if rssi >= BLE_SENSITIVITY_DBM:
+                heard.append({"addr": address, "rssi_dbm": round(rssi)})
+        return heard
 
     def frames_at(self, t_s: float) -> list[tuple[str, bytes]]:
         """Every directed pair's CSI frame at ``t_s`` (seconds of simulated time, ≥ 0), as
@@ -736,7 +792,9 @@ class Simulator:
         for w in range(len(bodies)):
             near = np.flatnonzero(fresnel[w])  # past zone 5 a walker adds nothing
             if near.size:
-                walking[near] += self._path(path_m[w, near], BODY_REFLECTION * fresnel[w, near])
+                # A walker may be a smaller reflector than a body (a dropped bag or phone).
+                gamma = BODY_REFLECTION * float(getattr(self.walkers[w], "reflectivity", 1.0))
+                walking[near] += self._path(path_m[w, near], gamma * fresnel[w, near])
         x += self._scale[rows] * walking
         return x
 
@@ -1194,6 +1252,10 @@ async def _send_frames(
     # The first tick after configuration, on the node's slot within the frame period.
     next_t = (math.floor(now() * rate) + 1) / rate + state.tx_slot_s
     next_health = now() + health_every_s
+    # Nodes' BLE reports are spread over the interval, as unsynchronised nodes' would be.
+    next_ble = now() + simulator.ble_every_s * (simulator.nodes.index(node) + 1) / len(
+        simulator.nodes
+    )
     try:
         while not state.closed.is_set() and not _stopped(stop_event):
             rate = state.rate_hz or simulator.rate_hz
@@ -1219,6 +1281,20 @@ async def _send_frames(
                 await websocket.send(json.dumps(message))
                 state.health_sent += 1
                 next_health += health_every_s
+            if any(simulator.ble_devices) and now() >= next_ble:
+                devices = simulator.ble_report(node.mac, now())
+                uptime_ms = simulator.node_clock_us(node.mac, now()) // 1000
+                await websocket.send(
+                    json.dumps(
+                        {
+                            "type": "ble",
+                            "mac": node.mac,
+                            "timestamp_ms": uptime_ms,
+                            "devices": devices,
+                        }
+                    )
+                )
+                next_ble += simulator.ble_every_s
             next_t += 1.0 / rate
     except ConnectionClosed as closed:
         if state.error is None:
@@ -1308,6 +1384,8 @@ class SimulationPlan:
     rate_hz: float
     channel: int
     install_secret: bytes
+    ble: bool = False  # each walker carries a tag (sim_ble_address(1), (2), …)
+    ble_every_s: float = DEFAULT_BLE_EVERY_S
 
     def build(self, walkers: Sequence[Walker] | None = None) -> Simulator:
         """The plan's simulator: its random walkers, or ``walkers`` (scripted ones) instead,
@@ -1321,6 +1399,8 @@ class SimulationPlan:
             rate_hz=self.rate_hz,
             seed=self.seed,
             channel=self.channel,
+            ble_devices=[sim_ble_address(i + 1) for i in range(len(chosen))] if self.ble else (),
+            ble_every_s=self.ble_every_s,
         )
 
 

@@ -66,6 +66,22 @@ class BlobView:
     value: float
     coasting: bool
     trail: tuple[Vec3, ...] = ()
+    identity: BlobIdentity | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BlobIdentity:
+    """Who a blob is: the registered BLE device it carries (address, label), the person's
+    ``name``, id (None for a simulated tag) and colour, the match ``score`` (0–1) and since
+    when (engine seconds) the blob has had this name."""
+
+    address: str
+    label: str
+    name: str
+    person_id: str | None
+    colour: str
+    score: float
+    since_s: float
 
 
 @dataclass(frozen=True)

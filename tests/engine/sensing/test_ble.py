@@ -8,16 +8,15 @@ import numpy as np
 import pytest
 
 from engine.sensing.ble import (
-    KEEP_SCORE,
     MAX_AGE_S,
     NAME_SCORE,
+    REFERENCE_RSSI_DBM,
     BleSightings,
-    DeviceEstimate,
     Reading,
     assign_identities,
+    blob_match_score,
     distance_sigma_m,
     locate,
-    match_score,
     rssi_distance_m,
 )
 from engine.sensing.protocol import ProtocolError
@@ -95,40 +94,66 @@ def test_sightings_use_fresh_readings_of_placed_nodes_and_forget_stale_devices()
         sightings.add("a", "not-an-address", -60.0, 3.0)
 
 
-def estimate(
-    address: str, x: float, y: float, age_s: float = 0.0, conf: float = 1.0
-) -> DeviceEstimate:
-    return DeviceEstimate(address, (x, y), conf, 3, 0.5, age_s)
+NODES = ((0.0, 0.0, 1.0), (5.0, 0.0, 1.0), (5.0, 5.0, 1.0), (0.0, 5.0, 1.0))
 
 
-def test_the_match_score_weighs_freshness_confidence_and_distance() -> None:
-    assert match_score(estimate(PHONE, 1.0, 1.0), (1.0, 1.0, 1.0)) == pytest.approx(1.0)
-    assert match_score(estimate(PHONE, 1.0, 1.0, age_s=5.0), (1.0, 1.0)) == pytest.approx(0.5)
-    assert match_score(estimate(PHONE, 1.0, 1.0, conf=0.5), (1.0, 1.0)) == pytest.approx(0.5)
-    near = match_score(estimate(PHONE, 1.0, 1.0), (1.5, 1.0))
-    far = match_score(estimate(PHONE, 1.0, 1.0), (3.0, 1.0))
+def heard_at(
+    x: float, y: float, t_s: float = 0.0, offset_db: float = 0.0
+) -> list[tuple[tuple[float, float, float], float, float]]:
+    """What the four NODES hear of a device at (x, y) at ``t_s``: exact path loss."""
+    return [
+        (
+            node,
+            t_s,
+            REFERENCE_RSSI_DBM - 25.0 * math.log10(math.dist(node, (x, y, 1.0))) + offset_db,
+        )
+        for node in NODES
+    ]
+
+
+def standing(x: float, y: float) -> list[tuple[float, tuple[float, float, float]]]:
+    return [(t / 10, (x, y, 1.0)) for t in range(101)]
+
+
+def test_the_match_score_weighs_freshness_node_count_and_the_residual() -> None:
+    assert blob_match_score(heard_at(1.0, 1.0), standing(1.0, 1.0), 0.0) == pytest.approx(1.0)
+    # Half as fresh at half the readings' lifetime; one node gives only a ring.
+    assert blob_match_score(heard_at(1.0, 1.0), standing(1.0, 1.0), MAX_AGE_S / 2) == (
+        pytest.approx(0.5)
+    )
+    assert blob_match_score(heard_at(1.0, 1.0)[:1], standing(1.0, 1.0), 0.0) == pytest.approx(0.2)
+    near = blob_match_score(heard_at(1.0, 1.0), standing(1.4, 1.0), 0.0)
+    far = blob_match_score(heard_at(1.0, 1.0), standing(3.0, 2.5), 0.0)
     assert near > NAME_SCORE > far
-    assert match_score(estimate(PHONE, 1.0, 1.0, age_s=MAX_AGE_S), (1.0, 1.0)) == 0.0
+    assert blob_match_score(heard_at(1.0, 1.0), standing(1.0, 1.0), MAX_AGE_S + 0.1) == 0.0
+    assert blob_match_score(heard_at(1.0, 1.0), [], 0.0) == 0.0
+
+
+def test_a_walking_blob_is_matched_along_its_path() -> None:
+    # Readings taken while the person walked diagonally across the room over 8 s, each
+    # against the blob where it was then: a match; against where it ended up only: none.
+    def at(t: float) -> float:
+        return 0.5 + 0.5 * t
+
+    walk = [(t / 10, (at(t / 10), at(t / 10), 1.0)) for t in range(81)]
+    readings = [r for t in range(0, 81, 10) for r in heard_at(at(t / 10), at(t / 10), t / 10)]
+    assert blob_match_score(readings, walk, 8.0) == pytest.approx(1.0)
+    assert blob_match_score(readings, standing(4.5, 4.5), 8.0) < NAME_SCORE
 
 
 def test_each_device_names_at_most_one_blob_and_only_a_good_match_names() -> None:
-    blobs = {7: (1.0, 1.0, 1.0), 8: (4.0, 4.0, 1.0), 9: (1.3, 1.0, 1.0)}
-    names = assign_identities([estimate(PHONE, 1.1, 1.0), estimate(TAG, 2.6, 2.6)], blobs, {})
-    assert names.keys() == {7}  # the tag is 1.9 m from blob 8: not good enough to name it
-    assert names[7][0] == PHONE and names[7][1] >= NAME_SCORE
+    scores = {PHONE: {7: 0.9, 8: 0.1, 9: 0.85}, TAG: {7: 0.2, 8: 0.4, 9: 0.3}}
+    names = assign_identities(scores, {})
+    assert names == {7: (PHONE, 0.9)}  # the tag's best is 0.4: not good enough to name
 
 
 def test_a_blob_keeps_its_name_until_another_device_matches_it_clearly_better() -> None:
-    blobs = {7: (1.0, 1.0, 1.0)}
-    # The phone drifted (score now between KEEP_SCORE and NAME_SCORE): the blob keeps it.
-    drifting = estimate(PHONE, 2.3, 1.0)
-    assert KEEP_SCORE <= match_score(drifting, blobs[7]) < NAME_SCORE
-    assert assign_identities([drifting], blobs, {7: PHONE}) == {
-        7: (PHONE, pytest.approx(match_score(drifting, blobs[7])))
-    }
-    assert assign_identities([drifting], blobs, {}) == {}  # but it would not name it afresh
-    # A tag right on the blob beats the drifting phone by far more than the margin.
-    names = assign_identities([drifting, estimate(TAG, 1.0, 1.0)], blobs, {7: PHONE})
-    assert names[7][0] == TAG
+    # The phone's match weakened (between KEEP_SCORE and NAME_SCORE): the blob keeps it.
+    assert assign_identities({PHONE: {7: 0.45}}, {7: PHONE}) == {7: (PHONE, 0.45)}
+    assert assign_identities({PHONE: {7: 0.45}}, {}) == {}  # but it would not name it afresh
+    # A tag that matches far better than the margin takes it.
+    assert assign_identities({PHONE: {7: 0.45}, TAG: {7: 0.95}}, {7: PHONE}) == {7: (TAG, 0.95)}
+    # A little better is not enough.
+    assert assign_identities({PHONE: {7: 0.7}, TAG: {7: 0.8}}, {7: PHONE}) == {7: (PHONE, 0.7)}
     # The phone gone quiet: the name goes.
-    assert assign_identities([estimate(PHONE, 1.0, 1.0, age_s=MAX_AGE_S)], blobs, {7: PHONE}) == {}
+    assert assign_identities({PHONE: {7: 0.0}}, {7: PHONE}) == {}

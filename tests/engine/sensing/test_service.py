@@ -20,6 +20,7 @@ import pytest
 
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, SimulatedClock
+from engine.sensing.ble import NAME_SCORE
 from engine.sensing.protocol import CsiFrame, encode_csi_frame, parse_csi_frame
 from engine.sensing.server import NODE_OFFLINE
 from engine.sensing.service import (
@@ -508,3 +509,39 @@ def test_a_simulated_room_runs_live_and_finds_its_walker(
     assert appeared and appeared == set(left)
     assert any(d["reason"] == "sensing stopped" for d in left.values())
     assert kinds.count("sensing.node_online") == kinds.count("sensing.node_offline") == 4
+
+
+def test_a_simulated_walker_carrying_a_tag_is_named_over_the_live_path(
+    running: list[SensingService | NodeSimulation],
+) -> None:
+    bus = EventBus()
+    snapshots: list[SensingSnapshot] = []
+    records: list[SensingRecord] = []
+    bus.subscribe(SensingUpdated, lambda event: snapshots.append(event.snapshot))
+    bus.subscribe(SensingRecord, records.append)
+    service = SensingService(
+        ROOM,
+        bus=bus,
+        clock=REAL_CLOCK,
+        install_secret=None,
+        port=0,
+        # Nodes report what they hear every second here (5 s on spaxel firmware), so the
+        # test is short.
+        simulation=SimulationSpec(walkers=1, seed=3, enter_after_s=2.0, ble=True, ble_every_s=1.0),
+    )
+    service.start()
+    running.append(service)
+
+    def named() -> bool:
+        return any(b.identity is not None for s in list(snapshots) for b in s.blobs)
+
+    wait_until(named, 15.0)
+    service.stop()
+    blob = next(b for s in snapshots for b in s.blobs if b.identity is not None)
+    assert blob.identity is not None and blob.identity.name == "Walker 1"
+    assert blob.identity.score >= NAME_SCORE and blob.identity.person_id is None
+    identified = [r for r in records if r.kind == "sensing.blob_identified"]
+    assert identified and identified[0].detail["name"] == "Walker 1"
+    assert identified[0].blob_id == blob.track_id
+    left = [r for r in records if r.kind == "sensing.blob_left" and r.blob_id == blob.track_id]
+    assert left and left[0].detail["name"] == "Walker 1"

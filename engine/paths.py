@@ -112,3 +112,14 @@ def make_private(path: Path) -> None:
     Raises :class:`OSError` when it cannot (not found, owned by another user)."""
     if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & _GROUP_OR_OTHERS:
         os.chmod(path, PRIVATE_FILE_MODE)
+
+
+def sensing_recording_dir(site: str, room_id: str, root: Path | None = None) -> Path:
+    """Where a sensing room's recording (:mod:`engine.sensing.recording`) lives:
+    ``<data>/sensing/<site>/<room>/``, names reduced to letters, digits, ``.``, ``_`` and
+    ``-``. The path only: the recorder creates it."""
+
+    def safe(name: str) -> str:
+        return "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name)
+
+    return (root or data_dir()) / "sensing" / (safe(site).strip("._") or "site") / safe(room_id)

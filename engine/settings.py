@@ -150,6 +150,23 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "the chain stays verifiable",
     ),
     SettingSpec(
+        "sensing.recording_bytes",
+        512 * 2**20,
+        0,
+        2**44,
+        "bytes",
+        "what each sensing room's nodes sent is kept for replays up to this size, oldest "
+        "dropped first (0: no recording; 512 MiB holds about 6 h of a 4-node room)",
+    ),
+    SettingSpec(
+        "sensing.recording_days",
+        7,
+        1,
+        MAX_RETENTION_DAYS,
+        "days",
+        "recorded sensing frames older than this are dropped",
+    ),
+    SettingSpec(
         "security.idle_lock_s",
         300,
         0,

@@ -81,6 +81,28 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     explain.add_argument("blob_id", metavar="BLOB_ID", type=int, help="the blob's id")
     explain.add_argument("--json", action="store_true", help="print as JSON")
+    from console.commands.analyze import _iso_time
+
+    replay = actions.add_parser(
+        "replay",
+        parents=parents,
+        help="re-run the recorded node frames of a period with these settings; report blobs",
+    )
+    replay.add_argument("--from", dest="from_ts", type=_iso_time, metavar="ISO", help="start")
+    replay.add_argument("--to", dest="to_ts", type=_iso_time, metavar="ISO", help="end")
+    replay.add_argument(
+        "--motion-threshold",
+        type=float,
+        metavar="X",
+        help="relative deltaRMS above which a link shows motion (live: 0.02)",
+    )
+    replay.add_argument("--cell-size", type=float, metavar="M", help="fusion cell edge (m)")
+    replay.add_argument("--zone-cutoff", type=int, metavar="N", help="Fresnel zones used (1-20)")
+    replay.add_argument(
+        "--site", metavar="FILE", help="the site whose room was recorded (default: the demo)"
+    )
+    replay.add_argument("--report", type=Path, metavar="FILE", help="write the report as JSON")
+    replay.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
 def run(args: argparse.Namespace, db_url: str) -> int:
@@ -88,6 +110,8 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         return _simulate(args, db_url)
     if args.sense_command == "explain":
         return _explain(args, db_url)
+    if args.sense_command == "replay":
+        return _replay(args)
     from engine.secrets import SecretError, generate_secret
     from engine.sensing.protocol import ProtocolError, node_token, normalise_mac
 
@@ -273,6 +297,67 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
                 f"named after {names['time_to_name_s']} s; longest wrong name "
                 f"{names['longest_wrong_name_s']} s"
             )
+    return exit_codes.OK
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from engine.config import SiteConfigError, load_site
+    from engine.paths import sensing_recording_dir
+    from engine.runtime import sensing_room
+    from engine.sensing.replay import ReplaySettings, replay_recording
+    from resources import DEMO_SITE
+
+    command = "watchfloor sense replay"
+    try:
+        site = load_site(args.site or DEMO_SITE)
+    except SiteConfigError as exc:
+        print(f"{command}: {printable(str(exc))}", file=sys.stderr)
+        return exit_codes.SITE
+    room = sensing_room(site)
+    if room is None:
+        print(f"{command}: site {printable(site.name)} has no sensing room", file=sys.stderr)
+        return exit_codes.SITE
+    directory = sensing_recording_dir(site.name, room.room_id)
+    if not directory.is_dir():
+        print(f"{command}: nothing recorded for this room ({directory})", file=sys.stderr)
+        return exit_codes.FAILED
+    settings = ReplaySettings(
+        motion_threshold=args.motion_threshold, voxel_m=args.cell_size, max_zone=args.zone_cutoff
+    )
+
+    def progress(fraction: float) -> None:
+        if not args.json:
+            print(f"\rreplaying… {fraction:4.0%}", end="", file=sys.stderr, flush=True)
+
+    try:
+        report = replay_recording(
+            directory,
+            room,
+            from_wall_s=None if args.from_ts is None else args.from_ts.timestamp(),
+            to_wall_s=None if args.to_ts is None else args.to_ts.timestamp(),
+            settings=settings,
+            progress=progress,
+        )
+    except ValueError as exc:
+        print(f"{command}: {printable(str(exc))}", file=sys.stderr)
+        return exit_codes.USAGE
+    if not args.json:
+        print(file=sys.stderr)
+    data = report.as_json()
+    emit_report(data, args.report, args.json)
+    if not args.json:
+        for blob in report.blobs:
+            left = blob.left.isoformat() if blob.left else "still there at the end"
+            name = f" {printable(blob.name)}" if blob.name else ""
+            print(f"blob {blob.blob_id}{name}: {blob.appeared.isoformat()} → {left}")
+        print(
+            f"{len(report.blobs)} blobs in {report.recorded_s:.1f} s recorded, replayed in "
+            f"{report.elapsed_s:.1f} s ({data['speed_x']}× real time); settings "
+            f"{report.settings}"
+        )
+    if report.stopped_at is not None:
+        print(f"{command}: stopped early: {printable(report.stopped_at)}", file=sys.stderr)
+        return exit_codes.FAILED
     return exit_codes.OK
 
 

@@ -244,10 +244,15 @@ class FusionModel:
         wavelengths_m: Sequence[float] | float | None = None,
         *,
         channel: int = DEFAULT_CHANNEL,
+        max_zone: int = MAX_FRESNEL_ZONE,
     ) -> None:
         """``wavelengths_m``: one per link (in the order given), one for all, or None for the
         wavelength of ``channel``. Repeating a link in either direction is allowed if its
-        wavelength agrees; a link from a node to itself or to an unknown node is an error."""
+        wavelength agrees; a link from a node to itself or to an unknown node is an error.
+        ``max_zone``: the zone cut-off (voxels past it get no weight from the link)."""
+        if isinstance(max_zone, bool) or not isinstance(max_zone, int) or not 1 <= max_zone <= 20:
+            raise ValueError(f"Fresnel zone cut-off must be a whole number 1-20, got {max_zone!r}")
+        self.max_zone = max_zone
         self.grid = grid
         self.node_positions: dict[NodeId, Vec3] = {
             node: _vec3(pos) for node, pos in node_positions.items()
@@ -303,7 +308,7 @@ class FusionModel:
             a = self.node_positions[link.node_a]
             b = self.node_positions[link.node_b]
             zones = fresnel_zone_number(a, b, centres, link.wavelength_m)
-            inside = np.flatnonzero(zones <= MAX_FRESNEL_ZONE)
+            inside = np.flatnonzero(zones <= self.max_zone)
             rows.append(inside)
             cols.append(np.full(inside.size, column, dtype=np.int64))
             vals.append((1.0 / zones[inside].astype(np.float32) ** 2).astype(np.float32))
@@ -329,12 +334,13 @@ class FusionModel:
         node_positions: Mapping[NodeId, Sequence[float]],
         *,
         channel: int = DEFAULT_CHANNEL,
+        max_zone: int = MAX_FRESNEL_ZONE,
     ) -> FusionModel:
         """A model with every undirected pair of the given nodes as a link, all on ``channel``
         (16 nodes make 120 links)."""
         nodes = list(node_positions)
         pairs = [(a, b) for i, a in enumerate(nodes) for b in nodes[i + 1 :]]
-        return cls(grid, node_positions, pairs, channel=channel)
+        return cls(grid, node_positions, pairs, channel=channel, max_zone=max_zone)
 
     @property
     def link_count(self) -> int:

@@ -55,7 +55,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import numpy as np
@@ -74,6 +74,7 @@ from engine.sensing.ble import (
 )
 from engine.sensing.fusion import (
     DEFAULT_CHANNEL,
+    MAX_FRESNEL_ZONE,
     BlobTracker,
     FusionModel,
     TrackState,
@@ -83,6 +84,7 @@ from engine.sensing.fusion import (
     wavelength_m,
 )
 from engine.sensing.protocol import CsiFrame, node_token
+from engine.sensing.recording import SensingRecorder
 from engine.sensing.server import (
     NODE_BLE,
     NODE_OFFLINE,
@@ -91,7 +93,7 @@ from engine.sensing.server import (
     NodeServer,
     NodeStatus,
 )
-from engine.sensing.signal import LinkState, SignalChain
+from engine.sensing.signal import DEFAULT_THRESHOLD, LinkState, SignalChain
 from engine.sensing.simulator import (
     ABSENT,
     EnteringWalker,
@@ -123,6 +125,7 @@ log = logging.getLogger(__name__)
 WALKER_COLOURS: Final = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#CC79A7", "#D55E00")
 
 TICK_HZ: Final = 10.0
+SESSION_START: Final = "session.start"  # the recording's first record of an engine run
 CONFIRM_HITS: Final = 3  # detections before a track is shown and stored (0.3 s at 10 Hz)
 TRAIL_S: Final = 5.0
 PATH_STEP_M: Final = 0.5  # a blob's path is summed in steps of at least this
@@ -160,7 +163,8 @@ class NodeSpec:
 @dataclass(frozen=True, slots=True)
 class RoomSpec:
     """One sensing room: an id (used in event sources ``sensing:<id>``), a name, its box
-    (width × depth × height metres from the origin), its nodes, the voxel edge and channel."""
+    (width × depth × height metres from the origin), its nodes, the voxel edge and channel,
+    the motion threshold and the Fresnel zone cut-off."""
 
     room_id: str
     name: str
@@ -168,6 +172,10 @@ class RoomSpec:
     nodes: tuple[NodeSpec, ...]
     voxel_m: float = 0.2
     channel: int = DEFAULT_CHANNEL
+    # Processing settings a replay may change: when a link shows motion (smoothed relative
+    # deltaRMS) and the Fresnel zone past which a link says nothing about a voxel.
+    motion_threshold: float = DEFAULT_THRESHOLD
+    max_zone: int = MAX_FRESNEL_ZONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +273,9 @@ class SensingService:
         run_thread: bool = True,
         server_options: dict[str, Any] | None = None,
         ble_registry: Sequence[KnownDevice] = (),
+        recorder: SensingRecorder | None = None,
+        publish_snapshots: bool = True,
+        wall_anchor_s: float | None = None,
     ) -> None:
         if len(room.nodes) < 2 and simulation is not None:
             raise ValueError("a simulated room needs at least two nodes")
@@ -278,7 +289,20 @@ class SensingService:
         self._secret = install_secret
         self._tick_s = 1.0 / tick_hz
         self._run_thread = run_thread
-        self._chain = SignalChain(smooth_tau_s=SMOOTH_TAU_S)
+        self._chain = SignalChain(threshold=room.motion_threshold, smooth_tau_s=SMOOTH_TAU_S)
+        self._recorder = recorder
+        self._publish_snapshots = publish_snapshots
+        # Events are stamped anchor + tick time (one clock reading per tick, as the recording
+        # stores it), so a replay stamps them identically.
+        if wall_anchor_s is None:
+            wall_anchor_s = (
+                recorder.wall_anchor_s
+                if recorder is not None
+                else clock.now().timestamp() - clock.monotonic()
+            )
+        self._wall_anchor_s = wall_anchor_s
+        self._now_s = clock.monotonic()
+        self._first_blob_id = first_blob_id
         self._grid = VoxelGrid((0.0, 0.0, 0.0), room.size, room.voxel_m)
         self._wavelength = wavelength_m(room.channel)
         self._positions: dict[str, Vec3] = {n.node_id: n.position for n in room.nodes}
@@ -333,6 +357,20 @@ class SensingService:
         port cannot be bound), start the fusion thread and, for a simulated room, its
         simulated nodes."""
         self._server.start()
+        if self._simulation_spec is not None:
+            self._place_simulated_nodes()
+        if self._recorder is not None:
+            # What a replay needs: blob numbering and which MAC is which node of the room.
+            self._recorder.append_node_event(
+                self._clock.monotonic(),
+                SESSION_START,
+                "",
+                {
+                    "room": self.room.room_id,
+                    "first_blob_id": self._first_blob_id,
+                    "macs": dict(self._mac_to_node),
+                },
+            )
         if self._run_thread:
             self._thread = threading.Thread(target=self._run, name="sensing-fusion", daemon=True)
             self._thread.start()
@@ -343,7 +381,7 @@ class SensingService:
         """Stop the simulated nodes, the fusion thread and the server, then file what
         stopping ended: nodes that went offline and blobs still in the room (their
         ``sensing.blob_left`` says ``"reason": "sensing stopped"``), so the history has no
-        blob without an end."""
+        blob without an end. Closes the recorder, if it has one."""
         if self._simulation is not None:
             self._simulation.stop()
             self._simulation.wait(10.0)
@@ -351,10 +389,13 @@ class SensingService:
         if self._thread is not None:
             self._thread.join(10.0)
         self._server.stop()
-        self._handle_node_events()
         now = self._clock.monotonic()
+        self._now_s = now
+        self._handle_node_events(now)
         for track_id in list(self._blobs):
             self._end_blob(track_id, now, reason="sensing stopped")
+        if self._recorder is not None:
+            self._recorder.close()  # the service owns the recorder it was given
 
     @property
     def port(self) -> int:
@@ -494,11 +535,13 @@ class SensingService:
                 log.exception("sensing room %s: tick failed", self.room.room_id)
             next_s = max(next_s + self._tick_s, now)
 
-    def tick(self, now_s: float) -> SensingSnapshot:
+    def tick(self, now_s: float) -> SensingSnapshot | None:
         """One fusion tick at engine time ``now_s``: node events, the frames received since
         the last tick, the grid, blobs, tracks, events and the snapshot."""
         started = time.perf_counter()
-        self._handle_node_events()
+        recorder = self._recorder
+        self._now_s = now_s
+        self._handle_node_events(now_s)
         count = 0
         placed = self._mac_to_node
         while self._frames:
@@ -506,7 +549,12 @@ class SensingService:
             if frame.node_mac not in placed or frame.peer_mac not in placed:
                 self._unplaced_frames += 1  # kept by the chain in case the node is placed
             self._chain.push(frame, arrival)
+            if recorder is not None:
+                recorder.append_frame(arrival, frame.to_bytes())
             count += 1
+        if recorder is not None:
+            # A replay ticks at exactly these times with exactly these frames and events.
+            recorder.append_tick(now_s)
         states = self._chain.activations(now_s)
         signal_ms = (time.perf_counter() - started) * 1000.0
         fused_at, fused_cpu_at = time.perf_counter(), time.thread_time()
@@ -529,6 +577,12 @@ class SensingService:
         self._update_blobs(tracks, model, activation, now_s)
         self._identify(now_s)
         self._link_events(link_states)
+        if not self._publish_snapshots:  # a replay: blobs and events are what it is after
+            with self._lock:
+                self._figures.fusion_ms.append(fusion_ms)
+                self._figures.frames += count
+                self._figures.ticks += 1
+            return None
         snapshot = self._build_snapshot(now_s, values, link_states, fusion_ms)
         with self._lock:
             self._snapshot = snapshot
@@ -800,13 +854,20 @@ class SensingService:
             ),
         )
 
-    def _handle_node_events(self) -> None:
+    def _handle_node_events(self, now_s: float) -> None:
         while self._node_events:
             kind, mac, detail = self._node_events.popleft()
             node = self._mac_to_node.get(mac)
+            if kind == NODE_ONLINE and node is None and "hello_position" not in detail:
+                status = self._server.node(mac)  # live: where its hello said it is
+                if status is not None and status.position is not None:
+                    detail["hello_position"] = list(status.position)
+                    detail.setdefault("hello_node_id", status.node_id)
+            if self._recorder is not None:
+                self._recorder.append_node_event(now_s, kind, mac, detail)
             if kind == NODE_ONLINE:
                 if node is None:
-                    node = self._adopt(mac)
+                    node = self._adopt(mac, detail)
                 self._record("sensing.node_online", {"node": node, "mac": mac, **detail})
             elif kind == NODE_OFFLINE:
                 forgotten = self._chain.forget(mac)
@@ -823,15 +884,17 @@ class SensingService:
                 for address, rssi in detail["devices"]:
                     self._sightings.add(node, address, rssi, float(detail["at_s"]))
 
-    def _adopt(self, mac: str) -> str | None:
-        """A node the site does not list: it joins under its MAC if its hello says where
-        it is (the model is rebuilt), else its frames are ignored."""
-        status = self._server.node(mac)
-        if status is None or status.position is None:
+    def _adopt(self, mac: str, detail: dict[str, Any]) -> str | None:
+        """A node the site does not list: it joins under its MAC if its hello said where
+        it is (``hello_position`` in the event; the model is rebuilt), else its frames are
+        ignored."""
+        position = detail.get("hello_position")
+        if position is None:
             log.warning("sensing node %s is not in the site file and gave no position", mac)
             return None
-        self._positions[mac] = status.position
-        self._names[mac] = status.node_id or mac
+        x, y, z = (float(c) for c in position)
+        self._positions[mac] = (x, y, z)
+        self._names[mac] = str(detail.get("hello_node_id") or mac)
         self._mac_to_node[mac] = mac
         model = self._build_model()
         with self._lock:
@@ -841,7 +904,9 @@ class SensingService:
     def _build_model(self) -> FusionModel | None:
         if len(self._positions) < 2:
             return None
-        return FusionModel.all_pairs(self._grid, self._positions, channel=self.room.channel)
+        return FusionModel.all_pairs(
+            self._grid, self._positions, channel=self.room.channel, max_zone=self.room.max_zone
+        )
 
     def _link_events(self, states: dict[frozenset[str], LinkState]) -> None:
         online = {self._mac_to_node.get(n.mac) for n in self._server.nodes() if n.online}
@@ -866,7 +931,7 @@ class SensingService:
     ) -> None:
         self._bus.publish(
             SensingRecord(
-                at=self._clock.now(),
+                at=datetime.fromtimestamp(self._wall_anchor_s + self._now_s, UTC),
                 kind=kind,
                 room=self.room.room_id,
                 detail=detail,
@@ -949,15 +1014,27 @@ class SensingService:
 
     # --- simulation -------------------------------------------------------------------------
 
-    def _start_simulation(self, spec: SimulationSpec) -> None:
-        width, depth, height = self.room.size
-        room = Room(width, depth, height)
-        nodes = [
+    def place_macs(self, macs: dict[str, str]) -> None:
+        """Tie node MACs to the room's node ids (``{mac: node_id}``; ids the room does not
+        have are ignored), as a replay learns them from the recording. Owner's thread."""
+        for mac, node_id in macs.items():
+            if node_id in self._positions:
+                self._mac_to_node.setdefault(mac, node_id)
+
+    def _simulated_nodes(self) -> list[SimNode]:
+        return [
             SimNode(n.mac or sim_mac(i + 1), n.position, n.node_id)
             for i, n in enumerate(self.room.nodes)
         ]
-        for node, listed in zip(nodes, self.room.nodes, strict=True):
-            self._mac_to_node.setdefault(node.mac, listed.node_id)
+
+    def _place_simulated_nodes(self) -> None:
+        self.place_macs({node.mac: node.node_id or "" for node in self._simulated_nodes()})
+
+    def _start_simulation(self, spec: SimulationSpec) -> None:
+        width, depth, height = self.room.size
+        room = Room(width, depth, height)
+        nodes = self._simulated_nodes()
+        self._place_simulated_nodes()
         truth = spec.truth_walkers or tuple(random_walkers(room, spec.walkers, spec.seed))
         self._truth = tuple(EnteringWalker(w, spec.enter_after_s) for w in truth)
         url = f"ws://127.0.0.1:{self._server.port}"

@@ -13,7 +13,7 @@ import pytest
 from console import exit_codes
 from console.auth import NEEDS, TOKEN_ENV
 from console.cli import build_parser, main
-from engine.access import Permission, Role
+from engine.access import ROLE_PERMISSIONS, Role
 from engine.accounts import AccountListRequest, ClearLoginDelay
 from engine.clock import REAL_CLOCK
 from engine.store import Store
@@ -92,7 +92,8 @@ def _leaf_commands() -> set[tuple[str, str | None]]:
 def test_every_command_says_what_it_needs() -> None:
     assert _leaf_commands() == set(NEEDS)
     # And the table agrees with the README's matrix for the admin-only commands.
-    admin_only = {k for k, v in NEEDS.items() if v and v[0] not in {Permission.WATCH}}
+    investigators = ROLE_PERMISSIONS[Role.INVESTIGATOR]
+    admin_only = {k for k, v in NEEDS.items() if v and v[0] not in investigators}
     assert admin_only == set(PRIVILEGED)
 
 

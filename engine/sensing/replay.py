@@ -1,0 +1,361 @@
+"""Re-processing a sensing recording: the signal chain, fusion and tracker run again over a
+recorded period, with the live settings or others, without touching the live room.
+
+A replay feeds a fresh :class:`~engine.sensing.service.SensingService` (no server thread, no
+fusion thread, no snapshots, its own bus) exactly what the live one consumed, in the same
+order: the node events and frames each live fusion tick took, then that tick at its recorded
+time (see :mod:`engine.sensing.recording`). With the same settings it therefore reproduces
+the live blobs exactly (same ids, times and positions, bit for bit); with other settings it
+shows what they would have detected. Blobs still there when the range (or an engine run) ends
+are reported without an end. What it reports are the events the service would have
+stored (blob appeared / identified / left, node online / offline …), timestamped with the
+recorded wall-clock times, and the blobs they describe.
+
+Ranges: the signal chain learns each link's empty-room baseline over its first seconds, so a
+replay that starts in the middle of an engine run starts ``warmup_s`` (default 60 s) earlier
+and reports only what happens inside the range; it then matches the live run closely but not
+necessarily exactly. A range that starts at or before the engine run's start (each run is a
+session of the recording) replays it from its first record, numbering blobs as the live run
+did. A new session inside the range (the engine was restarted) starts a fresh service, as the
+restart did live.
+
+Damage: a corrupt or truncated recording is replayed up to the damage, and the report says
+where it stopped (:attr:`ReplayReport.stopped_at`).
+
+Threads: :func:`replay_recording` runs on the caller's thread and blocks until done; call it
+from a worker (the CLI, a query-service request), never the GUI thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.bus import EventBus
+from engine.sensing.ble import KnownDevice
+from engine.sensing.protocol import MalformedFrameError, parse_csi_frame
+from engine.sensing.recording import (
+    RecordedItem,
+    RecordedSession,
+    RecordingReader,
+    RecordKind,
+)
+from engine.sensing.service import SESSION_START, RoomSpec, SensingRecord, SensingService
+
+DEFAULT_WARMUP_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaySettings:
+    """Processing settings for a replay; None keeps the room's own. ``motion_threshold``:
+    smoothed relative deltaRMS above which a link shows motion (0.02 = 2 %); ``voxel_m``:
+    fusion cell edge in metres; ``max_zone``: Fresnel zone cut-off (1–20)."""
+
+    motion_threshold: float | None = None
+    voxel_m: float | None = None
+    max_zone: int | None = None
+
+    def apply(self, room: RoomSpec) -> RoomSpec:
+        """``room`` with these settings, or ``ValueError`` naming a bad one."""
+        changes: dict[str, Any] = {}
+        if self.motion_threshold is not None:
+            if not (math.isfinite(self.motion_threshold) and 0 < self.motion_threshold < 10):
+                raise ValueError(
+                    f"motion threshold: expected a number above 0 and below 10, "
+                    f"got {self.motion_threshold!r}"
+                )
+            changes["motion_threshold"] = float(self.motion_threshold)
+        if self.voxel_m is not None:
+            if not (math.isfinite(self.voxel_m) and 0.05 <= self.voxel_m <= 2.0):
+                raise ValueError(f"cell size: expected 0.05–2 m, got {self.voxel_m!r}")
+            changes["voxel_m"] = float(self.voxel_m)
+        if self.max_zone is not None:
+            if isinstance(self.max_zone, bool) or not 1 <= int(self.max_zone) <= 20:
+                raise ValueError(
+                    f"zone cut-off: expected a whole number 1–20, got {self.max_zone!r}"
+                )
+            changes["max_zone"] = int(self.max_zone)
+        return dataclasses.replace(room, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayedBlob:
+    """One blob of a replay: id, when it appeared and left (UTC; ``left`` None if it was
+    still there at the end of the range), where, how long and how far it walked, and the
+    name it was given, if any."""
+
+    blob_id: int
+    appeared: datetime
+    left: datetime | None
+    first_position: list[float]
+    last_position: list[float] | None
+    duration_s: float | None
+    path_m: float | None
+    name: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "blob": self.blob_id,
+            "appeared": self.appeared.isoformat(),
+            "left": None if self.left is None else self.left.isoformat(),
+            "first_position": self.first_position,
+            "last_position": self.last_position,
+            "duration_s": self.duration_s,
+            "path_m": self.path_m,
+            "name": self.name,
+        }
+
+
+@dataclass
+class ReplayReport:
+    """What a replay found and what it cost. ``events``: the sensing events in the range,
+    each ``{"ts", "kind", "blob", "detail"}``; ``stopped_at``: why the replay ended early (a
+    damaged recording), else None; ``speed_x``: recorded seconds replayed per second."""
+
+    room: str
+    settings: dict[str, Any]
+    from_ts: datetime | None
+    to_ts: datetime | None
+    sessions: int = 0
+    frames: int = 0
+    malformed_frames: int = 0
+    ticks: int = 0
+    node_events: int = 0
+    recorded_s: float = 0.0
+    elapsed_s: float = 0.0
+    events: list[dict[str, Any]] = field(default_factory=list)
+    blobs: list[ReplayedBlob] = field(default_factory=list)
+    stopped_at: str | None = None
+
+    @property
+    def speed_x(self) -> float | None:
+        return self.recorded_s / self.elapsed_s if self.elapsed_s > 0 else None
+
+    def as_json(self) -> dict[str, Any]:
+        speed = self.speed_x
+        return {
+            "room": self.room,
+            "settings": self.settings,
+            "from": None if self.from_ts is None else self.from_ts.isoformat(),
+            "to": None if self.to_ts is None else self.to_ts.isoformat(),
+            "sessions": self.sessions,
+            "frames": self.frames,
+            "malformed_frames": self.malformed_frames,
+            "ticks": self.ticks,
+            "node_events": self.node_events,
+            "recorded_s": round(self.recorded_s, 3),
+            "elapsed_s": round(self.elapsed_s, 3),
+            "speed_x": None if speed is None else round(speed, 1),
+            "blobs": [b.as_json() for b in self.blobs],
+            "events": self.events,
+            "stopped_at": self.stopped_at,
+        }
+
+
+class ReplayClock:
+    """The engine clock of a replay: the recorded monotonic time and its wall-clock anchor,
+    advanced by the replay before each record it feeds."""
+
+    def __init__(self) -> None:
+        self.t_s = 0.0
+        self.anchor_s = 0.0
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.anchor_s + self.t_s, UTC)
+
+    def monotonic(self) -> float:
+        return self.t_s
+
+    def sleep(self, seconds: float) -> None:
+        self.t_s += seconds
+
+    def wait(self, event: threading.Event, timeout_s: float | None) -> bool:
+        return event.is_set()
+
+
+def replay_recording(
+    directory: Path | str,
+    room: RoomSpec,
+    *,
+    from_wall_s: float | None = None,
+    to_wall_s: float | None = None,
+    settings: ReplaySettings = ReplaySettings(),
+    warmup_s: float = DEFAULT_WARMUP_S,
+    ble_registry: Sequence[KnownDevice] = (),
+    progress: Callable[[float], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> ReplayReport:
+    """Re-run ``room``'s recording in ``directory`` over ``[from_wall_s, to_wall_s)`` (epoch
+    seconds; None: from the start / to the end) with ``settings`` and report the blobs and
+    events (see the module docstring). ``progress(fraction)`` is called now and then (0–1 of
+    the range); ``cancel`` stops it early (the report then says so)."""
+    if from_wall_s is not None and to_wall_s is not None and to_wall_s <= from_wall_s:
+        raise ValueError("the replay range ends before it starts")
+    replayed_room = settings.apply(room)
+    reader = RecordingReader(directory)
+    extent = reader.extent()
+    report = ReplayReport(
+        room=room.room_id,
+        settings={
+            "motion_threshold": replayed_room.motion_threshold,
+            "voxel_m": replayed_room.voxel_m,
+            "max_zone": replayed_room.max_zone,
+        },
+        from_ts=None if from_wall_s is None else datetime.fromtimestamp(from_wall_s, UTC),
+        to_ts=None if to_wall_s is None else datetime.fromtimestamp(to_wall_s, UTC),
+    )
+    if extent is None:
+        report.stopped_at = "the recording is empty"
+        return report
+    start_s = extent[0] if from_wall_s is None else max(from_wall_s, extent[0])
+    end_s = extent[1] if to_wall_s is None else min(to_wall_s, extent[1])
+    span_s = max(end_s - start_s, 1e-9)
+    read_from = None if from_wall_s is None else from_wall_s - warmup_s
+    clock = ReplayClock()
+    bus = EventBus()
+    collected: list[SensingRecord] = []
+    bus.subscribe(SensingRecord, collected.append)
+    service: SensingService | None = None
+    sessions = {s.session_id: s for s in reader.sessions()}
+    session: str | None = None
+    first_wall: float | None = None
+    last_wall: float | None = None
+    started = time.perf_counter()
+    last_progress = started
+
+    for item in reader.records(read_from, to_wall_s):
+        if cancel is not None and cancel.is_set():
+            report.stopped_at = "cancelled"
+            break
+        if item.session_id != session:  # an engine run: a fresh service, as it was live
+            session = item.session_id
+            known = sessions.get(session)
+            clock.anchor_s = item.wall_s - item.t_s if known is None else known.wall_anchor_s
+            clock.t_s = item.t_s
+            start = _session_start(directory, known) if item.event_kind != SESSION_START else item
+            first_id = _first_blob_id(item)
+            service = SensingService(
+                replayed_room,
+                bus=bus,
+                clock=clock,
+                install_secret=b"replay",  # no server is started; nodes never connect
+                port=0,
+                first_blob_id=first_id,
+                run_thread=False,
+                publish_snapshots=False,
+                ble_registry=ble_registry,
+                wall_anchor_s=clock.anchor_s,
+            )
+            if start is not None and start.detail is not None:
+                service.place_macs(dict(start.detail.get("macs") or {}))
+            report.sessions += 1
+        assert service is not None
+        clock.t_s = item.t_s
+        inside = from_wall_s is None or item.wall_s >= from_wall_s
+        if inside:
+            first_wall = item.wall_s if first_wall is None else first_wall
+            last_wall = item.wall_s
+        if item.kind is RecordKind.FRAME and item.frame is not None:
+            try:
+                frame = parse_csi_frame(item.frame)
+            except MalformedFrameError:
+                report.malformed_frames += 1
+                continue
+            service._on_frame(frame, item.t_s)
+            report.frames += inside
+        elif item.kind is RecordKind.NODE_EVENT and item.event_kind is not None:
+            if item.event_kind == SESSION_START:
+                continue
+            service._on_node_event(item.event_kind, item.mac or "", dict(item.detail or {}))
+            report.node_events += inside
+        elif item.kind is RecordKind.TICK:
+            service.tick(item.t_s)
+            report.ticks += inside
+            if progress is not None and time.perf_counter() - last_progress > 0.25:
+                last_progress = time.perf_counter()
+                progress(min(max((item.wall_s - start_s) / span_s, 0.0), 1.0))
+    else:
+        if reader.damage is not None:
+            report.stopped_at = reader.damage.reason
+    report.elapsed_s = time.perf_counter() - started
+    if first_wall is not None and last_wall is not None:
+        report.recorded_s = last_wall - first_wall
+    _collect(report, collected, from_wall_s)
+    if progress is not None:
+        progress(1.0)
+    return report
+
+
+def _session_start(directory: Path | str, session: RecordedSession | None) -> RecordedItem | None:
+    """The session's first record, when it is the session start (which MAC is which node)."""
+    if session is None:
+        return None
+    for item in RecordingReader(directory).records(session.first_wall_s, None):
+        if item.session_id == session.session_id:
+            return item if item.event_kind == SESSION_START else None
+        return None
+    return None
+
+
+def _first_blob_id(item: RecordedItem) -> int:
+    """Number blobs as the live run did when the replay starts at its beginning (its first
+    record is the session start), else from 1."""
+    if item.kind is RecordKind.NODE_EVENT and item.event_kind == SESSION_START:
+        value = (item.detail or {}).get("first_blob_id")
+        if isinstance(value, int) and value > 0:
+            return value
+    return 1
+
+
+def _collect(
+    report: ReplayReport, collected: list[SensingRecord], from_wall_s: float | None
+) -> None:
+    blobs: dict[int, dict[str, Any]] = {}
+    for record in collected:
+        ts = record.at
+        if from_wall_s is not None and ts.timestamp() < from_wall_s:
+            continue
+        detail = {k: v for k, v in record.detail.items() if k != "explanation"}
+        report.events.append(
+            {"ts": ts.isoformat(), "kind": record.kind, "blob": record.blob_id, "detail": detail}
+        )
+        if record.blob_id is None:
+            continue
+        if record.kind == "sensing.blob_appeared":
+            blobs[record.blob_id] = {
+                "appeared": ts,
+                "first_position": record.detail.get("position"),
+                "name": None,
+            }
+        entry = blobs.get(record.blob_id)
+        if entry is None:
+            continue
+        if record.kind == "sensing.blob_identified":
+            entry["name"] = record.detail.get("name")
+        elif record.kind == "sensing.blob_left":
+            entry.update(
+                left=ts,
+                last_position=record.detail.get("position"),
+                duration_s=record.detail.get("duration_s"),
+                path_m=record.detail.get("path_m"),
+            )
+    report.blobs = [
+        ReplayedBlob(
+            blob_id=blob_id,
+            appeared=entry["appeared"],
+            left=entry.get("left"),
+            first_position=entry["first_position"],
+            last_position=entry.get("last_position"),
+            duration_s=entry.get("duration_s"),
+            path_m=entry.get("path_m"),
+            name=entry["name"],
+        )
+        for blob_id, entry in sorted(blobs.items())
+    ]

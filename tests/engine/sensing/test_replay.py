@@ -1,0 +1,121 @@
+"""Re-processing recorded sensing: a live simulated room records what its nodes sent; a replay
+with the same settings reproduces its blobs exactly, other settings change what is found, and a
+damaged recording replays up to the damage."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.bus import EventBus
+from engine.clock import REAL_CLOCK
+from engine.sensing.recording import RecordingReader, SensingRecorder
+from engine.sensing.replay import ReplaySettings, replay_recording
+from engine.sensing.service import SensingRecord, SensingService, SimulationSpec
+from tests.engine.sensing.test_service import ROOM, wait_until
+
+STORED_KINDS = ("sensing.blob_appeared", "sensing.blob_identified", "sensing.blob_left")
+
+
+def comparable(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Blob events as the history stores them, but the ends that stopping the engine filed
+    (a replay of a range does not stop anything)."""
+    return [
+        (e["ts"], e["kind"], e["blob"], e["detail"].get("position"), e["detail"].get("name"))
+        for e in events
+        if e["kind"] in STORED_KINDS and e["detail"].get("reason") != "sensing stopped"
+    ]
+
+
+@pytest.fixture(scope="module")
+def live_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    """12 s of a simulated room with one walker (entering at 2 s), recorded."""
+    directory = tmp_path_factory.mktemp("recording")
+    bus = EventBus()
+    records: list[SensingRecord] = []
+    bus.subscribe(SensingRecord, records.append)
+    service = SensingService(
+        ROOM,
+        bus=bus,
+        clock=REAL_CLOCK,
+        install_secret=None,
+        port=0,
+        first_blob_id=41,
+        simulation=SimulationSpec(walkers=1, seed=5, enter_after_s=2.0),
+        recorder=SensingRecorder(directory),
+    )
+    service.start()
+    try:
+        wait_until(lambda: any(r.kind == "sensing.blob_appeared" for r in records), 10.0)
+        time.sleep(6.0)
+    finally:
+        service.stop()  # closes the recorder
+    events = [
+        {"ts": r.at.isoformat(), "kind": r.kind, "blob": r.blob_id, "detail": r.detail}
+        for r in records
+    ]
+    return directory, events
+
+
+def test_a_replay_with_the_live_settings_reproduces_the_live_blobs_exactly(
+    live_run: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    directory, live = live_run
+    assert any(e["kind"] == "sensing.blob_appeared" for e in live)
+    report = replay_recording(directory, ROOM)
+    assert report.stopped_at is None and report.sessions == 1
+    assert report.ticks > 60 and report.frames > 1000
+    replayed = comparable(report.events)
+    assert replayed == comparable(live)
+    assert [b.blob_id for b in report.blobs][:1] == [41]  # numbered as the live run did
+    assert report.speed_x is not None and report.speed_x > 5  # the benchmark measures it
+
+
+def test_other_settings_change_what_is_found_without_touching_the_recording(
+    live_run: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    directory, live = live_run
+    before = sorted(p.stat().st_mtime_ns for p in directory.iterdir())
+    deaf = replay_recording(directory, ROOM, settings=ReplaySettings(motion_threshold=5.0))
+    assert deaf.blobs == []  # no link ever moves 500 %: nobody is found
+    coarse = replay_recording(directory, ROOM, settings=ReplaySettings(voxel_m=0.5, max_zone=3))
+    assert coarse.settings == {"motion_threshold": 0.02, "voxel_m": 0.5, "max_zone": 3}
+    assert coarse.blobs and comparable(coarse.events) != comparable(live)
+    assert sorted(p.stat().st_mtime_ns for p in directory.iterdir()) == before
+
+
+def test_bad_settings_are_refused_naming_the_setting(
+    live_run: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    directory, _ = live_run
+    with pytest.raises(ValueError, match="cell size"):
+        replay_recording(directory, ROOM, settings=ReplaySettings(voxel_m=0.0))
+    with pytest.raises(ValueError, match="zone cut-off"):
+        replay_recording(directory, ROOM, settings=ReplaySettings(max_zone=0))
+    with pytest.raises(ValueError, match="ends before it starts"):
+        replay_recording(directory, ROOM, from_wall_s=10.0, to_wall_s=5.0)
+
+
+def test_a_damaged_recording_replays_up_to_the_damage_and_says_where(
+    live_run: tuple[Path, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    directory, _ = live_run
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    segments = sorted(directory.iterdir())
+    for segment in segments:
+        (damaged / segment.name).write_bytes(segment.read_bytes())
+    last = damaged / segments[-1].name
+    data = bytearray(last.read_bytes())
+    cut = len(data) * 2 // 3
+    data[cut] ^= 0xFF  # a flipped byte two thirds through
+    last.write_bytes(bytes(data))
+    whole = replay_recording(directory, ROOM)
+    report = replay_recording(damaged, ROOM)
+    assert report.stopped_at is not None and last.name in report.stopped_at
+    assert 0 < report.ticks < whole.ticks
+    extent = RecordingReader(directory).extent()
+    assert extent is not None and report.recorded_s < extent[1] - extent[0]

@@ -20,7 +20,9 @@ from benchmarks import (
     four_cameras,
     people_quality,
     sensing_fusion,
+    sensing_identity,
     sensing_localisation,
+    sensing_replay,
     sensing_signal,
     sensing_view,
     soak,
@@ -46,6 +48,8 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "sensing_signal": sensing_signal.run,
     "sensing_localisation": sensing_localisation.run,
     "sensing_view_fps": sensing_view.run,
+    "sensing_identity": sensing_identity.run,
+    "sensing_replay": sensing_replay.run,
 }
 
 

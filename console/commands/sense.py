@@ -75,6 +75,12 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     simulate.add_argument(
         "--report", type=Path, metavar="FILE", help="write the report here as JSON"
     )
+    simulate.add_argument(
+        "--record",
+        type=Path,
+        metavar="DIR",
+        help="record what the nodes send into DIR (a ring of 512 MiB), as a live room does",
+    )
     simulate.add_argument("--json", action="store_true", help="print the report as JSON")
     explain = actions.add_parser(
         "explain", parents=parents, help="why a stored blob was where it was"
@@ -231,6 +237,7 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
     from engine.bus import EventBus
     from engine.clock import REAL_CLOCK
     from engine.sensing.evaluate import simulate_room, simulated_room
+    from engine.sensing.recording import SensingRecorder
     from engine.sensing.records import LastBlobId
     from engine.sensing.service import SensingRecord
     from engine.store import Store
@@ -274,6 +281,7 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
                 first_blob_id=first,
                 stop=stop,
                 ble=args.ble,
+                recorder=None if args.record is None else SensingRecorder(args.record),
             )
             if not writer.flush(30):
                 raise RuntimeError("the store writer did not write the sensing events in 30 s")

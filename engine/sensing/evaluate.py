@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ from scipy.optimize import linear_sum_assignment
 
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
+from engine.sensing.recording import SensingRecorder
 from engine.sensing.service import (
     ENTER_AFTER_S,
     NodeSpec,
@@ -236,6 +238,7 @@ def simulate_room(
     enter_after_s: float = ENTER_AFTER_S,
     stop: threading.Event | None = None,
     ble: bool = False,
+    recorder: SensingRecorder | None = None,
 ) -> dict[str, Any]:
     """Run ``room`` with ``walkers`` simulated people for ``enter_after_s`` + ``duration_s``
     seconds of real time and return the report (scores, fusion tick times, frames). Events go
@@ -266,7 +269,9 @@ def simulate_room(
             ble=ble,
         ),
         first_blob_id=first_blob_id,
+        recorder=recorder,
     )
+    cpu_started = time.process_time()
     service.start()
     try:
         (stop or threading.Event()).wait(enter_after_s + duration_s)
@@ -274,6 +279,7 @@ def simulate_room(
         simulation = service.simulation
         service.stop()
         unsubscribe()
+    process_cpu_s = time.process_time() - cpu_started
     run = simulation.wait(0) if simulation is not None else None
     figures = service.report()
     frames_sent = run.frames_sent if run is not None else None
@@ -304,4 +310,18 @@ def simulate_room(
         ),
         "frames_shed": figures["frames_dropped"],
         "malformed": figures["malformed"],
+        # The engine process's CPU over the run (node server, signal chain, fusion, store
+        # hand-over and, when recording, the recorder; the simulated nodes run elsewhere).
+        "process_cpu_s": round(process_cpu_s, 3),
+        "recording": None if recorder is None else _recorder_figures(recorder),
+    }
+
+
+def _recorder_figures(recorder: SensingRecorder) -> dict[str, Any]:
+    stats = recorder.stats()
+    return {
+        "bytes_on_disk": stats.bytes_on_disk,
+        "records": stats.records,
+        "dropped": stats.dropped,
+        "write_errors": stats.write_errors,
     }

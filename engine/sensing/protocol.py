@@ -82,6 +82,7 @@ class CsiFrame:
     ("do not normalise"). ``iq`` is a read-only int8 array of shape ``(n_sub, 2)``, columns
     I and Q, viewing the frame's bytes (no copy); :meth:`complex_iq` gives ``I + jQ``. All-zero
     I/Q is valid. Compared by identity (``eq=False``): the array has no single truth value.
+    ``raw``: the message as received, for a parsed frame (what a recording keeps).
     """
 
     node_mac: str
@@ -91,6 +92,7 @@ class CsiFrame:
     noise_dbm: int
     channel: int
     iq: npt.NDArray[np.int8]
+    raw: bytes | None = None
 
     @property
     def n_sub(self) -> int:
@@ -104,7 +106,10 @@ class CsiFrame:
         return values
 
     def to_bytes(self) -> bytes:
-        """This frame on the wire again (``parse_csi_frame(f.to_bytes())`` round-trips)."""
+        """This frame on the wire again (``parse_csi_frame(f.to_bytes())`` round-trips): the
+        bytes it was parsed from, else encoded."""
+        if self.raw is not None:
+            return self.raw
         return encode_csi_frame(
             node_mac=self.node_mac,
             peer_mac=self.peer_mac,
@@ -157,6 +162,7 @@ def parse_csi_frame(data: bytes | bytearray | memoryview) -> CsiFrame:
         noise,
         channel,
         iq,
+        data,
     )
 
 

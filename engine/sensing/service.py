@@ -544,16 +544,18 @@ class SensingService:
         self._handle_node_events(now_s)
         count = 0
         placed = self._mac_to_node
+        taken: list[tuple[float, bytes]] = []
         while self._frames:
             frame, arrival = self._frames.popleft()
             if frame.node_mac not in placed or frame.peer_mac not in placed:
                 self._unplaced_frames += 1  # kept by the chain in case the node is placed
             self._chain.push(frame, arrival)
             if recorder is not None:
-                recorder.append_frame(arrival, frame.to_bytes())
+                taken.append((arrival, frame.to_bytes()))
             count += 1
         if recorder is not None:
             # A replay ticks at exactly these times with exactly these frames and events.
+            recorder.append_frames(taken)
             recorder.append_tick(now_s)
         states = self._chain.activations(now_s)
         signal_ms = (time.perf_counter() - started) * 1000.0

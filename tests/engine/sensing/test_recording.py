@@ -219,7 +219,7 @@ def test_the_ring_stays_within_max_bytes_by_deleting_the_oldest_segments(
 
     files = segment_files(tmp_path)
     assert files[0].name != "seg-000001.wfr"  # the oldest went
-    assert 8 <= len(files) <= 9  # max_bytes / 8 per segment
+    assert 8 <= len(files) <= 11  # max_bytes / 8 per segment, less what a block did not fit
     on_disk = sum(p.stat().st_size for p in files)
     assert max_bytes - 3 * rec.segment_bytes // 2 <= on_disk <= max_bytes
     reader = RecordingReader(tmp_path)
@@ -270,18 +270,27 @@ def test_segments_older_than_max_age_are_deleted_by_the_wall_clock(
 # --- compactness --------------------------------------------------------------------------------
 
 
-def test_simulated_csi_takes_under_110_bytes_per_152_byte_frame(
+def test_simulated_csi_takes_about_165_bytes_per_152_byte_frame_or_110_compressed(
     tmp_path: Path, csi_frames: list[bytes]
 ) -> None:
-    """Measured: 106.6 bytes per frame here (ticks included, 1 s blocks at 240 frames/s),
-    about 101–105 at 5,000 frames/s (64 KiB blocks), against 152 bytes of frame and 165
-    packed: the noise in every I/Q byte is what does not compress."""
+    """Stored (the default, for CPU): 152 bytes of frame + 13 of record head, ticks and block
+    headers included. With zlib level 1 (about 4 µs more per frame): measured 106.6 bytes
+    per frame here, about 101–105 at 5,000 frames/s (64 KiB blocks): the noise in every I/Q
+    byte is what does not compress."""
     assert {len(raw) for raw in csi_frames} == {152}
-    rec = recorder(tmp_path)
+    rec = recorder(tmp_path / "stored")
     feed(rec, csi_frames)
     rec.close()
-    per_frame = rec.stats().bytes_on_disk / len(csi_frames)
-    assert per_frame < 110, f"{per_frame:.1f} bytes per frame on disk"
+    stored = rec.stats().bytes_on_disk / len(csi_frames)
+    assert 165 <= stored < 170, f"{stored:.1f} bytes per frame on disk"
+    rec = recorder(tmp_path / "compressed", compress_level=1)
+    feed(rec, csi_frames)
+    rec.close()
+    compressed = rec.stats().bytes_on_disk / len(csi_frames)
+    assert compressed < 110, f"{compressed:.1f} bytes per frame on disk"
+    assert [r.frame for r in RecordingReader(tmp_path / "compressed").records()][:3] == (
+        [r.frame for r in RecordingReader(tmp_path / "stored").records()][:3]
+    )
 
 
 # --- damage -------------------------------------------------------------------------------------

@@ -37,6 +37,9 @@ PANE_PERMISSIONS: dict[str, Permission] = {
     "audit": Permission.READ_AUDIT,
     "accounts": Permission.MANAGE_ACCOUNTS,
     "sensing": Permission.WATCH,
+    # Anyone may see who carries which device (as they see people); the pane offers changes
+    # only to those who may manage BLE devices.
+    "ble_devices": Permission.WATCH,
 }
 
 
@@ -87,8 +90,9 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("audit", Area.RightDockWidgetArea),
             ("accounts", Area.RightDockWidgetArea),
             ("sensing", Area.RightDockWidgetArea),
+            ("ble_devices", Area.RightDockWidgetArea),
         ),
-        hidden=("site", "people", "system", "audit", "accounts"),
+        hidden=("site", "people", "system", "audit", "accounts", "ble_devices"),
         split=(("cameras", 3), ("events", 1)),
         tabs=(("sensing", "events"),),
     ),
@@ -103,16 +107,19 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("audit", Area.RightDockWidgetArea),
             ("accounts", Area.RightDockWidgetArea),
             ("sensing", Area.RightDockWidgetArea),
+            ("ble_devices", Area.RightDockWidgetArea),
         ),
-        hidden=("site", "system", "audit", "accounts", "sensing"),
+        hidden=("site", "system", "audit", "accounts", "sensing", "ble_devices"),
         split=(("events", 3), ("cameras", 2)),
     ),
-    # Admin: site configuration and people on the left, with the system, audit and accounts
-    # panes as tabs; cameras beside (the sensing room as a tab behind them), events below.
+    # Admin: site configuration and people on the left (the BLE devices they carry as a tab
+    # behind them), with the system, audit and accounts panes as tabs; cameras beside (the
+    # sensing room as a tab behind them), events below.
     Layout.ADMIN: Arrangement(
         areas=(
             ("site", Area.LeftDockWidgetArea),
             ("people", Area.LeftDockWidgetArea),
+            ("ble_devices", Area.LeftDockWidgetArea),
             ("system", Area.LeftDockWidgetArea),
             ("audit", Area.LeftDockWidgetArea),
             ("accounts", Area.LeftDockWidgetArea),
@@ -122,7 +129,12 @@ DEFAULTS: dict[Layout, Arrangement] = {
         ),
         hidden=(),
         split=(("site", 2), ("cameras", 3)),
-        tabs=(("audit", "system"), ("accounts", "system"), ("sensing", "cameras")),
+        tabs=(
+            ("ble_devices", "people"),
+            ("audit", "system"),
+            ("accounts", "system"),
+            ("sensing", "cameras"),
+        ),
     ),
 }
 

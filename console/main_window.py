@@ -19,6 +19,7 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMenu, QWidget
 
 from console.bridge import QtBridge
+from console.devices_backend import BleDevicesBackend
 from console.layouts import Layout, arrange, default_layout_for, layouts_for, pane_allowed
 from console.people_backend import PeopleBackend
 from console.queries import QtQueryClient
@@ -36,6 +37,7 @@ from engine.status import SystemStatusRequest
 from engine.text import printable
 from widgets.accounts_pane import AccountsPane
 from widgets.audit_pane import AuditPane
+from widgets.ble_devices_pane import BleDevicesPane
 from widgets.camera_grid import TILE_COUNTS, CameraFeed, CameraGrid
 from widgets.event_history import EventHistoryPane
 from widgets.health_bar import HealthBar
@@ -47,7 +49,7 @@ from widgets.system_pane import SystemPane
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 4  # bump when panes are added or renamed, so old saved states are ignored
+STATE_VERSION = 5  # bump when panes are added or renamed, so old saved states are ignored
 PEOPLE_REFRESH_MS = 1500
 QUERY_WORKERS = 2  # store reads, logins and people changes run here, never on the GUI thread
 SESSION_CHANNEL = "session"
@@ -169,6 +171,12 @@ class MainWindow(QMainWindow):
         self.people.sig_person_renamed.connect(self._on_people_changed)
         self.people.sig_people_merged.connect(self._on_people_changed)
         self.people.refresh(warn=False)  # returns at once; the list arrives when read
+        self.ble_backend = BleDevicesBackend(runtime, store, self.session)
+        self.ble_devices = BleDevicesPane(self.queries, self.ble_backend)
+        self.ble_devices.set_changes_allowed(False)  # until someone who may logs in
+        # Registering to a new name adds that person; the pane names people.
+        self.ble_devices.sig_device_registered.connect(self._on_ble_devices_changed)
+        self.ble_devices.sig_device_removed.connect(self._on_ble_devices_changed)
         self.site_overview = SiteOverview(runtime.site)
         self.system = SystemPane(
             self.queries,
@@ -195,6 +203,7 @@ class MainWindow(QMainWindow):
             "audit": self._dock("audit", "Audit", self.audit),
             "accounts": self._dock("accounts", "Accounts", self.accounts),
             "sensing": self._dock("sensing", "Sensing", self.sensing),
+            "ble_devices": self._dock("ble_devices", "BLE devices", self.ble_devices),
         }
         self.login_panel = LoginPanel(now=runtime.clock.now)
         self.login_panel.sig_login_requested.connect(self._on_login_requested)
@@ -436,6 +445,7 @@ class MainWindow(QMainWindow):
             erase=actor.may(Permission.ERASE_PEOPLE),
         )
         self.system.set_changes_allowed(actor.may(Permission.CHANGE_SETTINGS), NO_SETTINGS_CHANGES)
+        self.ble_devices.set_changes_allowed(actor.may(Permission.MANAGE_BLE_DEVICES))
         sensing = self.runtime.sensing
         if sensing is None:
             self.sensing.set_pairing_allowed(False, "This site has no sensing room")
@@ -793,6 +803,10 @@ class MainWindow(QMainWindow):
 
     def _on_people_changed(self, *_public_ids: str) -> None:
         self.event_history.refresh()
+        self.ble_devices.refresh()  # carriers' names, and devices gone with an erased person
+
+    def _on_ble_devices_changed(self, _address: str) -> None:
+        self.people.refresh(warn=False)  # a device registered to a new name adds a person
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_layout_state()

@@ -3,7 +3,8 @@
 Every method blocks until its work is stored; the console runs them on the query service's
 worker threads (through :class:`console.queries.QtQueryClient`), never on the GUI thread.
 Changes are made as the person logged in at the console (:class:`console.session.ConsoleSession`),
-whose permissions the engine checks; with nobody logged in they are refused.
+whose permissions the engine checks; with nobody logged in they are refused. A change also
+refreshes the sensing room's BLE registry: it names blobs by their carriers' names.
 """
 
 from __future__ import annotations
@@ -53,10 +54,12 @@ class PeopleBackend:
     def rename(self, public_id: str, name: str | None) -> None:
         actor = self._session.require_actor("rename people")
         self.memory().rename(public_id, name, actor=actor)
+        self._runtime.refresh_ble_registry()  # blobs carrying their devices take the new name
 
     def merge(self, keep: str, absorb: str) -> None:
         actor = self._session.require_actor("merge people")
         self.memory().merge(keep, absorb, actor=actor)
+        self._runtime.refresh_ble_registry()  # the absorbed person's devices moved to keep
 
     def erase(self, public_id: str) -> str:
         actor = self._session.require_actor("erase people")
@@ -68,4 +71,5 @@ class PeopleBackend:
             self._runtime.clock,
             actor=actor,
         )
+        self._runtime.refresh_ble_registry()  # their devices went with them
         return report.summary

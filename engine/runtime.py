@@ -20,10 +20,11 @@ from engine.config import SiteConfig
 from engine.events import CameraStatus, HealthState, SubsystemHealth
 from engine.identity.faces_store import FaceMemory
 from engine.instance import EngineLock
-from engine.paths import data_dir
+from engine.paths import data_dir, sensing_recording_dir
 from engine.record import ClipRecorder
 from engine.retention import MaintenanceRun, RetentionService
 from engine.secrets import SecretError, read_secret
+from engine.sensing.recording import SensingRecorder
 from engine.sensing.records import OpenNodePairing
 from engine.sensing.service import (
     ENTER_AFTER_S,
@@ -272,6 +273,7 @@ class EngineRuntime:
             else None
         )
         first = self.site_ids.last_blob_id + 1 if self.site_ids is not None else 1
+        recorder = self._sensing_recorder(room.room_id)
         try:
             service = SensingService(
                 room,
@@ -282,13 +284,32 @@ class EngineRuntime:
                 port=config.port if config.port is not None else (0 if config.simulate else 8080),
                 simulation=simulation,
                 first_blob_id=first,
+                recorder=recorder,
             )
             service.start()
         except Exception as exc:  # a taken port, a bad address: say so, keep the cameras
+            if recorder is not None:
+                recorder.close()
             log.exception("sensing could not start")
             self._sensing_problem = f"sensing off: {exc}"
             return
         self.sensing = service
+        self._load_ble_registry()  # blobs are named by the registered BLE devices
+
+    def _sensing_recorder(self, room_id: str) -> SensingRecorder | None:
+        """The room's recording for replays (``sensing.recording_bytes`` and
+        ``…_days`` from the settings; none at 0 bytes or without a store)."""
+        if self.store is None:
+            return None
+        values = setting_values(self.store)
+        max_bytes = values["sensing.recording_bytes"]
+        if max_bytes <= 0:
+            return None
+        return SensingRecorder(
+            sensing_recording_dir(self.site.name, room_id),
+            max_bytes=max_bytes,
+            max_age_s=values["sensing.recording_days"] * 86400.0,
+        )
 
     def open_pairing(self, actor: Actor, seconds: float) -> datetime:
         """Open the sensing room's pairing window for ``seconds`` as ``actor``: checked
@@ -499,6 +520,106 @@ class EngineRuntime:
             "cameras": cameras,
             "sensing": self.sensing.report() if self.sensing is not None else None,
         }
+
+    # -- BLE identities: the registry the sensing room names blobs by -----------------------
+    # One refresh at a time, so a slower read cannot replace a newer registry with an older one.
+    _ble_registry_lock = threading.Lock()
+
+    def register_ble_device(
+        self, actor: Actor, address: str, label: str, person: str, colour: str | None
+    ) -> Any:
+        """Register the BLE device ``address`` (``label``, e.g. "John's phone") to ``person``
+        (a ``Person_…`` id, or a name that finds or adds the person), optionally setting their
+        ``colour`` (``#RRGGBB``), as ``actor``: checked (the manage-BLE-devices permission) and
+        audited by the store writer. Then the sensing room names blobs by it from its next
+        tick. Returns the :class:`~engine.identity.devices.BleDeviceView`; raises
+        :class:`~engine.identity.devices.DeviceRegistryError` (what is wrong),
+        :class:`~engine.identity.faces_store.UnknownPersonError` or
+        :class:`~engine.access.PermissionDeniedError`. Blocks on the writer: call it off the
+        GUI thread."""
+        from engine.identity.devices import BleDeviceView, RegisterBleDevice
+
+        device: BleDeviceView = self._ble_writer().execute(
+            RegisterBleDevice(
+                address=self._audited_address(address),
+                label=label,
+                person=person,
+                colour=colour,
+                at=self.clock.now(),
+                actor=actor,
+            )
+        )
+        self.refresh_ble_registry()
+        return device
+
+    def remove_ble_device(self, actor: Actor, address: str) -> Any:
+        """Forget the registered BLE device ``address`` as ``actor`` (checked and audited as
+        :meth:`register_ble_device`), then stop naming blobs by it (a blob named already keeps
+        its name until its track ends). Returns the removed
+        :class:`~engine.identity.devices.BleDeviceView`. Blocks on the writer: call it off
+        the GUI thread."""
+        from engine.identity.devices import BleDeviceView, RemoveBleDevice
+
+        device: BleDeviceView = self._ble_writer().execute(
+            RemoveBleDevice(
+                address=self._audited_address(address), at=self.clock.now(), actor=actor
+            )
+        )
+        self.refresh_ble_registry()
+        return device
+
+    def refresh_ble_registry(self) -> int:
+        """Read the BLE device registry from the store and hand it to the sensing room, which
+        names a blob carrying a device by its carrier's display name (their name, else the
+        device's label), id and colour. Returns how many devices (0, doing nothing, without a
+        store or a sensing room). Call it after anything that changes devices or their
+        carriers' names (registering, removing, renaming, merging or erasing people). Reads
+        the store: call it off the GUI thread."""
+        if self.store is None or self.sensing is None:
+            return 0
+        from engine.identity.devices import ble_registry
+        from engine.sensing.ble import KnownDevice
+
+        with self._ble_registry_lock:
+            devices = [
+                KnownDevice(
+                    address=device.address,
+                    label=device.label,
+                    name=device.display_name,
+                    person_id=device.person_id,
+                    colour=device.colour,
+                )
+                for device in ble_registry(self.store).values()
+            ]
+            self.sensing.set_ble_registry(devices)
+        return len(devices)
+
+    def _load_ble_registry(self) -> None:
+        """The registry for a sensing room that has just started; a store that cannot be read
+        leaves its blobs unnamed (said in the log), not sensing off."""
+        try:
+            count = self.refresh_ble_registry()
+        except Exception:
+            log.exception("the BLE device registry could not be read: blobs stay unnamed")
+            return
+        log.info("sensing names blobs by %d registered BLE devices", count)
+
+    def _ble_writer(self) -> StoreWriter:
+        if self.writer is None:
+            raise RuntimeError("the engine runs without a database: no BLE device registry")
+        return self.writer
+
+    @staticmethod
+    def _audited_address(address: str) -> str:
+        """``address`` normalised (``aa-bb-…`` → ``AA:BB:…``) when it is a BLE address, so
+        the audit trail names a device one way however it was typed; anything else as given,
+        for the command to refuse in its own words (after the permission check)."""
+        from engine.identity.devices import DeviceRegistryError, normalise_ble_address
+
+        try:
+            return normalise_ble_address(address)
+        except DeviceRegistryError:
+            return address
 
 
 def sensing_room(site: SiteConfig) -> RoomSpec | None:

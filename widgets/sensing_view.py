@@ -22,10 +22,19 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QHelpEvent,
     QMatrix4x4,
     QMouseEvent,
     QResizeEvent,
@@ -42,12 +51,14 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTableView,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.sensing.view import (
     BlobExplanation,
+    BlobView,
     LinkShareView,
     LinkView,
     NodeView,
@@ -141,9 +152,12 @@ def _clickable_gl_view_type() -> type:
             on_failure: Callable[[str], None],
             on_context_replaced: Callable[[], None],
             parent: QWidget | None = None,
+            *,
+            on_tooltip: Callable[[float, float], str | None] | None = None,
         ) -> None:
             super().__init__(parent)
             self._on_click = on_click
+            self._on_tooltip = on_tooltip
             self._on_failure = on_failure
             self._on_context_replaced = on_context_replaced
             self._press: tuple[float, float] | None = None
@@ -197,6 +211,17 @@ def _clickable_gl_view_type() -> type:
             # Never swap widgets inside a paint: after it.
             QTimer.singleShot(0, self, lambda: self._on_failure(message))
 
+        def event(self, ev: QEvent) -> bool:
+            if ev.type() == QEvent.Type.ToolTip and isinstance(ev, QHelpEvent):
+                text = self._on_tooltip(ev.x(), ev.y()) if self._on_tooltip else None
+                if text:
+                    QToolTip.showText(ev.globalPos(), text, self)
+                else:
+                    QToolTip.hideText()
+                    ev.ignore()
+                return True
+            return bool(super().event(ev))
+
         def mousePressEvent(self, ev: QMouseEvent) -> None:
             if ev.button() == Qt.MouseButton.LeftButton:
                 self._press = (ev.position().x(), ev.position().y())
@@ -230,6 +255,48 @@ def link_colours(
     ).astype(np.float32)
     colours[np.asarray(dim, bool), 3] *= 0.5
     return colours
+
+
+def identity_rgba(colour: str, alpha: float = 1.0) -> tuple[float, float, float, float]:
+    """``#RRGGBB`` (a person's colour) as RGBA floats; the blob cyan if it is malformed."""
+    parsed = QColor(colour)
+    if not colour.startswith("#") or len(colour) != 7 or not parsed.isValid():
+        return (*BLOB_RGBA[:3], alpha)
+    return (parsed.redF(), parsed.greenF(), parsed.blueF(), alpha)
+
+
+def blob_rgba(blob: BlobView) -> tuple[float, float, float, float]:
+    """The colour a blob is drawn in: its person's when a registered device names it, else
+    the blob cyan."""
+    if blob.identity is None:
+        return BLOB_RGBA
+    return identity_rgba(blob.identity.colour)
+
+
+def blob_label(blob: BlobView) -> tuple[Vec3, str, QColor]:
+    """A blob's label in the 3D view: its person's name in their colour, or its id in cyan."""
+    identity = blob.identity
+    if identity is None:
+        return blob.position, f"#{blob.track_id}", QColor(26, 217, 255)
+    r, g, b, _ = identity_rgba(identity.colour)
+    return blob.position, printable(identity.name), QColor.fromRgbF(r, g, b)
+
+
+def blob_description(blob: BlobView, now_s: float) -> str:
+    """One line about a blob for tooltips: its id, and who it is (the device that names it,
+    the match score and for how long) when a registered device names it."""
+    identity = blob.identity
+    state = "coasting (not detected this tick)" if blob.coasting else "tracked"
+    if identity is None:
+        return f"Blob #{blob.track_id}, {state}: no registered BLE device matched"
+    who = printable(identity.name)
+    if identity.person_id:
+        who += f" ({identity.person_id})"
+    named_for = max(now_s - identity.since_s, 0.0)
+    return (
+        f"Blob #{blob.track_id}, {state}: {who}, carrying {printable(identity.label)} "
+        f"({identity.address}); match score {identity.score:.2f}, named for {named_for:.0f} s"
+    )
 
 
 def voxel_colours(values: npt.ArrayLike, threshold: float) -> FloatArray:
@@ -363,6 +430,7 @@ class SensingView3D(QWidget):
             self._on_gl_failed,
             self._on_gl_context_replaced,
             self,
+            on_tooltip=self.blob_tooltip_at,
         )
         view.setBackgroundColor(BACKGROUND)
         view.setMinimumSize(200, 150)
@@ -628,23 +696,39 @@ class SensingView3D(QWidget):
         self.voxel_item.setVisible(values.shape[0] > 0)
 
     def _draw_blobs(self, snapshot: SensingSnapshot) -> None:
+        """Blobs, their trails and labels: a blob named by the BLE device it carries in its
+        person's colour, labelled with their name; the others cyan, labelled with their id."""
         blobs = snapshot.blobs
         positions = np.array([b.position for b in blobs], np.float64).reshape(-1, 3)
         self._blob_positions = positions
         self._blob_ids = tuple(b.track_id for b in blobs)
-        colours = np.tile(np.array(BLOB_RGBA, np.float32), (len(blobs), 1))
+        colours = np.array([blob_rgba(b) for b in blobs], np.float32).reshape(-1, 4)
         coasting = np.fromiter((b.coasting for b in blobs), bool, len(blobs))
         colours[coasting, 3] = _BLOB_COASTING_ALPHA
         self.blob_item.setData(pos=positions.astype(np.float32), color=colours)
         self.blob_item.setVisible(len(blobs) > 0)
-        trails = [_segments(np.array((*b.trail, b.position), np.float32)) for b in blobs if b.trail]
+        trails, trail_colours = [], []
+        for blob, colour in zip(blobs, colours, strict=True):
+            if not blob.trail:
+                continue
+            segments = _segments(np.array((*blob.trail, blob.position), np.float32))
+            trails.append(segments)
+            trail_colour = (*colour[:3], _TRAIL_RGBA[3])
+            trail_colours.append(np.tile(np.array(trail_colour, np.float32), (len(segments), 1)))
         trail_pos = np.concatenate(trails) if trails else np.empty((0, 3), np.float32)
-        self.trail_item.setData(pos=trail_pos)
+        trail_rgba = np.concatenate(trail_colours) if trails else np.empty((0, 4), np.float32)
+        self.trail_item.setData(pos=trail_pos, color=trail_rgba)
         self.trail_item.setVisible(trail_pos.shape[0] > 0)
-        self._set_labels(
-            self.blob_labels,
-            [(b.position, f"#{b.track_id}", QColor(26, 217, 255)) for b in blobs],
-        )
+        self._set_labels(self.blob_labels, [blob_label(b) for b in blobs])
+
+    def blob_tooltip_at(self, x: float, y: float) -> str | None:
+        """What hovering at widget pixel (x, y) of the GL view says: the blob drawn there,
+        who it is and how well their device matches (None away from blobs)."""
+        track_id = self.blob_at(x, y)
+        if track_id is None or self.snapshot is None:
+            return None
+        blob = next((b for b in self.snapshot.blobs if b.track_id == track_id), None)
+        return None if blob is None else blob_description(blob, self.snapshot.t_s)
 
     # -- explanation -----------------------------------------------------------------------
     def set_explanation(self, explanation: BlobExplanation | None) -> None:
@@ -830,6 +914,97 @@ class BlobExplanationTable(QTableView):
         self, explanation: BlobExplanation | None, node_names: Mapping[str, str] | None = None
     ) -> None:
         self.explanation_model.set_explanation(explanation, node_names)
+
+
+class BlobColumn(IntEnum):
+    BLOB = 0
+    WHO = 1
+    MATCH = 2
+    POSITION = 3
+    STATE = 4
+
+
+_BLOB_HEADERS = ("Blob", "Who", "Match", "Position (m)", "State")
+
+
+class BlobTableModel(RowsTableModel[BlobView]):
+    """One row per blob of a room's latest tick: its id, who it is (the name a registered BLE
+    device gives it, with a swatch of their colour) and the match score (0–1), where it is on
+    the floor, and whether it is coasting. Each row's tooltip says which device names it."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(_BLOB_HEADERS, parent)
+        self._now_s = 0.0
+
+    def set_blobs(self, blobs: Sequence[BlobView], now_s: float) -> None:
+        """Show ``blobs`` of the tick at engine time ``now_s``. The same blobs in the same
+        order update in place (the selection stays), others reset the table."""
+        self._now_s = now_s
+        if [b.track_id for b in blobs] == [b.track_id for b in self._rows]:
+            self._rows = list(blobs)
+            if self._rows:
+                last = self.index(len(self._rows) - 1, len(_BLOB_HEADERS) - 1)
+                self.dataChanged.emit(self.index(0, 0), last)
+        else:
+            self.set_rows(blobs)
+
+    def text(self, blob: BlobView, column: int) -> str:
+        identity = blob.identity
+        if column == BlobColumn.BLOB:
+            return f"#{blob.track_id}"
+        if column == BlobColumn.WHO:
+            return printable(identity.name) if identity is not None else ""
+        if column == BlobColumn.MATCH:
+            return f"{identity.score:.2f}" if identity is not None else ""
+        if column == BlobColumn.POSITION:
+            x, y, _z = blob.position
+            return f"{x:.1f}, {y:.1f}"
+        return "coasting" if blob.coasting else "tracked"
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid():
+            return None
+        blob = self.row(index)
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.text(blob, column)
+        if (
+            role == Qt.ItemDataRole.DecorationRole
+            and column == BlobColumn.WHO
+            and blob.identity is not None
+        ):
+            r, g, b, _ = identity_rgba(blob.identity.colour)
+            return QColor.fromRgbF(r, g, b)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return blob_description(blob, self._now_s)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == BlobColumn.MATCH:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class BlobTable(QTableView):
+    """The blobs of one sensing room now, and who each one is; a click on a row asks for
+    its explanation (as a click on the blob in the 3D view does)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.blob_model = BlobTableModel(self)
+        self.setModel(self.blob_model)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.verticalHeader().hide()
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(BlobColumn.WHO, QHeaderView.ResizeMode.Stretch)
+
+    def set_snapshot(self, snapshot: SensingSnapshot) -> None:
+        self.blob_model.set_blobs(snapshot.blobs, snapshot.t_s)
+
+    def clear(self) -> None:
+        self.blob_model.set_blobs((), 0.0)
 
 
 class NodeColumn(IntEnum):
@@ -1038,6 +1213,8 @@ class SensingPane(QWidget):
         self.explanation_label = QLabel("Click a blob to see which links put it there")
         self.explanation_label.setWordWrap(True)
         self.explanation_table = BlobExplanationTable()
+        self.blob_table = BlobTable()
+        self.blob_table.clicked.connect(self._on_blob_row_clicked)
         self.node_table = NodeHealthTable()
         self.degraded_label = QLabel("")
         self.degraded_label.setWordWrap(True)
@@ -1058,6 +1235,8 @@ class SensingPane(QWidget):
         column.addLayout(pairing)
         column.addWidget(self.explanation_label)
         column.addWidget(self.explanation_table, 1)
+        column.addWidget(QLabel("Blobs"))
+        column.addWidget(self.blob_table, 1)
         column.addWidget(QLabel("Nodes"))
         column.addWidget(self.node_table, 2)
         column.addWidget(self.degraded_label)
@@ -1120,6 +1299,7 @@ class SensingPane(QWidget):
 
     def _draw(self, snapshot: SensingSnapshot) -> None:
         self.view.set_snapshot(snapshot)
+        self.blob_table.set_snapshot(snapshot)
         self.node_table.set_snapshot(snapshot)
         degraded = self.node_table.health_model.degraded_links
         self.degraded_label.setText("Degraded links: " + ", ".join(degraded))
@@ -1153,9 +1333,27 @@ class SensingPane(QWidget):
         else:
             x, y, z = explanation.position
             self.explanation_label.setText(
-                f"Blob #{explanation.track_id}: value {explanation.value:.3f} at "
-                f"({x:.1f}, {y:.1f}, {z:.1f}) m, from {len(explanation.shares)} links"
+                f"{self._blob_title(explanation.room_id, explanation.track_id)}: value "
+                f"{explanation.value:.3f} at ({x:.1f}, {y:.1f}, {z:.1f}) m, from "
+                f"{len(explanation.shares)} links"
             )
+
+    def _blob_title(self, room_id: str, track_id: int) -> str:
+        """``Blob #7``, with who it is when a registered device names it in the room's
+        latest tick: ``Blob #7 — Alice (match 0.82)``."""
+        snapshot = self._latest.get(room_id)
+        blobs = snapshot.blobs if snapshot is not None else ()
+        blob = next((b for b in blobs if b.track_id == track_id), None)
+        if blob is None or blob.identity is None:
+            return f"Blob #{track_id}"
+        identity = blob.identity
+        return f"Blob #{track_id} — {printable(identity.name)} (match {identity.score:.2f})"
+
+    def _on_blob_row_clicked(self, index: QModelIndex) -> None:
+        room_id = self.current_room_id
+        if index.isValid() and room_id is not None:
+            blob = self.blob_table.blob_model.row(index)
+            self.sig_blob_clicked.emit(room_id, blob.track_id)
 
     def set_pairing_allowed(self, allowed: bool, why_not: str = NOT_ADMIN_TEXT) -> None:
         """Whether the person at the console may open pairing (admins only)."""
@@ -1181,6 +1379,7 @@ class SensingPane(QWidget):
             self._draw(snapshot)
         else:
             self.view.clear()
+            self.blob_table.clear()
             self.node_table.set_nodes(())
             self.degraded_label.hide()
             self.status_label.setText("waiting for the first fusion tick…")

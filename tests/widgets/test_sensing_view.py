@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from engine.sensing.fusion import fresnel_ellipsoid
 from engine.sensing.view import (
     BlobExplanation,
+    BlobIdentity,
     BlobView,
     LinkShareView,
     LinkView,
@@ -30,6 +31,7 @@ from widgets.sensing_view import (
     MAX_ELLIPSOIDS,
     NO_ROOM_TEXT,
     PAIRING_SECONDS,
+    BlobColumn,
     BlobExplanationTable,
     NodeColumn,
     NodeHealthTable,
@@ -152,6 +154,24 @@ def snapshot(simulated: bool = False, room_id: str = "lab", **changes: object) -
         truth=((2.4, 2.6, 1.0),),
     )
     return replace(base, **changes)  # type: ignore[arg-type]
+
+
+ALICE_RGB = (0, 158, 115)  # "#009E73", the palette's green: no other item is drawn in it
+ALICE = BlobIdentity(
+    address="AA:BB:CC:DD:EE:01",
+    label="Alice's phone",
+    name="Alice",
+    person_id="Person_A1A1A1A1",
+    colour="#009E73",
+    score=0.82,
+    since_s=4.5,
+)
+
+
+def named_snapshot(**changes: object) -> SensingSnapshot:
+    """The usual snapshot with blob 7 named Alice by her phone; blob 9 stays unnamed."""
+    base = snapshot(**changes)
+    return replace(base, blobs=(replace(base.blobs[0], identity=ALICE), base.blobs[1]))
 
 
 def explanation(
@@ -611,3 +631,74 @@ def test_a_gl_failure_at_first_paint_is_shown_not_raised(
     assert view.error_label.isVisible() and "Requires >= OpenGL 2.1" in view.error_label.text()
     view.set_snapshot(snapshot())  # still safe
     view.set_explanation(explanation())
+
+
+# -- names on blobs -------------------------------------------------------------------------
+
+
+def test_a_named_blob_is_drawn_in_its_persons_colour_and_labelled_with_their_name(
+    qtbot: QtBot,
+) -> None:
+    view = shown_view(qtbot)
+    view.set_snapshot(named_snapshot())
+    labels = [item for item in view.blob_labels if item.visible()]
+    assert [item.text for item in labels] == ["Alice", "#9"]  # the unnamed one keeps its id
+    assert labels[0].color.name().upper() == "#009E73"
+    assert labels[1].color.getRgb()[:3] == BLOB_RGB
+    np.testing.assert_allclose(view.blob_item.color[0, :3], np.array(ALICE_RGB) / 255, atol=1e-6)
+    np.testing.assert_allclose(view.blob_item.color[1, :3], np.array(BLOB_RGB) / 255, atol=0.01)
+    trail = np.asarray(view.trail_item.color)  # blob 7's trail, in her colour too
+    assert trail.shape == (6, 4)
+    np.testing.assert_allclose(trail[:, :3], np.tile(np.array(ALICE_RGB) / 255, (6, 1)), atol=1e-6)
+
+    # Drawn for real: her colour covers the blob's centre, cyan is not there any more.
+    x, y = np.round(view.project([HOT_SPOT])[0]).astype(int)
+    patch = framebuffer(view).astype(np.int32)[y - 3 : y + 4, x - 3 : x + 4].reshape(-1, 3)
+    assert (np.abs(patch - np.array(ALICE_RGB)).max(axis=1) < 40).mean() > 0.6, patch
+    assert not (np.abs(patch - np.array(BLOB_RGB)).max(axis=1) < 40).any()
+
+    # Hovering says who it is; away from blobs, nothing.
+    tip = view.blob_tooltip_at(x, y)
+    assert tip is not None and "Alice (Person_A1A1A1A1)" in tip and "0.82" in tip
+    assert "Alice's phone" in tip and "named for 8 s" in tip  # t_s 12.5 − since 4.5
+    assert view.blob_tooltip_at(8, 8) is None
+
+    # The name goes with the identity: the next tick without it draws the plain blob again.
+    view.set_snapshot(snapshot())
+    assert [item.text for item in view.blob_labels if item.visible()] == ["#7", "#9"]
+    assert blob_is_drawn(view)
+
+
+def test_the_blob_table_names_blobs_and_a_click_on_a_row_explains_it(qtbot: QtBot) -> None:
+    pane = shown_pane(qtbot)
+    pane.set_rooms([("lab", "Lab")])
+    pane.set_snapshot(named_snapshot())
+    model = pane.blob_table.blob_model
+    rows = [[model.index(r, c).data() for c in range(len(BlobColumn))] for r in range(2)]
+    assert rows == [
+        ["#7", "Alice", "0.82", "2.5, 2.5", "tracked"],
+        ["#9", "", "", "1.0, 4.0", "coasting"],
+    ]
+    swatch = model.index(0, BlobColumn.WHO).data(Qt.ItemDataRole.DecorationRole)
+    assert swatch.name().upper() == "#009E73"
+    assert model.index(1, BlobColumn.WHO).data(Qt.ItemDataRole.DecorationRole) is None
+    tip = model.index(0, BlobColumn.MATCH).data(Qt.ItemDataRole.ToolTipRole)
+    assert "Alice (Person_A1A1A1A1), carrying Alice's phone (AA:BB:CC:DD:EE:01)" in tip
+    assert "no registered BLE device" in model.index(1, 0).data(Qt.ItemDataRole.ToolTipRole)
+
+    # The next tick with the same blobs updates in place: the selected row stays selected.
+    pane.blob_table.selectRow(1)
+    pane.set_snapshot(named_snapshot(tick_ms=2.0))
+    assert pane.blob_table.selectionModel().selectedRows()[0].row() == 1
+
+    rect = pane.blob_table.visualRect(model.index(0, BlobColumn.WHO))
+    with qtbot.waitSignal(pane.sig_blob_clicked, timeout=2000) as clicked:
+        qtbot.mouseClick(pane.blob_table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert clicked.args == ["lab", 7]
+
+    # The explanation's header says who the blob is and how well their device matches.
+    pane.set_explanation(explanation())
+    assert pane.explanation_label.text().startswith("Blob #7 — Alice (match 0.82): value 0.120")
+    pane.set_snapshot(snapshot())  # unnamed now
+    pane.set_explanation(explanation())
+    assert pane.explanation_label.text().startswith("Blob #7: value 0.120")

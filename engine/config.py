@@ -11,6 +11,7 @@ import math
 import os
 import re
 import tomllib
+import urllib.parse
 from collections import defaultdict
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -253,6 +254,24 @@ class SensingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """One ``[[alerts.webhooks]]`` entry (or a bare URL in ``webhooks``): an http(s) URL the
+    engine POSTs each alert to as JSON, with a timeout in seconds."""
+
+    url: str
+    timeout_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsConfig:
+    """The ``[alerts]`` table: where alerts are delivered and after how many seconds an
+    unacknowledged alert escalates (default 120)."""
+
+    webhooks: tuple[WebhookConfig, ...] = ()
+    escalate_after_s: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
 class SiteConfig:
     name: str
     file: Path
@@ -263,6 +282,7 @@ class SiteConfig:
     detector_model: Path | None = None  # a user's YOLO ONNX export; overrides ``detector``
     detector: str = BUILTIN_DETECTORS[0]  # a built-in people detector: "yolov3-tiny" or "hog"
     sensing: SensingConfig = SensingConfig()
+    alerts: AlertsConfig = AlertsConfig()
 
 
 def load_site(path: Path | str) -> SiteConfig:
@@ -357,7 +377,9 @@ class _SiteReader:
 
     def read(self, data: dict[str, Any]) -> SiteConfig:
         root = self.table(
-            data, (), {"site", "room", "cameras", "sensing_nodes", "sensing", "analytics"}
+            data,
+            (),
+            {"site", "room", "cameras", "sensing_nodes", "sensing", "analytics", "alerts"},
         )
         if "site" not in root:
             raise self.fail(("site",), "required table [site] is missing")
@@ -415,9 +437,51 @@ class _SiteReader:
                     raise self.fail(
                         ("analytics", "detector_model"), f"ONNX model not found: {detector_model}"
                     )
+        alerts = self.alerts(root["alerts"]) if "alerts" in root else AlertsConfig()
         return SiteConfig(
-            name, self.file, geo_origin, room, cameras, nodes, detector_model, detector, sensing
+            name,
+            self.file,
+            geo_origin,
+            room,
+            cameras,
+            nodes,
+            detector_model,
+            detector,
+            sensing,
+            alerts,
         )
+
+    def alerts(self, value: Any) -> AlertsConfig:
+        path: tuple[str | int, ...] = ("alerts",)
+        table = self.table(value, path, {"webhooks", "escalate_after_s"})
+        escalate = (
+            self.number(table, "escalate_after_s", path, 10, 86_400)
+            if "escalate_after_s" in table
+            else 120.0
+        )
+        raw = table.get("webhooks", [])
+        if not isinstance(raw, list):
+            raise self.fail((*path, "webhooks"), "expected an array of URLs or tables")
+        hooks: list[WebhookConfig] = []
+        for index, item in enumerate(raw):
+            where = (*path, "webhooks", index)
+            if isinstance(item, str):
+                entry = {"url": item}
+            else:
+                entry = self.table(item, where, {"url", "timeout_s"})
+            if "url" not in entry:
+                raise self.fail((*where, "url"), "required field is missing")
+            url = self.string(entry, "url", where).strip()
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise self.fail(
+                    (*where, "url"), "expected an http:// or https:// URL with a host"
+                )
+            timeout = (
+                self.number(entry, "timeout_s", where, 0.1, 120) if "timeout_s" in entry else 5.0
+            )
+            hooks.append(WebhookConfig(url, timeout))
+        return AlertsConfig(tuple(hooks), escalate)
 
     def sensing(self, value: Any) -> SensingConfig:
         path: tuple[str | int, ...] = ("sensing",)

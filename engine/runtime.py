@@ -16,6 +16,9 @@ from typing import Any
 from engine.access import Actor
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
+from engine.alerts.records import AlertView
+from engine.alerts.service import AlertService
+from engine.alerts.webhooks import parse_webhook_target
 from engine.config import SiteConfig
 from engine.events import CameraStatus, HealthState, SubsystemHealth
 from engine.identity.faces_store import FaceMemory
@@ -158,6 +161,7 @@ class EngineRuntime:
         self._data_dir_lock: EngineLock | None = None  # held while a live engine runs
         self.retention: RetentionService | None = None  # its own thread, live engines only
         self.sensing: SensingService | None = None  # the site's sensing room, live engines only
+        self.alerts: AlertService | None = None  # falls → alerts, webhooks, escalation (live)
         self._sensing_problem: str | None = None
 
     def start(self) -> None:
@@ -198,6 +202,19 @@ class EngineRuntime:
                     on_run=self._on_retention_run,
                 )
                 self.retention.start()
+                self.alerts = AlertService(
+                    bus=self.bus,
+                    writer=self.writer,
+                    store=self.store,
+                    clock=self.clock,
+                    webhooks=[
+                        parse_webhook_target(hook.url, hook.timeout_s)
+                        for hook in self.site.alerts.webhooks
+                    ],
+                    escalate_after_s=self.site.alerts.escalate_after_s,
+                    site=self.site.name,
+                )
+                self.alerts.start()  # after the writer is attached: alerts link their events
         if self.faces is not None:
             self.faces.start()
         for source in self.sources.values():
@@ -212,6 +229,8 @@ class EngineRuntime:
         self._stop.set()
         if self.sensing is not None:
             self.sensing.stop()  # its last events go to the writer, stopped below
+        if self.alerts is not None:
+            self.alerts.stop()
         for source in self.sources.values():
             source.stop()
         if self.faces is not None:
@@ -310,6 +329,14 @@ class EngineRuntime:
             max_bytes=max_bytes,
             max_age_s=values["sensing.recording_days"] * 86400.0,
         )
+
+    def acknowledge_alert(self, actor: Actor, alert_id: int) -> AlertView:
+        """``actor`` acknowledges alert ``alert_id`` (checked: acknowledge permission; who
+        and when stored, audited). Raises PermissionDeniedError, UnknownAlertError, or
+        RuntimeError without a live store. Blocks on the writer: call it off the GUI thread."""
+        if self.alerts is None:
+            raise RuntimeError("alerts need a live engine with a store")
+        return self.alerts.acknowledge(actor, alert_id)
 
     def open_pairing(self, actor: Actor, seconds: float) -> datetime:
         """Open the sensing room's pairing window for ``seconds`` as ``actor``: checked
@@ -519,6 +546,15 @@ class EngineRuntime:
             "store_writer": self.writer.health().as_dict() if self.writer else None,
             "cameras": cameras,
             "sensing": self.sensing.report() if self.sensing is not None else None,
+            "alerts": (
+                None
+                if self.alerts is None
+                else {
+                    "raised": self.alerts.raised,
+                    "open": self.alerts.open_alerts(),
+                    "webhooks": self.alerts.webhooks,
+                }
+            ),
         }
 
     # -- BLE identities: the registry the sensing room names blobs by -----------------------

@@ -37,6 +37,7 @@ ENGINE_THREAD_PREFIXES = (
     "retention",
     "ble-scan",
     "alert-webhook",
+    "alert-escalation",
 )
 
 

@@ -168,5 +168,6 @@ class Setting(Base):
 # Models that live in their own modules register on Base.metadata when imported; Alembic
 # and everything else that reads the metadata import this module.
 import engine.store.account_models  # noqa: E402
+import engine.store.alert_models  # noqa: E402
 import engine.store.audit_models  # noqa: E402
 import engine.store.person_models  # noqa: E402, F401

@@ -18,6 +18,7 @@ import pytest
 
 import engine
 import engine.accounts
+import engine.alerts.records
 import engine.identity.devices
 import engine.identity.erasure
 import engine.identity.faces_store
@@ -72,6 +73,9 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
     ),
     engine.identity.devices.RemoveBleDevice: lambda a: engine.identity.devices.RemoveBleDevice(
         address="AA:BB:CC:00:00:01", at=T0, actor=a
+    ),
+    engine.alerts.records.AcknowledgeAlert: lambda a: engine.alerts.records.AcknowledgeAlert(
+        alert_id=1, at=T0, actor=a
     ),
 }
 

@@ -1,0 +1,289 @@
+"""Alerts in the store: raise, acknowledge, escalate, record a webhook delivery, list.
+
+Every change is a store command run by the store writer: the engine raises and escalates
+alerts (plain commands), a person acknowledges one (:class:`AcknowledgeAlert`, a guarded
+command needing the acknowledge permission, audited as ``alert.acknowledge``). Reads are plain
+queries for the console's query service and the CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from engine.access import Actor, GuardedCommand, Permission
+from engine.store.alert_models import Alert, AlertDelivery
+from engine.store.audit import audit_command
+from engine.store.commands import StoreCommand
+from engine.store.database import Store
+from engine.store.models import Event
+from engine.store.person_models import Person
+
+
+class UnknownAlertError(LookupError):
+    """No alert has that id."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """One alert as a list shows it: what (kind, title, severity, source, detail), when it was
+    raised, who it concerns (a person's public id, if known), the event that caused it,
+    whether and by whom it was acknowledged, when it was escalated, and its webhook
+    deliveries so far (delivered / failed)."""
+
+    alert_id: int
+    raised_at: datetime
+    kind: str
+    source: str
+    severity: str
+    title: str
+    detail: dict[str, Any]
+    person: str | None
+    event_id: int | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    escalated_at: datetime | None
+    deliveries_ok: int = 0
+    deliveries_failed: int = 0
+
+    @property
+    def open(self) -> bool:
+        return self.acknowledged_at is None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "alert": self.alert_id,
+            "raised_at": self.raised_at.isoformat(),
+            "kind": self.kind,
+            "source": self.source,
+            "severity": self.severity,
+            "title": self.title,
+            "detail": self.detail,
+            "person": self.person,
+            "event_id": self.event_id,
+            "acknowledged_at": _iso(self.acknowledged_at),
+            "acknowledged_by": self.acknowledged_by,
+            "escalated_at": _iso(self.escalated_at),
+            "deliveries_ok": self.deliveries_ok,
+            "deliveries_failed": self.deliveries_failed,
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _view(session: Session, alert: Alert) -> AlertView:
+    person = (
+        session.scalar(select(Person.public_id).where(Person.id == alert.person_id))
+        if alert.person_id is not None
+        else None
+    )
+    outcomes = session.scalars(
+        select(AlertDelivery.delivered).where(AlertDelivery.alert_id == alert.id)
+    ).all()
+    return AlertView(
+        alert_id=alert.id,
+        raised_at=alert.raised_at,
+        kind=alert.kind,
+        source=alert.source,
+        severity=alert.severity,
+        title=alert.title,
+        detail=dict(alert.detail),
+        person=person,
+        event_id=alert.event_id,
+        acknowledged_at=alert.acknowledged_at,
+        acknowledged_by=alert.acknowledged_by,
+        escalated_at=alert.escalated_at,
+        deliveries_ok=sum(1 for ok in outcomes if ok),
+        deliveries_failed=sum(1 for ok in outcomes if not ok),
+    )
+
+
+def _alert(session: Session, alert_id: int) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise UnknownAlertError(f"no alert {alert_id}")
+    return alert
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RaiseAlert(StoreCommand):
+    """Store a new alert raised at ``raised_at`` because of the latest stored event of
+    ``event_kind`` from ``source`` about ``track_id`` (linked when the writer has stored it:
+    it is queued first); ``person`` is a public id. Returns the :class:`AlertView`."""
+
+    raised_at: datetime
+    kind: str
+    source: str
+    severity: str
+    title: str
+    detail: dict[str, Any]
+    event_kind: str | None = None
+    track_id: int | None = None
+    person: str | None = None
+
+    def apply(self, session: Session) -> AlertView:
+        event_id = site_id = None
+        if self.event_kind is not None:
+            row = session.execute(
+                select(Event.id, Event.site_id)
+                .where(
+                    Event.kind == self.event_kind,
+                    Event.source == self.source,
+                    Event.track_id == self.track_id,
+                )
+                .order_by(Event.id.desc())
+                .limit(1)
+            ).first()
+            if row is not None:
+                event_id, site_id = int(row.id), row.site_id
+        person_id = (
+            session.scalar(select(Person.id).where(Person.public_id == self.person))
+            if self.person
+            else None
+        )
+        alert_id = session.execute(
+            insert(Alert).returning(Alert.id),
+            [
+                {
+                    "raised_at": self.raised_at,
+                    "kind": self.kind,
+                    "source": self.source,
+                    "severity": self.severity,
+                    "title": self.title[:300],
+                    "site_id": site_id,
+                    "event_id": event_id,
+                    "person_id": person_id,
+                    "detail": self.detail,
+                }
+            ],
+        ).scalar_one()
+        return _view(session, _alert(session, int(alert_id)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcknowledgeAlert(GuardedCommand, StoreCommand):
+    """``actor`` acknowledges alert ``alert_id`` at ``at``: who and when are stored (the
+    first acknowledgement counts; a later one changes nothing). Needs the acknowledge
+    permission; audited. Returns the :class:`AlertView`; :class:`UnknownAlertError` for an
+    unknown id."""
+
+    permission: ClassVar[Permission] = Permission.ACKNOWLEDGE
+    action: ClassVar[str] = "alert.acknowledge"
+
+    alert_id: int
+    at: datetime
+    actor: Actor
+
+    def audit_target(self) -> str:
+        return f"alert:{self.alert_id}"
+
+    def apply(self, session: Session) -> AlertView:
+        alert = _alert(session, self.alert_id)
+        if alert.acknowledged_at is None:
+            alert.acknowledged_at = self.at
+            alert.acknowledged_by = self.actor.label
+            audit_command(session, self, {"kind": alert.kind, "title": alert.title})
+            session.flush()
+        return _view(session, alert)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EscalateAlert(StoreCommand):
+    """Mark alert ``alert_id`` escalated at ``at`` unless it has been acknowledged or
+    escalated already; returns the :class:`AlertView` when it escalated it, else None."""
+
+    alert_id: int
+    at: datetime
+
+    def apply(self, session: Session) -> AlertView | None:
+        alert = _alert(session, self.alert_id)
+        if alert.acknowledged_at is not None or alert.escalated_at is not None:
+            return None
+        alert.escalated_at = self.at
+        session.flush()
+        return _view(session, alert)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordDelivery(StoreCommand):
+    """The outcome of one webhook delivery of alert ``alert_id`` (its escalation when
+    ``escalation``); ``url`` masked."""
+
+    alert_id: int
+    escalation: bool
+    url: str
+    attempts: int
+    delivered: bool
+    status_code: int | None
+    error: str | None
+    started_at: datetime
+    finished_at: datetime
+
+    def apply(self, session: Session) -> None:
+        if session.get(Alert, self.alert_id) is None:
+            return  # deleted meanwhile (retention): nothing to attach the outcome to
+        session.add(
+            AlertDelivery(
+                alert_id=self.alert_id,
+                escalation=self.escalation,
+                url=self.url[:500],
+                attempts=self.attempts,
+                delivered=self.delivered,
+                status_code=self.status_code,
+                error=None if self.error is None else self.error[:500],
+                started_at=self.started_at,
+                finished_at=self.finished_at,
+            )
+        )
+
+
+def list_alerts(store: Store, *, open_only: bool = False, limit: int = 100) -> list[AlertView]:
+    """The newest alerts first (only unacknowledged ones with ``open_only``)."""
+    stmt = select(Alert).order_by(Alert.raised_at.desc(), Alert.id.desc()).limit(limit)
+    if open_only:
+        stmt = stmt.where(Alert.acknowledged_at.is_(None))
+    with store.sessions() as session:
+        return [_view(session, alert) for alert in session.scalars(stmt).all()]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    """One stored webhook delivery of an alert."""
+
+    escalation: bool
+    url: str
+    attempts: int
+    delivered: bool
+    status_code: int | None
+    error: str | None
+    started_at: datetime
+    finished_at: datetime
+
+
+def deliveries_of(store: Store, alert_id: int) -> list[DeliveryView]:
+    """The webhook deliveries of alert ``alert_id``, oldest first."""
+    with store.sessions() as session:
+        rows = session.scalars(
+            select(AlertDelivery)
+            .where(AlertDelivery.alert_id == alert_id)
+            .order_by(AlertDelivery.id)
+        ).all()
+        return [
+            DeliveryView(
+                r.escalation,
+                r.url,
+                r.attempts,
+                r.delivered,
+                r.status_code,
+                r.error,
+                r.started_at,
+                r.finished_at,
+            )
+            for r in rows
+        ]

@@ -1,0 +1,151 @@
+"""The alert service: a fall event raises a stored alert linked to its event, webhooks get it
+(a failing one is stored as failed and never delays anything), an unacknowledged alert
+escalates, and an acknowledgement stores who and when, audited."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from engine.alerts.records import UnknownAlertError, deliveries_of, list_alerts
+from engine.alerts.service import AlertChanged, AlertDelivered, AlertRaised, AlertService
+from engine.alerts.webhooks import parse_webhook_target
+from engine.bus import EventBus
+from engine.clock import REAL_CLOCK
+from engine.sensing.service import SensingRecord
+from engine.store import Store
+from engine.store.audit import AuditListRequest
+from engine.store.writer import StoreWriter
+from tests.actors import ADMIN, OPERATOR
+from tests.engine.alerts.test_webhooks import WebhookServer
+
+
+@pytest.fixture
+def server() -> Iterator[WebhookServer]:
+    server = WebhookServer()
+    server.thread.start()
+    yield server
+    server.release.set()
+    server.http.shutdown()
+    server.http.server_close()
+    server.thread.join(5)
+
+
+def fall(bus: EventBus, blob: int = 7) -> float:
+    """Publish what the sensing service publishes when it confirms a fall; the time it took."""
+    started = time.perf_counter()
+    bus.publish(
+        SensingRecord(
+            at=datetime.now(UTC),
+            kind="sensing.fall_detected",
+            room="room",
+            detail={"blob": blob, "position": [1.0, 2.0, 0.2], "name": None},
+            blob_id=blob,
+        )
+    )
+    return time.perf_counter() - started
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_fall_raises_an_alert_delivered_to_webhooks_and_escalated_when_nobody_acknowledges(
+    db_url: str, start_writer: Callable[..., StoreWriter], server: WebhookServer
+) -> None:
+    store = Store(db_url)
+    bus = EventBus()
+    writer = start_writer(store)
+    writer.attach(bus)  # the fall event is stored too, as in the engine
+    seen: list[object] = []
+    lock = threading.Lock()
+
+    def keep(event: object) -> None:
+        with lock:
+            seen.append(event)
+
+    for kind in (AlertRaised, AlertChanged, AlertDelivered):
+        bus.subscribe(kind, keep)
+    service = AlertService(
+        bus=bus,
+        writer=writer,
+        store=store,
+        clock=REAL_CLOCK,
+        webhooks=[
+            parse_webhook_target(server.url("/ok")),
+            parse_webhook_target(server.url("/hang"), timeout_s=0.3),
+            parse_webhook_target(server.url("/fail")),
+        ],
+        escalate_after_s=1.5,
+        site="Demo",
+    )
+    service.start()
+    try:
+        took = fall(bus)
+        assert took < 0.05  # the fusion thread never waits for the store or a webhook
+        wait_for(lambda: any(isinstance(e, AlertRaised) for e in list(seen)))
+        (alert,) = list_alerts(store)
+        assert alert.kind == "fall" and alert.severity == "critical" and alert.open
+        assert alert.event_id is not None  # linked to the stored fall event
+        assert "fell in room" in alert.title
+        # Webhooks: the good one delivered, the hanging and the failing ones stored as failed.
+        wait_for(lambda: len(deliveries_of(store, alert.alert_id)) == 3)
+        outcomes = {d.url.split("/")[-1]: d for d in deliveries_of(store, alert.alert_id)}
+        assert len(outcomes) == 1  # URLs are stored masked: host and port only
+        stored = deliveries_of(store, alert.alert_id)
+        assert sorted(d.delivered for d in stored) == [False, False, True]
+        errors = sorted(d.error or "" for d in stored if not d.delivered)
+        assert "HTTP 500" in errors[0] and "timed out" in errors[1]
+        assert all(d.attempts == 2 for d in stored if not d.delivered)  # one retry
+        body = json.loads(server.wait_for_requests(1)[0].body)
+        assert body["alert"] == alert.alert_id and body["escalated"] is False
+        # Nobody acknowledged: escalated after 1.5 s, and delivered again as an escalation.
+        wait_for(lambda: list_alerts(store)[0].escalated_at is not None, 10.0)
+        wait_for(lambda: any(d.escalation for d in deliveries_of(store, alert.alert_id)))
+        assert any(isinstance(e, AlertChanged) and e.change == "escalated" for e in list(seen))
+        # The operator acknowledges: who and when stored, audited; a second ack changes nothing.
+        acked = service.acknowledge(OPERATOR, alert.alert_id)
+        assert acked.acknowledged_by == OPERATOR.label and acked.acknowledged_at is not None
+        again = service.acknowledge(ADMIN, alert.alert_id)
+        assert again.acknowledged_by == OPERATOR.label
+        entries = AuditListRequest(reader=ADMIN, limit=10).run(store)
+        assert [e.action for e in entries].count("alert.acknowledge") == 1
+        with pytest.raises(UnknownAlertError):
+            service.acknowledge(OPERATOR, 999)
+    finally:
+        service.stop()
+        store.close()
+
+
+def test_an_acknowledged_alert_does_not_escalate(
+    db_url: str, start_writer: Callable[..., StoreWriter]
+) -> None:
+    store = Store(db_url)
+    bus = EventBus()
+    writer = start_writer(store)
+    writer.attach(bus)
+    raised: list[AlertRaised] = []
+    bus.subscribe(AlertRaised, raised.append)
+    service = AlertService(
+        bus=bus, writer=writer, store=store, clock=REAL_CLOCK, escalate_after_s=0.5
+    )
+    service.start()
+    try:
+        fall(bus)
+        wait_for(lambda: bool(raised))
+        service.acknowledge(OPERATOR, raised[0].alert.alert_id)
+        time.sleep(1.5)
+        (alert,) = list_alerts(store)
+        assert alert.escalated_at is None and not alert.open
+        assert list_alerts(store, open_only=True) == []
+    finally:
+        service.stop()
+        store.close()

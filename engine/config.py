@@ -474,9 +474,7 @@ class _SiteReader:
             url = self.string(entry, "url", where).strip()
             parts = urllib.parse.urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise self.fail(
-                    (*where, "url"), "expected an http:// or https:// URL with a host"
-                )
+                raise self.fail((*where, "url"), "expected an http:// or https:// URL with a host")
             timeout = (
                 self.number(entry, "timeout_s", where, 0.1, 120) if "timeout_s" in entry else 5.0
             )

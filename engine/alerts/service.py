@@ -142,9 +142,7 @@ class AlertService:
         self._unsubscribe = self._bus.subscribe(Event, self._on_event)
         if self._dispatcher is not None:
             self._dispatcher.start()
-        self._thread = threading.Thread(
-            target=self._run, name="alert-escalation", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name="alert-escalation", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -23,9 +23,7 @@ ALERT_SEVERITIES = ("info", "warning", "critical")
 class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (
-        CheckConstraint(
-            "severity IN ('info', 'warning', 'critical')", name="ck_alerts_severity"
-        ),
+        CheckConstraint("severity IN ('info', 'warning', 'critical')", name="ck_alerts_severity"),
         Index("ix_alerts_raised_at_id", "raised_at", "id"),
         Index("ix_alerts_open", "acknowledged_at", "raised_at"),
     )

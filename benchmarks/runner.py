@@ -19,6 +19,7 @@ from benchmarks import (
     faces,
     four_cameras,
     people_quality,
+    sensing_falls,
     sensing_fusion,
     sensing_identity,
     sensing_localisation,
@@ -50,6 +51,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "sensing_view_fps": sensing_view.run,
     "sensing_identity": sensing_identity.run,
     "sensing_replay": sensing_replay.run,
+    "sensing_falls": sensing_falls.run,
 }
 
 

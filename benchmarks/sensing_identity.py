@@ -21,15 +21,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from benchmarks.sensing_localisation import sense_simulate
 
 SCENARIOS: dict[str, dict[str, Any]] = {
     "one_walker": {"walkers": 1, "duration": 20, "seeds": list(range(1, 21))},
@@ -38,23 +33,10 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 
 
 def simulate(walkers: int, duration: float, seed: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="wf-ble-bench-") as tmp:
-        env = {
-            **os.environ,
-            "WATCHFLOOR_DATA_DIR": tmp,
-            "WATCHFLOOR_CONFIG_DIR": tmp,
-            "PYTHONPATH": str(REPO),
-        }
-        command = [
-            sys.executable, "-m", "console", "--db", f"sqlite:///{Path(tmp) / 'bench.db'}",
-            "sense", "simulate", "--ble", "--nodes", "4", "--walkers", str(walkers),
-            "--duration", str(duration), "--seed", str(seed), "--json",
-        ]  # fmt: skip
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"sense simulate failed ({done.returncode}): {done.stderr[-2000:]}")
-        report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-        return report
+    return sense_simulate(
+        "--ble", "--nodes", "4", "--walkers", str(walkers), "--duration", str(duration),
+        "--seed", str(seed),
+    )  # fmt: skip
 
 
 def run(quick: bool = False) -> dict[str, Any]:

@@ -43,7 +43,9 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 }
 
 
-def simulate(nodes: int, walkers: int, room: str, duration: float, seed: int) -> dict[str, Any]:
+def sense_simulate(*arguments: str) -> dict[str, Any]:
+    """``watchfloor sense simulate ARGUMENTS --json`` in a child process with a fresh data
+    dir and SQLite store; its report."""
     with tempfile.TemporaryDirectory(prefix="wf-sense-bench-") as tmp:
         env = {
             **os.environ,
@@ -53,14 +55,20 @@ def simulate(nodes: int, walkers: int, room: str, duration: float, seed: int) ->
         }
         command = [
             sys.executable, "-m", "console", "--db", f"sqlite:///{Path(tmp) / 'bench.db'}",
-            "sense", "simulate", "--nodes", str(nodes), "--walkers", str(walkers),
-            "--room", room, "--duration", str(duration), "--seed", str(seed), "--json",
+            "sense", "simulate", *arguments, "--json",
         ]  # fmt: skip
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"sense simulate failed ({done.returncode}): {done.stderr[-2000:]}")
         report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
         return report
+
+
+def simulate(nodes: int, walkers: int, room: str, duration: float, seed: int) -> dict[str, Any]:
+    return sense_simulate(
+        "--nodes", str(nodes), "--walkers", str(walkers), "--room", room,
+        "--duration", str(duration), "--seed", str(seed),
+    )  # fmt: skip
 
 
 def _median(values: list[float | None]) -> float | None:

@@ -31,6 +31,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from benchmarks.sensing_localisation import sense_simulate
+
 REPO = Path(__file__).resolve().parent.parent
 
 SITE = """
@@ -122,21 +124,11 @@ def replay(duration_s: float, runs: int) -> dict[str, Any]:
 def recording_cost(duration_s: float, repeats: int) -> dict[str, Any]:
     def simulate(record: bool) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="wf-rec-bench-") as tmp:
-            env = {
-                **os.environ,
-                "WATCHFLOOR_DATA_DIR": tmp,
-                "WATCHFLOOR_CONFIG_DIR": tmp,
-                "PYTHONPATH": str(REPO),
-            }
-            command = [
-                sys.executable, "-m", "console", "--db", f"sqlite:///{Path(tmp) / 'b.db'}",
-                "sense", "simulate", "--nodes", "16", "--walkers", "2", "--room", "10x10x2.5",
-                "--duration", str(duration_s), "--seed", "1", "--json",
-            ]  # fmt: skip
-            if record:
-                command += ["--record", str(Path(tmp) / "recording")]
-            report: dict[str, Any] = json.loads(_run(command, env).strip().splitlines()[-1])
-            return report
+            recording = ["--record", str(Path(tmp) / "recording")] if record else []
+            return sense_simulate(
+                "--nodes", "16", "--walkers", "2", "--room", "10x10x2.5",
+                "--duration", str(duration_s), "--seed", "1", *recording,
+            )  # fmt: skip
 
     without: list[dict[str, Any]] = []
     recorded: list[dict[str, Any]] = []

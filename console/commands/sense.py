@@ -58,7 +58,29 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents=parents,
         help="simulated walkers → WebSocket → engine; report localisation error and timings",
     )
-    simulate.add_argument("--nodes", type=int, default=4, help="nodes around the walls (2-32)")
+    simulate.add_argument(
+        "--nodes",
+        type=int,
+        help="nodes around the walls (2-32; default 4, 8 with --fall-at/--sit-at)",
+    )
+    simulate.add_argument(
+        "--heights",
+        metavar="Z,Z",
+        help="node heights in turn, metres (default 0.9,1.1; 0.4,1.9 with --fall-at/--sit-at,"
+        " so that height can be told)",
+    )
+    simulate.add_argument(
+        "--fall-at", type=float, metavar="T", help="walker 1 falls T s after walking in"
+    )
+    simulate.add_argument(
+        "--sit-at", type=float, metavar="T", help="a walker sits down T s after walking in"
+    )
+    simulate.add_argument(
+        "--lie-at",
+        type=float,
+        metavar="T",
+        help="a walker lies down slowly (a sofa) T s after walking in",
+    )
     simulate.add_argument("--walkers", type=int, default=1, help="people walking (0-8)")
     simulate.add_argument(
         "--duration", metavar="S", type=float, default=60.0, help="seconds of walking"
@@ -234,9 +256,11 @@ def _parse_room(text: str) -> tuple[float, float, float]:
 
 
 def _simulate(args: argparse.Namespace, db_url: str) -> int:
+    from engine.alerts.service import AlertService
     from engine.bus import EventBus
     from engine.clock import REAL_CLOCK
     from engine.sensing.evaluate import simulate_room, simulated_room
+    from engine.sensing.falls import RECOMMENDED_HEIGHTS_M
     from engine.sensing.recording import SensingRecorder
     from engine.sensing.records import LastBlobId
     from engine.sensing.service import SensingRecord
@@ -246,6 +270,19 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
     command = "watchfloor sense simulate"
     try:
         size = _parse_room(args.room)
+        postures = any(v is not None for v in (args.fall_at, args.sit_at, args.lie_at))
+        if args.nodes is None:
+            args.nodes = 8 if postures else 4
+        heights = _parse_heights(args.heights) if args.heights else None
+        for flag, value in (
+            ("--fall-at", args.fall_at),
+            ("--sit-at", args.sit_at),
+            ("--lie-at", args.lie_at),
+        ):
+            if value is not None and not (math.isfinite(value) and 0 <= value < args.duration):
+                raise ValueError(f"{flag} {value}: within the walk (0 to --duration)")
+        if postures and args.walkers < 1:
+            raise ValueError("--fall-at, --sit-at and --lie-at need at least one walker")
         if not 2 <= args.nodes <= 32:
             raise ValueError(f"--nodes {args.nodes}: 2-32 nodes")
         if not 0 <= args.walkers <= 8:
@@ -257,12 +294,20 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
     except ValueError as exc:
         print(f"{command}: {exc}", file=sys.stderr)
         return exit_codes.USAGE
-    room = simulated_room(size, args.nodes)
+    if heights is None and postures:
+        heights = RECOMMENDED_HEIGHTS_M
+    room = (
+        simulated_room(size, args.nodes)
+        if heights is None
+        else simulated_room(size, args.nodes, heights)
+    )
     store = Store(db_url)
     try:
         with stop_on_signals() as stop, StoreWriter.running(store, clock=REAL_CLOCK) as writer:
             bus = EventBus()
             writer.attach(bus)
+            alerts = AlertService(bus=bus, writer=writer, store=store, clock=REAL_CLOCK)
+            alerts.start()  # falls raise stored alerts, as in the engine
             recorded: list[SensingRecord] = []
             bus.subscribe(SensingRecord, recorded.append)
             first = int(writer.execute(LastBlobId())) + 1
@@ -282,7 +327,12 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
                 stop=stop,
                 ble=args.ble,
                 recorder=None if args.record is None else SensingRecorder(args.record),
+                fall_at_s=args.fall_at,
+                sit_at_s=args.sit_at,
+                lie_at_s=args.lie_at,
             )
+            alerts.stop()
+            report["alerts_raised"] = alerts.raised
             if not writer.flush(30):
                 raise RuntimeError("the store writer did not write the sensing events in 30 s")
             report["events_stored"] = len(recorded)
@@ -299,6 +349,12 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
             f"p99 {tick.get('p99')} ms; frames {report['frames_received']} received, "
             f"{report['frames_dropped']} dropped"
         )
+        if report["falls"]["alerts_at_s"] or report["falls"]["fall_at_s"] is not None:
+            falls = report["falls"]
+            print(
+                f"fall alert after {falls['fall_alert_latency_s']} s; false alerts "
+                f"{falls['false_alerts']} (alerts at {falls['alerts_at_s']} s)"
+            )
         if "identity" in report:
             names = report["identity"]
             print(
@@ -306,6 +362,16 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
                 f"{names['longest_wrong_name_s']} s"
             )
     return exit_codes.OK
+
+
+def _parse_heights(text: str) -> tuple[float, ...]:
+    try:
+        heights = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"--heights {text!r}: metres separated by commas, e.g. 0.4,1.9") from None
+    if not heights or not all(math.isfinite(h) and 0 <= h <= 10 for h in heights):
+        raise ValueError(f"--heights {text!r}: each 0-10 m")
+    return heights
 
 
 def _replay(args: argparse.Namespace) -> int:

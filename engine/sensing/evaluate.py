@@ -46,6 +46,7 @@ from engine.sensing.service import (
     ENTER_AFTER_S,
     NodeSpec,
     RoomSpec,
+    SensingRecord,
     SensingService,
     SensingUpdated,
     SimulationSpec,
@@ -129,6 +130,37 @@ class Scorer:
             "id_switches": self.id_switches,
             "blob_ids": len(self.blob_ids),
         }
+
+
+FALL_ALERT_WITHIN_S = 15.0
+
+
+def fall_summary(
+    alerts_at_s: list[float | None],
+    fall_at_s: float | None,
+    sit_at_s: float | None,
+    lie_at_s: float | None = None,
+) -> dict[str, Any]:
+    """Fall alerts against the script (walker time, seconds after entering): the latency of
+    the first alert within :data:`FALL_ALERT_WITHIN_S` of the fall, and every other alert as
+    a false one."""
+    times = [t for t in alerts_at_s if t is not None]
+    hits = (
+        [t for t in times if fall_at_s <= t <= fall_at_s + FALL_ALERT_WITHIN_S]
+        if fall_at_s is not None
+        else []
+    )
+    latency = None if not hits or fall_at_s is None else round(min(hits) - fall_at_s, 2)
+    false = [t for t in times if t not in hits[:1]]
+    return {
+        "fall_at_s": fall_at_s,
+        "sit_at_s": sit_at_s,
+        "lie_at_s": lie_at_s,
+        "alerts_at_s": [round(t, 2) for t in times],
+        "fall_alert_latency_s": latency,
+        "fall_alerted_within_15s": None if fall_at_s is None else latency is not None,
+        "false_alerts": len(false),
+    }
 
 
 IDENTITY_PAIR_M = 1.5
@@ -239,6 +271,9 @@ def simulate_room(
     stop: threading.Event | None = None,
     ble: bool = False,
     recorder: SensingRecorder | None = None,
+    fall_at_s: float | None = None,
+    sit_at_s: float | None = None,
+    lie_at_s: float | None = None,
 ) -> dict[str, Any]:
     """Run ``room`` with ``walkers`` simulated people for ``enter_after_s`` + ``duration_s``
     seconds of real time and return the report (scores, fusion tick times, frames). Events go
@@ -254,7 +289,16 @@ def simulate_room(
             if identities is not None:
                 identities.add(event.snapshot)
 
+    falls_seen: list[float | None] = []  # walker time of each fall alert
+
+    def on_record(event: SensingRecord) -> None:
+        if event.kind == "sensing.fall_detected":
+            sim_s = service.sim_time(clock.monotonic())
+            with lock:
+                falls_seen.append(None if sim_s is None else sim_s - enter_after_s)
+
     unsubscribe = bus.subscribe(SensingUpdated, on_update)
+    unsubscribe_records = bus.subscribe(SensingRecord, on_record)
     service = SensingService(
         room,
         bus=bus,
@@ -267,6 +311,9 @@ def simulate_room(
             enter_after_s=enter_after_s,
             separate_process=True,
             ble=ble,
+            fall_at_s=fall_at_s,
+            sit_at_s=sit_at_s,
+            lie_at_s=lie_at_s,
         ),
         first_blob_id=first_blob_id,
         recorder=recorder,
@@ -279,6 +326,7 @@ def simulate_room(
         simulation = service.simulation
         service.stop()
         unsubscribe()
+        unsubscribe_records()
     process_cpu_s = time.process_time() - cpu_started
     run = simulation.wait(0) if simulation is not None else None
     figures = service.report()
@@ -287,6 +335,7 @@ def simulate_room(
         scores = scorer.summary()
         if identities is not None:
             scores["identity"] = identities.summary()
+        scores["falls"] = fall_summary(list(falls_seen), fall_at_s, sit_at_s, lie_at_s)
     return {
         "room": list(room.size),
         "nodes": [

@@ -72,6 +72,14 @@ from engine.sensing.ble import (
     assign_identities,
     blob_match_score,
 )
+from engine.sensing.falls import (
+    FallConfirmed,
+    FallDetector,
+    HeightEstimator,
+    LinkChangeMeter,
+    TrackObservation,
+    track_link_activity,
+)
 from engine.sensing.fusion import (
     DEFAULT_CHANNEL,
     MAX_FRESNEL_ZONE,
@@ -197,6 +205,11 @@ class SimulationSpec:
     # knows them as "Walker 1", "Walker 2", … (simulated: nobody in the face memory).
     ble: bool = False
     ble_every_s: float = 5.0
+    # Walker 1 falls, the next one sits down, the next lies down slowly, this many seconds
+    # after entering (engine.sensing.postures).
+    fall_at_s: float | None = None
+    sit_at_s: float | None = None
+    lie_at_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -309,6 +322,10 @@ class SensingService:
         self._names: dict[str, str] = {n.node_id: n.name for n in room.nodes}
         self._mac_to_node: dict[str, str] = {n.mac: n.node_id for n in room.nodes if n.mac}
         self._model: FusionModel | None = self._build_model()
+        self._falls = FallDetector()
+        self._link_change = LinkChangeMeter()
+        self._heights: HeightEstimator | None = None
+        self._shown_before: set[int] = set()
         self._tracker = BlobTracker(
             first_id=first_blob_id,
             spawn_separation_m=SPAWN_SEPARATION_M,
@@ -578,6 +595,8 @@ class SensingService:
         fusion_cpu_ms = (time.thread_time() - fused_cpu_at) * 1000.0
         self._update_blobs(tracks, model, activation, now_s)
         self._identify(now_s)
+        if model is not None:
+            self._watch_for_falls(model, link_states, now_s)
         self._link_events(link_states)
         if not self._publish_snapshots:  # a replay: blobs and events are what it is after
             with self._lock:
@@ -745,6 +764,54 @@ class SensingService:
                     "device": None if identity is None else identity.address,
                 },
                 blob_id=track_id,
+                person=None if identity is None else identity.person_id,
+            )
+
+    def _watch_for_falls(
+        self, model: FusionModel, link_states: dict[frozenset[str], LinkState], now_s: float
+    ) -> None:
+        """Feed the fall detector (:mod:`engine.sensing.falls`) the shown blobs, their own
+        link activity and fitted height, and the blobs that ended; a confirmed fall is stored
+        as ``sensing.fall_detected`` (the alert service raises an alert from it)."""
+        if self._heights is None or self._heights.model is not model:
+            self._heights = HeightEstimator(model)
+        values = [
+            link_states[link.key].smoothed_delta_rms if link.key in link_states else 0.0
+            for link in model.links
+        ]
+        change = self._link_change.update(now_s, values)
+        shown = {
+            track.track_id: track
+            for track in self._tracker.tracks
+            if (blob := self._blobs.get(track.track_id)) is not None and blob.confirmed
+        }
+        observations = [
+            TrackObservation(
+                track.track_id,
+                track.position,
+                track_link_activity(model, track.position, change),
+                track.coasting,
+                height_m=self._heights.estimate(values, track.position).z_m,
+            )
+            for track in shown.values()
+        ]
+        ended = self._shown_before - set(shown)
+        self._shown_before = set(shown)
+        for event in self._falls.update(now_s, observations, ended=ended):
+            if not isinstance(event, FallConfirmed):
+                continue
+            blob = self._blobs.get(event.track_id)
+            identity = None if blob is None else blob.identity
+            self._record(
+                "sensing.fall_detected",
+                {
+                    "blob": event.track_id,
+                    "position": _rounded(event.position),
+                    "fell_s_ago": round(now_s - event.suspected_s, 1),
+                    "tracked": not event.lost,
+                    "name": None if identity is None else identity.name,
+                },
+                blob_id=event.track_id,
                 person=None if identity is None else identity.person_id,
             )
 
@@ -1037,8 +1104,6 @@ class SensingService:
         room = Room(width, depth, height)
         nodes = self._simulated_nodes()
         self._place_simulated_nodes()
-        truth = spec.truth_walkers or tuple(random_walkers(room, spec.walkers, spec.seed))
-        self._truth = tuple(EnteringWalker(w, spec.enter_after_s) for w in truth)
         url = f"ws://127.0.0.1:{self._server.port}"
         plan = SimulationPlan(
             room=self.room.size,
@@ -1051,7 +1116,14 @@ class SensingService:
             install_secret=self._secret,
             ble=spec.ble,
             ble_every_s=spec.ble_every_s,
+            fall_at_s=spec.fall_at_s,
+            sit_at_s=spec.sit_at_s,
+            lie_at_s=spec.lie_at_s,
         )
+        truth = spec.truth_walkers or tuple(
+            plan.posed(random_walkers(room, spec.walkers, spec.seed))
+        )
+        self._truth = tuple(EnteringWalker(w, spec.enter_after_s) for w in truth)
         if spec.ble:
             count = len(spec.walker_list) if spec.walker_list is not None else spec.walkers
             self._simulated_devices = {

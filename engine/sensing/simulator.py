@@ -1386,12 +1386,38 @@ class SimulationPlan:
     install_secret: bytes
     ble: bool = False  # each walker carries a tag (sim_ble_address(1), (2), …)
     ble_every_s: float = DEFAULT_BLE_EVERY_S
+    # Walker 1 falls this many seconds after entering; the next walker (walker 1 when nobody
+    # falls) sits down (engine.sensing.postures).
+    fall_at_s: float | None = None
+    sit_at_s: float | None = None
+    lie_at_s: float | None = None  # the next walker again lies down slowly (a sofa)
+
+    def posed(self, walkers: Sequence[Walker]) -> list[Walker]:
+        """``walkers`` with the plan's fall, sit-down and lie-down applied, in that order to
+        walkers 1, 2, 3 (those asked for; their own time)."""
+        from engine.sensing.postures import Fall, LieDown, SitDown  # they build on this module
+
+        posed = list(walkers)
+        room = Room(*self.room)
+        moves = [
+            (at, make)
+            for at, make in (
+                (self.fall_at_s, lambda w, at: Fall(w, at, room=room)),
+                (self.sit_at_s, lambda w, at: SitDown(w, at, seed=self.seed)),
+                (self.lie_at_s, lambda w, at: LieDown(w, at, room=room)),
+            )
+            if at is not None
+        ]
+        for index, (at, make) in enumerate(moves[: len(posed)]):
+            posed[index] = make(posed[index], at)
+        return posed
 
     def build(self, walkers: Sequence[Walker] | None = None) -> Simulator:
         """The plan's simulator: its random walkers, or ``walkers`` (scripted ones) instead,
-        entering after :attr:`enter_after_s`."""
+        with the plan's postures, entering after :attr:`enter_after_s`."""
         room = Room(*self.room)
         chosen = random_walkers(room, self.walkers, self.seed) if walkers is None else walkers
+        chosen = self.posed(chosen)
         return Simulator(
             room,
             [SimNode(mac, position, node_id) for mac, position, node_id in self.nodes],

@@ -76,6 +76,8 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("ble", "devices add"): (Permission.MANAGE_BLE_DEVICES, "register a BLE device"),
     ("ble", "devices remove"): (Permission.MANAGE_BLE_DEVICES, "remove a BLE device"),
     ("ble", "scan"): (Permission.WATCH, "scan for BLE devices"),
+    ("alerts", "list"): (Permission.WATCH, "list alerts"),
+    ("alerts", "ack"): (Permission.ACKNOWLEDGE, "acknowledge an alert"),
     ("db", "upgrade"): None,
     ("cameras", "set-password"): None,
     ("bench", None): None,
@@ -92,6 +94,7 @@ ACTION_DESTS = {
     "cameras": "cameras_command",
     "secrets": "secrets_command",
     "ble": "ble_command",
+    "alerts": "alerts_command",
 }
 # Actions with verbs of their own (``ble devices add``): the key's action is "devices add".
 VERB_DESTS = {("ble", "devices"): "devices_command"}

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from engine.alerts.service import AlertChanged, AlertDelivered, AlertProblem, AlertRaised
 from engine.bus import EventBus
 from engine.events import CameraStatusChanged, Event, SubsystemHealth
 from engine.sensing.service import SensingUpdated
@@ -26,6 +27,14 @@ class QtBridge(QObject):
     sig_sensing_updated = Signal(object)
     """The latest :class:`SensingSnapshot` of a sensing room. Snapshots are coalesced: if
     the GUI thread is behind, it gets the newest one, never a backlog."""
+    sig_alert_raised = Signal(object)
+    """An :class:`AlertRaised`: the engine raised a new alert."""
+    sig_alert_changed = Signal(object)
+    """An :class:`AlertChanged`: an alert was acknowledged or escalated."""
+    sig_alert_delivered = Signal(object)
+    """An :class:`AlertDelivered`: a webhook delivery of an alert ended (delivered or not)."""
+    sig_alert_problem = Signal(object)
+    """An :class:`AlertProblem`: an alert could not be raised or escalated."""
     _sig_sensing_ready = Signal()
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
@@ -67,5 +76,13 @@ class QtBridge(QObject):
             self.sig_camera_status_changed.emit(event)
         elif isinstance(event, SubsystemHealth):
             self.sig_health_changed.emit(event)
+        elif isinstance(event, AlertRaised):
+            self.sig_alert_raised.emit(event)
+        elif isinstance(event, AlertChanged):
+            self.sig_alert_changed.emit(event)
+        elif isinstance(event, AlertDelivered):
+            self.sig_alert_delivered.emit(event)
+        elif isinstance(event, AlertProblem):
+            self.sig_alert_problem.emit(event)
         if event.record() is not None:
             self.sig_history_event.emit(event)

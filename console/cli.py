@@ -19,6 +19,7 @@ from typing import Any
 from console import auth, exit_codes
 from console.commands import (
     accounts,
+    alerts,
     analyze,
     audit,
     ble,
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_parser(sub, [db_option])
     sense.add_parser(sub, [db_option])
     ble.add_parser(sub, [db_option])
+    alerts.add_parser(sub, [db_option])
     accounts.add_parser(sub, [db_option])
     secrets.add_parser(sub, [db_option])  # the OS keyring; the database for the audit trail
     cameras.add_parser(sub, [])  # uses the site file and the OS keyring, no database
@@ -175,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             return sense.run(args, db_url)
         if args.command == "ble":
             return ble.run(args, db_url)
+        if args.command == "alerts":
+            return alerts.run(args, db_url)
         if args.command == "cameras":
             return cameras.run(args)
         if args.command == "secrets":

@@ -40,6 +40,8 @@ PANE_PERMISSIONS: dict[str, Permission] = {
     # Anyone may see who carries which device (as they see people); the pane offers changes
     # only to those who may manage BLE devices.
     "ble_devices": Permission.WATCH,
+    # Everyone who watches sees the alerts; acknowledging one needs the acknowledge permission.
+    "alerts": Permission.WATCH,
 }
 
 
@@ -78,11 +80,12 @@ class Arrangement:
 
 
 DEFAULTS: dict[Layout, Arrangement] = {
-    # Operator: cameras fill the window, live events along the right with the sensing room
-    # as a tab behind them.
+    # Operator: cameras fill the window; along the right the alert stream on top, live events
+    # below it with the sensing room as a tab behind them.
     Layout.OPERATOR: Arrangement(
         areas=(
             ("cameras", Area.LeftDockWidgetArea),
+            ("alerts", Area.RightDockWidgetArea),
             ("events", Area.RightDockWidgetArea),
             ("people", Area.RightDockWidgetArea),
             ("site", Area.RightDockWidgetArea),
@@ -96,11 +99,13 @@ DEFAULTS: dict[Layout, Arrangement] = {
         split=(("cameras", 3), ("events", 1)),
         tabs=(("sensing", "events"),),
     ),
-    # Investigator: the event history is the main pane, cameras and people beside it.
+    # Investigator: the event history is the main pane, cameras and people beside it (the
+    # alert stream as a tab behind the cameras).
     Layout.INVESTIGATOR: Arrangement(
         areas=(
             ("events", Area.LeftDockWidgetArea),
             ("cameras", Area.RightDockWidgetArea),
+            ("alerts", Area.RightDockWidgetArea),
             ("people", Area.RightDockWidgetArea),
             ("site", Area.RightDockWidgetArea),
             ("system", Area.RightDockWidgetArea),
@@ -111,10 +116,11 @@ DEFAULTS: dict[Layout, Arrangement] = {
         ),
         hidden=("site", "system", "audit", "accounts", "sensing", "ble_devices"),
         split=(("events", 3), ("cameras", 2)),
+        tabs=(("alerts", "cameras"),),
     ),
     # Admin: site configuration and people on the left (the BLE devices they carry as a tab
     # behind them), with the system, audit and accounts panes as tabs; cameras beside (the
-    # sensing room as a tab behind them), events below.
+    # sensing room as a tab behind them), events below (the alert stream as a tab behind them).
     Layout.ADMIN: Arrangement(
         areas=(
             ("site", Area.LeftDockWidgetArea),
@@ -125,6 +131,7 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("accounts", Area.LeftDockWidgetArea),
             ("cameras", Area.RightDockWidgetArea),
             ("events", Area.BottomDockWidgetArea),
+            ("alerts", Area.BottomDockWidgetArea),
             ("sensing", Area.RightDockWidgetArea),
         ),
         hidden=(),
@@ -134,6 +141,7 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("audit", "system"),
             ("accounts", "system"),
             ("sensing", "cameras"),
+            ("alerts", "events"),
         ),
     ),
 }

@@ -18,6 +18,7 @@ from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, S
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMenu, QWidget
 
+from console.alerts_backend import AlertsBackend
 from console.bridge import QtBridge
 from console.devices_backend import BleDevicesBackend
 from console.layouts import Layout, arrange, default_layout_for, layouts_for, pane_allowed
@@ -26,6 +27,7 @@ from console.queries import QtQueryClient
 from console.session import DEFAULT_IDLE_LOCK_S, IDLE_LOCK_KEY, ConsoleSession
 from engine.access import Actor, Permission
 from engine.accounts import AccountError, LoginFailedError, roles_text
+from engine.alerts.service import AlertChanged, AlertDelivered, AlertProblem, AlertRaised
 from engine.events import CameraStatusChanged, Event, SubsystemHealth
 from engine.history.events import live_event_view
 from engine.history.query_service import QueryResult, QueryService
@@ -36,6 +38,7 @@ from engine.settings import ChangeSetting
 from engine.status import SystemStatusRequest
 from engine.text import printable
 from widgets.accounts_pane import AccountsPane
+from widgets.alert_stream import AlertSound, AlertStreamPane, alerts_title
 from widgets.audit_pane import AuditPane
 from widgets.ble_devices_pane import BleDevicesPane
 from widgets.camera_grid import TILE_COUNTS, CameraFeed, CameraGrid
@@ -49,11 +52,12 @@ from widgets.system_pane import SystemPane
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 5  # bump when panes are added or renamed, so old saved states are ignored
+STATE_VERSION = 6  # bump when panes are added or renamed, so old saved states are ignored
 PEOPLE_REFRESH_MS = 1500
 QUERY_WORKERS = 2  # store reads, logins and people changes run here, never on the GUI thread
 SESSION_CHANNEL = "session"
 ACCOUNT_RECHECK_MS = 15_000  # how soon a disabled account or changed roles reach a console
+ALERTS_MUTED_KEY = "alerts/muted"  # this console's choice, whoever logs in
 NO_SETTINGS_CHANGES = (
     "Changing settings and running retention need the change_settings permission (admins)."
 )
@@ -194,8 +198,24 @@ class MainWindow(QMainWindow):
         self.sensing.set_pairing_allowed(False)
         self.sensing.sig_blob_clicked.connect(self._on_blob_clicked)
         self.sensing.sig_pairing_requested.connect(self._on_pairing_requested)
+        # The alert stream: listed on a worker, kept live by the bridge, acknowledged as the
+        # person logged in. It chimes even while the console is locked (nobody may act then,
+        # but someone should come and log in).
+        self.alerts_backend = AlertsBackend(runtime, store, self.session)
+        self.alert_sound = AlertSound(self)
+        self.alert_stream = AlertStreamPane(
+            self.queries, self.alerts_backend, sound=self.alert_sound, now=runtime.clock.now
+        )
+        self.alert_stream.set_acknowledge_allowed(False, "")  # until someone logs in
+        self.alert_stream.set_muted(
+            str(settings.value(ALERTS_MUTED_KEY, "false")).lower() in ("true", "1")
+        )
+        self.alert_stream.sig_mute_changed.connect(self._on_alert_mute_changed)
+        self.alert_stream.sig_attention_requested.connect(self._on_alert_attention_requested)
+        self.alert_stream.refresh()  # returns at once; the open count arrives when read
         self.docks = {
             "cameras": self._dock("cameras", "Cameras", self.camera_grid),
+            "alerts": self._dock("alerts", "Alerts", self.alert_stream),
             "events": self._dock("events", "Events", self.event_history),
             "people": self._dock("people", "People", self.people),
             "site": self._dock("site", "Site", self.site_overview),
@@ -205,6 +225,7 @@ class MainWindow(QMainWindow):
             "sensing": self._dock("sensing", "Sensing", self.sensing),
             "ble_devices": self._dock("ble_devices", "BLE devices", self.ble_devices),
         }
+        self.alert_stream.sig_open_count_changed.connect(self._on_open_alerts_changed)
         self.login_panel = LoginPanel(now=runtime.clock.now)
         self.login_panel.sig_login_requested.connect(self._on_login_requested)
         self.login_panel.sig_first_admin_requested.connect(self._on_first_admin_requested)
@@ -223,6 +244,10 @@ class MainWindow(QMainWindow):
         bridge.sig_health_changed.connect(self._on_health_changed)
         bridge.sig_history_event.connect(self._on_history_event_added)
         bridge.sig_sensing_updated.connect(self._on_sensing_updated)
+        bridge.sig_alert_raised.connect(self._on_alert_raised)
+        bridge.sig_alert_changed.connect(self._on_alert_changed)
+        bridge.sig_alert_delivered.connect(self._on_alert_delivered)
+        bridge.sig_alert_problem.connect(self._on_alert_problem)
         for report in runtime.health():
             self.health_bar.on_health_changed(report.subsystem, report.state, report.detail)
 
@@ -446,6 +471,7 @@ class MainWindow(QMainWindow):
         )
         self.system.set_changes_allowed(actor.may(Permission.CHANGE_SETTINGS), NO_SETTINGS_CHANGES)
         self.ble_devices.set_changes_allowed(actor.may(Permission.MANAGE_BLE_DEVICES))
+        self.alert_stream.set_acknowledge_allowed(actor.may(Permission.ACKNOWLEDGE))
         sensing = self.runtime.sensing
         if sensing is None:
             self.sensing.set_pairing_allowed(False, "This site has no sensing room")
@@ -579,6 +605,7 @@ class MainWindow(QMainWindow):
         self._update_session_label()
         self._restart_idle_timer()
         self.recheck_timer.start()
+        self.alert_stream.refresh()  # alerts acknowledged elsewhere (the CLI) while locked
         if actor.may(Permission.READ_AUDIT) and self.docks["audit"].isVisible():
             self.audit.refresh()
         if actor.may(Permission.MANAGE_ACCOUNTS) and self.docks["accounts"].isVisible():
@@ -800,6 +827,39 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Pairing not opened: {printable(str(result.error))}")
         else:
             self.statusBar().showMessage(f"Node pairing open until {result.value}", 10_000)
+
+    def _on_alert_raised(self, event: AlertRaised) -> None:
+        self.alert_stream.on_alert_raised(event.alert)
+
+    def _on_alert_changed(self, event: AlertChanged) -> None:
+        self.alert_stream.on_alert_changed(event.alert, event.change)
+
+    def _on_alert_delivered(self, event: AlertDelivered) -> None:
+        self.alert_stream.on_alert_delivered(
+            event.alert_id, event.escalation, event.url, event.delivered, event.error
+        )
+
+    def _on_alert_problem(self, event: AlertProblem) -> None:
+        self.alert_stream.on_alert_problem(event.message)
+
+    def _on_open_alerts_changed(self, open_alerts: int) -> None:
+        self.docks["alerts"].setWindowTitle(alerts_title(open_alerts))
+
+    def _on_alert_attention_requested(self, _alert_id: int) -> None:
+        """A new or escalated alert: the window system flags the window (a taskbar flash
+        when it is not in front), and for someone logged in who may see it the alert stream
+        comes forward: shown if it was closed, in front of the panes it shares a place with.
+        A locked console stays locked (the chime still sounds)."""
+        QApplication.alert(self)
+        actor = self.session.actor
+        if self.locked or actor is None or not pane_allowed(actor, "alerts"):
+            return
+        dock = self.docks["alerts"]
+        dock.show()
+        dock.raise_()
+
+    def _on_alert_mute_changed(self, muted: bool) -> None:
+        self.settings.setValue(ALERTS_MUTED_KEY, muted)
 
     def _on_people_changed(self, *_public_ids: str) -> None:
         self.event_history.refresh()

@@ -212,9 +212,31 @@ def _check_engine_and_gui(
                 f"{len(snapshot.links)} links, port {sensing.port}; {drawn}"
             )
 
+        def alerts_check() -> str:
+            service = runtime.alerts
+            if service is None:
+                raise RuntimeError("the alert service did not start")
+            pane = window.alert_stream
+            wait_for(lambda: pane.listings > 0 or bool(pane.error_label.text()), FRAME_WAIT_S)
+            if pane.error_label.text():
+                raise RuntimeError(pane.error_label.text())
+            if pane.listings == 0:
+                raise RuntimeError("the Alerts pane did not list the alerts")
+            sound = window.alert_sound
+            chime = (
+                "chime ready"
+                if sound.prepare() == "effect"
+                else f"chime falls back to a beep ({sound.detail})"
+            )
+            return (
+                f"{service.open_alerts()} open, {service.webhooks} webhooks, "
+                f"{len(pane.alerts())} listed; {chime}"
+            )
+
         check("cameras", cameras_check)
         check("gui", gui_check)
         check("sensing", sensing_check)
+        check("alerts", alerts_check)
     finally:
         if window is not None:
             window.close()

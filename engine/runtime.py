@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from engine.access import Actor
-from engine.bus import EventBus
-from engine.clock import REAL_CLOCK, Clock
 from engine.alerts.records import AlertView
 from engine.alerts.service import AlertService
 from engine.alerts.webhooks import parse_webhook_target
+from engine.bus import EventBus
+from engine.clock import REAL_CLOCK, Clock
 from engine.config import SiteConfig
 from engine.events import CameraStatus, HealthState, SubsystemHealth
 from engine.identity.faces_store import FaceMemory

@@ -1,0 +1,395 @@
+"""The alert stream: rows newest first with their states (open, escalated in red,
+acknowledged by whom and when) and webhook outcomes, the open count, Acknowledge (button,
+double-click, Enter) only for open alerts and people allowed to, the engine's refusals, and
+the chime on a new or escalated alert unless muted. Against a fake backend run through the
+console's real query client, so every call runs on a query worker and answers on the GUI
+thread, as in the console."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import wave
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+from pytestqt.qtbot import QtBot
+from pytestqt.wait_signal import SignalBlocker
+
+from console.queries import QtQueryClient
+from engine.access import Actor, Permission, PermissionDeniedError
+from engine.alerts.records import AlertView
+from engine.history.query_service import QueryService
+from widgets.alert_stream import (
+    ALARM_RED,
+    CHIME_SAMPLE_RATE_HZ,
+    COLUMN_SEVERITY,
+    COLUMN_STATE,
+    COLUMN_TIME,
+    COLUMN_TITLE,
+    COLUMN_WEBHOOKS,
+    ESCALATED_BACKGROUND,
+    NOT_ALLOWED_TEXT,
+    STATE_ESCALATED,
+    STATE_OPEN,
+    AlertListing,
+    AlertSound,
+    AlertStreamPane,
+    acknowledged_by_text,
+    alerts_title,
+    chime_wav_bytes,
+    merged_alert,
+)
+
+NOW = datetime(2026, 2, 3, 10, 0, 0, tzinfo=UTC)  # 15:30:00 in the tests' local time
+
+
+def alert(alert_id: int, minutes_ago: float, **changes: object) -> AlertView:
+    view = AlertView(
+        alert_id=alert_id,
+        raised_at=NOW - timedelta(minutes=minutes_ago),
+        kind="fall",
+        source="sensing:lab",
+        severity="critical",
+        title=f"Fall: someone fell in lab and has not got up ({alert_id})",
+        detail={"blob": alert_id, "room": "lab"},
+        person=None,
+        event_id=100 + alert_id,
+        acknowledged_at=None,
+        acknowledged_by=None,
+        escalated_at=None,
+    )
+    return replace(view, **changes)  # type: ignore[arg-type]
+
+
+OLD_ACKED = alert(
+    1,
+    90,
+    acknowledged_at=NOW - timedelta(minutes=88),
+    acknowledged_by="account:olga",
+    deliveries_ok=1,
+)
+ESCALATED = alert(2, 10, escalated_at=NOW - timedelta(minutes=8), deliveries_ok=1)
+FRESH = alert(3, 1, deliveries_ok=1, deliveries_failed=1)
+
+
+class FakeAlerts:
+    """The console's alert actions over a list, recording every call and its thread."""
+
+    def __init__(self) -> None:
+        self.alerts = [OLD_ACKED, FRESH, ESCALATED]  # any order: the pane sorts
+        self.errors = {FRESH.alert_id: ("127.0.0.1:9 (masked): HTTP 500",)}
+        self.calls: list[tuple[object, ...]] = []
+        self.threads: set[str] = set()
+        self.refusal: Exception | None = None
+        self.release = threading.Event()
+        self.release.set()
+
+    def list_alerts(self) -> AlertListing:
+        self.calls.append(("list",))
+        self.threads.add(threading.current_thread().name)
+        return AlertListing(tuple(self.alerts), dict(self.errors), webhooks=2)
+
+    def acknowledge(self, alert_id: int) -> AlertView:
+        self.calls.append(("acknowledge", alert_id))
+        self.threads.add(threading.current_thread().name)
+        self.release.wait(5)
+        if self.refusal is not None:
+            raise self.refusal
+        index = next(i for i, a in enumerate(self.alerts) if a.alert_id == alert_id)
+        acked = replace(self.alerts[index], acknowledged_at=NOW, acknowledged_by="account:ada")
+        self.alerts[index] = acked
+        return acked
+
+    def acknowledged(self) -> list[int]:
+        return [int(str(c[1])) for c in self.calls if c[0] == "acknowledge"]
+
+
+class FakeSound:
+    def __init__(self) -> None:
+        self.plays = 0
+
+    def play(self) -> str:
+        self.plays += 1
+        return "beep"
+
+
+@pytest.fixture(autouse=True)
+def local_time_is_utc_plus_0530() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "XST-05:30")
+        time.tzset()
+        yield
+    time.tzset()
+
+
+@pytest.fixture
+def client() -> Iterator[QtQueryClient]:
+    opened = QtQueryClient(QueryService(store=None))  # type: ignore[arg-type]
+    yield opened
+    opened.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("query-")]
+
+
+@pytest.fixture
+def backend() -> FakeAlerts:
+    return FakeAlerts()
+
+
+@pytest.fixture
+def sound() -> FakeSound:
+    return FakeSound()
+
+
+@pytest.fixture
+def pane(
+    qtbot: QtBot, client: QtQueryClient, backend: FakeAlerts, sound: FakeSound
+) -> AlertStreamPane:
+    pane = AlertStreamPane(client, backend, sound=sound, now=lambda: NOW)
+    qtbot.addWidget(pane)
+    pane.resize(900, 400)
+    with qtbot.waitSignal(pane.sig_alerts_listed, timeout=5000):
+        pane.show()  # the first showing loads the list
+    return pane
+
+
+def acknowledged(qtbot: QtBot, pane: AlertStreamPane) -> SignalBlocker:
+    return qtbot.waitSignal(pane.sig_alert_acknowledged, timeout=5000)
+
+
+def double_click(qtbot: QtBot, pane: AlertStreamPane, alert_id: int) -> None:
+    """Double-click the alert's title as a hand does (a press, then the double-click)."""
+    row = [a.alert_id for a in pane.alerts()].index(alert_id)
+    cell = pane.view.visualRect(pane.view.model().index(row, COLUMN_TITLE)).center()
+    qtbot.mouseClick(pane.view.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+    qtbot.mouseDClick(pane.view.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+
+
+def test_rows_are_newest_first_with_time_severity_title_state_and_webhooks(
+    pane: AlertStreamPane, backend: FakeAlerts
+) -> None:
+    assert [a.alert_id for a in pane.alerts()] == [3, 2, 1]
+    assert pane.cell_text(3, COLUMN_TIME) == "15:29:00"  # local time, today: no date
+    assert pane.cell_text(3, COLUMN_SEVERITY) == "critical"
+    assert pane.cell_text(3, COLUMN_TITLE) == FRESH.title
+    assert pane.cell_text(3, COLUMN_STATE) == STATE_OPEN
+    assert pane.cell_text(2, COLUMN_STATE) == STATE_ESCALATED
+    assert pane.cell_text(1, COLUMN_STATE) == "acknowledged by olga at 14:02:00"
+    # Webhooks: counts, the failures in red with their errors in the tooltip.
+    assert pane.cell_text(3, COLUMN_WEBHOOKS) == "webhooks 1 ok, 1 failed"
+    assert pane.cell_text(2, COLUMN_WEBHOOKS) == "webhooks 1 ok"
+    tip = pane.cell_data(3, COLUMN_WEBHOOKS, Qt.ItemDataRole.ToolTipRole)
+    assert "HTTP 500" in tip
+    red = pane.cell_data(3, COLUMN_WEBHOOKS, Qt.ItemDataRole.ForegroundRole)
+    assert isinstance(red, QBrush) and red.color() == QColor(ALARM_RED)
+    # The header and the dock title count the open alerts (the escalated one among them).
+    assert pane.open_count() == 2
+    assert pane.header_label.text() == "2 open alerts, 1 escalated"
+    assert alerts_title(2) == "Alerts (2 open)" and alerts_title(0) == "Alerts"
+    assert backend.threads and all(t.startswith("query-worker") for t in backend.threads)
+
+
+def test_critical_is_red_and_an_escalated_alert_is_highlighted_until_acknowledged(
+    qtbot: QtBot, pane: AlertStreamPane, backend: FakeAlerts
+) -> None:
+    severity = pane.cell_data(3, COLUMN_SEVERITY, Qt.ItemDataRole.ForegroundRole)
+    assert isinstance(severity, QBrush) and severity.color() == QColor(ALARM_RED)
+    assert pane.cell_data(3, COLUMN_TITLE, Qt.ItemDataRole.BackgroundRole) is None
+    for column in (COLUMN_TIME, COLUMN_TITLE, COLUMN_STATE):
+        background = pane.cell_data(2, column, Qt.ItemDataRole.BackgroundRole)
+        assert isinstance(background, QBrush)
+        assert background.color() == QColor(ESCALATED_BACKGROUND)
+        font = pane.cell_data(2, column, Qt.ItemDataRole.FontRole)
+        assert isinstance(font, QFont) and font.bold()
+
+    pane.select(2)
+    with acknowledged(qtbot, pane):
+        pane.acknowledge_button.click()
+    assert pane.cell_text(2, COLUMN_STATE) == "acknowledged by ada at 15:30:00"
+    assert pane.cell_data(2, COLUMN_TITLE, Qt.ItemDataRole.BackgroundRole) is None
+    assert pane.header_label.text() == "1 open alert"
+
+
+def test_acknowledge_is_offered_for_open_alerts_to_those_allowed(
+    qtbot: QtBot, pane: AlertStreamPane, backend: FakeAlerts
+) -> None:
+    assert not pane.acknowledge_button.isEnabled()  # nothing selected
+    pane.select(1)
+    assert not pane.acknowledge_button.isEnabled()  # already acknowledged
+    assert not pane.acknowledge_selected()
+    pane.select(3)
+    assert pane.acknowledge_button.isEnabled()
+
+    pane.set_acknowledge_allowed(False)
+    assert not pane.acknowledge_button.isEnabled()
+    assert pane.permission_label.text() == NOT_ALLOWED_TEXT
+    assert not pane.permission_label.isHidden()
+    assert not pane.acknowledge_selected()
+    double_click(qtbot, pane, 3)
+    qtbot.wait(100)
+    assert backend.acknowledged() == []
+
+    pane.set_acknowledge_allowed(True)
+    assert pane.acknowledge_button.isEnabled() and pane.permission_label.isHidden()
+
+
+def test_the_button_double_click_and_enter_acknowledge_on_a_worker(
+    qtbot: QtBot, pane: AlertStreamPane, backend: FakeAlerts
+) -> None:
+    # The button: requested, busy while the engine works, then shown acknowledged.
+    backend.release.clear()
+    pane.select(3)
+    with qtbot.waitSignal(pane.sig_acknowledge_requested, timeout=1000) as requested:
+        pane.acknowledge_button.click()
+    assert requested.args == [3]
+    assert pane.is_busy() and not pane.acknowledge_button.isEnabled()
+    assert pane.acknowledge_button.text() == "Acknowledging…"
+    assert not pane.acknowledge_selected()  # no second request while the first runs
+    with acknowledged(qtbot, pane) as done:
+        backend.release.set()
+    assert done.args == [3]
+    assert pane.cell_text(3, COLUMN_STATE) == "acknowledged by ada at 15:30:00"
+    assert "Alert 3 acknowledged by ada" in pane.status_label.text()
+    assert not pane.acknowledge_button.isEnabled()  # the row is acknowledged now
+
+    # A double-click on a row.
+    with acknowledged(qtbot, pane) as done:
+        double_click(qtbot, pane, 2)
+    assert done.args == [2]
+
+    # Enter on the selected row (a new alert arrived meanwhile).
+    backend.alerts.append(alert(4, 0))
+    pane.on_alert_raised(alert(4, 0))
+    pane.select(4)
+    pane.view.setFocus()
+    with acknowledged(qtbot, pane) as done:
+        qtbot.keyClick(pane.view, Qt.Key.Key_Return)
+    assert done.args == [4]
+    assert backend.acknowledged() == [3, 2, 4]
+    assert pane.open_count() == 0 and pane.header_label.text() == "No open alerts"
+    assert all(t.startswith("query-worker") for t in backend.threads)
+
+
+def test_a_refusal_is_shown_in_the_engine_words(
+    qtbot: QtBot, pane: AlertStreamPane, backend: FakeAlerts
+) -> None:
+    nobody = Actor("visitor", frozenset())
+    refusal = PermissionDeniedError(nobody, Permission.ACKNOWLEDGE, "acknowledge alerts")
+    backend.refusal = refusal
+    pane.select(3)
+    with qtbot.waitSignal(pane.sig_acknowledge_failed, timeout=5000) as failed:
+        pane.acknowledge_button.click()
+    assert failed.args[0] == 3
+    assert pane.error_label.text() == f"Could not acknowledge alert 3: {refusal}"
+    assert not pane.error_label.isHidden()
+    assert pane.cell_text(3, COLUMN_STATE) == STATE_OPEN
+    assert pane.acknowledge_button.isEnabled()  # it may be tried again
+
+    # Engine problems raising an alert are shown too, and ask for attention.
+    with qtbot.waitSignal(pane.sig_attention_requested, timeout=1000):
+        pane.on_alert_problem("RaiseAlert: database is locked")
+    assert "RaiseAlert: database is locked" in pane.error_label.text()
+
+
+def test_a_new_alert_and_an_escalation_sound_the_chime_once_unless_muted(
+    qtbot: QtBot, pane: AlertStreamPane, sound: FakeSound
+) -> None:
+    new = alert(5, 0)
+    with (
+        qtbot.waitSignal(pane.sig_sound_requested, timeout=1000) as chimed,
+        qtbot.waitSignal(pane.sig_attention_requested, timeout=1000) as attention,
+        qtbot.waitSignal(pane.sig_open_count_changed, timeout=1000) as counted,
+    ):
+        pane.on_alert_raised(new)
+    assert chimed.args == [5, "raised"] and attention.args == [5] and counted.args == [3]
+    assert pane.alerts()[0].alert_id == 5  # newest first
+    assert pane.is_flashing()
+    assert (pane.sound_requests, sound.plays) == (1, 1)
+    pane.on_alert_raised(new)  # the same alert again (a listing raced it): no second chime
+    assert (pane.sound_requests, sound.plays) == (1, 1)
+
+    escalated = replace(new, escalated_at=NOW)
+    with qtbot.waitSignal(pane.sig_sound_requested, timeout=1000) as chimed:
+        pane.on_alert_changed(escalated, "escalated")
+    assert chimed.args == [5, "escalated"]
+    assert pane.cell_text(5, COLUMN_STATE) == STATE_ESCALATED
+    assert (pane.sound_requests, sound.plays) == (2, 2)
+
+    # An acknowledgement makes no sound.
+    pane.on_alert_changed(
+        replace(escalated, acknowledged_at=NOW, acknowledged_by="account:x"), "acknowledged"
+    )
+    assert (pane.sound_requests, sound.plays) == (2, 2)
+    assert pane.cell_text(5, COLUMN_STATE) == "acknowledged by x at 15:30:00"
+
+    # Muted: no chime, but the alert still shows and asks for attention.
+    with qtbot.waitSignal(pane.sig_mute_changed, timeout=1000) as muted:
+        pane.mute_box.click()
+    assert muted.args == [True] and pane.muted
+    requested: list[object] = []
+    pane.sig_sound_requested.connect(lambda *args: requested.append(args))
+    with qtbot.waitSignal(pane.sig_attention_requested, timeout=1000):
+        pane.on_alert_raised(alert(6, 0))
+    pane.on_alert_changed(alert(6, 0, escalated_at=NOW), "escalated")
+    assert requested == [] and (pane.sound_requests, sound.plays) == (2, 2)
+    assert pane.cell_text(6, COLUMN_STATE) == STATE_ESCALATED
+
+    pane.set_muted(False)
+    pane.on_alert_raised(alert(7, 0))
+    assert (pane.sound_requests, sound.plays) == (3, 3)
+
+
+def test_live_events_and_a_late_listing_merge_without_going_back(
+    qtbot: QtBot, pane: AlertStreamPane, backend: FakeAlerts
+) -> None:
+    # Acknowledged live (from another console) after the listing below was read.
+    live = replace(FRESH, acknowledged_at=NOW, acknowledged_by="account:olga")
+    pane.on_alert_changed(live, "acknowledged")
+    backend.alerts = [FRESH, ESCALATED, OLD_ACKED]  # the stale read: FRESH still open
+    with qtbot.waitSignal(pane.sig_alerts_listed, timeout=5000):
+        pane.refresh()
+    assert pane.cell_text(3, COLUMN_STATE) == "acknowledged by olga at 15:30:00"
+    assert pane.open_count() == 1
+
+    # Deliveries reported live add to what was stored; the errors join the tooltip.
+    pane.on_alert_delivered(2, True, "hooks.example:443", False, "timed out after 5 s")
+    assert pane.cell_text(2, COLUMN_WEBHOOKS) == "webhooks 1 ok, 1 failed"
+    tip = pane.cell_data(2, COLUMN_WEBHOOKS, Qt.ItemDataRole.ToolTipRole)
+    assert "hooks.example:443 (escalation): timed out after 5 s" in tip
+    pane.on_alert_delivered(7, False, "hooks.example:443", True, None)  # not listed: ignored
+    assert pane.alert(7) is None
+
+
+def test_merged_alert_keeps_the_furthest_state_of_each_field() -> None:
+    acked = replace(FRESH, acknowledged_at=NOW, acknowledged_by="account:olga")
+    escalated = replace(FRESH, escalated_at=NOW, deliveries_ok=3)
+    both = merged_alert(acked, escalated)
+    assert both.acknowledged_by == "account:olga" and both.escalated_at == NOW
+    assert both.deliveries_ok == 3 and both.deliveries_failed == 1
+    assert merged_alert(escalated, acked) == both
+    assert acknowledged_by_text("account:ada") == "ada"
+    assert acknowledged_by_text("service:night-bot") == "service:night-bot"
+
+
+def test_the_chime_is_a_short_wav_and_plays_or_beeps_without_crashing(qtbot: QtBot) -> None:
+    with wave.open(io.BytesIO(chime_wav_bytes())) as chime:
+        assert (chime.getnchannels(), chime.getsampwidth()) == (1, 2)
+        assert chime.getframerate() == CHIME_SAMPLE_RATE_HZ
+        assert 0.2 < chime.getnframes() / CHIME_SAMPLE_RATE_HZ < 0.6
+    sound = AlertSound()
+    with qtbot.waitSignal(sound.sig_sound_played, timeout=2000) as played:
+        how = sound.play()
+    # Headless (no sound server) it falls back to QApplication.beep(); with an audio output
+    # it plays the effect. Either way it sounds and says how.
+    assert played.args == [how] and how in ("effect", "beep")
+    assert sound.mode in ("effect", "beep") and sound.plays == 1
+    if sound.mode == "beep":
+        assert sound.detail
+    sound.play()
+    assert sound.plays == 2
+    sound.deleteLater()

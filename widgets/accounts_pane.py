@@ -26,7 +26,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QDialog,
     QDialogButtonBox,
@@ -48,7 +47,7 @@ from engine.accounts import ROLE_ORDER, AccountView
 from engine.history.query_service import CallRequest, QueryResult
 from engine.text import printable
 from widgets.queries import QueryClient
-from widgets.table_model import RowsTableModel
+from widgets.table_model import RowsTableModel, show_rows_read_only
 
 _log = logging.getLogger(__name__)
 
@@ -311,12 +310,7 @@ class AccountsPane(QWidget):
         self._model = _AccountsModel(now, self)
         self.view = QTableView()
         self.view.setModel(self._model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setAlternatingRowColors(True)
-        self.view.setShowGrid(False)
-        self.view.verticalHeader().hide()
+        show_rows_read_only(self.view, word_wrap=True)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)

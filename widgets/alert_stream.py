@@ -48,7 +48,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QCheckBox,
     QHBoxLayout,
@@ -64,7 +63,7 @@ from engine.alerts.records import AlertView
 from engine.history.query_service import CallRequest, QueryResult
 from engine.text import printable
 from widgets.queries import QueryClient
-from widgets.table_model import RowsTableModel
+from widgets.table_model import RowsTableModel, show_rows_read_only
 
 _log = logging.getLogger(__name__)
 
@@ -596,12 +595,7 @@ class AlertStreamPane(QWidget):
 
         self.view = QTableView()
         self.view.setModel(self._model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setShowGrid(False)
-        self.view.setWordWrap(False)
-        self.view.verticalHeader().hide()
+        show_rows_read_only(self.view, alternating=False)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COLUMN_TITLE, QHeaderView.ResizeMode.Stretch)

@@ -25,7 +25,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFont, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -41,7 +40,7 @@ from engine.history.query_service import CallRequest, QueryResult
 from engine.store.audit import AuditRecord, AuditVerification
 from engine.text import printable
 from widgets.queries import QueryClient
-from widgets.table_model import RowsTableModel
+from widgets.table_model import EXTENDED, RowsTableModel, show_rows_read_only
 
 _log = logging.getLogger(__name__)
 
@@ -216,12 +215,7 @@ class AuditPane(QWidget):
         self._model = _AuditModel(self)
         self.view = QTableView()
         self.view.setModel(self._model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setAlternatingRowColors(True)
-        self.view.setShowGrid(False)
-        self.view.setWordWrap(False)
-        self.view.verticalHeader().hide()
+        show_rows_read_only(self.view, selection=EXTENDED)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.resizeSection(COLUMN_SEQ, 60)

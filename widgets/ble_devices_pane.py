@@ -29,7 +29,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QColorDialog,
     QComboBox,
     QFormLayout,
@@ -52,7 +51,7 @@ from engine.identity.devices import BleDeviceView
 from engine.identity.people import PersonView
 from engine.text import printable
 from widgets.queries import QueryClient
-from widgets.table_model import RowsTableModel
+from widgets.table_model import RowsTableModel, show_rows_read_only
 
 _log = logging.getLogger(__name__)
 
@@ -297,13 +296,7 @@ class BleDevicesPane(QWidget):
         self._model = _DevicesModel(self)
         self.view = QTableView()
         self.view.setModel(self._model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setAlternatingRowColors(True)
-        self.view.setShowGrid(False)
-        self.view.setWordWrap(False)
-        self.view.verticalHeader().hide()
+        show_rows_read_only(self.view)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
@@ -383,11 +376,7 @@ class BleDevicesPane(QWidget):
         self._heard_model = _HeardModel(self)
         self.heard_view = QTableView()
         self.heard_view.setModel(self._heard_model)
-        self.heard_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.heard_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.heard_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.heard_view.setShowGrid(False)
-        self.heard_view.verticalHeader().hide()
+        show_rows_read_only(self.heard_view, alternating=False, word_wrap=True)
         heard_header = self.heard_view.horizontalHeader()
         heard_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         heard_header.setStretchLastSection(True)

@@ -24,7 +24,6 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -49,7 +48,7 @@ from engine.history.events import (
 )
 from engine.history.query_service import QueryResult
 from widgets.queries import QueryClient
-from widgets.table_model import RowsTableModel
+from widgets.table_model import RowsTableModel, show_rows_read_only
 
 if TYPE_CHECKING:
     from widgets.clip_player import ClipPlayer
@@ -286,13 +285,7 @@ class EventHistoryPane(QWidget):
         self.model = EventHistoryModel(dict(cameras), self)
         self.table = QTableView(self)
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
+        show_rows_read_only(self.table)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)

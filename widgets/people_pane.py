@@ -40,7 +40,6 @@ from PySide6.QtGui import (
     QPixmap,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -58,7 +57,7 @@ from PySide6.QtWidgets import (
 from engine.history.query_service import CallRequest, QueryResult
 from engine.identity.people import PersonView
 from widgets.queries import QueryClient
-from widgets.table_model import RowsTableModel
+from widgets.table_model import EXTENDED, RowsTableModel, show_rows_read_only
 
 _log = logging.getLogger(__name__)
 
@@ -357,14 +356,8 @@ class PeoplePane(QWidget):
 
         self.view = QTableView()
         self.view.setModel(self._proxy)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setAlternatingRowColors(True)
-        self.view.setShowGrid(False)
-        self.view.setWordWrap(False)
+        show_rows_read_only(self.view, selection=EXTENDED)
         self.view.setIconSize(QSize(THUMBNAIL_MAX_WIDTH_PX, THUMBNAIL_HEIGHT_PX))
-        self.view.verticalHeader().hide()
         self.view.verticalHeader().setDefaultSectionSize(THUMBNAIL_HEIGHT_PX + 6)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(COLUMN_THUMBNAIL, QHeaderView.ResizeMode.Fixed)

@@ -42,7 +42,6 @@ from PySide6.QtGui import (
     QVector3D,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -66,7 +65,7 @@ from engine.sensing.view import (
     Vec3,
 )
 from engine.text import printable
-from widgets.table_model import RowsTableModel
+from widgets.table_model import EXTENDED, RowsTableModel, show_rows_read_only
 
 # The fused value is in the links' units (relative deltaRMS, see FusionModel): voxels below
 # the links' 0.02 motion threshold are noise and are not drawn.
@@ -903,9 +902,7 @@ class BlobExplanationTable(QTableView):
         super().__init__(parent)
         self.explanation_model = BlobExplanationModel(self)
         self.setModel(self.explanation_model)
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.verticalHeader().hide()
+        show_rows_read_only(self, selection=EXTENDED, alternating=False, grid=True, word_wrap=True)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(ExplanationColumn.LINK, QHeaderView.ResizeMode.Stretch)
@@ -992,10 +989,7 @@ class BlobTable(QTableView):
         super().__init__(parent)
         self.blob_model = BlobTableModel(self)
         self.setModel(self.blob_model)
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.verticalHeader().hide()
+        show_rows_read_only(self, alternating=False, grid=True, word_wrap=True)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(BlobColumn.WHO, QHeaderView.ResizeMode.Stretch)
@@ -1151,9 +1145,7 @@ class NodeHealthTable(QTableView):
         super().__init__(parent)
         self.health_model = NodeHealthModel(self)
         self.setModel(self.health_model)
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.verticalHeader().hide()
+        show_rows_read_only(self, selection=EXTENDED, alternating=False, grid=True, word_wrap=True)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.horizontalHeader().setStretchLastSection(True)
 

@@ -11,8 +11,32 @@ from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import QAbstractItemView, QTableView
 
 T = TypeVar("T")
+
+SINGLE = QAbstractItemView.SelectionMode.SingleSelection
+EXTENDED = QAbstractItemView.SelectionMode.ExtendedSelection
+
+
+def show_rows_read_only(
+    view: QTableView,
+    *,
+    selection: QAbstractItemView.SelectionMode = SINGLE,
+    alternating: bool = True,
+    grid: bool = False,
+    word_wrap: bool = False,
+) -> None:
+    """Set up a table the console's way: whole rows selected (one at a time unless
+    ``selection`` says otherwise), nothing edited in place, no row numbers; alternating row
+    colours, no grid and no word wrap unless asked."""
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(selection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(alternating)
+    view.setShowGrid(grid)
+    view.setWordWrap(word_wrap)
+    view.verticalHeader().hide()
 
 
 class RowsTableModel(QAbstractTableModel, Generic[T]):

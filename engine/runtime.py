@@ -577,7 +577,7 @@ class EngineRuntime:
 
         device: BleDeviceView = self._ble_writer().execute(
             RegisterBleDevice(
-                address=self._audited_address(address),
+                address=address,
                 label=label,
                 person=person,
                 colour=colour,
@@ -597,9 +597,7 @@ class EngineRuntime:
         from engine.identity.devices import BleDeviceView, RemoveBleDevice
 
         device: BleDeviceView = self._ble_writer().execute(
-            RemoveBleDevice(
-                address=self._audited_address(address), at=self.clock.now(), actor=actor
-            )
+            RemoveBleDevice(address=address, at=self.clock.now(), actor=actor)
         )
         self.refresh_ble_registry()
         return device
@@ -644,18 +642,6 @@ class EngineRuntime:
         if self.writer is None:
             raise RuntimeError("the engine runs without a database: no BLE device registry")
         return self.writer
-
-    @staticmethod
-    def _audited_address(address: str) -> str:
-        """``address`` normalised (``aa-bb-…`` → ``AA:BB:…``) when it is a BLE address, so
-        the audit trail names a device one way however it was typed; anything else as given,
-        for the command to refuse in its own words (after the permission check)."""
-        from engine.identity.devices import DeviceRegistryError, normalise_ble_address
-
-        try:
-            return normalise_ble_address(address)
-        except DeviceRegistryError:
-            return address
 
 
 def sensing_room(site: SiteConfig) -> RoomSpec | None:

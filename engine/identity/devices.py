@@ -60,6 +60,15 @@ def normalise_ble_address(value: str) -> str:
     return text
 
 
+def _audited_address(address: str) -> str:
+    """How the audit trail names a device: normalised, so one device is named one way however
+    it was typed (an address that is not one, as given: the command refuses it)."""
+    try:
+        return normalise_ble_address(address)
+    except DeviceRegistryError:
+        return address
+
+
 def parse_colour(value: str) -> str:
     """A colour as ``#RRGGBB`` (upper case), or :class:`DeviceRegistryError`."""
     text = str(value).strip()
@@ -181,7 +190,7 @@ class RegisterBleDevice(GuardedCommand, StoreCommand):
     actor: Actor
 
     def audit_target(self) -> str:
-        return self.address
+        return _audited_address(self.address)
 
     def apply(self, session: Session) -> BleDeviceView:
         address = normalise_ble_address(self.address)
@@ -244,7 +253,7 @@ class RemoveBleDevice(GuardedCommand, StoreCommand):
     actor: Actor
 
     def audit_target(self) -> str:
-        return self.address
+        return _audited_address(self.address)
 
     def apply(self, session: Session) -> BleDeviceView:
         address = normalise_ble_address(self.address)

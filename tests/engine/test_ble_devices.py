@@ -63,6 +63,8 @@ def test_a_device_registered_to_a_new_name_adds_that_person_with_a_palette_colou
     assert {d.colour for d in registry.values()} == {"#00FF00"}  # the person's colour
     entries = AuditListRequest(reader=ADMIN, limit=10).run(store)
     assert [e.action for e in entries].count("ble_device.register") == 2
+    # The trail names a device one way however it was typed.
+    assert {e.target for e in entries if e.action == "ble_device.register"} == set(registry)
     store.close()
 
 

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+
+def iso_time(text: str) -> datetime:
+    """An ``--from``/``--to``-style argument: ISO 8601, ``Z`` allowed; without an offset,
+    local time. Raises ``argparse.ArgumentTypeError`` with an example."""
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 time: {text!r} (e.g. 2026-03-01T14:30:00+01:00)"
+        ) from None
+    return when if when.tzinfo is not None else when.astimezone()
 
 
 def emit_report(report: dict[str, Any], path: Path | None, as_json: bool) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from console import exit_codes
-from console.commands import emit_report
+from console.commands import emit_report, iso_time
 from engine.text import printable
 
 
@@ -56,22 +55,12 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument(
         "--start",
-        type=_iso_time,
+        type=iso_time,
         metavar="ISO",
         help="wall time of the video's first frame, ISO 8601 (without an offset: local "
         "time); default: the file's creation time, else its mtime minus its length",
     )
     parser.add_argument("--json", action="store_true", help="print the report on stdout")
-
-
-def _iso_time(text: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not an ISO 8601 time: {text!r} (e.g. 2026-03-01T14:30:00+01:00)"
-        ) from None
-    return when if when.tzinfo is not None else when.astimezone()
 
 
 def run(args: argparse.Namespace, db_url: str) -> int:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from console import exit_codes
-from console.commands import emit_report, stop_on_signals
+from console.commands import emit_report, iso_time, stop_on_signals
 from engine.text import printable
 
 
@@ -109,15 +109,13 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     explain.add_argument("blob_id", metavar="BLOB_ID", type=int, help="the blob's id")
     explain.add_argument("--json", action="store_true", help="print as JSON")
-    from console.commands.analyze import _iso_time
-
     replay = actions.add_parser(
         "replay",
         parents=parents,
         help="re-run the recorded node frames of a period with these settings; report blobs",
     )
-    replay.add_argument("--from", dest="from_ts", type=_iso_time, metavar="ISO", help="start")
-    replay.add_argument("--to", dest="to_ts", type=_iso_time, metavar="ISO", help="end")
+    replay.add_argument("--from", dest="from_ts", type=iso_time, metavar="ISO", help="start")
+    replay.add_argument("--to", dest="to_ts", type=iso_time, metavar="ISO", help="end")
     replay.add_argument(
         "--motion-threshold",
         type=float,

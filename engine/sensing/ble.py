@@ -133,12 +133,17 @@ def locate(
     return position, _confidence(len(readings), rms), rms
 
 
+def _coverage(nodes: int) -> float:
+    """How much ``nodes`` hearing a device can place it: one gives a ring, two a mirror pair,
+    three or more a point."""
+    return {1: 0.2, 2: 0.55}.get(nodes, 1.0)
+
+
 def _confidence(nodes: int, residual_sigma: float) -> float:
-    """From how many nodes (one gives a ring, two a mirror pair, three or more a point) and
-    how well their distances agree (a residual of 1 σ is what RSSI noise alone gives)."""
-    coverage = {1: 0.2, 2: 0.55}.get(nodes, 1.0)
+    """From how many nodes (:func:`_coverage`) and how well their distances agree (a residual
+    of 1 σ is what RSSI noise alone gives)."""
     agreement = math.exp(-(max(residual_sigma - 1.0, 0.0) ** 2) / 2.0)
-    return coverage * agreement
+    return _coverage(nodes) * agreement
 
 
 class BleSightings:
@@ -252,7 +257,7 @@ def blob_match_score(
     if not squares:
         return 0.0
     freshness = max(0.0, 1.0 - (now_s - newest) / MAX_AGE_S)
-    coverage = {1: 0.2, 2: 0.55}.get(len(nodes), 1.0)
+    coverage = _coverage(len(nodes))
     agreement = math.exp(-max(float(np.mean(squares)) - 1.0, 0.0) / 2.0)
     return freshness * coverage * agreement
 

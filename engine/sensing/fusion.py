@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -603,6 +604,9 @@ class _Track:
     hits: int = 1
     value: float = 0.0
     coasting: bool = False
+    born_s: float = 0.0
+    # (time, filtered position) at its detections within the stitch window
+    recent: deque[tuple[float, FloatArray]] = field(default_factory=deque)
 
 
 # χ² with 3 degrees of freedom at 99.9 %: a detection farther than this (in standard deviations
@@ -628,7 +632,9 @@ class BlobTracker:
     second peak beside the first, and a tie along a link can make the peak jump; neither is
     a new person), and a track with fewer than ``confirm_hits`` detections (tentative) ends
     after ``tentative_coast_s`` without one instead of ``max_coast_s``. Two tracks closer than
-    ``merge_distance_m`` are one person: the one with fewer detections ends. With ``bounds``
+    ``merge_distance_m`` are one person: the one with fewer detections ends. With
+    ``stitch_distance_m`` a track that just lost its person continues as the track that
+    just started near it (see :meth:`_stitch`; ``stitched`` lists them). With ``bounds``
     (the room's low and high corners) a track, coasting or not, never leaves the room: its
     position is held at the wall and its velocity through the wall set to 0.
     """
@@ -642,6 +648,8 @@ class BlobTracker:
         acceleration_sigma: float = 1.5,
         initial_speed_sigma: float = 1.5,
         first_id: int = 1,
+        stitch_distance_m: float = 0.0,
+        stitch_window_s: float = 1.0,
         spawn_separation_m: float = 0.0,
         confirm_hits: int = 1,
         tentative_coast_s: float | None = None,
@@ -661,6 +669,9 @@ class BlobTracker:
         self.confirm_hits = confirm_hits
         self.tentative_coast_s = max_coast_s if tentative_coast_s is None else tentative_coast_s
         self.merge_distance_m = merge_distance_m
+        self.stitch_distance_m = stitch_distance_m
+        self.stitch_window_s = stitch_window_s
+        self.stitched: dict[int, int] = {}
         self._bounds = (
             None
             if bounds is None
@@ -716,6 +727,12 @@ class BlobTracker:
             track.hits += 1
             track.value = float(blob_values[detection_index])
             track.coasting = False
+            track.recent.append((t_s, track.state[0:3].copy()))
+            while track.recent and track.recent[0][0] < t_s - 2.0 * self.stitch_window_s:
+                track.recent.popleft()
+        self.stitched = {}
+        if self.stitch_distance_m > 0.0:
+            self._stitch(t_s)
         # A hair of slack so a gap of exactly max_coast_s, summed from float ticks, still coasts.
         self._tracks = [
             t
@@ -751,6 +768,58 @@ class BlobTracker:
         track.covariance = np.zeros((6, 6))
         track.covariance[0:3, 0:3] = self._r
         track.covariance[3:6, 3:6] = np.eye(3) * self._initial_speed_var
+
+    def _stitch(self, t_s: float) -> None:
+        """Continue a track that just lost its person with the track that just started
+        near where it was last detected: the same person, found again after the old track
+        stayed on a place that explained their links only until they walked on. The old
+        track (confirmed, lost within ``stitch_window_s``) takes the young one's state when
+        the young one was born after the old one, at most ``stitch_window_s`` before the
+        loss, is detected now and is within ``stitch_distance_m`` of where the old track was
+        at one of its detections in the last 2 × ``stitch_window_s`` (a track on a tie
+        drifts away from its person before it loses them). The young one ends, and
+        ``stitched`` maps its id to the old id. Nearest pairs first, one to one."""
+        lost = [
+            t
+            for t in self._tracks
+            if t.coasting
+            and t.hits >= self.confirm_hits
+            and t.recent
+            and t_s - t.last_detected_s <= self.stitch_window_s
+        ]
+        if not lost:
+            return
+        pairs: list[tuple[float, _Track, _Track]] = []
+        for old in lost:
+            for young in self._tracks:
+                if (
+                    young.coasting
+                    or young is old
+                    or young.born_s <= old.born_s
+                    or young.born_s < old.last_detected_s - self.stitch_window_s
+                ):
+                    continue
+                distance = min(
+                    float(np.linalg.norm(young.state[0:3] - where)) for _, where in old.recent
+                )
+                if distance <= self.stitch_distance_m:
+                    pairs.append((distance, old, young))
+        taken: set[int] = set()
+        for _, old, young in sorted(pairs, key=lambda p: p[0]):
+            if id(old) in taken or id(young) in taken:
+                continue
+            taken.update((id(old), id(young)))
+            old.state = young.state.copy()
+            old.covariance = young.covariance.copy()
+            old.last_detected_s = young.last_detected_s
+            old.recent = young.recent
+            old.value = young.value
+            old.coasting = False
+            old.hits += young.hits
+            self.stitched[young.track_id] = old.track_id
+        if self.stitched:
+            ended = set(self.stitched)
+            self._tracks = [t for t in self._tracks if t.track_id not in ended]
 
     def _merge(self) -> None:
         """End the younger of any two tracks closer than ``merge_distance_m``."""
@@ -826,7 +895,17 @@ class BlobTracker:
         covariance[0:3, 0:3] = self._r
         covariance[3:6, 3:6] = np.eye(3) * self._initial_speed_var
         state = np.concatenate([position, np.zeros(3)])
-        self._tracks.append(_Track(self._next_id, state, covariance, t_s, value=value))
+        self._tracks.append(
+            _Track(
+                self._next_id,
+                state,
+                covariance,
+                t_s,
+                value=value,
+                born_s=t_s,
+                recent=deque([(t_s, position.copy())]),
+            )
+        )
         self._next_id += 1
 
     @staticmethod

@@ -145,6 +145,7 @@ SMOOTH_TAU_S: Final = 0.1
 SPAWN_SEPARATION_M: Final = 1.5  # closer to a live track, an extra peak is that person's
 TENTATIVE_COAST_S: Final = 0.5
 MERGE_DISTANCE_M: Final = 1.2  # two tracks this close are one person: the younger ends
+STITCH_DISTANCE_M: Final = 2.5  # a track lost this close to a new one continues as it
 LOCAL_SEARCH_M: Final = 1.2  # a track looks for its person this far from its prediction
 PLATEAU_FRACTION: Final = 0.98
 BETTER_ELSEWHERE: Final = 1.3  # a track moves to the room's best place if that is 30 % better
@@ -333,6 +334,7 @@ class SensingService:
             tentative_coast_s=TENTATIVE_COAST_S,
             measurement_sigma_m=MEASUREMENT_SIGMA_M,
             merge_distance_m=MERGE_DISTANCE_M,
+            stitch_distance_m=STITCH_DISTANCE_M,
             bounds=((0.0, 0.0, 0.0), room.size),
         )
         self._blobs: dict[int, _Blob] = {}
@@ -744,8 +746,12 @@ class SensingService:
                     },
                     blob_id=track.track_id,
                 )
+        stitched = self._tracker.stitched
         for track_id in [i for i in self._blobs if i not in live]:
-            self._end_blob(track_id, now_s, reason="not seen for 3 s")
+            if track_id in stitched:  # the same person as an older blob, which goes on
+                self._end_blob(track_id, now_s, reason=f"continued as blob {stitched[track_id]}")
+            else:
+                self._end_blob(track_id, now_s, reason="not seen for 3 s")
 
     def _end_blob(self, track_id: int, now_s: float, reason: str) -> None:
         blob = self._blobs.pop(track_id)

@@ -172,3 +172,59 @@ def test_without_tentative_coast_every_track_coasts_the_full_time() -> None:
     assert [t.track_id for t in tracker.update([], 2.9)] == [1]
     assert tracker.update([], 3.1) == []
     assert tracker.tentative_coast_s == tracker.max_coast_s == 3.0
+
+
+def test_a_lost_track_continues_as_the_track_that_just_started_near_it() -> None:
+    """A track that stayed on a tie while its person walked on (it loses its detections and
+    coasts the wrong way) and the new track that starts where the person really is are one
+    person: the old id continues there, and the young id ends (``stitched`` says so). Without
+    stitching the old track lingers as a ghost beside the new one for its coasting time."""
+
+    def run(stitch_m: float) -> tuple[list[list[TrackState]], dict[int, int]]:
+        tracker = BlobTracker(
+            spawn_separation_m=1.5, confirm_hits=3, stitch_distance_m=stitch_m, bounds=ROOM_BOUNDS
+        )
+        t = walk(tracker, (1.0, 2.5, 1.0), (1.0, 0.0, 0.0), 20)  # to (2.9, 2.5)
+        stitched: dict[int, int] = {}
+        ticks: list[list[TrackState]] = []
+        # The person goes on to (4.6, 3.2) and beyond; the old track sees nothing more.
+        for k in range(1, 15):
+            ticks.append(tracker.update([(4.4 + 0.1 * k, 3.2, 1.0)], t + k * DT))
+            stitched.update(tracker.stitched)
+        return ticks, stitched
+
+    ticks, stitched = run(2.5)
+    first = ticks[0][0].track_id
+    assert stitched == {first + 1: first}
+    assert all(len(tracks) == 1 and tracks[0].track_id == first for tracks in ticks[1:])
+    assert ticks[-1][0].position[0] == pytest.approx(5.0, abs=0.2)
+    assert not ticks[-1][0].coasting
+
+    unstitched, none = run(0.0)
+    assert none == {}
+    assert len(unstitched[-1]) == 2, "the old track still coasts beside the new one"
+
+
+def test_a_new_person_far_from_a_lost_track_is_not_stitched_to_it() -> None:
+    tracker = BlobTracker(confirm_hits=3, stitch_distance_m=2.5, bounds=ROOM_BOUNDS)
+    t = walk(tracker, (0.5, 0.5, 1.0), (0.5, 0.0, 0.0), 20)
+    old = tracker.tracks[0].track_id
+    for k in range(1, 6):
+        tracks = tracker.update([(4.5, 4.5, 1.0)], t + k * DT)  # 4 m away
+        assert tracker.stitched == {}
+    assert {s.track_id for s in tracks} == {old, old + 1}
+
+
+def test_a_young_track_born_long_before_the_loss_is_not_stitched() -> None:
+    """Two people: the second was tracked for seconds before the first track lost its
+    detections, so it is not the first person found again."""
+    tracker = BlobTracker(confirm_hits=3, stitch_distance_m=2.5, bounds=ROOM_BOUNDS)
+    t = 0.0
+    for k in range(40):
+        t = k * DT
+        tracker.update([(1.0, 1.0, 1.0), (2.5, 2.0, 1.0)], t)
+    ids = {s.track_id for s in tracker.tracks}
+    for k in range(1, 6):
+        tracker.update([(2.5, 2.0, 1.0)], t + k * DT)  # the first person stands still
+        assert tracker.stitched == {}
+    assert {s.track_id for s in tracker.tracks} == ids

@@ -2,7 +2,7 @@
 --lie-at``.
 
 Each run is a child process of ``watchfloor sense simulate`` with a fresh SQLite store, in a
-5 × 5 × 2.5 m room with 8 nodes alternately at 0.4 and 1.9 m (the layout fall detection needs:
+5 × 5 × 2.5 m room with 8 nodes alternately at 0.15 and 1.9 m (the layout fall detection needs:
 with every node near body height the height of a blob is not determined), one walker who walks
 in after 5 s of calibration. The engine's fall detector raises a ``sensing.fall_detected``
 event and the alert service a stored alert (see :mod:`engine.sensing.falls`).
@@ -26,7 +26,7 @@ from typing import Any
 
 from benchmarks.sensing_localisation import sense_simulate
 
-ROOM = ["--nodes", "8", "--heights", "0.4,1.9", "--walkers", "1", "--duration", "30"]
+ROOM = ["--nodes", "8", "--heights", "0.15,1.9", "--walkers", "1", "--duration", "30"]
 
 
 def simulate(seed: int, posture: list[str]) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     latencies = [r["falls"]["fall_alert_latency_s"] for _, r in falls]
     detected = [x for x in latencies if x is not None]
     return {
-        "room": "5x5x2.5 m, 8 nodes at 0.4/1.9 m",
+        "room": "5x5x2.5 m, 8 nodes at 0.15/1.9 m",
         "falls": {
             "runs": len(falls),
             "alerted_within_15s": f"{len(detected)}/{len(falls)}",

@@ -66,7 +66,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     simulate.add_argument(
         "--heights",
         metavar="Z,Z",
-        help="node heights in turn, metres (default 0.9,1.1; 0.4,1.9 with --fall-at/--sit-at,"
+        help="node heights in turn, metres (default 0.9,1.1; 0.15,1.9 with --fall-at/--sit-at,"
         " so that height can be told)",
     )
     simulate.add_argument(
@@ -366,7 +366,7 @@ def _parse_heights(text: str) -> tuple[float, ...]:
     try:
         heights = tuple(float(part) for part in text.split(","))
     except ValueError:
-        raise ValueError(f"--heights {text!r}: metres separated by commas, e.g. 0.4,1.9") from None
+        raise ValueError(f"--heights {text!r}: metres separated by commas, e.g. 0.15,1.9") from None
     if not heights or not all(math.isfinite(h) and 0 <= h <= 10 for h in heights):
         raise ValueError(f"--heights {text!r}: each 0-10 m")
     return heights

@@ -226,7 +226,7 @@ from engine.sensing.fusion import MAX_FRESNEL_ZONE, FusionModel
 Vec3 = tuple[float, float, float]
 
 # The layout the evaluation recommends: alternately low (mid-walls) and high (corners).
-RECOMMENDED_HEIGHTS_M: Final = (0.4, 1.9)
+RECOMMENDED_HEIGHTS_M: Final = (0.15, 1.9)
 ACTIVITY_MAX_ZONE: Final = 3  # links whose zones 1–3 hold a track speak for its own motion
 # A link's smoothed deltaRMS with nobody within its fifth zone (receiver noise; simulator,
 # 40 dB SNR): the level the height fit expects of a link the body is not near.
@@ -469,7 +469,7 @@ class FallDetector:
             history.raw.popleft()
         smoothed_z = float(statistics.median(history.raw))
         history.smoothed.append((t_s, smoothed_z))
-        keep_s = s.drop_window_s + s.speed_window_s + 1e-9
+        keep_s = max(s.drop_window_s + s.speed_window_s, 2.0 * s.drop_window_s) + 1e-9
         while history.smoothed and history.smoothed[0][0] < t_s - keep_s:
             history.smoothed.popleft()
         recent = [(t, z) for t, z in history.smoothed if t >= t_s - s.speed_window_s - 1e-9]
@@ -550,9 +550,17 @@ class FallDetector:
         now_z = window[-1]
         drop = max(window) - now_z
         speed = min(v for _, v in history.speeds)
-        if speed <= s.descent_speed_m_s and drop >= s.drop_m:
+        if obs.height_m is not None:
+            # The fitted height supersedes the track's z: on the recommended layout the z
+            # rule found no fall the fitted step missed, and raised false alerts of its own
+            # (a sit-down or a slow lie-down whose z snapped between link heights).
+            return self._check_fitted_descent(obs, history, t_s)
+        # From a body's height: nothing above up_max_m within twice the window (a z that
+        # rose to 2 m, the fused grid's mirror solution above a link, then crashed).
+        came_from = max(z for _, z in history.smoothed)
+        if speed <= s.descent_speed_m_s and drop >= s.drop_m and came_from <= s.up_max_m:
             return FallSuspected(obs.track_id, t_s, obs.position, speed, drop)
-        return self._check_fitted_descent(obs, history, t_s)
+        return None
 
     def _check_fitted_descent(
         self, obs: TrackObservation, history: _History, t_s: float
@@ -568,7 +576,7 @@ class FallDetector:
             return None
         now_z = float(statistics.median(after))
         drop = float(statistics.median(before)) - now_z
-        if drop < s.fit_drop_m or now_z >= s.low_height_m:
+        if drop < s.fit_drop_m or now_z >= s.low_height_m or max(before) > s.up_max_m:
             return None
         speed = -drop / (0.5 * (early + late) - 0.5 * s.level_after_s)
         return FallSuspected(obs.track_id, t_s, obs.position, speed, drop)

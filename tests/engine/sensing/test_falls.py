@@ -334,20 +334,37 @@ def test_track_link_activity_weights_the_links_around_the_track() -> None:
 def test_a_suspected_track_s_fitted_height_decides_whether_it_is_low(
     fitted: float, low_either: bool, confirmed: bool
 ) -> None:
-    """The track's z snaps to 0.2 m; the fitted height steps to ``fitted``. With
-    ``low_either`` off the fit alone decides whether the body is low (0.6 m, a seat, is
-    not); by default either height reading low is enough."""
+    """The track's z snaps to 0.2 m; the fitted height steps down to 0.4 m (a fall's step)
+    and settles at ``fitted``. With ``low_either`` off the fit alone decides whether the
+    body is low (0.6 m, a seat, is not); by default either height reading low is enough."""
     detector = FallDetector(FallSettings(low_either=low_either))
     events: list[FallEvent] = []
     for i in range(400):
         t = i * TICK_S
-        height = 1.0 if t < FALL_AT_S else fitted
+        height = 1.0 if t < FALL_AT_S else 0.4 if t < FALL_AT_S + 1.5 else fitted
         obs = TrackObservation(
             1, (2.0, 2.0, fall_height(t)), 0.0 if t > FALL_AT_S + 1 else 0.3, height_m=height
         )
         events.extend(detector.update(t, [obs]))
     expected = [FallSuspected, FallConfirmed] if confirmed else [FallSuspected]
     assert [type(e) for e in events] == expected
+
+
+def test_with_a_fitted_height_the_track_s_z_alone_raises_no_suspicion() -> None:
+    """The track's z snaps from 1.0 to 0.2 m as fast as a fall, but the fitted height steps
+    only from 1.0 to 0.6 m (a sit-down read right): the fit, when given, decides whether
+    there was a descent. Without a fitted height the same z is a fall."""
+    for fitted, expected in ((0.6, []), (None, [FallSuspected, FallConfirmed])):
+        detector = FallDetector()
+        events: list[FallEvent] = []
+        for i in range(400):
+            t = i * TICK_S
+            height = None if fitted is None else (1.0 if t < FALL_AT_S else fitted)
+            obs = TrackObservation(
+                1, (2.0, 2.0, fall_height(t)), 0.0 if t > FALL_AT_S + 1 else 0.3, height_m=height
+            )
+            events.extend(detector.update(t, [obs]))
+        assert [type(e) for e in events] == expected, fitted
 
 
 def _fitted_run(
@@ -478,3 +495,18 @@ def test_the_height_fit_sees_no_body_in_a_quiet_room() -> None:
     assert estimate.evidence == pytest.approx(0.0)
     with pytest.raises(ValueError):
         HeightEstimator(model).estimate([0.1, 0.2], (2.5, 2.5))
+
+
+def test_a_track_z_descent_from_above_any_body_is_not_a_fall() -> None:
+    """Without a fitted height the track's z decides; a z that rose to 2.2 m (the fused
+    grid's mirror solution above a link, during a slow lie-down) and crashes to the floor is
+    as fast and deep as a fall, but no standing body's centre is above ``up_max_m``."""
+    for top, expected in ((2.2, []), (1.0, [FallSuspected])):
+        detector = FallDetector()
+        events: list[FallEvent] = []
+        for i in range(int((FALL_AT_S + 3.0) / TICK_S)):
+            t = i * TICK_S
+            u = min(max((t - FALL_AT_S) / 0.6, 0.0), 1.0)
+            z = 1.0 if t < FALL_AT_S - 1.0 else top - (top - 0.2) * u * u
+            events.extend(detector.update(t, [TrackObservation(1, (2.0, 2.0, z), 0.3)]))
+        assert [type(e) for e in events] == expected, top

@@ -133,6 +133,7 @@ class Scorer:
 
 
 FALL_ALERT_WITHIN_S = 15.0
+FALL_SEEN_BEFORE_S = 0.5  # a descent seen this long before the scripted fall is still the fall
 
 
 def fall_summary(
@@ -140,13 +141,23 @@ def fall_summary(
     fall_at_s: float | None,
     sit_at_s: float | None,
     lie_at_s: float | None = None,
+    fell_s_ago: list[float] | None = None,
 ) -> dict[str, Any]:
     """Fall alerts against the script (walker time, seconds after entering): the latency of
-    the first alert within :data:`FALL_ALERT_WITHIN_S` of the fall, and every other alert as
-    a false one."""
-    times = [t for t in alerts_at_s if t is not None]
+    the first alert within :data:`FALL_ALERT_WITHIN_S` of the fall whose descent was seen at
+    or after the fall (``fell_s_ago``: per alert, how long before it the fall was suspected;
+    an alert for a descent seen while the walker still walked is a false one that happened
+    to be confirmed in time), and every other alert as a false one."""
+    ago = fell_s_ago or [0.0] * len(alerts_at_s)
+    timed = [(t, a) for t, a in zip(alerts_at_s, ago, strict=True) if t is not None]
+    times = [t for t, _ in timed]
     hits = (
-        [t for t in times if fall_at_s <= t <= fall_at_s + FALL_ALERT_WITHIN_S]
+        [
+            t
+            for t, a in timed
+            if fall_at_s <= t <= fall_at_s + FALL_ALERT_WITHIN_S
+            and t - a >= fall_at_s - FALL_SEEN_BEFORE_S
+        ]
         if fall_at_s is not None
         else []
     )
@@ -290,12 +301,14 @@ def simulate_room(
                 identities.add(event.snapshot)
 
     falls_seen: list[float | None] = []  # walker time of each fall alert
+    fell_ago: list[float] = []  # how long before each alert its descent was seen
 
     def on_record(event: SensingRecord) -> None:
         if event.kind == "sensing.fall_detected":
             sim_s = service.sim_time(clock.monotonic())
             with lock:
                 falls_seen.append(None if sim_s is None else sim_s - enter_after_s)
+                fell_ago.append(float(event.detail.get("fell_s_ago") or 0.0))
 
     unsubscribe = bus.subscribe(SensingUpdated, on_update)
     unsubscribe_records = bus.subscribe(SensingRecord, on_record)
@@ -335,7 +348,9 @@ def simulate_room(
         scores = scorer.summary()
         if identities is not None:
             scores["identity"] = identities.summary()
-        scores["falls"] = fall_summary(list(falls_seen), fall_at_s, sit_at_s, lie_at_s)
+        scores["falls"] = fall_summary(
+            list(falls_seen), fall_at_s, sit_at_s, lie_at_s, list(fell_ago)
+        )
     return {
         "room": list(room.size),
         "nodes": [

@@ -510,3 +510,19 @@ def test_a_track_z_descent_from_above_any_body_is_not_a_fall() -> None:
             z = 1.0 if t < FALL_AT_S - 1.0 else top - (top - 0.2) * u * u
             events.extend(detector.update(t, [TrackObservation(1, (2.0, 2.0, z), 0.3)]))
         assert [type(e) for e in events] == expected, top
+
+
+def test_the_simulation_report_counts_an_alert_for_the_fall_only_if_the_fall_raised_it() -> None:
+    """``sense simulate --fall-at 8``: an alert at 10.4 s whose descent was seen 8 s before
+    it (at 2.4 s, while the walker still walked) is a false alert that happened to be
+    confirmed after the fall, not the fall's alert; the one at 16.8 s seen 8 s before is."""
+    from engine.sensing.evaluate import fall_summary
+
+    early = fall_summary([10.4], 8.0, None, None, [8.0])
+    assert early["fall_alert_latency_s"] is None and early["false_alerts"] == 1
+    both = fall_summary([10.4, 16.8], 8.0, None, None, [8.0, 8.0])
+    assert both["fall_alert_latency_s"] == 8.8 and both["false_alerts"] == 1
+    assert both["fall_alerted_within_15s"] is True
+    late = fall_summary([24.0], 8.0, None, None, [8.0])
+    assert late["fall_alert_latency_s"] is None, "16 s after the fall is too late"
+    assert fall_summary([16.8], 8.0, None)["fall_alert_latency_s"] == 8.8

@@ -19,9 +19,12 @@ links at different heights, so it is only as good as the node layout:
   changes no link and its blob ends. Falls are not detectable there beyond "a track was
   lost", and no height-based detector should be trusted with it.
 - Nodes at two heights, low and high, alternating around the walls (8 nodes, mid-walls at
-  0.4 m and corners at 1.9 m in a 5 × 5 × 2.5 m room, :data:`RECOMMENDED_HEIGHTS_M`): links
-  cross the room at floor level, at body height and diagonally between them, so z is
-  determined and a body on the floor sits in the low links' first zones.
+  0.15 m and corners at 1.9 m in a 5 × 5 × 2.5 m room, :data:`RECOMMENDED_HEIGHTS_M`; 0.4 m
+  until round 4 below): links cross the room at floor level, at body height and diagonally
+  between them, so z is determined and a body on the floor sits in the low links' first
+  zones. The low nodes go as low as a skirting board because a link's zones are symmetric
+  about it: at 0.4 m a seat (0.6 m) and the floor (0.2 m) are mirror images, at 0.15 m a
+  seat's and a sofa's mirrors are below the floor, where no body is.
 
 |z error| of the track's z against the body centre, simulator, 5 × 5 × 2.5 m room, one
 person, seeds 1–6 (3 for the demo layouts), offline harness (median / p90 metres, bias = median
@@ -111,6 +114,33 @@ no sockets; the observations built exactly as in "What the service feeds it" bel
   (one fall found, one sitter who vanished as she sat alerted) cancel out, and a person
   leaving the room vanishes while up just the same, so it is off by default
   (``lost_track_age_s``). The requirement (20/20, 0/20) is not met on every seed set.
+- Round 4: the benchmark's own scenario (``sense simulate --fall-at/--sit-at/--lie-at 8``:
+  the event 8 s after walking in, the postures' default durations, 30 s runs) through the
+  same harness, which reproduces the live benchmark's outcomes run for run (0.4/1.9 m: the
+  same three falls missed and the same sitters alerted). Per run, the fall counts when an
+  alert came within 15 s of it from a descent seen at or after it; every alert of a
+  sit-down, lie-down or walking run is false. Falls alerted / no-fall runs alerted::
+
+      detector     layout     seeds                                    falls   false
+      round 3      0.4/1.9    1000-1029, 1-20, 101-120                 45/50   32/180
+      round 4      0.4/1.9    the same                                 45/50   23/180
+      round 3      0.15/1.9   1-20, 101-120, 1001-1030, 2001-2020      67/70   20/210
+      round 4      0.15/1.9   1-20, 101-120                            20/20   3/60
+      round 4      0.15/1.9   1001-1030                                29/30   4/90
+      round 4      0.15/1.9   2001-2020 (fresh, run once)              18/20   7/60
+      round 4      0.15/1.9   all three                                67/70   14/210
+
+  (each set: falls, sit-downs, lie-downs and, where listed in the benchmark, walks; the
+  capture of each run is replayed through each detector, so rows on one layout compare the
+  detectors on the very same ticks.)
+
+  The track's z rule found no fall that the fitted step missed on any set and raised false
+  alerts of its own (its z snapped from 1.0 to 0.3 m within half a second as a person sat or
+  lay down), so with a fitted height it is not used. The remaining false alerts: sitters the
+  fit reads at 0.2–0.4 m instead of 0.6 m in some spots of the room (fresh set: 5 of 20), and
+  people who sit down where no link's zones reach and vanish like a fallen person (the lost
+  descent, which also finds about one fall in ten). The fresh set is worse than the tuning
+  sets: 67/70 and 14/210 is the honest figure, and the requirement is not met.
 
 What still fails, and why (simulator): (1) A body at 0.45–0.6 m (a sofa, a chair) right beside
 a 0.4 m link reads like a body on the floor: that link's Fresnel zones are symmetric about its
@@ -133,11 +163,13 @@ tracks that ended this tick. It keeps a short history per track and returns even
    ``median_ticks`` (3) samples, which removes single-tick jumps of the plateau between links
    without smearing a step; the vertical speed is the least-squares slope of the smoothed z
    over the last ``speed_window_s`` (0.3 s).
-2. :class:`FallSuspected` when, within ``drop_window_s`` (1 s), the speed fell below
-   ``descent_speed_m_s`` (−1.5 m/s) and the smoothed z is now at least ``drop_m`` (0.6 m)
-   below its highest value in that window, for a track with at least ``min_track_age_s``
-   (3 s) of history (a track that starts low has not fallen; the tracker's short-lived ghosts
-   carry apparent descents). Also suspected (fitted height, when ``height_m`` is given): the
+2. :class:`FallSuspected`, for a track with at least ``min_track_age_s`` (3 s) of history
+   (a track that starts low has not fallen; the tracker's short-lived ghosts carry apparent
+   descents). Without a fitted height: when, within ``drop_window_s`` (1 s), the speed fell
+   below ``descent_speed_m_s`` (−1.5 m/s) and the smoothed z is now at least ``drop_m`` (0.6
+   m) below its highest value in that window, and nothing above ``up_max_m`` was read within
+   twice that window (a z that rose to 2 m, a mirror solution, and crashed is no fall). With
+   a fitted height (``height_m`` given, as the service gives it) the fit decides instead: the
    median fitted height over the detected ticks 1.2–0.7 s ago (``level_before_s``) minus the
    median over the last 0.3 s (``level_after_s``) is at least ``fit_drop_m`` (0.55 m), the
    latter below ``low_height_m``; reported speed = that step over the 0.8 s between the

@@ -578,15 +578,14 @@ class FallDetector:
         s = self.settings
         if t_s - history.first_s < max(s.drop_window_s, s.min_track_age_s) or not history.speeds:
             return None
-        window = [z for t, z in history.smoothed if t >= t_s - s.drop_window_s - 1e-9]
-        now_z = window[-1]
-        drop = max(window) - now_z
-        speed = min(v for _, v in history.speeds)
         if obs.height_m is not None:
             # The fitted height supersedes the track's z: on the recommended layout the z
             # rule found no fall the fitted step missed, and raised false alerts of its own
             # (a sit-down or a slow lie-down whose z snapped between link heights).
             return self._check_fitted_descent(obs, history, t_s)
+        window = [z for t, z in history.smoothed if t >= t_s - s.drop_window_s - 1e-9]
+        drop = max(window) - window[-1]
+        speed = min(v for _, v in history.speeds)
         # From a body's height: nothing above up_max_m within twice the window (a z that
         # rose to 2 m, the fused grid's mirror solution above a link, then crashed).
         came_from = max(z for _, z in history.smoothed)

@@ -22,6 +22,7 @@ import engine.alerts.records
 import engine.identity.devices
 import engine.identity.erasure
 import engine.identity.faces_store
+import engine.incidents.records
 import engine.sensing.records
 import engine.settings
 from engine.access import Actor, GuardedCommand, PermissionDeniedError, Role
@@ -76,6 +77,15 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
     ),
     engine.alerts.records.AcknowledgeAlert: lambda a: engine.alerts.records.AcknowledgeAlert(
         alert_id=1, at=T0, actor=a
+    ),
+    engine.incidents.records.FileReports: lambda a: engine.incidents.records.FileReports(
+        reports=(), at=T0, actor=a
+    ),
+    engine.incidents.records.ValidateIncident: lambda a: engine.incidents.records.ValidateIncident(
+        incident_id=1, category="theft", at=T0, actor=a
+    ),
+    engine.incidents.records.UnmergeReport: lambda a: engine.incidents.records.UnmergeReport(
+        report_id=1, at=T0, actor=a
     ),
 }
 

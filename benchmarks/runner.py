@@ -18,6 +18,8 @@ from benchmarks import (
     event_queries,
     faces,
     four_cameras,
+    incident_generator,
+    incidents,
     people_quality,
     sensing_falls,
     sensing_fusion,
@@ -52,6 +54,8 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "sensing_identity": sensing_identity.run,
     "sensing_replay": sensing_replay.run,
     "sensing_falls": sensing_falls.run,
+    "incidents": incidents.run,
+    "risk_forecast": incident_generator.run,
 }
 
 

@@ -78,6 +78,16 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("ble", "scan"): (Permission.WATCH, "scan for BLE devices"),
     ("alerts", "list"): (Permission.WATCH, "list alerts"),
     ("alerts", "ack"): (Permission.ACKNOWLEDGE, "acknowledge an alert"),
+    ("incidents", "report"): (Permission.FILE_REPORT, "file an incident report"),
+    ("incidents", "import"): (Permission.FILE_REPORT, "import incident reports"),
+    ("incidents", "list"): (Permission.WATCH, "list incidents"),
+    ("incidents", "show"): (Permission.WATCH, "show an incident"),
+    ("incidents", "validate"): (Permission.LABEL, "validate or correct an incident"),
+    ("incidents", "unmerge"): (Permission.LABEL, "split a report off its incident"),
+    ("incidents", "reclassify"): (Permission.FILE_REPORT, "re-classify pending reports"),
+    ("risk", "hotspots"): (Permission.WATCH, "read the risk forecast"),
+    ("risk", "cameras"): (Permission.WATCH, "read cameras' risk classes"),
+    ("risk", "retrain"): (Permission.CHANGE_SETTINGS, "refit the risk model"),
     ("db", "upgrade"): None,
     ("cameras", "set-password"): None,
     ("bench", None): None,
@@ -95,6 +105,8 @@ ACTION_DESTS = {
     "secrets": "secrets_command",
     "ble": "ble_command",
     "alerts": "alerts_command",
+    "incidents": "incidents_command",
+    "risk": "risk_command",
 }
 # Actions with verbs of their own (``ble devices add``): the key's action is "devices add".
 VERB_DESTS = {("ble", "devices"): "devices_command"}

@@ -26,8 +26,10 @@ from console.commands import (
     cameras,
     emit_report,
     faces,
+    incidents,
     people,
     retention,
+    risk,
     secrets,
     sense,
     settings,
@@ -126,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     sense.add_parser(sub, [db_option])
     ble.add_parser(sub, [db_option])
     alerts.add_parser(sub, [db_option])
+    incidents.add_parser(sub, [db_option])
+    risk.add_parser(sub, [db_option])
     accounts.add_parser(sub, [db_option])
     secrets.add_parser(sub, [db_option])  # the OS keyring; the database for the audit trail
     cameras.add_parser(sub, [])  # uses the site file and the OS keyring, no database
@@ -179,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
             return ble.run(args, db_url)
         if args.command == "alerts":
             return alerts.run(args, db_url)
+        if args.command == "incidents":
+            return incidents.run(args, db_url)
+        if args.command == "risk":
+            return risk.run(args, db_url)
         if args.command == "cameras":
             return cameras.run(args)
         if args.command == "secrets":

@@ -167,6 +167,66 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "recorded sensing frames older than this are dropped",
     ),
     SettingSpec(
+        "incidents.correlate_window_s",
+        300,
+        0,
+        86400,
+        "s",
+        "a report within this long of an earlier one (and near it) joins its incident",
+    ),
+    SettingSpec(
+        "incidents.correlate_distance_m",
+        50,
+        0,
+        100_000,
+        "m",
+        "a report within this distance of an earlier one (and close in time) joins its "
+        "incident",
+    ),
+    SettingSpec(
+        "incidents.media_similarity_pct",
+        70,
+        0,
+        100,
+        "%",
+        "when both reports carry a photo or video, they join only if the media look at "
+        "least this alike",
+    ),
+    SettingSpec(
+        "incidents.llm_timeout_s",
+        10,
+        1,
+        120,
+        "s",
+        "the LLM classifier's answer is awaited this long; then the local classifier answers",
+    ),
+    SettingSpec(
+        "risk.h3_resolution",
+        9,
+        5,
+        12,
+        "",
+        "size of the risk grid's hexagons (H3 resolution: 9 is about 170 m a side, 8 about "
+        "460 m, 10 about 65 m); takes effect for new incidents and the next retrain",
+    ),
+    SettingSpec(
+        "risk.half_life_h",
+        168,
+        1,
+        8760,
+        "h",
+        "an incident's contribution to the live risk halves after this long",
+    ),
+    SettingSpec(
+        "risk.retrain_hour_utc",
+        2,
+        0,
+        23,
+        "h",
+        "the nightly risk model is refitted at this hour (UTC); a missed run is caught up "
+        "at start",
+    ),
+    SettingSpec(
         "security.idle_lock_s",
         300,
         0,

@@ -34,6 +34,7 @@ ENGINE_THREAD_PREFIXES = (
     "query-",
     "store-writer",
     "engine-watchdog",
+    "risk-retrain",
     "retention",
     "ble-scan",
     "alert-webhook",

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
@@ -169,6 +169,7 @@ class Filed:
     matched_report_id: int | None = None
     distance_m: float | None = None
     seconds_apart: float | None = None
+    tied: tuple[str, ...] = ()  # categories level in count and confidence (see consensus)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -458,38 +459,67 @@ def _refresh(session: Session, incident: Incident) -> Decision | None:
     return decision
 
 
-def _raise_risk(
-    session: Session, risk: RiskUpdate, lat: float, lon: float, category: str, at: datetime
-) -> None:
-    """Add an incident's increments to the risk cells around it, exactly: each stored level
-    and the new increment are both decayed to the later of the two times before adding."""
-    cells, values = risk.increments(lat, lon, category)
-    if len(cells) == 0:
-        return
-    increase = {int(c): float(v) for c, v in zip(cells, values, strict=True)}
-    stored = {
-        int(row.cell): row
-        for row in session.execute(
-            select(RiskCell.cell, RiskCell.level, RiskCell.as_of).where(
-                RiskCell.cell.in_(list(increase))
+@dataclass(frozen=True, slots=True)
+class RiskSource:
+    """One incident raising the risk: where, what, when."""
+
+    latitude: float
+    longitude: float
+    category: str
+    at: datetime
+
+
+_RISK_CHUNK = 900  # cells per IN list (well under SQLite's bound-parameter limit)
+
+
+def raise_risk(session: Session, risk: RiskUpdate, sources: Sequence[RiskSource]) -> int:
+    """Add the increments of ``sources`` (new incidents) to the risk cells around them,
+    exactly: every contribution and each stored level are decayed to the latest of their
+    times before adding, so the result does not depend on the order incidents arrive in.
+    One read and at most one UPDATE and one INSERT statement (executemany) per chunk of
+    cells, however many incidents. Returns the number of cells touched."""
+    contributions: dict[int, list[tuple[float, datetime]]] = {}
+    for source in sources:
+        cells, values = risk.increments(source.latitude, source.longitude, source.category)
+        for cell, value in zip(cells, values, strict=True):
+            contributions.setdefault(int(cell), []).append((float(value), source.at))
+    if not contributions:
+        return 0
+    table = RiskCell.__table__
+    update_stmt = (
+        update(table)
+        .where(table.c.cell == bindparam("b_cell"))
+        .values(level=bindparam("b_level"), as_of=bindparam("b_as_of"))
+    )
+    all_cells = sorted(contributions)  # one lock order for every writer
+    for begin in range(0, len(all_cells), _RISK_CHUNK):
+        chunk = all_cells[begin : begin + _RISK_CHUNK]
+        stored = {
+            int(cell): (level, as_of)
+            for cell, level, as_of in session.execute(
+                select(RiskCell.cell, RiskCell.level, RiskCell.as_of).where(
+                    RiskCell.cell.in_(chunk)
+                )
             )
-        )
-    }
-    updates, inserts = [], []
-    for cell, value in increase.items():
-        row = stored.get(cell)
-        if row is None:
-            inserts.append({"cell": cell, "level": value, "as_of": at})
-            continue
-        as_of = max(row.as_of, at)
-        level = row.level * _decay(row.as_of, as_of, risk.half_life_h) + value * _decay(
-            at, as_of, risk.half_life_h
-        )
-        updates.append({"cell": cell, "level": level, "as_of": as_of})
-    if updates:
-        session.execute(update(RiskCell), updates)
-    if inserts:
-        session.execute(insert(RiskCell), inserts)
+        }
+        updates, inserts = [], []
+        for cell in chunk:
+            parts = contributions[cell]
+            before = stored.get(cell)
+            latest = max(at for _, at in parts)
+            if before is not None:
+                latest = max(latest, before[1])
+            level = sum(v * _decay(at, latest, risk.half_life_h) for v, at in parts)
+            if before is None:
+                inserts.append({"cell": cell, "level": level, "as_of": latest})
+            else:
+                level += before[0] * _decay(before[1], latest, risk.half_life_h)
+                updates.append({"b_cell": cell, "b_level": level, "b_as_of": latest})
+        if updates:
+            session.connection().execute(update_stmt, updates)
+        if inserts:
+            session.connection().execute(insert(table), inserts)
+    return len(all_cells)
 
 
 def _decay(start: datetime, end: datetime, half_life_h: float) -> float:
@@ -596,6 +626,22 @@ class FileReports(GuardedCommand, StoreCommand):
         out: list[Filed] = []
         for item in self.reports:
             out.append(self._file(session, item))
+        if self.risk is not None:
+            # Every new incident of the batch at once, with the category its reports agree
+            # on by the end of the batch.
+            new_ids = [f.incident.incident_id for f in out if not f.merged]
+            sources = []
+            for incident_id in new_ids:
+                incident = _incident(session, incident_id)
+                sources.append(
+                    RiskSource(
+                        incident.latitude,
+                        incident.longitude,
+                        incident.category,
+                        incident.occurred_at,
+                    )
+                )
+            raise_risk(session, self.risk, sources)
         merged = sum(1 for f in out if f.merged)
         audit_command(
             session,
@@ -636,9 +682,7 @@ class FileReports(GuardedCommand, StoreCommand):
             incident = _new_incident(session, item, self.site_id)
             merge = {}
         report_id = _insert_report(session, incident.id, item, self.at, self.actor.label, merge)
-        _refresh(session, incident)
-        if not candidates and self.risk is not None:
-            _raise_risk(session, self.risk, r.latitude, r.longitude, incident.category, r.at)
+        decision = _refresh(session, incident)
         session.flush()
         return Filed(
             report_id=report_id,
@@ -647,7 +691,40 @@ class FileReports(GuardedCommand, StoreCommand):
             matched_report_id=candidates[0].report_id if candidates else None,
             distance_m=candidates[0].distance_m if candidates else None,
             seconds_apart=candidates[0].seconds_apart if candidates else None,
+            tied=decision.tied if decision is not None else (),
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BreakTie(StoreCommand):
+    """The LLM's choice between an incident's tied categories: stored (``basis="llm"``)
+    if the incident is still tied between exactly those and no operator has set it.
+    Returns whether it was applied."""
+
+    incident_id: int
+    tied: tuple[str, ...]
+    category: str
+
+    def apply(self, session: Session) -> bool:
+        incident = session.get(Incident, self.incident_id)
+        if incident is None or incident.validated_at is not None:
+            return False
+        reports = session.scalars(
+            select(IncidentReport)
+            .where(IncidentReport.incident_id == incident.id)
+            .order_by(IncidentReport.at, IncidentReport.id)
+        ).all()
+        verdicts = [Verdict(r.category, r.severity, r.confidence, r.classifier) for r in reports]
+        decision = consensus(verdicts)
+        if decision.tied != self.tied or self.category not in self.tied:
+            return False  # reports changed meanwhile
+        chosen = [v for v in verdicts if v.category == self.category]
+        incident.category = self.category
+        incident.severity = max(v.severity for v in chosen)
+        incident.confidence = sum(v.confidence for v in chosen) / len(chosen)
+        incident.category_basis = "llm"
+        session.flush()
+        return True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -776,8 +853,10 @@ class UnmergeReport(GuardedCommand, StoreCommand):
         _refresh(session, old)
         _refresh(session, new)
         if self.risk is not None:
-            _raise_risk(
-                session, self.risk, report.latitude, report.longitude, new.category, report.at
+            raise_risk(
+                session,
+                self.risk,
+                [RiskSource(report.latitude, report.longitude, new.category, report.at)],
             )
         audit_command(session, self, {"from_incident": old.id, "to_incident": new.id})
         session.flush()

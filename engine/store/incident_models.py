@@ -10,15 +10,26 @@ latitude/longitude box (``ix_incident_reports_at_lat_lon`` covers both), then by
 great-circle distance. Operators' validations and corrections are kept in
 ``incident_labels`` with the text they label, so they outlive the incident as training data.
 ``risk_cells`` holds the live risk level of each H3 cell (``level`` as of ``as_of``; it decays
-with the configured half-life from then on); ``risk_models`` logs every nightly refit.
+with the configured half-life from then on); ``risk_models`` logs every nightly refit, and ``camera_risk_days`` the daily risk class it
+gives each camera.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Index, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy import Text as TextColumn
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -170,3 +181,28 @@ class RiskModel(Base):
     path: Mapped[str | None] = mapped_column(String(1000))
     quality: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(String(500))
+
+
+RISK_CLASSES = ("very_low", "low", "moderate", "high", "very_high", "extreme")
+_CLASS_LIST = ", ".join(f"'{c}'" for c in RISK_CLASSES)
+
+
+class CameraRiskDay(Base):
+    """A camera's risk class for one UTC day, from the risk model fitted before it (kept per
+    day, so a list of a past date uses that date's class)."""
+
+    __tablename__ = "camera_risk_days"
+    __table_args__ = (
+        UniqueConstraint("camera_id", "day", name="uq_camera_risk_days_camera_day"),
+        CheckConstraint(f"risk_class IN ({_CLASS_LIST})", name="ck_camera_risk_days_class"),
+        Index("ix_camera_risk_days_day", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    risk_class: Mapped[str] = mapped_column(String(16))
+    expected: Mapped[float] = mapped_column(Float)  # incidents expected near it that day
+    model_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("risk_models.id", ondelete="SET NULL")
+    )

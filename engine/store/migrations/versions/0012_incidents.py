@@ -1,4 +1,5 @@
-"""incidents, their reports and media, training labels, the risk grid and risk refits
+"""incidents, their reports and media, training labels, the risk grid, risk refits and
+cameras' daily risk classes
 
 Revision ID: 0012
 Revises: 0011
@@ -143,9 +144,33 @@ def upgrade() -> None:
         sa.CheckConstraint("status IN ('ok', 'failed')", name="ck_risk_models_status"),
     )
     op.create_index("ix_risk_models_slot", "risk_models", ["slot"])
+    op.create_table(
+        "camera_risk_days",
+        sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
+        sa.Column(
+            "camera_id",
+            sa.Integer(),
+            sa.ForeignKey("cameras.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("risk_class", sa.String(16), nullable=False),
+        sa.Column("expected", sa.Float(), nullable=False),
+        sa.Column(
+            "model_id", BIG_ID, sa.ForeignKey("risk_models.id", ondelete="SET NULL"), nullable=True
+        ),
+        sa.UniqueConstraint("camera_id", "day", name="uq_camera_risk_days_camera_day"),
+        sa.CheckConstraint(
+            "risk_class IN ('very_low', 'low', 'moderate', 'high', 'very_high', 'extreme')",
+            name="ck_camera_risk_days_class",
+        ),
+    )
+    op.create_index("ix_camera_risk_days_day", "camera_risk_days", ["day"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_camera_risk_days_day", table_name="camera_risk_days")
+    op.drop_table("camera_risk_days")
     op.drop_index("ix_risk_models_slot", table_name="risk_models")
     op.drop_table("risk_models")
     op.drop_table("risk_cells")

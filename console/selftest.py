@@ -85,11 +85,43 @@ def run_selftest(site_file: Path, db_url: str) -> int:
             raise RuntimeError("the password hash does not round-trip")
         return "scrypt password hashing works"
 
+    def incidents_check() -> str:
+        import tempfile
+
+        import numpy as np
+
+        from engine.incidents.classify import KeywordClassifier, train_text_model
+        from engine.incidents.forecast import fit_forecast
+        from engine.incidents.nightly import RiskScheduler
+        from engine.incidents.risk import RiskSettings, cells_around, cells_of_points
+
+        if KeywordClassifier().classify("a man with a knife").category != "weapons":
+            raise RuntimeError("the keyword classifier misread a plain report")
+        cells, _ = cells_around(51.5, -0.14, RiskSettings())
+        times = np.arange(200, dtype=np.float64) * 3600.0
+        points = cells_of_points(np.full(200, 51.5), np.full(200, -0.14), 9)
+        forecast = fit_forecast(points, times, now_s=float(times[-1]) + 3600)
+        texts = [f"{w} report {i}" for i in range(10) for w in ("theft", "fire", "knife")]
+        labels = [c for _ in range(10) for c in ("theft", "fire", "weapons")]
+        model, _ = train_text_model(texts, labels, min_total=30)
+        if model is None:
+            raise RuntimeError("the text classifier (scikit-learn) did not train")
+        with tempfile.TemporaryDirectory() as tmp:
+            model.save(Path(tmp) / "m.bin")
+        import anthropic  # the LLM classifier's SDK, imported when configured
+
+        RiskScheduler(lambda slot: None, hour_utc=2, last_slot=lambda: None, now=lambda: None)  # type: ignore[arg-type,return-value]
+        return (
+            f"H3 grid {cells.size} cells in 2 km, forecast over {forecast.cells.size} cells, "
+            f"text model, anthropic {anthropic.__version__}, APScheduler"
+        )
+
     site_ok = check("site", site_check)
     store_ok = check("store", store_check)
     check("accounts", accounts_check)
     check("video", video_check)
     check("analytics", analytics_check)
+    check("incidents", incidents_check)
     if site_ok and store_ok:
         _check_engine_and_gui(site_holder[0], store_holder[0], check)
     for store in store_holder:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from engine.access import Actor
@@ -22,6 +24,8 @@ from engine.clock import REAL_CLOCK, Clock
 from engine.config import SiteConfig
 from engine.events import CameraStatus, HealthState, SubsystemHealth
 from engine.identity.faces_store import FaceMemory
+from engine.incidents.records import MediaInput
+from engine.incidents.service import IncidentService
 from engine.instance import EngineLock
 from engine.paths import data_dir, sensing_recording_dir
 from engine.record import ClipRecorder
@@ -42,7 +46,7 @@ from engine.store.database import Store, display_url
 from engine.store.sites import RegisterVideoCamera, SiteIds, SyncSite
 from engine.store.writer import StoreWriter
 from engine.vision.analysis import DETECT_INTERVAL_S, RECENT_TRACKS, CameraAnalyzer
-from engine.vision.detect import make_detector
+from engine.vision.detect import DEFAULT_DETECTOR, make_detector
 from engine.vision.face_worker import FaceWorker
 from engine.vision.pipeline import CameraPipeline
 from engine.vision.source import CameraSource
@@ -162,6 +166,7 @@ class EngineRuntime:
         self.retention: RetentionService | None = None  # its own thread, live engines only
         self.sensing: SensingService | None = None  # the site's sensing room, live engines only
         self.alerts: AlertService | None = None  # falls → alerts, webhooks, escalation (live)
+        self.incidents: IncidentService | None = None  # reports, risk map, nightly refit (live)
         self._sensing_problem: str | None = None
 
     def start(self) -> None:
@@ -215,6 +220,8 @@ class EngineRuntime:
                     site=self.site.name,
                 )
                 self.alerts.start()  # after the writer is attached: alerts link their events
+                self.incidents = self._incident_service(self.store, self.writer)
+                self.incidents.start()  # loads the risk model; catches up a missed refit
         if self.faces is not None:
             self.faces.start()
         for source in self.sources.values():
@@ -231,6 +238,8 @@ class EngineRuntime:
             self.sensing.stop()  # its last events go to the writer, stopped below
         if self.alerts is not None:
             self.alerts.stop()
+        if self.incidents is not None:
+            self.incidents.stop()  # a refit under way finishes first (it writes)
         for source in self.sources.values():
             source.stop()
         if self.faces is not None:
@@ -328,6 +337,24 @@ class EngineRuntime:
             sensing_recording_dir(self.site.name, room_id),
             max_bytes=max_bytes,
             max_age_s=values["sensing.recording_days"] * 86400.0,
+        )
+
+    def _incident_service(self, store: Store, writer: StoreWriter) -> IncidentService:
+        assert self.site_ids is not None
+        origin = self.site.geo_origin
+        prepare, similarity = incident_media_tools(
+            store, writer, self.clock, self.site.detector_model, self.site.detector
+        )
+        return IncidentService(
+            store,
+            writer,
+            self.clock,
+            models_dir=data_dir() / "models",
+            bus=self.bus,
+            site_id=self.site_ids.site_id,
+            site_centre=(origin.lat, origin.lon),
+            prepare_media=prepare,
+            similarity=similarity,
         )
 
     def acknowledge_alert(self, actor: Actor, alert_id: int) -> AlertView:
@@ -642,6 +669,38 @@ class EngineRuntime:
         if self.writer is None:
             raise RuntimeError("the engine runs without a database: no BLE device registry")
         return self.writer
+
+
+def incident_media_tools(
+    store: Store,
+    writer: StoreWriter,
+    clock: Clock,
+    detector_model: Path | None = None,
+    detector: str = DEFAULT_DETECTOR,
+) -> tuple[Callable[[Path], MediaInput], Callable[[Any, Any], float]]:
+    """How a report's photo or video is prepared (checked, copied into the data dir,
+    analysed with the cameras' person detector and the face memory) and compared: for the
+    incident desk. The detector is made on first use, its own (not a camera's), and one
+    file is analysed at a time."""
+    from engine.incidents.media import prepare_media, similarity
+
+    lock = threading.Lock()
+    tools: dict[str, Any] = {}
+
+    def prepare(path: Path) -> MediaInput:
+        with lock:
+            if "detector" not in tools:
+                tools["detector"] = make_detector(detector_model, detector)
+                try:
+                    tools["faces"] = FaceMemory(store, writer, clock)
+                except Exception as exc:  # face models missing: people are still counted
+                    log.warning("incident media: faces not matched: %s", exc)
+                    tools["faces"] = None
+            return prepare_media(
+                path, detector=tools["detector"], faces=tools["faces"], now=clock.now()
+            )
+
+    return prepare, similarity
 
 
 def sensing_room(site: SiteConfig) -> RoomSpec | None:

@@ -184,7 +184,7 @@ def _write(args: argparse.Namespace, store: Any, clock: Any) -> int:
             return exit_codes.OK if outcome.stopped is None else exit_codes.FAILED
 
         # Media likeness decides only when the new report has media too.
-        media_tools = _media_tools(store) if getattr(args, "media", None) else {}
+        media_tools = _media_tools(store, writer, clock) if getattr(args, "media", None) else {}
         if args.incidents_command == "report":
             reports = [
                 report_from_fields(
@@ -246,10 +246,12 @@ def _write(args: argparse.Namespace, store: Any, clock: Any) -> int:
     return exit_codes.OK
 
 
-def _media_tools(store: Any) -> dict[str, Any]:
-    from engine.incidents.media import media_preparer, similarity
+def _media_tools(store: Any, writer: Any, clock: Any) -> dict[str, Any]:
+    """The cameras' default person detector and the face memory (no site file here)."""
+    from engine.runtime import incident_media_tools
 
-    return {"prepare_media": media_preparer(store), "similarity": similarity}
+    prepare, similarity = incident_media_tools(store, writer, clock)
+    return {"prepare_media": prepare, "similarity": similarity}
 
 
 def _list(args: argparse.Namespace, store: Any) -> int:
@@ -283,12 +285,21 @@ def _list(args: argparse.Namespace, store: Any) -> int:
 
 
 def _show(args: argparse.Namespace, store: Any) -> int:
-    from engine.incidents.records import get_incident, incident_reports
+    from engine.incidents.records import get_incident, incident_media, incident_reports
 
     incident = get_incident(store, args.incident_id)
     reports = incident_reports(store, args.incident_id)
+    media = incident_media(store, args.incident_id)
     if args.json:
-        print(json.dumps({**incident.as_json(), "reports": [r.as_json() for r in reports]}))
+        print(
+            json.dumps(
+                {
+                    **incident.as_json(),
+                    "reports": [r.as_json() for r in reports],
+                    "media": [m.as_json() for m in media],
+                }
+            )
+        )
         return exit_codes.OK
     print(
         f"incident {incident.incident_id}: {incident.category} severity {incident.severity} "
@@ -304,6 +315,9 @@ def _show(args: argparse.Namespace, store: Any) -> int:
             f"  report {r.report_id}  {_local(r.at)}  {who}  {r.category}/{r.severity} "
             f"({r.classifier}){why}: {printable(r.text)}"
         )
+        for m in media:
+            if m.report_id == r.report_id:
+                print(f"    media {m.media_id}: {m.summary()}; {m.path}")
     return exit_codes.OK
 
 

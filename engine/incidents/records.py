@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
@@ -378,7 +378,14 @@ def _media_agree(
     mine = [m.signature for m in new if m.signature]
     if not mine or not stored:
         return True  # only when both carry media does it decide
-    return max(similarity(a, b) for a in mine for b in stored) >= threshold
+    scores = []
+    for a in mine:
+        for b in stored:
+            try:
+                scores.append(similarity(a, b))
+            except ValueError:  # an unreadable stored signature: time and place decide
+                scores.append(1.0)
+    return max(scores) >= threshold
 
 
 # -- commands --------------------------------------------------------------------------
@@ -485,7 +492,8 @@ def raise_risk(session: Session, risk: RiskUpdate, sources: Sequence[RiskSource]
             contributions.setdefault(int(cell), []).append((float(value), source.at))
     if not contributions:
         return 0
-    table = RiskCell.__table__
+    table = RiskCell.__table__  # Core statements: executemany without the ORM's per-row work
+    assert isinstance(table, Table)
     update_stmt = (
         update(table)
         .where(table.c.cell == bindparam("b_cell"))
@@ -1004,6 +1012,70 @@ def incident_reports(store: Store, incident_id: int) -> list[ReportView]:
                 dict(r.merge),
             )
             for r in rows
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaView:
+    """A report's photo or video as stored: where (relative to the data dir), its
+    thumbnail, and what the camera pipeline found in it (people, faces)."""
+
+    media_id: int
+    report_id: int
+    kind: str
+    path: str
+    sha256: str
+    size_bytes: int
+    thumbnail_path: str | None
+    analysis: dict[str, Any]
+
+    def summary(self) -> str:
+        people = (self.analysis.get("people") or {}).get("count")
+        faces = self.analysis.get("faces") or {}
+        known = [k.get("name") or k.get("public_id") for k in faces.get("known", [])]
+        parts = [self.kind]
+        if people is not None:
+            parts.append(f"{people} people")
+        if known:
+            parts.append("faces: " + ", ".join(str(k) for k in known))
+        if faces.get("unknown"):
+            parts.append(f"{faces['unknown']} unknown face(s)")
+        return ", ".join(parts)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "media_id": self.media_id,
+            "report_id": self.report_id,
+            "kind": self.kind,
+            "path": self.path,
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
+            "thumbnail_path": self.thumbnail_path,
+            "analysis": self.analysis,
+        }
+
+
+def incident_media(store: Store, incident_id: int) -> list[MediaView]:
+    """The media of incident ``incident_id``'s reports, oldest first."""
+    with store.sessions() as session:
+        rows = session.scalars(
+            select(IncidentMedia)
+            .join(IncidentReport, IncidentReport.id == IncidentMedia.report_id)
+            .where(IncidentReport.incident_id == incident_id)
+            .order_by(IncidentMedia.id)
+        ).all()
+        return [
+            MediaView(
+                m.id,
+                m.report_id,
+                m.kind,
+                m.path,
+                m.sha256,
+                m.size_bytes,
+                m.thumbnail_path,
+                dict(m.analysis),
+            )
+            for m in rows
         ]
 
 

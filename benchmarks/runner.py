@@ -21,6 +21,7 @@ from benchmarks import (
     incident_generator,
     incidents,
     people_quality,
+    risk_map_fps,
     sensing_falls,
     sensing_fusion,
     sensing_identity,
@@ -56,6 +57,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "sensing_falls": sensing_falls.run,
     "incidents": incidents.run,
     "risk_forecast": incident_generator.run,
+    "risk_map_fps": risk_map_fps.run,
 }
 
 

@@ -6,13 +6,15 @@ the query service's workers (through :class:`console.queries.QtQueryClient`), ne
 GUI thread. An acknowledgement goes through
 :meth:`engine.runtime.EngineRuntime.acknowledge_alert`, which checks the acknowledge
 permission, stores who and when, audits it, stops the alert's escalation and publishes
-``AlertChanged``; with nobody logged in it is refused here first.
+``AlertChanged``; with nobody logged in it is refused here first. Escalating an alert to
+an incident files its event as a report through the engine's incident desk.
 """
 
 from __future__ import annotations
 
 from console.session import ConsoleSession
 from engine.alerts.records import AlertView, deliveries_of, list_alerts
+from engine.incidents.records import Filed
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
 from widgets.alert_stream import AlertListing, delivery_error_text
@@ -58,3 +60,14 @@ class AlertsBackend:
         actor = self._session.require_actor("acknowledge alerts")
         alert: AlertView = self._runtime.acknowledge_alert(actor, alert_id)
         return alert
+
+    def escalate_event(self, event_id: int, text: str) -> Filed:
+        """File the alert's stored event ``event_id`` as an incident report with ``text``,
+        as the person logged in (blocks on the classifier and the store writer); raises
+        PermissionDeniedError, LookupError for an unknown event, or RuntimeError without a
+        live engine."""
+        actor = self._session.require_actor("escalate an alert to an incident")
+        service = self._runtime.incidents
+        if service is None:
+            raise RuntimeError("incidents need a live engine: the alert cannot be escalated")
+        return service.escalate_event(actor, event_id, text)

@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from engine.alerts.service import AlertChanged, AlertDelivered, AlertProblem, AlertRaised
 from engine.bus import EventBus
 from engine.events import CameraStatusChanged, Event, SubsystemHealth
+from engine.incidents.service import IncidentFiled, RiskRefitted
 from engine.sensing.service import SensingUpdated
 
 
@@ -35,6 +36,11 @@ class QtBridge(QObject):
     """An :class:`AlertDelivered`: a webhook delivery of an alert ended (delivered or not)."""
     sig_alert_problem = Signal(object)
     """An :class:`AlertProblem`: an alert could not be raised or escalated."""
+    sig_incident_filed = Signal(object)
+    """An :class:`IncidentFiled`: reports were filed, or incidents validated, corrected or
+    split (the incidents as they now stand)."""
+    sig_risk_refitted = Signal(object)
+    """A :class:`RiskRefitted`: the risk model was refitted (nightly or on request)."""
     _sig_sensing_ready = Signal()
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
@@ -84,5 +90,9 @@ class QtBridge(QObject):
             self.sig_alert_delivered.emit(event)
         elif isinstance(event, AlertProblem):
             self.sig_alert_problem.emit(event)
+        elif isinstance(event, IncidentFiled):
+            self.sig_incident_filed.emit(event)
+        elif isinstance(event, RiskRefitted):
+            self.sig_risk_refitted.emit(event)
         if event.record() is not None:
             self.sig_history_event.emit(event)

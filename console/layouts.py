@@ -42,6 +42,10 @@ PANE_PERMISSIONS: dict[str, Permission] = {
     "ble_devices": Permission.WATCH,
     # Everyone who watches sees the alerts; acknowledging one needs the acknowledge permission.
     "alerts": Permission.WATCH,
+    # Everyone who watches sees the risk map and the incidents; filing a report needs
+    # file_report, validating, correcting and un-merging the label permission.
+    "risk_map": Permission.WATCH,
+    "incidents": Permission.WATCH,
 }
 
 
@@ -80,11 +84,13 @@ class Arrangement:
 
 
 DEFAULTS: dict[Layout, Arrangement] = {
-    # Operator: cameras fill the window; along the right the alert stream on top, live events
-    # below it with the sensing room as a tab behind them.
+    # Operator: cameras fill the window (the risk map as a tab behind them: it needs room);
+    # along the right the alert stream on top (the incident list as a tab behind it), live
+    # events below it with the sensing room as a tab behind them.
     Layout.OPERATOR: Arrangement(
         areas=(
             ("cameras", Area.LeftDockWidgetArea),
+            ("risk_map", Area.LeftDockWidgetArea),
             ("alerts", Area.RightDockWidgetArea),
             ("events", Area.RightDockWidgetArea),
             ("people", Area.RightDockWidgetArea),
@@ -94,13 +100,15 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("accounts", Area.RightDockWidgetArea),
             ("sensing", Area.RightDockWidgetArea),
             ("ble_devices", Area.RightDockWidgetArea),
+            ("incidents", Area.RightDockWidgetArea),
         ),
         hidden=("site", "people", "system", "audit", "accounts", "ble_devices"),
         split=(("cameras", 3), ("events", 1)),
-        tabs=(("sensing", "events"),),
+        tabs=(("sensing", "events"), ("risk_map", "cameras"), ("incidents", "alerts")),
     ),
-    # Investigator: the event history is the main pane, cameras and people beside it (the
-    # alert stream as a tab behind the cameras).
+    # Investigator: the event history is the main pane (the incident list and the risk map
+    # as tabs behind it: the column beside it has no height to spare), cameras and people
+    # beside it (the alert stream as a tab behind the cameras).
     Layout.INVESTIGATOR: Arrangement(
         areas=(
             ("events", Area.LeftDockWidgetArea),
@@ -113,14 +121,17 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("accounts", Area.RightDockWidgetArea),
             ("sensing", Area.RightDockWidgetArea),
             ("ble_devices", Area.RightDockWidgetArea),
+            ("risk_map", Area.LeftDockWidgetArea),
+            ("incidents", Area.LeftDockWidgetArea),
         ),
         hidden=("site", "system", "audit", "accounts", "sensing", "ble_devices"),
         split=(("events", 3), ("cameras", 2)),
-        tabs=(("alerts", "cameras"),),
+        tabs=(("alerts", "cameras"), ("incidents", "events"), ("risk_map", "events")),
     ),
     # Admin: site configuration and people on the left (the BLE devices they carry as a tab
     # behind them), with the system, audit and accounts panes as tabs; cameras beside (the
-    # sensing room as a tab behind them), events below (the alert stream as a tab behind them).
+    # sensing room, the risk map and the incident list as tabs behind them: the panes below
+    # have no height to spare), events below (the alert stream as a tab behind them).
     Layout.ADMIN: Arrangement(
         areas=(
             ("site", Area.LeftDockWidgetArea),
@@ -133,6 +144,8 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("events", Area.BottomDockWidgetArea),
             ("alerts", Area.BottomDockWidgetArea),
             ("sensing", Area.RightDockWidgetArea),
+            ("risk_map", Area.RightDockWidgetArea),
+            ("incidents", Area.RightDockWidgetArea),
         ),
         hidden=(),
         split=(("site", 2), ("cameras", 3)),
@@ -142,6 +155,8 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("accounts", "system"),
             ("sensing", "cameras"),
             ("alerts", "events"),
+            ("risk_map", "cameras"),
+            ("incidents", "cameras"),
         ),
     ),
 }

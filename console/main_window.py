@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QM
 from console.alerts_backend import AlertsBackend
 from console.bridge import QtBridge
 from console.devices_backend import BleDevicesBackend
+from console.incidents_backend import IncidentsBackend
 from console.layouts import Layout, arrange, default_layout_for, layouts_for, pane_allowed
 from console.people_backend import PeopleBackend
 from console.queries import QtQueryClient
@@ -31,6 +32,7 @@ from engine.alerts.service import AlertChanged, AlertDelivered, AlertProblem, Al
 from engine.events import CameraStatusChanged, Event, SubsystemHealth
 from engine.history.events import live_event_view
 from engine.history.query_service import QueryResult, QueryService
+from engine.incidents.service import IncidentFiled, RiskRefitted
 from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from engine.sensing.view import SensingSnapshot
@@ -44,15 +46,17 @@ from widgets.ble_devices_pane import BleDevicesPane
 from widgets.camera_grid import TILE_COUNTS, CameraFeed, CameraGrid
 from widgets.event_history import EventHistoryPane
 from widgets.health_bar import HealthBar
+from widgets.incident_list import IncidentListPane
 from widgets.login_panel import LoginMode, LoginPanel, PasswordChangeDialog
 from widgets.people_pane import PeoplePane
+from widgets.risk_map import RiskMapPane
 from widgets.sensing_view import SensingPane
 from widgets.site_overview import SiteOverview
 from widgets.system_pane import SystemPane
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 6  # bump when panes are added or renamed, so old saved states are ignored
+STATE_VERSION = 7  # bump when panes are added or renamed, so old saved states are ignored
 PEOPLE_REFRESH_MS = 1500
 QUERY_WORKERS = 2  # store reads, logins and people changes run here, never on the GUI thread
 SESSION_CHANNEL = "session"
@@ -152,10 +156,15 @@ class MainWindow(QMainWindow):
             app.installEventFilter(self._idle_watch)
 
         self.queries = QtQueryClient(QueryService(store, workers=QUERY_WORKERS), self)
+        # Incidents: the risk map and the incident list (with the report form) read and
+        # change them on query workers as the person logged in; the Events pane and the
+        # alert stream escalate an event to an incident through the same engine desk.
+        self.incidents_backend = IncidentsBackend(runtime, store, self.session)
         self.event_history = EventHistoryPane(
             client=self.queries,
             cameras=[(cam_id, s.camera.name) for cam_id, s in runtime.sources.items()],
             media_root=data_dir(),
+            actions=self.incidents_backend,
         )
         self.people_backend = PeopleBackend(runtime, store, self.session)
         self.people = PeoplePane(
@@ -213,6 +222,17 @@ class MainWindow(QMainWindow):
         self.alert_stream.sig_mute_changed.connect(self._on_alert_mute_changed)
         self.alert_stream.sig_attention_requested.connect(self._on_alert_attention_requested)
         self.alert_stream.refresh()  # returns at once; the open count arrives when read
+        self.risk_map = RiskMapPane(self.queries, self.incidents_backend, now=runtime.clock.now)
+        self.incident_list = IncidentListPane(
+            self.queries, self.incidents_backend, now=runtime.clock.now
+        )
+        # The map and the list follow each other's selection (neither echoes a selection
+        # made programmatically); a click on the map places the report being written.
+        self.risk_map.sig_incident_selected.connect(self.incident_list.select_incident)
+        self.incident_list.sig_incident_selected.connect(self.risk_map.select_incident)
+        self.risk_map.sig_location_picked.connect(self.incident_list.report_form.set_place)
+        self.alert_stream.sig_incident_escalated.connect(self._on_event_escalated)
+        self.event_history.sig_incident_escalated.connect(self._on_event_escalated)
         self.docks = {
             "cameras": self._dock("cameras", "Cameras", self.camera_grid),
             "alerts": self._dock("alerts", "Alerts", self.alert_stream),
@@ -224,6 +244,8 @@ class MainWindow(QMainWindow):
             "accounts": self._dock("accounts", "Accounts", self.accounts),
             "sensing": self._dock("sensing", "Sensing", self.sensing),
             "ble_devices": self._dock("ble_devices", "BLE devices", self.ble_devices),
+            "risk_map": self._dock("risk_map", "Risk map", self.risk_map),
+            "incidents": self._dock("incidents", "Incidents", self.incident_list),
         }
         self.alert_stream.sig_open_count_changed.connect(self._on_open_alerts_changed)
         self.login_panel = LoginPanel(now=runtime.clock.now)
@@ -248,6 +270,8 @@ class MainWindow(QMainWindow):
         bridge.sig_alert_changed.connect(self._on_alert_changed)
         bridge.sig_alert_delivered.connect(self._on_alert_delivered)
         bridge.sig_alert_problem.connect(self._on_alert_problem)
+        bridge.sig_incident_filed.connect(self._on_incident_filed)
+        bridge.sig_risk_refitted.connect(self._on_risk_refitted)
         for report in runtime.health():
             self.health_bar.on_health_changed(report.subsystem, report.state, report.detail)
 
@@ -472,6 +496,10 @@ class MainWindow(QMainWindow):
         self.system.set_changes_allowed(actor.may(Permission.CHANGE_SETTINGS), NO_SETTINGS_CHANGES)
         self.ble_devices.set_changes_allowed(actor.may(Permission.MANAGE_BLE_DEVICES))
         self.alert_stream.set_acknowledge_allowed(actor.may(Permission.ACKNOWLEDGE))
+        may_file = actor.may(Permission.FILE_REPORT)
+        self.alert_stream.set_escalate_allowed(may_file)
+        self.event_history.set_escalate_allowed(may_file)
+        self.incident_list.set_permissions(file_report=may_file, label=actor.may(Permission.LABEL))
         sensing = self.runtime.sensing
         if sensing is None:
             self.sensing.set_pairing_allowed(False, "This site has no sensing room")
@@ -547,6 +575,10 @@ class MainWindow(QMainWindow):
         self.recheck_timer.stop()
         if self.password_dialog is not None:
             self.password_dialog.reject()
+        # Nobody may act while locked: the report form closes, escalating is off.
+        self.incident_list.set_permissions(file_report=False, label=False)
+        self.alert_stream.set_escalate_allowed(False)
+        self.event_history.set_escalate_allowed(False)
         cameras = self.docks["cameras"]
         for dock_name, dock in self.docks.items():
             if dock_name != "cameras":
@@ -858,6 +890,19 @@ class MainWindow(QMainWindow):
         dock.show()
         dock.raise_()
 
+    def _on_incident_filed(self, _event: IncidentFiled) -> None:
+        self.incident_list.on_incidents_changed()
+        self.risk_map.on_incidents_changed()
+
+    def _on_risk_refitted(self, _event: RiskRefitted) -> None:
+        self.risk_map.on_model_refitted()
+
+    def _on_event_escalated(self, _source_id: int, incident_id: int) -> None:
+        """An alert or event became an incident: the list and the map show it (the list
+        reads it again when the engine's IncidentFiled arrives)."""
+        self.incident_list.select_incident(incident_id)
+        self.risk_map.select_incident(incident_id)
+
     def _on_alert_mute_changed(self, muted: bool) -> None:
         self.settings.setValue(ALERTS_MUTED_KEY, muted)
 
@@ -880,6 +925,7 @@ class MainWindow(QMainWindow):
             app.removeEventFilter(self._idle_watch)
         if self.password_dialog is not None:
             self.password_dialog.reject()
+        self.incident_list.close_dialogs()
         self.queries.close()  # waits for a running read; no query thread outlives the window
         super().closeEvent(event)
 

@@ -5,7 +5,9 @@ Each row shows when the alert was raised, its severity (critical in red), its ti
 its webhook deliveries went ("webhooks 2 ok, 1 failed", the errors in the tooltip). The
 header counts the open alerts. Acknowledge (the button, a double-click or Enter on a row)
 runs on the console's query workers as the person logged in; the engine checks their
-permission, and its refusals are shown in the pane.
+permission, and its refusals are shown in the pane. "Escalate to incident…" (the button or
+the row's context menu) files the alert's event as an incident report with a short
+description, for people who may file reports.
 
 A new alert, and an escalation, sound the chime (:class:`AlertSound`) unless the pane is
 muted, and ask for the operator's attention: the header flashes and
@@ -41,6 +43,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
     Qt,
     QTimer,
     QUrl,
@@ -53,6 +56,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -61,7 +65,9 @@ from PySide6.QtWidgets import (
 
 from engine.alerts.records import AlertView
 from engine.history.query_service import CallRequest, QueryResult
+from engine.incidents.records import Filed
 from engine.text import printable
+from widgets.incident_report_form import ask_incident_description, filed_text
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
 
@@ -73,6 +79,7 @@ _HEADERS = ("Time", "Severity", "Alert", "State", "Webhooks")
 STATE_OPEN: Final = "OPEN"
 STATE_ESCALATED: Final = "ESCALATED"
 NOT_ALLOWED_TEXT: Final = "Acknowledging alerts needs the acknowledge permission."
+ESCALATE_TEXT: Final = "Escalate to incident…"
 TIME_FORMAT: Final = "%H:%M:%S"
 DATE_TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 MAX_ROWS: Final = 500  # the oldest acknowledged alerts leave the list beyond this
@@ -157,6 +164,11 @@ class AlertActions(Protocol):
 
     def acknowledge(self, alert_id: int) -> AlertView:
         """Acknowledge ``alert_id`` as the person logged in; the engine checks and audits it."""
+        ...
+
+    def escalate_event(self, event_id: int, text: str) -> Filed:
+        """File stored event ``event_id`` (an alert's) as an incident report with the
+        operator's ``text``, as the person logged in; the engine checks the permission."""
         ...
 
 
@@ -554,6 +566,10 @@ class AlertStreamPane(QWidget):
     sig_mute_changed = Signal(bool)
     """The operator muted (True) or unmuted the chime (GUI thread)."""
 
+    sig_incident_escalated = Signal(int, int)
+    """An alert's event was filed as an incident report from this pane (GUI thread): the
+    alert's id and the incident's."""
+
     def __init__(
         self,
         client: QueryClient,
@@ -572,6 +588,8 @@ class AlertStreamPane(QWidget):
         self._listing_failed = False
         self._acknowledge_allowed = True
         self._acknowledging: set[int] = set()
+        self._escalate_allowed = False  # until the console says the person may file reports
+        self._escalating: set[int] = set()
         self._sounded: set[tuple[int, str]] = set()
         self._open_count = 0
         self.sound_requests = 0
@@ -602,17 +620,22 @@ class AlertStreamPane(QWidget):
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.view.doubleClicked.connect(self._on_row_double_clicked)
         self.view.installEventFilter(self)  # Enter on a row acknowledges it
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._on_context_menu_requested)
 
         self.acknowledge_button = QPushButton("Acknowledge")
         self.acknowledge_button.setToolTip(
             "Acknowledge the selected alert: you have seen it and are dealing with it"
         )
         self.acknowledge_button.clicked.connect(self.acknowledge_selected)
+        self.escalate_button = QPushButton(ESCALATE_TEXT)
+        self.escalate_button.clicked.connect(lambda: self.escalate_selected())
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         actions_row = QHBoxLayout()
         actions_row.addWidget(self.acknowledge_button)
+        actions_row.addWidget(self.escalate_button)
         actions_row.addWidget(self.status_label, 1)
         self.permission_label = QLabel()
         self.permission_label.setWordWrap(True)
@@ -682,6 +705,44 @@ class AlertStreamPane(QWidget):
     @property
     def acknowledge_allowed(self) -> bool:
         return self._acknowledge_allowed
+
+    def set_escalate_allowed(self, allowed: bool) -> None:
+        """Whether the person at the console may file incident reports, and so escalate an
+        alert's event to an incident (the engine refuses anyone without it anyway)."""
+        self._escalate_allowed = allowed
+        self._update_controls()
+
+    @property
+    def escalate_allowed(self) -> bool:
+        return self._escalate_allowed
+
+    def escalate_selected(self, text: str | None = None) -> bool:
+        """Escalate to incident: file the selected alert's event as an incident report (on
+        a worker) with ``text``, asked for when None; returns whether it was sent."""
+        alert = self.selected_alert()
+        if (
+            alert is None
+            or alert.event_id is None
+            or not self._escalate_allowed
+            or alert.alert_id in self._escalating
+        ):
+            return False
+        if text is None:
+            text = self._ask_escalation_text(alert)
+            if text is None:
+                return False
+        alert_id, event_id = alert.alert_id, alert.event_id
+        self._escalating.add(alert_id)
+        self.error_label.hide()
+        self._show_status(f"Filing alert {alert_id} as an incident report…")
+        self._update_controls()
+        self._client.submit_action(
+            f"{self._channel}.escalate",
+            partial(self._actions.escalate_event, event_id, text),
+            partial(self._on_escalated, alert_id),
+            name=f"escalate alert {alert_id} to an incident",
+        )
+        return True
 
     def set_muted(self, muted: bool) -> None:
         """Silence (or not) the chime; new alerts still flash and ask for attention."""
@@ -754,8 +815,8 @@ class AlertStreamPane(QWidget):
         return True
 
     def is_busy(self) -> bool:
-        """Whether an acknowledgement is still running."""
-        return bool(self._acknowledging)
+        """Whether an acknowledgement or an escalation is still running."""
+        return bool(self._acknowledging or self._escalating)
 
     def is_flashing(self) -> bool:
         return self._flash_timer.isActive()
@@ -785,6 +846,42 @@ class AlertStreamPane(QWidget):
         if index.isValid():
             self.select(self._model.row(index).alert_id)
             self.acknowledge_selected()
+
+    def _on_context_menu_requested(self, position: QPoint) -> None:
+        index = self.view.indexAt(position)
+        if not index.isValid():
+            return
+        self.select(self._model.row(index).alert_id)
+        menu = self._context_menu()
+        menu.popup(self.view.viewport().mapToGlobal(position))
+
+    def _context_menu(self) -> QMenu:
+        """The selected row's menu: Acknowledge, and Escalate to incident…"""
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        acknowledge = menu.addAction("Acknowledge", self.acknowledge_selected)
+        acknowledge.setEnabled(self.acknowledge_button.isEnabled())
+        escalate = menu.addAction(ESCALATE_TEXT, lambda: self.escalate_selected())
+        escalate.setEnabled(self.escalate_button.isEnabled())
+        return menu
+
+    def _ask_escalation_text(self, alert: AlertView) -> str | None:
+        return ask_incident_description(self, f"alert {alert.alert_id} ({printable(alert.title)})")
+
+    def _on_escalated(self, alert_id: int, result: QueryResult[Any]) -> None:
+        self._escalating.discard(alert_id)
+        filed = result.value
+        if result.error is not None or not isinstance(filed, Filed):
+            self._show_status("")
+            self._show_error(
+                f"Could not escalate alert {alert_id} to an incident: "
+                f"{printable(str(result.error))}"
+            )
+            self._update_controls()
+            return
+        self._show_status(f"Alert {alert_id} escalated: {filed_text(filed)}.")
+        self._update_controls()
+        self.sig_incident_escalated.emit(alert_id, filed.incident.incident_id)
 
     def _on_mute_toggled(self, muted: bool) -> None:
         self.mute_box.setText("Muted" if muted else "Mute sound")
@@ -887,6 +984,21 @@ class AlertStreamPane(QWidget):
             self._acknowledge_allowed and alert is not None and alert.open and not busy
         )
         self.acknowledge_button.setText("Acknowledging…" if busy else "Acknowledge")
+        escalating = alert is not None and alert.alert_id in self._escalating
+        self.escalate_button.setEnabled(
+            self._escalate_allowed
+            and alert is not None
+            and alert.event_id is not None
+            and not escalating
+        )
+        self.escalate_button.setText("Escalating…" if escalating else ESCALATE_TEXT)
+        if not self._escalate_allowed:
+            tip = "Escalating to an incident needs the file_report permission."
+        elif alert is not None and alert.event_id is None:
+            tip = "This alert has no stored event to escalate"
+        else:
+            tip = "File the selected alert's event as an incident report, with a short description"
+        self.escalate_button.setToolTip(tip)
 
     def _show_status(self, text: str) -> None:
         self.status_label.setText(text)

@@ -4,8 +4,10 @@ the clip that covers an event one double-click away.
 The pane reads the store only through a :class:`~widgets.queries.QueryClient`: it submits
 frozen page requests, shows "Loading…" meanwhile, and gets each answer on the GUI thread
 (stale answers are dropped by the client). Older events come page by page ("Load more" or
-scrolling to the bottom), continuing from the last row's ``(ts, id)``. Every method here runs
-on the GUI thread.
+scrolling to the bottom), continuing from the last row's ``(ts, id)``. Given an
+:class:`EventHistoryActions` object, a stored event can be escalated to an incident report
+("Escalate to incident…", the button or the row's context menu) by people who may file
+reports; the call runs on a query worker. Every method here runs on the GUI thread.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Hashable
 from enum import IntEnum
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     Qt,
     QTimer,
     Signal,
@@ -29,6 +33,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QSplitter,
     QTableView,
@@ -47,6 +52,9 @@ from engine.history.events import (
     EventView,
 )
 from engine.history.query_service import QueryResult
+from engine.incidents.records import Filed
+from engine.text import printable
+from widgets.incident_report_form import ask_incident_description, filed_text
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
 
@@ -60,6 +68,9 @@ CLIP_LOOKUP_DELAY_MS = 1000  # after clips are finalised, look their rows' clips
 CLIP_LOOKUP_ROWS = 300  # only the newest rows can be covered by a clip just finalised
 NO_CLIP_TEXT = "no clip covers this event"
 LOADING_TEXT = "Loading events…"
+ESCALATE_TEXT = "Escalate to incident…"
+ESCALATE_BUTTON_TEXT = "Escalate…"  # the footer stays as narrow as the Events dock column
+_ERROR_STYLE = "color: #f85149;"  # the console's alarm red
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -81,6 +92,16 @@ _HEADERS = {
     Column.DETAIL: "Detail",
     Column.CLIP: "Clip",
 }
+
+
+class EventHistoryActions(Protocol):
+    """What the pane asks of the console besides reads. It blocks (the classifier, a wait on
+    the store writer): the pane runs it off the GUI thread."""
+
+    def escalate_event(self, event_id: int, text: str) -> Filed:
+        """File stored event ``event_id`` as an incident report with the operator's
+        ``text``, as the person logged in; the engine checks the permission."""
+        ...
 
 
 def person_of(view: EventView) -> str:
@@ -242,15 +263,24 @@ class EventHistoryPane(QWidget):
     """A page of events was shown (GUI thread): the number of rows it added (a first page
     replaces the list)."""
 
+    sig_incident_escalated = Signal(int, int)
+    """An event was filed as an incident report from this pane (GUI thread): the event's id
+    and the incident's."""
+
     def __init__(
         self,
         client: QueryClient,
         cameras: list[tuple[str, str]],
         media_root: Path,
         parent: QWidget | None = None,
+        *,
+        actions: EventHistoryActions | None = None,
     ) -> None:
         super().__init__(parent)
         self._client = client
+        self._actions = actions
+        self._escalate_allowed = False  # until the console says the person may file reports
+        self._escalating: set[int] = set()
         self._media_root = Path(media_root)
         self._channel = f"events-{id(self):x}"
         self._filter: EventFilter | None = None  # what the list shows, or is loading
@@ -301,11 +331,20 @@ class EventHistoryPane(QWidget):
         header.setSectionResizeMode(Column.CLIP, QHeaderView.ResizeMode.Fixed)
 
         self.status_label = QLabel(self)
+        self.status_label.setWordWrap(True)  # a long status wraps rather than widen the pane
         self.load_more_button = QPushButton("Load more", self)
         self.load_more_button.setToolTip("List the next older events")
         self.load_more_button.setEnabled(False)
         self.open_button = QPushButton("Open clip", self)
         self.open_button.setEnabled(False)
+        self.escalate_button = QPushButton(ESCALATE_BUTTON_TEXT, self)
+        self.escalate_button.setAccessibleName(ESCALATE_TEXT)
+        self.escalate_button.setVisible(actions is not None)
+        self.escalate_button.setEnabled(False)
+        self.action_label = QLabel(self)
+        self.action_label.setWordWrap(True)
+        self.action_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.action_label.hide()
 
         filters = QHBoxLayout()
         filters.addWidget(self.camera_combo)
@@ -316,6 +355,7 @@ class EventHistoryPane(QWidget):
         footer.addWidget(self.status_label, 1)
         footer.addWidget(self.load_more_button)
         footer.addWidget(self.open_button)
+        footer.addWidget(self.escalate_button)
         self._splitter = QSplitter(Qt.Orientation.Vertical, self)
         self._splitter.setChildrenCollapsible(False)
         self._splitter.addWidget(self.table)
@@ -323,6 +363,7 @@ class EventHistoryPane(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(filters)
         layout.addWidget(self._splitter, 1)
+        layout.addWidget(self.action_label)
         layout.addLayout(footer)
 
         self.camera_combo.currentIndexChanged.connect(self._on_filter_changed)
@@ -337,7 +378,10 @@ class EventHistoryPane(QWidget):
         # `activated` covers double-click and Enter (and single-click where the style says so).
         self.table.activated.connect(self._on_row_activated)
         self.open_button.clicked.connect(self._on_open_clicked)
+        self.escalate_button.clicked.connect(lambda: self.escalate_selected())
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_context_menu_requested)
 
         self.refresh()
 
@@ -435,6 +479,48 @@ class EventHistoryPane(QWidget):
             self._live_while_loading.append(view)  # the page on its way replaces the rows
         self._prepend(view)
 
+    def set_escalate_allowed(self, allowed: bool) -> None:
+        """Whether the person at the console may file incident reports, and so escalate an
+        event (the engine refuses anyone without it anyway)."""
+        self._escalate_allowed = allowed
+        self._update_escalate_button()
+
+    def selected_event(self) -> EventView | None:
+        index = self.table.currentIndex()
+        return self.model.event_at(index.row()) if index.isValid() else None
+
+    def escalate_selected(self, text: str | None = None) -> bool:
+        """Escalate to incident: file the selected stored event as an incident report (on
+        a worker) with ``text``, asked for when None; returns whether it was sent."""
+        view = self.selected_event()
+        if (
+            view is None
+            or not view.id
+            or self._actions is None
+            or not self._escalate_allowed
+            or view.id in self._escalating
+        ):
+            return False
+        if text is None:
+            text = self._ask_escalation_text(view)
+            if text is None:
+                return False
+        event_id = view.id
+        self._escalating.add(event_id)
+        self._show_action_message(f"Filing event {event_id} as an incident report…")
+        self._update_escalate_button()
+        self._client.submit_action(
+            f"{self._channel}.escalate",
+            partial(self._actions.escalate_event, event_id, text),
+            partial(self._on_escalated, event_id),
+            name=f"escalate event {event_id} to an incident",
+        )
+        return True
+
+    def action_message(self) -> str:
+        """What the pane says about the last escalation ("" if nothing)."""
+        return "" if self.action_label.isHidden() else self.action_label.text()
+
     def on_clip_finalised(self) -> None:
         """A clip was finished: after :data:`CLIP_LOOKUP_DELAY_MS` without another one, look
         up (in one request) the clips of the newest rows that have none yet."""
@@ -462,6 +548,43 @@ class EventHistoryPane(QWidget):
     def _on_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         view = self.model.event_at(current.row()) if current.isValid() else None
         self.open_button.setEnabled(bool(view and view.clip_path))
+        self._update_escalate_button()
+
+    def _on_context_menu_requested(self, position: QPoint) -> None:
+        index = self.table.indexAt(position)
+        if not index.isValid():
+            return
+        self.table.selectRow(index.row())
+        menu = self._context_menu()
+        menu.popup(self.table.viewport().mapToGlobal(position))
+
+    def _context_menu(self) -> QMenu:
+        """The selected row's menu: Open clip, and Escalate to incident…"""
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        open_clip = menu.addAction("Open clip", self._on_open_clicked)
+        open_clip.setEnabled(self.open_button.isEnabled())
+        if self._actions is not None:
+            escalate = menu.addAction(ESCALATE_TEXT, lambda: self.escalate_selected())
+            escalate.setEnabled(self.escalate_button.isEnabled())
+        return menu
+
+    def _ask_escalation_text(self, view: EventView) -> str | None:
+        return ask_incident_description(self, f"event {view.id} ({view.kind})")
+
+    def _on_escalated(self, event_id: int, result: QueryResult[Any]) -> None:
+        self._escalating.discard(event_id)
+        self._update_escalate_button()
+        filed = result.value
+        if result.error is not None or not isinstance(filed, Filed):
+            self._show_action_message(
+                f"Could not escalate event {event_id} to an incident: "
+                f"{printable(str(result.error))}",
+                error=True,
+            )
+            return
+        self._show_action_message(f"Event {event_id} escalated: {filed_text(filed)}.")
+        self.sig_incident_escalated.emit(event_id, filed.incident.incident_id)
 
     def _on_scroll_position_changed(self, value: int) -> None:
         bar = self.table.verticalScrollBar()
@@ -495,6 +618,7 @@ class EventHistoryPane(QWidget):
             self._live_while_loading.clear()
             self._rows_limit = MAX_ROWS
             self.open_button.setEnabled(False)
+            self._update_escalate_button()
         else:
             self.model.append(list(page.rows))
             self._rows_limit = max(MAX_ROWS, self.model.rowCount())
@@ -579,6 +703,31 @@ class EventHistoryPane(QWidget):
             elif self._next_cursor is not None:
                 text += " (newest first; Load more for older ones)"
         self.status_label.setText(text)
+
+    def _update_escalate_button(self) -> None:
+        view = self.selected_event()
+        self.escalate_button.setEnabled(
+            self._actions is not None
+            and self._escalate_allowed
+            and view is not None
+            and bool(view.id)
+            and view.id not in self._escalating
+        )
+        if not self._escalate_allowed:
+            tip = "Escalating to an incident needs the file_report permission."
+        elif view is not None and not view.id:
+            tip = "This event is not stored yet: escalate it once it is listed from the store"
+        else:
+            tip = (
+                f"{ESCALATE_TEXT} File the selected event as an incident report, with a "
+                "short description"
+            )
+        self.escalate_button.setToolTip(tip)
+
+    def _show_action_message(self, text: str, *, error: bool = False) -> None:
+        self.action_label.setStyleSheet(_ERROR_STYLE if error else "")
+        self.action_label.setText(text)
+        self.action_label.show()
 
     def _is_filtered(self) -> bool:
         flt = self._filter

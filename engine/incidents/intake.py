@@ -49,7 +49,6 @@ from engine.store.writer import StoreWriter
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True, slots=True)
 class IntakeSettings:
     """Correlation, risk grid and LLM settings in effect for filing."""

@@ -10,8 +10,8 @@ latitude/longitude box (``ix_incident_reports_at_lat_lon`` covers both), then by
 great-circle distance. Operators' validations and corrections are kept in
 ``incident_labels`` with the text they label, so they outlive the incident as training data.
 ``risk_cells`` holds the live risk level of each H3 cell (``level`` as of ``as_of``; it decays
-with the configured half-life from then on); ``risk_models`` logs every nightly refit, and ``camera_risk_days`` the daily risk class it
-gives each camera.
+with the configured half-life from then on); ``risk_models`` logs every nightly refit, and
+``camera_risk_days`` the daily risk class it gives each camera.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ from console.queries import QtQueryClient
 from engine.access import Actor, Permission, PermissionDeniedError
 from engine.alerts.records import AlertView
 from engine.history.query_service import QueryService
+from engine.incidents.records import Filed
+from tests.widgets.test_incident_list import incident
 from widgets.alert_stream import (
     ALARM_RED,
     CHIME_SAMPLE_RATE_HZ,
@@ -105,6 +107,14 @@ class FakeAlerts:
         acked = replace(self.alerts[index], acknowledged_at=NOW, acknowledged_by="account:ada")
         self.alerts[index] = acked
         return acked
+
+    def escalate_event(self, event_id: int, text: str) -> Filed:
+        self.calls.append(("escalate", event_id, text))
+        self.threads.add(threading.current_thread().name)
+        if self.refusal is not None:
+            raise self.refusal
+        view = incident(7, 0, category="medical", severity=5, classifier="keywords")
+        return Filed(report_id=70, incident=view, merged=False)
 
     def acknowledged(self) -> list[int]:
         return [int(str(c[1])) for c in self.calls if c[0] == "acknowledge"]
@@ -363,6 +373,53 @@ def test_live_events_and_a_late_listing_merge_without_going_back(
     assert "hooks.example:443 (escalation): timed out after 5 s" in tip
     pane.on_alert_delivered(7, False, "hooks.example:443", True, None)  # not listed: ignored
     assert pane.alert(7) is None
+
+
+def test_escalate_to_incident_files_the_alerts_event_for_those_allowed(
+    qtbot: QtBot, pane: AlertStreamPane, backend: FakeAlerts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    answer: list[str | None] = [None]
+
+    def ask(alert: AlertView) -> str | None:
+        asked.append(alert.title)
+        return answer[0]
+
+    monkeypatch.setattr(pane, "_ask_escalation_text", ask)
+    pane.select(3)
+    # Only people who may file reports (the console says so at login).
+    assert not pane.escalate_allowed and not pane.escalate_button.isEnabled()
+    assert "file_report permission" in pane.escalate_button.toolTip()
+    assert not pane.escalate_selected("smoke")
+    pane.set_escalate_allowed(True)
+    assert pane.escalate_button.isEnabled()
+    menu = pane._context_menu()
+    assert [a.text() for a in menu.actions()] == ["Acknowledge", "Escalate to incident…"]
+    assert all(a.isEnabled() for a in menu.actions())
+    menu.deleteLater()
+    pane.escalate_button.click()  # the operator cancels the description: nothing is filed
+    assert asked == [FRESH.title] and not [c for c in backend.calls if c[0] == "escalate"]
+    answer[0] = "Resident on the floor, not answering"
+    with qtbot.waitSignal(pane.sig_incident_escalated, timeout=5000) as escalated:
+        pane.escalate_button.click()
+    assert escalated.args == [3, 7]
+    assert backend.calls[-1] == ("escalate", 103, "Resident on the floor, not answering")
+    assert pane.status_label.text() == (
+        "Alert 3 escalated: new incident 7: medical, severity 5, classified by keywords."
+    )
+    assert pane.alert(3) is not None and pane.alert(3).open  # escalating does not acknowledge
+    # The engine's refusal is shown; an alert without a stored event cannot be escalated.
+    backend.refusal = PermissionDeniedError(
+        Actor("ian", frozenset()), Permission.FILE_REPORT, "escalate an event to an incident"
+    )
+    pane.select(2)
+    assert pane.escalate_selected("again")
+    qtbot.waitUntil(lambda: not pane.is_busy(), timeout=5000)
+    assert pane.error_label.text().startswith("Could not escalate alert 2 to an incident: ian")
+    pane.on_alert_raised(alert(4, 0, event_id=None))
+    pane.select(4)
+    assert not pane.escalate_button.isEnabled() and not pane.escalate_selected("no event")
+    assert "no stored event" in pane.escalate_button.toolTip()
 
 
 def test_merged_alert_keeps_the_furthest_state_of_each_field() -> None:

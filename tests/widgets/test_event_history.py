@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtMultimedia import QMediaPlayer
 from pytestqt.qtbot import QtBot
 
+from engine.access import Actor, Permission, PermissionDeniedError
 from engine.history.events import (
     CoveringClipsRequest,
     EventFilter,
@@ -25,6 +26,8 @@ from engine.history.events import (
     EventView,
 )
 from engine.history.query_service import CallRequest, QueryRequest, QueryResult
+from engine.incidents.records import Filed
+from tests.widgets.test_incident_list import incident
 from widgets.clip_player import ClipPlayer
 from widgets.event_history import (
     CLIP_LOOKUP_DELAY_MS,
@@ -132,6 +135,8 @@ class FakeHistory:
             return {
                 p.key: (self.clips[p.camera], 0.5) for p in request.probes if p.camera in self.clips
             }
+        if isinstance(request, CallRequest):  # an action (submit_action): the call itself
+            return request.call()
         raise AssertionError(f"unexpected request {request!r}")
 
     def page(self, request: EventPageRequest) -> EventPage:
@@ -582,3 +587,80 @@ def test_person_column_shows_the_stored_persons_current_name(
     )
     pane, _ = make_pane(qtbot, media_root, [renamed])
     assert texts(pane, 0)[Column.PERSON] == "Dana Shore"
+
+
+class FakeEscalation:
+    """The console's ``escalate_event``: records what it was asked, answers an incident."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, str]] = []
+        self.refusal: Exception | None = None
+
+    def escalate_event(self, event_id: int, text: str) -> Filed:
+        self.calls.append((event_id, text))
+        if self.refusal is not None:
+            raise self.refusal
+        view = incident(21, 0, category="suspicious_activity", reporter_count=2, report_count=2)
+        return Filed(report_id=210, incident=view, merged=True, matched_report_id=200)
+
+
+def test_a_stored_event_is_escalated_to_an_incident_by_those_allowed(
+    qtbot: QtBot, media_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    actions = FakeEscalation()
+    client = FakeQueryClient(FakeHistory(STORED))
+    pane = EventHistoryPane(client, CAMERAS, media_root, actions=actions)
+    pane.client = client  # type: ignore[attr-defined]
+    qtbot.addWidget(pane)
+    pane.show()
+    settle(qtbot, pane)
+    monkeypatch.setattr(pane, "_ask_escalation_text", lambda view: f"seen on {view.camera}")
+    pane.table.selectRow(1)  # event 5: person.entered in the yard
+    assert pane.escalate_button.isVisible() and not pane.escalate_button.isEnabled()
+    assert "file_report permission" in pane.escalate_button.toolTip()
+    assert not pane.escalate_selected("x")
+    pane.set_escalate_allowed(True)
+    assert pane.escalate_button.isEnabled()
+    menu = pane._context_menu()
+    assert [a.text() for a in menu.actions()] == ["Open clip", "Escalate to incident…"]
+    assert [a.isEnabled() for a in menu.actions()] == [False, True]
+    menu.deleteLater()
+    with qtbot.waitSignal(pane.sig_incident_escalated, timeout=2000) as escalated:
+        pane.escalate_button.click()
+    assert escalated.args == [5, 21]
+    assert actions.calls == [(5, "seen on yard")]
+    assert pane.action_message() == (
+        "Event 5 escalated: merged into incident 21 (2 reporters): suspicious_activity, "
+        "severity 2, classified by keywords."
+    )
+    # The engine's refusal is shown in the pane.
+    actions.refusal = PermissionDeniedError(
+        Actor("ian", frozenset()), Permission.FILE_REPORT, "escalate an event to an incident"
+    )
+    assert pane.escalate_selected("again")
+    qtbot.waitUntil(lambda: "Could not escalate event 5" in pane.action_message(), timeout=2000)
+    assert "file_report permission" in pane.action_message()
+    # A live event not stored yet (id 0) has nothing to escalate.
+    pane.on_event_added(
+        EventView(
+            id=0,
+            ts=T0 + timedelta(seconds=90),
+            kind="person.entered",
+            source="camera:gate",
+            camera="gate",
+            detail={},
+            clip_path=None,
+            clip_offset_s=None,
+        )
+    )
+    pane.table.selectRow(0)
+    assert not pane.escalate_button.isEnabled() and not pane.escalate_selected("live")
+    assert len(actions.calls) == 2
+
+
+def test_without_actions_the_pane_offers_no_escalation(qtbot: QtBot, media_root: Path) -> None:
+    pane, _history = make_pane(qtbot, media_root)
+    pane.set_escalate_allowed(True)
+    pane.table.selectRow(0)
+    assert pane.escalate_button.isHidden() and not pane.escalate_selected("x")
+    assert [a.text() for a in pane._context_menu().actions()] == ["Open clip"]

@@ -1,0 +1,139 @@
+"""What the incident panes may do, bound to the running engine: read the risk map, the
+incidents and their reports; file a report (the form), import a file of reports, escalate a
+stored engine event; validate or correct an incident and split a wrongly merged report off.
+
+Every method blocks (a store read, the H3 grid, a classifier, a wait on the store writer):
+the console runs them on the query service's workers (through
+:class:`console.queries.QtQueryClient`), never on the GUI thread. Changes go through
+:class:`engine.incidents.service.IncidentService` (``runtime.incidents``, present on a live
+engine only) as the person logged in; the engine checks their permission (filing needs
+``file_report``, validating, correcting and un-merging ``label``) and audits the change. With
+nobody logged in a change is refused here first; without a live engine it raises
+RuntimeError saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from console.session import ConsoleSession
+from engine.incidents.records import (
+    Filed,
+    IncidentView,
+    ReportView,
+    incident_reports,
+    list_incidents,
+)
+from engine.incidents.service import IncidentService, RiskMap
+from engine.runtime import EngineRuntime
+from engine.store.database import Store
+
+NO_ENGINE_TEXT = "incidents need a live engine (this console runs none): {what} is not possible"
+
+
+class IncidentsBackend:
+    """Blocking calls for the risk map, the incident list, the report form and the
+    escalation actions of the alert stream and the event history; run on query worker
+    threads (two may run at once). Satisfies :class:`widgets.risk_map.RiskMapActions`,
+    :class:`widgets.incident_list.IncidentListActions`,
+    :class:`widgets.incident_report_form.ReportFormActions` and
+    :class:`widgets.event_history.EventHistoryActions`."""
+
+    def __init__(self, runtime: EngineRuntime, store: Store, session: ConsoleSession) -> None:
+        self._runtime = runtime
+        self._store = store
+        self._session = session  # who the engine checks and audits: the logged-in person
+
+    def _service(self, what: str) -> IncidentService:
+        service = self._runtime.incidents
+        if service is None:
+            raise RuntimeError(NO_ENGINE_TEXT.format(what=what))
+        return service
+
+    # -- reads -----------------------------------------------------------------------------
+    def risk_map(self, hours: int = 24) -> RiskMap:
+        """The area around the site with its live and predicted risk for the next ``hours``
+        hours (builds the H3 grid: tens of milliseconds)."""
+        return self._service("the risk map").risk_map(hours=hours)
+
+    def incidents(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        category: str | None = None,
+        limit: int = 500,
+        offset: int = 0,
+    ) -> list[IncidentView]:
+        """Incidents newest first, from ``since`` up to (excluding) ``until``, of one
+        ``category`` (None: any), ``limit`` of them after skipping ``offset``. A store read:
+        it works whether or not the engine's incident desk runs."""
+        return list_incidents(
+            self._store, since=since, until=until, category=category, limit=limit, offset=offset
+        )
+
+    def incident_reports(self, incident_id: int) -> list[ReportView]:
+        """The reports of ``incident_id``, oldest first (UnknownIncidentError if none)."""
+        return incident_reports(self._store, incident_id)
+
+    def llm_status(self) -> str:
+        """How reports are classified now ("LLM classifier configured…" or why not)."""
+        return self._service("classifying reports").llm_status()
+
+    # -- changes (as the person logged in) -------------------------------------------------
+    def file_report(
+        self,
+        *,
+        text: str,
+        latitude: float,
+        longitude: float,
+        at: datetime,
+        reporter: str | None = None,
+        media: str | None = None,
+    ) -> Filed:
+        """File one report from the form (``at`` timezone-aware; ``media`` a photo or video
+        path). Raises ReportInputError naming a bad field, the media's error for an unusable
+        file, PermissionDeniedError, NotLoggedInError, or RuntimeError without an engine."""
+        actor = self._session.require_actor("file an incident report")
+        return self._service("filing a report").file_report(
+            actor,
+            text=text,
+            latitude=latitude,
+            longitude=longitude,
+            at=at,
+            reporter=reporter,
+            media=media,
+        )
+
+    def import_file(
+        self, path: Path, progress: Callable[[int, int], None] | None = None
+    ) -> list[Filed]:
+        """File every report of a CSV / JSON-lines file or none: ReportFileError lists
+        every bad line. ``progress(done, total)`` is called on this worker thread."""
+        actor = self._session.require_actor("import incident reports")
+        return self._service("importing reports").import_file(actor, Path(path), progress)
+
+    def escalate_event(self, event_id: int, text: str) -> Filed:
+        """Turn stored engine event ``event_id`` into an incident report with the
+        operator's ``text`` (its time and its camera's place). LookupError for an unknown
+        event."""
+        actor = self._session.require_actor("escalate an event to an incident")
+        return self._service("escalating an event").escalate_event(actor, event_id, text)
+
+    def validate(
+        self, incident_id: int, category: str | None = None, severity: int | None = None
+    ) -> IncidentView:
+        """Confirm ``incident_id``'s category (``category`` None) or correct it (another
+        category, ``severity`` 1–5 optional). ValueError for an unknown category,
+        UnknownIncidentError for an unknown incident."""
+        actor = self._session.require_actor("validate incidents")
+        return self._service("validating an incident").validate(
+            actor, incident_id, category=category, severity=severity
+        )
+
+    def unmerge(self, report_id: int) -> tuple[IncidentView, IncidentView]:
+        """Split report ``report_id`` off its incident into a new one; returns (old, new).
+        UnmergeError if it is its incident's only report."""
+        actor = self._session.require_actor("un-merge incident reports")
+        return self._service("un-merging a report").unmerge(actor, report_id)

@@ -180,8 +180,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
         0,
         100_000,
         "m",
-        "a report within this distance of an earlier one (and close in time) joins its "
-        "incident",
+        "a report within this distance of an earlier one (and close in time) joins its incident",
     ),
     SettingSpec(
         "incidents.media_similarity_pct",
@@ -223,8 +222,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
         0,
         23,
         "h",
-        "the nightly risk model is refitted at this hour (UTC); a missed run is caught up "
-        "at start",
+        "the nightly risk model is refitted at this hour (UTC); a missed run is caught up at start",
     ),
     SettingSpec(
         "security.idle_lock_s",

@@ -569,7 +569,10 @@ class RiskScheduler:
         hour_utc: int,
         last_slot: Callable[[], datetime | None],
         now: Callable[[], datetime],
+        every: Sequence[tuple[str, float, Callable[[], object]]] = (),
     ) -> None:
+        """``every``: more jobs as (id, interval in minutes, job), run in the same thread
+        (e.g. asking the LLM again about reports it missed)."""
         if not 0 <= hour_utc <= 23:
             raise ValueError(f"retrain hour must be 0–23 (UTC), got {hour_utc!r}")
         from apscheduler.executors.pool import ThreadPoolExecutor
@@ -579,6 +582,7 @@ class RiskScheduler:
         self._hour = hour_utc
         self._last_slot = last_slot
         self._now = now
+        self._every = tuple(every)
         self._lock = threading.Lock()
         self.caught_up: datetime | None = None
         self._scheduler = BackgroundScheduler(
@@ -597,6 +601,12 @@ class RiskScheduler:
             CronTrigger(hour=self._hour, minute=0, timezone=UTC),
             id="risk-retrain",
         )
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        for job_id, minutes, job in self._every:
+            self._scheduler.add_job(
+                _logged(job_id, job), IntervalTrigger(minutes=minutes, timezone=UTC), id=job_id
+            )
         due = due_slot(self._now(), self._hour)
         last = self._last_slot()
         if last is None or last < due:
@@ -625,3 +635,13 @@ class RiskScheduler:
                 self._job(slot)
             except Exception:
                 log.exception("risk retrain for %s failed", slot.isoformat())
+
+
+def _logged(job_id: str, job: Callable[[], object]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job()
+        except Exception:
+            log.exception("scheduled job %s failed", job_id)
+
+    return run

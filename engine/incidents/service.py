@@ -54,6 +54,9 @@ from engine.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
 
+RECLASSIFY_EVERY_MIN = 10.0
+"""How often reports the LLM missed are offered to it again (when one is configured): soon
+after an outage ends, without hammering an API that is down."""
 MAP_RADIUS_M = 3000.0
 """The risk map shows this far around the site: the 2 km an incident reaches, and a margin."""
 
@@ -154,6 +157,7 @@ class IncidentService:
             hour_utc=hour,
             last_slot=lambda: last_slot(self._store),
             now=self._clock.now,
+            every=[("incident-reclassify", RECLASSIFY_EVERY_MIN, self._reclassify_job)],
         )
         self._scheduler.start()
 
@@ -327,6 +331,20 @@ class IncidentService:
 
     def reclassify_pending(self, limit: int = 200) -> Any:
         return self._intake().reclassify_pending(limit=limit)
+
+    def _reclassify_job(self) -> None:
+        intake = self._intake()
+        if not intake.classifier.llm_configured:
+            return
+        outcome = intake.reclassify_pending()
+        if outcome.reclassified:
+            log.info(
+                "the LLM re-classified %d of %d pending reports (%d incidents changed)",
+                outcome.reclassified,
+                outcome.pending,
+                len(outcome.changed),
+            )
+            self._publish(IncidentFiled(at=self._clock.now(), incidents=()))
 
     def llm_status(self) -> str:
         """How reports are classified now, for the UI ("LLM claude-…" or why not)."""

@@ -240,3 +240,28 @@ def test_live_risk_decays_from_the_stored_level(store: Store, writer: StoreWrite
     assert live_risk(store, cells, as_of, 168)[0] == pytest.approx(level)
     assert live_risk(store, cells, as_of + timedelta(hours=168), 168)[0] == pytest.approx(level / 2)
     assert live_risk(store, np.array([1], np.int64), NOW, 168)[0] == 0.0
+
+
+def test_more_jobs_run_on_their_interval_in_the_same_thread() -> None:
+    runs = _Runs()
+    ticks: list[str] = []
+    done = threading.Event()
+
+    def tick() -> None:
+        ticks.append(threading.current_thread().name)
+        done.set()
+
+    scheduler = RiskScheduler(
+        runs,
+        hour_utc=2,
+        last_slot=lambda: datetime(2026, 11, 23, 2, 0, tzinfo=UTC),
+        now=lambda: datetime(2026, 11, 23, 9, 15, tzinfo=UTC),
+        every=[("tick", 0.002, tick)],  # every 0.12 s
+    )
+    scheduler.start()
+    try:
+        assert done.wait(10)
+        assert ticks[0].startswith("risk-retrain")
+        assert runs.slots == []
+    finally:
+        scheduler.stop()

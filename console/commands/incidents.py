@@ -209,7 +209,13 @@ def _write(args: argparse.Namespace, store: Any, clock: Any) -> int:
                 )
             source, origin = "import", args.file.name
         intake = IncidentIntake(store, writer, classifier, settings, now=clock.now, **media_tools)
-        filed = intake.file(reports, actor=args.caller, source=source, origin=origin)
+        filed = intake.file(
+            reports,
+            actor=args.caller,
+            source=source,
+            origin=origin,
+            progress=_ImportProgress(len(reports)) if source == "import" else None,
+        )
     if args.incidents_command == "report":
         (one,) = filed
         if args.json:
@@ -244,6 +250,24 @@ def _write(args: argparse.Namespace, store: Any, clock: Any) -> int:
             "existing ones"
         )
     return exit_codes.OK
+
+
+class _ImportProgress:
+    """Says on stderr how an import goes: classified reports every tenth, then that the
+    whole file is being stored (one transaction: all of it, or nothing)."""
+
+    def __init__(self, total: int) -> None:
+        self._step = max(1, total // 10)
+
+    def __call__(self, done: int, total: int) -> None:
+        if done == total:
+            print(
+                f"storing {total} reports in one transaction (all or nothing)…",
+                file=sys.stderr,
+                flush=True,
+            )
+        elif done % self._step == 0:
+            print(f"classified {done}/{total} reports", file=sys.stderr, flush=True)
 
 
 def _media_tools(store: Any, writer: Any, clock: Any) -> dict[str, Any]:

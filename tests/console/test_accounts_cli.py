@@ -56,6 +56,7 @@ PRIVILEGED: dict[tuple[str, str | None], list[str]] = {
     ("secrets", "list"): ["secrets", "list"],
     ("secrets", "set"): ["secrets", "set", "anthropic_api_key"],
     ("secrets", "generate"): ["secrets", "generate", "node_install_secret"],
+    ("risk", "retrain"): ["risk", "retrain"],
 }
 
 

@@ -125,3 +125,54 @@ def test_risk_retrain_hotspots_and_cameras(
     assert main([*db, *spots, "--hours-ahead", "500"]) == 2
     assert main([*db, "risk", "cameras", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["cameras"] == {}  # no site, no cameras
+
+
+def test_an_import_killed_while_storing_stores_nothing(tmp_path: Path) -> None:
+    """The process is killed (SIGKILL) while it stores a 6,000-report file: the database
+    holds none of it, and the same file then imports whole."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    lines = ["text,latitude,longitude,at"]
+    for n in range(6_000):
+        at = T0 - timedelta(minutes=7 * n)
+        lines.append(
+            f"Window smashed on a parked car,{51.4 + (n % 97) * 0.002},-0.14,{at.isoformat()}"
+        )
+    big = tmp_path / "big.csv"
+    big.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    db = tmp_path / "x.db"
+    command = [sys.executable, "-m", "console", "--db", f"sqlite:///{db}", "incidents", "import"]
+    process = subprocess.Popen(
+        [*command, str(big)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ},
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        if line.startswith("storing 6000 reports"):
+            break
+    else:
+        pytest.fail("the import never said it was storing")
+    time.sleep(2.0)  # well inside the transaction (storing takes about 20 s)
+    assert process.poll() is None, "the import finished before it could be interrupted"
+    process.send_signal(signal.SIGKILL)
+    process.wait(30)
+    with sqlite3.connect(db) as connection:
+        counts = [
+            connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("incidents", "incident_reports", "risk_cells")
+            if connection.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+        ]
+    assert counts[:3] == [0, 0, 0]
+    done = subprocess.run(
+        [*command, str(big), "--json"], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["reports"] == 6_000

@@ -23,12 +23,15 @@ from engine.incidents.records import (
     Filed,
     IncidentView,
     ReportView,
+    incident_media,
     incident_reports,
     list_incidents,
 )
 from engine.incidents.service import IncidentService, RiskMap
+from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
+from widgets.incident_list import MediaShown
 
 NO_ENGINE_TEXT = "incidents need a live engine (this console runs none): {what} is not possible"
 
@@ -76,6 +79,23 @@ class IncidentsBackend:
     def incident_reports(self, incident_id: int) -> list[ReportView]:
         """The reports of ``incident_id``, oldest first (UnknownIncidentError if none)."""
         return incident_reports(self._store, incident_id)
+
+    def incident_media(self, incident_id: int) -> list[MediaShown]:
+        """The photos and videos of ``incident_id``'s reports with what the camera pipeline
+        found in them, and their thumbnails read from the data dir (None when unreadable)."""
+        shown = []
+        root = data_dir()
+        for media in incident_media(self._store, incident_id):
+            thumbnail = None
+            if media.thumbnail_path:
+                try:
+                    thumbnail = (root / media.thumbnail_path).read_bytes()
+                except OSError:
+                    thumbnail = None  # deleted or unreadable: the caption still says what
+            shown.append(
+                MediaShown(media.media_id, media.report_id, media.summary(), media.path, thumbnail)
+            )
+        return shown
 
     def llm_status(self) -> str:
         """How reports are classified now ("LLM classifier configured…" or why not)."""

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -44,7 +45,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont, QShowEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPixmap, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -107,6 +108,22 @@ REPORT_CLASSIFIER, REPORT_FALLBACK, REPORT_MERGE = 4, 5, 6
 _REPORT_HEADERS = ("Time", "Reporter", "Text", "Category", "Classifier", "Fallback", "Merged")
 
 
+@dataclass(frozen=True, slots=True)
+class MediaShown:
+    """A report's photo or video as the detail shows it: what the camera pipeline found
+    (``summary``: people, known and unknown faces), its stored path, and its thumbnail as
+    JPEG bytes (None when there is none or it cannot be read)."""
+
+    media_id: int
+    report_id: int
+    summary: str
+    path: str
+    thumbnail: bytes | None
+
+
+MEDIA_THUMB_WIDTH = 160  # px: four fit across the detail of a docked pane
+
+
 class IncidentListActions(ReportFormActions, Protocol):
     """What the pane asks of the console. Every call blocks (a store read, the classifier,
     a wait on the store writer): the pane runs them off the GUI thread."""
@@ -124,6 +141,10 @@ class IncidentListActions(ReportFormActions, Protocol):
 
     def incident_reports(self, incident_id: int) -> list[ReportView]:
         """The reports of one incident, oldest first."""
+        ...
+
+    def incident_media(self, incident_id: int) -> list[MediaShown]:
+        """The photos and videos of one incident's reports, with their thumbnails read."""
         ...
 
     def validate(
@@ -535,6 +556,13 @@ class IncidentListPane(QWidget):
         detail_layout.setContentsMargins(0, 0, 0, 0)
         detail_layout.addWidget(self.detail_label)
         detail_layout.addWidget(self.reports_view, 1)
+        self.media_strip = QWidget()
+        self._media_layout = QHBoxLayout(self.media_strip)
+        self._media_layout.setContentsMargins(0, 0, 0, 0)
+        self._media_layout.addStretch(1)
+        self.media_strip.hide()
+        self._media_captions: list[str] = []
+        detail_layout.addWidget(self.media_strip)
         detail_layout.addLayout(detail_actions)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
@@ -956,6 +984,50 @@ class IncidentListPane(QWidget):
         self._update_controls()
         self.sig_reports_shown.emit(incident_id)
 
+    def _on_media_loaded(self, incident_id: int, result: QueryResult[Any]) -> None:
+        if incident_id != self._detail_id:
+            return
+        while self._media_layout.count() > 1:  # keep the trailing stretch
+            item = self._media_layout.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self._media_captions = []
+        media = result.value
+        if result.error is not None:
+            media = []
+            self._media_captions.append(f"media not read: {printable(str(result.error))}")
+        for shown in media if isinstance(media, list) else []:
+            caption = f"report {shown.report_id}: {shown.summary}"
+            self._media_captions.append(caption)
+            tile = QLabel()
+            tile.setToolTip(f"{caption}\n{shown.path}")
+            image = QImage.fromData(shown.thumbnail) if shown.thumbnail else QImage()
+            if image.isNull():
+                tile.setText(caption + "\n(no thumbnail)")
+            else:
+                pixmap = QPixmap.fromImage(image).scaledToWidth(
+                    MEDIA_THUMB_WIDTH, Qt.TransformationMode.SmoothTransformation
+                )
+                tile.setPixmap(pixmap)
+            box = QWidget()
+            column = QVBoxLayout(box)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.addWidget(tile)
+            text = QLabel(caption)
+            text.setWordWrap(True)
+            text.setMaximumWidth(MEDIA_THUMB_WIDTH)
+            column.addWidget(text)
+            self._media_layout.insertWidget(self._media_layout.count() - 1, box)
+        if not media and result.error is not None:
+            note = QLabel(self._media_captions[0])
+            self._media_layout.insertWidget(0, note)
+        self.media_strip.setVisible(bool(self._media_captions))
+
+    def media_captions(self) -> list[str]:
+        """What the media strip of the shown incident says, one caption per file."""
+        return list(self._media_captions)
+
     def _on_validated(
         self, incident_id: int, category: str | None, result: QueryResult[Any]
     ) -> None:
@@ -1103,6 +1175,11 @@ class IncidentListPane(QWidget):
             f"{self._channel}.reports",
             CallRequest(partial(self._actions.incident_reports, incident_id), "incident reports"),
             partial(self._on_reports_loaded, incident_id),
+        )
+        self._client.submit(
+            f"{self._channel}.media",
+            CallRequest(partial(self._actions.incident_media, incident_id), "incident media"),
+            partial(self._on_media_loaded, incident_id),
         )
 
     def _shown_view(self) -> IncidentView | None:

@@ -43,6 +43,7 @@ from widgets.incident_list import (
     REPORT_REPORTER,
     REPORT_TEXT,
     IncidentListPane,
+    MediaShown,
 )
 
 NOW = datetime(2026, 2, 3, 10, 0, 0, tzinfo=UTC)  # 15:30 in the tests' local time
@@ -142,6 +143,7 @@ class FakeIncidents:
             2: [report(20, 2, 30 * 60, text="Bike stolen", reporter="Kim")],
             1: [report(10, 1, 20 * 24 * 60, text="Graffiti on the wall")],
         }
+        self.media: dict[int, list[MediaShown]] = {}
         self.calls: list[tuple[Any, ...]] = []
         self.threads: set[str] = set()
         self.refusal: Exception | None = None
@@ -240,6 +242,10 @@ class FakeIncidents:
         self.rows.append(view)
         self.reports[50] = [report(500, 50, 0, text=fields["text"])]
         return Filed(report_id=500, incident=view, merged=False)
+
+    def incident_media(self, incident_id: int) -> list[MediaShown]:
+        self._called("media", incident_id)
+        return list(self.media.get(incident_id, []))
 
     def llm_status(self) -> str:
         self._called("llm_status")
@@ -397,6 +403,48 @@ def test_the_selected_incidents_reports_show_with_their_own_classification_and_m
     assert pane.selected_incident() is None and pane.shown_incident() == 1
     assert "not in the list with these filters" in pane.detail_label.text()
     assert emitted == []
+
+
+def jpeg(width: int, height: int) -> bytes:
+    from PySide6.QtCore import QBuffer, QIODevice
+    from PySide6.QtGui import QColor, QImage
+
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(QColor(40, 120, 200))
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "JPEG")
+    return bytes(buffer.data().data())
+
+
+def test_an_incident_shows_its_media_with_what_was_found_in_them(
+    qtbot: QtBot, pane: IncidentListPane, backend: FakeIncidents
+) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    backend.media[3] = [
+        MediaShown(7, 30, "photo, 4 people; faces: Ann", "incidents/a.jpg", jpeg(320, 240)),
+        MediaShown(8, 31, "video, 2 people", "incidents/b.mp4", None),
+    ]
+    show(qtbot, pane, 3)
+    qtbot.waitUntil(lambda: len(pane.media_captions()) == 2, timeout=5000)
+    assert pane.media_captions() == [
+        "report 30: photo, 4 people; faces: Ann",
+        "report 31: video, 2 people",
+    ]
+    assert pane.media_strip.isVisible()
+    pixmaps = [
+        label.pixmap()
+        for label in pane.media_strip.findChildren(QLabel)
+        if not label.pixmap().isNull()
+    ]
+    assert [p.width() for p in pixmaps] == [160]  # the one thumbnail, scaled to the strip
+    assert ("media", 3) in backend.calls
+    assert all(t.startswith("query-") for t in backend.threads)
+    # an incident without media hides the strip
+    show(qtbot, pane, 2)
+    qtbot.waitUntil(lambda: not pane.media_captions(), timeout=5000)
+    assert not pane.media_strip.isVisible()
 
 
 def test_validate_and_correct_run_as_asked_after_a_confirmation(

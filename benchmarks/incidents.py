@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 from benchmarks.event_queries import _fresh_pg_database
 from benchmarks.incident_generator import IncidentArrays, generate_incidents, report_text
 from engine.access import Actor, Role
+from engine.incidents.classify import Classification
 from engine.incidents.intake import IntakeSettings
 from engine.incidents.nightly import retrain
 from engine.incidents.records import (
@@ -47,7 +48,6 @@ from engine.incidents.records import (
     FileReports,
     NewReport,
     RiskSource,
-    Verdict,
     find_candidates,
     raise_risk,
 )
@@ -119,7 +119,7 @@ def _measure(url: str, history: IncidentArrays) -> dict[str, Any]:
         with StoreWriter.running(store) as writer:
 
             def file(probe: ReportInput) -> None:
-                verdict = Verdict("theft", 2, 0.6, "keywords")
+                verdict = Classification("theft", 2, 0.6, "keywords")
                 item = NewReport(report=probe, verdict=verdict, cell=0, source="cli")
                 writer.execute(
                     FileReports(reports=(item,), at=probe.at, actor=OPERATOR, risk=risk),

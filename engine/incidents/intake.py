@@ -22,6 +22,7 @@ from typing import Any
 
 from engine.access import Actor
 from engine.incidents.classify import (
+    Classification,
     IncidentClassifier,
     KeywordClassifier,
     LlmClassifier,
@@ -38,7 +39,6 @@ from engine.incidents.records import (
     NewReport,
     ReclassifyReports,
     RiskUpdate,
-    Verdict,
     pending_reports,
 )
 from engine.incidents.reports import ReportInput
@@ -172,7 +172,7 @@ class IncidentIntake:
         media = [self._media_of(r) for r in reports]  # refused before any slow work
         verdicts = []
         for n, report in enumerate(reports, 1):
-            verdicts.append(Verdict.of(self._classifier.classify(report.text)))
+            verdicts.append(self._classifier.classify(report.text))
             if progress is not None:
                 progress(n, len(reports))
         cells = cells_of_points(
@@ -236,14 +236,14 @@ class IncidentIntake:
             return ReclassifyOutcome(0, 0, [], None)
         if not self._classifier.llm_configured:
             return ReclassifyOutcome(len(pending), 0, [], self._classifier.llm_missing_reason)
-        done: dict[int, Verdict] = {}
+        done: dict[int, Classification] = {}
         stopped: str | None = None
         for report_id, text in pending:
             answer = self._classifier.classify(text)
             if answer.fallback_reason is not None:
                 stopped = answer.fallback_reason
                 break
-            done[report_id] = Verdict.of(answer)
+            done[report_id] = answer
         changed: list[int] = self._writer.execute(ReclassifyReports(verdicts=done)) if done else []
         return ReclassifyOutcome(len(pending), len(done), changed, stopped)
 

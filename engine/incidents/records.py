@@ -35,6 +35,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
+from engine.incidents.classify import Classification
 from engine.incidents.geo import bounding_box, great_circle_m
 from engine.incidents.reports import ReportInput
 from engine.store.audit import audit_command
@@ -88,43 +89,6 @@ class CorrelationSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
-    """A classification as stored with a report: the category, severity (1–5) and
-    confidence (0–1), who decided (``keywords``, ``text_model``, ``llm:<model>``,
-    ``operator:<name>``), why the LLM did not (if it did not), and whether it should be
-    asked again when it is back (``llm_pending``)."""
-
-    category: str
-    severity: int
-    confidence: float
-    classifier: str
-    fallback_reason: str | None = None
-    llm_pending: bool = False
-
-    def __post_init__(self) -> None:
-        if self.category not in INCIDENT_CATEGORIES:
-            raise ValueError(
-                f"unknown category {self.category!r}; valid: {', '.join(INCIDENT_CATEGORIES)}"
-            )
-        if not 1 <= self.severity <= 5:
-            raise ValueError(f"severity must be 1–5, got {self.severity!r}")
-        if not (math.isfinite(self.confidence) and 0 <= self.confidence <= 1):
-            raise ValueError(f"confidence must be 0–1, got {self.confidence!r}")
-
-    @classmethod
-    def of(cls, classification: Any) -> Verdict:
-        """From any object with the same fields (a classifier's ``Classification``)."""
-        return cls(
-            category=classification.category,
-            severity=int(classification.severity),
-            confidence=float(classification.confidence),
-            classifier=classification.classifier,
-            fallback_reason=getattr(classification, "fallback_reason", None),
-            llm_pending=bool(getattr(classification, "llm_pending", False)),
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class MediaInput:
     """A file attached to a report, already copied into the data dir and analysed."""
 
@@ -143,7 +107,7 @@ class NewReport:
     (the risk grid's resolution), where it came from, and its media."""
 
     report: ReportInput
-    verdict: Verdict
+    verdict: Classification
     cell: int
     source: str = "form"  # form | import | cli | escalation
     event_id: int | None = None
@@ -255,7 +219,7 @@ class Decision:
     tied: tuple[str, ...] = ()
 
 
-def consensus(verdicts: Sequence[Verdict]) -> Decision:
+def consensus(verdicts: Sequence[Classification]) -> Decision:
     """The category most reports give (majority); a tie goes to the category with the
     highest summed confidence; a tie in that too keeps the earliest report's category among
     the tied ones (``basis="tie"``). Severity is the highest among the winning reports (the
@@ -433,6 +397,19 @@ def _view(session: Session, incident: Incident) -> IncidentView:
     )
 
 
+def _reports_of(session: Session, incident_id: int) -> Sequence[IncidentReport]:
+    """An incident's reports, oldest first."""
+    return session.scalars(
+        select(IncidentReport)
+        .where(IncidentReport.incident_id == incident_id)
+        .order_by(IncidentReport.at, IncidentReport.id)
+    ).all()
+
+
+def _stored_classification(report: IncidentReport) -> Classification:
+    return Classification(report.category, report.severity, report.confidence, report.classifier)
+
+
 def _incident(session: Session, incident_id: int) -> Incident:
     incident = session.get(Incident, incident_id)
     if incident is None:
@@ -443,11 +420,7 @@ def _incident(session: Session, incident_id: int) -> Incident:
 def _refresh(session: Session, incident: Incident) -> Decision | None:
     """Recompute the incident's figures from its reports (and its category unless an
     operator set it). Returns the consensus decision (None when an operator's stands)."""
-    reports = session.scalars(
-        select(IncidentReport)
-        .where(IncidentReport.incident_id == incident.id)
-        .order_by(IncidentReport.at, IncidentReport.id)
-    ).all()
+    reports = _reports_of(session, incident.id)
     first = reports[0]
     incident.occurred_at = first.at
     incident.last_report_at = max(r.at for r in reports)
@@ -457,9 +430,7 @@ def _refresh(session: Session, incident: Incident) -> Decision | None:
     incident.llm_pending = any(r.llm_pending for r in reports)
     if incident.validated_at is not None:
         return None
-    decision = consensus(
-        [Verdict(r.category, r.severity, r.confidence, r.classifier) for r in reports]
-    )
+    decision = consensus([_stored_classification(r) for r in reports])
     incident.category = decision.category
     incident.severity = decision.severity
     incident.confidence = decision.confidence
@@ -719,12 +690,7 @@ class BreakTie(StoreCommand):
         incident = session.get(Incident, self.incident_id)
         if incident is None or incident.validated_at is not None:
             return False
-        reports = session.scalars(
-            select(IncidentReport)
-            .where(IncidentReport.incident_id == incident.id)
-            .order_by(IncidentReport.at, IncidentReport.id)
-        ).all()
-        verdicts = [Verdict(r.category, r.severity, r.confidence, r.classifier) for r in reports]
+        verdicts = [_stored_classification(r) for r in _reports_of(session, incident.id)]
         decision = consensus(verdicts)
         if decision.tied != self.tied or self.category not in self.tied:
             return False  # reports changed meanwhile
@@ -879,7 +845,7 @@ class ReclassifyReports(StoreCommand):
     down) and recompute their incidents' consensus (an operator's category stands).
     Returns the ids of the incidents whose category changed."""
 
-    verdicts: Mapping[int, Verdict]
+    verdicts: Mapping[int, Classification]
 
     def apply(self, session: Session) -> list[int]:
         touched: dict[int, str] = {}
@@ -988,11 +954,7 @@ def incident_reports(store: Store, incident_id: int) -> list[ReportView]:
     """The reports of incident ``incident_id``, oldest first."""
     with store.sessions() as session:
         _incident(session, incident_id)
-        rows = session.scalars(
-            select(IncidentReport)
-            .where(IncidentReport.incident_id == incident_id)
-            .order_by(IncidentReport.at, IncidentReport.id)
-        ).all()
+        rows = _reports_of(session, incident_id)
         return [
             ReportView(
                 r.id,

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from console.incidents_backend import IncidentsBackend
-from engine.incidents.records import FileReports, MediaInput, NewReport, Verdict
+from engine.incidents.classify import Classification
+from engine.incidents.records import FileReports, MediaInput, NewReport
 from engine.incidents.reports import ReportInput
 from engine.paths import data_dir
 from engine.store import Store
@@ -50,7 +51,7 @@ def test_media_are_read_with_their_thumbnails(db_url: str) -> None:
                     reports=(
                         NewReport(
                             report=ReportInput("Fight", 51.5, -0.14, T0),
-                            verdict=Verdict("violence", 3, 0.7, "keywords"),
+                            verdict=Classification("violence", 3, 0.7, "keywords"),
                             cell=0,
                             media=media,
                         ),

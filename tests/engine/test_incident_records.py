@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.access import PermissionDeniedError
+from engine.incidents.classify import Classification
 from engine.incidents.geo import great_circle_m
 from engine.incidents.records import (
     CorrelationSettings,
@@ -26,7 +27,6 @@ from engine.incidents.records import (
     UnmergeError,
     UnmergeReport,
     ValidateIncident,
-    Verdict,
     consensus,
     find_candidates,
     get_incident,
@@ -68,7 +68,7 @@ def report(
 ) -> NewReport:
     return NewReport(
         report=ReportInput(text=text, latitude=lat, longitude=lon, at=at, reporter=reporter),
-        verdict=Verdict(
+        verdict=Classification(
             category,
             severity,
             confidence,
@@ -237,7 +237,7 @@ def test_media_must_look_alike_only_when_both_carry_media(writer: StoreWriter) -
 
 
 def test_consensus_majority_then_confidence_then_tie() -> None:
-    v = Verdict
+    v = Classification
     assert consensus([v("theft", 2, 0.6, "keywords")]).basis == "single"
     majority = consensus(
         [v("theft", 2, 0.9, "a"), v("violence", 4, 0.5, "b"), v("violence", 3, 0.6, "c")]
@@ -381,7 +381,7 @@ def test_reclassify_pending_reports_updates_consensus(writer: StoreWriter, store
     assert a.incident.llm_pending
     assert pending_reports(store) == [(a.report_id, "flames in a bin")]
     changed = writer.execute(
-        ReclassifyReports(verdicts={a.report_id: Verdict("fire", 3, 0.92, "llm:claude")})
+        ReclassifyReports(verdicts={a.report_id: Classification("fire", 3, 0.92, "llm:claude")})
     )
     assert changed == [a.incident.incident_id]
     incident = get_incident(store, a.incident.incident_id)
@@ -411,11 +411,11 @@ def test_list_filters_by_category_and_time(writer: StoreWriter, store: Store) ->
 
 def test_verdict_and_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="unknown category"):
-        Verdict("arson", 3, 0.5, "x")
-    with pytest.raises(ValueError, match="severity must be 1–5"):
-        Verdict("fire", 6, 0.5, "x")
-    with pytest.raises(ValueError, match="confidence must be 0–1"):
-        Verdict("fire", 3, 1.5, "x")
+        Classification("arson", 3, 0.5, "x")
+    with pytest.raises(ValueError, match="severity 6 is outside 1-5"):
+        Classification("fire", 6, 0.5, "x")
+    with pytest.raises(ValueError, match=r"confidence 1\.5 is outside 0-1"):
+        Classification("fire", 3, 1.5, "x")
     with pytest.raises(ValueError, match="correlation distance"):
         CorrelationSettings(distance_m=-1)
     with pytest.raises(ValueError, match="correlation window"):

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from benchmarks.incident_generator import generate_incidents
 from engine.clock import REAL_CLOCK
 from engine.config import load_site
+from engine.incidents.classify import Classification
 from engine.incidents.intake import IntakeSettings
 from engine.incidents.nightly import (
     FORECAST_FILE,
@@ -30,7 +31,7 @@ from engine.incidents.nightly import (
     load_forecast,
     retrain,
 )
-from engine.incidents.records import FileReports, NewReport, Verdict
+from engine.incidents.records import FileReports, NewReport
 from engine.incidents.reports import ReportInput
 from engine.incidents.risk import CATEGORIES, RISK_CLASSES, cells_of_points
 from engine.store import Store
@@ -77,7 +78,7 @@ def fill(writer: StoreWriter, n: int = 1500, days: int = 40) -> None:
                 longitude=float(history.lon[i]),
                 at=datetime.fromtimestamp(int(history.t_s[i]), UTC),
             ),
-            verdict=Verdict(CATEGORIES[int(history.category[i])], 2, 0.6, "keywords"),
+            verdict=Classification(CATEGORIES[int(history.category[i])], 2, 0.6, "keywords"),
             cell=int(cells[i]),
         )
         for i in range(len(history))

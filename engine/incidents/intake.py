@@ -39,6 +39,7 @@ from engine.incidents.records import (
     NewReport,
     ReclassifyReports,
     RiskUpdate,
+    get_incident,
     pending_reports,
 )
 from engine.incidents.reports import ReportInput
@@ -224,8 +225,6 @@ class IncidentIntake:
         )
         if not applied:
             return filed
-        from engine.incidents.records import get_incident
-
         return _with_incident(filed, get_incident(self._store, filed.incident.incident_id))
 
     def reclassify_pending(self, *, limit: int = 200) -> ReclassifyOutcome:

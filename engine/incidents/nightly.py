@@ -633,6 +633,8 @@ class RiskScheduler:
         with self._lock:
             try:
                 self._job(slot)
+            except RetrainError as exc:  # logged in risk_models and shown on the map
+                log.warning("risk retrain for %s: %s", slot.isoformat(), exc)
             except Exception:
                 log.exception("risk retrain for %s failed", slot.isoformat())
 

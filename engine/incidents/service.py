@@ -437,6 +437,9 @@ class IncidentService:
                 f"risk model is at H3 resolution {forecast.resolution}, the grid at "
                 f"{settings.resolution}: it is refitted tonight (or run a refit now)"
             )
+        if self.last_retrain_error is not None:
+            kept = "the previous model is shown" if forecast is not None else "no model yet"
+            problem = f"the last risk refit failed ({self.last_retrain_error}); {kept}"
         fitted = (
             None if forecast is None else datetime.fromtimestamp(forecast.fitted_at_s, now.tzinfo)
         )

@@ -407,7 +407,13 @@ def _reports_of(session: Session, incident_id: int) -> Sequence[IncidentReport]:
 
 
 def _stored_classification(report: IncidentReport) -> Classification:
-    return Classification(report.category, report.severity, report.confidence, report.classifier)
+    return Classification(
+        report.category,
+        report.severity,
+        report.confidence,
+        report.classifier,
+        llm_pending=report.llm_pending,
+    )
 
 
 def _incident(session: Session, incident_id: int) -> Incident:
@@ -557,21 +563,31 @@ def _insert_report(
     return int(report_id)
 
 
-def _new_incident(session: Session, item: NewReport, site_id: int | None) -> Incident:
-    r, v = item.report, item.verdict
+def _new_incident(
+    session: Session,
+    *,
+    at: datetime,
+    latitude: float,
+    longitude: float,
+    cell: int,
+    site_id: int | None,
+    verdict: Classification,
+) -> Incident:
+    """A new incident of one report (its figures are then recomputed by :func:`_refresh`
+    once the report is attached)."""
     incident = Incident(
-        occurred_at=r.at,
-        last_report_at=r.at,
-        latitude=r.latitude,
-        longitude=r.longitude,
-        cell=item.cell,
+        occurred_at=at,
+        last_report_at=at,
+        latitude=latitude,
+        longitude=longitude,
+        cell=cell,
         site_id=site_id,
-        category=v.category,
-        severity=v.severity,
-        confidence=v.confidence,
-        classifier=v.classifier,
+        category=verdict.category,
+        severity=verdict.severity,
+        confidence=verdict.confidence,
+        classifier=verdict.classifier,
         category_basis="single",
-        llm_pending=v.llm_pending,
+        llm_pending=verdict.llm_pending,
         report_count=0,
         reporter_count=0,
     )
@@ -660,7 +676,15 @@ class FileReports(GuardedCommand, StoreCommand):
                 "seconds_apart": best.seconds_apart,
             }
         else:
-            incident = _new_incident(session, item, self.site_id)
+            incident = _new_incident(
+                session,
+                at=r.at,
+                latitude=r.latitude,
+                longitude=r.longitude,
+                cell=item.cell,
+                site_id=self.site_id,
+                verdict=item.verdict,
+            )
             merge = {}
         report_id = _insert_report(session, incident.id, item, self.at, self.actor.label, merge)
         decision = _refresh(session, incident)
@@ -805,24 +829,15 @@ class UnmergeReport(GuardedCommand, StoreCommand):
                 f"report {self.report_id} is the only report of incident {old.id}: "
                 "there is nothing to split it from"
             )
-        new = Incident(
-            occurred_at=report.at,
-            last_report_at=report.at,
+        new = _new_incident(
+            session,
+            at=report.at,
             latitude=report.latitude,
             longitude=report.longitude,
             cell=self.cell if self.cell is not None else old.cell,
             site_id=old.site_id,
-            category=report.category,
-            severity=report.severity,
-            confidence=report.confidence,
-            classifier=report.classifier,
-            category_basis="single",
-            llm_pending=report.llm_pending,
-            report_count=1,
-            reporter_count=1,
+            verdict=_stored_classification(report),
         )
-        session.add(new)
-        session.flush()
         report.incident_id = new.id
         report.merge = {"unmerged_from": old.id, "by": self.actor.label, "at": self.at.isoformat()}
         session.flush()

@@ -42,7 +42,6 @@ from engine.incidents.records import (
     IncidentView,
     UnmergeReport,
     ValidateIncident,
-    list_incidents,
 )
 from engine.incidents.reports import ReportInput, read_report_file, report_from_fields
 from engine.incidents.risk import RiskSettings, cells_around, risk_class, risk_thresholds
@@ -456,25 +455,6 @@ class IncidentService:
             model_fitted_at=fitted,
             model_problem=problem,
             thresholds=thresholds,
-        )
-
-    def incidents(
-        self,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        category: str | None = None,
-        limit: int = 500,
-        offset: int = 0,
-    ) -> list[IncidentView]:
-        """Incidents for the list and the map's markers, newest first."""
-        return list_incidents(
-            self._store,
-            since=since,
-            until=until,
-            category=category,
-            limit=limit,
-            offset=offset,
         )
 
     def _publish(self, event: Event) -> None:

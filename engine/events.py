@@ -41,6 +41,29 @@ class EventRecord:
     person: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One tracked person found by the detector in a frame: the track, its detection's box
+    (x, y, w, h in pixels) and confidence, and the snapshot written when the track was
+    confirmed (on that frame only; data-dir relative)."""
+
+    track_id: int
+    box: tuple[float, float, float, float]
+    confidence: float
+    snapshot: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeopleDetected(Event):
+    """The detector ran on a frame of ``camera`` (``frame_size``: width, height in pixels)
+    and confirmed these tracked people in it. Published on the camera's worker thread after
+    every detector run that found someone; not history (the alert rules consume it)."""
+
+    camera: str
+    frame_size: tuple[int, int]
+    sightings: tuple[Sighting, ...]
+
+
 class CameraStatus(enum.StrEnum):
     """Life cycle of one camera source as the operator sees it."""
 

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
-from engine.store.alert_models import Alert, AlertDelivery
+from engine.store.alert_models import Alert, AlertDelivery, AlertSequence
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
@@ -77,7 +77,8 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _view(session: Session, alert: Alert) -> AlertView:
+def alert_view(session: Session, alert: Alert) -> AlertView:
+    """The :class:`AlertView` of a stored alert (its person and delivery counts read)."""
     person = (
         session.scalar(select(Person.public_id).where(Person.id == alert.person_id))
         if alert.person_id is not None
@@ -160,10 +161,28 @@ class RaiseAlert(StoreCommand):
                     "event_id": event_id,
                     "person_id": person_id,
                     "detail": self.detail,
+                    "last_seen_at": self.raised_at,
                 }
             ],
         ).scalar_one()
-        return _view(session, _alert(session, int(alert_id)))
+        # An alert of one sequence whose confidence is unknown: the risk-class filter,
+        # which looks at sequences, never hides it.
+        session.execute(
+            insert(AlertSequence),
+            [
+                {
+                    "seq_key": f"alert-{alert_id}",
+                    "alert_id": alert_id,
+                    "source": self.source,
+                    "trigger": self.kind[:16],
+                    "track_id": self.track_id,
+                    "started_at": self.raised_at,
+                    "last_seen_at": self.raised_at,
+                    "detections": 1,
+                }
+            ],
+        )
+        return alert_view(session, _alert(session, int(alert_id)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,7 +209,7 @@ class AcknowledgeAlert(GuardedCommand, StoreCommand):
             alert.acknowledged_by = self.actor.label
             audit_command(session, self, {"kind": alert.kind, "title": alert.title})
             session.flush()
-        return _view(session, alert)
+        return alert_view(session, alert)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -207,7 +226,7 @@ class EscalateAlert(StoreCommand):
             return None
         alert.escalated_at = self.at
         session.flush()
-        return _view(session, alert)
+        return alert_view(session, alert)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -249,7 +268,7 @@ def list_alerts(store: Store, *, open_only: bool = False, limit: int = 100) -> l
     if open_only:
         stmt = stmt.where(Alert.acknowledged_at.is_(None))
     with store.sessions() as session:
-        return [_view(session, alert) for alert in session.scalars(stmt).all()]
+        return [alert_view(session, alert) for alert in session.scalars(stmt).all()]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,15 @@
-"""Typed models of alerts and their webhook deliveries (revision ``0011``). See
-:mod:`engine.alerts`.
+"""Typed models of alerts, their sequences, the rules that raise them, and webhook deliveries
+(revisions ``0011`` and ``0013``). See :mod:`engine.alerts`.
 
-An alert is something an operator must see and acknowledge (for now: a fall in a sensing
-room). It is raised by the engine with the event that caused it, acknowledged by someone (who
-and when), escalated when nobody acknowledged it in time, and delivered to the configured
-webhooks, each attempt's outcome kept in ``alert_deliveries``.
+An alert is something an operator must see and acknowledge. It groups the *sequences* of one
+site that overlap in time: a sequence is a run of triggering detections on one camera (or
+sensing room) that belong together, with ``max_conf``, the highest confidence among its own
+detections, only ever raised. Sequences are made by the admin's ``alert_rules`` (camera or
+room, optional zone, trigger, armed schedule); a fall makes an alert of one sequence whose
+confidence is unknown. An alert is acknowledged by someone (who and when), escalated when
+nobody acknowledged it in time, and delivered to the configured webhooks, each attempt's
+outcome kept in ``alert_deliveries``. Operators label sequences true or false alarms; the
+labels stay with the sequence for training.
 """
 
 from __future__ import annotations
@@ -12,12 +17,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.store.models import Base, BigId
 
 ALERT_SEVERITIES = ("info", "warning", "critical")
+RULE_TRIGGERS = ("person", "loitering", "sensing_blob", "gesture")
+SEQUENCE_LABELS = ("true_alarm", "false_alarm")
 
 
 class Alert(Base):
@@ -26,6 +43,7 @@ class Alert(Base):
         CheckConstraint("severity IN ('info', 'warning', 'critical')", name="ck_alerts_severity"),
         Index("ix_alerts_raised_at_id", "raised_at", "id"),
         Index("ix_alerts_open", "acknowledged_at", "raised_at"),
+        Index("ix_alerts_site_last_seen", "site_id", "last_seen_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -45,6 +63,85 @@ class Alert(Base):
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(100))
     escalated_at: Mapped[datetime | None]
+    # The latest activity of any of its sequences: a new sequence of the site within the
+    # grouping window of it joins this alert.
+    last_seen_at: Mapped[datetime | None]
+
+
+class AlertRule(Base):
+    """What raises an alert, set by an admin: on camera ``camera_id`` (or in sensing room
+    ``room``), inside ``zone`` (a polygon of [x, y] in fractions of the frame; None: the
+    whole view), which ``trigger`` (a person; loitering longer than ``loiter_s``; a sensing
+    blob in a room that should be empty; gesture ``gesture``), armed on ``days`` (bit 0 =
+    Monday) from ``armed_from_min`` to ``armed_until_min`` (minutes of the UTC day; a span
+    past midnight wraps)."""
+
+    __tablename__ = "alert_rules"
+    __table_args__ = (
+        CheckConstraint(
+            "trigger IN ('person', 'loitering', 'sensing_blob', 'gesture')",
+            name="ck_alert_rules_trigger",
+        ),
+        CheckConstraint(
+            "(camera_id IS NULL) <> (room IS NULL)", name="ck_alert_rules_camera_or_room"
+        ),
+        CheckConstraint(
+            "severity IN ('info', 'warning', 'critical')", name="ck_alert_rules_severity"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    camera_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cameras.id", ondelete="CASCADE"), index=True
+    )
+    room: Mapped[str | None] = mapped_column(String(64))
+    trigger: Mapped[str] = mapped_column(String(16))
+    loiter_s: Mapped[float | None] = mapped_column(Float)
+    gesture: Mapped[str | None] = mapped_column(String(100))
+    zone: Mapped[list[list[float]] | None] = mapped_column(JSON)
+    days: Mapped[int] = mapped_column(Integer, default=127)
+    armed_from_min: Mapped[int] = mapped_column(Integer, default=0)
+    armed_until_min: Mapped[int] = mapped_column(Integer, default=1440)
+    severity: Mapped[str] = mapped_column(String(16), default="warning")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class AlertSequence(Base):
+    """Consecutive triggering detections on one camera (or room) that belong together,
+    stored once there are enough of them, grouped into alert ``alert_id``. ``max_conf`` is
+    the highest confidence of its own detections (None: unknown, e.g. a fall), raised in SQL
+    as detections arrive and never lowered. ``seq_key`` is the engine's name for it, so
+    extensions queued behind its creation find it."""
+
+    __tablename__ = "alert_sequences"
+    __table_args__ = (
+        CheckConstraint(
+            "label IS NULL OR label IN ('true_alarm', 'false_alarm')",
+            name="ck_alert_sequences_label",
+        ),
+        Index("ix_alert_sequences_alert", "alert_id", "max_conf"),
+        Index("ix_alert_sequences_camera_started", "camera_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    seq_key: Mapped[str] = mapped_column(String(40), unique=True)
+    alert_id: Mapped[int] = mapped_column(BigId, ForeignKey("alerts.id", ondelete="CASCADE"))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("alert_rules.id", ondelete="SET NULL"))
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(128))  # "camera:plaza", "sensing:lab"
+    trigger: Mapped[str] = mapped_column(String(16))  # "person", …, "fall"
+    track_id: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    detections: Mapped[int] = mapped_column(Integer)
+    max_conf: Mapped[float | None] = mapped_column(Float)
+    snapshot: Mapped[str | None] = mapped_column(String(1000))  # data-dir relative path
+    label: Mapped[str | None] = mapped_column(String(16))
+    labelled_by: Mapped[str | None] = mapped_column(String(100))
+    labelled_at: Mapped[datetime | None]
 
 
 class AlertDelivery(Base):

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.cv import import_cv2
-from engine.events import Event, EventRecord
+from engine.events import Event, EventRecord, PeopleDetected, Sighting
 from engine.media import MediaFile
 from engine.vision.detect import Detection, HogPersonDetector, PersonDetector
 from engine.vision.face_worker import SCENE_TRACK, FaceWorker
@@ -217,8 +217,13 @@ class CameraAnalyzer:
         self._note_track_times(t, wall)
         if detections:
             self._keep_best_sightings(image, tuple(self.tracker.tracks), frame_index)
+        snapshots: dict[int, str] = {}
         for track in update.appeared:
-            self._announce(track, image, wall)
+            snapshot = self._announce(track, image, wall)
+            if snapshot is not None:
+                snapshots[track.track_id] = snapshot.path
+        if detections:
+            self._report_sightings(image, update.active, t, wall, snapshots)
         for track in update.ended:
             self._farewell(track)
         if len(self._track_walls) > len(self.tracker.tracks):  # tentative tracks that died
@@ -353,7 +358,35 @@ class CameraAnalyzer:
             self._farewell(track)
         self._track_walls.clear()
 
-    def _announce(self, track: Track, image: Image, at: datetime) -> None:
+    def _report_sightings(
+        self,
+        image: Image,
+        tracks: tuple[Track, ...],
+        t: float,
+        wall: datetime,
+        snapshots: dict[int, str],
+    ) -> None:
+        """Tell the alert rules which tracked people the detector found in this frame, each
+        with the confidence of its own detection."""
+        sightings = tuple(
+            Sighting(
+                tr.track_id,
+                (tr.box.x, tr.box.y, tr.box.w, tr.box.h),
+                tr.last_confidence,
+                snapshots.get(tr.track_id),
+            )
+            for tr in tracks
+            if tr.last_detected_s == t
+        )
+        if sightings:
+            height, width = image.shape[:2]
+            self._bus.publish(
+                PeopleDetected(
+                    at=wall, camera=self.camera, frame_size=(width, height), sightings=sightings
+                )
+            )
+
+    def _announce(self, track: Track, image: Image, at: datetime) -> MediaFile | None:
         self.stats.tracks_confirmed += 1
         snapshot = None
         if self._snapshot_dir is not None:
@@ -373,6 +406,7 @@ class CameraAnalyzer:
                 snapshot=snapshot,
             )
         )
+        return snapshot
 
     def _farewell(self, track: Track) -> None:
         self._face_tried.pop(track.track_id, None)

@@ -67,6 +67,7 @@ class Track:
     misses: int = 0
     confirmed: bool = False
     best_confidence: float = 0.0
+    last_confidence: float = 0.0  # of the detection that last confirmed it
     best_box: Box | None = None
     best_frame: int = -1
     path: list[tuple[float, float, float]] = field(default_factory=list)
@@ -275,6 +276,7 @@ class MultiTracker:
         track.misses = 0
         track.last_seen_s = track.last_detected_s = t
         track.last_frame = frame_index
+        track.last_confidence = det.confidence
         if det.confidence > track.best_confidence:
             track.best_confidence, track.best_box = det.confidence, det.box
             track.best_frame = frame_index
@@ -392,6 +394,7 @@ class MultiTracker:
             first_frame=frame_index,
             last_frame=frame_index,
             best_confidence=det.confidence,
+            last_confidence=det.confidence,
             best_box=det.box,
             best_frame=frame_index,
         )

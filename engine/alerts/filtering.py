@@ -1,0 +1,433 @@
+"""The low-risk filter and the alert list: exact pages of alerts with their passing sequences.
+
+On a low-risk day, low-confidence sequences are hidden (shadows, reflections, animals and
+cleaners make many of them): a sequence on a camera whose class that day is ``very_low``
+needs ``max_conf`` ≥ 0.60, on a ``low`` camera ≥ 0.45 (inclusive); every other class, a
+camera with no class, and a sequence whose confidence is unknown (NULL: a fall, a sensing
+blob) are kept. The rule is one SQL condition, a per-camera ``CASE``::
+
+    max_conf IS NULL OR max_conf >= CASE camera_id WHEN 3 THEN 0.45 WHEN 7 THEN 0.6 ELSE 0 END
+
+so the database filters before ``LIMIT``/``OFFSET``: pages are full and exact and a count
+equals the length of the list. An alert is listed when at least one of its sequences passes
+(``EXISTS``), and shows only those. With no provider, or one that never answered, nothing
+is hidden (fail open) and :class:`RiskGate` says so. An operator's override gives every
+camera one class: ``moderate`` and above show everything, ``low`` previews a low day.
+
+Pages are newest first by (raised_at, id). :class:`AlertListRequest` takes ``offset``
+(exact at any depth, for the CLI) or a keyset cursor ``before`` (the last row of the
+previous page: constant time at any depth, for the console's scrolling list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.incidents.risk import normalise_risk_class
+from engine.store.alert_models import Alert, AlertDelivery, AlertSequence
+from engine.store.database import Store
+from engine.store.incident_models import RISK_CLASSES
+from engine.store.models import Camera
+from engine.store.person_models import Person
+
+# Minimum max_conf by daily class (Pyronear pyro-api PR #583: the thresholds that cut their
+# false alerts on low fire-risk days without losing true ones).
+MIN_CONFIDENCE: Final[Mapping[str, float]] = {"very_low": 0.60, "low": 0.45}
+MAX_PAGE: Final = 10_000
+
+
+def threshold_for(risk_class: str | None) -> float | None:
+    """The minimum confidence a sequence needs on a camera of ``risk_class`` (None: no
+    filter)."""
+    return None if risk_class is None else MIN_CONFIDENCE.get(risk_class)
+
+
+def passes(max_conf: float | None, risk_class: str | None) -> bool:
+    """The filter for one sequence, as the SQL condition decides it (for notifications)."""
+    threshold = threshold_for(risk_class)
+    return threshold is None or max_conf is None or max_conf >= threshold
+
+
+def parse_override(text: str | None) -> str | None:
+    """An operator's override class ("Low", "very low") in canonical form; None for none.
+    ``ValueError`` listing the valid classes for anything else."""
+    if text is None or not str(text).strip():
+        return None
+    return normalise_risk_class(text)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskGate:
+    """What decides which sequences a list shows: each camera's class (by camera key) for
+    the list's day, or None when no classes are known (fail open: nothing hidden); an
+    operator's ``override`` (one class for every camera); and ``note``, a sentence saying
+    where the classes come from (or why there are none), for the UI."""
+
+    classes: Mapping[str, str] | None = None
+    override: str | None = None
+    note: str = ""
+
+    @property
+    def active(self) -> bool:
+        """Whether anything can be hidden."""
+        if self.override is not None:
+            return self.override in MIN_CONFIDENCE
+        return self.classes is not None and any(c in MIN_CONFIDENCE for c in self.classes.values())
+
+    def class_of(self, camera_key: str | None) -> str | None:
+        if camera_key is None:
+            return None
+        if self.override is not None:
+            return self.override
+        return None if self.classes is None else self.classes.get(camera_key)
+
+    def describe(self) -> str:
+        if self.override is not None:
+            what = f"override: every camera treated as {self.override}" + (
+                "" if self.override in MIN_CONFIDENCE else " (nothing hidden)"
+            )
+            return f"{what}; {self.note}" if self.note else what
+        if self.classes is None:
+            return self.note or "no risk classes: nothing is hidden"
+        return self.note or f"risk classes of {len(self.classes)} cameras"
+
+    def condition(self, session: Session) -> ColumnElement[bool] | None:
+        """The SQL condition a sequence must meet, or None when nothing is hidden."""
+        if self.override is not None:
+            threshold = MIN_CONFIDENCE.get(self.override)
+            if threshold is None:
+                return None
+            return or_(
+                AlertSequence.camera_id.is_(None),
+                AlertSequence.max_conf.is_(None),
+                AlertSequence.max_conf >= threshold,
+            )
+        if not self.classes:
+            return None
+        by_class = {k: MIN_CONFIDENCE[c] for k, c in self.classes.items() if c in MIN_CONFIDENCE}
+        if not by_class:
+            return None
+        thresholds = {
+            camera_id: by_class[key]
+            for camera_id, key in session.execute(
+                select(Camera.id, Camera.key).where(Camera.key.in_(by_class))
+            ).all()
+        }
+        if not thresholds:
+            return None
+        return or_(
+            AlertSequence.max_conf.is_(None),
+            AlertSequence.max_conf >= case(thresholds, value=AlertSequence.camera_id, else_=0.0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceView:
+    """One sequence of an alert as the list shows it."""
+
+    sequence_id: int
+    alert_id: int
+    camera: str | None  # camera key, None for a sensing room
+    source: str
+    trigger: str
+    track_id: int | None
+    started_at: datetime
+    last_seen_at: datetime
+    detections: int
+    max_conf: float | None
+    risk_class: str | None  # the camera's class in the list's view
+    snapshot: str | None
+    label: str | None
+    labelled_by: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "sequence": self.sequence_id,
+            "camera": self.camera,
+            "source": self.source,
+            "trigger": self.trigger,
+            "track_id": self.track_id,
+            "started_at": self.started_at.isoformat(),
+            "last_seen_at": self.last_seen_at.isoformat(),
+            "detections": self.detections,
+            "max_conf": None if self.max_conf is None else round(self.max_conf, 4),
+            "risk_class": self.risk_class,
+            "snapshot": self.snapshot,
+            "label": self.label,
+            "labelled_by": self.labelled_by,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """One alert of a list with the sequences that pass the filter (all of them when none is
+    active)."""
+
+    alert_id: int
+    raised_at: datetime
+    last_seen_at: datetime | None
+    kind: str
+    source: str
+    severity: str
+    title: str
+    person: str | None
+    event_id: int | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    escalated_at: datetime | None
+    deliveries_ok: int
+    deliveries_failed: int
+    sequences: tuple[SequenceView, ...]
+
+    @property
+    def open(self) -> bool:
+        return self.acknowledged_at is None
+
+    @property
+    def max_conf(self) -> float | None:
+        known = [s.max_conf for s in self.sequences if s.max_conf is not None]
+        return max(known) if known else None
+
+    @property
+    def cameras(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s.camera or s.source for s in self.sequences))
+
+    @property
+    def risk_class(self) -> str | None:
+        """The lowest class among its sequences' cameras (what decided what is shown)."""
+        classes = [s.risk_class for s in self.sequences if s.risk_class is not None]
+        return min(classes, key=RISK_CLASSES.index) if classes else None
+
+    @property
+    def snapshot(self) -> str | None:
+        best = max(
+            (s for s in self.sequences if s.snapshot),
+            key=lambda s: -1.0 if s.max_conf is None else s.max_conf,
+            default=None,
+        )
+        return None if best is None else best.snapshot
+
+    @property
+    def cursor(self) -> tuple[datetime, int]:
+        return self.raised_at, self.alert_id
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "alert": self.alert_id,
+            "raised_at": self.raised_at.isoformat(),
+            "last_seen_at": None if self.last_seen_at is None else self.last_seen_at.isoformat(),
+            "kind": self.kind,
+            "source": self.source,
+            "severity": self.severity,
+            "title": self.title,
+            "person": self.person,
+            "event_id": self.event_id,
+            "cameras": list(self.cameras),
+            "max_conf": None if self.max_conf is None else round(self.max_conf, 4),
+            "risk_class": self.risk_class,
+            "snapshot": self.snapshot,
+            "acknowledged_at": _iso(self.acknowledged_at),
+            "acknowledged_by": self.acknowledged_by,
+            "escalated_at": _iso(self.escalated_at),
+            "deliveries_ok": self.deliveries_ok,
+            "deliveries_failed": self.deliveries_failed,
+            "sequences": [s.as_json() for s in self.sequences],
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class AlertListRequest:
+    """A page of alerts, newest first: those raised on UTC ``day`` (None: any day), only
+    unacknowledged ones with ``open_only``; ``limit`` rows from ``offset``, or the rows
+    after keyset cursor ``before`` (raised_at, id) of the previous page's last row. ``gate``
+    decides which sequences show (see :class:`RiskGate`). ``with_counts`` also counts the
+    alerts shown and hidden in the whole view (a second and third query)."""
+
+    gate: RiskGate = field(default_factory=RiskGate)
+    day: date | None = None
+    open_only: bool = False
+    limit: int = 50
+    offset: int = 0
+    before: tuple[datetime, int] | None = None
+    with_counts: bool = False
+
+    def run(self, store: Store) -> AlertPage:
+        if not 1 <= self.limit <= MAX_PAGE:
+            raise ValueError(f"limit must be 1-{MAX_PAGE}, got {self.limit}")
+        if self.offset < 0:
+            raise ValueError(f"offset must be 0 or more, got {self.offset}")
+        with store.sessions() as session:
+            return list_page(session, self)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPage:
+    """One page: ``rows``; with counts, ``shown`` (alerts in the view that pass) and
+    ``hidden`` (alerts in the view the filter hides); ``gate`` as applied."""
+
+    rows: tuple[AlertRow, ...]
+    gate: RiskGate
+    offset: int
+    shown: int | None = None
+    hidden: int | None = None
+
+
+def _scope(request: AlertListRequest) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if request.day is not None:
+        start = datetime.combine(request.day, time(), tzinfo=UTC)
+        where += [Alert.raised_at >= start, Alert.raised_at < start + timedelta(days=1)]
+    if request.open_only:
+        where.append(Alert.acknowledged_at.is_(None))
+    return where
+
+
+def _passing(condition: ColumnElement[bool] | None) -> ColumnElement[bool]:
+    inner = AlertSequence.alert_id == Alert.id
+    if condition is not None:
+        inner = and_(inner, condition)
+    return exists(select(AlertSequence.id).where(inner))
+
+
+def list_page(session: Session, request: AlertListRequest) -> AlertPage:
+    """See :class:`AlertListRequest` (runs on the caller's session)."""
+    condition = request.gate.condition(session)
+    where = [*_scope(request), _passing(condition)]
+    if request.before is not None:
+        at, alert_id = request.before
+        where.append(or_(Alert.raised_at < at, and_(Alert.raised_at == at, Alert.id < alert_id)))
+    stmt = (
+        select(Alert)
+        .where(*where)
+        .order_by(Alert.raised_at.desc(), Alert.id.desc())
+        .limit(request.limit)
+    )
+    if request.before is None and request.offset:
+        stmt = stmt.offset(request.offset)
+    alerts = session.scalars(stmt).all()
+    rows = _rows(session, alerts, condition, request.gate)
+    shown = hidden = None
+    if request.with_counts:
+        shown, total = count_in(session, request, condition)
+        hidden = total - shown
+    return AlertPage(tuple(rows), request.gate, request.offset, shown, hidden)
+
+
+def count_in(
+    session: Session, request: AlertListRequest, condition: ColumnElement[bool] | None
+) -> tuple[int, int]:
+    """(alerts in the request's view that pass, all alerts in its view)."""
+    scope = _scope(request)
+    total = int(
+        session.scalar(select(func.count()).select_from(Alert).where(*scope, _passing(None))) or 0
+    )
+    if condition is None:
+        return total, total
+    shown = session.scalar(
+        select(func.count()).select_from(Alert).where(*scope, _passing(condition))
+    )
+    return int(shown or 0), int(total)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertCountRequest:
+    """How many alerts :class:`AlertListRequest` with the same view would list in all:
+    (shown, hidden)."""
+
+    gate: RiskGate = field(default_factory=RiskGate)
+    day: date | None = None
+    open_only: bool = False
+
+    def run(self, store: Store) -> tuple[int, int]:
+        listing = AlertListRequest(gate=self.gate, day=self.day, open_only=self.open_only)
+        with store.sessions() as session:
+            shown, total = count_in(session, listing, self.gate.condition(session))
+        return shown, total - shown
+
+
+def _rows(
+    session: Session,
+    alerts: Iterable[Alert],
+    condition: ColumnElement[bool] | None,
+    gate: RiskGate,
+) -> list[AlertRow]:
+    alerts = list(alerts)
+    if not alerts:
+        return []
+    ids = [a.id for a in alerts]
+    seq_where: list[ColumnElement[bool]] = [AlertSequence.alert_id.in_(ids)]
+    if condition is not None:
+        seq_where.append(condition)
+    seq_rows = session.execute(
+        select(AlertSequence, Camera.key)
+        .outerjoin(Camera, Camera.id == AlertSequence.camera_id)
+        .where(*seq_where)
+        .order_by(AlertSequence.alert_id, AlertSequence.started_at, AlertSequence.id)
+    ).all()
+    sequences: dict[int, list[SequenceView]] = {}
+    for seq, key in seq_rows:
+        sequences.setdefault(seq.alert_id, []).append(
+            SequenceView(
+                sequence_id=seq.id,
+                alert_id=seq.alert_id,
+                camera=key,
+                source=seq.source,
+                trigger=seq.trigger,
+                track_id=seq.track_id,
+                started_at=seq.started_at,
+                last_seen_at=seq.last_seen_at,
+                detections=seq.detections,
+                max_conf=seq.max_conf,
+                risk_class=gate.class_of(key),
+                snapshot=seq.snapshot,
+                label=seq.label,
+                labelled_by=seq.labelled_by,
+            )
+        )
+    person_ids = {a.person_id for a in alerts if a.person_id is not None}
+    people = (
+        dict(
+            session.execute(
+                select(Person.id, Person.public_id).where(Person.id.in_(person_ids))
+            ).all()
+        )
+        if person_ids
+        else {}
+    )
+    outcomes: dict[int, list[int]] = {}
+    for alert_id, delivered, n in session.execute(
+        select(AlertDelivery.alert_id, AlertDelivery.delivered, func.count())
+        .where(AlertDelivery.alert_id.in_(ids))
+        .group_by(AlertDelivery.alert_id, AlertDelivery.delivered)
+    ).all():
+        outcomes.setdefault(alert_id, [0, 0])[0 if delivered else 1] += int(n)
+    return [
+        AlertRow(
+            alert_id=a.id,
+            raised_at=a.raised_at,
+            last_seen_at=a.last_seen_at,
+            kind=a.kind,
+            source=a.source,
+            severity=a.severity,
+            title=a.title,
+            person=people.get(a.person_id) if a.person_id is not None else None,
+            event_id=a.event_id,
+            acknowledged_at=a.acknowledged_at,
+            acknowledged_by=a.acknowledged_by,
+            escalated_at=a.escalated_at,
+            deliveries_ok=outcomes.get(a.id, [0, 0])[0],
+            deliveries_failed=outcomes.get(a.id, [0, 0])[1],
+            sequences=tuple(sequences.get(a.id, ())),
+        )
+        for a in alerts
+    ]

@@ -33,6 +33,7 @@ ENGINE_THREAD_PREFIXES = (
     "sensing-recorder",
     "query-",
     "store-writer",
+    "risk-class-refresh",
     "engine-watchdog",
     "risk-retrain",
     "retention",

@@ -262,13 +262,26 @@ class WebhookConfig:
     timeout_s: float = 5.0
 
 
+RISK_PROVIDERS = ("local", "http", "none")
+
+
 @dataclass(frozen=True, slots=True)
 class AlertsConfig:
-    """The ``[alerts]`` table: where alerts are delivered and after how many seconds an
-    unacknowledged alert escalates (default 120)."""
+    """The ``[alerts]`` table: where alerts are delivered, after how many seconds an
+    unacknowledged alert escalates (default 120), how long after an alert's latest activity
+    a new sequence of the site still joins it (``group_window_s``, 300), and where each
+    camera's daily risk class comes from: ``risk_provider`` ``"local"`` (the nightly risk
+    model, the default), ``"http"`` (a risk API at ``risk_api_url``, basic auth as
+    ``risk_api_user`` with the ``risk_api_password`` secret) or ``"none"`` (nothing is ever
+    hidden); refreshed daily at ``risk_refresh_hour_utc`` (4; clamped to 0-23)."""
 
     webhooks: tuple[WebhookConfig, ...] = ()
     escalate_after_s: float = 120.0
+    group_window_s: float = 300.0
+    risk_provider: str = "local"
+    risk_api_url: str | None = None
+    risk_api_user: str | None = None
+    risk_refresh_hour_utc: int = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,7 +466,19 @@ class _SiteReader:
 
     def alerts(self, value: Any) -> AlertsConfig:
         path: tuple[str | int, ...] = ("alerts",)
-        table = self.table(value, path, {"webhooks", "escalate_after_s"})
+        table = self.table(
+            value,
+            path,
+            {
+                "webhooks",
+                "escalate_after_s",
+                "group_window_s",
+                "risk_provider",
+                "risk_api_url",
+                "risk_api_user",
+                "risk_refresh_hour_utc",
+            },
+        )
         escalate = (
             self.number(table, "escalate_after_s", path, 10, 86_400)
             if "escalate_after_s" in table
@@ -479,7 +504,41 @@ class _SiteReader:
                 self.number(entry, "timeout_s", where, 0.1, 120) if "timeout_s" in entry else 5.0
             )
             hooks.append(WebhookConfig(url, timeout))
-        return AlertsConfig(tuple(hooks), escalate)
+        window = (
+            self.number(table, "group_window_s", path, 0, 86_400)
+            if "group_window_s" in table
+            else 300.0
+        )
+        provider = (
+            self.string(table, "risk_provider", path) if "risk_provider" in table else "local"
+        )
+        if provider not in RISK_PROVIDERS:
+            raise self.fail(
+                (*path, "risk_provider"),
+                f"expected one of {', '.join(RISK_PROVIDERS)}, got {provider!r}",
+            )
+        api_url = (
+            self.string(table, "risk_api_url", path).strip() if "risk_api_url" in table else None
+        )
+        if provider == "http":
+            if not api_url:
+                raise self.fail((*path, "risk_api_url"), "risk_provider 'http' needs the API's URL")
+            parts = urllib.parse.urlsplit(api_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise self.fail(
+                    (*path, "risk_api_url"), "expected an http:// or https:// URL with a host"
+                )
+        user = self.string(table, "risk_api_user", path) if "risk_api_user" in table else None
+        hour = 4
+        if "risk_refresh_hour_utc" in table:
+            raw_hour = table["risk_refresh_hour_utc"]
+            if isinstance(raw_hour, bool) or not isinstance(raw_hour, int):
+                raise self.fail(
+                    (*path, "risk_refresh_hour_utc"),
+                    f"expected an hour (integer), got {_type_name(raw_hour)}",
+                )
+            hour = min(23, max(0, raw_hour))  # clamped, as the risk provider's schedule is
+        return AlertsConfig(tuple(hooks), escalate, window, provider, api_url, user, hour)
 
     def sensing(self, value: Any) -> SensingConfig:
         path: tuple[str | int, ...] = ("sensing",)

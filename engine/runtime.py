@@ -17,6 +17,7 @@ from typing import Any
 
 from engine.access import Actor
 from engine.alerts.records import AlertView
+from engine.alerts.risk_classes import risk_class_cache
 from engine.alerts.service import AlertService
 from engine.alerts.webhooks import parse_webhook_target
 from engine.bus import EventBus
@@ -218,6 +219,8 @@ class EngineRuntime:
                     ],
                     escalate_after_s=self.site.alerts.escalate_after_s,
                     site=self.site.name,
+                    risk_classes=risk_class_cache(self.site.alerts, self.store, self.clock),
+                    group_window_s=self.site.alerts.group_window_s,
                 )
                 self.alerts.start()  # after the writer is attached: alerts link their events
                 self.incidents = self._incident_service(self.store, self.writer)
@@ -364,6 +367,14 @@ class EngineRuntime:
         if self.alerts is None:
             raise RuntimeError("alerts need a live engine with a store")
         return self.alerts.acknowledge(actor, alert_id)
+
+    def label_sequence(self, actor: Actor, sequence_id: int, label: str | None) -> int:
+        """``actor`` labels an alert sequence a true or false alarm (None clears it);
+        checked (label permission) and audited. Returns its alert's id. Blocks on the
+        writer: call it off the GUI thread."""
+        if self.alerts is None:
+            raise RuntimeError("alerts need a live engine with a store")
+        return self.alerts.label(actor, sequence_id, label)
 
     def open_pairing(self, actor: Actor, seconds: float) -> datetime:
         """Open the sensing room's pairing window for ``seconds`` as ``actor``: checked
@@ -580,6 +591,12 @@ class EngineRuntime:
                     "raised": self.alerts.raised,
                     "open": self.alerts.open_alerts(),
                     "webhooks": self.alerts.webhooks,
+                    "sequences": self.alerts.sequences,
+                    "risk_classes": (
+                        self.alerts.risk_classes.status().describe()
+                        if self.alerts.risk_classes is not None
+                        else None
+                    ),
                 }
             ),
         }

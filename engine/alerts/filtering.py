@@ -304,7 +304,9 @@ def list_page(session: Session, request: AlertListRequest) -> AlertPage:
     where = [*_scope(request), _passing(condition)]
     if request.before is not None:
         at, alert_id = request.before
-        where.append(or_(Alert.raised_at < at, and_(Alert.raised_at == at, Alert.id < alert_id)))
+        # "<=" on its own first: the index range starts at the cursor (the OR alone made
+        # SQLite scan the index from the newest row down to it).
+        where += [Alert.raised_at <= at, or_(Alert.raised_at < at, Alert.id < alert_id)]
     stmt = (
         select(*_ALERT_COLUMNS)
         .where(*where)

@@ -46,8 +46,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine.alerts.webhooks import mask_url
 from engine.clock import Clock
+from engine.config import AlertsConfig
 from engine.incidents.risk import normalise_risk_class
-from engine.secrets import MASK, SecretValue, remember_secret
+from engine.secrets import (
+    MASK,
+    KeyringUnavailableError,
+    SecretMissingError,
+    SecretValue,
+    read_secret,
+    remember_secret,
+)
 from engine.store.database import Store
 
 log = logging.getLogger(__name__)
@@ -634,3 +642,23 @@ class RiskClassCache:
         except Exception as exc:  # a provider's bug must not end the schedule
             log.exception("risk classes: refresh failed unexpectedly")
             self._record_failure(f"{type(exc).__name__}: {_first_line(exc)}")
+
+
+def risk_class_cache(config: AlertsConfig, store: Store | None, clock: Clock) -> RiskClassCache:
+    """The cache the site's ``[alerts]`` table asks for: the local risk model (needs the
+    store), the HTTP risk API (password: the ``risk_api_password`` secret, when a user is
+    set and the secret exists; a missing one shows as the API's refusal), or none."""
+    provider: RiskClassProvider | None = None
+    if config.risk_provider == "local" and store is not None:
+        provider = LocalRiskProvider(store, now=clock.now)
+    elif config.risk_provider == "http" and config.risk_api_url:
+        password: SecretValue | None = None
+        if config.risk_api_user:
+            try:
+                password = read_secret("risk_api_password")
+            except (SecretMissingError, KeyringUnavailableError) as exc:
+                log.warning("risk API: no password (%s); asking without one", exc)
+        provider = HttpRiskProvider(
+            config.risk_api_url, username=config.risk_api_user, password=password
+        )
+    return RiskClassCache(provider, clock=clock, refresh_hour_utc=config.risk_refresh_hour_utc)

@@ -58,6 +58,8 @@ class SequenceStored:
     seq_key: str
     alert: AlertView
     new_alert: bool
+    camera: str | None = None
+    max_conf: float | None = None
 
 
 def _utc(value: datetime) -> Any:
@@ -156,7 +158,23 @@ class CreateSequence(StoreCommand):
         ).scalar_one()
         alert = session.get(Alert, int(alert_id))
         assert alert is not None
-        return SequenceStored(int(sequence_id), self.seq_key, alert_view(session, alert), new_alert)
+        return SequenceStored(
+            int(sequence_id),
+            self.seq_key,
+            alert_view(session, alert),
+            new_alert,
+            self.camera,
+            self.max_conf,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceExtended:
+    """What :class:`ExtendSequence` did: the sequence's ``max_conf`` now, and its alert's
+    view when it was asked for."""
+
+    max_conf: float | None
+    alert: AlertView | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,15 +182,16 @@ class ExtendSequence(StoreCommand):
     """``added`` more detections of sequence ``seq_key``, the latest at ``last_seen_at``,
     the best of them ``max_conf``: its ``max_conf`` becomes the larger of the stored one and
     this one, in one UPDATE (so concurrent extensions can only raise it), and its alert's
-    latest activity follows. Returns the stored max_conf (None: no such sequence, e.g.
-    purged)."""
+    latest activity follows. Returns :class:`SequenceExtended` (with the alert's view when
+    ``want_alert``), or None when there is no such sequence (e.g. purged)."""
 
     seq_key: str
     last_seen_at: datetime
     added: int
     max_conf: float | None
+    want_alert: bool = False
 
-    def apply(self, session: Session) -> float | None:
+    def apply(self, session: Session) -> SequenceExtended | None:
         seq = AlertSequence
         values: dict[str, Any] = {
             "last_seen_at": case(
@@ -207,7 +226,11 @@ class ExtendSequence(StoreCommand):
                 )
             )
         )
-        return None if row.max_conf is None else float(row.max_conf)
+        view = None
+        if self.want_alert:
+            alert = session.get(Alert, int(row.alert_id))
+            view = None if alert is None else alert_view(session, alert)
+        return SequenceExtended(None if row.max_conf is None else float(row.max_conf), view)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -359,6 +382,11 @@ class SequenceBuilder:
                 if not rule.armed(at):
                     continue
                 triggering = [d for d in detections if self._triggers(rule, where, at, d)]
+                # Detections whose track has a run claim it first; the rest may then join a
+                # run by overlap (so a passer-by never takes a tracked person's run).
+                runs = self._runs.get((rule.rule_id, where), [])
+                tracked = {r.track_id for r in runs}
+                triggering.sort(key=lambda d: d.track_id is None or d.track_id not in tracked)
                 for detection in triggering:
                     command = self._join(rule, where, at, detection)
                     if command is not None:

@@ -1,7 +1,19 @@
-"""The alert service: raises alerts from the events that call for one (a fall), delivers them
-to webhooks, escalates those nobody acknowledged in time, and takes acknowledgements.
+"""The alert service: turns detections into sequences and alerts by the admin's rules, raises
+alerts for falls, notifies (bus, webhooks) when an alert passes the low-risk gate, escalates
+those nobody acknowledged in time, and takes acknowledgements and labels.
 
 ::
+
+    PeopleDetected (camera worker) / SensingUpdated (fusion thread)
+        └─▶ SequenceBuilder (rules: zone, loitering, armed schedule; see .sequences)
+              └─▶ CreateSequence / ExtendSequence (store writer)
+                    └─▶ SequenceAdded on the bus (console: the alert list refreshes)
+                    └─▶ the first time one of an alert's sequences passes the gate (today's
+                        risk classes: very_low needs max_conf ≥ 0.60, low ≥ 0.45; no
+                        classes: everything passes), AlertRaised + webhooks, and the
+                        alert escalates if nobody acknowledges it. A sequence hidden on a
+                        low-risk day notifies nobody; if later detections raise its
+                        confidence past the threshold, it notifies then.
 
     SensingRecord "sensing.fall_detected" (fusion thread)
         └─▶ RaiseAlert (store writer; the fusion thread never waits)
@@ -29,10 +41,13 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import partial
 from typing import Any, Final
 
 from engine.access import Actor
+from engine.alerts.filtering import RiskGate, passes
 from engine.alerts.records import (
     AcknowledgeAlert,
     AlertView,
@@ -41,11 +56,22 @@ from engine.alerts.records import (
     RecordDelivery,
     list_alerts,
 )
+from engine.alerts.risk_classes import RiskClassCache
+from engine.alerts.rules import list_rules
+from engine.alerts.sequences import (
+    GROUP_WINDOW_S,
+    CreateSequence,
+    ExtendSequence,
+    LabelSequence,
+    SequenceBuilder,
+    SequenceExtended,
+    SequenceStored,
+)
 from engine.alerts.webhooks import DeliveryOutcome, WebhookDispatcher, WebhookTarget
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.events import Event
-from engine.sensing.service import SensingRecord
+from engine.events import Event, PeopleDetected
+from engine.sensing.service import SensingRecord, SensingUpdated
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
 
@@ -53,6 +79,7 @@ log = logging.getLogger(__name__)
 
 ESCALATE_AFTER_S: Final = 120.0  # an unacknowledged alert escalates after two minutes
 CHECK_EVERY_S: Final = 1.0
+RULES_RELOAD_S: Final = 30.0  # rules changed by the CLI (another process) apply this soon
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +95,19 @@ class AlertChanged(Event):
 
     alert: AlertView
     change: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SequenceAdded(Event):
+    """A sequence was stored (``new_alert``: it started alert ``alert``) or grew past the
+    gate; ``shown``: it passes today's low-risk gate (any thread)."""
+
+    alert: AlertView
+    sequence_id: int
+    camera: str | None
+    max_conf: float | None
+    new_alert: bool
+    shown: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,6 +144,8 @@ class AlertService:
         webhooks: Sequence[WebhookTarget] = (),
         escalate_after_s: float = ESCALATE_AFTER_S,
         site: str | None = None,
+        risk_classes: RiskClassCache | None = None,
+        group_window_s: float = GROUP_WINDOW_S,
     ) -> None:
         self._bus = bus
         self._writer = writer
@@ -122,6 +164,12 @@ class AlertService:
         self._thread: threading.Thread | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.raised = 0
+        self.risk_classes = risk_classes
+        self.builder = SequenceBuilder(site=site, group_window_s=group_window_s)
+        self._sequences: dict[str, tuple[int, str | None]] = {}  # seq key → alert, camera
+        self._notified: set[int] = set()  # alerts notified (at most once each)
+        self._rules_loaded_at = -1e9
+        self.sequences = 0
 
     @property
     def webhooks(self) -> int:
@@ -133,9 +181,13 @@ class AlertService:
         thread. Reads the store: not on the GUI thread."""
         now_wall, now_s = self._clock.now(), self._clock.monotonic()
         for alert in list_alerts(self._store, open_only=True, limit=1000):
+            self._notified.add(alert.alert_id)
             if alert.escalated_at is None:
                 age = (now_wall - alert.raised_at).total_seconds()
                 self._open[alert.alert_id] = now_s - max(age, 0.0)
+        self.reload_rules()
+        if self.risk_classes is not None:
+            self.risk_classes.start()
         # On Event, like the store writer (attached first): the bus calls handlers of one
         # type in subscription order, so the fall's own row is queued before its alert,
         # which links to it.
@@ -146,13 +198,18 @@ class AlertService:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop listening and escalating; webhook deliveries in flight get a few seconds."""
+        """Stop listening and escalating (live sequences write their last detections);
+        webhook deliveries in flight get a few seconds."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5.0)
+        for command in self.builder.flush_all():
+            self._submit_sequence(command)
+        if self.risk_classes is not None:
+            self.risk_classes.stop()
         if self._dispatcher is not None:
             self._dispatcher.stop(5.0)
 
@@ -171,9 +228,61 @@ class AlertService:
         self._bus.publish(AlertChanged(at=self._clock.now(), alert=alert, change="acknowledged"))
         return alert
 
+    def label(self, actor: Actor, sequence_id: int, label: str | None) -> int:
+        """``actor`` labels a sequence a true or false alarm (None clears it): checked (label
+        permission) and audited by the writer; returns its alert's id. Blocks on the
+        writer."""
+        alert_id: int = self._writer.execute(
+            LabelSequence(sequence_id=sequence_id, label=label, at=self._clock.now(), actor=actor)
+        )
+        return alert_id
+
+    def reload_rules(self) -> None:
+        """Read the rules again (the CLI changes them from another process). Reads the
+        store: not on the GUI thread."""
+        self.builder.set_rules(list_rules(self._store))
+        self._rules_loaded_at = self._clock.monotonic()
+
+    def risk_gate(self, day: date | None = None, override: str | None = None) -> RiskGate:
+        """The gate for a list of ``day`` (None: today's classes) with an operator's
+        ``override``: the classes (None: fail open) and a sentence saying where they come
+        from. May ask the provider for a past day's classes: not on the GUI thread."""
+        if self.risk_classes is None:
+            return RiskGate(None, override, "no risk-class provider: nothing is hidden")
+        today = self._clock.now().date()
+        classes = self.risk_classes.classes(None if day is None or day == today else day)
+        note = self.risk_classes.status().describe()
+        if day is not None and day != today:
+            error = self.risk_classes.last_error_for(day)
+            note = (
+                f"classes of {day.isoformat()} unavailable ({error}): nothing is hidden"
+                if classes is None and error
+                else f"classes of {day.isoformat()} from {self.risk_classes.status().provider}"
+            )
+        return RiskGate(classes, override, note)
+
+    def _shown_today(self, camera: str | None, max_conf: float | None) -> bool:
+        if self.risk_classes is None:
+            return True
+        classes = self.risk_classes.classes()
+        return classes is None or passes(max_conf, classes.get(camera) if camera else None)
+
     # --- raising ------------------------------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
+        if isinstance(event, PeopleDetected):
+            for command in self.builder.observe_camera(
+                event.camera, event.at, event.frame_size, event.sightings
+            ):
+                self._submit_sequence(command)
+            return
+        if isinstance(event, SensingUpdated):
+            snapshot = event.snapshot
+            blobs = [b.track_id for b in snapshot.blobs if not b.coasting]
+            if blobs:
+                for command in self.builder.observe_room(snapshot.room_id, event.at, blobs):
+                    self._submit_sequence(command)
+            return
         if not isinstance(event, SensingRecord) or event.kind != "sensing.fall_detected":
             return
         name = event.detail.get("name")
@@ -213,8 +322,84 @@ class AlertService:
         log.error("alerts: %s", message)
         self._bus.publish(AlertProblem(at=self._clock.now(), message=message))
 
+    def _submit_sequence(self, command: Any) -> None:
+        if isinstance(command, CreateSequence):
+            self._submit(command, self._sequence_stored)
+        elif isinstance(command, ExtendSequence):
+            with self._lock:
+                known = self._sequences.get(command.seq_key)
+                pending = known is not None and known[0] not in self._notified
+            if pending:  # it may pass the gate now: bring its alert back with the result
+                command = replace(command, want_alert=True)
+            self._submit(command, partial(self._extended, command.seq_key))
+        else:  # pragma: no cover - the builder makes only these two
+            raise TypeError(f"unexpected command {command!r}")
+
+    def _sequence_stored(self, stored: SequenceStored) -> None:
+        with self._lock:
+            self.sequences += 1
+        self._sequence_seen(
+            stored.alert,
+            stored.sequence_id,
+            stored.seq_key,
+            stored.camera,
+            stored.max_conf,
+            stored.new_alert,
+        )
+
+    def _sequence_seen(
+        self,
+        alert: AlertView,
+        sequence_id: int,
+        seq_key: str,
+        camera: str | None,
+        max_conf: float | None,
+        new_alert: bool,
+    ) -> None:
+        camera = camera if camera is not None else self._camera_of(seq_key)
+        with self._lock:
+            self._sequences.setdefault(seq_key, (alert.alert_id, camera))
+            while len(self._sequences) > 10_000:  # live sequences only; oldest forgotten
+                del self._sequences[next(iter(self._sequences))]
+        shown = self._shown_today(camera, max_conf)
+        self._bus.publish(
+            SequenceAdded(
+                at=self._clock.now(),
+                alert=alert,
+                sequence_id=sequence_id,
+                camera=camera,
+                max_conf=max_conf,
+                new_alert=new_alert,
+                shown=shown,
+            )
+        )
+        if shown:
+            self._notify(alert)
+
+    def _camera_of(self, seq_key: str) -> str | None:
+        with self._lock:
+            known = self._sequences.get(seq_key)
+        return None if known is None else known[1]
+
+    def _extended(self, seq_key: str, result: SequenceExtended | None) -> None:
+        if result is None or result.alert is None:
+            return
+        camera = self._camera_of(seq_key)
+        if self._shown_today(camera, result.max_conf):
+            self._notify(result.alert)
+
+    def _notify(self, alert: AlertView) -> None:
+        """Notify once per alert: the bus (chime, desktop notification), webhooks, and the
+        escalation clock."""
+        with self._lock:
+            if alert.alert_id in self._notified:
+                return
+            self._notified.add(alert.alert_id)
+        self._raised(alert)
+
     def _raised(self, alert: AlertView) -> None:
         with self._lock:
+            self._notified.add(alert.alert_id)
             self._open[alert.alert_id] = self._clock.monotonic()
             self.raised += 1
         self._bus.publish(AlertRaised(at=self._clock.now(), alert=alert))
@@ -258,6 +443,13 @@ class AlertService:
     def _run(self) -> None:
         while not self._clock.wait(self._stop, CHECK_EVERY_S):
             self.escalate_due()
+            for command in self.builder.tick(self._clock.now()):
+                self._submit_sequence(command)
+            if self._clock.monotonic() - self._rules_loaded_at >= RULES_RELOAD_S:
+                try:
+                    self.reload_rules()
+                except Exception as exc:  # the store is down: keep the rules we have
+                    log.warning("alerts: could not reload the rules: %s", exc)
 
     def escalate_due(self) -> None:
         """Escalate every open alert raised ``escalate_after_s`` ago or more (the escalation

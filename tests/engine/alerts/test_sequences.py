@@ -1,0 +1,290 @@
+"""The sequence builder and the alert service end to end: detections that trigger a rule
+become a sequence at the third, extend it at most once a second with their best confidence,
+and notify only when they pass the day's low-risk gate."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from engine.alerts.filtering import AlertListRequest
+from engine.alerts.risk_classes import LocalRiskProvider, RiskClassCache
+from engine.alerts.rules import (
+    AddRule,
+    RemoveRule,
+    RuleError,
+    RuleSpec,
+    UnknownRuleError,
+    list_rules,
+    parse_days,
+    parse_span,
+    parse_zone,
+)
+from engine.alerts.sequences import CreateSequence, ExtendSequence, SequenceBuilder
+from engine.alerts.service import AlertRaised, AlertService, SequenceAdded
+from engine.bus import EventBus
+from engine.clock import REAL_CLOCK, SimulatedClock
+from engine.config import load_site
+from engine.events import PeopleDetected, Sighting
+from engine.incidents.nightly import CameraRisk, RecordRetrain
+from engine.store import Store
+from engine.store.writer import StoreWriter
+from tests.actors import ADMIN, OPERATOR
+from tests.conftest import write_site
+from tests.store_helpers import run_command, sync_site
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
+FRAME = (640, 480)
+GATE = RuleSpec(rule_id=1, name="gate", camera="gate", room=None, trigger="person")
+
+
+def seen(track: int, conf: float, x: float = 100.0) -> Sighting:
+    return Sighting(track, (x, 100.0, 60.0, 160.0), conf)
+
+
+def feed(
+    builder: SequenceBuilder, frames: list[tuple[float, list[Sighting]]], camera: str = "gate"
+) -> list[object]:
+    out: list[object] = []
+    for t, sightings in frames:
+        out += builder.observe_camera(camera, T0 + timedelta(seconds=t), FRAME, sightings)
+    return out
+
+
+def test_a_sequence_is_created_at_the_third_detection_with_its_own_best_confidence() -> None:
+    builder = SequenceBuilder([GATE], site="depot")
+    assert feed(builder, [(0, [seen(1, 0.4)]), (0.3, [seen(1, 0.7)])]) == []
+    (create,) = feed(builder, [(0.6, [seen(1, 0.5)])])
+    assert isinstance(create, CreateSequence)
+    assert (create.detections, create.max_conf, create.track_id) == (3, 0.7, 1)
+    assert create.camera == "gate" and create.site == "depot" and create.rule_id == 1
+    # Detections within a second are gathered, then written as one extension.
+    assert feed(builder, [(0.9, [seen(1, 0.9)])]) == []
+    (extend,) = feed(builder, [(1.6, [seen(1, 0.2)])])
+    assert isinstance(extend, ExtendSequence)
+    assert (extend.seq_key, extend.added, extend.max_conf) == (create.seq_key, 2, 0.9)
+    assert builder.tick(T0 + timedelta(seconds=2)) == []  # nothing new to write
+
+
+def test_another_persons_detection_in_the_same_frame_never_counts() -> None:
+    builder = SequenceBuilder([GATE])
+    # Track 2 stands beside track 1 (overlapping boxes) with a much higher confidence, and
+    # comes first in the frame: it must not take or raise track 1's run.
+    frames = [(t, [seen(2, 0.95, x=120.0), seen(1, 0.3)]) for t in (0, 0.3, 0.6)]
+    creates = [c for c in feed(builder, frames) if isinstance(c, CreateSequence)]
+    assert sorted((c.track_id, c.max_conf) for c in creates) == [(1, 0.3), (2, 0.95)]
+
+
+def test_overlapping_boxes_continue_a_sequence_across_a_track_switch() -> None:
+    builder = SequenceBuilder([GATE])
+    frames = [(0, [seen(1, 0.5)]), (0.3, [seen(1, 0.5)]), (0.6, [seen(7, 0.6, x=110)])]
+    (create,) = feed(builder, frames)
+    assert isinstance(create, CreateSequence) and create.detections == 3
+    # Far apart in time (over 5 min) the same place starts a new run.
+    assert feed(builder, [(400, [seen(7, 0.6, x=110)]), (400.3, [seen(7, 0.6, x=110)])]) == []
+
+
+def test_zone_schedule_and_loitering() -> None:
+    zone = parse_zone("0,0 0.5,0 0.5,1 0,1")
+    left_only = RuleSpec(1, "left", "gate", None, "person", zone=zone)
+    builder = SequenceBuilder([left_only])
+    # Foot point at x = 0.8 of the frame: outside the zone.
+    assert feed(builder, [(t, [seen(1, 0.9, x=500)]) for t in (0, 0.3, 0.6, 0.9)]) == []
+    assert len(feed(builder, [(t, [seen(2, 0.9, x=50)]) for t in (1, 1.3, 1.6)])) == 1
+
+    start, end = parse_span("22:00-06:00")
+    night = RuleSpec(2, "night", "gate", None, "person", armed_from_min=start, armed_until_min=end)
+    assert (
+        not night.armed(T0)
+        and night.armed(T0.replace(hour=23))
+        and night.armed(T0.replace(hour=5, minute=59))
+    )
+    assert feed(SequenceBuilder([night]), [(t, [seen(1, 0.9)]) for t in (0, 0.3, 0.6)]) == []
+    weekend = RuleSpec(3, "weekend", "gate", None, "person", days=parse_days("sat-sun"))
+    assert not weekend.armed(T0) and weekend.armed(T0 + timedelta(days=5))
+    # Overnight Sunday to Monday belongs to Sunday's span.
+    sunday_night = RuleSpec(
+        4,
+        "sun",
+        "gate",
+        None,
+        "person",
+        days=parse_days("sun"),
+        armed_from_min=start,
+        armed_until_min=end,
+    )
+    assert sunday_night.armed(T0.replace(hour=3)) and not sunday_night.armed(
+        (T0 + timedelta(days=1)).replace(hour=3)
+    )
+
+    loiter = RuleSpec(5, "loiter", "gate", None, "loitering", loiter_s=30)
+    builder = SequenceBuilder([loiter])
+    frames = [(float(t), [seen(1, 0.8)]) for t in range(0, 33)]
+    (create,) = [c for c in feed(builder, frames) if isinstance(c, CreateSequence)]
+    assert create.started_at == T0 + timedelta(seconds=30)
+    assert create.title == "Loitering over 30 s on camera gate (loiter)"
+
+
+def test_room_rules_take_blobs_with_unknown_confidence() -> None:
+    rule = RuleSpec(1, "lab closed", None, "lab", "sensing_blob")
+    builder = SequenceBuilder([rule])
+    out = []
+    for t in (0.0, 0.1, 0.2):
+        out += builder.observe_room("lab", T0 + timedelta(seconds=t), [4])
+    (create,) = out
+    assert isinstance(create, CreateSequence)
+    assert create.camera is None and create.max_conf is None and create.source == "sensing:lab"
+
+
+def test_rules_are_checked_stored_listed_and_removed_by_admins(
+    db_url: str, start_writer: Callable[..., StoreWriter], tmp_path: Path
+) -> None:
+    store = Store(db_url)
+    sync_site(store, load_site(site_file(tmp_path)), REAL_CLOCK)
+    writer = start_writer(store)
+    rule = RuleSpec(0, "gate at night", "gate", None, "person", zone=parse_zone("0,0 1,0 1,1"))
+    stored = writer.execute(AddRule(rule=rule, at=T0, actor=ADMIN))
+    assert stored.rule_id > 0 and stored.created_by == ADMIN.label
+    assert [r.name for r in list_rules(store)] == ["gate at night"]
+    assert list_rules(store)[0].zone == ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0))
+    with pytest.raises(RuleError, match="exists already"):
+        writer.execute(AddRule(rule=rule, at=T0, actor=ADMIN))
+    with pytest.raises(RuleError, match=r"no camera 'nowhere'.*known: gate"):
+        writer.execute(
+            AddRule(rule=RuleSpec(0, "x", "nowhere", None, "person"), at=T0, actor=ADMIN)
+        )
+    with pytest.raises(RuleError, match="loiter_s"):
+        writer.execute(
+            AddRule(rule=RuleSpec(0, "y", "gate", None, "loitering"), at=T0, actor=ADMIN)
+        )
+    with pytest.raises(PermissionError):
+        writer.execute(
+            AddRule(rule=RuleSpec(0, "z", "gate", None, "person"), at=T0, actor=OPERATOR)
+        )
+    with pytest.raises(RuleError, match=r"zone: .*outside the frame"):
+        parse_zone("0,0 1.5,0 1,1")
+    with pytest.raises(RuleError, match="armed"):
+        parse_span("25:00-01:00")
+    with pytest.raises(RuleError, match="days"):
+        parse_days("funday")
+    writer.execute(RemoveRule(name="gate at night", at=T0, actor=ADMIN))
+    assert list_rules(store) == []
+    with pytest.raises(UnknownRuleError, match="no alert rule 'gate at night'"):
+        writer.execute(RemoveRule(name="gate at night", at=T0, actor=ADMIN))
+
+
+def site_file(tmp_path: Path) -> Path:
+    return write_site(
+        tmp_path / "site.toml",
+        '[[cameras]]\nid = "gate"\nurl = "a.mp4"\n[[cameras]]\nid = "yard"\nurl = "b.mp4"\n',
+    )
+
+
+@pytest.fixture
+def live(
+    db_url: str, start_writer: Callable[..., StoreWriter], tmp_path: Path
+) -> Iterator[tuple[Store, StoreWriter, EventBus, AlertService, list[object]]]:
+    """An alert service on a real store and writer, the local risk model saying gate is a
+    low camera today; a person rule on gate."""
+    store = Store(db_url)
+    ids = sync_site(store, load_site(site_file(tmp_path)), REAL_CLOCK)
+    clock = SimulatedClock(T0)
+    run_command(
+        store,
+        RecordRetrain(
+            slot=T0,
+            started_at=T0,
+            finished_at=T0,
+            status="ok",
+            incidents=0,
+            path=None,
+            quality={},
+            cameras=(CameraRisk(ids.cameras["gate"], "gate", T0.date(), "low", 0.1),),
+        ),
+    )
+    writer = start_writer(store)
+    writer.execute(AddRule(rule=RuleSpec(0, "gate", "gate", None, "person"), at=T0, actor=ADMIN))
+    bus = EventBus()
+    cache = RiskClassCache(LocalRiskProvider(store, now=clock.now), clock=clock)
+    service = AlertService(
+        bus=bus,
+        writer=writer,
+        store=store,
+        clock=clock,
+        site=load_site(site_file(tmp_path)).name,
+        risk_classes=cache,
+    )
+    events: list[object] = []
+    lock = threading.Lock()
+
+    def keep(event: object) -> None:
+        with lock:
+            events.append(event)
+
+    bus.subscribe(SequenceAdded, keep)
+    bus.subscribe(AlertRaised, keep)
+    service.start()
+    wait_for(lambda: cache.status().state == "ok")
+    yield store, writer, bus, service, events
+    service.stop()
+    store.close()
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def detect(bus: EventBus, t: float, conf: float, track: int = 1) -> None:
+    bus.publish(
+        PeopleDetected(
+            at=T0 + timedelta(seconds=t),
+            camera="gate",
+            frame_size=FRAME,
+            sightings=(seen(track, conf),),
+        )
+    )
+
+
+def test_a_low_confidence_sequence_on_a_low_day_notifies_nobody_until_it_passes(
+    live: tuple[Store, StoreWriter, EventBus, AlertService, list[object]],
+) -> None:
+    store, writer, bus, service, events = live
+    for t in (0, 0.3, 0.6):
+        detect(bus, t, 0.30)
+    wait_for(lambda: any(isinstance(e, SequenceAdded) for e in events))
+    (added,) = [e for e in events if isinstance(e, SequenceAdded)]
+    assert added.new_alert and not added.shown and added.max_conf == pytest.approx(0.30)
+    assert not any(isinstance(e, AlertRaised) for e in events)  # gated: no chime, no webhook
+    gate = service.risk_gate()
+    assert gate.classes == {"gate": "low"}
+    assert AlertListRequest(gate=gate).run(store).rows == ()
+    (hidden,) = AlertListRequest(gate=service.risk_gate(override="moderate")).run(store).rows
+    assert hidden.sequences[0].max_conf == pytest.approx(0.30)
+    # Later detections raise its confidence past 0.45: now it notifies, once.
+    detect(bus, 1.0, 0.50)
+    detect(bus, 2.0, 0.40)
+    wait_for(lambda: any(isinstance(e, AlertRaised) for e in events))
+    writer.flush()
+    (row,) = AlertListRequest(gate=service.risk_gate()).run(store).rows
+    assert row.max_conf == pytest.approx(0.50) and row.risk_class == "low"
+    detect(bus, 3.0, 0.90)
+    writer.flush()
+    time.sleep(0.1)
+    assert sum(isinstance(e, AlertRaised) for e in events) == 1
+
+
+def test_a_past_day_uses_that_days_classes(
+    live: tuple[Store, StoreWriter, EventBus, AlertService, list[object]],
+) -> None:
+    service = live[3]
+    past = service.risk_gate(day=date(2026, 11, 1))
+    assert past.classes == {} and "2026-11-01" in past.note
+    assert service.risk_gate().classes == {"gate": "low"}

@@ -78,6 +78,11 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("ble", "scan"): (Permission.WATCH, "scan for BLE devices"),
     ("alerts", "list"): (Permission.WATCH, "list alerts"),
     ("alerts", "ack"): (Permission.ACKNOWLEDGE, "acknowledge an alert"),
+    ("alerts", "count"): (Permission.WATCH, "count alerts"),
+    ("alerts", "label"): (Permission.LABEL, "label an alert sequence"),
+    ("alerts", "rules list"): (Permission.WATCH, "list alert rules"),
+    ("alerts", "rules add"): (Permission.CONFIGURE_RULES, "add an alert rule"),
+    ("alerts", "rules remove"): (Permission.CONFIGURE_RULES, "remove an alert rule"),
     ("incidents", "report"): (Permission.FILE_REPORT, "file an incident report"),
     ("incidents", "import"): (Permission.FILE_REPORT, "import incident reports"),
     ("incidents", "list"): (Permission.WATCH, "list incidents"),
@@ -109,7 +114,7 @@ ACTION_DESTS = {
     "risk": "risk_command",
 }
 # Actions with verbs of their own (``ble devices add``): the key's action is "devices add".
-VERB_DESTS = {("ble", "devices"): "devices_command"}
+VERB_DESTS = {("ble", "devices"): "devices_command", ("alerts", "rules"): "rules_command"}
 
 
 class AuthenticationNeededError(PermissionError):

@@ -1,10 +1,22 @@
-"""``watchfloor alerts list|ack``: the alerts the engine raised (falls, for now).
+"""``watchfloor alerts list|count|ack|label|rules``: alerts, their sequences, and the rules
+that raise them.
 
-``list`` shows the newest alerts (``--open``: only those nobody acknowledged), with their
-webhook deliveries; ``ack ID`` acknowledges one as the caller (who and when are stored and
-audited; the acknowledge permission). The engine escalates an alert nobody acknowledged
-within ``[alerts] escalate_after_s`` (120 s); acknowledging from here stops that in a running
-engine at its next check, as the alert is no longer open in the store.
+``list`` shows alerts newest first with the sequences that pass the low-risk filter: on a
+camera whose daily risk class is ``very_low`` a sequence needs a max confidence of 0.60, on
+a ``low`` one 0.45; others are kept. The filter runs in the database, so ``--limit`` and
+``--offset`` give exact pages and ``count`` (same options) equals the list's length.
+``--date YYYY-MM-DD`` lists that UTC day's alerts with that day's classes (the provider is
+asked for them); without it, every alert with today's classes. ``--risk-score CLASS`` sets
+one class for every camera (``moderate`` shows everything; ``low`` previews a low day).
+The classes come from the site's ``[alerts] risk_provider`` (the local risk model by
+default, or an HTTP risk API); when it is unset or unreachable nothing is hidden, and the
+command says so on stderr.
+
+``ack ID`` acknowledges an alert as the caller (acknowledge permission; audited); ``label
+SEQUENCE true|false|clear`` marks one of its sequences a true or false alarm (label
+permission; audited; kept for training). ``rules list|add|remove`` manages the alert rules
+(adding and removing need the configure-rules permission); a running engine picks up a
+change within 30 s.
 """
 
 from __future__ import annotations
@@ -12,71 +24,290 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 from typing import Any
 
 from console import exit_codes
 from engine.text import printable
 
+LABELS = {"true": "true_alarm", "false": "false_alarm", "clear": None}
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def _filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--date", type=_day, help="alerts raised that UTC day (YYYY-MM-DD)")
+    parser.add_argument(
+        "--risk-score",
+        metavar="CLASS",
+        help="treat every camera as this risk class (very_low, low, moderate, high, "
+        "very_high, extreme)",
+    )
+    parser.add_argument("--open", action="store_true", help="only unacknowledged ones")
+    parser.add_argument("--json", action="store_true", help="print as JSON")
+
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("alerts", help="alerts raised by the engine: list, acknowledge")
+    parser = subparsers.add_parser(
+        "alerts", help="alerts: list, count, acknowledge, label; alert rules"
+    )
     actions = parser.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", parents=parents, help="the newest alerts")
-    listing.add_argument("--open", action="store_true", help="only unacknowledged ones")
+    listing = actions.add_parser("list", parents=parents, help="alerts, newest first")
+    _filters(listing)
     listing.add_argument("--limit", type=int, default=50, help="how many (default 50)")
-    listing.add_argument("--json", action="store_true", help="print as JSON")
+    listing.add_argument("--offset", type=int, default=0, help="skip this many first")
+    count = actions.add_parser("count", parents=parents, help="how many alerts a list holds")
+    _filters(count)
     ack = actions.add_parser("ack", parents=parents, help="acknowledge an alert")
     ack.add_argument("alert_id", metavar="ID", type=int)
     ack.add_argument("--json", action="store_true", help="print the alert as JSON")
+    label = actions.add_parser(
+        "label", parents=parents, help="mark a sequence a true or false alarm"
+    )
+    label.add_argument("sequence_id", metavar="SEQUENCE", type=int)
+    label.add_argument("label", choices=sorted(LABELS), help="true, false, or clear")
+    label.add_argument("--json", action="store_true", help="print the outcome as JSON")
+
+    rules = actions.add_parser("rules", help="the rules that raise alerts")
+    verbs = rules.add_subparsers(dest="rules_command", metavar="VERB", required=True)
+    rules_list = verbs.add_parser("list", parents=parents, help="every rule")
+    rules_list.add_argument("--json", action="store_true", help="print as JSON")
+    add = verbs.add_parser("add", parents=parents, help="add a rule")
+    add.add_argument("name", metavar="NAME")
+    where = add.add_mutually_exclusive_group(required=True)
+    where.add_argument("--camera", metavar="KEY", help="the camera's id in the site file")
+    where.add_argument("--room", metavar="ROOM", help="a sensing room")
+    add.add_argument(
+        "--trigger",
+        required=True,
+        choices=("person", "loitering", "sensing_blob", "gesture"),
+        help="what raises it",
+    )
+    add.add_argument("--loiter-s", type=float, help="loitering: seconds in the zone")
+    add.add_argument("--gesture", help="gesture: its name")
+    add.add_argument(
+        "--zone",
+        default="",
+        help='polygon on the camera view, points as fractions of the frame: "x,y x,y x,y"',
+    )
+    add.add_argument("--days", default="all", help="armed days: mon-fri, sat,sun, all")
+    add.add_argument("--armed", default="always", help="armed hours (UTC): 22:00-06:00")
+    add.add_argument("--severity", default="warning", choices=("info", "warning", "critical"))
+    add.add_argument("--json", action="store_true", help="print the rule as JSON")
+    remove = verbs.add_parser("remove", parents=parents, help="remove a rule")
+    remove.add_argument("name", metavar="NAME")
 
 
 def run(args: argparse.Namespace, db_url: str) -> int:
-    from engine.alerts.records import AcknowledgeAlert, UnknownAlertError, list_alerts
-    from engine.clock import REAL_CLOCK
     from engine.store import Store
-    from engine.store.writer import StoreWriter
 
+    command = f"watchfloor alerts {args.alerts_command}"
+    if args.alerts_command == "rules":
+        command += f" {args.rules_command}"
     store = Store(db_url)
     try:
-        if args.alerts_command == "list":
-            if not 1 <= args.limit <= 10_000:
-                print("watchfloor alerts list: --limit 1-10000", file=sys.stderr)
-                return exit_codes.USAGE
-            alerts = list_alerts(store, open_only=args.open, limit=args.limit)
-            if args.json:
-                print(json.dumps([a.as_json() for a in alerts]))
-                return exit_codes.OK
-            for a in alerts:
-                if a.acknowledged_at is not None:
-                    state = f"acknowledged by {a.acknowledged_by} {a.acknowledged_at:%H:%M:%S}"
-                else:
-                    state = "ESCALATED" if a.escalated_at is not None else "OPEN"
-                hooks = (
-                    f"; webhooks {a.deliveries_ok} ok, {a.deliveries_failed} failed"
-                    if a.deliveries_ok or a.deliveries_failed
-                    else ""
-                )
-                print(
-                    f"{a.alert_id:6d}  {a.raised_at:%Y-%m-%d %H:%M:%S}  {a.severity:8} "
-                    f"{printable(a.title)}  [{state}{hooks}]"
-                )
-            if not alerts:
-                print("no alerts")
-            return exit_codes.OK
+        if args.alerts_command in ("list", "count"):
+            return _list(args, store, command)
+        if args.alerts_command == "rules":
+            return _rules(args, store, command)
+        return _change(args, store, command)
+    finally:
+        store.close()
+
+
+def _gate(args: argparse.Namespace, store: Any, command: str) -> Any:
+    """The risk gate for the list: the site's provider asked once (today's classes, or the
+    ``--date``'s), with ``--risk-score`` as the override. ValueError for a bad class."""
+    from engine.alerts.filtering import RiskGate, parse_override
+    from engine.alerts.risk_classes import RiskProviderError, risk_class_cache
+    from engine.clock import REAL_CLOCK
+    from engine.config import load_site
+
+    override = parse_override(args.risk_score)
+    cache = risk_class_cache(load_site(args.site).alerts, store, REAL_CLOCK)
+    if cache.provider is None:
+        return RiskGate(None, override, "no risk-class provider: nothing is hidden")
+    today = REAL_CLOCK.now().date()
+    if args.date is None or args.date == today:
+        status = cache.refresh()
+        return RiskGate(cache.classes(), override, status.describe())
+    try:
+        classes = cache.provider.scores(args.date)
+        note = f"classes of {args.date.isoformat()} from the {cache.provider.name}"
+    except RiskProviderError as exc:
+        classes, note = None, f"classes of {args.date.isoformat()} unavailable ({exc}): "
+        note += "nothing is hidden"
+    return RiskGate(classes, override, note)
+
+
+def _list(args: argparse.Namespace, store: Any, command: str) -> int:
+    from engine.alerts.filtering import MAX_PAGE, AlertCountRequest, AlertListRequest
+
+    if args.alerts_command == "list":
+        if not 1 <= args.limit <= MAX_PAGE:
+            print(f"{command}: --limit must be 1-{MAX_PAGE}", file=sys.stderr)
+            return exit_codes.USAGE
+        if args.offset < 0:
+            print(f"{command}: --offset must be 0 or more", file=sys.stderr)
+            return exit_codes.USAGE
+    try:
+        gate = _gate(args, store, command)
+    except ValueError as exc:
+        print(f"{command}: --risk-score: {exc}", file=sys.stderr)
+        return exit_codes.USAGE
+    if not args.json or gate.classes is None:
+        print(f"filter: {gate.describe()}", file=sys.stderr)
+    if args.alerts_command == "count":
+        shown, hidden = AlertCountRequest(gate=gate, day=args.date, open_only=args.open).run(store)
+        if args.json:
+            print(json.dumps({"count": shown, "hidden": hidden, "filter": gate.describe()}))
+        else:
+            print(f"{shown} alerts ({hidden} hidden by the low-risk filter)")
+        return exit_codes.OK
+    page = AlertListRequest(
+        gate=gate, day=args.date, open_only=args.open, limit=args.limit, offset=args.offset
+    ).run(store)
+    if args.json:
+        print(json.dumps([row.as_json() for row in page.rows]))
+        return exit_codes.OK
+    for a in page.rows:
+        if a.acknowledged_at is not None:
+            state = f"acknowledged by {a.acknowledged_by} {a.acknowledged_at:%H:%M:%S}"
+        else:
+            state = "ESCALATED" if a.escalated_at is not None else "OPEN"
+        hooks = (
+            f"; webhooks {a.deliveries_ok} ok, {a.deliveries_failed} failed"
+            if a.deliveries_ok or a.deliveries_failed
+            else ""
+        )
+        conf = "  -  " if a.max_conf is None else f"{a.max_conf:.2f}"
+        print(
+            f"{a.alert_id:6d}  {a.raised_at:%Y-%m-%d %H:%M:%S}  {a.severity:8} {conf:>5} "
+            f"{a.risk_class or '-':9} {printable(', '.join(a.cameras))[:24]:24} "
+            f"{printable(a.title)}  [{state}{hooks}]"
+        )
+        for s in a.sequences:
+            seq_conf = "  -  " if s.max_conf is None else f"{s.max_conf:.2f}"
+            label = f"  {s.label} ({s.labelled_by})" if s.label else ""
+            print(
+                f"        sequence {s.sequence_id}: {printable(s.camera or s.source)} "
+                f"{s.started_at:%H:%M:%S}-{s.last_seen_at:%H:%M:%S} {s.detections} detections"
+                f", max {seq_conf}{label}"
+            )
+    if not page.rows:
+        print("no alerts")
+    return exit_codes.OK
+
+
+def _change(args: argparse.Namespace, store: Any, command: str) -> int:
+    from engine.alerts.records import AcknowledgeAlert, UnknownAlertError
+    from engine.alerts.sequences import LabelSequence, UnknownSequenceError
+    from engine.clock import REAL_CLOCK
+    from engine.store.writer import StoreWriter
+
+    try:
         with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+            if args.alerts_command == "label":
+                label = LABELS[args.label]
+                alert_id = writer.execute(
+                    LabelSequence(
+                        sequence_id=args.sequence_id,
+                        label=label,
+                        at=REAL_CLOCK.now(),
+                        actor=args.caller,
+                    )
+                )
+                if args.json:
+                    print(
+                        json.dumps(
+                            {"sequence": args.sequence_id, "alert": alert_id, "label": label}
+                        )
+                    )
+                else:
+                    what = "label cleared" if label is None else f"labelled {label}"
+                    print(f"sequence {args.sequence_id} (alert {alert_id}): {what}")
+                return exit_codes.OK
             alert = writer.execute(
                 AcknowledgeAlert(alert_id=args.alert_id, at=REAL_CLOCK.now(), actor=args.caller)
             )
-        if args.json:
-            print(json.dumps(alert.as_json()))
-        else:
-            print(
-                f"alert {alert.alert_id} acknowledged by {alert.acknowledged_by} at "
-                f"{alert.acknowledged_at:%Y-%m-%d %H:%M:%S}"
-            )
-        return exit_codes.OK
-    except UnknownAlertError as exc:
-        print(f"watchfloor alerts {args.alerts_command}: {exc}", file=sys.stderr)
+    except (UnknownAlertError, UnknownSequenceError) as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
         return exit_codes.FAILED
-    finally:
-        store.close()
+    if args.json:
+        print(json.dumps(alert.as_json()))
+    else:
+        print(
+            f"alert {alert.alert_id} acknowledged by {alert.acknowledged_by} at "
+            f"{alert.acknowledged_at:%Y-%m-%d %H:%M:%S}"
+        )
+    return exit_codes.OK
+
+
+def _rules(args: argparse.Namespace, store: Any, command: str) -> int:
+    from engine.alerts.rules import (
+        AddRule,
+        RemoveRule,
+        RuleError,
+        RuleSpec,
+        UnknownRuleError,
+        describe_schedule,
+        list_rules,
+        parse_days,
+        parse_span,
+        parse_zone,
+    )
+    from engine.clock import REAL_CLOCK
+    from engine.store.writer import StoreWriter
+
+    if args.rules_command == "list":
+        rules = list_rules(store)
+        if args.json:
+            print(json.dumps([r.as_json() for r in rules]))
+            return exit_codes.OK
+        for r in rules:
+            state = "" if r.enabled else "  (disabled)"
+            print(f"{printable(r.name)}: {printable(r.describe())} [{r.severity}]{state}")
+        if not rules:
+            print("no alert rules")
+        return exit_codes.OK
+    try:
+        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+            if args.rules_command == "remove":
+                writer.execute(RemoveRule(name=args.name, at=REAL_CLOCK.now(), actor=args.caller))
+                print(f"alert rule {printable(args.name)} removed")
+                return exit_codes.OK
+            start, end = parse_span(args.armed)
+            rule = RuleSpec(
+                rule_id=0,
+                name=args.name,
+                camera=args.camera,
+                room=args.room,
+                trigger=args.trigger,
+                loiter_s=args.loiter_s,
+                gesture=args.gesture,
+                zone=parse_zone(args.zone),
+                days=parse_days(args.days),
+                armed_from_min=start,
+                armed_until_min=end,
+                severity=args.severity,
+            )
+            stored = writer.execute(AddRule(rule=rule, at=REAL_CLOCK.now(), actor=args.caller))
+    except RuleError as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
+        return exit_codes.USAGE
+    except UnknownRuleError as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
+        return exit_codes.FAILED
+    if args.json:
+        print(json.dumps(stored.as_json()))
+    else:
+        print(
+            f"alert rule {printable(stored.name)} added: {printable(stored.describe())} "
+            f"({describe_schedule(stored)})"
+        )
+    return exit_codes.OK

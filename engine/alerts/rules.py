@@ -102,7 +102,7 @@ class RuleSpec:
     def describe(self) -> str:
         what = {
             "person": "a person",
-            "loitering": f"loitering over {self.loiter_s:g} s",
+            "loitering": f"loitering over {self.loiter_s or 0:g} s",
             "sensing_blob": "anyone sensed",
             "gesture": f"gesture {self.gesture}",
         }[self.trigger]

@@ -57,6 +57,17 @@ PRIVILEGED: dict[tuple[str, str | None], list[str]] = {
     ("secrets", "set"): ["secrets", "set", "anthropic_api_key"],
     ("secrets", "generate"): ["secrets", "generate", "node_install_secret"],
     ("risk", "retrain"): ["risk", "retrain"],
+    ("alerts", "rules add"): [
+        "alerts",
+        "rules",
+        "add",
+        "r",
+        "--camera",
+        "c",
+        "--trigger",
+        "person",
+    ],
+    ("alerts", "rules remove"): ["alerts", "rules", "remove", "r"],
 }
 
 

@@ -1,16 +1,24 @@
-"""``watchfloor alerts list|ack``: the stored alerts, acknowledged from the command line."""
+"""``watchfloor alerts list|count|ack|label|rules``: the stored alerts from the command line,
+filtered by the day's risk classes with exact pages and counts."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from console.cli import main
 from engine.alerts.records import RaiseAlert
+from engine.alerts.sequences import CreateSequence
+from engine.clock import REAL_CLOCK
+from engine.config import load_site
+from engine.incidents.nightly import CameraRisk, RecordRetrain
 from engine.store import Store
 from engine.store.writer import StoreWriter
+from tests.conftest import write_site
+from tests.store_helpers import run_command, sync_site
 
 
 def test_alerts_are_listed_and_acknowledged_once(
@@ -40,3 +48,127 @@ def test_alerts_are_listed_and_acknowledged_once(
     assert json.loads(capsys.readouterr().out) == []
     assert main([*db, "alerts", "ack", "999"]) == 1
     assert "no alert 999" in capsys.readouterr().err
+
+
+def seeded_low_day(db_url: str, tmp_path: Path) -> tuple[list[str], dict[str, int]]:
+    """A site whose gate camera is ``low`` and yard ``very_low`` on 2026-11-20 (the local
+    risk model's stored classes), with alerts of one sequence each that day."""
+    site = write_site(
+        tmp_path / "site.toml",
+        '[[cameras]]\nid = "gate"\nurl = "a.mp4"\n[[cameras]]\nid = "yard"\nurl = "b.mp4"\n',
+    )
+    store = Store(db_url)
+    ids = sync_site(store, load_site(site), REAL_CLOCK)
+    run_command(
+        store,
+        RecordRetrain(
+            slot=DAY,
+            started_at=DAY,
+            finished_at=DAY,
+            status="ok",
+            incidents=0,
+            path=None,
+            quality={},
+            cameras=(
+                CameraRisk(ids.cameras["gate"], "gate", DAY.date(), "low", 0.1),
+                CameraRisk(ids.cameras["yard"], "yard", DAY.date(), "very_low", 0.1),
+            ),
+        ),
+    )
+    alerts: dict[str, int] = {}
+    with StoreWriter.running(store) as writer:
+        for i, (camera, conf) in enumerate(
+            [
+                ("gate", 0.30),
+                ("gate", 0.45),
+                ("yard", 0.59),
+                ("yard", 0.60),
+                ("gate", 0.9),
+                ("yard", None),
+                ("gate", 0.2),
+            ]
+        ):
+            stored = writer.execute(
+                CreateSequence(
+                    seq_key=f"k{i}",
+                    source=f"camera:{camera}",
+                    camera=camera,
+                    site=load_site(site).name,
+                    trigger="person",
+                    rule_id=None,
+                    track_id=i,
+                    started_at=DAY + timedelta(minutes=10 * i),
+                    last_seen_at=DAY + timedelta(minutes=10 * i, seconds=5),
+                    detections=3,
+                    max_conf=conf,
+                    snapshot=None,
+                    severity="warning",
+                    title=f"Person on camera {camera}",
+                    group_window_s=0,
+                )
+            )
+            alerts[f"{camera} {conf}"] = stored.alert.alert_id
+    store.close()
+    return ["--db", db_url, "--site", str(site)], alerts
+
+
+DAY = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+def test_a_past_day_is_filtered_by_that_days_classes_with_exact_pages_and_counts(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args, alerts = seeded_low_day(db_url, tmp_path)
+    day = ["--date", "2026-11-20"]
+    assert main([*args, "alerts", "list", *day, "--json"]) == 0
+    listed = [a["alert"] for a in json.loads(capsys.readouterr().out)]
+    passing = [alerts[k] for k in ("yard None", "gate 0.9", "yard 0.6", "gate 0.45")]
+    assert listed == passing  # newest first; 0.30, 0.59 and 0.2 hidden
+    assert main([*args, "alerts", "count", *day, "--json"]) == 0
+    counted = json.loads(capsys.readouterr().out)
+    assert (counted["count"], counted["hidden"]) == (len(listed), 3)
+    # A page of three on a low day holds three passing alerts; the next page the rest.
+    assert main([*args, "alerts", "list", *day, "--limit", "3", "--json"]) == 0
+    assert [a["alert"] for a in json.loads(capsys.readouterr().out)] == passing[:3]
+    assert main([*args, "alerts", "list", *day, "--limit", "3", "--offset", "3", "--json"]) == 0
+    assert [a["alert"] for a in json.loads(capsys.readouterr().out)] == passing[3:]
+    # The override: moderate shows everything.
+    assert main([*args, "alerts", "list", *day, "--risk-score", "Moderate", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == len(alerts)
+    assert main([*args, "alerts", "list", *day, "--risk-score", "bright"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown risk class 'bright'" in err and "very_low" in err and "extreme" in err
+    # Another day without classes: nothing hidden (and it says so).
+    assert main([*args, "alerts", "count", "--date", "2026-11-21"]) == 0
+    out = capsys.readouterr()
+    assert out.out.strip() == "0 alerts (0 hidden by the low-risk filter)"
+    assert "filter:" in out.err
+
+
+def test_rules_and_labels_from_the_command_line(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args, _ = seeded_low_day(db_url, tmp_path)
+    add = [*args, "alerts", "rules", "add", "night gate", "--camera", "gate"]
+    assert main([*add, "--trigger", "loitering", "--armed", "22:00-06:00", "--json"]) == 2
+    assert "loiter_s" in capsys.readouterr().err
+    assert (
+        main([*add, "--trigger", "person", "--armed", "22:00-06:00", "--zone", "0,0 1,0 1,1"]) == 0
+    )
+    assert "alert rule night gate added" in capsys.readouterr().out
+    assert main([*args, "alerts", "rules", "list", "--json"]) == 0
+    (rule,) = json.loads(capsys.readouterr().out)
+    assert rule["armed"] == "22:00-06:00" and rule["camera"] == "gate"
+    assert main([*args, "alerts", "rules", "remove", "night gate"]) == 0
+    assert main([*args, "alerts", "rules", "remove", "night gate"]) == 1
+    assert "no alert rule 'night gate'" in capsys.readouterr().err
+
+    assert main([*args, "alerts", "list", "--date", "2026-11-20", "--json"]) == 0
+    sequence = json.loads(capsys.readouterr().out)[0]["sequences"][0]["sequence"]
+    assert main([*args, "alerts", "label", str(sequence), "false", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["label"] == "false_alarm"
+    assert main([*args, "alerts", "list", "--date", "2026-11-20", "--json"]) == 0
+    labelled = json.loads(capsys.readouterr().out)[0]["sequences"][0]
+    assert labelled["label"] == "false_alarm" and labelled["labelled_by"].startswith("machine:")
+    assert main([*args, "alerts", "label", "99999", "true"]) == 1
+    assert "no alert sequence 99999" in capsys.readouterr().err

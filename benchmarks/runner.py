@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks import (
+    alerts,
     analytics,
     audit,
     camera_recovery,
@@ -58,6 +59,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "incidents": incidents.run,
     "risk_forecast": incident_generator.run,
     "risk_map_fps": risk_map_fps.run,
+    "alerts": alerts.run,
 }
 
 

@@ -7,9 +7,15 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from engine.alerts.service import AlertChanged, AlertDelivered, AlertProblem, AlertRaised
+from engine.alerts.service import (
+    AlertChanged,
+    AlertDelivered,
+    AlertProblem,
+    AlertRaised,
+    SequenceAdded,
+)
 from engine.bus import EventBus
-from engine.events import CameraStatusChanged, Event, SubsystemHealth
+from engine.events import CameraStatusChanged, Event, PeopleDetected, SubsystemHealth
 from engine.incidents.service import IncidentFiled, RiskRefitted
 from engine.sensing.service import SensingUpdated
 
@@ -36,6 +42,8 @@ class QtBridge(QObject):
     """An :class:`AlertDelivered`: a webhook delivery of an alert ended (delivered or not)."""
     sig_alert_problem = Signal(object)
     """An :class:`AlertProblem`: an alert could not be raised or escalated."""
+    sig_sequence_added = Signal(object)
+    """A :class:`SequenceAdded`: a sequence was stored (shown or hidden by the risk gate)."""
     sig_incident_filed = Signal(object)
     """An :class:`IncidentFiled`: reports were filed, or incidents validated, corrected or
     split (the incidents as they now stand)."""
@@ -56,7 +64,10 @@ class QtBridge(QObject):
         self._unsubscribe()
 
     def _on_event(self, event: Event) -> None:
-        """Any thread: hand the event to the GUI thread (sensing snapshots coalesced)."""
+        """Any thread: hand the event to the GUI thread (sensing snapshots coalesced; the
+        detector's per-frame people are for the alert rules, not for the screen)."""
+        if isinstance(event, PeopleDetected):
+            return
         if isinstance(event, SensingUpdated):
             with self._sensing_lock:
                 self._sensing_latest[event.snapshot.room_id] = event
@@ -90,6 +101,8 @@ class QtBridge(QObject):
             self.sig_alert_delivered.emit(event)
         elif isinstance(event, AlertProblem):
             self.sig_alert_problem.emit(event)
+        elif isinstance(event, SequenceAdded):
+            self.sig_sequence_added.emit(event)
         elif isinstance(event, IncidentFiled):
             self.sig_incident_filed.emit(event)
         elif isinstance(event, RiskRefitted):

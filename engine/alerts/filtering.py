@@ -307,7 +307,10 @@ def _passing(condition: ColumnElement[bool] | None) -> ColumnElement[bool]:
 
 
 def list_page(session: Session, request: AlertListRequest) -> AlertPage:
-    """See :class:`AlertListRequest` (runs on the caller's session)."""
+    """See :class:`AlertListRequest` (runs on the caller's session). Two reads: the
+    cameras, then one statement that picks the page of alert ids (the filter, the order,
+    LIMIT and OFFSET or the cursor) and joins each to its passing sequences; the person and
+    delivery counts are computed for the page's rows only, not for the rows OFFSET skips."""
     cameras = camera_keys(session)
     condition = request.gate.condition(session, cameras)
     where = [*_scope(request), _passing(condition)]
@@ -316,16 +319,31 @@ def list_page(session: Session, request: AlertListRequest) -> AlertPage:
         # "<=" on its own first: the index range starts at the cursor (the OR alone made
         # SQLite scan the index from the newest row down to it).
         where += [Alert.raised_at <= at, or_(Alert.raised_at < at, Alert.id < alert_id)]
-    stmt = (
-        select(*_ALERT_COLUMNS)
+    picked = (
+        select(Alert.id.label("id"), Alert.raised_at.label("raised_at"))
         .where(*where)
         .order_by(Alert.raised_at.desc(), Alert.id.desc())
         .limit(request.limit)
     )
     if request.before is None and request.offset:
-        stmt = stmt.offset(request.offset)
-    alerts = session.execute(stmt).all()
-    rows = _rows(session, alerts, condition, request.gate, cameras)
+        picked = picked.offset(request.offset)
+    page = picked.subquery("page")
+    joined = AlertSequence.alert_id == page.c.id
+    if condition is not None:
+        joined = and_(joined, condition)
+    stmt = (
+        select(*_ALERT_COLUMNS, *_SEQUENCE_COLUMNS)
+        .select_from(page)
+        .join(Alert, Alert.id == page.c.id)
+        .join(AlertSequence, joined)
+        .order_by(
+            page.c.raised_at.desc(),
+            page.c.id.desc(),
+            AlertSequence.started_at,
+            AlertSequence.id,
+        )
+    )
+    rows = _rows(session.execute(stmt).all(), request.gate, cameras)
     shown = hidden = None
     if request.with_counts:
         shown, total = count_in(session, request, condition)
@@ -387,16 +405,16 @@ _PERSON = (
     .label("person")
 )
 # Selected for the page's rows only (after LIMIT): the person's public id and how the
-# webhook deliveries went, so a page is three reads (cameras, alerts, sequences).
+# webhook deliveries went, so a page is two reads (cameras; alerts with their sequences).
 _ALERT_COLUMNS = (
     _PERSON,
     _DELIVERED,
     _FAILED,
-    Alert.id,
-    Alert.raised_at,
-    Alert.last_seen_at,
+    Alert.id.label("alert_id"),
+    Alert.raised_at.label("alert_raised_at"),
+    Alert.last_seen_at.label("alert_last_seen_at"),
     Alert.kind,
-    Alert.source,
+    Alert.source.label("alert_source"),
     Alert.severity,
     Alert.title,
     Alert.event_id,
@@ -405,8 +423,7 @@ _ALERT_COLUMNS = (
     Alert.escalated_at,
 )
 _SEQUENCE_COLUMNS = (
-    AlertSequence.id,
-    AlertSequence.alert_id,
+    AlertSequence.id.label("sequence_id"),
     AlertSequence.camera_id,
     AlertSequence.source,
     AlertSequence.trigger,
@@ -421,33 +438,45 @@ _SEQUENCE_COLUMNS = (
 )
 
 
-def _rows(
-    session: Session,
-    alerts: Sequence[Any],
-    condition: ColumnElement[bool] | None,
-    gate: RiskGate,
-    cameras: Mapping[int, str],
-) -> list[AlertRow]:
-    """The page's rows with their (passing) sequences: one more read for the whole page,
-    plain rows rather than ORM objects (a page of 50 alerts builds ~300 rows; ORM identity
-    bookkeeping was half the page's time)."""
-    if not alerts:
-        return []
-    ids = [a.id for a in alerts]
-    seq_where: list[ColumnElement[bool]] = [AlertSequence.alert_id.in_(ids)]
-    if condition is not None:
-        seq_where.append(condition)
-    seq_rows = session.execute(
-        select(*_SEQUENCE_COLUMNS)
-        .where(*seq_where)
-        .order_by(AlertSequence.alert_id, AlertSequence.started_at, AlertSequence.id)
-    ).all()
-    sequences: dict[int, list[SequenceView]] = {}
-    for r in seq_rows:
+def _rows(rows: Sequence[Any], gate: RiskGate, cameras: Mapping[int, str]) -> list[AlertRow]:
+    """Alert rows from the page's joined rows (one per passing sequence, grouped by alert in
+    page order): plain rows rather than ORM objects (a page of 50 alerts is ~250 rows; ORM
+    identity bookkeeping was half the page's time)."""
+    out: list[AlertRow] = []
+    sequences: list[SequenceView] = []
+    current: Any = None
+
+    def close() -> None:
+        a = current
+        out.append(
+            AlertRow(
+                alert_id=a.alert_id,
+                raised_at=a.alert_raised_at,
+                last_seen_at=a.alert_last_seen_at,
+                kind=a.kind,
+                source=a.alert_source,
+                severity=a.severity,
+                title=a.title,
+                person=a.person,
+                event_id=a.event_id,
+                acknowledged_at=a.acknowledged_at,
+                acknowledged_by=a.acknowledged_by,
+                escalated_at=a.escalated_at,
+                deliveries_ok=int(a.deliveries_ok or 0),
+                deliveries_failed=int(a.deliveries_failed or 0),
+                sequences=tuple(sequences),
+            )
+        )
+
+    for r in rows:
+        if current is None or r.alert_id != current.alert_id:
+            if current is not None:
+                close()
+            current, sequences = r, []
         key = cameras.get(r.camera_id) if r.camera_id is not None else None
-        sequences.setdefault(r.alert_id, []).append(
+        sequences.append(
             SequenceView(
-                sequence_id=r.id,
+                sequence_id=r.sequence_id,
                 alert_id=r.alert_id,
                 camera=key,
                 source=r.source,
@@ -463,23 +492,6 @@ def _rows(
                 labelled_by=r.labelled_by,
             )
         )
-    return [
-        AlertRow(
-            alert_id=a.id,
-            raised_at=a.raised_at,
-            last_seen_at=a.last_seen_at,
-            kind=a.kind,
-            source=a.source,
-            severity=a.severity,
-            title=a.title,
-            person=a.person,
-            event_id=a.event_id,
-            acknowledged_at=a.acknowledged_at,
-            acknowledged_by=a.acknowledged_by,
-            escalated_at=a.escalated_at,
-            deliveries_ok=int(a.deliveries_ok or 0),
-            deliveries_failed=int(a.deliveries_failed or 0),
-            sequences=tuple(sequences.get(a.id, ())),
-        )
-        for a in alerts
-    ]
+    if current is not None:
+        close()
+    return out

@@ -271,6 +271,15 @@ def list_alerts(store: Store, *, open_only: bool = False, limit: int = 100) -> l
         return [alert_view(session, alert) for alert in session.scalars(stmt).all()]
 
 
+def alerts_by_id(store: Store, ids: list[int]) -> list[AlertView]:
+    """The alerts with these ids, newest first (unknown ids are left out)."""
+    if not ids:
+        return []
+    stmt = select(Alert).where(Alert.id.in_(ids)).order_by(Alert.raised_at.desc(), Alert.id.desc())
+    with store.sessions() as session:
+        return [alert_view(session, alert) for alert in session.scalars(stmt).all()]
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryView:
     """One stored webhook delivery of an alert."""

@@ -408,7 +408,15 @@ class AlertService:
     def _deliver(self, alert: AlertView, *, escalation: bool) -> None:
         if self._dispatcher is None:
             return
-        payload = {**alert.as_json(), "escalated": escalation, "site": self._site}
+        # "text" makes the same POST a Slack (or Mattermost) incoming-webhook message; other
+        # receivers read the alert's fields.
+        text = (
+            f"{'ESCALATED, nobody acknowledged: ' if escalation else ''}"
+            f"[{alert.severity.upper()}] {alert.title} (alert {alert.alert_id}"
+            f"{', site ' + self._site if self._site else ''}, "
+            f"{alert.raised_at:%Y-%m-%d %H:%M:%S} UTC)"
+        )
+        payload = {"text": text, **alert.as_json(), "escalated": escalation, "site": self._site}
         self._dispatcher.deliver(f"{alert.alert_id}:{int(escalation)}", payload)
 
     def _on_outcome(self, outcome: DeliveryOutcome) -> None:

@@ -107,6 +107,9 @@ def test_a_fall_raises_an_alert_delivered_to_webhooks_and_escalated_when_nobody_
         assert all(d.attempts == 2 for d in stored if not d.delivered)  # one retry
         body = json.loads(server.wait_for_requests(1)[0].body)
         assert body["alert"] == alert.alert_id and body["escalated"] is False
+        # A "text" line: a Slack (or Mattermost) incoming webhook takes the same POST as is.
+        assert body["text"].startswith("[CRITICAL] Fall: someone fell in room")
+        assert f"alert {alert.alert_id}" in body["text"]
         # Nobody acknowledged: escalated after 1.5 s, and delivered again as an escalation.
         wait_for(lambda: list_alerts(store)[0].escalated_at is not None, 10.0)
         wait_for(lambda: any(d.escalation for d in deliveries_of(store, alert.alert_id)))

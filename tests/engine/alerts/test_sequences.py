@@ -34,8 +34,11 @@ from engine.events import PeopleDetected, Sighting
 from engine.incidents.nightly import CameraRisk, RecordRetrain
 from engine.store import Store
 from engine.store.writer import StoreWriter
+from engine.vision.analysis import CameraAnalyzer
+from engine.vision.detect import HogPersonDetector
 from tests.actors import ADMIN, OPERATOR
 from tests.conftest import write_site
+from tests.engine.test_analysis import frames
 from tests.store_helpers import run_command, sync_site
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
@@ -288,3 +291,34 @@ def test_a_past_day_uses_that_days_classes(
     past = service.risk_gate(day=date(2026, 11, 1))
     assert past.classes == {} and "2026-11-01" in past.note
     assert service.risk_gate().classes == {"gate": "low"}
+
+
+def test_people_walking_through_vtest_become_sequences_of_their_own_detections(
+    live: tuple[Store, StoreWriter, EventBus, AlertService, list[object]], vtest_avi: Path
+) -> None:
+    """The real path: the analyzer's detections of the pedestrian sample → the person rule
+    → sequences whose max_conf is the best of each track's own detections."""
+    store, writer, bus, service, _ = live
+    seen_conf: dict[int, float] = {}
+    every_conf: set[float] = set()
+
+    def keep(event: PeopleDetected) -> None:
+        for s in event.sightings:
+            seen_conf[s.track_id] = max(seen_conf.get(s.track_id, 0.0), s.confidence)
+            every_conf.add(round(s.confidence, 9))
+
+    bus.subscribe(PeopleDetected, keep)
+    analyzer = CameraAnalyzer("gate", bus, REAL_CLOCK, detector=HogPersonDetector())
+    for i, image in enumerate(frames(vtest_avi, 90)):
+        analyzer.process(image, i, i / 10, T0 + timedelta(seconds=i / 10))
+    service.stop()  # writes what live sequences gathered last
+    writer.flush()
+    page = AlertListRequest(gate=service.risk_gate(override="moderate"), limit=100).run(store)
+    sequences = [s for row in page.rows for s in row.sequences]
+    assert sequences and all(s.camera == "gate" for s in sequences)
+    for s in sequences:
+        assert s.detections >= 3
+        assert s.track_id is not None
+        assert s.max_conf is not None and round(s.max_conf, 9) in every_conf
+    # One track's sequence holds that track's best detection, not a neighbour's.
+    assert any(s.max_conf == pytest.approx(seen_conf[s.track_id], abs=1e-6) for s in sequences)

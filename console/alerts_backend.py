@@ -12,11 +12,18 @@ an incident files its event as a report through the engine's incident desk.
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from pathlib import Path
+
 from console.session import ConsoleSession
-from engine.alerts.records import AlertView, deliveries_of, list_alerts
+from engine.alerts.filtering import AlertListRequest, AlertRow, RiskGate, SequenceView
+from engine.alerts.records import AlertView, alerts_by_id, deliveries_of
+from engine.alerts.rules import RuleSpec, list_rules
+from engine.history.events import ClipProbe, CoveringClipsRequest
 from engine.incidents.records import Filed
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
+from widgets.alert_list import AlertListPage, AlertListView
 from widgets.alert_stream import AlertListing, delivery_error_text
 
 RECENT_ALERTS = 100  # the stream lists this many of the newest alerts…
@@ -33,10 +40,12 @@ class AlertsBackend:
         self._session = session  # who the engine checks and audits: the logged-in person
 
     def list_alerts(self) -> AlertListing:
-        """The newest alerts and every open one, with the errors of their failed webhook
-        deliveries, and how many webhooks the engine delivers to."""
-        alerts = {a.alert_id: a for a in list_alerts(self._store, limit=RECENT_ALERTS)}
-        for alert in list_alerts(self._store, open_only=True, limit=OPEN_ALERTS_LIMIT):
+        """The newest alerts and every open one that pass today's low-risk gate (what the
+        engine notified), with the errors of their failed webhook deliveries, and how many
+        webhooks the engine delivers to."""
+        gate = _gate(self._runtime, None, None)
+        alerts = {a.alert_id: a for a in _views(self._store, gate, RECENT_ALERTS, False)}
+        for alert in _views(self._store, gate, OPEN_ALERTS_LIMIT, True):
             alerts.setdefault(alert.alert_id, alert)
         errors: dict[int, tuple[str, ...]] = {}
         for alert_id, alert in alerts.items():
@@ -71,3 +80,107 @@ class AlertsBackend:
         if service is None:
             raise RuntimeError("incidents need a live engine: the alert cannot be escalated")
         return service.escalate_event(actor, event_id, text)
+
+
+def _gate(runtime: EngineRuntime, day: date | None, override: str | None) -> RiskGate:
+    service = runtime.alerts
+    if service is None:
+        return RiskGate(None, override, "no live engine: risk classes unknown, nothing is hidden")
+    return service.risk_gate(day, override)
+
+
+def _views(store: Store, gate: RiskGate, limit: int, open_only: bool) -> list[AlertView]:
+    """The newest alerts that pass ``gate``, as the stream shows them."""
+    page = AlertListRequest(gate=gate, limit=limit, open_only=open_only).run(store)
+    return alerts_by_id(store, [row.alert_id for row in page.rows])
+
+
+MAX_THUMBNAIL_BYTES = 512 * 1024  # a snapshot is a few tens of kB; anything bigger is not one
+
+
+class AlertListBackend:
+    """Blocking calls for the alert list pane, run on query worker threads. Satisfies
+    :class:`widgets.alert_list.AlertListActions`: pages of alerts through the engine's
+    risk gate (today's classes, a past day's from the provider, or the operator's override),
+    with their snapshots read here (never on the GUI thread); acknowledge and label as the
+    person logged in; the clip covering a sequence."""
+
+    def __init__(
+        self, runtime: EngineRuntime, store: Store, session: ConsoleSession, media_root: Path
+    ) -> None:
+        self._runtime = runtime
+        self._store = store
+        self._session = session
+        self._media_root = media_root
+
+    def page(
+        self,
+        view: AlertListView,
+        before: tuple[datetime, int] | None,
+        limit: int,
+        with_counts: bool,
+    ) -> AlertListPage:
+        gate = _gate(self._runtime, view.day, view.override)
+        page = AlertListRequest(
+            gate=gate,
+            day=view.day,
+            open_only=view.open_only,
+            limit=limit,
+            before=before,
+            with_counts=with_counts,
+        ).run(self._store)
+        return AlertListPage(page, self._thumbnails(page.rows))
+
+    def _thumbnails(self, rows: tuple[AlertRow, ...]) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        for row in rows:
+            for seq in row.sequences:
+                if seq.snapshot and seq.snapshot not in out:
+                    path = self._media_root / seq.snapshot
+                    try:
+                        if path.stat().st_size <= MAX_THUMBNAIL_BYTES:
+                            out[seq.snapshot] = path.read_bytes()
+                    except OSError:
+                        continue  # purged by retention: the row shows no thumbnail
+        return out
+
+    def acknowledge(self, alert_id: int) -> AlertView:
+        actor = self._session.require_actor("acknowledge alerts")
+        alert: AlertView = self._runtime.acknowledge_alert(actor, alert_id)
+        return alert
+
+    def label(self, sequence_id: int, label: str | None) -> int:
+        actor = self._session.require_actor("label alert sequences")
+        return self._runtime.label_sequence(actor, sequence_id, label)
+
+    def clip_for(self, sequence: SequenceView) -> Path | None:
+        if sequence.camera is None:
+            return None
+        found = CoveringClipsRequest(
+            (ClipProbe(sequence.sequence_id, sequence.camera, sequence.started_at),)
+        ).run(self._store)
+        hit = found.get(sequence.sequence_id)
+        return None if hit is None else self._media_root / hit[0]
+
+
+class AlertRulesBackend:
+    """Blocking calls for the alert rules pane, run on query worker threads: the rules as
+    stored, and adding or removing one as the person logged in (the engine checks the
+    configure-rules permission, audits it and applies it at once). Satisfies
+    :class:`widgets.alert_rules_pane.AlertRulesActions`."""
+
+    def __init__(self, runtime: EngineRuntime, store: Store, session: ConsoleSession) -> None:
+        self._runtime = runtime
+        self._store = store
+        self._session = session
+
+    def list_rules(self) -> list[RuleSpec]:
+        return list_rules(self._store)
+
+    def add_rule(self, rule: RuleSpec) -> RuleSpec:
+        actor = self._session.require_actor("add alert rules")
+        return self._runtime.add_alert_rule(actor, rule)
+
+    def remove_rule(self, name: str) -> None:
+        actor = self._session.require_actor("remove alert rules")
+        self._runtime.remove_alert_rule(actor, name)

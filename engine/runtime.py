@@ -18,6 +18,7 @@ from typing import Any
 from engine.access import Actor
 from engine.alerts.records import AlertView
 from engine.alerts.risk_classes import risk_class_cache
+from engine.alerts.rules import AddRule, RemoveRule, RuleSpec
 from engine.alerts.service import AlertService
 from engine.alerts.webhooks import parse_webhook_target
 from engine.bus import EventBus
@@ -367,6 +368,25 @@ class EngineRuntime:
         if self.alerts is None:
             raise RuntimeError("alerts need a live engine with a store")
         return self.alerts.acknowledge(actor, alert_id)
+
+    def add_alert_rule(self, actor: Actor, rule: RuleSpec) -> RuleSpec:
+        """Store a new alert rule as ``actor`` (checked: configure-rules permission;
+        audited) and apply it at once. Raises RuleError, PermissionDeniedError, or
+        RuntimeError without a live store. Blocks on the writer: not on the GUI thread."""
+        if self.alerts is None or self.writer is None:
+            raise RuntimeError("alert rules need a live engine with a store")
+        stored: RuleSpec = self.writer.execute(AddRule(rule=rule, at=self.clock.now(), actor=actor))
+        self.alerts.reload_rules()
+        return stored
+
+    def remove_alert_rule(self, actor: Actor, name: str) -> None:
+        """Remove the alert rule ``name`` as ``actor`` (configure-rules permission; audited)
+        and stop applying it. Raises UnknownRuleError, PermissionDeniedError, RuntimeError.
+        Blocks on the writer: not on the GUI thread."""
+        if self.alerts is None or self.writer is None:
+            raise RuntimeError("alert rules need a live engine with a store")
+        self.writer.execute(RemoveRule(name=name, at=self.clock.now(), actor=actor))
+        self.alerts.reload_rules()
 
     def label_sequence(self, actor: Actor, sequence_id: int, label: str | None) -> int:
         """``actor`` labels an alert sequence a true or false alarm (None clears it);

@@ -471,6 +471,14 @@ class EventHistoryPane(QWidget):
         )
         return opened
 
+    def play_clip(self, path: Path, offset_s: float = 0.0) -> bool:
+        """Open ``path`` (a clip another pane asked for) in this pane's player."""
+        player = self._ensure_player()
+        player.show()
+        opened = player.open(path, offset_s)
+        self.status_label.setText(f"clip {path.name}")
+        return opened
+
     def on_event_added(self, view: EventView) -> None:
         """A new event was stored: show it on top if it passes the current filter."""
         if self._filter is None or not matches_filter(view, self._filter):

@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ import numpy as np
 from sqlalchemy.engine import make_url
 
 from benchmarks.event_queries import _fresh_pg_database
-from engine.alerts.filtering import AlertCountRequest, AlertListRequest, RiskGate
+from engine.alerts.filtering import AlertCountRequest, AlertListRequest, AlertPage, RiskGate
 from engine.store.database import Store
 
 ALERTS = 200_000
@@ -84,6 +85,10 @@ def _timed(call: Callable[[], Any]) -> tuple[float, Any]:
     return (time.perf_counter() - started) * 1000.0, value
 
 
+def _page(store: Store, gate: RiskGate, **where: Any) -> AlertPage:
+    return AlertListRequest(gate=gate, limit=PAGE, **where).run(store)
+
+
 def _measure(url: str, alerts: int) -> dict[str, Any]:
     store = Store(url)
     try:
@@ -103,30 +108,18 @@ def _measure(url: str, alerts: int) -> dict[str, Any]:
         for _ in range(SAMPLES):
             i = int(rng.integers(0, alerts))
             cursor = (times[i], i + 1)
-            ms, page = _timed(
-                lambda c=cursor: AlertListRequest(gate=gate, limit=PAGE, before=c).run(store)
-            )
+            ms, page = _timed(partial(_page, store, gate, before=cursor))
             keyset.append(ms)
             shown_rows += len(page.rows)
         day: list[float] = []
         for _ in range(SAMPLES):
             d = (START + timedelta(days=int(rng.integers(0, DAYS)))).date()
             offset = int(rng.integers(0, 400))
-            day.append(
-                _timed(
-                    lambda d=d, o=offset: AlertListRequest(
-                        gate=gate, limit=PAGE, day=d, offset=o
-                    ).run(store)
-                )[0]
-            )
+            day.append(_timed(partial(_page, store, gate, day=d, offset=offset))[0])
         offset_ms: list[float] = []
         for _ in range(SAMPLES // 4):
             offset = int(rng.integers(0, alerts // 2))
-            offset_ms.append(
-                _timed(
-                    lambda o=offset: AlertListRequest(gate=gate, limit=PAGE, offset=o).run(store)
-                )[0]
-            )
+            offset_ms.append(_timed(partial(_page, store, gate, offset=offset))[0])
         counts = [_timed(lambda: AlertCountRequest(gate=gate).run(store)) for _ in range(5)]
         shown, hidden = counts[0][1]
         figures.update(
@@ -239,7 +232,7 @@ def _load(store: Store, alerts: int) -> list[datetime]:
     )
     raw = store.engine.raw_connection()
     try:
-        cursor = raw.cursor()
+        cursor: Any = raw.cursor()
         site = (
             "INSERT INTO sites (id, name, geo_lat, geo_lon, updated_at) VALUES "
             "(1, 'bench', 51.5, -0.12, {})"

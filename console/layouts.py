@@ -46,6 +46,10 @@ PANE_PERMISSIONS: dict[str, Permission] = {
     # file_report, validating, correcting and un-merging the label permission.
     "risk_map": Permission.WATCH,
     "incidents": Permission.WATCH,
+    # Everyone who watches browses the alert list (acknowledging and labelling need their
+    # permissions); the rules are the admins' (they are shown only to who may change them).
+    "alert_list": Permission.WATCH,
+    "alert_rules": Permission.CONFIGURE_RULES,
 }
 
 
@@ -101,10 +105,17 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("sensing", Area.RightDockWidgetArea),
             ("ble_devices", Area.RightDockWidgetArea),
             ("incidents", Area.RightDockWidgetArea),
+            ("alert_list", Area.RightDockWidgetArea),
+            ("alert_rules", Area.RightDockWidgetArea),
         ),
-        hidden=("site", "people", "system", "audit", "accounts", "ble_devices"),
+        hidden=("site", "people", "system", "audit", "accounts", "ble_devices", "alert_rules"),
         split=(("cameras", 3), ("events", 1)),
-        tabs=(("sensing", "events"), ("risk_map", "cameras"), ("incidents", "alerts")),
+        tabs=(
+            ("sensing", "events"),
+            ("risk_map", "cameras"),
+            ("incidents", "alerts"),
+            ("alert_list", "alerts"),
+        ),
     ),
     # Investigator: the event history is the main pane (the incident list and the risk map
     # as tabs behind it: the column beside it has no height to spare), cameras and people
@@ -123,10 +134,17 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("ble_devices", Area.RightDockWidgetArea),
             ("risk_map", Area.LeftDockWidgetArea),
             ("incidents", Area.LeftDockWidgetArea),
+            ("alert_list", Area.LeftDockWidgetArea),
+            ("alert_rules", Area.RightDockWidgetArea),
         ),
-        hidden=("site", "system", "audit", "accounts", "sensing", "ble_devices"),
+        hidden=("site", "system", "audit", "accounts", "sensing", "ble_devices", "alert_rules"),
         split=(("events", 3), ("cameras", 2)),
-        tabs=(("alerts", "cameras"), ("incidents", "events"), ("risk_map", "events")),
+        tabs=(
+            ("alerts", "cameras"),
+            ("incidents", "events"),
+            ("risk_map", "events"),
+            ("alert_list", "events"),
+        ),
     ),
     # Admin: site configuration and people on the left (the BLE devices they carry as a tab
     # behind them), with the system, audit and accounts panes as tabs; cameras beside (the
@@ -146,6 +164,8 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("sensing", Area.RightDockWidgetArea),
             ("risk_map", Area.RightDockWidgetArea),
             ("incidents", Area.RightDockWidgetArea),
+            ("alert_list", Area.BottomDockWidgetArea),
+            ("alert_rules", Area.LeftDockWidgetArea),
         ),
         hidden=(),
         split=(("site", 2), ("cameras", 3)),
@@ -157,6 +177,8 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("alerts", "events"),
             ("risk_map", "cameras"),
             ("incidents", "cameras"),
+            ("alert_list", "events"),
+            ("alert_rules", "system"),
         ),
     ),
 }

@@ -12,13 +12,22 @@ from __future__ import annotations
 
 import logging
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMenu, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QSystemTrayIcon,
+    QWidget,
+)
 
-from console.alerts_backend import AlertsBackend
+from console.alerts_backend import AlertListBackend, AlertRulesBackend, AlertsBackend
 from console.bridge import QtBridge
 from console.devices_backend import BleDevicesBackend
 from console.incidents_backend import IncidentsBackend
@@ -28,7 +37,13 @@ from console.queries import QtQueryClient
 from console.session import DEFAULT_IDLE_LOCK_S, IDLE_LOCK_KEY, ConsoleSession
 from engine.access import Actor, Permission
 from engine.accounts import AccountError, LoginFailedError, roles_text
-from engine.alerts.service import AlertChanged, AlertDelivered, AlertProblem, AlertRaised
+from engine.alerts.service import (
+    AlertChanged,
+    AlertDelivered,
+    AlertProblem,
+    AlertRaised,
+    SequenceAdded,
+)
 from engine.events import CameraStatusChanged, Event, SubsystemHealth
 from engine.history.events import live_event_view
 from engine.history.query_service import QueryResult, QueryService
@@ -40,6 +55,8 @@ from engine.settings import ChangeSetting
 from engine.status import SystemStatusRequest
 from engine.text import printable
 from widgets.accounts_pane import AccountsPane
+from widgets.alert_list import AlertListPane
+from widgets.alert_rules_pane import AlertRulesPane
 from widgets.alert_stream import AlertSound, AlertStreamPane, alerts_title
 from widgets.audit_pane import AuditPane
 from widgets.ble_devices_pane import BleDevicesPane
@@ -56,7 +73,7 @@ from widgets.system_pane import SystemPane
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 7  # bump when panes are added or renamed, so old saved states are ignored
+STATE_VERSION = 8  # bump when panes are added or renamed, so old saved states are ignored
 PEOPLE_REFRESH_MS = 1500
 QUERY_WORKERS = 2  # store reads, logins and people changes run here, never on the GUI thread
 SESSION_CHANNEL = "session"
@@ -222,6 +239,27 @@ class MainWindow(QMainWindow):
         self.alert_stream.sig_mute_changed.connect(self._on_alert_mute_changed)
         self.alert_stream.sig_attention_requested.connect(self._on_alert_attention_requested)
         self.alert_stream.refresh()  # returns at once; the open count arrives when read
+        # The alert list: every alert, paged and filtered by the day's risk classes (the
+        # operator may override them), with sequences, labels and clips; the rules pane
+        # (admins) says what raises alerts, zones drawn on the camera's latest frame.
+        self.alert_list = AlertListPane(
+            self.queries, AlertListBackend(runtime, store, self.session, data_dir())
+        )
+        self.alert_list.set_acknowledge_allowed(False)
+        self.alert_list.set_label_allowed(False)
+        self.alert_list.sig_clip_requested.connect(self._on_alert_clip_requested)
+        self.alert_list.refresh()
+        self._frame_getters = {feed.camera_id: feed.frame_getter for feed in feeds}
+        self.alert_rules = AlertRulesPane(
+            self.queries,
+            AlertRulesBackend(runtime, store, self.session),
+            cameras=[(cam_id, s.camera.name) for cam_id, s in runtime.sources.items()],
+            rooms=[runtime.sensing.room.room_id] if runtime.sensing is not None else [],
+            frame_of=self._latest_frame,
+        )
+        self.alert_rules.set_changes_allowed(False)
+        self.alert_rules.refresh()
+        self._tray: QSystemTrayIcon | None = None
         self.risk_map = RiskMapPane(self.queries, self.incidents_backend, now=runtime.clock.now)
         self.incident_list = IncidentListPane(
             self.queries, self.incidents_backend, now=runtime.clock.now
@@ -246,6 +284,8 @@ class MainWindow(QMainWindow):
             "ble_devices": self._dock("ble_devices", "BLE devices", self.ble_devices),
             "risk_map": self._dock("risk_map", "Risk map", self.risk_map),
             "incidents": self._dock("incidents", "Incidents", self.incident_list),
+            "alert_list": self._dock("alert_list", "Alert list", self.alert_list),
+            "alert_rules": self._dock("alert_rules", "Alert rules", self.alert_rules),
         }
         self.alert_stream.sig_open_count_changed.connect(self._on_open_alerts_changed)
         self.login_panel = LoginPanel(now=runtime.clock.now)
@@ -270,6 +310,7 @@ class MainWindow(QMainWindow):
         bridge.sig_alert_changed.connect(self._on_alert_changed)
         bridge.sig_alert_delivered.connect(self._on_alert_delivered)
         bridge.sig_alert_problem.connect(self._on_alert_problem)
+        bridge.sig_sequence_added.connect(self._on_sequence_added)
         bridge.sig_incident_filed.connect(self._on_incident_filed)
         bridge.sig_risk_refitted.connect(self._on_risk_refitted)
         for report in runtime.health():
@@ -496,6 +537,9 @@ class MainWindow(QMainWindow):
         self.system.set_changes_allowed(actor.may(Permission.CHANGE_SETTINGS), NO_SETTINGS_CHANGES)
         self.ble_devices.set_changes_allowed(actor.may(Permission.MANAGE_BLE_DEVICES))
         self.alert_stream.set_acknowledge_allowed(actor.may(Permission.ACKNOWLEDGE))
+        self.alert_list.set_acknowledge_allowed(actor.may(Permission.ACKNOWLEDGE))
+        self.alert_list.set_label_allowed(actor.may(Permission.LABEL))
+        self.alert_rules.set_changes_allowed(actor.may(Permission.CONFIGURE_RULES))
         may_file = actor.may(Permission.FILE_REPORT)
         self.alert_stream.set_escalate_allowed(may_file)
         self.event_history.set_escalate_allowed(may_file)
@@ -577,6 +621,9 @@ class MainWindow(QMainWindow):
             self.password_dialog.reject()
         # Nobody may act while locked: the report form closes, escalating is off.
         self.incident_list.set_permissions(file_report=False, label=False)
+        self.alert_list.set_acknowledge_allowed(False)
+        self.alert_list.set_label_allowed(False)
+        self.alert_rules.set_changes_allowed(False)
         self.alert_stream.set_escalate_allowed(False)
         self.event_history.set_escalate_allowed(False)
         cameras = self.docks["cameras"]
@@ -862,9 +909,49 @@ class MainWindow(QMainWindow):
 
     def _on_alert_raised(self, event: AlertRaised) -> None:
         self.alert_stream.on_alert_raised(event.alert)
+        self.alert_list.on_alerts_changed()
+        self._notify_desktop(event.alert.severity, event.alert.title)
+
+    def _notify_desktop(self, severity: str, title: str) -> None:
+        """A desktop notification (the chime is the alert stream's): the system tray's
+        balloon where the desktop has a tray, else the status bar."""
+        if self._tray is None and QSystemTrayIcon.isSystemTrayAvailable():
+            self._tray = QSystemTrayIcon(self.windowIcon(), self)
+            self._tray.setToolTip("Watchfloor")
+            self._tray.show()
+        text = printable(title)
+        if self._tray is not None:
+            icon = (
+                QSystemTrayIcon.MessageIcon.Critical
+                if severity == "critical"
+                else QSystemTrayIcon.MessageIcon.Warning
+            )
+            self._tray.showMessage("Watchfloor alert", text, icon, 15_000)
+        self.statusBar().showMessage(f"Alert: {text}", 15_000)
+
+    def _on_sequence_added(self, _event: SequenceAdded) -> None:
+        self.alert_list.on_alerts_changed()
+
+    def _on_alert_clip_requested(self, path: str) -> None:
+        self.event_history.play_clip(Path(path))
+        self.docks["events"].show()
+        self.docks["events"].raise_()
+
+    def _latest_frame(self, camera: str) -> QImage | None:
+        """The camera's newest decoded frame, copied (in memory: no I/O)."""
+        getter = self._frame_getters.get(camera)
+        frame = getter() if getter is not None else None
+        if frame is None:
+            return None
+        image = frame.image
+        height, width = image.shape[:2]
+        return QImage(
+            image.data, width, height, image.strides[0], QImage.Format.Format_BGR888
+        ).copy()
 
     def _on_alert_changed(self, event: AlertChanged) -> None:
         self.alert_stream.on_alert_changed(event.alert, event.change)
+        self.alert_list.on_alerts_changed()
 
     def _on_alert_delivered(self, event: AlertDelivered) -> None:
         self.alert_stream.on_alert_delivered(

@@ -62,6 +62,7 @@ def test_layouts_switch_from_the_menu_and_persist(
     assert set(window.tabifiedDockWidgets(window.docks["system"])) == {
         window.docks["audit"],
         window.docks["accounts"],
+        window.docks["alert_rules"],
     }
 
     window.layout_actions[Layout.INVESTIGATOR].trigger()

@@ -1,0 +1,70 @@
+"""The alert rules and the alert list on a running engine: an admin adds a rule in the rules
+pane, people on that camera (the very events the camera analyzer publishes) become a
+sequence and an alert, which notifies the desktop and shows in the alert list, where the
+admin labels its sequence a false alarm (stored with their account)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from engine.alerts.filtering import AlertListRequest
+from engine.events import PeopleDetected, Sighting
+from tests.conftest import write_site
+from tests.console.conftest import OpenConsole
+
+
+def test_a_rule_added_in_the_console_turns_people_into_an_alert_the_admin_labels(
+    qtbot: QtBot, open_console: OpenConsole, tmp_path: Path
+) -> None:
+    site = write_site(
+        tmp_path / "site.toml",
+        '[[cameras]]\nid = "gate"\nname = "Gate"\nurl = "missing.mp4"\n',
+        extra='[alerts]\nrisk_provider = "none"\n',
+    )
+    host, window = open_console(site, accounts={"ada": "admin"}, login="ada")
+    rules = window.alert_rules
+    rules.name_edit.setText("gate watch")
+    rules.camera_radio.setChecked(True)
+    rules.place_combo.setCurrentIndex(rules.place_combo.findData("gate"))
+    rules.trigger_combo.setCurrentIndex(rules.trigger_combo.findData("person"))
+    with qtbot.waitSignal(rules.sig_rule_added, timeout=10_000):
+        rules.add_button.click()
+
+    runtime = window.runtime
+    start = runtime.clock.now()
+    for i, conf in enumerate((0.5, 0.8, 0.6)):
+        runtime.bus.publish(
+            PeopleDetected(
+                at=start + timedelta(seconds=0.3 * i),
+                camera="gate",
+                frame_size=(640, 480),
+                sightings=(Sighting(4, (100.0, 80.0, 60.0, 160.0), conf),),
+            )
+        )
+    alerts = window.alert_list
+    qtbot.waitUntil(lambda: len(alerts.rows()) == 1, timeout=10_000)
+    (row,) = alerts.rows()
+    assert row.cameras == ("gate",) and row.max_conf == 0.8
+    assert row.title == "Person on camera gate (gate watch)"
+    assert "nothing is hidden" in alerts.filter_text()
+    assert "Alert: Person on camera gate" in window.statusBar().currentMessage()
+    assert window.alert_stream.alert(row.alert_id) is not None  # the stream has it too
+
+    assert alerts.select_alert(row.alert_id)
+    assert alerts.select_sequence(row.sequences[0].sequence_id)
+    alerts.label_selected("false_alarm")
+    assert runtime.store is not None
+    qtbot.waitUntil(
+        lambda: (
+            AlertListRequest().run(runtime.store).rows[0].sequences[0].label  # type: ignore[arg-type]
+            == "false_alarm"
+        ),
+        timeout=10_000,
+    )
+    labelled = AlertListRequest().run(runtime.store).rows[0].sequences[0]
+    assert labelled.labelled_by == "account:ada"
+    window.close()
+    host.close()

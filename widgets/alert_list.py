@@ -516,6 +516,11 @@ class AlertListPane(QWidget):
     sig_action_failed = Signal(str)
     """Acknowledging, labelling or finding a clip failed (GUI thread): what the pane says."""
 
+    sig_counts_loaded = Signal(int, int)
+    """The view's counts arrived (GUI thread): alerts shown and hidden by the filter. They
+    are asked for after the page, on their own: counting a year of alerts takes far longer
+    than a page, and the page must not wait for it."""
+
     def __init__(
         self,
         client: QueryClient,
@@ -534,6 +539,7 @@ class AlertListPane(QWidget):
         self._view = AlertListView()  # what the list shows, or is loading
         self._rows_view: AlertListView | None = None  # the view the rows listed belong to
         self._page_ask: _PageAsk | None = None
+        self._counts_ask: tuple[AlertListView, CallRequest[AlertListPage]] | None = None
         self._row_asks: dict[int, _RowAsk] = {}
         self._has_more = False
         self._error: str | None = None
@@ -755,6 +761,10 @@ class AlertListPane(QWidget):
     def is_loading(self) -> bool:
         return self._page_ask is not None
 
+    def counts_pending(self) -> bool:
+        """Whether the view's shown and hidden counts are still being counted."""
+        return self._counts_ask is not None
+
     def has_more(self) -> bool:
         """Whether alerts older than the last row may be listed."""
         return self._has_more
@@ -958,7 +968,9 @@ class AlertListPane(QWidget):
             self._has_more = self._has_more if kept_below else full
         if ask.mode is not _Mode.APPEND:
             self._gate = page.gate
-            self._shown, self._hidden = page.shown, page.hidden
+            if ask.mode is _Mode.REPLACE:
+                self._shown = self._hidden = None
+            self._submit_counts(ask.view)
         self._restore_selection(*keep)
         self._update_filter_text()
         self._update_status()
@@ -1058,11 +1070,37 @@ class AlertListPane(QWidget):
         same = view == self._rows_view and self.model.rowCount() > 0
         return _Mode.HEAD if same else _Mode.REPLACE
 
+    def _submit_counts(self, view: AlertListView) -> None:
+        """Count the view's alerts, shown and hidden (a one-row page with counts), on a
+        channel of its own: a newer count supersedes it, a page never waits for it."""
+        request: CallRequest[AlertListPage] = CallRequest(
+            partial(self._actions.page, view, None, 1, True), name=f"alerts counted {view}"
+        )
+        self._counts_ask = (view, request)
+        self._client.submit(f"{self._channel}.counts", request, self._on_counts_loaded)
+
+    def _on_counts_loaded(self, result: QueryResult[Any]) -> None:
+        ask = self._counts_ask
+        if ask is None or result.request is not ask[1]:
+            return
+        self._counts_ask = None
+        if ask[0] != self._view:
+            return
+        if result.error is not None or not isinstance(result.value, AlertListPage):
+            self._show_message(
+                f"could not count the alerts: {printable(str(result.error))}", error=True
+            )
+            return
+        page = result.value.page
+        self._shown, self._hidden = page.shown, page.hidden
+        self._update_filter_text()
+        self._update_status()
+        self.sig_counts_loaded.emit(page.shown or 0, page.hidden or 0)
+
     def _submit_page(self, view: AlertListView, mode: _Mode, before: _Cursor | None) -> None:
         # One channel for every page: a new view or a reload supersedes a page underway.
-        with_counts = before is None
         request: CallRequest[AlertListPage] = CallRequest(
-            partial(self._actions.page, view, before, self._page_size, with_counts),
+            partial(self._actions.page, view, before, self._page_size, False),
             name=f"alerts page {mode.name.lower()} {view} before {before}",
         )
         self._page_ask = _PageAsk(view, mode, before, request)

@@ -260,15 +260,21 @@ def make_pane(
     pane.resize(1100, 800)
     pane.show()
     qtbot.waitExposed(pane)
-    qtbot.waitUntil(lambda: not pane.is_loading(), timeout=TIMEOUT_MS)
+    settle(qtbot, pane)
     if view is not None:
         show_view(qtbot, pane, view)
     return pane
 
 
+def settle(qtbot: QtBot, pane: AlertListPane) -> None:
+    """Wait until the page and then its counts (asked for after it) have arrived."""
+    qtbot.waitUntil(lambda: not pane.is_loading() and not pane.counts_pending(), timeout=TIMEOUT_MS)
+
+
 def show_view(qtbot: QtBot, pane: AlertListPane, view: AlertListView) -> None:
     with qtbot.waitSignal(pane.sig_page_loaded, timeout=TIMEOUT_MS):
         pane.set_view(view)
+    settle(qtbot, pane)
 
 
 def ids(pane: AlertListPane) -> list[int]:
@@ -299,6 +305,7 @@ def test_a_low_day_lists_only_passing_alerts_and_says_how_many_were_hidden(
     pane = make_pane(qtbot, world, actions, LOW_DAY_VIEW)
 
     assert ids(pane) == names(world, PASSING)  # newest first, the hidden three left out
+    settle(qtbot, pane)
     assert pane.filter_text() == (
         "Filter: test classes — 5 shown · 3 hidden by the low-risk filter"
     )
@@ -319,15 +326,18 @@ def test_a_low_day_lists_only_passing_alerts_and_says_how_many_were_hidden(
     }
     assert texts(pane, world.alerts["yard None"])[Column.MAX_CONF] == "–"
     assert texts(pane, world.alerts["yard 0.6"])[Column.RISK_CLASS] == "Very low"
-    # Every page was read off the GUI thread; counts came with the first page of each view.
+    # Every page was read off the GUI thread; a page comes without counts, which follow on
+    # their own (a one-row page with counts), so the page never waits for the count.
     gui = threading.current_thread()
     assert all(call.thread is not gui for call in actions.calls)
-    assert actions.pages()[-1] == PageCall(LOW_DAY_VIEW, None, 50, True, actions.calls[-1].thread)
+    asked = [(c.before, c.limit, c.with_counts) for c in actions.calls if c.view == LOW_DAY_VIEW]
+    assert asked == [(None, 50, False), (None, 1, True)]
 
     # Another day: nothing listed, and the pane says so.
     empty = AlertListView(day=DAY.date() + timedelta(days=1))
     show_view(qtbot, pane, empty)
     assert pane.rows() == [] and pane.status_text() == "No alerts in this view"
+    settle(qtbot, pane)
     assert "0 shown · 0 hidden" in pane.filter_text()
     # "Latest" through the control: every day again.
     with qtbot.waitSignal(pane.sig_page_loaded, timeout=TIMEOUT_MS):
@@ -363,6 +373,7 @@ def test_the_moderate_override_shows_everything_and_hides_nothing(
     assert loaded.args == [8]
     assert pane.view() == AlertListView(day=DAY.date(), override="moderate")
     assert sorted(ids(pane)) == sorted(set(world.alerts.values()))
+    settle(qtbot, pane)
     assert pane.filter_text() == (
         "Filter: override: every camera treated as moderate (nothing hidden); test classes"
         " — 8 shown · 0 hidden by the low-risk filter"
@@ -413,6 +424,7 @@ def test_scrolling_and_load_more_append_pages_without_duplicates_or_gaps(
     pane = make_pane(qtbot, world, actions, page_size=50)
 
     assert ids(pane) == passing[:50]
+    settle(qtbot, pane)
     assert "129 shown · 21 hidden" in pane.filter_text()
     assert pane.has_more() and pane.load_more_button.isEnabled()
     resets: list[None] = []
@@ -432,10 +444,12 @@ def test_scrolling_and_load_more_append_pages_without_duplicates_or_gaps(
     assert ids(pane) == passing  # in order, every passing alert once
     assert not pane.has_more() and not pane.load_more_button.isEnabled()
     assert not pane.load_more()
-    # Keyset pages: each continues from the last row, and only the first one counts.
+    # Keyset pages: each continues from the last row; the counts were asked for once, on
+    # their own, after the first page.
     first, second, third = actions.pages()
     rows = pane.rows()
-    assert (first.before, first.with_counts) == (None, True)
+    assert (first.before, first.with_counts) == (None, False)
+    assert [c.limit for c in actions.calls if c.with_counts] == [1]
     assert (second.before, second.with_counts) == (rows[49].cursor, False)
     assert (third.before, third.with_counts) == (rows[99].cursor, False)
     assert resets == [] and inserted == [(50, 99), (100, 128)]  # appended, never reset
@@ -500,6 +514,7 @@ def test_acknowledging_updates_the_state_and_an_open_only_view_drops_it(
         pane.open_only_box.setChecked(True)
     assert loaded.args == [4]
     assert alert_id not in ids(pane)
+    settle(qtbot, pane)
     assert "4 shown · 3 hidden" in pane.filter_text()
 
 
@@ -510,6 +525,7 @@ def test_no_risk_classes_means_nothing_is_hidden_and_the_pane_says_so(
     actions = ConsoleActions(world, classes=None, note="risk-class provider did not answer")
     pane = make_pane(qtbot, world, actions, LOW_DAY_VIEW)
     assert len(pane.rows()) == 8
+    settle(qtbot, pane)
     assert pane.filter_text() == (
         "Filter: risk-class provider did not answer: nothing is hidden"
         " — 8 shown · 0 hidden by the low-risk filter"
@@ -517,6 +533,7 @@ def test_no_risk_classes_means_nothing_is_hidden_and_the_pane_says_so(
     assert WARNING_AMBER in pane.filter_label.styleSheet()
     # The operator previews a low day: the gate then hides, and the warning goes.
     show_view(qtbot, pane, AlertListView(day=DAY.date(), override="low"))
+    settle(qtbot, pane)
     assert "6 shown · 2 hidden" in pane.filter_text()
     assert "override: every camera treated as low" in pane.filter_text()
     assert WARNING_AMBER not in pane.filter_label.styleSheet()
@@ -562,6 +579,7 @@ def test_a_stale_answer_is_dropped_and_loading_is_shown_meanwhile(
         lambda: world.client.dropped + world.client.service.superseded >= 1, timeout=TIMEOUT_MS
     )
     assert pane.view() == quick and ids(pane) == names(world, very_low)
+    settle(qtbot, pane)
     assert "4 shown · 4 hidden" in pane.filter_text()
     assert pane.override_combo.currentData() == "very_low"
 
@@ -590,7 +608,8 @@ def test_alert_events_reload_the_newest_page_once_keeping_rows_and_selection(
     assert ids(pane) == [world.alerts["new"], *names(world, PASSING)]
     assert len(actions.pages()) == calls_before + 1  # five events, one reload
     reload = actions.pages()[-1]
-    assert (reload.before, reload.with_counts) == (None, True)
+    assert (reload.before, reload.with_counts) == (None, False)  # the counts follow it
+    settle(qtbot, pane)
     assert "6 shown · 3 hidden" in pane.filter_text()
     assert pane.selected_alert() is not None
     assert pane.selected_alert().alert_id == kept  # type: ignore[union-attr]

@@ -19,6 +19,8 @@ import pytest
 import engine
 import engine.accounts
 import engine.alerts.records
+import engine.alerts.rules
+import engine.alerts.sequences
 import engine.identity.devices
 import engine.identity.erasure
 import engine.identity.faces_store
@@ -86,6 +88,15 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
     ),
     engine.incidents.records.UnmergeReport: lambda a: engine.incidents.records.UnmergeReport(
         report_id=1, at=T0, actor=a
+    ),
+    engine.alerts.rules.AddRule: lambda a: engine.alerts.rules.AddRule(
+        rule=engine.alerts.rules.RuleSpec(0, "gate", "gate", None, "person"), at=T0, actor=a
+    ),
+    engine.alerts.rules.RemoveRule: lambda a: engine.alerts.rules.RemoveRule(
+        name="gate", at=T0, actor=a
+    ),
+    engine.alerts.sequences.LabelSequence: lambda a: engine.alerts.sequences.LabelSequence(
+        sequence_id=1, label="false_alarm", at=T0, actor=a
     ),
 }
 

@@ -251,14 +251,14 @@ class AlertService:
             return RiskGate(None, override, "no risk-class provider: nothing is hidden")
         today = self._clock.now().date()
         classes = self.risk_classes.classes(None if day is None or day == today else day)
-        note = self.risk_classes.status().describe()
+        status = self.risk_classes.status()
+        note = status.describe()
         if day is not None and day != today:
             error = self.risk_classes.last_error_for(day)
-            note = (
-                f"classes of {day.isoformat()} unavailable ({error}): nothing is hidden"
-                if classes is None and error
-                else f"classes of {day.isoformat()} from {self.risk_classes.status().provider}"
-            )
+            if classes is None and error:
+                note = f"classes of {day.isoformat()} unavailable ({error}): nothing is hidden"
+            elif classes is not None:
+                note = f"classes of {day.isoformat()} from the {status.provider}"
         return RiskGate(classes, override, note)
 
     def _shown_today(self, camera: str | None, max_conf: float | None) -> bool:

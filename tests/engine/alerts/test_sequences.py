@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.alerts.filtering import AlertListRequest
-from engine.alerts.risk_classes import LocalRiskProvider, RiskClassCache
+from engine.alerts.risk_classes import HttpRiskProvider, LocalRiskProvider, RiskClassCache
 from engine.alerts.rules import (
     AddRule,
     RemoveRule,
@@ -322,3 +322,27 @@ def test_people_walking_through_vtest_become_sequences_of_their_own_detections(
         assert s.max_conf is not None and round(s.max_conf, 9) in every_conf
     # One track's sequence holds that track's best detection, not a neighbour's.
     assert any(s.max_conf == pytest.approx(seen_conf[s.track_id], abs=1e-6) for s in sequences)
+
+
+def test_a_past_day_of_a_provider_that_never_answered_hides_nothing_and_says_why(
+    db_url: str, start_writer: Callable[..., StoreWriter]
+) -> None:
+    store = Store(db_url)
+    # Nothing listens on port 9 (discard) of the loopback: the API is unreachable.
+    cache = RiskClassCache(
+        HttpRiskProvider("http://127.0.0.1:9/risk", username=None, password=None, timeout_s=1),
+        clock=SimulatedClock(T0),
+    )
+    assert cache.refresh().state == "failed"
+    service = AlertService(
+        bus=EventBus(),
+        writer=start_writer(store),
+        store=store,
+        clock=SimulatedClock(T0),
+        risk_classes=cache,
+    )
+    gate = service.risk_gate(day=date(2026, 11, 1))
+    assert gate.classes is None and not gate.active
+    assert "never answered" in gate.note and gate.note.endswith("nothing is hidden")
+    assert "classes of 2026-11-01 from" not in gate.note
+    store.close()

@@ -336,7 +336,12 @@ class SequenceBuilder:
         with self._lock:
             keep = {r.rule_id: r for r in rules}
             self.rules = rules
-            for key in [k for k, runs in self._runs.items() if keep.get(k[0]) != runs[0].rule]:
+            gone = [
+                key
+                for key, runs in self._runs.items()
+                if not runs or keep.get(key[0]) != runs[0].rule
+            ]
+            for key in gone:
                 del self._runs[key]
             self._dwell = {k: v for k, v in self._dwell.items() if k[0] in keep}
 

@@ -133,6 +133,20 @@ def test_zone_schedule_and_loitering() -> None:
     assert create.title == "Loitering over 30 s on camera gate (loiter)"
 
 
+def test_rules_reload_after_runs_expired_and_changed_rules_forget_their_runs() -> None:
+    builder = SequenceBuilder([GATE])
+    feed(builder, [(0, [seen(1, 0.5)])])
+    assert builder.tick(T0 + timedelta(seconds=400)) == []  # the lone detection expired
+    builder.set_rules([GATE])  # the engine reloads the rules every 30 s
+    assert len(feed(builder, [(t, [seen(2, 0.5)]) for t in (401, 401.3, 401.6)])) == 1
+    # Unchanged rules keep their runs: a second later the run is extended.
+    (extend,) = feed(builder, [(402.7, [seen(2, 0.9)])])
+    assert isinstance(extend, ExtendSequence)
+    critical = RuleSpec(1, "gate", "gate", None, "person", severity="critical")
+    builder.set_rules([critical])  # changed: the old rule's run is forgotten, a new one starts
+    assert feed(builder, [(404, [seen(2, 0.9)])]) == []
+
+
 def test_room_rules_take_blobs_with_unknown_confidence() -> None:
     rule = RuleSpec(1, "lab closed", None, "lab", "sensing_blob")
     builder = SequenceBuilder([rule])

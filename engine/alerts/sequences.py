@@ -41,6 +41,7 @@ from engine.store.models import Camera, Site, UTCDateTime
 MIN_DETECTIONS: Final = 3  # a run becomes a sequence at its third detection
 GAP_S: Final = 300.0  # detections further apart than 5 min never belong together
 EXTEND_EVERY_S: Final = 1.0  # a live sequence is written at most once a second
+LOITER_GAP_S: Final = 10.0  # unseen for longer, a loiterer's time in the zone starts over
 GROUP_WINDOW_S: Final = 300.0  # sequences of a site within 5 min of an alert join it
 MAX_RUNS_PER_CAMERA: Final = 64  # a crowd cannot grow the builder's memory without end
 
@@ -327,7 +328,8 @@ class SequenceBuilder:
     extend_every_s: float = EXTEND_EVERY_S
     group_window_s: float = GROUP_WINDOW_S
     _runs: dict[tuple[int, str], list[_Run]] = field(default_factory=dict)
-    _dwell: dict[tuple[int, str, int], datetime] = field(default_factory=dict)
+    # (rule, camera, track) → [first, latest] sighting in the zone, for loitering.
+    _dwell: dict[tuple[int, str, int], list[datetime]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def set_rules(self, rules: Iterable[RuleSpec]) -> None:
@@ -408,8 +410,11 @@ class SequenceBuilder:
         if d.track_id is None:
             return False
         key = (rule.rule_id, where, d.track_id)
-        since = self._dwell.setdefault(key, at)
-        return (at - since).total_seconds() >= (rule.loiter_s or 0.0)
+        seen = self._dwell.get(key)
+        if seen is None or (at - seen[1]).total_seconds() > LOITER_GAP_S:
+            seen = self._dwell[key] = [at, at]  # (back) in the zone: the clock starts again
+        seen[1] = max(seen[1], at)
+        return (at - seen[0]).total_seconds() >= (rule.loiter_s or 0.0)
 
     def _join(self, rule: RuleSpec, where: str, at: datetime, d: Detection) -> StoreCommand | None:
         runs = self._runs.setdefault((rule.rule_id, where), [])
@@ -507,9 +512,13 @@ class SequenceBuilder:
 
     def tick(self, now: datetime) -> list[StoreCommand]:
         """Write what live sequences gathered since their last write, and forget runs idle
-        for longer than ``gap_s`` (call about once a second)."""
+        for longer than ``gap_s`` and people who left a loitering zone (call about once a
+        second)."""
         commands: list[StoreCommand] = []
         with self._lock:
+            self._dwell = {
+                k: v for k, v in self._dwell.items() if (now - v[1]).total_seconds() <= self.gap_s
+            }
             for (_, where), runs in list(self._runs.items()):
                 if runs:
                     commands += self._expire_rule(runs[0].rule, where, now)

@@ -131,6 +131,13 @@ def test_zone_schedule_and_loitering() -> None:
     (create,) = [c for c in feed(builder, frames) if isinstance(c, CreateSequence)]
     assert create.started_at == T0 + timedelta(seconds=30)
     assert create.title == "Loitering over 30 s on camera gate (loiter)"
+    # Someone who leaves for longer than LOITER_GAP_S starts over; the builder forgets
+    # people who left (a 24/7 camera must not grow its memory).
+    builder = SequenceBuilder([loiter])
+    frames = [(float(t), [seen(3, 0.8)]) for t in [*range(0, 20), *range(40, 65)]]
+    assert [c for c in feed(builder, frames) if isinstance(c, CreateSequence)] == []
+    assert builder.tick(T0 + timedelta(seconds=400)) == []
+    assert builder._dwell == {}
 
 
 def test_rules_reload_after_runs_expired_and_changed_rules_forget_their_runs() -> None:

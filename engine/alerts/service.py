@@ -42,12 +42,12 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from functools import partial
 from typing import Any, Final
 
 from engine.access import Actor
-from engine.alerts.filtering import RiskGate, passes
+from engine.alerts.filtering import AlertListRequest, RiskGate, passes
 from engine.alerts.records import (
     AcknowledgeAlert,
     AlertView,
@@ -56,7 +56,7 @@ from engine.alerts.records import (
     RecordDelivery,
     list_alerts,
 )
-from engine.alerts.risk_classes import RiskClassCache
+from engine.alerts.risk_classes import STATE_PENDING, RiskClassCache
 from engine.alerts.rules import list_rules
 from engine.alerts.sequences import (
     GROUP_WINDOW_S,
@@ -79,6 +79,7 @@ log = logging.getLogger(__name__)
 
 ESCALATE_AFTER_S: Final = 120.0  # an unacknowledged alert escalates after two minutes
 CHECK_EVERY_S: Final = 1.0
+NOTIFIED_KEPT: Final = 10_000
 RULES_RELOAD_S: Final = 30.0  # rules changed by the CLI (another process) apply this soon
 
 
@@ -167,8 +168,13 @@ class AlertService:
         self.risk_classes = risk_classes
         self.builder = SequenceBuilder(site=site, group_window_s=group_window_s)
         self._sequences: dict[str, tuple[int, str | None]] = {}  # seq key → alert, camera
-        self._notified: set[int] = set()  # alerts notified (at most once each)
+        # Alerts notified (at most once each); the newest NOTIFIED_KEPT, in order: only an
+        # alert with live sequences can pass the gate later, and those are recent.
+        self._notified: dict[int, None] = {}
         self._rules_loaded_at = -1e9
+        # Open alerts of earlier runs (id → raised at): whether they passed the gate then is
+        # not stored, so each escalates only if it passes today's (hidden ones never do).
+        self._taken_over: dict[int, datetime] = {}
         self.sequences = 0
 
     @property
@@ -181,8 +187,9 @@ class AlertService:
         thread. Reads the store: not on the GUI thread."""
         now_wall, now_s = self._clock.now(), self._clock.monotonic()
         for alert in list_alerts(self._store, open_only=True, limit=1000):
-            self._notified.add(alert.alert_id)
+            self._remember_notified(alert.alert_id)
             if alert.escalated_at is None:
+                self._taken_over[alert.alert_id] = alert.raised_at
                 age = (now_wall - alert.raised_at).total_seconds()
                 self._open[alert.alert_id] = now_s - max(age, 0.0)
         self.reload_rules()
@@ -394,12 +401,18 @@ class AlertService:
         with self._lock:
             if alert.alert_id in self._notified:
                 return
-            self._notified.add(alert.alert_id)
+            self._remember_notified(alert.alert_id)
         self._raised(alert)
+
+    def _remember_notified(self, alert_id: int) -> None:
+        """Under the lock."""
+        self._notified[alert_id] = None
+        while len(self._notified) > NOTIFIED_KEPT:
+            del self._notified[next(iter(self._notified))]
 
     def _raised(self, alert: AlertView) -> None:
         with self._lock:
-            self._notified.add(alert.alert_id)
+            self._remember_notified(alert.alert_id)
             self._open[alert.alert_id] = self._clock.monotonic()
             self.raised += 1
         self._bus.publish(AlertRaised(at=self._clock.now(), alert=alert))
@@ -463,12 +476,34 @@ class AlertService:
         """Escalate every open alert raised ``escalate_after_s`` ago or more (the escalation
         thread calls it every second)."""
         now_s = self._clock.monotonic()
+        classes_known = self.risk_classes is None or self.risk_classes.status().state != (
+            STATE_PENDING
+        )
         with self._lock:
             due = [i for i, t in self._open.items() if now_s - t >= self.escalate_after_s]
+            if not classes_known:  # earlier runs' alerts wait for today's classes
+                due = [i for i in due if i not in self._taken_over]
             for alert_id in due:
                 del self._open[alert_id]
+            checks = {i: self._taken_over.pop(i) for i in due if i in self._taken_over}
         for alert_id in due:
+            raised = checks.get(alert_id)
+            if raised is not None and not self._passes_today(alert_id, raised):
+                continue  # hidden by today's gate: nobody was told, nobody is chased
             self._submit(EscalateAlert(alert_id=alert_id, at=self._clock.now()), self._escalated)
+
+    def _passes_today(self, alert_id: int, raised_at: datetime) -> bool:
+        """Whether the alert is listed through today's gate (one keyset row starting at
+        it). On the escalation thread."""
+        request = AlertListRequest(
+            gate=self.risk_gate(), open_only=True, limit=1, before=(raised_at, alert_id + 1)
+        )
+        try:
+            rows = request.run(self._store).rows
+        except Exception as exc:  # the store is down: escalate rather than stay silent
+            log.warning("alerts: could not check alert %s against the gate: %s", alert_id, exc)
+            return True
+        return bool(rows) and rows[0].alert_id == alert_id
 
     def _escalated(self, alert: AlertView | None) -> None:
         if alert is None:

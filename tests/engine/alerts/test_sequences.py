@@ -367,3 +367,51 @@ def test_a_past_day_of_a_provider_that_never_answered_hides_nothing_and_says_why
     assert "never answered" in gate.note and gate.note.endswith("nothing is hidden")
     assert "classes of 2026-11-01 from" not in gate.note
     store.close()
+
+
+def test_after_a_restart_only_alerts_that_pass_todays_gate_escalate(
+    live: tuple[Store, StoreWriter, EventBus, AlertService, list[object]],
+) -> None:
+    """Open alerts of an earlier run are taken over for escalation; one the low-risk gate
+    hid (nobody was told of it) must not start chasing people after a restart."""
+    store, writer, bus, service, _ = live
+    hidden = writer.execute(_sequence("gate", 0.30, T0, "a")).alert.alert_id
+    shown = writer.execute(_sequence("gate", 0.70, T0 + timedelta(minutes=20), "b")).alert
+    service.stop()
+    clock = SimulatedClock(T0 + timedelta(hours=1))
+    cache = RiskClassCache(LocalRiskProvider(store, now=clock.now), clock=clock)
+    again = AlertService(
+        bus=bus, writer=writer, store=store, clock=clock, risk_classes=cache, escalate_after_s=60
+    )
+    again.start()
+    try:
+        wait_for(lambda: cache.status().state == "ok")
+        again.escalate_due()  # both were raised over a minute ago
+        writer.flush()
+        escalated = {
+            a.alert_id for a in AlertListRequest(limit=10).run(store).rows if a.escalated_at
+        }
+        assert escalated == {shown.alert_id}
+        assert hidden not in escalated
+    finally:
+        again.stop()
+
+
+def _sequence(camera: str, conf: float, at: datetime, key: str) -> CreateSequence:
+    return CreateSequence(
+        seq_key=key,
+        source=f"camera:{camera}",
+        camera=camera,
+        site="Test site",
+        trigger="person",
+        rule_id=None,
+        track_id=1,
+        started_at=at,
+        last_seen_at=at,
+        detections=3,
+        max_conf=conf,
+        snapshot=None,
+        severity="warning",
+        title="Person",
+        group_window_s=0,
+    )

@@ -543,14 +543,6 @@ class SequenceBuilder:
             self._dwell.clear()
         return commands
 
-    def max_conf_of(self, seq_key: str) -> float | None:
-        with self._lock:
-            for runs in self._runs.values():
-                for run in runs:
-                    if run.key == seq_key:
-                        return run.max_conf
-        return None
-
 
 def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
     w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])

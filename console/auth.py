@@ -93,6 +93,8 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("risk", "hotspots"): (Permission.WATCH, "read the risk forecast"),
     ("risk", "cameras"): (Permission.WATCH, "read cameras' risk classes"),
     ("risk", "retrain"): (Permission.CHANGE_SETTINGS, "refit the risk model"),
+    ("export", None): (Permission.EXPORT, "export evidence"),
+    ("verify", None): None,  # anyone may check an exported folder; it needs no database
     ("db", "upgrade"): None,
     ("cameras", "set-password"): None,
     ("bench", None): None,

@@ -1,0 +1,438 @@
+"""Evidence export and verification: a time range of what the site recorded, in a folder that
+anyone can check later.
+
+An export holds the clips and snapshots of the chosen cameras in the range, the events of the
+chosen cameras and sensing rooms as ``events.json`` and as a human-readable ``report.html``,
+and ``manifest.json``: the SHA-256 and size of every file, the range, the sources, who
+exported it, when, and the software version. ``manifest.sig`` is the Ed25519 signature of
+``manifest.json`` by this installation's key (generated once, kept in the data dir, readable
+by its owner only); ``public_key.pem`` is the public half, exported with it.
+
+The folder is written under a temporary name beside the destination and renamed into place
+only when every file is copied, hashed and signed, so a failed export (a full disk, a
+vanished clip) leaves no folder whose manifest claims to be complete.
+
+:func:`verify_evidence` hashes every file the manifest lists, names each altered, missing or
+added file, and checks the signature (and, given one, that it was made by a trusted key).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import importlib.metadata
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import and_, or_, select
+
+from engine.store.database import Store
+from engine.store.models import Camera, Event, Media
+from engine.store.person_models import Person
+
+FORMAT: Final = "watchfloor-evidence/1"
+MANIFEST: Final = "manifest.json"
+SIGNATURE: Final = "manifest.sig"
+PUBLIC_KEY: Final = "public_key.pem"
+KEY_FILE_NAME: Final = "evidence_signing_key.pem"
+CHUNK: Final = 1024 * 1024  # copy and hash a megabyte at a time
+_OWN_FILES: Final = frozenset({MANIFEST, SIGNATURE, PUBLIC_KEY})
+
+
+class EvidenceError(RuntimeError):
+    """An export could not be made (the message says why); nothing claims completeness."""
+
+
+def signing_key(key_dir: Path) -> Any:
+    """This installation's Ed25519 private key, generated on first use and kept in
+    ``key_dir`` (owner-only file, written whole before it is used)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path = key_dir / KEY_FILE_NAME
+    if not path.exists():
+        key_dir.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        tmp = key_dir / f".{KEY_FILE_NAME}.{uuid.uuid4().hex}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)  # never replaces a key another process made meanwhile
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
+def key_fingerprint(public_pem: bytes) -> str:
+    """SHA-256 of the public key's PEM, for people to compare."""
+    return hashlib.sha256(public_pem).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """What :func:`export_evidence` wrote: the folder, its files (with the media), the
+    events, the bytes copied and the signing key's fingerprint."""
+
+    folder: Path
+    files: int
+    events: int
+    clips: int
+    snapshots: int
+    bytes: int
+    fingerprint: str
+
+
+def export_evidence(
+    store: Store,
+    *,
+    start: datetime,
+    end: datetime,
+    out_dir: Path,
+    media_root: Path,
+    key_dir: Path,
+    exporter: str,
+    now: datetime,
+    cameras: Sequence[str] | None = None,
+    rooms: Sequence[str] | None = None,
+) -> ExportResult:
+    """Export ``start``–``end`` (UTC) of ``cameras`` (keys) and ``rooms`` (None for both:
+    everything) into ``out_dir``, which must not exist or be empty. Raises
+    :class:`EvidenceError` (bad range, destination in use, a missing media file, a full
+    disk); then nothing is left at ``out_dir``."""
+    from cryptography.hazmat.primitives import serialization
+
+    if end <= start:
+        raise EvidenceError(f"the range ends ({end.isoformat()}) before it starts")
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise EvidenceError(f"{out_dir} exists and is not an empty folder")
+    key = signing_key(key_dir)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    events, media = _select(store, start, end, cameras, rooms)
+    partial = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
+    try:
+        partial.mkdir(parents=True)
+        listed: list[dict[str, Any]] = []
+        copied = 0
+        for row in media:
+            source = media_root / row["path"]
+            target = Path("clips" if row["kind"] == "clip" else "snapshots") / row["path"]
+            digest, size = _copy_hashed(source, partial / target)
+            copied += size
+            listed.append(
+                {
+                    "path": target.as_posix(),
+                    "sha256": digest,
+                    "bytes": size,
+                    "recorded_sha256": row["sha256"],
+                }
+            )
+            row["exported_as"] = target.as_posix()
+        report = {
+            "range": {"from": start.isoformat(), "to": end.isoformat()},
+            "sources": {"cameras": list(cameras or []), "rooms": list(rooms or [])},
+            "events": events,
+            "media": media,
+        }
+        for name, body in (
+            ("events.json", json.dumps(report, indent=2, ensure_ascii=False).encode()),
+            ("report.html", _html(report, exporter, now).encode()),
+        ):
+            digest, size = _write(partial / name, body)
+            listed.append({"path": name, "sha256": digest, "bytes": size})
+        manifest = {
+            "format": FORMAT,
+            "range": report["range"],
+            "sources": report["sources"],
+            "exporter": exporter,
+            "created_at": now.isoformat(),
+            "software": {"watchfloor": _version()},
+            "files": sorted(listed, key=lambda f: str(f["path"])),
+        }
+        body = json.dumps(manifest, indent=2, ensure_ascii=False).encode()
+        _write(partial / PUBLIC_KEY, public_pem)
+        _write(partial / MANIFEST, body)
+        _write(partial / SIGNATURE, base64.b64encode(key.sign(body)) + b"\n")
+        if out_dir.exists():
+            out_dir.rmdir()  # empty (checked above): the complete export takes its place
+        partial.rename(out_dir)
+    except OSError as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise EvidenceError(f"export to {out_dir} failed: {exc}") from exc
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return ExportResult(
+        out_dir,
+        len(listed),
+        len(events),
+        sum(1 for m in media if m["kind"] == "clip"),
+        sum(1 for m in media if m["kind"] != "clip"),
+        copied,
+        key_fingerprint(public_pem),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """What :func:`verify_evidence` found: files whose content changed, listed files that
+    are gone, files that were added, whether the signature holds, the key's fingerprint,
+    and whether that key is the trusted one (None: no trusted key given)."""
+
+    folder: Path
+    files: int
+    altered: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    signature_ok: bool = False
+    fingerprint: str = ""
+    trusted: bool | None = None
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.signature_ok
+            and not (self.altered or self.missing or self.added or self.problems)
+            and self.trusted is not False
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "folder": str(self.folder),
+            "ok": self.ok,
+            "files": self.files,
+            "altered": list(self.altered),
+            "missing": list(self.missing),
+            "added": list(self.added),
+            "signature_ok": self.signature_ok,
+            "fingerprint": self.fingerprint,
+            "trusted": self.trusted,
+            "problems": list(self.problems),
+        }
+
+
+def verify_evidence(folder: Path, trusted_public_key: bytes | None = None) -> VerifyResult:
+    """Check an exported folder: the signature of its manifest, then every listed file's
+    SHA-256 and size, and that no file was added. Never raises for a damaged folder: what
+    is wrong is in the result."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    problems: list[str] = []
+    try:
+        body = (folder / MANIFEST).read_bytes()
+        manifest = json.loads(body)
+        files = manifest["files"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return VerifyResult(folder, 0, problems=(f"no readable {MANIFEST}: {exc}",))
+    signature_ok, fingerprint, trusted = False, "", None
+    try:
+        public_pem = (folder / PUBLIC_KEY).read_bytes()
+        fingerprint = key_fingerprint(public_pem)
+        public = serialization.load_pem_public_key(public_pem)
+        if not isinstance(public, Ed25519PublicKey):
+            raise ValueError("not an Ed25519 key")
+        public.verify(base64.b64decode((folder / SIGNATURE).read_bytes().strip()), body)
+        signature_ok = True
+    except InvalidSignature:
+        problems.append(f"the signature does not match {MANIFEST}: it was changed")
+    except (OSError, ValueError) as exc:
+        problems.append(f"the signature cannot be checked: {exc}")
+    if trusted_public_key is not None:
+        trusted = fingerprint == key_fingerprint(trusted_public_key)
+        if not trusted:
+            problems.append("signed by a key other than the trusted one")
+    altered: list[str] = []
+    missing: list[str] = []
+    names: set[str] = set()
+    for entry in files:
+        name = str(entry["path"])
+        names.add(name)
+        path = folder / name
+        if not path.is_file():
+            missing.append(name)
+            continue
+        digest, size = _hash(path)
+        if digest != entry["sha256"] or size != entry["bytes"]:
+            altered.append(name)
+    added = sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.relative_to(folder).as_posix() not in names | _OWN_FILES
+    )
+    return VerifyResult(
+        folder,
+        len(files),
+        tuple(altered),
+        tuple(missing),
+        tuple(added),
+        signature_ok,
+        fingerprint,
+        trusted,
+        tuple(problems),
+    )
+
+
+# -------------------------------------------------------------------------------- internals
+
+
+def _select(
+    store: Store,
+    start: datetime,
+    end: datetime,
+    cameras: Sequence[str] | None,
+    rooms: Sequence[str] | None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The events of the sources in the range (oldest first), and the clips and snapshots
+    of the cameras overlapping it."""
+    everything = cameras is None and rooms is None
+    sources = [f"camera:{c}" for c in cameras or ()] + [f"sensing:{r}" for r in rooms or ()]
+    with store.sessions() as session:
+        query = (
+            select(Event, Person.public_id)
+            .outerjoin(Person, Person.id == Event.person_id)
+            .where(Event.ts >= start, Event.ts < end)
+            .order_by(Event.ts, Event.id)
+        )
+        if not everything:
+            query = query.where(Event.source.in_(sources))
+        events = [
+            {
+                "id": e.id,
+                "ts": e.ts.isoformat(),
+                "kind": e.kind,
+                "source": e.source,
+                "track_id": e.track_id,
+                "person": person,
+                "detail": e.detail,
+            }
+            for e, person in session.execute(query).all()
+        ]
+        media_query = (
+            select(Media, Camera.key)
+            .outerjoin(Camera, Camera.id == Media.camera_id)
+            .where(
+                or_(
+                    and_(
+                        Media.started_at.is_not(None),
+                        Media.started_at < end,
+                        Media.ended_at >= start,
+                    ),
+                    and_(
+                        Media.started_at.is_(None),
+                        Media.created_at >= start,
+                        Media.created_at < end,
+                    ),
+                )
+            )
+            .order_by(Media.created_at, Media.id)
+        )
+        if not everything:
+            media_query = media_query.where(Camera.key.in_(list(cameras or ())))
+        media = [
+            {
+                "id": m.id,
+                "kind": m.kind,
+                "camera": key,
+                "path": m.path,
+                "sha256": m.sha256,
+                "bytes": m.size_bytes,
+                "started_at": None if m.started_at is None else m.started_at.isoformat(),
+                "ended_at": None if m.ended_at is None else m.ended_at.isoformat(),
+                "event_id": m.event_id,
+            }
+            for m, key in session.execute(media_query).all()
+        ]
+    return events, media
+
+
+def _copy_hashed(source: Path, target: Path) -> tuple[str, int]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with source.open("rb") as src, target.open("wb") as dst:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+                dst.write(chunk)
+                size += len(chunk)
+            dst.flush()
+            os.fsync(dst.fileno())
+    except FileNotFoundError:
+        raise EvidenceError(f"the recorded file {source} is missing") from None
+    return digest.hexdigest(), size
+
+
+def _write(path: Path, body: bytes) -> tuple[str, int]:
+    with path.open("wb") as handle:
+        handle.write(body)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return hashlib.sha256(body).hexdigest(), len(body)
+
+
+def _hash(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("watchfloor")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _html(report: dict[str, Any], exporter: str, now: datetime) -> str:
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(ev['ts'])}</td><td>{e(ev['source'])}</td><td>{e(ev['kind'])}</td>"
+        f"<td>{e(str(ev['person'] or ''))}</td>"
+        f"<td>{e(json.dumps(ev['detail'], ensure_ascii=False))}</td></tr>"
+        for ev in report["events"]
+    )
+    media = "".join(
+        f"<tr><td>{e(m['kind'])}</td><td>{e(str(m['camera'] or ''))}</td>"
+        f"<td>{e(str(m['started_at'] or ''))}</td><td>{e(m.get('exported_as', m['path']))}</td>"
+        f"<td><code>{e(m['sha256'])}</code></td></tr>"
+        for m in report["media"]
+    )
+    rng = report["range"]
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Watchfloor evidence "
+        f"{e(rng['from'])} to {e(rng['to'])}</title></head><body>"
+        f"<h1>Evidence {e(rng['from'])} to {e(rng['to'])}</h1>"
+        f"<p>Exported by {e(exporter)} at {e(now.isoformat())}. Every file's SHA-256 is in "
+        f"{MANIFEST}, signed in {SIGNATURE} with the key in {PUBLIC_KEY}; check it with "
+        "<code>watchfloor verify FOLDER</code>.</p>"
+        f"<h2>Events ({len(report['events'])})</h2><table border='1'><tr><th>Time (UTC)</th>"
+        f"<th>Source</th><th>Kind</th><th>Person</th><th>Detail</th></tr>{rows}</table>"
+        f"<h2>Media ({len(report['media'])})</h2><table border='1'><tr><th>Kind</th>"
+        f"<th>Camera</th><th>Start</th><th>File</th><th>SHA-256 when recorded</th></tr>"
+        f"{media}</table></body></html>"
+    )

@@ -1,0 +1,208 @@
+"""Evidence export and verification on what the engine really recorded (a stretch of the
+pedestrian sample analysed with clips and snapshots): every file hashed and signed, a byte
+changed anywhere named by ``verify``, and a failed export leaving nothing that looks whole."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from console.cli import main
+from engine.analyze import analyze_video
+from engine.clock import REAL_CLOCK
+from engine.cv import import_cv2
+from engine.history.evidence import (
+    MANIFEST,
+    EvidenceError,
+    export_evidence,
+    signing_key,
+    verify_evidence,
+)
+from engine.store import Store
+from engine.store.models import Event, Media
+
+
+def short_video(source: Path, target: Path, frames: int = 150) -> Path:
+    cv2 = import_cv2()
+    capture = cv2.VideoCapture(str(source))
+    writer = None
+    for _ in range(frames):
+        ok, image = capture.read()
+        if not ok:
+            break
+        if writer is None:
+            height, width = image.shape[:2]
+            writer = cv2.VideoWriter(
+                str(target), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (width, height)
+            )
+        writer.write(image)
+    capture.release()
+    assert writer is not None
+    writer.release()
+    return target
+
+
+@pytest.fixture
+def recorded(tmp_path: Path, vtest_avi: Path) -> tuple[str, Path]:
+    """A store holding 15 s of the plaza analysed with clips and snapshots; its data dir."""
+    db_url = f"sqlite:///{tmp_path / 'evidence.db'}"
+    store = Store(db_url)
+    video = short_video(vtest_avi, tmp_path / "plaza.avi")
+    report = analyze_video(video, clock=REAL_CLOCK, store=store, camera="plaza", faces=False)
+    assert report["error"] is None
+    store.close()
+    return db_url, Path(os.environ["WATCHFLOOR_DATA_DIR"])
+
+
+def whole_range(db_url: str) -> tuple[datetime, datetime]:
+    store = Store(db_url)
+    with store.sessions() as session:
+        times = [e.ts for e in session.query(Event).all()]
+        clips = session.query(Media).filter(Media.kind == "clip").count()
+    store.close()
+    assert times and clips >= 1
+    return min(times) - timedelta(minutes=1), max(times) + timedelta(minutes=1)
+
+
+def test_an_export_verifies_and_names_any_altered_added_or_missing_file(
+    recorded: tuple[str, Path], tmp_path: Path
+) -> None:
+    db_url, data = recorded
+    start, end = whole_range(db_url)
+    store = Store(db_url)
+    out = tmp_path / "case-17"
+    result = export_evidence(
+        store,
+        start=start,
+        end=end,
+        out_dir=out,
+        media_root=data,
+        key_dir=data,
+        exporter="account:ian",
+        now=datetime.now(UTC),
+        cameras=["plaza"],
+    )
+    store.close()
+    assert result.clips >= 1 and result.snapshots >= 2 and result.events >= 2
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["exporter"] == "account:ian" and manifest["software"]["watchfloor"]
+    assert {f["path"] for f in manifest["files"]} >= {"events.json", "report.html"}
+    clip = next(f for f in manifest["files"] if f["path"].startswith("clips/"))
+    # The copy is the recording: same bytes as the data dir's file, same hash as stored.
+    assert clip["sha256"] == clip["recorded_sha256"]
+    assert verify_evidence(out).ok
+
+    # One byte of the clip changed: verify names it.
+    path = out / clip["path"]
+    body = bytearray(path.read_bytes())
+    body[len(body) // 2] ^= 0x01
+    path.write_bytes(bytes(body))
+    (out / "extra.txt").write_text("planted")
+    snapshot = next(f for f in manifest["files"] if f["path"].startswith("snapshots/"))
+    (out / snapshot["path"]).unlink()
+    checked = verify_evidence(out)
+    assert not checked.ok and checked.signature_ok
+    assert checked.altered == (clip["path"],)
+    assert checked.added == ("extra.txt",)
+    assert checked.missing == (snapshot["path"],)
+
+    # The manifest itself edited (a hash "fixed" to match): the signature fails.
+    manifest["files"][0]["bytes"] += 1
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    assert not verify_evidence(out).signature_ok
+
+
+def test_the_cli_exports_and_verifies_and_a_foreign_key_is_refused(
+    recorded: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db_url, _ = recorded
+    start, end = whole_range(db_url)
+    out = tmp_path / "export"
+    args = ["--db", db_url, "export", "--from", start.isoformat(), "--to", end.isoformat()]
+    assert main([*args, "--cameras", "plaza", "--out", str(out), "--json"]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert exported["clips"] >= 1
+    assert main(["verify", str(out)]) == 0
+    assert "intact" in capsys.readouterr().out
+    # The installation's own public key is trusted; another key is not.
+    own = (out / "public_key.pem").read_bytes()
+    (tmp_path / "own.pem").write_bytes(own)
+    assert main(["verify", str(out), "--key", str(tmp_path / "own.pem")]) == 0
+    assert "intact" in capsys.readouterr().out
+    from cryptography.hazmat.primitives import serialization
+
+    other = (
+        signing_key(tmp_path / "elsewhere")
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    (tmp_path / "other.pem").write_bytes(other)
+    assert main(["verify", str(out), "--key", str(tmp_path / "other.pem"), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["trusted"] is False
+    victim = next((out / "clips").rglob("*.mp4"))
+    victim.write_bytes(victim.read_bytes()[:-1] + b"\x00")
+    assert main(["verify", str(out)]) == 1
+    assert f"ALTERED  clips/{victim.relative_to(out / 'clips').as_posix()}" in (
+        capsys.readouterr().out
+    )
+
+
+def test_a_failed_export_leaves_nothing_that_claims_completeness(
+    recorded: tuple[str, Path], tmp_path: Path
+) -> None:
+    db_url, data = recorded
+    start, end = whole_range(db_url)
+    store = Store(db_url)
+    with store.sessions() as session:
+        clip = session.query(Media).filter(Media.kind == "clip").first()
+        assert clip is not None
+        path = data / clip.path
+    hidden = path.with_name(path.name + ".away")
+    path.rename(hidden)  # the recording vanished (a disk fault) mid-export
+    out = tmp_path / "broken"
+    with pytest.raises(EvidenceError, match="is missing"):
+        export_evidence(
+            store,
+            start=start,
+            end=end,
+            out_dir=out,
+            media_root=data,
+            key_dir=data,
+            exporter="t",
+            now=datetime.now(UTC),
+        )
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".broken")]
+    hidden.rename(path)
+    # A destination in use is refused before anything is written.
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "x").write_text("x")
+    with pytest.raises(EvidenceError, match="not an empty folder"):
+        export_evidence(
+            store,
+            start=start,
+            end=end,
+            out_dir=tmp_path / "busy",
+            media_root=data,
+            key_dir=data,
+            exporter="t",
+            now=datetime.now(UTC),
+        )
+    with pytest.raises(EvidenceError, match="before it starts"):
+        export_evidence(
+            store,
+            start=end,
+            end=start,
+            out_dir=tmp_path / "x",
+            media_root=data,
+            key_dir=data,
+            exporter="t",
+            now=datetime.now(UTC),
+        )
+    store.close()
+    key = data / "evidence_signing_key.pem"
+    assert oct(key.stat().st_mode & 0o777) == "0o600"

@@ -178,6 +178,8 @@ def test_ctrl_l_locks_and_the_same_person_unlocks_where_they_left(
     closable = QDockWidget.DockWidgetFeature.DockWidgetClosable
     assert window.docks["cameras"].features() & closable
     assert window.session_label.text() == "ada (admin)"
+    # The lock is audited from a query worker: wait until its entry is written.
+    qtbot.waitUntil(lambda: bool(audit_entries(host, action="session.lock")), timeout=5000)
     locks = audit_entries(host, action="session.lock")
     assert [(e.actor, e.detail) for e in locks] == [("account:ada", {"reason": "ctrl+l"})]
     assert audit_entries(host, action="session.unlock")[0].outcome == "ok"
@@ -205,6 +207,8 @@ def test_idle_input_postpones_the_lock_and_silence_locks(
     # The lock is audited from a query worker: wait until it has reached the store writer
     # (the full check once read the trail before it had).
     qtbot.waitUntil(lambda: bool(audit_entries(host, action="session.lock")), timeout=5000)
+    # The lock is audited from a query worker: wait until its entry is written.
+    qtbot.waitUntil(lambda: bool(audit_entries(host, action="session.lock")), timeout=5000)
     locks = audit_entries(host, action="session.lock")
     assert [e.detail for e in locks] == [{"reason": "idle"}]
 
@@ -224,6 +228,8 @@ def test_a_different_person_unlocks_into_their_own_layout(
     assert window.session_label.text() == "olga (operator)"
     assert not window.layout_actions[Layout.ADMIN].isVisible()
     assert not window.docks["audit"].isVisible() and not window.docks["accounts"].isVisible()
+    # The lock is audited from a query worker: wait until its entry is written.
+    qtbot.waitUntil(lambda: bool(audit_entries(host, action="session.lock")), timeout=5000)
     locks = audit_entries(host, action="session.lock")
     assert [(e.actor, e.detail["reason"]) for e in locks] == [("account:ada", "menu")]
     unlocks = audit_entries(host, action="session.unlock")
@@ -262,6 +268,8 @@ def test_an_admins_change_elsewhere_reaches_a_logged_in_console(
     qtbot.waitUntil(lambda: window.locked, timeout=5000)
     assert_locked(window)
     assert "disabled by an admin" in window.login_panel.failure_text()
+    # The lock is audited from a query worker: wait until its entry is written.
+    qtbot.waitUntil(lambda: bool(audit_entries(host, action="session.lock")), timeout=5000)
     locks = audit_entries(host, action="session.lock")
     assert [(e.actor, e.detail["reason"]) for e in locks] == [("account:olga", "revoked")]
     assert window.recheck_timer.interval() == 15_000 and not window.recheck_timer.isActive()

@@ -656,4 +656,6 @@ def test_a_report_filed_from_the_form_is_selected_in_the_list(
         lambda: pane.selected_incident() is not None and pane.selected_incident().incident_id == 50,
         timeout=5000,
     )
+    # The selected incident's reports are read after the selection: wait for them.
+    qtbot.waitUntil(lambda: bool(pane.reports()), timeout=5000)
     assert [r.text for r in pane.reports()] == ["Man collapsed at the bus stop"]

@@ -37,14 +37,13 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from email.message import Message
 from http import HTTPStatus
-from typing import IO, Final, Protocol
+from typing import Final, Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.alerts.webhooks import mask_url
+from engine.alerts.webhooks import NoRedirects, mask_url
 from engine.clock import Clock
 from engine.config import AlertsConfig
 from engine.incidents.risk import normalise_risk_class
@@ -135,22 +134,6 @@ class LocalRiskProvider:
         return classes
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A 3xx answer is an error: following it would carry the basic-auth header to
-    wherever the server points."""
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: Message,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        return None
-
-
 class HttpRiskProvider:
     """An HTTP risk API: ``GET {url}/cameras`` answers today's classes as a JSON list of
     ``{"id": ..., "fwi_class": ...}``, ``GET {url}/scores/{YYYY-MM-DD}`` a date's as
@@ -200,7 +183,7 @@ class HttpRiskProvider:
                 "set the username too, or remove the password"
             )
         self.last_skipped = 0
-        self._opener = urllib.request.build_opener(_NoRedirects)
+        self._opener = urllib.request.build_opener(NoRedirects)
 
     def __repr__(self) -> str:
         return f"HttpRiskProvider({self.name!r}, timeout_s={self.timeout_s!r})"

@@ -208,9 +208,10 @@ class _Attempt:
     error: str | None  # None: delivered
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A 3xx answer is a failure like any other non-2xx: urllib would otherwise turn the POST
-    into a bodiless GET (or carry the credentials to another host) and call it a success."""
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx answer is a failure like any other non-2xx: urllib would otherwise turn a POST
+    into a bodiless GET, or carry the credentials (basic auth) to whatever host the server
+    names, and call it a success. For every outgoing request that carries credentials."""
 
     def redirect_request(
         self,
@@ -239,7 +240,7 @@ class _TargetWorker:
             target=self._run, name=f"{THREAD_PREFIX}{index}", daemon=True
         )
         self._dispatcher = dispatcher
-        self._opener = urllib.request.build_opener(_NoRedirects)
+        self._opener = urllib.request.build_opener(NoRedirects)
         parts = urlsplit(target.url)
         assert parts.hostname is not None  # checked by WebhookTarget
         self._request_url = urlunsplit(

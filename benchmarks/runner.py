@@ -17,6 +17,7 @@ from benchmarks import (
     csi_parse,
     decode,
     event_queries,
+    evidence,
     faces,
     four_cameras,
     incident_generator,
@@ -60,6 +61,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "risk_forecast": incident_generator.run,
     "risk_map_fps": risk_map_fps.run,
     "alerts": alerts.run,
+    "evidence": evidence.run,
 }
 
 

@@ -25,8 +25,9 @@ import importlib.metadata
 import json
 import os
 import shutil
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -111,11 +112,14 @@ def export_evidence(
     now: datetime,
     cameras: Sequence[str] | None = None,
     rooms: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> ExportResult:
     """Export ``start``–``end`` (UTC) of ``cameras`` (keys) and ``rooms`` (None for both:
     everything) into ``out_dir``, which must not exist or be empty. Raises
     :class:`EvidenceError` (bad range, destination in use, a missing media file, a full
-    disk); then nothing is left at ``out_dir``."""
+    disk, ``cancel`` set); then nothing is left at ``out_dir``. ``progress(done, total)``
+    is called with the media bytes copied so far after each file (caller's thread)."""
     from cryptography.hazmat.primitives import serialization
 
     if end <= start:
@@ -132,7 +136,12 @@ def export_evidence(
         partial.mkdir(parents=True)
         listed: list[dict[str, Any]] = []
         copied = 0
+        total = sum(int(row["bytes"] or 0) for row in media)
+        if progress is not None:
+            progress(0, total)
         for row in media:
+            if cancel is not None and cancel.is_set():
+                raise EvidenceError("the export was cancelled")
             source = media_root / row["path"]
             target = Path("clips" if row["kind"] == "clip" else "snapshots") / row["path"]
             digest, size = _copy_hashed(source, partial / target)
@@ -146,6 +155,8 @@ def export_evidence(
                 }
             )
             row["exported_as"] = target.as_posix()
+            if progress is not None:
+                progress(copied, max(total, copied))
         report = {
             "range": {"from": start.isoformat(), "to": end.isoformat()},
             "sources": {"cameras": list(cameras or []), "rooms": list(rooms or [])},

@@ -206,3 +206,51 @@ def test_a_failed_export_leaves_nothing_that_claims_completeness(
     store.close()
     key = data / "evidence_signing_key.pem"
     assert oct(key.stat().st_mode & 0o777) == "0o600"
+
+
+def test_an_export_reports_progress_and_a_cancelled_one_leaves_nothing(
+    recorded: tuple[str, Path], tmp_path: Path
+) -> None:
+    import threading
+
+    db_url, data = recorded
+    start, end = whole_range(db_url)
+    store = Store(db_url)
+    seen: list[tuple[int, int]] = []
+    result = export_evidence(
+        store,
+        start=start,
+        end=end,
+        out_dir=tmp_path / "whole",
+        media_root=data,
+        key_dir=data,
+        exporter="t",
+        now=datetime.now(UTC),
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    total = seen[0][1]
+    assert seen[0] == (0, total) and seen[-1] == (total, total) == (result.bytes, result.bytes)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert len(seen) == result.clips + result.snapshots + 1
+    cancel = threading.Event()
+
+    def cancel_after_first(done: int, _total: int) -> None:
+        if done > 0:
+            cancel.set()
+
+    with pytest.raises(EvidenceError, match="cancelled"):
+        export_evidence(
+            store,
+            start=start,
+            end=end,
+            out_dir=tmp_path / "cancelled",
+            media_root=data,
+            key_dir=data,
+            exporter="t",
+            now=datetime.now(UTC),
+            progress=cancel_after_first,
+            cancel=cancel,
+        )
+    store.close()
+    assert not (tmp_path / "cancelled").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cancelled")]

@@ -31,10 +31,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
 
+from engine.access import Actor, GuardedCommand, Permission
+from engine.store.audit import audit_command
+from engine.store.commands import StoreCommand
 from engine.store.database import Store
 from engine.store.models import Camera, Event, Media
 from engine.store.person_models import Person
@@ -199,6 +203,71 @@ def export_evidence(
         sum(1 for m in media if m["kind"] != "clip"),
         copied,
         key_fingerprint(public_pem),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordExport(GuardedCommand, StoreCommand):
+    """The audit trail's record that ``actor`` exported evidence: the range, the sources,
+    the folder, how many files and bytes, and the signing key's fingerprint. Needs the
+    export permission; the CLI and the console check it before exporting (with
+    :meth:`Actor.require`) and store this after the folder is complete."""
+
+    permission: ClassVar[Permission] = Permission.EXPORT
+    action: ClassVar[str] = "evidence.export"
+
+    folder: str
+    start: datetime
+    end: datetime
+    cameras: tuple[str, ...] | None
+    rooms: tuple[str, ...] | None
+    files: int
+    bytes: int
+    fingerprint: str
+    at: datetime
+    actor: Actor
+
+    def audit_target(self) -> str:
+        return f"evidence:{self.folder}"
+
+    def apply(self, session: Session) -> None:
+        audit_command(
+            session,
+            self,
+            {
+                "from": self.start.isoformat(),
+                "to": self.end.isoformat(),
+                "cameras": None if self.cameras is None else list(self.cameras),
+                "rooms": None if self.rooms is None else list(self.rooms),
+                "files": self.files,
+                "bytes": self.bytes,
+                "fingerprint": self.fingerprint,
+            },
+        )
+
+
+def export_record(
+    result: ExportResult,
+    *,
+    start: datetime,
+    end: datetime,
+    cameras: Sequence[str] | None,
+    rooms: Sequence[str] | None,
+    at: datetime,
+    actor: Actor,
+) -> RecordExport:
+    """The audit record of a finished export (hand it to the store writer)."""
+    return RecordExport(
+        folder=str(result.folder),
+        start=start,
+        end=end,
+        cameras=None if cameras is None else tuple(cameras),
+        rooms=None if rooms is None else tuple(rooms),
+        files=result.files,
+        bytes=result.bytes,
+        fingerprint=result.fingerprint,
+        at=at,
+        actor=actor,
     )
 
 

@@ -21,6 +21,7 @@ import engine.accounts
 import engine.alerts.records
 import engine.alerts.rules
 import engine.alerts.sequences
+import engine.history.evidence
 import engine.identity.devices
 import engine.identity.erasure
 import engine.identity.faces_store
@@ -97,6 +98,18 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
     ),
     engine.alerts.sequences.LabelSequence: lambda a: engine.alerts.sequences.LabelSequence(
         sequence_id=1, label="false_alarm", at=T0, actor=a
+    ),
+    engine.history.evidence.RecordExport: lambda a: engine.history.evidence.RecordExport(
+        folder="/tmp/case-1",
+        start=T0,
+        end=T0,
+        cameras=None,
+        rooms=None,
+        files=3,
+        bytes=10,
+        fingerprint="ab" * 32,
+        at=T0,
+        actor=a,
     ),
 }
 

@@ -1,0 +1,153 @@
+"""The evidence export dialog over a real store and real recordings: a real query service
+(QtQueryClient) runs the engine's own ``export_evidence`` on a worker; the console's role
+(:class:`EvidenceActions`) is played by a small class that calls it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from console.queries import QtQueryClient
+from engine.history.evidence import export_evidence, verify_evidence
+from engine.history.query_service import QueryService
+from engine.store import Store
+from tests.engine.test_evidence import recorded, whole_range
+from widgets.export_dialog import EvidenceExportDialog, ExportOutcome, ExportSpec
+
+__all__ = ["recorded"]  # the fixture, used by name below
+TIMEOUT_MS = 60_000
+
+
+class Exporter:
+    """The console's part: export as someone, optionally holding each file until told."""
+
+    def __init__(self, store: Store, data: Path) -> None:
+        self.store = store
+        self.data = data
+        self.specs: list[ExportSpec] = []
+        self.hold = threading.Event()
+        self.held = threading.Event()
+        self.holding = False
+
+    def export(
+        self, spec: ExportSpec, progress: Callable[[int, int], None], cancel: threading.Event
+    ) -> ExportOutcome:
+        self.specs.append(spec)
+
+        def report(done: int, total: int) -> None:
+            progress(done, total)
+            if self.holding and done > 0:
+                self.held.set()
+                assert self.hold.wait(30)
+
+        result = export_evidence(
+            self.store,
+            start=spec.start,
+            end=spec.end,
+            out_dir=spec.folder,
+            media_root=self.data,
+            key_dir=self.data,
+            exporter="account:ivy",
+            now=datetime.now(UTC),
+            cameras=spec.cameras,
+            rooms=spec.rooms,
+            progress=report,
+            cancel=cancel,
+        )
+        return ExportOutcome(result, None)
+
+
+@pytest.fixture
+def world(
+    recorded: tuple[str, Path], qtbot: QtBot
+) -> Iterator[tuple[EvidenceExportDialog, Exporter, datetime, datetime]]:
+    db_url, data = recorded
+    start, end = whole_range(db_url)
+    store = Store(db_url)
+    client = QtQueryClient(QueryService(store))
+    exporter = Exporter(store, data)
+    dialog = EvidenceExportDialog(
+        client,
+        exporter,
+        cameras=[("plaza", "Plaza"), ("gate", "gate")],
+        rooms=["lab"],
+        start=start,
+        end=end,
+        lock_allowed=False,
+    )
+    qtbot.addWidget(dialog)
+    yield dialog, exporter, start, end
+    exporter.hold.set()
+    client.close()
+    store.close()
+
+
+def test_the_dialog_exports_the_chosen_sources_with_progress_and_says_how_to_verify(
+    world: tuple[EvidenceExportDialog, Exporter, datetime, datetime], tmp_path: Path, qtbot: QtBot
+) -> None:
+    dialog, exporter, start, end = world
+    assert not dialog.lock_box.isEnabled()  # no lock permission: offered, not usable
+    dialog.camera_list.item(0).setCheckState(Qt.CheckState.Checked)
+    dialog.folder_edit.setText(str(tmp_path / "case-7"))
+    with qtbot.waitSignal(dialog.sig_export_finished, timeout=TIMEOUT_MS) as finished:
+        dialog.export_button.click()
+        assert dialog.busy and not dialog.export_button.isEnabled()
+    outcome = finished.args[0]
+    spec = exporter.specs[0]
+    assert spec.cameras == ("plaza",) and spec.rooms is None
+    assert (spec.start, spec.end) == (start.replace(microsecond=0), end.replace(microsecond=0))
+    assert verify_evidence(tmp_path / "case-7").ok
+    assert outcome.result.clips >= 1
+    text = dialog.status_label.text()
+    assert f"watchfloor verify {tmp_path / 'case-7'}" in text and "clips" in text
+    assert not dialog.busy and dialog.export_button.isEnabled()
+    assert not dialog.progress_bar.isVisible()
+
+
+def test_bad_input_is_named_and_a_failed_export_is_shown_in_red(
+    world: tuple[EvidenceExportDialog, Exporter, datetime, datetime], tmp_path: Path, qtbot: QtBot
+) -> None:
+    dialog, exporter, _start, _end = world
+    dialog.export_button.click()
+    assert dialog.status_label.text() == "Folder: choose where to write the evidence"
+    dialog.folder_edit.setText(str(tmp_path / "x"))
+    dialog.to_edit.setDateTime(dialog.from_edit.dateTime().addSecs(-60))
+    dialog.export_button.click()
+    assert dialog.status_label.text() == "To: the range must end after it starts"
+    assert exporter.specs == []
+    dialog.to_edit.setDateTime(dialog.from_edit.dateTime().addSecs(3600))
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("someone else's")
+    dialog.folder_edit.setText(str(busy))
+    with qtbot.waitSignal(dialog.sig_export_failed, timeout=TIMEOUT_MS) as failed:
+        dialog.export_button.click()
+    assert "not an empty folder" in failed.args[0]
+    assert "c62828" in dialog.status_label.styleSheet()
+    assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
+
+
+def test_cancel_stops_an_export_and_leaves_nothing(
+    world: tuple[EvidenceExportDialog, Exporter, datetime, datetime], tmp_path: Path, qtbot: QtBot
+) -> None:
+    dialog, exporter, _start, _end = world
+    exporter.holding = True
+    dialog.folder_edit.setText(str(tmp_path / "case-8"))
+    dialog.export_button.click()
+    assert exporter.held.wait(30)  # the first file is copied; the export waits here
+    qtbot.waitUntil(lambda: dialog.progress_bar.maximum() > 0, timeout=TIMEOUT_MS)
+    assert "Exporting…" in dialog.status_label.text() and "MB" in dialog.status_label.text()
+    assert dialog.cancel_button.text() == "Cancel"
+    with qtbot.waitSignal(dialog.sig_export_failed, timeout=TIMEOUT_MS) as failed:
+        dialog.cancel_button.click()
+        exporter.hold.set()
+    assert "cancelled" in failed.args[0]
+    assert not (tmp_path / "case-8").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".case-8")]
+    assert dialog.cancel_button.text() == "Close"

@@ -93,7 +93,15 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("risk", "hotspots"): (Permission.WATCH, "read the risk forecast"),
     ("risk", "cameras"): (Permission.WATCH, "read cameras' risk classes"),
     ("risk", "retrain"): (Permission.CHANGE_SETTINGS, "refit the risk model"),
+    ("ask", None): (Permission.CHAT_HISTORY, "ask about recorded history"),
     ("export", None): (Permission.EXPORT, "export evidence"),
+    ("evidence", "lock"): (Permission.LOCK_EVIDENCE, "lock evidence"),
+    ("evidence", "unlock"): (Permission.LOCK_EVIDENCE, "release an evidence lock"),
+    ("evidence", "list"): (Permission.REPLAY, "list evidence locks"),
+    ("bookmarks", "add"): (Permission.BOOKMARK, "add a bookmark"),
+    ("bookmarks", "remove"): (Permission.BOOKMARK, "remove a bookmark"),
+    ("bookmarks", "list"): (Permission.REPLAY, "list bookmarks"),
+    ("bookmarks", "search"): (Permission.REPLAY, "search bookmarks"),
     ("verify", None): None,  # anyone may check an exported folder; it needs no database
     ("db", "upgrade"): None,
     ("cameras", "set-password"): None,
@@ -114,6 +122,8 @@ ACTION_DESTS = {
     "alerts": "alerts_command",
     "incidents": "incidents_command",
     "risk": "risk_command",
+    "evidence": "evidence_command",
+    "bookmarks": "bookmarks_command",
 }
 # Actions with verbs of their own (``ble devices add``): the key's action is "devices add".
 VERB_DESTS = {("ble", "devices"): "devices_command", ("alerts", "rules"): "rules_command"}

@@ -21,8 +21,10 @@ from console.commands import (
     accounts,
     alerts,
     analyze,
+    ask,
     audit,
     ble,
+    bookmarks,
     cameras,
     emit_report,
     evidence,
@@ -131,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_parser(sub, [db_option])
     incidents.add_parser(sub, [db_option])
     risk.add_parser(sub, [db_option])
+    ask.add_parser(sub, [db_option])
     evidence.add_parsers(sub, [db_option])
+    bookmarks.add_parser(sub, [db_option])
     accounts.add_parser(sub, [db_option])
     secrets.add_parser(sub, [db_option])  # the OS keyring; the database for the audit trail
     cameras.add_parser(sub, [])  # uses the site file and the OS keyring, no database
@@ -189,10 +193,16 @@ def main(argv: list[str] | None = None) -> int:
             return incidents.run(args, db_url)
         if args.command == "risk":
             return risk.run(args, db_url)
+        if args.command == "ask":
+            return ask.run(args, db_url)
         if args.command == "export":
             return evidence.run_export(args, db_url)
         if args.command == "verify":
             return evidence.run_verify(args)
+        if args.command == "evidence":
+            return evidence.run_evidence(args, db_url)
+        if args.command == "bookmarks":
+            return bookmarks.run(args, db_url)
         if args.command == "cameras":
             return cameras.run(args)
         if args.command == "secrets":

@@ -45,6 +45,7 @@ from engine.store.audit import (
 from engine.store.audit_models import AuditEntry, AuditHead
 from engine.store.commands import InsertEvent, StoreCommand
 from engine.store.database import Store
+from engine.store.evidence_locks import event_covered_by_active_lock
 from engine.store.models import Event, Media, Setting
 from engine.store.person_models import Person
 from engine.store.writer import StoreUnavailableError, StoreWriter
@@ -258,8 +259,9 @@ class PurgeForSpace(StoreCommand):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PurgeEvents(StoreCommand):
-    """Delete up to ``limit`` events older than ``cutoff`` that no media refers to
-    (retention's and the sweep's own records included). Returns how many went."""
+    """Delete up to ``limit`` events older than ``cutoff`` that no media refers to and no
+    active evidence lock covers (retention's and the sweep's own records included).
+    Returns how many went."""
 
     cutoff: datetime
     limit: int = PURGE_BATCH
@@ -268,7 +270,7 @@ class PurgeEvents(StoreCommand):
         any_media = exists().where(Media.event_id == Event.id)
         doomed = (
             select(Event.id)
-            .where(Event.ts < self.cutoff, ~any_media)
+            .where(Event.ts < self.cutoff, ~any_media, ~event_covered_by_active_lock(Event))
             .order_by(Event.id)
             .limit(self.limit)
             .scalar_subquery()

@@ -6,7 +6,15 @@ file's SHA-256, signed with this installation's Ed25519 key (its public half bes
 The folder appears only when complete. ``verify DIR [--key PUBLIC.pem]`` checks the
 signature and every file, and names each altered, missing or added one; ``--key`` also
 requires that a trusted key signed it (the public key in the folder proves nothing alone).
-Exit 0 when the folder is intact, 1 when not.
+Exit 0 when the folder is intact, 1 when not. ``export … --lock REASON`` also locks the
+exported range and sources (after the export succeeded), with the folder recorded on the lock.
+
+``evidence lock (--from ISO --to ISO [--cameras KEY …] [--rooms ROOM …] | --bookmark ID)
+--reason TEXT`` keeps a range of sources from retention (naming neither cameras nor rooms:
+the whole site); ``evidence unlock ID --reason TEXT`` releases a lock (its media stay locked
+where another active lock covers them); ``evidence list [--all]`` shows the active locks
+(``--all``: released ones too). Locking and unlocking need the lock-evidence permission
+(investigators and admins) and are audited. Times without an offset are UTC.
 """
 
 from __future__ import annotations
@@ -19,9 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from console import exit_codes
+from engine.text import printable
 
 
-def _utc(text: str) -> datetime:
+def utc_time(text: str) -> datetime:
+    """An ISO time argument as UTC (a time without an offset is taken as UTC); raises
+    ``argparse.ArgumentTypeError``."""
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -33,16 +44,45 @@ def add_parsers(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
     export = subparsers.add_parser(
         "export", parents=parents, help="export signed evidence of a time range"
     )
-    export.add_argument("--from", dest="start", type=_utc, required=True, help="ISO time (UTC)")
-    export.add_argument("--to", dest="end", type=_utc, required=True, help="ISO time (UTC)")
+    export.add_argument("--from", dest="start", type=utc_time, required=True, help="ISO time (UTC)")
+    export.add_argument("--to", dest="end", type=utc_time, required=True, help="ISO time (UTC)")
     export.add_argument("--cameras", nargs="+", metavar="KEY", help="only these cameras")
     export.add_argument("--rooms", nargs="+", metavar="ROOM", help="only these sensing rooms")
     export.add_argument("--out", type=Path, required=True, help="a new or empty folder")
+    export.add_argument(
+        "--lock",
+        metavar="REASON",
+        help="also lock the exported range and sources from retention, for this reason",
+    )
     export.add_argument("--json", action="store_true", help="print the outcome as JSON")
     verify = subparsers.add_parser("verify", help="check an exported evidence folder")
     verify.add_argument("folder", type=Path, metavar="DIR")
     verify.add_argument("--key", type=Path, help="the trusted public key (PEM)")
     verify.add_argument("--json", action="store_true", help="print the outcome as JSON")
+
+    evidence = subparsers.add_parser(
+        "evidence", help="evidence locks: keep a time range of sources from retention"
+    )
+    actions = evidence.add_subparsers(dest="evidence_command", metavar="ACTION", required=True)
+    lock = actions.add_parser(
+        "lock", parents=parents, help="lock a time range (or a bookmark's) from retention"
+    )
+    lock.add_argument("--from", dest="start", type=utc_time, help="ISO time (UTC)")
+    lock.add_argument("--to", dest="end", type=utc_time, help="ISO time (UTC)")
+    lock.add_argument("--cameras", nargs="+", metavar="KEY", help="only these cameras")
+    lock.add_argument("--rooms", nargs="+", metavar="ROOM", help="only these sensing rooms")
+    lock.add_argument(
+        "--bookmark", type=int, metavar="ID", help="the range and source of this bookmark"
+    )
+    lock.add_argument("--reason", required=True, help="why (a case number, an incident)")
+    lock.add_argument("--json", action="store_true", help="print the lock as JSON")
+    unlock = actions.add_parser("unlock", parents=parents, help="release an evidence lock")
+    unlock.add_argument("lock_id", metavar="ID", type=int)
+    unlock.add_argument("--reason", required=True, help="why it may go now")
+    unlock.add_argument("--json", action="store_true", help="print the lock as JSON")
+    listing = actions.add_parser("list", parents=parents, help="evidence locks, newest first")
+    listing.add_argument("--all", action="store_true", help="released locks too")
+    listing.add_argument("--json", action="store_true", help="print as JSON")
 
 
 def run_export(args: argparse.Namespace, db_url: str) -> int:
@@ -50,6 +90,8 @@ def run_export(args: argparse.Namespace, db_url: str) -> int:
     from engine.paths import data_dir
     from engine.store import Store
 
+    if args.lock is not None:  # refused before anything is exported, and audited
+        _require_lock_permission(args, db_url)
     store = Store(db_url)
     try:
         result = export_evidence(
@@ -64,32 +106,226 @@ def run_export(args: argparse.Namespace, db_url: str) -> int:
             cameras=args.cameras,
             rooms=args.rooms,
         )
+        locked = _record_export(args, store, result)
     except EvidenceError as exc:
         print(f"watchfloor export: {exc}", file=sys.stderr)
+        return exit_codes.FAILED
+    except LockFailedError as exc:
+        print(f"watchfloor export: exported to {exc.folder}, but {exc}", file=sys.stderr)
         return exit_codes.FAILED
     finally:
         store.close()
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "folder": str(result.folder),
-                    "files": result.files,
-                    "events": result.events,
-                    "clips": result.clips,
-                    "snapshots": result.snapshots,
-                    "bytes": result.bytes,
-                    "fingerprint": result.fingerprint,
-                }
-            )
-        )
+        outcome: dict[str, Any] = {
+            "folder": str(result.folder),
+            "files": result.files,
+            "events": result.events,
+            "clips": result.clips,
+            "snapshots": result.snapshots,
+            "bytes": result.bytes,
+            "fingerprint": result.fingerprint,
+        }
+        if locked is not None:
+            outcome["lock"] = locked.as_json()
+        print(json.dumps(outcome))
     else:
         print(
             f"exported {result.events} events, {result.clips} clips and {result.snapshots} "
             f"snapshots ({result.bytes / 1e6:.1f} MB) to {result.folder}; signed by key "
             f"{result.fingerprint[:16]}…"
         )
+        if locked is not None:
+            print(_describe_lock(locked))
     return exit_codes.OK
+
+
+class LockFailedError(RuntimeError):
+    """The export was made but its lock was refused (the message says why)."""
+
+    def __init__(self, folder: Path, message: str) -> None:
+        super().__init__(message)
+        self.folder = folder
+
+
+def _require_lock_permission(args: argparse.Namespace, db_url: str) -> None:
+    """``export --lock`` also needs the lock-evidence permission: refuse (and audit the
+    refusal) before exporting anything, as the store writer would after."""
+    from engine.access import Permission, PermissionDeniedError
+    from engine.clock import REAL_CLOCK
+    from engine.store import Store
+    from engine.store.audit import AppendAudit
+    from engine.store.writer import StoreWriter
+
+    caller = args.caller
+    if caller.may(Permission.LOCK_EVIDENCE):
+        return
+    store = Store(db_url)
+    try:
+        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+            writer.execute(
+                AppendAudit(
+                    at=REAL_CLOCK.now(),
+                    actor=caller,
+                    action="evidence.lock",
+                    outcome="denied",
+                    detail={"needs": str(Permission.LOCK_EVIDENCE), "via": "cli: export --lock"},
+                )
+            )
+    finally:
+        store.close()
+    raise PermissionDeniedError(caller, Permission.LOCK_EVIDENCE, "lock evidence")
+
+
+def _record_export(args: argparse.Namespace, store: Any, result: Any) -> Any:
+    """Record the finished export in the audit trail, then (``--lock``) lock what was
+    exported; returns the lock (None without ``--lock``); :class:`LockFailedError` if the
+    lock is refused."""
+    from engine.clock import REAL_CLOCK
+    from engine.history.evidence import export_record
+    from engine.history.locks import LockError, LockEvidence
+    from engine.store.writer import StoreWriter
+
+    folder: Path = result.folder
+    try:
+        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+            writer.execute(
+                export_record(
+                    result,
+                    start=args.start,
+                    end=args.end,
+                    cameras=args.cameras,
+                    rooms=args.rooms,
+                    at=REAL_CLOCK.now(),
+                    actor=args.caller,
+                )
+            )
+            if args.lock is None:
+                return None
+            return writer.execute(
+                LockEvidence(
+                    start=args.start,
+                    end=args.end,
+                    cameras=None if args.cameras is None else tuple(args.cameras),
+                    rooms=None if args.rooms is None else tuple(args.rooms),
+                    reason=args.lock,
+                    export_path=str(folder.resolve()),
+                    at=REAL_CLOCK.now(),
+                    actor=args.caller,
+                )
+            )
+    except LockError as exc:
+        raise LockFailedError(folder, f"the lock was refused: {exc}") from exc
+
+
+def run_evidence(args: argparse.Namespace, db_url: str) -> int:
+    """``watchfloor evidence lock|unlock|list``."""
+    from engine.clock import REAL_CLOCK
+    from engine.history.locks import (
+        EvidenceLockListRequest,
+        LockError,
+        LockEvidence,
+        UnknownLockError,
+        UnlockEvidence,
+    )
+    from engine.store import Store
+    from engine.store.writer import StoreWriter
+
+    command = f"watchfloor evidence {args.evidence_command}"
+    if args.evidence_command == "lock":
+        ranged = args.start is not None or args.end is not None
+        if args.bookmark is not None and (ranged or args.cameras or args.rooms):
+            print(
+                f"{command}: give --bookmark ID or --from/--to with their sources, not both",
+                file=sys.stderr,
+            )
+            return exit_codes.USAGE
+        if args.bookmark is None and (args.start is None or args.end is None):
+            print(f"{command}: give --from ISO and --to ISO, or --bookmark ID", file=sys.stderr)
+            return exit_codes.USAGE
+    store = Store(db_url)
+    try:
+        if args.evidence_command == "list":
+            locks = EvidenceLockListRequest(active_only=not args.all).run(store)
+            if args.json:
+                print(json.dumps([view.as_json() for view in locks]))
+            else:
+                for view in locks:
+                    print(_lock_line(view))
+                if not locks:
+                    print("no evidence locks" if args.all else "no active evidence locks")
+            return exit_codes.OK
+        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+            if args.evidence_command == "lock":
+                view = writer.execute(
+                    LockEvidence(
+                        start=args.start,
+                        end=args.end,
+                        cameras=None if args.cameras is None else tuple(args.cameras),
+                        rooms=None if args.rooms is None else tuple(args.rooms),
+                        bookmark_id=args.bookmark,
+                        reason=args.reason,
+                        at=REAL_CLOCK.now(),
+                        actor=args.caller,
+                    )
+                )
+            else:
+                view = writer.execute(
+                    UnlockEvidence(
+                        lock_id=args.lock_id,
+                        reason=args.reason,
+                        at=REAL_CLOCK.now(),
+                        actor=args.caller,
+                    )
+                )
+    except LockError as exc:
+        print(f"{command}: {printable(str(exc))}", file=sys.stderr)
+        return exit_codes.USAGE
+    except UnknownLockError as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
+        return exit_codes.FAILED
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(view.as_json()))
+    elif view.active:
+        print(_describe_lock(view))
+    else:
+        kept = f"; {view.media_locked} stay locked by other locks" if view.media_locked else ""
+        print(f"evidence lock {view.id} released by {view.released_by}{kept}")
+    return exit_codes.OK
+
+
+def _sources(view: Any) -> str:
+    if view.whole_site:
+        return "the whole site"
+    parts = []
+    if view.cameras:
+        parts.append(f"cameras {', '.join(view.cameras)}")
+    if view.rooms:
+        parts.append(f"rooms {', '.join(view.rooms)}")
+    return printable("; ".join(parts))
+
+
+def _describe_lock(view: Any) -> str:
+    return (
+        f"evidence lock {view.id}: {view.started_at:%Y-%m-%d %H:%M:%S} to "
+        f"{view.ended_at:%Y-%m-%d %H:%M:%S} UTC of {_sources(view)}; {view.media_locked} "
+        f"media files locked (reason: {printable(view.reason)})"
+    )
+
+
+def _lock_line(view: Any) -> str:
+    state = (
+        "ACTIVE"
+        if view.active
+        else f"released by {printable(view.released_by or '')} {view.released_at:%Y-%m-%d %H:%M}"
+    )
+    export = f"  export {printable(view.export_path)}" if view.export_path else ""
+    return (
+        f"{view.id:5d}  {view.started_at:%Y-%m-%d %H:%M:%S} – {view.ended_at:%Y-%m-%d %H:%M:%S}"
+        f"  {_sources(view)}  {view.media_locked} media  by {printable(view.created_by)}: "
+        f"{printable(view.reason)}{export}  [{state}]"
+    )
 
 
 def run_verify(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.media import MediaFile
+from engine.store.evidence_locks import new_media_is_locked
 from engine.store.models import Event as EventRow
 from engine.store.models import Media as MediaRow
 from engine.store.models import Setting
@@ -60,7 +61,8 @@ class InsertEvent(StoreCommand):
     key; ``person`` is a person's public id (``Person_…``) resolved to ``persons.id`` here,
     so the row's person column is set even though the producer knows only the public id.
     A ``face.recognised`` row also names that person on the earlier rows of the same track
-    (camera id + track id, unique per camera across runs). Returns the new event id.
+    (camera id + track id, unique per camera across runs). Its media are stored locked
+    when an active evidence lock covers them. Returns the new event id.
     """
 
     journaled: ClassVar[bool] = True
@@ -91,6 +93,8 @@ class InsertEvent(StoreCommand):
             session.execute(insert(EventRow).returning(EventRow.id), [values]).scalar_one()
         )
         if self.media:
+            # Snapshots taken inside an active evidence lock's range and sources are kept.
+            locked = new_media_is_locked(session, camera_id=self.camera_id, created_at=self.ts)
             session.execute(
                 insert(MediaRow),
                 [
@@ -102,7 +106,7 @@ class InsertEvent(StoreCommand):
                         "created_at": self.ts,
                         "camera_id": self.camera_id,
                         "event_id": event_id,
-                        "locked": False,
+                        "locked": locked,
                     }
                     for file in self.media
                 ],
@@ -153,7 +157,9 @@ class InsertEvent(StoreCommand):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InsertMedia(StoreCommand):
     """A finished media file on disk (a clip, usually) gets its row. ``started_at`` and
-    ``ended_at`` give the footage a clip covers (UTC). Returns the media id."""
+    ``ended_at`` give the footage a clip covers (UTC). The row is stored locked when an
+    active evidence lock covers it (see :mod:`engine.store.evidence_locks`). Returns the
+    media id."""
 
     journaled: ClassVar[bool] = True
 
@@ -173,7 +179,15 @@ class InsertMedia(StoreCommand):
             created_at=self.created_at,
             camera_id=self.camera_id,
             event_id=self.event_id,
-            locked=False,
+            # A clip recorded inside an active evidence lock (a range still being
+            # recorded when it was locked) is stored locked.
+            locked=new_media_is_locked(
+                session,
+                camera_id=self.camera_id,
+                created_at=self.created_at,
+                started_at=self.started_at,
+                ended_at=self.ended_at,
+            ),
             started_at=self.started_at,
             ended_at=self.ended_at,
         )

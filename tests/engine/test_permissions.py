@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,7 +21,10 @@ import engine.accounts
 import engine.alerts.records
 import engine.alerts.rules
 import engine.alerts.sequences
+import engine.history.bookmarks
+import engine.history.chat.service
 import engine.history.evidence
+import engine.history.locks
 import engine.identity.devices
 import engine.identity.erasure
 import engine.identity.faces_store
@@ -98,6 +101,28 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
     ),
     engine.alerts.sequences.LabelSequence: lambda a: engine.alerts.sequences.LabelSequence(
         sequence_id=1, label="false_alarm", at=T0, actor=a
+    ),
+    engine.history.chat.service.RecordChatTurn: lambda a: (
+        engine.history.chat.service.RecordChatTurn(
+            question="When did I last see John?",
+            answer="No record.",
+            mode="offline",
+            answered=False,
+            at=T0,
+            actor=a,
+        )
+    ),
+    engine.history.bookmarks.AddBookmark: lambda a: engine.history.bookmarks.AddBookmark(
+        title="van", marked_at=T0, at=T0, actor=a
+    ),
+    engine.history.bookmarks.RemoveBookmark: lambda a: engine.history.bookmarks.RemoveBookmark(
+        bookmark_id=1, at=T0, actor=a
+    ),
+    engine.history.locks.LockEvidence: lambda a: engine.history.locks.LockEvidence(
+        start=T0, end=T0 + timedelta(hours=1), reason="case 1", at=T0, actor=a
+    ),
+    engine.history.locks.UnlockEvidence: lambda a: engine.history.locks.UnlockEvidence(
+        lock_id=1, reason="case closed", at=T0, actor=a
     ),
     engine.history.evidence.RecordExport: lambda a: engine.history.evidence.RecordExport(
         folder="/tmp/case-1",

@@ -1,0 +1,1156 @@
+"""Offline answers: the common questions about recorded history, answered without the LLM
+from the same store queries the LLM's tools run (:mod:`engine.history.chat.tools`).
+
+Supported forms (case and a trailing ``?`` do not matter; each may carry a time phrase and
+a camera):
+
+- **last seen**: "When did I last see John?", "When was Person_0A1B2C3D last seen?",
+  "Where was Sarah last seen?", "Has John been seen today?", "How many times was John seen
+  this week?" (a count of that person's events).
+- **who was on a camera**: "Who was on camera 2 between 9 and 10?", "Who did the lobby
+  camera see yesterday?", "Who was seen this morning?" (every camera). Named people first,
+  then a count of the people only known by their automatic id.
+- **counts**: "How many people appeared today?" (``person.appeared``), "… faces were
+  recognised …" (``face.recognised``), "… people left …", "… falls …", "… movements …"
+  (``sensing.blob_appeared``), "… alerts …", "… incidents …", "… events …" (all kinds, by
+  kind); with a camera for camera events.
+- **what happened around a time**: "What happened around 3pm?", "What happened at 14:30
+  yesterday on camera 2?", "What happened between 9 and 10?": counts by kind, falls, alerts
+  and named people in the window, the notable events cited.
+- **falls, alerts, incidents in a period**: "Were there any falls this week?", "Did anyone
+  fall yesterday?", "Any critical alerts today?", "Were there any theft incidents last
+  week?".
+
+Time phrases, all in UTC as the console shows it, relative to the clock's ``now``: today,
+yesterday, this morning (05:00-12:00), this afternoon (12:00-17:00), this evening
+(17:00-22:00), last night (yesterday 18:00 - today 06:00), this week (from Monday 00:00),
+last week (the Monday-to-Monday before), this month, last month, the last/past N
+minutes/hours/days/weeks (also "the last hour"), since 8am / since yesterday, on
+2026-11-20 / on 20 November / on Monday (the latest such day, today included), between 9
+and 10 / from 9:30 to 10:15 (am/pm allowed; "between 9 and 10 pm" is 21-22), at 14:30
+(± 5 min), around 3pm / about 15:00 (± 15 min). A time of day without a day is today's,
+or yesterday's when today's has not begun yet. A time still to come is not answered.
+Without a time phrase "last seen", counts and falls/alerts/incidents cover all the
+history; "who was on a camera" and "what happened" cover today (the answer says so).
+
+Cameras: by key or name anywhere in the question ("cam3", "the Lobby camera"), or
+"camera N" / "cam N": the camera whose key or name carries the number N on its own
+("cam2", "Camera 2", "gate-2"); if none does, the N-th camera in site order (the order of
+the site file); if several do, the question is ambiguous and not answered. People: by
+public id or whole name (case-insensitive), else by every word of a name ("John" finds
+"John Carter"); several matches are ambiguous, none is "I have no record of anyone called
+X" - never a guess.
+
+An answer states only what the queries returned and cites the events it used (at most
+:data:`MAX_CITATIONS`; a "who" answer cites the first sighting of every named person it
+lists, at most :data:`MAX_NAMES`). A question outside these forms, or ambiguous, is not
+answered (``answered=False``, no citations): it says so and lists the forms it can answer.
+Any thread; each answer opens its own connections.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Final
+
+from engine.history.chat.tools import (
+    FALL_KIND,
+    CameraRef,
+    Citation,
+    PersonRef,
+    cameras,
+    citation_of,
+    count_events,
+    distinct_people,
+    events_by_id,
+    find_people,
+    iso,
+    list_alerts,
+    list_incidents,
+    numbered_cameras,
+    person_sightings,
+    search_events,
+)
+from engine.store.database import Store
+from engine.store.incident_models import INCIDENT_CATEGORIES
+
+MAX_CITATIONS: Final = 10
+MAX_NAMES: Final = 25  # named people listed (and cited) in a "who was on camera" answer
+MAX_NAMED_LOOKED_AT: Final = 50  # named people a "what happened" answer chooses among
+MAX_NAMED_SHOWN: Final = 10  # ...and lists, those seen nearest the window's middle
+AT_WINDOW: Final = timedelta(minutes=5)
+AROUND_WINDOW: Final = timedelta(minutes=15)
+PARTS_OF_DAY: Final = {
+    "morning": (time(5), time(12)),
+    "afternoon": (time(12), time(17)),
+    "evening": (time(17), time(22)),
+}
+
+CANNOT: Final = "I can't answer that from the records."
+FORMS_HELP: Final = (
+    "I can answer: when someone was last seen (\u201cWhen did I last see John?\u201d), who "
+    "was on a camera in a time range (\u201cWho was on camera 2 between 9 and 10?\u201d), "
+    "counts by type and period (\u201cHow many falls this week?\u201d), what happened around "
+    "a time (\u201cWhat happened around 3pm?\u201d), and falls, alerts or incidents in a "
+    "period (\u201cWere there any falls this week?\u201d)."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """``[start, end)`` in UTC (``start`` None: from the beginning) and how to say it."""
+
+    start: datetime | None
+    end: datetime
+    label: str
+
+    def args(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"end": iso(self.end)}
+        if self.start is not None:
+            out["start"] = iso(self.start)
+        return out
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"start": None if self.start is None else iso(self.start), "end": iso(self.end)}
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineAnswer:
+    """What the offline answerer said: the text, whether it answered, the events cited,
+    which form it recognised (None: none) and ``facts``, the values the text states (the
+    person, camera, range, counts and ids), for tests and the benchmark."""
+
+    text: str
+    answered: bool
+    citations: tuple[Citation, ...] = ()
+    form: str | None = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+class QuestionError(ValueError):
+    """The question names something the records do not have, or names it ambiguously."""
+
+
+# ------------------------------------------------------------------------------ time phrases
+
+_NUMBERS: Final = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+    "twenty": 20,
+    "thirty": 30,
+}
+_UNITS: Final = {"minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}
+_WEEKDAYS: Final = [d.lower() for d in calendar.day_name]
+_MONTHS: Final = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
+_MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
+
+_CLOCK = r"(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?|noon|midday|midnight)"
+_PREP = r"(?:\b(?:on|at|in|during|from|for|over|of)\s+)?(?:\bthe\s+)?"
+_RE_PERIOD = re.compile(
+    _PREP + r"\b(?P<which>this|last|past|previous)\s+(?P<unit>week|month)\b"
+    r"|" + _PREP + r"\b(?:last|past|previous)\s+(?P<n>\d+|" + "|".join(_NUMBERS) + r")?\s*"
+    r"(?P<units>minute|hour|day|week)s?\b"
+)
+_RE_SINCE = re.compile(r"\bsince\s+(?P<what>yesterday|today|this morning|" + _CLOCK + r")")
+_RE_SPAN = re.compile(
+    r"(?:\b(?:on|at|in|during)\s+)?(?:\bthe\s+)?\b(?:between|from)\s+(?P<a>" + _CLOCK + r")\s+"
+    r"(?:and|to|until|till|-)\s+(?P<b>" + _CLOCK + r")"
+)
+_RE_POINT = re.compile(
+    r"\b(?P<how>at|around|about|near|circa|approximately)\s+(?:roughly\s+)?"
+    r"(?P<t>\d{1,2}:\d{2}\s*(?:am|pm)?|\d{1,2}\s*(?:am|pm|o'?clock)|\d{1,2}(?=\s|$)|noon|midday|midnight)"
+)
+_RE_ISO_DATE = re.compile(r"(?:\bon\s+)?\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})\b")
+_RE_DAY_MONTH = re.compile(
+    r"(?:\bon\s+)?(?:\bthe\s+)?\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>"
+    + "|".join(sorted(_MONTHS, key=len, reverse=True))
+    + r")\b(?:\s+(?P<y>\d{4}))?"
+)
+_RE_MONTH_DAY = re.compile(
+    r"(?:\bon\s+)?\b(?P<mon>"
+    + "|".join(sorted(_MONTHS, key=len, reverse=True))
+    + r")\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>\d{4}))?"
+)
+_RE_WEEKDAY = re.compile(r"(?:\b(?:on|last)\s+)?\b(?P<wd>" + "|".join(_WEEKDAYS) + r")\b")
+_RE_RELDAY = re.compile(r"(?:\b(?:for|on|of|from|during)\s+)?\b(?P<day>today|yesterday)\b")
+_RE_PART = re.compile(
+    r"(?:\b(?:in|during|for|of|on)\s+)?(?:\b(?P<which>this|yesterday|the)\s+)?"
+    r"\b(?P<part>morning|afternoon|evening)\b|\b(?P<night>last night|overnight|tonight)\b"
+)
+_FUTURE = re.compile(
+    r"\b(?:tomorrow|next (?:week|month|year|day|hour)|will|going to|gonna|predict|forecast)\b"
+)
+
+
+def _clock_time(text: str) -> time:
+    text = text.strip().replace(".", "").replace("o'clock", "").replace("oclock", "").strip()
+    if text in ("noon", "midday"):
+        return time(12)
+    if text == "midnight":
+        return time(0)
+    match = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?\s*(am|pm)?", text)
+    if match is None:
+        raise QuestionError(f"I can't read the time {text!r}")
+    hour, minute, half = int(match[1]), int(match[2] or 0), match[3]
+    if half == "pm" and hour < 12:
+        hour += 12
+    elif half == "am" and hour == 12:
+        hour = 0
+    if hour > 23 or minute > 59:
+        raise QuestionError(f"{text!r} is not a time of day")
+    return time(hour, minute)
+
+
+def _fmt_day(day: datetime) -> str:
+    return day.strftime("%Y-%m-%d")
+
+
+def _fmt_range(start: datetime, end: datetime) -> str:
+    if start.date() == end.date() or (end - start <= timedelta(days=1) and end.time() == time(0)):
+        if end - start == timedelta(days=1) and start.time() == time(0):
+            return f"on {_fmt_day(start)}"
+        tail = "24:00" if end.time() == time(0) and end.date() != start.date() else f"{end:%H:%M}"
+        return f"between {start:%H:%M} and {tail} UTC on {_fmt_day(start)}"
+    return f"from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+
+
+class _TimeParser:
+    """Finds the time phrase of a question and takes it out of the text."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now.astimezone(UTC)
+        self.today = self.now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def parse(self, text: str) -> tuple[TimeRange | None, str]:
+        if _FUTURE.search(text):
+            raise QuestionError("I only know what has already been recorded, not what is to come.")
+        text, period = self._take(_RE_PERIOD, text)
+        if period is not None:
+            return self._period(period), text
+        text, since = self._take(_RE_SINCE, text)
+        text, day_label, day = self._day(text)
+        text, part = self._take(_RE_PART, text)
+        text, span = self._take(_RE_SPAN, text)
+        text, point = self._take(_RE_POINT, text) if span is None else (text, None)
+        if since is not None:
+            return self._since(since["what"]), text
+        if part is not None:
+            return self._part(part, day, day_label), text
+        if span is not None:
+            a, b = _clock_time(span["a"]), _clock_time(span["b"])
+            a_half = re.search(r"(am|pm|a\.m\.|p\.m\.)\s*$", span["a"])
+            if a_half is None and "pm" in span["b"] and a.hour < 12 and a.hour + 12 <= b.hour:
+                a = a.replace(hour=a.hour + 12)
+            return self._window(day, a, b, explicit_day=day is not None), text
+        if point is not None:
+            at = _clock_time(point["t"])
+            width = AT_WINDOW if point["how"] == "at" else AROUND_WINDOW
+            base = self._base(day, at)
+            centre = base + timedelta(hours=at.hour, minutes=at.minute)
+            word = "at" if point["how"] == "at" else "around"
+            label = f"{word} {centre:%H:%M} UTC on {_fmt_day(centre)}"
+            return self._clip(centre - width, centre + width, label), text
+        if day is not None:
+            return self._clip(
+                day, day + timedelta(days=1), day_label or f"on {_fmt_day(day)}"
+            ), text
+        return None, text
+
+    @staticmethod
+    def _take(pattern: re.Pattern[str], text: str) -> tuple[str, re.Match[str] | None]:
+        match = pattern.search(text)
+        if match is None:
+            return text, None
+        return _squash(text[: match.start()] + " " + text[match.end() :]), match
+
+    def _day(self, text: str) -> tuple[str, str | None, datetime | None]:
+        text, rel = self._take(_RE_RELDAY, text)
+        if rel is not None:
+            if rel["day"] == "today":
+                return text, "today", self.today
+            return text, "yesterday", self.today - timedelta(days=1)
+        text, iso_date = self._take(_RE_ISO_DATE, text)
+        if iso_date is not None:
+            day = self._date(int(iso_date["y"]), int(iso_date["m"]), int(iso_date["d"]))
+            return text, None, day
+        for pattern in (_RE_DAY_MONTH, _RE_MONTH_DAY):
+            text, named = self._take(pattern, text)
+            if named is not None:
+                month = _MONTHS[named["mon"]]
+                year = int(named["y"]) if named["y"] else self.now.year
+                day = self._date(year, month, int(named["d"]))
+                if not named["y"] and day > self.today:
+                    day = self._date(year - 1, month, int(named["d"]))
+                return text, None, day
+        text, weekday = self._take(_RE_WEEKDAY, text)
+        if weekday is not None:
+            back = (self.today.weekday() - _WEEKDAYS.index(weekday["wd"])) % 7
+            day = self.today - timedelta(days=back)
+            return text, f"on {weekday['wd'].capitalize()} {_fmt_day(day)}", day
+        return text, None, None
+
+    def _date(self, year: int, month: int, day: int) -> datetime:
+        try:
+            return datetime(year, month, day, tzinfo=UTC)
+        except ValueError:
+            raise QuestionError(f"{year}-{month:02d}-{day:02d} is not a date") from None
+
+    def _base(self, day: datetime | None, at: time) -> datetime:
+        """The day a time of day belongs to: the one named, else today, else (today's has
+        not begun) yesterday."""
+        if day is not None:
+            return day
+        if self.today + timedelta(hours=at.hour, minutes=at.minute) > self.now:
+            return self.today - timedelta(days=1)
+        return self.today
+
+    def _window(self, day: datetime | None, a: time, b: time, *, explicit_day: bool) -> TimeRange:
+        base = self._base(day, a)
+        start = base + timedelta(hours=a.hour, minutes=a.minute)
+        end = base + timedelta(hours=b.hour, minutes=b.minute)
+        if end <= start:
+            end += timedelta(days=1)  # "between 22:00 and 2:00"
+        return self._clip(start, end, _fmt_range(start, end))
+
+    def _clip(self, start: datetime, end: datetime, label: str) -> TimeRange:
+        if start >= self.now:
+            raise QuestionError("That time has not come yet: I only know what was recorded.")
+        return TimeRange(start, min(end, self.now), label)
+
+    def _period(self, match: re.Match[str]) -> TimeRange:
+        if match["unit"]:
+            unit, which = match["unit"], match["which"]
+            if unit == "week":
+                this_week = self.today - timedelta(days=self.today.weekday())
+                if which == "this":
+                    return self._clip(this_week, self.now, "this week")
+                start = this_week - timedelta(days=7)
+                return self._clip(start, this_week, f"last week (from {_fmt_day(start)})")
+            this_month = self.today.replace(day=1)
+            if which == "this":
+                return self._clip(this_month, self.now, f"this month ({this_month:%B %Y})")
+            previous = (this_month - timedelta(days=1)).replace(day=1)
+            return self._clip(previous, this_month, f"last month ({previous:%B %Y})")
+        n_text = match["n"] or "1"
+        n = int(n_text) if n_text.isdigit() else _NUMBERS[n_text]
+        if n < 1 or n > 3660:
+            raise QuestionError(f"{n} {match['units']}s is not a period I can look back over")
+        seconds = _UNITS[match["units"]] * n
+        unit = match["units"] + ("s" if n != 1 else "")
+        label = f"in the last {n} {unit}" if n != 1 else f"in the last {unit}"
+        return self._clip(self.now - timedelta(seconds=seconds), self.now, label)
+
+    def _since(self, what: str) -> TimeRange:
+        if what == "yesterday":
+            start = self.today - timedelta(days=1)
+        elif what == "today":
+            start = self.today
+        elif what == "this morning":
+            start = self.today + timedelta(hours=5)
+        else:
+            at = _clock_time(what)
+            start = self._base(None, at) + timedelta(hours=at.hour, minutes=at.minute)
+        return self._clip(start, self.now, f"since {start:%Y-%m-%d %H:%M} UTC")
+
+    def _part(self, match: re.Match[str], day: datetime | None, day_label: str | None) -> TimeRange:
+        if match["night"]:
+            if match["night"] == "tonight":
+                start = self.today + timedelta(hours=18)
+                return self._clip(start, self.today + timedelta(days=1, hours=6), "tonight")
+            start = self.today - timedelta(hours=6)
+            return self._clip(start, self.today + timedelta(hours=6), "last night")
+        a, b = PARTS_OF_DAY[match["part"]]
+        if match["which"] == "yesterday":
+            base, word = self.today - timedelta(days=1), "yesterday"
+        elif day is not None:
+            base, word = day, (day_label or f"on {_fmt_day(day)}")
+        else:
+            base, word = self.today, "this"
+        start = base + timedelta(hours=a.hour)
+        if word in ("this", "yesterday", "today"):
+            label = f"{'this' if word == 'today' else word} {match['part']}"
+        else:
+            label = f"{word} in the {match['part']}"
+        return self._clip(start, base + timedelta(hours=b.hour), label)
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+# ------------------------------------------------------------------------------ cameras
+
+_RE_CAMERA_NUMBER = re.compile(
+    r"(?:\b(?:on|at|in|by|from|of|near)\s+)?(?:\bthe\s+)?\b(?:camera|cam)\s*(?:number\s*|no\.?\s*|#\s*)?"
+    r"(?P<n>\d+)\b(?:\s+camera\b)?"
+)
+_RE_CAMERA_WORD = re.compile(
+    r"(?:\b(?:on|at|in|by|from|of|near)\s+)?(?:\bthe\s+)?\bcamera\s+(?P<word>[a-z][\w\-]*)"
+)
+_NOT_CAMERA_NAMES: Final = frozenset(
+    {
+        "between",
+        "today",
+        "yesterday",
+        "this",
+        "last",
+        "see",
+        "saw",
+        "record",
+        "recorded",
+        "around",
+        "at",
+        "on",
+        "in",
+        "since",
+        "during",
+        "and",
+        "or",
+        "from",
+        "see?",
+    }
+)
+
+
+def resolve_camera(text: str, known: list[CameraRef]) -> tuple[CameraRef | None, str]:
+    """The camera the question names (see the module) and the question without it;
+    :class:`QuestionError` for a camera it does not have or names ambiguously."""
+    match = _RE_CAMERA_NUMBER.search(text)
+    if match is not None:
+        n = int(match["n"])
+        rest = _squash(text[: match.start()] + " " + text[match.end() :])
+        numbered = numbered_cameras(known, n)
+        if len(numbered) == 1:
+            return numbered[0], rest
+        if len(numbered) > 1:
+            names = ", ".join(c.label for c in numbered)
+            raise QuestionError(f"Several cameras could be camera {n}: {names}. Which one?")
+        raise QuestionError(f"I have no camera {n} ({_camera_list(known)}).")
+    found: list[tuple[int, CameraRef, re.Match[str]]] = []
+    for camera in known:
+        for name in {camera.key.lower(), camera.name.lower()}:
+            if len(name) < 2:
+                continue
+            pattern = (
+                r"(?:\b(?:on|at|in|by|from|of|near)\s+)?(?:\bthe\s+)?(?<![\w])"
+                + re.escape(name)
+                + r"(?![\w])(?:\s+cam(?:era)?\b)?"
+            )
+            hit = re.search(pattern, text)
+            if hit is not None:
+                found.append((len(name), camera, hit))
+    if found:
+        found.sort(key=lambda f: -f[0])
+        longest, camera, hit = found[0]
+        others = {c.key for size, c, _ in found if c.key != camera.key and size == longest}
+        if others:
+            raise QuestionError(f"Which camera do you mean: {camera.label} or {', '.join(others)}?")
+        return camera, _squash(text[: hit.start()] + " " + text[hit.end() :])
+    word = _RE_CAMERA_WORD.search(text)
+    if word is not None and word["word"] not in _NOT_CAMERA_NAMES:
+        raise QuestionError(f"I have no camera called {word['word']!r} ({_camera_list(known)}).")
+    return None, text
+
+
+def _camera_list(known: Iterable[CameraRef]) -> str:
+    labels = [c.label for c in known]
+    return "cameras: " + (", ".join(labels) if labels else "none")
+
+
+# ------------------------------------------------------------------------------ forms
+
+_WHO_WORDS: Final = r"(?P<who>[\w][\w .'\-]*?)"
+_RE_LAST_SEEN = [
+    re.compile(
+        r"^(?:when|where) (?:did|have|has) "
+        r"(?:i|we|you|anyone|anybody|someone|the cameras?|a camera) (?:last )?"
+        r"(?:see|seen|spot|spotted|notice|noticed|record|recorded) "
+        + _WHO_WORDS
+        + r"(?: last)?(?: time)?$"
+    ),
+    re.compile(
+        r"^(?:when|where) (?:was|were|is) " + _WHO_WORDS + r" (?:last |most recently )?"
+        r"(?:seen|spotted|recorded|sighted|on camera|here)(?: last)?$"
+    ),
+    re.compile(
+        r"^(?:when was |what was )?(?:the )?last (?:time|sighting)(?: that| of)? "
+        + _WHO_WORDS
+        + r"(?: was)?(?: seen)?$"
+    ),
+    re.compile(
+        r"^(?:has|have|was|were|did) "
+        + _WHO_WORDS
+        + r" (?:been )?(?:seen|spotted|recorded|here|appear|appeared|come in|show up)$"
+    ),
+    re.compile(
+        r"^(?:did|have|has) (?:i|we|you|anyone|the cameras?) (?:see|seen|spot|spotted) "
+        + _WHO_WORDS
+        + r"$"
+    ),
+]
+_RE_TIMES_SEEN = [
+    re.compile(
+        r"^how (?:many times|often) (?:was|has|did|were|have) "
+        + _WHO_WORDS
+        + r" (?:been )?(?:seen|spotted|recorded|appear|appeared|come in|show up)$"
+    ),
+    re.compile(
+        r"^how (?:many times|often) (?:did|have|has) (?:i|we|you|the cameras?) "
+        r"(?:see|seen|spot|spotted) " + _WHO_WORDS + r"$"
+    ),
+]
+_RE_WHO = re.compile(
+    r"^who(?: else)?(?:'s| (?:was|were|has been|have been|got|is recorded|was recorded))?"
+    r"(?: (?:seen|spotted|recorded|caught|there|here|around|present|visible))?"
+    r"(?: (?:on|at|in|by|near|on camera))?(?: camera)?$"
+    r"|^who (?:came|appeared|passed|walked|showed up|came in|went by|entered)(?: by| in| past)?$"
+    r"|^who (?:did|has|have) (?:the )?(?:camera|cameras|it|we|i)? ?(?:see|seen|record|recorded)$"
+    r"|^(?:which|what) people (?:were|was) (?:seen|on|there|here)(?: on)?$"
+    r"|^(?:list|show)(?: me)? (?:the |all )?(?:people|persons|everyone|everybody)"
+    r"(?: (?:seen|on|who was seen|that were seen))?$"
+)
+_RE_COUNT = re.compile(r"^how many\b")
+_RE_COUNT_WORDS = re.compile(
+    r"^(?:count(?: the)?|what(?:'s| is| was) the number of|(?:the )?number of)\s+"
+)
+_RE_WHAT = re.compile(
+    r"^(?:what|anything)(?: else)? (?:happened|happen|went on|was going on|was happening|"
+    r"occurred|did happen|events|activity|unusual|notable|was recorded)\b"
+    r"|^(?:show|list|tell)(?: me)? (?:what happened|the events|events|everything|activity)\b"
+    r"|^(?:summari[sz]e|summary of)(?: (?:the )?(?:day|events|activity|what happened))?$"
+    r"|^(?:was|were) there any (?:events|activity)\b"
+    r"|^did anything happen\b"
+)
+_RE_ANY = re.compile(
+    r"^(?:were there|was there|have there been|has there been|did we have|did we get|"
+    r"any|list|show|show me|give me|were|are there|tell me about|what)\b"
+)
+
+_PEOPLE = r"(?:different |distinct |unique |individual )?(?:people|persons|visitors)"
+_COUNT_SUBJECTS: Final[list[tuple[re.Pattern[str], str]]] = [
+    (
+        re.compile(
+            rf"^how many {_PEOPLE}(?: were| was| have been| got)? "
+            r"(?:seen|spotted|sighted|recorded|there|here|on|around|caught)\b"
+        ),
+        "people",
+    ),
+    (
+        re.compile(
+            rf"^how many (?:{_PEOPLE}(?: have| had)? (?:appeared|appear|arrived|arrive|came|"
+            r"come|entered|enter|passed|showed up|detected|were detected)|(?:person )?"
+            r"(?:appearances|sightings|arrivals|detections|person detections))\b"
+        ),
+        "person.appeared",
+    ),
+    (
+        re.compile(
+            rf"^how many (?:{_PEOPLE}(?: have| had)? (?:left|departed|exited|went)|"
+            r"departures|exits)\b"
+        ),
+        "person.left",
+    ),
+    (
+        re.compile(r"^how many (?:faces|face recognitions|recognitions|recognised faces)\b"),
+        "face.recognised",
+    ),
+    (
+        re.compile(r"^how many (?:movements|blobs|sensing events|motion events|sensing blobs)\b"),
+        "sensing.blob_appeared",
+    ),
+    (re.compile(r"^how many (?:events|things happened|recorded events)\b"), "events"),
+]
+_COUNT_NOUNS: Final = {
+    "person.appeared": ("person appearance", "person appearances"),
+    "person.left": ("person leaving", "people leaving"),
+    "face.recognised": ("face recognition", "face recognitions"),
+    "sensing.blob_appeared": ("movement (sensing)", "movements (sensing)"),
+}
+_SEVERITIES: Final = ("critical", "warning", "info")
+_ALERT_KINDS: Final = {"fall": "fall", "loitering": "loitering", "gesture": "gesture"}
+_CATEGORY_WORDS: Final = {
+    "thefts?|stolen|robber(?:y|ies)|burglar(?:y|ies)": "theft",
+    "fires?": "fire",
+    "violen(?:ce|t)|fights?|assaults?": "violence",
+    "weapons?|knife|knives|guns?": "weapons",
+    "medical": "medical",
+    "vandalism|graffiti": "vandalism",
+    "suspicious": "suspicious_activity",
+}
+_PRONOUNS: Final = frozenset(
+    {
+        "him",
+        "her",
+        "them",
+        "it",
+        "anyone",
+        "anybody",
+        "someone",
+        "somebody",
+        "everyone",
+        "everybody",
+        "people",
+        "me",
+        "you",
+        "us",
+        "he",
+        "she",
+        "they",
+        "i",
+        "we",
+    }
+)
+_OUT_OF_SCOPE: Final = re.compile(
+    r"^(?:why|how do|how can|how should|how to|should|could you|can you|please|write|"
+    r"tell me a|delete|erase|remove|turn|switch|open|close|lock|unlock|call|send|email|"
+    r"predict|explain why)\b"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    question: str  # as asked
+    text: str  # normalised, without its time phrase and camera
+    when: TimeRange | None
+    camera: CameraRef | None
+
+
+class OfflineAnswerer:
+    """Answers the supported forms (see the module) from ``store`` with the tools' queries.
+    Stateless apart from the store: any thread, several at once."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def answer(self, question: str, now: datetime) -> OfflineAnswer:
+        """The answer to ``question`` as of ``now`` (UTC): answered from the records, or
+        ``answered=False`` with the reason and the forms it can answer."""
+        text = _normalise(question)
+        if not text or _OUT_OF_SCOPE.match(text):
+            return _cannot()
+        try:
+            parsed = self._parse(question, text, now)
+            forms: tuple[Callable[[_Parsed, datetime], OfflineAnswer | None], ...] = (
+                self._times_seen,
+                self._last_seen,
+                self._falls_alerts_incidents,
+                self._who,
+                self._count,
+                self._what_happened,
+            )
+            for form in forms:
+                result = form(parsed, now)
+                if result is not None:
+                    return result
+        except QuestionError as exc:
+            return OfflineAnswer(f"{exc} {FORMS_HELP}", False, facts={"reason": str(exc)})
+        return _cannot()
+
+    def _parse(self, question: str, text: str, now: datetime) -> _Parsed:
+        when, rest = _TimeParser(now).parse(text)
+        with self._store.engine.connect() as connection:
+            known = cameras(connection)
+        camera, rest = resolve_camera(rest, known)
+        rest = re.sub(r"\b(?:please|exactly|actually|ever|so far|recorded|in total)\b", " ", rest)
+        return _Parsed(question, _squash(rest), when, camera)
+
+    # -- the forms, tried in order ------------------------------------------------------
+
+    def _times_seen(self, p: _Parsed, now: datetime) -> OfflineAnswer | None:
+        who = _first_group(_RE_TIMES_SEEN, p.text)
+        if who is None:
+            return None
+        person = self._person(who, p.question)
+        args: dict[str, Any] = {**(p.when.args() if p.when else {}), "person": person.public_id}
+        if p.camera is not None:
+            args["camera"] = p.camera.key
+        counted = count_events(self._store, now, kinds=list(_SIGHTING_KINDS), **args)
+        appeared = counted["by_kind"].get("person.appeared", 0)
+        recognised = counted["by_kind"].get("face.recognised", 0)
+        where = f" on {p.camera.label}" if p.camera else ""
+        period = _period_words(p.when)
+        sightings = person_sightings(self._store, now, limit=MAX_CITATIONS, **args)["sightings"]
+        text = (
+            f"{person.label} was seen {_times(appeared)}{where} {period} "
+            f"(person.appeared events), and their face was recognised {_times(recognised)}."
+        )
+        return OfflineAnswer(
+            _squash(text),
+            True,
+            tuple(citation_of(e) for e in sightings[:MAX_CITATIONS]),
+            "times_seen",
+            {
+                "person": person.public_id,
+                "name": person.name,
+                "appeared": appeared,
+                "recognised": recognised,
+                "range": p.when.as_json() if p.when else None,
+                "camera": None if p.camera is None else p.camera.key,
+            },
+        )
+
+    def _last_seen(self, p: _Parsed, now: datetime) -> OfflineAnswer | None:
+        who = _first_group(_RE_LAST_SEEN, p.text)
+        if who is None:
+            return None
+        person = self._person(who, p.question)
+        args: dict[str, Any] = dict(p.when.args()) if p.when else {}
+        if p.camera is not None:
+            args["camera"] = p.camera.key
+        found = person_sightings(self._store, now, person=person.public_id, limit=1, **args)
+        where = f" on {p.camera.label}" if p.camera else ""
+        period = f" {_period_words(p.when)}" if p.when else ""
+        facts: dict[str, Any] = {
+            "person": person.public_id,
+            "name": person.name,
+            "range": p.when.as_json() if p.when else None,
+            "camera": None if p.camera is None else p.camera.key,
+        }
+        if not found["sightings"]:
+            text = f"{person.label} has no recorded sighting{where}{period}."
+            return OfflineAnswer(text, True, (), "last_seen", facts | {"event_id": None})
+        event = found["sightings"][0]
+        place = _event_place(event)
+        text = (
+            f"{person.label} was last seen{where}{period} at {_when(event['ts'])}"
+            f"{'' if where else f' on {place}'} ({event['kind']}, event {event['id']})."
+        )
+        if event.get("clip_path"):
+            text += f" Clip: {event['clip_path']} at {event['clip_offset_s']:.0f} s."
+        return OfflineAnswer(
+            text,
+            True,
+            (citation_of(event),),
+            "last_seen",
+            facts | {"event_id": event["id"], "ts": event["ts"], "seen_on": event["camera"]},
+        )
+
+    def _falls_alerts_incidents(self, p: _Parsed, now: datetime) -> OfflineAnswer | None:
+        text = p.text
+        counting = _RE_COUNT.match(text) is not None
+        if re.search(r"\bfall(?:s|en)?\b|\bfell\b", text) and (
+            counting
+            or _RE_ANY.match(text)
+            or re.match(
+                r"^(?:did|has|have) (?:anyone|anybody|someone|somebody|any ?one) (?:fall|fallen)\b",
+                text,
+            )
+            or re.match(r"^who (?:fell|has fallen|had a fall)\b", text)
+            or re.match(
+                r"^when (?:did|was|were) (?:anyone|someone|the last fall|there a fall)", text
+            )
+        ):
+            if re.search(r"\balerts?\b", text):
+                return self._alerts(p, now, kind="fall")
+            return self._falls(p, now)
+        if re.search(r"\balerts?\b", text) and (counting or _RE_ANY.match(text)):
+            return self._alerts(p, now, kind=None)
+        if re.search(r"\bincidents?\b", text) and (counting or _RE_ANY.match(text)):
+            return self._incidents(p, now)
+        return None
+
+    def _falls(self, p: _Parsed, now: datetime) -> OfflineAnswer:
+        if p.camera is not None:
+            raise QuestionError("Falls are detected by WiFi sensing in rooms, not by cameras.")
+        args = p.when.args() if p.when else {}
+        counted = count_events(self._store, now, kind=FALL_KIND, **args)["count"]
+        listed = search_events(self._store, now, kind=FALL_KIND, limit=MAX_CITATIONS, **args)
+        events = listed["events"]
+        period = _period_words(p.when)
+        if counted == 0:
+            text = f"No falls were recorded {period}."
+        else:
+            items = "; ".join(f"{_when(e['ts'])} in {_room(e)}{_named_suffix(e)}" for e in events)
+            more = f" (the latest {len(events)} shown)" if counted > len(events) else ""
+            text = f"{_plural(counted, 'fall')} recorded {period}{more}: {items}."
+        return OfflineAnswer(
+            _squash(text),
+            True,
+            tuple(citation_of(e) for e in events),
+            "falls",
+            {
+                "count": counted,
+                "event_ids": [e["id"] for e in events],
+                "range": p.when.as_json() if p.when else None,
+            },
+        )
+
+    def _alerts(self, p: _Parsed, now: datetime, *, kind: str | None) -> OfflineAnswer:
+        severity = next((s for s in _SEVERITIES if re.search(rf"\b{s}\b", p.text)), None)
+        if kind is None:
+            kind = next(
+                (k for word, k in _ALERT_KINDS.items() if re.search(rf"\b{word}\b", p.text)), None
+            )
+        args: dict[str, Any] = dict(p.when.args()) if p.when else {}
+        result = list_alerts(
+            self._store, now, kind=kind, severity=severity, limit=MAX_CITATIONS, **args
+        )
+        alerts = result["alerts"]
+        what = " ".join(w for w in (severity, kind) if w)
+        noun = f"{what} alert" if what else "alert"
+        period = _period_words(p.when)
+        if p.camera is not None:
+            raise QuestionError("I can list alerts by period, kind and severity, not by camera.")
+        if result["count"] == 0:
+            text = f"No {noun}s were raised {period}."
+        else:
+            more = f" (the latest {len(alerts)} shown)" if result["count"] > len(alerts) else ""
+            items = "; ".join(
+                f"#{a['id']} {_when(a['raised_at'])} {a['severity']}: {a['title']}"
+                + (" (acknowledged)" if a["acknowledged_at"] else " (open)")
+                for a in alerts
+            )
+            text = f"{_plural(result['count'], noun)} raised {period}{more}: {items}."
+        cited_ids = [a["event_id"] for a in alerts if a["event_id"] is not None]
+        citations = self._cite_ids(cited_ids, now)
+        return OfflineAnswer(
+            _squash(text),
+            True,
+            citations,
+            "alerts",
+            {
+                "count": result["count"],
+                "alert_ids": [a["id"] for a in alerts],
+                "kind": kind,
+                "severity": severity,
+                "range": p.when.as_json() if p.when else None,
+            },
+        )
+
+    def _incidents(self, p: _Parsed, now: datetime) -> OfflineAnswer:
+        category = next(
+            (c for words, c in _CATEGORY_WORDS.items() if re.search(rf"\b(?:{words})\b", p.text)),
+            None,
+        )
+        if category is None:
+            category = next(
+                (
+                    c
+                    for c in INCIDENT_CATEGORIES
+                    if re.search(rf"\b{c.replace('_', ' ')}\b", p.text)
+                ),
+                None,
+            )
+        args: dict[str, Any] = dict(p.when.args()) if p.when else {}
+        result = list_incidents(self._store, now, category=category, limit=MAX_CITATIONS, **args)
+        noun = f"{category.replace('_', ' ')} incident" if category else "incident"
+        period = _period_words(p.when)
+        if result["count"] == 0:
+            text = f"No {noun}s were reported {period}."
+        else:
+            shown = result["incidents"]
+            more = f" (the latest {len(shown)} shown)" if result["count"] > len(shown) else ""
+            items = "; ".join(
+                f"#{i['id']} {_when(i['occurred_at'])} {i['category'].replace('_', ' ')}, "
+                f"severity {i['severity']}, {_plural(i['reports'], 'report')}"
+                for i in shown
+            )
+            text = f"{_plural(result['count'], noun)} reported {period}{more}: {items}."
+        return OfflineAnswer(
+            _squash(text),
+            True,
+            (),
+            "incidents",
+            {
+                "count": result["count"],
+                "incident_ids": [i["id"] for i in result["incidents"]],
+                "category": category,
+                "range": p.when.as_json() if p.when else None,
+            },
+        )
+
+    def _who(self, p: _Parsed, now: datetime, *, counting: bool = False) -> OfflineAnswer | None:
+        if not counting and not _RE_WHO.match(p.text):
+            return None
+        when = p.when or _today(now)
+        args: dict[str, Any] = dict(when.args())
+        if p.camera is not None:
+            args["camera"] = p.camera.key
+        result = distinct_people(self._store, now, limit=MAX_NAMES, **args)
+        where = f"on {p.camera.label}" if p.camera else "on any camera"
+        period = _period_words(when)
+        people = result["people"]
+        named = [q for q in people if q["name"]]
+        unnamed = result["people_seen"] - result["named_people_seen"]
+        if result["people_seen"] == 0:
+            text = f"Nobody was seen {where} {period}."
+        else:
+            parts = [
+                f"{q['name']} ({_hm(q['first_seen'])}"
+                + (f"-{_hm(q['last_seen'])}" if _hm(q["last_seen"]) != _hm(q["first_seen"]) else "")
+                + ")"
+                for q in named
+            ]
+            more_named = result["named_people_seen"] - len(named)
+            if more_named > 0:
+                parts.append(f"{_plural(more_named, 'more named person', 'more named people')}")
+            if unnamed:
+                parts.append(
+                    f"{_plural(unnamed, 'person', 'people')} known only by an automatic id"
+                )
+            text = (
+                f"{_plural(result['people_seen'], 'person was', 'people were')} seen {where} "
+                f"{period}: {_join(parts)}."
+            )
+        # Every named person listed is cited (their first event), so each name is clickable.
+        citations = tuple(citation_of(q["first_event"]) for q in named if q.get("first_event"))
+        return OfflineAnswer(
+            _squash(text),
+            True,
+            citations,
+            "who",
+            {
+                "camera": None if p.camera is None else p.camera.key,
+                "range": when.as_json(),
+                "people_seen": result["people_seen"],
+                "named": [q["public_id"] for q in named],
+                "named_people_seen": result["named_people_seen"],
+            },
+        )
+
+    def _count(self, p: _Parsed, now: datetime) -> OfflineAnswer | None:
+        subject = next((s for pattern, s in _COUNT_SUBJECTS if pattern.match(p.text)), None)
+        if subject is None:
+            return None
+        if subject == "people":
+            return self._who(p, now, counting=True)
+        args: dict[str, Any] = dict(p.when.args()) if p.when else {}
+        if p.camera is not None:
+            args["camera"] = p.camera.key
+        where = f" on {p.camera.label}" if p.camera else ""
+        period = _period_words(p.when)
+        kind: str | None
+        if subject == "events":
+            result = count_events(self._store, now, **args)
+            by_kind = ", ".join(
+                f"{n} {k}"
+                for k, n in sorted(result["by_kind"].items(), key=lambda kv: (-kv[1], kv[0]))
+            )
+            text = f"{_plural(result['count'], 'event')} recorded{where} {period}" + (
+                f": {by_kind}." if by_kind else "."
+            )
+            kind = None
+        else:
+            result = count_events(self._store, now, kind=subject, **args)
+            kind = subject
+            one, many = _COUNT_NOUNS[subject]
+            text = f"{_plural(result['count'], one, many)}{where} {period} ({subject} events)."
+        newest = search_events(self._store, now, kind=kind, limit=3, **args)
+        return OfflineAnswer(
+            _squash(text),
+            True,
+            tuple(citation_of(e) for e in newest["events"]),
+            "count",
+            {
+                "kind": kind,
+                "count": result["count"],
+                "by_kind": result["by_kind"],
+                "camera": None if p.camera is None else p.camera.key,
+                "range": p.when.as_json() if p.when else None,
+            },
+        )
+
+    def _what_happened(self, p: _Parsed, now: datetime) -> OfflineAnswer | None:
+        if not _RE_WHAT.match(p.text):
+            return None
+        when = p.when or _today(now)
+        args: dict[str, Any] = dict(when.args())
+        if p.camera is not None:
+            args["camera"] = p.camera.key
+        counted = count_events(self._store, now, **args)
+        falls = (
+            search_events(self._store, now, kind=FALL_KIND, limit=5, **args)["events"]
+            if counted["by_kind"].get(FALL_KIND)
+            else []
+        )
+        alerts: dict[str, Any] = (
+            list_alerts(self._store, now, limit=5, **when.args())
+            if p.camera is None
+            else {"count": 0, "alerts": []}
+        )
+        # Named people first, each with their first event in the window (a group over the
+        # window's rows; one probe of ix_events_person_ts_id per named person shown).
+        seen = distinct_people(self._store, now, limit=MAX_NAMED_LOOKED_AT, **args)
+        # Those seen closest to the middle of the window first: "around 14:05" asks about
+        # 14:05 more than about the window's edges.
+        middle = (when.start or when.end) + (when.end - (when.start or when.end)) / 2
+        closest = sorted(
+            (q for q in seen["people"] if q["name"] and q.get("first_event")),
+            key=lambda q: abs(_parse_iso(q["first_event"]["ts"]) - middle),
+        )
+        named: dict[str, dict[str, Any]] = {
+            q["public_id"]: q["first_event"] for q in closest[:MAX_NAMED_SHOWN]
+        }
+        more_named = seen["named_people_seen"] - len(named)
+        where = f" on {p.camera.label}" if p.camera else ""
+        period = _period_words(when)
+        if counted["count"] == 0:
+            text = f"Nothing was recorded{where} {period}."
+            citations: tuple[Citation, ...] = ()
+        else:
+            kinds = ", ".join(
+                f"{n} {k}"
+                for k, n in sorted(counted["by_kind"].items(), key=lambda kv: (-kv[1], kv[0]))
+            )
+            parts = [
+                f"{_plural(counted['count'], 'event')} were recorded{where} {period}: {kinds}."
+            ]
+            if falls:
+                parts.append(
+                    "Falls: "
+                    + "; ".join(f"{_when(e['ts'])} in {_room(e)}{_named_suffix(e)}" for e in falls)
+                    + "."
+                )
+            if alerts["count"]:
+                parts.append(
+                    f"{_plural(alerts['count'], 'alert')} raised: "
+                    + "; ".join(
+                        f"#{a['id']} {_hm(a['raised_at'])} {a['title']}" for a in alerts["alerts"]
+                    )
+                    + "."
+                )
+            if named:
+                parts.append(
+                    "Named people seen: "
+                    + "; ".join(
+                        f"{e['person']} at {_hm(e['ts'])} on {_event_place(e)}"
+                        for e in named.values()
+                    )
+                    + (f" and {more_named} more named people" if more_named > 0 else "")
+                    + "."
+                )
+            chosen = falls + list(named.values())
+            if len(chosen) < MAX_CITATIONS:
+                newest = search_events(self._store, now, limit=MAX_CITATIONS, **args)["events"]
+                chosen += [e for e in newest if e["id"] not in {c["id"] for c in chosen}]
+            citations = tuple(citation_of(e) for e in chosen[:MAX_CITATIONS])
+            text = " ".join(parts)
+        return OfflineAnswer(
+            _squash(text),
+            True,
+            citations,
+            "what_happened",
+            {
+                "count": counted["count"],
+                "by_kind": counted["by_kind"],
+                "falls": [e["id"] for e in falls],
+                "alerts": [a["id"] for a in alerts["alerts"]],
+                "named": list(named),
+                "named_people_seen": seen["named_people_seen"],
+                "camera": None if p.camera is None else p.camera.key,
+                "range": when.as_json(),
+            },
+        )
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _person(self, who: str, question: str) -> PersonRef:
+        who = re.sub(r"^(?:the person |person |mr\.? |mrs\.? |ms\.? |dr\.? )", "", who.strip())
+        who = re.sub(r"'s$", "", who).strip(" .'\"")
+        if not who or who in _PRONOUNS:
+            raise QuestionError("Whom do you mean? Name the person (or their Person_ id).")
+        with self._store.engine.connect() as connection:
+            people, _exact = find_people(connection, who)
+        if not people:
+            asked = re.search(re.escape(who).replace(r"\ ", r"\s+"), question, re.IGNORECASE)
+            shown = asked.group(0) if asked else who
+            raise QuestionError(f"I have no record of anyone called \u201c{shown}\u201d.")
+        if len(people) > 1:
+            names = ", ".join(f"{p.label} ({p.public_id})" for p in people[:8])
+            raise QuestionError(f"Several people match {who!r}: {names}. Which one?")
+        return people[0]
+
+    def _cite_ids(self, ids: list[int], now: datetime) -> tuple[Citation, ...]:
+        found = events_by_id(self._store, ids)
+        return tuple(citation_of(found[i]) for i in ids if i in found)[:MAX_CITATIONS]
+
+
+_SIGHTING_KINDS: Final = ("person.appeared", "face.recognised")
+
+
+def _cannot() -> OfflineAnswer:
+    return OfflineAnswer(f"{CANNOT} {FORMS_HELP}", False)
+
+
+def _normalise(question: str) -> str:
+    text = question.strip().lower().replace("\u2019", "'")
+    text = re.sub(r"[?!.]+$", "", text)
+    text = re.sub(r"[,;]", " ", text)
+    text = re.sub(r"\b(?:utc|gmt)\b", " ", text)
+    return _RE_COUNT_WORDS.sub("how many ", _squash(text))
+
+
+def _first_group(patterns: Iterable[re.Pattern[str]], text: str) -> str | None:
+    for pattern in patterns:
+        match = pattern.match(text)
+        if match is not None:
+            return match["who"]
+    return None
+
+
+def _today(now: datetime) -> TimeRange:
+    start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return TimeRange(start, now, "today")
+
+
+def _period_words(when: TimeRange | None) -> str:
+    return "in all the recorded history" if when is None else when.label
+
+
+def _when(ts: str) -> str:
+    return ts.replace("T", " ").replace("Z", " UTC")
+
+
+def _parse_iso(ts: str) -> datetime:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+def _hm(ts: str) -> str:
+    return ts[11:16]
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
+def _join(parts: list[str]) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _room(event: Mapping[str, Any]) -> str:
+    source = str(event["source"])
+    return source.removeprefix("sensing:") if source.startswith("sensing:") else source
+
+
+def _named_suffix(event: Mapping[str, Any]) -> str:
+    return f" ({event['person']})" if event.get("person") else ""
+
+
+def _event_place(event: Mapping[str, Any]) -> str:
+    if event.get("camera"):
+        name = event.get("camera_name")
+        return (
+            f"{name} ({event['camera']})" if name and name != event["camera"] else event["camera"]
+        )
+    return _room(event)

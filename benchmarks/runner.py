@@ -13,6 +13,7 @@ from benchmarks import (
     audit,
     camera_recovery,
     camera_tile,
+    chat,
     clips,
     csi_parse,
     decode,
@@ -33,6 +34,7 @@ from benchmarks import (
     sensing_view,
     soak,
     store_outage,
+    timeline,
 )
 
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
@@ -61,7 +63,9 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "risk_forecast": incident_generator.run,
     "risk_map_fps": risk_map_fps.run,
     "alerts": alerts.run,
+    "chat": chat.run,
     "evidence": evidence.run,
+    "timeline": timeline.run,
 }
 
 

@@ -1,0 +1,1015 @@
+"""The investigator's timeline pane: one horizontal time axis (UTC), a lane per camera, per
+sensing room, for alerts, incidents and bookmarks; zoom from a month to seconds, drag to pan
+and to scrub, markers with hover details, density bars when zoomed out, and a strip of
+thumbnails while scrubbing.
+
+The pane reads the store only through a :class:`~widgets.queries.QueryClient`. Every change
+of the visible range (zoom, pan, resize, :meth:`TimelinePane.set_range`) asks, once the
+changes pause for :data:`FETCH_DELAY_MS`, for a :class:`~engine.history.timeline.TimelineRequest`
+of exactly that range and the pane's width on channel ``<channel>.range`` (the engine picks
+markers or density bars per lane); "Loading…" shows meanwhile, an error is shown in the pane,
+and an answer to anything but the newest request is dropped. While the answer is on its way
+the slice already shown is drawn at the new range (times are times), so zooming never blanks
+the pane. Thumbnails (``TimelineThumbnailRequest``) are asked for on one superseding channel
+per camera while scrubbing, at most every :data:`THUMBNAIL_INTERVAL_MS`.
+
+Drawing is cheap by construction: a slice is turned once into per-lane arrays (times,
+colours, counts); the axis, lanes, markers, bars and bookmarks are drawn into a cached pixmap
+only when the slice, the range or the size changes; moving the cursor or hovering repaints
+that pixmap plus the cursor line, the hover highlight and the thumbnails.
+
+Mouse: the wheel zooms around the pointer; ``+``/``−`` zoom around the cursor (or the
+centre); dragging the background (left button, middle button, or with Shift) pans; dragging
+on the axis or the cursor line scrubs (:attr:`TimelinePane.sig_time_scrubbed`, throttled);
+clicking a marker activates it (:attr:`TimelinePane.sig_event_activated`).
+
+Every method here runs on the GUI thread; the pane never touches the store or starts threads.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+from PySide6.QtCore import QElapsedTimer, QLineF, QPoint, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolTip, QVBoxLayout, QWidget
+
+from engine.history.query_service import QueryResult
+from engine.history.timeline import (
+    CAMERA_PREFIX,
+    LANE_ALERTS,
+    LANE_BOOKMARKS,
+    LANE_INCIDENTS,
+    LaneDetail,
+    MarkerRecord,
+    TimelineLane,
+    TimelineMarker,
+    TimelineRequest,
+    TimelineSlice,
+    TimelineThumbnail,
+    TimelineThumbnailRequest,
+)
+from engine.text import printable
+from widgets.queries import QueryClient
+
+MIN_SPAN: Final = timedelta(seconds=10)
+MAX_SPAN: Final = timedelta(days=30)
+DEFAULT_SPAN: Final = timedelta(hours=1)
+ZOOM_STEP: Final = 1.25  # one wheel notch or one button press
+FETCH_DELAY_MS: Final = 80  # ask once zooming or panning pauses this long
+FETCH_MAX_WAIT_MS: Final = 400  # … or this long after the first change of a long drag
+SCRUB_EMIT_MS: Final = 40  # at most 25 scrub times a second reach the replay
+THUMBNAIL_INTERVAL_MS: Final = 150  # thumbnails asked for at most this often while scrubbing
+THUMBNAIL_LINGER_MS: Final = 2000  # the strip stays this long after scrubbing ends
+MAX_THUMBNAILS: Final = 6
+
+LABEL_WIDTH: Final = 120  # lane names, left of the time area
+AXIS_HEIGHT: Final = 26
+LANE_HEIGHT: Final = 30
+LANE_GAP: Final = 2
+STRIP_HEIGHT: Final = 112  # thumbnails (90 px high) with their captions
+THUMBNAIL_HEIGHT: Final = 90
+MIN_TICK_SPACING_PX: Final = 90
+CURSOR_GRAB_PX: Final = 5
+MARKER_HIT_PX: Final = 4
+DRAG_THRESHOLD_PX: Final = 4
+
+LOADING_TEXT: Final = "Loading…"
+ERROR_PREFIX: Final = "Could not load the timeline: "
+
+BACKGROUND: Final = QColor("#0d1117")
+LANE_BACKGROUND: Final = QColor("#161b22")
+GRID: Final = QColor("#30363d")
+TEXT: Final = QColor("#c9d1d9")
+DIM_TEXT: Final = QColor("#8b949e")
+ALARM_RED: Final = QColor("#f85149")  # the console's alarm red
+WARNING_AMBER: Final = QColor("#d29922")
+INFO_BLUE: Final = QColor("#58a6ff")
+PERSON_GREEN: Final = QColor("#3fb950")
+FACE_TEAL: Final = QColor("#39c5cf")
+SENSING_CYAN: Final = QColor("#79c0ff")
+INCIDENT_PURPLE: Final = QColor("#a371f7")
+DEFAULT_GREY: Final = QColor("#8b949e")
+DENSITY_BLUE: Final = QColor("#1f6feb")
+BOOKMARK_FILL: Final = QColor(227, 179, 65, 70)
+BOOKMARK_EDGE: Final = QColor("#e3b341")
+CURSOR_COLOUR: Final = QColor("#ff7b72")
+HOVER_COLOUR: Final = QColor("#ffffff")
+
+# Tick steps in seconds; the first leaving MIN_TICK_SPACING_PX between ticks is used.
+TICK_STEPS_S: Final = (
+    1,
+    2,
+    5,
+    10,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    3 * 3600,
+    6 * 3600,
+    12 * 3600,
+    86400,
+    2 * 86400,
+    7 * 86400,
+)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_LANE_NOUNS: Final = {LANE_ALERTS: "alert", LANE_INCIDENTS: "incident", LANE_BOOKMARKS: "bookmark"}
+
+
+def to_seconds(at: datetime) -> float:
+    """``at`` as seconds since the epoch (UTC)."""
+    return (at - _EPOCH).total_seconds()
+
+
+def from_seconds(seconds: float) -> datetime:
+    return _EPOCH + timedelta(seconds=seconds)
+
+
+def axis_ticks(start: datetime, end: datetime, width_px: int) -> list[tuple[datetime, str]]:
+    """Tick times and labels (UTC) for an axis ``width_px`` wide showing ``start``–``end``:
+    round steps (a second … a week) at least :data:`MIN_TICK_SPACING_PX` apart, labelled
+    with the seconds when the step is under a minute, the date when it is a day or more,
+    and the date at midnight otherwise."""
+    span_s = max((end - start).total_seconds(), 1e-6)
+    wanted = span_s * MIN_TICK_SPACING_PX / max(width_px, 1)
+    step = next((s for s in TICK_STEPS_S if s >= wanted), TICK_STEPS_S[-1])
+    # Weeks start on Monday (1970-01-01 was a Thursday).
+    offset = 4 * 86400 if step == 7 * 86400 else 0
+    first = math.ceil((to_seconds(start) - offset) / step) * step + offset
+    ticks = []
+    at_s = first
+    while at_s <= to_seconds(end):
+        at = from_seconds(at_s)
+        if step < 60:
+            label = f"{at:%H:%M:%S}"
+        elif step >= 86400 or (at.hour == 0 and at.minute == 0):
+            label = f"{at:%b %d}"
+        else:
+            label = f"{at:%H:%M}"
+        ticks.append((at, label))
+        at_s += step
+    return ticks
+
+
+def marker_colour(marker: TimelineMarker) -> QColor:
+    """Falls and critical alerts in alarm red, warnings amber, incidents purple; events by
+    what they are about (people green, faces teal, sensing cyan, camera trouble amber)."""
+    kind = marker.kind
+    if "fall" in kind:
+        return ALARM_RED
+    if marker.record is MarkerRecord.ALERT:
+        return {"critical": ALARM_RED, "warning": WARNING_AMBER}.get(
+            marker.severity or "", INFO_BLUE
+        )
+    if marker.record is MarkerRecord.INCIDENT:
+        return INCIDENT_PURPLE
+    if marker.record is MarkerRecord.BOOKMARK:
+        return BOOKMARK_EDGE
+    if kind.startswith("person."):
+        return PERSON_GREEN
+    if kind.startswith("face."):
+        return FACE_TEAL
+    if kind.startswith("sensing."):
+        return SENSING_CYAN
+    if kind.endswith((".offline", ".error", ".lost")) or "degraded" in kind:
+        return WARNING_AMBER
+    return DEFAULT_GREY
+
+
+def marker_tooltip(marker: TimelineMarker) -> str:
+    """What hovering a marker shows: time (UTC), what, who, where and its clip."""
+    lines = [f"{marker.ts:%Y-%m-%d %H:%M:%S} UTC"]
+    if marker.ended_at is not None:
+        lines[0] += f" – {marker.ended_at:%H:%M:%S}"
+    what = {
+        MarkerRecord.EVENT: marker.kind,
+        MarkerRecord.ALERT: f"alert: {marker.kind} ({marker.severity})",
+        MarkerRecord.INCIDENT: f"incident: {marker.kind.replace('_', ' ')}",
+        MarkerRecord.BOOKMARK: "bookmark",
+    }[marker.record]
+    lines.append(printable(what))
+    if marker.summary:
+        lines.append(printable(marker.summary))
+    if marker.person:
+        lines.append(f"person: {printable(marker.person)}")
+    where = marker.camera or marker.room
+    if where:
+        lines.append(f"{'camera' if marker.camera else 'room'}: {printable(where)}")
+    if marker.clip_path:
+        lines.append(f"clip: {Path(marker.clip_path).name} at {marker.clip_offset_s or 0.0:.1f} s")
+    return "\n".join(lines)
+
+
+@dataclass(slots=True)
+class _LaneGeometry:
+    """One lane of the shown slice, ready to draw: marker times (seconds since the epoch)
+    and colour indices, or bucket counts."""
+
+    lane: TimelineLane
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ends: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    colours: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    origin_s: float = 0.0
+    bucket_s: float = 1.0
+
+
+def _lane_geometry(lane: TimelineLane, palette: list[QColor]) -> _LaneGeometry:
+    geometry = _LaneGeometry(lane)
+    if lane.detail is LaneDetail.DENSITY and lane.density is not None:
+        geometry.counts = np.asarray(lane.density.counts, dtype=np.float64)
+        geometry.origin_s = to_seconds(lane.density.origin)
+        geometry.bucket_s = lane.density.bucket_s
+        return geometry
+    markers = lane.markers
+    geometry.starts = np.fromiter((to_seconds(m.ts) for m in markers), np.float64, len(markers))
+    geometry.ends = np.fromiter(
+        (to_seconds(m.ended_at) if m.ended_at else to_seconds(m.ts) for m in markers),
+        np.float64,
+        len(markers),
+    )
+    indices = []
+    for marker in markers:
+        colour = marker_colour(marker)
+        if colour not in palette:
+            palette.append(colour)
+        indices.append(palette.index(colour))
+    geometry.colours = np.asarray(indices, dtype=np.int32)
+    return geometry
+
+
+class TimelineCanvas(QWidget):
+    """The painted part of :class:`TimelinePane` (axis, lanes, cursor, thumbnails). It
+    keeps no state of its own: the pane owns the range, slice and cursor."""
+
+    def __init__(self, pane: TimelinePane) -> None:
+        super().__init__(pane)
+        self._pane = pane
+        self.setMouseTracking(True)
+        self.setMinimumHeight(AXIS_HEIGHT + 3 * LANE_HEIGHT)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+
+    def sizeHint(self) -> QSize:
+        return QSize(900, AXIS_HEIGHT + 8 * (LANE_HEIGHT + LANE_GAP) + STRIP_HEIGHT)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        self._pane._paint(self)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._pane._on_mouse_pressed(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self._pane._on_mouse_moved(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._pane._on_mouse_released(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        self._pane._on_wheel_turned(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._pane._on_canvas_resized()
+
+    def leaveEvent(self, event: Any) -> None:
+        self._pane._on_pointer_left()
+
+
+class TimelinePane(QWidget):
+    """A zoomable timeline of everything recorded, lane by lane, read through ``client``.
+
+    ``media_root`` (the data dir) enables the thumbnail strip while scrubbing (None: no
+    thumbnails). ``lanes`` names the lanes to show (None: every lane the site has).
+    ``channel`` prefixes the query channels (``<channel>.range``,
+    ``<channel>.thumbnail.<camera>``). ``initial_range`` is the first visible range (None:
+    the last :data:`DEFAULT_SPAN` up to now).
+    """
+
+    sig_time_scrubbed = Signal(object)
+    """The operator scrubbed to a time (GUI thread): a ``datetime`` (UTC). At most every
+    :data:`SCRUB_EMIT_MS` while dragging; the time where the drag ended always follows."""
+
+    sig_event_activated = Signal(object)
+    """A marker was clicked (GUI thread): its :class:`~engine.history.timeline.TimelineMarker`
+    (record and id, ``event_id``, ``clip_path`` relative to the data dir, ``clip_offset_s``)."""
+
+    sig_range_changed = Signal(object, object)
+    """The visible range changed (GUI thread): start and end ``datetime`` (UTC)."""
+
+    sig_slice_loaded = Signal(object)
+    """A slice for the visible range was shown (GUI thread): the
+    :class:`~engine.history.timeline.TimelineSlice`."""
+
+    def __init__(
+        self,
+        client: QueryClient,
+        media_root: Path | None = None,
+        parent: QWidget | None = None,
+        *,
+        lanes: Sequence[str] | None = None,
+        channel: str = "timeline",
+        initial_range: tuple[datetime, datetime] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._client = client
+        self._media_root = None if media_root is None else Path(media_root)
+        self._lanes = None if lanes is None else tuple(lanes)
+        self._channel = channel
+        if initial_range is None:
+            end = datetime.now(UTC)
+            initial_range = (end - DEFAULT_SPAN, end)
+        self._start_s, self._end_s = self._clamped(
+            to_seconds(initial_range[0]), to_seconds(initial_range[1])
+        )
+        self._slice: TimelineSlice | None = None
+        self._geometry: list[_LaneGeometry] = []
+        self._palette: list[QColor] = []
+        self._requested: TimelineRequest | None = None  # newest request submitted, pending
+        self._error: str | None = None
+        self._cursor_s: float | None = None
+        self._static: QPixmap | None = None  # axis, lanes, markers, bars: redrawn on change
+        self._hover: tuple[int, int] | None = None  # (lane row, marker index)
+        self._hover_text = ""
+        self._drag_mode: str | None = None  # "pan", "scrub", "press"
+        self._press_pos = QPointF()
+        self._press_start_s = 0.0
+        self._pressed_marker: TimelineMarker | None = None
+        self._last_width = 0
+        self._scrub_clock = QElapsedTimer()
+        self._last_scrub_emitted: float | None = None
+        self._scrub_pending: float | None = None
+        self._thumbnails: dict[str, TimelineThumbnail] = {}
+        self._thumbnail_clock = QElapsedTimer()
+        self._strip_visible = False
+        self.dropped = 0
+        """Slices that arrived for a request that was no longer the newest."""
+
+        self.zoom_out_button = QPushButton("−", self)
+        self.zoom_out_button.setAccessibleName("Zoom out")
+        self.zoom_out_button.setToolTip("Zoom out (show a longer time)")
+        self.zoom_in_button = QPushButton("+", self)
+        self.zoom_in_button.setAccessibleName("Zoom in")
+        self.zoom_in_button.setToolTip("Zoom in (show a shorter time)")
+        for button in (self.zoom_out_button, self.zoom_in_button):
+            button.setFixedWidth(32)
+        self.range_label = QLabel(self)
+        self.status_label = QLabel(self)
+        self.status_label.setWordWrap(True)
+        self.canvas = TimelineCanvas(self)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.zoom_out_button)
+        bar.addWidget(self.zoom_in_button)
+        bar.addWidget(self.range_label)
+        bar.addStretch(1)
+        bar.addWidget(self.status_label, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.canvas, 1)
+
+        self._fetch_timer = QTimer(self)
+        self._fetch_timer.setSingleShot(True)
+        self._fetch_timer.setInterval(FETCH_DELAY_MS)
+        self._fetch_timer.timeout.connect(self._on_fetch_timer_elapsed)
+        self._fetch_waiting = QElapsedTimer()
+        self._scrub_timer = QTimer(self)
+        self._scrub_timer.setSingleShot(True)
+        self._scrub_timer.timeout.connect(self._on_scrub_timer_elapsed)
+        self._thumbnail_timer = QTimer(self)
+        self._thumbnail_timer.setSingleShot(True)
+        self._thumbnail_timer.timeout.connect(self._request_thumbnails)
+        self._strip_timer = QTimer(self)
+        self._strip_timer.setSingleShot(True)
+        self._strip_timer.setInterval(THUMBNAIL_LINGER_MS)
+        self._strip_timer.timeout.connect(self._on_strip_timer_elapsed)
+        self.zoom_in_button.clicked.connect(self.zoom_in)
+        self.zoom_out_button.clicked.connect(self.zoom_out)
+        self._scrub_clock.start()
+        self._thumbnail_clock.start()
+        self._schedule_fetch()
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def visible_range(self) -> tuple[datetime, datetime]:
+        """The range shown, start and end (UTC)."""
+        return from_seconds(self._start_s), from_seconds(self._end_s)
+
+    def set_range(self, start: datetime, end: datetime) -> None:
+        """Show ``start``–``end`` (UTC; kept between :data:`MIN_SPAN` and :data:`MAX_SPAN`
+        around its centre) and ask for its slice once changes pause."""
+        self._set_range_s(to_seconds(start), to_seconds(end))
+
+    def set_lanes(self, lanes: Sequence[str] | None) -> None:
+        """Show these lanes (None: every lane the site has) and reload."""
+        self._lanes = None if lanes is None else tuple(lanes)
+        self._schedule_fetch()
+
+    def refresh(self) -> None:
+        """Ask again for the visible range (after new events, alerts or bookmarks). Calls
+        closer together than :data:`FETCH_DELAY_MS` make one request."""
+        self._schedule_fetch(restart=False)
+
+    def set_cursor(self, at: datetime | None) -> None:
+        """Put the cursor (the replay time) at ``at`` (None: hide it). Repaints only the
+        overlay; emits nothing."""
+        self._cursor_s = None if at is None else to_seconds(at)
+        self.canvas.update()
+
+    def cursor_time(self) -> datetime | None:
+        """Where the cursor is (UTC), None when hidden."""
+        return None if self._cursor_s is None else from_seconds(self._cursor_s)
+
+    def zoom_in(self) -> None:
+        """Show a :data:`ZOOM_STEP` times shorter range around the cursor (or the centre)."""
+        self._zoom(1 / ZOOM_STEP, self._zoom_anchor())
+
+    def zoom_out(self) -> None:
+        self._zoom(ZOOM_STEP, self._zoom_anchor())
+
+    def zoom_at(self, factor: float, at: datetime) -> None:
+        """Scale the range by ``factor`` (< 1 zooms in) keeping ``at`` where it is."""
+        self._zoom(factor, to_seconds(at))
+
+    def current_slice(self) -> TimelineSlice | None:
+        return self._slice
+
+    def is_loading(self) -> bool:
+        """Whether a slice for the visible range is still to come."""
+        return self._requested is not None or self._fetch_timer.isActive()
+
+    def status_text(self) -> str:
+        return self.status_label.text()
+
+    def error_text(self) -> str | None:
+        return self._error
+
+    def hover_text(self) -> str:
+        """What the tooltip under the pointer says ("" if nothing)."""
+        return self._hover_text
+
+    def thumbnails(self) -> dict[str, TimelineThumbnail]:
+        """The thumbnails in the strip, by camera key."""
+        return dict(self._thumbnails)
+
+    def time_at(self, x: float) -> datetime:
+        """The time at canvas x coordinate ``x``."""
+        return from_seconds(self._time_at_x(x))
+
+    def x_of(self, at: datetime) -> float:
+        """The canvas x coordinate of time ``at``."""
+        return self._x_of_s(to_seconds(at))
+
+    def lane_rect(self, name: str) -> QRectF | None:
+        """Where lane ``name`` is drawn on the canvas (None if it is not shown)."""
+        for row, geometry in enumerate(self._geometry):
+            if geometry.lane.name == name:
+                return self._lane_rect(row)
+        return None
+
+    def marker_position(self, marker: TimelineMarker) -> QPointF | None:
+        """The canvas point of a shown marker (its moment, the middle of its lane)."""
+        rect = self.lane_rect(marker.lane)
+        if rect is None:
+            return None
+        return QPointF(self.x_of(marker.ts), rect.center().y())
+
+    # -- geometry ------------------------------------------------------------------------------
+
+    def _plot_width(self) -> int:
+        return max(1, self.canvas.width() - LABEL_WIDTH)
+
+    def _x_of_s(self, seconds: float) -> float:
+        span = self._end_s - self._start_s
+        return LABEL_WIDTH + (seconds - self._start_s) / span * self._plot_width()
+
+    def _time_at_x(self, x: float) -> float:
+        span = self._end_s - self._start_s
+        return self._start_s + (x - LABEL_WIDTH) / self._plot_width() * span
+
+    def _lane_rect(self, row: int) -> QRectF:
+        top = AXIS_HEIGHT + row * (LANE_HEIGHT + LANE_GAP)
+        return QRectF(0, top, self.canvas.width(), LANE_HEIGHT)
+
+    def _lane_row_at(self, y: float) -> int | None:
+        if y < AXIS_HEIGHT:
+            return None
+        row = int((y - AXIS_HEIGHT) // (LANE_HEIGHT + LANE_GAP))
+        return row if 0 <= row < len(self._geometry) else None
+
+    def _clamped(self, start_s: float, end_s: float) -> tuple[float, float]:
+        span = end_s - start_s
+        lowest, highest = MIN_SPAN.total_seconds(), MAX_SPAN.total_seconds()
+        if lowest <= span <= highest:
+            return start_s, end_s
+        centre = (start_s + end_s) / 2
+        span = min(max(span, lowest), highest)
+        return centre - span / 2, centre + span / 2
+
+    def _zoom_anchor(self) -> float:
+        if self._cursor_s is not None and self._start_s <= self._cursor_s <= self._end_s:
+            return self._cursor_s
+        return (self._start_s + self._end_s) / 2
+
+    def _zoom(self, factor: float, anchor_s: float) -> None:
+        span = self._end_s - self._start_s
+        lowest, highest = MIN_SPAN.total_seconds(), MAX_SPAN.total_seconds()
+        new_span = min(max(span * factor, lowest), highest)
+        if math.isclose(new_span, span):
+            return
+        share = (anchor_s - self._start_s) / span
+        start_s = anchor_s - share * new_span
+        self._set_range_s(start_s, start_s + new_span)
+
+    def _set_range_s(self, start_s: float, end_s: float) -> None:
+        start_s, end_s = self._clamped(start_s, end_s)
+        if (start_s, end_s) == (self._start_s, self._end_s):
+            return
+        self._start_s, self._end_s = start_s, end_s
+        self._static = None
+        self._hover = None
+        self._schedule_fetch()
+        self.canvas.update()
+        self.sig_range_changed.emit(*self.visible_range())
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def _schedule_fetch(self, *, restart: bool = True) -> None:
+        """Ask for the visible range once changes pause for :data:`FETCH_DELAY_MS`, and at
+        least every :data:`FETCH_MAX_WAIT_MS` while they go on (a long drag still loads)."""
+        if not self._fetch_timer.isActive():
+            self._fetch_waiting.restart()
+            self._fetch_timer.start(FETCH_DELAY_MS)
+        elif restart:
+            waited = self._fetch_waiting.elapsed()
+            self._fetch_timer.start(max(0, min(FETCH_DELAY_MS, FETCH_MAX_WAIT_MS - waited)))
+        self._update_labels()
+
+    def _on_fetch_timer_elapsed(self) -> None:
+        start, end = self.visible_range()
+        request = TimelineRequest(start, end, self._plot_width(), self._lanes)
+        self._requested = request
+        self._client.submit(f"{self._channel}.range", request, self._on_slice_loaded)
+        self._update_labels()
+
+    def _on_slice_loaded(self, result: QueryResult[Any]) -> None:
+        if result.request != self._requested:
+            self.dropped += 1  # an answer to a range asked for before the newest one
+            return
+        self._requested = None
+        if result.error is not None or not isinstance(result.value, TimelineSlice):
+            self._error = f"{ERROR_PREFIX}{printable(str(result.error))}"
+            self._show_slice(None)
+            self._update_labels()
+            return
+        self._error = None
+        self._show_slice(result.value)
+        self._update_labels()
+        self.sig_slice_loaded.emit(result.value)
+
+    def _show_slice(self, found: TimelineSlice | None) -> None:
+        self._slice = found
+        self._palette = []
+        self._geometry = (
+            [] if found is None else [_lane_geometry(lane, self._palette) for lane in found.lanes]
+        )
+        self._hover = None
+        self._static = None
+        wanted = AXIS_HEIGHT + len(self._geometry) * (LANE_HEIGHT + LANE_GAP) + STRIP_HEIGHT
+        self.canvas.setMinimumHeight(max(AXIS_HEIGHT + 3 * LANE_HEIGHT, wanted))
+        self.canvas.update()
+
+    def _camera_lanes(self) -> list[str]:
+        return [
+            g.lane.name.removeprefix(CAMERA_PREFIX)
+            for g in self._geometry
+            if g.lane.name.startswith(CAMERA_PREFIX)
+        ][:MAX_THUMBNAILS]
+
+    def _request_thumbnails(self) -> None:
+        if self._media_root is None or self._cursor_s is None:
+            return
+        self._thumbnail_clock.restart()
+        at = from_seconds(self._cursor_s)
+        for camera in self._camera_lanes():
+            self._client.submit(
+                f"{self._channel}.thumbnail.{camera}",
+                TimelineThumbnailRequest(self._media_root, camera, at),
+                self._on_thumbnail_loaded,
+            )
+
+    def _on_thumbnail_loaded(self, result: QueryResult[Any]) -> None:
+        request = result.request
+        if not isinstance(request, TimelineThumbnailRequest):
+            return
+        if isinstance(result.value, TimelineThumbnail):
+            self._thumbnails[request.camera] = result.value
+        else:  # nothing recorded near that moment (or it could not be read)
+            self._thumbnails.pop(request.camera, None)
+        if self._strip_visible:
+            self.canvas.update()
+
+    # -- mouse -----------------------------------------------------------------------------
+
+    def _on_mouse_pressed(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        self._press_pos = pos
+        self._press_start_s = self._start_s
+        button = event.button()
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and shift):
+            self._drag_mode = "pan"
+            return
+        if button != Qt.MouseButton.LeftButton or pos.x() < LABEL_WIDTH:
+            return
+        near_cursor = (
+            self._cursor_s is not None
+            and abs(pos.x() - self._x_of_s(self._cursor_s)) <= CURSOR_GRAB_PX
+        )
+        if pos.y() < AXIS_HEIGHT or near_cursor:
+            self._drag_mode = "scrub"
+            self._strip_visible = self._media_root is not None
+            self._strip_timer.stop()
+            self._scrub_to(pos.x())
+            return
+        self._drag_mode = "press"
+        self._pressed_marker = self._marker_at(pos)
+
+    def _on_mouse_moved(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        if self._drag_mode == "scrub":
+            self._scrub_to(pos.x())
+            return
+        if self._drag_mode == "press" and (
+            abs(pos.x() - self._press_pos.x()) > DRAG_THRESHOLD_PX
+            or abs(pos.y() - self._press_pos.y()) > DRAG_THRESHOLD_PX
+        ):
+            self._drag_mode = "pan"
+            self._pressed_marker = None
+        if self._drag_mode == "pan":
+            span = self._end_s - self._start_s
+            shift_s = (pos.x() - self._press_pos.x()) / self._plot_width() * span
+            start_s = self._press_start_s - shift_s
+            self._set_range_s(start_s, start_s + span)
+            return
+        self._update_hover(pos, event.globalPosition().toPoint())
+
+    def _on_mouse_released(self, event: QMouseEvent) -> None:
+        mode, self._drag_mode = self._drag_mode, None
+        if mode == "scrub":
+            self._scrub_to(event.position().x(), final=True)
+            if self._strip_visible:
+                self._strip_timer.start()
+        elif mode == "press" and self._pressed_marker is not None:
+            marker, self._pressed_marker = self._pressed_marker, None
+            self.sig_event_activated.emit(marker)
+
+    def _on_wheel_turned(self, event: QWheelEvent) -> None:
+        notches = event.angleDelta().y() / 120
+        if not notches:
+            return
+        anchor = (
+            self._time_at_x(event.position().x())
+            if event.position().x() >= LABEL_WIDTH
+            else ((self._start_s + self._end_s) / 2)
+        )
+        self._zoom(ZOOM_STEP ** (-notches), anchor)
+        event.accept()
+
+    def _on_canvas_resized(self) -> None:
+        self._static = None
+        width = self._plot_width()
+        if width != self._last_width:
+            self._last_width = width
+            self._schedule_fetch()  # the level of detail depends on the width
+
+    def _on_pointer_left(self) -> None:
+        if self._hover is not None:
+            self._hover = None
+            self.canvas.update()
+        self._hover_text = ""
+
+    def _scrub_to(self, x: float, *, final: bool = False) -> None:
+        x = min(max(x, LABEL_WIDTH), LABEL_WIDTH + self._plot_width())
+        self._cursor_s = self._time_at_x(x)
+        self.canvas.update()
+        if final or self._scrub_clock.elapsed() >= SCRUB_EMIT_MS:
+            self._scrub_timer.stop()
+            self._emit_scrub(self._cursor_s)
+        else:
+            self._scrub_pending = self._cursor_s
+            if not self._scrub_timer.isActive():
+                self._scrub_timer.start(max(1, SCRUB_EMIT_MS - self._scrub_clock.elapsed()))
+        if self._media_root is not None and not self._thumbnail_timer.isActive():
+            wait = THUMBNAIL_INTERVAL_MS - self._thumbnail_clock.elapsed()
+            self._thumbnail_timer.start(max(0, wait))
+
+    def _emit_scrub(self, seconds: float) -> None:
+        self._scrub_pending = None
+        if self._last_scrub_emitted == seconds:
+            return
+        self._last_scrub_emitted = seconds
+        self._scrub_clock.restart()
+        self.sig_time_scrubbed.emit(from_seconds(seconds))
+
+    def _on_scrub_timer_elapsed(self) -> None:
+        if self._scrub_pending is not None:
+            self._emit_scrub(self._scrub_pending)
+
+    def _on_strip_timer_elapsed(self) -> None:
+        self._strip_visible = False
+        self.canvas.update()
+
+    def _marker_at(self, pos: QPointF) -> TimelineMarker | None:
+        found = self._marker_index_at(pos)
+        if found is None:
+            return None
+        row, index = found
+        return self._geometry[row].lane.markers[index]
+
+    def _marker_index_at(self, pos: QPointF) -> tuple[int, int] | None:
+        row = self._lane_row_at(pos.y())
+        if row is None or pos.x() < LABEL_WIDTH:
+            return None
+        geometry = self._geometry[row]
+        if geometry.lane.detail is not LaneDetail.MARKERS or not len(geometry.starts):
+            return None
+        at_s = self._time_at_x(pos.x())
+        per_px = (self._end_s - self._start_s) / self._plot_width()
+        slack = MARKER_HIT_PX * per_px
+        inside = np.nonzero((geometry.starts - slack <= at_s) & (geometry.ends + slack >= at_s))[0]
+        if not len(inside):
+            return None
+        # Nearest moment wins; a range under the pointer counts as distance 0.
+        distance = np.where(
+            (geometry.starts[inside] <= at_s) & (geometry.ends[inside] >= at_s),
+            0.0,
+            np.minimum(
+                np.abs(geometry.starts[inside] - at_s), np.abs(geometry.ends[inside] - at_s)
+            ),
+        )
+        return row, int(inside[int(np.argmin(distance))])
+
+    def _update_hover(self, pos: QPointF, global_pos: QPoint) -> None:
+        found = self._marker_index_at(pos)
+        text = ""
+        if found is not None:
+            row, index = found
+            text = marker_tooltip(self._geometry[row].lane.markers[index])
+        else:
+            text = self._bucket_text(pos)
+        if found != self._hover:
+            self._hover = found
+            self.canvas.update()
+        if text != self._hover_text:
+            self._hover_text = text
+            if text:
+                QToolTip.showText(global_pos, text, self.canvas)
+            else:
+                QToolTip.hideText()
+
+    def _bucket_text(self, pos: QPointF) -> str:
+        row = self._lane_row_at(pos.y())
+        if row is None or pos.x() < LABEL_WIDTH:
+            return ""
+        geometry = self._geometry[row]
+        if geometry.lane.detail is not LaneDetail.DENSITY or not len(geometry.counts):
+            return ""
+        index = int((self._time_at_x(pos.x()) - geometry.origin_s) // geometry.bucket_s)
+        if not 0 <= index < len(geometry.counts):
+            return ""
+        start = from_seconds(geometry.origin_s + index * geometry.bucket_s)
+        end = from_seconds(geometry.origin_s + (index + 1) * geometry.bucket_s)
+        count = int(geometry.counts[index])
+        fmt = "%H:%M:%S" if geometry.bucket_s < 60 else "%Y-%m-%d %H:%M"
+        noun = _LANE_NOUNS.get(geometry.lane.name, "event")
+        plural = "s" if count != 1 else ""
+        return f"{geometry.lane.label}: {count} {noun}{plural}\n{start:{fmt}} – {end:{fmt}} UTC"
+
+    # -- labels ------------------------------------------------------------------------------
+
+    def _update_labels(self) -> None:
+        start, end = self.visible_range()
+        span = end - start
+        self.range_label.setText(
+            f"{start:%Y-%m-%d %H:%M:%S} – {end:%Y-%m-%d %H:%M:%S} UTC ({_span_text(span)})"
+        )
+        if self._error:
+            self.status_label.setStyleSheet(f"color: {ALARM_RED.name()};")
+            self.status_label.setText(self._error)
+        else:
+            self.status_label.setStyleSheet("")
+            self.status_label.setText(LOADING_TEXT if self.is_loading() else self._summary_text())
+        self.zoom_in_button.setEnabled(span > MIN_SPAN + timedelta(milliseconds=1))
+        self.zoom_out_button.setEnabled(span < MAX_SPAN - timedelta(milliseconds=1))
+
+    def _summary_text(self) -> str:
+        if self._slice is None:
+            return ""
+        total = sum(lane.total for lane in self._slice.lanes)
+        return f"{total} item{'s' if total != 1 else ''} in {len(self._slice.lanes)} lanes"
+
+    # -- painting -----------------------------------------------------------------------------
+
+    def _paint(self, canvas: QWidget) -> None:
+        if (
+            self._static is None
+            or self._static.size() != canvas.size() * canvas.devicePixelRatioF()
+        ):
+            self._static = self._render_static(canvas)
+        painter = QPainter(canvas)
+        painter.drawPixmap(0, 0, self._static)
+        self._paint_overlay(painter, canvas)
+        painter.end()
+
+    def _render_static(self, canvas: QWidget) -> QPixmap:
+        ratio = canvas.devicePixelRatioF()
+        pixmap = QPixmap(canvas.size() * ratio)
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(BACKGROUND)
+        painter = QPainter(pixmap)
+        try:
+            self._paint_axis(painter, canvas)
+            for row, geometry in enumerate(self._geometry):
+                self._paint_lane(painter, row, geometry)
+        finally:
+            painter.end()
+        return pixmap
+
+    def _paint_axis(self, painter: QPainter, canvas: QWidget) -> None:
+        height = canvas.height()
+        plot_right = LABEL_WIDTH + self._plot_width()
+        painter.setPen(GRID)
+        painter.drawLine(QLineF(LABEL_WIDTH, AXIS_HEIGHT - 0.5, plot_right, AXIS_HEIGHT - 0.5))
+        start, end = self.visible_range()
+        grid_lines = []
+        for at, label in axis_ticks(start, end, self._plot_width()):
+            x = self._x_of_s(to_seconds(at))
+            grid_lines.append(QLineF(x, AXIS_HEIGHT - 6, x, height))
+            painter.setPen(TEXT)
+            painter.drawText(QPointF(x + 3, AXIS_HEIGHT - 9), label)
+        painter.setPen(QPen(GRID, 1, Qt.PenStyle.DotLine))
+        painter.drawLines(grid_lines)
+
+    def _paint_lane(self, painter: QPainter, row: int, geometry: _LaneGeometry) -> None:
+        rect = self._lane_rect(row)
+        plot = QRectF(LABEL_WIDTH, rect.top(), self._plot_width(), rect.height())
+        painter.fillRect(plot, LANE_BACKGROUND)
+        painter.setPen(TEXT)
+        label_rect = QRectF(4, rect.top(), LABEL_WIDTH - 8, rect.height())
+        metrics = QFontMetrics(painter.font())
+        label = metrics.elidedText(
+            geometry.lane.label, Qt.TextElideMode.ElideRight, int(label_rect.width())
+        )
+        painter.drawText(
+            label_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, label
+        )
+        painter.save()
+        painter.setClipRect(plot)
+        if geometry.lane.detail is LaneDetail.DENSITY:
+            self._paint_density(painter, plot, geometry)
+        elif geometry.lane.name == LANE_BOOKMARKS:
+            self._paint_ranges(painter, plot, geometry)
+        else:
+            self._paint_markers(painter, plot, geometry)
+        painter.restore()
+
+    def _xs(self, seconds: np.ndarray) -> np.ndarray:
+        span = self._end_s - self._start_s
+        return LABEL_WIDTH + (seconds - self._start_s) * (self._plot_width() / span)
+
+    def _paint_markers(self, painter: QPainter, plot: QRectF, geometry: _LaneGeometry) -> None:
+        if not len(geometry.starts):
+            return
+        xs = self._xs(geometry.starts)
+        top, bottom = plot.top() + 4, plot.bottom() - 4
+        for index, colour in enumerate(self._palette):
+            chosen = xs[geometry.colours == index]
+            if not len(chosen):
+                continue
+            painter.setPen(QPen(colour, 2))
+            painter.drawLines([QLineF(x, top, x, bottom) for x in chosen.tolist()])
+
+    def _paint_ranges(self, painter: QPainter, plot: QRectF, geometry: _LaneGeometry) -> None:
+        starts, ends = self._xs(geometry.starts), self._xs(geometry.ends)
+        metrics = QFontMetrics(painter.font())
+        for marker, left, right in zip(
+            geometry.lane.markers, starts.tolist(), ends.tolist(), strict=True
+        ):
+            box = QRectF(left, plot.top() + 2, max(2.0, right - left), plot.height() - 4)
+            painter.fillRect(box, BOOKMARK_FILL)
+            painter.setPen(BOOKMARK_EDGE)
+            painter.drawLine(QLineF(left, box.top(), left, box.bottom()))
+            title = metrics.elidedText(
+                marker.summary, Qt.TextElideMode.ElideRight, max(0, int(box.width()) - 6)
+            )
+            if title:
+                painter.drawText(box.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, title)
+
+    def _paint_density(self, painter: QPainter, plot: QRectF, geometry: _LaneGeometry) -> None:
+        counts = geometry.counts
+        peak = float(counts.max()) if len(counts) else 0.0
+        if peak <= 0:
+            return
+        edges = geometry.origin_s + np.arange(len(counts) + 1) * geometry.bucket_s
+        xs = self._xs(edges)
+        # sqrt: a quiet hour still shows next to a busy one
+        heights = np.sqrt(counts / peak) * (plot.height() - 4)
+        bottom = plot.bottom() - 2
+        rects = [
+            QRectF(left, bottom - h, max(1.0, right - left - 0.5), h)
+            for left, right, h, n in zip(
+                xs[:-1].tolist(), xs[1:].tolist(), heights.tolist(), counts.tolist(), strict=True
+            )
+            if n > 0
+        ]
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(DENSITY_BLUE)
+        painter.drawRects(rects)
+
+    def _paint_overlay(self, painter: QPainter, canvas: QWidget) -> None:
+        height = canvas.height()
+        if self._hover is not None:
+            row, index = self._hover
+            rect = self._lane_rect(row)
+            marker = self._geometry[row].lane.markers[index]
+            x = self._x_of_s(to_seconds(marker.ts))
+            painter.setPen(QPen(HOVER_COLOUR, 3))
+            painter.drawLine(QLineF(x, rect.top() + 1, x, rect.bottom() - 1))
+        if self._error or self.is_loading() or not self._geometry:
+            message = self._error or (
+                LOADING_TEXT if self.is_loading() else "Nothing recorded here"
+            )
+            painter.setPen(ALARM_RED if self._error else DIM_TEXT)
+            box = QRectF(LABEL_WIDTH + 8, AXIS_HEIGHT + 4, self._plot_width() - 16, 20)
+            painter.drawText(
+                box, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, message
+            )
+        if self._cursor_s is not None and self._start_s <= self._cursor_s <= self._end_s:
+            x = self._x_of_s(self._cursor_s)
+            painter.setPen(QPen(CURSOR_COLOUR, 2))
+            painter.drawLine(QLineF(x, 0, x, height))
+            painter.fillRect(QRectF(x - 5, 0, 10, 8), CURSOR_COLOUR)
+        if self._strip_visible and self._thumbnails:
+            self._paint_strip(painter, canvas)
+
+    def _paint_strip(self, painter: QPainter, canvas: QWidget) -> None:
+        top = canvas.height() - STRIP_HEIGHT
+        painter.fillRect(QRectF(0, top, canvas.width(), STRIP_HEIGHT), QColor(13, 17, 23, 230))
+        x = LABEL_WIDTH
+        font = QFont(painter.font())
+        font.setPointSizeF(max(6.0, font.pointSizeF() - 1))
+        painter.setFont(font)
+        for camera in self._camera_lanes():
+            thumbnail = self._thumbnails.get(camera)
+            if thumbnail is None:
+                continue
+            image = thumbnail.image
+            height, width = image.shape[:2]
+            qimage = QImage(image.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+            scale = THUMBNAIL_HEIGHT / height
+            target = QRectF(x, top + 4, width * scale, THUMBNAIL_HEIGHT)
+            painter.drawImage(target, qimage)
+            painter.setPen(TEXT)
+            painter.drawText(
+                QPointF(x, top + THUMBNAIL_HEIGHT + 16), f"{camera} {thumbnail.frame_at:%H:%M:%S}"
+            )
+            x += int(target.width()) + 8
+            if x > canvas.width():
+                break
+
+
+def _span_text(span: timedelta) -> str:
+    seconds = span.total_seconds()
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.1f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"

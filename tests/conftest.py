@@ -32,6 +32,7 @@ ENGINE_THREAD_PREFIXES = (
     "sensing-fusion",
     "sensing-recorder",
     "query-",
+    "replay-decoder",
     "store-writer",
     "risk-class-refresh",
     "engine-watchdog",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,8 +34,16 @@ class CameraFeed:
     frame_getter: FrameGetter
 
 
+def _no_frame() -> None:
+    return None
+
+
 class CameraGrid(QWidget):
-    """Shows cameras in a square grid; one timer refreshes every visible tile."""
+    """Shows cameras in a square grid; one timer refreshes every visible tile.
+
+    For a replay the console swaps the tiles' frame getters (:meth:`set_frame_getters`)
+    and marks them (:meth:`set_replay`); both survive relayouts and page changes, and None
+    returns to the live feeds."""
 
     sig_tile_count_changed = Signal(int)
     """The operator picked 1, 4 or 9 tiles."""
@@ -51,6 +60,9 @@ class CameraGrid(QWidget):
         self._feeds = feeds
         self._empty_hint = empty_hint
         self._status: dict[str, tuple[CameraStatus, str, datetime | None]] = {}
+        self._replay_getters: dict[str, FrameGetter] | None = None
+        self._replay_label: str | None = None
+        self._replay_statuses: dict[str, str] = {}
         self.tiles: list[CameraTile] = []
         self.tile_count = 0
         self.page = 0
@@ -131,9 +143,13 @@ class CameraGrid(QWidget):
             tile.empty_hint = self._empty_hint
             if index < len(feeds):
                 feed = feeds[index]
-                tile.set_camera(feed.camera_id, feed.name, feed.frame_getter)
+                tile.set_camera(feed.camera_id, feed.name, self._getter_for(feed))
                 if feed.camera_id in self._status:
                     tile.set_status(*self._status[feed.camera_id])
+                if self._replay_label is not None:
+                    tile.set_replay(
+                        self._replay_label, self._replay_statuses.get(feed.camera_id, "")
+                    )
             else:
                 tile.set_camera(None, "", None)
             tile.sig_activated.connect(self._on_tile_activated)
@@ -151,6 +167,39 @@ class CameraGrid(QWidget):
         self._next.setEnabled(self.page < pages - 1)
         self._page_label.setText(f"page {self.page + 1}/{pages}")
         self._update_summary()
+
+    @property
+    def camera_ids(self) -> tuple[str, ...]:
+        """Every camera of the grid (site order), shown or on another page."""
+        return tuple(feed.camera_id for feed in self._feeds)
+
+    @property
+    def replaying(self) -> bool:
+        return self._replay_getters is not None
+
+    def _getter_for(self, feed: CameraFeed) -> FrameGetter:
+        if self._replay_getters is None:
+            return feed.frame_getter
+        return self._replay_getters.get(feed.camera_id, _no_frame)
+
+    def set_frame_getters(self, getters: Mapping[str, FrameGetter] | None) -> None:
+        """Draw every tile from ``getters`` (camera id → getter; a camera missing from it
+        shows no frame) instead of the live feeds; None puts the live getters back."""
+        self._replay_getters = None if getters is None else dict(getters)
+        feeds = {feed.camera_id: feed for feed in self._feeds}
+        for tile in self.tiles:
+            feed = feeds.get(tile.camera_id or "")
+            if feed is not None:
+                tile.set_camera(feed.camera_id, feed.name, self._getter_for(feed))
+
+    def set_replay(self, label: str | None, statuses: Mapping[str, str] | None = None) -> None:
+        """Mark every tile as replaying (``REPLAY 09:14:03 ×4``), with each camera's
+        reason for having no frame from ``statuses``; None returns the tiles to live."""
+        self._replay_label = label
+        self._replay_statuses = dict(statuses or {}) if label is not None else {}
+        for tile in self.tiles:
+            if tile.camera_id is not None:
+                tile.set_replay(label, self._replay_statuses.get(tile.camera_id, ""))
 
     def _on_tile_activated(self, camera_id: str) -> None:
         if self.tile_count == 1 and len(self._feeds) > 1:

@@ -1,4 +1,4 @@
-"""One camera tile: newest frame, name, frame rate and status."""
+"""One camera tile: newest frame, name, frame rate and status, or the replayed frame."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from engine.frames import Frame
 FrameGetter = Callable[[], Frame | None]
 
 _TRACK_COLOUR = QColor("#39d353")
+_REPLAY_COLOUR = QColor("#f85149")
 _STATUS_COLOURS = {
     CameraStatus.STARTING: QColor("#d8a31a"),
     CameraStatus.ONLINE: QColor("#3fb950"),
@@ -30,6 +31,10 @@ class CameraTile(QWidget):
 
     The tile pulls frames at display rate through ``frame_getter``; frames it never got to
     are simply skipped, so a slow display never builds a queue.
+
+    In replay (:meth:`set_replay`) the getter gives replayed frames: the tile wears a red
+    border and a ``REPLAY 09:14:03 ×4`` badge, ignores the live camera status, and when
+    the getter has no frame it shows why (``No recording at 09:14:05``).
     """
 
     sig_activated = Signal(str)
@@ -50,6 +55,8 @@ class CameraTile(QWidget):
         self.status_detail = ""
         self.status_since: datetime | None = None
         self.frames_shown = 0
+        self.replay_label: str | None = None
+        self.replay_status = ""
 
     def set_camera(
         self, camera_id: str | None, name: str, frame_getter: FrameGetter | None
@@ -65,11 +72,24 @@ class CameraTile(QWidget):
         self.setToolTip(f"{self.camera_name}: {status.value} — {detail}")
         self.update()
 
+    def set_replay(self, label: str | None, status: str = "") -> None:
+        """Show replayed frames: ``label`` (``REPLAY 09:14:03 ×4``) in the header badge
+        and ``status`` (why there is no frame) when the getter has none; None: live."""
+        if label == self.replay_label and status == self.replay_status:
+            return
+        self.replay_label, self.replay_status = label, status if label is not None else ""
+        self.setAccessibleDescription(label or "")
+        self.update()
+
     def refresh(self) -> bool:
         """Take the newest frame if it is new; returns True if the tile will repaint."""
         if self._frame_getter is None or not self.isVisible():
             return False
         frame = self._frame_getter()
+        if frame is None and self.replay_label is not None and self._frame is not None:
+            self._frame, self._image = None, None  # nothing recorded at this moment
+            self.update()
+            return True
         if frame is None or (self._frame is not None and frame.seq == self._frame.seq):
             return False
         self._frame = frame
@@ -99,6 +119,9 @@ class CameraTile(QWidget):
             target = self._fit(self._image.width(), self._image.height())
             painter.drawImage(target, self._image)
             self._draw_tracks(painter, target)
+        if self.replay_label is not None:
+            self._draw_replay(painter, rect)
+            return
         live = self.status is CameraStatus.ONLINE
         if not live:
             painter.fillRect(rect, QColor(13, 17, 23, 170 if self._image is not None else 255))
@@ -118,6 +141,16 @@ class CameraTile(QWidget):
                     'url = "/path/video.mp4", "rtsp://host/stream" or a webcam index.'
                 )
             self._draw_centered(painter, rect, title, body, _STATUS_COLOURS[self.status])
+        self._draw_header(painter, rect)
+
+    def _draw_replay(self, painter: QPainter, rect: QRect) -> None:
+        """The replay state: why there is no frame (if so), a red border, the badge."""
+        if self._image is None:
+            title = self.replay_status or "Loading the replay…"
+            self._draw_centered(painter, rect, title, "", QColor("#d29922"))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(_REPLAY_COLOUR, 4))
+        painter.drawRect(rect.adjusted(2, 2, -2, -2))
         self._draw_header(painter, rect)
 
     def _draw_tracks(self, painter: QPainter, target: QRectF) -> None:
@@ -162,19 +195,27 @@ class CameraTile(QWidget):
     def _draw_header(self, painter: QPainter, rect: QRect) -> None:
         bar = QRect(rect.left(), rect.top(), rect.width(), 24)
         painter.fillRect(bar, QColor(0, 0, 0, 150))
-        painter.setPen(_STATUS_COLOURS[self.status])
-        painter.setBrush(_STATUS_COLOURS[self.status])
+        replay = self.replay_label
+        dot = _REPLAY_COLOUR if replay is not None else _STATUS_COLOURS[self.status]
+        painter.setPen(dot)
+        painter.setBrush(dot)
         painter.drawEllipse(bar.left() + 8, bar.top() + 8, 8, 8)
         font = QFont(self.font())
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(QColor("#e6edf3"))
+        badge_w = painter.fontMetrics().horizontalAdvance(replay) + 16 if replay else 82
         painter.drawText(
-            bar.adjusted(24, 0, -90, 0),
+            bar.adjusted(24, 0, -8 - badge_w, 0),
             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
             self.camera_name,
         )
-        if self._frame is not None and self.status is CameraStatus.ONLINE:
+        if replay is not None:
+            badge = QRect(bar.right() - 4 - badge_w, bar.top() + 3, badge_w, bar.height() - 6)
+            painter.fillRect(badge, _REPLAY_COLOUR)
+            painter.setPen(QColor("#ffffff"))
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, replay)
+        elif self._frame is not None and self.status is CameraStatus.ONLINE:
             painter.setFont(self.font())
             painter.drawText(
                 bar.adjusted(0, 0, -8, 0),

@@ -1183,6 +1183,7 @@ class SensingPane(QWidget):
         self._rooms: list[tuple[str, str]] = []
         self._latest: dict[str, SensingSnapshot] = {}
         self._pairing_allowed = False
+        self._replaying = False
 
         self.no_room_label = QLabel(NO_ROOM_TEXT)
         self.no_room_label.setWordWrap(True)
@@ -1241,8 +1242,15 @@ class SensingPane(QWidget):
         self.stack = QStackedWidget(self)
         self.stack.addWidget(splitter)
         self.stack.addWidget(self.no_room_label)
+        self.replay_label = QLabel("")
+        self.replay_label.setObjectName("sensing-replay")
+        self.replay_label.setStyleSheet(
+            "background: #f85149; color: white; font-weight: bold; padding: 3px 8px"
+        )
+        self.replay_label.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.replay_label)
         layout.addWidget(self.stack)
         self._content = splitter
         self._show_room_selector()
@@ -1275,18 +1283,61 @@ class SensingPane(QWidget):
         if self.current_room_id != current:
             self._on_room_changed(self.room_combo.currentIndex())
 
+    def set_replay(self, label: str | None) -> None:
+        """Say above the view that it shows a replayed moment (``REPLAY 09:14:03 ×4``,
+        with what the replay uses, e.g. other settings); None: live again. While
+        replaying, live snapshots are kept but not drawn (:meth:`set_replay_snapshot`
+        draws); back to live, the selected room's latest live snapshot is drawn."""
+        was_replaying = self._replaying
+        self._replaying = label is not None
+        self.replay_label.setText(label or "")
+        self.replay_label.setAccessibleName(label or "")
+        self.replay_label.setVisible(label is not None)
+        room_id = self.current_room_id
+        if self._replaying and not was_replaying:  # no live picture under a REPLAY label
+            self.view.clear()
+            self.blob_table.clear()
+            self.status_label.setText("replaying: waiting for the recorded sensing…")
+        if was_replaying and not self._replaying and room_id is not None:
+            latest = self._latest.get(room_id)
+            if latest is not None:
+                self._draw(latest)
+            else:
+                self.view.clear()
+                self.blob_table.clear()
+
+    @property
+    def replaying(self) -> bool:
+        return self._replaying
+
+    def set_replay_snapshot(self, snapshot: SensingSnapshot | None) -> None:
+        """Draw a replayed moment of the selected room (while replaying; another room's
+        is ignored); None: nothing recorded at that moment."""
+        if not self._replaying:
+            return
+        if snapshot is None:
+            self.view.clear()
+            self.blob_table.clear()
+            self.status_label.setText("no sensing recorded at this moment")
+        else:
+            if snapshot.room_id not in {room_id for room_id, _ in self._rooms}:
+                self.set_rooms([*self._rooms, (snapshot.room_id, snapshot.room_name)])
+            if snapshot.room_id == self.current_room_id:
+                self._draw(snapshot)
+
     def _show_room_selector(self) -> None:
         several = len(self._rooms) > 1
         self.room_combo.setVisible(several)
         self.room_label.setVisible(several)
 
     def set_snapshot(self, snapshot: SensingSnapshot) -> None:
-        """A room's latest fusion tick; drawn when that room is selected."""
+        """A room's latest fusion tick; drawn when that room is selected (and no replay
+        is shown)."""
         if snapshot.room_id not in {room_id for room_id, _ in self._rooms}:
             # Snapshots from a room nobody listed yet: list it rather than drop it.
             self.set_rooms([*self._rooms, (snapshot.room_id, snapshot.room_name)])
         self._latest[snapshot.room_id] = snapshot
-        if snapshot.room_id == self.current_room_id:
+        if snapshot.room_id == self.current_room_id and not self._replaying:
             self._draw(snapshot)
 
     def _draw(self, snapshot: SensingSnapshot) -> None:
@@ -1367,7 +1418,9 @@ class SensingPane(QWidget):
         if room_id is None:
             return
         snapshot = self._latest.get(room_id)
-        if snapshot is not None:
+        if self._replaying:
+            pass  # the replay draws the room's replayed moment
+        elif snapshot is not None:
             self._draw(snapshot)
         else:
             self.view.clear()

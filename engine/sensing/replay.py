@@ -48,8 +48,14 @@ from engine.sensing.recording import (
     RecordKind,
 )
 from engine.sensing.service import SESSION_START, RoomSpec, SensingRecord, SensingService
+from engine.sensing.view import NodeView, SensingSnapshot
 
 DEFAULT_WARMUP_S = 60.0
+DEFAULT_SNAPSHOT_INTERVAL_S = 0.5
+NODE_SEEN_S = 2.0  # a replayed node that sent a frame this recently is shown online
+
+OnSnapshot = Callable[[datetime, SensingSnapshot], None]
+"""Receives a replay's 3D snapshot and its recorded wall time (UTC), on the replay's thread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +197,23 @@ def replay_recording(
     ble_registry: Sequence[KnownDevice] = (),
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
+    on_snapshot: OnSnapshot | None = None,
+    snapshot_interval_s: float = DEFAULT_SNAPSHOT_INTERVAL_S,
 ) -> ReplayReport:
     """Re-run ``room``'s recording in ``directory`` over ``[from_wall_s, to_wall_s)`` (epoch
     seconds; None: from the start / to the end) with ``settings`` and report the blobs and
     events (see the module docstring). ``progress(fraction)`` is called now and then (0–1 of
-    the range); ``cancel`` stops it early (the report then says so)."""
+    the range); ``cancel`` stops it early (the report then says so).
+
+    ``on_snapshot(wall time, snapshot)``: the 3D view's snapshot of the tick, handed out
+    for ticks inside the range at most once per ``snapshot_interval_s`` recorded seconds
+    (a snapshot costs a little more than the tick; the others are not built). Replayed
+    nodes show online while their frames arrive. Blobs and events are the same with or
+    without it."""
+    if not (math.isfinite(snapshot_interval_s) and snapshot_interval_s > 0):
+        raise ValueError(
+            f"snapshot interval: expected seconds above 0, got {snapshot_interval_s!r}"
+        )
     if from_wall_s is not None and to_wall_s is not None and to_wall_s <= from_wall_s:
         raise ValueError("the replay range ends before it starts")
     replayed_room = settings.apply(room)
@@ -229,6 +247,8 @@ def replay_recording(
     last_wall: float | None = None
     started = time.perf_counter()
     last_progress = started
+    next_snapshot_wall = -math.inf
+    heard: dict[str, float] = {}  # MAC -> recorded wall time of its last frame
 
     for item in reader.records(read_from, to_wall_s):
         if cancel is not None and cancel.is_set():
@@ -270,13 +290,28 @@ def replay_recording(
                 continue
             service._on_frame(frame, item.t_s)
             report.frames += inside
+            if on_snapshot is not None:
+                heard[frame.node_mac] = heard[frame.peer_mac] = item.wall_s
         elif item.kind is RecordKind.NODE_EVENT and item.event_kind is not None:
             if item.event_kind == SESSION_START:
                 continue
             service._on_node_event(item.event_kind, item.mac or "", dict(item.detail or {}))
             report.node_events += inside
         elif item.kind is RecordKind.TICK:
-            service.tick(item.t_s)
+            due = on_snapshot is not None and inside and item.wall_s >= next_snapshot_wall
+            if due:
+                # Only this tick builds its snapshot (what a live tick publishes).
+                service._publish_snapshots = True
+            try:
+                snapshot = service.tick(item.t_s)
+            finally:
+                service._publish_snapshots = False
+            if due and on_snapshot is not None and snapshot is not None:
+                next_snapshot_wall = item.wall_s + snapshot_interval_s
+                on_snapshot(
+                    datetime.fromtimestamp(item.wall_s, UTC),
+                    _with_heard_nodes(snapshot, heard, item.wall_s, service._mac_to_node),
+                )
             report.ticks += inside
             if progress is not None and time.perf_counter() - last_progress > 0.25:
                 last_progress = time.perf_counter()
@@ -291,6 +326,31 @@ def replay_recording(
     if progress is not None:
         progress(1.0)
     return report
+
+
+def _with_heard_nodes(
+    snapshot: SensingSnapshot, heard: dict[str, float], wall_s: float, macs: dict[str, str]
+) -> SensingSnapshot:
+    """``snapshot`` with the nodes whose frames the replay fed lately shown online: a replay
+    has no node server, so the service sees every node as never connected. ``macs`` maps
+    MAC to node id."""
+    mac_of = {node_id: mac for mac, node_id in macs.items()}
+    nodes: list[NodeView] = []
+    for node in snapshot.nodes:
+        mac = node.mac or mac_of.get(node.node_id)
+        seen = heard.get(mac or "")
+        if seen is not None and wall_s - seen <= NODE_SEEN_S:
+            node = dataclasses.replace(
+                node,
+                mac=mac,
+                online=True,
+                offline_reason=None,
+                seconds_since_seen=max(wall_s - seen, 0.0),
+            )
+        elif seen is not None:
+            node = dataclasses.replace(node, mac=mac, offline_reason="no frames in the recording")
+        nodes.append(node)
+    return dataclasses.replace(snapshot, nodes=tuple(nodes))
 
 
 def _session_start(directory: Path | str, session: RecordedSession | None) -> RecordedItem | None:

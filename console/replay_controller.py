@@ -1,0 +1,459 @@
+"""Replaying a recorded range in the console: camera tiles, the 3D sensing view and the
+replay bar, driven by one playback clock.
+
+:class:`ReplayController` wires the engine's replay pieces (:mod:`engine.history.replay`)
+to the widgets. The clips and events of the range come from a :class:`ReplayPlanRequest`
+and the recorded sensing from a :class:`SensingReplayRequest`, both on the query service;
+a :class:`ReplayDecoder` thread decodes the clips. On the GUI thread a 25 Hz timer only
+reads the playback clock and what the decoder and the sensing timeline already hold, so
+it never waits on a file or the store.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from engine.clock import Clock
+from engine.frames import Frame
+from engine.history.query_service import QueryResult
+from engine.history.replay import (
+    DECODER_RATE_HZ,
+    NextEvent,
+    NextEventRequest,
+    PlaybackClock,
+    ReplayDecoder,
+    ReplayPlan,
+    ReplayPlanRequest,
+    SensingCompareRequest,
+    SensingComparison,
+    SensingReplayRequest,
+    SensingTimeline,
+)
+from engine.sensing.replay import ReplaySettings
+from engine.sensing.service import RoomSpec
+from widgets.camera_grid import CameraGrid
+from widgets.camera_tile import FrameGetter
+from widgets.queries import OnResult, QueryClient
+from widgets.replay_bar import MessageLevel, ReplayBar, replay_label
+from widgets.sensing_view import SensingPane
+
+PLAN_CHANNEL = "replay.plan"
+SENSING_CHANNEL = "replay.sensing"
+COMPARE_CHANNEL = "replay.sensing.compare"
+EVENT_CHANNEL = "replay.next_event"
+DEFAULT_STEP_FPS = 10.0  # a frame step when the camera's rate is not known yet
+NOT_IN_REPLAY = "Not in this replay"
+LOADING = "Loading the replay…"
+
+
+def settings_text(settings: ReplaySettings) -> str:
+    """`` · motion threshold 0.05, cells 0.5 m, zones ≤ 3`` for settings other than
+    the room's own ("" when there are none)."""
+    parts = []
+    if settings.motion_threshold is not None:
+        parts.append(f"motion threshold {settings.motion_threshold:g}")
+    if settings.voxel_m is not None:
+        parts.append(f"cells {settings.voxel_m:g} m")
+    if settings.max_zone is not None:
+        parts.append(f"zones ≤ {settings.max_zone}")
+    return " · " + ", ".join(parts) if parts else ""
+
+
+class ReplayController(QObject):
+    """Shows a recorded range on the camera grid, the sensing pane and the replay bar.
+
+    ``queries`` runs the store reads, ``clock`` is the engine clock (the playback clock's
+    monotonic time), ``media_root`` the data dir the clips' paths are relative to. With a
+    ``sensing_pane``, ``sensing_directory`` (the room's CSI recording) and ``room``, the
+    range's sensing is re-run (with ``sensing_settings``, default the room's own) and the
+    pane shows the replayed moment. Create and use on the GUI thread; give it a
+    ``parent`` (the main window) or keep a reference to it while it replays.
+    """
+
+    sig_position_changed = Signal(object)
+    """The replayed moment changed (a UTC ``datetime``), at most 25 times a second: the
+    timeline's cursor follows it."""
+
+    sig_replay_started = Signal(object)
+    """The range's plan has arrived (a :class:`ReplayPlan`): clips are playing."""
+
+    sig_replay_stopped = Signal()
+    """The replay ended (back to live)."""
+
+    sig_sensing_loaded = Signal(object)
+    """The range's sensing was re-run (a :class:`SensingTimeline`)."""
+
+    sig_sensing_compared = Signal(object)
+    """A comparison of sensing settings finished (a :class:`SensingComparison`)."""
+
+    def __init__(
+        self,
+        queries: QueryClient,
+        clock: Clock,
+        media_root: Path,
+        grid: CameraGrid,
+        bar: ReplayBar,
+        *,
+        sensing_pane: SensingPane | None = None,
+        sensing_directory: Path | None = None,
+        room: RoomSpec | None = None,
+        sensing_settings: ReplaySettings | None = None,
+        display_hz: float = DECODER_RATE_HZ,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._queries = queries
+        self._clock = clock
+        self._media_root = media_root
+        self._grid = grid
+        self._bar = bar
+        # The pane replays only when there is a recording to replay.
+        with_sensing = sensing_directory is not None and room is not None
+        self._pane = sensing_pane if with_sensing else None
+        self._sensing_directory = sensing_directory
+        self._room = room
+        self.sensing_settings = sensing_settings or ReplaySettings()
+        self.playback: PlaybackClock | None = None
+        self.decoder: ReplayDecoder | None = None
+        self.plan: ReplayPlan | None = None
+        self.timeline: SensingTimeline | None = None
+        self.comparison: SensingComparison | None = None
+        self._cameras: tuple[str, ...] | None = None
+        self._position: datetime | None = None
+        self._sensing_index = -2  # what the pane shows (-1: nothing recorded)
+        self._sensing_cancel: threading.Event | None = None
+        self._sensing_note = ""
+        self._plan_message: tuple[str, MessageLevel] = ("", MessageLevel.INFO)
+        self._timer = QTimer(self)
+        self._timer.setInterval(max(1, round(1000 / display_hz)))
+        self._timer.timeout.connect(self._on_timer_timeout)
+        bar.sig_play_toggled.connect(self._on_play_toggled)
+        bar.sig_speed_changed.connect(self._on_speed_changed)
+        bar.sig_step_requested.connect(self._on_step_requested)
+        bar.sig_event_jump_requested.connect(self._on_event_jump_requested)
+        bar.sig_live_requested.connect(self.stop)
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        return self.playback is not None
+
+    def start(
+        self,
+        start: datetime,
+        end: datetime,
+        cameras: Sequence[str] | None,
+        at: datetime | None = None,
+    ) -> None:
+        """Replay ``[start, end]`` (UTC) of ``cameras`` (keys; None: every camera),
+        paused at ``at`` (default ``start``). A replay already running is replaced. Raises
+        ValueError for a range that ends before it starts."""
+        if self.active:
+            self._close_replay()
+        self.playback = PlaybackClock(start, end, self._clock, at=at)
+        self._cameras = None if cameras is None else tuple(cameras)
+        self.plan, self.timeline, self.comparison = None, None, None
+        self._position = None
+        self._sensing_index = -2
+        self._plan_message = ("", MessageLevel.INFO)
+        self._bar.set_speed(self.playback.speed)
+        self._bar.set_playing(False)
+        self._bar.set_message("Loading the clips of the range…")
+        self._grid.set_frame_getters({cid: self._getter(cid) for cid in self._grid.camera_ids})
+        self._queries.submit(
+            PLAN_CHANNEL,
+            ReplayPlanRequest(
+                self.playback.start, self.playback.end, self._cameras, self._media_root
+            ),
+            self._weakly(self._on_plan_loaded),
+        )
+        if self._pane is not None:
+            self._pane.set_replay(replay_label(self.playback.position(), self.playback.speed))
+        self._submit_sensing(self.sensing_settings)
+        self._on_timer_timeout()
+        self._timer.start()
+
+    def stop(self) -> None:
+        """Back to live: the live frame getters, no REPLAY marks, the decoder closed."""
+        if not self.active:
+            return
+        self._close_replay()
+        self._grid.set_frame_getters(None)
+        self._grid.set_replay(None)
+        if self._pane is not None:
+            self._pane.set_replay(None)
+        self._bar.set_message("")
+        self.sig_replay_stopped.emit()
+
+    def close(self) -> None:
+        """Stop any replay (the console calls this when it closes)."""
+        self.stop()
+
+    def _close_replay(self) -> None:
+        self._timer.stop()
+        self._cancel_sensing()
+        if self.decoder is not None:
+            self.decoder.close()
+        self.decoder, self.playback, self.plan = None, None, None
+
+    # -- what the widgets ask for ----------------------------------------------------------
+
+    def seek(self, ts: datetime) -> None:
+        """Show ``ts`` (clamped to the range); the timeline's scrubbing calls this."""
+        if self.playback is None:
+            return
+        self.playback.seek(ts)
+        self._after_move()
+
+    def rerun_sensing(self, settings: ReplaySettings) -> None:
+        """Re-run the range's sensing with ``settings`` and show that instead."""
+        self.sensing_settings = settings
+        self._submit_sensing(settings)
+
+    def compare_sensing(self, settings: ReplaySettings) -> None:
+        """Replay the range's sensing with the room's own settings and with ``settings``
+        and report which blobs each found (:attr:`sig_sensing_compared`, bar message)."""
+        if self.playback is None or self._room is None or self._sensing_directory is None:
+            return
+        self._bar.set_message("Comparing sensing settings…")
+        self._queries.submit(
+            COMPARE_CHANNEL,
+            SensingCompareRequest(
+                self._sensing_directory,
+                self._room,
+                self.playback.start,
+                self.playback.end,
+                settings,
+            ),
+            self._weakly(self._on_sensing_compared),
+        )
+
+    def _weakly(self, method: Callable[[QueryResult[Any]], None]) -> OnResult:
+        """``method`` as a query callback that does not keep this controller alive: the
+        pool thread holds the callback until it has run, and the last reference to a
+        QObject must not be dropped there (it would be destroyed on that thread)."""
+        ref = weakref.WeakMethod(method)
+
+        def deliver(result: QueryResult[Any]) -> None:
+            target = ref()
+            if target is not None:
+                target(result)
+
+        return deliver
+
+    def _getter(self, camera: str) -> FrameGetter:
+        """A getter that reads whichever decoder is current (None before the plan)."""
+
+        def newest() -> Frame | None:
+            decoder = self.decoder
+            if decoder is None or camera not in decoder.plan.cameras:
+                return None
+            return decoder.frame_getter(camera)()
+
+        return newest
+
+    def _submit_sensing(self, settings: ReplaySettings) -> None:
+        if self.playback is None or self._pane is None:
+            return
+        if self._room is None or self._sensing_directory is None:
+            return
+        self._cancel_sensing()
+        self._sensing_cancel = threading.Event()
+        self.timeline = None
+        self._sensing_index = -2
+        self._sensing_note = "re-running sensing…"
+        self._queries.submit(
+            SENSING_CHANNEL,
+            SensingReplayRequest(
+                self._sensing_directory,
+                self._room,
+                self.playback.start,
+                self.playback.end,
+                settings,
+                cancel=self._sensing_cancel,
+            ),
+            self._weakly(self._on_sensing_loaded),
+        )
+
+    def _cancel_sensing(self) -> None:
+        """Stop a sensing replay still running on the pool (its result is dropped)."""
+        if self._sensing_cancel is not None:
+            self._sensing_cancel.set()
+            self._sensing_cancel = None
+
+    # -- results ---------------------------------------------------------------------------
+
+    def _on_plan_loaded(self, result: QueryResult[Any]) -> None:
+        if self.playback is None or result.request != ReplayPlanRequest(
+            self.playback.start, self.playback.end, self._cameras, self._media_root
+        ):
+            return  # a replay that has been stopped or replaced since
+        if not result.ok or not isinstance(result.value, ReplayPlan):
+            self._plan_message = (f"Cannot read the range: {result.error}", MessageLevel.ERROR)
+            self._bar.set_message(*self._plan_message)
+            return
+        plan = result.value
+        self.plan = plan
+        decoder = ReplayDecoder(plan, self.playback, self._clock)
+        decoder.start()
+        self.decoder = decoder
+        if plan.missing:
+            self._plan_message = (plan.describe_missing(), MessageLevel.WARNING)
+        elif not any(plan.clips.values()):
+            self._plan_message = ("No clips recorded in this range", MessageLevel.WARNING)
+        else:
+            self._plan_message = ("", MessageLevel.INFO)
+        self._bar.set_message(*self._plan_message)
+        self.sig_replay_started.emit(plan)
+        self._on_timer_timeout()
+
+    def _on_sensing_loaded(self, result: QueryResult[Any]) -> None:
+        if self.playback is None:
+            return
+        if not result.ok or not isinstance(result.value, SensingTimeline):
+            self._sensing_note = f"sensing replay failed: {result.error}"
+            self._bar.set_message(f"Cannot replay sensing: {result.error}", MessageLevel.ERROR)
+            return
+        self.timeline = result.value
+        report = self.timeline.report
+        stopped = report.stopped_at if report is not None else None
+        self._sensing_note = "" if stopped is None else f"sensing stopped: {stopped}"
+        self._sensing_index = -2
+        self.sig_sensing_loaded.emit(self.timeline)
+        self._on_timer_timeout()
+
+    def _on_sensing_compared(self, result: QueryResult[Any]) -> None:
+        if self.playback is None:
+            return
+        if not result.ok or not isinstance(result.value, SensingComparison):
+            self._bar.set_message(f"Cannot compare sensing: {result.error}", MessageLevel.ERROR)
+            return
+        self.comparison = result.value
+        self._bar.set_message(self.comparison.summary())
+        self.sig_sensing_compared.emit(self.comparison)
+
+    # -- the bar's signals -----------------------------------------------------------------
+
+    def _on_play_toggled(self, playing: bool) -> None:
+        if self.playback is None:
+            return
+        if playing:
+            self.playback.play()
+        else:
+            self.playback.pause()
+        self._after_move()
+
+    def _on_speed_changed(self, speed: float) -> None:
+        if self.playback is None:
+            return
+        try:
+            self.playback.set_speed(speed)
+        except ValueError as exc:
+            self._bar.set_message(str(exc), MessageLevel.ERROR)
+        self._bar.set_speed(self.playback.speed)
+        self._after_move()
+
+    def _on_step_requested(self, frames: int) -> None:
+        if self.playback is None:
+            return
+        self.playback.step(frames, self._step_fps())
+        self._after_move()
+
+    def _step_fps(self) -> float:
+        """The frame rate of the first camera showing a frame (else 10 fps)."""
+        decoder = self.decoder
+        if decoder is not None:
+            for camera in decoder.plan.cameras:
+                frame = decoder.frame_getter(camera)()
+                if frame is not None and frame.source_fps > 0:
+                    return frame.source_fps
+        return DEFAULT_STEP_FPS
+
+    def _on_event_jump_requested(self, direction: int) -> None:
+        playback = self.playback
+        if playback is None:
+            return
+        position = playback.position()
+        plan = self.plan
+        if plan is not None and not plan.events_truncated:
+            ts = plan.next_event_time(position, backwards=direction < 0)
+            if ts is None:
+                self._bar.set_message("No more events in this range")
+            else:
+                self.seek(ts)
+            return
+        self._queries.submit(
+            EVENT_CHANNEL,
+            NextEventRequest(position, backwards=direction < 0),
+            self._weakly(self._on_next_event_found),
+        )
+
+    def _on_next_event_found(self, result: QueryResult[Any]) -> None:
+        playback = self.playback
+        if playback is None:
+            return
+        event = result.value if result.ok else None
+        if isinstance(event, NextEvent) and playback.start <= event.ts <= playback.end:
+            self.seek(event.ts)
+        elif not result.ok:
+            self._bar.set_message(f"Cannot find the next event: {result.error}", MessageLevel.ERROR)
+        else:
+            self._bar.set_message("No more events in this range")
+
+    # -- display rate --------------------------------------------------------------------
+
+    def _after_move(self) -> None:
+        if self.decoder is not None:
+            self.decoder.wake()
+        self._on_timer_timeout()
+
+    def _on_timer_timeout(self) -> None:
+        """Display rate: read the playback clock and show what is ready for it."""
+        playback = self.playback
+        if playback is None:
+            return
+        position = playback.position()
+        speed = playback.speed
+        label = replay_label(position, speed)
+        self._bar.set_position(position)
+        self._bar.set_playing(playback.playing)
+        self._grid.set_replay(label, self._statuses())
+        if self._pane is not None:
+            self._show_sensing(position, label)
+        if position != self._position:
+            self._position = position
+            self.sig_position_changed.emit(position)
+
+    def _statuses(self) -> dict[str, str]:
+        decoder = self.decoder
+        statuses: dict[str, str] = {}
+        for camera in self._grid.camera_ids:
+            if decoder is None:
+                statuses[camera] = LOADING
+            elif camera not in decoder.plan.cameras:
+                statuses[camera] = NOT_IN_REPLAY
+            else:
+                statuses[camera] = decoder.status(camera) or LOADING
+        return statuses
+
+    def _show_sensing(self, position: datetime, label: str) -> None:
+        pane = self._pane
+        assert pane is not None
+        note = f" · {self._sensing_note}" if self._sensing_note else ""
+        note += settings_text(self.sensing_settings)
+        pane.set_replay(label + note)
+        timeline = self.timeline
+        if timeline is None:
+            return
+        index = timeline.index_at(position)
+        if index != self._sensing_index:
+            self._sensing_index = index
+            pane.set_replay_snapshot(timeline.snapshot(index) if index >= 0 else None)

@@ -1,0 +1,242 @@
+"""The replay controller over a real query service and store (SQLite and PostgreSQL) with
+real clips: the tiles show the replayed moment in the REPLAY state, a missing clip is named
+and the rest plays, seeking and event jumps move everything, and stopping goes live again.
+With a sensing recording, the sensing pane shows the replayed room."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from pytestqt.qtbot import QtBot
+
+from console.queries import QtQueryClient
+from console.replay_controller import NOT_IN_REPLAY, ReplayController
+from engine.clock import REAL_CLOCK
+from engine.frames import Frame
+from engine.history.query_service import QueryService
+from engine.history.replay import ReplayPlan, SensingComparison, SensingTimeline
+from engine.sensing.recording import RecordingReader
+from engine.sensing.replay import ReplaySettings
+from engine.store import Store
+from tests.engine.sensing.test_replay import live_run  # noqa: F401 - a shared fixture
+from tests.engine.sensing.test_service import ROOM
+from tests.engine.test_history_events import seed_clip, seed_events, seed_site
+from tests.engine.test_replay import frame_number, write_clip
+from widgets.camera_grid import CameraGrid
+from widgets.camera_tile import CameraTile
+from widgets.replay_bar import MessageLevel, ReplayBar
+from widgets.sensing_view import SensingPane
+
+T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+LIVE = Frame(1, np.zeros((90, 160, 3), np.uint8), 0.0, 10.0)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def live_frame() -> Frame:
+    return LIVE
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    opened = Store(db_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def media(store: Store, tmp_path: Path, vtest_avi: Path) -> Path:
+    """``gate``: clips 0–5 s (kept) and 5–10 s (deleted); ``yard``: 2–7 s; ``door`` has
+    no clip. Events at 3 s and 8 s."""
+    root = tmp_path / "media"
+    ids = seed_site(store)
+    write_clip(root / "clips/gate/a.mp4", vtest_avi, 0, 50)
+    write_clip(root / "clips/gate/b.mp4", vtest_avi, 50, 50)
+    write_clip(root / "clips/yard/c.mp4", vtest_avi, 20, 50)
+    seed_clip(store, ids["gate"], "clips/gate/a.mp4", at(0), 5)
+    seed_clip(store, ids["gate"], "clips/gate/b.mp4", at(5), 5)
+    seed_clip(store, ids["yard"], "clips/yard/c.mp4", at(2), 5)
+    (root / "clips/gate/b.mp4").unlink()
+    seed_events(
+        store,
+        [
+            {"ts": at(3), "kind": "person.appeared", "source": "camera:yard", "detail": {}},
+            {"ts": at(8), "kind": "motion.started", "source": "camera:gate", "detail": {}},
+        ],
+    )
+    return root
+
+
+@pytest.fixture
+def queries(store: Store) -> Iterator[QtQueryClient]:
+    client = QtQueryClient(QueryService(store))
+    yield client
+    client.close()
+
+
+def console_parts(qtbot: QtBot) -> tuple[CameraGrid, ReplayBar]:
+    from widgets.camera_grid import CameraFeed
+
+    grid = CameraGrid(
+        [
+            CameraFeed("gate", "Gate", live_frame),
+            CameraFeed("yard", "Yard", live_frame),
+            CameraFeed("door", "Door", live_frame),
+        ]
+    )
+    bar = ReplayBar()
+    for widget in (grid, bar):
+        qtbot.addWidget(widget)
+        widget.show()
+    qtbot.waitUntil(lambda: all(t.isVisible() for t in grid.tiles))
+    return grid, bar
+
+
+def tile(grid: CameraGrid, camera: str) -> CameraTile:
+    return next(t for t in grid.tiles if t.camera_id == camera)
+
+
+def shown_number(grid: CameraGrid, camera: str) -> int | None:
+    frame = tile(grid, camera)._frame
+    return None if frame is None or frame is LIVE else frame_number(frame)
+
+
+@pytest.fixture
+def controller(qtbot: QtBot, queries: QtQueryClient, media: Path) -> Iterator[Any]:
+    grid, bar = console_parts(qtbot)
+    made = ReplayController(queries, REAL_CLOCK, media, grid, bar)
+    yield made, grid, bar
+    made.close()
+
+
+def test_start_shows_the_replayed_moment_names_the_missing_clip_and_stop_goes_live(
+    qtbot: QtBot, controller: Any
+) -> None:
+    replay, grid, bar = controller
+    grid.refresh_tiles()
+    assert tile(grid, "gate")._frame is LIVE
+    positions: list[datetime] = []
+    replay.sig_position_changed.connect(positions.append)
+    with qtbot.waitSignal(replay.sig_replay_started, timeout=10_000) as started:
+        replay.start(at(0), at(12), ("gate", "yard"), at=at(2.35))
+    plan = started.args[0]
+    assert isinstance(plan, ReplayPlan)
+    qtbot.waitUntil(lambda: shown_number(grid, "gate") == 23, timeout=5000)
+    qtbot.waitUntil(lambda: shown_number(grid, "yard") == 23, timeout=5000)
+    assert tile(grid, "gate").replay_label == "REPLAY 12:00:02 ×1"
+    assert tile(grid, "door").replay_status == NOT_IN_REPLAY
+    assert bar.badge_text() == "REPLAY 2026-03-01 12:00:02 UTC ×1"
+    assert bar.message_label.text() == (
+        "1 clip missing: gate 12:00:05–12:00:10 (clips/gate/b.mp4); playing the rest"
+    )
+    assert bar.message_level is MessageLevel.WARNING
+    assert positions and positions[-1] == at(2.35)
+
+    replay.seek(at(6.04))  # the timeline scrubs into the missing clip
+    qtbot.waitUntil(lambda: shown_number(grid, "yard") == 60, timeout=5000)
+    qtbot.waitUntil(lambda: tile(grid, "gate")._frame is None, timeout=5000)
+    qtbot.waitUntil(
+        lambda: tile(grid, "gate").replay_status == "Clip missing: clips/gate/b.mp4",
+        timeout=5000,
+    )
+    assert positions[-1] == at(6.04)
+
+    bar.next_event_button.click()  # the event at 8 s
+    assert replay.playback.position() == at(8)
+    bar.previous_event_button.click()
+    assert replay.playback.position() == at(3)
+    qtbot.waitUntil(lambda: shown_number(grid, "yard") == 30, timeout=5000)
+    bar.step_forward_button.click()
+    assert replay.playback.position() == at(3.1)
+    qtbot.waitUntil(lambda: shown_number(grid, "yard") == 31, timeout=5000)
+
+    bar.speed_actions[4].trigger()
+    bar.play_button.click()
+    assert replay.playback.playing and bar.playing
+    qtbot.waitUntil(lambda: (shown_number(grid, "yard") or 0) >= 40, timeout=5000)
+    assert "×4" in bar.badge_text()
+    bar.play_button.click()
+    assert not replay.playback.playing
+
+    decoder = replay.decoder
+    with qtbot.waitSignal(replay.sig_replay_stopped):
+        bar.live_button.click()
+    assert not replay.active and replay.decoder is None
+    assert decoder is not None and decoder._thread is None  # joined
+    grid.refresh_tiles()
+    for camera in ("gate", "yard", "door"):
+        assert tile(grid, camera)._frame is LIVE
+        assert tile(grid, camera).replay_label is None
+    assert not bar.message_label.isVisible()
+
+
+def test_a_range_without_clips_says_so_and_every_tile_says_why(
+    qtbot: QtBot, controller: Any
+) -> None:
+    replay, grid, bar = controller
+    with qtbot.waitSignal(replay.sig_replay_started, timeout=10_000):
+        replay.start(at(100), at(160), None)
+    assert bar.message_label.text() == "No clips recorded in this range"
+    qtbot.waitUntil(
+        lambda: tile(grid, "yard").replay_status == "No recording at 12:01:40", timeout=5000
+    )
+    replay.stop()
+    assert tile(grid, "yard").replay_label is None
+
+
+def test_the_sensing_pane_shows_the_replayed_room(
+    qtbot: QtBot,
+    queries: QtQueryClient,
+    media: Path,
+    live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
+) -> None:
+    directory, _ = live_run
+    extent = RecordingReader(directory).extent()
+    assert extent is not None
+    start = datetime.fromtimestamp(extent[0], UTC)
+    end = datetime.fromtimestamp(extent[1], UTC)
+    grid, bar = console_parts(qtbot)
+    pane = SensingPane()
+    qtbot.addWidget(pane)
+    pane.show()
+    replay = ReplayController(
+        queries,
+        REAL_CLOCK,
+        media,
+        grid,
+        bar,
+        sensing_pane=pane,
+        sensing_directory=directory,
+        room=ROOM,
+    )
+    try:
+        with qtbot.waitSignal(replay.sig_sensing_loaded, timeout=60_000) as loaded:
+            replay.start(start, end, None, at=start + (end - start) / 2)
+        timeline = loaded.args[0]
+        assert isinstance(timeline, SensingTimeline) and len(timeline) > 0
+        assert pane.replaying and pane.replay_label.text().startswith("REPLAY ")
+        qtbot.waitUntil(lambda: pane.view.snapshot is not None, timeout=5000)
+        assert pane.view.snapshot is not None and pane.view.snapshot.room_id == ROOM.room_id
+        assert pane.current_room_id == ROOM.room_id
+        with qtbot.waitSignal(replay.sig_sensing_loaded, timeout=60_000) as rerun:
+            replay.rerun_sensing(ReplaySettings(motion_threshold=5.0))
+        deaf = rerun.args[0]
+        assert deaf.report is not None and deaf.report.blobs == []
+        qtbot.waitUntil(lambda: "motion threshold 5" in pane.replay_label.text(), timeout=5000)
+        with qtbot.waitSignal(replay.sig_sensing_compared, timeout=60_000) as compared:
+            replay.compare_sensing(ReplaySettings(motion_threshold=5.0))
+        comparison = compared.args[0]
+        assert isinstance(comparison, SensingComparison)
+        assert comparison.counts["other"] == 0 and comparison.counts["baseline"] > 0
+        assert bar.message_label.text() == comparison.summary()
+        replay.stop()
+        assert not pane.replaying and not pane.replay_label.isVisible()
+    finally:
+        replay.close()

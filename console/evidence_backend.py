@@ -1,0 +1,138 @@
+"""What the bookmarks pane and the export dialog may do, bound to the engine: add and remove
+bookmarks, lock and unlock evidence, and export a range, as the person signed in.
+
+Every method blocks (the store writer, the disk) and runs on the query service's workers
+(through :class:`console.queries.QtQueryClient`), never on the GUI thread. The engine
+checks each permission and audits each change; an export is checked here first (it writes
+files, not rows) and recorded in the audit trail once the folder is complete.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.access import Actor, Permission
+from engine.clock import Clock
+from engine.history.bookmarks import AddBookmark, BookmarkView, RemoveBookmark
+from engine.history.evidence import export_evidence, export_record
+from engine.history.locks import LockEvidence, LockView, UnlockEvidence
+from engine.store.database import Store
+from engine.store.writer import StoreWriter
+from widgets.bookmarks_pane import NewBookmark
+from widgets.export_dialog import ExportOutcome, ExportSpec
+
+ActorOf = Callable[[str], Actor]
+"""Who is signed in, for doing ``action`` (raises when nobody is)."""
+
+
+class EvidenceBackend:
+    """Satisfies :class:`widgets.bookmarks_pane.BookmarkActions` and
+    :class:`widgets.export_dialog.EvidenceActions`; every method runs on a query worker."""
+
+    def __init__(
+        self,
+        store: Store,
+        writer: StoreWriter,
+        clock: Clock,
+        actor_of: ActorOf,
+        *,
+        media_root: Path,
+        key_dir: Path,
+    ) -> None:
+        self._store = store
+        self._writer = writer
+        self._clock = clock
+        self._actor_of = actor_of
+        self._media_root = media_root
+        self._key_dir = key_dir
+
+    def add_bookmark(self, bookmark: NewBookmark) -> BookmarkView:
+        actor = self._actor_of("add a bookmark")
+        view: BookmarkView = self._writer.execute(
+            AddBookmark(
+                title=bookmark.title,
+                note=bookmark.note,
+                marked_at=bookmark.marked_at,
+                pre_s=bookmark.pre_s,
+                post_s=bookmark.post_s,
+                camera=bookmark.camera,
+                room=bookmark.room,
+                at=self._clock.now(),
+                actor=actor,
+            )
+        )
+        return view
+
+    def remove_bookmark(self, bookmark_id: int) -> BookmarkView:
+        actor = self._actor_of("remove a bookmark")
+        view: BookmarkView = self._writer.execute(
+            RemoveBookmark(bookmark_id=bookmark_id, at=self._clock.now(), actor=actor)
+        )
+        return view
+
+    def lock_bookmark(self, bookmark_id: int, reason: str) -> LockView:
+        actor = self._actor_of("lock evidence")
+        view: LockView = self._writer.execute(
+            LockEvidence(reason=reason, bookmark_id=bookmark_id, at=self._clock.now(), actor=actor)
+        )
+        return view
+
+    def unlock(self, lock_id: int, reason: str) -> LockView:
+        actor = self._actor_of("unlock evidence")
+        view: LockView = self._writer.execute(
+            UnlockEvidence(lock_id=lock_id, reason=reason, at=self._clock.now(), actor=actor)
+        )
+        return view
+
+    def export(
+        self, spec: ExportSpec, progress: Callable[[int, int], None], cancel: threading.Event
+    ) -> ExportOutcome:
+        """Export ``spec`` (both permissions are checked before a byte is written), record
+        it in the audit trail, then lock it when asked."""
+        actor = self._actor_of("export evidence")
+        actor.require(Permission.EXPORT, "export evidence")
+        if spec.lock_reason is not None:
+            actor.require(Permission.LOCK_EVIDENCE, "lock evidence")
+        result = export_evidence(
+            self._store,
+            start=spec.start,
+            end=spec.end,
+            out_dir=spec.folder,
+            media_root=self._media_root,
+            key_dir=self._key_dir,
+            exporter=actor.label,
+            now=self._clock.now(),
+            cameras=spec.cameras,
+            rooms=spec.rooms,
+            progress=progress,
+            cancel=cancel,
+        )
+        self._writer.execute(
+            export_record(
+                result,
+                start=spec.start,
+                end=spec.end,
+                cameras=spec.cameras,
+                rooms=spec.rooms,
+                at=self._clock.now(),
+                actor=actor,
+            )
+        )
+        lock_id: int | None = None
+        if spec.lock_reason is not None:
+            lock: LockView = self._writer.execute(
+                LockEvidence(
+                    reason=spec.lock_reason,
+                    start=spec.start,
+                    end=spec.end,
+                    cameras=spec.cameras,
+                    rooms=spec.rooms,
+                    export_path=str(result.folder),
+                    at=self._clock.now(),
+                    actor=actor,
+                )
+            )
+            lock_id = lock.id
+        return ExportOutcome(result, lock_id)

@@ -1,0 +1,52 @@
+"""What the chat pane may do, bound to the running engine: answer a question about recorded
+history as the person signed in, and read back their conversation.
+
+Every method blocks (the API, the store, the store writer) and runs on the query service's
+workers (through :class:`console.queries.QtQueryClient`), never on the GUI thread. The engine's
+:class:`~engine.history.chat.ChatService` is built on first use, on a worker, because building
+it reads the API key from the environment or the OS keyring (which may block on D-Bus).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from console.session import ConsoleSession
+from engine.history.chat import ChatAnswer, ChatHistoryRequest, ChatService
+from engine.runtime import EngineRuntime
+from engine.store.database import Store
+from widgets.chat_pane import ChatHistory
+
+HISTORY_TURNS = 200  # the pane shows this many of the newest turns
+
+
+class ChatBackend:
+    """Blocking calls for :class:`widgets.chat_pane.ChatPane`, run on query workers (two
+    may run at once). Satisfies :class:`widgets.chat_pane.ChatActions`."""
+
+    def __init__(self, runtime: EngineRuntime, store: Store, session: ConsoleSession) -> None:
+        self._runtime = runtime
+        self._store = store
+        self._session = session
+        self._lock = threading.Lock()
+        self._service: ChatService | None = None
+
+    def service(self) -> ChatService:
+        """The engine's chat service, built on first use (reads the API key; blocks)."""
+        with self._lock:
+            if self._service is None:
+                self._service = ChatService(
+                    self._store, clock=self._runtime.clock, writer=self._runtime.writer
+                )
+            return self._service
+
+    def history(self) -> ChatHistory:
+        actor = self._session.require_actor("read the chat history")
+        service = self.service()
+        turns = ChatHistoryRequest(account=actor.name, limit=HISTORY_TURNS).run(self._store)
+        return ChatHistory(turns=turns, mode=service.mode, mode_reason=service.mode_reason)
+
+    def ask(self, question: str, offline: bool, on_text: Callable[[str], None]) -> ChatAnswer:
+        actor = self._session.require_actor("ask about recorded history")
+        return self.service().ask(question, actor=actor, on_text=on_text, offline=offline)

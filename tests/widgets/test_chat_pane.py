@@ -1,0 +1,114 @@
+"""The chat pane over a real store: the engine's own ChatService (offline: the API key is
+empty) answers on a real query worker through a real store writer, which keeps the
+investigator's conversation; the console's role is a small class that binds them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from console.queries import QtQueryClient
+from engine.clock import SimulatedClock
+from engine.history.chat import ChatAnswer, ChatHistoryRequest, ChatService, Citation
+from engine.history.query_service import QueryService
+from engine.store import Store
+from engine.store.writer import StoreWriter
+from tests.actors import INVESTIGATOR
+from tests.engine.test_chat_offline import NOW, Seeded, seed_history
+from widgets.chat_pane import CITE_SCHEME, ChatHistory, ChatPane
+
+TIMEOUT_MS = 15_000
+
+
+@dataclass
+class Actions:
+    service: ChatService
+    store: Store
+
+    def history(self) -> ChatHistory:
+        turns = ChatHistoryRequest(account=INVESTIGATOR.name).run(self.store)
+        return ChatHistory(turns, self.service.mode, self.service.mode_reason)
+
+    def ask(self, question: str, offline: bool, on_text: Callable[[str], None]) -> ChatAnswer:
+        return self.service.ask(question, actor=INVESTIGATOR, on_text=on_text, offline=offline)
+
+
+@pytest.fixture
+def world(db_url: str, qtbot: QtBot) -> Iterator[tuple[ChatPane, Seeded, Actions]]:
+    store = Store(db_url)
+    seeded = seed_history(store)
+    writer = StoreWriter(store)
+    writer.start()
+    service = ChatService(store, clock=SimulatedClock(NOW), writer=writer, api_key="")
+    client = QtQueryClient(QueryService(store))
+    actions = Actions(service, store)
+    pane = ChatPane(client, actions)
+    qtbot.addWidget(pane)
+    try:
+        yield pane, seeded, actions
+    finally:
+        client.close()
+        writer.stop()
+        store.close()
+
+
+def test_an_answer_streams_in_cites_its_events_and_says_it_was_offline(
+    world: tuple[ChatPane, Seeded, Actions], qtbot: QtBot
+) -> None:
+    pane, seeded, _ = world
+    with qtbot.waitSignal(pane.sig_history_loaded, timeout=TIMEOUT_MS):
+        pane.reload()
+    assert pane.mode_label.text().startswith("Offline answers")
+    assert "API key is empty" in pane.mode_label.text()
+    pane.question_edit.setText("When did I last see John?")
+    with qtbot.waitSignal(pane.sig_answer_received, timeout=TIMEOUT_MS) as received:
+        pane.ask_button.click()
+        assert pane.busy and not pane.ask_button.isEnabled()
+    answer = received.args[0]
+    assert answer.answered and answer.mode == "offline"
+    assert "John" in answer.text
+    cited = {c.event_id for c in answer.citations}
+    assert seeded.events["john_left"] in cited
+    assert pane.citation_list.count() == len(answer.citations) > 0
+    assert "answered offline" in pane.status_label.text()
+    html = pane.transcript.toHtml()
+    assert "When did I last see John?" in html
+    assert f"#{seeded.events['john_left']}" in html
+    # A cited event activates from the list and from its link in the transcript.
+    with qtbot.waitSignal(pane.sig_citation_activated, timeout=TIMEOUT_MS) as activated:
+        pane.citation_list.itemClicked.emit(pane.citation_list.item(0))
+    assert isinstance(activated.args[0], Citation)
+    from PySide6.QtCore import QUrl
+
+    with qtbot.waitSignal(pane.sig_citation_activated, timeout=TIMEOUT_MS) as linked:
+        pane.transcript.anchorClicked.emit(QUrl(f"{CITE_SCHEME}:{seeded.events['john_left']}"))
+    assert linked.args[0].event_id == seeded.events["john_left"]
+    assert not pane.busy and pane.ask_button.isEnabled()
+
+
+def test_the_conversation_is_kept_and_an_unanswerable_question_says_so(
+    world: tuple[ChatPane, Seeded, Actions], qtbot: QtBot
+) -> None:
+    pane, _seeded, actions = world
+    with qtbot.waitSignal(pane.sig_answer_received, timeout=TIMEOUT_MS) as received:
+        pane.ask("What is the weather in Paris?")
+    answer = received.args[0]
+    assert not answer.answered and answer.citations == ()
+    assert "can't answer" in answer.text
+    assert pane.status_label.text().startswith("No answer in the records")
+    assert pane.citation_list.count() == 0
+    # A fresh pane for the same person shows the stored conversation.
+    fresh_client = QtQueryClient(QueryService(actions.store))
+    fresh = ChatPane(fresh_client, actions)
+    qtbot.addWidget(fresh)
+    with qtbot.waitSignal(fresh.sig_history_loaded, timeout=TIMEOUT_MS) as loaded:
+        fresh.reload()
+    fresh_client.close()
+    assert loaded.args[0] == 2
+    assert [t.role for t in fresh.turns] == ["user", "assistant"]
+    assert fresh.turns[0].text == "What is the weather in Paris?"
+    fresh.clear()
+    assert fresh.turns == () and "Ask about what the site recorded" in fresh.transcript.toHtml()

@@ -50,6 +50,10 @@ PANE_PERMISSIONS: dict[str, Permission] = {
     # permissions); the rules are the admins' (they are shown only to who may change them).
     "alert_list": Permission.WATCH,
     "alert_rules": Permission.CONFIGURE_RULES,
+    # Investigators replay the timeline, bookmark, and ask about recorded history.
+    "timeline": Permission.REPLAY,
+    "bookmarks": Permission.REPLAY,
+    "chat": Permission.CHAT_HISTORY,
 }
 
 
@@ -107,19 +111,36 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("incidents", Area.RightDockWidgetArea),
             ("alert_list", Area.RightDockWidgetArea),
             ("alert_rules", Area.RightDockWidgetArea),
+            ("timeline", Area.LeftDockWidgetArea),
+            ("chat", Area.RightDockWidgetArea),
+            ("bookmarks", Area.RightDockWidgetArea),
         ),
-        hidden=("site", "people", "system", "audit", "accounts", "ble_devices", "alert_rules"),
+        hidden=(
+            "site",
+            "people",
+            "system",
+            "audit",
+            "accounts",
+            "ble_devices",
+            "alert_rules",
+            "timeline",
+            "chat",
+            "bookmarks",
+        ),
         split=(("cameras", 3), ("events", 1)),
         tabs=(
             ("sensing", "events"),
             ("risk_map", "cameras"),
             ("incidents", "alerts"),
             ("alert_list", "alerts"),
+            ("chat", "events"),
+            ("bookmarks", "events"),
         ),
     ),
     # Investigator: the event history is the main pane (the incident list and the risk map
     # as tabs behind it: the column beside it has no height to spare), cameras and people
-    # beside it (the alert stream as a tab behind the cameras).
+    # beside it (the alert stream as a tab behind the cameras); the timeline (with the replay
+    # bar) below the event history, the chat and bookmarks as tabs behind it.
     Layout.INVESTIGATOR: Arrangement(
         areas=(
             ("events", Area.LeftDockWidgetArea),
@@ -136,10 +157,15 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("incidents", Area.LeftDockWidgetArea),
             ("alert_list", Area.LeftDockWidgetArea),
             ("alert_rules", Area.RightDockWidgetArea),
+            ("timeline", Area.LeftDockWidgetArea),
+            ("chat", Area.LeftDockWidgetArea),
+            ("bookmarks", Area.LeftDockWidgetArea),
         ),
         hidden=("site", "system", "audit", "accounts", "sensing", "ble_devices", "alert_rules"),
         split=(("events", 3), ("cameras", 2)),
         tabs=(
+            ("chat", "events"),
+            ("bookmarks", "events"),
             ("alerts", "cameras"),
             ("incidents", "events"),
             ("risk_map", "events"),
@@ -148,8 +174,9 @@ DEFAULTS: dict[Layout, Arrangement] = {
     ),
     # Admin: site configuration and people on the left (the BLE devices they carry as a tab
     # behind them), with the system, audit and accounts panes as tabs; cameras beside (the
-    # sensing room, the risk map and the incident list as tabs behind them: the panes below
-    # have no height to spare), events below (the alert stream as a tab behind them).
+    # sensing room, the risk map, the incident list, the chat and the bookmarks as tabs
+    # behind them: the panes below have no height to spare), events below (the alert stream
+    # and the timeline as tabs behind them).
     Layout.ADMIN: Arrangement(
         areas=(
             ("site", Area.LeftDockWidgetArea),
@@ -166,6 +193,9 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("incidents", Area.RightDockWidgetArea),
             ("alert_list", Area.BottomDockWidgetArea),
             ("alert_rules", Area.LeftDockWidgetArea),
+            ("timeline", Area.BottomDockWidgetArea),
+            ("chat", Area.RightDockWidgetArea),
+            ("bookmarks", Area.RightDockWidgetArea),
         ),
         hidden=(),
         split=(("site", 2), ("cameras", 3)),
@@ -179,6 +209,9 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("incidents", "cameras"),
             ("alert_list", "events"),
             ("alert_rules", "system"),
+            ("timeline", "events"),
+            ("chat", "cameras"),
+            ("bookmarks", "cameras"),
         ),
     ),
 }

@@ -31,6 +31,7 @@ from console.alerts_backend import AlertListBackend, AlertRulesBackend, AlertsBa
 from console.bridge import QtBridge
 from console.devices_backend import BleDevicesBackend
 from console.incidents_backend import IncidentsBackend
+from console.investigation import Investigation
 from console.layouts import Layout, arrange, default_layout_for, layouts_for, pane_allowed
 from console.people_backend import PeopleBackend
 from console.queries import QtQueryClient
@@ -73,7 +74,7 @@ from widgets.system_pane import SystemPane
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 8  # bump when panes are added or renamed, so old saved states are ignored
+STATE_VERSION = 9  # bump when panes are added or renamed, so old saved states are ignored
 PEOPLE_REFRESH_MS = 1500
 QUERY_WORKERS = 2  # store reads, logins and people changes run here, never on the GUI thread
 SESSION_CHANNEL = "session"
@@ -271,6 +272,19 @@ class MainWindow(QMainWindow):
         self.risk_map.sig_location_picked.connect(self.incident_list.report_form.set_place)
         self.alert_stream.sig_incident_escalated.connect(self._on_event_escalated)
         self.event_history.sig_incident_escalated.connect(self._on_event_escalated)
+        # The investigator's panes: the timeline (with the replay bar), the chat pane and the
+        # bookmarks; they replay into the camera tiles and the sensing view.
+        self.investigation = Investigation(
+            runtime,
+            store,
+            self.session,
+            self.queries,
+            grid=self.camera_grid,
+            sensing=self.sensing,
+            media_root=data_dir(),
+            parent=self,
+        )
+        self.investigation.sig_clip_requested.connect(self._on_alert_clip_requested)
         self.docks = {
             "cameras": self._dock("cameras", "Cameras", self.camera_grid),
             "alerts": self._dock("alerts", "Alerts", self.alert_stream),
@@ -286,6 +300,9 @@ class MainWindow(QMainWindow):
             "incidents": self._dock("incidents", "Incidents", self.incident_list),
             "alert_list": self._dock("alert_list", "Alert list", self.alert_list),
             "alert_rules": self._dock("alert_rules", "Alert rules", self.alert_rules),
+            "timeline": self._dock("timeline", "Timeline", self.investigation.timeline_widget),
+            "chat": self._dock("chat", "Ask", self.investigation.chat),
+            "bookmarks": self._dock("bookmarks", "Bookmarks", self.investigation.bookmarks),
         }
         self.alert_stream.sig_open_count_changed.connect(self._on_open_alerts_changed)
         self.login_panel = LoginPanel(now=runtime.clock.now)
@@ -540,6 +557,7 @@ class MainWindow(QMainWindow):
         self.alert_list.set_acknowledge_allowed(actor.may(Permission.ACKNOWLEDGE))
         self.alert_list.set_label_allowed(actor.may(Permission.LABEL))
         self.alert_rules.set_changes_allowed(actor.may(Permission.CONFIGURE_RULES))
+        self.investigation.set_actor(actor)
         may_file = actor.may(Permission.FILE_REPORT)
         self.alert_stream.set_escalate_allowed(may_file)
         self.event_history.set_escalate_allowed(may_file)
@@ -626,6 +644,7 @@ class MainWindow(QMainWindow):
         self.alert_rules.set_changes_allowed(False)
         self.alert_stream.set_escalate_allowed(False)
         self.event_history.set_escalate_allowed(False)
+        self.investigation.set_actor(None)
         cameras = self.docks["cameras"]
         for dock_name, dock in self.docks.items():
             if dock_name != "cameras":
@@ -1013,6 +1032,7 @@ class MainWindow(QMainWindow):
         if self.password_dialog is not None:
             self.password_dialog.reject()
         self.incident_list.close_dialogs()
+        self.investigation.close()
         self.queries.close()  # waits for a running read; no query thread outlives the window
         super().closeEvent(event)
 

@@ -41,6 +41,13 @@ class ChatBackend:
                 )
             return self._service
 
+    def close(self) -> None:
+        """Release the service's HTTP client (the window is closing; its queries are done)."""
+        with self._lock:
+            service, self._service = self._service, None
+        if service is not None:
+            service.close()
+
     def history(self) -> ChatHistory:
         actor = self._session.require_actor("read the chat history")
         service = self.service()

@@ -108,7 +108,8 @@ class Investigation(QObject):
             room=room,
             parent=self,
         )
-        self.chat = ChatPane(queries, ChatBackend(runtime, store, session))
+        self.chat_backend = ChatBackend(runtime, store, session)
+        self.chat = ChatPane(queries, self.chat_backend)
         writer = runtime.writer
         if writer is None:
             raise ValueError("the investigator's panes need the store writer")
@@ -158,10 +159,12 @@ class Investigation(QObject):
             self.timeline.refresh()
 
     def close(self) -> None:
-        """Stop a replay (its decoder thread) and close the export dialog."""
+        """Stop a replay (its decoder thread), close the export dialog, and release the
+        chat's HTTP client. Call after the query service has stopped (no question runs)."""
         self.replay.close()
         if self._dialog is not None:
             self._dialog.reject()
+        self.chat_backend.close()
 
     # -- following each other ------------------------------------------------------------
 

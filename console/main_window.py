@@ -1032,8 +1032,8 @@ class MainWindow(QMainWindow):
         if self.password_dialog is not None:
             self.password_dialog.reject()
         self.incident_list.close_dialogs()
-        self.investigation.close()
         self.queries.close()  # waits for a running read; no query thread outlives the window
+        self.investigation.close()  # the replay decoder, the export dialog, the chat client
         super().closeEvent(event)
 
 

@@ -38,7 +38,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 
-from benchmarks.event_queries import _fresh_pg_database
+from benchmarks.event_queries import _fresh_pg_database, bulk_load
 from engine.history.chat.offline import OfflineAnswer, OfflineAnswerer
 from engine.store.alert_models import Alert
 from engine.store.database import Store
@@ -473,31 +473,7 @@ def _generate(store: Store, count: int) -> Plant:
                 )
             )
             t += every_s
-    columns = "ts, kind, source, site_id, camera_id, track_id, person_id, detail"
-    clip_columns = (
-        "kind, path, sha256, size_bytes, created_at, camera_id, locked, started_at, ended_at"
-    )
-    raw = store.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        if sqlite:
-            cursor.execute("BEGIN")
-            cursor.executemany(f"INSERT INTO events ({columns}) VALUES (?,?,?,?,?,?,?,?)", rows)
-            cursor.executemany(
-                f"INSERT INTO media ({clip_columns}) VALUES (?,?,?,?,?,?,?,?,?)", clips
-            )
-            cursor.execute("COMMIT")
-        else:
-            with cursor.copy(f"COPY events ({columns}) FROM STDIN") as copy:
-                for event_row in rows:
-                    copy.write_row(event_row)
-            with cursor.copy(f"COPY media ({clip_columns}) FROM STDIN") as copy:
-                for clip_row in clips:
-                    copy.write_row(clip_row)
-            raw.commit()
-        cursor.close()
-    finally:
-        raw.close()
+    bulk_load(store, rows, clips, analyze=False)
     with store.transaction() as session:
         for plant_name, ts, kind, source, who in PLANTED_EVENTS:
             planted_key = source.removeprefix("camera:") if source.startswith("camera:") else None

@@ -199,6 +199,17 @@ def _generate(store: Store, count: int) -> str:
                 )
             )
             start += clip_every_s
+    bulk_load(store, events, clips, analyze=True)
+    return "Visitor 300"
+
+
+def bulk_load(
+    store: Store, events: list[tuple[Any, ...]], clips: list[tuple[Any, ...]], *, analyze: bool
+) -> None:
+    """Insert benchmark ``events`` rows (ts, kind, source, site_id, camera_id, track_id,
+    person_id, detail) and ``clips`` media rows (kind, path, sha256, size_bytes, created_at,
+    camera_id, locked, started_at, ended_at) in one transaction: ``executemany`` on SQLite,
+    ``COPY`` on PostgreSQL (then ``ANALYZE`` when ``analyze``, as autovacuum would soon)."""
     columns = "ts, kind, source, site_id, camera_id, track_id, person_id, detail"
     clip_columns = (
         "kind, path, sha256, size_bytes, created_at, camera_id, locked, started_at, ended_at"
@@ -206,7 +217,7 @@ def _generate(store: Store, count: int) -> str:
     raw = store.engine.raw_connection()
     try:
         cursor = raw.cursor()
-        if sqlite:
+        if store.backend == "sqlite":
             cursor.execute("BEGIN")
             cursor.executemany(f"INSERT INTO events ({columns}) VALUES (?,?,?,?,?,?,?,?)", events)
             cursor.executemany(
@@ -221,12 +232,12 @@ def _generate(store: Store, count: int) -> str:
                 for clip_row in clips:
                     copy.write_row(clip_row)
             raw.commit()
-            cursor.execute("ANALYZE")  # what autovacuum does shortly after a bulk load
-            raw.commit()
+            if analyze:
+                cursor.execute("ANALYZE")
+                raw.commit()
         cursor.close()
     finally:
         raw.close()
-    return "Visitor 300"
 
 
 def _gui_stall(store: Store) -> dict[str, Any]:

@@ -10,18 +10,24 @@ than :data:`MAX_MARKERS_PER_SLICE` over all lanes), or as *density bars*: row co
 bucket of :func:`bucket_seconds`, about :data:`BUCKET_PX` pixels wide, aligned to multiples
 of the bucket since the epoch so that panning does not make the bars shimmer.
 
-Nothing is ever loaded whole, and a slice costs at most eight statements whatever the lanes:
-the cameras, the rooms (from small tables and a bounded sample), one probe counting each
-lane's rows up to the marker cap (``LIMIT cap + 1`` over the lane's index), the markers
-(one statement for all camera lanes, one for sensing lanes, one each for alerts, incidents
-and bookmarks; each event's covering clip found by one probe of ``ix_media_camera_span``),
-and the counts of every busy lane in one statement. Counts are read as one correlated
-``count(*)`` per lane and bucket over the lane's ``(…, ts, id)`` index, the buckets numbered
-by a recursive CTE: a range count walks only index entries and needs neither a per-row
-expression nor a sort, several times faster on SQLite than ``GROUP BY`` a computed bucket,
-and the same SQL runs on PostgreSQL. Its cost still grows with the rows in the window
-(1,000,000 events in a month-wide window take about 100 ms on SQLite), which is why an
-instant month view would need a rollup table (see the timeline benchmark).
+Nothing is ever loaded whole, and a slice costs a fixed number of statements (at most
+twelve) whatever the lanes and the window:
+the cameras, the rooms (small tables and one index probe per room of ``event_rollup``), one
+probe counting each lane's rows up to the marker cap (``LIMIT cap + 1`` over the lane's
+index), the markers (one statement for all camera lanes, one for sensing lanes, one each for
+alerts, incidents and bookmarks; each event's covering clip found by one probe of
+``ix_media_camera_span``), and the counts of the busy lanes.
+
+Counts come from ``event_rollup`` (the events per source per 5 minutes and per hour, kept by
+triggers) when a rollup span divides the bucket, as it does for every bucket of 5 minutes
+and more (windows of about a day and wider at 1400 px): the whole rollup buckets inside the
+window are summed per bar in SQL, and the two ragged ends are made up from the narrower span
+and, under five minutes, counted from the index, so the bars are exact. A month of
+1,000,000 events reads about 6,000 hourly rows instead of a million index entries. Narrower
+buckets, and the alerts, incidents and bookmarks lanes, are counted as one correlated
+``count(*)`` per lane and bucket over the lane's ``(…, ts, id)`` index, the buckets
+numbered by a recursive CTE: a range count walks only index entries and needs neither a
+per-row expression nor a sort, and the same SQL runs on PostgreSQL.
 
 :class:`TimelineThumbnailRequest` finds what a camera saw at a moment: a snapshot taken
 then, else the frame of the covering clip at its offset (decoded with OpenCV), else the
@@ -54,6 +60,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     null,
+    or_,
     select,
     type_coerce,
     union_all,
@@ -73,7 +80,7 @@ from engine.store.alert_models import Alert, AlertRule
 from engine.store.database import Store
 from engine.store.history_models import Bookmark, EvidenceLockSource
 from engine.store.incident_models import Incident
-from engine.store.models import Camera, Event, Media, UTCDateTime
+from engine.store.models import ROLLUP_SPANS_S, Camera, Event, EventRollup, Media, UTCDateTime
 from engine.store.person_models import Person
 
 if TYPE_CHECKING:
@@ -93,7 +100,6 @@ MAX_MARKERS_PER_SLICE: Final = 1500
 MARKER_SPACING_PX: Final = 4  # markers closer than this would merge into a smear
 BUCKET_PX: Final = 3  # a density bar's width on screen, about
 MAX_BUCKETS: Final = 2000  # a window wider than the screen must not make thousands more
-ROOM_SAMPLE_ROWS: Final = 5000  # camera-less events sampled for sensing rooms (bounded)
 
 # Bucket widths people read easily (seconds); each divides a day or is a whole number of
 # days, so buckets aligned on the epoch also start on round times of day (UTC).
@@ -333,10 +339,11 @@ class _LaneQuery:
 def timeline_slice(store: Store, request: TimelineRequest) -> TimelineSlice:
     """The slice ``request`` asks for: each lane as markers or density bars.
 
-    Caller's thread, its own connection. At most eight statements whatever the lanes: the
-    cameras, the rooms (when the lanes are not given), the probe, the markers of camera
-    lanes, of sensing lanes, of alerts, incidents and bookmarks (each only if it has any),
-    and the counts of every lane drawn as density bars.
+    Caller's thread, its own connection. At most twelve statements whatever the lanes and
+    the window: the cameras, the site's lanes (two, when the lanes are not given), the
+    probe, the markers of camera lanes, of sensing lanes, of alerts, incidents and
+    bookmarks (each only if it has any), and the counts of the lanes drawn as density bars
+    (the rollup's sums and the window's ragged ends, and the rows counted per bucket).
     """
     window_s = (request.end - request.start).total_seconds()
     bucket_s = bucket_seconds(window_s, request.width_px)
@@ -413,30 +420,20 @@ def _site_lanes(connection: Connection, request: TimelineRequest) -> tuple[str, 
     incidents and bookmarks.
 
     Rooms have no table: they are the rooms named by alert rules, bookmarks and evidence
-    locks (small tables), and the sensing sources among the first :data:`ROOM_SAMPLE_ROWS`
-    camera-less events of the window (a bounded range of ``ix_events_camera_ts_id``)."""
+    locks (small tables), and every room that has events stored (the distinct
+    ``sensing:…`` sources of ``event_rollup``, walked one index probe per room), whether
+    or not the window holds any: lanes do not come and go while the investigator pans."""
+    del request  # every room known, not only the window's
     cameras = connection.execute(
         select(Camera.key).where(Camera.enabled.is_(True)).order_by(Camera.site_id, Camera.key)
     ).scalars()
     camera_lanes = list(dict.fromkeys(f"{CAMERA_PREFIX}{key}" for key in cameras))
-    sample = (
-        select(Event.source.label("source"))
-        .where(
-            Event.camera_id.is_(None),
-            Event.ts >= request.start,
-            Event.ts < request.end,
-        )
-        .order_by(Event.ts)
-        .limit(ROOM_SAMPLE_ROWS)
-        .subquery()
-    )
-    prefix_length = len(SENSING_PREFIX)
     rooms_stmt = union_all(
         select(AlertRule.room.label("room")).where(AlertRule.room.is_not(None)),
         select(Bookmark.room.label("room")).where(Bookmark.room.is_not(None)),
         select(EvidenceLockSource.room.label("room")).where(EvidenceLockSource.room.is_not(None)),
-        select(func.substr(sample.c.source, prefix_length + 1).label("room")).where(
-            sample.c.source.like(f"{SENSING_PREFIX}%")
+        select(func.substr(_ROOM_SOURCES.c.source, len(SENSING_PREFIX) + 1).label("room")).where(
+            _ROOM_SOURCES.c.source.is_not(None)
         ),
     )
     rooms = sorted({str(room) for room in connection.execute(rooms_stmt).scalars() if room})
@@ -447,6 +444,35 @@ def _site_lanes(connection: Connection, request: TimelineRequest) -> tuple[str, 
         LANE_INCIDENTS,
         LANE_BOOKMARKS,
     )
+
+
+def _room_sources() -> Any:
+    """The distinct ``sensing:…`` sources of ``event_rollup`` as a recursive CTE: each step
+    takes the next source after the last one found from the primary key (a loose index
+    scan: one probe per room however many buckets each has)."""
+
+    def next_after(previous: Any) -> Any:
+        return (
+            select(EventRollup.source)
+            .where(
+                EventRollup.camera_id == 0,
+                EventRollup.source > previous,
+                EventRollup.source.like(f"{SENSING_PREFIX}%"),
+            )
+            .order_by(EventRollup.camera_id, EventRollup.source)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    seed = select(next_after(literal(SENSING_PREFIX[:-1])).label("source")).cte(
+        "room_sources", recursive=True
+    )
+    return seed.union_all(
+        select(next_after(seed.c.source).label("source")).where(seed.c.source.is_not(None))
+    )
+
+
+_ROOM_SOURCES: Final = _room_sources()
 
 
 def _lane_query(name: str, cameras: dict[str, tuple[list[int], str]]) -> _LaneQuery:
@@ -770,6 +796,153 @@ def _bookmark_markers(
 
 
 def _density(
+    connection: Connection,
+    queries: Sequence[_LaneQuery],
+    request: TimelineRequest,
+    bucket_s: float,
+) -> dict[str, DensityBars]:
+    """The rows of each lane of ``queries`` in the window, counted per bucket: event lanes
+    from ``event_rollup`` when a rollup span divides the bucket (buckets of 5 minutes and
+    more; :func:`_rollup_density`), the rest by counting rows (:func:`_counted_density`)."""
+    span = rollup_span(bucket_s)
+    rolled = [q for q in queries if span is not None and q.table is Event.__table__]
+    counted = [q for q in queries if q not in rolled]
+    bars = _rollup_density(connection, rolled, request, bucket_s, span) if span else {}
+    if counted:
+        bars.update(_counted_density(connection, counted, request, bucket_s))
+    return bars
+
+
+def rollup_span(bucket_s: float) -> int | None:
+    """The widest span of :data:`~engine.store.models.ROLLUP_SPANS_S` that divides a density
+    bucket of ``bucket_s`` seconds (None: none does, the rows are counted)."""
+    whole = round(bucket_s)
+    if abs(bucket_s - whole) > 1e-9:
+        return None
+    return next((span for span in ROLLUP_SPANS_S if whole >= span and whole % span == 0), None)
+
+
+def _rollup_rows(query: _LaneQuery) -> ColumnElement[bool]:
+    """The ``event_rollup`` rows of an event lane (its cameras, or its sensing source)."""
+    if query.name.startswith(SENSING_PREFIX):
+        return and_(EventRollup.camera_id == 0, EventRollup.source == query.name)
+    return and_(EventRollup.camera_id.in_(query.camera_ids), EventRollup.source == "")
+
+
+def _units(moment: datetime, span: int) -> tuple[int, int]:
+    """The rollup buckets of ``span`` around ``moment``: (the first starting at or after
+    it, the last starting at or before it)."""
+    since = (moment - _EPOCH) // timedelta(microseconds=1)
+    micros = span * 1_000_000
+    return -(-since // micros), since // micros
+
+
+def _piece_counts(
+    query: _LaneQuery, low: datetime, high: datetime, spans: Sequence[int]
+) -> list[Any]:
+    """Scalar subqueries whose sum is the lane's rows in ``[low, high)``: the whole buckets
+    of the widest of ``spans`` inside it from the rollup, the ragged ends by the narrower
+    spans, and what is left (under the narrowest span at each end) counted from the index."""
+    if low >= high:
+        return []
+    if spans:
+        span, finer = spans[0], spans[1:]
+        first, _ = _units(low, span)
+        _, last = _units(high, span)
+        if first < last:
+            rolled = (
+                select(func.coalesce(func.sum(EventRollup.n), 0))
+                .where(
+                    _rollup_rows(query),
+                    EventRollup.span_s == span,
+                    EventRollup.bucket >= first,
+                    EventRollup.bucket < last,
+                )
+                .scalar_subquery()
+            )
+            unit = timedelta(seconds=span)
+            return [
+                rolled,
+                *_piece_counts(query, low, _EPOCH + first * unit, finer),
+                *_piece_counts(query, _EPOCH + last * unit, high, finer),
+            ]
+        return _piece_counts(query, low, high, finer)
+    return [
+        select(func.count())
+        .select_from(query.table)
+        .where(*query.conditions, query.time_column >= low, query.time_column < high)
+        .scalar_subquery()
+    ]
+
+
+def _rollup_density(
+    connection: Connection,
+    queries: Sequence[_LaneQuery],
+    request: TimelineRequest,
+    bucket_s: float,
+    span: int,
+) -> dict[str, DensityBars]:
+    """Event lanes' counts per bucket (a whole number of rollup buckets of ``span``) in two
+    statements whatever the window: the sums of ``event_rollup``'s ``span`` rows wholly
+    inside the window, grouped into the lane's buckets in SQL; and, in one statement, each
+    lane's rows in the two ragged ends of the window (each shorter than ``span``, so inside
+    one bar), from the narrower spans' rows and, under 5 minutes, the lane's index. A month
+    of 1,000,000 events over 8 cameras reads about 6,000 hourly rows instead of a million
+    index entries."""
+    origin = bucket_origin(request.start, bucket_s)
+    buckets = max(1, math.ceil((request.end - origin) / timedelta(seconds=bucket_s)))
+    first, _ = _units(request.start, span)
+    _, last = _units(request.end, span)
+    if first >= last:  # no whole rollup bucket in the window (not at 466 bars or fewer)
+        return _counted_density(connection, queries, request, bucket_s)
+    per_bar = round(bucket_s) // span
+    origin_unit, _ = _units(origin, span)
+    counts = [[0] * buckets for _ in queries]
+    lane_of: dict[tuple[int, str], int] = {}
+    for index, query in enumerate(queries):
+        if query.name.startswith(SENSING_PREFIX):
+            lane_of[(0, query.name)] = index
+        else:
+            lane_of.update(((camera_id, ""), index) for camera_id in query.camera_ids)
+    bar = ((EventRollup.bucket - origin_unit) // per_bar).label("bar")
+    stmt = (
+        select(EventRollup.camera_id, EventRollup.source, bar, func.sum(EventRollup.n))
+        .where(
+            or_(*(_rollup_rows(query) for query in queries)),
+            EventRollup.span_s == span,
+            EventRollup.bucket >= first,
+            EventRollup.bucket < last,
+        )
+        .group_by(EventRollup.camera_id, EventRollup.source, bar)
+    )
+    for camera_id, source, index, found in connection.execute(stmt).all():
+        lane = lane_of.get((int(camera_id), str(source)))
+        if lane is not None and 0 <= int(index) < buckets:
+            counts[lane][int(index)] += int(found or 0)
+    # The ragged ends: [start, first) lies in bar 0, [last, end) in the bar holding `last`.
+    unit = timedelta(seconds=span)
+    finer = ROLLUP_SPANS_S[ROLLUP_SPANS_S.index(span) + 1 :]
+    high_bar = min(buckets - 1, (last - origin_unit) // per_bar)
+    ends: list[Any] = []
+    where: list[tuple[int, int]] = []  # (lane, bar) of each end count
+    for index, query in enumerate(queries):
+        low_piece = _piece_counts(query, request.start, _EPOCH + first * unit, finer)
+        high_piece = _piece_counts(query, _EPOCH + last * unit, request.end, finer)
+        ends.extend(low_piece)
+        where.extend((index, 0) for _ in low_piece)
+        ends.extend(high_piece)
+        where.extend((index, high_bar) for _ in high_piece)
+    if ends:
+        row = connection.execute(select(*ends)).one()
+        for (lane, index), found in zip(where, row, strict=True):
+            counts[lane][index] += int(found or 0)
+    return {
+        query.name: DensityBars(origin, bucket_s, tuple(lane_counts))
+        for query, lane_counts in zip(queries, counts, strict=True)
+    }
+
+
+def _counted_density(
     connection: Connection,
     queries: Sequence[_LaneQuery],
     request: TimelineRequest,

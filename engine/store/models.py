@@ -129,6 +129,39 @@ class Event(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class EventRollup(Base):
+    """How many events each source stored per ``span_s`` seconds (UTC buckets aligned to
+    the epoch, numbered ``bucket`` = epoch seconds // ``span_s``), for each span of
+    :data:`ROLLUP_SPANS_S`: what the timeline's wide windows draw their density bars from
+    instead of counting a million index entries.
+
+    Kept by database triggers on ``events`` (revision 0015), so every write path keeps it
+    (the store writer, bulk loads, retention's purge, a camera's removal setting its events'
+    camera to NULL) in the same transaction as the rows. A camera's events are counted under
+    its ``camera_id`` with ``source`` ``''``; events without a camera under ``camera_id`` 0
+    and their ``source`` (``sensing:ROOM``…). Rows whose count falls to 0 are deleted.
+    The key leads with the source so that a lane's buckets of a span are one index range
+    (SQLite: a WITHOUT ROWID table, the rows stored in key order).
+
+    SQLite's ``batch_alter_table`` copies a table and drops its triggers: a later revision
+    that alters ``events`` that way must create them again (``create_triggers`` of 0015).
+    """
+
+    __tablename__ = "event_rollup"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    camera_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(String(128), primary_key=True)
+    span_s: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+# The rollup's bucket spans, widest first: each divides the next wider one, and together they
+# divide every density bucket of 5 minutes and more (10, 15, 30 min; 1, 2, 3, 6, 12 h; days).
+ROLLUP_SPANS_S: tuple[int, ...] = (3600, 300)
+
+
 class Media(Base):
     """A file on disk under the data dir (clip, snapshot, CSI recording)."""
 

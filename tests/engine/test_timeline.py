@@ -272,6 +272,23 @@ def test_default_lanes_are_the_site_cameras_rooms_alerts_incidents_bookmarks(
     assert old.lanes[0].label == "Old camera"
 
 
+def test_rooms_keep_their_lanes_in_windows_without_their_events(store: Store) -> None:
+    seed_site(store)
+    seed_events(
+        store,
+        [
+            {"ts": T0 - timedelta(days=3), "source": "sensing:lab"},
+            {"ts": T0 + timedelta(days=2), "source": "sensing:hall"},
+            {"ts": T0, "source": "engine"},
+            {"ts": T0, "source": "system"},  # a camera-less source after the rooms
+        ],
+    )
+    found = TimelineRequest(*window(60), 1400).run(store)
+    rooms = [lane.name for lane in found.lanes if lane.name.startswith("sensing:")]
+    assert rooms == ["sensing:hall", "sensing:lab"]
+    assert all(lane.total == 0 for lane in found.lanes if lane.name in rooms)
+
+
 def test_sensing_lane_counts_only_its_room(store: Store) -> None:
     seed_site(store)
     rows = [

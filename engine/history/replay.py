@@ -837,6 +837,7 @@ class SensingReplayRequest:
     settings: ReplaySettings = field(default_factory=ReplaySettings)
     snapshot_interval_s: float = SNAPSHOT_INTERVAL_S
     cancel: threading.Event | None = field(default=None, compare=False)
+    progress: Callable[[float], None] | None = field(default=None, compare=False)
 
     def run(self, store: Store | None = None) -> SensingTimeline:
         start, end = _utc(self.start), _utc(self.end)
@@ -851,6 +852,7 @@ class SensingReplayRequest:
             on_snapshot=timeline.add,
             snapshot_interval_s=interval,
             cancel=self.cancel,
+            progress=self.progress,
         )
         return timeline
 
@@ -960,18 +962,33 @@ def compare_sensing(
     settings: ReplaySettings,
     *,
     cancel: threading.Event | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> SensingComparison:
     """Replay ``[start, end]`` of ``room``'s recording twice, with the room's own settings
     and with ``settings``, and match the blobs (see :func:`match_blobs`). Blocks for two
-    replays; run it on a worker (:class:`SensingCompareRequest`)."""
+    replays; run it on a worker (:class:`SensingCompareRequest`). ``progress(fraction)``
+    goes from 0 to 0.5 over the first replay and on to 1 over the second; ``cancel``
+    stops the replay under way (:class:`ReplayCancelledError` then, not a comparison of
+    half a range)."""
     start, end = _utc(start), _utc(end)
     common: dict[str, Any] = {
         "from_wall_s": start.timestamp(),
         "to_wall_s": end.timestamp(),
         "cancel": cancel,
     }
-    baseline = replay_recording(directory, room, **common)
-    other = replay_recording(directory, room, settings=settings, **common)
+
+    def half(offset: float) -> Callable[[float], None] | None:
+        if progress is None:
+            return None
+        report = progress
+        return lambda fraction: report(offset + fraction / 2)
+
+    baseline = replay_recording(directory, room, progress=half(0.0), **common)
+    if cancel is not None and cancel.is_set():
+        raise ReplayCancelledError("the comparison was cancelled")
+    other = replay_recording(directory, room, settings=settings, progress=half(0.5), **common)
+    if cancel is not None and cancel.is_set():
+        raise ReplayCancelledError("the comparison was cancelled")
     matches, only_a, only_b = match_blobs(baseline.blobs, other.blobs, end)
     return SensingComparison(
         room_id=room.room_id,
@@ -996,6 +1013,20 @@ class SensingCompareRequest:
     start: datetime
     end: datetime
     settings: ReplaySettings
+    cancel: threading.Event | None = field(default=None, compare=False)
+    progress: Callable[[float], None] | None = field(default=None, compare=False)
 
     def run(self, store: Store | None = None) -> SensingComparison:
-        return compare_sensing(self.directory, self.room, self.start, self.end, self.settings)
+        return compare_sensing(
+            self.directory,
+            self.room,
+            self.start,
+            self.end,
+            self.settings,
+            cancel=self.cancel,
+            progress=self.progress,
+        )
+
+
+class ReplayCancelledError(RuntimeError):
+    """A sensing comparison was cancelled before both replays ran to the end."""

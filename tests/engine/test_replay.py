@@ -5,6 +5,7 @@ decoder thread, and recorded sensing replayed as a 3D timeline and compared."""
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from engine.history.replay import (
     ClipFrameReader,
     NextEventRequest,
     PlaybackClock,
+    ReplayCancelledError,
     ReplayDecoder,
     ReplayPlan,
     ReplayPlanRequest,
@@ -420,3 +422,24 @@ def test_compare_sensing_with_another_motion_threshold_finds_other_blobs(
     assert deaf.counts["other"] != deaf.counts["baseline"]
     assert deaf.counts["only_baseline"] == deaf.counts["baseline"] and deaf.matches == ()
     assert "0 matched" in deaf.summary()
+
+
+def test_compare_sensing_reports_progress_over_both_replays_and_can_be_cancelled(
+    live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
+) -> None:
+    directory, _ = live_run
+    extent = RecordingReader(directory).extent()
+    assert extent is not None
+    start = datetime.fromtimestamp(extent[0], UTC)
+    end = datetime.fromtimestamp(extent[1], UTC)
+    fractions: list[float] = []
+    compare_sensing(directory, ROOM, start, end, ReplaySettings(), progress=fractions.append)
+    # The first replay ends at one half, the second at the whole (a replay this short
+    # reports only its end; longer ones also every quarter second on the way).
+    assert fractions == sorted(fractions) and all(0.0 <= f <= 1.0 for f in fractions)
+    assert 0.5 in fractions and fractions[-1] == 1.0
+
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(ReplayCancelledError, match="cancelled"):
+        compare_sensing(directory, ROOM, start, end, ReplaySettings(), cancel=cancel)

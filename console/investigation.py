@@ -10,6 +10,9 @@ How they follow each other (all on the GUI thread):
 - Activating an event the chat cited, or a bookmark, shows ten minutes around it on the
   timeline and replays from that moment; a cited event with a clip also opens the clip in
   the Events pane (:attr:`Investigation.sig_clip_requested`).
+- "Sensing settings…" on the replay bar (when the range has a sensing recording) opens the
+  re-run dialog: the replayed range's sensing shown with other settings, or compared with
+  the room's own (blobs both found, and those only one did; a row replays its moment).
 - The bookmarks pane's new bookmarks mark the timeline's cursor; a change redraws the
   timeline's bookmark lane; "Export…" (there, or under the timeline) opens the export
   dialog on the bookmark's or the visible range.
@@ -31,6 +34,7 @@ from console.chat_backend import ChatBackend
 from console.evidence_backend import EvidenceBackend
 from console.queries import QtQueryClient
 from console.replay_controller import ReplayController
+from console.sensing_rerun import SensingRerun
 from console.session import ConsoleSession
 from engine.access import Actor, Permission
 from engine.history.bookmarks import BookmarkView
@@ -130,6 +134,8 @@ class Investigation(QObject):
         self.replay.sig_position_changed.connect(self.timeline.set_cursor)
         self.replay.sig_replay_started.connect(self._on_replay_started)
         self.replay.sig_replay_stopped.connect(self._on_replay_stopped)
+        self.sensing_rerun = SensingRerun(self.replay, self.timeline_widget, parent=self)
+        self.replay_bar.sig_sensing_requested.connect(self.sensing_rerun.open)
         self.chat.sig_citation_activated.connect(self._on_citation_activated)
         self.bookmarks.sig_bookmark_activated.connect(self._on_bookmark_activated)
         self.bookmarks.sig_export_requested.connect(self._on_bookmark_export_requested)
@@ -164,6 +170,7 @@ class Investigation(QObject):
         self.replay.close()
         if self._dialog is not None:
             self._dialog.reject()
+        self.sensing_rerun.close()
         self.chat_backend.close()
 
     # -- following each other ------------------------------------------------------------

@@ -66,6 +66,19 @@ def settings_text(settings: ReplaySettings) -> str:
     return " · " + ", ".join(parts) if parts else ""
 
 
+class _Progress:
+    """How far a worker's re-run is: set from the pool thread (one float assignment), read
+    on the GUI thread at the display rate."""
+
+    __slots__ = ("fraction",)
+
+    def __init__(self) -> None:
+        self.fraction: float | None = None
+
+    def __call__(self, fraction: float) -> None:
+        self.fraction = fraction
+
+
 class ReplayController(QObject):
     """Shows a recorded range on the camera grid, the sensing pane and the replay bar.
 
@@ -92,6 +105,16 @@ class ReplayController(QObject):
 
     sig_sensing_compared = Signal(object)
     """A comparison of sensing settings finished (a :class:`SensingComparison`)."""
+
+    sig_sensing_compare_failed = Signal(str, bool)
+    """A comparison ended without a result: what happened, and whether it was cancelled."""
+
+    sig_sensing_failed = Signal(str)
+    """Re-running the range's sensing failed (what went wrong)."""
+
+    sig_sensing_progress = Signal(str, object)
+    """A sensing re-run or comparison is under way: what it is doing, and how far (0–1,
+    or None before it has said), at the display rate while it runs."""
 
     def __init__(
         self,
@@ -129,7 +152,11 @@ class ReplayController(QObject):
         self._position: datetime | None = None
         self._sensing_index = -2  # what the pane shows (-1: nothing recorded)
         self._sensing_cancel: threading.Event | None = None
+        self._sensing_progress: _Progress | None = None
         self._sensing_note = ""
+        self._compare_cancel: threading.Event | None = None
+        self._compare_progress: _Progress | None = None
+        self._compare_request: SensingCompareRequest | None = None
         self._plan_message: tuple[str, MessageLevel] = ("", MessageLevel.INFO)
         self._timer = QTimer(self)
         self._timer.setInterval(max(1, round(1000 / display_hz)))
@@ -145,6 +172,15 @@ class ReplayController(QObject):
     @property
     def active(self) -> bool:
         return self.playback is not None
+
+    @property
+    def room(self) -> RoomSpec | None:
+        """The sensing room whose recording is replayed (None: no sensing replay)."""
+        return self._room if self._pane is not None else None
+
+    @property
+    def comparing(self) -> bool:
+        return self._compare_request is not None
 
     def start(
         self,
@@ -166,6 +202,7 @@ class ReplayController(QObject):
         self._plan_message = ("", MessageLevel.INFO)
         self._bar.set_speed(self.playback.speed)
         self._bar.set_playing(False)
+        self._bar.set_sensing_available(self._pane is not None)
         self._bar.set_message("Loading the clips of the range…")
         self._grid.set_frame_getters({cid: self._getter(cid) for cid in self._grid.camera_ids})
         self._queries.submit(
@@ -200,6 +237,7 @@ class ReplayController(QObject):
     def _close_replay(self) -> None:
         self._timer.stop()
         self._cancel_sensing()
+        self.cancel_compare()
         if self.decoder is not None:
             self.decoder.close()
         self.decoder, self.playback, self.plan = None, None, None
@@ -223,18 +261,32 @@ class ReplayController(QObject):
         and report which blobs each found (:attr:`sig_sensing_compared`, bar message)."""
         if self.playback is None or self._room is None or self._sensing_directory is None:
             return
+        self.cancel_compare()
+        self._compare_cancel = threading.Event()
+        self._compare_progress = _Progress()
+        self._compare_request = SensingCompareRequest(
+            self._sensing_directory,
+            self._room,
+            self.playback.start,
+            self.playback.end,
+            settings,
+            cancel=self._compare_cancel,
+            progress=self._compare_progress,
+        )
         self._bar.set_message("Comparing sensing settings…")
         self._queries.submit(
-            COMPARE_CHANNEL,
-            SensingCompareRequest(
-                self._sensing_directory,
-                self._room,
-                self.playback.start,
-                self.playback.end,
-                settings,
-            ),
-            self._weakly(self._on_sensing_compared),
+            COMPARE_CHANNEL, self._compare_request, self._weakly(self._on_sensing_compared)
         )
+        self._report_progress()
+
+    def cancel_compare(self) -> None:
+        """Stop a comparison still running (:attr:`sig_sensing_compare_failed` says so)."""
+        if self._compare_cancel is None:
+            return
+        self._compare_cancel.set()
+        self._compare_cancel, self._compare_progress, self._compare_request = None, None, None
+        self._bar.set_message("Sensing comparison cancelled")
+        self.sig_sensing_compare_failed.emit("Comparison cancelled", True)
 
     def _weakly(self, method: Callable[[QueryResult[Any]], None]) -> OnResult:
         """``method`` as a query callback that does not keep this controller alive: the
@@ -267,6 +319,7 @@ class ReplayController(QObject):
             return
         self._cancel_sensing()
         self._sensing_cancel = threading.Event()
+        self._sensing_progress = _Progress()
         self.timeline = None
         self._sensing_index = -2
         self._sensing_note = "re-running sensing…"
@@ -279,6 +332,7 @@ class ReplayController(QObject):
                 self.playback.end,
                 settings,
                 cancel=self._sensing_cancel,
+                progress=self._sensing_progress,
             ),
             self._weakly(self._on_sensing_loaded),
         )
@@ -288,6 +342,30 @@ class ReplayController(QObject):
         if self._sensing_cancel is not None:
             self._sensing_cancel.set()
             self._sensing_cancel = None
+        self._sensing_progress = None
+
+    def _report_progress(self) -> None:
+        """While a re-run or a comparison runs: the note on the 3D view and
+        :attr:`sig_sensing_progress` (display rate)."""
+        running = self._sensing_progress
+        if running is not None:
+            fraction = running.fraction
+            self._sensing_note = (
+                "re-running sensing…"
+                if fraction is None
+                else f"re-running sensing… {round(fraction * 100)} %"
+            )
+            if self._compare_progress is None:
+                self.sig_sensing_progress.emit("Re-running the range's sensing…", fraction)
+        comparing = self._compare_progress
+        if comparing is not None:
+            fraction = comparing.fraction
+            phase = (
+                "with the room's settings"
+                if fraction is None or fraction < 0.5
+                else "with the other settings"
+            )
+            self.sig_sensing_progress.emit(f"Comparing: replaying {phase}…", fraction)
 
     # -- results ---------------------------------------------------------------------------
 
@@ -318,9 +396,11 @@ class ReplayController(QObject):
     def _on_sensing_loaded(self, result: QueryResult[Any]) -> None:
         if self.playback is None:
             return
+        self._sensing_progress = None
         if not result.ok or not isinstance(result.value, SensingTimeline):
             self._sensing_note = f"sensing replay failed: {result.error}"
             self._bar.set_message(f"Cannot replay sensing: {result.error}", MessageLevel.ERROR)
+            self.sig_sensing_failed.emit(f"Cannot replay sensing: {result.error}")
             return
         self.timeline = result.value
         report = self.timeline.report
@@ -331,10 +411,13 @@ class ReplayController(QObject):
         self._on_timer_timeout()
 
     def _on_sensing_compared(self, result: QueryResult[Any]) -> None:
-        if self.playback is None:
-            return
+        if self.playback is None or result.request is not self._compare_request:
+            return  # cancelled, or replaced by a newer comparison
+        self._compare_cancel, self._compare_progress, self._compare_request = None, None, None
         if not result.ok or not isinstance(result.value, SensingComparison):
-            self._bar.set_message(f"Cannot compare sensing: {result.error}", MessageLevel.ERROR)
+            message = f"Cannot compare sensing: {result.error}"
+            self._bar.set_message(message, MessageLevel.ERROR)
+            self.sig_sensing_compare_failed.emit(message, False)
             return
         self.comparison = result.value
         self._bar.set_message(self.comparison.summary())
@@ -426,6 +509,7 @@ class ReplayController(QObject):
         self._bar.set_position(position)
         self._bar.set_playing(playback.playing)
         self._grid.set_replay(label, self._statuses())
+        self._report_progress()
         if self._pane is not None:
             self._show_sensing(position, label)
         if position != self._position:

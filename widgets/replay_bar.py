@@ -55,6 +55,10 @@ class ReplayBar(QWidget):
     sig_live_requested = Signal()
     """Leave the replay and show live again."""
 
+    sig_sensing_requested = Signal()
+    """Open the re-run of the range's sensing with other settings (shown only when the
+    replay has a sensing recording: :meth:`set_sensing_available`)."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -97,6 +101,13 @@ class ReplayBar(QWidget):
             self.speed_actions[speed] = action
         self.speed_button.setMenu(self.speed_menu)
 
+        self.sensing_button = self._button(
+            "Sensing settings…", "Re-run the range's sensing with other settings and compare"
+        )
+        self.sensing_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.sensing_button.clicked.connect(self.sig_sensing_requested)
+        self.sensing_button.hide()
+
         self.live_button = self._button("Back to live", "Leave the replay and show live")
         self.live_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.live_button.clicked.connect(self.sig_live_requested)
@@ -119,6 +130,7 @@ class ReplayBar(QWidget):
         ):
             row.addWidget(button)
         row.addStretch(1)
+        row.addWidget(self.sensing_button)
         row.addWidget(self.live_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -136,6 +148,10 @@ class ReplayBar(QWidget):
         return button
 
     # -- what the controller shows -------------------------------------------------------
+
+    def set_sensing_available(self, available: bool) -> None:
+        """Whether the replay re-runs a sensing recording ("Sensing settings…" shows)."""
+        self.sensing_button.setVisible(available)
 
     @property
     def playing(self) -> bool:

@@ -240,3 +240,92 @@ def test_the_sensing_pane_shows_the_replayed_room(
         assert not pane.replaying and not pane.replay_label.isVisible()
     finally:
         replay.close()
+
+
+def test_the_rerun_dialog_compares_with_progress_lists_blobs_and_cancels(
+    qtbot: QtBot,
+    queries: QtQueryClient,
+    media: Path,
+    live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
+) -> None:
+    from console.sensing_rerun import SensingRerun
+    from widgets.sensing_compare import MATCHED, ONLY_ROOM
+
+    directory, _ = live_run
+    extent = RecordingReader(directory).extent()
+    assert extent is not None
+    start = datetime.fromtimestamp(extent[0], UTC)
+    end = datetime.fromtimestamp(extent[1], UTC)
+    grid, bar = console_parts(qtbot)
+    pane = SensingPane()
+    qtbot.addWidget(pane)
+    replay = ReplayController(
+        queries,
+        REAL_CLOCK,
+        media,
+        grid,
+        bar,
+        sensing_pane=pane,
+        sensing_directory=directory,
+        room=ROOM,
+    )
+    rerun = SensingRerun(replay, grid)
+    try:
+        assert rerun.open() is None  # nothing replayed yet
+        with qtbot.waitSignal(replay.sig_sensing_loaded, timeout=60_000):
+            replay.start(start, end, None)
+        assert not bar.sensing_button.isHidden()
+        with qtbot.waitSignal(bar.sig_sensing_requested):
+            bar.sensing_button.click()
+        dialog = rerun.open()
+        assert dialog is not None and dialog.isVisible()
+        assert dialog.settings() == ReplaySettings(
+            motion_threshold=ROOM.motion_threshold, voxel_m=ROOM.voxel_m, max_zone=ROOM.max_zone
+        )
+
+        # Compare the room's settings with a deaf threshold: progress, then every blob
+        # only with the room's settings.
+        progress: list[tuple[str, float | None]] = []
+        replay.sig_sensing_progress.connect(lambda text, f: progress.append((text, f)))
+        dialog.threshold.setValue(500.0)
+        with qtbot.waitSignal(replay.sig_sensing_compared, timeout=60_000) as compared:
+            dialog.compare_button.click()
+        comparison = compared.args[0]
+        assert comparison.counts["baseline"] > 0 and comparison.counts["other"] == 0
+        assert any(text.startswith("Comparing: replaying") for text, _ in progress)
+        assert any(f is not None and 0 < f <= 1 for _, f in progress)
+        assert dialog.table.rowCount() == comparison.counts["baseline"]
+        assert dialog.table.item(0, 0).text() == ONLY_ROOM
+        assert dialog.compare_button.isEnabled() and not dialog.progress.isVisible()
+
+        # The same settings find the same blobs: all matched, none apart.
+        dialog.reset_button.click()
+        with qtbot.waitSignal(replay.sig_sensing_compared, timeout=60_000) as same:
+            dialog.compare_button.click()
+        assert same.args[0].counts["matched"] == comparison.counts["baseline"]
+        assert dialog.table.item(0, 0).text() == MATCHED
+        first = same.args[0].matches[0].baseline.appeared
+        dialog.table.itemActivated.emit(dialog.table.item(0, 0))
+        assert replay.playback is not None
+        assert abs((replay.playback.position() - first).total_seconds()) < 0.5
+
+        # Cancelled at once: said so, and the late result is dropped.
+        with qtbot.waitSignal(replay.sig_sensing_compare_failed) as failed:
+            replay.compare_sensing(ReplaySettings(motion_threshold=0.5))
+            dialog.cancel_button.click()
+        assert failed.args == ["Comparison cancelled", True]
+        assert dialog.status.text() == "Comparison cancelled"
+        with qtbot.assertNotEmitted(replay.sig_sensing_compared, wait=1500):
+            pass
+
+        # Replaying with other settings says what the 3D view now shows.
+        dialog.threshold.setValue(5.0)
+        with qtbot.waitSignal(replay.sig_sensing_loaded, timeout=60_000):
+            dialog.rerun_button.click()
+        qtbot.waitUntil(lambda: "motion threshold 0.05" in dialog.status.text(), timeout=5000)
+
+        replay.stop()
+        assert rerun.dialog is None  # the dialog goes with the replay
+    finally:
+        rerun.close()
+        replay.close()

@@ -903,7 +903,10 @@ class MainWindow(QMainWindow):
 
     def _on_blob_clicked(self, room_id: str, track_id: int) -> None:
         """Explain the clicked blob (from the latest tick's activations: no I/O, a few
-        milliseconds of arithmetic, so it is done here)."""
+        milliseconds of arithmetic, so it is done here); a replayed blob from its replayed
+        tick."""
+        if self.investigation.replay.explain_blob(room_id, track_id):
+            return
         sensing = self.runtime.sensing
         if sensing is None or sensing.room.room_id != room_id:
             return

@@ -151,6 +151,7 @@ class ReplayController(QObject):
         self._cameras: tuple[str, ...] | None = None
         self._position: datetime | None = None
         self._sensing_index = -2  # what the pane shows (-1: nothing recorded)
+        self._explained_track: int | None = None  # the replayed blob the pane explains
         self._sensing_cancel: threading.Event | None = None
         self._sensing_progress: _Progress | None = None
         self._sensing_note = ""
@@ -199,6 +200,7 @@ class ReplayController(QObject):
         self.plan, self.timeline, self.comparison = None, None, None
         self._position = None
         self._sensing_index = -2
+        self._explained_track = None
         self._plan_message = ("", MessageLevel.INFO)
         self._bar.set_speed(self.playback.speed)
         self._bar.set_playing(False)
@@ -322,6 +324,10 @@ class ReplayController(QObject):
         self._sensing_progress = _Progress()
         self.timeline = None
         self._sensing_index = -2
+        if self._explained_track is not None:  # other settings: other blobs
+            self._explained_track = None
+            if self._pane is not None:
+                self._pane.set_explanation(None)
         self._sensing_note = "re-running sensing…"
         self._queries.submit(
             SENSING_CHANNEL,
@@ -528,6 +534,28 @@ class ReplayController(QObject):
                 statuses[camera] = decoder.status(camera) or LOADING
         return statuses
 
+    def explain_blob(self, room_id: str, track_id: int) -> bool:
+        """A click on blob ``track_id`` of ``room_id`` in the sensing pane: while that
+        room's recording is replayed, the blob is a replayed one, explained from the
+        replayed tick's model and link activations, and the explanation follows it as the
+        replay moves (cleared once it is gone). False when no replay of that room is shown
+        (the live engine explains it). A few milliseconds of arithmetic, no I/O."""
+        pane, room = self._pane, self._room
+        if self.playback is None or pane is None or room is None or room.room_id != room_id:
+            return False
+        self._explained_track = track_id
+        self._show_explanation()
+        return True
+
+    def _show_explanation(self) -> None:
+        track, timeline, pane = self._explained_track, self.timeline, self._pane
+        if track is None or pane is None:
+            return
+        explanation = None if timeline is None else timeline.explain(self._sensing_index, track)
+        if explanation is None:
+            self._explained_track = None
+        pane.set_explanation(explanation)
+
     def _show_sensing(self, position: datetime, label: str) -> None:
         pane = self._pane
         assert pane is not None
@@ -541,3 +569,4 @@ class ReplayController(QObject):
         if index != self._sensing_index:
             self._sensing_index = index
             pane.set_replay_snapshot(timeline.snapshot(index) if index >= 0 else None)
+            self._show_explanation()

@@ -1290,6 +1290,8 @@ class SensingPane(QWidget):
         draws); back to live, the selected room's latest live snapshot is drawn."""
         was_replaying = self._replaying
         self._replaying = label is not None
+        if self._replaying != was_replaying:
+            self.set_explanation(None)  # it explained a blob of the other world
         self.replay_label.setText(label or "")
         self.replay_label.setAccessibleName(label or "")
         self.replay_label.setVisible(label is not None)

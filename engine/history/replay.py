@@ -50,8 +50,8 @@ from engine.cv import import_cv2
 from engine.frames import Frame
 from engine.history.events import CLIP_SPAN_BOUND_S
 from engine.sensing.replay import ReplayedBlob, ReplayReport, ReplaySettings, replay_recording
-from engine.sensing.service import RoomSpec
-from engine.sensing.view import SensingSnapshot, VoxelView
+from engine.sensing.service import ExplanationBasis, RoomSpec
+from engine.sensing.view import BlobExplanation, SensingSnapshot, VoxelView
 from engine.store.database import Store
 from engine.store.models import Camera, Event, Media
 
@@ -714,6 +714,7 @@ class _StoredSnapshot:
     snapshot: SensingSnapshot
     voxel_index: npt.NDArray[np.unsignedinteger[Any]] | None
     voxel_values: npt.NDArray[np.float16] | None
+    basis: ExplanationBasis | None = None
 
     def restore(self) -> SensingSnapshot:
         voxels = self.snapshot.voxels
@@ -725,6 +726,8 @@ class _StoredSnapshot:
 
     def nbytes(self) -> int:
         arrays = sum(a.nbytes for a in (self.voxel_index, self.voxel_values) if a is not None)
+        # The activations are the tick's own; the model is shared by a session's ticks.
+        arrays += 0 if self.basis is None else self.basis.activation.nbytes
         snapshot = self.snapshot
         # The small frozen views: nodes, links, blobs and their trails (estimated).
         views = sys.getsizeof(snapshot) + 200 * (len(snapshot.nodes) + len(snapshot.links))
@@ -732,10 +735,10 @@ class _StoredSnapshot:
         return arrays + views
 
 
-def _compact(snapshot: SensingSnapshot) -> _StoredSnapshot:
+def _compact(snapshot: SensingSnapshot, basis: ExplanationBasis | None) -> _StoredSnapshot:
     voxels = snapshot.voxels
     if voxels is None:
-        return _StoredSnapshot(snapshot, None, None)
+        return _StoredSnapshot(snapshot, None, None, basis)
     values = voxels.values
     peak = float(values.max(initial=0.0))
     keep = max(VOXEL_KEEP_FLOOR, VOXEL_KEEP_PEAK_FRACTION * peak)
@@ -746,7 +749,7 @@ def _compact(snapshot: SensingSnapshot) -> _StoredSnapshot:
     empty = VoxelView(voxels.origin, voxels.voxel_m, voxels.shape, np.zeros(0, np.float32))
     # Half precision is plenty for a colour ramp (3 significant digits).
     return _StoredSnapshot(
-        dataclasses.replace(snapshot, voxels=empty), index, values[index].astype(np.float16)
+        dataclasses.replace(snapshot, voxels=empty), index, values[index].astype(np.float16), basis
     )
 
 
@@ -770,15 +773,18 @@ class SensingTimeline:
     """How many times the timeline halved itself to stay under ``max_bytes``."""
     _bytes: int = field(default=0, repr=False)
 
-    def add(self, ts: datetime, snapshot: SensingSnapshot) -> None:
-        """Keep ``snapshot`` for wall time ``ts`` (in time order); one arriving sooner than
-        :attr:`interval_s` after the last kept one is skipped."""
+    def add(
+        self, ts: datetime, snapshot: SensingSnapshot, basis: ExplanationBasis | None = None
+    ) -> None:
+        """Keep ``snapshot`` for wall time ``ts`` (in time order), with what explains its
+        blobs (``basis``); one arriving sooner than :attr:`interval_s` after the last kept
+        one is skipped."""
         ts = _utc(ts)
         if self.times and ts < self.times[-1]:
             raise ValueError("sensing snapshots must be added in time order")
         if self.times and (ts - self.times[-1]).total_seconds() < 0.999 * self.interval_s:
             return
-        stored = _compact(snapshot)
+        stored = _compact(snapshot, basis)
         self.times.append(ts)
         self._stored.append(stored)
         self._bytes += stored.nbytes()
@@ -810,6 +816,18 @@ class SensingTimeline:
         """The latest snapshot at or before ``ts``, or None (see :meth:`index_at`)."""
         index = self.index_at(ts)
         return self.snapshot(index) if index >= 0 else None
+
+    def explain(self, index: int, track_id: int) -> BlobExplanation | None:
+        """Why blob ``track_id`` of snapshot ``index`` was where it was then, from that
+        replayed tick's model and link activations; None when the snapshot has no such
+        blob or nothing to explain it with. A few milliseconds of arithmetic."""
+        if not 0 <= index < len(self._stored):
+            return None
+        stored = self._stored[index]
+        blob = next((b for b in stored.snapshot.blobs if b.track_id == track_id), None)
+        if blob is None or stored.basis is None:
+            return None
+        return stored.basis.explain(blob)
 
     def nbytes(self) -> int:
         """An estimate of the memory the snapshots take (bytes)."""

@@ -47,15 +47,22 @@ from engine.sensing.recording import (
     RecordingReader,
     RecordKind,
 )
-from engine.sensing.service import SESSION_START, RoomSpec, SensingRecord, SensingService
+from engine.sensing.service import (
+    SESSION_START,
+    ExplanationBasis,
+    RoomSpec,
+    SensingRecord,
+    SensingService,
+)
 from engine.sensing.view import NodeView, SensingSnapshot
 
 DEFAULT_WARMUP_S = 60.0
 DEFAULT_SNAPSHOT_INTERVAL_S = 0.5
 NODE_SEEN_S = 2.0  # a replayed node that sent a frame this recently is shown online
 
-OnSnapshot = Callable[[datetime, SensingSnapshot], None]
-"""Receives a replay's 3D snapshot and its recorded wall time (UTC), on the replay's thread."""
+OnSnapshot = Callable[[datetime, SensingSnapshot, ExplanationBasis | None], None]
+"""Receives a replay's recorded wall time (UTC), its 3D snapshot and what explains the
+snapshot's blobs (None before the room has a model), on the replay's thread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +212,8 @@ def replay_recording(
     events (see the module docstring). ``progress(fraction)`` is called now and then (0–1 of
     the range); ``cancel`` stops it early (the report then says so).
 
-    ``on_snapshot(wall time, snapshot)``: the 3D view's snapshot of the tick, handed out
+    ``on_snapshot(wall time, snapshot, basis)``: the 3D view's snapshot of the tick and
+    what explains its blobs (:class:`ExplanationBasis`), handed out
     for ticks inside the range at most once per ``snapshot_interval_s`` recorded seconds
     (a snapshot costs a little more than the tick; the others are not built). Replayed
     nodes show online while their frames arrive. Blobs and events are the same with or
@@ -311,6 +319,7 @@ def replay_recording(
                 on_snapshot(
                     datetime.fromtimestamp(item.wall_s, UTC),
                     _with_heard_nodes(snapshot, heard, item.wall_s, service._mac_to_node),
+                    service.explanation_basis(),
                 )
             report.ticks += inside
             if progress is not None and time.perf_counter() - last_progress > 0.25:

@@ -269,6 +269,64 @@ class _TickFigures:
     ticks: int = 0
 
 
+def explain_blob(
+    room_id: str,
+    model: FusionModel,
+    activation: npt.NDArray[np.float32],
+    track_id: int,
+    position: Vec3,
+    value: float,
+    t_s: float,
+) -> BlobExplanation:
+    """Why blob ``track_id`` of ``room_id``, fused to ``value`` at ``position`` (metres) on
+    the tick at ``t_s``, is there: each contributing link's share, zone and ellipsoid under
+    ``model`` with that tick's link ``activation``."""
+    shares = explain(model, activation, position)
+    return BlobExplanation(
+        room_id=room_id,
+        track_id=track_id,
+        t_s=t_s,
+        position=position,
+        value=value,
+        shares=tuple(
+            LinkShareView(
+                node_a=s.node_a,
+                node_b=s.node_b,
+                share=s.share,
+                zone=s.zone,
+                weight=s.weight,
+                activation=s.activation,
+                ellipsoid=s.ellipsoid,
+            )
+            for s in shares
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ExplanationBasis:
+    """One tick's fusion model and link activations, from which any blob of that tick is
+    explained later, on any thread: the service replaces its model rather than changing
+    it, and every tick fills an activation array of its own."""
+
+    room_id: str
+    model: FusionModel
+    activation: npt.NDArray[np.float32]
+    t_s: float
+
+    def explain(self, blob: BlobView) -> BlobExplanation:
+        """Why ``blob`` (of this tick) is where it is."""
+        return explain_blob(
+            self.room_id,
+            self.model,
+            self.activation,
+            blob.track_id,
+            blob.position,
+            blob.value,
+            self.t_s,
+        )
+
+
 class SensingService:
     """One room's node server, signal chain, fusion grid and tracker (see the module doc)."""
 
@@ -481,16 +539,24 @@ class SensingService:
     def explain(self, track_id: int) -> BlobExplanation | None:
         """Why blob ``track_id`` is where it is, from the latest tick; None when there is
         no such blob now."""
+        basis, snapshot = self._latest_basis()
+        if basis is None or snapshot is None:
+            return None
+        blob = next((b for b in snapshot.blobs if b.track_id == track_id), None)
+        return None if blob is None else basis.explain(blob)
+
+    def explanation_basis(self) -> ExplanationBasis | None:
+        """The latest tick's model and link activations (None before a tick with a
+        model): what explains any blob of that tick later (a replay keeps one per
+        snapshot)."""
+        return self._latest_basis()[0]
+
+    def _latest_basis(self) -> tuple[ExplanationBasis | None, SensingSnapshot | None]:
         with self._lock:
             model, activation, snapshot = self._model, self._activation, self._snapshot
         if model is None or activation is None or snapshot is None:
-            return None
-        blob = next((b for b in snapshot.blobs if b.track_id == track_id), None)
-        if blob is None:
-            return None
-        return self._explain(
-            model, activation, blob.track_id, blob.position, blob.value, snapshot.t_s
-        )
+            return None, snapshot
+        return ExplanationBasis(self.room.room_id, model, activation, snapshot.t_s), snapshot
 
     def report(self) -> dict[str, Any]:
         """Figures so far: frames, drops, ticks and their times, nodes."""
@@ -897,36 +963,8 @@ class SensingService:
         if blob.evidence is None:
             return None
         model, activation, position, value, t_s = blob.evidence
-        return _explanation_json(self._explain(model, activation, track_id, position, value, t_s))
-
-    def _explain(
-        self,
-        model: FusionModel,
-        activation: npt.NDArray[np.float32],
-        track_id: int,
-        position: Vec3,
-        value: float,
-        t_s: float,
-    ) -> BlobExplanation:
-        shares = explain(model, activation, position)
-        return BlobExplanation(
-            room_id=self.room.room_id,
-            track_id=track_id,
-            t_s=t_s,
-            position=position,
-            value=value,
-            shares=tuple(
-                LinkShareView(
-                    node_a=s.node_a,
-                    node_b=s.node_b,
-                    share=s.share,
-                    zone=s.zone,
-                    weight=s.weight,
-                    activation=s.activation,
-                    ellipsoid=s.ellipsoid,
-                )
-                for s in shares
-            ),
+        return _explanation_json(
+            explain_blob(self.room.room_id, model, activation, track_id, position, value, t_s)
         )
 
     def _handle_node_events(self, now_s: float) -> None:

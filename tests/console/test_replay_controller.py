@@ -225,6 +225,26 @@ def test_the_sensing_pane_shows_the_replayed_room(
         qtbot.waitUntil(lambda: pane.view.snapshot is not None, timeout=5000)
         assert pane.view.snapshot is not None and pane.view.snapshot.room_id == ROOM.room_id
         assert pane.current_room_id == ROOM.room_id
+
+        # A click on a replayed blob explains it from the replayed tick, not the live one.
+        index = next(i for i in range(len(timeline)) if timeline.snapshot(i).blobs)
+        replay.seek(timeline.times[index])
+        qtbot.waitUntil(lambda: bool(pane.view.snapshot and pane.view.snapshot.blobs), timeout=5000)
+        track = pane.view.snapshot.blobs[0].track_id
+        assert not replay.explain_blob("another-room", track)  # the live engine's
+        assert replay.explain_blob(ROOM.room_id, track)
+        shown = pane.view.explanation
+        assert shown is not None and shown.track_id == track
+        assert shown == timeline.explain(index, track)
+        assert pane.explanation_table.explanation_model.rowCount() == len(shown.shares) > 0
+        gone = next(
+            i
+            for i in range(len(timeline))
+            if track not in {b.track_id for b in timeline.snapshot(i).blobs}
+        )
+        replay.seek(timeline.times[gone])  # a moment without the blob: nothing explained
+        qtbot.waitUntil(lambda: pane.view.explanation is None, timeout=5000)
+
         with qtbot.waitSignal(replay.sig_sensing_loaded, timeout=60_000) as rerun:
             replay.rerun_sensing(ReplaySettings(motion_threshold=5.0))
         deaf = rerun.args[0]

@@ -443,3 +443,27 @@ def test_compare_sensing_reports_progress_over_both_replays_and_can_be_cancelled
     cancel.set()
     with pytest.raises(ReplayCancelledError, match="cancelled"):
         compare_sensing(directory, ROOM, start, end, ReplaySettings(), cancel=cancel)
+
+
+def test_a_replayed_blob_is_explained_from_its_replayed_tick(
+    live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
+) -> None:
+    directory, _ = live_run
+    extent = RecordingReader(directory).extent()
+    assert extent is not None
+    start = datetime.fromtimestamp(extent[0], UTC)
+    end = datetime.fromtimestamp(extent[1], UTC)
+    timeline = SensingReplayRequest(directory, ROOM, start, end).run()
+    index = next(i for i in range(len(timeline)) if timeline.snapshot(i).blobs)
+    blob = timeline.snapshot(index).blobs[0]
+    explanation = timeline.explain(index, blob.track_id)
+    assert explanation is not None
+    assert explanation.room_id == ROOM.room_id and explanation.track_id == blob.track_id
+    assert explanation.position == blob.position and explanation.value == blob.value
+    assert explanation.shares and abs(sum(s.share for s in explanation.shares) - 1.0) < 1e-6
+    nodes = {node.node_id for node in ROOM.nodes}
+    assert all({s.node_a, s.node_b} <= nodes and s.activation > 0 for s in explanation.shares)
+    # A blob that snapshot does not hold, or a moment outside the range: nothing.
+    assert timeline.explain(index, 999_999) is None
+    assert timeline.explain(len(timeline), blob.track_id) is None
+    assert timeline.explain(-1, blob.track_id) is None

@@ -116,10 +116,13 @@ def make_private(path: Path) -> None:
 
 def sensing_recording_dir(site: str, room_id: str, root: Path | None = None) -> Path:
     """Where a sensing room's recording (:mod:`engine.sensing.recording`) lives:
-    ``<data>/sensing/<site>/<room>/``, names reduced to letters, digits, ``.``, ``_`` and
-    ``-``. The path only: the recorder creates it."""
+    ``<data>/sensing/<site>/<room>/``, names reduced by :func:`path_safe_name`. The path
+    only: the recorder creates it."""
+    site_dir = path_safe_name(site).strip("._") or "site"
+    return (root or data_dir()) / "sensing" / site_dir / path_safe_name(room_id)
 
-    def safe(name: str) -> str:
-        return "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name)
 
-    return (root or data_dir()) / "sensing" / (safe(site).strip("._") or "site") / safe(room_id)
+def path_safe_name(name: str) -> str:
+    """``name`` as one path component: every character but ASCII letters, digits, ``.``,
+    ``_`` and ``-`` replaced by ``_`` (a room's recording directory is its id so reduced)."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name)

@@ -32,8 +32,10 @@ from sqlalchemy.orm import Session
 
 from engine.access import Actor, Permission, PermissionDeniedError
 from engine.clock import Clock
+from engine.history.locks import recording_is_locked
 from engine.paths import private_dir
 from engine.record.sweep import SweepReport, sweep_media
+from engine.sensing.recording import KEPT_DIR, kept_segments
 from engine.settings import SETTINGS, read_settings
 from engine.store.audit import (
     PRUNE_BATCH,
@@ -179,6 +181,8 @@ class RetentionReport:
     pressure_clips_deleted: int = 0
     bytes_freed: int = 0
     locked_kept: int = 0
+    recordings_released: int = 0
+    """Sensing-recording segments deleted from ``kept/`` because no lock covers them now."""
     free_bytes_after: int = 0
     floor_reached: bool = True
     deleted_paths: list[str] = field(default_factory=list)
@@ -412,6 +416,8 @@ def run_retention(
         log.info("retention: archived %d people, deleted %d", archived, deleted_people)
     private_dir(data_dir)
     if not cancelled():
+        _release_kept_recordings(store, data_dir, report)
+    if not cancelled():
         _relieve_disk_pressure(writer, clock, data_dir, policy, report, disk_free, cancelled)
     # After disk-pressure relief, so nothing about the audit trail can delay freeing space.
     if audit_keep_days is None:
@@ -458,6 +464,36 @@ def _purge(
         elif item.kind == "snapshot":
             report.snapshots_deleted += 1
     return purged
+
+
+def _release_kept_recordings(store: Store, data_dir: Path, report: RetentionReport) -> None:
+    """Delete the sensing-recording segments evidence locks had kept (``<data>/sensing/
+    <site>/<room>/kept/``) that no active lock covers any more; a segment whose span cannot
+    be read is kept (and reported), as is everything when the store cannot say."""
+    for kept_dir in sorted((data_dir / "sensing").glob(f"*/*/{KEPT_DIR}")):
+        room = kept_dir.parent.name
+        try:
+            segments = kept_segments(kept_dir.parent)
+        except OSError as exc:
+            report.problems.append(f"cannot read {kept_dir}: {exc}")
+            continue
+        for segment in segments:
+            if segment.first_wall_s is None or segment.last_wall_s is None:
+                report.problems.append(f"kept sensing recording {segment.path} is unreadable")
+                continue
+            if recording_is_locked(store, room, segment.first_wall_s, segment.last_wall_s):
+                continue
+            try:
+                segment.path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                report.problems.append(f"cannot remove {segment.path}: {exc}")
+                continue
+            log.info("retention: released kept sensing recording %s (unlocked)", segment.path)
+            report.recordings_released += 1
+            report.bytes_freed += segment.size
+            report.deleted_paths.append(str(segment.path.relative_to(data_dir)))
 
 
 def _prune_audit(

@@ -7,6 +7,7 @@ watchdog thread that detects stalled cameras and publishes subsystem health.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
 from engine.config import SiteConfig
 from engine.events import CameraStatus, HealthState, SubsystemHealth
+from engine.history.locks import recording_is_locked
 from engine.identity.faces_store import FaceMemory
 from engine.incidents.records import MediaInput
 from engine.incidents.service import IncidentService
@@ -341,6 +343,7 @@ class EngineRuntime:
             sensing_recording_dir(self.site.name, room_id),
             max_bytes=max_bytes,
             max_age_s=values["sensing.recording_days"] * 86400.0,
+            keep=functools.partial(recording_is_locked, self.store, room_id),
         )
 
     def _incident_service(self, store: Store, writer: StoreWriter) -> IncidentService:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 
 from sqlalchemy import ColumnElement, exists, func, select, update
@@ -31,13 +31,27 @@ from engine.history.bookmarks import MAX_ROOM, camera_ids
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
-from engine.store.evidence_locks import lock_covers_media, media_covered_by_active_lock
+from engine.store.evidence_locks import (
+    lock_covers_media,
+    media_covered_by_active_lock,
+    recording_covered_by_active_lock,
+)
 from engine.store.history_models import Bookmark, EvidenceLock, EvidenceLockSource
 from engine.store.models import Camera, Media
 
 MAX_REASON: Final = 500  # characters (the column's size)
 MAX_EXPORT_PATH: Final = 1000  # characters (the column's size)
 MAX_LIST: Final = 1000  # locks in one list
+
+
+def recording_is_locked(store: Store, room: str, first_wall_s: float, last_wall_s: float) -> bool:
+    """Whether an active evidence lock covers ``room``'s sensing recording between these
+    wall times (epoch seconds): the sensing recorder's ``keep`` (on its thread) and
+    retention's check of kept segments. One short read."""
+    first = datetime.fromtimestamp(first_wall_s, UTC)
+    last = datetime.fromtimestamp(last_wall_s, UTC)
+    with store.sessions() as session:
+        return recording_covered_by_active_lock(session, room, first, last)
 
 
 class LockError(ValueError):

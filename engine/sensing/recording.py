@@ -35,7 +35,10 @@ Before each block is written, the oldest segments are deleted while the total wo
 ``max_bytes``, and while the oldest segment's newest record is older than ``max_age_s`` by the
 wall clock; the active segment is never deleted, so the total on disk stays within
 ``max_bytes`` except when a single block is larger than that (it is then alone, which is
-within ``max_bytes`` plus one block). One recorder per directory.
+within ``max_bytes`` plus one block). One recorder per directory. A segment an evidence lock
+covers is not deleted but moved into ``kept/`` (the recorder's ``keep`` says which), outside
+the ring's bound; readers read ``kept/`` with the ring, and retention deletes a kept segment
+once no active lock covers it.
 
 On-disk format (version 1, little-endian)
 -----------------------------------------
@@ -116,6 +119,7 @@ BLOCK_MAGIC: Final = b"WFRB"
 FORMAT_VERSION: Final = 1
 SEGMENT_PREFIX: Final = "seg-"
 SEGMENT_SUFFIX: Final = ".wfr"
+KEPT_DIR: Final = "kept"  # segments an evidence lock keeps, moved out of the ring's bound
 # Blocks are stored, not compressed, by default: zlib's fastest level costs about 4 µs per
 # 152-byte CSI frame (more than the engine's whole ingest of a frame takes) and saves only a
 # third (CSI is mostly noise); level 0 keeps the same container at 0.1 µs. A recorder may ask
@@ -295,15 +299,58 @@ def _segment_index(name: str) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
-def _list_segments(directory: Path) -> list[tuple[int, Path]]:
-    """Segment files in ``directory`` in ring order (oldest first). Raises OSError."""
+def _list_segments(directory: Path, *, with_kept: bool = False) -> list[tuple[int, Path]]:
+    """Segment files in ``directory`` in ring order (oldest first); ``with_kept``: also
+    those moved out of the ring into ``kept/`` (listed after the ring, so one moved in
+    between is seen at least once; an index may then appear twice). Raises OSError."""
     found = []
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            index = _segment_index(entry.name)
-            if index is not None and entry.is_file():
-                found.append((index, Path(entry.path)))
-    found.sort()
+    folders = [directory, directory / KEPT_DIR] if with_kept else [directory]
+    for folder in folders:
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    index = _segment_index(entry.name)
+                    if index is not None and entry.is_file():
+                        found.append((index, Path(entry.path)))
+        except FileNotFoundError:
+            if folder == directory:
+                raise
+    found.sort(key=lambda item: item[0])
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class KeptSegment:
+    """A segment an evidence lock took out of the ring (in ``kept/``): its file, size
+    (bytes) and recorded span (wall epoch seconds; None when no block is readable)."""
+
+    path: Path
+    size: int
+    first_wall_s: float | None
+    last_wall_s: float | None
+
+
+def kept_segments(directory: Path) -> list[KeptSegment]:
+    """The segments in recording ``directory``'s ``kept/``, oldest first, from block headers
+    only (none when there is no such folder). Raises OSError for an unreadable folder."""
+    try:
+        listed = _list_segments(directory / KEPT_DIR)
+    except FileNotFoundError:
+        return []
+    found = []
+    for _, path in listed:
+        try:
+            scan = _scan_segment(path)
+        except FileNotFoundError:
+            continue
+        found.append(
+            KeptSegment(
+                path,
+                scan.size,
+                min((b.first_wall_s for b in scan.blocks), default=None),
+                max((b.last_wall_s for b in scan.blocks), default=None),
+            )
+        )
     return found
 
 
@@ -389,6 +436,11 @@ class SensingRecorder:
     the real engine clock). ``flush_interval_s``: a block is sealed once its records span this
     much record time (seconds); ``block_bytes``: or once it holds this many bytes of packed
     records. ``max_pending_bytes``: data sealed but not yet on disk kept while writes fail.
+    ``keep(first_wall_s, last_wall_s)``: asked on the worker thread before the ring deletes a
+    segment (for size or age) with that recorded span; True (an evidence lock covers it)
+    moves the segment into ``kept/`` instead, outside the ring's bound, where readers still
+    find it and retention deletes it once no lock covers it. A ``keep`` that raises keeps
+    the segment (evidence is not deleted on a guess) and is noted as an error.
 
     The constructor does no I/O and starts the ``sensing-recorder`` thread; the directory is
     created and scanned there. Appends may come from any thread (they take a short lock) and
@@ -407,6 +459,7 @@ class SensingRecorder:
         block_bytes: int = BLOCK_BYTES,
         compress_level: int = DEFAULT_COMPRESS_LEVEL,
         max_pending_bytes: int = MAX_PENDING_BYTES,
+        keep: Callable[[float, float], bool] | None = None,
     ) -> None:
         if max_bytes < 1:
             raise ValueError(f"max_bytes must be at least 1, got {max_bytes}")
@@ -429,6 +482,7 @@ class SensingRecorder:
         self.compress_level = compress_level
         self.max_pending_bytes = max_pending_bytes
         self._wall_clock = wall_clock
+        self._keep = keep
         anchor = wall_clock() - time.monotonic() if monotonic_anchor is None else monotonic_anchor
         self.wall_anchor_s = float(anchor)
         self.session = uuid.uuid4().bytes
@@ -796,7 +850,7 @@ class SensingRecorder:
             newest = oldest.last_wall_s
             if oldest.size and (newest is None or now - newest <= self.max_age_s):
                 break
-            self._delete_segment(oldest)
+            self._retire_segment(oldest)
 
     def _make_room(self, incoming: int, keep: _SegmentState | None) -> None:
         total = sum(s.size for s in self._segments)
@@ -804,8 +858,34 @@ class SensingRecorder:
             victim = next((s for s in self._segments if s is not keep), None)
             if victim is None:
                 break  # only the active segment: the block is larger than the ring allows
-            self._delete_segment(victim)
+            self._retire_segment(victim)
             total -= victim.size
+
+    def _retire_segment(self, state: _SegmentState) -> None:
+        """Take ``state`` out of the ring: into ``kept/`` when ``keep`` says a lock covers
+        it, else deleted. A segment that cannot be moved stays where it is, out of this
+        session's ring (the next session's scan finds it and tries again)."""
+        first, last = state.first_wall_s, state.last_wall_s
+        if self._keep is None or not state.blocks or first is None or last is None:
+            self._delete_segment(state)
+            return
+        try:
+            kept = self._keep(first, last)
+        except Exception as error:  # the store is down, say: keep rather than guess
+            self._note_error(f"cannot tell whether {state.path.name} is locked evidence: {error}")
+            kept = True
+        if not kept:
+            self._delete_segment(state)
+            return
+        try:
+            (self.directory / KEPT_DIR).mkdir(exist_ok=True)
+            os.replace(state.path, self.directory / KEPT_DIR / state.path.name)
+        except OSError as error:
+            self._note_error(f"cannot move locked {state.path.name} into {KEPT_DIR}/: {error}")
+        else:
+            log.info("sensing recording: %s kept for an evidence lock", state.path.name)
+        self._segments.remove(state)
+        self._publish_disk()
 
     def _delete_segment(self, state: _SegmentState) -> None:
         state.path.unlink(missing_ok=True)  # gone already (by hand): forgotten all the same
@@ -951,18 +1031,22 @@ class RecordingReader:
 
     def _scan(self) -> list[_SegmentScan]:
         try:
-            listed = _list_segments(self.directory)
+            listed = _list_segments(self.directory, with_kept=True)
         except FileNotFoundError:
             return []
         except OSError as error:
             log.warning("sensing recording %s unreadable: %s", self.directory, error)
             return []
         scans = []
-        for _, path in listed:
+        scanned: set[int] = set()
+        for index, path in listed:
+            if index in scanned:
+                continue  # moved into kept/ between the listings: read once
             try:
                 scans.append(_scan_segment(path))
+                scanned.add(index)
             except FileNotFoundError:
-                continue  # deleted by the ring since the listing
+                continue  # deleted by the ring (or moved into kept/) since the listing
             except OSError as error:
                 scan = _SegmentScan(path.name, path, 0)
                 scan.damage = (0, f"cannot read {path.name}: {error}")
@@ -982,13 +1066,24 @@ class _BlockReader:
         self.header = header
         self.problem: str | None = None
 
+    def _read_payload(self) -> bytes:
+        path, header = self.scan.path, self.header
+        try:
+            f = open(path, "rb")  # noqa: SIM115 (closed below)
+        except FileNotFoundError:
+            if path.parent.name == KEPT_DIR:
+                raise
+            # An evidence lock kept it: moved out of the ring since the scan, same bytes.
+            f = open(path.parent / KEPT_DIR / path.name, "rb")  # noqa: SIM115
+        with f:
+            f.seek(header.offset + BLOCK_HEADER_BYTES)
+            return f.read(header.payload_bytes)
+
     def items(self) -> Iterator[RecordedItem]:
         header, name = self.header, self.scan.name
         where = f"in block at byte {header.offset} of {name}"
         try:
-            with open(self.scan.path, "rb") as f:
-                f.seek(header.offset + BLOCK_HEADER_BYTES)
-                payload = f.read(header.payload_bytes)
+            payload = self._read_payload()
         except OSError as error:
             self.problem = f"cannot read block at byte {header.offset} of {name}: {error}"
             return

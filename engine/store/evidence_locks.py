@@ -12,12 +12,20 @@ A lock (:class:`~engine.store.history_models.EvidenceLock`) covers
   sources (a camera source by ``events.camera_id`` or by ``source = 'camera:KEY'``, a room
   source by ``source = 'sensing:ROOM'``), or the lock has no sources.
 
+- a *room's sensing recording* (segments of :mod:`engine.sensing.recording`, files with no
+  row) when the segment's recorded span overlaps the lock's range and the room is one of
+  the lock's room sources, or the lock has no sources. Rooms are compared by their
+  recording directory's name (:func:`~engine.paths.path_safe_name`), since a kept segment
+  knows its room only by its directory.
+
 Only *active* locks (``released_at IS NULL``) keep anything. The functions here build
 SQLAlchemy expressions and run no query themselves, except :func:`new_media_is_locked`,
-which the store writer's insert commands call in their transaction. Everything is plain SQL
-that runs the same on SQLite and PostgreSQL. The subqueries correlate explicitly
-(``correlate_except``): the media or event row they test lies two levels out, beyond the
-reach of SQLAlchemy's automatic correlation. Pure functions; any thread.
+which the store writer's insert commands call in their transaction, and
+:func:`recording_covered_by_active_lock`, which the sensing recorder and retention call.
+Everything is plain SQL that runs the same on SQLite and PostgreSQL. The subqueries
+correlate explicitly (``correlate_except``): the media or event row they test lies two
+levels out, beyond the reach of SQLAlchemy's automatic correlation. Pure functions; any
+thread.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from engine.paths import path_safe_name
 from engine.store.history_models import EvidenceLock, EvidenceLockSource
 from engine.store.models import Camera, Event, Media, UTCDateTime
 
@@ -37,6 +46,7 @@ __all__ = [
     "lock_covers_media",
     "media_covered_by_active_lock",
     "new_media_is_locked",
+    "recording_covered_by_active_lock",
 ]
 
 
@@ -157,3 +167,30 @@ def new_media_is_locked(
         )
     )
     return bool(session.scalar(select(covered)))
+
+
+def recording_covered_by_active_lock(
+    session: Session, room: str, first: datetime, last: datetime
+) -> bool:
+    """Whether an active lock covers room ``room``'s sensing recording between ``first``
+    and ``last`` (UTC, both inclusive): a lock of the whole site, or one naming the room,
+    whose range overlaps that span. ``room`` is the room's id or its recording directory's
+    name (compared reduced, see the module docstring). One query in ``session`` over the
+    active locks that overlap the span (few), matched here."""
+    source = aliased(EvidenceLockSource)
+    rows = session.execute(
+        select(EvidenceLock.id, source.room, source.camera_id)
+        .outerjoin(source, source.lock_id == EvidenceLock.id)
+        .where(
+            EvidenceLock.released_at.is_(None),
+            EvidenceLock.started_at <= last,
+            EvidenceLock.ended_at >= first,
+        )
+    ).all()
+    wanted = path_safe_name(room)
+    for _lock_id, locked_room, camera_id in rows:
+        if locked_room is None and camera_id is None:
+            return True  # a lock without sources: the whole site
+        if locked_room is not None and path_safe_name(locked_room) == wanted:
+            return True
+    return False

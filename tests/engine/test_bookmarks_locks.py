@@ -5,8 +5,10 @@ locks, media recorded later inside a lock stored locked, the audit trail, and re
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,9 +33,13 @@ from engine.history.locks import (
     LockEvidence,
     UnknownLockError,
     UnlockEvidence,
+    recording_is_locked,
 )
 from engine.media import MediaFile
-from engine.retention import RetentionPolicy, run_retention
+from engine.paths import sensing_recording_dir
+from engine.retention import RetentionPolicy, RetentionReport, run_retention
+from engine.sensing.recording import RecordingReader, SensingRecorder, kept_segments
+from engine.sensing.simulator import Room, Simulator, perimeter_nodes, random_walkers
 from engine.store import Store
 from engine.store.audit import AuditListRequest, verify_audit
 from engine.store.commands import InsertEvent, InsertMedia
@@ -556,3 +562,80 @@ def test_an_operator_may_neither_bookmark_nor_lock(site: Site) -> None:
     assert sorted(denied) == ["bookmark.add", "evidence.lock", "evidence.unlock"]
     assert BookmarkListRequest().run(site.store) == ()
     assert EvidenceLockListRequest(active_only=False).run(site.store) == ()
+
+
+def record_room(directory: Path, keep: Callable[[float, float], bool], start_wall_s: float) -> None:
+    """About 30 s of a simulated room's CSI from ``start_wall_s`` into a ring so small that
+    most of it is pushed out (into ``kept/`` where ``keep`` says so)."""
+    room = Room(5.0, 5.0, 2.5)
+    sim = Simulator(room, perimeter_nodes(room, 4), random_walkers(room, 2, seed=1), seed=3)
+    recorder = SensingRecorder(
+        directory,
+        max_bytes=32 * 1024,
+        block_bytes=2048,
+        monotonic_anchor=start_wall_s,
+        wall_clock=lambda: start_wall_s,
+        keep=keep,
+    )
+    try:
+        t_s = 0.0
+        while t_s < 30.0:
+            for _, raw in sim.frames_at(t_s):
+                recorder.append_frame(t_s, raw)
+            recorder.append_tick(t_s)
+            t_s += 0.05
+    finally:
+        recorder.close()
+
+
+def test_a_rooms_lock_keeps_its_sensing_recording_until_released(site: Site) -> None:
+    start = OLD
+    directory = sensing_recording_dir("site", "lab", root=site.data)
+    keep = functools.partial(recording_is_locked, site.store, "lab")
+    # Camera and other rooms' locks do not keep the lab's recording.
+    lock(site, start, start + timedelta(minutes=5), cameras=("gate",))
+    lock(site, start, start + timedelta(minutes=5), rooms=("hall",))
+    record_room(directory, keep, start.timestamp())
+    assert not kept_segments(directory)
+
+    # Locked: the seconds 10–20 leave the ring for kept/, and retention keeps them.
+    lock_id = lock(
+        site, start + timedelta(seconds=10), start + timedelta(seconds=20), rooms=("lab",)
+    )
+    shutil.rmtree(directory)
+    record_room(directory, keep, start.timestamp())
+    kept = kept_segments(directory)
+    assert kept and all(
+        k.first_wall_s is not None
+        and k.last_wall_s is not None
+        and k.first_wall_s <= start.timestamp() + 20
+        and k.last_wall_s >= start.timestamp() + 10
+        for k in kept
+    )
+    replayed = [i.wall_s for i in RecordingReader(directory).records()]
+    assert any(start.timestamp() + 10 <= t <= start.timestamp() + 20 for t in replayed)
+
+    def retention() -> RetentionReport:
+        return run_retention(
+            site.store,
+            SimulatedClock(T0),
+            site.data,
+            RetentionPolicy(),
+            writer=site.writer,
+            disk_free=lambda _path: 10**15,
+        )
+
+    assert retention().recordings_released == 0
+    assert [k.path for k in kept_segments(directory)] == [k.path for k in kept]
+
+    # Released: the next retention run deletes them.
+    site.writer.execute(UnlockEvidence(lock_id=lock_id, reason="case closed", at=T0, actor=IVY))
+    report = retention()
+    assert report.recordings_released == len(kept)
+    assert report.bytes_freed >= sum(k.size for k in kept)
+    assert not kept_segments(directory)
+
+    # A whole-site lock keeps every room's recording too.
+    assert recording_is_locked(site.store, "lab", start.timestamp(), start.timestamp() + 1) is False
+    lock(site, start, start + timedelta(seconds=1))
+    assert recording_is_locked(site.store, "lab", start.timestamp(), start.timestamp() + 1)

@@ -22,6 +22,7 @@ from engine.sensing.recording import (
     RecordingReader,
     RecordKind,
     SensingRecorder,
+    kept_segments,
 )
 from engine.sensing.simulator import Room, Simulator, perimeter_nodes, random_walkers
 
@@ -495,3 +496,62 @@ def test_appends_reject_what_could_never_be_read_back(tmp_path: Path) -> None:
     finally:
         rec.close()
     assert rec.stats().appended == 0 and segment_files(tmp_path) == []
+
+
+# --- evidence locks -----------------------------------------------------------------------------
+
+
+def test_segments_a_lock_covers_leave_the_ring_for_kept_and_still_replay(
+    tmp_path: Path, csi_frames: list[bytes]
+) -> None:
+    locked_from, locked_to = ANCHOR + 20.0, ANCHOR + 35.0
+    asked: list[tuple[float, float]] = []
+
+    def keep(first: float, last: float) -> bool:
+        asked.append((first, last))
+        return first <= locked_to and last >= locked_from
+
+    max_bytes = 64 * 1024
+    rec = recorder(tmp_path, max_bytes=max_bytes, block_bytes=2048, keep=keep)
+    expected: list[Expected] = []
+    for part in range(10):  # five times the ring, as above
+        chunk = csi_frames[part * 300 : (part + 1) * 300]
+        expected += feed(rec, chunk, start_s=part * 10.0)
+        rec.flush()
+        # The ring keeps its bound: what a lock keeps lies outside it.
+        assert sum(p.stat().st_size for p in segment_files(tmp_path)) <= max_bytes
+    rec.close()
+
+    kept_files = segment_files(tmp_path / "kept")
+    assert kept_files and asked
+    spans = [
+        (min(f[7] for _, f in block_offsets(p)), max(f[8] for _, f in block_offsets(p)))
+        for p in kept_files
+    ]
+    assert all(
+        first + ANCHOR <= locked_to and last + ANCHOR >= locked_from for first, last in spans
+    )
+    # The reader reads kept segments with the ring: every record of the locked range is back.
+    reader = RecordingReader(tmp_path)
+    read = [as_expected(item) for item in reader.records()]
+    assert reader.damage is None
+    assert [r for r in expected if locked_from <= ANCHOR + r[1] <= locked_to] == [
+        r for r in read if locked_from <= ANCHOR + r[1] <= locked_to
+    ]
+    assert read == sorted(read, key=lambda r: r[1])  # one recording, in order
+    ranged = [as_expected(i) for i in reader.records(locked_from, locked_to)]
+    assert ranged == [r for r in expected if locked_from <= ANCHOR + r[1] < locked_to]
+    assert [k.path for k in kept_segments(tmp_path)] == kept_files
+
+
+def test_a_keep_that_fails_keeps_the_segment_and_says_so(
+    tmp_path: Path, csi_frames: list[bytes], caplog: pytest.LogCaptureFixture
+) -> None:
+    def keep(first: float, last: float) -> bool:
+        raise ConnectionError("database is down")
+
+    rec = recorder(tmp_path, max_bytes=32 * 1024, block_bytes=2048, keep=keep)
+    feed(rec, csi_frames[:1500])
+    rec.close()
+    assert segment_files(tmp_path / "kept")  # nothing deleted on a guess
+    assert "is locked evidence: database is down" in caplog.text

@@ -354,6 +354,41 @@ def kept_segments(directory: Path) -> list[KeptSegment]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class ExcerptSegment:
+    """The blocks of one segment that an excerpt of a recording takes: the segment's file
+    ``name`` (kept in the excerpt, so the ring order survives), the ``path`` it was read
+    from, and the byte ``ranges`` (offset, length) of its blocks in file order. A segment is
+    a sequence of self-contained blocks and nothing else, so these ranges written back to
+    back are a valid segment that :class:`RecordingReader` reads."""
+
+    name: str
+    path: Path
+    ranges: tuple[tuple[int, int], ...]
+
+    @property
+    def size(self) -> int:
+        """The excerpt's bytes."""
+        return sum(length for _, length in self.ranges)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The blocks' bytes, one block at a time; from ``kept/`` when the ring moved the
+        segment there since. Raises OSError (FileNotFoundError: the ring deleted it)."""
+        try:
+            handle = open(self.path, "rb")  # noqa: SIM115 (closed below)
+        except FileNotFoundError:
+            if self.path.parent.name == KEPT_DIR:
+                raise
+            handle = open(self.path.parent / KEPT_DIR / self.path.name, "rb")  # noqa: SIM115
+        with handle:
+            for offset, length in self.ranges:
+                handle.seek(offset)
+                block = handle.read(length)
+                if len(block) != length:
+                    raise OSError(f"{self.name} is shorter than when it was scanned")
+                yield block
+
+
 def _scan_segment(path: Path) -> _SegmentScan:
     """Read every block header of one segment (no payload). The scan stops at the first
     damaged header or a block cut short by the end of the file and notes where. Raises
@@ -1028,6 +1063,42 @@ class RecordingReader:
                     offset, reason = scan.damage
                     self.damage = RecordingDamage(scan.name, offset, last_good, reason)
                     return
+
+    def excerpt(self, from_wall_s: float, to_wall_s: float) -> list[ExcerptSegment]:
+        """The blocks holding records of ``[from_wall_s, to_wall_s)`` (epoch seconds; ask a
+        minute early for what a replay warms up on), and the first block of each session
+        they belong to (its session start says which MAC is which node), segment by
+        segment in ring order, kept segments included. Whole blocks, so a little before and
+        after the range comes along. From block headers only; readable blocks before any
+        damage."""
+        scans = self._scan()
+        wanted: set[tuple[int, int]] = set()  # (scan position, block offset)
+        sessions: set[bytes] = set()
+        for position, scan in enumerate(scans):
+            for block in scan.blocks:
+                if block.last_wall_s >= from_wall_s and block.first_wall_s < to_wall_s:
+                    wanted.add((position, block.offset))
+                    sessions.add(block.session)
+        for session in sessions:
+            first = min(
+                (
+                    (block.t_first_s, position, block.offset)
+                    for position, scan in enumerate(scans)
+                    for block in scan.blocks
+                    if block.session == session
+                ),
+            )
+            wanted.add((first[1], first[2]))
+        excerpt = []
+        for position, scan in enumerate(scans):
+            ranges = tuple(
+                (block.offset, BLOCK_HEADER_BYTES + block.payload_bytes)
+                for block in scan.blocks
+                if (position, block.offset) in wanted
+            )
+            if ranges:
+                excerpt.append(ExcerptSegment(scan.name, scan.path, ranges))
+        return excerpt
 
     def _scan(self) -> list[_SegmentScan]:
         try:

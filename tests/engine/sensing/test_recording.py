@@ -555,3 +555,31 @@ def test_a_keep_that_fails_keeps_the_segment_and_says_so(
     rec.close()
     assert segment_files(tmp_path / "kept")  # nothing deleted on a guess
     assert "is locked evidence: database is down" in caplog.text
+
+
+def test_an_excerpt_is_a_valid_recording_of_the_range_and_its_session_start(
+    tmp_path: Path, csi_frames: list[bytes]
+) -> None:
+    rec = recorder(tmp_path / "ring", block_bytes=2048)
+    rec.append_node_event(0.0, "session_start", "", {"macs": {"02:00:00:00:00:01": "n1"}})
+    expected = [
+        (RecordKind.NODE_EVENT, 0.0, "session_start", "", {"macs": {"02:00:00:00:00:01": "n1"}})
+    ]
+    expected += feed(rec, csi_frames, start_s=0.0)  # 0–12.5 s
+    rec.close()
+    reader = RecordingReader(tmp_path / "ring")
+    excerpt = reader.excerpt(ANCHOR + 5.0, ANCHOR + 6.0)
+    assert excerpt
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for segment in excerpt:
+        (copy / segment.name).write_bytes(b"".join(segment.chunks()))
+    whole = sum(p.stat().st_size for p in segment_files(tmp_path / "ring"))
+    assert sum(segment.size for segment in excerpt) < whole / 4  # blocks, not segments
+    again = RecordingReader(copy)
+    assert [as_expected(i) for i in again.records(ANCHOR + 5.0, ANCHOR + 6.0)] == [
+        r for r in expected if ANCHOR + 5.0 <= ANCHOR + r[1] < ANCHOR + 6.0
+    ]
+    assert again.damage is None
+    first = next(iter(again.records()))  # the session's first block came along
+    assert as_expected(first) == expected[0]

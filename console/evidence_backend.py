@@ -106,6 +106,7 @@ class EvidenceBackend:
             now=self._clock.now(),
             cameras=spec.cameras,
             rooms=spec.rooms,
+            sensing_root=self._media_root / "sensing",
             progress=progress,
             cancel=cancel,
         )

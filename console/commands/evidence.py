@@ -105,6 +105,7 @@ def run_export(args: argparse.Namespace, db_url: str) -> int:
             now=datetime.now(UTC),
             cameras=args.cameras,
             rooms=args.rooms,
+            sensing_root=data_dir() / "sensing",
         )
         locked = _record_export(args, store, result)
     except EvidenceError as exc:
@@ -124,15 +125,17 @@ def run_export(args: argparse.Namespace, db_url: str) -> int:
             "snapshots": result.snapshots,
             "bytes": result.bytes,
             "fingerprint": result.fingerprint,
+            "recordings": result.recordings,
         }
         if locked is not None:
             outcome["lock"] = locked.as_json()
         print(json.dumps(outcome))
     else:
+        recorded = f", {result.recordings} sensing-recording segments" if result.recordings else ""
         print(
             f"exported {result.events} events, {result.clips} clips and {result.snapshots} "
-            f"snapshots ({result.bytes / 1e6:.1f} MB) to {result.folder}; signed by key "
-            f"{result.fingerprint[:16]}…"
+            f"snapshots{recorded} ({result.bytes / 1e6:.1f} MB) to {result.folder}; signed by "
+            f"key {result.fingerprint[:16]}…"
         )
         if locked is not None:
             print(_describe_lock(locked))

@@ -127,6 +127,13 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     replay.add_argument(
         "--site", metavar="FILE", help="the site whose room was recorded (default: the demo)"
     )
+    replay.add_argument(
+        "--recording",
+        type=Path,
+        metavar="DIR",
+        help="replay this recording folder (e.g. an evidence export's sensing/SITE/ROOM) "
+        "instead of the room's own",
+    )
     replay.add_argument("--report", type=Path, metavar="FILE", help="write the report as JSON")
     replay.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -389,9 +396,14 @@ def _replay(args: argparse.Namespace) -> int:
     if room is None:
         print(f"{command}: site {printable(site.name)} has no sensing room", file=sys.stderr)
         return exit_codes.SITE
-    directory = sensing_recording_dir(site.name, room.room_id)
+    directory = args.recording or sensing_recording_dir(site.name, room.room_id)
     if not directory.is_dir():
-        print(f"{command}: nothing recorded for this room ({directory})", file=sys.stderr)
+        problem = (
+            f"--recording {directory}: no such folder"
+            if args.recording is not None
+            else f"nothing recorded for this room ({directory})"
+        )
+        print(f"{command}: {printable(problem)}", file=sys.stderr)
         return exit_codes.FAILED
     settings = ReplaySettings(
         motion_threshold=args.motion_threshold, voxel_m=args.cell_size, max_zone=args.zone_cutoff

@@ -1,8 +1,11 @@
 """Evidence export and verification: a time range of what the site recorded, in a folder that
 anyone can check later.
 
-An export holds the clips and snapshots of the chosen cameras in the range, the events of the
-chosen cameras and sensing rooms as ``events.json`` and as a human-readable ``report.html``,
+An export holds the clips and snapshots of the chosen cameras in the range, the chosen rooms'
+sensing recordings over the range (the recording's blocks that cover it and the minute before,
+which a replay warms up on, as segments under ``sensing/<site>/<room>/`` that ``watchfloor sense
+replay --recording`` re-runs), the events of the chosen cameras and sensing rooms as
+``events.json`` and as a human-readable ``report.html``,
 and ``manifest.json``: the SHA-256 and size of every file, the range, the sources, who
 exported it, when, and the software version. ``manifest.sig`` is the Ed25519 signature of
 ``manifest.json`` by this installation's key (generated once, kept in the data dir, readable
@@ -27,7 +30,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +40,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
+from engine.paths import path_safe_name
+from engine.sensing.recording import ExcerptSegment, RecordingReader
+from engine.sensing.replay import DEFAULT_WARMUP_S
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
@@ -93,7 +99,8 @@ def key_fingerprint(public_pem: bytes) -> str:
 @dataclass(frozen=True, slots=True)
 class ExportResult:
     """What :func:`export_evidence` wrote: the folder, its files (with the media), the
-    events, the bytes copied and the signing key's fingerprint."""
+    events, the bytes copied, the signing key's fingerprint and the sensing-recording
+    segments."""
 
     folder: Path
     files: int
@@ -102,6 +109,7 @@ class ExportResult:
     snapshots: int
     bytes: int
     fingerprint: str
+    recordings: int = 0
 
 
 def export_evidence(
@@ -116,11 +124,14 @@ def export_evidence(
     now: datetime,
     cameras: Sequence[str] | None = None,
     rooms: Sequence[str] | None = None,
+    sensing_root: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> ExportResult:
     """Export ``start``–``end`` (UTC) of ``cameras`` (keys) and ``rooms`` (None for both:
-    everything) into ``out_dir``, which must not exist or be empty. Raises
+    everything) into ``out_dir``, which must not exist or be empty. ``sensing_root``: where
+    the rooms' sensing recordings lie (``<data>/sensing``, one folder per site and room);
+    None exports none. Raises
     :class:`EvidenceError` (bad range, destination in use, a missing media file, a full
     disk, ``cancel`` set); then nothing is left at ``out_dir``. ``progress(done, total)``
     is called with the media bytes copied so far after each file (caller's thread)."""
@@ -135,12 +146,14 @@ def export_evidence(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     events, media = _select(store, start, end, cameras, rooms)
+    excerpts = _recording_excerpts(sensing_root, start, end, cameras, rooms)
     partial = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
     try:
         partial.mkdir(parents=True)
         listed: list[dict[str, Any]] = []
         copied = 0
         total = sum(int(row["bytes"] or 0) for row in media)
+        total += sum(segment.size for _, segment in excerpts)
         if progress is not None:
             progress(0, total)
         for row in media:
@@ -161,11 +174,36 @@ def export_evidence(
             row["exported_as"] = target.as_posix()
             if progress is not None:
                 progress(copied, max(total, copied))
+        recordings: list[dict[str, Any]] = []
+        for room_dir, segment in excerpts:
+            if cancel is not None and cancel.is_set():
+                raise EvidenceError("the export was cancelled")
+            target = Path("sensing") / room_dir / segment.name
+            try:
+                digest, size = _write_hashed(segment.chunks(), partial / target)
+            except FileNotFoundError:
+                raise EvidenceError(
+                    f"the sensing recording {room_dir}/{segment.name} was deleted by its ring "
+                    "during the export (lock the range first to keep it)"
+                ) from None
+            copied += size
+            listed.append({"path": target.as_posix(), "sha256": digest, "bytes": size})
+            recordings.append(
+                {
+                    "room": room_dir.rsplit("/", 1)[-1],
+                    "path": target.as_posix(),
+                    "blocks": len(segment.ranges),
+                    "bytes": size,
+                }
+            )
+            if progress is not None:
+                progress(copied, max(total, copied))
         report = {
             "range": {"from": start.isoformat(), "to": end.isoformat()},
             "sources": {"cameras": list(cameras or []), "rooms": list(rooms or [])},
             "events": events,
             "media": media,
+            "recordings": recordings,
         }
         for name, body in (
             ("events.json", json.dumps(report, indent=2, ensure_ascii=False).encode()),
@@ -203,6 +241,7 @@ def export_evidence(
         sum(1 for m in media if m["kind"] != "clip"),
         copied,
         key_fingerprint(public_pem),
+        len(recordings),
     )
 
 
@@ -447,20 +486,51 @@ def _select(
 
 
 def _copy_hashed(source: Path, target: Path) -> tuple[str, int]:
+    try:
+        with source.open("rb") as src:
+            return _write_hashed(iter(lambda: src.read(CHUNK), b""), target)
+    except FileNotFoundError:
+        raise EvidenceError(f"the recorded file {source} is missing") from None
+
+
+def _write_hashed(chunks: Iterable[bytes], target: Path) -> tuple[str, int]:
+    """Write ``chunks`` to ``target`` (flushed to disk), hashing them on the way: the
+    SHA-256 and the size. Raises OSError."""
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
-    try:
-        with source.open("rb") as src, target.open("wb") as dst:
-            while chunk := src.read(CHUNK):
-                digest.update(chunk)
-                dst.write(chunk)
-                size += len(chunk)
-            dst.flush()
-            os.fsync(dst.fileno())
-    except FileNotFoundError:
-        raise EvidenceError(f"the recorded file {source} is missing") from None
+    with target.open("wb") as dst:
+        for chunk in chunks:
+            digest.update(chunk)
+            dst.write(chunk)
+            size += len(chunk)
+        dst.flush()
+        os.fsync(dst.fileno())
     return digest.hexdigest(), size
+
+
+def _recording_excerpts(
+    sensing_root: Path | None,
+    start: datetime,
+    end: datetime,
+    cameras: Sequence[str] | None,
+    rooms: Sequence[str] | None,
+) -> list[tuple[str, ExcerptSegment]]:
+    """The blocks of the chosen rooms' recordings over the range and the warm-up before it,
+    with each room's folder as ``site/room``: every room when neither cameras nor rooms
+    are chosen, none when only cameras are."""
+    if sensing_root is None or (rooms is None and cameras is not None):
+        return []
+    wanted = None if rooms is None else {path_safe_name(room) for room in rooms}
+    found: list[tuple[str, ExcerptSegment]] = []
+    for room_dir in sorted(p for p in sensing_root.glob("*/*") if p.is_dir()):
+        if wanted is not None and room_dir.name not in wanted:
+            continue
+        excerpt = RecordingReader(room_dir).excerpt(
+            start.timestamp() - DEFAULT_WARMUP_S, end.timestamp()
+        )
+        found.extend((f"{room_dir.parent.name}/{room_dir.name}", s) for s in excerpt)
+    return found
 
 
 def _write(path: Path, body: bytes) -> tuple[str, int]:
@@ -502,6 +572,11 @@ def _html(report: dict[str, Any], exporter: str, now: datetime) -> str:
         f"<td><code>{e(m['sha256'])}</code></td></tr>"
         for m in report["media"]
     )
+    recordings = "".join(
+        f"<tr><td>{e(r['room'])}</td><td>{e(r['path'])}</td><td>{r['blocks']}</td>"
+        f"<td>{r['bytes']}</td></tr>"
+        for r in report["recordings"]
+    )
     rng = report["range"]
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>Watchfloor evidence "
@@ -514,5 +589,9 @@ def _html(report: dict[str, Any], exporter: str, now: datetime) -> str:
         f"<th>Source</th><th>Kind</th><th>Person</th><th>Detail</th></tr>{rows}</table>"
         f"<h2>Media ({len(report['media'])})</h2><table border='1'><tr><th>Kind</th>"
         f"<th>Camera</th><th>Start</th><th>File</th><th>SHA-256 when recorded</th></tr>"
-        f"{media}</table></body></html>"
+        f"{media}</table>"
+        f"<h2>Sensing recordings ({len(report['recordings'])})</h2><p>The rooms' raw CSI "
+        "over the range and the minute before it, re-run with <code>watchfloor sense replay "
+        "--recording FOLDER</code>.</p><table border='1'><tr><th>Room</th><th>File</th>"
+        f"<th>Blocks</th><th>Bytes</th></tr>{recordings}</table></body></html>"
     )

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from engine.store import Store
 from engine.store.audit import AuditListRequest
 from tests.actors import ADMIN
 from tests.conftest import REPO
+from tests.engine.sensing.test_replay import live_run  # noqa: F401 - a shared fixture
 
 SECRET = "c0ffee" * 10
 NODE, PEER = "AA:BB:CC:DD:EE:01", "AA:BB:CC:DD:EE:02"
@@ -99,3 +101,19 @@ def test_serve_runs_the_node_server_and_reports_each_node(tmp_path: Path) -> Non
     (node,) = report["nodes"]
     assert node["mac"] == NODE and node["frames_received"] == 1
     assert sum(node["malformed"].values()) == 1
+
+
+def test_replay_reads_the_recording_folder_it_is_given(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
+) -> None:
+    directory, _ = live_run
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    args = ["--db", db, "sense", "replay", "--json", "--recording"]
+    assert main([*args, str(directory)]) == exit_codes.OK
+    report = json.loads(capsys.readouterr().out)
+    assert report["frames"] > 1000 and report["sessions"] == 1  # that folder's frames
+    missing = tmp_path / "nowhere"
+    assert main([*args, str(missing)]) == exit_codes.FAILED
+    assert f"--recording {missing}: no such folder" in capsys.readouterr().err

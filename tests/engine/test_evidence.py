@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,8 +24,12 @@ from engine.history.evidence import (
     signing_key,
     verify_evidence,
 )
+from engine.sensing.recording import RecordingReader
+from engine.sensing.replay import replay_recording
 from engine.store import Store
 from engine.store.models import Event, Media
+from tests.engine.sensing.test_replay import live_run  # noqa: F401 - a shared fixture
+from tests.engine.sensing.test_service import ROOM
 
 
 def short_video(source: Path, target: Path, frames: int = 150) -> Path:
@@ -254,3 +260,70 @@ def test_an_export_reports_progress_and_a_cancelled_one_leaves_nothing(
     store.close()
     assert not (tmp_path / "cancelled").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cancelled")]
+
+
+def test_a_rooms_export_carries_its_sensing_recording_which_replays_the_same(
+    db_url: str,
+    tmp_path: Path,
+    live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
+) -> None:
+    directory, _ = live_run
+    sensing_root = tmp_path / "data" / "sensing"
+    shutil.copytree(directory, sensing_root / "site" / ROOM.room_id)
+    extent = RecordingReader(directory).extent()
+    assert extent is not None
+    start = datetime.fromtimestamp(extent[0] + 5.0, UTC)
+    end = datetime.fromtimestamp(extent[0] + 9.0, UTC)
+    store = Store(db_url)
+    out = tmp_path / "case-lab"
+    try:
+        result = export_evidence(
+            store,
+            start=start,
+            end=end,
+            out_dir=out,
+            media_root=tmp_path / "data",
+            key_dir=tmp_path / "data",
+            exporter="account:ian",
+            now=datetime.now(UTC),
+            rooms=[ROOM.room_id],
+            sensing_root=sensing_root,
+        )
+        cameras_only = export_evidence(
+            store,
+            start=start,
+            end=end,
+            out_dir=tmp_path / "case-gate",
+            media_root=tmp_path / "data",
+            key_dir=tmp_path / "data",
+            exporter="account:ian",
+            now=datetime.now(UTC),
+            cameras=["gate"],
+            sensing_root=sensing_root,
+        )
+    finally:
+        store.close()
+    assert cameras_only.recordings == 0
+    assert result.recordings >= 1
+    manifest = json.loads((out / MANIFEST).read_text())
+    segments = [f for f in manifest["files"] if f["path"].startswith("sensing/")]
+    assert len(segments) == result.recordings
+    assert all(f["path"].startswith(f"sensing/site/{ROOM.room_id}/seg-") for f in segments)
+    report = json.loads((out / "events.json").read_text())
+    assert [r["path"] for r in report["recordings"]] == [f["path"] for f in segments]
+    assert verify_evidence(out).ok
+
+    # The exported recording re-runs the range as the room's own does.
+    exported = out / "sensing" / "site" / ROOM.room_id
+    window = {"from_wall_s": start.timestamp(), "to_wall_s": end.timestamp()}
+    original = replay_recording(directory, ROOM, **window)
+    again = replay_recording(exported, ROOM, **window)
+    assert again.stopped_at is None and again.frames == original.frames > 0
+    assert again.blobs == original.blobs and again.events == original.events
+
+    # One byte of a segment changed: verify names it.
+    path = out / segments[0]["path"]
+    body = bytearray(path.read_bytes())
+    body[len(body) // 2] ^= 0x01
+    path.write_bytes(bytes(body))
+    assert verify_evidence(out).altered == (segments[0]["path"],)

@@ -2,7 +2,7 @@
 :mod:`benchmarks.event_queries` makes them) plus alerts, incidents and bookmarks, the p95 time
 of a timeline range query for a visible window of 1 minute, 1 hour, 1 day, 1 week and 1 month
 (1400 px wide, every lane; density bars of 5 minutes and wider read ``event_rollup``, the per-
-source counts per 5 minutes and per hour that triggers keep), on SQLite and (given ``--db
+source counts per 5 minutes, 30 minutes and hour that triggers keep), on SQLite and (given ``--db
 postgresql+psycopg://…`` or ``WATCHFLOOR_TEST_PG_URL``) PostgreSQL; and the scrubbing redraw
 rate of the real :class:`~widgets.timeline.TimelinePane` (offscreen, 1400 px wide, a dense slice
 loaded): the cursor moved as a drag moves it and the canvas repainted, frame after frame.

@@ -18,12 +18,13 @@ index), the markers (one statement for all camera lanes, one for sensing lanes, 
 alerts, incidents and bookmarks; each event's covering clip found by one probe of
 ``ix_media_camera_span``), and the counts of the busy lanes.
 
-Counts come from ``event_rollup`` (the events per source per 5 minutes and per hour, kept by
-triggers) when a rollup span divides the bucket, as it does for every bucket of 5 minutes
+Counts come from ``event_rollup`` (the events per source per 5 minutes, 30 minutes and hour,
+kept by triggers) when a rollup span divides the bucket, as it does for every bucket of 5 minutes
 and more (windows of about a day and wider at 1400 px): the whole rollup buckets inside the
 window are summed per bar in SQL, and the two ragged ends are made up from the narrower span
 and, under five minutes, counted from the index, so the bars are exact. A month of
-1,000,000 events reads about 6,000 hourly rows instead of a million index entries. Narrower
+1,000,000 events reads about 6,000 hourly rows instead of a million index entries; a week,
+about 2,700 half-hourly ones. Narrower
 buckets, and the alerts, incidents and bookmarks lanes, are counted as one correlated
 ``count(*)`` per lane and bucket over the lane's ``(…, ts, id)`` index, the buckets
 numbered by a recursive CTE: a range count walks only index entries and needs neither a

@@ -135,7 +135,7 @@ class EventRollup(Base):
     :data:`ROLLUP_SPANS_S`: what the timeline's wide windows draw their density bars from
     instead of counting a million index entries.
 
-    Kept by database triggers on ``events`` (revision 0015), so every write path keeps it
+    Kept by database triggers on ``events`` (revisions 0015, 0016), so every write path keeps it
     (the store writer, bulk loads, retention's purge, a camera's removal setting its events'
     camera to NULL) in the same transaction as the rows. A camera's events are counted under
     its ``camera_id`` with ``source`` ``''``; events without a camera under ``camera_id`` 0
@@ -144,7 +144,8 @@ class EventRollup(Base):
     (SQLite: a WITHOUT ROWID table, the rows stored in key order).
 
     SQLite's ``batch_alter_table`` copies a table and drops its triggers: a later revision
-    that alters ``events`` that way must create them again (``create_triggers`` of 0015).
+    that alters ``events`` that way must create them again (``create_triggers`` of 0015,
+    with the spans of :data:`ROLLUP_SPANS_S`).
     """
 
     __tablename__ = "event_rollup"
@@ -159,7 +160,7 @@ class EventRollup(Base):
 
 # The rollup's bucket spans, widest first: each divides the next wider one, and together they
 # divide every density bucket of 5 minutes and more (10, 15, 30 min; 1, 2, 3, 6, 12 h; days).
-ROLLUP_SPANS_S: tuple[int, ...] = (3600, 300)
+ROLLUP_SPANS_S: tuple[int, ...] = (3600, 1800, 300)
 
 
 class Media(Base):

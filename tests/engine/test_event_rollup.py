@@ -1,8 +1,8 @@
-"""``event_rollup``: the per-source counts per 5 minutes and per hour that the timeline's wide
-windows read, kept by triggers on ``events``. Checked against the events themselves after
-every way the engine (and a bulk load) writes them, on SQLite and PostgreSQL, and through
-the timeline: density bars read from the rollup equal the rows bucketed here, for windows
-whose ends cut through hours and 5-minute buckets."""
+"""``event_rollup``: the per-source counts per 5 minutes, 30 minutes and hour that the
+timeline's wide windows read, kept by triggers on ``events``. Checked against the events
+themselves after every way the engine (and a bulk load) writes them, on SQLite and
+PostgreSQL, and through the timeline: density bars read from the rollup equal the rows
+bucketed here, for windows whose ends cut through hours and 5-minute buckets."""
 
 from __future__ import annotations
 
@@ -147,6 +147,7 @@ def test_the_migration_counts_the_events_stored_before_it(db_url: str) -> None:
         (2 * 86400, 1400, -1234.5),  # 5-minute bars (rollup span 300)
         (3 * 86400, 300, 917.25),  # 1-hour bars (span 3600), ends cut by 5-min and raw
         (86400, 480, 3599.999),  # 15-minute bars (span 300)
+        (7 * 86400, 1400, 1799.5),  # 30-minute bars (span 1800), ends cut by 5-min and raw
         (4 * 86400 + 77, 200, -1.0),  # 12-hour bars
     ],
 )
@@ -199,6 +200,7 @@ def test_wide_windows_read_the_rollup_and_count_exactly(
 def test_the_rollup_is_not_used_for_buckets_it_does_not_divide() -> None:
     assert rollup_span(300.0) == 300
     assert rollup_span(900.0) == 300
+    assert rollup_span(1800.0) == 1800
     assert rollup_span(7200.0) == 3600
     assert rollup_span(86400.0) == 3600
     assert rollup_span(120.0) is None

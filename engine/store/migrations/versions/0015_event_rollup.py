@@ -38,18 +38,18 @@ def _key_sql(row: str, epoch: str, span: int) -> str:
     )
 
 
-def _add_sql(epoch: str) -> str:
+def _add_sql(epoch: str, spans: tuple[int, ...]) -> str:
     return " ".join(
         "INSERT INTO event_rollup (camera_id, source, span_s, bucket, n) "
         f"VALUES ({_key_sql('NEW', epoch, span)}, 1) "
         "ON CONFLICT (camera_id, source, span_s, bucket) DO UPDATE SET n = event_rollup.n + 1;"
-        for span in SPANS_S
+        for span in spans
     )
 
 
-def _remove_sql(epoch: str) -> str:
+def _remove_sql(epoch: str, spans: tuple[int, ...]) -> str:
     statements = []
-    for span in SPANS_S:
+    for span in spans:
         where = (
             "camera_id = coalesce(OLD.camera_id, 0) "
             "AND source = CASE WHEN OLD.camera_id IS NULL THEN OLD.source ELSE '' END "
@@ -68,11 +68,11 @@ def _backfill_sql(epoch: str) -> str:
     )
 
 
-def create_triggers(dialect: str) -> None:
-    """The triggers that keep ``event_rollup`` (a later revision that rebuilds ``events``
-    on SQLite calls this again)."""
+def create_triggers(dialect: str, spans: tuple[int, ...] = SPANS_S) -> None:
+    """The triggers that keep ``event_rollup`` for ``spans`` (a later revision that
+    rebuilds ``events`` on SQLite, or changes the spans, calls this again)."""
     if dialect == "sqlite":
-        add, remove = _add_sql(_SQLITE_EPOCH), _remove_sql(_SQLITE_EPOCH)
+        add, remove = _add_sql(_SQLITE_EPOCH, spans), _remove_sql(_SQLITE_EPOCH, spans)
         op.execute(f"CREATE TRIGGER events_rollup_insert AFTER INSERT ON events BEGIN {add} END")
         op.execute(f"CREATE TRIGGER events_rollup_delete AFTER DELETE ON events BEGIN {remove} END")
         op.execute(
@@ -80,7 +80,7 @@ def create_triggers(dialect: str) -> None:
             f"BEGIN {remove} {add} END"
         )
         return
-    add, remove = _add_sql(_PG_EPOCH), _remove_sql(_PG_EPOCH)
+    add, remove = _add_sql(_PG_EPOCH, spans), _remove_sql(_PG_EPOCH, spans)
     op.execute(
         "CREATE FUNCTION events_rollup() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
         f"IF TG_OP IN ('DELETE', 'UPDATE') THEN {remove} END IF; "
@@ -112,11 +112,16 @@ def upgrade() -> None:
     create_triggers(dialect)
 
 
-def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
+def drop_triggers(dialect: str) -> None:
+    """Drop what :func:`create_triggers` made."""
+    if dialect == "sqlite":
         for name in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS events_rollup_{name}")
     else:
         op.execute("DROP TRIGGER IF EXISTS events_rollup ON events")
         op.execute("DROP FUNCTION IF EXISTS events_rollup()")
+
+
+def downgrade() -> None:
+    drop_triggers(op.get_bind().dialect.name)
     op.drop_table("event_rollup")

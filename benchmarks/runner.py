@@ -21,6 +21,7 @@ from benchmarks import (
     evidence,
     faces,
     four_cameras,
+    gesture_dtw,
     incident_generator,
     incidents,
     people_quality,
@@ -66,6 +67,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "chat": chat.run,
     "evidence": evidence.run,
     "timeline": timeline.run,
+    "gesture_dtw": gesture_dtw.run,
 }
 
 

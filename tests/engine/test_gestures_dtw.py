@@ -1,0 +1,152 @@
+"""Gesture sequences and their matching: normalisation (translation, scale, mirror), the
+banded DTW and its LB_Keogh bound, confidence calibrated on a gesture's own examples, and
+bad input named. The poses are drawn here from a standing skeleton whose arm joints move
+along known paths, so which gesture each sequence is, is known exactly."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from engine.gestures.dtw import (
+    GestureMatcher,
+    GestureTemplateError,
+    dtw_distances,
+    envelopes,
+    lb_keogh,
+)
+from engine.gestures.sequence import (
+    LANDMARKS,
+    LEFT_HIP,
+    LEFT_SHOULDER,
+    RIGHT_HIP,
+    RIGHT_SHOULDER,
+    LandmarkError,
+    mirror,
+    normalise,
+)
+
+R_ELBOW, R_WRIST, L_ELBOW, L_WRIST = 14, 16, 13, 15
+
+
+def standing(rng: np.random.Generator) -> np.ndarray:
+    """A standing person, 1 unit from hips to shoulders, hips at the origin (y up is -)."""
+    pose = rng.normal(0.0, 0.02, (LANDMARKS, 2))
+    pose[:, 1] -= 1.2  # the head's landmarks above the shoulders
+    pose[LEFT_SHOULDER], pose[RIGHT_SHOULDER] = (0.25, -1.0), (-0.25, -1.0)
+    pose[LEFT_HIP], pose[RIGHT_HIP] = (0.15, 0.0), (-0.15, 0.0)
+    pose[L_ELBOW], pose[L_WRIST] = (0.3, -0.55), (0.3, -0.1)
+    pose[R_ELBOW], pose[R_WRIST] = (-0.3, -0.55), (-0.3, -0.1)
+    for knee_ankle, x in (((25, 27), 0.15), ((26, 28), -0.15)):
+        pose[knee_ankle[0]], pose[knee_ankle[1]] = (x, 0.5), (x, 1.0)
+    return pose
+
+
+def motion(kind: str, seed: int, frames: int = 30, warp: float = 1.0) -> np.ndarray:
+    """``kind`` performed once over ``frames`` frames, its timing bent by ``warp`` (1: even),
+    with a little jitter, somewhere in the image at some size."""
+    rng = np.random.default_rng(seed)
+    base = standing(rng)
+    phases = np.linspace(0.0, 1.0, frames) ** warp
+    sequence = np.repeat(base[None], frames, axis=0)
+    for f, p in enumerate(phases):
+        if kind == "wave":  # right hand up, swinging side to side twice
+            sequence[f, R_ELBOW] = (-0.45, -1.1)
+            sequence[f, R_WRIST] = (-0.45 + 0.3 * math.sin(4 * math.pi * p), -1.6)
+        elif kind == "raise":  # right arm lifted from the side to straight up
+            angle = math.pi * p
+            sequence[f, R_ELBOW] = (-0.3 - 0.3 * math.sin(angle) * 0.5, -0.55 - 0.5 * p)
+            sequence[f, R_WRIST] = (-0.3 - 0.2 * math.sin(angle), -0.1 - 1.7 * p)
+        elif kind == "squat":  # everything above the knees goes down and back up
+            depth = 0.5 * math.sin(math.pi * p)
+            sequence[f, :25, 1] += depth
+        elif kind == "still":
+            pass
+        else:
+            raise AssertionError(kind)
+    sequence += rng.normal(0.0, 0.015, sequence.shape)
+    scale, shift = rng.uniform(40, 400), rng.uniform(0, 1000, 2)
+    return sequence * scale + shift
+
+
+def matcher(mirror_invariant: bool = False) -> GestureMatcher:
+    examples = {
+        kind: [normalise(motion(kind, seed, warp=w)) for seed, w in ((1, 1.0), (2, 0.8), (3, 1.25))]
+        for kind in ("wave", "raise", "squat")
+    }
+    return GestureMatcher(examples, mirror_invariant=mirror_invariant)
+
+
+def test_normalising_removes_where_the_person_stands_and_how_large_they_are() -> None:
+    frames = motion("wave", 7)
+    moved = frames * 3.0 + np.array([250.0, -40.0])
+    assert np.allclose(normalise(frames), normalise(moved), atol=1e-5)
+    same = normalise(frames)
+    hips = (same[:, LEFT_HIP] + same[:, RIGHT_HIP]) / 2
+    assert np.allclose(hips, 0.0, atol=1e-5)
+    assert normalise(motion("wave", 7, frames=45)).shape == (30, LANDMARKS, 2)  # resampled
+
+
+def test_bad_sequences_are_named() -> None:
+    with pytest.raises(
+        LandmarkError, match=r"expected shape \(frames, 33, 2 or 3\), got \(30, 17, 2\)"
+    ):
+        normalise(np.zeros((30, 17, 2)))
+    broken = motion("wave", 1)
+    broken[12, 5, 0] = np.nan
+    with pytest.raises(LandmarkError, match="frame 12 has a missing landmark"):
+        normalise(broken)
+    with pytest.raises(LandmarkError, match="no torso"):
+        normalise(np.zeros((30, LANDMARKS, 2)))
+
+
+def test_lb_keogh_never_exceeds_the_banded_dtw_distance() -> None:
+    rng = np.random.default_rng(4)
+    templates = rng.normal(0, 1, (40, 30, 12)).cumsum(axis=1).astype(np.float32)
+    lower, upper = envelopes(templates, 3)
+    for _ in range(20):
+        query = rng.normal(0, 1, (30, 12)).cumsum(axis=0).astype(np.float32)
+        assert np.all(lb_keogh(query, lower, upper) <= dtw_distances(query, templates, 3) + 1e-9)
+
+
+def test_dtw_absorbs_a_change_of_pace_within_the_band_only() -> None:
+    t = np.linspace(0, 1, 30)
+    even = np.sin(2 * np.pi * t)[:, None].astype(np.float32)
+    late = np.sin(2 * np.pi * np.clip(t - 2 / 29, 0, 1))[:, None].astype(np.float32)
+    far = np.sin(2 * np.pi * np.clip(t - 8 / 29, 0, 1))[:, None].astype(np.float32)
+    assert dtw_distances(even, even[None], 3)[0] == 0.0
+    euclidean = float(np.abs(even - late).sum())
+    assert dtw_distances(late, even[None], 3)[0] < 0.3 * euclidean  # two frames: absorbed
+    assert dtw_distances(far, even[None], 3)[0] > dtw_distances(far, even[None], 10)[0]
+
+
+def test_a_taught_gesture_is_recognised_and_other_motions_are_not() -> None:
+    taught = matcher()
+    for kind in ("wave", "raise", "squat"):
+        for seed, warp in ((11, 1.0), (12, 0.7), (13, 1.4)):  # held out, other paces
+            found = taught.match(normalise(motion(kind, seed, warp=warp)))
+            assert found is not None and found.gesture == kind, (kind, seed)
+            assert found.confidence >= 0.7
+    assert taught.match(normalise(motion("still", 21))) is None
+    # Most templates are pruned by their bound for a clear match.
+    clear = taught.match(normalise(motion("squat", 14)))
+    assert clear is not None and clear.pruned >= 4
+
+
+def test_a_mirrored_wave_matches_only_a_mirror_invariant_matcher() -> None:
+    left_wave = mirror(normalise(motion("wave", 31)))
+    assert matcher().match(left_wave) is None or matcher().match(left_wave).gesture != "wave"
+    found = matcher(mirror_invariant=True).match(left_wave)
+    assert found is not None and found.gesture == "wave"
+
+
+def test_templates_that_cannot_be_calibrated_are_refused() -> None:
+    one = normalise(motion("wave", 1))
+    with pytest.raises(GestureTemplateError, match="'wave': 1 example"):
+        GestureMatcher({"wave": [one]})
+    with pytest.raises(GestureTemplateError, match="'wave': its examples are identical"):
+        GestureMatcher({"wave": [one, one.copy()]})
+    with pytest.raises(GestureTemplateError, match="shape"):
+        matcher().match(normalise(motion("wave", 1))[:, :, :1].copy())

@@ -20,13 +20,12 @@ from engine.clock import REAL_CLOCK
 from engine.frames import Frame
 from engine.history.query_service import QueryService
 from engine.history.replay import ReplayPlan, SensingComparison, SensingTimeline
-from engine.sensing.recording import RecordingReader
 from engine.sensing.replay import ReplaySettings
 from engine.store import Store
 from tests.engine.sensing.test_replay import live_run  # noqa: F401 - a shared fixture
 from tests.engine.sensing.test_service import ROOM
 from tests.engine.test_history_events import seed_clip, seed_events, seed_site
-from tests.engine.test_replay import frame_number, write_clip
+from tests.engine.test_replay import frame_number, recorded_range, write_clip
 from widgets.camera_grid import CameraGrid
 from widgets.camera_tile import CameraTile
 from widgets.replay_bar import MessageLevel, ReplayBar
@@ -198,10 +197,7 @@ def test_the_sensing_pane_shows_the_replayed_room(
     live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
 ) -> None:
     directory, _ = live_run
-    extent = RecordingReader(directory).extent()
-    assert extent is not None
-    start = datetime.fromtimestamp(extent[0], UTC)
-    end = datetime.fromtimestamp(extent[1], UTC)
+    start, end = recorded_range(directory)
     grid, bar = console_parts(qtbot)
     pane = SensingPane()
     qtbot.addWidget(pane)
@@ -272,10 +268,7 @@ def test_the_rerun_dialog_compares_with_progress_lists_blobs_and_cancels(
     from widgets.sensing_compare import MATCHED, ONLY_ROOM
 
     directory, _ = live_run
-    extent = RecordingReader(directory).extent()
-    assert extent is not None
-    start = datetime.fromtimestamp(extent[0], UTC)
-    end = datetime.fromtimestamp(extent[1], UTC)
+    start, end = recorded_range(directory)
     grid, bar = console_parts(qtbot)
     pane = SensingPane()
     qtbot.addWidget(pane)

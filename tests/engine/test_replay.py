@@ -339,16 +339,20 @@ def test_a_plan_with_nothing_missing_says_nothing(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------- sensing
 
 
+def recorded_range(directory: Path) -> tuple[datetime, datetime]:
+    """The first and last record's wall times (UTC) of a sensing recording."""
+    extent = RecordingReader(directory).extent()
+    assert extent is not None
+    return datetime.fromtimestamp(extent[0], UTC), datetime.fromtimestamp(extent[1], UTC)
+
+
 def test_a_sensing_timeline_hands_out_the_3d_snapshot_of_each_moment(
     live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
 ) -> None:
     directory, _ = live_run
-    extent = RecordingReader(directory).extent()
-    assert extent is not None
-    start = datetime.fromtimestamp(extent[0], UTC)
-    end = datetime.fromtimestamp(extent[1], UTC)
+    start, end = recorded_range(directory)
     timeline = SensingReplayRequest(directory, ROOM, start, end).run()
-    span_s = extent[1] - extent[0]
+    span_s = (end - start).total_seconds()
     assert abs(len(timeline) - span_s / 0.5) <= 3  # one per half second
     assert timeline.times == sorted(timeline.times)
     assert timeline.at(start - timedelta(seconds=1)) is None
@@ -409,10 +413,7 @@ def test_compare_sensing_with_another_motion_threshold_finds_other_blobs(
     live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
 ) -> None:
     directory, _ = live_run
-    extent = RecordingReader(directory).extent()
-    assert extent is not None
-    start = datetime.fromtimestamp(extent[0], UTC)
-    end = datetime.fromtimestamp(extent[1], UTC)
+    start, end = recorded_range(directory)
     same = compare_sensing(directory, ROOM, start, end, ReplaySettings())
     assert same.counts["baseline"] > 0
     assert same.counts["matched"] == same.counts["baseline"] == same.counts["other"]
@@ -428,10 +429,7 @@ def test_compare_sensing_reports_progress_over_both_replays_and_can_be_cancelled
     live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
 ) -> None:
     directory, _ = live_run
-    extent = RecordingReader(directory).extent()
-    assert extent is not None
-    start = datetime.fromtimestamp(extent[0], UTC)
-    end = datetime.fromtimestamp(extent[1], UTC)
+    start, end = recorded_range(directory)
     fractions: list[float] = []
     compare_sensing(directory, ROOM, start, end, ReplaySettings(), progress=fractions.append)
     # The first replay ends at one half, the second at the whole (a replay this short
@@ -449,10 +447,7 @@ def test_a_replayed_blob_is_explained_from_its_replayed_tick(
     live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
 ) -> None:
     directory, _ = live_run
-    extent = RecordingReader(directory).extent()
-    assert extent is not None
-    start = datetime.fromtimestamp(extent[0], UTC)
-    end = datetime.fromtimestamp(extent[1], UTC)
+    start, end = recorded_range(directory)
     timeline = SensingReplayRequest(directory, ROOM, start, end).run()
     index = next(i for i in range(len(timeline)) if timeline.snapshot(i).blobs)
     blob = timeline.snapshot(index).blobs[0]

@@ -354,6 +354,18 @@ def kept_segments(directory: Path) -> list[KeptSegment]:
     return found
 
 
+def _open_segment(path: Path) -> BinaryIO:
+    """Open a segment scanned at ``path`` for reading; from ``kept/`` when an evidence lock
+    moved it out of the ring since (same bytes). Raises OSError (FileNotFoundError: the
+    ring deleted it)."""
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        if path.parent.name == KEPT_DIR:
+            raise
+        return open(path.parent / KEPT_DIR / path.name, "rb")
+
+
 @dataclass(frozen=True, slots=True)
 class ExcerptSegment:
     """The blocks of one segment that an excerpt of a recording takes: the segment's file
@@ -374,13 +386,7 @@ class ExcerptSegment:
     def chunks(self) -> Iterator[bytes]:
         """The blocks' bytes, one block at a time; from ``kept/`` when the ring moved the
         segment there since. Raises OSError (FileNotFoundError: the ring deleted it)."""
-        try:
-            handle = open(self.path, "rb")  # noqa: SIM115 (closed below)
-        except FileNotFoundError:
-            if self.path.parent.name == KEPT_DIR:
-                raise
-            handle = open(self.path.parent / KEPT_DIR / self.path.name, "rb")  # noqa: SIM115
-        with handle:
+        with _open_segment(self.path) as handle:
             for offset, length in self.ranges:
                 handle.seek(offset)
                 block = handle.read(length)
@@ -1138,15 +1144,8 @@ class _BlockReader:
         self.problem: str | None = None
 
     def _read_payload(self) -> bytes:
-        path, header = self.scan.path, self.header
-        try:
-            f = open(path, "rb")  # noqa: SIM115 (closed below)
-        except FileNotFoundError:
-            if path.parent.name == KEPT_DIR:
-                raise
-            # An evidence lock kept it: moved out of the ring since the scan, same bytes.
-            f = open(path.parent / KEPT_DIR / path.name, "rb")  # noqa: SIM115
-        with f:
+        header = self.header
+        with _open_segment(self.scan.path) as f:
             f.seek(header.offset + BLOCK_HEADER_BYTES)
             return f.read(header.payload_bytes)
 

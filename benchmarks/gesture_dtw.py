@@ -73,7 +73,7 @@ def run() -> dict[str, Any]:
         figures[f"{name}_ms"] = round(statistics.median(cpu), 3)
         figures[f"{name}_wall_ms"] = round(statistics.median(wall), 3)
     # The pruned share at 0.7, counted on every query (a match or not).
-    reach = matcher.scales[matcher.labels] * np.log(1 / 0.7)
+    reach = matcher.reach(0.7)
     shares = [
         float((lb_keogh(_features(q), matcher.lower, matcher.upper) > reach).mean())
         for q in queries

@@ -223,6 +223,14 @@ class GestureMatcher:
         scale = self.scales[self.gestures.index(gesture)]
         return math.exp(-distance / scale)
 
+    def reach(self, min_confidence: float) -> npt.NDArray[np.float64]:
+        """Per template, the DTW distance beyond which its gesture cannot reach
+        ``min_confidence`` (what LB_Keogh prunes against)."""
+        result: npt.NDArray[np.float64] = self.scales[self.labels] * math.log(
+            1.0 / max(min_confidence, 1e-12)
+        )
+        return result
+
     def match(
         self, sequence: Landmarks, min_confidence: float = MATCH_CONFIDENCE
     ) -> GestureMatch | None:
@@ -234,9 +242,7 @@ class GestureMatcher:
             )
         query = sequence.reshape(sequence.shape[0], -1).astype(np.float64)
         bounds = lb_keogh(query, self.lower, self.upper)
-        # Beyond this distance a template's gesture cannot reach min_confidence.
-        reach = self.scales[self.labels] * math.log(1.0 / max(min_confidence, 1e-12))
-        candidates = np.flatnonzero(bounds <= reach)
+        candidates = np.flatnonzero(bounds <= self.reach(min_confidence))
         pruned = len(self.labels) - len(candidates)
         if candidates.size == 0:
             return None

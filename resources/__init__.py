@@ -20,3 +20,9 @@ def yolov3_tiny_onnx(width: int, height: int) -> Path:
 
 
 YOLOV3_TINY_ONNX = {size: yolov3_tiny_onnx(*size) for size in YOLOV3_TINY_SIZES}
+
+
+# Body pose for gestures: MediaPipe's Pose Landmarker bundle (Apache-2.0, notice beside it),
+# shipped in git because the mediapipe wheel carries no models; bundled by build.spec.
+POSE_LANDMARKER_TASK = MODELS_DIR / "pose_landmarker.task"
+POSE_LANDMARKER_NOTICE = MODELS_DIR / "POSE_LANDMARKER_NOTICE.md"

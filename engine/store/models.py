@@ -204,6 +204,7 @@ class Setting(Base):
 import engine.store.account_models  # noqa: E402
 import engine.store.alert_models  # noqa: E402
 import engine.store.audit_models  # noqa: E402
+import engine.store.gesture_models  # noqa: E402
 import engine.store.history_models  # noqa: E402
 import engine.store.incident_models  # noqa: E402
 import engine.store.person_models  # noqa: E402, F401

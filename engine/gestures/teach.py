@@ -67,7 +67,7 @@ class PoseSeries:
         """Per frame: a pose was found and its upper body is in view."""
         seen = np.isfinite(self.landmarks).all(axis=(1, 2))
         visible = (self.visibility[:, UPPER_BODY] >= MIN_VISIBLE).all(axis=1)
-        result: npt.NDArray[np.bool_] = seen & visible
+        result: npt.NDArray[np.bool_] = np.logical_and(seen, visible)
         return result
 
 

@@ -27,6 +27,7 @@ ENGINE_THREAD_PREFIXES = (
     "clip-writer-",
     "clip-encoder-",
     "face-worker",
+    "gesture-worker",
     "sensing-server",
     "sensing-sim",
     "sensing-fusion",

@@ -16,6 +16,7 @@ context manager) when done.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ POSE_MARGIN: Final = 0.25  # crop this fraction of the box's size beyond each si
 MIN_CROP_PX: Final = 256  # crops shorter than this are upscaled to it (the landmark model's input)
 MIN_BOX_PX: Final = 8  # a box narrower or shorter than this holds no body to look at
 MIN_POSE_CONFIDENCE: Final = 0.5  # MediaPipe's detection, presence and tracking thresholds
+NEW_PERSON_GAP_MS: Final = 10_000  # smoothing over a gap this long keeps nothing of before
 
 
 class PixelBox(Protocol):
@@ -86,7 +88,9 @@ class PoseEstimator:
     ) -> None:
         self.model = model
         self.video = video
-        self._last_ms = -1
+        self._last_ms = -1  # the last video timestamp given to MediaPipe (ms)
+        self._offset_ms = 0  # added to frame times: moved on for each new person followed
+        self._new_person = False
         self._mp: Any = None
         self._landmarker: Any = None
         if not model.is_file():
@@ -131,7 +135,7 @@ class PoseEstimator:
                 f"image: expected a BGR uint8 array (height, width, 3), got {image.dtype} "
                 f"{image.shape}"
             )
-        left, top, crop = self._crop(image, box)
+        (left, top), crop = crop_around(image, box)
         crop_h, crop_w = crop.shape[:2]
         cv2 = import_cv2()
         if crop_h < MIN_CROP_PX:
@@ -142,8 +146,14 @@ class PoseEstimator:
         if self.video:
             if at_s is None:
                 raise PoseInputError("at_s: a video pose estimator needs the frame's time")
-            at_ms = max(round(at_s * 1000.0), self._last_ms + 1)
-            self._last_ms = at_ms
+            at_ms = round(at_s * 1000.0) + self._offset_ms
+            # MediaPipe needs increasing times; a new person starts well after the last
+            # one so that its landmark smoothing does not blend the two.
+            floor = self._last_ms + (NEW_PERSON_GAP_MS if self._new_person else 1)
+            if at_ms < floor:
+                self._offset_ms += floor - at_ms
+                at_ms = floor
+            self._last_ms, self._new_person = at_ms, False
             result = self._landmarker.detect_for_video(picture, at_ms)
         else:
             result = self._landmarker.detect(picture)
@@ -163,32 +173,11 @@ class PoseEstimator:
             return None
         return Pose(landmarks, raw[:, 3].astype(np.float32))
 
-    @staticmethod
-    def _crop(image: Image, box: PixelBox | None) -> tuple[int, int, Image]:
-        """(left, top, pixels) of ``box`` grown by :data:`POSE_MARGIN` and clipped to the
-        image; :class:`PoseInputError` for a box with no pixels in the image."""
-        height, width = image.shape[:2]
-        if box is None:
-            if height < MIN_BOX_PX or width < MIN_BOX_PX:
-                raise PoseInputError(f"image: {width}×{height} px is too small for a body")
-            return 0, 0, image
-        values = (box.x, box.y, box.w, box.h)
-        if not all(np.isfinite(values)) or box.w < MIN_BOX_PX or box.h < MIN_BOX_PX:
-            raise PoseInputError(
-                f"box: expected at least {MIN_BOX_PX}×{MIN_BOX_PX} px, got {box.w:g}×{box.h:g} "
-                f"at ({box.x:g}, {box.y:g})"
-            )
-        x0 = max(0, round(box.x - POSE_MARGIN * box.w))
-        y0 = max(0, round(box.y - POSE_MARGIN * box.h))
-        x1 = min(width, round(box.x + (1 + POSE_MARGIN) * box.w))
-        y1 = min(height, round(box.y + (1 + POSE_MARGIN) * box.h))
-        x, y, w, h = x0, y0, x1 - x0, y1 - y0
-        if w < MIN_BOX_PX or h < MIN_BOX_PX:
-            raise PoseInputError(
-                f"box: ({box.x:g}, {box.y:g}) {box.w:g}×{box.h:g} px is outside the "
-                f"{width}×{height} image"
-            )
-        return x, y, image[y : y + h, x : x + w]
+    def follow_new_person(self) -> None:
+        """A video estimator's next crop shows someone else (its landmarker is reused for
+        another track): their poses are not smoothed with the previous person's. If the
+        previous pose's region holds no body, MediaPipe searches the crop again."""
+        self._new_person = True
 
     def close(self) -> None:
         """Release the landmarker (its native graph and threads). Idempotent."""
@@ -206,3 +195,30 @@ class PoseEstimator:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def crop_around(image: Image, box: PixelBox | None) -> tuple[tuple[int, int], Image]:
+    """((left, top), pixels) of ``box`` grown by :data:`POSE_MARGIN` on each side and
+    clipped to ``image`` (a view, not a copy; the whole image for None).
+    :class:`PoseInputError` for a box with no room for a body in the image."""
+    height, width = image.shape[:2]
+    if box is None:
+        if height < MIN_BOX_PX or width < MIN_BOX_PX:
+            raise PoseInputError(f"image: {width}×{height} px is too small for a body")
+        return (0, 0), image
+    values = (box.x, box.y, box.w, box.h)
+    if not all(math.isfinite(v) for v in values) or box.w < MIN_BOX_PX or box.h < MIN_BOX_PX:
+        raise PoseInputError(
+            f"box: expected at least {MIN_BOX_PX}×{MIN_BOX_PX} px, got {box.w:g}×{box.h:g} "
+            f"at ({box.x:g}, {box.y:g})"
+        )
+    x0 = max(0, round(box.x - POSE_MARGIN * box.w))
+    y0 = max(0, round(box.y - POSE_MARGIN * box.h))
+    x1 = min(width, round(box.x + (1 + POSE_MARGIN) * box.w))
+    y1 = min(height, round(box.y + (1 + POSE_MARGIN) * box.h))
+    if x1 - x0 < MIN_BOX_PX or y1 - y0 < MIN_BOX_PX:
+        raise PoseInputError(
+            f"box: ({box.x:g}, {box.y:g}) {box.w:g}×{box.h:g} px is outside the "
+            f"{width}×{height} image"
+        )
+    return (x0, y0), image[y0:y1, x0:x1]

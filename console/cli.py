@@ -29,6 +29,7 @@ from console.commands import (
     emit_report,
     evidence,
     faces,
+    gestures,
     incidents,
     people,
     retention,
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_parser(sub, [db_option])
     retention.add_parser(sub, [db_option])
     faces.add_parser(sub, [db_option])
+    gestures.add_parser(sub, [db_option])
     people.add_parser(sub, [db_option])
     settings.add_parser(sub, [db_option])
     audit.add_parser(sub, [db_option])
@@ -173,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             return retention.run(args, db_url)
         if args.command == "faces":
             return faces.run(args, db_url)
+        if args.command == "gestures":
+            return gestures.run(args, db_url)
         if args.command == "people":
             return people.run(args, db_url)
         if args.command == "settings":

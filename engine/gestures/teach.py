@@ -33,7 +33,7 @@ from engine.gestures.sequence import (
     normalise,
 )
 
-ACTIVE_SPEED: Final = 0.6  # torso lengths a second: limbs moving faster than this are a gesture
+ACTIVE_SPEED: Final = 1.2  # torso lengths a second; a person talking moves 0.5–1 (measured)
 JOIN_GAP_S: Final = 0.35  # bursts of movement this close are one repetition
 PAD_S: Final = 0.1  # kept before and after a repetition
 LAG_S: Final = 0.2  # speed is measured over this (landmark jitter then barely counts)

@@ -14,6 +14,7 @@ import pytest
 from engine.gestures.pose import PoseEstimator
 from engine.gestures.sequence import LEFT_HIP, RIGHT_HIP, SEQUENCE_FRAMES
 from engine.gestures.teach import (
+    ACTIVE_SPEED,
     PoseSeries,
     TeachError,
     examples_from_videos,
@@ -60,7 +61,7 @@ def test_each_repetition_becomes_one_example() -> None:
 def test_walking_across_the_picture_is_not_movement() -> None:
     walk = np.concatenate([placed("still", 1, 7, shift_x=4.0 * i) for i in range(90)])
     speed = limb_speed(series(walk))
-    assert np.nanmax(speed) < 0.6
+    assert np.nanmax(speed) < ACTIVE_SPEED
     with pytest.raises(TeachError, match=r"drill\.mp4: no movement seen"):
         split_examples(series(walk))
 

@@ -373,6 +373,30 @@ class SequenceBuilder:
         detections = [Detection(b, None, None, None) for b in blob_ids]
         return self._observe("room", room, at, detections)
 
+    def observe_gesture(
+        self, camera: str, at: datetime, track_id: int, gesture: str, confidence: float
+    ) -> list[StoreCommand]:
+        """A gesture marked as alerting, recognised on ``camera`` at ``at``: each armed rule
+        of that camera whose trigger is that gesture (its name compared case-insensitively)
+        raises at once (one recognition is enough; the recogniser already waited for the
+        whole movement), and the same person making it again within the gap extends it."""
+        wanted = gesture.strip().casefold()
+        detection = Detection(track_id, None, None, confidence)
+        commands: list[StoreCommand] = []
+        with self._lock:
+            for rule in self.rules:
+                if rule.trigger != "gesture" or rule.camera != camera:
+                    continue
+                if (rule.gesture or "").strip().casefold() != wanted:
+                    continue
+                commands += self._expire_rule(rule, camera, at)
+                if not rule.armed(at):
+                    continue
+                command = self._join(rule, camera, at, detection)
+                if command is not None:
+                    commands.append(command)
+        return commands
+
     def _observe(
         self, kind: str, where: str, at: datetime, detections: list[Detection]
     ) -> list[StoreCommand]:
@@ -455,7 +479,7 @@ class SequenceBuilder:
         return None
 
     def _create_if_due(self, run: _Run, where: str) -> StoreCommand | None:
-        if run.count < self.min_detections:
+        if run.count < (1 if run.rule.trigger == "gesture" else self.min_detections):
             return None
         run.stored = True
         run.flushed_at = run.last_seen_at

@@ -71,6 +71,7 @@ from engine.alerts.webhooks import DeliveryOutcome, WebhookDispatcher, WebhookTa
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.events import Event, PeopleDetected
+from engine.gestures.worker import GestureDetected
 from engine.sensing.service import SensingRecord, SensingUpdated
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
@@ -282,6 +283,13 @@ class AlertService:
                 event.camera, event.at, event.frame_size, event.sightings
             ):
                 self._submit_sequence(command)
+            return
+        if isinstance(event, GestureDetected):
+            if event.alerting:
+                for command in self.builder.observe_gesture(
+                    event.camera, event.at, event.track_id, event.gesture, event.confidence
+                ):
+                    self._submit_sequence(command)
             return
         if isinstance(event, SensingUpdated):
             snapshot = event.snapshot

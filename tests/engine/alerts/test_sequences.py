@@ -31,6 +31,7 @@ from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.config import load_site
 from engine.events import PeopleDetected, Sighting
+from engine.gestures.worker import GestureDetected
 from engine.incidents.nightly import CameraRisk, RecordRetrain
 from engine.store import Store
 from engine.store.writer import StoreWriter
@@ -415,3 +416,50 @@ def _sequence(camera: str, conf: float, at: datetime, key: str) -> CreateSequenc
         title="Person",
         group_window_s=0,
     )
+
+
+def test_an_alerting_gesture_raises_its_rule_at_once() -> None:
+    help_rule = RuleSpec(1, "help at gate", "gate", None, "gesture", gesture="Help")
+    person_rule = RuleSpec(2, "gate", "gate", None, "person")
+    builder = SequenceBuilder([help_rule, person_rule])
+    at = T0 + timedelta(seconds=5)
+    assert builder.observe_gesture("yard", at, 3, "help", 0.9) == []  # another camera
+    assert builder.observe_gesture("gate", at, 3, "wave", 0.9) == []  # another gesture
+    (create,) = builder.observe_gesture("gate", at, 3, "HELP ", 0.82)
+    assert isinstance(create, CreateSequence)
+    assert (create.trigger, create.rule_id, create.track_id) == ("gesture", 1, 3)
+    assert create.detections == 1 and create.max_conf == pytest.approx(0.82)
+    assert create.title.startswith("Gesture Help")
+    # The same person asking again soon after is the same alert.
+    again = builder.observe_gesture("gate", at + timedelta(seconds=3), 3, "help", 0.95)
+    assert all(isinstance(c, ExtendSequence) for c in again)
+
+
+def test_a_gesture_raises_an_alert_through_the_service(
+    live: tuple[Store, StoreWriter, EventBus, AlertService, list[object]],
+) -> None:
+    _store, writer, bus, service, events = live
+    writer.execute(
+        AddRule(
+            rule=RuleSpec(0, "help", "gate", None, "gesture", gesture="help"),
+            at=T0,
+            actor=ADMIN,
+        )
+    )
+    service.reload_rules()
+    for alerting, name in ((False, "help"), (True, "wave"), (True, "help")):
+        bus.publish(
+            GestureDetected(
+                at=T0 + timedelta(seconds=1),
+                camera="gate",
+                track_id=4,
+                gesture=name,
+                confidence=0.9,
+                alerting=alerting,
+            )
+        )
+    wait_for(lambda: any(isinstance(e, SequenceAdded) for e in events))
+    writer.flush()
+    time.sleep(0.1)
+    (added,) = [e for e in events if isinstance(e, SequenceAdded)]
+    assert added.new_alert and added.max_conf == pytest.approx(0.9)

@@ -16,6 +16,7 @@ from engine.bus import EventBus
 from engine.clock import Clock
 from engine.config import BUILTIN_DETECTORS, CameraConfig, GeoPoint, SiteConfig, SourceKind
 from engine.cv import import_cv2
+from engine.gestures.worker import GestureDetected
 from engine.record.events import ClipFinalised
 from engine.runtime import EngineRuntime, FileAnalysis
 from engine.store.database import Store
@@ -99,6 +100,7 @@ def analyze_video(
     snapshots: bool = True,
     faces: bool = True,
     clips: bool = True,
+    gestures: bool = True,
     detector_model: Path | None = None,
     detector: str = BUILTIN_DETECTORS[0],
     start: datetime | None = None,
@@ -106,7 +108,8 @@ def analyze_video(
     """Run the engine (:class:`EngineRuntime`) over ``path`` and return the report.
 
     As fast as possible unless ``realtime`` (native frame rate). With a ``store``: events,
-    snapshots, face memory and event clips are stored as for a live camera, stamped with
+    snapshots, face memory, taught gestures' detections and event clips are stored as for a
+    live camera, stamped with
     recording time (see :func:`recording_time`; ``start`` is ``--start``). A video that
     breaks part way stops cleanly: an ``analysis.error`` event is stored and everything
     before it (events, clips) is kept. Blocks the calling thread until the file is done.
@@ -144,6 +147,8 @@ def analyze_video(
     bus = EventBus()
     clip_events: list[ClipFinalised] = []
     bus.subscribe(ClipFinalised, clip_events.append)  # on clip writer threads
+    gesture_events: list[GestureDetected] = []
+    bus.subscribe(GestureDetected, gesture_events.append)  # on the gesture worker's thread
     runtime = EngineRuntime(
         site,
         store,
@@ -156,6 +161,7 @@ def analyze_video(
             snapshots=snapshots,
             faces=faces,
             clips=clips,
+            gestures=gestures,
         ),
     )
     source = runtime.sources[camera_key]
@@ -193,6 +199,7 @@ def analyze_video(
         "faces": {"crops": face_worker.crops_done, "found": face_worker.faces_found}
         if face_worker
         else None,
+        "gestures": _gestures_report(runtime, gesture_events),
         "clips": [
             {
                 "path": c.path,
@@ -209,6 +216,36 @@ def analyze_video(
         "store_writer": writer.health().as_dict() if writer else None,
         "store_fatal": runtime.fatal_error,
         "error": source.failure,
+    }
+
+
+def _gestures_report(
+    runtime: EngineRuntime, events: list[GestureDetected]
+) -> dict[str, Any] | None:
+    """Poses estimated and gestures detected (None when gestures were off)."""
+    worker = runtime.gestures
+    if worker is None:
+        return None
+    return {
+        "taught": list(runtime.gesture_set().names),
+        "poses_estimated": worker.poses_estimated,
+        "poses_found": worker.poses_found,
+        "pose_ms_per_crop": round(1000 * worker.pose_seconds / worker.poses_estimated, 2)
+        if worker.poses_estimated
+        else None,
+        "crops_dropped": worker.crops_dropped,
+        "windows_matched": worker.windows_tried,
+        "detections": [
+            {
+                "at": e.at.isoformat(),
+                "gesture": e.gesture,
+                "confidence": round(e.confidence, 3),
+                "track_id": e.track_id,
+                "person": e.person,
+                "alerting": e.alerting,
+            }
+            for e in events
+        ],
     }
 
 

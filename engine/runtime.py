@@ -26,6 +26,9 @@ from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
 from engine.config import SiteConfig
 from engine.events import CameraStatus, HealthState, SubsystemHealth
+from engine.gestures.library import RecordGestureDetection, load_gesture_set
+from engine.gestures.templates import EMPTY_SET, GestureSet
+from engine.gestures.worker import GestureDetected, GestureWorker
 from engine.history.locks import recording_is_locked
 from engine.identity.faces_store import FaceMemory
 from engine.incidents.records import MediaInput
@@ -68,8 +71,9 @@ class FileAnalysis:
     The site's single camera is registered under the analysed-videos site
     (:class:`RegisterVideoCamera`), frames are stamped with recording time from
     ``recording_start`` (UTC wall time of the first frame), the file is read once, faces
-    are recognised in blocking mode (no crop dropped) and every finished track is kept for
-    the report. No retention run and no sweep of other processes' files.
+    are recognised in blocking mode (no crop dropped), as are the taught gestures, and every
+    finished track is kept for the report. No retention run and no sweep of other processes'
+    files.
     """
 
     recording_start: datetime
@@ -77,6 +81,7 @@ class FileAnalysis:
     snapshots: bool = True
     faces: bool = True
     clips: bool = True
+    gestures: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +134,19 @@ class EngineRuntime:
             except Exception as exc:  # models missing or unreadable: people are still tracked
                 log.exception("face recognition unavailable")
                 self._faces_problem = f"faces unavailable: {exc}"
+        # Taught gestures: read from the store at start and on reload_gestures(); the worker
+        # asks for the current set on every pose, so a swap needs no restart.
+        self.gestures: GestureWorker | None = None
+        self._gesture_set: GestureSet = EMPTY_SET
+        self._gestures_problem: str | None = None
+        if analytics and analysis.gestures and store is not None:
+            try:
+                self.gestures = GestureWorker(
+                    self.gesture_set, self.bus, blocking=file_analysis is not None
+                )
+            except Exception as exc:  # mediapipe or the pose model missing: people still tracked
+                log.exception("gesture recognition unavailable")
+                self._gestures_problem = f"gestures unavailable: {exc}"
         snapshot_dir = data_dir() if store is not None and analysis.snapshots else None
         self.pipelines: dict[str, CameraPipeline] = {}
         if analytics:
@@ -142,6 +160,7 @@ class EngineRuntime:
                         detect_interval_s=analysis.detect_interval_s,
                         snapshot_dir=snapshot_dir,
                         faces=self.faces,
+                        gestures=self.gestures,
                         keep_tracks=None if file_analysis is not None else RECENT_TRACKS,
                     )
                 )
@@ -230,6 +249,8 @@ class EngineRuntime:
                 self.incidents.start()  # loads the risk model; catches up a missed refit
         if self.faces is not None:
             self.faces.start()
+        if self.gestures is not None:
+            self._start_gestures()
         for source in self.sources.values():
             source.start()
         if self.file_analysis is None:
@@ -250,6 +271,8 @@ class EngineRuntime:
             source.stop()
         if self.faces is not None:
             self.faces.stop()  # queued faces first, so leaving tracks carry their person
+        if self.gestures is not None:
+            self.gestures.stop()  # queued poses matched; landmarkers closed
         for cam_id, pipeline in self.pipelines.items():
             # People still in view are recorded as leaving (after an analysis.error if the
             # file broke part way); clips finished.
@@ -262,6 +285,43 @@ class EngineRuntime:
             self.writer.stop()
         if self._data_dir_lock is not None:
             self._data_dir_lock.release()
+
+    def gesture_set(self) -> GestureSet:
+        """The taught gestures cameras match now (empty: none taught, or none loaded). Any
+        thread."""
+        return self._gesture_set
+
+    def reload_gestures(self) -> int:
+        """Read the taught gestures from the store and match them from the next pose on
+        (after teaching, renaming, removing a gesture or changing its options). Returns how
+        many. Reads the store: call it off the GUI thread."""
+        if self.store is None or self.gestures is None:
+            return 0
+        gestures = load_gesture_set(self.store)
+        self._gesture_set = gestures
+        return len(gestures.names)
+
+    def _start_gestures(self) -> None:
+        """Load the taught gestures, count each detection for the gesture's usage
+        statistics, start the worker. Templates that cannot be loaded leave gestures off
+        (said in the analytics health); people are still tracked."""
+        assert self.gestures is not None
+        try:
+            count = self.reload_gestures()
+        except Exception as exc:
+            log.exception("taught gestures could not be loaded")
+            self._gestures_problem = f"gestures off: {exc}"
+        else:
+            log.info("cameras match %d taught gestures", count)
+        if self.writer is not None:
+            writer = self.writer
+            self.bus.subscribe(
+                GestureDetected,
+                lambda event: writer.post(
+                    RecordGestureDetection(gesture=event.gesture, at=event.at)
+                ),
+            )
+        self.gestures.start()
 
     def apply_settings(self) -> None:
         """Apply the stored settings that act on running cameras (the detector cadence);
@@ -489,8 +549,9 @@ class EngineRuntime:
                 HealthState.DEGRADED,
                 f"{cam_id}: {st.processing_errors} frames failed ({st.last_processing_error})",
             )
-        if self._faces_problem:
-            return HealthReport("analytics", HealthState.DEGRADED, self._faces_problem)
+        problems = [p for p in (self._faces_problem, self._gestures_problem) if p]
+        if problems:
+            return HealthReport("analytics", HealthState.DEGRADED, "; ".join(problems))
         people = sum(len(p.analyzer.tracker.tracks) for p in self.pipelines.values())
         busiest = max((st.processing_ms for st in stats.values()), default=0.0)
         return HealthReport(

@@ -128,14 +128,15 @@ class GestureWorker:
         bus: EventBus,
         *,
         blocking: bool = False,
-        model: Path = POSE_LANDMARKER_TASK,
+        model: Path | None = None,
     ) -> None:
+        """``model``: the pose landmarker bundle (default: the shipped one)."""
         self._gestures = gestures
         self._bus = bus
         self._blocking = blocking
-        self._model = model
+        self._model = model if model is not None else POSE_LANDMARKER_TASK
         # The first landmarker, made now so that a missing model is said before start.
-        self._spare: list[PoseEstimator] = [PoseEstimator(model, video=True)]
+        self._spare: list[PoseEstimator] = [PoseEstimator(self._model, video=True)]
         self._queue: queue.Queue[_Crop | None] = queue.Queue(maxsize=QUEUE_CROPS)
         self._lock = threading.Lock()
         self._pending: collections.Counter[Key] = collections.Counter()

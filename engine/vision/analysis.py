@@ -19,6 +19,7 @@ from engine.bus import EventBus
 from engine.clock import Clock
 from engine.cv import import_cv2
 from engine.events import Event, EventRecord, PeopleDetected, Sighting
+from engine.gestures.worker import POSE_INTERVAL_S, GestureWorker
 from engine.media import MediaFile
 from engine.vision.detect import Detection, HogPersonDetector, PersonDetector
 from engine.vision.face_worker import SCENE_TRACK, FaceWorker
@@ -177,6 +178,7 @@ class CameraAnalyzer:
         detect_interval_s: float = DETECT_INTERVAL_S,
         snapshot_dir: Path | None = None,
         faces: FaceWorker | None = None,
+        gestures: GestureWorker | None = None,
         keep_tracks: int | None = RECENT_TRACKS,
     ) -> None:
         self.camera = camera
@@ -193,6 +195,8 @@ class CameraAnalyzer:
         self._last_full_scan = -1e9
         self._faces = faces
         self._face_tried: dict[int, float] = {}
+        self._gestures = gestures
+        self._pose_tried: dict[int, float] = {}
         self._best_sightings: dict[int, tuple[Image, Box]] = {}
         self._last_scene_scan = -1e9
         self.stats = AnalysisStats(finished_tracks=collections.deque(maxlen=keep_tracks))
@@ -234,6 +238,8 @@ class CameraAnalyzer:
             self._look_for_faces(image, update.active, t, wall)
             if motion.regions:
                 self._scan_scene(image, t, wall)
+        if self._gestures is not None and update.active and self._gestures.active():
+            self._look_for_gestures(image, update.active, t, wall)
         views = tuple(
             TrackView(
                 tr.track_id,
@@ -328,6 +334,26 @@ class CameraAnalyzer:
             self._face_tried[track.track_id] = t
             self._faces.submit(self.camera, track.track_id, image[y : y + h, x : x + w], wall)
 
+    def _look_for_gestures(
+        self, image: Image, tracks: tuple[Track, ...], t: float, wall: datetime
+    ) -> None:
+        """Send crops of tracked people to the gesture worker, each at most every
+        ``POSE_INTERVAL_S``: people seen at the last chance the tracker had (a detector run,
+        or motion), not those coasting on the tracker's prediction after a miss, and tall
+        enough to pose. The pose itself runs on the worker's thread."""
+        assert self._gestures is not None
+        fresh_s = self.detect_interval_s + CADENCE_SLACK_S
+        for track in tracks:
+            if t - track.last_seen_s > fresh_s or not self._gestures.wants(track.box):
+                continue
+            if t - self._pose_tried.get(track.track_id, -1e9) < POSE_INTERVAL_S - CADENCE_SLACK_S:
+                continue
+            self._pose_tried[track.track_id] = t
+            label = self._faces.label(self.camera, track.track_id) if self._faces else None
+            self._gestures.submit(
+                self.camera, track.track_id, image, track.box, t, wall, label[0] if label else None
+            )
+
     def _scan_scene(self, image: Image, t: float, wall: datetime) -> None:
         """Close-up cameras cut bodies off, so the person detector misses people whose
         faces fill the frame: while something moves, the face worker scans the whole scene
@@ -410,6 +436,9 @@ class CameraAnalyzer:
 
     def _farewell(self, track: Track) -> None:
         self._face_tried.pop(track.track_id, None)
+        self._pose_tried.pop(track.track_id, None)
+        if self._gestures is not None:
+            self._gestures.forget_track(self.camera, track.track_id)
         first, last = self._seen_between(track)
         person = None
         if self._faces is not None:

@@ -1,5 +1,6 @@
 """The gesture worker on real video: poses of a tracked person, windows matched against
-templates taught from landmark sequences, one event per gesture within the cooldown."""
+templates taught from landmark sequences, one event per gesture within the cooldown; and
+the engine analysing videos with gestures taught (poses reported, detections stored)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
+from engine.analyze import analyze_video
 from engine.bus import EventBus
+from engine.clock import REAL_CLOCK
+from engine.config import CameraConfig, GeoPoint, SiteConfig, SourceKind
 from engine.cv import import_cv2
+from engine.events import HealthState
+from engine.gestures.library import TeachGesture
 from engine.gestures.pose import PoseEstimator, crop_around
 from engine.gestures.sequence import Landmarks, normalise
 from engine.gestures.templates import GestureSet, GestureTemplate
@@ -23,9 +31,16 @@ from engine.gestures.worker import (
     GestureWorker,
     window_frames,
 )
+from engine.runtime import EngineRuntime, FileAnalysis
+from engine.store import Store
+from engine.store.gesture_models import Gesture
+from engine.store.models import Event
+from engine.store.writer import StoreWriter
 from engine.vision.detect import make_detector
 from engine.vision.geometry import Box
+from tests.actors import ADMIN
 from tests.conftest import TESTDATA
+from tests.gesture_motions import motion3d
 
 HAMILTON = TESTDATA / "video" / "short_hamilton_clip.mp4"  # 640×360, 29.97 fps
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -233,3 +248,116 @@ def test_nothing_is_estimated_while_no_gesture_is_taught(
     settle(worker, feed(worker, person[:5]))
     assert worker.poses_estimated == 0 and worker.crops_skipped == 5 and seen == []
     assert worker.wants(Box(0, 0, 50, 200)) and not worker.wants(Box(0, 0, 50, 60))
+
+
+def teach(store: Store, name: str, examples: list[Landmarks], alerting: bool = False) -> None:
+    with StoreWriter.running(store) as writer:
+        writer.execute(
+            TeachGesture(
+                name=name,
+                examples=tuple(examples),
+                durations_s=(1.0,) * len(examples),
+                sources=tuple(f"{name}-{n}.mp4" for n in range(len(examples))),
+                at=T0,
+                actor=ADMIN,
+                alerting=alerting,
+            )
+        )
+
+
+def excerpt(video: Path, out: Path, frames: int) -> Path:
+    """The first ``frames`` frames of ``video`` as an MJPEG AVI at the same rate."""
+    cv2 = import_cv2()
+    capture = cv2.VideoCapture(str(video))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    writer = None
+    for _ in range(frames):
+        ok, frame = capture.read()
+        assert ok
+        if writer is None:
+            size = (frame.shape[1], frame.shape[0])
+            writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+        writer.write(frame)
+    capture.release()
+    assert writer is not None
+    writer.release()
+    return out
+
+
+def test_analysing_vtest_with_gestures_taught_poses_the_tracked_people(
+    vtest_avi: Path, tmp_path: Path
+) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        for kind in ("wave", "raise"):
+            teach(store, kind, [normalise(motion3d(kind, seed)) for seed in (1, 2, 3)])
+        video = excerpt(vtest_avi, tmp_path / "vtest-10s.avi", 100)  # 10 s of the plaza
+        report = analyze_video(video, clock=REAL_CLOCK, store=store, faces=False, clips=False)
+    finally:
+        store.close()
+    gestures = report["gestures"]
+    assert gestures["taught"] == ["raise", "wave"]
+    # People taller than the minimum, posed at most 10 times a second each.
+    assert 20 < gestures["poses_estimated"] <= 10 * 10 * len(report["tracks"])
+    assert gestures["poses_found"] >= 0.8 * gestures["poses_estimated"]
+    assert gestures["pose_ms_per_crop"] > 0 and gestures["windows_matched"] > 0
+    assert gestures["crops_dropped"] == 0  # a file loses no crop
+    assert gestures["detections"] == []  # walking is neither a wave nor a raised arm
+
+
+def test_an_analysed_gesture_is_stored_with_its_track_and_counted(
+    landmarks: list[tuple[float, Landmarks]], tmp_path: Path
+) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        examples = []
+        for end in (GESTURE_END - 0.3, GESTURE_END, GESTURE_END + 0.3):  # loosely calibrated
+            frames = window_frames(landmarks, end, 1.0)
+            assert frames is not None
+            examples.append(normalise(frames))
+        teach(store, "bow", examples, alerting=True)
+        report = analyze_video(HAMILTON, clock=REAL_CLOCK, store=store, faces=False, clips=False)
+        with store.sessions() as session:
+            rows = session.scalars(select(Event).where(Event.kind == "gesture.detected")).all()
+            stored = [
+                (r.track_id, r.source, r.detail["gesture"], r.detail["alerting"]) for r in rows
+            ]
+            usage = session.scalars(select(Gesture.detections)).one()
+    finally:
+        store.close()
+    detections = report["gestures"]["detections"]
+    assert detections and all(d["gesture"] == "bow" and d["confidence"] >= 0.7 for d in detections)
+    camera = f"camera:{report['camera']}"
+    assert sorted(stored) == sorted((d["track_id"], camera, "bow", True) for d in detections)
+    assert usage == len(detections)
+
+
+def test_without_the_pose_model_people_are_still_tracked_and_health_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vtest_avi: Path
+) -> None:
+    missing = tmp_path / "pose_landmarker.task"
+    monkeypatch.setattr("engine.gestures.worker.POSE_LANDMARKER_TASK", missing)
+    store = Store(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        video = excerpt(vtest_avi, tmp_path / "vtest-3s.avi", 30)
+        site = SiteConfig(
+            name="analysed",
+            file=video,
+            geo_origin=GeoPoint(0.0, 0.0),
+            room=None,
+            cameras=(
+                CameraConfig("plaza", "plaza", str(video), SourceKind.FILE, False, None, None),
+            ),
+            sensing_nodes=(),
+        )
+        runtime = EngineRuntime(
+            site, store, file_analysis=FileAnalysis(recording_start=T0, faces=False, clips=False)
+        )
+        assert runtime.gestures is None
+        (analytics,) = [h for h in runtime.health() if h.subsystem == "analytics"]
+        assert analytics.state is HealthState.DEGRADED
+        assert f"gestures unavailable: pose model missing: {missing}" in analytics.detail
+        assert runtime.pipelines["plaza"].analyzer is not None
+        assert runtime.reload_gestures() == 0
+    finally:
+        store.close()

@@ -116,11 +116,24 @@ def run_selftest(site_file: Path, db_url: str) -> int:
             f"text model, anthropic {anthropic.__version__}, APScheduler"
         )
 
+    def gestures_check() -> str:
+        import numpy as np
+
+        from engine.gestures.pose import PoseEstimator
+        from engine.gestures.templates import GestureSet
+
+        with PoseEstimator() as estimator:  # the bundled model and mediapipe's native library
+            if estimator.estimate(np.zeros((256, 192, 3), np.uint8)) is not None:
+                raise RuntimeError("the pose landmarker found a body in a blank image")
+        GestureSet(())
+        return "pose landmarker loaded"
+
     site_ok = check("site", site_check)
     store_ok = check("store", store_check)
     check("accounts", accounts_check)
     check("video", video_check)
     check("analytics", analytics_check)
+    check("gestures", gestures_check)
     check("incidents", incidents_check)
     if site_ok and store_ok:
         _check_engine_and_gui(site_holder[0], store_holder[0], check)

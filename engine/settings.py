@@ -141,6 +141,23 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "(0: every frame)",
     ),
     SettingSpec(
+        "analytics.gesture_confidence_pct",
+        70,
+        50,
+        99,
+        "%",
+        "a taught gesture is recognised when its match is at least this confident",
+    ),
+    SettingSpec(
+        "analytics.speech_names_auto",
+        0,
+        0,
+        1,
+        "",
+        "a name heard in an introduction is given to the person nearest the microphone's "
+        "camera at once (1), or offered to the operator to confirm (0)",
+    ),
+    SettingSpec(
         "audit.keep_days",
         730,
         MIN_AUDIT_KEEP_DAYS,

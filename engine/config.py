@@ -213,6 +213,9 @@ class CameraConfig:
     position: FloorPoint | None
     geo: GeoPoint | None
     secret: CameraSecret | None = field(default=None, compare=False)
+    # The microphone that hears this camera's scene, for introductions: "default" (the
+    # computer's default input) or a part of an input device's name; None: none.
+    microphone: str | None = None
 
     def connect_url(self) -> str:
         """The URL to open, with the password (raises :class:`CameraSecretError`). Hand it
@@ -583,7 +586,17 @@ class _SiteReader:
         table = self.table(
             value,
             path,
-            {"id", "name", "url", "password_env", "password_keyring", "loop", "position", "geo"},
+            {
+                "id",
+                "name",
+                "url",
+                "password_env",
+                "password_keyring",
+                "loop",
+                "position",
+                "geo",
+                "microphone",
+            },
         )
         camera_id = self.identifier(table, path)
         name = self.string(table, "name", path) if "name" in table else camera_id
@@ -605,7 +618,14 @@ class _SiteReader:
             else None
         )
         geo = self.geo(table["geo"], (*path, "geo")) if "geo" in table else None
-        return CameraConfig(camera_id, name, url, kind, loop, position, geo, secret)
+        microphone = self.string(table, "microphone", path) if "microphone" in table else None
+        if microphone is not None and not microphone.strip():
+            raise self.fail(
+                (*path, "microphone"), 'give "default" or a part of the input device\'s name'
+            )
+        return CameraConfig(
+            camera_id, name, url, kind, loop, position, geo, secret, microphone=microphone
+        )
 
     def camera_secret(
         self,

@@ -46,10 +46,12 @@ url = "rtsp://10.0.0.5:554/live"
 [[cameras]]
 id = "usb"
 url = 0
+microphone = "default"
 """,
         )
     )
     kinds = {c.id: (c.kind, c.url) for c in site.cameras}
+    assert [c.microphone for c in site.cameras] == [None, None, "default"]
     assert kinds["file"] == (SourceKind.FILE, str(tmp_path / "clips" / "door.mp4"))
     assert kinds["rtsp"] == (SourceKind.STREAM, "rtsp://10.0.0.5:554/live")
     assert kinds["usb"] == (SourceKind.WEBCAM, "0")
@@ -82,6 +84,16 @@ loop = "yes"
     )
     assert (error.line, error.field) == (12, "cameras[1].loop")
     assert "expected true or false, got a string" in str(error)
+
+
+def test_an_empty_microphone_is_named(tmp_path: Path) -> None:
+    error = error_for(
+        tmp_path,
+        '[site]\nname = "x"\ngeo = { lat = 1, lon = 2 }\n[[cameras]]\nid = "a"\n'
+        'url = "a.mp4"\nmicrophone = " "\n',
+    )
+    assert error.field == "cameras[0].microphone"
+    assert "default" in error.message
 
 
 def test_unknown_field_is_reported_with_allowed_names(tmp_path: Path) -> None:

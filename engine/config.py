@@ -619,10 +619,6 @@ class _SiteReader:
         )
         geo = self.geo(table["geo"], (*path, "geo")) if "geo" in table else None
         microphone = self.string(table, "microphone", path) if "microphone" in table else None
-        if microphone is not None and not microphone.strip():
-            raise self.fail(
-                (*path, "microphone"), 'give "default" or a part of the input device\'s name'
-            )
         return CameraConfig(
             camera_id, name, url, kind, loop, position, geo, secret, microphone=microphone
         )

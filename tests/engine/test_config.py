@@ -93,7 +93,7 @@ def test_an_empty_microphone_is_named(tmp_path: Path) -> None:
         'url = "a.mp4"\nmicrophone = " "\n',
     )
     assert error.field == "cameras[0].microphone"
-    assert "default" in error.message
+    assert "non-empty" in error.message
 
 
 def test_unknown_field_is_reported_with_allowed_names(tmp_path: Path) -> None:

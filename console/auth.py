@@ -45,6 +45,7 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("gestures", "rename"): (Permission.MANAGE_GESTURES, "rename a gesture"),
     ("gestures", "set"): (Permission.MANAGE_GESTURES, "change a gesture"),
     ("gestures", "remove"): (Permission.MANAGE_GESTURES, "remove a gesture"),
+    ("gestures", "detect"): (Permission.WATCH, "detect gestures in a video"),
     ("people", "list"): (Permission.WATCH, "list people"),
     ("people", "rename"): (Permission.MANAGE_PEOPLE, "rename a person"),
     ("people", "merge"): (Permission.MERGE_PEOPLE, "merge people"),

@@ -1,4 +1,4 @@
-"""``watchfloor gestures teach|list|rename|set|remove``: the gestures the cameras know.
+"""``watchfloor gestures teach|list|rename|set|remove|detect``: the gestures the cameras know.
 
 ``teach NAME VIDEO... [--alerting] [--mirror] [--replace]`` teaches a gesture from videos of
 one person performing it: every repetition in them (a burst of limb movement; pause
@@ -25,7 +25,8 @@ from engine.text import printable
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "gestures", help="gestures: teach them from videos, list, rename, change, remove"
+        "gestures",
+        help="gestures: teach them from videos, list, rename, change, remove, detect in a video",
     )
     actions = parser.add_subparsers(dest="gestures_command", metavar="ACTION", required=True)
     teach = actions.add_parser(
@@ -65,6 +66,11 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     remove = actions.add_parser("remove", parents=parents, help="forget a gesture")
     remove.add_argument("name", metavar="NAME")
+    detect = actions.add_parser(
+        "detect", parents=parents, help="the taught gestures performed in a video"
+    )
+    detect.add_argument("video", type=Path, metavar="VIDEO")
+    detect.add_argument("--json", action="store_true", help="print the detections as JSON")
 
 
 def run(args: argparse.Namespace, db_url: str) -> int:
@@ -83,6 +89,8 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     from engine.store.writer import StoreWriter
 
     command = f"watchfloor gestures {args.gestures_command}"
+    if args.gestures_command == "detect":
+        return _detect(args, db_url, command)
     if args.gestures_command == "teach":
         missing = [str(p) for p in args.videos if not p.is_file()]
         if missing:
@@ -177,6 +185,57 @@ def _teach_command(args: argparse.Namespace, now: Any) -> Any:
         at=now,
         actor=args.caller,
     )
+
+
+def _detect(args: argparse.Namespace, db_url: str, command: str) -> int:
+    from engine.analyze import VideoAnalysisError, analyze_video
+    from engine.clock import REAL_CLOCK
+    from engine.gestures.library import GestureListRequest
+    from engine.store import Store
+
+    store = Store(db_url)
+    try:
+        if not GestureListRequest().run(store):
+            print(
+                f"{command}: no gestures taught (watchfloor gestures teach NAME VIDEO...)",
+                file=sys.stderr,
+            )
+            return exit_codes.FAILED
+        report = analyze_video(args.video, clock=REAL_CLOCK, store=store)
+    except VideoAnalysisError as exc:
+        print(f"{command}: {printable(str(exc))}", file=sys.stderr)
+        return exit_codes.FAILED
+    finally:
+        store.close()
+    gestures = report.get("gestures")
+    if gestures is None:
+        print(
+            f"{command}: gestures unavailable: the pose model or mediapipe could not be "
+            "loaded (the log says why)",
+            file=sys.stderr,
+        )
+        return exit_codes.FAILED
+    result = {
+        "video": str(args.video),
+        "camera": report.get("camera"),
+        "taught": gestures["taught"],
+        "poses_estimated": gestures["poses_estimated"],
+        "detections": gestures["detections"],
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for found in result["detections"]:
+            who = f" ({found['person']})" if found["person"] else ""
+            print(
+                printable(
+                    f"{found['at']}  track {found['track_id']}{who}: {found['gesture']} "
+                    f"{found['confidence']:.2f}"
+                )
+            )
+        if not result["detections"]:
+            print(f"no taught gesture seen ({gestures['poses_estimated']} poses looked at)")
+    return exit_codes.OK
 
 
 def _line(view: Any) -> str:

@@ -98,3 +98,26 @@ def test_unusable_videos_are_named_and_nothing_is_saved(
     assert watchfloor_gestures(db_url, "teach", "wave", str(two)) == exit_codes.USAGE
     assert "2 repetition(s) found" in capsys.readouterr().err
     assert stored(db_url) == (0, 0)
+
+
+def test_detect_finds_the_taught_gesture_where_it_is_performed_again(
+    db_url: str, drill: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Taught from one video, recognised on the camera path (person detector, tracker,
+    crops posed at 10 Hz) in another take at other paces: each repetition once."""
+    probe = teaching_video(tmp_path / "again.avi", paces=(0.9, 1.1), hold_s=1.5)
+    assert watchfloor_gestures(db_url, "detect", str(probe)) == exit_codes.FAILED
+    assert "no gestures taught" in capsys.readouterr().err
+    assert watchfloor_gestures(db_url, "teach", "sweep", str(drill)) == 0
+    capsys.readouterr()
+    assert watchfloor_gestures(db_url, "detect", str(probe), "--json") == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["taught"] == ["sweep"] and found["poses_estimated"] > 40
+    detections = found["detections"]
+    assert [d["gesture"] for d in detections] == ["sweep", "sweep"]
+    assert all(
+        d["confidence"] >= 0.7 and d["track_id"] == detections[0]["track_id"] for d in detections
+    )
+    assert watchfloor_gestures(db_url, "list", "--json") == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["detections"] == 2 and listed["last_detected_at"] is not None

@@ -297,7 +297,8 @@ class EngineRuntime:
         many. Reads the store: call it off the GUI thread."""
         if self.store is None or self.gestures is None:
             return 0
-        gestures = load_gesture_set(self.store)
+        percent = setting_values(self.store)["analytics.gesture_confidence_pct"]
+        gestures = load_gesture_set(self.store, min_confidence=percent / 100)
         self._gesture_set = gestures
         return len(gestures.names)
 
@@ -324,14 +325,19 @@ class EngineRuntime:
         self.gestures.start()
 
     def apply_settings(self) -> None:
-        """Apply the stored settings that act on running cameras (the detector cadence);
+        """Apply the stored settings that act on running cameras (the detector cadence, the
+        confidence a gesture needs);
         retention reads its own at every pass. Reads the store: call it from a worker,
         never the GUI thread. A live engine only: an analysis keeps what it was given."""
         if self.store is None or self.file_analysis is not None:
             return
-        interval_s = setting_values(self.store)["analytics.detect_interval_ms"] / 1000
+        values = setting_values(self.store)
+        interval_s = values["analytics.detect_interval_ms"] / 1000
         for pipeline in self.pipelines.values():
             pipeline.analyzer.detect_interval_s = interval_s
+        wanted = values["analytics.gesture_confidence_pct"] / 100
+        if self.gestures is not None and self._gesture_set.min_confidence != wanted:
+            self.reload_gestures()  # the confidence a gesture needs was changed
 
     def _on_store_fatal(self, reason: str) -> None:
         """The store failed for good (corrupt, read-only, disk full): stop the engine. Runs

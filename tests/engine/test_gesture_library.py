@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from engine.access import PermissionDeniedError
+from engine.config import CameraConfig, GeoPoint, SiteConfig, SourceKind
 from engine.gestures.library import (
     GestureError,
     GestureListRequest,
@@ -26,6 +28,8 @@ from engine.gestures.library import (
     load_gesture_set,
 )
 from engine.gestures.sequence import normalise
+from engine.runtime import EngineRuntime, FileAnalysis
+from engine.settings import ChangeSetting
 from engine.store import Store
 from engine.store.audit import AuditListRequest
 from engine.store.commands import StoreCommand
@@ -199,3 +203,31 @@ def test_only_those_who_manage_gestures_may_teach(writer: Library) -> None:
 def test_an_empty_library_loads_as_an_empty_set(writer: Library) -> None:
     gestures = load_gesture_set(writer.store)
     assert not gestures and gestures.windows_s == ()
+
+
+def test_the_runtime_matches_at_the_confidence_the_setting_asks(
+    writer: Library, tmp_path: Path
+) -> None:
+    writer.execute(teach("wave", "wave"))
+    site = SiteConfig(
+        name="gestures",
+        file=tmp_path / "site.toml",
+        geo_origin=GeoPoint(0.0, 0.0),
+        room=None,
+        cameras=(CameraConfig("gate", "gate", "a.mp4", SourceKind.FILE, False, None, None),),
+        sensing_nodes=(),
+    )
+    runtime = EngineRuntime(
+        site,
+        writer.store,
+        file_analysis=FileAnalysis(recording_start=T0, faces=False, clips=False),
+    )
+    assert runtime.gestures is not None
+    assert runtime.reload_gestures() == 1
+    assert runtime.gesture_set().min_confidence == pytest.approx(0.7)
+    writer.execute(
+        ChangeSetting(key="analytics.gesture_confidence_pct", value=85, at=T0, actor=ADMIN)
+    )
+    runtime.reload_gestures()
+    assert runtime.gesture_set().min_confidence == pytest.approx(0.85)
+    assert runtime.gesture_set().names == ("wave",)

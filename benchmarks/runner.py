@@ -21,6 +21,7 @@ from benchmarks import (
     evidence,
     faces,
     four_cameras,
+    gesture_cost,
     gesture_dtw,
     incident_generator,
     incidents,
@@ -68,6 +69,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "evidence": evidence.run,
     "timeline": timeline.run,
     "gesture_dtw": gesture_dtw.run,
+    "gesture_cost": gesture_cost.run,
 }
 
 

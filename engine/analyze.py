@@ -234,6 +234,8 @@ def _gestures_report(
         if worker.poses_estimated
         else None,
         "crops_dropped": worker.crops_dropped,
+        "landmarkers": worker.landmarkers_created,
+        "landmarker_ms": round(1000 * worker.landmarker_seconds, 1),
         "windows_matched": worker.windows_tried,
         "detections": [
             {

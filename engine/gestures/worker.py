@@ -149,6 +149,8 @@ class GestureWorker:
         self.poses_estimated = 0  # crops looked at
         self.poses_found = 0
         self.pose_seconds = 0.0  # spent estimating, for reports
+        self.landmarkers_created = 1
+        self.landmarker_seconds = 0.0  # spent creating landmarkers after the first
         self.windows_tried = 0
         self.detections = 0
         self.failures = 0
@@ -273,7 +275,10 @@ class GestureWorker:
             estimator = self._spare.pop()
             estimator.follow_new_person()
         elif len(self._tracks) < POSE_TRACKERS:
+            started = time.perf_counter()
             estimator = PoseEstimator(self._model, video=True)
+            self.landmarker_seconds += time.perf_counter() - started
+            self.landmarkers_created += 1
         else:
             _, oldest = self._tracks.popitem(last=False)
             estimator = oldest.estimator

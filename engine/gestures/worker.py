@@ -3,7 +3,8 @@
 Camera analyzers submit a crop of each tracked person at most :data:`POSE_RATE_HZ` times a
 second, and only while gestures are taught. One worker thread estimates each crop's pose
 (:class:`~engine.gestures.pose.PoseEstimator`, one per followed track so MediaPipe can track
-the body from its previous pose), keeps each track's recent poses (time, landmarks), and on
+the body from its previous pose; MediaPipe is loaded with the first one, so a site with no
+gesture taught never pays for it), keeps each track's recent poses (time, landmarks), and on
 every new pose matches the windows of the taught gestures that end now
 (:attr:`GestureSet.windows_s <engine.gestures.templates.GestureSet.windows_s>`). A window is
 matched only when the track's poses cover it: most of its length, enough poses, no long gap
@@ -31,7 +32,7 @@ import numpy.typing as npt
 
 from engine.bus import EventBus
 from engine.events import Event, EventRecord
-from engine.gestures.pose import PixelBox, PoseEstimator, crop_around
+from engine.gestures.pose import PixelBox, PoseEstimator, PoseUnavailableError, crop_around
 from engine.gestures.sequence import SEQUENCE_FRAMES, LandmarkError, Landmarks
 from engine.gestures.templates import GestureSet
 from resources import POSE_LANDMARKER_TASK
@@ -118,8 +119,9 @@ class GestureWorker:
     ``gestures`` is asked for the current :class:`GestureSet` on every pose, so the runtime
     can swap it when templates change. ``submit``, ``due`` and ``forget_track`` are called
     from camera threads. ``blocking=True`` (file analysis) waits for room instead of
-    dropping crops. :class:`~engine.gestures.pose.PoseUnavailableError` when mediapipe or
-    the model cannot be loaded.
+    dropping crops. :class:`~engine.gestures.pose.PoseUnavailableError` when the model is
+    missing; if mediapipe or the model cannot be loaded when the first pose is wanted,
+    :attr:`problem` says why and the worker stops asking for crops.
     """
 
     def __init__(
@@ -135,8 +137,10 @@ class GestureWorker:
         self._bus = bus
         self._blocking = blocking
         self._model = model if model is not None else POSE_LANDMARKER_TASK
-        # The first landmarker, made now so that a missing model is said before start.
-        self._spare: list[PoseEstimator] = [PoseEstimator(self._model, video=True)]
+        if not self._model.is_file():  # said now; the landmarkers are made when needed
+            raise PoseUnavailableError(f"pose model missing: {self._model}")
+        self._spare: list[PoseEstimator] = []
+        self.problem: str | None = None  # why no pose can be estimated, once found out
         self._queue: queue.Queue[_Crop | None] = queue.Queue(maxsize=QUEUE_CROPS)
         self._lock = threading.Lock()
         self._pending: collections.Counter[Key] = collections.Counter()
@@ -149,8 +153,8 @@ class GestureWorker:
         self.poses_estimated = 0  # crops looked at
         self.poses_found = 0
         self.pose_seconds = 0.0  # spent estimating, for reports
-        self.landmarkers_created = 1
-        self.landmarker_seconds = 0.0  # spent creating landmarkers after the first
+        self.landmarkers_created = 0
+        self.landmarker_seconds = 0.0  # spent creating them (the first loads mediapipe)
         self.windows_tried = 0
         self.detections = 0
         self.failures = 0
@@ -167,8 +171,9 @@ class GestureWorker:
             self._close_all()
 
     def active(self) -> bool:
-        """True while gestures are taught (camera threads skip their crops otherwise)."""
-        return bool(self._gestures())
+        """True while gestures are taught and poses can be estimated (camera threads skip
+        their crops otherwise)."""
+        return self.problem is None and bool(self._gestures())
 
     def wants(self, box: PixelBox) -> bool:
         """True for a person tall enough (:data:`POSE_MIN_PERSON_HEIGHT_PX`) to pose."""
@@ -289,11 +294,17 @@ class GestureWorker:
 
     def _recognise(self, item: _Crop) -> None:
         gestures = self._gestures()
-        if not gestures:
+        if not gestures or self.problem is not None:
             self.crops_skipped += 1
             return
         key = (item.camera, item.track_id)
-        track = self._track(key)
+        try:
+            track = self._track(key)
+        except PoseUnavailableError as exc:
+            self.problem = f"gestures unavailable: {exc}"
+            log.error("%s", self.problem)
+            self.crops_skipped += 1
+            return
         started = time.perf_counter()
         pose = track.estimator.estimate(item.image, _Box(*item.box), at_s=item.t)
         self.pose_seconds += time.perf_counter() - started

@@ -361,3 +361,21 @@ def test_without_the_pose_model_people_are_still_tracked_and_health_says_why(
         assert runtime.reload_gestures() == 0
     finally:
         store.close()
+
+
+def test_an_unreadable_model_stops_the_worker_asking_for_crops_and_says_why(
+    tmp_path: Path, person: list[Sample], landmarks: list[tuple[float, Landmarks]]
+) -> None:
+    model = tmp_path / "pose_landmarker.task"
+    model.write_bytes(b"not a model bundle" * 100)
+    gestures = taught(landmarks, (GESTURE_END - 0.1, GESTURE_END, GESTURE_END + 0.1))
+    worker = GestureWorker(lambda: gestures, EventBus(), blocking=True, model=model)
+    assert worker.active() and worker.problem is None  # nothing loaded until a pose is wanted
+    worker.start()
+    try:
+        settle(worker, feed(worker, person[:3]))
+    finally:
+        worker.stop()
+    assert worker.problem is not None
+    assert worker.problem.startswith(f"gestures unavailable: pose model unreadable: {model}")
+    assert not worker.active() and worker.poses_estimated == 0 and worker.crops_skipped == 3

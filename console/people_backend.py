@@ -53,8 +53,9 @@ class PeopleBackend:
 
     def rename(self, public_id: str, name: str | None) -> None:
         actor = self._session.require_actor("rename people")
-        self.memory().rename(public_id, name, actor=actor)
-        self._runtime.refresh_ble_registry()  # blobs carrying their devices take the new name
+        person = self.memory().rename(public_id, name, actor=actor)
+        # Tracks showing them and blobs carrying their devices take the new name.
+        self._runtime.person_renamed(public_id, person.name)
 
     def merge(self, keep: str, absorb: str) -> None:
         actor = self._session.require_actor("merge people")

@@ -555,7 +555,8 @@ class EngineRuntime:
                 HealthState.DEGRADED,
                 f"{cam_id}: {st.processing_errors} frames failed ({st.last_processing_error})",
             )
-        problems = [p for p in (self._faces_problem, self._gestures_problem) if p]
+        gestures_problem = self._gestures_problem or (self.gestures and self.gestures.problem)
+        problems = [p for p in (self._faces_problem, gestures_problem) if p]
         if problems:
             return HealthReport("analytics", HealthState.DEGRADED, "; ".join(problems))
         people = sum(len(p.analyzer.tracker.tracks) for p in self.pipelines.values())
@@ -735,6 +736,13 @@ class EngineRuntime:
         )
         self.refresh_ble_registry()
         return device
+
+    def person_renamed(self, public_id: str, name: str | None) -> None:
+        """Person ``public_id`` was given ``name``: live tracks showing them and blobs
+        carrying their devices take it. Reads the store: call it off the GUI thread."""
+        if self.faces is not None:
+            self.faces.renamed(public_id, name)
+        self.refresh_ble_registry()
 
     def refresh_ble_registry(self) -> int:
         """Read the BLE device registry from the store and hand it to the sensing room, which

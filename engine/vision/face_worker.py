@@ -189,6 +189,21 @@ class FaceWorker:
             if key in self._pending:
                 self._forgotten.add(key)
 
+    def renamed(self, public_id: str, name: str | None) -> None:
+        """Person ``public_id`` was given ``name``: tracks labelled with them show it from
+        now on (any thread)."""
+        with self._lock:
+            for key, (labelled, _) in list(self._labels.items()):
+                if labelled == public_id:
+                    self._labels[key] = (public_id, name)
+            if public_id in self._recognised:
+                self._recognised[public_id] = name
+
+    def tracks_of(self, camera: str) -> dict[int, tuple[str, str | None]]:
+        """Track id → (person id, name) of the tracks on ``camera`` recognised so far."""
+        with self._lock:
+            return {track: label for (cam, track), label in self._labels.items() if cam == camera}
+
     def persons(self) -> dict[str, str | None]:
         """Every person recognised so far: person id → name."""
         with self._lock:

@@ -93,3 +93,19 @@ def test_a_track_recognised_during_a_visit_is_named_without_another_appearance(
     with store.sessions() as session:
         (person,) = session.scalars(select(Person)).all()
     assert person.appearances == 2  # the scan and track 7 are one visit; track 8 another
+
+
+def test_a_renamed_person_is_named_on_the_tracks_showing_them(
+    worker: tuple[FaceWorker, list[FaceRecognised], Store],
+) -> None:
+    faces, seen, _ = worker
+    photo = read_image(FACES / "obama3.jpg")
+    faces.submit("door", 7, photo, T0)
+    settle(faces, 1)
+    person = seen[0].person_id
+    assert faces.tracks_of("door") == {7: (person, None)} and faces.tracks_of("yard") == {}
+    faces.renamed(person, "Barack")
+    assert faces.label("door", 7) == (person, "Barack")
+    assert faces.persons() == {person: "Barack"}
+    faces.renamed("Person_00000000", "Nobody")  # someone not on any track: nothing changes
+    assert faces.tracks_of("door") == {7: (person, "Barack")}

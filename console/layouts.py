@@ -40,6 +40,8 @@ PANE_PERMISSIONS: dict[str, Permission] = {
     # Anyone may see who carries which device (as they see people); the pane offers changes
     # only to those who may manage BLE devices.
     "ble_devices": Permission.WATCH,
+    # Teaching, replaying and removing gestures is the admins' (a gesture may raise alerts).
+    "gestures": Permission.MANAGE_GESTURES,
     # Everyone who watches sees the alerts; acknowledging one needs the acknowledge permission.
     "alerts": Permission.WATCH,
     # Everyone who watches sees the risk map and the incidents; filing a report needs
@@ -108,6 +110,7 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("accounts", Area.RightDockWidgetArea),
             ("sensing", Area.RightDockWidgetArea),
             ("ble_devices", Area.RightDockWidgetArea),
+            ("gestures", Area.RightDockWidgetArea),
             ("incidents", Area.RightDockWidgetArea),
             ("alert_list", Area.RightDockWidgetArea),
             ("alert_rules", Area.RightDockWidgetArea),
@@ -122,6 +125,7 @@ DEFAULTS: dict[Layout, Arrangement] = {
             "audit",
             "accounts",
             "ble_devices",
+            "gestures",
             "alert_rules",
             "timeline",
             "chat",
@@ -153,6 +157,7 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("accounts", Area.RightDockWidgetArea),
             ("sensing", Area.RightDockWidgetArea),
             ("ble_devices", Area.RightDockWidgetArea),
+            ("gestures", Area.RightDockWidgetArea),
             ("risk_map", Area.LeftDockWidgetArea),
             ("incidents", Area.LeftDockWidgetArea),
             ("alert_list", Area.LeftDockWidgetArea),
@@ -161,7 +166,16 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("chat", Area.LeftDockWidgetArea),
             ("bookmarks", Area.LeftDockWidgetArea),
         ),
-        hidden=("site", "system", "audit", "accounts", "sensing", "ble_devices", "alert_rules"),
+        hidden=(
+            "site",
+            "system",
+            "audit",
+            "accounts",
+            "sensing",
+            "ble_devices",
+            "gestures",
+            "alert_rules",
+        ),
         split=(("events", 3), ("cameras", 2)),
         tabs=(
             ("chat", "events"),
@@ -182,6 +196,7 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("site", Area.LeftDockWidgetArea),
             ("people", Area.LeftDockWidgetArea),
             ("ble_devices", Area.LeftDockWidgetArea),
+            ("gestures", Area.LeftDockWidgetArea),
             ("system", Area.LeftDockWidgetArea),
             ("audit", Area.LeftDockWidgetArea),
             ("accounts", Area.LeftDockWidgetArea),
@@ -201,6 +216,7 @@ DEFAULTS: dict[Layout, Arrangement] = {
         split=(("site", 2), ("cameras", 3)),
         tabs=(
             ("ble_devices", "people"),
+            ("gestures", "site"),
             ("audit", "system"),
             ("accounts", "system"),
             ("sensing", "cameras"),

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from console.alerts_backend import AlertListBackend, AlertRulesBackend, AlertsBackend
 from console.bridge import QtBridge
 from console.devices_backend import BleDevicesBackend
+from console.gestures_backend import GesturesBackend
 from console.incidents_backend import IncidentsBackend
 from console.investigation import Investigation
 from console.layouts import Layout, arrange, default_layout_for, layouts_for, pane_allowed
@@ -63,6 +64,7 @@ from widgets.audit_pane import AuditPane
 from widgets.ble_devices_pane import BleDevicesPane
 from widgets.camera_grid import TILE_COUNTS, CameraFeed, CameraGrid
 from widgets.event_history import EventHistoryPane
+from widgets.gestures_pane import GesturesPane
 from widgets.health_bar import HealthBar
 from widgets.incident_list import IncidentListPane
 from widgets.login_panel import LoginMode, LoginPanel, PasswordChangeDialog
@@ -74,8 +76,9 @@ from widgets.system_pane import SystemPane
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 9  # bump when panes are added or renamed, so old saved states are ignored
+STATE_VERSION = 10  # bump when panes are added or renamed, so old saved states are ignored
 PEOPLE_REFRESH_MS = 1500
+GESTURE_USAGE_REFRESH_MS = 1000
 QUERY_WORKERS = 2  # store reads, logins and people changes run here, never on the GUI thread
 SESSION_CHANNEL = "session"
 ACCOUNT_RECHECK_MS = 15_000  # how soon a disabled account or changed roles reach a console
@@ -260,6 +263,20 @@ class MainWindow(QMainWindow):
         )
         self.alert_rules.set_changes_allowed(False)
         self.alert_rules.refresh()
+        # Gestures (admins): teach from a camera's newest frames or a recorded clip, replay,
+        # rename, remove; the runtime reloads them after each change.
+        self.gestures_backend = GesturesBackend(
+            runtime,
+            store,
+            self.session,
+            lambda camera: get() if (get := self._frame_getters.get(camera)) else None,
+        )
+        self.gestures = GesturesPane(
+            self.queries,
+            self.gestures_backend,
+            cameras=[(cam_id, s.camera.name) for cam_id, s in runtime.sources.items()],
+        )
+        self.gestures.set_changes_allowed(False)  # until someone who may logs in
         self._tray: QSystemTrayIcon | None = None
         self.risk_map = RiskMapPane(self.queries, self.incidents_backend, now=runtime.clock.now)
         self.incident_list = IncidentListPane(
@@ -296,6 +313,7 @@ class MainWindow(QMainWindow):
             "accounts": self._dock("accounts", "Accounts", self.accounts),
             "sensing": self._dock("sensing", "Sensing", self.sensing),
             "ble_devices": self._dock("ble_devices", "BLE devices", self.ble_devices),
+            "gestures": self._dock("gestures", "Gestures", self.gestures),
             "risk_map": self._dock("risk_map", "Risk map", self.risk_map),
             "incidents": self._dock("incidents", "Incidents", self.incident_list),
             "alert_list": self._dock("alert_list", "Alert list", self.alert_list),
@@ -553,6 +571,7 @@ class MainWindow(QMainWindow):
         )
         self.system.set_changes_allowed(actor.may(Permission.CHANGE_SETTINGS), NO_SETTINGS_CHANGES)
         self.ble_devices.set_changes_allowed(actor.may(Permission.MANAGE_BLE_DEVICES))
+        self.gestures.set_changes_allowed(actor.may(Permission.MANAGE_GESTURES))
         self.alert_stream.set_acknowledge_allowed(actor.may(Permission.ACKNOWLEDGE))
         self.alert_list.set_acknowledge_allowed(actor.may(Permission.ACKNOWLEDGE))
         self.alert_list.set_label_allowed(actor.may(Permission.LABEL))
@@ -642,6 +661,7 @@ class MainWindow(QMainWindow):
         self.alert_list.set_acknowledge_allowed(False)
         self.alert_list.set_label_allowed(False)
         self.alert_rules.set_changes_allowed(False)
+        self.gestures.set_changes_allowed(False)  # an open teach wizard closes, saving nothing
         self.alert_stream.set_escalate_allowed(False)
         self.event_history.set_escalate_allowed(False)
         self.investigation.set_actor(None)
@@ -897,6 +917,9 @@ class MainWindow(QMainWindow):
         self.event_history.on_event_added(view)
         if view.kind in ("face.recognised", "person.appeared"):
             self._people_refresh.start()  # coalesce bursts into one re-read
+        if view.kind == "gesture.detected" and self.docks["gestures"].isVisible():
+            # The usage columns, once the store writer has counted the detection.
+            QTimer.singleShot(GESTURE_USAGE_REFRESH_MS, self.gestures.refresh)
 
     def _on_sensing_updated(self, snapshot: SensingSnapshot) -> None:
         self.sensing.set_snapshot(snapshot)
@@ -1035,6 +1058,7 @@ class MainWindow(QMainWindow):
         if self.password_dialog is not None:
             self.password_dialog.reject()
         self.incident_list.close_dialogs()
+        self.gestures.close_dialogs()  # a recording underway stops before the workers close
         self.queries.close()  # waits for a running read; no query thread outlives the window
         self.investigation.close()  # the replay decoder, the export dialog, the chat client
         super().closeEvent(event)

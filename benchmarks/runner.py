@@ -21,6 +21,7 @@ from benchmarks import (
     evidence,
     faces,
     four_cameras,
+    gesture_accuracy,
     gesture_cost,
     gesture_dtw,
     incident_generator,
@@ -69,6 +70,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "evidence": evidence.run,
     "timeline": timeline.run,
     "gesture_dtw": gesture_dtw.run,
+    "gesture_accuracy": gesture_accuracy.run,
     "gesture_cost": gesture_cost.run,
 }
 

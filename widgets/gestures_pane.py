@@ -97,7 +97,15 @@ _COUNTDOWN_STYLE = "font-size: 28pt; font-weight: bold;"
 
 COLUMN_NAME, COLUMN_EXAMPLES, COLUMN_TYPICAL, COLUMN_ALERTING = 0, 1, 2, 3
 COLUMN_MIRROR, COLUMN_DETECTIONS, COLUMN_LAST_DETECTED = 4, 5, 6
-_HEADERS = ("Gesture", "Examples", "Typical length", "Alerting", "Mirror", "Detections", "Last")
+_HEADERS = (
+    "Gesture",
+    "Examples",
+    "Typical length",
+    "Alerting",
+    "Mirror",
+    "Detections",
+    "Last detected",
+)
 
 # MediaPipe's pose landmark connections (PoseLandmarksConnections.POSE_LANDMARKS), copied
 # so that drawing a skeleton does not load mediapipe.
@@ -223,9 +231,12 @@ class SkeletonView(QWidget):
     sig_frame_shown = Signal(int, int)
     """A frame was drawn (GUI thread): the sequence's index and the frame's."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, *, placeholder: str = "Select an example to replay it"
+    ) -> None:
         super().__init__(parent)
         self.setMinimumSize(160, 200)
+        self._placeholder = placeholder
         self.setAccessibleName("Skeleton replay")
         self._sequences: list[tuple[npt.NDArray[np.float32], float]] = []
         self._sequence = 0
@@ -306,9 +317,7 @@ class SkeletonView(QWidget):
         painter.fillRect(self.rect(), QColor("#0d1117"))
         if not self._sequences:
             painter.setPen(QColor("#8b949e"))
-            painter.drawText(
-                self.rect(), Qt.AlignmentFlag.AlignCenter, "Select an example to replay it"
-            )
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
             painter.end()
             return
         frames, _seconds = self._sequences[self._sequence]
@@ -341,11 +350,13 @@ class SkeletonView(QWidget):
             if p is not None:
                 painter.drawEllipse(p, 3.0, 3.0)
         painter.setPen(QColor("#c9d1d9"))
-        caption = self._caption or "example"
+        caption = self._caption
+        if len(self._sequences) > 1:
+            caption = f"{caption} {self._sequence + 1}/{len(self._sequences)}".strip()
         painter.drawText(
             QRectF(self.rect()).adjusted(4, 0, -4, -4),
             Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter,
-            f"{caption} {self._sequence + 1}/{len(self._sequences)}",
+            caption,
         )
         painter.end()
 
@@ -514,7 +525,7 @@ class GesturesPane(QWidget):
             row.addWidget(widget)
         row.addStretch(1)
 
-        self.skeleton = SkeletonView()
+        self.skeleton = SkeletonView(placeholder="Select a gesture, then Replay")
         self.replay_label = QLabel("Select a gesture and press Replay to see its examples.")
         self.replay_label.setWordWrap(True)
         replay_layout = QVBoxLayout()
@@ -933,6 +944,8 @@ class TeachGestureDialog(QDialog):
         self._busy: str | None = None  # what runs now: countdown, recording, reading, …
         self._cancelled = False
         self._countdown_left = 0
+        self._recording_started = False
+        self._reading_file = ""
         self.saved_view: GestureView | None = None
         self.sig_progress.connect(self._on_progress)
 
@@ -975,7 +988,7 @@ class TeachGestureDialog(QDialog):
         layout.addWidget(self.status_label)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
-        self.resize(560, 620)
+        self.resize(640, 620)
         self._go_to(STEP_SOURCE)
 
     # -- pages -----------------------------------------------------------------------------
@@ -1196,6 +1209,7 @@ class TeachGestureDialog(QDialog):
             if self.chosen_camera() is None and len(self._examples) < MAX_TEACH_EXAMPLES:
                 self._on_read_file_requested()
         elif self.step == STEP_RECORD and self._enough_examples():
+            self.status_label.setText("")
             self._go_to(STEP_SAVE)
             self.name_edit.setFocus()
 
@@ -1253,8 +1267,7 @@ class TeachGestureDialog(QDialog):
             self._update_controls()
             return
         self._busy = "recording"
-        self.countdown_label.setText("Now!")
-        self.status_label.setText("Recording: perform the gesture once, then stand still.")
+        self._announce_start()
         self.progress.setValue(0)
         self.progress.show()
         self._update_controls()
@@ -1296,6 +1309,7 @@ class TeachGestureDialog(QDialog):
             return
         self.error_label.hide()
         self._busy = "reading"
+        self._reading_file = Path(path).name
         self.status_label.setText(f"Reading the poses in {printable(Path(path).name)}…")
         self.progress.setValue(0)
         self.progress.show()
@@ -1305,11 +1319,12 @@ class TeachGestureDialog(QDialog):
             partial(
                 self._actions.examples_from_file, path, self._report_progress, self._is_cancelled
             ),
-            partial(self._on_file_read, Path(path).name),
+            self._on_file_read,
             name="read gesture examples",
         )
 
-    def _on_file_read(self, file_name: str, result: QueryResult[Any]) -> None:
+    def _on_file_read(self, result: QueryResult[Any]) -> None:
+        file_name = self._reading_file
         self._finish_busy()
         if self._cancelled:
             return
@@ -1344,7 +1359,7 @@ class TeachGestureDialog(QDialog):
         if 0 <= row < len(self._examples):
             example = self._examples[row]
             self.skeleton.set_sequences(
-                [(example.normalised(), example.duration_s)], f"example {row + 1}:"
+                [(example.normalised(), example.duration_s)], f"example {row + 1}"
             )
         else:
             self.skeleton.clear()
@@ -1361,8 +1376,7 @@ class TeachGestureDialog(QDialog):
     def _start_test(self) -> None:
         camera = self.test_camera_combo.currentData()
         self._busy = "testing"
-        self.countdown_label.setText("Now!")
-        self.status_label.setText("Testing: perform the gesture once.")
+        self._announce_start()
         self.progress.setValue(0)
         self.progress.show()
         self._update_controls()
@@ -1447,11 +1461,26 @@ class TeachGestureDialog(QDialog):
         """Any thread: the wizard was cancelled or closed."""
         return self._cancelled
 
+    def _announce_start(self) -> None:
+        """The camera is being opened for the recording (the pose model loads first, about
+        a second): "Now!" comes with the first recorded picture."""
+        self._recording_started = False
+        self.countdown_label.setText("…")
+        self.status_label.setText("Starting the recording: keep still…")
+
     def _on_progress(self, phase: str, fraction: float) -> None:
         if self._busy is None:
             return
         self.progress.setValue(round(100 * max(0.0, min(1.0, fraction))))
-        if phase == "posing":
+        if phase == "recording" and not self._recording_started:
+            self._recording_started = True
+            self.countdown_label.setText("Now!")
+            self.status_label.setText(
+                "Recording: perform the gesture once, then stand still."
+                if self._busy == "recording"
+                else "Testing: perform the gesture once."
+            )
+        elif phase == "posing":
             self.countdown_label.hide()
             self.status_label.setText("Reading the poses…")
 

@@ -72,6 +72,19 @@ def leaving_mid_repetition() -> list[np.ndarray]:
     return [*hold, *rep[: len(rep) // 2], *[empty] * round(1.5 * FPS)]
 
 
+def late_start() -> list[np.ndarray]:
+    """The recording starts while the movement is under way."""
+    rep = repetition()
+    return [*rep[len(rep) // 4 :], *[rep[0]] * round(1.5 * FPS)]
+
+
+def twice() -> list[np.ndarray]:
+    """The movement twice, a little faster, with pauses: 4.4 s."""
+    rep = repetition(1.25)
+    hold = [rep[0]] * round(0.7 * FPS)
+    return [*hold, *rep, *hold, *rep, *hold]
+
+
 def nobody() -> list[np.ndarray]:
     """The same room's light with no person in it: a plain picture of its mean colour."""
     still = _frames(STILL, STILL)[0]
@@ -217,6 +230,14 @@ def test_no_picture_nobody_and_a_person_leaving_are_refused_and_nothing_is_saved
     cameras.play(leaving_mid_repetition())
     with pytest.raises(TeachError, match=r"the person left the frame .*at \d+\.\d s"):
         backend.record_example(CAMERA, 3.0)
+
+    cameras.play(late_start())
+    with pytest.raises(TeachError, match="already moving when the recording started"):
+        backend.record_example(CAMERA, 3.0)
+
+    cameras.play(twice())
+    with pytest.raises(TeachError, match=r"2 repetitions seen .*perform the gesture once"):
+        backend.record_example(CAMERA, 4.5)
 
     assert backend.list_gestures() == []
     assert audit_entries(host, action="gesture.teach") == []

@@ -117,9 +117,9 @@ class GestureWorker:
     """Estimates poses of tracked people and recognises taught gestures, one crop at a time.
 
     ``gestures`` is asked for the current :class:`GestureSet` on every pose, so the runtime
-    can swap it when templates change. ``submit``, ``due`` and ``forget_track`` are called
-    from camera threads. ``blocking=True`` (file analysis) waits for room instead of
-    dropping crops. :class:`~engine.gestures.pose.PoseUnavailableError` when the model is
+    can swap it when templates change. ``active``, ``wants``, ``submit`` and ``forget_track``
+    are called from camera threads. ``blocking=True`` (file analysis) waits for room instead
+    of dropping crops. :class:`~engine.gestures.pose.PoseUnavailableError` when the model is
     missing; if mediapipe or the model cannot be loaded when the first pose is wanted,
     :attr:`problem` says why and the worker stops asking for crops.
     """

@@ -111,6 +111,7 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("verify", None): None,  # anyone may check an exported folder; it needs no database
     ("db", "upgrade"): None,
     ("cameras", "set-password"): None,
+    ("speech", "names"): None,  # reads only the audio files it is given; no database
     ("bench", None): None,
 }
 ACTION_DESTS = {
@@ -124,6 +125,7 @@ ACTION_DESTS = {
     "sense": "sense_command",
     "db": "db_command",
     "cameras": "cameras_command",
+    "speech": "speech_command",
     "secrets": "secrets_command",
     "ble": "ble_command",
     "alerts": "alerts_command",

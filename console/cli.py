@@ -37,6 +37,7 @@ from console.commands import (
     secrets,
     sense,
     settings,
+    speech,
     stop_on_signals,
 )
 from engine.access import PermissionDeniedError
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.add_parser(sub, [db_option])
     secrets.add_parser(sub, [db_option])  # the OS keyring; the database for the audit trail
     cameras.add_parser(sub, [])  # uses the site file and the OS keyring, no database
+    speech.add_parser(sub, [])  # audio files only, no database
 
     bench = sub.add_parser("bench", help="run the benchmarks; one JSON line each")
     bench.add_argument("names", nargs="*", help="only these benchmarks")
@@ -209,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             return bookmarks.run(args, db_url)
         if args.command == "cameras":
             return cameras.run(args)
+        if args.command == "speech":
+            return speech.run(args)
         if args.command == "secrets":
             return secrets.run(args, db_url)
         if args.command == "db":

@@ -36,6 +36,7 @@ from benchmarks import (
     sensing_signal,
     sensing_view,
     soak,
+    speech_names,
     store_outage,
     timeline,
 )
@@ -72,6 +73,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "gesture_dtw": gesture_dtw.run,
     "gesture_accuracy": gesture_accuracy.run,
     "gesture_cost": gesture_cost.run,
+    "speech_names": speech_names.run,
 }
 
 

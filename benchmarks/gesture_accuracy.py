@@ -76,7 +76,13 @@ from benchmarks.pose_set.kinematics import (
     make_performer,
     perform,
 )
-from engine.gestures.dtw import TYPICAL_CONFIDENCE, GestureMatcher, dtw_distances
+from engine.gestures.dtw import (
+    TYPICAL_CONFIDENCE,
+    GestureMatcher,
+    GestureTemplateError,
+    dtw_distances,
+    features,
+)
 from engine.gestures.sequence import LandmarkError, Landmarks, normalise
 from engine.gestures.teach import PAD_S, PoseSeries, TeachError, split_examples
 from engine.gestures.templates import GestureSet, GestureTemplate
@@ -195,15 +201,19 @@ def teach_templates(
             examples.append(example)
             durations.append(seconds)
             splits[f"{name}:{split}"] += 1
-        templates.append(
-            GestureTemplate(
-                name=name,
-                alerting=False,
-                mirror_invariant=mirror,
-                examples=tuple(examples),
-                durations_s=tuple(durations),
-            )
+        template = GestureTemplate(
+            name=name,
+            alerting=False,
+            mirror_invariant=mirror,
+            examples=tuple(examples),
+            durations_s=tuple(durations),
         )
+        try:  # teaching refuses a gesture its examples cannot calibrate (the library's check)
+            GestureMatcher({name: template.examples}, mirror_invariant=mirror)
+        except GestureTemplateError:
+            splits[f"{name}:refused_at_teaching"] += 1
+            continue
+        templates.append(template)
     return templates, splits
 
 
@@ -456,20 +466,22 @@ def calibration(
     """Best-window distance over the gesture's typical own-example distance: of held-out
     performances to their own gesture; of non-gesture samples to their closest gesture."""
     matcher = GestureMatcher({t.name: t.examples for t in templates})
-    typical = matcher.scales * math.log(1.0 / TYPICAL_CONFIDENCE)
+    reach = matcher.reach(TYPICAL_CONFIDENCE)  # per template: its gesture's typical distance
+    typical = np.array([reach[matcher.labels == i][0] for i in range(len(matcher.gestures))])
     ratios: dict[str, list[float]] = {"held_out": [], "everyday": [], "real": []}
     for sample in samples:
         if not sample.played.windows:
             continue
         best = np.full(len(matcher.gestures), np.inf)
         for window in sample.played.windows:
-            query = window.reshape(window.shape[0], -1).astype(np.float64)
+            query = features(window)
             distances = dtw_distances(query, matcher.templates, matcher.band, matcher.norms)
             for index in range(len(matcher.gestures)):
                 mine = distances[matcher.labels == index].min()
                 best[index] = min(best[index], mine / typical[index])
         if sample.truth is not None:
-            ratios["held_out"].append(float(best[matcher.gestures.index(sample.truth)]))
+            if sample.truth in matcher.gestures:  # else refused at teaching
+                ratios["held_out"].append(float(best[matcher.gestures.index(sample.truth)]))
         else:
             ratios[sample.kind].append(float(best.min()))
     return ratios

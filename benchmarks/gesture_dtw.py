@@ -3,9 +3,10 @@
 person on every analysed frame once a sequence is complete.
 
 Templates are 10 gestures × 3 examples of 30 frames of 33 landmarks in x, y, z (MediaPipe's
-shape), smooth random motions of a body with a torso, normalised as taught ones are. Queries
-are other such motions. Figures are medians over the rounds of this thread's CPU time (steady
-on a shared machine) and wall time, per match:
+shape): per gesture, one smooth random motion of a body with a torso, performed three times
+with another amplitude and a little jitter each, normalised as taught ones are. Queries are
+half new repetitions of the gestures, half other such motions. Figures are medians over the
+rounds of this thread's CPU time (steady on a shared machine) and wall time, per match:
 
 - ``match_ms``: at the default confidence (0.7), LB_Keogh pruning what cannot reach it;
 - ``match_unpruned_ms``: at confidence 0, every template warped (the worst case);
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.gestures.dtw import GestureMatcher, lb_keogh
+from engine.gestures.dtw import GestureMatcher, features, lb_keogh
 from engine.gestures.sequence import LANDMARKS, SEQUENCE_FRAMES, normalise
 
 GESTURES = 10
@@ -42,23 +43,34 @@ def _motion(rng: np.random.Generator, base: np.ndarray) -> np.ndarray:
     return motion
 
 
-def _features(sequence: np.ndarray) -> Any:
-    return sequence.reshape(SEQUENCE_FRAMES, -1).astype(np.float64)
+def _body(rng: np.random.Generator) -> np.ndarray:
+    base = rng.normal(0.0, 0.5, (LANDMARKS, 3))
+    base[[11, 12, 23, 24]] = [[0.25, -1, 0], [-0.25, -1, 0], [0.15, 0, 0], [-0.15, 0, 0]]
+    return base
+
+
+def _repetition(rng: np.random.Generator, base: np.ndarray, path: np.ndarray) -> np.ndarray:
+    """``path`` performed again: another amplitude, a little jitter."""
+    jitter = rng.normal(0.0, 0.01, path.shape)
+    return normalise(base[None] + path * rng.uniform(0.9, 1.1) + jitter)
 
 
 def run() -> dict[str, Any]:
     rng = np.random.default_rng(8)
     examples: dict[str, list[np.ndarray]] = {}
+    bodies = []
     for g in range(GESTURES):
-        base = rng.normal(0.0, 0.5, (LANDMARKS, 3))
-        base[[11, 12, 23, 24]] = [[0.25, -1, 0], [-0.25, -1, 0], [0.15, 0, 0], [-0.15, 0, 0]]
-        examples[f"gesture {g}"] = [normalise(_motion(rng, base)) for _ in range(EXAMPLES)]
+        base = _body(rng)
+        path = _motion(rng, np.zeros((LANDMARKS, 3)))
+        bodies.append((base, path))
+        examples[f"gesture {g}"] = [_repetition(rng, base, path) for _ in range(EXAMPLES)]
     matcher = GestureMatcher(examples)
     queries = []
-    for _ in range(QUERIES):
-        base = rng.normal(0.0, 0.5, (LANDMARKS, 3))
-        base[[11, 12, 23, 24]] = [[0.25, -1, 0], [-0.25, -1, 0], [0.15, 0, 0], [-0.15, 0, 0]]
-        queries.append(normalise(_motion(rng, base)))
+    for q in range(QUERIES):
+        if q % 2:
+            queries.append(_repetition(rng, *bodies[q % GESTURES]))
+        else:
+            queries.append(normalise(_motion(rng, _body(rng))))
     figures: dict[str, Any] = {"templates": int(matcher.templates.shape[0])}
     for name, confidence in (("match", 0.7), ("match_unpruned", 0.0)):
         wall, cpu, pruned = [], [], []
@@ -75,8 +87,7 @@ def run() -> dict[str, Any]:
     # The pruned share at 0.7, counted on every query (a match or not).
     reach = matcher.reach(0.7)
     shares = [
-        float((lb_keogh(_features(q), matcher.lower, matcher.upper) > reach).mean())
-        for q in queries
+        float((lb_keogh(features(q), matcher.lower, matcher.upper) > reach).mean()) for q in queries
     ]
     figures["pruned_share"] = round(statistics.mean(shares), 3)
     figures["target_ms"] = TARGET_MS

@@ -34,7 +34,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from engine.gestures.sequence import Landmarks, mirror
+from engine.gestures.sequence import LEFT_SHOULDER, RIGHT_SHOULDER, Landmarks, mirror
 
 DEFAULT_BAND: Final = 3  # frames either side a warping path may stray (10 % of 30 frames)
 MATCH_CONFIDENCE: Final = 0.7  # a gesture is detected at this confidence or more
@@ -43,9 +43,53 @@ LB_ROUNDING: Final = 1e-4  # relative slack of the float32 lower bound
 MIN_EXAMPLES: Final = 2  # a gesture needs this many examples to calibrate its confidence
 # Examples closer than this (torso lengths summed over a path) are copies, not repetitions.
 MIN_TYPICAL_DISTANCE: Final = 1e-3
+STILL_CONFIDENCE: Final = 0.35  # the confidence of a gesture's own postures held still
+# A gesture whose repetitions differ from each other nearly as much as from standing still
+# cannot be told from not moving: refused at teaching.
+MIN_STILL_MARGIN: Final = 1.1
+# What a gesture is made of: the arms (elbows, wrists, and a little of the shoulders), with
+# the head and legs weighted lower; x and y only (MediaPipe's z is 5–10× noisier, measured
+# on real footage by benchmarks/gesture_accuracy.py).
+FEATURE_WEIGHTS: Final = {
+    0: 0.5,  # nose
+    11: 0.5, 12: 0.5,  # shoulders
+    13: 1.0, 14: 1.0,  # elbows
+    15: 1.0, 16: 1.0,  # wrists
+    25: 0.35, 26: 0.35,  # knees
+    27: 0.35, 28: 0.35,  # ankles
+}  # fmt: skip
+# x is divided by the shoulders' width (relative to this, their width seen square-on in torso
+# lengths), within these bounds: a person filmed at an angle looks narrower, not different.
+SQUARE_SHOULDERS: Final = 0.75
+WIDTH_FACTOR: Final = (0.7, 1.6)
+_FEATURE_INDEX = np.array(sorted(FEATURE_WEIGHTS), dtype=np.intp)
+_FEATURE_SCALE = np.sqrt(np.array([FEATURE_WEIGHTS[i] for i in sorted(FEATURE_WEIGHTS)]))
 
 Features = npt.NDArray[np.float64]  # frames × (landmarks · coordinates), in float64: the
 # frame distances come from ||a||² + ||b||² − 2a·b, which in float32 leaves ~1e-3 of noise
+
+
+def features(sequence: Landmarks) -> Features:
+    """A normalised sequence's frames as matching compares them: x and y of the landmarks
+    in :data:`FEATURE_WEIGHTS`, each scaled by the root of its weight (so that squared
+    distances weigh it), x also by how much narrower than square-on the shoulders look
+    (:data:`SQUARE_SHOULDERS`, bounded by :data:`WIDTH_FACTOR`), ``(frames, 2 · landmarks)``
+    in float64."""
+    frames = np.asarray(sequence, dtype=np.float64)
+    width = float(np.abs(frames[:, LEFT_SHOULDER, 0] - frames[:, RIGHT_SHOULDER, 0]).mean())
+    factor = min(WIDTH_FACTOR[1], max(WIDTH_FACTOR[0], SQUARE_SHOULDERS / max(width, 1e-6)))
+    picked = frames[:, _FEATURE_INDEX, :2] * np.array([factor, 1.0])
+    weighted = picked * _FEATURE_SCALE[None, :, None]
+    result: Features = weighted.reshape(weighted.shape[0], -1)
+    return result
+
+
+def _logistic(
+    distance: npt.ArrayLike, middle: npt.ArrayLike, width: npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    exponent = np.clip((np.asarray(distance) - np.asarray(middle)) / np.asarray(width), -60, 60)
+    result: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(exponent))
+    return result
 
 
 class GestureTemplateError(ValueError):
@@ -166,7 +210,7 @@ class GestureMatcher:
         self.band = band
         self.gestures: tuple[str, ...] = tuple(sorted(examples))
         shape: tuple[int, ...] | None = None
-        features: list[Features] = []
+        rows: list[Features] = []
         labels: list[int] = []
         for index, name in enumerate(self.gestures):
             sequences = list(examples[name])
@@ -184,50 +228,72 @@ class GestureMatcher:
                     )
                 variants = [sequence, mirror(sequence)] if mirror_invariant else [sequence]
                 for variant in variants:
-                    features.append(variant.reshape(variant.shape[0], -1).astype(np.float64))
+                    rows.append(features(variant))
                     labels.append(index)
         if shape is None:
             raise GestureTemplateError("no gestures to match against")
         self.shape = shape
-        self.templates: Features = np.stack(features)
+        self.templates: Features = np.stack(rows)
         self.labels = np.asarray(labels, dtype=np.intp)
         self.norms = np.einsum("kjd,kjd->kj", self.templates, self.templates)
         self.lower, self.upper = envelopes(self.templates, band)
-        self.scales = self._calibrate(mirror_invariant)
+        self.middles, self.widths = self._calibrate(mirror_invariant)
 
-    def _calibrate(self, mirrored: bool) -> npt.NDArray[np.float64]:
-        """Per gesture, the distance scale: the median over its examples of the distance to
-        the nearest other example of it (not the example's own mirror image), divided so
-        that it scores :data:`TYPICAL_CONFIDENCE`."""
+    def _calibrate(self, mirrored: bool) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Per gesture, where confidence crosses 0.5 and how fast it falls: two anchors,
+        measured on its own examples. Its *typical* distance (the median over its examples
+        of the distance to the nearest other example, not the example's own mirror image)
+        scores :data:`TYPICAL_CONFIDENCE`; its *still* distance (the median over its
+        examples of the distance to the nearest of the example's own postures held still:
+        its first, last and mean frame) scores :data:`STILL_CONFIDENCE`. So a gesture is
+        judged against not moving at all, not only against its own spread."""
         per_example = 2 if mirrored else 1
-        scales = np.empty(len(self.gestures))
+        count = len(self.gestures)
+        middles, widths = np.empty(count), np.empty(count)
+        high = math.log(TYPICAL_CONFIDENCE / (1.0 - TYPICAL_CONFIDENCE))
+        low = math.log(STILL_CONFIDENCE / (1.0 - STILL_CONFIDENCE))
         for index, name in enumerate(self.gestures):
             members = np.flatnonzero(self.labels == index)
-            nearest = []
+            nearest, still = [], []
             for member in members[::per_example]:
                 others = members[members // per_example != member // per_example]
                 distances = dtw_distances(self.templates[member], self.templates[others], self.band)
                 nearest.append(float(distances.min()))
-            typical = float(np.median(nearest))
+                frames = self.templates[member]
+                held = np.stack(
+                    [np.repeat(pose[None], len(frames), axis=0)
+                     for pose in (frames[0], frames[-1], frames.mean(axis=0))]
+                )  # fmt: skip
+                still.append(float(dtw_distances(frames, held, self.band).min()))
+            typical, standing = float(np.median(nearest)), float(np.median(still))
             if not typical > MIN_TYPICAL_DISTANCE:
                 raise GestureTemplateError(
                     f"gesture {name!r}: its examples are identical; record it again with "
                     "natural repetitions"
                 )
-            scales[index] = typical / math.log(1.0 / TYPICAL_CONFIDENCE)
-        return scales
+            if standing < MIN_STILL_MARGIN * typical:
+                raise GestureTemplateError(
+                    f"gesture {name!r}: its examples differ from each other about as much as "
+                    "from standing still, so it could not be told from not moving; perform "
+                    "it larger and the same way each time"
+                )
+            widths[index] = (standing - typical) / (high - low)
+            middles[index] = typical + high * widths[index]
+        return middles, widths
 
     def confidence(self, gesture: str, distance: float) -> float:
         """The confidence a sequence at DTW ``distance`` from ``gesture``'s nearest
         template gets."""
-        scale = self.scales[self.gestures.index(gesture)]
-        return math.exp(-distance / scale)
+        index = self.gestures.index(gesture)
+        return float(_logistic(distance, self.middles[index], self.widths[index]))
 
     def reach(self, min_confidence: float) -> npt.NDArray[np.float64]:
         """Per template, the DTW distance beyond which its gesture cannot reach
         ``min_confidence`` (what LB_Keogh prunes against)."""
-        result: npt.NDArray[np.float64] = self.scales[self.labels] * math.log(
-            1.0 / max(min_confidence, 1e-12)
+        c = min(max(min_confidence, 1e-12), 1.0 - 1e-12)
+        labels = self.labels
+        result: npt.NDArray[np.float64] = self.middles[labels] + self.widths[labels] * math.log(
+            (1.0 - c) / c
         )
         return result
 
@@ -240,7 +306,7 @@ class GestureMatcher:
             raise GestureTemplateError(
                 f"sequence: shape {sequence.shape}, the templates' is {self.shape}"
             )
-        query = sequence.reshape(sequence.shape[0], -1).astype(np.float64)
+        query = features(sequence)
         bounds = lb_keogh(query, self.lower, self.upper)
         candidates = np.flatnonzero(bounds <= self.reach(min_confidence))
         pruned = len(self.labels) - len(candidates)
@@ -251,7 +317,8 @@ class GestureMatcher:
         else:
             templates, norms = self.templates, self.norms
         distances = dtw_distances(query, templates, self.band, norms)
-        confidences = np.exp(-distances / self.scales[self.labels[candidates]])
+        chosen = self.labels[candidates]
+        confidences = _logistic(distances, self.middles[chosen], self.widths[chosen])
         best = int(np.argmax(confidences))
         if confidences[best] < min_confidence:
             return None

@@ -3,10 +3,13 @@ in everyday motions: the kinematic part of the gesture accuracy benchmark on one
 small set (7 gestures × 3 taught + 3 held-out, 20 everyday motions once each), played
 through the live worker's windows and ``GestureSet.match`` at the default confidence.
 
-Held-out recall on this small set swings with the seed (0.43–0.81 over seeds 0–5) and every
-everyday motion fires some gesture, so the issue's floors are asserted as a strict xfail
-naming the matcher's weakness: fixing it makes that test pass, and xfail_strict then asks
-for the marker to go."""
+Mirror-invariant, as an admin teaching "wave" means either hand. Taught from three different
+performers seen from different angles, some gestures are refused at teaching (their examples
+differ from each other about as much as from standing still) and held-out recall on this
+small set swings with the seed (0.24–0.62 over seeds 0–4, 2–5 of the 20 everyday motions
+firing), so the floors asserted are this seed's with a margin, and the issue's (recall ≥ 0.8,
+no everyday motion) stay a strict xfail: meeting them makes it pass, and xfail_strict then
+asks for the marker to go."""
 
 from __future__ import annotations
 
@@ -43,7 +46,7 @@ def pose_set() -> PoseSet:
 
 @pytest.fixture(scope="module")
 def gestures(pose_set: PoseSet) -> GestureSet:
-    templates, _ = teach_templates(pose_set.teach, mirror=False)
+    templates, _ = teach_templates(pose_set.teach, mirror=True)
     return GestureSet(templates)  # the default confidence, 0.7
 
 
@@ -64,25 +67,35 @@ def test_taught_performances_seen_live_are_their_gesture(
 ) -> None:
     # The same recordings the examples were cut from, as the worker sees them (10 Hz poses,
     # every window length): each one's most confident window names its own gesture.
-    taught = [r for recordings in pose_set.teach.values() for r in recordings]
+    assert len(gestures.names) >= 4, gestures.names  # the rest were refused at teaching
+    taught = [r for name in gestures.names for r in pose_set.teach[name]]
     scored = score(_played(gestures, taught), gestures.names, gestures.min_confidence)
     wrong = {k: v for k, v in scored["confusion"].items() if k.split(">")[0] != k.split(">")[1]}
     assert not wrong
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/gestures/dtw.py's calibration (a gesture's median nearest-own-example "
-    "distance scores 0.85) accepts everyday motions: their nearest gesture is as close as "
-    "the gesture's own performances are to each other (benchmarks/gesture_accuracy.py, "
-    "'calibration')",
-)
-def test_held_out_performances_are_recognised_and_everyday_motions_are_not(
+def test_held_out_performances_are_mostly_recognised_and_everyday_motions_rarely(
     pose_set: PoseSet, gestures: GestureSet
 ) -> None:
     samples = _played(gestures, [*pose_set.held_out, *pose_set.everyday])
     assert len(samples) == len(GESTURES) * 3 + len(NON_GESTURES)
-    scored = score(samples, gestures.names, gestures.min_confidence)
+    scored = score(samples, list(pose_set.teach), gestures.min_confidence)
+    assert scored["recall"] >= 0.5, scored["confusion"]  # 0.62 on this seed
+    assert scored["precision"] >= 0.75, scored["false_motions"]  # 0.87
+    assert scored["false_everyday"] <= 2, scored["false_motions"]  # stretch>help, reach>raise
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="taught from three different performers seen at different angles, gestures vary "
+    "between people about as much as from standing still: held-out recall 0.62 and 2 of 20 "
+    "everyday motions fire on this seed (benchmarks/gesture_accuracy.py has the figures)",
+)
+def test_the_issues_floors_held_out_recall_and_no_everyday_motion(
+    pose_set: PoseSet, gestures: GestureSet
+) -> None:
+    samples = _played(gestures, [*pose_set.held_out, *pose_set.everyday])
+    scored = score(samples, list(pose_set.teach), gestures.min_confidence)
     assert scored["recall"] >= 0.8, scored["confusion"]
     assert scored["false_everyday"] == 0, scored["false_motions"]
 

@@ -105,3 +105,21 @@ def test_templates_that_cannot_be_calibrated_are_refused() -> None:
         GestureMatcher({"wave": [one, one.copy()]})
     with pytest.raises(GestureTemplateError, match="shape"):
         matcher().match(normalise(motion("wave", 1))[:, :, :1].copy())
+
+
+def test_a_gesture_no_different_from_standing_still_is_refused() -> None:
+    """Standing still three times (only the landmarks' jitter differs) cannot be taught:
+    its examples differ from each other as much as from holding a posture."""
+    fidgets = [normalise(motion("still", seed)) for seed in (1, 2, 3)]
+    with pytest.raises(GestureTemplateError, match=r"'idle': .* could not be told from not moving"):
+        GestureMatcher({"idle": fidgets})
+
+
+def test_confidence_falls_from_the_typical_repetition_to_standing_still() -> None:
+    taught = matcher()
+    wave = normalise(motion("wave", 50, warp=1.1))
+    found = taught.match(wave)
+    assert found is not None and found.gesture == "wave" and found.confidence > 0.8
+    held = np.repeat(wave[:1], len(wave), axis=0)  # the same person, arm up, not moving
+    assert taught.match(held) is None
+    assert taught.confidence("wave", found.distance) > taught.confidence("wave", 2 * found.distance)

@@ -1,11 +1,12 @@
 """Matching a landmark sequence against taught gesture templates by dynamic time warping.
 
 Every taught example of every gesture is a template (normalised by
-:func:`engine.gestures.sequence.normalise`). A sequence's distance to a template is the
-cost of the cheapest warping path between them, each step costing the Euclidean distance
-between two frames (all 33 landmarks together), with a Sakoe–Chiba band: frame ``i`` of one
-may only be matched with frames ``i − band … i + band`` of the other, so a gesture may be a
-little faster or slower but not a different motion squeezed in time.
+:func:`engine.gestures.sequence.normalise`, then reduced to what a gesture is made of by
+:func:`features`: the arms, with the head and legs weighted lower, in x and y). A sequence's
+distance to a template is the cost of the cheapest warping path between them, each step
+costing the Euclidean distance between two frames, with a Sakoe–Chiba band: frame ``i`` of
+one may only be matched with frames ``i − band … i + band`` of the other, so a gesture may
+be a little faster or slower but not a different motion squeezed in time.
 
 All templates are matched at once, vectorised: the frame distances of every template come
 from one batched matrix product, and the warping recurrence runs one query frame at a time
@@ -15,13 +16,17 @@ value within the band) bounds its DTW distance from below, and a template whose 
 already exceeds the distance at which its gesture could still reach the asked-for confidence
 is not warped at all.
 
-Confidence is calibrated per gesture on its own examples: for each example, the distance to
-its nearest other example of the same gesture; their median (the gesture's *typical*
-distance) maps to :data:`TYPICAL_CONFIDENCE`, and confidence falls off as
-``exp(−distance / scale)``. A sequence as close to a template as the gesture's examples are
-to each other so scores about 0.85; twice as far, about 0.72; a detection needs
-:data:`MATCH_CONFIDENCE` (0.7) by default. Pure numpy; a matcher is read-only after it is
-built, so any thread may use it.
+Confidence is calibrated per gesture on its own examples, against two anchors: its
+*typical* distance (for each example, the distance to its nearest other example; their
+median) scores :data:`TYPICAL_CONFIDENCE` (0.85), and its *still* distance (for each
+example, the distance to its own postures held without moving; their median) scores
+:data:`STILL_CONFIDENCE` (0.35), on a logistic curve through both. A sequence is thus judged
+against not moving at all, not only against how alike the gesture's repetitions are: taught
+from one person's very alike repetitions, a bare exp(−d/typical) let every everyday motion
+through (the labelled set of ``benchmarks/gesture_accuracy.py``). A detection needs
+:data:`MATCH_CONFIDENCE` (0.7) by default. A gesture whose examples differ from each other
+nearly as much as from standing still is refused. Pure numpy; a matcher is read-only after
+it is built, so any thread may use it.
 """
 
 from __future__ import annotations

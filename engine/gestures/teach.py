@@ -34,7 +34,8 @@ from engine.gestures.sequence import (
 )
 
 ACTIVE_SPEED: Final = 1.2  # torso lengths a second; a person talking moves 0.5–1 (measured)
-JOIN_GAP_S: Final = 0.35  # bursts of movement this close are one repetition
+JOIN_GAP_S: Final = 0.6  # bursts of movement this close are one repetition (a raise, a
+# short hold and the lowering are one); pause longer than this between repetitions
 PAD_S: Final = 0.1  # kept before and after a repetition
 LAG_S: Final = 0.2  # speed is measured over this (landmark jitter then barely counts)
 MIN_VISIBLE: Final = 0.5  # an upper-body landmark less visible than this is hidden
@@ -220,6 +221,10 @@ def split_examples(series: PoseSeries) -> list[RecordedExample]:
                 f"{times[span[-1]]:.1f} s lasts {duration:.1f} s; one repetition lasts "
                 f"{MIN_EXAMPLE_S}–{MAX_EXAMPLE_S:g} s (pause between repetitions)"
             )
+        span = _trim_lost_edges(span, found, times)
+        duration = float(times[span[-1]] - times[span[0]]) if len(span) > 1 else 0.0
+        if duration < MIN_EXAMPLE_S:
+            continue
         missing = ~found[span]
         if missing.any():
             lost_s = _longest_run(missing) * (duration / max(len(span) - 1, 1))
@@ -238,6 +243,24 @@ def split_examples(series: PoseSeries) -> list[RecordedExample]:
             "the whole gesture"
         )
     return examples
+
+
+def _trim_lost_edges(
+    span: npt.NDArray[np.intp], found: npt.NDArray[np.bool_], times: npt.NDArray[np.float64]
+) -> npt.NDArray[np.intp]:
+    """``span`` without frames at either end where the person was briefly lost (at most
+    :data:`MAX_MISSING_S`, the padding around a movement): a wrist missed for a frame as the
+    movement starts or ends is no reason to refuse it. Longer losses stay, to be refused."""
+    first, last = 0, len(span) - 1
+    while first < last and not found[span[first]]:
+        first += 1
+    while last > first and not found[span[last]]:
+        last -= 1
+    if times[span[first]] - times[span[0]] > MAX_MISSING_S:
+        first = 0
+    if times[span[-1]] - times[span[last]] > MAX_MISSING_S:
+        last = len(span) - 1
+    return span[first : last + 1]
 
 
 def _longest_run(mask: npt.NDArray[np.bool_]) -> int:

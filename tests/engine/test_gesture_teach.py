@@ -108,3 +108,19 @@ def test_a_real_video_is_followed_and_a_cut_away_is_named() -> None:
     with PoseEstimator(video=True) as estimator:
         recorded = poses_from_video(clip, estimator)
     assert len(recorded.times_s) == 275 and recorded.found[:20].all()
+
+
+def test_a_raise_held_and_lowered_is_one_repetition() -> None:
+    up = placed("raise", 15, 8)
+    held = np.repeat(up[-1:], 14, axis=0)  # held up for about half a second
+    recorded = series(placed("still", 30, 1), up, held, up[::-1], placed("still", 30, 3))
+    (example,) = split_examples(recorded)
+    assert 1.3 <= example.duration_s <= 1.8
+
+
+def test_a_wrist_lost_for_a_frame_as_the_movement_starts_is_no_reason_to_refuse() -> None:
+    frames = [placed("still", 30, 1), placed("wave", 36, 2), placed("still", 30, 3)]
+    visibility = np.ones((96, 33), dtype=np.float32)
+    visibility[27:29, 16] = 0.1  # just before the wave: inside the padding
+    (example,) = split_examples(series(*frames, visibility=visibility))
+    assert np.isfinite(example.frames).all()

@@ -1098,6 +1098,7 @@ class TeachGestureDialog(QDialog):
         self.name_edit.textChanged.connect(self._on_name_changed)
         self.alerting_check = QCheckBox("Alerting: recognising it raises the camera's alerts")
         self.mirror_check = QCheckBox("Mirror image counts too (either hand)")
+        self.mirror_check.setChecked(True)  # a wave for help is a wave with either hand
         self.replace_check = QCheckBox()
         self.replace_check.toggled.connect(self._update_controls)
         self.replace_check.hide()

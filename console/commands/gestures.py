@@ -1,6 +1,6 @@
 """``watchfloor gestures teach|list|rename|set|remove|detect``: the gestures the cameras know.
 
-``teach NAME VIDEO... [--alerting] [--mirror] [--replace]`` teaches a gesture from videos of
+``teach NAME VIDEO... [--alerting] [--no-mirror] [--replace]`` teaches a gesture from videos of
 one person performing it: every repetition in them (a burst of limb movement; pause
 between repetitions) is an example, 3–5 in all. A video in which the person leaves the
 frame during a repetition, shows no movement or cannot be read is refused by name, and
@@ -42,7 +42,11 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     teach.add_argument("--alerting", action="store_true", help="raise alerts when it is seen")
     teach.add_argument(
-        "--mirror", action="store_true", help="its mirror image counts too (either hand)"
+        "--mirror",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="its mirror image counts too, so either hand will do (default; --no-mirror: "
+        "only the hand it was taught with)",
     )
     teach.add_argument(
         "--replace", action="store_true", help="teach an existing gesture again (new examples)"

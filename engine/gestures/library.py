@@ -151,7 +151,7 @@ class TeachGesture(GuardedCommand, StoreCommand):
     durations_s: tuple[float, ...]
     sources: tuple[str, ...]
     alerting: bool = False
-    mirror_invariant: bool = False
+    mirror_invariant: bool = True  # either hand: what an admin teaching "wave" means
     replace: bool = False
     at: datetime
     actor: Actor

@@ -57,6 +57,7 @@ def test_teach_from_a_video_then_list_change_and_remove(
     assert watchfloor_gestures(db_url, "teach", "sweep", str(drill), "--alerting", "--json") == 0
     taught = json.loads(capsys.readouterr().out)
     assert taught["name"] == "sweep" and taught["examples"] == 3 and taught["alerting"]
+    assert taught["mirror_invariant"]  # either hand, unless --no-mirror
     assert 1.0 <= taught["typical_s"] <= 2.0
     assert stored(db_url) == (1, 3)
 
@@ -66,11 +67,12 @@ def test_teach_from_a_video_then_list_change_and_remove(
     assert "gesture taught: sweep " in capsys.readouterr().out  # its name is kept
 
     assert watchfloor_gestures(db_url, "rename", "sweep", "arm out") == 0
-    assert watchfloor_gestures(db_url, "set", "ARM OUT", "--no-alerting", "--mirror") == 0
+    assert watchfloor_gestures(db_url, "set", "ARM OUT", "--no-alerting", "--no-mirror") == 0
     capsys.readouterr()
     assert watchfloor_gestures(db_url, "list", "--json") == 0
     (listed,) = json.loads(capsys.readouterr().out)
-    assert listed["name"] == "arm out" and not listed["alerting"] and listed["mirror_invariant"]
+    assert listed["name"] == "arm out" and not listed["alerting"]
+    assert not listed["mirror_invariant"]
     assert listed["detections"] == 0
 
     assert watchfloor_gestures(db_url, "remove", "arm out") == 0

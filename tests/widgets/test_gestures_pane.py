@@ -354,6 +354,8 @@ def test_the_wizard_counts_down_records_examples_tests_and_saves(
     assert not dialog.replace_check.isVisibleTo(dialog) and dialog.save_button.isEnabled()
 
     assert dialog.test_camera_combo.currentData() == "cam-yard"  # the recording camera
+    assert dialog.mirror_check.isChecked()  # either hand, unless the admin says otherwise
+    dialog.mirror_check.setChecked(False)
     with qtbot.waitSignal(dialog.sig_test_finished, timeout=5000) as tested:
         dialog.test_button.click()
     assert tested.args == ["recognised as wave2 (0.83)"]
@@ -386,7 +388,7 @@ def test_a_refused_save_keeps_the_wizard_open_with_the_reason(
     actions.refusal = GestureError("example 2: lasts 0.10 s; a gesture example lasts 0.3–6 s")
     with qtbot.waitSignal(dialog.sig_save_failed, timeout=5000):
         dialog.save_button.click()
-    assert actions.changes()[-1] == ("save", "wave", 3, False, False, True)
+    assert actions.changes()[-1] == ("save", "wave", 3, False, True, True)
     assert dialog.isVisible() and "#f85149" in dialog.error_label.styleSheet()
     assert dialog.error_label.text() == (
         "Not saved: example 2: lasts 0.10 s; a gesture example lasts 0.3–6 s"

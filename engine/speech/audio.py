@@ -8,6 +8,7 @@ audio raises :class:`SpeechInputError`, whose message names the file and what wa
 from __future__ import annotations
 
 import math
+import struct
 import wave
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def _read_wav(path: Path) -> tuple[Samples, int]:
             rate = wav.getframerate()
             frames = wav.getnframes()
             raw = wav.readframes(frames)
-    except (wave.Error, EOFError) as exc:
+    except (wave.Error, EOFError, RuntimeError, struct.error) as exc:  # malformed chunks
         raise SpeechInputError(f"{path}: corrupt WAV file ({exc})") from exc
     except OSError as exc:
         raise SpeechInputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc

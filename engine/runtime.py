@@ -34,6 +34,7 @@ from engine.identity.faces_store import FaceMemory
 from engine.incidents.records import MediaInput
 from engine.incidents.service import IncidentService
 from engine.instance import EngineLock
+from engine.introductions import Introductions
 from engine.paths import data_dir, sensing_recording_dir
 from engine.record import ClipRecorder
 from engine.retention import MaintenanceRun, RetentionService
@@ -48,6 +49,7 @@ from engine.sensing.service import (
     SimulationSpec,
 )
 from engine.settings import setting_values
+from engine.speech.service import FileNames, NameHeard, SpeechService, names_in_file
 from engine.store.commands import StoreCommand
 from engine.store.database import Store, display_url
 from engine.store.sites import RegisterVideoCamera, SiteIds, SyncSite
@@ -191,6 +193,14 @@ class EngineRuntime:
         self.alerts: AlertService | None = None  # falls → alerts, webhooks, escalation (live)
         self.incidents: IncidentService | None = None  # reports, risk map, nightly refit (live)
         self._sensing_problem: str | None = None
+        # Introductions (live engines): a speech service per camera with a microphone, all
+        # sharing one recogniser; heard names offered to the person nearest the camera.
+        self.speech: dict[str, SpeechService] = {}
+        self.introductions: Introductions | None = None
+        self._recogniser: Any = None
+        self._recogniser_lock = threading.Lock()
+        self._speech_problem: str | None = None
+        self._microphones: dict[str, tuple[bool, str]] = {}  # camera → (listening, detail)
 
     def start(self) -> None:
         """Mirror the site into the store, then start the writer, cameras and watchdog."""
@@ -255,6 +265,7 @@ class EngineRuntime:
             source.start()
         if self.file_analysis is None:
             self._start_sensing()
+            self._start_introductions()
         self._watchdog.start()
         self._publish_health()
 
@@ -269,6 +280,14 @@ class EngineRuntime:
             self.incidents.stop()  # a refit under way finishes first (it writes)
         for source in self.sources.values():
             source.stop()
+        for speech in self.speech.values():
+            speech.stop()  # what was heard is recognised; its names offered
+        if self.introductions is not None:
+            self.introductions.stop()
+        with self._recogniser_lock:
+            if self._recogniser is not None:
+                self._recogniser.close()
+                self._recogniser = None
         if self.faces is not None:
             self.faces.stop()  # queued faces first, so leaving tracks carry their person
         if self.gestures is not None:
@@ -285,6 +304,81 @@ class EngineRuntime:
             self.writer.stop()
         if self._data_dir_lock is not None:
             self._data_dir_lock.release()
+
+    def _start_introductions(self) -> None:
+        """Offer heard names to the people nearest their camera; a speech service for each
+        camera with a microphone. No recogniser (pocketsphinx missing or unreadable):
+        said in the speech health; everything else carries on."""
+        if self.writer is None or self.store is None:
+            return
+        store = self.store
+        self.introductions = Introductions(
+            self.bus,
+            self.writer,
+            self.clock,
+            {cam_id: p.analyzer for cam_id, p in self.pipelines.items()},
+            self.faces,
+            auto=lambda: setting_values(store)["analytics.speech_names_auto"] == 1,
+        )
+        self.introductions.start()
+        wanted = [cam for cam in self.site.cameras if cam.microphone]
+        if not wanted:
+            return
+        try:
+            recogniser = self._shared_recogniser()
+        except Exception as exc:
+            log.exception("speech recognition unavailable")
+            self._speech_problem = f"speech recognition unavailable: {exc}"
+            return
+        for cam in wanted:
+            service = SpeechService(
+                self.bus, cam.microphone or "", camera=cam.id, recogniser=recogniser
+            )
+            service.start()
+            self.speech[cam.id] = service
+
+    def _shared_recogniser(self) -> Any:
+        """The one pocketsphinx recogniser every microphone and fed file shares (loaded on
+        first use, about half a second; its calls are serialised)."""
+        with self._recogniser_lock:
+            if self._recogniser is None:
+                from engine.speech.recognise import SpeechRecogniser
+
+                self._recogniser = SpeechRecogniser()
+            return self._recogniser
+
+    def hear(self, camera: str, samples: Any, rate_hz: int, captured_at: datetime) -> bool:
+        """Audio from ``camera``'s microphone (any thread; never blocks). False when the
+        camera has no speech service or its queue is full (the chunk is dropped)."""
+        service = self.speech.get(camera)
+        return service.push(samples, rate_hz, captured_at) if service is not None else False
+
+    def set_microphone_status(self, camera: str, listening: bool, detail: str) -> None:
+        """What the console's capture says of ``camera``'s microphone (shown in the speech
+        health)."""
+        self._microphones[camera] = (listening, detail)
+
+    def feed_audio(self, camera: str, path: Path) -> FileNames:
+        """Recognise an audio file as if ``camera``'s microphone had heard it: an introduced
+        name is stored as heard and offered to the person nearest the camera like a live
+        one. Blocks for about a third of the file's length: call it off the GUI thread.
+        :class:`~engine.speech.audio.SpeechInputError` names a file that is no audio."""
+        if camera not in self.pipelines:
+            raise ValueError(f"camera: no camera {camera!r} in this site")
+        heard = names_in_file(path, self._shared_recogniser())
+        if heard.name is not None:
+            self.bus.publish(
+                NameHeard(
+                    at=self.clock.now(),
+                    name=heard.name,
+                    transcript=heard.transcript,
+                    pass_used=heard.pass_used,
+                    confidence=None,
+                    microphone=f"file:{path.name}",
+                    camera=camera,
+                )
+            )
+        return heard
 
     def gesture_set(self) -> GestureSet:
         """The taught gestures cameras match now (empty: none taught, or none loaded). Any
@@ -543,7 +637,22 @@ class EngineRuntime:
             reports.append(self._analytics_health())
         if self.sensing is not None or self._sensing_problem:
             reports.append(self._sensing_health())
+        if self.speech or self._speech_problem or self._microphones:
+            reports.append(self._speech_health())
         return reports
+
+    def _speech_health(self) -> HealthReport:
+        if self._speech_problem:
+            return HealthReport("speech", HealthState.DOWN, self._speech_problem)
+        deaf = {cam: detail for cam, (on, detail) in self._microphones.items() if not on}
+        if deaf:
+            cam, detail = next(iter(deaf.items()))
+            more = f" (+{len(deaf) - 1} more)" if len(deaf) > 1 else ""
+            return HealthReport("speech", HealthState.DEGRADED, f"{cam}: {detail}{more}")
+        heard = sum(s.names_heard for s in self.speech.values())
+        return HealthReport(
+            "speech", HealthState.OK, f"{len(self.speech)} microphones, {heard} names heard"
+        )
 
     def _analytics_health(self) -> HealthReport:
         stats = {cam_id: s.stats() for cam_id, s in self.sources.items()}

@@ -61,3 +61,18 @@ def teaching_video(
     finally:
         writer.release()
     return path
+
+
+def still_speaker_video(path: Path, seconds: float = 30.0, frame: int = STILL) -> Path:
+    """The speaker standing in view: one frame of the clip held for ``seconds`` (a person
+    tracked and recognised by face for as long as a test needs)."""
+    cv2 = import_cv2()
+    (picture,) = _frames(frame, frame)
+    height, width = picture.shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (width, height))
+    try:
+        for _ in range(round(seconds * 10)):
+            writer.write(picture)
+    finally:
+        writer.release()
+    return path

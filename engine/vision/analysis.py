@@ -191,6 +191,9 @@ class CameraAnalyzer:
         self._snapshot_dir = snapshot_dir
         self._track_walls: dict[int, list[datetime]] = {}  # track id → [first, last] seen
         self._last_frame: tuple[int, datetime] | None = None  # (index, wall time)
+        # The newest frame's analysis, for other threads (who is in view when a name is
+        # heard); None before the first frame.
+        self.latest: FrameAnalysis | None = None
         self._last_detect_t = -1e9
         self._last_full_scan = -1e9
         self._faces = faces
@@ -200,6 +203,12 @@ class CameraAnalyzer:
         self._best_sightings: dict[int, tuple[Image, Box]] = {}
         self._last_scene_scan = -1e9
         self.stats = AnalysisStats(finished_tracks=collections.deque(maxlen=keep_tracks))
+
+    @property
+    def last_seen_at(self) -> datetime | None:
+        """The wall time of the newest analysed frame (None before the first)."""
+        last = self._last_frame
+        return last[1] if last is not None else None
 
     def process(
         self, image: Image, frame_index: int, t: float, wall_at: datetime | None = None
@@ -250,13 +259,15 @@ class CameraAnalyzer:
             )
             for tr in update.active
         )
-        return FrameAnalysis(
+        analysis = FrameAnalysis(
             frame_index,
             t,
             views,
             motion.regions,
             tuple(detections) if detections is not None else None,
         )
+        self.latest = analysis  # one reference swap: other threads read it whole
+        return analysis
 
     def _where_to_look(
         self, image: Image, moving: tuple[Box, ...], t: float

@@ -17,6 +17,7 @@ from engine.alerts.service import (
 from engine.bus import EventBus
 from engine.events import CameraStatusChanged, Event, PeopleDetected, SubsystemHealth
 from engine.incidents.service import IncidentFiled, RiskRefitted
+from engine.introductions import NameGiven, NameOffered
 from engine.sensing.service import SensingUpdated
 
 
@@ -49,6 +50,11 @@ class QtBridge(QObject):
     split (the incidents as they now stand)."""
     sig_risk_refitted = Signal(object)
     """A :class:`RiskRefitted`: the risk model was refitted (nightly or on request)."""
+    sig_name_offered = Signal(object)
+    """A :class:`NameOffered`: a name heard in an introduction waits for an operator (or an
+    open offer's sentence changed)."""
+    sig_name_given = Signal(object)
+    """A :class:`NameGiven`: a person was given a name from their introduction."""
     _sig_sensing_ready = Signal()
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
@@ -107,5 +113,9 @@ class QtBridge(QObject):
             self.sig_incident_filed.emit(event)
         elif isinstance(event, RiskRefitted):
             self.sig_risk_refitted.emit(event)
+        elif isinstance(event, NameOffered):
+            self.sig_name_offered.emit(event)
+        elif isinstance(event, NameGiven):
+            self.sig_name_given.emit(event)
         if event.record() is not None:
             self.sig_history_event.emit(event)

@@ -42,6 +42,9 @@ PANE_PERMISSIONS: dict[str, Permission] = {
     "ble_devices": Permission.WATCH,
     # Teaching, replaying and removing gestures is the admins' (a gesture may raise alerts).
     "gestures": Permission.MANAGE_GESTURES,
+    # Everyone who watches sees the names heard in introductions and the microphones; giving
+    # or dismissing a name and feeding audio need the label permission.
+    "introductions": Permission.WATCH,
     # Everyone who watches sees the alerts; acknowledging one needs the acknowledge permission.
     "alerts": Permission.WATCH,
     # Everyone who watches sees the risk map and the incidents; filing a report needs
@@ -96,7 +99,7 @@ class Arrangement:
 DEFAULTS: dict[Layout, Arrangement] = {
     # Operator: cameras fill the window (the risk map as a tab behind them: it needs room);
     # along the right the alert stream on top (the incident list as a tab behind it), live
-    # events below it with the sensing room as a tab behind them.
+    # events below it with the sensing room and the introductions as tabs behind them.
     Layout.OPERATOR: Arrangement(
         areas=(
             ("cameras", Area.LeftDockWidgetArea),
@@ -111,6 +114,7 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("sensing", Area.RightDockWidgetArea),
             ("ble_devices", Area.RightDockWidgetArea),
             ("gestures", Area.RightDockWidgetArea),
+            ("introductions", Area.RightDockWidgetArea),
             ("incidents", Area.RightDockWidgetArea),
             ("alert_list", Area.RightDockWidgetArea),
             ("alert_rules", Area.RightDockWidgetArea),
@@ -134,6 +138,7 @@ DEFAULTS: dict[Layout, Arrangement] = {
         split=(("cameras", 3), ("events", 1)),
         tabs=(
             ("sensing", "events"),
+            ("introductions", "events"),
             ("risk_map", "cameras"),
             ("incidents", "alerts"),
             ("alert_list", "alerts"),
@@ -158,6 +163,7 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("sensing", Area.RightDockWidgetArea),
             ("ble_devices", Area.RightDockWidgetArea),
             ("gestures", Area.RightDockWidgetArea),
+            ("introductions", Area.RightDockWidgetArea),
             ("risk_map", Area.LeftDockWidgetArea),
             ("incidents", Area.LeftDockWidgetArea),
             ("alert_list", Area.LeftDockWidgetArea),
@@ -174,6 +180,7 @@ DEFAULTS: dict[Layout, Arrangement] = {
             "sensing",
             "ble_devices",
             "gestures",
+            "introductions",
             "alert_rules",
         ),
         split=(("events", 3), ("cameras", 2)),
@@ -181,22 +188,24 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("chat", "events"),
             ("bookmarks", "events"),
             ("alerts", "cameras"),
+            ("introductions", "cameras"),
             ("incidents", "events"),
             ("risk_map", "events"),
             ("alert_list", "events"),
         ),
     ),
-    # Admin: site configuration and people on the left (the BLE devices they carry as a tab
-    # behind them), with the system, audit and accounts panes as tabs; cameras beside (the
-    # sensing room, the risk map, the incident list, the chat and the bookmarks as tabs
-    # behind them: the panes below have no height to spare), events below (the alert stream
-    # and the timeline as tabs behind them).
+    # Admin: site configuration and people on the left (the BLE devices they carry and the
+    # introductions as tabs behind them), with the system, audit and accounts panes as tabs;
+    # cameras beside (the sensing room, the risk map, the incident list, the chat and the
+    # bookmarks as tabs behind them: the panes below have no height to spare), events below
+    # (the alert stream and the timeline as tabs behind them).
     Layout.ADMIN: Arrangement(
         areas=(
             ("site", Area.LeftDockWidgetArea),
             ("people", Area.LeftDockWidgetArea),
             ("ble_devices", Area.LeftDockWidgetArea),
             ("gestures", Area.LeftDockWidgetArea),
+            ("introductions", Area.LeftDockWidgetArea),
             ("system", Area.LeftDockWidgetArea),
             ("audit", Area.LeftDockWidgetArea),
             ("accounts", Area.LeftDockWidgetArea),
@@ -216,6 +225,7 @@ DEFAULTS: dict[Layout, Arrangement] = {
         split=(("site", 2), ("cameras", 3)),
         tabs=(
             ("ble_devices", "people"),
+            ("introductions", "people"),
             ("gestures", "site"),
             ("audit", "system"),
             ("accounts", "system"),

@@ -11,9 +11,10 @@ window or a pane asks of the engine is made as that person, and the engine check
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QImage, QKeySequence
@@ -32,6 +33,7 @@ from console.bridge import QtBridge
 from console.devices_backend import BleDevicesBackend
 from console.gestures_backend import GesturesBackend
 from console.incidents_backend import IncidentsBackend
+from console.introductions_backend import IntroductionsBackend
 from console.investigation import Investigation
 from console.layouts import Layout, arrange, default_layout_for, layouts_for, pane_allowed
 from console.people_backend import PeopleBackend
@@ -50,6 +52,7 @@ from engine.events import CameraStatusChanged, Event, SubsystemHealth
 from engine.history.events import live_event_view
 from engine.history.query_service import QueryResult, QueryService
 from engine.incidents.service import IncidentFiled, RiskRefitted
+from engine.introductions import NameGiven, NameOffered
 from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from engine.sensing.view import SensingSnapshot
@@ -67,6 +70,7 @@ from widgets.event_history import EventHistoryPane
 from widgets.gestures_pane import GesturesPane
 from widgets.health_bar import HealthBar
 from widgets.incident_list import IncidentListPane
+from widgets.introductions_pane import IntroductionsPane, introductions_title
 from widgets.login_panel import LoginMode, LoginPanel, PasswordChangeDialog
 from widgets.people_pane import PeoplePane
 from widgets.risk_map import RiskMapPane
@@ -74,9 +78,12 @@ from widgets.sensing_view import SensingPane
 from widgets.site_overview import SiteOverview
 from widgets.system_pane import SystemPane
 
+if TYPE_CHECKING:
+    from console.microphones import Microphones, MicrophoneStatus
+
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 10  # bump when panes are added or renamed, so old saved states are ignored
+STATE_VERSION = 11  # bump when panes are added or renamed, so old saved states are ignored
 PEOPLE_REFRESH_MS = 1500
 GESTURE_USAGE_REFRESH_MS = 1000
 QUERY_WORKERS = 2  # store reads, logins and people changes run here, never on the GUI thread
@@ -277,6 +284,27 @@ class MainWindow(QMainWindow):
             cameras=[(cam_id, s.camera.name) for cam_id, s in runtime.sources.items()],
         )
         self.gestures.set_changes_allowed(False)  # until someone who may logs in
+        # Introductions: names heard by the cameras' microphones (or in a fed audio file)
+        # offered to the person nearest the camera; operators give or dismiss them. A fed
+        # file is recognised on its own worker: it takes a third of its length.
+        microphones = {cam.id: cam.microphone for cam in runtime.site.cameras if cam.microphone}
+        self.speech_queries = QtQueryClient(QueryService(store, workers=1), self)
+        self.introductions = IntroductionsPane(
+            self.queries,
+            IntroductionsBackend(runtime, store, self.session),
+            cameras=[(cam_id, s.camera.name) for cam_id, s in runtime.sources.items()],
+            microphones=microphones,
+            feed_client=self.speech_queries,
+        )
+        self.introductions.set_permissions(give=False)  # until someone who may logs in
+        self.microphones: Microphones | None = None
+        if microphones:
+            from console.microphones import Microphones  # QtMultimedia only where needed
+
+            self.microphones = Microphones(
+                microphones, sink=self._hear, now=runtime.clock.now, parent=self
+            )
+            self.microphones.sig_status.connect(self._on_microphone_status_changed)
         self._tray: QSystemTrayIcon | None = None
         self.risk_map = RiskMapPane(self.queries, self.incidents_backend, now=runtime.clock.now)
         self.incident_list = IncidentListPane(
@@ -314,6 +342,7 @@ class MainWindow(QMainWindow):
             "sensing": self._dock("sensing", "Sensing", self.sensing),
             "ble_devices": self._dock("ble_devices", "BLE devices", self.ble_devices),
             "gestures": self._dock("gestures", "Gestures", self.gestures),
+            "introductions": self._dock("introductions", "Introductions", self.introductions),
             "risk_map": self._dock("risk_map", "Risk map", self.risk_map),
             "incidents": self._dock("incidents", "Incidents", self.incident_list),
             "alert_list": self._dock("alert_list", "Alert list", self.alert_list),
@@ -323,6 +352,7 @@ class MainWindow(QMainWindow):
             "bookmarks": self._dock("bookmarks", "Bookmarks", self.investigation.bookmarks),
         }
         self.alert_stream.sig_open_count_changed.connect(self._on_open_alerts_changed)
+        self.introductions.sig_offers_changed.connect(self._on_open_introductions_changed)
         self.login_panel = LoginPanel(now=runtime.clock.now)
         self.login_panel.sig_login_requested.connect(self._on_login_requested)
         self.login_panel.sig_first_admin_requested.connect(self._on_first_admin_requested)
@@ -348,6 +378,8 @@ class MainWindow(QMainWindow):
         bridge.sig_sequence_added.connect(self._on_sequence_added)
         bridge.sig_incident_filed.connect(self._on_incident_filed)
         bridge.sig_risk_refitted.connect(self._on_risk_refitted)
+        bridge.sig_name_offered.connect(self._on_name_offered)
+        bridge.sig_name_given.connect(self._on_name_given)
         for report in runtime.health():
             self.health_bar.on_health_changed(report.subsystem, report.state, report.detail)
 
@@ -366,6 +398,9 @@ class MainWindow(QMainWindow):
         self._enter_locked(LoginMode.CHECKING)
         self._check_accounts()
         self._read_idle_setting()
+        if self.microphones is not None:
+            # The engine runs (the host started it): each microphone's status is signalled.
+            self.microphones.start()
 
     @property
     def actor(self) -> Actor | None:
@@ -572,6 +607,9 @@ class MainWindow(QMainWindow):
         self.system.set_changes_allowed(actor.may(Permission.CHANGE_SETTINGS), NO_SETTINGS_CHANGES)
         self.ble_devices.set_changes_allowed(actor.may(Permission.MANAGE_BLE_DEVICES))
         self.gestures.set_changes_allowed(actor.may(Permission.MANAGE_GESTURES))
+        self.introductions.set_permissions(
+            give=actor.may(Permission.LABEL), rename=actor.may(Permission.MANAGE_PEOPLE)
+        )
         self.alert_stream.set_acknowledge_allowed(actor.may(Permission.ACKNOWLEDGE))
         self.alert_list.set_acknowledge_allowed(actor.may(Permission.ACKNOWLEDGE))
         self.alert_list.set_label_allowed(actor.may(Permission.LABEL))
@@ -662,6 +700,7 @@ class MainWindow(QMainWindow):
         self.alert_list.set_label_allowed(False)
         self.alert_rules.set_changes_allowed(False)
         self.gestures.set_changes_allowed(False)  # an open teach wizard closes, saving nothing
+        self.introductions.set_permissions(give=False)
         self.alert_stream.set_escalate_allowed(False)
         self.event_history.set_escalate_allowed(False)
         self.investigation.set_actor(None)
@@ -1045,6 +1084,29 @@ class MainWindow(QMainWindow):
     def _on_ble_devices_changed(self, _address: str) -> None:
         self.people.refresh(warn=False)  # a device registered to a new name adds a person
 
+    def _hear(self, camera: str, samples: Any, rate_hz: int, captured_at: datetime) -> None:
+        """A microphone's audio (GUI thread): queued for the camera's speech worker (never
+        blocks; a chunk the full queue refuses is dropped)."""
+        self.runtime.hear(camera, samples, rate_hz, captured_at)
+
+    def _on_microphone_status_changed(self, status: MicrophoneStatus) -> None:
+        self.runtime.set_microphone_status(status.camera, status.listening, status.detail)
+        self.introductions.on_microphone_status_changed(
+            status.camera, status.listening, status.detail
+        )
+
+    def _on_name_offered(self, event: NameOffered) -> None:
+        self.introductions.on_name_offered(event)
+        if not self.locked and not event.given:
+            self.statusBar().showMessage(f"Introduction: {printable(event.detail)}", 15_000)
+
+    def _on_name_given(self, event: NameGiven) -> None:
+        self.introductions.on_name_given(event)
+        self._people_refresh.start()  # the person's new name (coalesced: one re-read)
+
+    def _on_open_introductions_changed(self, open_offers: int) -> None:
+        self.docks["introductions"].setWindowTitle(introductions_title(open_offers))
+
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_layout_state()
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -1059,6 +1121,9 @@ class MainWindow(QMainWindow):
             self.password_dialog.reject()
         self.incident_list.close_dialogs()
         self.gestures.close_dialogs()  # a recording underway stops before the workers close
+        if self.microphones is not None:
+            self.microphones.stop()
+        self.speech_queries.close()  # waits for a file being recognised
         self.queries.close()  # waits for a running read; no query thread outlives the window
         self.investigation.close()  # the replay decoder, the export dialog, the chat client
         super().closeEvent(event)

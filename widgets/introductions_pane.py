@@ -161,8 +161,9 @@ def _local(at: datetime, time_format: str = TIME_FORMAT) -> str:
 class _GivenModel(RowsTableModel[GivenName]):
     """Names given recently, newest first."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, camera_names: Mapping[str, str], parent: QWidget | None = None) -> None:
         super().__init__(_GIVEN_HEADERS, parent)
+        self._camera_names = camera_names
 
     def given(self) -> list[GivenName]:
         return list(self._rows)
@@ -180,7 +181,8 @@ class _GivenModel(RowsTableModel[GivenName]):
             if column == GIVEN_TIME:
                 return _local(given.at, GIVEN_TIME_FORMAT)
             if column == GIVEN_CAMERA:
-                return printable(given.camera or "")
+                camera = given.camera or ""
+                return printable(self._camera_names.get(camera, camera))
             if column == GIVEN_WHO:
                 who = given.person_id or "?"
                 return f"{who} (was {printable(given.previous)})" if given.previous else who
@@ -305,6 +307,7 @@ class IntroductionsPane(QWidget):
         self._feed_clock = QElapsedTimer()
         self._rows: dict[int, OfferRow] = {}
         self._live_given: list[GivenName] = []  # arrived since the last listing was asked
+        self._live_offers: set[int] = set()  # likewise: a listing read before them lacks them
 
         # -- microphones ---------------------------------------------------------------------
         self.microphone_labels: dict[str, QLabel] = {}
@@ -341,7 +344,7 @@ class IntroductionsPane(QWidget):
         self.offers_box.setLayout(offers_layout)
 
         # -- names given ---------------------------------------------------------------------
-        self._given_model = _GivenModel(self)
+        self._given_model = _GivenModel(self._camera_names, self)
         self.given_view = QTableView()
         self.given_view.setModel(self._given_model)
         show_rows_read_only(self.given_view)
@@ -442,11 +445,7 @@ class IntroductionsPane(QWidget):
         refresh supersedes one under way."""
         self._loaded_once = True
         self._live_given = []
-        self._client.submit(
-            f"{self._channel}.offers",
-            CallRequest(self._actions.offers, "list introductions"),
-            self._on_offers_listed,
-        )
+        self._list_offers()
         self._client.submit(
             f"{self._channel}.given",
             CallRequest(self._actions.recent_names, "list names given"),
@@ -495,6 +494,7 @@ class IntroductionsPane(QWidget):
         """A name was heard and offered (or an offer's sentence changed): show it."""
         if offer.given:
             return
+        self._live_offers.add(offer.offer_id)
         self._show_offer(offer)
         self._offers_changed()
 
@@ -504,11 +504,7 @@ class IntroductionsPane(QWidget):
         self._add_given(GivenName.from_event(given))
         self._live_given.append(GivenName.from_event(given))
         if self._loaded_once:
-            self._client.submit(
-                f"{self._channel}.offers",
-                CallRequest(self._actions.offers, "list introductions"),
-                self._on_offers_listed,
-            )
+            self._list_offers()
 
     def offers(self) -> list[NameOffered]:
         """The offers shown, oldest first."""
@@ -579,7 +575,8 @@ class IntroductionsPane(QWidget):
             self._show_error(f"Could not list introductions: {printable(str(result.error))}")
             return
         offers: Sequence[NameOffered] = result.value
-        open_ids = {offer.offer_id for offer in offers if not offer.given}
+        # An offer that arrived after the engine was asked is open even if not listed.
+        open_ids = {offer.offer_id for offer in offers if not offer.given} | self._live_offers
         for offer_id in [i for i in self._rows if i not in open_ids]:
             self._remove_row(offer_id)
         for offer in offers:
@@ -680,6 +677,14 @@ class IntroductionsPane(QWidget):
         )
 
     # -- internals -------------------------------------------------------------------------
+    def _list_offers(self) -> None:
+        self._live_offers = set()
+        self._client.submit(
+            f"{self._channel}.offers",
+            CallRequest(self._actions.offers, "list introductions"),
+            self._on_offers_listed,
+        )
+
     def _name(self, camera: str) -> str:
         return self._camera_names.get(camera, camera)
 

@@ -19,6 +19,7 @@ from engine.introductions import IntroductionError, NameGiven, NameOffered
 from engine.speech.audio import SpeechInputError
 from widgets.introductions_pane import (
     GIVEN_BY,
+    GIVEN_CAMERA,
     GIVEN_NAME,
     GIVEN_WHO,
     NO_MICROPHONES_TEXT,
@@ -71,6 +72,8 @@ class FakeIntroductions:
         self.heard: HeardInFile | Exception = HeardInFile("stage", "intro.wav", "", None)
         self.hold = threading.Event()
         self.hold.set()
+        self.listing = threading.Event()  # offers() waits for it
+        self.listing.set()
 
     def _call(self, *call: object) -> None:
         self.calls.append(call)
@@ -78,7 +81,9 @@ class FakeIntroductions:
 
     def offers(self) -> list[NameOffered]:
         self._call("offers")
-        return list(self.open.values())
+        listed = list(self.open.values())
+        assert self.listing.wait(10)
+        return listed
 
     def recent_names(self) -> list[GivenName]:
         self._call("recent")
@@ -211,6 +216,7 @@ def test_open_offers_show_when_where_and_the_engines_sentence_and_names_given(
     (sarah,) = pane.given_names()
     assert sarah.name == "Sarah"
     assert pane.given_text(0, GIVEN_BY) == "automatically (setting)"
+    assert pane.given_text(0, GIVEN_CAMERA) == "Front door"
     assert actions.threads and all(t.startswith("query-worker") for t in actions.threads)
     assert introductions_title(0) == "Introductions"
     assert introductions_title(2) == "Introductions (2)"
@@ -314,6 +320,20 @@ def test_an_offer_given_or_dismissed_elsewhere_leaves_the_list_on_refresh(
     assert changed.args == [0]
     assert pane.offers() == [] and pane.no_offers_label.isVisible()
     assert pane.no_offers_label.text() == NO_OFFERS_TEXT
+
+
+def test_an_offer_heard_while_the_list_was_read_is_not_lost(
+    qtbot: QtBot, pane: IntroductionsPane, actions: FakeIntroductions
+) -> None:
+    actions.listing.clear()
+    pane.refresh()  # reads the engine's offers before the next one is made
+    qtbot.waitUntil(lambda: actions.calls.count(("offers",)) == 2, timeout=5000)
+    late = offer(9, "Maria")
+    pane.on_name_offered(late)  # the bridge delivers it before the listing answers
+    with qtbot.waitSignal(pane.sig_offers_changed, timeout=5000) as listed:
+        actions.listing.set()
+    assert listed.args == [2]
+    assert [o.offer_id for o in pane.offers()] == [1, 9]
 
 
 def test_nobody_tracked_cannot_be_given_a_name(

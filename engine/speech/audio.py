@@ -126,12 +126,12 @@ def to_mono_int16(samples: npt.ArrayLike) -> Samples:
     """Samples from an audio source as mono int16: int16 as is, floats in −1…1 scaled, 2-D
     arrays (frames × channels) averaged over channels."""
     array = np.asarray(samples)
+    floats = array.dtype.kind == "f"  # before averaging turns integers into floats too
     if array.ndim == 2:
-        array = array.mean(axis=1) if array.dtype.kind == "f" else array.mean(axis=1).round()
+        array = array.mean(axis=1)
     elif array.ndim != 1:
         raise ValueError(f"audio samples must be 1-D or frames × channels, got {array.shape}")
-    if array.dtype.kind == "f":
-        array = np.round(array * 32767.0)
+    array = np.round(array * 32767.0) if floats else np.round(array)
     out: Samples = np.clip(array, -32768, 32767).astype(np.int16)
     return out
 

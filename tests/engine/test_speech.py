@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from engine.bus import EventBus
-from engine.speech.audio import SAMPLE_RATE_HZ, SpeechInputError, read_audio
+from engine.speech.audio import SAMPLE_RATE_HZ, SpeechInputError, read_audio, to_mono_int16
 from engine.speech.names import extract_name, load_first_names
 from engine.speech.recognise import SpeechRecogniser
 from engine.speech.service import NameHeard, SpeechService, names_in_file
@@ -282,3 +282,12 @@ def test_a_microphone_without_a_camera_is_the_events_source() -> None:
         microphone="desk",
     )
     assert event.record().source == "microphone:desk"
+
+
+def test_chunks_of_any_shape_become_mono_int16() -> None:
+    tone = np.array([0, 1000, -1000, 32767], dtype=np.int16)
+    assert to_mono_int16(tone).tolist() == tone.tolist()
+    stereo = np.stack([tone, np.zeros_like(tone)], axis=1)  # int16 frames × channels
+    assert to_mono_int16(stereo).tolist() == [0, 500, -500, 16384]
+    floats = np.stack([tone / 32767.0, tone / 32767.0], axis=1).astype(np.float32)
+    assert np.abs(to_mono_int16(floats).astype(int) - tone.astype(int)).max() <= 1

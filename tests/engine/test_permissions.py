@@ -21,6 +21,7 @@ import engine.accounts
 import engine.alerts.records
 import engine.alerts.rules
 import engine.alerts.sequences
+import engine.gestures.library
 import engine.history.bookmarks
 import engine.history.chat.service
 import engine.history.evidence
@@ -28,6 +29,7 @@ import engine.history.locks
 import engine.identity.devices
 import engine.identity.erasure
 import engine.identity.faces_store
+import engine.identity.introduced
 import engine.incidents.records
 import engine.sensing.records
 import engine.settings
@@ -108,6 +110,28 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
             answer="No record.",
             mode="offline",
             answered=False,
+            at=T0,
+            actor=a,
+        )
+    ),
+    engine.gestures.library.TeachGesture: lambda a: engine.gestures.library.TeachGesture(
+        name="wave", examples=(), durations_s=(), sources=(), at=T0, actor=a
+    ),
+    engine.gestures.library.RenameGesture: lambda a: engine.gestures.library.RenameGesture(
+        name="wave", new_name="help", at=T0, actor=a
+    ),
+    engine.gestures.library.SetGestureOptions: lambda a: engine.gestures.library.SetGestureOptions(
+        name="wave", alerting=True, at=T0, actor=a
+    ),
+    engine.gestures.library.RemoveGesture: lambda a: engine.gestures.library.RemoveGesture(
+        name="wave", at=T0, actor=a
+    ),
+    engine.identity.introduced.NameFromIntroduction: lambda a: (
+        engine.identity.introduced.NameFromIntroduction(
+            public_id="Person_00000001",
+            name="John",
+            camera="gate",
+            transcript="hi i'm john",
             at=T0,
             actor=a,
         )

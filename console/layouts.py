@@ -194,18 +194,18 @@ DEFAULTS: dict[Layout, Arrangement] = {
             ("alert_list", "events"),
         ),
     ),
-    # Admin: site configuration and people on the left (the BLE devices they carry and the
-    # introductions as tabs behind them), with the system, audit and accounts panes as tabs;
-    # cameras beside (the sensing room, the risk map, the incident list, the chat and the
-    # bookmarks as tabs behind them: the panes below have no height to spare), events below
-    # (the alert stream and the timeline as tabs behind them).
+    # Admin: site configuration and people on the left (the BLE devices they carry as a tab
+    # behind them), with the system, audit and accounts panes as tabs; cameras beside (the
+    # sensing room, the risk map, the incident list, the chat and the bookmarks as tabs
+    # behind them: the panes below have no height to spare), events below (the alert stream,
+    # the timeline and the introductions as tabs behind them).
     Layout.ADMIN: Arrangement(
         areas=(
             ("site", Area.LeftDockWidgetArea),
             ("people", Area.LeftDockWidgetArea),
             ("ble_devices", Area.LeftDockWidgetArea),
             ("gestures", Area.LeftDockWidgetArea),
-            ("introductions", Area.LeftDockWidgetArea),
+            ("introductions", Area.BottomDockWidgetArea),
             ("system", Area.LeftDockWidgetArea),
             ("audit", Area.LeftDockWidgetArea),
             ("accounts", Area.LeftDockWidgetArea),
@@ -225,7 +225,7 @@ DEFAULTS: dict[Layout, Arrangement] = {
         split=(("site", 2), ("cameras", 3)),
         tabs=(
             ("ble_devices", "people"),
-            ("introductions", "people"),
+            ("introductions", "events"),
             ("gestures", "site"),
             ("audit", "system"),
             ("accounts", "system"),

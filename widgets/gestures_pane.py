@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -59,6 +60,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QStackedWidget,
     QTableView,
     QVBoxLayout,
@@ -551,7 +553,10 @@ class GesturesPane(QWidget):
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
 
-        layout = QVBoxLayout(self)
+        # In a scroll area, as the other admin panes: a tab in a crowded dock column must
+        # not force the window taller than the screen.
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         layout.addWidget(self.view, 2)
@@ -561,6 +566,13 @@ class GesturesPane(QWidget):
         layout.addWidget(self.status_label)
         layout.addWidget(self.error_label)
         layout.addWidget(self.replay_box, 2)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
         self._update_controls()
 
     # -- public API ------------------------------------------------------------------------

@@ -6,11 +6,11 @@ documented, and everything else refused without a guess."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from engine.clock import SimulatedClock
 from engine.history.chat.offline import OfflineAnswer, OfflineAnswerer, QuestionError, _TimeParser
@@ -434,3 +434,34 @@ def test_tools_check_their_arguments_and_answer_errors(seeded: Any) -> None:
     sensing = run_tool(store, NOW, "sensing_activity", {"start": "2026-11-23T00:00:00Z"})
     assert sensing["rooms"] == {"ward": {"sensing.blob_appeared": 1, "sensing.fall_detected": 1}}
     assert sensing["events"][0]["id"] == ids.events["fall_today"]
+
+
+def test_an_event_of_the_current_second_is_in_a_range_ending_now(seeded: Any) -> None:
+    """A range that ends now ends at now, not at the whole second before it: an event
+    stored 0.3 s before the question, in the same second, is found and cited."""
+    store, _ = seeded
+    moment = NOW.replace(hour=11, minute=40, microsecond=200_000)
+    with store.transaction() as s:
+        site = s.execute(select(Site.id)).scalar_one()
+        gate = s.execute(select(Camera.id).where(Camera.key == "gate")).scalar_one()
+        fresh = s.execute(
+            insert(Event).returning(Event.id),
+            [
+                {
+                    "ts": moment,
+                    "kind": "person.appeared",
+                    "source": "camera:gate",
+                    "site_id": site,
+                    "camera_id": gate,
+                    "track_id": 42,
+                    "detail": {},
+                }
+            ],
+        ).scalar_one()
+    asked_at = moment + timedelta(milliseconds=300)
+    answer = OfflineAnswerer(store).answer(
+        "What happened in the last hour on camera gate?", asked_at
+    )
+    assert answer.answered, answer.text
+    assert fresh in cited(answer), answer.text
+    assert answer.facts["by_kind"] == {"person.appeared": 1}

@@ -69,6 +69,7 @@ from engine.history.chat.tools import (
     events_by_id,
     find_people,
     iso,
+    iso_exact,
     list_alerts,
     list_incidents,
     numbered_cameras,
@@ -109,9 +110,10 @@ class TimeRange:
     label: str
 
     def args(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"end": iso(self.end)}
+        """The range as tool arguments, to the microsecond (:func:`iso_exact`)."""
+        out: dict[str, Any] = {"end": iso_exact(self.end)}
         if self.start is not None:
-            out["start"] = iso(self.start)
+            out["start"] = iso_exact(self.start)
         return out
 
     def as_json(self) -> dict[str, str | None]:

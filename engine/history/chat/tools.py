@@ -97,6 +97,13 @@ def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_exact(ts: datetime) -> str:
+    """``2026-11-23T08:14:05.374912Z``: UTC to the microsecond, for a range's bounds passed
+    to a tool. Cut to the second, a range ending now would miss every event of the current
+    second (``Event.ts < end``)."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def parse_time(value: str, name: str) -> datetime:
     """An ISO 8601 time; without a zone it is UTC. :class:`ToolArgumentError` otherwise."""
     text = value.strip()

@@ -465,7 +465,9 @@ def _explain(args: argparse.Namespace, db_url: str) -> int:
         f"blob {data['blob']} ({data['kind']} at {data['ts']}, room {data['room']}) "
         f"at {data['position']}"
     )
-    for share in data["explanation"]:
+    if not data["explanation"]:
+        print("  no explanation was stored with this event")
+    for share in data["explanation"] or ():
         a, b = share["link"]
         ellipsoid = share["ellipsoid"]
         print(

@@ -583,8 +583,9 @@ def explain(
 @dataclass(frozen=True)
 class TrackState:
     """A tracked blob after an update: a stable ``track_id``, ``position`` (metres) and
-    ``velocity`` (m/s) from the Kalman filter, the time it was last detected, and whether this
-    update had no detection for it (``coasting``)."""
+    ``velocity`` (m/s) from the Kalman filter, the time it was last detected, whether this
+    update had no detection for it (``coasting``), and ``detection``: the index, among the
+    update's ``positions``, of the detection it took (None when coasting)."""
 
     track_id: int
     position: Vec3
@@ -593,6 +594,7 @@ class TrackState:
     coasting: bool
     hits: int
     value: float
+    detection: int | None = None
 
 
 @dataclass
@@ -605,6 +607,7 @@ class _Track:
     value: float = 0.0
     coasting: bool = False
     born_s: float = 0.0
+    detection: int | None = None  # index of this update's detection it took
     # (time, filtered position) at its detections within the stitch window
     recent: deque[tuple[float, FloatArray]] = field(default_factory=deque)
 
@@ -719,6 +722,7 @@ class BlobTracker:
         for track in self._tracks:
             self._predict(track, dt)
             track.coasting = True
+            track.detection = None
         assigned = self._associate(detections)
         for track_index, detection_index in assigned:
             track = self._tracks[track_index]
@@ -727,6 +731,7 @@ class BlobTracker:
             track.hits += 1
             track.value = float(blob_values[detection_index])
             track.coasting = False
+            track.detection = int(detection_index)
             track.recent.append((t_s, track.state[0:3].copy()))
             while track.recent and track.recent[0][0] < t_s - 2.0 * self.stitch_window_s:
                 track.recent.popleft()
@@ -751,7 +756,7 @@ class BlobTracker:
                 for t in self._tracks
             ):
                 continue
-            self._start_track(detections[index], t_s, float(blob_values[index]))
+            self._start_track(detections[index], t_s, float(blob_values[index]), index)
         return self.tracks
 
     def relocate(self, track_id: int, position: npt.ArrayLike) -> None:
@@ -815,6 +820,7 @@ class BlobTracker:
             old.recent = young.recent
             old.value = young.value
             old.coasting = False
+            old.detection = young.detection
             old.hits += young.hits
             self.stitched[young.track_id] = old.track_id
         if self.stitched:
@@ -890,7 +896,9 @@ class BlobTracker:
             (int(r), int(c)) for r, c in zip(rows, cols, strict=True) if np.isfinite(cost[r, c])
         ]
 
-    def _start_track(self, position: FloatArray, t_s: float, value: float) -> None:
+    def _start_track(
+        self, position: FloatArray, t_s: float, value: float, detection: int | None = None
+    ) -> None:
         covariance = np.zeros((6, 6))
         covariance[0:3, 0:3] = self._r
         covariance[3:6, 3:6] = np.eye(3) * self._initial_speed_var
@@ -904,6 +912,7 @@ class BlobTracker:
                 value=value,
                 born_s=t_s,
                 recent=deque([(t_s, position.copy())]),
+                detection=detection,
             )
         )
         self._next_id += 1
@@ -918,4 +927,5 @@ class BlobTracker:
             coasting=track.coasting,
             hits=track.hits,
             value=track.value,
+            detection=track.detection,
         )

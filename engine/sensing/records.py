@@ -47,7 +47,9 @@ class StoredBlob:
             "position": self.detail.get("position"),
             "duration_s": self.detail.get("duration_s"),
             "path_m": self.detail.get("path_m"),
-            "explanation": self.detail.get("explanation") or [],
+            # None, not an empty list, when the event stored no explanation: "no link
+            # explains it" is not what an absent explanation means.
+            "explanation": self.detail.get("explanation") or None,
         }
 
 

@@ -83,6 +83,7 @@ from engine.sensing.falls import (
 from engine.sensing.fusion import (
     DEFAULT_CHANNEL,
     MAX_FRESNEL_ZONE,
+    Blob,
     BlobTracker,
     FusionModel,
     TrackState,
@@ -252,7 +253,7 @@ class _Blob:
     trail: deque[tuple[float, Vec3]] = field(default_factory=deque)
     # What its explanation needs, from the last tick it was detected on (explained only when
     # an event needs it: explaining every blob on every tick cost more than the fusion).
-    evidence: tuple[FusionModel, npt.NDArray[np.float32], Vec3, float, float] | None = None
+    evidence: tuple[FusionModel, npt.NDArray[np.float32], Vec3, int, float, float] | None = None
     identity: BlobIdentity | None = None
     # Where it was over the BLE readings' lifetime, one entry per tick (identity matching).
     history: deque[tuple[float, Vec3]] = field(
@@ -277,11 +278,15 @@ def explain_blob(
     position: Vec3,
     value: float,
     t_s: float,
+    *,
+    peak: int | None = None,
 ) -> BlobExplanation:
     """Why blob ``track_id`` of ``room_id``, fused to ``value`` at ``position`` (metres) on
     the tick at ``t_s``, is there: each contributing link's share, zone and ellipsoid under
-    ``model`` with that tick's link ``activation``."""
-    shares = explain(model, activation, position)
+    ``model`` with that tick's link ``activation``, at the voxel ``peak`` of the detection
+    when given (else at the voxel holding ``position``)."""
+    where: Blob | Vec3 = position if peak is None else Blob(position, value, peak)
+    shares = explain(model, activation, where)
     return BlobExplanation(
         room_id=room_id,
         track_id=track_id,
@@ -324,6 +329,7 @@ class ExplanationBasis:
             blob.position,
             blob.value,
             self.t_s,
+            peak=blob.peak_voxel,
         )
 
 
@@ -656,12 +662,13 @@ class SensingService:
             link_states[key] = state
             activation[model.link_index(node_a, node_b)] = state.activation
         tracks: list[TrackState] = []
+        peaks: list[int] = []
         values: npt.NDArray[np.float32] | None = None
         if model is not None:
-            values, tracks = self._track(model, activation, now_s)
+            values, tracks, peaks = self._track(model, activation, now_s)
         fusion_ms = (time.perf_counter() - fused_at) * 1000.0
         fusion_cpu_ms = (time.thread_time() - fused_cpu_at) * 1000.0
-        self._update_blobs(tracks, model, activation, now_s)
+        self._update_blobs(tracks, peaks, model, activation, now_s)
         self._identify(now_s)
         if model is not None:
             self._watch_for_falls(model, link_states, now_s)
@@ -686,9 +693,10 @@ class SensingService:
 
     def _track(
         self, model: FusionModel, activation: npt.NDArray[np.float32], now_s: float
-    ) -> tuple[npt.NDArray[np.float32], list[TrackState]]:
+    ) -> tuple[npt.NDArray[np.float32], list[TrackState], list[int]]:
         """Fuse ``activation`` and give the tracker this tick's measurements. Returns the
-        fused grid and the live tracks.
+        fused grid, the live tracks and each measurement's peak voxel (a track's
+        ``detection`` indexes it).
 
         1. Each live track looks for its person near where it expects them (within
            :data:`LOCAL_SEARCH_M`): a person moves a few decimetres per tick, and a tie
@@ -703,7 +711,7 @@ class SensingService:
         threshold = 0.5 * self._chain.threshold
         peak = float(values.max(initial=0.0))
         if peak <= threshold:
-            return values, self._tracker.update(np.empty((0, 3)), now_s)
+            return values, self._tracker.update(np.empty((0, 3)), now_s), []
         floor = max(threshold, SECONDARY_FRACTION * peak)
         centres = self._grid.centres
         positions: list[Vec3] = []
@@ -740,11 +748,13 @@ class SensingService:
             min_separation_m=BLOB_SEPARATION_M,
             max_blobs=MAX_BLOBS,
         )
+        peaks = list(voxels)  # each measurement's peak voxel, as positions grows
         spawned = False
         for blob in candidates:
             if all(math.dist(blob.position, p) >= SPAWN_SEPARATION_M for p in positions):
                 positions.append(blob.position)
                 strengths.append(blob.value)
+                peaks.append(blob.voxel)
                 spawned = True
         if not spawned and weakest is not None and peak > BETTER_ELSEWHERE * weakest[0]:
             # Nobody new, yet the best place in the room explains the links clearly better
@@ -757,8 +767,9 @@ class SensingService:
                 self._tracker.relocate(weakest[1], best_blob[0].position)
                 positions.append(best_blob[0].position)
                 strengths.append(best_blob[0].value)
+                peaks.append(best_blob[0].voxel)
         tracks = self._tracker.update(np.asarray(positions).reshape(-1, 3), now_s, strengths)
-        return values, tracks
+        return values, tracks, peaks
 
     def _voxels_near(self, point: npt.NDArray[np.float64], radius_m: float) -> npt.NDArray[np.intp]:
         """Indices of the voxels whose centres lie within ``radius_m`` of ``point``: the
@@ -778,6 +789,7 @@ class SensingService:
     def _update_blobs(
         self,
         tracks: list[TrackState],
+        peaks: list[int],
         model: FusionModel | None,
         activation: npt.NDArray[np.float32],
         now_s: float,
@@ -799,8 +811,11 @@ class SensingService:
             blob.history.append((now_s, track.position))
             while blob.trail and blob.trail[0][0] < now_s - TRAIL_S:
                 blob.trail.popleft()
-            if model is not None and not track.coasting:
-                blob.evidence = (model, activation, track.position, track.value, now_s)
+            if model is not None and track.detection is not None:
+                # Explained at the peak of the detection it took, where the links that found
+                # it have weight; the filtered position can lie in a voxel where none has.
+                peak = peaks[track.detection]
+                blob.evidence = (model, activation, track.position, peak, track.value, now_s)
             if not blob.confirmed and track.hits >= CONFIRM_HITS:
                 blob.confirmed = True
                 self._record(
@@ -958,13 +973,20 @@ class SensingService:
                 person=device.person_id,
             )
 
+    def _peak_now(self, track: TrackState) -> int | None:
+        """The peak voxel of the detection ``track`` took this tick (None when coasting)."""
+        evidence = self._blobs[track.track_id].evidence
+        return None if track.coasting or evidence is None else evidence[3]
+
     def _stored_explanation(self, blob: _Blob, track_id: int) -> list[dict[str, Any]] | None:
         """The explanation an event stores: from the last tick the blob was detected on."""
         if blob.evidence is None:
             return None
-        model, activation, position, value, t_s = blob.evidence
+        model, activation, position, peak, value, t_s = blob.evidence
         return _explanation_json(
-            explain_blob(self.room.room_id, model, activation, track_id, position, value, t_s)
+            explain_blob(
+                self.room.room_id, model, activation, track_id, position, value, t_s, peak=peak
+            )
         )
 
     def _handle_node_events(self, now_s: float) -> None:
@@ -1094,6 +1116,7 @@ class SensingService:
                 coasting=t.coasting,
                 trail=tuple(p for _, p in self._blobs[t.track_id].trail),
                 identity=self._blobs[t.track_id].identity,
+                peak_voxel=self._peak_now(t),
             )
             for t in self._tracker.tracks
             if self._blobs.get(t.track_id) is not None and self._blobs[t.track_id].confirmed

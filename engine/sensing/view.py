@@ -58,7 +58,8 @@ class LinkView:
 @dataclass(frozen=True, slots=True)
 class BlobView:
     """One tracked blob: stable ``track_id``, Kalman position and velocity, fused ``value``,
-    whether it is coasting (no detection this tick), and its recent ``trail`` (oldest first)."""
+    whether it is coasting (no detection this tick), its recent ``trail`` (oldest first) and,
+    when detected this tick, the grid voxel of its detection's peak (where it is explained)."""
 
     track_id: int
     position: Vec3
@@ -67,6 +68,7 @@ class BlobView:
     coasting: bool
     trail: tuple[Vec3, ...] = ()
     identity: BlobIdentity | None = None
+    peak_voxel: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

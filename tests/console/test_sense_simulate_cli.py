@@ -131,6 +131,12 @@ def test_simulate_reports_scores_stores_blobs_and_explain_reads_them_back(
     first_link = explained["explanation"][0]
     assert f"{first_link['link'][0]}-{first_link['link'][1]}:" in text and "zone" in text
 
+    # A blob stored without an explanation says so rather than listing nothing.
+    assert main(["--db", db, "sense", "explain", str(SEEDED_BLOB), "--json"]) == exit_codes.OK
+    assert json.loads(capsys.readouterr().out)["explanation"] is None
+    assert main(["--db", db, "sense", "explain", str(SEEDED_BLOB)]) == exit_codes.OK
+    assert "no explanation was stored" in capsys.readouterr().out
+
 
 def test_explain_of_an_unknown_blob_fails_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -395,6 +395,48 @@ def test_tracker_ends_a_track_after_three_seconds_without_detections() -> None:
         assert [tr.track_id for tr in reborn] == [2]
 
 
+def test_a_track_names_the_detection_it_took() -> None:
+    """Each track says which of the update's detections it took (what the service explains
+    it at), whatever the order of the detections; None while it coasts."""
+    tracker = BlobTracker()
+    first = tracker.update([(1.0, 1.0, 1.0), (4.0, 4.0, 1.0)], 0.0)
+    assert [(t.track_id, t.detection) for t in first] == [(1, 0), (2, 1)]
+    swapped = tracker.update([(4.05, 4.0, 1.0), (1.05, 1.0, 1.0)], 0.1)
+    assert [(t.track_id, t.detection) for t in swapped] == [(1, 1), (2, 0)]
+    coasting = tracker.update([(1.1, 1.0, 1.0)], 0.2)
+    assert [(t.track_id, t.detection, t.coasting) for t in coasting] == [
+        (1, 0, False),
+        (2, None, True),
+    ]
+
+
+def test_a_blob_is_explained_at_its_peak_not_its_filtered_position(
+    corner_model: FusionModel,
+) -> None:
+    """The tracker's filtered position can fall in a voxel where no link has weight; the
+    stored explanation is computed at the detection's peak voxel, so it names the links."""
+    from engine.sensing.service import explain_blob
+
+    activation = person_activation(corner_model, (0.5, 0.5, 1.0)).astype(np.float32)
+    values = corner_model.tick(activation)
+    blob = find_blobs(values, corner_model.grid, threshold=1e-6, max_blobs=1)[0]
+    # A spot in the room where no active link has weight (zones > 5 dropped).
+    quiet = next(
+        tuple(float(c) for c in centre)
+        for centre in corner_model.grid.centres
+        if explain(corner_model, activation, centre) == []
+    )
+    at_quiet = explain_blob("r", corner_model, activation, 1, quiet, blob.value, 0.0)
+    assert at_quiet.shares == ()
+    at_peak = explain_blob(
+        "r", corner_model, activation, 1, quiet, blob.value, 0.0, peak=blob.voxel
+    )
+    assert [(s.node_a, s.node_b, s.share) for s in at_peak.shares] == [
+        (s.node_a, s.node_b, pytest.approx(s.share))
+        for s in explain(corner_model, activation, blob)
+    ]
+
+
 def test_tracker_rejects_time_going_backwards() -> None:
     tracker = BlobTracker()
     tracker.update([(1.0, 1.0, 1.0)], 2.0)

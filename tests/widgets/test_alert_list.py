@@ -435,7 +435,7 @@ def test_scrolling_and_load_more_append_pages_without_duplicates_or_gaps(
     bar = pane.table.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=TIMEOUT_MS)
     with qtbot.waitSignal(pane.sig_page_loaded, timeout=TIMEOUT_MS) as loaded:
-        bar.setValue(bar.maximum())  # the user scrolls to the bottom
+        pane.table.scrollToBottom()  # the user scrolls to the bottom of the laid-out list
     assert loaded.args == [100]
     assert ids(pane) == passing[:100]
     with qtbot.waitSignal(pane.sig_page_loaded, timeout=TIMEOUT_MS) as loaded:

@@ -253,8 +253,9 @@ class NodeServer:
         # The silence watchdog needs a known frame rate to mean anything.
         self._watch_silence = settings.get("rate_hz") is not None
 
-        self._lock = threading.Lock()  # guards _records and the pairing window
+        self._lock = threading.Lock()  # guards _records, _connections and the pairing window
         self._records: dict[str, _NodeRecord] = {}
+        self._connections = 0  # node connection handlers running
         self._pairing_deadline_s: float | None = None
         self._pairing_until: datetime | None = None
         self._malformed = MalformedCounter()  # loop thread only
@@ -340,6 +341,14 @@ class NodeServer:
         with self._lock:
             record = self._records.get(key)
             return None if record is None else record.snapshot(now, now_s)
+
+    @property
+    def connections(self) -> int:
+        """Node connections being handled: from the upgrade until the handler has ended,
+        so a replaced or refused connection counts until it has let go of its node (and
+        a replaced one has left the node to its successor). Any thread."""
+        with self._lock:
+            return self._connections
 
     # --- pairing ------------------------------------------------------------------------------
 
@@ -506,6 +515,8 @@ class NodeServer:
         """One node connection, from hello to close. Nothing escapes into the loop."""
         session: _Session | None = None
         mac = "?"
+        with self._lock:
+            self._connections += 1
         try:
             hello = await self._accept_hello(ws)
             if hello is None:
@@ -519,9 +530,13 @@ class NodeServer:
         except Exception:
             log.exception("sensing node %s (%s): connection handler failed", mac, _address(ws))
         finally:
-            if session is not None:
-                session.keepalive_task_cancel()
-                self._unregister(session)
+            try:
+                if session is not None:
+                    session.keepalive_task_cancel()
+                    self._unregister(session)
+            finally:
+                with self._lock:
+                    self._connections -= 1
 
     async def _accept_hello(self, ws: ServerConnection) -> Hello | None:
         """Read and check the first message; on any problem reject, close and return None."""

@@ -298,7 +298,8 @@ def test_a_second_connection_from_the_same_mac_replaces_the_first(
         closed = closed_by_server(first)
         assert closed.rcvd is not None and "replaced" in closed.rcvd.reason
         assert wait_until(lambda: "node.replaced" in recorder.kinds())
-        time.sleep(0.1)  # the first connection's handler has ended by now
+        # The first connection's handler has ended, and left the node to the second.
+        assert wait_until(lambda: server.connections == 1)
         assert status(server).online
         assert "node.offline" not in recorder.kinds()
         second.send(frame())
@@ -467,9 +468,14 @@ def test_a_silent_node_goes_offline_within_the_limit_and_back_when_it_speaks(
     server: NodeServer, clock: SimulatedClock, recorder: Recorder
 ) -> None:
     assert SILENCE_TIMEOUT_S <= 5.0  # the issue: offline within 5 s
-    with join(server) as ws:
+    # A marker node that joined 0.5 s earlier reaches the limit first: once the watchdog
+    # has taken it offline, it has looked at the node under test at that same instant.
+    marker = join(server, OTHER)
+    clock.advance(0.5)
+    with marker, join(server) as ws:
         clock.advance(SILENCE_TIMEOUT_S - 0.5)
-        time.sleep(0.6)  # a few watchdog ticks
+        assert wait_until(lambda: not status(server, OTHER).online)
+        assert "silent" in (status(server, OTHER).offline_reason or "")
         assert status(server).online
         clock.advance(0.5)
         assert wait_until(lambda: not status(server).online, timeout_s=1.0)
@@ -485,10 +491,13 @@ def test_a_silent_node_goes_offline_within_the_limit_and_back_when_it_speaks(
 def test_a_tx_only_node_sends_no_frames_and_is_not_called_silent(
     make_server: Callable[..., NodeServer], clock: SimulatedClock
 ) -> None:
-    server = make_server(role_for=lambda mac: "tx")
-    with join(server):
+    # A receiving marker node, as silent: once the watchdog has taken it offline, it has
+    # looked at the transmitter at that same instant.
+    server = make_server(role_for=lambda mac: "tx" if mac == MAC else "rx")
+    with join(server), join(server, OTHER):
         clock.advance(10 * SILENCE_TIMEOUT_S)
-        time.sleep(0.6)
+        assert wait_until(lambda: not status(server, OTHER).online)
+        assert "silent" in (status(server, OTHER).offline_reason or "")
         assert status(server).online
 
 

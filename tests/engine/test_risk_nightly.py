@@ -6,7 +6,6 @@ with the live risk; a failed run logged; the 02:00 UTC schedule and its catch-up
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -208,16 +207,20 @@ def test_a_missed_run_is_caught_up_at_start_in_the_engine_thread() -> None:
 
 def test_no_catch_up_when_the_due_run_happened() -> None:
     runs = _Runs()
+    marker = threading.Event()
     now = datetime(2026, 11, 23, 9, 15, tzinfo=UTC)
     scheduler = RiskScheduler(
         runs,
         hour_utc=2,
         last_slot=lambda: datetime(2026, 11, 23, 2, 0, tzinfo=UTC),
         now=lambda: now,
+        every=[("marker", 0.002, marker.set)],  # first due 0.12 s after start
     )
     scheduler.start()
     try:
-        time.sleep(0.3)
+        # A catch-up is due at start, before the marker, and the one worker runs jobs in
+        # turn: once the marker has run, a catch-up would have run too.
+        assert marker.wait(10)
         assert runs.slots == [] and scheduler.caught_up is None
     finally:
         scheduler.stop()

@@ -7,9 +7,11 @@ Mirror-invariant, as an admin teaching "wave" means either hand. Taught from thr
 performers seen from different angles, some gestures are refused at teaching (their examples
 differ from each other about as much as from standing still) and held-out recall on this
 small set swings with the seed (0.24–0.62 over seeds 0–4, 2–5 of the 20 everyday motions
-firing), so the floors asserted are this seed's with a margin, and the issue's (recall ≥ 0.8,
-no everyday motion) stay a strict xfail: meeting them makes it pass, and xfail_strict then
-asks for the marker to go."""
+firing). The issue's targets (recall ≥ 0.8, no everyday motion) are a strict xfail: meeting
+them makes it pass, and xfail_strict then asks for the marker to go. Separately, a regression
+guard holds this seed's measured figures (13 of 21 held-out performances recognised,
+precision 13/15, 2 everyday motions firing) to within one performance: it guards against
+getting worse and says nothing about the targets."""
 
 from __future__ import annotations
 
@@ -74,24 +76,27 @@ def test_taught_performances_seen_live_are_their_gesture(
     assert not wrong
 
 
-def test_held_out_performances_are_mostly_recognised_and_everyday_motions_rarely(
+def test_regression_guard_held_out_recall_precision_and_everyday_firings_on_this_seed(
     pose_set: PoseSet, gestures: GestureSet
 ) -> None:
+    """Not the targets (see the xfail below): no worse than measured, less one performance."""
     samples = _played(gestures, [*pose_set.held_out, *pose_set.everyday])
     assert len(samples) == len(GESTURES) * 3 + len(NON_GESTURES)
     scored = score(samples, list(pose_set.teach), gestures.min_confidence)
-    assert scored["recall"] >= 0.5, scored["confusion"]  # 0.62 on this seed
-    assert scored["precision"] >= 0.75, scored["false_motions"]  # 0.87
+    assert scored["recall"] >= 12 / 21, scored["confusion"]  # 13/21 = 0.62 measured
+    assert scored["precision"] >= 13 / 16, scored["false_motions"]  # 13/15 = 0.87 measured
     assert scored["false_everyday"] <= 2, scored["false_motions"]  # stretch>help, reach>raise
 
 
 @pytest.mark.xfail(
     strict=True,
     reason="taught from three different performers seen at different angles, gestures vary "
-    "between people about as much as from standing still: held-out recall 0.62 and 2 of 20 "
-    "everyday motions fire on this seed (benchmarks/gesture_accuracy.py has the figures)",
+    "between people about as much as from standing still: measured held-out recall 0.62 "
+    "(13 of 21; stop and clap refused at teaching) and 2 of 20 everyday motions fire "
+    "(stretch as help, reach_shelf as raise_hand) on this seed, against recall ≥ 0.8 and none "
+    "(benchmarks/gesture_accuracy.py has the figures)",
 )
-def test_the_issues_floors_held_out_recall_and_no_everyday_motion(
+def test_the_issues_targets_held_out_recall_and_no_everyday_motion(
     pose_set: PoseSet, gestures: GestureSet
 ) -> None:
     samples = _played(gestures, [*pose_set.held_out, *pose_set.everyday])

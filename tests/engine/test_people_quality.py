@@ -52,12 +52,13 @@ def test_the_default_detector_meets_its_targets_on_the_annotated_frames(vtest_av
 
 
 def test_tracks_on_the_annotated_segment_keep_their_people(vtest_avi: Path) -> None:
-    """IDF1 0.758 and 9 identity switches measured (target IDF1 ≥ 0.75); the bounds leave
-    room for the detector's floating-point differences between machines."""
+    """The target, IDF1 ≥ 0.75 (0.758 measured). Identity switches have no target: 9
+    measured, and more than 12 is taken as a regression."""
     truth = load_truth(SEGMENT_FILE)
     tracks, _ = track_video("yolov3-tiny", video_frames(vtest_avi, range(max(truth) + 1)))
     scores = score_tracks(truth, tracks)
-    assert scores["idf1"] >= 0.72 and scores["id_switches"] <= 12, scores
+    assert scores["idf1"] >= 0.75, scores
+    assert scores["id_switches"] <= 12, scores  # a regression guard, not a target
 
 
 def test_people_standing_still_are_found_and_stay_tracked(vtest_avi: Path) -> None:

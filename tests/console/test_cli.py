@@ -102,12 +102,12 @@ def test_database_that_cannot_be_opened_exits_3(tmp_path: Path) -> None:
     assert "cannot open database" in result.stderr and "not a database" in result.stderr
 
 
-def test_db_upgrade_creates_schema_and_reports_revision(tmp_path: Path, db_url: str) -> None:
-    result = watchfloor("--db", db_url, "db", "upgrade", "--json")
+def test_db_upgrade_creates_schema_and_reports_revision(tmp_path: Path, empty_db_url: str) -> None:
+    result = watchfloor("--db", empty_db_url, "db", "upgrade", "--json")
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
     assert info["revision"] == info["head"] == head_revision()
-    engine = create_engine(db_url)
+    engine = create_engine(empty_db_url)
     assert "events" in inspect(engine).get_table_names()
     engine.dispose()
 

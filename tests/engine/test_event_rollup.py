@@ -117,11 +117,11 @@ def test_the_rollup_follows_every_write_of_events(store: Store) -> None:
     assert any(key[:2] == (0, "camera:yard") for key in after)
 
 
-def test_the_migration_counts_the_events_stored_before_it(db_url: str) -> None:
+def test_the_migration_counts_the_events_stored_before_it(empty_db_url: str) -> None:
     from alembic import command
 
-    command.upgrade(alembic_config(db_url), "0014")
-    legacy = Store(db_url, migrate=False)
+    command.upgrade(alembic_config(empty_db_url), "0014")
+    legacy = Store(empty_db_url, migrate=False)
     try:
         cameras = seed_site(legacy)
         rng = random.Random(9)
@@ -132,7 +132,7 @@ def test_the_migration_counts_the_events_stored_before_it(db_url: str) -> None:
         )
     finally:
         legacy.close()
-    upgraded = Store(db_url)
+    upgraded = Store(empty_db_url)
     try:
         assert stored_rollup(upgraded) == expected_rollup(upgraded)
         seed_events(upgraded, camera_events(cameras["gate"], "gate", [5.0]))

@@ -22,14 +22,14 @@ TABLES = {"sites", "cameras", "sensing_nodes", "events", "media", "settings", "a
 T0 = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
 
 
-def test_new_database_is_migrated_to_head(db_url: str) -> None:
-    store = Store(db_url)
+def test_new_database_is_migrated_to_head(empty_db_url: str) -> None:
+    store = Store(empty_db_url)
     try:
         assert set(inspect(store.engine).get_table_names()) >= TABLES
         assert current_revision(store.engine) == head_revision()
     finally:
         store.close()
-    again = Store(db_url)  # opening twice is a no-op upgrade
+    again = Store(empty_db_url)  # opening twice is a no-op upgrade
     assert current_revision(again.engine) == head_revision()
     again.close()
 
@@ -131,13 +131,13 @@ def test_naive_datetimes_are_refused(db_url: str) -> None:
     store.close()
 
 
-def test_failed_migration_leaves_no_partial_schema(db_url: str) -> None:
+def test_failed_migration_leaves_no_partial_schema(empty_db_url: str) -> None:
     # A foreign "media" table blocks the migration halfway through (after sites/cameras).
-    raw = create_engine(db_url)
+    raw = create_engine(empty_db_url)
     with raw.begin() as connection:
         connection.execute(text("CREATE TABLE media (legacy_id INTEGER PRIMARY KEY)"))
     with pytest.raises(DatabaseError, match="cannot migrate database") as info:
-        Store(db_url)
+        Store(empty_db_url)
     assert "media" in str(info.value)
     assert set(inspect(raw).get_table_names()) == {"media"}
     raw.dispose()
@@ -168,7 +168,7 @@ def test_password_is_hidden_in_errors() -> None:
     assert "hunter2" not in str(info.value)
 
 
-def test_the_migrated_schema_matches_the_models_exactly(db_url: str) -> None:
+def test_the_migrated_schema_matches_the_models_exactly(empty_db_url: str) -> None:
     """Every table, column, index and foreign key of the models comes from a migration
     (0004's identity columns and keyset indexes, 0005's camera + type index included)."""
     from alembic.autogenerate import compare_metadata
@@ -176,7 +176,7 @@ def test_the_migrated_schema_matches_the_models_exactly(db_url: str) -> None:
 
     from engine.store.models import Base
 
-    store = Store(db_url)
+    store = Store(empty_db_url)
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []

@@ -1,12 +1,30 @@
 #!/usr/bin/env bash
 # Sets everything up, then runs every check: ruff, mypy, import-linter, and pytest
-# (with pytest-qt and pytest-xvfb) against SQLite and a real PostgreSQL server.
+# (with pytest-qt and pytest-xvfb) against SQLite and a real PostgreSQL server, in one
+# pytest-xdist worker per core (each worker has its own Xvfb, data dirs and databases).
 # Extra arguments go to pytest.
+#
+#   scripts/check.sh           everything (the README's test command; CI runs this)
+#   scripts/check.sh --quick   the inner loop while developing: the same lint and type checks,
+#                              then the tests not marked `slow`, on SQLite only (no server).
+#                              Not a substitute for the full run before landing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+quick=0
+if [[ "${1:-}" == "--quick" ]]; then quick=1; shift; fi
 scripts/bootstrap.sh --dev
 export PATH="$PWD/.venv/bin:$PATH"
-echo "== ruff";          ruff check . && ruff format --check .
-echo "== mypy";          mypy
-echo "== import-linter"; lint-imports
-echo "== pytest";        scripts/with-postgres.sh pytest "$@"
+SECONDS=0
+lap() { echo "== $1 done in ${SECONDS}s"; SECONDS=0; }
+echo "== ruff";          ruff check . && ruff format --check .;  lap ruff
+echo "== mypy";          mypy;                                   lap mypy
+echo "== import-linter"; lint-imports;                           lap import-linter
+workers=(-n auto)
+if (( quick )); then
+  echo "== pytest (quick: not slow, SQLite only)"
+  WATCHFLOOR_TEST_PG_URL= pytest "${workers[@]}" -m "not slow and not postgres" "$@"
+else
+  echo "== pytest"
+  scripts/with-postgres.sh pytest "${workers[@]}" "$@"
+fi
+lap pytest

@@ -33,6 +33,7 @@ import numpy as np
 
 from console.session import ConsoleSession
 from engine.access import Actor, Permission
+from engine.clock import Clock
 from engine.cv import import_cv2
 from engine.frames import Frame, Image
 from engine.gestures.dtw import MATCH_CONFIDENCE, GestureTemplateError
@@ -107,8 +108,13 @@ class GesturesBackend:
         frame_of: FrameOf,
         *,
         pose_estimator: Callable[[], PoseEstimator] | None = None,
+        recording_clock: Clock | None = None,
     ) -> None:
+        """``recording_clock`` times camera recordings (how long to record, when to look
+        for the next frame; the domain of :attr:`Frame.captured_at`): the engine's clock
+        unless given."""
         self._runtime = runtime
+        self._recording_clock = recording_clock or runtime.clock
         self._store = store
         self._session = session  # who the engine checks and audits: the logged-in person
         self._frame_of = frame_of
@@ -338,7 +344,7 @@ class GesturesBackend:
     ) -> list[tuple[float, Image]]:
         """(seconds since the first, picture scaled down) for each new frame of ``camera``
         during ``seconds``."""
-        clock = self._runtime.clock
+        clock = self._recording_clock
         start = clock.monotonic()
         last_new = start
         last_seq: int | None = None

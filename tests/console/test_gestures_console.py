@@ -8,7 +8,6 @@ operator may do none of it."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from pytestqt.qtbot import QtBot
 from console.gestures_backend import GesturesBackend
 from console.layouts import Layout
 from engine.access import PermissionDeniedError
+from engine.clock import Clock, SimulatedClock
 from engine.frames import Frame
 from engine.gestures.library import RecordGestureDetection
 from engine.gestures.teach import RecordedExample, TeachError
@@ -33,19 +33,20 @@ CAMERA = "door"
 
 
 class ReplayCamera:
-    """A camera's newest frame, as its frame slot gives it: ``frames`` played in real time
-    from the first call (each frame numbered by its position), the last one held after the
-    end. With no frames, no picture (None)."""
+    """A camera's newest frame, as its frame slot gives it: ``frames`` played in ``clock``'s
+    time from the first call (each frame numbered by its position), the last one held after
+    the end. With no frames, no picture (None)."""
 
-    def __init__(self, frames: Sequence[np.ndarray], fps: float = FPS) -> None:
+    def __init__(self, frames: Sequence[np.ndarray], clock: Clock, fps: float = FPS) -> None:
         self._frames = list(frames)
+        self._clock = clock
         self._fps = fps
         self._start: float | None = None
 
     def __call__(self) -> Frame | None:
         if not self._frames:
             return None
-        now = time.monotonic()
+        now = self._clock.monotonic()
         if self._start is None:
             self._start = now
         index = min(int((now - self._start) * self._fps), len(self._frames) - 1)
@@ -92,13 +93,15 @@ def nobody() -> list[np.ndarray]:
 
 
 class Cameras:
-    """The console's frame getters, by camera id, swapped per recording."""
+    """The console's frame getters, by camera id, swapped per recording, in the simulated
+    time of :attr:`clock` (a recording made with it sleeps no real seconds)."""
 
     def __init__(self) -> None:
         self.getters: dict[str, Callable[[], Frame | None]] = {}
+        self.clock = SimulatedClock()
 
     def play(self, frames: Sequence[np.ndarray]) -> None:
-        self.getters[CAMERA] = ReplayCamera(frames)
+        self.getters[CAMERA] = ReplayCamera(frames, self.clock)
 
     def __call__(self, camera: str) -> Frame | None:
         getter = self.getters.get(camera)
@@ -183,7 +186,9 @@ def test_a_camera_gives_one_example_per_recording_and_tests_a_gesture_live(
 ) -> None:
     host, window = open_console(site(tmp_path))
     cameras = Cameras()
-    backend = GesturesBackend(host.runtime, host.store, window.session, cameras)
+    backend = GesturesBackend(
+        host.runtime, host.store, window.session, cameras, recording_clock=cameras.clock
+    )
     taught = backend.examples_from_file(str(drill))
     assert len(taught) == 3
 
@@ -218,7 +223,9 @@ def test_no_picture_nobody_and_a_person_leaving_are_refused_and_nothing_is_saved
 ) -> None:
     host, window = open_console(site(tmp_path))
     cameras = Cameras()
-    backend = GesturesBackend(host.runtime, host.store, window.session, cameras)
+    backend = GesturesBackend(
+        host.runtime, host.store, window.session, cameras, recording_clock=cameras.clock
+    )
 
     with pytest.raises(TeachError, match=f"camera {CAMERA} has no picture"):
         backend.record_example(CAMERA, 3.0)

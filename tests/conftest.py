@@ -9,12 +9,14 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from engine.clock import REAL_CLOCK, Clock
+from engine.cv import import_cv2
 from engine.store import Store
 from engine.store.writer import StoreWriter
 
@@ -67,12 +69,54 @@ def no_leaked_engine_threads() -> Iterator[None]:
     assert not leaked, f"test leaked running engine threads: {leaked}"
 
 
+@pytest.fixture(scope="session")
+def live_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    """A sensing recording of a live simulated room (12 s, one walker) and the blob records
+    its run published; made once per test process (~9 s of real time) and only read."""
+    from tests.engine.sensing.test_replay import record_live_room
+
+    return record_live_room(tmp_path_factory.mktemp("recording"))
+
+
 @pytest.fixture
 def vtest_avi() -> Path:
     """The pedestrian sample video (768×576, 10 fps) the demo site plays."""
     if not DEBIAN_VTEST.exists():
         pytest.fail(f"{DEBIAN_VTEST} missing: install Debian's opencv-doc (scripts/bootstrap.sh)")
     return DEBIAN_VTEST
+
+
+def cut_video(source: Path, target: Path, frames: int) -> Path:
+    """The first ``frames`` frames of ``source`` as an MJPG AVI at 10 fps: real footage,
+    short, for a test that does not need the whole video."""
+    cv2 = import_cv2()
+    capture = cv2.VideoCapture(str(source))
+    writer = None
+    try:
+        for _ in range(frames):
+            ok, image = capture.read()
+            if not ok:
+                break
+            if writer is None:
+                height, width = image.shape[:2]
+                fourcc = cv2.VideoWriter_fourcc(*"MJPG")
+                writer = cv2.VideoWriter(str(target), fourcc, 10.0, (width, height))
+            writer.write(image)
+    finally:
+        capture.release()
+        if writer is not None:
+            writer.release()
+    assert writer is not None, f"{source}: no frame could be read"
+    return target
+
+
+@pytest.fixture(scope="session")
+def plaza_15s(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 15 s (150 frames) of the pedestrian sample, cut once per test process.
+    Read-only: a test that changes it copies it first."""
+    if not DEBIAN_VTEST.exists():
+        pytest.fail(f"{DEBIAN_VTEST} missing: install Debian's opencv-doc (scripts/bootstrap.sh)")
+    return cut_video(DEBIAN_VTEST, tmp_path_factory.mktemp("plaza") / "plaza_15s.avi", 150)
 
 
 @pytest.fixture

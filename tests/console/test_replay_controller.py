@@ -22,7 +22,6 @@ from engine.history.query_service import QueryService
 from engine.history.replay import ReplayPlan, SensingComparison, SensingTimeline
 from engine.sensing.replay import ReplaySettings
 from engine.store import Store
-from tests.engine.sensing.test_replay import live_run  # noqa: F401 - a shared fixture
 from tests.engine.sensing.test_service import ROOM
 from tests.engine.test_history_events import seed_clip, seed_events, seed_site
 from tests.engine.test_replay import frame_number, recorded_range, write_clip
@@ -194,7 +193,7 @@ def test_the_sensing_pane_shows_the_replayed_room(
     qtbot: QtBot,
     queries: QtQueryClient,
     media: Path,
-    live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
+    live_run: tuple[Path, list[dict[str, Any]]],
 ) -> None:
     directory, _ = live_run
     start, end = recorded_range(directory)
@@ -262,7 +261,7 @@ def test_the_rerun_dialog_compares_with_progress_lists_blobs_and_cancels(
     qtbot: QtBot,
     queries: QtQueryClient,
     media: Path,
-    live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
+    live_run: tuple[Path, list[dict[str, Any]]],
 ) -> None:
     from console.sensing_rerun import SensingRerun
     from widgets.sensing_compare import MATCHED, ONLY_ROOM

@@ -22,7 +22,6 @@ from engine.store import Store
 from engine.store.audit import AuditListRequest
 from tests.actors import ADMIN
 from tests.conftest import REPO
-from tests.engine.sensing.test_replay import live_run  # noqa: F401 - a shared fixture
 
 SECRET = "c0ffee" * 10
 NODE, PEER = "AA:BB:CC:DD:EE:01", "AA:BB:CC:DD:EE:02"
@@ -106,7 +105,7 @@ def test_serve_runs_the_node_server_and_reports_each_node(tmp_path: Path) -> Non
 def test_replay_reads_the_recording_folder_it_is_given(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
+    live_run: tuple[Path, list[dict[str, Any]]],
 ) -> None:
     directory, _ = live_run
     db = f"sqlite:///{tmp_path / 's.db'}"

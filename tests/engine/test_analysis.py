@@ -7,6 +7,7 @@ import os
 import statistics
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -197,9 +198,14 @@ def test_a_single_false_detection_never_becomes_a_person() -> None:
     assert tracker.tracks == []
 
 
-def test_whole_video_analysis_stores_people_and_snapshots(vtest_avi: Path, db_url: str) -> None:
-    store = Store(db_url)
+def test_whole_video_analysis_follows_the_plazas_pedestrians(
+    vtest_avi: Path, tmp_path: Path
+) -> None:
+    """The whole 80 s sample, once (on SQLite): what is found. What is stored, on both
+    backends, is the next test's, on 15 s of it."""
+    store = Store(f"sqlite:///{tmp_path / 'plaza.db'}")
     report = analyze_video(vtest_avi, clock=REAL_CLOCK, store=store, camera="plaza")
+    store.close()
     assert report["frames"] == 795 and report["error"] is None
     tracks = report["tracks"]
     durations = [t["last_s"] - t["first_s"] for t in tracks]
@@ -207,13 +213,29 @@ def test_whole_video_analysis_stores_people_and_snapshots(vtest_avi: Path, db_ur
     assert 15 <= len(tracks) <= 60
     assert statistics.median(durations) >= 4.0
     assert sum(d >= 10 for d in durations) >= 8
+    assert_people_and_snapshots_stored(store.url, tracks)
+
+
+def test_an_analysis_stores_people_and_snapshots(plaza_15s: Path, db_url: str) -> None:
+    store = Store(db_url)
+    report = analyze_video(plaza_15s, clock=REAL_CLOCK, store=store, camera="plaza")
+    store.close()
+    assert report["frames"] == 150 and report["error"] is None
+    assert len(report["tracks"]) >= 3
+    assert_people_and_snapshots_stored(db_url, report["tracks"])
+
+
+def assert_people_and_snapshots_stored(db_url: str, tracks: list[dict[str, Any]]) -> None:
+    """Each track appeared and left, with a snapshot when it appeared and its best
+    sighting when it left, each file whole and matching its stored hash."""
+    store = Store(db_url)
     with store.sessions() as session:
         kinds = session.scalars(select(Event.kind)).all()
         snapshots = session.scalars(select(Media).where(Media.kind == "snapshot")).all()
         appeared = session.scalars(select(Event).where(Event.kind == "person.appeared")).all()
         left = session.scalars(select(Event).where(Event.kind == "person.left")).all()
+    store.close()
     assert kinds.count("person.appeared") == kinds.count("person.left") == len(tracks)
-    # A snapshot when each person appears, and their best sighting when they leave.
     assert len(snapshots) == 2 * len(tracks)
     assert all(e.detail["snapshot"] and "_best_" in e.detail["snapshot"] for e in left)
     data = Path(os.environ["WATCHFLOOR_DATA_DIR"])
@@ -222,18 +244,20 @@ def test_whole_video_analysis_stores_people_and_snapshots(vtest_avi: Path, db_ur
         assert hashlib.sha256(content).hexdigest() == media.sha256
         assert media.event_id in {e.id for e in appeared} | {e.id for e in left}
     assert not list(data.rglob("*.partial"))
-    store.close()
 
 
 def test_truncated_video_stops_cleanly_and_keeps_what_came_before(
-    vtest_avi: Path, tmp_path: Path
+    plaza_15s: Path, tmp_path: Path
 ) -> None:
+    """15 s of the plaza with its last third cut off (its 150 frames declared, 101 left)."""
     truncated = tmp_path / "cut.avi"
-    truncated.write_bytes(vtest_avi.read_bytes()[:4_000_000])
+    whole = plaza_15s.read_bytes()
+    truncated.write_bytes(whole[: len(whole) * 2 // 3])
     store = Store(f"sqlite:///{tmp_path / 'a.db'}")
     report = analyze_video(truncated, clock=REAL_CLOCK, store=store)
     assert report["error"] is not None and "truncated or corrupt" in report["error"]
-    assert 300 < report["frames"] < 795
+    assert "of 15.0 s" in report["error"]
+    assert 60 < report["frames"] < 150
     with store.sessions() as session:
         kinds = session.scalars(
             select(Event.kind)

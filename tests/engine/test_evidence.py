@@ -16,7 +16,6 @@ import pytest
 from console.cli import main
 from engine.analyze import analyze_video
 from engine.clock import REAL_CLOCK
-from engine.cv import import_cv2
 from engine.history.evidence import (
     MANIFEST,
     EvidenceError,
@@ -28,40 +27,35 @@ from engine.sensing.recording import RecordingReader
 from engine.sensing.replay import replay_recording
 from engine.store import Store
 from engine.store.models import Event, Media
-from tests.engine.sensing.test_replay import live_run  # noqa: F401 - a shared fixture
 from tests.engine.sensing.test_service import ROOM
 
 
-def short_video(source: Path, target: Path, frames: int = 150) -> Path:
-    cv2 = import_cv2()
-    capture = cv2.VideoCapture(str(source))
-    writer = None
-    for _ in range(frames):
-        ok, image = capture.read()
-        if not ok:
-            break
-        if writer is None:
-            height, width = image.shape[:2]
-            writer = cv2.VideoWriter(
-                str(target), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (width, height)
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory: pytest.TempPathFactory, plaza_15s: Path) -> Path:
+    """15 s of the plaza analysed with clips and snapshots, once for the module: a folder
+    holding its database (``evidence.db``) and data dir (``data``). Tests take a copy."""
+    folder = tmp_path_factory.mktemp("evidence")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WATCHFLOOR_DATA_DIR", str(folder / "data"))
+        store = Store(f"sqlite:///{folder / 'evidence.db'}")
+        try:
+            report = analyze_video(
+                plaza_15s, clock=REAL_CLOCK, store=store, camera="plaza", faces=False
             )
-        writer.write(image)
-    capture.release()
-    assert writer is not None
-    writer.release()
-    return target
+        finally:
+            store.close()
+    assert report["error"] is None
+    return folder
 
 
 @pytest.fixture
-def recorded(tmp_path: Path, vtest_avi: Path) -> tuple[str, Path]:
-    """A store holding 15 s of the plaza analysed with clips and snapshots; its data dir."""
-    db_url = f"sqlite:///{tmp_path / 'evidence.db'}"
-    store = Store(db_url)
-    video = short_video(vtest_avi, tmp_path / "plaza.avi")
-    report = analyze_video(video, clock=REAL_CLOCK, store=store, camera="plaza", faces=False)
-    assert report["error"] is None
-    store.close()
-    return db_url, Path(os.environ["WATCHFLOOR_DATA_DIR"])
+def recorded(analysed: Path, tmp_path: Path) -> tuple[str, Path]:
+    """A store holding 15 s of the plaza analysed with clips and snapshots; its data dir
+    (this test's own copy of both: media paths are stored relative to the data dir)."""
+    data = Path(os.environ["WATCHFLOOR_DATA_DIR"])
+    shutil.copytree(analysed / "data", data, dirs_exist_ok=True)
+    shutil.copyfile(analysed / "evidence.db", tmp_path / "evidence.db")
+    return f"sqlite:///{tmp_path / 'evidence.db'}", data
 
 
 def whole_range(db_url: str) -> tuple[datetime, datetime]:
@@ -265,7 +259,7 @@ def test_an_export_reports_progress_and_a_cancelled_one_leaves_nothing(
 def test_a_rooms_export_carries_its_sensing_recording_which_replays_the_same(
     db_url: str,
     tmp_path: Path,
-    live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
+    live_run: tuple[Path, list[dict[str, Any]]],
 ) -> None:
     directory, _ = live_run
     sensing_root = tmp_path / "data" / "sensing"

@@ -35,7 +35,6 @@ from engine.sensing.recording import RecordingReader
 from engine.sensing.replay import ReplaySettings, replay_recording
 from engine.sensing.view import SensingSnapshot, VoxelView
 from engine.store import Store
-from tests.engine.sensing.test_replay import live_run  # noqa: F401 - a shared fixture
 from tests.engine.sensing.test_service import ROOM
 from tests.engine.test_history_events import seed_clip, seed_events, seed_site
 
@@ -347,7 +346,7 @@ def recorded_range(directory: Path) -> tuple[datetime, datetime]:
 
 
 def test_a_sensing_timeline_hands_out_the_3d_snapshot_of_each_moment(
-    live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
+    live_run: tuple[Path, list[dict[str, Any]]],
 ) -> None:
     directory, _ = live_run
     start, end = recorded_range(directory)
@@ -410,7 +409,7 @@ def test_long_ranges_thin_the_snapshots_to_a_bound() -> None:
 
 
 def test_compare_sensing_with_another_motion_threshold_finds_other_blobs(
-    live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
+    live_run: tuple[Path, list[dict[str, Any]]],
 ) -> None:
     directory, _ = live_run
     start, end = recorded_range(directory)
@@ -426,7 +425,7 @@ def test_compare_sensing_with_another_motion_threshold_finds_other_blobs(
 
 
 def test_compare_sensing_reports_progress_over_both_replays_and_can_be_cancelled(
-    live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
+    live_run: tuple[Path, list[dict[str, Any]]],
 ) -> None:
     directory, _ = live_run
     start, end = recorded_range(directory)
@@ -444,7 +443,7 @@ def test_compare_sensing_reports_progress_over_both_replays_and_can_be_cancelled
 
 
 def test_a_replayed_blob_is_explained_from_its_replayed_tick(
-    live_run: tuple[Path, list[dict[str, Any]]],  # noqa: F811
+    live_run: tuple[Path, list[dict[str, Any]]],
 ) -> None:
     directory, _ = live_run
     start, end = recorded_range(directory)

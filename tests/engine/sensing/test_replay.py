@@ -30,10 +30,10 @@ def comparable(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     ]
 
 
-@pytest.fixture(scope="module")
-def live_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
-    """12 s of a simulated room with one walker (entering at 2 s), recorded."""
-    directory = tmp_path_factory.mktemp("recording")
+def record_live_room(directory: Path) -> tuple[Path, list[dict[str, Any]]]:
+    """12 s of a simulated room with one walker (entering at 2 s), recorded into
+    ``directory``; the blob records the live run published. Read-only once made: the
+    session fixture ``live_run`` (tests/conftest.py) records it once for every module."""
     bus = EventBus()
     records: list[SensingRecord] = []
     bus.subscribe(SensingRecord, records.append)
@@ -50,7 +50,7 @@ def live_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[
     service.start()
     try:
         wait_until(lambda: any(r.kind == "sensing.blob_appeared" for r in records), 10.0)
-        time.sleep(6.0)
+        time.sleep(6.0)  # the recording's length: the simulator runs in real time
     finally:
         service.stop()  # closes the recorder
     events = [

@@ -82,7 +82,14 @@ def test_engine_prints_json_report(tmp_path: Path, hamilton_clip: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["duration_s"] == 1.5
-    assert report["cameras"]["c"]["frames"] > 20
+    camera = report["cameras"]["c"]
+    assert camera["native_fps"] == pytest.approx(29.97, abs=0.01)
+    assert camera["frames"] > 0 and camera["ever_online"] and camera["online_seconds"] > 0
+    assert camera["fps"] == round(camera["frames"] / camera["online_seconds"], 2)
+    # A file plays like a camera, never faster than its rate. How many frames 1.5 s holds
+    # depends on the machine's load (the engine's start is in it): a benchmark's question,
+    # not this test's (a floor of 20 frames failed a CI run under four workers).
+    assert camera["frames"] <= camera["native_fps"] * camera["online_seconds"] + 3
 
 
 def test_bad_site_file_exits_4_naming_file_line_and_field(tmp_path: Path) -> None:

@@ -12,19 +12,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
 if [[ "${1:-}" == "--quick" ]]; then quick=1; shift; fi
-scripts/bootstrap.sh --dev
-export PATH="$PWD/.venv/bin:$PATH"
 SECONDS=0
 lap() { echo "== $1 done in ${SECONDS}s"; SECONDS=0; }
+scripts/bootstrap.sh --dev;                                      lap bootstrap
+export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff";          ruff check . && ruff format --check .;  lap ruff
 echo "== mypy";          mypy;                                   lap mypy
 echo "== import-linter"; lint-imports;                           lap import-linter
-workers=(-n auto)
+pytest_args=(-n auto --durations=20)  # one worker per core; the 20 slowest tests, each run
 if (( quick )); then
   echo "== pytest (quick: not slow, SQLite only)"
-  WATCHFLOOR_TEST_PG_URL= pytest "${workers[@]}" -m "not slow and not postgres" "$@"
+  WATCHFLOOR_TEST_PG_URL= pytest "${pytest_args[@]}" -m "not slow and not postgres" "$@"
 else
   echo "== pytest"
-  scripts/with-postgres.sh pytest "${workers[@]}" "$@"
+  scripts/with-postgres.sh pytest "${pytest_args[@]}" "$@"
 fi
 lap pytest

@@ -113,6 +113,7 @@ def test_every_command_says_what_it_needs() -> None:
     assert admin_only == set(PRIVILEGED)
 
 
+@pytest.mark.slow
 def test_per_role_the_cli_refuses_and_audits_every_forbidden_command(
     db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

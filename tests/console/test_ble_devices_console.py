@@ -77,6 +77,7 @@ def wait_until_named(
     qtbot.waitUntil(named, timeout=NAMED_WITHIN_MS)
 
 
+@pytest.mark.slow
 def test_a_device_registered_in_the_pane_names_the_blob_carrying_it(
     qtbot: QtBot, open_console: OpenConsole, tmp_path: Path
 ) -> None:
@@ -145,6 +146,7 @@ def test_a_device_registered_in_the_pane_names_the_blob_carrying_it(
     assert [(e.actor, e.target) for e in removed] == [("account:ada", ALICES_PHONE)]
 
 
+@pytest.mark.slow
 def test_the_registry_is_loaded_when_sensing_starts_and_only_admins_change_it(
     qtbot: QtBot, open_console: OpenConsole, tmp_path: Path
 ) -> None:

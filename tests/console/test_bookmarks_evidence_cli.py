@@ -283,6 +283,7 @@ def test_export_lock_locks_the_exported_range(
     assert exported.detail["fingerprint"] == result["fingerprint"]
 
 
+@pytest.mark.slow
 def test_an_operator_is_refused_and_only_the_author_removes_a_bookmark(
     db_url: str,
     tmp_path: Path,

@@ -29,6 +29,7 @@ def _everything_written(db: Path, report: Path, stderr: str) -> str:
 
 
 @pytest.mark.parametrize("where", ["password_env", "inline"])
+@pytest.mark.slow
 def test_a_camera_password_reaches_the_camera_and_is_shown_nowhere(
     tmp_path: Path, where: str
 ) -> None:

@@ -224,6 +224,7 @@ def test_at_a_terminal_the_password_is_asked_twice_without_echo(site: Path, tmp_
     assert json.loads(keyring_file.read_text()) == [["watchfloor", "gate", SECRET]]
 
 
+@pytest.mark.slow
 def test_a_keyring_password_reaches_the_camera_and_is_shown_nowhere(
     tmp_path: Path,
     dict_keyring: DictKeyring,

@@ -28,6 +28,7 @@ def watchfloor(*args: str, env: dict[str, str] | None = None, timeout: float = 9
     )
 
 
+@pytest.mark.slow
 def test_engine_runs_headless_and_reports_each_camera(
     tmp_path: Path, db_url: str, vtest_avi: Path
 ) -> None:
@@ -67,6 +68,7 @@ def test_engine_runs_headless_and_reports_each_camera(
     assert plaza["analysis"]["detector_runs"] > 0
 
 
+@pytest.mark.slow
 def test_engine_prints_json_report(tmp_path: Path, hamilton_clip: Path) -> None:
     site = write_site(tmp_path / "site.toml", f'[[cameras]]\nid = "c"\nurl = "{hamilton_clip}"\n')
     result = watchfloor(
@@ -157,6 +159,7 @@ def test_usage_errors_exit_2(argv: list[str]) -> None:
     assert watchfloor(*argv).returncode == 2
 
 
+@pytest.mark.slow
 def test_selftest_passes_on_the_demo_site() -> None:
     result = watchfloor("--selftest", env={"QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0, result.stdout + result.stderr
@@ -165,6 +168,7 @@ def test_selftest_passes_on_the_demo_site() -> None:
     assert "cameras ok (1 online)" in line and "gui ok" in line
 
 
+@pytest.mark.slow
 def test_selftest_fails_with_a_broken_database(tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.db"
     bogus.write_bytes(b"x" * 5000)
@@ -224,6 +228,7 @@ def test_engine_duration_must_be_a_finite_positive_number(duration: str) -> None
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_report_says_why_a_camera_never_came_online_and_selftest_fails_on_it(
     tmp_path: Path,
 ) -> None:

@@ -51,6 +51,7 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield teaching_video(tmp_path_factory.mktemp("gestures") / "sweep.avi")
 
 
+@pytest.mark.slow
 def test_teach_from_a_video_then_list_change_and_remove(
     db_url: str, drill: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -83,6 +84,7 @@ def test_teach_from_a_video_then_list_change_and_remove(
     assert "no gestures taught" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_unusable_videos_are_named_and_nothing_is_saved(
     db_url: str, drill: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -102,6 +104,7 @@ def test_unusable_videos_are_named_and_nothing_is_saved(
     assert stored(db_url) == (0, 0)
 
 
+@pytest.mark.slow
 def test_detect_finds_the_taught_gesture_where_it_is_performed_again(
     db_url: str, drill: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -117,6 +117,7 @@ def site(tmp_path: Path) -> Path:
     return write_site(tmp_path / "site.toml")
 
 
+@pytest.mark.slow
 def test_the_wizard_teaches_from_a_clip_and_the_pane_lists_it_with_its_usage(
     qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, drill: Path
 ) -> None:
@@ -181,6 +182,7 @@ def test_the_wizard_teaches_from_a_clip_and_the_pane_lists_it_with_its_usage(
     assert loaded.args == ["sweep", 3] and pane.skeleton.is_playing()
 
 
+@pytest.mark.slow
 def test_a_camera_gives_one_example_per_recording_and_tests_a_gesture_live(
     qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, drill: Path
 ) -> None:
@@ -218,6 +220,7 @@ def test_a_camera_gives_one_example_per_recording_and_tests_a_gesture_live(
     )
 
 
+@pytest.mark.slow
 def test_no_picture_nobody_and_a_person_leaving_are_refused_and_nothing_is_saved(
     qtbot: QtBot, open_console: OpenConsole, tmp_path: Path
 ) -> None:

@@ -127,6 +127,7 @@ def test_risk_retrain_hotspots_and_cameras(
     assert json.loads(capsys.readouterr().out)["cameras"] == {}  # no site, no cameras
 
 
+@pytest.mark.slow
 def test_an_import_killed_while_storing_stores_nothing(tmp_path: Path) -> None:
     """The process is killed (SIGKILL) while it stores a 6,000-report file: the database
     holds none of it, and the same file then imports whole."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from console.main_window import MainWindow
@@ -69,6 +70,7 @@ def feed(qtbot: QtBot, pane: IntroductionsPane, path: Path, camera: str = "stage
     return bool(fed.args[0])
 
 
+@pytest.mark.slow
 def test_an_operator_is_told_the_microphone_hears_nothing_feeds_a_file_and_gives_the_name(
     qtbot: QtBot, open_console: OpenConsole, tmp_path: Path
 ) -> None:
@@ -138,6 +140,7 @@ def test_an_operator_is_told_the_microphone_hears_nothing_feeds_a_file_and_gives
     assert pane.offers() == []
 
 
+@pytest.mark.slow
 def test_with_the_setting_on_a_heard_name_is_given_at_once(
     qtbot: QtBot, open_console: OpenConsole, tmp_path: Path
 ) -> None:

@@ -111,6 +111,7 @@ def test_first_start_creates_the_first_admin_through_the_panel(
     ]
 
 
+@pytest.mark.slow
 def test_a_wrong_password_shows_the_error_and_the_delay(
     qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, vtest_avi: Path
 ) -> None:
@@ -185,6 +186,7 @@ def test_ctrl_l_locks_and_the_same_person_unlocks_where_they_left(
     assert audit_entries(host, action="session.unlock")[0].outcome == "ok"
 
 
+@pytest.mark.slow
 def test_idle_input_postpones_the_lock_and_silence_locks(
     qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, vtest_avi: Path
 ) -> None:
@@ -236,6 +238,7 @@ def test_a_different_person_unlocks_into_their_own_layout(
     assert [(e.actor, e.outcome) for e in unlocks] == [("account:olga", "ok")]
 
 
+@pytest.mark.slow
 def test_an_admins_change_elsewhere_reaches_a_logged_in_console(
     qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, vtest_avi: Path
 ) -> None:
@@ -275,6 +278,7 @@ def test_an_admins_change_elsewhere_reaches_a_logged_in_console(
     assert window.recheck_timer.interval() == 15_000 and not window.recheck_timer.isActive()
 
 
+@pytest.mark.slow
 def test_an_operator_and_an_investigator_are_refused_by_the_engine(
     qtbot: QtBot,
     open_console: OpenConsole,
@@ -379,6 +383,7 @@ def test_an_admin_renames_and_erases_a_person(
     assert ("person.erase", "account:ada", "ok") in done
 
 
+@pytest.mark.slow
 def test_changing_my_password(
     qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, vtest_avi: Path
 ) -> None:

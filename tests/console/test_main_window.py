@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from console.layouts import Layout
@@ -40,6 +41,7 @@ def test_console_shows_live_frames_and_health(
     assert {"camera.online", "camera.no_footage"} <= kinds
 
 
+@pytest.mark.slow
 def test_layouts_switch_from_the_menu_and_persist(
     qtbot: QtBot, open_console, tmp_path: Path, vtest_avi: Path
 ) -> None:
@@ -93,6 +95,7 @@ def test_grid_choice_persists(qtbot: QtBot, open_console, tmp_path: Path, vtest_
     assert reopened.camera_grid.tile_count == 9
 
 
+@pytest.mark.slow
 def test_panes_read_the_store_off_the_gui_thread(
     qtbot: QtBot, open_console, tmp_path: Path, vtest_avi: Path
 ) -> None:

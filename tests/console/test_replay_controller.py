@@ -189,6 +189,7 @@ def test_a_range_without_clips_says_so_and_every_tile_says_why(
     assert tile(grid, "yard").replay_label is None
 
 
+@pytest.mark.slow
 def test_the_sensing_pane_shows_the_replayed_room(
     qtbot: QtBot,
     queries: QtQueryClient,
@@ -257,6 +258,7 @@ def test_the_sensing_pane_shows_the_replayed_room(
         replay.close()
 
 
+@pytest.mark.slow
 def test_the_rerun_dialog_compares_with_progress_lists_blobs_and_cancels(
     qtbot: QtBot,
     queries: QtQueryClient,

@@ -49,6 +49,7 @@ def test_token_is_the_hmac_of_the_mac_and_is_audited(
     assert [(e.target, e.outcome) for e in issued] == [(NODE, "ok")]
 
 
+@pytest.mark.slow
 def test_serve_runs_the_node_server_and_reports_each_node(tmp_path: Path) -> None:
     env = {**os.environ, "WATCHFLOOR_NODE_SECRET": SECRET}
     serve = ["sense", "serve", "--port", "0", "--duration", "6", "--json"]
@@ -102,6 +103,7 @@ def test_serve_runs_the_node_server_and_reports_each_node(tmp_path: Path) -> Non
     assert sum(node["malformed"].values()) == 1
 
 
+@pytest.mark.slow
 def test_replay_reads_the_recording_folder_it_is_given(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],

@@ -48,6 +48,7 @@ def check_shares(shares: list[dict[str, Any]]) -> None:
         assert share["zone"] >= 1 and share["ellipsoid"]["semi_major_m"] > 0
 
 
+@pytest.mark.slow
 def test_simulate_reports_scores_stores_blobs_and_explain_reads_them_back(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

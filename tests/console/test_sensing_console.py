@@ -43,6 +43,7 @@ def real_site(tmp_path: Path) -> Path:
     return write_site(tmp_path / "real.toml", extra=extra)
 
 
+@pytest.mark.slow
 def test_a_simulated_room_is_drawn_and_a_clicked_blob_is_explained(
     qtbot: QtBot, open_console, tmp_path: Path
 ) -> None:

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -22,6 +23,7 @@ from resources import DEMO_SITE
 from tests.console.conftest import ensure_accounts, log_in
 
 
+@pytest.mark.slow
 def test_demo_site_screenshots_of_each_layout(
     qtbot: QtBot, qapp: QApplication, tmp_path: Path, vtest_avi: Path
 ) -> None:

@@ -198,6 +198,7 @@ def test_a_single_false_detection_never_becomes_a_person() -> None:
     assert tracker.tracks == []
 
 
+@pytest.mark.slow
 def test_whole_video_analysis_follows_the_plazas_pedestrians(
     vtest_avi: Path, tmp_path: Path
 ) -> None:
@@ -246,6 +247,7 @@ def assert_people_and_snapshots_stored(db_url: str, tracks: list[dict[str, Any]]
     assert not list(data.rglob("*.partial"))
 
 
+@pytest.mark.slow
 def test_truncated_video_stops_cleanly_and_keeps_what_came_before(
     plaza_15s: Path, tmp_path: Path
 ) -> None:

@@ -588,6 +588,7 @@ def record_room(directory: Path, keep: Callable[[float, float], bool], start_wal
         recorder.close()
 
 
+@pytest.mark.slow
 def test_a_rooms_lock_keeps_its_sensing_recording_until_released(site: Site) -> None:
     start = OLD
     directory = sensing_recording_dir("site", "lab", root=site.data)

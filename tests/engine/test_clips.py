@@ -542,6 +542,7 @@ def _stop(runtime: EngineRuntime) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+@pytest.mark.slow
 def test_kill_during_a_clip_loses_only_that_clip(
     db_url: str, vtest_avi: Path, tmp_path: Path
 ) -> None:

@@ -71,6 +71,7 @@ def files_of(root: Path, pattern: str) -> list[Path]:
     return [p for p in root.rglob(pattern) if p.is_file()]
 
 
+@pytest.mark.slow
 def test_analyze_from_the_cli_leaves_only_private_files_under_umask_022(
     tmp_path: Path, hamilton_clip: Path
 ) -> None:
@@ -108,6 +109,7 @@ def test_analyze_from_the_cli_leaves_only_private_files_under_umask_022(
     assert not_private(data) == []
 
 
+@pytest.mark.slow
 def test_the_engine_keeps_its_data_private_without_the_cli_umask(
     usual_umask: None, hamilton_clip: Path
 ) -> None:

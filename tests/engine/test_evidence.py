@@ -68,6 +68,7 @@ def whole_range(db_url: str) -> tuple[datetime, datetime]:
     return min(times) - timedelta(minutes=1), max(times) + timedelta(minutes=1)
 
 
+@pytest.mark.slow
 def test_an_export_verifies_and_names_any_altered_added_or_missing_file(
     recorded: tuple[str, Path], tmp_path: Path
 ) -> None:
@@ -116,6 +117,7 @@ def test_an_export_verifies_and_names_any_altered_added_or_missing_file(
     assert not verify_evidence(out).signature_ok
 
 
+@pytest.mark.slow
 def test_the_cli_exports_and_verifies_and_a_foreign_key_is_refused(
     recorded: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -151,6 +153,7 @@ def test_the_cli_exports_and_verifies_and_a_foreign_key_is_refused(
     )
 
 
+@pytest.mark.slow
 def test_a_failed_export_leaves_nothing_that_claims_completeness(
     recorded: tuple[str, Path], tmp_path: Path
 ) -> None:
@@ -208,6 +211,7 @@ def test_a_failed_export_leaves_nothing_that_claims_completeness(
     assert oct(key.stat().st_mode & 0o777) == "0o600"
 
 
+@pytest.mark.slow
 def test_an_export_reports_progress_and_a_cancelled_one_leaves_nothing(
     recorded: tuple[str, Path], tmp_path: Path
 ) -> None:
@@ -256,6 +260,7 @@ def test_an_export_reports_progress_and_a_cancelled_one_leaves_nothing(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cancelled")]
 
 
+@pytest.mark.slow
 def test_a_rooms_export_carries_its_sensing_recording_which_replays_the_same(
     db_url: str,
     tmp_path: Path,

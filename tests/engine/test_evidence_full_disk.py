@@ -34,6 +34,7 @@ def _namespaces_work(tmp_path: Path) -> str | None:
     return None if result.returncode == 0 else f"cannot mount a tmpfs: {result.stderr.strip()}"
 
 
+@pytest.mark.slow
 def test_an_export_into_a_full_disk_fails_cleanly(
     recorded: tuple[str, Path], tmp_path: Path
 ) -> None:

@@ -115,6 +115,7 @@ def count(store: Store, model: type[Person] | type[FaceEmbedding]) -> int:
 # --- encoder -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_encoder_finds_each_face_left_to_right_with_a_128_float_embedding(
     encoded: dict[str, list[FaceObservation]],
 ) -> None:
@@ -318,6 +319,7 @@ def test_embeddings_are_stored_as_512_little_endian_float32_bytes() -> None:
 # --- persisted memory ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_enrolled_people_are_recognised_in_their_other_photos_and_a_stranger_is_not(
     store: Store, encoder: FaceEncoder, start_writer: Callable[..., StoreWriter]
 ) -> None:

@@ -97,6 +97,7 @@ def test_teaching_videos_that_cannot_be_used_are_named(tmp_path: Path) -> None:
             poses_from_video(garbage, estimator)
 
 
+@pytest.mark.slow
 def test_a_real_video_is_followed_and_a_cut_away_is_named() -> None:
     """The Hamilton clip: a speaker gesturing on stage, then the camera cuts to the
     audience, so no repetition can be taken from its start."""

@@ -146,6 +146,7 @@ def feed(
     return count
 
 
+@pytest.mark.slow
 def test_a_taught_motion_is_detected_once_when_its_window_ends(
     run: tuple[GestureWorker, list[GestureDetected], dict[str, GestureSet]],
     person: list[Sample],
@@ -287,6 +288,7 @@ def excerpt(video: Path, out: Path, frames: int) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_analysing_vtest_with_gestures_taught_poses_the_tracked_people(
     vtest_avi: Path, tmp_path: Path
 ) -> None:
@@ -308,6 +310,7 @@ def test_analysing_vtest_with_gestures_taught_poses_the_tracked_people(
     assert gestures["detections"] == []  # walking is neither a wave nor a raised arm
 
 
+@pytest.mark.slow
 def test_an_analysed_gesture_is_stored_with_its_track_and_counted(
     landmarks: list[tuple[float, Landmarks]], tmp_path: Path
 ) -> None:

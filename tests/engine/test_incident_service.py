@@ -170,6 +170,7 @@ def test_an_import_files_all_or_nothing(
         assert len(session.scalars(select(IncidentReport)).all()) == 2
 
 
+@pytest.mark.slow
 def test_the_risk_map_before_and_after_a_refit(
     service: tuple[IncidentService, list[Any]], clock: SimulatedClock
 ) -> None:

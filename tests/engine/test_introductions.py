@@ -83,6 +83,7 @@ def recognised_on(runtime: EngineRuntime, camera: str) -> Callable[[], bool]:
     return check
 
 
+@pytest.mark.slow
 def test_a_heard_introduction_is_offered_and_given_by_an_operator(
     live: tuple[EngineRuntime, Seen],
 ) -> None:
@@ -141,6 +142,7 @@ def test_names_are_given_at_once_when_the_setting_says_so(
     assert runtime.introductions.offers() == []  # nothing left for an operator to decide
 
 
+@pytest.mark.slow
 def test_no_introduction_offers_nothing_and_nobody_in_view_is_said(
     live: tuple[EngineRuntime, Seen], tmp_path: Path
 ) -> None:

@@ -56,6 +56,7 @@ def test_people_are_archived_then_deleted_and_return_when_seen(
     store.close()
 
 
+@pytest.mark.slow
 def test_erasing_a_person_removes_their_events_snapshots_and_clips(
     db_url: str, hamilton_clip: Path, start_writer: Callable[..., StoreWriter]
 ) -> None:
@@ -118,6 +119,7 @@ def test_erasing_a_person_removes_their_events_snapshots_and_clips(
     store.close()
 
 
+@pytest.mark.slow
 def test_after_a_merge_erasing_the_kept_person_removes_the_absorbed_persons_events_too(
     db_url: str, hamilton_clip: Path, start_writer: Callable[..., StoreWriter]
 ) -> None:

@@ -41,6 +41,7 @@ def test_scoring_ignores_hard_people_and_counts_misses_and_false_boxes() -> None
     assert count.precision == 0.5 and count.recall == 0.5
 
 
+@pytest.mark.slow
 def test_the_default_detector_meets_its_targets_on_the_annotated_frames(vtest_avi: Path) -> None:
     """Recall ≥ 0.85 and precision ≥ 0.90 at IoU 0.5 over 85 annotated frames (HOG finds
     about a fifth of these people)."""
@@ -51,6 +52,7 @@ def test_the_default_detector_meets_its_targets_on_the_annotated_frames(vtest_av
     assert count.recall >= 0.85 and count.precision >= 0.90, count
 
 
+@pytest.mark.slow
 def test_tracks_on_the_annotated_segment_keep_their_people(vtest_avi: Path) -> None:
     """The target, IDF1 ≥ 0.75 (0.758 measured). Identity switches have no target: 9
     measured, and more than 12 is taken as a regression."""

@@ -40,6 +40,7 @@ def store(db_url: str) -> Store:
     opened.close()
 
 
+@pytest.mark.slow
 def test_faces_are_remembered_across_sessions_and_clips_cover_events(
     store: Store, hamilton_clip: Path
 ) -> None:
@@ -71,6 +72,7 @@ def test_faces_are_remembered_across_sessions_and_clips_cover_events(
             assert container.streams.video[0].codec_context.name == "h264"
 
 
+@pytest.mark.slow
 def test_history_lists_newest_first_with_filters_and_clips(
     store: Store, hamilton_clip: Path
 ) -> None:
@@ -99,6 +101,7 @@ def test_history_lists_newest_first_with_filters_and_clips(
     assert all(0.0 <= (e.clip_offset_s or 0.0) <= 10.0 for e in appeared)
 
 
+@pytest.mark.slow
 def test_enrolled_name_is_reported_when_the_face_is_seen(
     store: Store,
     tmp_path: Path,
@@ -134,6 +137,7 @@ def test_enrolled_name_is_reported_when_the_face_is_seen(
         assert {k for k, _d, t in named if t == track} >= {"person.appeared", "person.left"}
 
 
+@pytest.mark.slow
 def test_clip_span_covers_the_events_of_its_frames(store: Store, hamilton_clip: Path) -> None:
     """One time base: events and the clip of the same frames carry the same wall times."""
     start = datetime(2025, 2, 3, 4, 5, 6, tzinfo=UTC)

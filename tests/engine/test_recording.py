@@ -251,6 +251,7 @@ def _stamp(packet: object, stream: VideoStreamInfo) -> EncodedPacket:
     )
 
 
+@pytest.mark.slow
 def test_an_encoded_cameras_pre_event_buffer_holds_compressed_packets(vtest_avi: Path) -> None:
     frames = read_recording(vtest_avi)[:100]  # 10 s at 10 fps, msmpeg4: no packets to copy
     assert all(f.packets is None for f in frames)

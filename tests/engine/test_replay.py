@@ -345,6 +345,7 @@ def recorded_range(directory: Path) -> tuple[datetime, datetime]:
     return datetime.fromtimestamp(extent[0], UTC), datetime.fromtimestamp(extent[1], UTC)
 
 
+@pytest.mark.slow
 def test_a_sensing_timeline_hands_out_the_3d_snapshot_of_each_moment(
     live_run: tuple[Path, list[dict[str, Any]]],
 ) -> None:

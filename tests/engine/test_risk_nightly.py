@@ -109,6 +109,7 @@ def test_due_slot_is_the_latest_past_slot() -> None:
     )
 
 
+@pytest.mark.slow
 def test_retrain_saves_the_forecast_logs_quality_and_classes_cameras(
     store: Store, writer: StoreWriter, tmp_path: Path
 ) -> None:

@@ -71,6 +71,7 @@ def _lock_while_running(path: Path, seconds: float) -> threading.Thread:
     return holder
 
 
+@pytest.mark.slow
 def test_events_written_while_another_connection_holds_the_lock_are_all_kept(
     tmp_path: Path,
 ) -> None:
@@ -100,6 +101,7 @@ def test_events_written_while_another_connection_holds_the_lock_are_all_kept(
     store.close()
 
 
+@pytest.mark.slow
 def test_a_full_queue_spills_to_the_journal_and_everything_is_written_back_in_order(
     tmp_path: Path,
 ) -> None:

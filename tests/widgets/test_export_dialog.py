@@ -88,6 +88,7 @@ def world(
     store.close()
 
 
+@pytest.mark.slow
 def test_the_dialog_exports_the_chosen_sources_with_progress_and_says_how_to_verify(
     world: tuple[EvidenceExportDialog, Exporter, datetime, datetime], tmp_path: Path, qtbot: QtBot
 ) -> None:
@@ -110,6 +111,7 @@ def test_the_dialog_exports_the_chosen_sources_with_progress_and_says_how_to_ver
     assert not dialog.progress_bar.isVisible()
 
 
+@pytest.mark.slow
 def test_bad_input_is_named_and_a_failed_export_is_shown_in_red(
     world: tuple[EvidenceExportDialog, Exporter, datetime, datetime], tmp_path: Path, qtbot: QtBot
 ) -> None:
@@ -133,6 +135,7 @@ def test_bad_input_is_named_and_a_failed_export_is_shown_in_red(
     assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
 
 
+@pytest.mark.slow
 def test_cancel_stops_an_export_and_leaves_nothing(
     world: tuple[EvidenceExportDialog, Exporter, datetime, datetime], tmp_path: Path, qtbot: QtBot
 ) -> None:

@@ -58,6 +58,7 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_a_fall_raises_an_alert_delivered_to_webhooks_and_escalated_when_nobody_acknowledges(
     db_url: str, start_writer: Callable[..., StoreWriter], server: WebhookServer
 ) -> None:

@@ -60,6 +60,7 @@ def record_live_room(directory: Path) -> tuple[Path, list[dict[str, Any]]]:
     return directory, events
 
 
+@pytest.mark.slow
 def test_a_replay_with_the_live_settings_reproduces_the_live_blobs_exactly(
     live_run: tuple[Path, list[dict[str, Any]]],
 ) -> None:

@@ -501,6 +501,7 @@ def test_live_nodes_join_over_websocket_and_the_site_position_wins(
     assert not sensing_threads()
 
 
+@pytest.mark.slow
 def test_a_simulated_room_runs_live_and_finds_its_walker(
     running: list[SensingService | NodeSimulation],
 ) -> None:
@@ -560,6 +561,7 @@ def test_a_simulated_room_runs_live_and_finds_its_walker(
     assert kinds.count("sensing.node_online") == kinds.count("sensing.node_offline") == 4
 
 
+@pytest.mark.slow
 def test_a_simulated_walker_carrying_a_tag_is_named_over_the_live_path(
     running: list[SensingService | NodeSimulation],
 ) -> None:

@@ -32,13 +32,13 @@ def main(argv: list[str]) -> int:
     if not cases:
         parser.error(f"{args.report}: no test cases in it")
 
-    per_module: Counter[str] = Counter()
+    per_module: dict[str, float] = {}
     count: Counter[str] = Counter()
     tests: list[tuple[float, str]] = []
     for case in cases:
         module = case.get("classname", "?")
         seconds = float(case.get("time", "0") or 0)
-        per_module[module] += seconds
+        per_module[module] = per_module.get(module, 0.0) + seconds
         count[module] += 1
         tests.append((seconds, f"{module}::{case.get('name', '?')}"))
     total = sum(per_module.values())
@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
     print("| seconds | tests | cumulative | module |")
     print("|--------:|------:|-----------:|--------|")
     running = 0.0
-    for module, seconds in per_module.most_common(args.top):
+    for module, seconds in sorted(per_module.items(), key=lambda m: -m[1])[: args.top]:
         running += seconds
         print(f"| {seconds:.1f} | {count[module]} | {running / total:.0%} | {module} |")
     print("\n| seconds | test |")

@@ -16,7 +16,7 @@ from engine.alerts.records import UnknownAlertError, deliveries_of, list_alerts
 from engine.alerts.service import AlertChanged, AlertDelivered, AlertRaised, AlertService
 from engine.alerts.webhooks import parse_webhook_target
 from engine.bus import EventBus
-from engine.clock import REAL_CLOCK
+from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.sensing.service import SensingRecord
 from engine.store import Store
 from engine.store.audit import AuditListRequest
@@ -138,15 +138,18 @@ def test_an_acknowledged_alert_does_not_escalate(
     writer.attach(bus)
     raised: list[AlertRaised] = []
     bus.subscribe(AlertRaised, raised.append)
-    service = AlertService(
-        bus=bus, writer=writer, store=store, clock=REAL_CLOCK, escalate_after_s=0.5
-    )
+    clock = SimulatedClock(datetime.now(UTC))
+    service = AlertService(bus=bus, writer=writer, store=store, clock=clock, escalate_after_s=0.5)
     service.start()
     try:
         fall(bus)
         wait_for(lambda: bool(raised))
         service.acknowledge(OPERATOR, raised[0].alert.alert_id)
-        time.sleep(1.5)
+        # Three times the escalation delay later, and the check the escalation thread
+        # makes each second made now (time is simulated: the thread may not have run).
+        clock.advance(1.5)
+        service.escalate_due()
+        assert writer.flush()
         (alert,) = list_alerts(store)
         assert alert.escalated_at is None and not alert.open
         assert list_alerts(store, open_only=True) == []

@@ -516,8 +516,10 @@ def test_start_refreshes_now_and_daily_at_the_hour(api: RiskApi, clock: Simulate
         assert clock.next_deadline_in() == pytest.approx(3600)  # 04:00
         api.answer("/cameras", [{"id": "plaza", "fwi_class": "high"}])
         clock.advance(3599)
-        time.sleep(0.1)
-        assert api.hits("/cameras") == 1  # not yet
+        # Not yet: the refresh still waits, for the second left until 04:00.
+        assert clock.wait_for_waiters(1, WAIT_S)
+        assert clock.next_deadline_in() == pytest.approx(1)
+        assert api.hits("/cameras") == 1
         clock.advance(1)
         wait_until(lambda: api.hits("/cameras") == 2, "the 04:00 refresh")
         wait_until(lambda: cache.status().cameras == 1, "the refreshed classes")

@@ -119,6 +119,28 @@ def plaza_15s(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cut_video(DEBIAN_VTEST, tmp_path_factory.mktemp("plaza") / "plaza_15s.avi", 150)
 
 
+@pytest.fixture(scope="session")
+def plaza_15s_analysed(tmp_path_factory: pytest.TempPathFactory, plaza_15s: Path) -> Path:
+    """:func:`plaza_15s` analysed with clips and snapshots (no faces), once per test process:
+    a folder holding its SQLite database (``evidence.db``) and data dir (``data``). Media
+    paths are stored relative to the data dir, so a test copies both and works on the copy
+    (tests/engine/test_evidence.py's ``recorded``)."""
+    from engine.analyze import analyze_video
+
+    folder = tmp_path_factory.mktemp("analysed")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WATCHFLOOR_DATA_DIR", str(folder / "data"))
+        store = Store(f"sqlite:///{folder / 'evidence.db'}")
+        try:
+            report = analyze_video(
+                plaza_15s, clock=REAL_CLOCK, store=store, camera="plaza", faces=False
+            )
+        finally:
+            store.close()
+    assert report["error"] is None, report["error"]
+    return folder
+
+
 @pytest.fixture
 def hamilton_clip() -> Path:
     """A short real clip from ../shared/testdata (640×360, 29.97 fps, 275 frames)."""

@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 
 from console.cli import main
-from engine.analyze import analyze_video
-from engine.clock import REAL_CLOCK
 from engine.history.evidence import (
     MANIFEST,
     EvidenceError,
@@ -30,31 +28,13 @@ from engine.store.models import Event, Media
 from tests.engine.sensing.test_service import ROOM
 
 
-@pytest.fixture(scope="module")
-def analysed(tmp_path_factory: pytest.TempPathFactory, plaza_15s: Path) -> Path:
-    """15 s of the plaza analysed with clips and snapshots, once for the module: a folder
-    holding its database (``evidence.db``) and data dir (``data``). Tests take a copy."""
-    folder = tmp_path_factory.mktemp("evidence")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("WATCHFLOOR_DATA_DIR", str(folder / "data"))
-        store = Store(f"sqlite:///{folder / 'evidence.db'}")
-        try:
-            report = analyze_video(
-                plaza_15s, clock=REAL_CLOCK, store=store, camera="plaza", faces=False
-            )
-        finally:
-            store.close()
-    assert report["error"] is None
-    return folder
-
-
 @pytest.fixture
-def recorded(analysed: Path, tmp_path: Path) -> tuple[str, Path]:
+def recorded(plaza_15s_analysed: Path, tmp_path: Path) -> tuple[str, Path]:
     """A store holding 15 s of the plaza analysed with clips and snapshots; its data dir
     (this test's own copy of both: media paths are stored relative to the data dir)."""
     data = Path(os.environ["WATCHFLOOR_DATA_DIR"])
-    shutil.copytree(analysed / "data", data, dirs_exist_ok=True)
-    shutil.copyfile(analysed / "evidence.db", tmp_path / "evidence.db")
+    shutil.copytree(plaza_15s_analysed / "data", data, dirs_exist_ok=True)
+    shutil.copyfile(plaza_15s_analysed / "evidence.db", tmp_path / "evidence.db")
     return f"sqlite:///{tmp_path / 'evidence.db'}", data
 
 

@@ -19,7 +19,8 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff";          ruff check . && ruff format --check .;  lap ruff
 echo "== mypy";          mypy;                                   lap mypy
 echo "== import-linter"; lint-imports;                           lap import-linter
-pytest_args=(-n auto --durations=20)  # one worker per core; the 20 slowest tests, each run
+pytest_args=(-n auto --dist worksteal --durations=20)  # a worker per core, idle ones take
+# queued tests from busy ones; the 20 slowest tests printed, so each run says where time went
 if (( quick )); then
   echo "== pytest (quick: not slow, SQLite only)"
   WATCHFLOOR_TEST_PG_URL= pytest "${pytest_args[@]}" -m "not slow and not postgres" "$@"

@@ -115,8 +115,11 @@ def test_every_command_says_what_it_needs() -> None:
 
 @pytest.mark.slow
 def test_per_role_the_cli_refuses_and_audits_every_forbidden_command(
-    db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """On SQLite: each refusal is a login (a deliberately slow scrypt check) and the engine's
+    refusal per role is tested on both backends in tests/engine/test_permissions.py."""
+    db_url = f"sqlite:///{tmp_path / 'roles.db'}"
     db = ["--db", db_url]
     # Set-up mode: no account yet, the data dir's owner acts as admin.
     code, out, _err = _run(capsys, monkeypatch, *db, "people", "list", "--json")

@@ -1,7 +1,8 @@
-"""``watchfloor gestures teach|list|rename|set|remove``, parsed by the module's own parser
-and run against SQLite and PostgreSQL, teaching from real footage (the real pose
-landmarker): a gesture is taught from the repetitions in a video, every unusable video is
-refused by name with nothing saved, and the library can be listed and changed."""
+"""``watchfloor gestures teach|list|rename|set|remove``, parsed by the module's own parser,
+teaching from real footage (the real pose landmarker): a gesture is taught from the
+repetitions in a video, every unusable video is refused by name with nothing saved, and the
+library can be listed and changed. On SQLite: the pose work is the same on either backend
+and the library's commands run on both in tests/engine/test_gesture_library.py."""
 
 from __future__ import annotations
 
@@ -44,6 +45,13 @@ def stored(db_url: str) -> tuple[int, int]:
             return taught or 0, examples or 0
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """SQLite only here (see the module's docstring): what the root conftest's ``db_url``
+    gives for SQLite, without analysing the same videos again on PostgreSQL."""
+    return f"sqlite:///{tmp_path / 'gestures.db'}"
 
 
 @pytest.fixture(scope="module")

@@ -87,7 +87,8 @@ def test_engine_prints_json_report(tmp_path: Path, hamilton_clip: Path) -> None:
     camera = report["cameras"]["c"]
     assert camera["native_fps"] == pytest.approx(29.97, abs=0.01)
     assert camera["frames"] > 0 and camera["ever_online"] and camera["online_seconds"] > 0
-    assert camera["fps"] == round(camera["frames"] / camera["online_seconds"], 2)
+    # fps is worked out before online_seconds is rounded to the millisecond for the report.
+    assert camera["fps"] == pytest.approx(camera["frames"] / camera["online_seconds"], abs=0.02)
     # A file plays like a camera, never faster than its rate. How many frames 1.5 s holds
     # depends on the machine's load (the engine's start is in it): a benchmark's question,
     # not this test's (a floor of 20 frames failed a CI run under four workers).

@@ -151,6 +151,7 @@ class GestureWorker:
         self.crops_dropped = 0  # live: the worker was busy
         self.crops_skipped = 0  # of ended tracks, or while no gesture is taught
         self.poses_estimated = 0  # crops looked at
+        self.crops_done = 0  # taken off the queue and done with: posed, matched, reported
         self.poses_found = 0
         self.pose_seconds = 0.0  # spent estimating, for reports
         self.landmarkers_created = 0
@@ -256,6 +257,7 @@ class GestureWorker:
                 log.exception("gesture recognition failed on %s track %d", *key)
             finally:
                 self._drop_ended()
+                self.crops_done += 1
 
     def _drop_ended(self) -> None:
         """Forget ended tracks with no crop left in the queue (worker thread)."""

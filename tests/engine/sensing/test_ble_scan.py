@@ -219,9 +219,10 @@ def test_stop_is_idempotent_and_a_no_op_before_start() -> None:
 
 
 def test_stop_does_not_wait_for_an_adapter_that_never_starts() -> None:
-    scanner, _ = scanner_for(radio(start_gate=threading.Event()))  # the gate never opens
+    never = radio(start_gate=threading.Event())  # the gate never opens
+    scanner, _ = scanner_for(never)
     scanner.start()
-    time.sleep(0.05)
+    wait_until(lambda: len(never.built) == 1)  # bleak built the backend to start it
     began = time.monotonic()
     scanner.stop()
     assert time.monotonic() - began < 2.0

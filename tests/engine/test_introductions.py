@@ -1,9 +1,10 @@
 """Introductions end to end on a live engine: a camera playing real footage of a speaker,
-with a microphone; a real recording of "Hi there, I'm John" fed as that microphone's audio
-is offered to the person nearest the camera (recognised by face), an operator gives it, the
-person is named in the register and on the live track, and it is history (``person.named``)
-and audited. With the setting on, the name is given at once; an utterance that introduces
-nobody offers nothing; a camera without anyone tracked says so."""
+with a microphone; a real recording of "This is David speaking" fed as that microphone's
+audio is heard as "David" and offered to the person nearest the camera (recognised by
+face), an operator gives it, the person is named in the register and on the live track,
+and it is history (``person.named``) and audited. With the setting on, the name is given
+at once; an utterance that introduces nobody offers nothing; a camera without anyone
+tracked says so."""
 
 from __future__ import annotations
 
@@ -93,8 +94,10 @@ def test_a_heard_introduction_is_offered_and_given_by_an_operator(
     assert speech.state is HealthState.OK and "1 microphones" in speech.detail
     wait_for(recognised_on(runtime, "stage"), what="the speaker's face")
 
-    heard = runtime.feed_audio("stage", AUDIO / "intro_2.wav")  # "Hi there, I'm John."
-    assert heard.name is not None  # which name is the recogniser's test (test_speech.py)
+    # "This is David speaking.": of the shared set, the one the en-us model hears the name
+    # of (the others are strict xfails in test_speech.py), so the name is checked exactly.
+    heard = runtime.feed_audio("stage", AUDIO / "intro_4.wav")
+    assert heard.name == "David", heard.transcript
     name = heard.name
     wait_for(lambda: bool(seen.offers), what="the offer")
     (offer,) = seen.offers
@@ -134,10 +137,10 @@ def test_names_are_given_at_once_when_the_setting_says_so(
         ChangeSetting(key="analytics.speech_names_auto", value=1, at=datetime.now(UTC), actor=ADMIN)
     )
     wait_for(recognised_on(runtime, "stage"), what="the speaker's face")
-    runtime.feed_audio("stage", AUDIO / "intro_1.wav")  # "Hello, my name is Sarah."
+    runtime.feed_audio("stage", AUDIO / "intro_4.wav")  # "This is David speaking."
     wait_for(lambda: bool(seen.given), what=f"the name to be given ({seen.offers})")
     (given,) = seen.given
-    assert given.name and given.actor == "engine:introductions"
+    assert (given.name, given.actor) == ("David", "engine:introductions")
     assert runtime.introductions is not None
     assert runtime.introductions.offers() == []  # nothing left for an operator to decide
 

@@ -236,6 +236,14 @@ def db_url(
         _drop_database(admin_url, name)
 
 
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    """A :class:`Store` on :func:`db_url` (SQLite and PostgreSQL), closed after the test."""
+    opened = Store(db_url)
+    yield opened
+    opened.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL (no schema): a SQLite file, or a new database on the

@@ -43,13 +43,6 @@ def live_frame() -> Frame:
 
 
 @pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    opened = Store(db_url)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def media(store: Store, tmp_path: Path, vtest_avi: Path) -> Path:
     """``gate``: clips 0–5 s (kept) and 5–10 s (deleted); ``yard``: 2–7 s; ``door`` has
     no clip. Events at 3 s and 8 s."""

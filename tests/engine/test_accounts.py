@@ -46,13 +46,6 @@ T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 ADA_PW = "correct horse battery"
 
 
-@pytest.fixture
-def store(db_url: str) -> Store:
-    store = Store(db_url)
-    yield store
-    store.close()
-
-
 def _audit(store: Store, action: str) -> list[tuple[str, str, str]]:
     rows = AuditListRequest(reader=ADMIN, limit=100, action=action).run(store)
     return [(r.actor, r.target, r.outcome) for r in reversed(rows)]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,13 +26,6 @@ from tests.store_helpers import run_command
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Key = tuple[int, str, int, int]
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    opened = Store(db_url)
-    yield opened
-    opened.close()
 
 
 def expected_rollup(store: Store) -> dict[Key, int]:

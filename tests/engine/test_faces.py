@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -98,13 +98,6 @@ def no_face_jpg(tmp_path: Path) -> Path:
     path = tmp_path / "no_face.jpg"
     assert cv2.imwrite(str(path), read_image(FACES / "two_people.jpg")[300:, :])
     return path
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    store = Store(db_url)
-    yield store
-    store.close()
 
 
 def count(store: Store, model: type[Person] | type[FaceEmbedding]) -> int:

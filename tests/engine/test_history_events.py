@@ -3,7 +3,6 @@ the person filter by column, covering clips and index-served plans."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,13 +27,6 @@ from engine.store.models import Camera, Event, Media, Site
 from engine.store.person_models import Person
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    opened = Store(db_url)
-    yield opened
-    opened.close()
 
 
 def seed_site(store: Store) -> dict[str, int]:

@@ -78,13 +78,6 @@ def always(category: str) -> Callable[[httpx2.Request], httpx2.Response]:
 
 
 @pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    s = Store(db_url)
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def writer(store: Store) -> Iterator[StoreWriter]:
     with StoreWriter.running(store) as w:
         yield w

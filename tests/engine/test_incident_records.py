@@ -82,13 +82,6 @@ def report(
 
 
 @pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    s = Store(db_url)
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def writer(store: Store) -> Iterator[StoreWriter]:
     with StoreWriter.running(store) as w:
         yield w

@@ -33,13 +33,6 @@ SITE = (51.5, -0.14)
 
 
 @pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    s = Store(db_url)
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def clock() -> SimulatedClock:
     return SimulatedClock(NOW)
 

@@ -33,13 +33,6 @@ def utc(when: datetime | None) -> datetime:
 TRAIN = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "faces" / "train"
 
 
-@pytest.fixture
-def store(db_url: str) -> Store:
-    opened = Store(db_url)
-    yield opened  # type: ignore[misc]
-    opened.close()
-
-
 @pytest.mark.slow
 def test_faces_are_remembered_across_sessions_and_clips_cover_events(
     store: Store, hamilton_clip: Path

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -136,13 +135,6 @@ def frame_number(frame: Frame | None) -> int:
     assert frame is not None
     tens, units = (round((float(np.mean(frame.image[b])) - 30) / 20) for b in (TENS, UNITS))
     return 10 * tens + units
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    opened = Store(db_url)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

@@ -45,13 +45,6 @@ CENTRE = (51.5072, -0.1276)
 
 
 @pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    s = Store(db_url)
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def writer(store: Store) -> Iterator[StoreWriter]:
     with StoreWriter.running(store) as w:
         yield w

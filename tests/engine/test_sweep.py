@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,13 +32,6 @@ from tests.store_helpers import run_command, sync_site
 NOW = datetime(2026, 5, 4, 12, 0, 0, tzinfo=UTC)  # the engine clock during the sweeps
 FPS = 10.0
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    store = Store(db_url)
-    yield store
-    store.close()
 
 
 def vtest_images(path: Path, count: int) -> list[Frame]:

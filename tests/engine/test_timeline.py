@@ -6,7 +6,6 @@ and a real clip."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,13 +41,6 @@ WIDTH_PX = 40  # a narrow pane: at most 10 markers per lane
 CLIP_REL = "clips/gate/clip.avi"
 SNAPSHOT_REL = "snapshots/gate/snap.jpg"
 CLIP_FPS = 10
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    opened = Store(db_url)
-    yield opened
-    opened.close()
 
 
 def seed_site(store: Store, *, disabled: tuple[str, ...] = ()) -> dict[str, int]:

@@ -561,13 +561,6 @@ def test_stop_interrupts_the_wait_at_once(api: RiskApi) -> None:
 # -- the local risk model ----------------------------------------------------------------
 
 
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    s = Store(db_url)
-    yield s
-    s.close()
-
-
 def test_the_local_risk_model_gives_each_days_stored_classes(
     store: Store, clock: SimulatedClock, tmp_path: Path
 ) -> None:

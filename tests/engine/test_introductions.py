@@ -9,7 +9,6 @@ tracked says so."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,16 +30,10 @@ from engine.store.person_models import Person
 from tests.actors import ADMIN, OPERATOR
 from tests.conftest import TESTDATA, write_site
 from tests.gesture_videos import still_speaker_video
+from tests.waiting import wait_for
 
 AUDIO = TESTDATA / "audio"
 CLIP = TESTDATA / "video" / "short_hamilton_clip.mp4"
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 60.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 class Seen:

@@ -36,6 +36,7 @@ from engine.sensing.view import SensingSnapshot, VoxelView
 from engine.store import Store
 from tests.engine.sensing.test_service import ROOM
 from tests.engine.test_history_events import seed_clip, seed_events, seed_site
+from tests.waiting import wait_until
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 FPS = 10.0
@@ -279,22 +280,11 @@ def test_the_decoder_thread_follows_playback_and_stops_on_close(
         playback.pause()
         playback.seek(at(6))
         decoder.wake()  # at once, not at the next period
-        assert _wait_for(lambda: decoder.position == at(6))
+        assert wait_until(lambda: decoder.position == at(6))
         assert frame_number(decoder.frame_getter("yard")()) == 60
     finally:
         decoder.close()
     assert decoder.passes > 10
-
-
-def _wait_for(predicate: Any, timeout_s: float = 5.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return bool(predicate())
 
 
 def test_next_event_forwards_backwards_and_by_source(recorded: tuple[Store, Path]) -> None:

@@ -7,8 +7,6 @@ import hashlib
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from engine.retention import (
 from engine.store import Store
 from engine.store.models import Event, Media, Setting
 from engine.store.writer import StoreUnavailableError, StoreWriter
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
@@ -308,13 +307,3 @@ def test_the_retention_thread_runs_at_start_then_hourly_by_the_engine_clock(
             service.stop()
         assert not any(t.name == THREAD_NAME for t in threading.enumerate())
     store.close()
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 30.0) -> bool:
-    """Real-time wait for another thread's work (the engine clock is simulated here)."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True

@@ -23,6 +23,7 @@ from engine.store.audit import AuditListRequest
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN, OPERATOR
 from tests.engine.alerts.test_webhooks import WebhookServer
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -49,13 +50,6 @@ def fall(bus: EventBus, blob: int = 7) -> float:
         )
     )
     return time.perf_counter() - started
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 @pytest.mark.slow

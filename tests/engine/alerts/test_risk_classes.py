@@ -11,7 +11,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +35,7 @@ from engine.secrets import SecretValue
 from engine.store import Store
 from tests.conftest import write_site
 from tests.store_helpers import run_command, sync_site
+from tests.waiting import wait_for
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -490,23 +491,13 @@ def test_refresh_hour_is_clamped_and_next_refresh_is_strictly_later(
 # -- the schedule ------------------------------------------------------------------------
 
 
-def wait_until(check: Callable[[], bool], what: str) -> None:
-    """Poll ``check`` for at most WAIT_S real seconds: the refresh thread needs a moment."""
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.01)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 def test_start_refreshes_now_and_daily_at_the_hour(api: RiskApi, clock: SimulatedClock) -> None:
     api.answer("/cameras", TODAY_ROWS)
     cache = RiskClassCache(provider_for(api), clock=clock)
     cache.start()
     try:
         # refreshed at once, on the thread (an engine start never waits on the API)
-        wait_until(lambda: cache.status().refreshed_at == NOW, "the first refresh")
+        wait_for(lambda: cache.status().refreshed_at == NOW, what="the first refresh")
         assert api.hits("/cameras") == 1
         assert next(t for t in threading.enumerate() if t.name == THREAD_NAME).daemon
         with pytest.raises(RuntimeError):
@@ -521,8 +512,8 @@ def test_start_refreshes_now_and_daily_at_the_hour(api: RiskApi, clock: Simulate
         assert clock.next_deadline_in() == pytest.approx(1)
         assert api.hits("/cameras") == 1
         clock.advance(1)
-        wait_until(lambda: api.hits("/cameras") == 2, "the 04:00 refresh")
-        wait_until(lambda: cache.status().cameras == 1, "the refreshed classes")
+        wait_for(lambda: api.hits("/cameras") == 2, what="the 04:00 refresh")
+        wait_for(lambda: cache.status().cameras == 1, what="the refreshed classes")
         assert cache.classes() == {"plaza": "high"}
         assert cache.status().refreshed_at == datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 
@@ -531,14 +522,14 @@ def test_start_refreshes_now_and_daily_at_the_hour(api: RiskApi, clock: Simulate
         assert clock.next_deadline_in() == pytest.approx(24 * 3600)
         api.answer("/cameras", [], status=500)
         clock.advance(24 * 3600)
-        wait_until(lambda: cache.status().state == "failed", "the failed refresh")
+        wait_for(lambda: cache.status().state == "failed", what="the failed refresh")
         assert cache.classes() == {"plaza": "high"}
         # ... and it is tried again in 15 minutes, until it succeeds
         assert clock.wait_for_waiters(1, WAIT_S)
         assert clock.next_deadline_in() == pytest.approx(RETRY_AFTER_FAILURE_S)
         api.answer("/cameras", [{"id": "plaza", "fwi_class": "low"}])
         clock.advance(RETRY_AFTER_FAILURE_S)
-        wait_until(lambda: cache.status().state == "ok", "the retried refresh")
+        wait_for(lambda: cache.status().state == "ok", what="the retried refresh")
         assert cache.classes() == {"plaza": "low"}
         assert clock.wait_for_waiters(1, WAIT_S)
         assert clock.next_deadline_in() == pytest.approx(24 * 3600 - RETRY_AFTER_FAILURE_S)

@@ -5,7 +5,6 @@ and notify only when they pass the day's low-risk gate."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -41,6 +40,7 @@ from tests.actors import ADMIN, OPERATOR
 from tests.conftest import write_site
 from tests.engine.test_analysis import frames
 from tests.store_helpers import run_command, sync_site
+from tests.waiting import wait_for
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 FRAME = (640, 480)
@@ -258,13 +258,6 @@ def live(
     yield store, writer, bus, service, events
     service.stop()
     store.close()
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def detect(bus: EventBus, t: float, conf: float, track: int = 1) -> None:

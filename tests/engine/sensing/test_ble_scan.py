@@ -14,7 +14,6 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -35,6 +34,7 @@ from engine.sensing.ble_scan import (
     HostBleScanner,
     scan_for,
 )
+from tests.waiting import wait_for
 
 Advert = tuple[str, str | None, int]  # address as the OS gives it, local name, RSSI dBm
 
@@ -118,13 +118,6 @@ def radio(
     return type("ScriptedRadioForTest", (ScriptedRadio,), attributes)
 
 
-def wait_until(condition: Callable[[], bool], timeout_s: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.005)
-
-
 def scan_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "ble-scan" and t.is_alive()]
 
@@ -156,7 +149,7 @@ def test_sightings_carry_upper_case_address_rssi_name_and_engine_time() -> None:
     scanner, collected = scanner_for(backend)
     scanner.start()
     try:
-        wait_until(lambda: len(collected.sightings) == 2)
+        wait_for(lambda: len(collected.sightings) == 2)
         assert scanner.status.sightings == 2
     finally:
         scanner.stop()
@@ -181,7 +174,7 @@ def test_status_goes_starting_then_scanning_then_stopped() -> None:
         assert starting.state == "starting"
         assert starting.detail == "starting the BLE scan on the default Bluetooth adapter"
         gate.set()  # the adapter confirms
-        wait_until(lambda: scanner.status.sightings == 1)
+        wait_for(lambda: scanner.status.sightings == 1)
         scanning = scanner.status
         assert scanning.state == "scanning"
         assert "scanning for BLE advertisements" in scanning.detail
@@ -197,7 +190,7 @@ def test_named_adapter_reaches_the_backend_as_bluez_adapter() -> None:
     scanner, _ = scanner_for(backend, adapter="hci1")
     scanner.start()
     try:
-        wait_until(lambda: scanner.status.state == "scanning")
+        wait_for(lambda: scanner.status.state == "scanning")
         assert "Bluetooth adapter hci1" in scanner.status.detail
     finally:
         scanner.stop()
@@ -210,7 +203,7 @@ def test_stop_is_idempotent_and_a_no_op_before_start() -> None:
     assert scanner.status.state == "stopped"
     scanner.start()
     scanner.start()  # already running: no second thread
-    wait_until(lambda: scanner.status.state == "scanning")
+    wait_for(lambda: scanner.status.state == "scanning")
     assert len(scan_threads()) == 1
     scanner.stop()
     scanner.stop()
@@ -222,7 +215,7 @@ def test_stop_does_not_wait_for_an_adapter_that_never_starts() -> None:
     never = radio(start_gate=threading.Event())  # the gate never opens
     scanner, _ = scanner_for(never)
     scanner.start()
-    wait_until(lambda: len(never.built) == 1)  # bleak built the backend to start it
+    wait_for(lambda: len(never.built) == 1)  # bleak built the backend to start it
     began = time.monotonic()
     scanner.stop()
     assert time.monotonic() - began < 2.0
@@ -234,7 +227,7 @@ def test_a_scan_restarts_after_stop_with_a_fresh_count() -> None:
     scanner, collected = scanner_for(radio(PHONE))
     for _ in range(2):
         scanner.start()
-        wait_until(lambda: scanner.status.sightings == 1)
+        wait_for(lambda: scanner.status.sightings == 1)
         scanner.stop()
     assert len(collected.sightings) == 2
     assert scanner.status == BleScanStatus("stopped", "stopped", 1)
@@ -249,7 +242,7 @@ def test_a_failing_on_sighting_does_not_stop_the_scan(caplog: pytest.LogCaptureF
     with caplog.at_level(logging.DEBUG, logger="engine.sensing.ble_scan"):
         scanner.start()
         try:
-            wait_until(lambda: scanner.status.sightings == 3)
+            wait_for(lambda: scanner.status.sightings == 3)
             assert scanner.status.state == "scanning"
         finally:
             scanner.stop()
@@ -266,7 +259,7 @@ def test_no_bluez_is_unavailable_and_the_thread_ends_cleanly() -> None:
     backend = radio(start_error=FileNotFoundError(2, "No such file or directory"))
     scanner, collected = scanner_for(backend)
     scanner.start()
-    wait_until(lambda: not scan_threads())  # the thread ends by itself, before any stop()
+    wait_for(lambda: not scan_threads())  # the thread ends by itself, before any stop()
 
     status = scanner.status
     assert status == BleScanStatus("unavailable", NO_BLUEZ_SOCKET, 0)
@@ -317,7 +310,7 @@ def test_bluetooth_problems_are_unavailable_in_plain_words(
 ) -> None:
     scanner, _ = scanner_for(radio(start_error=error))
     scanner.start()
-    wait_until(lambda: not scan_threads())
+    wait_for(lambda: not scan_threads())
     scanner.stop()
     assert scanner.status.state == "unavailable"
     assert scanner.status.detail.startswith(detail)
@@ -329,7 +322,7 @@ def test_an_unexpected_error_is_failed_with_its_type_and_is_logged(
     scanner, _ = scanner_for(radio(start_error=RuntimeError("radio on fire")))
     with caplog.at_level(logging.ERROR, logger="engine.sensing.ble_scan"):
         scanner.start()
-        wait_until(lambda: not scan_threads())
+        wait_for(lambda: not scan_threads())
     scanner.stop()
     assert scanner.status == BleScanStatus("failed", "RuntimeError: radio on fire", 0)
     [record] = caplog.records

@@ -15,7 +15,8 @@ from engine.clock import REAL_CLOCK
 from engine.sensing.recording import RecordingReader, SensingRecorder
 from engine.sensing.replay import ReplaySettings, replay_recording
 from engine.sensing.service import SensingRecord, SensingService, SimulationSpec
-from tests.engine.sensing.test_service import ROOM, wait_until
+from tests.engine.sensing.test_service import ROOM
+from tests.waiting import wait_until
 
 STORED_KINDS = ("sensing.blob_appeared", "sensing.blob_identified", "sensing.blob_left")
 

@@ -26,6 +26,7 @@ from engine.sensing.server import (
     NodeServerError,
     NodeStatus,
 )
+from tests.waiting import wait_until
 
 SECRET = b"test install secret"
 MAC = "24:6F:28:A1:B2:C3"
@@ -50,15 +51,6 @@ class Recorder:
 
     def kinds(self) -> list[str]:
         return [kind for kind, _, _ in self.events]
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 @pytest.fixture

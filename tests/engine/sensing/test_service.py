@@ -12,7 +12,6 @@ import dataclasses
 import itertools
 import math
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -46,6 +45,7 @@ from engine.sensing.simulator import (
     sim_mac,
 )
 from engine.sensing.view import BlobExplanation, SensingSnapshot
+from tests.waiting import wait_until
 
 SECRET = b"test install secret"
 SIZE = (5.0, 5.0, 2.5)
@@ -402,15 +402,6 @@ def test_the_name_stays_with_the_walker_when_their_track_loses_them() -> None:
 
 def sensing_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.is_alive() and t.name.startswith("sensing")]
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 @pytest.fixture

@@ -317,10 +317,14 @@ class StoreWriter:
 
     def stop(self, timeout_s: float | None = None) -> None:
         """Stop taking events, write what is queued (retrying a failing store for up to the
-        stop grace, then spilling it to the journal), and end the thread."""
+        stop grace, then spilling it to the journal), and end the thread. Before
+        :meth:`start` nothing runs: only the bus is let go, and a later start runs as if
+        never stopped (an engine whose start was refused is stopped, and may start again)."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._thread.ident is None:  # never started
+            return
         with self._cond:
             self._stopping = True
             self._stop_deadline = self._clock.monotonic() + self._stop_grace_s

@@ -377,3 +377,22 @@ class _TestPerson(StoreCommand):
         from engine.store.person_models import Person
 
         session.add(Person(public_id="Person_0000000B", appearances=1))
+
+
+def test_a_writer_stopped_before_it_started_starts_and_writes(tmp_path: Path) -> None:
+    """An engine whose start was refused (another engine holds the data dir) is stopped,
+    then started again: its writer's stop came before its start and must not still stand
+    (it did: the new thread ended with its first empty queue, and the next command found
+    "store writer is not running", or waited for a thread that had gone)."""
+    store = Store(f"sqlite:///{tmp_path / 'w.db'}")
+    writer = StoreWriter(store, journal_dir=tmp_path / "journal")
+    writer.stop()  # never started: nothing to stop
+    writer.start()
+    try:
+        for n in range(20):  # one at a time: the queue empties between them
+            writer.execute(PutSetting(key=f"test.{n}", value={"n": n}, at=T0), timeout_s=10)
+        with store.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(Setting)) >= 20
+    finally:
+        writer.stop()
+        store.close()

@@ -213,6 +213,26 @@ def _template_for(backend: str, made: dict[str, str]) -> str:
     return name
 
 
+def _fresh_database(backend: str, tmp_path: Path, template: dict[str, str] | None) -> Iterator[str]:
+    """A fresh database URL: a SQLite file, or a new database on the real server (dropped
+    afterwards); a copy of the head-migrated ``template`` when given, empty otherwise."""
+    if backend == "sqlite":
+        path = tmp_path / "watchfloor-test.db"
+        if template is not None:
+            shutil.copyfile(_template_for("sqlite", template), path)
+        yield f"sqlite:///{path}"
+        return
+    admin_url = _postgres_admin_url()
+    if admin_url is None:
+        pytest.skip("no PostgreSQL server (run the tests through scripts/check.sh)")
+    name = f"wf_test_{uuid.uuid4().hex[:12]}"
+    copied = _template_for("postgresql", template) if template is not None else None
+    try:
+        yield _create_database(admin_url, name, copied)
+    finally:
+        _drop_database(admin_url, name)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(
     request: pytest.FixtureRequest, tmp_path: Path, migrated_template: dict[str, str]
@@ -220,20 +240,7 @@ def db_url(
     """A fresh database already at the head schema: a SQLite file, or a new database on the
     real server, each copied from a template migrated once per test process. A test of the
     migrations themselves takes :func:`empty_db_url`."""
-    if request.param == "sqlite":
-        path = tmp_path / "watchfloor-test.db"
-        shutil.copyfile(_template_for("sqlite", migrated_template), path)
-        yield f"sqlite:///{path}"
-        return
-    admin_url = _postgres_admin_url()
-    if admin_url is None:
-        pytest.skip("no PostgreSQL server (run the tests through scripts/check.sh)")
-    name = f"wf_test_{uuid.uuid4().hex[:12]}"
-    template = _template_for("postgresql", migrated_template)
-    try:
-        yield _create_database(admin_url, name, template)
-    finally:
-        _drop_database(admin_url, name)
+    yield from _fresh_database(request.param, tmp_path, migrated_template)
 
 
 @pytest.fixture
@@ -248,17 +255,7 @@ def store(db_url: str) -> Iterator[Store]:
 def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL (no schema): a SQLite file, or a new database on the
     real server. For tests of migrating; others take :func:`db_url`."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'watchfloor-test.db'}"
-        return
-    admin_url = _postgres_admin_url()
-    if admin_url is None:
-        pytest.skip("no PostgreSQL server (run the tests through scripts/check.sh)")
-    name = f"wf_test_{uuid.uuid4().hex[:12]}"
-    try:
-        yield _create_database(admin_url, name)
-    finally:
-        _drop_database(admin_url, name)
+    yield from _fresh_database(request.param, tmp_path, None)
 
 
 def write_site(path: Path, cameras: str = "", extra: str = "") -> Path:

@@ -22,6 +22,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from engine.secrets import KEYRING_SERVICE, keyring_entry, keyring_failures, remember_secret
 from engine.secrets import KeyringUnavailableError as AnyKeyringUnavailableError
+from engine.sitetime import SiteTime, UnknownTimeZoneError
 from engine.text import control_character_at
 
 log = logging.getLogger(__name__)
@@ -289,6 +290,10 @@ class AlertsConfig:
 
 @dataclass(frozen=True, slots=True)
 class SiteConfig:
+    """The whole site file. ``site_time`` is the site's zone (``[site] timezone``, an IANA name;
+    the machine's zone when the file gives none): every time a person reads or types is in
+    it, while stored times stay UTC."""
+
     name: str
     file: Path
     geo_origin: GeoPoint
@@ -299,6 +304,9 @@ class SiteConfig:
     detector: str = BUILTIN_DETECTORS[0]  # a built-in people detector: "yolov3-tiny" or "hog"
     sensing: SensingConfig = SensingConfig()
     alerts: AlertsConfig = AlertsConfig()
+    # A factory, not a value read at import: the machine's zone is read when a site is
+    # built, so a changed $TZ is seen by the next site opened.
+    site_time: SiteTime = field(default_factory=SiteTime.machine)
 
 
 def load_site(path: Path | str) -> SiteConfig:
@@ -399,11 +407,18 @@ class _SiteReader:
         )
         if "site" not in root:
             raise self.fail(("site",), "required table [site] is missing")
-        site = self.table(root["site"], ("site",), {"name", "geo"})
+        site = self.table(root["site"], ("site",), {"name", "geo", "timezone"})
         name = self.string(site, "name", ("site",))
         if "geo" not in site:
             raise self.fail(("site", "geo"), "required field is missing (site geo origin)")
         geo_origin = self.geo(site["geo"], ("site", "geo"))
+        site_time = SiteTime.machine()
+        if "timezone" in site:
+            zone_name = self.string(site, "timezone", ("site",))
+            try:
+                site_time = SiteTime.named(zone_name)
+            except UnknownTimeZoneError as exc:
+                raise self.fail(("site", "timezone"), str(exc)) from None
 
         room = None
         if "room" in root:
@@ -465,6 +480,7 @@ class _SiteReader:
             detector,
             sensing,
             alerts,
+            site_time,
         )
 
     def alerts(self, value: Any) -> AlertsConfig:

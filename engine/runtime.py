@@ -253,6 +253,7 @@ class EngineRuntime:
                     site=self.site.name,
                     risk_classes=risk_class_cache(self.site.alerts, self.store, self.clock),
                     group_window_s=self.site.alerts.group_window_s,
+                    site_time=self.site.site_time,  # armed hours are the site's
                 )
                 self.alerts.start()  # after the writer is attached: alerts link their events
                 self.incidents = self._incident_service(self.store, self.writer)

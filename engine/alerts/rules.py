@@ -4,7 +4,8 @@ A rule names a camera (or a sensing room), an optional zone (a polygon drawn on 
 view, stored in fractions of the frame so it survives a change of resolution), a trigger
 (``person`` detected; ``loitering`` longer than N seconds; ``sensing_blob``: anyone in a room
 that should be empty; ``gesture``: a gesture marked as alerting) and an armed schedule (days
-of the week, and a span of the UTC day that may wrap past midnight).
+of the week, and a span of the site's day that may wrap past midnight: hours on the site's
+wall clock, so 22:00-06:00 stays 22:00-06:00 local across a change of clocks).
 
 Rules are added and removed through guarded store commands (the configure-rules permission,
 audited); :func:`list_rules` reads them; :class:`RuleSpec` is what the engine's sequence
@@ -23,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
+from engine.sitetime import SiteTime
 from engine.store.alert_models import ALERT_SEVERITIES, RULE_TRIGGERS, AlertRule
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
@@ -67,15 +69,18 @@ class RuleSpec:
     def source(self) -> str:
         return f"camera:{self.camera}" if self.camera is not None else f"sensing:{self.room}"
 
-    def armed(self, at: datetime) -> bool:
-        """Whether the rule is armed at ``at`` (UTC): its day is one of ``days`` and its
-        minute of the day is within the armed span (a span past midnight counts from the day
-        it started)."""
+    def armed(self, at: datetime, site_time: SiteTime) -> bool:
+        """Whether the rule is armed at instant ``at``, its days and hours read on the
+        site's wall clock (``site_time``): its day is one of ``days`` and its minute of the
+        day is within the armed span (a span past midnight counts from the day it started).
+        On the night clocks change the span is still its local hours, so it lasts an hour
+        less or more in UTC."""
         if not self.enabled:
             return False
-        minute = at.hour * 60 + at.minute
+        local = site_time.local(at)
+        minute = local.hour * 60 + local.minute
         start, end = self.armed_from_min, self.armed_until_min
-        weekday = at.weekday()
+        weekday = local.weekday()
         if start <= end:
             return bool(self.days >> weekday & 1) and start <= minute < end
         if minute >= start:  # the evening part of an overnight span
@@ -141,7 +146,7 @@ def describe_schedule(rule: RuleSpec) -> str:
     span = (
         "all day"
         if (rule.armed_from_min, rule.armed_until_min) == (0, MINUTES_PER_DAY)
-        else format_span(rule.armed_from_min, rule.armed_until_min) + " UTC"
+        else format_span(rule.armed_from_min, rule.armed_until_min)  # site hours, as typed
     )
     return f"{days}, {span}"
 
@@ -172,13 +177,14 @@ def parse_days(text: str) -> int:
 
 
 def parse_span(text: str) -> tuple[int, int]:
-    """``22:00-06:00`` (UTC; may wrap past midnight) or ``always`` → (from, until) minutes."""
+    """``22:00-06:00`` (site time; may wrap past midnight) or ``always`` → (from, until)
+    minutes of the site's day."""
     text = text.strip().lower()
     if text in ("", "always", "all", "24h"):
         return 0, MINUTES_PER_DAY
     match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", text)
     if not match:
-        raise RuleError(f"armed: {text!r} is not a span like 22:00-06:00 (UTC) or 'always'")
+        raise RuleError(f"armed: {text!r} is not a span like 22:00-06:00 (site time) or 'always'")
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     if h1 > 23 or m1 > 59 or h2 > 24 or m2 > 59 or (h2 == 24 and m2 != 0):
         raise RuleError(f"armed: {text!r} is not a valid time of day")

@@ -33,6 +33,7 @@ from engine.access import Actor, GuardedCommand, Permission
 from engine.alerts.records import AlertView, alert_view
 from engine.alerts.rules import RuleSpec
 from engine.events import Sighting
+from engine.sitetime import UTC_TIME, SiteTime
 from engine.store.alert_models import SEQUENCE_LABELS, Alert, AlertSequence
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
@@ -319,10 +320,12 @@ class Detection:
 @dataclass
 class SequenceBuilder:
     """Turns detections into sequence commands by the rules (see the module docstring).
-    ``site``: the site's name (alerts group per site)."""
+    ``site``: the site's name (alerts group per site); ``site_time``: its zone, in which
+    rules' armed days and hours are read (UTC for a builder without a site)."""
 
     rules: Sequence[RuleSpec] = ()
     site: str | None = None
+    site_time: SiteTime = UTC_TIME
     min_detections: int = MIN_DETECTIONS
     gap_s: float = GAP_S
     extend_every_s: float = EXTEND_EVERY_S
@@ -390,7 +393,7 @@ class SequenceBuilder:
                 if (rule.gesture or "").strip().casefold() != wanted:
                     continue
                 commands += self._expire_rule(rule, camera, at)
-                if not rule.armed(at):
+                if not rule.armed(at, self.site_time):
                     continue
                 command = self._join(rule, camera, at, detection)
                 if command is not None:
@@ -410,7 +413,7 @@ class SequenceBuilder:
                 if kind == "room" and rule.trigger != "sensing_blob":
                     continue
                 commands += self._expire_rule(rule, where, at)
-                if not rule.armed(at):
+                if not rule.armed(at, self.site_time):
                     continue
                 triggering = [d for d in detections if self._triggers(rule, where, at, d)]
                 # Detections whose track has a run claim it first; the rest may then join a

@@ -73,6 +73,7 @@ from engine.clock import Clock
 from engine.events import Event, PeopleDetected
 from engine.gestures.worker import GestureDetected
 from engine.sensing.service import SensingRecord, SensingUpdated
+from engine.sitetime import UTC_TIME, SiteTime
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
 
@@ -134,7 +135,8 @@ class AlertProblem(Event):
 
 class AlertService:
     """See the module docstring. ``webhooks``: where alerts are POSTed; ``escalate_after_s``:
-    how long an alert may stay unacknowledged."""
+    how long an alert may stay unacknowledged; ``site_time``: the site's zone, in which
+    rules' armed hours are read (the engine passes its site file's)."""
 
     def __init__(
         self,
@@ -148,12 +150,14 @@ class AlertService:
         site: str | None = None,
         risk_classes: RiskClassCache | None = None,
         group_window_s: float = GROUP_WINDOW_S,
+        site_time: SiteTime = UTC_TIME,
     ) -> None:
         self._bus = bus
         self._writer = writer
         self._store = store
         self._clock = clock
         self._site = site
+        self._site_time = site_time
         self.escalate_after_s = escalate_after_s
         self._dispatcher = (
             WebhookDispatcher(webhooks, on_outcome=self._on_outcome, now=clock.now)
@@ -167,7 +171,9 @@ class AlertService:
         self._unsubscribe: Callable[[], None] | None = None
         self.raised = 0
         self.risk_classes = risk_classes
-        self.builder = SequenceBuilder(site=site, group_window_s=group_window_s)
+        self.builder = SequenceBuilder(
+            site=site, site_time=site_time, group_window_s=group_window_s
+        )
         self._sequences: dict[str, tuple[int, str | None]] = {}  # seq key → alert, camera
         # Alerts notified (at most once each); the newest NOTIFIED_KEPT, in order: only an
         # alert with live sequences can pass the gate later, and those are recent.
@@ -435,7 +441,7 @@ class AlertService:
             f"{'ESCALATED, nobody acknowledged: ' if escalation else ''}"
             f"[{alert.severity.upper()}] {alert.title} (alert {alert.alert_id}"
             f"{', site ' + self._site if self._site else ''}, "
-            f"{alert.raised_at:%Y-%m-%d %H:%M:%S} UTC)"
+            f"{self._site_time.with_zone(alert.raised_at)})"  # a person reads it: site time
         )
         payload = {"text": text, **alert.as_json(), "escalated": escalation, "site": self._site}
         self._dispatcher.deliver(f"{alert.alert_id}:{int(escalation)}", payload)

@@ -217,3 +217,29 @@ url = "{url}"
     )
     assert error.field == field
     assert "control character U+00" in str(error) and "position" in str(error)
+
+
+def test_the_site_names_its_time_zone_and_the_demo_plaza_is_in_london(tmp_path: Path) -> None:
+    site = load_site(write_site(tmp_path / "site.toml", extra='timezone = "America/Los_Angeles"\n'))
+    assert site.site_time.name == "America/Los_Angeles"
+    assert load_site(DEMO_SITE).site_time.name == "Europe/London"
+
+
+def test_a_site_without_a_time_zone_is_in_the_machine_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # not this machine's zone, whatever that is
+    assert load_site(write_site(tmp_path / "site.toml")).site_time.name == "Asia/Kolkata"
+
+
+@pytest.mark.parametrize("zone", ["Europe/Londn", "GMT+1 ", "../../etc/passwd", ""])
+def test_a_time_zone_that_is_not_an_iana_name_is_refused_naming_it(
+    tmp_path: Path, zone: str
+) -> None:
+    error = error_for(
+        tmp_path,
+        f'[site]\nname = "x"\ngeo = {{ lat = 0, lon = 0 }}\ntimezone = "{zone}"\n',
+    )
+    assert error.field == "site.timezone" and error.line == 4
+    if zone:
+        assert repr(zone.strip()) in error.message and "IANA" in error.message

@@ -32,6 +32,7 @@ from engine.config import load_site
 from engine.events import PeopleDetected, Sighting
 from engine.gestures.worker import GestureDetected
 from engine.incidents.nightly import CameraRisk, RecordRetrain
+from engine.sitetime import UTC_TIME, SiteTime
 from engine.store import Store
 from engine.store.writer import StoreWriter
 from engine.vision.analysis import CameraAnalyzer
@@ -93,6 +94,64 @@ def test_overlapping_boxes_continue_a_sequence_across_a_track_switch() -> None:
     assert feed(builder, [(400, [seen(7, 0.6, x=110)]), (400.3, [seen(7, 0.6, x=110)])]) == []
 
 
+LONDON = SiteTime.named("Europe/London")
+NIGHTS = parse_span("22:00-06:00")
+NIGHT_RULE = RuleSpec(
+    9, "night", "gate", None, "person", armed_from_min=NIGHTS[0], armed_until_min=NIGHTS[1]
+)
+
+
+@pytest.mark.parametrize(
+    ("at", "armed"),
+    [
+        # Spring forward, Sunday 29 March 2026 01:00 UTC: the night is 22:00 GMT to 06:00 BST.
+        (datetime(2026, 3, 28, 21, 59, tzinfo=UTC), False),  # 21:59 GMT
+        (datetime(2026, 3, 28, 22, 0, tzinfo=UTC), True),  # 22:00 GMT
+        (datetime(2026, 3, 29, 4, 59, tzinfo=UTC), True),  # 05:59 BST
+        (datetime(2026, 3, 29, 5, 0, tzinfo=UTC), False),  # 06:00 BST, an hour before UTC's
+        (datetime(2026, 3, 29, 5, 30, tzinfo=UTC), False),
+        # Fall back, Sunday 25 October 2026 01:00 UTC: 22:00 BST to 06:00 GMT, 9 hours.
+        (datetime(2026, 10, 24, 20, 59, tzinfo=UTC), False),  # 21:59 BST
+        (datetime(2026, 10, 24, 21, 0, tzinfo=UTC), True),  # 22:00 BST, before UTC's 22:00
+        (datetime(2026, 10, 25, 0, 30, tzinfo=UTC), True),  # 01:30 BST
+        (datetime(2026, 10, 25, 1, 30, tzinfo=UTC), True),  # 01:30 GMT, the repeated hour
+        (datetime(2026, 10, 25, 5, 59, tzinfo=UTC), True),  # 05:59 GMT
+        (datetime(2026, 10, 25, 6, 0, tzinfo=UTC), False),  # 06:00 GMT
+    ],
+)
+def test_armed_hours_are_the_site_hours_across_a_change_of_clocks(
+    at: datetime, armed: bool
+) -> None:
+    assert NIGHT_RULE.armed(at, LONDON) is armed
+
+
+def test_armed_days_are_the_site_days() -> None:
+    # 23:30 on Sunday 24 May in Los Angeles is already Monday in UTC.
+    sunday_evening = RuleSpec(
+        10, "sun", "gate", None, "person", days=parse_days("sun"), armed_from_min=20 * 60
+    )
+    at = datetime(2026, 5, 25, 6, 30, tzinfo=UTC)
+    assert sunday_evening.armed(at, SiteTime.named("America/Los_Angeles"))
+    assert not sunday_evening.armed(at, UTC_TIME)
+
+
+def test_the_builder_reads_armed_hours_in_its_site_zone() -> None:
+    # 22:30 BST on Saturday 24 October is 21:30 UTC: armed on the site's clock only.
+    at = datetime(2026, 10, 24, 21, 30, tzinfo=UTC)
+    frames = [(0.0, [seen(1, 0.9)]), (0.3, [seen(1, 0.9)]), (0.6, [seen(1, 0.9)])]
+
+    def raised(builder: SequenceBuilder) -> list[object]:
+        out: list[object] = []
+        for t, sightings in frames:
+            out += builder.observe_camera("gate", at + timedelta(seconds=t), FRAME, sightings)
+        return out
+
+    assert [type(c) for c in raised(SequenceBuilder([NIGHT_RULE], site_time=LONDON))] == [
+        CreateSequence
+    ]
+    assert raised(SequenceBuilder([NIGHT_RULE], site_time=UTC_TIME)) == []
+
+
 def test_zone_schedule_and_loitering() -> None:
     zone = parse_zone("0,0 0.5,0 0.5,1 0,1")
     left_only = RuleSpec(1, "left", "gate", None, "person", zone=zone)
@@ -104,13 +163,13 @@ def test_zone_schedule_and_loitering() -> None:
     start, end = parse_span("22:00-06:00")
     night = RuleSpec(2, "night", "gate", None, "person", armed_from_min=start, armed_until_min=end)
     assert (
-        not night.armed(T0)
-        and night.armed(T0.replace(hour=23))
-        and night.armed(T0.replace(hour=5, minute=59))
+        not night.armed(T0, UTC_TIME)
+        and night.armed(T0.replace(hour=23), UTC_TIME)
+        and night.armed(T0.replace(hour=5, minute=59), UTC_TIME)
     )
     assert feed(SequenceBuilder([night]), [(t, [seen(1, 0.9)]) for t in (0, 0.3, 0.6)]) == []
     weekend = RuleSpec(3, "weekend", "gate", None, "person", days=parse_days("sat-sun"))
-    assert not weekend.armed(T0) and weekend.armed(T0 + timedelta(days=5))
+    assert not weekend.armed(T0, UTC_TIME) and weekend.armed(T0 + timedelta(days=5), UTC_TIME)
     # Overnight Sunday to Monday belongs to Sunday's span.
     sunday_night = RuleSpec(
         4,
@@ -122,8 +181,8 @@ def test_zone_schedule_and_loitering() -> None:
         armed_from_min=start,
         armed_until_min=end,
     )
-    assert sunday_night.armed(T0.replace(hour=3)) and not sunday_night.armed(
-        (T0 + timedelta(days=1)).replace(hour=3)
+    assert sunday_night.armed(T0.replace(hour=3), UTC_TIME) and not sunday_night.armed(
+        (T0 + timedelta(days=1)).replace(hour=3), UTC_TIME
     )
 
     loiter = RuleSpec(5, "loiter", "gate", None, "loitering", loiter_s=30)

@@ -64,6 +64,7 @@ from engine.gestures.teach import (
 from engine.gestures.templates import GestureSet, GestureTemplate
 from engine.runtime import EngineRuntime
 from engine.settings import setting_values
+from engine.sitetime import display
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
 from widgets.gestures_pane import Cancelled, LiveTestResult, TeachProgress
@@ -324,7 +325,7 @@ class GesturesBackend:
         stop = cancelled or _never_cancelled
         name = self.camera_name(camera)
         with self._new_estimator() as estimator:
-            source = f"camera {name} ({self._runtime.clock.now().astimezone():%H:%M:%S})"
+            source = f"camera {name} ({display().clock(self._runtime.clock.now())})"
             pictures = self._capture(camera, name, seconds, report, stop)
             poses: list[tuple[float, Pose | None]] = []
             for index, (at, image) in enumerate(pictures, 1):

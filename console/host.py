@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -11,17 +11,24 @@ from console.bridge import QtBridge
 from engine.config import SiteConfig, load_site
 from engine.paths import config_dir
 from engine.runtime import EngineRuntime
+from engine.sitetime import SiteTime, set_display
 from engine.store import Store
 
 
 @dataclass
 class EngineHost:
-    """Everything the window needs from one running engine. ``close()`` stops it all."""
+    """Everything the window needs from one running engine. ``close()`` stops it all.
+
+    Opening makes the site's zone the one every view shows (:func:`engine.sitetime.display`):
+    the console shows one site at a time, so one process-wide display zone is simpler than
+    handing a zone to every pane and table model, and no pane can show another. Closing
+    puts back the zone shown before."""
 
     site: SiteConfig
     store: Store
     runtime: EngineRuntime
     bridge: QtBridge
+    _shown_before: SiteTime | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, site_file: Path, db_url: str) -> EngineHost:
@@ -37,12 +44,13 @@ class EngineHost:
             bridge.close()
             store.close()
             raise
-        return cls(site, store, runtime, bridge)
+        return cls(site, store, runtime, bridge, set_display(site.site_time))
 
     def close(self) -> None:
         self.runtime.stop()
         self.bridge.close()
         self.store.close()
+        set_display(self._shown_before)
 
 
 def console_settings(path: Path | None = None) -> QSettings:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from engine.clock import REAL_CLOCK, Clock
 from engine.cv import import_cv2
+from engine.sitetime import SiteTime, set_display
 from engine.store import Store
 from engine.store.writer import StoreWriter
 
@@ -55,6 +56,29 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("WATCHFLOOR_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.delenv("WATCHFLOOR_DB_URL", raising=False)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def machine_display_zone() -> Iterator[None]:
+    """Each test starts with the views showing the machine's zone (what they show before a
+    site is open), whatever zone a console opened by an earlier test showed."""
+    set_display(None)
+    yield
+    set_display(None)
+
+
+@pytest.fixture
+def shown_zone() -> Callable[[str], SiteTime]:
+    """``shown_zone("America/Los_Angeles")``: the views show that zone, as when a console
+    opened a site there; returns its :class:`SiteTime`. Tests of what a person reads pick a
+    zone far from UTC so they cannot pass by showing this (UTC) machine's zone."""
+
+    def show(name: str) -> SiteTime:
+        site_time = SiteTime.named(name)
+        set_display(site_time)
+        return site_time
+
+    return show
 
 
 @pytest.fixture(autouse=True)

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 from engine.access import Role
 from engine.accounts import ROLE_ORDER, AccountView
 from engine.history.query_service import CallRequest, QueryResult
+from engine.sitetime import display
 from engine.text import printable
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
@@ -105,7 +106,7 @@ def delay_text(account: AccountView, now: datetime) -> str:
     """``delayed until HH:MM:SS`` (local time) while the account hears no login, else ""."""
     if account.retry_after is None or account.retry_after <= now:
         return ""
-    return f"delayed until {account.retry_after.astimezone():%H:%M:%S}"
+    return f"delayed until {display().clock(account.retry_after)}"
 
 
 class _AccountsModel(RowsTableModel[AccountView]):
@@ -148,7 +149,7 @@ class _AccountsModel(RowsTableModel[AccountView]):
         if role == Qt.ItemDataRole.TextAlignmentRole and column == COLUMN_FAILED:
             return int(Qt.AlignmentFlag.AlignCenter)
         if role == Qt.ItemDataRole.ToolTipRole and column == COLUMN_DELAY and account.retry_after:
-            return f"no login is heard before {account.retry_after.astimezone():%Y-%m-%d %H:%M:%S}"
+            return f"no login is heard before {display().full(account.retry_after)}"
         return None
 
     def _text(self, account: AccountView, column: int) -> str:
@@ -165,7 +166,7 @@ class _AccountsModel(RowsTableModel[AccountView]):
         if column == COLUMN_DELAY:
             return delay_text(account, self._now())
         at = account.last_login if column == COLUMN_LAST_LOGIN else account.created
-        return NO_VALUE if at is None else at.astimezone().strftime(TIME_FORMAT)
+        return NO_VALUE if at is None else display().local(at).strftime(TIME_FORMAT)
 
 
 class AccountDialog(QDialog):

@@ -66,6 +66,7 @@ from PySide6.QtWidgets import (
 from engine.alerts.records import AlertView
 from engine.history.query_service import CallRequest, QueryResult
 from engine.incidents.records import Filed
+from engine.sitetime import display
 from engine.text import printable
 from widgets.incident_report_form import ask_incident_description, filed_text
 from widgets.queries import QueryClient
@@ -80,8 +81,6 @@ STATE_OPEN: Final = "OPEN"
 STATE_ESCALATED: Final = "ESCALATED"
 NOT_ALLOWED_TEXT: Final = "Acknowledging alerts needs the acknowledge permission."
 ESCALATE_TEXT: Final = "Escalate to incident…"
-TIME_FORMAT: Final = "%H:%M:%S"
-DATE_TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 MAX_ROWS: Final = 500  # the oldest acknowledged alerts leave the list beyond this
 SOUND_RAISED: Final = "raised"
 SOUND_ESCALATED: Final = "escalated"
@@ -476,7 +475,7 @@ class _AlertsModel(RowsTableModel[AlertView]):
 
     def tooltip(self, alert: AlertView, column: int) -> str | None:
         if column == COLUMN_TIME:
-            return f"Raised {_local(alert.raised_at).isoformat(timespec='seconds')}"
+            return f"Raised {display().full(alert.raised_at)}"
         if column == COLUMN_TITLE:
             lines = [printable(alert.title), f"Source: {printable(alert.source)}"]
             if alert.person:
@@ -495,7 +494,7 @@ class _AlertsModel(RowsTableModel[AlertView]):
             elif alert.acknowledged_at is not None:
                 lines.append(
                     f"Acknowledged by {printable(alert.acknowledged_by or '?')} at "
-                    f"{_local(alert.acknowledged_at).isoformat(timespec='seconds')}"
+                    f"{display().full(alert.acknowledged_at)}"
                 )
             return "\n".join(lines)
         if column == COLUMN_WEBHOOKS:
@@ -511,17 +510,15 @@ class _AlertsModel(RowsTableModel[AlertView]):
         return None
 
     def _time(self, at: datetime) -> str:
-        local = _local(at)
-        same_day = local.date() == _local(self._now()).date()
-        return local.strftime(TIME_FORMAT if same_day else DATE_TIME_FORMAT)
-
-
-def _local(at: datetime) -> datetime:
-    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone()
+        """Site time; the day only when it is not the site's today."""
+        site = display()
+        same_day = site.day_of(at) == site.day_of(self._now())
+        return site.clock(at) if same_day else site.full(at)
 
 
 def _newest_first(alert: AlertView) -> tuple[float, int]:
-    return (-_local(alert.raised_at).timestamp(), -alert.alert_id)
+    raised = alert.raised_at
+    return (-(raised if raised.tzinfo else raised.replace(tzinfo=UTC)).timestamp(), -alert.alert_id)
 
 
 # -- the pane ----------------------------------------------------------------------------------

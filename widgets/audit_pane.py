@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.history.query_service import CallRequest, QueryResult
+from engine.sitetime import display
 from engine.store.audit import AuditRecord, AuditVerification
 from engine.text import printable
 from widgets.queries import QueryClient
@@ -106,7 +107,7 @@ class _AuditModel(RowsTableModel[AuditRecord]):
             if problem is not None:
                 return f"Entry {record.seq} {problem}"
             if column == COLUMN_TIME:
-                return record.ts.astimezone().isoformat(timespec="microseconds")
+                return display().local(record.ts).isoformat(timespec="microseconds")
             if column == COLUMN_DETAIL:
                 return _text(record, column)
             return None
@@ -131,7 +132,7 @@ def _text(record: AuditRecord, column: int) -> str:
     if column == COLUMN_SEQ:
         return str(record.seq)
     if column == COLUMN_TIME:
-        return record.ts.astimezone().strftime(TIME_FORMAT)
+        return display().local(record.ts).strftime(TIME_FORMAT)
     if column == COLUMN_ACTOR:
         return printable(record.actor)
     if column == COLUMN_ACTION:

@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
 from engine.history.query_service import CallRequest, QueryResult
 from engine.identity.devices import BleDeviceView
 from engine.identity.people import PersonView
+from engine.sitetime import display
 from engine.text import printable
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
@@ -180,7 +181,7 @@ class _DevicesModel(RowsTableModel[BleDeviceView]):
             if column == COLUMN_COLOUR:
                 return "The person's colour: their blob and name are drawn in it"
             if column == COLUMN_REGISTERED_AT:
-                return device.registered_at.astimezone().isoformat(timespec="seconds")
+                return display().local(device.registered_at).isoformat(timespec="seconds")
         return None
 
     @staticmethod
@@ -235,7 +236,7 @@ class _HeardModel(RowsTableModel[HeardDevice]):
 
 
 def _local_time(at: datetime) -> str:
-    return at.astimezone().strftime(TIME_FORMAT)
+    return display().local(at).strftime(TIME_FORMAT)
 
 
 class BleDevicesPane(QWidget):

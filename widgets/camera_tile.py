@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from engine.events import CameraStatus
 from engine.frames import Frame
+from engine.sitetime import display
 
 FrameGetter = Callable[[], Frame | None]
 
@@ -133,7 +134,7 @@ class CameraTile(QWidget):
                 CameraStatus.STOPPED: "Stopped",
             }[self.status]
             if self.status is CameraStatus.OFFLINE and self.status_since is not None:
-                title += f" since {self.status_since.astimezone():%H:%M:%S}"
+                title += f" since {display().clock(self.status_since)}"
             body = self.status_detail
             if self.status is CameraStatus.NO_FOOTAGE:
                 body += (

@@ -53,6 +53,7 @@ from engine.history.events import (
 )
 from engine.history.query_service import QueryResult
 from engine.incidents.records import Filed
+from engine.sitetime import display
 from engine.text import printable
 from widgets.incident_report_form import ask_incident_description, filed_text
 from widgets.queries import QueryClient
@@ -220,7 +221,7 @@ class EventHistoryModel(RowsTableModel[EventView]):
             return self._text(view, column)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column is Column.TIME:
-                return f"{view.ts.astimezone():%Y-%m-%d %H:%M:%S %Z}"
+                return display().full(view.ts)
             if column is Column.CAMERA:
                 return view.camera or view.source
             if column is Column.CLIP and view.clip_path:
@@ -234,7 +235,7 @@ class EventHistoryModel(RowsTableModel[EventView]):
 
     def _text(self, view: EventView, column: Column) -> str:
         if column is Column.TIME:
-            return f"{view.ts.astimezone():%H:%M:%S}"
+            return display().clock(view.ts)
         if column is Column.TYPE:
             return view.kind
         if column is Column.CAMERA:
@@ -467,7 +468,7 @@ class EventHistoryPane(QWidget):
         player.show()
         opened = player.open(path, offset_s)
         self.status_label.setText(
-            f"{view.kind} at {view.ts.astimezone():%H:%M:%S}: clip {Path(view.clip_path).name}"
+            f"{view.kind} at {display().clock(view.ts)}: clip {Path(view.clip_path).name}"
         )
         return opened
 

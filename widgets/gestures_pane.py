@@ -75,6 +75,7 @@ from engine.gestures.library import (
 from engine.gestures.teach import RecordedExample
 from engine.gestures.templates import GestureTemplate
 from engine.history.query_service import CallRequest, QueryResult
+from engine.sitetime import display
 from engine.text import printable
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
@@ -217,7 +218,7 @@ class GestureActions(Protocol):
 
 
 def _local_time(at: datetime) -> str:
-    return at.astimezone().strftime(TIME_FORMAT)
+    return display().local(at).strftime(TIME_FORMAT)
 
 
 # -- the skeleton ---------------------------------------------------------------------------

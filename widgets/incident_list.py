@@ -66,6 +66,7 @@ from PySide6.QtWidgets import (
 from engine.history.query_service import CallRequest, QueryResult
 from engine.incidents.records import Filed, IncidentView, ReportView
 from engine.incidents.reports import ReportFileError
+from engine.sitetime import display
 from engine.store.incident_models import INCIDENT_CATEGORIES
 from engine.text import printable
 from widgets.incident_report_form import IncidentReportForm, ReportFormActions
@@ -77,7 +78,6 @@ _log = logging.getLogger(__name__)
 PAGE_SIZE: Final = 200  # incidents per read: a screenful many times over, quick to draw
 MAX_RELOAD: Final = 5000  # a reload after a change re-reads at most this many rows
 CHANGE_DELAY_MS: Final = 250  # a burst of filings (an import, a busy night) reloads once
-TIME_FORMAT: Final = "%Y-%m-%d %H:%M"
 COMBO_MIN_CHARS: Final = 8  # the filters stay usable in a dock a third of the window wide
 LONG_COLUMN_PX: Final = 160  # the fallback reason and merge columns, before the user resizes
 TABLE_MIN_HEIGHT_PX: Final = 60  # a header and two rows: the pane fits a shared dock column
@@ -171,10 +171,6 @@ class IncidentListActions(ReportFormActions, Protocol):
 # -- texts -------------------------------------------------------------------------------------
 
 
-def _local(at: datetime) -> datetime:
-    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone()
-
-
 def _who(label: str | None) -> str:
     """``ada`` for ``account:ada``; other kinds keep their kind."""
     if not label:
@@ -223,8 +219,13 @@ def problem_text(problem: BaseException) -> str:
     return text.removeprefix("line 0: ") if line == 0 else text
 
 
+def _aware(at: datetime) -> datetime:
+    """``at`` with a zone to compare and sort by (a naive time from the store is UTC)."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 def _newest_first(view: IncidentView) -> tuple[float, int]:
-    return (-_local(view.occurred_at).timestamp(), -view.incident_id)
+    return (-_aware(view.occurred_at).timestamp(), -view.incident_id)
 
 
 # -- models ------------------------------------------------------------------------------------
@@ -292,7 +293,7 @@ class _IncidentsModel(RowsTableModel[IncidentView]):
     @staticmethod
     def text(view: IncidentView, column: int) -> str:
         if column == COLUMN_TIME:
-            return _local(view.occurred_at).strftime(TIME_FORMAT)
+            return display().full_minutes(view.occurred_at)
         if column == COLUMN_CATEGORY:
             return category_text(view.category)
         if column == COLUMN_SEVERITY:
@@ -308,9 +309,9 @@ class _IncidentsModel(RowsTableModel[IncidentView]):
     @staticmethod
     def tooltip(view: IncidentView, column: int) -> str | None:
         if column == COLUMN_TIME:
-            utc = view.occurred_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-            last = _local(view.last_report_at).strftime(TIME_FORMAT)
-            return f"Incident {view.incident_id}, first reported {utc}; last report {last}"
+            first = display().full(view.occurred_at)
+            last = display().full_minutes(view.last_report_at)
+            return f"Incident {view.incident_id}, first reported {first}; last report {last}"
         if column == COLUMN_CATEGORY:
             return (
                 f"{category_text(view.category)}, confidence {view.confidence:.0%}\n"
@@ -319,7 +320,7 @@ class _IncidentsModel(RowsTableModel[IncidentView]):
         if column == COLUMN_SEVERITY:
             return "Severity 1 (for the record) to 5 (life in danger now)"
         if column == COLUMN_CLASSIFIER and view.validated_at is not None:
-            return f"{classified_by_text(view)} at {_local(view.validated_at):%Y-%m-%d %H:%M}"
+            return f"{classified_by_text(view)} at {display().full_minutes(view.validated_at)}"
         if column == COLUMN_LLM and view.llm_pending:
             return "Classified locally while the LLM was unavailable; the LLM looks again later"
         return None
@@ -354,7 +355,7 @@ class _ReportsModel(RowsTableModel[ReportView]):
                     f"at {report.latitude:.5f}, {report.longitude:.5f}"
                 )
             if column == REPORT_TIME:
-                return report.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+                return display().full(report.at)
             if column == REPORT_CATEGORY:
                 return f"severity {report.severity}, confidence {report.confidence:.0%}"
             return self.text(report, column) or None
@@ -363,7 +364,7 @@ class _ReportsModel(RowsTableModel[ReportView]):
     @staticmethod
     def text(report: ReportView, column: int) -> str:
         if column == REPORT_TIME:
-            return _local(report.at).strftime(TIME_FORMAT)
+            return display().full_minutes(report.at)
         if column == REPORT_REPORTER:
             return printable(report.reporter) if report.reporter else "anonymous"
         if column == REPORT_TEXT:
@@ -1201,7 +1202,7 @@ class IncidentListPane(QWidget):
         since, category = self.current_filter()
         if category is not None and view.category != category:
             return False
-        return since is None or _local(view.occurred_at) >= since
+        return since is None or _aware(view.occurred_at) >= since
 
     def _run_change(
         self, kind: str, status: str, call: Callable[[], Any], on_done: Callable[..., None]

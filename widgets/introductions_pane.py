@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 
 from engine.history.query_service import CallRequest, QueryResult
 from engine.introductions import NameGiven, NameOffered
+from engine.sitetime import display
 from engine.text import printable
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
@@ -155,7 +156,7 @@ def actor_text(label: str) -> str:
 
 
 def _local(at: datetime, time_format: str = TIME_FORMAT) -> str:
-    return at.astimezone().strftime(time_format)
+    return display().local(at).strftime(time_format)
 
 
 class _GivenModel(RowsTableModel[GivenName]):
@@ -190,7 +191,7 @@ class _GivenModel(RowsTableModel[GivenName]):
                 return printable(given.name)
             return actor_text(given.by)
         if role == Qt.ItemDataRole.ToolTipRole and column == GIVEN_TIME:
-            return given.at.astimezone().isoformat(timespec="seconds")
+            return display().local(given.at).isoformat(timespec="seconds")
         return None
 
 

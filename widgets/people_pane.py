@@ -56,6 +56,7 @@ from PySide6.QtWidgets import (
 
 from engine.history.query_service import CallRequest, QueryResult
 from engine.identity.people import PersonView
+from engine.sitetime import display
 from widgets.queries import QueryClient
 from widgets.table_model import EXTENDED, RowsTableModel, show_rows_read_only
 
@@ -87,7 +88,7 @@ PUBLIC_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
 def format_local_time(at: datetime | None) -> str:
     """``at`` in local time as ``YYYY-MM-DD HH:MM``, or an em dash for None."""
-    return NO_VALUE if at is None else at.astimezone().strftime(TIME_FORMAT)
+    return NO_VALUE if at is None else display().local(at).strftime(TIME_FORMAT)
 
 
 def draw_placeholder_thumbnail(height: int = THUMBNAIL_HEIGHT_PX) -> QPixmap:
@@ -216,7 +217,7 @@ class _PeopleModel(RowsTableModel[PersonView]):
             return self._thumbnail_tips[row]
         if column in (COLUMN_FIRST_SEEN, COLUMN_LAST_SEEN):
             at = person.first_seen if column == COLUMN_FIRST_SEEN else person.last_seen
-            return None if at is None else at.astimezone().isoformat(timespec="seconds")
+            return None if at is None else display().local(at).isoformat(timespec="seconds")
         if column == COLUMN_NAME and person.archived:
             return f"{person.label} (archived)"
         return None

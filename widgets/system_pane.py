@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from engine.history.query_service import QueryRequest, QueryResult
 from engine.settings import SETTINGS, SettingSpec, SettingsRequest, SettingValue
+from engine.sitetime import display
 from engine.status import SystemStatus
 from widgets.queries import QueryClient
 
@@ -211,7 +212,7 @@ class SystemPane(QWidget):
         )
         last = status.last_retention_at
         self.retention_label.setText(
-            f"last run: {last.astimezone():%Y-%m-%d %H:%M}" if last else "last run: never"
+            f"last run: {display().local(last):%Y-%m-%d %H:%M}" if last else "last run: never"
         )
         self.problems_label.setText("\n".join(status.problems))
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +25,7 @@ from engine.access import Actor, Permission, PermissionDeniedError
 from engine.alerts.records import AlertView
 from engine.history.query_service import QueryService
 from engine.incidents.records import Filed
+from engine.sitetime import SiteTime
 from tests.widgets.test_incident_list import incident
 from widgets.alert_stream import (
     ALARM_RED,
@@ -130,12 +130,9 @@ class FakeSound:
 
 
 @pytest.fixture(autouse=True)
-def local_time_is_utc_plus_0530() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TZ", "XST-05:30")
-        time.tzset()
-        yield
-    time.tzset()
+def site_at_utc_plus_0530(shown_zone: Callable[[str], SiteTime]) -> None:
+    """The console shows a site at UTC+05:30 all year, far from this machine's zone."""
+    shown_zone("Asia/Kolkata")
 
 
 @pytest.fixture
@@ -184,7 +181,7 @@ def test_rows_are_newest_first_with_time_severity_title_state_and_webhooks(
     pane: AlertStreamPane, backend: FakeAlerts
 ) -> None:
     assert [a.alert_id for a in pane.alerts()] == [3, 2, 1]
-    assert pane.cell_text(3, COLUMN_TIME) == "15:29:00"  # local time, today: no date
+    assert pane.cell_text(3, COLUMN_TIME) == "15:29:00"  # site time, today: no date
     assert pane.cell_text(3, COLUMN_SEVERITY) == "critical"
     assert pane.cell_text(3, COLUMN_TITLE) == FRESH.title
     assert pane.cell_text(3, COLUMN_STATE) == STATE_OPEN

@@ -5,8 +5,7 @@ a query worker and answers on the GUI thread, as in the console)."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -19,6 +18,7 @@ from engine.history.query_service import QueryService
 from engine.identity.devices import BleDeviceView, DeviceRegistryError
 from engine.identity.people import PersonView
 from engine.sensing.ble_scan import NO_BLUEZ_SOCKET
+from engine.sitetime import SiteTime
 from widgets.ble_devices_pane import (
     COLUMN_ADDRESS,
     COLUMN_COLOUR,
@@ -105,12 +105,9 @@ class FakeRegistry:
 
 
 @pytest.fixture(autouse=True)
-def local_time_is_utc_plus_0530() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TZ", "XST-05:30")
-        time.tzset()
-        yield
-    time.tzset()
+def site_at_utc_plus_0530(shown_zone: Callable[[str], SiteTime]) -> None:
+    """The console shows a site at UTC+05:30 all year, far from this machine's zone."""
+    shown_zone("Asia/Kolkata")
 
 
 @pytest.fixture
@@ -151,7 +148,7 @@ def test_the_list_shows_each_device_its_carrier_colour_and_who_registered_it(
     assert pane.cell_text(address, COLUMN_LABEL) == "Alice's phone"
     assert pane.cell_text(address, COLUMN_PERSON) == "Alice"
     assert pane.cell_text(address, COLUMN_COLOUR) == "#E69F00"
-    assert pane.cell_text(address, COLUMN_REGISTERED_AT) == "2026-02-03 09:35"  # local time
+    assert pane.cell_text(address, COLUMN_REGISTERED_AT) == "2026-02-03 09:35"  # site time
     assert pane.cell_text(address, COLUMN_REGISTERED_BY) == "account:ada"
     swatch = pane.view.model().index(0, COLUMN_COLOUR).data(Qt.ItemDataRole.DecorationRole)
     assert isinstance(swatch, QColor) and swatch.name().upper() == "#E69F00"

@@ -10,7 +10,6 @@ query worker and answers on the GUI thread, as in the console."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from engine.access import Actor, Permission, PermissionDeniedError
 from engine.history.query_service import QueryService
 from engine.incidents.records import Filed, IncidentView, ReportView, UnmergeError
 from engine.incidents.reports import ReportFileError, ReportInputError
+from engine.sitetime import SiteTime
 from widgets.incident_list import (
     COLUMN_CATEGORY,
     COLUMN_CLASSIFIER,
@@ -253,12 +253,9 @@ class FakeIncidents:
 
 
 @pytest.fixture(autouse=True)
-def local_time_is_utc_plus_0530() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TZ", "XST-05:30")
-        time.tzset()
-        yield
-    time.tzset()
+def site_at_utc_plus_0530(shown_zone: Callable[[str], SiteTime]) -> None:
+    """The console shows a site at UTC+05:30 all year, far from this machine's zone."""
+    shown_zone("Asia/Kolkata")
 
 
 @pytest.fixture
@@ -311,7 +308,7 @@ def test_incidents_are_listed_newest_first_with_who_classified_them(
     assert [v.incident_id for v in pane.incidents()] == [3, 2]
     all_time(qtbot, pane)
     assert [v.incident_id for v in pane.incidents()] == [3, 2, 1]
-    assert pane.cell_text(3, COLUMN_TIME) == "2026-02-03 14:30"  # local time
+    assert pane.cell_text(3, COLUMN_TIME) == "2026-02-03 14:30"  # site time
     assert pane.cell_text(3, COLUMN_CATEGORY) == "fire"
     assert pane.cell_text(3, COLUMN_SEVERITY) == "4"
     assert pane.cell_text(3, COLUMN_REPORTERS) == "2"

@@ -6,7 +6,6 @@ on query worker threads and their answers come back on the GUI thread, as in the
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from console.queries import QtQueryClient
 from engine.cv import import_cv2
 from engine.history.query_service import QueryService
 from engine.identity.people import PersonView
+from engine.sitetime import SiteTime
 from widgets.people_pane import (
     COLUMN_APPEARANCES,
     COLUMN_FACES,
@@ -93,13 +93,9 @@ class FakePeople:
 
 
 @pytest.fixture(autouse=True)
-def local_time_is_utc_plus_0530() -> Iterator[None]:
-    """A fixed local zone (POSIX rule, no tz database needed) so shown times are known."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TZ", "XST-05:30")
-        time.tzset()
-        yield
-    time.tzset()
+def site_at_utc_plus_0530(shown_zone: Callable[[str], SiteTime]) -> None:
+    """The console shows a site at UTC+05:30 all year, far from this machine's zone."""
+    shown_zone("Asia/Kolkata")
 
 
 @pytest.fixture

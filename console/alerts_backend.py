@@ -128,6 +128,7 @@ class AlertListBackend:
             limit=limit,
             before=before,
             with_counts=with_counts,
+            site_time=self._runtime.site.site_time,  # the day picked is the site's
         ).run(self._store)
         return AlertListPage(page, self._thumbnails(page.rows))
 

@@ -1,10 +1,10 @@
 """The "Alert list" pane: stored alerts newest first, page by page, filtered by the day's
 risk classes, with each alert's sequences, labels and clips.
 
-Each row shows when the alert was raised (UTC), its cameras, the highest confidence of its
+Each row shows when the alert was raised (site time), its cameras, the highest confidence of its
 shown sequences, the risk class that decided what is shown, a snapshot thumbnail, the title,
 its state (``OPEN``, ``ESCALATED`` or "acknowledged by ada") and how its sequences are
-labelled. The bar above the list chooses the day ("Latest" or one UTC day), an operator's
+labelled. The bar above the list chooses the day ("Latest" or one of the site's days), an operator's
 override of every camera's risk class (the kill switch: "Moderate" shows everything, "Low"
 previews a low day) and "Open only"; beside them the pane says which filter is active and
 how many alerts it hid, in amber when no risk classes are known and so nothing is hidden
@@ -68,6 +68,7 @@ from PySide6.QtWidgets import (
 
 from engine.alerts.filtering import AlertPage, AlertRow, RiskGate, SequenceView
 from engine.history.query_service import CallRequest, QueryResult
+from engine.sitetime import display
 from engine.store.alert_models import SEQUENCE_LABELS
 from engine.store.incident_models import RISK_CLASSES
 from engine.text import printable
@@ -105,7 +106,7 @@ _Cursor = tuple[datetime, int]
 
 @dataclass(frozen=True, slots=True)
 class AlertListView:
-    """What the list shows: alerts of UTC ``day`` (None: every day, newest first), only open
+    """What the list shows: alerts of the site's ``day`` (None: every day, newest first), only open
     ones, and the operator's class override (None: the provider's classes)."""
 
     day: date | None = None
@@ -149,9 +150,9 @@ def confidence_text(max_conf: float | None) -> str:
     return NO_VALUE if max_conf is None else f"{max_conf:.2f}"
 
 
-def utc_text(at: datetime, fmt: str = TIME_FORMAT) -> str:
-    """``at`` in UTC (a naive time is taken as UTC already)."""
-    return f"{(at.astimezone(UTC) if at.tzinfo else at):{fmt}}"
+def site_text(at: datetime, fmt: str = TIME_FORMAT) -> str:
+    """``at`` in site time (a naive time is taken as UTC, as the store returns it)."""
+    return f"{display().local(at):{fmt}}"
 
 
 def label_text(label: str | None) -> str:
@@ -268,7 +269,7 @@ class Column(IntEnum):
 
 
 _HEADERS = {
-    Column.TIME: "Time (UTC)",
+    Column.TIME: "Time",
     Column.CAMERAS: "Cameras",
     Column.MAX_CONF: "Max conf",
     Column.RISK_CLASS: "Risk class",
@@ -379,7 +380,7 @@ class AlertListModel(RowsTableModel[AlertRow]):
 
     def _text(self, alert: AlertRow, column: Column) -> str:
         if column is Column.TIME:
-            return utc_text(alert.raised_at)
+            return site_text(alert.raised_at)
         if column is Column.CAMERAS:
             return ", ".join(alert.cameras)
         if column is Column.MAX_CONF:
@@ -407,7 +408,7 @@ class SequenceColumn(IntEnum):
 
 _SEQUENCE_HEADERS = {
     SequenceColumn.CAMERA: "Camera",
-    SequenceColumn.TIME: "Start–end (UTC)",
+    SequenceColumn.TIME: "Start–end",
     SequenceColumn.DETECTIONS: "Detections",
     SequenceColumn.MAX_CONF: "Max conf",
     SequenceColumn.RISK_CLASS: "Risk class",
@@ -419,8 +420,8 @@ _SEQUENCE_HEADERS = {
 def span_text(sequence: SequenceView) -> str:
     """``2026-11-20 08:00:00–08:00:05`` (the end's date too when it is another day)."""
     start, end = sequence.started_at, sequence.last_seen_at
-    same_day = utc_text(start, "%Y-%m-%d") == utc_text(end, "%Y-%m-%d")
-    return f"{utc_text(start)}–{utc_text(end, '%H:%M:%S' if same_day else TIME_FORMAT)}"
+    same_day = site_text(start, "%Y-%m-%d") == site_text(end, "%Y-%m-%d")
+    return f"{site_text(start)}–{site_text(end, '%H:%M:%S' if same_day else TIME_FORMAT)}"
 
 
 class SequenceModel(RowsTableModel[SequenceView]):
@@ -561,10 +562,10 @@ class AlertListPane(QWidget):
         self.day_mode_combo.addItem(LATEST_TEXT, False)
         self.day_mode_combo.addItem(DAY_TEXT, True)
         self.day_edit = QDateEdit(self)
-        self.day_edit.setAccessibleName("UTC day")
+        self.day_edit.setAccessibleName("Site day")
         self.day_edit.setDisplayFormat("yyyy-MM-dd")
         self.day_edit.setCalendarPopup(True)
-        today = datetime.now(UTC).date()
+        today = display().day_of(datetime.now(UTC))
         self.day_edit.setDate(QDate(today.year, today.month, today.day))
         self.day_edit.setEnabled(False)
         self.override_combo = QComboBox(self)

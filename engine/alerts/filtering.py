@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.incidents.risk import normalise_risk_class
+from engine.sitetime import UTC_TIME, SiteTime
 from engine.store.alert_models import Alert, AlertDelivery, AlertSequence
 from engine.store.database import Store
 from engine.store.incident_models import RISK_CLASSES
@@ -254,7 +255,9 @@ def _iso(value: datetime | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class AlertListRequest:
-    """A page of alerts, newest first: those raised on UTC ``day`` (None: any day), only
+    """A page of alerts, newest first: those raised on the site's calendar ``day`` in
+    ``site_time`` (None: any day; from local midnight to the next, 23 or 25 hours when
+    clocks change), only
     unacknowledged ones with ``open_only``; ``limit`` rows from ``offset``, or the rows
     after keyset cursor ``before`` (raised_at, id) of the previous page's last row. ``gate``
     decides which sequences show (see :class:`RiskGate`). ``with_counts`` also counts the
@@ -267,6 +270,7 @@ class AlertListRequest:
     offset: int = 0
     before: tuple[datetime, int] | None = None
     with_counts: bool = False
+    site_time: SiteTime = UTC_TIME
 
     def run(self, store: Store) -> AlertPage:
         if not 1 <= self.limit <= MAX_PAGE:
@@ -292,8 +296,8 @@ class AlertPage:
 def _scope(request: AlertListRequest) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if request.day is not None:
-        start = datetime.combine(request.day, time(), tzinfo=UTC)
-        where += [Alert.raised_at >= start, Alert.raised_at < start + timedelta(days=1)]
+        start, end = request.site_time.day_bounds(request.day)
+        where += [Alert.raised_at >= start, Alert.raised_at < end]
     if request.open_only:
         where.append(Alert.acknowledged_at.is_(None))
     return where

@@ -6,7 +6,7 @@ real JPEG snapshots off the GUI thread."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +25,7 @@ from engine.clock import REAL_CLOCK
 from engine.config import load_site
 from engine.cv import import_cv2
 from engine.history.query_service import QueryService
+from engine.sitetime import SiteTime, display
 from engine.store import Store
 from engine.store.alert_models import Alert, AlertSequence
 from engine.store.writer import StoreWriter
@@ -218,6 +219,7 @@ class ConsoleActions:
                 limit=limit,
                 before=before,
                 with_counts=with_counts,
+                site_time=display(),  # as the console's: the open site's zone
             ).run(self.world.store)
             thumbnails = {
                 s.snapshot: Path(s.snapshot).read_bytes()
@@ -669,3 +671,23 @@ def test_without_permission_the_buttons_are_off_and_say_why(qtbot: QtBot, world:
     pane.set_label_allowed(True)
     pane.set_acknowledge_allowed(True)
     assert pane.true_alarm_button.isEnabled() and pane.acknowledge_button.isEnabled()
+
+
+def test_times_and_the_chosen_day_are_the_site_s_not_utc(
+    qtbot: QtBot, world: World, shown_zone: Callable[[str], SiteTime]
+) -> None:
+    shown_zone("America/Los_Angeles")  # UTC-8 in November
+    # 02:30 UTC on the 20th is 18:30 on the 19th in Los Angeles; 09:00 UTC is 01:00 on the 20th.
+    evening = world.sequence("e", "hall", 0.9, datetime(2026, 11, 20, 2, 30, tzinfo=UTC))
+    night = world.sequence("n", "hall", 0.9, datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+    world.store_sequence("evening", evening)
+    world.store_sequence("night", night)
+    pane = make_pane(qtbot, world, ConsoleActions(world))
+    assert texts(pane, world.alerts["evening"])[Column.TIME] == "2026-11-19 18:30:00"
+    assert pane.model.headerData(Column.TIME, Qt.Orientation.Horizontal) == "Time"
+
+    show_view(qtbot, pane, AlertListView(day=datetime(2026, 11, 19).date()))
+    assert ids(pane) == [world.alerts["evening"]]  # UTC's 19th would list neither
+    assert pane.select_alert(world.alerts["evening"])
+    row = pane.sequence_model.index(0, SequenceColumn.TIME).data()
+    assert row == "2026-11-19 18:30:00–18:30:05"

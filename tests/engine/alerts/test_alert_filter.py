@@ -19,6 +19,7 @@ from engine.alerts.filtering import (
 )
 from engine.alerts.records import AcknowledgeAlert
 from engine.alerts.sequences import CreateSequence, ExtendSequence, LabelSequence
+from engine.sitetime import SiteTime
 from engine.store import Store
 from engine.store.alert_models import AlertSequence
 from engine.store.audit import AuditListRequest
@@ -262,3 +263,36 @@ def test_labels_are_kept_and_audited_and_need_the_label_permission(
         writer.execute(
             LabelSequence(sequence_id=stored.sequence_id, label="maybe", at=T0, actor=ADMIN)
         )
+
+
+@pytest.mark.parametrize(
+    ("day", "first", "last", "outside"),
+    [
+        # 29 March 2026 in London lasts 23 hours: 00:00 GMT to 00:00 BST (23:00 UTC).
+        (
+            date(2026, 3, 29),
+            datetime(2026, 3, 29, 0, 0, tzinfo=UTC),
+            datetime(2026, 3, 29, 22, 59, tzinfo=UTC),
+            datetime(2026, 3, 29, 23, 0, tzinfo=UTC),
+        ),
+        # 25 October 2026 lasts 25 hours: 00:00 BST (23:00 UTC the day before) to 00:00 GMT.
+        (
+            date(2026, 10, 25),
+            datetime(2026, 10, 24, 23, 0, tzinfo=UTC),
+            datetime(2026, 10, 25, 23, 59, tzinfo=UTC),
+            datetime(2026, 10, 24, 22, 59, tzinfo=UTC),
+        ),
+    ],
+)
+def test_a_day_lists_the_alerts_of_the_site_s_day_when_clocks_change(
+    store_writer: tuple[Store, StoreWriter],
+    day: date,
+    first: datetime,
+    last: datetime,
+    outside: datetime,
+) -> None:
+    store, writer = store_writer
+    ids = [writer.execute(sequence("gate", 0.9, at)).alert.alert_id for at in (first, last)]
+    writer.execute(sequence("gate", 0.9, outside))
+    request = AlertListRequest(day=day, site_time=SiteTime.named("Europe/London"))
+    assert sorted(row.alert_id for row in request.run(store).rows) == ids

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Final, Protocol
 
-from PySide6.QtCore import QDateTime, Qt, QTimer, QTimeZone, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -50,7 +50,9 @@ from PySide6.QtWidgets import (
 from engine.history.bookmarks import BookmarkListRequest, BookmarkView
 from engine.history.locks import EvidenceLockListRequest, LockView
 from engine.history.query_service import QueryResult
+from engine.sitetime import display
 from widgets.queries import QueryClient
+from widgets.site_clock import from_qdatetime, qt_zone, to_qdatetime
 
 _ERROR_STYLE: Final = "color: #c62828;"
 SEARCH_DELAY_MS: Final = 250  # search as one types, once typing pauses
@@ -60,8 +62,8 @@ SITE: Final = "site"
 
 @dataclass(frozen=True, slots=True)
 class NewBookmark:
-    """What the form asks for: times in UTC, padding in seconds; ``camera`` (key) or
-    ``room`` or neither (the whole site)."""
+    """What the form asks for: times (aware; the form types them in site time), padding
+    in seconds; ``camera`` (key) or ``room`` or neither (the whole site)."""
 
     title: str
     note: str
@@ -94,16 +96,16 @@ def source_text(camera: str | None, room: str | None) -> str:
 
 
 def range_text(start: datetime, end: datetime) -> str:
-    """A UTC range, the second date left out when it is the same day."""
-    same_day = start.date() == end.date()
-    tail = end.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M:%S")
-    return f"{start:%Y-%m-%d %H:%M:%S}–{tail}"
+    """A range in site time, the second date left out when it is the same (site) day."""
+    site = display()
+    tail = site.clock(end) if site.day_of(start) == site.day_of(end) else site.full(end)
+    return f"{site.full(start)}–{tail}"
 
 
 def lock_state_text(lock: LockView) -> str:
     if lock.active:
         return f"active, keeps {lock.media_locked} recordings"
-    when = f" {lock.released_at:%Y-%m-%d %H:%M}" if lock.released_at else ""
+    when = f" {display().full_minutes(lock.released_at)}" if lock.released_at else ""
     return f"released by {lock.released_by}{when}"
 
 
@@ -150,7 +152,7 @@ class BookmarksPane(QWidget):
         top.addWidget(self.search_edit, 1)
         top.addWidget(self.new_button)
 
-        self.bookmark_list = _tree(self, ["Moment (UTC)", "Title", "Source", "Range", "Author"])
+        self.bookmark_list = _tree(self, ["Moment", "Title", "Source", "Range", "Author"])
         self.bookmark_list.itemActivated.connect(self._on_bookmark_item_activated)
         self.bookmark_list.currentItemChanged.connect(self._on_selection_changed)
 
@@ -159,7 +161,7 @@ class BookmarksPane(QWidget):
         self.title_edit.setMaxLength(200)
         self.note_edit = QLineEdit(self.form)
         self.moment_edit = QDateTimeEdit(self.form)
-        self.moment_edit.setTimeZone(QTimeZone.utc())
+        self.moment_edit.setTimeZone(qt_zone())  # typed on the site's clock
         self.moment_edit.setDisplayFormat(DATETIME_FORMAT)
         self.pre_spin = _seconds(self.form, 10.0)
         self.post_spin = _seconds(self.form, 20.0)
@@ -174,7 +176,7 @@ class BookmarksPane(QWidget):
         form = QFormLayout(self.form)
         form.addRow("Title", self.title_edit)
         form.addRow("Note", self.note_edit)
-        form.addRow("Moment (UTC)", self.moment_edit)
+        form.addRow("Moment", self.moment_edit)
         padding = QHBoxLayout()
         padding.addWidget(QLabel("before", self.form))
         padding.addWidget(self.pre_spin)
@@ -208,7 +210,7 @@ class BookmarksPane(QWidget):
         locks_row.addWidget(QLabel("Evidence locks", self), 1)
         locks_row.addWidget(self.show_released_box)
         locks_row.addWidget(self.unlock_button)
-        self.lock_list = _tree(self, ["Range (UTC)", "Sources", "Reason", "By", "State"])
+        self.lock_list = _tree(self, ["Range", "Sources", "Reason", "By", "State"])
         self.lock_list.currentItemChanged.connect(self._on_selection_changed)
 
         self.status_label = QLabel(self)
@@ -248,9 +250,7 @@ class BookmarksPane(QWidget):
 
     def set_moment(self, moment: datetime) -> None:
         """The moment a new bookmark marks (the console passes the timeline's cursor)."""
-        self.moment_edit.setDateTime(
-            QDateTime.fromSecsSinceEpoch(int(moment.timestamp()), QTimeZone.utc())
-        )
+        self.moment_edit.setDateTime(to_qdatetime(moment))
 
     def refresh(self) -> None:
         """Reload both lists (on workers)."""
@@ -277,7 +277,7 @@ class BookmarksPane(QWidget):
         bookmark = NewBookmark(
             title=title,
             note=self.note_edit.text().strip(),
-            marked_at=datetime.fromtimestamp(self.moment_edit.dateTime().toSecsSinceEpoch(), UTC),
+            marked_at=from_qdatetime(self.moment_edit.dateTime()),
             pre_s=self.pre_spin.value(),
             post_s=self.post_spin.value(),
             camera=camera,
@@ -354,7 +354,7 @@ class BookmarksPane(QWidget):
         for bookmark in self._bookmarks:
             item = QTreeWidgetItem(
                 [
-                    f"{bookmark.marked_at:%Y-%m-%d %H:%M:%S}",
+                    display().full(bookmark.marked_at),
                     bookmark.title,
                     source_text(bookmark.camera, bookmark.room),
                     range_text(bookmark.started_at, bookmark.ended_at),

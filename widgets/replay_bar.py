@@ -9,7 +9,7 @@ event.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from PySide6.QtCore import Qt, Signal
@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
 from engine.history.replay import SPEEDS, speed_text
+from engine.sitetime import display
 
 REPLAY_RED = "#f85149"
 _COLOURS = {"info": "#c9d1d9", "warning": "#d29922", "error": REPLAY_RED}
@@ -31,12 +32,13 @@ class MessageLevel(StrEnum):
 
 
 def replay_label(position: datetime, speed: float) -> str:
-    """``REPLAY 09:14:03 ×4`` (UTC, to the second): the text of the badge, and of tiles."""
-    return f"REPLAY {position.astimezone(UTC):%H:%M:%S} ×{speed:g}"
+    """``REPLAY 09:14:03 ×4`` (site time, to the second): the text of the badge, and of
+    tiles."""
+    return f"REPLAY {display().clock(position)} ×{speed:g}"
 
 
 class ReplayBar(QWidget):
-    """A red "REPLAY" badge (date and time UTC, speed), play/pause, a speed menu
+    """A red "REPLAY" badge (site date and time, speed), play/pause, a speed menu
     (0.25×–16×), one-frame steps, previous/next event, "Back to live" and a message line.
     All signals are emitted on the GUI thread."""
 
@@ -165,7 +167,7 @@ class ReplayBar(QWidget):
         return self.badge.text()
 
     def set_position(self, position: datetime) -> None:
-        """The replayed moment (shown UTC, to the second)."""
+        """The replayed moment (shown in site time, to the second)."""
         self._position = position
         self._update_badge()
 
@@ -198,8 +200,7 @@ class ReplayBar(QWidget):
         if self._position is None:
             self.badge.setText(f"REPLAY ×{self._speed:g}")
             return
-        position = self._position.astimezone(UTC)
-        self.badge.setText(f"REPLAY {position:%Y-%m-%d %H:%M:%S} UTC ×{self._speed:g}")
+        self.badge.setText(f"REPLAY {display().full(self._position)} ×{self._speed:g}")
 
     # -- input ---------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The investigator's timeline pane: one horizontal time axis (UTC), a lane per camera, per
+"""The investigator's timeline pane: one horizontal time axis (site time), a lane per camera, per
 sensing room, for alerts, incidents and bookmarks; zoom from a month to seconds, drag to pan
 and to scrub, markers with hover details, density bars when zoomed out, and a strip of
 thumbnails while scrubbing.
@@ -76,6 +76,7 @@ from engine.history.timeline import (
     TimelineThumbnail,
     TimelineThumbnailRequest,
 )
+from engine.sitetime import SiteTime, display
 from engine.text import printable
 from widgets.queries import QueryClient
 
@@ -159,29 +160,40 @@ def from_seconds(seconds: float) -> datetime:
     return _EPOCH + timedelta(seconds=seconds)
 
 
-def axis_ticks(start: datetime, end: datetime, width_px: int) -> list[tuple[datetime, str]]:
-    """Tick times and labels (UTC) for an axis ``width_px`` wide showing ``start``–``end``:
-    round steps (a second … a week) at least :data:`MIN_TICK_SPACING_PX` apart, labelled
-    with the seconds when the step is under a minute, the date when it is a day or more,
-    and the date at midnight otherwise."""
+def axis_ticks(
+    start: datetime, end: datetime, width_px: int, site: SiteTime | None = None
+) -> list[tuple[datetime, str]]:
+    """Tick times (UTC) and labels (site time, default :func:`display`) for an axis
+    ``width_px`` wide showing ``start``–``end``: round steps (a second … a week) of the
+    site's wall clock at least :data:`MIN_TICK_SPACING_PX` apart, labelled with the seconds
+    when the step is under a minute, the date when it is a day or more, and the date at
+    midnight otherwise. Round on the wall clock, not in UTC, so an hour tick is on the hour
+    in a zone half an hour off UTC and a day tick at the site's midnight; a wall time the
+    clocks skip or repeat gets one tick."""
+    site = site or display()
     span_s = max((end - start).total_seconds(), 1e-6)
     wanted = span_s * MIN_TICK_SPACING_PX / max(width_px, 1)
     step = next((s for s in TICK_STEPS_S if s >= wanted), TICK_STEPS_S[-1])
-    # Weeks start on Monday (1970-01-01 was a Thursday).
+    # Weeks start on Monday (1970-01-01 was a Thursday). Wall times are counted as seconds
+    # of a naive epoch, so steps are round on the site's clock.
     offset = 4 * 86400 if step == 7 * 86400 else 0
-    first = math.ceil((to_seconds(start) - offset) / step) * step + offset
-    ticks = []
-    at_s = first
-    while at_s <= to_seconds(end):
-        at = from_seconds(at_s)
+    wall_start = to_seconds(site.local(start).replace(tzinfo=UTC))
+    wall_end = to_seconds(site.local(end).replace(tzinfo=UTC))
+    ticks: list[tuple[datetime, str]] = []
+    wall_s = math.ceil((wall_start - offset) / step) * step + offset
+    while wall_s <= wall_end + 3600:  # an hour more: the end may be in a repeated hour
+        wall = from_seconds(wall_s).replace(tzinfo=None)
+        at = site.to_utc(wall)
+        wall_s += step
+        if at < start or at > end or (ticks and at <= ticks[-1][0]):
+            continue
         if step < 60:
-            label = f"{at:%H:%M:%S}"
-        elif step >= 86400 or (at.hour == 0 and at.minute == 0):
-            label = f"{at:%b %d}"
+            label = f"{wall:%H:%M:%S}"
+        elif step >= 86400 or (wall.hour == 0 and wall.minute == 0):
+            label = f"{wall:%b %d}"
         else:
-            label = f"{at:%H:%M}"
+            label = f"{wall:%H:%M}"
         ticks.append((at, label))
-        at_s += step
     return ticks
 
 
@@ -211,10 +223,10 @@ def marker_colour(marker: TimelineMarker) -> QColor:
 
 
 def marker_tooltip(marker: TimelineMarker) -> str:
-    """What hovering a marker shows: time (UTC), what, who, where and its clip."""
-    lines = [f"{marker.ts:%Y-%m-%d %H:%M:%S} UTC"]
+    """What hovering a marker shows: time (site time), what, who, where and its clip."""
+    lines = [display().full(marker.ts)]
     if marker.ended_at is not None:
-        lines[0] += f" – {marker.ended_at:%H:%M:%S}"
+        lines[0] += f" – {display().clock(marker.ended_at)}"
     what = {
         MarkerRecord.EVENT: marker.kind,
         MarkerRecord.ALERT: f"alert: {marker.kind} ({marker.severity})",
@@ -825,7 +837,11 @@ class TimelinePane(QWidget):
         fmt = "%H:%M:%S" if geometry.bucket_s < 60 else "%Y-%m-%d %H:%M"
         noun = _LANE_NOUNS.get(geometry.lane.name, "event")
         plural = "s" if count != 1 else ""
-        return f"{geometry.lane.label}: {count} {noun}{plural}\n{start:{fmt}} – {end:{fmt}} UTC"
+        site = display()
+        return (
+            f"{geometry.lane.label}: {count} {noun}{plural}\n"
+            f"{site.local(start):{fmt}} – {site.local(end):{fmt}}"
+        )
 
     # -- labels ------------------------------------------------------------------------------
 
@@ -833,7 +849,7 @@ class TimelinePane(QWidget):
         start, end = self.visible_range()
         span = end - start
         self.range_label.setText(
-            f"{start:%Y-%m-%d %H:%M:%S} – {end:%Y-%m-%d %H:%M:%S} UTC ({_span_text(span)})"
+            f"{display().full(start)} – {display().full(end)} ({_span_text(span)})"
         )
         if self._error:
             self.status_label.setStyleSheet(f"color: {ALARM_RED.name()};")

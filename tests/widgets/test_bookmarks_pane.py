@@ -4,7 +4,7 @@ whoever the test signs in (an investigator, or an operator who is refused)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +19,7 @@ from engine.access import Actor
 from engine.clock import REAL_CLOCK
 from engine.config import load_site
 from engine.history.query_service import QueryService
+from engine.sitetime import SiteTime
 from engine.store import Store
 from engine.store.audit_models import AuditEntry
 from engine.store.models import Camera, Media
@@ -115,6 +116,33 @@ def test_bookmarks_are_added_listed_searched_and_activated(world: World, qtbot: 
     pane.title_edit.clear()
     pane.add_button.click()
     assert pane.status_label.text() == "Title: give the bookmark a title"
+
+
+@pytest.fixture
+def site_in_kolkata(shown_zone: Callable[[str], SiteTime]) -> None:
+    shown_zone("Asia/Kolkata")  # UTC+05:30: neither this machine's zone nor UTC
+
+
+def test_a_moment_is_typed_and_shown_in_site_time(
+    site_in_kolkata: None, world: World, qtbot: QtBot
+) -> None:
+    pane = world.pane
+    pane.new_button.setChecked(True)
+    pane.set_moment(MOMENT)
+    assert pane.moment_edit.text() == "2026-11-20 14:44:03"  # 09:14:03 UTC
+    # The investigator types 21:00 on the site's clock: 15:30 UTC is stored.
+    pane.moment_edit.lineEdit().setText("2026-11-20 21:00:00")
+    pane.moment_edit.interpretText()
+    pane.title_edit.setText("Evening")
+    with qtbot.waitSignal(pane.sig_bookmarks_changed, timeout=TIMEOUT_MS):
+        pane.add_button.click()
+    qtbot.waitUntil(lambda: len(pane.bookmarks) == 1, timeout=TIMEOUT_MS)
+    (evening,) = pane.bookmarks
+    assert evening.marked_at == datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
+    item = pane.bookmark_list.topLevelItem(0)
+    assert item.text(0) == "2026-11-20 21:00:00"
+    assert item.text(3) == "2026-11-20 20:59:50–21:00:20"
+    assert pane.bookmark_list.headerItem().text(0) == "Moment"
 
 
 def test_a_bookmark_is_locked_and_unlocked_with_reasons_and_audited(

@@ -3,6 +3,7 @@ the REPLAY state of camera tiles and of the sensing pane."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
@@ -12,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from engine.events import CameraStatus
 from engine.frames import Frame
 from engine.history.replay import SPEEDS
+from engine.sitetime import SiteTime
 from widgets.camera_grid import CameraFeed, CameraGrid
 from widgets.camera_tile import CameraTile
 from widgets.replay_bar import MessageLevel, ReplayBar, replay_label
@@ -28,16 +30,19 @@ def shown_bar(qtbot: QtBot) -> ReplayBar:
     return bar
 
 
-def test_the_badge_shows_replay_the_utc_second_and_the_speed(qtbot: QtBot) -> None:
+def test_the_badge_shows_replay_the_site_second_and_the_speed(
+    qtbot: QtBot, shown_zone: Callable[[str], SiteTime]
+) -> None:
+    shown_zone("America/Los_Angeles")  # 09:14:03 UTC is 01:14:03 there in March
     bar = shown_bar(qtbot)
     assert bar.badge_text() == "REPLAY ×1"
     bar.set_position(T)
     bar.set_speed(4)
-    assert bar.badge_text() == "REPLAY 2026-03-01 09:14:03 UTC ×4"
+    assert bar.badge_text() == "REPLAY 2026-03-01 01:14:03 ×4"
     assert bar.speed_button.text() == "4×" and bar.speed_actions[4].isChecked()
     bar.set_speed(0.25)
     assert bar.badge_text().endswith("×0.25")
-    assert replay_label(T, 16) == "REPLAY 09:14:03 ×16"
+    assert replay_label(T, 16) == "REPLAY 01:14:03 ×16"
 
 
 def test_buttons_and_the_speed_menu_emit_their_signals(qtbot: QtBot) -> None:

@@ -30,6 +30,7 @@ from engine.history.timeline import (
     TimelineRequest,
     TimelineThumbnailRequest,
 )
+from engine.sitetime import SiteTime
 from engine.store import Store
 from engine.store.alert_models import Alert
 from engine.store.history_models import Bookmark
@@ -541,6 +542,24 @@ def test_axis_ticks_adapt_from_a_month_to_seconds() -> None:
     for ticks in (month, hour, seconds):
         times = [at for at, _label in ticks]
         assert times == sorted(times)
+
+
+def test_axis_ticks_are_round_on_the_site_clock_and_days_start_at_its_midnight() -> None:
+    kolkata = SiteTime.named("Asia/Kolkata")  # UTC+05:30: UTC's round hours are not its
+    hour = axis_ticks(T0, T0 + timedelta(hours=1), 1400, kolkata)
+    assert [label for _at, label in hour][:2] == ["17:30", "17:35"]
+    six_hours = axis_ticks(T0, T0 + timedelta(hours=6), 200, kolkata)
+    assert all(label.endswith(":00") for _at, label in six_hours)
+    assert six_hours[0][0] == datetime(2026, 3, 1, 12, 30, tzinfo=UTC)  # 18:00 there
+    # Across London's spring-forward day the day ticks stay at its midnights.
+    london = SiteTime.named("Europe/London")
+    days = axis_ticks(
+        datetime(2026, 3, 27, tzinfo=UTC), datetime(2026, 4, 2, tzinfo=UTC), 900, london
+    )
+    assert [(at, label) for at, label in days][2:4] == [
+        (datetime(2026, 3, 29, 0, 0, tzinfo=UTC), "Mar 29"),
+        (datetime(2026, 3, 29, 23, 0, tzinfo=UTC), "Mar 30"),
+    ]
 
 
 def test_a_long_drag_or_a_stream_of_refreshes_still_loads(

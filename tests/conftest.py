@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from engine.clock import REAL_CLOCK, Clock
 from engine.cv import import_cv2
-from engine.sitetime import SiteTime, set_display
+from engine.sitetime import UTC_TIME, SiteTime, set_display
 from engine.store import Store
 from engine.store.writer import StoreWriter
 
@@ -59,10 +59,11 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def machine_display_zone() -> Iterator[None]:
-    """Each test starts with the views showing the machine's zone (what they show before a
-    site is open), whatever zone a console opened by an earlier test showed."""
-    set_display(None)
+def views_show_utc() -> Iterator[None]:
+    """Each test starts with the views showing UTC, whatever the machine's zone and
+    whatever zone a console opened by an earlier test showed, so no test depends on the
+    machine it runs on; a test of site time picks its zone with ``shown_zone``."""
+    set_display(UTC_TIME)
     yield
     set_display(None)
 

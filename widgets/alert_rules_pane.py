@@ -3,7 +3,7 @@
 A rule names a camera (or a sensing room), an optional zone drawn on the camera's picture, a
 trigger (a person; loitering longer than N seconds; anyone sensed in a room that should be
 empty; a gesture marked as alerting) and when it is armed (days of the week, a span of the
-UTC day that may run past midnight). Falls always alert, so they need no rule.
+site's wall-clock day that may run past midnight). Falls always alert, so they need no rule.
 
 The pane never touches the store: the console gives it an :class:`AlertRulesActions` object
 (blocking calls made as the person logged in, whose permission the engine checks) and a
@@ -81,6 +81,7 @@ from engine.alerts.rules import (
     validate_zone,
 )
 from engine.history.query_service import CallRequest, QueryResult
+from engine.sitetime import display
 from engine.store.alert_models import ALERT_SEVERITIES
 from engine.text import printable
 from widgets.queries import QueryClient
@@ -514,7 +515,7 @@ class ZoneEditor(QWidget):
 
 class AlertRulesPane(QWidget):
     """The alert rules (name, where, trigger, zone, schedule, severity), a form to add one
-    (where, trigger, zone on the camera's picture, armed days and UTC hours, severity) and
+    (where, trigger, zone on the camera's picture, armed days and site hours, severity) and
     Remove….
 
     ``actions`` block: the pane runs them through ``client`` and lists the rules again after
@@ -621,7 +622,7 @@ class AlertRulesPane(QWidget):
         self.until_time = QTimeEdit()
         for edit, what in ((self.from_time, "Armed from"), (self.until_time, "Armed until")):
             edit.setDisplayFormat("HH:mm")
-            edit.setAccessibleName(f"{what} (UTC)")
+            edit.setAccessibleName(f"{what} (site time)")
         self.until_time.setToolTip("00:00 is midnight, the end of the day")
         hours_row = QHBoxLayout()
         hours_row.addWidget(self.all_day_check)
@@ -629,7 +630,9 @@ class AlertRulesPane(QWidget):
         hours_row.addWidget(self.from_time)
         hours_row.addWidget(QLabel("until"))
         hours_row.addWidget(self.until_time)
-        hours_row.addWidget(QLabel("UTC (may run past midnight)"))
+        # The zone is said once, here: the hours are the site's wall clock, whatever zone
+        # the console's machine is in.
+        hours_row.addWidget(QLabel(f"{display().name} time (may run past midnight)"))
         hours_row.addStretch(1)
         self.severity_combo = QComboBox()
         self.severity_combo.addItems(list(ALERT_SEVERITIES))

@@ -1,5 +1,5 @@
-"""The incident report form: what someone saw, when (UTC), where, who reported it, and an
-optional photo or video, filed as the person logged in.
+"""The incident report form: what someone saw, when (site time, its zone named beside it),
+where, who reported it, and an optional photo or video, filed as the person logged in.
 
 The form is a window of its own that does not block the console, so the operator can click
 the risk map while it is open: the console connects the map's
@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from PySide6.QtCore import QDateTime, Qt, QTimeZone, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDateTimeEdit,
     QDialog,
@@ -40,8 +40,10 @@ from PySide6.QtWidgets import (
 )
 
 from engine.incidents.records import Filed
+from engine.sitetime import display
 from engine.text import printable
 from widgets.queries import QueryClient
+from widgets.site_clock import from_qdatetime, qt_zone, to_qdatetime
 
 PLACE_HINT: Final = "Click the map to set the place (or type latitude and longitude)."
 MEDIA_FILTER: Final = (
@@ -123,10 +125,6 @@ def ask_incident_description(parent: QWidget, what: str) -> str | None:
     return text.strip()[:DESCRIPTION_MAX_CHARS] if accepted else None
 
 
-def _to_qdatetime(at: datetime) -> QDateTime:
-    return QDateTime.fromSecsSinceEpoch(int(at.timestamp()), QTimeZone.utc())
-
-
 def _parse_degrees(text: str, limit: float) -> float | None:
     try:
         value = float(text.strip().replace(",", "."))
@@ -136,8 +134,8 @@ def _parse_degrees(text: str, limit: float) -> float | None:
 
 
 class IncidentReportForm(QDialog):
-    """A report to file: text (required), time (UTC, default now), place (latitude and
-    longitude, set by clicking the map), reporter (optional) and a photo or video
+    """A report to file: text (required), time (typed in site time, default now), place
+    (latitude and longitude, set by clicking the map), reporter (optional) and a photo or video
     (optional). Not modal. ``actions.file_report`` runs through ``client``; ``now`` is the
     engine's clock (the default time)."""
 
@@ -170,16 +168,21 @@ class IncidentReportForm(QDialog):
         self.text_edit.setPlaceholderText("What happened, what you saw (required)")
         self.text_edit.setAccessibleName("Report text")
         self.time_edit = QDateTimeEdit()
-        self.time_edit.setTimeZone(QTimeZone.utc())
+        self.site_time = display()
+        self.time_edit.setTimeZone(qt_zone(self.site_time))  # typed on the site's clock
         self.time_edit.setDisplayFormat(TIME_DISPLAY_FORMAT)
         self.time_edit.setCalendarPopup(True)
-        self.time_edit.setAccessibleName("Time (UTC)")
+        self.time_edit.setAccessibleName(f"Time ({self.site_time.name})")
         self.now_button = QPushButton("Now")
         self.now_button.setToolTip("Set the time to now")
         self.now_button.clicked.connect(self.reset_time)
         time_row = QHBoxLayout()
         time_row.addWidget(self.time_edit, 1)
-        time_row.addWidget(QLabel("UTC"))
+        # The zone is said here, once: GMT or BST as the time typed falls.
+        self.zone_label = QLabel()
+        self.zone_label.setToolTip(f"Site time, {self.site_time.name}")
+        self.time_edit.dateTimeChanged.connect(self._on_time_changed)
+        time_row.addWidget(self.zone_label)
         time_row.addWidget(self.now_button)
 
         self.latitude_edit = QLineEdit()
@@ -267,14 +270,17 @@ class IncidentReportForm(QDialog):
         return None if latitude is None or longitude is None else (latitude, longitude)
 
     def reset_time(self) -> None:
-        self.time_edit.setDateTime(_to_qdatetime(self._now()))
+        self.time_edit.setDateTime(to_qdatetime(self._now(), self.site_time))
 
     def set_time(self, at: datetime) -> None:
-        self.time_edit.setDateTime(_to_qdatetime(at))
+        self.time_edit.setDateTime(to_qdatetime(at, self.site_time))
 
     def time(self) -> datetime:
         """The report's time as entered (timezone-aware UTC)."""
-        return datetime.fromtimestamp(self.time_edit.dateTime().toSecsSinceEpoch(), UTC)
+        return from_qdatetime(self.time_edit.dateTime())
+
+    def _on_time_changed(self) -> None:
+        self.zone_label.setText(self.site_time.zone_label(self.time()))
 
     def set_media(self, path: str | Path | None) -> None:
         self.media_edit.setText("" if path is None else str(path))

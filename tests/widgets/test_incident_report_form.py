@@ -1,4 +1,4 @@
-"""The incident report form: text required, time in UTC defaulting to now, the place from a
+"""The incident report form: text required, time in site time defaulting to now, the place from a
 click on the map (or typed), an optional reporter and photo or video; problems named by
 field (the form's own and the engine's); filing on a query worker, and the answer saying
 "new incident N" or "merged into incident N (M reporters)" with category, severity and
@@ -7,7 +7,7 @@ classifier."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +20,7 @@ from console.queries import QtQueryClient
 from engine.history.query_service import QueryService
 from engine.incidents.records import Filed
 from engine.incidents.reports import ReportInputError
+from engine.sitetime import SiteTime
 from tests.widgets.test_incident_list import incident
 from widgets.incident_report_form import PLACE_HINT, IncidentReportForm, filed_text
 
@@ -96,7 +97,7 @@ def test_a_click_on_the_map_sets_the_place_and_the_time_defaults_to_now_in_utc(
     form: IncidentReportForm,
 ) -> None:
     assert form.time() == NOW
-    assert form.time_edit.text() == "2026-02-03 10:00:00"  # shown in UTC
+    assert form.time_edit.text() == "2026-02-03 10:00:00"  # this test's site is in UTC
     assert form.place() is None
     form.set_place(51.50123456, -0.14)  # what RiskMapPane.sig_location_picked carries
     assert form.latitude_edit.text() == "51.501235"
@@ -105,6 +106,24 @@ def test_a_click_on_the_map_sets_the_place_and_the_time_defaults_to_now_in_utc(
     assert form.place_hint.text().startswith("Place set from the map.")
     form.latitude_edit.setText("51,5")  # a decimal comma is read too
     assert form.place() == (51.5, -0.14)
+
+
+def test_the_time_is_typed_on_the_site_clock_with_its_zone_beside_it(
+    qtbot: QtBot,
+    client: QtQueryClient,
+    filing: FakeFiling,
+    shown_zone: Callable[[str], SiteTime],
+) -> None:
+    shown_zone("America/Los_Angeles")
+    form = IncidentReportForm(client, filing, now=lambda: NOW)
+    qtbot.addWidget(form)
+    form.open_new()
+    assert form.time_edit.text() == "2026-02-03 02:00:00"  # 10:00 UTC
+    assert form.zone_label.text() == "PST"
+    form.time_edit.lineEdit().setText("2025-07-01 21:30:00")
+    form.time_edit.interpretText()
+    assert form.time() == datetime(2025, 7, 2, 4, 30, tzinfo=UTC)  # PDT, UTC-7 in summer
+    assert form.zone_label.text() == "PDT"
 
 
 def test_filing_runs_on_a_worker_and_says_what_became_of_the_report(

@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from engine.sitetime import SiteTime
+
 
 def iso_time(text: str) -> datetime:
     """An ``--from``/``--to``-style argument: ISO 8601, ``Z`` allowed; without an offset,
@@ -23,6 +25,16 @@ def iso_time(text: str) -> datetime:
             f"not an ISO 8601 time: {text!r} (e.g. 2026-03-01T14:30:00+01:00)"
         ) from None
     return when if when.tzinfo is not None else when.astimezone()
+
+
+def site_time(args: argparse.Namespace) -> SiteTime:
+    """The zone a command's human output is in: that of the site file ``--site`` names (the
+    demo site by default), read only when a person's text is printed. ``--json`` output
+    stays UTC. A bad site file is a :class:`~engine.config.SiteConfigError` (exit 4)."""
+    from engine.config import load_site
+
+    site = getattr(args, "site", None)
+    return load_site(site).site_time if site is not None else SiteTime.machine()
 
 
 def emit_report(report: dict[str, Any], path: Path | None, as_json: bool) -> None:

@@ -5,9 +5,10 @@ that raise them.
 camera whose daily risk class is ``very_low`` a sequence needs a max confidence of 0.60, on
 a ``low`` one 0.45; others are kept. The filter runs in the database, so ``--limit`` and
 ``--offset`` give exact pages and ``count`` (same options) equals the list's length.
-``--date YYYY-MM-DD`` lists that UTC day's alerts with that day's classes (the provider is
-asked for them); without it, every alert with today's classes. ``--risk-score CLASS`` sets
-one class for every camera (``moderate`` shows everything; ``low`` previews a low day).
+``--date YYYY-MM-DD`` lists the alerts of that day of the site (the human output's times
+are site time; ``--json`` stays UTC) with that day's classes (the provider is asked);
+without it, every alert with today's classes. ``--risk-score CLASS`` sets one class for
+every camera (``moderate`` shows everything; ``low`` previews a low day).
 The classes come from the site's ``[alerts] risk_provider`` (the local risk model by
 default, or an HTTP risk API); when it is unset or unreachable nothing is hidden, and the
 command says so on stderr.
@@ -28,6 +29,7 @@ from datetime import date
 from typing import Any
 
 from console import exit_codes
+from console.commands import site_time
 from engine.text import printable
 
 LABELS = {"true": "true_alarm", "false": "false_alarm", "clear": None}
@@ -41,7 +43,7 @@ def _day(text: str) -> date:
 
 
 def _filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--date", type=_day, help="alerts raised that UTC day (YYYY-MM-DD)")
+    parser.add_argument("--date", type=_day, help="alerts raised that day of the site (YYYY-MM-DD)")
     parser.add_argument(
         "--risk-score",
         metavar="CLASS",
@@ -96,7 +98,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         help='polygon on the camera view, points as fractions of the frame: "x,y x,y x,y"',
     )
     add.add_argument("--days", default="all", help="armed days: mon-fri, sat,sun, all")
-    add.add_argument("--armed", default="always", help="armed hours (UTC): 22:00-06:00")
+    add.add_argument("--armed", default="always", help="armed hours, site time: 22:00-06:00")
     add.add_argument("--severity", default="warning", choices=("info", "warning", "critical"))
     add.add_argument("--json", action="store_true", help="print the rule as JSON")
     remove = verbs.add_parser("remove", parents=parents, help="remove a rule")
@@ -162,22 +164,31 @@ def _list(args: argparse.Namespace, store: Any, command: str) -> int:
         return exit_codes.USAGE
     if not args.json or gate.classes is None:
         print(f"filter: {gate.describe()}", file=sys.stderr)
+    # --date is the site's calendar day, with or without --json (whose times stay UTC).
+    zone = site_time(args)
     if args.alerts_command == "count":
-        shown, hidden = AlertCountRequest(gate=gate, day=args.date, open_only=args.open).run(store)
+        shown, hidden = AlertCountRequest(
+            gate=gate, day=args.date, open_only=args.open, site_time=zone
+        ).run(store)
         if args.json:
             print(json.dumps({"count": shown, "hidden": hidden, "filter": gate.describe()}))
         else:
             print(f"{shown} alerts ({hidden} hidden by the low-risk filter)")
         return exit_codes.OK
     page = AlertListRequest(
-        gate=gate, day=args.date, open_only=args.open, limit=args.limit, offset=args.offset
+        gate=gate,
+        day=args.date,
+        open_only=args.open,
+        limit=args.limit,
+        offset=args.offset,
+        site_time=zone,
     ).run(store)
     if args.json:
         print(json.dumps([row.as_json() for row in page.rows]))
         return exit_codes.OK
     for a in page.rows:
         if a.acknowledged_at is not None:
-            state = f"acknowledged by {a.acknowledged_by} {a.acknowledged_at:%H:%M:%S}"
+            state = f"acknowledged by {a.acknowledged_by} {zone.clock(a.acknowledged_at)}"
         else:
             state = "ESCALATED" if a.escalated_at is not None else "OPEN"
         hooks = (
@@ -187,7 +198,7 @@ def _list(args: argparse.Namespace, store: Any, command: str) -> int:
         )
         conf = "  -  " if a.max_conf is None else f"{a.max_conf:.2f}"
         print(
-            f"{a.alert_id:6d}  {a.raised_at:%Y-%m-%d %H:%M:%S}  {a.severity:8} {conf:>5} "
+            f"{a.alert_id:6d}  {zone.full(a.raised_at)}  {a.severity:8} {conf:>5} "
             f"{a.risk_class or '-':9} {printable(', '.join(a.cameras))[:24]:24} "
             f"{printable(a.title)}  [{state}{hooks}]"
         )
@@ -196,7 +207,7 @@ def _list(args: argparse.Namespace, store: Any, command: str) -> int:
             label = f"  {s.label} ({s.labelled_by})" if s.label else ""
             print(
                 f"        sequence {s.sequence_id}: {printable(s.camera or s.source)} "
-                f"{s.started_at:%H:%M:%S}-{s.last_seen_at:%H:%M:%S} {s.detections} detections"
+                f"{zone.clock(s.started_at)}-{zone.clock(s.last_seen_at)} {s.detections} detections"
                 f", max {seq_conf}{label}"
             )
     if not page.rows:

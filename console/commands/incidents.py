@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from console import exit_codes
-from console.commands import iso_time
+from console.commands import iso_time, site_time
+from engine.sitetime import SiteTime
 from engine.text import printable
 
 
@@ -295,11 +296,12 @@ def _list(args: argparse.Namespace, store: Any) -> int:
     if args.json:
         print(json.dumps([i.as_json() for i in incidents]))
         return exit_codes.OK
+    zone = site_time(args)
     for i in incidents:
         mark = " [validated]" if i.validated_at else ""
         pending = " [LLM pending]" if i.llm_pending else ""
         print(
-            f"{i.incident_id:7d}  {_local(i.occurred_at)}  {i.category:19} sev {i.severity}  "
+            f"{i.incident_id:7d}  {_local(i.occurred_at, zone)}  {i.category:19} sev {i.severity}  "
             f"{i.reporter_count:2d} reporter(s)  {i.latitude:.5f},{i.longitude:.5f}  "
             f"{i.classifier}{mark}{pending}"
         )
@@ -325,18 +327,19 @@ def _show(args: argparse.Namespace, store: Any) -> int:
             )
         )
         return exit_codes.OK
+    zone = site_time(args)
     print(
         f"incident {incident.incident_id}: {incident.category} severity {incident.severity} "
         f"(confidence {incident.confidence:.2f}, {incident.classifier}, "
         f"{incident.category_basis}); {incident.report_count} report(s) from "
-        f"{incident.reporter_count} reporter(s); first {_local(incident.occurred_at)} at "
+        f"{incident.reporter_count} reporter(s); first {_local(incident.occurred_at, zone)} at "
         f"{incident.latitude:.5f},{incident.longitude:.5f}"
     )
     for r in reports:
         who = printable(r.reporter) if r.reporter else "anonymous"
         why = f" [{r.fallback_reason}]" if r.fallback_reason else ""
         print(
-            f"  report {r.report_id}  {_local(r.at)}  {who}  {r.category}/{r.severity} "
+            f"  report {r.report_id}  {_local(r.at, zone)}  {who}  {r.category}/{r.severity} "
             f"({r.classifier}){why}: {printable(r.text)}"
         )
         for m in media:
@@ -345,5 +348,5 @@ def _show(args: argparse.Namespace, store: Any) -> int:
     return exit_codes.OK
 
 
-def _local(when: datetime) -> str:
-    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+def _local(when: datetime, zone: SiteTime) -> str:
+    return zone.full(when)

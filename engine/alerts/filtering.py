@@ -379,9 +379,12 @@ class AlertCountRequest:
     gate: RiskGate = field(default_factory=RiskGate)
     day: date | None = None
     open_only: bool = False
+    site_time: SiteTime = UTC_TIME
 
     def run(self, store: Store) -> tuple[int, int]:
-        listing = AlertListRequest(gate=self.gate, day=self.day, open_only=self.open_only)
+        listing = AlertListRequest(
+            gate=self.gate, day=self.day, open_only=self.open_only, site_time=self.site_time
+        )
         with store.sessions() as session:
             shown, total = count_in(session, listing, self.gate.condition(session))
         return shown, total - shown

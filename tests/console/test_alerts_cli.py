@@ -172,3 +172,31 @@ def test_rules_and_labels_from_the_command_line(
     assert labelled["label"] == "false_alarm" and labelled["labelled_by"].startswith("machine:")
     assert main([*args, "alerts", "label", "99999", "true"]) == 1
     assert "no alert sequence 99999" in capsys.readouterr().err
+
+
+def test_human_output_and_the_day_are_site_time_while_json_stays_utc(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = write_site(tmp_path / "site.toml", extra='timezone = "America/Los_Angeles"\n')
+    store = Store(db_url)
+    with StoreWriter.running(store) as writer:
+        writer.execute(
+            RaiseAlert(
+                raised_at=datetime(2026, 11, 22, 5, 0, tzinfo=UTC),  # 21:00 on the 21st there
+                kind="fall",
+                source="sensing:room",
+                severity="critical",
+                title="Fall in the room",
+                detail={},
+            )
+        )
+    store.close()
+    args = ["--db", db_url, "--site", str(site), "alerts", "list", "--date", "2026-11-21"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "2026-11-21 21:00:00" in out and "05:00" not in out
+    assert main([*args, "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["raised_at"] == "2026-11-22T05:00:00+00:00"
+    assert main([*args[:-1], "2026-11-22", "--json"]) == 0  # not on the site's 22nd
+    assert json.loads(capsys.readouterr().out) == []

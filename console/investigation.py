@@ -164,6 +164,14 @@ class Investigation(QObject):
             self.bookmarks.refresh()
             self.timeline.refresh()
 
+    def close_dialogs(self) -> None:
+        """Close the export dialog and the sensing re-run dialog (the person who opened
+        them locked or logged out)."""
+        if self._dialog is not None:
+            self._dialog.reject()
+            self._dialog = None
+        self.sensing_rerun.close()
+
     def close(self) -> None:
         """Stop a replay (its decoder thread), close the export dialog, and release the
         chat's HTTP client. Call after the query service has stopped (no question runs)."""

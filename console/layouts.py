@@ -87,157 +87,130 @@ def pane_allowed(actor: Actor | None, pane: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class Arrangement:
     """Where each pane goes, which panes start hidden, how the two main panes side by
-    side share the width, and which panes share a place as tabs (``(pane, onto)``, the
-    ``onto`` pane stays in front)."""
+    side share the width, which panes share a place as tabs (``(pane, onto)``, the
+    ``onto`` pane stays in front), and how stacked panes share a column's height."""
 
     areas: tuple[tuple[str, Area], ...]
     hidden: tuple[str, ...]
     split: tuple[tuple[str, int], tuple[str, int]]
     tabs: tuple[tuple[str, str], ...] = ()
+    heights: tuple[tuple[tuple[str, int], ...], ...] = ()
+    """Panes stacked in one column and how they share its height (Qt otherwise gives
+    the pane with the larger size hint more, squeezing the other)."""
 
 
+# Configuration that is set up rather than watched lives in the administration window (a
+# sidebar page each, in this order), not on the live wall: each page gets the whole window.
+ADMIN_PAGES: tuple[tuple[str, str], ...] = (
+    ("site", "Site"),
+    ("system", "System and settings"),
+    ("accounts", "Accounts"),
+    ("alert_rules", "Alert rules"),
+    ("ble_devices", "BLE devices"),
+    ("gestures", "Gestures"),
+    ("audit", "Audit trail"),
+)
+
+# The live wall's panes. Each layout gives every one a place (a pane the layout hides may
+# be opened from View → Panes) and keeps what it shows to two rows per column at most, so
+# that at 1400×860 no visible pane is shorter than 200 px.
 DEFAULTS: dict[Layout, Arrangement] = {
-    # Operator: cameras fill the window (the risk map as a tab behind them: it needs room);
-    # along the right the alert stream on top (the incident list as a tab behind it), live
-    # events below it with the sensing room and the introductions as tabs behind them.
+    # Operator: cameras fill the left (the risk map as a tab behind them); on the right the
+    # alert stream on top (the incident list and the alert list as tabs behind it), live
+    # events below it (the sensing room and the introductions as tabs behind them).
     Layout.OPERATOR: Arrangement(
         areas=(
             ("cameras", Area.LeftDockWidgetArea),
             ("risk_map", Area.LeftDockWidgetArea),
             ("alerts", Area.RightDockWidgetArea),
-            ("events", Area.RightDockWidgetArea),
-            ("people", Area.RightDockWidgetArea),
-            ("site", Area.RightDockWidgetArea),
-            ("system", Area.RightDockWidgetArea),
-            ("audit", Area.RightDockWidgetArea),
-            ("accounts", Area.RightDockWidgetArea),
-            ("sensing", Area.RightDockWidgetArea),
-            ("ble_devices", Area.RightDockWidgetArea),
-            ("gestures", Area.RightDockWidgetArea),
-            ("introductions", Area.RightDockWidgetArea),
             ("incidents", Area.RightDockWidgetArea),
             ("alert_list", Area.RightDockWidgetArea),
-            ("alert_rules", Area.RightDockWidgetArea),
+            ("events", Area.RightDockWidgetArea),
+            ("sensing", Area.RightDockWidgetArea),
+            ("introductions", Area.RightDockWidgetArea),
+            ("people", Area.RightDockWidgetArea),
             ("timeline", Area.LeftDockWidgetArea),
             ("chat", Area.RightDockWidgetArea),
             ("bookmarks", Area.RightDockWidgetArea),
         ),
-        hidden=(
-            "site",
-            "people",
-            "system",
-            "audit",
-            "accounts",
-            "ble_devices",
-            "gestures",
-            "alert_rules",
-            "timeline",
-            "chat",
-            "bookmarks",
-        ),
-        split=(("cameras", 3), ("events", 1)),
+        hidden=("people", "timeline", "chat", "bookmarks"),
+        split=(("cameras", 5), ("alerts", 3)),
+        heights=((("alerts", 1), ("events", 1)),),
         tabs=(
-            ("sensing", "events"),
-            ("introductions", "events"),
             ("risk_map", "cameras"),
             ("incidents", "alerts"),
             ("alert_list", "alerts"),
+            ("sensing", "events"),
+            ("introductions", "events"),
+            ("people", "events"),
             ("chat", "events"),
             ("bookmarks", "events"),
         ),
     ),
-    # Investigator: the event history is the main pane (the incident list and the risk map
-    # as tabs behind it: the column beside it has no height to spare), cameras and people
-    # beside it (the alert stream as a tab behind the cameras); the timeline (with the replay
-    # bar) below the event history, the chat and bookmarks as tabs behind it.
+    # Investigator: the event history on the left (the incident list, the risk map and the
+    # alert list as tabs behind it) above the timeline with its replay bar (the chat and the
+    # bookmarks as tabs behind it); the cameras on the right (the alert stream behind them)
+    # above the people.
     Layout.INVESTIGATOR: Arrangement(
         areas=(
             ("events", Area.LeftDockWidgetArea),
-            ("cameras", Area.RightDockWidgetArea),
-            ("alerts", Area.RightDockWidgetArea),
-            ("people", Area.RightDockWidgetArea),
-            ("site", Area.RightDockWidgetArea),
-            ("system", Area.RightDockWidgetArea),
-            ("audit", Area.RightDockWidgetArea),
-            ("accounts", Area.RightDockWidgetArea),
-            ("sensing", Area.RightDockWidgetArea),
-            ("ble_devices", Area.RightDockWidgetArea),
-            ("gestures", Area.RightDockWidgetArea),
-            ("introductions", Area.RightDockWidgetArea),
-            ("risk_map", Area.LeftDockWidgetArea),
             ("incidents", Area.LeftDockWidgetArea),
+            ("risk_map", Area.LeftDockWidgetArea),
             ("alert_list", Area.LeftDockWidgetArea),
-            ("alert_rules", Area.RightDockWidgetArea),
             ("timeline", Area.LeftDockWidgetArea),
             ("chat", Area.LeftDockWidgetArea),
             ("bookmarks", Area.LeftDockWidgetArea),
+            ("cameras", Area.RightDockWidgetArea),
+            ("alerts", Area.RightDockWidgetArea),
+            ("people", Area.RightDockWidgetArea),
+            ("sensing", Area.RightDockWidgetArea),
+            ("introductions", Area.RightDockWidgetArea),
         ),
-        hidden=(
-            "site",
-            "system",
-            "audit",
-            "accounts",
-            "sensing",
-            "ble_devices",
-            "gestures",
-            "introductions",
-            "alert_rules",
-        ),
+        hidden=("sensing", "introductions"),
         split=(("events", 3), ("cameras", 2)),
+        heights=((("events", 1), ("timeline", 1)), (("cameras", 1), ("people", 1))),
         tabs=(
-            ("chat", "events"),
-            ("bookmarks", "events"),
-            ("alerts", "cameras"),
-            ("introductions", "cameras"),
             ("incidents", "events"),
             ("risk_map", "events"),
             ("alert_list", "events"),
+            ("chat", "timeline"),
+            ("bookmarks", "timeline"),
+            ("alerts", "cameras"),
+            ("sensing", "people"),
+            ("introductions", "people"),
         ),
     ),
-    # Admin: site configuration and people on the left (the BLE devices they carry as a tab
-    # behind them), with the system, audit and accounts panes as tabs; cameras beside (the
-    # sensing room, the risk map, the incident list, the chat and the bookmarks as tabs
-    # behind them: the panes below have no height to spare), events below (the alert stream,
-    # the timeline and the introductions as tabs behind them).
+    # Admin: what an admin tunes and checks live — the cameras on the left (the risk map
+    # behind them), the sensing room on the right (the people behind it) above the events
+    # (the alert stream, the alert list, the incidents and the introductions behind them).
+    # The configuration itself is in the administration window.
     Layout.ADMIN: Arrangement(
         areas=(
-            ("site", Area.LeftDockWidgetArea),
-            ("people", Area.LeftDockWidgetArea),
-            ("ble_devices", Area.LeftDockWidgetArea),
-            ("gestures", Area.LeftDockWidgetArea),
-            ("introductions", Area.BottomDockWidgetArea),
-            ("system", Area.LeftDockWidgetArea),
-            ("audit", Area.LeftDockWidgetArea),
-            ("accounts", Area.LeftDockWidgetArea),
-            ("cameras", Area.RightDockWidgetArea),
-            ("events", Area.BottomDockWidgetArea),
-            ("alerts", Area.BottomDockWidgetArea),
+            ("cameras", Area.LeftDockWidgetArea),
+            ("risk_map", Area.LeftDockWidgetArea),
             ("sensing", Area.RightDockWidgetArea),
-            ("risk_map", Area.RightDockWidgetArea),
+            ("people", Area.RightDockWidgetArea),
+            ("events", Area.RightDockWidgetArea),
+            ("alerts", Area.RightDockWidgetArea),
+            ("alert_list", Area.RightDockWidgetArea),
             ("incidents", Area.RightDockWidgetArea),
-            ("alert_list", Area.BottomDockWidgetArea),
-            ("alert_rules", Area.LeftDockWidgetArea),
-            ("timeline", Area.BottomDockWidgetArea),
+            ("introductions", Area.RightDockWidgetArea),
+            ("timeline", Area.LeftDockWidgetArea),
             ("chat", Area.RightDockWidgetArea),
             ("bookmarks", Area.RightDockWidgetArea),
         ),
-        hidden=(),
-        split=(("site", 2), ("cameras", 3)),
+        hidden=("timeline", "chat", "bookmarks"),
+        split=(("cameras", 3), ("sensing", 2)),
+        heights=((("sensing", 1), ("events", 1)),),
         tabs=(
-            ("ble_devices", "people"),
-            ("introductions", "events"),
-            ("gestures", "site"),
-            ("audit", "system"),
-            ("accounts", "system"),
-            ("sensing", "cameras"),
-            ("alerts", "events"),
             ("risk_map", "cameras"),
-            ("incidents", "cameras"),
+            ("people", "sensing"),
+            ("alerts", "events"),
             ("alert_list", "events"),
-            ("alert_rules", "system"),
-            ("timeline", "events"),
-            ("chat", "cameras"),
-            ("bookmarks", "cameras"),
+            ("incidents", "events"),
+            ("introductions", "events"),
+            ("chat", "events"),
+            ("bookmarks", "events"),
         ),
     ),
 }
@@ -260,20 +233,31 @@ def arrange(window: QMainWindow, layout: Layout, docks: dict[str, QDockWidget]) 
     for _name, onto in arrangement.tabs:
         docks[onto].raise_()
     (first, first_part), (second, second_part) = arrangement.split
-    _share_width(window, [docks[first], docks[second]], [first_part, second_part])
+    _share(window, [docks[first], docks[second]], [first_part, second_part], horizontal=True)
+    for column in arrangement.heights:
+        _share(
+            window,
+            [docks[name] for name, _part in column],
+            [part for _name, part in column],
+            horizontal=False,
+        )
 
 
-def _share_width(window: QMainWindow, docks: list[QDockWidget], parts: list[int]) -> None:
-    """Split the window's width between side-by-side docks in the ratio ``parts``.
+def _share(
+    window: QMainWindow, docks: list[QDockWidget], parts: list[int], *, horizontal: bool
+) -> None:
+    """Split the window's width (or height) between side-by-side (or stacked) docks in
+    the ratio ``parts``.
 
     Qt ignores resizeDocks() before the window is laid out, so it is applied again once the
     event loop has run.
     """
+    orientation = Qt.Orientation.Horizontal if horizontal else Qt.Orientation.Vertical
 
     def apply() -> None:
-        total = max(window.width(), 400)
+        total = max(window.width() if horizontal else window.height(), 400)
         sizes = [total * part // sum(parts) for part in parts]
-        window.resizeDocks(docks, sizes, Qt.Orientation.Horizontal)
+        window.resizeDocks(docks, sizes, orientation)
 
     apply()
     QTimer.singleShot(0, window, apply)

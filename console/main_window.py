@@ -35,7 +35,14 @@ from console.gestures_backend import GesturesBackend
 from console.incidents_backend import IncidentsBackend
 from console.introductions_backend import IntroductionsBackend
 from console.investigation import Investigation
-from console.layouts import Layout, arrange, default_layout_for, layouts_for, pane_allowed
+from console.layouts import (
+    ADMIN_PAGES,
+    Layout,
+    arrange,
+    default_layout_for,
+    layouts_for,
+    pane_allowed,
+)
 from console.people_backend import PeopleBackend
 from console.queries import QtQueryClient
 from console.session import DEFAULT_IDLE_LOCK_S, IDLE_LOCK_KEY, ConsoleSession
@@ -57,9 +64,11 @@ from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from engine.sensing.view import SensingSnapshot
 from engine.settings import ChangeSetting
+from engine.sitetime import display
 from engine.status import SystemStatusRequest
 from engine.text import printable
 from widgets.accounts_pane import AccountsPane
+from widgets.admin_window import AdministrationWindow
 from widgets.alert_list import AlertListPane
 from widgets.alert_rules_pane import AlertRulesPane
 from widgets.alert_stream import AlertSound, AlertStreamPane, alerts_title
@@ -71,6 +80,7 @@ from widgets.gestures_pane import GesturesPane
 from widgets.health_bar import HealthBar
 from widgets.incident_list import IncidentListPane
 from widgets.introductions_pane import IntroductionsPane, introductions_title
+from widgets.lock_view import LockView
 from widgets.login_panel import LoginMode, LoginPanel, PasswordChangeDialog
 from widgets.people_pane import PeoplePane
 from widgets.risk_map import RiskMapPane
@@ -168,7 +178,6 @@ class MainWindow(QMainWindow):
         self._remembered: Actor | None = None  # who was logged in when it locked
         self._state_before_lock: QByteArray | None = None
         self.password_dialog: PasswordChangeDialog | None = None
-        self._camera_features: QDockWidget.DockWidgetFeature | None = None
         self.idle_lock_s = DEFAULT_IDLE_LOCK_S
         self.idle_timer = QTimer(self)
         self.idle_timer.setSingleShot(True)
@@ -335,29 +344,38 @@ class MainWindow(QMainWindow):
             "alerts": self._dock("alerts", "Alerts", self.alert_stream),
             "events": self._dock("events", "Events", self.event_history),
             "people": self._dock("people", "People", self.people),
-            "site": self._dock("site", "Site", self.site_overview),
-            "system": self._dock("system", "System", self.system),
-            "audit": self._dock("audit", "Audit", self.audit),
-            "accounts": self._dock("accounts", "Accounts", self.accounts),
             "sensing": self._dock("sensing", "Sensing", self.sensing),
-            "ble_devices": self._dock("ble_devices", "BLE devices", self.ble_devices),
-            "gestures": self._dock("gestures", "Gestures", self.gestures),
             "introductions": self._dock("introductions", "Introductions", self.introductions),
             "risk_map": self._dock("risk_map", "Risk map", self.risk_map),
             "incidents": self._dock("incidents", "Incidents", self.incident_list),
             "alert_list": self._dock("alert_list", "Alert list", self.alert_list),
-            "alert_rules": self._dock("alert_rules", "Alert rules", self.alert_rules),
             "timeline": self._dock("timeline", "Timeline", self.investigation.timeline_widget),
             "chat": self._dock("chat", "Ask", self.investigation.chat),
             "bookmarks": self._dock("bookmarks", "Bookmarks", self.investigation.bookmarks),
         }
+        # What is configured rather than watched: the administration window's pages.
+        self.admin_window = AdministrationWindow(runtime.site.name, self)
+        admin_pages: dict[str, QWidget] = {
+            "site": self.site_overview,
+            "system": self.system,
+            "accounts": self.accounts,
+            "alert_rules": self.alert_rules,
+            "ble_devices": self.ble_devices,
+            "gestures": self.gestures,
+            "audit": self.audit,
+        }
+        for name, title in ADMIN_PAGES:
+            self.admin_window.add_page(name, title, admin_pages[name])
+        self.admin_window.sig_page_shown.connect(self._on_admin_page_shown)
         self.alert_stream.sig_open_count_changed.connect(self._on_open_alerts_changed)
         self.introductions.sig_offers_changed.connect(self._on_open_introductions_changed)
         self.login_panel = LoginPanel(now=runtime.clock.now)
         self.login_panel.sig_login_requested.connect(self._on_login_requested)
         self.login_panel.sig_first_admin_requested.connect(self._on_first_admin_requested)
-        self.login_dock = self._dock("login", "Log in", self.login_panel)
-        self.login_dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        # While locked the lock view fills the window (the live wall beside the login card)
+        # and every dock is hidden; logged in, it hides and the docks take the window.
+        self.lock_view = LockView(runtime.site.name, self.login_panel)
+        self.setCentralWidget(self.lock_view)
 
         self.health_bar = HealthBar()
         self.statusBar().addPermanentWidget(self.health_bar)
@@ -387,6 +405,7 @@ class MainWindow(QMainWindow):
         geometry = settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+            self._fit_on_screen()
         tiles = int(str(settings.value("grid/tiles", 0) or 0))
         if tiles in TILE_COUNTS:
             self.camera_grid.set_tile_count(tiles)
@@ -446,6 +465,23 @@ class MainWindow(QMainWindow):
             ChangeSetting(key=key, value=value, at=self.runtime.clock.now(), actor=actor)
         )
         self.runtime.apply_settings()  # the detector cadence changes on running cameras
+
+    def _fit_on_screen(self) -> None:
+        """A geometry saved on another screen (a monitor since unplugged, a larger one) may
+        lie partly off this one: bring the window back inside a screen's free area."""
+        frame = self.frameGeometry()
+        screen = QApplication.screenAt(frame.center()) or QApplication.primaryScreen()
+        if screen is None:
+            return
+        free = screen.availableGeometry()
+        if free.contains(frame):
+            return
+        width, height = min(self.width(), free.width()), min(self.height(), free.height())
+        self.resize(width, height)
+        frame = self.frameGeometry()
+        frame.moveCenter(free.center())
+        frame.moveTopLeft(frame.topLeft().expandedTo(free.topLeft()))
+        self.move(frame.topLeft())
 
     # -- building ----------------------------------------------------------------------------
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
@@ -508,6 +544,13 @@ class MainWindow(QMainWindow):
             panes.addAction(dock.toggleViewAction())
             self._gated_actions.append(dock.toggleViewAction())
 
+        self.view_menu.addSeparator()
+        self.administration_action = QAction("&Administration…", self)
+        self.administration_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        self.administration_action.triggered.connect(lambda: self.open_administration())
+        self.view_menu.addAction(self.administration_action)
+        self._gated_actions.append(self.administration_action)
+
         grid = self.view_menu.addMenu("Camera &grid")
         for count in TILE_COUNTS:
             action = QAction(f"{count} tile{'s' if count > 1 else ''}", self)
@@ -528,6 +571,38 @@ class MainWindow(QMainWindow):
             if pane_allowed(actor, name):
                 menu.addAction(dock.toggleViewAction())
         return menu
+
+    # -- administration ----------------------------------------------------------------------
+    def open_administration(self, page: str | None = None) -> AdministrationWindow | None:
+        """View → Administration…: the configuration window, on ``page`` (or where it was
+        left). None while locked or when the person may see no page (or not ``page``)."""
+        actor = self.session.actor
+        allowed = self.admin_window.allowed_pages()
+        if self.locked or actor is None or not allowed:
+            return None
+        if page is not None and page not in allowed:
+            return None
+        current = self.admin_window.current_page()
+        if page is not None:
+            self.admin_window.show_page(page)
+        elif current is None or current not in allowed:
+            self.admin_window.show_page(allowed[0])
+        elif current is not None:
+            self._on_admin_page_shown(current)  # read again what may have changed
+        self.admin_window.show()
+        self.admin_window.raise_()
+        self.admin_window.activateWindow()
+        return self.admin_window
+
+    def _on_admin_page_shown(self, name: str) -> None:
+        """Pages that read the store when asked are read as they come into view."""
+        actor = self.session.actor
+        if self.locked or actor is None:
+            return
+        if name == "audit" and actor.may(Permission.READ_AUDIT):
+            self.audit.refresh()
+        elif name == "accounts" and actor.may(Permission.MANAGE_ACCOUNTS):
+            self.accounts.refresh()
 
     # -- layouts -----------------------------------------------------------------------------
     def switch_layout(self, layout: Layout) -> None:
@@ -598,7 +673,12 @@ class MainWindow(QMainWindow):
             dock.toggleViewAction().setEnabled(allowed and not self.locked)
             if not allowed:
                 dock.hide()
-        self.login_dock.hide()
+        pages = {name for name, _title in ADMIN_PAGES if pane_allowed(actor, name)}
+        self.admin_window.set_allowed(pages)
+        self.administration_action.setVisible(bool(pages))
+        self.administration_action.setEnabled(bool(pages) and not self.locked)
+        if not pages:
+            self.admin_window.hide()
         self.people.set_allowed_actions(
             rename=actor.may(Permission.MANAGE_PEOPLE),
             merge=actor.may(Permission.MERGE_PEOPLE),
@@ -703,25 +783,12 @@ class MainWindow(QMainWindow):
         self.introductions.set_permissions(give=False)
         self.alert_stream.set_escalate_allowed(False)
         self.event_history.set_escalate_allowed(False)
-        self.investigation.set_actor(None)
-        cameras = self.docks["cameras"]
-        for dock_name, dock in self.docks.items():
-            if dock_name != "cameras":
-                dock.hide()
-        cameras.show()
-        if self._camera_features is None:  # the live view stays put until someone logs in
-            self._camera_features = cameras.features()
-        cameras.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
-        if self.dockWidgetArea(self.login_dock) == Qt.DockWidgetArea.NoDockWidgetArea:
-            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.login_dock)
-        if not cameras.isFloating():
-            self.splitDockWidget(cameras, self.login_dock, Qt.Orientation.Horizontal)
-        self.login_dock.show()
-        width = max(self.width(), 400)
-        self.resizeDocks(
-            [cameras, self.login_dock], [width * 3 // 4, width // 4], Qt.Orientation.Horizontal
-        )
-        self.login_dock.setWindowTitle("Unlock" if mode is LoginMode.UNLOCK else "Log in")
+        self.investigation.set_actor(None)  # the replay stops, the chat is cleared
+        self._close_what_the_person_opened()
+        for dock in self.docks.values():
+            dock.hide()
+        self.lock_view.show_wall(self.camera_grid)  # the live view stays on
+        self.lock_view.show()
         self.login_panel.set_mode(mode, name=name, locked_by=locked_by)
         self.layout_label.clear()
         for action in self._gated_actions:
@@ -730,6 +797,15 @@ class MainWindow(QMainWindow):
         self.view_menu.menuAction().setEnabled(False)
         self._update_session_label()
         self.sig_session_changed.emit("")
+
+    def _close_what_the_person_opened(self) -> None:
+        """A lock or logout ends a person's session: the next person does not find the
+        clips, dialogs and windows they had open."""
+        self.admin_window.hide()
+        self.event_history.close_player()
+        self.investigation.close_dialogs()
+        self.incident_list.close_dialogs()
+        self.gestures.close_dialogs()
 
     def _unlock(self, actor: Actor) -> None:
         """``actor`` logged in: show what their roles allow, as they left it if it was
@@ -740,11 +816,10 @@ class MainWindow(QMainWindow):
             action.setEnabled(True)
         self.session_menu.menuAction().setEnabled(True)
         self.view_menu.menuAction().setEnabled(True)
-        self.login_dock.hide()
+        self.lock_view.hide()
+        self.lock_view.take_wall()
+        self.docks["cameras"].setWidget(self.camera_grid)
         self.login_panel.set_mode(LoginMode.LOGIN)  # forget what was typed
-        if self._camera_features is not None:
-            self.docks["cameras"].setFeatures(self._camera_features)
-            self._camera_features = None
         if same and self._state_before_lock is not None and self.current_layout is not None:
             self.restoreState(self._state_before_lock, STATE_VERSION)
             self._apply_permissions(actor)
@@ -754,7 +829,6 @@ class MainWindow(QMainWindow):
             if layout is not None:
                 self.switch_layout(layout)
             self._apply_permissions(actor)
-        self.login_dock.hide()
         if self.current_layout is not None:
             self.layout_label.setText(f"Layout: {self.current_layout.value}")
         self._remembered = None
@@ -763,10 +837,6 @@ class MainWindow(QMainWindow):
         self._restart_idle_timer()
         self.recheck_timer.start()
         self.alert_stream.refresh()  # alerts acknowledged elsewhere (the CLI) while locked
-        if actor.may(Permission.READ_AUDIT) and self.docks["audit"].isVisible():
-            self.audit.refresh()
-        if actor.may(Permission.MANAGE_ACCOUNTS) and self.docks["accounts"].isVisible():
-            self.accounts.refresh()
         self.sig_session_changed.emit(actor.name)
 
     def _restart_idle_timer(self) -> None:
@@ -956,7 +1026,7 @@ class MainWindow(QMainWindow):
         self.event_history.on_event_added(view)
         if view.kind in ("face.recognised", "person.appeared"):
             self._people_refresh.start()  # coalesce bursts into one re-read
-        if view.kind == "gesture.detected" and self.docks["gestures"].isVisible():
+        if view.kind == "gesture.detected" and self.gestures.isVisible():
             # The usage columns, once the store writer has counted the detection.
             QTimer.singleShot(GESTURE_USAGE_REFRESH_MS, self.gestures.refresh)
 
@@ -981,7 +1051,7 @@ class MainWindow(QMainWindow):
 
         def open_window() -> str:  # on a query worker: the audit waits on the store writer
             until = self.runtime.open_pairing(actor, seconds)
-            return until.astimezone().strftime("%H:%M:%S")
+            return display().clock(until)
 
         self.queries.submit_action("sensing-pairing", open_window, self._on_pairing_opened)
 
@@ -1119,6 +1189,7 @@ class MainWindow(QMainWindow):
             app.removeEventFilter(self._idle_watch)
         if self.password_dialog is not None:
             self.password_dialog.reject()
+        self.admin_window.hide()
         self.incident_list.close_dialogs()
         self.gestures.close_dialogs()  # a recording underway stops before the workers close
         if self.microphones is not None:

@@ -480,6 +480,12 @@ class EventHistoryPane(QWidget):
         self.status_label.setText(f"clip {path.name}")
         return opened
 
+    def close_player(self) -> None:
+        """Stop and hide the clip player (the person who opened the clip left)."""
+        if self.player is not None:
+            self.player.close_clip()
+            self.player.hide()
+
     def on_event_added(self, view: EventView) -> None:
         """A new event was stored: show it on top if it passes the current filter."""
         if self._filter is None or not matches_filter(view, self._filter):

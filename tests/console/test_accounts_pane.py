@@ -44,7 +44,7 @@ def test_an_admin_adds_accounts_and_sees_failed_logins_and_delays(
     writer = host.runtime.writer
     assert writer is not None
     pane = window.accounts
-    window.docks["accounts"].raise_()
+    assert window.open_administration("accounts") is not None
     assert pane.isVisible()
     with qtbot.waitSignal(pane.sig_accounts_listed, timeout=5000):
         pane.refresh_button.click()
@@ -164,8 +164,9 @@ def test_the_accounts_pane_is_only_for_admins(
         accounts={"ada": "admin", "ian": "investigator"},
         login="ian",
     )
-    assert not window.docks["accounts"].toggleViewAction().isVisible()
-    window.docks["accounts"].show()  # forced open anyway: the engine refuses to list
+    assert window.open_administration("accounts") is None  # not offered to them
+    window.admin_window.show_page("accounts")  # forced open anyway: the engine refuses
+    window.admin_window.show()
     pane = window.accounts
     pane.refresh()
     qtbot.waitUntil(lambda: pane.error_label.isVisibleTo(pane), timeout=5000)

@@ -83,12 +83,10 @@ def test_a_device_registered_in_the_pane_names_the_blob_carrying_it(
 ) -> None:
     host, window = open_console(simulated_site(tmp_path))
     assert window.current_layout is Layout.ADMIN
-    dock = window.docks["ble_devices"]
-    assert dock.toggleViewAction().isVisible()
-    assert window.tabifiedDockWidgets(window.docks["people"]) == [dock]  # a tab behind People
+    assert "ble_devices" in window.admin_window.allowed_pages()
     pane = window.ble_devices
-    dock.show()
-    dock.raise_()  # the pane lists the registry when it is first shown
+    # A page of the administration window; it lists the registry when it is first shown.
+    assert window.open_administration("ble_devices") is not None and pane.isVisible()
     qtbot.waitUntil(lambda: pane.count_label.text() == "0 registered devices", timeout=5000)
     assert pane.devices() == [] and pane.changes_allowed and pane.register_button.isEnabled()
 
@@ -174,7 +172,7 @@ def test_the_registry_is_loaded_when_sensing_starts_and_only_admins_change_it(
 
     # An operator sees the registry (the pane is offered to all) but changes nothing.
     pane = window.ble_devices
-    assert window.docks["ble_devices"].toggleViewAction().isVisible()
+    assert "ble_devices" in window.admin_window.allowed_pages()
     with qtbot.waitSignal(pane.sig_devices_listed, timeout=5000):
         pane.refresh()
     assert [d.address for d in pane.devices()] == [BOBS_TAG]
@@ -258,8 +256,7 @@ def test_the_console_scans_the_host_adapter_and_says_when_there_is_no_bluetooth(
     # Through the pane: the scan runs on a query worker and its status is shown.
     window.ble_backend._scan_backend = radio(start_error=FileNotFoundError(2, "gone"))
     pane = window.ble_devices
-    window.docks["ble_devices"].show()
-    window.docks["ble_devices"].raise_()
+    assert window.open_administration("ble_devices") is not None
     pane.scan_seconds.setValue(2)
     with qtbot.waitSignal(pane.sig_scan_finished, timeout=10_000) as done:
         pane.scan_button.click()

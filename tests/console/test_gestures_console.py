@@ -123,11 +123,8 @@ def test_the_wizard_teaches_from_a_clip_and_the_pane_lists_it_with_its_usage(
 ) -> None:
     host, window = open_console(site(tmp_path))
     assert window.current_layout is Layout.ADMIN
-    dock = window.docks["gestures"]
-    assert dock.toggleViewAction().isVisible()
     pane = window.gestures
-    dock.show()
-    dock.raise_()
+    assert window.open_administration("gestures") is not None and pane.isVisible()
     qtbot.waitUntil(lambda: "No gestures taught yet" in pane.count_label.text(), timeout=5000)
     assert pane.changes_allowed and pane.teach_button.isEnabled()
 
@@ -257,8 +254,8 @@ def test_an_operator_is_offered_no_gestures_pane_and_is_refused(
     qtbot: QtBot, open_console: OpenConsole, tmp_path: Path
 ) -> None:
     host, window = open_console(site(tmp_path), accounts={"olga": "operator"}, login="olga")
-    assert not window.docks["gestures"].toggleViewAction().isVisible()
-    assert not window.docks["gestures"].isVisible()
+    assert "gestures" not in window.admin_window.allowed_pages()
+    assert window.open_administration("gestures") is None and not window.gestures.isVisible()
     assert not window.gestures.changes_allowed and not window.gestures.teach_button.isEnabled()
     cameras = Cameras()
     cameras.play(one_repetition())

@@ -35,11 +35,11 @@ def plaza_site(tmp_path: Path, video: Path) -> Path:
 def assert_locked(window: MainWindow) -> None:
     """Live view on, every control hidden, menus other than File disabled, panel shown."""
     assert window.locked and window.session.actor is None
-    assert window.docks["cameras"].isVisible()
-    assert window.docks["cameras"].features() == QDockWidget.DockWidgetFeature.NoDockWidgetFeatures
-    assert window.login_dock.isVisible() and window.login_panel.isVisible()
-    hidden = [name for name in CONTROL_PANES if window.docks[name].isVisible()]
-    assert hidden == [], f"panes shown while locked: {hidden}"
+    # The lock view fills the window: the live wall beside the login card, no dock shown.
+    assert window.lock_view.isVisible() and window.login_panel.isVisible()
+    assert window.camera_grid.isVisible() and window.lock_view.isAncestorOf(window.camera_grid)
+    shown = [name for name, dock in window.docks.items() if dock.isVisible()]
+    assert shown == [], f"panes shown while locked: {shown}"
     assert not window.view_menu.menuAction().isEnabled()
     assert not window.session_menu.menuAction().isEnabled()
     assert all(not a.isEnabled() for a in window.layout_actions.values())
@@ -102,8 +102,10 @@ def test_first_start_creates_the_first_admin_through_the_panel(
     qtbot.waitUntil(lambda: not window.locked, timeout=10_000)
     assert window.session_label.text() == "ada (admin)"
     assert window.current_layout is Layout.ADMIN
-    assert not window.login_dock.isVisible()
-    assert window.docks["site"].isVisible() and window.docks["system"].isVisible()
+    assert not window.lock_view.isVisible()
+    assert window.docks["cameras"].widget() is window.camera_grid
+    assert window.docks["cameras"].isVisible() and window.docks["sensing"].isVisible()
+    assert window.administration_action.isEnabled()
     assert window.view_menu.menuAction().isEnabled()
     created = audit_entries(host, action="account.create")
     assert [(e.target, e.actor.split(":")[0], e.detail["first"]) for e in created] == [
@@ -155,9 +157,9 @@ def test_ctrl_l_locks_and_the_same_person_unlocks_where_they_left(
 ) -> None:
     host, window = open_console(plaza_site(tmp_path, vtest_avi))
     window.layout_actions[Layout.INVESTIGATOR].trigger()
-    window.docks["site"].show()  # the arrangement as left
+    window.docks["sensing"].show()  # the arrangement as left
     before = shown_panes(window)
-    assert {"events", "site"} <= before
+    assert {"events", "sensing"} <= before
 
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
@@ -229,7 +231,8 @@ def test_a_different_person_unlocks_into_their_own_layout(
     assert window.current_layout is Layout.OPERATOR
     assert window.session_label.text() == "olga (operator)"
     assert not window.layout_actions[Layout.ADMIN].isVisible()
-    assert not window.docks["audit"].isVisible() and not window.docks["accounts"].isVisible()
+    assert window.admin_window.allowed_pages() == ["site", "system", "ble_devices"]
+    assert window.open_administration("audit") is None
     # The lock is audited from a query worker: wait until its entry is written.
     qtbot.waitUntil(lambda: bool(audit_entries(host, action="session.lock")), timeout=5000)
     locks = audit_entries(host, action="session.lock")
@@ -293,9 +296,9 @@ def test_an_operator_and_an_investigator_are_refused_by_the_engine(
     )
     assert window.current_layout is Layout.OPERATOR
     assert [a.isVisible() for a in window.layout_actions.values()] == [True, False, False]
-    for pane in ("audit", "accounts"):
-        assert not window.docks[pane].toggleViewAction().isVisible()
-        assert not window.docks[pane].isVisible()
+    for page in ("audit", "accounts"):
+        assert window.open_administration(page) is None
+    assert not window.audit.isVisible() and not window.accounts.isVisible()
     window.switch_layout(Layout.ADMIN)
     assert window.current_layout is Layout.OPERATOR
     assert "not for olga (operator)" in window.statusBar().currentMessage()
@@ -344,7 +347,7 @@ def test_an_operator_and_an_investigator_are_refused_by_the_engine(
     log_in(qtbot, window, "ian")
     assert window.current_layout is Layout.INVESTIGATOR
     assert [a.isVisible() for a in window.layout_actions.values()] == [True, True, False]
-    assert not window.docks["audit"].toggleViewAction().isVisible()
+    assert "audit" not in window.admin_window.allowed_pages()
     select_person(qtbot, window, public_id)
     assert not people.rename_action.isEnabled()  # naming people is the admins'
     monkeypatch.setattr(people, "_ask_new_name", lambda _person: "Eve")

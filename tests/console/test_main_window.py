@@ -51,24 +51,32 @@ def test_layouts_switch_from_the_menu_and_persist(
     assert window.current_layout is Layout.ADMIN  # an admin's first login: their role's layout
     window.layout_actions[Layout.OPERATOR].trigger()
     assert window.current_layout is Layout.OPERATOR
-    assert window.docks["cameras"].isVisible() and not window.docks["site"].isVisible()
-    assert not window.docks["audit"].isVisible() and not window.docks["accounts"].isVisible()
+    assert window.docks["cameras"].isVisible() and window.docks["events"].isVisible()
+    assert not window.admin_window.isVisible()  # configuration is not on the live wall
 
     with qtbot.waitSignal(window.sig_layout_changed) as changed:
         window.layout_actions[Layout.ADMIN].trigger()
     assert changed.args == ["Admin"]
-    assert window.docks["site"].isVisible() and window.docks["people"].isVisible()
+    assert window.docks["cameras"].isVisible() and window.docks["sensing"].isVisible()
     assert window.layout_label.text() == "Layout: Admin"
-    # The admin's own panes share the system pane's place, as tabs behind it.
-    assert window.docks["system"].isVisible()
-    assert set(window.tabifiedDockWidgets(window.docks["system"])) == {
-        window.docks["audit"],
-        window.docks["accounts"],
-        window.docks["alert_rules"],
-    }
+    # The people share the sensing room's place, as a tab behind it.
+    assert window.tabifiedDockWidgets(window.docks["sensing"]) == [window.docks["people"]]
+    # The configuration is in the administration window, a page each, for an admin.
+    admin = window.open_administration()
+    assert admin is not None and admin.isVisible()
+    assert admin.allowed_pages() == [
+        "site",
+        "system",
+        "accounts",
+        "alert_rules",
+        "ble_devices",
+        "gestures",
+        "audit",
+    ]
+    admin.close()
 
     window.layout_actions[Layout.INVESTIGATOR].trigger()
-    assert not window.docks["site"].isVisible() and window.docks["events"].isVisible()
+    assert window.docks["timeline"].isVisible() and window.docks["events"].isVisible()
     window.docks["cameras"].hide()  # the investigator closes the camera pane
     window.layout_actions[Layout.OPERATOR].trigger()
     assert window.docks["cameras"].isVisible()
@@ -143,9 +151,9 @@ def test_admin_sees_system_health_and_changes_a_setting_off_the_gui_thread(
     from engine.settings import read_settings
 
     host, window = open_console(plaza_site(tmp_path, vtest_avi))
-    window.layout_actions[Layout.ADMIN].trigger()
-    assert window.docks["system"].isVisible()
+    assert window.open_administration("system") is window.admin_window
     system = window.system
+    assert system.isVisible()
     qtbot.waitUntil(lambda: system.status is not None, timeout=5000)
     assert system.status is not None and system.status.writer is not None  # live counters
     qtbot.waitUntil(lambda: system.editors["retention.clips_days"].value() == 30, timeout=5000)

@@ -15,10 +15,11 @@ class SiteOverview(QTreeWidget):
         super().__init__(parent)
         self.setColumnCount(3)
         self.setHeaderLabels(["Item", "Status / value", "Where"])
-        self.setColumnWidth(0, 180)
-        self.setColumnWidth(1, 160)
-        root = QTreeWidgetItem([site.name, str(site.file), ""])
+        root = QTreeWidgetItem([site.name, "", ""])
         self.addTopLevelItem(root)
+        root.addChild(QTreeWidgetItem(["Site file", str(site.file), ""]))
+        zone = site.site_time
+        root.addChild(QTreeWidgetItem(["Time zone", zone.name, ""]))
         root.addChild(
             QTreeWidgetItem(
                 ["Geo origin", f"{site.geo_origin.lat:.5f}, {site.geo_origin.lon:.5f}", ""]
@@ -46,6 +47,8 @@ class SiteOverview(QTreeWidget):
                 QTreeWidgetItem([node.name, node.id, f"({p.x_m:g}, {p.y_m:g}, {p.z_m:g}) m"])
             )
         self.expandAll()
+        for column in range(self.columnCount()):
+            self.resizeColumnToContents(column)
 
     def on_camera_status_changed(self, camera_id: str, status: CameraStatus, detail: str) -> None:
         item = self._camera_items.get(camera_id)

@@ -1,7 +1,10 @@
-"""Screenshots of the console on the demo site, locked and in each role layout, for reviewers.
+"""Screenshots of the console on the demo site for reviewers: the first-run and lock
+screens, each role layout, every pane of the live wall, every page of the administration
+window and the dialogs a person opens — each at 1400×860 and 1920×1080.
 
 Written to $WATCHFLOOR_SCREENSHOT_DIR (scripts/screenshots.sh sets artifacts/screenshots),
-else to the test's temporary folder.
+else to the test's temporary folder. Each picture is checked for what would make it
+useless to a reviewer: the wrong size, a flat fill, an empty camera tile.
 """
 
 from __future__ import annotations
@@ -11,53 +14,144 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from console.app import apply_theme
 from console.host import EngineHost, console_settings
-from console.layouts import Layout
+from console.layouts import ADMIN_PAGES, DEFAULTS, Layout
 from console.main_window import MainWindow
 from engine.events import CameraStatus
 from resources import DEMO_SITE
-from tests.console.conftest import ensure_accounts, log_in
+from tests.console.conftest import PASSWORD, ensure_accounts, log_in
+from widgets.accounts_pane import AccountDialog
+from widgets.login_panel import LoginMode
+
+SIZES = ((1400, 860), (1920, 1080))
+
+
+def pixels(image: QImage) -> np.ndarray:
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    return np.frombuffer(rgb.constBits(), np.uint8)
+
+
+class Album:
+    """Saves grabs under ``out`` and checks each is a picture worth looking at."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.names: list[str] = []
+
+    def save(self, widget: QWidget, name: str, size: tuple[int, int] | None = None) -> None:
+        QApplication.processEvents()
+        image = widget.grab().toImage()
+        if size is not None:
+            assert (image.width(), image.height()) == size, name
+        assert pixels(image).std() > 8, f"{name}: a flat picture"
+        path = self.out / f"{name}.png"
+        assert image.save(str(path)), name
+        self.names.append(name)
+
+
+def wait_for_video(qtbot: QtBot, window: MainWindow) -> None:
+    tile = window.camera_grid.tiles[0]
+    shown = tile.frames_shown
+    qtbot.waitUntil(lambda: tile.frames_shown > shown + 3, timeout=10_000)
+    if tile.isVisible():
+        assert pixels(tile.grab().toImage()).std() > 20, "the camera tile looks empty"
+
+
+def resize(qtbot: QtBot, widget: QWidget, size: tuple[int, int]) -> None:
+    widget.resize(*size)
+    qtbot.waitUntil(lambda: (widget.width(), widget.height()) == size, timeout=5000)
+    qtbot.wait(50)  # the deferred dock sizing runs on a zero timer
 
 
 @pytest.mark.slow
-def test_demo_site_screenshots_of_each_layout(
+def test_demo_site_screenshots_of_every_view(
     qtbot: QtBot, qapp: QApplication, tmp_path: Path, vtest_avi: Path
 ) -> None:
     out = Path(os.environ.get("WATCHFLOOR_SCREENSHOT_DIR") or tmp_path / "screenshots")
     out.mkdir(parents=True, exist_ok=True)
+    album = Album(out)
     apply_theme(qapp)
     host = EngineHost.open(DEMO_SITE, f"sqlite:///{tmp_path / 'demo.db'}")
-    ensure_accounts(host, {"ada": "admin"})  # before the window: it asks for a login
     window = MainWindow(host.runtime, host.bridge, console_settings(tmp_path / "c.ini"))
     qtbot.addWidget(window)
     try:
-        window.resize(1400, 860)
         window.show()
         tile = window.camera_grid.tiles[0]
-        qtbot.waitUntil(
-            lambda: tile.status is CameraStatus.ONLINE and tile.frames_shown > 20, timeout=10_000
-        )
-        # Before anyone logs in: the live view with the login panel, controls hidden.
-        assert window.grab().save(str(out / "console-locked.png"))
+        qtbot.waitUntil(lambda: tile.status is CameraStatus.ONLINE, timeout=10_000)
+        qtbot.waitUntil(lambda: window.login_panel.mode is LoginMode.FIRST_ADMIN, timeout=5000)
+        for width, height in SIZES:
+            resize(qtbot, window, (width, height))
+            wait_for_video(qtbot, window)
+            album.save(window, f"first-run-{width}x{height}", (width, height))
+        ensure_accounts(host, {"ada": "admin"})
+        window.login_panel.set_mode(LoginMode.LOGIN)
+
         log_in(qtbot, window, "ada")
         for layout in (Layout.INVESTIGATOR, Layout.ADMIN, Layout.OPERATOR):
             window.switch_layout(layout)
-            qtbot.wait(100)  # let the deferred dock sizing run
-            shown = tile.frames_shown
-            qtbot.waitUntil(lambda shown=shown: tile.frames_shown > shown + 5, timeout=5000)
-            path = out / f"console-{layout.value.lower()}.png"
-            assert window.grab().save(str(path))
-            image = window.grab().toImage()
-            assert (image.width(), image.height()) == (1400, 860)
-            # The camera tile holds real video, not a flat fill.
-            tile_image = tile.grab().toImage().convertToFormat(image.Format.Format_RGB888)
-            pixels = np.frombuffer(tile_image.constBits(), np.uint8)
-            assert pixels.std() > 20, f"{layout.value}: camera tile looks empty"
-            assert path.stat().st_size > 50_000
+            for width, height in SIZES:
+                resize(qtbot, window, (width, height))
+                wait_for_video(qtbot, window)
+                album.save(window, f"layout-{layout.value.lower()}-{width}x{height}")
+
+        # Every pane of the live wall, in front at its place in the first layout showing it.
+        for name, dock in window.docks.items():
+            home = next(layout for layout in Layout if name not in DEFAULTS[layout].hidden)
+            window.switch_layout(home)
+            window.reset_layout()
+            dock.raise_()
+            for width, height in SIZES:
+                resize(qtbot, window, (width, height))
+                assert not dock.visibleRegion().isEmpty(), name
+                album.save(window, f"pane-{name}-{width}x{height}", (width, height))
+
+        # Every page of the administration window.
+        admin = window.open_administration()
+        assert admin is not None
+        for name, _title in ADMIN_PAGES:
+            admin.show_page(name)
+            for width, height in SIZES:
+                resize(qtbot, admin, (width, height))
+                album.save(admin, f"admin-{name}-{width}x{height}", (width, height))
+        admin.close()
+
+        # The dialogs a person opens.
+        password = window.open_password_dialog()
+        assert password is not None
+        album.save(password, "dialog-change-password")
+        password.reject()
+        start, end = window.investigation.timeline.visible_range()
+        export = window.investigation.open_export(start, end)
+        assert export is not None
+        album.save(export, "dialog-export")
+        export.reject()
+        report = window.incident_list.open_report_form()
+        assert report is not None
+        album.save(report, "dialog-incident-report")
+        report.close()
+        teach = window.gestures.open_teach_dialog()
+        assert teach is not None
+        album.save(teach, "dialog-teach-gesture")
+        window.gestures.close_dialogs()
+        account = AccountDialog("New account", parent=window)
+        account.show()
+        album.save(account, "dialog-new-account")
+        account.reject()
+
+        # Locked again: the live wall beside the unlock card, at both sizes.
+        window.lock("menu")
+        for width, height in SIZES:
+            resize(qtbot, window, (width, height))
+            wait_for_video(qtbot, window)
+            album.save(window, f"locked-{width}x{height}", (width, height))
+        assert window.login_panel.name_edit.text() == "ada"
+        log_in(qtbot, window, "ada", PASSWORD)
     finally:
         window.close()
         host.close()
+    assert len(album.names) == len(set(album.names))

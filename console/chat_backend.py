@@ -37,7 +37,10 @@ class ChatBackend:
         with self._lock:
             if self._service is None:
                 self._service = ChatService(
-                    self._store, clock=self._runtime.clock, writer=self._runtime.writer
+                    self._store,
+                    clock=self._runtime.clock,
+                    site_time=self._runtime.site.site_time,  # "today" is the site's
+                    writer=self._runtime.writer,
                 )
             return self._service
 

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 
 from engine.history.chat import ChatAnswer, ChatTurn, Citation
 from engine.history.query_service import QueryResult
+from engine.sitetime import display
 from widgets.queries import QueryClient
 
 _ERROR_STYLE: Final = "color: #c62828;"
@@ -96,8 +97,8 @@ def answer_footer(answer_mode: str | None, fallback_reason: str | None) -> str:
 
 
 def citation_text(citation: Citation) -> str:
-    """One citation as the list shows it: time (UTC), source, kind and summary."""
-    when = citation.ts.strftime("%Y-%m-%d %H:%M:%S")
+    """One citation as the list shows it: time (site time), source, kind and summary."""
+    when = display().full(citation.ts)
     clip = "  ▶ clip" if citation.clip_path else ""
     return f"{when}  {citation.source}  {citation.kind}  {citation.summary}{clip}"
 
@@ -315,10 +316,15 @@ class ChatPane(QWidget):
 
     def _fill_citations(self, citations: Sequence[Citation]) -> None:
         self.citation_list.clear()
+        site = display()
         for citation in citations:
             item = QListWidgetItem(citation_text(citation))
             item.setData(Qt.ItemDataRole.UserRole, citation)
-            item.setToolTip("Activate to show it on the timeline and play its clip")
+            # The zone is said here, once per event, not on every row of the list.
+            item.setToolTip(
+                f"{site.with_zone(citation.ts)} ({site.name})\n"
+                "Activate to show it on the timeline and play its clip"
+            )
             self.citation_list.addItem(item)
 
     def _set_busy(self, busy: bool) -> None:

@@ -5,7 +5,9 @@ The LLM answers when an Anthropic API key is configured (``ANTHROPIC_API_KEY`` o
 keyring's ``anthropic_api_key``) and ``--offline`` is not given; otherwise, or when it fails
 or times out, the offline answers do, and the output says which mode answered and why. Text
 output: the answer (streamed as the LLM writes it), then one line per cited event (id, time,
-kind, source, clip and offset), then the mode on stderr. ``--json``: one object
+kind, source, clip and offset), then the mode on stderr. Times, and what "today" or "this
+afternoon" mean, are the site's (the ``--site`` file's zone, the demo site by default);
+``--json`` keeps the citations' times UTC. ``--json``: one object
 ``{"question", "answer", "mode", "answered", "fallback_reason", "steps", "cited_event_ids",
 "clip_paths", "citations"}``.
 
@@ -24,6 +26,7 @@ import sys
 from typing import Any
 
 from console import exit_codes
+from console.commands import site_time
 from engine.text import printable
 
 
@@ -47,6 +50,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     if not args.question.strip():
         print("watchfloor ask: the question is empty", file=sys.stderr)
         return exit_codes.USAGE
+    zone = site_time(args)  # a bad site file fails here, before anything is asked
     store = Store(db_url)
     streamed: list[str] = []
 
@@ -58,7 +62,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
 
     try:
         with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
-            chat = ChatService(store, clock=REAL_CLOCK, writer=writer)
+            chat = ChatService(store, clock=REAL_CLOCK, site_time=zone, writer=writer)
             try:
                 answer = chat.ask(
                     args.question,
@@ -82,7 +86,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         for c in answer.citations:
             clip = f"  {c.clip_path} @ {c.clip_offset_s:.1f} s" if c.clip_path else ""
             print(
-                f"  [event {c.event_id}] {c.ts:%Y-%m-%d %H:%M:%S} UTC  {c.kind:22} "
+                f"  [event {c.event_id}] {zone.with_zone(c.ts)}  {c.kind:22} "
                 f"{printable(c.source)}  {printable(c.summary)}{clip}"
             )
         mode = "LLM" if answer.mode == "llm" else "offline answers"

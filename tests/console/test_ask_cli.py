@@ -8,6 +8,7 @@ import getpass
 import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ from engine.secrets import SECRETS
 from engine.store import Store
 from engine.store.audit import AuditListRequest
 from tests.actors import ADMIN
+from tests.conftest import write_site
 from tests.engine.keyring_backends import DictKeyring, installed
 from tests.engine.test_chat_offline import Seeded, seed_history
 
@@ -50,10 +52,10 @@ def test_a_question_is_answered_with_its_cited_events_and_the_mode(
     out, err = capsys.readouterr()
     lines = out.splitlines()
     assert lines[0] == (
-        "Sarah Okafor was last seen at 2026-11-20 08:15:00 UTC on Front gate (gate) "
+        "Sarah Okafor was last seen at 2026-11-20 08:15:00 GMT on Front gate (gate) "
         f"(person.appeared, event {seeded.events['sarah_gate']})."
     )
-    assert lines[1].startswith(f"  [event {seeded.events['sarah_gate']}] 2026-11-20 08:15:00 UTC")
+    assert lines[1].startswith(f"  [event {seeded.events['sarah_gate']}] 2026-11-20 08:15:00 GMT")
     assert "Sarah Okafor appeared on Front gate (gate)" in lines[1]
     assert err.strip().endswith(f"answered by: offline answers ({NO_KEY})")
     # Kept in the caller's conversation (set-up mode: the machine account), and audited.
@@ -96,7 +98,24 @@ def test_json_gives_the_answer_mode_citations_and_clips(
     assert main(["--db", db_url, "ask", "Were there any falls on 2026-11-22?", "--json"]) == 0
     falls = json.loads(capsys.readouterr().out)
     assert falls["cited_event_ids"] == [seeded.events["fall_sunday"]]
-    assert falls["answer"] == ("1 fall recorded on 2026-11-22: 2026-11-22 07:10:00 UTC in ward.")
+    # The demo site is in London: GMT in November.
+    assert falls["answer"] == ("1 fall recorded on 2026-11-22: 2026-11-22 07:10:00 GMT in ward.")
+
+
+def test_the_day_asked_about_and_the_times_shown_are_the_sites_while_json_stays_utc(
+    db_url: str, seeded: Seeded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In Los Angeles the fall at 07:10 UTC on the 22nd happened at 23:10 on the 21st."""
+    site = write_site(tmp_path / "site.toml", extra='timezone = "America/Los_Angeles"\n')
+    argv = ["--db", db_url, "--site", str(site), "ask", "Were there any falls on 2026-11-21?"]
+    assert main(argv) == exit_codes.OK
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "1 fall recorded on 2026-11-21: 2026-11-21 23:10:00 PST in ward."
+    assert lines[1].startswith(f"  [event {seeded.events['fall_sunday']}] 2026-11-21 23:10:00 PST")
+    assert main([*argv, "--json"]) == exit_codes.OK
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["cited_event_ids"] == [seeded.events["fall_sunday"]]
+    assert answer["citations"][0]["ts"] == "2026-11-22T07:10:00Z"
 
 
 def test_a_question_it_cannot_answer_exits_1_and_says_what_it_can(

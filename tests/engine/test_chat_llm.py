@@ -17,6 +17,7 @@ from engine.access import PermissionDeniedError
 from engine.clock import SimulatedClock
 from engine.history.chat import ChatHistoryRequest, ChatService
 from engine.secrets import SECRETS
+from engine.sitetime import UTC_TIME, SiteTime
 from engine.store import Store
 from engine.store.audit import AuditListRequest
 from engine.store.writer import StoreWriter
@@ -152,7 +153,7 @@ def service(
         writer=writer,
         api_key=API_KEY,
         http_client=client,
-        **options,
+        **{"site_time": UTC_TIME, **options},
     )
 
 
@@ -229,6 +230,7 @@ def test_the_tools_run_real_queries_and_the_streamed_answer_cites_what_they_retu
         "sensing_activity",
     }
     assert "2026-11-23T12:00:00Z" in first["system"]
+    assert "The site's time zone is UTC (UTC, UTC+00:00)" in first["system"]
     assert first["messages"] == [
         {"role": "user", "content": "When did I last see John, and any falls today?"}
     ]
@@ -388,7 +390,7 @@ def test_earlier_turns_go_to_the_llm_as_context(seeded: tuple[Store, Seeded]) ->
 def test_without_a_key_the_service_is_offline_and_says_why(seeded: tuple[Store, Seeded]) -> None:
     store, _ = seeded
     with installed(DictKeyring()):
-        chat = ChatService(store, clock=SimulatedClock(NOW))
+        chat = ChatService(store, clock=SimulatedClock(NOW), site_time=UTC_TIME)
     assert (chat.mode, chat.mode_reason) == ("offline", "LLM not configured (no anthropic_api_key)")
     answer = chat.ask("Were there any falls this week?", actor=INVESTIGATOR)
     assert (answer.mode, answer.fallback_reason, answer.steps) == (
@@ -399,7 +401,7 @@ def test_without_a_key_the_service_is_offline_and_says_why(seeded: tuple[Store, 
     keyring = DictKeyring()
     keyring.passwords[("watchfloor", "anthropic_api_key")] = API_KEY
     with installed(keyring):
-        assert ChatService(store, clock=SimulatedClock(NOW)).mode == "llm"
+        assert ChatService(store, clock=SimulatedClock(NOW), site_time=UTC_TIME).mode == "llm"
 
 
 def test_an_operator_may_not_ask(seeded: tuple[Store, Seeded]) -> None:
@@ -408,3 +410,22 @@ def test_an_operator_may_not_ask(seeded: tuple[Store, Seeded]) -> None:
     with pytest.raises(PermissionDeniedError, match="chat_history"):
         service(store, api).ask("When did I last see John?", actor=OPERATOR)
     assert api.requests == []
+
+
+def test_the_model_is_told_the_sites_zone_and_its_time_now(
+    seeded: tuple[Store, Seeded],
+) -> None:
+    """At 12:00 UTC a site in Kolkata reads 17:30 IST: the system prompt says so (the
+    model reads "this afternoon" on that clock), and that the tools speak UTC."""
+    store, _ = seeded
+    api = Api(lambda r: streamed({"text": ["Nothing yet."]}, stop_reason="end_turn"))
+    chat = service(store, api, site_time=SiteTime.named("Asia/Kolkata"))
+    try:
+        chat.ask("What happened this afternoon?", actor=INVESTIGATOR)
+    finally:
+        chat.close()
+    (body,) = api.bodies()
+    system = body["system"]
+    assert "The site's time zone is Asia/Kolkata (IST, UTC+05:30)" in system
+    assert "the time now is Monday 2026-11-23 17:30:00 IST there (2026-11-23T12:00:00Z)" in system
+    assert "The tools take and return UTC" in system

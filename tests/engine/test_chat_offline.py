@@ -15,6 +15,7 @@ from sqlalchemy import insert, select
 from engine.clock import SimulatedClock
 from engine.history.chat.offline import OfflineAnswer, OfflineAnswerer, QuestionError, _TimeParser
 from engine.history.chat.tools import run_tool
+from engine.sitetime import UTC_TIME, SiteTime
 from engine.store import Store
 from engine.store.alert_models import Alert
 from engine.store.incident_models import Incident
@@ -373,7 +374,7 @@ def test_questions_outside_the_forms_are_not_answered(seeded: Any, question: str
     ],
 )
 def test_time_phrases_relative_to_the_clock(phrase: str, start: str, end: str) -> None:
-    when, rest = _TimeParser(NOW).parse(f"what happened {phrase}")
+    when, rest = _TimeParser(NOW, UTC_TIME).parse(f"what happened {phrase}")
     assert when is not None and rest == "what happened"
     assert when.start == datetime.fromisoformat(start).replace(tzinfo=UTC)
     assert when.end == datetime.fromisoformat(end).replace(tzinfo=UTC)
@@ -381,10 +382,68 @@ def test_time_phrases_relative_to_the_clock(phrase: str, start: str, end: str) -
 
 def test_a_time_to_come_is_not_a_range() -> None:
     with pytest.raises(QuestionError, match="what is to come"):
-        _TimeParser(NOW).parse("who will come tomorrow")
+        _TimeParser(NOW, UTC_TIME).parse("who will come tomorrow")
     with pytest.raises(QuestionError, match="not come yet"):
-        _TimeParser(NOW).parse("what happened this evening")
-    assert _TimeParser(NOW).parse("when did i last see john") == (None, "when did i last see john")
+        _TimeParser(NOW, UTC_TIME).parse("what happened this evening")
+    assert _TimeParser(NOW, UTC_TIME).parse("when did i last see john") == (
+        None,
+        "when did i last see john",
+    )
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "phrase", "start", "end", "label"),
+    [
+        # 17:30 in Kolkata (+05:30): its afternoon has begun, UTC's has not.
+        ("Asia/Kolkata", NOW, "this afternoon", "2026-11-23 06:30", "2026-11-23 11:30", "this afternoon"),  # noqa: E501
+        ("Asia/Kolkata", NOW, "today", "2026-11-22 18:30", "2026-11-23 12:00", "today"),
+        ("Asia/Kolkata", NOW, "at 14:30", "2026-11-23 08:55", "2026-11-23 09:05", "at 14:30 IST on 2026-11-23"),  # noqa: E501
+        # 04:00 in Los Angeles (-08:00): still the 23rd, whose 9 to 10 has not come yet,
+        # so it is the 22nd's.
+        ("America/Los_Angeles", NOW, "yesterday", "2026-11-22 08:00", "2026-11-23 08:00", "yesterday"),  # noqa: E501
+        ("America/Los_Angeles", NOW, "between 9 and 10", "2026-11-22 17:00", "2026-11-22 18:00", "between 09:00 and 10:00 PST on 2026-11-22"),  # noqa: E501
+        ("America/Los_Angeles", NOW, "in the last hour", "2026-11-23 11:00", "2026-11-23 12:00", "in the last hour"),  # noqa: E501
+        # London's clocks went back on 25 October 2026: that day had 25 hours.
+        ("Europe/London", datetime(2026, 10, 26, 12, tzinfo=UTC), "yesterday", "2026-10-24 23:00", "2026-10-26 00:00", "yesterday"),  # noqa: E501
+    ],
+)  # fmt: skip
+def test_time_phrases_are_read_on_the_sites_clock(
+    zone: str, now: datetime, phrase: str, start: str, end: str, label: str
+) -> None:
+    when, _ = _TimeParser(now, SiteTime.named(zone)).parse(f"what happened {phrase}")
+    assert when is not None
+    assert (when.start, when.end, when.label) == (
+        datetime.fromisoformat(start).replace(tzinfo=UTC),
+        datetime.fromisoformat(end).replace(tzinfo=UTC),
+        label,
+    )
+
+
+def test_answers_reckon_today_and_this_afternoon_on_the_sites_calendar(seeded: Any) -> None:
+    """Asked at 12:00 UTC, which is 17:30 in Kolkata and 04:00 in Los Angeles: "this
+    afternoon" is Kolkata's (UTC's has not begun), "yesterday" and "today" are Los Angeles'
+    days, and the times in the answers are on the site's clock with its zone."""
+    store, ids = seeded
+    kolkata = OfflineAnswerer(store, SiteTime.named("Asia/Kolkata"))
+    afternoon = kolkata.answer("Who was seen this afternoon?", NOW)
+    assert afternoon.answered, afternoon.text
+    assert afternoon.text.startswith("2 people were seen on any camera this afternoon:")
+    assert "John Carter (15:00-16:11)" in afternoon.text  # 09:30-10:41 UTC
+    last = kolkata.answer("When did I last see John?", NOW)
+    assert "John Carter was last seen at 2026-11-23 16:11:00 IST on Lobby (cam2)" in last.text
+    assert last.facts["ts"] == "2026-11-23T10:41:00Z"  # the facts stay UTC
+
+    los_angeles = OfflineAnswerer(store, SiteTime.named("America/Los_Angeles"))
+    # The fall at 07:10 UTC on the 22nd was 23:10 on the 21st there; none on the 22nd.
+    yesterday = los_angeles.answer("Were there any falls yesterday?", NOW)
+    assert yesterday.text == "No falls were recorded yesterday.", yesterday.text
+    today = los_angeles.answer("Were there any falls today?", NOW)
+    assert today.facts["event_ids"] == [ids.events["fall_today"]]
+    assert "1 fall recorded today: 2026-11-23 00:05:00 PST in ward." in today.text
+    # Said in UTC, a time is UTC's, and so is the answer.
+    in_utc = los_angeles.answer("Were there any falls yesterday UTC?", NOW)
+    assert in_utc.facts["event_ids"] == [ids.events["fall_sunday"]]
+    assert "2026-11-22 07:10:00 UTC" in in_utc.text
 
 
 # ------------------------------------------------------------------------------ the tools

@@ -8,12 +8,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from console.queries import QtQueryClient
 from engine.clock import SimulatedClock
 from engine.history.chat import ChatAnswer, ChatHistoryRequest, ChatService, Citation
 from engine.history.query_service import QueryService
+from engine.sitetime import SiteTime, display
 from engine.store import Store
 from engine.store.writer import StoreWriter
 from tests.actors import INVESTIGATOR
@@ -37,12 +39,28 @@ class Actions:
 
 
 @pytest.fixture
-def world(db_url: str, qtbot: QtBot) -> Iterator[tuple[ChatPane, Seeded, Actions]]:
+def site_zone() -> str | None:
+    """The zone of the site the console has open (None: the tests' UTC); a test picks one
+    with ``@pytest.mark.parametrize("site_zone", [...])``."""
+    return None
+
+
+@pytest.fixture
+def world(
+    db_url: str,
+    qtbot: QtBot,
+    site_zone: str | None,
+    shown_zone: Callable[[str], SiteTime],
+) -> Iterator[tuple[ChatPane, Seeded, Actions]]:
+    if site_zone is not None:
+        shown_zone(site_zone)
     store = Store(db_url)
     seeded = seed_history(store)
     writer = StoreWriter(store)
     writer.start()
-    service = ChatService(store, clock=SimulatedClock(NOW), writer=writer, api_key="")
+    service = ChatService(
+        store, clock=SimulatedClock(NOW), site_time=display(), writer=writer, api_key=""
+    )
     client = QtQueryClient(QueryService(store))
     actions = Actions(service, store)
     pane = ChatPane(client, actions)
@@ -87,6 +105,25 @@ def test_an_answer_streams_in_cites_its_events_and_says_it_was_offline(
         pane.transcript.anchorClicked.emit(QUrl(f"{CITE_SCHEME}:{seeded.events['john_left']}"))
     assert linked.args[0].event_id == seeded.events["john_left"]
     assert not pane.busy and pane.ask_button.isEnabled()
+
+
+@pytest.mark.parametrize("site_zone", ["Asia/Kolkata"])
+def test_answers_and_cited_events_are_in_site_time(
+    world: tuple[ChatPane, Seeded, Actions], qtbot: QtBot
+) -> None:
+    """Asked at 12:00 UTC, 17:30 in Kolkata: "this afternoon" is Kolkata's, and the answer
+    and the cited events read Kolkata's clock, the zone named in each event's tooltip."""
+    pane, seeded, _ = world
+    pane.question_edit.setText("Who was seen this afternoon?")
+    with qtbot.waitSignal(pane.sig_answer_received, timeout=TIMEOUT_MS) as received:
+        pane.ask_button.click()
+    answer = received.args[0]
+    assert answer.answered, answer.text
+    assert "John Carter (15:00-16:11)" in answer.text
+    item = pane.citation_list.item(0)
+    assert item.text().startswith("2026-11-23 15:00:00  camera:cam2")  # 09:30 UTC
+    assert item.toolTip().startswith("2026-11-23 15:00:00 IST (Asia/Kolkata)")
+    assert item.data(Qt.ItemDataRole.UserRole).event_id == seeded.events["john_lobby"]
 
 
 def test_the_conversation_is_kept_and_an_unanswerable_question_says_so(

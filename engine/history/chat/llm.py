@@ -49,6 +49,7 @@ from engine.history.chat.tools import (
     run_tool,
 )
 from engine.secrets import MASK, remember_secret
+from engine.sitetime import UTC_TIME, SiteTime
 from engine.store.database import Store
 
 if TYPE_CHECKING:
@@ -69,7 +70,11 @@ _CITED = re.compile(r"\[(?:events?\s*)?#?\s*(\d+(?:\s*(?:,|and)\s*(?:events?\s*)
 SYSTEM_PROMPT: Final = """\
 You answer an investigator's questions about what a site's security system recorded: \
 camera sightings of people, face recognitions, WiFi-sensing movement and falls, alerts and \
-incidents. The time now is {now} (UTC); every time you give or pass to a tool is UTC.
+incidents. The site's time zone is {zone}; the time now is {site_now} there ({now}). \
+The people asking read and speak the site's time: read "today", "yesterday", "this \
+afternoon" or "3pm" on the site's clock and calendar, and write every time in your answer \
+as the site's time (say the zone once). The tools take and return UTC (ISO 8601 with a Z): \
+convert a site time to UTC before passing it (or pass it with the site's offset).
 
 Use the tools to look things up; answer only from what they return. If they return \
 nothing relevant, say that the records do not show it; never guess a name, time, place or \
@@ -94,7 +99,9 @@ class LlmAnswer:
 
 
 class LlmAnswerer:
-    """Answers with ``model`` through the SDK (see the module). ``http_client`` (an
+    """Answers with ``model`` through the SDK (see the module). ``site_time``: the site's
+    zone, which the system prompt tells the model (with the site's time now) so that it
+    reads and writes times as the site does. ``http_client`` (an
     ``httpx2.Client``) replaces the SDK's own, for proxies or tests; the caller keeps it.
     The SDK client is made on first use (importing ``anthropic`` is slow). Any thread."""
 
@@ -107,6 +114,7 @@ class LlmAnswerer:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_steps: int = DEFAULT_MAX_STEPS,
         http_client: httpx2.Client | None = None,
+        site_time: SiteTime = UTC_TIME,
     ) -> None:
         key = api_key.strip()
         if not key:
@@ -122,6 +130,7 @@ class LlmAnswerer:
             raise ValueError(f"max_steps must be at least 1, not {max_steps}")
         remember_secret(key)
         self._store = store
+        self._site_time = site_time
         self._key = key
         self._model = model.strip() or DEFAULT_CHAT_MODEL
         self._timeout_s = float(timeout_s)
@@ -175,7 +184,13 @@ class LlmAnswerer:
             messages.append({"role": "user", "content": asked})
             messages.append({"role": "assistant", "content": answered or "(no answer)"})
         messages.append({"role": "user", "content": question})
-        system = SYSTEM_PROMPT.format(now=iso(now))
+        site, local = self._site_time, self._site_time.local(now)
+        offset = local.isoformat()[-6:]  # +05:30 (strftime's %:z is Python 3.12's)
+        system = SYSTEM_PROMPT.format(
+            zone=f"{site.name} ({site.zone_label(now)}, UTC{offset})",
+            site_now=f"{local:%A} {site.with_zone(now)}",
+            now=iso(now),
+        )
         returned: set[int] = set()
         calls: list[tuple[str, dict[str, Any]]] = []
         for step in range(1, self._max_steps + 1):

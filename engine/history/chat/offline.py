@@ -21,7 +21,9 @@ a camera):
   fall yesterday?", "Any critical alerts today?", "Were there any theft incidents last
   week?".
 
-Time phrases, all in UTC as the console shows it, relative to the clock's ``now``: today,
+Time phrases, all on the site's wall clock and calendar (the :class:`~engine.sitetime.SiteTime`
+the answerer is given; UTC instead when the question says "UTC" or "GMT"), relative to the
+clock's ``now``: today,
 yesterday, this morning (05:00-12:00), this afternoon (12:00-17:00), this evening
 (17:00-22:00), last night (yesterday 18:00 - today 06:00), this week (from Monday 00:00),
 last week (the Monday-to-Monday before), this month, last month, the last/past N
@@ -29,7 +31,9 @@ minutes/hours/days/weeks (also "the last hour"), since 8am / since yesterday, on
 2026-11-20 / on 20 November / on Monday (the latest such day, today included), between 9
 and 10 / from 9:30 to 10:15 (am/pm allowed; "between 9 and 10 pm" is 21-22), at 14:30
 (± 5 min), around 3pm / about 15:00 (± 15 min). A time of day without a day is today's,
-or yesterday's when today's has not begun yet. A time still to come is not answered.
+or yesterday's when today's has not begun yet. "Today" runs from the site's midnight, so on a
+day the clocks change it is 23 or 25 hours long; "the last N hours" are N elapsed hours.
+A time still to come is not answered.
 Without a time phrase "last seen", counts and falls/alerts/incidents cover all the
 history; "who was on a camera" and "what happened" cover today (the answer says so).
 
@@ -40,6 +44,9 @@ the site file); if several do, the question is ambiguous and not answered. Peopl
 public id or whole name (case-insensitive), else by every word of a name ("John" finds
 "John Carter"); several matches are ambiguous, none is "I have no record of anyone called
 X" - never a guess.
+
+Times in an answer are the site's wall clock, each with the zone's abbreviation (``IST``,
+``GMT``/``BST``) where UTC was said before; the facts and citations stay UTC.
 
 An answer states only what the queries returned and cites the events it used (at most
 :data:`MAX_CITATIONS`; a "who" answer cites the first sighting of every named person it
@@ -76,6 +83,7 @@ from engine.history.chat.tools import (
     person_sightings,
     search_events,
 )
+from engine.sitetime import UTC_TIME, SiteTime
 from engine.store.database import Store
 from engine.store.incident_models import INCIDENT_CATEGORIES
 
@@ -222,21 +230,33 @@ def _fmt_day(day: datetime) -> str:
     return day.strftime("%Y-%m-%d")
 
 
-def _fmt_range(start: datetime, end: datetime) -> str:
+def _fmt_range(start: datetime, end: datetime, zone: str) -> str:
+    """A range of wall-clock times (naive, on the site's clock) as an answer says it."""
     if start.date() == end.date() or (end - start <= timedelta(days=1) and end.time() == time(0)):
         if end - start == timedelta(days=1) and start.time() == time(0):
             return f"on {_fmt_day(start)}"
         tail = "24:00" if end.time() == time(0) and end.date() != start.date() else f"{end:%H:%M}"
-        return f"between {start:%H:%M} and {tail} UTC on {_fmt_day(start)}"
-    return f"from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+        return f"between {start:%H:%M} and {tail} {zone} on {_fmt_day(start)}"
+    return f"from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} {zone}"
 
 
 class _TimeParser:
-    """Finds the time phrase of a question and takes it out of the text."""
+    """Finds the time phrase of a question and takes it out of the text.
 
-    def __init__(self, now: datetime) -> None:
+    Days and times of day are reckoned on ``site``'s wall clock, as naive datetimes
+    (``today`` is the site's midnight, ``wall_now`` its clock now), and become UTC
+    instants only in :meth:`_clip`, so "this morning" is 05:00-12:00 there whatever the
+    offset, and a day is 23 or 25 hours long when its clocks change."""
+
+    def __init__(self, now: datetime, site: SiteTime) -> None:
+        self.site = site
         self.now = now.astimezone(UTC)
-        self.today = self.now.replace(hour=0, minute=0, second=0, microsecond=0)
+        self.wall_now = site.local(now).replace(tzinfo=None)
+        self.today = self.wall_now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def _zone(self, wall: datetime) -> str:
+        """The zone's abbreviation at the wall-clock time ``wall`` (``IST``, ``BST``)."""
+        return self.site.zone_label(self.site.to_utc(wall))
 
     def parse(self, text: str) -> tuple[TimeRange | None, str]:
         if _FUTURE.search(text):
@@ -265,7 +285,7 @@ class _TimeParser:
             base = self._base(day, at)
             centre = base + timedelta(hours=at.hour, minutes=at.minute)
             word = "at" if point["how"] == "at" else "around"
-            label = f"{word} {centre:%H:%M} UTC on {_fmt_day(centre)}"
+            label = f"{word} {centre:%H:%M} {self._zone(centre)} on {_fmt_day(centre)}"
             return self._clip(centre - width, centre + width, label), text
         if day is not None:
             return self._clip(
@@ -294,7 +314,7 @@ class _TimeParser:
             text, named = self._take(pattern, text)
             if named is not None:
                 month = _MONTHS[named["mon"]]
-                year = int(named["y"]) if named["y"] else self.now.year
+                year = int(named["y"]) if named["y"] else self.wall_now.year
                 day = self._date(year, month, int(named["d"]))
                 if not named["y"] and day > self.today:
                     day = self._date(year - 1, month, int(named["d"]))
@@ -308,7 +328,7 @@ class _TimeParser:
 
     def _date(self, year: int, month: int, day: int) -> datetime:
         try:
-            return datetime(year, month, day, tzinfo=UTC)
+            return datetime(year, month, day)
         except ValueError:
             raise QuestionError(f"{year}-{month:02d}-{day:02d} is not a date") from None
 
@@ -317,7 +337,7 @@ class _TimeParser:
         not begun) yesterday."""
         if day is not None:
             return day
-        if self.today + timedelta(hours=at.hour, minutes=at.minute) > self.now:
+        if self.today + timedelta(hours=at.hour, minutes=at.minute) > self.wall_now:
             return self.today - timedelta(days=1)
         return self.today
 
@@ -327,12 +347,15 @@ class _TimeParser:
         end = base + timedelta(hours=b.hour, minutes=b.minute)
         if end <= start:
             end += timedelta(days=1)  # "between 22:00 and 2:00"
-        return self._clip(start, end, _fmt_range(start, end))
+        return self._clip(start, end, _fmt_range(start, end, self._zone(start)))
 
     def _clip(self, start: datetime, end: datetime, label: str) -> TimeRange:
-        if start >= self.now:
+        """The range ``[start, end)`` as UTC, cut at now: each bound a site wall-clock time
+        (naive) or an instant (aware, such as ``self.now``)."""
+        low, high = self.site.to_utc(start), self.site.to_utc(end)
+        if low >= self.now:
             raise QuestionError("That time has not come yet: I only know what was recorded.")
-        return TimeRange(start, min(end, self.now), label)
+        return TimeRange(low, min(high, self.now), label)
 
     def _period(self, match: re.Match[str]) -> TimeRange:
         if match["unit"]:
@@ -367,7 +390,7 @@ class _TimeParser:
         else:
             at = _clock_time(what)
             start = self._base(None, at) + timedelta(hours=at.hour, minutes=at.minute)
-        return self._clip(start, self.now, f"since {start:%Y-%m-%d %H:%M} UTC")
+        return self._clip(start, self.now, f"since {start:%Y-%m-%d %H:%M} {self._zone(start)}")
 
     def _part(self, match: re.Match[str], day: datetime | None, day_label: str | None) -> TimeRange:
         if match["night"]:
@@ -630,14 +653,21 @@ class _Parsed:
     text: str  # normalised, without its time phrase and camera
     when: TimeRange | None
     camera: CameraRef | None
+    site: SiteTime  # the clock the question is read and answered on
+
+
+_RE_SAYS_UTC: Final = re.compile(r"\b(?:utc|gmt)\b", re.IGNORECASE)
 
 
 class OfflineAnswerer:
-    """Answers the supported forms (see the module) from ``store`` with the tools' queries.
-    Stateless apart from the store: any thread, several at once."""
+    """Answers the supported forms (see the module) from ``store`` with the tools' queries,
+    on the calendar and wall clock of ``site_time`` (the site's zone, from its
+    :class:`~engine.config.SiteConfig`: "today" is the site's today). Stateless apart from
+    the store: any thread, several at once."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, site_time: SiteTime = UTC_TIME) -> None:
         self._store = store
+        self._site_time = site_time
 
     def answer(self, question: str, now: datetime) -> OfflineAnswer:
         """The answer to ``question`` as of ``now`` (UTC): answered from the records, or
@@ -664,12 +694,14 @@ class OfflineAnswerer:
         return _cannot()
 
     def _parse(self, question: str, text: str, now: datetime) -> _Parsed:
-        when, rest = _TimeParser(now).parse(text)
+        # "at 14:00 UTC" is UTC's 14:00, and the answer then speaks UTC too.
+        site = UTC_TIME if _RE_SAYS_UTC.search(question) else self._site_time
+        when, rest = _TimeParser(now, site).parse(text)
         with self._store.engine.connect() as connection:
             known = cameras(connection)
         camera, rest = resolve_camera(rest, known)
         rest = re.sub(r"\b(?:please|exactly|actually|ever|so far|recorded|in total)\b", " ", rest)
-        return _Parsed(question, _squash(rest), when, camera)
+        return _Parsed(question, _squash(rest), when, camera, site)
 
     # -- the forms, tried in order ------------------------------------------------------
 
@@ -729,7 +761,7 @@ class OfflineAnswerer:
         event = found["sightings"][0]
         place = _event_place(event)
         text = (
-            f"{person.label} was last seen{where}{period} at {_when(event['ts'])}"
+            f"{person.label} was last seen{where}{period} at {_when(event['ts'], p.site)}"
             f"{'' if where else f' on {place}'} ({event['kind']}, event {event['id']})."
         )
         if event.get("clip_path"):
@@ -777,7 +809,9 @@ class OfflineAnswerer:
         if counted == 0:
             text = f"No falls were recorded {period}."
         else:
-            items = "; ".join(f"{_when(e['ts'])} in {_room(e)}{_named_suffix(e)}" for e in events)
+            items = "; ".join(
+                f"{_when(e['ts'], p.site)} in {_room(e)}{_named_suffix(e)}" for e in events
+            )
             more = f" (the latest {len(events)} shown)" if counted > len(events) else ""
             text = f"{_plural(counted, 'fall')} recorded {period}{more}: {items}."
         return OfflineAnswer(
@@ -813,7 +847,7 @@ class OfflineAnswerer:
         else:
             more = f" (the latest {len(alerts)} shown)" if result["count"] > len(alerts) else ""
             items = "; ".join(
-                f"#{a['id']} {_when(a['raised_at'])} {a['severity']}: {a['title']}"
+                f"#{a['id']} {_when(a['raised_at'], p.site)} {a['severity']}: {a['title']}"
                 + (" (acknowledged)" if a["acknowledged_at"] else " (open)")
                 for a in alerts
             )
@@ -858,7 +892,7 @@ class OfflineAnswerer:
             shown = result["incidents"]
             more = f" (the latest {len(shown)} shown)" if result["count"] > len(shown) else ""
             items = "; ".join(
-                f"#{i['id']} {_when(i['occurred_at'])} {i['category'].replace('_', ' ')}, "
+                f"#{i['id']} {_when(i['occurred_at'], p.site)} {i['category'].replace('_', ' ')}, "
                 f"severity {i['severity']}, {_plural(i['reports'], 'report')}"
                 for i in shown
             )
@@ -879,7 +913,7 @@ class OfflineAnswerer:
     def _who(self, p: _Parsed, now: datetime, *, counting: bool = False) -> OfflineAnswer | None:
         if not counting and not _RE_WHO.match(p.text):
             return None
-        when = p.when or _today(now)
+        when = p.when or _today(now, p.site)
         args: dict[str, Any] = dict(when.args())
         if p.camera is not None:
             args["camera"] = p.camera.key
@@ -893,8 +927,12 @@ class OfflineAnswerer:
             text = f"Nobody was seen {where} {period}."
         else:
             parts = [
-                f"{q['name']} ({_hm(q['first_seen'])}"
-                + (f"-{_hm(q['last_seen'])}" if _hm(q["last_seen"]) != _hm(q["first_seen"]) else "")
+                f"{q['name']} ({_hm(q['first_seen'], p.site)}"
+                + (
+                    f"-{_hm(q['last_seen'], p.site)}"
+                    if _hm(q["last_seen"], p.site) != _hm(q["first_seen"], p.site)
+                    else ""
+                )
                 + ")"
                 for q in named
             ]
@@ -970,7 +1008,7 @@ class OfflineAnswerer:
     def _what_happened(self, p: _Parsed, now: datetime) -> OfflineAnswer | None:
         if not _RE_WHAT.match(p.text):
             return None
-        when = p.when or _today(now)
+        when = p.when or _today(now, p.site)
         args: dict[str, Any] = dict(when.args())
         if p.camera is not None:
             args["camera"] = p.camera.key
@@ -1015,14 +1053,17 @@ class OfflineAnswerer:
             if falls:
                 parts.append(
                     "Falls: "
-                    + "; ".join(f"{_when(e['ts'])} in {_room(e)}{_named_suffix(e)}" for e in falls)
+                    + "; ".join(
+                        f"{_when(e['ts'], p.site)} in {_room(e)}{_named_suffix(e)}" for e in falls
+                    )
                     + "."
                 )
             if alerts["count"]:
                 parts.append(
                     f"{_plural(alerts['count'], 'alert')} raised: "
                     + "; ".join(
-                        f"#{a['id']} {_hm(a['raised_at'])} {a['title']}" for a in alerts["alerts"]
+                        f"#{a['id']} {_hm(a['raised_at'], p.site)} {a['title']}"
+                        for a in alerts["alerts"]
                     )
                     + "."
                 )
@@ -1030,7 +1071,7 @@ class OfflineAnswerer:
                 parts.append(
                     "Named people seen: "
                     + "; ".join(
-                        f"{e['person']} at {_hm(e['ts'])} on {_event_place(e)}"
+                        f"{e['person']} at {_hm(e['ts'], p.site)} on {_event_place(e)}"
                         for e in named.values()
                     )
                     + (f" and {more_named} more named people" if more_named > 0 else "")
@@ -1105,8 +1146,9 @@ def _first_group(patterns: Iterable[re.Pattern[str]], text: str) -> str | None:
     return None
 
 
-def _today(now: datetime) -> TimeRange:
-    start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+def _today(now: datetime, site: SiteTime) -> TimeRange:
+    """From the site's midnight to ``now``."""
+    start, _ = site.day_bounds(site.day_of(now))
     return TimeRange(start, now, "today")
 
 
@@ -1114,16 +1156,18 @@ def _period_words(when: TimeRange | None) -> str:
     return "in all the recorded history" if when is None else when.label
 
 
-def _when(ts: str) -> str:
-    return ts.replace("T", " ").replace("Z", " UTC")
+def _when(ts: str, site: SiteTime) -> str:
+    """A tool's UTC time (``2026-11-23T08:14:05Z``) on the site's clock, with its zone."""
+    return site.with_zone(_parse_iso(ts))
 
 
 def _parse_iso(ts: str) -> datetime:
     return datetime.fromisoformat(ts.replace("Z", "+00:00"))
 
 
-def _hm(ts: str) -> str:
-    return ts[11:16]
+def _hm(ts: str, site: SiteTime) -> str:
+    """A tool's UTC time as the site's ``HH:MM``."""
+    return site.minutes(_parse_iso(ts))
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:

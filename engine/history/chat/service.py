@@ -45,6 +45,7 @@ from engine.history.chat.llm import (
 from engine.history.chat.offline import OfflineAnswerer
 from engine.history.chat.tools import Citation as Citation  # re-exported
 from engine.secrets import KeyringUnavailableError, SecretMissingError, read_secret
+from engine.sitetime import SiteTime
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
@@ -207,7 +208,9 @@ class ChatHistoryRequest:
 class ChatService:
     """Answers questions about recorded history (see the module). ``api_key`` None reads
     the ``anthropic_api_key`` secret now; a missing key (or an unreadable keyring) means
-    offline mode, with the reason in :attr:`mode_reason`. ``http_client`` (an
+    offline mode, with the reason in :attr:`mode_reason`. ``site_time`` is the site's zone
+    (its :attr:`~engine.config.SiteConfig.site_time`): answers give times on its clock and
+    read "today" or "this afternoon" on its calendar. ``http_client`` (an
     ``httpx2.Client``) is handed to the SDK (proxies, tests). Any thread."""
 
     def __init__(
@@ -215,6 +218,7 @@ class ChatService:
         store: Store,
         *,
         clock: Clock,
+        site_time: SiteTime,
         writer: StoreWriter | None = None,
         api_key: str | None = None,
         http_client: object | None = None,
@@ -225,7 +229,7 @@ class ChatService:
         self._store = store
         self._clock = clock
         self._writer = writer
-        self._offline = OfflineAnswerer(store)
+        self._offline = OfflineAnswerer(store, site_time)
         self._llm: LlmAnswerer | None = None
         self._reason: str | None = None
         key = api_key
@@ -243,6 +247,7 @@ class ChatService:
                 self._llm = LlmAnswerer(
                     store,
                     key,
+                    site_time=site_time,
                     model=model,
                     timeout_s=timeout_s,
                     max_steps=max_steps,

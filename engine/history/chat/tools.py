@@ -105,7 +105,10 @@ def iso_exact(ts: datetime) -> str:
 
 
 def parse_time(value: str, name: str) -> datetime:
-    """An ISO 8601 time; without a zone it is UTC. :class:`ToolArgumentError` otherwise."""
+    """An ISO 8601 time as UTC: with an offset (``Z`` or the site's, as the system prompt
+    allows), that instant; without one, UTC, as every time a tool returns is (a tool is
+    a machine interface, the site's zone lives in the answer's text).
+    :class:`ToolArgumentError` otherwise."""
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
@@ -878,7 +881,10 @@ def sensing_activity(
 
 _TIME = {
     "type": "string",
-    "description": "ISO 8601 time, UTC (e.g. 2026-11-23T09:00:00Z)",
+    "description": (
+        "ISO 8601 time with its offset: Z for UTC, or the site's offset "
+        "(e.g. 2026-11-23T09:00:00Z, 2026-11-23T14:30:00+05:30); without one it is UTC"
+    ),
 }
 _LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "description": "rows at most"}
 

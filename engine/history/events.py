@@ -22,8 +22,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    DateTime,
-    FunctionElement,
     Select,
     and_,
     false,
@@ -36,17 +34,25 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.orm import Session
 
 from engine.events import Event as StoreEvent
 from engine.store.database import Store
+from engine.store.event_views import (
+    CLIP,
+    camera_of_source,
+    covering_clip_id,
+    event_view_of_row,
+    event_view_select,
+)
+from engine.store.event_views import CLIP_SLACK_S as CLIP_SLACK_S
+from engine.store.event_views import CLIP_SPAN_BOUND_S as CLIP_SPAN_BOUND_S
+from engine.store.event_views import EventCursor as EventCursor
+from engine.store.event_views import EventView as EventView
+from engine.store.event_views import shifted_time as shifted_time
 from engine.store.models import Camera, Event, Media
 from engine.store.person_models import Person
 
-CLIP_SLACK_S = 1.0  # an event this close to a clip's ends still opens that clip
-CLIP_SPAN_BOUND_S = 120.0  # longer than any clip (the recorder caps one file at 30 s)
 PAGE_SIZE = 500  # rows per page: enough for a shift, quick to draw
 MAX_PAGE_SIZE = 5000
 
@@ -63,48 +69,6 @@ class EventFilter:
     person: str | None = None
     before: datetime | None = None
     limit: int = PAGE_SIZE
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class EventCursor:
-    """Where a page ends: the ``ts`` (UTC) and ``id`` of its last (oldest) row."""
-
-    ts: datetime
-    id: int
-
-
-@dataclass(frozen=True, slots=True)
-class EventView:
-    """One event as a list shows it, with the clip that covers it (if any).
-
-    ``person`` is the person's name, else their public id, read from the persons table (so a
-    rename or merge shows at once); live events not yet stored have it None."""
-
-    id: int
-    ts: datetime
-    kind: str
-    source: str
-    camera: str | None
-    detail: dict[str, Any]
-    clip_path: str | None  # relative to the data dir
-    clip_offset_s: float | None  # where in the clip the event happens, seconds
-    person: str | None = None
-    person_public_id: str | None = None
-    track_id: int | None = None
-
-    @property
-    def summary(self) -> str:
-        detail = self.detail
-        for key in ("detail", "name", "person_id"):
-            if detail.get(key):
-                return str(detail[key])
-        if "track_id" in detail:
-            return f"track {detail['track_id']}"
-        return ", ".join(f"{k}={v}" for k, v in list(detail.items())[:3])
-
-    @property
-    def cursor(self) -> EventCursor:
-        return EventCursor(self.ts, self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,26 +142,7 @@ def query_event_page(
         rows = connection.execute(stmt).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    views = tuple(
-        EventView(
-            id=row.id,
-            ts=row.ts,
-            kind=row.kind,
-            source=row.source,
-            camera=row.key or _camera_of_source(row.source),
-            detail=dict(row.detail or {}),
-            clip_path=row.clip_path,
-            clip_offset_s=(
-                None
-                if row.clip_started_at is None
-                else max(0.0, (row.ts - row.clip_started_at).total_seconds())
-            ),
-            person=row.name or row.public_id,
-            person_public_id=row.public_id,
-            track_id=row.track_id,
-        )
-        for row in rows
-    )
+    views = tuple(event_view_of_row(row) for row in rows)
     return EventPage(views, views[-1].cursor if more and views else None)
 
 
@@ -241,72 +186,16 @@ def page_statement(
         conditions.append(Event.ts <= cursor.ts)
         conditions.append(or_(Event.ts < cursor.ts, Event.id < cursor.id))
     return (
-        select(
-            Event.id,
-            Event.ts,
-            Event.kind,
-            Event.source,
-            Event.camera_id,
-            Event.track_id,
-            Event.detail,
-            Camera.key,
-            Person.public_id,
-            Person.name,
-            _CLIP.path.label("clip_path"),
-            _CLIP.started_at.label("clip_started_at"),
-        )
-        .outerjoin(Camera, Camera.id == Event.camera_id)
-        .outerjoin(Person, Person.id == Event.person_id)
-        .outerjoin(_CLIP, _CLIP.id == _covering_clip_id())
+        event_view_select()
         .where(*conditions)
         .order_by(Event.ts.desc(), Event.id.desc())
         .limit(limit)
     )
 
 
-_CLIP = aliased(Media, name="clip")
-_PROBE = aliased(Media, name="probe")
-
-
-class shifted_time(FunctionElement[datetime]):  # noqa: N801 - a SQL function's name
-    """``ts`` moved by ``seconds`` (a literal), in SQL, on SQLite and PostgreSQL alike."""
-
-    type = DateTime()
-    name = "shifted_time"
-    inherit_cache = True
-
-
-@compiles(shifted_time, "sqlite")
-def _shifted_time_sqlite(element: shifted_time, compiler: SQLCompiler, **kw: Any) -> str:
-    ts, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
-    # Text like the stored values (milliseconds; the clip slack is a second).
-    return f"strftime('%Y-%m-%d %H:%M:%f', {ts}, ({seconds}) || ' seconds')"
-
-
-@compiles(shifted_time)
-def _shifted_time_default(element: shifted_time, compiler: SQLCompiler, **kw: Any) -> str:
-    ts, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"({ts} + ({seconds}) * INTERVAL '1 second')"
-
-
-def _covering_clip_id() -> Any:
-    """Correlated to the page's event: the id of the newest clip of its camera covering
-    its time (± :data:`CLIP_SLACK_S`), found by one bounded range on ``ix_media_camera_span``."""
-    return (
-        select(_PROBE.id)
-        .where(
-            _PROBE.camera_id == Event.camera_id,
-            _PROBE.started_at <= shifted_time(Event.ts, literal(CLIP_SLACK_S)),
-            _PROBE.started_at
-            >= shifted_time(Event.ts, literal(-(CLIP_SPAN_BOUND_S + CLIP_SLACK_S))),
-            _PROBE.ended_at >= shifted_time(Event.ts, literal(-CLIP_SLACK_S)),
-            _PROBE.kind == "clip",
-        )
-        .order_by(_PROBE.started_at.desc())
-        .limit(1)
-        .correlate(Event)
-        .scalar_subquery()
-    )
+# Older names, used by the timeline and the chat's tools.
+_CLIP = CLIP
+_covering_clip_id = covering_clip_id
 
 
 def query_events(store: Store, flt: EventFilter) -> list[EventView]:
@@ -443,10 +332,6 @@ def _merge_windows(times: Iterable[datetime], gap: timedelta) -> list[tuple[date
     return windows
 
 
-def _camera_of_source(source: str) -> str | None:
-    return source.removeprefix("camera:") if source.startswith("camera:") else None
-
-
 def live_event_view(event: StoreEvent) -> EventView | None:
     """A bus event as the event list shows it before the store has given it an id
     (``id`` is 0 and no clip is attached yet); None for events that are not history."""
@@ -458,7 +343,7 @@ def live_event_view(event: StoreEvent) -> EventView | None:
         ts=event.at,
         kind=record.kind,
         source=record.source,
-        camera=_camera_of_source(record.source),
+        camera=camera_of_source(record.source),
         detail=dict(record.detail),
         clip_path=None,
         clip_offset_s=None,

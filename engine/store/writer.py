@@ -5,7 +5,9 @@ Producers hand it typed, frozen :class:`~engine.store.commands.StoreCommand` obj
 ``execute`` waits for it, and bus events that have a record become
 :class:`~engine.store.commands.InsertEvent` commands automatically once the writer is
 attached to a bus. One thread applies the commands in order, up to ``batch_max`` per
-transaction.
+transaction. Attached to a bus, it announces the history events of each committed
+transaction as one :class:`~engine.store.event_views.EventsStored`, after the commit and in
+commit order, with their ids: the console shows and acts on stored rows only.
 
 Failures, by kind (see :func:`classify_failure`):
 
@@ -56,6 +58,7 @@ from engine.paths import open_private_file, private_dir
 from engine.store.audit import AppendAudit
 from engine.store.commands import InsertEvent, PutSetting, StoreCommand, command_from_json
 from engine.store.database import Store
+from engine.store.event_views import EventsStored, EventView, camera_of_source, read_event_views
 from engine.store.models import Setting
 
 log = logging.getLogger(__name__)
@@ -232,6 +235,7 @@ class StoreWriter:
         self._stop_deadline: float | None = None
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._unsubscribe: Callable[[], None] | None = None
+        self._bus: EventBus | None = None  # where stored events are announced
         self._cameras: dict[str, tuple[int, int]] = {}  # camera key -> (site id, camera id)
         self._fatal_listeners: list[Callable[[str], None]] = []
         self._written = self._retried = self._spilled = self._failed = 0
@@ -244,7 +248,10 @@ class StoreWriter:
         self._thread.start()
 
     def attach(self, bus: EventBus) -> None:
-        """Store every event published on ``bus`` that has a record."""
+        """Store every event published on ``bus`` that has a record, and announce on it
+        the events of each committed transaction (:class:`EventsStored`, published on the
+        writer thread after the commit; its handlers must not wait on this writer)."""
+        self._bus = bus
         self._unsubscribe = bus.subscribe(Event, self._on_event)
 
     def register_cameras(self, site_id: int, cameras: dict[str, int]) -> None:
@@ -541,7 +548,33 @@ class StoreWriter:
             for item, result in zip(batch, results, strict=True):
                 if item.future is not None:
                     item.future.set_result(result)
+            self._announce_stored(batch, results)
             return
+
+    def _announce_stored(self, batch: list[_Item], results: list[Any]) -> None:
+        """Committed: publish the batch's history events, read back with what the commit
+        attached (person, covering clip) by a fresh connection, in commit order."""
+        bus = self._bus
+        if bus is None:
+            return
+        stored = [
+            (item.command, int(result))
+            for item, result in zip(batch, results, strict=True)
+            if isinstance(item.command, InsertEvent)
+        ]
+        if not stored:
+            return
+        ids = [event_id for _command, event_id in stored]
+        try:
+            with self._store.engine.connect() as connection:
+                views = read_event_views(connection, ids)
+        except Exception as exc:
+            # The rows are stored: announce them as written rather than not at all (the
+            # next read of the list shows their person's name and clip).
+            log.warning("stored events %d..%d not read back: %s", ids[0], ids[-1], _describe(exc))
+            views = tuple(_view_of_command(command, event_id) for command, event_id in stored)
+        if views:
+            bus.publish(EventsStored(at=self._clock.now(), views=views))
 
     def _reject(self, item: _Item, exc: Exception) -> None:
         with self._cond:
@@ -644,6 +677,23 @@ class StoreWriter:
             yield writer
         finally:
             writer.stop()
+
+
+def _view_of_command(command: InsertEvent, event_id: int) -> EventView:
+    """An event as its command wrote it, for when it cannot be read back."""
+    return EventView(
+        id=event_id,
+        ts=command.ts,
+        kind=command.kind,
+        source=command.source,
+        camera=camera_of_source(command.source),
+        detail=dict(command.detail),
+        clip_path=None,
+        clip_offset_s=None,
+        person=command.person,
+        person_public_id=command.person,
+        track_id=command.track_id,
+    )
 
 
 def _record_journal_progress(session: Session, journal: _Journal, end: int, clock: Clock) -> None:

@@ -19,6 +19,7 @@ from engine.events import CameraStatusChanged, Event, PeopleDetected, SubsystemH
 from engine.incidents.service import IncidentFiled, RiskRefitted
 from engine.introductions import NameGiven, NameOffered
 from engine.sensing.service import SensingUpdated
+from engine.store.event_views import EventsStored
 
 
 class QtBridge(QObject):
@@ -30,8 +31,10 @@ class QtBridge(QObject):
     """A :class:`CameraStatusChanged`."""
     sig_health_changed = Signal(object)
     """A :class:`SubsystemHealth`."""
-    sig_history_event = Signal(object)
-    """Any event that is stored in the history (has a record)."""
+    sig_events_stored = Signal(object)
+    """A tuple of :class:`~engine.store.event_views.EventView`: history events the store
+    writer has committed, with their ids, in commit order (one emission per transaction).
+    Live copies of events are never emitted: a row shown from here exists in the store."""
     sig_sensing_updated = Signal(object)
     """The latest :class:`SensingSnapshot` of a sensing room. Snapshots are coalesced: if
     the GUI thread is behind, it gets the newest one, never a backlog."""
@@ -117,5 +120,5 @@ class QtBridge(QObject):
             self.sig_name_offered.emit(event)
         elif isinstance(event, NameGiven):
             self.sig_name_given.emit(event)
-        if event.record() is not None:
-            self.sig_history_event.emit(event)
+        elif isinstance(event, EventsStored):
+            self.sig_events_stored.emit(event.views)

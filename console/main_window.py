@@ -55,8 +55,8 @@ from engine.alerts.service import (
     AlertRaised,
     SequenceAdded,
 )
-from engine.events import CameraStatusChanged, Event, SubsystemHealth
-from engine.history.events import live_event_view
+from engine.events import CameraStatusChanged, SubsystemHealth
+from engine.history.events import EventView
 from engine.history.query_service import QueryResult, QueryService
 from engine.incidents.service import IncidentFiled, RiskRefitted
 from engine.introductions import NameGiven, NameOffered
@@ -95,7 +95,6 @@ log = logging.getLogger(__name__)
 
 STATE_VERSION = 11  # bump when panes are added or renamed, so old saved states are ignored
 PEOPLE_REFRESH_MS = 1500
-GESTURE_USAGE_REFRESH_MS = 1000
 QUERY_WORKERS = 2  # store reads, logins and people changes run here, never on the GUI thread
 SESSION_CHANNEL = "session"
 ACCOUNT_RECHECK_MS = 15_000  # how soon a disabled account or changed roles reach a console
@@ -387,7 +386,7 @@ class MainWindow(QMainWindow):
 
         bridge.sig_camera_status_changed.connect(self._on_camera_status_changed)
         bridge.sig_health_changed.connect(self._on_health_changed)
-        bridge.sig_history_event.connect(self._on_history_event_added)
+        bridge.sig_events_stored.connect(self._on_history_event_added)
         bridge.sig_sensing_updated.connect(self._on_sensing_updated)
         bridge.sig_alert_raised.connect(self._on_alert_raised)
         bridge.sig_alert_changed.connect(self._on_alert_changed)
@@ -1015,20 +1014,17 @@ class MainWindow(QMainWindow):
     def _on_health_changed(self, event: SubsystemHealth) -> None:
         self.health_bar.on_health_changed(event.subsystem, event.state, event.detail)
 
-    def _on_history_event_added(self, event: Event) -> None:
-        view = live_event_view(event)
-        if view is None:
-            return
-        if view.kind == "clip.finalised":
-            # Rows listed before the clip existed can open it once it is stored: one cheap
-            # lookup after a burst of clips settles, off the GUI thread.
-            self.event_history.on_clip_finalised()
-        self.event_history.on_event_added(view)
-        if view.kind in ("face.recognised", "person.appeared"):
+    def _on_history_event_added(self, views: tuple[EventView, ...]) -> None:
+        """Events the store writer committed (with their ids), one transaction's worth."""
+        self.event_history.on_events_stored(views)
+        kinds = {view.kind for view in views}
+        if kinds & {"face.recognised", "person.appeared"}:
             self._people_refresh.start()  # coalesce bursts into one re-read
-        if view.kind == "gesture.detected" and self.gestures.isVisible():
-            # The usage columns, once the store writer has counted the detection.
-            QTimer.singleShot(GESTURE_USAGE_REFRESH_MS, self.gestures.refresh)
+        if "gesture.detected" in kinds and self.gestures.isVisible():
+            # The usage columns: the detection was counted by a command the writer took
+            # before the detection's row (the bus serves GestureDetected's own subscribers
+            # before Event's), so the count is committed by now.
+            self.gestures.refresh()
 
     def _on_sensing_updated(self, snapshot: SensingSnapshot) -> None:
         self.sensing.set_snapshot(snapshot)

@@ -7,13 +7,15 @@ frozen page requests, shows "Loading…" meanwhile, and gets each answer on the 
 scrolling to the bottom), continuing from the last row's ``(ts, id)``. Given an
 :class:`EventHistoryActions` object, a stored event can be escalated to an incident report
 ("Escalate to incident…", the button or the row's context menu) by people who may file
-reports; the call runs on a query worker. Every method here runs on the GUI thread.
+reports; the call runs on a query worker. New rows come from the store writer's
+announcements only (:meth:`EventHistoryPane.on_events_stored`), so every row is stored, has
+its id and can be acted on. Every method here runs on the GUI thread.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Hashable
+from collections.abc import Sequence
 from enum import IntEnum
 from functools import partial
 from pathlib import Path
@@ -63,10 +65,10 @@ if TYPE_CHECKING:
     from widgets.clip_player import ClipPlayer
 
 QUERY_LIMIT = 500  # rows per page: enough for a shift, quick to draw
-MAX_ROWS = 1000  # live additions stop growing the list here (oldest rows drop off)
+MAX_ROWS = 1000  # newly stored rows stop growing the list here (oldest rows drop off)
 PERSON_TYPING_DELAY_MS = 300  # query once typing pauses this long, not on every key
-CLIP_LOOKUP_DELAY_MS = 1000  # after clips are finalised, look their rows' clips up once
 CLIP_LOOKUP_ROWS = 300  # only the newest rows can be covered by a clip just finalised
+CLIP_FINALISED = "clip.finalised"  # the kind stored once a clip's file and row are written
 NO_CLIP_TEXT = "no clip covers this event"
 LOADING_TEXT = "Loading events…"
 ESCALATE_TEXT = "Escalate to incident…"
@@ -107,7 +109,7 @@ class EventHistoryActions(Protocol):
 
 def person_of(view: EventView) -> str:
     """The person an event is about, as the list shows it: the stored person's name, else
-    their id (so renames and merges show); for a live event, the name or id it carries."""
+    their id (so renames and merges show), else the name or id its detail carries."""
     return str(
         view.person
         or view.detail.get("name")
@@ -118,7 +120,8 @@ def person_of(view: EventView) -> str:
 
 
 def matches_filter(view: EventView, flt: EventFilter) -> bool:
-    """Whether a live event belongs in a list filtered by ``flt`` (camera, kind, person).
+    """Whether a newly stored event belongs in a list filtered by ``flt`` (camera, kind,
+    person).
 
     ``person`` matches the event's name or person id as a case-insensitive substring.
     """
@@ -137,11 +140,6 @@ def matches_filter(view: EventView, flt: EventFilter) -> bool:
         if not any(value and needle in str(value).lower() for value in haystacks):
             return False
     return not (flt.before and view.ts >= flt.before)
-
-
-def clip_key(view: EventView) -> Hashable:
-    """What identifies a row when its clip is looked up later (live rows have id 0)."""
-    return (view.id, view.ts, view.kind, view.camera)
 
 
 def _index_of(combo: QComboBox, value: str | None) -> int:
@@ -164,10 +162,8 @@ class EventHistoryModel(RowsTableModel[EventView]):
         self.endResetModel()
 
     def prepend(self, view: EventView, max_rows: int) -> bool:
-        """Put ``view`` on top (unless already listed); drop the oldest rows past ``max_rows``.
-
-        Live events not yet stored have id 0 and are never duplicates of each other."""
-        if view.id and view.id in self._ids:
+        """Put ``view`` on top (unless already listed); drop the oldest rows past ``max_rows``."""
+        if view.id in self._ids:
             return False
         self.beginInsertRows(QModelIndex(), 0, 0)
         self._rows.insert(0, view)
@@ -183,7 +179,7 @@ class EventHistoryModel(RowsTableModel[EventView]):
 
     def append(self, events: list[EventView]) -> None:
         """Add an older page below the rows shown (rows already listed are skipped)."""
-        fresh = [view for view in events if not (view.id and view.id in self._ids)]
+        fresh = [view for view in events if view.id not in self._ids]
         if not fresh:
             return
         first = len(self._rows)
@@ -192,12 +188,12 @@ class EventHistoryModel(RowsTableModel[EventView]):
         self._ids.update(view.id for view in fresh)
         self.endInsertRows()
 
-    def set_clips(self, clips: dict[Hashable, tuple[str, float]]) -> int:
-        """Give rows (keyed by :func:`clip_key`) the clip found for them; returns how many
-        rows changed."""
+    def set_clips(self, clips: dict[int, tuple[str, float]]) -> int:
+        """Give rows (keyed by event id) the clip found for them; returns how many rows
+        changed."""
         changed = 0
         for row, view in enumerate(self._rows):
-            found = clips.get(clip_key(view))
+            found = clips.get(view.id)
             if found is None or view.clip_path:
                 continue
             self._rows[row] = dataclasses.replace(view, clip_path=found[0], clip_offset_s=found[1])
@@ -252,9 +248,11 @@ class EventHistoryPane(QWidget):
     clip that covers an event.
 
     Reads go through ``client`` (pages, event types, clip lookups), answered on the GUI
-    thread; ``clip_path`` of each event is relative to ``media_root``. Live events arrive
-    through :meth:`on_event_added`; :meth:`on_clip_finalised` looks up the clips of rows
-    listed before their clip was finished, once bursts of clips settle.
+    thread; ``clip_path`` of each event is relative to ``media_root``. Newly stored events
+    arrive through :meth:`on_events_stored`, each with its id and, when a clip already
+    covers it, its clip. A row stored while its clip was still recording (a person's
+    appearance starts a clip that is finished seconds later) gets its clip by one lookup
+    when a clip's row is stored (:meth:`on_clip_finalised`).
     """
 
     sig_clip_requested = Signal(str, float)
@@ -287,8 +285,8 @@ class EventHistoryPane(QWidget):
         self._filter: EventFilter | None = None  # what the list shows, or is loading
         self._loading = False
         self._next_cursor: EventCursor | None = None
-        self._rows_limit = MAX_ROWS  # grows with pages the user loaded; live rows trim to it
-        self._live_while_loading: list[EventView] = []
+        self._rows_limit = MAX_ROWS  # grows with pages the user loaded; new rows trim to it
+        self._stored_while_loading: list[EventView] = []
         self._error: str | None = None
         self.player: ClipPlayer | None = None
 
@@ -309,9 +307,6 @@ class EventHistoryPane(QWidget):
         self._person_timer = QTimer(self)
         self._person_timer.setSingleShot(True)
         self._person_timer.setInterval(PERSON_TYPING_DELAY_MS)
-        self._clip_timer = QTimer(self)
-        self._clip_timer.setSingleShot(True)
-        self._clip_timer.setInterval(CLIP_LOOKUP_DELAY_MS)
 
         self.model = EventHistoryModel(dict(cameras), self)
         self.table = QTableView(self)
@@ -372,7 +367,6 @@ class EventHistoryPane(QWidget):
         self.person_edit.textEdited.connect(self._on_person_text_changed)
         self.person_edit.returnPressed.connect(self._on_filter_changed)
         self._person_timer.timeout.connect(self._on_filter_changed)
-        self._clip_timer.timeout.connect(self._on_clip_timer_elapsed)
         self.refresh_button.clicked.connect(self.refresh)
         self.load_more_button.clicked.connect(self.load_more)
         self.table.verticalScrollBar().valueChanged.connect(self._on_scroll_position_changed)
@@ -486,13 +480,21 @@ class EventHistoryPane(QWidget):
             self.player.close_clip()
             self.player.hide()
 
-    def on_event_added(self, view: EventView) -> None:
-        """A new event was stored: show it on top if it passes the current filter."""
-        if self._filter is None or not matches_filter(view, self._filter):
-            return
-        if self._loading and self._next_cursor is None:
-            self._live_while_loading.append(view)  # the page on its way replaces the rows
-        self._prepend(view)
+    def on_events_stored(self, views: Sequence[EventView]) -> None:
+        """Events the store writer committed, in commit order: show on top those that pass
+        the current filter; a stored clip looks up the clips of rows that have none yet."""
+        clip_stored = False
+        for view in views:
+            if view.id <= 0:
+                continue  # not a stored row: nothing the pane could act on
+            clip_stored = clip_stored or view.kind == CLIP_FINALISED
+            if self._filter is None or not matches_filter(view, self._filter):
+                continue
+            if self._loading and self._next_cursor is None:
+                self._stored_while_loading.append(view)  # the page on its way replaces rows
+            self._prepend(view)
+        if clip_stored:
+            self.on_clip_finalised()
 
     def set_escalate_allowed(self, allowed: bool) -> None:
         """Whether the person at the console may file incident reports, and so escalate an
@@ -510,7 +512,6 @@ class EventHistoryPane(QWidget):
         view = self.selected_event()
         if (
             view is None
-            or not view.id
             or self._actions is None
             or not self._escalate_allowed
             or view.id in self._escalating
@@ -537,9 +538,17 @@ class EventHistoryPane(QWidget):
         return "" if self.action_label.isHidden() else self.action_label.text()
 
     def on_clip_finalised(self) -> None:
-        """A clip was finished: after :data:`CLIP_LOOKUP_DELAY_MS` without another one, look
-        up (in one request) the clips of the newest rows that have none yet."""
-        self._clip_timer.start()
+        """A clip's row is stored: look up (in one request, off the GUI thread) the clips of
+        the newest rows that have none yet. A newer lookup supersedes one underway."""
+        probes = tuple(
+            ClipProbe(view.id, view.camera, view.ts)
+            for view in self.model.events()[:CLIP_LOOKUP_ROWS]
+            if view.camera and not view.clip_path
+        )
+        if probes:
+            self._client.submit(
+                f"{self._channel}.clips", CoveringClipsRequest(probes), self._on_clips_found
+            )
 
     # -- Qt handlers -----------------------------------------------------------------------
 
@@ -620,17 +629,19 @@ class EventHistoryPane(QWidget):
             if first_page:  # a failed query must not leave a stale list looking current
                 self.model.set_events([])
                 self._next_cursor = None
-            self._live_while_loading.clear()
+            self._stored_while_loading.clear()
             self._update_count_text()
             return
         self._error = None
         page = result.value
         if first_page:
-            newest = page.rows[0].ts if page.rows else None
-            live = [v for v in self._live_while_loading if newest is None or v.ts > newest]
-            live.reverse()  # they came oldest first; the list is newest first
-            self.model.set_events(live[:MAX_ROWS] + list(page.rows))
-            self._live_while_loading.clear()
+            # Rows stored while the page was read: those the page missed (stored after its
+            # read) go on top, whatever their time.
+            listed = {view.id for view in page.rows}
+            stored = [v for v in self._stored_while_loading if v.id not in listed]
+            stored.reverse()  # they came oldest first; the list is newest first
+            self.model.set_events(stored[:MAX_ROWS] + list(page.rows))
+            self._stored_while_loading.clear()
             self._rows_limit = MAX_ROWS
             self.open_button.setEnabled(False)
             self._update_escalate_button()
@@ -657,18 +668,7 @@ class EventHistoryPane(QWidget):
         self.kind_combo.setCurrentIndex(_index_of(self.kind_combo, current))
         self.kind_combo.blockSignals(False)
 
-    def _on_clip_timer_elapsed(self) -> None:
-        probes = tuple(
-            ClipProbe(clip_key(view), view.camera, view.ts)
-            for view in self.model.events()[:CLIP_LOOKUP_ROWS]
-            if view.camera and not view.clip_path
-        )
-        if probes:
-            self._client.submit(
-                f"{self._channel}.clips", CoveringClipsRequest(probes), self._on_clips_found
-            )
-
-    def _on_clips_found(self, result: QueryResult[dict[Hashable, tuple[str, float]]]) -> None:
+    def _on_clips_found(self, result: QueryResult[dict[int, tuple[str, float]]]) -> None:
         if result.error is not None or not result.value:
             return  # the rows simply stay without a clip until the next refresh
         self.model.set_clips(result.value)
@@ -679,7 +679,7 @@ class EventHistoryPane(QWidget):
     def _run_query(self, flt: EventFilter) -> None:
         self._filter = flt
         self._next_cursor = None
-        self._live_while_loading.clear()
+        self._stored_while_loading.clear()
         self._submit_page(flt, None)
 
     def _submit_page(self, flt: EventFilter, cursor: EventCursor | None) -> None:
@@ -698,7 +698,7 @@ class EventHistoryPane(QWidget):
             return
         if self.model.rowCount() <= before and not self._loading:
             last = self.model.event_at(self.model.rowCount() - 1)
-            if last is not None and last.id:  # the oldest row dropped: it can be loaded again
+            if last is not None:  # the oldest row dropped: it can be loaded again
                 self._next_cursor = last.cursor
         self._update_count_text()
 
@@ -725,13 +725,10 @@ class EventHistoryPane(QWidget):
             self._actions is not None
             and self._escalate_allowed
             and view is not None
-            and bool(view.id)
             and view.id not in self._escalating
         )
         if not self._escalate_allowed:
             tip = "Escalating to an incident needs the file_report permission."
-        elif view is not None and not view.id:
-            tip = "This event is not stored yet: escalate it once it is listed from the store"
         else:
             tip = (
                 f"{ESCALATE_TEXT} File the selected event as an incident report, with a "

@@ -36,15 +36,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from engine.events import Event as StoreEvent
 from engine.store.database import Store
-from engine.store.event_views import (
-    CLIP,
-    camera_of_source,
-    covering_clip_id,
-    event_view_of_row,
-    event_view_select,
-)
+from engine.store.event_views import CLIP, covering_clip_id, event_view_of_row, event_view_select
 from engine.store.event_views import CLIP_SLACK_S as CLIP_SLACK_S
 from engine.store.event_views import CLIP_SPAN_BOUND_S as CLIP_SPAN_BOUND_S
 from engine.store.event_views import EventCursor as EventCursor
@@ -330,23 +323,3 @@ def _merge_windows(times: Iterable[datetime], gap: timedelta) -> list[tuple[date
         else:
             windows.append((ts, ts))
     return windows
-
-
-def live_event_view(event: StoreEvent) -> EventView | None:
-    """A bus event as the event list shows it before the store has given it an id
-    (``id`` is 0 and no clip is attached yet); None for events that are not history."""
-    record = event.record()
-    if record is None:
-        return None
-    return EventView(
-        id=0,
-        ts=event.at,
-        kind=record.kind,
-        source=record.source,
-        camera=camera_of_source(record.source),
-        detail=dict(record.detail),
-        clip_path=None,
-        clip_offset_s=None,
-        person_public_id=record.person,
-        track_id=record.track_id,
-    )

@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 from console.bridge import QtBridge
 from engine.bus import EventBus
 from engine.events import CameraStatus, CameraStatusChanged, HealthState, SubsystemHealth
+from engine.store.event_views import EventsStored, EventView
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -25,19 +26,34 @@ def test_worker_events_arrive_on_the_gui_thread(qtbot: QtBot, qapp: QApplication
     bridge.sig_camera_status_changed.connect(on_status)
     health: list[SubsystemHealth] = []
     bridge.sig_health_changed.connect(health.append)
+    stored_batches: list[tuple[tuple[EventView, ...], bool]] = []
+    bridge.sig_events_stored.connect(
+        lambda views: stored_batches.append((views, QThread.currentThread() is qapp.thread()))
+    )
     status = CameraStatusChanged(at=T0, camera_id="gate", status=CameraStatus.ONLINE, since=T0)
+    stored = EventView(
+        id=7,
+        ts=T0,
+        kind="camera.online",
+        source="camera:gate",
+        camera="gate",
+        detail={},
+        clip_path=None,
+        clip_offset_s=None,
+    )
     worker = threading.Thread(
         target=lambda: [
             bus.publish(status),
             bus.publish(SubsystemHealth(at=T0, subsystem="store", state=HealthState.OK, detail="")),
+            bus.publish(EventsStored(at=T0, views=(stored,))),
         ]
     )
-    with qtbot.waitSignal(bridge.sig_history_event, timeout=2000) as history:
-        worker.start()
-        worker.join()
-    qtbot.waitUntil(lambda: len(health) == 1, timeout=2000)
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: len(health) == 1 and len(stored_batches) == 1, timeout=2000)
     assert received == [("gate", True)]
-    assert history.args == [status]  # camera status is history; health is not
+    # The event list is fed by the store writer's announcement only, never the live copy.
+    assert stored_batches == [((stored,), True)]
     bridge.close()
     bus.publish(status)
     qtbot.wait(50)

@@ -21,8 +21,8 @@ from console.layouts import Layout
 from engine.access import PermissionDeniedError
 from engine.clock import Clock, SimulatedClock
 from engine.frames import Frame
-from engine.gestures.library import RecordGestureDetection
 from engine.gestures.teach import RecordedExample, TeachError
+from engine.gestures.worker import GestureDetected
 from tests.conftest import write_site
 from tests.console.conftest import OpenConsole, audit_entries
 from tests.gesture_motions import motion3d
@@ -161,13 +161,19 @@ def test_the_wizard_teaches_from_a_clip_and_the_pane_lists_it_with_its_usage(
         ("account:ada", "gesture:sweep")
     ]
 
-    # A camera recognised it: the usage is counted and shown.
-    writer = host.runtime.writer
-    assert writer is not None
-    writer.execute(RecordGestureDetection(gesture="sweep", at=datetime.now(UTC)))
-    with qtbot.waitSignal(pane.sig_gestures_listed, timeout=5000):
-        pane.refresh()
-    assert pane.cell_text("sweep", COLUMN_DETECTIONS) == "1"
+    # A camera recognised it: the usage is counted, and shown once the detection's row is
+    # stored (the pane re-reads on the store writer's announcement, not after a guessed delay).
+    host.runtime.bus.publish(
+        GestureDetected(
+            at=datetime.now(UTC),
+            camera="plaza",
+            track_id=1,
+            gesture="sweep",
+            confidence=0.9,
+            alerting=False,
+        )
+    )
+    qtbot.waitUntil(lambda: pane.cell_text("sweep", COLUMN_DETECTIONS) == "1", timeout=10_000)
     assert pane.cell_text("sweep", COLUMN_EXAMPLES) == "3"
     listed = pane.gesture("sweep")
     assert listed is not None and listed.last_detected_at is not None

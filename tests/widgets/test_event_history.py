@@ -30,7 +30,6 @@ from engine.incidents.records import Filed
 from tests.widgets.test_incident_list import incident
 from widgets.clip_player import ClipPlayer
 from widgets.event_history import (
-    CLIP_LOOKUP_DELAY_MS,
     LOADING_TEXT,
     MAX_ROWS,
     NO_CLIP_TEXT,
@@ -337,26 +336,33 @@ def test_set_filter_and_refresh(qtbot: QtBot, media_root: Path) -> None:
     assert pane.kind_combo.findText("door.forced") > 0
 
 
-def test_live_events_respect_the_filter(qtbot: QtBot, media_root: Path) -> None:
+def test_newly_stored_events_respect_the_filter(qtbot: QtBot, media_root: Path) -> None:
     pane, _ = make_pane(qtbot, media_root)
     pane.set_filter(camera="gate", person="alice")
     settle(qtbot, pane)
     assert ids(pane) == [6]
-    pane.on_event_added(event(10, "face.recognised", "yard", seconds=80, name="Alice Ward"))
-    pane.on_event_added(event(11, "face.recognised", "gate", seconds=81, name="Bob Stone"))
-    pane.on_event_added(event(12, "person.entered", "gate", seconds=82, track_id=3))
-    assert ids(pane) == [6]
-    pane.on_event_added(
-        event(13, "face.recognised", "gate", seconds=83, person_id="x", name="ALICE Ward")
+    pane.on_events_stored(
+        [
+            event(10, "face.recognised", "yard", seconds=80, name="Alice Ward"),
+            event(11, "face.recognised", "gate", seconds=81, name="Bob Stone"),
+            event(12, "person.entered", "gate", seconds=82, track_id=3),
+        ]
     )
-    pane.on_event_added(event(14, "face.unknown", "gate", seconds=84, person_id="Alice_9"))
+    assert ids(pane) == [6]
+    pane.on_events_stored(
+        [
+            event(13, "face.recognised", "gate", seconds=83, person_id="x", name="ALICE Ward"),
+            event(14, "face.unknown", "gate", seconds=84, person_id="Alice_9"),
+        ]
+    )
     assert ids(pane) == [14, 13, 6]
-    pane.on_event_added(event(14, "face.unknown", "gate", seconds=84, person_id="Alice_9"))
-    assert ids(pane) == [14, 13, 6]  # already listed (a refresh raced the live event)
+    pane.on_events_stored([event(14, "face.unknown", "gate", seconds=84, person_id="Alice_9")])
+    assert ids(pane) == [14, 13, 6]  # already listed (a refresh raced the announcement)
 
     pane.set_filter(kind="tick")
-    for i in range(MAX_ROWS + 5):
-        pane.on_event_added(event(100 + i, "tick", None, seconds=100 + i))
+    pane.on_events_stored(
+        [event(100 + i, "tick", None, seconds=100 + i) for i in range(MAX_ROWS + 5)]
+    )
     assert pane.row_count() == MAX_ROWS
     assert ids(pane)[0] == 100 + MAX_ROWS + 4  # newest on top, oldest dropped
 
@@ -453,27 +459,12 @@ def test_undecodable_clip_reports_the_backend_error(qtbot: QtBot, tmp_path: Path
     assert player.error_text() == ""
 
 
-def test_live_events_not_yet_stored_are_all_listed(qtbot) -> None:  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
-    from engine.history.events import EventView
-
-    pane = EventHistoryPane(FakeQueryClient(FakeHistory([])), [("a", "A")], Path("."))
-    qtbot.addWidget(pane)
-    for second in range(3):
-        pane.on_event_added(
-            EventView(
-                id=0,
-                ts=datetime(2026, 1, 1, 0, 0, second, tzinfo=UTC),
-                kind="camera.online",
-                source="camera:a",
-                camera="a",
-                detail={},
-                clip_path=None,
-                clip_offset_s=None,
-            )
-        )
-    assert pane.row_count() == 3
+def test_only_stored_rows_are_listed(qtbot: QtBot, media_root: Path) -> None:
+    pane, _ = make_pane(qtbot, media_root, [])
+    pane.on_events_stored([event(0, "camera.online", "gate", seconds=s) for s in range(3)])
+    assert pane.row_count() == 0  # no id: not a stored row, nothing to act on
+    pane.on_events_stored([event(7 + s, "camera.online", "gate", seconds=s) for s in range(3)])
+    assert ids(pane) == [9, 8, 7]
 
 
 def many_events(count: int) -> list[EventView]:
@@ -499,11 +490,24 @@ def test_the_list_says_loading_and_drops_answers_to_older_filters(
     assert not pane.is_loading() and pane.status_text() == "2 events"
     assert [f.camera for f in history.filters[-3:]] == ["yard", "gate", None]
 
-    # A live event that arrives while a page loads is kept when the page lands.
+    # An event stored while a page loads is kept when the page lands.
     pane.set_filter()
-    pane.on_event_added(event(0, "camera.online", "gate", seconds=500))
+    pane.on_events_stored([event(7, "camera.online", "gate", seconds=500)])
     client.release()
-    assert ids(pane) == [0, 6, 5, 4, 3, 2, 1]
+    assert ids(pane) == [7, 6, 5, 4, 3, 2, 1]
+
+
+def test_rows_stored_while_a_page_loads_are_merged_by_id(qtbot: QtBot, media_root: Path) -> None:
+    """Before: rows announced while the first page loaded were kept only if newer than the
+    page's newest row, so a row stored after the page was read but stamped the same second
+    (another camera, the same frame time) was lost until the next refresh."""
+    pane, _history = make_pane(qtbot, media_root)
+    client: FakeQueryClient = pane.client  # type: ignore[attr-defined]
+    client.hold = True
+    pane.refresh()  # the page is read now, before events 6 (again) and 7 are announced
+    pane.on_events_stored([STORED[0], event(7, "camera.online", "yard", seconds=60, detail="back")])
+    client.release()
+    assert ids(pane) == [7, 6, 5, 4, 3, 2, 1]  # 7 kept, 6 not twice
 
 
 def test_older_events_load_page_by_page_from_the_cursor(qtbot: QtBot, media_root: Path) -> None:
@@ -537,7 +541,7 @@ def test_older_events_load_page_by_page_from_the_cursor(qtbot: QtBot, media_root
 
     # Live rows keep coming: the list stays at what was loaded, the oldest can come back.
     for i in range(10):
-        pane.on_event_added(event(5000 + i, "person.appeared", "gate", seconds=5000 + i))
+        pane.on_events_stored([event(5000 + i, "person.appeared", "gate", seconds=5000 + i)])
     assert pane.row_count() == 1200 and ids(pane)[0] == 5009
     assert pane.has_more() and pane.load_more_button.isEnabled()
 
@@ -555,27 +559,35 @@ def test_a_failed_page_is_explained_in_the_pane(qtbot: QtBot, media_root: Path) 
     assert pane.status_text() == "3 events"
 
 
-def test_finished_clips_are_looked_up_once_per_burst_for_rows_without_one(
+def test_a_stored_clip_looks_up_the_clips_of_rows_stored_before_it(
     qtbot: QtBot, media_root: Path
 ) -> None:
+    """A person's appearance is stored as its clip starts recording; the clip's own row is
+    stored seconds later. The clip.finalised announcement (after the clip's media row,
+    written first) gets the rows without a clip theirs, in one lookup per announcement."""
     pane, history = make_pane(qtbot, media_root)
-    pane.on_event_added(event(0, "person.appeared", "yard", seconds=90))
+    pane.on_events_stored([event(7, "person.appeared", "yard", seconds=90)])
+    settle(qtbot, pane)
+    assert history.clip_lookups == []  # nothing was finished: nothing to look up
     pages = len(history.pages)
     history.clips = {"yard": "clips/yard/new.mp4"}
-    for _ in range(3):
-        pane.on_clip_finalised()
-    assert history.clip_lookups == []  # waits for the burst to settle
-    qtbot.waitUntil(lambda: len(history.clip_lookups) == 1, timeout=CLIP_LOOKUP_DELAY_MS + 2000)
+    pane.on_events_stored(
+        [
+            event(8, "clip.finalised", "yard", seconds=98, clip="clips/yard/new.mp4"),
+            event(9, "clip.finalised", "gate", seconds=98),
+        ]
+    )
     settle(qtbot, pane)
-    qtbot.wait(50)
     assert len(history.clip_lookups) == 1 and len(history.pages) == pages  # no list reload
-    asked = {(p.camera, p.ts) for p in history.clip_lookups[0].probes}
-    assert asked == {(v.camera, v.ts) for v in STORED if v.camera and not v.clip_path} | {
-        ("yard", T0 + timedelta(seconds=90))
+    asked = {(p.key, p.camera, p.ts) for p in history.clip_lookups[0].probes}
+    assert asked == {(v.id, v.camera, v.ts) for v in STORED if v.camera and not v.clip_path} | {
+        (7, "yard", T0 + timedelta(seconds=90)),
+        (9, "gate", T0 + timedelta(seconds=98)),
     }
-    assert texts(pane, 0)[Column.CLIP] == "▶"
-    assert pane.event_at(0).clip_path == "clips/yard/new.mp4"  # type: ignore[union-attr]
-    assert pane.event_at(1).clip_path == CLIP_REL  # type: ignore[union-attr]  # kept
+    assert ids(pane)[:3] == [9, 8, 7]
+    assert texts(pane, 2)[Column.CLIP] == "▶"
+    assert pane.event_at(2).clip_path == "clips/yard/new.mp4"  # type: ignore[union-attr]
+    assert pane.event_at(3).clip_path == CLIP_REL  # type: ignore[union-attr]  # kept
 
 
 def test_person_column_shows_the_stored_persons_current_name(
@@ -648,22 +660,15 @@ def test_a_stored_event_is_escalated_to_an_incident_by_those_allowed(
     assert pane.escalate_selected("again")
     qtbot.waitUntil(lambda: "Could not escalate event 5" in pane.action_message(), timeout=2000)
     assert "file_report permission" in pane.action_message()
-    # A live event not stored yet (id 0) has nothing to escalate.
-    pane.on_event_added(
-        EventView(
-            id=0,
-            ts=T0 + timedelta(seconds=90),
-            kind="person.entered",
-            source="camera:gate",
-            camera="gate",
-            detail={},
-            clip_path=None,
-            clip_offset_s=None,
-        )
-    )
+    # A row the store writer has just announced is escalated straight away, by its id.
+    actions.refusal = None
+    pane.on_events_stored([event(9, "person.entered", "gate", seconds=90)])
     pane.table.selectRow(0)
-    assert not pane.escalate_button.isEnabled() and not pane.escalate_selected("live")
-    assert len(actions.calls) == 2
+    assert pane.escalate_button.isEnabled()
+    with qtbot.waitSignal(pane.sig_incident_escalated, timeout=2000) as escalated:
+        assert pane.escalate_selected("just now")
+    assert escalated.args == [9, 21]
+    assert actions.calls[-1] == (9, "just now")
 
 
 def test_without_actions_the_pane_offers_no_escalation(qtbot: QtBot, media_root: Path) -> None:

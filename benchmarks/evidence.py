@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from engine.history.evidence import export_evidence, verify_evidence
+from engine.sitetime import UTC_TIME
 from engine.store.database import Store
 from engine.store.models import Camera, Media, Site
 
@@ -168,6 +169,7 @@ def _export(store: Store, media_root: Path, key_dir: Path, out: Path) -> None:
         key_dir=key_dir,
         exporter="benchmark",
         now=datetime.now(UTC),
+        site_time=UTC_TIME,
     )
     if result.clips == 0:
         raise RuntimeError("the export found no clips")

@@ -32,6 +32,7 @@ from console.commands import (
     gestures,
     incidents,
     people,
+    read_typed_times,
     retention,
     risk,
     secrets,
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     install_secret_redaction()  # a secret logged by mistake is written as ***
     db_url = args.db or default_db_url()
     try:
+        read_typed_times(args)  # a time typed without an offset is the site's wall clock
         if args.command is not None and not args.selftest:
             needed = auth.NEEDS[auth.command_key(args)]
             if needed is not None:

@@ -18,6 +18,7 @@ from engine.clock import Clock
 from engine.history.bookmarks import AddBookmark, BookmarkView, RemoveBookmark
 from engine.history.evidence import export_evidence, export_record
 from engine.history.locks import LockEvidence, LockView, UnlockEvidence
+from engine.sitetime import SiteTime
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
 from widgets.bookmarks_pane import NewBookmark
@@ -29,7 +30,8 @@ ActorOf = Callable[[str], Actor]
 
 class EvidenceBackend:
     """Satisfies :class:`widgets.bookmarks_pane.BookmarkActions` and
-    :class:`widgets.export_dialog.EvidenceActions`; every method runs on a query worker."""
+    :class:`widgets.export_dialog.EvidenceActions`; every method runs on a query worker.
+    ``site_time``: the open site's zone, the clock an export's report.html is written on."""
 
     def __init__(
         self,
@@ -40,6 +42,7 @@ class EvidenceBackend:
         *,
         media_root: Path,
         key_dir: Path,
+        site_time: SiteTime,
     ) -> None:
         self._store = store
         self._writer = writer
@@ -47,6 +50,7 @@ class EvidenceBackend:
         self._actor_of = actor_of
         self._media_root = media_root
         self._key_dir = key_dir
+        self._site_time = site_time
 
     def add_bookmark(self, bookmark: NewBookmark) -> BookmarkView:
         actor = self._actor_of("add a bookmark")
@@ -104,6 +108,7 @@ class EvidenceBackend:
             key_dir=self._key_dir,
             exporter=actor.label,
             now=self._clock.now(),
+            site_time=self._site_time,
             cameras=spec.cameras,
             rooms=spec.rooms,
             sensing_root=self._media_root / "sensing",

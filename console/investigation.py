@@ -124,6 +124,7 @@ class Investigation(QObject):
             session.require_actor,
             media_root=media_root,
             key_dir=media_root,
+            site_time=runtime.site.site_time,  # report.html is on the site's clock
         )
         self.bookmarks = BookmarksPane(
             queries, self.evidence, cameras=self._cameras, rooms=self._rooms, now=runtime.clock.now

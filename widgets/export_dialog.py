@@ -1,11 +1,11 @@
 """The "Export evidence" dialog: a time range and chosen sources written to a folder as
 signed evidence, optionally locked against retention.
 
-The investigator picks the range (UTC, to the second; the timeline or a bookmark fills it
-in), the cameras and sensing rooms (nothing ticked in either means every source), and a new
-or empty folder; ticks "Lock against retention" with a reason to keep the range's
-recordings. Export runs on a query
-worker as the person signed in; a progress bar follows the bytes copied and Cancel stops it
+The investigator picks the range (site time, to the second, the zone named beside it; the
+timeline or a bookmark fills it in), the cameras and sensing rooms (nothing ticked in either
+means every source), and a new or empty folder; ticks "Lock against retention" with a
+reason to keep the range's recordings. Export runs on a query worker as the person signed
+in; a progress bar follows the bytes copied and Cancel stops it
 (nothing is left behind). The outcome stays in the dialog: the folder, the counts, the
 signing key's fingerprint and how to check it (``watchfloor verify DIR``), or the error in
 red (a full disk, a missing recording, a folder in use) with nothing claiming completeness.
@@ -21,12 +21,12 @@ import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from PySide6.QtCore import QDateTime, Qt, QTimeZone, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDateTimeEdit,
@@ -46,7 +46,9 @@ from PySide6.QtWidgets import (
 
 from engine.history.evidence import ExportResult
 from engine.history.query_service import QueryResult
+from engine.sitetime import display
 from widgets.queries import QueryClient
+from widgets.site_clock import from_qdatetime, qt_zone, to_qdatetime, zone_abbreviations
 
 _ERROR_STYLE: Final = "color: #c62828;"
 DATETIME_FORMAT: Final = "yyyy-MM-dd HH:mm:ss"
@@ -99,15 +101,6 @@ def outcome_text(outcome: ExportOutcome) -> str:
     )
 
 
-def _qdatetime(value: datetime) -> QDateTime:
-    stamp = QDateTime.fromSecsSinceEpoch(int(value.timestamp()), QTimeZone.utc())
-    return stamp
-
-
-def _utc(edit: QDateTimeEdit) -> datetime:
-    return datetime.fromtimestamp(edit.dateTime().toSecsSinceEpoch(), UTC)
-
-
 class EvidenceExportDialog(QDialog):
     """See the module docstring. ``cameras`` are (key, name) pairs; ``rooms`` room ids."""
 
@@ -141,11 +134,12 @@ class EvidenceExportDialog(QDialog):
 
         self.from_edit = QDateTimeEdit(self)
         self.to_edit = QDateTimeEdit(self)
+        self.site_time = display()
         for edit, value in ((self.from_edit, start), (self.to_edit, end)):
-            edit.setTimeZone(QTimeZone.utc())
+            edit.setTimeZone(qt_zone(self.site_time))  # typed on the site's clock
             edit.setDisplayFormat(DATETIME_FORMAT)
             edit.setCalendarPopup(True)
-            edit.setDateTime(_qdatetime(value))
+            edit.setDateTime(to_qdatetime(value, self.site_time))
         self.camera_list = QListWidget(self)
         for key, name in cameras:
             item = QListWidgetItem(name if name == key else f"{name} ({key})")
@@ -179,8 +173,13 @@ class EvidenceExportDialog(QDialog):
         self.lock_box.toggled.connect(self.lock_reason_edit.setEnabled)
 
         form = QFormLayout()
-        form.addRow("From (UTC)", self.from_edit)
-        form.addRow("To (UTC)", self.to_edit)
+        # The zone is said once, in the labels: "From (IST)", or "From (GMT/BST)" for a
+        # site whose clocks change.
+        zone = zone_abbreviations(self.site_time)
+        form.addRow(f"From ({zone})", self.from_edit)
+        form.addRow(f"To ({zone})", self.to_edit)
+        for edit in (self.from_edit, self.to_edit):
+            edit.setToolTip(f"Site time, {self.site_time.name}")
         form.addRow("Cameras", self.camera_list)
         form.addRow("Sensing rooms", self.room_list)
         hint = QLabel("Tick nothing in either list to export every source.", self)
@@ -219,7 +218,8 @@ class EvidenceExportDialog(QDialog):
 
     def spec(self) -> ExportSpec:
         """What the form asks for; raises ValueError naming the field that is wrong."""
-        start, end = _utc(self.from_edit), _utc(self.to_edit)
+        start = from_qdatetime(self.from_edit.dateTime())
+        end = from_qdatetime(self.to_edit.dateTime())
         if end <= start:
             raise ValueError("To: the range must end after it starts")
         folder_text = self.folder_edit.text().strip()

@@ -35,3 +35,23 @@ def to_qdatetime(at: datetime, site: SiteTime | None = None) -> QDateTime:
 def from_qdatetime(value: QDateTime) -> datetime:
     """An editor's value as an aware UTC instant (to the second)."""
     return datetime.fromtimestamp(value.toSecsSinceEpoch(), UTC)
+
+
+def zone_abbreviations(site: SiteTime | None = None, year: int | None = None) -> str:
+    """The abbreviations ``site``'s zone (default: the one the views show) uses in ``year``
+    (default: this one), standard time's first: ``GMT/BST`` for London, ``AEST/AEDT`` for
+    Sydney, ``IST`` for Kolkata. For a label that stays right whatever date is typed
+    beside it."""
+    site = site or display()
+    year = year if year is not None else datetime.now(UTC).year
+    moments = (datetime(year, 1, 15, 12, tzinfo=UTC), datetime(year, 7, 15, 12, tzinfo=UTC))
+    north = [site.zone_label(at) for at in moments]
+    # South of the equator the clocks go forward in the other half of the year: the
+    # smaller offset is standard time.
+    offsets = [site.local(at).utcoffset() for at in moments]
+    ordered = (
+        north
+        if offsets[0] is None or offsets[1] is None or offsets[0] <= offsets[1]
+        else north[::-1]
+    )
+    return "/".join(dict.fromkeys(ordered))

@@ -16,25 +16,48 @@ from engine.sitetime import SiteTime
 
 
 def iso_time(text: str) -> datetime:
-    """An ``--from``/``--to``-style argument: ISO 8601, ``Z`` allowed; without an offset,
-    local time. Raises ``argparse.ArgumentTypeError`` with an example."""
+    """A time argument (``--at``, ``--from``, ``--to``, ``--start``): ISO 8601, ``T`` or a
+    space, seconds optional, ``Z`` allowed. With an offset it is that instant (aware);
+    without one it is the site's wall-clock time, returned naive until
+    :func:`read_typed_times` places it on the site's clock (argparse may read ``--site``
+    after this argument). Raises ``argparse.ArgumentTypeError`` with an example."""
+    cleaned = text.strip()
     try:
-        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return datetime.fromisoformat(cleaned.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"not an ISO 8601 time: {text!r} (e.g. 2026-03-01T14:30:00+01:00)"
+            f"not an ISO 8601 time: {text!r} (e.g. 2026-03-01 14:30 in site time, or "
+            "2026-03-01T14:30:00+01:00)"
         ) from None
-    return when if when.tzinfo is not None else when.astimezone()
+
+
+def read_typed_times(args: argparse.Namespace) -> None:
+    """Turn every time argument typed without an offset into the UTC instant it names on
+    the site's wall clock (the zone of the site file ``--site`` names, the demo site by
+    default), so ``--at "2026-11-24 14:00"`` is 14:00 at the site whatever the machine's
+    zone. Called once, after parsing; reads the site file only when such a time was typed
+    (a bad one is a :class:`~engine.config.SiteConfigError`, exit 4)."""
+    typed = {
+        name: value
+        for name, value in vars(args).items()
+        if isinstance(value, datetime) and value.tzinfo is None
+    }
+    if typed:
+        zone = site_time(args)
+        for name, value in typed.items():
+            setattr(args, name, zone.to_utc(value))
 
 
 def site_time(args: argparse.Namespace) -> SiteTime:
-    """The zone a command's human output is in: that of the site file ``--site`` names (the
-    demo site by default), read only when a person's text is printed. ``--json`` output
-    stays UTC. A bad site file is a :class:`~engine.config.SiteConfigError` (exit 4)."""
+    """The site's zone for a command: that of the site file ``--site`` names (the demo
+    site by default, also for subcommands whose own ``--site`` was not given). Human output
+    is in it and times typed without an offset are read in it; ``--json`` output stays
+    UTC. A bad site file is a :class:`~engine.config.SiteConfigError` (exit 4)."""
     from engine.config import load_site
+    from resources import DEMO_SITE
 
     site = getattr(args, "site", None)
-    return load_site(site).site_time if site is not None else SiteTime.machine()
+    return load_site(site if site is not None else DEMO_SITE).site_time
 
 
 def emit_report(report: dict[str, Any], path: Path | None, as_json: bool) -> None:

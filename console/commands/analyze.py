@@ -57,8 +57,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "--start",
         type=iso_time,
         metavar="ISO",
-        help="wall time of the video's first frame, ISO 8601 (without an offset: local "
-        "time); default: the file's creation time, else its mtime minus its length",
+        help="wall time of the video's first frame, ISO 8601 (without an offset: the --site "
+        "file's time, the demo site's by default); default: the file's creation time, else "
+        "its mtime minus its length",
     )
     parser.add_argument("--json", action="store_true", help="print the report on stdout")
 

@@ -6,8 +6,10 @@ seconds before and ``--post`` after (defaults 10 and 20; 0–3600 each); the cal
 author (bookmark permission: investigators and admins; audited). ``list [--from ISO] [--to
 ISO]`` shows the bookmarks whose range overlaps the given one, newest first; ``search TEXT``
 those whose title or note contains the text (case-insensitive; ``%`` and ``_`` are taken
-literally). ``remove ID``: only the author or an admin may (audited). Times without an
-offset are UTC. ``evidence lock --bookmark ID`` locks a bookmark's range and source.
+literally). ``remove ID``: only the author or an admin may (audited). Times typed without
+an offset, and the times printed, are the site's (the ``--site`` file's zone, the demo site
+by default); ``--json`` stays UTC. ``evidence lock --bookmark ID`` locks a bookmark's range
+and source.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import sys
 from typing import Any
 
 from console import exit_codes
-from console.commands.evidence import utc_time
+from console.commands import iso_time, site_time
+from engine.sitetime import SiteTime
 from engine.text import printable
 
 
@@ -30,7 +33,13 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     add = actions.add_parser("add", parents=parents, help="mark a moment")
     add.add_argument("--title", required=True, help="a short title")
     add.add_argument("--note", default="", help="what to remember about it")
-    add.add_argument("--at", dest="marked_at", type=utc_time, required=True, help="ISO time")
+    add.add_argument(
+        "--at",
+        dest="marked_at",
+        type=iso_time,
+        required=True,
+        help="ISO time (without an offset: site time)",
+    )
     add.add_argument("--pre", type=float, default=10.0, metavar="S", help="seconds before (10)")
     add.add_argument("--post", type=float, default=20.0, metavar="S", help="seconds after (20)")
     where = add.add_mutually_exclusive_group()
@@ -38,8 +47,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     where.add_argument("--room", metavar="ROOM", help="in this sensing room")
     add.add_argument("--json", action="store_true", help="print the bookmark as JSON")
     listing = actions.add_parser("list", parents=parents, help="bookmarks, newest first")
-    listing.add_argument("--from", dest="start", type=utc_time, help="overlapping from (ISO)")
-    listing.add_argument("--to", dest="end", type=utc_time, help="overlapping until (ISO)")
+    listing.add_argument("--from", dest="start", type=iso_time, help="overlapping from (ISO)")
+    listing.add_argument("--to", dest="end", type=iso_time, help="overlapping until (ISO)")
     listing.add_argument("--limit", type=int, default=200, help="how many (default 200)")
     listing.add_argument("--json", action="store_true", help="print as JSON")
     search = actions.add_parser("search", parents=parents, help="bookmarks by title or note")
@@ -80,8 +89,9 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             if args.json:
                 print(json.dumps([mark.as_json() for mark in marks]))
             else:
+                zone = site_time(args)
                 for mark in marks:
-                    print(_line(mark))
+                    print(_line(mark, zone))
                 if not marks:
                     print("no bookmarks")
             return exit_codes.OK
@@ -121,14 +131,14 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     if args.json:
         print(json.dumps(mark.as_json()))
     else:
-        print(f"bookmark {mark.id} added: {_line(mark).strip()}")
+        print(f"bookmark {mark.id} added: {_line(mark, site_time(args)).strip()}")
     return exit_codes.OK
 
 
-def _line(mark: Any) -> str:
+def _line(mark: Any, zone: SiteTime) -> str:
     where = mark.camera or (f"room {mark.room}" if mark.room else "whole site")
     note = f" — {mark.note}" if mark.note else ""
     return printable(
-        f"{mark.id:5d}  {mark.marked_at:%Y-%m-%d %H:%M:%S} (-{mark.pre_s:g} s/+{mark.post_s:g} s)"
+        f"{mark.id:5d}  {zone.full(mark.marked_at)} (-{mark.pre_s:g} s/+{mark.post_s:g} s)"
         f"  {where}  {mark.title}{note}  [{mark.author}]"
     )

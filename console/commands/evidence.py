@@ -14,7 +14,9 @@ exported range and sources (after the export succeeded), with the folder recorde
 the whole site); ``evidence unlock ID --reason TEXT`` releases a lock (its media stay locked
 where another active lock covers them); ``evidence list [--all]`` shows the active locks
 (``--all``: released ones too). Locking and unlocking need the lock-evidence permission
-(investigators and admins) and are audited. Times without an offset are UTC.
+(investigators and admins) and are audited. Times typed without an offset are the site's
+(the ``--site`` file's zone, the demo site by default), and so are the times printed (with
+the zone); ``--json`` output, the manifest and ``events.json`` stay UTC.
 """
 
 from __future__ import annotations
@@ -27,25 +29,19 @@ from pathlib import Path
 from typing import Any
 
 from console import exit_codes
+from console.commands import iso_time, site_time
+from engine.sitetime import SiteTime
 from engine.text import printable
 
-
-def utc_time(text: str) -> datetime:
-    """An ISO time argument as UTC (a time without an offset is taken as UTC); raises
-    ``argparse.ArgumentTypeError``."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO time") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+SITE_TIME_HELP = "ISO time (without an offset: site time)"
 
 
 def add_parsers(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     export = subparsers.add_parser(
         "export", parents=parents, help="export signed evidence of a time range"
     )
-    export.add_argument("--from", dest="start", type=utc_time, required=True, help="ISO time (UTC)")
-    export.add_argument("--to", dest="end", type=utc_time, required=True, help="ISO time (UTC)")
+    export.add_argument("--from", dest="start", type=iso_time, required=True, help=SITE_TIME_HELP)
+    export.add_argument("--to", dest="end", type=iso_time, required=True, help=SITE_TIME_HELP)
     export.add_argument("--cameras", nargs="+", metavar="KEY", help="only these cameras")
     export.add_argument("--rooms", nargs="+", metavar="ROOM", help="only these sensing rooms")
     export.add_argument("--out", type=Path, required=True, help="a new or empty folder")
@@ -67,8 +63,8 @@ def add_parsers(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
     lock = actions.add_parser(
         "lock", parents=parents, help="lock a time range (or a bookmark's) from retention"
     )
-    lock.add_argument("--from", dest="start", type=utc_time, help="ISO time (UTC)")
-    lock.add_argument("--to", dest="end", type=utc_time, help="ISO time (UTC)")
+    lock.add_argument("--from", dest="start", type=iso_time, help=SITE_TIME_HELP)
+    lock.add_argument("--to", dest="end", type=iso_time, help=SITE_TIME_HELP)
     lock.add_argument("--cameras", nargs="+", metavar="KEY", help="only these cameras")
     lock.add_argument("--rooms", nargs="+", metavar="ROOM", help="only these sensing rooms")
     lock.add_argument(
@@ -92,6 +88,7 @@ def run_export(args: argparse.Namespace, db_url: str) -> int:
 
     if args.lock is not None:  # refused before anything is exported, and audited
         _require_lock_permission(args, db_url)
+    zone = site_time(args)  # report.html is on the site's clock
     store = Store(db_url)
     try:
         result = export_evidence(
@@ -103,6 +100,7 @@ def run_export(args: argparse.Namespace, db_url: str) -> int:
             key_dir=data_dir(),
             exporter=args.caller.label,
             now=datetime.now(UTC),
+            site_time=zone,
             cameras=args.cameras,
             rooms=args.rooms,
             sensing_root=data_dir() / "sensing",
@@ -138,7 +136,7 @@ def run_export(args: argparse.Namespace, db_url: str) -> int:
             f"key {result.fingerprint[:16]}…"
         )
         if locked is not None:
-            print(_describe_lock(locked))
+            print(_describe_lock(locked, zone))
     return exit_codes.OK
 
 
@@ -252,8 +250,9 @@ def run_evidence(args: argparse.Namespace, db_url: str) -> int:
             if args.json:
                 print(json.dumps([view.as_json() for view in locks]))
             else:
+                zone = site_time(args)
                 for view in locks:
-                    print(_lock_line(view))
+                    print(_lock_line(view, zone))
                 if not locks:
                     print("no evidence locks" if args.all else "no active evidence locks")
             return exit_codes.OK
@@ -291,7 +290,7 @@ def run_evidence(args: argparse.Namespace, db_url: str) -> int:
     if args.json:
         print(json.dumps(view.as_json()))
     elif view.active:
-        print(_describe_lock(view))
+        print(_describe_lock(view, site_time(args)))
     else:
         kept = f"; {view.media_locked} stay locked by other locks" if view.media_locked else ""
         print(f"evidence lock {view.id} released by {view.released_by}{kept}")
@@ -309,23 +308,22 @@ def _sources(view: Any) -> str:
     return printable("; ".join(parts))
 
 
-def _describe_lock(view: Any) -> str:
+def _describe_lock(view: Any, zone: SiteTime) -> str:
     return (
-        f"evidence lock {view.id}: {view.started_at:%Y-%m-%d %H:%M:%S} to "
-        f"{view.ended_at:%Y-%m-%d %H:%M:%S} UTC of {_sources(view)}; {view.media_locked} "
+        f"evidence lock {view.id}: {zone.full(view.started_at)} to "
+        f"{zone.with_zone(view.ended_at)} of {_sources(view)}; {view.media_locked} "
         f"media files locked (reason: {printable(view.reason)})"
     )
 
 
-def _lock_line(view: Any) -> str:
+def _lock_line(view: Any, zone: SiteTime) -> str:
+    released = "" if view.released_at is None else zone.full_minutes(view.released_at)
     state = (
-        "ACTIVE"
-        if view.active
-        else f"released by {printable(view.released_by or '')} {view.released_at:%Y-%m-%d %H:%M}"
+        "ACTIVE" if view.active else f"released by {printable(view.released_by or '')} {released}"
     )
     export = f"  export {printable(view.export_path)}" if view.export_path else ""
     return (
-        f"{view.id:5d}  {view.started_at:%Y-%m-%d %H:%M:%S} – {view.ended_at:%Y-%m-%d %H:%M:%S}"
+        f"{view.id:5d}  {zone.full(view.started_at)} – {zone.full(view.ended_at)}"
         f"  {_sources(view)}  {view.media_locked} media  by {printable(view.created_by)}: "
         f"{printable(view.reason)}{export}  [{state}]"
     )

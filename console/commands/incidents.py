@@ -40,7 +40,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         type=iso_time,
         required=True,
         help="when it happened (ISO 8601, e.g. "
-        "2026-11-20T21:30:00Z; without an offset: local time)",
+        "2026-11-20T21:30:00Z; without an offset: the site's time)",
     )
     report.add_argument("--text", required=True, help="what happened")
     report.add_argument("--reporter", help="who reports it (name or contact)")

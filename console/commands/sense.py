@@ -114,8 +114,10 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents=parents,
         help="re-run the recorded node frames of a period with these settings; report blobs",
     )
-    replay.add_argument("--from", dest="from_ts", type=iso_time, metavar="ISO", help="start")
-    replay.add_argument("--to", dest="to_ts", type=iso_time, metavar="ISO", help="end")
+    replay.add_argument(
+        "--from", dest="from_ts", type=iso_time, metavar="ISO", help="start (site time)"
+    )
+    replay.add_argument("--to", dest="to_ts", type=iso_time, metavar="ISO", help="end (site time)")
     replay.add_argument(
         "--motion-threshold",
         type=float,
@@ -430,10 +432,11 @@ def _replay(args: argparse.Namespace) -> int:
     data = report.as_json()
     emit_report(data, args.report, args.json)
     if not args.json:
+        zone = site.site_time  # the room's site: its clock
         for blob in report.blobs:
-            left = blob.left.isoformat() if blob.left else "still there at the end"
+            left = zone.with_zone(blob.left) if blob.left else "still there at the end"
             name = f" {printable(blob.name)}" if blob.name else ""
-            print(f"blob {blob.blob_id}{name}: {blob.appeared.isoformat()} → {left}")
+            print(f"blob {blob.blob_id}{name}: {zone.with_zone(blob.appeared)} → {left}")
         print(
             f"{len(report.blobs)} blobs in {report.recorded_s:.1f} s recorded, replayed in "
             f"{report.elapsed_s:.1f} s ({data['speed_x']}× real time); settings "

@@ -5,7 +5,8 @@ An export holds the clips and snapshots of the chosen cameras in the range, the 
 sensing recordings over the range (the recording's blocks that cover it and the minute before,
 which a replay warms up on, as segments under ``sensing/<site>/<room>/`` that ``watchfloor sense
 replay --recording`` re-runs), the events of the chosen cameras and sensing rooms as
-``events.json`` and as a human-readable ``report.html``,
+``events.json`` and as a human-readable ``report.html`` (its times on the site's clock, the
+zone stated once in its header; ``events.json`` and the manifest keep UTC ISO 8601),
 and ``manifest.json``: the SHA-256 and size of every file, the range, the sources, who
 exported it, when, and the software version. ``manifest.sig`` is the Ed25519 signature of
 ``manifest.json`` by this installation's key (generated once, kept in the data dir, readable
@@ -43,6 +44,7 @@ from engine.access import Actor, GuardedCommand, Permission
 from engine.paths import path_safe_name
 from engine.sensing.recording import ExcerptSegment, RecordingReader
 from engine.sensing.replay import DEFAULT_WARMUP_S
+from engine.sitetime import SiteTime
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
@@ -122,6 +124,7 @@ def export_evidence(
     key_dir: Path,
     exporter: str,
     now: datetime,
+    site_time: SiteTime,
     cameras: Sequence[str] | None = None,
     rooms: Sequence[str] | None = None,
     sensing_root: Path | None = None,
@@ -131,7 +134,9 @@ def export_evidence(
     """Export ``start``–``end`` (UTC) of ``cameras`` (keys) and ``rooms`` (None for both:
     everything) into ``out_dir``, which must not exist or be empty. ``sensing_root``: where
     the rooms' sensing recordings lie (``<data>/sensing``, one folder per site and room);
-    None exports none. Raises
+    None exports none. ``site_time``: the site's zone (its
+    :attr:`~engine.config.SiteConfig.site_time`), the clock ``report.html`` is written on.
+    Raises
     :class:`EvidenceError` (bad range, destination in use, a missing media file, a full
     disk, ``cancel`` set); then nothing is left at ``out_dir``. ``progress(done, total)``
     is called with the media bytes copied so far after each file (caller's thread)."""
@@ -207,7 +212,7 @@ def export_evidence(
         }
         for name, body in (
             ("events.json", json.dumps(report, indent=2, ensure_ascii=False).encode()),
-            ("report.html", _html(report, exporter, now).encode()),
+            ("report.html", _html(report, exporter, now, site_time).encode()),
         ):
             digest, size = _write(partial / name, body)
             listed.append({"path": name, "sha256": digest, "bytes": size})
@@ -558,17 +563,29 @@ def _version() -> str:
         return "unknown"
 
 
-def _html(report: dict[str, Any], exporter: str, now: datetime) -> str:
+def _html(report: dict[str, Any], exporter: str, now: datetime, site: SiteTime) -> str:
+    """The report a person reads: every time on the site's clock, the zone said once in
+    the header (``Europe/London (GMT/BST)`` when the range crosses a change of clocks, and
+    then each time carries its abbreviation, since an hour repeats)."""
     e = html.escape
+    rng = report["range"]
+    start, end = datetime.fromisoformat(rng["from"]), datetime.fromisoformat(rng["to"])
+    moments = [start, *(datetime.fromisoformat(ev["ts"]) for ev in report["events"]), end]
+    labels = list(dict.fromkeys(site.zone_label(at) for at in moments))
+    shown = site.full if len(labels) == 1 else site.with_zone
+
+    def when(text: str | None) -> str:
+        return "" if not text else e(shown(datetime.fromisoformat(text)))
+
     rows = "".join(
-        f"<tr><td>{e(ev['ts'])}</td><td>{e(ev['source'])}</td><td>{e(ev['kind'])}</td>"
+        f"<tr><td>{when(ev['ts'])}</td><td>{e(ev['source'])}</td><td>{e(ev['kind'])}</td>"
         f"<td>{e(str(ev['person'] or ''))}</td>"
         f"<td>{e(json.dumps(ev['detail'], ensure_ascii=False))}</td></tr>"
         for ev in report["events"]
     )
     media = "".join(
         f"<tr><td>{e(m['kind'])}</td><td>{e(str(m['camera'] or ''))}</td>"
-        f"<td>{e(str(m['started_at'] or ''))}</td><td>{e(m.get('exported_as', m['path']))}</td>"
+        f"<td>{when(m['started_at'])}</td><td>{e(m.get('exported_as', m['path']))}</td>"
         f"<td><code>{e(m['sha256'])}</code></td></tr>"
         for m in report["media"]
     )
@@ -577,15 +594,18 @@ def _html(report: dict[str, Any], exporter: str, now: datetime) -> str:
         f"<td>{r['bytes']}</td></tr>"
         for r in report["recordings"]
     )
-    rng = report["range"]
+    span = f"{when(rng['from'])} to {when(rng['to'])}"
+    zone = f"{site.name} ({'/'.join(labels)})"
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>Watchfloor evidence "
-        f"{e(rng['from'])} to {e(rng['to'])}</title></head><body>"
-        f"<h1>Evidence {e(rng['from'])} to {e(rng['to'])}</h1>"
-        f"<p>Exported by {e(exporter)} at {e(now.isoformat())}. Every file's SHA-256 is in "
-        f"{MANIFEST}, signed in {SIGNATURE} with the key in {PUBLIC_KEY}; check it with "
+        f"{span}</title></head><body>"
+        f"<h1>Evidence {span}</h1>"
+        f"<p>Times are {e(zone)}, the site's time; events.json and {MANIFEST} give them "
+        f"in UTC (ISO 8601).</p>"
+        f"<p>Exported by {e(exporter)} at {e(site.with_zone(now))}. Every file's SHA-256 is "
+        f"in {MANIFEST}, signed in {SIGNATURE} with the key in {PUBLIC_KEY}; check it with "
         "<code>watchfloor verify FOLDER</code>.</p>"
-        f"<h2>Events ({len(report['events'])})</h2><table border='1'><tr><th>Time (UTC)</th>"
+        f"<h2>Events ({len(report['events'])})</h2><table border='1'><tr><th>Time</th>"
         f"<th>Source</th><th>Kind</th><th>Person</th><th>Detail</th></tr>{rows}</table>"
         f"<h2>Media ({len(report['media'])})</h2><table border='1'><tr><th>Kind</th>"
         f"<th>Camera</th><th>Start</th><th>File</th><th>SHA-256 when recorded</th></tr>"

@@ -32,11 +32,13 @@ T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 PASSWORD = "correct horse 1"
 
 
-def seeded(db_url: str, tmp_path: Path) -> tuple[list[str], dict[str, int]]:
-    """A site with cameras ``gate`` and ``yard`` in the store; the CLI's global options."""
+def seeded(db_url: str, tmp_path: Path, zone: str = "UTC") -> tuple[list[str], dict[str, int]]:
+    """A site in ``zone`` with cameras ``gate`` and ``yard`` in the store; the CLI's global
+    options."""
     site = write_site(
         tmp_path / "site.toml",
         '[[cameras]]\nid = "gate"\nurl = "a.mp4"\n[[cameras]]\nid = "yard"\nurl = "b.mp4"\n',
+        extra=f'timezone = "{zone}"\n',
     )
     store = Store(db_url)
     ids = sync_site(store, load_site(site), REAL_CLOCK)
@@ -81,6 +83,43 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def test_times_typed_without_an_offset_are_the_sites_and_so_are_those_printed(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A site in Los Angeles (UTC-8 in November): "09:00" typed is 17:00 UTC, read back as
+    09:00 by a person and as 17:00 UTC by --json; a time with its offset is that instant."""
+    db, _cameras = seeded(db_url, tmp_path, "America/Los_Angeles")
+    code, out, err = run(
+        capsys, *db, "bookmarks", "add", "--title", "Van", "--at", "2026-11-20 09:00", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["marked_at"] == "2026-11-20T17:00:00+00:00"
+    code, out, err = run(capsys, *db, "bookmarks", "list")
+    assert code == 0, err
+    assert "2026-11-20 09:00:00 (-10 s/+20 s)  whole site  Van" in out
+    assert "17:00" not in out
+    code, out, err = run(
+        capsys, *db, "bookmarks", "list", "--from", "2026-11-20 08:59", "--to", "2026-11-20 09:01"
+    )
+    assert "Van" in out, err
+    code, out, err = run(  # 17:30 UTC: after the bookmark's range, in any zone
+        capsys, *db, "bookmarks", "list", "--from", "2026-11-20T17:30:00Z", "--json"
+    )
+    assert json.loads(out) == [], err
+
+    span = ["--from", "2026-11-20 09:00", "--to", "2026-11-20 10:00", "--reason", "case 9"]
+    code, out, err = run(capsys, *db, "evidence", "lock", *span, "--json")
+    assert code == 0, err
+    lock = json.loads(out)
+    assert (lock["started_at"], lock["ended_at"]) == (
+        "2026-11-20T17:00:00+00:00",
+        "2026-11-20T18:00:00+00:00",
+    )
+    code, out, err = run(capsys, *db, "evidence", "list")
+    assert code == 0, err
+    assert "2026-11-20 09:00:00 – 2026-11-20 10:00:00" in out
+
+
 def test_bookmarks_are_added_listed_searched_and_removed(
     db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -106,7 +145,7 @@ def test_bookmarks_are_added_listed_searched_and_removed(
     assert van["camera"] == "gate" and van["author"].startswith("machine:")
     assert (van["pre_s"], van["post_s"]) == (10.0, 20.0)
     assert van["started_at"] == (T0 - timedelta(seconds=10)).isoformat()
-    later = (T0 + timedelta(hours=1)).replace(tzinfo=None).isoformat()  # no offset: UTC
+    later = (T0 + timedelta(hours=1)).replace(tzinfo=None).isoformat()  # no offset: the site's
     code, out, err = run(
         capsys,
         *db,

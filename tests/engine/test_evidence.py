@@ -23,6 +23,7 @@ from engine.history.evidence import (
 )
 from engine.sensing.recording import RecordingReader
 from engine.sensing.replay import replay_recording
+from engine.sitetime import UTC_TIME, SiteTime
 from engine.store import Store
 from engine.store.models import Event, Media
 from tests.engine.sensing.test_service import ROOM
@@ -65,6 +66,7 @@ def test_an_export_verifies_and_names_any_altered_added_or_missing_file(
         key_dir=data,
         exporter="account:ian",
         now=datetime.now(UTC),
+        site_time=UTC_TIME,
         cameras=["plaza"],
     )
     store.close()
@@ -157,6 +159,7 @@ def test_a_failed_export_leaves_nothing_that_claims_completeness(
             key_dir=data,
             exporter="t",
             now=datetime.now(UTC),
+            site_time=UTC_TIME,
         )
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".broken")]
@@ -174,6 +177,7 @@ def test_a_failed_export_leaves_nothing_that_claims_completeness(
             key_dir=data,
             exporter="t",
             now=datetime.now(UTC),
+            site_time=UTC_TIME,
         )
     with pytest.raises(EvidenceError, match="before it starts"):
         export_evidence(
@@ -185,6 +189,7 @@ def test_a_failed_export_leaves_nothing_that_claims_completeness(
             key_dir=data,
             exporter="t",
             now=datetime.now(UTC),
+            site_time=UTC_TIME,
         )
     store.close()
     key = data / "evidence_signing_key.pem"
@@ -210,6 +215,7 @@ def test_an_export_reports_progress_and_a_cancelled_one_leaves_nothing(
         key_dir=data,
         exporter="t",
         now=datetime.now(UTC),
+        site_time=UTC_TIME,
         progress=lambda done, total: seen.append((done, total)),
     )
     total = seen[0][1]
@@ -232,6 +238,7 @@ def test_an_export_reports_progress_and_a_cancelled_one_leaves_nothing(
             key_dir=data,
             exporter="t",
             now=datetime.now(UTC),
+            site_time=UTC_TIME,
             progress=cancel_after_first,
             cancel=cancel,
         )
@@ -265,6 +272,7 @@ def test_a_rooms_export_carries_its_sensing_recording_which_replays_the_same(
             key_dir=tmp_path / "data",
             exporter="account:ian",
             now=datetime.now(UTC),
+            site_time=UTC_TIME,
             rooms=[ROOM.room_id],
             sensing_root=sensing_root,
         )
@@ -277,6 +285,7 @@ def test_a_rooms_export_carries_its_sensing_recording_which_replays_the_same(
             key_dir=tmp_path / "data",
             exporter="account:ian",
             now=datetime.now(UTC),
+            site_time=UTC_TIME,
             cameras=["gate"],
             sensing_root=sensing_root,
         )
@@ -306,3 +315,67 @@ def test_a_rooms_export_carries_its_sensing_recording_which_replays_the_same(
     body[len(body) // 2] ^= 0x01
     path.write_bytes(bytes(body))
     assert verify_evidence(out).altered == (segments[0]["path"],)
+
+
+def test_the_report_is_in_site_time_and_says_its_zone_while_the_json_stays_utc(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A ward's falls exported for a site in Kolkata: report.html reads 13:35 IST for the
+    fall at 08:05 UTC and names the zone once; events.json and the manifest keep UTC."""
+    from tests.engine.test_chat_offline import seed_history
+
+    store = Store(db_url)
+    try:
+        ids = seed_history(store)
+        start, end = datetime(2026, 11, 23, tzinfo=UTC), datetime(2026, 11, 23, 12, tzinfo=UTC)
+        out = tmp_path / "ward"
+        result = export_evidence(
+            store,
+            start=start,
+            end=end,
+            out_dir=out,
+            media_root=tmp_path,
+            key_dir=tmp_path,
+            exporter="account:ian",
+            now=datetime(2026, 11, 23, 12, 30, tzinfo=UTC),
+            site_time=SiteTime.named("Asia/Kolkata"),
+            cameras=[],
+            rooms=["ward"],
+        )
+        # Across a change of clocks (London's, 25 October 2026) both abbreviations are
+        # named, and each time carries its own: 01:30 happened twice that night.
+        autumn = tmp_path / "autumn"
+        export_evidence(
+            store,
+            start=datetime(2026, 10, 24, 23, tzinfo=UTC),
+            end=datetime(2026, 10, 25, 3, tzinfo=UTC),
+            out_dir=autumn,
+            media_root=tmp_path,
+            key_dir=tmp_path,
+            exporter="account:ian",
+            now=datetime(2026, 11, 23, 12, 30, tzinfo=UTC),
+            site_time=SiteTime.named("Europe/London"),
+            cameras=[],
+            rooms=["ward"],
+        )
+    finally:
+        store.close()
+    assert result.events == 2
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Times are Asia/Kolkata (IST), the site's time" in report
+    assert "<h1>Evidence 2026-11-23 05:30:00 to 2026-11-23 17:30:00</h1>" in report
+    assert "at 2026-11-23 18:00:00 IST." in report  # exported at 12:30 UTC
+    assert "<td>2026-11-23 13:35:00</td><td>sensing:ward</td>" in report  # 08:05 UTC
+    assert "08:05" not in report
+    events = json.loads((out / "events.json").read_text(encoding="utf-8"))
+    fall = next(e for e in events["events"] if e["id"] == ids.events["fall_today"])
+    assert datetime.fromisoformat(fall["ts"]).replace(tzinfo=UTC) == datetime(
+        2026, 11, 23, 8, 5, tzinfo=UTC
+    )
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["range"] == {"from": start.isoformat(), "to": end.isoformat()}
+    assert manifest["created_at"] == "2026-11-23T12:30:00+00:00"
+    assert verify_evidence(out).ok
+    crossing = (autumn / "report.html").read_text(encoding="utf-8")
+    assert "Times are Europe/London (BST/GMT)" in crossing
+    assert "Evidence 2026-10-25 00:00:00 BST to 2026-10-25 03:00:00 GMT" in crossing

@@ -59,6 +59,7 @@ def world(db_url: str, tmp_path: Path, qtbot: QtBot) -> Iterator[World]:
         lambda _action: signed_in[0],
         media_root=tmp_path,
         key_dir=tmp_path,
+        site_time=site.site_time,
     )
     pane = BookmarksPane(client, backend, cameras=[("gate", "Gate")], rooms=["lab"])
     pane.set_permissions(bookmark=True, lock=True)

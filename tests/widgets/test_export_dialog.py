@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from console.queries import QtQueryClient
 from engine.history.evidence import export_evidence, verify_evidence
 from engine.history.query_service import QueryService
+from engine.sitetime import SiteTime, display
 from engine.store import Store
 from tests.engine.test_evidence import recorded, whole_range
 from widgets.export_dialog import EvidenceExportDialog, ExportOutcome, ExportSpec
@@ -55,6 +57,7 @@ class Exporter:
             key_dir=self.data,
             exporter="account:ivy",
             now=datetime.now(UTC),
+            site_time=display(),
             cameras=spec.cameras,
             rooms=spec.rooms,
             progress=report,
@@ -154,3 +157,37 @@ def test_cancel_stops_an_export_and_leaves_nothing(
     assert not (tmp_path / "case-8").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".case-8")]
     assert dialog.cancel_button.text() == "Close"
+
+
+def test_the_range_is_typed_on_the_sites_clock_and_names_its_zone(
+    db_url: str, qtbot: QtBot, shown_zone: Callable[[str], SiteTime]
+) -> None:
+    """A site in Los Angeles: 17:00 UTC shows as 09:00 PST, "From (PST/PDT)" says which
+    clock, and a range typed there is handed on as the UTC instants it names."""
+    shown_zone("America/Los_Angeles")
+    start = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
+    store = Store(db_url)
+    client = QtQueryClient(QueryService(store))
+    try:
+        dialog = EvidenceExportDialog(
+            client,
+            Exporter(store, Path()),
+            cameras=[("gate", "gate")],
+            rooms=[],
+            start=start,
+            end=start + timedelta(hours=1),
+            lock_allowed=False,
+        )
+        qtbot.addWidget(dialog)
+        assert dialog.from_edit.text().startswith("2026-11-23 09:00")
+        labels = {
+            label.text() for label in dialog.findChildren(QLabel) if label.buddy() is not None
+        }
+        assert {"From (PST/PDT)", "To (PST/PDT)"} <= labels
+        dialog.to_edit.setDateTime(dialog.from_edit.dateTime().addSecs(30 * 60))
+        dialog.folder_edit.setText("/tmp/case")
+        spec = dialog.spec()
+        assert (spec.start, spec.end) == (start, datetime(2026, 11, 23, 17, 30, tzinfo=UTC))
+    finally:
+        client.close()
+        store.close()

@@ -794,7 +794,7 @@ class EngineRuntime:
                     "webhooks": self.alerts.webhooks,
                     "sequences": self.alerts.sequences,
                     "risk_classes": (
-                        self.alerts.risk_classes.status().describe()
+                        self.alerts.risk_classes.status().describe(self.site.site_time)
                         if self.alerts.risk_classes is not None
                         else None
                     ),

@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache, partial
 from types import MappingProxyType
 from typing import Any, Final, Protocol
@@ -84,6 +84,7 @@ from engine.incidents.geo import EARTH_RADIUS_M
 from engine.incidents.records import IncidentView
 from engine.incidents.risk import RISK_CLASSES, RISK_PERCENTILES
 from engine.incidents.service import MapCamera, RiskMap
+from engine.sitetime import display
 from engine.store.incident_models import INCIDENT_CATEGORIES
 from engine.text import printable
 from widgets.queries import QueryClient
@@ -414,23 +415,26 @@ def _load_map(actions: RiskMapActions, hours: int) -> PreparedMap:
     return prepare_map(actions.risk_map(hours))
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _utc_text(moment: datetime) -> str:
-    return _utc(moment).strftime("%Y-%m-%d %H:%M UTC")
+def _site_text(moment: datetime) -> str:
+    """``2026-02-03 02:00 GMT``: a time on the site's clock, with its zone."""
+    site = display()
+    return f"{site.full_minutes(moment)} {site.zone_label(moment)}"
 
 
 def hour_text(start: datetime, position: int) -> str:
     """What the slider's ``position`` shows: ``Live risk now`` at 0, else the predicted hour
-    (``Predicted 14:00–15:00 UTC (+1 h)``; the day is named when it is not ``start``'s)."""
+    on the site's clock (``Predicted 14:00–15:00 GMT (+1 h)``; the day is named when it is
+    not ``start``'s site day)."""
     if position <= 0:
         return LIVE_TEXT
-    begin = _utc(start) + timedelta(hours=position - 1)
+    site = display()
+    begin = start + timedelta(hours=position - 1)
     end = begin + timedelta(hours=1)
-    day = "" if begin.date() == _utc(start).date() else f" {begin:%a %d %b}"
-    return f"Predicted{day} {begin:%H:%M}–{end:%H:%M} UTC (+{position} h)"
+    day = "" if site.day_of(begin) == site.day_of(start) else f" {site.local(begin):%a %d %b}"
+    return (
+        f"Predicted{day} {site.minutes(begin)}–{site.minutes(end)} {site.zone_label(begin)} "
+        f"(+{position} h)"
+    )
 
 
 def _format_value(value: float) -> str:
@@ -1059,7 +1063,7 @@ class RiskMapPane(QWidget):
                 text = f"Predictions unavailable: {printable(risk_map.model_problem)}"
                 colour = WARNING_AMBER
             elif risk_map.model_fitted_at is not None:
-                text = f"Risk model fitted {_utc_text(risk_map.model_fitted_at)}"
+                text = f"Risk model fitted {_site_text(risk_map.model_fitted_at)}"
             else:
                 text = "No risk model."
                 colour = WARNING_AMBER
@@ -1188,7 +1192,7 @@ def incident_text(incident: IncidentView) -> str:
     text = (
         f"Incident {incident.incident_id}: {category_label(incident.category)}, severity "
         f"{incident.severity}, {reporters} reporter{'' if reporters == 1 else 's'} "
-        f"({reports} report{'' if reports == 1 else 's'}), {_utc_text(incident.occurred_at)}; "
+        f"({reports} report{'' if reports == 1 else 's'}), {_site_text(incident.occurred_at)}; "
         f"classified by {printable(incident.classifier)} ({incident.category_basis})"
     )
     if incident.validated_by:

@@ -10,12 +10,12 @@ moves the replay to the moment that blob appeared.
 
 A view only: it asks through its signals and shows what the console's replay controller
 tells it (:meth:`set_progress`, :meth:`show_comparison`, :meth:`show_error`); the re-runs
-happen on query workers. Times are UTC.
+happen on query workers. Times are on the site's clock (the zone said once, in the range).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -38,16 +38,17 @@ from PySide6.QtWidgets import (
 
 from engine.history.replay import SensingComparison
 from engine.sensing.replay import ReplayedBlob, ReplaySettings
+from engine.sitetime import display
 
 MATCHED = "Both"
 ONLY_ROOM = "Room's settings only"
 ONLY_OTHER = "These settings only"
-COLUMNS = ("Found by", "Appeared (UTC)", "Left", "Where (m)", "Stayed", "Apart")
+COLUMNS = ("Found by", "Appeared", "Left", "Where (m)", "Stayed", "Apart")  # site time
 _ERROR_STYLE = "color: #f85149;"
 
 
 def _clock(moment: datetime | None) -> str:
-    return "still there" if moment is None else f"{moment.astimezone(UTC):%H:%M:%S}"
+    return "still there" if moment is None else display().clock(moment)
 
 
 def _where(blob: ReplayedBlob) -> str:
@@ -166,9 +167,11 @@ class SensingRerunDialog(QDialog):
 
     def set_range(self, start: datetime, end: datetime) -> None:
         """The replayed range the re-runs cover."""
-        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        # The zone is said once, here; the table's times are on the same clock.
+        site = display()
         self.range_label.setText(
-            f"The replayed range, {start:%Y-%m-%d %H:%M:%S} to {end:%H:%M:%S} UTC "
+            f"The replayed range, {site.full(start)} to {site.clock(end)} "
+            f"{site.zone_label(end)} "
             f"({(end - start).total_seconds() / 60:.0f} min), re-run from the room's "
             "recording."
         )

@@ -17,6 +17,7 @@ from typing import Any
 
 from console import exit_codes
 from console.auth import SECRETS
+from console.commands import site_time
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
                 state = "disabled" if v.disabled else "enabled"
                 delay = ""
                 if v.retry_after is not None and v.retry_after > now():
-                    delay = f", delayed until {v.retry_after:%H:%M:%S} UTC"
+                    delay = f", delayed until {site_time(args).with_zone(v.retry_after)}"
                 print(
                     f"{v.name:20} {v.kind:8} {','.join(sorted(v.roles)):28} {state}, "
                     f"{v.failed_logins} failed logins{delay}"

@@ -137,7 +137,7 @@ def _gate(args: argparse.Namespace, store: Any, command: str) -> Any:
     today = REAL_CLOCK.now().date()
     if args.date is None or args.date == today:
         status = cache.refresh()
-        return RiskGate(cache.classes(), override, status.describe())
+        return RiskGate(cache.classes(), override, status.describe(site_time(args)))
     try:
         classes = cache.provider.scores(args.date)
         note = f"classes of {args.date.isoformat()} from the {cache.provider.name}"
@@ -254,7 +254,7 @@ def _change(args: argparse.Namespace, store: Any, command: str) -> int:
     else:
         print(
             f"alert {alert.alert_id} acknowledged by {alert.acknowledged_by} at "
-            f"{alert.acknowledged_at:%Y-%m-%d %H:%M:%S}"
+            f"{site_time(args).with_zone(alert.acknowledged_at)}"
         )
     return exit_codes.OK
 

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from console import exit_codes
+from console.commands import site_time
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -63,14 +64,15 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             actor=args.actor,
             action=args.action,
         ).run(store)
+        zone = None if args.json else site_time(args)
         for record in records:
-            if args.json:
+            if zone is None:
                 print(json.dumps(record.as_dict()))
             else:
                 detail = json.dumps(record.detail, ensure_ascii=False) if record.detail else ""
                 print(
                     printable(
-                        f"{record.seq:>8}  {record.ts:%Y-%m-%d %H:%M:%S}  {record.outcome:<6}  "
+                        f"{record.seq:>8}  {zone.full(record.ts)}  {record.outcome:<6}  "
                         f"{record.actor}  {record.action}  {record.target}  {detail}"
                     ).rstrip()
                 )

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from console import exit_codes
+from console.commands import site_time
+from engine.sitetime import SiteTime
 from engine.text import printable
 
 
@@ -108,8 +110,10 @@ def run(args: argparse.Namespace, db_url: str) -> int:
                 print(json.dumps([view.as_json() for view in views]))
             elif not views:
                 print("no gestures taught (watchfloor gestures teach NAME VIDEO...)")
-            for view in views if not args.json else ():
-                print(_line(view))
+            if views and not args.json:
+                zone = site_time(args)
+                for view in views:
+                    print(_line(view, zone))
             return exit_codes.OK
         now = REAL_CLOCK.now()
         if args.gestures_command == "teach":
@@ -119,7 +123,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             if args.json:
                 print(json.dumps(view.as_json()))
             else:
-                print(f"gesture taught: {_line(view).strip()}")
+                print(f"gesture taught: {_line(view, site_time(args)).strip()}")
             return exit_codes.OK
         with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
             if args.gestures_command == "rename":
@@ -140,7 +144,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
                         actor=args.caller,
                     )
                 )
-                print(_line(view))
+                print(_line(view, site_time(args)))
             else:
                 view = writer.execute(RemoveGesture(name=args.name, at=now, actor=args.caller))
                 print(f"gesture {printable(view.name)} removed ({view.examples} examples)")
@@ -242,11 +246,11 @@ def _detect(args: argparse.Namespace, db_url: str, command: str) -> int:
     return exit_codes.OK
 
 
-def _line(view: Any) -> str:
+def _line(view: Any, zone: SiteTime) -> str:
     flags = ", ".join(
         flag for flag, on in (("alerting", view.alerting), ("mirror", view.mirror_invariant)) if on
     )
-    last = f", last {view.last_detected_at:%Y-%m-%d %H:%M:%S}" if view.last_detected_at else ""
+    last = f", last {zone.full(view.last_detected_at)}" if view.last_detected_at else ""
     return printable(
         f"{view.name:20s} {view.examples} examples of ~{view.typical_s:.1f} s"
         f"{' (' + flags + ')' if flags else ''}; seen {view.detections} times{last}"

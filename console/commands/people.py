@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from console import exit_codes
+from console.commands import site_time
 from engine.text import printable
 
 
@@ -63,8 +64,9 @@ def run(args: argparse.Namespace, db_url: str) -> int:
                     )
                 )
             else:
+                zone = site_time(args)
                 for p in people:
-                    seen = f"{p.last_seen:%Y-%m-%d %H:%M}" if p.last_seen else "never seen"
+                    seen = zone.full_minutes(p.last_seen) if p.last_seen else "never seen"
                     name = printable(p.name or "—")
                     print(f"{p.public_id}  {name:24} {p.appearances:5} appearances, last {seen}")
             return exit_codes.OK

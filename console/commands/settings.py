@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from console import exit_codes
+from console.commands import site_time
 from engine.text import printable
 
 
@@ -100,7 +101,9 @@ def run_status(args: argparse.Namespace, db_url: str) -> int:
     print(f"people     {status.persons}")
     per_day = ", ".join(f"{day} {n}" for day, n in status.events_per_day[:3])
     print(f"events     {status.events_total} ({per_day})")
-    last = status.last_retention_at.isoformat() if status.last_retention_at else "never"
+    last = (
+        site_time(args).with_zone(status.last_retention_at) if status.last_retention_at else "never"
+    )
     print(f"retention  last run {last}")
     for problem in status.problems:
         print(f"problem    {printable(problem)}")

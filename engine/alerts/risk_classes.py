@@ -55,6 +55,7 @@ from engine.secrets import (
     read_secret,
     remember_secret,
 )
+from engine.sitetime import UTC_TIME, SiteTime
 from engine.store.database import Store
 
 log = logging.getLogger(__name__)
@@ -366,14 +367,6 @@ def _first_line(exc: BaseException) -> str:
 # -- the cache ---------------------------------------------------------------------------
 
 
-def _utc_time(at: datetime) -> str:
-    return f"{at.astimezone(UTC):%H:%M} UTC"
-
-
-def _utc_date_time(at: datetime) -> str:
-    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
 @dataclass(frozen=True, slots=True)
 class RiskClassStatus:
     """Where the risk classes stand, for the UI.
@@ -401,9 +394,17 @@ class RiskClassStatus:
         open: nothing is hidden."""
         return self.provider is not None and self.refreshed_at is not None
 
-    def describe(self) -> str:
-        """One sentence for the UI, e.g. "risk classes from the local risk model, refreshed
-        04:00 UTC (12 cameras)"."""
+    def describe(self, site_time: SiteTime = UTC_TIME) -> str:
+        """One sentence for the UI, its times on ``site_time``'s clock with the zone, e.g.
+        "risk classes from the local risk model, refreshed 05:00 CET (12 cameras)" (the
+        refresh itself runs at 04:00 UTC, whatever the site's zone)."""
+
+        def clock(at: datetime) -> str:
+            return f"{site_time.minutes(at)} {site_time.zone_label(at)}"
+
+        def day_and_clock(at: datetime) -> str:
+            return f"{site_time.full_minutes(at)} {site_time.zone_label(at)}"
+
         if self.state == STATE_OFF or self.provider is None:
             return "no risk-class provider: nothing is hidden"
         if self.refreshed_at is None:
@@ -411,10 +412,10 @@ class RiskClassStatus:
                 return f"{self.provider} never answered ({self.error}): nothing is hidden"
             return f"risk classes from the {self.provider} not loaded yet: nothing is hidden"
         if self.state == STATE_FAILED:
-            since = _utc_time(self.failed_at) if self.failed_at else "the last refresh"
+            since = clock(self.failed_at) if self.failed_at else "the last refresh"
             return (
                 f"{self.provider} unreachable since {since} ({self.error}): keeping the "
-                f"classes of {_utc_date_time(self.refreshed_at)}"
+                f"classes of {day_and_clock(self.refreshed_at)}"
             )
         cameras = f"{self.cameras} camera{'' if self.cameras == 1 else 's'}"
         if self.skipped_rows:
@@ -424,7 +425,7 @@ class RiskClassStatus:
             )
         return (
             f"risk classes from the {self.provider}, refreshed "
-            f"{_utc_time(self.refreshed_at)} ({cameras})"
+            f"{clock(self.refreshed_at)} ({cameras})"
         )
 
 

@@ -266,7 +266,7 @@ class AlertService:
         today = self._clock.now().date()
         classes = self.risk_classes.classes(None if day is None or day == today else day)
         status = self.risk_classes.status()
-        note = status.describe()
+        note = status.describe(self._site_time)
         if day is not None and day != today:
             error = self.risk_classes.last_error_for(day)
             if classes is None and error:

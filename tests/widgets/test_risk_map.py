@@ -31,6 +31,7 @@ from engine.history.query_service import QueryRequest, QueryResult, QueryService
 from engine.incidents.records import IncidentView
 from engine.incidents.risk import RISK_CLASSES, risk_class, risk_thresholds
 from engine.incidents.service import MapCamera, RiskMap
+from engine.sitetime import SiteTime
 from widgets.risk_map import (
     ALL_CATEGORIES_TEXT,
     LIVE_SCALE_TITLE,
@@ -597,3 +598,13 @@ def test_hour_text_names_the_window() -> None:
     assert hour_text(start, 0) == LIVE_TEXT
     assert hour_text(start, 1) == "Predicted 23:00–00:00 UTC (+1 h)"
     assert hour_text(start, 2) == "Predicted Wed 04 Feb 00:00–01:00 UTC (+2 h)"
+
+
+def test_predicted_hours_read_the_sites_clock(shown_zone: Callable[[str], SiteTime]) -> None:
+    """Kolkata is 05:30 ahead: the hour from 10:00 UTC is 15:30-16:30 IST, and the one
+    that starts at 19:00 UTC is on the next day there."""
+    shown_zone("Asia/Kolkata")
+    start = datetime(2026, 2, 3, 10, 0, tzinfo=UTC)
+    assert hour_text(start, 1) == "Predicted 15:30–16:30 IST (+1 h)"
+    assert hour_text(start, 9) == "Predicted 23:30–00:30 IST (+9 h)"
+    assert hour_text(start, 10) == "Predicted Wed 04 Feb 00:30–01:30 IST (+10 h)"

@@ -32,6 +32,7 @@ from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.config import load_site
 from engine.incidents.nightly import CameraRisk, RecordRetrain
 from engine.secrets import SecretValue
+from engine.sitetime import SiteTime
 from engine.store import Store
 from tests.conftest import write_site
 from tests.store_helpers import run_command, sync_site
@@ -597,3 +598,24 @@ def test_the_local_risk_model_gives_each_days_stored_classes(
     # the next day has no classes yet: an empty answer, nothing to filter
     clock.advance(24 * 3600)
     assert provider.today() == {}
+
+
+def test_the_status_reads_the_sites_clock_while_the_refresh_stays_04_utc() -> None:
+    """A refresh at 04:00 UTC is 20:00 the evening before in Los Angeles: a person there
+    reads that, with the zone, and the failure after it likewise."""
+    refreshed = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+    ok = RiskClassStatus("ok", "local risk model", refreshed, None, None, 3, 0)
+    los_angeles = SiteTime.named("America/Los_Angeles")
+    assert ok.describe(los_angeles) == (
+        "risk classes from the local risk model, refreshed 20:00 PST (3 cameras)"
+    )
+    assert (
+        ok.describe() == "risk classes from the local risk model, refreshed 04:00 UTC (3 cameras)"
+    )
+    failed = RiskClassStatus(
+        "failed", "risk API", refreshed, datetime(2026, 11, 24, 4, 0, tzinfo=UTC), "timeout", 3, 0
+    )
+    assert failed.describe(los_angeles) == (
+        "risk API unreachable since 20:00 PST (timeout): keeping the classes of "
+        "2026-11-22 20:00 PST"
+    )

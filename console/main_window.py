@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -383,6 +383,15 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.session_label)
         self.layout_label = QLabel()
         self.statusBar().addWidget(self.layout_label)
+        # The one place the site's zone is always shown: every pane shows plain site times.
+        self.site_clock_label = QLabel()
+        self.site_clock_label.setObjectName("site-clock")
+        self.statusBar().addPermanentWidget(self.site_clock_label)
+        self._site_clock_timer = QTimer(self)
+        self._site_clock_timer.setInterval(1000)
+        self._site_clock_timer.timeout.connect(self._show_site_time)
+        self._site_clock_timer.start()
+        self._show_site_time()
 
         bridge.sig_camera_status_changed.connect(self._on_camera_status_changed)
         bridge.sig_health_changed.connect(self._on_health_changed)
@@ -465,6 +474,14 @@ class MainWindow(QMainWindow):
         )
         self.runtime.apply_settings()  # the detector cadence changes on running cameras
 
+    def _show_site_time(self) -> None:
+        site_time = self.runtime.site.site_time
+        now = self.runtime.clock.now()
+        self.site_clock_label.setText(f"{site_time.minutes(now)} {site_time.zone_label(now)}")
+        self.site_clock_label.setToolTip(
+            f"Site time ({site_time.name}): every time shown is the site's"
+        )
+
     def _fit_on_screen(self) -> None:
         """A geometry saved on another screen (a monitor since unplugged, a larger one) may
         lie partly off this one: bring the window back inside a screen's free area."""
@@ -479,7 +496,7 @@ class MainWindow(QMainWindow):
         self.resize(width, height)
         frame = self.frameGeometry()
         frame.moveCenter(free.center())
-        frame.moveTopLeft(frame.topLeft().expandedTo(free.topLeft()))
+        frame.moveTopLeft(QPoint(max(frame.left(), free.left()), max(frame.top(), free.top())))
         self.move(frame.topLeft())
 
     # -- building ----------------------------------------------------------------------------
@@ -1178,6 +1195,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()
         self._people_refresh.stop()
+        self._site_clock_timer.stop()
         self.idle_timer.stop()
         self.recheck_timer.stop()
         app = QApplication.instance()

@@ -152,6 +152,8 @@ def run_selftest(site_file: Path, db_url: str) -> int:
 def _check_engine_and_gui(
     site: SiteConfig, store: Store, check: Callable[[str, Callable[[], str]], bool]
 ) -> None:
+    from PySide6.QtCore import QPoint, QRect
+
     from console.app import application
     from console.bridge import QtBridge
     from console.host import console_settings
@@ -216,8 +218,10 @@ def _check_engine_and_gui(
             # have read whether any account exists (the session reaches the store).
             panel = window.login_panel
             ready = wait_for(lambda: panel.mode is not LoginMode.CHECKING, FRAME_WAIT_S)
-            if not window.locked or not window.login_dock.isVisible():
-                raise RuntimeError("the window did not open locked behind the login panel")
+            card = window.lock_view.card
+            inside = window.rect().contains(QRect(card.mapTo(window, QPoint(0, 0)), card.size()))
+            if not window.locked or not panel.isVisible() or not inside:
+                raise RuntimeError("the window did not open locked, its login panel in view")
             if not ready or panel.failure_text():
                 raise RuntimeError(f"the login panel is not ready: {panel.failure_text()}")
             return (

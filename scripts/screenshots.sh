@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Writes PNG screenshots of the console's layouts on the demo site to artifacts/screenshots/
+# Writes PNG screenshots of every view of the console on the demo site (first-run and lock
+# screens, layouts, panes, administration pages, dialogs; 1400x860 and 1920x1080) to
+# artifacts/screenshots/
 # (the test starts its own Xvfb through pytest-xvfb).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -224,10 +224,22 @@ def test_a_different_person_unlocks_into_their_own_layout(
         plaza_site(tmp_path, vtest_avi), accounts={"ada": "admin", "olga": "operator"}
     )
     assert window.current_layout is Layout.ADMIN
+    # What ada opens: the administration window, a clip, the export dialog.
+    assert window.open_administration("audit") is not None
+    assert window.event_history.play_clip(vtest_avi)
+    player = window.event_history.player
+    assert player is not None and player.path is not None
+    export = window.investigation.open_export(*window.investigation.timeline.visible_range())
+    assert export is not None and export.isVisible()
     window.session_menu.actions()[0].trigger()  # Session → Lock
     assert_locked(window)
+    # The next person finds none of it open.
+    assert not window.admin_window.isVisible()
+    assert player.path is None and player.isHidden()
+    assert not export.isVisible()
     log_in(qtbot, window, "olga")
     assert window.session.actor is not None and window.session.actor.name == "olga"
+    assert not window.admin_window.isVisible() and player.isHidden()
     assert window.current_layout is Layout.OPERATOR
     assert window.session_label.text() == "olga (operator)"
     assert not window.layout_actions[Layout.ADMIN].isVisible()

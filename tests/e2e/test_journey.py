@@ -9,7 +9,9 @@ beside it shows decoded video, and every pane the layout shows is tall enough to
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -117,6 +119,12 @@ def test_first_start_to_each_role_keyboard_only(
         panel = window.login_panel
         qtbot.waitUntil(lambda: panel.mode is LoginMode.FIRST_ADMIN, timeout=5000)
         assert "first start" in panel.explanation_label.text()
+        # The site's time and zone (the demo plaza is in London), once, in the status bar.
+        london = datetime.now(ZoneInfo("Europe/London"))
+        assert window.site_clock_label.text() in {
+            f"{moment:%H:%M} {moment.tzname()}"
+            for moment in (london, london + timedelta(minutes=1))
+        }
         for size in SIZES:
             assert_lock_screen_usable(qtbot, window, size)
 

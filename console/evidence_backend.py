@@ -3,8 +3,8 @@ bookmarks, lock and unlock evidence, and export a range, as the person signed in
 
 Every method blocks (the store writer, the disk) and runs on the query service's workers
 (through :class:`console.queries.QtQueryClient`), never on the GUI thread. The engine
-checks each permission and audits each change; an export is checked here first (it writes
-files, not rows) and recorded in the audit trail once the folder is complete.
+checks each permission and audits each change; an export is the engine's one export use
+case (:class:`engine.history.export_case.EvidenceDesk`), the same the CLI runs.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.access import Actor, Permission
+from engine.access import Actor
 from engine.clock import Clock
 from engine.history.bookmarks import AddBookmark, BookmarkView, RemoveBookmark
-from engine.history.evidence import export_evidence, export_record
+from engine.history.export_case import EvidenceDesk, ExportRequest
 from engine.history.locks import LockEvidence, LockView, UnlockEvidence
 from engine.sitetime import SiteTime
 from engine.store.database import Store
@@ -44,13 +44,10 @@ class EvidenceBackend:
         key_dir: Path,
         site_time: SiteTime,
     ) -> None:
-        self._store = store
         self._writer = writer
         self._clock = clock
         self._actor_of = actor_of
-        self._media_root = media_root
-        self._key_dir = key_dir
-        self._site_time = site_time
+        self._desk = EvidenceDesk(store, writer, clock, media_root, key_dir, site_time)
 
     def add_bookmark(self, bookmark: NewBookmark) -> BookmarkView:
         actor = self._actor_of("add a bookmark")
@@ -93,52 +90,19 @@ class EvidenceBackend:
     def export(
         self, spec: ExportSpec, progress: Callable[[int, int], None], cancel: threading.Event
     ) -> ExportOutcome:
-        """Export ``spec`` (both permissions are checked before a byte is written), record
-        it in the audit trail, then lock it when asked."""
+        """Export ``spec`` as the person signed in: the engine's one export use case (both
+        permissions checked, and a refusal audited, before a byte is written; the export
+        recorded in the audit trail; then locked when asked)."""
         actor = self._actor_of("export evidence")
-        actor.require(Permission.EXPORT, "export evidence")
-        if spec.lock_reason is not None:
-            actor.require(Permission.LOCK_EVIDENCE, "lock evidence")
-        result = export_evidence(
-            self._store,
+        request = ExportRequest(
             start=spec.start,
             end=spec.end,
-            out_dir=spec.folder,
-            media_root=self._media_root,
-            key_dir=self._key_dir,
-            exporter=actor.label,
-            now=self._clock.now(),
-            site_time=self._site_time,
             cameras=spec.cameras,
             rooms=spec.rooms,
-            sensing_root=self._media_root / "sensing",
-            progress=progress,
-            cancel=cancel,
+            folder=spec.folder,
+            lock_reason=spec.lock_reason,
         )
-        self._writer.execute(
-            export_record(
-                result,
-                start=spec.start,
-                end=spec.end,
-                cameras=spec.cameras,
-                rooms=spec.rooms,
-                at=self._clock.now(),
-                actor=actor,
-            )
+        exported = self._desk.export(
+            actor, request, via="console", progress=progress, cancel=cancel
         )
-        lock_id: int | None = None
-        if spec.lock_reason is not None:
-            lock: LockView = self._writer.execute(
-                LockEvidence(
-                    reason=spec.lock_reason,
-                    start=spec.start,
-                    end=spec.end,
-                    cameras=spec.cameras,
-                    rooms=spec.rooms,
-                    export_path=str(result.folder),
-                    at=self._clock.now(),
-                    actor=actor,
-                )
-            )
-            lock_id = lock.id
-        return ExportOutcome(result, lock_id)
+        return ExportOutcome(exported.result, exported.lock.id if exported.lock else None)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,38 +81,37 @@ def add_parsers(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
 
 
 def run_export(args: argparse.Namespace, db_url: str) -> int:
-    from engine.history.evidence import EvidenceError, export_evidence
+    from engine.clock import REAL_CLOCK
+    from engine.history.evidence import EvidenceError
+    from engine.history.export_case import EvidenceDesk, ExportLockRefusedError, ExportRequest
     from engine.paths import data_dir
     from engine.store import Store
+    from engine.store.writer import StoreWriter
 
-    if args.lock is not None:  # refused before anything is exported, and audited
-        _require_lock_permission(args, db_url)
     zone = site_time(args)  # report.html is on the site's clock
+    request = ExportRequest(
+        start=args.start,
+        end=args.end,
+        cameras=None if args.cameras is None else tuple(args.cameras),
+        rooms=None if args.rooms is None else tuple(args.rooms),
+        folder=args.out,
+        lock_reason=args.lock,
+    )
     store = Store(db_url)
     try:
-        result = export_evidence(
-            store,
-            start=args.start,
-            end=args.end,
-            out_dir=args.out,
-            media_root=data_dir(),
-            key_dir=data_dir(),
-            exporter=args.caller.label,
-            now=datetime.now(UTC),
-            site_time=zone,
-            cameras=args.cameras,
-            rooms=args.rooms,
-            sensing_root=data_dir() / "sensing",
-        )
-        locked = _record_export(args, store, result)
+        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+            desk = EvidenceDesk(store, writer, REAL_CLOCK, data_dir(), data_dir(), zone)
+            via = "cli: export --lock" if args.lock is not None else "cli: export"
+            exported = desk.export(args.caller, request, via=via)
     except EvidenceError as exc:
         print(f"watchfloor export: {exc}", file=sys.stderr)
         return exit_codes.FAILED
-    except LockFailedError as exc:
+    except ExportLockRefusedError as exc:
         print(f"watchfloor export: exported to {exc.folder}, but {exc}", file=sys.stderr)
         return exit_codes.FAILED
     finally:
         store.close()
+    result, locked = exported.result, exported.lock
     if args.json:
         outcome: dict[str, Any] = {
             "folder": str(result.folder),
@@ -138,84 +136,6 @@ def run_export(args: argparse.Namespace, db_url: str) -> int:
         if locked is not None:
             print(_describe_lock(locked, zone))
     return exit_codes.OK
-
-
-class LockFailedError(RuntimeError):
-    """The export was made but its lock was refused (the message says why)."""
-
-    def __init__(self, folder: Path, message: str) -> None:
-        super().__init__(message)
-        self.folder = folder
-
-
-def _require_lock_permission(args: argparse.Namespace, db_url: str) -> None:
-    """``export --lock`` also needs the lock-evidence permission: refuse (and audit the
-    refusal) before exporting anything, as the store writer would after."""
-    from engine.access import Permission, PermissionDeniedError
-    from engine.clock import REAL_CLOCK
-    from engine.store import Store
-    from engine.store.audit import AppendAudit
-    from engine.store.writer import StoreWriter
-
-    caller = args.caller
-    if caller.may(Permission.LOCK_EVIDENCE):
-        return
-    store = Store(db_url)
-    try:
-        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
-            writer.execute(
-                AppendAudit(
-                    at=REAL_CLOCK.now(),
-                    actor=caller,
-                    action="evidence.lock",
-                    outcome="denied",
-                    detail={"needs": str(Permission.LOCK_EVIDENCE), "via": "cli: export --lock"},
-                )
-            )
-    finally:
-        store.close()
-    raise PermissionDeniedError(caller, Permission.LOCK_EVIDENCE, "lock evidence")
-
-
-def _record_export(args: argparse.Namespace, store: Any, result: Any) -> Any:
-    """Record the finished export in the audit trail, then (``--lock``) lock what was
-    exported; returns the lock (None without ``--lock``); :class:`LockFailedError` if the
-    lock is refused."""
-    from engine.clock import REAL_CLOCK
-    from engine.history.evidence import export_record
-    from engine.history.locks import LockError, LockEvidence
-    from engine.store.writer import StoreWriter
-
-    folder: Path = result.folder
-    try:
-        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
-            writer.execute(
-                export_record(
-                    result,
-                    start=args.start,
-                    end=args.end,
-                    cameras=args.cameras,
-                    rooms=args.rooms,
-                    at=REAL_CLOCK.now(),
-                    actor=args.caller,
-                )
-            )
-            if args.lock is None:
-                return None
-            return writer.execute(
-                LockEvidence(
-                    start=args.start,
-                    end=args.end,
-                    cameras=None if args.cameras is None else tuple(args.cameras),
-                    rooms=None if args.rooms is None else tuple(args.rooms),
-                    reason=args.lock,
-                    export_path=str(folder.resolve()),
-                    at=REAL_CLOCK.now(),
-                    actor=args.caller,
-                )
-            )
-    except LockError as exc:
-        raise LockFailedError(folder, f"the lock was refused: {exc}") from exc
 
 
 def run_evidence(args: argparse.Namespace, db_url: str) -> int:

@@ -55,7 +55,7 @@ from engine.incidents.risk import (
     risk_thresholds,
 )
 from engine.incidents.service import MAP_RADIUS_M, MapCamera, RiskMap
-from engine.store.incident_models import INCIDENT_CATEGORIES
+from engine.vocabulary import INCIDENT_CATEGORIES
 
 LONDON = (51.5074, -0.1278)  # Trafalgar Square
 NOW = datetime(2026, 2, 3, 10, 25, tzinfo=UTC)

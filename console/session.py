@@ -43,9 +43,10 @@ from engine.accounts import (
     new_service_token,
     parse_roles,
 )
+from engine.audit_records import AuditRecord, AuditVerification
 from engine.clock import Clock
 from engine.settings import setting_values
-from engine.store.audit import AppendAudit, AuditListRequest, AuditRecord, AuditVerification
+from engine.store.audit import AppendAudit, AuditListRequest
 from engine.store.audit import verify_audit as verify_audit_chain
 from engine.store.database import Store
 from engine.store.writer import StoreWriter

@@ -69,9 +69,8 @@ from PySide6.QtWidgets import (
 from engine.alerts.filtering import AlertPage, AlertRow, RiskGate, SequenceView
 from engine.history.query_service import CallRequest, QueryResult
 from engine.sitetime import display
-from engine.store.alert_models import SEQUENCE_LABELS
-from engine.store.incident_models import RISK_CLASSES
 from engine.text import printable
+from engine.vocabulary import RISK_CLASSES, SEQUENCE_LABELS
 from widgets.alert_stream import acknowledged_by_text
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only

@@ -82,8 +82,8 @@ from engine.alerts.rules import (
 )
 from engine.history.query_service import CallRequest, QueryResult
 from engine.sitetime import display
-from engine.store.alert_models import ALERT_SEVERITIES
 from engine.text import printable
+from engine.vocabulary import ALERT_SEVERITIES
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
 

@@ -36,9 +36,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.audit_records import AuditRecord, AuditVerification
 from engine.history.query_service import CallRequest, QueryResult
 from engine.sitetime import display
-from engine.store.audit import AuditRecord, AuditVerification
 from engine.text import printable
 from widgets.queries import QueryClient
 from widgets.table_model import EXTENDED, RowsTableModel, show_rows_read_only

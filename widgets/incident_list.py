@@ -67,8 +67,8 @@ from engine.history.query_service import CallRequest, QueryResult
 from engine.incidents.records import Filed, IncidentView, ReportView
 from engine.incidents.reports import ReportFileError
 from engine.sitetime import display
-from engine.store.incident_models import INCIDENT_CATEGORIES
 from engine.text import printable
+from engine.vocabulary import INCIDENT_CATEGORIES
 from widgets.incident_report_form import IncidentReportForm, ReportFormActions
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only

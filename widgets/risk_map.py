@@ -85,8 +85,8 @@ from engine.incidents.records import IncidentView
 from engine.incidents.risk import RISK_CLASSES, RISK_PERCENTILES
 from engine.incidents.service import MapCamera, RiskMap
 from engine.sitetime import display
-from engine.store.incident_models import INCIDENT_CATEGORIES
 from engine.text import printable
+from engine.vocabulary import INCIDENT_CATEGORIES
 from widgets.queries import QueryClient
 
 FloatArray = npt.NDArray[np.float64]

@@ -33,9 +33,9 @@ from engine.incidents.risk import normalise_risk_class
 from engine.sitetime import UTC_TIME, SiteTime
 from engine.store.alert_models import Alert, AlertDelivery, AlertSequence
 from engine.store.database import Store
-from engine.store.incident_models import RISK_CLASSES
 from engine.store.models import Camera
 from engine.store.person_models import Person
+from engine.vocabulary import RISK_CLASSES
 
 # Minimum max_conf by daily class (Pyronear pyro-api PR #583: the thresholds that cut their
 # false alerts on low fire-risk days without losing true ones).

@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
 from engine.sitetime import SiteTime
-from engine.store.alert_models import ALERT_SEVERITIES, RULE_TRIGGERS, AlertRule
+from engine.store.alert_models import AlertRule
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
 from engine.store.models import Camera
+from engine.vocabulary import ALERT_SEVERITIES, RULE_TRIGGERS
 
 DAY_NAMES: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EVERY_DAY: Final = 0b1111111

@@ -34,10 +34,11 @@ from engine.alerts.records import AlertView, alert_view
 from engine.alerts.rules import RuleSpec
 from engine.events import Sighting
 from engine.sitetime import UTC_TIME, SiteTime
-from engine.store.alert_models import SEQUENCE_LABELS, Alert, AlertSequence
+from engine.store.alert_models import Alert, AlertSequence
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
 from engine.store.models import Camera, Site, UTCDateTime
+from engine.vocabulary import SEQUENCE_LABELS
 
 MIN_DETECTIONS: Final = 3  # a run becomes a sequence at its third detection
 GAP_S: Final = 300.0  # detections further apart than 5 min never belong together

@@ -64,7 +64,7 @@ from engine.secrets import (
     read_secret,
     remember_secret,
 )
-from engine.store.incident_models import INCIDENT_CATEGORIES
+from engine.vocabulary import INCIDENT_CATEGORIES
 
 if TYPE_CHECKING:
     import anthropic

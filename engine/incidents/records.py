@@ -42,13 +42,13 @@ from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
 from engine.store.incident_models import (
-    INCIDENT_CATEGORIES,
     Incident,
     IncidentLabel,
     IncidentMedia,
     IncidentReport,
     RiskCell,
 )
+from engine.vocabulary import INCIDENT_CATEGORIES
 
 DEFAULT_WINDOW_S = 300.0
 """Reports of one event arrive within minutes of each other (the issue's 5 min)."""

@@ -56,8 +56,8 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.incidents.geo import EARTH_RADIUS_M, check_position
-from engine.store.incident_models import INCIDENT_CATEGORIES
-from engine.store.incident_models import RISK_CLASSES as STORED_RISK_CLASSES
+from engine.vocabulary import INCIDENT_CATEGORIES
+from engine.vocabulary import RISK_CLASSES as STORED_RISK_CLASSES
 
 CATEGORIES: Final = INCIDENT_CATEGORIES  # one list: the store's check constraints use it
 

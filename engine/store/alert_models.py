@@ -32,10 +32,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.store.models import Base, BigId
 
-ALERT_SEVERITIES = ("info", "warning", "critical")
-RULE_TRIGGERS = ("person", "loitering", "sensing_blob", "gesture")
-SEQUENCE_LABELS = ("true_alarm", "false_alarm")
-
 
 class Alert(Base):
     __tablename__ = "alerts"

@@ -30,6 +30,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.access import ENGINE, Actor, GuardedCommand, Permission
+from engine.audit_records import AuditProblem, AuditRecord, AuditVerification
 from engine.store.audit_models import AUDIT_OUTCOMES, AuditEntry, AuditHead
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
@@ -258,43 +259,6 @@ def _check_keep_days(keep_days: int) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class AuditProblem:
-    """Entry ``seq`` is not what was written: ``reason`` says how."""
-
-    seq: int
-    reason: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "reason": self.reason}
-
-
-@dataclass(frozen=True, slots=True)
-class AuditVerification:
-    """``entries`` verified (those kept: after ``anchor_seq``, the newest pruned entry, 0
-    if none was), the head's ``seq``, what is wrong, and how long it took (seconds)."""
-
-    entries: int
-    head_seq: int
-    problems: tuple[AuditProblem, ...]
-    seconds: float
-    anchor_seq: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "entries": self.entries,
-            "head_seq": self.head_seq,
-            "anchor_seq": self.anchor_seq,
-            "problems": [p.as_dict() for p in self.problems],
-            "seconds": round(self.seconds, 3),
-        }
-
-
 def verify_audit(store: Store, max_problems: int = 20) -> AuditVerification:
     """Recompute the chain (streamed, in batches of VERIFY_BATCH) and report every entry
     whose hash does not match its fields, whose ``prev_hash`` is not its predecessor's
@@ -453,28 +417,6 @@ def _stream(session: Session, *, after: int = 0, through: int | None = None) -> 
             return
         yield from rows
         last = int(rows[-1][0])
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    seq: int
-    ts: datetime
-    actor: str
-    action: str
-    target: str
-    outcome: str
-    detail: dict[str, Any]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "ts": self.ts.isoformat(),
-            "actor": self.actor,
-            "action": self.action,
-            "target": self.target,
-            "outcome": self.outcome,
-            "detail": self.detail,
-        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

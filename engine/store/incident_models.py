@@ -34,17 +34,8 @@ from sqlalchemy import Text as TextColumn
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.store.models import Base, BigId
+from engine.vocabulary import INCIDENT_CATEGORIES, RISK_CLASSES
 
-INCIDENT_CATEGORIES = (
-    "violence",
-    "weapons",
-    "theft",
-    "fire",
-    "medical",
-    "vandalism",
-    "suspicious_activity",
-    "other",
-)
 _CATEGORY_LIST = ", ".join(f"'{c}'" for c in INCIDENT_CATEGORIES)
 
 
@@ -183,7 +174,6 @@ class RiskModel(Base):
     error: Mapped[str | None] = mapped_column(String(500))
 
 
-RISK_CLASSES = ("very_low", "low", "moderate", "high", "very_high", "extreme")
 _CLASS_LIST = ", ".join(f"'{c}'" for c in RISK_CLASSES)
 
 

@@ -19,7 +19,8 @@ from pytestqt.qtbot import QtBot
 from console.host import EngineHost, console_settings
 from console.main_window import MainWindow
 from engine.accounts import AccountListRequest, accounts_exist, create_account
-from engine.store.audit import AuditListRequest, AuditRecord
+from engine.audit_records import AuditRecord
+from engine.store.audit import AuditListRequest
 from tests.actors import ADMIN
 from widgets.login_panel import LoginMode
 

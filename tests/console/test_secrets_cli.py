@@ -20,9 +20,10 @@ from keyring.backends import fail
 
 from console import exit_codes
 from console.cli import main
+from engine.audit_records import AuditRecord
 from engine.secrets import SECRETS
 from engine.store import Store
-from engine.store.audit import AuditListRequest, AuditRecord
+from engine.store.audit import AuditListRequest
 from tests.actors import ADMIN
 from tests.conftest import REPO
 from tests.console.test_camera_keyring_cli import _read_until

@@ -23,8 +23,8 @@ from engine.config import load_site
 from engine.cv import import_cv2
 from engine.history.query_service import QueryService
 from engine.store import Store
-from engine.store.alert_models import ALERT_SEVERITIES, RULE_TRIGGERS
 from engine.store.writer import StoreWriter
+from engine.vocabulary import ALERT_SEVERITIES, RULE_TRIGGERS
 from tests.actors import ADMIN, OPERATOR
 from tests.conftest import TESTDATA, write_site
 from tests.store_helpers import sync_site

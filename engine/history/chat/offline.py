@@ -85,7 +85,7 @@ from engine.history.chat.tools import (
 )
 from engine.sitetime import UTC_TIME, SiteTime
 from engine.store.database import Store
-from engine.store.incident_models import INCIDENT_CATEGORIES
+from engine.vocabulary import INCIDENT_CATEGORIES
 
 MAX_CITATIONS: Final = 10
 MAX_NAMES: Final = 25  # named people listed (and cited) in a "who was on camera" answer

@@ -32,9 +32,10 @@ from sqlalchemy.engine import Connection
 from engine.history.events import _CLIP, _covering_clip_id, _covering_clips
 from engine.store.alert_models import Alert
 from engine.store.database import Store
-from engine.store.incident_models import INCIDENT_CATEGORIES, Incident
+from engine.store.incident_models import Incident
 from engine.store.models import Camera, Event, Media
 from engine.store.person_models import Person
+from engine.vocabulary import INCIDENT_CATEGORIES
 
 DEFAULT_LIMIT: Final = 20
 MAX_LIMIT: Final = 50

@@ -23,7 +23,7 @@ from engine.bus import EventBus
 from engine.clock import REAL_CLOCK
 from engine.config import CameraConfig, SourceKind
 from engine.vision.source import CameraSource
-from widgets.camera_tile import CameraTile
+from widgets.cameras.tile import CameraTile
 
 
 def run(seconds: float = 6.0) -> dict[str, Any]:

@@ -130,9 +130,12 @@ def _journey(tmp: Path) -> dict[str, Any]:
             QTest.keyClick(focused, Qt.Key.Key_Return if last_one else Qt.Key.Key_Tab)
 
     def resize_through_sizes() -> None:
+        doing = phase[0]
+        phase[0] = f"{doing}: window resized"
         for size in SIZES:
             window.resize(*size)
             settle(0.3)
+        phase[0] = doing
 
     try:
         window.show()

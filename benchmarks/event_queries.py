@@ -252,7 +252,7 @@ def _gui_stall(store: Store) -> dict[str, Any]:
     from console.app import prefer_gui_thread, settle_after_start
     from console.queries import QtQueryClient
     from engine.history.query_service import QueryService
-    from widgets.event_history import EventHistoryPane
+    from widgets.events.view import EventHistoryPane
 
     prefer_gui_thread()  # as the console does
     app = QApplication.instance() or QApplication([])

@@ -74,7 +74,7 @@ def _run(seconds: float, site_file: Path | None, tmp: Path) -> dict[str, Any]:
     from engine.events import Event
     from engine.history.query_service import QueryService
     from engine.store.event_views import EventsStored
-    from widgets.event_history import EventHistoryPane
+    from widgets.events.view import EventHistoryPane
 
     app = QApplication.instance() or QApplication([])
     site = site_file or _plaza_site(tmp)

@@ -20,7 +20,7 @@ one warm-up sweep that also builds each position's paths), ``fps_runs``, ``frame
 ``recolour_ms_median`` (the slider step alone: swapping the level paths, no render);
 ``first_sweep_fps`` is the first drag after a load (``repaint``, building each hour's paths
 as it goes); ``prepare_ms`` is
-:func:`widgets.risk_map.prepare_map` (a query worker's share in the console) and ``load_ms``
+:func:`widgets.risk_map.view.prepare_map` (a query worker's share in the console) and ``load_ms``
 the GUI thread's share of a load (drawing cells, cameras and 5,000 markers). Target: ≥ 30 fps
 in both modes; ``frames_differ`` checks that the hours really render differently.
 
@@ -228,7 +228,7 @@ def measure(
     """Frames per second of one grid (see the module)."""
     from PySide6.QtWidgets import QApplication
 
-    from widgets.risk_map import RiskMapPane, prepare_map
+    from widgets.risk_map.view import RiskMapPane, prepare_map
 
     app = QApplication.instance() or QApplication([])
     risk_map, incidents = build_scene(resolution)

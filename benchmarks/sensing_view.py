@@ -149,7 +149,7 @@ def measure(frames: int = FRAMES, size: tuple[int, int] = SIZE) -> dict[str, Any
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
-    from widgets.sensing_view import SensingView3D
+    from widgets.sensing.view import SensingView3D
 
     app = QApplication.instance() or QApplication([])
     scene = Scene()

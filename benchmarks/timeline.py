@@ -4,8 +4,8 @@ of a timeline range query for a visible window of 1 minute, 1 hour, 1 day, 1 wee
 (1400 px wide, every lane; density bars of 5 minutes and wider read ``event_rollup``, the per-
 source counts per 5 minutes, 30 minutes and hour that triggers keep), on SQLite and (given ``--db
 postgresql+psycopg://…`` or ``WATCHFLOOR_TEST_PG_URL``) PostgreSQL; and the scrubbing redraw
-rate of the real :class:`~widgets.timeline.TimelinePane` (offscreen, 1400 px wide, a dense slice
-loaded): the cursor moved as a drag moves it and the canvas repainted, frame after frame.
+rate of the real :class:`~widgets.timeline.view.TimelinePane` (offscreen, 1400 px wide, a dense
+slice loaded): the cursor moved as a drag moves it and the canvas repainted, frame after frame.
 Targets: p95 < 50 ms per window, scrubbing ≥ 30 fps.
 
 Windows are placed at random over the month on every run (as panning would), so the figures
@@ -228,7 +228,7 @@ def _scrub_fps(store: Store) -> dict[str, Any]:
 
     from console.queries import QtQueryClient
     from engine.history.query_service import QueryService
-    from widgets.timeline import AXIS_HEIGHT, LABEL_WIDTH, TimelinePane
+    from widgets.timeline.view import AXIS_HEIGHT, LABEL_WIDTH, TimelinePane
 
     app = QApplication.instance() or QApplication([])
     client = QtQueryClient(QueryService(store))

@@ -23,8 +23,8 @@ from engine.history.events import ClipProbe, CoveringClipsRequest
 from engine.incidents.records import Filed
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
-from widgets.alert_list import AlertListPage, AlertListView
-from widgets.alert_stream import AlertListing, delivery_error_text
+from widgets.alert_list.api import AlertListPage, AlertListView
+from widgets.alerts.api import AlertListing, delivery_error_text
 
 RECENT_ALERTS = 100  # the stream lists this many of the newest alerts…
 OPEN_ALERTS_LIMIT = 1000  # …and every open one besides (up to this many)
@@ -32,7 +32,7 @@ OPEN_ALERTS_LIMIT = 1000  # …and every open one besides (up to this many)
 
 class AlertsBackend:
     """Blocking calls for the alert stream, run on query worker threads (two may run at
-    once). Satisfies :class:`widgets.alert_stream.AlertActions`."""
+    once). Satisfies :class:`widgets.alerts.api.AlertActions`."""
 
     def __init__(self, runtime: EngineRuntime, store: Store, session: ConsoleSession) -> None:
         self._runtime = runtime
@@ -100,7 +100,7 @@ MAX_THUMBNAIL_BYTES = 512 * 1024  # a snapshot is a few tens of kB; anything big
 
 class AlertListBackend:
     """Blocking calls for the alert list pane, run on query worker threads. Satisfies
-    :class:`widgets.alert_list.AlertListActions`: pages of alerts through the engine's
+    :class:`widgets.alert_list.api.AlertListActions`: pages of alerts through the engine's
     risk gate (today's classes, a past day's from the provider, or the operator's override),
     with their snapshots read here (never on the GUI thread); acknowledge and label as the
     person logged in; the clip covering a sequence."""
@@ -168,7 +168,7 @@ class AlertRulesBackend:
     """Blocking calls for the alert rules pane, run on query worker threads: the rules as
     stored, and adding or removing one as the person logged in (the engine checks the
     configure-rules permission, audits it and applies it at once). Satisfies
-    :class:`widgets.alert_rules_pane.AlertRulesActions`."""
+    :class:`widgets.alert_rules.api.AlertRulesActions`."""
 
     def __init__(self, runtime: EngineRuntime, store: Store, session: ConsoleSession) -> None:
         self._runtime = runtime

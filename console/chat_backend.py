@@ -16,14 +16,14 @@ from console.session import ConsoleSession
 from engine.history.chat import ChatAnswer, ChatHistoryRequest, ChatService
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
-from widgets.chat_pane import ChatHistory
+from widgets.chat.api import ChatHistory
 
 HISTORY_TURNS = 200  # the pane shows this many of the newest turns
 
 
 class ChatBackend:
-    """Blocking calls for :class:`widgets.chat_pane.ChatPane`, run on query workers (two
-    may run at once). Satisfies :class:`widgets.chat_pane.ChatActions`."""
+    """Blocking calls for :class:`widgets.chat.view.ChatPane`, run on query workers (two
+    may run at once). Satisfies :class:`widgets.chat.api.ChatActions`."""
 
     def __init__(self, runtime: EngineRuntime, store: Store, session: ConsoleSession) -> None:
         self._runtime = runtime

@@ -22,7 +22,7 @@ from engine.identity.devices import BleDeviceView, ble_registry, list_ble_device
 from engine.identity.people import PersonView, list_people
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
-from widgets.ble_devices_pane import BleScanReport, HeardDevice
+from widgets.ble_devices.api import BleScanReport, HeardDevice
 
 if TYPE_CHECKING:
     from bleak.backends.scanner import BaseBleakScanner
@@ -62,7 +62,7 @@ def summarise_scan(
 
 class BleDevicesBackend:
     """Blocking calls for the BLE devices pane, run on query worker threads (two may run at
-    once). Satisfies :class:`widgets.ble_devices_pane.BleDeviceActions`. ``scan_backend`` and
+    once). Satisfies :class:`widgets.ble_devices.api.BleDeviceActions`. ``scan_backend`` and
     ``adapter`` choose the Bluetooth scanner as for
     :class:`~engine.sensing.ble_scan.HostBleScanner` (None: the platform's own, the system's
     default adapter)."""

@@ -21,16 +21,16 @@ from engine.history.locks import LockEvidence, LockView, UnlockEvidence
 from engine.sitetime import SiteTime
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
-from widgets.bookmarks_pane import NewBookmark
-from widgets.export_dialog import ExportOutcome, ExportSpec
+from widgets.bookmarks.api import NewBookmark
+from widgets.evidence_export.api import ExportOutcome, ExportSpec
 
 ActorOf = Callable[[str], Actor]
 """Who is signed in, for doing ``action`` (raises when nobody is)."""
 
 
 class EvidenceBackend:
-    """Satisfies :class:`widgets.bookmarks_pane.BookmarkActions` and
-    :class:`widgets.export_dialog.EvidenceActions`; every method runs on a query worker.
+    """Satisfies :class:`widgets.bookmarks.api.BookmarkActions` and
+    :class:`widgets.evidence_export.api.EvidenceActions`; every method runs on a query worker.
     ``site_time``: the open site's zone, the clock an export's report.html is written on."""
 
     def __init__(

@@ -67,7 +67,7 @@ from engine.settings import setting_values
 from engine.sitetime import display
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
-from widgets.gestures_pane import Cancelled, LiveTestResult, TeachProgress
+from widgets.gestures.api import Cancelled, LiveTestResult, TeachProgress
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def _no_progress(_phase: str, _fraction: float) -> None:
 
 class GesturesBackend:
     """Blocking calls for the gestures pane and the teach wizard, run on query worker
-    threads (two may run at once). Satisfies :class:`widgets.gestures_pane.GestureActions`.
+    threads (two may run at once). Satisfies :class:`widgets.gestures.api.GestureActions`.
     ``frame_of`` gives a camera's newest frame by id (the console's frame getters)."""
 
     def __init__(

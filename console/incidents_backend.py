@@ -31,7 +31,7 @@ from engine.incidents.service import IncidentService, RiskMap
 from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
-from widgets.incident_list import MediaShown
+from widgets.incidents.api import MediaShown
 
 NO_ENGINE_TEXT = "incidents need a live engine (this console runs none): {what} is not possible"
 
@@ -39,10 +39,10 @@ NO_ENGINE_TEXT = "incidents need a live engine (this console runs none): {what} 
 class IncidentsBackend:
     """Blocking calls for the risk map, the incident list, the report form and the
     escalation actions of the alert stream and the event history; run on query worker
-    threads (two may run at once). Satisfies :class:`widgets.risk_map.RiskMapActions`,
-    :class:`widgets.incident_list.IncidentListActions`,
-    :class:`widgets.incident_report_form.ReportFormActions` and
-    :class:`widgets.event_history.EventHistoryActions`."""
+    threads (two may run at once). Satisfies :class:`widgets.risk_map.api.RiskMapActions`,
+    :class:`widgets.incidents.api.IncidentListActions`,
+    :class:`widgets.incidents.api.ReportFormActions` and
+    :class:`widgets.events.api.EventHistoryActions`."""
 
     def __init__(self, runtime: EngineRuntime, store: Store, session: ConsoleSession) -> None:
         self._runtime = runtime

@@ -24,7 +24,7 @@ from engine.introductions import IntroductionError, Introductions, NameGiven, Na
 from engine.runtime import EngineRuntime
 from engine.speech.service import FileNames
 from engine.store.database import Store
-from widgets.introductions_pane import RECENT_NAMES, GivenName, HeardInFile
+from widgets.introductions.api import RECENT_NAMES, GivenName, HeardInFile
 
 NAMED_KIND: Final = "person.named"  # the history event of a name given from an introduction
 
@@ -53,7 +53,7 @@ def outcome_of(
 
 class IntroductionsBackend:
     """Blocking calls for the introductions pane, run on query worker threads. Satisfies
-    :class:`widgets.introductions_pane.IntroductionActions`."""
+    :class:`widgets.introductions.api.IntroductionActions`."""
 
     def __init__(self, runtime: EngineRuntime, store: Store, session: ConsoleSession) -> None:
         self._runtime = runtime

@@ -43,13 +43,13 @@ from engine.history.timeline import TimelineMarker
 from engine.paths import sensing_recording_dir
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
-from widgets.bookmarks_pane import BookmarksPane
-from widgets.camera_grid import CameraGrid
-from widgets.chat_pane import ChatPane
-from widgets.export_dialog import EvidenceExportDialog
-from widgets.replay_bar import ReplayBar
-from widgets.sensing_view import SensingPane
-from widgets.timeline import TimelinePane
+from widgets.bookmarks.view import BookmarksPane
+from widgets.cameras.view import CameraGrid
+from widgets.chat.view import ChatPane
+from widgets.evidence_export.view import EvidenceExportDialog
+from widgets.sensing.view import SensingPane
+from widgets.timeline.replay_bar import ReplayBar
+from widgets.timeline.view import TimelinePane
 
 AROUND = timedelta(minutes=5)  # a cited event or bookmark is shown with this either side
 

@@ -67,26 +67,27 @@ from engine.settings import ChangeSetting
 from engine.sitetime import display
 from engine.status import SystemStatusRequest
 from engine.text import printable
-from widgets.accounts_pane import AccountsPane
+from widgets.accounts.view import AccountsPane
 from widgets.admin_window import AdministrationWindow
-from widgets.alert_list import AlertListPane
-from widgets.alert_rules_pane import AlertRulesPane
-from widgets.alert_stream import AlertSound, AlertStreamPane, alerts_title
-from widgets.audit_pane import AuditPane
-from widgets.ble_devices_pane import BleDevicesPane
-from widgets.camera_grid import TILE_COUNTS, CameraFeed, CameraGrid
-from widgets.event_history import EventHistoryPane
-from widgets.gestures_pane import GesturesPane
+from widgets.alert_list.view import AlertListPane
+from widgets.alert_rules.view import AlertRulesPane
+from widgets.alerts.view import AlertSound, AlertStreamPane, alerts_title
+from widgets.audit.view import AuditPane
+from widgets.ble_devices.view import BleDevicesPane
+from widgets.cameras.api import TILE_COUNTS, CameraFeed
+from widgets.cameras.view import CameraGrid
+from widgets.events.view import EventHistoryPane
+from widgets.gestures.view import GesturesPane
 from widgets.health_bar import HealthBar
-from widgets.incident_list import IncidentListPane
-from widgets.introductions_pane import IntroductionsPane, introductions_title
+from widgets.incidents.view import IncidentListPane
+from widgets.introductions.view import IntroductionsPane, introductions_title
 from widgets.lock_view import LockView
 from widgets.login_panel import LoginMode, LoginPanel, PasswordChangeDialog
-from widgets.people_pane import PeoplePane
-from widgets.risk_map import RiskMapPane
-from widgets.sensing_view import SensingPane
-from widgets.site_overview import SiteOverview
-from widgets.system_pane import SystemPane
+from widgets.people.view import PeoplePane
+from widgets.risk_map.view import RiskMapPane
+from widgets.sensing.view import SensingPane
+from widgets.site.view import SiteOverview
+from widgets.system.view import SystemPane
 
 if TYPE_CHECKING:
     from console.microphones import Microphones, MicrophoneStatus

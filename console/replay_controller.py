@@ -38,11 +38,12 @@ from engine.history.replay import (
 )
 from engine.sensing.replay import ReplaySettings
 from engine.sensing.service import RoomSpec
-from widgets.camera_grid import CameraGrid
-from widgets.camera_tile import FrameGetter
+from widgets.cameras.api import FrameGetter
+from widgets.cameras.view import CameraGrid
 from widgets.queries import OnResult, QueryClient
-from widgets.replay_bar import MessageLevel, ReplayBar, replay_label
-from widgets.sensing_view import SensingPane
+from widgets.sensing.view import SensingPane
+from widgets.timeline.api import MessageLevel, replay_label
+from widgets.timeline.replay_bar import ReplayBar
 
 PLAN_CHANNEL = "replay.plan"
 SENSING_CHANNEL = "replay.sensing"

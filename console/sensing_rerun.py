@@ -1,5 +1,5 @@
 """The re-run of a replayed range's sensing with other settings, in the console: opens
-:class:`~widgets.sensing_compare.SensingRerunDialog` on the range the replay controller
+:class:`~widgets.sensing.compare.SensingRerunDialog` on the range the replay controller
 plays, hands its requests to the controller (whose query workers do the re-runs) and
 shows the controller's progress, results and failures in it. GUI thread only."""
 
@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QWidget
 from console.replay_controller import ReplayController
 from engine.history.replay import SensingComparison, SensingTimeline
 from engine.sensing.replay import ReplaySettings
-from widgets.sensing_compare import SensingRerunDialog
+from widgets.sensing.compare import SensingRerunDialog
 
 
 class SensingRerun(QObject):

@@ -14,7 +14,7 @@ from engine.access import Role
 from engine.accounts import LoginFailedError, login, token_login
 from tests.conftest import write_site
 from tests.console.conftest import OpenConsole, audit_entries
-from widgets.accounts_pane import (
+from widgets.accounts.view import (
     COLUMN_DELAY,
     COLUMN_FAILED,
     COLUMN_ROLES,

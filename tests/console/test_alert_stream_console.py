@@ -22,7 +22,7 @@ from engine.sensing.service import SensingRecord
 from tests.conftest import write_site
 from tests.console.conftest import OpenConsole, audit_entries
 from tests.engine.alerts.test_webhooks import WebhookServer
-from widgets.alert_stream import (
+from widgets.alerts.view import (
     COLUMN_STATE,
     COLUMN_WEBHOOKS,
     ESCALATED_BACKGROUND,

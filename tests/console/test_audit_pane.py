@@ -16,7 +16,7 @@ from engine.settings import ChangeSetting
 from tests.actors import OPERATOR
 from tests.conftest import write_site
 from tests.console.conftest import PASSWORD, OpenConsole
-from widgets.audit_pane import COLUMN_OUTCOME, AuditPane
+from widgets.audit.view import COLUMN_OUTCOME, AuditPane
 
 
 def empty_site(tmp_path: Path) -> Path:

@@ -32,8 +32,8 @@ from tests.actors import ADMIN, OPERATOR
 from tests.console.conftest import OpenConsole, audit_entries
 from tests.console.test_sensing_console import simulated_site
 from tests.engine.sensing.test_ble_scan import radio
-from widgets.ble_devices_pane import NOT_ALLOWED_TEXT
-from widgets.sensing_view import BlobColumn
+from widgets.ble_devices.view import NOT_ALLOWED_TEXT
+from widgets.sensing.view import BlobColumn
 
 ALICES_PHONE = "AA:BB:CC:00:00:01"
 BOBS_TAG = "AA:BB:CC:00:00:02"

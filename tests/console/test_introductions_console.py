@@ -26,7 +26,7 @@ from engine.settings import ChangeSetting
 from tests.actors import ADMIN
 from tests.conftest import TESTDATA, write_site
 from tests.console.conftest import OpenConsole, audit_entries
-from widgets.introductions_pane import GIVEN_BY, IntroductionsPane
+from widgets.introductions.view import GIVEN_BY, IntroductionsPane
 
 AUDIO = TESTDATA / "audio"
 CLIP = TESTDATA / "video" / "short_hamilton_clip.mp4"

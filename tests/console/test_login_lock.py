@@ -21,7 +21,7 @@ from tests.actors import ADMIN
 from tests.conftest import write_site
 from tests.console.conftest import PASSWORD, OpenConsole, audit_entries, log_in
 from widgets.login_panel import LoginMode
-from widgets.people_pane import PUBLIC_ID_ROLE
+from widgets.people.view import PUBLIC_ID_ROLE
 
 CONTROL_PANES = ("events", "people", "site", "system", "audit", "accounts")
 

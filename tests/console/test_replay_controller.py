@@ -25,10 +25,11 @@ from engine.store import Store
 from tests.engine.sensing.test_service import ROOM
 from tests.engine.test_history_events import seed_clip, seed_events, seed_site
 from tests.engine.test_replay import frame_number, recorded_range, write_clip
-from widgets.camera_grid import CameraGrid
-from widgets.camera_tile import CameraTile
-from widgets.replay_bar import MessageLevel, ReplayBar
-from widgets.sensing_view import SensingPane
+from widgets.cameras.tile import CameraTile
+from widgets.cameras.view import CameraGrid
+from widgets.sensing.view import SensingPane
+from widgets.timeline.api import MessageLevel
+from widgets.timeline.replay_bar import ReplayBar
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 LIVE = Frame(1, np.zeros((90, 160, 3), np.uint8), 0.0, 10.0)
@@ -73,7 +74,7 @@ def queries(store: Store) -> Iterator[QtQueryClient]:
 
 
 def console_parts(qtbot: QtBot) -> tuple[CameraGrid, ReplayBar]:
-    from widgets.camera_grid import CameraFeed
+    from widgets.cameras.api import CameraFeed
 
     grid = CameraGrid(
         [
@@ -260,7 +261,7 @@ def test_the_rerun_dialog_compares_with_progress_lists_blobs_and_cancels(
     live_run: tuple[Path, list[dict[str, Any]]],
 ) -> None:
     from console.sensing_rerun import SensingRerun
-    from widgets.sensing_compare import MATCHED, ONLY_ROOM
+    from widgets.sensing.compare import MATCHED, ONLY_ROOM
 
     directory, _ = live_run
     start, end = recorded_range(directory)

@@ -25,7 +25,7 @@ from console.main_window import MainWindow
 from engine.events import CameraStatus
 from resources import DEMO_SITE
 from tests.console.conftest import PASSWORD, ensure_accounts, log_in
-from widgets.accounts_pane import AccountDialog
+from widgets.accounts.view import AccountDialog
 from widgets.login_panel import LoginMode
 
 SIZES = ((1400, 860), (1920, 1080))

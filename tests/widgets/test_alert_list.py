@@ -32,16 +32,15 @@ from engine.store.writer import StoreWriter
 from tests.actors import OPERATOR
 from tests.conftest import write_site
 from tests.store_helpers import sync_site
-from widgets.alert_list import (
+from widgets.alert_list.api import AlertListPage, AlertListView
+from widgets.alert_list.view import (
     ALARM_RED,
     LABEL_NOT_ALLOWED_TEXT,
     LOADING_TEXT,
     NO_CLIP_TEXT,
     THUMBNAIL_SIZE,
     WARNING_AMBER,
-    AlertListPage,
     AlertListPane,
-    AlertListView,
     Column,
     SequenceColumn,
 )

@@ -28,7 +28,7 @@ from engine.vocabulary import ALERT_SEVERITIES, RULE_TRIGGERS
 from tests.actors import ADMIN, OPERATOR
 from tests.conftest import TESTDATA, write_site
 from tests.store_helpers import sync_site
-from widgets.alert_rules_pane import (
+from widgets.alert_rules.view import (
     COLUMN_SCHEDULE,
     COLUMN_SEVERITY,
     COLUMN_TRIGGER,

@@ -27,7 +27,8 @@ from engine.history.query_service import QueryService
 from engine.incidents.records import Filed
 from engine.sitetime import SiteTime
 from tests.widgets.test_incident_list import incident
-from widgets.alert_stream import (
+from widgets.alerts.api import AlertListing, acknowledged_by_text
+from widgets.alerts.view import (
     ALARM_RED,
     CHIME_SAMPLE_RATE_HZ,
     COLUMN_SEVERITY,
@@ -39,10 +40,8 @@ from widgets.alert_stream import (
     NOT_ALLOWED_TEXT,
     STATE_ESCALATED,
     STATE_OPEN,
-    AlertListing,
     AlertSound,
     AlertStreamPane,
-    acknowledged_by_text,
     alerts_title,
     chime_wav_bytes,
     merged_alert,

@@ -19,7 +19,8 @@ from engine.identity.devices import BleDeviceView, DeviceRegistryError
 from engine.identity.people import PersonView
 from engine.sensing.ble_scan import NO_BLUEZ_SOCKET
 from engine.sitetime import SiteTime
-from widgets.ble_devices_pane import (
+from widgets.ble_devices.api import BleScanReport, HeardDevice
+from widgets.ble_devices.view import (
     COLUMN_ADDRESS,
     COLUMN_COLOUR,
     COLUMN_LABEL,
@@ -28,8 +29,6 @@ from widgets.ble_devices_pane import (
     COLUMN_REGISTERED_BY,
     NOT_ALLOWED_TEXT,
     BleDevicesPane,
-    BleScanReport,
-    HeardDevice,
 )
 
 T0 = datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC)

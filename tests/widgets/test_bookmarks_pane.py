@@ -27,7 +27,7 @@ from engine.store.writer import StoreWriter
 from tests.actors import INVESTIGATOR, OPERATOR
 from tests.conftest import write_site
 from tests.store_helpers import sync_site
-from widgets.bookmarks_pane import BookmarksPane, range_text
+from widgets.bookmarks.view import BookmarksPane, range_text
 
 MOMENT = datetime(2026, 11, 20, 9, 14, 3, tzinfo=UTC)
 TIMEOUT_MS = 10_000

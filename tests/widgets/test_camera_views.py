@@ -13,8 +13,9 @@ from engine.events import CameraStatus, HealthState
 from engine.frames import Frame
 from engine.vision.analysis import FrameAnalysis, TrackView
 from engine.vision.geometry import Box
-from widgets.camera_grid import CameraFeed, CameraGrid
-from widgets.camera_tile import CameraTile
+from widgets.cameras.api import CameraFeed
+from widgets.cameras.tile import CameraTile
+from widgets.cameras.view import CameraGrid
 from widgets.health_bar import HealthBar
 
 T0 = datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC)

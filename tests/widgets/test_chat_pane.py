@@ -20,7 +20,8 @@ from engine.store import Store
 from engine.store.writer import StoreWriter
 from tests.actors import INVESTIGATOR
 from tests.engine.test_chat_offline import NOW, Seeded, seed_history
-from widgets.chat_pane import CITE_SCHEME, ChatHistory, ChatPane
+from widgets.chat.api import ChatHistory
+from widgets.chat.view import CITE_SCHEME, ChatPane
 
 TIMEOUT_MS = 15_000
 

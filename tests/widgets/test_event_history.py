@@ -28,14 +28,8 @@ from engine.history.events import (
 from engine.history.query_service import CallRequest, QueryRequest, QueryResult
 from engine.incidents.records import Filed
 from tests.widgets.test_incident_list import incident
-from widgets.clip_player import ClipPlayer
-from widgets.event_history import (
-    LOADING_TEXT,
-    MAX_ROWS,
-    NO_CLIP_TEXT,
-    Column,
-    EventHistoryPane,
-)
+from widgets.events.clip_player import ClipPlayer
+from widgets.events.view import LOADING_TEXT, MAX_ROWS, NO_CLIP_TEXT, Column, EventHistoryPane
 
 T0 = datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC)
 CAMERAS = [("gate", "Front gate"), ("yard", "Yard")]

@@ -20,7 +20,8 @@ from engine.history.query_service import QueryService
 from engine.sitetime import SiteTime, display
 from engine.store import Store
 from tests.engine.test_evidence import recorded, whole_range
-from widgets.export_dialog import EvidenceExportDialog, ExportOutcome, ExportSpec
+from widgets.evidence_export.api import ExportOutcome, ExportSpec
+from widgets.evidence_export.view import EvidenceExportDialog
 
 __all__ = ["recorded"]  # the fixture, used by name below
 TIMEOUT_MS = 60_000

@@ -22,7 +22,8 @@ from engine.gestures.teach import RecordedExample, TeachError
 from engine.gestures.templates import GestureTemplate
 from engine.history.query_service import QueryService
 from tests.gesture_motions import motion3d
-from widgets.gestures_pane import (
+from widgets.gestures.api import Cancelled, LiveTestResult, TeachProgress
+from widgets.gestures.view import (
     COLUMN_ALERTING,
     COLUMN_DETECTIONS,
     COLUMN_EXAMPLES,
@@ -34,12 +35,9 @@ from widgets.gestures_pane import (
     STEP_RECORD,
     STEP_SAVE,
     STEP_SOURCE,
-    Cancelled,
     GesturesPane,
-    LiveTestResult,
     SkeletonView,
     TeachGestureDialog,
-    TeachProgress,
 )
 
 T0 = datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC)

@@ -25,7 +25,8 @@ from engine.history.query_service import QueryService
 from engine.incidents.records import Filed, IncidentView, ReportView, UnmergeError
 from engine.incidents.reports import ReportFileError, ReportInputError
 from engine.sitetime import SiteTime
-from widgets.incident_list import (
+from widgets.incidents.api import MediaShown
+from widgets.incidents.view import (
     COLUMN_CATEGORY,
     COLUMN_CLASSIFIER,
     COLUMN_LLM,
@@ -43,7 +44,6 @@ from widgets.incident_list import (
     REPORT_REPORTER,
     REPORT_TEXT,
     IncidentListPane,
-    MediaShown,
 )
 
 NOW = datetime(2026, 2, 3, 10, 0, 0, tzinfo=UTC)  # 15:30 in the tests' local time

@@ -22,7 +22,7 @@ from engine.incidents.records import Filed
 from engine.incidents.reports import ReportInputError
 from engine.sitetime import SiteTime
 from tests.widgets.test_incident_list import incident
-from widgets.incident_report_form import PLACE_HINT, IncidentReportForm, filed_text
+from widgets.incidents.report_form import PLACE_HINT, IncidentReportForm, filed_text
 
 NOW = datetime(2026, 2, 3, 10, 0, 0, tzinfo=UTC)
 

@@ -17,7 +17,8 @@ from console.queries import QtQueryClient
 from engine.history.query_service import QueryService
 from engine.introductions import IntroductionError, NameGiven, NameOffered
 from engine.speech.audio import SpeechInputError
-from widgets.introductions_pane import (
+from widgets.introductions.api import GivenName, HeardInFile
+from widgets.introductions.view import (
     GIVEN_BY,
     GIVEN_CAMERA,
     GIVEN_NAME,
@@ -26,8 +27,6 @@ from widgets.introductions_pane import (
     NO_OFFERS_TEXT,
     NO_RENAME_TEXT,
     NOT_ALLOWED_TEXT,
-    GivenName,
-    HeardInFile,
     IntroductionsPane,
     introductions_title,
 )

@@ -24,7 +24,7 @@ from engine.cv import import_cv2
 from engine.history.query_service import QueryService
 from engine.identity.people import PersonView
 from engine.sitetime import SiteTime
-from widgets.people_pane import (
+from widgets.people.view import (
     COLUMN_APPEARANCES,
     COLUMN_FACES,
     COLUMN_FIRST_SEEN,
@@ -501,7 +501,7 @@ def test_snapshot_files_are_read_off_the_gui_thread(
     """Before: every new thumbnail was read from disk on the GUI thread while listing."""
     import threading
 
-    import widgets.people_pane as people_pane
+    import widgets.people.view as people_pane
 
     readers: list[str] = []
     real = people_pane.load_thumbnail_images

@@ -14,10 +14,12 @@ from engine.events import CameraStatus
 from engine.frames import Frame
 from engine.history.replay import SPEEDS
 from engine.sitetime import SiteTime
-from widgets.camera_grid import CameraFeed, CameraGrid
-from widgets.camera_tile import CameraTile
-from widgets.replay_bar import MessageLevel, ReplayBar, replay_label
-from widgets.sensing_view import SensingPane
+from widgets.cameras.api import CameraFeed
+from widgets.cameras.tile import CameraTile
+from widgets.cameras.view import CameraGrid
+from widgets.sensing.view import SensingPane
+from widgets.timeline.api import MessageLevel, replay_label
+from widgets.timeline.replay_bar import ReplayBar
 
 T = datetime(2026, 3, 1, 9, 14, 3, 600_000, tzinfo=UTC)
 

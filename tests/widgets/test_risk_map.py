@@ -32,7 +32,7 @@ from engine.incidents.records import IncidentView
 from engine.incidents.risk import RISK_CLASSES, risk_class, risk_thresholds
 from engine.incidents.service import MapCamera, RiskMap
 from engine.sitetime import SiteTime
-from widgets.risk_map import (
+from widgets.risk_map.view import (
     ALL_CATEGORIES_TEXT,
     LIVE_SCALE_TITLE,
     LIVE_TEXT,

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from engine.history.replay import BlobMatch, SensingComparison
 from engine.sensing.replay import ReplayedBlob, ReplaySettings
-from widgets.sensing_compare import MATCHED, ONLY_OTHER, ONLY_ROOM, SensingRerunDialog
+from widgets.sensing.compare import MATCHED, ONLY_OTHER, ONLY_ROOM, SensingRerunDialog
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 ROOM_SETTINGS = {"motion_threshold": 0.02, "voxel_m": 0.2, "max_zone": 3}

@@ -24,7 +24,7 @@ from engine.sensing.view import (
     SensingSnapshot,
     VoxelView,
 )
-from widgets.sensing_view import (
+from widgets.sensing.view import (
     DASH_PIECES,
     DEFAULT_VOXEL_PEAK_FRACTION,
     DEFAULT_VOXEL_THRESHOLD,
@@ -599,7 +599,7 @@ def test_without_opengl_the_pane_says_so_and_the_tables_still_work(
     def no_gl() -> object:
         raise ImportError("libGL.so.1: cannot open shared object file")
 
-    monkeypatch.setattr("widgets.sensing_view._opengl", no_gl)
+    monkeypatch.setattr("widgets.sensing.view._opengl", no_gl)
     pane = shown_pane(qtbot)
     view = pane.view
     assert view.gl_view is None and view.error_label.isVisible()

@@ -17,7 +17,7 @@ from engine.status import SystemStatusRequest
 from engine.store import Store
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN
-from widgets.system_pane import GIB, SystemPane
+from widgets.system.view import GIB, SystemPane
 
 T0 = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 

@@ -35,7 +35,7 @@ from engine.store import Store
 from engine.store.alert_models import Alert
 from engine.store.history_models import Bookmark
 from engine.store.models import Camera, Event, Media, Site
-from widgets.timeline import (
+from widgets.timeline.view import (
     AXIS_HEIGHT,
     ERROR_PREFIX,
     LABEL_WIDTH,

@@ -1,0 +1,1 @@
+"""The Accounts administration page: ``view`` (Qt) and ``api`` (Qt-free)."""

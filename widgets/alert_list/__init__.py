@@ -1,0 +1,1 @@
+"""The Alerts list administration page: ``view`` (Qt) and ``api`` (Qt-free)."""

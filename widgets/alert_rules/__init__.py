@@ -1,0 +1,1 @@
+"""The Alert rules administration page: ``view`` (Qt) and ``api`` (Qt-free)."""

@@ -1,0 +1,30 @@
+"""What the Alert rules page asks of the console (:class:`AlertRulesActions`).
+
+No Qt here (``import widgets.alert_rules.api`` loads no PySide6): the console's backends
+import this module, never the view.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from engine.alerts.rules import (
+    RuleSpec,
+)
+
+
+class AlertRulesActions(Protocol):
+    """Blocking calls, run on query workers."""
+
+    def list_rules(self) -> list[RuleSpec]:
+        """Every rule, by name."""
+        ...
+
+    def add_rule(self, rule: RuleSpec) -> RuleSpec:
+        """Store ``rule`` (its ``rule_id`` is ignored) and return it as stored. Raises
+        RuleError (the message names the field) or PermissionError."""
+        ...
+
+    def remove_rule(self, name: str) -> None:
+        """Remove the rule named ``name``. Raises UnknownRuleError or PermissionError."""
+        ...

@@ -1,0 +1,1 @@
+"""The live alert stream pane: ``view`` (Qt) and ``api`` (Qt-free)."""

@@ -1,0 +1,68 @@
+"""What the alert stream asks of the console (:class:`AlertActions`, :class:`SoundPlayer`),
+the listing it is handed, and the texts the console and the Alerts list share with it.
+
+No Qt here (``import widgets.alerts.api`` loads no PySide6): the console's backends
+import this module, never the view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from engine.alerts.records import AlertView
+from engine.incidents.records import Filed
+from engine.text import printable
+
+
+def acknowledged_by_text(label: str | None) -> str:
+    """Who acknowledged, as people read it: ``ada`` for ``account:ada``; other kinds of
+    actor keep their kind (``service:night-bot``)."""
+    if not label:
+        return "someone"
+    kind, _, name = label.partition(":")
+    return printable(name if kind == "account" and name else label)
+
+
+def delivery_error_text(url: str, escalation: bool, error: str | None) -> str:
+    """One failed webhook delivery as the tooltip lists it: the masked ``url``, whether it
+    delivered the escalation, and the error."""
+    return f"{url}{' (escalation)' if escalation else ''}: {error or 'failed'}"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertListing:
+    """What the pane lists: ``alerts`` (the recent ones and every open one, any order), the
+    errors of their failed webhook deliveries by alert id (for the tooltip), and how many
+    webhooks the engine delivers to."""
+
+    alerts: tuple[AlertView, ...]
+    delivery_errors: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    webhooks: int = 0
+
+
+class AlertActions(Protocol):
+    """What the pane asks of the console. Both calls block (a store read, a wait on the store
+    writer): the pane runs them off the GUI thread."""
+
+    def list_alerts(self) -> AlertListing:
+        """The recent alerts and every open one."""
+        ...
+
+    def acknowledge(self, alert_id: int) -> AlertView:
+        """Acknowledge ``alert_id`` as the person logged in; the engine checks and audits it."""
+        ...
+
+    def escalate_event(self, event_id: int, text: str) -> Filed:
+        """File stored event ``event_id`` (an alert's) as an incident report with the
+        operator's ``text``, as the person logged in; the engine checks the permission."""
+        ...
+
+
+class SoundPlayer(Protocol):
+    """Sounds the chime (GUI thread). :class:`widgets.alerts.view.AlertSound` is the console's."""
+
+    def play(self) -> str:
+        """Sound it now; returns how (``"effect"`` or ``"beep"``)."""
+        ...

@@ -1,0 +1,961 @@
+"""The alert stream: the operator's list of alerts, newest first, to acknowledge.
+
+Each row shows when the alert was raised, its severity (critical in red), its title, its state
+(``OPEN``, ``ESCALATED`` on a red background, or "acknowledged by ada at 14:02:11") and how
+its webhook deliveries went ("webhooks 2 ok, 1 failed", the errors in the tooltip). The
+header counts the open alerts. Acknowledge (the button, a double-click or Enter on a row)
+runs on the console's query workers as the person logged in; the engine checks their
+permission, and its refusals are shown in the pane. "Escalate to incident…" (the button or
+the row's context menu) files the alert's event as an incident report with a short
+description, for people who may file reports.
+
+A new alert, and an escalation, sound the chime (:class:`AlertSound`) unless the pane is
+muted, and ask for the operator's attention: the header flashes and
+:attr:`AlertStreamPane.sig_attention_requested` lets the console bring the pane forward.
+
+The pane never touches the store or starts threads: the console gives it a query client and
+an :class:`AlertActions` object, and feeds it the engine's alert events (re-emitted on the
+GUI thread by the console's bridge) through the ``on_alert_*`` methods. Every method here
+runs on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import io
+import logging
+import math
+import os
+import struct
+import tempfile
+import wave
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, Final
+
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.alerts.records import AlertView
+from engine.history.query_service import CallRequest, QueryResult
+from engine.incidents.records import Filed
+from engine.sitetime import display
+from engine.text import printable
+from widgets.alerts.api import (
+    AlertActions,
+    AlertListing,
+    SoundPlayer,
+    acknowledged_by_text,
+    delivery_error_text,
+)
+from widgets.incidents.report_form import ask_incident_description, filed_text
+from widgets.queries import QueryClient
+from widgets.table_model import RowsTableModel, show_rows_read_only
+
+_log = logging.getLogger(__name__)
+
+COLUMN_TIME, COLUMN_SEVERITY, COLUMN_TITLE, COLUMN_STATE, COLUMN_WEBHOOKS = range(5)
+_HEADERS = ("Time", "Severity", "Alert", "State", "Webhooks")
+
+STATE_OPEN: Final = "OPEN"
+STATE_ESCALATED: Final = "ESCALATED"
+NOT_ALLOWED_TEXT: Final = "Acknowledging alerts needs the acknowledge permission."
+ESCALATE_TEXT: Final = "Escalate to incident…"
+MAX_ROWS: Final = 500  # the oldest acknowledged alerts leave the list beyond this
+SOUND_RAISED: Final = "raised"
+SOUND_ESCALATED: Final = "escalated"
+
+ALARM_RED: Final = "#f85149"  # the console's alarm red (text)
+ESCALATED_BACKGROUND: Final = "#b62324"  # a row nobody acknowledged in time
+ESCALATED_FOREGROUND: Final = "#ffffff"
+SETTLED_GREY: Final = "#8b949e"  # acknowledged rows step back
+_ERROR_STYLE = f"color: {ALARM_RED};"
+_HEADER_STYLE = "font-weight: bold; padding: 2px 4px;"
+_FLASH_STYLE = (
+    f"font-weight: bold; padding: 2px 4px; background: {ESCALATED_BACKGROUND}; "
+    f"color: {ESCALATED_FOREGROUND};"
+)
+FLASH_TOGGLES: Final = 8  # the header blinks four times…
+FLASH_INTERVAL_MS: Final = 350  # …over about three seconds
+
+# The chime: two short sine tones, high then lower, loud enough over a room's hum but not
+# shrill; 16-bit mono PCM so every audio backend plays it.
+CHIME_SAMPLE_RATE_HZ: Final = 22_050
+CHIME_TONES_HZ: Final = (880.0, 660.0)  # A5 then E5
+CHIME_TONE_S: Final = 0.18
+CHIME_AMPLITUDE: Final = 0.6  # of full scale
+CHIME_FADE_S: Final = 0.01  # ramps in and out, so the tones start and stop without a click
+
+
+def alerts_title(open_alerts: int) -> str:
+    """How the console titles the pane's dock: ``Alerts (2 open)``, or ``Alerts``."""
+    return f"Alerts ({open_alerts} open)" if open_alerts else "Alerts"
+
+
+def merged_alert(old: AlertView, new: AlertView) -> AlertView:
+    """The later of two views of one alert, field by field: an alert only moves forward
+    (acknowledged once, escalated once, deliveries only added), so whichever view saw more
+    wins each field, whatever order a listing and live events arrive in."""
+    acknowledged = new if new.acknowledged_at is not None else old
+    return replace(
+        new,
+        acknowledged_at=acknowledged.acknowledged_at,
+        acknowledged_by=acknowledged.acknowledged_by,
+        escalated_at=new.escalated_at or old.escalated_at,
+        deliveries_ok=max(new.deliveries_ok, old.deliveries_ok),
+        deliveries_failed=max(new.deliveries_failed, old.deliveries_failed),
+    )
+
+
+# -- the chime ---------------------------------------------------------------------------------
+
+
+def chime_wav_bytes() -> bytes:
+    """The alert chime as a WAV file in memory (about 0.36 s, 16-bit mono PCM), made with
+    :mod:`wave`: nothing to ship or find on disk."""
+    frames = bytearray()
+    per_tone = int(CHIME_TONE_S * CHIME_SAMPLE_RATE_HZ)
+    fade = int(CHIME_FADE_S * CHIME_SAMPLE_RATE_HZ)
+    full_scale = 32767 * CHIME_AMPLITUDE
+    for frequency in CHIME_TONES_HZ:
+        for i in range(per_tone):
+            envelope = min(1.0, i / fade, (per_tone - 1 - i) / fade)
+            sample = (
+                full_scale * envelope * math.sin(2 * math.pi * frequency * i / CHIME_SAMPLE_RATE_HZ)
+            )
+            frames += struct.pack("<h", round(sample))
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(CHIME_SAMPLE_RATE_HZ)
+        out.writeframes(bytes(frames))
+    return buffer.getvalue()
+
+
+_chime_file: Path | None = None
+
+
+def chime_wav_path() -> Path:
+    """The chime written once per process to a temporary file (QSoundEffect plays files,
+    not bytes), removed when the process exits."""
+    global _chime_file
+    if _chime_file is None or not _chime_file.exists():
+        handle, name = tempfile.mkstemp(prefix="watchfloor-alert-", suffix=".wav")
+        with os.fdopen(handle, "wb") as out:
+            out.write(chime_wav_bytes())
+        path = Path(name)
+        atexit.register(partial(_remove_quietly, path))
+        _chime_file = path
+    return _chime_file
+
+
+def _remove_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+class AlertSound(QObject):
+    """The alert chime: a :class:`QSoundEffect` playing :func:`chime_wav_bytes` when the
+    system has an audio output, else :meth:`QApplication.beep` (no sound server, a headless
+    machine, QtMultimedia missing, or the effect failed to load). It never raises.
+
+    QtMultimedia loads on first use (:meth:`prepare`, or the first :meth:`play`), not when
+    the console starts. GUI thread."""
+
+    sig_sound_played = Signal(str)
+    """The chime sounded (GUI thread): how, ``"effect"`` (QSoundEffect) or ``"beep"``
+    (QApplication.beep, the fallback)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._effect: Any = None  # a QSoundEffect once prepared (typed Any: loaded lazily)
+        self._prepared = False
+        self._play_when_loaded = False
+        self.mode = ""
+        """``"effect"`` or ``"beep"`` once prepared ("" before)."""
+        self.detail = ""
+        """Why it beeps instead (empty when the effect is used)."""
+        self.plays = 0
+
+    def prepare(self) -> str:
+        """Load QtMultimedia and the chime, once; returns the mode chosen (``"effect"`` or
+        ``"beep"``)."""
+        if self._prepared:
+            return self.mode
+        self._prepared = True
+        try:
+            from PySide6.QtMultimedia import QMediaDevices, QSoundEffect
+
+            if not QMediaDevices.audioOutputs():
+                return self._fall_back("this computer has no audio output")
+            effect = QSoundEffect(self)
+            effect.statusChanged.connect(self._on_effect_status_changed)
+            effect.setSource(QUrl.fromLocalFile(str(chime_wav_path())))
+            self._effect = effect
+            self.mode, self.detail = "effect", ""
+        except Exception as exc:  # QtMultimedia missing or broken: the beep still works
+            _log.warning("alert sound: QSoundEffect unavailable (%s); beeping instead", exc)
+            return self._fall_back(f"QtMultimedia unavailable: {exc}")
+        return self.mode
+
+    def play(self) -> str:
+        """Sound the chime now (the beep if the effect cannot play); returns how."""
+        self.prepare()
+        how = "beep"
+        effect = self._effect
+        if effect is not None:
+            from PySide6.QtMultimedia import QSoundEffect
+
+            status = effect.status()
+            if status == QSoundEffect.Status.Ready:
+                effect.play()
+                how = "effect"
+            elif status in (QSoundEffect.Status.Loading, QSoundEffect.Status.Null):
+                self._play_when_loaded = True  # a few milliseconds after the first prepare
+                how = "effect"
+        if how == "beep":
+            QApplication.beep()
+        self.plays += 1
+        self.sig_sound_played.emit(how)
+        return how
+
+    def _fall_back(self, why: str) -> str:
+        self.mode, self.detail = "beep", why
+        return self.mode
+
+    def _on_effect_status_changed(self) -> None:
+        from PySide6.QtMultimedia import QSoundEffect
+
+        effect = self._effect
+        if effect is None:
+            return
+        status = effect.status()
+        if status == QSoundEffect.Status.Ready and self._play_when_loaded:
+            self._play_when_loaded = False
+            effect.play()
+        elif status == QSoundEffect.Status.Error:
+            _log.warning("alert sound: the chime could not be loaded; beeping instead")
+            self._effect = None
+            effect.deleteLater()
+            self._fall_back("the audio device refused the chime")
+            if self._play_when_loaded:
+                self._play_when_loaded = False
+                QApplication.beep()
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Deliveries:
+    """What is known of one alert's webhook deliveries besides its stored counts: the
+    outcomes reported live since the pane started (each ``AlertDelivered`` is one delivery;
+    masked URLs of two webhooks on one host look alike, so they are counted, not keyed), with
+    their errors, and the errors of the failed deliveries a listing read from the store.
+    Either may be the more complete: the larger is shown."""
+
+    live_ok: int = 0
+    live_failed: int = 0
+    live_errors: list[str] = field(default_factory=list)
+    listed_errors: tuple[str, ...] = ()
+
+    def errors(self) -> list[str]:
+        if len(self.live_errors) > len(self.listed_errors):
+            return list(self.live_errors)
+        return list(self.listed_errors)
+
+
+class _AlertsModel(RowsTableModel[AlertView]):
+    """One row per alert, newest first (raised time, then id)."""
+
+    def __init__(self, now: Callable[[], datetime], parent: QObject | None = None) -> None:
+        super().__init__(_HEADERS, parent)
+        self._now = now
+        self._deliveries: dict[int, _Deliveries] = {}
+        self.webhooks = 0
+
+    def alerts(self) -> list[AlertView]:
+        return list(self._rows)
+
+    def row_of(self, alert_id: int) -> int | None:
+        return next((i for i, a in enumerate(self._rows) if a.alert_id == alert_id), None)
+
+    def upsert(self, alert: AlertView) -> AlertView:
+        """Show ``alert`` (merged with what is shown of it already); returns what is shown."""
+        row = self.row_of(alert.alert_id)
+        if row is not None:
+            shown = merged_alert(self._rows[row], alert)
+            self._rows[row] = shown
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(_HEADERS) - 1))
+            return shown
+        key = _newest_first(alert)
+        row = next((i for i, a in enumerate(self._rows) if _newest_first(a) > key), len(self._rows))
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._rows.insert(row, alert)
+        self.endInsertRows()
+        self._trim()
+        return alert
+
+    def merge_listing(self, listing: AlertListing) -> None:
+        """Show a listing together with what live events brought meanwhile."""
+        by_id = {a.alert_id: a for a in self._rows}
+        for alert in listing.alerts:
+            old = by_id.get(alert.alert_id)
+            by_id[alert.alert_id] = alert if old is None else merged_alert(old, alert)
+        for alert_id, errors in listing.delivery_errors.items():
+            self._deliveries.setdefault(alert_id, _Deliveries()).listed_errors = tuple(errors)
+        self.webhooks = listing.webhooks
+        self.set_rows(sorted(by_id.values(), key=_newest_first))
+        self._trim()
+
+    def add_delivery(
+        self, alert_id: int, escalation: bool, url: str, delivered: bool, error: str | None
+    ) -> None:
+        deliveries = self._deliveries.setdefault(alert_id, _Deliveries())
+        if delivered:
+            deliveries.live_ok += 1
+        else:
+            deliveries.live_failed += 1
+            deliveries.live_errors.append(delivery_error_text(url, escalation, error))
+        row = self.row_of(alert_id)
+        if row is not None:
+            cell = self.index(row, COLUMN_WEBHOOKS)
+            self.dataChanged.emit(cell, cell)
+
+    def delivery_counts(self, alert: AlertView) -> tuple[int, int]:
+        """(delivered, failed): the stored counts, or what was seen live if more."""
+        live = self._deliveries.get(alert.alert_id) or _Deliveries()
+        return (
+            max(alert.deliveries_ok, live.live_ok),
+            max(alert.deliveries_failed, live.live_failed),
+        )
+
+    def delivery_errors(self, alert_id: int) -> list[str]:
+        deliveries = self._deliveries.get(alert_id)
+        return deliveries.errors() if deliveries else []
+
+    def _trim(self) -> None:
+        """Beyond :data:`MAX_ROWS`, the oldest acknowledged alerts leave (open ones stay)."""
+        excess = len(self._rows) - MAX_ROWS
+        for row in range(len(self._rows) - 1, -1, -1):
+            if excess <= 0:
+                return
+            if not self._rows[row].open:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                gone = self._rows.pop(row)
+                self.endRemoveRows()
+                self._deliveries.pop(gone.alert_id, None)
+                excess -= 1
+
+    # -- what a cell shows -----------------------------------------------------------------
+    def data(
+        self,
+        index: QModelIndex | QPersistentModelIndex,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
+        if not index.isValid():
+            return None
+        alert = self.row(index)
+        column = index.column()
+        escalated = alert.open and alert.escalated_at is not None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.text(alert, column)
+        if role == Qt.ItemDataRole.BackgroundRole and escalated:
+            return QBrush(QColor(ESCALATED_BACKGROUND))
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if escalated:
+                return QBrush(QColor(ESCALATED_FOREGROUND))
+            if column == COLUMN_SEVERITY and alert.severity == "critical":
+                return QBrush(QColor(ALARM_RED))
+            if column == COLUMN_WEBHOOKS and self.delivery_counts(alert)[1]:
+                return QBrush(QColor(ALARM_RED))
+            if not alert.open:
+                return QBrush(QColor(SETTLED_GREY))
+            return None
+        if role == Qt.ItemDataRole.FontRole and (
+            escalated or (alert.open and column in (COLUMN_SEVERITY, COLUMN_STATE))
+        ):
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(alert, column)
+        return None
+
+    def text(self, alert: AlertView, column: int) -> str:
+        if column == COLUMN_TIME:
+            return self._time(alert.raised_at)
+        if column == COLUMN_SEVERITY:
+            return printable(alert.severity)
+        if column == COLUMN_TITLE:
+            return printable(alert.title)
+        if column == COLUMN_STATE:
+            if not alert.open:
+                who = acknowledged_by_text(alert.acknowledged_by)
+                when = self._time(alert.acknowledged_at) if alert.acknowledged_at else "?"
+                return f"acknowledged by {who} at {when}"
+            return STATE_ESCALATED if alert.escalated_at is not None else STATE_OPEN
+        ok, failed = self.delivery_counts(alert)
+        if ok + failed == 0:
+            return "no webhooks" if self.webhooks == 0 else "webhooks: none yet"
+        return f"webhooks {ok} ok, {failed} failed" if failed else f"webhooks {ok} ok"
+
+    def tooltip(self, alert: AlertView, column: int) -> str | None:
+        if column == COLUMN_TIME:
+            return f"Raised {display().full(alert.raised_at)}"
+        if column == COLUMN_TITLE:
+            lines = [printable(alert.title), f"Source: {printable(alert.source)}"]
+            if alert.person:
+                lines.append(f"Person: {alert.person}")
+            if alert.event_id is not None:
+                lines.append(f"Event #{alert.event_id}")
+            return "\n".join(lines)
+        if column == COLUMN_STATE:
+            lines = []
+            if alert.escalated_at is not None:
+                lines.append(
+                    f"Escalated at {self._time(alert.escalated_at)}: nobody acknowledged it in time"
+                )
+            if alert.open:
+                lines.append("Double-click or press Enter to acknowledge it")
+            elif alert.acknowledged_at is not None:
+                lines.append(
+                    f"Acknowledged by {printable(alert.acknowledged_by or '?')} at "
+                    f"{display().full(alert.acknowledged_at)}"
+                )
+            return "\n".join(lines)
+        if column == COLUMN_WEBHOOKS:
+            errors = self.delivery_errors(alert.alert_id)
+            ok, failed = self.delivery_counts(alert)
+            if failed and errors:
+                return "Failed deliveries:\n" + "\n".join(printable(e) for e in errors)
+            if failed:
+                return f"{failed} deliver{'y' if failed == 1 else 'ies'} failed"
+            if ok:
+                return "Every webhook took the alert"
+            return "No webhook is configured ([alerts] webhooks)" if not self.webhooks else None
+        return None
+
+    def _time(self, at: datetime) -> str:
+        """Site time; the day only when it is not the site's today."""
+        site = display()
+        same_day = site.day_of(at) == site.day_of(self._now())
+        return site.clock(at) if same_day else site.full(at)
+
+
+def _newest_first(alert: AlertView) -> tuple[float, int]:
+    raised = alert.raised_at
+    return (-(raised if raised.tzinfo else raised.replace(tzinfo=UTC)).timestamp(), -alert.alert_id)
+
+
+# -- the pane ----------------------------------------------------------------------------------
+
+
+class AlertStreamPane(QWidget):
+    """Alerts, newest first, with the open ones counted in the header, an Acknowledge
+    button (double-click and Enter too), a Mute switch for the chime, and the engine's
+    refusals and problems in red under the list.
+
+    ``actions`` block: the pane runs them through ``client``. It lists the alerts when first
+    shown (or on :meth:`refresh`); the console feeds it live changes with
+    :meth:`on_alert_raised`, :meth:`on_alert_changed`, :meth:`on_alert_delivered` and
+    :meth:`on_alert_problem`, and says with :meth:`set_acknowledge_allowed` whether the person
+    at the console may acknowledge. ``sound`` plays the chime (None: an :class:`AlertSound`
+    of its own); ``now`` is the clock for "today" in the time column."""
+
+    sig_acknowledge_requested = Signal(int)
+    """The operator asked to acknowledge an alert (GUI thread): its id. The pane runs it."""
+
+    sig_alert_acknowledged = Signal(int)
+    """An acknowledgement asked for in this pane was stored (GUI thread): the alert's id."""
+
+    sig_acknowledge_failed = Signal(int, str)
+    """An acknowledgement asked for in this pane was refused or failed (GUI thread): the
+    alert's id and the engine's message."""
+
+    sig_alerts_listed = Signal(int)
+    """A listing arrived and is shown (GUI thread): how many alerts the pane lists now."""
+
+    sig_open_count_changed = Signal(int)
+    """The number of open (unacknowledged) alerts listed changed (GUI thread)."""
+
+    sig_sound_requested = Signal(int, str)
+    """The chime is sounding for an alert (GUI thread): its id and why, ``"raised"`` or
+    ``"escalated"``. Not emitted while muted."""
+
+    sig_attention_requested = Signal(int)
+    """A new or escalated alert (or a problem raising one: id 0) needs the operator's eyes
+    (GUI thread, muted or not): the console brings the pane forward."""
+
+    sig_mute_changed = Signal(bool)
+    """The operator muted (True) or unmuted the chime (GUI thread)."""
+
+    sig_incident_escalated = Signal(int, int)
+    """An alert's event was filed as an incident report from this pane (GUI thread): the
+    alert's id and the incident's."""
+
+    def __init__(
+        self,
+        client: QueryClient,
+        actions: AlertActions,
+        parent: QWidget | None = None,
+        *,
+        sound: SoundPlayer | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._client = client
+        self._actions = actions
+        self.sound: SoundPlayer = sound if sound is not None else AlertSound(self)
+        self._channel = f"alerts-{id(self):x}"
+        self._loaded_once = False
+        self._listing_failed = False
+        self._acknowledge_allowed = True
+        self._acknowledging: set[int] = set()
+        self._escalate_allowed = False  # until the console says the person may file reports
+        self._escalating: set[int] = set()
+        self._sounded: set[tuple[int, str]] = set()
+        self._open_count = 0
+        self.sound_requests = 0
+        """How many times the chime was asked for (not counting muted alerts)."""
+        self.listings = 0
+        """How many listings have arrived and been shown."""
+
+        self._model = _AlertsModel(now or (lambda: datetime.now(UTC)), self)
+        self.header_label = QLabel()
+        self.header_label.setObjectName("alerts-header")
+        self.header_label.setStyleSheet(_HEADER_STYLE)
+        self.mute_box = QCheckBox("Mute sound")
+        self.mute_box.setToolTip("Silence the chime for new and escalated alerts")
+        self.mute_box.toggled.connect(self._on_mute_toggled)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        top = QHBoxLayout()
+        top.addWidget(self.header_label, 1)
+        top.addWidget(self.mute_box)
+        top.addWidget(self.refresh_button)
+
+        self.view = QTableView()
+        self.view.setModel(self._model)
+        show_rows_read_only(self.view, alternating=False)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COLUMN_TITLE, QHeaderView.ResizeMode.Stretch)
+        self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.view.doubleClicked.connect(self._on_row_double_clicked)
+        self.view.installEventFilter(self)  # Enter on a row acknowledges it
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._on_context_menu_requested)
+
+        self.acknowledge_button = QPushButton("Acknowledge")
+        self.acknowledge_button.setToolTip(
+            "Acknowledge the selected alert: you have seen it and are dealing with it"
+        )
+        self.acknowledge_button.clicked.connect(self.acknowledge_selected)
+        self.escalate_button = QPushButton(ESCALATE_TEXT)
+        self.escalate_button.clicked.connect(lambda: self.escalate_selected())
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        actions_row = QHBoxLayout()
+        actions_row.addWidget(self.acknowledge_button)
+        actions_row.addWidget(self.escalate_button)
+        actions_row.addWidget(self.status_label, 1)
+        self.permission_label = QLabel()
+        self.permission_label.setWordWrap(True)
+        self.permission_label.hide()
+        self.error_label = QLabel()
+        self.error_label.setStyleSheet(_ERROR_STYLE)
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.hide()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(actions_row)
+        layout.addWidget(self.permission_label)
+        layout.addWidget(self.error_label)
+
+        self._flash_timer = QTimer(self)
+        self._flash_timer.setInterval(FLASH_INTERVAL_MS)
+        self._flash_timer.timeout.connect(self._on_flash_tick)
+        self._flashes_left = 0
+        self._update_header()
+        self._update_controls()
+
+    # -- public API ------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """List the alerts again (on a worker); a newer refresh supersedes one underway."""
+        self._loaded_once = True
+        self._client.submit(
+            f"{self._channel}.list",
+            CallRequest(self._actions.list_alerts, "list alerts"),
+            self._on_alerts_listed,
+        )
+
+    def on_alert_raised(self, alert: AlertView) -> None:
+        """The engine raised ``alert``: list it first, sound the chime, ask for attention."""
+        self._show(alert)
+        self._alarm(alert.alert_id, SOUND_RAISED)
+
+    def on_alert_changed(self, alert: AlertView, change: str) -> None:
+        """``alert`` was ``"acknowledged"`` or ``"escalated"`` (an escalation sounds)."""
+        self._show(alert)
+        if change == "escalated" and alert.open:
+            self._alarm(alert.alert_id, SOUND_ESCALATED)
+
+    def on_alert_delivered(
+        self, alert_id: int, escalation: bool, url: str, delivered: bool, error: str | None
+    ) -> None:
+        """A webhook delivery of ``alert_id`` ended (``url`` masked; ``error`` if it failed)."""
+        self._model.add_delivery(alert_id, escalation, url, delivered, error)
+
+    def on_alert_problem(self, message: str) -> None:
+        """The engine could not raise or escalate an alert: shown in red, with attention."""
+        self._show_error(f"An alert could not be stored: {printable(message)}")
+        self._flash()
+        self.sig_attention_requested.emit(0)
+
+    def set_acknowledge_allowed(self, allowed: bool, why_not: str = NOT_ALLOWED_TEXT) -> None:
+        """Whether the person at the console may acknowledge: when not, the button is off
+        and ``why_not`` says so. The engine refuses anyone without the permission anyway."""
+        self._acknowledge_allowed = allowed
+        self.permission_label.setText("" if allowed else why_not)
+        self.permission_label.setVisible(not allowed and bool(why_not))
+        self._update_controls()
+
+    @property
+    def acknowledge_allowed(self) -> bool:
+        return self._acknowledge_allowed
+
+    def set_escalate_allowed(self, allowed: bool) -> None:
+        """Whether the person at the console may file incident reports, and so escalate an
+        alert's event to an incident (the engine refuses anyone without it anyway)."""
+        self._escalate_allowed = allowed
+        self._update_controls()
+
+    @property
+    def escalate_allowed(self) -> bool:
+        return self._escalate_allowed
+
+    def escalate_selected(self, text: str | None = None) -> bool:
+        """Escalate to incident: file the selected alert's event as an incident report (on
+        a worker) with ``text``, asked for when None; returns whether it was sent."""
+        alert = self.selected_alert()
+        if (
+            alert is None
+            or alert.event_id is None
+            or not self._escalate_allowed
+            or alert.alert_id in self._escalating
+        ):
+            return False
+        if text is None:
+            text = self._ask_escalation_text(alert)
+            if text is None:
+                return False
+        alert_id, event_id = alert.alert_id, alert.event_id
+        self._escalating.add(alert_id)
+        self.error_label.hide()
+        self._show_status(f"Filing alert {alert_id} as an incident report…")
+        self._update_controls()
+        self._client.submit_action(
+            f"{self._channel}.escalate",
+            partial(self._actions.escalate_event, event_id, text),
+            partial(self._on_escalated, alert_id),
+            name=f"escalate alert {alert_id} to an incident",
+        )
+        return True
+
+    def set_muted(self, muted: bool) -> None:
+        """Silence (or not) the chime; new alerts still flash and ask for attention."""
+        self.mute_box.setChecked(muted)
+
+    @property
+    def muted(self) -> bool:
+        return self.mute_box.isChecked()
+
+    def open_count(self) -> int:
+        """How many listed alerts nobody has acknowledged."""
+        return self._open_count
+
+    def alerts(self) -> list[AlertView]:
+        """The alerts listed, newest first, as shown."""
+        return self._model.alerts()
+
+    def alert(self, alert_id: int) -> AlertView | None:
+        row = self._model.row_of(alert_id)
+        return None if row is None else self._model.row(row)
+
+    def cell_text(self, alert_id: int, column: int) -> str:
+        """What the table shows for ``alert_id`` in ``column`` ("" if it is not listed)."""
+        return str(self.cell_data(alert_id, column) or "")
+
+    def cell_data(self, alert_id: int, column: int, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """The model's ``role`` data for ``alert_id`` in ``column`` (None if not listed)."""
+        row = self._model.row_of(alert_id)
+        return None if row is None else self._model.index(row, column).data(role)
+
+    def selected_alert(self) -> AlertView | None:
+        rows = self.view.selectionModel().selectedRows()
+        return self._model.row(rows[0].row()) if rows else None
+
+    def select(self, alert_id: int) -> None:
+        """Select the alert ``alert_id`` (nothing if it is not listed)."""
+        row = self._model.row_of(alert_id)
+        if row is None:
+            self.view.clearSelection()
+            return
+        flags = (
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows
+        )
+        self.view.selectionModel().setCurrentIndex(self._model.index(row, 0), flags)
+
+    def acknowledge_selected(self) -> bool:
+        """Acknowledge the selected alert (on a worker), if it is open and the person may;
+        returns whether it was asked for."""
+        alert = self.selected_alert()
+        if (
+            alert is None
+            or not alert.open
+            or not self._acknowledge_allowed
+            or alert.alert_id in self._acknowledging
+        ):
+            return False
+        alert_id = alert.alert_id
+        self._acknowledging.add(alert_id)
+        self.error_label.hide()
+        self._show_status(f"Acknowledging alert {alert_id}…")
+        self._update_controls()
+        self.sig_acknowledge_requested.emit(alert_id)
+        self._client.submit_action(
+            f"{self._channel}.acknowledge",
+            partial(self._actions.acknowledge, alert_id),
+            partial(self._on_acknowledged, alert_id),
+            name=f"acknowledge alert {alert_id}",
+        )
+        return True
+
+    def is_busy(self) -> bool:
+        """Whether an acknowledgement or an escalation is still running."""
+        return bool(self._acknowledging or self._escalating)
+
+    def is_flashing(self) -> bool:
+        return self._flash_timer.isActive()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._loaded_once:
+            self.refresh()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Enter or Return on the list acknowledges the selected alert."""
+        if (
+            watched is self.view
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
+            self.acknowledge_selected()
+            return True
+        return super().eventFilter(watched, event)
+
+    # -- handlers --------------------------------------------------------------------------
+    def _on_selection_changed(self) -> None:
+        self._update_controls()
+
+    def _on_row_double_clicked(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.select(self._model.row(index).alert_id)
+            self.acknowledge_selected()
+
+    def _on_context_menu_requested(self, position: QPoint) -> None:
+        index = self.view.indexAt(position)
+        if not index.isValid():
+            return
+        self.select(self._model.row(index).alert_id)
+        menu = self._context_menu()
+        menu.popup(self.view.viewport().mapToGlobal(position))
+
+    def _context_menu(self) -> QMenu:
+        """The selected row's menu: Acknowledge, and Escalate to incident…"""
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        acknowledge = menu.addAction("Acknowledge", self.acknowledge_selected)
+        acknowledge.setEnabled(self.acknowledge_button.isEnabled())
+        escalate = menu.addAction(ESCALATE_TEXT, lambda: self.escalate_selected())
+        escalate.setEnabled(self.escalate_button.isEnabled())
+        return menu
+
+    def _ask_escalation_text(self, alert: AlertView) -> str | None:
+        return ask_incident_description(self, f"alert {alert.alert_id} ({printable(alert.title)})")
+
+    def _on_escalated(self, alert_id: int, result: QueryResult[Any]) -> None:
+        self._escalating.discard(alert_id)
+        filed = result.value
+        if result.error is not None or not isinstance(filed, Filed):
+            self._show_status("")
+            self._show_error(
+                f"Could not escalate alert {alert_id} to an incident: "
+                f"{printable(str(result.error))}"
+            )
+            self._update_controls()
+            return
+        self._show_status(f"Alert {alert_id} escalated: {filed_text(filed)}.")
+        self._update_controls()
+        self.sig_incident_escalated.emit(alert_id, filed.incident.incident_id)
+
+    def _on_mute_toggled(self, muted: bool) -> None:
+        self.mute_box.setText("Muted" if muted else "Mute sound")
+        self.sig_mute_changed.emit(muted)
+
+    def _on_alerts_listed(self, result: QueryResult[Any]) -> None:
+        listing = result.value
+        if result.error is not None or not isinstance(listing, AlertListing):
+            self._listing_failed = True
+            self._show_error(f"Could not list the alerts: {printable(str(result.error))}")
+            self._update_header()
+            return
+        if self._listing_failed:  # a listing error is over once listing works again
+            self._listing_failed = False
+            self.error_label.hide()
+        selected = self.selected_alert()
+        self._model.merge_listing(listing)
+        if selected is not None:
+            self.select(selected.alert_id)
+        self._changed()
+        self.listings += 1
+        self.sig_alerts_listed.emit(self._model.rowCount())
+
+    def _on_acknowledged(self, alert_id: int, result: QueryResult[Any]) -> None:
+        self._acknowledging.discard(alert_id)
+        if result.error is not None or not isinstance(result.value, AlertView):
+            message = printable(str(result.error))
+            self._show_status("")
+            self._show_error(f"Could not acknowledge alert {alert_id}: {message}")
+            self._update_controls()
+            self.sig_acknowledge_failed.emit(alert_id, message)
+            return
+        shown = self._show(result.value)
+        who = acknowledged_by_text(shown.acknowledged_by)
+        self._show_status(f"Alert {alert_id} acknowledged by {who}.")
+        self._update_controls()
+        self.sig_alert_acknowledged.emit(alert_id)
+
+    def _on_flash_tick(self) -> None:
+        self._flashes_left -= 1
+        lit = self._flashes_left % 2 == 1
+        self.header_label.setStyleSheet(_FLASH_STYLE if lit else _HEADER_STYLE)
+        if self._flashes_left <= 0:
+            self._flash_timer.stop()
+            self.header_label.setStyleSheet(_HEADER_STYLE)
+
+    # -- internals -------------------------------------------------------------------------
+    def _show(self, alert: AlertView) -> AlertView:
+        shown = self._model.upsert(alert)
+        self._changed()
+        return shown
+
+    def _alarm(self, alert_id: int, why: str) -> None:
+        """Chime (unless muted) and flash, once per alert and reason."""
+        if (alert_id, why) in self._sounded:
+            return
+        self._sounded.add((alert_id, why))
+        self._flash()
+        self.sig_attention_requested.emit(alert_id)
+        if self.muted:
+            return
+        self.sound_requests += 1
+        self.sig_sound_requested.emit(alert_id, why)
+        try:
+            self.sound.play()
+        except Exception:  # a broken sound must never cost the operator the alert itself
+            _log.exception("alert sound failed")
+            QApplication.beep()
+
+    def _flash(self) -> None:
+        self._flashes_left = FLASH_TOGGLES
+        self.header_label.setStyleSheet(_FLASH_STYLE)
+        self._flash_timer.start()
+
+    def _changed(self) -> None:
+        self._update_header()
+        self._update_controls()
+
+    def _update_header(self) -> None:
+        alerts = self._model.alerts()
+        open_count = sum(1 for a in alerts if a.open)
+        escalated = sum(1 for a in alerts if a.open and a.escalated_at is not None)
+        if not alerts and self.listings == 0:
+            text = "Listing alerts…" if not self._listing_failed else "Alerts not listed"
+        elif open_count == 0:
+            text = "No open alerts"
+        else:
+            text = f"{open_count} open alert{'' if open_count == 1 else 's'}"
+            if escalated:
+                text += f", {escalated} escalated"
+        self.header_label.setText(text)
+        if open_count != self._open_count:
+            self._open_count = open_count
+            self.sig_open_count_changed.emit(open_count)
+
+    def _update_controls(self) -> None:
+        alert = self.selected_alert()
+        busy = alert is not None and alert.alert_id in self._acknowledging
+        self.acknowledge_button.setEnabled(
+            self._acknowledge_allowed and alert is not None and alert.open and not busy
+        )
+        self.acknowledge_button.setText("Acknowledging…" if busy else "Acknowledge")
+        escalating = alert is not None and alert.alert_id in self._escalating
+        self.escalate_button.setEnabled(
+            self._escalate_allowed
+            and alert is not None
+            and alert.event_id is not None
+            and not escalating
+        )
+        self.escalate_button.setText("Escalating…" if escalating else ESCALATE_TEXT)
+        if not self._escalate_allowed:
+            tip = "Escalating to an incident needs the file_report permission."
+        elif alert is not None and alert.event_id is None:
+            tip = "This alert has no stored event to escalate"
+        else:
+            tip = "File the selected alert's event as an incident report, with a short description"
+        self.escalate_button.setToolTip(tip)
+
+    def _show_status(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    def _show_error(self, message: str) -> None:
+        _log.warning("%s", message)
+        self.error_label.setText(message)
+        self.error_label.show()

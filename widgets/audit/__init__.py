@@ -1,0 +1,1 @@
+"""The Audit administration page: ``view`` (Qt) and ``api`` (Qt-free)."""

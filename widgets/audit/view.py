@@ -1,0 +1,367 @@
+"""The Audit pane: the admins' view of the audit trail, who did what, when and whether it
+was allowed, and a check that nobody has altered it.
+
+The pane never reads the store: the console gives it two blocking callables (a page of
+entries, the chain's verification) and a query client, and the pane runs them on the
+client's workers. Pages are newest first; "Older…" asks for the entries before the oldest
+one shown. Refusals and failures stand out, and so do the entries a verification names.
+Every method here runs on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QShowEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.audit_records import AuditRecord, AuditVerification
+from engine.history.query_service import CallRequest, QueryResult
+from engine.sitetime import display
+from engine.text import printable
+from widgets.audit.api import ListAudit, VerifyAudit
+from widgets.queries import QueryClient
+from widgets.table_model import EXTENDED, RowsTableModel, show_rows_read_only
+
+_log = logging.getLogger(__name__)
+
+PAGE_SIZE = 200
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+HIGHLIGHTED_OUTCOMES = ("denied", "failed")
+
+COLUMN_SEQ, COLUMN_TIME, COLUMN_ACTOR, COLUMN_ACTION = 0, 1, 2, 3
+COLUMN_TARGET, COLUMN_OUTCOME, COLUMN_DETAIL = 4, 5, 6
+_HEADERS = ("#", "Time", "Actor", "Action", "Target", "Outcome", "Detail")
+
+_REFUSED_BACKGROUND = QColor(248, 81, 73, 55)  # the alarm red (#f85149), see-through
+_TAMPERED_BACKGROUND = QColor(248, 81, 73, 150)
+_ERROR_STYLE = "color: #f85149;"
+_INTACT_STYLE = "color: #3fb950; font-weight: 600; font-size: 12pt;"
+_TAMPERED_STYLE = "color: #f85149; font-weight: 700; font-size: 12pt;"
+
+
+class _AuditModel(RowsTableModel[AuditRecord]):
+    """The entries loaded so far, newest first."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(_HEADERS, parent)
+        self._problems: dict[int, str] = {}
+
+    def set_records(self, records: list[AuditRecord]) -> None:
+        self.set_rows(records)
+
+    def append_records(self, records: list[AuditRecord]) -> None:
+        if not records:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(records) - 1)
+        self._rows.extend(records)
+        self.endInsertRows()
+
+    def set_problems(self, problems: dict[int, str]) -> None:
+        self._problems = dict(problems)
+        if self._rows:
+            last = self.index(len(self._rows) - 1, len(_HEADERS) - 1)
+            self.dataChanged.emit(self.index(0, 0), last)
+
+    def records(self) -> list[AuditRecord]:
+        return list(self._rows)
+
+    def data(
+        self,
+        index: QModelIndex | QPersistentModelIndex,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
+        if not index.isValid():
+            return None
+        record = self.row(index)
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _text(record, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            problem = self._problems.get(record.seq)
+            if problem is not None:
+                return f"Entry {record.seq} {problem}"
+            if column == COLUMN_TIME:
+                return display().local(record.ts).isoformat(timespec="microseconds")
+            if column == COLUMN_DETAIL:
+                return _text(record, column)
+            return None
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if record.seq in self._problems:
+                return _TAMPERED_BACKGROUND
+            if record.outcome in HIGHLIGHTED_OUTCOMES:
+                return _REFUSED_BACKGROUND
+            return None
+        if role == Qt.ItemDataRole.FontRole and (
+            record.outcome in HIGHLIGHTED_OUTCOMES or record.seq in self._problems
+        ):
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == COLUMN_SEQ:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+def _text(record: AuditRecord, column: int) -> str:
+    if column == COLUMN_SEQ:
+        return str(record.seq)
+    if column == COLUMN_TIME:
+        return display().local(record.ts).strftime(TIME_FORMAT)
+    if column == COLUMN_ACTOR:
+        return printable(record.actor)
+    if column == COLUMN_ACTION:
+        return printable(record.action)
+    if column == COLUMN_TARGET:
+        return printable(record.target)
+    if column == COLUMN_OUTCOME:
+        return record.outcome
+    if not record.detail:
+        return ""
+    return printable(json.dumps(record.detail, ensure_ascii=False, sort_keys=True))
+
+
+class AuditPane(QWidget):
+    """The audit trail, newest first, with actor and action filters, "Older…" paging and
+    a Verify button. ``list_entries(limit, before, actor, action)`` and ``verify()`` block:
+    the pane runs them through ``client``. It loads when first shown (and on Refresh)."""
+
+    sig_entries_loaded = Signal(int)
+    """A page arrived and is shown (GUI thread): how many entries are shown in all."""
+
+    sig_verified = Signal(bool)
+    """A verification finished (GUI thread): whether the trail is intact. Not emitted when
+    the verification itself failed to run (that is shown as an error)."""
+
+    def __init__(
+        self,
+        client: QueryClient,
+        list_entries: ListAudit,
+        verify: VerifyAudit,
+        *,
+        page_size: int = PAGE_SIZE,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._client = client
+        self._list_entries = list_entries
+        self._verify = verify
+        self._page_size = page_size
+        self._channel = f"audit-{id(self):x}"
+        self._loaded_once = False
+        self._more = False
+        self._loading = False
+        self._verifying = False
+        self.verification: AuditVerification | None = None
+
+        self.actor_filter = QLineEdit()
+        self.actor_filter.setPlaceholderText("actor, e.g. account:ada")
+        self.actor_filter.setClearButtonEnabled(True)
+        self.actor_filter.setAccessibleName("Filter by actor")
+        self.action_filter = QLineEdit()
+        self.action_filter.setPlaceholderText("action, e.g. session.login")
+        self.action_filter.setClearButtonEnabled(True)
+        self.action_filter.setAccessibleName("Filter by action")
+        for edit in (self.actor_filter, self.action_filter):
+            edit.returnPressed.connect(self.refresh)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setToolTip("Read the newest entries again (with the filters)")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.verify_button = QPushButton("Verify")
+        self.verify_button.setToolTip(
+            "Recompute the hash chain: names every entry that was altered, removed or inserted"
+        )
+        self.verify_button.clicked.connect(self._on_verify_requested)
+        top = QHBoxLayout()
+        top.addWidget(self.actor_filter, 1)
+        top.addWidget(self.action_filter, 1)
+        top.addWidget(self.refresh_button)
+        top.addWidget(self.verify_button)
+
+        self.verify_label = QLabel()
+        self.verify_label.setWordWrap(True)
+        self.verify_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.verify_label.hide()
+        self.verify_progress = QProgressBar()
+        self.verify_progress.setRange(0, 0)  # busy: how long it takes depends on the trail
+        self.verify_progress.setTextVisible(False)
+        self.verify_progress.setMaximumHeight(self.fontMetrics().height())
+        self.verify_progress.hide()
+
+        self._model = _AuditModel(self)
+        self.view = QTableView()
+        self.view.setModel(self._model)
+        show_rows_read_only(self.view, selection=EXTENDED)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(COLUMN_SEQ, 60)
+        header.resizeSection(COLUMN_TIME, 150)
+        header.resizeSection(COLUMN_ACTOR, 150)
+        header.resizeSection(COLUMN_ACTION, 140)
+        header.resizeSection(COLUMN_TARGET, 140)
+        header.resizeSection(COLUMN_OUTCOME, 70)
+        header.setStretchLastSection(True)
+
+        self.count_label = QLabel()
+        self.older_button = QPushButton("Older…")
+        self.older_button.setToolTip("Show the entries before the oldest one listed")
+        self.older_button.clicked.connect(self.load_older)
+        self.older_button.setEnabled(False)
+        self.error_label = QLabel()
+        self.error_label.setStyleSheet(_ERROR_STYLE)
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.count_label, 1)
+        bottom.addWidget(self.older_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.verify_progress)
+        layout.addWidget(self.verify_label)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(bottom)
+        layout.addWidget(self.error_label)
+
+    # -- public API ------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Read the newest page again with the current filters (replaces the rows)."""
+        self._loaded_once = True
+        self._request(None, replace=True)
+
+    def load_older(self) -> None:
+        """Append the page before the oldest entry shown."""
+        records = self._model.records()
+        if not records or self._loading:
+            return
+        self._request(min(r.seq for r in records), replace=False)
+
+    def verify(self) -> None:
+        """Recompute the chain on a worker; the answer is shown above the table."""
+        self._on_verify_requested()
+
+    def records(self) -> list[AuditRecord]:
+        """The entries shown, newest first."""
+        return self._model.records()
+
+    def row_count(self) -> int:
+        return self._model.rowCount()
+
+    def is_loading(self) -> bool:
+        return self._loading
+
+    def is_verifying(self) -> bool:
+        return self._verifying
+
+    def model(self) -> QAbstractTableModel:
+        return self._model
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._loaded_once:
+            self.refresh()
+
+    # -- handlers --------------------------------------------------------------------------
+    def _request(self, before: int | None, *, replace: bool) -> None:
+        actor = self.actor_filter.text().strip() or None
+        action = self.action_filter.text().strip() or None
+        self._loading = True
+        self.older_button.setEnabled(False)
+        self.count_label.setText("loading…")
+        call = partial(self._list_entries, self._page_size, before, actor, action)
+        self._client.submit(
+            f"{self._channel}.page",
+            CallRequest(call, "audit page"),
+            partial(self._on_entries_loaded, replace),
+        )
+
+    def _on_entries_loaded(self, replace: bool, result: QueryResult[Any]) -> None:
+        self._loading = False
+        if result.error is not None or result.value is None:
+            self._show_error(f"cannot read the audit trail: {result.error}")
+            self._update_count()
+            return
+        self.error_label.hide()
+        records: list[AuditRecord] = list(result.value)
+        if replace:
+            self._model.set_records(records)
+        else:
+            self._model.append_records(records)
+        self._more = len(records) >= self._page_size
+        self._update_count()
+        self.sig_entries_loaded.emit(self._model.rowCount())
+
+    def _on_verify_requested(self) -> None:
+        if self._verifying:
+            return
+        self._verifying = True
+        self.verify_button.setEnabled(False)
+        self.verify_progress.show()
+        self.verify_label.setStyleSheet("")
+        self.verify_label.setText("verifying the audit trail…")
+        self.verify_label.show()
+        self._client.submit_action(
+            f"{self._channel}.verify", self._verify, self._on_verified, name="verify audit"
+        )
+
+    def _on_verified(self, result: QueryResult[Any]) -> None:
+        self._verifying = False
+        self.verify_button.setEnabled(True)
+        self.verify_progress.hide()
+        if result.error is not None or not isinstance(result.value, AuditVerification):
+            self.verify_label.setStyleSheet(_ERROR_STYLE)
+            self.verify_label.setText(f"could not verify the audit trail: {result.error}")
+            return
+        verification = self.verification = result.value
+        if verification.ok:
+            self.verify_label.setStyleSheet(_INTACT_STYLE)
+            self.verify_label.setText(
+                f"Audit trail intact: {verification.entries} entries "
+                f"(checked in {verification.seconds:.2f} s)"
+            )
+        else:
+            self.verify_label.setStyleSheet(_TAMPERED_STYLE)
+            lines = [
+                f"AUDIT TRAIL TAMPERED: {len(verification.problems)} problem"
+                f"{'s' if len(verification.problems) != 1 else ''} "
+                f"({verification.entries} entries read)"
+            ]
+            lines += [f"entry {p.seq}: {p.reason}" for p in verification.problems]
+            self.verify_label.setText("\n".join(lines))
+        self._model.set_problems({p.seq: p.reason for p in verification.problems})
+        self.sig_verified.emit(verification.ok)
+
+    # -- internals -------------------------------------------------------------------------
+    def _update_count(self) -> None:
+        shown = self._model.rowCount()
+        noun = "entry" if shown == 1 else "entries"
+        more = "; older ones exist" if self._more else ""
+        self.count_label.setText(f"{shown} {noun} shown{more}")
+        self.older_button.setEnabled(self._more and not self._loading)
+
+    def _show_error(self, message: str) -> None:
+        _log.warning("%s", message)
+        self.error_label.setText(message)
+        self.error_label.show()

@@ -1,0 +1,1 @@
+"""The BLE devices administration page: ``view`` (Qt) and ``api`` (Qt-free)."""

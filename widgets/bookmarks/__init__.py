@@ -1,0 +1,1 @@
+"""The Bookmarks pane: ``view`` (Qt) and ``api`` (Qt-free)."""

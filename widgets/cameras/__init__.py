@@ -1,0 +1,1 @@
+"""The camera grid pane: ``view`` (the grid), ``tile`` (one camera) and ``api``."""

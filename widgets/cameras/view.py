@@ -1,0 +1,215 @@
+"""The camera grid pane: 1, 4 or 9 tiles drawn at display rate."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.events import CameraStatus
+from widgets.cameras.api import TILE_COUNTS, CameraFeed, FrameGetter
+from widgets.cameras.tile import CameraTile
+
+DISPLAY_HZ = 30
+
+
+def _no_frame() -> None:
+    return None
+
+
+class CameraGrid(QWidget):
+    """Shows cameras in a square grid; one timer refreshes every visible tile.
+
+    For a replay the console swaps the tiles' frame getters (:meth:`set_frame_getters`)
+    and marks them (:meth:`set_replay`); both survive relayouts and page changes, and None
+    returns to the live feeds."""
+
+    sig_tile_count_changed = Signal(int)
+    """The operator picked 1, 4 or 9 tiles."""
+
+    def __init__(
+        self,
+        feeds: list[CameraFeed],
+        *,
+        empty_hint: str = "",
+        display_hz: int = DISPLAY_HZ,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._feeds = feeds
+        self._empty_hint = empty_hint
+        self._status: dict[str, tuple[CameraStatus, str, datetime | None]] = {}
+        self._replay_getters: dict[str, FrameGetter] | None = None
+        self._replay_label: str | None = None
+        self._replay_statuses: dict[str, str] = {}
+        self.tiles: list[CameraTile] = []
+        self.tile_count = 0
+        self.page = 0
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        self._buttons = QButtonGroup(self)
+        for count in TILE_COUNTS:
+            button = QToolButton(self)
+            button.setText(str(count))
+            button.setCheckable(True)
+            button.setToolTip(f"Show {count} camera tile{'s' if count > 1 else ''}")
+            button.setAccessibleName(f"{count} tiles")
+            self._buttons.addButton(button, count)
+            bar.addWidget(button)
+        self._buttons.idClicked.connect(self.set_tile_count)
+        self._prev = QToolButton(self)
+        self._prev.setText("◀")
+        self._prev.setToolTip("Previous page of cameras")
+        self._prev.clicked.connect(lambda: self.set_page(self.page - 1))
+        self._page_label = QLabel(self)
+        self._next = QToolButton(self)
+        self._next.setText("▶")
+        self._next.setToolTip("Next page of cameras")
+        self._next.clicked.connect(lambda: self.set_page(self.page + 1))
+        for widget in (self._prev, self._page_label, self._next):
+            bar.addWidget(widget)
+        bar.addStretch(1)
+        self._summary = QLabel()
+        bar.addWidget(self._summary)
+
+        self._grid = QGridLayout()
+        self._grid.setSpacing(2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addLayout(self._grid, 1)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(max(1, round(1000 / display_hz)))
+        self._timer.timeout.connect(self.refresh_tiles)
+        self._timer.start()
+        self.set_tile_count(1 if len(feeds) <= 1 else 4 if len(feeds) <= 4 else 9)
+
+    @property
+    def page_count(self) -> int:
+        return max(1, math.ceil(len(self._feeds) / max(self.tile_count, 1)))
+
+    def set_tile_count(self, count: int) -> None:
+        """Lay out ``count`` tiles (1, 4 or 9) on the page that holds the first camera
+        currently shown; cameras fill tiles in site order."""
+        if count not in TILE_COUNTS:
+            raise ValueError(f"tile count must be one of {TILE_COUNTS}, not {count}")
+        first_shown = self.page * self.tile_count
+        self._apply(count, first_shown // count)
+
+    def set_page(self, page: int) -> None:
+        """Show page ``page`` (0-based, clamped) when there are more cameras than tiles."""
+        self._apply(self.tile_count, page)
+
+    def show_single(self, camera_id: str) -> None:
+        """One big tile of ``camera_id`` (double-clicking a tile does this)."""
+        ids = [f.camera_id for f in self._feeds]
+        if camera_id in ids:
+            self._apply(1, ids.index(camera_id))
+
+    def _apply(self, count: int, page: int) -> None:
+        pages = max(1, math.ceil(len(self._feeds) / count))
+        self.page = min(max(page, 0), pages - 1)
+        feeds = self._feeds[self.page * count : (self.page + 1) * count]
+        for tile in self.tiles:
+            self._grid.removeWidget(tile)
+            tile.deleteLater()
+        self.tiles = []
+        side = math.isqrt(count)
+        for index in range(count):
+            tile = CameraTile(self)
+            tile.empty_hint = self._empty_hint
+            if index < len(feeds):
+                feed = feeds[index]
+                tile.set_camera(feed.camera_id, feed.name, self._getter_for(feed))
+                if feed.camera_id in self._status:
+                    tile.set_status(*self._status[feed.camera_id])
+                if self._replay_label is not None:
+                    tile.set_replay(
+                        self._replay_label, self._replay_statuses.get(feed.camera_id, "")
+                    )
+            else:
+                tile.set_camera(None, "", None)
+            tile.sig_activated.connect(self._on_tile_activated)
+            self._grid.addWidget(tile, index // side, index % side)
+            self.tiles.append(tile)
+        button = self._buttons.button(count)
+        if button is not None:
+            button.setChecked(True)
+        if count != self.tile_count:
+            self.tile_count = count
+            self.sig_tile_count_changed.emit(count)
+        for widget in (self._prev, self._page_label, self._next):
+            widget.setVisible(pages > 1)
+        self._prev.setEnabled(self.page > 0)
+        self._next.setEnabled(self.page < pages - 1)
+        self._page_label.setText(f"page {self.page + 1}/{pages}")
+        self._update_summary()
+
+    @property
+    def camera_ids(self) -> tuple[str, ...]:
+        """Every camera of the grid (site order), shown or on another page."""
+        return tuple(feed.camera_id for feed in self._feeds)
+
+    @property
+    def replaying(self) -> bool:
+        return self._replay_getters is not None
+
+    def _getter_for(self, feed: CameraFeed) -> FrameGetter:
+        if self._replay_getters is None:
+            return feed.frame_getter
+        return self._replay_getters.get(feed.camera_id, _no_frame)
+
+    def set_frame_getters(self, getters: Mapping[str, FrameGetter] | None) -> None:
+        """Draw every tile from ``getters`` (camera id → getter; a camera missing from it
+        shows no frame) instead of the live feeds; None puts the live getters back."""
+        self._replay_getters = None if getters is None else dict(getters)
+        feeds = {feed.camera_id: feed for feed in self._feeds}
+        for tile in self.tiles:
+            feed = feeds.get(tile.camera_id or "")
+            if feed is not None:
+                tile.set_camera(feed.camera_id, feed.name, self._getter_for(feed))
+
+    def set_replay(self, label: str | None, statuses: Mapping[str, str] | None = None) -> None:
+        """Mark every tile as replaying (``REPLAY 09:14:03 ×4``), with each camera's
+        reason for having no frame from ``statuses``; None returns the tiles to live."""
+        self._replay_label = label
+        self._replay_statuses = dict(statuses or {}) if label is not None else {}
+        for tile in self.tiles:
+            if tile.camera_id is not None:
+                tile.set_replay(label, self._replay_statuses.get(tile.camera_id, ""))
+
+    def _on_tile_activated(self, camera_id: str) -> None:
+        if self.tile_count == 1 and len(self._feeds) > 1:
+            self.set_tile_count(4 if len(self._feeds) <= 4 else 9)
+        else:
+            self.show_single(camera_id)
+
+    def on_camera_status_changed(
+        self, camera_id: str, status: CameraStatus, detail: str, since: datetime | None
+    ) -> None:
+        self._status[camera_id] = (status, detail, since)
+        for tile in self.tiles:
+            if tile.camera_id == camera_id:
+                tile.set_status(status, detail, since)
+        self._update_summary()
+
+    def refresh_tiles(self) -> None:
+        for tile in self.tiles:
+            tile.refresh()
+
+    def _update_summary(self) -> None:
+        online = sum(s[0] is CameraStatus.ONLINE for s in self._status.values())
+        self._summary.setText(f"{online}/{len(self._feeds)} cameras online")

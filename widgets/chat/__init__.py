@@ -1,0 +1,1 @@
+"""The Ask (chat) pane: ``view`` (Qt) and ``api`` (Qt-free)."""

@@ -1,0 +1,1 @@
+"""The Events pane: ``view``, ``clip_player`` (Qt) and ``api`` (Qt-free)."""

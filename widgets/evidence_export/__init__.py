@@ -1,0 +1,1 @@
+"""The evidence export dialog (timeline range or bookmark): ``view`` and ``api``."""

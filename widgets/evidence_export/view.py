@@ -1,0 +1,296 @@
+"""The "Export evidence" dialog: a time range and chosen sources written to a folder as
+signed evidence, optionally locked against retention.
+
+The investigator picks the range (site time, to the second, the zone named beside it; the
+timeline or a bookmark fills it in), the cameras and sensing rooms (nothing ticked in either
+means every source), and a new or empty folder; ticks "Lock against retention" with a
+reason to keep the range's recordings. Export runs on a query worker as the person signed
+in; a progress bar follows the bytes copied and Cancel stops it
+(nothing is left behind). The outcome stays in the dialog: the folder, the counts, the
+signing key's fingerprint and how to check it (``watchfloor verify DIR``), or the error in
+red (a full disk, a missing recording, a folder in use) with nothing claiming completeness.
+
+The dialog reads nothing itself: it gets the sources and an :class:`EvidenceActions` object
+from the console. Every method here runs on the GUI thread except the progress callback
+handed to :meth:`EvidenceActions.export`, which hops over through a queued signal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, Final
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDateTimeEdit,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.history.query_service import QueryResult
+from engine.sitetime import display
+from widgets.evidence_export.api import EvidenceActions, ExportOutcome, ExportSpec
+from widgets.queries import QueryClient
+from widgets.site_clock import from_qdatetime, qt_zone, to_qdatetime, zone_abbreviations
+
+_ERROR_STYLE: Final = "color: #c62828;"
+DATETIME_FORMAT: Final = "yyyy-MM-dd HH:mm:ss"
+
+
+def outcome_text(outcome: ExportOutcome) -> str:
+    """What the dialog says after a successful export."""
+    result = outcome.result
+    locked = (
+        f" The range is locked against retention (lock {outcome.lock_id})."
+        if (outcome.lock_id is not None)
+        else ""
+    )
+    return (
+        f"Exported {result.events} events, {result.clips} clips and {result.snapshots} "
+        f"snapshots ({result.bytes / 1e6:.1f} MB) to {result.folder}, signed by key "
+        f"{result.fingerprint[:16]}….{locked} Anyone can check it with: "
+        f"watchfloor verify {result.folder}"
+    )
+
+
+class EvidenceExportDialog(QDialog):
+    """See the module docstring. ``cameras`` are (key, name) pairs; ``rooms`` room ids."""
+
+    sig_export_finished = Signal(object)
+    """An export completed (an :class:`ExportOutcome`). GUI thread."""
+
+    sig_export_failed = Signal(str)
+    """An export failed or was cancelled (the text shown). GUI thread."""
+
+    _sig_progress = Signal(int, int, int)
+    """Internal hop: (export generation, bytes done, bytes total), from a query worker."""
+
+    def __init__(
+        self,
+        client: QueryClient,
+        actions: EvidenceActions,
+        *,
+        cameras: Sequence[tuple[str, str]],
+        rooms: Sequence[str],
+        start: datetime,
+        end: datetime,
+        lock_allowed: bool,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export evidence")
+        self._client = client
+        self._actions = actions
+        self._cancel: threading.Event | None = None
+        self._generation = 0
+
+        self.from_edit = QDateTimeEdit(self)
+        self.to_edit = QDateTimeEdit(self)
+        self.site_time = display()
+        for edit, value in ((self.from_edit, start), (self.to_edit, end)):
+            edit.setTimeZone(qt_zone(self.site_time))  # typed on the site's clock
+            edit.setDisplayFormat(DATETIME_FORMAT)
+            edit.setCalendarPopup(True)
+            edit.setDateTime(to_qdatetime(value, self.site_time))
+        self.camera_list = QListWidget(self)
+        for key, name in cameras:
+            item = QListWidgetItem(name if name == key else f"{name} ({key})")
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            self.camera_list.addItem(item)
+        self.room_list = QListWidget(self)
+        for room in rooms:
+            item = QListWidgetItem(room)
+            item.setData(Qt.ItemDataRole.UserRole, room)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            self.room_list.addItem(item)
+        self.camera_list.setMaximumHeight(110)
+        self.room_list.setMaximumHeight(70)
+        self.folder_edit = QLineEdit(self)
+        self.folder_edit.setPlaceholderText("a new or empty folder")
+        browse = QPushButton("Browse…", self)
+        browse.clicked.connect(self._on_browse_clicked)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_edit, 1)
+        folder_row.addWidget(browse)
+        self.lock_box = QCheckBox("Lock the range against retention", self)
+        self.lock_reason_edit = QLineEdit(self)
+        self.lock_reason_edit.setPlaceholderText("why it must be kept (case number, request)")
+        self.lock_box.setEnabled(lock_allowed)
+        self.lock_reason_edit.setEnabled(False)
+        if not lock_allowed:
+            self.lock_box.setToolTip("Locking evidence needs the lock_evidence permission")
+        self.lock_box.toggled.connect(self.lock_reason_edit.setEnabled)
+
+        form = QFormLayout()
+        # The zone is said once, in the labels: "From (IST)", or "From (GMT/BST)" for a
+        # site whose clocks change.
+        zone = zone_abbreviations(self.site_time)
+        form.addRow(f"From ({zone})", self.from_edit)
+        form.addRow(f"To ({zone})", self.to_edit)
+        for edit in (self.from_edit, self.to_edit):
+            edit.setToolTip(f"Site time, {self.site_time.name}")
+        form.addRow("Cameras", self.camera_list)
+        form.addRow("Sensing rooms", self.room_list)
+        hint = QLabel("Tick nothing in either list to export every source.", self)
+        hint.setStyleSheet("color: #8b949e;")
+        form.addRow(hint)
+        form.addRow("Folder", folder_row)
+        form.addRow(self.lock_box)
+        form.addRow("Reason", self.lock_reason_edit)
+
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setVisible(False)
+        self.status_label = QLabel(self)
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.export_button = QPushButton("Export", self)
+        self.export_button.setDefault(True)
+        self.export_button.clicked.connect(self.start_export)
+        self.cancel_button = QPushButton("Close", self)
+        self.cancel_button.clicked.connect(self._on_cancel_clicked)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.cancel_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status_label)
+        layout.addLayout(buttons)
+        self._sig_progress.connect(self._on_progress_reported, Qt.ConnectionType.QueuedConnection)
+        self.resize(520, 520)
+
+    @property
+    def busy(self) -> bool:
+        return self._cancel is not None
+
+    def spec(self) -> ExportSpec:
+        """What the form asks for; raises ValueError naming the field that is wrong."""
+        start = from_qdatetime(self.from_edit.dateTime())
+        end = from_qdatetime(self.to_edit.dateTime())
+        if end <= start:
+            raise ValueError("To: the range must end after it starts")
+        folder_text = self.folder_edit.text().strip()
+        if not folder_text:
+            raise ValueError("Folder: choose where to write the evidence")
+        reason: str | None = None
+        if self.lock_box.isChecked():
+            reason = self.lock_reason_edit.text().strip()
+            if not reason:
+                raise ValueError("Reason: say why the range must be kept")
+        return ExportSpec(
+            start=start,
+            end=end,
+            cameras=_checked(self.camera_list),
+            rooms=_checked(self.room_list),
+            folder=Path(folder_text).expanduser(),
+            lock_reason=reason,
+        )
+
+    def start_export(self) -> None:
+        """Check the form and run the export on a worker (ignored while one runs)."""
+        if self.busy:
+            return
+        try:
+            spec = self.spec()
+        except ValueError as exc:
+            self._show(str(exc), error=True)
+            return
+        self._generation += 1
+        cancel = threading.Event()
+        self._cancel = cancel
+        self.export_button.setEnabled(False)
+        self.cancel_button.setText("Cancel")
+        self.progress_bar.setRange(0, 0)  # busy until the first report gives the total
+        self.progress_bar.setVisible(True)
+        self._show("Exporting…")
+        self._client.submit_action(
+            "evidence.export",
+            partial(
+                self._actions.export, spec, partial(self._emit_progress, self._generation), cancel
+            ),
+            partial(self._on_export_done, self._generation),
+            name="evidence.export",
+        )
+
+    # -- worker side -------------------------------------------------------------------
+
+    def _emit_progress(self, generation: int, done: int, total: int) -> None:
+        """Query worker: hand the progress to the GUI thread (in kB, to fit an int)."""
+        with contextlib.suppress(RuntimeError):  # the dialog was deleted meanwhile
+            self._sig_progress.emit(generation, done // 1024, total // 1024)
+
+    # -- GUI side ----------------------------------------------------------------------
+
+    def _on_progress_reported(self, generation: int, done_kb: int, total_kb: int) -> None:
+        if generation != self._generation or not self.busy:
+            return
+        self.progress_bar.setRange(0, max(total_kb, 1))
+        self.progress_bar.setValue(min(done_kb, max(total_kb, 1)))
+        self._show(f"Exporting… {done_kb / 1000:.1f} of {total_kb / 1000:.1f} MB")
+
+    def _on_export_done(self, generation: int, result: QueryResult[Any]) -> None:
+        if generation != self._generation:
+            return
+        self._cancel = None
+        self.export_button.setEnabled(True)
+        self.cancel_button.setText("Close")
+        self.progress_bar.setVisible(False)
+        if not result.ok or not isinstance(result.value, ExportOutcome):
+            text = f"Export failed: {result.error}"
+            self._show(text, error=True)
+            self.sig_export_failed.emit(text)
+            return
+        self._show(outcome_text(result.value))
+        self.sig_export_finished.emit(result.value)
+
+    def _on_cancel_clicked(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+            self._show("Cancelling…")
+            return
+        self.reject()
+
+    def _on_browse_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export evidence to")
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def reject(self) -> None:
+        """Closing the dialog cancels an export that is still running."""
+        if self._cancel is not None:
+            self._cancel.set()
+        super().reject()
+
+    def _show(self, text: str, *, error: bool = False) -> None:
+        self.status_label.setText(text)
+        self.status_label.setStyleSheet(_ERROR_STYLE if error else "")
+
+
+def _checked(view: QListWidget) -> tuple[str, ...] | None:
+    keys = tuple(
+        str(view.item(i).data(Qt.ItemDataRole.UserRole))
+        for i in range(view.count())
+        if view.item(i).checkState() == Qt.CheckState.Checked
+    )
+    return keys or None

@@ -1,0 +1,1 @@
+"""The Gestures page and teaching wizard: ``view`` (Qt) and ``api`` (Qt-free)."""

@@ -1,0 +1,1 @@
+"""The Incidents pane: ``view``, ``report_form`` (Qt) and ``api`` (Qt-free)."""

@@ -1,0 +1,1 @@
+"""The Introductions pane: ``view`` (Qt) and ``api`` (Qt-free)."""

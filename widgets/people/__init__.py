@@ -1,0 +1,1 @@
+"""The People pane: ``view`` (Qt) and ``api`` (Qt-free)."""

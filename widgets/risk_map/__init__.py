@@ -1,0 +1,1 @@
+"""The risk map pane: ``view`` (Qt) and ``api`` (Qt-free)."""

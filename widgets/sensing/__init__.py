@@ -1,0 +1,1 @@
+"""The sensing pane: ``view``, ``compare`` (the re-run dialog) and ``api``."""

@@ -1,0 +1,1 @@
+"""The site overview pane: ``view`` (Qt) and ``api`` (Qt-free)."""

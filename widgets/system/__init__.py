@@ -1,0 +1,1 @@
+"""The System administration page: ``view`` (Qt) and ``api`` (Qt-free)."""

@@ -1,0 +1,1 @@
+"""The timeline pane: ``view``, ``replay_bar`` (Qt) and ``api`` (Qt-free)."""

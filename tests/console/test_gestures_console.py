@@ -27,7 +27,8 @@ from tests.conftest import write_site
 from tests.console.conftest import OpenConsole, audit_entries
 from tests.gesture_motions import motion3d
 from tests.gesture_videos import FPS, STILL, _frames, repetition, teaching_video
-from widgets.gestures.view import COLUMN_DETECTIONS, COLUMN_EXAMPLES, STEP_RECORD, STEP_SAVE
+from widgets.gestures.teach_dialog import STEP_RECORD, STEP_SAVE
+from widgets.gestures.view import COLUMN_DETECTIONS, COLUMN_EXAMPLES
 
 CAMERA = "door"
 

@@ -23,6 +23,14 @@ from engine.gestures.templates import GestureTemplate
 from engine.history.query_service import QueryService
 from tests.gesture_motions import motion3d
 from widgets.gestures.api import Cancelled, LiveTestResult, TeachProgress
+from widgets.gestures.skeleton import SkeletonView
+from widgets.gestures.teach_dialog import (
+    NO_CAMERAS_TEXT,
+    STEP_RECORD,
+    STEP_SAVE,
+    STEP_SOURCE,
+    TeachGestureDialog,
+)
 from widgets.gestures.view import (
     COLUMN_ALERTING,
     COLUMN_DETECTIONS,
@@ -30,14 +38,8 @@ from widgets.gestures.view import (
     COLUMN_LAST_DETECTED,
     COLUMN_MIRROR,
     COLUMN_TYPICAL,
-    NO_CAMERAS_TEXT,
     NOT_ALLOWED_TEXT,
-    STEP_RECORD,
-    STEP_SAVE,
-    STEP_SOURCE,
     GesturesPane,
-    SkeletonView,
-    TeachGestureDialog,
 )
 
 T0 = datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC)

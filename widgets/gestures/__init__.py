@@ -1,1 +1,1 @@
-"""The Gestures page and teaching wizard: ``view`` (Qt) and ``api`` (Qt-free)."""
+"""The Gestures page: ``view``, ``teach_dialog`` (the wizard), ``skeleton`` (Qt) and ``api``."""

@@ -12,9 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from engine.gestures.library import (
-    GestureView,
-)
+from engine.gestures.library import GestureView
 from engine.gestures.teach import RecordedExample
 from engine.gestures.templates import GestureTemplate
 from engine.text import printable

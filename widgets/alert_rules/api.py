@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from engine.alerts.rules import (
-    RuleSpec,
-)
+from engine.alerts.rules import RuleSpec
 
 
 class AlertRulesActions(Protocol):

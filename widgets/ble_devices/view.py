@@ -52,11 +52,7 @@ from engine.identity.devices import BleDeviceView
 from engine.identity.people import PersonView
 from engine.sitetime import display
 from engine.text import printable
-from widgets.ble_devices.api import (
-    BleDeviceActions,
-    BleScanReport,
-    HeardDevice,
-)
+from widgets.ble_devices.api import BleDeviceActions, BleScanReport, HeardDevice
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
 

@@ -45,12 +45,7 @@ from engine.history.query_service import CallRequest, QueryResult
 from engine.introductions import NameGiven, NameOffered
 from engine.sitetime import display
 from engine.text import printable
-from widgets.introductions.api import (
-    RECENT_NAMES,
-    GivenName,
-    HeardInFile,
-    IntroductionActions,
-)
+from widgets.introductions.api import RECENT_NAMES, GivenName, HeardInFile, IntroductionActions
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
 

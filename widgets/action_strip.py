@@ -1,0 +1,223 @@
+"""One busy indicator, progress and error strip for every pane's changes.
+
+A pane that changes something (registers a device, renames a gesture, resets a password)
+runs the blocking engine call through an :class:`ActionRunner` on the console's query client
+and shows its progress and outcome in an :class:`ActionStrip`: a thin busy bar while it
+runs, what is being done or what was done in plain text, and a refusal in the alarm red,
+selectable so it can be copied into a ticket. The strip's look is the theme's
+(``resources/theme.qss``: ``#action-strip``, ``#action-busy`` and ``QLabel[role="error"]``).
+
+One change runs at a time per pane: while one runs, :meth:`ActionRunner.run` refuses
+another (the pane disables its buttons meanwhile, so the next change acts on what the list
+shows after this one). Everything here runs on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from engine.history.query_service import QueryResult
+from engine.text import printable
+from widgets.colours import ERROR_STYLE
+from widgets.queries import QueryClient
+
+_log = logging.getLogger(__name__)
+
+ERROR_ROLE = "error"
+"""The ``role`` property of a label showing an error; the theme colours it."""
+
+
+def show_as_error(label: QLabel, error: bool = True) -> None:
+    """Give ``label`` the error look (the alarm red) or take it away.
+
+    The theme colours ``QLabel[role="error"]``; the label also carries the red in its own
+    style sheet so it reads red where no theme is applied (a pane shown on its own, in a
+    test), and both come from :mod:`widgets.colours`'s one red.
+    """
+    label.setProperty("role", ERROR_ROLE if error else "")
+    label.setStyleSheet(ERROR_STYLE if error else "")
+
+
+def error_text(error: BaseException | None) -> str:
+    """What an action's exception says, safe to show: its message without control
+    characters, or its type's name when it says nothing."""
+    if error is None:
+        return ""
+    return printable(str(error)) or type(error).__name__
+
+
+class ActionStrip(QWidget):
+    """A busy bar, one plain line (what runs, or what was done) and one error line.
+
+    Each part is hidden while it has nothing to show, so an idle strip takes no room. The
+    lines wrap and their text can be selected.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("action-strip")
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setObjectName("action-busy")
+        self.busy_bar.setRange(0, 0)  # busy: how long a change takes is not known
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.setMaximumHeight(self.fontMetrics().height())
+        self.busy_bar.hide()
+        self.status_label = _line("action-status")
+        self.error_label = _line("action-error")
+        show_as_error(self.error_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.busy_bar)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.error_label)
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy_bar.setVisible(busy)
+
+    def is_busy(self) -> bool:
+        return not self.busy_bar.isHidden()
+
+    def show_status(self, text: str) -> None:
+        """Show ``text`` plainly ("" hides the line)."""
+        self.status_label.setText(text)
+        self.status_label.setVisible(bool(text))
+
+    def status(self) -> str:
+        return "" if self.status_label.isHidden() else self.status_label.text()
+
+    def show_error(self, message: str) -> None:
+        """Show ``message`` in the alarm red ("" hides the line)."""
+        self.error_label.setText(message)
+        self.error_label.setVisible(bool(message))
+
+    def clear_error(self) -> None:
+        self.show_error("")
+
+    def error(self) -> str:
+        """The error shown ("" when none is)."""
+        return "" if self.error_label.isHidden() else self.error_label.text()
+
+
+class ActionRunner(QObject):
+    """Runs a pane's blocking changes on its query client and shows them in its strip.
+
+    ``run`` marks the pane busy (the strip's bar and ``what``), calls ``update_controls``
+    so the pane disables what may not be used meanwhile (it asks :meth:`is_busy`), and on
+    the answer shows the refusal or clears the last one, calls ``update_controls`` again
+    and emits :attr:`sig_action_finished`.
+    """
+
+    sig_action_finished = Signal(str, bool)
+    """An action ended (GUI thread): its ``what`` and whether it worked. Emitted after the
+    strip shows the outcome, ``on_done`` ran and the controls were updated."""
+
+    def __init__(
+        self,
+        client: QueryClient,
+        strip: ActionStrip,
+        *,
+        channel: str,
+        update_controls: Callable[[], None] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._client = client
+        self._strip = strip
+        self._channel = channel
+        self._update_controls = update_controls or (lambda: None)
+        self._running: str | None = None
+        # What to do with the running action's answer. One action runs at a time, so the
+        # answer's callback can be this runner's bound method, which the client skips once
+        # the runner (the pane) is deleted.
+        self._pending: tuple[str | None, str | None, Callable[[Any], object] | None] = (
+            None,
+            None,
+            None,
+        )
+
+    @property
+    def strip(self) -> ActionStrip:
+        return self._strip
+
+    def is_busy(self) -> bool:
+        """Whether an action is running (its answer has not arrived yet)."""
+        return self._running is not None
+
+    def running(self) -> str:
+        """The ``what`` of the action running ("" when none is)."""
+        return self._running or ""
+
+    def run(
+        self,
+        what: str,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], object] | None = None,
+        *,
+        failure: str | None = None,
+        done: str | None = None,
+        channel: str | None = None,
+    ) -> bool:
+        """Run the blocking ``fn()`` on a query worker, showing ``what`` until it answers.
+
+        On success the strip shows ``done`` (when given; else ``on_done`` may show its own
+        line) and ``on_done(value)`` runs; on failure the strip shows ``failure: message``
+        in red (``failure`` defaults to "``what`` failed"). Returns False, running nothing,
+        while another action runs or when the client is closed.
+        """
+        if self._running is not None:
+            _log.info("%s refused: %s is still running", what, self._running)
+            return False
+        self._running = what
+        self._pending = (failure, done, on_done)
+        self._strip.clear_error()
+        self._strip.show_status(what)
+        self._strip.set_busy(True)
+        self._update_controls()
+        generation = self._client.submit_action(
+            channel or self._channel,
+            fn,
+            self._on_action_finished,
+            name=what,
+        )
+        if not generation:  # the client is closed: no answer will come
+            self._running = None
+            self._strip.show_status("")
+            self._strip.set_busy(False)
+            self._update_controls()
+            return False
+        return True
+
+    def _on_action_finished(self, result: QueryResult[Any]) -> None:
+        what = self._running or ""
+        failure, done, on_done = self._pending
+        self._running = None
+        self._pending = (None, None, None)
+        self._strip.set_busy(False)
+        ok = result.error is None
+        if not ok:
+            message = f"{failure or what.rstrip('…') + ' failed'}: {error_text(result.error)}"
+            _log.warning("%s", message, exc_info=result.error)
+            self._strip.show_status("")
+            self._strip.show_error(message)
+        else:
+            self._strip.clear_error()
+            if done is not None:
+                self._strip.show_status(done)
+            if on_done is not None:
+                on_done(result.value)
+        self._update_controls()
+        self.sig_action_finished.emit(what, ok)
+
+
+def _line(name: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.hide()
+    return label

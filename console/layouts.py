@@ -1,23 +1,28 @@
 """The three role layouts: which roles may use them, which panes each permission opens,
-and their default arrangements; saved states live in QSettings."""
+and their default arrangements (derived from the panes' declarations, widgets/panes.py);
+saved states live in QSettings."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from enum import StrEnum
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from engine.access import Actor, Permission, Role
+from widgets.pane import Arrangement, Home, Layout, PaneSpec, arrangement_of
+from widgets.panes import PANES
 
-Area = Qt.DockWidgetArea
-
-
-class Layout(StrEnum):
-    OPERATOR = "Operator"
-    INVESTIGATOR = "Investigator"
-    ADMIN = "Admin"
+__all__ = [
+    "ADMIN_PAGES",
+    "DEFAULTS",
+    "PANE_PERMISSIONS",
+    "WALL_PANES",
+    "Arrangement",
+    "Layout",
+    "arrange",
+    "default_layout_for",
+    "layouts_for",
+    "pane_allowed",
+]
 
 
 # Roles are cumulative (an investigator may do what an operator may), and so are layouts.
@@ -27,39 +32,14 @@ ROLE_LAYOUTS: dict[Role, tuple[Layout, ...]] = {
     Role.ADMIN: (Layout.OPERATOR, Layout.INVESTIGATOR, Layout.ADMIN),
 }
 
-# What a pane needs: it is offered (Panes menu, its dock) only to actors who hold it.
-PANE_PERMISSIONS: dict[str, Permission] = {
-    "cameras": Permission.WATCH,
-    "events": Permission.WATCH,
-    "people": Permission.WATCH,
-    "site": Permission.WATCH,
-    "system": Permission.WATCH,
-    "audit": Permission.READ_AUDIT,
-    "accounts": Permission.MANAGE_ACCOUNTS,
-    "sensing": Permission.WATCH,
-    # Anyone may see who carries which device (as they see people); the pane offers changes
-    # only to those who may manage BLE devices.
-    "ble_devices": Permission.WATCH,
-    # Teaching, replaying and removing gestures is the admins' (a gesture may raise alerts).
-    "gestures": Permission.MANAGE_GESTURES,
-    # Everyone who watches sees the names heard in introductions and the microphones; giving
-    # or dismissing a name and feeding audio need the label permission.
-    "introductions": Permission.WATCH,
-    # Everyone who watches sees the alerts; acknowledging one needs the acknowledge permission.
-    "alerts": Permission.WATCH,
-    # Everyone who watches sees the risk map and the incidents; filing a report needs
-    # file_report, validating, correcting and un-merging the label permission.
-    "risk_map": Permission.WATCH,
-    "incidents": Permission.WATCH,
-    # Everyone who watches browses the alert list (acknowledging and labelling need their
-    # permissions); the rules are the admins' (they are shown only to who may change them).
-    "alert_list": Permission.WATCH,
-    "alert_rules": Permission.CONFIGURE_RULES,
-    # Investigators replay the timeline, bookmark, and ask about recorded history.
-    "timeline": Permission.REPLAY,
-    "bookmarks": Permission.REPLAY,
-    "chat": Permission.CHAT_HISTORY,
-}
+# What a pane needs (it is offered — Panes menu, its dock, its sidebar page — only to actors
+# who hold it), and the administration window's pages in sidebar order: from the panes'
+# own declarations.
+PANE_PERMISSIONS: dict[str, Permission] = {spec.name: spec.permission for spec in PANES}
+ADMIN_PAGES: tuple[tuple[str, str], ...] = tuple(
+    (spec.name, spec.title) for spec in PANES if spec.home is Home.ADMIN
+)
+WALL_PANES: tuple[PaneSpec, ...] = tuple(spec for spec in PANES if spec.home is Home.WALL)
 
 
 def layouts_for(actor: Actor | None) -> list[Layout]:
@@ -84,141 +64,27 @@ def pane_allowed(actor: Actor | None, pane: str) -> bool:
     return permission is None or actor.may(permission)
 
 
-@dataclass(frozen=True, slots=True)
-class Arrangement:
-    """Where each pane goes, which panes start hidden, how the two main panes side by
-    side share the width, which panes share a place as tabs (``(pane, onto)``, the
-    ``onto`` pane stays in front), and how stacked panes share a column's height."""
-
-    areas: tuple[tuple[str, Area], ...]
-    hidden: tuple[str, ...]
-    split: tuple[tuple[str, int], tuple[str, int]]
-    tabs: tuple[tuple[str, str], ...] = ()
-    heights: tuple[tuple[tuple[str, int], ...], ...] = ()
-    """Panes stacked in one column and how they share its height (Qt otherwise gives
-    the pane with the larger size hint more, squeezing the other)."""
-
-
-# Configuration that is set up rather than watched lives in the administration window (a
-# sidebar page each, in this order), not on the live wall: each page gets the whole window.
-ADMIN_PAGES: tuple[tuple[str, str], ...] = (
-    ("site", "Site"),
-    ("system", "System and settings"),
-    ("accounts", "Accounts"),
-    ("alert_rules", "Alert rules"),
-    ("ble_devices", "BLE devices"),
-    ("gestures", "Gestures"),
-    ("audit", "Audit trail"),
-)
-
-# The live wall's panes. Each layout gives every one a place (a pane the layout hides may
-# be opened from View → Panes) and keeps what it shows to two rows per column at most, so
-# that at 1400×860 no visible pane is shorter than 200 px.
+# Each layout's default arrangement, derived from the wall panes' places (widgets/*/plugin.py).
 DEFAULTS: dict[Layout, Arrangement] = {
-    # Operator: cameras fill the left (the risk map as a tab behind them); on the right the
-    # alert stream on top (the incident list and the alert list as tabs behind it), live
-    # events below it (the sensing room and the introductions as tabs behind them).
-    Layout.OPERATOR: Arrangement(
-        areas=(
-            ("cameras", Area.LeftDockWidgetArea),
-            ("risk_map", Area.LeftDockWidgetArea),
-            ("alerts", Area.RightDockWidgetArea),
-            ("incidents", Area.RightDockWidgetArea),
-            ("alert_list", Area.RightDockWidgetArea),
-            ("events", Area.RightDockWidgetArea),
-            ("sensing", Area.RightDockWidgetArea),
-            ("introductions", Area.RightDockWidgetArea),
-            ("people", Area.RightDockWidgetArea),
-            ("timeline", Area.LeftDockWidgetArea),
-            ("chat", Area.RightDockWidgetArea),
-            ("bookmarks", Area.RightDockWidgetArea),
-        ),
-        hidden=("people", "timeline", "chat", "bookmarks"),
-        split=(("cameras", 5), ("alerts", 3)),
-        heights=((("alerts", 1), ("events", 1)),),
-        tabs=(
-            ("risk_map", "cameras"),
-            ("incidents", "alerts"),
-            ("alert_list", "alerts"),
-            ("sensing", "events"),
-            ("introductions", "events"),
-            ("people", "events"),
-            ("chat", "events"),
-            ("bookmarks", "events"),
-        ),
-    ),
-    # Investigator: the event history on the left (the incident list, the risk map and the
-    # alert list as tabs behind it) above the timeline with its replay bar (the chat and the
-    # bookmarks as tabs behind it); the cameras on the right (the alert stream behind them)
-    # above the people.
-    Layout.INVESTIGATOR: Arrangement(
-        areas=(
-            ("events", Area.LeftDockWidgetArea),
-            ("incidents", Area.LeftDockWidgetArea),
-            ("risk_map", Area.LeftDockWidgetArea),
-            ("alert_list", Area.LeftDockWidgetArea),
-            ("timeline", Area.LeftDockWidgetArea),
-            ("chat", Area.LeftDockWidgetArea),
-            ("bookmarks", Area.LeftDockWidgetArea),
-            ("cameras", Area.RightDockWidgetArea),
-            ("alerts", Area.RightDockWidgetArea),
-            ("people", Area.RightDockWidgetArea),
-            ("sensing", Area.RightDockWidgetArea),
-            ("introductions", Area.RightDockWidgetArea),
-        ),
-        hidden=("sensing", "introductions"),
-        split=(("events", 3), ("cameras", 2)),
-        heights=((("events", 1), ("timeline", 1)), (("cameras", 1), ("people", 1))),
-        tabs=(
-            ("incidents", "events"),
-            ("risk_map", "events"),
-            ("alert_list", "events"),
-            ("chat", "timeline"),
-            ("bookmarks", "timeline"),
-            ("alerts", "cameras"),
-            ("sensing", "people"),
-            ("introductions", "people"),
-        ),
-    ),
-    # Admin: what an admin tunes and checks live — the cameras on the left (the risk map
-    # behind them), the sensing room on the right (the people behind it) above the events
-    # (the alert stream, the alert list, the incidents and the introductions behind them).
-    # The configuration itself is in the administration window.
-    Layout.ADMIN: Arrangement(
-        areas=(
-            ("cameras", Area.LeftDockWidgetArea),
-            ("risk_map", Area.LeftDockWidgetArea),
-            ("sensing", Area.RightDockWidgetArea),
-            ("people", Area.RightDockWidgetArea),
-            ("events", Area.RightDockWidgetArea),
-            ("alerts", Area.RightDockWidgetArea),
-            ("alert_list", Area.RightDockWidgetArea),
-            ("incidents", Area.RightDockWidgetArea),
-            ("introductions", Area.RightDockWidgetArea),
-            ("timeline", Area.LeftDockWidgetArea),
-            ("chat", Area.RightDockWidgetArea),
-            ("bookmarks", Area.RightDockWidgetArea),
-        ),
-        hidden=("timeline", "chat", "bookmarks"),
-        split=(("cameras", 3), ("sensing", 2)),
-        heights=((("sensing", 1), ("events", 1)),),
-        tabs=(
-            ("risk_map", "cameras"),
-            ("people", "sensing"),
-            ("alerts", "events"),
-            ("alert_list", "events"),
-            ("incidents", "events"),
-            ("introductions", "events"),
-            ("chat", "events"),
-            ("bookmarks", "events"),
-        ),
-    ),
+    layout: arrangement_of(layout, WALL_PANES) for layout in Layout
 }
 
 
 def arrange(window: QMainWindow, layout: Layout, docks: dict[str, QDockWidget]) -> None:
-    """Put the panes where ``layout``'s role wants them by default."""
-    arrangement = DEFAULTS[layout]
+    """Put the panes where ``layout``'s role wants them by default.
+
+    The window draws nothing until every pane is in place: each removal, addition and
+    show would otherwise lay out and paint the whole window again (measured as a GUI-thread
+    stall at each login)."""
+    updating = window.updatesEnabled()
+    window.setUpdatesEnabled(False)
+    try:
+        _arrange(window, DEFAULTS[layout], docks)
+    finally:
+        window.setUpdatesEnabled(updating)
+
+
+def _arrange(window: QMainWindow, arrangement: Arrangement, docks: dict[str, QDockWidget]) -> None:
     for dock in docks.values():
         dock.setFloating(False)
         window.removeDockWidget(dock)

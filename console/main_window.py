@@ -37,6 +37,7 @@ from console.introductions_backend import IntroductionsBackend
 from console.investigation import Investigation
 from console.layouts import (
     ADMIN_PAGES,
+    WALL_PANES,
     Layout,
     arrange,
     default_layout_for,
@@ -94,7 +95,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 11  # bump when panes are added or renamed, so old saved states are ignored
+STATE_VERSION = 12  # bump when panes are added, renamed or moved, so old saved states are ignored
 PEOPLE_REFRESH_MS = 1500
 QUERY_WORKERS = 2  # store reads, logins and people changes run here, never on the GUI thread
 SESSION_CHANNEL = "session"
@@ -339,23 +340,21 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         self.investigation.sig_clip_requested.connect(self._on_alert_clip_requested)
-        self.docks = {
-            "cameras": self._dock("cameras", "Cameras", self.camera_grid),
-            "alerts": self._dock("alerts", "Alerts", self.alert_stream),
-            "events": self._dock("events", "Events", self.event_history),
-            "people": self._dock("people", "People", self.people),
-            "sensing": self._dock("sensing", "Sensing", self.sensing),
-            "introductions": self._dock("introductions", "Introductions", self.introductions),
-            "risk_map": self._dock("risk_map", "Risk map", self.risk_map),
-            "incidents": self._dock("incidents", "Incidents", self.incident_list),
-            "alert_list": self._dock("alert_list", "Alert list", self.alert_list),
-            "timeline": self._dock("timeline", "Timeline", self.investigation.timeline_widget),
-            "chat": self._dock("chat", "Ask", self.investigation.chat),
-            "bookmarks": self._dock("bookmarks", "Bookmarks", self.investigation.bookmarks),
-        }
-        # What is configured rather than watched: the administration window's pages.
-        self.admin_window = AdministrationWindow(runtime.site.name, self)
-        admin_pages: dict[str, QWidget] = {
+        # Each pane's widget; its title, permission and place come from its declaration
+        # (widgets/<pane>/plugin.py, listed in widgets/panes.py).
+        pane_widgets: dict[str, QWidget] = {
+            "cameras": self.camera_grid,
+            "alerts": self.alert_stream,
+            "events": self.event_history,
+            "people": self.people,
+            "sensing": self.sensing,
+            "introductions": self.introductions,
+            "risk_map": self.risk_map,
+            "incidents": self.incident_list,
+            "alert_list": self.alert_list,
+            "timeline": self.investigation.timeline_widget,
+            "chat": self.investigation.chat,
+            "bookmarks": self.investigation.bookmarks,
             "site": self.site_overview,
             "system": self.system,
             "accounts": self.accounts,
@@ -364,8 +363,14 @@ class MainWindow(QMainWindow):
             "gestures": self.gestures,
             "audit": self.audit,
         }
+        self.docks = {
+            spec.name: self._dock(spec.name, spec.title, pane_widgets[spec.name])
+            for spec in WALL_PANES
+        }
+        # What is configured rather than watched: the administration window's pages.
+        self.admin_window = AdministrationWindow(runtime.site.name, self)
         for name, title in ADMIN_PAGES:
-            self.admin_window.add_page(name, title, admin_pages[name])
+            self.admin_window.add_page(name, title, pane_widgets[name])
         self.admin_window.sig_page_shown.connect(self._on_admin_page_shown)
         self.alert_stream.sig_open_count_changed.connect(self._on_open_alerts_changed)
         self.introductions.sig_offers_changed.connect(self._on_open_introductions_changed)

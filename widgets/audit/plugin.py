@@ -1,0 +1,11 @@
+"""The Audit trail page's declaration: its title and who is offered it (a page of the
+administration window)."""
+
+from __future__ import annotations
+
+from engine.access import Permission
+from widgets.pane import Home, PaneSpec
+
+PANE = PaneSpec(
+    name="audit", title="Audit trail", permission=Permission.READ_AUDIT, home=Home.ADMIN
+)

@@ -14,7 +14,7 @@ Every method here runs on the GUI thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -38,7 +38,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -52,6 +51,7 @@ from engine.identity.devices import BleDeviceView
 from engine.identity.people import PersonView
 from engine.sitetime import display
 from engine.text import printable
+from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
 from widgets.ble_devices.api import BleDeviceActions, BleScanReport, HeardDevice
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
@@ -66,7 +66,6 @@ NOT_ALLOWED_TEXT = (
     "Registering, removing and scanning for BLE devices need the manage_ble_devices "
     "permission (admins)."
 )
-_ERROR_STYLE = "color: #f85149;"  # the console's alarm red
 _SWATCH_STYLE = "border: 1px solid #8b949e; border-radius: 3px; background: {colour};"
 
 COLUMN_ADDRESS, COLUMN_LABEL, COLUMN_PERSON, COLUMN_COLOUR = 0, 1, 2, 3
@@ -231,7 +230,6 @@ class BleDevicesPane(QWidget):
         self._client = client
         self._actions = actions
         self._channel = f"ble-devices-{id(self):x}"
-        self._running: list[str] = []
         self._scanning = False
         self._loaded_once = False
         self._listing_failed = False
@@ -344,23 +342,21 @@ class BleDevicesPane(QWidget):
         self.scan_box.setLayout(scan_layout)
 
         # -- messages --------------------------------------------------------------------
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)  # busy: how long a change takes is not known
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(self.fontMetrics().height())
-        self.progress.hide()
         self.permission_label = QLabel()
         self.permission_label.setWordWrap(True)
         self.permission_label.hide()
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status_label.hide()
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet(_ERROR_STYLE)
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.hide()
+        self.strip = ActionStrip()
+        self.status_label = self.strip.status_label
+        self.error_label = self.strip.error_label
+        self._runner = ActionRunner(
+            client,
+            self.strip,
+            channel=f"{self._channel}.change",
+            update_controls=self._update_controls,
+            parent=self,
+        )
+        self._runner.sig_action_finished.connect(self.sig_action_finished)
+        self._runner.sig_action_finished.connect(self._on_action_finished)
 
         # The form and the scan list are tall: they scroll inside the pane rather than make
         # the dock column (and the window) taller than the screen.
@@ -371,9 +367,7 @@ class BleDevicesPane(QWidget):
         layout.addWidget(self.view, 2)
         layout.addWidget(self.permission_label)
         layout.addWidget(self.register_box)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status_label)
-        layout.addWidget(self.error_label)
+        layout.addWidget(self.strip)
         layout.addWidget(self.scan_box, 1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -459,7 +453,7 @@ class BleDevicesPane(QWidget):
 
     def is_busy(self) -> bool:
         """Whether a registration or removal is still running."""
-        return bool(self._running)
+        return self._runner.is_busy()
 
     def is_scanning(self) -> bool:
         return self._scanning
@@ -511,7 +505,7 @@ class BleDevicesPane(QWidget):
             self.colour_edit.setText(colour.name().upper())
 
     def _on_register_requested(self) -> None:
-        if not self._changes_allowed or self._running:
+        if not self._changes_allowed or self._runner.is_busy():
             return
         address = self.address_edit.text().strip()
         label = self.label_edit.text().strip()
@@ -521,37 +515,37 @@ class BleDevicesPane(QWidget):
 
         def registered(device: object) -> None:
             if isinstance(device, BleDeviceView):
-                self._show_status(
+                self.strip.show_status(
                     f"Registered {device.address} ({printable(device.label)}), carried by "
                     f"{printable(device.display_name)} ({device.person_id})."
                 )
                 self._clear_form()
                 self.sig_device_registered.emit(device.address)
 
-        self._run(
+        self._runner.run(
             f"Registering {printable(address) or 'the device'}…",
             partial(self._actions.register_device, address, label, person, colour or None),
-            f"Could not register {printable(address) or 'the device'}",
             registered,
+            failure=f"Could not register {printable(address) or 'the device'}",
         )
 
     def _on_remove_requested(self) -> None:
         device = self.selected_device()
-        if device is None or not self._changes_allowed or self._running:
+        if device is None or not self._changes_allowed or self._runner.is_busy():
             return
         if not self._confirm_remove(device):
             return
         self.sig_device_remove_requested.emit(device.address)
 
         def removed(_value: object) -> None:
-            self._show_status(f"Removed {device.address} ({printable(device.label)}).")
+            self.strip.show_status(f"Removed {device.address} ({printable(device.label)}).")
             self.sig_device_removed.emit(device.address)
 
-        self._run(
+        self._runner.run(
             f"Removing {device.address}…",
             partial(self._actions.remove_device, device.address),
-            f"Could not remove {device.address}",
             removed,
+            failure=f"Could not remove {device.address}",
         )
 
     def _on_scan_requested(self) -> None:
@@ -560,7 +554,7 @@ class BleDevicesPane(QWidget):
         seconds = self.scan_seconds.value()
         self.sig_scan_requested.emit(seconds)
         self._scanning = True
-        self.scan_status_label.setStyleSheet("")
+        show_as_error(self.scan_status_label, False)
         self.scan_status_label.setText(f"Listening for {seconds} s…")
         self._update_controls()
         self._client.submit_action(
@@ -576,7 +570,7 @@ class BleDevicesPane(QWidget):
         if result.error is not None or not isinstance(report, BleScanReport):
             error = result.error
             _log.warning("BLE scan failed: %s", error, exc_info=error)
-            self.scan_status_label.setStyleSheet(_ERROR_STYLE)
+            show_as_error(self.scan_status_label)
             self.scan_status_label.setText(f"The scan failed: {printable(str(error))}")
             self._update_controls()
             self.sig_scan_finished.emit("error", 0)
@@ -585,13 +579,13 @@ class BleDevicesPane(QWidget):
         count = len(report.devices)
         heard = f"{count} device{'' if count == 1 else 's'} heard"
         if report.failed:
-            self.scan_status_label.setStyleSheet(_ERROR_STYLE)
+            show_as_error(self.scan_status_label)
             self.scan_status_label.setText(
                 f"Bluetooth is not available here: {printable(report.detail)}"
                 + (f" ({heard} before it stopped)" if count else "")
             )
         else:
-            self.scan_status_label.setStyleSheet("")
+            show_as_error(self.scan_status_label, False)
             hint = "; double-click one to register it" if count else ""
             self.scan_status_label.setText(f"{heard}{hint}. Adapter: {printable(report.detail)}")
         self._update_controls()
@@ -609,11 +603,13 @@ class BleDevicesPane(QWidget):
     def _on_devices_listed(self, result: QueryResult[Any]) -> None:
         if result.error is not None or result.value is None:
             self._listing_failed = True
-            self._show_error(f"Could not list BLE devices: {printable(str(result.error))}")
+            message = f"Could not list BLE devices: {printable(str(result.error))}"
+            _log.warning("%s", message)
+            self.strip.show_error(message)
             return
         if self._listing_failed:  # a listing error is over once listing works again
             self._listing_failed = False
-            self.error_label.hide()
+            self.strip.clear_error()
         selected = self.selected_device()
         devices: Sequence[BleDeviceView] = result.value
         self._model.set_rows(devices)
@@ -640,25 +636,8 @@ class BleDevicesPane(QWidget):
         self.person_combo.blockSignals(False)
         self.sig_people_listed.emit(self.person_combo.count())
 
-    def _on_action_finished(
-        self,
-        what: str,
-        failure: str,
-        success: Callable[[Any], object],
-        result: QueryResult[Any],
-    ) -> None:
-        if what in self._running:
-            self._running.remove(what)
-        self.progress.setVisible(bool(self._running))
-        if result.error is not None:
-            self._show_status("")
-            self._show_error(f"{failure}: {printable(str(result.error))}")
-        else:
-            self.error_label.hide()
-            success(result.value)
-        self._update_controls()
-        self.sig_action_finished.emit(what, result.error is None)
-        self.refresh()
+    def _on_action_finished(self, _what: str, _ok: bool) -> None:
+        self.refresh()  # list again after every change, worked or refused
 
     # -- internals -------------------------------------------------------------------------
     def _chosen_person(self) -> str:
@@ -684,30 +663,9 @@ class BleDevicesPane(QWidget):
         self.person_combo.setCurrentIndex(-1)
         self.person_combo.setEditText("")
 
-    def _run(
-        self,
-        what: str,
-        action: Callable[[], Any],
-        failure: str,
-        success: Callable[[Any], object],
-    ) -> None:
-        """Run a blocking change on a worker; show ``what`` until it answers, then
-        ``success(value)`` or the engine's refusal as ``failure: …``, and list again."""
-        self.error_label.hide()
-        self._show_status(what)
-        self._running.append(what)
-        self.progress.show()
-        self._update_controls()
-        self._client.submit_action(
-            f"{self._channel}.change",
-            action,
-            partial(self._on_action_finished, what, failure, success),
-            name=what,
-        )
-
     def _update_controls(self) -> None:
         allowed = self._changes_allowed
-        idle = not self._running
+        idle = not self._runner.is_busy()
         for widget in (
             self.address_edit,
             self.label_edit,
@@ -723,12 +681,3 @@ class BleDevicesPane(QWidget):
         heard_selected = bool(self.heard_view.selectionModel().selectedRows())
         self.use_heard_button.setEnabled(allowed and heard_selected)
         self.scan_button.setText("Scanning…" if self._scanning else "Scan")
-
-    def _show_status(self, text: str) -> None:
-        self.status_label.setText(text)
-        self.status_label.setVisible(bool(text))
-
-    def _show_error(self, message: str) -> None:
-        _log.warning("%s", message)
-        self.error_label.setText(message)
-        self.error_label.show()

@@ -16,6 +16,7 @@ stall < 50 ms. Needs ``Xvfb`` (started here on a free display when DISPLAY is un
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -64,13 +65,14 @@ def x_display() -> Iterator[None]:
         server.wait(10)
 
 
-def run() -> dict[str, Any]:
+def run(site: Path | None = None) -> dict[str, Any]:
+    """The journey on ``site`` (default: the demo site)."""
     with x_display(), tempfile.TemporaryDirectory(prefix="wf-journey-") as tmp:
         os.environ["WATCHFLOOR_DATA_DIR"] = str(Path(tmp) / "data")
-        return _journey(Path(tmp))
+        return _journey(Path(tmp), site)
 
 
-def _journey(tmp: Path) -> dict[str, Any]:
+def _journey(tmp: Path, site: Path | None) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
@@ -87,7 +89,7 @@ def _journey(tmp: Path) -> dict[str, Any]:
 
     prefer_gui_thread()
     app = application()
-    host = EngineHost.open(DEMO_SITE, f"sqlite:///{tmp / 'journey.db'}")
+    host = EngineHost.open(site or DEMO_SITE, f"sqlite:///{tmp / 'journey.db'}")
     window = MainWindow(host.runtime, host.bridge, console_settings(tmp / "c.ini"))
     clock = QElapsedTimer()
     clock.start()
@@ -192,4 +194,6 @@ def _journey(tmp: Path) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps({"console_journey": run()}))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--site", type=Path, help="a site file (default: the demo site)")
+    print(json.dumps({"console_journey": run(parser.parse_args().site)}))

@@ -46,6 +46,7 @@ from widgets.timeline.view import (
     TimelinePane,
     axis_ticks,
     marker_tooltip,
+    thumbnail_caption,
 )
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -578,3 +579,8 @@ def test_a_long_drag_or_a_stream_of_refreshes_still_loads(
         pane.refresh()
         qtbot.wait(15)
     assert len(client.ranges()) > before
+
+
+def test_a_thumbnail_is_captioned_in_site_time(shown_zone: Callable[[str], SiteTime]) -> None:
+    shown_zone("Asia/Kolkata")  # UTC+05:30: a UTC caption cannot pass
+    assert thumbnail_caption("gate", datetime(2026, 3, 1, 12, 0, 2, tzinfo=UTC)) == "gate 17:30:02"

@@ -197,6 +197,11 @@ def axis_ticks(
     return ticks
 
 
+def thumbnail_caption(camera: str, frame_at: datetime) -> str:
+    """``plaza 14:02:05``: the camera and the site time of the frame under a thumbnail."""
+    return f"{camera} {display().clock(frame_at)}"
+
+
 def marker_colour(marker: TimelineMarker) -> QColor:
     """Falls and critical alerts in alarm red, warnings amber, incidents purple; events by
     what they are about (people green, faces teal, sensing cyan, camera trouble amber)."""
@@ -1029,7 +1034,8 @@ class TimelinePane(QWidget):
             painter.drawImage(target, qimage)
             painter.setPen(TEXT)
             painter.drawText(
-                QPointF(x, top + THUMBNAIL_HEIGHT + 16), f"{camera} {thumbnail.frame_at:%H:%M:%S}"
+                QPointF(x, top + THUMBNAIL_HEIGHT + 16),
+                thumbnail_caption(camera, thumbnail.frame_at),
             )
             x += int(target.width()) + 8
             if x > canvas.width():

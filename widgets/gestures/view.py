@@ -13,7 +13,7 @@ words them. Every method here runs on the GUI thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QTableView,
@@ -43,6 +42,7 @@ from engine.gestures.templates import GestureTemplate
 from engine.history.query_service import CallRequest, QueryResult
 from engine.sitetime import display
 from engine.text import printable
+from widgets.action_strip import ActionRunner, ActionStrip
 from widgets.gestures.api import GestureActions
 from widgets.gestures.skeleton import SkeletonView
 from widgets.gestures.teach_dialog import COUNTDOWN_STEP_MS, TeachGestureDialog
@@ -56,7 +56,6 @@ NO_VALUE = "—"
 NOT_ALLOWED_TEXT = (
     "Teaching, renaming and removing gestures need the manage_gestures permission (admins)."
 )
-_ERROR_STYLE = "color: #f85149;"  # the console's alarm red
 
 COLUMN_NAME, COLUMN_EXAMPLES, COLUMN_TYPICAL, COLUMN_ALERTING = 0, 1, 2, 3
 COLUMN_MIRROR, COLUMN_DETECTIONS, COLUMN_LAST_DETECTED = 4, 5, 6
@@ -192,7 +191,6 @@ class GesturesPane(QWidget):
         self._changes_allowed = True
         self._loaded_once = False
         self._listing_failed = False
-        self._running: list[str] = []
         self.teach_dialog: TeachGestureDialog | None = None
         self._select_after_listing: str | None = None
 
@@ -254,22 +252,21 @@ class GesturesPane(QWidget):
         self.replay_box = QGroupBox("Replay")
         self.replay_box.setLayout(replay_layout)
 
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(self.fontMetrics().height())
-        self.progress.hide()
         self.permission_label = QLabel()
         self.permission_label.setWordWrap(True)
         self.permission_label.hide()
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
-        self.status_label.hide()
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet(_ERROR_STYLE)
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.hide()
+        self.strip = ActionStrip()
+        self.status_label = self.strip.status_label
+        self.error_label = self.strip.error_label
+        self._runner = ActionRunner(
+            client,
+            self.strip,
+            channel=f"{self._channel}.change",
+            update_controls=self._update_controls,
+            parent=self,
+        )
+        self._runner.sig_action_finished.connect(self.sig_action_finished)
+        self._runner.sig_action_finished.connect(self._on_action_finished)
 
         # In a scroll area, as the other admin panes: a tab in a crowded dock column must
         # not force the window taller than the screen.
@@ -280,9 +277,7 @@ class GesturesPane(QWidget):
         layout.addWidget(self.view, 2)
         layout.addLayout(row)
         layout.addWidget(self.permission_label)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status_label)
-        layout.addWidget(self.error_label)
+        layout.addWidget(self.strip)
         layout.addWidget(self.replay_box, 2)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -353,7 +348,7 @@ class GesturesPane(QWidget):
                 return
 
     def is_busy(self) -> bool:
-        return bool(self._running)
+        return self._runner.is_busy()
 
     def open_teach_dialog(self) -> TeachGestureDialog | None:
         """Open the wizard (not modal to the console: the cameras stay live beside it)."""
@@ -417,7 +412,7 @@ class GesturesPane(QWidget):
         self.open_teach_dialog()
 
     def _on_gesture_taught(self, name: str) -> None:
-        self._show_status(f"Taught {printable(name)}: cameras recognise it from now on.")
+        self.strip.show_status(f"Taught {printable(name)}: cameras recognise it from now on.")
         self.sig_gesture_taught.emit(name)
         self.refresh()
         self._select_after_listing = name
@@ -437,7 +432,9 @@ class GesturesPane(QWidget):
         template = result.value
         if result.error is not None or not isinstance(template, GestureTemplate):
             self.replay_label.setText("")
-            self._show_error(f"Could not load the gesture: {printable(str(result.error))}")
+            message = f"Could not load the gesture: {printable(str(result.error))}"
+            _log.warning("%s", message)
+            self.strip.show_error(message)
             return
         self.skeleton.set_sequences(
             list(zip(template.examples, template.durations_s, strict=True)), "example"
@@ -451,7 +448,7 @@ class GesturesPane(QWidget):
 
     def _on_rename_requested(self) -> None:
         view = self.selected_gesture()
-        if view is None or not self._changes_allowed or self._running:
+        if view is None or not self._changes_allowed or self._runner.is_busy():
             return
         new_name = self._ask_new_name(view)
         if new_name is None or new_name.strip() == view.name:
@@ -459,35 +456,37 @@ class GesturesPane(QWidget):
 
         def renamed(value: object) -> None:
             if isinstance(value, GestureView):
-                self._show_status(f"Renamed {printable(view.name)} to {printable(value.name)}.")
+                self.strip.show_status(
+                    f"Renamed {printable(view.name)} to {printable(value.name)}."
+                )
                 self._select_after_listing = value.name
                 self.sig_gesture_renamed.emit(view.name, value.name)
 
-        self._run(
+        self._runner.run(
             f"Renaming {printable(view.name)}…",
             partial(self._actions.rename, view.name, new_name),
-            f"Could not rename {printable(view.name)}",
             renamed,
+            failure=f"Could not rename {printable(view.name)}",
         )
 
     def _on_remove_requested(self) -> None:
         view = self.selected_gesture()
-        if view is None or not self._changes_allowed or self._running:
+        if view is None or not self._changes_allowed or self._runner.is_busy():
             return
         if not self._confirm_remove(view):
             return
 
         def removed(_value: object) -> None:
-            self._show_status(f"Removed {printable(view.name)}.")
+            self.strip.show_status(f"Removed {printable(view.name)}.")
             self.skeleton.clear()
             self.replay_label.setText("")
             self.sig_gesture_removed.emit(view.name)
 
-        self._run(
+        self._runner.run(
             f"Removing {printable(view.name)}…",
             partial(self._actions.remove, view.name),
-            f"Could not remove {printable(view.name)}",
             removed,
+            failure=f"Could not remove {printable(view.name)}",
         )
 
     def _on_alerting_toggled(self, checked: bool) -> None:
@@ -498,7 +497,7 @@ class GesturesPane(QWidget):
 
     def _change_option(self, *, alerting: bool | None = None, mirror: bool | None = None) -> None:
         view = self.selected_gesture()
-        if view is None or not self._changes_allowed or self._running:
+        if view is None or not self._changes_allowed or self._runner.is_busy():
             self._show_options()
             return
         what = "alerting" if alerting is not None else "mirror image counts"
@@ -506,24 +505,26 @@ class GesturesPane(QWidget):
 
         def changed(value: object) -> None:
             if isinstance(value, GestureView):
-                self._show_status(f"{printable(value.name)}: {what} {'on' if on else 'off'}.")
+                self.strip.show_status(f"{printable(value.name)}: {what} {'on' if on else 'off'}.")
                 self.sig_gesture_changed.emit(value.name)
 
-        self._run(
+        self._runner.run(
             f"Changing {printable(view.name)}…",
             partial(self._actions.set_options, view.name, alerting, mirror),
-            f"Could not change {printable(view.name)}",
             changed,
+            failure=f"Could not change {printable(view.name)}",
         )
 
     def _on_gestures_listed(self, result: QueryResult[Any]) -> None:
         if result.error is not None or result.value is None:
             self._listing_failed = True
-            self._show_error(f"Could not list the gestures: {printable(str(result.error))}")
+            message = f"Could not list the gestures: {printable(str(result.error))}"
+            _log.warning("%s", message)
+            self.strip.show_error(message)
             return
         if self._listing_failed:
             self._listing_failed = False
-            self.error_label.hide()
+            self.strip.clear_error()
         selected = self._select_after_listing or (
             g.name if (g := self.selected_gesture()) is not None else None
         )
@@ -543,46 +544,10 @@ class GesturesPane(QWidget):
             self.teach_dialog.set_existing([g.name for g in views])
         self.sig_gestures_listed.emit(count)
 
-    def _on_action_finished(
-        self,
-        what: str,
-        failure: str,
-        success: Callable[[Any], object],
-        result: QueryResult[Any],
-    ) -> None:
-        if what in self._running:
-            self._running.remove(what)
-        self.progress.setVisible(bool(self._running))
-        if result.error is not None:
-            self._show_status("")
-            self._show_error(f"{failure}: {printable(str(result.error))}")
-        else:
-            self.error_label.hide()
-            success(result.value)
-        self._update_controls()
-        self.sig_action_finished.emit(what, result.error is None)
-        self.refresh()
+    def _on_action_finished(self, _what: str, _ok: bool) -> None:
+        self.refresh()  # list again after every change, worked or refused
 
     # -- internals -------------------------------------------------------------------------
-    def _run(
-        self,
-        what: str,
-        action: Callable[[], Any],
-        failure: str,
-        success: Callable[[Any], object],
-    ) -> None:
-        self.error_label.hide()
-        self._show_status(what)
-        self._running.append(what)
-        self.progress.show()
-        self._update_controls()
-        self._client.submit_action(
-            f"{self._channel}.change",
-            action,
-            partial(self._on_action_finished, what, failure, success),
-            name=what,
-        )
-
     def _show_options(self) -> None:
         """The toggles show the selected gesture's options (unticked with none)."""
         view = self.selected_gesture()
@@ -591,7 +556,7 @@ class GesturesPane(QWidget):
 
     def _update_controls(self) -> None:
         allowed = self._changes_allowed
-        idle = not self._running
+        idle = not self._runner.is_busy()
         selected = self.selected_gesture() is not None
         self.teach_button.setEnabled(allowed)
         self.replay_button.setEnabled(selected)
@@ -602,15 +567,6 @@ class GesturesPane(QWidget):
             self.mirror_check,
         ):
             widget.setEnabled(allowed and idle and selected)
-
-    def _show_status(self, text: str) -> None:
-        self.status_label.setText(text)
-        self.status_label.setVisible(bool(text))
-
-    def _show_error(self, message: str) -> None:
-        _log.warning("%s", message)
-        self.error_label.setText(message)
-        self.error_label.show()
 
 
 # -- the teach wizard -----------------------------------------------------------------------

@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -48,6 +47,7 @@ from engine.history.query_service import CallRequest, QueryResult
 from engine.sitetime import display
 from engine.text import printable
 from widgets.accounts.api import AccountActions
+from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
 
@@ -56,7 +56,6 @@ _log = logging.getLogger(__name__)
 REFRESH_MS = 5000  # re-read while shown, so new failed logins and delays appear
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 NO_VALUE = "—"
-_ERROR_STYLE = "color: #f85149;"
 _DELAYED_BACKGROUND = QColor(248, 81, 73, 55)
 
 COLUMN_NAME, COLUMN_KIND, COLUMN_ROLES, COLUMN_STATUS = 0, 1, 2, 3
@@ -194,7 +193,7 @@ class AccountDialog(QDialog):
             form.addRow("Password", self.password_edit)
             form.addRow("Password again", self.again_edit)
         self.error_label = QLabel()
-        self.error_label.setStyleSheet(_ERROR_STYLE)
+        show_as_error(self.error_label)
         self.error_label.hide()
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -285,7 +284,6 @@ class AccountsPane(QWidget):
         self._actions = actions
         self._now = now
         self._channel = f"accounts-{id(self):x}"
-        self._running: list[str] = []
         self._loaded_once = False
         self._listing_failed = False
 
@@ -326,27 +324,24 @@ class AccountsPane(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.refresh_button)
 
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(self.fontMetrics().height())
-        self.progress.hide()
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
-        self.status_label.hide()
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet(_ERROR_STYLE)
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.hide()
+        self.strip = ActionStrip()
+        self.status_label = self.strip.status_label
+        self.error_label = self.strip.error_label
+        self._runner = ActionRunner(
+            client,
+            self.strip,
+            channel=f"{self._channel}.change",
+            update_controls=self._update_buttons,
+            parent=self,
+        )
+        self._runner.sig_action_finished.connect(self.sig_action_finished)
+        self._runner.sig_action_finished.connect(self._on_action_finished)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(buttons)
         layout.addWidget(self.view, 1)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status_label)
-        layout.addWidget(self.error_label)
+        layout.addWidget(self.strip)
 
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
@@ -397,7 +392,7 @@ class AccountsPane(QWidget):
                 return
 
     def is_busy(self) -> bool:
-        return bool(self._running)
+        return self._runner.is_busy()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -468,11 +463,13 @@ class AccountsPane(QWidget):
     def _on_accounts_listed(self, result: QueryResult[Any]) -> None:
         if result.error is not None or result.value is None:
             self._listing_failed = True
-            self._show_error(f"Could not list accounts: {result.error}")
+            message = f"Could not list accounts: {printable(str(result.error))}"
+            _log.warning("%s", message)
+            self.strip.show_error(message)
             return
         if self._listing_failed:  # a listing error is over once listing works again
             self._listing_failed = False
-            self.error_label.hide()
+            self.strip.clear_error()
         selected = self.selected_account()
         self._model.set_accounts(list(result.value))
         if selected is not None:
@@ -586,28 +583,8 @@ class AccountsPane(QWidget):
             f"{account.name} may log in again at once.",
         )
 
-    def _on_action_finished(
-        self,
-        what: str,
-        name: str,
-        done: str,
-        success: Callable[[Any], object] | None,
-        result: QueryResult[Any],
-    ) -> None:
-        if what in self._running:
-            self._running.remove(what)
-        self.progress.setVisible(bool(self._running))
-        if result.error is not None:
-            action = what.rstrip("…")
-            self._show_error(f"{action} failed: {result.error}")
-        else:
-            self._show_status(done)
-            if success is not None:
-                success(result.value)
-            self.sig_account_changed.emit(name)
-        self._update_buttons()
-        self.sig_action_finished.emit(what, result.error is None)
-        self.refresh()
+    def _on_action_finished(self, _what: str, _ok: bool) -> None:
+        self.refresh()  # list again after every change, worked or refused
 
     # -- internals -------------------------------------------------------------------------
     def _run(
@@ -618,21 +595,19 @@ class AccountsPane(QWidget):
         done: str,
         success: Callable[[Any], object] | None = None,
     ) -> None:
-        self.error_label.hide()
-        self._show_status(what)
-        self._running.append(what)
-        self.progress.show()
-        self._update_buttons()
-        self._client.submit_action(
-            f"{self._channel}.change",
-            action,
-            partial(self._on_action_finished, what, name, done, success),
-            name=what,
-        )
+        """Run a blocking change on a worker: ``done`` and ``success(value)`` when it
+        works (and :attr:`sig_account_changed` for ``name``), else the refusal."""
+
+        def worked(value: object) -> None:
+            if success is not None:
+                success(value)
+            self.sig_account_changed.emit(name)
+
+        self._runner.run(what, action, worked, done=done)
 
     def _update_buttons(self) -> None:
         account = self.selected_account()
-        idle = not self._running
+        idle = not self._runner.is_busy()
         for button in (self.add_person_button, self.add_service_button):
             button.setEnabled(idle)
         for button in (self.roles_button, self.disable_button, self.secret_button):
@@ -646,12 +621,3 @@ class AccountsPane(QWidget):
         self.secret_button.setText(
             "New token…" if account is not None and account.kind == "service" else "Reset password…"
         )
-
-    def _show_status(self, text: str) -> None:
-        self.status_label.setText(text)
-        self.status_label.setVisible(bool(text))
-
-    def _show_error(self, message: str) -> None:
-        _log.warning("%s", message)
-        self.error_label.setText(message)
-        self.error_label.show()

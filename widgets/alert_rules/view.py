@@ -84,6 +84,7 @@ from engine.history.query_service import CallRequest, QueryResult
 from engine.sitetime import display
 from engine.text import printable
 from engine.vocabulary import ALERT_SEVERITIES
+from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
 from widgets.alert_rules.api import AlertRulesActions
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
@@ -100,7 +101,6 @@ WHOLE_VIEW = "whole view"
 WHOLE_ROOM = "whole room"
 DEFAULT_SEVERITY = "warning"
 MAX_LOITER_S = 86400  # check_rule's limit: a day
-_ERROR_STYLE = "color: #f85149;"  # the console's alarm red
 _PLACEHOLDER_ASPECT = 16 / 9  # the frame area drawn on before a camera has sent a picture
 _HANDLE_RADIUS_PX = 4.0
 _SAME_POINT_PX = 3.0  # a click this close to the last point repeats it
@@ -480,10 +480,10 @@ class ZoneEditor(QWidget):
         count = len(self.canvas.points())
         error = self.zone_error()
         if error:
-            self.status_label.setStyleSheet(_ERROR_STYLE)
+            show_as_error(self.status_label)
             self.status_label.setText(error)
             return
-        self.status_label.setStyleSheet("")
+        show_as_error(self.status_label, False)
         if self._camera is None:
             text = "No zone: a room rule covers the whole room."
         elif count == 0:
@@ -539,7 +539,7 @@ class AlertRulesPane(QWidget):
         self._cameras = [(str(key), str(name)) for key, name in cameras]
         self._rooms = [str(room) for room in rooms]
         self._confirm = confirm if confirm is not None else self._ask_to_remove
-        self._running: list[str] = []
+        self._action_key = ""  # which change runs: add or remove
         self._loaded_once = False
         self._changes_allowed = True
         self._why_not = NOT_ALLOWED_TEXT
@@ -625,10 +625,18 @@ class AlertRulesPane(QWidget):
         self.add_button = QPushButton("Add rule")
         self.add_button.clicked.connect(self._on_add_requested)
         self.name_edit.returnPressed.connect(self._on_add_requested)
-        self.form_error_label = _error_label()
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
-        self.status_label.hide()
+        # Beside Add: what runs or was done, and the form's or the engine's refusal.
+        self.strip = ActionStrip()
+        self.form_error_label = self.strip.error_label
+        self.status_label = self.strip.status_label
+        self._runner = ActionRunner(
+            client,
+            self.strip,
+            channel="alert_rules.change",
+            update_controls=self._update_controls,
+            parent=self,
+        )
+        self._runner.sig_action_finished.connect(self._on_action_finished)
         self.permission_label = QLabel()
         self.permission_label.setWordWrap(True)
         self.permission_label.hide()
@@ -645,7 +653,7 @@ class AlertRulesPane(QWidget):
         add_row = QHBoxLayout()
         self.add_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         add_row.addWidget(self.add_button)
-        add_row.addWidget(self.form_error_label, 1)
+        add_row.addWidget(self.strip, 1)
         form.addRow("", add_row)
         form_column = QVBoxLayout()
         form_column.addLayout(form)
@@ -667,7 +675,6 @@ class AlertRulesPane(QWidget):
         layout.addWidget(self.list_error_label)
         layout.addWidget(self.permission_label)
         layout.addWidget(self.editor_box, 3)
-        layout.addWidget(self.status_label)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -744,7 +751,7 @@ class AlertRulesPane(QWidget):
 
     def is_busy(self) -> bool:
         """Whether an add or a removal is still running."""
-        return bool(self._running)
+        return self._runner.is_busy()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -796,19 +803,20 @@ class AlertRulesPane(QWidget):
         self._update_controls()
 
     def _on_add_requested(self) -> None:
-        if not self._changes_allowed or self._running:
+        if not self._changes_allowed or self._runner.is_busy():
             return
         try:
             spec = self._form_rule()
             check_rule(spec)
         except RuleError as refused:
-            self._show_form_error(str(refused))
+            _log.info("alert rule refused: %s", refused)
+            self.strip.show_status("")
+            self.strip.show_error(str(refused))
             return
-        self.form_error_label.hide()
 
         def added(stored: object) -> None:
             name = stored.name if isinstance(stored, RuleSpec) else spec.name
-            self._show_status(f"Added rule {printable(name)}.")
+            self.strip.show_status(f"Added rule {printable(name)}.")
             self._select_after_listing = name
             self._clear_form()
             self.sig_rule_added.emit(name)
@@ -817,13 +825,13 @@ class AlertRulesPane(QWidget):
             "add",
             f"Adding rule {printable(spec.name)}…",
             partial(self._actions.add_rule, spec),
-            f"Could not add rule {printable(spec.name)}",
             added,
+            failure=f"Could not add rule {printable(spec.name)}",
         )
 
     def _on_remove_requested(self) -> None:
         rule = self.selected_rule()
-        if rule is None or not self._changes_allowed or self._running:
+        if rule is None or not self._changes_allowed or self._runner.is_busy():
             return
         if not self._confirm(
             f"Remove the alert rule {printable(rule.name)} ({printable(rule.describe())})? "
@@ -832,15 +840,15 @@ class AlertRulesPane(QWidget):
             return
 
         def removed(_value: object) -> None:
-            self._show_status(f"Removed rule {printable(rule.name)}.")
+            self.strip.show_status(f"Removed rule {printable(rule.name)}.")
             self.sig_rule_removed.emit(rule.name)
 
         self._run(
             "remove",
             f"Removing rule {printable(rule.name)}…",
             partial(self._actions.remove_rule, rule.name),
-            f"Could not remove rule {printable(rule.name)}",
             removed,
+            failure=f"Could not remove rule {printable(rule.name)}",
         )
 
     def _on_rules_listed(self, result: QueryResult[Any]) -> None:
@@ -864,23 +872,9 @@ class AlertRulesPane(QWidget):
         self._update_controls()
         self.sig_rules_listed.emit(count)
 
-    def _on_action_finished(
-        self,
-        what: str,
-        failure: str,
-        success: Callable[[Any], object],
-        result: QueryResult[Any],
-    ) -> None:
-        if what in self._running:
-            self._running.remove(what)
-        if result.error is not None:
-            self._show_status("")
-            self._show_form_error(f"{failure}: {printable(str(result.error))}")
-        else:
-            success(result.value)
-        self._update_controls()
-        self.sig_action_finished.emit(what, result.error is None)
-        self.refresh()
+    def _on_action_finished(self, _doing: str, ok: bool) -> None:
+        self.sig_action_finished.emit(self._action_key, ok)
+        self.refresh()  # list again after every change, worked or refused
 
     # -- internals -------------------------------------------------------------------------
     def _chosen_camera(self) -> str | None:
@@ -943,25 +937,19 @@ class AlertRulesPane(QWidget):
         what: str,
         doing: str,
         action: Callable[[], Any],
-        failure: str,
         success: Callable[[Any], object],
+        *,
+        failure: str,
     ) -> None:
-        """Run a blocking change on a worker; show ``doing`` until it answers, then
-        ``success(value)`` or the engine's refusal as ``failure: …``, and list again."""
-        self.form_error_label.hide()
-        self._show_status(doing)
-        self._running.append(what)
-        self._update_controls()
-        self._client.submit_action(
-            f"alert_rules.{what}",
-            action,
-            partial(self._on_action_finished, what, failure, success),
-            name=doing,
-        )
+        """Run a blocking change (``what``: add or remove) on a worker; show ``doing``
+        until it answers, then ``success(value)`` or the engine's refusal as
+        ``failure: …``, and list again."""
+        if self._runner.run(doing, action, success, failure=failure, channel=f"alert_rules.{what}"):
+            self._action_key = what
 
     def _update_controls(self) -> None:
         allowed = self._changes_allowed
-        idle = not self._running
+        idle = not self._runner.is_busy()
         trigger = self._chosen_trigger()
         self.editor_box.setEnabled(allowed)
         self.camera_radio.setEnabled(bool(self._cameras))
@@ -980,19 +968,10 @@ class AlertRulesPane(QWidget):
             self.add_button.setToolTip(self._why_not)
             self.remove_button.setToolTip(self._why_not)
 
-    def _show_status(self, text: str) -> None:
-        self.status_label.setText(text)
-        self.status_label.setVisible(bool(text))
-
-    def _show_form_error(self, message: str) -> None:
-        _log.info("alert rule refused: %s", message)
-        self.form_error_label.setText(message)
-        self.form_error_label.show()
-
 
 def _error_label() -> QLabel:
     label = QLabel()
-    label.setStyleSheet(_ERROR_STYLE)
+    show_as_error(label)
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()

@@ -11,7 +11,6 @@ warning box). Every method here runs on the GUI thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -47,7 +46,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QMessageBox,
-    QProgressBar,
     QTableView,
     QToolBar,
     QVBoxLayout,
@@ -57,6 +55,7 @@ from PySide6.QtWidgets import (
 from engine.history.query_service import CallRequest, QueryResult
 from engine.identity.people import PersonView
 from engine.sitetime import display
+from widgets.action_strip import ActionRunner, ActionStrip, error_text
 from widgets.people.api import ErasePerson, ListPeople, MergePeople, RenamePerson
 from widgets.queries import QueryClient
 from widgets.table_model import EXTENDED, RowsTableModel, show_rows_read_only
@@ -68,7 +67,6 @@ THUMBNAIL_MAX_WIDTH_PX = 64  # a wide snapshot is scaled down further rather tha
 NO_VALUE = "—"
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
-_ERROR_STYLE = "color: #f85149;"  # the one hard-coded colour: the console's alarm red
 _PLACEHOLDER_COLOUR = QColor(139, 148, 158, 150)  # #8b949e, half transparent: any theme
 
 COLUMN_THUMBNAIL, COLUMN_NAME, COLUMN_ID, COLUMN_APPEARANCES = 0, 1, 2, 3
@@ -304,7 +302,6 @@ class PeoplePane(QWidget):
         super().__init__(parent)
         self._client = client
         self._channel = f"people-{id(self):x}"
-        self._actions_running: list[str] = []
         self._list_people = list_people
         self._rename = rename
         self._merge = merge
@@ -313,7 +310,6 @@ class PeoplePane(QWidget):
         self._thumbnail_cache: dict[str, QPixmap] = {}
         self._thumbnail_misses: set[str] = set()
         self._placeholder = draw_placeholder_thumbnail()
-        self._errors: list[str] = []
         self._listing_failed = False
         self._total_people = 0
         self._allowed = {"rename": True, "merge": True, "erase": True}
@@ -373,25 +369,19 @@ class PeoplePane(QWidget):
         for action in (self.rename_action, self.refresh_action):
             self.addAction(action)  # their shortcuts (F2, F5) work anywhere in the pane
 
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet(_ERROR_STYLE)
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.hide()
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status_label.hide()
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)  # busy: how long a change takes is not known
-        self.progress.setMaximumHeight(self.fontMetrics().height())
-        self.progress.setTextVisible(False)
-        self.progress_label = QLabel()
-        progress_row = QHBoxLayout()
-        progress_row.addWidget(self.progress_label)
-        progress_row.addWidget(self.progress, 1)
-        self.progress.hide()
-        self.progress_label.hide()
+        # The strip's plain line says what runs, then what was done.
+        self.strip = ActionStrip()
+        self.progress = self.strip.busy_bar
+        self.progress_label = self.status_label = self.strip.status_label
+        self.error_label = self.strip.error_label
+        self._runner = ActionRunner(
+            client,
+            self.strip,
+            channel=f"{self._channel}.change",
+            update_controls=self._update_actions,
+            parent=self,
+        )
+        self._runner.sig_action_finished.connect(self._on_action_finished)
 
         top = QHBoxLayout()
         top.addWidget(self.filter_edit, 1)
@@ -401,9 +391,7 @@ class PeoplePane(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
-        layout.addLayout(progress_row)
-        layout.addWidget(self.error_label)
-        layout.addWidget(self.status_label)
+        layout.addWidget(self.strip)
         self._update_actions()
         self._update_count()
 
@@ -439,7 +427,7 @@ class PeoplePane(QWidget):
 
     def is_busy(self) -> bool:
         """Whether a rename, merge or erase is still running."""
-        return bool(self._actions_running)
+        return self._runner.is_busy()
 
     def selected_ids(self) -> list[str]:
         """Public ids of the selected (and shown) people, top to bottom."""
@@ -562,14 +550,14 @@ class PeoplePane(QWidget):
             done = f"Named {person.public_id} “{new_name}”."
 
         def renamed(_value: object) -> None:
-            self._show_status(done)
+            self.strip.show_status(done)
             self.sig_person_renamed.emit(person.public_id)
 
-        self._run_action(
+        self._runner.run(
             f"Renaming {person.label}…",
             partial(self._rename, person.public_id, new_name),
             failure=f"Could not rename {person.label}",
-            success=renamed,
+            on_done=renamed,
         )
 
     def _on_merge_requested(self) -> None:
@@ -590,14 +578,14 @@ class PeoplePane(QWidget):
         self._clear_messages()
 
         def merged(_value: object) -> None:
-            self._show_status(f"Merged {_describe(absorbed)} into {_describe(kept)}.")
+            self.strip.show_status(f"Merged {_describe(absorbed)} into {_describe(kept)}.")
             self.sig_people_merged.emit(kept.public_id, absorbed.public_id)
 
-        self._run_action(
+        self._runner.run(
             f"Merging {absorbed.label} into {kept.label}…",
             partial(self._merge, kept.public_id, absorbed.public_id),
             failure=f"Could not merge {absorbed.label} into {kept.label}",
-            success=merged,
+            on_done=merged,
         )
 
     def _on_erase_requested(self) -> None:
@@ -607,27 +595,26 @@ class PeoplePane(QWidget):
         self._clear_messages()
 
         def erased(summary: object) -> None:
-            self._show_status(str(summary))
+            self.strip.show_status(str(summary))
             self.sig_person_erased.emit(person.public_id)
 
-        self._run_action(
+        self._runner.run(
             f"Erasing {person.label}…",
             partial(self._erase, person.public_id),
             failure=f"Could not erase {person.label}",
-            success=erased,
+            on_done=erased,
         )
 
     def _on_people_listed(self, warn: bool, result: QueryResult[list[PersonView]]) -> None:
         if result.error is not None or result.value is None:
             self._listing_failed = True
-            error = result.error if isinstance(result.error, Exception) else RuntimeError()
-            self._report_error("Could not list people", error, warn=warn)
+            self._report_error(f"Could not list people: {error_text(result.error)}", warn=warn)
             return
         people = result.value
         keep_selected = set(self.selected_ids())
         if self._listing_failed:  # a listing error is over once listing works again
             self._listing_failed = False
-            self._clear_errors()
+            self.strip.clear_error()
         thumbnails = [self._thumbnail(person.snapshot_path) for person in people]
         self._model.set_people(people, thumbnails)
         self._load_missing_thumbnails(people)
@@ -637,24 +624,11 @@ class PeoplePane(QWidget):
         self._update_actions()
         self.sig_people_listed.emit(len(people))
 
-    def _on_action_finished(
-        self,
-        what: str,
-        failure: str,
-        success: Callable[[Any], object],
-        result: QueryResult[Any],
-    ) -> None:
-        if what in self._actions_running:
-            self._actions_running.remove(what)
-        self._show_progress()
-        if result.error is not None:
-            error = result.error if isinstance(result.error, Exception) else RuntimeError()
-            self._report_error(failure, error)
-        else:
-            success(result.value)
-        self._update_actions()
-        self.sig_action_finished.emit(what, result.error is None)
-        self.refresh()
+    def _on_action_finished(self, what: str, ok: bool) -> None:
+        if not ok:
+            self._show_warning("People", self.strip.error())
+        self.sig_action_finished.emit(what, ok)
+        self.refresh()  # list again after every change, worked or refused
 
     # Internals
 
@@ -683,35 +657,9 @@ class PeoplePane(QWidget):
         flags = QItemSelectionModel.SelectionFlag.ClearAndSelect
         self.view.selectionModel().select(selection, flags)
 
-    def _run_action(
-        self,
-        what: str,
-        action: Callable[[], Any],
-        *,
-        failure: str,
-        success: Callable[[Any], object],
-    ) -> None:
-        """Run a blocking change on a worker thread; show ``what`` until it answers, then
-        ``success(value)`` or the error as ``failure: …``, and list the people again."""
-        self._actions_running.append(what)
-        self._show_progress()
-        self._update_actions()
-        self._client.submit_action(
-            f"{self._channel}.change",
-            action,
-            partial(self._on_action_finished, what, failure, success),
-            name=what,
-        )
-
-    def _show_progress(self) -> None:
-        busy = bool(self._actions_running)
-        self.progress_label.setText(self._actions_running[-1] if busy else "")
-        self.progress_label.setVisible(busy)
-        self.progress.setVisible(busy)
-
     def _update_actions(self) -> None:
         # One change at a time: the next one acts on what the list shows after this one.
-        count = 0 if self._actions_running else len(self.selected_ids())
+        count = 0 if self._runner.is_busy() else len(self.selected_ids())
         self.rename_action.setEnabled(count == 1 and self._allowed["rename"])
         self.merge_action.setEnabled(count == 2 and self._allowed["merge"])
         self.erase_action.setEnabled(count == 1 and self._allowed["erase"])
@@ -773,28 +721,17 @@ class PeoplePane(QWidget):
         self._model.set_thumbnails([self._thumbnail(p.snapshot_path) for p in people])
         self.sig_thumbnails_loaded.emit(len(result.value))
 
-    def _report_error(self, what: str, exc: Exception, *, warn: bool = True) -> None:
-        message = f"{what}: {exc}" if str(exc) else f"{what}: {type(exc).__name__}"
-        _log.warning("%s", message, exc_info=exc)
-        self._errors.append(message)
-        self.error_label.setText("\n".join(self._errors))
-        self.error_label.show()
+    def _report_error(self, message: str, *, warn: bool = True) -> None:
+        """Add ``message`` to the errors shown (under an action's refusal, if any)."""
+        _log.warning("%s", message)
+        self.strip.show_error("\n".join(e for e in (self.strip.error(), message) if e))
         if warn:
             self._show_warning("People", message)
 
-    def _clear_errors(self) -> None:
-        self._errors.clear()
-        self.error_label.clear()
-        self.error_label.hide()
-
-    def _show_status(self, text: str) -> None:
-        self.status_label.setText(text)
-        self.status_label.setVisible(bool(text))
-
     def _clear_messages(self) -> None:
-        self._clear_errors()
+        self.strip.clear_error()
         self._listing_failed = False
-        self._show_status("")
+        self.strip.show_status("")
 
 
 def _describe(person: PersonView) -> str:

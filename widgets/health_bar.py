@@ -5,11 +5,12 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from engine.events import HealthState
+from widgets.colours import ALARM_RED
 
 _COLOURS = {
     HealthState.OK: "#3fb950",
     HealthState.DEGRADED: "#d8a31a",
-    HealthState.DOWN: "#f85149",
+    HealthState.DOWN: ALARM_RED,
     HealthState.OFF: "#8b949e",
 }
 

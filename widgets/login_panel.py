@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-_ERROR_STYLE = "color: #f85149;"  # the console's alarm red
+from widgets.action_strip import show_as_error
+
 _TITLE_STYLE = "font-size: 15pt; font-weight: 600;"
 _DELAY_SUFFIX = re.compile(r":?\s*try again in \d+ s$")
 COUNTDOWN_MS = 250
@@ -97,7 +98,7 @@ class LoginPanel(QWidget):
         self.login_button = QPushButton("Log in")
         self.login_button.setDefault(True)
         self.error_label = QLabel()
-        self.error_label.setStyleSheet(_ERROR_STYLE)
+        show_as_error(self.error_label)
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
@@ -273,7 +274,7 @@ class PasswordChangeDialog(QDialog):
         for edit in (self.current_edit, self.new_edit, self.again_edit):
             edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.error_label = QLabel()
-        self.error_label.setStyleSheet(_ERROR_STYLE)
+        show_as_error(self.error_label)
         self.error_label.setWordWrap(True)
         self.error_label.hide()
         self.buttons = QDialogButtonBox(

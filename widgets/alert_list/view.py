@@ -71,8 +71,10 @@ from engine.history.query_service import CallRequest, QueryResult
 from engine.sitetime import display
 from engine.text import printable
 from engine.vocabulary import RISK_CLASSES, SEQUENCE_LABELS
+from widgets.action_strip import show_as_error
 from widgets.alert_list.api import AlertListActions, AlertListPage, AlertListView
 from widgets.alerts.api import acknowledged_by_text
+from widgets.colours import ALARM_RED
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
 
@@ -94,10 +96,8 @@ TRUE_ALARM, FALSE_ALARM = SEQUENCE_LABELS
 ACK_NOT_ALLOWED_TEXT: Final = "Acknowledging alerts needs the acknowledge permission."
 LABEL_NOT_ALLOWED_TEXT: Final = "Labelling sequences needs the label permission."
 
-ALARM_RED: Final = "#f85149"  # the console's alarm red (text)
 WARNING_AMBER: Final = "#d29922"  # the console's "degraded" amber
 SETTLED_GREY: Final = "#8b949e"  # acknowledged rows step back
-_ERROR_STYLE = f"color: {ALARM_RED};"
 _FAIL_OPEN_STYLE = f"color: {WARNING_AMBER}; font-weight: bold;"
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
@@ -1171,9 +1171,9 @@ class AlertListPane(QWidget):
         error = self._error
         if error:
             self.status_label.setText(error)
-            self.status_label.setStyleSheet(_ERROR_STYLE)
+            show_as_error(self.status_label)
             return
-        self.status_label.setStyleSheet("")
+        show_as_error(self.status_label, False)
         if ask is not None and (ask.mode is _Mode.REPLACE or rows == 0):
             text = LOADING_TEXT
         elif rows == 0:
@@ -1223,7 +1223,7 @@ class AlertListPane(QWidget):
         self.play_clip_button.setEnabled(sequence is not None)
 
     def _show_message(self, text: str, *, error: bool = False) -> None:
-        self.message_label.setStyleSheet(_ERROR_STYLE if error else "")
+        show_as_error(self.message_label, error)
         self.message_label.setText(text)
         self.message_label.show()
 

@@ -68,6 +68,7 @@ from engine.history.query_service import CallRequest, QueryResult
 from engine.incidents.records import Filed
 from engine.sitetime import display
 from engine.text import printable
+from widgets.action_strip import show_as_error
 from widgets.alerts.api import (
     AlertActions,
     AlertListing,
@@ -75,6 +76,7 @@ from widgets.alerts.api import (
     acknowledged_by_text,
     delivery_error_text,
 )
+from widgets.colours import ALARM_RED
 from widgets.incidents.report_form import ask_incident_description, filed_text
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
@@ -92,11 +94,9 @@ MAX_ROWS: Final = 500  # the oldest acknowledged alerts leave the list beyond th
 SOUND_RAISED: Final = "raised"
 SOUND_ESCALATED: Final = "escalated"
 
-ALARM_RED: Final = "#f85149"  # the console's alarm red (text)
 ESCALATED_BACKGROUND: Final = "#b62324"  # a row nobody acknowledged in time
 ESCALATED_FOREGROUND: Final = "#ffffff"
 SETTLED_GREY: Final = "#8b949e"  # acknowledged rows step back
-_ERROR_STYLE = f"color: {ALARM_RED};"
 _HEADER_STYLE = "font-weight: bold; padding: 2px 4px;"
 _FLASH_STYLE = (
     f"font-weight: bold; padding: 2px 4px; background: {ESCALATED_BACKGROUND}; "
@@ -593,7 +593,7 @@ class AlertStreamPane(QWidget):
         self.permission_label.setWordWrap(True)
         self.permission_label.hide()
         self.error_label = QLabel()
-        self.error_label.setStyleSheet(_ERROR_STYLE)
+        show_as_error(self.error_label)
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()

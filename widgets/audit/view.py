@@ -39,7 +39,9 @@ from engine.audit_records import AuditRecord, AuditVerification
 from engine.history.query_service import CallRequest, QueryResult
 from engine.sitetime import display
 from engine.text import printable
+from widgets.action_strip import show_as_error
 from widgets.audit.api import ListAudit, VerifyAudit
+from widgets.colours import ALARM_RED, ERROR_STYLE
 from widgets.queries import QueryClient
 from widgets.table_model import EXTENDED, RowsTableModel, show_rows_read_only
 
@@ -55,9 +57,8 @@ _HEADERS = ("#", "Time", "Actor", "Action", "Target", "Outcome", "Detail")
 
 _REFUSED_BACKGROUND = QColor(248, 81, 73, 55)  # the alarm red (#f85149), see-through
 _TAMPERED_BACKGROUND = QColor(248, 81, 73, 150)
-_ERROR_STYLE = "color: #f85149;"
 _INTACT_STYLE = "color: #3fb950; font-weight: 600; font-size: 12pt;"
-_TAMPERED_STYLE = "color: #f85149; font-weight: 700; font-size: 12pt;"
+_TAMPERED_STYLE = f"color: {ALARM_RED}; font-weight: 700; font-size: 12pt;"
 
 
 class _AuditModel(RowsTableModel[AuditRecord]):
@@ -229,7 +230,7 @@ class AuditPane(QWidget):
         self.older_button.clicked.connect(self.load_older)
         self.older_button.setEnabled(False)
         self.error_label = QLabel()
-        self.error_label.setStyleSheet(_ERROR_STYLE)
+        show_as_error(self.error_label)
         self.error_label.setWordWrap(True)
         self.error_label.hide()
         bottom = QHBoxLayout()
@@ -331,7 +332,7 @@ class AuditPane(QWidget):
         self.verify_button.setEnabled(True)
         self.verify_progress.hide()
         if result.error is not None or not isinstance(result.value, AuditVerification):
-            self.verify_label.setStyleSheet(_ERROR_STYLE)
+            self.verify_label.setStyleSheet(ERROR_STYLE)
             self.verify_label.setText(f"could not verify the audit trail: {result.error}")
             return
         verification = self.verification = result.value

@@ -12,14 +12,15 @@ from engine.events import CameraStatus
 from engine.frames import Frame
 from engine.sitetime import display
 from widgets.cameras.api import FrameGetter
+from widgets.colours import ALARM_RED
 
 _TRACK_COLOUR = QColor("#39d353")
-_REPLAY_COLOUR = QColor("#f85149")
+_REPLAY_COLOUR = QColor(ALARM_RED)
 _STATUS_COLOURS = {
     CameraStatus.STARTING: QColor("#d8a31a"),
     CameraStatus.ONLINE: QColor("#3fb950"),
-    CameraStatus.OFFLINE: QColor("#f85149"),
-    CameraStatus.ERROR: QColor("#f85149"),
+    CameraStatus.OFFLINE: QColor(ALARM_RED),
+    CameraStatus.ERROR: QColor(ALARM_RED),
     CameraStatus.NO_FOOTAGE: QColor("#8b949e"),
     CameraStatus.STOPPED: QColor("#8b949e"),
 }

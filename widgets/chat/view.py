@@ -47,9 +47,9 @@ from engine.history.chat import ChatAnswer, ChatTurn, Citation
 from engine.history.query_service import QueryResult
 from engine.sitetime import display
 from widgets.chat.api import ChatActions, ChatHistory
+from widgets.colours import ERROR_STYLE
 from widgets.queries import QueryClient
 
-_ERROR_STYLE: Final = "color: #c62828;"
 _OFFLINE_STYLE: Final = "color: #b26a00;"
 _STREAM_REDRAW_MS: Final = 50  # redraw the growing answer at most 20 times a second
 MAX_QUESTION_CHARS: Final = 2000
@@ -316,7 +316,7 @@ class ChatPane(QWidget):
 
     def _show_error(self, text: str) -> None:
         self.status_label.setText(text)
-        self.status_label.setStyleSheet(_ERROR_STYLE)
+        self.status_label.setStyleSheet(ERROR_STYLE)
 
     def _render(self) -> None:
         """Rebuild the transcript: every turn, then the question being answered."""

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-_ERROR_COLOUR = "#f85149"
+from widgets.colours import ALARM_RED
+
 _READY_STATUSES = (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia)
 
 
@@ -69,7 +70,7 @@ class ClipPlayer(QWidget):
         self._message = QLabel(self)
         self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._message.setWordWrap(True)
-        self._message.setStyleSheet(f"color: {_ERROR_COLOUR}; font-weight: bold;")
+        self._message.setStyleSheet(f"color: {ALARM_RED}; font-weight: bold;")
         self._message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._pages = QStackedWidget(self)
         self._pages.addWidget(self.video_widget)

@@ -57,6 +57,7 @@ from engine.history.query_service import QueryResult
 from engine.incidents.records import Filed
 from engine.sitetime import display
 from engine.text import printable
+from widgets.action_strip import show_as_error
 from widgets.events.api import EventHistoryActions
 from widgets.incidents.report_form import ask_incident_description, filed_text
 from widgets.queries import QueryClient
@@ -74,7 +75,6 @@ NO_CLIP_TEXT = "no clip covers this event"
 LOADING_TEXT = "Loading events…"
 ESCALATE_TEXT = "Escalate to incident…"
 ESCALATE_BUTTON_TEXT = "Escalate…"  # the footer stays as narrow as the Events dock column
-_ERROR_STYLE = "color: #f85149;"  # the console's alarm red
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -728,7 +728,7 @@ class EventHistoryPane(QWidget):
         self.escalate_button.setToolTip(tip)
 
     def _show_action_message(self, text: str, *, error: bool = False) -> None:
-        self.action_label.setStyleSheet(_ERROR_STYLE if error else "")
+        show_as_error(self.action_label, error)
         self.action_label.setText(text)
         self.action_label.show()
 

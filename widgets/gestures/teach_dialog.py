@@ -47,12 +47,13 @@ from engine.gestures.library import MAX_TEACH_EXAMPLES, MIN_TEACH_EXAMPLES, Gest
 from engine.gestures.teach import RecordedExample
 from engine.history.query_service import QueryResult
 from engine.text import printable
+from widgets.action_strip import show_as_error
+from widgets.colours import ERROR_STYLE
 from widgets.gestures.api import GestureActions, LiveTestResult
 from widgets.gestures.skeleton import SkeletonView
 from widgets.queries import QueryClient
 
 _log = logging.getLogger(__name__)
-_ERROR_STYLE = "color: #f85149;"  # the console's alarm red
 
 NO_CAMERAS_TEXT = "This site has no cameras: teach from a recorded clip or video file."
 RECORD_SECONDS = 3.0
@@ -141,7 +142,7 @@ class TeachGestureDialog(QDialog):
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self.error_label = QLabel()
-        self.error_label.setStyleSheet(_ERROR_STYLE)
+        show_as_error(self.error_label)
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
@@ -583,7 +584,7 @@ class TeachGestureDialog(QDialog):
         outcome = result.value
         if result.error is not None or not isinstance(outcome, LiveTestResult):
             text = f"Test failed: {printable(str(result.error))}"
-            self.test_result_label.setStyleSheet(_ERROR_STYLE)
+            self.test_result_label.setStyleSheet(ERROR_STYLE)
         else:
             text = outcome.text()
             self.test_result_label.setStyleSheet(

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from engine.incidents.records import Filed
 from engine.sitetime import display
 from engine.text import printable
+from widgets.colours import ALARM_RED
 from widgets.incidents.api import ReportFormActions
 from widgets.queries import QueryClient
 from widgets.site_clock import from_qdatetime, qt_zone, to_qdatetime
@@ -54,7 +55,6 @@ MEDIA_FILTER: Final = (
 TIME_DISPLAY_FORMAT: Final = "yyyy-MM-dd HH:mm:ss"
 FUTURE_SLACK: Final = timedelta(minutes=5)  # a report from a phone whose clock runs ahead
 DESCRIPTION_MAX_CHARS: Final = 500  # "a short description": the event itself carries the rest
-ALARM_RED: Final = "#f85149"
 OK_GREEN: Final = "#3fb950"
 
 # Field names as the engine's ReportInputError gives them -> as the form labels them.

@@ -68,6 +68,8 @@ from engine.incidents.reports import ReportFileError
 from engine.sitetime import display
 from engine.text import printable
 from engine.vocabulary import INCIDENT_CATEGORIES
+from widgets.action_strip import show_as_error
+from widgets.colours import ALARM_RED
 from widgets.incidents.api import IncidentListActions
 from widgets.incidents.report_form import IncidentReportForm
 from widgets.queries import QueryClient
@@ -81,14 +83,12 @@ CHANGE_DELAY_MS: Final = 250  # a burst of filings (an import, a busy night) rel
 COMBO_MIN_CHARS: Final = 8  # the filters stay usable in a dock a third of the window wide
 LONG_COLUMN_PX: Final = 160  # the fallback reason and merge columns, before the user resizes
 TABLE_MIN_HEIGHT_PX: Final = 60  # a header and two rows: the pane fits a shared dock column
-ALARM_RED: Final = "#f85149"
 OK_GREEN: Final = "#3fb950"
 SEVERE: Final = 4  # severities from here up are drawn in red
 NOT_ALLOWED_LABEL: Final = (
     "Validating, correcting and un-merging incidents needs the label permission."
 )
 NOT_ALLOWED_FILE: Final = "Filing and importing reports needs the file_report permission."
-_ERROR_STYLE = f"color: {ALARM_RED};"
 
 PERIODS: Final[tuple[tuple[str, timedelta | None], ...]] = (
     ("Last 24 h", timedelta(hours=24)),
@@ -527,7 +527,7 @@ class IncidentListPane(QWidget):
         self.permission_label.setWordWrap(True)
         self.permission_label.hide()
         self.error_label = QLabel()
-        self.error_label.setStyleSheet(_ERROR_STYLE)
+        show_as_error(self.error_label)
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()

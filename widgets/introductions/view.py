@@ -45,6 +45,8 @@ from engine.history.query_service import CallRequest, QueryResult
 from engine.introductions import NameGiven, NameOffered
 from engine.sitetime import display
 from engine.text import printable
+from widgets.action_strip import show_as_error
+from widgets.colours import ERROR_STYLE
 from widgets.introductions.api import RECENT_NAMES, GivenName, HeardInFile, IntroductionActions
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
@@ -65,7 +67,6 @@ NO_MICROPHONES_TEXT = (
 NO_OFFERS_TEXT = "No introductions waiting."
 NO_CAMERAS_TEXT = "This site has no cameras: an audio file is fed as a camera's microphone."
 AUDIO_FILTER = "Audio (*.wav *.mp3 *.ogg *.flac *.m4a *.opus *.mp4 *.mkv);;All files (*)"
-_ERROR_STYLE = "color: #f85149;"  # the console's alarm red
 _OFFER_STYLE = "QFrame#introduction-offer { border: 1px solid #8b949e; border-radius: 4px; }"
 
 GIVEN_TIME, GIVEN_CAMERA, GIVEN_WHO, GIVEN_NAME, GIVEN_BY = 0, 1, 2, 3, 4
@@ -347,7 +348,7 @@ class IntroductionsPane(QWidget):
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status_label.hide()
         self.error_label = QLabel()
-        self.error_label.setStyleSheet(_ERROR_STYLE)
+        show_as_error(self.error_label)
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
@@ -411,7 +412,7 @@ class IntroductionsPane(QWidget):
                 layout.addWidget(label)
             self.no_microphones_label.hide()
         label.setText(f"{printable(self._name(camera))}: {printable(detail)}")
-        label.setStyleSheet("" if listening else _ERROR_STYLE)
+        label.setStyleSheet("" if listening else ERROR_STYLE)
 
     def microphone_text(self, camera: str) -> str:
         """What the pane says of ``camera``'s microphone ("" if it has none)."""
@@ -420,7 +421,7 @@ class IntroductionsPane(QWidget):
 
     def microphone_listening(self, camera: str) -> bool:
         label = self.microphone_labels.get(camera)
-        return label is not None and _ERROR_STYLE not in label.styleSheet()
+        return label is not None and ERROR_STYLE not in label.styleSheet()
 
     def on_name_offered(self, offer: NameOffered) -> None:
         """A name was heard and offered (or an offer's sentence changed): show it."""
@@ -589,7 +590,7 @@ class IntroductionsPane(QWidget):
         heard = result.value
         if result.error is not None or not isinstance(heard, HeardInFile):
             _log.warning("audio file not heard: %s", result.error)
-            self.feed_label.setStyleSheet(_ERROR_STYLE)
+            self.feed_label.setStyleSheet(ERROR_STYLE)
             self.feed_label.setText(f"Not heard: {printable(str(result.error))}")
             self._update_controls()
             self.sig_audio_fed.emit(False)

@@ -87,6 +87,7 @@ from engine.incidents.service import MapCamera, RiskMap
 from engine.sitetime import display
 from engine.text import printable
 from engine.vocabulary import INCIDENT_CATEGORIES
+from widgets.action_strip import show_as_error
 from widgets.queries import QueryClient
 from widgets.risk_map.api import RiskMapActions
 
@@ -116,7 +117,6 @@ NO_PREDICTIONS_TEXT: Final = "no predictions"
 
 BACKGROUND: Final = "#0d1117"  # the console's darkest panel (resources/theme.qss)
 CELL_OUTLINE: Final = QColor(139, 148, 158, 70)  # faint grey: cells of one level stay apart
-ALARM_RED: Final = "#f85149"
 WARNING_AMBER: Final = "#d29922"
 SELECTED_RING: Final = "#ffffff"
 CAMERA_OUTLINE: Final = "#ffffff"
@@ -601,7 +601,7 @@ class RiskMapPane(QWidget):
         self.model_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet(f"color: {ALARM_RED};")
+        show_as_error(self.error_label)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
 

@@ -39,12 +39,12 @@ from PySide6.QtWidgets import (
 from engine.history.replay import SensingComparison
 from engine.sensing.replay import ReplayedBlob, ReplaySettings
 from engine.sitetime import display
+from widgets.colours import ERROR_STYLE
 
 MATCHED = "Both"
 ONLY_ROOM = "Room's settings only"
 ONLY_OTHER = "These settings only"
 COLUMNS = ("Found by", "Appeared", "Left", "Where (m)", "Stayed", "Apart")  # site time
-_ERROR_STYLE = "color: #f85149;"
 
 
 def _clock(moment: datetime | None) -> str:
@@ -201,7 +201,7 @@ class SensingRerunDialog(QDialog):
         """A re-run failed: ``text`` (shown in red)."""
         self._set_running(False)
         self.progress.setVisible(False)
-        self.status.setStyleSheet(_ERROR_STYLE)
+        self.status.setStyleSheet(ERROR_STYLE)
         self.status.setText(text)
 
     def show_comparison(self, comparison: SensingComparison) -> None:

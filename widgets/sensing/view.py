@@ -65,6 +65,7 @@ from engine.sensing.view import (
     Vec3,
 )
 from engine.text import printable
+from widgets.colours import ALARM_RED
 from widgets.table_model import EXTENDED, RowsTableModel, show_rows_read_only
 
 # The fused value is in the links' units (relative deltaRMS, see FusionModel): voxels below
@@ -395,7 +396,7 @@ class SensingView3D(QWidget):
         self.error_label = QLabel(self)
         self.error_label.setWordWrap(True)
         self.error_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.error_label.setStyleSheet("color: #f85149; padding: 12px")
+        self.error_label.setStyleSheet(f"color: {ALARM_RED}; padding: 12px")
         self.error_label.hide()
         self._layout.addWidget(self.error_label)
         self.banner = QLabel("SIMULATED", self)
@@ -1245,7 +1246,7 @@ class SensingPane(QWidget):
         self.replay_label = QLabel("")
         self.replay_label.setObjectName("sensing-replay")
         self.replay_label.setStyleSheet(
-            "background: #f85149; color: white; font-weight: bold; padding: 3px 8px"
+            f"background: {ALARM_RED}; color: white; font-weight: bold; padding: 3px 8px"
         )
         self.replay_label.hide()
         layout = QVBoxLayout(self)

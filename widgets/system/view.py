@@ -31,6 +31,7 @@ from engine.history.query_service import QueryRequest, QueryResult
 from engine.settings import SETTINGS, SettingSpec, SettingsRequest, SettingValue
 from engine.sitetime import display
 from engine.status import SystemStatus
+from widgets.action_strip import show_as_error
 from widgets.queries import QueryClient
 
 REFRESH_MS = 5000  # status is re-read this often while the pane is visible
@@ -92,7 +93,7 @@ class SystemPane(QWidget):
         self.per_day_label = QLabel("", storage)
         self.writer_label = QLabel("", storage)
         self.problems_label = QLabel("", storage)
-        self.problems_label.setStyleSheet("color: #f85149")
+        show_as_error(self.problems_label)
         self.problems_label.setWordWrap(True)
         for title, widget in (
             ("Database", self.database_label),

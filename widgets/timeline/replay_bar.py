@@ -17,9 +17,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayo
 
 from engine.history.replay import SPEEDS, speed_text
 from engine.sitetime import display
+from widgets.colours import ALARM_RED
 from widgets.timeline.api import MessageLevel
 
-REPLAY_RED = "#f85149"
+REPLAY_RED = ALARM_RED
 _COLOURS = {"info": "#c9d1d9", "warning": "#d29922", "error": REPLAY_RED}
 
 

@@ -78,6 +78,7 @@ from engine.history.timeline import (
 )
 from engine.sitetime import SiteTime, display
 from engine.text import printable
+from widgets.colours import ALARM_RED as ALARM_RED_HEX
 from widgets.queries import QueryClient
 
 MIN_SPAN: Final = timedelta(seconds=10)
@@ -110,7 +111,7 @@ LANE_BACKGROUND: Final = QColor("#161b22")
 GRID: Final = QColor("#30363d")
 TEXT: Final = QColor("#c9d1d9")
 DIM_TEXT: Final = QColor("#8b949e")
-ALARM_RED: Final = QColor("#f85149")  # the console's alarm red
+ALARM_RED: Final = QColor(ALARM_RED_HEX)
 WARNING_AMBER: Final = QColor("#d29922")
 INFO_BLUE: Final = QColor("#58a6ff")
 PERSON_GREEN: Final = QColor("#3fb950")

@@ -133,8 +133,9 @@ def test_panes_read_the_store_off_the_gui_thread(
         with qtbot.waitSignal(window.people.sig_people_listed, timeout=5000):
             window.people.refresh()
         qtbot.waitUntil(lambda: not events.is_loading(), timeout=5000)
-        window.event_history.on_clip_finalised()
-        qtbot.wait(1500)  # the debounced clip lookup runs
+        before = len(readers)
+        window.event_history.on_clip_finalised()  # the clip lookup of the rows without one
+        qtbot.waitUntil(lambda: len(readers) > before, timeout=5000)
     finally:
         sa_event.remove(engine, "before_cursor_execute", on_statement)
     assert "query" in readers

@@ -51,7 +51,7 @@ from engine.sensing.service import (
 from engine.settings import setting_values
 from engine.speech.service import FileNames, NameHeard, SpeechService, names_in_file
 from engine.store.commands import StoreCommand
-from engine.store.database import Store, display_url
+from engine.store.database import Store, display_url, short_url
 from engine.store.sites import RegisterVideoCamera, SiteIds, SyncSite
 from engine.store.writer import StoreWriter
 from engine.vision.analysis import DETECT_INTERVAL_S, RECENT_TRACKS, CameraAnalyzer
@@ -630,8 +630,9 @@ class EngineRuntime:
         elif self._retention_problem:
             reports.append(HealthReport("store", HealthState.DEGRADED, self._retention_problem))
         else:
+            # Short: the status bar has room for every subsystem (System names the URL).
             reports.append(
-                HealthReport("store", HealthState.OK, display_url(str(self.store.engine.url)))
+                HealthReport("store", HealthState.OK, short_url(str(self.store.engine.url)))
             )
         reports.append(self._camera_health())
         if self.pipelines:

@@ -44,6 +44,20 @@ def display_url(url: str) -> str:
         return url
 
 
+def short_url(url: str) -> str:
+    """What a status line says of the database: ``SQLite watchfloor.db`` or ``PostgreSQL
+    watchfloor on db-host`` (the whole URL, password hidden, is :func:`display_url`)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return f"SQLite {Path(parsed.database).name if parsed.database else 'in memory'}"
+    name = "PostgreSQL" if backend == "postgresql" else backend
+    return f"{name} {parsed.database or ''} on {parsed.host or 'localhost'}".replace("  ", " ")
+
+
 def create_db_engine(url: str) -> Engine:
     """An Engine for ``url``. SQLite gets WAL, ``synchronous=NORMAL``, a busy timeout,
     foreign keys and real transactions around DDL (so a failed migration leaves nothing)."""

@@ -181,3 +181,15 @@ def test_the_migrated_schema_matches_the_models_exactly(empty_db_url: str) -> No
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
     store.close()
+
+
+def test_the_status_line_names_the_database_in_a_few_words() -> None:
+    from engine.store.database import short_url
+
+    long_path = "sqlite:////home/operator/.local/share/watchfloor/watchfloor.db"
+    assert short_url(long_path) == "SQLite watchfloor.db"
+    assert (
+        short_url("postgresql+psycopg://wf:secret@db-host:5432/watchfloor")
+        == "PostgreSQL watchfloor on db-host"
+    )
+    assert "secret" not in short_url("postgresql+psycopg://wf:secret@db-host/watchfloor")

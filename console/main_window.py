@@ -84,6 +84,7 @@ from widgets.incidents.view import IncidentListPane
 from widgets.introductions.view import IntroductionsPane, introductions_title
 from widgets.lock_view import LockView
 from widgets.login_panel import LoginMode, LoginPanel, PasswordChangeDialog
+from widgets.pane import ActorAware
 from widgets.people.view import PeoplePane
 from widgets.risk_map.view import RiskMapPane
 from widgets.sensing.view import SensingPane
@@ -101,9 +102,6 @@ QUERY_WORKERS = 2  # store reads, logins and people changes run here, never on t
 SESSION_CHANNEL = "session"
 ACCOUNT_RECHECK_MS = 15_000  # how soon a disabled account or changed roles reach a console
 ALERTS_MUTED_KEY = "alerts/muted"  # this console's choice, whoever logs in
-NO_SETTINGS_CHANGES = (
-    "Changing settings and running retention need the change_settings permission (admins)."
-)
 
 _INPUT_EVENTS = frozenset(
     {
@@ -224,7 +222,6 @@ class MainWindow(QMainWindow):
         self.people.refresh(warn=False)  # returns at once; the list arrives when read
         self.ble_backend = BleDevicesBackend(runtime, store, self.session)
         self.ble_devices = BleDevicesPane(self.queries, self.ble_backend)
-        self.ble_devices.set_changes_allowed(False)  # until someone who may logs in
         # Registering to a new name adds that person; the pane names people.
         self.ble_devices.sig_device_registered.connect(self._on_ble_devices_changed)
         self.ble_devices.sig_device_removed.connect(self._on_ble_devices_changed)
@@ -253,7 +250,6 @@ class MainWindow(QMainWindow):
         self.alert_stream = AlertStreamPane(
             self.queries, self.alerts_backend, sound=self.alert_sound, now=runtime.clock.now
         )
-        self.alert_stream.set_acknowledge_allowed(False, "")  # until someone logs in
         self.alert_stream.set_muted(
             str(settings.value(ALERTS_MUTED_KEY, "false")).lower() in ("true", "1")
         )
@@ -266,8 +262,6 @@ class MainWindow(QMainWindow):
         self.alert_list = AlertListPane(
             self.queries, AlertListBackend(runtime, store, self.session, data_dir())
         )
-        self.alert_list.set_acknowledge_allowed(False)
-        self.alert_list.set_label_allowed(False)
         self.alert_list.sig_clip_requested.connect(self._on_alert_clip_requested)
         self.alert_list.refresh()
         self._frame_getters = {feed.camera_id: feed.frame_getter for feed in feeds}
@@ -278,7 +272,6 @@ class MainWindow(QMainWindow):
             rooms=[runtime.sensing.room.room_id] if runtime.sensing is not None else [],
             frame_of=self._latest_frame,
         )
-        self.alert_rules.set_changes_allowed(False)
         self.alert_rules.refresh()
         # Gestures (admins): teach from a camera's newest frames or a recorded clip, replay,
         # rename, remove; the runtime reloads them after each change.
@@ -293,7 +286,6 @@ class MainWindow(QMainWindow):
             self.gestures_backend,
             cameras=[(cam_id, s.camera.name) for cam_id, s in runtime.sources.items()],
         )
-        self.gestures.set_changes_allowed(False)  # until someone who may logs in
         # Introductions: names heard by the cameras' microphones (or in a fed audio file)
         # offered to the person nearest the camera; operators give or dismiss them. A fed
         # file is recognised on its own worker: it takes a third of its length.
@@ -306,7 +298,6 @@ class MainWindow(QMainWindow):
             microphones=microphones,
             feed_client=self.speech_queries,
         )
-        self.introductions.set_permissions(give=False)  # until someone who may logs in
         self.microphones: Microphones | None = None
         if microphones:
             from console.microphones import Microphones  # QtMultimedia only where needed
@@ -367,6 +358,8 @@ class MainWindow(QMainWindow):
             spec.name: self._dock(spec.name, spec.title, pane_widgets[spec.name])
             for spec in WALL_PANES
         }
+        # The panes that offer changes: each is told who is logged in (ActorAware).
+        self._actor_aware = [w for w in pane_widgets.values() if isinstance(w, ActorAware)]
         # What is configured rather than watched: the administration window's pages.
         self.admin_window = AdministrationWindow(runtime.site.name, self)
         for name, title in ADMIN_PAGES:
@@ -701,26 +694,7 @@ class MainWindow(QMainWindow):
         self.administration_action.setEnabled(bool(pages) and not self.locked)
         if not pages:
             self.admin_window.hide()
-        self.people.set_allowed_actions(
-            rename=actor.may(Permission.MANAGE_PEOPLE),
-            merge=actor.may(Permission.MERGE_PEOPLE),
-            erase=actor.may(Permission.ERASE_PEOPLE),
-        )
-        self.system.set_changes_allowed(actor.may(Permission.CHANGE_SETTINGS), NO_SETTINGS_CHANGES)
-        self.ble_devices.set_changes_allowed(actor.may(Permission.MANAGE_BLE_DEVICES))
-        self.gestures.set_changes_allowed(actor.may(Permission.MANAGE_GESTURES))
-        self.introductions.set_permissions(
-            give=actor.may(Permission.LABEL), rename=actor.may(Permission.MANAGE_PEOPLE)
-        )
-        self.alert_stream.set_acknowledge_allowed(actor.may(Permission.ACKNOWLEDGE))
-        self.alert_list.set_acknowledge_allowed(actor.may(Permission.ACKNOWLEDGE))
-        self.alert_list.set_label_allowed(actor.may(Permission.LABEL))
-        self.alert_rules.set_changes_allowed(actor.may(Permission.CONFIGURE_RULES))
-        self.investigation.set_actor(actor)
-        may_file = actor.may(Permission.FILE_REPORT)
-        self.alert_stream.set_escalate_allowed(may_file)
-        self.event_history.set_escalate_allowed(may_file)
-        self.incident_list.set_permissions(file_report=may_file, label=actor.may(Permission.LABEL))
+        self._tell_panes(actor)
         sensing = self.runtime.sensing
         if sensing is None:
             self.sensing.set_pairing_allowed(False, "This site has no sensing room")
@@ -728,6 +702,12 @@ class MainWindow(QMainWindow):
             self.sensing.set_pairing_allowed(False, "The room is simulated: no real nodes to pair")
         else:
             self.sensing.set_pairing_allowed(actor.may(Permission.CONFIGURE_NODES))
+
+    def _tell_panes(self, actor: Actor | None) -> None:
+        """Each pane that offers changes hears who may make them now (None: nobody)."""
+        for pane in self._actor_aware:
+            pane.on_actor_changed(actor)
+        self.investigation.set_actor(actor)
 
     # -- the lock ----------------------------------------------------------------------------
     def lock(self, reason: str = "menu", *, who: Actor | None = None) -> None:
@@ -796,16 +776,9 @@ class MainWindow(QMainWindow):
         self.recheck_timer.stop()
         if self.password_dialog is not None:
             self.password_dialog.reject()
-        # Nobody may act while locked: the report form closes, escalating is off.
-        self.incident_list.set_permissions(file_report=False, label=False)
-        self.alert_list.set_acknowledge_allowed(False)
-        self.alert_list.set_label_allowed(False)
-        self.alert_rules.set_changes_allowed(False)
-        self.gestures.set_changes_allowed(False)  # an open teach wizard closes, saving nothing
-        self.introductions.set_permissions(give=False)
-        self.alert_stream.set_escalate_allowed(False)
-        self.event_history.set_escalate_allowed(False)
-        self.investigation.set_actor(None)  # the replay stops, the chat is cleared
+        # Nobody may act while locked: every pane offers nothing (the report form and the
+        # teach wizard close), the replay stops, the chat is cleared.
+        self._tell_panes(None)
         self._close_what_the_person_opened()
         for dock in self.docks.values():
             dock.hide()

@@ -13,15 +13,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol, runtime_checkable
 
 from PySide6.QtCore import Qt
 
-from engine.access import Permission
+from engine.access import Actor, Permission
 
 Area = Qt.DockWidgetArea
 LEFT = Area.LeftDockWidgetArea
 RIGHT = Area.RightDockWidgetArea
 BOTTOM = Area.BottomDockWidgetArea
+
+
+@runtime_checkable
+class ActorAware(Protocol):
+    """A pane that offers changes: told whenever who is logged in changes (None: the
+    console locked or logged out), it offers what that person's roles allow and closes
+    what it had open for someone else. GUI thread."""
+
+    def on_actor_changed(self, actor: Actor | None) -> None: ...
 
 
 class Layout(StrEnum):

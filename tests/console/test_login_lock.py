@@ -167,6 +167,10 @@ def test_ctrl_l_locks_and_the_same_person_unlocks_where_they_left(
         qtbot.keyClick(window.camera_grid, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert changed.args == [""]
     assert_locked(window)
+    # Every pane that offers changes heard that nobody is logged in, not only some.
+    assert not window.ble_devices.changes_allowed and not window.gestures.changes_allowed
+    assert not window.people.rename_action.isEnabled()
+    assert not window.alert_stream.acknowledge_button.isEnabled()
     assert window.login_panel.mode is LoginMode.UNLOCK
     assert window.login_panel.name_edit.text() == "ada"  # any account may unlock, though
     assert window.session_label.text() == "Locked (ada (admin) was logged in)"

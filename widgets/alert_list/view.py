@@ -66,6 +66,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.access import Actor, Permission
 from engine.alerts.filtering import AlertRow, RiskGate, SequenceView
 from engine.history.query_service import CallRequest, QueryResult
 from engine.sitetime import display
@@ -791,6 +792,12 @@ class AlertListPane(QWidget):
                 self.sequence_table.selectRow(row)
                 return True
         return False
+
+    def on_actor_changed(self, actor: Actor | None) -> None:
+        """Who is logged in changed (None: nobody): acknowledging and labelling as their
+        roles allow."""
+        self.set_acknowledge_allowed(actor is not None and actor.may(Permission.ACKNOWLEDGE))
+        self.set_label_allowed(actor is not None and actor.may(Permission.LABEL))
 
     def set_acknowledge_allowed(self, allowed: bool, why_not: str = ACK_NOT_ALLOWED_TEXT) -> None:
         """Whether the person at the console may acknowledge alerts: when not, the button is

@@ -70,6 +70,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.access import Actor, Permission
 from engine.alerts.rules import (
     DAY_NAMES,
     MAX_ZONE_POINTS,
@@ -702,6 +703,10 @@ class AlertRulesPane(QWidget):
             CallRequest(self._actions.list_rules, name="list alert rules"),
             self._on_rules_listed,
         )
+
+    def on_actor_changed(self, actor: Actor | None) -> None:
+        """Who is logged in changed (None: nobody): rules are for who may configure them."""
+        self.set_changes_allowed(actor is not None and actor.may(Permission.CONFIGURE_RULES))
 
     def set_changes_allowed(self, allowed: bool, why_not: str = NOT_ALLOWED_TEXT) -> None:
         """Whether the person at the console may add and remove rules: when not, the form

@@ -63,6 +63,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.access import Actor, Permission
 from engine.alerts.records import AlertView
 from engine.history.query_service import CallRequest, QueryResult
 from engine.incidents.records import Filed
@@ -645,6 +646,16 @@ class AlertStreamPane(QWidget):
         self._show_error(f"An alert could not be stored: {printable(message)}")
         self._flash()
         self.sig_attention_requested.emit(0)
+
+    def on_actor_changed(self, actor: Actor | None) -> None:
+        """Who is logged in changed (None: nobody, and nothing to explain): acknowledging
+        and escalating as their roles allow."""
+        if actor is None:
+            self.set_acknowledge_allowed(False, "")
+            self.set_escalate_allowed(False)
+            return
+        self.set_acknowledge_allowed(actor.may(Permission.ACKNOWLEDGE))
+        self.set_escalate_allowed(actor.may(Permission.FILE_REPORT))
 
     def set_acknowledge_allowed(self, allowed: bool, why_not: str = NOT_ALLOWED_TEXT) -> None:
         """Whether the person at the console may acknowledge: when not, the button is off

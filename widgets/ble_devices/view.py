@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.access import Actor, Permission
 from engine.history.query_service import CallRequest, QueryResult
 from engine.identity.devices import BleDeviceView
 from engine.identity.people import PersonView
@@ -394,6 +395,11 @@ class BleDevicesPane(QWidget):
             CallRequest(self._actions.list_people, "list people"),
             self._on_people_listed,
         )
+
+    def on_actor_changed(self, actor: Actor | None) -> None:
+        """Who is logged in changed (None: nobody): registering is for who may manage
+        BLE devices."""
+        self.set_changes_allowed(actor is not None and actor.may(Permission.MANAGE_BLE_DEVICES))
 
     def set_changes_allowed(self, allowed: bool, why_not: str = NOT_ALLOWED_TEXT) -> None:
         """Whether the person at the console may register, remove and scan: when not, the

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.access import Actor, Permission
 from engine.history.events import (
     ClipProbe,
     CoveringClipsRequest,
@@ -486,6 +487,11 @@ class EventHistoryPane(QWidget):
             self._prepend(view)
         if clip_stored:
             self.on_clip_finalised()
+
+    def on_actor_changed(self, actor: Actor | None) -> None:
+        """Who is logged in changed (None: nobody): escalating needs the file-report
+        permission."""
+        self.set_escalate_allowed(actor is not None and actor.may(Permission.FILE_REPORT))
 
     def set_escalate_allowed(self, allowed: bool) -> None:
         """Whether the person at the console may file incident reports, and so escalate an

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.access import Actor, Permission
 from engine.gestures.library import GestureView
 from engine.gestures.templates import GestureTemplate
 from engine.history.query_service import CallRequest, QueryResult
@@ -298,6 +299,11 @@ class GesturesPane(QWidget):
             CallRequest(self._actions.list_gestures, "list gestures"),
             self._on_gestures_listed,
         )
+
+    def on_actor_changed(self, actor: Actor | None) -> None:
+        """Who is logged in changed (None: nobody; an open teach wizard closes, saving
+        nothing): teaching is for who may manage gestures."""
+        self.set_changes_allowed(actor is not None and actor.may(Permission.MANAGE_GESTURES))
 
     def set_changes_allowed(self, allowed: bool, why_not: str = NOT_ALLOWED_TEXT) -> None:
         """Whether the person at the console may teach, rename, change and remove: when

@@ -62,6 +62,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.access import Actor, Permission
 from engine.history.query_service import CallRequest, QueryResult
 from engine.incidents.records import IncidentView, ReportView
 from engine.incidents.reports import ReportFileError
@@ -627,6 +628,14 @@ class IncidentListPane(QWidget):
         span = self.period_combo.currentData()
         since = self._now() - span if isinstance(span, timedelta) else None
         return since, self.category_combo.currentData()
+
+    def on_actor_changed(self, actor: Actor | None) -> None:
+        """Who is logged in changed (None: nobody; the report form closes): filing and
+        labelling as their roles allow."""
+        self.set_permissions(
+            file_report=actor is not None and actor.may(Permission.FILE_REPORT),
+            label=actor is not None and actor.may(Permission.LABEL),
+        )
 
     def set_permissions(self, file_report: bool, label: bool) -> None:
         """What the person at the console may do: file and import reports, and label

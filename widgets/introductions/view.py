@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.access import Actor, Permission
 from engine.history.query_service import CallRequest, QueryResult
 from engine.introductions import NameGiven, NameOffered
 from engine.sitetime import display
@@ -383,6 +384,14 @@ class IntroductionsPane(QWidget):
             f"{self._channel}.given",
             CallRequest(self._actions.recent_names, "list names given"),
             self._on_recent_listed,
+        )
+
+    def on_actor_changed(self, actor: Actor | None) -> None:
+        """Who is logged in changed (None: nobody): giving a heard name needs the label
+        permission, renaming the person managing people."""
+        self.set_permissions(
+            give=actor is not None and actor.may(Permission.LABEL),
+            rename=actor is not None and actor.may(Permission.MANAGE_PEOPLE),
         )
 
     def set_permissions(self, give: bool, rename: bool = False) -> None:

@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.access import Actor, Permission
 from engine.history.query_service import CallRequest, QueryResult
 from engine.identity.people import PersonView
 from engine.sitetime import display
@@ -408,6 +409,14 @@ class PeoplePane(QWidget):
             f"{self._channel}.list",
             CallRequest(self._list_people, "list people"),
             partial(self._on_people_listed, warn),
+        )
+
+    def on_actor_changed(self, actor: Actor | None) -> None:
+        """Who is logged in changed (None: nobody): offer the changes their roles allow."""
+        self.set_allowed_actions(
+            rename=actor is not None and actor.may(Permission.MANAGE_PEOPLE),
+            merge=actor is not None and actor.may(Permission.MERGE_PEOPLE),
+            erase=actor is not None and actor.may(Permission.ERASE_PEOPLE),
         )
 
     def set_allowed_actions(self, *, rename: bool, merge: bool, erase: bool) -> None:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.access import Actor, Permission
 from engine.history.query_service import QueryRequest, QueryResult
 from engine.settings import SETTINGS, SettingSpec, SettingsRequest, SettingValue
 from engine.sitetime import display
@@ -42,6 +43,11 @@ SETTINGS_CHANNEL = "system.settings"
 
 def _gib(n: int | None) -> str:
     return "?" if n is None else f"{n / GIB:.2f} GiB"
+
+
+NO_SETTINGS_CHANGES = (
+    "Changing settings and running retention need the change_settings permission (admins)."
+)
 
 
 class SystemPane(QWidget):
@@ -153,6 +159,12 @@ class SystemPane(QWidget):
         self._timer.start()
         self.refresh()
         self.reload_settings()
+
+    def on_actor_changed(self, actor: Actor | None) -> None:
+        """Who is logged in changed (None: nobody): settings and retention for admins."""
+        self.set_changes_allowed(
+            actor is not None and actor.may(Permission.CHANGE_SETTINGS), NO_SETTINGS_CHANGES
+        )
 
     def set_changes_allowed(self, allowed: bool, why_not: str = "") -> None:
         """Whether the person at the console may change settings and run retention: when

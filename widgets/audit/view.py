@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -39,9 +38,9 @@ from engine.audit_records import AuditRecord, AuditVerification
 from engine.history.query_service import CallRequest, QueryResult
 from engine.sitetime import display
 from engine.text import printable
-from widgets.action_strip import show_as_error
+from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
 from widgets.audit.api import ListAudit, VerifyAudit
-from widgets.colours import ALARM_RED, ERROR_STYLE
+from widgets.colours import ALARM_RED
 from widgets.queries import QueryClient
 from widgets.table_model import EXTENDED, RowsTableModel, show_rows_read_only
 
@@ -173,7 +172,6 @@ class AuditPane(QWidget):
         self._loaded_once = False
         self._more = False
         self._loading = False
-        self._verifying = False
         self.verification: AuditVerification | None = None
 
         self.actor_filter = QLineEdit()
@@ -200,15 +198,19 @@ class AuditPane(QWidget):
         top.addWidget(self.refresh_button)
         top.addWidget(self.verify_button)
 
-        self.verify_label = QLabel()
-        self.verify_label.setWordWrap(True)
-        self.verify_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.verify_label.hide()
-        self.verify_progress = QProgressBar()
-        self.verify_progress.setRange(0, 0)  # busy: how long it takes depends on the trail
-        self.verify_progress.setTextVisible(False)
-        self.verify_progress.setMaximumHeight(self.fontMetrics().height())
-        self.verify_progress.hide()
+        # Verification runs through the shared strip: its line says what runs, then the
+        # verdict (green intact, red tampered); a verification that could not run is its
+        # error line.
+        self.verify_strip = ActionStrip()
+        self.verify_label = self.verify_strip.status_label
+        self.verify_progress = self.verify_strip.busy_bar
+        self._verify_runner = ActionRunner(
+            client,
+            self.verify_strip,
+            channel=f"{self._channel}.verify",
+            update_controls=self._update_verify_button,
+            parent=self,
+        )
 
         self._model = _AuditModel(self)
         self.view = QTableView()
@@ -240,8 +242,7 @@ class AuditPane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
-        layout.addWidget(self.verify_progress)
-        layout.addWidget(self.verify_label)
+        layout.addWidget(self.verify_strip)
         layout.addWidget(self.view, 1)
         layout.addLayout(bottom)
         layout.addWidget(self.error_label)
@@ -274,7 +275,7 @@ class AuditPane(QWidget):
         return self._loading
 
     def is_verifying(self) -> bool:
-        return self._verifying
+        return self._verify_runner.is_busy()
 
     def model(self) -> QAbstractTableModel:
         return self._model
@@ -315,27 +316,22 @@ class AuditPane(QWidget):
         self.sig_entries_loaded.emit(self._model.rowCount())
 
     def _on_verify_requested(self) -> None:
-        if self._verifying:
+        if self._verify_runner.is_busy():
             return
-        self._verifying = True
-        self.verify_button.setEnabled(False)
-        self.verify_progress.show()
-        self.verify_label.setStyleSheet("")
-        self.verify_label.setText("verifying the audit trail…")
-        self.verify_label.show()
-        self._client.submit_action(
-            f"{self._channel}.verify", self._verify, self._on_verified, name="verify audit"
+        self.verify_label.setStyleSheet("")  # the last verdict's colour goes with it
+        self._verify_runner.run(
+            "verifying the audit trail…",
+            self._verify,
+            self._on_verified,
+            failure="could not verify the audit trail",
         )
 
-    def _on_verified(self, result: QueryResult[Any]) -> None:
-        self._verifying = False
-        self.verify_button.setEnabled(True)
-        self.verify_progress.hide()
-        if result.error is not None or not isinstance(result.value, AuditVerification):
-            self.verify_label.setStyleSheet(ERROR_STYLE)
-            self.verify_label.setText(f"could not verify the audit trail: {result.error}")
+    def _on_verified(self, value: object) -> None:
+        if not isinstance(value, AuditVerification):
+            self.verify_strip.show_status("")
+            self.verify_strip.show_error(f"could not verify the audit trail: {value!r}")
             return
-        verification = self.verification = result.value
+        verification = self.verification = value
         if verification.ok:
             self.verify_label.setStyleSheet(_INTACT_STYLE)
             self.verify_label.setText(
@@ -355,6 +351,9 @@ class AuditPane(QWidget):
         self.sig_verified.emit(verification.ok)
 
     # -- internals -------------------------------------------------------------------------
+    def _update_verify_button(self) -> None:
+        self.verify_button.setEnabled(not self._verify_runner.is_busy())
+
     def _update_count(self) -> None:
         shown = self._model.rowCount()
         noun = "entry" if shown == 1 else "entries"

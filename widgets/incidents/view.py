@@ -69,7 +69,7 @@ from engine.incidents.reports import ReportFileError
 from engine.sitetime import display
 from engine.text import printable
 from engine.vocabulary import INCIDENT_CATEGORIES
-from widgets.action_strip import show_as_error
+from widgets.action_strip import ActionRunner, ActionStrip
 from widgets.colours import ALARM_RED
 from widgets.incidents.api import IncidentListActions
 from widgets.incidents.report_form import IncidentReportForm
@@ -378,7 +378,6 @@ class IncidentListPane(QWidget):
         self._listing_error: str | None = None
         self._may_file = False
         self._may_label = False
-        self._busy: str | None = None  # a change underway ("validate", "correct", "unmerge")
         self._importing: Path | None = None
         self._detail_id: int | None = None
         self._syncing = False  # selecting for select_incident: no sig_incident_selected
@@ -517,21 +516,25 @@ class IncidentListPane(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
 
-        # -- status, import progress, refusals
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # -- status, import progress, refusals: changes run through the shared strip (one
+        # at a time); the import shares its lines and keeps its own bar, which counts reports.
+        self.strip = ActionStrip()
+        self.status_label = self.strip.status_label
+        self.error_label = self.strip.error_label
+        self._runner = ActionRunner(
+            client,
+            self.strip,
+            channel=f"{self._channel}.change",
+            update_controls=self._update_controls,
+            parent=self,
+        )
+        self._runner.sig_action_finished.connect(self._on_action_finished)
         self.progress_bar = QProgressBar()
         self.progress_bar.setFormat("%v of %m reports")
         self.progress_bar.hide()
         self.permission_label = QLabel()
         self.permission_label.setWordWrap(True)
         self.permission_label.hide()
-        self.error_label = QLabel()
-        show_as_error(self.error_label)
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.hide()
         self.problems_list = QListWidget()
         self.problems_list.setAccessibleName("Problems of the refused file")
         self.problems_list.setMaximumHeight(140)
@@ -547,10 +550,9 @@ class IncidentListPane(QWidget):
         layout.addLayout(filters)
         layout.addLayout(filing)
         layout.addWidget(splitter, 1)
-        layout.addWidget(self.status_label)
+        layout.addWidget(self.strip)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.permission_label)
-        layout.addWidget(self.error_label)
         layout.addLayout(problems_row)
 
         self.report_form = IncidentReportForm(client, actions, self, now=self._now)
@@ -714,7 +716,7 @@ class IncidentListPane(QWidget):
         """Validate: confirm the shown incident's category, after asking; returns whether
         it was sent."""
         incident_id = self._detail_id
-        if incident_id is None or not self._may_label or self._busy is not None:
+        if incident_id is None or not self._may_label or self._runner.is_busy():
             return False
         view = self._shown_view()
         what = (
@@ -734,6 +736,7 @@ class IncidentListPane(QWidget):
             f"Validating incident {incident_id}…",
             partial(self._actions.validate, incident_id),
             partial(self._on_validated, incident_id, None),
+            f"Could not update incident {incident_id}",
         )
         return True
 
@@ -741,7 +744,7 @@ class IncidentListPane(QWidget):
         """Correct: set the shown incident's category and severity to those chosen beside
         the button; returns whether it was sent."""
         incident_id = self._detail_id
-        if incident_id is None or not self._may_label or self._busy is not None:
+        if incident_id is None or not self._may_label or self._runner.is_busy():
             return False
         category = str(self.correct_category.currentData())
         severity = self.correct_severity.value()
@@ -750,6 +753,7 @@ class IncidentListPane(QWidget):
             f"Correcting incident {incident_id} to {category_text(category)}…",
             partial(self._actions.validate, incident_id, category, severity),
             partial(self._on_validated, incident_id, category),
+            f"Could not update incident {incident_id}",
         )
         return True
 
@@ -760,7 +764,7 @@ class IncidentListPane(QWidget):
         if (
             report is None
             or not self._may_label
-            or self._busy is not None
+            or self._runner.is_busy()
             or len(self._reports.reports()) < 2
         ):
             return False
@@ -775,6 +779,7 @@ class IncidentListPane(QWidget):
             f"Splitting report {report.report_id} off incident {report.incident_id}…",
             partial(self._actions.unmerge, report.report_id),
             partial(self._on_unmerged, report.report_id),
+            f"Could not un-merge report {report.report_id}",
         )
         return True
 
@@ -786,7 +791,7 @@ class IncidentListPane(QWidget):
         path = Path(path)
         self._importing = path
         self._hide_problems()
-        self.error_label.hide()
+        self.strip.clear_error()
         self.progress_bar.setRange(0, 0)  # busy until the first progress arrives
         self.progress_bar.show()
         self._show_status(f"Importing {path.name}…")
@@ -801,7 +806,7 @@ class IncidentListPane(QWidget):
 
     def is_busy(self) -> bool:
         """Whether a change or an import is still running."""
-        return self._busy is not None or self._importing is not None
+        return self._runner.is_busy() or self._importing is not None
 
     def is_loading(self) -> bool:
         return self._loading
@@ -816,7 +821,7 @@ class IncidentListPane(QWidget):
         return [self.problems_list.item(i).text() for i in range(self.problems_list.count())]
 
     def error_text(self) -> str:
-        return "" if self.error_label.isHidden() else self.error_label.text()
+        return self.strip.error()
 
     def status_text(self) -> str:
         return self.status_label.text()
@@ -894,7 +899,7 @@ class IncidentListPane(QWidget):
             return
         if self._listing_error is not None:  # a listing error is over once listing works
             self._listing_error = None
-            self.error_label.hide()
+            self.strip.clear_error()
         self._has_more = len(views) >= limit
         if replace:
             shown = self._detail_id
@@ -981,13 +986,9 @@ class IncidentListPane(QWidget):
         """What the media strip of the shown incident says, one caption per file."""
         return list(self._media_captions)
 
-    def _on_validated(
-        self, incident_id: int, category: str | None, result: QueryResult[Any]
-    ) -> None:
-        self._busy = None
-        view = result.value
-        if result.error is not None or not isinstance(view, IncidentView):
-            self._change_failed(f"Could not update incident {incident_id}", result.error)
+    def _on_validated(self, incident_id: int, category: str | None, view: object) -> None:
+        if not isinstance(view, IncidentView):
+            self._change_failed(f"Could not update incident {incident_id}: {view!r}")
             return
         self._show_changed(view)
         verb = "corrected to" if category is not None else "validated as"
@@ -998,11 +999,9 @@ class IncidentListPane(QWidget):
         self._update_controls()
         self.sig_incident_changed.emit(incident_id)
 
-    def _on_unmerged(self, report_id: int, result: QueryResult[Any]) -> None:
-        self._busy = None
-        value = result.value
-        if result.error is not None or not isinstance(value, tuple) or len(value) != 2:
-            self._change_failed(f"Could not un-merge report {report_id}", result.error)
+    def _on_unmerged(self, report_id: int, value: object) -> None:
+        if not isinstance(value, tuple) or len(value) != 2:
+            self._change_failed(f"Could not un-merge report {report_id}: {value!r}")
             return
         old, new = value
         self._show_changed(old)
@@ -1157,16 +1156,24 @@ class IncidentListPane(QWidget):
         return since is None or _aware(view.occurred_at) >= since
 
     def _run_change(
-        self, kind: str, status: str, call: Callable[[], Any], on_done: Callable[..., None]
+        self,
+        kind: str,
+        status: str,
+        call: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        failure: str,
     ) -> None:
-        self._busy = kind
-        self.error_label.hide()
-        self._show_status(status)
-        self._update_controls()
-        self._client.submit_action(f"{self._channel}.{kind}", call, on_done, name=status)
+        """Run a change ("validate", "correct", "unmerge") through the strip: ``status``
+        while it runs, ``on_done(value)`` when it works, else ``failure: why`` in red."""
+        self._runner.run(status, call, on_done, failure=failure, channel=f"{self._channel}.{kind}")
 
-    def _change_failed(self, what: str, error: BaseException | None) -> None:
-        message = f"{what}: {printable(str(error))}"
+    def _on_action_finished(self, _what: str, ok: bool) -> None:
+        if not ok:  # the strip shows the refusal; whoever listens hears it too
+            self.sig_action_failed.emit(self.strip.error())
+
+    def _change_failed(self, message: str) -> None:
+        """A change answered with something it should not have (a refusal is the
+        runner's to show)."""
         self._show_status("")
         self._show_error(message)
         self._update_controls()
@@ -1230,7 +1237,7 @@ class IncidentListPane(QWidget):
 
     def _update_controls(self) -> None:
         shown = self._detail_id is not None
-        busy = self._busy is not None
+        busy = self._runner.is_busy()
         can_label = self._may_label and shown and not busy
         self.validate_button.setEnabled(can_label)
         view = self._shown_view()
@@ -1254,9 +1261,8 @@ class IncidentListPane(QWidget):
         self.dismiss_button.hide()
 
     def _show_status(self, text: str) -> None:
-        self.status_label.setText(text)
+        self.strip.show_status(text)
 
     def _show_error(self, message: str) -> None:
         _log.warning("%s", message)
-        self.error_label.setText(message)
-        self.error_label.show()
+        self.strip.show_error(message)

@@ -38,7 +38,6 @@ class AdministrationWindow(QWidget):
         self.setWindowTitle(f"Watchfloor — Administration — {printable(site_name)}")
         self.resize(*DEFAULT_SIZE)
         self._names: list[str] = []
-        self._titles: dict[str, str] = {}
         self.pages: dict[str, QWidget] = {}
 
         self.sidebar = QListWidget()
@@ -62,7 +61,6 @@ class AdministrationWindow(QWidget):
     def add_page(self, name: str, title: str, page: QWidget) -> None:
         """Add ``page`` under ``title`` in the sidebar (in the order added)."""
         self._names.append(name)
-        self._titles[name] = title
         self.pages[name] = page
         self.stack.addWidget(page)
         item = QListWidgetItem(title)
@@ -91,17 +89,10 @@ class AdministrationWindow(QWidget):
         """Bring page ``name`` into view (the window itself is shown by the caller)."""
         self.sidebar.setCurrentRow(self._names.index(name))
 
-    def set_title(self, name: str, title: str) -> None:
-        """A page's title changed (e.g. a count in it)."""
-        self._titles[name] = title
-        self.sidebar.item(self._names.index(name)).setText(title)
-        if self.current_page() == name:
-            self.heading.setText(title)
-
     def _on_row_changed(self, row: int) -> None:
         if not 0 <= row < len(self._names):
             return
         name = self._names[row]
         self.stack.setCurrentIndex(row)
-        self.heading.setText(self._titles[name])
+        self.heading.setText(self.sidebar.item(row).text())
         self.sig_page_shown.emit(name)

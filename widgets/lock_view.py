@@ -60,11 +60,6 @@ class LockView(QWidget):
         layout.addWidget(self.wall_area, 1)
         layout.addLayout(column, 0)
 
-    @property
-    def wall(self) -> QWidget | None:
-        """The camera wall shown now (None: taken back, or never given)."""
-        return self._wall
-
     def show_wall(self, wall: QWidget) -> None:
         """Show ``wall`` (the console's camera grid) beside the card; it is reparented here
         until :meth:`take_wall`."""

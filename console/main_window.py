@@ -367,7 +367,7 @@ class MainWindow(QMainWindow):
         self.admin_window.sig_page_shown.connect(self._on_admin_page_shown)
         self.alert_stream.sig_open_count_changed.connect(self._on_open_alerts_changed)
         self.introductions.sig_offers_changed.connect(self._on_open_introductions_changed)
-        self.login_panel = LoginPanel(now=runtime.clock.now)
+        self.login_panel = LoginPanel(now=self.session.clock.now)
         self.login_panel.sig_login_requested.connect(self._on_login_requested)
         self.login_panel.sig_first_admin_requested.connect(self._on_first_admin_requested)
         # While locked the lock view fills the window (the live wall beside the login card)

@@ -79,6 +79,12 @@ class ConsoleSession:
         self._lock = threading.Lock()  # workers and the GUI thread read the actor
         self._actor: Actor | None = None
 
+    @property
+    def clock(self) -> Clock:
+        """The clock that stamps this console's logins: the login panel counts a delay
+        down on it too, so the two never disagree about when the delay ends."""
+        return self._clock
+
     # -- who (any thread, memory only) -----------------------------------------------------
     @property
     def actor(self) -> Actor | None:

@@ -18,8 +18,10 @@ from pytestqt.qtbot import QtBot
 
 from console.host import EngineHost, console_settings
 from console.main_window import MainWindow
+from console.session import ConsoleSession
 from engine.accounts import AccountListRequest, accounts_exist, create_account
 from engine.audit_records import AuditRecord
+from engine.clock import Clock
 from engine.store.audit import AuditListRequest
 from tests.actors import ADMIN
 from widgets.login_panel import LoginMode
@@ -72,7 +74,8 @@ def open_console(qtbot: QtBot, tmp_path: Path) -> Iterator[OpenConsole]:
     window is left open (engine threads are checked by the root conftest).
 
     ``open_console(site, settings_file=None, *, accounts={"ada": "admin"}, login="ada")``:
-    ``accounts`` are created if missing; ``login`` (None: stay locked) logs in by the panel.
+    ``accounts`` are created if missing; ``login`` (None: stay locked) logs in by the panel;
+    ``session_clock`` (default: the engine's) stamps the console's logins.
     """
     opened: list[tuple[EngineHost, MainWindow]] = []
 
@@ -82,6 +85,7 @@ def open_console(qtbot: QtBot, tmp_path: Path) -> Iterator[OpenConsole]:
         *,
         accounts: Mapping[str, str] = DEFAULT_ACCOUNTS,
         login: str | None = "ada",
+        session_clock: Clock | None = None,
     ) -> tuple[EngineHost, MainWindow]:
         host = EngineHost.open(site, f"sqlite:///{tmp_path / 'console.db'}")
         try:
@@ -89,8 +93,14 @@ def open_console(qtbot: QtBot, tmp_path: Path) -> Iterator[OpenConsole]:
         except BaseException:
             host.close()
             raise
+        session = None
+        if session_clock is not None:
+            session = ConsoleSession(host.store, host.runtime.writer, session_clock)
         window = MainWindow(
-            host.runtime, host.bridge, console_settings(settings_file or tmp_path / "console.ini")
+            host.runtime,
+            host.bridge,
+            console_settings(settings_file or tmp_path / "console.ini"),
+            session=session,
         )
         qtbot.addWidget(window)
         window.show()

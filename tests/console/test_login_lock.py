@@ -18,6 +18,7 @@ from engine.access import PermissionDeniedError, Role
 from engine.accounts import SetDisabled, SetRoles, accounts_exist
 from engine.identity.people import list_people
 from tests.actors import ADMIN
+from tests.clocks import HoldableClock
 from tests.conftest import write_site
 from tests.console.conftest import PASSWORD, OpenConsole, audit_entries, log_in
 from widgets.login_panel import LoginMode
@@ -117,12 +118,16 @@ def test_first_start_creates_the_first_admin_through_the_panel(
 def test_a_wrong_password_shows_the_error_and_the_delay(
     qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, vtest_avi: Path
 ) -> None:
-    host, window = open_console(plaza_site(tmp_path, vtest_avi), login=None)
+    # The delay is a second of wall time: the console's clock stands still from the first
+    # attempt until the panel has shown the delay, however slowly a loaded machine answers.
+    clock = HoldableClock()
+    host, window = open_console(plaza_site(tmp_path, vtest_avi), login=None, session_clock=clock)
     panel = window.login_panel
     qtbot.waitUntil(lambda: panel.mode is LoginMode.LOGIN, timeout=5000)
     assert_locked(window)
     assert not panel.password_again_edit.isVisible()
 
+    clock.hold()
     panel.name_edit.setText("ada")
     panel.password_edit.setText("not the password")
     qtbot.keyClick(panel.password_edit, Qt.Key.Key_Return)
@@ -140,6 +145,7 @@ def test_a_wrong_password_shows_the_error_and_the_delay(
     assert panel.login_button.isEnabled()
     panel.name_edit.setText("ada")
     assert window.locked
+    clock.release()  # the second passes
     qtbot.waitUntil(lambda: "you may try again now" in panel.failure_text(), timeout=5000)
     assert panel.login_button.isEnabled()
 

@@ -1,5 +1,5 @@
 """The three role layouts: which roles may use them, which panes each permission opens,
-and their default arrangements (derived from the panes' declarations, widgets/panes.py);
+and their default arrangements (derived from the panes' declarations, console/plugins.py);
 saved states live in QSettings."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
+from console.plugins import PANES
 from engine.access import Actor, Permission, Role
 from widgets.pane import Arrangement, Home, Layout, PaneSpec, arrangement_of
-from widgets.panes import PANES
 
 __all__ = [
     "ADMIN_PAGES",

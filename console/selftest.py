@@ -160,7 +160,9 @@ def _check_engine_and_gui(
     from console.main_window import MainWindow
     from engine.events import CameraStatus
     from engine.runtime import EngineRuntime
+    from widgets.alerts.view import AlertSound, AlertStreamPane
     from widgets.login_panel import LoginMode
+    from widgets.sensing.view import SensingPane
 
     app = application()
     runtime = EngineRuntime(site, store)
@@ -253,7 +255,7 @@ def _check_engine_and_gui(
             online = sum(n.online for n in snapshot.nodes)
             if sensing.simulated and online < len(snapshot.nodes):
                 raise RuntimeError(f"only {online}/{len(snapshot.nodes)} simulated nodes online")
-            view = window.sensing.view
+            view = window.pane("sensing", SensingPane).view
             drawn = "3D view ready" if view.gl_view is not None else f"no 3D view ({view.gl_error})"
             kind = "simulated " if sensing.simulated else ""
             return (
@@ -265,13 +267,15 @@ def _check_engine_and_gui(
             service = runtime.alerts
             if service is None:
                 raise RuntimeError("the alert service did not start")
-            pane = window.alert_stream
+            pane = window.pane("alerts", AlertStreamPane)
             wait_for(lambda: pane.listings > 0 or bool(pane.error_label.text()), FRAME_WAIT_S)
             if pane.error_label.text():
                 raise RuntimeError(pane.error_label.text())
             if pane.listings == 0:
                 raise RuntimeError("the Alerts pane did not list the alerts")
-            sound = window.alert_sound
+            sound = pane.sound
+            if not isinstance(sound, AlertSound):
+                raise RuntimeError("the Alerts pane has no chime")
             chime = (
                 "chime ready"
                 if sound.prepare() == "effect"

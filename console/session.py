@@ -8,7 +8,7 @@ uses the current actor, and the engine checks it; with nobody logged in a call i
 with :class:`NotLoggedInError` before it reaches the engine.
 
 Most methods block (a scrypt hash takes about 0.1 s, a store write waits on the writer):
-the console runs them on its query workers, like :class:`console.people_backend.PeopleBackend`.
+the console runs them on its query workers, like :class:`console.backends.people.PeopleBackend`.
 The exceptions, safe on any thread because they touch memory only, are :attr:`actor`,
 :meth:`require_actor` and :meth:`clear_actor`.
 """

@@ -1,23 +1,38 @@
 """What a pane declares about itself: its title, the permission that shows it, where it
-lives (the live wall or the administration window) and, on the wall, its place in each
-role layout.
+lives (the live wall or the administration window), on the wall its place in each role
+layout, how it is built, and how it links to the engine's signals and to other panes.
 
 Each pane package says it once, in its ``plugin.py`` (``PANE = PaneSpec(...)``); the
-console's plugin list (:mod:`widgets.panes`) names them in order, and the role layouts are
-derived from the places (:func:`arrangement_of`), so a pane's placement is never written in
-a hub file.
+console's plugin list (:mod:`console.plugins`) names them in order with the engine-side
+actions each is given, and the role layouts are derived from the places
+(:func:`arrangement_of`), so nothing about a pane is written in a hub file.
+
+Building goes in two rounds, as Spyder's plugins do: every pane's ``build`` first (it gets
+a :class:`PaneContext`: the query client, the site, its own backend…), then every pane's
+``link`` (the same context, now able to find the other panes by name): a pane connects the
+engine's signals it shows and the other panes' signals it follows there. What a pane does
+when the person changes, when they leave, when its page is shown and when the window
+closes, it says by having the methods of :class:`ActorAware`, :class:`PersonScoped` and
+:class:`ShownOnDemand`; what it must stop when the window closes, it hands to
+:meth:`PaneContext.when_closing`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt, SignalInstance
+from PySide6.QtWidgets import QWidget
 
 from engine.access import Actor, Permission
+from engine.config import SiteConfig
+from engine.frames import Frame
+from widgets.queries import QueryClient
 
 Area = Qt.DockWidgetArea
 LEFT = Area.LeftDockWidgetArea
@@ -32,6 +47,167 @@ class ActorAware(Protocol):
     what it had open for someone else. GUI thread."""
 
     def on_actor_changed(self, actor: Actor | None) -> None: ...
+
+
+@runtime_checkable
+class PersonScoped(Protocol):
+    """A pane that opens things for a person (a clip player, a dialog, a replay): a lock
+    or logout closes them, so the next person does not find them. GUI thread."""
+
+    def close_what_was_opened(self) -> None: ...
+
+
+@runtime_checkable
+class ShownOnDemand(Protocol):
+    """An administration page that reads what it shows when its page comes into view
+    (not live): told each time it is shown to someone who may see it. GUI thread."""
+
+    def on_page_shown(self) -> None: ...
+
+
+class EngineSignals(Protocol):
+    """The engine's announcements, delivered on the GUI thread (console/bridge.py says
+    what each carries)."""
+
+    @property
+    def sig_camera_status_changed(self) -> SignalInstance: ...
+    @property
+    def sig_events_stored(self) -> SignalInstance: ...
+    @property
+    def sig_sensing_updated(self) -> SignalInstance: ...
+    @property
+    def sig_alert_raised(self) -> SignalInstance: ...
+    @property
+    def sig_alert_changed(self) -> SignalInstance: ...
+    @property
+    def sig_alert_delivered(self) -> SignalInstance: ...
+    @property
+    def sig_alert_problem(self) -> SignalInstance: ...
+    @property
+    def sig_sequence_added(self) -> SignalInstance: ...
+    @property
+    def sig_incident_filed(self) -> SignalInstance: ...
+    @property
+    def sig_risk_refitted(self) -> SignalInstance: ...
+    @property
+    def sig_name_offered(self) -> SignalInstance: ...
+    @property
+    def sig_name_given(self) -> SignalInstance: ...
+
+
+class PaneContext(Protocol):
+    """What the console gives one pane while it is built and linked. GUI thread."""
+
+    @property
+    def name(self) -> str:
+        """The pane's own name."""
+        ...
+
+    @property
+    def queries(self) -> QueryClient:
+        """Reads and blocking actions on the console's query workers."""
+        ...
+
+    @property
+    def backend(self) -> Any:
+        """This pane's engine-side actions, as its ``api.py`` describes them (None: the
+        plugin list gives it none). Their calls block: submit them through ``queries``."""
+        ...
+
+    @property
+    def site(self) -> SiteConfig: ...
+
+    @property
+    def cameras(self) -> list[tuple[str, str]]:
+        """The site's cameras, ``(id, name)``, in order."""
+        ...
+
+    @property
+    def rooms(self) -> list[str]:
+        """The ids of the sensing rooms this engine runs."""
+        ...
+
+    @property
+    def media_root(self) -> Path:
+        """Where clips, snapshots and exports are stored (paths in the store are below)."""
+        ...
+
+    @property
+    def events(self) -> EngineSignals: ...
+
+    @property
+    def settings(self) -> QSettings:
+        """This console's settings (layouts, choices made at this desk)."""
+        ...
+
+    @property
+    def window(self) -> QWidget:
+        """The main window: the parent of the pane's dialogs and objects."""
+        ...
+
+    @property
+    def actor(self) -> Actor | None:
+        """Who is logged in (None: nobody, the console is locked)."""
+        ...
+
+    def now(self) -> datetime:
+        """The engine clock's time (UTC)."""
+        ...
+
+    def frame_of(self, camera: str) -> Frame | None:
+        """The camera's newest decoded frame (memory only, no I/O); None before the first."""
+        ...
+
+    def dedicated_queries(self, workers: int) -> QueryClient:
+        """A query client of the pane's own (``workers`` threads) for slow work that must
+        not hold up the shared workers; the console stops it when the window closes."""
+        ...
+
+    def pane(self, name: str) -> QWidget | None:
+        """Another pane's widget (only once every pane is built: in ``link``)."""
+        ...
+
+    def show_pane(self, name: str) -> None:
+        """Bring a wall pane forward (shown, in front of the panes sharing its place) for
+        someone logged in who may see it; nothing while the console is locked."""
+        ...
+
+    def set_pane_title(self, name: str, title: str) -> None: ...
+
+    def show_message(self, text: str, timeout_ms: int = 0) -> None:
+        """A line in the window's status bar."""
+        ...
+
+    def when_closing(
+        self,
+        before_workers_stop: Callable[[], None] | None = None,
+        after_workers_stop: Callable[[], None] | None = None,
+    ) -> None:
+        """What to stop when the window closes: ``before_workers_stop`` while the query
+        workers still run (a recording to end, a microphone), ``after_workers_stop`` once
+        they have (a decoder nothing feeds any more)."""
+        ...
+
+    def settings_changed(self, keys: list[str]) -> None:
+        """Stored settings were changed here: the console re-reads those it uses itself
+        (the idle lock)."""
+        ...
+
+    def account_changed(self, name: str) -> None:
+        """An account was changed here: if it is the logged-in person's, the console
+        offers what their roles now allow."""
+        ...
+
+
+W = TypeVar("W", bound=QWidget)
+
+
+def other_pane(ctx: PaneContext, name: str, kind: type[W]) -> W | None:
+    """Pane ``name`` if this console has it and it is a ``kind`` (in ``link``): a pane that
+    follows another names it and its view class, as Spyder's plugins name the plugins they
+    need; without it, the link is simply not made."""
+    widget = ctx.pane(name)
+    return widget if isinstance(widget, kind) else None
 
 
 class Layout(StrEnum):
@@ -65,15 +241,22 @@ class Place:
     height: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+Build = Callable[[PaneContext], QWidget]
+Link = Callable[[QWidget, PaneContext], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PaneSpec:
     """A pane's declaration. ``name`` is its stable key (saved layouts and settings use
     it); ``title`` what a person reads on its tab or in the sidebar; ``permission`` what an
-    actor needs to be offered it; ``places`` (wall panes) one per layout."""
+    actor needs to be offered it; ``places`` (wall panes) one per layout; ``build`` makes
+    its widget; ``link`` (optional) connects it, once every pane is built."""
 
     name: str
     title: str
     permission: Permission
+    build: Build
+    link: Link | None = None
     home: Home = Home.WALL
     places: Mapping[Layout, Place] = field(default_factory=dict)
 

@@ -43,7 +43,7 @@ def test_an_admin_adds_accounts_and_sees_failed_logins_and_delays(
     host, window = open_console(write_site(tmp_path / "site.toml"))
     writer = host.runtime.writer
     assert writer is not None
-    pane = window.accounts
+    pane = window.panes["accounts"]
     assert window.open_administration("accounts") is not None
     assert pane.isVisible()
     with qtbot.waitSignal(pane.sig_accounts_listed, timeout=5000):
@@ -125,7 +125,7 @@ def test_a_service_account_token_is_shown_once_and_can_be_replaced(
     host, window = open_console(write_site(tmp_path / "site.toml"))
     writer = host.runtime.writer
     assert writer is not None
-    pane = window.accounts
+    pane = window.panes["accounts"]
     with qtbot.waitSignal(pane.sig_accounts_listed, timeout=5000):
         pane.refresh()
     shown: list[tuple[str, str]] = []
@@ -167,7 +167,7 @@ def test_the_accounts_pane_is_only_for_admins(
     assert window.open_administration("accounts") is None  # not offered to them
     window.admin_window.show_page("accounts")  # forced open anyway: the engine refuses
     window.admin_window.show()
-    pane = window.accounts
+    pane = window.panes["accounts"]
     pane.refresh()
     qtbot.waitUntil(lambda: pane.error_label.isVisibleTo(pane), timeout=5000)
     assert "ian (investigator) may not list accounts" in pane.error_label.text()

@@ -25,7 +25,7 @@ def test_a_rule_added_in_the_console_turns_people_into_an_alert_the_admin_labels
         extra='[alerts]\nrisk_provider = "none"\n',
     )
     host, window = open_console(site, accounts={"ada": "admin"}, login="ada")
-    rules = window.alert_rules
+    rules = window.panes["alert_rules"]
     rules.name_edit.setText("gate watch")
     rules.camera_radio.setChecked(True)
     rules.place_combo.setCurrentIndex(rules.place_combo.findData("gate"))
@@ -44,14 +44,14 @@ def test_a_rule_added_in_the_console_turns_people_into_an_alert_the_admin_labels
                 sightings=(Sighting(4, (100.0, 80.0, 60.0, 160.0), conf),),
             )
         )
-    alerts = window.alert_list
+    alerts = window.panes["alert_list"]
     qtbot.waitUntil(lambda: len(alerts.rows()) == 1, timeout=10_000)
     (row,) = alerts.rows()
     assert row.cameras == ("gate",) and row.max_conf == 0.8
     assert row.title == "Person on camera gate (gate watch)"
     assert "nothing is hidden" in alerts.filter_text()
     assert "Alert: Person on camera gate" in window.statusBar().currentMessage()
-    assert window.alert_stream.alert(row.alert_id) is not None  # the stream has it too
+    assert window.panes["alerts"].alert(row.alert_id) is not None  # the stream has it too
 
     assert alerts.select_alert(row.alert_id)
     assert alerts.select_sequence(row.sequences[0].sequence_id)

@@ -16,12 +16,13 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from console.layouts import Layout
-from console.main_window import ALERTS_MUTED_KEY, MainWindow
+from console.main_window import MainWindow
 from engine.alerts.records import list_alerts
 from engine.sensing.service import SensingRecord
 from tests.conftest import write_site
 from tests.console.conftest import OpenConsole, audit_entries
 from tests.engine.alerts.test_webhooks import WebhookServer
+from widgets.alerts.plugin import MUTED_KEY as ALERTS_MUTED_KEY
 from widgets.alerts.view import (
     COLUMN_STATE,
     COLUMN_WEBHOOKS,
@@ -79,7 +80,7 @@ def test_a_fall_reaches_the_operator_who_acknowledges_it_in_the_pane(
         alerting_site(tmp_path, server), accounts={"olga": "operator"}, login="olga"
     )
     assert window.current_layout is Layout.OPERATOR
-    dock, pane = window.docks["alerts"], window.alert_stream
+    dock, pane = window.docks["alerts"], window.panes["alerts"]
     assert in_front(pane)  # the operator's layout shows it
     assert pane.acknowledge_allowed and not pane.muted
     qtbot.waitUntil(lambda: pane.header_label.text() == "No open alerts", timeout=5000)
@@ -94,7 +95,7 @@ def test_a_fall_reaches_the_operator_who_acknowledges_it_in_the_pane(
     assert pane.cell_text(alert_id, COLUMN_STATE) == STATE_OPEN
     assert dock.windowTitle() == "Alerts (1 open)"
     assert pane.header_label.text() == "1 open alert"
-    assert window.alert_sound.plays == 1  # headless it beeps; with speakers it chimes
+    assert window.panes["alerts"].sound.plays == 1  # headless it beeps; with speakers it chimes
     # Both webhooks answered: one took it, the other failed twice (500, one retry).
     qtbot.waitUntil(
         lambda: pane.cell_text(alert_id, COLUMN_WEBHOOKS) == "webhooks 1 ok, 1 failed",
@@ -130,7 +131,7 @@ def test_an_unacknowledged_alert_escalates_highlighted_with_a_chime_and_comes_fo
 ) -> None:
     host, window = open_console(alerting_site(tmp_path))  # ada, an admin: the Admin layout
     assert window.current_layout is Layout.ADMIN
-    dock, pane = window.docks["alerts"], window.alert_stream
+    dock, pane = window.docks["alerts"], window.panes["alerts"]
     assert dock in window.tabifiedDockWidgets(window.docks["events"])  # a tab behind Events
     qtbot.waitUntil(lambda: not in_front(pane), timeout=2000)
     service = host.runtime.alerts
@@ -155,7 +156,7 @@ def test_an_unacknowledged_alert_escalates_highlighted_with_a_chime_and_comes_fo
     assert isinstance(background, QBrush) and background.color() == QColor(ESCALATED_BACKGROUND)
     assert pane.header_label.text() == "1 open alert, 1 escalated"
     assert list_alerts(host.store)[0].escalated_at is not None
-    assert window.alert_sound.plays == 2
+    assert window.panes["alerts"].sound.plays == 2
 
     # Muted (remembered by this console): the next fall shows and comes forward, silently.
     pane.mute_box.click()
@@ -166,5 +167,5 @@ def test_an_unacknowledged_alert_escalates_highlighted_with_a_chime_and_comes_fo
     assert attention.args[0] != alert_id
     assert pane.alert(attention.args[0]) is not None
     qtbot.waitUntil(lambda: in_front(pane), timeout=2000)
-    assert window.alert_sound.plays == 2 and pane.open_count() == 2
+    assert window.panes["alerts"].sound.plays == 2 and pane.open_count() == 2
     assert window.docks["alerts"].windowTitle() == "Alerts (2 open)"

@@ -39,7 +39,7 @@ def test_the_audit_pane_lists_filters_pages_and_verifies(
         )
     assert writer.flush(10)
 
-    audit = window.audit
+    audit = window.panes["audit"]
     assert "audit" in window.admin_window.allowed_pages()  # offered to the admin
     assert window.open_administration("audit") is not None
     assert audit.isVisible()

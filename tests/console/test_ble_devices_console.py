@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from console.devices_backend import BleDevicesBackend, summarise_scan
+from console.backends.devices import BleDevicesBackend, summarise_scan
 from console.layouts import Layout
 from console.main_window import MainWindow
 from engine.access import PermissionDeniedError
@@ -66,7 +66,7 @@ def wait_until_named(
 ) -> None:
     """Play the device's readings until the sensing pane's blob table shows ``name``."""
     hear = NodesHearDevice(sensing, address)
-    model = window.sensing.blob_table.blob_model
+    model = window.panes["sensing"].blob_table.blob_model
 
     def named() -> bool:
         hear()
@@ -84,7 +84,7 @@ def test_a_device_registered_in_the_pane_names_the_blob_carrying_it(
     host, window = open_console(simulated_site(tmp_path))
     assert window.current_layout is Layout.ADMIN
     assert "ble_devices" in window.admin_window.allowed_pages()
-    pane = window.ble_devices
+    pane = window.panes["ble_devices"]
     # A page of the administration window; it lists the registry when it is first shown.
     assert window.open_administration("ble_devices") is not None and pane.isVisible()
     qtbot.waitUntil(lambda: pane.count_label.text() == "0 registered devices", timeout=5000)
@@ -113,7 +113,7 @@ def test_a_device_registered_in_the_pane_names_the_blob_carrying_it(
     sensing = host.runtime.sensing
     assert sensing is not None
     wait_until_named(qtbot, window, sensing, ALICES_PHONE, "Alice")
-    snapshot = window.sensing.view.snapshot
+    snapshot = window.panes["sensing"].view.snapshot
     assert snapshot is not None
     blob = next(b for b in snapshot.blobs if b.identity is not None)
     assert blob.identity is not None
@@ -121,7 +121,7 @@ def test_a_device_registered_in_the_pane_names_the_blob_carrying_it(
     assert blob.identity.score >= 0.6
     # Drawn for real, as in tests/widgets/test_sensing_view.py: OpenGL under pytest-xvfb's
     # X server (xcb), so a missing GL fails here rather than passing unchecked.
-    view = window.sensing.view
+    view = window.panes["sensing"].view
     assert view.gl_view is not None, view.gl_error
     assert "Alice" in [item.text for item in view.blob_labels if item.visible()]
 
@@ -171,7 +171,7 @@ def test_the_registry_is_loaded_when_sensing_starts_and_only_admins_change_it(
     wait_until_named(qtbot, window, sensing, BOBS_TAG, "Bob")
 
     # An operator sees the registry (the pane is offered to all) but changes nothing.
-    pane = window.ble_devices
+    pane = window.panes["ble_devices"]
     assert "ble_devices" in window.admin_window.allowed_pages()
     with qtbot.waitSignal(pane.sig_devices_listed, timeout=5000):
         pane.refresh()
@@ -182,7 +182,7 @@ def test_the_registry_is_loaded_when_sensing_starts_and_only_admins_change_it(
     with pytest.raises(PermissionDeniedError):
         host.runtime.register_ble_device(OPERATOR, ALICES_PHONE, "phone", "Alice", None)
     with pytest.raises(PermissionDeniedError):
-        window.ble_backend.scan(1.0)
+        window.backends["ble_devices"].scan(1.0)
     refused = audit_entries(host, action="ble_device.register")
     assert [(e.actor, e.outcome) for e in refused] == [
         ("account:olga", "denied"),
@@ -254,8 +254,8 @@ def test_the_console_scans_the_host_adapter_and_says_when_there_is_no_bluetooth(
     assert report.failed and report.detail == NO_BLUEZ_SOCKET and report.devices == ()
 
     # Through the pane: the scan runs on a query worker and its status is shown.
-    window.ble_backend._scan_backend = radio(start_error=FileNotFoundError(2, "gone"))
-    pane = window.ble_devices
+    window.backends["ble_devices"]._scan_backend = radio(start_error=FileNotFoundError(2, "gone"))
+    pane = window.panes["ble_devices"]
     assert window.open_administration("ble_devices") is not None
     pane.scan_seconds.setValue(2)
     with qtbot.waitSignal(pane.sig_scan_finished, timeout=10_000) as done:

@@ -26,7 +26,7 @@ def test_a_row_from_the_stream_is_the_stored_row_and_is_escalated_at_once(
     host, window = open_console(
         plaza_site(tmp_path, vtest_avi), accounts={"olga": "operator"}, login="olga"
     )
-    events = window.event_history
+    events = window.panes["events"]
     qtbot.waitUntil(lambda: not events.is_loading(), timeout=TIMEOUT_MS)
     # What the first page (and the stream so far) gave; a key, as live rows had no id.
     listed = {(v.id, v.kind, v.ts, v.source) for v in events.model.events()}

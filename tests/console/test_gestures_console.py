@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
-from console.gestures_backend import GesturesBackend
+from console.backends.gestures import GesturesBackend
 from console.layouts import Layout
 from engine.access import PermissionDeniedError
 from engine.clock import Clock, SimulatedClock
@@ -124,7 +124,7 @@ def test_the_wizard_teaches_from_a_clip_and_the_pane_lists_it_with_its_usage(
 ) -> None:
     host, window = open_console(site(tmp_path))
     assert window.current_layout is Layout.ADMIN
-    pane = window.gestures
+    pane = window.panes["gestures"]
     assert window.open_administration("gestures") is not None and pane.isVisible()
     qtbot.waitUntil(lambda: "No gestures taught yet" in pane.count_label.text(), timeout=5000)
     assert pane.changes_allowed and pane.teach_button.isEnabled()
@@ -262,11 +262,16 @@ def test_an_operator_is_offered_no_gestures_pane_and_is_refused(
 ) -> None:
     host, window = open_console(site(tmp_path), accounts={"olga": "operator"}, login="olga")
     assert "gestures" not in window.admin_window.allowed_pages()
-    assert window.open_administration("gestures") is None and not window.gestures.isVisible()
-    assert not window.gestures.changes_allowed and not window.gestures.teach_button.isEnabled()
+    assert (
+        window.open_administration("gestures") is None and not window.panes["gestures"].isVisible()
+    )
+    assert (
+        not window.panes["gestures"].changes_allowed
+        and not window.panes["gestures"].teach_button.isEnabled()
+    )
     cameras = Cameras()
     cameras.play(one_repetition())
-    backend = window.gestures_backend
+    backend = window.backends["gestures"]
     with pytest.raises(PermissionDeniedError):
         backend.record_example(CAMERA, 3.0)
     examples = [

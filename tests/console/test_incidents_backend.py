@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from console.incidents_backend import IncidentsBackend
+from console.backends.incidents import IncidentsBackend
 from engine.incidents.classify import Classification
 from engine.incidents.records import FileReports, MediaInput, NewReport
 from engine.incidents.reports import ReportInput

@@ -30,16 +30,18 @@ def test_an_operator_files_validates_and_escalates_incidents_from_the_console(
     assert incidents in window.tabifiedDockWidgets(window.docks["alerts"])
     assert risk_map in window.tabifiedDockWidgets(window.docks["cameras"])
     assert (window.width(), window.height()) == (1400, 860)
-    pane = window.incident_list
+    pane = window.panes["incidents"]
     assert pane.may_file and pane.may_label  # operators file and label
-    assert window.alert_stream.escalate_allowed
+    assert window.panes["alerts"].escalate_allowed
 
     incidents.raise_()
     qtbot.waitUntil(lambda: pane.listings >= 1, timeout=10_000)
     assert pane.incidents() == []
     form = pane.open_report_form()
     assert form is not None and form.isVisible()
-    window.risk_map.sig_location_picked.emit(51.5103, -0.1402)  # a click on the map, 1 km N
+    window.panes["risk_map"].sig_location_picked.emit(
+        51.5103, -0.1402
+    )  # a click on the map, 1 km N
     assert form.place() == (51.5103, -0.1402)
     form.text_edit.setPlainText("Fire in the bins behind the shop, smoke everywhere")
     form.reporter_edit.setText("Sam")
@@ -62,7 +64,7 @@ def test_an_operator_files_validates_and_escalates_incidents_from_the_console(
     assert [(e.actor, e.target) for e in entries] == [("account:olga", f"incident:{incident_id}")]
 
     # An alert's event becomes an incident from the alert stream.
-    alerts = window.alert_stream
+    alerts = window.panes["alerts"]
     with qtbot.waitSignal(alerts.sig_alerts_listed, timeout=10_000):
         alerts.refresh()
     with qtbot.waitSignal(alerts.sig_open_count_changed, timeout=10_000):
@@ -90,4 +92,4 @@ def test_an_operator_files_validates_and_escalates_incidents_from_the_console(
     pane.open_report_form()
     window.lock("menu")
     assert not form.isVisible() and not pane.may_file and not pane.may_label
-    assert not alerts.escalate_allowed and not window.event_history.escalate_button.isEnabled()
+    assert not alerts.escalate_allowed and not window.panes["events"].escalate_button.isEnabled()

@@ -26,6 +26,7 @@ from engine.settings import ChangeSetting
 from tests.actors import ADMIN
 from tests.conftest import TESTDATA, write_site
 from tests.console.conftest import OpenConsole, audit_entries
+from widgets.introductions.microphones import Microphones
 from widgets.introductions.view import GIVEN_BY, IntroductionsPane
 
 AUDIO = TESTDATA / "audio"
@@ -46,7 +47,7 @@ def pane_in_front(window: MainWindow) -> IntroductionsPane:
     dock = window.docks["introductions"]
     dock.show()
     dock.raise_()
-    return window.introductions
+    return window.panes["introductions"]
 
 
 def wait_for_the_speaker(qtbot: QtBot, window: MainWindow) -> None:
@@ -118,7 +119,9 @@ def test_an_operator_is_told_the_microphone_hears_nothing_feeds_a_file_and_gives
 
     # The person is named: in the register, the people pane (re-read), the audit trail.
     qtbot.waitUntil(
-        lambda: (p := window.people.person(offer.person_id)) is not None and p.name == name,
+        lambda: (
+            (p := window.panes["people"].person(offer.person_id)) is not None and p.name == name
+        ),
         timeout=10_000,
     )
     (audited,) = audit_entries(host, actor="account:olga", action="person.introduced")
@@ -177,7 +180,7 @@ def test_a_site_without_microphones_says_how_to_add_one(
     bare = write_site(tmp_path / "site.toml", f'[[cameras]]\nid = "door"\nurl = "{CLIP}"\n')
     host, window = open_console(bare, accounts={"olga": "operator"}, login="olga")
     pane = pane_in_front(window)
-    assert window.microphones is None
+    assert not pane.findChildren(Microphones)  # nothing listens
     assert pane.no_microphones_label.isVisible()
     assert 'add microphone = "default" to a camera in the site file' in (
         pane.no_microphones_label.text()

@@ -21,10 +21,10 @@ def test_a_cited_event_replays_its_moment_and_back_to_live_ends_it(
 ) -> None:
     _host, window = open_console(plaza_site(tmp_path, vtest_avi))
     window.switch_layout(Layout.INVESTIGATOR)
-    investigation = window.investigation
+    investigation = window.panes["timeline"]
     assert window.docks["timeline"].isVisible()
     grid = window.camera_grid
-    events = window.event_history
+    events = window.panes["events"]
     qtbot.waitUntil(
         lambda: any(
             events.event_at(r).kind == "person.appeared" for r in range(events.row_count())
@@ -32,7 +32,7 @@ def test_a_cited_event_replays_its_moment_and_back_to_live_ends_it(
         timeout=TIMEOUT_MS,
     )
     # The pane lists stored rows only: what it shows, the question finds in the store.
-    chat = investigation.chat
+    chat = window.panes["chat"]
     qtbot.waitUntil(lambda: chat.mode_label.text() != "", timeout=TIMEOUT_MS)
     with qtbot.waitSignal(chat.sig_answer_received, timeout=TIMEOUT_MS) as received:
         chat.ask("What happened in the last hour on camera plaza?")
@@ -51,7 +51,7 @@ def test_a_cited_event_replays_its_moment_and_back_to_live_ends_it(
     cursor = investigation.timeline.cursor_time()
     assert cursor is not None and abs((cursor - citation.ts).total_seconds()) < 1
     # A new bookmark marks the replayed moment.
-    bookmarks = investigation.bookmarks
+    bookmarks = window.panes["bookmarks"]
     marked = bookmarks.moment_edit.dateTime().toSecsSinceEpoch()
     assert marked == int(citation.ts.timestamp())
 
@@ -70,5 +70,6 @@ def test_an_operator_is_offered_no_investigator_pane(
     for name in ("timeline", "chat", "bookmarks"):
         assert not window.docks[name].isVisible()
         assert not window.docks[name].toggleViewAction().isVisible()
-    assert not window.investigation.export_button.isEnabled()
-    assert window.investigation.open_export(*window.investigation.timeline.visible_range()) is None
+    assert not window.panes["timeline"].export_button.isEnabled()
+    timeline = window.panes["timeline"]
+    assert timeline.open_export(*timeline.timeline.visible_range()) is None

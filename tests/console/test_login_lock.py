@@ -57,20 +57,22 @@ def add_person(window: MainWindow) -> str:
     """A person the face memory met on camera (no login needed: the engine's own path)."""
     rng = np.random.default_rng(7)
     vector = rng.normal(size=128).astype(np.float32)
-    person = window.people_backend.memory().observe(
-        vector / np.linalg.norm(vector), datetime.now(UTC)
+    person = (
+        window.backends["people"]
+        .memory()
+        .observe(vector / np.linalg.norm(vector), datetime.now(UTC))
     )
     return person.public_id
 
 
 def select_person(qtbot: QtBot, window: MainWindow, public_id: str) -> None:
-    with qtbot.waitSignal(window.people.sig_people_listed, timeout=5000):
-        window.people.refresh(warn=False)
-    model = window.people.view.model()
+    with qtbot.waitSignal(window.panes["people"].sig_people_listed, timeout=5000):
+        window.panes["people"].refresh(warn=False)
+    model = window.panes["people"].view.model()
     for row in range(model.rowCount()):
         if model.index(row, 0).data(PUBLIC_ID_ROLE) == public_id:
-            window.people.view.selectRow(row)
-    assert window.people.selected_ids() == [public_id]
+            window.panes["people"].view.selectRow(row)
+    assert window.panes["people"].selected_ids() == [public_id]
 
 
 def test_first_start_creates_the_first_admin_through_the_panel(
@@ -174,14 +176,17 @@ def test_ctrl_l_locks_and_the_same_person_unlocks_where_they_left(
     assert changed.args == [""]
     assert_locked(window)
     # Every pane that offers changes heard that nobody is logged in, not only some.
-    assert not window.ble_devices.changes_allowed and not window.gestures.changes_allowed
-    assert not window.people.rename_action.isEnabled()
-    assert not window.alert_stream.acknowledge_button.isEnabled()
+    assert (
+        not window.panes["ble_devices"].changes_allowed
+        and not window.panes["gestures"].changes_allowed
+    )
+    assert not window.panes["people"].rename_action.isEnabled()
+    assert not window.panes["alerts"].acknowledge_button.isEnabled()
     assert window.login_panel.mode is LoginMode.UNLOCK
     assert window.login_panel.name_edit.text() == "ada"  # any account may unlock, though
     assert window.session_label.text() == "Locked (ada (admin) was logged in)"
     with pytest.raises(NotLoggedInError, match="nobody is logged in"):
-        window.people_backend.rename("Person_00000000", "Eve")
+        window.backends["people"].rename("Person_00000000", "Eve")
     window.switch_layout(Layout.ADMIN)  # refused while locked
     assert window.current_layout is Layout.INVESTIGATOR and window.locked
 
@@ -203,13 +208,13 @@ def test_idle_input_postpones_the_lock_and_silence_locks(
     qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, vtest_avi: Path
 ) -> None:
     host, window = open_console(plaza_site(tmp_path, vtest_avi))
-    assert window.idle_lock_s == 300  # the default, read from the engine's settings
-    system = window.system
+    assert window.login.idle_lock_s == 300  # the default, read from the engine's settings
+    system = window.panes["system"]
     qtbot.waitUntil(lambda: system.editors["security.idle_lock_s"].value() == 300, timeout=5000)
     system.editors["security.idle_lock_s"].setValue(1)
     with qtbot.waitSignal(system.sig_settings_saved, timeout=5000):
         system.save_button.click()
-    qtbot.waitUntil(lambda: window.idle_lock_s == 1, timeout=5000)
+    qtbot.waitUntil(lambda: window.login.idle_lock_s == 1, timeout=5000)
 
     for _ in range(8):  # 1.6 s of someone typing: no lock
         qtbot.wait(200)
@@ -236,10 +241,12 @@ def test_a_different_person_unlocks_into_their_own_layout(
     assert window.current_layout is Layout.ADMIN
     # What ada opens: the administration window, a clip, the export dialog.
     assert window.open_administration("audit") is not None
-    assert window.event_history.play_clip(vtest_avi)
-    player = window.event_history.player
+    assert window.panes["events"].play_clip(vtest_avi)
+    player = window.panes["events"].player
     assert player is not None and player.path is not None
-    export = window.investigation.open_export(*window.investigation.timeline.visible_range())
+    export = window.panes["timeline"].open_export(
+        *window.panes["timeline"].timeline.visible_range()
+    )
     assert export is not None and export.isVisible()
     window.session_menu.actions()[0].trigger()  # Session → Lock
     assert_locked(window)
@@ -285,14 +292,14 @@ def test_an_admins_change_elsewhere_reaches_a_logged_in_console(
             actor=ADMIN,
         )
     )
-    window.recheck_account()  # the timer's job, every 15 s
+    window.login.recheck_account()  # the timer's job, every 15 s
     qtbot.waitUntil(lambda: window.layout_actions[Layout.INVESTIGATOR].isVisible(), timeout=5000)
     assert window.session.actor is not None
     assert window.session.actor.roles == {Role.OPERATOR, Role.INVESTIGATOR}
     assert window.session_label.text() == "olga (operator, investigator)"
 
     writer.execute(SetDisabled(name="olga", disabled=True, at=datetime.now(UTC), actor=ADMIN))
-    window.recheck_account()
+    window.login.recheck_account()
     qtbot.waitUntil(lambda: window.locked, timeout=5000)
     assert_locked(window)
     assert "disabled by an admin" in window.login_panel.failure_text()
@@ -300,7 +307,10 @@ def test_an_admins_change_elsewhere_reaches_a_logged_in_console(
     qtbot.waitUntil(lambda: bool(audit_entries(host, action="session.lock")), timeout=5000)
     locks = audit_entries(host, action="session.lock")
     assert [(e.actor, e.detail["reason"]) for e in locks] == [("account:olga", "revoked")]
-    assert window.recheck_timer.interval() == 15_000 and not window.recheck_timer.isActive()
+    assert (
+        window.login.recheck_timer.interval() == 15_000
+        and not window.login.recheck_timer.isActive()
+    )
 
 
 @pytest.mark.slow
@@ -320,7 +330,7 @@ def test_an_operator_and_an_investigator_are_refused_by_the_engine(
     assert [a.isVisible() for a in window.layout_actions.values()] == [True, False, False]
     for page in ("audit", "accounts"):
         assert window.open_administration(page) is None
-    assert not window.audit.isVisible() and not window.accounts.isVisible()
+    assert not window.panes["audit"].isVisible() and not window.panes["accounts"].isVisible()
     window.switch_layout(Layout.ADMIN)
     assert window.current_layout is Layout.OPERATOR
     assert "not for olga (operator)" in window.statusBar().currentMessage()
@@ -331,7 +341,7 @@ def test_an_operator_and_an_investigator_are_refused_by_the_engine(
     public_id = add_person(window)
     window.docks["people"].show()
     select_person(qtbot, window, public_id)
-    people = window.people
+    people = window.panes["people"]
     assert not people.erase_action.isEnabled() and not people.rename_action.isEnabled()
     warnings: list[str] = []
     monkeypatch.setattr(people, "_show_warning", lambda _title, text: warnings.append(text))
@@ -343,9 +353,9 @@ def test_an_operator_and_an_investigator_are_refused_by_the_engine(
     assert warnings and "erase_people" in warnings[0]
     assert [p.public_id for p in list_people(host.store)] == [public_id]  # not erased
     with pytest.raises(PermissionDeniedError):
-        window.people_backend.rename(public_id, "Eve")
+        window.backends["people"].rename(public_id, "Eve")
 
-    system = window.system
+    system = window.panes["system"]
     assert not system.changes_allowed and not system.save_button.isEnabled()
     assert "change_settings" in system.permission_label.text()
     qtbot.waitUntil(lambda: system.editors["retention.clips_days"].value() == 30, timeout=5000)
@@ -392,7 +402,7 @@ def test_an_admin_renames_and_erases_a_person(
     host, window = open_console(plaza_site(tmp_path, vtest_avi))
     public_id = add_person(window)
     select_person(qtbot, window, public_id)
-    people = window.people
+    people = window.panes["people"]
     assert people.rename_action.isEnabled() and people.erase_action.isEnabled()
     monkeypatch.setattr(people, "_ask_new_name", lambda _person: "Eve")
     with qtbot.waitSignal(people.sig_person_renamed, timeout=5000):
@@ -413,7 +423,7 @@ def test_changing_my_password(
     qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, vtest_avi: Path
 ) -> None:
     host, window = open_console(plaza_site(tmp_path, vtest_avi))
-    dialog = window.open_password_dialog()
+    dialog = window.login.open_password_dialog()
     assert dialog is not None and dialog.isVisible()
     dialog.current_edit.setText("not my password")
     dialog.new_edit.setText("a new password 2")
@@ -426,7 +436,7 @@ def test_changing_my_password(
     dialog.current_edit.setText(PASSWORD)
     with qtbot.waitSignal(dialog.finished, timeout=10_000):
         dialog.buttons.accepted.emit()
-    assert window.password_dialog is None
+    assert window.login.password_dialog is None
     assert window.statusBar().currentMessage() == "Your password was changed."
     window.logout_action.trigger()
     log_in(qtbot, window, "ada", "a new password 2")

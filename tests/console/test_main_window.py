@@ -35,7 +35,7 @@ def test_console_shows_live_frames_and_health(
     )
     assert window.health_bar.states["store"] is HealthState.OK
     assert "1/2 online" in window.health_bar.labels["cameras"].text()
-    events = window.event_history
+    events = window.panes["events"]
     qtbot.waitUntil(lambda: events.row_count() >= 3, timeout=3000)
     kinds = {events.event_at(row).kind for row in range(events.row_count())}
     assert {"camera.online", "camera.no_footage"} <= kinds
@@ -112,7 +112,7 @@ def test_panes_read_the_store_off_the_gui_thread(
     from sqlalchemy import event as sa_event
 
     host, window = open_console(plaza_site(tmp_path, vtest_avi))
-    events = window.event_history
+    events = window.panes["events"]
     qtbot.waitUntil(lambda: events.row_count() >= 1 and not events.is_loading(), timeout=5000)
     gui_thread = threading.current_thread()
     readers: list[str] = []
@@ -130,11 +130,11 @@ def test_panes_read_the_store_off_the_gui_thread(
             events.refresh()
         for kind in ("camera.online", None, "camera.no_footage", None):
             events.set_filter(kind=kind)  # a storm of filter changes: the last one wins
-        with qtbot.waitSignal(window.people.sig_people_listed, timeout=5000):
-            window.people.refresh()
+        with qtbot.waitSignal(window.panes["people"].sig_people_listed, timeout=5000):
+            window.panes["people"].refresh()
         qtbot.waitUntil(lambda: not events.is_loading(), timeout=5000)
         before = len(readers)
-        window.event_history.on_clip_finalised()  # the clip lookup of the rows without one
+        window.panes["events"].on_clip_finalised()  # the clip lookup of the rows without one
         qtbot.waitUntil(lambda: len(readers) > before, timeout=5000)
     finally:
         sa_event.remove(engine, "before_cursor_execute", on_statement)
@@ -153,7 +153,7 @@ def test_admin_sees_system_health_and_changes_a_setting_off_the_gui_thread(
 
     host, window = open_console(plaza_site(tmp_path, vtest_avi))
     assert window.open_administration("system") is window.admin_window
-    system = window.system
+    system = window.panes["system"]
     assert system.isVisible()
     qtbot.waitUntil(lambda: system.status is not None, timeout=5000)
     assert system.status is not None and system.status.writer is not None  # live counters

@@ -10,7 +10,12 @@ import numpy as np
 from PySide6.QtMultimedia import QAudioFormat, QMediaDevices
 from pytestqt.qtbot import QtBot
 
-from console.microphones import Microphones, MicrophoneStatus, find_input, to_mono_int16
+from widgets.introductions.microphones import (
+    Microphones,
+    MicrophoneStatus,
+    find_input,
+    to_mono_int16,
+)
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

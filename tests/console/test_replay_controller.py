@@ -15,7 +15,6 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from console.queries import QtQueryClient
-from console.replay_controller import NOT_IN_REPLAY, ReplayController
 from engine.clock import REAL_CLOCK
 from engine.frames import Frame
 from engine.history.query_service import QueryService
@@ -29,6 +28,7 @@ from widgets.cameras.tile import CameraTile
 from widgets.cameras.view import CameraGrid
 from widgets.sensing.view import SensingPane
 from widgets.timeline.api import MessageLevel
+from widgets.timeline.replay import NOT_IN_REPLAY, ReplayController
 from widgets.timeline.replay_bar import ReplayBar
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -260,8 +260,8 @@ def test_the_rerun_dialog_compares_with_progress_lists_blobs_and_cancels(
     media: Path,
     live_run: tuple[Path, list[dict[str, Any]]],
 ) -> None:
-    from console.sensing_rerun import SensingRerun
     from widgets.sensing.compare import MATCHED, ONLY_ROOM
+    from widgets.timeline.sensing_rerun import SensingRerun
 
     directory, _ = live_run
     start, end = recorded_range(directory)

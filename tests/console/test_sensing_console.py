@@ -53,7 +53,7 @@ def test_a_simulated_room_is_drawn_and_a_clicked_blob_is_explained(
     assert dock.toggleViewAction().isVisible()
     dock.show()
     dock.raise_()
-    pane = window.sensing
+    pane = window.panes["sensing"]
     sensing = host.runtime.sensing
     assert sensing is not None and sensing.simulated
     # Simulated walkers enter after 5 s of calibration; a blob follows within a second.
@@ -84,7 +84,7 @@ def test_only_an_admin_opens_the_pairing_window_and_it_is_audited(
     host, window = open_console(real_site(tmp_path))
     sensing = host.runtime.sensing
     assert sensing is not None and not sensing.simulated
-    pane = window.sensing
+    pane = window.panes["sensing"]
     assert pane.pairing_button.isEnabled()  # ada is an admin
     provision = f"http://127.0.0.1:{sensing.port}/api/provision"
 

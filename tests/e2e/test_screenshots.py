@@ -121,23 +121,23 @@ def test_demo_site_screenshots_of_every_view(
         admin.close()
 
         # The dialogs a person opens.
-        password = window.open_password_dialog()
+        password = window.login.open_password_dialog()
         assert password is not None
         album.save(password, "dialog-change-password")
         password.reject()
-        start, end = window.investigation.timeline.visible_range()
-        export = window.investigation.open_export(start, end)
+        start, end = window.panes["timeline"].timeline.visible_range()
+        export = window.panes["timeline"].open_export(start, end)
         assert export is not None
         album.save(export, "dialog-export")
         export.reject()
-        report = window.incident_list.open_report_form()
+        report = window.panes["incidents"].open_report_form()
         assert report is not None
         album.save(report, "dialog-incident-report")
         report.close()
-        teach = window.gestures.open_teach_dialog()
+        teach = window.panes["gestures"].open_teach_dialog()
         assert teach is not None
         album.save(teach, "dialog-teach-gesture")
-        window.gestures.close_dialogs()
+        window.panes["gestures"].close_dialogs()
         account = AccountDialog("New account", parent=window)
         account.show()
         album.save(account, "dialog-new-account")

@@ -1,5 +1,5 @@
 """The bookmarks pane over a real store: a real query service (QtQueryClient), a real store
-writer, and the console's own :class:`console.evidence_backend.EvidenceBackend` acting as
+writer, and the console's own :class:`console.backends.evidence.EvidenceBackend` acting as
 whoever the test signs in (an investigator, or an operator who is refused)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 from sqlalchemy import insert, select
 
-from console.evidence_backend import EvidenceBackend
+from console.backends.evidence import EvidenceBackend
 from console.queries import QtQueryClient
 from engine.access import Actor
 from engine.clock import REAL_CLOCK

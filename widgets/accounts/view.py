@@ -350,6 +350,10 @@ class AccountsPane(QWidget):
         self._update_buttons()
 
     # -- public API ------------------------------------------------------------------------
+    def on_page_shown(self) -> None:
+        """Its administration page came into view: read what may have changed."""
+        self.refresh()
+
     def refresh(self) -> None:
         """List the accounts again (on a worker), keeping the selection by name."""
         self._loaded_once = True

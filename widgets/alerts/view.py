@@ -536,6 +536,7 @@ class AlertStreamPane(QWidget):
         self._client = client
         self._actions = actions
         self.sound: SoundPlayer = sound if sound is not None else AlertSound(self)
+        self._locked = True  # nobody logged in yet (see on_actor_changed)
         self._channel = f"alerts-{id(self):x}"
         self._loaded_once = False
         self._listing_failed = False
@@ -650,10 +651,13 @@ class AlertStreamPane(QWidget):
     def on_actor_changed(self, actor: Actor | None) -> None:
         """Who is logged in changed (None: nobody, and nothing to explain): acknowledging
         and escalating as their roles allow."""
+        was_locked, self._locked = self._locked, actor is None
         if actor is None:
             self.set_acknowledge_allowed(False, "")
             self.set_escalate_allowed(False)
             return
+        if was_locked:
+            self.refresh()  # alerts acknowledged elsewhere (the CLI) while it was locked
         self.set_acknowledge_allowed(actor.may(Permission.ACKNOWLEDGE))
         self.set_escalate_allowed(actor.may(Permission.FILE_REPORT))
 

@@ -248,6 +248,10 @@ class AuditPane(QWidget):
         layout.addWidget(self.error_label)
 
     # -- public API ------------------------------------------------------------------------
+    def on_page_shown(self) -> None:
+        """Its administration page came into view: read what may have changed."""
+        self.refresh()
+
     def refresh(self) -> None:
         """Read the newest page again with the current filters (replaces the rows)."""
         self._loaded_once = True

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.access import Actor, Permission
 from engine.history.bookmarks import BookmarkListRequest, BookmarkView
 from engine.history.locks import EvidenceLockListRequest, LockView
 from engine.history.query_service import QueryResult
@@ -214,6 +215,17 @@ class BookmarksPane(QWidget):
     @property
     def locks(self) -> tuple[LockView, ...]:
         return tuple(self._locks)
+
+    def on_actor_changed(self, actor: Actor | None) -> None:
+        """Bookmarking and locking as the person's roles allow; their lists read again."""
+        if actor is None:
+            self.set_permissions(bookmark=False, lock=False)
+            return
+        self.set_permissions(
+            bookmark=actor.may(Permission.BOOKMARK), lock=actor.may(Permission.LOCK_EVIDENCE)
+        )
+        if actor.may(Permission.REPLAY):
+            self.refresh()
 
     def set_permissions(self, *, bookmark: bool, lock: bool) -> None:
         """What the person signed in may do: add/remove bookmarks, lock/unlock evidence."""

@@ -1,14 +1,44 @@
-"""The Cameras pane's declaration: its title, who is offered it, its place in each layout."""
+"""The Cameras pane's declaration: its title, who is offered it, its place in each layout,
+and how it is built (one live tile per camera, the tile count this desk chose) and linked
+(camera status)."""
 
 from __future__ import annotations
 
+from functools import partial
+
+from PySide6.QtWidgets import QWidget
+
 from engine.access import Permission
-from widgets.pane import LEFT, RIGHT, Layout, PaneSpec, Place
+from engine.events import CameraStatusChanged
+from widgets.cameras.api import TILE_COUNTS, CameraFeed
+from widgets.cameras.view import CameraGrid
+from widgets.pane import LEFT, RIGHT, Layout, PaneContext, PaneSpec, Place
+
+TILES_KEY = "grid/tiles"  # this desk's choice, whoever logs in
+
+
+def build(ctx: PaneContext) -> QWidget:
+    feeds = [
+        CameraFeed(cam_id, name, partial(ctx.frame_of, cam_id)) for cam_id, name in ctx.cameras
+    ]
+    grid = CameraGrid(feeds, empty_hint=f"Add a [[cameras]] table to {ctx.site.file}")
+    tiles = int(str(ctx.settings.value(TILES_KEY, 0) or 0))
+    if tiles in TILE_COUNTS:
+        grid.set_tile_count(tiles)
+    grid.sig_tile_count_changed.connect(lambda count: ctx.settings.setValue(TILES_KEY, count))
+
+    def status_changed(event: CameraStatusChanged) -> None:
+        grid.on_camera_status_changed(event.camera_id, event.status, event.detail, event.since)
+
+    ctx.events.sig_camera_status_changed.connect(status_changed)
+    return grid
+
 
 PANE = PaneSpec(
     name="cameras",
     title="Cameras",
     permission=Permission.WATCH,
+    build=build,
     places={
         Layout.OPERATOR: Place(LEFT, width=5),
         Layout.INVESTIGATOR: Place(RIGHT, width=2, height=1),

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.access import Actor, Permission
 from engine.history.chat import ChatAnswer, ChatTurn, Citation
 from engine.history.query_service import QueryResult
 from engine.sitetime import display
@@ -105,6 +106,7 @@ class ChatPane(QWidget):
         super().__init__(parent)
         self._client = client
         self._actions = actions
+        self._actor: Actor | None = None
         self._turns: list[ChatTurn] = []
         self._citations: dict[int, Citation] = {}  # event id -> citation, for the links
         self._pending_question: str | None = None
@@ -171,6 +173,17 @@ class ChatPane(QWidget):
     @property
     def turns(self) -> tuple[ChatTurn, ...]:
         return tuple(self._turns)
+
+    def on_actor_changed(self, actor: Actor | None) -> None:
+        """Nobody (locked): the conversation is cleared. Someone else: theirs is loaded
+        (if they may ask); the same person again: theirs stays as it was."""
+        previous, self._actor = self._actor, actor
+        if actor is None:
+            self.clear()
+        elif previous is None or previous.name != actor.name:
+            self.clear()
+            if actor.may(Permission.CHAT_HISTORY):
+                self.reload()
 
     def reload(self) -> None:
         """Load the signed-in user's conversation (on a worker); call at sign-in."""

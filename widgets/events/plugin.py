@@ -1,14 +1,39 @@
-"""The Events pane's declaration: its title, who is offered it, its place in each layout."""
+"""The Events pane's declaration: its title, who is offered it, its place in each layout,
+and how it is built and linked (stored events as the writer commits them; read again when
+people are renamed, merged or erased)."""
 
 from __future__ import annotations
 
+from PySide6.QtWidgets import QWidget
+
 from engine.access import Permission
-from widgets.pane import LEFT, RIGHT, Layout, PaneSpec, Place
+from widgets.events.view import EventHistoryPane
+from widgets.pane import LEFT, RIGHT, Layout, PaneContext, PaneSpec, Place, other_pane
+from widgets.people.view import PeoplePane
+
+
+def build(ctx: PaneContext) -> QWidget:
+    pane = EventHistoryPane(ctx.queries, ctx.cameras, ctx.media_root, actions=ctx.backend)
+    # One transaction's events at a time, with their ids (console/bridge.py).
+    ctx.events.sig_events_stored.connect(pane.on_events_stored)
+    return pane
+
+
+def link(widget: QWidget, ctx: PaneContext) -> None:
+    people = other_pane(ctx, "people", PeoplePane)
+    if isinstance(widget, EventHistoryPane) and people is not None:
+        # Changed people change the person column and what the pane lists.
+        for signal in (people.sig_person_erased, people.sig_person_renamed):
+            signal.connect(lambda _id: widget.refresh())
+        people.sig_people_merged.connect(lambda _kept, _gone: widget.refresh())
+
 
 PANE = PaneSpec(
     name="events",
     title="Events",
     permission=Permission.WATCH,
+    build=build,
+    link=link,
     places={
         Layout.OPERATOR: Place(RIGHT, height=1),
         Layout.INVESTIGATOR: Place(LEFT, width=3, height=1),

@@ -466,6 +466,10 @@ class EventHistoryPane(QWidget):
         self.status_label.setText(f"clip {path.name}")
         return opened
 
+    def close_what_was_opened(self) -> None:
+        """The person locked or logged out: the next one does not find their clip."""
+        self.close_player()
+
     def close_player(self) -> None:
         """Stop and hide the clip player (the person who opened the clip left)."""
         if self.player is not None:

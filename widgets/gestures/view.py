@@ -320,6 +320,10 @@ class GesturesPane(QWidget):
     def changes_allowed(self) -> bool:
         return self._changes_allowed
 
+    def close_what_was_opened(self) -> None:
+        """The person locked or logged out: the teach and rename dialogs close."""
+        self.close_dialogs()
+
     def close_dialogs(self) -> None:
         """Cancel the teach wizard if it is open (a recording underway stops)."""
         if self.teach_dialog is not None and self.teach_dialog.isVisible():

@@ -662,6 +662,10 @@ class IncidentListPane(QWidget):
     def may_label(self) -> bool:
         return self._may_label
 
+    def close_what_was_opened(self) -> None:
+        """The person locked or logged out: the report form and its dialogs close."""
+        self.close_dialogs()
+
     def close_dialogs(self) -> None:
         """Close the report form (the console locks or closes)."""
         self.report_form.close()

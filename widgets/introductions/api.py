@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from engine.introductions import NameGiven, NameOffered
 
@@ -81,4 +81,13 @@ class IntroductionActions(Protocol):
 
     def feed_audio(self, camera: str, path: str) -> HeardInFile:
         """Recognise the audio file ``path`` as if ``camera``'s microphone heard it."""
+        ...
+
+    def hear(self, camera: str, samples: Any, rate_hz: int, captured_at: datetime) -> bool:
+        """A microphone's audio, queued for the camera's speech worker. Never blocks (a
+        chunk the full queue refuses is dropped, False): called on the GUI thread."""
+        ...
+
+    def set_microphone_status(self, camera: str, listening: bool, detail: str) -> None:
+        """What this console's capture says of ``camera``'s microphone (memory only)."""
         ...

@@ -1,14 +1,49 @@
-"""The Risk map pane's declaration: its title, who is offered it, its place in each layout."""
+"""The Risk map pane's declaration: its title, who is offered it, its place in each
+layout, and how it is built and linked: new incidents and refits redraw it; it follows the
+incident list's selection and shows where an alert or event was just escalated."""
 
 from __future__ import annotations
 
+from PySide6.QtWidgets import QWidget
+
 from engine.access import Permission
-from widgets.pane import LEFT, Layout, PaneSpec, Place
+from widgets.alerts.view import AlertStreamPane
+from widgets.events.view import EventHistoryPane
+from widgets.incidents.view import IncidentListPane
+from widgets.pane import LEFT, Layout, PaneContext, PaneSpec, Place, other_pane
+from widgets.risk_map.view import RiskMapPane
+
+
+def build(ctx: PaneContext) -> QWidget:
+    pane = RiskMapPane(ctx.queries, ctx.backend, now=ctx.now)
+    ctx.events.sig_incident_filed.connect(lambda _event: pane.on_incidents_changed())
+    ctx.events.sig_risk_refitted.connect(lambda _event: pane.on_model_refitted())
+    return pane
+
+
+def link(widget: QWidget, ctx: PaneContext) -> None:
+    if not isinstance(widget, RiskMapPane):
+        return
+    incidents = other_pane(ctx, "incidents", IncidentListPane)
+    if incidents is not None:  # neither echoes a selection made programmatically
+        incidents.sig_incident_selected.connect(widget.select_incident)
+    sources = (
+        other_pane(ctx, "alerts", AlertStreamPane),
+        other_pane(ctx, "events", EventHistoryPane),
+    )
+    for source in sources:
+        if source is not None:
+            source.sig_incident_escalated.connect(
+                lambda _source_id, incident_id: widget.select_incident(incident_id)
+            )
+
 
 PANE = PaneSpec(
     name="risk_map",
     title="Risk map",
     permission=Permission.WATCH,
+    build=build,
+    link=link,
     places={
         Layout.OPERATOR: Place(LEFT, onto="cameras"),
         Layout.INVESTIGATOR: Place(LEFT, onto="events"),

@@ -1,14 +1,56 @@
-"""The Sensing pane's declaration: its title, who is offered it, its place in each layout."""
+"""The Sensing pane's declaration: its title, who is offered it, its place in each layout,
+and how it is built and linked (live snapshots, the live blob explanation, pairing)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtWidgets import QWidget
+
 from engine.access import Permission
-from widgets.pane import RIGHT, Layout, PaneSpec, Place
+from engine.history.query_service import QueryResult
+from engine.sitetime import display
+from engine.text import printable
+from widgets.pane import RIGHT, Layout, PaneContext, PaneSpec, Place
+from widgets.sensing.api import SensingActions
+from widgets.sensing.view import SensingPane
+
+
+def build(ctx: PaneContext) -> QWidget:
+    actions: SensingActions = ctx.backend
+    pane = SensingPane()
+    pane.set_rooms(actions.rooms())
+    pane.pairing_unavailable = actions.pairing_unavailable()
+    pane.set_pairing_allowed(False)
+
+    def explain(room_id: str, track_id: int) -> None:
+        if not pane.replaying:  # a replayed blob is the replay's to explain
+            pane.set_explanation(actions.explain(room_id, track_id))
+
+    def opened(result: QueryResult[Any]) -> None:
+        if result.error is not None or not isinstance(result.value, datetime):
+            ctx.show_message(f"Pairing not opened: {printable(str(result.error))}")
+        else:
+            ctx.show_message(f"Node pairing open until {display().clock(result.value)}", 10_000)
+
+    def open_pairing(seconds: int) -> None:
+        if ctx.actor is not None:
+            ctx.queries.submit_action(
+                "sensing-pairing", lambda: actions.open_pairing(seconds), opened
+            )
+
+    pane.sig_blob_clicked.connect(explain)
+    pane.sig_pairing_requested.connect(open_pairing)
+    ctx.events.sig_sensing_updated.connect(pane.set_snapshot)
+    return pane
+
 
 PANE = PaneSpec(
     name="sensing",
     title="Sensing",
     permission=Permission.WATCH,
+    build=build,
     places={
         Layout.OPERATOR: Place(RIGHT, onto="events"),
         Layout.INVESTIGATOR: Place(RIGHT, onto="people", hidden=True),

@@ -55,6 +55,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.access import Actor, Permission
 from engine.sensing.view import (
     BlobExplanation,
     BlobView,
@@ -1184,6 +1185,8 @@ class SensingPane(QWidget):
         self._rooms: list[tuple[str, str]] = []
         self._latest: dict[str, SensingSnapshot] = {}
         self._pairing_allowed = False
+        self.pairing_unavailable = ""
+        """Why no node can be paired at this site ("" when real nodes can join)."""
         self._replaying = False
 
         self.no_room_label = QLabel(NO_ROOM_TEXT)
@@ -1400,6 +1403,14 @@ class SensingPane(QWidget):
         if index.isValid() and room_id is not None:
             blob = self.blob_table.blob_model.row(index)
             self.sig_blob_clicked.emit(room_id, blob.track_id)
+
+    def on_actor_changed(self, actor: Actor | None) -> None:
+        """Pairing is offered to who may configure nodes, where real nodes can join (see
+        :attr:`pairing_unavailable`); to nobody while the console is locked."""
+        if actor is not None and self.pairing_unavailable:
+            self.set_pairing_allowed(False, self.pairing_unavailable)
+        else:
+            self.set_pairing_allowed(actor is not None and actor.may(Permission.CONFIGURE_NODES))
 
     def set_pairing_allowed(self, allowed: bool, why_not: str = NOT_ADMIN_TEXT) -> None:
         """Whether the person at the console may open pairing (admins only)."""

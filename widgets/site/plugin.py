@@ -1,9 +1,26 @@
 """The Site page's declaration: its title and who is offered it (a page of the
-administration window)."""
+administration window), and how it is built and kept current (camera status)."""
 
 from __future__ import annotations
 
-from engine.access import Permission
-from widgets.pane import Home, PaneSpec
+from PySide6.QtWidgets import QWidget
 
-PANE = PaneSpec(name="site", title="Site", permission=Permission.WATCH, home=Home.ADMIN)
+from engine.access import Permission
+from engine.events import CameraStatusChanged
+from widgets.pane import Home, PaneContext, PaneSpec
+from widgets.site.view import SiteOverview
+
+
+def build(ctx: PaneContext) -> QWidget:
+    overview = SiteOverview(ctx.site)
+
+    def status_changed(event: CameraStatusChanged) -> None:
+        overview.on_camera_status_changed(event.camera_id, event.status, event.detail)
+
+    ctx.events.sig_camera_status_changed.connect(status_changed)
+    return overview
+
+
+PANE = PaneSpec(
+    name="site", title="Site", permission=Permission.WATCH, build=build, home=Home.ADMIN
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.access import Actor
@@ -18,6 +19,7 @@ from engine.clock import Clock
 from engine.history.bookmarks import AddBookmark, BookmarkView, RemoveBookmark
 from engine.history.export_case import EvidenceDesk, ExportRequest
 from engine.history.locks import LockEvidence, LockView, UnlockEvidence
+from engine.sensing.service import RoomSpec
 from engine.sitetime import SiteTime
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
@@ -106,3 +108,13 @@ class EvidenceBackend:
             actor, request, via="console", progress=progress, cancel=cancel
         )
         return ExportOutcome(exported.result, exported.lock.id if exported.lock else None)
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineBackend:
+    """Satisfies :class:`widgets.timeline.api.TimelineSources`."""
+
+    evidence: EvidenceBackend
+    room: RoomSpec | None
+    sensing_directory: Path | None
+    clock: Clock

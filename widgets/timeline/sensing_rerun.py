@@ -8,10 +8,10 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
-from console.replay_controller import ReplayController
 from engine.history.replay import SensingComparison, SensingTimeline
 from engine.sensing.replay import ReplaySettings
 from widgets.sensing.compare import SensingRerunDialog
+from widgets.timeline.replay import ReplayController
 
 
 class SensingRerun(QObject):

@@ -1,4 +1,5 @@
-"""Panes declare themselves (widgets/<pane>/plugin.py) and the plugin list names them all;
+"""Panes declare themselves (widgets/<pane>/plugin.py) and the plugin list (console/plugins.py)
+names them all;
 the role layouts are derived from those declarations, so a pane is added by its package and
 one line in the list."""
 
@@ -9,12 +10,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QWidget
 
+from console.plugins import PANES
 from engine.access import Permission
 from widgets.pane import LEFT, RIGHT, Home, Layout, PaneSpec, Place, arrangement_of
-from widgets.panes import PANES
 
 WIDGETS = Path(__file__).resolve().parents[2] / "widgets"
+
+
+def _nothing(_ctx: object) -> QWidget:
+    raise AssertionError("not built here")
 
 
 def test_every_plugin_is_listed_once_under_its_own_package() -> None:
@@ -42,6 +48,7 @@ def test_a_new_pane_is_placed_from_its_declaration_alone() -> None:
         name="site_clock",
         title="Site clock",
         permission=Permission.WATCH,
+        build=_nothing,
         places={
             Layout.OPERATOR: Place(RIGHT, onto="events"),
             Layout.INVESTIGATOR: Place(RIGHT, hidden=True, onto="people"),
@@ -58,10 +65,21 @@ def test_a_new_pane_is_placed_from_its_declaration_alone() -> None:
 
 def test_declarations_that_cannot_be_laid_out_are_refused() -> None:
     with pytest.raises(ValueError, match="a place in every layout"):
-        PaneSpec("odd", "Odd", Permission.WATCH, places={Layout.OPERATOR: Place(LEFT)})
+        PaneSpec(
+            name="odd",
+            title="Odd",
+            permission=Permission.WATCH,
+            build=_nothing,
+            places={Layout.OPERATOR: Place(LEFT)},
+        )
     with pytest.raises(ValueError, match="no dock place"):
         PaneSpec(
-            "odd", "Odd", Permission.WATCH, home=Home.ADMIN, places={Layout.ADMIN: Place(LEFT)}
+            name="odd",
+            title="Odd",
+            permission=Permission.WATCH,
+            build=_nothing,
+            home=Home.ADMIN,
+            places={Layout.ADMIN: Place(LEFT)},
         )
     cameras = next(spec for spec in PANES if spec.name == "cameras")
     no_split = replace(cameras, places={**cameras.places, Layout.OPERATOR: Place(LEFT)})

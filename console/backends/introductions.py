@@ -14,8 +14,9 @@ dismissing an offer and feeding a file are checked here against the label permis
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from console.session import ConsoleSession
 from engine.access import Permission
@@ -126,6 +127,13 @@ class IntroductionsBackend:
             audio_s=heard.audio_s,
             seconds_taken=heard.seconds_taken,
         )
+
+    def hear(self, camera: str, samples: Any, rate_hz: int, captured_at: datetime) -> bool:
+        """Queued for the camera's speech worker (never blocks): the GUI thread may call it."""
+        return self._runtime.hear(camera, samples, rate_hz, captured_at)
+
+    def set_microphone_status(self, camera: str, listening: bool, detail: str) -> None:
+        self._runtime.set_microphone_status(camera, listening, detail)
 
     def _introductions(self) -> Introductions:
         introductions = self._runtime.introductions

@@ -1,0 +1,66 @@
+"""What the System pane may do: read the engine's status, run retention now, change a
+setting. Blocking calls, run on query workers as the person logged in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from console.session import ConsoleSession
+from engine.settings import ChangeSetting
+from engine.status import SystemStatusRequest
+
+if TYPE_CHECKING:
+    from engine.runtime import EngineRuntime
+
+
+class SystemBackend:
+    """Satisfies what :class:`widgets.system.view.SystemPane` is given."""
+
+    def __init__(self, runtime: EngineRuntime, session: ConsoleSession, data_root: Path) -> None:
+        self._runtime = runtime
+        self._session = session
+        self._data_root = data_root
+
+    def status_request(self) -> SystemStatusRequest:
+        """A request for the status the pane shows (the writer's health and the last
+        retention run are read now, the rest on a query worker)."""
+        runtime = self._runtime
+        writer = runtime.writer
+        retention = runtime.retention
+        last = retention.last_run if retention is not None else None
+        return SystemStatusRequest(
+            self._data_root,
+            runtime.clock.now(),
+            writer.health().as_dict() if writer is not None else None,
+            last.at if last is not None else None,
+        )
+
+    def run_retention_now(self) -> str:
+        """Run retention once (it waits on the store writer); what it freed, in words."""
+        # The engine checks the permission "run it now" needs, and audits the run.
+        actor = self._session.require_actor("run retention")
+        retention = self._runtime.retention
+        if retention is None:
+            raise RuntimeError("retention does not run in this engine")
+        run = retention.run_once(requested_by=actor)
+        if run.retention is None:
+            raise RuntimeError(run.problem or "retention failed")
+        report = run.retention
+        summary = (
+            f"{report.clips_deleted + report.pressure_clips_deleted} clips, "
+            f"{report.events_deleted} events deleted, {report.bytes_freed / 2**20:.0f} MiB freed"
+        )
+        return f"{summary}; {run.problem}" if run.problem else summary
+
+    def change_setting(self, key: str, value: int) -> None:
+        """Store a setting as the person logged in, then apply it to the running engine
+        (the detector cadence changes on running cameras)."""
+        actor = self._session.require_actor("change settings")
+        writer = self._runtime.writer
+        if writer is None:
+            raise RuntimeError("the engine runs without a database")
+        writer.execute(
+            ChangeSetting(key=key, value=value, at=self._runtime.clock.now(), actor=actor)
+        )
+        self._runtime.apply_settings()

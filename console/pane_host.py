@@ -1,0 +1,224 @@
+"""Builds the panes of the plugin list (console/plugins.py) for one window and is their
+:class:`~widgets.pane.PaneContext`: each pane gets the query client, the site, its own
+backend and the engine's signals while it is built, then finds the others by name while
+it is linked. Afterwards the host tells the panes who is logged in, closes what a person
+opened when they leave, and stops what the panes handed it when the window closes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMainWindow, QWidget
+
+from console.bridge import QtBridge
+from console.layouts import pane_allowed
+from console.plugins import PLUGINS, EngineParts, Plugin
+from console.queries import QtQueryClient
+from console.session import ConsoleSession
+from engine.access import Actor
+from engine.config import SiteConfig
+from engine.frames import Frame
+from engine.history.query_service import QueryService
+from widgets.pane import ActorAware, EngineSignals, PersonScoped, ShownOnDemand
+from widgets.queries import QueryClient
+
+if TYPE_CHECKING:
+    from engine.runtime import EngineRuntime
+    from engine.store.database import Store
+
+log = logging.getLogger(__name__)
+
+QUERY_WORKERS = 2  # store reads, logins and pane actions run here, never on the GUI thread
+
+
+class PaneHost:
+    """The panes of one window (``panes``, by name) and what they were given."""
+
+    def __init__(
+        self,
+        window: QMainWindow,
+        runtime: EngineRuntime,
+        store: Store,
+        bridge: QtBridge,
+        session: ConsoleSession,
+        settings: QSettings,
+        media_root: Path,
+        *,
+        show_pane: Callable[[str], None],
+        set_pane_title: Callable[[str, str], None],
+        settings_changed: Callable[[list[str]], None],
+        account_changed: Callable[[str], None],
+        plugins: tuple[Plugin, ...] = PLUGINS,
+    ) -> None:
+        self.window = window
+        self.runtime = runtime
+        self.bridge = bridge
+        self.session = session
+        self.settings = settings
+        self.media_root = media_root
+        self.show_pane = show_pane
+        self.set_pane_title = set_pane_title
+        self.settings_changed = settings_changed
+        self.account_changed = account_changed
+        self.queries = QtQueryClient(QueryService(store, workers=QUERY_WORKERS), window)
+        self._own_queries: list[QtQueryClient] = []
+        self._store = store
+        self._before_workers_stop: list[Callable[[], None]] = []
+        self._after_workers_stop: list[Callable[[], None]] = []
+        self.cameras = [(cam_id, s.camera.name) for cam_id, s in runtime.sources.items()]
+        self.rooms = [runtime.sensing.room.room_id] if runtime.sensing is not None else []
+        self._latest = {cam_id: s.slot.latest for cam_id, s in runtime.sources.items()}
+        parts = EngineParts(runtime, store, session, media_root, self.frame_of)
+        self.backends: dict[str, Any] = {
+            p.pane.name: p.backend(parts) for p in plugins if p.backend is not None
+        }
+        self.panes: dict[str, QWidget] = {}
+        # Kept for the window's life: a pane may connect a signal to a context's method,
+        # and Qt holds a method of a plain object only weakly.
+        self._contexts = {p.pane.name: _Context(self, p.pane.name) for p in plugins}
+        for plugin in plugins:
+            self.panes[plugin.pane.name] = plugin.pane.build(self._contexts[plugin.pane.name])
+        for plugin in plugins:
+            if plugin.pane.link is not None:
+                plugin.pane.link(self.panes[plugin.pane.name], self._contexts[plugin.pane.name])
+
+    # -- what every pane is given ------------------------------------------------------------
+    def frame_of(self, camera: str) -> Frame | None:
+        latest = self._latest.get(camera)
+        return latest() if latest is not None else None
+
+    def dedicated_queries(self, workers: int) -> QueryClient:
+        client = QtQueryClient(QueryService(self._store, workers=workers), self.window)
+        self._own_queries.append(client)
+        return client
+
+    def when_closing(
+        self, before: Callable[[], None] | None, after: Callable[[], None] | None
+    ) -> None:
+        if before is not None:
+            self._before_workers_stop.append(before)
+        if after is not None:
+            self._after_workers_stop.append(after)
+
+    # -- the person at the console -----------------------------------------------------------
+    def tell_actor(self, actor: Actor | None) -> None:
+        """Each pane that offers changes hears who may make them now (None: nobody)."""
+        for pane in self.panes.values():
+            if isinstance(pane, ActorAware):
+                pane.on_actor_changed(actor)
+
+    def close_what_was_opened(self) -> None:
+        """A lock or logout ends a person's session: the next person does not find the
+        clips, dialogs and replays they had open."""
+        for pane in self.panes.values():
+            if isinstance(pane, PersonScoped):
+                pane.close_what_was_opened()
+
+    def page_shown(self, name: str) -> None:
+        """An administration page came into view for the person logged in."""
+        pane = self.panes.get(name)
+        if isinstance(pane, ShownOnDemand) and pane_allowed(self.session.actor, name):
+            pane.on_page_shown()
+
+    def close(self) -> None:
+        """Stop what the panes handed over, the query workers (waiting for a running read:
+        no query thread outlives the window), then the backends' own resources."""
+        for stop in self._before_workers_stop:
+            stop()
+        for client in self._own_queries:
+            client.close()  # waits for a file being recognised
+        self.queries.close()
+        for stop in self._after_workers_stop:
+            stop()
+        for backend in self.backends.values():
+            close = getattr(backend, "close", None)
+            if callable(close) and backend is not self.session:
+                close()
+
+
+class _Context:
+    """One pane's :class:`~widgets.pane.PaneContext`."""
+
+    def __init__(self, host: PaneHost, name: str) -> None:
+        self._host = host
+        self.name = name
+
+    @property
+    def queries(self) -> QueryClient:
+        return self._host.queries
+
+    @property
+    def backend(self) -> Any:
+        return self._host.backends.get(self.name)
+
+    @property
+    def site(self) -> SiteConfig:
+        return self._host.runtime.site
+
+    @property
+    def cameras(self) -> list[tuple[str, str]]:
+        return list(self._host.cameras)
+
+    @property
+    def rooms(self) -> list[str]:
+        return list(self._host.rooms)
+
+    @property
+    def media_root(self) -> Path:
+        return self._host.media_root
+
+    @property
+    def events(self) -> EngineSignals:
+        return self._host.bridge
+
+    @property
+    def settings(self) -> QSettings:
+        return self._host.settings
+
+    @property
+    def window(self) -> QWidget:
+        return self._host.window
+
+    @property
+    def actor(self) -> Actor | None:
+        return self._host.session.actor
+
+    def now(self) -> datetime:
+        return self._host.runtime.clock.now()
+
+    def frame_of(self, camera: str) -> Frame | None:
+        return self._host.frame_of(camera)
+
+    def dedicated_queries(self, workers: int) -> QueryClient:
+        return self._host.dedicated_queries(workers)
+
+    def pane(self, name: str) -> QWidget | None:
+        return self._host.panes.get(name)
+
+    def show_pane(self, name: str) -> None:
+        self._host.show_pane(name)
+
+    def set_pane_title(self, name: str, title: str) -> None:
+        self._host.set_pane_title(name, title)
+
+    def show_message(self, text: str, timeout_ms: int = 0) -> None:
+        self._host.window.statusBar().showMessage(text, timeout_ms)
+
+    def when_closing(
+        self,
+        before_workers_stop: Callable[[], None] | None = None,
+        after_workers_stop: Callable[[], None] | None = None,
+    ) -> None:
+        self._host.when_closing(before_workers_stop, after_workers_stop)
+
+    def settings_changed(self, keys: list[str]) -> None:
+        self._host.settings_changed(keys)
+
+    def account_changed(self, name: str) -> None:
+        self._host.account_changed(name)

@@ -4,8 +4,8 @@ saved states live in QSettings."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
 
 from console.plugins import PANES
 from engine.access import Actor, Permission, Role
@@ -20,8 +20,11 @@ __all__ = [
     "Layout",
     "arrange",
     "default_layout_for",
+    "fit_on_screen",
     "layouts_for",
     "pane_allowed",
+    "preferred_layout",
+    "remember_layout",
 ]
 
 
@@ -54,6 +57,42 @@ def default_layout_for(actor: Actor) -> Layout | None:
     """The layout of ``actor``'s highest role (None if their roles allow none)."""
     allowed = layouts_for(actor)
     return allowed[-1] if allowed else None
+
+
+def _layout_key(actor: Actor) -> str:
+    """Where the layout a person last used is kept (per account)."""
+    return f"accounts/{actor.kind}-{actor.name.casefold()}/layout"
+
+
+def preferred_layout(settings: QSettings, actor: Actor) -> Layout | None:
+    """The layout ``actor`` last used at this console if their roles still allow it, else
+    the layout of their highest role."""
+    allowed = layouts_for(actor)
+    saved = str(settings.value(_layout_key(actor), "") or "")
+    if saved in Layout._value2member_map_ and Layout(saved) in allowed:
+        return Layout(saved)
+    return default_layout_for(actor)
+
+
+def remember_layout(settings: QSettings, actor: Actor, layout: Layout) -> None:
+    settings.setValue(_layout_key(actor), layout.value)
+
+
+def fit_on_screen(window: QMainWindow) -> None:
+    """A geometry saved on another screen (a monitor since unplugged, a larger one) may
+    lie partly off this one: bring the window back inside a screen's free area."""
+    frame = window.frameGeometry()
+    screen = QApplication.screenAt(frame.center()) or QApplication.primaryScreen()
+    if screen is None:
+        return
+    free = screen.availableGeometry()
+    if free.contains(frame):
+        return
+    window.resize(min(window.width(), free.width()), min(window.height(), free.height()))
+    frame = window.frameGeometry()
+    frame.moveCenter(free.center())
+    frame.moveTopLeft(QPoint(max(frame.left(), free.left()), max(frame.top(), free.top())))
+    window.move(frame.topLeft())
 
 
 def pane_allowed(actor: Actor | None, pane: str) -> bool:

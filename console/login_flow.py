@@ -13,7 +13,7 @@ import logging
 from functools import partial
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QMainWindow
 
 from console.queries import QtQueryClient
@@ -28,6 +28,33 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "session"
 ACCOUNT_RECHECK_MS = 15_000  # how soon a disabled account or changed roles reach a console
+
+
+INPUT_EVENTS = frozenset(
+    {
+        QEvent.Type.KeyPress,
+        QEvent.Type.MouseButtonPress,
+        QEvent.Type.MouseButtonDblClick,
+        QEvent.Type.MouseMove,
+        QEvent.Type.Wheel,
+        QEvent.Type.TouchBegin,
+        QEvent.Type.TabletPress,
+    }
+)
+
+
+class IdleWatch(QObject):
+    """An application event filter: any keyboard or mouse input restarts ``timer`` (if it
+    runs), so it fires only after that long without input. GUI thread."""
+
+    def __init__(self, timer: QTimer, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._timer = timer
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in INPUT_EVENTS and self._timer.isActive():
+            self._timer.start()  # restarts with the same interval
+        return False
 
 
 class LockHost(Protocol):

@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from typing import TypeVar
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QSettings, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMenu, QWidget
+from PySide6.QtCore import QByteArray, QSettings, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu, QWidget
 
 from console.bridge import QtBridge
 from console.layouts import (
@@ -23,23 +23,24 @@ from console.layouts import (
     WALL_PANES,
     Layout,
     arrange,
-    default_layout_for,
+    fit_on_screen,
     layouts_for,
     pane_allowed,
+    preferred_layout,
+    remember_layout,
 )
-from console.login_flow import LoginFlow
+from console.login_flow import IdleWatch, LoginFlow
+from console.menus import ConsoleMenus
 from console.pane_host import PaneHost
 from console.session import ConsoleSession
+from console.status_line import StatusLine
 from engine.access import Actor
 from engine.accounts import roles_text
-from engine.events import SubsystemHealth
 from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from engine.text import printable
 from widgets.admin_window import AdministrationWindow
-from widgets.cameras.api import TILE_COUNTS
 from widgets.cameras.view import CameraGrid
-from widgets.health_bar import HealthBar
 from widgets.lock_view import LockView
 from widgets.login_panel import LoginMode, LoginPanel
 
@@ -47,32 +48,6 @@ log = logging.getLogger(__name__)
 W = TypeVar("W", bound=QWidget)
 
 STATE_VERSION = 12  # bump when panes are added, renamed or moved, so old saved states are ignored
-
-_INPUT_EVENTS = frozenset(
-    {
-        QEvent.Type.KeyPress,
-        QEvent.Type.MouseButtonPress,
-        QEvent.Type.MouseButtonDblClick,
-        QEvent.Type.MouseMove,
-        QEvent.Type.Wheel,
-        QEvent.Type.TouchBegin,
-        QEvent.Type.TabletPress,
-    }
-)
-
-
-class IdleWatch(QObject):
-    """An application event filter: any keyboard or mouse input restarts ``timer`` (if it
-    runs), so it fires only after that long without input. GUI thread."""
-
-    def __init__(self, timer: QTimer, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._timer = timer
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in _INPUT_EVENTS and self._timer.isActive():
-            self._timer.start()  # restarts with the same interval
-        return False
 
 
 class MainWindow(QMainWindow):
@@ -113,6 +88,7 @@ class MainWindow(QMainWindow):
         self.locked = True
         self.current_layout: Layout | None = None
         self._state_before_lock: QByteArray | None = None
+        self.docks: dict[str, QDockWidget] = {}  # the wall's panes, once built
 
         self.host = PaneHost(
             self,
@@ -123,7 +99,7 @@ class MainWindow(QMainWindow):
             settings,
             data_dir(),
             show_pane=self.show_pane,
-            set_pane_title=lambda name, title: self.docks[name].setWindowTitle(title),
+            set_pane_title=self._set_pane_title,
             settings_changed=lambda keys: self.login.settings_changed(keys),
             account_changed=self.account_changed,
         )
@@ -132,7 +108,7 @@ class MainWindow(QMainWindow):
         self.backends = self.host.backends
         # The live wall: behind the lock as well as on a dock.
         self.camera_grid = self.pane("cameras", CameraGrid)
-        self.docks = {spec.name: self._dock(spec.name, spec.title) for spec in WALL_PANES}
+        self.docks.update({spec.name: self._dock(spec.name, spec.title) for spec in WALL_PANES})
         # What is configured rather than watched: the administration window's pages.
         self.admin_window = AdministrationWindow(runtime.site.name, self)
         for name, title in ADMIN_PAGES:
@@ -148,15 +124,26 @@ class MainWindow(QMainWindow):
         # and every dock is hidden; logged in, it hides and the docks take the window.
         self.lock_view = LockView(runtime.site.name, self.login_panel)
         self.setCentralWidget(self.lock_view)
-        self._build_status_bar()
-        bridge.sig_health_changed.connect(self._on_health_changed)
-        for report in runtime.health():
-            self.health_bar.on_health_changed(report.subsystem, report.state, report.detail)
-        self._build_menus()
+        self.status = StatusLine(
+            self.statusBar(), runtime.site.site_time, runtime.clock.now, bridge, runtime.health()
+        )
+        self.menus = ConsoleMenus(
+            self,
+            self.docks,
+            lock=self.lock,
+            change_password=self.login.open_password_dialog,
+            logout=self.logout,
+            switch_layout=self.switch_layout,
+            reset_layout=self.reset_layout,
+            open_administration=self.open_administration,
+            set_tile_count=self.camera_grid.set_tile_count,
+        )
+        self.layout_actions = self.menus.layout_actions
+        self.administration_action = self.menus.administration_action
         geometry = settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-            self._fit_on_screen()
+            fit_on_screen(self)
         # Place the panes once (the operator's arrangement); a login shows its own layout.
         arrange(self, Layout.OPERATOR, self.docks)
         self._enter_locked(LoginMode.CHECKING)
@@ -175,99 +162,16 @@ class MainWindow(QMainWindow):
             raise TypeError(f"pane {name!r} is a {type(widget).__name__}, not a {kind.__name__}")
         return widget
 
+    def _set_pane_title(self, name: str, title: str) -> None:
+        dock = self.docks.get(name)
+        if dock is not None:
+            dock.setWindowTitle(title)
+
     def _dock(self, name: str, title: str) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{name}")
         dock.setWidget(self.panes[name])
         return dock
-
-    def _build_status_bar(self) -> None:
-        self.health_bar = HealthBar()
-        self.statusBar().addPermanentWidget(self.health_bar)
-        self.session_label = QLabel()
-        self.session_label.setObjectName("session-label")
-        self.statusBar().addWidget(self.session_label)
-        self.layout_label = QLabel()
-        self.statusBar().addWidget(self.layout_label)
-        # The one place the site's zone is always shown: every pane shows plain site times.
-        self.site_clock_label = QLabel()
-        self.site_clock_label.setObjectName("site-clock")
-        self.statusBar().addPermanentWidget(self.site_clock_label)
-        self._site_clock_timer = QTimer(self)
-        self._site_clock_timer.setInterval(1000)
-        self._site_clock_timer.timeout.connect(self._show_site_time)
-        self._site_clock_timer.start()
-        self._show_site_time()
-
-    def _build_menus(self) -> None:
-        self._gated_actions: list[QAction] = []  # disabled while locked
-        file_menu = self.menuBar().addMenu("&File")
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
-
-        self.session_menu = self.menuBar().addMenu("&Session")
-        self.lock_action = QAction("Lock", self)
-        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
-        self.lock_action.triggered.connect(lambda: self.lock("ctrl+l"))
-        self.lock_menu_action = QAction("&Lock\tCtrl+L", self)
-        self.lock_menu_action.triggered.connect(lambda: self.lock("menu"))
-        self.session_menu.addAction(self.lock_menu_action)
-        self.addAction(self.lock_action)  # Ctrl+L: a shortcut of the window, not the menu
-        self.change_password_action = QAction("Change my &password…", self)
-        self.change_password_action.triggered.connect(self.login.open_password_dialog)
-        self.session_menu.addAction(self.change_password_action)
-        self.session_menu.addSeparator()
-        self.logout_action = QAction("Log &out", self)
-        self.logout_action.triggered.connect(self.logout)
-        self.session_menu.addAction(self.logout_action)
-        self._gated_actions += [
-            self.lock_action,
-            self.lock_menu_action,
-            self.change_password_action,
-            self.logout_action,
-        ]
-
-        self.view_menu = self.menuBar().addMenu("&View")
-        layouts = self.view_menu.addMenu("&Layout")
-        self.layout_actions: dict[Layout, QAction] = {}
-        group = QActionGroup(self)
-        for index, layout in enumerate(Layout, start=1):
-            action = QAction(layout.value, self, checkable=True)
-            action.setShortcut(QKeySequence(f"Ctrl+{index}"))
-            action.triggered.connect(
-                lambda _checked=False, chosen=layout: self.switch_layout(chosen)
-            )
-            group.addAction(action)
-            layouts.addAction(action)
-            self.layout_actions[layout] = action
-        layouts.addSeparator()
-        reset = QAction("&Reset this layout", self)
-        reset.triggered.connect(self.reset_layout)
-        layouts.addAction(reset)
-        self._gated_actions += [*self.layout_actions.values(), reset]
-
-        panes = self.view_menu.addMenu("&Panes")
-        for dock in self.docks.values():
-            panes.addAction(dock.toggleViewAction())
-            self._gated_actions.append(dock.toggleViewAction())
-
-        self.view_menu.addSeparator()
-        self.administration_action = QAction("&Administration…", self)
-        self.administration_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
-        self.administration_action.triggered.connect(lambda: self.open_administration())
-        self.view_menu.addAction(self.administration_action)
-        self._gated_actions.append(self.administration_action)
-
-        grid = self.view_menu.addMenu("Camera &grid")
-        for count in TILE_COUNTS:
-            action = QAction(f"{count} tile{'s' if count > 1 else ''}", self)
-            action.triggered.connect(
-                lambda _checked=False, n=count: self.camera_grid.set_tile_count(n)
-            )
-            grid.addAction(action)
-            self._gated_actions.append(action)
 
     def createPopupMenu(self) -> QMenu | None:
         """The dock area's context menu: only the panes the person may open (none while
@@ -328,9 +232,9 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state, STATE_VERSION)
         self._apply_permissions(actor)
-        self.settings.setValue(self._layout_key(actor), layout.value)
+        remember_layout(self.settings, actor, layout)
         self.layout_actions[layout].setChecked(True)
-        self.layout_label.setText(f"Layout: {layout.value}")
+        self.status.layout_label.setText(f"Layout: {layout.value}")
         self.sig_layout_changed.emit(layout.value)
 
     def reset_layout(self) -> None:
@@ -346,18 +250,6 @@ class MainWindow(QMainWindow):
             self.settings.setValue(
                 f"layouts/{self.current_layout.value}/state", self.saveState(STATE_VERSION)
             )
-
-    @staticmethod
-    def _layout_key(actor: Actor) -> str:
-        """Where the layout a person last used is kept (per account)."""
-        return f"accounts/{actor.kind}-{actor.name.casefold()}/layout"
-
-    def _preferred_layout(self, actor: Actor) -> Layout | None:
-        allowed = layouts_for(actor)
-        saved = str(self.settings.value(self._layout_key(actor), "") or "")
-        if saved in Layout._value2member_map_ and Layout(saved) in allowed:
-            return Layout(saved)
-        return default_layout_for(actor)
 
     def _apply_permissions(self, actor: Actor) -> None:
         """Offer ``actor`` only the layouts, panes and pane actions their roles allow (a
@@ -434,11 +326,8 @@ class MainWindow(QMainWindow):
         self.lock_view.show_wall(self.camera_grid)  # the live view stays on
         self.lock_view.show()
         self.login_panel.set_mode(mode, name=name, locked_by=locked_by)
-        self.layout_label.clear()
-        for action in self._gated_actions:
-            action.setEnabled(False)
-        self.session_menu.menuAction().setEnabled(False)
-        self.view_menu.menuAction().setEnabled(False)
+        self.status.layout_label.clear()
+        self.menus.set_locked(True)
         self._update_session_label()
         self.sig_session_changed.emit("")
 
@@ -447,10 +336,7 @@ class MainWindow(QMainWindow):
         they who locked, else in their own layout."""
         same = self.login.remembered is not None and self.login.remembered == actor
         self.locked = False
-        for action in self._gated_actions:
-            action.setEnabled(True)
-        self.session_menu.menuAction().setEnabled(True)
-        self.view_menu.menuAction().setEnabled(True)
+        self.menus.set_locked(False)
         self.lock_view.hide()
         self.lock_view.take_wall()
         self.docks["cameras"].setWidget(self.camera_grid)
@@ -459,12 +345,12 @@ class MainWindow(QMainWindow):
             self.restoreState(self._state_before_lock, STATE_VERSION)
         else:
             self.current_layout = None
-            layout = self._preferred_layout(actor)
+            layout = preferred_layout(self.settings, actor)
             if layout is not None:
                 self.switch_layout(layout)
         self._apply_permissions(actor)
         if self.current_layout is not None:
-            self.layout_label.setText(f"Layout: {self.current_layout.value}")
+            self.status.layout_label.setText(f"Layout: {self.current_layout.value}")
         self.login.remembered = None
         self._state_before_lock = None
         self._update_session_label()
@@ -474,11 +360,11 @@ class MainWindow(QMainWindow):
     def _update_session_label(self) -> None:
         actor, remembered = self.session.actor, self.login.remembered
         if not self.locked and actor is not None:
-            self.session_label.setText(_who(actor))
+            self.status.session_label.setText(_who(actor))
         elif remembered is not None:
-            self.session_label.setText(f"Locked ({_who(remembered)} was logged in)")
+            self.status.session_label.setText(f"Locked ({_who(remembered)} was logged in)")
         else:
-            self.session_label.setText("Locked: nobody is logged in")
+            self.status.session_label.setText("Locked: nobody is logged in")
 
     def account_changed(self, name: str) -> None:
         """An admin changed an account: if it is their own, their roles may have changed
@@ -489,19 +375,16 @@ class MainWindow(QMainWindow):
         self._update_session_label()
         if self.current_layout not in layouts_for(actor):
             self.current_layout = None
-            layout = self._preferred_layout(actor)
+            layout = preferred_layout(self.settings, actor)
             if layout is not None:
                 self.switch_layout(layout)
         self._apply_permissions(actor)
-
-    def _on_health_changed(self, event: SubsystemHealth) -> None:
-        self.health_bar.on_health_changed(event.subsystem, event.state, event.detail)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_layout_state()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()
-        self._site_clock_timer.stop()
+        self.status.stop()
         self.login.stopped()
         app = QApplication.instance()
         if app is not None:
@@ -509,31 +392,6 @@ class MainWindow(QMainWindow):
         self.admin_window.hide()
         self.host.close()  # the panes' dialogs, microphones and replay; the query workers
         super().closeEvent(event)
-
-    def _show_site_time(self) -> None:
-        site_time = self.runtime.site.site_time
-        now = self.runtime.clock.now()
-        self.site_clock_label.setText(f"{site_time.minutes(now)} {site_time.zone_label(now)}")
-        self.site_clock_label.setToolTip(
-            f"Site time ({site_time.name}): every time shown is the site's"
-        )
-
-    def _fit_on_screen(self) -> None:
-        """A geometry saved on another screen (a monitor since unplugged, a larger one) may
-        lie partly off this one: bring the window back inside a screen's free area."""
-        frame = self.frameGeometry()
-        screen = QApplication.screenAt(frame.center()) or QApplication.primaryScreen()
-        if screen is None:
-            return
-        free = screen.availableGeometry()
-        if free.contains(frame):
-            return
-        width, height = min(self.width(), free.width()), min(self.height(), free.height())
-        self.resize(width, height)
-        frame = self.frameGeometry()
-        frame.moveCenter(free.center())
-        frame.moveTopLeft(QPoint(max(frame.left(), free.left()), max(frame.top(), free.top())))
-        self.move(frame.topLeft())
 
 
 def _who(actor: Actor) -> str:

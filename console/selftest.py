@@ -214,7 +214,7 @@ def _check_engine_and_gui(
             )
             if not drawn:
                 raise RuntimeError("camera tiles drew no frame or did not show the camera online")
-            if "store" not in window.health_bar.labels:
+            if "store" not in window.status.health_bar.labels:
                 raise RuntimeError("status bar shows no store health")
             # The window opens locked, live view on: no login here, but the panel must
             # have read whether any account exists (the session reaches the store).

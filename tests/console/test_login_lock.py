@@ -41,10 +41,10 @@ def assert_locked(window: MainWindow) -> None:
     assert window.camera_grid.isVisible() and window.lock_view.isAncestorOf(window.camera_grid)
     shown = [name for name, dock in window.docks.items() if dock.isVisible()]
     assert shown == [], f"panes shown while locked: {shown}"
-    assert not window.view_menu.menuAction().isEnabled()
-    assert not window.session_menu.menuAction().isEnabled()
+    assert not window.menus.view_menu.menuAction().isEnabled()
+    assert not window.menus.session_menu.menuAction().isEnabled()
     assert all(not a.isEnabled() for a in window.layout_actions.values())
-    assert not window.lock_action.isEnabled()
+    assert not window.menus.lock_action.isEnabled()
     file_menu = window.menuBar().actions()[0]
     assert file_menu.isEnabled() and file_menu.text() == "&File"
 
@@ -84,7 +84,7 @@ def test_first_start_creates_the_first_admin_through_the_panel(
     assert_locked(window)
     assert "This is the first start: create the admin account" in panel.explanation_label.text()
     assert panel.password_again_edit.isVisible()
-    assert window.session_label.text() == "Locked: nobody is logged in"
+    assert window.status.session_label.text() == "Locked: nobody is logged in"
 
     panel.name_edit.setText("ada")
     panel.password_edit.setText(PASSWORD)
@@ -103,13 +103,13 @@ def test_first_start_creates_the_first_admin_through_the_panel(
     panel.password_again_edit.setText(PASSWORD)
     panel.login_button.click()
     qtbot.waitUntil(lambda: not window.locked, timeout=10_000)
-    assert window.session_label.text() == "ada (admin)"
+    assert window.status.session_label.text() == "ada (admin)"
     assert window.current_layout is Layout.ADMIN
     assert not window.lock_view.isVisible()
     assert window.docks["cameras"].widget() is window.camera_grid
     assert window.docks["cameras"].isVisible() and window.docks["sensing"].isVisible()
     assert window.administration_action.isEnabled()
-    assert window.view_menu.menuAction().isEnabled()
+    assert window.menus.view_menu.menuAction().isEnabled()
     created = audit_entries(host, action="account.create")
     assert [(e.target, e.actor.split(":")[0], e.detail["first"]) for e in created] == [
         ("ada", "machine", True)
@@ -157,7 +157,7 @@ def test_a_wrong_password_shows_the_error_and_the_delay(
         ("denied", "delayed"),
     ]
     log_in(qtbot, window, "ada")
-    assert window.session_label.text() == "ada (admin)"
+    assert window.status.session_label.text() == "ada (admin)"
 
 
 def test_ctrl_l_locks_and_the_same_person_unlocks_where_they_left(
@@ -184,7 +184,7 @@ def test_ctrl_l_locks_and_the_same_person_unlocks_where_they_left(
     assert not window.panes["alerts"].acknowledge_button.isEnabled()
     assert window.login_panel.mode is LoginMode.UNLOCK
     assert window.login_panel.name_edit.text() == "ada"  # any account may unlock, though
-    assert window.session_label.text() == "Locked (ada (admin) was logged in)"
+    assert window.status.session_label.text() == "Locked (ada (admin) was logged in)"
     with pytest.raises(NotLoggedInError, match="nobody is logged in"):
         window.backends["people"].rename("Person_00000000", "Eve")
     window.switch_layout(Layout.ADMIN)  # refused while locked
@@ -195,7 +195,7 @@ def test_ctrl_l_locks_and_the_same_person_unlocks_where_they_left(
     assert shown_panes(window) == before
     closable = QDockWidget.DockWidgetFeature.DockWidgetClosable
     assert window.docks["cameras"].features() & closable
-    assert window.session_label.text() == "ada (admin)"
+    assert window.status.session_label.text() == "ada (admin)"
     # The lock is audited from a query worker: wait until its entry is written.
     qtbot.waitUntil(lambda: bool(audit_entries(host, action="session.lock")), timeout=5000)
     locks = audit_entries(host, action="session.lock")
@@ -248,7 +248,7 @@ def test_a_different_person_unlocks_into_their_own_layout(
         *window.panes["timeline"].timeline.visible_range()
     )
     assert export is not None and export.isVisible()
-    window.session_menu.actions()[0].trigger()  # Session → Lock
+    window.menus.session_menu.actions()[0].trigger()  # Session → Lock
     assert_locked(window)
     # The next person finds none of it open.
     assert not window.admin_window.isVisible()
@@ -258,7 +258,7 @@ def test_a_different_person_unlocks_into_their_own_layout(
     assert window.session.actor is not None and window.session.actor.name == "olga"
     assert not window.admin_window.isVisible() and player.isHidden()
     assert window.current_layout is Layout.OPERATOR
-    assert window.session_label.text() == "olga (operator)"
+    assert window.status.session_label.text() == "olga (operator)"
     assert not window.layout_actions[Layout.ADMIN].isVisible()
     assert window.admin_window.allowed_pages() == ["site", "system", "ble_devices"]
     assert window.open_administration("audit") is None
@@ -296,7 +296,7 @@ def test_an_admins_change_elsewhere_reaches_a_logged_in_console(
     qtbot.waitUntil(lambda: window.layout_actions[Layout.INVESTIGATOR].isVisible(), timeout=5000)
     assert window.session.actor is not None
     assert window.session.actor.roles == {Role.OPERATOR, Role.INVESTIGATOR}
-    assert window.session_label.text() == "olga (operator, investigator)"
+    assert window.status.session_label.text() == "olga (operator, investigator)"
 
     writer.execute(SetDisabled(name="olga", disabled=True, at=datetime.now(UTC), actor=ADMIN))
     window.login.recheck_account()
@@ -373,7 +373,7 @@ def test_an_operator_and_an_investigator_are_refused_by_the_engine(
         ("account:olga", "settings.change"),
     }
 
-    window.logout_action.trigger()
+    window.menus.logout_action.trigger()
     assert_locked(window)
     assert window.login_panel.mode is LoginMode.LOGIN
     log_in(qtbot, window, "ian")
@@ -438,6 +438,6 @@ def test_changing_my_password(
         dialog.buttons.accepted.emit()
     assert window.login.password_dialog is None
     assert window.statusBar().currentMessage() == "Your password was changed."
-    window.logout_action.trigger()
+    window.menus.logout_action.trigger()
     log_in(qtbot, window, "ada", "a new password 2")
     assert audit_entries(host, action="account.password")[0].actor == "account:ada"

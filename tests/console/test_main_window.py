@@ -31,10 +31,10 @@ def test_console_shows_live_frames_and_health(
     qtbot.waitUntil(lambda: dock.status is CameraStatus.NO_FOOTAGE, timeout=5000)
     assert "file not found" in dock.status_detail
     qtbot.waitUntil(
-        lambda: window.health_bar.states.get("cameras") is HealthState.DEGRADED, timeout=3000
+        lambda: window.status.health_bar.states.get("cameras") is HealthState.DEGRADED, timeout=3000
     )
-    assert window.health_bar.states["store"] is HealthState.OK
-    assert "1/2 online" in window.health_bar.labels["cameras"].text()
+    assert window.status.health_bar.states["store"] is HealthState.OK
+    assert "1/2 online" in window.status.health_bar.labels["cameras"].text()
     events = window.panes["events"]
     qtbot.waitUntil(lambda: events.row_count() >= 3, timeout=3000)
     kinds = {events.event_at(row).kind for row in range(events.row_count())}
@@ -58,7 +58,7 @@ def test_layouts_switch_from_the_menu_and_persist(
         window.layout_actions[Layout.ADMIN].trigger()
     assert changed.args == ["Admin"]
     assert window.docks["cameras"].isVisible() and window.docks["sensing"].isVisible()
-    assert window.layout_label.text() == "Layout: Admin"
+    assert window.status.layout_label.text() == "Layout: Admin"
     # The people share the sensing room's place, as a tab behind it.
     assert window.tabifiedDockWidgets(window.docks["sensing"]) == [window.docks["people"]]
     # The configuration is in the administration window, a page each, for an admin.

@@ -121,7 +121,7 @@ def test_first_start_to_each_role_keyboard_only(
         assert "first start" in panel.explanation_label.text()
         # The site's time and zone (the demo plaza is in London), once, in the status bar.
         london = datetime.now(ZoneInfo("Europe/London"))
-        assert window.site_clock_label.text() in {
+        assert window.status.site_clock_label.text() in {
             f"{moment:%H:%M} {moment.tzname()}"
             for moment in (london, london + timedelta(minutes=1))
         }

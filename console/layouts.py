@@ -4,6 +4,8 @@ saved states live in QSettings."""
 
 from __future__ import annotations
 
+import zlib
+
 from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
 
@@ -15,6 +17,7 @@ __all__ = [
     "ADMIN_PAGES",
     "DEFAULTS",
     "PANE_PERMISSIONS",
+    "STATE_VERSION",
     "WALL_PANES",
     "Arrangement",
     "Layout",
@@ -102,6 +105,16 @@ def pane_allowed(actor: Actor | None, pane: str) -> bool:
     permission = PANE_PERMISSIONS.get(pane)
     return permission is None or actor.may(permission)
 
+
+def state_version(panes: tuple[PaneSpec, ...]) -> int:
+    """The version saved arrangements are stored under: derived from the wall panes'
+    names and places, so adding, renaming or moving a pane makes old saved states be
+    ignored (each layout starts from its new default) without anyone bumping a number."""
+    described = repr([(spec.name, sorted(spec.places.items())) for spec in panes])
+    return zlib.crc32(described.encode()) & 0x7FFF_FFFF
+
+
+STATE_VERSION = state_version(WALL_PANES)
 
 # Each layout's default arrangement, derived from the wall panes' places (widgets/*/plugin.py).
 DEFAULTS: dict[Layout, Arrangement] = {

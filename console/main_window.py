@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu, QWi
 from console.bridge import QtBridge
 from console.layouts import (
     ADMIN_PAGES,
+    STATE_VERSION,
     WALL_PANES,
     Layout,
     arrange,
@@ -46,8 +47,6 @@ from widgets.login_panel import LoginMode, LoginPanel
 
 log = logging.getLogger(__name__)
 W = TypeVar("W", bound=QWidget)
-
-STATE_VERSION = 12  # bump when panes are added, renamed or moved, so old saved states are ignored
 
 
 class MainWindow(QMainWindow):

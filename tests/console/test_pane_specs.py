@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QWidget
 
+from console.layouts import STATE_VERSION, state_version
 from console.plugins import PANES
 from engine.access import Permission
 from widgets.pane import LEFT, RIGHT, Home, Layout, PaneSpec, Place, arrangement_of
@@ -85,3 +86,14 @@ def test_declarations_that_cannot_be_laid_out_are_refused() -> None:
     no_split = replace(cameras, places={**cameras.places, Layout.OPERATOR: Place(LEFT)})
     with pytest.raises(ValueError, match="two panes must share the width"):
         arrangement_of(Layout.OPERATOR, [no_split, *(s for s in PANES if s is not cameras)])
+
+
+def test_saved_arrangements_are_versioned_by_the_wall_panes_themselves() -> None:
+    wall = tuple(spec for spec in PANES if spec.home is Home.WALL)
+    assert state_version(wall) == STATE_VERSION == state_version(tuple(wall))
+    assert 0 < STATE_VERSION < 2**31  # what QMainWindow.saveState takes
+    events = next(spec for spec in wall if spec.name == "events")
+    moved = replace(events, places={**events.places, Layout.OPERATOR: Place(LEFT, height=1)})
+    assert state_version(tuple(moved if s is events else s for s in wall)) != STATE_VERSION
+    renamed = replace(events, name="history")
+    assert state_version(tuple(renamed if s is events else s for s in wall)) != STATE_VERSION

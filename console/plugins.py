@@ -38,6 +38,7 @@ from console.session import ConsoleSession
 from engine.frames import Frame
 from engine.paths import sensing_recording_dir
 from widgets.accounts.plugin import PANE as ACCOUNTS
+from widgets.activity.plugin import PANE as ACTIVITY
 from widgets.alert_list.plugin import PANE as ALERT_LIST
 from widgets.alert_rules.plugin import PANE as ALERT_RULES
 from widgets.alerts.plugin import PANE as ALERTS
@@ -121,6 +122,7 @@ PLUGINS: tuple[Plugin, ...] = (
     Plugin(EVENTS, _standard(IncidentsBackend)),
     Plugin(PEOPLE, _standard(PeopleBackend)),
     Plugin(INTRODUCTIONS, _standard(IntroductionsBackend)),
+    Plugin(ACTIVITY),
     Plugin(RISK_MAP, _standard(IncidentsBackend)),
     Plugin(INCIDENTS, _standard(IncidentsBackend)),
     Plugin(

@@ -1,0 +1,33 @@
+"""The Activity pane's declaration: its title, who is offered it, its place in each layout
+(a tab behind the live events for the operator), and how it is built (the newest page of
+the history, then the events the writer stores)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QWidget
+
+from engine.access import Permission
+from engine.history.events import MAX_PAGE_SIZE, EventPageRequest
+from widgets.activity.view import ActivityPane
+from widgets.pane import RIGHT, Layout, PaneContext, PaneSpec, Place
+
+
+def build(ctx: PaneContext) -> QWidget:
+    rooms = [(f"sensing:{room}", f"Sensing room {room}") for room in ctx.rooms]
+    pane = ActivityPane([*ctx.cameras, *rooms], ctx.now)
+    ctx.queries.submit("activity", EventPageRequest(limit=MAX_PAGE_SIZE), pane.on_history_read)
+    ctx.events.sig_events_stored.connect(pane.on_events_stored)
+    return pane
+
+
+PANE = PaneSpec(
+    name="activity",
+    title="Activity",
+    permission=Permission.WATCH,
+    build=build,
+    places={
+        Layout.OPERATOR: Place(RIGHT, onto="events"),
+        Layout.INVESTIGATOR: Place(RIGHT, onto="people", hidden=True),
+        Layout.ADMIN: Place(RIGHT, onto="events", hidden=True),
+    },
+)

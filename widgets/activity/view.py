@@ -1,0 +1,107 @@
+"""The Activity pane: one row per camera and sensing room with what it saw in the last
+hour (people, recognised faces, gestures, falls, sensed movements) and when the last of it
+happened, in site time. Quiet sources stay listed, so a camera that has seen nothing for
+an hour is as visible as a busy one. It reads the newest page of the history once, then
+counts the events the store writer announces; the window slides every half minute."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtWidgets import QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+
+from engine.history.query_service import QueryResult
+from engine.sitetime import display
+from widgets.action_strip import error_text, show_as_error
+from widgets.activity.api import CATEGORIES, WINDOW, ActivityRow, ActivityTally, StoredEvent
+from widgets.table_model import RowsTableModel, show_rows_read_only
+
+SLIDE_MS = 30_000  # the window moves on this often without new events
+HEADERS = ("Where", *(title for title, _kinds in CATEGORIES), "Last event")
+
+
+class ActivityModel(RowsTableModel[ActivityRow]):
+    def __init__(self) -> None:
+        super().__init__(HEADERS)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
+        if not index.isValid():
+            return None
+        row, column = self.row(index), index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return row.name
+            if column <= len(CATEGORIES):
+                count = row.counts[column - 1]
+                return f"≥ {count}" if row.at_least and count else str(count)
+            return display().short(row.last) if row.last is not None else "nothing this hour"
+        if role == Qt.ItemDataRole.TextAlignmentRole and 0 < column <= len(CATEGORIES):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole and column == 0:
+            return row.key
+        return None
+
+
+class ActivityPane(QWidget):
+    """``sources``: ``(key, name)`` of each camera (its id) and room (``sensing:<id>``)."""
+
+    def __init__(
+        self,
+        sources: Sequence[tuple[str, str]],
+        now: Callable[[], datetime],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._now = now
+        self.tally = ActivityTally(sources)
+        self.heading = QLabel(f"The last {int(WINDOW.total_seconds() // 60)} minutes")
+        self.heading.setObjectName("activity-heading")
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.hide()
+        self.model = ActivityModel()
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        show_rows_read_only(self.table)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(HEADERS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.table, 1)
+        self._slide = QTimer(self)
+        self._slide.setInterval(SLIDE_MS)
+        self._slide.timeout.connect(self.show_counts)
+        self._slide.start()
+        self.show_counts()
+
+    def on_history_read(self, result: QueryResult[Any]) -> None:
+        """The newest page of the history (an ``EventPage``): counted as far back as it
+        reaches (it may not cover the whole hour on a busy site: the counts say "≥")."""
+        page = result.value
+        if result.error is not None or page is None:
+            self.error_label.setText(f"Cannot read the history: {error_text(result.error)}")
+            show_as_error(self.error_label)
+            self.error_label.show()
+            return
+        rows: Sequence[StoredEvent] = page.rows
+        reached = rows[-1].ts if rows and page.next_cursor is not None else None
+        self.tally.load(rows, reached)
+        self.show_counts()
+
+    def on_events_stored(self, events: Sequence[StoredEvent]) -> None:
+        """Events the store writer committed (GUI thread)."""
+        if self.tally.add(events):
+            self.show_counts()
+
+    def rows(self) -> list[ActivityRow]:
+        return [self.model.row(i) for i in range(self.model.rowCount())]
+
+    def show_counts(self) -> None:
+        self.model.set_rows(self.tally.rows(self._now()))

@@ -72,7 +72,8 @@ class PaneHost:
         self._before_workers_stop: list[Callable[[], None]] = []
         self._after_workers_stop: list[Callable[[], None]] = []
         self.cameras = [(cam_id, s.camera.name) for cam_id, s in runtime.sources.items()]
-        self.rooms = [runtime.sensing.room.room_id] if runtime.sensing is not None else []
+        sensing = runtime.sensing
+        self.rooms = [(sensing.room.room_id, sensing.room.name)] if sensing is not None else []
         self._latest = {cam_id: s.slot.latest for cam_id, s in runtime.sources.items()}
         parts = EngineParts(runtime, store, session, media_root, self.frame_of)
         self.backends: dict[str, Any] = {
@@ -166,8 +167,12 @@ class _Context:
         return list(self._host.cameras)
 
     @property
-    def rooms(self) -> list[str]:
+    def rooms(self) -> list[tuple[str, str]]:
         return list(self._host.rooms)
+
+    @property
+    def room_ids(self) -> list[str]:
+        return [room for room, _name in self._host.rooms]
 
     @property
     def media_root(self) -> Path:

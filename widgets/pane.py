@@ -123,8 +123,13 @@ class PaneContext(Protocol):
         ...
 
     @property
-    def rooms(self) -> list[str]:
-        """The ids of the sensing rooms this engine runs."""
+    def rooms(self) -> list[tuple[str, str]]:
+        """The sensing rooms this engine runs, ``(id, name)``."""
+        ...
+
+    @property
+    def room_ids(self) -> list[str]:
+        """The ids of those rooms."""
         ...
 
     @property

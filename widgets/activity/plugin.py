@@ -13,7 +13,7 @@ from widgets.pane import RIGHT, Layout, PaneContext, PaneSpec, Place
 
 
 def build(ctx: PaneContext) -> QWidget:
-    rooms = [(f"sensing:{room}", f"Sensing room {room}") for room in ctx.rooms]
+    rooms = [(f"sensing:{room}", name) for room, name in ctx.rooms]
     pane = ActivityPane([*ctx.cameras, *rooms], ctx.now)
     ctx.queries.submit("activity", EventPageRequest(limit=MAX_PAGE_SIZE), pane.on_history_read)
     ctx.events.sig_events_stored.connect(pane.on_events_stored)

@@ -138,8 +138,8 @@ class PaneHost:
         for stop in self._after_workers_stop:
             stop()
         for backend in self.backends.values():
-            close = getattr(backend, "close", None)
-            if callable(close) and backend is not self.session:
+            close = getattr(backend, "close", None)  # the chat's HTTP client
+            if callable(close):
                 close()
 
 

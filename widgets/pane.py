@@ -11,10 +11,9 @@ Building goes in two rounds, as Spyder's plugins do: every pane's ``build`` firs
 a :class:`PaneContext`: the query client, the site, its own backend…), then every pane's
 ``link`` (the same context, now able to find the other panes by name): a pane connects the
 engine's signals it shows and the other panes' signals it follows there. What a pane does
-when the person changes, when they leave, when its page is shown and when the window
-closes, it says by having the methods of :class:`ActorAware`, :class:`PersonScoped` and
-:class:`ShownOnDemand`; what it must stop when the window closes, it hands to
-:meth:`PaneContext.when_closing`.
+when the person changes, when they leave and when its page is shown, it says by having
+the methods of :class:`ActorAware`, :class:`PersonScoped` and :class:`ShownOnDemand`;
+what it must stop when the window closes, it hands to :meth:`PaneContext.when_closing`.
 """
 
 from __future__ import annotations

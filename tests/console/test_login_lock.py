@@ -363,8 +363,8 @@ def test_an_operator_and_an_investigator_are_refused_by_the_engine(
     with qtbot.waitSignal(system.sig_settings_saved, timeout=3000, raising=False) as saved:
         system._on_save_requested()  # asked for anyway
     assert not saved.signal_triggered
-    qtbot.waitUntil(lambda: "not saved" in system.settings_status.text(), timeout=5000)
-    assert "may not settings.change" in system.settings_status.text()
+    qtbot.waitUntil(lambda: "not saved" in system.settings_strip.error(), timeout=5000)
+    assert "may not settings.change" in system.settings_strip.error()
 
     denied = [e for e in audit_entries(host) if e.outcome == "denied"]
     assert {(e.actor, e.action) for e in denied} == {

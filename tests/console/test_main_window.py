@@ -168,7 +168,7 @@ def test_admin_sees_system_health_and_changes_a_setting_off_the_gui_thread(
     assert all(p.analyzer.detect_interval_s == 0.5 for p in host.runtime.pipelines.values())
     system.retention_button.click()
     qtbot.waitUntil(lambda: system.retention_button.isEnabled(), timeout=30000)
-    assert "retention done" in system.retention_result.text()
+    assert "retention done" in system.retention_strip.status()
     qtbot.waitUntil(
         lambda: system.status is not None and system.status.last_retention_at is not None,
         timeout=10000,

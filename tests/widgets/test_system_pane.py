@@ -77,7 +77,7 @@ def test_the_pane_shows_status_saves_settings_and_runs_retention_off_the_gui_thr
     pane.retention_button.click()
     assert not pane.retention_button.isEnabled()  # busy while it runs
     qtbot.waitUntil(lambda: pane.retention_button.isEnabled(), timeout=5000)
-    assert "retention done: 0 clips deleted" in pane.retention_result.text()
+    assert "retention done: 0 clips deleted" in pane.retention_strip.status()
     assert retention_threads and retention_threads[0] is not gui
 
 
@@ -94,7 +94,9 @@ def test_a_failing_action_is_shown_in_the_pane(
     )
     qtbot.addWidget(pane)
     pane.retention_button.click()
-    qtbot.waitUntil(lambda: "retention failed" in pane.retention_result.text(), timeout=5000)
-    assert "disk unreadable" in pane.retention_result.text()
+    qtbot.waitUntil(lambda: "retention failed" in pane.retention_strip.error(), timeout=5000)
+    assert "disk unreadable" in pane.retention_strip.error()
+    # In the alarm red, as every pane shows a refusal (it was plain text before).
+    assert pane.retention_strip.error_label.property("role") == "error"
     qtbot.waitUntil(lambda: pane.status is not None, timeout=5000)
     assert pane.writer_label.text() == "not running in this process"

@@ -32,7 +32,7 @@ from engine.history.query_service import QueryRequest, QueryResult
 from engine.settings import SETTINGS, SettingSpec, SettingsRequest, SettingValue
 from engine.sitetime import display
 from engine.status import SystemStatus
-from widgets.action_strip import show_as_error
+from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
 from widgets.queries import QueryClient
 
 REFRESH_MS = 5000  # status is re-read this often while the pane is visible
@@ -75,9 +75,6 @@ class SystemPane(QWidget):
         self.status: SystemStatus | None = None
         self._settings: dict[str, SettingValue] = {}
         self._changes_allowed = True
-        self._saving = False
-        self._retention_running = False
-        self._save_message = ""
 
         # The groups scroll, so the pane can share a dock column without making the
         # window taller than the screen.
@@ -118,14 +115,18 @@ class SystemPane(QWidget):
         self.retention_label = QLabel("last run: …", retention)
         self.retention_button = QPushButton("Run retention now", retention)
         self.retention_button.clicked.connect(self._on_retention_requested)
-        self.retention_progress = QProgressBar(retention)
-        self.retention_progress.setRange(0, 0)  # busy indicator while it runs
-        self.retention_progress.setVisible(False)
-        self.retention_result = QLabel("", retention)
-        self.retention_result.setWordWrap(True)
+        # Retention and a save may run at once: each has its own runner and strip.
+        self.retention_strip = ActionStrip(retention)
+        self.retention = ActionRunner(
+            client,
+            self.retention_strip,
+            channel="system.retention",
+            update_controls=self._update_controls,
+            parent=self,
+        )
+        self.retention.sig_action_finished.connect(lambda _what, _ok: self.refresh())
         row.addWidget(self.retention_label)
-        row.addWidget(self.retention_result, 1)
-        row.addWidget(self.retention_progress)
+        row.addWidget(self.retention_strip, 1)
         row.addWidget(self.retention_button)
         layout.addWidget(retention)
 
@@ -142,12 +143,24 @@ class SystemPane(QWidget):
         self.permission_label.hide()
         form.addRow(self.permission_label)
         buttons = QHBoxLayout()
-        self.settings_status = QLabel("", settings)
+        self.settings_status = QLabel("", settings)  # what is wrong with stored settings
         self.settings_status.setWordWrap(True)
+        show_as_error(self.settings_status)
+        self.settings_status.hide()
+        self.settings_strip = ActionStrip(settings)
+        self.saving = ActionRunner(
+            client,
+            self.settings_strip,
+            channel="system.settings.save",
+            update_controls=self._update_controls,
+            parent=self,
+        )
+        self.saving.sig_action_finished.connect(lambda _what, _ok: self.reload_settings())
         self.save_button = QPushButton("Save settings", settings)
         self.save_button.clicked.connect(self._on_save_requested)
-        buttons.addWidget(self.settings_status, 1)
+        buttons.addWidget(self.settings_strip, 1)
         buttons.addWidget(self.save_button)
+        form.addRow(self.settings_status)
         form.addRow(buttons)
         layout.addWidget(settings)
         layout.addStretch(1)
@@ -173,10 +186,14 @@ class SystemPane(QWidget):
         self._changes_allowed = allowed
         for editor in self.editors.values():
             editor.setEnabled(allowed)
-        self.save_button.setEnabled(allowed and not self._saving)
-        self.retention_button.setEnabled(allowed and not self._retention_running)
+        self._update_controls()
         self.permission_label.setText("" if allowed else why_not)
         self.permission_label.setVisible(not allowed and bool(why_not))
+
+    def _update_controls(self) -> None:
+        allowed = self._changes_allowed
+        self.save_button.setEnabled(allowed and not self.saving.is_busy())
+        self.retention_button.setEnabled(allowed and not self.retention.is_busy())
 
     @property
     def changes_allowed(self) -> bool:
@@ -232,6 +249,7 @@ class SystemPane(QWidget):
     def _on_settings_received(self, result: QueryResult[Any]) -> None:
         if not result.ok or result.value is None:
             self.settings_status.setText(f"cannot read settings: {result.error}")
+            self.settings_status.show()
             return
         self._settings = {v.spec.key: v for v in result.value}
         problems = []
@@ -243,28 +261,18 @@ class SystemPane(QWidget):
                 editor.setValue(value.value)
             if value.problem:
                 problems.append(value.problem)
-        # What the last save said stays until the next one (a refusal must stay visible).
-        self.settings_status.setText("\n".join([m for m in (self._save_message, *problems) if m]))
+        # What the last save said stays on the strip until the next one.
+        self.settings_status.setText("\n".join(problems))
+        self.settings_status.setVisible(bool(problems))
 
     # -- actions -------------------------------------------------------------------------
     def _on_retention_requested(self) -> None:
-        self._retention_running = True
-        self.retention_button.setEnabled(False)
-        self.retention_progress.setVisible(True)
-        self.retention_result.setText("retention running…")
-        self._client.submit_action(
-            "system.retention", self._run_retention, self._on_retention_finished, name="retention"
+        self.retention.run(
+            "retention running…",
+            self._run_retention,
+            lambda summary: self.retention_strip.show_status(f"retention done: {summary}"),
+            failure="retention failed",
         )
-
-    def _on_retention_finished(self, result: QueryResult[Any]) -> None:
-        self._retention_running = False
-        self.retention_button.setEnabled(self._changes_allowed)
-        self.retention_progress.setVisible(False)
-        if result.ok:
-            self.retention_result.setText(f"retention done: {result.value}")
-        else:
-            self.retention_result.setText(f"retention failed: {result.error}")
-        self.refresh()
 
     def edited_values(self) -> dict[str, int]:
         """Settings whose editor differs from the stored value."""
@@ -288,32 +296,19 @@ class SystemPane(QWidget):
     def _on_save_requested(self) -> None:
         changes = self.edited_values()
         if not changes:
-            self._save_message = "nothing changed"
-            self.settings_status.setText(self._save_message)
+            self.settings_strip.show_status("nothing changed")
             return
-        self._saving = True
-        self.save_button.setEnabled(False)
-        self._save_message = "saving…"
-        self.settings_status.setText(self._save_message)
 
         def save() -> list[str]:
             for key, value in changes.items():
                 self._change_setting(key, value)
             return list(changes)
 
-        self._client.submit_action("system.settings.save", save, self._on_settings_saved)
+        def saved(keys: list[str]) -> None:
+            self.settings_strip.show_status(f"saved: {', '.join(keys)}")
+            self.sig_settings_saved.emit(keys)
 
-    def _on_settings_saved(self, result: QueryResult[Any]) -> None:
-        self._saving = False
-        self.save_button.setEnabled(self._changes_allowed)
-        if result.ok:
-            self._save_message = f"saved: {', '.join(result.value or [])}"
-            self.settings_status.setText(self._save_message)
-            self.sig_settings_saved.emit(list(result.value or []))
-        else:
-            self._save_message = f"not saved: {result.error}"
-            self.settings_status.setText(self._save_message)
-        self.reload_settings()
+        self.saving.run("saving…", save, saved, failure="not saved")
 
     @staticmethod
     def _editor_for(spec: SettingSpec, parent: QWidget) -> QSpinBox | QDoubleSpinBox:

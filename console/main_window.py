@@ -10,7 +10,6 @@ window or a pane asks of the engine is made as that person, and the engine check
 
 from __future__ import annotations
 
-import logging
 from typing import TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings, Signal
@@ -45,7 +44,6 @@ from widgets.cameras.view import CameraGrid
 from widgets.lock_view import LockView
 from widgets.login_panel import LoginMode, LoginPanel
 
-log = logging.getLogger(__name__)
 W = TypeVar("W", bound=QWidget)
 
 
@@ -340,14 +338,16 @@ class MainWindow(QMainWindow):
         self.lock_view.take_wall()
         self.docks["cameras"].setWidget(self.camera_grid)
         self.login_panel.set_mode(LoginMode.LOGIN)  # forget what was typed
+        layout = None
         if same and self._state_before_lock is not None and self.current_layout is not None:
             self.restoreState(self._state_before_lock, STATE_VERSION)
         else:
             self.current_layout = None
             layout = preferred_layout(self.settings, actor)
-            if layout is not None:
-                self.switch_layout(layout)
-        self._apply_permissions(actor)
+        if layout is not None:
+            self.switch_layout(layout)  # offers what the roles allow, once
+        else:
+            self._apply_permissions(actor)
         if self.current_layout is not None:
             self.status.layout_label.setText(f"Layout: {self.current_layout.value}")
         self.login.remembered = None

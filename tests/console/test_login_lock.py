@@ -441,3 +441,24 @@ def test_changing_my_password(
     window.menus.logout_action.trigger()
     log_in(qtbot, window, "ada", "a new password 2")
     assert audit_entries(host, action="account.password")[0].actor == "account:ada"
+
+
+def test_a_login_tells_each_pane_who_it_is_once(
+    qtbot: QtBot,
+    open_console: OpenConsole,
+    tmp_path: Path,
+    vtest_avi: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _host, window = open_console(plaza_site(tmp_path, vtest_avi), login=None)
+    told: list[str | None] = []
+    tell = window.host.tell_actor
+    monkeypatch.setattr(
+        window.host, "tell_actor", lambda actor: (told.append(actor and actor.name), tell(actor))
+    )
+    log_in(qtbot, window, "ada")
+    assert told == ["ada"]  # each pane reads what it shows for ada once, not twice
+    window.lock()
+    assert told == ["ada", None]
+    log_in(qtbot, window, "ada")  # the same person back: their arrangement, told once
+    assert told == ["ada", None, "ada"]

@@ -52,7 +52,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -61,7 +60,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QRadioButton,
-    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QTableView,
@@ -88,6 +86,7 @@ from engine.vocabulary import ALERT_SEVERITIES
 from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
 from widgets.alert_rules.api import AlertRulesActions
 from widgets.queries import QueryClient
+from widgets.scrolling import scrolling_layout
 from widgets.table_model import RowsTableModel, show_rows_read_only
 
 _log = logging.getLogger(__name__)
@@ -668,21 +667,12 @@ class AlertRulesPane(QWidget):
         self.editor_box = QGroupBox("Add a rule")
         self.editor_box.setLayout(editor)
 
-        content = QWidget()
-        layout = QVBoxLayout(content)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout = scrolling_layout(self)
         layout.addLayout(top)
         layout.addWidget(self.view, 2)
         layout.addWidget(self.list_error_label)
         layout.addWidget(self.permission_label)
         layout.addWidget(self.editor_box, 3)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
 
         self.camera_radio.toggled.connect(self._on_place_kind_changed)
         self.place_combo.currentIndexChanged.connect(self._on_place_changed)

@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QColorDialog,
     QComboBox,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -39,7 +38,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QTableView,
     QVBoxLayout,
@@ -55,6 +53,7 @@ from engine.text import printable
 from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
 from widgets.ble_devices.api import BleDeviceActions, BleScanReport, HeardDevice
 from widgets.queries import QueryClient
+from widgets.scrolling import scrolling_layout
 from widgets.table_model import RowsTableModel, show_rows_read_only
 
 _log = logging.getLogger(__name__)
@@ -361,22 +360,13 @@ class BleDevicesPane(QWidget):
 
         # The form and the scan list are tall: they scroll inside the pane rather than make
         # the dock column (and the window) taller than the screen.
-        content = QWidget()
-        layout = QVBoxLayout(content)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout = scrolling_layout(self)
         layout.addLayout(top)
         layout.addWidget(self.view, 2)
         layout.addWidget(self.permission_label)
         layout.addWidget(self.register_box)
         layout.addWidget(self.strip)
         layout.addWidget(self.scan_box, 1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
         self._on_colour_changed("")
         self._update_controls()
 

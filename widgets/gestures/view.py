@@ -22,7 +22,6 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -31,7 +30,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
-    QScrollArea,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -48,6 +46,7 @@ from widgets.gestures.api import GestureActions
 from widgets.gestures.skeleton import SkeletonView
 from widgets.gestures.teach_dialog import COUNTDOWN_STEP_MS, TeachGestureDialog
 from widgets.queries import QueryClient
+from widgets.scrolling import scrolling_layout
 from widgets.table_model import RowsTableModel, show_rows_read_only
 
 _log = logging.getLogger(__name__)
@@ -271,22 +270,13 @@ class GesturesPane(QWidget):
 
         # In a scroll area, as the other admin panes: a tab in a crowded dock column must
         # not force the window taller than the screen.
-        content = QWidget()
-        layout = QVBoxLayout(content)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout = scrolling_layout(self)
         layout.addLayout(top)
         layout.addWidget(self.view, 2)
         layout.addLayout(row)
         layout.addWidget(self.permission_label)
         layout.addWidget(self.strip)
         layout.addWidget(self.replay_box, 2)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
         self._update_controls()
 
     # -- public API ------------------------------------------------------------------------

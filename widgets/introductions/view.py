@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -50,6 +49,7 @@ from widgets.action_strip import show_as_error
 from widgets.colours import ERROR_STYLE
 from widgets.introductions.api import RECENT_NAMES, GivenName, HeardInFile, IntroductionActions
 from widgets.queries import QueryClient
+from widgets.scrolling import scrolling_layout
 from widgets.table_model import RowsTableModel, show_rows_read_only
 
 _log = logging.getLogger(__name__)
@@ -354,9 +354,7 @@ class IntroductionsPane(QWidget):
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
 
-        content = QWidget()
-        layout = QVBoxLayout(content)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout = scrolling_layout(self)
         layout.addWidget(self.microphones_box)
         layout.addWidget(self.permission_label)
         layout.addWidget(self.offers_box)
@@ -364,13 +362,6 @@ class IntroductionsPane(QWidget):
         layout.addWidget(self.error_label)
         layout.addWidget(self.given_box, 1)
         layout.addWidget(self.feed_box)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
         self._update_controls()
 
     # -- public API ------------------------------------------------------------------------

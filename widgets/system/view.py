@@ -15,15 +15,12 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -34,6 +31,7 @@ from engine.sitetime import display
 from engine.status import SystemStatus
 from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
 from widgets.queries import QueryClient
+from widgets.scrolling import scrolling_layout
 
 REFRESH_MS = 5000  # status is re-read this often while the pane is visible
 GIB = 2**30
@@ -78,14 +76,7 @@ class SystemPane(QWidget):
 
         # The groups scroll, so the pane can share a dock column without making the
         # window taller than the screen.
-        contents = QWidget()
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
-        layout = QVBoxLayout(contents)
+        layout = scrolling_layout(self, margins=None)
         storage = QGroupBox("Storage", self)
         self._storage = QFormLayout(storage)
         self.database_label = QLabel("loading…", storage)
@@ -164,7 +155,6 @@ class SystemPane(QWidget):
         form.addRow(buttons)
         layout.addWidget(settings)
         layout.addStretch(1)
-        scroll.setWidget(contents)
 
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)

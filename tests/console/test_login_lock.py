@@ -405,12 +405,13 @@ def test_an_admin_renames_and_erases_a_person(
     people = window.panes["people"]
     assert people.rename_action.isEnabled() and people.erase_action.isEnabled()
     monkeypatch.setattr(people, "_ask_new_name", lambda _person: "Eve")
-    with qtbot.waitSignal(people.sig_person_renamed, timeout=5000):
+    # The Events and BLE devices panes follow sig_people_changed (their plugins' links).
+    with qtbot.waitSignals([people.sig_person_renamed, people.sig_people_changed], timeout=5000):
         people.rename_action.trigger()
     qtbot.waitUntil(lambda: getattr(people.person(public_id), "name", None) == "Eve", timeout=5000)
     select_person(qtbot, window, public_id)
     monkeypatch.setattr(people, "_confirm_erase", lambda _person: True)
-    with qtbot.waitSignal(people.sig_person_erased, timeout=10_000):
+    with qtbot.waitSignals([people.sig_person_erased, people.sig_people_changed], timeout=10_000):
         people.erase_action.trigger()
     qtbot.waitUntil(lambda: people.person(public_id) is None, timeout=5000)
     done = [(e.action, e.actor, e.outcome) for e in audit_entries(host) if e.target == public_id]

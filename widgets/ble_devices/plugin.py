@@ -20,9 +20,7 @@ def link(widget: QWidget, ctx: PaneContext) -> None:
     people = other_pane(ctx, "people", PeoplePane)
     if isinstance(widget, BleDevicesPane) and people is not None:
         # Carriers' names, and devices gone with an erased person.
-        for signal in (people.sig_person_erased, people.sig_person_renamed):
-            signal.connect(lambda _id: widget.refresh())
-        people.sig_people_merged.connect(lambda _kept, _gone: widget.refresh())
+        people.sig_people_changed.connect(widget.refresh)
 
 
 PANE = PaneSpec(

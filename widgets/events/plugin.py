@@ -23,9 +23,7 @@ def link(widget: QWidget, ctx: PaneContext) -> None:
     people = other_pane(ctx, "people", PeoplePane)
     if isinstance(widget, EventHistoryPane) and people is not None:
         # Changed people change the person column and what the pane lists.
-        for signal in (people.sig_person_erased, people.sig_person_renamed):
-            signal.connect(lambda _id: widget.refresh())
-        people.sig_people_merged.connect(lambda _kept, _gone: widget.refresh())
+        people.sig_people_changed.connect(widget.refresh)
 
 
 PANE = PaneSpec(

@@ -5,6 +5,8 @@ just escalated is selected."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
@@ -30,6 +32,12 @@ def link(widget: QWidget, ctx: PaneContext) -> None:
     if risk_map is not None:
         risk_map.sig_incident_selected.connect(widget.select_incident)
         risk_map.sig_location_picked.connect(widget.report_form.set_place)
+    follow_escalations(ctx, widget.select_incident)
+
+
+def follow_escalations(ctx: PaneContext, select: Callable[[int], None]) -> None:
+    """Call ``select`` with the incident an alert (Alerts) or an event (Events) was just
+    escalated to."""
     sources = (
         other_pane(ctx, "alerts", AlertStreamPane),
         other_pane(ctx, "events", EventHistoryPane),
@@ -37,7 +45,7 @@ def link(widget: QWidget, ctx: PaneContext) -> None:
     for source in sources:
         if source is not None:
             source.sig_incident_escalated.connect(
-                lambda _source_id, incident_id: widget.select_incident(incident_id)
+                lambda _source_id, incident_id: select(incident_id)
             )
 
 

@@ -281,6 +281,9 @@ class PeoplePane(QWidget):
     sig_person_erased = Signal(str)
     """A person and their face data were erased: carries the public id they had."""
 
+    sig_people_changed = Signal()
+    """After any of the three above: what names people elsewhere should be read again."""
+
     sig_people_listed = Signal(int)
     """A listing arrived and is shown (GUI thread): the number of people."""
 
@@ -561,6 +564,7 @@ class PeoplePane(QWidget):
         def renamed(_value: object) -> None:
             self.strip.show_status(done)
             self.sig_person_renamed.emit(person.public_id)
+            self.sig_people_changed.emit()
 
         self._runner.run(
             f"Renaming {person.label}…",
@@ -589,6 +593,7 @@ class PeoplePane(QWidget):
         def merged(_value: object) -> None:
             self.strip.show_status(f"Merged {_describe(absorbed)} into {_describe(kept)}.")
             self.sig_people_merged.emit(kept.public_id, absorbed.public_id)
+            self.sig_people_changed.emit()
 
         self._runner.run(
             f"Merging {absorbed.label} into {kept.label}…",
@@ -606,6 +611,7 @@ class PeoplePane(QWidget):
         def erased(summary: object) -> None:
             self.strip.show_status(str(summary))
             self.sig_person_erased.emit(person.public_id)
+            self.sig_people_changed.emit()
 
         self._runner.run(
             f"Erasing {person.label}…",

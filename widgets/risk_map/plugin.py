@@ -7,8 +7,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
-from widgets.alerts.view import AlertStreamPane
-from widgets.events.view import EventHistoryPane
+from widgets.incidents.plugin import follow_escalations
 from widgets.incidents.view import IncidentListPane
 from widgets.pane import LEFT, Layout, PaneContext, PaneSpec, Place, other_pane
 from widgets.risk_map.view import RiskMapPane
@@ -27,15 +26,7 @@ def link(widget: QWidget, ctx: PaneContext) -> None:
     incidents = other_pane(ctx, "incidents", IncidentListPane)
     if incidents is not None:  # neither echoes a selection made programmatically
         incidents.sig_incident_selected.connect(widget.select_incident)
-    sources = (
-        other_pane(ctx, "alerts", AlertStreamPane),
-        other_pane(ctx, "events", EventHistoryPane),
-    )
-    for source in sources:
-        if source is not None:
-            source.sig_incident_escalated.connect(
-                lambda _source_id, incident_id: widget.select_incident(incident_id)
-            )
+    follow_escalations(ctx, widget.select_incident)
 
 
 PANE = PaneSpec(

@@ -9,17 +9,24 @@ selectable so it can be copied into a ticket. The strip's look is the theme's
 
 One change runs at a time per pane: while one runs, :meth:`ActionRunner.run` refuses
 another (the pane disables its buttons meanwhile, so the next change acts on what the list
-shows after this one). Everything here runs on the GUI thread.
+shows after this one). Long work (an import, an export, learning a gesture from a file) runs
+through :meth:`ActionRunner.run_long`: the action is handed an :class:`ActionProgress` to say
+how far it is and to ask whether the person cancelled; the strip's bar then fills, the line
+says what the action reports, and a Cancel button stops it. Everything here runs on the GUI
+thread, except :meth:`ActionProgress.report` and :meth:`ActionProgress.cancelled`, which the
+action calls on its worker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from engine.history.query_service import QueryResult
 from engine.text import printable
@@ -70,14 +77,47 @@ class ActionStrip(QWidget):
         self.status_label = _line("action-status")
         self.error_label = _line("action-error")
         show_as_error(self.error_label)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("action-cancel")
+        self.cancel_button.setToolTip("Stop what is running; nothing half-done is kept")
+        self.cancel_button.hide()
+        status_row = QHBoxLayout()
+        status_row.setContentsMargins(0, 0, 0, 0)
+        status_row.addWidget(self.status_label, 1)
+        status_row.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.busy_bar)
-        layout.addWidget(self.status_label)
+        layout.addLayout(status_row)
         layout.addWidget(self.error_label)
 
     def set_busy(self, busy: bool) -> None:
+        """Show the bar as busy (how long is not known) or hide it."""
+        self.busy_bar.setRange(0, 0)
         self.busy_bar.setVisible(busy)
+
+    def show_progress(self, done: int, total: int, text: str = "") -> None:
+        """Fill the bar to ``done`` of ``total`` (busy while the total is not known, 0) and
+        show ``text`` (when given) on the plain line."""
+        if total > 0:
+            # A bar counts in ints; scale large totals (bytes) to per-mille.
+            scale = max(1, total // 1_000_000)
+            self.busy_bar.setRange(0, max(total // scale, 1))
+            self.busy_bar.setValue(min(max(done, 0), total) // scale)
+        else:
+            self.busy_bar.setRange(0, 0)
+        self.busy_bar.show()
+        if text:
+            self.show_status(text)
+
+    def progress(self) -> tuple[int, int]:
+        """The bar's (value, maximum): (0, 0) while busy without a known total."""
+        return self.busy_bar.value() if self.busy_bar.maximum() else 0, self.busy_bar.maximum()
+
+    def set_cancellable(self, cancellable: bool) -> None:
+        """Offer the Cancel button (while a long action that can stop runs) or hide it."""
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.setVisible(cancellable)
 
     def is_busy(self) -> bool:
         return not self.busy_bar.isHidden()
@@ -101,6 +141,45 @@ class ActionStrip(QWidget):
     def error(self) -> str:
         """The error shown ("" when none is)."""
         return "" if self.error_label.isHidden() else self.error_label.text()
+
+
+class ActionCancelled(Exception):
+    """A long action stopped because the person cancelled it (raised by the action, or by
+    :meth:`ActionProgress.check`)."""
+
+
+class ActionProgress:
+    """Handed to a long action on its worker: how far it is, and whether to stop.
+
+    :meth:`report` may be called from any thread as often as the action likes; the strip
+    shows the latest report. :attr:`cancel_event` is set when the person presses Cancel (or
+    the pane closes); an action that takes a ``threading.Event`` can be given it directly.
+    """
+
+    __slots__ = ("_emit", "cancel_event")
+
+    def __init__(self, emit: Callable[[int, int], None]) -> None:
+        self._emit = emit
+        self.cancel_event = threading.Event()
+
+    def report(self, done: int, total: int) -> None:
+        """``done`` of ``total`` (total 0: not known yet). Thread-safe."""
+        self._emit(int(done), int(total))
+
+    def cancelled(self) -> bool:
+        """Whether the person asked to stop. Thread-safe."""
+        return self.cancel_event.is_set()
+
+    def check(self) -> None:
+        """Raise :class:`ActionCancelled` if the person asked to stop."""
+        if self.cancel_event.is_set():
+            raise ActionCancelled("cancelled")
+
+
+class _ProgressRelay(QObject):
+    """Carries an action's reports from its worker to the GUI thread."""
+
+    sig_reported = Signal(int, object, object)  # generation, done, total (ints of any size)
 
 
 class ActionRunner(QObject):
@@ -139,6 +218,14 @@ class ActionRunner(QObject):
             None,
             None,
         )
+        self._progress: ActionProgress | None = None
+        self._describe: Callable[[int, int], str] | None = None
+        self._generation = 0
+        self._relay = _ProgressRelay(self)
+        self._relay.sig_reported.connect(
+            self._on_progress_reported, Qt.ConnectionType.QueuedConnection
+        )
+        strip.cancel_button.clicked.connect(self.cancel)
 
     @property
     def strip(self) -> ActionStrip:
@@ -169,6 +256,62 @@ class ActionRunner(QObject):
         in red (``failure`` defaults to "``what`` failed"). Returns False, running nothing,
         while another action runs or when the client is closed.
         """
+        return self._start(what, fn, on_done, failure, done, channel)
+
+    def run_long(
+        self,
+        what: str,
+        fn: Callable[[ActionProgress], Any],
+        on_done: Callable[[Any], object] | None = None,
+        *,
+        describe: Callable[[int, int], str] | None = None,
+        cancellable: bool = True,
+        failure: str | None = None,
+        done: str | None = None,
+        channel: str | None = None,
+    ) -> bool:
+        """Like :meth:`run`, for work that reports how far it is: ``fn(progress)`` runs on
+        a worker and may call ``progress.report(done, total)``; the bar fills and the line
+        shows ``describe(done, total)`` (default: ``what`` and "done of total"). With
+        ``cancellable`` the strip offers Cancel, which sets ``progress.cancel_event``; an
+        action that then stops by raising (:class:`ActionCancelled` or any error) is shown
+        as cancelled, not as failed.
+        """
+        self._generation += 1
+        generation = self._generation
+        relay = self._relay
+
+        def emit(done_: int, total: int) -> None:
+            with contextlib.suppress(RuntimeError):  # the pane was deleted meanwhile
+                relay.sig_reported.emit(generation, done_, total)
+
+        progress = ActionProgress(emit)
+        self._describe = describe
+        started = self._start(what, lambda: fn(progress), on_done, failure, done, channel)
+        if started:
+            self._progress = progress
+            self._strip.set_cancellable(cancellable)
+        return started
+
+    def cancel(self) -> bool:
+        """Ask the running long action to stop; returns whether one was asked."""
+        progress = self._progress
+        if progress is None or progress.cancelled():
+            return False
+        progress.cancel_event.set()
+        self._strip.cancel_button.setEnabled(False)
+        self._strip.show_status(f"Cancelling {_lowered(self._running or '')}")
+        return True
+
+    def _start(
+        self,
+        what: str,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], object] | None,
+        failure: str | None,
+        done: str | None,
+        channel: str | None,
+    ) -> bool:
         if self._running is not None:
             _log.info("%s refused: %s is still running", what, self._running)
             return False
@@ -192,14 +335,34 @@ class ActionRunner(QObject):
             return False
         return True
 
+    def _on_progress_reported(self, generation: int, done: int, total: int) -> None:
+        if generation != self._generation or self._progress is None:
+            return  # a report of an action that has ended
+        if self._progress.cancelled():
+            return  # "Cancelling…" stays until the action stops
+        describe = self._describe
+        what = (self._running or "").rstrip("…")
+        text = describe(done, total) if describe is not None else _counted(what, done, total)
+        self._strip.show_progress(done, total, text)
+
     def _on_action_finished(self, result: QueryResult[Any]) -> None:
         what = self._running or ""
         failure, done, on_done = self._pending
+        progress = self._progress
         self._running = None
         self._pending = (None, None, None)
+        self._progress = None
         self._strip.set_busy(False)
+        self._strip.set_cancellable(False)
         ok = result.error is None
-        if not ok:
+        if not ok and (
+            isinstance(result.error, ActionCancelled)
+            or (progress is not None and progress.cancelled())
+        ):
+            _log.info("%s cancelled: %s", what, error_text(result.error))
+            self._strip.clear_error()
+            self._strip.show_status(f"Cancelled: {_lowered(what.rstrip('…'))}; nothing was kept")
+        elif not ok:
             message = f"{failure or what.rstrip('…') + ' failed'}: {error_text(result.error)}"
             _log.warning("%s", message, exc_info=result.error)
             self._strip.show_status("")
@@ -212,6 +375,16 @@ class ActionRunner(QObject):
                 on_done(result.value)
         self._update_controls()
         self.sig_action_finished.emit(what, ok)
+
+
+def _lowered(what: str) -> str:
+    return what[:1].lower() + what[1:] if what[1:2].islower() else what
+
+
+def _counted(what: str, done: int, total: int) -> str:
+    if total <= 0:
+        return f"{what}…"
+    return f"{what}… {done:,} of {total:,}"
 
 
 def _line(name: str) -> QLabel:

@@ -7,12 +7,13 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
 from console.queries import QtQueryClient
 from engine.history.query_service import QueryService
-from widgets.action_strip import ActionRunner, ActionStrip
+from widgets.action_strip import ActionProgress, ActionRunner, ActionStrip
 from widgets.colours import ALARM_RED
 
 WAIT_S = 5.0
@@ -141,3 +142,83 @@ def test_an_idle_strip_takes_no_room(pane: Pane) -> None:
     assert strip.error_label.isVisible()
     strip.show_error("")
     assert not strip.error_label.isVisible()
+
+
+def test_long_work_fills_the_bar_with_what_the_action_reports(qtbot: QtBot, pane: Pane) -> None:
+    reported = threading.Event()
+    release = threading.Event()
+
+    def work(progress: ActionProgress) -> str:
+        progress.report(3, 0)  # not known yet
+        progress.report(30, 120)
+        reported.set()
+        assert release.wait(WAIT_S)
+        return "imported"
+
+    values: list[object] = []
+    assert pane.runner.run_long(
+        "Importing reports…",
+        work,
+        values.append,
+        describe=lambda done, total: f"Imported {done} of {total} reports",
+    )
+    assert pane.strip.cancel_button.isVisible()  # long work can be stopped
+    assert reported.wait(WAIT_S)
+    qtbot.waitUntil(lambda: pane.strip.status() == "Imported 30 of 120 reports", timeout=5000)
+    assert pane.strip.progress() == (30, 120) and pane.strip.busy_bar.isVisible()
+
+    with qtbot.waitSignal(pane.runner.sig_action_finished, timeout=5000) as finished:
+        release.set()
+    assert finished.args == ["Importing reports…", True] and values == ["imported"]
+    assert not pane.strip.busy_bar.isVisible() and not pane.strip.cancel_button.isVisible()
+
+
+def test_a_byte_count_beyond_an_int_fills_the_bar_in_proportion(pane: Pane) -> None:
+    total = 6 * 1024**3  # a 6 GiB export: more than a QProgressBar's int
+    pane.strip.show_progress(total // 2, total)
+    value, maximum = pane.strip.progress()
+    assert maximum > 0 and abs(value / maximum - 0.5) < 0.01
+
+
+def test_cancel_stops_long_work_and_says_so_plainly_not_as_a_failure(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    started = threading.Event()
+
+    def work(progress: ActionProgress) -> None:
+        started.set()
+        while not progress.cancelled():
+            progress.report(1, 10)
+            time_out = not progress.cancel_event.wait(0.01)
+            assert time_out or progress.cancelled()
+        progress.check()  # raises ActionCancelled
+
+    values: list[object] = []
+    assert pane.runner.run_long("Exporting evidence…", work, values.append)
+    assert started.wait(WAIT_S)
+    with qtbot.waitSignal(pane.runner.sig_action_finished, timeout=5000) as finished:
+        qtbot.mouseClick(pane.strip.cancel_button, Qt.MouseButton.LeftButton)
+        assert pane.strip.status() == "Cancelling exporting evidence…"
+        assert not pane.strip.cancel_button.isEnabled()
+    assert finished.args == ["Exporting evidence…", False] and values == []
+    assert pane.strip.error() == ""  # a person's own cancel is not an error
+    assert pane.strip.status() == "Cancelled: exporting evidence; nothing was kept"
+    assert pane.button.isEnabled() and not pane.strip.cancel_button.isVisible()
+    assert not pane.runner.cancel()  # nothing runs: nothing to cancel
+
+
+def test_a_failure_of_long_work_is_red_and_a_late_report_is_ignored(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    leaked: list[ActionProgress] = []
+
+    def work(progress: ActionProgress) -> None:
+        leaked.append(progress)
+        raise OSError("disk full")
+
+    with qtbot.waitSignal(pane.runner.sig_action_finished, timeout=5000):
+        pane.runner.run_long("Exporting evidence…", work)
+    assert pane.strip.error() == "Exporting evidence failed: disk full"
+    leaked[0].report(5, 10)  # a worker thread reporting after the end
+    qtbot.wait(50)
+    assert not pane.strip.busy_bar.isVisible() and pane.strip.progress() == (0, 0)

@@ -143,7 +143,7 @@ class ActionStrip(QWidget):
         return "" if self.error_label.isHidden() else self.error_label.text()
 
 
-class ActionCancelled(Exception):
+class ActionCancelledError(Exception):
     """A long action stopped because the person cancelled it (raised by the action, or by
     :meth:`ActionProgress.check`)."""
 
@@ -171,9 +171,9 @@ class ActionProgress:
         return self.cancel_event.is_set()
 
     def check(self) -> None:
-        """Raise :class:`ActionCancelled` if the person asked to stop."""
+        """Raise :class:`ActionCancelledError` if the person asked to stop."""
         if self.cancel_event.is_set():
-            raise ActionCancelled("cancelled")
+            raise ActionCancelledError("cancelled")
 
 
 class _ProgressRelay(QObject):
@@ -274,7 +274,7 @@ class ActionRunner(QObject):
         a worker and may call ``progress.report(done, total)``; the bar fills and the line
         shows ``describe(done, total)`` (default: ``what`` and "done of total"). With
         ``cancellable`` the strip offers Cancel, which sets ``progress.cancel_event``; an
-        action that then stops by raising (:class:`ActionCancelled` or any error) is shown
+        action that then stops by raising (:class:`ActionCancelledError` or any error) is shown
         as cancelled, not as failed.
         """
         self._generation += 1
@@ -356,7 +356,7 @@ class ActionRunner(QObject):
         self._strip.set_cancellable(False)
         ok = result.error is None
         if not ok and (
-            isinstance(result.error, ActionCancelled)
+            isinstance(result.error, ActionCancelledError)
             or (progress is not None and progress.cancelled())
         ):
             _log.info("%s cancelled: %s", what, error_text(result.error))

@@ -191,7 +191,7 @@ def test_cancel_stops_long_work_and_says_so_plainly_not_as_a_failure(
             progress.report(1, 10)
             time_out = not progress.cancel_event.wait(0.01)
             assert time_out or progress.cancelled()
-        progress.check()  # raises ActionCancelled
+        progress.check()  # raises ActionCancelledError
 
     values: list[object] = []
     assert pane.runner.run_long("Exporting evidence…", work, values.append)

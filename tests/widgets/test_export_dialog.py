@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from engine.history.query_service import QueryService
 from engine.sitetime import SiteTime, display
 from engine.store import Store
 from tests.engine.test_evidence import recorded, whole_range
+from widgets.colours import ALARM_RED
 from widgets.evidence_export.api import ExportOutcome, ExportSpec
 from widgets.evidence_export.view import EvidenceExportDialog
 
@@ -109,10 +111,11 @@ def test_the_dialog_exports_the_chosen_sources_with_progress_and_says_how_to_ver
     assert (spec.start, spec.end) == (start.replace(microsecond=0), end.replace(microsecond=0))
     assert verify_evidence(tmp_path / "case-7").ok
     assert outcome.result.clips >= 1
-    text = dialog.status_label.text()
+    text = dialog.strip.status()
     assert f"watchfloor verify {tmp_path / 'case-7'}" in text and "clips" in text
+    assert dialog.strip.error() == ""
     assert not dialog.busy and dialog.export_button.isEnabled()
-    assert not dialog.progress_bar.isVisible()
+    assert not dialog.strip.is_busy()
 
 
 @pytest.mark.slow
@@ -121,11 +124,11 @@ def test_bad_input_is_named_and_a_failed_export_is_shown_in_red(
 ) -> None:
     dialog, exporter, _start, _end = world
     dialog.export_button.click()
-    assert dialog.status_label.text() == "Folder: choose where to write the evidence"
+    assert dialog.strip.error() == "Folder: choose where to write the evidence"
     dialog.folder_edit.setText(str(tmp_path / "x"))
     dialog.to_edit.setDateTime(dialog.from_edit.dateTime().addSecs(-60))
     dialog.export_button.click()
-    assert dialog.status_label.text() == "To: the range must end after it starts"
+    assert dialog.strip.error() == "To: the range must end after it starts"
     assert exporter.specs == []
     dialog.to_edit.setDateTime(dialog.from_edit.dateTime().addSecs(3600))
     busy = tmp_path / "busy"
@@ -135,7 +138,9 @@ def test_bad_input_is_named_and_a_failed_export_is_shown_in_red(
     with qtbot.waitSignal(dialog.sig_export_failed, timeout=TIMEOUT_MS) as failed:
         dialog.export_button.click()
     assert "not an empty folder" in failed.args[0]
-    assert "c62828" in dialog.status_label.styleSheet()
+    assert failed.args[0].startswith("Export failed: ") and dialog.strip.error() == failed.args[0]
+    assert ALARM_RED in dialog.strip.error_label.styleSheet()  # the theme's one red
+    assert dialog.strip.error_label.property("role") == "error"
     assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
 
 
@@ -148,16 +153,40 @@ def test_cancel_stops_an_export_and_leaves_nothing(
     dialog.folder_edit.setText(str(tmp_path / "case-8"))
     dialog.export_button.click()
     assert exporter.held.wait(30)  # the first file is copied; the export waits here
-    qtbot.waitUntil(lambda: dialog.progress_bar.maximum() > 0, timeout=TIMEOUT_MS)
-    assert "Exporting…" in dialog.status_label.text() and "MB" in dialog.status_label.text()
+    qtbot.waitUntil(lambda: dialog.strip.progress()[1] > 0, timeout=TIMEOUT_MS)
+    assert re.fullmatch(r"Exporting… \d+\.\d of \d+\.\d MB", dialog.strip.status())
     assert dialog.cancel_button.text() == "Cancel"
     with qtbot.waitSignal(dialog.sig_export_failed, timeout=TIMEOUT_MS) as failed:
         dialog.cancel_button.click()
+        assert dialog.strip.status() == "Cancelling exporting evidence…"
         exporter.hold.set()
-    assert "cancelled" in failed.args[0]
+    # Said plainly, not as a failure: the person asked for it.
+    assert failed.args[0] == "Cancelled: exporting evidence; nothing was kept"
+    assert dialog.strip.status() == failed.args[0] and dialog.strip.error() == ""
     assert not (tmp_path / "case-8").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".case-8")]
     assert dialog.cancel_button.text() == "Close"
+
+
+@pytest.mark.slow
+def test_closing_the_dialog_during_an_export_cancels_it_and_leaves_nothing(
+    world: tuple[EvidenceExportDialog, Exporter, datetime, datetime], tmp_path: Path, qtbot: QtBot
+) -> None:
+    dialog, exporter, _start, _end = world
+    dialog.show()
+    exporter.holding = True
+    dialog.folder_edit.setText(str(tmp_path / "case-9"))
+    dialog.export_button.click()
+    assert exporter.held.wait(30)
+    assert dialog.strip.busy_bar.isVisible()  # a person sees it working
+    with qtbot.waitSignal(dialog.sig_export_failed, timeout=TIMEOUT_MS) as failed:
+        dialog.close()  # the window's close button: reject
+        assert not dialog.isVisible()
+        exporter.hold.set()
+    assert failed.args[0] == "Cancelled: exporting evidence; nothing was kept"
+    assert not dialog.busy
+    assert not (tmp_path / "case-9").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".case-9")]
 
 
 def test_the_range_is_typed_on_the_sites_clock_and_names_its_zone(

@@ -5,25 +5,23 @@ The investigator picks the range (site time, to the second, the zone named besid
 timeline or a bookmark fills it in), the cameras and sensing rooms (nothing ticked in either
 means every source), and a new or empty folder; ticks "Lock against retention" with a
 reason to keep the range's recordings. Export runs on a query worker as the person signed
-in; a progress bar follows the bytes copied and Cancel stops it
-(nothing is left behind). The outcome stays in the dialog: the folder, the counts, the
-signing key's fingerprint and how to check it (``watchfloor verify DIR``), or the error in
-red (a full disk, a missing recording, a folder in use) with nothing claiming completeness.
+in, through the shared :class:`~widgets.action_strip.ActionRunner`: the strip's bar follows
+the bytes copied, and Cancel (or closing the dialog) stops it (nothing is left behind). The
+outcome stays in the dialog's strip: the folder, the counts, the signing key's fingerprint
+and how to check it (``watchfloor verify DIR``), or the error in the theme's red (a full
+disk, a missing recording, a folder in use) with nothing claiming completeness.
 
 The dialog reads nothing itself: it gets the sources and an :class:`EvidenceActions` object
-from the console. Every method here runs on the GUI thread except the progress callback
-handed to :meth:`EvidenceActions.export`, which hops over through a queued signal.
+from the console. Every method here runs on the GUI thread except the export itself, which
+runs on a query worker and reports through :class:`~widgets.action_strip.ActionProgress`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Sequence
 from datetime import datetime
-from functools import partial
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -37,20 +35,28 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from engine.history.query_service import QueryResult
 from engine.sitetime import display
+from widgets.action_strip import ActionProgress, ActionRunner, ActionStrip
 from widgets.evidence_export.api import EvidenceActions, ExportOutcome, ExportSpec
 from widgets.queries import QueryClient
 from widgets.site_clock import from_qdatetime, qt_zone, to_qdatetime, zone_abbreviations
 
-_ERROR_STYLE: Final = "color: #c62828;"
 DATETIME_FORMAT: Final = "yyyy-MM-dd HH:mm:ss"
+EXPORTING: Final = "Exporting evidence…"
+"""What the strip says while an export runs (and, lowered, when it is cancelled)."""
+
+
+def progress_text(done: int, total: int) -> str:
+    """What the strip says as an export copies ``done`` of ``total`` bytes (total 0: not
+    known yet), in megabytes (10⁶ bytes, as :func:`outcome_text` counts them)."""
+    if total <= 0:
+        return "Exporting…"
+    return f"Exporting… {done / 1e6:.1f} of {total / 1e6:.1f} MB"
 
 
 def outcome_text(outcome: ExportOutcome) -> str:
@@ -78,9 +84,6 @@ class EvidenceExportDialog(QDialog):
     sig_export_failed = Signal(str)
     """An export failed or was cancelled (the text shown). GUI thread."""
 
-    _sig_progress = Signal(int, int, int)
-    """Internal hop: (export generation, bytes done, bytes total), from a query worker."""
-
     def __init__(
         self,
         client: QueryClient,
@@ -97,8 +100,6 @@ class EvidenceExportDialog(QDialog):
         self.setWindowTitle("Export evidence")
         self._client = client
         self._actions = actions
-        self._cancel: threading.Event | None = None
-        self._generation = 0
 
         self.from_edit = QDateTimeEdit(self)
         self.to_edit = QDateTimeEdit(self)
@@ -157,11 +158,15 @@ class EvidenceExportDialog(QDialog):
         form.addRow(self.lock_box)
         form.addRow("Reason", self.lock_reason_edit)
 
-        self.progress_bar = QProgressBar(self)
-        self.progress_bar.setVisible(False)
-        self.status_label = QLabel(self)
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.strip = ActionStrip(self)
+        self._runner = ActionRunner(
+            client,
+            self.strip,
+            channel="evidence.export",
+            update_controls=self._update_buttons,
+            parent=self,
+        )
+        self._runner.sig_action_finished.connect(self._on_action_finished)
         self.export_button = QPushButton("Export", self)
         self.export_button.setDefault(True)
         self.export_button.clicked.connect(self.start_export)
@@ -174,15 +179,14 @@ class EvidenceExportDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.progress_bar)
-        layout.addWidget(self.status_label)
+        layout.addWidget(self.strip)
         layout.addLayout(buttons)
-        self._sig_progress.connect(self._on_progress_reported, Qt.ConnectionType.QueuedConnection)
         self.resize(520, 520)
 
     @property
     def busy(self) -> bool:
-        return self._cancel is not None
+        """Whether an export runs (its answer has not arrived yet)."""
+        return self._runner.is_busy()
 
     def spec(self) -> ExportSpec:
         """What the form asks for; raises ValueError naming the field that is wrong."""
@@ -214,60 +218,45 @@ class EvidenceExportDialog(QDialog):
         try:
             spec = self.spec()
         except ValueError as exc:
-            self._show(str(exc), error=True)
+            self.strip.show_status("")
+            self.strip.show_error(str(exc))
             return
-        self._generation += 1
-        cancel = threading.Event()
-        self._cancel = cancel
-        self.export_button.setEnabled(False)
-        self.cancel_button.setText("Cancel")
-        self.progress_bar.setRange(0, 0)  # busy until the first report gives the total
-        self.progress_bar.setVisible(True)
-        self._show("Exporting…")
-        self._client.submit_action(
-            "evidence.export",
-            partial(
-                self._actions.export, spec, partial(self._emit_progress, self._generation), cancel
-            ),
-            partial(self._on_export_done, self._generation),
-            name="evidence.export",
+        actions = self._actions
+
+        def export(progress: ActionProgress) -> ExportOutcome:
+            """Query worker: the export, reporting bytes and stopping on the strip's cancel."""
+            outcome = actions.export(spec, progress.report, progress.cancel_event)
+            if not isinstance(outcome, ExportOutcome):
+                raise TypeError(f"the export answered {type(outcome).__name__}, not an outcome")
+            return outcome
+
+        # The dialog's own button cancels (it reads "Cancel" meanwhile), so the strip offers
+        # no second Cancel beside it.
+        self._runner.run_long(
+            EXPORTING,
+            export,
+            self._on_export_done,
+            describe=progress_text,
+            cancellable=False,
+            failure="Export failed",
         )
 
-    # -- worker side -------------------------------------------------------------------
+    def _on_export_done(self, outcome: ExportOutcome) -> None:
+        self.strip.show_status(outcome_text(outcome))
+        self.sig_export_finished.emit(outcome)
 
-    def _emit_progress(self, generation: int, done: int, total: int) -> None:
-        """Query worker: hand the progress to the GUI thread (in kB, to fit an int)."""
-        with contextlib.suppress(RuntimeError):  # the dialog was deleted meanwhile
-            self._sig_progress.emit(generation, done // 1024, total // 1024)
+    def _on_action_finished(self, _what: str, ok: bool) -> None:
+        if not ok:  # failed in red, or cancelled plainly: the text the strip shows
+            self.sig_export_failed.emit(self.strip.error() or self.strip.status())
 
-    # -- GUI side ----------------------------------------------------------------------
-
-    def _on_progress_reported(self, generation: int, done_kb: int, total_kb: int) -> None:
-        if generation != self._generation or not self.busy:
-            return
-        self.progress_bar.setRange(0, max(total_kb, 1))
-        self.progress_bar.setValue(min(done_kb, max(total_kb, 1)))
-        self._show(f"Exporting… {done_kb / 1000:.1f} of {total_kb / 1000:.1f} MB")
-
-    def _on_export_done(self, generation: int, result: QueryResult[Any]) -> None:
-        if generation != self._generation:
-            return
-        self._cancel = None
-        self.export_button.setEnabled(True)
-        self.cancel_button.setText("Close")
-        self.progress_bar.setVisible(False)
-        if not result.ok or not isinstance(result.value, ExportOutcome):
-            text = f"Export failed: {result.error}"
-            self._show(text, error=True)
-            self.sig_export_failed.emit(text)
-            return
-        self._show(outcome_text(result.value))
-        self.sig_export_finished.emit(result.value)
+    def _update_buttons(self) -> None:
+        busy = self.busy
+        self.export_button.setEnabled(not busy)
+        self.cancel_button.setText("Cancel" if busy else "Close")
 
     def _on_cancel_clicked(self) -> None:
-        if self._cancel is not None:
-            self._cancel.set()
-            self._show("Cancelling…")
+        if self.busy:
+            self._runner.cancel()  # the strip says "Cancelling…" until the export stops
             return
         self.reject()
 
@@ -278,13 +267,8 @@ class EvidenceExportDialog(QDialog):
 
     def reject(self) -> None:
         """Closing the dialog cancels an export that is still running."""
-        if self._cancel is not None:
-            self._cancel.set()
+        self._runner.cancel()
         super().reject()
-
-    def _show(self, text: str, *, error: bool = False) -> None:
-        self.status_label.setText(text)
-        self.status_label.setStyleSheet(_ERROR_STYLE if error else "")
 
 
 def _checked(view: QListWidget) -> tuple[str, ...] | None:

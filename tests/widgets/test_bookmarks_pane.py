@@ -28,6 +28,7 @@ from tests.actors import INVESTIGATOR, OPERATOR
 from tests.conftest import write_site
 from tests.store_helpers import sync_site
 from widgets.bookmarks.view import BookmarksPane, range_text
+from widgets.colours import ALARM_RED
 
 MOMENT = datetime(2026, 11, 20, 9, 14, 3, tzinfo=UTC)
 TIMEOUT_MS = 10_000
@@ -116,7 +117,8 @@ def test_bookmarks_are_added_listed_searched_and_activated(world: World, qtbot: 
     pane.new_button.setChecked(True)
     pane.title_edit.clear()
     pane.add_button.click()
-    assert pane.status_label.text() == "Title: give the bookmark a title"
+    assert pane.strip.error() == "Title: give the bookmark a title"
+    assert pane.strip.status() == ""  # the last "Added…" no longer stands beside it
 
 
 @pytest.fixture
@@ -170,11 +172,13 @@ def test_a_bookmark_is_locked_and_unlocked_with_reasons_and_audited(
     add(world, qtbot, "Fight", source=1)
     pane.bookmark_list.setCurrentItem(pane.bookmark_list.topLevelItem(0))
     pane.lock_button.click()
-    assert pane.status_label.text() == "Reason: say why the range must be kept"
+    assert pane.strip.error() == "Reason: say why the range must be kept"
     pane.lock_reason_edit.setText("police request 4471")
     with qtbot.waitSignal(pane.sig_bookmarks_changed, timeout=TIMEOUT_MS):
         pane.lock_button.click()
-    assert "keeps 1 recordings" in pane.status_label.text()
+        assert not pane.lock_button.isEnabled() and pane.strip.is_busy()  # one at a time
+    assert "keeps 1 recordings" in pane.strip.status() and pane.strip.error() == ""
+    assert not pane.strip.is_busy()
     qtbot.waitUntil(lambda: len(pane.locks) == 1, timeout=TIMEOUT_MS)
     lock = pane.locks[0]
     assert lock.reason == "police request 4471" and lock.cameras == ("gate",)
@@ -205,8 +209,9 @@ def test_an_operator_is_refused_and_the_pane_says_why(world: World, qtbot: QtBot
     pane.new_button.setChecked(True)
     pane.title_edit.setText("Not mine to mark")
     pane.add_button.click()
-    qtbot.waitUntil(lambda: pane.status_label.text().startswith("Not added"), timeout=TIMEOUT_MS)
-    assert "bookmark permission" in pane.status_label.text()
-    assert "c62828" in pane.status_label.styleSheet()
+    qtbot.waitUntil(lambda: pane.strip.error().startswith("Not added: "), timeout=TIMEOUT_MS)
+    assert "bookmark permission" in pane.strip.error()
+    assert ALARM_RED in pane.strip.error_label.styleSheet()  # the theme's one red
+    assert pane.strip.error_label.property("role") == "error"
     pane.set_permissions(bookmark=False, lock=False)
     assert not pane.new_button.isEnabled() and not pane.form.isVisible()

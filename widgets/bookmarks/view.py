@@ -12,13 +12,15 @@ its range and source, and "Remove" deletes it (its author or an admin).
 
 The lower list shows evidence locks (active ones first; "Show released" adds the others):
 the range, the sources, the reason, who locked it and when, how many recordings it keeps;
-"Unlock" needs a reason too. Every change is checked and audited by the engine; refusals
-and errors are shown in the pane.
+"Unlock" needs a reason too. Every change is checked and audited by the engine; what was
+done, refusals and errors are shown in the pane's :class:`~widgets.action_strip.ActionStrip`
+(refusals in the theme's red).
 
 The pane reads through a :class:`~widgets.queries.QueryClient` (the engine's frozen
 :class:`BookmarkListRequest` and :class:`EvidenceLockListRequest`) and writes through a
-:class:`BookmarkActions` object the console gives it, on query workers. Every method here
-runs on the GUI thread.
+:class:`BookmarkActions` object the console gives it, one change at a time through the
+shared :class:`~widgets.action_strip.ActionRunner` on query workers (the change buttons wait
+meanwhile). Every method here runs on the GUI thread.
 """
 
 from __future__ import annotations
@@ -51,11 +53,11 @@ from engine.history.bookmarks import BookmarkListRequest, BookmarkView
 from engine.history.locks import EvidenceLockListRequest, LockView
 from engine.history.query_service import QueryResult
 from engine.sitetime import display
+from widgets.action_strip import ActionRunner, ActionStrip, error_text
 from widgets.bookmarks.api import BookmarkActions, NewBookmark
 from widgets.queries import QueryClient
 from widgets.site_clock import from_qdatetime, qt_zone, to_qdatetime
 
-_ERROR_STYLE: Final = "color: #c62828;"
 SEARCH_DELAY_MS: Final = 250  # search as one types, once typing pauses
 DATETIME_FORMAT: Final = "yyyy-MM-dd HH:mm:ss"
 SITE: Final = "site"
@@ -115,6 +117,7 @@ class BookmarksPane(QWidget):
         self._locks: list[LockView] = []
         self._may_change = False
         self._may_lock = False
+        self._unread: set[str] = set()  # the lists whose last read failed
 
         self.search_edit = QLineEdit(self)
         self.search_edit.setPlaceholderText("Search titles and notes")
@@ -188,8 +191,14 @@ class BookmarksPane(QWidget):
         self.lock_list = _tree(self, ["Range", "Sources", "Reason", "By", "State"])
         self.lock_list.currentItemChanged.connect(self._on_selection_changed)
 
-        self.status_label = QLabel(self)
-        self.status_label.setWordWrap(True)
+        self.strip = ActionStrip(self)
+        self._runner = ActionRunner(
+            client,
+            self.strip,
+            channel="bookmarks.change",
+            update_controls=self._update_buttons,
+            parent=self,
+        )
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.bookmark_list, 2)
@@ -197,7 +206,7 @@ class BookmarksPane(QWidget):
         layout.addLayout(actions_row)
         layout.addLayout(locks_row)
         layout.addWidget(self.lock_list, 1)
-        layout.addWidget(self.status_label)
+        layout.addWidget(self.strip)
 
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -257,7 +266,7 @@ class BookmarksPane(QWidget):
         """Store the form's bookmark as the person signed in (on a worker)."""
         title = self.title_edit.text().strip()
         if not title:
-            self._show("Title: give the bookmark a title", error=True)
+            self._show_refusal("Title: give the bookmark a title")
             return
         camera, room = self.source_combo.currentData()
         bookmark = NewBookmark(
@@ -269,23 +278,23 @@ class BookmarksPane(QWidget):
             camera=camera,
             room=room,
         )
-        self.add_button.setEnabled(False)
-        self._client.submit_action(
-            "bookmarks.change",
+        self._runner.run(
+            f"Adding bookmark “{title}”…",
             partial(self._actions.add_bookmark, bookmark),
             self._on_bookmark_added,
-            name="bookmark.add",
+            failure="Not added",
         )
 
     def remove_selected(self) -> None:
         bookmark = self.selected_bookmark()
         if bookmark is None:
             return
-        self._client.submit_action(
-            "bookmarks.change",
+        self._runner.run(
+            f"Removing bookmark “{bookmark.title}”…",
             partial(self._actions.remove_bookmark, bookmark.id),
-            partial(self._on_changed, f"Removed bookmark “{bookmark.title}”"),
-            name="bookmark.remove",
+            self._on_changed,
+            failure="Refused",
+            done=f"Removed bookmark “{bookmark.title}”",
         )
 
     def lock_selected(self) -> None:
@@ -294,13 +303,13 @@ class BookmarksPane(QWidget):
             return
         reason = self.lock_reason_edit.text().strip()
         if not reason:
-            self._show("Reason: say why the range must be kept", error=True)
+            self._show_refusal("Reason: say why the range must be kept")
             return
-        self._client.submit_action(
-            "bookmarks.change",
+        self._runner.run(
+            f"Locking “{bookmark.title}”…",
             partial(self._actions.lock_bookmark, bookmark.id, reason),
             self._on_locked,
-            name="evidence.lock",
+            failure="Refused",
         )
 
     def unlock_selected(self) -> None:
@@ -309,13 +318,14 @@ class BookmarksPane(QWidget):
             return
         reason = self.lock_reason_edit.text().strip()
         if not reason:
-            self._show("Reason: say why the lock is released", error=True)
+            self._show_refusal("Reason: say why the lock is released")
             return
-        self._client.submit_action(
-            "bookmarks.change",
+        self._runner.run(
+            f"Releasing evidence lock {lock.id}…",
             partial(self._actions.unlock, lock.id, reason),
-            partial(self._on_changed, f"Released evidence lock {lock.id}"),
-            name="evidence.unlock",
+            self._on_changed,
+            failure="Refused",
+            done=f"Released evidence lock {lock.id}",
         )
 
     def selected_bookmark(self) -> BookmarkView | None:
@@ -331,8 +341,7 @@ class BookmarksPane(QWidget):
     # -- results -----------------------------------------------------------------------
 
     def _on_bookmarks_loaded(self, result: QueryResult[Any]) -> None:
-        if not result.ok:
-            self._show(f"Could not read the bookmarks: {result.error}", error=True)
+        if not self._read("bookmarks", result):
             return
         selected = self.selected_bookmark()
         self._bookmarks = list(result.value or ())
@@ -355,8 +364,7 @@ class BookmarksPane(QWidget):
         self._update_buttons()
 
     def _on_locks_loaded(self, result: QueryResult[Any]) -> None:
-        if not result.ok:
-            self._show(f"Could not read the evidence locks: {result.error}", error=True)
+        if not self._read("evidence locks", result):
             return
         self._locks = list(result.value or ())
         self.lock_list.clear()
@@ -377,34 +385,36 @@ class BookmarksPane(QWidget):
             self.lock_list.addTopLevelItem(item)
         self._update_buttons()
 
-    def _on_bookmark_added(self, result: QueryResult[Any]) -> None:
-        self.add_button.setEnabled(self._may_change)
+    def _read(self, what: str, result: QueryResult[Any]) -> bool:
+        """Whether ``result`` (a read of the list ``what``) can be shown; a failed read is
+        shown in red until the lists read again."""
         if not result.ok:
-            self._show(f"Not added: {result.error}", error=True)
-            return
-        bookmark = result.value
+            self._unread.add(what)
+            self.strip.show_error(f"Could not read the {what}: {error_text(result.error)}")
+            return False
+        if what in self._unread:
+            self._unread.discard(what)
+            if not self._unread:
+                self.strip.clear_error()
+        return True
+
+    def _on_bookmark_added(self, bookmark: BookmarkView) -> None:
         self.title_edit.clear()
         self.note_edit.clear()
         self.new_button.setChecked(False)
-        title = bookmark.title if isinstance(bookmark, BookmarkView) else ""
-        self._on_changed(f"Added bookmark “{title}”", result)
+        self.strip.show_status(f"Added bookmark “{bookmark.title}”")
+        self._on_changed(bookmark)
 
-    def _on_locked(self, result: QueryResult[Any]) -> None:
-        lock = result.value
-        text = (
+    def _on_locked(self, lock: LockView) -> None:
+        self.strip.show_status(
             f"Locked {range_text(lock.started_at, lock.ended_at)}: keeps "
             f"{lock.media_locked} recordings from retention"
-            if isinstance(lock, LockView)
-            else ""
         )
-        self._on_changed(text, result)
+        self._on_changed(lock)
 
-    def _on_changed(self, text: str, result: QueryResult[Any]) -> None:
-        if not result.ok:
-            self._show(f"Refused: {result.error}", error=True)
-            return
+    def _on_changed(self, _value: object) -> None:
+        """A change worked (the strip says what was done): read both lists again."""
         self.lock_reason_edit.clear()
-        self._show(text)
         self.refresh()
         self.sig_bookmarks_changed.emit()
 
@@ -434,16 +444,20 @@ class BookmarksPane(QWidget):
     def _update_buttons(self) -> None:
         bookmark = self.selected_bookmark()
         lock = self.selected_lock()
+        # One change at a time: the next acts on the lists as they read after this one.
+        may_change = self._may_change and not self._runner.is_busy()
+        may_lock = self._may_lock and not self._runner.is_busy()
         self.new_button.setEnabled(self._may_change)
-        self.add_button.setEnabled(self._may_change)
-        self.remove_button.setEnabled(self._may_change and bookmark is not None)
-        self.lock_button.setEnabled(self._may_lock and bookmark is not None)
+        self.add_button.setEnabled(may_change)
+        self.remove_button.setEnabled(may_change and bookmark is not None)
+        self.lock_button.setEnabled(may_lock and bookmark is not None)
         self.export_button.setEnabled(bookmark is not None)
-        self.unlock_button.setEnabled(self._may_lock and lock is not None and lock.active)
+        self.unlock_button.setEnabled(may_lock and lock is not None and lock.active)
 
-    def _show(self, text: str, *, error: bool = False) -> None:
-        self.status_label.setText(text)
-        self.status_label.setStyleSheet(_ERROR_STYLE if error else "")
+    def _show_refusal(self, text: str) -> None:
+        """A form that cannot be sent: say which field, in red, and nothing else."""
+        self.strip.show_status("")
+        self.strip.show_error(text)
 
 
 def _tree(parent: QWidget, headers: list[str]) -> QTreeWidget:

@@ -138,7 +138,7 @@ def test_the_wizard_teaches_from_a_clip_and_the_pane_lists_it_with_its_usage(
     dialog.file_edit.setText(str(drill))
     with qtbot.waitSignal(dialog.sig_recording_finished, timeout=60_000) as read:
         dialog.next_button.click()  # the clip is read on entering the recording step
-    assert read.args == [True], dialog.error_label.text()
+    assert read.args == [True], dialog.strip.error()
     assert dialog.step == STEP_RECORD and len(dialog.examples()) == 3
     assert all(e.label.startswith("sweep.avi @ ") for e in dialog.examples())
     assert dialog.skeleton.sequence_count() == 1  # the newest example replays as a skeleton

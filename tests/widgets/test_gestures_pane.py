@@ -108,6 +108,13 @@ class FakeGestures:
         cancelled: Cancelled | None = None,
     ) -> list[RecordedExample]:
         self._call("file", path)
+        assert progress is not None and cancelled is not None
+        progress("reading", 0.4)
+        while self.hold.is_set():
+            if cancelled():
+                self.saw_cancel.set()
+                raise TeachError(f"{path}: cancelled")
+            time.sleep(0.01)
         if self.refusal is not None:
             raise self.refusal
         return list(self.file_examples)
@@ -326,12 +333,12 @@ def test_the_wizard_counts_down_records_examples_tests_and_saves(
     assert counted == [3, 2, 1]
     assert actions.changes() == [("record", "cam-yard", 3.0)]
     assert dialog.examples_list.count() == 1 and dialog.skeleton.is_playing()
-    assert "Record 2 more." in dialog.status_label.text()
+    assert "Record 2 more." in dialog.strip.status()
 
     # A refused recording: the engine's words in red, no example added.
     actions.refusal = TeachError("camera Yard: the person left the frame at 1.5 s")
     assert record(qtbot, dialog) == [False]
-    assert dialog.error_label.text() == (
+    assert dialog.strip.error() == (
         "No example recorded: camera Yard: the person left the frame at 1.5 s"
     )
     assert len(dialog.examples()) == 1
@@ -389,8 +396,8 @@ def test_a_refused_save_keeps_the_wizard_open_with_the_reason(
     with qtbot.waitSignal(dialog.sig_save_failed, timeout=5000):
         dialog.save_button.click()
     assert actions.changes()[-1] == ("save", "wave", 3, False, True, True)
-    assert dialog.isVisible() and "#f85149" in dialog.error_label.styleSheet()
-    assert dialog.error_label.text() == (
+    assert dialog.isVisible() and "#f85149" in dialog.strip.error_label.styleSheet()
+    assert dialog.strip.error() == (
         "Not saved: example 2: lasts 0.10 s; a gesture example lasts 0.3–6 s"
     )
 
@@ -410,7 +417,7 @@ def test_with_no_cameras_only_a_clip_can_be_used(
         dialog.next_button.click()
     assert actions.changes() == [("file", "/clips/wave.mp4")]
     assert len(dialog.examples()) == 5  # the first five of seven repetitions
-    assert "7 repetitions; the first 5 added" in dialog.status_label.text()
+    assert "7 repetitions; the first 5 added" in dialog.strip.status()
     assert not dialog.record_button.isVisible()
     dialog.next_button.click()
     assert not dialog.test_button.isEnabled()
@@ -426,10 +433,44 @@ def test_cancel_stops_a_recording_and_saves_nothing(
     dialog.record_button.click()
     qtbot.waitUntil(lambda: dialog.busy_with == "recording", timeout=5000)
     qtbot.waitUntil(lambda: any(c[0] == "record" for c in actions.calls), timeout=5000)
+    # The recording reported half done: the bar says so, and "Now!" what to do.
+    qtbot.waitUntil(lambda: dialog.strip.progress() == (50, 100), timeout=5000)
+    assert dialog.strip.busy_bar.isVisible() and dialog.countdown_label.text() == "Now!"
+    assert dialog.strip.status() == "Recording: perform the gesture once, then stand still."
     dialog.cancel_button.click()
     assert not dialog.isVisible()
     assert actions.saw_cancel.wait(5)
     assert not any(c[0] == "save" for c in actions.calls)
+
+
+def test_cancel_on_the_strip_stops_reading_a_clip_and_keeps_the_wizard_open(
+    qtbot: QtBot, pane: GesturesPane, actions: FakeGestures
+) -> None:
+    dialog = open_wizard(qtbot, pane)
+    dialog.file_radio.setChecked(True)
+    dialog.file_edit.setText("/clips/wave.mp4")
+    actions.hold.set()
+    dialog.next_button.click()  # the clip is read on entering the recording step
+    assert dialog.busy_with == "reading" and not dialog.read_file_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.strip.progress() == (40, 100), timeout=5000)
+    assert dialog.strip.status() == "Reading the poses in wave.mp4…"
+    assert dialog.strip.cancel_button.isVisible()
+
+    with qtbot.waitSignal(dialog.sig_recording_finished, timeout=5000) as finished:
+        dialog.strip.cancel_button.click()
+    assert finished.args == [False] and actions.saw_cancel.is_set()
+    # Said plainly, not as a failure; nothing was added and the wizard stays open.
+    assert dialog.strip.status() == "Cancelled: reading the poses in wave.mp4; nothing was kept"
+    assert dialog.strip.error() == ""
+    assert not dialog.strip.busy_bar.isVisible() and not dialog.strip.cancel_button.isVisible()
+    assert dialog.isVisible() and dialog.examples() == [] and not dialog.is_busy()
+
+    # Read again, to the end this time.
+    actions.hold.clear()
+    with qtbot.waitSignal(dialog.sig_recording_finished, timeout=5000) as finished:
+        dialog.read_file_button.click()
+    assert finished.args == [True] and len(dialog.examples()) == 3
+    assert dialog.strip.status().startswith("wave.mp4: 3 repetitions added.")
 
 
 def test_the_skeleton_view_fits_and_loops_sequences(qtbot: QtBot) -> None:

@@ -7,15 +7,18 @@ Save, and Cancel at any time saves nothing.
 
 The dialog touches no store, camera or thread: every call to its
 :class:`~widgets.gestures.api.GestureActions` runs on the query client's workers, and refusals
-are shown in red as the engine words them. Every method here runs on the GUI thread, except
-the progress callback handed to a blocking call (:meth:`TeachGestureDialog._report_progress`),
-which only emits a signal.
+are shown in red as the engine words them. Its busy bar, progress, Cancel and error line are
+the shared :class:`~widgets.action_strip.ActionStrip`'s: recording, reading a file and testing
+live run as long actions of an :class:`~widgets.action_strip.ActionRunner` (the strip's Cancel
+stops one and keeps the wizard open; the wizard's Cancel stops it and closes). Every method
+here runs on the GUI thread, except the progress callback handed to a blocking call
+(:meth:`_PhaseReport.reporting_to`), which only hands its report to the runner.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,7 +38,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QRadioButton,
     QStackedWidget,
@@ -45,11 +47,9 @@ from PySide6.QtWidgets import (
 
 from engine.gestures.library import MAX_TEACH_EXAMPLES, MIN_TEACH_EXAMPLES, GestureView
 from engine.gestures.teach import RecordedExample
-from engine.history.query_service import QueryResult
 from engine.text import printable
-from widgets.action_strip import show_as_error
-from widgets.colours import ERROR_STYLE
-from widgets.gestures.api import GestureActions, LiveTestResult
+from widgets.action_strip import ActionProgress, ActionRunner, ActionStrip
+from widgets.gestures.api import GestureActions, LiveTestResult, TeachProgress
 from widgets.gestures.skeleton import SkeletonView
 from widgets.queries import QueryClient
 
@@ -64,6 +64,11 @@ VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.webm *.m4v);;All files (*)"
 _OK_STYLE = "color: #3fb950;"
 _COUNTDOWN_STYLE = "font-size: 28pt; font-weight: bold;"
 STEP_SOURCE, STEP_RECORD, STEP_SAVE = 0, 1, 2
+PERCENT = 100  # a blocking call reports a fraction; the strip's bar counts it in percent
+NO_EXAMPLE = "No example recorded"
+NO_EXAMPLES_READ = "No examples read"
+TEST_FAILED = "Test failed"
+NOT_SAVED = "Not saved"
 
 
 _STEP_TITLES = (
@@ -97,9 +102,6 @@ class TeachGestureDialog(QDialog):
     sig_save_failed = Signal(str)
     """Saving was refused (GUI thread): the engine's words."""
 
-    sig_progress = Signal(str, float)
-    """Internal hop from a worker: a blocking call's phase and fraction done."""
-
     def __init__(
         self,
         client: QueryClient,
@@ -114,7 +116,6 @@ class TeachGestureDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Teach a gesture")
         self.setModal(False)
-        self._client = client
         self._actions = actions
         self._cameras = list(cameras)
         self._existing = list(existing)
@@ -122,12 +123,10 @@ class TeachGestureDialog(QDialog):
         self._countdown_step_ms = countdown_step_ms
         self._examples: list[RecordedExample] = []
         self._busy: str | None = None  # what runs now: countdown, recording, reading, …
-        self._cancelled = False
         self._countdown_left = 0
         self._recording_started = False
         self._reading_file = ""
         self.saved_view: GestureView | None = None
-        self.sig_progress.connect(self._on_progress)
 
         self.step_label = QLabel()
         self.step_label.setStyleSheet("font-weight: bold;")
@@ -136,16 +135,11 @@ class TeachGestureDialog(QDialog):
         self.pages.addWidget(self._build_record_page())
         self.pages.addWidget(self._build_save_page())
 
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.hide()
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
-        self.error_label = QLabel()
-        show_as_error(self.error_label)
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.hide()
+        self.strip = ActionStrip()
+        self._runner = ActionRunner(
+            client, self.strip, channel=channel, update_controls=self._update_controls, parent=self
+        )
+        self._runner.sig_action_finished.connect(self._on_action_finished)
         self.back_button = QPushButton("< Back")
         self.back_button.clicked.connect(self._on_back_requested)
         self.next_button = QPushButton("Next >")
@@ -164,9 +158,7 @@ class TeachGestureDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.step_label)
         layout.addWidget(self.pages, 1)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status_label)
-        layout.addWidget(self.error_label)
+        layout.addWidget(self.strip)
         layout.addLayout(buttons)
         self.resize(640, 620)
         self._go_to(STEP_SOURCE)
@@ -347,8 +339,10 @@ class TeachGestureDialog(QDialog):
         """Cancel: stop what runs (a recording stops at its next frame) and save nothing."""
         if self._busy == "saving":
             return  # the store writer has it; closing now would hide whether it was taught
-        self._cancelled = True
+        self._runner.cancel()
         self._countdown_timer.stop()
+        if self._busy is not None and self._busy.startswith("countdown:"):
+            self._busy = None  # nothing was started yet
         self.skeleton.clear()
         super().reject()
 
@@ -385,12 +379,12 @@ class TeachGestureDialog(QDialog):
         if self._busy is not None:
             return
         if self.step == STEP_SOURCE:
-            self.error_label.hide()
+            self.strip.clear_error()
             self._go_to(STEP_RECORD)
             if self.chosen_camera() is None and len(self._examples) < MAX_TEACH_EXAMPLES:
                 self._on_read_file_requested()
         elif self.step == STEP_RECORD and self._enough_examples():
-            self.status_label.setText("")
+            self.strip.show_status("")
             self._go_to(STEP_SAVE)
             self.name_edit.setFocus()
 
@@ -416,7 +410,7 @@ class TeachGestureDialog(QDialog):
         self._start_countdown("record")
 
     def _start_countdown(self, then: str) -> None:
-        self.error_label.hide()
+        self.strip.clear_error()
         self._busy = f"countdown:{then}"
         self._countdown_left = COUNTDOWN_FROM
         self._show_countdown()
@@ -426,7 +420,7 @@ class TeachGestureDialog(QDialog):
     def _show_countdown(self) -> None:
         self.countdown_label.setText(str(self._countdown_left))
         self.countdown_label.show()
-        self.status_label.setText("Get ready: stand still, whole upper body in view…")
+        self.strip.show_status("Get ready: stand still, whole upper body in view…")
         self.sig_countdown.emit(self._countdown_left)
 
     def _on_countdown_tick(self) -> None:
@@ -444,38 +438,29 @@ class TeachGestureDialog(QDialog):
     def _start_recording(self) -> None:
         camera = self.chosen_camera()
         if camera is None:
-            self._busy = None
-            self._update_controls()
+            self._finish_busy()
             return
+        actions, seconds, phases = self._actions, float(self.seconds_spin.value()), _PhaseReport()
         self._busy = "recording"
-        self._announce_start()
-        self.progress.setValue(0)
-        self.progress.show()
-        self._update_controls()
-        self._client.submit_action(
-            f"{self._channel}.record",
-            partial(
-                self._actions.record_example,
-                camera,
-                float(self.seconds_spin.value()),
-                self._report_progress,
-                self._is_cancelled,
-            ),
+
+        def record(progress: ActionProgress) -> RecordedExample:
+            return actions.record_example(
+                camera, seconds, phases.reporting_to(progress), progress.cancelled
+            )
+
+        self._run_long(
+            "Recording an example…",
+            record,
             self._on_example_recorded,
-            name="record a gesture example",
+            describe=partial(self._describe_recording, phases),
+            failure=NO_EXAMPLE,
+            channel=f"{self._channel}.record",
         )
 
-    def _on_example_recorded(self, result: QueryResult[Any]) -> None:
+    def _on_example_recorded(self, example: RecordedExample) -> None:
         self._finish_busy()
-        if self._cancelled:
-            return
-        example = result.value
-        if result.error is not None or not isinstance(example, RecordedExample):
-            self._show_error(f"No example recorded: {printable(str(result.error))}")
-            self.sig_recording_finished.emit(False)
-            return
         self._add_examples([example])
-        self.status_label.setText(
+        self.strip.show_status(
             f"Example {len(self._examples)} recorded ({example.duration_s:.1f} s)."
             + self._more_text()
         )
@@ -488,32 +473,28 @@ class TeachGestureDialog(QDialog):
         if len(self._examples) >= MAX_TEACH_EXAMPLES:
             self._show_error(f"{MAX_TEACH_EXAMPLES} examples already: discard some to add others.")
             return
-        self.error_label.hide()
+        actions = self._actions
         self._busy = "reading"
         self._reading_file = Path(path).name
-        self.status_label.setText(f"Reading the poses in {printable(Path(path).name)}…")
-        self.progress.setValue(0)
-        self.progress.show()
-        self._update_controls()
-        self._client.submit_action(
-            f"{self._channel}.read",
-            partial(
-                self._actions.examples_from_file, path, self._report_progress, self._is_cancelled
-            ),
+        reading = f"Reading the poses in {printable(self._reading_file)}…"
+
+        def read(progress: ActionProgress) -> list[RecordedExample]:
+            return actions.examples_from_file(
+                path, _PhaseReport().reporting_to(progress), progress.cancelled
+            )
+
+        self._run_long(
+            reading,
+            read,
             self._on_file_read,
-            name="read gesture examples",
+            describe=lambda _done, _total: reading,  # the bar says how far
+            failure=NO_EXAMPLES_READ,
+            channel=f"{self._channel}.read",
         )
 
-    def _on_file_read(self, result: QueryResult[Any]) -> None:
+    def _on_file_read(self, found: list[RecordedExample]) -> None:
         file_name = self._reading_file
         self._finish_busy()
-        if self._cancelled:
-            return
-        found = result.value
-        if result.error is not None or not isinstance(found, list):
-            self._show_error(f"No examples read: {printable(str(result.error))}")
-            self.sig_recording_finished.emit(False)
-            return
         room = MAX_TEACH_EXAMPLES - len(self._examples)
         added = found[:room]
         self._add_examples(added)
@@ -525,7 +506,7 @@ class TeachGestureDialog(QDialog):
             )
         else:
             text += " added"
-        self.status_label.setText(text + "." + self._more_text())
+        self.strip.show_status(text + "." + self._more_text())
         self.sig_recording_finished.emit(bool(added))
 
     def _on_discard_requested(self) -> None:
@@ -534,7 +515,7 @@ class TeachGestureDialog(QDialog):
             return
         del self._examples[row]
         self._refresh_examples(select=min(row, len(self._examples) - 1))
-        self.status_label.setText(f"Example discarded.{self._more_text()}")
+        self.strip.show_status(f"Example discarded.{self._more_text()}")
 
     def _on_example_selected(self, row: int) -> None:
         if 0 <= row < len(self._examples):
@@ -555,57 +536,49 @@ class TeachGestureDialog(QDialog):
         self._start_countdown("test")
 
     def _start_test(self) -> None:
-        camera = self.test_camera_combo.currentData()
+        camera = str(self.test_camera_combo.currentData())
+        actions, seconds, phases = self._actions, float(self.seconds_spin.value()), _PhaseReport()
+        examples, name = list(self._examples), self.name_edit.text().strip()
+        mirror = self.mirror_check.isChecked()
         self._busy = "testing"
-        self._announce_start()
-        self.progress.setValue(0)
-        self.progress.show()
-        self._update_controls()
-        self._client.submit_action(
-            f"{self._channel}.test",
-            partial(
-                self._actions.test_live,
-                str(camera),
-                float(self.seconds_spin.value()),
-                list(self._examples),
-                self.name_edit.text().strip(),
-                self.mirror_check.isChecked(),
-                self._report_progress,
-                self._is_cancelled,
-            ),
+
+        def test(progress: ActionProgress) -> LiveTestResult:
+            return actions.test_live(
+                camera,
+                seconds,
+                examples,
+                name,
+                mirror,
+                phases.reporting_to(progress),
+                progress.cancelled,
+            )
+
+        self._run_long(
+            "Testing the gesture live…",
+            test,
             self._on_tested,
-            name="test a gesture live",
+            describe=partial(self._describe_recording, phases),
+            failure=TEST_FAILED,
+            channel=f"{self._channel}.test",
         )
 
-    def _on_tested(self, result: QueryResult[Any]) -> None:
+    def _on_tested(self, outcome: LiveTestResult) -> None:
         self._finish_busy()
-        if self._cancelled:
-            return
-        outcome = result.value
-        if result.error is not None or not isinstance(outcome, LiveTestResult):
-            text = f"Test failed: {printable(str(result.error))}"
-            self.test_result_label.setStyleSheet(ERROR_STYLE)
-        else:
-            text = outcome.text()
-            self.test_result_label.setStyleSheet(
-                _OK_STYLE if outcome.recognised == outcome.candidate else ""
-            )
+        text = outcome.text()
+        self.test_result_label.setStyleSheet(
+            _OK_STYLE if outcome.recognised == outcome.candidate else ""
+        )
         self.test_result_label.setText(text)
-        self.status_label.setText("")
+        self.strip.show_status("")
         self.sig_test_finished.emit(text)
 
     def _on_save_requested(self) -> None:
         if self._busy is not None or not self._can_save():
             return
         name = self.name_edit.text().strip()
-        self.error_label.hide()
         self._busy = "saving"
-        self.status_label.setText(f"Teaching {printable(name)}…")
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self._update_controls()
-        self._client.submit_action(
-            f"{self._channel}.save",
+        started = self._runner.run(
+            f"Teaching {printable(name)}…",
             partial(
                 self._actions.save,
                 name,
@@ -615,60 +588,77 @@ class TeachGestureDialog(QDialog):
                 self.replace_check.isVisible() and self.replace_check.isChecked(),
             ),
             self._on_saved,
-            name="teach a gesture",
+            failure=NOT_SAVED,
+            channel=f"{self._channel}.save",
         )
+        if not started:
+            self._finish_busy()
 
-    def _on_saved(self, result: QueryResult[Any]) -> None:
+    def _on_saved(self, view: GestureView) -> None:
         self._finish_busy()
-        self.progress.setRange(0, 100)
-        view = result.value
-        if result.error is not None or not isinstance(view, GestureView):
-            message = printable(str(result.error))
-            self._show_error(f"Not saved: {message}")
-            self.status_label.setText("")
-            self.sig_save_failed.emit(message)
-            return
         self.saved_view = view
         self.sig_gesture_saved.emit(view.name)
         self.accept()
 
     # -- internals -------------------------------------------------------------------------
-    def _report_progress(self, phase: str, fraction: float) -> None:
-        """Worker thread: hand the progress to the GUI thread (nothing once cancelled)."""
-        if not self._cancelled:
-            self.sig_progress.emit(phase, fraction)
-
-    def _is_cancelled(self) -> bool:
-        """Any thread: the wizard was cancelled or closed."""
-        return self._cancelled
+    def _run_long(
+        self,
+        what: str,
+        fn: Callable[[ActionProgress], object],
+        on_done: Callable[[Any], object],
+        *,
+        describe: Callable[[int, int], str],
+        failure: str,
+        channel: str,
+    ) -> None:
+        """Run a recording, read or test (``self._busy`` says which) on the runner; the
+        strip shows it until it ends, and its Cancel stops it."""
+        started = self._runner.run_long(
+            what, fn, on_done, describe=describe, failure=failure, channel=channel
+        )
+        if not started:  # the console is closing: nothing will answer
+            self._finish_busy()
+        elif self._busy in ("recording", "testing"):
+            self._announce_start()
 
     def _announce_start(self) -> None:
         """The camera is being opened for the recording (the pose model loads first, about
         a second): "Now!" comes with the first recorded picture."""
         self._recording_started = False
         self.countdown_label.setText("…")
-        self.status_label.setText("Starting the recording: keep still…")
+        self.strip.show_status("Starting the recording: keep still…")
 
-    def _on_progress(self, phase: str, fraction: float) -> None:
-        if self._busy is None:
-            return
-        self.progress.setValue(round(100 * max(0.0, min(1.0, fraction))))
-        if phase == "recording" and not self._recording_started:
+    def _describe_recording(self, phases: _PhaseReport, _done: int, _total: int) -> str:
+        """The line for a camera recording's report (the bar shows how far): "Now!" with its
+        first picture, then what to do, then that the poses are being read."""
+        if phases.phase == "posing":
+            self.countdown_label.hide()
+            return "Reading the poses…"
+        if not self._recording_started:
             self._recording_started = True
             self.countdown_label.setText("Now!")
-            self.status_label.setText(
-                "Recording: perform the gesture once, then stand still."
-                if self._busy == "recording"
-                else "Testing: perform the gesture once."
-            )
-        elif phase == "posing":
-            self.countdown_label.hide()
-            self.status_label.setText("Reading the poses…")
+        if self._busy == "testing":
+            return "Testing: perform the gesture once."
+        return "Recording: perform the gesture once, then stand still."
+
+    def _on_action_finished(self, _what: str, ok: bool) -> None:
+        """An action ended. One that worked was taken in by its ``on_done``; here the one
+        that failed or was cancelled (the strip says which) is announced."""
+        if ok:
+            return
+        busy = self._busy
+        self._finish_busy()
+        said = self.strip.error() or self.strip.status()
+        if busy in ("recording", "reading"):
+            self.sig_recording_finished.emit(False)
+        elif busy == "testing":
+            self.sig_test_finished.emit(said)
+        elif busy == "saving":
+            self.sig_save_failed.emit(said.removeprefix(f"{NOT_SAVED}: "))
 
     def _finish_busy(self) -> None:
         self._busy = None
         self.countdown_label.hide()
-        self.progress.hide()
         self._update_controls()
 
     def _add_examples(self, examples: Sequence[RecordedExample]) -> None:
@@ -765,5 +755,25 @@ class TeachGestureDialog(QDialog):
 
     def _show_error(self, message: str) -> None:
         _log.warning("%s", message)
-        self.error_label.setText(message)
-        self.error_label.show()
+        self.strip.show_error(message)
+
+
+class _PhaseReport:
+    """A blocking teach call's progress handed on to the runner: its fraction (0–1) as
+    percent done, and its phase (``recording``, ``posing``, ``reading``) kept for the line
+    shown with that report.
+
+    Made on the GUI thread; the callback from :meth:`reporting_to` runs on the worker and
+    replaces :attr:`phase` whole (a str), so the GUI thread reads the newest phase."""
+
+    __slots__ = ("phase",)
+
+    def __init__(self) -> None:
+        self.phase = ""
+
+    def reporting_to(self, progress: ActionProgress) -> TeachProgress:
+        def report(phase: str, fraction: float) -> None:
+            self.phase = phase
+            progress.report(round(PERCENT * max(0.0, min(1.0, fraction))), PERCENT)
+
+        return report

@@ -152,6 +152,10 @@ class FakeIncidents:
         self.import_total = 5
         self.release = threading.Event()
         self.release.set()
+        # An import may stop after ``import_paused_at`` reports (paused set) until resumed.
+        self.import_paused_at: int | None = None
+        self.import_paused = threading.Event()
+        self.import_resume = threading.Event()
 
     def _called(self, *call: Any) -> None:
         self.calls.append(call)
@@ -233,6 +237,9 @@ class FakeIncidents:
             filed.append(Filed(report_id=1000 + n, incident=view, merged=n % 2 == 1))
             if progress is not None:
                 progress(n + 1, self.import_total)
+            if n + 1 == self.import_paused_at:
+                self.import_paused.set()
+                self.import_resume.wait(5)
         self.rows += [f.incident for f in filed if not f.merged]
         return filed
 
@@ -609,22 +616,60 @@ def test_an_import_shows_its_progress_and_what_it_filed(
     backend.release.clear()  # the import waits until the test has seen it underway
     backend.import_total = 4
     assert pane.import_path(tmp_path / "day.jsonl")
-    assert pane.progress_bar.isVisible() and pane.import_button.text() == "Importing…"
+    assert pane.strip.busy_bar.isVisible() and pane.import_button.text() == "Importing…"
     assert not pane.import_button.isEnabled() and pane.is_busy()
+    assert not pane.strip.cancel_button.isVisible()  # all of a file or none: no stopping
     assert not pane.import_path(tmp_path / "again.csv")  # one import at a time
     assert pane.status_text() == "Importing day.jsonl…"
     values: list[int] = []
-    pane.progress_bar.valueChanged.connect(values.append)
+    pane.strip.busy_bar.valueChanged.connect(values.append)
     with qtbot.waitSignal(pane.sig_import_finished, timeout=5000) as finished:
         backend.release.set()
     assert finished.args == [True, pane.status_text()]
-    assert values[-1] == 4 and pane.progress_bar.maximum() == 4
+    assert 4 in values  # the bar filled: 4 of 4 reports
     assert pane.status_text() == (
         "Imported 4 reports from day.jsonl: 2 new incidents, 2 merged into others."
     )
-    assert not pane.progress_bar.isVisible() and pane.error_text() == ""
+    assert not pane.strip.is_busy() and pane.error_text() == ""
+    assert pane.import_button.isEnabled() and pane.import_button.text() == "Import file…"
     qtbot.waitUntil(lambda: 100 in [v.incident_id for v in pane.incidents()], timeout=5000)
     assert backend.of("import") == [("import", tmp_path / "day.jsonl")]
+
+
+def test_an_import_fills_the_strip_report_by_report_and_changes_wait_for_it(
+    qtbot: QtBot, pane: IncidentListPane, backend: FakeIncidents, tmp_path: Path
+) -> None:
+    show(qtbot, pane, 3)
+    assert pane.validate_button.isEnabled()
+    backend.import_total = 4
+    backend.import_paused_at = 2
+    assert pane.import_path(tmp_path / "day.jsonl")
+    assert backend.import_paused.wait(5)
+    qtbot.waitUntil(lambda: pane.strip.status() == "Imported 2 of 4 reports", timeout=5000)
+    assert pane.strip.progress() == (2, 4) and pane.strip.is_busy()
+    # One thing at a time in the pane: a validation waits until the import is done.
+    assert not pane.validate_button.isEnabled() and not pane.validate_selected()
+    with qtbot.waitSignal(pane.sig_import_finished, timeout=5000) as finished:
+        backend.import_resume.set()
+    assert finished.args[0] is True
+    assert not pane.strip.is_busy() and pane.validate_button.isEnabled()
+    assert backend.of("validate") == []
+
+
+def test_an_import_that_fails_says_so_in_red_and_is_not_a_refused_change(
+    qtbot: QtBot, pane: IncidentListPane, backend: FakeIncidents, tmp_path: Path
+) -> None:
+    backend.import_error = OSError("permission denied")
+    with (
+        qtbot.assertNotEmitted(pane.sig_action_failed, wait=0),
+        qtbot.waitSignal(pane.sig_import_finished, timeout=5000) as finished,
+    ):
+        assert pane.import_path(tmp_path / "day.jsonl")
+    message = "Nothing imported from day.jsonl: permission denied"
+    assert finished.args == [False, message]
+    assert pane.error_text() == message and pane.strip.status() == ""
+    assert pane.problems() == [] and not pane.is_busy()
+    assert pane.import_button.isEnabled() and pane.import_button.text() == "Import file…"
 
 
 def test_engine_changes_reload_the_list_once_and_keep_the_selection(

@@ -13,17 +13,18 @@ Actions, each offered only to people whose permissions allow it (:meth:`set_perm
 Validate (confirm the category, after a confirmation), Correct (another category and
 severity), Un-merge the selected report (incidents of two reports or more, after a
 confirmation), New report… (:class:`widgets.incidents.report_form.IncidentReportForm`) and
-Import file… (a CSV or JSON-lines file; progress shown; a refused file lists every bad line
-under the list, and nothing is stored). The engine checks and audits every change; its
-refusals are shown in the pane.
+Import file… (a CSV or JSON-lines file; the strip's bar counts the reports filed; a refused
+file lists every bad line under the list, and nothing is stored). The engine checks and
+audits every change; its refusals are shown in the pane. Changes and imports run one at a
+time through the shared :class:`~widgets.action_strip.ActionRunner` and its strip.
 
 The pane never touches the store or starts threads: the console gives it a query client and
 an :class:`IncidentListActions` object whose blocking methods run on query workers, and calls
 :meth:`IncidentListPane.on_incidents_changed` when the engine says incidents were filed or
 changed. :meth:`IncidentListPane.select_incident` and
 :attr:`IncidentListPane.sig_incident_selected` keep it in step with the risk map. Every
-method here runs on the GUI thread, except that the import's progress callback is called on
-a worker and hops to the GUI thread through a queued signal.
+method here runs on the GUI thread, except the import itself, which runs on a query worker
+and reports through :class:`~widgets.action_strip.ActionProgress`.
 """
 
 from __future__ import annotations
@@ -53,7 +54,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QSplitter,
@@ -64,12 +64,12 @@ from PySide6.QtWidgets import (
 
 from engine.access import Actor, Permission
 from engine.history.query_service import CallRequest, QueryResult
-from engine.incidents.records import IncidentView, ReportView
+from engine.incidents.records import Filed, IncidentView, ReportView
 from engine.incidents.reports import ReportFileError
 from engine.sitetime import display
 from engine.text import printable
 from engine.vocabulary import INCIDENT_CATEGORIES
-from widgets.action_strip import ActionRunner, ActionStrip
+from widgets.action_strip import ActionProgress, ActionRunner, ActionStrip
 from widgets.colours import ALARM_RED
 from widgets.incidents.api import IncidentListActions
 from widgets.incidents.report_form import IncidentReportForm
@@ -323,11 +323,9 @@ class _ReportsModel(RowsTableModel[ReportView]):
         return merge_text(report)
 
 
-class _ImportProgress(QObject):
-    """Carries the import's progress from the worker that runs it to the GUI thread."""
-
-    sig_progress = Signal(int, int)
-    """(done, total) reports, emitted on the worker; connected queued."""
+def import_progress_text(done: int, total: int) -> str:
+    """What the strip says as an import files ``done`` of ``total`` reports."""
+    return f"Imported {done} of {total} reports"
 
 
 # -- the pane ----------------------------------------------------------------------------------
@@ -378,7 +376,7 @@ class IncidentListPane(QWidget):
         self._listing_error: str | None = None
         self._may_file = False
         self._may_label = False
-        self._importing: Path | None = None
+        self._importing: Path | None = None  # the file the runner is importing
         self._detail_id: int | None = None
         self._syncing = False  # selecting for select_incident: no sig_incident_selected
         self._select_when_listed: int | None = None
@@ -516,8 +514,8 @@ class IncidentListPane(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
 
-        # -- status, import progress, refusals: changes run through the shared strip (one
-        # at a time); the import shares its lines and keeps its own bar, which counts reports.
+        # -- status, import progress, refusals: changes and imports run through the shared
+        # strip, one at a time; an import's bar counts the reports filed.
         self.strip = ActionStrip()
         self.status_label = self.strip.status_label
         self.error_label = self.strip.error_label
@@ -529,9 +527,6 @@ class IncidentListPane(QWidget):
             parent=self,
         )
         self._runner.sig_action_finished.connect(self._on_action_finished)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setFormat("%v of %m reports")
-        self.progress_bar.hide()
         self.permission_label = QLabel()
         self.permission_label.setWordWrap(True)
         self.permission_label.hide()
@@ -551,17 +546,12 @@ class IncidentListPane(QWidget):
         layout.addLayout(filing)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.strip)
-        layout.addWidget(self.progress_bar)
         layout.addWidget(self.permission_label)
         layout.addLayout(problems_row)
 
         self.report_form = IncidentReportForm(client, actions, self, now=self._now)
         self.report_form.sig_report_filed.connect(self._on_report_filed)
 
-        self._progress = _ImportProgress(self)
-        self._progress.sig_progress.connect(
-            self._on_import_progress, Qt.ConnectionType.QueuedConnection
-        )
         self._change_timer = QTimer(self)
         self._change_timer.setSingleShot(True)
         self._change_timer.setInterval(CHANGE_DELAY_MS)
@@ -788,29 +778,30 @@ class IncidentListPane(QWidget):
         return True
 
     def import_path(self, path: str | Path) -> bool:
-        """Import every report of ``path`` (on a worker), with progress; returns whether
-        it was started."""
-        if not self._may_file or self._importing is not None:
+        """Import every report of ``path`` (on a worker), its progress on the strip; returns
+        whether it was started (not while a change or another import runs)."""
+        if not self._may_file or self._runner.is_busy():
             return False
         path = Path(path)
-        self._importing = path
         self._hide_problems()
-        self.strip.clear_error()
-        self.progress_bar.setRange(0, 0)  # busy until the first progress arrives
-        self.progress_bar.show()
-        self._show_status(f"Importing {path.name}…")
-        self._update_controls()
-        self._client.submit_action(
-            f"{self._channel}.import",
-            partial(self._actions.import_file, path, self._progress.sig_progress.emit),
+        self._importing = path  # before the runner asks the controls to update
+        if not self._runner.run_long(
+            f"Importing {path.name}…",
+            partial(_import_reports, self._actions, path),
             partial(self._on_imported, path),
-            name=f"import incident reports from {path.name}",
-        )
+            describe=import_progress_text,
+            cancellable=False,  # the engine files all of a file or none and cannot stop
+            failure=f"Nothing imported from {path.name}",
+            channel=f"{self._channel}.import",
+        ):
+            self._importing = None
+            self._update_controls()
+            return False
         return True
 
     def is_busy(self) -> bool:
         """Whether a change or an import is still running."""
-        return self._runner.is_busy() or self._importing is not None
+        return self._runner.is_busy()
 
     def is_loading(self) -> bool:
         return self._loading
@@ -860,7 +851,7 @@ class IncidentListPane(QWidget):
         self._query(PAGE_SIZE)
 
     def _on_import_clicked(self) -> None:
-        if not self._may_file or self._importing is not None:
+        if not self._may_file or self._runner.is_busy():
             return
         path = self._ask_import_path()
         if path is not None:
@@ -1017,20 +1008,11 @@ class IncidentListPane(QWidget):
         self._update_controls()
         self.sig_incident_changed.emit(new.incident_id)
 
-    def _on_import_progress(self, done: int, total: int) -> None:
-        if self._importing is None:
-            return
-        self.progress_bar.setRange(0, max(total, 1))
-        self.progress_bar.setValue(min(done, max(total, 1)))
-        self._show_status(f"Importing {self._importing.name}: {done} of {total} reports…")
-
-    def _on_imported(self, path: Path, result: QueryResult[Any]) -> None:
+    def _on_imported(self, path: Path, answer: list[Filed] | ReportFileError) -> None:
+        """The import ended without an exception: filed, or the file refused line by line."""
         self._importing = None
-        self.progress_bar.hide()
-        error = result.error
-        filed = result.value
-        if isinstance(error, ReportFileError):
-            problems = [problem_text(p) for p in error.problems]
+        if isinstance(answer, ReportFileError):
+            problems = [problem_text(p) for p in answer.problems]
             self.problems_list.clear()
             self.problems_list.addItems(problems)
             self.problems_list.show()
@@ -1045,17 +1027,10 @@ class IncidentListPane(QWidget):
             self._update_controls()
             self.sig_import_finished.emit(False, message)
             return
-        if error is not None or not isinstance(filed, list):
-            message = f"Nothing imported from {path.name}: {printable(str(error))}"
-            self._show_status("")
-            self._show_error(message)
-            self._update_controls()
-            self.sig_import_finished.emit(False, message)
-            return
-        merged = sum(1 for f in filed if f.merged)
+        merged = sum(1 for f in answer if f.merged)
         message = (
-            f"Imported {len(filed)} report{'' if len(filed) == 1 else 's'} from {path.name}: "
-            f"{len(filed) - merged} new incident{'' if len(filed) - merged == 1 else 's'}, "
+            f"Imported {len(answer)} report{'' if len(answer) == 1 else 's'} from {path.name}: "
+            f"{len(answer) - merged} new incident{'' if len(answer) - merged == 1 else 's'}, "
             f"{merged} merged into others."
         )
         self._show_status(message)
@@ -1172,7 +1147,14 @@ class IncidentListPane(QWidget):
         self._runner.run(status, call, on_done, failure=failure, channel=f"{self._channel}.{kind}")
 
     def _on_action_finished(self, _what: str, ok: bool) -> None:
-        if not ok:  # the strip shows the refusal; whoever listens hears it too
+        importing, self._importing = self._importing, None
+        if ok:
+            return
+        # The strip shows the refusal ("Nothing imported from …: why" for an import);
+        # whoever listens hears it too.
+        if importing is not None:
+            self.sig_import_finished.emit(False, self.strip.error())
+        else:
             self.sig_action_failed.emit(self.strip.error())
 
     def _change_failed(self, message: str) -> None:
@@ -1256,8 +1238,9 @@ class IncidentListPane(QWidget):
             can_label and self.selected_report() is not None and len(self._reports.reports()) >= 2
         )
         self.new_button.setEnabled(self._may_file)
-        self.import_button.setEnabled(self._may_file and self._importing is None)
-        self.import_button.setText("Importing…" if self._importing is not None else "Import file…")
+        importing = busy and self._importing is not None
+        self.import_button.setEnabled(self._may_file and not busy)
+        self.import_button.setText("Importing…" if importing else "Import file…")
 
     def _hide_problems(self) -> None:
         self.problems_list.clear()
@@ -1270,3 +1253,14 @@ class IncidentListPane(QWidget):
     def _show_error(self, message: str) -> None:
         _log.warning("%s", message)
         self.strip.show_error(message)
+
+
+def _import_reports(
+    actions: IncidentListActions, path: Path, progress: ActionProgress
+) -> list[Filed] | ReportFileError:
+    """Query worker: import ``path``, reporting each report filed. A refused file is an
+    answer, not a failure: its problems are listed line by line."""
+    try:
+        return actions.import_file(path, progress.report)
+    except ReportFileError as refused:
+        return refused

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -18,7 +19,7 @@ from console.queries import QtQueryClient
 from engine.access import Actor
 from engine.clock import REAL_CLOCK
 from engine.config import load_site
-from engine.history.query_service import QueryService
+from engine.history.query_service import CallRequest, QueryRequest, QueryService
 from engine.sitetime import SiteTime
 from engine.store import Store
 from engine.store.audit_models import AuditEntry
@@ -29,9 +30,33 @@ from tests.conftest import write_site
 from tests.store_helpers import sync_site
 from widgets.bookmarks.view import BookmarksPane, range_text
 from widgets.colours import ALARM_RED
+from widgets.queries import OnResult
 
 MOMENT = datetime(2026, 11, 20, 9, 14, 3, tzinfo=UTC)
 TIMEOUT_MS = 10_000
+
+
+class FlakyReads:
+    """The real query client, whose reads fail while :attr:`failing` is set (as when the
+    store is unreachable); changes go through untouched."""
+
+    def __init__(self, client: QtQueryClient) -> None:
+        self.client = client
+        self.failing = False
+
+    def submit(self, channel: str, request: QueryRequest[Any], on_done: OnResult) -> int:
+        if self.failing:
+            request = CallRequest(_unreachable, name="a read while the store is unreachable")
+        return self.client.submit(channel, request, on_done)
+
+    def submit_action(
+        self, channel: str, action: Callable[[], Any], on_done: OnResult, *, name: str = ""
+    ) -> int:
+        return self.client.submit_action(channel, action, on_done, name=name)
+
+
+def _unreachable() -> None:
+    raise ConnectionError("the store is unreachable")
 
 
 @dataclass
@@ -40,6 +65,7 @@ class World:
     writer: StoreWriter
     pane: BookmarksPane
     signed_in: list[Actor]
+    reads: FlakyReads
 
 
 @pytest.fixture
@@ -62,11 +88,12 @@ def world(db_url: str, tmp_path: Path, qtbot: QtBot) -> Iterator[World]:
         key_dir=tmp_path,
         site_time=site.site_time,
     )
-    pane = BookmarksPane(client, backend, cameras=[("gate", "Gate")], rooms=["lab"])
+    reads = FlakyReads(client)
+    pane = BookmarksPane(reads, backend, cameras=[("gate", "Gate")], rooms=["lab"])
     pane.set_permissions(bookmark=True, lock=True)
     qtbot.addWidget(pane)
     try:
-        yield World(store, writer, pane, signed_in)
+        yield World(store, writer, pane, signed_in, reads)
     finally:
         client.close()
         writer.stop()
@@ -215,3 +242,29 @@ def test_an_operator_is_refused_and_the_pane_says_why(world: World, qtbot: QtBot
     assert pane.strip.error_label.property("role") == "error"
     pane.set_permissions(bookmark=False, lock=False)
     assert not pane.new_button.isEnabled() and not pane.form.isVisible()
+
+
+def test_a_failed_read_is_shown_in_red_until_the_lists_read_again(
+    world: World, qtbot: QtBot
+) -> None:
+    pane = world.pane
+    world.reads.failing = True
+    pane.refresh()
+    qtbot.waitUntil(
+        lambda: pane.strip.error().endswith(": the store is unreachable"), timeout=TIMEOUT_MS
+    )
+    assert pane.strip.error().startswith("Could not read the ")
+    assert ALARM_RED in pane.strip.error_label.styleSheet()
+    world.reads.failing = False
+    add(world, qtbot, "After the outage")  # a change that works, then both lists read
+    qtbot.waitUntil(lambda: pane.strip.error() == "", timeout=TIMEOUT_MS)
+    assert pane.strip.status() == "Added bookmark “After the outage”"
+    world.reads.failing = True
+    pane.refresh_locks()
+    qtbot.waitUntil(
+        lambda: pane.strip.error() == "Could not read the evidence locks: the store is unreachable",
+        timeout=TIMEOUT_MS,
+    )
+    world.reads.failing = False
+    pane.refresh_locks()  # the lists read again: the error is over
+    qtbot.waitUntil(lambda: pane.strip.error() == "", timeout=TIMEOUT_MS)

@@ -305,7 +305,7 @@ def test_the_rerun_dialog_compares_with_progress_lists_blobs_and_cancels(
         assert any(f is not None and 0 < f <= 1 for _, f in progress)
         assert dialog.table.rowCount() == comparison.counts["baseline"]
         assert dialog.table.item(0, 0).text() == ONLY_ROOM
-        assert dialog.compare_button.isEnabled() and not dialog.progress.isVisible()
+        assert dialog.compare_button.isEnabled() and not dialog.strip.busy_bar.isVisible()
 
         # The same settings find the same blobs: all matched, none apart.
         dialog.reset_button.click()
@@ -321,9 +321,9 @@ def test_the_rerun_dialog_compares_with_progress_lists_blobs_and_cancels(
         # Cancelled at once: said so, and the late result is dropped.
         with qtbot.waitSignal(replay.sig_sensing_compare_failed) as failed:
             replay.compare_sensing(ReplaySettings(motion_threshold=0.5))
-            dialog.cancel_button.click()
+            dialog.strip.cancel_button.click()
         assert failed.args == ["Comparison cancelled", True]
-        assert dialog.status.text() == "Comparison cancelled"
+        assert dialog.strip.status() == "Comparison cancelled"
         with qtbot.assertNotEmitted(replay.sig_sensing_compared, wait=1500):
             pass
 
@@ -331,7 +331,7 @@ def test_the_rerun_dialog_compares_with_progress_lists_blobs_and_cancels(
         dialog.threshold.setValue(5.0)
         with qtbot.waitSignal(replay.sig_sensing_loaded, timeout=60_000):
             dialog.rerun_button.click()
-        qtbot.waitUntil(lambda: "motion threshold 0.05" in dialog.status.text(), timeout=5000)
+        qtbot.waitUntil(lambda: "motion threshold 0.05" in dialog.strip.status(), timeout=5000)
 
         replay.stop()
         assert rerun.dialog is None  # the dialog goes with the replay

@@ -62,24 +62,27 @@ def test_the_form_starts_from_the_rooms_settings_and_asks_in_engine_units(
 
 def test_progress_failure_and_cancel(qtbot: QtBot) -> None:
     dialog = make_dialog(qtbot)
+    strip = dialog.strip
     dialog.set_progress("Comparing: replaying with the room's settings…", 0.25)
-    assert dialog.progress.isVisible() and dialog.progress.value() == 25
+    assert strip.busy_bar.isVisible() and strip.progress() == (25, 100)
+    assert strip.status() == "Comparing: replaying with the room's settings…"
     assert not dialog.compare_button.isEnabled() and not dialog.rerun_button.isEnabled()
-    assert dialog.cancel_button.isEnabled()
+    assert strip.cancel_button.isVisible() and strip.cancel_button.isEnabled()
     with qtbot.waitSignal(dialog.sig_cancel_requested):
-        dialog.cancel_button.click()
+        strip.cancel_button.click()
     dialog.set_progress("Re-running the range's sensing…", None, cancellable=False)
-    assert dialog.progress.maximum() == 0  # busy, no fraction yet
+    assert strip.busy_bar.isVisible() and strip.progress() == (0, 0)  # busy, no fraction yet
     # A replay with other settings leaves the form free: the next request replaces it.
     assert dialog.rerun_button.isEnabled() and dialog.compare_button.isEnabled()
-    assert not dialog.cancel_button.isEnabled()
+    assert not strip.cancel_button.isVisible()
     dialog.show_error("Cannot compare sensing: no recording in lab")
-    assert not dialog.progress.isVisible()
-    assert dialog.compare_button.isEnabled() and not dialog.cancel_button.isEnabled()
-    assert "f85149" in dialog.status.styleSheet()
-    assert dialog.status.text() == "Cannot compare sensing: no recording in lab"
+    assert not strip.busy_bar.isVisible()
+    assert dialog.compare_button.isEnabled() and not strip.cancel_button.isVisible()
+    assert strip.error_label.isVisible() and "f85149" in strip.error_label.styleSheet()
+    assert strip.error() == "Cannot compare sensing: no recording in lab"
+    assert strip.status() == ""
     dialog.show_message("Comparison cancelled")
-    assert dialog.status.styleSheet() == ""
+    assert strip.error() == "" and strip.status() == "Comparison cancelled"
 
 
 def test_a_comparison_lists_matched_blobs_first_and_a_row_asks_for_its_moment(
@@ -102,8 +105,8 @@ def test_a_comparison_lists_matched_blobs_first_and_a_row_asks_for_its_moment(
     )
     dialog.set_progress("Comparing…", 0.9)
     dialog.show_comparison(comparison)
-    assert not dialog.progress.isVisible() and dialog.compare_button.isEnabled()
-    assert dialog.status.text().startswith("Room's settings: 2 blobs; other settings: 2 blobs")
+    assert not dialog.strip.busy_bar.isVisible() and dialog.compare_button.isEnabled()
+    assert dialog.strip.status().startswith("Room's settings: 2 blobs; other settings: 2 blobs")
     table = dialog.table
     rows = [
         [table.item(row, column).text() for column in range(table.columnCount())]

@@ -9,7 +9,8 @@ the room's settings and with these, and lists the blobs each found: those both f
 moves the replay to the moment that blob appeared.
 
 A view only: it asks through its signals and shows what the console's replay controller
-tells it (:meth:`set_progress`, :meth:`show_comparison`, :meth:`show_error`); the re-runs
+tells it (:meth:`set_progress`, :meth:`show_comparison`, :meth:`show_error`) in the shared
+:class:`~widgets.action_strip.ActionStrip` (its bar, line, red error and Cancel); the re-runs
 happen on query workers. Times are on the site's clock (the zone said once, in the range).
 """
 
@@ -27,7 +28,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -39,11 +39,12 @@ from PySide6.QtWidgets import (
 from engine.history.replay import SensingComparison
 from engine.sensing.replay import ReplayedBlob, ReplaySettings
 from engine.sitetime import display
-from widgets.colours import ERROR_STYLE
+from widgets.action_strip import ActionStrip
 
 MATCHED = "Both"
 ONLY_ROOM = "Room's settings only"
 ONLY_OTHER = "These settings only"
+PERCENT = 100  # the controller reports a fraction; the strip's bar counts it in percent
 COLUMNS = ("Found by", "Appeared", "Left", "Where (m)", "Stayed", "Apart")  # site time
 
 
@@ -125,22 +126,17 @@ class SensingRerunDialog(QDialog):
         self.compare_button = QPushButton("Compare with the room's settings")
         self.compare_button.setDefault(True)
         self.compare_button.clicked.connect(self._on_compare_clicked)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.sig_cancel_requested.emit)
         buttons = QHBoxLayout()
         buttons.addWidget(self.reset_button)
         buttons.addStretch(1)
         buttons.addWidget(self.rerun_button)
         buttons.addWidget(self.compare_button)
-        buttons.addWidget(self.cancel_button)
 
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.setVisible(False)
-        self.status = QLabel()
-        self.status.setObjectName("sensingRerunStatus")
-        self.status.setWordWrap(True)
+        # Driven from outside (the console's replay controller runs the re-runs): the strip
+        # shows what it is told, and its Cancel asks the controller to stop.
+        self.strip = ActionStrip()
+        self.strip.cancel_button.setToolTip("Stop the comparison; nothing half-done is shown")
+        self.strip.cancel_button.clicked.connect(self.sig_cancel_requested.emit)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -156,8 +152,7 @@ class SensingRerunDialog(QDialog):
         layout.addWidget(self.range_label)
         layout.addLayout(form)
         layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
+        layout.addWidget(self.strip)
         layout.addWidget(self.table, 1)
         self.resize(640, 460)
         self._restore_room_settings()
@@ -181,36 +176,31 @@ class SensingRerunDialog(QDialog):
         ``cancellable``: whether Cancel can stop it (a comparison can; a replay with other
         settings is replaced by the next one instead)."""
         self._set_running(True, cancellable)
-        self.status.setStyleSheet("")
-        self.status.setText(text)
-        self.progress.setVisible(True)
+        self.strip.clear_error()
         if fraction is None:
-            self.progress.setRange(0, 0)
+            self.strip.set_busy(True)
         else:
-            self.progress.setRange(0, 100)
-            self.progress.setValue(round(max(0.0, min(1.0, fraction)) * 100))
+            self.strip.show_progress(round(max(0.0, min(1.0, fraction)) * PERCENT), PERCENT)
+        self.strip.show_status(text)
 
     def show_message(self, text: str) -> None:
         """A re-run finished (or was cancelled): ``text`` says what it showed."""
         self._set_running(False)
-        self.progress.setVisible(False)
-        self.status.setStyleSheet("")
-        self.status.setText(text)
+        self.strip.clear_error()
+        self.strip.show_status(text)
 
     def show_error(self, text: str) -> None:
         """A re-run failed: ``text`` (shown in red)."""
         self._set_running(False)
-        self.progress.setVisible(False)
-        self.status.setStyleSheet(ERROR_STYLE)
-        self.status.setText(text)
+        self.strip.show_status("")
+        self.strip.show_error(text)
 
     def show_comparison(self, comparison: SensingComparison) -> None:
         """The blobs of both runs: matched first, then those only one run found, each
         group in order of appearance."""
         self._set_running(False)
-        self.progress.setVisible(False)
-        self.status.setStyleSheet("")
-        self.status.setText(comparison.summary().capitalize())
+        self.strip.clear_error()
+        self.strip.show_status(comparison.summary().capitalize())
         rows: list[tuple[str, ReplayedBlob, float | None]] = [
             (MATCHED, match.baseline, match.distance_m) for match in comparison.matches
         ]
@@ -254,7 +244,9 @@ class SensingRerunDialog(QDialog):
         self._running = running
         for button in (self.rerun_button, self.compare_button, self.reset_button):
             button.setEnabled(not (running and cancellable))
-        self.cancel_button.setEnabled(running and cancellable)
+        self.strip.set_cancellable(running and cancellable)
+        if not running:
+            self.strip.set_busy(False)
 
     def _on_rerun_clicked(self) -> None:
         self.sig_rerun_requested.emit(self.settings())

@@ -114,9 +114,6 @@ class MainWindow(QMainWindow):
         self.login_panel = LoginPanel(now=self.session.clock.now)
         self.login = LoginFlow(self, self, self.session, self.queries, self.login_panel)
         self._idle_watch = IdleWatch(self.login.idle_timer, self)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self._idle_watch)
         # While locked the lock view fills the window (the live wall beside the login card)
         # and every dock is hidden; logged in, it hides and the docks take the window.
         self.lock_view = LockView(runtime.site.name, self.login_panel)
@@ -353,6 +350,7 @@ class MainWindow(QMainWindow):
         self.login.remembered = None
         self._state_before_lock = None
         self._update_session_label()
+        self._idle_watch.watch(self.windowHandle())
         self.login.started()
         self.sig_session_changed.emit(actor.name)
 

@@ -67,7 +67,7 @@ def wait_for_the_speaker(qtbot: QtBot, window: MainWindow) -> None:
 def feed(qtbot: QtBot, pane: IntroductionsPane, path: Path, camera: str = "stage") -> bool:
     with qtbot.waitSignal(pane.sig_audio_fed, timeout=FEED_TIMEOUT_MS) as fed:
         pane.feed(camera, str(path))
-        assert pane.is_feeding() and pane.feed_progress.isVisible()
+        assert pane.is_feeding() and pane.feed_strip.busy_bar.isVisible()
     return bool(fed.args[0])
 
 
@@ -92,7 +92,7 @@ def test_an_operator_is_told_the_microphone_hears_nothing_feeds_a_file_and_gives
     wait_for_the_speaker(qtbot, window)
     # "This is David speaking.": the shared file whose name the en-us model hears right.
     assert feed(qtbot, pane, AUDIO / "intro_4.wav")
-    text = pane.feed_label.text()
+    text = pane.feed_strip.status()
     assert text.startswith("heard: “") and text.endswith("(offered)"), text
     name = text.split("→ name ", 1)[1].removesuffix(" (offered)")
     assert name == "David", text
@@ -109,9 +109,9 @@ def test_an_operator_is_told_the_microphone_hears_nothing_feeds_a_file_and_gives
 
     with qtbot.waitSignal(pane.sig_offer_finished, timeout=10_000) as finished:
         row.give_button.click()
-    assert finished.args == [offer.offer_id, True], pane.error_label.text()
+    assert finished.args == [offer.offer_id, True], pane.strip.error()
     assert pane.offers() == [] and dock.windowTitle() == "Introductions"
-    assert f"Gave “{name}” to {offer.person_id}" in pane.status_label.text()
+    assert f"Gave “{name}” to {offer.person_id}" in pane.strip.status()
     given = pane.given_names()[0]
     assert (given.person_id, given.name) == (offer.person_id, name)
     assert pane.given_text(0, GIVEN_BY) == "olga"
@@ -131,16 +131,16 @@ def test_an_operator_is_told_the_microphone_hears_nothing_feeds_a_file_and_gives
     corrupt = tmp_path / "corrupt.wav"
     corrupt.write_bytes(b"RIFF\x10\x00\x00\x00WAVE" + bytes(range(256)) * 4)
     assert not feed(qtbot, pane, corrupt)
-    assert pane.feed_label.text().startswith(f"Not heard: {corrupt}: corrupt WAV file")
-    assert "#f85149" in pane.feed_label.styleSheet()
+    assert pane.feed_strip.error().startswith(f"Not heard: {corrupt}: corrupt WAV file")
+    assert "#f85149" in pane.feed_strip.error_label.styleSheet()
     garbage = tmp_path / "garbage.mp3"
     garbage.write_bytes(bytes(range(256)) * 16)
     assert not feed(qtbot, pane, garbage)
-    assert "not an audio file, or corrupt" in pane.feed_label.text()
+    assert "not an audio file, or corrupt" in pane.feed_strip.error()
     assert not feed(qtbot, pane, tmp_path / "missing.wav")
-    assert pane.feed_label.text() == f"Not heard: {tmp_path / 'missing.wav'}: no such file"
+    assert pane.feed_strip.error() == f"Not heard: {tmp_path / 'missing.wav'}: no such file"
     assert feed(qtbot, pane, AUDIO / "intro_6.wav")  # a sentence about a parcel
-    assert pane.feed_label.text().startswith("no introduction heard in intro_6.wav (heard: “")
+    assert pane.feed_strip.status().startswith("no introduction heard in intro_6.wav (heard: “")
     assert pane.offers() == []
 
 
@@ -157,7 +157,7 @@ def test_with_the_setting_on_a_heard_name_is_given_at_once(
     pane = pane_in_front(window)
     wait_for_the_speaker(qtbot, window)
     assert feed(qtbot, pane, AUDIO / "intro_4.wav")  # "This is David speaking."
-    text = pane.feed_label.text()
+    text = pane.feed_strip.status()
     assert "at once, as the setting says)" in text, text
     qtbot.waitUntil(lambda: bool(pane.given_names()), timeout=5000)
     given = pane.given_names()[0]

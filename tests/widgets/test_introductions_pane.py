@@ -60,7 +60,8 @@ def offer(
 
 class FakeIntroductions:
     """The console's introduction actions over a dict of offers, recording each call and
-    the thread it ran on. ``hold`` keeps feed_audio waiting until it is set."""
+    the thread it ran on. ``hold`` keeps feed_audio waiting until it is set, ``giving``
+    likewise give."""
 
     def __init__(self) -> None:
         self.open: dict[int, NameOffered] = {}
@@ -71,6 +72,8 @@ class FakeIntroductions:
         self.heard: HeardInFile | Exception = HeardInFile("stage", "intro.wav", "", None)
         self.hold = threading.Event()
         self.hold.set()
+        self.giving = threading.Event()
+        self.giving.set()
         self.listing = threading.Event()  # offers() waits for it
         self.listing.set()
 
@@ -90,6 +93,7 @@ class FakeIntroductions:
 
     def give(self, offer_id: int) -> NameGiven:
         self._call("give", offer_id)
+        assert self.giving.wait(10)
         if self.refusal is not None:
             raise self.refusal
         made = self.open.pop(offer_id)
@@ -243,7 +247,7 @@ def test_a_live_offer_appears_and_giving_it_lists_the_name(
     assert ("give", 2) in actions.changes()
     assert given.args[1] == "Mike"
     assert pane.offer_row(2) is None and [o.offer_id for o in pane.offers()] == [1]
-    assert "Gave “Mike”" in pane.status_label.text()
+    assert "Gave “Mike”" in pane.strip.status()
     assert [g.name for g in pane.given_names()] == ["Mike", "Sarah"]
     assert pane.given_text(0, GIVEN_NAME) == "Mike"
     assert pane.given_text(0, GIVEN_BY) == "olga"
@@ -277,7 +281,7 @@ def test_a_given_name_that_replaces_another_says_so(
     assert row.give_button.isEnabled()
     with qtbot.waitSignal(pane.sig_offer_finished, timeout=5000):
         row.give_button.click()
-    assert "(was Jonathan)" in pane.status_label.text()
+    assert "(was Jonathan)" in pane.strip.status()
     assert pane.given_text(0, GIVEN_WHO) == "Person_A1A1A1A1 (was Jonathan)"
 
 
@@ -291,7 +295,7 @@ def test_dismiss_forgets_the_offer_and_a_refusal_is_shown_in_red(
     with qtbot.waitSignal(pane.sig_offer_finished, timeout=5000) as finished:
         row.dismiss_button.click()
     assert finished.args == [1, True] and ("dismiss", 1) in actions.changes()
-    assert pane.offer_row(1) is None and "Dismissed “John”" in pane.status_label.text()
+    assert pane.offer_row(1) is None and "Dismissed “John”" in pane.strip.status()
 
     actions.refusal = IntroductionError(
         "nobody on track 3 of stage has been recognised by face yet: the name has no one to go to"
@@ -301,13 +305,42 @@ def test_dismiss_forgets_the_offer_and_a_refusal_is_shown_in_red(
     with qtbot.waitSignal(pane.sig_offer_finished, timeout=5000) as finished:
         row.give_button.click()
     assert finished.args == [2, False]
-    assert pane.error_label.isVisible() and "#f85149" in pane.error_label.styleSheet()
-    assert pane.error_label.text() == (
+    assert pane.strip.error_label.isVisible() and "#f85149" in pane.strip.error_label.styleSheet()
+    assert pane.strip.error() == (
         "“Mike” not given: nobody on track 3 of stage has been recognised by face yet: the "
         "name has no one to go to"
     )
     assert pane.offer_row(2) is not None  # still open: it can be given later
     assert [g.name for g in pane.given_names()] == ["Sarah"]
+
+
+def test_one_name_at_a_time_is_given_while_a_file_may_be_recognised(
+    qtbot: QtBot, pane: IntroductionsPane, actions: FakeIntroductions
+) -> None:
+    mike = offer(2, "Mike", person_id=None)
+    actions.open[2] = mike
+    pane.on_name_offered(mike)
+    actions.hold.clear()  # a file is being recognised meanwhile
+    pane.feed("stage", "/audio/intro_2.wav")
+    actions.giving.clear()
+    pane.give(1)
+    mike_row = pane.offer_row(2)
+    assert mike_row is not None
+    # The offers' strip says what runs, and no other offer can be acted on until it ends.
+    assert pane.strip.busy_bar.isVisible() and pane.strip.status() == "Giving “John”…"
+    assert not mike_row.give_button.isEnabled() and not mike_row.dismiss_button.isEnabled()
+    pane.dismiss(2)
+    assert ("dismiss", 2) not in actions.changes()
+    with qtbot.waitSignal(pane.sig_offer_finished, timeout=5000) as finished:
+        actions.giving.set()
+    assert finished.args == [1, True] and pane.offer_row(1) is None
+    assert mike_row.give_button.isEnabled() and not pane.strip.busy_bar.isVisible()
+    # The file is recognised on its own strip all along.
+    assert pane.is_feeding() and pane.feed_strip.busy_bar.isVisible()
+    assert "Listening to intro_2.wav" in pane.feed_strip.status()
+    with qtbot.waitSignal(pane.sig_audio_fed, timeout=5000) as fed:
+        actions.hold.set()
+    assert fed.args == [True] and not pane.feed_strip.busy_bar.isVisible()
 
 
 def test_an_offer_given_or_dismissed_elsewhere_leaves_the_list_on_refresh(
@@ -378,22 +411,22 @@ def test_feeding_a_file_shows_progress_then_what_was_heard(
         pane.feed_button.click()
     assert requested.args == ["door", "/audio/intro_2.wav"]
     # While it is recognised: progress, and nothing else can be fed.
-    assert pane.is_feeding() and pane.feed_progress.isVisible()
-    assert "Listening to intro_2.wav" in pane.feed_label.text()
+    assert pane.is_feeding() and pane.feed_strip.busy_bar.isVisible()
+    assert "Listening to intro_2.wav" in pane.feed_strip.status()
     assert not pane.feed_button.isEnabled() and pane.feed_button.text() == "Listening…"
     with qtbot.waitSignal(pane.sig_audio_fed, timeout=5000) as fed:
         actions.hold.set()
     assert fed.args == [True]
     assert ("feed", "door", "/audio/intro_2.wav") in actions.changes()
-    assert not pane.is_feeding() and not pane.feed_progress.isVisible()
-    assert pane.feed_label.text() == "heard: “hi there i'm john” → name John (offered)"
-    assert "#f85149" not in pane.feed_label.styleSheet()
+    assert not pane.is_feeding() and not pane.feed_strip.busy_bar.isVisible()
+    assert pane.feed_strip.status() == "heard: “hi there i'm john” → name John (offered)"
+    assert pane.feed_strip.error() == "" and not pane.feed_strip.error_label.isVisible()
     assert pane.feed_button.isEnabled()
 
     actions.heard = HeardInFile("door", "intro_6.wav", "the package arrived", None)
     with qtbot.waitSignal(pane.sig_audio_fed, timeout=5000):
         pane.feed("door", "/audio/intro_6.wav")
-    assert pane.feed_label.text() == (
+    assert pane.feed_strip.status() == (
         "no introduction heard in intro_6.wav (heard: “the package arrived”)"
     )
 
@@ -406,9 +439,10 @@ def test_a_corrupt_file_is_said_in_red(
         pane.feed("stage", "/tmp/bad.wav")
     assert fed.args == [False]
     assert (
-        pane.feed_label.text() == "Not heard: /tmp/bad.wav: corrupt WAV file (file does not start)"
+        pane.feed_strip.error() == "Not heard: /tmp/bad.wav: corrupt WAV file (file does not start)"
     )
-    assert "#f85149" in pane.feed_label.styleSheet()
+    assert pane.feed_strip.error_label.isVisible()
+    assert "#f85149" in pane.feed_strip.error_label.styleSheet()
     assert pane.feed_button.isEnabled()  # another file may be tried
 
 

@@ -10,8 +10,11 @@ the answers back on the GUI thread. It learns of new offers, given names and mic
 states from the console (:meth:`IntroductionsPane.on_name_offered`,
 :meth:`~IntroductionsPane.on_name_given`,
 :meth:`~IntroductionsPane.on_microphone_status_changed`), and reads the open offers again
-from the engine (which owns them) on :meth:`~IntroductionsPane.refresh`. Every method here
-runs on the GUI thread.
+from the engine (which owns them) on :meth:`~IntroductionsPane.refresh`. Giving or dismissing
+a name and feeding a file each run through an :class:`~widgets.action_strip.ActionRunner` and
+show their progress and outcome in its :class:`~widgets.action_strip.ActionStrip` (one for the
+offers, one for the fed file: a file may be recognised while a name is given). Every method
+here runs on the GUI thread.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -45,8 +47,7 @@ from engine.history.query_service import CallRequest, QueryResult
 from engine.introductions import NameGiven, NameOffered
 from engine.sitetime import display
 from engine.text import printable
-from widgets.action_strip import show_as_error
-from widgets.colours import ERROR_STYLE
+from widgets.action_strip import ERROR_ROLE, ActionRunner, ActionStrip, show_as_error
 from widgets.introductions.api import RECENT_NAMES, GivenName, HeardInFile, IntroductionActions
 from widgets.queries import QueryClient
 from widgets.scrolling import scrolling_layout
@@ -67,6 +68,7 @@ NO_MICROPHONES_TEXT = (
 )
 NO_OFFERS_TEXT = "No introductions waiting."
 NO_CAMERAS_TEXT = "This site has no cameras: an audio file is fed as a camera's microphone."
+NOT_HEARD = "Not heard"
 AUDIO_FILTER = "Audio (*.wav *.mp3 *.ogg *.flac *.m4a *.opus *.mp4 *.mkv);;All files (*)"
 _OFFER_STYLE = "QFrame#introduction-offer { border: 1px solid #8b949e; border-radius: 4px; }"
 
@@ -137,7 +139,6 @@ class OfferRow(QFrame):
         self.setObjectName("introduction-offer")
         self.setStyleSheet(_OFFER_STYLE)
         self.offer = offer
-        self.busy = False
         self.heading_label = QLabel()
         self.detail_label = QLabel()
         self.detail_label.setWordWrap(True)
@@ -163,7 +164,8 @@ class OfferRow(QFrame):
         )
         self.detail_label.setText(printable(offer.detail))
 
-    def update_controls(self, give_allowed: bool, rename_allowed: bool) -> None:
+    def update_controls(self, give_allowed: bool, rename_allowed: bool, busy: bool) -> None:
+        """``busy``: a give or dismiss (of any offer) is running."""
         offer = self.offer
         if not give_allowed:
             why = NOT_ALLOWED_TEXT
@@ -173,11 +175,11 @@ class OfferRow(QFrame):
             why = NO_RENAME_TEXT
         else:
             why = ""
-        self.give_button.setEnabled(not why and not self.busy)
+        self.give_button.setEnabled(not why and not busy)
         self.give_button.setToolTip(
             why or f"Give “{printable(offer.name)}” to the person on track {offer.track_id}"
         )
-        self.dismiss_button.setEnabled(give_allowed and not self.busy)
+        self.dismiss_button.setEnabled(give_allowed and not busy)
 
 
 class IntroductionsPane(QWidget):
@@ -237,7 +239,8 @@ class IntroductionsPane(QWidget):
         self._give_allowed = True
         self._rename_allowed = False
         self._loaded_once = False
-        self._feeding: str | None = None  # the file being recognised
+        self._feeding = ""  # the name of the file being recognised
+        self._offer_running: NameOffered | None = None  # the offer given or dismissed now
         self._feed_clock = QElapsedTimer()
         self._rows: dict[int, OfferRow] = {}
         self._live_given: list[GivenName] = []  # arrived since the last listing was asked
@@ -316,15 +319,16 @@ class IntroductionsPane(QWidget):
         file_row.addWidget(self.camera_combo)
         file_row.addWidget(self.file_edit, 1)
         file_row.addWidget(self.browse_button)
-        self.feed_progress = QProgressBar()
-        self.feed_progress.setRange(0, 0)  # recognition reports no progress of its own
-        self.feed_progress.setTextVisible(False)
-        self.feed_progress.setMaximumHeight(self.fontMetrics().height())
-        self.feed_progress.hide()
-        self.feed_label = QLabel()
-        self.feed_label.setWordWrap(True)
-        self.feed_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.feed_label.hide()
+        # Recognition reports no progress of its own: the strip is busy, its line the time.
+        self.feed_strip = ActionStrip()
+        self._feeder = ActionRunner(
+            self._feed_client,
+            self.feed_strip,
+            channel=f"{self._channel}.feed",
+            update_controls=self._update_controls,
+            parent=self,
+        )
+        self._feeder.sig_action_finished.connect(self._on_feed_finished)
         self._feed_timer = QTimer(self)
         self._feed_timer.setInterval(FEED_TICK_MS)
         self._feed_timer.timeout.connect(self._show_feeding)
@@ -335,8 +339,7 @@ class IntroductionsPane(QWidget):
         feed_layout.addWidget(self.no_cameras_label)
         feed_layout.addLayout(file_row)
         feed_layout.addLayout(feed_buttons)
-        feed_layout.addWidget(self.feed_progress)
-        feed_layout.addWidget(self.feed_label)
+        feed_layout.addWidget(self.feed_strip)
         self.feed_box = QGroupBox("Feed an audio file")
         self.feed_box.setLayout(feed_layout)
 
@@ -344,22 +347,21 @@ class IntroductionsPane(QWidget):
         self.permission_label = QLabel()
         self.permission_label.setWordWrap(True)
         self.permission_label.hide()
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status_label.hide()
-        self.error_label = QLabel()
-        show_as_error(self.error_label)
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.hide()
+        self.strip = ActionStrip()
+        self._offering = ActionRunner(
+            client,
+            self.strip,
+            channel=f"{self._channel}.offer",
+            update_controls=self._update_controls,
+            parent=self,
+        )
+        self._offering.sig_action_finished.connect(self._on_offer_finished)
 
         layout = scrolling_layout(self)
         layout.addWidget(self.microphones_box)
         layout.addWidget(self.permission_label)
         layout.addWidget(self.offers_box)
-        layout.addWidget(self.status_label)
-        layout.addWidget(self.error_label)
+        layout.addWidget(self.strip)
         layout.addWidget(self.given_box, 1)
         layout.addWidget(self.feed_box)
         self._update_controls()
@@ -412,7 +414,7 @@ class IntroductionsPane(QWidget):
                 layout.addWidget(label)
             self.no_microphones_label.hide()
         label.setText(f"{printable(self._name(camera))}: {printable(detail)}")
-        label.setStyleSheet("" if listening else ERROR_STYLE)
+        show_as_error(label, not listening)
 
     def microphone_text(self, camera: str) -> str:
         """What the pane says of ``camera``'s microphone ("" if it has none)."""
@@ -421,7 +423,7 @@ class IntroductionsPane(QWidget):
 
     def microphone_listening(self, camera: str) -> bool:
         label = self.microphone_labels.get(camera)
-        return label is not None and ERROR_STYLE not in label.styleSheet()
+        return label is not None and label.property("role") != ERROR_ROLE
 
     def on_name_offered(self, offer: NameOffered) -> None:
         """A name was heard and offered (or an offer's sentence changed): show it."""
@@ -454,7 +456,7 @@ class IntroductionsPane(QWidget):
         return str(self._given_model.index(row, column).data() or "")
 
     def is_feeding(self) -> bool:
-        return self._feeding is not None
+        return self._feeder.is_busy()
 
     def give(self, offer_id: int) -> None:
         """Give offer ``offer_id``'s name (as its Give name button does)."""
@@ -463,7 +465,7 @@ class IntroductionsPane(QWidget):
             return
         self.sig_name_give_requested.emit(offer_id)
         self._run_offer(
-            row,
+            row.offer,
             partial(self._actions.give, offer_id),
             f"Giving “{printable(row.offer.name)}”…",
             f"“{printable(row.offer.name)}” not given",
@@ -476,7 +478,7 @@ class IntroductionsPane(QWidget):
             return
         self.sig_offer_dismiss_requested.emit(offer_id)
         self._run_offer(
-            row,
+            row.offer,
             partial(self._actions.dismiss, offer_id),
             f"Dismissing “{printable(row.offer.name)}”…",
             f"“{printable(row.offer.name)}” not dismissed",
@@ -505,7 +507,9 @@ class IntroductionsPane(QWidget):
     # -- handlers --------------------------------------------------------------------------
     def _on_offers_listed(self, result: QueryResult[Any]) -> None:
         if result.error is not None or result.value is None:
-            self._show_error(f"Could not list introductions: {printable(str(result.error))}")
+            message = f"Could not list introductions: {printable(str(result.error))}"
+            _log.warning("%s", message)
+            self.strip.show_error(message)
             return
         offers: Sequence[NameOffered] = result.value
         # An offer that arrived after the engine was asked is open even if not listed.
@@ -528,33 +532,27 @@ class IntroductionsPane(QWidget):
         self._given_model.set_rows(rows)
         self.sig_recent_listed.emit(len(rows))
 
-    def _on_offer_finished(
-        self, offer: NameOffered, failure: str, result: QueryResult[Any]
-    ) -> None:
-        row = self._rows.get(offer.offer_id)
-        if row is not None:
-            row.busy = False
-        if result.error is not None:
-            self._show_status("")
-            self._show_error(f"{failure}: {printable(str(result.error))}")
+    def _on_offer_done(self, offer: NameOffered, value: object) -> None:
+        """A give or dismiss worked (the strip clears its line; this says what was done)."""
+        if isinstance(value, NameGiven):
+            self._add_given(GivenName.from_event(value))
+            self.strip.show_status(
+                f"Gave “{printable(value.name)}” to {value.person_id}"
+                + (f" (was {printable(value.previous)})." if value.previous else ".")
+            )
+            self.sig_name_given.emit(value.person_id, value.name)
+        else:
+            self.strip.show_status(f"Dismissed “{printable(offer.name)}”.")
+        self._remove_row(offer.offer_id)
+        self._offers_changed()
+
+    def _on_offer_finished(self, _what: str, ok: bool) -> None:
+        offer, self._offer_running = self._offer_running, None
+        if not ok:
             # Given or dismissed elsewhere meanwhile, or the offer's person changed.
             self.refresh()
-        else:
-            self.error_label.hide()
-            given = result.value
-            if isinstance(given, NameGiven):
-                self._add_given(GivenName.from_event(given))
-                self._show_status(
-                    f"Gave “{printable(given.name)}” to {given.person_id}"
-                    + (f" (was {printable(given.previous)})." if given.previous else ".")
-                )
-                self.sig_name_given.emit(given.person_id, given.name)
-            else:
-                self._show_status(f"Dismissed “{printable(offer.name)}”.")
-            self._remove_row(offer.offer_id)
-            self._offers_changed()
-        self._update_controls()
-        self.sig_offer_finished.emit(offer.offer_id, result.error is None)
+        if offer is not None:
+            self.sig_offer_finished.emit(offer.offer_id, ok)
 
     def _on_browse_requested(self) -> None:
         path = self._ask_audio_file()
@@ -567,44 +565,35 @@ class IntroductionsPane(QWidget):
         if not self.feed_button.isEnabled() or not isinstance(camera, str) or not path:
             return
         self.sig_audio_feed_requested.emit(camera, path)
-        self._feeding = path.replace("\\", "/").rsplit("/", 1)[-1]
-        self._feed_clock.start()
-        self.feed_label.setStyleSheet("")
-        self._show_feeding()
-        self.feed_label.show()
-        self.feed_progress.show()
-        self._feed_timer.start()
-        self._update_controls()
-        self._feed_client.submit_action(
-            f"{self._channel}.feed",
+        file = path.replace("\\", "/").rsplit("/", 1)[-1]
+        started = self._feeder.run(
+            f"Listening to {printable(file)}…",
             partial(self._actions.feed_audio, camera, path),
-            self._on_audio_fed,
-            name="feed an audio file",
+            partial(self._on_audio_fed, file),
+            failure=NOT_HEARD,
         )
+        if started:
+            self._feeding = file
+            self._feed_clock.start()
+            self._show_feeding()
+            self._feed_timer.start()
 
-    def _on_audio_fed(self, result: QueryResult[Any]) -> None:
-        file = self._feeding or "the file"
-        self._feeding = None
+    def _on_audio_fed(self, file: str, heard: HeardInFile) -> None:
         self._feed_timer.stop()
-        self.feed_progress.hide()
-        heard = result.value
-        if result.error is not None or not isinstance(heard, HeardInFile):
-            _log.warning("audio file not heard: %s", result.error)
-            self.feed_label.setStyleSheet(ERROR_STYLE)
-            self.feed_label.setText(f"Not heard: {printable(str(result.error))}")
-            self._update_controls()
-            self.sig_audio_fed.emit(False)
-            return
-        self.feed_label.setStyleSheet("")
-        self.feed_label.setText(heard_text(heard, file))
+        self.feed_strip.show_status(heard_text(heard, file))
         self._update_controls()
         self.sig_audio_fed.emit(True)
 
+    def _on_feed_finished(self, _what: str, ok: bool) -> None:
+        self._feed_timer.stop()
+        if not ok:  # the strip says why, in red
+            self.sig_audio_fed.emit(False)
+
     def _show_feeding(self) -> None:
-        if self._feeding is None:
+        if not self._feeder.is_busy():
             return
         elapsed = self._feed_clock.elapsed() / 1000 if self._feed_clock.isValid() else 0.0
-        self.feed_label.setText(
+        self.feed_strip.show_status(
             f"Listening to {printable(self._feeding)}… {elapsed:.0f} s "
             "(recognition takes about a third of the audio's length)"
         )
@@ -631,7 +620,7 @@ class IntroductionsPane(QWidget):
             row.dismiss_button.clicked.connect(partial(self.dismiss, offer.offer_id))
             self._rows[offer.offer_id] = row
             self._offers_layout.addWidget(row)
-        row.update_controls(self._give_allowed, self._rename_allowed)
+        row.update_controls(self._give_allowed, self._rename_allowed, self._offering.is_busy())
 
     def _remove_row(self, offer_id: int) -> None:
         row = self._rows.pop(offer_id, None)
@@ -655,35 +644,22 @@ class IntroductionsPane(QWidget):
             return
         self._given_model.set_rows([given, *rows][:RECENT_NAMES])
 
-    def _run_offer(self, row: OfferRow, action: Callable[[], Any], what: str, failure: str) -> None:
-        self.error_label.hide()
-        self._show_status(what)
-        row.busy = True
-        row.update_controls(self._give_allowed, self._rename_allowed)
-        self._client.submit_action(
-            f"{self._channel}.offer",
-            action,
-            partial(self._on_offer_finished, row.offer, failure),
-            name=what,
-        )
+    def _run_offer(
+        self, offer: NameOffered, action: Callable[[], Any], what: str, failure: str
+    ) -> None:
+        if self._offering.run(what, action, partial(self._on_offer_done, offer), failure=failure):
+            self._offer_running = offer
 
     def _update_controls(self) -> None:
+        busy = self._offering.is_busy()
         for row in self._rows.values():
-            row.update_controls(self._give_allowed, self._rename_allowed)
-        may_feed = self._give_allowed and bool(self._cameras) and self._feeding is None
+            row.update_controls(self._give_allowed, self._rename_allowed, busy)
+        feeding = self._feeder.is_busy()
+        may_feed = self._give_allowed and bool(self._cameras) and not feeding
         for widget in (self.camera_combo, self.file_edit, self.browse_button):
-            widget.setEnabled(self._give_allowed and bool(self._cameras) and not self._feeding)
+            widget.setEnabled(may_feed)
         self.feed_button.setEnabled(may_feed and bool(self.file_edit.text().strip()))
-        self.feed_button.setText("Listening…" if self._feeding else "Feed audio file…")
-
-    def _show_status(self, text: str) -> None:
-        self.status_label.setText(text)
-        self.status_label.setVisible(bool(text))
-
-    def _show_error(self, message: str) -> None:
-        _log.warning("%s", message)
-        self.error_label.setText(message)
-        self.error_label.show()
+        self.feed_button.setText("Listening…" if feeding else "Feed audio file…")
 
 
 def heard_text(heard: HeardInFile, file: str = "") -> str:

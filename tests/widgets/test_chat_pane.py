@@ -22,6 +22,7 @@ from tests.actors import INVESTIGATOR
 from tests.engine.test_chat_offline import NOW, Seeded, seed_history
 from widgets.chat.api import ChatHistory
 from widgets.chat.view import CITE_SCHEME, ChatPane
+from widgets.colours import ALARM_RED
 
 TIMEOUT_MS = 15_000
 
@@ -150,3 +151,42 @@ def test_the_conversation_is_kept_and_an_unanswerable_question_says_so(
     assert fresh.turns[0].text == "What is the weather in Paris?"
     fresh.clear()
     assert fresh.turns == () and "Ask about what the site recorded" in fresh.transcript.toHtml()
+
+
+@dataclass
+class Refusing(Actions):
+    """The actions of a console whose answerer fails outright until told otherwise."""
+
+    refuse: bool = True
+
+    def ask(self, question: str, offline: bool, on_text: Callable[[str], None]) -> ChatAnswer:
+        if self.refuse:
+            raise RuntimeError("the answerer \x1b[31mstopped\x1b[0m")
+        return super().ask(question, offline, on_text)
+
+
+def test_a_question_that_fails_outright_is_said_in_red_and_the_question_kept(
+    world: tuple[ChatPane, Seeded, Actions], qtbot: QtBot
+) -> None:
+    _pane, _seeded, actions = world
+    refusing = Refusing(actions.service, actions.store)
+    client = QtQueryClient(QueryService(actions.store))
+    pane = ChatPane(client, refusing)
+    qtbot.addWidget(pane)
+    try:
+        with qtbot.waitSignal(pane.sig_question_failed, timeout=TIMEOUT_MS):
+            pane.ask("When did I last see John?")
+        label = pane.status_label
+        # In the engine's words without the terminal escapes, in the theme's one red.
+        assert label.text() == "The question could not be answered: the answerer stopped"
+        assert label.property("role") == "error" and ALARM_RED in label.styleSheet()
+        assert pane.question_edit.text() == "When did I last see John?"  # ask again
+        assert not pane.busy and pane.ask_button.isEnabled()
+
+        refusing.refuse = False
+        with qtbot.waitSignal(pane.sig_answer_received, timeout=TIMEOUT_MS):
+            pane.ask_button.click()
+        assert "answered offline" in label.text()
+        assert label.property("role") != "error" and ALARM_RED not in label.styleSheet()
+    finally:
+        client.close()

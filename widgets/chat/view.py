@@ -47,8 +47,8 @@ from engine.access import Actor, Permission
 from engine.history.chat import ChatAnswer, ChatTurn, Citation
 from engine.history.query_service import QueryResult
 from engine.sitetime import display
+from widgets.action_strip import error_text, show_as_error
 from widgets.chat.api import ChatActions, ChatHistory
-from widgets.colours import ERROR_STYLE
 from widgets.queries import QueryClient
 
 _OFFLINE_STYLE: Final = "color: #b26a00;"
@@ -148,6 +148,7 @@ class ChatPane(QWidget):
         bottom.addWidget(self.ask_button)
         self.status_label = QLabel(self)
         self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -187,8 +188,7 @@ class ChatPane(QWidget):
 
     def reload(self) -> None:
         """Load the signed-in user's conversation (on a worker); call at sign-in."""
-        self.status_label.setText("Loading the conversation…")
-        self.status_label.setStyleSheet("")
+        self._show_status("Loading the conversation…")
         self._client.submit("chat.history", _HistoryCall(self._actions), self._on_history_loaded)
 
     def clear(self) -> None:
@@ -199,7 +199,7 @@ class ChatPane(QWidget):
         self._citations.clear()
         self._streamed.clear()
         self.citation_list.clear()
-        self.status_label.setText("")
+        self._show_status("")
         self._set_busy(False)
         self._render()
 
@@ -214,8 +214,7 @@ class ChatPane(QWidget):
         self._streamed = []
         self.question_edit.clear()
         self._set_busy(True)
-        self.status_label.setText("Answering…")
-        self.status_label.setStyleSheet("")
+        self._show_status("Answering…")
         self._render()
         self._client.submit_action(
             "chat.ask",
@@ -247,7 +246,7 @@ class ChatPane(QWidget):
 
     def _on_history_loaded(self, result: QueryResult[Any]) -> None:
         if not result.ok or not isinstance(result.value, ChatHistory):
-            self._show_error(f"Could not load the conversation: {result.error}")
+            self._show_error(f"Could not load the conversation: {error_text(result.error)}")
             return
         history = result.value
         self._mode, self._mode_reason = history.mode, history.mode_reason
@@ -255,7 +254,7 @@ class ChatPane(QWidget):
         self._citations = {c.event_id: c for t in self._turns for c in t.citations}
         last_answer = next((t for t in reversed(self._turns) if t.role == "assistant"), None)
         self._fill_citations(last_answer.citations if last_answer else ())
-        self.status_label.setText("")
+        self._show_status("")
         self._show_mode()
         self._render()
         self.sig_history_loaded.emit(len(self._turns))
@@ -267,7 +266,7 @@ class ChatPane(QWidget):
         self._streamed = []
         self._set_busy(False)
         if not result.ok or not isinstance(result.value, ChatAnswer):
-            self._show_error(f"The question could not be answered: {result.error}")
+            self._show_error(f"The question could not be answered: {error_text(result.error)}")
             self.question_edit.setText(question)  # nothing lost: ask again
             self._render()
             self.sig_question_failed.emit(str(result.error))
@@ -279,11 +278,12 @@ class ChatPane(QWidget):
             self._citations[citation.event_id] = citation
         self._fill_citations(answer.citations)
         if answer.answered:
-            self.status_label.setText(answer_footer(answer.mode, answer.fallback_reason))
-            self.status_label.setStyleSheet(_OFFLINE_STYLE if answer.fallback_reason else "")
+            self._show_status(
+                answer_footer(answer.mode, answer.fallback_reason),
+                _OFFLINE_STYLE if answer.fallback_reason else "",
+            )
         else:
-            self.status_label.setText("No answer in the records; see the forms above.")
-            self.status_label.setStyleSheet(_OFFLINE_STYLE)
+            self._show_status("No answer in the records; see the forms above.", _OFFLINE_STYLE)
         self._render()
         self.sig_answer_received.emit(answer)
 
@@ -327,9 +327,16 @@ class ChatPane(QWidget):
         self.mode_label.setText(mode_text(self._mode, self._mode_reason))
         self.mode_label.setStyleSheet("" if self._mode == "llm" else _OFFLINE_STYLE)
 
-    def _show_error(self, text: str) -> None:
+    def _show_status(self, text: str, style: str = "") -> None:
+        """``text`` on the status line: plain, or in ``style`` (the offline amber)."""
+        show_as_error(self.status_label, False)
+        self.status_label.setStyleSheet(style)
         self.status_label.setText(text)
-        self.status_label.setStyleSheet(ERROR_STYLE)
+
+    def _show_error(self, text: str) -> None:
+        """``text`` on the status line in the one error red (selectable, for a ticket)."""
+        self.status_label.setText(text)
+        show_as_error(self.status_label)
 
     def _render(self) -> None:
         """Rebuild the transcript: every turn, then the question being answered."""

@@ -12,7 +12,7 @@ another (the pane disables its buttons meanwhile, so the next change acts on wha
 shows after this one). Long work (an import, an export, learning a gesture from a file) runs
 through :meth:`ActionRunner.run_long`: the action is handed an :class:`ActionProgress` to say
 how far it is and to ask whether the person cancelled; the strip's bar then fills, the line
-says what the action reports, and a Cancel button stops it. Everything here runs on the GUI
+says what the action reports, and a Stop button ends it. Everything here runs on the GUI
 thread, except :meth:`ActionProgress.report` and :meth:`ActionProgress.cancelled`, which the
 action calls on its worker.
 """
@@ -77,7 +77,8 @@ class ActionStrip(QWidget):
         self.status_label = _line("action-status")
         self.error_label = _line("action-error")
         show_as_error(self.error_label)
-        self.cancel_button = QPushButton("Cancel")
+        # "Stop", not "Cancel": a dialog's own Cancel closes the dialog; this stops the work.
+        self.cancel_button = QPushButton("Stop")
         self.cancel_button.setObjectName("action-cancel")
         self.cancel_button.setToolTip("Stop what is running; nothing half-done is kept")
         self.cancel_button.hide()
@@ -100,7 +101,7 @@ class ActionStrip(QWidget):
         """Fill the bar to ``done`` of ``total`` (busy while the total is not known, 0) and
         show ``text`` (when given) on the plain line."""
         if total > 0:
-            # A bar counts in ints; scale large totals (bytes) to per-mille.
+            # A bar counts in ints: scale a large total (bytes) to at most a million steps.
             scale = max(1, total // 1_000_000)
             self.busy_bar.setRange(0, max(total // scale, 1))
             self.busy_bar.setValue(min(max(done, 0), total) // scale)
@@ -273,9 +274,9 @@ class ActionRunner(QObject):
         """Like :meth:`run`, for work that reports how far it is: ``fn(progress)`` runs on
         a worker and may call ``progress.report(done, total)``; the bar fills and the line
         shows ``describe(done, total)`` (default: ``what`` and "done of total"). With
-        ``cancellable`` the strip offers Cancel, which sets ``progress.cancel_event``; an
+        ``cancellable`` the strip offers Stop, which sets ``progress.cancel_event``; an
         action that then stops by raising (:class:`ActionCancelledError` or any error) is shown
-        as cancelled, not as failed.
+        as stopped ("…: stopped; nothing was kept"), not as failed.
         """
         self._generation += 1
         generation = self._generation
@@ -300,7 +301,7 @@ class ActionRunner(QObject):
             return False
         progress.cancel_event.set()
         self._strip.cancel_button.setEnabled(False)
-        self._strip.show_status(f"Cancelling {_lowered(self._running or '')}")
+        self._strip.show_status(f"{(self._running or '').rstrip('…')}: stopping…")
         return True
 
     def _start(
@@ -361,7 +362,7 @@ class ActionRunner(QObject):
         ):
             _log.info("%s cancelled: %s", what, error_text(result.error))
             self._strip.clear_error()
-            self._strip.show_status(f"Cancelled: {_lowered(what.rstrip('…'))}; nothing was kept")
+            self._strip.show_status(f"{what.rstrip('…')}: stopped; nothing was kept")
         elif not ok:
             message = f"{failure or what.rstrip('…') + ' failed'}: {error_text(result.error)}"
             _log.warning("%s", message, exc_info=result.error)
@@ -375,10 +376,6 @@ class ActionRunner(QObject):
                 on_done(result.value)
         self._update_controls()
         self.sig_action_finished.emit(what, ok)
-
-
-def _lowered(what: str) -> str:
-    return what[:1].lower() + what[1:] if what[1:2].islower() else what
 
 
 def _counted(what: str, done: int, total: int) -> str:

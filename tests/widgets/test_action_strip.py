@@ -198,11 +198,11 @@ def test_cancel_stops_long_work_and_says_so_plainly_not_as_a_failure(
     assert started.wait(WAIT_S)
     with qtbot.waitSignal(pane.runner.sig_action_finished, timeout=5000) as finished:
         qtbot.mouseClick(pane.strip.cancel_button, Qt.MouseButton.LeftButton)
-        assert pane.strip.status() == "Cancelling exporting evidence…"
+        assert pane.strip.status() == "Exporting evidence: stopping…"
         assert not pane.strip.cancel_button.isEnabled()
     assert finished.args == ["Exporting evidence…", False] and values == []
     assert pane.strip.error() == ""  # a person's own cancel is not an error
-    assert pane.strip.status() == "Cancelled: exporting evidence; nothing was kept"
+    assert pane.strip.status() == "Exporting evidence: stopped; nothing was kept"
     assert pane.button.isEnabled() and not pane.strip.cancel_button.isVisible()
     assert not pane.runner.cancel()  # nothing runs: nothing to cancel
 

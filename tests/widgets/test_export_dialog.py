@@ -158,10 +158,10 @@ def test_cancel_stops_an_export_and_leaves_nothing(
     assert dialog.cancel_button.text() == "Cancel"
     with qtbot.waitSignal(dialog.sig_export_failed, timeout=TIMEOUT_MS) as failed:
         dialog.cancel_button.click()
-        assert dialog.strip.status() == "Cancelling exporting evidence…"
+        assert dialog.strip.status() == "Exporting evidence: stopping…"
         exporter.hold.set()
     # Said plainly, not as a failure: the person asked for it.
-    assert failed.args[0] == "Cancelled: exporting evidence; nothing was kept"
+    assert failed.args[0] == "Exporting evidence: stopped; nothing was kept"
     assert dialog.strip.status() == failed.args[0] and dialog.strip.error() == ""
     assert not (tmp_path / "case-8").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".case-8")]
@@ -183,7 +183,7 @@ def test_closing_the_dialog_during_an_export_cancels_it_and_leaves_nothing(
         dialog.close()  # the window's close button: reject
         assert not dialog.isVisible()
         exporter.hold.set()
-    assert failed.args[0] == "Cancelled: exporting evidence; nothing was kept"
+    assert failed.args[0] == "Exporting evidence: stopped; nothing was kept"
     assert not dialog.busy
     assert not (tmp_path / "case-9").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".case-9")]

@@ -460,7 +460,7 @@ def test_cancel_on_the_strip_stops_reading_a_clip_and_keeps_the_wizard_open(
         dialog.strip.cancel_button.click()
     assert finished.args == [False] and actions.saw_cancel.is_set()
     # Said plainly, not as a failure; nothing was added and the wizard stays open.
-    assert dialog.strip.status() == "Cancelled: reading the poses in wave.mp4; nothing was kept"
+    assert dialog.strip.status() == "Reading the poses in wave.mp4: stopped; nothing was kept"
     assert dialog.strip.error() == ""
     assert not dialog.strip.busy_bar.isVisible() and not dialog.strip.cancel_button.isVisible()
     assert dialog.isVisible() and dialog.examples() == [] and not dialog.is_busy()

@@ -7,9 +7,10 @@ people's excess path length, in Fresnel-zone terms, plus noise), the voxels come
 real ``FusionModel.tick`` of those activations, and both blobs move and carry 20-point trails.
 A frame is ``SensingView3D.set_snapshot`` plus a forced render:
 
-- ``grab``: ``grabFramebuffer()`` renders the scene into the widget's framebuffer and reads
-  it back (the read-back is the only part the operator's screen does not pay);
-- ``repaint``: ``repaint()`` and ``processEvents()``, the path a live window takes.
+- ``grab``: ``render_now()`` renders the scene into the GL window's buffer and reads it
+  back (the read-back is the only part the operator's screen does not pay);
+- ``repaint``: an update request sent to the GL window (it draws and swaps at once) and
+  ``processEvents()``, the path a live window takes.
 
 - ``repaint_haze``: as ``repaint``, but drawing every voxel above the absolute threshold
   (``voxel_peak_fraction`` 0): most of the room, the scatter's worst case.
@@ -146,6 +147,7 @@ def _median_p99(times_ms: list[float]) -> tuple[float, float]:
 
 def measure(frames: int = FRAMES, size: tuple[int, int] = SIZE) -> dict[str, Any]:
     """The measurement itself; needs an X display (run it through :func:`run`)."""
+    from PySide6.QtCore import QEvent
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
@@ -156,9 +158,11 @@ def measure(frames: int = FRAMES, size: tuple[int, int] = SIZE) -> dict[str, Any
     view = SensingView3D()
     view.resize(*size)
     view.show()
-    for _ in range(10):
-        app.processEvents()
-    if view.gl_view is None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and view.gl_view is not None and not view.gl_view.isValid():
+        app.processEvents()  # the GL window is shown when the X server maps it
+        time.sleep(0.01)
+    if view.gl_view is None or not view.gl_view.isValid():
         return {"error": f"no OpenGL: {view.gl_error}"}
     from OpenGL import GL
 
@@ -193,9 +197,9 @@ def measure(frames: int = FRAMES, size: tuple[int, int] = SIZE) -> dict[str, Any
             view.set_snapshot(snapshot)
             updated = time.perf_counter()
             if mode == "grab":
-                view.gl_view.grabFramebuffer()
+                view.gl_view.render_now()
             else:
-                view.gl_view.repaint()
+                app.sendEvent(view.gl_view, QEvent(QEvent.Type.UpdateRequest))
                 app.processEvents()
             done = time.perf_counter()
             if mode == "grab":

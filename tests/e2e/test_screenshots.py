@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QPoint, QRect
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -27,6 +28,7 @@ from resources import DEMO_SITE
 from tests.console.conftest import PASSWORD, ensure_accounts, log_in
 from widgets.accounts.view import AccountDialog
 from widgets.login_panel import LoginMode
+from widgets.sensing.view import SensingView3D
 
 SIZES = ((1400, 860), (1920, 1080))
 
@@ -45,13 +47,29 @@ class Album:
 
     def save(self, widget: QWidget, name: str, size: tuple[int, int] | None = None) -> None:
         QApplication.processEvents()
-        image = widget.grab().toImage()
+        image = with_gl_views(widget, widget.grab().toImage())
         if size is not None:
             assert (image.width(), image.height()) == size, name
         assert pixels(image).std() > 8, f"{name}: a flat picture"
         path = self.out / f"{name}.png"
         assert image.save(str(path)), name
         self.names.append(name)
+
+
+def with_gl_views(widget: QWidget, image: QImage) -> QImage:
+    """``image`` (``widget``'s grab) with each shown 3D view's frame where the screen shows
+    it: the 3D view draws in a native window of its own, which a widget's grab leaves out."""
+    painter = QPainter(image)
+    for view in widget.findChildren(SensingView3D):
+        container = view.gl_container
+        if view.gl_view is None or container is None or not container.isVisible():
+            continue
+        frame = view.gl_view.render_now()
+        if not frame.isNull():
+            at = container.mapTo(widget, QPoint(0, 0))
+            painter.drawImage(QRect(at, container.size()), frame)
+    painter.end()
+    return image
 
 
 def wait_for_video(qtbot: QtBot, window: MainWindow) -> None:

@@ -10,7 +10,9 @@ import numpy.typing as npt
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage, QVector3D
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtOpenGLWidgets import QOpenGLWidget
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QToolTip, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
 from engine.sensing.fusion import fresnel_ellipsoid
@@ -203,11 +205,14 @@ def shown_view(qtbot: QtBot) -> SensingView3D:
     view.show()
     qtbot.waitExposed(view)
     assert view.gl_view is not None, view.gl_error
+    # The GL window is a native window of its own: shown when the X server maps it.
+    qtbot.waitExposed(view.gl_view)
+    qtbot.waitUntil(lambda: view.gl_view is not None and view.gl_view.isValid())
     return view
 
 
 def framebuffer(view: SensingView3D) -> npt.NDArray[np.uint8]:
-    image = view.gl_view.grabFramebuffer().convertToFormat(QImage.Format.Format_RGBA8888)
+    image = view.gl_view.render_now().convertToFormat(QImage.Format.Format_RGBA8888)
     rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1)
     return rows[:, : image.width() * 4].reshape(image.height(), image.width(), 4)[..., :3].copy()
 
@@ -702,3 +707,36 @@ def test_the_blob_table_names_blobs_and_a_click_on_a_row_explains_it(qtbot: QtBo
     pane.set_snapshot(snapshot())  # unnamed now
     pane.set_explanation(explanation())
     assert pane.explanation_label.text().startswith("Blob #7: value 0.120")
+
+
+def test_resting_the_pointer_on_a_blob_shows_its_tooltip_and_leaving_hides_it(
+    qtbot: QtBot,
+) -> None:
+    """The 3D view is a window of its own, which gets no tooltip events: it shows the
+    blob's description itself once the pointer rests on the blob."""
+    view = shown_view(qtbot)
+    view.set_snapshot(snapshot())
+    x, y = np.round(view.project([HOT_SPOT])[0]).astype(int)
+    expected = view.blob_tooltip_at(x, y)
+    assert expected is not None
+    QTest.mouseMove(view.gl_view, QPoint(int(x), int(y)))
+    qtbot.waitUntil(lambda: QToolTip.isVisible() and QToolTip.text() == expected, timeout=3000)
+    QTest.mouseMove(view.gl_view, QPoint(8, 8))  # away from every blob
+    qtbot.waitUntil(lambda: not QToolTip.isVisible(), timeout=3000)
+
+
+def test_the_3d_view_does_not_put_the_window_it_is_in_into_opengl(qtbot: QtBot) -> None:
+    """A QOpenGLWidget anywhere in a window makes Qt compose that whole window through
+    OpenGL at each repaint (in software on a machine without a GPU: the console's p99
+    GUI-thread gap was 20–23 ms with it, 4–7 ms with the view in a window of its own)."""
+    holder = QWidget()
+    layout = QVBoxLayout(holder)
+    view = SensingView3D()
+    layout.addWidget(view)
+    qtbot.addWidget(holder)
+    holder.resize(640, 480)
+    holder.show()
+    qtbot.waitExposed(holder)
+    assert view.gl_view is not None, view.gl_error
+    assert not holder.findChildren(QOpenGLWidget)
+    assert view.gl_container is not None and view.gl_container.isVisible()

@@ -27,19 +27,21 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPointF,
+    QRect,
     Qt,
     QTimer,
     Signal,
 )
 from PySide6.QtGui import (
     QColor,
+    QExposeEvent,
     QFont,
-    QHelpEvent,
+    QImage,
     QMatrix4x4,
     QMouseEvent,
-    QResizeEvent,
-    QShowEvent,
     QVector3D,
+    QWindow,
 )
 from PySide6.QtWidgets import (
     QComboBox,
@@ -80,6 +82,7 @@ DEFAULT_VOXEL_PEAK_FRACTION = 0.4
 ACTIVATION_FULL_SCALE = 0.10  # relative deltaRMS drawn fully red: 5× the 0.02 motion threshold
 PICK_RADIUS_PX = 20.0  # a click this close to a blob's centre on screen selects it
 CLICK_SLOP_PX = 4.0  # a press and release further apart than this is a drag (orbit), not a click
+TOOLTIP_DELAY_MS = 700  # the pointer rests this long on the 3D view before its tooltip shows
 MAX_ELLIPSOIDS = 8  # more Fresnel ellipsoids than this only hide each other
 DASH_PIECES = 8  # each link is drawn as this many pieces, so an offline one can be dashed
 BLOB_SIZE_M = 0.35  # about a person's width
@@ -133,30 +136,42 @@ def _program_slots() -> list[tuple[Any, str]]:
 
 @cache
 def _clickable_gl_view_type() -> type:
-    """The GLViewWidget the 3D view draws in; see ``ClickableGLView``."""
-    gl = _opengl()
+    """The GL window the 3D view draws in; see ``ClickableGLView``."""
+    from OpenGL import GL
+    from pyqtgraph.opengl.GLViewWidget import GLViewMixin
+    from PySide6.QtOpenGL import QOpenGLWindow
 
-    class ClickableGLView(gl.GLViewWidget):  # type: ignore[misc,name-defined]
-        """A GLViewWidget that
+    _opengl()
 
-        - reports clicks (press and release in place; a drag still orbits);
+    class ClickableGLView(GLViewMixin, QOpenGLWindow):  # type: ignore[misc]
+        """pyqtgraph's GL view in a window of its own (shown in the pane through a window
+        container), which
+
+        - keeps the console's window out of OpenGL: a QOpenGLWidget makes Qt compose the
+          whole top-level window through OpenGL at every repaint, which on a machine
+          without a GPU (llvmpipe) was most of the GUI thread's cost in the console journey
+          benchmark (p99 gap 20–23 ms with it, 4–5 ms without);
+        - reports clicks (press and release in place; a drag still orbits) and shows the
+          tooltip ``on_tooltip`` gives (a window gets no tooltip events of its own);
         - reports GL failures instead of raising inside Qt's paint;
         - keeps its own shader programs: pyqtgraph caches them per process, which breaks a
           second view with its own context (two windows, a view closed and opened again, a
           dock floated out) unless the application shares all GL contexts;
-        - says when a new context replaced its first one (a view floated out of its window
-          or docked back gets a new one): the scene's buffers died with the old one."""
+        - says when a new context replaced its first one: the scene's buffers died with the
+          old one."""
 
         def __init__(
             self,
             on_click: Callable[[float, float], None],
             on_failure: Callable[[str], None],
             on_context_replaced: Callable[[], None],
-            parent: QWidget | None = None,
+            parent: QWindow,
             *,
             on_tooltip: Callable[[float, float], str | None] | None = None,
         ) -> None:
-            super().__init__(parent)
+            # Drawn into a buffer of its own, then copied to the window: the last frame
+            # stays readable (render_now, grabFramebuffer) for screenshots and tests.
+            super().__init__(QOpenGLWindow.UpdateBehavior.PartialUpdateBlit, parent)
             self._on_click = on_click
             self._on_tooltip = on_tooltip
             self._on_failure = on_failure
@@ -165,6 +180,18 @@ def _clickable_gl_view_type() -> type:
             self._programs: list[Any] | None = None  # this context's, in _program_slots order
             self._had_context = False
             self.failed = False
+            self._hover = QPointF()
+            self._tooltip_timer = QTimer(self)
+            self._tooltip_timer.setSingleShot(True)
+            self._tooltip_timer.setInterval(TOOLTIP_DELAY_MS)
+            self._tooltip_timer.timeout.connect(self._show_tooltip)
+
+        # What pyqtgraph's view asks of a widget, answered for a window.
+        def devicePixelRatioF(self) -> float:
+            return float(self.devicePixelRatio())
+
+        def rect(self) -> QRect:
+            return QRect(0, 0, self.width(), self.height())
 
         def initializeGL(self) -> None:
             if self._had_context:  # a new context: programs and buffers went with the old one
@@ -193,15 +220,23 @@ def _clickable_gl_view_type() -> type:
                 for (owner, name), program in zip(slots, others, strict=True):
                     setattr(owner, name, program)
 
-        def showEvent(self, event: QShowEvent) -> None:
-            super().showEvent(event)
-            QTimer.singleShot(0, self, self._check_context)
+        def render_now(self) -> QImage:
+            """Draw the scene now and return the frame (a null image without a context):
+            a window's contents are not in the console window's grab()."""
+            if not self.isValid() or self.failed:
+                return QImage()
+            self.makeCurrent()  # binds the window's own buffer (PartialUpdateBlit)
+            ratio = self.devicePixelRatio()
+            GL.glViewport(0, 0, round(self.width() * ratio), round(self.height() * ratio))
+            self.paintGL()
+            image = self.grabFramebuffer()
+            self.doneCurrent()
+            self.requestUpdate()  # and show it in the window too
+            return image
 
-        def _check_context(self) -> None:
-            if self.failed or self.isValid() or not self.isVisible():
-                return
-            self.grabFramebuffer()  # creates the context if it can be
-            if not self.failed and not self.isValid():
+        def exposeEvent(self, event: QExposeEvent) -> None:
+            super().exposeEvent(event)
+            if self.isExposed() and not self.failed and not self.isValid():
                 self._fail(RuntimeError("no OpenGL context could be created"))
 
         def _fail(self, exc: BaseException) -> None:
@@ -212,18 +247,29 @@ def _clickable_gl_view_type() -> type:
             # Never swap widgets inside a paint: after it.
             QTimer.singleShot(0, self, lambda: self._on_failure(message))
 
+        def _show_tooltip(self) -> None:
+            text = self._on_tooltip(self._hover.x(), self._hover.y()) if self._on_tooltip else None
+            if text:
+                QToolTip.showText(self.mapToGlobal(self._hover.toPoint()), text)
+            else:
+                QToolTip.hideText()
+
+        def mouseMoveEvent(self, ev: QMouseEvent) -> None:
+            self._hover = ev.position()
+            if ev.buttons() == Qt.MouseButton.NoButton and self._on_tooltip is not None:
+                self._tooltip_timer.start()
+            else:
+                self._tooltip_timer.stop()
+            super().mouseMoveEvent(ev)
+
         def event(self, ev: QEvent) -> bool:
-            if ev.type() == QEvent.Type.ToolTip and isinstance(ev, QHelpEvent):
-                text = self._on_tooltip(ev.x(), ev.y()) if self._on_tooltip else None
-                if text:
-                    QToolTip.showText(ev.globalPos(), text, self)
-                else:
-                    QToolTip.hideText()
-                    ev.ignore()
-                return True
+            if ev.type() == QEvent.Type.Leave:
+                self._tooltip_timer.stop()
+                QToolTip.hideText()
             return bool(super().event(ev))
 
         def mousePressEvent(self, ev: QMouseEvent) -> None:
+            self._tooltip_timer.stop()
             if ev.button() == Qt.MouseButton.LeftButton:
                 self._press = (ev.position().x(), ev.position().y())
             super().mousePressEvent(ev)
@@ -390,7 +436,8 @@ class SensingView3D(QWidget):
         self.drawn_voxel_threshold = self.voxel_threshold  # the last tick's, peak included
         self.snapshot: SensingSnapshot | None = None
         self.explanation: BlobExplanation | None = None
-        self.gl_view: Any = None
+        self.gl_view: Any = None  # the GL window (see ClickableGLView)
+        self.gl_container: QWidget | None = None  # what shows it in the pane
         self.gl_error: str | None = None
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
@@ -400,6 +447,7 @@ class SensingView3D(QWidget):
         self.error_label.setStyleSheet(f"color: {ALARM_RED}; padding: 12px")
         self.error_label.hide()
         self._layout.addWidget(self.error_label)
+        # Above the drawing, not over it: nothing can be drawn over the GL window.
         self.banner = QLabel("SIMULATED", self)
         self.banner.setToolTip("This room's CSI comes from the built-in simulator, not from nodes")
         self.banner.setStyleSheet(
@@ -407,6 +455,7 @@ class SensingView3D(QWidget):
             " padding: 3px 14px; border-radius: 3px; letter-spacing: 2px"
         )
         self.banner.hide()
+        self._layout.addWidget(self.banner, 0, Qt.AlignmentFlag.AlignHCenter)
 
         self._room_key: tuple[str, Vec3] | None = None
         self._node_key: tuple[tuple[str, str, Vec3, bool], ...] | None = None
@@ -426,19 +475,25 @@ class SensingView3D(QWidget):
     # -- GL scene --------------------------------------------------------------------------
     def _build_gl(self) -> None:
         self._gl = _opengl()
+        # Made with a parent so that Qt, not Python, owns the window: the container takes
+        # it over (and deletes it with itself), which PySide does not learn of, so a
+        # window Python thought its own was deleted twice (a crash as the console closed).
+        # The container reparents it at once; the first parent goes at the end of this call.
+        first_parent = QWindow()
         view = _clickable_gl_view_type()(
             self._on_gl_clicked,
             self._on_gl_failed,
             self._on_gl_context_replaced,
-            self,
+            first_parent,
             on_tooltip=self.blob_tooltip_at,
         )
         view.setBackgroundColor(BACKGROUND)
-        view.setMinimumSize(200, 150)
+        container = QWidget.createWindowContainer(view, self)
+        container.setMinimumSize(200, 150)
         self.gl_view = view
+        self.gl_container = container
         self._build_items()
-        self._layout.addWidget(view)
-        self.banner.raise_()
+        self._layout.addWidget(container, 1)
 
     def _build_items(self) -> None:
         """The scene's GL items, empty: ``set_snapshot`` fills them."""
@@ -523,23 +578,18 @@ class SensingView3D(QWidget):
     def _on_gl_failed(self, message: str) -> None:
         """OpenGL is missing or broke: show why in place of the drawing."""
         self.gl_error = message
-        view, self.gl_view = self.gl_view, None
-        if view is not None:
-            self._layout.removeWidget(view)
-            view.hide()
-            view.deleteLater()
+        container, self.gl_container = self.gl_container, None
+        self.gl_view = None
+        if container is not None:  # the container owns the GL window
+            self._layout.removeWidget(container)
+            container.hide()
+            container.deleteLater()
         self.node_labels, self.blob_labels, self.ellipsoid_items = [], [], []
         self.error_label.setText(
             "The 3D view needs OpenGL, which is not available here "
             f"({printable(message)}). The tables beside it still work."
         )
         self.error_label.show()
-        self.banner.raise_()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self.banner.adjustSize()
-        self.banner.move((self.width() - self.banner.width()) // 2, 8)
 
     def _text_item(self) -> Any:
         font = QFont()

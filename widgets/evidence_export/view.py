@@ -48,7 +48,7 @@ from widgets.site_clock import from_qdatetime, qt_zone, to_qdatetime, zone_abbre
 
 DATETIME_FORMAT: Final = "yyyy-MM-dd HH:mm:ss"
 EXPORTING: Final = "Exporting evidence…"
-"""What the strip says while an export runs (and, lowered, when it is cancelled)."""
+"""What the strip says while an export runs (and, with ": stopped", when it is stopped)."""
 
 
 def progress_text(done: int, total: int) -> str:

@@ -15,6 +15,9 @@ from PySide6.QtWidgets import QAbstractItemView, QTableView
 
 T = TypeVar("T")
 
+VISIBLE_ROWS_ONLY = 0
+"""``QHeaderView.setResizeContentsPrecision``: measure the rows in view only."""
+
 SINGLE = QAbstractItemView.SelectionMode.SingleSelection
 EXTENDED = QAbstractItemView.SelectionMode.ExtendedSelection
 
@@ -29,7 +32,12 @@ def show_rows_read_only(
 ) -> None:
     """Set up a table the console's way: whole rows selected (one at a time unless
     ``selection`` says otherwise), nothing edited in place, no row numbers; alternating row
-    colours, no grid and no word wrap unless asked."""
+    colours, no grid and no word wrap unless asked.
+
+    A column sized to its contents is measured on the rows in view, not on up to 1,000 of
+    them (Qt's default): each measurement asks the model, in Python, for every cell it
+    covers, and Qt measures again at every resize, show and change of the rows (the
+    sensing tables change at every fusion tick)."""
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setSelectionMode(selection)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -37,6 +45,7 @@ def show_rows_read_only(
     view.setShowGrid(grid)
     view.setWordWrap(word_wrap)
     view.verticalHeader().hide()
+    view.horizontalHeader().setResizeContentsPrecision(VISIBLE_ROWS_ONLY)
 
 
 class RowsTableModel(QAbstractTableModel, Generic[T]):

@@ -205,8 +205,8 @@ def shown_view(qtbot: QtBot) -> SensingView3D:
     view.show()
     qtbot.waitExposed(view)
     assert view.gl_view is not None, view.gl_error
-    # The GL window is a native window of its own: shown when the X server maps it.
-    qtbot.waitExposed(view.gl_view)
+    # The GL window is a native window of its own, shown a turn of the event loop after
+    # the view and drawn once the X server maps it.
     qtbot.waitUntil(lambda: view.gl_view is not None and view.gl_view.isValid())
     return view
 
@@ -738,5 +738,6 @@ def test_the_3d_view_does_not_put_the_window_it_is_in_into_opengl(qtbot: QtBot) 
     holder.show()
     qtbot.waitExposed(holder)
     assert view.gl_view is not None, view.gl_error
+    qtbot.waitUntil(lambda: view.gl_view.isExposed())  # shown a turn after the pane
     assert not holder.findChildren(QOpenGLWidget)
     assert view.gl_container is not None and view.gl_container.isVisible()

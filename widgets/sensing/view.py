@@ -40,6 +40,7 @@ from PySide6.QtGui import (
     QImage,
     QMatrix4x4,
     QMouseEvent,
+    QShowEvent,
     QVector3D,
     QWindow,
 )
@@ -494,6 +495,11 @@ class SensingView3D(QWidget):
         self.gl_container = container
         self._build_items()
         self._layout.addWidget(container, 1)
+        # Shown a turn of the event loop after the pane: the GL window's first frame (its
+        # context, shaders, buffers: 60-80 ms here) is then not added to the showing and
+        # painting of the layout around it, which a login does all at once.
+        container.hide()
+        self._gl_revealed = False
 
     def _build_items(self) -> None:
         """The scene's GL items, empty: ``set_snapshot`` fills them."""
@@ -560,6 +566,16 @@ class SensingView3D(QWidget):
             item.setVisible(False)  # until there is something to draw
         self.node_labels, self.blob_labels, self.ellipsoid_items = [], [], []
         self._room_key = self._node_key = self._link_key = None
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.gl_container is not None and not self._gl_revealed:
+            self._gl_revealed = True
+            QTimer.singleShot(0, self, self._reveal_gl)
+
+    def _reveal_gl(self) -> None:
+        if self.gl_container is not None:
+            self.gl_container.show()
 
     def _on_gl_context_replaced(self) -> None:
         """The GL view got a new context (it moved to another window): the items' buffers

@@ -34,8 +34,8 @@ def test_input_in_the_main_window_and_in_a_dialog_restarts_the_idle_timer(qtbot:
     timer.start()
     main = QWidget()
     qtbot.addWidget(main)
-    main.show()
-    qtbot.waitExposed(main)
+    with qtbot.waitExposed(main):
+        main.show()
     watch = IdleWatch(timer)
     watch.watch(main.windowHandle())
 
@@ -61,8 +61,8 @@ def test_a_stopped_timer_stays_stopped(qtbot: QtBot) -> None:
     timer = _idle_timer()
     main = QWidget()
     qtbot.addWidget(main)
-    main.show()
-    qtbot.waitExposed(main)
+    with qtbot.waitExposed(main):
+        main.show()
     watch = IdleWatch(timer)
     watch.watch(main.windowHandle())
     QTest.keyClick(main.windowHandle(), Qt.Key.Key_Shift)
@@ -83,8 +83,8 @@ def test_the_watch_sees_a_windows_traffic_not_every_widgets(qtbot: QtBot) -> Non
     main = QWidget()
     labels = [QLabel(f"row {i}", main) for i in range(50)]
     qtbot.addWidget(main)
-    main.show()
-    qtbot.waitExposed(main)
+    with qtbot.waitExposed(main):
+        main.show()
     watch = Counting(timer)
     watch.watch(main.windowHandle())
     seen.clear()

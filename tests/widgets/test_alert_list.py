@@ -259,8 +259,8 @@ def make_pane(
     pane = AlertListPane(world.client, actions, page_size=page_size)
     qtbot.addWidget(pane)
     pane.resize(1100, 800)
-    pane.show()
-    qtbot.waitExposed(pane)
+    with qtbot.waitExposed(pane):
+        pane.show()
     settle(qtbot, pane)
     if view is not None:
         show_view(qtbot, pane, view)

@@ -515,8 +515,8 @@ def test_the_zone_editor_takes_points_back_and_needs_three_for_a_zone(
     editor = ZoneEditor(frames)
     qtbot.addWidget(editor)
     editor.resize(640, 480)
-    editor.show()
-    qtbot.waitExposed(editor)
+    with qtbot.waitExposed(editor):
+        editor.show()
     assert not editor.isEnabled()  # no camera chosen
     editor.set_camera("gate")  # no picture from the gate yet: a grey 16:9 stand-in
     canvas = editor.canvas

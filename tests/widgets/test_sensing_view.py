@@ -202,8 +202,8 @@ def shown_view(qtbot: QtBot) -> SensingView3D:
     view = SensingView3D()
     qtbot.addWidget(view)
     view.resize(640, 480)
-    view.show()
-    qtbot.waitExposed(view)
+    with qtbot.waitExposed(view):
+        view.show()
     assert view.gl_view is not None, view.gl_error
     # The GL window is a native window of its own, shown a turn of the event loop after
     # the view and drawn once the X server maps it.
@@ -366,8 +366,8 @@ def test_two_views_and_a_view_moved_to_another_window_all_draw(qtbot: QtBot) -> 
     qtbot.addWidget(window)
     QVBoxLayout(window).addWidget(first)
     window.resize(640, 480)
-    window.show()
-    qtbot.waitExposed(window)
+    with qtbot.waitExposed(window):
+        window.show()
     assert first.gl_view is not None and len(first.visible_ellipsoids()) == 3
     assert magenta_pixels(first) > 2000
     first.set_explanation(None)
@@ -509,8 +509,8 @@ def shown_pane(qtbot: QtBot) -> SensingPane:
     pane = SensingPane()
     qtbot.addWidget(pane)
     pane.resize(1200, 600)
-    pane.show()
-    qtbot.waitExposed(pane)
+    with qtbot.waitExposed(pane):
+        pane.show()
     return pane
 
 
@@ -735,8 +735,8 @@ def test_the_3d_view_does_not_put_the_window_it_is_in_into_opengl(qtbot: QtBot) 
     layout.addWidget(view)
     qtbot.addWidget(holder)
     holder.resize(640, 480)
-    holder.show()
-    qtbot.waitExposed(holder)
+    with qtbot.waitExposed(holder):
+        holder.show()
     assert view.gl_view is not None, view.gl_error
     qtbot.waitUntil(lambda: view.gl_view.isExposed())  # shown a turn after the pane
     assert not holder.findChildren(QOpenGLWidget)

@@ -35,8 +35,8 @@ def test_a_column_sized_to_its_contents_asks_only_for_the_rows_in_view(qtbot: Qt
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     qtbot.addWidget(view)
     view.resize(400, 300)
-    view.show()
-    qtbot.waitExposed(view)
+    with qtbot.waitExposed(view):
+        view.show()
     model.rows_asked.clear()
     view.resize(600, 400)  # a resize measures the columns again
     model.set_rows(range(1, ROWS + 1))  # and so does a change of the rows

@@ -217,8 +217,8 @@ def make_pane(
     pane = TimelinePane(client, media_root, initial_range=(START, END))
     qtbot.addWidget(pane)
     pane.resize(width, 420)
-    pane.show()
-    qtbot.waitExposed(pane)
+    with qtbot.waitExposed(pane):
+        pane.show()
     settle(qtbot, pane)
     return pane
 

@@ -159,13 +159,15 @@ class ActionProgress:
 
     __slots__ = ("_emit", "cancel_event")
 
-    def __init__(self, emit: Callable[[int, int], None]) -> None:
+    def __init__(self, emit: Callable[[int, int, str], None]) -> None:
         self._emit = emit
         self.cancel_event = threading.Event()
 
-    def report(self, done: int, total: int) -> None:
-        """``done`` of ``total`` (total 0: not known yet). Thread-safe."""
-        self._emit(int(done), int(total))
+    def report(self, done: int, total: int, stage: str = "") -> None:
+        """``done`` of ``total`` (total 0: not known yet), in ``stage`` (for work that goes
+        through stages, such as recording then reading the poses; the runner's ``describe``
+        gets it with the counts). Thread-safe."""
+        self._emit(int(done), int(total), stage)
 
     def cancelled(self) -> bool:
         """Whether the person asked to stop. Thread-safe."""
@@ -180,7 +182,7 @@ class ActionProgress:
 class _ProgressRelay(QObject):
     """Carries an action's reports from its worker to the GUI thread."""
 
-    sig_reported = Signal(int, object, object)  # generation, done, total (ints of any size)
+    sig_reported = Signal(int, object, object, str)  # generation, done, total, stage
 
 
 class ActionRunner(QObject):
@@ -220,7 +222,7 @@ class ActionRunner(QObject):
             None,
         )
         self._progress: ActionProgress | None = None
-        self._describe: Callable[[int, int], str] | None = None
+        self._describe: Callable[[int, int, str], str] | None = None
         self._generation = 0
         self._relay = _ProgressRelay(self)
         self._relay.sig_reported.connect(
@@ -265,15 +267,15 @@ class ActionRunner(QObject):
         fn: Callable[[ActionProgress], Any],
         on_done: Callable[[Any], object] | None = None,
         *,
-        describe: Callable[[int, int], str] | None = None,
+        describe: Callable[[int, int, str], str] | None = None,
         cancellable: bool = True,
         failure: str | None = None,
         done: str | None = None,
         channel: str | None = None,
     ) -> bool:
         """Like :meth:`run`, for work that reports how far it is: ``fn(progress)`` runs on
-        a worker and may call ``progress.report(done, total)``; the bar fills and the line
-        shows ``describe(done, total)`` (default: ``what`` and "done of total"). With
+        a worker and may call ``progress.report(done, total, stage)``; the bar fills and the
+        line shows ``describe(done, total, stage)`` (default: ``what`` and "done of total"). With
         ``cancellable`` the strip offers Stop, which sets ``progress.cancel_event``; an
         action that then stops by raising (:class:`ActionCancelledError` or any error) is shown
         as stopped ("…: stopped; nothing was kept"), not as failed.
@@ -282,9 +284,9 @@ class ActionRunner(QObject):
         generation = self._generation
         relay = self._relay
 
-        def emit(done_: int, total: int) -> None:
+        def emit(done_: int, total: int, stage: str) -> None:
             with contextlib.suppress(RuntimeError):  # the pane was deleted meanwhile
-                relay.sig_reported.emit(generation, done_, total)
+                relay.sig_reported.emit(generation, done_, total, stage)
 
         progress = ActionProgress(emit)
         self._describe = describe
@@ -336,14 +338,14 @@ class ActionRunner(QObject):
             return False
         return True
 
-    def _on_progress_reported(self, generation: int, done: int, total: int) -> None:
+    def _on_progress_reported(self, generation: int, done: int, total: int, stage: str) -> None:
         if generation != self._generation or self._progress is None:
             return  # a report of an action that has ended
         if self._progress.cancelled():
             return  # "Cancelling…" stays until the action stops
         describe = self._describe
         what = (self._running or "").rstrip("…")
-        text = describe(done, total) if describe is not None else _counted(what, done, total)
+        text = describe(done, total, stage) if describe is not None else _counted(what, done, total)
         self._strip.show_progress(done, total, text)
 
     def _on_action_finished(self, result: QueryResult[Any]) -> None:

@@ -150,7 +150,7 @@ def test_long_work_fills_the_bar_with_what_the_action_reports(qtbot: QtBot, pane
 
     def work(progress: ActionProgress) -> str:
         progress.report(3, 0)  # not known yet
-        progress.report(30, 120)
+        progress.report(30, 120, "Imported")
         reported.set()
         assert release.wait(WAIT_S)
         return "imported"
@@ -160,11 +160,11 @@ def test_long_work_fills_the_bar_with_what_the_action_reports(qtbot: QtBot, pane
         "Importing reports…",
         work,
         values.append,
-        describe=lambda done, total: f"Imported {done} of {total} reports",
+        describe=lambda done, total, stage: f"{stage}: {done} of {total} reports",
     )
     assert pane.strip.cancel_button.isVisible()  # long work can be stopped
     assert reported.wait(WAIT_S)
-    qtbot.waitUntil(lambda: pane.strip.status() == "Imported 30 of 120 reports", timeout=5000)
+    qtbot.waitUntil(lambda: pane.strip.status() == "Imported: 30 of 120 reports", timeout=5000)
     assert pane.strip.progress() == (30, 120) and pane.strip.busy_bar.isVisible()
 
     with qtbot.waitSignal(pane.runner.sig_action_finished, timeout=5000) as finished:

@@ -236,7 +236,7 @@ class EvidenceExportDialog(QDialog):
             EXPORTING,
             export,
             self._on_export_done,
-            describe=progress_text,
+            describe=lambda done, total, _stage: progress_text(done, total),
             cancellable=False,
             failure="Export failed",
         )

@@ -9,10 +9,10 @@ The dialog touches no store, camera or thread: every call to its
 :class:`~widgets.gestures.api.GestureActions` runs on the query client's workers, and refusals
 are shown in red as the engine words them. Its busy bar, progress, Cancel and error line are
 the shared :class:`~widgets.action_strip.ActionStrip`'s: recording, reading a file and testing
-live run as long actions of an :class:`~widgets.action_strip.ActionRunner` (the strip's Cancel
-stops one and keeps the wizard open; the wizard's Cancel stops it and closes). Every method
+live run as long actions of an :class:`~widgets.action_strip.ActionRunner` (the strip's Stop
+ends one and keeps the wizard open; the wizard's Cancel stops it and closes). Every method
 here runs on the GUI thread, except the progress callback handed to a blocking call
-(:meth:`_PhaseReport.reporting_to`), which only hands its report to the runner.
+(:func:`_percent_of`), which only hands its report to the runner.
 """
 
 from __future__ import annotations
@@ -440,19 +440,19 @@ class TeachGestureDialog(QDialog):
         if camera is None:
             self._finish_busy()
             return
-        actions, seconds, phases = self._actions, float(self.seconds_spin.value()), _PhaseReport()
+        actions, seconds = self._actions, float(self.seconds_spin.value())
         self._busy = "recording"
 
         def record(progress: ActionProgress) -> RecordedExample:
             return actions.record_example(
-                camera, seconds, phases.reporting_to(progress), progress.cancelled
+                camera, seconds, _percent_of(progress), progress.cancelled
             )
 
         self._run_long(
             "Recording an example…",
             record,
             self._on_example_recorded,
-            describe=partial(self._describe_recording, phases),
+            describe=self._describe_recording,
             failure=NO_EXAMPLE,
             channel=f"{self._channel}.record",
         )
@@ -479,15 +479,13 @@ class TeachGestureDialog(QDialog):
         reading = f"Reading the poses in {printable(self._reading_file)}…"
 
         def read(progress: ActionProgress) -> list[RecordedExample]:
-            return actions.examples_from_file(
-                path, _PhaseReport().reporting_to(progress), progress.cancelled
-            )
+            return actions.examples_from_file(path, _percent_of(progress), progress.cancelled)
 
         self._run_long(
             reading,
             read,
             self._on_file_read,
-            describe=lambda _done, _total: reading,  # the bar says how far
+            describe=lambda _done, _total, _stage: reading,  # the bar says how far
             failure=NO_EXAMPLES_READ,
             channel=f"{self._channel}.read",
         )
@@ -537,7 +535,7 @@ class TeachGestureDialog(QDialog):
 
     def _start_test(self) -> None:
         camera = str(self.test_camera_combo.currentData())
-        actions, seconds, phases = self._actions, float(self.seconds_spin.value()), _PhaseReport()
+        actions, seconds = self._actions, float(self.seconds_spin.value())
         examples, name = list(self._examples), self.name_edit.text().strip()
         mirror = self.mirror_check.isChecked()
         self._busy = "testing"
@@ -549,7 +547,7 @@ class TeachGestureDialog(QDialog):
                 examples,
                 name,
                 mirror,
-                phases.reporting_to(progress),
+                _percent_of(progress),
                 progress.cancelled,
             )
 
@@ -557,7 +555,7 @@ class TeachGestureDialog(QDialog):
             "Testing the gesture live…",
             test,
             self._on_tested,
-            describe=partial(self._describe_recording, phases),
+            describe=self._describe_recording,
             failure=TEST_FAILED,
             channel=f"{self._channel}.test",
         )
@@ -607,7 +605,7 @@ class TeachGestureDialog(QDialog):
         fn: Callable[[ActionProgress], object],
         on_done: Callable[[Any], object],
         *,
-        describe: Callable[[int, int], str],
+        describe: Callable[[int, int, str], str],
         failure: str,
         channel: str,
     ) -> None:
@@ -628,10 +626,10 @@ class TeachGestureDialog(QDialog):
         self.countdown_label.setText("…")
         self.strip.show_status("Starting the recording: keep still…")
 
-    def _describe_recording(self, phases: _PhaseReport, _done: int, _total: int) -> str:
+    def _describe_recording(self, _done: int, _total: int, phase: str) -> str:
         """The line for a camera recording's report (the bar shows how far): "Now!" with its
         first picture, then what to do, then that the poses are being read."""
-        if phases.phase == "posing":
+        if phase == "posing":
             self.countdown_label.hide()
             return "Reading the poses…"
         if not self._recording_started:
@@ -758,22 +756,12 @@ class TeachGestureDialog(QDialog):
         self.strip.show_error(message)
 
 
-class _PhaseReport:
-    """A blocking teach call's progress handed on to the runner: its fraction (0–1) as
-    percent done, and its phase (``recording``, ``posing``, ``reading``) kept for the line
-    shown with that report.
+def _percent_of(progress: ActionProgress) -> TeachProgress:
+    """A teach call's progress callback (its phase: ``recording``, ``posing``, ``reading``;
+    and the fraction done, 0–1) reporting to ``progress`` as percent done in that phase.
+    Runs on the worker."""
 
-    Made on the GUI thread; the callback from :meth:`reporting_to` runs on the worker and
-    replaces :attr:`phase` whole (a str), so the GUI thread reads the newest phase."""
+    def report(phase: str, fraction: float) -> None:
+        progress.report(round(PERCENT * max(0.0, min(1.0, fraction))), PERCENT, phase)
 
-    __slots__ = ("phase",)
-
-    def __init__(self) -> None:
-        self.phase = ""
-
-    def reporting_to(self, progress: ActionProgress) -> TeachProgress:
-        def report(phase: str, fraction: float) -> None:
-            self.phase = phase
-            progress.report(round(PERCENT * max(0.0, min(1.0, fraction))), PERCENT)
-
-        return report
+    return report

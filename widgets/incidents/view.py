@@ -789,7 +789,7 @@ class IncidentListPane(QWidget):
             f"Importing {path.name}…",
             partial(_import_reports, self._actions, path),
             partial(self._on_imported, path),
-            describe=import_progress_text,
+            describe=lambda done, total, _stage: import_progress_text(done, total),
             cancellable=False,  # the engine files all of a file or none and cannot stop
             failure=f"Nothing imported from {path.name}",
             channel=f"{self._channel}.import",

@@ -15,7 +15,7 @@ from console.layouts import Layout
 from engine.access import PermissionDeniedError
 from tests.actors import OPERATOR
 from tests.conftest import write_site
-from tests.console.conftest import audit_entries
+from tests.console.conftest import audit_entries, log_in
 
 SECRET = "5e" * 32
 ROOM = "[room]\nwidth_m = 5.0\ndepth_m = 5.0\nheight_m = 2.5\n"
@@ -111,3 +111,23 @@ def test_only_an_admin_opens_the_pairing_window_and_it_is_audited(
         host.runtime.open_pairing(OPERATOR, 60)
     refused = audit_entries(host, action="node.pairing_opened")
     assert [e.outcome for e in refused] == ["denied", "ok"]
+
+
+@pytest.mark.slow
+def test_locking_takes_the_3d_view_off_the_screen_and_a_login_brings_it_back(
+    qtbot: QtBot, open_console, tmp_path: Path
+) -> None:
+    """The 3D view draws in a native window of its own, over whatever is beneath it: the
+    lock must take that window off the screen, or the room would show through the lock."""
+    _host, window = open_console(simulated_site(tmp_path))
+    assert window.current_layout is Layout.ADMIN  # the admin layout shows the sensing pane
+    view = window.panes["sensing"].view
+    qtbot.waitUntil(lambda: view.gl_view is not None and view.gl_view.isExposed(), timeout=5000)
+    gl_window = view.gl_view
+
+    window.lock("menu")
+    assert window.locked
+    qtbot.waitUntil(lambda: not gl_window.isVisible() and not gl_window.isExposed(), timeout=3000)
+
+    log_in(qtbot, window, "ada")
+    qtbot.waitUntil(lambda: gl_window.isVisible() and gl_window.isExposed(), timeout=5000)

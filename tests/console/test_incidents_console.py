@@ -80,7 +80,7 @@ def test_an_operator_files_validates_and_escalates_incidents_from_the_console(
         assert alerts.escalate_selected("Resident on the floor, not answering")
     escalated_id = escalated.args[1]
     assert escalated.args[0] == alert.alert_id and escalated_id != incident_id
-    assert alerts.status_label.text().startswith(
+    assert alerts.strip.status().startswith(
         f"Alert {alert.alert_id} escalated: new incident {escalated_id}:"
     )
     (escalated_report,) = incident_reports(host.store, escalated_id)

@@ -255,12 +255,14 @@ def test_the_button_double_click_and_enter_acknowledge_on_a_worker(
     assert requested.args == [3]
     assert pane.is_busy() and not pane.acknowledge_button.isEnabled()
     assert pane.acknowledge_button.text() == "Acknowledging…"
+    assert pane.strip.is_busy() and pane.strip.status() == "Acknowledging alert 3…"
     assert not pane.acknowledge_selected()  # no second request while the first runs
     with acknowledged(qtbot, pane) as done:
         backend.release.set()
     assert done.args == [3]
     assert pane.cell_text(3, COLUMN_STATE) == "acknowledged by ada at 15:30:00"
-    assert "Alert 3 acknowledged by ada" in pane.status_label.text()
+    assert "Alert 3 acknowledged by ada" in pane.strip.status()
+    assert not pane.strip.is_busy()
     assert not pane.acknowledge_button.isEnabled()  # the row is acknowledged now
 
     # A double-click on a row.
@@ -291,15 +293,95 @@ def test_a_refusal_is_shown_in_the_engine_words(
     with qtbot.waitSignal(pane.sig_acknowledge_failed, timeout=5000) as failed:
         pane.acknowledge_button.click()
     assert failed.args[0] == 3
-    assert pane.error_label.text() == f"Could not acknowledge alert 3: {refusal}"
-    assert not pane.error_label.isHidden()
+    assert pane.strip.error() == f"Could not acknowledge alert 3: {refusal}"
+    assert ALARM_RED in pane.strip.error_label.styleSheet()  # the red line
+    assert not pane.strip.is_busy()
     assert pane.cell_text(3, COLUMN_STATE) == STATE_OPEN
     assert pane.acknowledge_button.isEnabled()  # it may be tried again
 
     # Engine problems raising an alert are shown too, and ask for attention.
     with qtbot.waitSignal(pane.sig_attention_requested, timeout=1000):
         pane.on_alert_problem("RaiseAlert: database is locked")
-    assert "RaiseAlert: database is locked" in pane.error_label.text()
+    assert "RaiseAlert: database is locked" in pane.strip.error()
+
+
+def test_acknowledgements_of_several_alerts_run_at_once_and_all_land(
+    qtbot: QtBot, pane: AlertStreamPane, backend: FakeAlerts
+) -> None:
+    # Enter on two rows quickly: both are sent, neither waits for nor drops the other, and
+    # the strip stays busy until both are answered.
+    backend.alerts.append(alert(4, 0))
+    pane.on_alert_raised(alert(4, 0))
+    backend.release.clear()
+    pane.view.setFocus()
+    for alert_id in (3, 4):
+        pane.select(alert_id)
+        qtbot.keyClick(pane.view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: sorted(backend.acknowledged()) == [3, 4], timeout=5000)
+    assert pane.is_busy() and pane.strip.is_busy()
+    assert pane.strip.status() == "Acknowledging alert 4…"
+    landed: list[int] = []
+    pane.sig_alert_acknowledged.connect(landed.append)
+    backend.release.set()
+    qtbot.waitUntil(lambda: sorted(landed) == [3, 4], timeout=5000)
+    assert not pane.is_busy() and not pane.strip.is_busy()
+    assert pane.cell_text(3, COLUMN_STATE) == "acknowledged by ada at 15:30:00"
+    assert pane.cell_text(4, COLUMN_STATE) == "acknowledged by ada at 15:30:00"
+    assert pane.strip.error() == ""
+
+
+def test_refusals_of_overlapping_acknowledgements_each_keep_their_red_line(
+    qtbot: QtBot, pane: AlertStreamPane, backend: FakeAlerts
+) -> None:
+    refusal = PermissionDeniedError(
+        Actor("visitor", frozenset()), Permission.ACKNOWLEDGE, "acknowledge alerts"
+    )
+    backend.refusal = refusal
+    backend.release.clear()
+    for alert_id in (3, 2):
+        pane.select(alert_id)
+        assert pane.acknowledge_selected()
+    failed: list[int] = []
+    pane.sig_acknowledge_failed.connect(lambda alert_id, _message: failed.append(alert_id))
+    backend.release.set()
+    qtbot.waitUntil(lambda: sorted(failed) == [2, 3], timeout=5000)
+    assert sorted(pane.strip.error().splitlines()) == [
+        f"Could not acknowledge alert 2: {refusal}",
+        f"Could not acknowledge alert 3: {refusal}",
+    ]
+    assert not pane.strip.is_busy() and pane.strip.status() == ""
+    assert pane.open_count() == 2  # nothing was acknowledged
+
+    # The next acknowledgement, started with nothing running, begins with a clear red line.
+    backend.refusal = None
+    pane.select(3)
+    with acknowledged(qtbot, pane):
+        assert pane.acknowledge_selected()
+        assert pane.strip.error() == ""
+    assert pane.strip.error() == "" and "Alert 3 acknowledged by ada" in pane.strip.status()
+
+
+def test_the_strip_stays_busy_while_an_acknowledgement_outlasts_an_escalation(
+    qtbot: QtBot, pane: AlertStreamPane, backend: FakeAlerts
+) -> None:
+    pane.set_escalate_allowed(True)
+    backend.release.clear()  # holds acknowledgements, not escalations
+    pane.select(3)
+    assert pane.acknowledge_selected()
+    pane.select(2)
+    with qtbot.waitSignal(pane.sig_incident_escalated, timeout=5000) as escalated:
+        assert pane.escalate_selected("Resident on the floor")
+        assert not pane.escalate_button.isEnabled()  # one escalation at a time
+        assert pane.escalate_button.text() == "Escalating…"
+        assert not pane.escalate_selected("again")
+    assert escalated.args == [2, 7]
+    assert pane.strip.status().startswith("Alert 2 escalated: new incident 7")
+    assert pane.is_busy() and pane.strip.is_busy()  # alert 3's acknowledgement still runs
+    assert pane.escalate_button.isEnabled()
+    with acknowledged(qtbot, pane) as done:
+        backend.release.set()
+    assert done.args == [3]
+    assert not pane.is_busy() and not pane.strip.is_busy()
 
 
 def test_a_new_alert_and_an_escalation_sound_the_chime_once_unless_muted(
@@ -400,7 +482,7 @@ def test_escalate_to_incident_files_the_alerts_event_for_those_allowed(
         pane.escalate_button.click()
     assert escalated.args == [3, 7]
     assert backend.calls[-1] == ("escalate", 103, "Resident on the floor, not answering")
-    assert pane.status_label.text() == (
+    assert pane.strip.status() == (
         "Alert 3 escalated: new incident 7: medical, severity 5, classified by keywords."
     )
     assert pane.alert(3) is not None and pane.alert(3).open  # escalating does not acknowledge
@@ -411,7 +493,8 @@ def test_escalate_to_incident_files_the_alerts_event_for_those_allowed(
     pane.select(2)
     assert pane.escalate_selected("again")
     qtbot.waitUntil(lambda: not pane.is_busy(), timeout=5000)
-    assert pane.error_label.text().startswith("Could not escalate alert 2 to an incident: ian")
+    assert pane.strip.error().startswith("Could not escalate alert 2 to an incident: ian")
+    assert not pane.strip.is_busy()
     pane.on_alert_raised(alert(4, 0, event_id=None))
     pane.select(4)
     assert not pane.escalate_button.isEnabled() and not pane.escalate_selected("no event")

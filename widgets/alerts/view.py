@@ -5,9 +5,15 @@ Each row shows when the alert was raised, its severity (critical in red), its ti
 its webhook deliveries went ("webhooks 2 ok, 1 failed", the errors in the tooltip). The
 header counts the open alerts. Acknowledge (the button, a double-click or Enter on a row)
 runs on the console's query workers as the person logged in; the engine checks their
-permission, and its refusals are shown in the pane. "Escalate to incident…" (the button or
-the row's context menu) files the alert's event as an incident report with a short
-description, for people who may file reports.
+permission. Acknowledgements of different alerts may run at once (an operator pressing Enter
+on several rows loses none of them), so they do not go through an
+:class:`~widgets.action_strip.ActionRunner`, which refuses a second change while one runs;
+"Escalate to incident…" (the button or the row's context menu) files the alert's event as an
+incident report with a short description, for people who may file reports, one at a time
+(each asks for its description) through the pane's runner. Both show in the pane's
+:class:`~widgets.action_strip.ActionStrip`: its bar is busy while any of them runs, its plain
+line says what was done, its red line the engine's refusals (all refusals of acknowledgements
+that overlapped, each on a line of its own).
 
 A new alert, and an escalation, sound the chime (:class:`AlertSound`) unless the pane is
 muted, and ask for the operator's attention: the header flashes and
@@ -69,7 +75,7 @@ from engine.history.query_service import CallRequest, QueryResult
 from engine.incidents.records import Filed
 from engine.sitetime import display
 from engine.text import printable
-from widgets.action_strip import show_as_error
+from widgets.action_strip import ActionRunner, ActionStrip
 from widgets.alerts.api import (
     AlertActions,
     AlertListing,
@@ -482,8 +488,9 @@ def _newest_first(alert: AlertView) -> tuple[float, int]:
 
 class AlertStreamPane(QWidget):
     """Alerts, newest first, with the open ones counted in the header, an Acknowledge
-    button (double-click and Enter too), a Mute switch for the chime, and the engine's
-    refusals and problems in red under the list.
+    button (double-click and Enter too), a Mute switch for the chime, and under the list an
+    :class:`ActionStrip` (:attr:`strip`): busy while an acknowledgement or an escalation
+    runs, what was done, and the engine's refusals and problems in red.
 
     ``actions`` block: the pane runs them through ``client``. It lists the alerts when first
     shown (or on :meth:`refresh`); the console feeds it live changes with
@@ -539,11 +546,13 @@ class AlertStreamPane(QWidget):
         self._locked = True  # nobody logged in yet (see on_actor_changed)
         self._channel = f"alerts-{id(self):x}"
         self._loaded_once = False
-        self._listing_failed = False
+        self._listing_error = ""  # what the strip says of the last listing that failed
         self._acknowledge_allowed = True
         self._acknowledging: set[int] = set()
+        # The refusals since the pane last started work while idle: acknowledgements that
+        # overlap each keep their line, one refusal does not hide another's.
+        self._refusals: list[str] = []
         self._escalate_allowed = False  # until the console says the person may file reports
-        self._escalating: set[int] = set()
         self._sounded: set[tuple[int, str]] = set()
         self._open_count = 0
         self.sound_requests = 0
@@ -584,21 +593,22 @@ class AlertStreamPane(QWidget):
         self.acknowledge_button.clicked.connect(self.acknowledge_selected)
         self.escalate_button = QPushButton(ESCALATE_TEXT)
         self.escalate_button.clicked.connect(lambda: self.escalate_selected())
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         actions_row = QHBoxLayout()
         actions_row.addWidget(self.acknowledge_button)
         actions_row.addWidget(self.escalate_button)
-        actions_row.addWidget(self.status_label, 1)
+        actions_row.addStretch(1)
         self.permission_label = QLabel()
         self.permission_label.setWordWrap(True)
         self.permission_label.hide()
-        self.error_label = QLabel()
-        show_as_error(self.error_label)
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.hide()
+        self.strip = ActionStrip(self)
+        # Escalations, one at a time; acknowledgements run beside it (see the module's doc).
+        self._escalation = ActionRunner(
+            client,
+            self.strip,
+            channel=f"{self._channel}.escalate",
+            update_controls=self._update_controls,
+            parent=self,
+        )
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -606,7 +616,7 @@ class AlertStreamPane(QWidget):
         layout.addWidget(self.view, 1)
         layout.addLayout(actions_row)
         layout.addWidget(self.permission_label)
-        layout.addWidget(self.error_label)
+        layout.addWidget(self.strip)
 
         self._flash_timer = QTimer(self)
         self._flash_timer.setInterval(FLASH_INTERVAL_MS)
@@ -691,7 +701,7 @@ class AlertStreamPane(QWidget):
             alert is None
             or alert.event_id is None
             or not self._escalate_allowed
-            or alert.alert_id in self._escalating
+            or self._escalation.is_busy()
         ):
             return False
         if text is None:
@@ -699,17 +709,13 @@ class AlertStreamPane(QWidget):
             if text is None:
                 return False
         alert_id, event_id = alert.alert_id, alert.event_id
-        self._escalating.add(alert_id)
-        self.error_label.hide()
-        self._show_status(f"Filing alert {alert_id} as an incident report…")
-        self._update_controls()
-        self._client.submit_action(
-            f"{self._channel}.escalate",
+        self._refusals.clear()  # the runner clears the strip's red line as it starts
+        return self._escalation.run(
+            f"Filing alert {alert_id} as an incident report…",
             partial(self._actions.escalate_event, event_id, text),
             partial(self._on_escalated, alert_id),
-            name=f"escalate alert {alert_id} to an incident",
+            failure=f"Could not escalate alert {alert_id} to an incident",
         )
-        return True
 
     def set_muted(self, muted: bool) -> None:
         """Silence (or not) the chime; new alerts still flash and ask for attention."""
@@ -768,9 +774,11 @@ class AlertStreamPane(QWidget):
         ):
             return False
         alert_id = alert.alert_id
+        if not self.is_busy():  # new work: the last refusals are over
+            self._refusals.clear()
+            self.strip.clear_error()
         self._acknowledging.add(alert_id)
-        self.error_label.hide()
-        self._show_status(f"Acknowledging alert {alert_id}…")
+        self.strip.show_status(f"Acknowledging alert {alert_id}…")
         self._update_controls()
         self.sig_acknowledge_requested.emit(alert_id)
         self._client.submit_action(
@@ -783,7 +791,7 @@ class AlertStreamPane(QWidget):
 
     def is_busy(self) -> bool:
         """Whether an acknowledgement or an escalation is still running."""
-        return bool(self._acknowledging or self._escalating)
+        return bool(self._acknowledging) or self._escalation.is_busy()
 
     def is_flashing(self) -> bool:
         return self._flash_timer.isActive()
@@ -835,19 +843,9 @@ class AlertStreamPane(QWidget):
     def _ask_escalation_text(self, alert: AlertView) -> str | None:
         return ask_incident_description(self, f"alert {alert.alert_id} ({printable(alert.title)})")
 
-    def _on_escalated(self, alert_id: int, result: QueryResult[Any]) -> None:
-        self._escalating.discard(alert_id)
-        filed = result.value
-        if result.error is not None or not isinstance(filed, Filed):
-            self._show_status("")
-            self._show_error(
-                f"Could not escalate alert {alert_id} to an incident: "
-                f"{printable(str(result.error))}"
-            )
-            self._update_controls()
-            return
-        self._show_status(f"Alert {alert_id} escalated: {filed_text(filed)}.")
-        self._update_controls()
+    def _on_escalated(self, alert_id: int, filed: Filed) -> None:
+        """The escalation was filed (its refusal the runner shows in red)."""
+        self.strip.show_status(f"Alert {alert_id} escalated: {filed_text(filed)}.")
         self.sig_incident_escalated.emit(alert_id, filed.incident.incident_id)
 
     def _on_mute_toggled(self, muted: bool) -> None:
@@ -857,13 +855,14 @@ class AlertStreamPane(QWidget):
     def _on_alerts_listed(self, result: QueryResult[Any]) -> None:
         listing = result.value
         if result.error is not None or not isinstance(listing, AlertListing):
-            self._listing_failed = True
-            self._show_error(f"Could not list the alerts: {printable(str(result.error))}")
+            self._listing_error = f"Could not list the alerts: {printable(str(result.error))}"
+            self._show_error(self._listing_error)
             self._update_header()
             return
-        if self._listing_failed:  # a listing error is over once listing works again
-            self._listing_failed = False
-            self.error_label.hide()
+        if self._listing_error:  # a listing error is over once listing works again
+            if self.strip.error() == self._listing_error:
+                self.strip.clear_error()
+            self._listing_error = ""
         selected = self.selected_alert()
         self._model.merge_listing(listing)
         if selected is not None:
@@ -876,14 +875,14 @@ class AlertStreamPane(QWidget):
         self._acknowledging.discard(alert_id)
         if result.error is not None or not isinstance(result.value, AlertView):
             message = printable(str(result.error))
-            self._show_status("")
-            self._show_error(f"Could not acknowledge alert {alert_id}: {message}")
+            self.strip.show_status("")
+            self._refuse(f"Could not acknowledge alert {alert_id}: {message}")
             self._update_controls()
             self.sig_acknowledge_failed.emit(alert_id, message)
             return
         shown = self._show(result.value)
         who = acknowledged_by_text(shown.acknowledged_by)
-        self._show_status(f"Alert {alert_id} acknowledged by {who}.")
+        self.strip.show_status(f"Alert {alert_id} acknowledged by {who}.")
         self._update_controls()
         self.sig_alert_acknowledged.emit(alert_id)
 
@@ -932,7 +931,7 @@ class AlertStreamPane(QWidget):
         open_count = sum(1 for a in alerts if a.open)
         escalated = sum(1 for a in alerts if a.open and a.escalated_at is not None)
         if not alerts and self.listings == 0:
-            text = "Listing alerts…" if not self._listing_failed else "Alerts not listed"
+            text = "Listing alerts…" if not self._listing_error else "Alerts not listed"
         elif open_count == 0:
             text = "No open alerts"
         else:
@@ -945,13 +944,15 @@ class AlertStreamPane(QWidget):
             self.sig_open_count_changed.emit(open_count)
 
     def _update_controls(self) -> None:
+        # The runner hides the bar when an escalation ends; acknowledgements may still run.
+        self.strip.set_busy(self.is_busy())
         alert = self.selected_alert()
         busy = alert is not None and alert.alert_id in self._acknowledging
         self.acknowledge_button.setEnabled(
             self._acknowledge_allowed and alert is not None and alert.open and not busy
         )
         self.acknowledge_button.setText("Acknowledging…" if busy else "Acknowledge")
-        escalating = alert is not None and alert.alert_id in self._escalating
+        escalating = self._escalation.is_busy()
         self.escalate_button.setEnabled(
             self._escalate_allowed
             and alert is not None
@@ -967,10 +968,12 @@ class AlertStreamPane(QWidget):
             tip = "File the selected alert's event as an incident report, with a short description"
         self.escalate_button.setToolTip(tip)
 
-    def _show_status(self, text: str) -> None:
-        self.status_label.setText(text)
+    def _refuse(self, message: str) -> None:
+        """Add an action's refusal to the red line, under those of the work running with it."""
+        _log.warning("%s", message)
+        self._refusals.append(message)
+        self.strip.show_error("\n".join(self._refusals))
 
     def _show_error(self, message: str) -> None:
         _log.warning("%s", message)
-        self.error_label.setText(message)
-        self.error_label.show()
+        self.strip.show_error(message)

@@ -159,6 +159,7 @@ class FakeQueryClient:
         self.history = history
         self.hold = False
         self._latest: dict[str, int] = {}
+        self._actions = 0
         self._pending: list[tuple[QueryResult[Any], Callable[..., None], bool]] = []
 
     def submit(self, channel: str, request: QueryRequest[Any], on_done: Callable[..., None]) -> int:
@@ -175,8 +176,9 @@ class FakeQueryClient:
         *,
         name: str = "",
     ) -> int:
-        self._queue(channel, 0, CallRequest(action, name), on_done, False)
-        return 0
+        self._actions += 1  # never superseded; like the real client's, never 0 while open
+        self._queue(channel, self._actions, CallRequest(action, name), on_done, False)
+        return self._actions
 
     def pending(self) -> int:
         return len(self._pending)
@@ -643,17 +645,19 @@ def test_a_stored_event_is_escalated_to_an_incident_by_those_allowed(
         pane.escalate_button.click()
     assert escalated.args == [5, 21]
     assert actions.calls == [(5, "seen on yard")]
-    assert pane.action_message() == (
+    assert pane.strip.status() == (
         "Event 5 escalated: merged into incident 21 (2 reporters): suspicious_activity, "
         "severity 2, classified by keywords."
     )
-    # The engine's refusal is shown in the pane.
+    assert pane.strip.error() == "" and not pane.strip.is_busy()
+    # The engine's refusal is shown in the pane, in the strip's red line.
     actions.refusal = PermissionDeniedError(
         Actor("ian", frozenset()), Permission.FILE_REPORT, "escalate an event to an incident"
     )
     assert pane.escalate_selected("again")
-    qtbot.waitUntil(lambda: "Could not escalate event 5" in pane.action_message(), timeout=2000)
-    assert "file_report permission" in pane.action_message()
+    qtbot.waitUntil(lambda: "Could not escalate event 5" in pane.strip.error(), timeout=2000)
+    assert "file_report permission" in pane.strip.error()
+    assert pane.strip.status() == "" and pane.escalate_button.isEnabled()
     # A row the store writer has just announced is escalated straight away, by its id.
     actions.refusal = None
     pane.on_events_stored([event(9, "person.entered", "gate", seconds=90)])
@@ -663,6 +667,47 @@ def test_a_stored_event_is_escalated_to_an_incident_by_those_allowed(
         assert pane.escalate_selected("just now")
     assert escalated.args == [9, 21]
     assert actions.calls[-1] == (9, "just now")
+
+
+def test_one_escalation_runs_at_a_time_and_the_pane_shows_it_busy(
+    qtbot: QtBot, media_root: Path
+) -> None:
+    actions = FakeEscalation()
+    client = FakeQueryClient(FakeHistory(STORED))
+    pane = EventHistoryPane(client, CAMERAS, media_root, actions=actions)
+    pane.client = client  # type: ignore[attr-defined]
+    qtbot.addWidget(pane)
+    pane.show()
+    settle(qtbot, pane)
+    pane.set_escalate_allowed(True)
+    pane.table.selectRow(1)  # event 5
+    client.hold = True  # the first escalation's answer has not come back yet
+    assert pane.escalate_selected("first")
+    assert pane.is_busy() and pane.strip.is_busy()
+    assert pane.strip.status() == "Filing event 5 as an incident report…"
+    assert not pane.escalate_button.isEnabled()
+    menu = pane._context_menu()
+    assert [a.isEnabled() for a in menu.actions()] == [False, False]  # no clip; escalating
+    menu.deleteLater()
+    # Another row, or the same one again: refused until the first one is answered.
+    pane.table.selectRow(0)
+    assert not pane.escalate_button.isEnabled()
+    assert not pane.escalate_selected("second")
+    pane.table.selectRow(1)
+    assert not pane.escalate_selected("again")
+    assert actions.calls == [(5, "first")]
+    with qtbot.waitSignal(pane.sig_incident_escalated, timeout=2000) as escalated:
+        client.release()
+    assert escalated.args == [5, 21]
+    assert not pane.is_busy() and not pane.strip.is_busy()
+    assert pane.strip.status().startswith("Event 5 escalated: merged into incident 21")
+    assert pane.escalate_button.isEnabled()
+    client.hold = False
+    pane.table.selectRow(0)  # event 6 may be escalated now
+    with qtbot.waitSignal(pane.sig_incident_escalated, timeout=2000) as escalated:
+        assert pane.escalate_selected("second")
+    assert escalated.args == [6, 21]
+    assert actions.calls == [(5, "first"), (6, "second")]
 
 
 def test_without_actions_the_pane_offers_no_escalation(qtbot: QtBot, media_root: Path) -> None:

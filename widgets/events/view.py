@@ -7,7 +7,10 @@ frozen page requests, shows "Loading…" meanwhile, and gets each answer on the 
 scrolling to the bottom), continuing from the last row's ``(ts, id)``. Given an
 :class:`EventHistoryActions` object, a stored event can be escalated to an incident report
 ("Escalate to incident…", the button or the row's context menu) by people who may file
-reports; the call runs on a query worker. New rows come from the store writer's
+reports; the call runs on a query worker through the shared
+:class:`~widgets.action_strip.ActionRunner`, one at a time, and the pane's
+:class:`~widgets.action_strip.ActionStrip` shows it busy, then what became of the event or
+the refusal in red. New rows come from the store writer's
 announcements only (:meth:`EventHistoryPane.on_events_stored`), so every row is stored, has
 its id and can be acted on. Every method here runs on the GUI thread.
 """
@@ -57,8 +60,7 @@ from engine.history.events import (
 from engine.history.query_service import QueryResult
 from engine.incidents.records import Filed
 from engine.sitetime import display
-from engine.text import printable
-from widgets.action_strip import show_as_error
+from widgets.action_strip import ActionRunner, ActionStrip
 from widgets.events.api import EventHistoryActions
 from widgets.incidents.report_form import ask_incident_description, filed_text
 from widgets.queries import QueryClient
@@ -271,7 +273,6 @@ class EventHistoryPane(QWidget):
         self._client = client
         self._actions = actions
         self._escalate_allowed = False  # until the console says the person may file reports
-        self._escalating: set[int] = set()
         self._media_root = Path(media_root)
         self._channel = f"events-{id(self):x}"
         self._filter: EventFilter | None = None  # what the list shows, or is loading
@@ -329,10 +330,16 @@ class EventHistoryPane(QWidget):
         self.escalate_button.setAccessibleName(ESCALATE_TEXT)
         self.escalate_button.setVisible(actions is not None)
         self.escalate_button.setEnabled(False)
-        self.action_label = QLabel(self)
-        self.action_label.setWordWrap(True)
-        self.action_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.action_label.hide()
+        # Escalations run through the shared strip, one at a time (the button is off
+        # meanwhile); reads keep their own line, the count in the footer.
+        self.strip = ActionStrip(self)
+        self._runner = ActionRunner(
+            client,
+            self.strip,
+            channel=f"{self._channel}.escalate",
+            update_controls=self._update_escalate_button,
+            parent=self,
+        )
 
         filters = QHBoxLayout()
         filters.addWidget(self.camera_combo)
@@ -351,7 +358,7 @@ class EventHistoryPane(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(filters)
         layout.addWidget(self._splitter, 1)
-        layout.addWidget(self.action_label)
+        layout.addWidget(self.strip)
         layout.addLayout(footer)
 
         self.camera_combo.currentIndexChanged.connect(self._on_filter_changed)
@@ -509,13 +516,14 @@ class EventHistoryPane(QWidget):
 
     def escalate_selected(self, text: str | None = None) -> bool:
         """Escalate to incident: file the selected stored event as an incident report (on
-        a worker) with ``text``, asked for when None; returns whether it was sent."""
+        a worker) with ``text``, asked for when None; returns whether it was sent (not while
+        another escalation runs)."""
         view = self.selected_event()
         if (
             view is None
             or self._actions is None
             or not self._escalate_allowed
-            or view.id in self._escalating
+            or self._runner.is_busy()
         ):
             return False
         if text is None:
@@ -523,20 +531,16 @@ class EventHistoryPane(QWidget):
             if text is None:
                 return False
         event_id = view.id
-        self._escalating.add(event_id)
-        self._show_action_message(f"Filing event {event_id} as an incident report…")
-        self._update_escalate_button()
-        self._client.submit_action(
-            f"{self._channel}.escalate",
+        return self._runner.run(
+            f"Filing event {event_id} as an incident report…",
             partial(self._actions.escalate_event, event_id, text),
             partial(self._on_escalated, event_id),
-            name=f"escalate event {event_id} to an incident",
+            failure=f"Could not escalate event {event_id} to an incident",
         )
-        return True
 
-    def action_message(self) -> str:
-        """What the pane says about the last escalation ("" if nothing)."""
-        return "" if self.action_label.isHidden() else self.action_label.text()
+    def is_busy(self) -> bool:
+        """Whether an escalation is running (its answer has not arrived yet)."""
+        return self._runner.is_busy()
 
     def on_clip_finalised(self) -> None:
         """A clip's row is stored: look up (in one request, off the GUI thread) the clips of
@@ -597,18 +601,16 @@ class EventHistoryPane(QWidget):
     def _ask_escalation_text(self, view: EventView) -> str | None:
         return ask_incident_description(self, f"event {view.id} ({view.kind})")
 
-    def _on_escalated(self, event_id: int, result: QueryResult[Any]) -> None:
-        self._escalating.discard(event_id)
-        self._update_escalate_button()
-        filed = result.value
-        if result.error is not None or not isinstance(filed, Filed):
-            self._show_action_message(
+    def _on_escalated(self, event_id: int, filed: object) -> None:
+        """The escalation worked (the runner shows a refusal itself)."""
+        if not isinstance(filed, Filed):  # an answer it should not have given
+            self.strip.show_status("")
+            self.strip.show_error(
                 f"Could not escalate event {event_id} to an incident: "
-                f"{printable(str(result.error))}",
-                error=True,
+                f"unexpected answer {type(filed).__name__}"
             )
             return
-        self._show_action_message(f"Event {event_id} escalated: {filed_text(filed)}.")
+        self.strip.show_status(f"Event {event_id} escalated: {filed_text(filed)}.")
         self.sig_incident_escalated.emit(event_id, filed.incident.incident_id)
 
     def _on_scroll_position_changed(self, value: int) -> None:
@@ -726,7 +728,7 @@ class EventHistoryPane(QWidget):
             self._actions is not None
             and self._escalate_allowed
             and view is not None
-            and view.id not in self._escalating
+            and not self._runner.is_busy()
         )
         if not self._escalate_allowed:
             tip = "Escalating to an incident needs the file_report permission."
@@ -736,11 +738,6 @@ class EventHistoryPane(QWidget):
                 "short description"
             )
         self.escalate_button.setToolTip(tip)
-
-    def _show_action_message(self, text: str, *, error: bool = False) -> None:
-        show_as_error(self.action_label, error)
-        self.action_label.setText(text)
-        self.action_label.show()
 
     def _is_filtered(self) -> bool:
         flt = self._filter

@@ -38,6 +38,7 @@ from widgets.alert_list.view import (
     LABEL_NOT_ALLOWED_TEXT,
     LOADING_TEXT,
     NO_CLIP_TEXT,
+    NOT_LISTED_TEXT,
     THUMBNAIL_SIZE,
     WARNING_AMBER,
     AlertListPane,
@@ -470,6 +471,7 @@ def test_labelling_a_sequence_stores_it_and_the_row_shows_it(qtbot: QtBot, world
     assert not pane.clear_label_button.isEnabled()  # nothing to clear yet
 
     pane.false_alarm_button.click()
+    assert pane.strip.status() == f"Labelling sequence {sequence_id} as a false alarm…"
     qtbot.waitUntil(
         lambda: texts(pane, alert_id)[Column.LABEL] == "False alarm", timeout=TIMEOUT_MS
     )
@@ -477,7 +479,8 @@ def test_labelling_a_sequence_stores_it_and_the_row_shows_it(qtbot: QtBot, world
         stored = session.get(AlertSequence, sequence_id)
         assert stored is not None
         assert (stored.label, stored.labelled_by) == ("false_alarm", OPERATOR.label)
-    assert pane.message_text() == f"Sequence {sequence_id} labelled false alarm."
+    assert pane.strip.status() == f"Sequence {sequence_id} labelled false alarm."
+    assert pane.strip.error() == "" and not pane.strip.is_busy()
     assert pane.selected_sequence() is not None
     assert pane.selected_sequence().label == "false_alarm"  # type: ignore[union-attr]
     label_cell = pane.sequence_model.index(0, SequenceColumn.LABEL)
@@ -519,6 +522,92 @@ def test_acknowledging_updates_the_state_and_an_open_only_view_drops_it(
     assert "4 shown · 3 hidden" in pane.filter_text()
 
 
+def test_overlapping_actions_all_land_and_the_strip_is_busy_until_the_last_answers(
+    qtbot: QtBot, world: World
+) -> None:
+    seed_low_day(world)
+    actions = ConsoleActions(world)
+    held = threading.Event()
+    acknowledge = actions.acknowledge
+
+    def acknowledge_when_released(alert_id: int) -> object:
+        assert held.wait(TIMEOUT_MS / 1000)
+        return acknowledge(alert_id)
+
+    actions.acknowledge = acknowledge_when_released  # type: ignore[method-assign]
+    pane = make_pane(qtbot, world, actions, LOW_DAY_VIEW)
+    first, second = world.alerts["gate 0.9"], world.alerts["yard 0.6"]
+    labelled = world.alerts["gate 0.45"]
+    # An acknowledgement, a label and another acknowledgement, one after another without
+    # waiting for the first (the query service has two workers: the label runs beside the
+    # first acknowledgement, the second acknowledgement on the worker it leaves).
+    assert pane.select_alert(first)
+    assert pane.acknowledge_selected()
+    assert pane.strip.status() == f"Acknowledging alert {first}…" and pane.strip.is_busy()
+    assert pane.select_sequence(world.sequences["gate 0.45"])
+    assert pane.label_selected("true_alarm")
+    qtbot.waitUntil(lambda: texts(pane, labelled)[Column.LABEL] == "True alarm", timeout=TIMEOUT_MS)
+    sequence_id = world.sequences["gate 0.45"]
+    assert pane.strip.status() == f"Sequence {sequence_id} labelled true alarm."
+    assert pane.is_busy() and pane.strip.is_busy()  # the first acknowledgement still runs
+    assert pane.select_alert(second)
+    assert pane.acknowledge_selected()
+    assert pane.strip.status() == f"Acknowledging alert {second}…"
+    assert pane.is_busy() and pane.strip.is_busy()  # both acknowledgements still run
+    held.set()
+    qtbot.waitUntil(
+        lambda: all(
+            texts(pane, alert_id)[Column.STATE] == "acknowledged by olga"
+            for alert_id in (first, second)
+        ),
+        timeout=TIMEOUT_MS,
+    )
+    qtbot.waitUntil(lambda: not pane.is_busy(), timeout=TIMEOUT_MS)
+    assert not pane.strip.is_busy() and pane.strip.error() == ""
+    assert pane.strip.status().startswith("Alert ")
+    assert pane.strip.status().endswith(" acknowledged.")
+    with world.store.sessions() as session:
+        for alert_id in (first, second):
+            stored = session.get(Alert, alert_id)
+            assert stored is not None and stored.acknowledged_by == OPERATOR.label
+
+
+def test_refusals_of_overlapping_actions_each_keep_their_red_line(
+    qtbot: QtBot, world: World
+) -> None:
+    seed_low_day(world)
+    actions = ConsoleActions(world)
+    held = threading.Event()
+
+    def refuse(alert_id: int) -> object:
+        assert held.wait(TIMEOUT_MS / 1000)
+        raise PermissionError(f"alert {alert_id} is not yours to acknowledge")
+
+    actions.acknowledge = refuse  # type: ignore[method-assign]
+    pane = make_pane(qtbot, world, actions, LOW_DAY_VIEW)
+    first, second = world.alerts["gate 0.9"], world.alerts["yard 0.6"]
+    for alert_id in (first, second):
+        assert pane.select_alert(alert_id)
+        assert pane.acknowledge_selected()
+    failed: list[str] = []
+    pane.sig_action_failed.connect(failed.append)
+    held.set()
+    qtbot.waitUntil(lambda: len(failed) == 2, timeout=TIMEOUT_MS)
+    assert sorted(pane.strip.error().splitlines()) == sorted(
+        f"Could not acknowledge alert {alert_id}: alert {alert_id} is not yours to acknowledge"
+        for alert_id in (first, second)
+    )
+    assert ALARM_RED in pane.strip.error_label.styleSheet()
+    assert not pane.strip.is_busy() and pane.strip.status() == ""
+    assert texts(pane, first)[Column.STATE] == "OPEN"
+
+    # New work, with nothing running, starts with a clear red line.
+    assert pane.select_sequence(world.sequences["gate 0.9"])
+    pane.play_clip_button.click()
+    assert pane.strip.error() == ""
+    qtbot.waitUntil(lambda: pane.strip.status() == NO_CLIP_TEXT, timeout=TIMEOUT_MS)
+
+
 def test_no_risk_classes_means_nothing_is_hidden_and_the_pane_says_so(
     qtbot: QtBot, world: World
 ) -> None:
@@ -546,14 +635,16 @@ def test_a_failing_page_shows_its_error_in_the_pane(qtbot: QtBot, world: World) 
     actions.failure = RuntimeError("database is locked")
     pane = make_pane(qtbot, world, actions)
     assert pane.rows() == []
-    assert pane.status_text() == "could not load alerts: database is locked"
-    assert ALARM_RED in pane.status_label.styleSheet()
+    assert pane.strip.error() == "could not load alerts: database is locked"
+    assert ALARM_RED in pane.strip.error_label.styleSheet()
+    assert pane.status_text() == NOT_LISTED_TEXT  # not "no alerts": they could not be read
 
     actions.failure = None
     with qtbot.waitSignal(pane.sig_page_loaded, timeout=TIMEOUT_MS):
         pane.refresh_button.click()
     assert ids(pane) == names(world, PASSING)
     assert pane.status_text() == "5 alerts listed"
+    assert pane.strip.error() == ""
     assert ALARM_RED not in pane.status_label.styleSheet()
 
 
@@ -643,14 +734,16 @@ def test_a_clip_is_one_double_click_away_and_a_missing_one_is_said(
 
     assert pane.select_sequence(world.sequences["yard 0.6"])
     pane.play_clip_button.click()
-    qtbot.waitUntil(lambda: pane.message_text() == NO_CLIP_TEXT, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: pane.strip.status() == NO_CLIP_TEXT, timeout=TIMEOUT_MS)
+    assert pane.strip.error() == "" and not pane.strip.is_busy()
 
     actions.clip_failure = OSError("media disk offline")
     with qtbot.waitSignal(pane.sig_action_failed, timeout=TIMEOUT_MS) as failed:
         pane.play_clip_button.click()
     assert "media disk offline" in failed.args[0]
-    assert pane.message_text() == failed.args[0]
-    assert ALARM_RED in pane.message_label.styleSheet()
+    assert pane.strip.error() == failed.args[0]
+    assert ALARM_RED in pane.strip.error_label.styleSheet()
+    assert pane.strip.status() == "" and not pane.strip.is_busy()
 
 
 def test_without_permission_the_buttons_are_off_and_say_why(qtbot: QtBot, world: World) -> None:

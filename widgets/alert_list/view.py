@@ -19,9 +19,16 @@ rows (no model reset), rows have one fixed height and thumbnails are decoded onc
 snapshot, so thousands of alerts scroll smoothly. Selecting an alert shows its sequences
 below the list; a sequence can be labelled a true or false alarm and its recorded clip played
 (the button or a double-click); an open alert can be acknowledged. Writes run on query
-workers as the person logged in (the engine checks the permission); their errors are shown
-in the pane. :meth:`AlertListPane.on_alerts_changed` reloads the newest page at most once a
-second, keeping the rows already loaded below it and the selection.
+workers as the person logged in (the engine checks the permission). Acknowledgements,
+labels and clip look-ups of different alerts and sequences may run at once (an operator
+labelling one sequence after another loses none), so they do not go through an
+:class:`~widgets.action_strip.ActionRunner`, which refuses a second change while one runs;
+they show in the pane's :class:`~widgets.action_strip.ActionStrip`: busy while any runs,
+what was done, and in red their refusals (each of overlapping actions on its own line) and
+the list's read errors. The footer under the list is a summary (how many alerts are listed,
+loading), not an outcome, and stays a plain line.
+:meth:`AlertListPane.on_alerts_changed` reloads the newest page at most once a second,
+keeping the rows already loaded below it and the selection.
 
 Every method here runs on the GUI thread; the pane never touches the store or starts threads.
 """
@@ -72,7 +79,7 @@ from engine.history.query_service import CallRequest, QueryResult
 from engine.sitetime import display
 from engine.text import printable
 from engine.vocabulary import RISK_CLASSES, SEQUENCE_LABELS
-from widgets.action_strip import show_as_error
+from widgets.action_strip import ActionStrip
 from widgets.alert_list.api import AlertListActions, AlertListPage, AlertListView
 from widgets.alerts.api import acknowledged_by_text
 from widgets.colours import ALARM_RED
@@ -86,6 +93,7 @@ ROW_HEIGHT: Final = THUMBNAIL_SIZE.height() + 6  # one fixed height: no per-row 
 TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 NO_VALUE: Final = "–"
 LOADING_TEXT: Final = "Loading…"
+NOT_LISTED_TEXT: Final = "Alerts not listed"  # the view's first page could not be read
 NO_CLIP_TEXT: Final = "no clip recorded for this sequence"
 NOTHING_HIDDEN_TEXT: Final = "nothing is hidden"
 LATEST_TEXT: Final = "Latest (today's classes)"
@@ -473,6 +481,7 @@ class AlertListPane(QWidget):
 
     Reads and writes go through ``client`` (answers on the GUI thread) and ``actions``
     (blocking calls run on query workers); ``page_size`` alerts are asked for at a time.
+    What the actions did and what could not be read show in :attr:`strip`.
     """
 
     sig_clip_requested = Signal(str)
@@ -520,6 +529,10 @@ class AlertListPane(QWidget):
         self._label_why_not = LABEL_NOT_ALLOWED_TEXT
         self._acknowledging: set[int] = set()
         self._labelling: set[int] = set()
+        self._clip_lookups = 0
+        # The refusals since the pane last started work while idle: overlapping actions
+        # each keep their line, one refusal does not hide another's.
+        self._refusals: list[str] = []
         self._selected_sequence_id: int | None = None
         self._thumbnails = ThumbnailCache()
 
@@ -601,10 +614,7 @@ class AlertListPane(QWidget):
         self.clear_label_button = QPushButton("Clear label", self)
         self.play_clip_button = QPushButton("Play clip", self)
         self.play_clip_button.setToolTip("Play the recorded clip covering the sequence's start")
-        self.message_label = QLabel(self)
-        self.message_label.setWordWrap(True)
-        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message_label.hide()
+        self.strip = ActionStrip(self)
 
         self._live_timer = QTimer(self)
         self._live_timer.setSingleShot(True)
@@ -651,7 +661,7 @@ class AlertListPane(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.filter_label)
         layout.addWidget(self.splitter, 1)
-        layout.addWidget(self.message_label)
+        layout.addWidget(self.strip)
 
         self.day_mode_combo.currentIndexChanged.connect(self._on_view_controls_changed)
         self.day_edit.dateChanged.connect(self._on_view_controls_changed)
@@ -744,11 +754,12 @@ class AlertListPane(QWidget):
         return self.filter_label.text()
 
     def status_text(self) -> str:
+        """The footer's summary: how many alerts are listed, or that they are loading."""
         return self.status_label.text()
 
-    def message_text(self) -> str:
-        """What the pane says about the last action ("" if nothing)."""
-        return "" if self.message_label.isHidden() else self.message_label.text()
+    def is_busy(self) -> bool:
+        """Whether an acknowledgement, a label or a clip look-up is still running."""
+        return bool(self._acknowledging or self._labelling or self._clip_lookups)
 
     def selected_alert(self) -> AlertRow | None:
         index = self.table.currentIndex()
@@ -823,6 +834,7 @@ class AlertListPane(QWidget):
         ):
             return False
         alert_id = alert.alert_id
+        self._begin_action(f"Acknowledging alert {alert_id}…")
         self._acknowledging.add(alert_id)
         self._update_controls()
         self._client.submit_action(
@@ -842,6 +854,8 @@ class AlertListPane(QWidget):
         if sequence is None or not self._label_allowed or sequence.sequence_id in self._labelling:
             return False
         sequence_id = sequence.sequence_id
+        what = f"as a {label_text(label).lower()}" if label else "cleared"
+        self._begin_action(f"Labelling sequence {sequence_id} {what}…")
         self._labelling.add(sequence_id)
         self._update_controls()
         self._client.submit_action(
@@ -908,6 +922,7 @@ class AlertListPane(QWidget):
             if ask.mode is _Mode.APPEND:
                 what = "could not load older alerts"
             self._error = f"{what}: {printable(str(result.error))}"
+            self._show_error(self._error)
             if ask.mode is _Mode.REPLACE:  # a failed view must not leave another view's rows
                 self.model.set_rows([])
                 self._rows_view = None
@@ -918,7 +933,10 @@ class AlertListPane(QWidget):
             self._update_filter_text()
             self._update_status()
             return
-        self._error = None
+        if self._error is not None:  # a read error is over once reading works again
+            if self.strip.error() == self._error:
+                self.strip.clear_error()
+            self._error = None
         listed = result.value
         page = listed.page
         rows = list(page.rows)
@@ -958,9 +976,8 @@ class AlertListPane(QWidget):
         if ask.view != self._view or self._rows_view != self._view:
             return
         if result.error is not None or not isinstance(result.value, AlertListPage):
-            self._show_message(
-                f"could not reload alert {ask.alert_id}: {printable(str(result.error))}",
-                error=True,
+            self._show_error(
+                f"could not reload alert {ask.alert_id}: {printable(str(result.error))}"
             )
             return
         listed = result.value
@@ -981,7 +998,7 @@ class AlertListPane(QWidget):
                 f"Could not acknowledge alert {alert_id}: {printable(str(result.error))}"
             )
             return
-        self._show_message(f"Alert {alert_id} acknowledged.")
+        self.strip.show_status(f"Alert {alert_id} acknowledged.")
         self._reload_alert(alert_id)
         self.on_alerts_changed()  # the counts of an "open only" view change
 
@@ -998,12 +1015,14 @@ class AlertListPane(QWidget):
             )
             return
         done = f"labelled {label_text(label).lower()}" if label else "label cleared"
-        self._show_message(f"Sequence {sequence_id} {done}.")
+        self.strip.show_status(f"Sequence {sequence_id} {done}.")
         self._reload_alert(result.value if isinstance(result.value, int) else alert_id)
 
     def _on_clip_found(self, sequence: SequenceView, result: QueryResult[Any]) -> None:
         if not shiboken6.isValid(self):
             return
+        self._clip_lookups -= 1
+        self._update_busy()
         if result.error is not None:
             self._action_failed(
                 f"Could not look up the clip of sequence {sequence.sequence_id}: "
@@ -1011,10 +1030,10 @@ class AlertListPane(QWidget):
             )
             return
         if result.value is None:
-            self._show_message(NO_CLIP_TEXT)
+            self.strip.show_status(NO_CLIP_TEXT)
             return
         path = str(result.value)
-        self._show_message(f"Playing {Path(path).name}")
+        self.strip.show_status(f"Playing {Path(path).name}")
         self.sig_clip_requested.emit(path)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -1061,9 +1080,7 @@ class AlertListPane(QWidget):
         if ask[0] != self._view:
             return
         if result.error is not None or not isinstance(result.value, AlertListPage):
-            self._show_message(
-                f"could not count the alerts: {printable(str(result.error))}", error=True
-            )
+            self._show_error(f"could not count the alerts: {printable(str(result.error))}")
             return
         page = result.value.page
         self._shown, self._hidden = page.shown, page.hidden
@@ -1148,7 +1165,9 @@ class AlertListPane(QWidget):
         self._update_controls()
 
     def _find_clip(self, sequence: SequenceView) -> bool:
-        self._show_message(f"Looking up the clip of sequence {sequence.sequence_id}…")
+        self._begin_action(f"Looking up the clip of sequence {sequence.sequence_id}…")
+        self._clip_lookups += 1
+        self._update_busy()
         self._client.submit_action(
             f"{self._channel}.clip",
             partial(self._actions.clip_for, sequence),
@@ -1175,16 +1194,11 @@ class AlertListPane(QWidget):
         rows = self.model.rowCount()
         ask = self._page_ask
         self.load_more_button.setEnabled(ask is None and self._has_more and rows > 0)
-        error = self._error
-        if error:
-            self.status_label.setText(error)
-            show_as_error(self.status_label)
-            return
-        show_as_error(self.status_label, False)
         if ask is not None and (ask.mode is _Mode.REPLACE or rows == 0):
             text = LOADING_TEXT
         elif rows == 0:
-            text = "No alerts in this view"
+            # Why nothing is listed the strip says in red.
+            text = "No alerts in this view" if self._error is None else NOT_LISTED_TEXT
         else:
             text = f"{rows} alert{'s' if rows != 1 else ''} listed"
             if self._shown is not None and self._shown != rows:
@@ -1196,6 +1210,7 @@ class AlertListPane(QWidget):
         self.status_label.setText(text)
 
     def _update_controls(self) -> None:
+        self._update_busy()
         alert = self.selected_alert()
         acknowledging = alert is not None and alert.alert_id in self._acknowledging
         self.acknowledge_button.setEnabled(
@@ -1229,14 +1244,26 @@ class AlertListPane(QWidget):
                 button.setToolTip(f"Label the selected sequence a {label_text(label).lower()}")
         self.play_clip_button.setEnabled(sequence is not None)
 
-    def _show_message(self, text: str, *, error: bool = False) -> None:
-        show_as_error(self.message_label, error)
-        self.message_label.setText(text)
-        self.message_label.show()
+    def _update_busy(self) -> None:
+        self.strip.set_busy(self.is_busy())
+
+    def _begin_action(self, what: str) -> None:
+        """Say ``what`` starts; new work (nothing running) clears the last refusals."""
+        if not self.is_busy():
+            self._refusals.clear()
+            self.strip.clear_error()
+        self.strip.show_status(what)
 
     def _action_failed(self, text: str) -> None:
-        self._show_message(text, error=True)
+        """Add an action's refusal to the red line, under those of the work running with it."""
+        self._refusals.append(text)
+        self.strip.show_status("")
+        self.strip.show_error("\n".join(self._refusals))
         self.sig_action_failed.emit(text)
+
+    def _show_error(self, message: str) -> None:
+        """Show what could not be read in red."""
+        self.strip.show_error(message)
 
 
 def _set_up_table(table: QTableView) -> None:

@@ -48,7 +48,7 @@ def test_an_operator_files_validates_and_escalates_incidents_from_the_console(
     with qtbot.waitSignal(form.sig_report_filed, timeout=30_000) as filed:
         assert form.submit()
     (incident_id,) = filed.args
-    assert form.message().startswith(f"Filed: new incident {incident_id}: fire, severity")
+    assert form.strip.status().startswith(f"Filed: new incident {incident_id}: fire, severity")
     # The engine's IncidentFiled reached the list through the bridge.
     qtbot.waitUntil(
         lambda: [v.incident_id for v in pane.incidents()] == [incident_id], timeout=10_000

@@ -33,6 +33,7 @@ class FakeFiling:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
         self.threads: set[str] = set()
+        self.gate: threading.Event | None = None  # when given, filing waits for it
         self.answer: Filed | Exception = Filed(
             report_id=71,
             incident=incident(12, 0, category="fire", severity=3, classifier="keywords"),
@@ -42,6 +43,8 @@ class FakeFiling:
     def file_report(self, **fields: Any) -> Filed:
         self.calls.append(fields)
         self.threads.add(threading.current_thread().name)
+        if self.gate is not None:
+            assert self.gate.wait(5.0), "the test never let the filing finish"
         if isinstance(self.answer, Exception):
             raise self.answer
         return self.answer
@@ -73,7 +76,8 @@ def test_the_form_names_every_missing_or_bad_field(
     assert form.place_hint.text() == PLACE_HINT  # "click the map to set the place"
     assert "Click the map" in PLACE_HINT
     assert not form.submit()
-    assert form.message().splitlines() == [
+    assert form.strip.status() == "" and not form.is_busy()
+    assert form.strip.error().splitlines() == [
         "Text: required (say what happened)",
         "Latitude: required: click the map to set the place",
         "Longitude: required: click the map to set the place",
@@ -84,7 +88,7 @@ def test_the_form_names_every_missing_or_bad_field(
     form.set_time(NOW + timedelta(hours=2))
     form.set_media(tmp_path / "gone.jpg")
     assert not form.submit()
-    assert form.message().splitlines() == [
+    assert form.strip.error().splitlines() == [
         "Latitude: not degrees from -90 to 90",
         "Longitude: not degrees from -180 to 180",
         "Time: in the future",
@@ -139,6 +143,7 @@ def test_filing_runs_on_a_worker_and_says_what_became_of_the_report(
     with qtbot.waitSignal(form.sig_report_filed, timeout=5000) as filed:
         assert form.submit()
         assert form.is_busy() and not form.submit_button.isEnabled()
+        assert form.strip.is_busy() and form.strip.status() == "Filing the report…"
     assert filed.args == [12]
     assert filing.calls == [
         {
@@ -152,7 +157,10 @@ def test_filing_runs_on_a_worker_and_says_what_became_of_the_report(
     ]
     assert filing.calls[0]["at"].tzinfo is not None
     assert all(t.startswith("query-worker") for t in filing.threads)
-    assert form.message() == "Filed: new incident 12: fire, severity 3, classified by keywords."
+    assert form.strip.status() == (
+        "Filed: new incident 12: fire, severity 3, classified by keywords."
+    )
+    assert form.strip.error() == "" and not form.strip.is_busy() and not form.is_busy()
     assert form.text_edit.toPlainText() == form.reporter_edit.text() == form.media_edit.text() == ""
     assert form.place() == (51.5, -0.14)  # the next report from the same place is quick
     # A report that joins an incident says so, with how many people reported it.
@@ -165,7 +173,7 @@ def test_filing_runs_on_a_worker_and_says_what_became_of_the_report(
     form.text_edit.setPlainText("Fire!")
     with qtbot.waitSignal(form.sig_report_filed, timeout=5000):
         assert form.submit()
-    assert form.message() == (
+    assert form.strip.status() == (
         "Filed: merged into incident 12 (3 reporters): fire, severity 4, classified by keywords."
     )
     assert filing.calls[-1]["reporter"] is None and filing.calls[-1]["media"] is None
@@ -180,14 +188,66 @@ def test_the_engines_refusals_are_shown_naming_the_field(
     with qtbot.waitSignal(form.sig_report_failed, timeout=5000) as failed:
         assert form.submit()
     assert failed.args == ["Text: empty once control characters are removed"]
-    assert form.message() == "Not filed: Text: empty once control characters are removed"
+    assert form.strip.error() == "Not filed: Text: empty once control characters are removed"
+    assert form.strip.status() == "" and not form.strip.is_busy()
     assert form.text_edit.toPlainText() == "Shouting in the car park"  # kept to fix
     # Unusable media (the engine's MediaRejectedError is a ValueError) or a refusal.
     filing.answer = ValueError("media: not a photo or video (it looks like text)")
-    with qtbot.waitSignal(form.sig_report_failed, timeout=5000):
+    with qtbot.waitSignal(form.sig_report_failed, timeout=5000) as failed:
         assert form.submit()
-    assert form.message() == "Not filed: media: not a photo or video (it looks like text)"
+    assert failed.args == ["media: not a photo or video (it looks like text)"]
+    assert form.strip.error() == "Not filed: media: not a photo or video (it looks like text)"
+    assert form.strip.status() == "" and not form.strip.is_busy()
     assert form.submit_button.isEnabled()
+
+
+def test_while_a_report_is_filed_the_form_waits_and_a_refusal_keeps_what_was_typed(
+    qtbot: QtBot, form: IncidentReportForm, filing: FakeFiling, tmp_path: Path
+) -> None:
+    photo = tmp_path / "car.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 not really a photo")
+    form.text_edit.setPlainText("Car alarm going off for an hour")
+    form.set_place(51.5, -0.14)
+    form.reporter_edit.setText("Kim")
+    form.set_media(photo)
+    filing.answer = ReportInputError("reporter", "too long")
+    filing.gate = threading.Event()
+    try:
+        assert form.submit()
+        assert form.is_busy() and form.strip.is_busy()
+        assert form.strip.status() == "Filing the report…" and form.strip.error() == ""
+        # Nothing the person could change while it is filed, nor filed twice.
+        fields = (form.text_edit, form.latitude_edit, form.longitude_edit, form.time_edit)
+        assert not any(w.isEnabled() for w in fields)
+        assert not form.reporter_edit.isEnabled() and not form.media_button.isEnabled()
+        assert not form.submit_button.isEnabled() and form.submit_button.text() == "Filing…"
+        assert not form.submit()
+        with qtbot.waitSignal(form.sig_report_failed, timeout=5000) as failed:
+            filing.gate.set()
+    finally:
+        filing.gate.set()
+    assert len(filing.calls) == 1
+    assert failed.args == ["Reporter: too long"]
+    assert form.strip.error() == "Not filed: Reporter: too long"
+    assert form.strip.status() == "" and not form.strip.is_busy() and not form.is_busy()
+    # What was typed is kept to fix, and the form can be used again.
+    assert form.text_edit.toPlainText() == "Car alarm going off for an hour"
+    assert form.reporter_edit.text() == "Kim" and form.media_edit.text() == str(photo)
+    assert form.place() == (51.5, -0.14)
+    assert all(w.isEnabled() for w in fields) and form.reporter_edit.isEnabled()
+    assert form.submit_button.isEnabled() and form.submit_button.text() == "File report"
+    # Fixed and filed: the refusal goes, what became of the report is said plainly.
+    filing.gate = None
+    filing.answer = Filed(
+        report_id=73,
+        incident=incident(14, 0, category="noise", severity=1, classifier="keywords"),
+        merged=False,
+    )
+    form.reporter_edit.setText("K")
+    with qtbot.waitSignal(form.sig_report_filed, timeout=5000):
+        assert form.submit()
+    assert form.strip.error() == ""
+    assert form.strip.status().startswith("Filed: new incident 14: noise, severity 1")
 
 
 def test_filing_is_off_without_the_permission(form: IncidentReportForm, filing: FakeFiling) -> None:

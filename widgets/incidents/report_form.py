@@ -4,10 +4,12 @@ where, who reported it, and an optional photo or video, filed as the person logg
 The form is a window of its own that does not block the console, so the operator can click
 the risk map while it is open: the console connects the map's
 ``sig_location_picked(latitude, longitude)`` to :meth:`IncidentReportForm.set_place`. Filing
-runs the console's blocking ``file_report`` on a query worker; the answer says whether the
-report opened a new incident or joined one ("merged into incident 12 (3 reporters)"), with
-the category, severity and classifier the engine chose. Problems are named by field, from
-the form's own checks and from the engine's.
+runs the console's blocking ``file_report`` on a query worker through the shared
+:class:`~widgets.action_strip.ActionRunner`, the form's fields off meanwhile; its
+:class:`~widgets.action_strip.ActionStrip` shows it busy, then whether the report opened a
+new incident or joined one ("merged into incident 12 (3 reporters)"), with the category,
+severity and classifier the engine chose. Problems are shown in the strip's red line, named
+by field, from the form's own checks and from the engine's.
 
 It also holds what the alert stream and the event history share to escalate an event:
 :func:`ask_incident_description` and :func:`filed_text`. Every function and method here
@@ -21,9 +23,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QDateTimeEdit,
     QDialog,
@@ -40,9 +42,10 @@ from PySide6.QtWidgets import (
 )
 
 from engine.incidents.records import Filed
+from engine.incidents.reports import ReportInputError
 from engine.sitetime import display
 from engine.text import printable
-from widgets.colours import ALARM_RED
+from widgets.action_strip import ActionRunner, ActionStrip
 from widgets.incidents.api import ReportFormActions
 from widgets.queries import QueryClient
 from widgets.site_clock import from_qdatetime, qt_zone, to_qdatetime
@@ -55,7 +58,8 @@ MEDIA_FILTER: Final = (
 TIME_DISPLAY_FORMAT: Final = "yyyy-MM-dd HH:mm:ss"
 FUTURE_SLACK: Final = timedelta(minutes=5)  # a report from a phone whose clock runs ahead
 DESCRIPTION_MAX_CHARS: Final = 500  # "a short description": the event itself carries the rest
-OK_GREEN: Final = "#3fb950"
+FILING_TEXT: Final = "Filing the report…"
+NOT_FILED: Final = "Not filed"  # heads a refusal in the strip's red line
 
 # Field names as the engine's ReportInputError gives them -> as the form labels them.
 FIELD_LABELS: Final = {
@@ -116,6 +120,15 @@ def _parse_degrees(text: str, limit: float) -> float | None:
     return value if math.isfinite(value) and -limit <= value <= limit else None
 
 
+def _file_report(call: Callable[[], Filed]) -> Filed | ReportInputError:
+    """Query worker: file the report. The engine's refusal of a field is an answer, not a
+    failure: the form names the field as it labels it and puts the cursor there."""
+    try:
+        return call()
+    except ReportInputError as refused:
+        return refused
+
+
 class IncidentReportForm(QDialog):
     """A report to file: text (required), time (typed in site time, default now), place
     (latitude and longitude, set by clicking the map), reporter (optional) and a photo or video
@@ -126,7 +139,8 @@ class IncidentReportForm(QDialog):
     """A report filed from this form was stored (GUI thread): its incident's id."""
 
     sig_report_failed = Signal(str)
-    """Filing was refused or failed (GUI thread): the message shown."""
+    """Filing was refused or failed (GUI thread): the message shown, without its "Not
+    filed: " head."""
 
     def __init__(
         self,
@@ -143,7 +157,6 @@ class IncidentReportForm(QDialog):
         self._actions = actions
         self._now = now or (lambda: datetime.now(UTC))
         self._channel = f"incident-form-{id(self):x}"
-        self._filing = False
         self._allowed = True
         self.last_filed: Filed | None = None
 
@@ -203,10 +216,15 @@ class IncidentReportForm(QDialog):
         form.addRow("Reporter", self.reporter_edit)
         form.addRow("Media", media_row)
 
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
-        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message_label.hide()
+        self.strip = ActionStrip()
+        self._runner = ActionRunner(
+            client,
+            self.strip,
+            channel=f"{self._channel}.file",
+            update_controls=self._update_controls,
+            parent=self,
+        )
+        self._runner.sig_action_finished.connect(self._on_filing_finished)
         self.submit_button = QPushButton("File report")
         self.submit_button.setDefault(True)
         self.submit_button.setMinimumWidth(self.submit_button.sizeHint().width())
@@ -220,7 +238,7 @@ class IncidentReportForm(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.message_label)
+        layout.addWidget(self.strip)
         layout.addLayout(buttons)
         self.resize(460, 420)
         self.reset_time()
@@ -234,7 +252,9 @@ class IncidentReportForm(QDialog):
             self.reporter_edit.clear()
             self.media_edit.clear()
             self.reset_time()
-            self.message_label.hide()
+            if not self._runner.is_busy():  # else the strip goes on saying it is filing
+                self.strip.show_status("")
+                self.strip.clear_error()
         self.show()
         self.raise_()
         self.activateWindow()
@@ -299,11 +319,11 @@ class IncidentReportForm(QDialog):
     def submit(self) -> bool:
         """File the report (on a worker) if the form is complete and nothing is underway;
         returns whether it was sent. Problems are shown, naming their fields."""
-        if self._filing or not self._allowed:
+        if self._runner.is_busy() or not self._allowed:
             return False
         problems = self.problems()
         if problems:
-            self._show_message("\n".join(problems), error=True)
+            self._show_error("\n".join(problems))
             self._focus_first_bad(problems[0])
             return False
         place = self.place()
@@ -318,20 +338,13 @@ class IncidentReportForm(QDialog):
             reporter=self.reporter_edit.text().strip() or None,
             media=media,
         )
-        self._filing = True
-        self._show_message("Filing the report…", error=False, neutral=True)
-        self._update_controls()
-        self._client.submit_action(
-            f"{self._channel}.file", call, self._on_report_filed, name="file incident report"
+        return self._runner.run(
+            FILING_TEXT, partial(_file_report, call), self._on_report_filed, failure=NOT_FILED
         )
-        return True
 
     def is_busy(self) -> bool:
-        return self._filing
-
-    def message(self) -> str:
-        """The form's message (problems, or what happened to the last report)."""
-        return self.message_label.text() if not self.message_label.isHidden() else ""
+        """Whether a report is being filed (its answer has not arrived yet)."""
+        return self._runner.is_busy()
 
     # -- handlers --------------------------------------------------------------------------
     def _on_choose_media_clicked(self) -> None:
@@ -345,20 +358,24 @@ class IncidentReportForm(QDialog):
         )
         return Path(name) if name else None
 
-    def _on_report_filed(self, result: Any) -> None:
-        self._filing = False
-        self._update_controls()
-        filed = result.value
-        if result.error is not None or not isinstance(filed, Filed):
-            message = error_text(result.error)
-            self._show_message(f"Not filed: {message}", error=True)
-            field = getattr(result.error, "field", None)
+    def _on_report_filed(self, filed: object) -> None:
+        """The engine answered: the report filed, or its refusal of a field (any other
+        failure is the runner's to show, see :meth:`_on_filing_finished`)."""
+        if not isinstance(filed, Filed):
+            if isinstance(filed, ReportInputError):
+                message = error_text(filed)
+            else:  # an answer it should not have given
+                message = f"unexpected answer {type(filed).__name__}"
+            self._show_error(f"{NOT_FILED}: {message}")
+            # The runner turns the fields back on after this; the cursor needs them now.
+            self._update_controls()
+            field = getattr(filed, "field", None)
             if isinstance(field, str) and field in FIELD_LABELS:
                 self._focus_first_bad(FIELD_LABELS[field])
             self.sig_report_failed.emit(message)
             return
         self.last_filed = filed
-        self._show_message(f"Filed: {filed_text(filed)}.", error=False)
+        self.strip.show_status(f"Filed: {filed_text(filed)}.")
         # Ready for the next report from the same place and time: what was filed is not sent
         # twice, and the next report is not put down to this reporter by mistake.
         self.text_edit.clear()
@@ -366,10 +383,18 @@ class IncidentReportForm(QDialog):
         self.media_edit.clear()
         self.sig_report_filed.emit(filed.incident.incident_id)
 
+    def _on_filing_finished(self, _what: str, ok: bool) -> None:
+        if not ok:  # refused or failed: the strip shows "Not filed: why" in red
+            self.sig_report_failed.emit(self.strip.error().removeprefix(f"{NOT_FILED}: "))
+
     # -- internals -------------------------------------------------------------------------
     def _update_controls(self) -> None:
-        self.submit_button.setEnabled(self._allowed and not self._filing)
-        self.submit_button.setText("Filing…" if self._filing else "File report")
+        filing = self._runner.is_busy()
+        # What is being filed stays as it was sent: a report filed is cleared from the form.
+        for widget in self._fields():
+            widget.setEnabled(not filing)
+        self.submit_button.setEnabled(self._allowed and not filing)
+        self.submit_button.setText("Filing…" if filing else "File report")
         self.submit_button.setToolTip(
             "" if self._allowed else "Filing reports needs the file_report permission."
         )
@@ -388,8 +413,18 @@ class IncidentReportForm(QDialog):
                 widget.setFocus()
                 return
 
-    def _show_message(self, text: str, *, error: bool, neutral: bool = False) -> None:
-        colour = "" if neutral else (ALARM_RED if error else OK_GREEN)
-        self.message_label.setStyleSheet(f"color: {colour};" if colour else "")
-        self.message_label.setText(text)
-        self.message_label.show()
+    def _fields(self) -> tuple[QWidget, ...]:
+        return (
+            self.text_edit,
+            self.time_edit,
+            self.now_button,
+            self.latitude_edit,
+            self.longitude_edit,
+            self.reporter_edit,
+            self.media_button,
+            self.media_clear_button,
+        )
+
+    def _show_error(self, message: str) -> None:
+        self.strip.show_status("")
+        self.strip.show_error(message)

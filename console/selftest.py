@@ -268,9 +268,9 @@ def _check_engine_and_gui(
             if service is None:
                 raise RuntimeError("the alert service did not start")
             pane = window.pane("alerts", AlertStreamPane)
-            wait_for(lambda: pane.listings > 0 or bool(pane.error_label.text()), FRAME_WAIT_S)
-            if pane.error_label.text():
-                raise RuntimeError(pane.error_label.text())
+            wait_for(lambda: pane.listings > 0 or bool(pane.strip.error()), FRAME_WAIT_S)
+            if pane.strip.error():
+                raise RuntimeError(pane.strip.error())
             if pane.listings == 0:
                 raise RuntimeError("the Alerts pane did not list the alerts")
             sound = pane.sound

@@ -136,6 +136,12 @@ class ActionStrip(QWidget):
         self.error_label.setText(message)
         self.error_label.setVisible(bool(message))
 
+    def add_error(self, message: str) -> None:
+        """Add ``message`` in the alarm red as a line of its own under those shown: changes
+        a pane runs at once (acknowledging several alerts) each keep their refusal."""
+        shown = self.error()
+        self.show_error(f"{shown}\n{message}" if shown else message)
+
     def clear_error(self) -> None:
         self.show_error("")
 

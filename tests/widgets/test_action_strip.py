@@ -222,3 +222,16 @@ def test_a_failure_of_long_work_is_red_and_a_late_report_is_ignored(
     leaked[0].report(5, 10)  # a worker thread reporting after the end
     qtbot.wait(50)
     assert not pane.strip.busy_bar.isVisible() and pane.strip.progress() == (0, 0)
+
+
+def test_refusals_of_changes_run_at_once_each_keep_a_line(pane: Pane) -> None:
+    strip = pane.strip
+    strip.add_error("Could not acknowledge alert 3: closed")
+    strip.add_error("Could not acknowledge alert 4: closed")
+    assert strip.error() == (
+        "Could not acknowledge alert 3: closed\nCould not acknowledge alert 4: closed"
+    )
+    strip.clear_error()
+    assert strip.error() == "" and not strip.error_label.isVisible()
+    strip.add_error("one")
+    assert strip.error() == "one"

@@ -530,9 +530,6 @@ class AlertListPane(QWidget):
         self._acknowledging: set[int] = set()
         self._labelling: set[int] = set()
         self._clip_lookups = 0
-        # The refusals since the pane last started work while idle: overlapping actions
-        # each keep their line, one refusal does not hide another's.
-        self._refusals: list[str] = []
         self._selected_sequence_id: int | None = None
         self._thumbnails = ThumbnailCache()
 
@@ -1250,15 +1247,13 @@ class AlertListPane(QWidget):
     def _begin_action(self, what: str) -> None:
         """Say ``what`` starts; new work (nothing running) clears the last refusals."""
         if not self.is_busy():
-            self._refusals.clear()
             self.strip.clear_error()
         self.strip.show_status(what)
 
     def _action_failed(self, text: str) -> None:
         """Add an action's refusal to the red line, under those of the work running with it."""
-        self._refusals.append(text)
         self.strip.show_status("")
-        self.strip.show_error("\n".join(self._refusals))
+        self.strip.add_error(text)
         self.sig_action_failed.emit(text)
 
     def _show_error(self, message: str) -> None:

@@ -549,9 +549,6 @@ class AlertStreamPane(QWidget):
         self._listing_error = ""  # what the strip says of the last listing that failed
         self._acknowledge_allowed = True
         self._acknowledging: set[int] = set()
-        # The refusals since the pane last started work while idle: acknowledgements that
-        # overlap each keep their line, one refusal does not hide another's.
-        self._refusals: list[str] = []
         self._escalate_allowed = False  # until the console says the person may file reports
         self._sounded: set[tuple[int, str]] = set()
         self._open_count = 0
@@ -709,7 +706,6 @@ class AlertStreamPane(QWidget):
             if text is None:
                 return False
         alert_id, event_id = alert.alert_id, alert.event_id
-        self._refusals.clear()  # the runner clears the strip's red line as it starts
         return self._escalation.run(
             f"Filing alert {alert_id} as an incident report…",
             partial(self._actions.escalate_event, event_id, text),
@@ -775,7 +771,6 @@ class AlertStreamPane(QWidget):
             return False
         alert_id = alert.alert_id
         if not self.is_busy():  # new work: the last refusals are over
-            self._refusals.clear()
             self.strip.clear_error()
         self._acknowledging.add(alert_id)
         self.strip.show_status(f"Acknowledging alert {alert_id}…")
@@ -971,8 +966,7 @@ class AlertStreamPane(QWidget):
     def _refuse(self, message: str) -> None:
         """Add an action's refusal to the red line, under those of the work running with it."""
         _log.warning("%s", message)
-        self._refusals.append(message)
-        self.strip.show_error("\n".join(self._refusals))
+        self.strip.add_error(message)
 
     def _show_error(self, message: str) -> None:
         _log.warning("%s", message)

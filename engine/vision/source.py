@@ -425,10 +425,16 @@ class CameraSource:
                         )
                     return delivered, True, "end of file"
                 return delivered, False, f"stream stopped delivering frames{problem}"
+            first = not delivered
             delivered = True
             packets = _stamped(decoded, capture, captured_at, wall_at)
             self._deliver(decoded.image, captured_at, wall_at, packets)
             if self._realtime and is_file:
+                if first:
+                    # The schedule starts once the first frame is out (and the camera
+                    # online): its analysis (a model's first run) is start-up, not a
+                    # backlog to rush frames out for.
+                    next_due = self._clock.monotonic()
                 next_due += interval
                 wait = next_due - self._clock.monotonic()
                 if wait > 0:

@@ -105,6 +105,30 @@ def test_file_plays_at_its_native_frame_rate(make_source, clock, vtest_avi: Path
     assert frame.wall_at == clock.now()
 
 
+def test_a_slow_first_analysis_is_not_caught_up_on_as_a_burst_of_frames(
+    make_source, clock, vtest_avi: Path
+) -> None:
+    """The first frame's analysis is slow (a model's first run): the file's schedule starts
+    once that frame is out, so no frames are rushed out to make up for it and the file never
+    plays faster than its rate while online (a CI run counted 45 frames in 1.4 s at 30 fps)."""
+    first = threading.Event()
+
+    def slow_first(frame: Frame) -> FrameAnalysis | None:
+        if not first.is_set():
+            first.set()
+            clock.advance(0.15)  # 1.5 frame intervals: within the catch-up allowance
+        return None
+
+    source, recorder = make_source(camera(str(vtest_avi)), processor=slow_first)
+    recorder.wait_for(CameraStatus.ONLINE)
+    for _ in range(10):  # 1 s online, one frame interval at a time
+        step(clock, 0.1)
+    assert clock.wait_for_waiters(1, REAL_WAIT_S)
+    stats = source.stats()
+    assert stats.online_seconds == pytest.approx(1.0)
+    assert stats.frames == 11  # the first frame, then one per 0.1 s; none rushed
+
+
 def test_unpaced_file_decodes_every_frame_then_stops(
     make_source, clock, hamilton_clip: Path
 ) -> None:

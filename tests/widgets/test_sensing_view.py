@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -373,6 +375,40 @@ def test_two_views_and_a_view_moved_to_another_window_all_draw(qtbot: QtBot) -> 
     first.set_explanation(None)
     assert blob_is_drawn(first) and magenta_pixels(second) > 2000
     first.setParent(None)  # qtbot closes it, and the window, on its own
+
+
+def test_a_new_context_brings_its_scene_in_one_kind_of_item_per_frame(qtbot: QtBot) -> None:
+    # A fresh context's one-off costs (creating it; each kind of item's first draw, when
+    # llvmpipe compiles that shader's machine code) come one per frame, not all in the
+    # first one (a 60-90 ms stall at a login); the scene completes on its own.
+    view = SensingView3D()
+    qtbot.addWidget(view)
+    view.resize(640, 480)
+    view.set_snapshot(snapshot())
+    view.set_explanation(explanation())
+    gl_view = view.gl_view
+    assert gl_view is not None, view.gl_error
+    frames: list[set[str]] = [set()]
+    for item in gl_view.items:
+        kind, paint = type(item).__name__, item.paint
+
+        def recording(kind: str = kind, paint: Callable[[], None] = paint) -> None:
+            frames[-1].add(kind)
+            paint()
+
+        item.paint = recording
+    gl_view.frameSwapped.connect(lambda: frames.append(set()))
+    kinds = {type(item).__name__ for item in gl_view.items if item.visible()}
+    assert kinds == {"GLLinePlotItem", "GLScatterPlotItem", "GLTextItem", "GLMeshItem"}
+    with qtbot.waitExposed(view):
+        view.show()
+    qtbot.waitUntil(lambda: set().union(*frames) == kinds)
+
+    drawn = [frame for frame in frames if frame or frame is frames[0]]
+    assert drawn[0] == set()  # the context's first frame: the background alone
+    for before, after in pairwise(drawn):
+        assert before <= after and len(after - before) <= 1, (before, after)
+    assert magenta_pixels(view) > 2000  # render_now draws every kind at once, as before
 
 
 def test_the_simulated_banner_shows_only_for_simulated_csi(qtbot: QtBot) -> None:

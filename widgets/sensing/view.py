@@ -159,7 +159,14 @@ def _clickable_gl_view_type() -> type:
           second view with its own context (two windows, a view closed and opened again, a
           dock floated out) unless the application shares all GL contexts;
         - says when a new context replaced its first one: the scene's buffers died with the
-          old one."""
+          old one;
+        - brings a new context in over several frames: its first frame draws only the
+          background, and each later one adds one kind of item not yet drawn in it, so that
+          the one-off costs of a fresh context (creating it: 25-30 ms here; each kind's first
+          draw: lines 15, text 23, points 5, under llvmpipe, which compiles a shader's
+          machine code per context at its first draw) fall into separate turns of the event
+          loop, not one 60-90 ms stall at a login. The whole scene is up after five frames
+          (about 80 ms); ``render_now`` draws it all at once."""
 
         def __init__(
             self,
@@ -179,6 +186,9 @@ def _clickable_gl_view_type() -> type:
             self._on_context_replaced = on_context_replaced
             self._press: tuple[float, float] | None = None
             self._programs: list[Any] | None = None  # this context's, in _program_slots order
+            # Item kinds this context has drawn; None: none yet, not even the background.
+            self._drawn_kinds: set[type] | None = None
+            self._drawing_kinds: set[type] | None = None  # this frame's; None: every kind
             self._had_context = False
             self.failed = False
             self._hover = QPointF()
@@ -199,6 +209,7 @@ def _clickable_gl_view_type() -> type:
                 self._programs = None
                 self._on_context_replaced()
             self._had_context = True
+            self._drawn_kinds = None
             try:
                 super().initializeGL()
             except Exception as exc:
@@ -207,6 +218,41 @@ def _clickable_gl_view_type() -> type:
         def paintGL(self) -> None:
             if self.failed:
                 return
+            pending = self._kinds_to_come()
+            if self._drawn_kinds is None:
+                self._drawing_kinds = set()
+            elif pending:
+                self._drawing_kinds = self._drawn_kinds | {pending[0]}
+            try:
+                self._paint_scene()
+            finally:
+                if self._drawing_kinds is not None:
+                    self._drawn_kinds, self._drawing_kinds = self._drawing_kinds, None
+            if self._kinds_to_come():
+                # update(), not requestUpdate(): a window repaints only what is marked
+                # dirty; and after this paint, which clears the marks.
+                QTimer.singleShot(0, self, self.update)
+
+        def _kinds_to_come(self) -> list[type]:
+            """The kinds of the visible items not yet drawn in this context, in drawing
+            order (empty once every kind has been drawn)."""
+            drawn = self._drawn_kinds or set()
+            kinds: list[type] = []
+            for item in sorted(self.items, key=lambda i: i.depthValue()):
+                kind = type(item)
+                if item.visible() and kind not in drawn and kind not in kinds:
+                    kinds.append(kind)
+            if self._drawn_kinds is None:
+                kinds.insert(0, type(None))  # the first frame: the background alone
+            return kinds
+
+        def drawItemTree(self, item: Any = None, useItemNames: bool = False) -> None:  # noqa: N803
+            kinds = self._drawing_kinds
+            if item is not None and kinds is not None and type(item) not in kinds:
+                return  # a kind this context has yet to bring in (see the class's notes)
+            super().drawItemTree(item, useItemNames=useItemNames)
+
+        def _paint_scene(self) -> None:
             slots = _program_slots()
             others = [getattr(owner, name) for owner, name in slots]
             mine = self._programs or []
@@ -229,7 +275,8 @@ def _clickable_gl_view_type() -> type:
             self.makeCurrent()  # binds the window's own buffer (PartialUpdateBlit)
             ratio = self.devicePixelRatio()
             GL.glViewport(0, 0, round(self.width() * ratio), round(self.height() * ratio))
-            self.paintGL()
+            self._paint_scene()  # every kind at once
+            self._drawn_kinds = {type(item) for item in self.items}
             image = self.grabFramebuffer()
             self.doneCurrent()
             self.requestUpdate()  # and show it in the window too

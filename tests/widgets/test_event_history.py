@@ -27,6 +27,7 @@ from engine.history.events import (
 )
 from engine.history.query_service import CallRequest, QueryRequest, QueryResult
 from engine.incidents.records import Filed
+from tests.machine_text import machine_text
 from tests.widgets.test_incident_list import incident
 from widgets.events.clip_player import ClipPlayer
 from widgets.events.view import LOADING_TEXT, MAX_ROWS, NO_CLIP_TEXT, Column, EventHistoryPane
@@ -243,16 +244,20 @@ def test_rows_are_newest_first_with_readable_columns(qtbot: QtBot, media_root: P
     local = (T0 + timedelta(seconds=60)).astimezone()
     assert texts(pane, 0) == [
         f"{local:%H:%M:%S}",
-        "face.recognised",
+        "Face recognised",
         "Front gate",
         "Alice Ward",
-        "Alice Ward",
+        "Alice Ward recognised on Front gate",
         "▶",
     ]
-    assert texts(pane, 1) == [texts(pane, 1)[0], "person.entered", "Yard", "", "track 7", ""]
-    assert texts(pane, 2)[3:] == ["Person_0042", "Person_0042", "▶"]
-    assert texts(pane, 3)[4] == "no frames for 10 s"
-    assert texts(pane, 5)[1:4] == ["engine.started", "", ""]
+    # A kind no renderer knows still reads as words, its detail as labelled fields.
+    assert texts(pane, 1) == [texts(pane, 1)[0], "Person entered", "Yard", "", "Yard: Track: 7", ""]
+    assert texts(pane, 2)[3:] == ["Person_0042", "Front gate: Person: Person_0042", "▶"]
+    assert texts(pane, 3)[1:] == ["Camera offline", "Yard", "", "Yard: no frames for 10 s", ""]
+    assert texts(pane, 5)[1:4] == ["Engine started", "Engine", ""]
+    for row in range(6):
+        for text in texts(pane, row):
+            assert machine_text(text) is None, text
     time_tip = pane.table.model().index(0, Column.TIME).data(Qt.ItemDataRole.ToolTipRole)
     assert f"{local:%Y-%m-%d %H:%M:%S}" in time_tip
     assert pane.status_text() == "6 events"
@@ -260,16 +265,19 @@ def test_rows_are_newest_first_with_readable_columns(qtbot: QtBot, media_root: P
 
 def test_camera_and_type_filters_query_and_narrow_rows(qtbot: QtBot, media_root: Path) -> None:
     pane, history = make_pane(qtbot, media_root)
-    assert [pane.kind_combo.itemText(i) for i in range(pane.kind_combo.count())] == [
-        "All types",
-        *history.kinds,
-    ]
+    offered = [pane.kind_combo.itemText(i).strip() for i in range(pane.kind_combo.count())]
+    # Every kind a person may look for, by category: falls first, then people and cameras;
+    # the stored kinds no renderer knows among them, each by its title.
+    assert offered[:3] == ["All types", "Falls", "Possible fall"]
+    assert offered.index("People") < offered.index("Cameras") < offered.index("System")
+    assert {"Face unknown", "Person entered", "Engine started", "Camera offline"} <= set(offered)
+    assert pane.kind_combo.itemData(offered.index("Falls")) is None
     pane.camera_combo.setCurrentIndex(pane.camera_combo.findText("Front gate"))
     settle(qtbot, pane)
     assert history.filters[-1] == EventFilter(camera="gate", limit=500)
     assert ids(pane) == [6, 4]
 
-    pane.kind_combo.setCurrentIndex(pane.kind_combo.findText("face.unknown"))
+    pane.kind_combo.setCurrentIndex(pane.kind_combo.findData("face.unknown"))
     settle(qtbot, pane)
     assert history.filters[-1] == EventFilter(camera="gate", kind="face.unknown", limit=500)
     assert pane.current_filter() == history.filters[-1]
@@ -329,7 +337,7 @@ def test_set_filter_and_refresh(qtbot: QtBot, media_root: Path) -> None:
     settle(qtbot, pane)
     assert len(history.filters) == queries + 1
     assert ids(pane)[0] == 7
-    assert pane.kind_combo.findText("door.forced") > 0
+    assert pane.kind_combo.findText("   Door forced") > 0
 
 
 def test_newly_stored_events_respect_the_filter(qtbot: QtBot, media_root: Path) -> None:

@@ -13,7 +13,9 @@ from widgets.people.view import PeoplePane
 
 
 def build(ctx: PaneContext) -> QWidget:
-    pane = EventHistoryPane(ctx.queries, ctx.cameras, ctx.media_root, actions=ctx.backend)
+    pane = EventHistoryPane(
+        ctx.queries, ctx.cameras, ctx.media_root, actions=ctx.backend, rooms=ctx.rooms
+    )
     # One transaction's events at a time, with their ids (console/bridge.py).
     ctx.events.sig_events_stored.connect(pane.on_events_stored)
     return pane

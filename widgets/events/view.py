@@ -32,6 +32,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -60,7 +61,10 @@ from engine.history.events import (
 from engine.history.query_service import QueryResult
 from engine.incidents.records import Filed
 from engine.sitetime import display
+from engine.text import printable
+from engine.wording import Category, EventWords, describe, kind_category, kind_title, known_kinds
 from widgets.action_strip import ActionRunner, ActionStrip
+from widgets.colours import TONE_COLOURS
 from widgets.events.api import EventHistoryActions
 from widgets.incidents.report_form import ask_incident_description, filed_text
 from widgets.queries import QueryClient
@@ -85,7 +89,7 @@ _AnyIndex = QModelIndex | QPersistentModelIndex
 class Column(IntEnum):
     TIME = 0
     TYPE = 1
-    CAMERA = 2
+    PLACE = 2
     PERSON = 3
     DETAIL = 4
     CLIP = 5
@@ -93,12 +97,31 @@ class Column(IntEnum):
 
 _HEADERS = {
     Column.TIME: "Time",
-    Column.TYPE: "Type",
-    Column.CAMERA: "Camera",
+    Column.TYPE: "What",
+    Column.PLACE: "Where",
     Column.PERSON: "Person",
     Column.DETAIL: "Detail",
     Column.CLIP: "Clip",
 }
+
+
+def add_kinds(combo: QComboBox, stored: Sequence[str]) -> None:
+    """Offer every kind a person may look for (those the site has stored and those it
+    can store), by category, falls and alerts first, each by its title; a category's
+    name heads its kinds (not selectable)."""
+    kinds = sorted(
+        set(stored) | set(known_kinds()),
+        key=lambda k: (list(Category).index(kind_category(k)), kind_title(k), k),
+    )
+    heading: Category | None = None
+    for kind in kinds:
+        category = kind_category(kind)
+        if category is not heading:
+            heading = category
+            combo.addItem(category.value, None)
+            item = combo.model().index(combo.count() - 1, 0)
+            combo.model().setData(item, 0, Qt.ItemDataRole.UserRole - 1)  # not selectable
+        combo.addItem(f"   {kind_title(kind)}", kind)
 
 
 def person_of(view: EventView) -> str:
@@ -142,17 +165,30 @@ def _index_of(combo: QComboBox, value: str | None) -> int:
 
 
 class EventHistoryModel(RowsTableModel[EventView]):
-    """Rows of :class:`EventView`, in the order given (newest first)."""
+    """Rows of :class:`EventView`, in the order given (newest first), worded by
+    :func:`engine.wording.describe`: ``names`` maps camera keys and room ids to names."""
 
-    def __init__(self, camera_names: dict[str, str], parent: QWidget | None = None) -> None:
+    def __init__(self, names: dict[str, str], parent: QWidget | None = None) -> None:
         super().__init__(tuple(_HEADERS[column] for column in Column), parent)
-        self._camera_names = camera_names
+        self._names = names
         self._ids: set[int] = set()
+        self._words: dict[int, EventWords] = {}  # by event id, worded when first drawn
+
+    def words(self, view: EventView) -> EventWords:
+        """``view`` as a person reads it (worded once per row)."""
+        words = self._words.get(view.id)
+        if words is None:
+            words = describe(
+                view.kind, view.source, view.detail, names=self._names, person=person_of(view)
+            )
+            self._words[view.id] = words
+        return words
 
     def set_events(self, events: list[EventView]) -> None:
         self.beginResetModel()
         self._rows = list(events)
         self._ids = {view.id for view in self._rows}
+        self._words.clear()
         self.endResetModel()
 
     def prepend(self, view: EventView, max_rows: int) -> bool:
@@ -167,6 +203,7 @@ class EventHistoryModel(RowsTableModel[EventView]):
             self.beginRemoveRows(QModelIndex(), max_rows, len(self._rows) - 1)
             for dropped in self._rows[max_rows:]:
                 self._ids.discard(dropped.id)
+                self._words.pop(dropped.id, None)
             del self._rows[max_rows:]
             self.endRemoveRows()
         return True
@@ -211,12 +248,14 @@ class EventHistoryModel(RowsTableModel[EventView]):
             return self._text(view, column)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column is Column.TIME:
-                return display().full(view.ts)
-            if column is Column.CAMERA:
-                return view.camera or view.source
+                return display().with_zone(view.ts)
             if column is Column.CLIP and view.clip_path:
-                return f"{view.clip_path} at {view.clip_offset_s or 0.0:.1f} s"
-            return self._text(view, column) or None
+                return f"Plays the clip from {display().clock(view.ts)}"
+            words = self.words(view)
+            return f"{words.title}\n{words.summary}\n\n{words.details_text()}".strip()
+        if role == Qt.ItemDataRole.ForegroundRole and column in (Column.TYPE, Column.DETAIL):
+            colour = TONE_COLOURS.get(self.words(view).tone.value)
+            return QColor(colour) if colour else None
         if role == Qt.ItemDataRole.TextAlignmentRole and column is Column.CLIP:
             return Qt.AlignmentFlag.AlignCenter
         if role == Qt.ItemDataRole.UserRole:
@@ -227,13 +266,13 @@ class EventHistoryModel(RowsTableModel[EventView]):
         if column is Column.TIME:
             return display().clock(view.ts)
         if column is Column.TYPE:
-            return view.kind
-        if column is Column.CAMERA:
-            return self._camera_names.get(view.camera, view.camera) if view.camera else ""
+            return self.words(view).title
+        if column is Column.PLACE:
+            return self.words(view).place
         if column is Column.PERSON:
-            return person_of(view)
+            return printable(person_of(view))
         if column is Column.DETAIL:
-            return view.summary
+            return self.words(view).summary
         return "▶" if view.clip_path else ""
 
 
@@ -268,6 +307,7 @@ class EventHistoryPane(QWidget):
         parent: QWidget | None = None,
         *,
         actions: EventHistoryActions | None = None,
+        rooms: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__(parent)
         self._client = client
@@ -301,7 +341,7 @@ class EventHistoryPane(QWidget):
         self._person_timer.setSingleShot(True)
         self._person_timer.setInterval(PERSON_TYPING_DELAY_MS)
 
-        self.model = EventHistoryModel(dict(cameras), self)
+        self.model = EventHistoryModel({**dict(rooms), **dict(cameras)}, self)
         self.table = QTableView(self)
         self.table.setModel(self.model)
         show_rows_read_only(self.table)
@@ -311,7 +351,7 @@ class EventHistoryPane(QWidget):
         for column, width in (
             (Column.TIME, 70),
             (Column.TYPE, 130),
-            (Column.CAMERA, 100),
+            (Column.PLACE, 100),
             (Column.PERSON, 110),
             (Column.CLIP, 36),
         ):
@@ -408,7 +448,7 @@ class EventHistoryPane(QWidget):
         if camera_index < 0:
             raise ValueError(f"unknown camera {camera!r}")
         if kind is not None and _index_of(self.kind_combo, kind) < 0:
-            self.kind_combo.addItem(kind, kind)
+            self.kind_combo.addItem(kind_title(kind), kind)
         widgets = (self.camera_combo, self.kind_combo, self.person_edit)
         for widget in widgets:
             widget.blockSignals(True)
@@ -461,7 +501,7 @@ class EventHistoryPane(QWidget):
         player.show()
         opened = player.open(path, offset_s)
         self.status_label.setText(
-            f"{view.kind} at {display().clock(view.ts)}: clip {Path(view.clip_path).name}"
+            f"{self.model.words(view).title} at {display().clock(view.ts)}: playing its clip"
         )
         return opened
 
@@ -666,8 +706,7 @@ class EventHistoryPane(QWidget):
         self.kind_combo.blockSignals(True)
         self.kind_combo.clear()
         self.kind_combo.addItem("All types", None)
-        for kind in kinds:
-            self.kind_combo.addItem(kind, kind)
+        add_kinds(self.kind_combo, kinds)
         self.kind_combo.setCurrentIndex(_index_of(self.kind_combo, current))
         self.kind_combo.blockSignals(False)
 

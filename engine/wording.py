@@ -1,0 +1,598 @@
+"""What a person reads about a stored event: one renderer per event kind.
+
+Every place that shows an event to a person (the Events pane, the timeline, Ask, the export
+report, notifications) words it here, from the row as stored: its ``kind`` (a dotted id
+such as ``sensing.blob_appeared``, never shown), its ``source`` (``camera:plaza``,
+``sensing:room``), its JSON ``detail`` and the person the store joined to it. The result,
+:class:`EventWords`, has a title ("Movement ended"), a one-line summary with names and units,
+a category for filters and colour, the place by its name, and the details as labelled
+fields. Nothing here shows a repr, JSON, an internal id or a float in exponent form: values
+of kinds this module does not know are still written as labelled plain text.
+
+Qt-free and safe on any thread.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from engine.sitetime import SiteTime, display
+from engine.text import printable
+
+
+class Category(enum.StrEnum):
+    """What an event is about, in the order a person looks for them: falls and alerts
+    first, then people and cameras, the machinery last."""
+
+    FALLS = "Falls"
+    ALERTS = "Alerts"
+    PEOPLE = "People"
+    CAMERAS = "Cameras"
+    GESTURES = "Gestures"
+    SPEECH = "Speech"
+    MOVEMENT = "Movement"  # WiFi sensing: people sensed in a room
+    SENSING = "Sensing"  # the sensing nodes and links themselves
+    RECORDING = "Recording"
+    SYSTEM = "System"
+
+
+class Tone(enum.StrEnum):
+    """How loudly a row should speak: ``ALARM`` (red), ``WARNING`` (amber), ``NORMAL``,
+    ``QUIET`` (greyed: machinery a person rarely needs)."""
+
+    ALARM = "alarm"
+    WARNING = "warning"
+    NORMAL = "normal"
+    QUIET = "quiet"
+
+
+@dataclass(frozen=True, slots=True)
+class EventWords:
+    """One event as a person reads it."""
+
+    title: str  # "Possible fall"
+    summary: str  # "Ada in Demo room, 1.2 s before it was confirmed"
+    category: Category
+    tone: Tone
+    place: str  # the camera's or room's name ("" when the event has none)
+    person: str | None  # the person's name or automatic id, when known
+    fields: tuple[tuple[str, str], ...] = field(default=())  # labelled details, in order
+
+    def details_text(self) -> str:
+        """The fields as lines of ``Label: value``."""
+        return "\n".join(f"{label}: {value}" for label, value in self.fields)
+
+
+# -- places -------------------------------------------------------------------------------
+
+
+def place_of(source: str, names: Mapping[str, str]) -> str:
+    """The name a person knows ``source`` by: a camera's or room's name from ``names``
+    (keyed by camera key or room id), else the key itself, never the ``camera:`` prefix."""
+    scheme, _, key = source.partition(":")
+    if not key:
+        return _words(scheme).capitalize() if scheme else ""
+    name = names.get(key) or key
+    if scheme == "microphone":
+        return f"Microphone {printable(name)}"
+    return printable(name)
+
+
+# -- values -------------------------------------------------------------------------------
+
+_UNITS: Final = (("_bytes", ""), ("_s_ago", " s"), ("_s", " s"), ("_m", " m"), ("_ms", " ms"))
+_ISO_TIME: Final = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+# Keys that are the store's own bookkeeping or shown elsewhere (the picture, the clip).
+_HIDDEN_KEYS: Final = frozenset(
+    {"snapshot", "box", "media_id", "event_id", "explanation", "ellipsoid", "sha256", "path"}
+)
+_ACTOR_KEYS: Final = frozenset({"by", "actor", "author", "acknowledged_by"})
+_LABELS: Final = {
+    "track_id": "Track",
+    "blob": "Sensed person",
+    "confidence": "Detector certainty",
+    "best_confidence": "Best certainty",
+    "path_points": "Positions tracked",
+    "path_m": "Walked",
+    "fell_s_ago": "Fell before confirmed",
+    "mac": "MAC address",
+    "remote": "Address",
+    "firmware_version": "Firmware",
+    "links_dropped": "Links dropped",
+    "zero_frames": "Empty frames",
+    "dropped_frames": "Frames dropped",
+    "size_bytes": "Size",
+    "duration_s": "Duration",
+    "person_id": "Person",
+    "new_person": "New person",
+    "distance": "Face distance",
+    "pass": "Listening pass",
+    "heard": "Heard",
+    "by": "By",
+    "previous": "Before",
+    "stream_copy": "Copied from the camera",
+    "started_at": "Started",
+    "first_seen": "First seen",
+    "last_seen": "Last seen",
+}
+
+
+def number(value: float, unit: str = "") -> str:
+    """``value`` as a person reads it: no exponent, at most three decimals, thousands
+    separated (``0.004``, ``12.5``, ``1,024``)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return "—"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        text = f"{value:,.0f}"
+    elif magnitude >= 10:
+        text = f"{value:.1f}"
+    elif magnitude >= 0.01 or magnitude == 0:
+        text = f"{value:.2f}"
+    else:
+        text = f"{value:.3f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text}{unit}"
+
+
+def size(n_bytes: float) -> str:
+    """``4.5 MB``, ``812 KB``, ``0 B``."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if abs(n_bytes) >= scale:
+            return number(n_bytes / scale, f" {unit}")
+    return f"{int(n_bytes)} B"
+
+
+def percent(share: float) -> str:
+    """``0.4154`` → ``42 %``."""
+    return f"{round(share * 100)} %"
+
+
+def value_text(value: Any, site_time: SiteTime | None = None, *, key: str = "") -> str:
+    """Any stored detail value as plain words: ``yes``/``no``, numbers without exponents
+    and with their unit (from the key's ``_s``/``_m``/``_bytes`` suffix), ISO times in site
+    time, lists joined with commas, mappings as ``label value`` pairs; never a repr."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        if "bytes" in key:
+            return size(value)
+        if key.endswith(("confidence", "score", "share")) and 0 <= value <= 1:
+            return percent(float(value))
+        unit = next((u for suffix, u in _UNITS if key.endswith(suffix)), "")
+        if isinstance(value, int) and not unit:
+            return f"{value:,}" if abs(value) >= 10_000 else str(value)
+        return number(float(value), unit)
+    if isinstance(value, str):
+        if key in _ACTOR_KEYS:
+            return display_actor(value)
+        if _ISO_TIME.match(value):
+            try:
+                return (site_time or display()).full(datetime.fromisoformat(value))
+            except ValueError:
+                pass
+        return printable(value)
+    if isinstance(value, Mapping):
+        parts = [
+            f"{label_of(str(k)).lower()} {value_text(v, site_time, key=str(k))}"
+            for k, v in value.items()
+            if str(k) not in _HIDDEN_KEYS
+        ]
+        return ", ".join(parts)
+    if isinstance(value, Sequence):
+        if key == "link" and len(value) == 2:
+            return f"{printable(str(value[0]))}–{printable(str(value[1]))}"
+        if len(value) == 3 and all(isinstance(v, int | float) for v in value):
+            return position(value)
+        items = [value_text(v, site_time) for v in value[:6]]
+        more = f" and {len(value) - 6} more" if len(value) > 6 else ""
+        return ", ".join(items) + more if items else "none"
+    return printable(str(value))
+
+
+def label_of(key: str) -> str:
+    """A detail key as a label: ``links_dropped`` → ``Links dropped``."""
+    if key in _LABELS:
+        return _LABELS[key]
+    for suffix, _unit in _UNITS:
+        if key.endswith(suffix) and len(key) > len(suffix):
+            key = key[: -len(suffix)]
+            break
+    return _words(key).capitalize()
+
+
+def position(xyz: Sequence[Any]) -> str:
+    """A room position: ``(5.6, 1.1) m, 0.9 m up``."""
+    x, y, z = (float(v) for v in xyz)
+    return f"({x:.1f}, {y:.1f}) m, {z:.1f} m up"
+
+
+def fields_of(
+    detail: Mapping[str, Any], site_time: SiteTime | None = None, *, skip: Sequence[str] = ()
+) -> tuple[tuple[str, str], ...]:
+    """``detail`` as labelled fields, in its own order, without bookkeeping keys."""
+    return tuple(
+        (label_of(key), value_text(value, site_time, key=key))
+        for key, value in detail.items()
+        if key not in _HIDDEN_KEYS and key not in skip and value not in (None, "", [], {})
+    )
+
+
+def _words(dotted: str) -> str:
+    return dotted.replace("_", " ").replace(".", " ").strip()
+
+
+# -- the renderers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """What a renderer reads: the stored row and the names around it."""
+
+    kind: str
+    detail: Mapping[str, Any]
+    place: str
+    person: str | None
+    site_time: SiteTime
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.detail.get(key, default)
+
+    def who(self, fallback: str) -> str:
+        """The person's name, else the name the detail carries, else ``fallback``."""
+        name = self.person or self.get("name")
+        return printable(str(name)) if name else fallback
+
+    def at(self, key: str) -> str:
+        return value_text(self.get(key), self.site_time, key=key)
+
+
+_Renderer = Callable[[_Row], tuple[str, str, Category, Tone]]
+_RENDERERS: dict[str, _Renderer] = {}
+
+
+def _renders(*kinds: str) -> Callable[[_Renderer], _Renderer]:
+    def register(renderer: _Renderer) -> _Renderer:
+        for kind in kinds:
+            _RENDERERS[kind] = renderer
+        return renderer
+
+    return register
+
+
+def _track(row: _Row) -> str:
+    track = row.get("track_id")
+    return f"person {track}" if track is not None else "someone"
+
+
+@_renders("person.appeared")
+def _person_appeared(row: _Row) -> tuple[str, str, Category, Tone]:
+    who = row.who(f"Unrecognised {_track(row)}").capitalize()
+    sure = row.get("confidence")
+    tail = f", {percent(float(sure))} sure" if isinstance(sure, int | float) else ""
+    return "Person appeared", f"{who} on {row.place}{tail}", Category.PEOPLE, Tone.NORMAL
+
+
+@_renders("person.left")
+def _person_left(row: _Row) -> tuple[str, str, Category, Tone]:
+    who = row.who(f"Unrecognised {_track(row)}").capitalize()
+    stay = row.get("duration_s")
+    tail = f" after {row.at('duration_s')}" if isinstance(stay, int | float) else ""
+    return "Person left", f"{who} left {row.place}{tail}", Category.PEOPLE, Tone.QUIET
+
+
+@_renders("face.recognised")
+def _face(row: _Row) -> tuple[str, str, Category, Tone]:
+    if row.get("new_person"):
+        who = row.who("a new person")
+        return "New face", f"A new face on {row.place}, kept as {who}", Category.PEOPLE, Tone.NORMAL
+    return (
+        "Face recognised",
+        f"{row.who('Someone')} recognised on {row.place}",
+        Category.PEOPLE,
+        Tone.NORMAL,
+    )
+
+
+@_renders("person.named")
+def _named(row: _Row) -> tuple[str, str, Category, Tone]:
+    name = printable(str(row.get("name") or "a name"))
+    before = row.get("previous")
+    was = f" (was {printable(str(before))})" if before else ""
+    by = row.get("by")
+    tail = f", by {display_actor(str(by))}" if by else ""
+    return "Person named", f"Named {name} on {row.place}{was}{tail}", Category.PEOPLE, Tone.NORMAL
+
+
+@_renders("gesture.detected")
+def _gesture(row: _Row) -> tuple[str, str, Category, Tone]:
+    gesture = printable(str(row.get("gesture") or "a gesture"))
+    sure = row.get("confidence")
+    tail = f", {percent(float(sure))} sure" if isinstance(sure, int | float) else ""
+    who = row.who(_track(row)).capitalize()
+    tone = Tone.WARNING if row.get("alerting") else Tone.NORMAL
+    return (
+        f"Gesture: {gesture}",
+        f"{who} made “{gesture}” on {row.place}{tail}",
+        Category.GESTURES,
+        tone,
+    )
+
+
+@_renders("speech.name_heard")
+def _name_heard(row: _Row) -> tuple[str, str, Category, Tone]:
+    name = printable(str(row.get("name") or "a name"))
+    return "Name heard", f"“{name}” heard near {row.place}", Category.SPEECH, Tone.NORMAL
+
+
+@_renders("sensing.fall_detected")
+def _fall(row: _Row) -> tuple[str, str, Category, Tone]:
+    who = row.who("Someone")
+    ago = row.get("fell_s_ago")
+    tail = f", {row.at('fell_s_ago')} before it was confirmed" if ago is not None else ""
+    lost = "" if row.get("tracked", True) else "; no longer sensed"
+    return "Possible fall", f"{who} in {row.place}{tail}{lost}", Category.FALLS, Tone.ALARM
+
+
+@_renders("sensing.blob_appeared")
+def _movement_started(row: _Row) -> tuple[str, str, Category, Tone]:
+    who = row.who("Someone")
+    return "Movement", f"{who} sensed moving in {row.place}", Category.MOVEMENT, Tone.QUIET
+
+
+@_renders("sensing.blob_left")
+def _movement_ended(row: _Row) -> tuple[str, str, Category, Tone]:
+    who = row.who("Someone")
+    parts = [f"{who} no longer sensed in {row.place}"]
+    if isinstance(row.get("duration_s"), int | float):
+        parts.append(f"after {row.at('duration_s')}")
+    if isinstance(row.get("path_m"), int | float) and row.get("path_m"):
+        parts.append(f"{row.at('path_m')} walked")
+    return "Movement ended", ", ".join(parts), Category.MOVEMENT, Tone.QUIET
+
+
+@_renders("sensing.blob_identified")
+def _identified(row: _Row) -> tuple[str, str, Category, Tone]:
+    who = row.who("Someone")
+    label = row.get("label")
+    by = f" by {printable(str(label))}" if label else " by a registered device"
+    return "Identified", f"{who} in {row.place}{by}", Category.MOVEMENT, Tone.NORMAL
+
+
+def _node(row: _Row) -> str:
+    node = row.get("node") or row.get("mac")
+    return printable(str(node)) if node else "A node"
+
+
+@_renders("sensing.node_online")
+def _node_online(row: _Row) -> tuple[str, str, Category, Tone]:
+    back = " again" if row.get("resumed") else ""
+    return (
+        "Sensing node online",
+        f"{_node(row)} in {row.place} is online{back}",
+        Category.SENSING,
+        Tone.QUIET,
+    )
+
+
+@_renders("sensing.node_offline")
+def _node_offline(row: _Row) -> tuple[str, str, Category, Tone]:
+    why = row.get("reason") or row.get("detail")
+    tail = f": {printable(str(why))}" if why else ""
+    return (
+        "Sensing node offline",
+        f"{_node(row)} in {row.place} went offline{tail}",
+        Category.SENSING,
+        Tone.WARNING,
+    )
+
+
+@_renders("sensing.node_rejected")
+def _node_rejected(row: _Row) -> tuple[str, str, Category, Tone]:
+    why = row.get("reason") or row.get("detail")
+    tail = f": {printable(str(why))}" if why else ""
+    return (
+        "Sensing node refused",
+        f"{_node(row)} was refused in {row.place}{tail}",
+        Category.SENSING,
+        Tone.WARNING,
+    )
+
+
+def _link(row: _Row) -> str:
+    link = row.get("link")
+    if isinstance(link, Sequence) and not isinstance(link, str) and len(link) == 2:
+        return f"{printable(str(link[0]))}–{printable(str(link[1]))}"
+    return "A link"
+
+
+@_renders("sensing.link_degraded")
+def _link_degraded(row: _Row) -> tuple[str, str, Category, Tone]:
+    empty, frames = row.get("zero_frames"), row.get("frames")
+    tail = f": {empty} of {frames} frames empty" if empty is not None and frames else ""
+    return (
+        "Sensing link degraded",
+        f"{_link(row)} in {row.place}{tail}",
+        Category.SENSING,
+        Tone.WARNING,
+    )
+
+
+@_renders("sensing.link_restored")
+def _link_restored(row: _Row) -> tuple[str, str, Category, Tone]:
+    return (
+        "Sensing link restored",
+        f"{_link(row)} in {row.place} works again",
+        Category.SENSING,
+        Tone.QUIET,
+    )
+
+
+_CAMERA_STATES: Final = {
+    "starting": ("Camera starting", Tone.QUIET),
+    "online": ("Camera online", Tone.QUIET),
+    "offline": ("Camera offline", Tone.WARNING),
+    "error": ("Camera failed", Tone.WARNING),
+    "no_footage": ("Camera has no footage", Tone.WARNING),
+    "stopped": ("Camera stopped", Tone.QUIET),
+}
+
+
+def _camera(row: _Row) -> tuple[str, str, Category, Tone]:
+    state = row.kind.partition(".")[2]
+    title, tone = _CAMERA_STATES.get(state, (f"Camera {_words(state)}", Tone.NORMAL))
+    detail = row.get("detail")
+    tail = f": {printable(str(detail))}" if detail else ""
+    return title, f"{row.place}{tail}", Category.CAMERAS, tone
+
+
+for _state in _CAMERA_STATES:
+    _RENDERERS[f"camera.{_state}"] = _camera
+
+
+@_renders("clip.finalised")
+def _clip(row: _Row) -> tuple[str, str, Category, Tone]:
+    parts = [f"{row.place}"]
+    if isinstance(row.get("duration_s"), int | float):
+        parts.append(row.at("duration_s"))
+    if isinstance(row.get("size_bytes"), int | float):
+        parts.append(row.at("size_bytes"))
+    dropped = row.get("dropped_frames")
+    if dropped:
+        parts.append(f"{dropped} frames dropped")
+    tone = Tone.WARNING if dropped else Tone.QUIET
+    return "Clip recorded", ", ".join(parts), Category.RECORDING, tone
+
+
+@_renders("retention.completed")
+def _retention(row: _Row) -> tuple[str, str, Category, Tone]:
+    clips, events = row.get("clips_deleted", 0), row.get("events_deleted", 0)
+    freed = row.get("bytes_freed", 0)
+    problems = row.get("problems") or []
+    text = f"{clips} clips and {events} events past their keeping time deleted, {size(freed)} freed"
+    if problems:
+        text += f"; {len(problems)} problems"
+    tone = Tone.WARNING if problems else Tone.QUIET
+    return "Retention", text, Category.SYSTEM, tone
+
+
+def _generic(row: _Row) -> tuple[str, str, Category, Tone]:
+    """A kind no renderer knows: its words as the title and its fields as the summary."""
+    noun, _, verb = row.kind.partition(".")
+    title = f"{_words(noun)} {_words(verb)}".strip().capitalize() or "Event"
+    fields = fields_of(row.detail, row.site_time)
+    summary = "; ".join(f"{label}: {value}" for label, value in fields[:3])
+    if row.place:
+        summary = f"{row.place}: {summary}" if summary else row.place
+    category = {
+        "camera": Category.CAMERAS,
+        "person": Category.PEOPLE,
+        "face": Category.PEOPLE,
+        "sensing": Category.SENSING,
+        "gesture": Category.GESTURES,
+        "speech": Category.SPEECH,
+        "alert": Category.ALERTS,
+        "clip": Category.RECORDING,
+        "media": Category.RECORDING,
+    }.get(noun, Category.SYSTEM)
+    return title, summary, category, Tone.NORMAL
+
+
+def display_actor(label: str) -> str:
+    """An actor's label as a person reads it: ``account:ivan`` → ``ivan``,
+    ``system:retention`` → ``the system (retention)``."""
+    scheme, _, name = label.partition(":")
+    if not name:
+        return printable(label)
+    if scheme == "account":
+        return printable(name)
+    if scheme == "system":
+        return f"the system ({printable(name)})"
+    return printable(f"{name} ({scheme})")
+
+
+# -- the entry point ----------------------------------------------------------------------
+
+
+def describe(
+    kind: str,
+    source: str,
+    detail: Mapping[str, Any] | None,
+    *,
+    names: Mapping[str, str] | None = None,
+    person: str | None = None,
+    site_time: SiteTime | None = None,
+) -> EventWords:
+    """The stored event ``kind`` from ``source`` with ``detail`` as a person reads it.
+
+    ``names``: camera keys and room ids to their names; ``person``: the name (or automatic
+    id) the store joined to the row; ``site_time``: the zone times are read in (default:
+    the console's)."""
+    detail = detail if isinstance(detail, Mapping) else {}
+    row = _Row(
+        kind,
+        detail,
+        place_of(source, names or {}),
+        printable(person) if person else None,
+        site_time or display(),
+    )
+    renderer = _RENDERERS.get(kind, _generic)
+    try:
+        title, summary, category, tone = renderer(row)
+    except (TypeError, ValueError, KeyError, IndexError):  # a row from an older version
+        title, summary, category, tone = _generic(row)
+    return EventWords(
+        title=title,
+        summary=summary,
+        category=category,
+        tone=tone,
+        place=row.place,
+        person=row.person or (printable(str(detail["name"])) if detail.get("name") else None),
+        fields=_fields(row),
+    )
+
+
+def _fields(row: _Row) -> tuple[tuple[str, str], ...]:
+    fields = list(fields_of(row.detail, row.site_time, skip=("detail",)))
+    explanation = row.get("explanation")
+    if isinstance(explanation, Sequence) and not isinstance(explanation, str):
+        links = [
+            f"{_link(_Row(row.kind, entry, row.place, None, row.site_time))} "
+            f"{percent(float(entry.get('share', 0.0)))}"
+            for entry in explanation
+            if isinstance(entry, Mapping)
+        ]
+        if links:
+            fields.append(("Sensed through", ", ".join(links)))
+    detail = row.get("detail")
+    if detail:
+        fields.insert(0, ("Detail", printable(str(detail))))
+    return tuple(fields)
+
+
+_KIND_TITLES: Final = {"gesture.detected": "Gesture"}  # whose rows' titles name more
+
+
+def kind_title(kind: str) -> str:
+    """What a kind's rows are called, for a filter's list (``sensing.fall_detected`` →
+    ``Possible fall``)."""
+    return _KIND_TITLES.get(kind) or describe(kind, "", {}).title
+
+
+def kind_category(kind: str) -> Category:
+    """The category a kind's rows fall in."""
+    return describe(kind, "", {}).category
+
+
+def known_kinds() -> tuple[str, ...]:
+    """Every kind a renderer is written for, falls first then by category."""
+    order = list(Category)
+    return tuple(sorted(_RENDERERS, key=lambda k: (order.index(kind_category(k)), k)))

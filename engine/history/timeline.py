@@ -43,8 +43,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -208,6 +208,10 @@ class TimelineMarker:
     clip_offset_s: float | None = None
     ended_at: datetime | None = None
     event_id: int | None = None
+    # An event's detail as far as the slice read it (its ``detail``, ``name``,
+    # ``person_id`` and ``track_id`` fields; the whole detail when none of them is set):
+    # what :func:`engine.wording.describe` words the marker from.
+    detail: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def is_range(self) -> bool:
@@ -659,6 +663,16 @@ def _event_markers(
         if len(markers) >= cap:  # rows stored since the probe counted them
             continue
         at = _utc(ts)
+        read = {
+            key: value
+            for key, value in (
+                ("detail", detail_text),
+                ("name", detail_name),
+                ("person_id", detail_person),
+                ("track_id", detail_track),
+            )
+            if value is not None
+        }
         markers.append(
             TimelineMarker(
                 lane=lane,
@@ -679,6 +693,7 @@ def _event_markers(
                 clip_path=clip,
                 clip_offset_s=None if clip_at is None else _offset(at, _utc(clip_at)),
                 event_id=event_id,
+                detail=read or _json(detail),
             )
         )
     return {lane: tuple(markers) for lane, markers in lanes.items()}

@@ -35,6 +35,7 @@ from engine.store import Store
 from engine.store.alert_models import Alert
 from engine.store.history_models import Bookmark
 from engine.store.models import Camera, Event, Media, Site
+from tests.machine_text import machine_text
 from widgets.timeline.view import (
     AXIS_HEIGHT,
     ERROR_PREFIX,
@@ -433,8 +434,8 @@ def test_clicking_a_marker_activates_it(qtbot: QtBot, client: RecordingClient) -
 
     # Hovering shows its details.
     send_mouse(pane.canvas, QEvent.Type.MouseMove, point, Qt.MouseButton.NoButton)
-    assert "face.recognised" in pane.hover_text() and "Alice Ward" in pane.hover_text()
-    assert "clip.mp4 at 4.0 s" in pane.hover_text()
+    assert "Face recognised" in pane.hover_text() and "Alice Ward" in pane.hover_text()
+    assert "Click to play its clip" in pane.hover_text()
     # A density lane says how many events a bar holds.
     yard = pane.lane_rect("camera:yard")
     assert yard is not None
@@ -459,7 +460,7 @@ def test_alerts_and_bookmarks_are_drawn_and_activated(
     (fall,) = alerts.markers
     (bookmark,) = bookmarks.markers
     assert bookmark.is_range and bookmark.summary == "Van arrives"
-    assert "fall" in marker_tooltip(fall) and "critical" in marker_tooltip(fall)
+    assert "Fall in the lab" in marker_tooltip(fall) and "Critical alert" in marker_tooltip(fall)
     point = pane.marker_position(bookmark)
     assert point is not None
     inside = QPointF(pane.x_of(T0 + timedelta(seconds=410)), point.y())  # within the range
@@ -584,3 +585,37 @@ def test_a_long_drag_or_a_stream_of_refreshes_still_loads(
 def test_a_thumbnail_is_captioned_in_site_time(shown_zone: Callable[[str], SiteTime]) -> None:
     shown_zone("Asia/Kolkata")  # UTC+05:30: a UTC caption cannot pass
     assert thumbnail_caption("gate", datetime(2026, 3, 1, 12, 0, 2, tzinfo=UTC)) == "gate 17:30:02"
+
+
+def test_markers_and_lanes_read_in_words_with_names(qtbot: QtBot, client: RecordingClient) -> None:
+    # A sensing marker as the slice reads it (its whole detail: no summary field is set).
+    sensed = TimelineMarker(
+        lane="sensing:room",
+        record=MarkerRecord.EVENT,
+        id=9,
+        ts=T0,
+        kind="sensing.blob_left",
+        summary="",
+        room="room",
+        detail={
+            "blob": 3,
+            "duration_s": 4.5,
+            "explanation": [{"link": ["node-a", "node-c"], "share": 0.7}],
+        },
+    )
+    text = marker_tooltip(sensed, {"room": "Demo room"})
+    assert "Movement ended\nSomeone no longer sensed in Demo room, after 4.5 s" in text
+    assert machine_text(text) is None, text
+    pane = TimelinePane(client, None, initial_range=(START, END), names={"gate": "Front gate"})
+    qtbot.addWidget(pane)
+    pane.resize(1000, 420)
+    with qtbot.waitExposed(pane):
+        pane.show()
+    settle(qtbot, pane)
+    found = pane.current_slice()
+    assert found is not None
+    gate = found.lane("camera:gate")
+    assert gate is not None and pane.lane_label(gate) == "Front gate"
+    (appeared, *_rest) = gate.markers
+    assert appeared.detail == {"track_id": 7}  # what the slice read, for the words
+    assert "Unrecognised person 7 on Front gate" in marker_tooltip(appeared, {"gate": "Front gate"})

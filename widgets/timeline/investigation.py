@@ -19,6 +19,7 @@ logged in).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -58,6 +59,7 @@ class InvestigationPane(QWidget):
         rooms: list[str],
         media_root: Path,
         parent: QWidget | None = None,
+        room_names: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__(parent)
         self._queries = queries
@@ -70,7 +72,9 @@ class InvestigationPane(QWidget):
         self.replay: ReplayController | None = None
         self.sensing_rerun: SensingRerun | None = None
 
-        self.timeline = TimelinePane(queries, media_root)
+        self.timeline = TimelinePane(
+            queries, media_root, names={**dict(room_names), **dict(cameras)}
+        )
         self.replay_bar = ReplayBar()
         self.replay_bar.setVisible(False)
         self.export_button = QPushButton("Export range…")

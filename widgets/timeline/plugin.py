@@ -15,7 +15,12 @@ from widgets.timeline.investigation import InvestigationPane
 
 def build(ctx: PaneContext) -> QWidget:
     pane = InvestigationPane(
-        ctx.queries, ctx.backend, cameras=ctx.cameras, rooms=ctx.room_ids, media_root=ctx.media_root
+        ctx.queries,
+        ctx.backend,
+        cameras=ctx.cameras,
+        rooms=ctx.room_ids,
+        room_names=ctx.rooms,
+        media_root=ctx.media_root,
     )
     ctx.when_closing(after_workers_stop=pane.shut_down)
     return pane

@@ -29,7 +29,7 @@ Every method here runs on the GUI thread; the pane never touches the store or st
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,6 +78,7 @@ from engine.history.timeline import (
 )
 from engine.sitetime import SiteTime, display
 from engine.text import printable
+from engine.wording import describe
 from widgets.colours import ALARM_RED as ALARM_RED_HEX
 from widgets.queries import QueryClient
 
@@ -228,27 +229,41 @@ def marker_colour(marker: TimelineMarker) -> QColor:
     return DEFAULT_GREY
 
 
-def marker_tooltip(marker: TimelineMarker) -> str:
-    """What hovering a marker shows: time (site time), what, who, where and its clip."""
-    lines = [display().full(marker.ts)]
+def marker_tooltip(marker: TimelineMarker, names: Mapping[str, str] | None = None) -> str:
+    """What hovering a marker shows: time (site time), what happened in words, where (by
+    name: ``names`` maps camera keys and room ids to names) and whether a clip covers it."""
+    names = names or {}
+    site = display()
+    lines = [site.full(marker.ts)]
     if marker.ended_at is not None:
-        lines[0] += f" – {display().clock(marker.ended_at)}"
-    what = {
-        MarkerRecord.EVENT: marker.kind,
-        MarkerRecord.ALERT: f"alert: {marker.kind} ({marker.severity})",
-        MarkerRecord.INCIDENT: f"incident: {marker.kind.replace('_', ' ')}",
-        MarkerRecord.BOOKMARK: "bookmark",
-    }[marker.record]
-    lines.append(printable(what))
-    if marker.summary:
-        lines.append(printable(marker.summary))
-    if marker.person:
-        lines.append(f"person: {printable(marker.person)}")
-    where = marker.camera or marker.room
-    if where:
-        lines.append(f"{'camera' if marker.camera else 'room'}: {printable(where)}")
+        lines[0] += f" – {site.clock(marker.ended_at)}"
+    where_key = marker.camera or marker.room
+    where = printable(names.get(where_key, where_key)) if where_key else ""
+    if marker.record is MarkerRecord.EVENT:
+        source = (
+            f"camera:{marker.camera}"
+            if marker.camera
+            else f"sensing:{marker.room}"
+            if marker.room
+            else ""
+        )
+        words = describe(marker.kind, source, marker.detail, names=names, person=marker.person)
+        lines += [words.title, words.summary]
+    else:
+        what = {
+            MarkerRecord.ALERT: f"{(marker.severity or 'info').capitalize()} alert",
+            MarkerRecord.INCIDENT: f"Incident: {marker.kind.replace('_', ' ')}",
+            MarkerRecord.BOOKMARK: "Bookmark",
+        }[marker.record]
+        lines.append(what)
+        if marker.summary:
+            lines.append(printable(marker.summary))
+        if marker.person:
+            lines.append(f"Person: {printable(marker.person)}")
+        if where:
+            lines.append(f"Where: {where}")
     if marker.clip_path:
-        lines.append(f"clip: {Path(marker.clip_path).name} at {marker.clip_offset_s or 0.0:.1f} s")
+        lines.append("Click to play its clip")
     return "\n".join(lines)
 
 
@@ -361,9 +376,11 @@ class TimelinePane(QWidget):
         lanes: Sequence[str] | None = None,
         channel: str = "timeline",
         initial_range: tuple[datetime, datetime] | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(parent)
         self._client = client
+        self._names = dict(names or {})  # camera keys and room ids to their names
         self._media_root = None if media_root is None else Path(media_root)
         self._lanes = None if lanes is None else tuple(lanes)
         self._channel = channel
@@ -814,7 +831,7 @@ class TimelinePane(QWidget):
         text = ""
         if found is not None:
             row, index = found
-            text = marker_tooltip(self._geometry[row].lane.markers[index])
+            text = marker_tooltip(self._geometry[row].lane.markers[index], self._names)
         else:
             text = self._bucket_text(pos)
         if found != self._hover:
@@ -845,11 +862,17 @@ class TimelinePane(QWidget):
         plural = "s" if count != 1 else ""
         site = display()
         return (
-            f"{geometry.lane.label}: {count} {noun}{plural}\n"
+            f"{self.lane_label(geometry.lane)}: {count} {noun}{plural}\n"
             f"{site.local(start):{fmt}} – {site.local(end):{fmt}}"
         )
 
     # -- labels ------------------------------------------------------------------------------
+
+    def lane_label(self, lane: TimelineLane) -> str:
+        """A lane's name as a person knows it: the camera's or room's name, else the
+        store's label."""
+        _scheme, _, key = lane.name.partition(":")
+        return printable(self._names.get(key) or lane.label) if key else lane.label
 
     def _update_labels(self) -> None:
         start, end = self.visible_range()
@@ -922,7 +945,7 @@ class TimelinePane(QWidget):
         label_rect = QRectF(4, rect.top(), LABEL_WIDTH - 8, rect.height())
         metrics = QFontMetrics(painter.font())
         label = metrics.elidedText(
-            geometry.lane.label, Qt.TextElideMode.ElideRight, int(label_rect.width())
+            self.lane_label(geometry.lane), Qt.TextElideMode.ElideRight, int(label_rect.width())
         )
         painter.drawText(
             label_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, label

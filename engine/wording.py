@@ -73,10 +73,11 @@ class EventWords:
 
 def place_of(source: str, names: Mapping[str, str]) -> str:
     """The name a person knows ``source`` by: a camera's or room's name from ``names``
-    (keyed by camera key or room id), else the key itself, never the ``camera:`` prefix."""
+    (keyed by camera key or room id), else the key itself, never the ``camera:`` prefix;
+    "" for a source that is no place (``engine``, ``retention``)."""
     scheme, _, key = source.partition(":")
     if not key:
-        return _words(scheme).capitalize() if scheme else ""
+        return ""
     name = names.get(key) or key
     if scheme == "microphone":
         return f"Microphone {printable(name)}"
@@ -226,6 +227,12 @@ def fields_of(
     )
 
 
+def _first_up(text: str) -> str:
+    """``text`` with its first letter upper case and the rest as written (a name stays
+    "John Carter", which ``str.capitalize`` would make "John carter")."""
+    return text[:1].upper() + text[1:]
+
+
 def _words(dotted: str) -> str:
     return dotted.replace("_", " ").replace(".", " ").strip()
 
@@ -275,15 +282,15 @@ def _track(row: _Row) -> str:
 
 @_renders("person.appeared")
 def _person_appeared(row: _Row) -> tuple[str, str, Category, Tone]:
-    who = row.who(f"Unrecognised {_track(row)}").capitalize()
+    who = _first_up(row.who(f"Unrecognised {_track(row)}"))
     sure = row.get("confidence")
     tail = f", {percent(float(sure))} sure" if isinstance(sure, int | float) else ""
-    return "Person appeared", f"{who} on {row.place}{tail}", Category.PEOPLE, Tone.NORMAL
+    return "Person appeared", f"{who} appeared on {row.place}{tail}", Category.PEOPLE, Tone.NORMAL
 
 
 @_renders("person.left")
 def _person_left(row: _Row) -> tuple[str, str, Category, Tone]:
-    who = row.who(f"Unrecognised {_track(row)}").capitalize()
+    who = _first_up(row.who(f"Unrecognised {_track(row)}"))
     stay = row.get("duration_s")
     tail = f" after {row.at('duration_s')}" if isinstance(stay, int | float) else ""
     return "Person left", f"{who} left {row.place}{tail}", Category.PEOPLE, Tone.QUIET
@@ -317,7 +324,7 @@ def _gesture(row: _Row) -> tuple[str, str, Category, Tone]:
     gesture = printable(str(row.get("gesture") or "a gesture"))
     sure = row.get("confidence")
     tail = f", {percent(float(sure))} sure" if isinstance(sure, int | float) else ""
-    who = row.who(_track(row)).capitalize()
+    who = _first_up(row.who(_track(row)))
     tone = Tone.WARNING if row.get("alerting") else Tone.NORMAL
     return (
         f"Gesture: {gesture}",
@@ -436,22 +443,24 @@ def _link_restored(row: _Row) -> tuple[str, str, Category, Tone]:
     )
 
 
-_CAMERA_STATES: Final = {
-    "starting": ("Camera starting", Tone.QUIET),
-    "online": ("Camera online", Tone.QUIET),
-    "offline": ("Camera offline", Tone.WARNING),
-    "error": ("Camera failed", Tone.WARNING),
-    "no_footage": ("Camera has no footage", Tone.WARNING),
-    "stopped": ("Camera stopped", Tone.QUIET),
+_CAMERA_STATES: Final = {  # title, what the camera did, tone
+    "starting": ("Camera starting", "is starting", Tone.QUIET),
+    "online": ("Camera online", "is online", Tone.QUIET),
+    "offline": ("Camera offline", "went offline", Tone.WARNING),
+    "error": ("Camera failed", "cannot be opened", Tone.WARNING),
+    "no_footage": ("Camera has no footage", "has no footage", Tone.WARNING),
+    "stopped": ("Camera stopped", "stopped", Tone.QUIET),
 }
 
 
 def _camera(row: _Row) -> tuple[str, str, Category, Tone]:
     state = row.kind.partition(".")[2]
-    title, tone = _CAMERA_STATES.get(state, (f"Camera {_words(state)}", Tone.NORMAL))
+    title, did, tone = _CAMERA_STATES.get(
+        state, (f"Camera {_words(state)}", _words(state), Tone.NORMAL)
+    )
     detail = row.get("detail")
     tail = f": {printable(str(detail))}" if detail else ""
-    return title, f"{row.place}{tail}", Category.CAMERAS, tone
+    return title, f"{_first_up(row.place or 'The camera')} {did}{tail}", Category.CAMERAS, tone
 
 
 for _state in _CAMERA_STATES:
@@ -460,7 +469,7 @@ for _state in _CAMERA_STATES:
 
 @_renders("clip.finalised")
 def _clip(row: _Row) -> tuple[str, str, Category, Tone]:
-    parts = [f"{row.place}"]
+    parts = [f"Clip recorded on {row.place}"]
     if isinstance(row.get("duration_s"), int | float):
         parts.append(row.at("duration_s"))
     if isinstance(row.get("size_bytes"), int | float):
@@ -489,9 +498,9 @@ def _generic(row: _Row) -> tuple[str, str, Category, Tone]:
     noun, _, verb = row.kind.partition(".")
     title = f"{_words(noun)} {_words(verb)}".strip().capitalize() or "Event"
     fields = fields_of(row.detail, row.site_time)
-    summary = "; ".join(f"{label}: {value}" for label, value in fields[:3])
-    if row.place:
-        summary = f"{row.place}: {summary}" if summary else row.place
+    summary = title + (f" on {row.place}" if row.place else "")
+    if fields:
+        summary += ": " + "; ".join(f"{label} {value}" for label, value in fields[:3])
     category = {
         "camera": Category.CAMERAS,
         "person": Category.PEOPLE,

@@ -85,10 +85,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             print(_shown(answer.text))
         for c in answer.citations:
             clip = f"  {c.clip_path} @ {c.clip_offset_s:.1f} s" if c.clip_path else ""
-            print(
-                f"  [event {c.event_id}] {zone.with_zone(c.ts)}  {c.kind:22} "
-                f"{printable(c.source)}  {printable(c.summary)}{clip}"
-            )
+            print(f"  [event {c.event_id}] {zone.with_zone(c.ts)}  {printable(c.summary)}{clip}")
         mode = "LLM" if answer.mode == "llm" else "offline answers"
         why = f" ({answer.fallback_reason})" if answer.fallback_reason else ""
         print(f"answered by: {mode}{why}", file=sys.stderr)

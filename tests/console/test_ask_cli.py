@@ -56,7 +56,7 @@ def test_a_question_is_answered_with_its_cited_events_and_the_mode(
         f"(person.appeared, event {seeded.events['sarah_gate']})."
     )
     assert lines[1].startswith(f"  [event {seeded.events['sarah_gate']}] 2026-11-20 08:15:00 GMT")
-    assert "Sarah Okafor appeared on Front gate (gate)" in lines[1]
+    assert "Sarah Okafor appeared on Front gate" in lines[1]
     assert err.strip().endswith(f"answered by: offline answers ({NO_KEY})")
     # Kept in the caller's conversation (set-up mode: the machine account), and audited.
     store = Store(db_url)
@@ -89,7 +89,7 @@ def test_json_gives_the_answer_mode_citations_and_clips(
         "kind": "face.recognised",
         "source": "camera:cam2",
         "camera": "cam2",
-        "summary": "John Carter recognised on Lobby (cam2)",
+        "summary": "John Carter recognised on Lobby",
         "clip_path": "clips/cam2/2026-11-23T0929.mp4",
         "clip_offset_s": 7.0,
     }

@@ -215,7 +215,7 @@ def test_the_tools_run_real_queries_and_the_streamed_answer_cites_what_they_retu
     # Cited: named in the answer and returned by a tool (not the one never returned, nor
     # the invented one), each read back from the store.
     assert [c.event_id for c in answer.citations] == [john_left, fall_today]
-    assert answer.citations[0].summary == "John Carter left Lobby (cam2)"
+    assert answer.citations[0].summary == "John Carter left Lobby"
     assert answer.citations[1].source == "sensing:ward"
 
     first, second = api.bodies()

@@ -258,7 +258,7 @@ def test_a_fall_is_an_alarm_in_the_falls_category() -> None:
 
 def test_people_read_by_name_or_as_unrecognised_with_times_in_site_time() -> None:
     appeared = worded("person.appeared", site_time=LONDON)
-    assert appeared.summary == "Unrecognised person 1 on Plaza east, 94 % sure"
+    assert appeared.summary == "Unrecognised person 1 appeared on Plaza east, 94 % sure"
     left = worded("person.left", person="Ada", site_time=LONDON)
     assert left.summary == "Ada left Plaza east after 1.81 s"
     summer = SiteTime.named("Europe/Paris")  # UTC+1 in November
@@ -294,3 +294,9 @@ def test_a_detail_that_is_not_a_mapping_or_breaks_a_renderer_still_reads() -> No
     broken = describe("sensing.link_degraded", "sensing:room", {"link": 5}, names=NAMES)
     assert broken.summary.startswith("A link in Demo room")
     assert describe("camera.online", "camera:gone", None).place == "gone"
+
+
+def test_names_keep_their_capitals() -> None:
+    left = worded("person.left", person="John McCarter")
+    assert left.summary.startswith("John McCarter left Plaza east")
+    assert worded("gesture.detected", person="de Vries").summary.startswith("De Vries made")

@@ -251,10 +251,21 @@ def test_rows_are_newest_first_with_readable_columns(qtbot: QtBot, media_root: P
         "▶",
     ]
     # A kind no renderer knows still reads as words, its detail as labelled fields.
-    assert texts(pane, 1) == [texts(pane, 1)[0], "Person entered", "Yard", "", "Yard: Track: 7", ""]
-    assert texts(pane, 2)[3:] == ["Person_0042", "Front gate: Person: Person_0042", "▶"]
-    assert texts(pane, 3)[1:] == ["Camera offline", "Yard", "", "Yard: no frames for 10 s", ""]
-    assert texts(pane, 5)[1:4] == ["Engine started", "Engine", ""]
+    row = texts(pane, 1)
+    assert row == [row[0], "Person entered", "Yard", "", "Person entered on Yard: Track 7", ""]
+    assert texts(pane, 2)[3:] == [
+        "Person_0042",
+        "Face unknown on Front gate: Person Person_0042",
+        "▶",
+    ]
+    assert texts(pane, 3)[1:] == [
+        "Camera offline",
+        "Yard",
+        "",
+        "Yard went offline: no frames for 10 s",
+        "",
+    ]
+    assert texts(pane, 5)[1:] == ["Engine started", "", "", "Engine started: Version 0.1.0", ""]
     for row in range(6):
         for text in texts(pane, row):
             assert machine_text(text) is None, text

@@ -618,4 +618,5 @@ def test_markers_and_lanes_read_in_words_with_names(qtbot: QtBot, client: Record
     assert gate is not None and pane.lane_label(gate) == "Front gate"
     (appeared, *_rest) = gate.markers
     assert appeared.detail == {"track_id": 7}  # what the slice read, for the words
-    assert "Unrecognised person 7 on Front gate" in marker_tooltip(appeared, {"gate": "Front gate"})
+    tooltip = marker_tooltip(appeared, {"gate": "Front gate"})
+    assert "Unrecognised person 7 appeared on Front gate" in tooltip

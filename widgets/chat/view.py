@@ -47,6 +47,7 @@ from engine.access import Actor, Permission
 from engine.history.chat import ChatAnswer, ChatTurn, Citation
 from engine.history.query_service import QueryResult
 from engine.sitetime import display
+from engine.text import printable
 from widgets.action_strip import error_text, show_as_error
 from widgets.chat.api import ChatActions, ChatHistory
 from widgets.queries import QueryClient
@@ -75,10 +76,11 @@ def answer_footer(answer_mode: str | None, fallback_reason: str | None) -> str:
 
 
 def citation_text(citation: Citation) -> str:
-    """One citation as the list shows it: time (site time), source, kind and summary."""
+    """One citation as the list shows it: time (site time), what happened and where, in
+    the words every pane uses, and whether a clip shows it."""
     when = display().full(citation.ts)
     clip = "  ▶ clip" if citation.clip_path else ""
-    return f"{when}  {citation.source}  {citation.kind}  {citation.summary}{clip}"
+    return f"{when}  {printable(citation.summary)}{clip}"
 
 
 class ChatPane(QWidget):

@@ -36,6 +36,7 @@ from engine.store.incident_models import Incident
 from engine.store.models import Camera, Event, Media
 from engine.store.person_models import Person
 from engine.vocabulary import INCIDENT_CATEGORIES
+from engine.wording import describe
 
 DEFAULT_LIMIT: Final = 20
 MAX_LIMIT: Final = 50
@@ -140,29 +141,14 @@ def describe_event(
     kind: str,
     source: str,
     person: str | None,
-    camera_label: str | None,
+    camera_name: str | None,
     detail: Mapping[str, Any],
 ) -> str:
-    """A one-line summary of an event: ``John Carter appeared on Lobby (cam2)``."""
-    who = person or (str(detail["name"]) if detail.get("name") else None)
-    room = source.removeprefix("sensing:") if source.startswith("sensing:") else None
-    where = camera_label or room or source
-    if kind == "person.appeared":
-        return f"{who or 'someone'} appeared on {where}"
-    if kind == "person.left":
-        return f"{who or 'someone'} left {where}"
-    if kind == "face.recognised":
-        return f"{who or 'a face'} recognised on {where}"
-    if kind == FALL_KIND:
-        return f"fall detected in {where}" + (f" ({who})" if who else "")
-    if kind == "sensing.blob_appeared":
-        return f"movement appeared in {where}" + (f" ({who})" if who else "")
-    if kind == "sensing.blob_left":
-        return f"movement ended in {where}" + (f" ({who})" if who else "")
-    if kind == "sensing.blob_identified":
-        return f"{who or 'someone'} identified in {where}"
-    text = f"{kind} on {where}"
-    return f"{text}: {detail['detail']}" if detail.get("detail") else text
+    """A one-line summary of an event as every pane words it (:mod:`engine.wording`):
+    ``John Carter recognised on Lobby``."""
+    _scheme, _, key = source.partition(":")
+    names = {key: camera_name} if key and camera_name else {}
+    return describe(kind, source, detail, names=names, person=person).summary
 
 
 def camera_label(key: str | None, name: str | None) -> str | None:
@@ -326,7 +312,6 @@ def _event_select(conditions: Sequence[ColumnElement[bool]]) -> Select[Any]:
 def _event_json(row: Any) -> dict[str, Any]:
     detail = dict(row.detail or {})
     person = row.name or row.public_id
-    label = camera_label(row.key, row.camera_name)
     offset = (
         None
         if row.clip_started_at is None
@@ -342,7 +327,7 @@ def _event_json(row: Any) -> dict[str, Any]:
         "person": person,
         "person_id": row.public_id,
         "track_id": row.track_id,
-        "summary": describe_event(row.kind, row.source, person, label, detail),
+        "summary": describe_event(row.kind, row.source, person, row.camera_name, detail),
         "clip_path": row.clip_path,
         "clip_offset_s": offset,
     }

@@ -528,6 +528,94 @@ def display_actor(label: str) -> str:
     return printable(f"{name} ({scheme})")
 
 
+# -- the audit trail ----------------------------------------------------------------------
+
+_AUDIT_ACTIONS: Final = {
+    "account.create": "Created an account",
+    "account.disable": "Disabled an account",
+    "account.password": "Changed a password",
+    "account.recover": "Recovered an account",
+    "account.roles": "Changed an account's roles",
+    "account.secret": "Changed an account's secret",
+    "account.clear_delay": "Cleared a login delay",
+    "alert.acknowledge": "Acknowledged an alert",
+    "alert_rule.add": "Added an alert rule",
+    "alert_rule.remove": "Removed an alert rule",
+    "alert_sequence.label": "Labelled an alert sequence",
+    "audit.prune": "Pruned the audit trail",
+    "ble_device.register": "Registered a BLE device",
+    "ble_device.remove": "Removed a BLE device",
+    "bookmark.add": "Added a bookmark",
+    "bookmark.remove": "Removed a bookmark",
+    "chat.ask": "Asked a question",
+    "engine.lock": "Engine lock",
+    "evidence.export": "Exported evidence",
+    "evidence.lock": "Locked evidence",
+    "evidence.unlock": "Unlocked evidence",
+    "gesture.teach": "Taught a gesture",
+    "gesture.rename": "Renamed a gesture",
+    "gesture.remove": "Removed a gesture",
+    "gesture.change": "Changed a gesture",
+    "incident.report": "Filed an incident report",
+    "incident.validate": "Validated an incident",
+    "incident.unmerge": "Split an incident",
+    "node.token": "Made a node token",
+    "node.pairing_opened": "Opened node pairing",
+    "node.provisioned": "Provisioned a node",
+    "node.replaced": "Replaced a node",
+    "people.list": "Listed people",
+    "person.enrol": "Enrolled a person",
+    "person.rename": "Renamed a person",
+    "person.merge": "Merged people",
+    "person.erase": "Erased a person",
+    "person.introduced": "Named a person from an introduction",
+    "retention.run": "Ran retention",
+    "secret.set": "Stored a secret",
+    "secret.generate": "Generated a secret",
+    "session.login": "Logged in",
+    "session.logout": "Logged out",
+    "session.lock": "Locked the console",
+    "session.start": "Started a session",
+    "settings.change": "Changed a setting",
+}
+
+
+def audit_action(action: str) -> str:
+    """An audit entry's action as a person reads it (``alert.acknowledge`` →
+    ``Acknowledged an alert``)."""
+    known = _AUDIT_ACTIONS.get(action)
+    if known is not None:
+        return known
+    noun, _, verb = action.partition(".")
+    return _first_up(f"{_words(verb)} {_words(noun)}".strip()) or "Action"
+
+
+def audit_action_key(text: str) -> str:
+    """The stored action a person typed: its words (any case: ``logged in`` →
+    ``session.login``) or the stored action itself."""
+    wanted = text.strip().lower()
+    for action, words in _AUDIT_ACTIONS.items():
+        if words.lower() == wanted:
+            return action
+    return text.strip()
+
+
+def actor_key(text: str) -> str:
+    """The stored actor label a person typed: an account's name (``ada`` →
+    ``account:ada``) or a label itself (``system:retention``)."""
+    cleaned = text.strip()
+    return cleaned if ":" in cleaned else f"account:{cleaned}"
+
+
+def audit_target(target: str) -> str:
+    """What an audit entry acted on, in words (``alert:12`` → ``alert 12``,
+    ``camera:plaza`` → ``camera plaza``)."""
+    scheme, _, key = target.partition(":")
+    if not key:
+        return printable(_words(target))
+    return printable(f"{_words(scheme)} {key}")
+
+
 # -- the entry point ----------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from engine.settings import ChangeSetting
 from tests.actors import OPERATOR
 from tests.conftest import write_site
 from tests.console.conftest import PASSWORD, OpenConsole
+from tests.machine_text import machine_text
 from widgets.audit.view import COLUMN_OUTCOME, AuditPane
 
 
@@ -62,12 +64,30 @@ def test_the_audit_pane_lists_filters_pages_and_verifies(
     assert ok.data(Qt.ItemDataRole.BackgroundRole) is None
     assert records[0].ts.astimezone().strftime("%Y-%m-%d %H:%M:%S") == model.index(0, 1).data()
 
+    # Entries read as words; the entry as stored is one click away.
+    shown = [
+        str(model.index(row, column).data())
+        for row in range(model.rowCount())
+        for column in range(model.columnCount())
+    ]
+    assert "Logged in" in shown and "Created an account" in shown and "olga" in shown
+    for cell in shown:
+        assert machine_text(cell) is None, cell
+    audit.view.selectRow(outcome_row(audit, "denied"))
+    copied = json.loads(audit.copy_selected())
+    assert (copied["action"], copied["actor"]) == ("settings.change", "account:olga")
+    assert copied["detail"] == records[outcome_row(audit, "denied")].detail
+
+    audit.action_filter.setText("logged in")  # the words, or the stored action
+    with qtbot.waitSignal(audit.sig_entries_loaded, timeout=5000):
+        qtbot.keyClick(audit.action_filter, Qt.Key.Key_Return)
+    assert {r.action for r in audit.records()} == {"session.login"}
     audit.action_filter.setText("session.login")
     with qtbot.waitSignal(audit.sig_entries_loaded, timeout=5000):
         qtbot.keyClick(audit.action_filter, Qt.Key.Key_Return)
     assert {r.action for r in audit.records()} == {"session.login"}
     audit.action_filter.clear()
-    audit.actor_filter.setText("account:olga")
+    audit.actor_filter.setText("olga")
     with qtbot.waitSignal(audit.sig_entries_loaded, timeout=5000):
         audit.refresh_button.click()
     assert [(r.action, r.outcome) for r in audit.records()] == [("settings.change", "denied")]

@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QShowEvent
+from PySide6.QtGui import QAction, QColor, QFont, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -38,6 +38,14 @@ from engine.audit_records import AuditRecord, AuditVerification
 from engine.history.query_service import CallRequest, QueryResult
 from engine.sitetime import display
 from engine.text import printable
+from engine.wording import (
+    actor_key,
+    audit_action,
+    audit_action_key,
+    audit_target,
+    display_actor,
+    fields_of,
+)
 from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
 from widgets.audit.api import ListAudit, VerifyAudit
 from widgets.colours import ALARM_RED
@@ -103,9 +111,12 @@ class _AuditModel(RowsTableModel[AuditRecord]):
             if problem is not None:
                 return f"Entry {record.seq} {problem}"
             if column == COLUMN_TIME:
-                return display().local(record.ts).isoformat(timespec="microseconds")
+                return display().with_zone(record.ts)
             if column == COLUMN_DETAIL:
-                return _text(record, column)
+                return "\n".join(f"{label}: {value}" for label, value in fields_of(record.detail))
+            if column in (COLUMN_ACTOR, COLUMN_ACTION, COLUMN_TARGET):
+                raw = {COLUMN_ACTOR: record.actor, COLUMN_ACTION: record.action}
+                return printable(raw.get(column, record.target))  # as the filters take it
             return None
         if role == Qt.ItemDataRole.BackgroundRole:
             if record.seq in self._problems:
@@ -130,16 +141,19 @@ def _text(record: AuditRecord, column: int) -> str:
     if column == COLUMN_TIME:
         return display().local(record.ts).strftime(TIME_FORMAT)
     if column == COLUMN_ACTOR:
-        return printable(record.actor)
+        return display_actor(record.actor)
     if column == COLUMN_ACTION:
-        return printable(record.action)
+        return audit_action(record.action)
     if column == COLUMN_TARGET:
-        return printable(record.target)
+        return audit_target(record.target)
     if column == COLUMN_OUTCOME:
         return record.outcome
-    if not record.detail:
-        return ""
-    return printable(json.dumps(record.detail, ensure_ascii=False, sort_keys=True))
+    return "; ".join(f"{label} {value}" for label, value in fields_of(record.detail))
+
+
+def entry_json(record: AuditRecord) -> str:
+    """The entry as stored (the raw record an admin may copy into a ticket)."""
+    return json.dumps(record.as_dict(), ensure_ascii=False, sort_keys=True, indent=2)
 
 
 class AuditPane(QWidget):
@@ -175,11 +189,11 @@ class AuditPane(QWidget):
         self.verification: AuditVerification | None = None
 
         self.actor_filter = QLineEdit()
-        self.actor_filter.setPlaceholderText("actor, e.g. account:ada")
+        self.actor_filter.setPlaceholderText("Who, e.g. ada")
         self.actor_filter.setClearButtonEnabled(True)
         self.actor_filter.setAccessibleName("Filter by actor")
         self.action_filter = QLineEdit()
-        self.action_filter.setPlaceholderText("action, e.g. session.login")
+        self.action_filter.setPlaceholderText("What, e.g. Logged in")
         self.action_filter.setClearButtonEnabled(True)
         self.action_filter.setAccessibleName("Filter by action")
         for edit in (self.actor_filter, self.action_filter):
@@ -225,6 +239,11 @@ class AuditPane(QWidget):
         header.resizeSection(COLUMN_TARGET, 140)
         header.resizeSection(COLUMN_OUTCOME, 70)
         header.setStretchLastSection(True)
+        # The raw entry, as stored, one click away (for a ticket or a forensic report).
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.copy_action = QAction("Copy entry as stored (JSON)", self.view)
+        self.copy_action.triggered.connect(self.copy_selected)
+        self.view.addAction(self.copy_action)
 
         self.count_label = QLabel()
         self.older_button = QPushButton("Older…")
@@ -268,6 +287,15 @@ class AuditPane(QWidget):
         """Recompute the chain on a worker; the answer is shown above the table."""
         self._on_verify_requested()
 
+    def copy_selected(self) -> str:
+        """Put the selected entries, as stored, on the clipboard; returns the text."""
+        rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
+        records = self._model.records()
+        text = "\n".join(entry_json(records[row]) for row in rows if row < len(records))
+        if text:
+            QGuiApplication.clipboard().setText(text)
+        return text
+
     def records(self) -> list[AuditRecord]:
         """The entries shown, newest first."""
         return self._model.records()
@@ -291,8 +319,10 @@ class AuditPane(QWidget):
 
     # -- handlers --------------------------------------------------------------------------
     def _request(self, before: int | None, *, replace: bool) -> None:
-        actor = self.actor_filter.text().strip() or None
-        action = self.action_filter.text().strip() or None
+        actor_text = self.actor_filter.text().strip()
+        action_text = self.action_filter.text().strip()
+        actor = actor_key(actor_text) if actor_text else None
+        action = audit_action_key(action_text) if action_text else None
         self._loading = True
         self.older_button.setEnabled(False)
         self.count_label.setText("loading…")

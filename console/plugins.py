@@ -37,6 +37,7 @@ from console.backends.system import SystemBackend
 from console.session import ConsoleSession
 from engine.frames import Frame
 from engine.paths import sensing_recording_dir
+from engine.runtime import place_names
 from widgets.accounts.plugin import PANE as ACCOUNTS
 from widgets.activity.plugin import PANE as ACTIVITY
 from widgets.alert_list.plugin import PANE as ALERT_LIST
@@ -88,6 +89,7 @@ def _evidence(parts: EngineParts) -> EvidenceBackend:
         media_root=parts.media_root,
         key_dir=parts.media_root,
         site_time=parts.runtime.site.site_time,  # report.html is on the site's clock
+        place_names=place_names(parts.runtime.site),
     )
 
 

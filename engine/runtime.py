@@ -929,6 +929,16 @@ def incident_media_tools(
     return prepare, similarity
 
 
+def place_names(site: SiteConfig) -> dict[str, str]:
+    """What a person calls each place of ``site``: camera ids and the sensing room's id to
+    their names (the words of events, reports and answers use them)."""
+    names = {camera.id: camera.name for camera in site.cameras}
+    room = sensing_room(site)
+    if room is not None:
+        names[room.room_id] = room.name
+    return names
+
+
 def sensing_room(site: SiteConfig) -> RoomSpec | None:
     """The site's sensing room: its ``[room]`` box and ``[[sensing_nodes]]`` (None without
     a room or with fewer than two nodes)."""

@@ -10,7 +10,7 @@ case (:class:`engine.history.export_case.EvidenceDesk`), the same the CLI runs.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,11 +45,14 @@ class EvidenceBackend:
         media_root: Path,
         key_dir: Path,
         site_time: SiteTime,
+        place_names: Mapping[str, str] | None = None,
     ) -> None:
         self._writer = writer
         self._clock = clock
         self._actor_of = actor_of
-        self._desk = EvidenceDesk(store, writer, clock, media_root, key_dir, site_time)
+        self._desk = EvidenceDesk(
+            store, writer, clock, media_root, key_dir, site_time, dict(place_names or {})
+        )
 
     def add_bookmark(self, bookmark: NewBookmark) -> BookmarkView:
         actor = self._actor_of("add a bookmark")

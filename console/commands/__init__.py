@@ -10,9 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.sitetime import SiteTime
+
+if TYPE_CHECKING:
+    from engine.config import SiteConfig
 
 
 def iso_time(text: str) -> datetime:
@@ -48,16 +51,21 @@ def read_typed_times(args: argparse.Namespace) -> None:
             setattr(args, name, zone.to_utc(value))
 
 
-def site_time(args: argparse.Namespace) -> SiteTime:
-    """The site's zone for a command: that of the site file ``--site`` names (the demo
-    site by default, also for subcommands whose own ``--site`` was not given). Human output
-    is in it and times typed without an offset are read in it; ``--json`` output stays
-    UTC. A bad site file is a :class:`~engine.config.SiteConfigError` (exit 4)."""
+def site_of(args: argparse.Namespace) -> SiteConfig:
+    """The site file ``--site`` names (the demo site by default, also for subcommands whose
+    own ``--site`` was not given). A bad site file is a
+    :class:`~engine.config.SiteConfigError` (exit 4)."""
     from engine.config import load_site
     from resources import DEMO_SITE
 
     site = getattr(args, "site", None)
-    return load_site(site if site is not None else DEMO_SITE).site_time
+    return load_site(site if site is not None else DEMO_SITE)
+
+
+def site_time(args: argparse.Namespace) -> SiteTime:
+    """The site's zone for a command (see :func:`site_of`). Human output is in it and times
+    typed without an offset are read in it; ``--json`` output stays UTC."""
+    return site_of(args).site_time
 
 
 def emit_report(report: dict[str, Any], path: Path | None, as_json: bool) -> None:

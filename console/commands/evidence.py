@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from console import exit_codes
-from console.commands import iso_time, site_time
+from console.commands import iso_time, site_of, site_time
 from engine.sitetime import SiteTime
 from engine.text import printable
 
@@ -85,10 +85,12 @@ def run_export(args: argparse.Namespace, db_url: str) -> int:
     from engine.history.evidence import EvidenceError
     from engine.history.export_case import EvidenceDesk, ExportLockRefusedError, ExportRequest
     from engine.paths import data_dir
+    from engine.runtime import place_names
     from engine.store import Store
     from engine.store.writer import StoreWriter
 
-    zone = site_time(args)  # report.html is on the site's clock
+    site = site_of(args)  # report.html is on the site's clock, with its places' names
+    zone = site.site_time
     request = ExportRequest(
         start=args.start,
         end=args.end,
@@ -100,7 +102,9 @@ def run_export(args: argparse.Namespace, db_url: str) -> int:
     store = Store(db_url)
     try:
         with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
-            desk = EvidenceDesk(store, writer, REAL_CLOCK, data_dir(), data_dir(), zone)
+            desk = EvidenceDesk(
+                store, writer, REAL_CLOCK, data_dir(), data_dir(), zone, place_names(site)
+            )
             via = "cli: export --lock" if args.lock is not None else "cli: export"
             exported = desk.export(args.caller, request, via=via)
     except EvidenceError as exc:

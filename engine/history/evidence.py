@@ -31,7 +31,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +50,7 @@ from engine.store.commands import StoreCommand
 from engine.store.database import Store
 from engine.store.models import Camera, Event, Media
 from engine.store.person_models import Person
+from engine.wording import describe, display_actor, size
 
 FORMAT: Final = "watchfloor-evidence/1"
 MANIFEST: Final = "manifest.json"
@@ -128,6 +129,7 @@ def export_evidence(
     cameras: Sequence[str] | None = None,
     rooms: Sequence[str] | None = None,
     sensing_root: Path | None = None,
+    place_names: Mapping[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> ExportResult:
@@ -135,8 +137,9 @@ def export_evidence(
     everything) into ``out_dir``, which must not exist or be empty. ``sensing_root``: where
     the rooms' sensing recordings lie (``<data>/sensing``, one folder per site and room);
     None exports none. ``site_time``: the site's zone (its
-    :attr:`~engine.config.SiteConfig.site_time`), the clock ``report.html`` is written on.
-    Raises
+    :attr:`~engine.config.SiteConfig.site_time`), the clock ``report.html`` is written on;
+    ``place_names``: camera and room ids to the names it calls them (cameras default to
+    the names the store has). Raises
     :class:`EvidenceError` (bad range, destination in use, a missing media file, a full
     disk, ``cancel`` set); then nothing is left at ``out_dir``. ``progress(done, total)``
     is called with the media bytes copied so far after each file (caller's thread)."""
@@ -151,6 +154,9 @@ def export_evidence(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     events, media = _select(store, start, end, cameras, rooms)
+    with store.sessions() as session:
+        names = {str(k): str(n) for k, n in session.execute(select(Camera.key, Camera.name))}
+    names.update(place_names or {})
     excerpts = _recording_excerpts(sensing_root, start, end, cameras, rooms)
     partial = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
     try:
@@ -212,7 +218,7 @@ def export_evidence(
         }
         for name, body in (
             ("events.json", json.dumps(report, indent=2, ensure_ascii=False).encode()),
-            ("report.html", _html(report, exporter, now, site_time).encode()),
+            ("report.html", _html(report, exporter, now, site_time, names).encode()),
         ):
             digest, size = _write(partial / name, body)
             listed.append({"path": name, "sha256": digest, "bytes": size})
@@ -433,7 +439,7 @@ def _select(
     sources = [f"camera:{c}" for c in cameras or ()] + [f"sensing:{r}" for r in rooms or ()]
     with store.sessions() as session:
         query = (
-            select(Event, Person.public_id)
+            select(Event, Person.public_id, Person.name)
             .outerjoin(Person, Person.id == Event.person_id)
             .where(Event.ts >= start, Event.ts < end)
             .order_by(Event.ts, Event.id)
@@ -448,9 +454,10 @@ def _select(
                 "source": e.source,
                 "track_id": e.track_id,
                 "person": person,
+                "person_name": name,
                 "detail": e.detail,
             }
-            for e, person in session.execute(query).all()
+            for e, person, name in session.execute(query).all()
         ]
         media_query = (
             select(Media, Camera.key)
@@ -563,10 +570,18 @@ def _version() -> str:
         return "unknown"
 
 
-def _html(report: dict[str, Any], exporter: str, now: datetime, site: SiteTime) -> str:
+def _html(
+    report: dict[str, Any],
+    exporter: str,
+    now: datetime,
+    site: SiteTime,
+    names: Mapping[str, str],
+) -> str:
     """The report a person reads: every time on the site's clock, the zone said once in
     the header (``Europe/London (GMT/BST)`` when the range crosses a change of clocks, and
-    then each time carries its abbreviation, since an hour repeats)."""
+    then each time carries its abbreviation, since an hour repeats); events in the words
+    every pane uses (:mod:`engine.wording`), places and people by name (events.json keeps
+    the records as stored)."""
     e = html.escape
     rng = report["range"]
     start, end = datetime.fromisoformat(rng["from"]), datetime.fromisoformat(rng["to"])
@@ -577,21 +592,32 @@ def _html(report: dict[str, Any], exporter: str, now: datetime, site: SiteTime) 
     def when(text: str | None) -> str:
         return "" if not text else e(shown(datetime.fromisoformat(text)))
 
-    rows = "".join(
-        f"<tr><td>{when(ev['ts'])}</td><td>{e(ev['source'])}</td><td>{e(ev['kind'])}</td>"
-        f"<td>{e(str(ev['person'] or ''))}</td>"
-        f"<td>{e(json.dumps(ev['detail'], ensure_ascii=False))}</td></tr>"
-        for ev in report["events"]
-    )
+    def row(ev: dict[str, Any]) -> str:
+        words = describe(
+            ev["kind"],
+            ev["source"],
+            ev["detail"],
+            names=names,
+            person=ev.get("person_name") or ev["person"],
+            site_time=site,
+        )
+        details = "<br>".join(f"{e(label)}: {e(value)}" for label, value in words.fields)
+        return (
+            f"<tr><td>{when(ev['ts'])}</td><td>{e(words.place)}</td><td>{e(words.title)}</td>"
+            f"<td>{e(words.person or '')}</td><td>{e(words.summary)}</td>"
+            f"<td>{details}</td></tr>"
+        )
+
+    rows = "".join(row(ev) for ev in report["events"])
     media = "".join(
-        f"<tr><td>{e(m['kind'])}</td><td>{e(str(m['camera'] or ''))}</td>"
+        f"<tr><td>{e(m['kind'])}</td><td>{e(names.get(m['camera'] or '', m['camera'] or ''))}</td>"
         f"<td>{when(m['started_at'])}</td><td>{e(m.get('exported_as', m['path']))}</td>"
         f"<td><code>{e(m['sha256'])}</code></td></tr>"
         for m in report["media"]
     )
     recordings = "".join(
-        f"<tr><td>{e(r['room'])}</td><td>{e(r['path'])}</td><td>{r['blocks']}</td>"
-        f"<td>{r['bytes']}</td></tr>"
+        f"<tr><td>{e(names.get(r['room'], r['room']))}</td><td>{e(r['path'])}</td>"
+        f"<td>{r['blocks']}</td><td>{e(size(r['bytes']))}</td></tr>"
         for r in report["recordings"]
     )
     span = f"{when(rng['from'])} to {when(rng['to'])}"
@@ -602,16 +628,18 @@ def _html(report: dict[str, Any], exporter: str, now: datetime, site: SiteTime) 
         f"<h1>Evidence {span}</h1>"
         f"<p>Times are {e(zone)}, the site's time; events.json and {MANIFEST} give them "
         f"in UTC (ISO 8601).</p>"
-        f"<p>Exported by {e(exporter)} at {e(site.with_zone(now))}. Every file's SHA-256 is "
+        f"<p>Exported by {e(display_actor(exporter))} at {e(site.with_zone(now))}. "
+        "Every file's SHA-256 is "
         f"in {MANIFEST}, signed in {SIGNATURE} with the key in {PUBLIC_KEY}; check it with "
         "<code>watchfloor verify FOLDER</code>.</p>"
         f"<h2>Events ({len(report['events'])})</h2><table border='1'><tr><th>Time</th>"
-        f"<th>Source</th><th>Kind</th><th>Person</th><th>Detail</th></tr>{rows}</table>"
+        "<th>Where</th><th>What</th><th>Person</th><th>Summary</th><th>Details</th></tr>"
+        f"{rows}</table>"
         f"<h2>Media ({len(report['media'])})</h2><table border='1'><tr><th>Kind</th>"
         f"<th>Camera</th><th>Start</th><th>File</th><th>SHA-256 when recorded</th></tr>"
         f"{media}</table>"
         f"<h2>Sensing recordings ({len(report['recordings'])})</h2><p>The rooms' raw CSI "
         "over the range and the minute before it, re-run with <code>watchfloor sense replay "
         "--recording FOLDER</code>.</p><table border='1'><tr><th>Room</th><th>File</th>"
-        f"<th>Blocks</th><th>Bytes</th></tr>{recordings}</table></body></html>"
+        f"<th>Blocks</th><th>Size</th></tr>{recordings}</table></body></html>"
     )

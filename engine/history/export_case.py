@@ -11,8 +11,8 @@ step blocks on the disk or the store writer: call it from a worker thread.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -68,6 +68,9 @@ class EvidenceDesk:
     media_root: Path
     key_dir: Path
     site_time: SiteTime
+    # Camera ids and room ids to their names, for report.html (cameras not named here
+    # read as the store names them).
+    place_names: Mapping[str, str] = field(default_factory=dict)
 
     def export(
         self,
@@ -96,6 +99,7 @@ class EvidenceDesk:
             exporter=actor.label,
             now=self.clock.now(),
             site_time=self.site_time,
+            place_names=self.place_names,
             cameras=request.cameras,
             rooms=request.rooms,
             sensing_root=self.media_root / "sensing",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from engine.sitetime import UTC_TIME, SiteTime
 from engine.store import Store
 from engine.store.models import Event, Media
 from tests.engine.sensing.test_service import ROOM
+from tests.machine_text import machine_text
 
 
 @pytest.fixture
@@ -341,6 +343,7 @@ def test_the_report_is_in_site_time_and_says_its_zone_while_the_json_stays_utc(
             site_time=SiteTime.named("Asia/Kolkata"),
             cameras=[],
             rooms=["ward"],
+            place_names={"ward": "Ward 3"},
         )
         # Across a change of clocks (London's, 25 October 2026) both abbreviations are
         # named, and each time carries its own: 01:30 happened twice that night.
@@ -365,8 +368,12 @@ def test_the_report_is_in_site_time_and_says_its_zone_while_the_json_stays_utc(
     assert "Times are Asia/Kolkata (IST), the site's time" in report
     assert "<h1>Evidence 2026-11-23 05:30:00 to 2026-11-23 17:30:00</h1>" in report
     assert "at 2026-11-23 18:00:00 IST." in report  # exported at 12:30 UTC
-    assert "<td>2026-11-23 13:35:00</td><td>sensing:ward</td>" in report  # 08:05 UTC
+    # 08:05 UTC, in words, by the room's name; the exporter by name.
+    assert "<td>2026-11-23 13:35:00</td><td>Ward 3</td><td>Possible fall</td>" in report
     assert "08:05" not in report
+    assert "Exported by ian at" in report
+    text = re.sub(r"<[^>]+>", " ", report)  # what a person reads
+    assert machine_text(text) is None, machine_text(text)
     events = json.loads((out / "events.json").read_text(encoding="utf-8"))
     fall = next(e for e in events["events"] if e["id"] == ids.events["fall_today"])
     assert datetime.fromisoformat(fall["ts"]).replace(tzinfo=UTC) == datetime(

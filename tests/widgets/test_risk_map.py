@@ -32,6 +32,8 @@ from engine.incidents.records import IncidentView
 from engine.incidents.risk import RISK_CLASSES, risk_class, risk_thresholds
 from engine.incidents.service import MapCamera, RiskMap
 from engine.sitetime import SiteTime
+from engine.wording import number
+from tests.machine_text import machine_text
 from widgets.risk_map.view import (
     ALL_CATEGORIES_TEXT,
     LIVE_SCALE_TITLE,
@@ -387,23 +389,25 @@ def test_markers_redraw_in_place_after_the_view_moves(qtbot: QtBot, pane: RiskMa
 def test_hover_describes_a_cell_an_incident_and_a_camera(qtbot: QtBot, pane: RiskMapPane) -> None:
     row = quiet_rows(pane)[0]
     text = move_to(pane, pane.view_point(*CENTRES[row]))
-    lat, lon = CENTRES[row]
-    assert text.startswith(f"Cell {CELLS[row]:x}: live risk ")
-    assert f"class {pane.cell_class(row).replace('_', ' ')}" in text
-    assert f"{lat:.5f}, {lon:.5f}" in text and "of the site" in text
+    risk_class = pane.cell_class(row).replace("_", " ")
+    # The class by name, the value without an exponent, no cell index or coordinates.
+    assert text.startswith(f"{risk_class[:1].upper()}{risk_class[1:]} risk: live risk ")
+    assert "of the site's centre" in text
+    assert machine_text(text) is None and f"{CELLS[row]:x}" not in text
     pane.set_hour(3)  # the description follows the slider under a still pointer
     text = pane.hover_label.text()
     assert "expected incidents 12:00–13:00 UTC (+3 h)" in text
-    assert f"{predictions()[row, 2]:.3g}" in text
+    assert f"{number(float(predictions()[row, 2]))} expected" in text
+    assert machine_text(text) is None
 
     text = move_to(pane, pane.view_point(*CENTRES[THEFT_ROW]))
     assert text.startswith("Incident 2: theft, severity 3, 2 reporters (3 reports)")
     assert "2026-02-02 04:25 UTC" in text and "classified by keywords (majority)" in text
 
     text = move_to(pane, pane.view_point(*CENTRES[GATE_ROW]))
-    assert text == "Camera gate (Front gate): today's risk class high"
+    assert text == "Camera Front gate: today's risk class high"
     text = move_to(pane, pane.view_point(*CENTRES[YARD_ROW]))
-    assert text == "Camera yard (Yard): today's risk class —"
+    assert text == "Camera Yard: today's risk class —"
 
 
 def test_hover_off_the_grid_says_nothing(qtbot: QtBot, pane: RiskMapPane) -> None:
@@ -470,7 +474,7 @@ def test_markers_follow_the_category_and_period_filters(
     assert backend.incident_calls()[-1][3] == "theft"
     assert pane.marker_ids() == [2]
     assert "1 theft incident in the last 7 days" in pane.marker_label.text()
-    assert move_to(pane, pane.view_point(*CENTRES[VIOLENCE_ROW])).startswith("Cell ")
+    assert " risk: " in move_to(pane, pane.view_point(*CENTRES[VIOLENCE_ROW]))
 
     pane.set_category(None)
     pane.set_period(0)

@@ -87,7 +87,9 @@ from engine.incidents.service import MapCamera, RiskMap
 from engine.sitetime import display
 from engine.text import printable
 from engine.vocabulary import INCIDENT_CATEGORIES
+from engine.wording import number
 from widgets.action_strip import show_as_error
+from widgets.colours import MUTED_GREY
 from widgets.queries import QueryClient
 from widgets.risk_map.api import RiskMapActions
 
@@ -418,13 +420,10 @@ def hour_text(start: datetime, position: int) -> str:
 
 
 def _format_value(value: float) -> str:
-    if value == 0:
-        return "0"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 0.01:
-        return f"{value:.3g}"
-    return f"{value:.2e}"
+    """A risk value as a person reads it: no exponent ("under 0.001" below that)."""
+    if 0 < abs(value) < 0.001:
+        return "under 0.001"
+    return number(value)
 
 
 class ColourBar(QWidget):
@@ -449,8 +448,7 @@ class ColourBar(QWidget):
         """The class names and values shown, for tests and accessibility."""
         if self.edges is None:
             return [NO_PREDICTIONS_TEXT]
-        names = [class_label(c) for c in RISK_CLASSES]
-        return names + [_format_value(float(v)) for v in self.edges]
+        return [class_label(c) for c in RISK_CLASSES]
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -475,15 +473,12 @@ class ColourBar(QWidget):
             painter.fillRect(QRectF(bar_left, y, bar_width, per_level + 0.5), colour)
         per_class = (bottom - top) / len(RISK_CLASSES)
         text_left = bar_left + bar_width + 6
-        painter.setPen(QColor("#8b949e"))
-        for i, edge in enumerate(self.edges):
+        # Where classes change: a tick, not a number (the classes are what a person reads;
+        # a cell's value is in its hover text).
+        painter.setPen(QColor(MUTED_GREY))
+        for i in range(len(self.edges)):
             y = bottom - i * per_class
             painter.drawLine(QPointF(bar_left, y), QPointF(bar_left + bar_width + 3, y))
-            painter.drawText(
-                QRectF(text_left, y - line / 2, self.width() - text_left - 2, line),
-                int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-                _format_value(float(edge)),
-            )
         painter.setPen(QColor("#e6edf3"))
         for i, name in enumerate(RISK_CLASSES):
             y = bottom - (i + 0.5) * per_class
@@ -966,7 +961,7 @@ class RiskMapPane(QWidget):
         self._camera_item.setData(x=x, y=y, brush=brushes)
         for camera, cx, cy in zip(cameras, x, y, strict=True):
             label = pg.TextItem(
-                f"{printable(camera.key)} · {class_label(camera.risk_class)}",
+                f"{printable(camera.name)} · {class_label(camera.risk_class)}",
                 color="#ffffff",
                 fill=pg.mkBrush(13, 17, 23, 190),
                 anchor=(-0.08, 1.05),
@@ -1109,7 +1104,7 @@ class RiskMapPane(QWidget):
         camera = self._camera_at(x_m, y_m)
         if camera is not None:
             return (
-                f"Camera {printable(camera.key)} ({printable(camera.name)}): "
+                f"Camera {printable(camera.name)}: "
                 f"today's risk class {class_label(camera.risk_class)}"
             )
         incident = self._incident_at(x_m, y_m)
@@ -1124,17 +1119,15 @@ class RiskMapPane(QWidget):
         position = self.hour()
         value = float(prepared.values[position, row])
         name = class_label(RISK_CLASSES[int(prepared.classes[position, row])])
-        lat, lon = (float(v) for v in prepared.risk_map.centres[row])
         x_m, y_m = prepared.centres_xy[row]
-        cell = format(int(prepared.risk_map.cells[row]), "x")
         if position == 0:
             what = f"live risk {_format_value(value)}"
         else:
             window = hour_text(prepared.risk_map.start, position).removeprefix("Predicted ")
             what = f"{_format_value(value)} expected incidents {window}"
         return (
-            f"Cell {cell}: {what}, class {name}; centre {lat:.5f}, {lon:.5f} "
-            f"({_compass(x_m, 'E', 'W')}, {_compass(y_m, 'N', 'S')} of the site)"
+            f"{name[:1].upper()}{name[1:]} risk: {what}; "
+            f"{_compass(x_m, 'E', 'W')}, {_compass(y_m, 'N', 'S')} of the site's centre"
         )
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:

@@ -50,6 +50,16 @@ class KeyringUnavailableError(SecretError):
     to a keyring that works but holds no entry)."""
 
 
+def unavailable_reason(name: str, exc: SecretError) -> str:
+    """What a person reads, in a pane or a report's column, when secret ``name`` cannot be
+    had: a few words. The whole story (the keyring's error, what to run) is in ``exc``:
+    log it, and the System page shows each secret's state."""
+    if isinstance(exc, KeyringUnavailableError):
+        logging.getLogger(__name__).warning("%s", exc)
+        return f"{name} cannot be read: no usable keyring"
+    return f"no {name}"
+
+
 @dataclass(frozen=True, slots=True)
 class SecretSpec:
     """One named secret: its ``name`` (also its keyring username), the environment

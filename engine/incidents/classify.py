@@ -63,6 +63,7 @@ from engine.secrets import (
     SecretValue,
     read_secret,
     remember_secret,
+    unavailable_reason,
 )
 from engine.vocabulary import INCIDENT_CATEGORIES
 
@@ -1099,10 +1100,8 @@ def llm_from_secrets(
     reason is what :class:`IncidentClassifier` records as ``fallback_reason``."""
     try:
         secret = read_secret("anthropic_api_key")
-    except SecretMissingError:
-        return None, f"{LLM_NOT_CONFIGURED} (no anthropic_api_key)"
-    except KeyringUnavailableError as exc:
-        return None, f"{LLM_NOT_CONFIGURED} ({exc})"
+    except (SecretMissingError, KeyringUnavailableError) as exc:
+        return None, f"{LLM_NOT_CONFIGURED} ({unavailable_reason('anthropic_api_key', exc)})"
     return LlmClassifier(secret.reveal(), model=model, timeout_s=timeout_s), None
 
 

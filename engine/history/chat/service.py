@@ -44,7 +44,12 @@ from engine.history.chat.llm import (
 )
 from engine.history.chat.offline import OfflineAnswerer
 from engine.history.chat.tools import Citation as Citation  # re-exported
-from engine.secrets import KeyringUnavailableError, SecretMissingError, read_secret
+from engine.secrets import (
+    KeyringUnavailableError,
+    SecretMissingError,
+    read_secret,
+    unavailable_reason,
+)
 from engine.sitetime import SiteTime
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
@@ -236,10 +241,10 @@ class ChatService:
         if key is None:
             try:
                 key = read_secret("anthropic_api_key").reveal()
-            except SecretMissingError:
-                self._reason = "LLM not configured (no anthropic_api_key)"
-            except KeyringUnavailableError as exc:
-                self._reason = f"LLM not configured ({exc})"
+            except (SecretMissingError, KeyringUnavailableError) as exc:
+                self._reason = (
+                    f"LLM not configured ({unavailable_reason('anthropic_api_key', exc)})"
+                )
         if key is not None and not key.strip():
             self._reason, key = "LLM not configured (the API key is empty)", None
         if key is not None:

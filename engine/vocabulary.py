@@ -23,3 +23,10 @@ RISK_CLASSES: Final = ("very_low", "low", "moderate", "high", "very_high", "extr
 ALERT_SEVERITIES: Final = ("info", "warning", "critical")
 RULE_TRIGGERS: Final = ("person", "loitering", "sensing_blob", "gesture")
 SEQUENCE_LABELS: Final = ("true_alarm", "false_alarm")
+
+# What an escalated event of a kind is at least, whatever a report's words say: its
+# incident category and lowest severity (1-5). A fall is a medical emergency until a
+# person says otherwise (an investigator can still correct the category).
+ESCALATION_FLOORS: Final = {
+    "sensing.fall_detected": ("medical", 4),
+}

@@ -12,6 +12,7 @@ Settings come from the ``incidents.*`` and ``risk.*`` site settings
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -165,15 +166,18 @@ class IncidentIntake:
         origin: str = "",
         event_id: int | None = None,
         progress: Callable[[int, int], None] | None = None,
+        floor: tuple[str, int] | None = None,
     ) -> list[Filed]:
         """Classify and file ``reports`` as one batch; returns one :class:`Filed` each.
-        ``progress(done, total)`` is called as reports are classified."""
+        ``progress(done, total)`` is called as reports are classified. ``floor``: what
+        each report is at least (a category and a lowest severity: an escalated fall is
+        medical, severity 4 or more, whatever its words say)."""
         if not reports:
             return []
         media = [self._media_of(r) for r in reports]  # refused before any slow work
         verdicts = []
         for n, report in enumerate(reports, 1):
-            verdicts.append(self._classifier.classify(report.text))
+            verdicts.append(_at_least(self._classifier.classify(report.text), floor))
             if progress is not None:
                 progress(n, len(reports))
         cells = cells_of_points(
@@ -245,6 +249,24 @@ class IncidentIntake:
             done[report_id] = answer
         changed: list[int] = self._writer.execute(ReclassifyReports(verdicts=done)) if done else []
         return ReclassifyOutcome(len(pending), len(done), changed, stopped)
+
+
+def _at_least(verdict: Classification, floor: tuple[str, int] | None) -> Classification:
+    """``verdict`` raised to ``floor``'s category and severity (the event's kind decided
+    it: the classifier says so)."""
+    if floor is None:
+        return verdict
+    category, severity = floor
+    if verdict.category == category and verdict.severity >= severity:
+        return verdict
+    return dataclasses.replace(
+        verdict,
+        category=category,
+        severity=max(verdict.severity, severity),
+        confidence=1.0,
+        classifier=f"event kind ({verdict.classifier} said {verdict.category})"[:100],
+        llm_pending=False,  # what the event is does not wait for an LLM
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,8 @@ from engine.store.database import Store
 from engine.store.models import Camera, Site
 from engine.store.models import Event as EventRow
 from engine.store.writer import StoreWriter
+from engine.vocabulary import ESCALATION_FLOORS
+from engine.wording import describe
 
 log = logging.getLogger(__name__)
 
@@ -260,17 +262,24 @@ class IncidentService:
             if self._centre is None:
                 raise ValueError(f"event {event_id} has no place (no camera or site position)")
             lat, lon = self._centre
-        words = text.strip() or f"{kind} on {source}"
+        what = describe(kind, source, {}).title
+        words = text.strip() or what
         report = report_from_fields(
             {
-                "text": f"{words} [escalated from event {event_id}: {kind} on {source}]",
+                "text": f"{words} [escalated from event {event_id}: {what}]",
                 "latitude": lat,
                 "longitude": lon,
                 "at": ts.isoformat(),
                 "reporter": actor.name,
             }
         )
-        (filed,) = self._file([report], actor, source="escalation", event_id=event_id)
+        (filed,) = self._file(
+            [report],
+            actor,
+            source="escalation",
+            event_id=event_id,
+            floor=ESCALATION_FLOORS.get(kind),
+        )
         return filed
 
     def _file(
@@ -283,6 +292,7 @@ class IncidentService:
         event_id: int | None = None,
         defer_llm: str | None = None,
         progress: Callable[[int, int], None] | None = None,
+        floor: tuple[str, int] | None = None,
     ) -> list[Filed]:
         filed = self._intake(defer_llm=defer_llm).file(
             reports,
@@ -291,6 +301,7 @@ class IncidentService:
             origin=origin,
             event_id=event_id,
             progress=progress,
+            floor=floor,
         )
         self._publish(
             IncidentFiled(at=self._clock.now(), incidents=tuple(f.incident for f in filed))

@@ -137,6 +137,35 @@ def test_an_engine_event_is_escalated_with_its_camera_place_and_time(
         desk.escalate_event(OPERATOR, 999, "x")
 
 
+def test_an_escalated_fall_is_medical_and_serious_whatever_its_words(
+    service: tuple[IncidentService, list[Any]],
+    writer: StoreWriter,
+    site_ids: Any,
+    store: Store,
+) -> None:
+    desk, _ = service
+    fall = writer.execute(
+        InsertEvent(
+            ts=NOW - timedelta(minutes=1),
+            kind="sensing.fall_detected",
+            source="sensing:room",
+            detail={"blob": 2, "position": [2.0, 3.0, 0.3], "fell_s_ago": 1.2},
+            site_id=site_ids.site_id,
+            camera_id=None,
+            track_id=2,
+        )
+    )
+    filed = desk.escalate_event(OPERATOR, fall, "")  # no words: the keywords find nothing
+    assert (filed.incident.category, filed.incident.severity >= 4) == ("medical", True)
+    with store.sessions() as session:
+        report = session.scalars(select(IncidentReport)).one()
+    assert report.text == f"Possible fall [escalated from event {fall}: Possible fall]"
+    assert report.classifier.startswith("event kind (keywords said ")
+    # Words that say more than the floor keep their severity.
+    worded = desk.escalate_event(OPERATOR, fall, "She is unconscious and not breathing")
+    assert worded.incident.category == "medical" and worded.incident.severity == 5
+
+
 def test_an_import_files_all_or_nothing(
     service: tuple[IncidentService, list[Any]], tmp_path: Path, store: Store
 ) -> None:

@@ -21,6 +21,7 @@ from console.layouts import pane_allowed
 from console.plugins import PLUGINS, EngineParts, Plugin
 from console.queries import QtQueryClient
 from console.session import ConsoleSession
+from console.tab_flags import TabFlags
 from engine.access import Actor
 from engine.config import SiteConfig
 from engine.frames import Frame
@@ -68,6 +69,7 @@ class PaneHost:
         self.account_changed = account_changed
         self.queries = QtQueryClient(QueryService(store, workers=QUERY_WORKERS), window)
         self._own_queries: list[QtQueryClient] = []
+        self.tab_flags = TabFlags(window)
         self._store = store
         self._before_workers_stop: list[Callable[[], None]] = []
         self._after_workers_stop: list[Callable[[], None]] = []
@@ -208,6 +210,9 @@ class _Context:
 
     def show_pane(self, name: str) -> None:
         self._host.show_pane(name)
+
+    def flag_pane(self, name: str) -> bool:
+        return self._host.tab_flags.flag(name)
 
     def set_pane_title(self, name: str, title: str) -> None:
         self._host.set_pane_title(name, title)

@@ -119,7 +119,7 @@ class Plugin:
 
 PLUGINS: tuple[Plugin, ...] = (
     Plugin(CAMERAS),
-    Plugin(ALERTS, _standard(AlertsBackend)),
+    Plugin(ALERTS, lambda p: AlertsBackend(p.runtime, p.store, p.session, p.media_root)),
     Plugin(SENSING, lambda parts: SensingBackend(parts.runtime, parts.session)),
     Plugin(EVENTS, _standard(IncidentsBackend)),
     Plugin(PEOPLE, _standard(PeopleBackend)),

@@ -525,13 +525,14 @@ class EngineRuntime:
             similarity=similarity,
         )
 
-    def acknowledge_alert(self, actor: Actor, alert_id: int) -> AlertView:
-        """``actor`` acknowledges alert ``alert_id`` (checked: acknowledge permission; who
-        and when stored, audited). Raises PermissionDeniedError, UnknownAlertError, or
-        RuntimeError without a live store. Blocks on the writer: call it off the GUI thread."""
+    def acknowledge_alert(self, actor: Actor, alert_id: int, note: str = "") -> AlertView:
+        """``actor`` acknowledges alert ``alert_id`` with their ``note`` (checked:
+        acknowledge permission; who and when stored, audited with the note). Raises
+        PermissionDeniedError, UnknownAlertError, or RuntimeError without a live store.
+        Blocks on the writer: call it off the GUI thread."""
         if self.alerts is None:
             raise RuntimeError("alerts need a live engine with a store")
-        return self.alerts.acknowledge(actor, alert_id)
+        return self.alerts.acknowledge(actor, alert_id, note)
 
     def add_alert_rule(self, actor: Actor, rule: RuleSpec) -> RuleSpec:
         """Store a new alert rule as ``actor`` (checked: configure-rules permission;

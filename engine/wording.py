@@ -346,7 +346,8 @@ def _fall(row: _Row) -> tuple[str, str, Category, Tone]:
     ago = row.get("fell_s_ago")
     tail = f", {row.at('fell_s_ago')} before it was confirmed" if ago is not None else ""
     lost = "" if row.get("tracked", True) else "; no longer sensed"
-    return "Possible fall", f"{who} in {row.place}{tail}{lost}", Category.FALLS, Tone.ALARM
+    summary = f"{who} may have fallen in {row.place}{tail}{lost}"
+    return "Possible fall", summary, Category.FALLS, Tone.ALARM
 
 
 @_renders("sensing.blob_appeared")

@@ -176,6 +176,12 @@ class PaneContext(Protocol):
         someone logged in who may see it; nothing while the console is locked."""
         ...
 
+    def flag_pane(self, name: str) -> bool:
+        """Ask for the person's eyes on a wall pane without moving anything: its tab, when
+        it is behind another, turns red and blinks until shown. False: nothing to flag
+        (the pane is in front, alone in its place, or hidden)."""
+        ...
+
     def set_pane_title(self, name: str, title: str) -> None: ...
 
     def show_message(self, text: str, timeout_ms: int = 0) -> None:

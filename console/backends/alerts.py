@@ -21,10 +21,13 @@ from engine.alerts.records import AlertView, alerts_by_id, deliveries_of
 from engine.alerts.rules import RuleSpec, list_rules
 from engine.history.events import ClipProbe, CoveringClipsRequest
 from engine.incidents.records import Filed
-from engine.runtime import EngineRuntime
+from engine.media import read_small_file
+from engine.runtime import EngineRuntime, place_names
 from engine.store.database import Store
+from engine.store.event_views import read_event_views
+from engine.wording import describe
 from widgets.alert_list.api import AlertListPage, AlertListView
-from widgets.alerts.api import AlertListing, delivery_error_text
+from widgets.alerts.api import AlertEvidence, AlertListing, delivery_error_text
 
 RECENT_ALERTS = 100  # the stream lists this many of the newest alerts…
 OPEN_ALERTS_LIMIT = 1000  # …and every open one besides (up to this many)
@@ -34,10 +37,13 @@ class AlertsBackend:
     """Blocking calls for the alert stream, run on query worker threads (two may run at
     once). Satisfies :class:`widgets.alerts.api.AlertActions`."""
 
-    def __init__(self, runtime: EngineRuntime, store: Store, session: ConsoleSession) -> None:
+    def __init__(
+        self, runtime: EngineRuntime, store: Store, session: ConsoleSession, media_root: Path
+    ) -> None:
         self._runtime = runtime
         self._store = store
         self._session = session  # who the engine checks and audits: the logged-in person
+        self._media_root = media_root
 
     def list_alerts(self) -> AlertListing:
         """The newest alerts and every open one that pass today's low-risk gate (what the
@@ -62,13 +68,41 @@ class AlertsBackend:
             webhooks=0 if service is None else service.webhooks,
         )
 
-    def acknowledge(self, alert_id: int) -> AlertView:
-        """Acknowledge ``alert_id`` as the person logged in (blocks on the store writer);
-        raises PermissionDeniedError, UnknownAlertError, or RuntimeError without a live
-        engine."""
+    def acknowledge(self, alert_id: int, note: str = "") -> AlertView:
+        """Acknowledge ``alert_id`` as the person logged in, with their ``note`` (blocks on
+        the store writer); raises PermissionDeniedError, UnknownAlertError, ValueError for
+        a note too long, or RuntimeError without a live engine."""
         actor = self._session.require_actor("acknowledge alerts")
-        alert: AlertView = self._runtime.acknowledge_alert(actor, alert_id)
+        alert: AlertView = self._runtime.acknowledge_alert(actor, alert_id, note)
         return alert
+
+    def evidence(self, alert: AlertView) -> AlertEvidence:
+        """What raised ``alert``: its event (by id) with the clip covering it, the event's
+        picture read here (never on the GUI thread; bounded, regular files only) and the
+        event in the words every pane uses."""
+        names = place_names(self._runtime.site)
+        if alert.event_id is None:
+            words = describe(alert.kind, alert.source, alert.detail, names=names)
+            return AlertEvidence(alert.alert_id, caption=words.summary or alert.title)
+        with self._store.engine.connect() as connection:
+            found = read_event_views(connection, [alert.event_id])
+        if not found:
+            return AlertEvidence(alert.alert_id, caption=f"{alert.title} (its event is gone)")
+        view = found[0]
+        words = describe(view.kind, view.source, view.detail, names=names, person=view.person)
+        snapshot = view.detail.get("snapshot")
+        return AlertEvidence(
+            alert.alert_id,
+            caption=words.summary,
+            snapshot=(
+                read_small_file(self._media_root / snapshot, MAX_THUMBNAIL_BYTES)
+                if isinstance(snapshot, str) and snapshot
+                else None
+            ),
+            clip=None if not view.clip_path else self._media_root / view.clip_path,
+            clip_offset_s=view.clip_offset_s or 0.0,
+            camera=view.camera,
+        )
 
     def escalate_event(self, event_id: int, text: str) -> Filed:
         """File the alert's stored event ``event_id`` as an incident report with ``text``,
@@ -137,17 +171,15 @@ class AlertListBackend:
         for row in rows:
             for seq in row.sequences:
                 if seq.snapshot and seq.snapshot not in out:
-                    path = self._media_root / seq.snapshot
-                    try:
-                        if path.stat().st_size <= MAX_THUMBNAIL_BYTES:
-                            out[seq.snapshot] = path.read_bytes()
-                    except OSError:
-                        continue  # purged by retention: the row shows no thumbnail
+                    # Purged by retention (or not a picture at all): no thumbnail.
+                    data = read_small_file(self._media_root / seq.snapshot, MAX_THUMBNAIL_BYTES)
+                    if data is not None:
+                        out[seq.snapshot] = data
         return out
 
-    def acknowledge(self, alert_id: int) -> AlertView:
+    def acknowledge(self, alert_id: int, note: str = "") -> AlertView:
         actor = self._session.require_actor("acknowledge alerts")
-        alert: AlertView = self._runtime.acknowledge_alert(actor, alert_id)
+        alert: AlertView = self._runtime.acknowledge_alert(actor, alert_id, note)
         return alert
 
     def label(self, sequence_id: int, label: str | None) -> int:

@@ -185,6 +185,9 @@ class RaiseAlert(StoreCommand):
         return alert_view(session, _alert(session, int(alert_id)))
 
 
+MAX_NOTE_CHARS = 500  # an acknowledgement's note: a sentence or two
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AcknowledgeAlert(GuardedCommand, StoreCommand):
     """``actor`` acknowledges alert ``alert_id`` at ``at``: who and when are stored (the
@@ -198,6 +201,11 @@ class AcknowledgeAlert(GuardedCommand, StoreCommand):
     alert_id: int
     at: datetime
     actor: Actor
+    note: str = ""  # the operator's words (what they saw, what they did), in the audit trail
+
+    def __post_init__(self) -> None:
+        if len(self.note) > MAX_NOTE_CHARS:
+            raise ValueError(f"note: at most {MAX_NOTE_CHARS} characters, got {len(self.note)}")
 
     def audit_target(self) -> str:
         return f"alert:{self.alert_id}"
@@ -207,7 +215,10 @@ class AcknowledgeAlert(GuardedCommand, StoreCommand):
         if alert.acknowledged_at is None:
             alert.acknowledged_at = self.at
             alert.acknowledged_by = self.actor.label
-            audit_command(session, self, {"kind": alert.kind, "title": alert.title})
+            detail = {"kind": alert.kind, "title": alert.title}
+            if self.note.strip():
+                detail["note"] = self.note.strip()
+            audit_command(session, self, detail)
             session.flush()
         return alert_view(session, alert)
 

@@ -231,11 +231,12 @@ class AlertService:
         with self._lock:
             return len(self._open)
 
-    def acknowledge(self, actor: Actor, alert_id: int) -> AlertView:
-        """``actor`` acknowledges the alert: checked (acknowledge permission) and audited by
-        the writer; raises PermissionDeniedError or UnknownAlertError. Blocks on the writer."""
+    def acknowledge(self, actor: Actor, alert_id: int, note: str = "") -> AlertView:
+        """``actor`` acknowledges the alert, with their ``note`` (kept in the audit trail):
+        checked (acknowledge permission) and audited by the writer; raises
+        PermissionDeniedError or UnknownAlertError. Blocks on the writer."""
         alert: AlertView = self._writer.execute(
-            AcknowledgeAlert(alert_id=alert_id, at=self._clock.now(), actor=actor)
+            AcknowledgeAlert(alert_id=alert_id, at=self._clock.now(), actor=actor, note=note)
         )
         with self._lock:
             self._open.pop(alert_id, None)

@@ -104,8 +104,15 @@ def test_a_fall_reaches_the_operator_who_acknowledges_it_in_the_pane(
     tip = pane.cell_data(alert_id, COLUMN_WEBHOOKS, Qt.ItemDataRole.ToolTipRole)
     assert "HTTP 500" in tip
 
-    pane.select(alert_id)
+    # Selecting it shows what raised it (a fall sensed by WiFi: words, no picture); only
+    # then may it be acknowledged, with a note kept in the audit trail.
+    with qtbot.waitSignal(pane.sig_evidence_shown, timeout=10_000):
+        pane.select(alert_id)
+    assert pane.preview.caption.text() == f"Someone may have fallen in {ROOM}"
+    assert pane.preview.showing() == "nothing"
+    assert "sensed, not seen by a camera" in pane.preview.picture.text()
     assert pane.acknowledge_button.isEnabled()
+    pane.note_edit.setText("Nurse on the way")
     with qtbot.waitSignal(pane.sig_alert_acknowledged, timeout=10_000) as done:
         pane.acknowledge_button.click()
     assert done.args == [alert_id]
@@ -119,6 +126,7 @@ def test_a_fall_reaches_the_operator_who_acknowledges_it_in_the_pane(
     assert [(e.actor, e.target, e.outcome) for e in entries] == [
         ("account:olga", f"alert:{alert_id}", "ok")
     ]
+    assert entries[0].detail["note"] == "Nurse on the way"
     # A second console (or a restart) lists it as acknowledged from the store.
     with qtbot.waitSignal(pane.sig_alerts_listed, timeout=5000):
         pane.refresh()
@@ -126,22 +134,30 @@ def test_a_fall_reaches_the_operator_who_acknowledges_it_in_the_pane(
     assert "HTTP 500" in pane.cell_data(alert_id, COLUMN_WEBHOOKS, Qt.ItemDataRole.ToolTipRole)
 
 
-def test_an_unacknowledged_alert_escalates_highlighted_with_a_chime_and_comes_forward(
+def test_an_unacknowledged_alert_escalates_highlighted_with_a_chime_and_moves_nothing(
     qtbot: QtBot, open_console: OpenConsole, tmp_path: Path
 ) -> None:
     host, window = open_console(alerting_site(tmp_path))  # ada, an admin: the Admin layout
     assert window.current_layout is Layout.ADMIN
     dock, pane = window.docks["alerts"], window.panes["alerts"]
+    events = window.panes["events"]
     assert dock in window.tabifiedDockWidgets(window.docks["events"])  # a tab behind Events
     qtbot.waitUntil(lambda: not in_front(pane), timeout=2000)
     service = host.runtime.alerts
     assert service is not None
+    flags = window.host.tab_flags
 
     with qtbot.waitSignal(pane.sig_sound_requested, timeout=10_000) as chimed:
         fall(window)
     alert_id = chimed.args[0]
-    qtbot.waitUntil(lambda: in_front(pane), timeout=2000)  # the new alert pulled its tab forward
+    # Nothing moved: Events stays in front; the Alerts tab is flagged, with the count.
+    qtbot.waitUntil(lambda: flags.is_flagged("alerts"), timeout=2000)
+    qtbot.wait(200)
+    assert in_front(events) and not in_front(pane)
+    assert dock.windowTitle() == "Alerts (1 open)"
     assert pane.cell_text(alert_id, COLUMN_WEBHOOKS) == "no webhooks"
+    dock.raise_()  # the operator looks: the flag is done
+    qtbot.waitUntil(lambda: not flags.is_flagged("alerts"), timeout=2000)
 
     # Nobody acknowledges it in time (the site's minimum is 10 s: the test shortens it).
     window.docks["events"].raise_()
@@ -150,6 +166,9 @@ def test_an_unacknowledged_alert_escalates_highlighted_with_a_chime_and_comes_fo
         service.escalate_after_s = 0
         service.escalate_due()
     assert chimed.args == [alert_id, "escalated"]
+    qtbot.waitUntil(lambda: flags.is_flagged("alerts"), timeout=2000)
+    assert in_front(events) and not in_front(pane)
+    dock.raise_()
     qtbot.waitUntil(lambda: in_front(pane), timeout=2000)
     assert pane.cell_text(alert_id, COLUMN_STATE) == STATE_ESCALATED
     background = pane.cell_data(alert_id, COLUMN_STATE, Qt.ItemDataRole.BackgroundRole)
@@ -158,14 +177,15 @@ def test_an_unacknowledged_alert_escalates_highlighted_with_a_chime_and_comes_fo
     assert list_alerts(host.store)[0].escalated_at is not None
     assert window.panes["alerts"].sound.plays == 2
 
-    # Muted (remembered by this console): the next fall shows and comes forward, silently.
+    # Muted (remembered by this console): the next fall shows and is flagged, silently.
     pane.mute_box.click()
     assert window.settings.value(ALERTS_MUTED_KEY) in (True, "true")
     window.docks["events"].raise_()
+    qtbot.waitUntil(lambda: not in_front(pane), timeout=2000)
     with qtbot.waitSignal(pane.sig_attention_requested, timeout=10_000) as attention:
         fall(window, blob=8)
     assert attention.args[0] != alert_id
     assert pane.alert(attention.args[0]) is not None
-    qtbot.waitUntil(lambda: in_front(pane), timeout=2000)
+    assert flags.is_flagged("alerts") and in_front(events)
     assert window.panes["alerts"].sound.plays == 2 and pane.open_count() == 2
     assert window.docks["alerts"].windowTitle() == "Alerts (2 open)"

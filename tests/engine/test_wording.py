@@ -253,7 +253,7 @@ def test_a_fall_is_an_alarm_in_the_falls_category() -> None:
     words = worded("sensing.fall_detected", person="Ada", site_time=LONDON)
     assert (words.title, words.category) == ("Possible fall", Category.FALLS)
     assert words.tone is Tone.ALARM
-    assert words.summary == "Ada in Demo room, 1.2 s before it was confirmed"
+    assert words.summary == "Ada may have fallen in Demo room, 1.2 s before it was confirmed"
 
 
 def test_people_read_by_name_or_as_unrecognised_with_times_in_site_time() -> None:

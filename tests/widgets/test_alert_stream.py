@@ -13,10 +13,11 @@ import wave
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtCore import QBuffer, QIODevice, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QImage
 from pytestqt.qtbot import QtBot
 from pytestqt.wait_signal import SignalBlocker
 
@@ -27,7 +28,7 @@ from engine.history.query_service import QueryService
 from engine.incidents.records import Filed
 from engine.sitetime import SiteTime
 from tests.widgets.test_incident_list import incident
-from widgets.alerts.api import AlertListing, acknowledged_by_text
+from widgets.alerts.api import AlertEvidence, AlertListing, acknowledged_by_text
 from widgets.alerts.view import (
     ALARM_RED,
     CHIME_SAMPLE_RATE_HZ,
@@ -90,14 +91,24 @@ class FakeAlerts:
         self.refusal: Exception | None = None
         self.release = threading.Event()
         self.release.set()
+        self.notes: dict[int, str] = {}
+        self.evidence_of: dict[int, AlertEvidence] = {}
+
+    def evidence(self, alert: AlertView) -> AlertEvidence:
+        self.calls.append(("evidence", alert.alert_id))
+        self.threads.add(threading.current_thread().name)
+        return self.evidence_of.get(
+            alert.alert_id, AlertEvidence(alert.alert_id, caption=f"What raised {alert.alert_id}")
+        )
 
     def list_alerts(self) -> AlertListing:
         self.calls.append(("list",))
         self.threads.add(threading.current_thread().name)
         return AlertListing(tuple(self.alerts), dict(self.errors), webhooks=2)
 
-    def acknowledge(self, alert_id: int) -> AlertView:
+    def acknowledge(self, alert_id: int, note: str = "") -> AlertView:
         self.calls.append(("acknowledge", alert_id))
+        self.notes[alert_id] = note
         self.threads.add(threading.current_thread().name)
         self.release.wait(5)
         if self.refusal is not None:
@@ -168,6 +179,14 @@ def acknowledged(qtbot: QtBot, pane: AlertStreamPane) -> SignalBlocker:
     return qtbot.waitSignal(pane.sig_alert_acknowledged, timeout=5000)
 
 
+def look_at(qtbot: QtBot, pane: AlertStreamPane, alert_id: int) -> None:
+    """Select the alert and wait until what raised it is shown (acknowledging waits for
+    it)."""
+    with qtbot.waitSignal(pane.sig_evidence_shown, timeout=5000) as shown:
+        pane.select(alert_id)
+    assert shown.args == [alert_id]
+
+
 def double_click(qtbot: QtBot, pane: AlertStreamPane, alert_id: int) -> None:
     """Double-click the alert's title as a hand does (a press, then the double-click)."""
     row = [a.alert_id for a in pane.alerts()].index(alert_id)
@@ -213,7 +232,7 @@ def test_critical_is_red_and_an_escalated_alert_is_highlighted_until_acknowledge
         font = pane.cell_data(2, column, Qt.ItemDataRole.FontRole)
         assert isinstance(font, QFont) and font.bold()
 
-    pane.select(2)
+    look_at(qtbot, pane, 2)
     with acknowledged(qtbot, pane):
         pane.acknowledge_button.click()
     assert pane.cell_text(2, COLUMN_STATE) == "acknowledged by ada at 15:30:00"
@@ -225,11 +244,17 @@ def test_acknowledge_is_offered_for_open_alerts_to_those_allowed(
     qtbot: QtBot, pane: AlertStreamPane, backend: FakeAlerts
 ) -> None:
     assert not pane.acknowledge_button.isEnabled()  # nothing selected
-    pane.select(1)
+    look_at(qtbot, pane, 1)
     assert not pane.acknowledge_button.isEnabled()  # already acknowledged
     assert not pane.acknowledge_selected()
+    backend.release.clear()  # (what raised it comes at once; acknowledging would wait)
     pane.select(3)
-    assert pane.acknowledge_button.isEnabled()
+    # Not before the operator can see what raised it.
+    assert pane.preview.picture.text() == "Loading what raised it…"
+    assert not pane.acknowledge_button.isEnabled() and not pane.acknowledge_selected()
+    qtbot.waitUntil(pane.acknowledge_button.isEnabled, timeout=5000)
+    assert pane.preview.caption.text() == "What raised 3"
+    backend.release.set()
 
     pane.set_acknowledge_allowed(False)
     assert not pane.acknowledge_button.isEnabled()
@@ -244,12 +269,13 @@ def test_acknowledge_is_offered_for_open_alerts_to_those_allowed(
     assert pane.acknowledge_button.isEnabled() and pane.permission_label.isHidden()
 
 
-def test_the_button_double_click_and_enter_acknowledge_on_a_worker(
+def test_the_button_and_enter_acknowledge_a_previewed_alert_on_a_worker_not_a_double_click(
     qtbot: QtBot, pane: AlertStreamPane, backend: FakeAlerts
 ) -> None:
     # The button: requested, busy while the engine works, then shown acknowledged.
+    look_at(qtbot, pane, 3)
+    pane.note_edit.setText("Checked the plaza camera: a child tripped, is fine")
     backend.release.clear()
-    pane.select(3)
     with qtbot.waitSignal(pane.sig_acknowledge_requested, timeout=1000) as requested:
         pane.acknowledge_button.click()
     assert requested.args == [3]
@@ -264,16 +290,22 @@ def test_the_button_double_click_and_enter_acknowledge_on_a_worker(
     assert "Alert 3 acknowledged by ada" in pane.strip.status()
     assert not pane.strip.is_busy()
     assert not pane.acknowledge_button.isEnabled()  # the row is acknowledged now
+    assert backend.notes[3] == "Checked the plaza camera: a child tripped, is fine"
+    assert pane.note_edit.text() == ""  # it went with the acknowledgement
 
-    # A double-click on a row.
+    # A double-click looks (it plays the evidence again), never acknowledges.
+    double_click(qtbot, pane, 2)
+    qtbot.waitUntil(lambda: pane.acknowledge_button.isEnabled(), timeout=5000)
+    qtbot.wait(200)
+    assert backend.acknowledged() == [3]  # the double-click acknowledged nothing
     with acknowledged(qtbot, pane) as done:
-        double_click(qtbot, pane, 2)
-    assert done.args == [2]
+        pane.acknowledge_button.click()
+    assert done.args == [2] and backend.notes[2] == ""
 
-    # Enter on the selected row (a new alert arrived meanwhile).
+    # Enter on the selected, previewed row (a new alert arrived meanwhile).
     backend.alerts.append(alert(4, 0))
     pane.on_alert_raised(alert(4, 0))
-    pane.select(4)
+    look_at(qtbot, pane, 4)
     pane.view.setFocus()
     with acknowledged(qtbot, pane) as done:
         qtbot.keyClick(pane.view, Qt.Key.Key_Return)
@@ -289,7 +321,7 @@ def test_a_refusal_is_shown_in_the_engine_words(
     nobody = Actor("visitor", frozenset())
     refusal = PermissionDeniedError(nobody, Permission.ACKNOWLEDGE, "acknowledge alerts")
     backend.refusal = refusal
-    pane.select(3)
+    look_at(qtbot, pane, 3)
     with qtbot.waitSignal(pane.sig_acknowledge_failed, timeout=5000) as failed:
         pane.acknowledge_button.click()
     assert failed.args[0] == 3
@@ -315,7 +347,7 @@ def test_acknowledgements_of_several_alerts_run_at_once_and_all_land(
     backend.release.clear()
     pane.view.setFocus()
     for alert_id in (3, 4):
-        pane.select(alert_id)
+        look_at(qtbot, pane, alert_id)
         qtbot.keyClick(pane.view, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: sorted(backend.acknowledged()) == [3, 4], timeout=5000)
     assert pane.is_busy() and pane.strip.is_busy()
@@ -339,7 +371,7 @@ def test_refusals_of_overlapping_acknowledgements_each_keep_their_red_line(
     backend.refusal = refusal
     backend.release.clear()
     for alert_id in (3, 2):
-        pane.select(alert_id)
+        look_at(qtbot, pane, alert_id)
         assert pane.acknowledge_selected()
     failed: list[int] = []
     pane.sig_acknowledge_failed.connect(lambda alert_id, _message: failed.append(alert_id))
@@ -354,7 +386,7 @@ def test_refusals_of_overlapping_acknowledgements_each_keep_their_red_line(
 
     # The next acknowledgement, started with nothing running, begins with a clear red line.
     backend.refusal = None
-    pane.select(3)
+    look_at(qtbot, pane, 3)
     with acknowledged(qtbot, pane):
         assert pane.acknowledge_selected()
         assert pane.strip.error() == ""
@@ -366,7 +398,7 @@ def test_the_strip_stays_busy_while_an_acknowledgement_outlasts_an_escalation(
 ) -> None:
     pane.set_escalate_allowed(True)
     backend.release.clear()  # holds acknowledgements, not escalations
-    pane.select(3)
+    look_at(qtbot, pane, 3)
     assert pane.acknowledge_selected()
     pane.select(2)
     with qtbot.waitSignal(pane.sig_incident_escalated, timeout=5000) as escalated:
@@ -464,7 +496,7 @@ def test_escalate_to_incident_files_the_alerts_event_for_those_allowed(
         return answer[0]
 
     monkeypatch.setattr(pane, "_ask_escalation_text", ask)
-    pane.select(3)
+    look_at(qtbot, pane, 3)
     # Only people who may file reports (the console says so at login).
     assert not pane.escalate_allowed and not pane.escalate_button.isEnabled()
     assert "file_report permission" in pane.escalate_button.toolTip()
@@ -529,3 +561,38 @@ def test_the_chime_is_a_short_wav_and_plays_or_beeps_without_crashing(qtbot: QtB
     sound.play()
     assert sound.plays == 2
     sound.deleteLater()
+
+
+def test_the_preview_shows_the_alerts_picture_or_plays_its_clip(
+    qtbot: QtBot, pane: AlertStreamPane, backend: FakeAlerts, tmp_path: Path
+) -> None:
+    from tests.widgets.test_event_history import write_h264_clip
+    from widgets.alerts.preview import LEAD_IN_S
+
+    image = QImage(64, 48, QImage.Format.Format_RGB888)
+    image.fill(QColor("#e3b341"))
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "JPG")
+    backend.evidence_of[3] = AlertEvidence(
+        3, caption="Unrecognised person 4 appeared on Plaza east", snapshot=bytes(buffer.data())
+    )
+    clip = tmp_path / "clip.mp4"
+    write_h264_clip(clip)
+    backend.evidence_of[2] = AlertEvidence(
+        2, caption="Person seen", clip=clip, clip_offset_s=5.0, camera="plaza"
+    )
+    look_at(qtbot, pane, 3)
+    assert pane.preview.showing() == "picture"
+    assert not pane.preview.picture.pixmap().isNull()
+    assert pane.preview.caption.text() == "Unrecognised person 4 appeared on Plaza east"
+    look_at(qtbot, pane, 2)
+    assert pane.preview.showing() == "clip"
+    player = pane.preview.player
+    assert player is not None
+    qtbot.waitUntil(lambda: player.position_s() > 0 or bool(player.error_text()), timeout=5000)
+    assert player.error_text() == ""
+    assert player.position_s() >= 5.0 - LEAD_IN_S - 0.5  # from a little before the event
+    # A lock ends it: the next person finds no clip playing.
+    pane.close_what_was_opened()
+    assert pane.preview.showing() == "nothing" and pane.selected_alert() is None

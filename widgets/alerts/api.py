@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from engine.alerts.records import AlertView
@@ -42,6 +43,22 @@ class AlertListing:
     webhooks: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class AlertEvidence:
+    """What raised an alert, for the operator to judge it before acknowledging: the
+    picture of its event (``snapshot``: the image file's bytes, read off the GUI thread;
+    None without one), the clip covering it (``clip``: an absolute path, None without one)
+    and where in it the event is, the camera to watch live (``camera``: a key), and the
+    event in words (``caption``)."""
+
+    alert_id: int
+    caption: str
+    snapshot: bytes | None = None
+    clip: Path | None = None
+    clip_offset_s: float = 0.0
+    camera: str | None = None
+
+
 class AlertActions(Protocol):
     """What the pane asks of the console. Both calls block (a store read, a wait on the store
     writer): the pane runs them off the GUI thread."""
@@ -50,8 +67,13 @@ class AlertActions(Protocol):
         """The recent alerts and every open one."""
         ...
 
-    def acknowledge(self, alert_id: int) -> AlertView:
-        """Acknowledge ``alert_id`` as the person logged in; the engine checks and audits it."""
+    def acknowledge(self, alert_id: int, note: str = "") -> AlertView:
+        """Acknowledge ``alert_id`` as the person logged in, with the operator's ``note``
+        (may be empty); the engine checks and audits it."""
+        ...
+
+    def evidence(self, alert: AlertView) -> AlertEvidence:
+        """What raised ``alert``: its event's picture, clip and words."""
         ...
 
     def escalate_event(self, event_id: int, text: str) -> Filed:

@@ -1,7 +1,8 @@
 """The Alerts pane's declaration: its title, who is offered it, its place in each layout,
 and how it is built and linked: the engine's alerts kept live, the chime (even while the
 console is locked: nobody may act then, but someone should come and log in), a desktop
-notification, and the pane brought forward for a new or escalated alert."""
+notification, and the pane's tab flagged (never brought forward) for a new or escalated
+alert."""
 
 from __future__ import annotations
 
@@ -51,9 +52,11 @@ def build(ctx: PaneContext) -> QWidget:
 
     def attention(_alert_id: int) -> None:
         # The window system flags the window (a taskbar flash when it is not in front);
-        # for someone logged in who may see it the pane comes forward.
+        # nothing moves on the wall: the pane's tab, if it is behind another, turns red
+        # and blinks, and its title carries the count (a new alert never covers the
+        # camera wall mid-replay).
         QApplication.alert(ctx.window)
-        ctx.show_pane(ctx.name)
+        ctx.flag_pane(ctx.name)
 
     pane.sig_attention_requested.connect(attention)
     notifier = DesktopNotifier(ctx)

@@ -17,7 +17,8 @@ that overlapped, each on a line of its own).
 
 A new alert, and an escalation, sound the chime (:class:`AlertSound`) unless the pane is
 muted, and ask for the operator's attention: the header flashes and
-:attr:`AlertStreamPane.sig_attention_requested` lets the console bring the pane forward.
+:attr:`AlertStreamPane.sig_attention_requested` lets the console flag the pane's tab (it never
+brings the pane forward: nothing moves on the wall when an alert arrives).
 
 The pane never touches the store or starts threads: the console gives it a query client and
 an :class:`AlertActions` object, and feeds it the engine's alert events (re-emitted on the
@@ -62,15 +63,17 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QMenu,
     QPushButton,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.access import Actor, Permission
-from engine.alerts.records import AlertView
+from engine.alerts.records import MAX_NOTE_CHARS, AlertView
 from engine.history.query_service import CallRequest, QueryResult
 from engine.incidents.records import Filed
 from engine.sitetime import display
@@ -78,11 +81,13 @@ from engine.text import printable
 from widgets.action_strip import ActionRunner, ActionStrip
 from widgets.alerts.api import (
     AlertActions,
+    AlertEvidence,
     AlertListing,
     SoundPlayer,
     acknowledged_by_text,
     delivery_error_text,
 )
+from widgets.alerts.preview import LOADING, AlertPreview
 from widgets.colours import ALARM_RED
 from widgets.incidents.report_form import ask_incident_description, filed_text
 from widgets.queries import QueryClient
@@ -521,7 +526,11 @@ class AlertStreamPane(QWidget):
 
     sig_attention_requested = Signal(int)
     """A new or escalated alert (or a problem raising one: id 0) needs the operator's eyes
-    (GUI thread, muted or not): the console brings the pane forward."""
+    (GUI thread, muted or not): the console flags the pane's tab when it is behind another."""
+
+    sig_evidence_shown = Signal(int)
+    """What raised the selected alert is shown (GUI thread): its id. Acknowledging it is
+    offered from then on (an operator judges before acknowledging)."""
 
     sig_mute_changed = Signal(bool)
     """The operator muted (True) or unmuted the chime (GUI thread)."""
@@ -549,6 +558,8 @@ class AlertStreamPane(QWidget):
         self._listing_error = ""  # what the strip says of the last listing that failed
         self._acknowledge_allowed = True
         self._acknowledging: set[int] = set()
+        self._previewed: int | None = None  # the alert whose evidence the preview shows
+        self._asked: int | None = None  # the alert whose evidence was asked for
         self._escalate_allowed = False  # until the console says the person may file reports
         self._sounded: set[tuple[int, str]] = set()
         self._open_count = 0
@@ -579,7 +590,8 @@ class AlertStreamPane(QWidget):
         header.setSectionResizeMode(COLUMN_TITLE, QHeaderView.ResizeMode.Stretch)
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.view.doubleClicked.connect(self._on_row_double_clicked)
-        self.view.installEventFilter(self)  # Enter on a row acknowledges it
+        self.view.installEventFilter(self)  # Enter on a previewed row acknowledges it
+        self.preview = AlertPreview()
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._on_context_menu_requested)
 
@@ -588,12 +600,18 @@ class AlertStreamPane(QWidget):
             "Acknowledge the selected alert: you have seen it and are dealing with it"
         )
         self.acknowledge_button.clicked.connect(self.acknowledge_selected)
+        self.note_edit = QLineEdit()
+        self.note_edit.setPlaceholderText("Note (optional)")
+        self.note_edit.setAccessibleName("Acknowledgement note")
+        self.note_edit.setToolTip("What you saw or did: kept with the acknowledgement")
+        self.note_edit.setMaxLength(MAX_NOTE_CHARS)
+        self.note_edit.returnPressed.connect(self.acknowledge_selected)
         self.escalate_button = QPushButton(ESCALATE_TEXT)
         self.escalate_button.clicked.connect(lambda: self.escalate_selected())
         actions_row = QHBoxLayout()
+        actions_row.addWidget(self.note_edit, 1)
         actions_row.addWidget(self.acknowledge_button)
         actions_row.addWidget(self.escalate_button)
-        actions_row.addStretch(1)
         self.permission_label = QLabel()
         self.permission_label.setWordWrap(True)
         self.permission_label.hide()
@@ -610,7 +628,14 @@ class AlertStreamPane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
-        layout.addWidget(self.view, 1)
+        # The list beside what raised the selected alert.
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.view)
+        self.splitter.addWidget(self.preview)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        layout.addWidget(self.splitter, 1)
         layout.addLayout(actions_row)
         layout.addWidget(self.permission_label)
         layout.addWidget(self.strip)
@@ -767,9 +792,11 @@ class AlertStreamPane(QWidget):
             or not alert.open
             or not self._acknowledge_allowed
             or alert.alert_id in self._acknowledging
+            or self._previewed != alert.alert_id  # judged first: its evidence is shown
         ):
             return False
         alert_id = alert.alert_id
+        note = self.note_edit.text().strip()
         if not self.is_busy():  # new work: the last refusals are over
             self.strip.clear_error()
         self._acknowledging.add(alert_id)
@@ -778,11 +805,20 @@ class AlertStreamPane(QWidget):
         self.sig_acknowledge_requested.emit(alert_id)
         self._client.submit_action(
             f"{self._channel}.acknowledge",
-            partial(self._actions.acknowledge, alert_id),
+            partial(self._actions.acknowledge, alert_id, note),
             partial(self._on_acknowledged, alert_id),
             name=f"acknowledge alert {alert_id}",
         )
         return True
+
+    def close_what_was_opened(self) -> None:
+        """The person locked or logged out: the clip they were judging stops, the note
+        they were typing goes; the next person selects and looks again."""
+        self.view.clearSelection()
+        self._asked = self._previewed = None
+        self.preview.clear()
+        self.note_edit.clear()
+        self._update_controls()
 
     def is_busy(self) -> bool:
         """Whether an acknowledgement or an escalation is still running."""
@@ -797,7 +833,8 @@ class AlertStreamPane(QWidget):
             self.refresh()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Enter or Return on the list acknowledges the selected alert."""
+        """Enter or Return on the list acknowledges the selected alert once its evidence
+        is shown."""
         if (
             watched is self.view
             and event.type() == QEvent.Type.KeyPress
@@ -810,12 +847,46 @@ class AlertStreamPane(QWidget):
 
     # -- handlers --------------------------------------------------------------------------
     def _on_selection_changed(self) -> None:
+        self._show_evidence_of_selected()
         self._update_controls()
 
+    def _show_evidence_of_selected(self) -> None:
+        """Ask for what raised the selected alert (a new selection only); the preview
+        says it is loading meanwhile, and acknowledging waits for it."""
+        alert = self.selected_alert()
+        if alert is None:
+            self._asked = self._previewed = None
+            self.preview.clear()
+            return
+        if self._asked == alert.alert_id:
+            return  # asked for already (shown, or on its way)
+        self._previewed = None
+        self._asked = alert.alert_id
+        self.preview.clear(LOADING)
+        self._client.submit(
+            f"{self._channel}.evidence",
+            CallRequest(partial(self._actions.evidence, alert), "what raised the alert"),
+            partial(self._on_evidence, alert.alert_id),
+        )
+
+    def _on_evidence(self, alert_id: int, result: QueryResult[Any]) -> None:
+        selected = self.selected_alert()
+        if selected is None or selected.alert_id != alert_id:
+            return  # the operator moved on
+        if result.error is not None or not isinstance(result.value, AlertEvidence):
+            # Judged on what there is: the error is what they see.
+            self.preview.clear(f"What raised this alert could not be read: {result.error}")
+        else:
+            self.preview.show_evidence(result.value)
+        self._previewed = alert_id
+        self._update_controls()
+        self.sig_evidence_shown.emit(alert_id)
+
     def _on_row_double_clicked(self, index: QModelIndex) -> None:
-        if index.isValid():
-            self.select(self._model.row(index).alert_id)
-            self.acknowledge_selected()
+        """A double-click plays the alert's clip again (it never acknowledges: that is a
+        deliberate act, the button or Enter once the evidence is shown)."""
+        if index.isValid() and self._previewed == self._model.row(index).alert_id:
+            self.preview.replay()
 
     def _on_context_menu_requested(self, position: QPoint) -> None:
         index = self.view.indexAt(position)
@@ -876,6 +947,9 @@ class AlertStreamPane(QWidget):
             self.sig_acknowledge_failed.emit(alert_id, message)
             return
         shown = self._show(result.value)
+        selected = self.selected_alert()
+        if selected is None or selected.alert_id == alert_id:
+            self.note_edit.clear()  # it went with this acknowledgement
         who = acknowledged_by_text(shown.acknowledged_by)
         self.strip.show_status(f"Alert {alert_id} acknowledged by {who}.")
         self._update_controls()
@@ -943,8 +1017,13 @@ class AlertStreamPane(QWidget):
         self.strip.set_busy(self.is_busy())
         alert = self.selected_alert()
         busy = alert is not None and alert.alert_id in self._acknowledging
+        previewed = alert is not None and self._previewed == alert.alert_id
         self.acknowledge_button.setEnabled(
-            self._acknowledge_allowed and alert is not None and alert.open and not busy
+            self._acknowledge_allowed
+            and alert is not None
+            and alert.open
+            and not busy
+            and previewed
         )
         self.acknowledge_button.setText("Acknowledging…" if busy else "Acknowledge")
         escalating = self._escalation.is_busy()

@@ -277,7 +277,9 @@ class AlertsConfig:
     camera's daily risk class comes from: ``risk_provider`` ``"local"`` (the nightly risk
     model, the default), ``"http"`` (a risk API at ``risk_api_url``, basic auth as
     ``risk_api_user`` with the ``risk_api_password`` secret) or ``"none"`` (nothing is ever
-    hidden); refreshed daily at ``risk_refresh_hour_utc`` (4; clamped to 0-23)."""
+    hidden); refreshed daily at ``risk_refresh_hour_utc`` (4; clamped to 0-23). A camera
+    that stays offline (or cannot be opened) for ``camera_offline_s`` (60; 0: never) raises
+    a warning alert, which clears when the camera is back."""
 
     webhooks: tuple[WebhookConfig, ...] = ()
     escalate_after_s: float = 120.0
@@ -286,6 +288,7 @@ class AlertsConfig:
     risk_api_url: str | None = None
     risk_api_user: str | None = None
     risk_refresh_hour_utc: int = 4
+    camera_offline_s: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -496,6 +499,7 @@ class _SiteReader:
                 "risk_api_url",
                 "risk_api_user",
                 "risk_refresh_hour_utc",
+                "camera_offline_s",
             },
         )
         escalate = (
@@ -557,7 +561,12 @@ class _SiteReader:
                     f"expected an hour (integer), got {_type_name(raw_hour)}",
                 )
             hour = min(23, max(0, raw_hour))  # clamped, as the risk provider's schedule is
-        return AlertsConfig(tuple(hooks), escalate, window, provider, api_url, user, hour)
+        offline = (
+            self.number(table, "camera_offline_s", path, 0, 86_400)
+            if "camera_offline_s" in table
+            else 60.0
+        )
+        return AlertsConfig(tuple(hooks), escalate, window, provider, api_url, user, hour, offline)
 
     def sensing(self, value: Any) -> SensingConfig:
         path: tuple[str | int, ...] = ("sensing",)

@@ -254,6 +254,8 @@ class EngineRuntime:
                     risk_classes=risk_class_cache(self.site.alerts, self.store, self.clock),
                     group_window_s=self.site.alerts.group_window_s,
                     site_time=self.site.site_time,  # armed hours are the site's
+                    camera_offline_s=self.site.alerts.camera_offline_s,
+                    camera_names={c.id: c.name for c in self.site.cameras},
                 )
                 self.alerts.start()  # after the writer is attached: alerts link their events
                 self.incidents = self._incident_service(self.store, self.writer)

@@ -22,6 +22,10 @@ those nobody acknowledged in time, and takes acknowledgements and labels.
                         └─▶ RecordDelivery (outcome stored) + AlertDelivered on the bus
     "alert-escalation" thread, once a second: open alerts older than escalate_after_s (120 s)
         └─▶ EscalateAlert ─▶ AlertChanged("escalated") + webhooks again ("escalated": true)
+    CameraStatusChanged (camera worker): offline, failing or without footage for
+    camera_offline_s (60 s; checked on "alert-escalation")
+        └─▶ RaiseAlert (a warning, "camera") ─▶ AlertRaised + webhooks; back online (or
+            stopped) ─▶ AcknowledgeAlert by the engine ("engine:camera-watch", noted)
     acknowledge(actor, id) (a console worker, the CLI)
         └─▶ AcknowledgeAlert (guarded: acknowledge permission; audited) ─▶ AlertChanged
 
@@ -39,14 +43,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import partial
 from typing import Any, Final
 
-from engine.access import Actor
+from engine.access import Actor, Role
 from engine.alerts.filtering import AlertListRequest, RiskGate, passes
 from engine.alerts.records import (
     AcknowledgeAlert,
@@ -70,7 +74,7 @@ from engine.alerts.sequences import (
 from engine.alerts.webhooks import DeliveryOutcome, WebhookDispatcher, WebhookTarget
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.events import Event, PeopleDetected
+from engine.events import CameraStatus, CameraStatusChanged, Event, PeopleDetected
 from engine.gestures.worker import GestureDetected
 from engine.sensing.service import SensingRecord, SensingUpdated
 from engine.sitetime import UTC_TIME, SiteTime
@@ -82,6 +86,10 @@ log = logging.getLogger(__name__)
 ESCALATE_AFTER_S: Final = 120.0  # an unacknowledged alert escalates after two minutes
 CHECK_EVERY_S: Final = 1.0
 NOTIFIED_KEPT: Final = 10_000
+CAMERA_OFFLINE_S: Final = 60.0  # a camera down this long raises an alert
+CAMERA_WATCH: Final = Actor("camera-watch", frozenset({Role.ADMIN}), "engine")
+_DOWN: Final = frozenset({CameraStatus.OFFLINE, CameraStatus.ERROR, CameraStatus.NO_FOOTAGE})
+_UP: Final = frozenset({CameraStatus.ONLINE, CameraStatus.STOPPED})
 RULES_RELOAD_S: Final = 30.0  # rules changed by the CLI (another process) apply this soon
 
 
@@ -133,6 +141,19 @@ class AlertProblem(Event):
     message: str
 
 
+@dataclass(slots=True)
+class _CameraDown:
+    """A camera that is down: since when (engine monotonic s and wall time), its latest
+    status and words, and the alert it raised (once ``camera_offline_s`` passed)."""
+
+    since_s: float
+    since: datetime
+    status: CameraStatus
+    detail: str
+    alert_id: int | None = None
+    raising: bool = False
+
+
 class AlertService:
     """See the module docstring. ``webhooks``: where alerts are POSTed; ``escalate_after_s``:
     how long an alert may stay unacknowledged; ``site_time``: the site's zone, in which
@@ -151,6 +172,8 @@ class AlertService:
         risk_classes: RiskClassCache | None = None,
         group_window_s: float = GROUP_WINDOW_S,
         site_time: SiteTime = UTC_TIME,
+        camera_offline_s: float = CAMERA_OFFLINE_S,
+        camera_names: Mapping[str, str] | None = None,
     ) -> None:
         self._bus = bus
         self._writer = writer
@@ -183,6 +206,9 @@ class AlertService:
         # not stored, so each escalates only if it passes today's (hidden ones never do).
         self._taken_over: dict[int, datetime] = {}
         self.sequences = 0
+        self.camera_offline_s = camera_offline_s  # 0: cameras never raise alerts
+        self._camera_names = dict(camera_names or {})
+        self._cameras_down: dict[str, _CameraDown] = {}  # under the lock
 
     @property
     def webhooks(self) -> int:
@@ -285,6 +311,9 @@ class AlertService:
     # --- raising ------------------------------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
+        if isinstance(event, CameraStatusChanged):
+            self._camera_status(event)
+            return
         if isinstance(event, PeopleDetected):
             for command in self.builder.observe_camera(
                 event.camera, event.at, event.frame_size, event.sightings
@@ -322,6 +351,95 @@ class AlertService:
             person=event.person,
         )
         self._submit(command, self._raised)
+
+    # --- cameras ------------------------------------------------------------------------
+
+    def _camera_status(self, event: CameraStatusChanged) -> None:
+        """Note when a camera goes down and when it is back (a camera worker's thread)."""
+        camera = event.camera_id
+        with self._lock:
+            down = self._cameras_down.get(camera)
+            if event.status in _DOWN:
+                if down is None:
+                    self._cameras_down[camera] = _CameraDown(
+                        self._clock.monotonic(), event.since, event.status, event.detail
+                    )
+                else:
+                    down.status, down.detail = event.status, event.detail
+                return
+            if event.status not in _UP or down is None:
+                return  # starting again: still down until it is online
+            del self._cameras_down[camera]
+            alert_id = down.alert_id
+        if alert_id is not None:
+            self._clear_camera_alert(camera, alert_id, event.status)
+
+    def check_cameras(self) -> None:
+        """Raise an alert for each camera down for ``camera_offline_s`` or longer (the
+        escalation thread calls it every second)."""
+        if self.camera_offline_s <= 0:
+            return
+        now_s = self._clock.monotonic()
+        with self._lock:
+            due = [
+                (camera, down)
+                for camera, down in self._cameras_down.items()
+                if down.alert_id is None
+                and not down.raising
+                and now_s - down.since_s >= self.camera_offline_s
+            ]
+            for _camera, down in due:
+                down.raising = True
+        for camera, down in due:
+            name = self._camera_names.get(camera, camera)
+            words = {
+                CameraStatus.OFFLINE: "offline",
+                CameraStatus.ERROR: "cannot be opened",
+                CameraStatus.NO_FOOTAGE: "has no footage",
+            }[down.status]
+            minutes = max(1, round((now_s - down.since_s) / 60))
+            why = f": {down.detail}" if down.detail else ""
+            command = RaiseAlert(
+                raised_at=self._clock.now(),
+                kind="camera",
+                source=f"camera:{camera}",
+                severity="warning",
+                title=f"Camera {name} {words} for {minutes} min{why}",
+                detail={
+                    "camera": camera,
+                    "status": down.status.value,
+                    "detail": down.detail,
+                    "since": down.since.isoformat(),
+                    "site": self._site,
+                },
+                event_kind=f"camera.{down.status.value}",
+            )
+            self._submit(command, partial(self._camera_alert_raised, camera))
+
+    def _camera_alert_raised(self, camera: str, alert: AlertView) -> None:
+        with self._lock:
+            down = self._cameras_down.get(camera)
+            if down is not None:
+                down.alert_id, down.raising = alert.alert_id, False
+        self._raised(alert)
+        if down is None:  # it came back while the alert was being stored
+            self._clear_camera_alert(camera, alert.alert_id, CameraStatus.ONLINE)
+
+    def _clear_camera_alert(self, camera: str, alert_id: int, status: CameraStatus) -> None:
+        """The camera is back (or stopped on purpose): its alert is acknowledged by the
+        engine, with a note saying so."""
+        name = self._camera_names.get(camera, camera)
+        back = "is back online" if status is CameraStatus.ONLINE else "was stopped"
+        note = f"Camera {name} {back} at {self._site_time.clock(self._clock.now())}"
+        command = AcknowledgeAlert(
+            alert_id=alert_id, at=self._clock.now(), actor=CAMERA_WATCH, note=note
+        )
+        self._submit(command, self._cleared)
+
+    def _cleared(self, alert: AlertView) -> None:
+        with self._lock:
+            self._open.pop(alert.alert_id, None)
+        self._bus.publish(AlertChanged(at=self._clock.now(), alert=alert, change="acknowledged"))
 
     def _submit(self, command: Any, then: Callable[[Any], None]) -> None:
         try:
@@ -479,6 +597,7 @@ class AlertService:
     def _run(self) -> None:
         while not self._clock.wait(self._stop, CHECK_EVERY_S):
             self.escalate_due()
+            self.check_cameras()
             for command in self.builder.tick(self._clock.now()):
                 self._submit_sequence(command)
             if self._clock.monotonic() - self._rules_loaded_at >= RULES_RELOAD_S:

@@ -243,3 +243,13 @@ def test_a_time_zone_that_is_not_an_iana_name_is_refused_naming_it(
     assert error.field == "site.timezone" and error.line == 4
     if zone:
         assert repr(zone.strip()) in error.message and "IANA" in error.message
+
+
+def test_a_camera_offline_alert_waits_as_the_site_says(tmp_path: Path) -> None:
+    assert load_site(DEMO_SITE).alerts.camera_offline_s == 60.0
+    base = '[site]\nname = "x"\ngeo = { lat = 1, lon = 2 }\n[alerts]\n'
+    site = tmp_path / "site.toml"
+    site.write_text(base + "camera_offline_s = 0\n", encoding="utf-8")
+    assert load_site(site).alerts.camera_offline_s == 0.0  # never
+    error = error_for(tmp_path, base + "camera_offline_s = -5\n")
+    assert (error.field, error.line) == ("alerts.camera_offline_s", 5)

@@ -17,6 +17,7 @@ from engine.alerts.service import AlertChanged, AlertDelivered, AlertRaised, Ale
 from engine.alerts.webhooks import parse_webhook_target
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, SimulatedClock
+from engine.events import CameraStatus, CameraStatusChanged
 from engine.sensing.service import SensingRecord
 from engine.store import Store
 from engine.store.audit import AuditListRequest
@@ -147,6 +148,93 @@ def test_an_acknowledged_alert_does_not_escalate(
         (alert,) = list_alerts(store)
         assert alert.escalated_at is None and not alert.open
         assert list_alerts(store, open_only=True) == []
+    finally:
+        service.stop()
+        store.close()
+
+
+def camera(bus: EventBus, clock: SimulatedClock, status: CameraStatus, detail: str = "") -> None:
+    """Publish what the plaza camera's worker publishes when its status changes."""
+    bus.publish(
+        CameraStatusChanged(
+            at=clock.now(), camera_id="plaza", status=status, detail=detail, since=clock.now()
+        )
+    )
+
+
+def test_a_camera_down_past_the_setting_raises_an_alert_that_clears_when_it_is_back(
+    db_url: str, start_writer: Callable[..., StoreWriter]
+) -> None:
+    store = Store(db_url)
+    bus = EventBus()
+    writer = start_writer(store)
+    writer.attach(bus)  # the status changes are stored as events, as in the engine
+    raised: list[AlertRaised] = []
+    changed: list[AlertChanged] = []
+    bus.subscribe(AlertRaised, raised.append)
+    bus.subscribe(AlertChanged, changed.append)
+    clock = SimulatedClock(datetime.now(UTC))
+    service = AlertService(
+        bus=bus,
+        writer=writer,
+        store=store,
+        clock=clock,
+        camera_offline_s=60,
+        camera_names={"plaza": "Plaza east"},
+    )
+    service.start()
+    try:
+        # A blip shorter than the setting: nothing.
+        camera(bus, clock, CameraStatus.OFFLINE, "no frames for 5 s")
+        clock.advance(30)
+        service.check_cameras()
+        camera(bus, clock, CameraStatus.ONLINE, "768×576")
+        clock.advance(60)
+        service.check_cameras()
+        assert writer.flush() and list_alerts(store) == []
+
+        # Down for good: reconnect attempts (starting, offline again) do not restart the count.
+        camera(bus, clock, CameraStatus.OFFLINE, "no frames for 5 s")
+        clock.advance(40)
+        camera(bus, clock, CameraStatus.STARTING, "reconnecting")
+        camera(bus, clock, CameraStatus.OFFLINE, "connection refused")
+        clock.advance(20)
+        service.check_cameras()
+        wait_for(lambda: bool(raised))
+        service.check_cameras()  # once per outage
+        assert writer.flush()
+        (alert,) = list_alerts(store)
+        assert (alert.kind, alert.severity, alert.open) == ("camera", "warning", True)
+        assert alert.title == "Camera Plaza east offline for 1 min: connection refused"
+        assert alert.event_id is not None  # linked to the stored camera.offline event
+
+        # Back: the engine acknowledges it, saying why.
+        camera(bus, clock, CameraStatus.ONLINE, "768×576")
+        wait_for(lambda: any(c.change == "acknowledged" for c in changed))
+        (cleared,) = list_alerts(store)
+        assert not cleared.open and cleared.acknowledged_by == "engine:camera-watch"
+        entries = AuditListRequest(reader=ADMIN, limit=10, action="alert.acknowledge").run(store)
+        assert entries[0].detail["note"].startswith("Camera Plaza east is back online at ")
+        assert service.open_alerts() == 0 and len(raised) == 1
+    finally:
+        service.stop()
+        store.close()
+
+
+def test_cameras_raise_nothing_when_the_setting_is_zero(
+    db_url: str, start_writer: Callable[..., StoreWriter]
+) -> None:
+    store = Store(db_url)
+    bus = EventBus()
+    writer = start_writer(store)
+    clock = SimulatedClock(datetime.now(UTC))
+    service = AlertService(bus=bus, writer=writer, store=store, clock=clock, camera_offline_s=0)
+    service.start()
+    try:
+        camera(bus, clock, CameraStatus.ERROR, "cannot open rtsp://cam/1")
+        clock.advance(3600)
+        service.check_cameras()
+        assert writer.flush() and list_alerts(store) == []
     finally:
         service.stop()
         store.close()

@@ -524,3 +524,54 @@ def test_an_event_of_the_current_second_is_in_a_range_ending_now(seeded: Any) ->
     assert answer.answered, answer.text
     assert fresh in cited(answer), answer.text
     assert answer.facts["by_kind"] == {"person.appeared": 1}
+
+
+def test_people_without_a_recognised_face_are_counted_too(seeded: Any) -> None:
+    """Five people tracked on the yard this morning, one of whose face was recognised:
+    before, "who" and "how many" counted only the recognised one (the plaza camera of the
+    demo site answered "Nobody was seen" with 200 people appeared)."""
+    store, _ids = seeded
+    with store.transaction() as s:
+        yard = s.scalar(select(Camera.id).where(Camera.key == "yard"))
+        sarah = s.scalar(select(Person.id).where(Person.public_id == "Person_0000000B"))
+        rows = []
+        for n, track in enumerate(range(101, 106)):
+            ts = NOW - timedelta(hours=2) + timedelta(minutes=5 * n)  # 10:00-10:20
+            for kind in ("person.appeared", "person.left"):
+                rows.append(
+                    {
+                        "ts": ts if kind == "person.appeared" else ts + timedelta(seconds=40),
+                        "kind": kind,
+                        "source": "camera:yard",
+                        "camera_id": yard,
+                        "track_id": track,
+                        "person_id": sarah if (track == 103 and kind == "person.left") else None,
+                        "detail": {"track_id": track},
+                    }
+                )
+        s.execute(insert(Event), rows)
+    answer = ask(store, "Who was on camera 3 today?")
+    assert answer.facts["everyone_seen"] == 5 and answer.facts["unrecognised_seen"] == 4
+    assert answer.text.startswith(
+        "5 people were seen on Yard (yard) today (counted by camera track): Sarah Okafor"
+    )
+    assert answer.text.endswith("and 4 people not recognised.")
+    count = ask(store, "How many people were seen on the yard this morning?")
+    assert count.facts["everyone_seen"] == 5
+    assert ask(store, "Who was on camera 3 yesterday?").text.startswith("Nobody was seen")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Was anyone seen on the lobby camera today?",
+        "Was anybody on camera 2 today?",
+        "Did anyone appear on cam2 today?",
+        "Has anyone been seen on the Lobby today?",
+    ],
+)
+def test_yes_or_no_questions_about_people_are_understood(seeded: Any, question: str) -> None:
+    store, _ids = seeded
+    answer = ask(store, question)
+    assert answer.answered and answer.form == "who", answer.text
+    assert answer.facts["camera"] == "cam2" and answer.facts["everyone_seen"] == 2

@@ -548,6 +548,11 @@ _RE_WHO = re.compile(
     r"|^(?:which|what) people (?:were|was) (?:seen|on|there|here)(?: on)?$"
     r"|^(?:list|show)(?: me)? (?:the |all )?(?:people|persons|everyone|everybody)"
     r"(?: (?:seen|on|who was seen|that were seen))?$"
+    # Yes-or-no forms: "was anyone seen on the plaza camera this afternoon?"
+    r"|^(?:was|were|has|have|is|did) (?:there )?(?:anyone|anybody|someone|somebody|any ?one"
+    r"|any people|people)(?: been)?(?: (?:seen|spotted|recorded|caught|there|here|around"
+    r"|present|visible|appear|come|pass|show up|walk by))?(?: (?:on|at|in|by|near))?"
+    r"(?: camera)?$"
 )
 _RE_COUNT = re.compile(r"^how many\b")
 _RE_COUNT_WORDS = re.compile(
@@ -679,9 +684,9 @@ class OfflineAnswerer:
             parsed = self._parse(question, text, now)
             forms: tuple[Callable[[_Parsed, datetime], OfflineAnswer | None], ...] = (
                 self._times_seen,
+                self._who,  # before "last seen": "was anyone seen…" names nobody
                 self._last_seen,
                 self._falls_alerts_incidents,
-                self._who,
                 self._count,
                 self._what_happened,
             )
@@ -923,7 +928,9 @@ class OfflineAnswerer:
         people = result["people"]
         named = [q for q in people if q["name"]]
         unnamed = result["people_seen"] - result["named_people_seen"]
-        if result["people_seen"] == 0:
+        unrecognised = int(result.get("unrecognised_seen", 0))
+        everyone = result["people_seen"] + unrecognised
+        if everyone == 0:
             text = f"Nobody was seen {where} {period}."
         else:
             parts = [
@@ -943,9 +950,12 @@ class OfflineAnswerer:
                 parts.append(
                     f"{_plural(unnamed, 'person', 'people')} known only by an automatic id"
                 )
+            if unrecognised:
+                parts.append(f"{_plural(unrecognised, 'person', 'people')} not recognised")
+            counted = " (counted by camera track)" if unrecognised else ""
             text = (
-                f"{_plural(result['people_seen'], 'person was', 'people were')} seen {where} "
-                f"{period}: {_join(parts)}."
+                f"{_plural(everyone, 'person was', 'people were')} seen {where} "
+                f"{period}{counted}: {_join(parts)}."
             )
         # Every named person listed is cited (their first event), so each name is clickable.
         citations = tuple(citation_of(q["first_event"]) for q in named if q.get("first_event"))
@@ -958,6 +968,8 @@ class OfflineAnswerer:
                 "camera": None if p.camera is None else p.camera.key,
                 "range": when.as_json(),
                 "people_seen": result["people_seen"],
+                "everyone_seen": everyone,
+                "unrecognised_seen": unrecognised,
                 "named": [q["public_id"] for q in named],
                 "named_people_seen": result["named_people_seen"],
             },

@@ -590,6 +590,7 @@ def distinct_people(
             ).join(Person, Person.id == grouped.c.person_id)
         ).all()
         people = sorted(rows, key=lambda r: (r.name is None, _as_utc(r.first), r.public_id))
+        unrecognised = _unrecognised_tracks(connection, low=low, high=high, camera=camera)
         shown = people[:count]
         # The first sighting of each shown person, all in one statement: one probe of
         # ix_events_person_ts_id per person, at the (person, first time) the group found.
@@ -617,6 +618,10 @@ def distinct_people(
         "range": _range_json(low, high),
         "people_seen": len(people),
         "named_people_seen": sum(1 for r in people if r.name),
+        # Tracked people no face was recognised on, one per camera track (someone who
+        # leaves the view and comes back is a new track): with people_seen, everyone.
+        "unrecognised_seen": unrecognised,
+        "everyone_seen": len(people) + unrecognised,
         "people": [
             {
                 "public_id": r.public_id,
@@ -630,6 +635,39 @@ def distinct_people(
         ],
         "truncated": len(people) > count,
     }
+
+
+PERSON_TRACK_KINDS: Final = ("person.appeared", "person.left")
+
+
+def _unrecognised_tracks(
+    connection: Connection, *, low: datetime | None, high: datetime, camera: str | None
+) -> int:
+    """Camera tracks of people (``person.appeared``/``left`` in ``[low, high)``, on
+    ``camera``) no event of which names a person: people seen whose face nobody knows."""
+    where = _where(connection, low=low, high=high, camera=camera)
+    if where.note is not None:
+        return 0
+    on_tracks = [*where.conditions, Event.track_id.is_not(None), Event.camera_id.is_not(None)]
+    tracks = (
+        select(Event.camera_id, Event.track_id)
+        .where(*on_tracks, Event.kind.in_(PERSON_TRACK_KINDS))
+        .distinct()
+        .subquery()
+    )
+    named = (
+        select(Event.camera_id, Event.track_id)
+        .where(*on_tracks, Event.person_id.is_not(None))
+        .distinct()
+        .subquery()
+    )
+    joined = tracks.outerjoin(
+        named, and_(named.c.camera_id == tracks.c.camera_id, named.c.track_id == tracks.c.track_id)
+    )
+    found = connection.scalar(
+        select(func.count()).select_from(joined).where(named.c.track_id.is_(None))
+    )
+    return int(found or 0)
 
 
 def _as_utc(value: Any) -> datetime:

@@ -26,6 +26,7 @@ from engine.sensing.protocol import CsiFrame, encode_csi_frame, parse_csi_frame
 from engine.sensing.server import NODE_BLE, NODE_OFFLINE
 from engine.sensing.service import (
     ABSENT,
+    BLOB_HISTORY_S,
     NodeSpec,
     RoomSpec,
     SensingRecord,
@@ -239,12 +240,38 @@ def test_blob_ids_number_on_from_the_first_id_given() -> None:
     driver.run_until(ENTER_S + 2.0)
     snapshot = service.snapshot()
     assert snapshot is not None and [b.track_id for b in snapshot.blobs] == [1000]
-    driver.run_until(14.0)
+    driver.run_until(16.0)  # the second visitor has been sensed for 3 s: history
     appeared = [r for r in driver.records if r.kind == "sensing.blob_appeared"]
     assert [r.blob_id for r in appeared][:1] == [1000]
     assert len(appeared) >= 2, "the second visitor is a new blob"
     assert appeared[-1].blob_id is not None and appeared[-1].blob_id > 1000
     assert [r.detail["blob"] for r in appeared] == [r.blob_id for r in appeared]
+
+
+def test_a_blob_becomes_history_only_once_it_has_lasted() -> None:
+    # A visitor sensed for under BLOB_HISTORY_S leaves no rows; one sensed longer has its
+    # appearance stamped when it appeared, and its leaving.
+    bus = EventBus()
+    service = make_service(bus)
+    brief = Visit(ScriptedWalker([(1.0, 0.6), (2.0, 1.0)], 1.0), ENTER_S, ENTER_S + 1.5)
+    driver = TickDriver(service, simulator(ROOM, [brief]), bus)
+    driver.run_until(ENTER_S + 8.0)
+    shown = [b.track_id for _t, s in driver.ticks for b in s.blobs]
+    assert shown, "the brief visitor was shown"
+    assert [r for r in driver.records if r.kind.startswith("sensing.blob_")] == []
+
+    bus = EventBus()
+    service = make_service(bus)
+    stay = Visit(ScriptedWalker([(1.0, 0.6), (4.4, 1.0)], 0.5), ENTER_S, ENTER_S + 6.0)
+    driver = TickDriver(service, simulator(ROOM, [stay]), bus)
+    driver.run_until(ENTER_S + 12.0)
+    appeared = [r for r in driver.records if r.kind == "sensing.blob_appeared"]
+    left = [r for r in driver.records if r.kind == "sensing.blob_left"]
+    assert len(appeared) == 1 and len(left) == 1
+    assert left[0].detail["duration_s"] >= BLOB_HISTORY_S
+    # Stamped when it appeared: the two rows are its whole duration apart.
+    apart = (left[0].at - appeared[0].at).total_seconds()
+    assert apart == pytest.approx(left[0].detail["duration_s"], abs=0.15)
 
 
 def test_an_offline_node_stops_contributing_on_the_next_tick() -> None:
@@ -393,7 +420,14 @@ def test_the_name_stays_with_the_walker_when_their_track_loses_them() -> None:
     summary = scorer.summary()
     assert summary["time_to_name_s"][walker_name(0)] is not None
     assert summary["longest_wrong_name_s"] <= 2.0, summary
-    named = [r.detail["name"] for r in records if r.kind == "sensing.blob_identified"]
+    # Named once: by its identification, or in its appearance when the device named it
+    # before it became history.
+    named = [
+        r.detail["name"]
+        for r in records
+        if r.kind == "sensing.blob_identified"
+        or (r.kind == "sensing.blob_appeared" and r.detail.get("name"))
+    ]
     assert named == [walker_name(0)], "named once, and the name went on with the walker"
 
 
@@ -517,7 +551,8 @@ def test_a_simulated_room_runs_live_and_finds_its_walker(
         return any(s.blobs for s in list(snapshots))
 
     wait_until(entered_and_found, 8.0)
-    wait_until(lambda: False, 0.5)  # a few more ticks with the blob
+    # Sensed long enough to be history (BLOB_HISTORY_S after it appeared).
+    wait_until(lambda: any(r.kind == "sensing.blob_appeared" for r in list(records)), 8.0)
     service.stop()
 
     captured = list(snapshots)
@@ -577,13 +612,35 @@ def test_a_simulated_walker_carrying_a_tag_is_named_over_the_live_path(
     def named() -> bool:
         return any(b.identity is not None for s in list(snapshots) for b in s.blobs)
 
+    def named_in_history() -> bool:
+        return any(
+            r.kind in ("sensing.blob_identified", "sensing.blob_appeared") and r.detail.get("name")
+            for r in list(records)
+        )
+
     wait_until(named, 15.0)
+    wait_until(named_in_history, 10.0)
     service.stop()
     blob = next(b for s in snapshots for b in s.blobs if b.identity is not None)
     assert blob.identity is not None and blob.identity.name == "Walker 1"
     assert blob.identity.score >= NAME_SCORE and blob.identity.person_id is None
-    identified = [r for r in records if r.kind == "sensing.blob_identified"]
+    # Named in the history: by an identification, or in its appearance when the tag named
+    # it before it had lasted long enough to be history.
+    identified = [
+        r
+        for r in records
+        if r.kind in ("sensing.blob_identified", "sensing.blob_appeared") and r.detail.get("name")
+    ]
     assert identified and identified[0].detail["name"] == "Walker 1"
-    assert identified[0].blob_id == blob.track_id
-    left = [r for r in records if r.kind == "sensing.blob_left" and r.blob_id == blob.track_id]
+    # A blob named while shown; the first one named may have ended before it was history.
+    named_blobs = {
+        b.track_id
+        for s in snapshots
+        for b in s.blobs
+        if b.identity is not None and b.identity.name == "Walker 1"
+    }
+    assert identified[0].blob_id in named_blobs
+    left = [
+        r for r in records if r.kind == "sensing.blob_left" and r.blob_id == identified[0].blob_id
+    ]
     assert left and left[0].detail["name"] == "Walker 1"

@@ -518,13 +518,14 @@ def _generic(row: _Row) -> tuple[str, str, Category, Tone]:
 
 def display_actor(label: str) -> str:
     """An actor's label as a person reads it: ``account:ivan`` → ``ivan``,
-    ``system:retention`` → ``the system (retention)``."""
+    ``system:retention`` or ``engine:camera-watch`` → ``the system (…)``, other kinds
+    ``night-bot (service)``."""
     scheme, _, name = label.partition(":")
     if not name:
         return printable(label)
     if scheme == "account":
         return printable(name)
-    if scheme == "system":
+    if scheme in ("system", "engine"):
         return f"the system ({printable(name)})"
     return printable(f"{name} ({scheme})")
 

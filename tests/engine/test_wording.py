@@ -282,6 +282,7 @@ def test_numbers_never_take_an_exponent() -> None:
 def test_actors_and_kinds_read_as_words() -> None:
     assert display_actor("account:ivan") == "ivan"
     assert display_actor("system:retention") == "the system (retention)"
+    assert display_actor("engine:camera-watch") == "the system (camera-watch)"
     assert kind_title("sensing.fall_detected") == "Possible fall"
     assert kind_title("gesture.detected") == "Gesture"
     assert kind_title("retention.person_deleted") == "Retention person deleted"

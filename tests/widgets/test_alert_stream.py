@@ -541,7 +541,8 @@ def test_merged_alert_keeps_the_furthest_state_of_each_field() -> None:
     assert both.deliveries_ok == 3 and both.deliveries_failed == 1
     assert merged_alert(escalated, acked) == both
     assert acknowledged_by_text("account:ada") == "ada"
-    assert acknowledged_by_text("service:night-bot") == "service:night-bot"
+    assert acknowledged_by_text("service:night-bot") == "night-bot (service)"
+    assert acknowledged_by_text("engine:camera-watch") == "the system (camera-watch)"
 
 
 def test_the_chime_is_a_short_wav_and_plays_or_beeps_without_crashing(qtbot: QtBot) -> None:

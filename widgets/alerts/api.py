@@ -14,16 +14,14 @@ from typing import Protocol
 
 from engine.alerts.records import AlertView
 from engine.incidents.records import Filed
-from engine.text import printable
+from engine.wording import display_actor
 
 
 def acknowledged_by_text(label: str | None) -> str:
-    """Who acknowledged, as people read it: ``ada`` for ``account:ada``; other kinds of
-    actor keep their kind (``service:night-bot``)."""
-    if not label:
-        return "someone"
-    kind, _, name = label.partition(":")
-    return printable(name if kind == "account" and name else label)
+    """Who acknowledged (or labelled), as people read it (:func:`engine.wording.
+    display_actor`): ``ada`` for ``account:ada``, ``the system (camera-watch)`` for the
+    engine, ``night-bot (service)`` for a service account."""
+    return display_actor(label) if label else "someone"
 
 
 def delivery_error_text(url: str, escalation: bool, error: str | None) -> str:

@@ -148,7 +148,7 @@ def _text(record: AuditRecord, column: int) -> str:
         return audit_target(record.target)
     if column == COLUMN_OUTCOME:
         return record.outcome
-    return "; ".join(f"{label} {value}" for label, value in fields_of(record.detail))
+    return "; ".join(f"{label}: {value}" for label, value in fields_of(record.detail))
 
 
 def entry_json(record: AuditRecord) -> str:

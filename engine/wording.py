@@ -189,14 +189,21 @@ def value_text(value: Any, site_time: SiteTime | None = None, *, key: str = "") 
         ]
         return ", ".join(parts)
     if isinstance(value, Sequence):
-        if key == "link" and len(value) == 2:
-            return f"{printable(str(value[0]))}–{printable(str(value[1]))}"
+        if key == "link" and (pair := link_text(value)) is not None:
+            return pair
         if len(value) == 3 and all(isinstance(v, int | float) for v in value):
             return position(value)
         items = [value_text(v, site_time) for v in value[:6]]
         more = f" and {len(value) - 6} more" if len(value) > 6 else ""
         return ", ".join(items) + more if items else "none"
     return printable(str(value))
+
+
+def link_text(value: Any) -> str | None:
+    """A sensing link, stored as its two nodes, as ``node-a–node-c`` (None: not a pair)."""
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        return f"{printable(str(value[0]))}–{printable(str(value[1]))}"
+    return None
 
 
 def label_of(key: str) -> str:
@@ -260,6 +267,11 @@ class _Row:
 
     def at(self, key: str) -> str:
         return value_text(self.get(key), self.site_time, key=key)
+
+    def because(self, *keys: str) -> str:
+        """``": <why>"`` from the first of ``keys`` the detail sets (``""`` if none)."""
+        why = next((self.get(key) for key in keys if self.get(key)), None)
+        return f": {printable(str(why))}" if why else ""
 
 
 _Renderer = Callable[[_Row], tuple[str, str, Category, Tone]]
@@ -393,8 +405,7 @@ def _node_online(row: _Row) -> tuple[str, str, Category, Tone]:
 
 @_renders("sensing.node_offline")
 def _node_offline(row: _Row) -> tuple[str, str, Category, Tone]:
-    why = row.get("reason") or row.get("detail")
-    tail = f": {printable(str(why))}" if why else ""
+    tail = row.because("reason", "detail")
     return (
         "Sensing node offline",
         f"{_node(row)} in {row.place} went offline{tail}",
@@ -405,8 +416,7 @@ def _node_offline(row: _Row) -> tuple[str, str, Category, Tone]:
 
 @_renders("sensing.node_rejected")
 def _node_rejected(row: _Row) -> tuple[str, str, Category, Tone]:
-    why = row.get("reason") or row.get("detail")
-    tail = f": {printable(str(why))}" if why else ""
+    tail = row.because("reason", "detail")
     return (
         "Sensing node refused",
         f"{_node(row)} was refused in {row.place}{tail}",
@@ -416,10 +426,7 @@ def _node_rejected(row: _Row) -> tuple[str, str, Category, Tone]:
 
 
 def _link(row: _Row) -> str:
-    link = row.get("link")
-    if isinstance(link, Sequence) and not isinstance(link, str) and len(link) == 2:
-        return f"{printable(str(link[0]))}–{printable(str(link[1]))}"
-    return "A link"
+    return link_text(row.get("link")) or "A link"
 
 
 @_renders("sensing.link_degraded")
@@ -459,8 +466,7 @@ def _camera(row: _Row) -> tuple[str, str, Category, Tone]:
     title, did, tone = _CAMERA_STATES.get(
         state, (f"Camera {_words(state)}", _words(state), Tone.NORMAL)
     )
-    detail = row.get("detail")
-    tail = f": {printable(str(detail))}" if detail else ""
+    tail = row.because("detail")
     return title, f"{_first_up(row.place or 'The camera')} {did}{tail}", Category.CAMERAS, tone
 
 
@@ -664,8 +670,7 @@ def _fields(row: _Row) -> tuple[tuple[str, str], ...]:
     explanation = row.get("explanation")
     if isinstance(explanation, Sequence) and not isinstance(explanation, str):
         links = [
-            f"{_link(_Row(row.kind, entry, row.place, None, row.site_time))} "
-            f"{percent(float(entry.get('share', 0.0)))}"
+            f"{link_text(entry.get('link')) or 'A link'} {percent(float(entry.get('share', 0.0)))}"
             for entry in explanation
             if isinstance(entry, Mapping)
         ]

@@ -10,13 +10,17 @@ than :data:`MAX_MARKERS_PER_SLICE` over all lanes), or as *density bars*: row co
 bucket of :func:`bucket_seconds`, about :data:`BUCKET_PX` pixels wide, aligned to multiples
 of the bucket since the epoch so that panning does not make the bars shimmer.
 
+Camera lanes also carry their *coverage*: where the camera's clips are in the window, as
+merged intervals (:func:`clip_coverage`), so the pane can show where footage exists.
+
 Nothing is ever loaded whole, and a slice costs a fixed number of statements (at most
-twelve) whatever the lanes and the window:
+fourteen) whatever the lanes and the window:
 the cameras, the rooms (small tables and one index probe per room of ``event_rollup``), one
 probe counting each lane's rows up to the marker cap (``LIMIT cap + 1`` over the lane's
 index), the markers (one statement for all camera lanes, one for sensing lanes, one each for
 alerts, incidents and bookmarks; each event's covering clip found by one probe of
-``ix_media_camera_span``), and the counts of the busy lanes.
+``ix_media_camera_span``), the counts of the busy lanes, and the camera lanes' clips (one
+statement reading a bounded number per lane, and one probing per bucket for lanes with more).
 
 Counts come from ``event_rollup`` (the events per source per 5 minutes, 30 minutes and hour,
 kept by triggers) when a rollup span divides the bucket, as it does for every bucket of 5 minutes
@@ -72,6 +76,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from engine.history.events import (
     _CLIP,
+    CLIP_SPAN_BOUND_S,
     ClipProbe,
     CoveringClipsRequest,
     _covering_clip_id,
@@ -240,11 +245,18 @@ class DensityBars:
         return self.origin + timedelta(seconds=index * self.bucket_s)
 
 
+Coverage = tuple[tuple[datetime, datetime], ...]
+"""Where recordings exist: ``(start, end)`` pairs (UTC), oldest first, apart and inside the
+window they were read for."""
+
+
 @dataclass(frozen=True, slots=True)
 class TimelineLane:
     """One lane of a slice: its name (``camera:gate``, ``alerts``…), a label to show
     (the camera's name, the room, "Alerts"), and either markers (oldest first) or density
-    bars, as ``detail`` says. ``total`` is the lane's row count in the window."""
+    bars, as ``detail`` says. ``total`` is the lane's row count in the window.
+    ``coverage`` (camera lanes) is where the camera's clips are in the window (see
+    :func:`clip_coverage`); empty for other lanes and when nothing was recorded."""
 
     name: str
     label: str
@@ -252,6 +264,7 @@ class TimelineLane:
     total: int
     markers: tuple[TimelineMarker, ...] = ()
     density: DensityBars | None = None
+    coverage: Coverage = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,11 +358,12 @@ class _LaneQuery:
 def timeline_slice(store: Store, request: TimelineRequest) -> TimelineSlice:
     """The slice ``request`` asks for: each lane as markers or density bars.
 
-    Caller's thread, its own connection. At most twelve statements whatever the lanes and
-    the window: the cameras, the site's lanes (two, when the lanes are not given), the
+    Caller's thread, its own connection. At most fourteen statements whatever the lanes
+    and the window: the cameras, the site's lanes (two, when the lanes are not given), the
     probe, the markers of camera lanes, of sensing lanes, of alerts, incidents and
-    bookmarks (each only if it has any), and the counts of the lanes drawn as density bars
-    (the rollup's sums and the window's ragged ends, and the rows counted per bucket).
+    bookmarks (each only if it has any), the counts of the lanes drawn as density bars
+    (the rollup's sums and the window's ragged ends, and the rows counted per bucket), and
+    the camera lanes' coverage (two at most: :func:`_coverage`).
     """
     window_s = (request.end - request.start).total_seconds()
     bucket_s = bucket_seconds(window_s, request.width_px)
@@ -362,19 +376,33 @@ def timeline_slice(store: Store, request: TimelineRequest) -> TimelineSlice:
         marker_lanes, density_lanes = _choose_detail(queries, counts, cap)
         markers = _markers(connection, marker_lanes, request, cap)
         bars = _density(connection, density_lanes, request, bucket_s)
+        coverage = _coverage(connection, [q for q in queries if q.camera_ids], request, bucket_s)
     lanes: list[TimelineLane] = []
     for query in queries:
+        recorded = coverage.get(query.name, ())
         if query.name in bars:
             found = bars[query.name]
             lanes.append(
                 TimelineLane(
-                    query.name, query.label, LaneDetail.DENSITY, found.total, density=found
+                    query.name,
+                    query.label,
+                    LaneDetail.DENSITY,
+                    found.total,
+                    density=found,
+                    coverage=recorded,
                 )
             )
         else:
             shown = markers.get(query.name, ())
             lanes.append(
-                TimelineLane(query.name, query.label, LaneDetail.MARKERS, len(shown), shown)
+                TimelineLane(
+                    query.name,
+                    query.label,
+                    LaneDetail.MARKERS,
+                    len(shown),
+                    shown,
+                    coverage=recorded,
+                )
             )
     return TimelineSlice(request, tuple(lanes), bucket_s, cap)
 
@@ -835,7 +863,8 @@ def _density(
     span = rollup_span(bucket_s)
     rolled = [q for q in queries if span is not None and q.table is Event.__table__]
     counted = [q for q in queries if q not in rolled]
-    bars = _rollup_density(connection, rolled, request, bucket_s, span) if span else {}
+    # No rolled lanes, no statement (an empty OR would sum every lane's rollup rows).
+    bars = _rollup_density(connection, rolled, request, bucket_s, span) if span and rolled else {}
     if counted:
         bars.update(_counted_density(connection, counted, request, bucket_s))
     return bars
@@ -1023,6 +1052,135 @@ def _counted_density(
     return {
         query.name: DensityBars(origin, bucket_s, tuple(lane_counts))
         for query, lane_counts in zip(queries, counts, strict=True)
+    }
+
+
+# -- coverage -----------------------------------------------------------------------------
+
+
+def clip_coverage(
+    spans: Sequence[tuple[datetime, datetime]], start: datetime, end: datetime, width_px: int
+) -> Coverage:
+    """Clip spans (``(started_at, ended_at)``, UTC, any order) merged into the intervals a
+    pane ``width_px`` wide showing ``start``–``end`` can draw: cut to the window, and
+    joined where the gap between them is under one pixel's worth of time (back-to-back
+    clips leave gaps of milliseconds; a gap nobody can see is no gap), so an interval and
+    the gap after it take at least a pixel: never more intervals than pixels."""
+    pixel = (end - start) / max(width_px, 1)
+    merged: list[list[datetime]] = []
+    for low, high in sorted(spans):
+        low, high = max(low, start), min(high, end)
+        if high <= low:
+            continue
+        if merged and low - merged[-1][1] < pixel:
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    return tuple((low, high) for low, high in merged)
+
+
+def _clip_rows(query: _LaneQuery) -> ColumnElement[bool]:
+    """The clips of a camera lane's cameras."""
+    ids = list(query.camera_ids)
+    camera = Media.camera_id == ids[0] if len(ids) == 1 else Media.camera_id.in_(ids)
+    return and_(camera, Media.kind == "clip")
+
+
+def _coverage(
+    connection: Connection,
+    queries: Sequence[_LaneQuery],
+    request: TimelineRequest,
+    bucket_s: float,
+) -> dict[str, Coverage]:
+    """Each camera lane's coverage (:func:`clip_coverage`) in at most two statements: one
+    reading the clips overlapping the window, at most :func:`marker_cap` + 1 per lane (a
+    bounded range of ``ix_media_camera_span`` each, no sort, so a month of continuous
+    recording costs no more than an hour); and, for lanes with more clips than that, one
+    asking per density bucket (``bucket_s`` seconds, about three pixels) whether any clip
+    overlaps it, the covered buckets merged. Either way a lane gets at most one interval
+    per pixel."""
+    if not queries:
+        return {}
+    cap = marker_cap(request.width_px)
+    bound = timedelta(seconds=CLIP_SPAN_BOUND_S)
+    selects = [
+        select(literal(index, Integer).label("lane"), Media.started_at, Media.ended_at)
+        .where(
+            _clip_rows(query),
+            Media.started_at < request.end,
+            Media.started_at >= request.start - bound,
+            Media.ended_at > request.start,
+        )
+        .limit(cap + 1)
+        .subquery()
+        .select()
+        for index, query in enumerate(queries)
+    ]
+    spans: list[list[tuple[datetime, datetime]]] = [[] for _ in queries]
+    for lane, started_at, ended_at in connection.execute(union_all(*selects)).all():
+        spans[int(lane)].append((_utc(started_at), _utc(ended_at)))
+    found: dict[str, Coverage] = {}
+    busy: list[_LaneQuery] = []
+    for query, lane_spans in zip(queries, spans, strict=True):
+        if len(lane_spans) > cap:
+            busy.append(query)
+        elif lane_spans:
+            found[query.name] = clip_coverage(
+                lane_spans, request.start, request.end, request.width_px
+            )
+    if busy:
+        found.update(_bucket_coverage(connection, busy, request, bucket_s))
+    return found
+
+
+def _bucket_coverage(
+    connection: Connection,
+    queries: Sequence[_LaneQuery],
+    request: TimelineRequest,
+    bucket_s: float,
+) -> dict[str, Coverage]:
+    """Coverage of lanes with many clips: for every bucket of ``bucket_s`` seconds (epoch
+    aligned, as the density bars; numbered by a recursive CTE) whether a clip of the lane
+    overlaps it, one ``EXISTS`` over a bounded range of ``ix_media_camera_span`` per lane
+    and bucket, in one statement; runs of covered buckets become intervals."""
+    origin = bucket_origin(request.start, bucket_s)
+    buckets = max(1, math.ceil((request.end - origin) / timedelta(seconds=bucket_s)))
+    seed = select(literal(0, Integer).label("i")).cte("c", recursive=True)
+    numbers = seed.union_all(select((seed.c.i + 1).label("i")).where(seed.c.i < buckets - 1))
+    at_origin = literal(origin, UTCDateTime())
+    low = shifted_time(at_origin, numbers.c.i * literal(bucket_s))
+    high = shifted_time(at_origin, (numbers.c.i + 1) * literal(bucket_s))
+    earliest = shifted_time(at_origin, numbers.c.i * literal(bucket_s) - CLIP_SPAN_BOUND_S)
+    columns = [
+        case(
+            (
+                select(Media.id)
+                .where(
+                    _clip_rows(query),
+                    Media.started_at < high,
+                    Media.started_at >= earliest,
+                    Media.ended_at > low,
+                )
+                .correlate(numbers)
+                .exists(),
+                1,
+            ),
+            else_=0,
+        ).label(f"lane_{index}")
+        for index, query in enumerate(queries)
+    ]
+    covered: list[list[tuple[datetime, datetime]]] = [[] for _ in queries]
+    step = timedelta(seconds=bucket_s)
+    for row in connection.execute(select(numbers.c.i, *columns)).all():
+        bucket = int(row[0])
+        for lane, hit in enumerate(row[1:]):
+            if hit:
+                at = origin + bucket * step
+                covered[lane].append((at, at + step))
+    return {
+        query.name: clip_coverage(spans, request.start, request.end, request.width_px)
+        for query, spans in zip(queries, covered, strict=True)
+        if spans
     }
 
 

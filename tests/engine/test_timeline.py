@@ -608,3 +608,65 @@ def test_a_slice_keeps_to_its_marker_budget_alerts_first(
         "camera:yard": (LaneDetail.DENSITY, 4),  # over the budget: counted instead
         LANE_ALERTS: (LaneDetail.MARKERS, 2),
     }
+
+
+def clip_row(camera_id: int, start_s: float, end_s: float, name: str) -> dict[str, Any]:
+    return {
+        "kind": "clip",
+        "path": f"clips/{name}.mp4",
+        "created_at": T0 + timedelta(seconds=end_s),
+        "camera_id": camera_id,
+        "started_at": T0 + timedelta(seconds=start_s),
+        "ended_at": T0 + timedelta(seconds=end_s),
+    }
+
+
+def test_camera_lanes_carry_where_their_clips_are(store: Store) -> None:
+    cameras = seed_site(store)
+    gate, yard = cameras["gate"], cameras["yard"]
+    seed_media(
+        store,
+        [
+            # Back to back (10 ms apart): one stretch of footage.
+            clip_row(gate, 10, 20, "g1"),
+            clip_row(gate, 20.01, 30, "g2"),
+            # A clip started before the window and one after it.
+            clip_row(gate, -5, 4, "g0"),
+            clip_row(gate, 100, 110, "g3"),
+            clip_row(gate, 700, 710, "late"),
+            # A snapshot is no recording; the yard's clip is the yard's.
+            {**clip_row(gate, 50, 60, "snap"), "kind": "snapshot"},
+            clip_row(yard, 40, 45, "y1"),
+        ],
+    )
+    found = TimelineRequest(*window(600), 1000).run(store)
+    at = lambda s: T0 + timedelta(seconds=s)  # noqa: E731
+    gate_lane, yard_lane = found.lane("camera:gate"), found.lane("camera:yard")
+    assert gate_lane is not None and yard_lane is not None
+    assert gate_lane.coverage == ((at(0), at(4)), (at(10), at(30)), (at(100), at(110)))
+    assert yard_lane.coverage == ((at(40), at(45)),)
+    assert found.lane(LANE_ALERTS) is not None and found.lane(LANE_ALERTS).coverage == ()  # type: ignore[union-attr]
+    # Zoomed out, gaps under a pixel close: a day at 100 px is 864 s a pixel.
+    wide = TimelineRequest(T0 - timedelta(hours=12), T0 + timedelta(hours=12), 100).run(store)
+    wide_gate = wide.lane("camera:gate")
+    assert wide_gate is not None and wide_gate.coverage == ((at(-5), at(710)),)
+
+
+def test_a_camera_with_many_clips_is_covered_per_bucket(store: Store) -> None:
+    cameras = seed_site(store)
+    # Continuous 10 s clips for an hour, then a 20-minute hole, then 10 more minutes.
+    spans = [(s, s + 10) for s in range(0, 3600, 10)] + [(s, s + 10) for s in range(4800, 5400, 10)]
+    seed_media(store, [clip_row(cameras["gate"], a, b, f"c{a}") for a, b in spans])
+    width = 200  # 50 clips a lane at most are read one by one
+    assert len(spans) > marker_cap(width)
+    found = TimelineRequest(*window(6000), width).run(store)
+    lane = found.lane("camera:gate")
+    assert lane is not None
+    bucket = timedelta(seconds=found.bucket_s)
+    ((first_start, first_end), (second_start, second_end)) = lane.coverage
+    # Exact to a bucket: the window starts on a bucket edge, ends where the clips end.
+    assert first_start == T0
+    assert abs(first_end - (T0 + timedelta(seconds=3600))) <= bucket
+    assert abs(second_start - (T0 + timedelta(seconds=4800))) <= bucket
+    assert abs(second_end - (T0 + timedelta(seconds=5400))) <= bucket
+    assert found.lane("camera:yard").coverage == ()  # type: ignore[union-attr]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
@@ -19,6 +19,7 @@ from engine.history.replay import SPEEDS, speed_text
 from engine.sitetime import display
 from widgets.colours import ALARM_RED
 from widgets.timeline.api import MessageLevel
+from widgets.timeline.icons import icon
 
 REPLAY_RED = ALARM_RED
 _COLOURS = {"info": "#c9d1d9", "warning": "#d29922", "error": REPLAY_RED}
@@ -64,15 +65,23 @@ class ReplayBar(QWidget):
             "padding: 2px 8px; border-radius: 3px"
         )
         self.badge.setAccessibleName("Replay position")
-        self.play_button = self._button("▶", "Play (Space)")
+        # Drawn icons, not ⏮/⏭/⏸ glyphs: stock Debian fonts have none of those (empty
+        # boxes). The words stay as the buttons' text, for screen readers and as fallback.
+        self.play_button = self._button("Play", "Play (Space)", "play")
         self.play_button.clicked.connect(self._on_play_clicked)
-        self.step_back_button = self._button("⏮", "Back one frame (←)")
+        self.step_back_button = self._button("Back one frame", "Back one frame (←)", "frame-back")
         self.step_back_button.clicked.connect(lambda: self.sig_step_requested.emit(-1))
-        self.step_forward_button = self._button("⏭", "Forward one frame (→)")
+        self.step_forward_button = self._button(
+            "Forward one frame", "Forward one frame (→)", "frame-forward"
+        )
         self.step_forward_button.clicked.connect(lambda: self.sig_step_requested.emit(1))
-        self.previous_event_button = self._button("◀ event", "Previous event (Shift+←)")
+        self.previous_event_button = self._button(
+            "Event", "Previous event (Shift+←)", "event-previous", beside=True
+        )
         self.previous_event_button.clicked.connect(lambda: self.sig_event_jump_requested.emit(-1))
-        self.next_event_button = self._button("event ▶", "Next event (Shift+→)")
+        self.next_event_button = self._button(
+            "Event", "Next event (Shift+→)", "event-next", beside=True
+        )
         self.next_event_button.clicked.connect(lambda: self.sig_event_jump_requested.emit(1))
 
         self.speed_button = self._button("1×", "Playback speed")
@@ -128,12 +137,26 @@ class ReplayBar(QWidget):
         layout.addWidget(self.message_label)
         self._update_badge()
 
-    def _button(self, text: str, tip: str) -> QToolButton:
+    def _button(
+        self, text: str, tip: str, icon_name: str | None = None, *, beside: bool = False
+    ) -> QToolButton:
+        """A tool button saying ``text``; with ``icon_name`` it shows that icon (and the
+        text beside it when ``beside``), or the text alone if the icon cannot be drawn."""
         button = QToolButton(self)
         button.setText(text)
         button.setToolTip(tip)
         button.setAccessibleName(tip)
         button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        if icon_name is not None:
+            drawn = icon(icon_name)
+            if not drawn.isNull():
+                button.setIcon(drawn)
+                button.setIconSize(QSize(20, 20))
+                button.setToolButtonStyle(
+                    Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+                    if beside
+                    else Qt.ToolButtonStyle.ToolButtonIconOnly
+                )
         return button
 
     # -- what the controller shows -------------------------------------------------------
@@ -161,7 +184,8 @@ class ReplayBar(QWidget):
     def set_playing(self, playing: bool) -> None:
         """Whether playback runs (the play button shows pause while it does)."""
         self._playing = playing
-        self.play_button.setText("⏸" if playing else "▶")
+        self.play_button.setText("Pause" if playing else "Play")
+        self.play_button.setIcon(icon("pause" if playing else "play"))
         tip = "Pause (Space)" if playing else "Play (Space)"
         self.play_button.setToolTip(tip)
         self.play_button.setAccessibleName(tip)

@@ -207,4 +207,5 @@ import engine.store.audit_models  # noqa: E402
 import engine.store.gesture_models  # noqa: E402
 import engine.store.history_models  # noqa: E402
 import engine.store.incident_models  # noqa: E402
-import engine.store.person_models  # noqa: E402, F401
+import engine.store.person_models  # noqa: E402
+import engine.store.site_plan_models  # noqa: E402, F401

@@ -370,6 +370,12 @@ def test_questions_outside_the_forms_are_not_answered(seeded: Any, question: str
         ("around 3pm yesterday", "2026-11-22 14:45", "2026-11-22 15:15"),
         ("since 8am", "2026-11-23 08:00", "2026-11-23 12:00"),
         ("this month", "2026-11-01 00:00", "2026-11-23 12:00"),
+        ("yesterday evening", "2026-11-22 17:00", "2026-11-22 22:00"),
+        ("in the last 30 minutes", "2026-11-23 11:30", "2026-11-23 12:00"),
+        ("since 8:30", "2026-11-23 08:30", "2026-11-23 12:00"),
+        ("since 14:00", "2026-11-22 14:00", "2026-11-23 12:00"),  # today's is to come
+        ("between 2 and 4 pm", "2026-11-22 14:00", "2026-11-22 16:00"),
+        ("on monday", "2026-11-23 00:00", "2026-11-23 12:00"),
         ("last month", "2026-10-01 00:00", "2026-11-01 00:00"),
     ],
 )
@@ -402,6 +408,9 @@ def test_a_time_to_come_is_not_a_range() -> None:
         # so it is the 22nd's.
         ("America/Los_Angeles", NOW, "yesterday", "2026-11-22 08:00", "2026-11-23 08:00", "yesterday"),  # noqa: E501
         ("America/Los_Angeles", NOW, "between 9 and 10", "2026-11-22 17:00", "2026-11-22 18:00", "between 09:00 and 10:00 PST on 2026-11-22"),  # noqa: E501
+        # ...and "tonight" is the night under way, begun yesterday evening.
+        ("America/Los_Angeles", NOW, "tonight", "2026-11-23 02:00", "2026-11-23 12:00", "tonight"),
+        ("Asia/Kolkata", datetime(2026, 11, 23, 14, tzinfo=UTC), "tonight", "2026-11-23 12:30", "2026-11-23 14:00", "tonight"),  # noqa: E501
         ("America/Los_Angeles", NOW, "in the last hour", "2026-11-23 11:00", "2026-11-23 12:00", "in the last hour"),  # noqa: E501
         # London's clocks went back on 25 October 2026: that day had 25 hours.
         ("Europe/London", datetime(2026, 10, 26, 12, tzinfo=UTC), "yesterday", "2026-10-24 23:00", "2026-10-26 00:00", "yesterday"),  # noqa: E501

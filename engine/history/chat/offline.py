@@ -81,6 +81,7 @@ from engine.history.chat.tools import (
     list_incidents,
     numbered_cameras,
     person_sightings,
+    rooms,
     search_events,
 )
 from engine.sitetime import UTC_TIME, SiteTime
@@ -395,8 +396,10 @@ class _TimeParser:
     def _part(self, match: re.Match[str], day: datetime | None, day_label: str | None) -> TimeRange:
         if match["night"]:
             if match["night"] == "tonight":
-                start = self.today + timedelta(hours=18)
-                return self._clip(start, self.today + timedelta(days=1, hours=6), "tonight")
+                # Before 06:00 the night under way began yesterday evening.
+                night = self.today - timedelta(days=1 if self.wall_now.hour < 6 else 0)
+                start = night + timedelta(hours=18)
+                return self._clip(start, night + timedelta(days=1, hours=6), "tonight")
             start = self.today - timedelta(hours=6)
             return self._clip(start, self.today + timedelta(hours=6), "last night")
         a, b = PARTS_OF_DAY[match["part"]]
@@ -452,9 +455,48 @@ _NOT_CAMERA_NAMES: Final = frozenset(
 )
 
 
+_PLACE_PREPS: Final = frozenset({"on", "at", "in", "by", "from", "of", "near"})
+# Words that are never part of a camera's name in "the plaza camera" (read backwards from
+# "camera"): what a question puts before the name.
+_NOT_NAME_WORDS: Final = _PLACE_PREPS | frozenset(
+    {
+        "the", "did", "does", "was", "were", "is", "any", "a", "an", "every", "all", "which",
+        "what", "that", "this", "see", "seen", "saw", "who", "how", "many", "people", "anyone",
+        "anybody", "someone", "there", "been", "has", "have", "times", "often", "record",
+        "recorded", "whole", "each", "my", "our", "your",
+    }
+)  # fmt: skip
+# Words that may follow a camera's name in a question ("on the yard today", "on plaza
+# east and…"); any other word makes it another place ("on plaza west").
+_AFTER_NAME: Final = frozenset(
+    {
+        "camera", "cam", "cameras", "and", "or", "see", "saw", "seen", "did", "was", "were",
+        "recorded", "record", "at", "in", "on", "by", "during", "for", "between", "from",
+        "since", "around", "about", "then", "so", "far", "too", "please", "yet", "all", "ever",
+    }
+)  # fmt: skip
+
+
+def _name_words(camera: CameraRef) -> set[str]:
+    """The words a camera is known by: its key and each word of its name."""
+    words = {w for w in re.split(r"[\s_]+", camera.name.lower()) if w}
+    return words | {camera.key.lower()}
+
+
+def _unknown_camera(name: str, known: Iterable[CameraRef]) -> QuestionError:
+    return QuestionError(
+        f"I don\u2019t know a camera called \u201c{name}\u201d; {_camera_list(known)}."
+    )
+
+
 def resolve_camera(text: str, known: list[CameraRef]) -> tuple[CameraRef | None, str]:
     """The camera the question names (see the module) and the question without it;
-    :class:`QuestionError` for a camera it does not have or names ambiguously."""
+    :class:`QuestionError` for a camera it does not have or names ambiguously.
+
+    Tried in turn: "camera N"; a camera's key or whole name; "the plaza camera" (words
+    before "camera", every one a word of one camera's name); "on the yard" (a word of
+    one camera's name after on/at/in…, unless the next word makes it another place:
+    "on plaza west" is no camera, said so, never Plaza east)."""
     match = _RE_CAMERA_NUMBER.search(text)
     if match is not None:
         n = int(match["n"])
@@ -486,9 +528,66 @@ def resolve_camera(text: str, known: list[CameraRef]) -> tuple[CameraRef | None,
         if others:
             raise QuestionError(f"Which camera do you mean: {camera.label} or {', '.join(others)}?")
         return camera, _squash(text[: hit.start()] + " " + text[hit.end() :])
+    tokens = text.split()
+    for i, token in enumerate(tokens):
+        if token not in ("camera", "cam"):
+            continue
+        j = i
+        while (
+            j > 0
+            and i - j < 3
+            and tokens[j - 1] not in _NOT_NAME_WORDS
+            and re.fullmatch(r"[a-z][\w\-]*", tokens[j - 1])
+        ):
+            j -= 1
+        words = tokens[j:i]
+        if not words:
+            continue
+        holders = [c for c in known if set(words) <= _name_words(c)]
+        if not holders:
+            raise _unknown_camera(" ".join(words), known)
+        if len(holders) > 1:
+            names = ", ".join(c.label for c in holders)
+            raise QuestionError(f"Several cameras could be the {' '.join(words)} camera: {names}.")
+        k = j
+        while k > 0 and tokens[k - 1] == "the":
+            k -= 1
+        if k > 0 and tokens[k - 1] in _PLACE_PREPS:
+            k -= 1
+        return holders[0], _squash(" ".join(tokens[:k] + tokens[i + 1 :]))
+    for hit in re.finditer(
+        r"\b(?:on|at|by|from|near)\s+(?:the\s+)?(?P<w>[a-z][\w\-]*)(?:\s+(?P<next>[a-z][\w\-]*))?",
+        text,
+    ):
+        holders = [c for c in known if hit["w"] in _name_words(c)]
+        if not holders:
+            continue
+        after = hit["next"]
+        if after and after not in _AFTER_NAME and all(after not in _name_words(c) for c in holders):
+            raise _unknown_camera(f"{hit['w']} {after}", known)
+        if len(holders) > 1:
+            names = ", ".join(c.label for c in holders)
+            raise QuestionError(f"Several cameras could be the {hit['w']}: {names}. Which one?")
+        cut = hit.end() if after and after in _name_words(holders[0]) else hit.end("w")
+        return holders[0], _squash(text[: hit.start()] + " " + text[cut:])
     word = _RE_CAMERA_WORD.search(text)
     if word is not None and word["word"] not in _NOT_CAMERA_NAMES:
-        raise QuestionError(f"I have no camera called {word['word']!r} ({_camera_list(known)}).")
+        raise _unknown_camera(word["word"], known)
+    return None, text
+
+
+def resolve_room(text: str, known: Iterable[str]) -> tuple[str | None, str]:
+    """The sensing room the question names ("in the kitchen", "ward") and the question
+    without it; None when it names none of ``known``."""
+    for room in sorted(known, key=len, reverse=True):
+        hit = re.search(
+            r"(?:\b(?:in|at|on|of|from)\s+)?(?:\bthe\s+)?(?<![\w])"
+            + re.escape(room.lower())
+            + r"(?![\w])(?:\s+room\b)?",
+            text,
+        )
+        if hit is not None:
+            return room, _squash(text[: hit.start()] + " " + text[hit.end() :])
     return None, text
 
 
@@ -575,8 +674,11 @@ _PEOPLE = r"(?:different |distinct |unique |individual )?(?:people|persons|visit
 _COUNT_SUBJECTS: Final[list[tuple[re.Pattern[str], str]]] = [
     (
         re.compile(
-            rf"^how many {_PEOPLE}(?: were| was| have been| got)? "
-            r"(?:seen|spotted|sighted|recorded|there|here|on|around|caught)\b"
+            rf"^how many {_PEOPLE}(?: were| was| have been| got)?"
+            r"(?: (?:seen|spotted|sighted|recorded|there|here|on|around|caught)\b|$)"
+            # "How many people did the plaza camera see?", the camera taken out.
+            rf"|^how many {_PEOPLE} (?:did|have|has) (?:the )?(?:cameras? |it |we |you |i )?"
+            r"(?:see|seen|spot|spotted|record|recorded|catch|caught)\b"
         ),
         "people",
     ),
@@ -659,8 +761,14 @@ class _Parsed:
     when: TimeRange | None
     camera: CameraRef | None
     site: SiteTime  # the clock the question is read and answered on
+    room: str | None = None  # a sensing room the question names
+    rooms: tuple[str, ...] = ()  # every sensing room the site has events of
 
 
+# "on Blursday": a word like a day's name that no time phrase took.
+_RE_ODD_DAY: Final = re.compile(r"\b(?:on|since|from|last|until|till)\s+(?P<d>[a-z]+day)\b")
+# "in the gym": a place a sensing question names that is no room of the site.
+_RE_IN_PLACE: Final = re.compile(r"\b(?:in|at)\s+(?:the\s+)?(?P<place>[a-z][\w\-]*)")
 _RE_SAYS_UTC: Final = re.compile(r"\b(?:utc|gmt)\b", re.IGNORECASE)
 
 
@@ -702,11 +810,20 @@ class OfflineAnswerer:
         # "at 14:00 UTC" is UTC's 14:00, and the answer then speaks UTC too.
         site = UTC_TIME if _RE_SAYS_UTC.search(question) else self._site_time
         when, rest = _TimeParser(now, site).parse(text)
+        odd_day = _RE_ODD_DAY.search(rest)
+        if odd_day is not None and odd_day["d"] not in _WEEKDAYS:
+            shown = re.search(re.escape(odd_day["d"]), question, re.IGNORECASE)
+            raise QuestionError(
+                f"I don\u2019t know a day called \u201c{shown[0] if shown else odd_day['d']}"
+                "\u201d: say today, yesterday, a weekday or a date."
+            )
         with self._store.engine.connect() as connection:
             known = cameras(connection)
+            known_rooms = tuple(rooms(connection))
         camera, rest = resolve_camera(rest, known)
+        room, rest = resolve_room(rest, known_rooms)
         rest = re.sub(r"\b(?:please|exactly|actually|ever|so far|recorded|in total)\b", " ", rest)
-        return _Parsed(question, _squash(rest), when, camera, site)
+        return _Parsed(question, _squash(rest), when, camera, site, room, known_rooms)
 
     # -- the forms, tried in order ------------------------------------------------------
 
@@ -714,6 +831,7 @@ class OfflineAnswerer:
         who = _first_group(_RE_TIMES_SEEN, p.text)
         if who is None:
             return None
+        _no_people_in_rooms(p)
         person = self._person(who, p.question)
         args: dict[str, Any] = {**(p.when.args() if p.when else {}), "person": person.public_id}
         if p.camera is not None:
@@ -747,6 +865,7 @@ class OfflineAnswerer:
         who = _first_group(_RE_LAST_SEEN, p.text)
         if who is None:
             return None
+        _no_people_in_rooms(p)
         person = self._person(who, p.question)
         args: dict[str, Any] = dict(p.when.args()) if p.when else {}
         if p.camera is not None:
@@ -806,19 +925,22 @@ class OfflineAnswerer:
     def _falls(self, p: _Parsed, now: datetime) -> OfflineAnswer:
         if p.camera is not None:
             raise QuestionError("Falls are detected by WiFi sensing in rooms, not by cameras.")
-        args = p.when.args() if p.when else {}
+        args: dict[str, Any] = dict(p.when.args()) if p.when else {}
+        _check_no_other_room(p)
+        if p.room is not None:
+            args["room"] = p.room
         counted = count_events(self._store, now, kind=FALL_KIND, **args)["count"]
         listed = search_events(self._store, now, kind=FALL_KIND, limit=MAX_CITATIONS, **args)
         events = listed["events"]
         period = _period_words(p.when)
         if counted == 0:
-            text = f"No falls were recorded {period}."
+            text = f"No falls were recorded{_in_room(p)} {period}."
         else:
             items = "; ".join(
                 f"{_when(e['ts'], p.site)} in {_room(e)}{_named_suffix(e)}" for e in events
             )
             more = f" (the latest {len(events)} shown)" if counted > len(events) else ""
-            text = f"{_plural(counted, 'fall')} recorded {period}{more}: {items}."
+            text = f"{_plural(counted, 'fall')} recorded{_in_room(p)} {period}{more}: {items}."
         return OfflineAnswer(
             _squash(text),
             True,
@@ -827,6 +949,7 @@ class OfflineAnswerer:
             {
                 "count": counted,
                 "event_ids": [e["id"] for e in events],
+                "room": p.room,
                 "range": p.when.as_json() if p.when else None,
             },
         )
@@ -845,8 +968,10 @@ class OfflineAnswerer:
         what = " ".join(w for w in (severity, kind) if w)
         noun = f"{what} alert" if what else "alert"
         period = _period_words(p.when)
-        if p.camera is not None:
-            raise QuestionError("I can list alerts by period, kind and severity, not by camera.")
+        if p.camera is not None or p.room is not None:
+            raise QuestionError(
+                "I can list alerts by period, kind and severity, not by camera or room."
+            )
         if result["count"] == 0:
             text = f"No {noun}s were raised {period}."
         else:
@@ -918,6 +1043,7 @@ class OfflineAnswerer:
     def _who(self, p: _Parsed, now: datetime, *, counting: bool = False) -> OfflineAnswer | None:
         if not counting and not _RE_WHO.match(p.text):
             return None
+        _no_people_in_rooms(p)
         when = p.when or _today(now, p.site)
         args: dict[str, Any] = dict(when.args())
         if p.camera is not None:
@@ -984,7 +1110,13 @@ class OfflineAnswerer:
         args: dict[str, Any] = dict(p.when.args()) if p.when else {}
         if p.camera is not None:
             args["camera"] = p.camera.key
-        where = f" on {p.camera.label}" if p.camera else ""
+        if subject.startswith("sensing."):
+            _check_no_other_room(p)
+        if p.room is not None:
+            if p.camera is not None:
+                raise QuestionError("Name a camera or a sensing room, not both.")
+            args["room"] = p.room
+        where = f" on {p.camera.label}" if p.camera else _in_room(p)
         period = _period_words(p.when)
         kind: str | None
         if subject == "events":
@@ -1013,6 +1145,7 @@ class OfflineAnswerer:
                 "count": result["count"],
                 "by_kind": result["by_kind"],
                 "camera": None if p.camera is None else p.camera.key,
+                "room": p.room,
                 "range": p.when.as_json() if p.when else None,
             },
         )
@@ -1024,6 +1157,8 @@ class OfflineAnswerer:
         args: dict[str, Any] = dict(when.args())
         if p.camera is not None:
             args["camera"] = p.camera.key
+        if p.room is not None:
+            args["room"] = p.room  # a room's events: sensing alone, no people, no alerts
         counted = count_events(self._store, now, **args)
         falls = (
             search_events(self._store, now, kind=FALL_KIND, limit=5, **args)["events"]
@@ -1032,12 +1167,16 @@ class OfflineAnswerer:
         )
         alerts: dict[str, Any] = (
             list_alerts(self._store, now, limit=5, **when.args())
-            if p.camera is None
+            if p.camera is None and p.room is None
             else {"count": 0, "alerts": []}
         )
         # Named people first, each with their first event in the window (a group over the
         # window's rows; one probe of ix_events_person_ts_id per named person shown).
-        seen = distinct_people(self._store, now, limit=MAX_NAMED_LOOKED_AT, **args)
+        seen: dict[str, Any] = (
+            distinct_people(self._store, now, limit=MAX_NAMED_LOOKED_AT, **args)
+            if p.room is None
+            else {"people": [], "named_people_seen": 0}
+        )
         # Those seen closest to the middle of the window first: "around 14:05" asks about
         # 14:05 more than about the window's edges.
         middle = (when.start or when.end) + (when.end - (when.start or when.end)) / 2
@@ -1049,7 +1188,7 @@ class OfflineAnswerer:
             q["public_id"]: q["first_event"] for q in closest[:MAX_NAMED_SHOWN]
         }
         more_named = seen["named_people_seen"] - len(named)
-        where = f" on {p.camera.label}" if p.camera else ""
+        where = f" on {p.camera.label}" if p.camera else _in_room(p)
         period = _period_words(when)
         if counted["count"] == 0:
             text = f"Nothing was recorded{where} {period}."
@@ -1136,6 +1275,34 @@ class OfflineAnswerer:
 
 
 _SIGHTING_KINDS: Final = ("person.appeared", "face.recognised")
+
+
+def _in_room(p: _Parsed) -> str:
+    return "" if p.room is None else f" in the {p.room}"
+
+
+def _no_people_in_rooms(p: _Parsed) -> None:
+    """Who was in a sensing room is not recorded: :class:`QuestionError` saying so, never
+    an answer for every camera."""
+    if p.room is not None:
+        raise QuestionError(
+            f"The {p.room} is a sensing room: WiFi sensing notices movement and falls "
+            f"there, not who it was. Ask about a camera, or about movement in the {p.room}."
+        )
+
+
+def _check_no_other_room(p: _Parsed) -> None:
+    """A sensing question naming a place that is no room of the site ("falls in the gym")
+    is not answered for every room: :class:`QuestionError` naming it and the rooms."""
+    if p.room is not None:
+        return
+    hit = _RE_IN_PLACE.search(p.text)
+    if hit is None or hit["place"] in _NOT_CAMERA_NAMES or hit["place"] in ("total", "all"):
+        return
+    known = ", ".join(p.rooms) or "none has sensing events yet"
+    raise QuestionError(
+        f"I don\u2019t know a room called \u201c{hit['place']}\u201d; rooms are: {known}."
+    )
 
 
 def _cannot() -> OfflineAnswer:

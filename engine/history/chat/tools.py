@@ -30,6 +30,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.engine import Connection
 
 from engine.history.events import _CLIP, _covering_clip_id, _covering_clips
+from engine.history.timeline import _ROOM_SOURCES, SENSING_PREFIX
 from engine.store.alert_models import Alert
 from engine.store.database import Store
 from engine.store.incident_models import Incident
@@ -264,6 +265,15 @@ def find_people(connection: Connection, reference: str) -> tuple[list[PersonRef]
 
 def _person(row: Any) -> PersonRef:
     return PersonRef(int(row.id), str(row.public_id), row.name, row.first_seen, row.last_seen)
+
+
+def rooms(connection: Connection) -> list[str]:
+    """Every sensing room with events stored (the ``sensing:…`` sources of
+    ``event_rollup``, one index probe per room), sorted."""
+    found = connection.execute(
+        select(_ROOM_SOURCES.c.source).where(_ROOM_SOURCES.c.source.is_not(None))
+    ).scalars()
+    return sorted({str(s).removeprefix(SENSING_PREFIX) for s in found if s})
 
 
 def _kinds(connection: Connection) -> list[str]:
@@ -1167,6 +1177,7 @@ __all__ = [
     "list_incidents",
     "parse_time",
     "person_sightings",
+    "rooms",
     "run_tool",
     "search_events",
     "sensing_activity",

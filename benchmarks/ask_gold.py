@@ -1,0 +1,337 @@
+"""Ask's gold set: the questions of ``tests/data/ask_gold.json`` asked of a small recorded
+site, each answer judged against the facts the gold set states.
+
+The site (three cameras, two sensing rooms, three people, unrecognised passers-by, falls,
+movement, alerts) is written by :func:`build_store` through the real store writer
+(:class:`~engine.store.commands.InsertEvent`, so a recognised face names its whole track as
+in a live run), its times on the site's wall clock (``Europe/Berlin``), and the questions
+are asked at the gold set's ``now`` on a simulated clock.
+
+An answer is judged from its words, so the offline answers and the LLM's are judged alike
+(:func:`judge`):
+
+- ``exact``: it states what the gold set expects (the count it states first; the names, the
+  time and place of a sighting; for a camera, person, room or day the site does not have,
+  that it does not know it, naming it, without an answer).
+- ``confident_wrong``: it gave an answer, and the answer is not the expected one (a wrong
+  number, a name missing, a guess at something the site does not have). Target 0.
+- ``declined``: it said it could not answer a question it should have.
+
+``python -m benchmarks.ask_gold [--db URL]`` prints one JSON line: ``questions``,
+``exact``, ``exact_pct``, ``confident_wrong``, ``declined`` and the questions missed, for the
+offline answers and, when ``tests/data/ask_llm_transcript.json`` holds a recorded
+transcript, for the LLM path replayed from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import insert
+
+from engine.clock import SimulatedClock
+from engine.history.chat.offline import OfflineAnswerer
+from engine.media import MediaFile
+from engine.sitetime import SiteTime
+from engine.store.alert_models import Alert
+from engine.store.commands import InsertEvent
+from engine.store.database import Store
+from engine.store.models import Camera, Site
+from engine.store.person_models import Person
+from engine.store.writer import StoreWriter
+
+GOLD_PATH: Final = Path(__file__).resolve().parent.parent / "tests" / "data" / "ask_gold.json"
+TRACK_S: Final = 40.0  # a track's person.left comes this long after its person.appeared
+FACE_AFTER_S: Final = 2.0  # and a named track's face.recognised this long after it
+
+
+@dataclass(frozen=True, slots=True)
+class Gold:
+    """The gold set as read: the site, its clock and the questions."""
+
+    data: Mapping[str, Any]
+
+    @property
+    def site_time(self) -> SiteTime:
+        return SiteTime.named(str(self.data["site"]["timezone"]))
+
+    @property
+    def now(self) -> datetime:
+        """When the questions are asked (UTC)."""
+        return self.utc(str(self.data["site"]["now"]))
+
+    def utc(self, wall: str) -> datetime:
+        """A wall-clock time of the gold set as UTC."""
+        return self.site_time.to_utc(datetime.fromisoformat(wall))
+
+    @property
+    def questions(self) -> list[dict[str, Any]]:
+        return list(self.data["questions"])
+
+
+def load_gold(path: Path = GOLD_PATH) -> Gold:
+    """The gold set at ``path`` (a JSON file; see its ``about``)."""
+    return Gold(json.loads(path.read_text(encoding="utf-8")))
+
+
+def snapshot_of(camera: str, track: int) -> str:
+    """Where a track's snapshot is kept, relative to the data dir."""
+    return f"snapshots/{camera}/track-{track}.jpg"
+
+
+def build_store(db_url: str, gold: Gold) -> Store:
+    """A store at ``db_url`` holding the gold set's site: cameras, people and alerts as set
+    up, every event through a running :class:`StoreWriter` (person.appeared, face.recognised
+    for a named track, person.left with the track's snapshot; sensing events by room)."""
+    store = Store(db_url)
+    created = gold.now
+    with store.transaction() as s:
+        site = s.execute(
+            insert(Site).returning(Site.id),
+            [{"name": "Gold site", "geo_lat": 52.5, "geo_lon": 13.4, "updated_at": created}],
+        ).scalar_one()
+        camera_ids: dict[str, int] = {}
+        for camera in gold.data["cameras"]:
+            camera_ids[camera["key"]] = s.execute(
+                insert(Camera).returning(Camera.id),
+                [
+                    {
+                        "site_id": site,
+                        "key": camera["key"],
+                        "name": camera["name"],
+                        "url": f"{camera['key']}.mp4",
+                        "source_kind": "file",
+                    }
+                ],
+            ).scalar_one()
+        s.execute(
+            insert(Person),
+            [
+                {"public_id": p["public_id"], "name": p["name"], "appearances": 1}
+                for p in gold.data["people"]
+            ],
+        )
+    writer = StoreWriter(store, clock=SimulatedClock(created))
+    writer.start()
+    try:
+        fall_events: dict[str, int] = {}
+        for wall, camera, track, person in gold.data["tracks"]:
+            seen = gold.utc(wall)
+            where = {"site_id": site, "camera_id": camera_ids[camera], "track_id": track}
+            snapshot = snapshot_of(camera, track)
+            writer.execute(
+                InsertEvent(
+                    ts=seen,
+                    kind="person.appeared",
+                    source=f"camera:{camera}",
+                    detail={"track_id": track, "snapshot": None},
+                    **where,
+                )
+            )
+            if person is not None:
+                writer.execute(
+                    InsertEvent(
+                        ts=seen + timedelta(seconds=FACE_AFTER_S),
+                        kind="face.recognised",
+                        source=f"camera:{camera}",
+                        detail={"track_id": track, "similarity": 0.8},
+                        person=person,
+                        **where,
+                    )
+                )
+            writer.execute(
+                InsertEvent(
+                    ts=seen + timedelta(seconds=TRACK_S),
+                    kind="person.left",
+                    source=f"camera:{camera}",
+                    detail={"track_id": track, "duration_s": TRACK_S, "snapshot": snapshot},
+                    person=person,
+                    media=(MediaFile("snapshot", snapshot, "0" * 64, 0),),
+                    **where,
+                )
+            )
+        for wall, kind, room in gold.data["sensing"]:
+            event_id = writer.execute(
+                InsertEvent(
+                    ts=gold.utc(wall),
+                    kind=kind,
+                    source=f"sensing:{room}",
+                    detail={"room": room},
+                    site_id=site,
+                )
+            )
+            fall_events[f"{wall} {room}"] = int(event_id)
+    finally:
+        writer.stop()
+    with store.transaction() as s:
+        for wall, kind, severity, title, source in gold.data["alerts"]:
+            raised = gold.utc(wall)
+            room = source.removeprefix("sensing:")
+            s.execute(
+                insert(Alert),
+                [
+                    {
+                        "raised_at": raised,
+                        "kind": kind,
+                        "source": source,
+                        "severity": severity,
+                        "title": title,
+                        "site_id": site,
+                        "event_id": fall_events.get(f"{wall} {room}"),
+                        "detail": {},
+                        "last_seen_at": raised,
+                    }
+                ],
+            )
+    return store
+
+
+# ------------------------------------------------------------------------------ judging
+
+_NOT_COUNTS: Final = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?"  # dates and date-times
+    r"|\d{1,2}:\d{2}(?::\d{2})?"  # times of day
+    r"|person_[0-9a-f]{8}"  # automatic ids
+    r"|\b(?:cam|camera)\s*\d+\b|\bcam\d+\b"  # cameras by number
+    r"|#\d+"  # alert and event numbers
+    r"|\(\s*utc\s*[+-]\d+(?::\d{2})?\s*\)|\butc\s*[+-]\d+",
+    re.IGNORECASE,
+)
+_WORD_NUMBERS: Final = {
+    "no": 0,
+    "none": 0,
+    "nobody": 0,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+}
+_FIRST_NUMBER: Final = re.compile(r"\b(\d+|" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)
+_DECLINES: Final = re.compile(
+    r"\b(?:i (?:don't|do not|can't|cannot) (?:know|find|answer|tell)|i have no (?:camera|record"
+    r"|room)|no (?:camera|room|record|one|person) (?:called|named)|isn't a|is not a|not a (?:day"
+    r"|time|camera|room)|can't answer|cannot answer|not (?:something|able)|unable|don't have"
+    r"|no such|unknown|i can't read|not recorded|only know what)",
+    re.IGNORECASE,
+)
+
+
+def stated_count(text: str) -> int | None:
+    """The number an answer states first, dates, times, ids and camera numbers aside
+    (``No falls were recorded`` states 0)."""
+    match = _FIRST_NUMBER.search(_NOT_COUNTS.sub(" ", text))
+    if match is None:
+        return None
+    word = match[1].lower()
+    return int(word) if word.isdigit() else _WORD_NUMBERS[word]
+
+
+def judge(expect: Mapping[str, Any], text: str, answered: bool) -> str:
+    """``exact``, ``confident_wrong`` or ``declined``: how ``text`` (``answered``: whether it
+    gave an answer) meets the gold item ``expect`` (see the module)."""
+    lowered = text.lower()
+    if "unresolved" in expect or expect.get("cannot"):
+        if answered and not _DECLINES.search(text):
+            return "confident_wrong"
+        if "unresolved" in expect and str(expect["unresolved"]).lower() not in lowered:
+            return "declined"  # it did not answer, but did not say what it did not know
+        return "exact"
+    if not answered:
+        return "declined"
+    if "count" in expect and stated_count(text) != int(expect["count"]):
+        return "confident_wrong"
+    for name in expect.get("names", ()):
+        if str(name).lower() not in lowered:
+            return "confident_wrong"
+    for key in ("time", "place"):
+        if key in expect and str(expect[key]).lower() not in lowered:
+            return "confident_wrong"
+    return "exact"
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """What an answerer said to one question: its text and whether it gave an answer."""
+
+    text: str
+    answered: bool
+
+
+def score(questions: Sequence[Mapping[str, Any]], ask: Callable[[str], Said]) -> dict[str, Any]:
+    """Every question of the gold set asked through ``ask`` and judged: the figures and,
+    for each question missed, what was asked, expected and said."""
+    tally = {"exact": 0, "confident_wrong": 0, "declined": 0}
+    missed: list[dict[str, Any]] = []
+    for item in questions:
+        said = ask(str(item["q"]))
+        verdict = judge(item, said.text, said.answered)
+        tally[verdict] += 1
+        if verdict != "exact":
+            expect = {k: v for k, v in item.items() if k != "q"}
+            missed.append(
+                {"q": item["q"], "verdict": verdict, "expected": expect, "said": said.text}
+            )
+    total = len(questions)
+    return {
+        "questions": total,
+        "exact": tally["exact"],
+        "exact_pct": round(100.0 * tally["exact"] / total, 1) if total else 0.0,
+        "confident_wrong": tally["confident_wrong"],
+        "declined": tally["declined"],
+        "missed": missed,
+    }
+
+
+def score_offline(store: Store, gold: Gold) -> dict[str, Any]:
+    """The offline answerer's figures on the gold set."""
+    answerer = OfflineAnswerer(store, gold.site_time)
+    now = SimulatedClock(gold.now).now()
+
+    def ask(question: str) -> Said:
+        answer = answerer.answer(question, now)
+        return Said(answer.text, answer.answered)
+
+    return score(gold.questions, ask)
+
+
+def run(db_url: str | None = None, gold_path: Path = GOLD_PATH) -> dict[str, Any]:
+    """Build the gold site (SQLite in a temporary directory unless ``db_url``) and score
+    the offline answers on it."""
+    gold = load_gold(gold_path)
+    with tempfile.TemporaryDirectory(prefix="ask-gold-") as tmp:
+        url = db_url or f"sqlite:///{Path(tmp) / 'gold.db'}"
+        store = build_store(url, gold)
+        try:
+            return {"offline": score_offline(store, gold)}
+        finally:
+            store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="an empty database URL to build the site in")
+    args = parser.parse_args()
+    print(json.dumps({"benchmark": "ask_gold", **run(args.db)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent, QWheelEvent
+from PySide6.QtGui import QColor, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import insert
@@ -43,6 +43,9 @@ from widgets.timeline.view import (
     LOADING_TEXT,
     MAX_SPAN,
     MIN_SPAN,
+    RECORDED_GREEN,
+    UNRECORDED,
+    ZOOM_PRESETS,
     ZOOM_STEP,
     TimelinePane,
     axis_ticks,
@@ -369,11 +372,7 @@ def test_dragging_the_background_pans(qtbot: QtBot, client: RecordingClient) -> 
     start, end = pane.visible_range()
     assert (start - START).total_seconds() == pytest.approx(100 * per_px, abs=0.01)
     assert end - start == END - START
-    drag(
-        pane.canvas,
-        [QPointF(400, y), QPointF(500, y)],
-        modifiers=Qt.KeyboardModifier.ShiftModifier,
-    )
+    drag(pane.canvas, [QPointF(400, y), QPointF(450, y), QPointF(500, y)])  # left button
     assert abs((pane.visible_range()[0] - START).total_seconds()) < 0.01
     settle(qtbot, pane)
     assert client.ranges()[-1].start == pane.visible_range()[0]
@@ -620,3 +619,138 @@ def test_markers_and_lanes_read_in_words_with_names(qtbot: QtBot, client: Record
     assert appeared.detail == {"track_id": 7}  # what the slice read, for the words
     tooltip = marker_tooltip(appeared, {"gate": "Front gate"})
     assert "Unrecognised person 7 appeared on Front gate" in tooltip
+
+
+def test_presets_show_their_span_around_the_playhead_or_the_centre(
+    qtbot: QtBot, client: RecordingClient
+) -> None:
+    pane = make_pane(qtbot, client)
+    assert list(pane.preset_buttons) == ["10 min", "1 h", "8 h", "Day", "Week"]
+    centre = START + (END - START) / 2
+    with qtbot.waitSignal(pane.sig_range_changed):
+        pane.preset_buttons["1 h"].click()
+    assert pane.visible_range() == (centre - timedelta(minutes=30), centre + timedelta(minutes=30))
+    settle(qtbot, pane)
+    asked = client.ranges()[-1]
+    assert asked.end - asked.start == timedelta(hours=1)
+    # With the playhead in view, the span is centred on it.
+    playhead = T0 + timedelta(seconds=60)
+    pane.set_cursor(playhead)
+    pane.preset_buttons["10 min"].click()
+    assert pane.visible_range() == (
+        playhead - timedelta(minutes=5),
+        playhead + timedelta(minutes=5),
+    )
+    for words, span in ZOOM_PRESETS:
+        pane.preset_buttons[words].click()
+        start, end = pane.visible_range()
+        assert end - start == span and start + span / 2 == playhead, words
+    # Keys 1-5 while the timeline has focus: a day to ten minutes in one key press.
+    pane.activateWindow()
+    pane.canvas.setFocus()
+    qtbot.waitUntil(lambda: pane.canvas.hasFocus(), timeout=2000)
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_1)
+    start, end = pane.visible_range()
+    assert end - start == timedelta(minutes=10)
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_3)
+    start, end = pane.visible_range()
+    assert end - start == timedelta(hours=8)
+
+
+def test_shift_drag_selects_a_range_and_zooms_to_it(
+    qtbot: QtBot, client: RecordingClient, shown_zone: Callable[[str], SiteTime]
+) -> None:
+    shown_zone("Asia/Kolkata")  # UTC+05:30: the band's times are the site's
+    pane = make_pane(qtbot, client)
+    rect = pane.lane_rect("camera:gate")
+    assert rect is not None
+    y = rect.center().y()
+    low_x, high_x = 600.0, 300.0  # dragged right to left
+    expected = (pane.time_at(high_x), pane.time_at(low_x))
+    shift = Qt.KeyboardModifier.ShiftModifier
+    press, move, release = (
+        QEvent.Type.MouseButtonPress,
+        QEvent.Type.MouseMove,
+        QEvent.Type.MouseButtonRelease,
+    )
+    left = Qt.MouseButton.LeftButton
+    send_mouse(pane.canvas, press, QPointF(low_x, y), modifiers=shift)
+    for x in (500.0, 400.0, high_x):
+        send_mouse(pane.canvas, move, QPointF(x, y), left, left, shift)
+    assert pane.selection() == expected
+    band = pane.selection_text()
+    site = SiteTime.named("Asia/Kolkata")
+    assert band == f"{site.clock(expected[0])} – {site.clock(expected[1])} (" + (
+        f"{(expected[1] - expected[0]).total_seconds() / 60:.0f} min)"
+    )
+    assert band.startswith("17:") and machine_text(band) is None, band
+    # The band is drawn while dragging.
+    image = pane.canvas.grab().toImage()
+    assert image.pixelColor(450, int(y)) != QColor("#161b22")
+    assert pane.visible_range() == (START, END)  # nothing zooms before the release
+    with qtbot.waitSignal(pane.sig_range_changed):
+        send_mouse(pane.canvas, release, QPointF(high_x, y), modifiers=shift)
+    start, end = pane.visible_range()
+    assert abs((start - expected[0]).total_seconds()) < 1e-3
+    assert abs((end - expected[1]).total_seconds()) < 1e-3
+    assert pane.selection() is None
+    settle(qtbot, pane)
+    asked = client.ranges()[-1]
+    assert (asked.start, asked.end) == (start, end)
+    # On the axis too; a Shift+click without a drag changes nothing.
+    drag(pane.canvas, [QPointF(500, AXIS_HEIGHT / 2)], modifiers=shift)
+    assert pane.visible_range() == (start, end)
+    drag(
+        pane.canvas,
+        [QPointF(300, AXIS_HEIGHT / 2), QPointF(700, AXIS_HEIGHT / 2)],
+        modifiers=shift,
+    )
+    assert pane.visible_range()[1] - pane.visible_range()[0] < end - start
+
+
+def test_escape_cancels_a_range_being_selected(qtbot: QtBot, client: RecordingClient) -> None:
+    pane = make_pane(qtbot, client)
+    rect = pane.lane_rect("incidents")
+    assert rect is not None
+    y = rect.center().y()
+    shift = Qt.KeyboardModifier.ShiftModifier
+    left = Qt.MouseButton.LeftButton
+    send_mouse(pane.canvas, QEvent.Type.MouseButtonPress, QPointF(300, y), modifiers=shift)
+    send_mouse(pane.canvas, QEvent.Type.MouseMove, QPointF(700, y), left, left, shift)
+    assert pane.selection() is not None
+    pane.canvas.setFocus()
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Escape)
+    assert pane.selection() is None and pane.selection_text() == ""
+    send_mouse(pane.canvas, QEvent.Type.MouseMove, QPointF(800, y), left, left, shift)
+    send_mouse(pane.canvas, QEvent.Type.MouseButtonRelease, QPointF(800, y), modifiers=shift)
+    assert pane.visible_range() == (START, END)
+
+
+def test_camera_lanes_show_where_footage_was_recorded(
+    qtbot: QtBot, client: RecordingClient, shown_zone: Callable[[str], SiteTime]
+) -> None:
+    shown_zone("Asia/Kolkata")
+    pane = make_pane(qtbot, client)
+    found = pane.current_slice()
+    assert found is not None
+    gate, yard = found.lane("camera:gate"), found.lane("camera:yard")
+    assert gate is not None and yard is not None
+    # The seeded clip: 296-304 s.
+    assert gate.coverage == ((T0 + timedelta(seconds=296), T0 + timedelta(seconds=304)),)
+    assert yard.coverage == ()
+    rect = pane.lane_rect("camera:gate")
+    assert rect is not None
+    bar_y = rect.bottom() - 2
+    recorded_x = pane.x_of(T0 + timedelta(seconds=300))
+    image = pane.canvas.grab().toImage()
+    assert image.pixelColor(int(recorded_x), int(bar_y)) == RECORDED_GREEN
+    assert image.pixelColor(int(pane.x_of(T0 + timedelta(seconds=100))), int(bar_y)) == UNRECORDED
+    alerts = pane.lane_rect(LANE_ALERTS)
+    assert alerts is not None  # no bar where there are no cameras
+    assert image.pixelColor(int(recorded_x), int(alerts.bottom() - 2)) != RECORDED_GREEN
+    hover = QEvent.Type.MouseMove
+    none = Qt.MouseButton.NoButton
+    send_mouse(pane.canvas, hover, QPointF(recorded_x, bar_y), none, none)
+    assert pane.hover_text() == "Gate: recorded 17:34:56 – 17:35:04"
+    send_mouse(pane.canvas, hover, QPointF(pane.x_of(T0 + timedelta(seconds=100)), bar_y), none)
+    assert pane.hover_text() == "Gate: nothing recorded here"

@@ -19,9 +19,17 @@ only when the slice, the range or the size changes; moving the cursor or hoverin
 that pixmap plus the cursor line, the hover highlight and the thumbnails.
 
 Mouse: the wheel zooms around the pointer; ``+``/``−`` zoom around the cursor (or the
-centre); dragging the background (left button, middle button, or with Shift) pans; dragging
-on the axis or the cursor line scrubs (:attr:`TimelinePane.sig_time_scrubbed`, throttled);
-clicking a marker activates it (:attr:`TimelinePane.sig_event_activated`).
+centre); the preset buttons (10 min, 1 h, 8 h, Day, Week; keys 1–5) show that span centred
+on the playhead when it is in view, else on the view's centre; dragging the background (left
+or middle button) pans; dragging on the axis or the cursor line scrubs
+(:attr:`TimelinePane.sig_time_scrubbed`, throttled); Shift+drag (lanes or axis) selects a
+range, shown as a band with its start and end in site time, and zooms to it on release
+(Escape cancels): VMS clients keep the plain drag for moving through time and the ruler for
+the playhead, so selecting is the modified drag; clicking a marker activates it
+(:attr:`TimelinePane.sig_event_activated`).
+
+Camera lanes show a thin coverage bar along their bottom: green where the camera's clips
+are (the slice's :attr:`~engine.history.timeline.TimelineLane.coverage`), dark where none.
 
 Every method here runs on the GUI thread; the pane never touches the store or starts threads.
 """
@@ -42,12 +50,15 @@ from PySide6.QtGui import (
     QFont,
     QFontMetrics,
     QImage,
+    QKeyEvent,
+    QKeySequence,
     QMouseEvent,
     QPainter,
     QPaintEvent,
     QPen,
     QPixmap,
     QResizeEvent,
+    QShortcut,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -103,6 +114,17 @@ MIN_TICK_SPACING_PX: Final = 90
 CURSOR_GRAB_PX: Final = 5
 MARKER_HIT_PX: Final = 4
 DRAG_THRESHOLD_PX: Final = 4
+COVERAGE_HEIGHT: Final = 4  # the recorded-footage bar along a camera lane's bottom
+COVERAGE_STRIP: Final = COVERAGE_HEIGHT + 1  # the bar and a pixel between it and the markers
+
+# The spans a preset button shows (its words, its span; keys 1–5 in this order).
+ZOOM_PRESETS: Final = (
+    ("10 min", timedelta(minutes=10)),
+    ("1 h", timedelta(hours=1)),
+    ("8 h", timedelta(hours=8)),
+    ("Day", timedelta(days=1)),
+    ("Week", timedelta(days=7)),
+)
 
 LOADING_TEXT: Final = "Loading…"
 ERROR_PREFIX: Final = "Could not load the timeline: "
@@ -125,6 +147,10 @@ BOOKMARK_FILL: Final = QColor(227, 179, 65, 70)
 BOOKMARK_EDGE: Final = QColor("#e3b341")
 CURSOR_COLOUR: Final = QColor("#ff7b72")
 HOVER_COLOUR: Final = QColor("#ffffff")
+RECORDED_GREEN: Final = QColor("#2ea043")
+UNRECORDED: Final = QColor("#30363d")
+SELECTION_FILL: Final = QColor(88, 166, 255, 60)
+SELECTION_EDGE: Final = QColor("#58a6ff")
 
 # Tick steps in seconds; the first leaving MIN_TICK_SPACING_PX between ticks is used.
 TICK_STEPS_S: Final = (
@@ -279,10 +305,23 @@ class _LaneGeometry:
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0))
     origin_s: float = 0.0
     bucket_s: float = 1.0
+    recorded_starts: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    recorded_ends: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def has_coverage_bar(self) -> bool:
+        return self.lane.name.startswith(CAMERA_PREFIX)
 
 
 def _lane_geometry(lane: TimelineLane, palette: list[QColor]) -> _LaneGeometry:
     geometry = _LaneGeometry(lane)
+    if lane.coverage:
+        geometry.recorded_starts = np.fromiter(
+            (to_seconds(low) for low, _high in lane.coverage), np.float64, len(lane.coverage)
+        )
+        geometry.recorded_ends = np.fromiter(
+            (to_seconds(high) for _low, high in lane.coverage), np.float64, len(lane.coverage)
+        )
     if lane.detail is LaneDetail.DENSITY and lane.density is not None:
         geometry.counts = np.asarray(lane.density.counts, dtype=np.float64)
         geometry.origin_s = to_seconds(lane.density.origin)
@@ -333,6 +372,10 @@ class TimelineCanvas(QWidget):
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         self._pane._on_wheel_turned(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if not self._pane._on_key_pressed(event):
+            super().keyPressEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -399,7 +442,8 @@ class TimelinePane(QWidget):
         self._static: QPixmap | None = None  # axis, lanes, markers, bars: redrawn on change
         self._hover: tuple[int, int] | None = None  # (lane row, marker index)
         self._hover_text = ""
-        self._drag_mode: str | None = None  # "pan", "scrub", "press"
+        self._drag_mode: str | None = None  # "pan", "scrub", "press", "select"
+        self._selection_s: tuple[float, float] | None = None  # Shift+drag: (from, to)
         self._press_pos = QPointF()
         self._press_start_s = 0.0
         self._pressed_marker: TimelineMarker | None = None
@@ -421,6 +465,18 @@ class TimelinePane(QWidget):
         self.zoom_in_button.setToolTip("Zoom in (show a shorter time)")
         for button in (self.zoom_out_button, self.zoom_in_button):
             button.setFixedWidth(32)
+        self.preset_buttons: dict[str, QPushButton] = {}
+        for number, (words, span) in enumerate(ZOOM_PRESETS, start=1):
+            button = QPushButton(words, self)
+            button.setToolTip(
+                f"Show {_span_words(span)} around the playhead or the centre ({number})"
+            )
+            button.setAccessibleName(f"Show {_span_words(span)}")
+            button.clicked.connect(lambda _=False, chosen=span: self.show_span(chosen))
+            shortcut = QShortcut(QKeySequence(str(number)), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda chosen=span: self.show_span(chosen))
+            self.preset_buttons[words] = button
         self.range_label = QLabel(self)
         self.status_label = QLabel(self)
         self.status_label.setWordWrap(True)
@@ -429,6 +485,8 @@ class TimelinePane(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(self.zoom_out_button)
         bar.addWidget(self.zoom_in_button)
+        for button in self.preset_buttons.values():
+            bar.addWidget(button)
         bar.addWidget(self.range_label)
         bar.addStretch(1)
         bar.addWidget(self.status_label, 2)
@@ -502,6 +560,41 @@ class TimelinePane(QWidget):
 
     def zoom_out(self) -> None:
         self._zoom(ZOOM_STEP, self._zoom_anchor())
+
+    def show_span(self, span: timedelta) -> None:
+        """Show ``span`` (kept between :data:`MIN_SPAN` and :data:`MAX_SPAN`) centred on the
+        playhead when it is in view, else on the view's centre: the preset buttons."""
+        half = span.total_seconds() / 2
+        anchor = self._zoom_anchor()
+        self._set_range_s(anchor - half, anchor + half)
+
+    def selection(self) -> tuple[datetime, datetime] | None:
+        """The range being selected by a Shift+drag, earliest first (UTC); None if none."""
+        if self._selection_s is None:
+            return None
+        low, high = sorted(self._selection_s)
+        return from_seconds(low), from_seconds(high)
+
+    def selection_text(self) -> str:
+        """What the band of a Shift+drag says: its start and end in site time and how long
+        it is ("" when nothing is being selected)."""
+        chosen = self.selection()
+        if chosen is None:
+            return ""
+        low, high = chosen
+        site = display()
+        span = high - low
+        start = site.clock(low) if span < timedelta(days=1) else site.full(low)
+        end = site.clock(high) if site.day_of(low) == site.day_of(high) else site.full(high)
+        return f"{start} – {end} ({_span_text(span)})"
+
+    def cancel_selection(self) -> None:
+        """Drop a Shift+drag selection without zooming (Escape)."""
+        if self._drag_mode == "select":
+            self._drag_mode = None
+        if self._selection_s is not None:
+            self._selection_s = None
+            self.canvas.update()
 
     def zoom_at(self, factor: float, at: datetime) -> None:
         """Scale the range by ``factor`` (< 1 zooms in) keeping ``at`` where it is."""
@@ -693,10 +786,16 @@ class TimelinePane(QWidget):
         self._press_start_s = self._start_s
         button = event.button()
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and shift):
+        if button == Qt.MouseButton.MiddleButton:
             self._drag_mode = "pan"
             return
         if button != Qt.MouseButton.LeftButton or pos.x() < LABEL_WIDTH:
+            return
+        if shift:  # select a range to zoom to (lanes or axis)
+            self._drag_mode = "select"
+            at = self._time_at_x(self._clamped_x(pos.x()))
+            self._selection_s = (at, at)
+            self.canvas.update()
             return
         near_cursor = (
             self._cursor_s is not None
@@ -716,6 +815,10 @@ class TimelinePane(QWidget):
         if self._drag_mode == "scrub":
             self._scrub_to(pos.x())
             return
+        if self._drag_mode == "select" and self._selection_s is not None:
+            self._selection_s = (self._selection_s[0], self._time_at_x(self._clamped_x(pos.x())))
+            self.canvas.update()
+            return
         if self._drag_mode == "press" and (
             abs(pos.x() - self._press_pos.x()) > DRAG_THRESHOLD_PX
             or abs(pos.y() - self._press_pos.y()) > DRAG_THRESHOLD_PX
@@ -732,7 +835,9 @@ class TimelinePane(QWidget):
 
     def _on_mouse_released(self, event: QMouseEvent) -> None:
         mode, self._drag_mode = self._drag_mode, None
-        if mode == "scrub":
+        if mode == "select":
+            self._finish_selection()
+        elif mode == "scrub":
             self._scrub_to(event.position().x(), final=True)
             if self._strip_visible:
                 self._strip_timer.start()
@@ -751,6 +856,28 @@ class TimelinePane(QWidget):
         )
         self._zoom(ZOOM_STEP ** (-notches), anchor)
         event.accept()
+
+    def _on_key_pressed(self, event: QKeyEvent) -> bool:
+        """Escape cancels a Shift+drag selection; True when the key was used."""
+        if event.key() == Qt.Key.Key_Escape and self._selection_s is not None:
+            self.cancel_selection()
+            event.accept()
+            return True
+        return False
+
+    def _finish_selection(self) -> None:
+        chosen, self._selection_s = self._selection_s, None
+        self.canvas.update()
+        if chosen is None:
+            return
+        low, high = sorted(chosen)
+        # A Shift+click is no range: too narrow to see is too narrow to mean.
+        if (high - low) / (self._end_s - self._start_s) * self._plot_width() < DRAG_THRESHOLD_PX:
+            return
+        self._set_range_s(low, high)
+
+    def _clamped_x(self, x: float) -> float:
+        return min(max(x, LABEL_WIDTH), LABEL_WIDTH + self._plot_width())
 
     def _on_canvas_resized(self) -> None:
         self._static = None
@@ -810,6 +937,8 @@ class TimelinePane(QWidget):
         geometry = self._geometry[row]
         if geometry.lane.detail is not LaneDetail.MARKERS or not len(geometry.starts):
             return None
+        if self._over_coverage_bar(row, pos.y()):
+            return None
         at_s = self._time_at_x(pos.x())
         per_px = (self._end_s - self._start_s) / self._plot_width()
         slack = MARKER_HIT_PX * per_px
@@ -833,7 +962,7 @@ class TimelinePane(QWidget):
             row, index = found
             text = marker_tooltip(self._geometry[row].lane.markers[index], self._names)
         else:
-            text = self._bucket_text(pos)
+            text = self._coverage_text(pos) or self._bucket_text(pos)
         if found != self._hover:
             self._hover = found
             self.canvas.update()
@@ -843,6 +972,34 @@ class TimelinePane(QWidget):
                 QToolTip.showText(global_pos, text, self.canvas)
             else:
                 QToolTip.hideText()
+
+    def _over_coverage_bar(self, row: int, y: float) -> bool:
+        """Whether ``y`` is on lane ``row``'s coverage bar (a camera lane's bottom pixels,
+        with a pixel or two of slack: it is thin)."""
+        if not self._geometry[row].has_coverage_bar:
+            return False
+        return y >= self._lane_rect(row).bottom() - COVERAGE_STRIP - 2
+
+    def _coverage_text(self, pos: QPointF) -> str:
+        """Over a camera lane's coverage bar: whether footage was recorded there, and the
+        stretch it belongs to (site time)."""
+        row = self._lane_row_at(pos.y())
+        if row is None or pos.x() < LABEL_WIDTH:
+            return ""
+        geometry = self._geometry[row]
+        if not self._over_coverage_bar(row, pos.y()):
+            return ""
+        at_s = self._time_at_x(pos.x())
+        label = self.lane_label(geometry.lane)
+        starts, ends = geometry.recorded_starts, geometry.recorded_ends
+        inside = np.nonzero((starts <= at_s) & (ends >= at_s))[0]
+        if not len(inside):
+            return f"{label}: nothing recorded here"
+        index = int(inside[0])
+        site = display()
+        low = from_seconds(float(geometry.recorded_starts[index]))
+        high = from_seconds(float(geometry.recorded_ends[index]))
+        return f"{label}: recorded {site.clock(low)} – {site.clock(high)}"
 
     def _bucket_text(self, pos: QPointF) -> str:
         row = self._lane_row_at(pos.y())
@@ -951,6 +1108,9 @@ class TimelinePane(QWidget):
             label_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, label
         )
         painter.save()
+        if geometry.has_coverage_bar:
+            self._paint_coverage(painter, plot, geometry)
+            plot = plot.adjusted(0, 0, 0, -COVERAGE_STRIP)
         painter.setClipRect(plot)
         if geometry.lane.detail is LaneDetail.DENSITY:
             self._paint_density(painter, plot, geometry)
@@ -975,6 +1135,24 @@ class TimelinePane(QWidget):
                 continue
             painter.setPen(QPen(colour, 2))
             painter.drawLines([QLineF(x, top, x, bottom) for x in chosen.tolist()])
+
+    def _paint_coverage(self, painter: QPainter, plot: QRectF, geometry: _LaneGeometry) -> None:
+        """The lane's coverage bar: dark along the lane, green where clips are."""
+        bar = QRectF(plot.left(), plot.bottom() - COVERAGE_HEIGHT, plot.width(), COVERAGE_HEIGHT)
+        painter.fillRect(bar, UNRECORDED)
+        if not len(geometry.recorded_starts):
+            return
+        lefts = np.clip(self._xs(geometry.recorded_starts), bar.left(), bar.right())
+        rights = np.clip(self._xs(geometry.recorded_ends), bar.left(), bar.right())
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(RECORDED_GREEN)
+        painter.drawRects(
+            [
+                # At least a pixel: a short clip in a week still shows.
+                QRectF(left, bar.top(), max(1.0, right - left), COVERAGE_HEIGHT)
+                for left, right in zip(lefts.tolist(), rights.tolist(), strict=True)
+            ]
+        )
 
     def _paint_ranges(self, painter: QPainter, plot: QRectF, geometry: _LaneGeometry) -> None:
         starts, ends = self._xs(geometry.starts), self._xs(geometry.ends)
@@ -1036,8 +1214,33 @@ class TimelinePane(QWidget):
             painter.setPen(QPen(CURSOR_COLOUR, 2))
             painter.drawLine(QLineF(x, 0, x, height))
             painter.fillRect(QRectF(x - 5, 0, 10, 8), CURSOR_COLOUR)
+        if self._selection_s is not None:
+            self._paint_selection(painter, canvas)
         if self._strip_visible and self._thumbnails:
             self._paint_strip(painter, canvas)
+
+    def _paint_selection(self, painter: QPainter, canvas: QWidget) -> None:
+        """The Shift+drag band across the lanes, its start and end (site time) above it."""
+        if self._selection_s is None:
+            return
+        low, high = sorted(self._x_of_s(s) for s in self._selection_s)
+        band = QRectF(low, 0, max(1.0, high - low), canvas.height())
+        painter.fillRect(band, SELECTION_FILL)
+        painter.setPen(QPen(SELECTION_EDGE, 1))
+        painter.drawLines(
+            [QLineF(low, 0, low, band.bottom()), QLineF(high, 0, high, band.bottom())]
+        )
+        text = self.selection_text()
+        metrics = QFontMetrics(painter.font())
+        width = metrics.horizontalAdvance(text) + 12
+        # Over the band, kept inside the plot when the band is near an edge.
+        left = min(max(LABEL_WIDTH, (low + high - width) / 2), canvas.width() - width)
+        box = QRectF(left, 2, width, AXIS_HEIGHT - 4)
+        painter.fillRect(box, BACKGROUND)
+        painter.setPen(SELECTION_EDGE)
+        painter.drawRect(box)
+        painter.setPen(TEXT)
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_strip(self, painter: QPainter, canvas: QWidget) -> None:
         top = canvas.height() - STRIP_HEIGHT
@@ -1064,6 +1267,16 @@ class TimelinePane(QWidget):
             x += int(target.width()) + 8
             if x > canvas.width():
                 break
+
+
+def _span_words(span: timedelta) -> str:
+    """``10 minutes``, ``1 hour``, ``8 hours``, ``1 day``, ``1 week``: a preset's span."""
+    seconds = round(span.total_seconds())
+    for unit, size in (("week", 7 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 def _span_text(span: timedelta) -> str:

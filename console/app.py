@@ -8,7 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QDir, QTimer
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from console import exit_codes
@@ -18,7 +19,8 @@ from engine.config import SiteConfigError
 from engine.instance import EngineAlreadyRunningError
 from engine.secrets import install_secret_redaction
 from engine.store import DatabaseError
-from resources import THEME_QSS
+from resources import RESOURCES_DIR, THEME_QSS
+from widgets.colours import THEME_PALETTE, THEME_PALETTE_DISABLED
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,23 @@ def application() -> QApplication:
     return app
 
 
+def theme_palette() -> QPalette:
+    """The dark palette behind the stylesheet: what it cannot colour (links in rich text,
+    placeholders, what Fusion paints itself) reads on the theme's surfaces too."""
+    palette = QPalette()
+    for name, colour in THEME_PALETTE.items():
+        palette.setColor(QPalette.ColorRole[name], QColor(colour))
+    for name, colour in THEME_PALETTE_DISABLED.items():
+        palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole[name], QColor(colour))
+    return palette
+
+
 def apply_theme(app: QApplication) -> None:
-    """The Watchfloor look: Fusion style with the dark control-room stylesheet."""
+    """The Watchfloor look: Fusion style, the dark palette and the control-room stylesheet."""
     app.setStyle("Fusion")
+    app.setPalette(theme_palette())
+    # The stylesheet names its images url(theme:check.svg): files beside it in resources/.
+    QDir.addSearchPath("theme", str(RESOURCES_DIR))
     app.setStyleSheet(THEME_QSS.read_text(encoding="utf-8"))
 
 

@@ -24,3 +24,75 @@ MUTED_GREY: Final = "#8b949e"
 
 TONE_COLOURS: Final = {"alarm": ALARM_RED, "warning": WARNING_AMBER, "quiet": MUTED_GREY}
 """Text colour per :class:`engine.wording.Tone` value (``normal``: the theme's own)."""
+
+# The theme's surfaces and text (resources/theme.qss states the same values; its test checks
+# each pair with widgets.contrast). Kept here for the application palette and the tests.
+
+CANVAS: Final = "#0d1117"
+"""The darkest surface: tables, lists, text boxes, menus, the lock card."""
+
+SURFACE: Final = "#161b22"
+"""Windows and panes (also a table's alternate rows)."""
+
+RAISED: Final = "#21262d"
+"""Buttons, table headers, tooltips."""
+
+TEXT: Final = "#e6edf3"
+"""Body text: 14.6:1 on the surface."""
+
+DISABLED_TEXT: Final = "#7d8590"
+"""Text of a control that cannot be used now: 4.1:1 even on a button, yet dimmer than
+:data:`MUTED_GREY` so it does not read as a live hint."""
+
+SELECTION: Final = "#1f6feb"
+"""The selected row, menu item or page: 3.7:1 against the surface around it."""
+
+SELECTED_TEXT: Final = "#ffffff"
+"""Text on :data:`SELECTION` (4.6:1; the theme's usual text would be 3.9:1)."""
+
+ACCENT: Final = "#58a6ff"
+"""Focus rings, hovered edges, links: 6.9:1 on the surface."""
+
+LINK_VISITED: Final = "#bc8cff"
+"""A link already followed (6.9:1 on the surface)."""
+
+CONTROL_EDGE: Final = "#6e7681"
+"""The edge of a text box or button: 3.3:1 even against a button's own fill."""
+
+THEME_PALETTE: Final = {
+    "Window": SURFACE,
+    "WindowText": TEXT,
+    "Base": CANVAS,
+    "AlternateBase": SURFACE,
+    "Text": TEXT,
+    "Button": RAISED,
+    "ButtonText": TEXT,
+    "BrightText": SELECTED_TEXT,
+    "Highlight": SELECTION,
+    "HighlightedText": SELECTED_TEXT,
+    "Link": ACCENT,
+    "LinkVisited": LINK_VISITED,
+    "PlaceholderText": MUTED_GREY,
+    "ToolTipBase": RAISED,
+    "ToolTipText": TEXT,
+    "Light": "#484f58",
+    "Midlight": "#30363d",
+    "Mid": CONTROL_EDGE,
+    "Dark": CANVAS,
+    "Shadow": "#010409",
+    "Accent": ACCENT,
+}
+"""The application palette (``QPalette.ColorRole`` name → colour) for what the style sheet
+cannot reach: links in rich text (Ask's citations), placeholders, what Fusion draws itself."""
+
+THEME_PALETTE_DISABLED: Final = {
+    "WindowText": DISABLED_TEXT,
+    "Text": DISABLED_TEXT,
+    "ButtonText": DISABLED_TEXT,
+    "PlaceholderText": DISABLED_TEXT,
+    "Link": DISABLED_TEXT,
+    "LinkVisited": DISABLED_TEXT,
+    "HighlightedText": TEXT,
+    "Highlight": "#30363d",
+}
+"""The palette's roles that differ for disabled widgets (role name → colour)."""

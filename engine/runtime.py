@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.access import Actor
+from engine.activity import ActivityService
 from engine.alerts.records import AlertView
 from engine.alerts.risk_classes import risk_class_cache
 from engine.alerts.rules import AddRule, RemoveRule, RuleSpec
@@ -70,7 +71,7 @@ CLIP_FPS_HINT = 15.0  # sizes each clip writer's queue before the camera's own r
 class FileAnalysis:
     """Run the engine over one recorded file (``watchfloor analyze``) instead of a live site.
 
-    The site's single camera is registered under the analysed-videos site
+    The site's single camera is registered under the site's name
     (:class:`RegisterVideoCamera`), frames are stamped with recording time from
     ``recording_start`` (UTC wall time of the first frame), the file is read once, faces
     are recognised in blocking mode (no crop dropped), as are the taught gestures, and every
@@ -192,6 +193,7 @@ class EngineRuntime:
         self.sensing: SensingService | None = None  # the site's sensing room, live engines only
         self.alerts: AlertService | None = None  # falls → alerts, webhooks, escalation (live)
         self.incidents: IncidentService | None = None  # reports, risk map, nightly refit (live)
+        self.activity: ActivityService | None = None  # tracks grouped into activities (live)
         self._sensing_problem: str | None = None
         # Introductions (live engines): a speech service per camera with a microphone, all
         # sharing one recogniser; heard names offered to the person nearest the camera.
@@ -258,6 +260,8 @@ class EngineRuntime:
                     camera_names={c.id: c.name for c in self.site.cameras},
                 )
                 self.alerts.start()  # after the writer is attached: alerts link their events
+                self.activity = ActivityService(bus=self.bus, clock=self.clock)
+                self.activity.start()  # after the writer: an activity's row follows its cause
                 self.incidents = self._incident_service(self.store, self.writer)
                 self.incidents.start()  # loads the risk model; catches up a missed refit
         if self.faces is not None:
@@ -299,6 +303,8 @@ class EngineRuntime:
             # People still in view are recorded as leaving (after an analysis.error if the
             # file broke part way); clips finished.
             pipeline.close(error=self.sources[cam_id].failure)
+        if self.activity is not None:
+            self.activity.stop()  # after the last tracks left: the activities they end
         if self._watchdog.is_alive():
             self._watchdog.join(timeout=5)
         if self.retention is not None:
@@ -597,7 +603,13 @@ class EngineRuntime:
         if self.file_analysis is None:
             return SyncSite(site=self.site, at=self.clock.now())
         camera = self.site.cameras[0]
-        return RegisterVideoCamera(camera_key=camera.id, video=camera.url, at=self.clock.now())
+        return RegisterVideoCamera(
+            camera_key=camera.id,
+            video=camera.url,
+            at=self.clock.now(),
+            site=self.site.name,
+            name=camera.name,
+        )
 
     def _attach_clip_recorders(self, store: Store, site_ids: SiteIds) -> None:
         clips_dir = data_dir() / "clips"

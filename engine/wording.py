@@ -18,7 +18,7 @@ import enum
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from engine.sitetime import SiteTime, display
@@ -120,6 +120,11 @@ _LABELS: Final = {
     "started_at": "Started",
     "first_seen": "First seen",
     "last_seen": "Last seen",
+    "people": "Most present at once",
+    "tracks": "Tracks grouped",
+    "names": "Recognised",
+    "continued": "Carried on from the stretch before",
+    "continues": "Still going on",
 }
 
 
@@ -256,6 +261,7 @@ class _Row:
     place: str
     person: str | None
     site_time: SiteTime
+    scheme: str = ""  # the source's kind of place: "camera", "sensing", "microphone"…
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.detail.get(key, default)
@@ -377,6 +383,57 @@ def _movement_ended(row: _Row) -> tuple[str, str, Category, Tone]:
     if isinstance(row.get("path_m"), int | float) and row.get("path_m"):
         parts.append(f"{row.at('path_m')} walked")
     return "Movement ended", ", ".join(parts), Category.MOVEMENT, Tone.QUIET
+
+
+def duration_words(seconds: float) -> str:
+    """A stretch of time as a person says it: ``45 s``, ``5 min``, ``1 h 20 min``."""
+    if seconds < 90:
+        return f"{max(round(seconds), 0)} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def _people_count(count: int) -> str:
+    return "1 person" if count == 1 else f"up to {count} people"
+
+
+@_renders("activity.began")
+def _activity_began(row: _Row) -> tuple[str, str, Category, Tone]:
+    if row.scheme == "sensing":
+        return "Movement", f"Someone sensed moving in {row.place}", Category.MOVEMENT, Tone.NORMAL
+    return "Activity", f"Someone appeared on {row.place}", Category.PEOPLE, Tone.NORMAL
+
+
+@_renders("activity.ended")
+def _activity_ended(row: _Row) -> tuple[str, str, Category, Tone]:
+    people = row.get("people")
+    count = _people_count(people if isinstance(people, int) and people > 0 else 1)
+    if row.scheme == "sensing":
+        title, category = "Movement", Category.MOVEMENT
+        what = f"{_first_up(count)} sensed in {row.place}"
+    else:
+        title, category = "Activity", Category.PEOPLE
+        what = f"{_first_up(count)} on {row.place}"
+    parts = [what]
+    started, lasted = row.get("started_at"), row.get("duration_s")
+    if isinstance(started, str) and isinstance(lasted, int | float):
+        begun = datetime.fromisoformat(started)
+        ended = begun + timedelta(seconds=float(lasted))
+        when = f"{row.site_time.minutes(begun)}–{row.site_time.minutes(ended)}"
+        parts[0] += f", {when} ({duration_words(float(lasted))})"
+    tracks = row.get("tracks")
+    if isinstance(tracks, int) and isinstance(people, int) and tracks > people:
+        unit = "sensed tracks" if row.scheme == "sensing" else "camera tracks"
+        parts.append(f"{tracks} {unit}")
+    names = row.get("names")
+    if isinstance(names, Sequence) and not isinstance(names, str) and names:
+        parts.append(f"recognised: {value_text(list(names), row.site_time)}")
+    if row.get("continues"):
+        parts.append("still going on")
+    return title, "; ".join(parts), category, Tone.NORMAL
 
 
 @_renders("sensing.blob_identified")
@@ -648,6 +705,7 @@ def describe(
         place_of(source, names or {}),
         printable(person) if person else None,
         site_time or display(),
+        source.partition(":")[0] if ":" in source else "",
     )
     renderer = _RENDERERS.get(kind, _generic)
     try:

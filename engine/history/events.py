@@ -54,14 +54,19 @@ MAX_PAGE_SIZE = 5000
 class EventFilter:
     """Which events to list. ``person`` names people by public id (``Person_…``) or name,
     case-insensitively: an exact match if there is one, else every person whose id or name
-    contains the text. ``before`` (UTC) keeps events strictly older; ``limit`` is the row
-    count for :func:`query_events` (pages carry their own)."""
+    contains the text. ``before`` (UTC) keeps events strictly older, ``after`` those at or
+    after it; ``source`` one place (``camera:KEY``, ``sensing:ROOM``); ``hidden`` leaves
+    kinds out (the Events pane's summary). ``limit`` is the row count for
+    :func:`query_events` (pages carry their own)."""
 
     camera: str | None = None  # camera key as in the site file
     kind: str | None = None
     person: str | None = None
     before: datetime | None = None
     limit: int = PAGE_SIZE
+    after: datetime | None = None
+    source: str | None = None
+    hidden: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +177,12 @@ def page_statement(
         conditions.append(Event.kind == flt.kind)
     if flt.before:
         conditions.append(Event.ts < flt.before)
+    if flt.after:
+        conditions.append(Event.ts >= flt.after)
+    if flt.source:
+        conditions.append(Event.source == flt.source)
+    if flt.hidden and not flt.kind:
+        conditions.append(Event.kind.not_in(sorted(flt.hidden)))
     if cursor is not None:
         # ``ts <= :ts`` is a plain index range on both SQLite and PostgreSQL; the tie-break
         # on id is a filter over the few rows sharing the cursor's ts. (A row value

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert, text, update
 
+from engine.activity import ROUTINE_KINDS
 from engine.history.events import (
     ClipProbe,
     CoveringClipsRequest,
@@ -351,3 +352,51 @@ def test_page_plans_walk_an_index_in_order(
             assert "TEMP B-TREE" not in plan, plan  # no sort: the index gives the order
         else:
             assert "Sort" not in plan, plan
+
+
+def test_the_summary_leaves_routine_kinds_out_and_an_activity_lists_its_place_and_time(
+    store: Store,
+) -> None:
+    cameras = seed_site(store)
+    gate, yard = cameras["gate"], cameras["yard"]
+    rows = [
+        (0, "person.appeared", gate, "camera:gate"),
+        (0, "activity.began", gate, "camera:gate"),
+        (5, "person.appeared", yard, "camera:yard"),
+        (10, "clip.finalised", gate, "camera:gate"),
+        (20, "camera.offline", yard, "camera:yard"),
+        (30, "person.left", gate, "camera:gate"),
+        (30, "activity.ended", gate, "camera:gate"),
+        (40, "person.appeared", gate, "camera:gate"),
+    ]
+    seed_events(
+        store,
+        [
+            {"ts": T0 + timedelta(seconds=s), "kind": k, "camera_id": c, "source": src}
+            for s, k, c, src in rows
+        ],
+    )
+
+    def kinds(flt: EventFilter) -> list[str]:
+        return [view.kind for view in query_events(store, flt)]
+
+    assert kinds(EventFilter(hidden=ROUTINE_KINDS)) == [
+        "activity.ended",
+        "camera.offline",
+        "activity.began",
+    ]
+    # A chosen kind is listed even when the summary leaves it out.
+    assert (
+        kinds(EventFilter(kind="person.appeared", hidden=ROUTINE_KINDS)) == ["person.appeared"] * 3
+    )
+    # The activity's rows: its place, from when it began to when it ended.
+    opened = EventFilter(
+        source="camera:gate", after=T0, before=T0 + timedelta(seconds=30, microseconds=1)
+    )
+    assert kinds(opened) == [
+        "activity.ended",
+        "person.left",
+        "clip.finalised",
+        "activity.began",
+        "person.appeared",
+    ]

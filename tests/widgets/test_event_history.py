@@ -17,6 +17,7 @@ from PySide6.QtMultimedia import QMediaPlayer
 from pytestqt.qtbot import QtBot
 
 from engine.access import Actor, Permission, PermissionDeniedError
+from engine.activity import ROUTINE_KINDS
 from engine.history.events import (
     CoveringClipsRequest,
     EventFilter,
@@ -34,6 +35,7 @@ from widgets.events.view import LOADING_TEXT, MAX_ROWS, NO_CLIP_TEXT, Column, Ev
 
 T0 = datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC)
 CAMERAS = [("gate", "Front gate"), ("yard", "Yard")]
+SUMMARY = ROUTINE_KINDS  # what the pane's default view leaves out
 CLIP_REL = "clips/gate/clip.mp4"
 CLIP_FPS, CLIP_FRAMES = 10, 40  # a 4.0 s clip
 CLIP_OFFSET_S = 2.5
@@ -144,6 +146,10 @@ class FakeHistory:
             if (flt.camera is None or e.camera == flt.camera)
             and (flt.kind is None or e.kind == flt.kind)
             and (flt.person is None or flt.person.lower() in str(e.detail).lower())
+            and (flt.kind is not None or e.kind not in flt.hidden)
+            and (flt.source is None or e.source == flt.source)
+            and (flt.after is None or e.ts >= flt.after)
+            and (flt.before is None or e.ts < flt.before)
             and (request.cursor is None or (e.ts, e.id) < (request.cursor.ts, request.cursor.id))
         ]
         page = rows[: request.limit]
@@ -239,7 +245,7 @@ def ids(pane: EventHistoryPane) -> list[int]:
 
 def test_rows_are_newest_first_with_readable_columns(qtbot: QtBot, media_root: Path) -> None:
     pane, history = make_pane(qtbot, media_root)
-    assert history.filters == [EventFilter(limit=500)]
+    assert history.filters == [EventFilter(limit=500, hidden=SUMMARY)]
     assert ids(pane) == [6, 5, 4, 3, 2, 1]
     local = (T0 + timedelta(seconds=60)).astimezone()
     assert texts(pane, 0) == [
@@ -285,19 +291,21 @@ def test_camera_and_type_filters_query_and_narrow_rows(qtbot: QtBot, media_root:
     assert pane.kind_combo.itemData(offered.index("Falls")) is None
     pane.camera_combo.setCurrentIndex(pane.camera_combo.findText("Front gate"))
     settle(qtbot, pane)
-    assert history.filters[-1] == EventFilter(camera="gate", limit=500)
+    assert history.filters[-1] == EventFilter(camera="gate", limit=500, hidden=SUMMARY)
     assert ids(pane) == [6, 4]
 
     pane.kind_combo.setCurrentIndex(pane.kind_combo.findData("face.unknown"))
     settle(qtbot, pane)
-    assert history.filters[-1] == EventFilter(camera="gate", kind="face.unknown", limit=500)
+    assert history.filters[-1] == EventFilter(
+        camera="gate", kind="face.unknown", limit=500, hidden=SUMMARY
+    )
     assert pane.current_filter() == history.filters[-1]
     assert ids(pane) == [4]
 
     pane.camera_combo.setCurrentIndex(0)
     pane.kind_combo.setCurrentIndex(0)
     settle(qtbot, pane)
-    assert history.filters[-1] == EventFilter(limit=500)
+    assert history.filters[-1] == EventFilter(limit=500, hidden=SUMMARY)
     assert pane.row_count() == 6
 
 
@@ -308,7 +316,7 @@ def test_person_filter_waits_for_typing_to_pause(qtbot: QtBot, media_root: Path)
     assert len(history.filters) == queries_before  # not once per key
     qtbot.waitUntil(lambda: len(history.filters) == queries_before + 1, timeout=2000)
     settle(qtbot, pane)
-    assert history.filters[-1] == EventFilter(person="alice", limit=500)
+    assert history.filters[-1] == EventFilter(person="alice", limit=500, hidden=SUMMARY)
     assert ids(pane) == [6]
 
     # Enter applies at once, without waiting for the timer.
@@ -316,7 +324,7 @@ def test_person_filter_waits_for_typing_to_pause(qtbot: QtBot, media_root: Path)
     qtbot.keyClicks(pane.person_edit, "person_0042")
     qtbot.keyClick(pane.person_edit, Qt.Key.Key_Return)
     settle(qtbot, pane)
-    assert history.filters[-1] == EventFilter(person="person_0042", limit=500)
+    assert history.filters[-1] == EventFilter(person="person_0042", limit=500, hidden=SUMMARY)
     assert ids(pane) == [4]
     queries = len(history.filters)
     qtbot.wait(400)  # the pending timer was cancelled: no second identical query
@@ -328,7 +336,7 @@ def test_set_filter_and_refresh(qtbot: QtBot, media_root: Path) -> None:
     pane.set_filter(camera="yard", kind="face.recognised", person="BOB")
     settle(qtbot, pane)
     assert history.filters[-1] == EventFilter(
-        camera="yard", kind="face.recognised", person="BOB", limit=500
+        camera="yard", kind="face.recognised", person="BOB", limit=500, hidden=SUMMARY
     )
     assert pane.camera_combo.currentText() == "Yard"
     assert pane.person_edit.text() == "BOB"
@@ -527,6 +535,8 @@ def test_rows_stored_while_a_page_loads_are_merged_by_id(qtbot: QtBot, media_roo
 
 def test_older_events_load_page_by_page_from_the_cursor(qtbot: QtBot, media_root: Path) -> None:
     pane, history = make_pane(qtbot, media_root, many_events(1200))
+    pane.set_summary(False)  # every event: each track's rows too
+    settle(qtbot, pane)
     assert pane.row_count() == 500 and pane.has_more()
     assert pane.status_text() == "500 events (newest first; Load more for older ones)"
     assert pane.load_more_button.isEnabled()
@@ -581,6 +591,8 @@ def test_a_stored_clip_looks_up_the_clips_of_rows_stored_before_it(
     stored seconds later. The clip.finalised announcement (after the clip's media row,
     written first) gets the rows without a clip theirs, in one lookup per announcement."""
     pane, history = make_pane(qtbot, media_root)
+    pane.set_summary(False)  # every event: each track's and clip's rows too
+    settle(qtbot, pane)
     pane.on_events_stored([event(7, "person.appeared", "yard", seconds=90)])
     settle(qtbot, pane)
     assert history.clip_lookups == []  # nothing was finished: nothing to look up
@@ -735,3 +747,77 @@ def test_without_actions_the_pane_offers_no_escalation(qtbot: QtBot, media_root:
     pane.table.selectRow(0)
     assert pane.escalate_button.isHidden() and not pane.escalate_selected("x")
     assert [a.text() for a in pane._context_menu().actions()] == ["Open clip"]
+
+
+ACTIVITY_ROWS = [  # newest first: a plaza activity with its tracks, a camera going dark
+    EventView(
+        id=15,
+        ts=T0 + timedelta(seconds=200),
+        kind="activity.ended",
+        source="camera:gate",
+        camera="gate",
+        detail={
+            "started_at": (T0 + timedelta(seconds=100)).isoformat(),
+            "duration_s": 100.0,
+            "people": 2,
+            "tracks": 3,
+        },
+        clip_path=None,
+        clip_offset_s=None,
+    ),
+    event(14, "person.left", "gate", seconds=200, track_id=3),
+    event(13, "clip.finalised", "gate", seconds=190),
+    event(12, "camera.offline", "yard", seconds=180, detail="no frames for 10 s"),
+    event(11, "person.appeared", "gate", seconds=150, track_id=3),
+    event(10, "person.appeared", "gate", seconds=110, track_id=2),
+    EventView(
+        id=9,
+        ts=T0 + timedelta(seconds=100),
+        kind="activity.began",
+        source="camera:gate",
+        camera="gate",
+        detail={"people": 1},
+        clip_path=None,
+        clip_offset_s=None,
+    ),
+    event(8, "person.appeared", "gate", seconds=100, track_id=1),
+    event(7, "person.appeared", "yard", seconds=50, track_id=9),
+]
+
+
+def test_the_summary_shows_activities_and_what_matters_and_opens_an_activity(
+    qtbot: QtBot, media_root: Path
+) -> None:
+    pane, history = make_pane(qtbot, media_root, ACTIVITY_ROWS)
+    assert pane.is_summary() and pane.view_combo.currentText() == "Summary"
+    assert ids(pane) == [15, 12, 9]  # each track's rows and the clip's are left out
+    assert texts(pane, 0)[1] == "Activity"
+    assert texts(pane, 0)[4].startswith("Up to 2 people on Front gate, ")
+    # A routine row stored now stays out of the summary; a camera going dark comes in.
+    pane.on_events_stored([event(16, "person.appeared", "gate", seconds=300, track_id=4)])
+    pane.on_events_stored([event(17, "camera.online", "yard", seconds=301)])
+    assert ids(pane) == [17, 15, 12, 9]
+
+    # Opening the activity lists every row of its place and time, then Escape goes back.
+    pane.table.setCurrentIndex(pane.table.model().index(1, 0))
+    pane.table.setFocus()
+    qtbot.keyClick(pane.table, Qt.Key.Key_Return)
+    settle(qtbot, pane)
+    assert history.filters[-1].source == "camera:gate"
+    assert ids(pane) == [15, 14, 13, 11, 10, 9, 8]  # not the yard's, not after it ended
+    scope = pane.activity_scope()
+    assert scope is not None and scope.startswith("Activity on Front gate: every row from ")
+    assert pane.scope_label.isVisible()
+    qtbot.keyClick(pane.table, Qt.Key.Key_Escape)
+    settle(qtbot, pane)
+    assert pane.activity_scope() is None and not pane.scope_label.isVisible()
+    assert ids(pane) == [15, 12, 9]
+
+    # Choosing a type lists it even in the summary; every event lists everything.
+    pane.kind_combo.setCurrentIndex(pane.kind_combo.findData("person.appeared"))
+    settle(qtbot, pane)
+    assert ids(pane) == [11, 10, 8, 7]
+    pane.kind_combo.setCurrentIndex(0)
+    pane.set_summary(False)
+    settle(qtbot, pane)
+    assert ids(pane) == [15, 14, 13, 12, 11, 10, 9, 8, 7]

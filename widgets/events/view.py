@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from enum import IntEnum
 from functools import partial
 from pathlib import Path
@@ -32,7 +33,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -48,6 +49,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.access import Actor, Permission
+from engine.activity import ACTIVITY_BEGAN, ACTIVITY_ENDED, ROUTINE_KINDS
 from engine.history.events import (
     ClipProbe,
     CoveringClipsRequest,
@@ -82,6 +84,13 @@ NO_CLIP_TEXT = "no clip covers this event"
 LOADING_TEXT = "Loading events…"
 ESCALATE_TEXT = "Escalate to incident…"
 ESCALATE_BUTTON_TEXT = "Escalate…"  # the footer stays as narrow as the Events dock column
+SUMMARY_TEXT = "Summary"
+EVERY_EVENT_TEXT = "Every event"
+SUMMARY_TIP = (
+    "Summary: people and movement grouped into activities (open one for its rows); falls, "
+    "cameras, faces, gestures and names as they happen; each track's own rows, clips "
+    "written and retention runs left out.\nEvery event: every stored row."
+)
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -145,6 +154,12 @@ def matches_filter(view: EventView, flt: EventFilter) -> bool:
     if flt.camera and view.camera != flt.camera:
         return False
     if flt.kind and view.kind != flt.kind:
+        return False
+    if flt.hidden and not flt.kind and view.kind in flt.hidden:
+        return False
+    if flt.source and view.source != flt.source:
+        return False
+    if flt.after and view.ts < flt.after:
         return False
     if flt.person:
         needle = flt.person.lower()
@@ -323,6 +338,12 @@ class EventHistoryPane(QWidget):
         self._error: str | None = None
         self.player: ClipPlayer | None = None
 
+        self._scope: tuple[str, datetime, datetime | None, str] | None = None  # activity opened
+        self.view_combo = QComboBox(self)
+        self.view_combo.setAccessibleName("Which events")
+        self.view_combo.addItem(SUMMARY_TEXT, True)
+        self.view_combo.addItem(EVERY_EVENT_TEXT, False)
+        self.view_combo.setToolTip(SUMMARY_TIP)
         self.camera_combo = QComboBox(self)
         self.camera_combo.setAccessibleName("Camera filter")
         self.camera_combo.addItem("All cameras", None)
@@ -381,7 +402,22 @@ class EventHistoryPane(QWidget):
             parent=self,
         )
 
+        self.scope_label = QLabel(self)
+        self.scope_label.setWordWrap(True)
+        self.scope_back_button = QPushButton("Back to the list", self)
+        self.scope_back_button.setToolTip("Leave this activity's rows (Escape)")
+        self._scope_bar = QWidget(self)
+        scope = QHBoxLayout(self._scope_bar)
+        scope.setContentsMargins(0, 0, 0, 0)
+        scope.addWidget(self.scope_label, 1)
+        scope.addWidget(self.scope_back_button)
+        self._scope_bar.hide()
+        leave = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        leave.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        leave.activated.connect(self.close_activity)
+
         filters = QHBoxLayout()
+        filters.addWidget(self.view_combo)
         filters.addWidget(self.camera_combo)
         filters.addWidget(self.kind_combo)
         filters.addWidget(self.person_edit, 1)
@@ -397,10 +433,13 @@ class EventHistoryPane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(filters)
+        layout.addWidget(self._scope_bar)
         layout.addWidget(self._splitter, 1)
         layout.addWidget(self.strip)
         layout.addLayout(footer)
 
+        self.view_combo.currentIndexChanged.connect(self._on_filter_changed)
+        self.scope_back_button.clicked.connect(self.close_activity)
         self.camera_combo.currentIndexChanged.connect(self._on_filter_changed)
         self.kind_combo.currentIndexChanged.connect(self._on_filter_changed)
         self.person_edit.textEdited.connect(self._on_person_text_changed)
@@ -428,13 +467,66 @@ class EventHistoryPane(QWidget):
         self._run_query(self.current_filter())
 
     def current_filter(self) -> EventFilter:
-        """The filter the widgets show now (typed person text included, even mid-typing)."""
-        return EventFilter(
+        """The filter the widgets show now (typed person text included, even mid-typing):
+        the summary leaves the routine kinds out unless a type is chosen; an opened activity
+        lists every row of its place and time."""
+        flt = EventFilter(
             camera=self.camera_combo.currentData(),
             kind=self.kind_combo.currentData(),
             person=self.person_edit.text().strip() or None,
             limit=QUERY_LIMIT,
+            hidden=ROUTINE_KINDS if self.is_summary() else frozenset(),
         )
+        if self._scope is not None:
+            source, after, before, _text = self._scope
+            flt = dataclasses.replace(
+                flt, source=source, after=after, before=before, hidden=frozenset()
+            )
+        return flt
+
+    def is_summary(self) -> bool:
+        """Whether the list is the summary (activities, not each track's rows)."""
+        return bool(self.view_combo.currentData())
+
+    def set_summary(self, summary: bool) -> None:
+        """Show the summary (True) or every event (False)."""
+        self.view_combo.setCurrentIndex(0 if summary else 1)
+
+    def open_activity(self, row: int) -> bool:
+        """List every row of the activity in ``row`` (its place, from when it began to when
+        it ended; a going-on one up to now); False if the row is no activity."""
+        view = self.model.event_at(row)
+        if view is None or view.kind not in (ACTIVITY_BEGAN, ACTIVITY_ENDED):
+            return False
+        after, before = view.ts, None
+        if view.kind == ACTIVITY_ENDED:
+            try:
+                after = datetime.fromisoformat(str(view.detail.get("started_at")))
+            except ValueError:
+                after = view.ts
+            before = view.ts + timedelta(microseconds=1)
+        words = self.model.words(view)
+        until = display().clock(before - timedelta(microseconds=1)) if before else "now"
+        text = f"{words.title} on {words.place}: every row from {display().clock(after)} to {until}"
+        if words.place == "":
+            text = f"{words.title}: every row from {display().clock(after)} to {until}"
+        self._scope = (view.source, after, before, text)
+        self.scope_label.setText(text)
+        self._scope_bar.show()
+        self._run_query(self.current_filter())
+        return True
+
+    def close_activity(self) -> None:
+        """Back from an opened activity to the list as it was filtered."""
+        if self._scope is None:
+            return
+        self._scope = None
+        self._scope_bar.hide()
+        self._run_query(self.current_filter())
+
+    def activity_scope(self) -> str | None:
+        """What an opened activity lists (None: no activity is open)."""
+        return None if self._scope is None else self._scope[3]
 
     def set_filter(
         self, camera: str | None = None, kind: str | None = None, person: str | None = None
@@ -458,6 +550,8 @@ class EventHistoryPane(QWidget):
         for widget in widgets:
             widget.blockSignals(False)
         self._person_timer.stop()
+        self._scope = None  # another pane asked for this list: not an activity's rows
+        self._scope_bar.hide()
         self._run_query(self.current_filter())
 
     def load_more(self) -> bool:
@@ -607,7 +701,8 @@ class EventHistoryPane(QWidget):
         self._person_timer.start()
 
     def _on_row_activated(self, index: QModelIndex) -> None:
-        self.open_row(index.row())
+        if not self.open_activity(index.row()):
+            self.open_row(index.row())
 
     def _on_open_clicked(self) -> None:
         index = self.table.currentIndex()
@@ -631,6 +726,10 @@ class EventHistoryPane(QWidget):
         """The selected row's menu: Open clip, and Escalate to incident…"""
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        view = self.selected_event()
+        if view is not None and view.kind in (ACTIVITY_BEGAN, ACTIVITY_ENDED):
+            row = self.table.currentIndex().row()
+            menu.addAction("Show its rows", lambda: self.open_activity(row))
         open_clip = menu.addAction("Open clip", self._on_open_clicked)
         open_clip.setEnabled(self.open_button.isEnabled())
         if self._actions is not None:
@@ -780,7 +879,7 @@ class EventHistoryPane(QWidget):
 
     def _is_filtered(self) -> bool:
         flt = self._filter
-        return flt is not None and bool(flt.camera or flt.kind or flt.person)
+        return flt is not None and bool(flt.camera or flt.kind or flt.person or flt.source)
 
     def _ensure_player(self) -> ClipPlayer:
         if self.player is None:

@@ -183,6 +183,9 @@ class _Actions:
     def risk_map(self, hours: int) -> RiskMap:
         return self._map
 
+    def site_plan(self) -> None:
+        return None  # no plan: the cells are drawn opaque, as measured before plans
+
     def incidents(
         self,
         since: datetime | None,

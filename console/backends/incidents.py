@@ -28,6 +28,15 @@ from engine.incidents.records import (
     list_incidents,
 )
 from engine.incidents.service import IncidentService, RiskMap
+from engine.incidents.site_plan import (
+    PinPlace,
+    PlanImage,
+    SitePlanShown,
+    SitePlanView,
+    check_plan_image,
+    load_site_plan,
+    site_plan_shown,
+)
 from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
@@ -60,6 +69,40 @@ class IncidentsBackend:
         """The area around the site with its live and predicted risk for the next ``hours``
         hours (builds the H3 grid: tens of milliseconds)."""
         return self._service("the risk map").risk_map(hours=hours)
+
+    def site_plan(self) -> SitePlanShown | None:
+        """The site's plan for the map, with its picture's bytes (None: no plan, or no
+        site in the store yet). A store read and a bounded file read."""
+        ids = self._runtime.site_ids
+        if ids is None:
+            return None
+        origin = self._runtime.site.geo_origin
+        return site_plan_shown(self._store, ids.site_id, (origin.lat, origin.lon), data_dir())
+
+    def check_plan_image(self, path: Path) -> PlanImage:
+        """The picture an admin chose for the plan, checked (SitePlanError names what is
+        wrong): the pin dialog shows it. A bounded file read."""
+        return check_plan_image(Path(path))
+
+    def pin_site_plan(self, path: Path, pins: tuple[PinPlace, PinPlace]) -> SitePlanView:
+        """Make the picture at ``path`` the site's plan, pinned by ``pins``, as the person
+        logged in (the change-settings permission; audited). SitePlanError names a bad file
+        or pin; PermissionDeniedError, NotLoggedInError; RuntimeError without an engine."""
+        actor = self._session.require_actor("pin the site plan")
+        writer, ids = self._runtime.writer, self._runtime.site_ids
+        if writer is None or ids is None:
+            raise RuntimeError(NO_ENGINE_TEXT.format(what="pinning the site plan"))
+        origin = self._runtime.site.geo_origin
+        return load_site_plan(
+            writer,
+            actor=actor,
+            site_id=ids.site_id,
+            centre=(origin.lat, origin.lon),
+            source=Path(path),
+            pins=pins,
+            at=self._runtime.clock.now(),
+            root=data_dir(),
+        )
 
     def incidents(
         self,

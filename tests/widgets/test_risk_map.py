@@ -161,6 +161,12 @@ class FakeIncidents:
             and (category is None or i.category == category)
         ][:limit]
 
+    def site_plan(self) -> None:
+        """No plan: the map looks as it always did (tests/widgets/test_risk_map_plan.py
+        draws one)."""
+        self.calls.append(("site_plan",))
+        return None
+
     def incident_calls(self) -> list[tuple[Any, ...]]:
         return [c for c in self.calls if c[0] == "incidents"]
 

@@ -45,6 +45,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache, partial
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -58,6 +59,7 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QIcon,
+    QImage,
     QMouseEvent,
     QPainter,
     QPainterPath,
@@ -65,11 +67,14 @@ from PySide6.QtGui import (
     QPen,
     QPixmap,
     QShowEvent,
+    QTransform,
 )
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QGraphicsItem,
     QGraphicsPathItem,
+    QGraphicsPixmapItem,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -79,19 +84,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.access import Actor, Permission
 from engine.history.query_service import CallRequest, QueryResult
 from engine.incidents.geo import EARTH_RADIUS_M
 from engine.incidents.records import IncidentView
 from engine.incidents.risk import RISK_CLASSES, RISK_PERCENTILES
 from engine.incidents.service import MapCamera, RiskMap
+from engine.incidents.site_plan import PlanTransform, SitePlanShown, SitePlanView, pins_transform
 from engine.sitetime import display
 from engine.text import printable
 from engine.vocabulary import INCIDENT_CATEGORIES
-from engine.wording import number
+from engine.wording import display_actor, number
 from widgets.action_strip import show_as_error
 from widgets.colours import MUTED_GREY
 from widgets.queries import QueryClient
-from widgets.risk_map.api import RiskMapActions
+from widgets.risk_map.api import RiskMapActions, SitePlanActions
+from widgets.risk_map.pin_dialog import PinPlanDialog
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -122,6 +130,14 @@ CELL_OUTLINE: Final = QColor(139, 148, 158, 70)  # faint grey: cells of one leve
 WARNING_AMBER: Final = "#d29922"
 SELECTED_RING: Final = "#ffffff"
 CAMERA_OUTLINE: Final = "#ffffff"
+PLAN_CELL_OPACITY: Final = 0.55  # over a plan the cells let its walls and labels show through
+NO_PLAN_ADMIN_TEXT: Final = (
+    "No site plan. To draw the site under the map, use “Add site plan…”: choose a PNG or "
+    "JPEG plan and pin two of its points to their places."
+)
+NO_PLAN_TEXT: Final = "No site plan: an admin can add one."
+ADD_PLAN_TEXT: Final = "Add site plan…"
+REPLACE_PLAN_TEXT: Final = "Replace site plan…"
 
 # Sequential yellow → orange → dark red (ColorBrewer YlOrRd), readable on the dark console
 # and by people with red-green colour blindness (it varies in lightness throughout).
@@ -397,6 +413,25 @@ def _load_map(actions: RiskMapActions, hours: int) -> PreparedMap:
     return prepare_map(actions.risk_map(hours))
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class PreparedPlan:
+    """The site's plan made ready to draw on a query worker: what the engine read, and its
+    picture decoded (None when the file is gone or does not decode)."""
+
+    shown: SitePlanShown
+    image: QImage | None
+
+
+def _load_plan(actions: RiskMapActions) -> PreparedPlan | None:
+    """Query worker: the plan read and its picture decoded (QImage is safe off the GUI
+    thread)."""
+    shown = actions.site_plan()
+    if shown is None:
+        return None
+    image = None if shown.image is None else QImage.fromData(shown.image)
+    return PreparedPlan(shown, image if image is not None and not image.isNull() else None)
+
+
 def _site_text(moment: datetime) -> str:
     """``2026-02-03 02:00 GMT``: a time on the site's clock, with its zone."""
     site = display()
@@ -551,6 +586,13 @@ class RiskMapPane(QWidget):
         self._camera_labels: list[pg.TextItem] = []
         self._cameras_drawn: tuple[tuple[MapCamera, ...], LocalProjection] | None = None
         self._markers_projection: LocalProjection | None = None
+        self._plan: PreparedPlan | None = None
+        self._plan_loaded = False
+        self._plan_error: str | None = None
+        self._plan_transform: PlanTransform | None = None
+        self._plan_fitted = False
+        self._may_pin = False
+        self._pin_dialog: PinPlanDialog | None = None
 
         # -- controls ----------------------------------------------------------------------
         self.hour_slider = QSlider(Qt.Orientation.Horizontal)
@@ -591,6 +633,19 @@ class RiskMapPane(QWidget):
         filter_row.addWidget(self.marker_label, 1)
         filter_row.addWidget(self.refresh_button)
 
+        self.plan_label = QLabel()
+        self.plan_label.setWordWrap(True)
+        self.plan_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.plan_button = QPushButton(ADD_PLAN_TEXT)
+        self.plan_button.setToolTip(
+            "Draw a site or floor plan under the map: a PNG or JPEG, pinned by two points"
+        )
+        self.plan_button.clicked.connect(self._on_plan_button_clicked)
+        self.plan_button.hide()
+        plan_row = QHBoxLayout()
+        plan_row.addWidget(self.plan_label, 1)
+        plan_row.addWidget(self.plan_button)
+
         self.model_label = QLabel(LOADING_TEXT)
         self.model_label.setWordWrap(True)
         self.model_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -610,6 +665,12 @@ class RiskMapPane(QWidget):
         plot.setLabel("left", "north of the site", units="m")
         self.view_box: pg.ViewBox = plot.getViewBox()
         self.view_box.setAspectLocked(True, ratio=1.0)
+        # The site plan, under everything (the cells go translucent over it).
+        self._plan_item = QGraphicsPixmapItem()
+        self._plan_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self._plan_item.setZValue(-1)
+        self._plan_item.hide()
+        self.view_box.addItem(self._plan_item, ignoreBounds=True)
         self._level_items: list[QGraphicsPathItem] = []
         for colour in self._colours:
             item = QGraphicsPathItem()
@@ -670,11 +731,13 @@ class RiskMapPane(QWidget):
         layout.addLayout(filter_row)
         layout.addWidget(self.model_label)
         layout.addWidget(self.error_label)
+        layout.addLayout(plan_row)
         layout.addLayout(map_row, 1)
         layout.addWidget(self.legend_label)
         layout.addWidget(self.hover_label)
         self._update_state()
         self._update_scale()
+        self._update_plan_label()
 
     # -- public API --------------------------------------------------------------------
     def refresh(self) -> None:
@@ -682,6 +745,7 @@ class RiskMapPane(QWidget):
         self._loaded_once = True
         self._load_map()
         self._load_markers()
+        self._load_plan()
 
     def on_incidents_changed(self) -> None:
         """Incidents were filed or changed: reload the markers and the live layer."""
@@ -711,6 +775,61 @@ class RiskMapPane(QWidget):
 
     def is_loading(self) -> bool:
         return self._map_loading or self._markers_loading
+
+    def on_actor_changed(self, actor: Actor | None) -> None:
+        """Who is logged in changed: an admin (the change-settings permission) is offered
+        to add or replace the site plan; anyone else is not, and a pin dialog left open
+        for someone else closes."""
+        self.set_may_pin(actor is not None and actor.may(Permission.CHANGE_SETTINGS))
+
+    def set_may_pin(self, allowed: bool) -> None:
+        """Offer adding the site plan (the engine refuses anyone without the permission
+        anyway)."""
+        allowed = allowed and isinstance(self._actions, SitePlanActions)
+        self._may_pin = allowed
+        if not allowed and self._pin_dialog is not None:
+            self._pin_dialog.close()
+            self._pin_dialog = None
+        self.plan_button.setVisible(allowed)
+        self._update_plan_label()
+
+    def open_pin_dialog(self, path: Path) -> PinPlanDialog | None:
+        """Open the dialog that pins the picture at ``path`` as the site plan (None: this
+        person may not). When the plan is saved the map reloads it."""
+        if not self._may_pin or not isinstance(self._actions, SitePlanActions):
+            return None
+        if self._pin_dialog is not None:
+            self._pin_dialog.close()
+        dialog = PinPlanDialog(self._queries, self._actions, Path(path), parent=self)
+        dialog.setWindowFlag(Qt.WindowType.Window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.sig_plan_pinned.connect(self._on_plan_pinned)
+        dialog.destroyed.connect(lambda _obj=None: self._forget_dialog(dialog))
+        self._pin_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def close_what_was_opened(self) -> None:
+        """A lock or logout: the pin dialog closes."""
+        if self._pin_dialog is not None:
+            self._pin_dialog.close()
+            self._pin_dialog = None
+
+    def site_plan(self) -> SitePlanShown | None:
+        """The plan drawn under the map (None: none)."""
+        return None if self._plan is None else self._plan.shown
+
+    def plan_is_drawn(self) -> bool:
+        return self._plan_item.isVisible() and self._plan_transform is not None
+
+    def plan_point(self, x_px: float, y_px: float) -> QPoint:
+        """Where the plan's picture pixel (``x_px``, ``y_px``) is drawn, in the map view's
+        viewport pixels (as the plan item's own transform places it)."""
+        if not self.plan_is_drawn():
+            raise LookupError("no plan drawn")
+        scene = self._plan_item.mapToScene(QPointF(x_px, y_px))
+        point: QPoint = self.plot_widget.mapFromScene(scene)
+        return point
 
     def hour(self) -> int:
         """The slider's position: 0 live, ``h`` the predictions for +``h`` h."""
@@ -827,6 +946,39 @@ class RiskMapPane(QWidget):
             self._on_incidents_loaded,
         )
 
+    def _load_plan(self) -> None:
+        self._queries.submit(
+            f"{self._channel}.plan",
+            CallRequest(partial(_load_plan, self._actions), "site plan"),
+            self._on_plan_loaded,
+        )
+
+    def _on_plan_loaded(self, result: QueryResult[Any]) -> None:
+        self._plan_loaded = True
+        if result.error is not None:
+            self._plan_error = f"Could not load the site plan: {printable(str(result.error))}"
+            self._plan = None
+        else:
+            self._plan_error = None
+            self._plan = result.value if isinstance(result.value, PreparedPlan) else None
+            self._plan_fitted = False
+        self._draw_plan()
+        self._update_plan_label()
+
+    def _on_plan_pinned(self, _view: SitePlanView) -> None:
+        self._load_plan()
+
+    def _forget_dialog(self, dialog: PinPlanDialog) -> None:
+        if self._pin_dialog is dialog:
+            self._pin_dialog = None
+
+    def _on_plan_button_clicked(self) -> None:
+        path, _filter = QFileDialog.getOpenFileName(
+            self, "Choose the site plan", "", "Plans (*.png *.jpg *.jpeg);;All files (*)"
+        )
+        if path:
+            self.open_pin_dialog(Path(path))
+
     def _on_map_loaded(self, result: QueryResult[Any]) -> None:
         self._map_loading = False
         prepared = result.value
@@ -857,6 +1009,7 @@ class RiskMapPane(QWidget):
             self._draw_cameras(prepared)
         if not self._range_set and prepared.cell_count:
             self._fit_view(prepared)
+        self._draw_plan()
         self._show_position(position)
         if prepared.projection != self._markers_projection:
             self._draw_markers()  # markers that came first, or the site moved
@@ -886,6 +1039,74 @@ class RiskMapPane(QWidget):
             padding=0.02,
         )
         self._range_set = True
+
+    def _draw_plan(self) -> None:
+        """Put the plan's picture where its pins say, under translucent cells; without a
+        plan (or before the map, whose centre the pins are measured from) the cells are
+        drawn as ever."""
+        prepared, plan = self._map, self._plan
+        shown = prepared is not None and plan is not None and plan.image is not None
+        if not shown:
+            self._plan_item.hide()
+            self._plan_transform = None
+            for item in self._level_items:
+                item.setOpacity(1.0)
+            return
+        assert prepared is not None and plan is not None and plan.image is not None
+        centre = (prepared.projection.latitude, prepared.projection.longitude)
+        transform = pins_transform(centre, plan.shown.plan.pins)
+        self._plan_transform = transform
+        self._plan_item.setPixmap(QPixmap.fromImage(plan.image))
+        self._plan_item.setTransform(QTransform(*transform.matrix()))
+        self._plan_item.show()
+        for item in self._level_items:
+            item.setOpacity(PLAN_CELL_OPACITY)
+        if not self._plan_fitted:
+            # The plan is the place people know: show it whole, with some of the area
+            # around it, rather than the whole 3 km grid in which it is a speck.
+            self._plan_fitted = True
+            bounds = self._plan_item.mapRectToParent(self._plan_item.boundingRect())
+            grown = bounds.adjusted(
+                -bounds.width() * 0.3,
+                -bounds.height() * 0.3,
+                bounds.width() * 0.3,
+                bounds.height() * 0.3,
+            )
+            self.view_box.setRange(grown, padding=0.0)
+            self._range_set = True
+
+    def _update_plan_label(self) -> None:
+        plan = self._plan
+        colour = ""
+        if self._plan_error:
+            text, colour = self._plan_error, WARNING_AMBER
+        elif plan is None:
+            text = (
+                ""
+                if not self._plan_loaded
+                else (NO_PLAN_ADMIN_TEXT if self._may_pin else NO_PLAN_TEXT)
+            )
+        else:
+            view = plan.shown.plan
+            text = (
+                f"Site plan: {printable(view.original_name)}, pinned by "
+                f"{display_actor(view.pinned_by)} on {_site_text(view.pinned_at)}"
+            )
+            if plan.shown.problem:
+                text, colour = (
+                    f"Site plan not shown: {printable(plan.shown.problem)}",
+                    (WARNING_AMBER),
+                )
+            elif plan.image is None:
+                text, colour = (
+                    f"Site plan not shown: {printable(view.original_name)} does not decode; "
+                    "load the plan again",
+                    WARNING_AMBER,
+                )
+        self.plan_label.setText(text)
+        self.plan_label.setStyleSheet(f"color: {colour};" if colour else "")
+        self.plan_label.setVisible(bool(text))
+        self.plan_button.setText(REPLACE_PLAN_TEXT if plan is not None else ADD_PLAN_TEXT)
 
     def _paths_at(self, prepared: PreparedMap, position: int) -> list[QPainterPath]:
         """The hexagons of each colour level at ``position``, built once per map."""

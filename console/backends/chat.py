@@ -10,10 +10,12 @@ it reads the API key from the environment or the OS keyring (which may block on 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from console.session import ConsoleSession
-from engine.history.chat import ChatAnswer, ChatHistoryRequest, ChatService
+from engine.history.chat import ChatAnswer, ChatHistoryRequest, ChatService, read_pictures
+from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
 from widgets.chat.api import ChatHistory
@@ -25,8 +27,16 @@ class ChatBackend:
     """Blocking calls for :class:`widgets.chat.view.ChatPane`, run on query workers (two
     may run at once). Satisfies :class:`widgets.chat.api.ChatActions`."""
 
-    def __init__(self, runtime: EngineRuntime, store: Store, session: ConsoleSession) -> None:
+    def __init__(
+        self,
+        runtime: EngineRuntime,
+        store: Store,
+        session: ConsoleSession,
+        media_root: Path | None = None,
+    ) -> None:
         self._runtime = runtime
+        # Snapshots are written under the data dir (engine.runtime), so read from there.
+        self._media_root = media_root if media_root is not None else data_dir()
         self._store = store
         self._session = session
         self._lock = threading.Lock()
@@ -60,3 +70,7 @@ class ChatBackend:
     def ask(self, question: str, offline: bool, on_text: Callable[[str], None]) -> ChatAnswer:
         actor = self._session.require_actor("ask about recorded history")
         return self.service().ask(question, actor=actor, on_text=on_text, offline=offline)
+
+    def pictures(self, paths: Sequence[str]) -> dict[str, bytes]:
+        self._session.require_actor("see the people an answer counted")
+        return read_pictures(self._media_root, paths)

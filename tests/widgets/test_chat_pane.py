@@ -4,19 +4,31 @@ investigator's conversation; the console's role is a small class that binds them
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
+from sqlalchemy import insert, select
 
 from console.queries import QtQueryClient
 from engine.clock import SimulatedClock
-from engine.history.chat import ChatAnswer, ChatHistoryRequest, ChatService, Citation
+from engine.history.chat import (
+    ChatAnswer,
+    ChatHistoryRequest,
+    ChatService,
+    Citation,
+    read_pictures,
+)
 from engine.history.query_service import QueryService
 from engine.sitetime import SiteTime, display
 from engine.store import Store
+from engine.store.models import Camera, Event
+from engine.store.person_models import Person
 from engine.store.writer import StoreWriter
 from tests.actors import INVESTIGATOR
 from tests.engine.test_chat_offline import NOW, Seeded, seed_history
@@ -31,6 +43,10 @@ TIMEOUT_MS = 15_000
 class Actions:
     service: ChatService
     store: Store
+    media_root: Path | None = None
+
+    def pictures(self, paths: Sequence[str]) -> dict[str, bytes]:
+        return {} if self.media_root is None else read_pictures(self.media_root, paths)
 
     def history(self) -> ChatHistory:
         turns = ChatHistoryRequest(account=INVESTIGATOR.name).run(self.store)
@@ -53,6 +69,7 @@ def world(
     qtbot: QtBot,
     site_zone: str | None,
     shown_zone: Callable[[str], SiteTime],
+    tmp_path: Path,
 ) -> Iterator[tuple[ChatPane, Seeded, Actions]]:
     if site_zone is not None:
         shown_zone(site_zone)
@@ -64,7 +81,7 @@ def world(
         store, clock=SimulatedClock(NOW), site_time=display(), writer=writer, api_key=""
     )
     client = QtQueryClient(QueryService(store))
-    actions = Actions(service, store)
+    actions = Actions(service, store, tmp_path / "media")
     pane = ChatPane(client, actions)
     qtbot.addWidget(pane)
     try:
@@ -190,3 +207,50 @@ def test_a_question_that_fails_outright_is_said_in_red_and_the_question_kept(
         assert label.property("role") != "error" and ALARM_RED not in label.styleSheet()
     finally:
         client.close()
+
+
+def test_the_people_an_answer_counted_are_shown_with_their_pictures(
+    world: tuple[ChatPane, Seeded, Actions], qtbot: QtBot
+) -> None:
+    """John's track on the lobby kept a snapshot (a real JPEG under the data dir); the
+    person known only by an id kept none. The pane lists both, by name and time, and
+    shows John's picture, read by the backend on a worker."""
+    pane, _seeded, actions = world
+    assert actions.media_root is not None
+    picture = actions.media_root / "snapshots" / "cam2" / "john.jpg"
+    picture.parent.mkdir(parents=True)
+    image = QImage(40, 80, QImage.Format.Format_RGB32)
+    image.fill(QColor("steelblue"))
+    assert image.save(str(picture), "JPG")
+    with actions.store.transaction() as s:
+        lobby = s.scalar(select(Camera.id).where(Camera.key == "cam2"))
+        john = s.scalar(select(Person.id).where(Person.public_id == "Person_0000000A"))
+        s.execute(
+            insert(Event),
+            [
+                {
+                    "ts": NOW.replace(hour=9, minute=30) + timedelta(seconds=50),
+                    "kind": "person.left",
+                    "source": "camera:cam2",
+                    "camera_id": lobby,
+                    "track_id": 7,
+                    "person_id": john,
+                    "detail": {"snapshot": "snapshots/cam2/john.jpg"},
+                }
+            ],
+        )
+    assert pane.people_list.isHidden()
+    with qtbot.waitSignal(pane.sig_pictures_loaded, timeout=TIMEOUT_MS):
+        pane.ask("Who was on camera 2 between 9 and 10?")
+    answer = pane.turns[-1].text
+    assert answer.startswith("2 people were seen on Lobby (cam2)"), answer
+    assert not pane.people_list.isHidden() and pane.people_list.count() == 2
+    john_item, anon_item = pane.people_list.item(0), pane.people_list.item(1)
+    assert john_item.text() == "John Carter\n09:30 on Lobby"
+    assert anon_item.text() == "Person_0000000C\n09:45 on Lobby"
+    assert not john_item.icon().isNull() and anon_item.icon().isNull()
+    assert "last seen 2026-11-23 09:30:50 UTC on Lobby" in john_item.toolTip()
+    # An answer that counts nobody hides the strip.
+    with qtbot.waitSignal(pane.sig_answer_received, timeout=TIMEOUT_MS):
+        pane.ask("Who was on camera 3 yesterday?")
+    assert pane.people_list.isHidden() and pane.people_list.count() == 0

@@ -6,7 +6,7 @@ import this module, never the view.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,4 +34,10 @@ class ChatActions(Protocol):
         """Answer ``question`` as the signed-in user (``offline``: never call the API),
         calling ``on_text`` (on the worker) with each piece of answer text as it streams,
         and keep both turns in the user's history."""
+        ...
+
+    def pictures(self, paths: Sequence[str]) -> dict[str, bytes]:
+        """The snapshots at ``paths`` (relative to the data dir, as an answer's people give
+        them), read bounded (:func:`engine.history.chat.read_pictures`), by path; those
+        that cannot be read are left out."""
         ...

@@ -28,12 +28,14 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Final
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -44,7 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.access import Actor, Permission
-from engine.history.chat import ChatAnswer, ChatTurn, Citation
+from engine.history.chat import ChatAnswer, ChatTurn, Citation, SeenPerson
 from engine.history.query_service import QueryResult
 from engine.sitetime import display
 from engine.text import printable
@@ -56,6 +58,14 @@ _OFFLINE_STYLE: Final = "color: #b26a00;"
 _STREAM_REDRAW_MS: Final = 50  # redraw the growing answer at most 20 times a second
 MAX_QUESTION_CHARS: Final = 2000
 CITE_SCHEME: Final = "cite"
+PICTURE_PX: Final = 72  # a counted person's picture, square
+
+
+def person_text(person: SeenPerson) -> str:
+    """A counted person under their picture: who, and when and where last seen (site
+    time, to the minute)."""
+    where = f" on {person.camera_name}" if person.camera_name else ""
+    return f"{printable(person.label)}\n{display().minutes(person.ts)}{where}"
 
 
 def mode_text(mode: str, reason: str | None) -> str:
@@ -96,6 +106,10 @@ class ChatPane(QWidget):
     sig_question_failed = Signal(str)
     """A question could not be answered at all (the text says why). GUI thread."""
 
+    sig_pictures_loaded = Signal(int)
+    """The pictures of the people an answer counted were read and shown (the question's
+    number). GUI thread."""
+
     sig_history_loaded = Signal(int)
     """The user's conversation was loaded (how many turns). GUI thread."""
 
@@ -128,6 +142,20 @@ class ChatPane(QWidget):
         self.transcript = QTextBrowser(self)
         self.transcript.setOpenLinks(False)
         self.transcript.anchorClicked.connect(self._on_transcript_link_activated)
+        # The people an answer counted, each with the picture kept of them (read by the
+        # backend on a query worker; the list shows names until the pictures arrive).
+        self.people_list = QListWidget(self)
+        self.people_list.setViewMode(QListView.ViewMode.IconMode)
+        self.people_list.setFlow(QListView.Flow.LeftToRight)
+        self.people_list.setWrapping(False)
+        self.people_list.setMovement(QListView.Movement.Static)
+        self.people_list.setIconSize(QSize(PICTURE_PX, PICTURE_PX))
+        self.people_list.setGridSize(QSize(PICTURE_PX * 2, PICTURE_PX + 44))
+        self.people_list.setWordWrap(True)
+        self.people_list.setFixedHeight(PICTURE_PX + 64)
+        self.people_list.setToolTip("The people this answer counted, with their pictures")
+        self.people_list.hide()
+        self._people: tuple[SeenPerson, ...] = ()
         self.citation_list = QListWidget(self)
         self.citation_list.itemActivated.connect(self._on_citation_item_activated)
         self.citation_list.itemClicked.connect(self._on_citation_item_activated)
@@ -155,6 +183,7 @@ class ChatPane(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(split, 1)
+        layout.addWidget(self.people_list)
         layout.addLayout(bottom)
         layout.addWidget(self.status_label)
 
@@ -201,6 +230,7 @@ class ChatPane(QWidget):
         self._citations.clear()
         self._streamed.clear()
         self.citation_list.clear()
+        self._fill_people((), generation=self._generation)
         self._show_status("")
         self._set_busy(False)
         self._render()
@@ -279,6 +309,7 @@ class ChatPane(QWidget):
         for citation in answer.citations:
             self._citations[citation.event_id] = citation
         self._fill_citations(answer.citations)
+        self._fill_people(answer.people, generation=generation)
         if answer.answered:
             self._show_status(
                 answer_footer(answer.mode, answer.fallback_reason),
@@ -318,6 +349,49 @@ class ChatPane(QWidget):
                 "Activate to show it on the timeline and play its clip"
             )
             self.citation_list.addItem(item)
+
+    def _fill_people(self, people: Sequence[SeenPerson], *, generation: int) -> None:
+        """Show ``people`` by name and time, and ask the backend (on a worker) for their
+        pictures; an empty list hides the strip."""
+        self._people = tuple(people)
+        self.people_list.clear()
+        self.people_list.setVisible(bool(people))
+        site = display()
+        for person in people:
+            item = QListWidgetItem(person_text(person))
+            where = f" on {person.camera_name}" if person.camera_name else ""
+            item.setToolTip(f"{person.label}, last seen {site.with_zone(person.ts)}{where}")
+            item.setData(Qt.ItemDataRole.UserRole, person.snapshot)
+            self.people_list.addItem(item)
+        paths = [p.snapshot for p in people if p.snapshot]
+        if paths:
+            self._client.submit(
+                "chat.pictures",
+                _PicturesCall(self._actions, tuple(paths)),
+                partial(self._on_pictures_loaded, generation),
+            )
+
+    def _on_pictures_loaded(self, generation: int, result: QueryResult[Any]) -> None:
+        if generation != self._generation or not result.ok or not isinstance(result.value, dict):
+            return  # a newer answer (or sign-out) replaced these people; or none could be read
+        for row in range(self.people_list.count()):
+            item = self.people_list.item(row)
+            data = result.value.get(item.data(Qt.ItemDataRole.UserRole))
+            if not isinstance(data, bytes):
+                continue
+            pixmap = QPixmap()
+            if pixmap.loadFromData(data):
+                item.setIcon(
+                    QIcon(
+                        pixmap.scaled(
+                            PICTURE_PX,
+                            PICTURE_PX,
+                            Qt.AspectRatioMode.KeepAspectRatio,
+                            Qt.TransformationMode.SmoothTransformation,
+                        )
+                    )
+                )
+        self.sig_pictures_loaded.emit(generation)
 
     def _set_busy(self, busy: bool) -> None:
         self.ask_button.setEnabled(not busy)
@@ -368,6 +442,17 @@ class _HistoryCall:
 
     def run(self, store: object) -> ChatHistory:
         return self.actions.history()
+
+
+@dataclass(frozen=True, slots=True)
+class _PicturesCall:
+    """The snapshots of the people an answer counted, read by the backend on a worker."""
+
+    actions: ChatActions
+    paths: tuple[str, ...]
+
+    def run(self, store: object) -> dict[str, bytes]:
+        return self.actions.pictures(self.paths)
 
 
 def _turn(role: str, text: str, mode: str | None, citations: tuple[Citation, ...]) -> ChatTurn:

@@ -9,6 +9,8 @@ from engine.history.chat.service import (
     ChatTurn,
     Citation,
     RecordChatTurn,
+    SeenPerson,
+    read_pictures,
 )
 
 __all__ = [
@@ -18,4 +20,6 @@ __all__ = [
     "ChatTurn",
     "Citation",
     "RecordChatTurn",
+    "SeenPerson",
+    "read_pictures",
 ]

@@ -69,6 +69,7 @@ from engine.history.chat.tools import (
     CameraRef,
     Citation,
     PersonRef,
+    SeenPerson,
     cameras,
     citation_of,
     count_events,
@@ -80,6 +81,7 @@ from engine.history.chat.tools import (
     list_alerts,
     list_incidents,
     numbered_cameras,
+    people_pictures,
     person_sightings,
     rooms,
     search_events,
@@ -140,6 +142,7 @@ class OfflineAnswer:
     citations: tuple[Citation, ...] = ()
     form: str | None = None
     facts: Mapping[str, Any] = field(default_factory=dict)
+    people: tuple[SeenPerson, ...] = ()  # who a "who"/"how many people" answer counted
 
 
 class QuestionError(ValueError):
@@ -1085,6 +1088,7 @@ class OfflineAnswerer:
             )
         # Every named person listed is cited (their first event), so each name is clickable.
         citations = tuple(citation_of(q["first_event"]) for q in named if q.get("first_event"))
+        pictures = tuple(people_pictures(self._store, now, **args)) if everyone else ()
         return OfflineAnswer(
             _squash(text),
             True,
@@ -1099,6 +1103,7 @@ class OfflineAnswerer:
                 "named": [q["public_id"] for q in named],
                 "named_people_seen": result["named_people_seen"],
             },
+            pictures,
         )
 
     def _count(self, p: _Parsed, now: datetime) -> OfflineAnswer | None:

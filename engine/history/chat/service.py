@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar, Final
 
 from sqlalchemy import insert, select
@@ -44,6 +45,9 @@ from engine.history.chat.llm import (
 )
 from engine.history.chat.offline import OfflineAnswerer
 from engine.history.chat.tools import Citation as Citation  # re-exported
+from engine.history.chat.tools import SeenPerson as SeenPerson  # re-exported
+from engine.history.chat.tools import iso
+from engine.media import read_small_file
 from engine.secrets import (
     KeyringUnavailableError,
     SecretMissingError,
@@ -70,7 +74,8 @@ class ChatAnswer:
     """An answer: ``text``; ``mode`` ``"llm"`` or ``"offline"``; ``answered`` False when
     the question could not be answered from the records (the text says why and what can
     be asked); the events it cites; why the LLM did not answer (``fallback_reason``, None
-    when it did); ``steps``, the LLM requests made (0 offline)."""
+    when it did); ``steps``, the LLM requests made (0 offline); ``people``, who it counted
+    (with their snapshots), for the pane's pictures."""
 
     question: str
     text: str
@@ -79,6 +84,7 @@ class ChatAnswer:
     citations: tuple[Citation, ...]
     fallback_reason: str | None
     steps: int
+    people: tuple[SeenPerson, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -91,6 +97,16 @@ class ChatAnswer:
             "cited_event_ids": [c.event_id for c in self.citations],
             "clip_paths": list(dict.fromkeys(c.clip_path for c in self.citations if c.clip_path)),
             "citations": [c.as_json() for c in self.citations],
+            "people": [
+                {
+                    "label": p.label,
+                    "ts": iso(p.ts),
+                    "camera": p.camera,
+                    "camera_name": p.camera_name,
+                    "snapshot": p.snapshot,
+                }
+                for p in self.people
+            ],
         }
 
 
@@ -210,6 +226,33 @@ class ChatHistoryRequest:
         return tuple(reversed(turns))
 
 
+MAX_PICTURE_BYTES: Final = 512 * 1024  # a snapshot is tens of kB; bigger is not one
+MAX_PICTURES_READ: Final = 48
+
+
+def read_pictures(media_root: Path, paths: Sequence[str]) -> dict[str, bytes]:
+    """The snapshots at ``paths`` (relative to ``media_root``, the data dir) that are
+    regular files of at most :data:`MAX_PICTURE_BYTES` inside it
+    (:func:`engine.media.read_small_file`: a FIFO, a device or a link out of the data dir
+    is not read), by path; at most :data:`MAX_PICTURES_READ`. Blocking: a worker thread."""
+    root = media_root.resolve()
+    pictures: dict[str, bytes] = {}
+    for relative in list(dict.fromkeys(paths))[:MAX_PICTURES_READ]:
+        candidate = Path(relative)
+        if candidate.is_absolute() or ".." in candidate.parts:
+            continue
+        try:
+            resolved = (root / candidate).resolve()
+        except (OSError, RuntimeError):
+            continue
+        if not resolved.is_relative_to(root):
+            continue
+        data = read_small_file(resolved, MAX_PICTURE_BYTES)
+        if data:
+            pictures[relative] = data
+    return pictures
+
+
 class ChatService:
     """Answers questions about recorded history (see the module). ``api_key`` None reads
     the ``anthropic_api_key`` secret now; a missing key (or an unreadable keyring) means
@@ -308,7 +351,14 @@ class ChatService:
         if answer is None:
             result = self._offline.answer(question, now)
             answer = ChatAnswer(
-                question, result.text, "offline", result.answered, result.citations, reason, 0
+                question,
+                result.text,
+                "offline",
+                result.answered,
+                result.citations,
+                reason,
+                0,
+                result.people,
             )
             if on_text is not None:
                 on_text(result.text)

@@ -648,6 +648,77 @@ def distinct_people(
 
 
 PERSON_TRACK_KINDS: Final = ("person.appeared", "person.left")
+MAX_PICTURES: Final = 24  # people an answer shows pictures of
+_PICTURE_ROWS: Final = 2000  # sightings read to find them (the newest first)
+
+
+@dataclass(frozen=True, slots=True)
+class SeenPerson:
+    """Someone an answer counted, as the chat pane shows them: ``label`` (their name, their
+    automatic id, or "Not recognised" for a track no face was recognised on), when and on
+    which camera (key, and name as people read it) they were last seen in the range, and
+    ``snapshot``, the picture kept of them (a path relative to the data dir; None when
+    none was kept)."""
+
+    label: str
+    ts: datetime
+    camera: str | None
+    camera_name: str | None
+    snapshot: str | None
+
+
+def people_pictures(
+    store: Store,
+    now: datetime,
+    *,
+    camera: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    limit: int = MAX_PICTURES,
+) -> list[SeenPerson]:
+    """The people seen on ``camera`` (every camera: None) in ``[start, end)``, one per
+    person (named or known by their automatic id) and one per unrecognised camera track,
+    each with the newest snapshot kept of them there: named people first, then by when
+    they were last seen, newest first; at most ``limit``. Reads the newest
+    :data:`_PICTURE_ROWS` sightings of the range (``ix_events_kind_ts_id``)."""
+    low, high = _range(start, end, now)
+    with store.engine.connect() as connection:
+        where = _where(connection, low=low, high=high, kinds=PERSON_KINDS, camera=camera)
+        if where.note is not None:
+            return []
+        rows = connection.execute(
+            select(
+                Event.ts,
+                Event.camera_id,
+                Event.track_id,
+                Event.detail,
+                Camera.key,
+                Camera.name.label("camera_name"),
+                Person.public_id,
+                Person.name,
+            )
+            .outerjoin(Camera, Camera.id == Event.camera_id)
+            .outerjoin(Person, Person.id == Event.person_id)
+            .where(*where.conditions)
+            .order_by(Event.ts.desc(), Event.id.desc())
+            .limit(_PICTURE_ROWS)
+        ).all()
+    found: dict[object, SeenPerson] = {}
+    for row in rows:
+        who: object = row.public_id or (row.camera_id, row.track_id)
+        if row.public_id is None and row.track_id is None:
+            continue  # no track, nobody to count
+        picture = (row.detail or {}).get("snapshot")
+        snapshot = picture if isinstance(picture, str) and picture else None
+        seen = found.get(who)
+        if seen is None:
+            label = row.name or row.public_id or "Not recognised"
+            found[who] = SeenPerson(label, _as_utc(row.ts), row.key, row.camera_name, snapshot)
+        elif seen.snapshot is None and snapshot is not None:
+            found[who] = SeenPerson(seen.label, seen.ts, seen.camera, seen.camera_name, snapshot)
+    named = [p for k, p in found.items() if isinstance(k, str) and p.label != k]
+    others = [p for k, p in found.items() if not (isinstance(k, str) and p.label != k)]
+    return (named + others)[: max(0, limit)]
 
 
 def _unrecognised_tracks(
@@ -1162,6 +1233,7 @@ __all__ = [
     "CameraRef",
     "Citation",
     "PersonRef",
+    "SeenPerson",
     "ToolArgumentError",
     "cameras",
     "citation_of",
@@ -1176,6 +1248,7 @@ __all__ = [
     "list_alerts",
     "list_incidents",
     "parse_time",
+    "people_pictures",
     "person_sightings",
     "rooms",
     "run_tool",

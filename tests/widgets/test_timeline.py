@@ -605,7 +605,14 @@ def test_markers_and_lanes_read_in_words_with_names(qtbot: QtBot, client: Record
     text = marker_tooltip(sensed, {"room": "Demo room"})
     assert "Movement ended\nSomeone no longer sensed in Demo room, after 4.5 s" in text
     assert machine_text(text) is None, text
-    pane = TimelinePane(client, None, initial_range=(START, END), names={"gate": "Front gate"})
+    names = {"gate": "Front gate", "room": "Demo plaza sensing room"}
+    pane = TimelinePane(
+        client,
+        None,
+        initial_range=(START, END),
+        names=names,
+        lanes=("camera:gate", "sensing:room", LANE_ALERTS),
+    )
     qtbot.addWidget(pane)
     pane.resize(1000, 420)
     with qtbot.waitExposed(pane):
@@ -613,12 +620,19 @@ def test_markers_and_lanes_read_in_words_with_names(qtbot: QtBot, client: Record
     settle(qtbot, pane)
     found = pane.current_slice()
     assert found is not None
-    gate = found.lane("camera:gate")
+    gate, room = found.lane("camera:gate"), found.lane("sensing:room")
     assert gate is not None and pane.lane_label(gate) == "Front gate"
+    assert room is not None and pane.lane_label(room) == "Demo plaza sensing room"  # not "room"
     (appeared, *_rest) = gate.markers
     assert appeared.detail == {"track_id": 7}  # what the slice read, for the words
     tooltip = marker_tooltip(appeared, {"gate": "Front gate"})
     assert "Unrecognised person 7 appeared on Front gate" in tooltip
+    # A name too long for the lane's label column reads whole under the pointer.
+    rect = pane.lane_rect("sensing:room")
+    assert rect is not None
+    none = Qt.MouseButton.NoButton
+    send_mouse(pane.canvas, QEvent.Type.MouseMove, QPointF(20, rect.center().y()), none, none)
+    assert pane.hover_text() == "Demo plaza sensing room"
 
 
 def test_presets_show_their_span_around_the_playhead_or_the_centre(

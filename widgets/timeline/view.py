@@ -104,7 +104,7 @@ THUMBNAIL_INTERVAL_MS: Final = 150  # thumbnails asked for at most this often wh
 THUMBNAIL_LINGER_MS: Final = 2000  # the strip stays this long after scrubbing ends
 MAX_THUMBNAILS: Final = 6
 
-LABEL_WIDTH: Final = 120  # lane names, left of the time area
+LABEL_WIDTH: Final = 150  # lane names, left of the time area ("Demo plaza sensing" fits)
 AXIS_HEIGHT: Final = 26
 LANE_HEIGHT: Final = 30
 LANE_GAP: Final = 2
@@ -962,7 +962,7 @@ class TimelinePane(QWidget):
             row, index = found
             text = marker_tooltip(self._geometry[row].lane.markers[index], self._names)
         else:
-            text = self._coverage_text(pos) or self._bucket_text(pos)
+            text = self._coverage_text(pos) or self._bucket_text(pos) or self._label_text(pos)
         if found != self._hover:
             self._hover = found
             self.canvas.update()
@@ -972,6 +972,13 @@ class TimelinePane(QWidget):
                 QToolTip.showText(global_pos, text, self.canvas)
             else:
                 QToolTip.hideText()
+
+    def _label_text(self, pos: QPointF) -> str:
+        """Over a lane's name: the whole name (a long one is cut short with "…")."""
+        row = self._lane_row_at(pos.y())
+        if row is None or pos.x() >= LABEL_WIDTH:
+            return ""
+        return self.lane_label(self._geometry[row].lane)
 
     def _over_coverage_bar(self, row: int, y: float) -> bool:
         """Whether ``y`` is on lane ``row``'s coverage bar (a camera lane's bottom pixels,

@@ -37,6 +37,7 @@ from typing import Any, Final
 
 from sqlalchemy import insert
 
+from engine.access import Actor, Role
 from engine.clock import SimulatedClock
 from engine.history.chat.offline import OfflineAnswerer
 from engine.media import MediaFile
@@ -49,6 +50,8 @@ from engine.store.person_models import Person
 from engine.store.writer import StoreWriter
 
 GOLD_PATH: Final = Path(__file__).resolve().parent.parent / "tests" / "data" / "ask_gold.json"
+TRANSCRIPT_PATH: Final = GOLD_PATH.with_name("ask_llm_transcript.json")
+INVESTIGATOR: Final = Actor("gold-investigator", frozenset({Role.INVESTIGATOR}))
 TRACK_S: Final = 40.0  # a track's person.left comes this long after its person.appeared
 FACE_AFTER_S: Final = 2.0  # and a named track's face.recognised this long after it
 
@@ -313,15 +316,127 @@ def score_offline(store: Store, gold: Gold) -> dict[str, Any]:
     return score(gold.questions, ask)
 
 
-def run(db_url: str | None = None, gold_path: Path = GOLD_PATH) -> dict[str, Any]:
+# ------------------------------------------------------------------------------ the LLM path
+#
+# A transcript is what the Messages API answered to each request of each question, in
+# order: {"model": …, "answers": {question: [{"status": 200, "content_type": …,
+# "body": "…"}, …]}}. ``--record-llm`` makes one against the real API (the key as the
+# console reads it); scoring replays it with the real anthropic SDK over
+# httpx2.MockTransport, the tools running real queries on the gold site, so the score is
+# of what the model said then, grounded on this store.
+
+
+def _llm_service(store: Store, gold: Gold, http_client: object, api_key: str) -> Any:
+    from engine.history.chat import ChatService
+
+    return ChatService(
+        store,
+        clock=SimulatedClock(gold.now),
+        site_time=gold.site_time,
+        api_key=api_key,
+        http_client=http_client,
+    )
+
+
+def score_llm(store: Store, gold: Gold, transcript: Mapping[str, Any]) -> dict[str, Any]:
+    """The LLM path's figures on the gold set, replaying ``transcript``'s answers (a
+    question it has no answer for, or a request past its recorded ones, gets a 400: the
+    service then falls back to the offline answer, and that is judged as the LLM's
+    failure to answer: ``declined`` or, if the fallback answered, counted as given)."""
+    import httpx2
+
+    answers: Mapping[str, Sequence[Mapping[str, Any]]] = transcript.get("answers", {})
+    current: list[Mapping[str, Any]] = []
+
+    def replay(request: httpx2.Request) -> httpx2.Response:
+        if not current:
+            # A 400 (not retried by the SDK): nothing was recorded for this request.
+            return httpx2.Response(
+                400,
+                json={
+                    "type": "error",
+                    "error": {"type": "invalid_request_error", "message": "not recorded"},
+                },
+            )
+        got = current.pop(0)
+        return httpx2.Response(
+            int(got["status"]),
+            content=str(got["body"]).encode(),
+            headers={"content-type": str(got["content_type"])},
+        )
+
+    client = httpx2.Client(transport=httpx2.MockTransport(replay))
+    service = _llm_service(store, gold, client, "sk-ant-replay")
+
+    def ask(question: str) -> Said:
+        current[:] = list(answers.get(question, ()))
+        answer = service.ask(question, actor=INVESTIGATOR)
+        if answer.mode != "llm":
+            return Said(answer.text, False)  # the LLM did not answer it
+        return Said(answer.text, not _DECLINES.search(answer.text))
+
+    try:
+        return score(gold.questions, ask)
+    finally:
+        service.close()
+        client.close()
+
+
+def record_llm(store: Store, gold: Gold, api_key: str, model: str | None = None) -> dict[str, Any]:
+    """Ask every gold question of the real Messages API (``api_key``) and keep what it
+    answered to each request, as a transcript :func:`score_llm` replays."""
+    import httpx2
+
+    kept: list[dict[str, Any]] = []
+
+    class Keeping(httpx2.HTTPTransport):
+        def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+            response = super().handle_request(request)
+            body = response.read()
+            kept.append(
+                {
+                    "status": response.status_code,
+                    "content_type": response.headers.get("content-type", ""),
+                    "body": body.decode("utf-8", "replace"),
+                }
+            )
+            return httpx2.Response(
+                response.status_code, content=body, headers=dict(response.headers)
+            )
+
+    client = httpx2.Client(transport=Keeping(), timeout=60.0)
+    service = _llm_service(store, gold, client, api_key)
+    answers: dict[str, list[dict[str, Any]]] = {}
+    try:
+        for item in gold.questions:
+            kept.clear()
+            service.ask(str(item["q"]), actor=INVESTIGATOR)
+            answers[str(item["q"])] = list(kept)
+    finally:
+        service.close()
+        client.close()
+    return {"model": model or "default", "answers": answers}
+
+
+def run(
+    db_url: str | None = None,
+    gold_path: Path = GOLD_PATH,
+    transcript_path: Path = TRANSCRIPT_PATH,
+) -> dict[str, Any]:
     """Build the gold site (SQLite in a temporary directory unless ``db_url``) and score
-    the offline answers on it."""
+    the offline answers on it, and the LLM path when a recorded transcript exists."""
     gold = load_gold(gold_path)
     with tempfile.TemporaryDirectory(prefix="ask-gold-") as tmp:
         url = db_url or f"sqlite:///{Path(tmp) / 'gold.db'}"
         store = build_store(url, gold)
         try:
-            return {"offline": score_offline(store, gold)}
+            figures: dict[str, Any] = {"offline": score_offline(store, gold)}
+            if transcript_path.is_file():
+                transcript = json.loads(transcript_path.read_text(encoding="utf-8"))
+                figures["llm"] = score_llm(store, gold, transcript)
+            else:
+                figures["llm"] = {"not_scored": f"no recorded transcript at {transcript_path}"}
+            return figures
         finally:
             store.close()
 
@@ -329,7 +444,24 @@ def run(db_url: str | None = None, gold_path: Path = GOLD_PATH) -> dict[str, Any
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="an empty database URL to build the site in")
+    parser.add_argument(
+        "--record-llm",
+        action="store_true",
+        help="ask the real API (ANTHROPIC_API_KEY or the keyring) and write the transcript",
+    )
     args = parser.parse_args()
+    if args.record_llm:
+        from engine.secrets import read_secret
+
+        gold = load_gold()
+        with tempfile.TemporaryDirectory(prefix="ask-gold-") as tmp:
+            store = build_store(args.db or f"sqlite:///{Path(tmp) / 'gold.db'}", gold)
+            try:
+                key = read_secret("anthropic_api_key").reveal()
+                transcript = record_llm(store, gold, key)
+            finally:
+                store.close()
+        TRANSCRIPT_PATH.write_text(json.dumps(transcript, indent=1), encoding="utf-8")
     print(json.dumps({"benchmark": "ask_gold", **run(args.db)}), flush=True)
 
 

@@ -66,3 +66,39 @@ def test_a_wrong_answerer_scores_badly() -> None:
     nearly everything and is confidently wrong."""
     figures = score(GOLD.questions, lambda _q: Said("8 people were seen.", True))
     assert figures["exact_pct"] < 20 and figures["confident_wrong"] > 40
+
+
+def test_the_llm_path_is_scored_by_replaying_a_transcript(gold_store: Store) -> None:
+    """The replay harness (not a score of the model: these answers are written here):
+    the real SDK streams each question's answers from the transcript, the tool call runs
+    on the gold site, and the words are judged like the offline answers'; a question the
+    transcript lacks is the LLM's failure to answer."""
+    from benchmarks.ask_gold import score_llm
+    from tests.engine.test_chat_llm import streamed
+
+    def answers(said: str) -> list[dict[str, object]]:
+        call = streamed(
+            {"tool": "count_events", "id": "toolu_1", "input": {"camera": "cam1"}},
+            stop_reason="tool_use",
+        )
+        final = streamed({"text": [said]}, stop_reason="end_turn")
+        return [
+            {"status": 200, "content_type": "text/event-stream", "body": r.content.decode()}
+            for r in (call, final)
+        ]
+
+    right, wrong, missing = (
+        "How many people were seen on plaza east today?",
+        "How many people were seen this afternoon?",
+        "Any alerts today?",
+    )
+    transcript = {
+        "answers": {right: answers("8 people were seen on Plaza east today."),
+                    wrong: answers("5 people were seen this afternoon.")}
+    }  # fmt: skip
+    questions = [q for q in GOLD.questions if q["q"] in (right, wrong, missing)]
+    figures = score_llm(gold_store, GOLD, transcript)
+    assert figures["questions"] == len(GOLD.questions)
+    verdicts = {m["q"]: m["verdict"] for m in figures["missed"]}
+    assert right not in verdicts and len(questions) == 3
+    assert verdicts[wrong] == "confident_wrong" and verdicts[missing] == "declined"

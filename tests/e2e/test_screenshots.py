@@ -23,7 +23,10 @@ from console.app import apply_theme
 from console.host import EngineHost, console_settings
 from console.layouts import ADMIN_PAGES, DEFAULTS, Layout
 from console.main_window import MainWindow
+from engine.access import Actor, Role
 from engine.events import CameraStatus
+from engine.incidents.site_plan import PinPlace, load_site_plan
+from engine.paths import data_dir
 from resources import DEMO_SITE
 from tests.console.conftest import PASSWORD, ensure_accounts, log_in
 from widgets.accounts.view import AccountDialog
@@ -80,6 +83,30 @@ def wait_for_video(qtbot: QtBot, window: MainWindow) -> None:
         assert pixels(tile.grab().toImage()).std() > 20, "the camera tile looks empty"
 
 
+def draw_site_plan(path: Path) -> Path:
+    """A floor plan of the demo plaza, 90 × 60 m at 10 cm a pixel: an outline, rooms and
+    their names, dark on light (drawn, not downloaded)."""
+    import cv2
+
+    image = np.full((600, 900, 3), 232, np.uint8)
+    ink = (40, 40, 40)
+    cv2.rectangle(image, (10, 10), (890, 590), ink, 6)
+    cv2.line(image, (300, 10), (300, 590), ink, 4)
+    cv2.line(image, (10, 300), (300, 300), ink, 4)
+    cv2.line(image, (600, 10), (600, 590), ink, 4)
+    for name, at in (
+        ("Lobby", (90, 160)),
+        ("Office", (90, 460)),
+        ("Plaza", (400, 310)),
+        ("Store room", (640, 310)),
+    ):
+        cv2.putText(image, name, at, cv2.FONT_HERSHEY_SIMPLEX, 1.4, (30, 30, 30), 3)
+    ok, encoded = cv2.imencode(".png", image)
+    assert ok
+    path.write_bytes(encoded.tobytes())
+    return path
+
+
 def resize(qtbot: QtBot, widget: QWidget, size: tuple[int, int]) -> None:
     widget.resize(*size)
     qtbot.waitUntil(lambda: (widget.width(), widget.height()) == size, timeout=5000)
@@ -116,6 +143,24 @@ def test_demo_site_screenshots_of_every_view(
                 resize(qtbot, window, (width, height))
                 wait_for_video(qtbot, window)
                 album.save(window, f"layout-{layout.value.lower()}-{width}x{height}")
+
+        # A site plan under the risk map, pinned as an admin pins one (drawn here).
+        risk_map = window.panes["risk_map"]
+        plan_path = draw_site_plan(tmp_path / "ground floor.png")
+        runtime = host.runtime
+        assert runtime.writer is not None and runtime.site_ids is not None
+        load_site_plan(
+            runtime.writer,
+            actor=Actor("ada", frozenset({Role.ADMIN})),
+            site_id=runtime.site_ids.site_id,
+            centre=(runtime.site.geo_origin.lat, runtime.site.geo_origin.lon),
+            source=plan_path,
+            pins=[PinPlace(0, 0, east_m=-45, north_m=30), PinPlace(900, 0, east_m=45, north_m=30)],
+            at=runtime.clock.now(),
+            root=data_dir(),
+        )
+        risk_map.refresh()
+        qtbot.waitUntil(risk_map.plan_is_drawn, timeout=10_000)
 
         # Every pane of the live wall, in front at its place in the first layout showing it.
         for name, dock in window.docks.items():
@@ -156,6 +201,11 @@ def test_demo_site_screenshots_of_every_view(
         assert teach is not None
         album.save(teach, "dialog-teach-gesture")
         window.panes["gestures"].close_dialogs()
+        pin = risk_map.open_pin_dialog(plan_path)
+        assert pin is not None
+        qtbot.waitUntil(lambda: pin.picture_size() is not None, timeout=10_000)
+        album.save(pin, "dialog-pin-site-plan")
+        pin.close()
         account = AccountDialog("New account", parent=window)
         account.show()
         album.save(account, "dialog-new-account")

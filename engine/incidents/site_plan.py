@@ -412,11 +412,11 @@ class PinSitePlan(GuardedCommand, StoreCommand):
             {
                 "file": self.original_name,
                 "size": f"{self.width_px} × {self.height_px} pixels",
-                "points": [
-                    f"pixel ({p.image_x_px:.0f}, {p.image_y_px:.0f}) at "
-                    f"{p.latitude:.6f}, {p.longitude:.6f}"
-                    for p in self.pins
-                ],
+                **{
+                    f"point_{n}": f"pixel {p.image_x_px:.0f} across, {p.image_y_px:.0f} down "
+                    f"at latitude {p.latitude:.6f}, longitude {p.longitude:.6f}"
+                    for n, p in enumerate(self.pins, start=1)
+                },
                 "scale": f"{self.transform.scale_m_per_px * 100:.2f} cm per pixel",
                 "rotation": f"{self.transform.rotation_deg:.1f} degrees anticlockwise",
                 "replaced": previous is not None,

@@ -38,6 +38,7 @@ from engine.store.audit import AuditListRequest
 from engine.store.models import Site
 from engine.store.site_plan_models import SitePlanRow
 from engine.store.writer import StoreWriter
+from engine.wording import audit_action, fields_of
 from tests.actors import ADMIN, INVESTIGATOR, OPERATOR
 from tests.machine_text import machine_text
 
@@ -170,7 +171,11 @@ def test_an_admin_loads_a_plan_it_is_copied_stored_and_audited(
     assert entry.detail["file"] == "ground floor.png"
     assert entry.detail["size"] == "400 × 300 pixels"
     assert entry.detail["scale"] == "7.50 cm per pixel"
-    assert not machine_text(" ".join(str(v) for v in entry.detail.values()))
+    assert entry.detail["point_2"].startswith("pixel 400 across, 0 down at latitude 51.50135")
+    shown = "; ".join(f"{label}: {value}" for label, value in fields_of(entry.detail))
+    assert "Point 1: pixel 0 across, 0 down" in shown, shown
+    assert not machine_text(shown), shown
+    assert audit_action(entry.action) == "Pin site plan"
 
 
 def test_a_new_plan_replaces_the_old_one_and_its_file(

@@ -4,10 +4,9 @@ clips to the store, and a report of what was found."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,13 @@ from engine.gestures.worker import GestureDetected
 from engine.record.events import ClipFinalised
 from engine.runtime import EngineRuntime, FileAnalysis
 from engine.store.database import Store
-from engine.store.sites import ANALYSED_VIDEOS_SITE
+from engine.store.sites import (
+    ANALYSED_VIDEOS_SITE,
+    RECORDING_KEY_LEN,
+    RecordingCamera,
+    choose_recording_camera,
+)
+from engine.text import printable
 from engine.vision.analysis import DETECT_INTERVAL_S
 
 END_POLL_S = 0.5  # how often the wait for the end of the file looks for a failed store
@@ -28,6 +33,20 @@ END_POLL_S = 0.5  # how often the wait for the end of the file looks for a faile
 
 class VideoAnalysisError(Exception):
     """The video cannot be analysed at all (missing, unreadable, not a video)."""
+
+
+class UnknownCameraError(VideoAnalysisError):
+    """The camera asked for (``--camera``) is not one of the site's; the message lists
+    the site's cameras."""
+
+    def __init__(self, camera: str, site: SiteConfig) -> None:
+        self.camera = camera
+        self.site = site
+        listed = ", ".join(f"{c.id} ({printable(c.name)})" for c in site.cameras)
+        cameras = f"its cameras are {listed}" if listed else "it has no cameras"
+        super().__init__(
+            f"site {printable(site.name)} has no camera {printable(camera)!r}: {cameras}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +123,15 @@ def analyze_video(
     detector_model: Path | None = None,
     detector: str = BUILTIN_DETECTORS[0],
     start: datetime | None = None,
+    site: SiteConfig | None = None,
 ) -> dict[str, Any]:
     """Run the engine (:class:`EngineRuntime`) over ``path`` and return the report.
+
+    The recording is filed under a camera of ``site`` (without one, of the
+    :data:`ANALYSED_VIDEOS_SITE`): ``camera`` if given (with a ``site`` it must be one of
+    the site file's cameras, else :class:`UnknownCameraError`), else a camera of its own
+    named after the file (:func:`recording_camera`), which the console lists beside the
+    site's cameras.
 
     As fast as possible unless ``realtime`` (native frame rate). With a ``store``: events,
     snapshots, face memory, taught gestures' detections and event clips are stored as for a
@@ -117,6 +143,7 @@ def analyze_video(
     cv2 = import_cv2()
     if not path.is_file():
         raise VideoAnalysisError(f"video file not found: {path}")
+    filed = recording_camera(path, site, camera, store)  # before decoding: a wrong key fails fast
     capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     try:
         if not capture.isOpened():
@@ -129,28 +156,37 @@ def analyze_video(
     declared_s = declared_frames / fps if declared_frames > 0 else 0.0
     when = recording_time(path, declared_s, clock.now(), start)
 
-    camera_key = camera or camera_key_for(path)
-    site = SiteConfig(
-        name=ANALYSED_VIDEOS_SITE,
-        file=path,
-        geo_origin=GeoPoint(0.0, 0.0),
-        room=None,
-        cameras=(
-            CameraConfig(
-                camera_key, camera_key, str(path.resolve()), SourceKind.FILE, False, None, None
-            ),
-        ),
-        sensing_nodes=(),
-        detector_model=detector_model,
-        detector=detector,
+    camera_key = filed.key
+    file_camera = CameraConfig(
+        camera_key, filed.name, str(path.resolve()), SourceKind.FILE, False, None, None
     )
+    if site is None:
+        run_site = SiteConfig(
+            name=ANALYSED_VIDEOS_SITE,
+            file=path,
+            geo_origin=GeoPoint(0.0, 0.0),
+            room=None,
+            cameras=(file_camera,),
+            sensing_nodes=(),
+            detector_model=detector_model,
+            detector=detector,
+        )
+    else:  # the site's name (its row) and zone; one camera, no sensing room
+        run_site = replace(
+            site,
+            cameras=(file_camera,),
+            sensing_nodes=(),
+            room=None,
+            detector_model=detector_model,
+            detector=detector,
+        )
     bus = EventBus()
     clip_events: list[ClipFinalised] = []
     bus.subscribe(ClipFinalised, clip_events.append)  # on clip writer threads
     gesture_events: list[GestureDetected] = []
     bus.subscribe(GestureDetected, gesture_events.append)  # on the gesture worker's thread
     runtime = EngineRuntime(
-        site,
+        run_site,
         store,
         bus=bus,
         clock=clock,
@@ -180,7 +216,9 @@ def analyze_video(
     writer = runtime.writer
     return {
         "video": str(path),
+        "site": run_site.name,
         "camera": camera_key,
+        "camera_name": filed.name,
         "fps": fps,
         "frames": stats.frames,
         "elapsed_s": round(elapsed, 3),
@@ -251,10 +289,29 @@ def _gestures_report(
     }
 
 
-def camera_key_for(path: Path) -> str:
-    """The camera an analysed file is filed under: ``file-<stem>-<8 hex>``, the hex from
-    the file's absolute path, so two recordings with the same name in different folders
-    are two cameras (before they shared one row) while the same file stays one camera."""
-    stem = re.sub(r"[^A-Za-z0-9_\-]", "-", path.stem)[:48] or "video"
-    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
-    return f"file-{stem}-{digest}"
+def recording_camera(
+    path: Path, site: SiteConfig | None, camera: str | None, store: Store | None
+) -> RecordingCamera:
+    """The camera the recording at ``path`` is filed under (see :func:`analyze_video`).
+    Without a camera asked for, the same file gets the same camera each time and another
+    file of the same name gets a key and a name of its own (``vtest-2``, ``vtest.avi in
+    b``): :func:`~engine.store.sites.choose_recording_camera` reads the store for that.
+    Raises :class:`UnknownCameraError`."""
+    if camera is not None:
+        if site is None:
+            return RecordingCamera(camera, camera)
+        for configured in site.cameras:
+            if configured.id == camera:
+                return RecordingCamera(configured.id, configured.name)
+        raise UnknownCameraError(camera, site)
+    if store is None:  # nothing stored: nothing to tell apart
+        stem = re.sub(r"[^A-Za-z0-9_\-]+", "-", path.stem).strip("-")
+        return RecordingCamera(stem[:RECORDING_KEY_LEN] or "video", printable(path.name))
+    reserved = [(c.id, c.name) for c in site.cameras] if site is not None else []
+    with store.sessions() as session:
+        return choose_recording_camera(
+            session,
+            site=site.name if site is not None else ANALYSED_VIDEOS_SITE,
+            video=path,
+            reserved=reserved,
+        )

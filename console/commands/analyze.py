@@ -1,4 +1,6 @@
-"""``watchfloor analyze VIDEO --report out.json [--realtime]``."""
+"""``watchfloor analyze VIDEO [--camera KEY] [--site FILE] --report out.json [--realtime]``:
+the recording's events, clips and snapshots are filed under a camera of the site, the one
+``--camera`` names or else one named after the file."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from console import exit_codes
-from console.commands import emit_report, iso_time
+from console.commands import emit_report, iso_time, site_of
 from engine.text import printable
 
 
@@ -19,6 +21,20 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="run the camera pipeline (motion, people, tracks) over a video file",
     )
     parser.add_argument("video", type=Path, help="video file")
+    parser.add_argument(
+        "--camera",
+        metavar="KEY",
+        help="file the recording under this camera of the site (its id in the site file); "
+        "default: a camera of its own named after the file (vtest.avi: vtest), listed in "
+        "the console beside the site's cameras",
+    )
+    parser.add_argument(
+        "--site",
+        metavar="FILE",
+        type=Path,
+        default=argparse.SUPPRESS,  # the global --site (the demo site) when not given here
+        help="site TOML file the recording belongs to (default: the global --site)",
+    )
     parser.add_argument(
         "--report",
         type=Path,
@@ -65,7 +81,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, db_url: str) -> int:
-    from engine.analyze import VideoAnalysisError, analyze_video
+    from engine.analyze import UnknownCameraError, VideoAnalysisError, analyze_video
     from engine.clock import REAL_CLOCK
     from engine.store import Store
     from engine.vision.analysis import DETECT_INTERVAL_S
@@ -74,6 +90,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     if args.detect_interval_ms is not None and not 0 <= args.detect_interval_ms <= 5000:
         print("watchfloor analyze: --detect-interval-ms must be 0 to 5000", file=sys.stderr)
         return exit_codes.USAGE
+    site = site_of(args)  # a bad site file: SiteConfigError, exit 4
     store = Store(db_url)
     try:
         report = analyze_video(
@@ -87,7 +104,12 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             detector_model=args.detector_model,
             detector=args.detector,
             start=args.start,
+            site=site,
+            camera=args.camera,
         )
+    except UnknownCameraError as exc:
+        print(f"watchfloor analyze: --camera: {exc}", file=sys.stderr)
+        return exit_codes.USAGE
     except (VideoAnalysisError, OnnxDetectorError) as exc:
         print(f"watchfloor analyze: {exc}", file=sys.stderr)
         return exit_codes.FAILED
@@ -97,7 +119,9 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     if not args.json:
         print(
             f"{report['frames']} frames at {report['analysed_fps']} fps analysed, "
-            f"{report['detections']} detections, {len(report['tracks'])} tracks"
+            f"{report['detections']} detections, {len(report['tracks'])} tracks, filed under "
+            f"camera {printable(report['camera_name'])} ({report['camera']}) of "
+            f"{printable(report['site'])}"
             + (f"; stopped early: {printable(report['error'])}" if report["error"] else "")
         )
     if report["recording_time"]["clamped_to_now"]:

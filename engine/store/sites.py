@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine.config import SiteConfig
 from engine.store.commands import StoreCommand
 from engine.store.models import Camera, Event, SensingNode, Site
+from engine.text import printable
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +29,10 @@ class SiteIds:
     last_blob_id: int = 0
     """Highest sensing blob id stored (events from ``sensing:…`` sources): blob ids number on
     from there, so a blob id names one blob for good."""
+    recordings: dict[str, str] = field(default_factory=dict)
+    """Cameras of analysed recordings (``watchfloor analyze``) filed under this site: key to
+    name. They are not in the site file, so they have no live feed, but their events and
+    clips are the site's (the console lists them beside its cameras)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,7 +68,8 @@ class SyncSite(StoreCommand):
             camera.enabled = True
             session.add(camera)
         for stale in cameras.values():
-            stale.enabled = False
+            # An analysed recording's camera is not in the file but stays the site's.
+            stale.enabled = stale.source_kind == RECORDING_KIND
 
         nodes = {
             n.key: n
@@ -90,6 +99,7 @@ class SyncSite(StoreCommand):
             cameras=ids,
             last_track_ids=_last_track_ids(session, ids),
             last_blob_id=last_blob_id(session),
+            recordings=recording_cameras(session, row.id),
         )
 
 
@@ -104,23 +114,108 @@ def last_blob_id(session: Session) -> int:
 
 
 ANALYSED_VIDEOS_SITE = "Analysed videos"
+"""The site an analysis without a site file files its camera under."""
+
+RECORDING_KIND = "recording"
+"""``Camera.source_kind`` of an analysed recording's own camera (a site file's cameras are
+``file``, ``stream`` or ``webcam``)."""
+
+RECORDING_KEY_LEN = 56  # leaves room for "-999" within the 64 characters a camera key has
+RECORDING_NAME_LEN = 200  # Camera.name's column
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingCamera:
+    """The camera an analysed recording is filed under: its ``key`` (``vtest``) and the
+    ``name`` a person reads (``vtest.avi``)."""
+
+    key: str
+    name: str
+
+
+def recording_cameras(session: Session, site_id: int) -> dict[str, str]:
+    """The enabled cameras of analysed recordings filed under site ``site_id``: key to
+    name, in the order they were first analysed."""
+    rows = session.execute(
+        select(Camera.key, Camera.name)
+        .where(
+            Camera.site_id == site_id,
+            Camera.source_kind == RECORDING_KIND,
+            Camera.enabled.is_(True),
+        )
+        .order_by(Camera.id)
+    )
+    return {str(key): str(name) for key, name in rows}
+
+
+def choose_recording_camera(
+    session: Session,
+    *,
+    site: str,
+    video: Path,
+    reserved: Collection[tuple[str, str]] = (),
+) -> RecordingCamera:
+    """The camera ``video`` is filed under at site ``site`` (a name) when no camera was
+    asked for. A file analysed before keeps the camera it had (found by its absolute
+    path). Otherwise the key is the file's stem (``vtest``; ``vtest-2``, ``vtest-3``… when
+    the key is taken by any camera of any site, since events and lanes find a camera by
+    key) and the name is the file's name (``vtest.avi``; ``vtest.avi in b``, for its folder
+    ``b``, when another camera already has that name, and a number after that).
+    ``reserved``: the site file's cameras ``(key, name)``, which may not be stored yet.
+    Reads only; :class:`RegisterVideoCamera` then stores the row."""
+    url = str(video.resolve())
+    known = session.execute(
+        select(Camera.key, Camera.name)
+        .join(Site, Site.id == Camera.site_id)
+        .where(Site.name == site, Camera.source_kind == RECORDING_KIND, Camera.url == url)
+        .order_by(Camera.id)
+        .limit(1)
+    ).first()
+    if known is not None:
+        return RecordingCamera(str(known.key), str(known.name))
+    rows = session.execute(select(Camera.key, Camera.name)).all()
+    keys = {str(k).lower() for k, _ in rows} | {k.lower() for k, _ in reserved}
+    names = {str(n).casefold() for _, n in rows} | {n.casefold() for _, n in reserved}
+    base = re.sub(r"[^A-Za-z0-9_\-]+", "-", video.stem).strip("-")[:RECORDING_KEY_LEN] or "video"
+    key, number = base, 1
+    while key.lower() in keys:
+        number += 1
+        key = f"{base}-{number}"
+    file_name = printable(video.name).strip() or key
+    folder = printable(Path(url).parent.name).strip()
+    candidates = [file_name]
+    if folder:
+        candidates.append(f"{file_name} in {folder}")
+    name = next((c for c in candidates if c.casefold() not in names), None)
+    number = 1
+    while name is None:
+        number += 1
+        name = f"{candidates[-1]} ({number})"
+        if name.casefold() in names:
+            name = None
+    return RecordingCamera(key, name[:RECORDING_NAME_LEN])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RegisterVideoCamera(StoreCommand):
     """The camera row that events and clips from ``watchfloor analyze`` of ``video`` belong
-    to, under a site of its own so analysed files never mix with a live site's cameras.
-    Returns the :class:`SiteIds` of that site with just this camera."""
+    to, under the site named ``site``. A camera the site already has (``--camera``, from
+    the site file) is used as it is. Otherwise the row is the recording's own camera
+    (kind :data:`RECORDING_KIND`, named ``name``, enabled so the timeline, the Events
+    filter and Ask list it; the key comes from :func:`choose_recording_camera`). Returns
+    the :class:`SiteIds` of that site with just this camera."""
 
     camera_key: str
     video: str
     at: datetime
+    site: str = ANALYSED_VIDEOS_SITE
+    name: str | None = None
 
     def apply(self, session: Session) -> SiteIds:
         camera_key, video, now = self.camera_key, self.video, self.at
-        site = session.scalar(select(Site).where(Site.name == ANALYSED_VIDEOS_SITE))
-        if site is None:
-            site = Site(name=ANALYSED_VIDEOS_SITE, geo_lat=0.0, geo_lon=0.0, updated_at=now)
+        site = session.scalar(select(Site).where(Site.name == self.site))
+        if site is None:  # the site's engine has not run on this database yet
+            site = Site(name=self.site, geo_lat=0.0, geo_lon=0.0, updated_at=now)
             session.add(site)
             session.flush()
         camera = session.scalar(
@@ -130,16 +225,23 @@ class RegisterVideoCamera(StoreCommand):
             camera = Camera(
                 site_id=site.id,
                 key=camera_key,
-                name=camera_key,
+                name=self.name or camera_key,
                 url=video,
-                source_kind="file",
-                enabled=False,
+                source_kind=RECORDING_KIND,
+                enabled=True,
             )
             session.add(camera)
-        camera.url = video
+        elif camera.source_kind == RECORDING_KIND:  # analysed before: the same file's
+            camera.url, camera.source_kind, camera.enabled = video, RECORDING_KIND, True
+            camera.name = self.name or camera.name
         session.flush()
         ids = {camera_key: camera.id}
-        return SiteIds(site_id=site.id, cameras=ids, last_track_ids=_last_track_ids(session, ids))
+        return SiteIds(
+            site_id=site.id,
+            cameras=ids,
+            last_track_ids=_last_track_ids(session, ids),
+            recordings=recording_cameras(session, site.id),
+        )
 
 
 def _last_track_ids(session: Session, cameras: dict[str, int]) -> dict[str, int]:

@@ -378,16 +378,6 @@ def test_recording_start_from_creation_time_else_mtime(hamilton_clip: Path, tmp_
     assert late.clamped and late.start == now - timedelta(seconds=80)
 
 
-def test_same_file_name_in_two_folders_is_two_cameras(tmp_path: Path) -> None:
-    """Before: both were filed under ``file-clip`` and shared one camera row."""
-    from engine.analyze import camera_key_for
-
-    first, second = tmp_path / "a" / "clip.mp4", tmp_path / "b" / "clip.mp4"
-    assert camera_key_for(first) != camera_key_for(second)
-    assert camera_key_for(first) == camera_key_for(tmp_path / "a" / ".." / "a" / "clip.mp4")
-    assert camera_key_for(first).startswith("file-clip-") and len(camera_key_for(first)) <= 64
-
-
 def test_hog_searches_overlapping_crops_once_when_that_is_not_dearer() -> None:
     side_by_side = _merge_crops([(Box(0, 0, 100, 100), 1.0), (Box(50, 0, 100, 100), 1.0)])
     assert side_by_side == [(Box(0, 0, 150, 100), 1.0)]  # 15,000 pixels instead of 20,000
@@ -398,3 +388,154 @@ def test_hog_searches_overlapping_crops_once_when_that_is_not_dearer() -> None:
     assert _merge_crops(mixed) == mixed
     chain = [(Box(0, 0, 60, 100), 1.0), (Box(50, 0, 60, 100), 1.0), (Box(100, 0, 60, 100), 1.0)]
     assert _merge_crops(chain) == [(Box(0, 0, 160, 100), 1.0)]
+
+
+# -- which camera an analysed recording is filed under -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def vtest_5s(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 5 s (50 frames) of the shared pedestrian sample, named ``vtest.avi``
+    (read-only: a test that needs it elsewhere copies it)."""
+    from tests.conftest import TESTDATA, cut_video
+
+    folder = tmp_path_factory.mktemp("a")
+    return cut_video(TESTDATA / "video" / "vtest.avi", folder / "vtest.avi", 50)
+
+
+def _camera_rows(store: Store) -> list[tuple[str, str, str, str, bool]]:
+    """(site name, key, name, kind, enabled) of every camera row, in row order."""
+    from engine.store.models import Camera, Site
+
+    with store.sessions() as session:
+        rows = session.execute(
+            select(Site.name, Camera.key, Camera.name, Camera.source_kind, Camera.enabled)
+            .join(Site, Site.id == Camera.site_id)
+            .order_by(Camera.id)
+        ).all()
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def test_analysis_with_a_site_camera_files_everything_under_it(vtest_5s: Path, db_url: str) -> None:
+    """``--camera plaza``: events and clips are the demo site's plaza camera's, the one the
+    console's plaza tile, lane and filter show (before, a made-up ``file-…`` camera)."""
+    from engine.config import load_site
+    from engine.store.models import Camera
+    from resources import DEMO_SITE
+    from tests.store_helpers import sync_site
+
+    site = load_site(DEMO_SITE)
+    store = Store(db_url)
+    try:
+        ids = sync_site(store, site, REAL_CLOCK)  # the site's engine has run on this store
+        report = analyze_video(
+            vtest_5s, clock=REAL_CLOCK, store=store, site=site, camera="plaza", faces=False
+        )
+        assert report["error"] is None and report["camera"] == "plaza"
+        assert report["camera_name"] == "Plaza east" and report["site"] == site.name
+        assert report["tracks"] and report["clips"]
+        with store.sessions() as session:
+            cameras = {e.camera_id for e in session.scalars(select(Event))}
+            clip_cameras = {m.camera_id for m in session.scalars(select(Media))}
+            plaza = session.get(Camera, ids.cameras["plaza"])
+            assert plaza is not None
+            assert (plaza.name, plaza.source_kind, plaza.enabled) == ("Plaza east", "file", True)
+        assert cameras == clip_cameras == {ids.cameras["plaza"]}
+        assert [row[1] for row in _camera_rows(store)] == ["plaza"]  # no camera added
+    finally:
+        store.close()
+
+
+def test_an_unknown_camera_is_refused_naming_the_sites_cameras(vtest_5s: Path) -> None:
+    from engine.analyze import UnknownCameraError
+    from engine.config import load_site
+    from resources import DEMO_SITE
+
+    site = load_site(DEMO_SITE)
+    with pytest.raises(UnknownCameraError) as refused:
+        analyze_video(vtest_5s, clock=REAL_CLOCK, site=site, camera="lobby")
+    assert str(refused.value) == (
+        f"site {site.name} has no camera 'lobby': its cameras are plaza (Plaza east)"
+    )
+
+
+def test_a_recording_gets_a_camera_the_console_lists_and_its_clips_play(
+    vtest_5s: Path, db_url: str
+) -> None:
+    """Without --camera: camera ``vtest`` named ``vtest.avi``, at the demo site. The
+    timeline has its lane, the site's stored cameras (the Events filter's list) and Ask
+    have it, its events filter by it and a cited clip's path is a file under the data
+    dir. Before: ``file-vtest-8afc315b``, disabled, in a site of its own: no lane, not in
+    the filter, and its clips replayed as 'No recording'."""
+    from engine.config import load_site
+    from engine.history.chat.tools import search_events
+    from engine.history.events import EventFilter, EventPageRequest
+    from engine.history.timeline import TimelineRequest
+    from resources import DEMO_SITE
+    from tests.store_helpers import sync_site
+
+    site = load_site(DEMO_SITE)
+    store = Store(db_url)
+    try:
+        report = analyze_video(vtest_5s, clock=REAL_CLOCK, store=store, site=site, faces=False)
+        assert (report["camera"], report["camera_name"]) == ("vtest", "vtest.avi")
+        assert report["error"] is None and report["tracks"] and report["clips"]
+        # The console starts: the site is synced from its file, which does not name vtest.
+        ids = sync_site(store, site, REAL_CLOCK)
+        assert ids.recordings == {"vtest": "vtest.avi"}
+        assert set(ids.cameras) == {"plaza", "vtest"}
+        assert _camera_rows(store)[0] == (site.name, "vtest", "vtest.avi", "recording", True)
+
+        start = datetime.fromisoformat(report["recording_time"]["start"])
+        window = TimelineRequest(start - timedelta(minutes=1), start + timedelta(minutes=1), 800)
+        lane = window.run(store).lane("camera:vtest")
+        assert lane is not None and lane.label == "vtest.avi" and lane.total > 0
+
+        page = EventPageRequest(EventFilter(camera="vtest")).run(store)
+        kinds = [row.kind for row in page.rows]
+        assert kinds.count("person.appeared") == kinds.count("person.left") == len(report["tracks"])
+
+        found = search_events(
+            store,
+            start + timedelta(minutes=1),
+            camera="vtest.avi",
+            kind="person.appeared",
+            start=(start - timedelta(seconds=1)).isoformat(),
+        )
+        cited = [e["clip_path"] for e in found["events"] if e["clip_path"]]
+        assert cited and all(e["camera_name"] == "vtest.avi" for e in found["events"])
+        data = Path(os.environ["WATCHFLOOR_DATA_DIR"])
+        assert all((data / path).is_file() for path in cited)
+    finally:
+        store.close()
+
+
+def test_the_same_file_keeps_its_camera_and_a_namesake_gets_its_own(
+    vtest_5s: Path, tmp_path: Path, db_url: str
+) -> None:
+    from engine.config import load_site
+    from resources import DEMO_SITE
+
+    site = load_site(DEMO_SITE)
+    namesake = tmp_path / "b" / "vtest.avi"
+    namesake.parent.mkdir()
+    namesake.write_bytes(vtest_5s.read_bytes())
+    store = Store(db_url)
+    try:
+        quick = {"faces": False, "clips": False, "snapshots": False, "gestures": False}
+        first = analyze_video(vtest_5s, clock=REAL_CLOCK, store=store, site=site, **quick)
+        again = analyze_video(vtest_5s, clock=REAL_CLOCK, store=store, site=site, **quick)
+        other = analyze_video(namesake, clock=REAL_CLOCK, store=store, site=site, **quick)
+        assert (first["camera"], again["camera"]) == ("vtest", "vtest")
+        assert (other["camera"], other["camera_name"]) == ("vtest-2", "vtest.avi in b")
+        assert [row[1:3] for row in _camera_rows(store)] == [
+            ("vtest", "vtest.avi"),
+            ("vtest-2", "vtest.avi in b"),
+        ]
+        with store.sessions() as session:
+            tracks = session.execute(
+                select(Event.camera_id, Event.track_id).where(Event.kind == "person.appeared")
+            ).all()
+        assert len(tracks) == len(set(tracks)) > 0  # the second run numbered on
+    finally:
+        store.close()

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QStyle,
     QStyleOptionButton,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -510,3 +512,20 @@ def test_a_focused_text_box_shows_a_ring(qtbot, themed) -> None:  # type: ignore
     assert contrast_ratio(left_edge, colours.CANVAS) >= AA_NON_TEXT
     unfocused = _rgb(image, other.geometry().left(), other.geometry().center().y())
     assert left_edge != unfocused
+
+
+def test_a_selected_row_reads_on_the_fill_fusion_paints(qtbot, themed) -> None:  # type: ignore[no-untyped-def]
+    """Fusion paints a selected row lighter than the declared highlight (a gradient): the
+    white text must meet AA on every pixel of that fill, and the fill stand off the rows."""
+    table = QTableWidget(2, 1)
+    table.setItem(0, 0, QTableWidgetItem(""))
+    table.selectRow(0)
+    image = _render(qtbot, table)
+    rect = table.visualRect(table.model().index(0, 0)).translated(table.viewport().pos())
+    fill = {
+        _rgb(image, x, y)
+        for x in range(rect.left() + 2, rect.right() - 1)
+        for y in range(rect.top() + 1, rect.bottom())
+    }
+    assert min(contrast_ratio(colours.SELECTED_TEXT, p) for p in fill) >= AA_TEXT
+    assert min(contrast_ratio(p, colours.SURFACE) for p in fill) >= AA_NON_TEXT

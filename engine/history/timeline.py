@@ -1140,28 +1140,42 @@ def _bucket_coverage(
     bucket_s: float,
 ) -> dict[str, Coverage]:
     """Coverage of lanes with many clips: for every bucket of ``bucket_s`` seconds (epoch
-    aligned, as the density bars; numbered by a recursive CTE) whether a clip of the lane
-    overlaps it, one ``EXISTS`` over a bounded range of ``ix_media_camera_span`` per lane
-    and bucket, in one statement; runs of covered buckets become intervals."""
+    aligned, as the density bars) whether a clip of the lane overlaps it, one ``EXISTS``
+    over a bounded range of ``ix_media_camera_span`` per lane and bucket, in one statement;
+    runs of covered buckets become intervals. Each bucket's bounds are computed once, as
+    columns of the recursive CTE numbering the buckets: computed inside the probe they were
+    recomputed for every index entry compared (and a ``VALUES`` list of them cost more to
+    compile than to run)."""
     origin = bucket_origin(request.start, bucket_s)
     buckets = max(1, math.ceil((request.end - origin) / timedelta(seconds=bucket_s)))
-    seed = select(literal(0, Integer).label("i")).cte("c", recursive=True)
-    numbers = seed.union_all(select((seed.c.i + 1).label("i")).where(seed.c.i < buckets - 1))
+    step = timedelta(seconds=bucket_s)
     at_origin = literal(origin, UTCDateTime())
-    low = shifted_time(at_origin, numbers.c.i * literal(bucket_s))
-    high = shifted_time(at_origin, (numbers.c.i + 1) * literal(bucket_s))
-    earliest = shifted_time(at_origin, numbers.c.i * literal(bucket_s) - CLIP_SPAN_BOUND_S)
+    width = literal(bucket_s)
+
+    def bounds(i: Any) -> tuple[Any, ...]:
+        return (
+            shifted_time(at_origin, i * width).label("low"),
+            shifted_time(at_origin, (i + 1) * width).label("high"),
+            shifted_time(at_origin, i * width - CLIP_SPAN_BOUND_S).label("earliest"),
+        )
+
+    first = literal(0, Integer)
+    seed = select(first.label("i"), *bounds(first)).cte("buckets", recursive=True)
+    following = seed.c.i + 1
+    grid = seed.union_all(
+        select(following.label("i"), *bounds(following)).where(seed.c.i < buckets - 1)
+    )
     columns = [
         case(
             (
                 select(Media.id)
                 .where(
                     _clip_rows(query),
-                    Media.started_at < high,
-                    Media.started_at >= earliest,
-                    Media.ended_at > low,
+                    Media.started_at < grid.c.high,
+                    Media.started_at >= grid.c.earliest,
+                    Media.ended_at > grid.c.low,
                 )
-                .correlate(numbers)
+                .correlate(grid)
                 .exists(),
                 1,
             ),
@@ -1170,12 +1184,10 @@ def _bucket_coverage(
         for index, query in enumerate(queries)
     ]
     covered: list[list[tuple[datetime, datetime]]] = [[] for _ in queries]
-    step = timedelta(seconds=bucket_s)
-    for row in connection.execute(select(numbers.c.i, *columns)).all():
-        bucket = int(row[0])
+    for row in connection.execute(select(grid.c.i, *columns)).all():
+        at = origin + int(row[0]) * step
         for lane, hit in enumerate(row[1:]):
             if hit:
-                at = origin + bucket * step
                 covered[lane].append((at, at + step))
     return {
         query.name: clip_coverage(spans, request.start, request.end, request.width_px)

@@ -74,6 +74,10 @@ class PaneHost:
         self._before_workers_stop: list[Callable[[], None]] = []
         self._after_workers_stop: list[Callable[[], None]] = []
         self.cameras = [(cam_id, s.camera.name) for cam_id, s in runtime.sources.items()]
+        recorded = runtime.site_ids.recordings if runtime.site_ids is not None else {}
+        self.recorded_cameras = [
+            (key, name) for key, name in recorded.items() if key not in runtime.sources
+        ]
         sensing = runtime.sensing
         self.rooms = [(sensing.room.room_id, sensing.room.name)] if sensing is not None else []
         self._latest = {cam_id: s.slot.latest for cam_id, s in runtime.sources.items()}
@@ -167,6 +171,10 @@ class _Context:
     @property
     def cameras(self) -> list[tuple[str, str]]:
         return list(self._host.cameras)
+
+    @property
+    def recorded_cameras(self) -> list[tuple[str, str]]:
+        return list(self._host.recorded_cameras)
 
     @property
     def rooms(self) -> list[tuple[str, str]]:

@@ -122,6 +122,12 @@ class PaneContext(Protocol):
         ...
 
     @property
+    def recorded_cameras(self) -> list[tuple[str, str]]:
+        """The cameras of recordings analysed into the site (``watchfloor analyze``),
+        ``(id, name)``: stored events and clips, no live feed."""
+        ...
+
+    @property
     def rooms(self) -> list[tuple[str, str]]:
         """The sensing rooms this engine runs, ``(id, name)``."""
         ...

@@ -44,6 +44,11 @@ class SettingSpec:
     description: str
 
     @property
+    def title(self) -> str:
+        """The setting as a person reads it ("Keep clips"), where the key is for typing."""
+        return SETTING_TITLES.get(self.key) or self.key.replace("_", " ").replace(".", ": ")
+
+    @property
     def row(self) -> str:
         return self.key.split(".", 1)[0]
 
@@ -89,6 +94,27 @@ class SettingSpec:
             )
         return value
 
+
+SETTING_TITLES: dict[str, str] = {
+    "retention.clips_days": "Keep clips",
+    "retention.events_days": "Keep events",
+    "retention.person_archive_days": "Archive people unseen for",
+    "retention.person_delete_days": "Delete people unseen for",
+    "retention.min_free_bytes": "Keep free on disk",
+    "analytics.detect_interval_ms": "Look for people every",
+    "analytics.gesture_confidence_pct": "Gesture certainty needed",
+    "analytics.speech_names_auto": "Take heard names without asking",
+    "audit.keep_days": "Keep the audit trail",
+    "sensing.recording_bytes": "Sensing recordings up to",
+    "sensing.recording_days": "Keep sensing recordings",
+    "incidents.correlate_window_s": "Same incident within",
+    "incidents.correlate_distance_m": "Same incident within (distance)",
+    "incidents.media_similarity_pct": "Same picture above",
+    "incidents.llm_timeout_s": "Wait for the classifier",
+    "risk.half_life_h": "Risk fades by half in",
+    "risk.retrain_hour_utc": "Relearn risk at (UTC hour)",
+    "security.idle_lock_s": "Lock an idle console after",
+}
 
 SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(

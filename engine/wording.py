@@ -642,6 +642,7 @@ _AUDIT_ACTIONS: Final = {
     "session.lock": "Locked the console",
     "session.start": "Started a session",
     "settings.change": "Changed a setting",
+    "site_plan.pin": "Pinned the site plan",
 }
 
 

@@ -12,7 +12,7 @@ _PATTERNS = (
         "a dotted event kind",
         re.compile(
             r"\b(?:person|face|sensing|camera|gesture|speech|clip|media|retention|settings"
-            r"|alert|incident|system)\.[a-z_]+\b"
+            r"|activity|alert|incident|system)\.[a-z_]+\b"
         ),
     ),
     ("an H3 cell index", re.compile(r"\b8[0-9a-f]{14}\b")),

@@ -43,6 +43,18 @@ _LINKS = [
 
 # One stored row per kind, as a demo-site run (or the engine code writing it) stores it.
 ROWS: dict[str, tuple[str, dict[str, Any]]] = {
+    "activity.began": ("sensing:demo-room", {"people": 1}),
+    "activity.ended": (
+        "camera:plaza",
+        {
+            "started_at": "2026-11-25T04:36:57.727501+00:00",
+            "duration_s": 187.4,
+            "people": 4,
+            "tracks": 23,
+            "names": ["Ada", "Person_0007"],
+            "continues": True,
+        },
+    ),
     "camera.starting": (
         "camera:plaza",
         {"detail": "opening vtest.avi", "since": "2026-11-25T04:36:57.367901+00:00"},

@@ -126,9 +126,12 @@ class SystemPane(QWidget):
         self.editors: dict[str, QSpinBox | QDoubleSpinBox] = {}
         for spec in SETTINGS:
             editor = self._editor_for(spec, settings)
-            editor.setToolTip(f"{spec.description} ({spec.minimum}–{spec.maximum} {spec.unit})")
+            editor.setToolTip(
+                f"{spec.description[:1].upper()}{spec.description[1:]} "
+                f"({spec.minimum}–{spec.maximum} {spec.unit})"
+            )
             self.editors[spec.key] = editor
-            form.addRow(spec.key, editor)
+            form.addRow(spec.title, editor)
         self.permission_label = QLabel("", settings)
         self.permission_label.setWordWrap(True)
         self.permission_label.hide()
@@ -295,7 +298,9 @@ class SystemPane(QWidget):
             return list(changes)
 
         def saved(keys: list[str]) -> None:
-            self.settings_strip.show_status(f"saved: {', '.join(keys)}")
+            specs = {spec.key: spec for spec in SETTINGS}
+            titles = [specs[key].title if key in specs else key for key in keys]
+            self.settings_strip.show_status(f"Saved: {', '.join(titles)}")
             self.sig_settings_saved.emit(keys)
 
         self.saving.run("saving…", save, saved, failure="not saved")

@@ -10,6 +10,7 @@ from typing import Any
 from benchmarks import (
     alerts,
     analytics,
+    ask_gold,
     audit,
     camera_recovery,
     camera_tile,
@@ -72,6 +73,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "live_latency": live_latency.run,
     "console_journey": console_journey.run,
     "chat": chat.run,
+    "ask_gold": ask_gold.run,
     "evidence": evidence.run,
     "timeline": timeline.run,
     "gesture_dtw": gesture_dtw.run,

@@ -132,7 +132,7 @@ PLUGINS: tuple[Plugin, ...] = (
         lambda p: AlertListBackend(p.runtime, p.store, p.session, p.media_root),
     ),
     Plugin(TIMELINE, _timeline),
-    Plugin(CHAT, _standard(ChatBackend)),
+    Plugin(CHAT, lambda p: ChatBackend(p.runtime, p.store, p.session, p.media_root)),
     Plugin(BOOKMARKS, _evidence),
     Plugin(SITE),
     Plugin(SYSTEM, lambda parts: SystemBackend(parts.runtime, parts.session, parts.media_root)),

@@ -25,6 +25,7 @@ def test_a_cited_event_replays_its_moment_and_back_to_live_ends_it(
     assert window.docks["timeline"].isVisible()
     grid = window.camera_grid
     events = window.panes["events"]
+    events.set_summary(False)  # each track's rows, not the activities they make
     qtbot.waitUntil(
         lambda: any(
             events.event_at(r).kind == "person.appeared" for r in range(events.row_count())

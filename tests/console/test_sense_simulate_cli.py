@@ -16,7 +16,7 @@ from console.cli import main
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK
 from engine.sensing.records import stored_blob
-from engine.sensing.service import SensingRecord
+from engine.sensing.service import BLOB_HISTORY_S, SensingRecord
 from engine.store import Store
 from engine.store.models import Event
 from engine.store.writer import StoreWriter
@@ -72,7 +72,12 @@ def test_simulate_reports_scores_stores_blobs_and_explain_reads_them_back(
 
     report_file = tmp_path / "report.json"
     argv = ["--db", db, "sense", "simulate", "--nodes", "4", "--walkers", "1"]
-    argv += ["--duration", "4", "--seed", "1", "--report", str(report_file), "--json"]
+    # Long enough for the blob to be history whenever it appears within the 2 s allowed
+    # below: a blob is stored once still sensed BLOB_HISTORY_S (3 s) after it appeared (in
+    # 4 s, a blob first sensed after 1 s on a busy machine left nothing stored).
+    duration_s = 2.0 + BLOB_HISTORY_S + 1.0
+    argv += ["--duration", str(duration_s), "--seed", "1", "--report", str(report_file)]
+    argv += ["--json"]
     assert main(argv) == exit_codes.OK
     out, err = capsys.readouterr()
     assert "simulating 1 walker(s), 4 nodes" in err
@@ -81,9 +86,9 @@ def test_simulate_reports_scores_stores_blobs_and_explain_reads_them_back(
 
     assert report["room"] == [5.0, 5.0, 2.5] and report["links"] == 6
     assert {n["id"] for n in report["nodes"]} == NODE_IDS
-    assert (report["walkers"], report["seed"], report["duration_s"]) == (1, 1, 4.0)
-    # The walker is scored on each 0.1 s tick of the 4 s it walks.
-    assert 30 <= report["walker_ticks"] <= 45
+    assert (report["walkers"], report["seed"], report["duration_s"]) == (1, 1, duration_s)
+    # The walker is scored on each 0.1 s tick of the 6 s it walks.
+    assert 50 <= report["walker_ticks"] <= 65
     error = report["error_m"]
     assert error["count"] > 0 and error["median"] < 1.0 and error["median"] <= error["p90"]
     assert report["presence"] >= 0.5

@@ -22,6 +22,33 @@ WARNING_AMBER: Final = "#d29922"
 MUTED_GREY: Final = "#8b949e"
 """Text that steps back: settled rows, machinery, hints (GitHub dark's muted foreground)."""
 
+OK_GREEN: Final = "#3fb950"
+"""All is well (a chain verified intact, a camera online): 6.8:1 on the surface."""
+
+ALARM_TINT: Final = "#361c20"
+"""An opaque dark red under a table row or cell that needs a look (a refused action, a
+delayed login, an offline node): body text, :data:`MUTED_GREY`, :data:`ALARM_RED` and
+:data:`WARNING_AMBER` all stay 4.5:1 on it. Opaque, so alternate rows do not shift it."""
+
+WARNING_TINT: Final = "#2a2519"
+"""The amber counterpart of :data:`ALARM_TINT` (a degraded link's cell): the same four text
+colours stay 4.5:1 on it."""
+
+ALARM_FILL: Final = "#b62324"
+"""A solid red for what must stop the eye (a tampered audit entry, a replay banner); its text
+is :data:`ON_ALARM_FILL`. Too dark for red or grey text: those would fail on it."""
+
+ON_ALARM_FILL: Final = "#ffffff"
+"""Text on :data:`ALARM_FILL` (6.5:1)."""
+
+MARK_WHITE: Final = "#ffffff"
+"""A mark drawn over a map of many colours (a selected cell's ring, a camera's outline, a
+label over the map): the one colour that stands off all of them."""
+
+ZONE_ORANGE: Final = "#f0883e"
+"""An alert rule's zone drawn over a camera picture: 3:1 or more on the raised grey the
+picture area shows before a frame arrives."""
+
 TONE_COLOURS: Final = {"alarm": ALARM_RED, "warning": WARNING_AMBER, "quiet": MUTED_GREY}
 """Text colour per :class:`engine.wording.Tone` value (``normal``: the theme's own)."""
 

@@ -529,3 +529,198 @@ def test_a_selected_row_reads_on_the_fill_fusion_paints(qtbot, themed) -> None: 
     }
     assert min(contrast_ratio(colours.SELECTED_TEXT, p) for p in fill) >= AA_TEXT
     assert min(contrast_ratio(p, colours.SURFACE) for p in fill) >= AA_NON_TEXT
+
+
+# --- colours panes draw themselves ------------------------------------------------------
+# What a pane paints or styles in code does not go through the stylesheet: each pair is
+# measured here with the very objects the pane uses.
+
+SIGNAL_TEXT = {
+    "body text": colours.TEXT,
+    "muted grey": colours.MUTED_GREY,
+    "alarm red": colours.ALARM_RED,
+    "amber": colours.WARNING_AMBER,
+}
+
+
+def _style_colour(style: str, name: str) -> str:
+    found = re.search(rf"(?<![-\w]){name}:\s*(#[0-9a-fA-F]{{6}})\b", style)
+    assert found, f"no {name} colour in {style!r}"
+    return found.group(1)
+
+
+def _opaque(colour: QColor) -> str:
+    assert colour.alpha() == 255, f"{colour.name()} is see-through: its contrast depends on the row"
+    return colour.name()
+
+
+def test_ask_offline_note_and_answer_footer_read(qapp: QApplication) -> None:
+    from engine.history.chat import ChatTurn
+    from widgets.chat import view as chat
+
+    note = _style_colour(chat._OFFLINE_STYLE, "color")
+    assert contrast_ratio(note, colours.SURFACE) >= AA_TEXT  # the status and mode lines
+    from datetime import UTC, datetime
+
+    turn = ChatTurn(
+        id=1,
+        role="assistant",
+        text="Two people.",
+        mode="offline",
+        citations=(),
+        created_at=datetime(2024, 5, 1, 12, tzinfo=UTC),
+    )
+    footer = re.search(r"<small style='color:(#[0-9a-fA-F]{6})'>", chat._turn_html(turn))
+    assert footer, chat._turn_html(turn)
+    assert contrast_ratio(footer.group(1), colours.CANVAS) >= AA_TEXT  # in the transcript
+
+
+def test_people_placeholder_is_seen(qapp: QApplication) -> None:
+    from widgets.people.view import draw_placeholder_thumbnail
+
+    image = draw_placeholder_thumbnail(48).toImage()
+    head = image.pixelColor(24, 16)  # the middle of the drawn head
+    for surface in (colours.CANVAS, colours.SURFACE):  # plain and alternate rows
+        assert contrast_ratio(_opaque(head), surface) >= AA_NON_TEXT
+
+
+def _audit_record(seq: int, outcome: str):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from engine.audit_records import AuditRecord
+
+    return AuditRecord(
+        seq=seq,
+        ts=datetime(2024, 5, 1, 12, tzinfo=UTC),
+        actor="account:olga",
+        action="settings.change",
+        target="retention",
+        outcome=outcome,
+        detail={},
+    )
+
+
+def test_audit_refused_and_tampered_rows_read(qapp: QApplication) -> None:
+    from PySide6.QtCore import Qt
+
+    from widgets.audit.view import _AuditModel
+
+    model = _AuditModel()
+    model.set_records([_audit_record(3, "denied"), _audit_record(2, "ok"), _audit_record(1, "ok")])
+    model.set_problems({1: "was changed after it was written"})
+    refused = model.index(0, 0).data(Qt.ItemDataRole.BackgroundRole)
+    tampered = model.index(2, 0).data(Qt.ItemDataRole.BackgroundRole)
+    assert model.index(1, 0).data(Qt.ItemDataRole.BackgroundRole) is None
+    for name, text in SIGNAL_TEXT.items():  # any text a refused row may carry
+        ratio = contrast_ratio(text, _opaque(refused))
+        assert ratio >= AA_TEXT, f"{name} on a refused row is {ratio:.2f}:1"
+    text = model.index(2, 0).data(Qt.ItemDataRole.ForegroundRole)
+    assert text is not None, "a tampered row states its text colour"
+    assert contrast_ratio(_opaque(text), _opaque(tampered)) >= AA_TEXT
+    assert contrast_ratio(_opaque(tampered), colours.SURFACE) >= AA_NON_TEXT - 0.5  # stands out
+
+
+def test_accounts_and_sensing_tints_keep_text_readable() -> None:
+    from widgets.accounts.view import _DELAYED_BACKGROUND
+    from widgets.sensing import view as sensing
+
+    tints = {
+        "delayed login": _DELAYED_BACKGROUND,
+        "offline node": sensing._OFFLINE_BACKGROUND,
+        "degraded link": sensing._DEGRADED_BACKGROUND,
+    }
+    for row, tint in tints.items():
+        for name, text in SIGNAL_TEXT.items():
+            ratio = contrast_ratio(text, _opaque(tint))
+            assert ratio >= AA_TEXT, f"{name} on a {row} cell is {ratio:.2f}:1"
+    for style in (sensing.SIMULATED_STYLE, sensing.REPLAY_STYLE):
+        text, fill = _style_colour(style, "color"), _style_colour(style, "background")
+        assert contrast_ratio(text, fill) >= AA_TEXT, style
+    assert contrast_ratio(_style_colour(sensing.DEGRADED_STYLE, "color"), colours.SURFACE) >= 4.5
+
+
+def test_alert_rules_picture_stand_in_reads_and_shows_the_zone(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from widgets.alert_rules.view import ZoneCanvas
+
+    canvas = ZoneCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(320, 180)
+    image = canvas.grab().toImage()
+    rect = canvas.picture_rect().toRect()
+    fill = _rgb(image, rect.left() + 6, rect.top() + 6)
+    text_ratio = _strongest_contrast(image, rect.adjusted(8, 8, -8, -8), fill)
+    assert text_ratio >= AA_TEXT, f"the hint is {text_ratio:.2f}:1 on its grey"
+    edge = _rgb(image, rect.left(), rect.center().y())
+    assert contrast_ratio(edge, colours.SURFACE) >= AA_NON_TEXT  # the area is seen on the pane
+    assert contrast_ratio(colours.ZONE_ORANGE, fill) >= AA_NON_TEXT  # a zone drawn on it
+
+
+def test_amber_is_the_console_one() -> None:
+    from widgets.alert_list import view as alert_list
+    from widgets.risk_map import view as risk_map
+
+    assert alert_list.WARNING_AMBER is colours.WARNING_AMBER
+    assert risk_map.WARNING_AMBER is colours.WARNING_AMBER
+    assert alert_list.SETTLED_GREY is colours.MUTED_GREY
+
+
+WIDGETS_DIR = RESOURCES_DIR.parent / "widgets"
+HEX_LITERAL = re.compile(r"(?<![&\w])#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b")
+
+# Modules that still spell colours out, with how many: none may gain one, and a module
+# that loses its last is taken off. The risk map's are its data palettes (the risk scale
+# and the incident categories, chosen against each other, not as text colours).
+NOT_YET_NAMED = {
+    "alerts/preview.py": 1,
+    "alerts/view.py": 3,
+    "ble_devices/view.py": 2,
+    "cameras/tile.py": 11,
+    "evidence_export/view.py": 1,
+    "gestures/skeleton.py": 6,
+    "gestures/teach_dialog.py": 1,
+    "health_bar.py": 3,
+    "incidents/view.py": 1,
+    "introductions/view.py": 1,
+    "risk_map/pin_dialog.py": 5,
+    "risk_map/view.py": 16,
+    "timeline/replay_bar.py": 2,
+    "timeline/view.py": 19,
+}
+
+
+def _hex_literals(path) -> list[str]:  # type: ignore[no-untyped-def]
+    """The ``#rrggbb``/``#rgb`` colours written in the strings of a module (not comments)."""
+    import tokenize
+
+    with path.open("rb") as source:
+        return [
+            found
+            for token in tokenize.tokenize(source.readline)
+            if token.type == tokenize.STRING
+            for found in HEX_LITERAL.findall(token.string)
+        ]
+
+
+def test_hex_literal_finder_sees_strings_not_comments(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    module = tmp_path / "m.py"
+    module.write_text(
+        'A = "color: #b26a00;"  # the old #777\nB = f"<b style=\'color:#777\'>x</b>"\n'
+        'C = "&#123; #12"\n',
+        encoding="utf-8",
+    )
+    assert _hex_literals(module) == ["#b26a00", "#777"]
+
+
+def test_widgets_take_their_colours_from_widgets_colours() -> None:
+    found = {
+        path.relative_to(WIDGETS_DIR).as_posix(): _hex_literals(path)
+        for path in sorted(WIDGETS_DIR.rglob("*.py"))
+        if path.name != "colours.py"
+    }
+    for module, literals in found.items():
+        allowed = NOT_YET_NAMED.get(module, 0)
+        assert len(literals) <= allowed, (
+            f"widgets/{module} spells out colours {literals}: import them from widgets.colours"
+        )
+    for module in NOT_YET_NAMED:
+        assert found.get(module), f"widgets/{module} names no colour now: take it off the list"

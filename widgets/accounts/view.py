@@ -48,6 +48,7 @@ from engine.sitetime import display
 from engine.text import printable
 from widgets.accounts.api import AccountActions
 from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
+from widgets.colours import ALARM_TINT
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
 
@@ -56,7 +57,7 @@ _log = logging.getLogger(__name__)
 REFRESH_MS = 5000  # re-read while shown, so new failed logins and delays appear
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 NO_VALUE = "—"
-_DELAYED_BACKGROUND = QColor(248, 81, 73, 55)
+_DELAYED_BACKGROUND = QColor(ALARM_TINT)  # opaque: see-through red left text under 4.5:1
 
 COLUMN_NAME, COLUMN_KIND, COLUMN_ROLES, COLUMN_STATUS = 0, 1, 2, 3
 COLUMN_FAILED, COLUMN_DELAY, COLUMN_LAST_LOGIN, COLUMN_CREATED = 4, 5, 6, 7

@@ -82,7 +82,7 @@ from engine.vocabulary import RISK_CLASSES, SEQUENCE_LABELS
 from widgets.action_strip import ActionStrip
 from widgets.alert_list.api import AlertListActions, AlertListPage, AlertListView
 from widgets.alerts.api import acknowledged_by_text
-from widgets.colours import ALARM_RED
+from widgets.colours import ALARM_RED, MUTED_GREY, WARNING_AMBER
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
 
@@ -105,8 +105,7 @@ TRUE_ALARM, FALSE_ALARM = SEQUENCE_LABELS
 ACK_NOT_ALLOWED_TEXT: Final = "Acknowledging alerts needs the acknowledge permission."
 LABEL_NOT_ALLOWED_TEXT: Final = "Labelling sequences needs the label permission."
 
-WARNING_AMBER: Final = "#d29922"  # the console's "degraded" amber
-SETTLED_GREY: Final = "#8b949e"  # acknowledged rows step back
+SETTLED_GREY: Final = MUTED_GREY  # acknowledged rows step back
 _FAIL_OPEN_STYLE = f"color: {WARNING_AMBER}; font-weight: bold;"
 
 _AnyIndex = QModelIndex | QPersistentModelIndex

@@ -85,6 +85,7 @@ from engine.text import printable
 from engine.vocabulary import ALERT_SEVERITIES
 from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
 from widgets.alert_rules.api import AlertRulesActions
+from widgets.colours import CANVAS, CONTROL_EDGE, RAISED, TEXT, ZONE_ORANGE
 from widgets.queries import QueryClient
 from widgets.scrolling import scrolling_layout
 from widgets.table_model import RowsTableModel, show_rows_read_only
@@ -104,7 +105,7 @@ MAX_LOITER_S = 86400  # check_rule's limit: a day
 _PLACEHOLDER_ASPECT = 16 / 9  # the frame area drawn on before a camera has sent a picture
 _HANDLE_RADIUS_PX = 4.0
 _SAME_POINT_PX = 3.0  # a click this close to the last point repeats it
-_ZONE_COLOUR = QColor("#f0883e")  # the console's warning orange
+_ZONE_COLOUR = QColor(ZONE_ORANGE)
 _ZONE_FILL_ALPHA = 70
 
 CAMERA_TRIGGERS = ("person", "loitering", "gesture")
@@ -319,8 +320,12 @@ class ZoneCanvas(QWidget):
         if self._frame is not None:
             painter.drawImage(rect, self._frame)
         else:
-            painter.fillRect(rect, QColor("#6e7681"))
-            painter.setPen(QColor("#f0f6fc"))
+            # The theme's raised grey with a control's edge: the hint reads at 13:1 (white
+            # on the old mid grey was 4.2:1) and a zone drawn here stays 3:1 or more.
+            painter.fillRect(rect, QColor(RAISED))
+            painter.setPen(QColor(CONTROL_EDGE))
+            painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
+            painter.setPen(QColor(TEXT))
             painter.drawText(
                 rect,
                 Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
@@ -372,7 +377,7 @@ class ZoneCanvas(QWidget):
                 closing.setStyle(Qt.PenStyle.DashLine)  # where the zone closes if left so
             painter.setPen(closing)
             painter.drawLine(corners[-1], corners[0])
-        painter.setPen(QPen(QColor("#0d1117"), 1))
+        painter.setPen(QPen(QColor(CANVAS), 1))
         painter.setBrush(QBrush(_ZONE_COLOUR))
         for number, corner in enumerate(corners):
             radius = _HANDLE_RADIUS_PX * (1.5 if number == 0 else 1.0)

@@ -48,7 +48,7 @@ from engine.wording import (
 )
 from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
 from widgets.audit.api import ListAudit, VerifyAudit
-from widgets.colours import ALARM_RED
+from widgets.colours import ALARM_FILL, ALARM_RED, ALARM_TINT, OK_GREEN, ON_ALARM_FILL
 from widgets.queries import QueryClient
 from widgets.table_model import EXTENDED, RowsTableModel, show_rows_read_only
 
@@ -62,9 +62,12 @@ COLUMN_SEQ, COLUMN_TIME, COLUMN_ACTOR, COLUMN_ACTION = 0, 1, 2, 3
 COLUMN_TARGET, COLUMN_OUTCOME, COLUMN_DETAIL = 4, 5, 6
 _HEADERS = ("#", "Time", "Actor", "Action", "Target", "Outcome", "Detail")
 
-_REFUSED_BACKGROUND = QColor(248, 81, 73, 55)  # the alarm red (#f85149), see-through
-_TAMPERED_BACKGROUND = QColor(248, 81, 73, 150)
-_INTACT_STYLE = "color: #3fb950; font-weight: 600; font-size: 12pt;"
+# Opaque fills whose text is chosen with them: a see-through red over the alternating rows
+# left red and grey text at 2.0-2.2:1 (tampered) and 3.6-4.3:1 (refused).
+_REFUSED_BACKGROUND = QColor(ALARM_TINT)
+_TAMPERED_BACKGROUND = QColor(ALARM_FILL)
+_TAMPERED_FOREGROUND = QColor(ON_ALARM_FILL)
+_INTACT_STYLE = f"color: {OK_GREEN}; font-weight: 600; font-size: 12pt;"
 _TAMPERED_STYLE = f"color: {ALARM_RED}; font-weight: 700; font-size: 12pt;"
 
 
@@ -124,6 +127,8 @@ class _AuditModel(RowsTableModel[AuditRecord]):
             if record.outcome in HIGHLIGHTED_OUTCOMES:
                 return _REFUSED_BACKGROUND
             return None
+        if role == Qt.ItemDataRole.ForegroundRole and record.seq in self._problems:
+            return _TAMPERED_FOREGROUND  # whatever the theme's text, it must read on the red
         if role == Qt.ItemDataRole.FontRole and (
             record.outcome in HIGHLIGHTED_OUTCOMES or record.seq in self._problems
         ):

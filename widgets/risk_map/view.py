@@ -96,7 +96,7 @@ from engine.text import printable
 from engine.vocabulary import INCIDENT_CATEGORIES
 from engine.wording import display_actor, number
 from widgets.action_strip import show_as_error
-from widgets.colours import MUTED_GREY
+from widgets.colours import CANVAS, MARK_WHITE, MUTED_GREY, TEXT, WARNING_AMBER
 from widgets.queries import QueryClient
 from widgets.risk_map.api import RiskMapActions, SitePlanActions
 from widgets.risk_map.pin_dialog import PinPlanDialog
@@ -125,11 +125,10 @@ LIVE_SCALE_TITLE: Final = "Live risk now\n(incident weight)"
 PREDICTED_SCALE_TITLE: Final = "Expected incidents\nin the hour"
 NO_PREDICTIONS_TEXT: Final = "no predictions"
 
-BACKGROUND: Final = "#0d1117"  # the console's darkest panel (resources/theme.qss)
+BACKGROUND: Final = CANVAS  # the console's darkest panel (resources/theme.qss)
 CELL_OUTLINE: Final = QColor(139, 148, 158, 70)  # faint grey: cells of one level stay apart
-WARNING_AMBER: Final = "#d29922"
-SELECTED_RING: Final = "#ffffff"
-CAMERA_OUTLINE: Final = "#ffffff"
+SELECTED_RING: Final = MARK_WHITE
+CAMERA_OUTLINE: Final = MARK_WHITE
 PLAN_CELL_OPACITY: Final = 0.55  # over a plan the cells let its walls and labels show through
 NO_PLAN_ADMIN_TEXT: Final = (
     "No site plan. To draw the site under the map, use “Add site plan…”: choose a PNG or "
@@ -488,7 +487,7 @@ class ColourBar(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(BACKGROUND))
-        painter.setPen(QColor("#e6edf3"))
+        painter.setPen(QColor(TEXT))
         metrics = painter.fontMetrics()
         line = metrics.height()
         title_lines = self.title.split("\n") if self.title else []
@@ -514,7 +513,7 @@ class ColourBar(QWidget):
         for i in range(len(self.edges)):
             y = bottom - i * per_class
             painter.drawLine(QPointF(bar_left, y), QPointF(bar_left + bar_width + 3, y))
-        painter.setPen(QColor("#e6edf3"))
+        painter.setPen(QColor(TEXT))
         for i, name in enumerate(RISK_CLASSES):
             y = bottom - (i + 0.5) * per_class
             painter.drawText(QPointF(text_left, y + metrics.ascent() / 2 - 1), class_label(name))
@@ -1175,7 +1174,7 @@ class RiskMapPane(QWidget):
             QBrush(
                 class_colour(RISK_CLASSES.index(c.risk_class))
                 if c.risk_class in RISK_CLASSES
-                else QColor("#8b949e")
+                else QColor(MUTED_GREY)
             )
             for c in cameras
         ]
@@ -1183,7 +1182,7 @@ class RiskMapPane(QWidget):
         for camera, cx, cy in zip(cameras, x, y, strict=True):
             label = pg.TextItem(
                 f"{printable(camera.name)} · {class_label(camera.risk_class)}",
-                color="#ffffff",
+                color=MARK_WHITE,
                 fill=pg.mkBrush(13, 17, 23, 190),
                 anchor=(-0.08, 1.05),
             )
@@ -1416,6 +1415,6 @@ def _legend_html() -> str:
         for c in INCIDENT_CATEGORIES
     )
     return (
-        f"{dots} &nbsp;&nbsp;<span style='color:#ffffff'>■</span>&nbsp;camera (filled with "
+        f"{dots} &nbsp;&nbsp;<span style='color:{MARK_WHITE}'>■</span>&nbsp;camera (filled with "
         "today's risk class) &nbsp; larger dots: more reporters"
     )

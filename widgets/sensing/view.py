@@ -69,7 +69,16 @@ from engine.sensing.view import (
     Vec3,
 )
 from engine.text import printable
-from widgets.colours import ALARM_RED
+from widgets.colours import (
+    ALARM_FILL,
+    ALARM_RED,
+    ALARM_TINT,
+    CANVAS,
+    ON_ALARM_FILL,
+    TEXT,
+    WARNING_AMBER,
+    WARNING_TINT,
+)
 from widgets.table_model import EXTENDED, RowsTableModel, show_rows_read_only
 
 # The fused value is in the links' units (relative deltaRMS, see FusionModel): voxels below
@@ -107,8 +116,17 @@ _BLOB_COASTING_ALPHA = 0.45
 _TRAIL_RGBA = (0.1, 0.85, 1.0, 0.6)
 _TRUTH_RGBA = (0.35, 1.0, 0.35, 0.9)  # the simulator's walkers, green
 _EXPLAINED_RGBA = (1.0, 0.35, 1.0, 1.0)  # magenta: links and ellipsoids of an explanation
-_OFFLINE_BACKGROUND = QColor(248, 81, 73, 70)  # the alarm red (#f85149), see-through
-_DEGRADED_BACKGROUND = QColor(210, 153, 34, 70)  # amber (#d29922), see-through
+# Opaque tints: see-through red and amber left grey and red text at 3.1-4.3:1.
+_OFFLINE_BACKGROUND = QColor(ALARM_TINT)
+_DEGRADED_BACKGROUND = QColor(WARNING_TINT)
+SIMULATED_STYLE = (  # dark on amber: 7.5:1
+    f"background: {WARNING_AMBER}; color: {CANVAS}; font-weight: bold;"
+    " padding: 3px 14px; border-radius: 3px; letter-spacing: 2px"
+)
+REPLAY_STYLE = (  # white on the solid red: 6.5:1 (white on the alarm red was 3.4:1)
+    f"background: {ALARM_FILL}; color: {ON_ALARM_FILL}; font-weight: bold; padding: 3px 8px"
+)
+DEGRADED_STYLE = f"color: {WARNING_AMBER}"
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -498,10 +516,7 @@ class SensingView3D(QWidget):
         # Above the drawing, not over it: nothing can be drawn over the GL window.
         self.banner = QLabel("SIMULATED", self)
         self.banner.setToolTip("This room's CSI comes from the built-in simulator, not from nodes")
-        self.banner.setStyleSheet(
-            "background: rgba(210, 153, 34, 210); color: #0d1117; font-weight: bold;"
-            " padding: 3px 14px; border-radius: 3px; letter-spacing: 2px"
-        )
+        self.banner.setStyleSheet(SIMULATED_STYLE)
         self.banner.hide()
         self._layout.addWidget(self.banner, 0, Qt.AlignmentFlag.AlignHCenter)
 
@@ -757,7 +772,7 @@ class SensingView3D(QWidget):
                 (
                     n.position,
                     printable(n.name) + ("" if n.online else " (offline)"),
-                    QColor(230, 237, 243) if n.online else QColor(248, 81, 73),
+                    QColor(TEXT) if n.online else QColor(ALARM_RED),
                 )
                 for n in nodes
             ],
@@ -1328,7 +1343,7 @@ class SensingPane(QWidget):
         self.node_table = NodeHealthTable()
         self.degraded_label = QLabel("")
         self.degraded_label.setWordWrap(True)
-        self.degraded_label.setStyleSheet("color: #d29922")
+        self.degraded_label.setStyleSheet(DEGRADED_STYLE)
         self.degraded_label.hide()
 
         side = QWidget()
@@ -1361,9 +1376,7 @@ class SensingPane(QWidget):
         self.stack.addWidget(self.no_room_label)
         self.replay_label = QLabel("")
         self.replay_label.setObjectName("sensing-replay")
-        self.replay_label.setStyleSheet(
-            f"background: {ALARM_RED}; color: white; font-weight: bold; padding: 3px 8px"
-        )
+        self.replay_label.setStyleSheet(REPLAY_STYLE)
         self.replay_label.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -5,6 +5,7 @@ replay; an operator is offered none of it."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
@@ -12,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from console.layouts import Layout
 from engine.history.chat import Citation
 from tests.console.test_main_window import plaza_site
+from widgets.events.clip_player import format_mmss
 
 TIMEOUT_MS = 20_000
 
@@ -43,8 +45,15 @@ def test_a_cited_event_replays_its_moment_and_back_to_live_ends_it(
     citation = answer.citations[0]
     assert isinstance(citation, Citation) and citation.camera == "plaza"
 
+    # The clip covering it opens at the cited moment, not at the clip's start (the first
+    # citation's clip may still be recording: a clip 2.5 s before the moment stands in).
+    citation = dataclasses.replace(
+        citation, clip_path=citation.clip_path or "clips/plaza/covering.mp4", clip_offset_s=2.5
+    )
     with qtbot.waitSignal(investigation.replay.sig_replay_started, timeout=TIMEOUT_MS):
         chat.sig_citation_activated.emit(citation)
+    assert events.player is not None
+    assert events.player.title_text().endswith(f"@ {format_mmss(2500)}")
     start, end = investigation.timeline.visible_range()
     assert start < citation.ts < end
     assert grid.replaying and investigation.replay_bar.isVisible()

@@ -33,7 +33,7 @@ def link(widget: QWidget, ctx: PaneContext) -> None:
         if timeline is not None:
             timeline.show_moment(citation.ts)
         if citation.clip_path and events is not None:
-            events.play_clip(ctx.media_root / citation.clip_path)
+            events.play_clip(ctx.media_root / citation.clip_path, citation.clip_offset_s or 0.0)
             ctx.show_pane("events")
 
     widget.sig_citation_activated.connect(activated)

@@ -163,6 +163,10 @@ class ClipPlayer(QWidget):
     def position_s(self) -> float:
         return self.media_player.position() / 1000.0
 
+    def title_text(self) -> str:
+        """The clip's name and the moment it was opened at (``clip.mp4  @ 00:03``)."""
+        return self._title.text()
+
     def duration_s(self) -> float:
         return self.media_player.duration() / 1000.0
 

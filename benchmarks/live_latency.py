@@ -102,6 +102,7 @@ def _run(seconds: float, site_file: Path | None, tmp: Path) -> dict[str, Any]:
     client = QtQueryClient(QueryService(host.store, workers=2))
     cameras = [(camera.id, camera.name) for camera in host.site.cameras]
     pane = EventHistoryPane(client, cameras, tmp / "data")
+    pane.set_summary(False)  # every row: each detection's own, not the activities they make
     pane.resize(900, 600)
     pane.show()
     host.bridge.sig_events_stored.connect(pane.on_events_stored)  # as the main window does

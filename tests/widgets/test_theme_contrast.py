@@ -724,3 +724,33 @@ def test_widgets_take_their_colours_from_widgets_colours() -> None:
         )
     for module in NOT_YET_NAMED:
         assert found.get(module), f"widgets/{module} names no colour now: take it off the list"
+
+
+def test_the_risk_map_hour_slider_handle_and_ticks_are_seen(qtbot, themed) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QSlider, QStyleOptionSlider
+
+    from widgets.risk_map.view import HourSlider
+
+    slider = HourSlider(Qt.Orientation.Horizontal)
+    slider.setRange(0, 24)
+    slider.setValue(5)
+    slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+    slider.setTickInterval(1)
+    image = _render(qtbot, slider)
+    assert slider.tickPosition() == QSlider.TickPosition.TicksBelow  # the hours stay marked
+    option = QStyleOptionSlider()
+    slider.initStyleOption(option)
+    handle = slider.style().subControlRect(
+        QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, slider
+    )
+    inside = handle.adjusted(3, 3, -3, -3).intersected(image.rect())
+    weakest = min(
+        contrast_ratio(_rgb(image, x, y), colours.SURFACE)
+        for x in range(inside.left(), inside.right() + 1)
+        for y in range(inside.top(), inside.bottom() + 1)
+    )
+    assert weakest >= AA_NON_TEXT, f"the handle is {weakest:.2f}:1 on the pane"
+    below = QRect(0, handle.bottom() + 1, image.width(), image.height() - handle.bottom() - 1)
+    ticks = _strongest_contrast(image, below, parse_hex(colours.SURFACE))
+    assert ticks >= AA_NON_TEXT, f"the tick marks are {ticks:.2f}:1 on the pane"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks import (
+    alert_latency,
     alerts,
     analytics,
     ask_gold,
@@ -71,6 +72,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "risk_map_fps": risk_map_fps.run,
     "alerts": alerts.run,
     "live_latency": live_latency.run,
+    "alert_latency": alert_latency.run,
     "console_journey": console_journey.run,
     "chat": chat.run,
     "ask_gold": ask_gold.run,

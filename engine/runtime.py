@@ -257,7 +257,7 @@ class EngineRuntime:
                     group_window_s=self.site.alerts.group_window_s,
                     site_time=self.site.site_time,  # armed hours are the site's
                     camera_offline_s=self.site.alerts.camera_offline_s,
-                    camera_names={c.id: c.name for c in self.site.cameras},
+                    camera_names=place_names(self.site),  # its cameras' and room's names
                 )
                 self.alerts.start()  # after the writer is attached: alerts link their events
                 self.activity = ActivityService(bus=self.bus, clock=self.clock)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Final
@@ -38,6 +38,7 @@ from engine.store.alert_models import Alert, AlertSequence
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
 from engine.store.models import Camera, Site, UTCDateTime
+from engine.text import printable
 from engine.vocabulary import SEQUENCE_LABELS
 
 MIN_DETECTIONS: Final = 3  # a run becomes a sequence at its third detection
@@ -331,6 +332,8 @@ class SequenceBuilder:
     gap_s: float = GAP_S
     extend_every_s: float = EXTEND_EVERY_S
     group_window_s: float = GROUP_WINDOW_S
+    # Camera keys and room ids to the names people know them by, for alert titles.
+    place_names: Mapping[str, str] = field(default_factory=dict)
     _runs: dict[tuple[int, str], list[_Run]] = field(default_factory=dict)
     # (rule, camera, track) → [first, latest] sighting in the zone, for loitering.
     _dwell: dict[tuple[int, str, int], list[datetime]] = field(default_factory=dict)
@@ -503,7 +506,7 @@ class SequenceBuilder:
             max_conf=run.max_conf,
             snapshot=run.snapshot,
             severity=rule.severity,
-            title=_title(rule, where),
+            title=_title(rule, self.place_names.get(where) or where),
             group_window_s=self.group_window_s,
         )
 
@@ -585,5 +588,4 @@ def _title(rule: RuleSpec, where: str) -> str:
         "sensing_blob": "Someone sensed",
         "gesture": f"Gesture {rule.gesture}",
     }.get(rule.trigger, rule.trigger)
-    place = f"camera {where}" if rule.camera is not None else f"room {where}"
-    return f"{what} on {place} ({rule.name})"
+    return f"{what} {'on' if rule.camera is not None else 'in'} {printable(where)} ({rule.name})"

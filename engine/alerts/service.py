@@ -80,6 +80,7 @@ from engine.sensing.service import SensingRecord, SensingUpdated
 from engine.sitetime import UTC_TIME, SiteTime
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
+from engine.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +196,10 @@ class AlertService:
         self.raised = 0
         self.risk_classes = risk_classes
         self.builder = SequenceBuilder(
-            site=site, site_time=site_time, group_window_s=group_window_s
+            site=site,
+            site_time=site_time,
+            group_window_s=group_window_s,
+            place_names=dict(camera_names or {}),
         )
         self._sequences: dict[str, tuple[int, str | None]] = {}  # seq key → alert, camera
         # Alerts notified (at most once each); the newest NOTIFIED_KEPT, in order: only an
@@ -339,12 +343,13 @@ class AlertService:
         name = event.detail.get("name")
         who = f"{name} " if name else "someone "
         room = event.room
+        room_name = printable(self._camera_names.get(room) or room)
         command = RaiseAlert(
             raised_at=event.at,
             kind="fall",
             source=f"sensing:{room}",
             severity="critical",
-            title=f"Fall: {who}fell in {room} and has not got up",
+            title=f"Fall: {who}fell in {room_name} and has not got up",
             detail={**event.detail, "room": room, "site": self._site},
             event_kind=event.kind,
             track_id=event.blob_id,

@@ -48,9 +48,9 @@ def test_a_rule_added_in_the_console_turns_people_into_an_alert_the_admin_labels
     qtbot.waitUntil(lambda: len(alerts.rows()) == 1, timeout=10_000)
     (row,) = alerts.rows()
     assert row.cameras == ("gate",) and row.max_conf == 0.8
-    assert row.title == "Person on camera gate (gate watch)"
+    assert row.title == "Person on Gate (gate watch)"
     assert "nothing is hidden" in alerts.filter_text()
-    assert "Alert: Person on camera gate" in window.statusBar().currentMessage()
+    assert "Alert: Person on Gate" in window.statusBar().currentMessage()
     assert window.panes["alerts"].alert(row.alert_id) is not None  # the stream has it too
 
     assert alerts.select_alert(row.alert_id)

@@ -186,11 +186,12 @@ def test_zone_schedule_and_loitering() -> None:
     )
 
     loiter = RuleSpec(5, "loiter", "gate", None, "loitering", loiter_s=30)
-    builder = SequenceBuilder([loiter])
+    builder = SequenceBuilder([loiter], place_names={"gate": "Front gate"})
     frames = [(float(t), [seen(1, 0.8)]) for t in range(0, 33)]
     (create,) = [c for c in feed(builder, frames) if isinstance(c, CreateSequence)]
     assert create.started_at == T0 + timedelta(seconds=30)
-    assert create.title == "Loitering over 30 s on camera gate (loiter)"
+    # The camera by the name people know it by (the title read "on camera gate").
+    assert create.title == "Loitering over 30 s on Front gate (loiter)"
     # Someone who leaves for longer than LOITER_GAP_S starts over; the builder forgets
     # people who left (a 24/7 camera must not grow its memory).
     builder = SequenceBuilder([loiter])

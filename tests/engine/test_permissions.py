@@ -33,6 +33,7 @@ import engine.identity.erasure
 import engine.identity.faces_store
 import engine.identity.introduced
 import engine.incidents.records
+import engine.incidents.site_plan
 import engine.sensing.records
 import engine.settings
 from engine.access import ENGINE, Actor, GuardedCommand, PermissionDeniedError, Role
@@ -52,6 +53,22 @@ T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 PASSWORD_HASH = hash_password("irrelevant-pw")
 
 SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
+    engine.incidents.site_plan.PinSitePlan: lambda a: engine.incidents.site_plan.PinSitePlan(
+        site_id=1,
+        path="site_plans/plan.png",
+        original_name="plan.png",
+        sha256="0" * 64,
+        size_bytes=1,
+        width_px=100,
+        height_px=100,
+        pins=(
+            engine.incidents.site_plan.PlanPin(10, 10, 51.5, -0.14),
+            engine.incidents.site_plan.PlanPin(90, 90, 51.499, -0.139),
+        ),
+        transform=engine.incidents.site_plan.PlanTransform(0.5, 0.0, 0.0, 0.0),
+        at=T0,
+        actor=a,
+    ),
     engine.settings.ChangeSetting: lambda a: engine.settings.ChangeSetting(
         key="retention.clips_days", value=9, at=T0, actor=a
     ),
@@ -262,6 +279,14 @@ def _camera_gate(store: Store, writer: StoreWriter) -> dict[str, Any]:
     return {}
 
 
+def _site(store: Store, writer: StoreWriter) -> dict[str, Any]:
+    with store.transaction() as session:
+        site = Site(name="depot", geo_lat=51.5, geo_lon=-0.14, updated_at=T0)
+        session.add(site)
+        session.flush()
+        return {"site_id": site.id}
+
+
 def _alert_sequence(store: Store, writer: StoreWriter) -> engine.alerts.sequences.SequenceStored:
     _camera_gate(store, writer)
     stored: engine.alerts.sequences.SequenceStored = writer.execute(
@@ -363,6 +388,7 @@ SEEDS: dict[type[GuardedCommand], Seed] = {
         "report_id": _two_reports_of_one_incident(w)[1].report_id
     },
     engine.alerts.rules.AddRule: _camera_gate,
+    engine.incidents.site_plan.PinSitePlan: _site,
     engine.alerts.rules.RemoveRule: _then(_camera_gate, _as_engine(engine.alerts.rules.AddRule)),
     engine.gestures.library.TeachGesture: lambda s, w: _taught_wave(),
     engine.gestures.library.RenameGesture: _gesture_wave,

@@ -175,7 +175,7 @@ def test_an_admin_loads_a_plan_it_is_copied_stored_and_audited(
     shown = "; ".join(f"{label}: {value}" for label, value in fields_of(entry.detail))
     assert "Point 1: pixel 0 across, 0 down" in shown, shown
     assert not machine_text(shown), shown
-    assert audit_action(entry.action) == "Pin site plan"
+    assert audit_action(entry.action) == "Pinned the site plan"
 
 
 def test_a_new_plan_replaces_the_old_one_and_its_file(

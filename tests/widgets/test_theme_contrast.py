@@ -503,6 +503,9 @@ def test_a_focused_text_box_shows_a_ring(qtbot, themed) -> None:  # type: ignore
     layout.addWidget(other)
     host.show()
     qtbot.waitExposed(host)
+    # Under an X server only the active window's widgets take the focus (offscreen, any).
+    host.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is host)
     edit.setFocus()
     qtbot.waitUntil(edit.hasFocus)
     image = host.grab().toImage()

@@ -33,7 +33,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -412,9 +412,6 @@ class EventHistoryPane(QWidget):
         scope.addWidget(self.scope_label, 1)
         scope.addWidget(self.scope_back_button)
         self._scope_bar.hide()
-        leave = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
-        leave.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        leave.activated.connect(self.close_activity)
 
         filters = QHBoxLayout()
         filters.addWidget(self.view_combo)
@@ -690,6 +687,14 @@ class EventHistoryPane(QWidget):
             )
 
     # -- Qt handlers -----------------------------------------------------------------------
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Escape leaves an opened activity (the list and its filters pass it up to here)."""
+        if event.key() == Qt.Key.Key_Escape and self._scope is not None:
+            self.close_activity()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def _on_filter_changed(self) -> None:
         self._person_timer.stop()

@@ -16,7 +16,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 from console.session import ConsoleSession
-from engine.alerts.filtering import AlertListRequest, AlertRow, RiskGate, SequenceView
+from engine.alerts.filtering import (
+    AlertListRequest,
+    AlertRow,
+    RiskGate,
+    SequenceView,
+    first_sequence,
+)
 from engine.alerts.records import AlertView, alerts_by_id, deliveries_of
 from engine.alerts.rules import RuleSpec, list_rules
 from engine.history.events import ClipProbe, CoveringClipsRequest
@@ -82,8 +88,7 @@ class AlertsBackend:
         event in the words every pane uses."""
         names = place_names(self._runtime.site)
         if alert.event_id is None:
-            words = describe(alert.kind, alert.source, alert.detail, names=names)
-            return AlertEvidence(alert.alert_id, caption=words.summary or alert.title)
+            return self._sequence_evidence(alert, names)
         with self._store.engine.connect() as connection:
             found = read_event_views(connection, [alert.event_id])
         if not found:
@@ -102,6 +107,36 @@ class AlertsBackend:
             clip=None if not view.clip_path else self._media_root / view.clip_path,
             clip_offset_s=view.clip_offset_s or 0.0,
             camera=view.camera,
+        )
+
+    def _sequence_evidence(self, alert: AlertView, names: dict[str, str]) -> AlertEvidence:
+        """What raised an alert of a rule (no event of its own): its first sequence, with
+        the picture taken when the person was confirmed and the clip covering that moment
+        (a clip still recording has no row yet: the picture, and the camera to watch)."""
+        first = first_sequence(self._store, alert.alert_id)
+        if first is None:
+            words = describe(alert.kind, alert.source, alert.detail, names=names)
+            return AlertEvidence(alert.alert_id, caption=words.summary or alert.title)
+        caption = (
+            f"{alert.title}: first seen {self._runtime.site.site_time.clock(first.started_at)}"
+        )
+        clip: tuple[str, float] | None = None
+        if first.camera is not None:
+            found = CoveringClipsRequest(
+                (ClipProbe(first.sequence_id, first.camera, first.started_at),)
+            ).run(self._store)
+            clip = found.get(first.sequence_id)
+        return AlertEvidence(
+            alert.alert_id,
+            caption=caption,
+            snapshot=(
+                read_small_file(self._media_root / first.snapshot, MAX_THUMBNAIL_BYTES)
+                if first.snapshot
+                else None
+            ),
+            clip=None if clip is None else self._media_root / clip[0],
+            clip_offset_s=0.0 if clip is None else clip[1],
+            camera=first.camera,
         )
 
     def escalate_event(self, event_id: int, text: str) -> Filed:

@@ -172,6 +172,37 @@ class SequenceView:
         }
 
 
+def first_sequence(store: Store, alert_id: int) -> SequenceView | None:
+    """The sequence that raised alert ``alert_id`` (its earliest; None: it has none, as a
+    fall's alert), unfiltered. Caller's thread, its own session."""
+    with store.sessions() as session:
+        row = session.execute(
+            select(*_SEQUENCE_COLUMNS, Camera.key.label("camera_key"))
+            .outerjoin(Camera, Camera.id == AlertSequence.camera_id)
+            .where(AlertSequence.alert_id == alert_id)
+            .order_by(AlertSequence.started_at, AlertSequence.id)
+            .limit(1)
+        ).first()
+    if row is None:
+        return None
+    return SequenceView(
+        sequence_id=row.sequence_id,
+        alert_id=alert_id,
+        camera=row.camera_key,
+        source=row.source,
+        trigger=row.trigger,
+        track_id=row.track_id,
+        started_at=row.started_at,
+        last_seen_at=row.last_seen_at,
+        detections=row.detections,
+        max_conf=row.max_conf,
+        risk_class=None,
+        snapshot=row.snapshot,
+        label=row.label,
+        labelled_by=row.labelled_by,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class AlertRow:
     """One alert of a list with the sequences that pass the filter (all of them when none is

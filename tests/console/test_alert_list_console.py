@@ -8,10 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import cv2
+import numpy as np
 from pytestqt.qtbot import QtBot
 
 from engine.alerts.filtering import AlertListRequest
 from engine.events import PeopleDetected, Sighting
+from engine.paths import data_dir
 from tests.conftest import write_site
 from tests.console.conftest import OpenConsole
 
@@ -35,13 +38,20 @@ def test_a_rule_added_in_the_console_turns_people_into_an_alert_the_admin_labels
 
     runtime = window.runtime
     start = runtime.clock.now()
+    # The picture the analyzer keeps when a track is confirmed (on its third sighting).
+    snapshot = "snapshots/gate/track-4.jpg"
+    picture = np.full((120, 90, 3), (40, 160, 220), np.uint8)
+    (data_dir() / snapshot).parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(data_dir() / snapshot), picture)
     for i, conf in enumerate((0.5, 0.8, 0.6)):
         runtime.bus.publish(
             PeopleDetected(
                 at=start + timedelta(seconds=0.3 * i),
                 camera="gate",
                 frame_size=(640, 480),
-                sightings=(Sighting(4, (100.0, 80.0, 60.0, 160.0), conf),),
+                sightings=(
+                    Sighting(4, (100.0, 80.0, 60.0, 160.0), conf, snapshot if i == 2 else None),
+                ),
             )
         )
     alerts = window.panes["alert_list"]
@@ -51,7 +61,14 @@ def test_a_rule_added_in_the_console_turns_people_into_an_alert_the_admin_labels
     assert row.title == "Person on Gate (gate watch)"
     assert "nothing is hidden" in alerts.filter_text()
     assert "Alert: Person on Gate" in window.statusBar().currentMessage()
-    assert window.panes["alerts"].alert(row.alert_id) is not None  # the stream has it too
+    stream = window.panes["alerts"]
+    assert stream.alert(row.alert_id) is not None  # the stream has it too
+    # Selected there, it shows the picture of the person who raised it (a rule's alert has
+    # no event of its own: it showed only a line of words).
+    with qtbot.waitSignal(stream.sig_evidence_shown, timeout=10_000):
+        stream.select(row.alert_id)
+    assert stream.preview.showing() == "picture"
+    assert stream.preview.caption.text().startswith("Person on Gate (gate watch): first seen ")
 
     assert alerts.select_alert(row.alert_id)
     assert alerts.select_sequence(row.sequences[0].sequence_id)

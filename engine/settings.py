@@ -111,6 +111,7 @@ SETTING_TITLES: dict[str, str] = {
     "incidents.correlate_distance_m": "Same incident within (distance)",
     "incidents.media_similarity_pct": "Same picture above",
     "incidents.llm_timeout_s": "Wait for the classifier",
+    "risk.h3_resolution": "Risk map detail (cell level)",
     "risk.half_life_h": "Risk fades by half in",
     "risk.retrain_hour_utc": "Relearn risk at (UTC hour)",
     "security.idle_lock_s": "Lock an idle console after",

@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from console.queries import QtQueryClient
 from engine.history.query_service import QueryService
-from engine.settings import ChangeSetting, read_settings
+from engine.settings import SETTING_TITLES, SETTINGS, ChangeSetting, read_settings
 from engine.status import SystemStatusRequest
 from engine.store import Store
 from engine.store.writer import StoreWriter
@@ -100,3 +100,12 @@ def test_a_failing_action_is_shown_in_the_pane(
     assert pane.retention_strip.error_label.property("role") == "error"
     qtbot.waitUntil(lambda: pane.status is not None, timeout=5000)
     assert pane.writer_label.text() == "not running in this process"
+
+
+def test_every_setting_is_named_in_words_where_the_pane_shows_it() -> None:
+    """The pane labels each setting by its title; a setting without one showed its key
+    ("risk: h3 resolution")."""
+    untitled = [spec.key for spec in SETTINGS if spec.key not in SETTING_TITLES]
+    assert untitled == []
+    for spec in SETTINGS:
+        assert "." not in spec.title and "_" not in spec.title, spec.title

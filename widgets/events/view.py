@@ -504,9 +504,8 @@ class EventHistoryPane(QWidget):
             before = view.ts + timedelta(microseconds=1)
         words = self.model.words(view)
         until = display().clock(before - timedelta(microseconds=1)) if before else "now"
-        text = f"{words.title} on {words.place}: every row from {display().clock(after)} to {until}"
-        if words.place == "":
-            text = f"{words.title}: every row from {display().clock(after)} to {until}"
+        where = f" on {words.place}" if words.place else ""
+        text = f"{words.title}{where}: every row from {display().clock(after)} to {until}"
         self._scope = (view.source, after, before, text)
         self.scope_label.setText(text)
         self._scope_bar.show()

@@ -120,12 +120,7 @@ class AlertsBackend:
         caption = (
             f"{alert.title}: first seen {self._runtime.site.site_time.clock(first.started_at)}"
         )
-        clip: tuple[str, float] | None = None
-        if first.camera is not None:
-            found = CoveringClipsRequest(
-                (ClipProbe(first.sequence_id, first.camera, first.started_at),)
-            ).run(self._store)
-            clip = found.get(first.sequence_id)
+        clip = _clip_of(self._store, first)
         return AlertEvidence(
             alert.alert_id,
             caption=caption,
@@ -162,6 +157,15 @@ def _views(store: Store, gate: RiskGate, limit: int, open_only: bool) -> list[Al
     """The newest alerts that pass ``gate``, as the stream shows them."""
     page = AlertListRequest(gate=gate, limit=limit, open_only=open_only).run(store)
     return alerts_by_id(store, [row.alert_id for row in page.rows])
+
+
+def _clip_of(store: Store, sequence: SequenceView) -> tuple[str, float] | None:
+    """The clip covering the start of ``sequence`` (its path relative to the data dir and
+    the offset into it), None for a room's sequence or where no clip is stored yet."""
+    if sequence.camera is None:
+        return None
+    probe = ClipProbe(sequence.sequence_id, sequence.camera, sequence.started_at)
+    return CoveringClipsRequest((probe,)).run(store).get(sequence.sequence_id)
 
 
 MAX_THUMBNAIL_BYTES = 512 * 1024  # a snapshot is a few tens of kB; anything bigger is not one
@@ -222,12 +226,7 @@ class AlertListBackend:
         return self._runtime.label_sequence(actor, sequence_id, label)
 
     def clip_for(self, sequence: SequenceView) -> Path | None:
-        if sequence.camera is None:
-            return None
-        found = CoveringClipsRequest(
-            (ClipProbe(sequence.sequence_id, sequence.camera, sequence.started_at),)
-        ).run(self._store)
-        hit = found.get(sequence.sequence_id)
+        hit = _clip_of(self._store, sequence)
         return None if hit is None else self._media_root / hit[0]
 
 

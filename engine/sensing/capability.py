@@ -1,0 +1,512 @@
+"""What a sensing layout can see, from its geometry alone: where it can localise a person on
+the floor (horizontal accuracy), where it can tell a standing body from one lying on the floor
+(fall capability), and where two separate places look alike to it (ambiguity, a ghost). The
+equivalent, for Fresnel-zone fusion, of a GDOP map.
+
+The model is the fusion's own (:mod:`engine.sensing.fusion`): a body at P weights each link by
+1/n² of the Fresnel zone n it stands in (nothing past zone 5), and the fused value of a voxel V
+for that body is ``W[V] · W[P] / ‖W[V]‖``, i.e. ``‖W[P]‖ · cos(W[V], W[P])``. So the grid the
+fusion builds for one noise-free person is that person's *ambiguity function*: the cosine
+similarity between the link pattern at P and at every other place. Where it stays near 1 the
+fusion cannot tell the places apart. Everything below follows from it:
+
+- **Horizontal accuracy** (metres) at a floor cell: the RMS horizontal distance from the cell
+  of every place (any height) whose pattern matches a standing body's there to within
+  :data:`MATCH_LEVEL`, plus the cell's own quantisation. This is the discrete form of the
+  suggested Fisher-information / GDOP figure: the weights are constant inside a zone, so
+  their spatial gradient is zero almost everywhere and a gradient-based 2×2 information
+  matrix would be singular; the spread of the matching region is what the gradient's
+  inverse measures for a smooth model (a wide, flat similarity is a small information).
+  A body only one link sees matches a whole stretch of that link's ellipse; where links
+  cross at well-spread angles the match shrinks to the crossing.
+- **Ambiguity** at a cell: the best match among places at least :data:`AMBIGUITY_DISTANCE_M`
+  away and outside the cell's own matching region. At or above :data:`AMBIGUITY_LEVEL` a body
+  here can appear there as well (a ghost); with four corner nodes the middle of the room has
+  only the two diagonals, so places around their crossing all look alike.
+- **Fall capability** at a cell: a lying body (centre 0.1–0.4 m) must change some link (its
+  pattern norm at least :data:`LYING_SEEN_WEIGHT`), and its pattern must differ in *shape*
+  from a standing body's (1.0–1.7 m) near it, both ways: a standing body that matches a
+  lying one within :data:`HEIGHT_NEIGHBOURHOOD_M` would be a false fall, a lying one that
+  matches a standing one a missed fall. The fusion normalises each voxel, so a pattern that
+  is only weaker (the same links, further out in their zones, as with every node at body
+  height) says nothing about height: the motion's strength is unknown. The height score is
+  1 − that worst match; the cell is fall-capable when the score reaches
+  :data:`FALL_SCORE_MIN`.
+
+Pure numpy; a :func:`room_capability` call holds no state and is safe on any thread. It costs
+a few matrix products of (cells × links) patterns: about a second for a 12 × 9 m room at the
+default 0.25 m cells.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from engine.sensing.fusion import (
+    DEFAULT_CHANNEL,
+    MAX_FRESNEL_ZONE,
+    NodeId,
+    Vec3,
+    fresnel_zone_number,
+    wavelength_m,
+)
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+Rating = Literal["good", "fair", "poor"]
+
+DEFAULT_CELL_M: Final = 0.25
+# Body centre heights (metres): walking or standing, and lying on the floor.
+STANDING_BAND_M: Final = (1.0, 1.7)
+LYING_BAND_M: Final = (0.1, 0.4)
+_BAND_SAMPLES = 3  # heights sampled in each band; a body spans its band
+# Heights (metres) at which the fusion could place a body instead: its voxel column, coarser.
+_CANDIDATE_STEP_M = 0.3
+# Cosine similarity of link patterns above which two places count as alike. The fused value
+# of a voxel is ‖W[P]‖·cos, and find_blobs places a blob at the centre of the plateau of
+# voxels within 98 % of the peak (its plateau_fraction): the places at 0.98 are the ones the
+# blob's position is averaged over.
+MATCH_LEVEL: Final = 0.98
+# A separate place this alike is a ghost: "nearly the same link pattern". Set above the
+# plateau level because a tracker that follows a person rejects a far place that is merely
+# close; patterns within 0.5 % it cannot tell apart (four corner nodes at 2 m: their two
+# diagonals are the only links the middle of the room has).
+AMBIGUITY_LEVEL: Final = 0.995
+AMBIGUITY_DISTANCE_M: Final = 1.5  # a match this far away is a second place, not a blur
+HEIGHT_NEIGHBOURHOOD_M: Final = 1.0  # a fall moves the body's centre about this far
+# A lying body must weigh at least this much on the links: one link in its second zone
+# (1/4), or several further out; less, and the body changes nothing and its blob ends.
+LYING_SEEN_WEIGHT: Final = 0.25
+FALL_SCORE_MIN: Final = 0.15  # standing and lying patterns at most cos 0.85 alike
+# Wall inset (metres) of the cells the summaries count: nobody walks inside a wall mount.
+_SUMMARY_INSET_M = 0.3
+
+
+@dataclass(frozen=True)
+class RoomCapability:
+    """What a layout can see, per floor cell and in summary.
+
+    Per-cell arrays have shape (ny, nx): row j, column i is the cell whose centre is
+    (``xs[i]``, ``ys[j]``) metres. ``accuracy_m`` is the expected horizontal error (metres;
+    ``inf`` where no link sees a standing body), ``ambiguity`` the best match of this cell's
+    pattern among separate places at least :data:`AMBIGUITY_DISTANCE_M` away (0–1;
+    ``ambiguous`` where it reaches :data:`AMBIGUITY_LEVEL`), ``height_score`` 0–1 how
+    differently a standing and a lying body change the links (0 where a lying body changes
+    none), ``fall_capable`` where a fall can be confirmed. ``counted`` marks the cells the
+    summaries count (those :data:`_SUMMARY_INSET_M` clear of the walls). Fractions are of
+    the counted cells."""
+
+    room_size_m: Vec3
+    cell_m: float
+    channel: int
+    node_count: int
+    link_count: int
+    xs: FloatArray
+    ys: FloatArray
+    accuracy_m: FloatArray
+    ambiguity: FloatArray
+    ambiguous: BoolArray
+    height_score: FloatArray
+    fall_capable: BoolArray
+    counted: BoolArray
+    median_accuracy_m: float
+    within_half_m: float
+    within_one_m: float
+    ambiguous_fraction: float
+    fall_capable_fraction: float
+    rating: Rating
+    reasons: tuple[str, ...]
+    advice: str
+
+    def as_json(self) -> dict[str, Any]:
+        """The figures and maps as plain JSON values (metres, fractions 0–1; rows south to
+        north, i.e. by increasing y; ``null`` for a cell no link sees)."""
+
+        def grid(values: FloatArray) -> list[list[float | None]]:
+            return [
+                [round(float(v), 3) if math.isfinite(v) else None for v in row] for row in values
+            ]
+
+        return {
+            "room_m": list(self.room_size_m),
+            "cell_m": self.cell_m,
+            "channel": self.channel,
+            "nodes": self.node_count,
+            "links": self.link_count,
+            "rating": self.rating,
+            "reasons": list(self.reasons),
+            "advice": self.advice,
+            "median_accuracy_m": _json_number(self.median_accuracy_m),
+            "within_0_5_m": round(self.within_half_m, 3),
+            "within_1_0_m": round(self.within_one_m, 3),
+            "ambiguous": round(self.ambiguous_fraction, 3),
+            "fall_capable": round(self.fall_capable_fraction, 3),
+            "x_m": [round(float(x), 3) for x in self.xs],
+            "y_m": [round(float(y), 3) for y in self.ys],
+            "accuracy_m_map": grid(self.accuracy_m),
+            "height_score_map": grid(self.height_score),
+            "fall_capable_map": self.fall_capable.astype(int).tolist(),
+            "ambiguous_map": self.ambiguous.astype(int).tolist(),
+        }
+
+
+def _json_number(value: float) -> float | None:
+    return round(value, 3) if math.isfinite(value) else None
+
+
+def room_capability(
+    room_size_m: Sequence[float],
+    nodes: Mapping[NodeId, Sequence[float]],
+    channel: int = DEFAULT_CHANNEL,
+    cell_m: float = DEFAULT_CELL_M,
+) -> RoomCapability:
+    """The capability map of a room of ``room_size_m`` (width x, depth y, height z metres,
+    from the origin) with sensing nodes at ``nodes`` (metres, site axes; every pair is a
+    link, all on WiFi ``channel``), on floor cells ``cell_m`` metres wide (0.1–1.0).
+    Raises ``ValueError`` naming what is wrong: a room side not 0.5–100 m, a node outside
+    the room, two nodes at one place, fewer than two nodes, or a cell size out of range."""
+    size = _room_size(room_size_m)
+    positions = _node_positions(nodes, size)
+    if not (isinstance(cell_m, int | float) and 0.1 <= cell_m <= 1.0):
+        raise ValueError(f"cell size must be 0.1-1.0 m, got {cell_m!r}")
+    wavelength = wavelength_m(channel)
+    width, depth, height = size
+    xs = _cell_centres(width, cell_m)
+    ys = _cell_centres(depth, cell_m)
+    yy, xx = np.meshgrid(ys, xs, indexing="ij")
+    floor = np.stack([xx.ravel(), yy.ravel()], axis=1)  # (cells, 2), x fastest
+    links = [(a, b) for i, a in enumerate(positions) for b in positions[i + 1 :]]
+
+    standing = _band_pattern(floor, links, wavelength, STANDING_BAND_M, height)
+    lying = _band_pattern(floor, links, wavelength, LYING_BAND_M, height)
+    heights = _candidate_heights(height)
+    candidates = np.concatenate(
+        [_patterns(_at_height(floor, z), links, wavelength) for z in heights]
+    )
+    shape = (ys.size, xs.size)
+    accuracy, ambiguity = _ambiguity(floor, shape, standing, candidates, len(heights), cell_m)
+    height_score = _height_score(floor, standing, lying)
+
+    inset = min(_SUMMARY_INSET_M, width / 4, depth / 4)
+    counted = (
+        (floor[:, 0] >= inset)
+        & (floor[:, 0] <= width - inset)
+        & (floor[:, 1] >= inset)
+        & (floor[:, 1] <= depth - inset)
+    )
+    fall_capable = height_score >= FALL_SCORE_MIN
+    ambiguous = ambiguity >= AMBIGUITY_LEVEL
+    counted_accuracy = accuracy[counted]
+    summary = _Summary(
+        median_accuracy_m=float(np.median(counted_accuracy)),
+        within_half_m=float(np.mean(counted_accuracy <= 0.5)),
+        within_one_m=float(np.mean(counted_accuracy <= 1.0)),
+        ambiguous_fraction=float(np.mean(ambiguous[counted])),
+        fall_capable_fraction=float(np.mean(fall_capable[counted])),
+    )
+    rating, reasons = _rate(summary, floor[counted & ambiguous], (width, depth))
+    advice = _advice(
+        summary,
+        floor[counted & ~fall_capable],
+        floor[counted & (accuracy > 1.0)],
+        floor[counted & ambiguous],
+        (width, depth),
+    )
+    return RoomCapability(
+        room_size_m=size,
+        cell_m=float(cell_m),
+        channel=channel,
+        node_count=len(positions),
+        link_count=len(links),
+        xs=xs,
+        ys=ys,
+        accuracy_m=accuracy.reshape(shape),
+        ambiguity=ambiguity.reshape(shape),
+        ambiguous=ambiguous.reshape(shape),
+        height_score=height_score.reshape(shape),
+        fall_capable=fall_capable.reshape(shape),
+        counted=counted.reshape(shape),
+        median_accuracy_m=summary.median_accuracy_m,
+        within_half_m=summary.within_half_m,
+        within_one_m=summary.within_one_m,
+        ambiguous_fraction=summary.ambiguous_fraction,
+        fall_capable_fraction=summary.fall_capable_fraction,
+        rating=rating,
+        reasons=reasons,
+        advice=advice,
+    )
+
+
+# ------------------------------------------------------------------------------- inputs
+
+
+def _room_size(room_size_m: Sequence[float]) -> Vec3:
+    values = [float(v) for v in room_size_m]
+    if len(values) != 3:
+        raise ValueError(f"room size must be width, depth and height in metres, got {values}")
+    if not all(math.isfinite(v) and 0.5 <= v <= 100.0 for v in values):
+        raise ValueError(f"each side of the room must be 0.5-100 m, got {values}")
+    return (values[0], values[1], values[2])
+
+
+def _node_positions(nodes: Mapping[NodeId, Sequence[float]], size: Vec3) -> list[FloatArray]:
+    if len(nodes) < 2:
+        raise ValueError(f"a layout needs at least two nodes, got {len(nodes)}")
+    positions: list[FloatArray] = []
+    for node, position in nodes.items():
+        p = np.asarray([float(v) for v in position], dtype=np.float64)
+        if p.shape != (3,) or not np.all(np.isfinite(p)):
+            raise ValueError(f"node {node}: position must be x, y, z in metres")
+        if np.any(p < -1e-9) or np.any(p > np.asarray(size) + 1e-9):
+            raise ValueError(
+                f"node {node} at {p[0]:g}, {p[1]:g}, {p[2]:g} m is outside the "
+                f"{size[0]:g} x {size[1]:g} x {size[2]:g} m room"
+            )
+        for other in positions:
+            if np.allclose(other, p):
+                raise ValueError(f"node {node} is at the same place as another node")
+        positions.append(p)
+    return positions
+
+
+def _cell_centres(extent_m: float, cell_m: float) -> FloatArray:
+    count = max(math.ceil(extent_m / cell_m - 1e-9), 1)
+    step = extent_m / count  # cells tile the room exactly; at most cell_m wide
+    centres: FloatArray = (np.arange(count, dtype=np.float64) + 0.5) * step
+    return centres
+
+
+def _candidate_heights(height_m: float) -> list[float]:
+    top = max(height_m - 0.1, 0.1)
+    count = max(math.floor((top - 0.1) / _CANDIDATE_STEP_M + 1e-9) + 1, 1)
+    return [0.1 + i * _CANDIDATE_STEP_M for i in range(count)]
+
+
+def _at_height(floor: FloatArray, z_m: float) -> FloatArray:
+    points: FloatArray = np.column_stack([floor, np.full(floor.shape[0], z_m)])
+    return points
+
+
+# ----------------------------------------------------------------------------- patterns
+
+
+def _patterns(
+    points: FloatArray, links: list[tuple[FloatArray, FloatArray]], wavelength: float
+) -> FloatArray:
+    """The fusion's weight row 1/n² (zones 1–5) of each point for each link: (points, links)."""
+    rows = np.zeros((points.shape[0], len(links)), dtype=np.float64)
+    for column, (a, b) in enumerate(links):
+        zones = fresnel_zone_number(a, b, points, wavelength)
+        rows[:, column] = np.where(
+            zones <= MAX_FRESNEL_ZONE, 1.0 / zones.astype(np.float64) ** 2, 0.0
+        )
+    return rows
+
+
+def _band_pattern(
+    floor: FloatArray,
+    links: list[tuple[FloatArray, FloatArray]],
+    wavelength: float,
+    band_m: tuple[float, float],
+    room_height_m: float,
+) -> FloatArray:
+    """The mean weight row of a body spanning ``band_m`` (clipped to the room) at each cell."""
+    low, high = band_m[0], min(band_m[1], room_height_m)
+    total = np.zeros((floor.shape[0], len(links)), dtype=np.float64)
+    for z in np.linspace(low, max(low, high), _BAND_SAMPLES):
+        total += _patterns(_at_height(floor, float(z)), links, wavelength)
+    mean: FloatArray = total / _BAND_SAMPLES
+    return mean
+
+
+def _unit_rows(rows: FloatArray) -> tuple[FloatArray, FloatArray]:
+    norms = np.linalg.norm(rows, axis=1)
+    unit = np.zeros_like(rows)
+    np.divide(rows, norms[:, None], out=unit, where=norms[:, None] > 0.0)
+    return unit, norms
+
+
+_CHUNK = 256  # source cells per matrix product: bounds memory to chunk × candidates floats
+
+
+def _ambiguity(
+    floor: FloatArray,
+    shape: tuple[int, int],
+    standing: FloatArray,
+    candidates: FloatArray,
+    heights: int,
+    cell_m: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Per cell: the horizontal accuracy (metres; inf where unseen) and the best match among
+    places at least :data:`AMBIGUITY_DISTANCE_M` away and apart from the cell's own matching
+    region (0–1).
+
+    The places matching a body at P form a region around P (a blur: along the one link that
+    sees it, or the small crossing of many) and possibly other, separate regions (ghosts).
+    A tracker that follows the person from step to step stays in the region around P, so the
+    accuracy is that region's RMS radius; a separate region is where a second, false blob
+    can appear, so it is the ambiguity."""
+    cells = floor.shape[0]
+    source, source_norm = _unit_rows(standing)
+    target, _ = _unit_rows(candidates)
+    accuracy = np.full(cells, np.inf)
+    ambiguity = np.zeros(cells)
+    # A cell is a square of side cell_m: its own uniform spread, cell²/12 per axis.
+    quantisation = cell_m**2 / 6.0
+    for start in range(0, cells, _CHUNK):
+        stop = min(start + _CHUNK, cells)
+        # Best match over the candidate heights of each floor cell: (chunk, cells).
+        similarity = (source[start:stop] @ target.T).reshape(stop - start, heights, cells)
+        best = similarity.max(axis=1)
+        distance_sq = np.sum((floor[start:stop, None, :] - floor[None, :, :]) ** 2, axis=2)
+        for row, cell in enumerate(range(start, stop)):
+            if source_norm[cell] <= 0.0:
+                continue  # no link sees a body here: accuracy stays inf
+            matching = best[row] >= MATCH_LEVEL
+            matching[cell] = True
+            labels, _ = ndimage.label(matching.reshape(shape))
+            own = labels.ravel() == labels.flat[cell]
+            accuracy[cell] = math.sqrt(float(distance_sq[row, own].mean()) + quantisation)
+            elsewhere = ~own & (distance_sq[row] >= AMBIGUITY_DISTANCE_M**2)
+            if elsewhere.any():
+                ambiguity[cell] = float(best[row, elsewhere].max())
+    return accuracy, ambiguity
+
+
+def _height_score(floor: FloatArray, standing: FloatArray, lying: FloatArray) -> FloatArray:
+    """Per cell, 0–1: 1 − the worst match between a standing body here and a lying one near
+    (or the reverse); 0 where a lying body changes the links too little to be seen."""
+    stand_unit, _ = _unit_rows(standing)
+    lie_unit, lie_norm = _unit_rows(lying)
+    cells = floor.shape[0]
+    score = np.zeros(cells)
+    for start in range(0, cells, _CHUNK):
+        stop = min(start + _CHUNK, cells)
+        near = (
+            np.sum((floor[start:stop, None, :] - floor[None, :, :]) ** 2, axis=2)
+            <= HEIGHT_NEIGHBOURHOOD_M**2
+        )
+        false_fall = np.max(np.where(near, stand_unit[start:stop] @ lie_unit.T, 0.0), axis=1)
+        missed_fall = np.max(np.where(near, lie_unit[start:stop] @ stand_unit.T, 0.0), axis=1)
+        worst = np.maximum(false_fall, missed_fall)
+        seen = lie_norm[start:stop] >= LYING_SEEN_WEIGHT
+        score[start:stop] = np.where(seen, np.clip(1.0 - worst, 0.0, 1.0), 0.0)
+    return score
+
+
+# ------------------------------------------------------------------------------ summary
+
+
+@dataclass(frozen=True)
+class _Summary:
+    median_accuracy_m: float
+    within_half_m: float
+    within_one_m: float
+    ambiguous_fraction: float
+    fall_capable_fraction: float
+
+
+def _rate(
+    summary: _Summary, ambiguous_at: FloatArray, floor_m: tuple[float, float]
+) -> tuple[Rating, tuple[str, ...]]:
+    """good / fair / poor and the reasons in words."""
+    reasons: list[str] = []
+    level = 2  # 2 good, 1 fair, 0 poor
+    located = summary.within_one_m
+    if located < 0.5:
+        level = 0
+        reasons.append(f"a person is placed within 1 m in only {located:.0%} of the floor")
+    elif located < 0.8 or summary.within_half_m < 0.5:
+        level = min(level, 1)
+        reasons.append(
+            f"a person is placed within 1 m in {located:.0%} of the floor and within 0.5 m "
+            f"in {summary.within_half_m:.0%}"
+        )
+    if summary.ambiguous_fraction >= 0.05:
+        where = _place_words(ambiguous_at.mean(axis=0), floor_m)
+        reasons.append(
+            f"crossing links make {summary.ambiguous_fraction:.0%} of the floor ambiguous "
+            f"({where}): a person there can also appear elsewhere"
+        )
+        level = min(level, 0 if summary.ambiguous_fraction >= 0.25 else 1)
+    fall = summary.fall_capable_fraction
+    if fall < 0.25:
+        # Without height the layout can still place people; it cannot be "good".
+        level = min(level, 1)
+        reasons.append(f"falls can be confirmed in only {fall:.0%} of the floor")
+    elif fall < 0.8:
+        level = min(level, 1)
+        reasons.append(f"falls can be confirmed in {fall:.0%} of the floor")
+    if not reasons:
+        reasons.append(
+            f"a person is placed within 1 m in {located:.0%} of the floor and falls can be "
+            f"confirmed in {fall:.0%} of it"
+        )
+    rating: Rating = ("poor", "fair", "good")[level]
+    return rating, tuple(reasons)
+
+
+def _advice(
+    summary: _Summary,
+    no_falls_at: FloatArray,
+    poorly_placed_at: FloatArray,
+    ambiguous_at: FloatArray,
+    floor_m: tuple[float, float],
+) -> str:
+    """One line of what to change first, in words."""
+    parts: list[str] = []
+    missed = 1.0 - summary.fall_capable_fraction
+    if missed >= 0.2 and no_falls_at.size:
+        wall = _nearest_wall(no_falls_at.mean(axis=0), floor_m)
+        where = (
+            "on every wall, alternating with nodes at about 1.9 m"
+            if wall is None
+            else f"near the {wall} wall"
+        )
+        parts.append(
+            f"falls not confirmed in {missed:.0%} of this room: add a node at skirting "
+            f"height (0.15 m) {where}"
+        )
+    if summary.ambiguous_fraction >= 0.05 and ambiguous_at.size:
+        parts.append(
+            "move a node off the symmetric layout to break the crossing "
+            f"{_place_words(ambiguous_at.mean(axis=0), floor_m)}"
+        )
+    if summary.within_one_m < 0.8 and poorly_placed_at.size:
+        wall = _nearest_wall(poorly_placed_at.mean(axis=0), floor_m)
+        where = "around the walls" if wall is None else f"near the {wall} wall"
+        parts.append(f"placing is coarse in {1 - summary.within_one_m:.0%}: add a node {where}")
+    if not parts:
+        return "this layout covers the room; no change needed"
+    return "; ".join(parts)
+
+
+# West is x = 0 and south y = 0, as the site files name their nodes.
+def _nearest_wall(point: FloatArray, floor_m: tuple[float, float]) -> str | None:
+    """The wall nearest ``point`` (x, y metres), or None when it is near the middle (the
+    cells in question are spread over the room)."""
+    width, depth = floor_m
+    x, y = float(point[0]), float(point[1])
+    offsets = {"west": x / width - 0.5, "east": 0.5 - x / width}
+    offsets.update({"south": y / depth - 0.5, "north": 0.5 - y / depth})
+    wall = min(offsets, key=lambda name: offsets[name])
+    return None if offsets[wall] > -0.15 else wall
+
+
+def _place_words(point: FloatArray, floor_m: tuple[float, float]) -> str:
+    """Where ``point`` is, in words: "at the centre", "near the north-west corner", …"""
+    width, depth = floor_m
+    fx, fy = float(point[0]) / width, float(point[1]) / depth
+    ns = "south" if fy < 1 / 3 else "north" if fy > 2 / 3 else ""
+    ew = "west" if fx < 1 / 3 else "east" if fx > 2 / 3 else ""
+    if not ns and not ew:
+        return f"at the centre, about {point[0]:.1f}, {point[1]:.1f} m"
+    side = f"{ns}-{ew}" if ns and ew else ns or ew
+    return f"toward the {side}, about {point[0]:.1f}, {point[1]:.1f} m"

@@ -1,0 +1,108 @@
+"""What a layout can see, from its geometry: the facts of issue 32 about real layouts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.config import load_site
+from engine.runtime import sensing_room
+from engine.sensing.capability import room_capability
+from engine.sensing.evaluate import simulated_room
+from engine.sensing.falls import RECOMMENDED_HEIGHTS_M
+from resources import DEMO_SITE
+from tests.machine_text import machine_text
+
+CORNERS_AT_2M = {
+    "a": (0.0, 0.0, 2.0),
+    "b": (5.0, 0.0, 2.0),
+    "c": (5.0, 5.0, 2.0),
+    "d": (0.0, 5.0, 2.0),
+}
+
+
+def _sim(size: tuple[float, float, float], count: int, heights: tuple[float, ...] | None = None):
+    room = simulated_room(size, count) if heights is None else simulated_room(size, count, heights)
+    return {node.node_id: node.position for node in room.nodes}
+
+
+def test_four_corner_nodes_at_two_metres_are_poor_ambiguous_in_the_middle_and_see_no_falls() -> (
+    None
+):
+    cap = room_capability((5.0, 5.0, 2.5), CORNERS_AT_2M)
+    assert cap.rating == "poor"
+    centre = (np.argmin(np.abs(cap.ys - 2.5)), np.argmin(np.abs(cap.xs - 2.5)))
+    # Beside the crossing of the diagonals a body matches other places as well as its own.
+    near_centre = cap.ambiguous[centre[0] - 2 : centre[0] + 3, centre[1] - 2 : centre[1] + 3]
+    assert near_centre.any()
+    assert cap.ambiguous_fraction > 0.25
+    assert cap.fall_capable_fraction < 0.05
+    assert any("ambiguous" in reason for reason in cap.reasons)
+    assert "falls not confirmed in 100% of this room" in cap.advice
+
+
+def test_the_tuned_eight_node_layout_confirms_falls_over_most_of_the_floor() -> None:
+    cap = room_capability((5.0, 5.0, 2.5), _sim((5.0, 5.0, 2.5), 8, RECOMMENDED_HEIGHTS_M))
+    assert cap.fall_capable_fraction > 0.6
+    assert cap.within_one_m > 0.9
+    assert cap.ambiguous_fraction < 0.05
+    assert cap.rating in ("good", "fair")
+
+
+def test_the_demo_site_shows_little_fall_capability_and_coarser_placing() -> None:
+    room = sensing_room(load_site(DEMO_SITE))
+    assert room is not None
+    cap = room_capability(room.size, {n.node_id: n.position for n in room.nodes}, room.channel)
+    assert cap.fall_capable_fraction < 0.1
+    assert cap.rating == "poor"
+    # The simulator: demo 12x9 room median 0.76 m, p90 3.05 m; 8x6 room with six nodes
+    # 0.34 / 0.67 m. The map orders them the same way.
+    small = room_capability((8.0, 6.0, 2.7), _sim((8.0, 6.0, 2.7), 6))
+    assert small.median_accuracy_m < cap.median_accuracy_m
+    assert small.within_one_m > cap.within_one_m
+
+
+def test_more_well_spread_nodes_never_make_accuracy_worse() -> None:
+    size = (6.0, 5.0, 2.5)
+    previous = None
+    for count in (4, 6, 8, 12, 16):
+        cap = room_capability(size, _sim(size, count, RECOMMENDED_HEIGHTS_M))
+        figures = (cap.median_accuracy_m, cap.within_half_m, cap.within_one_m)
+        if previous is not None:
+            assert figures[0] <= previous[0] + 1e-9, count
+            assert figures[1] >= previous[1] - 1e-9, count
+            assert figures[2] >= previous[2] - 1e-9, count
+        previous = figures
+
+
+def test_a_single_link_places_a_body_only_along_it_and_sees_no_height() -> None:
+    cap = room_capability((4.0, 3.0, 2.5), {"a": (0.1, 1.5, 1.0), "b": (3.9, 1.5, 1.0)})
+    row = int(np.argmin(np.abs(cap.ys - 1.5)))
+    on_link = cap.accuracy_m[row, 2:-2]
+    assert np.all(np.isfinite(on_link)) and np.all(on_link > 1.0)  # blurred along the link
+    assert not np.isfinite(cap.accuracy_m[0, 0])  # a corner cell no zone reaches
+    assert not cap.fall_capable.any()
+
+
+def test_words_and_json_hold_no_machine_text() -> None:
+    cap = room_capability((12.0, 9.0, 3.0), _sim((12.0, 9.0, 3.0), 6))
+    for text in (*cap.reasons, cap.advice):
+        assert machine_text(text) is None, text
+    data = cap.as_json()
+    assert data["rating"] == cap.rating
+    assert len(data["accuracy_m_map"]) == cap.ys.size
+    assert len(data["accuracy_m_map"][0]) == cap.xs.size
+
+
+@pytest.mark.parametrize(
+    ("size", "nodes", "words"),
+    [
+        ((5.0, 5.0, 2.5), {"a": (0.0, 0.0, 1.0)}, "at least two nodes"),
+        ((5.0, 5.0, 2.5), {"a": (0.0, 0.0, 1.0), "b": (6.0, 0.0, 1.0)}, "outside"),
+        ((5.0, 5.0, 2.5), {"a": (1.0, 1.0, 1.0), "b": (1.0, 1.0, 1.0)}, "same place"),
+        ((0.0, 5.0, 2.5), {"a": (0.0, 0.0, 1.0), "b": (0.0, 1.0, 1.0)}, "0.5-100 m"),
+    ],
+)
+def test_bad_layouts_are_named(size, nodes, words) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=words):
+        room_capability(size, nodes)

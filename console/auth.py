@@ -75,6 +75,7 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("accounts", "passwd"): None,
     ("sense", "token"): (Permission.CONFIGURE_NODES, "issue a node token"),
     ("sense", "serve"): (Permission.WATCH, "run the sensing node server"),
+    ("sense", "pair"): (Permission.CONFIGURE_NODES, "open node pairing"),
     ("sense", "simulate"): (Permission.WATCH, "run a simulated sensing room"),
     ("sense", "explain"): (Permission.WATCH, "explain a sensing blob"),
     ("sense", "replay"): (Permission.REPLAY, "replay recorded sensing"),

@@ -497,6 +497,8 @@ class EngineRuntime:
             self._sensing_problem = f"sensing off: {exc}"
             return
         self.sensing = service
+        if self.store is not None and self.writer is not None:
+            service.watch_pairing(self.store, self.writer)  # `sense pair` reaches it
         self._load_ble_registry()  # blobs are named by the registered BLE devices
 
     def _sensing_recorder(self, room_id: str) -> SensingRecorder | None:

@@ -482,6 +482,18 @@ def _node_rejected(row: _Row) -> tuple[str, str, Category, Tone]:
     )
 
 
+@_renders("sensing.node_paired")
+def _node_paired(row: _Row) -> tuple[str, str, Category, Tone]:
+    address = row.get("address")
+    source = f" from {printable(str(address))}" if address else ""
+    return (
+        "Sensing node paired",
+        f"{_node(row)} fetched its token in {row.place}{source}",
+        Category.SENSING,
+        Tone.QUIET,
+    )
+
+
 def _link(row: _Row) -> str:
     return link_text(row.get("link")) or "A link"
 

@@ -53,6 +53,23 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     serve.add_argument(
         "--site", metavar="FILE", help="take host and port from this site file's [sensing]"
     )
+    serve.add_argument(
+        "--pair",
+        metavar="SECONDS",
+        type=float,
+        help="open the pairing window at start for this long (admin; audited)",
+    )
+    pair = actions.add_parser(
+        "pair",
+        parents=parents,
+        help="open the pairing window of a running engine or sense serve (admin; audited)",
+    )
+    pair.add_argument(
+        "--seconds", metavar="S", type=float, required=True, help="how long it stays open"
+    )
+    pair.add_argument(
+        "--room", default="room", help="the sensing room (default: the site's one room)"
+    )
     simulate = actions.add_parser(
         "simulate",
         parents=parents,
@@ -147,6 +164,8 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         return _explain(args, db_url)
     if args.sense_command == "replay":
         return _replay(args)
+    if args.sense_command == "pair":
+        return _pair(args, db_url)
     from engine.secrets import SecretError, generate_secret
     from engine.sensing.protocol import ProtocolError, node_token, normalise_mac
 
@@ -165,7 +184,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         _audit_token(db_url, args, mac)
         print(node_token(secret.reveal().encode("utf-8"), mac))
         return exit_codes.OK
-    return _serve(args, secret.reveal().encode("utf-8"))
+    return _serve(args, secret.reveal().encode("utf-8"), db_url)
 
 
 def _audit_token(db_url: str, args: argparse.Namespace, mac: str) -> None:
@@ -184,13 +203,82 @@ def _audit_token(db_url: str, args: argparse.Namespace, mac: str) -> None:
         store.close()
 
 
-def _serve(args: argparse.Namespace, install_secret: bytes) -> int:
+def _pairing_seconds_problem(flag: str, seconds: float) -> str:
+    """Why ``seconds`` cannot be a pairing window's length ("" when it can)."""
+    from engine.sensing.pairing import MAX_PAIRING_S
+
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_PAIRING_S):
+        return f"{flag} {seconds:g}: more than 0 and at most {MAX_PAIRING_S:g} seconds"
+    return ""
+
+
+def _pair(args: argparse.Namespace, db_url: str) -> int:
+    """Store a pairing request and wait for a running node server of the room to answer."""
+    import time
+
     from engine.clock import REAL_CLOCK
-    from engine.sensing.server import NodeServer, NodeServerError
+    from engine.sensing.pairing import ANSWER_WAIT_S
+    from engine.sensing.records import RequestNodePairing, pairing_request
+    from engine.store import Store
+    from engine.store.writer import StoreWriter
+
+    command = "watchfloor sense pair"
+    problem = _pairing_seconds_problem("--seconds", args.seconds)
+    if problem:
+        print(f"{command}: {problem}", file=sys.stderr)
+        return exit_codes.USAGE
+    room = printable(args.room)
+    store = Store(db_url)
+    try:
+        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+            seq = writer.execute(
+                RequestNodePairing(
+                    room=args.room, seconds=args.seconds, at=REAL_CLOCK.now(), actor=args.caller
+                )
+            )
+        # A running engine looks every second; give it the freshness window and one look.
+        deadline = time.monotonic() + ANSWER_WAIT_S
+        answers: tuple[dict[str, Any], ...] = ()
+        while not answers and time.monotonic() < deadline:
+            time.sleep(0.2)
+            request = pairing_request(store, args.room)
+            if request is None or request.seq != seq:
+                break  # a newer request replaced ours: its command reports for it
+            answers = request.answers
+    finally:
+        store.close()
+    if not answers:
+        print(
+            f"{command}: no running engine serves room {room} (no engine or sense serve "
+            f"answered within {ANSWER_WAIT_S:g} s)",
+            file=sys.stderr,
+        )
+        return exit_codes.FAILED
+    for answer in answers:
+        print(
+            f"pairing open for {args.seconds:g} s on the {printable(str(answer['by']))} "
+            f"(room {room})"
+        )
+    return exit_codes.OK
+
+
+def _serve(args: argparse.Namespace, install_secret: bytes, db_url: str) -> int:
+    from engine.access import PermissionDeniedError
+    from engine.clock import REAL_CLOCK
+    from engine.sensing.pairing import PairingDesk
+    from engine.sensing.records import OpenNodePairing
+    from engine.sensing.server import NODE_PROVISIONED, NodeServer, NodeServerError
+    from engine.store import Store
+    from engine.store.writer import StoreWriter
 
     if args.duration is not None and (not math.isfinite(args.duration) or args.duration <= 0):
         print("watchfloor sense serve: --duration must be more than 0 seconds", file=sys.stderr)
         return exit_codes.USAGE
+    if args.pair is not None:
+        problem = _pairing_seconds_problem("--pair", args.pair)
+        if problem:
+            print(f"watchfloor sense serve: {problem}", file=sys.stderr)
+            return exit_codes.USAGE
     if args.site:
         from engine.config import SiteConfigError, load_site
 
@@ -201,9 +289,14 @@ def _serve(args: argparse.Namespace, install_secret: bytes) -> int:
             return exit_codes.SITE
         args.host, args.port = sensing.host, 8080 if sensing.port is None else sensing.port
 
+    room = "room"  # a site has one sensing room (engine.runtime.sensing_room)
+    desk: PairingDesk | None = None
+
     def on_node_event(kind: str, mac: str, detail: dict[str, Any]) -> None:
         reason = detail.get("reason")
         print(f"{kind} {mac}{': ' + printable(str(reason)) if reason else ''}", file=sys.stderr)
+        if kind == NODE_PROVISIONED and desk is not None:
+            desk.provisioned(mac, str(detail.get("remote", "")))
 
     server = NodeServer(
         install_secret=install_secret,
@@ -218,13 +311,39 @@ def _serve(args: argparse.Namespace, install_secret: bytes) -> int:
     except NodeServerError as exc:
         print(f"watchfloor sense serve: {printable(str(exc))}", file=sys.stderr)
         return exit_codes.FAILED
-    print(f"listening on {args.host}:{server.port} (/ws/node)", file=sys.stderr, flush=True)
+    store = Store(db_url)
     try:
-        with stop_on_signals() as stop:
-            stop.wait(args.duration)
+        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+            if args.pair is not None:
+                try:  # the writer checks the caller (the nodes permission) and audits
+                    writer.execute(
+                        OpenNodePairing(
+                            room=room, seconds=args.pair, at=REAL_CLOCK.now(), actor=args.caller
+                        )
+                    )
+                except PermissionDeniedError as exc:  # the writer has audited the refusal
+                    server.stop()
+                    said = PermissionDeniedError(exc.actor, exc.permission, "open node pairing")
+                    print(f"watchfloor sense serve: not allowed: {said}", file=sys.stderr)
+                    return exit_codes.NOT_ALLOWED
+                except BaseException:
+                    server.stop()
+                    raise
+                server.open_pairing(args.pair)
+            desk = PairingDesk(server, room=room, store=store, writer=writer, clock=REAL_CLOCK)
+            desk.start()  # `watchfloor sense pair` reaches this server through the store
+            print(f"listening on {args.host}:{server.port} (/ws/node)", file=sys.stderr, flush=True)
+            if args.pair is not None:
+                print(f"pairing open for {args.pair:g} s", file=sys.stderr, flush=True)
+            try:
+                with stop_on_signals() as stop:
+                    stop.wait(args.duration)
+            finally:
+                desk.stop()
+                nodes = server.nodes()
+                server.stop()
     finally:
-        nodes = server.nodes()
-        server.stop()
+        store.close()
     rows: list[dict[str, Any]] = [
         {
             "mac": n.mac,

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
 from engine.store.audit import append_audit
-from engine.store.commands import StoreCommand
+from engine.store.commands import InsertEvent, StoreCommand
 from engine.store.database import Store
-from engine.store.models import Event
+from engine.store.models import Event, Setting
 from engine.store.sites import last_blob_id
 
 BLOB_KINDS = ("sensing.blob_appeared", "sensing.blob_left")
@@ -108,3 +108,148 @@ class OpenNodePairing(GuardedCommand, StoreCommand):
             detail={"seconds": self.seconds},
         )
         return entry.seq
+
+
+# --- pairing from another process --------------------------------------------------------
+#
+# ``watchfloor sense pair`` runs in its own process; the engine (or ``sense serve``) that
+# holds the node server runs in another. The store is the one thing both share, so the
+# request travels through it: one settings row per room (``sensing.pairing_request:ROOM``)
+# holding the latest request, which a running node server polls for (PairingDesk in
+# :mod:`engine.sensing.pairing`) and answers in the same row. No socket of our own to
+# secure, and the request is checked and audited by the store writer like any command.
+
+PAIRING_REQUEST_KEY = "sensing.pairing_request:"
+
+
+def pairing_request_key(room: str) -> str:
+    """The settings row holding ``room``'s latest pairing request."""
+    return f"{PAIRING_REQUEST_KEY}{room}"
+
+
+@dataclass(frozen=True, slots=True)
+class PairingRequest:
+    """The latest pairing request of a room: its audit sequence number (the request's id),
+    the window's length in seconds, when it was made (UTC), who made it (an audit label)
+    and who answered it (each answer ``{"by": ..., "until": ISO UTC}``)."""
+
+    seq: int
+    seconds: float
+    requested_at: datetime
+    actor: str
+    answers: tuple[dict[str, Any], ...]
+
+
+def pairing_request(store: Store, room: str) -> PairingRequest | None:
+    """``room``'s latest pairing request as stored (None if none was ever made)."""
+    with store.transaction() as session:
+        row = session.get(Setting, pairing_request_key(room))
+        value = None if row is None else dict(row.value)
+    if value is None:
+        return None
+    return PairingRequest(
+        seq=int(value["seq"]),
+        seconds=float(value["seconds"]),
+        requested_at=datetime.fromisoformat(str(value["requested_at"])),
+        actor=str(value["actor"]),
+        answers=tuple(dict(a) for a in value.get("answers", ())),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestNodePairing(GuardedCommand, StoreCommand):
+    """An admin asks whichever engine or ``sense serve`` runs ``room`` to open its pairing
+    window for ``seconds``: audited as ``node.pairing_opened`` (detail ``"requested":
+    true``), and stored as the room's latest pairing request in the same transaction.
+    Needs the nodes permission (the writer refuses and audits anyone else). Returns the
+    audit entry's sequence number, the request's id."""
+
+    permission: ClassVar[Permission] = Permission.CONFIGURE_NODES
+    action: ClassVar[str] = "node.pairing_opened"
+
+    room: str
+    seconds: float
+    at: datetime
+    actor: Actor
+
+    def audit_target(self) -> str:
+        return f"sensing:{self.room}"
+
+    def apply(self, session: Session) -> int:
+        entry = append_audit(
+            session,
+            at=self.at,
+            actor=self.actor,
+            action=self.action,
+            target=self.audit_target(),
+            detail={"seconds": self.seconds, "requested": True},
+        )
+        value = {
+            "seq": entry.seq,
+            "seconds": self.seconds,
+            "requested_at": self.at.isoformat(),
+            "actor": self.actor.label,
+            "answers": [],
+        }
+        key = pairing_request_key(self.room)
+        row = session.get(Setting, key)
+        if row is None:
+            session.add(Setting(key=key, value=value, updated_at=self.at))
+        else:
+            row.value, row.updated_at = value, self.at
+        return entry.seq
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnswerPairingRequest(StoreCommand):
+    """A node server opened its window for request ``seq`` of ``room``: ``by`` (where it
+    listens) is added to the request's answers, with ``until``, when its window closes.
+    Does nothing if a newer request replaced it. Returns whether it was recorded."""
+
+    room: str
+    seq: int
+    by: str
+    until: datetime
+    at: datetime
+
+    def apply(self, session: Session) -> bool:
+        row = session.get(Setting, pairing_request_key(self.room))
+        if row is None or int(row.value.get("seq", -1)) != self.seq:
+            return False
+        value = dict(row.value)
+        answer = {"by": self.by, "until": self.until.isoformat()}
+        value["answers"] = [*value.get("answers", ()), answer]
+        row.value, row.updated_at = value, self.at  # a new dict: the JSON column sees it
+        return True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordNodePaired(StoreCommand):
+    """A node fetched its token while the pairing window was open: one
+    ``sensing.node_paired`` event of ``room`` and one ``node.provisioned`` audit entry
+    (target the MAC, detail the address it asked from), in one transaction. ``actor`` is
+    the engine: the node, not a person, asked; whoever opened the window has the
+    ``node.pairing_opened`` entry before it. Returns the event's id."""
+
+    room: str
+    mac: str
+    address: str
+    at: datetime
+    actor: Actor
+
+    def apply(self, session: Session) -> int:
+        detail: dict[str, Any] = {"room": self.room, "address": self.address}
+        append_audit(
+            session,
+            at=self.at,
+            actor=self.actor,
+            action="node.provisioned",
+            target=self.mac,
+            detail=detail,
+        )
+        return InsertEvent(
+            ts=self.at,
+            kind="sensing.node_paired",
+            source=f"sensing:{self.room}",
+            detail={"mac": self.mac, "address": self.address},
+        ).apply(session)

@@ -94,12 +94,14 @@ from engine.sensing.fusion import (
     find_blobs,
     wavelength_m,
 )
+from engine.sensing.pairing import PairingDesk
 from engine.sensing.protocol import CsiFrame, node_token
 from engine.sensing.recording import SensingRecorder
 from engine.sensing.server import (
     NODE_BLE,
     NODE_OFFLINE,
     NODE_ONLINE,
+    NODE_PROVISIONED,
     NODE_REJECTED,
     NodeServer,
     NodeStatus,
@@ -130,6 +132,8 @@ from engine.sensing.view import (
     Vec3,
     VoxelView,
 )
+from engine.store.database import Store
+from engine.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
 
@@ -440,6 +444,7 @@ class SensingService:
         self._sim_origin: NodeSimulationProcess | None = None  # its origin, once it has one
         self._truth: tuple[Walker, ...] = ()
         self._sim_origin_s: float | None = None
+        self._pairing: PairingDesk | None = None
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -479,6 +484,8 @@ class SensingService:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10.0)
+        if self._pairing is not None:
+            self._pairing.stop()
         self._server.stop()
         now = self._clock.monotonic()
         self._now_s = now
@@ -536,6 +543,15 @@ class SensingService:
 
     def close_pairing(self) -> None:
         self._server.close_pairing()
+
+    def watch_pairing(self, store: Store, writer: StoreWriter) -> None:
+        """After :meth:`start`: open the pairing window when ``watchfloor sense pair``
+        asks through the store (polled every second), and file each provisioning as a
+        ``sensing.node_paired`` event and a ``node.provisioned`` audit entry."""
+        self._pairing = PairingDesk(
+            self._server, room=self.room.room_id, store=store, writer=writer, clock=self._clock
+        )
+        self._pairing.start()
 
     def set_ble_registry(self, devices: Sequence[KnownDevice]) -> None:
         """The registered devices that name blobs (replaces the previous registry; any
@@ -1037,6 +1053,8 @@ class SensingService:
                 )
             elif kind == NODE_REJECTED:
                 self._record("sensing.node_rejected", {"mac": mac or None, **detail})
+            elif kind == NODE_PROVISIONED and self._pairing is not None:
+                self._pairing.provisioned(mac, str(detail.get("remote", "")))
             elif kind == NODE_BLE:
                 node = detail.get("node", node)
                 if node is None or node not in self._positions:

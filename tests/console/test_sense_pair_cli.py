@@ -1,0 +1,166 @@
+"""Pairing without the console: ``sense serve --pair`` and ``sense pair`` reaching a real
+node server through the store; a non-admin refused; no engine named as the reason."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from websockets.sync.client import connect
+
+from console import exit_codes
+from console.cli import main
+from engine.accounts import create_account
+from engine.clock import REAL_CLOCK
+from engine.sensing.pairing import PairingDesk
+from engine.sensing.protocol import node_token
+from engine.sensing.server import NodeServer
+from engine.store import Store
+from engine.store.audit import AuditListRequest
+from engine.store.writer import StoreWriter
+from tests.actors import ADMIN
+from tests.conftest import REPO
+
+SECRET = "c0ffee" * 10
+MAC = "AA:BB:CC:DD:EE:09"
+PASSWORD = "correct horse 1"
+
+
+@pytest.fixture(autouse=True)
+def node_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATCHFLOOR_NODE_SECRET", SECRET)
+
+
+def provision(port: int) -> tuple[int, dict[str, str]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("POST", "/api/provision", body=json.dumps({"mac": MAC}).encode())
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+def test_serve_pair_provisions_a_node_that_was_never_given_a_token(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    env = {**os.environ, "WATCHFLOOR_NODE_SECRET": SECRET}
+    serve = ["sense", "serve", "--port", "0", "--duration", "8", "--pair", "60"]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "console", "--db", db, *serve],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    try:
+        assert child.stderr is not None
+        line = ""
+        deadline = time.monotonic() + 30
+        while "(/ws/node)" not in line and time.monotonic() < deadline:  # ours, not a log
+            line = child.stderr.readline()
+        assert "listening on 127.0.0.1:" in line, line
+        port = int(line.split("127.0.0.1:")[1].split()[0])
+        assert "pairing open for 60 s" in child.stderr.readline()  # said once it is open
+        code, reply = provision(port)  # the node knows only its MAC
+        assert code == 200, reply
+        with connect(f"ws://127.0.0.1:{port}/ws/node", open_timeout=10) as ws:
+            hello = {
+                "type": "hello",
+                "mac": MAC,
+                "firmware_version": "1.0",
+                "capabilities": ["csi"],
+            }
+            ws.send(json.dumps({**hello, "token": reply["node_token"]}))
+            assert json.loads(ws.recv(timeout=10))["type"] == "role"  # accepted
+        out, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == exit_codes.OK, err
+    assert f"{MAC}:" in out
+    store = Store(db)
+    try:
+        provisioned = AuditListRequest(reader=ADMIN, action="node.provisioned").run(store)
+        opened = AuditListRequest(reader=ADMIN, action="node.pairing_opened").run(store)
+    finally:
+        store.close()
+    assert [e.target for e in provisioned] == [MAC]
+    assert provisioned[0].detail["address"].startswith("127.0.0.1:")
+    assert [(e.target, e.detail["seconds"]) for e in opened] == [("sensing:room", 60.0)]
+
+
+@pytest.fixture
+def running(db_url: str) -> Iterator[NodeServer]:
+    """A node server and its pairing desk, as an engine runs them, on the test's store."""
+    store = Store(db_url)
+    server = NodeServer(
+        install_secret=SECRET.encode(),
+        clock=REAL_CLOCK,
+        on_frame=lambda _f, _a: None,
+        on_node_event=lambda _k, _m, _d: None,
+        port=0,
+    )
+    try:
+        with StoreWriter.running(store) as writer, server:
+            desk = PairingDesk(server, room="room", store=store, writer=writer, clock=REAL_CLOCK)
+            desk.start()
+            try:
+                yield server
+            finally:
+                desk.stop()
+    finally:
+        store.close()
+
+
+def test_sense_pair_opens_the_window_of_a_running_server_through_the_store(
+    db_url: str, running: NodeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert provision(running.port)[0] == 403
+    code = main(["--db", db_url, "sense", "pair", "--seconds", "45"])
+    out, err = capsys.readouterr()
+    assert code == exit_codes.OK, err
+    assert f"pairing open for 45 s on the node server on 127.0.0.1:{running.port}" in out
+    assert provision(running.port) == (200, {"node_token": node_token(SECRET.encode(), MAC)})
+
+
+def test_sense_pair_with_no_engine_says_so(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--db", db_url, "sense", "pair", "--seconds", "30", "--room", "attic"])
+    err = capsys.readouterr().err
+    assert code == exit_codes.FAILED
+    assert "no running engine serves room attic" in err
+    assert main(["--db", db_url, "sense", "pair", "--seconds", "0"]) == exit_codes.USAGE
+    assert "--seconds 0: more than 0" in capsys.readouterr().err
+
+
+def test_a_non_admin_is_refused_and_the_refusal_audited(
+    db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(db_url)
+    with StoreWriter.running(store) as writer:
+        create_account(writer, ADMIN, "olga", "operator", REAL_CLOCK.now(), password=PASSWORD)
+    for argv in (
+        ["sense", "pair", "--seconds", "30"],
+        ["sense", "serve", "--port", "0", "--duration", "1", "--pair", "30"],
+    ):
+        monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+        code = main(["--db", db_url, "--user", "olga", *argv])
+        err = capsys.readouterr().err
+        assert code == exit_codes.NOT_ALLOWED, err
+        assert "olga (operator) may not open node pairing" in err
+    try:
+        refused = [e for e in AuditListRequest(reader=ADMIN, limit=20).run(store)]
+    finally:
+        store.close()
+    denied = [e for e in refused if e.outcome == "denied"]
+    assert len(denied) == 2, [(e.action, e.outcome) for e in refused]

@@ -79,6 +79,7 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("sense", "simulate"): (Permission.WATCH, "run a simulated sensing room"),
     ("sense", "explain"): (Permission.WATCH, "explain a sensing blob"),
     ("sense", "replay"): (Permission.REPLAY, "replay recorded sensing"),
+    ("sense", "plan"): (Permission.WATCH, "plan a sensing layout"),
     ("ble", "devices list"): (Permission.WATCH, "list BLE devices"),
     ("ble", "devices add"): (Permission.MANAGE_BLE_DEVICES, "register a BLE device"),
     ("ble", "devices remove"): (Permission.MANAGE_BLE_DEVICES, "remove a BLE device"),

@@ -121,6 +121,15 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="record what the nodes send into DIR (a ring of 512 MiB), as a live room does",
     )
     simulate.add_argument("--json", action="store_true", help="print the report as JSON")
+    plan = actions.add_parser(
+        "plan",
+        parents=parents,
+        help="what a node layout can see: expected accuracy and where falls can be confirmed",
+    )
+    plan.add_argument("--site", metavar="FILE", help="the site's room and nodes (default: demo)")
+    plan.add_argument("--room", metavar="WxDxH", help="a room in metres instead, e.g. 5x5x2.5")
+    plan.add_argument("--nodes-at", metavar="X,Y,Z;…", help="node positions in metres, with --room")
+    plan.add_argument("--json", action="store_true", help="print the figures and maps as JSON")
     explain = actions.add_parser(
         "explain", parents=parents, help="why a stored blob was where it was"
     )
@@ -164,6 +173,8 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         return _explain(args, db_url)
     if args.sense_command == "replay":
         return _replay(args)
+    if args.sense_command == "plan":
+        return _plan(args)
     if args.sense_command == "pair":
         return _pair(args, db_url)
     from engine.secrets import SecretError, generate_secret
@@ -564,6 +575,98 @@ def _replay(args: argparse.Namespace) -> int:
     if report.stopped_at is not None:
         print(f"{command}: stopped early: {printable(report.stopped_at)}", file=sys.stderr)
         return exit_codes.FAILED
+    return exit_codes.OK
+
+
+def _parse_nodes_at(text: str) -> dict[str, tuple[float, float, float]]:
+    nodes: dict[str, tuple[float, float, float]] = {}
+    for number, part in enumerate((p for p in text.split(";") if p.strip()), start=1):
+        try:
+            x, y, z = (float(v) for v in part.split(","))
+        except ValueError:
+            raise ValueError(
+                f"--nodes-at: node {number} {part.strip()!r} is not x,y,z in metres"
+            ) from None
+        nodes[f"node {number}"] = (x, y, z)
+    return nodes
+
+
+# One character per accuracy class, finest first; a fall-capable cell is a capital.
+_PLAN_MARKS = ((0.5, "a"), (1.0, "b"), (math.inf, "c"))
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from engine.config import SiteConfigError, load_site
+    from engine.runtime import sensing_room
+    from engine.sensing.capability import room_capability
+    from resources import DEMO_SITE
+
+    command = "watchfloor sense plan"
+    try:
+        if (args.room is None) != (args.nodes_at is None):
+            raise ValueError("--room and --nodes-at go together")
+        if args.room is not None and args.site is not None:
+            raise ValueError("give either --site or --room with --nodes-at")
+        if args.room is not None:
+            size = _parse_room(args.room)
+            nodes = _parse_nodes_at(args.nodes_at)
+            channel = None
+        else:
+            try:
+                site = load_site(args.site or DEMO_SITE)
+            except SiteConfigError as exc:
+                print(f"{command}: {printable(str(exc))}", file=sys.stderr)
+                return exit_codes.SITE
+            room = sensing_room(site)
+            if room is None:
+                print(
+                    f"{command}: site {printable(site.name)} has no sensing room", file=sys.stderr
+                )
+                return exit_codes.SITE
+            size = room.size
+            nodes = {n.name or n.node_id: n.position for n in room.nodes}
+            channel = room.channel
+        capability = (
+            room_capability(size, nodes)
+            if channel is None
+            else room_capability(size, nodes, channel)
+        )
+    except ValueError as exc:
+        print(f"{command}: {printable(str(exc))}", file=sys.stderr)
+        return exit_codes.USAGE
+    if args.json:
+        print(json.dumps(capability.as_json()))
+        return exit_codes.OK
+    width, depth, height = size
+    print(
+        f"{capability.rating}: {width:g} x {depth:g} x {height:g} m room, "
+        f"{capability.node_count} nodes ({capability.link_count} links)"
+    )
+    for reason in capability.reasons:
+        print(f"  - {reason}")
+    median = capability.median_accuracy_m
+    print(
+        f"expected error median {median:.2f} m; within 0.5 m in {capability.within_half_m:.0%} "
+        f"of the floor, within 1 m in {capability.within_one_m:.0%}; falls confirmed in "
+        f"{capability.fall_capable_fraction:.0%}; ambiguous {capability.ambiguous_fraction:.0%}"
+        if math.isfinite(median)
+        else f"most of the floor is seen by no link; falls confirmed in "
+        f"{capability.fall_capable_fraction:.0%}"
+    )
+    print(f"advice: {capability.advice}")
+    print("map (north at the top; a within 0.5 m, b within 1 m, c coarser, . unseen;")
+    print("     capital: a fall can be confirmed there; ? ambiguous):")
+    for row in range(capability.ys.size - 1, -1, -1):
+        line = []
+        for column in range(capability.xs.size):
+            accuracy = float(capability.accuracy_m[row, column])
+            mark = next((m for limit, m in _PLAN_MARKS if accuracy <= limit), ".")
+            if capability.fall_capable[row, column]:
+                mark = mark.upper()
+            if capability.ambiguous[row, column]:
+                mark = "?"
+            line.append(mark)
+        print("  " + "".join(line))
     return exit_codes.OK
 
 

@@ -1,0 +1,88 @@
+"""``watchfloor sense plan``: what a node layout can see, for a site file or a room given
+on the command line, in words, as a map and as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from console import exit_codes
+from console.cli import main
+from tests.machine_text import machine_text
+
+CORNERS = "0,0,2;5,0,2;5,5,2;0,5,2"
+# The tuned fall layout: mid-walls at 0.15 m, corners at 1.9 m.
+TUNED = (
+    "2.5,0.1,0.15;4.9,0.1,1.9;4.9,2.5,0.15;4.9,4.9,1.9;"
+    "2.5,4.9,0.15;0.1,4.9,1.9;0.1,2.5,0.15;0.1,0.1,1.9"
+)
+
+
+def _db(tmp_path: Path) -> list[str]:
+    return ["--db", f"sqlite:///{tmp_path / 's.db'}"]
+
+
+def test_four_corner_nodes_are_rated_poor_with_the_reasons_and_a_map(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [*_db(tmp_path), "sense", "plan", "--room", "5x5x2.5", "--nodes-at", CORNERS]
+    assert main(args) == exit_codes.OK
+    out = capsys.readouterr().out
+    assert out.startswith("poor: 5 x 5 x 2.5 m room, 4 nodes (6 links)")
+    assert "ambiguous" in out and "falls not confirmed in 100% of this room" in out
+    rows = out.splitlines()[-20:]
+    assert out.splitlines()[-21].strip().startswith("capital: a fall can be confirmed")
+    rows = [row.strip() for row in rows]
+    assert len(rows) == 20 and all(len(row) == 20 for row in rows)
+    assert any("?" in row for row in rows[8:12])  # the middle: the diagonals' crossing
+    assert not any(mark in "".join(rows) for mark in "ABC")  # no fall-capable cell
+    assert machine_text(out) is None
+
+
+def test_the_tuned_layout_marks_fall_capable_cells_and_json_carries_the_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [*_db(tmp_path), "sense", "plan", "--room", "5x5x2.5", "--nodes-at", TUNED]
+    assert main([*args, "--json"]) == exit_codes.OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["nodes"] == 8 and data["links"] == 28
+    assert data["fall_capable"] > 0.6 and data["within_1_0_m"] > 0.9
+    assert data["rating"] in ("good", "fair")
+    assert main(args) == exit_codes.OK
+    assert any(mark in capsys.readouterr().out for mark in "ABC")
+
+
+def test_the_demo_site_shows_little_fall_capability(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*_db(tmp_path), "sense", "plan", "--json"]) == exit_codes.OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["room_m"] == [12.0, 9.0, 3.0] and data["nodes"] == 6
+    assert data["fall_capable"] < 0.1
+    assert "skirting height" in data["advice"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--room", "5x5x2.5"], "go together"),
+        (["--room", "5x5x2.5", "--nodes-at", "1,1"], "not x,y,z"),
+        (["--room", "5x5x2.5", "--nodes-at", "1,1,1;9,1,1"], "outside"),
+        (["--room", "5x5", "--nodes-at", CORNERS], "WxDxH"),
+    ],
+)
+def test_bad_input_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], words: str
+) -> None:
+    assert main([*_db(tmp_path), "sense", "plan", *extra]) == exit_codes.USAGE
+    assert words in capsys.readouterr().err
+
+
+def test_a_missing_site_file_is_a_site_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [*_db(tmp_path), "sense", "plan", "--site", str(tmp_path / "none.toml")]
+    assert main(args) == exit_codes.SITE
+    assert capsys.readouterr().err.startswith("watchfloor sense plan:")

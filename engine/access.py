@@ -17,6 +17,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
+from engine.wording import action_words
+
 
 class Role(StrEnum):
     OPERATOR = "operator"
@@ -73,7 +75,8 @@ class PermissionDeniedError(PermissionError):
     def __init__(self, actor: Actor, permission: Permission, action: str) -> None:
         roles = ", ".join(sorted(actor.roles)) or "no role"
         super().__init__(
-            f"{actor.name} ({roles}) may not {action}: it needs the {permission} permission"
+            f"{actor.name} ({roles}) may not {action_words(action)}: "
+            f"it needs the {permission} permission"
         )
         self.actor = actor
         self.permission = permission

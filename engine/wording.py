@@ -658,6 +658,56 @@ _AUDIT_ACTIONS: Final = {
 }
 
 
+# What each guarded action does, as "may not …" needs it (imperative, plural where it acts on
+# any of its kind).
+_ACTION_WORDS: Final = {
+    "account.clear_delay": "clear an account's login delay",
+    "account.create": "create accounts",
+    "account.disable": "disable accounts",
+    "account.roles": "change an account's roles",
+    "account.secret": "reset an account's password or token",
+    "alert.acknowledge": "acknowledge alerts",
+    "alert_rule.add": "add alert rules",
+    "alert_rule.remove": "remove alert rules",
+    "alert_sequence.label": "label alert sequences",
+    "ble_device.register": "register BLE devices",
+    "ble_device.remove": "remove BLE devices",
+    "bookmark.add": "add bookmarks",
+    "bookmark.remove": "remove bookmarks",
+    "chat.ask": "ask about the records",
+    "evidence.export": "export evidence",
+    "evidence.lock": "lock evidence",
+    "evidence.unlock": "unlock evidence",
+    "gesture.change": "change gestures",
+    "gesture.remove": "remove gestures",
+    "gesture.rename": "rename gestures",
+    "gesture.teach": "teach gestures",
+    "incident.report": "file incident reports",
+    "incident.unmerge": "split incidents",
+    "incident.validate": "validate incidents",
+    "node.pairing_opened": "open node pairing",
+    "person.enrol": "enrol faces",
+    "person.erase": "erase people",
+    "person.introduced": "name people from introductions",
+    "person.merge": "merge people",
+    "person.rename": "rename people",
+    "settings.change": "change settings",
+    "site_plan.pin": "pin the site plan",
+}
+
+
+def action_words(action: str) -> str:
+    """What an action does, for "may not …": a stored action (``person.erase`` → ``erase
+    people``; one not listed reads ``verb noun``), or words given as they are."""
+    known = _ACTION_WORDS.get(action)
+    if known is not None:
+        return known
+    if " " in action or "." not in action:
+        return action
+    noun, _, verb = action.partition(".")
+    return f"{_words(verb)} {_words(noun)}".strip()
+
+
 def audit_action(action: str) -> str:
     """An audit entry's action as a person reads it (``alert.acknowledge`` →
     ``Acknowledged an alert``)."""

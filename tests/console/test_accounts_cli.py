@@ -27,6 +27,7 @@ ADA_PW, OLGA_PW, IAN_PW = "ada-secret-1", "olga-secret-1", "ian-secret-1"
 PRIVILEGED: dict[tuple[str, str | None], list[str]] = {
     ("people", "rename"): ["people", "rename", "p-0001", "X"],
     ("sense", "token"): ["sense", "token", "AA:BB:CC:DD:EE:01"],
+    ("sense", "pair"): ["sense", "pair", "--seconds", "5"],
     ("ble", "devices add"): [
         "ble",
         "devices",

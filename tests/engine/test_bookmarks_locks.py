@@ -544,7 +544,7 @@ def test_bookmarks_and_locks_are_audited(site: Site) -> None:
 def test_an_operator_may_neither_bookmark_nor_lock(site: Site) -> None:
     with pytest.raises(
         PermissionDeniedError,
-        match=r"olga \(operator\) may not bookmark.add: it needs the bookmark permission",
+        match=r"olga \(operator\) may not add bookmarks: it needs the bookmark permission",
     ):
         site.writer.submit(AddBookmark(title="x", marked_at=T0, at=T0, actor=OPERATOR))
     with pytest.raises(PermissionDeniedError, match="needs the lock_evidence permission"):

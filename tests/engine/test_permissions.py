@@ -102,6 +102,9 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
     engine.sensing.records.OpenNodePairing: lambda a: engine.sensing.records.OpenNodePairing(
         room="room", seconds=120, at=T0, actor=a
     ),
+    engine.sensing.records.RequestNodePairing: lambda a: engine.sensing.records.RequestNodePairing(
+        room="room", seconds=120, at=T0, actor=a
+    ),
     engine.identity.devices.RegisterBleDevice: lambda a: engine.identity.devices.RegisterBleDevice(
         address="AA:BB:CC:00:00:01", label="phone", person="Eve", colour=None, at=T0, actor=a
     ),

@@ -463,7 +463,7 @@ def test_an_operators_add_shows_the_engines_permission_refusal(
         pane.add_button.click()
     assert done.args == ["add", False]
     assert pane.error_text() == (
-        "Could not add rule Gate person: olga (operator) may not alert_rule.add: it needs "
+        "Could not add rule Gate person: olga (operator) may not add alert rules: it needs "
         "the configure_rules permission"
     )
     assert list_rules(store) == [] and actions.changes()[0][0] == "add"

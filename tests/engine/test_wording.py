@@ -44,6 +44,10 @@ _LINKS = [
 # One stored row per kind, as a demo-site run (or the engine code writing it) stores it.
 ROWS: dict[str, tuple[str, dict[str, Any]]] = {
     "activity.began": ("sensing:demo-room", {"people": 1}),
+    "sensing.node_paired": (
+        "sensing:demo-room",
+        {"mac": "AA:BB:CC:DD:EE:09", "address": "192.168.1.40:51234"},
+    ),
     "activity.ended": (
         "camera:plaza",
         {

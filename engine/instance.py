@@ -151,6 +151,21 @@ def partial_path(final: Path, pid: int | None = None) -> Path:
     return final.with_name(f"{final.stem}.{owner}{final.suffix}{PARTIAL_SUFFIX}")
 
 
+def write_private_file(target: Path, data: bytes) -> None:
+    """``data`` at ``target`` (0600), complete or not at all: written and synced under its
+    :func:`partial_path` name, then renamed (a crash or a full disk leaves no half file)."""
+    temp = partial_path(target)
+    try:
+        with os.fdopen(open_private_file(temp, os.O_WRONLY | os.O_TRUNC), "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
 def partial_owner(path: Path) -> int | None:
     """The pid in a temp file's name, or None for a name without one (written by an older
     version, whose owner cannot be known)."""

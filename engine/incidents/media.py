@@ -107,7 +107,7 @@ import numpy.typing as npt
 from engine.cv import import_cv2
 from engine.identity.faces import FaceModelsMissingError, image_size_from_header
 from engine.incidents.records import DEFAULT_MEDIA_SIMILARITY, MediaInput
-from engine.instance import partial_path
+from engine.instance import partial_path, write_private_file
 from engine.paths import data_dir as default_data_dir
 from engine.paths import open_private_file, private_dir, secure_data_dir
 
@@ -250,7 +250,7 @@ def prepare_media(
         analysed.analysis["original_name"] = source.name
         stem = sha256[:16]
         thumbnail_name = f"{stem}.thumb.jpg"
-        _write_atomically(folder / thumbnail_name, analysed.thumbnail)
+        write_private_file(folder / thumbnail_name, analysed.thumbnail)
         os.replace(staged, folder / f"{stem}.{fmt.ext}")
     except BaseException:
         staged.unlink(missing_ok=True)
@@ -425,20 +425,6 @@ def _stage_copy(source: Path, staged: Path, fmt: _Format) -> tuple[str, int]:
     if size == 0:
         raise MediaRejectedError(source, "the file is empty (0 bytes)")
     return digest.hexdigest(), size
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    """``data`` at ``target`` (0600), complete or not at all: a temp name, then a rename."""
-    temp = partial_path(target)
-    try:
-        with os.fdopen(open_private_file(temp, os.O_WRONLY | os.O_TRUNC), "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 def _check_dimensions(source: Path, width: int, height: int, kind: str) -> None:

@@ -29,7 +29,6 @@ import cmath
 import hashlib
 import math
 import os
-import secrets
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,9 +40,9 @@ from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
 from engine.incidents.geo import EARTH_RADIUS_M
-from engine.instance import partial_path
+from engine.instance import write_private_file
 from engine.media import read_small_file
-from engine.paths import open_private_file, private_dir
+from engine.paths import private_dir
 from engine.store.audit import AppendAudit, audit_command
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
@@ -465,20 +464,11 @@ def load_site_plan(
     transform = pins_transform(centre, resolved)
     _check_extent(transform, image.width_px, image.height_px)
     digest = hashlib.sha256(image.data).hexdigest()
-    folder = private_dir(root / PLAN_FOLDER)
-    relative = f"{PLAN_FOLDER}/{digest[:16]}.{image.ext}"
-    target = root / relative
-    temp = partial_path(folder / f"incoming-{secrets.token_hex(6)}.{image.ext}")
+    name = f"{digest[:16]}.{image.ext}"
+    relative = f"{PLAN_FOLDER}/{name}"
+    target = private_dir(root / PLAN_FOLDER) / name  # the folder made owner-only
     existed = target.exists()  # the same picture pinned before: its row still names it
-    try:
-        with os.fdopen(open_private_file(temp, os.O_WRONLY | os.O_TRUNC), "wb") as handle:
-            handle.write(image.data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    write_private_file(target, image.data)
     command = PinSitePlan(
         site_id=site_id,
         path=relative,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
 from engine.store.audit import append_audit
+from engine.store.audit_models import AuditEntry
 from engine.store.commands import InsertEvent, StoreCommand
 from engine.store.database import Store
 from engine.store.models import Event, Setting
@@ -99,15 +100,18 @@ class OpenNodePairing(GuardedCommand, StoreCommand):
         return f"sensing:{self.room}"
 
     def apply(self, session: Session) -> int:
-        entry = append_audit(
+        return self._audited(session).seq
+
+    def _audited(self, session: Session, **detail: object) -> AuditEntry:
+        """The audit entry of this pairing (its seconds and ``detail``), appended."""
+        return append_audit(
             session,
             at=self.at,
             actor=self.actor,
             action=self.action,
             target=self.audit_target(),
-            detail={"seconds": self.seconds},
+            detail={"seconds": self.seconds, **detail},
         )
-        return entry.seq
 
 
 # --- pairing from another process --------------------------------------------------------
@@ -157,33 +161,17 @@ def pairing_request(store: Store, room: str) -> PairingRequest | None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RequestNodePairing(GuardedCommand, StoreCommand):
+class RequestNodePairing(OpenNodePairing):
     """An admin asks whichever engine or ``sense serve`` runs ``room`` to open its pairing
     window for ``seconds``: audited as ``node.pairing_opened`` (detail ``"requested":
     true``), and stored as the room's latest pairing request in the same transaction.
     Needs the nodes permission (the writer refuses and audits anyone else). Returns the
     audit entry's sequence number, the request's id."""
 
-    permission: ClassVar[Permission] = Permission.CONFIGURE_NODES
-    action: ClassVar[str] = "node.pairing_opened"
-
-    room: str
-    seconds: float
-    at: datetime
-    actor: Actor
-
-    def audit_target(self) -> str:
-        return f"sensing:{self.room}"
+    action: ClassVar[str] = "node.pairing_opened"  # a command of its own, audited alike
 
     def apply(self, session: Session) -> int:
-        entry = append_audit(
-            session,
-            at=self.at,
-            actor=self.actor,
-            action=self.action,
-            target=self.audit_target(),
-            detail={"seconds": self.seconds, "requested": True},
-        )
+        entry = self._audited(session, requested=True)
         value = {
             "seq": entry.seq,
             "seconds": self.seconds,

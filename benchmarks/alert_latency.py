@@ -51,7 +51,6 @@ import argparse
 import json
 import os
 import statistics
-import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -62,7 +61,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, QRect, QTimer
 from PySide6.QtWidgets import QApplication
 
-from benchmarks.inputs import vtest_path
+from benchmarks.inputs import private_dirs, vtest_path
 
 TARGET_P95_MS = 1000.0
 RULE_NAME = "Anyone on the plaza"
@@ -71,20 +70,8 @@ OPERATOR_PASSWORD = "benchmark-operator"  # a throwaway store's only account
 
 def run(seconds: float = 90.0, site: Path | None = None) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    with tempfile.TemporaryDirectory(prefix="wf-alert-latency-") as tmp:
-        saved = {
-            key: os.environ.get(key) for key in ("WATCHFLOOR_DATA_DIR", "WATCHFLOOR_CONFIG_DIR")
-        }
-        os.environ["WATCHFLOOR_DATA_DIR"] = str(Path(tmp) / "data")
-        os.environ["WATCHFLOOR_CONFIG_DIR"] = str(Path(tmp) / "config")
-        try:
-            return _run(seconds, site, Path(tmp))
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    with private_dirs("wf-alert-latency-") as tmp:
+        return _run(seconds, site, tmp)
 
 
 def plaza_site(tmp: Path) -> Path:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 DEBIAN_VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
@@ -24,3 +28,23 @@ def hamilton_path() -> Path:
     if not SHARED_HAMILTON.exists():
         raise FileNotFoundError(f"{SHARED_HAMILTON} missing (../shared/testdata)")
     return SHARED_HAMILTON
+
+
+@contextlib.contextmanager
+def private_dirs(prefix: str) -> Iterator[Path]:
+    """A temporary folder whose ``data`` and ``config`` folders the product uses
+    (``WATCHFLOOR_DATA_DIR``, ``WATCHFLOOR_CONFIG_DIR``) while the block runs in this
+    process; the variables are put back as they were after it."""
+    keys = ("WATCHFLOOR_DATA_DIR", "WATCHFLOOR_CONFIG_DIR")
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        saved = {key: os.environ.get(key) for key in keys}
+        os.environ["WATCHFLOOR_DATA_DIR"] = str(Path(tmp) / "data")
+        os.environ["WATCHFLOOR_CONFIG_DIR"] = str(Path(tmp) / "config")
+        try:
+            yield Path(tmp)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value

@@ -20,14 +20,13 @@ import argparse
 import json
 import os
 import statistics
-import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.inputs import vtest_path
+from benchmarks.inputs import private_dirs, vtest_path
 
 DETECTION_KINDS = frozenset(
     {"person.appeared", "face.recognised", "face.unknown", "gesture.detected"}
@@ -37,20 +36,8 @@ TARGET_P95_MS = 300.0
 
 def run(seconds: float = 40.0, site: Path | None = None) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    with tempfile.TemporaryDirectory(prefix="wf-latency-") as tmp:
-        saved = {
-            key: os.environ.get(key) for key in ("WATCHFLOOR_DATA_DIR", "WATCHFLOOR_CONFIG_DIR")
-        }
-        os.environ["WATCHFLOOR_DATA_DIR"] = str(Path(tmp) / "data")
-        os.environ["WATCHFLOOR_CONFIG_DIR"] = str(Path(tmp) / "config")
-        try:
-            return _run(seconds, site, Path(tmp))
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    with private_dirs("wf-latency-") as tmp:
+        return _run(seconds, site, tmp)
 
 
 def _plaza_site(tmp: Path) -> Path:

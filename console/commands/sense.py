@@ -21,11 +21,15 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console import exit_codes
 from console.commands import emit_report, iso_time, stop_on_signals
 from engine.text import printable
+
+if TYPE_CHECKING:  # heavy: loaded where a command runs, not for --help
+    from engine.config import SiteConfig
+    from engine.sensing.service import RoomSpec
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -511,16 +515,15 @@ def _parse_heights(text: str) -> tuple[float, ...]:
     return heights
 
 
-def _replay(args: argparse.Namespace) -> int:
+def _site_room(site_file: Path | None, command: str) -> tuple[SiteConfig, RoomSpec] | int:
+    """The site (``site_file``, default the demo site) and its sensing room, or the exit
+    code after saying on stderr what is wrong (an invalid site, a site without a room)."""
     from engine.config import SiteConfigError, load_site
-    from engine.paths import sensing_recording_dir
     from engine.runtime import sensing_room
-    from engine.sensing.replay import ReplaySettings, replay_recording
     from resources import DEMO_SITE
 
-    command = "watchfloor sense replay"
     try:
-        site = load_site(args.site or DEMO_SITE)
+        site = load_site(site_file or DEMO_SITE)
     except SiteConfigError as exc:
         print(f"{command}: {printable(str(exc))}", file=sys.stderr)
         return exit_codes.SITE
@@ -528,6 +531,18 @@ def _replay(args: argparse.Namespace) -> int:
     if room is None:
         print(f"{command}: site {printable(site.name)} has no sensing room", file=sys.stderr)
         return exit_codes.SITE
+    return site, room
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from engine.paths import sensing_recording_dir
+    from engine.sensing.replay import ReplaySettings, replay_recording
+
+    command = "watchfloor sense replay"
+    found = _site_room(args.site, command)
+    if isinstance(found, int):
+        return found
+    site, room = found
     directory = args.recording or sensing_recording_dir(site.name, room.room_id)
     if not directory.is_dir():
         problem = (
@@ -596,10 +611,7 @@ _PLAN_MARKS = ((0.5, "a"), (1.0, "b"), (math.inf, "c"))
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from engine.config import SiteConfigError, load_site
-    from engine.runtime import sensing_room
     from engine.sensing.capability import room_capability
-    from resources import DEMO_SITE
 
     command = "watchfloor sense plan"
     try:
@@ -612,17 +624,10 @@ def _plan(args: argparse.Namespace) -> int:
             nodes = _parse_nodes_at(args.nodes_at)
             channel = None
         else:
-            try:
-                site = load_site(args.site or DEMO_SITE)
-            except SiteConfigError as exc:
-                print(f"{command}: {printable(str(exc))}", file=sys.stderr)
-                return exit_codes.SITE
-            room = sensing_room(site)
-            if room is None:
-                print(
-                    f"{command}: site {printable(site.name)} has no sensing room", file=sys.stderr
-                )
-                return exit_codes.SITE
+            found = _site_room(args.site, command)
+            if isinstance(found, int):
+                return found
+            _site, room = found
             size = room.size
             nodes = {n.name or n.node_id: n.position for n in room.nodes}
             channel = room.channel

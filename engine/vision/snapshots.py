@@ -1,14 +1,13 @@
 """Snapshot files: JPEG crops written whole (temp name, then rename) under the data dir.
 
 The temp name carries the writing process's pid (``<name>.<pid>.jpg.partial``, see
-:func:`engine.instance.partial_path`), so a sweep in another process sharing the data dir
-removes it only once this process is gone.
+:func:`engine.instance.write_private_file`), so a sweep in another process sharing the
+data dir removes it only once this process is gone.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -17,9 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.cv import import_cv2
-from engine.instance import partial_path
+from engine.instance import write_private_file
 from engine.media import MediaFile
-from engine.paths import open_private_file, private_dir, secure_data_dir
+from engine.paths import private_dir, secure_data_dir
 from engine.vision.geometry import Box
 
 JPEG_QUALITY = 88
@@ -58,14 +57,5 @@ def write_snapshot(
     target = data_dir / relative_path
     secure_data_dir(data_dir)
     private_dir(target.parent)
-    temp = partial_path(target)
-    try:
-        with os.fdopen(open_private_file(temp, os.O_WRONLY | os.O_TRUNC), "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temp.replace(target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    write_private_file(target, data)
     return MediaFile("snapshot", relative_path, hashlib.sha256(data).hexdigest(), len(data))

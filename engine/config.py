@@ -242,6 +242,9 @@ class SensingNodeConfig:
     mac: str | None = None  # upper case, colon separated; None: not yet known (or simulated)
 
 
+_FALL_ALERTS = ("confirmable", "everywhere", "off")  # engine.sensing.falls.FALL_ALERT_CHOICES
+
+
 @dataclass(frozen=True, slots=True)
 class SensingConfig:
     """The ``[sensing]`` table: where the node server listens (loopback unless the site says
@@ -255,6 +258,11 @@ class SensingConfig:
     walkers: int = 1
     seed: int = 0
     voxel_m: float = 0.2
+    # [sensing.falls]: where a confirmed fall raises an alert ("confirmable": only where the
+    # layout can tell lying from standing; "everywhere"; "off") and how long a body must
+    # lie low and still first (seconds).
+    fall_alerts: str = "confirmable"
+    fall_confirm_s: float = 8.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -570,7 +578,9 @@ class _SiteReader:
 
     def sensing(self, value: Any) -> SensingConfig:
         path: tuple[str | int, ...] = ("sensing",)
-        table = self.table(value, path, {"host", "port", "simulate", "walkers", "seed", "voxel_m"})
+        table = self.table(
+            value, path, {"host", "port", "simulate", "walkers", "seed", "voxel_m", "falls"}
+        )
         default = SensingConfig()
         host = self.string(table, "host", path) if "host" in table else default.host
         port = int(self.integer(table, "port", path, 0, 65535)) if "port" in table else None
@@ -582,7 +592,22 @@ class _SiteReader:
         walkers = int(self.integer(table, "walkers", path, 0, 8)) if "walkers" in table else 1
         seed = int(self.integer(table, "seed", path, 0, 2**31 - 1)) if "seed" in table else 0
         voxel = self.number(table, "voxel_m", path, 0.05, 1.0) if "voxel_m" in table else 0.2
-        return SensingConfig(host, port, simulate, walkers, seed, voxel)
+        fall_alerts, fall_confirm_s = default.fall_alerts, default.fall_confirm_s
+        if "falls" in table:
+            falls_path = (*path, "falls")
+            falls = self.table(table["falls"], falls_path, {"alerts", "confirm_s"})
+            if "alerts" in falls:
+                fall_alerts = self.string(falls, "alerts", falls_path)
+                if fall_alerts not in _FALL_ALERTS:
+                    raise self.fail(
+                        (*falls_path, "alerts"),
+                        f"expected one of {', '.join(_FALL_ALERTS)}, got {fall_alerts!r}",
+                    )
+            if "confirm_s" in falls:
+                fall_confirm_s = self.number(falls, "confirm_s", falls_path, 3, 14)
+        return SensingConfig(
+            host, port, simulate, walkers, seed, voxel, fall_alerts, fall_confirm_s
+        )
 
     def integer(
         self, table: dict[str, Any], key: str, path: tuple[str | int, ...], low: int, high: int

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from engine.access import Actor
 from engine.activity import ActivityService
@@ -40,6 +40,7 @@ from engine.paths import data_dir, sensing_recording_dir
 from engine.record import ClipRecorder
 from engine.retention import MaintenanceRun, RetentionService
 from engine.secrets import SecretError, read_secret
+from engine.sensing.falls import FallAlerts, FallPolicy
 from engine.sensing.recording import SensingRecorder
 from engine.sensing.records import OpenNodePairing
 from engine.sensing.service import (
@@ -971,4 +972,8 @@ def sensing_room(site: SiteConfig) -> RoomSpec | None:
             for n in site.sensing_nodes
         ),
         voxel_m=site.sensing.voxel_m,
+        falls=FallPolicy(
+            alerts=cast(FallAlerts, site.sensing.fall_alerts),
+            confirm_s=site.sensing.fall_confirm_s,
+        ),
     )

@@ -40,6 +40,7 @@ default 0.25 m cells.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
+from engine.sensing.falls import FallPolicy
 from engine.sensing.fusion import (
     DEFAULT_CHANNEL,
     MAX_FRESNEL_ZONE,
@@ -57,6 +59,7 @@ from engine.sensing.fusion import (
     fresnel_zone_number,
     wavelength_m,
 )
+from engine.sensing.view import CoverageView
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -125,6 +128,34 @@ class RoomCapability:
     reasons: tuple[str, ...]
     advice: str
 
+    def cell_of(self, x_m: float, y_m: float) -> tuple[int, int]:
+        """The (row, column) of the cell holding floor point ``x_m``, ``y_m`` (metres);
+        a point outside the room belongs to the nearest edge cell."""
+        column = int(np.clip(np.searchsorted(self._edges(self.xs), x_m), 0, self.xs.size - 1))
+        row = int(np.clip(np.searchsorted(self._edges(self.ys), y_m), 0, self.ys.size - 1))
+        return row, column
+
+    @staticmethod
+    def _edges(centres: FloatArray) -> FloatArray:
+        edges: FloatArray = (centres[:-1] + centres[1:]) / 2.0
+        return edges
+
+    def fall_capable_at(self, x_m: float, y_m: float) -> bool:
+        """Whether a fall at floor point ``x_m``, ``y_m`` (metres) can be confirmed: its
+        cell is fall-capable and not ambiguous (a ghost there is not a body)."""
+        row, column = self.cell_of(x_m, y_m)
+        return bool(self.fall_capable[row, column] and not self.ambiguous[row, column])
+
+    def accuracy_at(self, x_m: float, y_m: float) -> float:
+        """The expected horizontal error (metres; ``inf`` where no link sees) at a point."""
+        row, column = self.cell_of(x_m, y_m)
+        return float(self.accuracy_m[row, column])
+
+    def ambiguous_at(self, x_m: float, y_m: float) -> bool:
+        """Whether a body at the point can also appear at a separate place (a ghost)."""
+        row, column = self.cell_of(x_m, y_m)
+        return bool(self.ambiguous[row, column])
+
     def as_json(self) -> dict[str, Any]:
         """The figures and maps as plain JSON values (metres, fractions 0–1; rows south to
         north, i.e. by increasing y; ``null`` for a cell no link sees)."""
@@ -159,6 +190,17 @@ class RoomCapability:
 
 def _json_number(value: float) -> float | None:
     return round(value, 3) if math.isfinite(value) else None
+
+
+@functools.lru_cache(maxsize=16)
+def layout_capability(
+    room_size_m: tuple[float, float, float],
+    nodes: tuple[tuple[NodeId, tuple[float, float, float]], ...],
+    channel: int = DEFAULT_CHANNEL,
+) -> RoomCapability:
+    """:func:`room_capability` of a layout given as hashable tuples, kept for the few
+    layouts a process runs (a room's service, its replays and the tests share one map)."""
+    return room_capability(room_size_m, dict(nodes), channel)
 
 
 def room_capability(
@@ -510,3 +552,79 @@ def _place_words(point: FloatArray, floor_m: tuple[float, float]) -> str:
         return f"at the centre, about {point[0]:.1f}, {point[1]:.1f} m"
     side = f"{ns}-{ew}" if ns and ew else ns or ew
     return f"toward the {side}, about {point[0]:.1f}, {point[1]:.1f} m"
+
+
+# ------------------------------------------------------------------------------ the view
+
+
+def coverage_view(
+    capability: RoomCapability | None, policy: FallPolicy, *, problem: str | None = None
+) -> CoverageView:
+    """What the console shows of ``capability`` under the room's fall ``policy``: the maps
+    and the one health line (``problem``: why there is no capability)."""
+    if capability is None:
+        reason = problem or "no layout"
+        withheld = policy.alerts == "confirmable"
+        empty = np.zeros((0, 0))
+        return CoverageView(
+            rating="unknown",
+            reasons=(reason,),
+            advice="",
+            health=f"The node layout cannot be rated ({reason})"
+            + ("; no fall is alerted until it can." if withheld else "."),
+            fall_alerts=policy.alerts,
+            cell_m=DEFAULT_CELL_M,
+            xs=np.zeros(0),
+            ys=np.zeros(0),
+            accuracy_m=empty,
+            fall_capable=empty.astype(bool),
+            ambiguous=empty.astype(bool),
+            median_accuracy_m=math.inf,
+            fall_capable_fraction=0.0,
+            ambiguous_fraction=0.0,
+            problem=reason,
+        )
+    confirmable = capability.fall_capable & ~capability.ambiguous
+    fraction = float(np.mean(confirmable[capability.counted]))
+    return CoverageView(
+        rating=capability.rating,
+        reasons=capability.reasons,
+        advice=capability.advice,
+        health=health_line(capability.rating, fraction, capability.advice, policy),
+        fall_alerts=policy.alerts,
+        cell_m=capability.cell_m,
+        xs=capability.xs,
+        ys=capability.ys,
+        accuracy_m=capability.accuracy_m,
+        fall_capable=confirmable,
+        ambiguous=capability.ambiguous,
+        median_accuracy_m=capability.median_accuracy_m,
+        fall_capable_fraction=fraction,
+        ambiguous_fraction=capability.ambiguous_fraction,
+    )
+
+
+def health_line(rating: str, fall_fraction: float, advice: str, policy: FallPolicy) -> str:
+    """The room's health in one line: the layout's rating, where falls are alerted under
+    ``policy`` and what to change first (``advice``)."""
+    head = f"{rating.capitalize()} layout"
+    if policy.alerts == "off":
+        return f"{head}; fall alerts are off for this room (site file)."
+    if policy.alerts == "everywhere":
+        return (
+            f"{head}; falls are alerted everywhere (site file), though this layout confirms "
+            f"them in only {fall_fraction:.0%} of the room."
+            if fall_fraction < 0.995
+            else f"{head}; falls are alerted everywhere."
+        )
+    change = "" if advice.startswith("this layout covers") else f" To improve: {advice}."
+    if fall_fraction < 0.005:
+        return (
+            f"{head}; falls cannot be confirmed anywhere in this room, so none is alerted.{change}"
+        )
+    if fall_fraction >= 0.995:
+        return f"{head}; falls are confirmed and alerted across the room.{change}"
+    return (
+        f"{head}; falls are confirmed in {fall_fraction:.0%} of this room and alerted only "
+        f"there.{change}"
+    )

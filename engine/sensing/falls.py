@@ -248,7 +248,7 @@ import statistics
 from collections import deque
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -266,6 +266,35 @@ QUIET_DELTA_RMS: Final = 0.008
 # Body strengths k the height fit tries (a body in zone 1 raises deltaRMS by about k; the
 # simulator's body: 0.47 median, 0.16-0.77 p10-p90 with the path's phase).
 BODY_STRENGTHS: Final = (0.15, 0.25, 0.4, 0.6, 0.9)
+
+
+FallAlerts = Literal["confirmable", "everywhere", "off"]
+FALL_ALERT_CHOICES: Final[tuple[FallAlerts, ...]] = ("confirmable", "everywhere", "off")
+
+
+@dataclass(frozen=True, slots=True)
+class FallPolicy:
+    """A room's fall settings (the site file's ``[sensing.falls]``). ``alerts``: where a
+    confirmed fall is stored and raises an alert: ``"confirmable"`` (default) only where the
+    layout can tell a lying body from a standing one (:mod:`engine.sensing.capability`;
+    elsewhere a "fall" is a guess from a track's z, and on layouts that see no height it was
+    the source of every false alarm), ``"everywhere"`` (the detector alone decides) or
+    ``"off"``. ``confirm_s``: how long a body must lie low and still (3–14 s: a fall must be
+    alerted within 15 s)."""
+
+    alerts: FallAlerts = "confirmable"
+    confirm_s: float = 8.0
+
+    def __post_init__(self) -> None:
+        if self.alerts not in FALL_ALERT_CHOICES:
+            raise ValueError(
+                f"fall alerts must be one of {', '.join(FALL_ALERT_CHOICES)}, got {self.alerts!r}"
+            )
+        if not (math.isfinite(self.confirm_s) and 3.0 <= self.confirm_s <= 14.0):
+            raise ValueError(f"fall confirmation must be 3-14 s, got {self.confirm_s!r}")
+
+
+DEFAULT_FALL_POLICY: Final = FallPolicy()
 
 
 @dataclass(frozen=True)

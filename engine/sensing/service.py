@@ -74,9 +74,13 @@ from engine.sensing.ble import (
     assign_identities,
     blob_match_score,
 )
+from engine.sensing.capability import RoomCapability, coverage_view, layout_capability
 from engine.sensing.falls import (
+    DEFAULT_FALL_POLICY,
     FallConfirmed,
     FallDetector,
+    FallPolicy,
+    FallSettings,
     HeightEstimator,
     LinkChangeMeter,
     TrackObservation,
@@ -125,6 +129,7 @@ from engine.sensing.view import (
     BlobExplanation,
     BlobIdentity,
     BlobView,
+    CoverageView,
     LinkShareView,
     LinkView,
     NodeView,
@@ -197,6 +202,7 @@ class RoomSpec:
     # deltaRMS) and the Fresnel zone past which a link says nothing about a voxel.
     motion_threshold: float = DEFAULT_THRESHOLD
     max_zone: int = MAX_FRESNEL_ZONE
+    falls: FallPolicy = DEFAULT_FALL_POLICY
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +263,9 @@ class SensingUpdated(Event):
 @dataclass
 class _Blob:
     confirmed: bool = False
+    # Detected at least once where the layout places a person unambiguously: until then it
+    # may be a ghost of crossing links, and it neither becomes history nor takes a name.
+    placed: bool = False
     recorded: bool = False  # stored as history (lived BLOB_HISTORY_S: see there)
     first_s: float = 0.0
     path_m: float = 0.0
@@ -399,7 +408,10 @@ class SensingService:
         self._names: dict[str, str] = {n.node_id: n.name for n in room.nodes}
         self._mac_to_node: dict[str, str] = {n.mac: n.node_id for n in room.nodes if n.mac}
         self._model: FusionModel | None = self._build_model()
-        self._falls = FallDetector()
+        self._falls = FallDetector(FallSettings(confirm_s=room.falls.confirm_s))
+        self._falls_withheld = 0  # confirmed by the detector where the layout cannot confirm
+        self._capability: RoomCapability | None = None
+        self._coverage: CoverageView | None = None
         self._link_change = LinkChangeMeter()
         self._heights: HeightEstimator | None = None
         self._shown_before: set[int] = set()
@@ -588,6 +600,39 @@ class SensingService:
             return None, snapshot
         return ExplanationBasis(self.room.room_id, model, activation, snapshot.t_s), snapshot
 
+    def coverage(self) -> CoverageView:
+        """What the room's layout can see (computed on first use, about a second for a large
+        room, then kept; the fusion thread asks first)."""
+        if self._coverage is None:
+            self._coverage = self._rate_layout()
+        return self._coverage
+
+    def _rate_layout(self) -> CoverageView:
+        room = self.room
+        try:
+            capability = layout_capability(
+                room.size,
+                tuple((n.node_id, n.position) for n in room.nodes),
+                room.channel,
+            )
+        except ValueError as exc:
+            log.warning("sensing room %s: the layout cannot be rated: %s", room.room_id, exc)
+            return coverage_view(None, room.falls, problem=str(exc))
+        self._capability = capability
+        return coverage_view(capability, room.falls)
+
+    def _fall_alerted(self, position: Vec3) -> bool:
+        """Whether a fall the detector confirmed at ``position`` is stored (and alerted)
+        under the room's fall policy."""
+        policy = self.room.falls.alerts
+        if policy == "off":
+            return False
+        if policy == "everywhere":
+            return True
+        self.coverage()
+        capability = self._capability
+        return capability is not None and capability.fall_capable_at(position[0], position[1])
+
     def report(self) -> dict[str, Any]:
         """Figures so far: frames, drops, ticks and their times, nodes."""
         with self._lock:
@@ -611,6 +656,8 @@ class SensingService:
             # interpreter lock while the server thread (and a simulation) run beside it.
             "fusion_tick_cpu_ms": describe(fusion_cpu),
             "signal_tick_ms": describe(signal),
+            # Falls the detector confirmed where the layout cannot confirm one (not stored).
+            "falls_withheld": self._falls_withheld,
             "nodes": [
                 {
                     "mac": n.mac,
@@ -638,6 +685,7 @@ class SensingService:
     # --- fusion thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
+        self.coverage()  # the layout's map, before the first tick (about a second, once)
         next_s = self._clock.monotonic()
         while not self._stop.is_set():
             now = self._clock.monotonic()
@@ -842,8 +890,11 @@ class SensingService:
                 blob.evidence = (model, activation, track.position, peak, track.value, now_s)
             if not blob.confirmed and track.hits >= CONFIRM_HITS:
                 blob.confirmed = True
+            if not blob.placed and not track.coasting and not self._ambiguous_at(track.position):
+                blob.placed = True
             if (
                 blob.confirmed
+                and blob.placed
                 and not blob.recorded
                 and not track.coasting  # still sensed, not carried on by the tracker
                 and now_s - blob.first_s >= BLOB_HISTORY_S
@@ -872,6 +923,13 @@ class SensingService:
                 self._end_blob(track_id, now_s, reason=f"continued as blob {stitched[track_id]}")
             else:
                 self._end_blob(track_id, now_s, reason="not seen for 3 s")
+
+    def _ambiguous_at(self, position: Vec3) -> bool:
+        capability = self._capability
+        if capability is None:
+            self.coverage()
+            capability = self._capability
+        return capability is not None and capability.ambiguous_at(position[0], position[1])
 
     def _end_blob(self, track_id: int, now_s: float, reason: str) -> None:
         blob = self._blobs.pop(track_id)
@@ -909,7 +967,9 @@ class SensingService:
         shown = {
             track.track_id: track
             for track in self._tracker.tracks
-            if (blob := self._blobs.get(track.track_id)) is not None and blob.confirmed
+            if (blob := self._blobs.get(track.track_id)) is not None
+            and blob.confirmed
+            and blob.placed  # a ghost of crossing links never becomes a fall
         }
         observations = [
             TrackObservation(
@@ -925,6 +985,18 @@ class SensingService:
         self._shown_before = set(shown)
         for event in self._falls.update(now_s, observations, ended=ended):
             if not isinstance(event, FallConfirmed):
+                continue
+            if not self._fall_alerted(event.position):
+                self._falls_withheld += 1
+                log.info(
+                    "sensing room %s: a fall of blob %d at %.1f, %.1f m is not alerted: "
+                    "the layout cannot confirm falls there (fall alerts: %s)",
+                    self.room.room_id,
+                    event.track_id,
+                    event.position[0],
+                    event.position[1],
+                    self.room.falls.alerts,
+                )
                 continue
             blob = self._blobs.get(event.track_id)
             identity = None if blob is None else blob.identity
@@ -959,7 +1031,7 @@ class SensingService:
         confirmed = {
             track_id: blob.last
             for track_id, blob in self._blobs.items()
-            if blob.confirmed and blob.last is not None
+            if blob.confirmed and blob.placed and blob.last is not None
         }
         scores = {
             address: {
@@ -1165,6 +1237,8 @@ class SensingService:
                 trail=tuple(p for _, p in self._blobs[t.track_id].trail),
                 identity=self._blobs[t.track_id].identity,
                 peak_voxel=self._peak_now(t),
+                uncertainty_m=self._uncertainty_at(t.position),
+                ambiguous=not self._blobs[t.track_id].placed,
             )
             for t in self._tracker.tracks
             if self._blobs.get(t.track_id) is not None and self._blobs[t.track_id].confirmed
@@ -1194,7 +1268,15 @@ class SensingService:
             tick_ms=fusion_ms,
             pairing_open_s=pairing,
             truth=self.truth(now_s),
+            coverage=self.coverage(),
         )
+
+    def _uncertainty_at(self, position: Vec3) -> float | None:
+        capability = self._capability
+        if capability is None:
+            return None
+        accuracy = capability.accuracy_at(position[0], position[1])
+        return round(accuracy, 2) if math.isfinite(accuracy) else None
 
     # --- simulation -------------------------------------------------------------------------
 

@@ -58,8 +58,9 @@ class LinkView:
 @dataclass(frozen=True, slots=True)
 class BlobView:
     """One tracked blob: stable ``track_id``, Kalman position and velocity, fused ``value``,
-    whether it is coasting (no detection this tick), its recent ``trail`` (oldest first) and,
-    when detected this tick, the grid voxel of its detection's peak (where it is explained)."""
+    whether it is coasting (no detection this tick), its recent ``trail`` (oldest first),
+    when detected this tick the grid voxel of its detection's peak (where it is explained),
+    and how well the layout can place it where it is."""
 
     track_id: int
     position: Vec3
@@ -69,6 +70,11 @@ class BlobView:
     trail: tuple[Vec3, ...] = ()
     identity: BlobIdentity | None = None
     peak_voxel: int | None = None
+    # How far off the layout may place it here (metres; None when not known) and whether a
+    # person here can also appear elsewhere: an ambiguous blob may be a ghost of crossing
+    # links, and is drawn as uncertain until it has been placed somewhere unambiguous.
+    uncertainty_m: float | None = None
+    ambiguous: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +117,34 @@ class VoxelView:
 
 
 @dataclass(frozen=True)
+class CoverageView:
+    """What the room's node layout can see, from its geometry (:mod:`engine.sensing.capability`),
+    for the floor overlay and the room's health line. Per-cell arrays have shape (ny, nx):
+    row j, column i is the cell centred at (``xs[i]``, ``ys[j]``) metres (rows south to north).
+    ``accuracy_m`` is the expected horizontal error (``inf`` where no link sees a person),
+    ``fall_capable`` where a fall can be confirmed (and, with the room's ``fall_alerts``
+    ``"confirmable"``, the only places a fall raises an alert), ``ambiguous`` where a person
+    can also appear at a separate place. ``health`` is the one line said about the room;
+    ``problem`` says why the layout could not be rated (then the maps are empty)."""
+
+    rating: str
+    reasons: tuple[str, ...]
+    advice: str
+    health: str
+    fall_alerts: str
+    cell_m: float
+    xs: npt.NDArray[np.float64]
+    ys: npt.NDArray[np.float64]
+    accuracy_m: npt.NDArray[np.float64]
+    fall_capable: npt.NDArray[np.bool_]
+    ambiguous: npt.NDArray[np.bool_]
+    median_accuracy_m: float
+    fall_capable_fraction: float
+    ambiguous_fraction: float
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
 class SensingSnapshot:
     """Everything drawn for one room after one fusion tick. ``simulated`` is True when the
     room's CSI comes from the built-in simulator (the view says so). ``t_s`` is the engine's
@@ -130,6 +164,7 @@ class SensingSnapshot:
     tick_ms: float = 0.0
     pairing_open_s: float = 0.0  # seconds left in the pairing window, 0 when closed
     truth: tuple[Vec3, ...] = field(default=())  # simulator only: where the walkers are
+    coverage: CoverageView | None = None  # what the layout can see (None before it is known)
 
 
 @dataclass(frozen=True, slots=True)

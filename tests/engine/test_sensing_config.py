@@ -151,3 +151,34 @@ def test_the_sensing_room_carries_positions_macs_and_voxel_size(tmp_path: Path) 
     ]
     assert sensing_room(load_site(write(tmp_path, HEAD + TWO_NODES))) is None  # no [room]
     assert sensing_room(load_site(write(tmp_path, HEAD + ROOM + node("a", 0.1)))) is None
+
+
+def test_a_rooms_fall_settings_are_read_into_its_fall_policy(tmp_path: Path) -> None:
+    from engine.sensing.falls import FallPolicy
+
+    body = HEAD + ROOM + '[sensing.falls]\nalerts = "everywhere"\nconfirm_s = 10\n' + TWO_NODES
+    site = load_site(write(tmp_path, body))
+    assert (site.sensing.fall_alerts, site.sensing.fall_confirm_s) == ("everywhere", 10.0)
+    room = sensing_room(site)
+    assert room is not None and room.falls == FallPolicy("everywhere", 10.0)
+    default = sensing_room(load_site(write(tmp_path, HEAD + ROOM + TWO_NODES)))
+    assert default is not None and default.falls == FallPolicy("confirmable", 8.0)
+
+
+@pytest.mark.parametrize(
+    ("setting", "field", "message"),
+    [
+        ('alerts = "sometimes"', "sensing.falls.alerts", "one of confirmable, everywhere, off"),
+        ("alerts = true", "sensing.falls.alerts", "expected a non-empty string"),
+        ("confirm_s = 20", "sensing.falls.confirm_s", "20 is outside 3..14"),
+        ("sound = 1", "sensing.falls.sound", "unknown field"),
+    ],
+)
+def test_each_bad_fall_setting_is_named(
+    tmp_path: Path, setting: str, field: str, message: str
+) -> None:
+    body = HEAD + ROOM + "\n[sensing.falls]\n" + setting + "\n" + TWO_NODES
+    error = error_for(tmp_path, body)
+    assert error.field == field
+    assert error.line == line_of(body, setting)
+    assert message in error.message

@@ -1,0 +1,173 @@
+"""Falls only where the layout can confirm them, and ghosts that never become people.
+
+Tick-level runs of the real sensing service on simulated time (see test_service): the
+simulator's walker falls, the real detector confirms it, and the room's fall policy and its
+layout's capability map (engine.sensing.capability) decide whether it is stored."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from engine.bus import EventBus
+from engine.sensing.capability import coverage_view, layout_capability
+from engine.sensing.evaluate import simulated_room
+from engine.sensing.falls import FallAlerts, FallPolicy
+from engine.sensing.postures import Fall
+from engine.sensing.service import NodeSpec, RoomSpec, SensingService
+from engine.sensing.simulator import EnteringWalker, Room, ScriptedWalker, sim_mac
+from tests.engine.sensing.test_service import TickDriver, make_service, simulator
+
+SIZE = (5.0, 5.0, 2.5)
+ENTER_S = 4.0
+FALL_AFTER_S = 8.0  # after walking in: the detector has seen the walker standing first
+RUN_S = 30.0  # the fall is confirmed about 9 s after it
+
+
+def _room(heights: tuple[float, ...], nodes: int, alerts: FallAlerts) -> RoomSpec:
+    room = simulated_room(SIZE, nodes, heights)
+    return dataclasses.replace(room, falls=FallPolicy(alerts=alerts))
+
+
+def _fall_run(room: RoomSpec, x: float, y: float) -> tuple[SensingService, list[str], Fall]:
+    """A walker loops a 2.5 × 1 m rectangle around (x, y) and falls FALL_AFTER_S after
+    walking in; returns the service, the stored kinds and the fall."""
+    walk = ScriptedWalker(
+        [(x - 1.5, y - 1.0), (x + 1.0, y - 1.0), (x + 1.0, y), (x - 1.5, y)], 0.8, loop=True
+    )
+    fall = Fall(walk, FALL_AFTER_S, room=Room(*SIZE))
+    bus = EventBus()
+    service = make_service(bus, room=room)
+    driver = TickDriver(service, simulator(room, [EnteringWalker(fall, ENTER_S)]), bus)
+    driver.run_until(RUN_S)
+    return service, driver.kinds(), fall
+
+
+def _capable(room: RoomSpec, fall: Fall) -> bool:
+    capability = layout_capability(
+        room.size, tuple((n.node_id, n.position) for n in room.nodes), room.channel
+    )
+    x, y, _ = fall.position_at(RUN_S)
+    return capability.fall_capable_at(x, y)
+
+
+def test_a_fall_where_the_layout_sees_height_is_alerted() -> None:
+    room = _room((0.15, 1.9), 8, "confirmable")
+    service, kinds, fall = _fall_run(room, 2.5, 2.5)
+    assert _capable(room, fall), "the scene's landing spot is one the layout can confirm"
+    assert kinds.count("sensing.fall_detected") == 1
+    assert service.report()["falls_withheld"] == 0
+
+
+@pytest.mark.parametrize(
+    ("heights", "nodes", "centre"),
+    [
+        ((0.15, 1.9), 8, (2.0, 2.0)),  # lands 0.5 m from the west wall: no link sees it low
+        ((0.9, 1.1), 6, (2.5, 2.5)),  # every node at body height: no height anywhere
+    ],
+)
+def test_a_fall_the_layout_cannot_confirm_is_not_alerted(
+    heights: tuple[float, ...], nodes: int, centre: tuple[float, float]
+) -> None:
+    # The detector alone calls these falls (policy "everywhere" stores them); with the
+    # default policy they are withheld and counted, so nobody is sent running on a guess.
+    everywhere, kinds, fall = _fall_run(_room(heights, nodes, "everywhere"), *centre)
+    assert kinds.count("sensing.fall_detected") == 1
+    room = _room(heights, nodes, "confirmable")
+    assert not _capable(room, fall)
+    service, kinds, _ = _fall_run(room, *centre)
+    assert "sensing.fall_detected" not in kinds
+    assert service.report()["falls_withheld"] == 1
+    assert everywhere.report()["falls_withheld"] == 0
+
+
+def test_fall_alerts_off_store_no_fall() -> None:
+    service, kinds, _ = _fall_run(_room((0.15, 1.9), 8, "off"), 2.5, 2.5)
+    assert "sensing.fall_detected" not in kinds
+    assert service.report()["falls_withheld"] == 1
+
+
+# Four nodes in the corners at 2 m: the two diagonals are the only links across the middle,
+# so a person near their crossing also appears mirrored across it.
+CORNERS = RoomSpec(
+    "corners",
+    "Corners at 2 m",
+    SIZE,
+    tuple(
+        NodeSpec(f"n{i}", f"n{i}", (x, y, 2.0), sim_mac(i))
+        for i, (x, y) in enumerate([(0.0, 0.0), (5.0, 0.0), (5.0, 5.0), (0.0, 5.0)], start=1)
+    ),
+)
+
+
+def _sway_near_the_crossing(service: SensingService, bus: EventBus) -> TickDriver:
+    walker = ScriptedWalker([(2.3, 2.4), (2.7, 2.6)], 0.3, loop=True)
+    driver = TickDriver(service, simulator(CORNERS, [EnteringWalker(walker, ENTER_S)]), bus)
+    driver.run_until(RUN_S)
+    return driver
+
+
+def test_a_ghost_of_crossing_links_is_shown_uncertain_and_never_becomes_history() -> None:
+    bus = EventBus()
+    driver = _sway_near_the_crossing(make_service(bus, room=CORNERS), bus)
+    shown = [b for _t, snapshot in driver.ticks if snapshot for b in snapshot.blobs]
+    assert shown, "the person is shown"
+    assert all(b.ambiguous for b in shown)
+    assert all(b.uncertainty_m is not None and b.uncertainty_m > 0.5 for b in shown)
+    assert driver.records == []  # no appearance, no name, no fall
+
+    # The same scene without the layout's map stored both places as people.
+    bus = EventBus()
+    blind = make_service(bus, room=CORNERS)
+    blind._coverage = coverage_view(None, CORNERS.falls, problem="not rated")
+    driver = _sway_near_the_crossing(blind, bus)
+    assert driver.kinds().count("sensing.blob_appeared") >= 1
+
+
+def test_the_snapshot_carries_the_layouts_coverage_and_health() -> None:
+    bus = EventBus()
+    service = make_service(bus, room=_room((0.9, 1.1), 6, "confirmable"))
+    coverage = service.coverage()
+    assert coverage.rating in {"good", "fair", "poor"}
+    assert coverage.fall_capable_fraction == 0.0
+    assert "falls cannot be confirmed anywhere in this room, so none is alerted" in coverage.health
+    assert "skirting height" in coverage.health
+    assert coverage.accuracy_m.shape == (coverage.ys.size, coverage.xs.size)
+    assert service.coverage() is coverage  # rated once
+
+
+def test_a_layout_that_cannot_be_rated_says_why_and_withholds_falls() -> None:
+    outside = dataclasses.replace(
+        CORNERS, nodes=(*CORNERS.nodes[:3], NodeSpec("n4", "n4", (-1.0, 5.0, 2.0), sim_mac(4)))
+    )
+    coverage = make_service(EventBus(), room=outside).coverage()
+    assert coverage.problem is not None and "outside" in coverage.problem
+    assert coverage.health.startswith("The node layout cannot be rated (node n4")
+    assert coverage.health.endswith("no fall is alerted until it can.")
+
+
+@pytest.mark.parametrize(
+    ("alerts", "fraction", "expected"),
+    [
+        ("confirmable", 0.38, "falls are confirmed in 38% of this room and alerted only there"),
+        ("confirmable", 1.0, "falls are confirmed and alerted across the room"),
+        ("everywhere", 0.38, "though this layout confirms them in only 38% of the room"),
+        ("off", 0.38, "fall alerts are off for this room (site file)"),
+    ],
+)
+def test_the_health_line_says_where_falls_are_alerted(
+    alerts: FallAlerts, fraction: float, expected: str
+) -> None:
+    from engine.sensing.capability import health_line
+
+    line = health_line("fair", fraction, "add a node", FallPolicy(alerts=alerts))
+    assert line.startswith("Fair layout; ")
+    assert expected in line
+
+
+def test_fall_policies_are_checked() -> None:
+    with pytest.raises(ValueError, match="fall alerts must be one of"):
+        FallPolicy(alerts="sometimes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="3-14 s"):
+        FallPolicy(confirm_s=20.0)

@@ -85,6 +85,13 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="nodes around the walls (2-32; default 4, 8 with --fall-at/--sit-at)",
     )
     simulate.add_argument(
+        "--layout",
+        choices=("walls", "advised"),
+        default="walls",
+        help="walls: nodes spread around the walls at --heights (default); advised: where "
+        "`sense plan --advise` puts --nodes nodes",
+    )
+    simulate.add_argument(
         "--heights",
         metavar="Z,Z",
         help="node heights in turn, metres (default 0.9,1.1; 0.15,1.9 with --fall-at/--sit-at,"
@@ -133,6 +140,12 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     plan.add_argument("--site", metavar="FILE", help="the site's room and nodes (default: demo)")
     plan.add_argument("--room", metavar="WxDxH", help="a room in metres instead, e.g. 5x5x2.5")
     plan.add_argument("--nodes-at", metavar="X,Y,Z;…", help="node positions in metres, with --room")
+    plan.add_argument(
+        "--advise",
+        metavar="N",
+        type=int,
+        help="suggest where to put N nodes (3-16) in the room (--room, or the site's) and rate it",
+    )
     plan.add_argument("--json", action="store_true", help="print the figures and maps as JSON")
     explain = actions.add_parser(
         "explain", parents=parents, help="why a stored blob was where it was"
@@ -400,7 +413,7 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
     from engine.alerts.service import AlertService
     from engine.bus import EventBus
     from engine.clock import REAL_CLOCK
-    from engine.sensing.evaluate import simulate_room, simulated_room
+    from engine.sensing.evaluate import advised_room, simulate_room, simulated_room
     from engine.sensing.falls import RECOMMENDED_HEIGHTS_M
     from engine.sensing.recording import SensingRecorder
     from engine.sensing.records import LastBlobId
@@ -426,6 +439,10 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
             raise ValueError("--fall-at, --sit-at and --lie-at need at least one walker")
         if not 2 <= args.nodes <= 32:
             raise ValueError(f"--nodes {args.nodes}: 2-32 nodes")
+        if args.layout == "advised" and not 3 <= args.nodes <= 16:
+            raise ValueError(f"--nodes {args.nodes}: the advisor places 3-16 nodes")
+        if args.layout == "advised" and args.heights:
+            raise ValueError("--heights and --layout advised do not go together")
         if not 0 <= args.walkers <= 8:
             raise ValueError(f"--walkers {args.walkers}: 0-8 walkers")
         if not (math.isfinite(args.duration) and 0 < args.duration <= 86_400):
@@ -437,11 +454,14 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
         return exit_codes.USAGE
     if heights is None and postures:
         heights = RECOMMENDED_HEIGHTS_M
-    room = (
-        simulated_room(size, args.nodes)
-        if heights is None
-        else simulated_room(size, args.nodes, heights)
-    )
+    if args.layout == "advised":
+        room = advised_room(size, args.nodes)
+    else:
+        room = (
+            simulated_room(size, args.nodes)
+            if heights is None
+            else simulated_room(size, args.nodes, heights)
+        )
     store = Store(db_url)
     try:
         with stop_on_signals() as stop, StoreWriter.running(store, clock=REAL_CLOCK) as writer:
@@ -615,10 +635,16 @@ def _plan(args: argparse.Namespace) -> int:
 
     command = "watchfloor sense plan"
     try:
-        if (args.room is None) != (args.nodes_at is None):
-            raise ValueError("--room and --nodes-at go together")
+        if args.advise is not None and args.nodes_at is not None:
+            raise ValueError("give either --nodes-at (rate a layout) or --advise N (suggest one)")
+        if args.room is not None and args.nodes_at is None and args.advise is None:
+            raise ValueError("--room goes with --nodes-at or --advise N")
+        if args.nodes_at is not None and args.room is None:
+            raise ValueError("--nodes-at goes with --room")
         if args.room is not None and args.site is not None:
-            raise ValueError("give either --site or --room with --nodes-at")
+            raise ValueError("give either --site or --room")
+        if args.advise is not None:
+            return _advise(args, command)
         if args.room is not None:
             size = _parse_room(args.room)
             nodes = _parse_nodes_at(args.nodes_at)
@@ -672,6 +698,66 @@ def _plan(args: argparse.Namespace) -> int:
                 mark = "?"
             line.append(mark)
         print("  " + "".join(line))
+    return exit_codes.OK
+
+
+def _advise(args: argparse.Namespace, command: str) -> int:
+    """``sense plan --advise N``: the advised layout, its rating and the site-file lines."""
+    from engine.sensing.capability import advise_layout
+
+    if args.room is not None:
+        size = _parse_room(args.room)
+        channel = None
+    else:
+        found = _site_room(args.site, command)
+        if isinstance(found, int):
+            return found
+        size, channel = found[1].size, found[1].channel
+    advice = (
+        advise_layout(size, args.advise)
+        if channel is None
+        else advise_layout(size, args.advise, channel)
+    )
+    capability = advice.capability
+    if args.json:
+        figures = capability.as_json()
+        figures["advised_nodes"] = [
+            {"x_m": p[0], "y_m": p[1], "z_m": p[2], "place": place}
+            for p, place in zip(advice.positions, advice.places, strict=True)
+        ]
+        figures["layouts_compared"] = advice.compared
+        print(json.dumps(figures))
+        return exit_codes.OK
+    width, depth, height = size
+    print(
+        f"advised layout for {args.advise} nodes in a {width:g} x {depth:g} x {height:g} m room "
+        f"(best of {advice.compared} rated): {capability.rating}"
+    )
+    for reason in capability.reasons:
+        print(f"  - {reason}")
+    print(
+        f"expected error median {capability.median_accuracy_m:.2f} m; within 1 m in "
+        f"{capability.within_one_m:.0%} of the floor; falls confirmed in "
+        f"{capability.fall_capable_fraction:.0%}; ambiguous {capability.ambiguous_fraction:.0%}"
+    )
+    more = args.advise + 2
+    if capability.rating != "good" and more <= 16:
+        bigger = (
+            advise_layout(size, more) if channel is None else advise_layout(size, more, channel)
+        ).capability
+        print(
+            f"with {more} nodes: {bigger.rating}, expected error median "
+            f"{bigger.median_accuracy_m:.2f} m, falls confirmed in "
+            f"{bigger.fall_capable_fraction:.0%}, ambiguous {bigger.ambiguous_fraction:.0%}"
+        )
+    print("nodes (paste into the site file; give each its mac):")
+    for number, (position, place) in enumerate(
+        zip(advice.positions, advice.places, strict=True), start=1
+    ):
+        x, y, z = position
+        print(f"  # {place}")
+        print(f'  [[sensing_nodes]]\n  id = "node-{number}"\n  name = "Node {number}"')
+        print(f"  position = {{ x = {x:g}, y = {y:g}, z = {z:g} }}")
     return exit_codes.OK
 
 

@@ -628,3 +628,136 @@ def health_line(rating: str, fall_fraction: float, advice: str, policy: FallPoli
         f"{head}; falls are confirmed in {fall_fraction:.0%} of this room and alerted only "
         f"there.{change}"
     )
+
+
+# --------------------------------------------------------------------------- the advisor
+
+# Heights (metres) an advised layout alternates between: skirting height, where a link's
+# zones tell a body on the floor from one seated (their mirror images are below the floor),
+# and above heads, so that links cross the room at floor level, body height and diagonally.
+ADVISED_LOW_M: Final = 0.15
+ADVISED_HIGH_M: Final = 1.9
+_ADVISOR_INSET_M = 0.1  # wall mounts
+_ADVISOR_CELL_M = 0.5  # candidates are compared on a coarse grid, the chosen one rated finely
+
+
+@dataclass(frozen=True)
+class LayoutAdvice:
+    """An advised layout: node positions (metres, site axes, in the order a person walks
+    the walls from the south-west corner), each with where it is in words, and what that
+    layout can see; ``compared`` is how many candidate layouts were rated."""
+
+    positions: tuple[Vec3, ...]
+    places: tuple[str, ...]
+    capability: RoomCapability
+    compared: int
+
+
+def layout_score(capability: RoomCapability) -> float:
+    """How good a layout is, for comparing candidates (higher is better): placed within
+    0.5 m and within 1 m, falls confirmable, and ambiguity (ghosts) counted against it
+    twice over, because a ghost is a false person where a coarse place is only a blur."""
+    return (
+        capability.within_half_m
+        + 0.5 * capability.within_one_m
+        + capability.fall_capable_fraction
+        - 2.0 * capability.ambiguous_fraction
+    )
+
+
+def advise_layout(
+    room_size_m: Sequence[float], node_count: int, channel: int = DEFAULT_CHANNEL
+) -> LayoutAdvice:
+    """Where to put ``node_count`` nodes (3–16) in a room of ``room_size_m`` (width, depth,
+    height metres): the README's advice, computed. Candidates spread the nodes evenly around
+    the walls 0.1 m off them, alternately at skirting height and above heads, from several
+    starting points and in both orders of height; each is rated with :func:`room_capability`
+    on a coarse grid and the best by :func:`layout_score` is rated again at the default
+    cell size. Raises ``ValueError`` naming what is wrong (a room side, a node count)."""
+    size = _room_size(room_size_m)
+    if isinstance(node_count, bool) or not isinstance(node_count, int) or not 3 <= node_count <= 16:
+        raise ValueError(f"the advisor places 3-16 nodes, got {node_count!r}")
+    width, depth, height = size
+    low = min(ADVISED_LOW_M, height / 4)
+    high = max(min(ADVISED_HIGH_M, height - 0.3), low + 0.5)
+    if high > height:
+        raise ValueError(f"a room {height:g} m high leaves no room for nodes at two heights")
+    inner_w, inner_d = width - 2 * _ADVISOR_INSET_M, depth - 2 * _ADVISOR_INSET_M  # >= 0.3 m
+    perimeter = 2 * (inner_w + inner_d)
+    spacing = perimeter / node_count
+    best: tuple[float, tuple[Vec3, ...]] | None = None
+    compared = 0
+    for start_fraction in (0.0, 0.25, 0.5, 0.75):
+        for low_first in (True, False):
+            positions = tuple(
+                _on_walls(
+                    (start_fraction * spacing + i * spacing) % perimeter,
+                    inner_w,
+                    inner_d,
+                    low if (i % 2 == 0) == low_first else high,
+                )
+                for i in range(node_count)
+            )
+            capability = room_capability(
+                size,
+                {f"n{i}": p for i, p in enumerate(positions)},
+                channel,
+                cell_m=_ADVISOR_CELL_M,
+            )
+            compared += 1
+            score = layout_score(capability)
+            if best is None or score > best[0] + 1e-9:
+                best = (score, positions)
+    assert best is not None
+    positions = tuple(sorted(best[1], key=lambda p: _walk_order(p, width, depth)))
+    capability = room_capability(size, {f"n{i}": p for i, p in enumerate(positions)}, channel)
+    return LayoutAdvice(
+        positions=positions,
+        places=tuple(_wall_words(p, width, depth) for p in positions),
+        capability=capability,
+        compared=compared,
+    )
+
+
+def _on_walls(s: float, inner_w: float, inner_d: float, z: float) -> Vec3:
+    """The point ``s`` metres along the walls (inset) from the south-west corner, going
+    east along the south wall first, at height ``z``."""
+    inset = _ADVISOR_INSET_M
+    if s < inner_w:
+        x, y = s, 0.0
+    elif s < inner_w + inner_d:
+        x, y = inner_w, s - inner_w
+    elif s < 2 * inner_w + inner_d:
+        x, y = inner_w - (s - inner_w - inner_d), inner_d
+    else:
+        x, y = 0.0, inner_d - (s - 2 * inner_w - inner_d)
+    return (round(x + inset, 2), round(y + inset, 2), round(z, 2))
+
+
+def _walk_order(p: Vec3, width: float, depth: float) -> float:
+    x, y = p[0], p[1]
+    sides = {"south": y, "east": width - x, "north": depth - y, "west": x}
+    wall = min(sides, key=lambda name: sides[name])
+    if wall == "south":
+        return x
+    if wall == "east":
+        return width + y
+    if wall == "north":
+        return width + depth + (width - x)
+    return 2 * width + depth + (depth - y)
+
+
+def _wall_words(p: Vec3, width: float, depth: float) -> str:
+    """Where a wall-mounted node is, in words: "south wall, 3.0 m from the west corner,
+    0.15 m high (skirting)"."""
+    x, y, z = p
+    near = {"south": y, "north": depth - y, "west": x, "east": width - x}
+    walls = sorted(near, key=lambda name: near[name])
+    first, second = walls[0], walls[1]
+    height = "skirting" if z < 0.5 else "above heads" if z >= 1.8 else "body height"
+    if near[second] <= 0.3:
+        corner = "-".join(sorted((first, second), key=("south", "north", "west", "east").index))
+        return f"{corner} corner, {z:g} m high ({height})"
+    along = x if first in ("south", "north") else y
+    origin = "west" if first in ("south", "north") else "south"
+    return f"{first} wall, {along:.1f} m from the {origin} end, {z:g} m high ({height})"

@@ -41,6 +41,7 @@ from scipy.optimize import linear_sum_assignment
 
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
+from engine.sensing.capability import advise_layout
 from engine.sensing.recording import SensingRecorder
 from engine.sensing.service import (
     ENTER_AFTER_S,
@@ -52,7 +53,7 @@ from engine.sensing.service import (
     SimulationSpec,
     describe,
 )
-from engine.sensing.simulator import Room, perimeter_nodes
+from engine.sensing.simulator import Room, perimeter_nodes, sim_mac
 from engine.sensing.view import SensingSnapshot
 
 # Where simulated rooms put their nodes: spread evenly around the walls starting from the middle
@@ -265,6 +266,21 @@ def simulated_room(
                 node.mac,
             )
             for i, node in enumerate(spots)
+        ),
+    )
+
+
+def advised_room(size: tuple[float, float, float], nodes: int) -> RoomSpec:
+    """A room of ``size`` with ``nodes`` simulated nodes where the placement advisor
+    (:func:`~engine.sensing.capability.advise_layout`) puts them."""
+    advice = advise_layout(size, nodes)
+    return RoomSpec(
+        room_id="sim",
+        name="Simulated room",
+        size=size,
+        nodes=tuple(
+            NodeSpec(f"sim-{i}", f"sim-{i}", position, sim_mac(i))
+            for i, position in enumerate(advice.positions, start=1)
         ),
     )
 

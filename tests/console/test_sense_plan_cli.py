@@ -67,7 +67,7 @@ def test_the_demo_site_shows_little_fall_capability(
 @pytest.mark.parametrize(
     ("extra", "words"),
     [
-        (["--room", "5x5x2.5"], "go together"),
+        (["--room", "5x5x2.5"], "goes with --nodes-at"),
         (["--room", "5x5x2.5", "--nodes-at", "1,1"], "not x,y,z"),
         (["--room", "5x5x2.5", "--nodes-at", "1,1,1;9,1,1"], "outside"),
         (["--room", "5x5", "--nodes-at", CORNERS], "WxDxH"),
@@ -86,3 +86,39 @@ def test_a_missing_site_file_is_a_site_error(
     args = [*_db(tmp_path), "sense", "plan", "--site", str(tmp_path / "none.toml")]
     assert main(args) == exit_codes.SITE
     assert capsys.readouterr().err.startswith("watchfloor sense plan:")
+
+
+def test_advise_suggests_a_layout_with_site_file_lines_and_what_more_nodes_would_give(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [*_db(tmp_path), "sense", "plan", "--room", "12x9x3", "--advise", "8"]
+    assert main(args) == exit_codes.OK
+    out = capsys.readouterr().out
+    assert out.startswith("advised layout for 8 nodes in a 12 x 9 x 3 m room (best of ")
+    assert out.count("[[sensing_nodes]]") == 8
+    assert "with 10 nodes: " in out
+    assert "# south wall, " in out and "0.15 m high (skirting)" in out
+    assert machine_text(out.split("nodes (paste")[0]) is None
+    assert main([*args, "--json"]) == exit_codes.OK
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["advised_nodes"]) == 8 and data["rating"] in ("good", "fair", "poor")
+    assert {"x_m", "y_m", "z_m", "place"} <= set(data["advised_nodes"][0])
+    # For the site's own room (the demo: 12 x 9 x 3 m).
+    assert main([*_db(tmp_path), "sense", "plan", "--advise", "8", "--json"]) == exit_codes.OK
+    assert json.loads(capsys.readouterr().out)["room_m"] == [12.0, 9.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--room", "5x5x2.5", "--advise", "2"], "3-16 nodes"),
+        (["--room", "5x5x2.5", "--advise", "4", "--nodes-at", CORNERS], "either --nodes-at"),
+        (["--room", "5x5x2.5"], "--room goes with --nodes-at or --advise N"),
+        (["--nodes-at", CORNERS], "--nodes-at goes with --room"),
+    ],
+)
+def test_advise_refusals_name_the_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], words: str
+) -> None:
+    assert main([*_db(tmp_path), "sense", "plan", *extra]) == exit_codes.USAGE
+    assert words in capsys.readouterr().err

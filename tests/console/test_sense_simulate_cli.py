@@ -175,3 +175,19 @@ def test_simulate_refuses_a_bad_option_naming_it(
     out, err = capsys.readouterr()
     assert out == "" and option in err and value in err
     assert not (tmp_path / "s.db").exists(), "refused before anything ran"
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--layout", "advised", "--nodes", "2"], "the advisor places 3-16 nodes"),
+        (["--layout", "advised", "--nodes", "8", "--heights", "0.5,1"], "do not go together"),
+    ],
+)
+def test_simulate_refuses_an_advised_layout_it_cannot_make(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], words: str
+) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    assert main(["--db", db, "sense", "simulate", "--duration", "1", *extra]) == exit_codes.USAGE
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "s.db").exists()

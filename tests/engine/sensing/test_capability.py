@@ -106,3 +106,43 @@ def test_words_and_json_hold_no_machine_text() -> None:
 def test_bad_layouts_are_named(size, nodes, words) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=words):
         room_capability(size, nodes)
+
+
+def test_the_advisor_places_nodes_on_the_walls_at_two_heights_and_beats_the_demo_layout() -> None:
+    from engine.sensing.capability import advise_layout, layout_score
+
+    size = (12.0, 9.0, 3.0)
+    advice = advise_layout(size, 8)
+    assert len(advice.positions) == len(advice.places) == 8
+    assert advice.compared >= 8
+    for (x, y, z), place in zip(advice.positions, advice.places, strict=True):
+        assert 0.0 <= x <= 12.0 and 0.0 <= y <= 9.0
+        assert min(x, y, 12.0 - x, 9.0 - y) <= 0.1 + 1e-9  # on a wall
+        assert z in (0.15, 1.9)
+        assert ("skirting" in place) == (z == 0.15) and " m high" in place
+        assert machine_text(place) is None, place
+    assert sorted(z for *_, z in advice.positions) == [0.15] * 4 + [1.9] * 4
+    demo = room_capability(size, _sim(size, 6))  # six nodes at 0.9/1.1 m: no height
+    assert layout_score(advice.capability) > layout_score(demo)
+    assert advice.capability.fall_capable_fraction > 0.3 > demo.fall_capable_fraction
+    # It is the best of its candidates: a plain perimeter layout of the same nodes is no better.
+    plain = room_capability(size, _sim(size, 8, RECOMMENDED_HEIGHTS_M))
+    assert layout_score(advice.capability) >= layout_score(plain) - 0.05
+
+
+@pytest.mark.parametrize(
+    ("size", "count", "words"),
+    [
+        ((5.0, 5.0, 2.5), 2, "3-16 nodes"),
+        ((5.0, 5.0, 2.5), 17, "3-16 nodes"),
+        ((5.0, 5.0, 0.6), 4, "no room for nodes at two heights"),
+        ((5.0, 5.0), 4, "width, depth and height"),
+    ],
+)
+def test_the_advisor_says_what_is_wrong(
+    size: tuple[float, ...], count: int, words: str
+) -> None:
+    from engine.sensing.capability import advise_layout
+
+    with pytest.raises(ValueError, match=words):
+        advise_layout(size, count)

@@ -45,6 +45,7 @@ from PySide6.QtGui import (
     QWindow,
 )
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -62,6 +63,7 @@ from engine.access import Actor, Permission
 from engine.sensing.view import (
     BlobExplanation,
     BlobView,
+    CoverageView,
     LinkShareView,
     LinkView,
     NodeView,
@@ -78,6 +80,20 @@ from widgets.colours import (
     TEXT,
     WARNING_AMBER,
     WARNING_TINT,
+)
+from widgets.sensing.coverage import (
+    HEALTH_WARNING_STYLE,
+    ByteImage,
+    CoverageLegend,
+    cell_steps,
+    coverage_texture,
+    health_details,
+    health_is_warning,
+    health_text,
+    ring_radius_m,
+    rings,
+    texels_per_cell,
+    uncertain_text,
 )
 from widgets.table_model import EXTENDED, RowsTableModel, show_rows_read_only
 
@@ -113,6 +129,15 @@ _NODE_ONLINE_RGBA = np.array([0.9, 0.92, 0.96, 1.0], np.float32)
 _NODE_OFFLINE_RGBA = np.array([0.97, 0.32, 0.29, 1.0], np.float32)  # the alarm red #f85149
 BLOB_RGBA = (0.1, 0.85, 1.0, 1.0)  # cyan: nothing else in the scene is
 _BLOB_COASTING_ALPHA = 0.45
+# A blob the layout has never placed unambiguously (it may be a ghost of crossing links):
+# fainter than a coasting one, with a ring as wide as the layout's error where it is.
+_BLOB_UNCERTAIN_ALPHA = 0.25
+_RING_ALPHA = 0.9
+_COVERAGE_DEPTH_M = -0.005  # the overlay lies just under the floor grid, which stays seen
+COVERAGE_TOGGLE_TIP = (
+    "Show on the floor what this room's nodes can see: how closely a person is placed, "
+    "where a fall can be confirmed and where a person may also appear elsewhere"
+)
 _TRAIL_RGBA = (0.1, 0.85, 1.0, 0.6)
 _TRUTH_RGBA = (0.35, 1.0, 0.35, 0.9)  # the simulator's walkers, green
 _EXPLAINED_RGBA = (1.0, 0.35, 1.0, 1.0)  # magenta: links and ellipsoids of an explanation
@@ -149,6 +174,7 @@ def _program_slots() -> list[tuple[Any, str]]:
     slots: list[tuple[Any, str]] = [
         (gl.GLLinePlotItem, "_shaderProgram"),
         (gl.GLScatterPlotItem, "_shaderProgram"),
+        (gl.GLImageItem, "_shaderProgram"),
     ]
     return slots + [(program, "prog") for program in ShaderProgram.names.values()]
 
@@ -390,7 +416,8 @@ def blob_label(blob: BlobView) -> tuple[Vec3, str, QColor]:
     """A blob's label in the 3D view: its person's name in their colour, or its id in cyan."""
     identity = blob.identity
     if identity is None:
-        return blob.position, f"#{blob.track_id}", QColor(26, 217, 255)
+        uncertain = " (uncertain)" if blob.ambiguous else ""
+        return blob.position, f"#{blob.track_id}{uncertain}", QColor(26, 217, 255)
     r, g, b, _ = identity_rgba(identity.colour)
     return blob.position, printable(identity.name), QColor.fromRgbF(r, g, b)
 
@@ -400,6 +427,8 @@ def blob_description(blob: BlobView, now_s: float) -> str:
     the match score and for how long) when a registered device names it."""
     identity = blob.identity
     state = "coasting (not detected this tick)" if blob.coasting else "tracked"
+    if blob.ambiguous:  # it takes no BLE name until it has been placed unambiguously
+        return f"Blob #{blob.track_id}, {state}, {uncertain_text(blob)}"
     if identity is None:
         return f"Blob #{blob.track_id}, {state}: no registered BLE device matched"
     who = printable(identity.name)
@@ -519,6 +548,33 @@ class SensingView3D(QWidget):
         self.banner.setStyleSheet(SIMULATED_STYLE)
         self.banner.hide()
         self._layout.addWidget(self.banner, 0, Qt.AlignmentFlag.AlignHCenter)
+        # The room's health line, the coverage toggle and the overlay's legend, above the
+        # drawing too; a pane may place this header elsewhere (the Sensing pane gives it the
+        # pane's whole width, where the long line takes a few lines, not a dozen).
+        self.coverage_header = QWidget(self)
+        header = QVBoxLayout(self.coverage_header)
+        header.setContentsMargins(4, 2, 4, 2)
+        header.setSpacing(2)
+        self.health_label = QLabel(self.coverage_header)
+        self.health_label.setObjectName("sensing-health")
+        self.health_label.setWordWrap(True)
+        self.health_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.health_label.hide()
+        self.coverage_toggle = QCheckBox("Coverage", self.coverage_header)
+        self.coverage_toggle.setToolTip(COVERAGE_TOGGLE_TIP)
+        self.coverage_toggle.toggled.connect(self._on_coverage_toggled)
+        health_row = QHBoxLayout()
+        health_row.setContentsMargins(0, 0, 0, 0)
+        health_row.addWidget(self.health_label, 1)
+        health_row.addWidget(self.coverage_toggle, 0, Qt.AlignmentFlag.AlignTop)
+        header.addLayout(health_row)
+        self.coverage_legend = CoverageLegend(BACKGROUND, self.coverage_header)
+        self.coverage_legend.hide()
+        header.addWidget(self.coverage_legend)
+        self._layout.addWidget(self.coverage_header)
+        # The overlay's texture, built once per coverage object (the layout's, not a tick's).
+        self._coverage_texture: tuple[CoverageView, ByteImage] | None = None
+        self.coverage_textures_built = 0
 
         self._room_key: tuple[str, Vec3] | None = None
         self._node_key: tuple[tuple[str, str, Vec3, bool], ...] | None = None
@@ -626,6 +682,12 @@ class SensingView3D(QWidget):
             self.blob_item,
         ):
             item.setVisible(False)  # until there is something to draw
+        self.ring_item = add(
+            gl.GLLinePlotItem(mode="lines", width=2.0, antialias=True, glOptions=on_top), 7
+        )
+        self.ring_item.setVisible(False)
+        self.coverage_item: Any = None  # made when the overlay is first shown
+        self._coverage_item_texture: ByteImage | None = None
         self.node_labels, self.blob_labels, self.ellipsoid_items = [], [], []
         self._room_key = self._node_key = self._link_key = None
 
@@ -658,6 +720,7 @@ class SensingView3D(QWidget):
         self.gl_error = message
         container, self.gl_container = self.gl_container, None
         self.gl_view = None
+        self.coverage_item = None
         if container is not None:  # the container owns the GL window
             self._layout.removeWidget(container)
             container.hide()
@@ -707,6 +770,8 @@ class SensingView3D(QWidget):
         previous = self.snapshot
         self.snapshot = snapshot
         self.banner.setVisible(snapshot.simulated)
+        if previous is None or previous.coverage is not snapshot.coverage:
+            self._show_health(snapshot.coverage)
         if previous is not None and previous.room_id != snapshot.room_id:
             self.set_explanation(None)  # it explained another room's blob
         if self.gl_view is None:
@@ -722,12 +787,14 @@ class SensingView3D(QWidget):
         truth = np.asarray(snapshot.truth, np.float32).reshape(-1, 3)
         self.truth_item.setData(pos=truth)
         self.truth_item.setVisible(truth.shape[0] > 0)
+        self._draw_coverage()
 
     def clear(self) -> None:
         """Draw nothing but the room outline (e.g. a room with no tick yet)."""
         self.snapshot = None
         self.set_explanation(None)
         self.banner.hide()
+        self.health_label.hide()
         self._blob_positions = np.empty((0, 3), np.float64)
         self._blob_ids = ()
         if self.gl_view is None:
@@ -740,10 +807,86 @@ class SensingView3D(QWidget):
             self.truth_item,
             self.trail_item,
             self.blob_item,
+            self.ring_item,
             *self.node_labels,
             *self.blob_labels,
         ):
             item.setVisible(False)
+        if self.coverage_item is not None:
+            self.coverage_item.setVisible(False)
+
+    # -- coverage --------------------------------------------------------------------------
+    def _show_health(self, coverage: CoverageView | None) -> None:
+        """Say the room's health line (the rating word first), in the warning colour for a
+        poor layout or one that could not be rated."""
+        text = health_text(coverage)
+        self.health_label.setText(text)
+        self.health_label.setAccessibleName(text)
+        self.health_label.setToolTip(health_details(coverage))
+        self.health_label.setStyleSheet(HEALTH_WARNING_STYLE if health_is_warning(coverage) else "")
+        self.health_label.show()
+        has_map = coverage is not None and coverage.xs.size > 0 and coverage.ys.size > 0
+        self.coverage_toggle.setEnabled(has_map)
+        self.coverage_toggle.setToolTip(
+            COVERAGE_TOGGLE_TIP
+            if has_map
+            else "No coverage map for this room: its node layout has not been rated"
+        )
+
+    def _on_coverage_toggled(self, checked: bool) -> None:
+        self.coverage_legend.setVisible(checked)
+        self._draw_coverage()
+
+    def coverage_shown(self) -> bool:
+        """Whether the coverage overlay is drawn on the floor now."""
+        return self.coverage_item is not None and bool(self.coverage_item.visible())
+
+    def _texture_of(self, coverage: CoverageView) -> ByteImage:
+        """The overlay's texture for ``coverage``, built only for a coverage object not
+        seen last time (the engine hands over the same object until the layout changes)."""
+        cached = self._coverage_texture
+        if cached is not None and cached[0] is coverage:
+            return cached[1]
+        texture = coverage_texture(coverage)
+        self._coverage_texture = (coverage, texture)
+        self.coverage_textures_built += 1
+        return texture
+
+    def _draw_coverage(self) -> None:
+        """The coverage overlay on the floor while the toggle is on and the room has a map;
+        the texture goes to the GL item only when it is another one."""
+        if self.gl_view is None:
+            return
+        coverage = self.snapshot.coverage if self.snapshot is not None else None
+        if (
+            not self.coverage_toggle.isChecked()
+            or coverage is None
+            or coverage.xs.size == 0
+            or coverage.ys.size == 0
+        ):
+            if self.coverage_item is not None:
+                self.coverage_item.setVisible(False)
+            return
+        texture = self._texture_of(coverage)
+        if self.coverage_item is None:
+            self.coverage_item = self._gl.GLImageItem(texture, smooth=False)
+            self.coverage_item.setDepthValue(-1)  # first: everything else is drawn over it
+            self.gl_view.addItem(self.coverage_item)
+        elif self._coverage_item_texture is not texture:
+            self.coverage_item.setData(texture)
+        if self._coverage_item_texture is not texture:
+            self._coverage_item_texture = texture
+            per = texels_per_cell(coverage.xs.size, coverage.ys.size)
+            step_x, step_y = cell_steps(coverage)
+            transform = QMatrix4x4()
+            transform.translate(
+                float(coverage.xs[0]) - step_x / 2.0,
+                float(coverage.ys[0]) - step_y / 2.0,
+                _COVERAGE_DEPTH_M,
+            )
+            transform.scale(step_x / per, step_y / per, 1.0)
+            self.coverage_item.setTransform(transform)
+        self.coverage_item.setVisible(True)
 
     def _set_room(self, size: Vec3) -> None:
         lines, colours = _room_lines(size)
@@ -834,8 +977,18 @@ class SensingView3D(QWidget):
         colours = np.array([blob_rgba(b) for b in blobs], np.float32).reshape(-1, 4)
         coasting = np.fromiter((b.coasting for b in blobs), bool, len(blobs))
         colours[coasting, 3] = _BLOB_COASTING_ALPHA
+        uncertain = np.fromiter((b.ambiguous for b in blobs), bool, len(blobs))
+        colours[uncertain, 3] = _BLOB_UNCERTAIN_ALPHA
         self.blob_item.setData(pos=positions.astype(np.float32), color=colours)
         self.blob_item.setVisible(len(blobs) > 0)
+        if uncertain.any():
+            radii = np.array([ring_radius_m(b, BLOB_SIZE_M) for b in blobs], np.float64)
+            ring_pos = rings(positions[uncertain], radii[uncertain])
+            ring_rgba = colours[uncertain].copy()
+            ring_rgba[:, 3] = _RING_ALPHA
+            per_ring = ring_pos.shape[0] // int(uncertain.sum())
+            self.ring_item.setData(pos=ring_pos, color=np.repeat(ring_rgba, per_ring, axis=0))
+        self.ring_item.setVisible(bool(uncertain.any()))
         trails, trail_colours = [], []
         for blob, colour in zip(blobs, colours, strict=True):
             if not blob.trail:
@@ -1086,7 +1239,8 @@ class BlobTableModel(RowsTableModel[BlobView]):
         if column == BlobColumn.POSITION:
             x, y, _z = blob.position
             return f"{x:.1f}, {y:.1f}"
-        return "coasting" if blob.coasting else "tracked"
+        state = "coasting" if blob.coasting else "tracked"
+        return f"{state}, uncertain" if blob.ambiguous else state
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
@@ -1383,6 +1537,9 @@ class SensingPane(QWidget):
         layout.addWidget(self.replay_label)
         layout.addWidget(self.stack)
         self._content = splitter
+        # The room's health line across the whole pane: beside the tables, the 3D view is
+        # too narrow for it.
+        layout.insertWidget(1, self.view.coverage_header)
         self._show_room_selector()
         self.set_pairing_allowed(False, NOT_ADMIN_TEXT)
 
@@ -1410,6 +1567,7 @@ class SensingPane(QWidget):
         self.room_combo.blockSignals(False)
         self._show_room_selector()
         self.stack.setCurrentWidget(self._content if self._rooms else self.no_room_label)
+        self.view.coverage_header.setVisible(bool(self._rooms))
         if self.current_room_id != current:
             self._on_room_changed(self.room_combo.currentIndex())
 

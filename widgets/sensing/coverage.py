@@ -109,16 +109,17 @@ def coverage_texture(coverage: CoverageView) -> ByteImage:
     cells[finite & (accuracy <= FINE_M)] = _FINE_RGBA
     # (ny·per, nx·per, 4): rows by y, columns by x.
     image = np.repeat(np.repeat(cells, per, axis=0), per, axis=1)
-    v, u = np.indices((ny * per, nx * per))
-    within_u, within_v = u % per, v % per
+    # One cell's hatch and fall mark, repeated over the map (a cell's texels, rows by y).
+    v, u = np.indices((per, per))
     if per >= 4:
-        stripe = ((within_u + within_v) % per) < max(per // 8, 1)
-        mark_lo, mark_hi = per // 2 - per // 6 - 1, per // 2 + per // 6
-        mark = (within_u >= mark_lo) & (within_u <= mark_hi)
-        mark &= (within_v >= mark_lo) & (within_v <= mark_hi)
+        stripe_tile = ((u + v) % per) < max(per // 8, 1)
+        low, high = per // 2 - per // 6 - 1, per // 2 + per // 6
+        mark_tile = (u >= low) & (u <= high) & (v >= low) & (v <= high)
     else:  # too few texels for a pattern: hatch every other texel, mark the whole cell
-        stripe = ((u + v) % 2) == 0
-        mark = np.ones_like(stripe)
+        stripe_tile = ((u + v) % 2) == 0
+        mark_tile = np.ones((per, per), bool)
+    stripe = np.tile(stripe_tile, (ny, nx))
+    mark = np.tile(mark_tile, (ny, nx))
     ambiguous = np.repeat(np.repeat(np.asarray(coverage.ambiguous, bool), per, 0), per, 1)
     capable = np.repeat(np.repeat(np.asarray(coverage.fall_capable, bool), per, 0), per, 1)
     image[ambiguous & stripe] = _HATCH_RGBA

@@ -278,6 +278,11 @@ class FusionModel:
         self.voxel_norm: FloatArray = row_norms
         self._inverse_norm = inverse.astype(np.float32)
 
+    @property
+    def inverse_norm(self) -> npt.NDArray[np.float32]:
+        """1 / ‖W[v]‖ per voxel (0 where no link has weight): ``tick`` multiplies by it."""
+        return self._inverse_norm
+
     def _unique_links(
         self, pairs: list[tuple[NodeId, NodeId]], wavelengths: list[float]
     ) -> tuple[Link, ...]:
@@ -637,9 +642,10 @@ class BlobTracker:
     after ``tentative_coast_s`` without one instead of ``max_coast_s``. Two tracks closer than
     ``merge_distance_m`` are one person: the one with fewer detections ends. With
     ``stitch_distance_m`` a track that just lost its person continues as the track that
-    just started near it (see :meth:`_stitch`; ``stitched`` lists them). With ``bounds``
-    (the room's low and high corners) a track, coasting or not, never leaves the room: its
-    position is held at the wall and its velocity through the wall set to 0.
+    just started near it (see :meth:`_stitch`; ``stitched`` lists them). With
+    ``coast_velocity_tau_s`` a coasting track's velocity decays with that time constant.
+    With ``bounds`` (the room's low and high corners) a track, coasting or not, never leaves
+    the room: its position is held at the wall and its velocity through the wall set to 0.
     """
 
     def __init__(
@@ -658,6 +664,7 @@ class BlobTracker:
         tentative_coast_s: float | None = None,
         merge_distance_m: float = 0.0,
         bounds: tuple[Sequence[float], Sequence[float]] | None = None,
+        coast_velocity_tau_s: float | None = None,
     ) -> None:
         if first_id < 1:
             raise ValueError(f"track ids start at 1 or above, got {first_id}")
@@ -675,6 +682,7 @@ class BlobTracker:
         self.stitch_distance_m = stitch_distance_m
         self.stitch_window_s = stitch_window_s
         self.stitched: dict[int, int] = {}
+        self.coast_velocity_tau_s = coast_velocity_tau_s
         self._bounds = (
             None
             if bounds is None
@@ -719,7 +727,12 @@ class BlobTracker:
             raise ValueError(f"time went backwards: {t_s} < {self._last_t}")
         dt = 0.0 if self._last_t is None else t_s - self._last_t
         self._last_t = t_s
+        tau = self.coast_velocity_tau_s
         for track in self._tracks:
+            if tau is not None and track.coasting and dt > 0.0:
+                # A person not found is more likely to have stopped or turned than to walk
+                # on in a straight line: the prediction slows down rather than run off.
+                track.state[3:6] *= math.exp(-dt / tau)
             self._predict(track, dt)
             track.coasting = True
             track.detection = None

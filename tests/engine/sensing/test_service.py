@@ -553,6 +553,9 @@ def test_a_simulated_room_runs_live_and_finds_its_walker(
     wait_until(entered_and_found, 8.0)
     # Sensed long enough to be history (BLOB_HISTORY_S after it appeared).
     wait_until(lambda: any(r.kind == "sensing.blob_appeared" for r in list(records)), 8.0)
+    # And followed for a while: a track is shown after 1 s of detections, and in this
+    # four-corner room its first second or two can sit on a tie more than 1 m off.
+    wait_until(lambda: (service.sim_time(snapshots[-1].t_s) or 0.0) >= 8.0, 8.0)
     service.stop()
 
     captured = list(snapshots)

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
 from engine.bus import EventBus
@@ -69,6 +70,9 @@ from engine.sensing.view import SensingSnapshot
 SIM_NODE_HEIGHTS_M = (0.9, 1.1)
 
 
+SEPARATED_M = 1.5  # walkers further apart than this should be tracked as separate blobs
+
+
 @dataclass
 class Scorer:
     """Scores snapshots against the truth they carry (see the module docstring)."""
@@ -84,6 +88,10 @@ class Scorer:
     blob_ids: set[int] = field(default_factory=set)
     _last_id: dict[int, int] = field(default_factory=dict)
     per_walker_errors: dict[int, list[float]] = field(default_factory=dict)
+    # Walker-ticks with every other walker more than SEPARATED_M away, and of those the
+    # ones whose paired blob is within 1 m (the walker is tracked as a person of their own).
+    apart_ticks: int = 0
+    apart_tracked: int = 0
 
     def add(self, snapshot: SensingSnapshot) -> None:
         truth = snapshot.truth
@@ -92,6 +100,15 @@ class Scorer:
         if self.entered_s is None:
             self.entered_s = snapshot.t_s
         self.walker_ticks += len(truth)
+        apart = [
+            all(
+                float(np.hypot(t[0] - o[0], t[1] - o[1])) > SEPARATED_M
+                for j, o in enumerate(truth)
+                if j != i
+            )
+            for i, t in enumerate(truth)
+        ]
+        self.apart_ticks += sum(apart)
         blobs = snapshot.blobs
         if not blobs:
             return
@@ -109,6 +126,7 @@ class Scorer:
             track_id = blobs[blob_index].track_id
             self.paired += 1
             self.within_1m += error <= 1.0
+            self.apart_tracked += bool(apart[int(walker)]) and error <= 1.0
             self.errors.append(error)
             self.per_walker_errors.setdefault(int(walker), []).append(error)
             self.blob_ids.add(track_id)
@@ -130,6 +148,9 @@ class Scorer:
             "first_blob_s": None if self.first_blob_s is None else round(self.first_blob_s, 2),
             "id_switches": self.id_switches,
             "blob_ids": len(self.blob_ids),
+            "tracked_when_apart": (
+                round(self.apart_tracked / self.apart_ticks, 4) if self.apart_ticks else None
+            ),
         }
 
 
@@ -349,8 +370,11 @@ def simulate_room(
     )
     cpu_started = time.process_time()
     service.start()
+    landing: tuple[float, float, float] | None = None
     try:
         (stop or threading.Event()).wait(enter_after_s + duration_s)
+        truth = service.truth(clock.monotonic())
+        landing = truth[0] if truth else None  # walker 1, where a fall left them
     finally:
         simulation = service.simulation
         service.stop()
@@ -367,6 +391,25 @@ def simulate_room(
         scores["falls"] = fall_summary(
             list(falls_seen), fall_at_s, sit_at_s, lie_at_s, list(fell_ago)
         )
+    coverage = service.coverage()
+    scores["falls"]["withheld"] = figures["falls_withheld"]
+    scores["falls"]["fall_spot_confirmable"] = (
+        None
+        if fall_at_s is None or landing is None or coverage.problem is not None
+        else bool(
+            _cell_value(coverage.fall_capable, coverage.xs, coverage.ys, landing[0], landing[1])
+        )
+    )
+    scores["layout"] = {
+        "rating": coverage.rating,
+        "fall_capable": round(coverage.fall_capable_fraction, 3),
+        "ambiguous": round(coverage.ambiguous_fraction, 3),
+        "expected_median_m": (
+            round(coverage.median_accuracy_m, 3)
+            if math.isfinite(coverage.median_accuracy_m)
+            else None
+        ),
+    }
     return {
         "room": list(room.size),
         "nodes": [
@@ -395,6 +438,19 @@ def simulate_room(
         "process_cpu_s": round(process_cpu_s, 3),
         "recording": None if recorder is None else _recorder_figures(recorder),
     }
+
+
+def _cell_value(
+    grid: npt.NDArray[Any],
+    xs: npt.NDArray[np.float64],
+    ys: npt.NDArray[np.float64],
+    x: float,
+    y: float,
+) -> Any:
+    """The value of the (ny, nx) cell ``grid`` nearest the floor point ``x``, ``y``."""
+    column = int(np.argmin(np.abs(xs - x)))
+    row = int(np.argmin(np.abs(ys - y)))
+    return grid[row, column]
 
 
 def _recorder_figures(recorder: SensingRecorder) -> dict[str, Any]:

@@ -25,7 +25,7 @@ def test_demo_site_describes_the_plaza_camera_and_its_simulated_sensing_room() -
     assert camera.kind is SourceKind.FILE and camera.loop
     assert camera.url.endswith("opencv-doc/examples/data/vtest.avi")
     assert camera.position is not None and camera.geo is not None
-    assert len(site.sensing_nodes) == 6
+    assert len(site.sensing_nodes) == 10
     assert site.room is not None and site.room.width_m == 12.0
     assert site.sensing.simulate and site.sensing.walkers == 2
     assert site.sensing.port is None  # a simulated room listens on any free loopback port

@@ -53,7 +53,7 @@ def test_site_sync_inserts_updates_and_disables(db_url: str, tmp_path: Path) -> 
         site = session.scalars(select(Site)).one()
         assert (site.name, site.geo_lat) == ("Demo plaza", 51.50135)
         assert site.updated_at == T0 and site.updated_at.tzinfo is not None
-        assert session.scalar(select(func.count()).select_from(SensingNode)) == 6
+        assert session.scalar(select(func.count()).select_from(SensingNode)) == 10
 
     renamed = tmp_path / "demo.toml"
     renamed.write_text(DEMO_SITE.read_text().replace('id = "plaza"', 'id = "gate"'))

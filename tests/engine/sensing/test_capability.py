@@ -49,10 +49,9 @@ def test_the_tuned_eight_node_layout_confirms_falls_over_most_of_the_floor() -> 
     assert cap.rating in ("good", "fair")
 
 
-def test_the_demo_site_shows_little_fall_capability_and_coarser_placing() -> None:
-    room = sensing_room(load_site(DEMO_SITE))
-    assert room is not None
-    cap = room_capability(room.size, {n.node_id: n.position for n in room.nodes}, room.channel)
+def test_six_nodes_at_body_height_in_the_demo_room_show_no_falls_and_coarse_placing() -> None:
+    # The demo site's layout until round 6: six nodes at 0.9/1.1 m around a 12 x 9 m room.
+    cap = room_capability((12.0, 9.0, 3.0), _sim((12.0, 9.0, 3.0), 6))
     assert cap.fall_capable_fraction < 0.1
     assert cap.rating == "poor"
     # The simulator: demo 12x9 room median 0.76 m, p90 3.05 m; 8x6 room with six nodes
@@ -146,3 +145,14 @@ def test_the_advisor_says_what_is_wrong(
 
     with pytest.raises(ValueError, match=words):
         advise_layout(size, count)
+
+
+def test_the_demo_site_uses_the_advised_layout() -> None:
+    from engine.sensing.capability import advise_layout
+
+    room = sensing_room(load_site(DEMO_SITE))
+    assert room is not None
+    advised = advise_layout(room.size, len(room.nodes))
+    assert sorted(n.position for n in room.nodes) == sorted(advised.positions)
+    cap = room_capability(room.size, {n.node_id: n.position for n in room.nodes}, room.channel)
+    assert cap.rating in ("good", "fair") and cap.fall_capable_fraction > 0.7

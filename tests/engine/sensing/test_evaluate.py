@@ -1,0 +1,45 @@
+"""Scoring simulated rooms (engine.sensing.evaluate): the figures the sensing benchmarks
+report, on hand-made snapshots whose answer is known."""
+
+from __future__ import annotations
+
+from engine.sensing.evaluate import Scorer
+from engine.sensing.view import BlobView, SensingSnapshot
+
+Vec3 = tuple[float, float, float]
+
+
+def _snapshot(
+    t_s: float, truth: tuple[Vec3, ...], blobs: list[tuple[int, Vec3]]
+) -> SensingSnapshot:
+    return SensingSnapshot(
+        room_id="r",
+        room_name="Room",
+        room_size=(10.0, 10.0, 3.0),
+        simulated=True,
+        t_s=t_s,
+        nodes=(),
+        links=(),
+        blobs=tuple(
+            BlobView(track_id=i, position=p, velocity=(0.0, 0.0, 0.0), value=1.0, coasting=False)
+            for i, p in blobs
+        ),
+        voxels=None,
+        channel=6,
+        wavelength_m=0.125,
+        truth=truth,
+    )
+
+
+def test_walkers_apart_count_as_tracked_only_with_a_blob_of_their_own_within_1_m() -> None:
+    scorer = Scorer(walkers=2)
+    apart = ((1.0, 1.0, 1.0), (5.0, 1.0, 1.0))  # 4 m apart
+    together = ((1.0, 1.0, 1.0), (1.5, 1.0, 1.0))  # 0.5 m: not counted
+    scorer.add(_snapshot(0.0, apart, [(1, (1.2, 1.0, 1.0)), (2, (5.3, 1.0, 1.0))]))  # both
+    scorer.add(_snapshot(0.1, apart, [(1, (1.2, 1.0, 1.0))]))  # only the first
+    scorer.add(_snapshot(0.2, apart, [(1, (1.2, 1.0, 1.0)), (2, (7.0, 1.0, 1.0))]))  # 2 m off
+    scorer.add(_snapshot(0.3, together, [(1, (1.2, 1.0, 1.0))]))
+    summary = scorer.summary()
+    # Six apart walker-ticks: tracked on ticks 0 (both), 1 (first), 2 (first).
+    assert summary["tracked_when_apart"] == round(4 / 6, 4)
+    assert Scorer(walkers=1).summary()["tracked_when_apart"] is None  # nothing scored yet

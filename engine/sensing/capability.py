@@ -690,11 +690,13 @@ def advise_layout(
     for start_fraction in (0.0, 0.25, 0.5, 0.75):
         for low_first in (True, False):
             positions = tuple(
-                _on_walls(
-                    (start_fraction * spacing + i * spacing) % perimeter,
-                    inner_w,
-                    inner_d,
-                    low if (i % 2 == 0) == low_first else high,
+                _rounded(
+                    point_on_walls(
+                        start_fraction * spacing + i * spacing,
+                        (width, depth),
+                        low if (i % 2 == 0) == low_first else high,
+                        _ADVISOR_INSET_M,
+                    )
                 )
                 for i in range(node_count)
             )
@@ -719,10 +721,16 @@ def advise_layout(
     )
 
 
-def _on_walls(s: float, inner_w: float, inner_d: float, z: float) -> Vec3:
-    """The point ``s`` metres along the walls (inset) from the south-west corner, going
-    east along the south wall first, at height ``z``."""
-    inset = _ADVISOR_INSET_M
+def point_on_walls(
+    along_m: float, floor_m: tuple[float, float], z_m: float, inset_m: float
+) -> Vec3:
+    """The wall mount ``along_m`` metres round the walls of a ``floor_m`` (width, depth)
+    room, ``inset_m`` off them, from the south-west corner going east along the south wall
+    first (past a full round it starts again), at height ``z_m``."""
+    inner_w, inner_d = floor_m[0] - 2 * inset_m, floor_m[1] - 2 * inset_m
+    if inner_w <= 0 or inner_d <= 0:
+        raise ValueError(f"inset {inset_m} m does not fit the room")
+    s = along_m % (2 * (inner_w + inner_d))
     if s < inner_w:
         x, y = s, 0.0
     elif s < inner_w + inner_d:
@@ -731,7 +739,11 @@ def _on_walls(s: float, inner_w: float, inner_d: float, z: float) -> Vec3:
         x, y = inner_w - (s - inner_w - inner_d), inner_d
     else:
         x, y = 0.0, inner_d - (s - 2 * inner_w - inner_d)
-    return (round(x + inset, 2), round(y + inset, 2), round(z, 2))
+    return (x + inset_m, y + inset_m, z_m)
+
+
+def _rounded(point: Vec3) -> Vec3:
+    return (round(point[0], 2), round(point[1], 2), round(point[2], 2))
 
 
 def _walk_order(p: Vec3, width: float, depth: float) -> float:

@@ -37,12 +37,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
-from engine.sensing.capability import advise_layout
+from engine.sensing.capability import advise_layout, layout_capability
 from engine.sensing.recording import SensingRecorder
 from engine.sensing.service import (
     ENTER_AFTER_S,
@@ -396,9 +395,9 @@ def simulate_room(
     scores["falls"]["fall_spot_confirmable"] = (
         None
         if fall_at_s is None or landing is None or coverage.problem is not None
-        else bool(
-            _cell_value(coverage.fall_capable, coverage.xs, coverage.ys, landing[0], landing[1])
-        )
+        else layout_capability(
+            room.size, tuple((n.node_id, n.position) for n in room.nodes), room.channel
+        ).fall_capable_at(landing[0], landing[1])
     )
     scores["layout"] = {
         "rating": coverage.rating,
@@ -438,19 +437,6 @@ def simulate_room(
         "process_cpu_s": round(process_cpu_s, 3),
         "recording": None if recorder is None else _recorder_figures(recorder),
     }
-
-
-def _cell_value(
-    grid: npt.NDArray[Any],
-    xs: npt.NDArray[np.float64],
-    ys: npt.NDArray[np.float64],
-    x: float,
-    y: float,
-) -> Any:
-    """The value of the (ny, nx) cell ``grid`` nearest the floor point ``x``, ``y``."""
-    column = int(np.argmin(np.abs(xs - x)))
-    row = int(np.argmin(np.abs(ys - y)))
-    return grid[row, column]
 
 
 def _recorder_figures(recorder: SensingRecorder) -> dict[str, Any]:

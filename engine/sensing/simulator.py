@@ -138,6 +138,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 import numpy.typing as npt
 
+from engine.sensing.capability import point_on_walls
 from engine.sensing.fusion import MAX_FRESNEL_ZONE, SPEED_OF_LIGHT_M_S, wavelength_m
 from engine.sensing.protocol import HEADER_BYTES, normalise_mac
 from engine.sensing.signal import GUARD_SUBCARRIERS, HT20_SUBCARRIERS, NULL_SUBCARRIERS
@@ -289,25 +290,22 @@ def perimeter_nodes(
     ``sim-2``, …"""
     if count < 1:
         raise ValueError(f"need at least one node, got {count}")
+    floor = (room.width_m, room.depth_m)
     w, d = room.width_m - 2 * inset_m, room.depth_m - 2 * inset_m
     if w <= 0 or d <= 0:
         raise ValueError(f"inset {inset_m} m does not fit the room")
     perimeter = 2 * (w + d)
     low, high = min(0.5, room.height_m / 2), max(min(2.0, room.height_m - 0.3), 0.0)
-    nodes = []
-    for i in range(count):
-        s = (start_m + perimeter * i / count) % perimeter
-        if s < w:
-            x, y = s, 0.0
-        elif s < w + d:
-            x, y = w, s - w
-        elif s < 2 * w + d:
-            x, y = w - (s - w - d), d
-        else:
-            x, y = 0.0, d - (s - 2 * w - d)
-        z = low if i % 2 == 0 else high
-        nodes.append(SimNode(sim_mac(i + 1), (x + inset_m, y + inset_m, z), f"sim-{i + 1}"))
-    return nodes
+    return [
+        SimNode(
+            sim_mac(i + 1),
+            point_on_walls(
+                start_m + perimeter * i / count, floor, low if i % 2 == 0 else high, inset_m
+            ),
+            f"sim-{i + 1}",
+        )
+        for i in range(count)
+    ]
 
 
 class Walker(Protocol):

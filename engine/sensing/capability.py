@@ -102,7 +102,8 @@ class RoomCapability:
     pattern among separate places at least :data:`AMBIGUITY_DISTANCE_M` away (0–1;
     ``ambiguous`` where it reaches :data:`AMBIGUITY_LEVEL`), ``height_score`` 0–1 how
     differently a standing and a lying body change the links (0 where a lying body changes
-    none), ``fall_capable`` where a fall can be confirmed. ``counted`` marks the cells the
+    none), ``fall_capable`` where a fall can be confirmed (the height score reaches
+    :data:`FALL_SCORE_MIN` and the cell is not ambiguous). ``counted`` marks the cells the
     summaries count (those :data:`_SUMMARY_INSET_M` clear of the walls). Fractions are of
     the counted cells."""
 
@@ -141,10 +142,9 @@ class RoomCapability:
         return edges
 
     def fall_capable_at(self, x_m: float, y_m: float) -> bool:
-        """Whether a fall at floor point ``x_m``, ``y_m`` (metres) can be confirmed: its
-        cell is fall-capable and not ambiguous (a ghost there is not a body)."""
+        """Whether a fall at floor point ``x_m``, ``y_m`` (metres) can be confirmed."""
         row, column = self.cell_of(x_m, y_m)
-        return bool(self.fall_capable[row, column] and not self.ambiguous[row, column])
+        return bool(self.fall_capable[row, column])
 
     def accuracy_at(self, x_m: float, y_m: float) -> float:
         """The expected horizontal error (metres; ``inf`` where no link sees) at a point."""
@@ -243,8 +243,9 @@ def room_capability(
         & (floor[:, 1] >= inset)
         & (floor[:, 1] <= depth - inset)
     )
-    fall_capable = height_score >= FALL_SCORE_MIN
     ambiguous = ambiguity >= AMBIGUITY_LEVEL
+    # A ghost there is not a body: where a place looks like another, no fall is confirmed.
+    fall_capable = (height_score >= FALL_SCORE_MIN) & ~ambiguous
     counted_accuracy = accuracy[counted]
     summary = _Summary(
         median_accuracy_m=float(np.median(counted_accuracy)),
@@ -260,6 +261,7 @@ def room_capability(
         floor[counted & (accuracy > 1.0)],
         floor[counted & ambiguous],
         (width, depth),
+        low_nodes=any(p[2] < 0.5 for p in positions),
     )
     return RoomCapability(
         room_size_m=size,
@@ -501,21 +503,26 @@ def _advice(
     poorly_placed_at: FloatArray,
     ambiguous_at: FloatArray,
     floor_m: tuple[float, float],
+    *,
+    low_nodes: bool = False,
 ) -> str:
-    """One line of what to change first, in words."""
+    """One line of what to change first, in words (``low_nodes``: the layout already has
+    nodes below 0.5 m, so what it lacks is more of them where falls go unconfirmed)."""
     parts: list[str] = []
     missed = 1.0 - summary.fall_capable_fraction
     if missed >= 0.2 and no_falls_at.size:
         wall = _nearest_wall(no_falls_at.mean(axis=0), floor_m)
-        where = (
-            "on every wall, alternating with nodes at about 1.9 m"
-            if wall is None
-            else f"near the {wall} wall"
-        )
-        parts.append(
-            f"falls not confirmed in {missed:.0%} of this room: add a node at skirting "
-            f"height (0.15 m) {where}"
-        )
+        if low_nodes:
+            where = "spread round the walls" if wall is None else f"near the {wall} wall"
+            change = f"add a pair of nodes, one at 0.15 m and one at 1.9 m, {where}"
+        else:
+            where = (
+                "on every wall, alternating with nodes at about 1.9 m"
+                if wall is None
+                else f"near the {wall} wall"
+            )
+            change = f"add a node at skirting height (0.15 m) {where}"
+        parts.append(f"falls not confirmed in {missed:.0%} of this room: {change}")
     if summary.ambiguous_fraction >= 0.05 and ambiguous_at.size:
         parts.append(
             "move a node off the symmetric layout to break the crossing "
@@ -584,8 +591,7 @@ def coverage_view(
             ambiguous_fraction=0.0,
             problem=reason,
         )
-    confirmable = capability.fall_capable & ~capability.ambiguous
-    fraction = float(np.mean(confirmable[capability.counted]))
+    fraction = capability.fall_capable_fraction
     return CoverageView(
         rating=capability.rating,
         reasons=capability.reasons,
@@ -596,7 +602,7 @@ def coverage_view(
         xs=capability.xs,
         ys=capability.ys,
         accuracy_m=capability.accuracy_m,
-        fall_capable=confirmable,
+        fall_capable=capability.fall_capable,
         ambiguous=capability.ambiguous,
         median_accuracy_m=capability.median_accuracy_m,
         fall_capable_fraction=fraction,

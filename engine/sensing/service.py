@@ -608,8 +608,9 @@ class SensingService:
         return ExplanationBasis(self.room.room_id, model, activation, snapshot.t_s), snapshot
 
     def coverage(self) -> CoverageView:
-        """What the room's layout can see (computed on first use, about a second for a large
-        room, then kept; the fusion thread asks first)."""
+        """What the room's layout can see: its nodes where the site places them and any a
+        node's hello placed (computed on first use, about a second for a large room, then
+        kept until a node joins; the fusion thread asks first)."""
         if self._coverage is None:
             self._coverage = self._rate_layout()
         return self._coverage
@@ -617,11 +618,7 @@ class SensingService:
     def _rate_layout(self) -> CoverageView:
         room = self.room
         try:
-            capability = layout_capability(
-                room.size,
-                tuple((n.node_id, n.position) for n in room.nodes),
-                room.channel,
-            )
+            capability = layout_capability(room.size, tuple(self._positions.items()), room.channel)
         except ValueError as exc:
             log.warning("sensing room %s: the layout cannot be rated: %s", room.room_id, exc)
             return coverage_view(None, room.falls, problem=str(exc))
@@ -1182,6 +1179,9 @@ class SensingService:
         model = self._build_model()
         with self._lock:
             self._model = model
+        # The layout has a node more: its map is rated again on the next use (this thread).
+        self._coverage = None
+        self._capability = None
         return mac
 
     def _build_model(self) -> FusionModel | None:

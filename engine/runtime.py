@@ -61,6 +61,7 @@ from engine.vision.detect import DEFAULT_DETECTOR, make_detector
 from engine.vision.face_worker import FaceWorker
 from engine.vision.pipeline import CameraPipeline
 from engine.vision.source import CameraSource
+from engine.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -596,7 +597,7 @@ class EngineRuntime:
         online = sum(n.online for n in nodes)
         blobs = len(snapshot.blobs) if snapshot else 0
         kind = "simulated, " if self.sensing.simulated else ""
-        detail = f"{kind}{online}/{len(nodes)} nodes online, {blobs} blobs"
+        detail = f"{kind}{online}/{len(nodes)} nodes online, {counted(blobs, 'blob')}"
         if nodes and online == len(nodes):
             return HealthReport("sensing", HealthState.OK, detail)
         return HealthReport("sensing", HealthState.DEGRADED if online else HealthState.DOWN, detail)

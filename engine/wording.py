@@ -128,6 +128,12 @@ _LABELS: Final = {
 }
 
 
+def counted(count: int, thing: str, things: str | None = None) -> str:
+    """``count`` of ``thing`` in words: "1 blob", "2 blobs", "0 blobs" (``things``: the
+    plural when it is not ``thing`` + "s")."""
+    return f"{count} {thing if count == 1 else (things or thing + 's')}"
+
+
 def number(value: float, unit: str = "") -> str:
     """``value`` as a person reads it: no exponent, at most three decimals, thousands
     separated (``0.004``, ``12.5``, ``1,024``)."""

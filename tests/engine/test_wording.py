@@ -317,3 +317,11 @@ def test_names_keep_their_capitals() -> None:
     left = worded("person.left", person="John McCarter")
     assert left.summary.startswith("John McCarter left Plaza east")
     assert worded("gesture.detected", person="de Vries").summary.startswith("De Vries made")
+
+
+def test_counts_read_in_the_singular_for_one() -> None:
+    from engine.wording import counted
+
+    assert [counted(n, "blob") for n in (0, 1, 2)] == ["0 blobs", "1 blob", "2 blobs"]
+    assert counted(1, "person", "people") == "1 person"
+    assert counted(3, "person", "people") == "3 people"

@@ -71,6 +71,7 @@ from engine.sensing.view import (
     Vec3,
 )
 from engine.text import printable
+from engine.wording import counted
 from widgets.colours import (
     ALARM_FILL,
     ALARM_RED,
@@ -1641,7 +1642,7 @@ class SensingPane(QWidget):
         blobs = len(snapshot.blobs)
         parts = [
             f"fusion tick {snapshot.tick_ms:.1f} ms",
-            f"{blobs} blob{'' if blobs == 1 else 's'}",
+            counted(blobs, "blob"),
             f"{online}/{len(snapshot.nodes)} nodes online",
         ]
         if snapshot.simulated:

@@ -665,7 +665,6 @@ class BlobTracker:
         merge_distance_m: float = 0.0,
         bounds: tuple[Sequence[float], Sequence[float]] | None = None,
         coast_velocity_tau_s: float | None = None,
-        stitch_lookback_s: float | None = None,
     ) -> None:
         if first_id < 1:
             raise ValueError(f"track ids start at 1 or above, got {first_id}")
@@ -684,9 +683,6 @@ class BlobTracker:
         self.stitch_window_s = stitch_window_s
         self.stitched: dict[int, int] = {}
         self.coast_velocity_tau_s = coast_velocity_tau_s
-        self.stitch_lookback_s = (
-            2.0 * stitch_window_s if stitch_lookback_s is None else stitch_lookback_s
-        )
         self._bounds = (
             None
             if bounds is None
@@ -750,7 +746,7 @@ class BlobTracker:
             track.coasting = False
             track.detection = int(detection_index)
             track.recent.append((t_s, track.state[0:3].copy()))
-            while track.recent and track.recent[0][0] < t_s - self.stitch_lookback_s:
+            while track.recent and track.recent[0][0] < t_s - 2.0 * self.stitch_window_s:
                 track.recent.popleft()
         self.stitched = {}
         if self.stitch_distance_m > 0.0:

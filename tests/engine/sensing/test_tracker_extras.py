@@ -4,6 +4,7 @@ tentative tracks that end sooner. Pure: positions in, tracks out."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from engine.sensing.fusion import BlobTracker, TrackState
@@ -228,3 +229,19 @@ def test_a_young_track_born_long_before_the_loss_is_not_stitched() -> None:
         tracker.update([(2.5, 2.0, 1.0)], t + k * DT)  # the first person stands still
         assert tracker.stitched == {}
     assert {s.track_id for s in tracker.tracks} == ids
+
+
+def test_a_coasting_tracks_predicted_walk_slows_down_with_coast_velocity_tau() -> None:
+    def coasted(tau: float | None) -> float:
+        tracker = BlobTracker(coast_velocity_tau_s=tau, max_coast_s=5.0)
+        for step in range(11):  # walking east at 1 m/s for 1 s
+            tracker.update([[1.0 + 0.1 * step, 2.0, 1.0]], 0.1 * step)
+        for step in range(11, 21):  # then not found for 1 s
+            tracker.update(np.empty((0, 3)), 0.1 * step)
+        (track,) = tracker.tracks
+        assert track.coasting
+        return track.position[0]
+
+    free, slowed = coasted(None), coasted(0.5)
+    assert free > 2.8  # walked on about 1 m
+    assert 2.0 < slowed < free - 0.4  # slowed down: about 0.4 m at tau 0.5 s

@@ -138,9 +138,7 @@ def test_the_advisor_places_nodes_on_the_walls_at_two_heights_and_beats_the_demo
         ((5.0, 5.0), 4, "width, depth and height"),
     ],
 )
-def test_the_advisor_says_what_is_wrong(
-    size: tuple[float, ...], count: int, words: str
-) -> None:
+def test_the_advisor_says_what_is_wrong(size: tuple[float, ...], count: int, words: str) -> None:
     from engine.sensing.capability import advise_layout
 
     with pytest.raises(ValueError, match=words):

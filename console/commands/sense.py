@@ -29,6 +29,7 @@ from engine.text import printable
 
 if TYPE_CHECKING:  # heavy: loaded where a command runs, not for --help
     from engine.config import SiteConfig
+    from engine.sensing.capability import RoomCapability
     from engine.sensing.service import RoomSpec
 
 
@@ -673,17 +674,7 @@ def _plan(args: argparse.Namespace) -> int:
         f"{capability.rating}: {width:g} x {depth:g} x {height:g} m room, "
         f"{capability.node_count} nodes ({capability.link_count} links)"
     )
-    for reason in capability.reasons:
-        print(f"  - {reason}")
-    median = capability.median_accuracy_m
-    print(
-        f"expected error median {median:.2f} m; within 0.5 m in {capability.within_half_m:.0%} "
-        f"of the floor, within 1 m in {capability.within_one_m:.0%}; falls confirmed in "
-        f"{capability.fall_capable_fraction:.0%}; ambiguous {capability.ambiguous_fraction:.0%}"
-        if math.isfinite(median)
-        else f"most of the floor is seen by no link; falls confirmed in "
-        f"{capability.fall_capable_fraction:.0%}"
-    )
+    _print_figures(capability)
     print(f"advice: {capability.advice}")
     print("map (north at the top; a within 0.5 m, b within 1 m, c coarser, . unseen;")
     print("     capital: a fall can be confirmed there; ? ambiguous):")
@@ -699,6 +690,21 @@ def _plan(args: argparse.Namespace) -> int:
             line.append(mark)
         print("  " + "".join(line))
     return exit_codes.OK
+
+
+def _print_figures(capability: RoomCapability) -> None:
+    """A layout's rating reasons and its figures, as `sense plan` prints them."""
+    for reason in capability.reasons:
+        print(f"  - {reason}")
+    median = capability.median_accuracy_m
+    print(
+        f"expected error median {median:.2f} m; within 0.5 m in {capability.within_half_m:.0%} "
+        f"of the floor, within 1 m in {capability.within_one_m:.0%}; falls confirmed in "
+        f"{capability.fall_capable_fraction:.0%}; ambiguous {capability.ambiguous_fraction:.0%}"
+        if math.isfinite(median)
+        else f"most of the floor is seen by no link; falls confirmed in "
+        f"{capability.fall_capable_fraction:.0%}"
+    )
 
 
 def _advise(args: argparse.Namespace, command: str) -> int:
@@ -733,13 +739,7 @@ def _advise(args: argparse.Namespace, command: str) -> int:
         f"advised layout for {args.advise} nodes in a {width:g} x {depth:g} x {height:g} m room "
         f"(best of {advice.compared} rated): {capability.rating}"
     )
-    for reason in capability.reasons:
-        print(f"  - {reason}")
-    print(
-        f"expected error median {capability.median_accuracy_m:.2f} m; within 1 m in "
-        f"{capability.within_one_m:.0%} of the floor; falls confirmed in "
-        f"{capability.fall_capable_fraction:.0%}; ambiguous {capability.ambiguous_fraction:.0%}"
-    )
+    _print_figures(capability)
     more = args.advise + 2
     if capability.rating != "good" and more <= 16:
         bigger = (

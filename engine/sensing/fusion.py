@@ -642,7 +642,8 @@ class BlobTracker:
     after ``tentative_coast_s`` without one instead of ``max_coast_s``. Two tracks closer than
     ``merge_distance_m`` are one person: the one with fewer detections ends. With
     ``stitch_distance_m`` a track that just lost its person continues as the track that
-    just started near it (see :meth:`_stitch`; ``stitched`` lists them). With
+    started near it, up to ``stitch_window_s`` after the loss and further away the later it
+    started (``stitch_speed_m_s``; see :meth:`_stitch`; ``stitched`` lists them). With
     ``coast_velocity_tau_s`` a coasting track's velocity decays with that time constant.
     With ``bounds`` (the room's low and high corners) a track, coasting or not, never leaves
     the room: its position is held at the wall and its velocity through the wall set to 0.
@@ -659,6 +660,8 @@ class BlobTracker:
         first_id: int = 1,
         stitch_distance_m: float = 0.0,
         stitch_window_s: float = 1.0,
+        stitch_speed_m_s: float = 0.0,
+        stitch_lead_s: float = 1.0,
         spawn_separation_m: float = 0.0,
         confirm_hits: int = 1,
         tentative_coast_s: float | None = None,
@@ -681,6 +684,8 @@ class BlobTracker:
         self.merge_distance_m = merge_distance_m
         self.stitch_distance_m = stitch_distance_m
         self.stitch_window_s = stitch_window_s
+        self.stitch_speed_m_s = stitch_speed_m_s
+        self.stitch_lead_s = stitch_lead_s
         self.stitched: dict[int, int] = {}
         self.coast_velocity_tau_s = coast_velocity_tau_s
         self._bounds = (
@@ -788,14 +793,15 @@ class BlobTracker:
         track.covariance[3:6, 3:6] = np.eye(3) * self._initial_speed_var
 
     def _stitch(self, t_s: float) -> None:
-        """Continue a track that just lost its person with the track that just started
-        near where it was last detected: the same person, found again after the old track
-        stayed on a place that explained their links only until they walked on. The old
-        track (confirmed, lost within ``stitch_window_s``) takes the young one's state when
-        the young one was born after the old one, at most ``stitch_window_s`` before the
-        loss, is detected now and is within ``stitch_distance_m`` of where the old track was
-        at one of its detections in the last 2 × ``stitch_window_s`` (a track on a tie
-        drifts away from its person before it loses them). The young one ends, and
+        """Continue a track that lost its person with the track that started near where it
+        was last detected: the same person, found again after the old track stayed on a place
+        that explained their links only until they walked on. The old track (confirmed, lost
+        within ``stitch_window_s``) takes the young one's state when the young one was born
+        after the old one, at most ``stitch_lead_s`` before the loss, is detected now and is
+        within ``stitch_distance_m`` of where the old track was at one of its detections in
+        the last 2 × ``stitch_window_s`` (a track on a tie drifts away from its person before
+        it loses them), plus ``stitch_speed_m_s`` for every second between the loss and the
+        young one's birth (the person walked on meanwhile). The young one ends, and
         ``stitched`` maps its id to the old id. Nearest pairs first, one to one."""
         lost = [
             t
@@ -814,13 +820,14 @@ class BlobTracker:
                     young.coasting
                     or young is old
                     or young.born_s <= old.born_s
-                    or young.born_s < old.last_detected_s - self.stitch_window_s
+                    or young.born_s < old.last_detected_s - self.stitch_lead_s
                 ):
                     continue
                 distance = min(
                     float(np.linalg.norm(young.state[0:3] - where)) for _, where in old.recent
                 )
-                if distance <= self.stitch_distance_m:
+                walked = self.stitch_speed_m_s * max(young.born_s - old.last_detected_s, 0.0)
+                if distance <= self.stitch_distance_m + walked:
                     pairs.append((distance, old, young))
         taken: set[int] = set()
         for _, old, young in sorted(pairs, key=lambda p: p[0]):

@@ -216,6 +216,38 @@ def test_a_new_person_far_from_a_lost_track_is_not_stitched_to_it() -> None:
     assert {s.track_id for s in tracks} == {old, old + 1}
 
 
+def test_a_person_found_again_seconds_after_the_loss_keeps_their_id() -> None:
+    """The person the tracker lost walks on unseen for 2 s and is found 4 m from the last
+    detection: with the reach growing at walking speed for as long as the lost track coasts,
+    the old id continues there; with the 1 s, 2.5 m stitch of before, a new id starts."""
+
+    def found_again(window_s: float, speed_m_s: float) -> tuple[int, list[int]]:
+        tracker = BlobTracker(
+            confirm_hits=3,
+            spawn_separation_m=1.5,
+            stitch_distance_m=2.5,
+            stitch_window_s=window_s,
+            stitch_speed_m_s=speed_m_s,
+            coast_velocity_tau_s=0.5,
+            bounds=ROOM_BOUNDS,
+        )
+        t = walk(tracker, (0.5, 0.5, 1.0), (1.0, 0.0, 0.0), 10)  # to (1.4, 0.5)
+        old = tracker.tracks[0].track_id
+        for k in range(1, 20):  # 2 s unseen
+            tracker.update(np.empty((0, 3)), t + k * DT)
+        t += 20 * DT
+        ids: list[int] = []
+        for k in range(5):  # found at (4.8, 2.0): 3.7 m from the last detection
+            tracks = tracker.update([(4.8 + 0.1 * k, 2.0, 1.0)], t + k * DT)
+            ids = [s.track_id for s in tracks if not s.coasting]
+        return old, ids
+
+    old, ids = found_again(3.0, 1.5)
+    assert ids == [old]
+    old, ids = found_again(1.0, 0.0)
+    assert ids and ids[0] != old
+
+
 def test_a_young_track_born_long_before_the_loss_is_not_stitched() -> None:
     """Two people: the second was tracked for seconds before the first track lost its
     detections, so it is not the first person found again."""

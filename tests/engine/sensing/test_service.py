@@ -488,15 +488,26 @@ def test_live_nodes_join_over_websocket_and_the_site_position_wins(
     running.append(simulation)
 
     def all_online() -> bool:
+        # Everything asserted below, not only the snapshot: a listed node's online state in
+        # the snapshot is the server's live status, while its sensing.node_online record is
+        # made when the fusion thread handles the node's events at the start of a tick; a
+        # hello that arrives between the two shows the node online one tick before its
+        # record (and before any of its frames or links). Waiting for the snapshot alone let
+        # the assertions below run in that tick: the one failure seen (a full run of the
+        # suite, no message kept) fits this race, found by reading, not reproduced.
         snapshot = service.snapshot()
+        report = service.report()
         return (
             snapshot is not None
             and len(snapshot.nodes) == 4
             and all(n.online for n in snapshot.nodes)
-            and service.report()["frames_received"] > 0
+            and all(n["frames_received"] > 0 for n in report["nodes"])
+            and len(report["nodes"]) == 4
+            and report["links"] == 6
+            and len({r.detail["node"] for r in records if r.kind == "sensing.node_online"}) == 4
         )
 
-    assert wait_until(all_online, 8.0), service.snapshot()
+    assert wait_until(all_online, 8.0), (service.snapshot(), service.report())
     snapshot = service.snapshot()
     assert snapshot is not None and not snapshot.simulated and snapshot.truth == ()
     views = {n.node_id: n for n in snapshot.nodes}

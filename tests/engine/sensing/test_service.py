@@ -23,7 +23,7 @@ from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.sensing.ble import NAME_SCORE, KnownDevice
 from engine.sensing.evaluate import IdentityScorer, simulated_room, walker_name
 from engine.sensing.protocol import CsiFrame, encode_csi_frame, parse_csi_frame
-from engine.sensing.server import NODE_BLE, NODE_OFFLINE
+from engine.sensing.server import NODE_BLE, NODE_OFFLINE, NODE_ONLINE
 from engine.sensing.service import (
     ABSENT,
     BLOB_HISTORY_S,
@@ -658,3 +658,31 @@ def test_a_simulated_walker_carrying_a_tag_is_named_over_the_live_path(
         r for r in records if r.kind == "sensing.blob_left" and r.blob_id == identified[0].blob_id
     ]
     assert left and left[0].detail["name"] == "Walker 1"
+
+
+def test_a_node_that_joins_is_in_the_rooms_coverage_from_the_next_tick() -> None:
+    """Four nodes at body height see no height, so no fall can be confirmed anywhere; a fifth
+    node that joins at skirting height (its hello places it) changes what the layout can see,
+    and the room's coverage (the map, the health line, where falls are alerted) says so at once
+    instead of keeping the map rated when the room started."""
+    size = (5.0, 5.0, 2.5)
+    body_height = tuple(
+        NodeSpec(f"n{i}", f"Node {i}", position, f"24:6F:28:00:01:0{i}")
+        for i, position in enumerate(
+            [(2.5, 0.1, 1.0), (4.9, 2.5, 1.0), (2.5, 4.9, 1.0), (0.1, 2.5, 1.0)], start=1
+        )
+    )
+    service = make_service(EventBus(), room=RoomSpec("lab", "Lab", size, body_height))
+    before = service.coverage()
+    assert before.fall_capable_fraction == 0.0
+    assert "falls cannot be confirmed anywhere" in before.health
+    service._on_node_event(
+        NODE_ONLINE,
+        "24:6F:28:00:01:09",
+        {"hello_position": [0.1, 0.1, 0.15], "hello_node_id": "skirting"},
+    )
+    service.tick(0.1)
+    after = service.coverage()
+    assert after is not before
+    assert after.fall_capable_fraction > 0.0
+    assert "falls cannot be confirmed anywhere" not in after.health

@@ -383,6 +383,12 @@ def _movement_started(row: _Row) -> tuple[str, str, Category, Tone]:
 @_renders("sensing.blob_left")
 def _movement_ended(row: _Row) -> tuple[str, str, Category, Tone]:
     who = row.who("Someone")
+    other = row.get("continued_as")
+    if isinstance(other, int) and not isinstance(other, bool):
+        # Not gone: the person goes on as another blob (two blobs on one person, or found
+        # again after the tracker lost them for a moment).
+        summary = f"{who} sensed in {row.place} goes on as blob {other}"
+        return "Movement continues", summary, Category.MOVEMENT, Tone.QUIET
     parts = [f"{who} no longer sensed in {row.place}"]
     if isinstance(row.get("duration_s"), int | float):
         parts.append(f"after {row.at('duration_s')}")

@@ -687,6 +687,7 @@ class BlobTracker:
         self.stitch_speed_m_s = stitch_speed_m_s
         self.stitch_lead_s = stitch_lead_s
         self.stitched: dict[int, int] = {}
+        self.merged: dict[int, int] = {}  # ended this update → the track it was one person with
         self.coast_velocity_tau_s = coast_velocity_tau_s
         self._bounds = (
             None
@@ -754,6 +755,7 @@ class BlobTracker:
             while track.recent and track.recent[0][0] < t_s - 2.0 * self.stitch_window_s:
                 track.recent.popleft()
         self.stitched = {}
+        self.merged = {}
         if self.stitch_distance_m > 0.0:
             self._stitch(t_s)
         # A hair of slack so a gap of exactly max_coast_s, summed from float ticks, still coasts.
@@ -848,15 +850,24 @@ class BlobTracker:
             self._tracks = [t for t in self._tracks if t.track_id not in ended]
 
     def _merge(self) -> None:
-        """End the younger of any two tracks closer than ``merge_distance_m``."""
+        """End the younger of any two tracks closer than ``merge_distance_m`` (the one with
+        fewer detections); ``merged`` maps its id to the id of the track it was one person
+        with."""
         ordered = sorted(self._tracks, key=lambda t: (-t.hits, t.track_id))
         kept: list[_Track] = []
         for track in ordered:
-            if all(
-                np.linalg.norm(track.state[0:3] - other.state[0:3]) >= self.merge_distance_m
-                for other in kept
-            ):
+            beside = next(
+                (
+                    other
+                    for other in kept
+                    if np.linalg.norm(track.state[0:3] - other.state[0:3]) < self.merge_distance_m
+                ),
+                None,
+            )
+            if beside is None:
                 kept.append(track)
+            else:
+                self.merged[track.track_id] = beside.track_id
         if len(kept) != len(self._tracks):
             survivors = {id(t) for t in kept}
             self._tracks = [t for t in self._tracks if id(t) in survivors]

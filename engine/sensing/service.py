@@ -959,12 +959,16 @@ class SensingService:
                     person=None if identity is None else identity.person_id,
                     at_s=blob.first_s,  # when it appeared, not when it became history
                 )
-        stitched = self._tracker.stitched
+        stitched, merged = self._tracker.stitched, self._tracker.merged
         for track_id in [i for i in self._blobs if i not in live]:
             if track_id in stitched:  # the same person as an older blob, which goes on
-                self._end_blob(track_id, now_s, reason=f"continued as blob {stitched[track_id]}")
+                other = stitched[track_id]
+                self._end_blob(track_id, now_s, f"continued as blob {other}", continued_as=other)
+            elif track_id in merged:  # two blobs on one person: the one sensed longer goes on
+                other = merged[track_id]
+                self._end_blob(track_id, now_s, f"the same person as blob {other}", other)
             else:
-                self._end_blob(track_id, now_s, reason="not seen for 3 s")
+                self._end_blob(track_id, now_s, f"not seen for {COAST_S:g} s")
 
     def _ambiguous_at(self, position: Vec3) -> bool:
         capability = self._capability
@@ -973,7 +977,12 @@ class SensingService:
             capability = self._capability
         return capability is not None and capability.ambiguous_at(position[0], position[1])
 
-    def _end_blob(self, track_id: int, now_s: float, reason: str) -> None:
+    def _end_blob(
+        self, track_id: int, now_s: float, reason: str, continued_as: int | None = None
+    ) -> None:
+        """A blob ends: stored as ``sensing.blob_left`` if it became history, with why and,
+        when its person goes on as another blob (found again, or two blobs on one person),
+        that blob's id in ``continued_as``."""
         blob = self._blobs.pop(track_id)
         if blob.recorded:
             identity = blob.identity
@@ -982,6 +991,7 @@ class SensingService:
                 {
                     "blob": track_id,
                     "reason": reason,
+                    **({} if continued_as is None else {"continued_as": continued_as}),
                     "duration_s": round(now_s - blob.first_s, 2),
                     "path_m": round(blob.path_m, 2),
                     "position": None if blob.last is None else _rounded(blob.last),

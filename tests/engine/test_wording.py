@@ -265,6 +265,18 @@ def test_sensing_rows_name_their_room_and_say_what_happened() -> None:
     assert words.category is Category.MOVEMENT and words.tone is Tone.QUIET
 
 
+def test_a_blob_that_goes_on_as_another_is_not_said_to_be_gone() -> None:
+    """Two blobs on one person (or a person found again) end one blob while the person is
+    still sensed: the row says which blob they go on as, not "no longer sensed"."""
+    source, detail = ROWS["sensing.blob_left"]
+    merged = {**detail, "reason": "the same person as blob 7", "continued_as": 7}
+    words = describe("sensing.blob_left", source, merged, names=NAMES, site_time=LONDON)
+    assert words.title == "Movement continues"
+    assert words.summary == "Someone sensed in Demo room goes on as blob 7"
+    assert words.tone is Tone.QUIET
+    assert machine_text(words.summary) is None
+
+
 def test_a_fall_is_an_alarm_in_the_falls_category() -> None:
     words = worded("sensing.fall_detected", person="Ada", site_time=LONDON)
     assert (words.title, words.category) == ("Possible fall", Category.FALLS)

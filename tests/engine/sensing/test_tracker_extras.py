@@ -117,6 +117,21 @@ def test_merge_distance_ends_the_younger_of_two_close_tracks() -> None:
     assert approach(BlobTracker())[-1] == [1, 2]
 
 
+def test_a_merge_says_which_track_the_ended_one_was_one_person_with() -> None:
+    """``merged`` names, for the update that ended it, the track a merged one goes on as (the
+    service stores it, so history does not say the person was no longer sensed)."""
+    tracker = BlobTracker(merge_distance_m=1.2, spawn_separation_m=1.5)
+    for k in range(10):
+        tracker.update([(1.0, 1.0, 1.0)], k * DT)
+    merged: list[dict[int, int]] = []
+    for k in range(10, 22):
+        tracker.update([(1.0, 1.0, 1.0), (max(3.0 - 0.2 * (k - 10), 1.9), 1.0, 1.0)], k * DT)
+        merged.append(dict(tracker.merged))
+    assert [m for m in merged if m] == [{2: 1}]
+    tracker.update([(1.0, 1.0, 1.0)], 22 * DT)
+    assert tracker.merged == {}
+
+
 def test_merge_keeps_the_track_with_more_detections_not_the_lower_id() -> None:
     tracker = BlobTracker(merge_distance_m=1.2)
     tracker.update([(3.0, 1.0, 1.0)], 0.0)  # track 1: seen once, then coasts in place

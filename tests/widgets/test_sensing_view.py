@@ -585,6 +585,27 @@ def test_the_pane_routes_snapshots_explanations_and_clicks(qtbot: QtBot) -> None
     assert pane.pairing_label.text() == "Pairing closed" and not pane.view.banner.isVisible()
 
 
+def test_the_room_goes_above_its_tables_where_that_draws_it_larger(qtbot: QtBot) -> None:
+    """Side by side, a narrow tall pane (a person dragged the dock so) gave the 3D room a
+    strip about 200 px wide; the room now goes above the tables where that gives the view the
+    larger smaller side, and beside them where the pane is wide or short."""
+    pane = shown_pane(qtbot)  # 1200 × 600: beside
+    pane.set_rooms([("lab", "Lab")])
+    pane.set_snapshot(snapshot())
+    assert pane.view.x() == 0 and pane.view.width() > 0.5 * pane.width()
+    assert pane.node_table.mapTo(pane, QPoint(0, 0)).x() > pane.view.width()
+
+    pane.resize(500, 900)  # narrow and tall: above, at the pane's whole width
+    qtbot.waitUntil(lambda: pane.view.width() >= 0.95 * pane.width())
+    view_bottom = pane.view.mapTo(pane, QPoint(0, 0)).y() + pane.view.height()
+    assert pane.node_table.mapTo(pane, QPoint(0, 0)).y() >= view_bottom - 1
+    assert min(pane.view.width(), pane.view.height()) >= 450
+
+    pane.resize(620, 380)  # the operator's tab at 1400 × 860: beside
+    qtbot.waitUntil(lambda: pane.node_table.mapTo(pane, QPoint(0, 0)).x() >= pane.view.width())
+    assert pane.view.width() >= 300
+
+
 def test_pairing_is_requested_only_when_allowed(qtbot: QtBot) -> None:
     pane = SensingPane()
     qtbot.addWidget(pane)

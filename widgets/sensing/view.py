@@ -40,6 +40,7 @@ from PySide6.QtGui import (
     QImage,
     QMatrix4x4,
     QMouseEvent,
+    QResizeEvent,
     QShowEvent,
     QVector3D,
     QWindow,
@@ -82,6 +83,7 @@ from widgets.colours import (
     WARNING_AMBER,
     WARNING_TINT,
 )
+from widgets.scrolling import scrolling_layout
 from widgets.sensing.coverage import (
     HEALTH_WARNING_STYLE,
     ByteImage,
@@ -117,6 +119,9 @@ NODE_SIZE_PX = 14.0
 TRUTH_SIZE_PX = 9.0
 LABEL_LIFT_M = 0.18  # labels sit this far above what they name
 PAIRING_SECONDS = 120
+# The room's share of the pane beside its tables (of the width) or above them (of the height).
+SIDE_SHARE = 0.6
+ABOVE_SHARE = 0.7
 NO_ROOM_TEXT = "No sensing room in this site: add [[sensing_nodes]] to the site file"
 NOT_ADMIN_TEXT = "Only an admin can pair sensing nodes"
 
@@ -1490,6 +1495,7 @@ class SensingPane(QWidget):
         )
         self.pairing_button.clicked.connect(self._on_pairing_requested)
         self.pairing_label = QLabel("Pairing closed")
+        self.pairing_label.setWordWrap(True)  # "Pairing open: 88 s left" beside the button
         self.explanation_label = QLabel("Click a blob to see which links put it there")
         self.explanation_label.setWordWrap(True)
         self.explanation_table = BlobExplanationTable()
@@ -1501,8 +1507,11 @@ class SensingPane(QWidget):
         self.degraded_label.setStyleSheet(DEGRADED_STYLE)
         self.degraded_label.hide()
 
+        # The tables scroll within their part of the pane: stacked under the room in a
+        # narrow column, their minimum heights would otherwise make the window taller than
+        # the screen.
         side = QWidget()
-        column = QVBoxLayout(side)
+        column = scrolling_layout(side, margins=None)
         column.setContentsMargins(6, 0, 0, 0)
         rooms = QHBoxLayout()
         rooms.addWidget(self.room_label)
@@ -1538,11 +1547,33 @@ class SensingPane(QWidget):
         layout.addWidget(self.replay_label)
         layout.addWidget(self.stack)
         self._content = splitter
+        self._split_set = False  # the room's share is set once the pane has a size
         # The room's health line across the whole pane: beside the tables, the 3D view is
         # too narrow for it.
         layout.insertWidget(1, self.view.coverage_header)
         self._show_room_selector()
         self.set_pairing_allowed(False, NOT_ADMIN_TEXT)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._adapt_to_size(event.size().width(), event.size().height())
+
+    def _adapt_to_size(self, width: int, height: int) -> None:
+        """The room beside its tables or above them, whichever gives the 3D view the larger
+        smaller side (a room drawn 600 × 150 px or 200 × 500 px shows little). Beside, the
+        view takes 3/5 of the width; above, 7/10 of the height. The operator's wall keeps
+        this pane in a tab beside the cameras, about 600 × 380 px at 1400 × 860 (beside)
+        and narrow and tall when a person drags it so (above)."""
+        room_height = max(height - self.view.coverage_header.sizeHint().height(), 1)
+        beside = min(width * SIDE_SHARE, room_height)
+        above = min(width, room_height * ABOVE_SHARE)
+        orientation = Qt.Orientation.Vertical if above > beside else Qt.Orientation.Horizontal
+        splitter = self._content
+        if splitter.orientation() != orientation or not self._split_set:
+            self._split_set = width > 0 and height > 0
+            splitter.setOrientation(orientation)
+            share = SIDE_SHARE if orientation is Qt.Orientation.Horizontal else ABOVE_SHARE
+            splitter.setSizes([round(1000 * share), round(1000 * (1 - share))])
 
     @property
     def current_room_id(self) -> str | None:

@@ -15,12 +15,12 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
 
+from benchmarks.soak import demo_engine_command
 from resources import DEMO_SITE
 
 DEMO_S = float(os.environ.get("WATCHFLOOR_DEMO_S", "600"))
@@ -53,20 +53,7 @@ def run() -> dict[str, Any]:
         database = Path(tmp) / "demo.db"
         report = Path(tmp) / "report.json"
         completed = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "console",
-                "--db",
-                f"sqlite:///{database}",
-                "engine",
-                "--site",
-                str(DEMO_SITE),
-                "--duration",
-                str(DEMO_S),
-                "--report",
-                str(report),
-            ],
+            demo_engine_command(database, DEMO_S, report),
             env={**os.environ, "WATCHFLOOR_DATA_DIR": tmp},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

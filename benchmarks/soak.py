@@ -34,25 +34,31 @@ def _rss_bytes(pid: int) -> int | None:
     return None
 
 
+def demo_engine_command(database: Path, duration_s: float, report: Path) -> list[str]:
+    """``watchfloor engine`` on the demo site as a user runs it, with a fresh SQLite store at
+    ``database``, for ``duration_s`` seconds, writing its report to ``report``."""
+    return [
+        sys.executable,
+        "-m",
+        "console",
+        "--db",
+        f"sqlite:///{database}",
+        "engine",
+        "--site",
+        str(DEMO_SITE),
+        "--duration",
+        str(duration_s),
+        "--report",
+        str(report),
+    ]
+
+
 def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="wf-soak-") as tmp:
         env = {**os.environ, "WATCHFLOOR_DATA_DIR": tmp}
         report = Path(tmp) / "report.json"
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "console",
-                "--db",
-                f"sqlite:///{tmp}/soak.db",
-                "engine",
-                "--site",
-                str(DEMO_SITE),
-                "--duration",
-                str(SOAK_S),
-                "--report",
-                str(report),
-            ],
+            demo_engine_command(Path(tmp) / "soak.db", SOAK_S, report),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

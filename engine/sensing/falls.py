@@ -833,6 +833,25 @@ class HeightEstimate:
     evidence: float
 
 
+@dataclass(frozen=True)
+class BodyFit:
+    """Where the links place a body (:meth:`HeightEstimator.locate`): ``position`` (x, y, z
+    metres), ``contribution`` (what the body adds to each link's deltaRMS at the best point,
+    one per link) and ``evidence`` (as in :class:`HeightEstimate`)."""
+
+    position: Vec3
+    contribution: npt.NDArray[np.float64]
+    evidence: float
+
+
+@dataclass(frozen=True)
+class _Fit:
+    points: npt.NDArray[np.float64]  # lattice points × 3
+    weights: npt.NDArray[np.float64]  # their likelihoods relative to the best (best = 1)
+    contribution: npt.NDArray[np.float64]
+    evidence: float
+
+
 class HeightEstimator:
     """A body's height from how strongly each link sees it (see the module docstring).
 
@@ -854,6 +873,7 @@ class HeightEstimator:
         search_m: float = 0.5,
         xy_step_m: float = 0.1,
         z_step_m: float = 0.05,
+        top_m: float | None = None,
         quiet_level: float = QUIET_DELTA_RMS,
         sigma: float = 0.6,
     ) -> None:
@@ -866,13 +886,15 @@ class HeightEstimator:
         grid = model.grid
         self._low = np.asarray(grid.room_min, dtype=np.float64)
         self._high = np.asarray(grid.room_max, dtype=np.float64)
-        self._z = np.arange(self._low[2] + z_step_m, self._high[2] - z_step_m + 1e-9, z_step_m)
+        top = self._high[2] - z_step_m if top_m is None else min(top_m, self._high[2] - z_step_m)
+        self._z = np.arange(self._low[2] + z_step_m, top + 1e-9, z_step_m)
         self._a = np.array([model.node_positions[link.node_a] for link in model.links])
         self._b = np.array([model.node_positions[link.node_b] for link in model.links])
         self._half_wave = np.array([link.wavelength_m / 2.0 for link in model.links])
         self._direct = np.linalg.norm(self._a - self._b, axis=1)
         # log(k / n² + quiet) for zones 1–5 and past them (index 0), per strength k.
         zone_weight = np.array([0.0] + [1.0 / n**2 for n in range(1, MAX_FRESNEL_ZONE + 1)])
+        self._zone_weight = zone_weight
         self._log_model = np.log(np.outer(zone_weight, BODY_STRENGTHS) + quiet_level)
         self._log_quiet = math.log(quiet_level)
         self._columns: dict[tuple[int, int], npt.NDArray[np.int8]] = {}
@@ -881,11 +903,46 @@ class HeightEstimator:
         """The height of a body near ``position`` (x, y metres; z ignored) from the links'
         smoothed deltaRMS ``link_values`` (one per link in ``model.links`` order, unthresholded:
         the snapshot's ``LinkView.activation``)."""
+        fit = self._fit(link_values, position, self.search_m)
+        weights = fit.weights
+        z = float(weights @ fit.points[:, 2] / weights.sum())
+        return HeightEstimate(z, fit.evidence)
+
+    def locate(
+        self, link_values: npt.ArrayLike, position: Sequence[float], search_m: float
+    ) -> BodyFit:
+        """Where a body near ``position`` is (the likelihood-weighted mean of the lattice
+        within ``search_m`` of its x, y, every height) and what it adds to each link at the
+        best point (``k`` / n², to take it out before fitting another body): the same fit
+        as :meth:`estimate`, over a wider area."""
+        fit = self._fit(link_values, position, search_m)
+        weights = fit.weights
+        centre = weights @ fit.points / weights.sum()
+        return BodyFit(
+            (float(centre[0]), float(centre[1]), float(centre[2])), fit.contribution, fit.evidence
+        )
+
+    def contribution_at(
+        self, link_values: npt.ArrayLike, position: Sequence[float]
+    ) -> npt.NDArray[np.float64]:
+        """What a body at ``position`` (x, y, z) adds to each link, k / n² with the strength
+        k that explains ``link_values`` best there."""
+        values = np.asarray(link_values, dtype=np.float64).ravel()
+        measured = np.log(np.maximum(np.nan_to_num(values), 1e-4))
+        point = np.asarray(position, dtype=np.float64).reshape(1, 3)
+        path = np.linalg.norm(point - self._a, axis=1) + np.linalg.norm(point - self._b, axis=1)
+        zone = np.maximum(np.ceil((path - self._direct) / self._half_wave - 1e-9), 1.0)
+        zones = np.where(zone <= MAX_FRESNEL_ZONE, zone, 0).astype(np.intp)
+        costs = ((measured[:, None] - self._log_model[zones]) ** 2).sum(axis=0)
+        return BODY_STRENGTHS[int(np.argmin(costs))] * self._zone_weight[zones]
+
+    def _fit(self, link_values: npt.ArrayLike, position: Sequence[float], search_m: float) -> _Fit:
         values = np.asarray(link_values, dtype=np.float64).ravel()
         if values.shape != (len(self.model.links),):
             raise ValueError(f"expected {len(self.model.links)} link values, got {values.shape}")
         measured = np.log(np.maximum(np.nan_to_num(values), 1e-4))
-        zones = np.concatenate([self._column(c) for c in self._columns_near(position)])
+        columns = self._columns_near(position, search_m)
+        zones = np.concatenate([self._column(c) for c in columns])
         # Σ_l (measured_l − model[zone_l])², grouped by zone: per point, the sum and count of
         # the measured values of the links in each zone, then one small product per strength.
         points = zones.shape[0]
@@ -893,24 +950,34 @@ class HeightEstimator:
         size = points * self._log_model.shape[0]
         sums = np.bincount(bins, np.tile(measured, points), size).reshape(points, -1)
         counts = np.bincount(bins, None, size).reshape(points, -1)
-        cost = (
+        costs = (
             float(measured @ measured) - 2.0 * sums @ self._log_model + counts @ self._log_model**2
-        ).min(axis=1)
-        best = float(cost.min())
+        )
+        cost = costs.min(axis=1)
+        best_point = int(np.argmin(cost))
+        best = float(cost[best_point])
         weights = np.exp(-(cost - best) / (2.0 * self.sigma**2))
-        heights = np.tile(self._z, cost.size // self._z.size)
-        z = float(weights @ heights / weights.sum())
+        lattice = np.empty((points, 3))
+        lattice[:, 0] = np.repeat(
+            [self._low[0] + c[0] * self.xy_step_m for c in columns], self._z.size
+        )
+        lattice[:, 1] = np.repeat(
+            [self._low[1] + c[1] * self.xy_step_m for c in columns], self._z.size
+        )
+        lattice[:, 2] = np.tile(self._z, len(columns))
+        strength = BODY_STRENGTHS[int(np.argmin(costs[best_point]))]
+        contribution = strength * self._zone_weight[zones[best_point]]
         empty = float(((measured - self._log_quiet) ** 2).sum())
-        return HeightEstimate(z, max(empty - best, 0.0))
+        return _Fit(lattice, weights, contribution, max(empty - best, 0.0))
 
-    def _columns_near(self, position: Sequence[float]) -> list[tuple[int, int]]:
-        reach = math.floor(self.search_m / self.xy_step_m + 1e-9)
+    def _columns_near(self, position: Sequence[float], search_m: float) -> list[tuple[int, int]]:
+        reach = math.floor(search_m / self.xy_step_m + 1e-9)
         centre = [round((float(position[i]) - self._low[i]) / self.xy_step_m) for i in (0, 1)]
         top = [math.floor((self._high[i] - self._low[i]) / self.xy_step_m) for i in (0, 1)]
         columns = []
         for dx in range(-reach, reach + 1):
             for dy in range(-reach, reach + 1):
-                if (dx * dx + dy * dy) * self.xy_step_m**2 > self.search_m**2 + 1e-9:
+                if (dx * dx + dy * dy) * self.xy_step_m**2 > search_m**2 + 1e-9:
                     continue
                 ix, iy = centre[0] + dx, centre[1] + dy
                 if 0 < ix < top[0] and 0 < iy < top[1]:

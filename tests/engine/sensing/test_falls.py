@@ -558,3 +558,18 @@ def test_the_link_fit_finds_one_body_when_another_is_taken_out() -> None:
     rest = np.maximum(both - one.contribution, 0.008)
     other = estimator.locate(rest, (2.8, 2.6), 0.9)
     assert math.dist(other.position[:2], second[:2]) < 0.3
+
+
+def test_what_a_body_adds_to_each_link_is_read_at_its_place() -> None:
+    """``contribution_at``: the k / n² of a body at a given place, k the strength that
+    explains the links best there; nothing on links whose fifth zone it is past."""
+    model = _eight_node_model()
+    body = (2.6, 1.9, 1.0)
+    values = _link_values(model, body)
+    added = HeightEstimator(model).contribution_at(values, body)
+    assert added.shape == values.shape
+    assert np.allclose(added / 0.4, (values - 0.008) / 0.47, atol=0.02) or np.allclose(
+        added / 0.6, (values - 0.008) / 0.47, atol=0.02
+    )
+    far = HeightEstimator(model).contribution_at(np.full(model.link_count, 0.008), body)
+    assert np.all(far <= 0.15 + 1e-9)

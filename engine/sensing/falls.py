@@ -853,7 +853,10 @@ class _Fit:
 
 
 class HeightEstimator:
-    """A body's height from how strongly each link sees it (see the module docstring).
+    """A body's height from how strongly each link sees it (see the module docstring), and
+    with :meth:`locate` its place: the service places every detected person with one of
+    these (a coarser lattice, body centres up to 2 m), the fall detector reads heights with
+    another.
 
     Per link, a body at P changes the link's smoothed deltaRMS by about ``k`` / n² (n its
     Fresnel zone at P, nothing past zone 5) over the link's quiet level; ``k`` is the body's

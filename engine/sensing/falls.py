@@ -932,12 +932,12 @@ class HeightEstimator:
         k that explains ``link_values`` best there."""
         values = np.asarray(link_values, dtype=np.float64).ravel()
         measured = np.log(np.maximum(np.nan_to_num(values), 1e-4))
-        point = np.asarray(position, dtype=np.float64).reshape(1, 3)
-        path = np.linalg.norm(point - self._a, axis=1) + np.linalg.norm(point - self._b, axis=1)
-        zone = np.maximum(np.ceil((path - self._direct) / self._half_wave - 1e-9), 1.0)
-        zones = np.where(zone <= MAX_FRESNEL_ZONE, zone, 0).astype(np.intp)
+        zones = self._zones(np.asarray(position, dtype=np.float64).reshape(1, 3))[0]
         costs = ((measured[:, None] - self._log_model[zones]) ** 2).sum(axis=0)
-        return BODY_STRENGTHS[int(np.argmin(costs))] * self._zone_weight[zones]
+        added: npt.NDArray[np.float64] = (
+            BODY_STRENGTHS[int(np.argmin(costs))] * self._zone_weight[zones]
+        )
+        return added
 
     def _fit(self, link_values: npt.ArrayLike, position: Sequence[float], search_m: float) -> _Fit:
         values = np.asarray(link_values, dtype=np.float64).ravel()
@@ -993,10 +993,15 @@ class HeightEstimator:
         if cached is None:
             x, y = (self._low[i] + column[i] * self.xy_step_m for i in (0, 1))
             points = np.stack([np.full(self._z.size, x), np.full(self._z.size, y), self._z], axis=1)
-            path = np.linalg.norm(points[:, None, :] - self._a[None], axis=2) + np.linalg.norm(
-                points[:, None, :] - self._b[None], axis=2
-            )
-            zone = np.maximum(np.ceil((path - self._direct) / self._half_wave - 1e-9), 1.0)
-            cached = np.where(zone <= MAX_FRESNEL_ZONE, zone, 0).astype(np.int8)
+            cached = self._zones(points)
             self._columns[column] = cached
         return cached
+
+    def _zones(self, points: npt.NDArray[np.float64]) -> npt.NDArray[np.int8]:
+        """Zone index (0 past zone 5) of each point (points × 3), per link."""
+        path = np.linalg.norm(points[:, None, :] - self._a[None], axis=2) + np.linalg.norm(
+            points[:, None, :] - self._b[None], axis=2
+        )
+        zone = np.maximum(np.ceil((path - self._direct) / self._half_wave - 1e-9), 1.0)
+        result: npt.NDArray[np.int8] = np.where(zone <= MAX_FRESNEL_ZONE, zone, 0).astype(np.int8)
+        return result

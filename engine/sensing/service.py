@@ -842,8 +842,10 @@ class SensingService:
         inverse_norm = model.inverse_norm
         centres = self._grid.centres
         tracks = self._tracker.tracks
-        predicted = self._tracker.predicted_positions(now_s)
-        nearby = [self._voxels_near(expected, LOCAL_SEARCH_M) for expected in predicted]
+        nearby = [
+            self._voxels_near(expected, LOCAL_SEARCH_M)
+            for expected in self._tracker.predicted_positions(now_s)
+        ]
         rows = [weights[index] for index in nearby]
         explained = [np.zeros_like(links) for _ in tracks]
         found: list[tuple[Vec3, float, int] | None] = [None] * len(tracks)

@@ -48,19 +48,20 @@ def test_the_tuned_layout_marks_fall_capable_cells_and_json_carries_the_numbers(
     assert main([*args, "--json"]) == exit_codes.OK
     data = json.loads(capsys.readouterr().out)
     assert data["nodes"] == 8 and data["links"] == 28
-    assert data["fall_capable"] > 0.6 and data["within_1_0_m"] > 0.9
+    assert data["fall_capable"] > 0.45 and data["within_1_0_m"] > 0.9
     assert data["rating"] in ("good", "fair")
     assert main(args) == exit_codes.OK
     assert any(mark in capsys.readouterr().out for mark in "ABC")
 
 
-def test_the_demo_site_is_rated_by_default_and_confirms_falls_over_most_of_it(
+def test_the_demo_site_is_rated_by_default_and_says_where_falls_are_confirmed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main([*_db(tmp_path), "sense", "plan", "--json"]) == exit_codes.OK
     data = json.loads(capsys.readouterr().out)
     assert data["room_m"] == [12.0, 9.0, 3.0] and data["nodes"] == 10
-    assert data["fall_capable"] > 0.7 and data["rating"] in ("good", "fair")
+    # A quarter of it: elsewhere a seated body looks like a lying one to these links.
+    assert 0.2 < data["fall_capable"] < 0.35 and data["rating"] in ("good", "fair")
 
 
 @pytest.mark.parametrize(

@@ -41,9 +41,11 @@ def test_four_corner_nodes_at_two_metres_are_poor_ambiguous_in_the_middle_and_se
     assert "falls not confirmed in 100% of this room" in cap.advice
 
 
-def test_the_tuned_eight_node_layout_confirms_falls_over_most_of_the_floor() -> None:
+def test_the_tuned_eight_node_layout_confirms_falls_over_half_the_floor() -> None:
     cap = room_capability((5.0, 5.0, 2.5), _sim((5.0, 5.0, 2.5), 8, RECOMMENDED_HEIGHTS_M))
-    assert cap.fall_capable_fraction > 0.6
+    # 0.72 with the standing check alone; a seated body looks like a lying one on a fifth.
+    assert 0.45 < cap.fall_capable_fraction < 0.65
+    assert 0.1 < cap.seat_limited_fraction < 0.3
     assert cap.within_one_m > 0.9
     assert cap.ambiguous_fraction < 0.05
     assert cap.rating in ("good", "fair")
@@ -123,7 +125,7 @@ def test_the_advisor_places_nodes_on_the_walls_at_two_heights_and_beats_the_demo
     assert sorted(z for *_, z in advice.positions) == [0.15] * 4 + [1.9] * 4
     demo = room_capability(size, _sim(size, 6))  # six nodes at 0.9/1.1 m: no height
     assert layout_score(advice.capability) > layout_score(demo)
-    assert advice.capability.fall_capable_fraction > 0.3 > demo.fall_capable_fraction
+    assert advice.capability.fall_capable_fraction > 0.05 > demo.fall_capable_fraction
     # It is the best of its candidates: a plain perimeter layout of the same nodes is no better.
     plain = room_capability(size, _sim(size, 8, RECOMMENDED_HEIGHTS_M))
     assert layout_score(advice.capability) >= layout_score(plain) - 0.05
@@ -153,4 +155,32 @@ def test_the_demo_site_uses_the_advised_layout() -> None:
     advised = advise_layout(room.size, len(room.nodes))
     assert sorted(n.position for n in room.nodes) == sorted(advised.positions)
     cap = room_capability(room.size, {n.node_id: n.position for n in room.nodes}, room.channel)
-    assert cap.rating in ("good", "fair") and cap.fall_capable_fraction > 0.7
+    # 77 % with the standing check alone: a seated body looks like a lying one on half of it.
+    assert cap.rating in ("good", "fair") and 0.2 < cap.fall_capable_fraction < 0.35
+    assert cap.seat_limited_fraction > 0.4
+    assert "sitting down there looks to these links like one falling" in cap.advice
+
+
+def test_no_fall_is_confirmed_where_a_seated_body_looks_like_a_lying_one() -> None:
+    # The false fall alerts of the hidden rooms were sit-downs at spots the map called
+    # fall-capable: there a seated body (0.5-0.7 m) changed the links as a lying one did.
+    from engine.sensing import capability as c
+
+    room = sensing_room(load_site(DEMO_SITE))
+    assert room is not None
+    nodes = {n.node_id: n.position for n in room.nodes}
+    cap = room_capability(room.size, nodes, room.channel)
+    yy, xx = np.meshgrid(cap.ys, cap.xs, indexing="ij")
+    floor = np.stack([xx.ravel(), yy.ravel()], axis=1)
+    positions = [np.asarray(p, dtype=np.float64) for p in nodes.values()]
+    links = [(a, b) for i, a in enumerate(positions) for b in positions[i + 1 :]]
+    wavelength = c.wavelength_m(room.channel)
+    seated, _ = c._unit_rows(
+        c._band_pattern(floor, links, wavelength, c.SEATED_BAND_M, room.size[2])
+    )
+    lying, _ = c._unit_rows(c._band_pattern(floor, links, wavelength, c.LYING_BAND_M, room.size[2]))
+    alike = (np.sum(seated * lying, axis=1) > 1.0 - c.FALL_SCORE_MIN).reshape(cap.ys.size, -1)
+    assert alike.any()
+    assert not (alike & cap.fall_capable).any()
+    # Those cells tell standing from lying: the seated check is what withholds them.
+    assert (alike & cap.seat_limited).any()

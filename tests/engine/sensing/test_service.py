@@ -679,7 +679,7 @@ def test_a_node_that_joins_is_in_the_rooms_coverage_from_the_next_tick() -> None
     service._on_node_event(
         NODE_ONLINE,
         "24:6F:28:00:01:09",
-        {"hello_position": [0.1, 0.1, 0.15], "hello_node_id": "skirting"},
+        {"hello_position": [2.5, 0.1, 0.15], "hello_node_id": "skirting"},
     )
     service.tick(0.1)
     after = service.coverage()

@@ -640,7 +640,12 @@ class BlobTracker:
     second peak beside the first, and a tie along a link can make the peak jump; neither is
     a new person), and a track with fewer than ``confirm_hits`` detections (tentative) ends
     after ``tentative_coast_s`` without one instead of ``max_coast_s``. Two tracks closer than
-    ``merge_distance_m`` are one person: the one with fewer detections ends. With
+    ``merge_distance_m`` are one person: the one with fewer detections ends, or with
+    ``hide_s`` (for a confirmed track) is hidden behind the other for up to that long: two
+    people who meet make one blob, and when they part the new track that the second one
+    starts within ``reappear_m`` of the first takes the hidden track's id as soon as it is
+    confirmed (``stitched`` lists it; ``hidden`` maps the hidden ids to the track they are
+    behind). A hidden track not taken up by then, or whose partner ends, ends as merged. With
     ``stitch_distance_m`` a track that just lost its person continues as the track that
     started near it, up to ``stitch_window_s`` after the loss and further away the later it
     started (``stitch_speed_m_s``; see :meth:`_stitch`; ``stitched`` lists them). With
@@ -668,6 +673,8 @@ class BlobTracker:
         merge_distance_m: float = 0.0,
         bounds: tuple[Sequence[float], Sequence[float]] | None = None,
         coast_velocity_tau_s: float | None = None,
+        hide_s: float = 0.0,
+        reappear_m: float = 0.0,
     ) -> None:
         if first_id < 1:
             raise ValueError(f"track ids start at 1 or above, got {first_id}")
@@ -688,6 +695,10 @@ class BlobTracker:
         self.stitch_lead_s = stitch_lead_s
         self.stitched: dict[int, int] = {}
         self.merged: dict[int, int] = {}  # ended this update → the track it was one person with
+        self.hide_s = hide_s
+        self.reappear_m = reappear_m
+        # Confirmed tracks that met another: (track, the id it is behind, since when).
+        self._hidden: list[tuple[_Track, int, float]] = []
         self.coast_velocity_tau_s = coast_velocity_tau_s
         self._bounds = (
             None
@@ -700,6 +711,11 @@ class BlobTracker:
     def tracks(self) -> list[TrackState]:
         """The live tracks after the last update, oldest first."""
         return [self._state_of(track) for track in self._tracks]
+
+    @property
+    def hidden(self) -> dict[int, int]:
+        """Track ids hidden behind another track (two people as one blob) → that track's id."""
+        return {track.track_id: partner for track, partner, _ in self._hidden}
 
     def predicted_positions(self, t_s: float) -> FloatArray:
         """Where the live tracks are expected at ``t_s`` seconds (k × 3 metres, constant
@@ -758,6 +774,8 @@ class BlobTracker:
         self.merged = {}
         if self.stitch_distance_m > 0.0:
             self._stitch(t_s)
+        if self._hidden:
+            self._reappear(t_s)
         # A hair of slack so a gap of exactly max_coast_s, summed from float ticks, still coasts.
         self._tracks = [
             t
@@ -766,7 +784,9 @@ class BlobTracker:
             <= (self.max_coast_s if t.hits >= self.confirm_hits else self.tentative_coast_s) + 1e-9
         ]
         if self.merge_distance_m > 0.0:
-            self._merge()
+            self._merge(t_s)
+        if self._hidden:
+            self._end_hidden(t_s)
         used = {d for _, d in assigned}
         for index in range(detections.shape[0]):
             if index in used:
@@ -849,10 +869,10 @@ class BlobTracker:
             ended = set(self.stitched)
             self._tracks = [t for t in self._tracks if t.track_id not in ended]
 
-    def _merge(self) -> None:
+    def _merge(self, t_s: float) -> None:
         """End the younger of any two tracks closer than ``merge_distance_m`` (the one with
-        fewer detections); ``merged`` maps its id to the id of the track it was one person
-        with."""
+        fewer detections), or hide it behind the other (``hide_s``, a confirmed track);
+        ``merged`` maps an ended one's id to the id of the track it was one person with."""
         ordered = sorted(self._tracks, key=lambda t: (-t.hits, t.track_id))
         kept: list[_Track] = []
         for track in ordered:
@@ -866,11 +886,61 @@ class BlobTracker:
             )
             if beside is None:
                 kept.append(track)
+            elif self.hide_s > 0.0 and track.hits >= self.confirm_hits:
+                self._hidden.append((track, beside.track_id, t_s))
             else:
                 self.merged[track.track_id] = beside.track_id
         if len(kept) != len(self._tracks):
             survivors = {id(t) for t in kept}
             self._tracks = [t for t in self._tracks if id(t) in survivors]
+
+    def _reappear(self, t_s: float) -> None:
+        """A young track confirmed this update within ``reappear_m`` of the track a hidden
+        one is behind is the hidden one's person, parted again: the hidden track takes its
+        state and goes on, the young one ends (``stitched``). Nearest pairs first."""
+        live = {t.track_id: t for t in self._tracks}
+        pairs: list[tuple[float, int, _Track]] = []
+        for young in self._tracks:
+            if young.coasting or young.hits != self.confirm_hits:
+                continue
+            for index, (_, partner, _since) in enumerate(self._hidden):
+                beside = live.get(partner)
+                if beside is None or beside is young:
+                    continue
+                distance = float(np.linalg.norm(young.state[0:3] - beside.state[0:3]))
+                if distance <= self.reappear_m:
+                    pairs.append((distance, index, young))
+        taken: set[int] = set()
+        revived: set[int] = set()
+        for _, index, young in sorted(pairs, key=lambda p: p[0]):
+            if index in revived or id(young) in taken:
+                continue
+            revived.add(index)
+            taken.add(id(young))
+            old = self._hidden[index][0]
+            old.state = young.state.copy()
+            old.covariance = young.covariance.copy()
+            old.last_detected_s = young.last_detected_s
+            old.recent = young.recent
+            old.value = young.value
+            old.coasting = False
+            old.detection = young.detection
+            old.hits += young.hits
+            self.stitched[young.track_id] = old.track_id
+            self._tracks[self._tracks.index(young)] = old
+        if revived:
+            self._hidden = [h for i, h in enumerate(self._hidden) if i not in revived]
+
+    def _end_hidden(self, t_s: float) -> None:
+        """Hidden tracks whose partner ended, or hidden longer than ``hide_s``, end as merged."""
+        live = {t.track_id for t in self._tracks}
+        keep: list[tuple[_Track, int, float]] = []
+        for track, partner, since in self._hidden:
+            if partner in live and t_s - since <= self.hide_s + 1e-9:
+                keep.append((track, partner, since))
+            else:
+                self.merged[track.track_id] = partner
+        self._hidden = keep
 
     def _keep_inside(self, track: _Track) -> None:
         if self._bounds is None:

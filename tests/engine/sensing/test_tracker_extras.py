@@ -132,6 +132,66 @@ def test_a_merge_says_which_track_the_ended_one_was_one_person_with() -> None:
     assert tracker.merged == {}
 
 
+def _meet(tracker: BlobTracker) -> float:
+    """Track 1 stands at x = 1 m; a confirmed track 2 walks up to it and the two make one blob
+    (track 2's detections stop at 1.9 m, then only one detection is left); the last time."""
+    for k in range(10):
+        tracker.update([(1.0, 1.0, 1.0)], k * DT)
+    t = 10 * DT
+    for k in range(14):
+        t = (10 + k) * DT
+        tracker.update([(1.0, 1.0, 1.0), (max(3.0 - 0.1 * k, 1.9), 1.0, 1.0)], t)
+    for _ in range(10):
+        t += DT
+        tracker.update([(1.0, 1.0, 1.0)], t)
+    return t
+
+
+def test_two_people_who_meet_and_part_keep_their_ids() -> None:
+    """With ``hide_s`` the younger of two meeting tracks is hidden, not ended; when a new
+    track starts beside the other and is confirmed, it takes the hidden id back."""
+    tracker = BlobTracker(
+        merge_distance_m=1.2, spawn_separation_m=1.5, confirm_hits=5, hide_s=10.0, reappear_m=3.0
+    )
+    t = _meet(tracker)
+    assert [tr.track_id for tr in tracker.tracks] == [1]
+    assert tracker.hidden == {2: 1} and tracker.merged == {}
+    stitched: dict[int, int] = {}
+    for k in range(1, 12):  # the second person walks away again
+        t += DT
+        ids = [
+            tr.track_id for tr in tracker.update([(1.0, 1.0, 1.0), (1.0 + 0.3 * k, 1.0, 1.0)], t)
+        ]
+        stitched.update(tracker.stitched)
+    assert ids == [1, 2]  # not 3: the new track that found them continued as 2
+    assert stitched == {3: 2} and tracker.hidden == {}
+    # Without hide_s the second one ends at the meeting and comes back with a new id.
+    plain = BlobTracker(merge_distance_m=1.2, spawn_separation_m=1.5, confirm_hits=5)
+    t = _meet(plain)
+    for k in range(1, 12):
+        t += DT
+        ids = [tr.track_id for tr in plain.update([(1.0, 1.0, 1.0), (1.0 + 0.3 * k, 1.0, 1.0)], t)]
+    assert ids == [1, 3]
+
+
+def test_a_hidden_track_nobody_takes_up_ends_as_merged_after_hide_s() -> None:
+    tracker = BlobTracker(
+        merge_distance_m=1.2, spawn_separation_m=1.5, confirm_hits=5, hide_s=2.0, reappear_m=3.0
+    )
+    t = _meet(tracker)  # hidden at about 2.0 s, 1.4 s ago
+    assert tracker.hidden == {2: 1}
+    ended: dict[int, int] = {}
+    for _ in range(10):
+        t += DT
+        tracker.update([(1.0, 1.0, 1.0)], t)
+        ended.update(tracker.merged)
+    assert ended == {2: 1} and tracker.hidden == {}
+    # A person far from the one it was with is someone else: a new id.
+    for k in range(6):
+        tracker.update([(1.0, 1.0, 1.0), (4.6, 4.0, 1.0)], t + (k + 1) * DT)
+    assert [tr.track_id for tr in tracker.tracks] == [1, 3]
+
+
 def test_merge_keeps_the_track_with_more_detections_not_the_lower_id() -> None:
     tracker = BlobTracker(merge_distance_m=1.2)
     tracker.update([(3.0, 1.0, 1.0)], 0.0)  # track 1: seen once, then coasts in place

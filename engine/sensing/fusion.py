@@ -856,18 +856,23 @@ class BlobTracker:
             if id(old) in taken or id(young) in taken:
                 continue
             taken.update((id(old), id(young)))
-            old.state = young.state.copy()
-            old.covariance = young.covariance.copy()
-            old.last_detected_s = young.last_detected_s
-            old.recent = young.recent
-            old.value = young.value
-            old.coasting = False
-            old.detection = young.detection
-            old.hits += young.hits
-            self.stitched[young.track_id] = old.track_id
+            self._continue_as(old, young)
         if self.stitched:
             ended = set(self.stitched)
             self._tracks = [t for t in self._tracks if t.track_id not in ended]
+
+    def _continue_as(self, old: _Track, young: _Track) -> None:
+        """``old`` takes ``young``'s state and detections and goes on; ``young`` ends as it
+        (``stitched``). The caller takes ``young`` out of the live tracks."""
+        old.state = young.state.copy()
+        old.covariance = young.covariance.copy()
+        old.last_detected_s = young.last_detected_s
+        old.recent = young.recent
+        old.value = young.value
+        old.coasting = False
+        old.detection = young.detection
+        old.hits += young.hits
+        self.stitched[young.track_id] = old.track_id
 
     def _merge(self, t_s: float) -> None:
         """End the younger of any two tracks closer than ``merge_distance_m`` (the one with
@@ -918,15 +923,7 @@ class BlobTracker:
             revived.add(index)
             taken.add(id(young))
             old = self._hidden[index][0]
-            old.state = young.state.copy()
-            old.covariance = young.covariance.copy()
-            old.last_detected_s = young.last_detected_s
-            old.recent = young.recent
-            old.value = young.value
-            old.coasting = False
-            old.detection = young.detection
-            old.hits += young.hits
-            self.stitched[young.track_id] = old.track_id
+            self._continue_as(old, young)
             self._tracks[self._tracks.index(young)] = old
         if revived:
             self._hidden = [h for i, h in enumerate(self._hidden) if i not in revived]

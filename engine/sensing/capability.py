@@ -45,9 +45,9 @@ fusion cannot tell the places apart. Everything below follows from it:
   demo room) and 5 of the 6 falls on capable spots were alerted. The
   sitters' fitted heights (0.14–0.4 m: a still body's deltaRMS depends on its path's phase)
   overlap the fallen bodies' (0.33–0.4 m), and so do their height steps (up to 0.73 m against
-  0.45–0.58 m), so the detector cannot make up for the geometry. Within
-  :data:`SEAT_NEIGHBOURHOOD_M` = 0.5 m of the spot instead
-  of at it, almost nothing is capable (3 % of the demo room).
+  0.45–0.58 m), so the detector cannot make up for the geometry. Comparing the seated body
+  within 0.5 m of the spot instead of at it (:data:`SEAT_NEIGHBOURHOOD_M`), almost nothing
+  is capable (3 % of the demo room).
 
 Pure numpy; a :func:`room_capability` call holds no state and is safe on any thread. It costs
 a few matrix products of (cells × links) patterns: about a second for a 12 × 9 m room at the
@@ -269,6 +269,7 @@ def room_capability(
         & (floor[:, 1] <= depth - inset)
     )
     ambiguous = ambiguity >= AMBIGUITY_LEVEL
+    seat_limited &= ~ambiguous  # a ghost's cell is withheld for that reason first
     # A ghost there is not a body: where a place looks like another, no fall is confirmed.
     fall_capable = (height_score >= FALL_SCORE_MIN) & ~ambiguous
     counted_accuracy = accuracy[counted]
@@ -278,7 +279,7 @@ def room_capability(
         within_one_m=float(np.mean(counted_accuracy <= 1.0)),
         ambiguous_fraction=float(np.mean(ambiguous[counted])),
         fall_capable_fraction=float(np.mean(fall_capable[counted])),
-        seat_limited_fraction=float(np.mean(seat_limited[counted] & ~ambiguous[counted])),
+        seat_limited_fraction=float(np.mean(seat_limited[counted])),
     )
     rating, reasons = _rate(summary, floor[counted & ambiguous], (width, depth))
     advice = _advice(
@@ -302,7 +303,7 @@ def room_capability(
         ambiguous=ambiguous.reshape(shape),
         height_score=height_score.reshape(shape),
         fall_capable=fall_capable.reshape(shape),
-        seat_limited=(seat_limited & ~ambiguous).reshape(shape),
+        seat_limited=seat_limited.reshape(shape),
         counted=counted.reshape(shape),
         median_accuracy_m=summary.median_accuracy_m,
         within_half_m=summary.within_half_m,

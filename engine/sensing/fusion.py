@@ -775,7 +775,7 @@ class BlobTracker:
         if self.stitch_distance_m > 0.0:
             self._stitch(t_s)
         if self._hidden:
-            self._reappear(t_s)
+            self._reappear()
         # A hair of slack so a gap of exactly max_coast_s, summed from float ticks, still coasts.
         self._tracks = [
             t
@@ -899,7 +899,7 @@ class BlobTracker:
             survivors = {id(t) for t in kept}
             self._tracks = [t for t in self._tracks if id(t) in survivors]
 
-    def _reappear(self, t_s: float) -> None:
+    def _reappear(self) -> None:
         """A young track confirmed this update within ``reappear_m`` of the track a hidden
         one is behind is the hidden one's person, parted again: the hidden track takes its
         state and goes on, the young one ends (``stitched``). Nearest pairs first."""

@@ -102,6 +102,14 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "--fall-at", type=float, metavar="T", help="walker 1 falls T s after walking in"
     )
     simulate.add_argument(
+        "--fall-where",
+        choices=("walk", "confirmable"),
+        default="walk",
+        help="with --fall-at: walk: wherever the walk has taken walker 1 (default); "
+        "confirmable: walker 1 walks to a spot where the layout can confirm a fall (drawn "
+        "with --seed) and falls there",
+    )
+    simulate.add_argument(
         "--sit-at", type=float, metavar="T", help="a walker sits down T s after walking in"
     )
     simulate.add_argument(
@@ -414,7 +422,12 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
     from engine.alerts.service import AlertService
     from engine.bus import EventBus
     from engine.clock import REAL_CLOCK
-    from engine.sensing.evaluate import advised_room, simulate_room, simulated_room
+    from engine.sensing.evaluate import (
+        advised_room,
+        confirmable_fall_spot,
+        simulate_room,
+        simulated_room,
+    )
     from engine.sensing.falls import RECOMMENDED_HEIGHTS_M
     from engine.sensing.recording import SensingRecorder
     from engine.sensing.records import LastBlobId
@@ -438,6 +451,8 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
                 raise ValueError(f"{flag} {value}: within the walk (0 to --duration)")
         if postures and args.walkers < 1:
             raise ValueError("--fall-at, --sit-at and --lie-at need at least one walker")
+        if args.fall_where != "walk" and args.fall_at is None:
+            raise ValueError(f"--fall-where {args.fall_where}: only with --fall-at")
         if not 2 <= args.nodes <= 32:
             raise ValueError(f"--nodes {args.nodes}: 2-32 nodes")
         if args.layout == "advised" and not 3 <= args.nodes <= 16:
@@ -463,6 +478,16 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
             if heights is None
             else simulated_room(size, args.nodes, heights)
         )
+    fall_spot = None
+    if args.fall_where == "confirmable":
+        fall_spot = confirmable_fall_spot(room, args.seed)
+        if fall_spot is None:
+            print(
+                f"{command}: --fall-where confirmable: this layout can confirm a fall nowhere "
+                "(see `watchfloor sense plan`)",
+                file=sys.stderr,
+            )
+            return exit_codes.USAGE
     store = Store(db_url)
     try:
         with stop_on_signals() as stop, StoreWriter.running(store, clock=REAL_CLOCK) as writer:
@@ -492,6 +517,7 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
                 fall_at_s=args.fall_at,
                 sit_at_s=args.sit_at,
                 lie_at_s=args.lie_at,
+                fall_spot=fall_spot,
             )
             alerts.stop()
             report["alerts_raised"] = alerts.raised

@@ -105,6 +105,13 @@ HEIGHT_NEIGHBOURHOOD_M: Final = 1.0  # a fall moves the body's centre about this
 # cell (0). The fall detector's height fit searches 0.5 m round a track, so 0.5 would be the
 # stricter reading; it leaves falls confirmable in 3 % of the demo room (see above).
 SEAT_NEIGHBOURHOOD_M: Final = 0.0
+# A fall is confirmed where the tracker *places* the body, and that is this far off (the
+# one-walker median error is 0.2-0.5 m): a capable cell counts only where at least
+# FALL_AREA_SHARE of the floor within FALL_AREA_RADIUS_M is capable too, so that the fall
+# area is one a fallen body is placed in, not specks that a fall near them misses and a
+# sit-down beside them hits. See the module docstring for the figures.
+FALL_AREA_RADIUS_M: Final = 0.5
+FALL_AREA_SHARE: Final = 0.5
 # A lying body must weigh at least this much on the links: one link in its second zone
 # (1/4), or several further out; less, and the body changes nothing and its blob ends.
 LYING_SEEN_WEIGHT: Final = 0.25
@@ -271,7 +278,10 @@ def room_capability(
     ambiguous = ambiguity >= AMBIGUITY_LEVEL
     seat_limited &= ~ambiguous  # a ghost's cell is withheld for that reason first
     # A ghost there is not a body: where a place looks like another, no fall is confirmed.
-    fall_capable = (height_score >= FALL_SCORE_MIN) & ~ambiguous
+    capable_cell = (height_score >= FALL_SCORE_MIN) & ~ambiguous
+    fall_capable = _fall_area(capable_cell, shape, cell_m)
+    # A capable speck among cells where sitting looks like falling is limited by the same.
+    seat_limited |= capable_cell & ~fall_capable & _near(seat_limited, shape, cell_m)
     counted_accuracy = accuracy[counted]
     summary = _Summary(
         median_accuracy_m=float(np.median(counted_accuracy)),
@@ -315,6 +325,31 @@ def room_capability(
         reasons=reasons,
         advice=advice,
     )
+
+
+def _fall_area(capable: BoolArray, shape: tuple[int, int], cell_m: float) -> BoolArray:
+    """The capable cells (flat, x fastest, of a ``shape`` grid) at least
+    :data:`FALL_AREA_SHARE` of whose floor within :data:`FALL_AREA_RADIUS_M` is capable too
+    (the floor outside the room counts as the nearest edge cell)."""
+    reach = max(round(FALL_AREA_RADIUS_M / cell_m), 1)
+    yy, xx = np.mgrid[-reach : reach + 1, -reach : reach + 1]
+    disc = (xx * xx + yy * yy <= reach * reach).astype(np.float64)
+    share = ndimage.convolve(
+        capable.reshape(shape).astype(np.float64), disc / disc.sum(), mode="nearest"
+    )
+    area: BoolArray = capable & (share.ravel() >= FALL_AREA_SHARE - 1e-9)
+    return area
+
+
+def _near(cells: BoolArray, shape: tuple[int, int], cell_m: float) -> BoolArray:
+    """The cells (flat, of a ``shape`` grid) within :data:`FALL_AREA_RADIUS_M` of any of
+    ``cells``."""
+    reach = max(round(FALL_AREA_RADIUS_M / cell_m), 1)
+    yy, xx = np.mgrid[-reach : reach + 1, -reach : reach + 1]
+    near: BoolArray = ndimage.binary_dilation(
+        cells.reshape(shape), structure=xx * xx + yy * yy <= reach * reach
+    ).ravel()
+    return near
 
 
 # ------------------------------------------------------------------------------- inputs

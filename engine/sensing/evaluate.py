@@ -305,6 +305,20 @@ def advised_room(size: tuple[float, float, float], nodes: int) -> RoomSpec:
     )
 
 
+def confirmable_fall_spot(room: RoomSpec, seed: int) -> tuple[float, float] | None:
+    """A floor point of ``room`` where its layout can confirm a fall (the centre of a
+    fall-capable cell the capability summaries count, drawn with ``seed``), or None where
+    the layout can confirm none."""
+    capability = layout_capability(
+        room.size, tuple((n.node_id, n.position) for n in room.nodes), room.channel
+    )
+    rows, columns = np.nonzero(capability.fall_capable & capability.counted)
+    if rows.size == 0:
+        return None
+    pick = int(np.random.default_rng(seed).integers(rows.size))
+    return float(capability.xs[columns[pick]]), float(capability.ys[rows[pick]])
+
+
 def simulate_room(
     room: RoomSpec,
     *,
@@ -321,10 +335,12 @@ def simulate_room(
     fall_at_s: float | None = None,
     sit_at_s: float | None = None,
     lie_at_s: float | None = None,
+    fall_spot: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """Run ``room`` with ``walkers`` simulated people for ``enter_after_s`` + ``duration_s``
     seconds of real time and return the report (scores, fusion tick times, frames). Events go
-    to ``bus`` (attach a store writer to it to keep them)."""
+    to ``bus`` (attach a store writer to it to keep them). With ``fall_at_s`` and
+    ``fall_spot``, walker 1 walks in to fall at that floor point."""
     bus = bus or EventBus()
     scorer = Scorer(walkers)
     identities = IdentityScorer(walkers) if ble else None
@@ -363,6 +379,7 @@ def simulate_room(
             fall_at_s=fall_at_s,
             sit_at_s=sit_at_s,
             lie_at_s=lie_at_s,
+            fall_spot=fall_spot,
         ),
         first_blob_id=first_blob_id,
         recorder=recorder,
@@ -392,6 +409,7 @@ def simulate_room(
         )
     coverage = service.coverage()
     scores["falls"]["withheld"] = figures["falls_withheld"]
+    scores["falls"]["fall_spot_m"] = None if fall_spot is None else list(fall_spot)
     scores["falls"]["fall_spot_confirmable"] = (
         None
         if fall_at_s is None or landing is None or coverage.problem is not None

@@ -23,6 +23,9 @@ The motions, body centre starting at the walker's height (1.0 m):
   a sway of up to ``fidget_m`` (5 cm) horizontally and 2 cm vertically lasting about 1 s.
 - :class:`LieDown`: to ``lying_height_m`` (0.45 m, a sofa) in ``duration_s`` (4 s) on a cosine
   profile (peak 0.22 m/s), the centre moving ``slide_m`` (0.3 m) sideways, then still.
+- :func:`walk_to_fall`: a walker who walks in from elsewhere in a straight line at a walking
+  pace and is, at ``at_s``, one slide short of a chosen spot and heading for it, so that a
+  :class:`Fall` at ``at_s`` lands there (for measuring falls where a layout can confirm them).
 - :class:`DroppedObject`: not a person but a small reflector (a bag, a phone) carried
   ``offset_m`` beside its holder at ``height_m`` (1.0 m) and dropped at ``at_s``: free fall
   under g to ``floor_m`` (0.05 m), 0.44 s and 4.3 m/s for 0.95 m, then it stays where it fell
@@ -41,7 +44,14 @@ from typing import Final
 
 import numpy as np
 
-from engine.sensing.simulator import Room, Vec3, Walker
+from engine.sensing.simulator import (
+    WALK_SPEED_M_S,
+    WALL_MARGIN_M,
+    Room,
+    ScriptedWalker,
+    Vec3,
+    Walker,
+)
 
 GRAVITY_M_S2: Final = 9.81
 FALL_LYING_HEIGHT_M: Final = 0.2  # body centre of a person lying on the floor (torso ~0.2 m thick)
@@ -154,6 +164,46 @@ class Fall(_Posture):
     def peak_speed_m_s(self) -> float:
         """The vertical speed at impact (m/s, positive downwards)."""
         return 2.0 * (self.start[2] - self.end[2]) / self.duration_s
+
+
+def walk_to_fall(
+    room: Room,
+    spot: tuple[float, float],
+    at_s: float,
+    seed: int | np.random.Generator,
+    *,
+    slide_m: float = FALL_SLIDE_M,
+) -> ScriptedWalker:
+    """A walker who, with a :class:`Fall` (default slide) at ``at_s``, lands at ``spot`` (x, y
+    metres, :data:`_ROOM_MARGIN_M` or more inside the walls): they walk in a straight line at a
+    pace drawn from :data:`~engine.sensing.simulator.WALK_SPEED_M_S`, from a start
+    :data:`~engine.sensing.simulator.WALL_MARGIN_M` inside the walls, and at ``at_s`` are
+    ``slide_m`` short of the spot, walking towards it (then on past it, unused by the fall).
+    Direction and pace come from ``seed``; where no straight walk of ``at_s`` seconds fits
+    the room, a slower, shorter one does. ValueError for a spot too near a wall or a
+    ``at_s`` that is not positive."""
+    x, y = (float(v) for v in spot)
+    if not (
+        _ROOM_MARGIN_M <= x <= room.width_m - _ROOM_MARGIN_M
+        and _ROOM_MARGIN_M <= y <= room.depth_m - _ROOM_MARGIN_M
+    ):
+        raise ValueError(f"fall spot ({x:g}, {y:g}) is closer than {_ROOM_MARGIN_M} m to a wall")
+    if not (math.isfinite(at_s) and at_s > 0):
+        raise ValueError(f"the fall must come after walking in, got at {at_s!r} s")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    pace = float(rng.uniform(*WALK_SPEED_M_S))
+    for attempt in range(256):
+        heading = float(rng.uniform(-math.pi, math.pi))
+        walk_m = pace * at_s * (1.0 - attempt / 256.0)  # shorter as tries fail
+        ux, uy = math.cos(heading), math.sin(heading)
+        approach = (x - slide_m * ux, y - slide_m * uy)
+        start = (approach[0] - walk_m * ux, approach[1] - walk_m * uy)
+        if room.contains((*approach, 0.0), WALL_MARGIN_M) and room.contains(
+            (*start, 0.0), WALL_MARGIN_M
+        ):
+            beyond = (approach[0] + ux, approach[1] + uy)
+            return ScriptedWalker([start, approach, beyond], max(walk_m, 1e-3) / at_s)
+    raise ValueError(f"no walk in the room ends with a fall at ({x:g}, {y:g})")
 
 
 class LieDown(_Posture):

@@ -263,6 +263,7 @@ class SimulationSpec:
     fall_at_s: float | None = None
     sit_at_s: float | None = None
     lie_at_s: float | None = None
+    fall_spot: tuple[float, float] | None = None  # walker 1 walks in to fall here
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1461,6 +1462,7 @@ class SensingService:
             fall_at_s=spec.fall_at_s,
             sit_at_s=spec.sit_at_s,
             lie_at_s=spec.lie_at_s,
+            fall_spot=spec.fall_spot,
         )
         truth = spec.truth_walkers or tuple(
             plan.posed(random_walkers(room, spec.walkers, spec.seed))

@@ -1389,14 +1389,25 @@ class SimulationPlan:
     fall_at_s: float | None = None
     sit_at_s: float | None = None
     lie_at_s: float | None = None  # the next walker again lies down slowly (a sofa)
+    # With fall_at_s: walker 1 instead walks in so that the fall lands here (x, y metres; see
+    # engine.sensing.postures.walk_to_fall).
+    fall_spot: tuple[float, float] | None = None
 
     def posed(self, walkers: Sequence[Walker]) -> list[Walker]:
         """``walkers`` with the plan's fall, sit-down and lie-down applied, in that order to
-        walkers 1, 2, 3 (those asked for; their own time)."""
-        from engine.sensing.postures import Fall, LieDown, SitDown  # they build on this module
+        walkers 1, 2, 3 (those asked for; their own time); with :attr:`fall_spot`, walker 1
+        is first replaced by one who walks to it."""
+        from engine.sensing.postures import (  # they build on this module
+            Fall,
+            LieDown,
+            SitDown,
+            walk_to_fall,
+        )
 
         posed = list(walkers)
         room = Room(*self.room)
+        if self.fall_spot is not None and self.fall_at_s is not None and posed:
+            posed[0] = walk_to_fall(room, self.fall_spot, self.fall_at_s, self.seed)
         moves = [
             (at, make)
             for at, make in (

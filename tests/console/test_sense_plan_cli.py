@@ -60,8 +60,9 @@ def test_the_demo_site_is_rated_by_default_and_says_where_falls_are_confirmed(
     assert main([*_db(tmp_path), "sense", "plan", "--json"]) == exit_codes.OK
     data = json.loads(capsys.readouterr().out)
     assert data["room_m"] == [12.0, 9.0, 3.0] and data["nodes"] == 10
-    # A quarter of it: elsewhere a seated body looks like a lying one to these links.
-    assert 0.2 < data["fall_capable"] < 0.35 and data["rating"] in ("good", "fair")
+    # About a tenth of it: elsewhere a seated body looks like a lying one to these links, or
+    # the spots where it does not are too scattered for a body placed to 0.5 m.
+    assert 0.05 < data["fall_capable"] < 0.15 and data["rating"] in ("good", "fair")
 
 
 @pytest.mark.parametrize(

@@ -182,6 +182,11 @@ def test_simulate_refuses_a_bad_option_naming_it(
     [
         (["--layout", "advised", "--nodes", "2"], "the advisor places 3-16 nodes"),
         (["--layout", "advised", "--nodes", "8", "--heights", "0.5,1"], "do not go together"),
+        (["--fall-where", "confirmable"], "--fall-where confirmable: only with --fall-at"),
+        (
+            ["--fall-at", "0.5", "--fall-where", "confirmable", "--heights", "1,1.1"],
+            "can confirm a fall nowhere",
+        ),
     ],
 )
 def test_simulate_refuses_an_advised_layout_it_cannot_make(

@@ -43,3 +43,21 @@ def test_walkers_apart_count_as_tracked_only_with_a_blob_of_their_own_within_1_m
     # Six apart walker-ticks: tracked on ticks 0 (both), 1 (first), 2 (first).
     assert summary["tracked_when_apart"] == round(4 / 6, 4)
     assert Scorer(walkers=1).summary()["tracked_when_apart"] is None  # nothing scored yet
+
+
+def test_a_confirmable_fall_spot_is_one_the_layout_can_confirm() -> None:
+    from engine.sensing.capability import layout_capability
+    from engine.sensing.evaluate import advised_room, confirmable_fall_spot, simulated_room
+
+    room = advised_room((12.0, 9.0, 3.0), 10)  # the demo room's layout
+    capability = layout_capability(
+        room.size, tuple((n.node_id, n.position) for n in room.nodes), room.channel
+    )
+    spots = {confirmable_fall_spot(room, seed) for seed in range(20)}
+    assert len(spots) > 10  # drawn over the whole capable floor
+    for spot in spots:
+        assert spot is not None and capability.fall_capable_at(*spot)
+        assert 0.3 <= spot[0] <= 11.7 and 0.3 <= spot[1] <= 8.7
+    assert confirmable_fall_spot(room, 3) == confirmable_fall_spot(room, 3)
+    # nodes all near body height see no lying body: nowhere to confirm a fall
+    assert confirmable_fall_spot(simulated_room((5.0, 5.0, 2.5), 4, (1.0, 1.1)), 0) is None

@@ -3,6 +3,7 @@ own-link-activity helpers."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -22,7 +23,7 @@ from engine.sensing.falls import (
     track_link_activity,
 )
 from engine.sensing.fusion import FusionModel, VoxelGrid, fresnel_zone_number
-from engine.sensing.postures import DroppedObject, Fall, LieDown, SitDown
+from engine.sensing.postures import DroppedObject, Fall, LieDown, SitDown, walk_to_fall
 from engine.sensing.simulator import (
     Room,
     ScriptedWalker,
@@ -236,6 +237,36 @@ def test_a_fall_meets_the_fall_definition(lying: float, duration: float) -> None
     x0, y0, _ = fall.position_at(4.0)
     x1, y1, _ = fall.position_at(30.0)
     assert 0.3 <= math.hypot(x1 - x0, y1 - y0) <= 0.8  # moved a little in the fall direction
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("spot", [(2.5, 2.5), (0.3, 0.3), (4.7, 1.0), (1.0, 4.7)])
+def test_a_walk_to_a_fall_lands_on_the_spot_at_a_walking_pace(
+    seed: int, spot: tuple[float, float]
+) -> None:
+    walker = walk_to_fall(ROOM, spot, 8.0, seed)
+    fall = Fall(walker, 8.0, room=ROOM)
+    assert fall.position_at(30.0) == pytest.approx((*spot, 0.2), abs=1e-6)
+    times = np.arange(0.0, 8.0, 0.05)
+    for t in times:  # walking, inside the walls, until the fall
+        x, y, z = walker.position_at(float(t))
+        assert 0.3 - 1e-9 <= x <= 4.7 + 1e-9 and 0.3 - 1e-9 <= y <= 4.7 + 1e-9 and z == 1.0
+    speed = math.hypot(*walker.velocity_at(7.9)[:2])
+    assert 0.0 < speed <= 1.2 + 1e-9
+    start, at_fall = walker.position_at(0.0), walker.position_at(8.0)
+    assert math.dist(start[:2], at_fall[:2]) == pytest.approx(speed * 8.0)
+    # falls the way it walks, so the slide ends on the spot
+    assert math.dist(at_fall[:2], spot) == pytest.approx(0.6)
+
+
+def test_a_walk_to_a_fall_is_reproducible_and_refuses_what_cannot_be() -> None:
+    one, two = walk_to_fall(ROOM, (2.0, 3.0), 8.0, 5), walk_to_fall(ROOM, (2.0, 3.0), 8.0, 5)
+    assert one.waypoints == two.waypoints
+    assert one.waypoints != walk_to_fall(ROOM, (2.0, 3.0), 8.0, 6).waypoints
+    with pytest.raises(ValueError, match=r"closer than 0\.3 m to a wall"):
+        walk_to_fall(ROOM, (0.1, 2.0), 8.0, 1)
+    with pytest.raises(ValueError, match="after walking in"):
+        walk_to_fall(ROOM, (2.0, 2.0), 0.0, 1)
 
 
 def test_fall_velocity_matches_its_positions() -> None:
@@ -573,3 +604,27 @@ def test_what_a_body_adds_to_each_link_is_read_at_its_place() -> None:
     )
     far = HeightEstimator(model).contribution_at(np.full(model.link_count, 0.008), body)
     assert np.all(far <= 0.15 + 1e-9)
+
+
+def test_a_simulation_plan_with_a_fall_spot_makes_walker_1_fall_there() -> None:
+    from engine.sensing.simulator import SimulationPlan, random_walkers
+
+    plan = SimulationPlan(
+        room=(5.0, 5.0, 2.5),
+        nodes=(),
+        walkers=2,
+        seed=4,
+        enter_after_s=0.0,
+        rate_hz=20.0,
+        channel=6,
+        install_secret=b"x" * 32,
+        fall_at_s=8.0,
+        sit_at_s=8.0,
+        fall_spot=(1.5, 3.5),
+    )
+    walkers = plan.posed(random_walkers(ROOM, 2, 4))
+    assert walkers[0].position_at(30.0) == pytest.approx((1.5, 3.5, 0.2), abs=1e-6)
+    assert isinstance(walkers[1], SitDown)  # the others keep their postures
+    # without a fall the spot means nothing
+    unposed = dataclasses.replace(plan, fall_at_s=None, sit_at_s=None)
+    assert unposed.posed(random_walkers(ROOM, 2, 4))[0].position_at(30.0)[2] == 1.0

@@ -41,7 +41,7 @@ from scipy.optimize import linear_sum_assignment
 
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
-from engine.sensing.capability import advise_layout, layout_capability
+from engine.sensing.capability import RoomCapability, advise_layout, layout_capability
 from engine.sensing.recording import SensingRecorder
 from engine.sensing.service import (
     ENTER_AFTER_S,
@@ -305,13 +305,18 @@ def advised_room(size: tuple[float, float, float], nodes: int) -> RoomSpec:
     )
 
 
+def room_layout_capability(room: RoomSpec) -> RoomCapability:
+    """The capability map of ``room``'s nodes where the site puts them (cached per layout)."""
+    return layout_capability(
+        room.size, tuple((n.node_id, n.position) for n in room.nodes), room.channel
+    )
+
+
 def confirmable_fall_spot(room: RoomSpec, seed: int) -> tuple[float, float] | None:
     """A floor point of ``room`` where its layout can confirm a fall (the centre of a
     fall-capable cell the capability summaries count, drawn with ``seed``), or None where
     the layout can confirm none."""
-    capability = layout_capability(
-        room.size, tuple((n.node_id, n.position) for n in room.nodes), room.channel
-    )
+    capability = room_layout_capability(room)
     rows, columns = np.nonzero(capability.fall_capable & capability.counted)
     if rows.size == 0:
         return None
@@ -413,9 +418,7 @@ def simulate_room(
     scores["falls"]["fall_spot_confirmable"] = (
         None
         if fall_at_s is None or landing is None or coverage.problem is not None
-        else layout_capability(
-            room.size, tuple((n.node_id, n.position) for n in room.nodes), room.channel
-        ).fall_capable_at(landing[0], landing[1])
+        else room_layout_capability(room).fall_capable_at(landing[0], landing[1])
     )
     scores["layout"] = {
         "rating": coverage.rating,

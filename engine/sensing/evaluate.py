@@ -305,6 +305,26 @@ def advised_room(size: tuple[float, float, float], nodes: int) -> RoomSpec:
     )
 
 
+SIM_START_TIMEOUT_S = 60.0  # a node process that has not started by then is not coming
+
+
+def _wait_for_the_walk(
+    service: SensingService, clock: Clock, stop: threading.Event, walk_s: float
+) -> None:
+    """Wait until ``walk_s`` seconds of the simulation have passed, counted from when its
+    nodes started (a spawned node process takes a second or more to start on a busy
+    machine; counting from the service's start cut the walk short by as much). Returns early
+    when ``stop`` is set; RuntimeError when the nodes do not start within
+    :data:`SIM_START_TIMEOUT_S`."""
+    give_up = clock.monotonic() + SIM_START_TIMEOUT_S
+    while (elapsed := service.sim_time(clock.monotonic())) is None:
+        if clock.monotonic() > give_up:
+            raise RuntimeError(f"the simulated nodes did not start in {SIM_START_TIMEOUT_S:g} s")
+        if stop.wait(0.05):
+            return
+    stop.wait(max(walk_s - elapsed, 0.0))
+
+
 def room_layout_capability(room: RoomSpec) -> RoomCapability:
     """The capability map of ``room``'s nodes where the site puts them (cached per layout)."""
     return layout_capability(
@@ -393,7 +413,7 @@ def simulate_room(
     service.start()
     landing: tuple[float, float, float] | None = None
     try:
-        (stop or threading.Event()).wait(enter_after_s + duration_s)
+        _wait_for_the_walk(service, clock, stop or threading.Event(), enter_after_s + duration_s)
         truth = service.truth(clock.monotonic())
         landing = truth[0] if truth else None  # walker 1, where a fall left them
     finally:

@@ -3,6 +3,8 @@ report, on hand-made snapshots whose answer is known."""
 
 from __future__ import annotations
 
+import pytest
+
 from engine.sensing.evaluate import Scorer
 from engine.sensing.view import BlobView, SensingSnapshot
 
@@ -61,3 +63,25 @@ def test_a_confirmable_fall_spot_is_one_the_layout_can_confirm() -> None:
     assert confirmable_fall_spot(room, 3) == confirmable_fall_spot(room, 3)
     # nodes all near body height see no lying body: nowhere to confirm a fall
     assert confirmable_fall_spot(simulated_room((5.0, 5.0, 2.5), 4, (1.0, 1.1)), 0) is None
+
+
+def test_a_simulated_walk_lasts_its_duration_however_late_the_nodes_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On a busy machine the spawned node process takes seconds to start, and the walk was
+    # timed from the service's start: CI scored 45 walker ticks of a 6 s walk instead of 60.
+    import threading
+
+    from engine.sensing.evaluate import simulate_room, simulated_room
+    from engine.sensing.simulator import NodeSimulationProcess
+
+    start = NodeSimulationProcess.start
+
+    def slow_spawn(self: NodeSimulationProcess) -> None:  # as a loaded machine spawns
+        threading.Timer(2.0, start, args=(self,)).start()
+
+    monkeypatch.setattr(NodeSimulationProcess, "start", slow_spawn)
+    report = simulate_room(
+        simulated_room((5.0, 5.0, 2.5), 4), walkers=1, duration_s=3.0, seed=1, enter_after_s=1.0
+    )
+    assert report["walker_ticks"] >= 25  # 10 ticks a second for the 3 s of the walk

@@ -227,6 +227,25 @@ def link_vertex_colours(view: SensingView3D) -> npt.NDArray[np.float32]:
 # -- the 3D view ----------------------------------------------------------------------------
 
 
+def test_a_low_node_s_name_hangs_below_it_and_a_high_one_s_above(qtbot: QtBot) -> None:
+    # Advised layouts alternate skirting and above-head nodes: side by side on one wall, their
+    # names above both ran together on one line.
+    view = shown_view(qtbot)
+    base = snapshot()
+    heights = (0.15, 1.9, 0.15, 1.9)
+    nodes = tuple(
+        replace(node, position=(*node.position[:2], z))
+        for node, z in zip(base.nodes, heights, strict=True)
+    )
+    view.set_snapshot(replace(base, nodes=nodes))
+    for node, label in zip(nodes, view.node_labels, strict=False):
+        label_z = float(np.asarray(label.pos)[2])
+        if node.position[2] < 0.5:
+            assert label_z < node.position[2] - 0.2
+        else:
+            assert label_z > node.position[2]
+
+
 def test_set_snapshot_fills_the_gl_items_from_the_snapshot(qtbot: QtBot) -> None:
     view = shown_view(qtbot)
     view.set_snapshot(snapshot())

@@ -118,6 +118,11 @@ BLOB_SIZE_M = 0.35  # about a person's width
 NODE_SIZE_PX = 14.0
 TRUTH_SIZE_PX = 9.0
 LABEL_LIFT_M = 0.18  # labels sit this far above what they name
+# …except a low node's (below LOW_NODE_M, skirting height), which hangs this far below it:
+# advised layouts alternate low and high nodes round the walls, and from the default view a
+# wall's low node and the high one beside it drew their names on one line ("West midWest N").
+LOW_NODE_M = 0.5
+LOW_LABEL_DROP_M = 0.8
 PAIRING_SECONDS = 120
 # The room's share of the pane beside its tables (of the width) or above them (of the height).
 SIDE_SHARE = 0.6
@@ -919,7 +924,7 @@ class SensingView3D(QWidget):
             self.node_labels,
             [
                 (
-                    n.position,
+                    _node_label_anchor(n.position),
                     printable(n.name) + ("" if n.online else " (offline)"),
                     QColor(TEXT) if n.online else QColor(ALARM_RED),
                 )
@@ -1759,3 +1764,10 @@ class SensingPane(QWidget):
             self.degraded_label.hide()
             self.status_label.setText("waiting for the first fusion tick…")
         self.sig_room_selected.emit(room_id)
+
+
+def _node_label_anchor(position: Vec3) -> Vec3:
+    """Where a node's label is anchored (before the common lift): at the node, or for a low
+    node :data:`LOW_LABEL_DROP_M` below it."""
+    x, y, z = position
+    return (x, y, z - LOW_LABEL_DROP_M) if z < LOW_NODE_M else (x, y, z)

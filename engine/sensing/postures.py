@@ -183,10 +183,7 @@ def walk_to_fall(
     the room, a slower, shorter one does. ValueError for a spot too near a wall or a
     ``at_s`` that is not positive."""
     x, y = (float(v) for v in spot)
-    if not (
-        _ROOM_MARGIN_M <= x <= room.width_m - _ROOM_MARGIN_M
-        and _ROOM_MARGIN_M <= y <= room.depth_m - _ROOM_MARGIN_M
-    ):
+    if not room.contains((x, y, 0.0), _ROOM_MARGIN_M):
         raise ValueError(f"fall spot ({x:g}, {y:g}) is closer than {_ROOM_MARGIN_M} m to a wall")
     if not (math.isfinite(at_s) and at_s > 0):
         raise ValueError(f"the fall must come after walking in, got at {at_s!r} s")

@@ -900,6 +900,7 @@ class HeightEstimator:
         self._zone_weight = zone_weight
         self._log_model = np.log(np.outer(zone_weight, BODY_STRENGTHS) + quiet_level)
         self._log_quiet = math.log(quiet_level)
+        self.quiet_level = float(quiet_level)
         self._columns: dict[tuple[int, int], npt.NDArray[np.int8]] = {}
 
     def estimate(self, link_values: npt.ArrayLike, position: Sequence[float]) -> HeightEstimate:
@@ -912,13 +913,22 @@ class HeightEstimator:
         return HeightEstimate(z, fit.evidence)
 
     def locate(
-        self, link_values: npt.ArrayLike, position: Sequence[float], search_m: float
+        self,
+        link_values: npt.ArrayLike,
+        position: Sequence[float],
+        search_m: float,
+        others: npt.ArrayLike | None = None,
     ) -> BodyFit:
         """Where a body near ``position`` is (the likelihood-weighted mean of the lattice
         within ``search_m`` of its x, y, every height) and what it adds to each link at the
         best point (``k`` / n², to take it out before fitting another body): the same fit
-        as :meth:`estimate`, over a wider area."""
-        fit = self._fit(link_values, position, search_m)
+        as :meth:`estimate`, over a wider area.
+
+        ``others`` (one value per link) is what other bodies add to each link: the predicted
+        value is then quiet + others + k / n² (the bodies add up in deltaRMS, before the
+        logarithm), and ``evidence`` is how much better the links are explained with this
+        body than by the others alone."""
+        fit = self._fit(link_values, position, search_m, others)
         weights = fit.weights
         centre = weights @ fit.points / weights.sum()
         return BodyFit(
@@ -939,13 +949,21 @@ class HeightEstimator:
         )
         return added
 
-    def _fit(self, link_values: npt.ArrayLike, position: Sequence[float], search_m: float) -> _Fit:
+    def _fit(
+        self,
+        link_values: npt.ArrayLike,
+        position: Sequence[float],
+        search_m: float,
+        others: npt.ArrayLike | None = None,
+    ) -> _Fit:
         values = np.asarray(link_values, dtype=np.float64).ravel()
         if values.shape != (len(self.model.links),):
             raise ValueError(f"expected {len(self.model.links)} link values, got {values.shape}")
         measured = np.log(np.maximum(np.nan_to_num(values), 1e-4))
         columns = self._columns_near(position, search_m)
         zones = np.concatenate([self._column(c) for c in columns])
+        if others is not None:
+            return self._fit_among(measured, columns, zones, others)
         # Σ_l (measured_l − model[zone_l])², grouped by zone: per point, the sum and count of
         # the measured values of the links in each zone, then one small product per strength.
         points = zones.shape[0]
@@ -960,7 +978,56 @@ class HeightEstimator:
         best_point = int(np.argmin(cost))
         best = float(cost[best_point])
         weights = np.exp(-(cost - best) / (2.0 * self.sigma**2))
-        lattice = np.empty((points, 3))
+        lattice = self._lattice(columns)
+        strength = BODY_STRENGTHS[int(np.argmin(costs[best_point]))]
+        contribution = strength * self._zone_weight[zones[best_point]]
+        empty = float(((measured - self._log_quiet) ** 2).sum())
+        return _Fit(lattice, weights, contribution, max(empty - best, 0.0))
+
+    def _fit_among(
+        self,
+        measured: npt.NDArray[np.float64],
+        columns: list[tuple[int, int]],
+        zones: npt.NDArray[np.int8],
+        others: npt.ArrayLike,
+    ) -> _Fit:
+        """:meth:`_fit` with what other bodies add to each link (``others``) in the model:
+        per link, zone and strength the squared error of log(quiet + others + k / n²). A
+        point's cost is that of the others alone plus, on each link whose zone 1–5 it is in,
+        the change this body makes there (most links do not see a given point: the sum runs
+        over those that do)."""
+        added = np.maximum(np.nan_to_num(np.asarray(others, dtype=np.float64).ravel()), 0.0)
+        if added.shape != measured.shape:
+            raise ValueError(f"expected {measured.size} values of others, got {added.shape}")
+        strengths = np.asarray(BODY_STRENGTHS)
+        background = self.quiet_level + added
+        table = (
+            np.log(
+                background[:, None, None]
+                + self._zone_weight[None, :, None] * strengths[None, None, :]
+            )
+            - measured[:, None, None]
+        ) ** 2  # links × zones × strengths; zone 0 (past zone 5) is the others alone
+        points = zones.shape[0]
+        point, link = np.nonzero(zones)
+        change = table[link, zones[point, link], :] - table[link, 0, :]  # seen × strengths
+        costs = np.stack(
+            [np.bincount(point, change[:, i], points) for i in range(strengths.size)], axis=1
+        )  # points × strengths, less ``without``
+        cost = costs.min(axis=1)
+        best_point = int(np.argmin(cost))
+        best = float(cost[best_point])
+        strength = BODY_STRENGTHS[int(np.argmin(costs[best_point]))]
+        return _Fit(
+            self._lattice(columns),
+            np.exp(-(cost - best) / (2.0 * self.sigma**2)),
+            strength * self._zone_weight[zones[best_point]],
+            max(-best, 0.0),
+        )
+
+    def _lattice(self, columns: list[tuple[int, int]]) -> npt.NDArray[np.float64]:
+        """The lattice points (points × 3) of ``columns``, every height of each in turn."""
+        lattice = np.empty((len(columns) * self._z.size, 3))
         lattice[:, 0] = np.repeat(
             [self._low[0] + c[0] * self.xy_step_m for c in columns], self._z.size
         )
@@ -968,10 +1035,7 @@ class HeightEstimator:
             [self._low[1] + c[1] * self.xy_step_m for c in columns], self._z.size
         )
         lattice[:, 2] = np.tile(self._z, len(columns))
-        strength = BODY_STRENGTHS[int(np.argmin(costs[best_point]))]
-        contribution = strength * self._zone_weight[zones[best_point]]
-        empty = float(((measured - self._log_quiet) ** 2).sum())
-        return _Fit(lattice, weights, contribution, max(empty - best, 0.0))
+        return lattice
 
     def _columns_near(self, position: Sequence[float], search_m: float) -> list[tuple[int, int]]:
         reach = math.floor(search_m / self.xy_step_m + 1e-9)

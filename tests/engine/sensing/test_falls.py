@@ -591,6 +591,28 @@ def test_the_link_fit_finds_one_body_when_another_is_taken_out() -> None:
     assert math.dist(other.position[:2], second[:2]) < 0.3
 
 
+def test_the_link_fit_among_others_adds_the_bodies_before_the_logarithm() -> None:
+    """``locate(..., others=)``: with nothing from others it is the plain fit; with the
+    first body's share as ``others`` it finds the second, even started between them; and a
+    body the others already explain adds no evidence (a track whose person has gone)."""
+    model = _eight_node_model()
+    first, second = (1.5, 1.5, 1.0), (3.4, 3.2, 1.0)
+    both = _link_values(model, first) + _link_values(model, second) - 0.008
+    estimator = HeightEstimator(model)
+    plain = estimator.locate(both, (1.7, 1.4), 0.9)
+    among = estimator.locate(both, (1.7, 1.4), 0.9, np.zeros(model.link_count))
+    assert among.position == pytest.approx(plain.position, abs=1e-9)
+    assert among.evidence == pytest.approx(plain.evidence, rel=1e-9)
+    assert np.allclose(among.contribution, plain.contribution)
+    other = estimator.locate(both, (2.8, 2.6), 0.9, plain.contribution)
+    assert math.dist(other.position[:2], second[:2]) < 0.3
+    assert other.evidence > 3.0
+    gone = estimator.locate(both, (2.8, 2.6), 0.9, plain.contribution + other.contribution)
+    assert gone.evidence < 0.5 * other.evidence
+    with pytest.raises(ValueError, match="others"):
+        estimator.locate(both, (2.8, 2.6), 0.9, np.zeros(3))
+
+
 def test_what_a_body_adds_to_each_link_is_read_at_its_place() -> None:
     """``contribution_at``: the k / n² of a body at a given place, k the strength that
     explains the links best there; nothing on links whose fifth zone it is past."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from itertools import pairwise
@@ -10,8 +11,8 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 import pytest
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QImage, QVector3D
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QFontMetrics, QImage, QVector3D
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QToolTip, QVBoxLayout, QWidget
@@ -34,6 +35,7 @@ from widgets.sensing.view import (
     DEFAULT_VOXEL_THRESHOLD,
     MAX_ELLIPSOIDS,
     NO_ROOM_TEXT,
+    NODE_SIZE_PX,
     PAIRING_SECONDS,
     BlobColumn,
     BlobExplanationTable,
@@ -246,6 +248,38 @@ def test_a_low_node_s_name_hangs_below_it_and_a_high_one_s_above(qtbot: QtBot) -
             assert label_z > node.position[2]
 
 
+def test_no_node_s_dot_covers_the_first_letter_of_its_name(qtbot: QtBot) -> None:
+    # At 1400 × 860 the demo room (12 × 9 m) is drawn about 370 px wide, and its skirting
+    # nodes' dots covered their names' first letters ("SW corner" read "W corner"): on
+    # screen, each name's text box lies clear of its dot.
+    view = shown_view(qtbot)
+    view.resize(370, 260)
+    qtbot.waitUntil(lambda: view.gl_view is not None and view.gl_view.width() <= 370)
+    base = snapshot()
+    places = (
+        ("SW corner", (0.1, 0.1, 0.15)),
+        ("West mid", (0.1, 4.22, 1.9)),
+        ("NE corner", (11.9, 8.9, 1.9)),
+        ("East mid", (11.9, 4.78, 0.15)),
+    )
+    nodes = tuple(
+        replace(node, name=name, position=position)
+        for node, (name, position) in zip(base.nodes, places, strict=True)
+    )
+    view.set_snapshot(replace(base, room_size=(12.0, 9.0, 3.0), nodes=nodes, voxels=None))
+    view.gl_view.render_now()
+    for node, label in zip(nodes, view.node_labels, strict=False):
+        project = label.compute_projection()
+        dot = project.map(QVector3D(*node.position)).toPointF()
+        origin = label.align_text(project.map(QVector3D(*np.asarray(label.pos))).toPointF())
+        box = QRectF(QFontMetrics(label.font).tightBoundingRect(label.text)).translated(origin)
+        nearest = QPointF(
+            min(max(dot.x(), box.left()), box.right()), min(max(dot.y(), box.top()), box.bottom())
+        )
+        gap = math.hypot(nearest.x() - dot.x(), nearest.y() - dot.y())
+        assert gap >= NODE_SIZE_PX / 2.0, (label.text, gap)
+
+
 def test_set_snapshot_fills_the_gl_items_from_the_snapshot(qtbot: QtBot) -> None:
     view = shown_view(qtbot)
     view.set_snapshot(snapshot())
@@ -418,7 +452,7 @@ def test_a_new_context_brings_its_scene_in_one_kind_of_item_per_frame(qtbot: QtB
         item.paint = recording
     gl_view.frameSwapped.connect(lambda: frames.append(set()))
     kinds = {type(item).__name__ for item in gl_view.items if item.visible()}
-    assert kinds == {"GLLinePlotItem", "GLScatterPlotItem", "GLTextItem", "GLMeshItem"}
+    assert kinds == {"GLLinePlotItem", "GLScatterPlotItem", "OffsetTextItem", "GLMeshItem"}
     with qtbot.waitExposed(view):
         view.show()
     qtbot.waitUntil(lambda: set().union(*frames) == kinds)

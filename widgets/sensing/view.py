@@ -123,6 +123,9 @@ LABEL_LIFT_M = 0.18  # labels sit this far above what they name
 # wall's low node and the high one beside it drew their names on one line ("West midWest N").
 LOW_NODE_M = 0.5
 LOW_LABEL_DROP_M = 0.8
+# A node's name starts this far right of its anchor on screen, past the node's dot (at
+# 1400 × 860 the dots of the demo's skirting nodes covered the first letter: "SW corner").
+NODE_LABEL_OFFSET_PX = (NODE_SIZE_PX / 2.0 + 3.0, 0.0)
 PAIRING_SECONDS = 120
 # The room's share of the pane beside its tables (of the width) or above them (of the height).
 SIDE_SHARE = 0.6
@@ -188,6 +191,24 @@ def _program_slots() -> list[tuple[Any, str]]:
         (gl.GLImageItem, "_shaderProgram"),
     ]
     return slots + [(program, "prog") for program in ShaderProgram.names.values()]
+
+
+@cache
+def _label_type() -> type:
+    """pyqtgraph's GL text, moved ``offset_px`` (x right, y down, screen pixels) after its
+    alignment: a node's name starts clear of the node's dot at any zoom."""
+    from PySide6.QtCore import QPointF
+
+    text_item: Any = _opengl().GLTextItem
+
+    class OffsetTextItem(text_item):  # type: ignore[misc]
+        offset_px: tuple[float, float] = (0.0, 0.0)
+
+        def align_text(self, pos: QPointF) -> QPointF:
+            aligned: QPointF = super().align_text(pos)
+            return aligned + QPointF(*self.offset_px)
+
+    return OffsetTextItem
 
 
 @cache
@@ -746,7 +767,7 @@ class SensingView3D(QWidget):
     def _text_item(self) -> Any:
         font = QFont()
         font.setPointSize(9)
-        item = self._gl.GLTextItem(font=font, glOptions="translucent")
+        item = _label_type()(font=font, glOptions="translucent")
         item.setDepthValue(9)
         self.gl_view.addItem(item)
         return item
@@ -931,6 +952,8 @@ class SensingView3D(QWidget):
                 for n in nodes
             ],
         )
+        for item in self.node_labels:
+            item.offset_px = NODE_LABEL_OFFSET_PX
 
     def _draw_links(self, snapshot: SensingSnapshot) -> None:
         where = {n.node_id: n.position for n in snapshot.nodes}

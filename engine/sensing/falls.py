@@ -935,20 +935,6 @@ class HeightEstimator:
             (float(centre[0]), float(centre[1]), float(centre[2])), fit.contribution, fit.evidence
         )
 
-    def contribution_at(
-        self, link_values: npt.ArrayLike, position: Sequence[float]
-    ) -> npt.NDArray[np.float64]:
-        """What a body at ``position`` (x, y, z) adds to each link, k / n² with the strength
-        k that explains ``link_values`` best there."""
-        values = np.asarray(link_values, dtype=np.float64).ravel()
-        measured = np.log(np.maximum(np.nan_to_num(values), 1e-4))
-        zones = self._zones(np.asarray(position, dtype=np.float64).reshape(1, 3))[0]
-        costs = ((measured[:, None] - self._log_model[zones]) ** 2).sum(axis=0)
-        added: npt.NDArray[np.float64] = (
-            BODY_STRENGTHS[int(np.argmin(costs))] * self._zone_weight[zones]
-        )
-        return added
-
     def _fit(
         self,
         link_values: npt.ArrayLike,

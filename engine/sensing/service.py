@@ -860,10 +860,8 @@ class SensingService:
         inverse_norm = model.inverse_norm
         centres = self._grid.centres
         tracks = self._tracker.tracks
-        nearby = [
-            self._voxels_near(expected, LOCAL_SEARCH_M)
-            for expected in self._tracker.predicted_positions(now_s)
-        ]
+        predicted = self._tracker.predicted_positions(now_s)
+        nearby = [self._voxels_near(expected, LOCAL_SEARCH_M) for expected in predicted]
         rows = [weights[index] for index in nearby]
         explained = [np.zeros_like(links) for _ in tracks]
         found: list[tuple[Vec3, float, int] | None] = [None] * len(tracks)
@@ -892,7 +890,7 @@ class SensingService:
                 explained[k] = scale * pattern
                 found[k] = ((float(centre[0]), float(centre[1]), float(centre[2])), value, voxel)
         if smoothed is not None:
-            self._place(model, smoothed, values, found, order)
+            self._place(model, smoothed, values, found, order, tracks, predicted)
         positions: list[Vec3] = []
         strengths: list[float] = []
         peaks: list[int] = []
@@ -931,6 +929,8 @@ class SensingService:
         values: npt.NDArray[np.float32],
         found: list[tuple[Vec3, float, int] | None],
         order: list[int],
+        tracks: list[TrackState],
+        predicted: npt.NDArray[np.float64],
     ) -> None:
         """Place each detected track's person by the links themselves (``found``, in
         place): :meth:`HeightEstimator.locate` within :data:`LOCATE_SEARCH_M` of the
@@ -941,7 +941,8 @@ class SensingService:
         quiet + others + k / n², so two bodies on one link add up before the logarithm.
         A confirmed track the fused grid did not find this tick (its person explained less
         than :data:`TRACK_SHARE` of the links' energy beside the others) is fitted too, from
-        its prediction, and detected when its body improves the fit by
+        its prediction (``tracks``, ``predicted``: the tracker's, in ``found``'s order), and
+        detected when its body improves the fit by
         :data:`REVIVE_EVIDENCE`: its voxel is the nearest to its place, its value the fused
         grid's there (``values``).
 
@@ -958,13 +959,13 @@ class SensingService:
         the grid lost coasting on its prediction), tracked while apart 0.39-0.89 and 3.5-17
         ID switches a minute. Why: told each walker's true place as its prediction, that
         fit found them within 1 m in only 48-71 % of the ticks, while an exhaustive search
-        of every pair of places within 2 m of the truth in this model found them in 67-100 %
+        of every pair of places within 2 m of the truth in this model found them in 59-100 %
         and coordinate descent started 0.9 m off in 76-100 %. The joint fit alone: tracked
         0.39-0.93; with lost tracks fitted from their predictions (evidence 3; 2-8 the
         same): 0.40-0.97 (12 × 9 m 0.75/0.73 → 0.91/0.86, 13.3 × 4.1 m 0.61/0.66 →
         0.73/0.76, 11.4 × 8.6 m 0.79/0.69 → 0.89/0.79, 14.4 × 6.7 m 0.76/0.62 → 0.79/0.83,
         13.6 × 9.4 m 0.89/0.81 → 0.97/0.91; 6.7 × 4.1 m 0.39/0.47 → 0.40/0.50, where even
-        the exhaustive search finds only 67-80 %), switches 2-15 a minute, median error
+        the exhaustive search finds only 59-68 %), switches 2-15 a minute, median error
         0.26-0.71 → 0.21-0.72 m; one walker unchanged. A search of 1.2 m instead of 0.9:
         the same. Cost: fusion tick median 3.7 → 5.4 ms (12 × 9 m, 10 nodes, two walkers),
         8.0 → 13.3 ms (16 nodes, three walkers)."""
@@ -978,8 +979,6 @@ class SensingService:
             return
         # Confirmed tracks the fused grid did not find are fitted from their predictions too,
         # and detected when the links are explained better with them than without.
-        tracks = self._tracker.tracks
-        predicted = self._tracker.predicted_positions(self._now_s)
         for k in order:
             if found[k] is None and tracks[k].hits >= CONFIRM_HITS:
                 point = predicted[k]

@@ -613,21 +613,6 @@ def test_the_link_fit_among_others_adds_the_bodies_before_the_logarithm() -> Non
         estimator.locate(both, (2.8, 2.6), 0.9, np.zeros(3))
 
 
-def test_what_a_body_adds_to_each_link_is_read_at_its_place() -> None:
-    """``contribution_at``: the k / n² of a body at a given place, k the strength that
-    explains the links best there; nothing on links whose fifth zone it is past."""
-    model = _eight_node_model()
-    body = (2.6, 1.9, 1.0)
-    values = _link_values(model, body)
-    added = HeightEstimator(model).contribution_at(values, body)
-    assert added.shape == values.shape
-    assert np.allclose(added / 0.4, (values - 0.008) / 0.47, atol=0.02) or np.allclose(
-        added / 0.6, (values - 0.008) / 0.47, atol=0.02
-    )
-    far = HeightEstimator(model).contribution_at(np.full(model.link_count, 0.008), body)
-    assert np.all(far <= 0.15 + 1e-9)
-
-
 def test_a_simulation_plan_with_a_fall_spot_makes_walker_1_fall_there() -> None:
     from engine.sensing.simulator import SimulationPlan, random_walkers
 

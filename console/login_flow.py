@@ -245,7 +245,9 @@ class LoginFlow(QObject):
     def _on_logged_in(self, result: QueryResult[Any]) -> None:
         error = result.error
         if isinstance(error, LoginFailedError):
-            self.panel.show_failure(error.result.reason, error.result.retry_after)
+            # The reason alone: whether the account is delayed is for admins, not for
+            # whoever types a name (it would tell them the name exists).
+            self.panel.show_failure(error.result.reason)
         elif error is not None or not isinstance(result.value, Actor):
             log.warning("login failed: %s", error, exc_info=error)
             self.panel.show_failure(f"cannot log in: {error}")

@@ -11,8 +11,15 @@ Logins are store commands so that the failed-login count, the delay and the audi
 are written in one transaction, serialised with every other login on the audit chain's
 head row: parallel guesses cannot slip past the delay. After ``n`` consecutive failures an
 account hears no attempt for ``2 ** (n - 1)`` seconds (at most 15 minutes); attempts in
-that time are refused without looking at the password and audited. Admins see the count
-and the time in the accounts list and can clear it.
+that time are refused, even with the right password, and audited. Admins see the count
+and the time in the accounts list and the audit trail, and can clear it.
+
+The person at the keyboard is never told which of these happened: a wrong password, an
+unknown name and a delayed account all get :data:`WRONG`, after the same scrypt hash (an
+unknown name or a delayed account is checked against a dummy hash), so neither the answer
+nor its time tells whether a name exists. Unknown names are not delayed in turn (that
+would keep a row per guessed name); the delay is hidden instead, which is why :data:`WRONG`
+mentions it for everyone alike.
 
 The first account is created by :class:`CreateFirstAdmin`, which only works while there is
 no account at all. Until then (a fresh install) the operating-system account that owns the
@@ -456,13 +463,12 @@ class ChangeOwnPassword(StoreCommand):
 # -- logging in ----------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class LoginResult:
-    """``actor`` when the login worked; otherwise ``reason`` (for the person at the
-    keyboard: it does not say whether the name exists) and, when the account is delayed,
-    ``retry_after``."""
+    """``actor`` when the login worked; otherwise ``reason``, for the person at the
+    keyboard: it says neither whether the name exists nor whether the account is delayed
+    (admins read the delay in the accounts list and the audit trail)."""
 
     actor: Actor | None
     reason: str = ""
-    retry_after: datetime | None = None
 
 
 class LoginFailedError(PermissionError):
@@ -471,7 +477,12 @@ class LoginFailedError(PermissionError):
         self.result = result
 
 
-WRONG = "wrong account name or password"
+# The same words for a wrong password, an unknown name and a delayed account: telling them
+# apart would tell a guesser which names exist. The hint is true for every name alike.
+WRONG = (
+    "wrong account name or password (after repeated failures an account is not heard "
+    "for a while: wait, or ask an admin)"
+)
 
 
 def _attempt(
@@ -501,12 +512,12 @@ def _attempt(
         return LoginResult(None, WRONG)
     who = Actor(account.name, parse_roles(account.roles), "account")
     if account.retry_after_us is not None and now < account.retry_after_us:
+        # Refused whatever the password; hashed all the same, so that the answer takes as
+        # long as for an unknown name or a wrong password.
+        password_matches(password, _DUMMY_HASH)
         wait = from_us(account.retry_after_us)
         audit("denied", {"reason": "delayed", "retry_after": wait.isoformat()}, who)
-        seconds = max(1, round((account.retry_after_us - now) / 1e6))
-        return LoginResult(
-            None, f"too many failed attempts: try again in {seconds} s", retry_after=wait
-        )
+        return LoginResult(None, WRONG)
     if not password_matches(password, account.secret_hash):
         account.failed_logins += 1
         wait = at + login_delay(account.failed_logins)
@@ -520,7 +531,7 @@ def _attempt(
             },
             who,
         )
-        return LoginResult(None, WRONG, retry_after=wait)
+        return LoginResult(None, WRONG)
     if account.disabled:
         audit("denied", {"reason": "disabled"}, who)
         return LoginResult(None, f"the account {account.name} is disabled: ask an admin")

@@ -87,8 +87,17 @@ class CameraSecret:
             value = self._from_keyring(self.keyring_service, self.keyring_username or "")
         else:
             value = self.inline or ""
-        remember_secret(value)  # masked in every log line from now on
+        # masked in every log line from now on (or warned about, when too short to mask)
+        remember_secret(value, self._who())
         return value
+
+    def _who(self) -> str:
+        """The password as a warning names it (never its value)."""
+        if self.env is not None:
+            return f"the camera password in ${self.env}"
+        if self.keyring_service is not None:
+            return f"camera {self.keyring_username}'s password"
+        return "a camera password written in its URL"
 
     @staticmethod
     def _from_keyring(service: str, username: str) -> str:

@@ -10,15 +10,24 @@ the secret's name), and hands the value back wrapped in a :class:`SecretValue`, 
 mistake. Errors name the secret, the variable, the keyring entry and the command that
 stores it, never the value.
 
+A secret shorter than :data:`MIN_MASKED_LENGTH` characters is not masked as text wherever
+it occurs: a one-letter password masked everywhere garbles every line (``htt***://``) and
+shows the password by where the stars fall. Such a secret is warned about when it is read
+or stored (naming the secret, never the value), and like every password it is still
+masked where it stands as one: in a URL's userinfo (``rtsp://user:***@host``), which
+:func:`redact` masks whatever the password.
+
 The keyring failure handling (:func:`keyring_failures`) is shared with the cameras'
 ``password_keyring`` (:mod:`engine.config`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -27,6 +36,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 MASK = "***"  # what a secret value shows as, everywhere
+# Shorter secrets are not masked as text wherever they occur (see the module's docstring):
+# 8 is also the shortest account password Watchfloor accepts.
+MIN_MASKED_LENGTH = 8
 KEYRING_SERVICE = "watchfloor"  # the keyring service of named secrets (and cameras by default)
 GENERATED_SECRET_BYTES = 32  # 256 random bits, as 64 hex digits
 
@@ -181,7 +193,7 @@ def read_secret(name: str) -> SecretValue:
             f"environment, or store it in the keyring with `{spec.store_command}` "
             f"({keyring_entry(KEYRING_SERVICE, spec.name)})"
         )
-    remember_secret(value)
+    remember_secret(value, f"secret {spec.name}")
     return SecretValue(value)
 
 
@@ -205,7 +217,7 @@ def store_secret(name: str, value: str) -> tuple[str, str]:
     spec = secret_spec(name)
     if not value:
         raise SecretError(f"secret {spec.name}: an empty value is not stored")
-    remember_secret(value)  # before the keyring sees it: whatever it logs is redacted
+    remember_secret(value, f"secret {spec.name}")  # before the keyring sees it
     import keyring
 
     where = keyring_entry(KEYRING_SERVICE, spec.name)
@@ -240,7 +252,7 @@ def generate_secret(name: str) -> tuple[SecretValue, bool]:
     with _GENERATE_LOCK:
         existing = os.environ.get(spec.env) or _keyring_value(spec)
         if existing:
-            remember_secret(existing)
+            remember_secret(existing, f"secret {spec.name}")
             return SecretValue(existing), False
         value = secrets.token_hex(GENERATED_SECRET_BYTES)
         store_secret(spec.name, value)
@@ -296,7 +308,7 @@ def keyring_failures(
     except Exception as exc:  # any backend failure, whatever its type
         reason = f"{type(exc).__name__}: {exc}"
         if value:  # a backend's message should never echo it, but make sure
-            reason = reason.replace(value, MASK)
+            reason = mask_value(reason, value)
         raise error(f"{who}: the keyring cannot {doing} ({where}): {reason}") from None
 
 
@@ -305,24 +317,71 @@ def keyring_entry(service: str, username: str) -> str:
     return f"keyring service {service!r}, username {username!r}"
 
 
-# Every secret value this process has read, longest first (so a secret that contains
-# another is masked whole). Replaced, never mutated, so the log filter reads it unlocked.
+# Every secret value this process has read that is long enough to mask, longest first (so
+# a secret that contains another is masked whole). Replaced, never mutated, so the log
+# filter reads it unlocked.
 _remembered: tuple[str, ...] = ()
 _remember_lock = threading.Lock()
+_warned_short: set[tuple[str, str]] = set()  # (who, digest): each short secret warned once
+
+# A URL's password: ``scheme://user:PASSWORD@host``. The password runs to the last "@"
+# before the host (an unencoded "@" in it is taken as urlsplit takes it).
+_URL_PASSWORD = re.compile(
+    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]*:)[^\s/?#]*?(?=@[^\s/?#@]*(?:[\s/?#]|$))"
+)
 
 
-def remember_secret(value: str) -> None:
-    """Have :class:`RedactSecrets` and :func:`redact` mask ``value`` from now on."""
+def too_short_to_mask(value: str) -> bool:
+    """Whether ``value`` is too short to be masked as text wherever it occurs (see the
+    module's docstring)."""
+    return len(value) < MIN_MASKED_LENGTH
+
+
+def short_secret_warning(who: str) -> str:
+    """What to say about ``who`` (``secret risk_api_password``, ``camera gate``) whose value
+    is shorter than :data:`MIN_MASKED_LENGTH`; never the value."""
+    return (
+        f"{who} is shorter than {MIN_MASKED_LENGTH} characters: it is easy to guess, and "
+        "log lines mask it only where it stands as a URL's password (masked everywhere it "
+        "occurs it would garble the logs and give itself away); use a longer one if you can"
+    )
+
+
+def remember_secret(value: str, who: str = "a secret") -> None:
+    """Have :class:`RedactSecrets` and :func:`redact` mask ``value`` from now on, when it
+    is long enough to mask (:func:`too_short_to_mask`); a shorter one is logged as a
+    warning naming ``who`` instead (once per value), never the value."""
     global _remembered
     if not value:
+        return
+    if too_short_to_mask(value):
+        key = (who, hashlib.sha256(value.encode("utf-8")).hexdigest())
+        with _remember_lock:
+            if key in _warned_short:
+                return
+            _warned_short.add(key)
+        logging.getLogger(__name__).warning("%s", short_secret_warning(who))
         return
     with _remember_lock:
         if value not in _remembered:
             _remembered = tuple(sorted({*_remembered, value}, key=len, reverse=True))
 
 
+def mask_value(text: str, value: str) -> str:
+    """``text`` with ``value`` replaced by ``***`` wherever it occurs, when ``value`` is
+    long enough to mask; a shorter one is masked only as a URL's password (as by
+    :func:`redact`)."""
+    text = _URL_PASSWORD.sub(lambda m: m["head"] + MASK, text)
+    if value and not too_short_to_mask(value):
+        text = text.replace(value, MASK)
+    return text
+
+
 def redact(text: str) -> str:
-    """``text`` with every secret value read in this process replaced by ``***``."""
+    """``text`` with every URL's password and every secret value read in this process
+    (long enough to mask: :func:`remember_secret`) replaced by ``***``."""
+    if "://" in text:
+        text = _URL_PASSWORD.sub(lambda m: m["head"] + MASK, text)
     for value in _remembered:
         if value in text:
             text = text.replace(value, MASK)
@@ -332,12 +391,11 @@ def redact(text: str) -> str:
 class RedactSecrets(logging.Filter):
     """A handler filter that masks every secret value read in this process (see
     :func:`remember_secret`) in a record's message and arguments, its exception text and
-    its stack: a secret logged by mistake is written as ``***``. Records holding no
-    secret are left untouched. Install it with :func:`install_secret_redaction`."""
+    its stack: a secret logged by mistake is written as ``***``, and so is every URL's
+    password (see :func:`redact`). Records holding neither are left untouched. Install it
+    with :func:`install_secret_redaction`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not _remembered:
-            return True
         try:
             message = record.getMessage()
         except Exception:  # a bad format: the handler reports it, with msg and args shown
@@ -372,7 +430,7 @@ def install_secret_redaction(logger: logging.Logger | None = None) -> None:
     which a library may log without asking :func:`read_secret`. Call it once logging is
     configured (the CLI's ``main``, the GUI's start); a handler added later needs its own."""
     for spec in SECRETS:
-        remember_secret(os.environ.get(spec.env, ""))
+        remember_secret(os.environ.get(spec.env, ""), f"secret {spec.name} (${spec.env})")
     for handler in (logger or logging.getLogger()).handlers:
         if not any(isinstance(f, RedactSecrets) for f in handler.filters):
             handler.addFilter(RedactSecrets())

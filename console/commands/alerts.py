@@ -8,10 +8,10 @@ a ``low`` one 0.45; others are kept. The filter runs in the database, so ``--lim
 ``--date YYYY-MM-DD`` lists the alerts of that day of the site (the human output's times
 are site time; ``--json`` stays UTC) with that day's classes (the provider is asked);
 without it, every alert with today's classes. ``--risk-score CLASS`` sets one class for
-every camera (``moderate`` shows everything; ``low`` previews a low day).
-The classes come from the site's ``[alerts] risk_provider`` (the local risk model by
-default, or an HTTP risk API); when it is unset or unreachable nothing is hidden, and the
-command says so on stderr.
+every camera (``moderate`` shows everything; ``low`` previews a low day) and the provider
+is not asked. Otherwise the classes come from the site's ``[alerts] risk_provider`` (the
+local risk model by default, or an HTTP risk API); when it is unset or unreachable nothing
+is hidden, and the command says so on stderr.
 
 ``ack ID`` acknowledges an alert as the caller (acknowledge permission; audited); ``label
 SEQUENCE true|false|clear`` marks one of its sequences a true or false alarm (label
@@ -123,28 +123,32 @@ def run(args: argparse.Namespace, db_url: str) -> int:
 
 
 def _gate(args: argparse.Namespace, store: Any, command: str) -> Any:
-    """The risk gate for the list: the site's provider asked once (today's classes, or the
-    ``--date``'s), with ``--risk-score`` as the override. ValueError for a bad class."""
+    """The risk gate for the list: ``--risk-score`` as the override, which decides every
+    camera's class (the provider is then not asked: a slow one would only delay the list),
+    or the site's provider asked once (today's classes, or the ``--date``'s). ValueError
+    for a bad class."""
     from engine.alerts.filtering import RiskGate, parse_override
     from engine.alerts.risk_classes import RiskProviderError, risk_class_cache
     from engine.clock import REAL_CLOCK
     from engine.config import load_site
 
     override = parse_override(args.risk_score)
+    if override is not None:
+        return RiskGate(None, override)
     cache = risk_class_cache(load_site(args.site).alerts, store, REAL_CLOCK)
     if cache.provider is None:
-        return RiskGate(None, override, "no risk-class provider: nothing is hidden")
+        return RiskGate(None, None, "no risk-class provider: nothing is hidden")
     today = REAL_CLOCK.now().date()
     if args.date is None or args.date == today:
         status = cache.refresh()
-        return RiskGate(cache.classes(), override, status.describe(site_time(args)))
+        return RiskGate(cache.classes(), None, status.describe(site_time(args)))
     try:
         classes = cache.provider.scores(args.date)
         note = f"classes of {args.date.isoformat()} from the {cache.provider.name}"
     except RiskProviderError as exc:
         classes, note = None, f"classes of {args.date.isoformat()} unavailable ({exc}): "
         note += "nothing is hidden"
-    return RiskGate(classes, override, note)
+    return RiskGate(classes, None, note)
 
 
 def _list(args: argparse.Namespace, store: Any, command: str) -> int:

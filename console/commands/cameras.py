@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         load_site,
         store_camera_password,
     )
+    from engine.secrets import short_secret_warning, too_short_to_mask
 
     command = "watchfloor cameras set-password"
     site_file = args.cameras_site or args.site
@@ -93,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
         f"camera {camera.id}: password stored in the keyring (service {service!r}, username "
         f"{username!r}); the camera reads it when it next connects"
     )
+    if too_short_to_mask(password):  # stored all the same: the camera's password is its own
+        who = f"camera {camera.id}'s password"
+        print(f"{command}: warning: {short_secret_warning(who)}", file=sys.stderr)
     return exit_codes.OK
 
 

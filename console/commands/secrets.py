@@ -103,7 +103,15 @@ def _list(as_json: bool) -> int:
 
 def _set(args: argparse.Namespace, writer: StoreWriter) -> int:
     from console.auth import SECRETS as TYPED
-    from engine.secrets import SecretError, redact, secret_spec, secret_status, store_secret
+    from engine.secrets import (
+        SecretError,
+        redact,
+        secret_spec,
+        secret_status,
+        short_secret_warning,
+        store_secret,
+        too_short_to_mask,
+    )
 
     command = "watchfloor secrets set"
     spec = secret_spec(args.name)
@@ -128,6 +136,8 @@ def _set(args: argparse.Namespace, writer: StoreWriter) -> int:
         return exit_codes.FAILED
     _audit(writer, args, "secret.set", spec.name, "ok", {"keyring_service": service})
     print(f"secret {spec.name}: stored in the keyring (service {service!r}, username {username!r})")
+    if too_short_to_mask(value):  # stored all the same: whoever issued it chose it
+        print(f"{command}: warning: {short_secret_warning(f'secret {spec.name}')}", file=sys.stderr)
     _warn_if_overridden(spec.name, spec.env)
     return exit_codes.OK
 

@@ -5,9 +5,10 @@ A :class:`RiskClassProvider` answers with camera key → class (one of ``very_lo
 ``moderate``, ``high``, ``very_high``, ``extreme``) for today or for a given UTC date: the
 local risk model (:class:`LocalRiskProvider`, the nightly refit's ``camera_risk_days``) or
 an HTTP risk API (:class:`HttpRiskProvider`: ``GET {url}/cameras`` for today,
-``GET {url}/scores/{YYYY-MM-DD}`` for a date, HTTP basic auth, 5 s timeout). Classes are
-normalised as people write them ("Very Low" is ``very_low``); malformed rows are skipped,
-counted and logged once per answer.
+``GET {url}/scores/{YYYY-MM-DD}`` for a date, HTTP basic auth, 5 s timeout; each row names
+its camera by the integer ``id`` or ``camera_id``, in either answer, as pyro-api does).
+Classes are normalised as people write them ("Very Low" is ``very_low``); malformed rows
+are skipped, counted and logged once per answer with the first one's reason.
 
 :class:`RiskClassCache` keeps today's classes: it refreshes at :meth:`~RiskClassCache.start`
 and then daily at ``refresh_hour_utc``:00 UTC on its ``risk-class-refresh`` thread, waiting
@@ -48,15 +49,16 @@ from engine.clock import Clock
 from engine.config import AlertsConfig
 from engine.incidents.risk import normalise_risk_class
 from engine.secrets import (
-    MASK,
     KeyringUnavailableError,
     SecretMissingError,
     SecretValue,
+    mask_value,
     read_secret,
     remember_secret,
 )
 from engine.sitetime import UTC_TIME, SiteTime
 from engine.store.database import Store
+from engine.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,9 @@ RETRY_AFTER_FAILURE_S: Final = 900.0  # a failed refresh is tried again in 15 mi
 STOP_TIMEOUT_S: Final = 5.0  # stop() waits this long (real seconds) for the thread
 MAX_ANSWER_BYTES: Final = 16 * 1024 * 1024  # far more than any site's cameras need
 LOCAL_PROVIDER_NAME: Final = "local risk model"
+# pyro-api names a row's camera by either key, in /cameras and in /scores/<date> alike
+HTTP_ID_KEYS: Final = ("id", "camera_id")
+LOCAL_ID_KEYS: Final = ("id",)  # the local model's rows, made here from camera keys
 
 STATE_OFF: Final = "off"
 STATE_PENDING: Final = "pending"
@@ -129,7 +134,7 @@ class LocalRiskProvider:
                 f"database ({type(exc).__name__}: {_first_line(exc)})"
             ) from None
         rows: list[object] = [{"id": key, "fwi_class": cls} for key, cls in stored.items()]
-        classes, skipped, example = _parse_rows(rows, "id")
+        classes, skipped, example = _parse_rows(rows, LOCAL_ID_KEYS, integer_ids=False)
         self.last_skipped = skipped
         _warn_skipped(f"{self.name} ({day.isoformat()})", skipped, len(rows), example)
         return classes
@@ -138,10 +143,13 @@ class LocalRiskProvider:
 class HttpRiskProvider:
     """An HTTP risk API: ``GET {url}/cameras`` answers today's classes as a JSON list of
     ``{"id": ..., "fwi_class": ...}``, ``GET {url}/scores/{YYYY-MM-DD}`` a date's as
-    ``{"camera_id": ..., "fwi_class": ...}``. Ids (text or integers) become camera keys as
-    text (``3`` → ``"3"``); classes are normalised ("Very Low" → ``very_low``); a row that
-    is not an object, lacks a key, has another kind of id or an unknown class is skipped,
-    counted in :attr:`last_skipped` (of the last answer) and logged once per answer.
+    ``{"camera_id": ..., "fwi_class": ...}``; pyro-api answers either key in either place,
+    so both are read in both. Ids are integers (not text, not a boolean) and become camera
+    keys as text (``3`` → ``"3"``); classes are normalised ("Very Low" → ``very_low``). A
+    row that is not an object, has no id or class, an id that is not an integer, an ``id``
+    and a ``camera_id`` that differ, or an unknown class is skipped, counted in
+    :attr:`last_skipped` (of the last answer) and logged once per answer, naming the field
+    at fault.
 
     ``url`` must be http or https with a host, without credentials, query or fragment (a
     trailing ``/`` is dropped); ``username`` and ``password`` (the ``risk_api_password``
@@ -171,7 +179,8 @@ class HttpRiskProvider:
         secret = password.reveal() if isinstance(password, SecretValue) else password
         self._password = secret or None
         if self._password is not None:
-            remember_secret(self._password)  # masked should anything ever log it
+            # masked should anything ever log it (or warned about, when too short to mask)
+            remember_secret(self._password, "the risk API password (risk_api_password)")
         self._headers = {"Accept": "application/json", "User-Agent": "Watchfloor"}
         if username:
             if ":" in username or any(c in username for c in "\r\n"):
@@ -191,15 +200,15 @@ class HttpRiskProvider:
 
     def today(self) -> dict[str, str]:
         """Today's classes: ``GET {url}/cameras``."""
-        return self._classes(f"{self._base}/cameras", "id")
+        return self._classes(f"{self._base}/cameras")
 
     def scores(self, day: date) -> dict[str, str]:
         """UTC ``day``'s classes: ``GET {url}/scores/{YYYY-MM-DD}``."""
-        return self._classes(f"{self._base}/scores/{day.isoformat()}", "camera_id")
+        return self._classes(f"{self._base}/scores/{day.isoformat()}")
 
-    def _classes(self, url: str, id_key: str) -> dict[str, str]:
+    def _classes(self, url: str) -> dict[str, str]:
         rows = self._get_list(url)
-        classes, skipped, example = _parse_rows(rows, id_key)
+        classes, skipped, example = _parse_rows(rows, HTTP_ID_KEYS, integer_ids=True)
         self.last_skipped = skipped
         _warn_skipped(f"risk API {url}", skipped, len(rows), example)
         return classes
@@ -230,7 +239,7 @@ class HttpRiskProvider:
     def _error(self, url: str, why: str) -> RiskProviderError:
         message = f"risk API {url}: {why}"
         if self._password:  # a library's text should never carry it, but make sure
-            message = message.replace(self._password, MASK)
+            message = mask_value(message, self._password)
         return RiskProviderError(message)
 
     def _describe(self, reason: object) -> str:
@@ -285,9 +294,13 @@ def _validated_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _parse_rows(rows: list[object], id_key: str) -> tuple[dict[str, str], int, str | None]:
-    """Camera key → canonical class from ``rows`` of ``{id_key: id, "fwi_class": class}``,
-    how many rows were skipped, and why the first one was (for the log)."""
+def _parse_rows(
+    rows: list[object], id_keys: tuple[str, ...], *, integer_ids: bool
+) -> tuple[dict[str, str], int, str | None]:
+    """Camera key → canonical class from ``rows`` of ``{key: id, "fwi_class": class}``
+    where ``key`` is any of ``id_keys`` (several must agree), how many rows were skipped,
+    and why the first one was (for the log). ``integer_ids``: an id must be a JSON integer
+    (a boolean is not one); otherwise text or an integer."""
     classes: dict[str, str] = {}
     skipped = 0
     example: str | None = None
@@ -295,16 +308,14 @@ def _parse_rows(rows: list[object], id_key: str) -> tuple[dict[str, str], int, s
         problem: str | None = None
         if not isinstance(row, dict):
             problem = f"not an object ({_json_kind(row)})"
-        elif id_key not in row or "fwi_class" not in row:
-            missing = [k for k in (id_key, "fwi_class") if k not in row]
-            problem = f"no {' or '.join(repr(k) for k in missing)}"
-        else:
-            camera, cls = row[id_key], row["fwi_class"]
-            if isinstance(camera, bool) or not isinstance(camera, str | int):
-                problem = f"{id_key} is {_json_kind(camera)}, not text or an integer"
-            elif not str(camera).strip():
-                problem = f"{id_key} is empty"
-            elif not isinstance(cls, str):
+        elif not any(k in row for k in id_keys):
+            problem = f"no {' or '.join(repr(k) for k in id_keys)}"
+        elif "fwi_class" not in row:
+            problem = "no 'fwi_class'"
+        elif (problem := _id_problem(row, id_keys, integer_ids)) is None:
+            camera = next(row[k] for k in id_keys if k in row)
+            cls = row["fwi_class"]
+            if not isinstance(cls, str):
                 problem = f"fwi_class is {_json_kind(cls)}, not text"
             else:
                 try:
@@ -316,6 +327,26 @@ def _parse_rows(rows: list[object], id_key: str) -> tuple[dict[str, str], int, s
             if example is None:
                 example = f"row {position}: {problem}"
     return classes, skipped, example
+
+
+def _id_problem(row: dict[str, object], id_keys: tuple[str, ...], integer_ids: bool) -> str | None:
+    """Why ``row``'s camera id cannot be used (naming the field), or None."""
+    present = [k for k in id_keys if k in row]
+    for key in present:
+        value = row[key]
+        if integer_ids:
+            if isinstance(value, bool) or not isinstance(value, int):
+                return f"{key} is {_json_kind(value)}, not an integer"
+        elif isinstance(value, bool) or not isinstance(value, str | int):
+            return f"{key} is {_json_kind(value)}, not text or an integer"
+        elif not str(value).strip():
+            return f"{key} is empty"
+    first, *others = present
+    for key in others:
+        if str(row[key]) != str(row[first]):
+            shown = [printable(str(row[k]))[:40] for k in (first, key)]
+            return f"{first} {shown[0]} and {key} {shown[1]} differ"
+    return None
 
 
 def _warn_skipped(source: str, skipped: int, total: int, example: str | None) -> None:

@@ -18,6 +18,7 @@ from engine.incidents.nightly import CameraRisk, RecordRetrain
 from engine.store import Store
 from engine.store.writer import StoreWriter
 from tests.conftest import write_site
+from tests.engine.alerts.test_risk_classes import SLOW_ANSWER_S, RiskApi
 from tests.store_helpers import run_command, sync_site
 
 
@@ -200,3 +201,33 @@ def test_human_output_and_the_day_are_site_time_while_json_stays_utc(
     assert listed["raised_at"] == "2026-11-22T05:00:00+00:00"
     assert main([*args[:-1], "2026-11-22", "--json"]) == 0  # not on the site's 22nd
     assert json.loads(capsys.readouterr().out) == []
+
+
+@pytest.mark.parametrize("day", [[], ["--date", "2026-11-20"]], ids=["today", "a past day"])
+@pytest.mark.parametrize("command", ["list", "count"])
+def test_an_override_does_not_ask_the_risk_api(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, day: list[str]
+) -> None:
+    """``--risk-score`` decides every camera's class: the site's risk API (slow here, as
+    an unreachable one is) is not asked, and the filter line says what the override hides."""
+    api = RiskApi()
+    try:
+        api.answer("/cameras", [], delay=SLOW_ANSWER_S)
+        api.answer("/scores/2026-11-20", [], delay=SLOW_ANSWER_S)
+        site = write_site(
+            tmp_path / "site.toml",
+            '[[cameras]]\nid = "gate"\nurl = "a.mp4"\n',
+            extra=f'[alerts]\nrisk_provider = "http"\nrisk_api_url = "{api.url}"\n',
+        )
+        args = ["--db", db_url, "--site", str(site), "alerts", command, *day]
+        assert main([*args, "--risk-score", "low"]) == 0
+        err = capsys.readouterr().err
+        assert api.requests == []  # not asked at all
+        assert "filter: override: every camera treated as low" in err
+        assert "nothing is hidden" not in err
+        assert main([*args, "--risk-score", "moderate", "--json"]) == 0
+        err = capsys.readouterr().err
+        assert api.requests == []
+        assert "override: every camera treated as moderate (nothing hidden)" in err
+    finally:
+        api.close()

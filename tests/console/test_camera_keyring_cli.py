@@ -82,6 +82,18 @@ def test_a_password_piped_in_is_stored_under_the_cameras_keyring_entry(
     assert dict_keyring.passwords[("dock-cams", "dock")] == "dock-pw"
 
 
+def test_a_password_too_short_to_mask_is_stored_with_a_warning(
+    site: Path,
+    dict_keyring: DictKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    assert set_password(monkeypatch, "s\n", "gate", "--site", str(site)) == 0
+    assert dict_keyring.passwords == {("watchfloor", "gate"): "s"}  # the camera's own
+    _out, err = capfd.readouterr()
+    assert "warning: camera gate's password is shorter than 8 characters" in err
+
+
 @pytest.mark.parametrize(
     ("camera", "stdin", "message"),
     [

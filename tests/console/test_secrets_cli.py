@@ -136,6 +136,24 @@ def test_set_stores_the_first_line_of_stdin_and_audits_it_without_the_value(
     assert RISK_PASSWORD not in json.dumps([e.as_dict() for e in audit_trail(db_url)])
 
 
+def test_set_warns_of_a_secret_too_short_to_mask(
+    db_url: str,
+    dict_keyring: DictKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A one-character password is stored (the risk API's operator chose it, not us), and
+    the admin is told it is masked in logs only as a URL's password."""
+    argv = ["--db", db_url, "secrets", "set", "risk_api_password"]
+    code, out, err = run(capsys, monkeypatch, *argv, stdin="s\n")
+    assert code == 0, err
+    assert dict_keyring.passwords == {("watchfloor", "risk_api_password"): "s"}
+    assert "stored in the keyring" in out and "***" not in out + err
+    assert "warning: secret risk_api_password is shorter than 8 characters" in err
+    code, out, err = run(capsys, monkeypatch, *argv, stdin=f"{RISK_PASSWORD}\n")
+    assert code == 0 and "shorter than" not in err
+
+
 @pytest.mark.parametrize(
     ("stdin", "message"),
     [("", "nothing on stdin"), ("\n", "no value typed")],

@@ -106,14 +106,16 @@ def test_failed_logins_delay_exponentially_and_are_audited(store: Store) -> None
         waits = []
         at = T0
         for _ in range(4):
-            with pytest.raises(LoginFailedError, match="wrong account name or password") as err:
+            with pytest.raises(LoginFailedError, match="wrong account name or password"):
                 login(writer, "ada", "wrong password!", at)
-            assert err.value.result.retry_after is not None
-            waits.append(err.value.result.retry_after - at)
-            at = err.value.result.retry_after  # wait out the delay exactly
+            retry_after = AccountListRequest(ADMIN).run(store)[0].retry_after  # admins see it
+            assert retry_after is not None
+            waits.append(retry_after - at)
+            at = retry_after  # wait out the delay exactly
         assert waits == [timedelta(seconds=s) for s in (1, 2, 4, 8)]
-        # During the delay even the right password is not heard.
-        with pytest.raises(LoginFailedError, match="try again in 8 s"):
+        # During the delay even the right password is not heard (and the caller is not
+        # told why: see test_a_delayed_account_answers_like_an_unknown_name).
+        with pytest.raises(LoginFailedError, match="wrong account name or password"):
             login(writer, "ada", ADA_PW, at - timedelta(seconds=8))
         view = AccountListRequest(ADMIN).run(store)[0]
         assert view.failed_logins == 4 and view.retry_after == at
@@ -130,6 +132,48 @@ def test_failed_logins_delay_exponentially_and_are_audited(store: Store) -> None
         ("account:ada", "ok"),
         ("unknown:nobody", "failed"),
     ]
+
+
+def test_a_delayed_account_answers_like_an_unknown_name(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong password, a delayed account (even with the right password) and an unknown
+    name get the same answer after the same hashing work, so a caller cannot tell which
+    names exist; only admins see the delay (the audit entry, the accounts list)."""
+    import engine.accounts
+
+    hashed: list[str] = []
+    real_scrypt = engine.accounts._scrypt
+
+    def counting_scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+        hashed.append(password)
+        return real_scrypt(password, salt, n, r, p)
+
+    with StoreWriter.running(store) as writer:
+        create_first_admin(writer, "ada", ADA_PW, T0, machine_actor())
+        monkeypatch.setattr(engine.accounts, "_scrypt", counting_scrypt)
+        answers = []
+        for name, password in [
+            ("ada", "wrong password!"),  # a real account's wrong password: now delayed
+            ("ada", ADA_PW),  # the right password inside the delay
+            ("ada", "wrong password!"),  # a wrong one inside the delay
+            ("nobody", "wrong password!"),  # an unknown name, twice (as for ada)
+            ("nobody", "wrong password!"),
+        ]:
+            hashed.clear()
+            result = writer.execute(Login(name=name, password=password, at=T0))
+            assert result.actor is None
+            answers.append(result)
+            assert len(hashed) == 1, f"{name}: {len(hashed)} hashes"  # the same work
+    (reason,) = {a.reason for a in answers}
+    assert reason.startswith("wrong account name or password")
+    assert all(not hasattr(a, "retry_after") for a in answers)  # the delay is not revealed
+    view = AccountListRequest(ADMIN).run(store)[0]
+    assert view.failed_logins == 1 and view.retry_after == T0 + timedelta(seconds=1)
+    logins = AuditListRequest(reader=ADMIN, limit=10, action="session.login").run(store)
+    delayed = [r.detail for r in logins if r.outcome == "denied"]
+    assert [d["reason"] for d in delayed] == ["delayed", "delayed"]
+    assert {d["retry_after"] for d in delayed} == {(T0 + timedelta(seconds=1)).isoformat()}
 
 
 def test_login_delay_is_capped() -> None:

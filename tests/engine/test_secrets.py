@@ -15,6 +15,7 @@ from keyring.backends import fail, null
 from keyring.errors import PasswordSetError
 
 from engine.secrets import (
+    MIN_MASKED_LENGTH,
     SECRETS,
     KeyringUnavailableError,
     RedactSecrets,
@@ -26,6 +27,7 @@ from engine.secrets import (
     generate_secret,
     install_secret_redaction,
     read_secret,
+    redact,
     secret_status,
     store_secret,
 )
@@ -277,3 +279,38 @@ def test_a_camera_password_read_from_the_keyring_is_masked_in_logs(
     value = secret.resolve()
     logging.getLogger("some.library").warning("connecting with %s", value)
     assert "cam-pass-8841" not in redacting_caplog.text and "***" in redacting_caplog.text
+
+
+def test_a_secret_too_short_to_mask_is_masked_in_urls_only_and_warned_about(
+    monkeypatch: pytest.MonkeyPatch, redacting_caplog: pytest.LogCaptureFixture
+) -> None:
+    """A one-character password masked wherever the letter occurs would garble every line
+    ("htt***://") and show the password by where the stars fall. A secret shorter than
+    MIN_MASKED_LENGTH is masked only where it stands as a password (a URL's userinfo),
+    and reading one is warned about, naming the secret, never the value."""
+    monkeypatch.setenv("WATCHFLOOR_RISK_API_PASSWORD", "s")
+    assert read_secret("risk_api_password").reveal() == "s"
+    warnings = [r.getMessage() for r in redacting_caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "risk_api_password" in warnings[0]
+    assert f"shorter than {MIN_MASKED_LENGTH} characters" in warnings[0]
+    read_secret("risk_api_password")  # once per secret, not at every read
+    assert len([r for r in redacting_caplog.records if r.levelno == logging.WARNING]) == 1
+    redacting_caplog.clear()
+
+    log = logging.getLogger("engine.cameras")
+    log.info("connecting to https://status.example.com/ as user s")
+    log.info("opening %s", "rtsp://admin:s@10.0.0.5:554/stream")
+    log.info("opening %s", "rtsp://admin:p@ss@10.0.0.6/stream")  # an unencoded "@" in it
+    lines = [r.getMessage() for r in redacting_caplog.records]
+    assert lines == [
+        "connecting to https://status.example.com/ as user s",  # untouched
+        "opening rtsp://admin:***@10.0.0.5:554/stream",
+        "opening rtsp://admin:***@10.0.0.6/stream",
+    ]
+    assert redact("https://host:8443/path?q=a@b") == "https://host:8443/path?q=a@b"
+    # A secret long enough is still masked wherever it occurs.
+    monkeypatch.setenv("WATCHFLOOR_RISK_API_PASSWORD", RISK_PASSWORD)
+    read_secret("risk_api_password")
+    assert redact(f"sent {RISK_PASSWORD} to https://status.example.com") == (
+        "sent *** to https://status.example.com"
+    )

@@ -45,12 +45,13 @@ WAIT_S = 5.0  # real seconds a test waits for the refresh thread
 SLOW_ANSWER_S = 5.0  # a delayed answer comes after this at the latest (or when released)
 PASSWORD = "s3cret-Pa55"
 
+# pyro-api's camera ids are integers, named "id" or "camera_id"
 TODAY_ROWS = [
-    {"id": "plaza", "fwi_class": "Very Low"},
+    {"id": 1, "fwi_class": "Very Low"},
     {"id": 3, "fwi_class": " HIGH"},
-    {"id": "gate", "fwi_class": "very-high"},
+    {"camera_id": 7, "fwi_class": "very-high"},
 ]
-TODAY_CLASSES = {"plaza": "very_low", "3": "high", "gate": "very_high"}
+TODAY_CLASSES = {"1": "very_low", "3": "high", "7": "very_high"}
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ def test_classes_are_normalised_and_integer_ids_become_camera_keys(
     # a copy: the caller cannot change the cache
     mine = cache.classes()
     assert mine is not None
-    mine["plaza"] = "extreme"
+    mine["1"] = "extreme"
     assert cache.classes() == TODAY_CLASSES
 
 
@@ -286,13 +287,13 @@ def test_a_later_success_clears_the_failure(api: RiskApi, clock: SimulatedClock)
     cache.refresh()
     api.answer("/cameras", [], status=503)
     assert cache.refresh().state == "failed"
-    api.answer("/cameras", [{"id": "plaza", "fwi_class": "Extreme"}])
+    api.answer("/cameras", [{"id": 1, "fwi_class": "Extreme"}])
     clock.advance(60)
     status = cache.refresh()
     assert status.state == "ok" and status.error is None
     assert status.refreshed_at == datetime(2026, 11, 23, 3, 1, tzinfo=UTC)
     assert status.failed_at == NOW  # when it last failed, for the record
-    assert cache.classes() == {"plaza": "extreme"}
+    assert cache.classes() == {"1": "extreme"}
 
 
 def test_an_empty_answer_empties_the_cache(api: RiskApi, clock: SimulatedClock) -> None:
@@ -323,8 +324,8 @@ def test_malformed_rows_are_skipped_counted_and_logged_once(
         {"id": None, "fwi_class": "low"},
         {"id": ["x"], "fwi_class": "low"},
         {"id": "", "fwi_class": "low"},
-        {"camera_id": "d", "fwi_class": "low"},  # the key of /scores, not of /cameras
-        {"id": "kept", "fwi_class": "Moderate", "extra": "ignored"},
+        {"camera_id": "d", "fwi_class": "low"},
+        {"id": 5, "fwi_class": "Moderate", "extra": "ignored"},
         {"id": 12, "fwi_class": "LOW"},
     ]
     api.answer("/cameras", rows)
@@ -332,7 +333,7 @@ def test_malformed_rows_are_skipped_counted_and_logged_once(
     cache = RiskClassCache(provider, clock=clock)
     with caplog.at_level(logging.WARNING, logger="engine.alerts.risk_classes"):
         status = cache.refresh()
-    assert cache.classes() == {"kept": "moderate", "12": "low"}
+    assert cache.classes() == {"5": "moderate", "12": "low"}
     assert provider.last_skipped == 14
     assert status.skipped_rows == 14 and status.cameras == 2 and status.state == "ok"
     assert "14 malformed rows skipped" in status.describe()
@@ -342,16 +343,66 @@ def test_malformed_rows_are_skipped_counted_and_logged_once(
     assert "row 0: not an object (text)" in warnings[0].getMessage()
 
 
+def test_either_key_names_the_camera_in_both_answers(
+    api: RiskApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """pyro-api names a camera ``id`` or ``camera_id`` in /cameras and in /scores alike: a
+    row with the other key still filters its camera."""
+    api.answer(
+        "/cameras", [{"camera_id": 3, "fwi_class": "Very Low"}, {"id": 4, "fwi_class": "low"}]
+    )
+    api.answer(
+        "/scores/2026-11-20",
+        [
+            {"id": 3, "fwi_class": "low"},
+            {"camera_id": 4, "fwi_class": "very_low"},
+            {"id": 5, "camera_id": 5, "fwi_class": "high"},  # both, agreeing
+        ],
+    )
+    provider = provider_for(api)
+    with caplog.at_level(logging.WARNING, logger="engine.alerts.risk_classes"):
+        assert provider.today() == {"3": "very_low", "4": "low"}
+        assert provider.last_skipped == 0
+        assert provider.scores(PAST) == {"3": "low", "4": "very_low", "5": "high"}
+        assert provider.last_skipped == 0
+    assert not caplog.records
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ({"id": "plaza", "fwi_class": "low"}, "id is text, not an integer"),
+        ({"camera_id": "3", "fwi_class": "low"}, "camera_id is text, not an integer"),
+        ({"camera_id": True, "fwi_class": "low"}, "camera_id is a boolean, not an integer"),
+        ({"id": 3.0, "fwi_class": "low"}, "id is a number, not an integer"),
+        ({"camera_id": None, "fwi_class": "low"}, "camera_id is null, not an integer"),
+        ({"id": 3, "camera_id": 4, "fwi_class": "low"}, "id 3 and camera_id 4 differ"),
+        ({"fwi_class": "low"}, "no 'id' or 'camera_id'"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/cameras", "/scores/2026-11-20"])
+def test_a_row_without_an_integer_id_is_skipped_naming_the_field(
+    api: RiskApi, caplog: pytest.LogCaptureFixture, path: str, row: dict[str, object], reason: str
+) -> None:
+    api.answer(path, [row, {"id": 9, "fwi_class": "low"}])
+    provider = provider_for(api)
+    with caplog.at_level(logging.WARNING, logger="engine.alerts.risk_classes"):
+        classes = provider.today() if path == "/cameras" else provider.scores(PAST)
+    assert classes == {"9": "low"} and provider.last_skipped == 1
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert f"{api.url}{path}: skipped 1 malformed row of 2 (first: row 0: {reason})" in warning
+
+
 # -- past dates --------------------------------------------------------------------------
 
 
 def test_a_past_date_uses_that_dates_scores_memoised(api: RiskApi, clock: SimulatedClock) -> None:
     api.answer("/cameras", TODAY_ROWS)
-    api.answer("/scores/2026-11-20", [{"camera_id": "plaza", "fwi_class": "Extreme"}, {"id": 1}])
+    api.answer("/scores/2026-11-20", [{"camera_id": 1, "fwi_class": "Extreme"}, {"id": 1}])
     cache = RiskClassCache(provider_for(api), clock=clock)
     cache.refresh()
-    assert cache.classes(PAST) == {"plaza": "extreme"}
-    assert cache.classes(PAST) == {"plaza": "extreme"}
+    assert cache.classes(PAST) == {"1": "extreme"}
+    assert cache.classes(PAST) == {"1": "extreme"}
     assert api.hits("/scores/2026-11-20") == 1  # memoised
     assert api.hits("/cameras") == 1  # not today's classes
     assert cache.classes() == TODAY_CLASSES and api.hits("/cameras") == 1
@@ -372,14 +423,14 @@ def test_a_past_date_uses_that_dates_scores_memoised(api: RiskApi, clock: Simula
 
     # the day after, today's cache is that day's, and yesterday is a past date
     clock.advance(24 * 3600)
-    api.answer("/scores/2026-11-23", [{"camera_id": "plaza", "fwi_class": "low"}])
-    assert cache.classes(TODAY) == {"plaza": "low"}
+    api.answer("/scores/2026-11-23", [{"camera_id": 1, "fwi_class": "low"}])
+    assert cache.classes(TODAY) == {"1": "low"}
     assert cache.classes() == TODAY_CLASSES  # not refreshed in this test
 
 
 def test_a_successful_refresh_forgets_memoised_days(api: RiskApi, clock: SimulatedClock) -> None:
     api.answer("/cameras", TODAY_ROWS)
-    api.answer("/scores/2026-11-20", [{"camera_id": "plaza", "fwi_class": "low"}])
+    api.answer("/scores/2026-11-20", [{"camera_id": 1, "fwi_class": "low"}])
     cache = RiskClassCache(provider_for(api), clock=clock)
     cache.refresh()
     cache.classes(PAST)
@@ -510,7 +561,7 @@ def test_start_refreshes_now_and_daily_at_the_hour(api: RiskApi, clock: Simulate
 
         assert clock.wait_for_waiters(1, WAIT_S)
         assert clock.next_deadline_in() == pytest.approx(3600)  # 04:00
-        api.answer("/cameras", [{"id": "plaza", "fwi_class": "high"}])
+        api.answer("/cameras", [{"id": 1, "fwi_class": "high"}])
         clock.advance(3599)
         # Not yet: the refresh still waits, for the second left until 04:00.
         assert clock.wait_for_waiters(1, WAIT_S)
@@ -519,7 +570,7 @@ def test_start_refreshes_now_and_daily_at_the_hour(api: RiskApi, clock: Simulate
         clock.advance(1)
         wait_for(lambda: api.hits("/cameras") == 2, what="the 04:00 refresh")
         wait_for(lambda: cache.status().cameras == 1, what="the refreshed classes")
-        assert cache.classes() == {"plaza": "high"}
+        assert cache.classes() == {"1": "high"}
         assert cache.status().refreshed_at == datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 
         # a failed scheduled refresh keeps the classes, and the next day is still planned
@@ -528,14 +579,14 @@ def test_start_refreshes_now_and_daily_at_the_hour(api: RiskApi, clock: Simulate
         api.answer("/cameras", [], status=500)
         clock.advance(24 * 3600)
         wait_for(lambda: cache.status().state == "failed", what="the failed refresh")
-        assert cache.classes() == {"plaza": "high"}
+        assert cache.classes() == {"1": "high"}
         # ... and it is tried again in 15 minutes, until it succeeds
         assert clock.wait_for_waiters(1, WAIT_S)
         assert clock.next_deadline_in() == pytest.approx(RETRY_AFTER_FAILURE_S)
-        api.answer("/cameras", [{"id": "plaza", "fwi_class": "low"}])
+        api.answer("/cameras", [{"id": 1, "fwi_class": "low"}])
         clock.advance(RETRY_AFTER_FAILURE_S)
         wait_for(lambda: cache.status().state == "ok", what="the retried refresh")
-        assert cache.classes() == {"plaza": "low"}
+        assert cache.classes() == {"1": "low"}
         assert clock.wait_for_waiters(1, WAIT_S)
         assert clock.next_deadline_in() == pytest.approx(24 * 3600 - RETRY_AFTER_FAILURE_S)
     finally:

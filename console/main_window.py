@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
         for name, title in ADMIN_PAGES:
             self.admin_window.add_page(name, title, self.panes[name])
         self.admin_window.sig_page_shown.connect(self.host.page_shown)
-        self.login_panel = LoginPanel(now=self.session.clock.now)
+        self.login_panel = LoginPanel()
         self.login = LoginFlow(self, self, self.session, self.queries, self.login_panel)
         self._idle_watch = IdleWatch(self.login.idle_timer, self)
         # While locked the lock view fills the window (the live wall beside the login card)

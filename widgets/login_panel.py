@@ -2,20 +2,17 @@
 in which a logged-in person changes their password.
 
 Neither checks a password: they collect what was typed and emit it; the console runs the
-login on a worker thread and tells the panel how it went (:meth:`LoginPanel.show_failure`,
-with the brute-force delay the engine imposed, counted down here). Every method runs on
-the GUI thread.
+login on a worker thread and tells the panel how it went (:meth:`LoginPanel.show_failure`:
+the reason only; whether an account is delayed after failed logins is for admins to see,
+since telling the caller would tell them the name exists). Every method runs on the GUI
+thread.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Callable
-from datetime import UTC, datetime
 from enum import StrEnum
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -31,8 +28,6 @@ from PySide6.QtWidgets import (
 from widgets.action_strip import show_as_error
 
 _TITLE_STYLE = "font-size: 15pt; font-weight: 600;"
-_DELAY_SUFFIX = re.compile(r":?\s*try again in \d+ s$")
-COUNTDOWN_MS = 250
 
 
 class LoginMode(StrEnum):
@@ -56,14 +51,9 @@ _BUTTONS = {
 }
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class LoginPanel(QWidget):
     """Name, password (twice for the first admin), a button and one line for what went
-    wrong. Enter in any field submits. ``now`` gives the current time (UTC) for counting
-    down a login delay."""
+    wrong. Enter in any field submits."""
 
     sig_login_requested = Signal(str, str)
     """Log in (or unlock) was asked for: the name, then the password (GUI thread)."""
@@ -71,16 +61,10 @@ class LoginPanel(QWidget):
     sig_first_admin_requested = Signal(str, str, str)
     """Creating the first admin was asked for: name, password, password again."""
 
-    def __init__(
-        self, now: Callable[[], datetime] = _utc_now, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._now = now
         self._mode = LoginMode.CHECKING
         self._busy = False
-        self._failure = ""
-        self._retry_after: datetime | None = None
-        self._delayed_name = ""
 
         self.title_label = QLabel()
         self.title_label.setStyleSheet(_TITLE_STYLE)
@@ -122,9 +106,6 @@ class LoginPanel(QWidget):
         layout.addWidget(self.error_label)
         layout.addStretch(1)
 
-        self._countdown = QTimer(self)
-        self._countdown.setInterval(COUNTDOWN_MS)
-        self._countdown.timeout.connect(self._show_failure_text)
         for edit in (self.name_edit, self.password_edit, self.password_again_edit):
             edit.returnPressed.connect(self._on_submit_requested)
         self.name_edit.textChanged.connect(self._update_button)
@@ -166,38 +147,22 @@ class LoginPanel(QWidget):
             self.error_label.hide()
         self._update_button()
 
-    def show_failure(self, message: str, retry_after: datetime | None = None) -> None:
-        """Say why the login failed; with ``retry_after`` (UTC), count down until the
-        account may try again (the Log in button waits for that name meanwhile)."""
+    def show_failure(self, message: str) -> None:
+        """Say why the login failed; the password fields are emptied."""
         self.set_busy(False)
         self.password_edit.clear()
         self.password_again_edit.clear()
-        self._failure = _DELAY_SUFFIX.sub("", message).strip() or message
-        self._retry_after = retry_after
-        self._delayed_name = self.name_edit.text().strip().casefold() if retry_after else ""
-        self._show_failure_text()
-        if self._retry_after is not None:
-            self._countdown.start()
+        self.error_label.setText(message)
+        self.error_label.setVisible(bool(message))
         self.password_edit.setFocus()
 
     def clear_failure(self) -> None:
-        self._failure = ""
-        self._retry_after = None
-        self._delayed_name = ""
-        self._countdown.stop()
         self.error_label.clear()
         self.error_label.hide()
 
     def failure_text(self) -> str:
         """What the error line says now ("" when it is hidden)."""
         return self.error_label.text() if not self.error_label.isHidden() else ""
-
-    def seconds_to_wait(self) -> int:
-        """Whole seconds until the delayed account may try again (0: it may now)."""
-        if self._retry_after is None:
-            return 0
-        remaining = (self._retry_after - self._now()).total_seconds()
-        return max(0, math.ceil(remaining))
 
     # -- internals -------------------------------------------------------------------------
     def _on_submit_requested(self) -> None:
@@ -219,26 +184,9 @@ class LoginPanel(QWidget):
         self.set_busy(True)
         self.sig_login_requested.emit(name, password)
 
-    def _show_failure_text(self) -> None:
-        wait = self.seconds_to_wait()
-        if self._retry_after is not None and wait == 0:
-            self._countdown.stop()
-            text = f"{self._failure}: you may try again now"
-        elif self._retry_after is not None:
-            text = f"{self._failure}: try again in {wait} s"
-        else:
-            text = self._failure
-        self.error_label.setText(text)
-        self.error_label.setVisible(bool(text))
-        self._update_button()
-
     def _update_button(self) -> None:
-        waiting = (
-            self.seconds_to_wait() > 0
-            and self.name_edit.text().strip().casefold() == self._delayed_name
-        )
         ready = self._mode is not LoginMode.CHECKING
-        self.login_button.setEnabled(ready and not self._busy and not waiting)
+        self.login_button.setEnabled(ready and not self._busy)
 
 
 def _explanation(mode: LoginMode, locked_by: str) -> str:

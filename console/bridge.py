@@ -15,7 +15,14 @@ from engine.alerts.service import (
     SequenceAdded,
 )
 from engine.bus import EventBus
-from engine.events import CameraStatusChanged, Event, PeopleDetected, SubsystemHealth
+from engine.events import (
+    CameraStatusChanged,
+    Event,
+    MediaWriteFailed,
+    MediaWriteRecovered,
+    PeopleDetected,
+    SubsystemHealth,
+)
 from engine.incidents.service import IncidentFiled, RiskRefitted
 from engine.introductions import NameGiven, NameOffered
 from engine.sensing.service import SensingUpdated
@@ -31,6 +38,9 @@ class QtBridge(QObject):
     """A :class:`CameraStatusChanged`."""
     sig_health_changed = Signal(object)
     """A :class:`SubsystemHealth`."""
+    sig_recording_changed = Signal(object)
+    """A :class:`MediaWriteFailed` (a camera's clip or snapshot could not be written: the
+    reason and the files lost so far) or a :class:`MediaWriteRecovered` (written again)."""
     sig_events_stored = Signal(object)
     """A tuple of :class:`~engine.store.event_views.EventView`: history events the store
     writer has committed, with their ids, in commit order (one emission per transaction).
@@ -102,6 +112,8 @@ class QtBridge(QObject):
             self.sig_camera_status_changed.emit(event)
         elif isinstance(event, SubsystemHealth):
             self.sig_health_changed.emit(event)
+        elif isinstance(event, MediaWriteFailed | MediaWriteRecovered):
+            self.sig_recording_changed.emit(event)
         elif isinstance(event, AlertRaised):
             self.sig_alert_raised.emit(event)
         elif isinstance(event, AlertChanged):

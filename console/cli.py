@@ -337,6 +337,15 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
             file=sys.stderr,
         )
         return exit_codes.DATABASE
+    if report["media_lost_count"]:
+        lost = report["media_lost_count"]
+        reasons = ", ".join(sorted({str(m["reason"]) for m in report["media_lost"]}))
+        print(
+            f"watchfloor engine: {lost} clips/snapshots could not be written ({reasons}); "
+            "each is a recording.failed event, listed in the report's media_lost",
+            file=sys.stderr,
+        )
+        return exit_codes.MEDIA_LOST
     return 0
 
 

@@ -6,3 +6,4 @@ USAGE = 2
 DATABASE = 3  # database cannot be opened or migrated
 SITE = 4  # site file invalid
 NOT_ALLOWED = 5  # no or wrong credentials, or the account lacks the permission
+MEDIA_LOST = 6  # clips or snapshots could not be written (disk full, I/O error…)

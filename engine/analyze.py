@@ -138,7 +138,11 @@ def analyze_video(
     live camera, stamped with
     recording time (see :func:`recording_time`; ``start`` is ``--start``). A video that
     breaks part way stops cleanly: an ``analysis.error`` event is stored and everything
-    before it (events, clips) is kept. Blocks the calling thread until the file is done.
+    before it (events, clips) is kept. A clip or snapshot that cannot be written (disk
+    full…) is listed in the report's ``media_lost`` (kept in memory, so even when the store
+    is on the same full disk), stored as a ``recording.failed`` event and raises one
+    "Recording failing on camera …" alert (``alerts``). Blocks the calling thread until the
+    file is done.
     """
     cv2 = import_cv2()
     if not path.is_file():
@@ -249,6 +253,12 @@ def analyze_video(
                 "sha256": c.sha256,
             }
             for c in clip_events
+        ],
+        "media_lost": [lost.as_dict() for lost in runtime.media.lost()],
+        "media_lost_count": runtime.media.total_lost,
+        "alerts": [
+            {"alert_id": a.alert_id, "severity": a.severity, "title": a.title}
+            for a in runtime.recording_alerts
         ],
         "events_written": writer.health().written if writer else 0,
         "store_writer": writer.health().as_dict() if writer else None,

@@ -108,3 +108,55 @@ class SubsystemHealth(Event):
     subsystem: str
     state: HealthState
     detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaWriteFailed(Event):
+    """A clip or snapshot of ``camera`` could not be written and is lost (disk full, an
+    I/O error, a permission refused…): nothing of it is left on disk and no row names it.
+    ``media`` is ``clip`` or ``snapshot``; ``path`` the data-dir relative name it would
+    have had; ``reason`` the cause as a person says it ("disk full"), ``error`` the full
+    message. ``lost`` counts the camera's files lost since its media began failing, at
+    ``since``. ``at`` is the lost footage's own time (the clip's first frame, the
+    snapshot's frame). Published on the writing thread (clip writer, camera worker, face
+    worker); stored as a ``recording.failed`` event."""
+
+    camera: str
+    media: str
+    path: str
+    reason: str
+    error: str
+    lost: int
+    since: datetime
+
+    def record(self) -> EventRecord:
+        return EventRecord(
+            "recording.failed",
+            f"camera:{self.camera}",
+            {
+                "media": self.media,
+                "not_written": self.path,
+                "reason": self.reason,
+                "error": self.error,
+                "lost": self.lost,
+                "since": self.since.isoformat(),
+            },
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaWriteRecovered(Event):
+    """``camera``'s clips and snapshots are written again after ``lost`` files were lost
+    since ``since``. Published on the thread of the first write that succeeded; stored as
+    a ``recording.recovered`` event."""
+
+    camera: str
+    lost: int
+    since: datetime
+
+    def record(self) -> EventRecord:
+        return EventRecord(
+            "recording.recovered",
+            f"camera:{self.camera}",
+            {"lost": self.lost, "since": self.since.isoformat()},
+        )

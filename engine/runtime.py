@@ -18,18 +18,20 @@ from typing import Any, cast
 
 from engine.access import Actor
 from engine.activity import ActivityService
+from engine.alerts.recording import RecordingAlerts
 from engine.alerts.records import AlertView
 from engine.alerts.risk_classes import risk_class_cache
 from engine.alerts.rules import AddRule, RemoveRule, RuleSpec
-from engine.alerts.service import AlertService
+from engine.alerts.service import AlertChanged, AlertProblem, AlertRaised, AlertService
 from engine.alerts.webhooks import parse_webhook_target
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
 from engine.config import SiteConfig
-from engine.events import CameraStatus, HealthState, SubsystemHealth
+from engine.events import CameraStatus, Event, HealthState, SubsystemHealth
 from engine.gestures.library import RecordGestureDetection, load_gesture_set
 from engine.gestures.templates import EMPTY_SET, GestureSet
 from engine.gestures.worker import GestureDetected, GestureWorker
+from engine.history.audit_checkpoints import AuditCheckpointer
 from engine.history.locks import recording_is_locked
 from engine.identity.faces_store import FaceMemory
 from engine.incidents.records import MediaInput
@@ -38,6 +40,7 @@ from engine.instance import EngineLock
 from engine.introductions import Introductions
 from engine.paths import data_dir, sensing_recording_dir
 from engine.record import ClipRecorder
+from engine.record.losses import MediaWriteWatch
 from engine.retention import MaintenanceRun, RetentionService
 from engine.secrets import SecretError, read_secret
 from engine.sensing.falls import FallAlerts, FallPolicy
@@ -120,6 +123,12 @@ class EngineRuntime:
         self.bus = bus or EventBus()
         self.clock = clock
         self.faces: FaceWorker | None = None
+        # Every clip and snapshot written or lost is told here: a loss is published (event,
+        # alert, tile, status bar) and counted, even when the store cannot take it.
+        self.media = MediaWriteWatch(self.bus, clock)
+        # ``watchfloor analyze`` has no alert service: its recording alerts, raised alone.
+        self.recording_alerts: list[AlertView] = []
+        self._recording_alerts: RecordingAlerts | None = None
         # The one write path: created now so the face memory can use it, started by start().
         self.writer: StoreWriter | None = (
             StoreWriter(store, clock=clock, journal_dir=data_dir() / "journal")
@@ -135,6 +144,7 @@ class EngineRuntime:
                     blocking=file_analysis is not None,
                     writer=self.writer,
                     snapshot_dir=data_dir() if analysis.snapshots else None,
+                    media_watch=self.media,
                 )
             except Exception as exc:  # models missing or unreadable: people are still tracked
                 log.exception("face recognition unavailable")
@@ -167,6 +177,7 @@ class EngineRuntime:
                         faces=self.faces,
                         gestures=self.gestures,
                         keep_tracks=None if file_analysis is not None else RECENT_TRACKS,
+                        media_watch=self.media,
                     )
                 )
                 for cam in site.cameras
@@ -192,6 +203,8 @@ class EngineRuntime:
         self._retention_problem: str | None = None
         self._data_dir_lock: EngineLock | None = None  # held while a live engine runs
         self.retention: RetentionService | None = None  # its own thread, live engines only
+        # Signs the audit trail's head into a file beside the database (live engines only).
+        self.audit_checkpoints: AuditCheckpointer | None = None
         self.sensing: SensingService | None = None  # the site's sensing room, live engines only
         self.alerts: AlertService | None = None  # falls → alerts, webhooks, escalation (live)
         self.incidents: IncidentService | None = None  # reports, risk map, nightly refit (live)
@@ -234,6 +247,8 @@ class EngineRuntime:
                 self.apply_settings()
             if self.file_analysis is None or self.file_analysis.clips:
                 self._attach_clip_recorders(self.store, self.site_ids)
+            if self.file_analysis is not None:
+                self._start_recording_alerts(self.writer)
             if self.file_analysis is None:  # orphan sweep and retention: at start, hourly
                 self.retention = RetentionService(
                     self.store,
@@ -244,6 +259,10 @@ class EngineRuntime:
                     on_run=self._on_retention_run,
                 )
                 self.retention.start()
+                self.audit_checkpoints = AuditCheckpointer(
+                    self.store, self.clock, key_dir=data_dir()
+                )
+                self.audit_checkpoints.start()
                 self.alerts = AlertService(
                     bus=self.bus,
                     writer=self.writer,
@@ -313,8 +332,38 @@ class EngineRuntime:
             self.retention.stop()
         if self.writer is not None:
             self.writer.stop()
+        if self.audit_checkpoints is not None:
+            self.audit_checkpoints.stop()  # after the writer: anchors its last entries too
         if self._data_dir_lock is not None:
             self._data_dir_lock.release()
+
+    def _start_recording_alerts(self, writer: StoreWriter) -> None:
+        """A file analysis has no alert service, yet media it cannot write must raise
+        the same alert as a live camera's. Subscribed on ``Event`` after the writer, so a
+        loss's event is queued before the alert that links to it."""
+
+        def raised(alert: AlertView) -> None:
+            self.recording_alerts.append(alert)
+            self.bus.publish(AlertRaised(at=self.clock.now(), alert=alert))
+
+        def cleared(alert: AlertView) -> None:
+            self.bus.publish(AlertChanged(at=self.clock.now(), alert=alert, change="acknowledged"))
+
+        def problem(message: str) -> None:
+            log.error("alerts: %s", message)
+            self.bus.publish(AlertProblem(at=self.clock.now(), message=message))
+
+        self._recording_alerts = RecordingAlerts(
+            writer=writer,
+            clock=self.clock,
+            raised=raised,
+            cleared=cleared,
+            problem=problem,
+            site=self.site.name,
+            camera_names=place_names(self.site),
+            site_time=self.site.site_time,
+        )
+        self.bus.subscribe(Event, self._recording_alerts.on_event)
 
     def _start_introductions(self) -> None:
         """Offer heard names to the people nearest their camera; a speech service for each
@@ -627,6 +676,7 @@ class EngineRuntime:
                 clips_dir=clips_dir,
                 fps_hint=CLIP_FPS_HINT,
                 blocking=self.file_analysis is not None,  # a recording loses no clip frames
+                media_watch=self.media,
             )
 
     def health(self) -> list[HealthReport]:
@@ -648,12 +698,17 @@ class EngineRuntime:
             )
         elif self._retention_problem:
             reports.append(HealthReport("store", HealthState.DEGRADED, self._retention_problem))
+        elif self.audit_checkpoints is not None and self.audit_checkpoints.problem:
+            problem = self.audit_checkpoints.problem
+            reports.append(HealthReport("store", HealthState.DEGRADED, problem))
         else:
             # Short: the status bar has room for every subsystem (System names the URL).
             reports.append(
                 HealthReport("store", HealthState.OK, short_url(str(self.store.engine.url)))
             )
         reports.append(self._camera_health())
+        if self.store is not None:
+            reports.append(self._recording_health())
         if self.pipelines:
             reports.append(self._analytics_health())
         if self.sensing is not None or self._sensing_problem:
@@ -661,6 +716,22 @@ class EngineRuntime:
         if self.speech or self._speech_problem or self._microphones:
             reports.append(self._speech_health())
         return reports
+
+    def _recording_health(self) -> HealthReport:
+        """Are clips and snapshots being written? Down while any camera's are lost."""
+        failing = self.media.failing()
+        if failing:
+            camera, losses = next(iter(failing.items()))
+            name = place_names(self.site).get(camera) or camera
+            more = f" (+{len(failing) - 1} more cameras)" if len(failing) > 1 else ""
+            return HealthReport(
+                "recording",
+                HealthState.DOWN,
+                f"{name}: {losses.reason}, {counted(losses.lost, 'file')} lost{more}",
+            )
+        lost = self.media.total_lost
+        detail = f"saving; {counted(lost, 'file')} lost earlier" if lost else "saving"
+        return HealthReport("recording", HealthState.OK, detail)
 
     def _speech_health(self) -> HealthReport:
         if self._speech_problem:
@@ -803,6 +874,8 @@ class EngineRuntime:
             "store": display_url(str(self.store.engine.url)) if self.store else None,
             "events_written": self.writer.health().written if self.writer else 0,
             "store_writer": self.writer.health().as_dict() if self.writer else None,
+            "media_lost_count": self.media.total_lost,
+            "media_lost": [lost.as_dict() for lost in self.media.lost()],
             "cameras": cameras,
             "sensing": self.sensing.report() if self.sensing is not None else None,
             "alerts": (

@@ -569,6 +569,25 @@ def _clip(row: _Row) -> tuple[str, str, Category, Tone]:
     return "Clip recorded", ", ".join(parts), Category.RECORDING, tone
 
 
+@_renders("recording.failed")
+def _recording_failed(row: _Row) -> tuple[str, str, Category, Tone]:
+    media = "Snapshot" if row.get("media") == "snapshot" else "Clip"
+    text = f"{media} of {row.place or 'a camera'} not saved{row.because('reason', 'error')}"
+    lost = row.get("lost")
+    if isinstance(lost, int) and lost > 1:
+        text += f" ({lost} files lost so far)"
+    return "Recording failed", text, Category.RECORDING, Tone.ALARM
+
+
+@_renders("recording.recovered")
+def _recording_recovered(row: _Row) -> tuple[str, str, Category, Tone]:
+    text = f"Clips and snapshots of {row.place or 'a camera'} are saved again"
+    lost = row.get("lost")
+    if isinstance(lost, int) and lost > 0:
+        text += f" ({counted(lost, 'file')} lost)"
+    return "Recording works again", text, Category.RECORDING, Tone.NORMAL
+
+
 @_renders("retention.completed")
 def _retention(row: _Row) -> tuple[str, str, Category, Tone]:
     clips, events = row.get("clips_deleted", 0), row.get("events_deleted", 0)

@@ -39,7 +39,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "--report",
         type=Path,
         metavar="OUT.json",
-        help="write frames, analysed fps, detections, tracks, persons, clips",
+        help="write frames, analysed fps, detections, tracks, persons, clips, and the clips "
+        "and snapshots that could not be written (media_lost)",
     )
     parser.add_argument(
         "--realtime",
@@ -123,6 +124,11 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             f"camera {printable(report['camera_name'])} ({report['camera']}) of "
             f"{printable(report['site'])}"
             + (f"; stopped early: {printable(report['error'])}" if report["error"] else "")
+            + (
+                f"; {report['media_lost_count']} clips/snapshots LOST (see stderr)"
+                if report["media_lost_count"]
+                else ""
+            )
         )
     if report["recording_time"]["clamped_to_now"]:
         print(
@@ -130,8 +136,32 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             f"times were moved back to end now (start {report['recording_time']['start']})",
             file=sys.stderr,
         )
+    _say_media_lost(report)
     if report.get("store_fatal"):
         fatal = printable(str(report["store_fatal"]))
         print(f"watchfloor analyze: the database failed: {fatal}", file=sys.stderr)
         return exit_codes.DATABASE
+    if report["media_lost_count"]:
+        return exit_codes.MEDIA_LOST
     return exit_codes.FAILED if report["error"] else exit_codes.OK
+
+
+def _say_media_lost(report: dict[str, Any]) -> None:
+    """Name every clip and snapshot that could not be written, on stderr."""
+    count = report["media_lost_count"]
+    if not count:
+        return
+    listed: list[dict[str, Any]] = report["media_lost"]
+    reasons = sorted({str(lost["reason"]) for lost in listed})
+    print(
+        f"watchfloor analyze: {count} file{'s' if count != 1 else ''} could not be written "
+        f"and {'are' if count != 1 else 'is'} lost ({printable(', '.join(reasons))}):",
+        file=sys.stderr,
+    )
+    for lost in listed:
+        print(
+            f"  {lost['media']} {printable(str(lost['path']))}: {printable(str(lost['error']))}",
+            file=sys.stderr,
+        )
+    if count > len(listed):
+        print(f"  … and {count - len(listed)} earlier ones", file=sys.stderr)

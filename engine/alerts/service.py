@@ -22,6 +22,10 @@ those nobody acknowledged in time, and takes acknowledgements and labels.
                         └─▶ RecordDelivery (outcome stored) + AlertDelivered on the bus
     "alert-escalation" thread, once a second: open alerts older than escalate_after_s (120 s)
         └─▶ EscalateAlert ─▶ AlertChanged("escalated") + webhooks again ("escalated": true)
+    MediaWriteFailed / MediaWriteRecovered (clip writers, camera workers, face worker)
+        └─▶ RecordingAlerts (see .recording): "Recording failing on camera …: disk full",
+            one alert per camera while its media fail, acknowledged by the engine when
+            they are written again
     CameraStatusChanged (camera worker): offline, failing or without footage for
     camera_offline_s (60 s; checked on "alert-escalation")
         └─▶ RaiseAlert (a warning, "camera") ─▶ AlertRaised + webhooks; back online (or
@@ -52,6 +56,7 @@ from typing import Any, Final
 
 from engine.access import Actor, Role
 from engine.alerts.filtering import AlertListRequest, RiskGate, passes
+from engine.alerts.recording import RecordingAlerts
 from engine.alerts.records import (
     AcknowledgeAlert,
     AlertView,
@@ -74,7 +79,14 @@ from engine.alerts.sequences import (
 from engine.alerts.webhooks import DeliveryOutcome, WebhookDispatcher, WebhookTarget
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.events import CameraStatus, CameraStatusChanged, Event, PeopleDetected
+from engine.events import (
+    CameraStatus,
+    CameraStatusChanged,
+    Event,
+    MediaWriteFailed,
+    MediaWriteRecovered,
+    PeopleDetected,
+)
 from engine.gestures.worker import GestureDetected
 from engine.sensing.service import SensingRecord, SensingUpdated
 from engine.sitetime import UTC_TIME, SiteTime
@@ -213,6 +225,16 @@ class AlertService:
         self.camera_offline_s = camera_offline_s  # 0: cameras never raise alerts
         self._camera_names = dict(camera_names or {})
         self._cameras_down: dict[str, _CameraDown] = {}  # under the lock
+        self.recording = RecordingAlerts(
+            writer=writer,
+            clock=clock,
+            raised=self._raised,
+            cleared=self._cleared,
+            problem=self._problem,
+            site=site,
+            camera_names=self._camera_names,
+            site_time=site_time,
+        )
 
     @property
     def webhooks(self) -> int:
@@ -291,7 +313,11 @@ class AlertService:
     def risk_gate(self, day: date | None = None, override: str | None = None) -> RiskGate:
         """The gate for a list of ``day`` (None: today's classes) with an operator's
         ``override``: the classes (None: fail open) and a sentence saying where they come
-        from. May ask the provider for a past day's classes: not on the GUI thread."""
+        from. With an override that is all: it decides every camera's class, so the
+        provider is not asked. Otherwise it may ask the provider for a past day's classes
+        (up to its timeout): not on the GUI thread."""
+        if override is not None:
+            return RiskGate(None, override)
         if self.risk_classes is None:
             return RiskGate(None, override, "no risk-class provider: nothing is hidden")
         today = self._clock.now().date()
@@ -317,6 +343,9 @@ class AlertService:
     def _on_event(self, event: Event) -> None:
         if isinstance(event, CameraStatusChanged):
             self._camera_status(event)
+            return
+        if isinstance(event, MediaWriteFailed | MediaWriteRecovered):
+            self.recording.on_event(event)
             return
         if isinstance(event, PeopleDetected):
             for command in self.builder.observe_camera(

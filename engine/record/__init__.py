@@ -5,8 +5,9 @@ pre-event buffer), :mod:`~engine.record.recorder` (the state machine that opens 
 clips), :mod:`~engine.record.encoder` (codec choice and MP4 encoding),
 :mod:`~engine.record.writer` (the per-clip writer thread and finalisation),
 :mod:`~engine.record.files` (temp names, fsync, hashes), :mod:`~engine.record.events`
-(``ClipFinalised``) and :mod:`~engine.record.sweep` (removing temp files of dead processes
-and adopting complete clips that never got a media row).
+(``ClipFinalised``), :mod:`~engine.record.sweep` (removing temp files of dead processes
+and adopting complete clips that never got a media row) and :mod:`~engine.record.losses`
+(clips and snapshots that could not be written: published, counted, recovered).
 """
 
 from engine.record.buffer import PRE_BUFFER_MAX_BYTES, PRE_EVENT_S, PreEventBuffer

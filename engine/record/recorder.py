@@ -34,6 +34,7 @@ from engine.paths import data_dir
 from engine.record.buffer import PRE_BUFFER_MAX_BYTES, PRE_EVENT_S, PreEventBuffer
 from engine.record.camera_encoder import ENCODE_QUEUE_FRAMES, CameraEncoder
 from engine.record.encoder import PREFERRED_CODEC, select_clip_codec
+from engine.record.losses import MediaWriteWatch
 from engine.record.writer import ClipPlan, ClipWriter, Outcome
 from engine.store.writer import StoreWriter
 
@@ -153,10 +154,12 @@ class ClipRecorder:
         pre_buffer_max_bytes: int = PRE_BUFFER_MAX_BYTES,
         encode_queue_frames: int = ENCODE_QUEUE_FRAMES,
         blocking: bool = False,
+        media_watch: MediaWriteWatch | None = None,
     ) -> None:
         """``queue_frames``: packets a clip writer may fall behind by; ``encode_queue_frames``:
         raw frames the encoder may fall behind by (then the oldest are dropped); ``blocking``:
-        wait for the encoder instead of dropping (analysing a recording)."""
+        wait for the encoder instead of dropping (analysing a recording); ``media_watch``:
+        told of every clip written or lost (a lost clip is never silent)."""
         if not _CAMERA_KEY.fullmatch(camera_key):
             raise ValueError(f"camera key {camera_key!r} must be 1-64 letters, digits, _ or -")
         if not (fps_hint > 0 and post_s >= 0 and max_s > 0 and pre_s >= 0):
@@ -178,6 +181,7 @@ class ClipRecorder:
         )
         self._encode_queue_frames = encode_queue_frames
         self._blocking = blocking
+        self._media_watch = media_watch
         self._store_writer = store_writer
         self._bus = bus
         self._clock = clock
@@ -437,6 +441,7 @@ class ClipRecorder:
             self._bus,
             self._clock,
             self._on_writer_done,
+            self._media_watch,
         )
         self._count_dropped(writer, dropped)
         self._writers = [w for w in self._writers if not (w.done and not w.thread.is_alive())]

@@ -12,6 +12,11 @@ media row. A crash therefore loses at most the clip being written (its temp file
 by the next sweep once this process is gone); no media row can point at a missing or
 half-written file. A crash between the rename and the row, or a store that cannot take the
 row, leaves a complete clip without a row: the sweep adopts it (gives it its row) later.
+
+A clip that cannot be written (disk full, an I/O error, a permission refused) loses its
+temp file and gets no row; the writer tells the engine's
+:class:`~engine.record.losses.MediaWriteWatch`, which publishes the loss (stored as a
+``recording.failed`` event, raised as an alert) and counts it, so it is never silent.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from engine.record.files import (
     fsync_dir,
     fsync_file,
 )
+from engine.record.losses import MediaWriteWatch
 from engine.record.muxer import ClipMuxer, EncodedClip
 from engine.store.commands import InsertMedia
 from engine.store.writer import StoreUnavailableError, StoreWriter
@@ -120,6 +126,7 @@ class ClipWriter:
         bus: EventBus,
         clock: Clock,
         on_done: Callable[[ClipWriter, Outcome], None],
+        media_watch: MediaWriteWatch | None = None,
     ) -> None:
         self.plan = plan
         self.queue = PacketQueue(queue_packets)
@@ -129,6 +136,7 @@ class ClipWriter:
         self._bus = bus
         self._clock = clock
         self._on_done = on_done
+        self._media_watch = media_watch
         self.done = False  # set by the recorder when the thread has finished its work
         self.thread = threading.Thread(
             target=self._run, name=f"clip-writer-{plan.camera_key}", daemon=True
@@ -142,6 +150,8 @@ class ClipWriter:
     def _run(self) -> None:
         outcome: Outcome = "failed"
         muxer: ClipMuxer | None = None
+        started_at: datetime | None = None
+        final: Path | None = None
         try:
             packet = self._next_packet()
             if packet is None:
@@ -164,22 +174,42 @@ class ClipWriter:
                 muxer.path, final, started_at, ended_at, encoded, codec, stream.stream_copy
             )
             outcome = "finalised"
-        except Exception:
+        except Exception as exc:
             log.exception("camera %s: clip could not be written", self.plan.camera_key)
             if muxer is not None:
                 muxer.abort()
                 muxer.path.unlink(missing_ok=True)
+            if started_at is not None:
+                self._lost(started_at, final, exc)
         finally:
             self.queue.close()  # a failed writer refuses further frames instead of queueing
             self._on_done(self, outcome)
 
-    def _final_path(self, started_at: datetime) -> Path:
+    def _lost(self, started_at: datetime, final: Path | None, error: Exception) -> None:
+        """Tell the watch that this clip is lost (its temp file is already removed). A
+        clip whose rename went through before the error is complete on disk, not lost: the
+        sweep gives it its row if it has none."""
+        if final is not None and final.exists():
+            return
+        target = final or self._clip_path(started_at)
+        path = target.relative_to(self.plan.media_root).as_posix()
+        if self._media_watch is None:
+            log.error("camera %s: clip %s lost", self.plan.camera_key, path)
+            return
+        self._media_watch.failed(self.plan.camera_key, "clip", path, error, at=started_at)
+
+    def _clip_path(self, started_at: datetime) -> Path:
+        """The clip's name before any clash with an existing name is resolved."""
         utc = started_at.astimezone(UTC)
         folder = self.plan.clips_dir / self.plan.camera_key / utc.strftime("%Y-%m-%d")
-        private_dir(folder)
         stamp = f"{utc:%Y%m%dT%H%M%S}.{utc.microsecond // 1000:03d}Z"
-        name = f"{self.plan.camera_key}_{stamp}"
-        path = folder / f"{name}{CLIP_SUFFIX}"
+        return folder / f"{self.plan.camera_key}_{stamp}{CLIP_SUFFIX}"
+
+    def _final_path(self, started_at: datetime) -> Path:
+        path = self._clip_path(started_at)
+        folder = path.parent
+        private_dir(folder)
+        name = path.name.removesuffix(CLIP_SUFFIX)
         suffix = 1
         while clip_name_taken(path):
             path = folder / f"{name}-{suffix}{CLIP_SUFFIX}"
@@ -237,6 +267,8 @@ class ClipWriter:
                 event_id=plan.event_id,
             )
         )
+        if self._media_watch is not None:
+            self._media_watch.written(plan.camera_key, "clip", at=ended_at)
 
     def _write_row(
         self, file: MediaFile, started_at: datetime, ended_at: datetime, final: Path

@@ -10,7 +10,7 @@ import collections
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,8 +25,11 @@ from engine.vision.detect import Detection, HogPersonDetector, PersonDetector
 from engine.vision.face_worker import SCENE_TRACK, FaceWorker
 from engine.vision.geometry import Box, intersection
 from engine.vision.motion import MotionGate
-from engine.vision.snapshots import snapshot_path, write_snapshot
+from engine.vision.snapshots import save_snapshot, snapshot_path
 from engine.vision.track import MultiTracker, Track
+
+if TYPE_CHECKING:  # the watch is handed in by the runtime: no dependency on record
+    from engine.record.losses import MediaWriteWatch
 
 Image = npt.NDArray[np.uint8]
 
@@ -166,6 +169,8 @@ class CameraAnalyzer:
     they come from, so they line up with the clip of those frames.
     ``snapshot_dir`` (the data dir) enables JPEG snapshots of each person when confirmed.
     ``keep_tracks`` bounds :attr:`AnalysisStats.finished_tracks` (None: keep all).
+    ``media_watch`` is told of every snapshot written or lost: a snapshot that cannot be
+    written is published as lost and its event goes on without one.
     """
 
     def __init__(
@@ -180,8 +185,10 @@ class CameraAnalyzer:
         faces: FaceWorker | None = None,
         gestures: GestureWorker | None = None,
         keep_tracks: int | None = RECENT_TRACKS,
+        media_watch: MediaWriteWatch | None = None,
     ) -> None:
         self.camera = camera
+        self._media_watch = media_watch
         self._bus = bus
         self._clock = clock
         self.detector = detector or HogPersonDetector()
@@ -427,11 +434,14 @@ class CameraAnalyzer:
         self.stats.tracks_confirmed += 1
         snapshot = None
         if self._snapshot_dir is not None:
-            snapshot = write_snapshot(
+            snapshot = save_snapshot(
                 image,
                 track.box,
                 self._snapshot_dir,
                 snapshot_path(self.camera, at, f"t{track.track_id}"),
+                camera=self.camera,
+                at=at,
+                watch=self._media_watch,
             )
         self._bus.publish(
             PersonAppeared(
@@ -506,8 +516,14 @@ class CameraAnalyzer:
         if sighting is None or self._snapshot_dir is None:
             return None
         crop, box = sighting
-        return write_snapshot(
-            crop, box, self._snapshot_dir, snapshot_path(self.camera, at, f"t{track.track_id}_best")
+        return save_snapshot(
+            crop,
+            box,
+            self._snapshot_dir,
+            snapshot_path(self.camera, at, f"t{track.track_id}_best"),
+            camera=self.camera,
+            at=at,
+            watch=self._media_watch,
         )
 
     def fail(self, message: str) -> None:

@@ -21,6 +21,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +33,10 @@ from engine.media import MediaFile
 from engine.store.commands import InsertMedia
 from engine.store.writer import StoreWriter
 from engine.vision.geometry import Box
-from engine.vision.snapshots import snapshot_path, write_snapshot
+from engine.vision.snapshots import save_snapshot, snapshot_path
+
+if TYPE_CHECKING:  # the watch is handed in by the runtime: no dependency on record
+    from engine.record.losses import MediaWriteWatch
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +105,14 @@ class FaceWorker:
         blocking: bool = False,
         writer: StoreWriter | None = None,
         snapshot_dir: Path | None = None,
+        media_watch: MediaWriteWatch | None = None,
     ) -> None:
         """With ``writer`` and ``snapshot_dir`` (the data dir), the face of each new sighting
-        is kept as a JPEG snapshot and becomes the person's picture if they have none."""
+        is kept as a JPEG snapshot and becomes the person's picture if they have none;
+        ``media_watch`` is told of each snapshot written or lost (a face whose snapshot is
+        lost is still recognised, without a picture)."""
         self._memory = memory
+        self._media_watch = media_watch
         self._bus = bus
         self._writer = writer
         self._snapshot_dir = snapshot_dir
@@ -318,8 +326,14 @@ class FaceWorker:
         """The face as a JPEG snapshot under the data dir (None when nothing is stored)."""
         if self._writer is None or self._snapshot_dir is None:
             return None
-        return write_snapshot(
-            item.image, face, self._snapshot_dir, snapshot_path(item.camera, item.seen_at, "face")
+        return save_snapshot(
+            item.image,
+            face,
+            self._snapshot_dir,
+            snapshot_path(item.camera, item.seen_at, "face"),
+            camera=item.camera,
+            at=item.seen_at,
+            watch=self._media_watch,
         )
 
     def _store_face(self, item: _Crop, face: Box) -> tuple[int, str] | None:

@@ -8,9 +8,11 @@ data dir removes it only once this process is gone.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +22,11 @@ from engine.instance import write_private_file
 from engine.media import MediaFile
 from engine.paths import private_dir, secure_data_dir
 from engine.vision.geometry import Box
+
+if TYPE_CHECKING:  # the watch is handed in by the runtime: no dependency on record
+    from engine.record.losses import MediaWriteWatch
+
+log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 88
 SNAPSHOT_MARGIN = 0.15  # context around the person box, as a fraction of its size
@@ -59,3 +66,30 @@ def write_snapshot(
     private_dir(target.parent)
     write_private_file(target, data)
     return MediaFile("snapshot", relative_path, hashlib.sha256(data).hexdigest(), len(data))
+
+
+def save_snapshot(
+    image: npt.NDArray[np.uint8],
+    box: Box,
+    data_dir: Path,
+    relative_path: str,
+    *,
+    camera: str,
+    at: datetime,
+    watch: MediaWriteWatch | None,
+) -> MediaFile | None:
+    """:func:`write_snapshot`, with the outcome told to ``watch``: the file, or None when
+    it could not be written (disk full, an I/O error, a permission refused), in which case
+    nothing is left on disk, the loss is published and counted, and whatever would have
+    named the snapshot goes on without it. ``at``: the frame's UTC time. Any thread."""
+    try:
+        file = write_snapshot(image, box, data_dir, relative_path)
+    except (OSError, ValueError) as exc:
+        if watch is None:
+            log.error("camera %s: snapshot %s not written: %s", camera, relative_path, exc)
+        else:
+            watch.failed(camera, "snapshot", relative_path, exc, at=at)
+        return None
+    if watch is not None:
+        watch.written(camera, "snapshot", at=at)
+    return file

@@ -217,6 +217,23 @@ ROWS: dict[str, tuple[str, dict[str, Any]]] = {
             "event_id": None,
         },
     ),
+    "recording.failed": (
+        "camera:plaza",
+        {
+            "media": "clip",
+            "not_written": "clips/plaza/2026-11-25/plaza_20261125T043657.727Z.mp4",
+            "reason": "disk full",
+            "error": "OSError: [Errno 28] No space left on device: "
+            "'/var/lib/watchfloor/clips/plaza/2026-11-25/plaza_20261125T043657.727Z.1234.mp4"
+            ".partial'",
+            "lost": 3,
+            "since": "2026-11-25T04:36:57.727501+00:00",
+        },
+    ),
+    "recording.recovered": (
+        "camera:plaza",
+        {"lost": 3, "since": "2026-11-25T04:36:57.727501+00:00"},
+    ),
     # A kind no renderer is written for, with nested values and a tiny float.
     "retention.person_deleted": (
         "retention",
@@ -337,3 +354,14 @@ def test_counts_read_in_the_singular_for_one() -> None:
     assert [counted(n, "blob") for n in (0, 1, 2)] == ["0 blobs", "1 blob", "2 blobs"]
     assert counted(1, "person", "people") == "1 person"
     assert counted(3, "person", "people") == "3 people"
+
+
+def test_a_lost_clip_is_an_alarm_saying_why_and_how_many() -> None:
+    failed = worded("recording.failed")
+    assert (failed.title, failed.summary) == (
+        "Recording failed",
+        "Clip of Plaza east not saved: disk full (3 files lost so far)",
+    )
+    assert failed.category is Category.RECORDING and failed.tone is Tone.ALARM
+    recovered = worded("recording.recovered")
+    assert recovered.summary == "Clips and snapshots of Plaza east are saved again (3 files lost)"

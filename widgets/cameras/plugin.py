@@ -1,6 +1,6 @@
 """The Cameras pane's declaration: its title, who is offered it, its place in each layout,
 and how it is built (one live tile per camera, the tile count this desk chose) and linked
-(camera status)."""
+(camera status, recording failures)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from functools import partial
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
-from engine.events import CameraStatusChanged
+from engine.events import CameraStatusChanged, MediaWriteFailed, MediaWriteRecovered
 from widgets.cameras.api import TILE_COUNTS, CameraFeed
 from widgets.cameras.view import CameraGrid
 from widgets.pane import LEFT, RIGHT, Layout, PaneContext, PaneSpec, Place
@@ -31,7 +31,21 @@ def build(ctx: PaneContext) -> QWidget:
         grid.on_camera_status_changed(event.camera_id, event.status, event.detail, event.since)
 
     ctx.events.sig_camera_status_changed.connect(status_changed)
+
+    def recording_changed(event: MediaWriteFailed | MediaWriteRecovered) -> None:
+        grid.on_recording_changed(event.camera, recording_problem(event))
+
+    ctx.events.sig_recording_changed.connect(recording_changed)
     return grid
+
+
+def recording_problem(event: MediaWriteFailed | MediaWriteRecovered) -> str | None:
+    """What the tile says about a camera's recording: why it is failing and what was
+    lost so far, or None once clips and snapshots are written again."""
+    if isinstance(event, MediaWriteRecovered):
+        return None
+    lost = f"{event.lost} file{'s' if event.lost != 1 else ''} lost"
+    return f"Recording failing: {event.reason} ({lost})"
 
 
 PANE = PaneSpec(

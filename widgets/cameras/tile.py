@@ -16,6 +16,7 @@ from widgets.colours import ALARM_RED
 
 _TRACK_COLOUR = QColor("#39d353")
 _REPLAY_COLOUR = QColor(ALARM_RED)
+_RECORDING_FAILING_COLOUR = QColor(ALARM_RED)
 _STATUS_COLOURS = {
     CameraStatus.STARTING: QColor("#d8a31a"),
     CameraStatus.ONLINE: QColor("#3fb950"),
@@ -35,6 +36,10 @@ class CameraTile(QWidget):
     In replay (:meth:`set_replay`) the getter gives replayed frames: the tile wears a red
     border and a ``REPLAY 09:14:03 ×4`` badge, ignores the live camera status, and when
     the getter has no frame it shows why (``No recording at 09:14:05``).
+
+    A camera whose clips or snapshots cannot be written (:meth:`set_recording_problem`)
+    wears a red band along its bottom edge saying so ("Recording failing: disk full (3
+    files lost)"), live or not, until they are written again.
     """
 
     sig_activated = Signal(str)
@@ -57,6 +62,7 @@ class CameraTile(QWidget):
         self.frames_shown = 0
         self.replay_label: str | None = None
         self.replay_status = ""
+        self.recording_problem: str | None = None
 
     def set_camera(
         self, camera_id: str | None, name: str, frame_getter: FrameGetter | None
@@ -69,8 +75,23 @@ class CameraTile(QWidget):
 
     def set_status(self, status: CameraStatus, detail: str, since: datetime | None) -> None:
         self.status, self.status_detail, self.status_since = status, detail, since
-        self.setToolTip(f"{self.camera_name}: {status.value} — {detail}")
+        self._update_tooltip()
         self.update()
+
+    def set_recording_problem(self, problem: str | None) -> None:
+        """Show why the camera's recording is failing (None: it records)."""
+        if problem == self.recording_problem:
+            return
+        self.recording_problem = problem
+        self.setAccessibleDescription(problem or self.replay_label or "")
+        self._update_tooltip()
+        self.update()
+
+    def _update_tooltip(self) -> None:
+        tip = f"{self.camera_name}: {self.status.value} — {self.status_detail}"
+        if self.recording_problem:
+            tip += f"\n{self.recording_problem}"
+        self.setToolTip(tip)
 
     def set_replay(self, label: str | None, status: str = "") -> None:
         """Show replayed frames: ``label`` (``REPLAY 09:14:03 ×4``) in the header badge
@@ -142,6 +163,22 @@ class CameraTile(QWidget):
                 )
             self._draw_centered(painter, rect, title, body, _STATUS_COLOURS[self.status])
         self._draw_header(painter, rect)
+        self._draw_recording_problem(painter, rect)
+
+    def _draw_recording_problem(self, painter: QPainter, rect: QRect) -> None:
+        """A red band along the bottom: clips and snapshots of this camera are lost."""
+        if not self.recording_problem:
+            return
+        band = QRect(rect.left(), rect.bottom() - 23, rect.width(), 24)
+        painter.fillRect(band, _RECORDING_FAILING_COLOUR)
+        font = QFont(self.font())
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(QColor("#ffffff"))
+        text = painter.fontMetrics().elidedText(
+            self.recording_problem, Qt.TextElideMode.ElideRight, band.width() - 16
+        )
+        painter.drawText(band.adjusted(8, 0, -8, 0), Qt.AlignmentFlag.AlignVCenter, text)
 
     def _draw_replay(self, painter: QPainter, rect: QRect) -> None:
         """The replay state: why there is no frame (if so), a red border, the badge."""

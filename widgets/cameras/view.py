@@ -50,6 +50,7 @@ class CameraGrid(QWidget):
         self._feeds = feeds
         self._empty_hint = empty_hint
         self._status: dict[str, tuple[CameraStatus, str, datetime | None]] = {}
+        self._recording: dict[str, str] = {}  # camera → why its recording is failing
         self._replay_getters: dict[str, FrameGetter] | None = None
         self._replay_label: str | None = None
         self._replay_statuses: dict[str, str] = {}
@@ -136,6 +137,7 @@ class CameraGrid(QWidget):
                 tile.set_camera(feed.camera_id, feed.name, self._getter_for(feed))
                 if feed.camera_id in self._status:
                     tile.set_status(*self._status[feed.camera_id])
+                tile.set_recording_problem(self._recording.get(feed.camera_id))
                 if self._replay_label is not None:
                     tile.set_replay(
                         self._replay_label, self._replay_statuses.get(feed.camera_id, "")
@@ -206,10 +208,25 @@ class CameraGrid(QWidget):
                 tile.set_status(status, detail, since)
         self._update_summary()
 
+    def on_recording_changed(self, camera_id: str, problem: str | None) -> None:
+        """The camera's clips and snapshots are failing (``problem`` says why and what was
+        lost) or, with None, are written again."""
+        if problem is None:
+            self._recording.pop(camera_id, None)
+        else:
+            self._recording[camera_id] = problem
+        for tile in self.tiles:
+            if tile.camera_id == camera_id:
+                tile.set_recording_problem(problem)
+        self._update_summary()
+
     def refresh_tiles(self) -> None:
         for tile in self.tiles:
             tile.refresh()
 
     def _update_summary(self) -> None:
         online = sum(s[0] is CameraStatus.ONLINE for s in self._status.values())
-        self._summary.setText(f"{online}/{len(self._feeds)} cameras online")
+        text = f"{online}/{len(self._feeds)} cameras online"
+        if self._recording:
+            text += f", {len(self._recording)} not recording"
+        self._summary.setText(text)

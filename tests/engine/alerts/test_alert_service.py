@@ -8,12 +8,14 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
+from engine.alerts.filtering import AlertListRequest
 from engine.alerts.records import UnknownAlertError, deliveries_of, list_alerts
+from engine.alerts.risk_classes import HttpRiskProvider, RiskClassCache
 from engine.alerts.service import AlertChanged, AlertDelivered, AlertRaised, AlertService
 from engine.alerts.webhooks import parse_webhook_target
 from engine.bus import EventBus
@@ -24,6 +26,8 @@ from engine.store import Store
 from engine.store.audit import AuditListRequest
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN, OPERATOR
+from tests.engine.alerts.test_risk_classes import NOW as RISK_NOW
+from tests.engine.alerts.test_risk_classes import SLOW_ANSWER_S, RiskApi
 from tests.engine.alerts.test_webhooks import WebhookServer
 from tests.waiting import wait_for
 
@@ -246,3 +250,33 @@ def test_cameras_raise_nothing_when_the_setting_is_zero(
     finally:
         service.stop()
         store.close()
+
+
+def test_an_override_lists_alerts_without_asking_the_risk_api(store: Store) -> None:
+    """The alert pane's class menu: with an override the gate is the override alone, so
+    an overridden list never waits on the provider (slow here) and says so truthfully."""
+    clock = SimulatedClock(RISK_NOW)
+    api = RiskApi()
+    try:
+        api.answer("/cameras", [{"id": 1, "fwi_class": "very_low"}])
+        cache = RiskClassCache(HttpRiskProvider(api.url, username=None, password=None), clock=clock)
+        assert cache.refresh().state == "ok"  # today's classes are known...
+        api.requests.clear()
+        api.answer("/scores/2026-11-20", [], delay=SLOW_ANSWER_S)  # ...a past day's are slow
+        with StoreWriter.running(store) as writer:
+            service = AlertService(
+                bus=EventBus(), writer=writer, store=store, clock=clock, risk_classes=cache
+            )
+            for day in (date(2026, 11, 20), None):
+                for override in ("low", "moderate"):
+                    gate = service.risk_gate(day, override)
+                    page = AlertListRequest(gate=gate, day=day, with_counts=True).run(store)
+                    assert page.gate.override == override and gate.classes is None
+                    assert gate.describe().startswith(
+                        f"override: every camera treated as {override}"
+                    )
+                    assert ("nothing hidden" in gate.describe()) == (override == "moderate")
+                    assert "nothing is hidden" not in gate.describe()
+        assert api.requests == []  # the provider was not asked
+    finally:
+        api.close()

@@ -1,0 +1,157 @@
+"""Alerts for recording that fails: "Recording failing on camera Gate: disk full".
+
+::
+
+    MediaWriteFailed (a clip writer, camera worker or the face worker)
+        └─▶ the camera's first loss since its media last worked: RaiseAlert (critical,
+            kind "recording", linked to its ``recording.failed`` event) ─▶ ``raised``
+    MediaWriteRecovered (the first write that works again)
+        └─▶ AcknowledgeAlert by the engine ("engine:recording-watch", with a note of what
+            was lost) ─▶ ``cleared``
+
+One alert per camera per failing spell, however many files it loses (each loss is its own
+stored event): a full disk loses a clip a second, and an operator needs one alarm that
+says so, not a flood. The live engine runs this inside the
+:class:`~engine.alerts.service.AlertService` (webhooks, escalation); ``watchfloor analyze``
+runs it alone, so an analysis onto a full disk leaves the same alert behind.
+
+Threads: :meth:`RecordingAlerts.on_event` runs on the publisher's thread and only submits
+to the store writer; the callbacks run on the writer's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Final
+
+from engine.access import Actor, Role
+from engine.alerts.records import AcknowledgeAlert, AlertView, RaiseAlert
+from engine.clock import Clock
+from engine.events import Event, MediaWriteFailed, MediaWriteRecovered
+from engine.sitetime import UTC_TIME, SiteTime
+from engine.store.commands import StoreCommand
+from engine.store.writer import StoreWriter
+from engine.text import printable
+
+log = logging.getLogger(__name__)
+
+RECORDING_WATCH: Final = Actor("recording-watch", frozenset({Role.ADMIN}), "engine")
+ALERT_KIND: Final = "recording"
+
+
+@dataclass(slots=True)
+class _Failing:
+    """A camera whose recording alert is raised (``alert_id``) or on its way."""
+
+    alert_id: int | None = None
+
+
+class RecordingAlerts:
+    """See the module docstring. ``camera_names``: camera key → the name a person knows;
+    ``raised``/``cleared`` get the stored alert; ``problem`` the words when the store
+    refused a command."""
+
+    def __init__(
+        self,
+        *,
+        writer: StoreWriter,
+        clock: Clock,
+        raised: Callable[[AlertView], None],
+        cleared: Callable[[AlertView], None],
+        problem: Callable[[str], None],
+        site: str | None = None,
+        camera_names: Mapping[str, str] | None = None,
+        site_time: SiteTime = UTC_TIME,
+    ) -> None:
+        self._writer = writer
+        self._clock = clock
+        self._raised = raised
+        self._cleared = cleared
+        self._problem = problem
+        self._site = site
+        self._camera_names = dict(camera_names or {})
+        self._site_time = site_time
+        self._lock = threading.Lock()
+        self._failing: dict[str, _Failing] = {}
+
+    def on_event(self, event: Event) -> None:
+        """Take a bus event (any thread); only media failures and recoveries matter."""
+        if isinstance(event, MediaWriteFailed):
+            self._failed(event)
+        elif isinstance(event, MediaWriteRecovered):
+            self._recovered(event)
+
+    def _name(self, camera: str) -> str:
+        return printable(self._camera_names.get(camera) or camera)
+
+    def _failed(self, event: MediaWriteFailed) -> None:
+        with self._lock:
+            if event.camera in self._failing:
+                return  # raised (or being raised) for this spell already
+            failing = self._failing[event.camera] = _Failing()
+        command = RaiseAlert(
+            raised_at=event.at,
+            kind=ALERT_KIND,
+            source=f"camera:{event.camera}",
+            severity="critical",
+            title=f"Recording failing on camera {self._name(event.camera)}: {event.reason}",
+            detail={
+                "camera": event.camera,
+                "media": event.media,
+                "reason": event.reason,
+                "error": event.error,
+                "since": event.since.isoformat(),
+                "site": self._site,
+            },
+            event_kind="recording.failed",
+        )
+        self._submit(command, lambda alert: self._alert_stored(event.camera, failing, alert))
+
+    def _alert_stored(self, camera: str, failing: _Failing, alert: AlertView) -> None:
+        with self._lock:
+            failing.alert_id = alert.alert_id
+            still_failing = self._failing.get(camera) is failing
+        self._raised(alert)
+        if not still_failing:  # it recovered while the alert was being stored
+            self._clear(camera, alert.alert_id, None)
+
+    def _recovered(self, event: MediaWriteRecovered) -> None:
+        with self._lock:
+            failing = self._failing.pop(event.camera, None)
+        if failing is not None and failing.alert_id is not None:
+            self._clear(event.camera, failing.alert_id, event.lost)
+
+    def _clear(self, camera: str, alert_id: int, lost: int | None) -> None:
+        """The camera's media are written again: its alert is acknowledged by the engine,
+        with a note saying so and what was lost."""
+        note = (
+            f"Recording on camera {self._name(camera)} works again at "
+            f"{self._site_time.clock(self._clock.now())}"
+        )
+        if lost:
+            note += f"; {lost} file{'s' if lost != 1 else ''} lost"
+        command = AcknowledgeAlert(
+            alert_id=alert_id, at=self._clock.now(), actor=RECORDING_WATCH, note=note
+        )
+        self._submit(command, self._cleared)
+
+    def _submit(self, command: StoreCommand, then: Callable[[Any], None]) -> None:
+        try:
+            future: Future[Any] = self._writer.submit(command)
+        except Exception as exc:  # the writer refused it outright (stopping, failed)
+            self._problem(f"{type(command).__name__}: {exc}")
+            return
+
+        def done(f: Future[Any]) -> None:
+            try:
+                result = f.result()
+            except Exception as exc:
+                self._problem(f"{type(command).__name__}: {exc}")
+                return
+            then(result)
+
+        future.add_done_callback(done)

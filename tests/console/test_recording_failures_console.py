@@ -1,0 +1,126 @@
+"""A camera whose clips and snapshots cannot be written shows it: the engine's loss (a
+:class:`MediaWriteWatch` on a worker thread) crosses the Qt bridge to the Cameras pane as
+built by its plugin, whose tile wears a red "Recording failing: disk full (2 files lost)"
+band and whose summary counts it; the status bar's recording health turns red. When a
+write works again both return to normal."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QStatusBar
+from pytestqt.qtbot import QtBot
+
+from console.bridge import QtBridge
+from console.status_line import StatusLine
+from engine.bus import EventBus
+from engine.clock import SimulatedClock
+from engine.events import HealthState, SubsystemHealth
+from engine.record.losses import MediaWriteWatch
+from engine.sitetime import UTC_TIME
+from widgets.cameras.plugin import build
+from widgets.cameras.view import CameraGrid
+from widgets.colours import ALARM_RED
+
+T0 = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+
+
+class _Settings:
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def value(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def setValue(self, key: str, value: Any) -> None:  # QSettings spells it so
+        self.values[key] = value
+
+
+def _on_worker(action: Any) -> None:
+    """Run ``action`` on another thread, as the engine's clip writers do."""
+    worker = threading.Thread(target=action, name="test-media-writer")
+    worker.start()
+    worker.join(10)
+
+
+def _band_colour(grid: CameraGrid) -> QColor:
+    """The colour at the bottom right corner of the first tile (inside the band)."""
+    image = grid.tiles[0].grab().toImage()
+    return image.pixelColor(image.width() - 4, image.height() - 4)
+
+
+def test_a_failing_recording_shows_on_the_tile_and_the_status_bar_until_it_works(
+    qtbot: QtBot,
+) -> None:
+    bus = EventBus()
+    bridge = QtBridge(bus)
+    ctx = SimpleNamespace(
+        cameras=[("gate", "Front gate")],
+        frame_of=lambda _camera: None,
+        site=SimpleNamespace(file=Path("site.toml")),
+        settings=_Settings(),
+        events=bridge,
+    )
+    grid = build(ctx)  # type: ignore[arg-type]
+    assert isinstance(grid, CameraGrid)
+    qtbot.addWidget(grid)
+    grid.resize(640, 480)
+    grid.show()
+    bar = QStatusBar()
+    qtbot.addWidget(bar)
+    status = StatusLine(bar, UTC_TIME, lambda: T0, bridge, [])
+    tile = grid.tiles[0]
+    normal_corner = _band_colour(grid)
+    watch = MediaWriteWatch(bus, SimulatedClock(T0))
+    disk_full = OSError(28, "No space left on device")
+    try:
+        _on_worker(lambda: watch.failed("gate", "clip", "clips/gate/a.mp4", disk_full, T0))
+        _on_worker(lambda: watch.failed("gate", "snapshot", "snapshots/gate/b.jpg", disk_full))
+        bus.publish(
+            SubsystemHealth(
+                at=T0,
+                subsystem="recording",
+                state=HealthState.DOWN,
+                detail="Front gate: disk full, 2 files lost",
+            )
+        )
+        qtbot.waitUntil(
+            lambda: tile.recording_problem == "Recording failing: disk full (2 files lost)",
+            timeout=5000,
+        )
+        assert _band_colour(grid) == QColor(ALARM_RED)
+        assert "Recording failing: disk full (2 files lost)" in tile.toolTip()
+        assert grid._summary.text() == "0/1 cameras online, 1 not recording"
+        qtbot.waitUntil(
+            lambda: status.health_bar.states.get("recording") is HealthState.DOWN, timeout=5000
+        )
+        label = status.health_bar.labels["recording"]
+        assert "disk full" in label.text() and "2 files lost" in label.toolTip()
+
+        # A relayout keeps the state: it is the engine's, not the tile's.
+        grid.set_tile_count(1)
+        assert grid.tiles[0].recording_problem == "Recording failing: disk full (2 files lost)"
+        tile = grid.tiles[0]
+
+        # Clips and snapshots are written again.
+        _on_worker(lambda: watch.written("gate", "clip"))
+        assert tile.recording_problem is not None  # snapshots still failing
+        _on_worker(lambda: watch.written("gate", "snapshot"))
+        bus.publish(
+            SubsystemHealth(at=T0, subsystem="recording", state=HealthState.OK, detail="saving")
+        )
+        qtbot.waitUntil(lambda: tile.recording_problem is None, timeout=5000)
+        assert _band_colour(grid) != QColor(ALARM_RED)
+        assert grid._summary.text() == "0/1 cameras online"
+        qtbot.waitUntil(
+            lambda: status.health_bar.states.get("recording") is HealthState.OK, timeout=5000
+        )
+    finally:
+        status.stop()
+        bridge.close()
+    assert normal_corner != QColor(ALARM_RED)

@@ -1,0 +1,223 @@
+"""Losing media is never silent: ``watchfloor analyze`` onto a real, tiny, full tmpfs
+(mounted in a private mount namespace, as tests/engine/test_evidence_full_disk.py does)
+accounts for every clip and snapshot it could not write (a ``recording.failed`` event each,
+one "Recording failing" alert, exit 6, the report's ``media_lost`` and stderr), and leaves
+no row naming a file that is not there and no temp file. With the database on the same
+full disk the events cannot be stored, yet the losses are still reported."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from console import exit_codes
+from engine.alerts.records import list_alerts
+from engine.store import Store
+from engine.store.models import Event, Media
+from tests.conftest import TESTDATA, cut_video
+from tests.engine.test_evidence_full_disk import _namespaces_work
+
+DISK_BYTES = 200 * 1024  # a few snapshots fit; no 768×576 clip of a few seconds does
+VIDEO_FRAMES = 60  # 6 s of vtest.avi: people from the first second
+
+# Mount the tmpfs, optionally move the database onto it and fill the disk, run analyze,
+# then list what is left on the disk (it vanishes with the namespace) and copy the
+# database back out for the test to read.
+_SCRIPT = """
+disk="$1"; db_here="$2"; db_out="$3"; shift 3
+mount -t tmpfs -o size="$DISK_BYTES" tmpfs "$disk" || exit 99
+if [ -n "$db_here" ]; then
+    cp "$db_out" "$disk/watchfloor.db" || exit 98
+    # leave a few pages for the first writes, then nothing
+    head -c "$((DISK_FREE_AFTER_DB))" /dev/zero > "$disk/keep" 2>/dev/null
+    dd if=/dev/zero of="$disk/fill" bs=4096 2>/dev/null
+    rm -f "$disk/keep"
+fi
+"$@"
+echo "exit=$?"
+echo "left:"
+find "$disk" -type f | sort
+if [ -n "$db_here" ]; then
+    for f in "$disk"/watchfloor.db*; do cp "$f" "$(dirname "$db_out")/" ; done
+fi
+"""
+
+
+@pytest.fixture(scope="module")
+def vtest_6s(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 6 s of the shared pedestrian sample (read-only)."""
+    return cut_video(
+        TESTDATA / "video" / "vtest.avi",
+        tmp_path_factory.mktemp("v") / "vtest.avi",
+        VIDEO_FRAMES,
+    )
+
+
+def _analyze_on_small_disk(
+    tmp_path: Path, db_url: str, video: Path, *, db_on_disk: bool
+) -> tuple[int, list[str], dict[str, Any], str, str]:
+    """Run ``watchfloor analyze`` with the data dir (and with ``db_on_disk`` the SQLite
+    database, copied there) on a fresh tiny tmpfs: (exit code, files left on the disk
+    relative to the data dir, the report, stdout, stderr)."""
+    reason = _namespaces_work(tmp_path)
+    if reason is not None:
+        pytest.skip(reason)
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    data = disk / "data"
+    db_file = Path(db_url.removeprefix("sqlite:///"))
+    run_url = f"sqlite:///{disk / 'watchfloor.db'}" if db_on_disk else db_url
+    report_path = tmp_path / "report.json"
+    command = [
+        sys.executable,
+        "-m",
+        "console",
+        "--db",
+        run_url,
+        "analyze",
+        str(video),
+        "--detector",
+        "hog",
+        "--report",
+        str(report_path),
+    ]
+    result = subprocess.run(
+        [
+            "unshare",
+            "-rm",
+            "sh",
+            "-c",
+            _SCRIPT,
+            "sh",
+            str(disk),
+            "y" if db_on_disk else "",
+            str(db_file),
+            *command,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=Path(__file__).resolve().parents[2],
+        env={
+            **os.environ,
+            "WATCHFLOOR_DATA_DIR": str(data),
+            "DISK_BYTES": str(DISK_BYTES if not db_on_disk else 2 * 1024 * 1024),
+            "DISK_FREE_AFTER_DB": str(160 * 1024),
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    exits = [line for line in lines if line.startswith("exit=")]
+    assert exits, result.stdout + result.stderr
+    code = int(exits[-1].removeprefix("exit="))
+    prefix = f"{data}/"
+    left = [
+        line.removeprefix(prefix)
+        for line in lines[lines.index("left:") + 1 :]
+        if line.startswith(prefix)
+    ]
+    assert report_path.exists(), result.stdout + result.stderr
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    return code, left, report, result.stdout, result.stderr
+
+
+def _stored(db_url: str) -> tuple[list[Event], list[Media], list[Any]]:
+    store = Store(db_url)
+    try:
+        with store.sessions() as session:
+            events = list(session.scalars(select(Event).order_by(Event.id)))
+            media = list(session.scalars(select(Media)))
+            session.expunge_all()
+        alerts = list_alerts(store, limit=100)
+    finally:
+        store.close()
+    return events, media, alerts
+
+
+def _assert_nothing_names_a_missing_file(
+    left: list[str], events: list[Event], media: list[Media], report: dict[str, Any]
+) -> None:
+    on_disk = set(left)
+    assert not [name for name in left if name.endswith(".partial")], f"temp files left: {left}"
+    for row in media:
+        assert row.path in on_disk, f"media row {row.id} names {row.path}, not on the disk"
+    for event in events:
+        detail = event.detail or {}
+        for key in ("snapshot", "path"):
+            named = detail.get(key)
+            if isinstance(named, str):
+                assert named in on_disk, f"{event.kind} {event.id} names {named}, not on disk"
+    for clip in report["clips"]:
+        assert clip["path"] in on_disk, f"the report lists clip {clip['path']}, not on disk"
+
+
+@pytest.mark.slow
+def test_analyze_onto_a_full_disk_accounts_for_every_lost_clip_and_snapshot(
+    tmp_path: Path, db_url: str, vtest_6s: Path
+) -> None:
+    code, left, report, stdout, stderr = _analyze_on_small_disk(
+        tmp_path, db_url, vtest_6s, db_on_disk=False
+    )
+    # The exit code says so ...
+    assert code == exit_codes.MEDIA_LOST, stderr
+    lost = report["media_lost"]
+    # ... the report lists every file lost, clips among them, and why ...
+    assert report["media_lost_count"] == len(lost) > 0
+    lost_clips = [m for m in lost if m["media"] == "clip"]
+    assert lost_clips, f"no clip was lost on a {DISK_BYTES // 1024} kB disk: {lost}"
+    assert {m["reason"] for m in lost} == {"disk full"}
+    assert all(m["camera"] == report["camera"] for m in lost)
+    # ... stderr names each of them, and the summary line says files were lost.
+    assert f"watchfloor analyze: {len(lost)} files could not be written" in stderr
+    for m in lost:
+        assert f"  {m['media']} {m['path']}: " in stderr
+    assert "LOST" in stdout
+
+    events, media, alerts = _stored(db_url)
+    # Every loss is a stored error event, naming the file it did not write.
+    failed = [e for e in events if e.kind == "recording.failed"]
+    assert sorted(e.detail["not_written"] for e in failed) == sorted(m["path"] for m in lost)
+    assert {e.detail["reason"] for e in failed} == {"disk full"}
+    assert all(e.source == f"camera:{report['camera']}" for e in failed)
+    # One alert for the camera's failing recording, linked to its first failure.
+    (alert,) = [a for a in alerts if a.kind == "recording"]
+    assert alert.title == "Recording failing on camera vtest.avi: disk full"
+    assert alert.severity == "critical"
+    assert alert.event_id in {e.id for e in failed}
+    assert report["alerts"] == [
+        {"alert_id": alert.alert_id, "severity": "critical", "title": alert.title}
+    ]
+    # Nothing stored claims a file that is not there, and no temp file is left.
+    _assert_nothing_names_a_missing_file(left, events, media, report)
+    stored_clips = {row.path for row in media if row.kind == "clip"}
+    assert not stored_clips & {m["path"] for m in lost_clips}
+
+
+@pytest.mark.slow
+def test_with_the_database_on_the_full_disk_too_the_losses_are_still_reported(
+    tmp_path: Path, db_url: str, vtest_6s: Path
+) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the drill copies a SQLite file onto the disk")
+    code, left, report, _stdout, stderr = _analyze_on_small_disk(
+        tmp_path, db_url, vtest_6s, db_on_disk=True
+    )
+    # The database failed (its own exit code) ...
+    assert code == exit_codes.DATABASE, stderr
+    lost = report["media_lost"]
+    assert "the database failed" in stderr
+    # ... yet what was lost is counted in memory and reported.
+    assert report["media_lost_count"] == len(lost) > 0
+    assert f"watchfloor analyze: {len(lost)} file" in stderr
+    for m in lost:
+        assert f"  {m['media']} {m['path']}: " in stderr
+    db_copy = Path(db_url.removeprefix("sqlite:///")).parent / "watchfloor.db"
+    events, media, _alerts = _stored(f"sqlite:///{db_copy}")
+    _assert_nothing_names_a_missing_file(left, events, media, report)

@@ -56,6 +56,7 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("status", None): (Permission.WATCH, "read the system status"),
     ("audit", "list"): (Permission.READ_AUDIT, "read the audit trail"),
     ("audit", "verify"): (Permission.READ_AUDIT, "verify the audit trail"),
+    ("audit", "checkpoint"): (Permission.READ_AUDIT, "sign the audit trail's head"),
     ("accounts", "list"): (Permission.MANAGE_ACCOUNTS, "list accounts"),
     ("accounts", "add"): (Permission.MANAGE_ACCOUNTS, "add an account"),
     ("accounts", "add-service"): (Permission.MANAGE_ACCOUNTS, "add a service account"),

@@ -43,6 +43,7 @@ ENGINE_THREAD_PREFIXES = (
     "engine-watchdog",
     "risk-retrain",
     "retention",
+    "audit-checkpoint",
     "ble-scan",
     "alert-webhook",
     "alert-escalation",

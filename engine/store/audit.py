@@ -276,7 +276,9 @@ def verify_audit(store: Store, max_problems: int = 20) -> AuditVerification:
     check what they said; they were verified only when pruned. The anchor lives in the
     same database as the chain, so, as for the head, someone who can write the database
     and is willing to rewrite and rehash every entry after the newest prune entry (and
-    the head) is not caught; only a copy of the head hash kept elsewhere would catch that.
+    the head) is not caught by this check alone; signed checkpoints of the head kept
+    outside the database (:mod:`engine.history.audit_checkpoints`, checked with
+    :func:`chain_extends`) catch it up to the newest checkpoint.
     """
     started = time.perf_counter()
     problems: list[AuditProblem] = []
@@ -329,6 +331,74 @@ def verify_audit(store: Store, max_problems: int = 20) -> AuditVerification:
     return AuditVerification(
         walk.count, head_seq, tuple(problems), time.perf_counter() - started, anchor_seq
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ChainExtension:
+    """What :func:`chain_extends` found: the head it checked up to (``head_seq``,
+    ``head_hash``) and, if the chain does not extend the earlier head, why (a sentence)."""
+
+    head_seq: int
+    head_hash: str
+    problem: str | None
+
+
+def chain_extends(store: Store, seq: int | None = None, head_hash: str = "") -> ChainExtension:
+    """Whether the stored chain still extends an earlier head: entry ``seq`` with hash
+    ``head_hash``, as a signed checkpoint recorded it (``seq`` None: from the pruning
+    anchor, i.e. the whole kept chain). Reads the head row, entry ``seq`` (or the anchor
+    when ``seq`` is the anchor) and every entry after it up to the head, checking each
+    link and hash, so it costs the entries written since ``seq``, not the whole chain. A
+    ``seq`` before the anchor cannot be checked (its entries were pruned): said as such.
+    One read transaction, so the head it reports is the one it checked. Caller's thread,
+    not the GUI's."""
+    with store.sessions() as session:
+        head = session.execute(
+            select(AuditHead.seq, AuditHead.hash, AuditHead.anchor_seq, AuditHead.anchor_hash)
+        ).one_or_none()
+        if head is None:
+            return ChainExtension(0, GENESIS_HASH, "the chain's head row is missing")
+        head_seq, anchor_seq = int(head.seq), int(head.anchor_seq)
+
+        def broken(problem: str) -> ChainExtension:
+            return ChainExtension(head_seq, str(head.hash), problem)
+
+        if seq is None:
+            seq, head_hash = anchor_seq, str(head.anchor_hash)
+        if seq > head_seq:
+            return broken(
+                f"the chain now ends at entry {head_seq}, before entry {seq}: entries were "
+                "removed from the end, or the chain was replaced"
+            )
+        if seq < anchor_seq:
+            return broken(
+                f"entries up to {anchor_seq} were pruned by retention, so entry {seq} can no "
+                "longer be checked; use a newer checkpoint"
+            )
+        stored: str | None
+        if seq == anchor_seq:
+            stored = str(head.anchor_hash)  # the genesis hash while nothing was pruned
+        else:
+            stored = session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == seq))
+        if stored is None:
+            return broken(f"entry {seq} is missing from the chain")
+        if stored != head_hash:
+            return broken(
+                f"entry {seq}'s stored hash is {stored[:16]}…, not the {head_hash[:16]}… "
+                "that was signed: the chain up to it was rewritten"
+            )
+        problems: list[AuditProblem] = []
+        walk = _ChainWalk(seq, head_hash)
+        walk.run(_stream(session, after=seq, through=head_seq), problems, 1)
+    if problems:
+        first = problems[0]
+        return broken(f"after entry {seq}, entry {first.seq} {first.reason}")
+    if walk.expected_seq - 1 != head_seq or walk.expected_prev != head.hash:
+        return broken(
+            f"the head row (entry {head_seq}) does not match the chain after entry {seq}, "
+            f"which ends at {walk.expected_seq - 1}"
+        )
+    return ChainExtension(head_seq, str(head.hash), None)
 
 
 class _ChainWalk:

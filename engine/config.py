@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from engine.inbound import OutsideFileError, read_outside_file
 from engine.secrets import KEYRING_SERVICE, keyring_entry, keyring_failures, remember_secret
 from engine.secrets import KeyringUnavailableError as AnyKeyringUnavailableError
 from engine.sitetime import SiteTime, UnknownTimeZoneError
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp")
 BUILTIN_DETECTORS = ("yolov3-tiny", "hog")  # people detectors that ship; the first is default
+MAX_SITE_FILE_BYTES = 4 * 1024 * 1024  # the demo site is 3 KB; a FIFO or device is refused
 MAX_WEBCAM_INDEX = 1023  # /dev/video0../dev/video1023; OpenCV's index is a C int
 PASSWORD_MASK = "***"  # what a camera URL shows in place of its password, everywhere
 DEFAULT_KEYRING_SERVICE = KEYRING_SERVICE  # the service of ``password_keyring = true``
@@ -334,10 +336,12 @@ def load_site(path: Path | str) -> SiteConfig:
     line and field on the first problem found."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SiteConfigError(file, None, "", "site file does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_outside_file(file, MAX_SITE_FILE_BYTES).decode("utf-8")
+    except OutsideFileError as exc:
+        if exc.missing:
+            raise SiteConfigError(file, None, "", "site file does not exist") from None
+        raise SiteConfigError(file, None, "", f"cannot read site file: {exc.problem}") from None
+    except UnicodeDecodeError as exc:
         raise SiteConfigError(file, None, "", f"cannot read site file: {exc}") from None
     try:
         data = tomllib.loads(text)
@@ -401,8 +405,13 @@ class _SiteReader:
         value = table[key]
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail((*path, key), f"expected a number, got {_type_name(value)}")
-        if not math.isfinite(value):
-            raise self.fail((*path, key), f"expected a finite number, got {value}")
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # a TOML integer of hundreds of digits: no float holds it
+            finite = False
+        if not finite:
+            shown = str(value) if len(str(value)) <= 40 else f"{str(value)[:40]}…"
+            raise self.fail((*path, key), f"expected a finite number, got {shown}")
         if not low <= value <= high:
             raise self.fail((*path, key), f"{value} is outside {low:g}..{high:g}")
         return float(value)

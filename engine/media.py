@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
+
+from engine.inbound import OutsideFileError, read_outside_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,24 +23,8 @@ def read_small_file(path: Path, limit: int) -> bytes | None:
     """The whole of ``path`` when it is a regular file of at most ``limit`` bytes, else
     None (missing, a directory, a FIFO or a device, or bigger). The size is found by
     reading (at most ``limit + 1`` bytes), not from ``st_size``, and opening never waits
-    on a FIFO."""
+    on a FIFO (:func:`engine.inbound.read_outside_file`, which says why)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
+        return read_outside_file(path, limit)
+    except OutsideFileError:
         return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        chunks: list[bytes] = []
-        size = 0
-        while size <= limit:
-            chunk = os.read(fd, min(65536, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return None if size > limit else b"".join(chunks)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)

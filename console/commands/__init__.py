@@ -8,7 +8,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,12 +26,25 @@ def iso_time(text: str) -> datetime:
     after this argument). Raises ``argparse.ArgumentTypeError`` with an example."""
     cleaned = text.strip()
     try:
-        return datetime.fromisoformat(cleaned.replace("Z", "+00:00").replace("z", "+00:00"))
+        when = datetime.fromisoformat(cleaned.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"not an ISO 8601 time: {text!r} (e.g. 2026-03-01 14:30 in site time, or "
             "2026-03-01T14:30:00+01:00)"
         ) from None
+    if when.tzinfo is None:
+        return when
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        return _nearest_utc(when)
+
+
+def _nearest_utc(when: datetime) -> datetime:
+    """The UTC instant nearest ``when``, a time within hours of year 1 or 9999 that UTC
+    cannot hold: ``--to 9999-12-31`` still means "to the end", and what takes a time from
+    outside (a report's) refuses it as implausible rather than failing to convert it."""
+    return (datetime.max if when.year > 1 else datetime.min).replace(tzinfo=UTC)
 
 
 def read_typed_times(args: argparse.Namespace) -> None:
@@ -48,7 +61,10 @@ def read_typed_times(args: argparse.Namespace) -> None:
     if typed:
         zone = site_time(args)
         for name, value in typed.items():
-            setattr(args, name, zone.to_utc(value))
+            try:
+                setattr(args, name, zone.to_utc(value))
+            except OverflowError:  # within hours of year 1 or 9999
+                setattr(args, name, _nearest_utc(value))
 
 
 def site_of(args: argparse.Namespace) -> SiteConfig:

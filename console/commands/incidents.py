@@ -196,13 +196,14 @@ def _write(args: argparse.Namespace, store: Any, clock: Any) -> int:
                         "at": args.at.isoformat(),
                         "reporter": args.reporter,
                         "media": None if args.media is None else str(args.media),
-                    }
+                    },
+                    now=clock.now,
                 )
             ]
             classifier = make_classifier(settings, models_dir=models, use_llm=not args.no_llm)
             source, origin = "cli", ""
         else:
-            reports = read_report_file(args.file)
+            reports = read_report_file(args.file, now=clock.now)
             classifier = make_classifier(settings, models_dir=models)
             if not args.llm:
                 classifier = classifier.deferring_llm(

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.cv import import_cv2
+from engine.inbound import OutsideFileError, read_outside_file
 
 Image = npt.NDArray[np.uint8]
 Embedding = npt.NDArray[np.float32]
@@ -226,18 +227,22 @@ def _import_dlib() -> ModuleType:
 
 
 MAX_IMAGE_PIXELS = 64_000_000  # 8000×8000: far more than a face photo needs (~190 MB BGR)
+MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024  # a photo file; counted while read, not from stat
 
 
 def read_image(path: Path) -> Image:
     """Decode an image file to BGR uint8. Raises :class:`ImageReadError` naming the file if
-    it is missing, not an image OpenCV can decode, or larger than :data:`MAX_IMAGE_PIXELS`
-    (checked from the file's header before decoding: a 30000×30000 PNG would take minutes
-    and gigabytes)."""
-    if not path.is_file():
-        raise ImageReadError(f"no such image file: {path}")
+    it is missing, not a regular file (a FIFO or a device is never waited on or read), over
+    :data:`MAX_IMAGE_FILE_BYTES`, not an image OpenCV can decode, or larger than
+    :data:`MAX_IMAGE_PIXELS` (checked from the file's header before decoding: a
+    30000×30000 PNG would take minutes and gigabytes)."""
+    try:
+        raw = read_outside_file(path, MAX_IMAGE_FILE_BYTES)
+    except OutsideFileError as exc:
+        raise ImageReadError(f"no such image file: {path}" if exc.missing else str(exc)) from None
     cv2 = import_cv2()
     # imdecode rather than imread: imread cannot open non-ASCII paths on Windows.
-    data = np.fromfile(path, dtype=np.uint8)
+    data = np.frombuffer(raw, dtype=np.uint8)
     size = image_size_from_header(data[:65536].tobytes())
     if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
         raise ImageReadError(

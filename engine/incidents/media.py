@@ -99,13 +99,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from engine.cv import import_cv2
 from engine.identity.faces import FaceModelsMissingError, image_size_from_header
+from engine.inbound import OutsideFileError, open_regular_file
 from engine.incidents.records import DEFAULT_MEDIA_SIMILARITY, MediaInput
 from engine.instance import partial_path, write_private_file
 from engine.paths import data_dir as default_data_dir
@@ -272,20 +273,13 @@ def prepare_media(
 def _check_file(path: Path) -> _Format:
     """What the file is, from its first bytes; refuses what cannot be used before copying."""
     try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise MediaRejectedError(path, "the file does not exist") from None
-    except OSError as exc:
-        raise MediaRejectedError(path, f"the file cannot be read ({exc.strerror})") from exc
-    if not path.is_file():
-        raise MediaRejectedError(path, "not a file (a folder or a device)")
-    if info.st_size == 0:
-        raise MediaRejectedError(path, "the file is empty (0 bytes)")
-    try:
-        with path.open("rb") as handle:
+        with _open_media(path) as handle:
+            info = os.fstat(handle.fileno())
             head = handle.read(4096)
     except OSError as exc:
         raise MediaRejectedError(path, f"the file cannot be read ({exc.strerror})") from exc
+    if not head:
+        raise MediaRejectedError(path, "the file is empty (0 bytes)")
     found = _sniff(head)
     if isinstance(found, str):
         raise MediaRejectedError(path, f"it is {found}; supported are {SUPPORTED}")
@@ -297,6 +291,17 @@ def _check_file(path: Path) -> _Format:
             f"{found.kind}s up to {_size_text(limit)} are accepted",
         )
     return found
+
+
+def _open_media(path: Path) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file (checked on the opened file, and
+    a FIFO is never waited on), else :class:`MediaRejectedError` saying what it is."""
+    try:
+        return open_regular_file(path)
+    except OutsideFileError as exc:
+        if exc.missing:
+            raise MediaRejectedError(path, "the file does not exist") from None
+        raise MediaRejectedError(path, f"it {exc.problem}") from None
 
 
 def _sniff(head: bytes) -> _Format | str:
@@ -397,10 +402,7 @@ def _stage_copy(source: Path, staged: Path, fmt: _Format) -> tuple[str, int]:
     limit = MAX_PHOTO_BYTES if fmt.kind == "photo" else MAX_VIDEO_BYTES
     digest = hashlib.sha256()
     size = 0
-    try:
-        reader = source.open("rb")
-    except OSError as exc:
-        raise MediaRejectedError(source, f"the file cannot be read ({exc.strerror})") from exc
+    reader = _open_media(source)  # again: it may have been swapped since it was checked
     with reader, os.fdopen(open_private_file(staged, os.O_WRONLY | os.O_TRUNC), "wb") as writer:
         while True:
             try:

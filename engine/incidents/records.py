@@ -619,6 +619,13 @@ class FileReports(GuardedCommand, StoreCommand):
     def audit_target(self) -> str:
         return self.origin or "incidents"
 
+    def __repr__(self) -> str:
+        # The store writer logs a command it rejects: a count, not every report's words.
+        return (
+            f"FileReports({len(self.reports)} reports, origin={self.origin!r}, "
+            f"actor={self.actor.name!r}, at={self.at.isoformat()})"
+        )
+
     def apply(self, session: Session) -> list[Filed]:
         out: list[Filed] = []
         for item in self.reports:

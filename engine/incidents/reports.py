@@ -10,20 +10,34 @@ Decisions where the issue is silent: a time without an offset is refused (a file
 another time zone would otherwise shift every report by hours without a word); text is
 stripped of control characters and limited to :data:`MAX_TEXT_CHARS`; unknown columns are
 refused (a misspelt ``lattitude`` column must not import reports without a location).
+
+What comes from outside is not trusted (:mod:`engine.inbound`): the file is read only if it
+is a regular file (a FIFO or a link to a device is refused by name, never waited on or read
+without end) and counted while read against :data:`MAX_FILE_BYTES`; a JSON line may nest at
+most :data:`~engine.inbound.JSON_MAX_DEPTH` levels; a number must be one a float can hold;
+a time must lie between 2000-01-01 and a day after the engine clock's now (a report from
+the year 9999 would pin itself to the top of every list and age no risk cell).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from engine.clock import REAL_CLOCK
+from engine.inbound import (
+    JsonInputError,
+    OutsideFileError,
+    implausible_time,
+    loads_json,
+    read_outside_file,
+)
 from engine.text import printable
 
 MAX_TEXT_CHARS: Final = 10_000
@@ -61,19 +75,27 @@ class ReportFileError(ValueError):
 
 @dataclass(frozen=True)
 class ReportInput:
-    """A checked report: ``at`` is timezone-aware UTC."""
+    """A checked report: ``at`` is timezone-aware UTC. The words and the reporter are left
+    out of ``repr``: a command holding reports may be logged, and a log keeps no one's
+    words."""
 
-    text: str
+    text: str = field(repr=False)
     latitude: float
     longitude: float
     at: datetime
-    reporter: str | None = None
+    reporter: str | None = field(default=None, repr=False)
     media: str | None = None
 
 
-def report_from_fields(fields: Mapping[str, object], *, line: int | None = None) -> ReportInput:
+def report_from_fields(
+    fields: Mapping[str, object],
+    *,
+    line: int | None = None,
+    now: Callable[[], datetime] = REAL_CLOCK.now,
+) -> ReportInput:
     """One report from its fields (names as in :data:`FIELDS` or :data:`ALIASES`; values as
-    text or, from JSON, numbers). ``ReportInputError`` naming the first bad field."""
+    text or, from JSON, numbers). ``ReportInputError`` naming the first bad field. ``now``
+    is the engine clock's: ``at`` must lie from 2000-01-01 to a day after it."""
     named: dict[str, object] = {}
     for key, value in fields.items():
         name = ALIASES.get(str(key).strip().lower(), str(key).strip().lower())
@@ -86,6 +108,8 @@ def report_from_fields(fields: Mapping[str, object], *, line: int | None = None)
         value = named.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             raise ReportInputError(name, "missing", line)
+    if not isinstance(named["text"], str):
+        raise ReportInputError("text", f"not text: {_shown(named['text'])}", line)
     # Line breaks are kept (a report may have paragraphs); other control characters go.
     text = "\n".join(printable(part).strip() for part in str(named["text"]).splitlines())
     text = text.strip()
@@ -96,6 +120,9 @@ def report_from_fields(fields: Mapping[str, object], *, line: int | None = None)
     latitude = _degrees(named["latitude"], "latitude", 90.0, line)
     longitude = _degrees(named["longitude"], "longitude", 180.0, line)
     at = _time(named["at"], line)
+    problem = implausible_time(at, now())
+    if problem is not None:
+        raise ReportInputError("at", problem, line)
     return ReportInput(
         text=text,
         latitude=latitude,
@@ -106,22 +133,21 @@ def report_from_fields(fields: Mapping[str, object], *, line: int | None = None)
     )
 
 
-def read_report_file(path: Path) -> list[ReportInput]:
+def read_report_file(
+    path: Path, *, now: Callable[[], datetime] = REAL_CLOCK.now
+) -> list[ReportInput]:
     """Every report in a CSV file (a header row naming the fields, then one report per
     row) or a JSON-lines file (``.jsonl``/``.ndjson``: one JSON object per line, blank lines
     skipped). All rows are checked; any bad row refuses the whole file with
-    ``ReportFileError`` listing each (by line number), so nothing is half imported."""
+    ``ReportFileError`` listing each (by line number), so nothing is half imported. A file
+    that is not a regular file (a FIFO, a device, a folder) or holds more than
+    :data:`MAX_FILE_BYTES` is refused by name without being read to its end. ``now``: the
+    engine clock's (see :func:`report_from_fields`)."""
     kind = _kind(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ReportFileError(
-                path, [ReportInputError(None, f"larger than {MAX_FILE_BYTES} bytes", 0)]
-            )
-        raw = path.read_bytes()
-    except OSError as exc:
-        problem = ReportInputError(None, f"cannot be read: {exc.strerror}", 0)
-        raise ReportFileError(path, [problem]) from None
+        raw = read_outside_file(path, MAX_FILE_BYTES)
+    except OutsideFileError as exc:
+        raise ReportFileError(path, [ReportInputError(None, exc.problem, 0)]) from None
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -131,7 +157,7 @@ def read_report_file(path: Path) -> list[ReportInput]:
     problems: list[ReportInputError] = []
     for line, fields in _rows(content, kind, problems):
         try:
-            reports.append(report_from_fields(fields, line=line))
+            reports.append(report_from_fields(fields, line=line, now=now))
         except ReportInputError as exc:
             problems.append(exc)
     if not problems and not reports:
@@ -161,9 +187,9 @@ def _rows(
             if not text.strip():
                 continue
             try:
-                value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                problems.append(ReportInputError(None, f"not JSON ({exc.msg})", number))
+                value = loads_json(text)
+            except JsonInputError as exc:
+                problems.append(ReportInputError(None, str(exc), number))
                 continue
             if not isinstance(value, dict):
                 problems.append(ReportInputError(None, "not a JSON object", number))
@@ -201,40 +227,52 @@ def _rows(
 
 def _degrees(value: object, field: str, limit: float, line: int | None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ReportInputError(field, f"not a number: {value!r}", line)
+        raise ReportInputError(field, f"not a number: {_shown(value)}", line)
     try:
         degrees = float(value)
     except ValueError:
-        raise ReportInputError(field, f"not a number: {value!r}", line) from None
+        raise ReportInputError(field, f"not a number: {_shown(value)}", line) from None
+    except OverflowError:  # an integer of hundreds of digits
+        raise ReportInputError(field, f"not a finite number: {_shown(value)}", line) from None
     if not math.isfinite(degrees):
-        raise ReportInputError(field, f"not a finite number: {value!r}", line)
+        raise ReportInputError(field, f"not a finite number: {_shown(value)}", line)
     if not -limit <= degrees <= limit:
         raise ReportInputError(
-            field, f"{value!r} is not degrees from -{limit:g} to {limit:g}", line
+            field, f"{_shown(value)} is not degrees from -{limit:g} to {limit:g}", line
         )
     return degrees
 
 
+def _shown(value: object) -> str:
+    """``value`` for a message, cut to 40 characters (a 400-digit number, a long text)."""
+    text = repr(value) if not isinstance(value, int) else str(value)
+    return text if len(text) <= 40 else f"{text[:40]}… ({len(text)} characters)"
+
+
 def _time(value: object, line: int | None) -> datetime:
     if not isinstance(value, str):
-        raise ReportInputError("at", f"not an ISO 8601 time: {value!r} (e.g. {TIME_EXAMPLE})", line)
+        raise ReportInputError(
+            "at", f"not an ISO 8601 time: {_shown(value)} (e.g. {TIME_EXAMPLE})", line
+        )
     try:
         when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if when.tzinfo is not None:
+            when = when.astimezone(UTC)  # 0001-01-01T00:00+01:00 has no UTC time
+    except (ValueError, OverflowError):
         raise ReportInputError(
-            "at", f"not an ISO 8601 time: {value!r} (e.g. {TIME_EXAMPLE})", line
+            "at", f"not an ISO 8601 time: {_shown(value)} (e.g. {TIME_EXAMPLE})", line
         ) from None
     if when.tzinfo is None:
         raise ReportInputError(
-            "at", f"no time zone in {value!r} (add Z or an offset, e.g. {TIME_EXAMPLE})", line
+            "at", f"no time zone in {_shown(value)} (add Z or an offset, e.g. {TIME_EXAMPLE})", line
         )
-    return when.astimezone(UTC)
+    return when
 
 
 def _optional_text(value: object, field: str, line: int | None) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ReportInputError(field, f"not text: {value!r}", line)
+        raise ReportInputError(field, f"not text: {_shown(value)}", line)
     cleaned = printable(value).strip()
     return cleaned or None

@@ -213,7 +213,8 @@ class IncidentService:
                 "at": at.isoformat(),
                 "reporter": reporter,
                 "media": media,
-            }
+            },
+            now=self._clock.now,
         )
         (filed,) = self._file([report], actor, source="form")
         return filed
@@ -224,7 +225,7 @@ class IncidentService:
         """File every report of a CSV / JSON-lines file, or none (``ReportFileError``
         naming every bad line). Classified locally; an LLM, if configured, later."""
         actor.require(Permission.FILE_REPORT, "import incident reports")
-        reports = read_report_file(path)
+        reports = read_report_file(path, now=self._clock.now)
         return self._file(
             reports,
             actor,
@@ -271,7 +272,8 @@ class IncidentService:
                 "longitude": lon,
                 "at": ts.isoformat(),
                 "reporter": actor.name,
-            }
+            },
+            now=self._clock.now,
         )
         (filed,) = self._file(
             [report],

@@ -47,6 +47,8 @@ from typing import Any, Final, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from engine.inbound import JsonInputError, loads_json
+
 # --- binary CSI frames ------------------------------------------------------------------------
 
 HEADER_BYTES: Final = 24
@@ -55,6 +57,8 @@ MIN_CHANNEL: Final = 1
 MAX_CHANNEL: Final = 14  # 2.4 GHz band
 _HEADER = struct.Struct("<6s6sQbbBB")
 _UINT64_MAX: Final = 2**64 - 1
+_INT64_MAX: Final = 2**63 - 1  # a JSON integer beyond this fits no store column or C long
+MAX_POSITION_M: Final = 10_000.0  # a hello's pos_x/y/z farther from the origin is no room's
 _INT8: Final = np.dtype(np.int8)
 
 # A frame with no subcarriers shares one read-only empty array.
@@ -394,11 +398,15 @@ NodeMessage = Hello | HealthMessage | BleMessage | MotionHint | OtaStatus | Unkn
 
 def decode_json(text: str | bytes) -> Any:
     """A WebSocket text message as JSON, or :class:`ProtocolError` (field ``message``).
-    ``NaN`` and ``Infinity``, which Python's json would accept, are refused."""
+    ``NaN`` and ``Infinity``, which Python's json would accept, are refused, and so is JSON
+    nested more than :data:`~engine.inbound.JSON_MAX_DEPTH` levels (what a node sends is
+    kept and shown: it must not break whatever walks it later)."""
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
-        raise ProtocolError("message", f"not valid JSON ({error})") from None
+        return loads_json(text, parse_constant=_refuse_constant)
+    except JsonInputError as error:
+        if error.parser_message is None:  # too deep
+            raise ProtocolError("message", str(error)) from None
+        raise ProtocolError("message", f"not valid JSON ({error.parser_message})") from None
 
 
 def _refuse_constant(name: str) -> Any:
@@ -413,7 +421,8 @@ def parse_hello(obj: Any) -> Hello:
     ``token`` (strings; ``ip`` an IPv4/IPv6 address), ``flash_mb``, ``uptime_ms``
     (non-negative integers), ``ap_bssid`` (a MAC), ``ap_channel`` (0–255), ``wifi_rssi``
     (dBm, −128…127), and ``pos_x``, ``pos_y``, ``pos_z`` (metres; all three or none; JSON
-    integers or floats, finite; a boolean is not a number). Unknown fields are ignored.
+    integers or floats, finite and within ±:data:`MAX_POSITION_M`; a boolean is not a
+    number). Integers are at most 2⁶³ − 1. Unknown fields are ignored.
     """
     fields = _object(obj)
     kind = fields.get("type")
@@ -448,8 +457,17 @@ def _position(fields: Mapping[str, Any]) -> tuple[float, float, float] | None:
     if not all(given):
         absent = names[given.index(False)]
         raise ProtocolError(absent, "missing (pos_x, pos_y and pos_z come together)")
-    x, y, z = (_number(fields[name], name) for name in names)
+    x, y, z = (_coordinate(fields[name], name) for name in names)
     return (x, y, z)
+
+
+def _coordinate(value: Any, name: str) -> float:
+    number = _number(value, name)
+    if abs(number) > MAX_POSITION_M:
+        raise ProtocolError(
+            name, f"expected metres within ±{MAX_POSITION_M:g}, got {_shown(value)}"
+        )
+    return number
 
 
 def parse_node_message(obj: Any) -> NodeMessage:
@@ -690,29 +708,36 @@ def _strings(value: Any, name: str) -> tuple[str, ...]:
 def _number(value: Any, name: str) -> float:
     if _is_bool(value) or not isinstance(value, int | float):
         raise ProtocolError(name, f"expected a number, got {_shown(value)}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of hundreds of digits: no float holds it
+        raise ProtocolError(name, f"expected a finite number, got {_shown(value)}") from None
     if not math.isfinite(number):
-        raise ProtocolError(name, f"expected a finite number, got {value!r}")
+        raise ProtocolError(name, f"expected a finite number, got {_shown(value)}")
     return number
 
 
 def _non_negative_number(value: Any, name: str) -> float:
     number = _number(value, name)
     if number < 0:
-        raise ProtocolError(name, f"expected a number ≥ 0, got {value!r}")
+        raise ProtocolError(name, f"expected a number ≥ 0, got {_shown(value)}")
     return number
 
 
-def _int(value: Any, name: str, low: int | None = None, high: int | None = None) -> int:
-    """A JSON integer; a whole float (``20.0``, as some encoders print) is accepted too."""
+def _int(value: Any, name: str, low: int | None = None, high: int = _INT64_MAX) -> int:
+    """A JSON integer; a whole float (``20.0``, as some encoders print) is accepted too.
+    At most ``high`` (2⁶³ − 1 unless narrower)."""
     if _is_bool(value) or not isinstance(value, int | float):
         raise ProtocolError(name, f"expected an integer, got {_shown(value)}")
     if isinstance(value, float) and not value.is_integer():
-        raise ProtocolError(name, f"expected an integer, got {value!r}")
+        raise ProtocolError(name, f"expected an integer, got {_shown(value)}")
     number = int(value)
-    if (low is not None and number < low) or (high is not None and number > high):
-        bounds = f"{low}…{high}" if high is not None else f"≥ {low}"
-        raise ProtocolError(name, f"expected an integer {bounds}, got {number}")
+    if (low is not None and number < low) or number > high:
+        if high == _INT64_MAX:  # the bound only a hostile number meets is named alone
+            bounds = f"≥ {low}" if low is not None and number < low else f"≤ {high}"
+        else:
+            bounds = f"{low}…{high}" if low is not None else f"≤ {high}"
+        raise ProtocolError(name, f"expected an integer {bounds}, got {_shown(number)}")
     return number
 
 

@@ -82,8 +82,12 @@ of a busy room and much longer of a quiet one.
 Damage
 ------
 Reading never raises for damaged data. A bad magic or header CRC, an unknown version, a block
-cut short by the end of its file, a payload CRC mismatch, a zlib error or a malformed record
-stops :meth:`RecordingReader.records` at the damage, and :attr:`RecordingReader.damage` says
+cut short by the end of its file, times that are not finite or whose wall time is implausible
+(before 2000, or more than a day after the reader's wall clock: :mod:`engine.inbound`), a
+payload CRC mismatch, a zlib error, a payload that inflates past its header's uncompressed
+length (inflating stops there: a 2 MB block of zlib zeros never becomes gigabytes), or a
+malformed record (a node event nested more than 32 levels deep among them) stops
+:meth:`RecordingReader.records` at the damage, and :attr:`RecordingReader.damage` says
 where (segment, byte offset of the block, wall time of the last good record) and why, so a
 replay can run up to the damage and say where it stopped. Damage that cannot hold records of
 the requested range (a truncated tail whose newer records lie after the range, or which ends
@@ -108,6 +112,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Final
+
+from engine.inbound import JsonInputError, implausible_epoch_s, loads_json
 
 log = logging.getLogger(__name__)
 
@@ -330,9 +336,12 @@ class KeptSegment:
     last_wall_s: float | None
 
 
-def kept_segments(directory: Path) -> list[KeptSegment]:
+def kept_segments(
+    directory: Path, *, wall_clock: Callable[[], float] = time.time
+) -> list[KeptSegment]:
     """The segments in recording ``directory``'s ``kept/``, oldest first, from block headers
-    only (none when there is no such folder). Raises OSError for an unreadable folder."""
+    only (none when there is no such folder); ``wall_clock`` (epoch seconds) judges which
+    block times are plausible. Raises OSError for an unreadable folder."""
     try:
         listed = _list_segments(directory / KEPT_DIR)
     except FileNotFoundError:
@@ -340,7 +349,7 @@ def kept_segments(directory: Path) -> list[KeptSegment]:
     found = []
     for _, path in listed:
         try:
-            scan = _scan_segment(path)
+            scan = _scan_segment(path, wall_clock())
         except FileNotFoundError:
             continue
         found.append(
@@ -395,10 +404,11 @@ class ExcerptSegment:
                 yield block
 
 
-def _scan_segment(path: Path) -> _SegmentScan:
+def _scan_segment(path: Path, now_s: float) -> _SegmentScan:
     """Read every block header of one segment (no payload). The scan stops at the first
-    damaged header or a block cut short by the end of the file and notes where. Raises
-    OSError when the file cannot be opened or read."""
+    damaged header or a block cut short by the end of the file and notes where; ``now_s``
+    (wall epoch seconds) judges whether a block's times are plausible. Raises OSError when
+    the file cannot be opened or read."""
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         scan = _SegmentScan(path.name, path, size)
@@ -406,7 +416,7 @@ def _scan_segment(path: Path) -> _SegmentScan:
         while offset < size:
             f.seek(offset)
             raw = f.read(BLOCK_HEADER_BYTES)
-            header, problem = _parse_header(raw, offset, size)
+            header, problem = _parse_header(raw, offset, size, now_s)
             if header is None:
                 scan.damage = (offset, f"{problem} in block at byte {offset} of {path.name}")
                 break
@@ -415,7 +425,9 @@ def _scan_segment(path: Path) -> _SegmentScan:
     return scan
 
 
-def _parse_header(raw: bytes, offset: int, file_size: int) -> tuple[_BlockHeader | None, str]:
+def _parse_header(
+    raw: bytes, offset: int, file_size: int, now_s: float
+) -> tuple[_BlockHeader | None, str]:
     if len(raw) < BLOCK_HEADER_BYTES:
         return None, f"truncated header ({len(raw)} of {BLOCK_HEADER_BYTES} bytes)"
     fields = _HEADER_BODY.unpack_from(raw)
@@ -433,6 +445,12 @@ def _parse_header(raw: bytes, offset: int, file_size: int) -> tuple[_BlockHeader
     left = file_size - offset - BLOCK_HEADER_BYTES
     if payload_bytes > left:
         return None, f"truncated block (payload of {payload_bytes} bytes, {left} left)"
+    if not all(math.isfinite(v) for v in (t_first, t_last, anchor)) or t_first > t_last:
+        return None, f"implausible record times ({t_first!r} to {t_last!r}, anchor {anchor!r})"
+    for wall_s in (anchor + t_first, anchor + t_last):
+        problem = implausible_epoch_s(wall_s, now_s)
+        if problem is not None:
+            return None, f"implausible wall time ({problem})"
     header = _BlockHeader(
         offset, payload_bytes, uncompressed, crc, records, t_first, t_last, session, anchor
     )
@@ -828,7 +846,7 @@ class SensingRecorder:
         segments = []
         for index, path in _list_segments(self.directory):
             try:
-                scan = _scan_segment(path)
+                scan = _scan_segment(path, self._wall_clock())
             except FileNotFoundError:
                 continue
             first = min((b.first_wall_s for b in scan.blocks), default=None)
@@ -990,11 +1008,16 @@ class RecordingReader:
     Each call looks at the directory afresh, so a live recording can be read while it grows
     (call the recorder's ``flush`` first for the newest second; its newest block may be seen
     half-written and reported as damage). Damaged data never raises: :meth:`records` stops at
-    it and sets :attr:`damage`. Not thread-safe: one reader per thread.
+    it and sets :attr:`damage`. ``wall_clock`` (epoch seconds, the engine clock's wall time)
+    judges which block times are plausible: a block dated more than a day after it is
+    damage. Not thread-safe: one reader per thread.
     """
 
-    def __init__(self, directory: Path | str) -> None:
+    def __init__(
+        self, directory: Path | str, *, wall_clock: Callable[[], float] = time.time
+    ) -> None:
         self.directory = Path(directory)
+        self._wall_clock = wall_clock
         self.damage: RecordingDamage | None = None
         """Where the last :meth:`records` iteration stopped, or None when it read to the end."""
 
@@ -1116,11 +1139,12 @@ class RecordingReader:
             return []
         scans = []
         scanned: set[int] = set()
+        now_s = self._wall_clock()
         for index, path in listed:
             if index in scanned:
                 continue  # moved into kept/ between the listings: read once
             try:
-                scans.append(_scan_segment(path))
+                scans.append(_scan_segment(path, now_s))
                 scanned.add(index)
             except FileNotFoundError:
                 continue  # deleted by the ring (or moved into kept/) since the listing
@@ -1163,10 +1187,21 @@ class _BlockReader:
         if zlib.crc32(payload) != header.payload_crc:
             self.problem = f"CRC mismatch {where}"
             return
+        # Inflate at most one byte past the stated length: a small block of zlib zeros
+        # must not become gigabytes before the length is checked.
+        inflater = zlib.decompressobj()
         try:
-            data = zlib.decompress(payload)
+            data = inflater.decompress(payload, header.uncompressed_bytes + 1)
         except zlib.error as error:
             self.problem = f"zlib error {where}: {error}"
+            return
+        if len(data) > header.uncompressed_bytes or inflater.unconsumed_tail:
+            self.problem = (
+                f"payload inflates past its stated {header.uncompressed_bytes} bytes {where}"
+            )
+            return
+        if not inflater.eof:
+            self.problem = f"zlib error {where}: the compressed payload is cut short"
             return
         if len(data) != header.uncompressed_bytes:
             self.problem = f"uncompressed length mismatch {where}"
@@ -1197,8 +1232,8 @@ class _BlockReader:
                 item = RecordedItem(RecordKind.TICK, t_s, wall_s, session)
             elif kind == RecordKind.NODE_EVENT:
                 event = _decode_event(data[start:end])
-                if event is None:
-                    self.problem = _bad_record(pos, where, "node event is not [kind, mac, detail]")
+                if isinstance(event, str):
+                    self.problem = _bad_record(pos, where, event)
                     return
                 event_kind, mac, detail = event
                 item = RecordedItem(
@@ -1224,11 +1259,12 @@ def _bad_record(position: int, where: str, why: str) -> str:
     return f"bad record at byte {position} of the payload {where}: {why}"
 
 
-def _decode_event(payload: bytes) -> tuple[str, str, dict[str, Any]] | None:
+def _decode_event(payload: bytes) -> tuple[str, str, dict[str, Any]] | str:
+    """The node event in ``payload``, or why it is none."""
     try:
-        value = json.loads(payload.decode("utf-8"))
-    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        return None
+        value = loads_json(payload)
+    except JsonInputError as error:
+        return f"node event: {error}"
     if (
         isinstance(value, list)
         and len(value) == 3
@@ -1237,4 +1273,4 @@ def _decode_event(payload: bytes) -> tuple[str, str, dict[str, Any]] | None:
         and isinstance(value[2], dict)
     ):
         return value[0], value[1], value[2]
-    return None
+    return "node event is not [kind, mac, detail]"

@@ -20,7 +20,11 @@ did. A new session inside the range (the engine was restarted) starts a fresh se
 restart did live.
 
 Damage: a corrupt or truncated recording is replayed up to the damage, and the report says
-where it stopped (:attr:`ReplayReport.stopped_at`).
+where it stopped (:attr:`ReplayReport.stopped_at`). A recording may come from anywhere
+(``sense replay --recording``), so a node event whose detail is not what the live service
+writes (a ``session.start`` whose ``macs`` is not an object of MAC to node id, a
+``hello_position`` that is not three finite coordinates, …) is damage too: the replay stops
+before it and says which event and field, rather than failing somewhere inside the service.
 
 Threads: :func:`replay_recording` runs on the caller's thread and blocks until done; call it
 from a worker (the CLI, a query-service request), never the GUI thread.
@@ -47,6 +51,7 @@ from engine.sensing.recording import (
     RecordingReader,
     RecordKind,
 )
+from engine.sensing.server import NODE_BLE, NODE_ONLINE
 from engine.sensing.service import (
     SESSION_START,
     ExplanationBasis,
@@ -57,6 +62,8 @@ from engine.sensing.service import (
 from engine.sensing.view import NodeView, SensingSnapshot
 
 DEFAULT_WARMUP_S = 60.0
+MAX_COORDINATE_M = 10_000.0  # a node position farther from the site's origin is not a room's
+MAX_BLOB_ID = 2**62  # blob ids are stored in 64-bit columns
 DEFAULT_SNAPSHOT_INTERVAL_S = 0.5
 NODE_SEEN_S = 2.0  # a replayed node that sent a frame this recently is shown online
 
@@ -238,7 +245,10 @@ def replay_recording(
         to_ts=None if to_wall_s is None else datetime.fromtimestamp(to_wall_s, UTC),
     )
     if extent is None:
-        report.stopped_at = "the recording is empty"
+        for _ in reader.records():  # no readable block: is that damage, or nothing at all?
+            pass
+        damage = reader.damage
+        report.stopped_at = "the recording is empty" if damage is None else damage.reason
         return report
     start_s = extent[0] if from_wall_s is None else max(from_wall_s, extent[0])
     end_s = extent[1] if to_wall_s is None else min(to_wall_s, extent[1])
@@ -262,12 +272,20 @@ def replay_recording(
         if cancel is not None and cancel.is_set():
             report.stopped_at = "cancelled"
             break
+        problem = _bad_node_event(item)
+        if problem is not None:
+            report.stopped_at = problem
+            break
         if item.session_id != session:  # an engine run: a fresh service, as it was live
             session = item.session_id
             known = sessions.get(session)
             clock.anchor_s = item.wall_s - item.t_s if known is None else known.wall_anchor_s
             clock.t_s = item.t_s
             start = _session_start(directory, known) if item.event_kind != SESSION_START else item
+            problem = None if start is None else _bad_node_event(start)
+            if problem is not None:
+                report.stopped_at = problem
+                break
             first_id = _first_blob_id(item)
             service = SensingService(
                 replayed_room,
@@ -373,12 +391,86 @@ def _session_start(directory: Path | str, session: RecordedSession | None) -> Re
     return None
 
 
+def _bad_node_event(item: RecordedItem) -> str | None:
+    """Why the recorded node event ``item`` cannot be fed to a service (a field the service
+    reads that is not what the live service records), or None when it can (and for frames
+    and ticks). The recording reader has checked it is ``[kind, mac, detail]`` JSON."""
+    if item.kind is not RecordKind.NODE_EVENT or item.detail is None:
+        return None
+    detail = item.detail
+    problem: str | None = None
+    if item.event_kind == SESSION_START:
+        macs = detail.get("macs")
+        first = detail.get("first_blob_id")
+        if macs is not None and not (
+            isinstance(macs, dict) and all(isinstance(v, str) for v in macs.values())
+        ):
+            problem = f"macs: expected an object of MAC to node id, got {_json_type(macs)}"
+        elif first is not None and not _whole(first, 1, MAX_BLOB_ID):
+            problem = f"first_blob_id: expected a whole number 1-{MAX_BLOB_ID}"
+    elif item.event_kind == NODE_ONLINE:
+        position = detail.get("hello_position")
+        node_id = detail.get("hello_node_id")
+        if position is not None and not (
+            isinstance(position, list)
+            and len(position) == 3
+            and all(_finite(c, MAX_COORDINATE_M) for c in position)
+        ):
+            problem = f"hello_position: expected three coordinates within ±{MAX_COORDINATE_M:g} m"
+        elif node_id is not None and not isinstance(node_id, str):
+            problem = f"hello_node_id: expected a string, got {_json_type(node_id)}"
+    elif item.event_kind == NODE_BLE:
+        devices = detail.get("devices")
+        node = detail.get("node")
+        if not _finite(detail.get("at_s"), math.inf):
+            problem = "at_s: expected a finite number of seconds"
+        elif not (
+            isinstance(devices, list)
+            and all(
+                isinstance(d, list)
+                and len(d) == 2
+                and isinstance(d[0], str)
+                and _finite(d[1], 1000.0)
+                for d in devices
+            )
+        ):
+            problem = "devices: expected a list of [address, RSSI dBm]"
+        elif node is not None and not isinstance(node, str):
+            problem = f"node: expected a string, got {_json_type(node)}"
+    if problem is None:
+        return None
+    when = datetime.fromtimestamp(item.wall_s, UTC).isoformat()  # the reader checked it
+    return f"malformed {item.event_kind} node event in the recording at {when}: {problem}"
+
+
+def _finite(value: object, bound: float) -> bool:
+    """``value`` is a JSON number (not a boolean) whose magnitude is at most ``bound``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        return False
+    return math.isfinite(number) and abs(number) <= bound
+
+
+def _whole(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _json_type(value: object) -> str:
+    return {list: "a list", dict: "an object", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, int | float) else "null"
+    )
+
+
 def _first_blob_id(item: RecordedItem) -> int:
     """Number blobs as the live run did when the replay starts at its beginning (its first
     record is the session start), else from 1."""
     if item.kind is RecordKind.NODE_EVENT and item.event_kind == SESSION_START:
         value = (item.detail or {}).get("first_blob_id")
-        if isinstance(value, int) and value > 0:
+        if _whole(value, 1, MAX_BLOB_ID):
+            assert isinstance(value, int)
             return value
     return 1
 

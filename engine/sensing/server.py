@@ -555,6 +555,12 @@ class NodeServer:
         except ProtocolError as error:
             await self._reject(ws, "", f"bad hello: {error}")
             return None
+        except (ArithmeticError, TypeError, ValueError, RecursionError):
+            # A hello the parser should have named but did not: still a rejected hello
+            # (reject, node.rejected), never a dead handler.
+            log.exception("sensing node hello from %s: unexpected parse failure", remote)
+            await self._reject(ws, "", "bad hello: it could not be read")
+            return None
         expected = node_token(self._secret, hello.mac)
         header_token = ws.request.headers.get(TOKEN_HEADER) if ws.request is not None else None
         given = hello.token or header_token  # the hello wins; an empty token counts as none

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
+
 from console import auth, exit_codes
 from console.commands import (
     accounts,
@@ -242,6 +244,15 @@ def main(argv: list[str] | None = None) -> int:
         return exit_codes.DATABASE
     except StoreUnavailableError as exc:
         print(f"watchfloor: the database cannot be written: {exc}", file=sys.stderr)
+        return exit_codes.DATABASE
+    except SQLAlchemyDatabaseError as exc:
+        # A read that hit a corrupt page (or a server that went away mid-command): the
+        # driver's reason, not SQLAlchemy's text, which quotes the whole statement.
+        reason = printable(str(exc.orig if exc.orig is not None else exc).splitlines()[0])
+        print(
+            f"watchfloor: the database cannot be read ({display_url(db_url)}): {reason}",
+            file=sys.stderr,
+        )
         return exit_codes.DATABASE
     except (
         auth.AuthenticationNeededError,

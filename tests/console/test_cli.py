@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -218,6 +219,56 @@ def test_engine_on_a_database_with_corrupt_pages_exits_3(tmp_path: Path) -> None
     )
     assert result.returncode == 3, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _corrupt_events_page(db: Path) -> None:
+    """An upgraded database whose events table spans many pages, then its root page
+    overwritten: the schema still opens, a read of the events hits the damage."""
+    with sqlite3.connect(db) as connection:
+        connection.executemany(
+            "INSERT INTO events (ts, kind, source, detail) VALUES (?, 'person.seen', 'test', ?)",
+            [
+                (f"2026-06-01 10:{i // 60:02d}:{i % 60:02d}.000000", json.dumps({"pad": "x" * 100}))
+                for i in range(3000)
+            ],
+        )
+        root = connection.execute(
+            "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = 'events'"
+        ).fetchone()[0]
+        page = connection.execute("PRAGMA page_size").fetchone()[0]
+        connection.commit()
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the rows into the file itself
+    connection.close()
+    with db.open("r+b") as file:
+        file.seek((root - 1) * page)
+        file.write(b"\xff" * 16)
+
+
+def test_export_of_a_database_with_a_corrupt_events_page_exits_3_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    """Before: a traceback ending in the SQL statement, and exit 1 (a failed check)."""
+    db = tmp_path / "corrupt-events.db"
+    env = {"WATCHFLOOR_DATA_DIR": str(tmp_path / "data")}
+    assert watchfloor("--db", f"sqlite:///{db}", "db", "upgrade", env=env).returncode == 0
+    _corrupt_events_page(db)
+    result = watchfloor(
+        "--db",
+        f"sqlite:///{db}",
+        "export",
+        "--from",
+        "2026-01-01T00:00:00Z",
+        "--to",
+        "2026-12-01T00:00:00Z",
+        "--out",
+        str(tmp_path / "case"),
+        env=env,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr and "SELECT" not in result.stderr
+    assert "the database cannot be read" in result.stderr
+    assert "malformed" in result.stderr
+    assert not (tmp_path / "case").exists()
 
 
 @pytest.mark.parametrize("duration", ["inf", "nan", "-1", "0"])

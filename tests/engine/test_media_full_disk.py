@@ -21,7 +21,7 @@ from console import exit_codes
 from engine.alerts.records import list_alerts
 from engine.store import Store
 from engine.store.models import Event, Media
-from tests.conftest import TESTDATA, cut_video
+from tests.conftest import TESTDATA, cut_video, write_site
 from tests.engine.test_evidence_full_disk import _namespaces_work
 
 DISK_BYTES = 200 * 1024  # a few snapshots fit; no 768×576 clip of a few seconds does
@@ -221,3 +221,74 @@ def test_with_the_database_on_the_full_disk_too_the_losses_are_still_reported(
     db_copy = Path(db_url.removeprefix("sqlite:///")).parent / "watchfloor.db"
     events, media, _alerts = _stored(f"sqlite:///{db_copy}")
     _assert_nothing_names_a_missing_file(left, events, media, report)
+
+
+@pytest.mark.slow
+def test_a_live_engine_on_a_full_disk_accounts_for_every_lost_file(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The drill on the live engine: ``watchfloor engine`` watching the pedestrian sample as
+    a camera, its data dir on the same tiny tmpfs. Every clip or snapshot it could not write
+    is a ``recording.failed`` event and in the report, one alert says so, it exits 6, and
+    nothing stored names a file that is not there."""
+    reason = _namespaces_work(tmp_path)
+    if reason is not None:
+        pytest.skip(reason)
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    data = disk / "data"
+    site = write_site(
+        tmp_path / "site.toml",
+        f'[[cameras]]\nid = "plaza"\nname = "Plaza"\nurl = "{TESTDATA / "video" / "vtest.avi"}"\n',
+    )
+    report_path = tmp_path / "report.json"
+    command = [
+        sys.executable,
+        "-m",
+        "console",
+        "--db",
+        db_url,
+        "engine",
+        "--site",
+        str(site),
+        "--duration",
+        "15",
+        "--report",
+        str(report_path),
+    ]
+    result = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", _SCRIPT, "sh", str(disk), "", "", *command],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "WATCHFLOOR_DATA_DIR": str(data), "DISK_BYTES": str(DISK_BYTES)},
+    )
+    lines = result.stdout.splitlines()
+    exits = [line for line in lines if line.startswith("exit=")]
+    assert exits, result.stdout + result.stderr
+    assert int(exits[-1].removeprefix("exit=")) == exit_codes.MEDIA_LOST, result.stderr
+    prefix = f"{data}/"
+    left = [
+        line.removeprefix(prefix)
+        for line in lines[lines.index("left:") + 1 :]
+        if line.startswith(prefix)
+    ]
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    lost = report["media_lost"]
+    assert report["media_lost_count"] == len(lost) > 0
+    assert {m["reason"] for m in lost} == {"disk full"}
+    assert "clips/snapshots could not be written (disk full)" in result.stderr
+    events, media, alerts = _stored(db_url)
+    failed = [e for e in events if e.kind == "recording.failed"]
+    assert sorted(e.detail["not_written"] for e in failed) == sorted(m["path"] for m in lost)
+    (alert,) = [a for a in alerts if a.kind == "recording"]
+    assert alert.title == "Recording failing on camera Plaza: disk full"
+    on_disk = set(left)
+    assert not [name for name in left if name.endswith(".partial")], left
+    for row in media:
+        assert row.path in on_disk, f"media row {row.id} names {row.path}, not on the disk"
+    for event in events:
+        named = (event.detail or {}).get("snapshot")
+        if isinstance(named, str):
+            assert named in on_disk, f"{event.kind} {event.id} names {named}, not on disk"

@@ -3,10 +3,13 @@
 ``export --from ISO --to ISO [--cameras KEY …] [--rooms ROOM …] --out DIR`` writes the
 range's clips, snapshots, events (``events.json``, ``report.html``) and a manifest of every
 file's SHA-256, signed with this installation's Ed25519 key (its public half beside it).
-The folder appears only when complete. ``verify DIR [--key PUBLIC.pem]`` checks the
-signature and every file, and names each altered, missing or added one; ``--key`` also
-requires that a trusted key signed it (the public key in the folder proves nothing alone).
-Exit 0 when the folder is intact, 1 when not. ``export … --lock REASON`` also locks the
+The folder appears only when complete. ``verify DIR [--key PUBLIC.pem]`` checks that the
+folder contains its evidence, intact: the signature and every listed file (never following a
+manifest path out of the folder, nor a symbolic link in it), and names each altered, missing
+or added one and anything that is not a regular file; ``--key`` also requires that a trusted
+key signed it (the public key in the folder proves nothing alone; keys are compared as keys).
+Exit 0 when the folder is intact, 1 when not (or not readable as an export), 2 when the
+``--key`` file is not a public key. ``export … --lock REASON`` also locks the
 exported range and sources (after the export succeeded), with the folder recorded on the lock.
 
 ``evidence lock (--from ISO --to ISO [--cameras KEY …] [--rooms ROOM …] | --bookmark ID)
@@ -254,30 +257,36 @@ def _lock_line(view: Any, zone: SiteTime) -> str:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from engine.history.evidence import verify_evidence
+    from engine.history.evidence import EvidenceError, read_trusted_key, verify_evidence
 
     trusted = None
     if args.key is not None:
         try:
-            trusted = args.key.read_bytes()
-        except OSError as exc:
-            print(f"watchfloor verify: cannot read --key: {exc}", file=sys.stderr)
+            trusted = read_trusted_key(args.key)
+        except EvidenceError as exc:
+            print(f"watchfloor verify: --key: {printable(str(exc))}", file=sys.stderr)
             return exit_codes.USAGE
     result = verify_evidence(args.folder, trusted)
     if args.json:
         print(json.dumps(result.as_json()))
     else:
+        # Names come from the folder and its manifest: shown without terminal escapes.
+        kinds = dict(result.irregular)
         for name in result.altered:
-            print(f"ALTERED  {name}")
+            print(f"ALTERED  {printable(name)}")
         for name in result.missing:
-            print(f"MISSING  {name}")
+            print(f"MISSING  {printable(name)}")
+        for name, kind in result.irregular:
+            if name not in result.added:
+                print(f"REPLACED {printable(name)} (now a {kind})")
         for name in result.added:
-            print(f"ADDED    {name}")
+            what = f" (a {kinds[name]})" if name in kinds else ""
+            print(f"ADDED    {printable(name)}{what}")
         for problem in result.problems:
-            print(f"PROBLEM  {problem}")
+            print(f"PROBLEM  {printable(problem)}")
         verdict = "intact" if result.ok else "NOT intact"
         print(
-            f"{args.folder}: {verdict} ({result.files} files; signature "
+            f"{printable(str(args.folder))}: {verdict} ({result.files} files; signature "
             f"{'valid' if result.signature_ok else 'INVALID'}, key {result.fingerprint[:16]}…)"
         )
     return exit_codes.OK if result.ok else exit_codes.FAILED

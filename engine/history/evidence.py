@@ -16,26 +16,33 @@ The folder is written under a temporary name beside the destination and renamed 
 only when every file is copied, hashed and signed, so a failed export (a full disk, a
 vanished clip) leaves no folder whose manifest claims to be complete.
 
-:func:`verify_evidence` hashes every file the manifest lists, names each altered, missing or
-added file, and checks the signature (and, given one, that it was made by a trusted key).
+:func:`verify_evidence` checks that the folder contains its evidence, intact: it hashes every
+file the manifest lists (each a plain path inside the folder, read without following symbolic
+links), names each altered, missing or added file and anything in the folder that is not a
+regular file (a symbolic link, FIFO, socket, device or stray folder), and checks the signature
+(and, given one, that it was made by a trusted key, compared as keys).
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
+import hmac
 import html
 import importlib.metadata
 import json
 import os
+import re
 import shutil
+import stat
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -52,6 +59,9 @@ from engine.store.models import Camera, Event, Media
 from engine.store.person_models import Person
 from engine.wording import describe, display_actor, size
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 FORMAT: Final = "watchfloor-evidence/1"
 MANIFEST: Final = "manifest.json"
 SIGNATURE: Final = "manifest.sig"
@@ -59,10 +69,20 @@ PUBLIC_KEY: Final = "public_key.pem"
 KEY_FILE_NAME: Final = "evidence_signing_key.pem"
 CHUNK: Final = 1024 * 1024  # copy and hash a megabyte at a time
 _OWN_FILES: Final = frozenset({MANIFEST, SIGNATURE, PUBLIC_KEY})
+# What verify reads of the export's own files, at most (counted while reading):
+MANIFEST_LIMIT: Final = 64 * 1024 * 1024  # bytes: ~250,000 files' entries
+SIGNATURE_LIMIT: Final = 4096  # bytes: an Ed25519 signature in base64 is 88
+KEY_LIMIT: Final = 16 * 1024  # bytes: an Ed25519 public key's PEM is 113
+_MAX_DEPTH: Final = 32  # folders: an export nests its media 2-5 deep
+_SHA256_HEX: Final = re.compile(r"[0-9a-f]{64}")
+# Never follow a symbolic link, never wait on a FIFO's writer, never leak into a child.
+_OPEN_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_FOLDER_FLAGS: Final = _OPEN_FLAGS | os.O_DIRECTORY
 
 
 class EvidenceError(RuntimeError):
-    """An export could not be made (the message says why); nothing claims completeness."""
+    """An export could not be made (the message says why); nothing claims completeness.
+    Also raised by :func:`read_trusted_key` for a file that is not a usable key."""
 
 
 def signing_key(key_dir: Path) -> Any:
@@ -231,6 +251,7 @@ def export_evidence(
             "software": {"watchfloor": _version()},
             "files": sorted(listed, key=lambda f: str(f["path"])),
         }
+        manifest.update(_audit_checkpoint(store, key_dir, now))
         body = json.dumps(manifest, indent=2, ensure_ascii=False).encode()
         _write(partial / PUBLIC_KEY, public_pem)
         _write(partial / MANIFEST, body)
@@ -323,9 +344,14 @@ def export_record(
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
-    """What :func:`verify_evidence` found: files whose content changed, listed files that
-    are gone, files that were added, whether the signature holds, the key's fingerprint,
-    and whether that key is the trusted one (None: no trusted key given)."""
+    """What :func:`verify_evidence` found: listed files whose content changed, listed files
+    that are gone, everything in the folder the manifest does not list (``added``: files,
+    and also symbolic links, FIFOs, sockets, devices and folders, each named), whether the
+    signature holds, the key's fingerprint, whether that key is the trusted one (None: no
+    trusted key given), what else is wrong (``problems``: a manifest path outside the
+    folder, an unreadable own file…), and ``irregular``: every path, listed or added, that
+    is not a regular file, with what it is (``symbolic link``, ``FIFO``, ``socket``,
+    ``device``, ``folder``, ``special file``)."""
 
     folder: Path
     files: int
@@ -336,12 +362,16 @@ class VerifyResult:
     fingerprint: str = ""
     trusted: bool | None = None
     problems: tuple[str, ...] = field(default=())
+    irregular: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
+        """Intact: signed, every listed file there and unchanged, nothing else in the folder,
+        and (given a trusted key) signed by it."""
         return (
             self.signature_ok
             and not (self.altered or self.missing or self.added or self.problems)
+            and not self.irregular
             and self.trusted is not False
         )
 
@@ -353,6 +383,7 @@ class VerifyResult:
             "altered": list(self.altered),
             "missing": list(self.missing),
             "added": list(self.added),
+            "irregular": dict(self.irregular),
             "signature_ok": self.signature_ok,
             "fingerprint": self.fingerprint,
             "trusted": self.trusted,
@@ -361,55 +392,152 @@ class VerifyResult:
 
 
 def verify_evidence(folder: Path, trusted_public_key: bytes | None = None) -> VerifyResult:
-    """Check an exported folder: the signature of its manifest, then every listed file's
-    SHA-256 and size, and that no file was added. Never raises for a damaged folder: what
-    is wrong is in the result."""
+    """Check that ``folder`` contains its evidence, intact: the signature of its manifest
+    (and, given ``trusted_public_key`` as PEM, that this key made it: compared as keys, not
+    as text), then every listed file's SHA-256 and size, and that the folder holds nothing
+    else. Every manifest path must be a plain relative path inside the folder (no ``..``,
+    no absolute path, no backslash, no NUL): one that is not is a named problem and is
+    never opened, so the result does not depend on what exists outside. Nothing inside is
+    followed either: a listed file, or a folder on its path, that is a symbolic link (even
+    to an identical copy), a FIFO, a socket, a device or a folder is reported, and FIFOs
+    are never opened for reading in a way that waits. The manifest, signature and public
+    key are read only as regular files up to :data:`MANIFEST_LIMIT` / :data:`SIGNATURE_LIMIT`
+    / :data:`KEY_LIMIT` bytes (counted while reading), and files are hashed a megabyte at a
+    time. Never raises for a damaged folder: what is wrong is in the result."""
+    try:
+        folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        problem = f"{folder} is not a folder that can be read: {exc.strerror}"
+        return VerifyResult(folder, 0, problems=(problem,))
+    except ValueError as exc:  # a NUL in the name
+        return VerifyResult(folder, 0, problems=(f"{folder!r} is not a folder: {exc}",))
+    try:
+        return _verify(folder, folder_fd, trusted_public_key)
+    finally:
+        os.close(folder_fd)
+
+
+def read_trusted_key(path: Path) -> bytes:
+    """The PEM of an Ed25519 public key from ``path`` (a regular file of at most
+    :data:`KEY_LIMIT` bytes; a FIFO or device is refused without waiting on it), for
+    :func:`verify_evidence`'s ``trusted_public_key``. Raises :class:`EvidenceError` saying
+    why it cannot be used."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise EvidenceError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        kind = _kind(os.fstat(fd).st_mode)
+        if kind != "file":
+            raise EvidenceError(f"{path} is a {kind}, not a key file")
+        pem = _read_limited(fd, KEY_LIMIT)
+    except OSError as exc:
+        raise EvidenceError(f"cannot read {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if pem is None:
+        raise EvidenceError(f"{path} is bigger than {KEY_LIMIT:,} bytes: not a public key")
+    try:
+        _ed25519_public_key(pem)
+    except ValueError:
+        raise EvidenceError(f"{path} is not an Ed25519 public key (PEM)") from None
+    return pem
+
+
+# -------------------------------------------------------------------------------- verifying
+
+
+class _UnreadableError(Exception):
+    """What the verifier will not read, or what a manifest gets wrong: the message names
+    the file and says why."""
+
+
+class _NotAFileError(Exception):
+    """A path that is something other than a regular file (``kind`` says what)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def _verify(folder: Path, folder_fd: int, trusted_public_key: bytes | None) -> VerifyResult:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+    try:
+        body = _read_own(folder_fd, MANIFEST, MANIFEST_LIMIT)
+        files = _manifest_files(body)
+    except _UnreadableError as exc:
+        return VerifyResult(folder, 0, problems=(str(exc),))
     problems: list[str] = []
-    try:
-        body = (folder / MANIFEST).read_bytes()
-        manifest = json.loads(body)
-        files = manifest["files"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return VerifyResult(folder, 0, problems=(f"no readable {MANIFEST}: {exc}",))
     signature_ok, fingerprint, trusted = False, "", None
+    folder_key: bytes | None = None
     try:
-        public_pem = (folder / PUBLIC_KEY).read_bytes()
-        fingerprint = key_fingerprint(public_pem)
-        public = serialization.load_pem_public_key(public_pem)
-        if not isinstance(public, Ed25519PublicKey):
-            raise ValueError("not an Ed25519 key")
-        public.verify(base64.b64decode((folder / SIGNATURE).read_bytes().strip()), body)
+        public = _ed25519_public_key(_read_own(folder_fd, PUBLIC_KEY, KEY_LIMIT))
+        folder_key = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        # The key's own PEM, as the export wrote it: a re-wrapped file keeps its fingerprint.
+        fingerprint = key_fingerprint(
+            public.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        signature = _read_own(folder_fd, SIGNATURE, SIGNATURE_LIMIT)
+        public.verify(base64.b64decode(signature.strip(), validate=True), body)
         signature_ok = True
     except InvalidSignature:
         problems.append(f"the signature does not match {MANIFEST}: it was changed")
-    except (OSError, ValueError) as exc:
+    except _UnreadableError as exc:
+        problems.append(f"the signature cannot be checked: {exc}")
+    except ValueError as exc:
         problems.append(f"the signature cannot be checked: {exc}")
     if trusted_public_key is not None:
-        trusted = fingerprint == key_fingerprint(trusted_public_key)
-        if not trusted:
-            problems.append("signed by a key other than the trusted one")
+        try:
+            trusted_key = _ed25519_public_key(trusted_public_key).public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            )
+        except ValueError:
+            trusted = False
+            problems.append("the trusted key is not an Ed25519 public key (PEM)")
+        else:
+            trusted = folder_key is not None and hmac.compare_digest(folder_key, trusted_key)
+            if not trusted:
+                problems.append("signed by a key other than the trusted one")
+    listed: dict[str, tuple[str, int]] = {}
+    for index, raw in enumerate(files):
+        try:
+            path, digest, size_bytes = _manifest_entry(index, raw)
+        except _UnreadableError as exc:
+            problems.append(str(exc))
+            continue
+        if not _is_inside(path):
+            problems.append(
+                f"{MANIFEST} lists {path!r}, which is not a plain path inside the folder (not read)"
+            )
+        elif path in _OWN_FILES:
+            problems.append(f"{MANIFEST} lists {path!r}, the export's own file")
+        elif path in listed:
+            problems.append(f"{MANIFEST} lists {path!r} twice")
+        else:
+            listed[path] = (digest, size_bytes)
     altered: list[str] = []
     missing: list[str] = []
-    names: set[str] = set()
-    for entry in files:
-        name = str(entry["path"])
-        names.add(name)
-        path = folder / name
-        if not path.is_file():
-            missing.append(name)
-            continue
-        digest, size = _hash(path)
-        if digest != entry["sha256"] or size != entry["bytes"]:
-            altered.append(name)
-    added = sorted(
-        p.relative_to(folder).as_posix()
-        for p in folder.rglob("*")
-        if p.is_file() and p.relative_to(folder).as_posix() not in names | _OWN_FILES
-    )
+    irregular: list[tuple[str, str]] = []
+    for path, (digest, size_bytes) in listed.items():
+        try:
+            if not _listed_file_intact(folder_fd, path, digest, size_bytes):
+                altered.append(path)
+        except _NotAFileError as exc:
+            irregular.append((path, exc.kind))
+        except (FileNotFoundError, NotADirectoryError):
+            missing.append(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                missing.append(path)  # a folder on its path is a symbolic link: named below
+            else:
+                problems.append(f"{path!r} cannot be read: {exc.strerror}")
+        except ValueError as exc:  # a name the file system cannot encode
+            problems.append(f"{path!r} cannot be read: {exc}")
+    added, irregular_found, unreadable = _unlisted(folder_fd, set(listed))
     return VerifyResult(
         folder,
         len(files),
@@ -419,8 +547,224 @@ def verify_evidence(folder: Path, trusted_public_key: bytes | None = None) -> Ve
         signature_ok,
         fingerprint,
         trusted,
-        tuple(problems),
+        tuple(problems + unreadable),
+        tuple(sorted(irregular + irregular_found)),
     )
+
+
+def _manifest_files(body: bytes) -> list[Any]:
+    """The ``files`` list of a manifest's bytes. Raises :class:`_UnreadableError` naming what
+    is wrong."""
+    try:
+        manifest = json.loads(body)
+    except RecursionError:
+        raise _UnreadableError(f"{MANIFEST} is nested too deeply to be a manifest") from None
+    except ValueError as exc:  # not UTF-8, not JSON, a number too long to convert
+        raise _UnreadableError(f"{MANIFEST} is not valid JSON: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise _UnreadableError(f"{MANIFEST} is not a JSON object")
+    files = manifest.get("files")
+    if not isinstance(files, list):
+        raise _UnreadableError(f"{MANIFEST}: 'files' is not a list")
+    return files
+
+
+def _manifest_entry(index: int, raw: Any) -> tuple[str, str, int]:
+    """One ``files`` entry as (path, SHA-256 hex, size in bytes). Raises
+    :class:`_UnreadableError` naming the entry and the field that is wrong."""
+    where = f"{MANIFEST}: files[{index}]"
+    if not isinstance(raw, dict):
+        raise _UnreadableError(f"{where} is not an object")
+    path = raw.get("path")
+    if not isinstance(path, str):
+        raise _UnreadableError(f"{where} has no 'path' text")
+    digest = raw.get("sha256")
+    if not isinstance(digest, str) or not _SHA256_HEX.fullmatch(digest):
+        raise _UnreadableError(f"{where} ({path!r}): 'sha256' is not a SHA-256 in hex")
+    size_bytes = raw.get("bytes")
+    if type(size_bytes) is not int or size_bytes < 0:  # bool and float are not sizes
+        raise _UnreadableError(f"{where} ({path!r}): 'bytes' is not a size in bytes")
+    return path, digest, size_bytes
+
+
+def _is_inside(path: str) -> bool:
+    """Whether a manifest path is a plain relative path inside the folder: ``/``-separated
+    names, none empty, ``.`` or ``..``, no backslash (a Windows separator) and no NUL."""
+    if not path or path.startswith("/") or "\\" in path or "\x00" in path:
+        return False
+    return all(part not in ("", ".", "..") for part in path.split("/"))
+
+
+def _kind(mode: int) -> str:
+    """What a file of ``mode`` is, in words."""
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISLNK(mode):
+        return "symbolic link"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"
+
+
+def _open_file(name: str, dir_fd: int) -> int:
+    """An fd on the regular file ``name`` in ``dir_fd``, never through a symbolic link and
+    never waiting on a FIFO. Raises :class:`_NotAFileError` or OSError."""
+    kind = _kind(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    if kind != "file":
+        raise _NotAFileError(kind)  # not opened at all: a FIFO, socket or device stays untouched
+    try:
+        fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # replaced by a symbolic link since
+            raise _NotAFileError("symbolic link") from None
+        raise
+    kind = _kind(os.fstat(fd).st_mode)  # what was opened, whatever the name now is
+    if kind != "file":
+        os.close(fd)
+        raise _NotAFileError(kind)
+    return fd
+
+
+def _open_folder(folder_fd: int, relative: str) -> int:
+    """An fd on the folder at ``relative`` (``/``-separated) inside ``folder_fd``, opened
+    one name at a time without following symbolic links. Raises OSError (ELOOP: one is a
+    symbolic link; ENOTDIR: one is not a folder)."""
+    fd = folder_fd
+    try:
+        for part in relative.split("/"):
+            parent, fd = fd, os.open(part, _FOLDER_FLAGS, dir_fd=fd)
+            if parent != folder_fd:
+                os.close(parent)
+    except BaseException:
+        if fd != folder_fd:
+            os.close(fd)
+        raise
+    return fd
+
+
+def _read_limited(fd: int, limit: int) -> bytes | None:
+    """All of ``fd`` when it holds at most ``limit`` bytes, else None: counted while
+    reading (``st_size`` is not trusted), never more than ``limit + 1`` bytes in memory."""
+    body = bytearray()
+    while len(body) <= limit:
+        chunk = os.read(fd, min(CHUNK, limit + 1 - len(body)))
+        if not chunk:
+            return bytes(body)
+        body += chunk
+    return None
+
+
+def _read_own(folder_fd: int, name: str, limit: int) -> bytes:
+    """The export's own file ``name`` (manifest, signature, public key), at most ``limit``
+    bytes. Raises :class:`_UnreadableError` naming it and why."""
+    try:
+        fd = _open_file(name, folder_fd)
+    except _NotAFileError as exc:
+        raise _UnreadableError(f"{name} is a {exc.kind}, not a file") from None
+    except FileNotFoundError:
+        raise _UnreadableError(f"{name} is missing") from None
+    except OSError as exc:
+        raise _UnreadableError(f"{name} cannot be read: {exc.strerror}") from None
+    try:
+        body = _read_limited(fd, limit)
+    except OSError as exc:
+        raise _UnreadableError(f"{name} cannot be read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if body is None:
+        raise _UnreadableError(f"{name} is bigger than {limit:,} bytes")
+    return body
+
+
+def _ed25519_public_key(pem: bytes) -> Ed25519PublicKey:
+    """The Ed25519 public key in ``pem``. Raises ValueError when it holds none."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    public = serialization.load_pem_public_key(pem)
+    if not isinstance(public, Ed25519PublicKey):
+        raise ValueError(f"{PUBLIC_KEY} is not an Ed25519 key")
+    return public
+
+
+def _listed_file_intact(folder_fd: int, path: str, sha256: str, size_bytes: int) -> bool:
+    """Whether the listed ``path`` (checked to be inside) holds ``size_bytes`` bytes of
+    SHA-256 ``sha256``, hashed a megabyte at a time and never more than one byte past the
+    listed size. Raises :class:`_NotAFileError` when it is not a regular file, OSError when it
+    (or a folder on its way) is missing, a symbolic link or unreadable."""
+    folder, _, name = path.rpartition("/")
+    parent = _open_folder(folder_fd, folder) if folder else folder_fd
+    try:
+        fd = _open_file(name, parent)
+    finally:
+        if parent != folder_fd:
+            os.close(parent)
+    try:
+        digest = hashlib.sha256()
+        read = 0
+        while read <= size_bytes:
+            chunk = os.read(fd, min(CHUNK, size_bytes + 1 - read))
+            if not chunk:
+                break
+            digest.update(chunk)
+            read += len(chunk)
+    finally:
+        os.close(fd)
+    return read == size_bytes and hmac.compare_digest(digest.hexdigest(), sha256)
+
+
+def _unlisted(
+    folder_fd: int, listed: set[str]
+) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """Everything in the folder that the manifest does not account for, without following
+    symbolic links: the added paths (sorted), those of them that are not regular files
+    with what they are, and problems reading it. Folders on a listed file's path and the
+    export's own files are expected; every other folder, empty or not, is added (and
+    looked into), as is any folder nested deeper than :data:`_MAX_DEPTH` (not looked
+    into)."""
+    expected = {path.rsplit("/", i)[0] for path in listed for i in range(1, path.count("/") + 1)}
+    added: list[str] = []
+    irregular: list[tuple[str, str]] = []
+    problems: list[str] = []
+    pending = [""]  # folders to look into, relative to the folder; "" is the folder
+    while pending:
+        relative = pending.pop()
+        try:
+            fd = _open_folder(folder_fd, relative) if relative else os.dup(folder_fd)
+        except OSError as exc:  # replaced since it was listed, or not ours to read
+            problems.append(f"{relative!r} cannot be opened: {exc.strerror}")
+            continue
+        try:
+            with os.scandir(fd) as entries:
+                found = [(e.name, _kind(e.stat(follow_symlinks=False).st_mode)) for e in entries]
+        except OSError as exc:
+            problems.append(f"{relative or 'the folder'!r} cannot be listed: {exc.strerror}")
+            continue
+        finally:
+            os.close(fd)
+        depth = relative.count("/") + 2 if relative else 1
+        for name, kind in found:
+            path = f"{relative}/{name}" if relative else name
+            accounted = path in listed or (not relative and name in _OWN_FILES)
+            if kind == "folder" and (accounted or path in expected):
+                if depth <= _MAX_DEPTH:
+                    pending.append(path)  # expected, but what is inside must be too
+                    continue
+                accounted = False
+            if accounted:
+                continue  # checked (and any irregularity named) when read
+            added.append(path)
+            if kind != "file":
+                irregular.append((path, kind))
+            if kind == "folder" and depth <= _MAX_DEPTH:
+                pending.append(path)
+    return sorted(added), irregular, problems
 
 
 # -------------------------------------------------------------------------------- internals
@@ -545,22 +889,26 @@ def _recording_excerpts(
     return found
 
 
+def _audit_checkpoint(store: Store, key_dir: Path, now: datetime) -> dict[str, Any]:
+    """The manifest's ``audit_checkpoint``: the audit trail's head signed now (and appended
+    to the checkpoint file beside the database), so the export, under its own signature,
+    proves later that the trail up to here was not rewritten. A checkpoint that cannot be
+    made never stops the export: the manifest then says why in ``audit_checkpoint_problem``."""
+    # Imported here: the checkpoint module signs with this module's key.
+    from engine.history.audit_checkpoints import write_checkpoint
+
+    written = write_checkpoint(store, key_dir=key_dir, at=now, reason="evidence export")
+    if written.checkpoint is None:
+        return {"audit_checkpoint": None, "audit_checkpoint_problem": written.problem}
+    return {"audit_checkpoint": written.checkpoint.as_json()}
+
+
 def _write(path: Path, body: bytes) -> tuple[str, int]:
     with path.open("wb") as handle:
         handle.write(body)
         handle.flush()
         os.fsync(handle.fileno())
     return hashlib.sha256(body).hexdigest(), len(body)
-
-
-def _hash(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def _version() -> str:

@@ -54,6 +54,7 @@ from sqlalchemy.engine import make_url
 from engine.audit_records import AuditProblem, AuditVerification, CheckpointCheck
 from engine.clock import Clock
 from engine.history.evidence import KEY_FILE_NAME, key_fingerprint, signing_key
+from engine.inbound import loads_json
 from engine.paths import data_dir, open_private_file, path_safe_name
 from engine.store.audit import chain_extends, verify_audit
 from engine.store.database import Store
@@ -341,7 +342,7 @@ def read_checkpoint_file(path: Path) -> Checkpoint:
     document: object = None
     if whole:
         try:
-            document = json.loads(text)
+            document = loads_json(text)
         except ValueError:
             document = None  # JSON lines: the newest line is read below
     if document is None:
@@ -354,7 +355,7 @@ def read_checkpoint_file(path: Path) -> Checkpoint:
             where = "in it" if whole else f"in its last {TAIL_BYTES // 1024} KiB"
             raise fail(f"no complete checkpoint line {where}")
         try:
-            document = json.loads(newest)
+            document = loads_json(newest)
         except ValueError as exc:
             raise fail(f"its newest line is not JSON ({exc})") from None
     if isinstance(document, dict) and "audit_checkpoint" in document:

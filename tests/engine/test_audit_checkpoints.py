@@ -258,7 +258,9 @@ def test_the_cli_writes_a_checkpoint_and_syslog_receives_it(
         receiver.close()
 
 
-@pytest.mark.parametrize("kind", ["not_json", "wrong_types", "huge", "fifo", "dev_zero", "missing"])
+@pytest.mark.parametrize(
+    "kind", ["not_json", "deep_json", "wrong_types", "huge", "fifo", "dev_zero", "missing"]
+)
 def test_a_bad_checkpoint_file_is_named_without_a_traceback(
     kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -266,6 +268,8 @@ def test_a_bad_checkpoint_file_is_named_without_a_traceback(
     bad = tmp_path / "bad.jsonl"
     if kind == "not_json":
         bad.write_text("this is not json\n", encoding="utf-8")
+    elif kind == "deep_json":
+        bad.write_text("[" * 200_000 + "]" * 200_000 + "\n", encoding="utf-8")
     elif kind == "wrong_types":
         bad.write_text(
             json.dumps(

@@ -50,6 +50,7 @@ PRIVILEGED: dict[tuple[str, str | None], list[str]] = {
     ("faces", "enroll"): ["faces", "enroll", "--name", "Eve", "missing.jpg"],
     ("audit", "list"): ["audit", "list"],
     ("audit", "verify"): ["audit", "verify"],
+    ("audit", "checkpoint"): ["audit", "checkpoint"],
     ("accounts", "list"): ["accounts", "list"],
     ("accounts", "add"): ["accounts", "add", "eve", "--roles", "admin"],
     ("accounts", "add-service"): ["accounts", "add-service", "bot", "--roles", "admin"],

@@ -2,7 +2,9 @@
 :class:`MediaWriteWatch` on a worker thread) crosses the Qt bridge to the Cameras pane as
 built by its plugin, whose tile wears a red "Recording failing: disk full (2 files lost)"
 band and whose summary counts it; the status bar's recording health turns red. When a
-write works again both return to normal."""
+write works again both return to normal. A sensing room's recording that cannot be written
+says so in the Sensing pane, under the room's health line, and leaves the camera tiles
+alone."""
 
 from __future__ import annotations
 
@@ -25,7 +27,9 @@ from engine.record.losses import MediaWriteWatch
 from engine.sitetime import UTC_TIME
 from widgets.cameras.plugin import build
 from widgets.cameras.view import CameraGrid
-from widgets.colours import ALARM_RED
+from widgets.colours import ALARM_FILL
+from widgets.sensing import plugin as sensing_plugin
+from widgets.sensing.view import SensingPane
 
 T0 = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 
@@ -93,7 +97,7 @@ def test_a_failing_recording_shows_on_the_tile_and_the_status_bar_until_it_works
             lambda: tile.recording_problem == "Recording failing: disk full (2 files lost)",
             timeout=5000,
         )
-        assert _band_colour(grid) == QColor(ALARM_RED)
+        assert _band_colour(grid) == QColor(ALARM_FILL)
         assert "Recording failing: disk full (2 files lost)" in tile.toolTip()
         assert grid._summary.text() == "0/1 cameras online, 1 not recording"
         qtbot.waitUntil(
@@ -115,7 +119,7 @@ def test_a_failing_recording_shows_on_the_tile_and_the_status_bar_until_it_works
             SubsystemHealth(at=T0, subsystem="recording", state=HealthState.OK, detail="saving")
         )
         qtbot.waitUntil(lambda: tile.recording_problem is None, timeout=5000)
-        assert _band_colour(grid) != QColor(ALARM_RED)
+        assert _band_colour(grid) != QColor(ALARM_FILL)
         assert grid._summary.text() == "0/1 cameras online"
         qtbot.waitUntil(
             lambda: status.health_bar.states.get("recording") is HealthState.OK, timeout=5000
@@ -123,4 +127,70 @@ def test_a_failing_recording_shows_on_the_tile_and_the_status_bar_until_it_works
     finally:
         status.stop()
         bridge.close()
-    assert normal_corner != QColor(ALARM_RED)
+    assert normal_corner != QColor(ALARM_FILL)
+
+
+class _SensingActions:
+    """What the Sensing pane asks its backend: one room, no pairing."""
+
+    def rooms(self) -> list[tuple[str, str]]:
+        return [("room", "Lab sensing")]
+
+    def pairing_unavailable(self) -> str:
+        return "simulated room"
+
+    def explain(self, room_id: str, track_id: int) -> None:
+        return None
+
+    def open_pairing(self, seconds: int) -> datetime:
+        raise AssertionError("not asked")
+
+
+def test_a_failing_sensing_recording_shows_in_the_sensing_pane_until_it_works(
+    qtbot: QtBot,
+) -> None:
+    bus = EventBus()
+    bridge = QtBridge(bus)
+    ctx = SimpleNamespace(
+        backend=_SensingActions(),
+        events=bridge,
+        queries=None,
+        actor=None,
+        show_message=lambda *_: None,
+        cameras=[("gate", "Front gate")],
+        frame_of=lambda _camera: None,
+        site=SimpleNamespace(file=Path("site.toml")),
+        settings=_Settings(),
+    )
+    pane = sensing_plugin.build(ctx)  # type: ignore[arg-type]
+    assert isinstance(pane, SensingPane)
+    qtbot.addWidget(pane)
+    grid = build(ctx)  # type: ignore[arg-type]
+    assert isinstance(grid, CameraGrid)
+    qtbot.addWidget(grid)
+    pane.resize(800, 500)
+    pane.show()
+    watch = MediaWriteWatch(bus, SimulatedClock(T0))
+    room = watch.room("room", "sensing/Test_site/room")
+    try:
+        assert pane.recording_problem is None and not pane.recording_label.isVisible()
+        _on_worker(lambda: room.failed(OSError(28, "No space left on device")))
+        qtbot.waitUntil(lambda: pane.recording_problem is not None, timeout=5000)
+        assert pane.recording_problem == (
+            "Recording failing: disk full (kept in memory to retry; nothing lost yet)"
+        )
+        assert pane.recording_label.isVisible()
+        assert pane.recording_label.text() == pane.recording_problem
+        _on_worker(lambda: room.lost(1200, 9))
+        qtbot.waitUntil(
+            lambda: pane.recording_problem == "Recording failing: disk full (1200 records lost)",
+            timeout=5000,
+        )
+        # A room's recording is not a camera's: the tiles stay as they were.
+        assert grid.tiles[0].recording_problem is None
+
+        _on_worker(room.written)
+        qtbot.waitUntil(lambda: pane.recording_problem is None, timeout=5000)
+        assert not pane.recording_label.isVisible()
+    finally:
+        bridge.close()

@@ -12,11 +12,11 @@ from engine.events import CameraStatus
 from engine.frames import Frame
 from engine.sitetime import display
 from widgets.cameras.api import FrameGetter
-from widgets.colours import ALARM_RED
+from widgets.colours import ALARM_FILL, ALARM_RED, ON_ALARM_FILL
 
 _TRACK_COLOUR = QColor("#39d353")
 _REPLAY_COLOUR = QColor(ALARM_RED)
-_RECORDING_FAILING_COLOUR = QColor(ALARM_RED)
+_RECORDING_FAILING_COLOUR = QColor(ALARM_FILL)  # white text on it: 6.5:1
 _STATUS_COLOURS = {
     CameraStatus.STARTING: QColor("#d8a31a"),
     CameraStatus.ONLINE: QColor("#3fb950"),
@@ -174,7 +174,7 @@ class CameraTile(QWidget):
         font = QFont(self.font())
         font.setBold(True)
         painter.setFont(font)
-        painter.setPen(QColor("#ffffff"))
+        painter.setPen(QColor(ON_ALARM_FILL))
         text = painter.fontMetrics().elidedText(
             self.recording_problem, Qt.TextElideMode.ElideRight, band.width() - 16
         )

@@ -56,7 +56,7 @@ class ReportInputError(ValueError):
     def __init__(self, field: str | None, message: str, line: int | None = None) -> None:
         self.field = field
         self.line = line
-        where = "" if line is None else f"line {line}: "
+        where = "" if not line else f"line {line}: "  # 0: the file itself
         what = "" if field is None else f"{field}: "
         super().__init__(f"{where}{what}{message}")
 

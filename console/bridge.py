@@ -39,8 +39,9 @@ class QtBridge(QObject):
     sig_health_changed = Signal(object)
     """A :class:`SubsystemHealth`."""
     sig_recording_changed = Signal(object)
-    """A :class:`MediaWriteFailed` (a camera's clip or snapshot could not be written: the
-    reason and the files lost so far) or a :class:`MediaWriteRecovered` (written again)."""
+    """A :class:`MediaWriteFailed` (a camera's clip or snapshot, or a sensing room's
+    recording, could not be written: the reason and what was lost so far) or a
+    :class:`MediaWriteRecovered` (written again); ``camera`` or ``room`` says which place."""
     sig_events_stored = Signal(object)
     """A tuple of :class:`~engine.store.event_views.EventView`: history events the store
     writer has committed, with their ids, in commit order (one emission per transaction).

@@ -37,6 +37,7 @@ from console.commands import (
     read_typed_times,
     retention,
     risk,
+    say_sensing_recording_lost,
     secrets,
     sense,
     settings,
@@ -348,6 +349,7 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
             file=sys.stderr,
         )
         return exit_codes.DATABASE
+    lost_any = False
     if report["media_lost_count"]:
         lost = report["media_lost_count"]
         reasons = ", ".join(sorted({str(m["reason"]) for m in report["media_lost"]}))
@@ -356,8 +358,10 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
             "each is a recording.failed event, listed in the report's media_lost",
             file=sys.stderr,
         )
-        return exit_codes.MEDIA_LOST
-    return 0
+        lost_any = True
+    if say_sensing_recording_lost("watchfloor engine", report["sensing_recording"]):
+        lost_any = True
+    return exit_codes.MEDIA_LOST if lost_any else 0
 
 
 if __name__ == "__main__":  # python -m console.cli, as the benchmarks run it

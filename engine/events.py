@@ -110,18 +110,38 @@ class SubsystemHealth(Event):
     detail: str
 
 
+def recording_source(camera: str | None, room: str | None) -> str:
+    """The events table's source of a recording's place: ``camera:<key>`` for a camera's
+    clips and snapshots, ``sensing:<room id>`` for a sensing room's recording (as its
+    sensing events are named). Exactly one of ``camera`` and ``room`` is given."""
+    if (camera is None) == (room is None):
+        raise ValueError("a recording's place is a camera or a sensing room, not both or neither")
+    return f"camera:{camera}" if camera is not None else f"sensing:{room}"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MediaWriteFailed(Event):
-    """A clip or snapshot of ``camera`` could not be written and is lost (disk full, an
-    I/O error, a permission refused…): nothing of it is left on disk and no row names it.
-    ``media`` is ``clip`` or ``snapshot``; ``path`` the data-dir relative name it would
-    have had; ``reason`` the cause as a person says it ("disk full"), ``error`` the full
-    message. ``lost`` counts the camera's files lost since its media began failing, at
-    ``since``. ``at`` is the lost footage's own time (the clip's first frame, the
-    snapshot's frame). Published on the writing thread (clip writer, camera worker, face
-    worker); stored as a ``recording.failed`` event."""
+    """Recording data of a place could not be written (disk full, an I/O error, a
+    permission refused…). The place is a ``camera`` or a sensing ``room`` (exactly one).
 
-    camera: str
+    A camera's clip or snapshot is then lost: nothing of it is left on disk and no row
+    names it. ``media`` is ``clip`` or ``snapshot``; ``path`` the data-dir relative name it
+    would have had; ``lost`` counts the camera's files lost since its media began failing,
+    at ``since``; ``at`` is the lost footage's own time (the clip's first frame, the
+    snapshot's frame). Published on the writing thread (clip writer, camera worker, face
+    worker).
+
+    A room's recording (``media`` ``csi``, ``path`` its ring's folder) keeps what it could
+    not write in memory and retries, so a failing spell starts with nothing lost; it is
+    published again when records are dropped (past its pending cap, or unwritable when it
+    closes), ``lost`` then counting the records lost since ``since``. Published on the
+    ``sensing-recorder`` thread.
+
+    ``reason`` is the cause as a person says it ("disk full"), ``error`` the full message.
+    Stored as a ``recording.failed`` event."""
+
+    camera: str | None = None
+    room: str | None = None
     media: str
     path: str
     reason: str
@@ -129,10 +149,18 @@ class MediaWriteFailed(Event):
     lost: int
     since: datetime
 
+    def __post_init__(self) -> None:
+        recording_source(self.camera, self.room)  # exactly one place
+
+    @property
+    def source(self) -> str:
+        """``camera:<key>`` or ``sensing:<room id>``."""
+        return recording_source(self.camera, self.room)
+
     def record(self) -> EventRecord:
         return EventRecord(
             "recording.failed",
-            f"camera:{self.camera}",
+            self.source,
             {
                 "media": self.media,
                 "not_written": self.path,
@@ -146,17 +174,27 @@ class MediaWriteFailed(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MediaWriteRecovered(Event):
-    """``camera``'s clips and snapshots are written again after ``lost`` files were lost
-    since ``since``. Published on the thread of the first write that succeeded; stored as
-    a ``recording.recovered`` event."""
+    """A place's recording is written again: a ``camera``'s clips and snapshots after
+    ``lost`` files were lost since ``since``, or a sensing ``room``'s recording after
+    ``lost`` records were lost (exactly one place). Published on the thread of the first
+    write that succeeded; stored as a ``recording.recovered`` event."""
 
-    camera: str
+    camera: str | None = None
+    room: str | None = None
     lost: int
     since: datetime
+
+    def __post_init__(self) -> None:
+        recording_source(self.camera, self.room)  # exactly one place
+
+    @property
+    def source(self) -> str:
+        """``camera:<key>`` or ``sensing:<room id>``."""
+        return recording_source(self.camera, self.room)
 
     def record(self) -> EventRecord:
         return EventRecord(
             "recording.recovered",
-            f"camera:{self.camera}",
+            self.source,
             {"lost": self.lost, "since": self.since.isoformat()},
         )

@@ -123,9 +123,11 @@ class EngineRuntime:
         self.bus = bus or EventBus()
         self.clock = clock
         self.faces: FaceWorker | None = None
-        # Every clip and snapshot written or lost is told here: a loss is published (event,
-        # alert, tile, status bar) and counted, even when the store cannot take it.
+        # Every clip and snapshot written or lost, and every sensing recording write that
+        # fails, is told here: a loss is published (event, alert, tile or Sensing pane,
+        # status bar) and counted, even when the store cannot take it.
         self.media = MediaWriteWatch(self.bus, clock)
+        self.sensing_recorder: SensingRecorder | None = None  # the room's (live engines)
         # ``watchfloor analyze`` has no alert service: its recording alerts, raised alone.
         self.recording_alerts: list[AlertView] = []
         self._recording_alerts: RecordingAlerts | None = None
@@ -561,12 +563,16 @@ class EngineRuntime:
         max_bytes = values["sensing.recording_bytes"]
         if max_bytes <= 0:
             return None
-        return SensingRecorder(
-            sensing_recording_dir(self.site.name, room_id),
+        directory = sensing_recording_dir(self.site.name, room_id)
+        self.sensing_recorder = SensingRecorder(
+            directory,
             max_bytes=max_bytes,
             max_age_s=values["sensing.recording_days"] * 86400.0,
             keep=functools.partial(recording_is_locked, self.store, room_id),
+            # Its failing writes and dropped records: events, an alert, the status bar.
+            watch=self.media.room(room_id, directory.relative_to(data_dir()).as_posix()),
         )
+        return self.sensing_recorder
 
     def _incident_service(self, store: Store, writer: StoreWriter) -> IncidentService:
         assert self.site_ids is not None
@@ -718,19 +724,29 @@ class EngineRuntime:
         return reports
 
     def _recording_health(self) -> HealthReport:
-        """Are clips and snapshots being written? Down while any camera's are lost."""
+        """Are clips, snapshots and the sensing recording being written? Down while any
+        camera's media or the room's recording fail."""
         failing = self.media.failing()
         if failing:
-            camera, losses = next(iter(failing.items()))
-            name = place_names(self.site).get(camera) or camera
-            more = f" (+{len(failing) - 1} more cameras)" if len(failing) > 1 else ""
-            return HealthReport(
-                "recording",
-                HealthState.DOWN,
-                f"{name}: {losses.reason}, {counted(losses.lost, 'file')} lost{more}",
+            source, losses = next(iter(failing.items()))
+            key = source.partition(":")[2]
+            name = place_names(self.site).get(key) or key
+            more = f" (+{len(failing) - 1} more)" if len(failing) > 1 else ""
+            lost = (
+                f"no {losses.unit}s lost yet"
+                if not losses.lost
+                else f"{counted(losses.lost, losses.unit)} lost"
             )
-        lost = self.media.total_lost
-        detail = f"saving; {counted(lost, 'file')} lost earlier" if lost else "saving"
+            return HealthReport(
+                "recording", HealthState.DOWN, f"{name}: {losses.reason}, {lost}{more}"
+            )
+        earlier = []
+        if self.media.total_lost:
+            earlier.append(counted(self.media.total_lost, "file"))
+        records = sum(records for records, _ in self.media.rooms_lost().values())
+        if records:
+            earlier.append(counted(records, "sensing record"))
+        detail = f"saving; {' and '.join(earlier)} lost earlier" if earlier else "saving"
         return HealthReport("recording", HealthState.OK, detail)
 
     def _speech_health(self) -> HealthReport:
@@ -878,6 +894,7 @@ class EngineRuntime:
             "media_lost": [lost.as_dict() for lost in self.media.lost()],
             "cameras": cameras,
             "sensing": self.sensing.report() if self.sensing is not None else None,
+            "sensing_recording": self._sensing_recording_report(),
             "alerts": (
                 None
                 if self.alerts is None
@@ -893,6 +910,22 @@ class EngineRuntime:
                     ),
                 }
             ),
+        }
+
+    def _sensing_recording_report(self) -> dict[str, Any] | None:
+        """The room's recording: its figures (:class:`RecorderStats`), where it is and, in
+        ``lost_records``/``lost_blocks``, what could not be written (None: no recording)."""
+        recorder = self.sensing_recorder
+        if recorder is None:
+            return None
+        stats = recorder.stats()
+        failing = self.media.failing()
+        return {
+            **stats.as_dict(),
+            "directory": str(recorder.directory),
+            "lost_records": stats.dropped,
+            "lost_blocks": stats.dropped_blocks,
+            "failing": any(source.startswith("sensing:") for source in failing),
         }
 
     # -- BLE identities: the registry the sensing room names blobs by -----------------------

@@ -571,9 +571,16 @@ def _clip(row: _Row) -> tuple[str, str, Category, Tone]:
 
 @_renders("recording.failed")
 def _recording_failed(row: _Row) -> tuple[str, str, Category, Tone]:
+    lost = row.get("lost")
+    if row.scheme == "sensing":  # a room's recording keeps what it cannot write, to retry
+        text = f"Sensing recording of {row.place or 'a room'} failing{row.because('reason')}"
+        if isinstance(lost, int) and lost > 0:
+            text += f" ({counted(lost, 'record')} lost so far)"
+        else:
+            text += " (kept in memory to retry; nothing lost yet)"
+        return "Recording failed", text, Category.RECORDING, Tone.ALARM
     media = "Snapshot" if row.get("media") == "snapshot" else "Clip"
     text = f"{media} of {row.place or 'a camera'} not saved{row.because('reason', 'error')}"
-    lost = row.get("lost")
     if isinstance(lost, int) and lost > 1:
         text += f" ({lost} files lost so far)"
     return "Recording failed", text, Category.RECORDING, Tone.ALARM
@@ -581,10 +588,15 @@ def _recording_failed(row: _Row) -> tuple[str, str, Category, Tone]:
 
 @_renders("recording.recovered")
 def _recording_recovered(row: _Row) -> tuple[str, str, Category, Tone]:
-    text = f"Clips and snapshots of {row.place or 'a camera'} are saved again"
     lost = row.get("lost")
+    if row.scheme == "sensing":
+        text = f"Sensing recording of {row.place or 'a room'} is saved again"
+        unit = "record"
+    else:
+        text = f"Clips and snapshots of {row.place or 'a camera'} are saved again"
+        unit = "file"
     if isinstance(lost, int) and lost > 0:
-        text += f" ({counted(lost, 'file')} lost)"
+        text += f" ({counted(lost, unit)} lost)"
     return "Recording works again", text, Category.RECORDING, Tone.NORMAL
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,6 +94,24 @@ def emit_report(report: dict[str, Any], path: Path | None, as_json: bool) -> Non
         tmp.replace(path)
     if as_json:
         print(json.dumps(report))
+
+
+def say_sensing_recording_lost(command: str, recording: dict[str, Any] | None) -> bool:
+    """Say on stderr what a sensing room's recording (a report's ``sensing_recording``:
+    :meth:`~engine.sensing.recording.RecorderStats.as_dict` with ``lost_records`` and
+    ``lost_blocks``) could not write, and whether it lost any: the command then exits 6
+    (``MEDIA_LOST``). A recording that failed but caught up lost nothing and is not said."""
+    if not recording or not recording.get("lost_records"):
+        return False
+    why = recording.get("last_error") or "its writes failed or fell behind"
+    print(
+        f"{command}: {recording['lost_records']} sensing records "
+        f"({recording.get('lost_blocks', 0)} blocks) could not be written to "
+        f"{recording.get('directory')} ({why}); the recording.failed events and the "
+        "report's sensing_recording say so",
+        file=sys.stderr,
+    )
+    return True
 
 
 @contextmanager

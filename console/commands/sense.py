@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from console import exit_codes
-from console.commands import emit_report, iso_time, stop_on_signals
+from console.commands import emit_report, iso_time, say_sensing_recording_lost, stop_on_signals
 from engine.text import printable
 
 if TYPE_CHECKING:  # heavy: loaded where a command runs, not for --help
@@ -422,6 +422,7 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
     from engine.alerts.service import AlertService
     from engine.bus import EventBus
     from engine.clock import REAL_CLOCK
+    from engine.record.losses import MediaWriteWatch
     from engine.sensing.evaluate import (
         advised_room,
         confirmable_fall_spot,
@@ -493,8 +494,14 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
         with stop_on_signals() as stop, StoreWriter.running(store, clock=REAL_CLOCK) as writer:
             bus = EventBus()
             writer.attach(bus)
-            alerts = AlertService(bus=bus, writer=writer, store=store, clock=REAL_CLOCK)
-            alerts.start()  # falls raise stored alerts, as in the engine
+            alerts = AlertService(
+                bus=bus,
+                writer=writer,
+                store=store,
+                clock=REAL_CLOCK,
+                camera_names={room.room_id: room.name},
+            )
+            alerts.start()  # falls and a failing recording raise stored alerts, as live
             recorded: list[SensingRecord] = []
             bus.subscribe(SensingRecord, recorded.append)
             first = int(writer.execute(LastBlobId())) + 1
@@ -513,7 +520,15 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
                 first_blob_id=first,
                 stop=stop,
                 ble=args.ble,
-                recorder=None if args.record is None else SensingRecorder(args.record),
+                recorder=(
+                    None
+                    if args.record is None
+                    else SensingRecorder(
+                        args.record,
+                        # A write that fails, records dropped: events, an alert, exit 6.
+                        watch=MediaWriteWatch(bus, REAL_CLOCK).room(room.room_id, str(args.record)),
+                    )
+                ),
                 fall_at_s=args.fall_at,
                 sit_at_s=args.sit_at,
                 lie_at_s=args.lie_at,
@@ -549,6 +564,8 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
                 f"named after {names['time_to_name_s']} s; longest wrong name "
                 f"{names['longest_wrong_name_s']} s"
             )
+    if say_sensing_recording_lost(command, report["recording"]):
+        return exit_codes.MEDIA_LOST
     return exit_codes.OK
 
 

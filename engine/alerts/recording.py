@@ -1,17 +1,19 @@
-"""Alerts for recording that fails: "Recording failing on camera Gate: disk full".
+"""Alerts for recording that fails: "Recording failing on camera Gate: disk full",
+"Recording failing in sensing room Lab sensing: disk full".
 
 ::
 
-    MediaWriteFailed (a clip writer, camera worker or the face worker)
-        └─▶ the camera's first loss since its media last worked: RaiseAlert (critical,
-            kind "recording", linked to its ``recording.failed`` event) ─▶ ``raised``
+    MediaWriteFailed (a clip writer, camera worker, the face worker or a sensing recorder)
+        └─▶ the place's first failure since its recording last worked: RaiseAlert
+            (critical, kind "recording", source ``camera:<key>`` or ``sensing:<room>``,
+            linked to its ``recording.failed`` event) ─▶ ``raised``
     MediaWriteRecovered (the first write that works again)
         └─▶ AcknowledgeAlert by the engine ("engine:recording-watch", with a note of what
             was lost) ─▶ ``cleared``
 
-One alert per camera per failing spell, however many files it loses (each loss is its own
-stored event): a full disk loses a clip a second, and an operator needs one alarm that
-says so, not a flood. The live engine runs this inside the
+One alert per place per failing spell, however much it loses (each loss is its own stored
+event): a full disk loses a clip a second, and an operator needs one alarm that says so,
+not a flood. The live engine runs this inside the
 :class:`~engine.alerts.service.AlertService` (webhooks, escalation); ``watchfloor analyze``
 runs it alone, so an analysis onto a full disk leaves the same alert behind.
 
@@ -45,15 +47,15 @@ ALERT_KIND: Final = "recording"
 
 @dataclass(slots=True)
 class _Failing:
-    """A camera whose recording alert is raised (``alert_id``) or on its way."""
+    """A place whose recording alert is raised (``alert_id``) or on its way."""
 
     alert_id: int | None = None
 
 
 class RecordingAlerts:
-    """See the module docstring. ``camera_names``: camera key → the name a person knows;
-    ``raised``/``cleared`` get the stored alert; ``problem`` the words when the store
-    refused a command."""
+    """See the module docstring. ``camera_names``: camera key or room id → the name a
+    person knows; ``raised``/``cleared`` get the stored alert; ``problem`` the words when
+    the store refused a command."""
 
     def __init__(
         self,
@@ -76,7 +78,7 @@ class RecordingAlerts:
         self._camera_names = dict(camera_names or {})
         self._site_time = site_time
         self._lock = threading.Lock()
-        self._failing: dict[str, _Failing] = {}
+        self._failing: dict[str, _Failing] = {}  # by source: camera:<key>, sensing:<room>
 
     def on_event(self, event: Event) -> None:
         """Take a bus event (any thread); only media failures and recoveries matter."""
@@ -85,22 +87,28 @@ class RecordingAlerts:
         elif isinstance(event, MediaWriteRecovered):
             self._recovered(event)
 
-    def _name(self, camera: str) -> str:
-        return printable(self._camera_names.get(camera) or camera)
+    def _where(self, event: MediaWriteFailed | MediaWriteRecovered) -> str:
+        """``on camera Gate`` or ``in sensing room Lab sensing``."""
+        if event.camera is not None:
+            return f"on camera {printable(self._camera_names.get(event.camera) or event.camera)}"
+        room = event.room or ""
+        return f"in sensing room {printable(self._camera_names.get(room) or room)}"
 
     def _failed(self, event: MediaWriteFailed) -> None:
+        source = event.source
         with self._lock:
-            if event.camera in self._failing:
+            if source in self._failing:
                 return  # raised (or being raised) for this spell already
-            failing = self._failing[event.camera] = _Failing()
+            failing = self._failing[source] = _Failing()
+        place = {"camera": event.camera} if event.camera is not None else {"room": event.room}
         command = RaiseAlert(
             raised_at=event.at,
             kind=ALERT_KIND,
-            source=f"camera:{event.camera}",
+            source=source,
             severity="critical",
-            title=f"Recording failing on camera {self._name(event.camera)}: {event.reason}",
+            title=f"Recording failing {self._where(event)}: {event.reason}",
             detail={
-                "camera": event.camera,
+                **place,
                 "media": event.media,
                 "reason": event.reason,
                 "error": event.error,
@@ -109,31 +117,30 @@ class RecordingAlerts:
             },
             event_kind="recording.failed",
         )
-        self._submit(command, lambda alert: self._alert_stored(event.camera, failing, alert))
+        where = self._where(event)
+        self._submit(command, lambda alert: self._alert_stored(source, where, failing, alert))
 
-    def _alert_stored(self, camera: str, failing: _Failing, alert: AlertView) -> None:
+    def _alert_stored(self, source: str, where: str, failing: _Failing, alert: AlertView) -> None:
         with self._lock:
             failing.alert_id = alert.alert_id
-            still_failing = self._failing.get(camera) is failing
+            still_failing = self._failing.get(source) is failing
         self._raised(alert)
         if not still_failing:  # it recovered while the alert was being stored
-            self._clear(camera, alert.alert_id, None)
+            self._clear(where, alert.alert_id, None, "file")
 
     def _recovered(self, event: MediaWriteRecovered) -> None:
         with self._lock:
-            failing = self._failing.pop(event.camera, None)
+            failing = self._failing.pop(event.source, None)
         if failing is not None and failing.alert_id is not None:
-            self._clear(event.camera, failing.alert_id, event.lost)
+            unit = "file" if event.camera is not None else "record"
+            self._clear(self._where(event), failing.alert_id, event.lost, unit)
 
-    def _clear(self, camera: str, alert_id: int, lost: int | None) -> None:
-        """The camera's media are written again: its alert is acknowledged by the engine,
-        with a note saying so and what was lost."""
-        note = (
-            f"Recording on camera {self._name(camera)} works again at "
-            f"{self._site_time.clock(self._clock.now())}"
-        )
+    def _clear(self, where: str, alert_id: int, lost: int | None, unit: str) -> None:
+        """The place's recording is written again: its alert is acknowledged by the engine,
+        with a note saying so and what was lost (``lost`` of ``unit``: file, record)."""
+        note = f"Recording {where} works again at {self._site_time.clock(self._clock.now())}"
         if lost:
-            note += f"; {lost} file{'s' if lost != 1 else ''} lost"
+            note += f"; {lost} {unit}{'s' if lost != 1 else ''} lost"
         command = AcknowledgeAlert(
             alert_id=alert_id, at=self._clock.now(), actor=RECORDING_WATCH, note=note
         )

@@ -22,10 +22,11 @@ those nobody acknowledged in time, and takes acknowledgements and labels.
                         └─▶ RecordDelivery (outcome stored) + AlertDelivered on the bus
     "alert-escalation" thread, once a second: open alerts older than escalate_after_s (120 s)
         └─▶ EscalateAlert ─▶ AlertChanged("escalated") + webhooks again ("escalated": true)
-    MediaWriteFailed / MediaWriteRecovered (clip writers, camera workers, face worker)
-        └─▶ RecordingAlerts (see .recording): "Recording failing on camera …: disk full",
-            one alert per camera while its media fail, acknowledged by the engine when
-            they are written again
+    MediaWriteFailed / MediaWriteRecovered (clip writers, camera workers, face worker,
+    sensing recorders)
+        └─▶ RecordingAlerts (see .recording): "Recording failing on camera …: disk full"
+            or "… in sensing room …", one alert per place while its recording fails,
+            acknowledged by the engine when it is written again
     CameraStatusChanged (camera worker): offline, failing or without footage for
     camera_offline_s (60 s; checked on "alert-escalation")
         └─▶ RaiseAlert (a warning, "camera") ─▶ AlertRaised + webhooks; back online (or

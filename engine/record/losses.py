@@ -1,13 +1,18 @@
-"""Media that could not be written: every lost clip and snapshot counted, said and cleared.
+"""Recording that could not be written: every lost clip, snapshot and sensing record
+counted, said and cleared.
 
 A clip writer, a camera's analysis (person snapshots) and the face worker (face snapshots)
-tell one :class:`MediaWriteWatch` per engine how each write ended. A lost file becomes a
-:class:`~engine.events.MediaWriteFailed` on the bus (the store writer files it as a
-``recording.failed`` event, the alert service raises "Recording failing on camera …", the
-console's tile and status bar show it) and is kept in memory too, so that it is reported
-even when the store sits on the same full disk and cannot take the event. When every kind
-of media that failed on a camera is written again, :class:`~engine.events.MediaWriteRecovered`
-says so.
+tell one :class:`MediaWriteWatch` per engine how each write ended; a sensing room's
+recorder tells it through the :class:`RoomRecordingWatch` the watch gives it. A loss
+becomes a :class:`~engine.events.MediaWriteFailed` on the bus (the store writer files it as
+a ``recording.failed`` event, the alert service raises "Recording failing on camera …" or
+"… in sensing room …", the console's tile, Sensing pane and status bar show it) and is kept
+in memory too, so that it is reported even when the store sits on the same full disk and
+cannot take the event. When every kind of media that failed at a place is written again,
+:class:`~engine.events.MediaWriteRecovered` says so.
+
+A place is keyed by its events' source: ``camera:<key>`` or ``sensing:<room id>``
+(:func:`~engine.events.recording_source`).
 """
 
 from __future__ import annotations
@@ -23,11 +28,16 @@ from typing import Any, Final
 
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.events import MediaWriteFailed, MediaWriteRecovered
+from engine.events import MediaWriteFailed, MediaWriteRecovered, recording_source
 
 log = logging.getLogger(__name__)
 
 LOST_KEPT: Final = 1000  # lost files remembered by name (all are counted)
+# A failing sensing recording drops records every few tenths of a second once its pending
+# data is full: its losses are published at most this often (each is a stored event), the
+# first at once; the recovery and the close carry the final count.
+ROOM_LOSS_EVERY_S: Final = 60.0
+SENSING_MEDIA: Final = "csi"  # a room's recording: the kind of its media rows
 _REASONS: Final = {
     errno.ENOSPC: "disk full",
     errno.EDQUOT: "disk quota exceeded",
@@ -71,29 +81,34 @@ class LostMedia:
 
 
 @dataclass(slots=True)
-class CameraLosses:
-    """A camera whose media are failing: since when, the kinds still failing, the files
-    lost since then and the latest reason."""
+class PlaceLosses:
+    """A place (camera or sensing room) whose recording is failing: since when, the kinds
+    still failing, what was lost since then (``lost`` files of a camera, records of a
+    room: ``unit``) and the latest reason."""
 
     since: datetime
     reason: str
     lost: int = 0
     media: set[str] = field(default_factory=set)
+    unit: str = "file"
+    error: str = ""  # a room's latest write error, in full
+    announced_at: datetime | None = None  # a room's loss last published (None: not yet)
 
 
 class MediaWriteWatch:
-    """Counts lost media per camera and publishes the failures and recoveries on ``bus``.
+    """Counts lost media per place and publishes the failures and recoveries on ``bus``.
 
-    Thread-safe: called from clip writers, camera workers and the face worker. Events are
-    published after the lock is released, on the caller's thread."""
+    Thread-safe: called from clip writers, camera workers, the face worker and sensing
+    recorders. Events are published after the lock is released, on the caller's thread."""
 
     def __init__(self, bus: EventBus, clock: Clock) -> None:
         self._bus = bus
         self._clock = clock
         self._lock = threading.Lock()
-        self._failing: dict[str, CameraLosses] = {}
+        self._failing: dict[str, PlaceLosses] = {}
         self._lost: collections.deque[LostMedia] = collections.deque(maxlen=LOST_KEPT)
         self._total = 0
+        self._rooms_lost: dict[str, list[int]] = {}  # room → [records, blocks] lost
 
     def failed(
         self,
@@ -112,9 +127,10 @@ class MediaWriteWatch:
         with self._lock:
             self._total += 1
             self._lost.append(lost)
-            state = self._failing.get(camera)
+            key = recording_source(camera, None)
+            state = self._failing.get(key)
             if state is None:
-                state = self._failing[camera] = CameraLosses(when, reason)
+                state = self._failing[key] = PlaceLosses(when, reason)
             state.lost += 1
             state.reason = reason
             state.media.add(media)
@@ -137,14 +153,15 @@ class MediaWriteWatch:
     def written(self, camera: str, media: str, at: datetime | None = None) -> None:
         """A ``media`` file of ``camera`` was written whole; when it was the last kind
         failing there, the camera has recovered."""
+        key = recording_source(camera, None)
         with self._lock:
-            state = self._failing.get(camera)
+            state = self._failing.get(key)
             if state is None or media not in state.media:
                 return
             state.media.discard(media)
             if state.media:
                 return
-            del self._failing[camera]
+            del self._failing[key]
         log.warning(
             "camera %s: media are written again (%d lost since %s)",
             camera,
@@ -160,9 +177,108 @@ class MediaWriteWatch:
             )
         )
 
+    def room(self, room: str, path: str) -> RoomRecordingWatch:
+        """What sensing ``room``'s recorder (its ring in ``path``, data-dir relative where
+        it lies in the data dir) tells this watch."""
+        with self._lock:
+            self._rooms_lost.setdefault(room, [0, 0])
+        return RoomRecordingWatch(self, room, path)
+
+    # --- a sensing room's recording (its RoomRecordingWatch calls these) -------------------
+
+    def _room_failed(self, room: str, path: str, error: BaseException) -> None:
+        now = self._clock.now()
+        reason = loss_reason(error)
+        message = f"{type(error).__name__}: {error}"
+        key = recording_source(None, room)
+        with self._lock:
+            state = self._failing.get(key)
+            if state is not None:
+                state.reason, state.error = reason, message
+                return  # said when the spell began (and when records are lost)
+            state = self._failing[key] = PlaceLosses(
+                now, reason, media={SENSING_MEDIA}, unit="record", error=message
+            )
+        log.error("sensing room %s: recording not written (kept to retry): %s", room, message)
+        self._publish_room_failure(room, path, state, now, lost=0)
+
+    def _room_lost(self, room: str, path: str, records: int, blocks: int, *, closing: bool) -> None:
+        if records <= 0 and blocks <= 0:
+            return
+        now = self._clock.now()
+        key = recording_source(None, room)
+        with self._lock:
+            totals = self._rooms_lost.setdefault(room, [0, 0])
+            totals[0] += records
+            totals[1] += blocks
+            state = self._failing.get(key)
+            if state is None:  # no write failed, yet the pending data overflowed: too slow
+                state = self._failing[key] = PlaceLosses(
+                    now,
+                    "recording fell behind",
+                    media={SENSING_MEDIA},
+                    unit="record",
+                    error="pending data past its cap while writes were slow",
+                )
+            first = state.lost == 0
+            state.lost += records
+            due = (
+                closing
+                or first
+                or state.announced_at is None
+                or (now - state.announced_at).total_seconds() >= ROOM_LOSS_EVERY_S
+            )
+            count = state.lost
+        if due:  # the log says what the events say, not every dropped block
+            log.error(
+                "sensing room %s: %d records of its recording lost since %s%s",
+                room,
+                count,
+                state.since.isoformat(),
+                " (at close)" if closing else "",
+            )
+            self._publish_room_failure(room, path, state, now, lost=count)
+
+    def _publish_room_failure(
+        self, room: str, path: str, state: PlaceLosses, now: datetime, *, lost: int
+    ) -> None:
+        with self._lock:
+            state.announced_at = now
+            reason, error, since = state.reason, state.error, state.since
+        self._bus.publish(
+            MediaWriteFailed(
+                at=now,
+                room=room,
+                media=SENSING_MEDIA,
+                path=path,
+                reason=reason,
+                error=error,
+                lost=lost,
+                since=since,
+            )
+        )
+
+    def _room_written(self, room: str) -> None:
+        key = recording_source(None, room)
+        with self._lock:
+            state = self._failing.pop(key, None)
+        if state is None:
+            return
+        log.warning(
+            "sensing room %s: recording written again (%d records lost since %s)",
+            room,
+            state.lost,
+            state.since.isoformat(),
+        )
+        self._bus.publish(
+            MediaWriteRecovered(at=self._clock.now(), room=room, lost=state.lost, since=state.since)
+        )
+
+    # --- figures ---------------------------------------------------------------------------
+
     @property
     def total_lost(self) -> int:
-        """Files lost since this watch was made."""
+        """Clips and snapshots lost since this watch was made."""
         with self._lock:
             return self._total
 
@@ -171,10 +287,43 @@ class MediaWriteWatch:
         with self._lock:
             return list(self._lost)
 
-    def failing(self) -> dict[str, CameraLosses]:
-        """The cameras whose media are failing now (copies)."""
+    def rooms_lost(self) -> dict[str, tuple[int, int]]:
+        """Each watched sensing room's records and blocks lost since this watch was made."""
+        with self._lock:
+            return {room: (lost[0], lost[1]) for room, lost in self._rooms_lost.items()}
+
+    def failing(self) -> dict[str, PlaceLosses]:
+        """The places whose recording is failing now, by source (``camera:<key>``,
+        ``sensing:<room id>``; copies), oldest spell first."""
         with self._lock:
             return {
-                camera: CameraLosses(s.since, s.reason, s.lost, set(s.media))
-                for camera, s in self._failing.items()
+                key: PlaceLosses(
+                    s.since, s.reason, s.lost, set(s.media), s.unit, s.error, s.announced_at
+                )
+                for key, s in self._failing.items()
             }
+
+
+class RoomRecordingWatch:
+    """A sensing room's recorder's view of the :class:`MediaWriteWatch`: it says, on its
+    ``sensing-recorder`` thread, when a write fails (:meth:`failed`: the data is kept to
+    retry), when records are dropped (:meth:`lost`) and when a write works again
+    (:meth:`written`). Satisfies :class:`engine.sensing.recording.RecordingWatch`."""
+
+    def __init__(self, watch: MediaWriteWatch, room: str, path: str) -> None:
+        self._watch = watch
+        self.room = room
+        self.path = path
+
+    def failed(self, error: BaseException) -> None:
+        """A write of the recording failed with ``error``; its data is kept to retry."""
+        self._watch._room_failed(self.room, self.path, error)
+
+    def lost(self, records: int, blocks: int, *, closing: bool = False) -> None:
+        """``records`` in ``blocks`` were dropped, never to be written (``closing``: at the
+        recorder's close, so the count is published now)."""
+        self._watch._room_lost(self.room, self.path, records, blocks, closing=closing)
+
+    def written(self) -> None:
+        """A write of the recording succeeded (after failures: the room has recovered)."""
+        self._watch._room_written(self.room)

@@ -481,10 +481,16 @@ def simulate_room(
 
 
 def _recorder_figures(recorder: SensingRecorder) -> dict[str, Any]:
+    """The recording's figures and, in ``lost_records``/``lost_blocks``, what it could not
+    write (after the service has closed it: nothing more is pending)."""
     stats = recorder.stats()
     return {
+        "directory": str(recorder.directory),
         "bytes_on_disk": stats.bytes_on_disk,
         "records": stats.records,
         "dropped": stats.dropped,
         "write_errors": stats.write_errors,
+        "last_error": stats.last_error,
+        "lost_records": stats.dropped,
+        "lost_blocks": stats.dropped_blocks,
     }

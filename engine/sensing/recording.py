@@ -21,7 +21,11 @@ keep the time-based sealing going when no frame arrives, so at most about a seco
 in memory. Disk trouble (full, permission, a file where the directory should be) never reaches
 the caller: it is counted, kept as ``last_error``, logged, and the write is retried on the next
 seal; pending data is capped (``max_pending_bytes``), past which the oldest pending blocks are
-dropped and counted. :class:`RecordingReader` reads the directory from any one thread.
+dropped and counted. None of it is silent: a recorder given a :class:`RecordingWatch` (the
+engine's media watch) tells it, on the ``sensing-recorder`` thread, when a write fails, when
+records are dropped and when a write works again, which the engine turns into
+``recording.failed``/``recording.recovered`` events, an alert and the status bar's
+``recording`` light. :class:`RecordingReader` reads the directory from any one thread.
 
 Ring
 ----
@@ -109,9 +113,9 @@ import uuid
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import Any, BinaryIO, Final, Protocol
 
 from engine.inbound import JsonInputError, implausible_epoch_s, loads_json
 
@@ -228,6 +232,25 @@ class RecorderStats:
     write_errors: int
     last_error: str | None
     pending_bytes: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """The figures as JSON-able values, for reports."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class RecordingWatch(Protocol):
+    """Who hears how a :class:`SensingRecorder`'s writes end (the engine's media watch, for
+    one room). Called on the ``sensing-recorder`` thread, outside the recorder's lock."""
+
+    def failed(self, error: BaseException) -> None:
+        """A write failed with ``error``; its data is kept to be retried."""
+
+    def lost(self, records: int, blocks: int, *, closing: bool = False) -> None:
+        """``records`` in ``blocks`` were dropped and will never be written (``closing``: at
+        the recorder's close)."""
+
+    def written(self) -> None:
+        """A write succeeded after failures."""
 
 
 # --- block headers and segment scans (shared by the recorder and the reader) ------------------
@@ -499,7 +522,8 @@ class SensingRecorder:
     segment (for size or age) with that recorded span; True (an evidence lock covers it)
     moves the segment into ``kept/`` instead, outside the ring's bound, where readers still
     find it and retention deletes it once no lock covers it. A ``keep`` that raises keeps
-    the segment (evidence is not deleted on a guess) and is noted as an error.
+    the segment (evidence is not deleted on a guess) and is noted as an error. ``watch``
+    hears when writes fail, when records are dropped and when writes work again.
 
     The constructor does no I/O and starts the ``sensing-recorder`` thread; the directory is
     created and scanned there. Appends may come from any thread (they take a short lock) and
@@ -519,6 +543,7 @@ class SensingRecorder:
         compress_level: int = DEFAULT_COMPRESS_LEVEL,
         max_pending_bytes: int = MAX_PENDING_BYTES,
         keep: Callable[[float, float], bool] | None = None,
+        watch: RecordingWatch | None = None,
     ) -> None:
         if max_bytes < 1:
             raise ValueError(f"max_bytes must be at least 1, got {max_bytes}")
@@ -542,6 +567,7 @@ class SensingRecorder:
         self.max_pending_bytes = max_pending_bytes
         self._wall_clock = wall_clock
         self._keep = keep
+        self._watch = watch
         anchor = wall_clock() - time.monotonic() if monotonic_anchor is None else monotonic_anchor
         self.wall_anchor_s = float(anchor)
         self.session = uuid.uuid4().bytes
@@ -577,6 +603,8 @@ class SensingRecorder:
         self._active_state: _SegmentState | None = None
         self._unwritten: deque[_SealedBlock] = deque()
         self._last_fsync_t = -math.inf
+        self._watch_troubled = False  # the watch heard of a failure or loss, not of a write since
+        self._told_dropped = (0, 0)  # records and blocks dropped that the watch has heard of
 
         self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
         self._thread.start()
@@ -781,6 +809,10 @@ class SensingRecorder:
                 self._write_block(block)
             except OSError as error:
                 self._note_error(f"cannot write to {self.directory}: {error}")
+                if self._watch is not None:
+                    self._watch.failed(error)
+                    self._watch_troubled = True
+                self._tell_dropped()  # after the failure: lost to it
                 return  # kept; tried again on the next seal
             self._unwritten.popleft()
             with self._lock:
@@ -788,6 +820,23 @@ class SensingRecorder:
                 if self._last_error is not None:
                     log.info("sensing recorder %s: writing again", self.directory)
                 self._last_error = None
+            if self._watch_troubled:
+                self._tell_dropped()  # lost while it failed, before it recovered
+                self._watch_troubled = False
+                if self._watch is not None:
+                    self._watch.written()
+        self._tell_dropped()
+
+    def _tell_dropped(self, *, closing: bool = False) -> None:
+        """Tell the watch of records dropped since it last heard (worker thread); it then
+        hears of the next write that succeeds."""
+        with self._lock:
+            dropped = (self._dropped, self._dropped_blocks)
+        records, blocks = dropped[0] - self._told_dropped[0], dropped[1] - self._told_dropped[1]
+        self._told_dropped = dropped
+        if (records or blocks) and self._watch is not None:
+            self._watch.lost(records, blocks, closing=closing)
+            self._watch_troubled = True
 
     def _note_error(self, message: str) -> None:
         with self._lock:
@@ -983,6 +1032,7 @@ class SensingRecorder:
                 self.directory,
                 len(lost),
             )
+        self._tell_dropped(closing=True)
         try:
             self._close_active()
         except OSError as error:

@@ -365,3 +365,31 @@ def test_a_lost_clip_is_an_alarm_saying_why_and_how_many() -> None:
     assert failed.category is Category.RECORDING and failed.tone is Tone.ALARM
     recovered = worded("recording.recovered")
     assert recovered.summary == "Clips and snapshots of Plaza east are saved again (3 files lost)"
+
+
+def test_a_failing_sensing_recording_says_the_room_and_the_records_lost() -> None:
+    from engine.wording import describe
+
+    since = "2026-11-25T04:36:57.727501+00:00"
+    failing = {"media": "csi", "not_written": "sensing/Demo/room", "reason": "disk full"}
+    kept = describe(
+        "recording.failed", "sensing:room", {**failing, "lost": 0, "since": since}, names=NAMES
+    )
+    assert (kept.title, kept.summary, kept.place) == (
+        "Recording failed",
+        "Sensing recording of Demo room failing: disk full (kept in memory to retry; "
+        "nothing lost yet)",
+        "Demo room",
+    )
+    assert kept.category is Category.RECORDING and kept.tone is Tone.ALARM
+    lost = describe(
+        "recording.failed", "sensing:room", {**failing, "lost": 1200, "since": since}, names=NAMES
+    )
+    assert (
+        lost.summary
+        == "Sensing recording of Demo room failing: disk full (1200 records lost so far)"
+    )
+    recovered = describe(
+        "recording.recovered", "sensing:room", {"lost": 1200, "since": since}, names=NAMES
+    )
+    assert recovered.summary == "Sensing recording of Demo room is saved again (1200 records lost)"

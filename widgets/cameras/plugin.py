@@ -33,7 +33,8 @@ def build(ctx: PaneContext) -> QWidget:
     ctx.events.sig_camera_status_changed.connect(status_changed)
 
     def recording_changed(event: MediaWriteFailed | MediaWriteRecovered) -> None:
-        grid.on_recording_changed(event.camera, recording_problem(event))
+        if event.camera is not None:  # a sensing room's recording is the Sensing pane's
+            grid.on_recording_changed(event.camera, recording_problem(event))
 
     ctx.events.sig_recording_changed.connect(recording_changed)
     return grid

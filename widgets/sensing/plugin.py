@@ -1,5 +1,6 @@
 """The Sensing pane's declaration: its title, who is offered it, its place in each layout,
-and how it is built and linked (live snapshots, the live blob explanation, pairing)."""
+and how it is built and linked (live snapshots, the live blob explanation, pairing, the
+room's recording failing)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Any
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
+from engine.events import MediaWriteFailed, MediaWriteRecovered
 from engine.history.query_service import QueryResult
 from engine.sitetime import display
 from engine.text import printable
+from engine.wording import counted
 from widgets.pane import RIGHT, Layout, PaneContext, PaneSpec, Place
 from widgets.sensing.api import SensingActions
 from widgets.sensing.view import SensingPane
@@ -40,10 +43,26 @@ def build(ctx: PaneContext) -> QWidget:
                 "sensing-pairing", lambda: actions.open_pairing(seconds), opened
             )
 
+    def recording_changed(event: MediaWriteFailed | MediaWriteRecovered) -> None:
+        if event.room is not None:  # a camera's clips are the Cameras pane's
+            pane.set_recording_problem(event.room, recording_problem(event))
+
     pane.sig_blob_clicked.connect(explain)
     pane.sig_pairing_requested.connect(open_pairing)
     ctx.events.sig_sensing_updated.connect(pane.set_snapshot)
+    ctx.events.sig_recording_changed.connect(recording_changed)
     return pane
+
+
+def recording_problem(event: MediaWriteFailed | MediaWriteRecovered) -> str | None:
+    """What the Sensing pane says about a room's recording: why it is failing and what was
+    lost so far, or None once it is written again."""
+    if isinstance(event, MediaWriteRecovered):
+        return None
+    reason = printable(event.reason)
+    if not event.lost:
+        return f"Recording failing: {reason} (kept in memory to retry; nothing lost yet)"
+    return f"Recording failing: {reason} ({counted(event.lost, 'record')} lost)"
 
 
 PANE = PaneSpec(

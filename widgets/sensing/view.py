@@ -1504,6 +1504,7 @@ class SensingPane(QWidget):
         self.pairing_unavailable = ""
         """Why no node can be paired at this site ("" when real nodes can join)."""
         self._replaying = False
+        self._recording_problems: dict[str, str] = {}  # room id → why its recording fails
 
         self.no_room_label = QLabel(NO_ROOM_TEXT)
         self.no_room_label.setWordWrap(True)
@@ -1570,6 +1571,14 @@ class SensingPane(QWidget):
         self.replay_label.setObjectName("sensing-replay")
         self.replay_label.setStyleSheet(REPLAY_STYLE)
         self.replay_label.hide()
+        # The selected room's recording failing (disk full…), across the whole pane under
+        # its health line: white on solid red, as the camera tile's band.
+        self.recording_label = QLabel("")
+        self.recording_label.setObjectName("sensing-recording")
+        self.recording_label.setWordWrap(True)
+        self.recording_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.recording_label.setStyleSheet(REPLAY_STYLE)
+        self.recording_label.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.replay_label)
@@ -1579,6 +1588,7 @@ class SensingPane(QWidget):
         # The room's health line across the whole pane: beside the tables, the 3D view is
         # too narrow for it.
         layout.insertWidget(1, self.view.coverage_header)
+        layout.insertWidget(2, self.recording_label)
         self._show_room_selector()
         self.set_pairing_allowed(False, NOT_ADMIN_TEXT)
 
@@ -1630,6 +1640,34 @@ class SensingPane(QWidget):
         self.view.coverage_header.setVisible(bool(self._rooms))
         if self.current_room_id != current:
             self._on_room_changed(self.room_combo.currentIndex())
+
+    def set_recording_problem(self, room_id: str, problem: str | None) -> None:
+        """Say that ``room_id``'s recording is failing (``problem``: why, and what was lost
+        so far, e.g. "Recording failing: disk full (1,200 records lost)"), or None: it is
+        written again. Shown while that room is selected, under the room's health line."""
+        if problem is None:
+            self._recording_problems.pop(room_id, None)
+        else:
+            self._recording_problems[room_id] = printable(problem)
+        self._show_recording_problem()
+
+    @property
+    def recording_problem(self) -> str | None:
+        """What the pane says about the selected room's recording (None: nothing wrong)."""
+        room_id = self.current_room_id
+        return None if room_id is None else self._recording_problems.get(room_id)
+
+    def _show_recording_problem(self) -> None:
+        problem = self.recording_problem
+        self.recording_label.setText(problem or "")
+        self.recording_label.setAccessibleName(problem or "")
+        self.recording_label.setToolTip(
+            "The room's sensing recording (for replays and evidence) cannot be written: "
+            "free the disk; the console's alerts and the status bar say the same"
+            if problem
+            else ""
+        )
+        self.recording_label.setVisible(problem is not None)
 
     def set_replay(self, label: str | None) -> None:
         """Say above the view that it shows a replayed moment (``REPLAY 09:14:03 ×4``,
@@ -1773,6 +1811,7 @@ class SensingPane(QWidget):
     def _on_room_changed(self, index: int) -> None:
         room_id = self.current_room_id
         self.set_explanation(None)
+        self._show_recording_problem()
         if room_id is None:
             return
         snapshot = self._latest.get(room_id)

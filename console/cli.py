@@ -355,7 +355,7 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
         reasons = ", ".join(sorted({str(m["reason"]) for m in report["media_lost"]}))
         print(
             f"watchfloor engine: {lost} clips/snapshots could not be written ({reasons}); "
-            "each is a recording.failed event, listed in the report's media_lost",
+            "each is named in a recording.failed event and listed in the report's media_lost",
             file=sys.stderr,
         )
         lost_any = True

@@ -140,7 +140,9 @@ def analyze_video(
     breaks part way stops cleanly: an ``analysis.error`` event is stored and everything
     before it (events, clips) is kept. A clip or snapshot that cannot be written (disk
     full…) is listed in the report's ``media_lost`` (kept in memory, so even when the store
-    is on the same full disk), stored as a ``recording.failed`` event and raises one
+    is on the same full disk), named in a stored ``recording.failed`` event (the first at
+    once, the rest gathered by footage time, at most one event a minute, and at the end:
+    :mod:`engine.record.losses`) and raises one
     "Recording failing on camera …" alert (``alerts``). Blocks the calling thread until the
     file is done.
     """

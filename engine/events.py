@@ -124,12 +124,15 @@ class MediaWriteFailed(Event):
     """Recording data of a place could not be written (disk full, an I/O error, a
     permission refused…). The place is a ``camera`` or a sensing ``room`` (exactly one).
 
-    A camera's clip or snapshot is then lost: nothing of it is left on disk and no row
-    names it. ``media`` is ``clip`` or ``snapshot``; ``path`` the data-dir relative name it
-    would have had; ``lost`` counts the camera's files lost since its media began failing,
-    at ``since``; ``at`` is the lost footage's own time (the clip's first frame, the
-    snapshot's frame). Published on the writing thread (clip writer, camera worker, face
-    worker).
+    A camera's clips or snapshots are then lost: nothing of them is left on disk and no row
+    names them. ``paths`` are the data-dir relative names the files this event covers would
+    have had (``path`` the first): the first loss of a failing spell alone, later ones
+    gathered and published at most once a minute (see :mod:`engine.record.losses`), so each
+    lost file is in exactly one event. ``media`` is their kind, ``clip`` or ``snapshot``
+    (``media`` when the event covers both); ``lost`` counts the camera's files lost since
+    its media began failing, at ``since``; ``at`` is the first covered footage's own time
+    (the clip's first frame, the snapshot's frame). Published on the writing thread (clip
+    writer, camera worker, face worker), or the stopping engine's.
 
     A room's recording (``media`` ``csi``, ``path`` its ring's folder) keeps what it could
     not write in memory and retries, so a failing spell starts with nothing lost; it is
@@ -144,6 +147,7 @@ class MediaWriteFailed(Event):
     room: str | None = None
     media: str
     path: str
+    paths: tuple[str, ...] = ()  # a camera's files (default: ``path`` alone); a room's: none
     reason: str
     error: str
     lost: int
@@ -151,6 +155,8 @@ class MediaWriteFailed(Event):
 
     def __post_init__(self) -> None:
         recording_source(self.camera, self.room)  # exactly one place
+        if self.camera is not None and not self.paths:
+            object.__setattr__(self, "paths", (self.path,))
 
     @property
     def source(self) -> str:
@@ -158,12 +164,14 @@ class MediaWriteFailed(Event):
         return recording_source(self.camera, self.room)
 
     def record(self) -> EventRecord:
+        # A camera's event lists the files it covers; a room's names its ring's folder.
+        not_written: list[str] | str = list(self.paths) if self.camera is not None else self.path
         return EventRecord(
             "recording.failed",
             self.source,
             {
                 "media": self.media,
-                "not_written": self.path,
+                "not_written": not_written,
                 "reason": self.reason,
                 "error": self.error,
                 "lost": self.lost,

@@ -330,6 +330,9 @@ class EngineRuntime:
             self.activity.stop()  # after the last tracks left: the activities they end
         if self._watchdog.is_alive():
             self._watchdog.join(timeout=5)
+        # Clips are finished and faces saved: the losses gathered for the once-a-minute
+        # event are published while the writer still takes them.
+        self.media.flush()
         if self.retention is not None:
             self.retention.stop()
         if self.writer is not None:
@@ -806,6 +809,8 @@ class EngineRuntime:
             for pipeline in self.pipelines.values():
                 if pipeline.recorder is not None:
                     pipeline.recorder.finish_if_idle()
+            if self.file_analysis is None:  # a live camera's losses are timed on this clock
+                self.media.flush(due_at=self.clock.now())
             self._publish_health()
 
     def _on_retention_run(self, run: MaintenanceRun) -> None:

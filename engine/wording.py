@@ -579,8 +579,14 @@ def _recording_failed(row: _Row) -> tuple[str, str, Category, Tone]:
         else:
             text += " (kept in memory to retry; nothing lost yet)"
         return "Recording failed", text, Category.RECORDING, Tone.ALARM
-    media = "Snapshot" if row.get("media") == "snapshot" else "Clip"
-    text = f"{media} of {row.place or 'a camera'} not saved{row.because('reason', 'error')}"
+    files = row.get("not_written")
+    count = len(files) if isinstance(files, list) else 1  # a list since losses are gathered
+    if count > 1:
+        noun = {"clip": "clips", "snapshot": "snapshots"}.get(str(row.get("media")), "files")
+        what = f"{count} {noun}"
+    else:
+        what = "Snapshot" if row.get("media") == "snapshot" else "Clip"
+    text = f"{what} of {row.place or 'a camera'} not saved{row.because('reason', 'error')}"
     if isinstance(lost, int) and lost > 1:
         text += f" ({lost} files lost so far)"
     return "Recording failed", text, Category.RECORDING, Tone.ALARM

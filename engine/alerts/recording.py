@@ -11,9 +11,9 @@
         └─▶ AcknowledgeAlert by the engine ("engine:recording-watch", with a note of what
             was lost) ─▶ ``cleared``
 
-One alert per place per failing spell, however much it loses (each loss is its own stored
-event): a full disk loses a clip a second, and an operator needs one alarm that says so,
-not a flood. The live engine runs this inside the
+One alert per place per failing spell, however much it loses (its losses are stored events,
+at most one a minute after the first): a full disk loses a clip every couple of seconds,
+and an operator needs one alarm that says so, not a flood. The live engine runs this inside the
 :class:`~engine.alerts.service.AlertService` (webhooks, escalation); ``watchfloor analyze``
 runs it alone, so an analysis onto a full disk leaves the same alert behind.
 

@@ -3,13 +3,15 @@ counted, said and cleared.
 
 A clip writer, a camera's analysis (person snapshots) and the face worker (face snapshots)
 tell one :class:`MediaWriteWatch` per engine how each write ended; a sensing room's
-recorder tells it through the :class:`RoomRecordingWatch` the watch gives it. A loss
-becomes a :class:`~engine.events.MediaWriteFailed` on the bus (the store writer files it as
-a ``recording.failed`` event, the alert service raises "Recording failing on camera …" or
-"… in sensing room …", the console's tile, Sensing pane and status bar show it) and is kept
-in memory too, so that it is reported even when the store sits on the same full disk and
-cannot take the event. When every kind of media that failed at a place is written again,
-:class:`~engine.events.MediaWriteRecovered` says so.
+recorder tells it through the :class:`RoomRecordingWatch` the watch gives it. Losses
+become :class:`~engine.events.MediaWriteFailed` events on the bus, the first of a failing
+spell at once and the rest gathered and published at most once a minute
+(:data:`LOSS_EVERY_S`; a camera's event names every file it covers). The store writer files
+each as a ``recording.failed`` event, the alert service raises "Recording failing on camera
+…" or "… in sensing room …", the console's tile, Sensing pane and status bar show it. Every
+loss is kept in memory too, so that it is reported even when the store sits on the same
+full disk and cannot take the event. When every kind of media that failed at a place is
+written again, :class:`~engine.events.MediaWriteRecovered` says so.
 
 A place is keyed by its events' source: ``camera:<key>`` or ``sensing:<room id>``
 (:func:`~engine.events.recording_source`).
@@ -33,11 +35,16 @@ from engine.events import MediaWriteFailed, MediaWriteRecovered, recording_sourc
 log = logging.getLogger(__name__)
 
 LOST_KEPT: Final = 1000  # lost files remembered by name (all are counted)
-# A failing sensing recording drops records every few tenths of a second once its pending
-# data is full: its losses are published at most this often (each is a stored event), the
-# first at once; the recovery and the close carry the final count.
-ROOM_LOSS_EVERY_S: Final = 60.0
+# Each published loss is a stored ``recording.failed`` row in the operator's Events pane and
+# timeline, while the place's one alert already says its recording is failing. A camera with
+# people in view loses a clip every ~2 s on a full disk, and a failing sensing recording drops
+# records every few tenths of a second: a place's losses are published at most this often,
+# the first of a spell at once, the rest gathered (a camera's event names every file it
+# covers); the recovery and the stop publish what is still gathered.
+LOSS_EVERY_S: Final = 60.0
+ROOM_LOSS_EVERY_S: Final = LOSS_EVERY_S
 SENSING_MEDIA: Final = "csi"  # a room's recording: the kind of its media rows
+MIXED_MEDIA: Final = "media"  # a camera's event covering both clips and snapshots
 _REASONS: Final = {
     errno.ENOSPC: "disk full",
     errno.EDQUOT: "disk quota exceeded",
@@ -91,8 +98,9 @@ class PlaceLosses:
     lost: int = 0
     media: set[str] = field(default_factory=set)
     unit: str = "file"
-    error: str = ""  # a room's latest write error, in full
-    announced_at: datetime | None = None  # a room's loss last published (None: not yet)
+    error: str = ""  # the latest write error, in full
+    announced_at: datetime | None = None  # its loss last published (None: not yet)
+    pending: list[LostMedia] = field(default_factory=list)  # a camera's, not yet published
 
 
 class MediaWriteWatch:
@@ -132,23 +140,61 @@ class MediaWriteWatch:
             if state is None:
                 state = self._failing[key] = PlaceLosses(when, reason)
             state.lost += 1
-            state.reason = reason
+            state.reason, state.error = reason, lost.error
             state.media.add(media)
-            count, since = state.lost, state.since
-        log.error("camera %s: %s %s not written: %s", camera, media, path, lost.error)
-        self._bus.publish(
-            MediaWriteFailed(
-                at=when,
-                camera=camera,
-                media=media,
-                path=path,
-                reason=reason,
-                error=lost.error,
-                lost=count,
-                since=since,
+            state.pending.append(lost)
+            due = (
+                state.announced_at is None
+                or (when - state.announced_at).total_seconds() >= LOSS_EVERY_S
             )
-        )
+            event = self._take_pending(camera, state, when) if due else None
+        log.error("camera %s: %s %s not written: %s", camera, media, path, lost.error)
+        if event is not None:
+            self._bus.publish(event)
         return lost
+
+    @staticmethod
+    def _take_pending(camera: str, state: PlaceLosses, at: datetime) -> MediaWriteFailed | None:
+        """The event naming ``camera``'s gathered losses (None: none gathered), which are
+        then published; ``at``: the latest loss's time. Called holding the lock."""
+        batch, state.pending = state.pending, []
+        if not batch:
+            return None
+        state.announced_at = at
+        kinds = {lost.media for lost in batch}
+        return MediaWriteFailed(
+            at=batch[0].at,  # the first lost footage the event covers
+            camera=camera,
+            media=kinds.pop() if len(kinds) == 1 else MIXED_MEDIA,
+            path=batch[0].path,
+            paths=tuple(lost.path for lost in batch),
+            reason=batch[-1].reason,
+            error=batch[-1].error,
+            lost=state.lost,
+            since=state.since,
+        )
+
+    def flush(self, due_at: datetime | None = None) -> None:
+        """Publish every camera's gathered losses now (the engine or analysis is stopping:
+        call before the store writer stops, so each lost file is in a stored event). With
+        ``due_at`` (the live engine's watchdog, on the engine clock): only those whose last
+        event is :data:`LOSS_EVERY_S` or more before it, so losses gathered just before the
+        camera stopped losing files (nobody in view any more) are stored within a minute
+        or so, not only when the next loss, the recovery or the stop comes."""
+        events: list[MediaWriteFailed] = []
+        with self._lock:
+            for state in self._failing.values():
+                if state.pending and (
+                    due_at is None
+                    or state.announced_at is None
+                    or (due_at - state.announced_at).total_seconds() >= LOSS_EVERY_S
+                ):
+                    camera = state.pending[0].camera
+                    event = self._take_pending(camera, state, state.pending[-1].at)
+                    if event is not None:
+                        events.append(event)
+        for event in events:
+            self._bus.publish(event)
 
     def written(self, camera: str, media: str, at: datetime | None = None) -> None:
         """A ``media`` file of ``camera`` was written whole; when it was the last kind
@@ -162,6 +208,13 @@ class MediaWriteWatch:
             if state.media:
                 return
             del self._failing[key]
+            # What was gathered is said before the recovery, so the spell's events name
+            # every file it lost.
+            batch = (
+                self._take_pending(camera, state, state.pending[-1].at) if state.pending else None
+            )
+        if batch is not None:
+            self._bus.publish(batch)
         log.warning(
             "camera %s: media are written again (%d lost since %s)",
             camera,
@@ -298,7 +351,14 @@ class MediaWriteWatch:
         with self._lock:
             return {
                 key: PlaceLosses(
-                    s.since, s.reason, s.lost, set(s.media), s.unit, s.error, s.announced_at
+                    s.since,
+                    s.reason,
+                    s.lost,
+                    set(s.media),
+                    s.unit,
+                    s.error,
+                    s.announced_at,
+                    list(s.pending),
                 )
                 for key, s in self._failing.items()
             }

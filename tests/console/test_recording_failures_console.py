@@ -93,12 +93,12 @@ def test_a_failing_recording_shows_on_the_tile_and_the_status_bar_until_it_works
                 detail="Front gate: disk full, 2 files lost",
             )
         )
-        qtbot.waitUntil(
-            lambda: tile.recording_problem == "Recording failing: disk full (2 files lost)",
-            timeout=5000,
-        )
+        # The second loss is gathered into the once-a-minute event: the tile's count is
+        # a floor, the status bar has the running count.
+        said = "Recording failing: disk full (at least 1 file lost)"
+        qtbot.waitUntil(lambda: tile.recording_problem == said, timeout=5000)
         assert _band_colour(grid) == QColor(ALARM_FILL)
-        assert "Recording failing: disk full (2 files lost)" in tile.toolTip()
+        assert said in tile.toolTip()
         assert grid._summary.text() == "0/1 cameras online, 1 not recording"
         qtbot.waitUntil(
             lambda: status.health_bar.states.get("recording") is HealthState.DOWN, timeout=5000
@@ -108,7 +108,7 @@ def test_a_failing_recording_shows_on_the_tile_and_the_status_bar_until_it_works
 
         # A relayout keeps the state: it is the engine's, not the tile's.
         grid.set_tile_count(1)
-        assert grid.tiles[0].recording_problem == "Recording failing: disk full (2 files lost)"
+        assert grid.tiles[0].recording_problem == said
         tile = grid.tiles[0]
 
         # Clips and snapshots are written again.

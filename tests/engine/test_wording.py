@@ -221,7 +221,7 @@ ROWS: dict[str, tuple[str, dict[str, Any]]] = {
         "camera:plaza",
         {
             "media": "clip",
-            "not_written": "clips/plaza/2026-11-25/plaza_20261125T043657.727Z.mp4",
+            "not_written": ["clips/plaza/2026-11-25/plaza_20261125T043657.727Z.mp4"],
             "reason": "disk full",
             "error": "OSError: [Errno 28] No space left on device: "
             "'/var/lib/watchfloor/clips/plaza/2026-11-25/plaza_20261125T043657.727Z.1234.mp4"
@@ -363,8 +363,30 @@ def test_a_lost_clip_is_an_alarm_saying_why_and_how_many() -> None:
         "Clip of Plaza east not saved: disk full (3 files lost so far)",
     )
     assert failed.category is Category.RECORDING and failed.tone is Tone.ALARM
+    source, one = ROWS["recording.failed"]
+    before_lists = describe(  # stored before losses were gathered: a path, not a list
+        "recording.failed", source, {**one, "not_written": one["not_written"][0]}, names=NAMES
+    )
+    assert before_lists.summary == failed.summary
     recovered = worded("recording.recovered")
     assert recovered.summary == "Clips and snapshots of Plaza east are saved again (3 files lost)"
+
+
+def test_losses_gathered_in_one_event_say_how_many_files_it_covers() -> None:
+    source, one = ROWS["recording.failed"]
+    paths = [f"clips/plaza/2026-11-25/plaza_{n}.mp4" for n in range(3)]
+    clips = describe(
+        "recording.failed", source, {**one, "not_written": paths, "lost": 33}, names=NAMES
+    )
+    assert clips.summary == "3 clips of Plaza east not saved: disk full (33 files lost so far)"
+    assert clips.tone is Tone.ALARM
+    both = describe(
+        "recording.failed",
+        source,
+        {**one, "media": "media", "not_written": [*paths, "snapshots/plaza/a.jpg"], "lost": 4},
+        names=NAMES,
+    )
+    assert both.summary == "4 files of Plaza east not saved: disk full (4 files lost so far)"
 
 
 def test_a_failing_sensing_recording_says_the_room_and_the_records_lost() -> None:

@@ -42,10 +42,12 @@ def build(ctx: PaneContext) -> QWidget:
 
 def recording_problem(event: MediaWriteFailed | MediaWriteRecovered) -> str | None:
     """What the tile says about a camera's recording: why it is failing and what was
-    lost so far, or None once clips and snapshots are written again."""
+    lost so far, or None once clips and snapshots are written again. Losses after a
+    spell's first are published at most once a minute, so the count is a floor ("at
+    least"); the status bar's recording light has the running count."""
     if isinstance(event, MediaWriteRecovered):
         return None
-    lost = f"{event.lost} file{'s' if event.lost != 1 else ''} lost"
+    lost = f"at least {event.lost} file{'s' if event.lost != 1 else ''} lost"
     return f"Recording failing: {event.reason} ({lost})"
 
 

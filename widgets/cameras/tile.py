@@ -38,8 +38,8 @@ class CameraTile(QWidget):
     the getter has no frame it shows why (``No recording at 09:14:05``).
 
     A camera whose clips or snapshots cannot be written (:meth:`set_recording_problem`)
-    wears a red band along its bottom edge saying so ("Recording failing: disk full (3
-    files lost)"), live or not, until they are written again.
+    wears a red band along its bottom edge saying so ("Recording failing: disk full (at
+    least 3 files lost)"), live or not, until they are written again.
     """
 
     sig_activated = Signal(str)

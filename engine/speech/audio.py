@@ -22,6 +22,13 @@ SAMPLE_RATE_HZ = 16_000  # what pocketsphinx's en-us acoustic model was trained 
 # silence to settle its noise and silence estimates first.
 LEAD_SILENCE_S = 0.3
 MIN_AUDIO_S = 0.1  # shorter than this is no speech at all: refused as empty
+# Longer than this is refused: a file of introductions is seconds to minutes long, and the
+# whole file is held in memory (10 min at 16 kHz is 19 MB; a 48 kHz stereo WAV of 10 min
+# read whole is 115 MB). Unbounded, a 1 GiB WAV took 3.3 GB and a header may declare more.
+MAX_AUDIO_S = 600.0
+# A WAV's sample data is read whole: at most this much (10 min of 48 kHz, 8 channels, 32 bit
+# is 737 MB, so the duration alone does not bound it when a header declares many channels).
+MAX_WAV_DATA_BYTES = 256 * 1024 * 1024
 
 
 class SpeechInputError(ValueError):
@@ -29,11 +36,13 @@ class SpeechInputError(ValueError):
     The message names the file (or the source) and says what was wrong."""
 
 
-def read_audio(path: Path) -> Samples:
+def read_audio(path: Path, *, max_s: float = MAX_AUDIO_S) -> Samples:
     """The whole file as 16 kHz mono int16 samples (channels averaged, resampled).
 
     Raises :class:`SpeechInputError` for a missing, unreadable, corrupt, silent-length
-    (under ``MIN_AUDIO_S``) or non-audio file."""
+    (under ``MIN_AUDIO_S``) or non-audio file, and for one longer than ``max_s`` seconds
+    (a WAV from its header, before its samples are read; anything else when decoding
+    passes that point)."""
     if not path.exists():
         raise SpeechInputError(f"{path}: no such file")
     if not path.is_file():
@@ -46,9 +55,9 @@ def read_audio(path: Path) -> Samples:
     if not header:
         raise SpeechInputError(f"{path}: the file is empty (0 bytes)")
     if header[:4] == b"RIFF" and header[8:12] == b"WAVE":
-        samples, rate = _read_wav(path)
+        samples, rate = _read_wav(path, max_s)
     else:
-        samples, rate = _read_with_av(path)
+        samples, rate = _read_with_av(path, max_s)
     if samples.size < MIN_AUDIO_S * rate:
         raise SpeechInputError(
             f"{path}: no audio in the file ({samples.size / rate:.2f} s of samples)"
@@ -56,7 +65,7 @@ def read_audio(path: Path) -> Samples:
     return resample(samples, rate)
 
 
-def _read_wav(path: Path) -> tuple[Samples, int]:
+def _read_wav(path: Path, max_s: float) -> tuple[Samples, int]:
     """Samples (mono int16) and the sample rate of a PCM WAV file."""
     try:
         with wave.open(str(path), "rb") as wav:
@@ -64,6 +73,15 @@ def _read_wav(path: Path) -> tuple[Samples, int]:
             width = wav.getsampwidth()
             rate = wav.getframerate()
             frames = wav.getnframes()
+            if rate > 0 and (
+                frames > max_s * rate or frames * channels * width > MAX_WAV_DATA_BYTES
+            ):
+                raise SpeechInputError(
+                    f"{path}: {_duration_text(frames / rate)} of audio at {rate} Hz in "
+                    f"{channels} channel{'s' if channels != 1 else ''}, longer than "
+                    f"{_duration_text(max_s)} or {MAX_WAV_DATA_BYTES // (1024 * 1024)} MiB "
+                    "of samples: cut it shorter"
+                )
             raw = wav.readframes(frames)
     except (wave.Error, EOFError, RuntimeError, struct.error) as exc:  # malformed chunks
         raise SpeechInputError(f"{path}: corrupt WAV file ({exc})") from exc
@@ -86,12 +104,15 @@ def _read_wav(path: Path) -> tuple[Samples, int]:
     return _mono(data.reshape(-1, channels)), rate
 
 
-def _read_with_av(path: Path) -> tuple[Samples, int]:
-    """Decode the first audio stream of any container FFmpeg knows, as 16 kHz mono s16."""
+def _read_with_av(path: Path, max_s: float) -> tuple[Samples, int]:
+    """Decode the first audio stream of any container FFmpeg knows, as 16 kHz mono s16,
+    stopping with :class:`SpeechInputError` once it passes ``max_s`` seconds."""
     import av
     import av.error
 
     chunks: list[Samples] = []
+    limit = max_s * SAMPLE_RATE_HZ
+    decoded = 0
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
@@ -101,6 +122,11 @@ def _read_with_av(path: Path) -> tuple[Samples, int]:
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray().reshape(-1).astype(np.int16))
+                    decoded += chunks[-1].size
+                if decoded > limit:
+                    raise SpeechInputError(
+                        f"{path}: longer than {_duration_text(max_s)} of audio: cut it shorter"
+                    )
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1).astype(np.int16))
     except SpeechInputError:
@@ -112,6 +138,16 @@ def _read_with_av(path: Path) -> tuple[Samples, int]:
     if not chunks:
         return np.zeros(0, np.int16), SAMPLE_RATE_HZ
     return np.concatenate(chunks), SAMPLE_RATE_HZ
+
+
+def _duration_text(seconds: float) -> str:
+    """``seconds`` as a person reads a length of audio: "9 h 19 min", "10 min", "2.5 s"."""
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
 
 
 def _mono(frames: npt.NDArray[np.int16]) -> Samples:

@@ -3,6 +3,7 @@ test set), through the real pocketsphinx recogniser, VAD and speech service."""
 
 from __future__ import annotations
 
+import struct
 import threading
 import wave
 from collections.abc import Iterator
@@ -291,3 +292,51 @@ def test_chunks_of_any_shape_become_mono_int16() -> None:
     assert to_mono_int16(stereo).tolist() == [0, 500, -500, 16384]
     floats = np.stack([tone / 32767.0, tone / 32767.0], axis=1).astype(np.float32)
     assert np.abs(to_mono_int16(floats).astype(int) - tone.astype(int)).max() <= 1
+
+
+def _sparse_wav(path: Path, data_bytes: int, channels: int = 1, rate: int = 16_000) -> Path:
+    """A PCM WAV whose header declares ``data_bytes`` of 16-bit samples, the file sparse
+    (zeros the disk does not hold): hours of "audio" in a moment."""
+    header = (
+        b"RIFF"
+        + struct.pack("<I", 36 + data_bytes)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * 2 * channels, 2 * channels, 16)
+        + b"data"
+        + struct.pack("<I", data_bytes)
+    )
+    with path.open("wb") as file:
+        file.write(header)
+        file.truncate(len(header) + data_bytes)
+    return path
+
+
+def test_audio_longer_than_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """Before: a 1 GiB WAV (9 h 19 min) was read whole, 3.3 GB of memory for `speech names`
+    and 20 s; a WAV of many channels multiplies that. Now refused from its header."""
+    long = _sparse_wav(tmp_path / "long.wav", 1 << 30)
+    with pytest.raises(SpeechInputError, match=r"long\.wav: .*9 h 19 min.*longer than 10 min"):
+        read_audio(long)
+    wide = _sparse_wav(tmp_path / "wide.wav", 1 << 30, channels=1024)
+    with pytest.raises(SpeechInputError, match=r"wide\.wav: .*longer than 10 min"):
+        read_audio(wide)
+
+
+def test_a_compressed_file_longer_than_the_limit_stops_decoding_there(tmp_path: Path) -> None:
+    import av
+
+    samples = read_audio(AUDIO / "intro_4.wav")
+    path = tmp_path / "intro_4.flac"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("flac", rate=SAMPLE_RATE_HZ, layout="mono")
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE_HZ
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    limit_s = samples.size / SAMPLE_RATE_HZ / 2
+    with pytest.raises(SpeechInputError, match=r"intro_4\.flac: longer than"):
+        read_audio(path, max_s=limit_s)
+    assert read_audio(path, max_s=2 * limit_s + 1).size > 0

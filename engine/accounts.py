@@ -480,8 +480,8 @@ class LoginFailedError(PermissionError):
 # The same words for a wrong password, an unknown name and a delayed account: telling them
 # apart would tell a guesser which names exist. The hint is true for every name alike.
 WRONG = (
-    "wrong account name or password (after repeated failures an account is not heard "
-    "for a while: wait, or ask an admin)"
+    "wrong account name or password (after repeated failures an account refuses every "
+    "login for a while: wait, or ask an admin)"
 )
 
 

@@ -54,7 +54,7 @@ from sqlalchemy.engine import make_url
 from engine.audit_records import AuditProblem, AuditVerification, CheckpointCheck
 from engine.clock import Clock
 from engine.history.evidence import KEY_FILE_NAME, key_fingerprint, signing_key
-from engine.inbound import loads_json
+from engine.inbound import file_kind, loads_json
 from engine.paths import data_dir, open_private_file, path_safe_name
 from engine.store.audit import chain_extends, verify_audit
 from engine.store.database import Store
@@ -324,7 +324,7 @@ def read_checkpoint_file(path: Path) -> Checkpoint:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise fail(f"not a regular file (it is {_file_kind(info.st_mode)})")
+            raise fail(f"not a regular file (it is {file_kind(info.st_mode)})")
         if info.st_size == 0:
             raise fail("empty: no checkpoint in it")
         whole = info.st_size <= MAX_DOCUMENT_BYTES
@@ -669,20 +669,6 @@ def _read_at_most(fd: int, limit: int) -> bytes:
         chunks.append(chunk)
         left -= len(chunk)
     return b"".join(chunks)
-
-
-def _file_kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a file"
 
 
 def _shown(value: object) -> str:

@@ -39,6 +39,7 @@ from typing import ClassVar
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
+from engine.inbound import file_kind
 from engine.incidents.geo import EARTH_RADIUS_M
 from engine.instance import write_private_file
 from engine.media import read_small_file
@@ -77,18 +78,6 @@ class PlanImage:
     height_px: int
 
 
-def _kind_of(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
-
-
 def check_plan_image(path: Path) -> PlanImage:
     """Read and check the plan picture at ``path`` (see the module): its bytes and size.
     Raises :class:`SitePlanError` naming the file and what is wrong with it. Never follows
@@ -105,7 +94,7 @@ def check_plan_image(path: Path) -> PlanImage:
     if stat.S_ISLNK(info.st_mode):
         raise SitePlanError(f"{name} is a symbolic link: choose the picture itself")
     if not stat.S_ISREG(info.st_mode):
-        raise SitePlanError(f"{name} is {_kind_of(info.st_mode)}, not a picture file")
+        raise SitePlanError(f"{name} is {file_kind(info.st_mode)}, not a picture file")
     try:
         fd = os.open(
             source,
@@ -119,7 +108,7 @@ def check_plan_image(path: Path) -> PlanImage:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):  # swapped between the lstat and the open
-            raise SitePlanError(f"{name} is {_kind_of(mode)}, not a picture file")
+            raise SitePlanError(f"{name} is {file_kind(mode)}, not a picture file")
         chunks: list[bytes] = []
         size = 0
         while size <= MAX_PLAN_BYTES:

@@ -147,18 +147,30 @@ class RecordingAlerts:
         self._submit(command, self._cleared)
 
     def _submit(self, command: StoreCommand, then: Callable[[Any], None]) -> None:
+        submit_then(self._writer, command, then, self._problem)
+
+
+def submit_then(
+    writer: StoreWriter,
+    command: StoreCommand,
+    then: Callable[[Any], None],
+    problem: Callable[[str], None],
+) -> None:
+    """Submit ``command`` to ``writer`` and hand its result to ``then`` (on the writer's
+    thread); a command the writer refuses or that fails is said to ``problem`` instead.
+    The alert service and the recording alerts both write this way: never waiting."""
+    try:
+        future: Future[Any] = writer.submit(command)
+    except Exception as exc:  # the writer refused it outright (stopping, failed)
+        problem(f"{type(command).__name__}: {exc}")
+        return
+
+    def done(f: Future[Any]) -> None:
         try:
-            future: Future[Any] = self._writer.submit(command)
-        except Exception as exc:  # the writer refused it outright (stopping, failed)
-            self._problem(f"{type(command).__name__}: {exc}")
+            result = f.result()
+        except Exception as exc:
+            problem(f"{type(command).__name__}: {exc}")
             return
+        then(result)
 
-        def done(f: Future[Any]) -> None:
-            try:
-                result = f.result()
-            except Exception as exc:
-                self._problem(f"{type(command).__name__}: {exc}")
-                return
-            then(result)
-
-        future.add_done_callback(done)
+    future.add_done_callback(done)

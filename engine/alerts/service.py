@@ -49,7 +49,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import partial
@@ -57,7 +56,7 @@ from typing import Any, Final
 
 from engine.access import Actor, Role
 from engine.alerts.filtering import AlertListRequest, RiskGate, passes
-from engine.alerts.recording import RecordingAlerts
+from engine.alerts.recording import RecordingAlerts, submit_then
 from engine.alerts.records import (
     AcknowledgeAlert,
     AlertView,
@@ -477,21 +476,7 @@ class AlertService:
         self._bus.publish(AlertChanged(at=self._clock.now(), alert=alert, change="acknowledged"))
 
     def _submit(self, command: Any, then: Callable[[Any], None]) -> None:
-        try:
-            future: Future[Any] = self._writer.submit(command)
-        except Exception as exc:  # the writer refused it outright (stopping, failed)
-            self._problem(f"{type(command).__name__}: {exc}")
-            return
-
-        def done(f: Future[Any]) -> None:
-            try:
-                result = f.result()
-            except Exception as exc:
-                self._problem(f"{type(command).__name__}: {exc}")
-                return
-            then(result)
-
-        future.add_done_callback(done)
+        submit_then(self._writer, command, then, self._problem)
 
     def _problem(self, message: str) -> None:
         log.error("alerts: %s", message)

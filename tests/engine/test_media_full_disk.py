@@ -129,6 +129,42 @@ def _analyze_on_small_disk(
     return code, left, report, result.stdout, result.stderr
 
 
+def engine_on_small_disk(
+    tmp_path: Path, db_url: str, site: Path, duration_s: float, disk_bytes: int
+) -> tuple[int, list[str], dict[str, Any], subprocess.CompletedProcess[str]]:
+    """Run ``watchfloor engine --site SITE`` for ``duration_s`` with its data dir on a
+    fresh tmpfs of ``disk_bytes``: (exit code, files left on the disk relative to the data
+    dir, the report, the finished process). Skips where no private tmpfs can be mounted."""
+    reason = _namespaces_work(tmp_path)
+    if reason is not None:
+        pytest.skip(reason)
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    data = disk / "data"
+    report_path = tmp_path / "report.json"
+    command = [sys.executable, "-m", "console", "--db", db_url, "engine", "--site", str(site)]
+    command += ["--duration", str(duration_s), "--report", str(report_path)]
+    result = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", _SCRIPT, "sh", str(disk), "", "", *command],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "WATCHFLOOR_DATA_DIR": str(data), "DISK_BYTES": str(disk_bytes)},
+    )
+    lines = result.stdout.splitlines()
+    exits = [line for line in lines if line.startswith("exit=")]
+    assert exits, result.stdout + result.stderr
+    prefix = f"{data}/"
+    left = [
+        line.removeprefix(prefix)
+        for line in lines[lines.index("left:") + 1 :]
+        if line.startswith(prefix)
+    ]
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    return int(exits[-1].removeprefix("exit=")), left, report, result
+
+
 def _stored(db_url: str) -> tuple[list[Event], list[Media], list[Any]]:
     store = Store(db_url)
     try:
@@ -240,50 +276,14 @@ def test_a_live_engine_on_a_full_disk_accounts_for_every_lost_file(
     a camera, its data dir on the same tiny tmpfs. Every clip or snapshot it could not write
     is a ``recording.failed`` event and in the report, one alert says so, it exits 6, and
     nothing stored names a file that is not there."""
-    reason = _namespaces_work(tmp_path)
-    if reason is not None:
-        pytest.skip(reason)
-    disk = tmp_path / "small-disk"
-    disk.mkdir()
-    data = disk / "data"
     site = write_site(
         tmp_path / "site.toml",
         f'[[cameras]]\nid = "plaza"\nname = "Plaza"\nurl = "{TESTDATA / "video" / "vtest.avi"}"\n',
     )
-    report_path = tmp_path / "report.json"
-    command = [
-        sys.executable,
-        "-m",
-        "console",
-        "--db",
-        db_url,
-        "engine",
-        "--site",
-        str(site),
-        "--duration",
-        str(DURATION_S),
-        "--report",
-        str(report_path),
-    ]
-    result = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", _SCRIPT, "sh", str(disk), "", "", *command],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        cwd=Path(__file__).resolve().parents[2],
-        env={**os.environ, "WATCHFLOOR_DATA_DIR": str(data), "DISK_BYTES": str(DISK_BYTES)},
+    code, left, report, result = engine_on_small_disk(
+        tmp_path, db_url, site, DURATION_S, DISK_BYTES
     )
-    lines = result.stdout.splitlines()
-    exits = [line for line in lines if line.startswith("exit=")]
-    assert exits, result.stdout + result.stderr
-    assert int(exits[-1].removeprefix("exit=")) == exit_codes.MEDIA_LOST, result.stderr
-    prefix = f"{data}/"
-    left = [
-        line.removeprefix(prefix)
-        for line in lines[lines.index("left:") + 1 :]
-        if line.startswith(prefix)
-    ]
-    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert code == exit_codes.MEDIA_LOST, result.stderr
     lost = report["media_lost"]
     assert report["media_lost_count"] == len(lost) > 0
     assert {m["reason"] for m in lost} == {"disk full"}

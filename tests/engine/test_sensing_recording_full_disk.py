@@ -9,9 +9,6 @@ folder that cannot be written does the same."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,8 +17,7 @@ from console import exit_codes
 from console.cli import main
 from engine.sensing.service import BLOB_HISTORY_S
 from tests.conftest import write_site
-from tests.engine.test_evidence_full_disk import _namespaces_work
-from tests.engine.test_media_full_disk import _SCRIPT, _stored
+from tests.engine.test_media_full_disk import _stored, engine_on_small_disk
 from tests.engine.test_sensing_recording_failures import SIMULATED_ROOM
 
 DISK_BYTES = 64 * 1024  # a second or two of a simulated room's recording
@@ -31,41 +27,9 @@ DISK_BYTES = 64 * 1024  # a second or two of a simulated room's recording
 def test_a_live_engine_whose_sensing_recording_fills_the_disk_says_what_it_lost(
     tmp_path: Path, db_url: str
 ) -> None:
-    reason = _namespaces_work(tmp_path)
-    if reason is not None:
-        pytest.skip(reason)
-    disk = tmp_path / "small-disk"
-    disk.mkdir()
-    data = disk / "data"
     site = write_site(tmp_path / "site.toml", extra=SIMULATED_ROOM)
-    report_path = tmp_path / "report.json"
-    command = [
-        sys.executable,
-        "-m",
-        "console",
-        "--db",
-        db_url,
-        "engine",
-        "--site",
-        str(site),
-        "--duration",
-        "8",
-        "--report",
-        str(report_path),
-    ]
-    result = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", _SCRIPT, "sh", str(disk), "", "", *command],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        cwd=Path(__file__).resolve().parents[2],
-        env={**os.environ, "WATCHFLOOR_DATA_DIR": str(data), "DISK_BYTES": str(DISK_BYTES)},
-    )
-    lines = result.stdout.splitlines()
-    exits = [line for line in lines if line.startswith("exit=")]
-    assert exits, result.stdout + result.stderr
-    assert int(exits[-1].removeprefix("exit=")) == exit_codes.MEDIA_LOST, result.stderr
-    report = json.loads(report_path.read_text(encoding="utf-8"))
+    code, _left, report, result = engine_on_small_disk(tmp_path, db_url, site, 8, DISK_BYTES)
+    assert code == exit_codes.MEDIA_LOST, result.stderr
     recording = report["sensing_recording"]
     # What it kept in memory to retry was still unwritten when it stopped: lost, counted.
     assert recording["lost_records"] == recording["dropped"] > 0

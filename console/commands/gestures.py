@@ -114,6 +114,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
                 zone = site_time(args)
                 for view in views:
                     print(_line(view, zone))
+                    _print_advice(view)
             return exit_codes.OK
         now = REAL_CLOCK.now()
         if args.gestures_command == "teach":
@@ -124,6 +125,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
                 print(json.dumps(view.as_json()))
             else:
                 print(f"gesture taught: {_line(view, site_time(args)).strip()}")
+                _print_advice(view)
             return exit_codes.OK
         with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
             if args.gestures_command == "rename":
@@ -255,3 +257,9 @@ def _line(view: Any, zone: SiteTime) -> str:
         f"{view.name:20s} {view.examples} examples of ~{view.typical_s:.1f} s"
         f"{' (' + flags + ')' if flags else ''}; seen {view.detections} times{last}"
     )
+
+
+def _print_advice(view: Any) -> None:
+    """The gesture's advice about its examples, one indented "note:" line each."""
+    for sentence in view.advice:
+        print(printable(f"  note: {sentence}"))

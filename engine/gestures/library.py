@@ -12,6 +12,7 @@ session (a query worker or a loader thread).
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
-from engine.gestures.dtw import MATCH_CONFIDENCE, GestureMatcher, GestureTemplateError
+from engine.gestures.dtw import (
+    MATCH_CONFIDENCE,
+    GestureMatcher,
+    GestureTemplateError,
+    review_examples,
+)
 from engine.gestures.sequence import LANDMARKS, SEQUENCE_FRAMES, Landmarks
 from engine.gestures.templates import GestureSet, GestureTemplate
 from engine.store.audit import audit_command
@@ -31,12 +37,17 @@ from engine.store.commands import StoreCommand
 from engine.store.database import Store
 from engine.store.gesture_models import Gesture, GestureExample
 
+log = logging.getLogger(__name__)
+
 MIN_TEACH_EXAMPLES: Final = 3
 MAX_TEACH_EXAMPLES: Final = 5
 MAX_NAME: Final = 64  # characters (the column's size)
 MAX_SOURCE: Final = 500
 MIN_EXAMPLE_S: Final = 0.3  # shorter than this is a twitch, not a gesture
 MAX_EXAMPLE_S: Final = 6.0
+# An example lasting this many times longer or shorter than the median of its gesture's is
+# named (people's pace varies 0.8–1.25× between repetitions: at most about 1.5× apart).
+LENGTH_FACTOR: Final = 1.7
 
 
 class GestureError(ValueError):
@@ -62,8 +73,10 @@ def check_gesture_name(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class GestureView:
-    """One gesture as listed: options, how many examples, how long they typically last
-    and its usage (detections so far, the last one)."""
+    """One gesture as listed: options, how many examples, how long they typically last,
+    its usage (detections so far, the last one) and ``advice``: sentences for the admin
+    about its examples (too alike, one unlike the others, or why it cannot be recognised;
+    see :func:`example_advice`), empty when they are fine."""
 
     name: str
     alerting: bool
@@ -75,6 +88,7 @@ class GestureView:
     updated_at: datetime
     detections: int
     last_detected_at: datetime | None
+    advice: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -90,6 +104,7 @@ class GestureView:
             "last_detected_at": (
                 self.last_detected_at.isoformat() if self.last_detected_at else None
             ),
+            "advice": list(self.advice),
         }
 
 
@@ -133,6 +148,49 @@ def _check_examples(
     except GestureTemplateError as exc:
         raise GestureError(str(exc)) from exc
     return arrays
+
+
+def example_advice(
+    examples: Sequence[Landmarks],
+    durations_s: Sequence[float] = (),
+    *,
+    mirror_invariant: bool = True,
+    name: str = "gesture",
+) -> tuple[str, ...]:
+    """What the admin should know about these normalised examples of one gesture (and how
+    long each lasted, when known) before teaching it, in sentences: that they are nearly
+    copies of each other (no variety), that one is unlike the others or lasts much longer
+    or shorter than them (another gesture, two repetitions, or cut at the wrong moment), or
+    why the gesture cannot be taught. Empty when they are fine or too few to compare (under
+    :data:`MIN_TEACH_EXAMPLES`; a refusal is said from two). A few milliseconds; any
+    thread."""
+    if len(examples) < 2:
+        return ()
+    review = review_examples(name, examples, mirror_invariant=mirror_invariant)
+    if review.refusal is not None:
+        return (_sentence(review.refusal),)
+    if len(examples) < MIN_TEACH_EXAMPLES:
+        return ()
+    advice = list(review.advice)
+    if len(durations_s) == len(examples):
+        typical = float(np.median(durations_s))
+        for number, seconds in enumerate(durations_s, 1):
+            if number - 1 in review.outliers:
+                continue  # already said
+            if seconds > LENGTH_FACTOR * typical or seconds * LENGTH_FACTOR < typical:
+                advice.append(
+                    f"Example {number} lasts {seconds:.1f} s, the others about {typical:.1f} s: "
+                    "it may hold two repetitions, or be cut short. Discard it and record it "
+                    "again."
+                )
+    return tuple(advice)
+
+
+def _sentence(refusal: str) -> str:
+    """A refusal as the admin reads it: without the ``gesture 'name': `` prefix."""
+    _, _, rest = refusal.partition(": ")
+    text = rest or refusal
+    return text[:1].upper() + text[1:] + "."
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -337,9 +395,8 @@ def _require(session: Session, name: str) -> Gesture:
 
 
 def _view(session: Session, row: Gesture) -> GestureView:
-    durations = session.scalars(
-        select(GestureExample.duration_s).where(GestureExample.gesture_id == row.id)
-    ).all()
+    template = _template(session, row)
+    durations = template.durations_s
     return GestureView(
         name=row.name,
         alerting=bool(row.alerting),
@@ -351,6 +408,12 @@ def _view(session: Session, row: Gesture) -> GestureView:
         updated_at=row.updated_at,
         detections=int(row.detections),
         last_detected_at=row.last_detected_at,
+        advice=example_advice(
+            template.examples,
+            template.durations_s,
+            mirror_invariant=template.mirror_invariant,
+            name=row.name,
+        ),
     )
 
 
@@ -402,5 +465,11 @@ def load_templates(store: Store) -> tuple[GestureTemplate, ...]:
 
 
 def load_gesture_set(store: Store, min_confidence: float = MATCH_CONFIDENCE) -> GestureSet:
-    """Every taught gesture, ready to match (empty when none is taught)."""
-    return GestureSet(load_templates(store), min_confidence)
+    """Every taught gesture, ready to match (empty when none is taught). Thresholds are
+    derived here from the stored examples, so gestures taught by older versions are
+    recalibrated as they load; one the current calibration refuses is left out and logged
+    (the gestures list says why, see :attr:`GestureView.advice`)."""
+    gestures = GestureSet(load_templates(store), min_confidence)
+    for name, why in gestures.unusable.items():
+        log.warning("gesture %r is not recognised until taught again: %s", name, why)
+    return gestures

@@ -19,7 +19,13 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from engine.gestures.dtw import MATCH_CONFIDENCE, GestureMatch, GestureMatcher
+from engine.gestures.dtw import (
+    MATCH_CONFIDENCE,
+    FeatureSet,
+    GestureMatch,
+    GestureMatcher,
+    review_examples,
+)
 from engine.gestures.sequence import Landmarks, normalise
 
 WINDOW_STEP_S: Final = 0.25  # window lengths are rounded to this
@@ -59,17 +65,42 @@ class _Group:
 class GestureSet:
     """Every taught gesture, grouped by length; ``match`` one window of raw landmarks.
 
-    ``min_confidence``: a detection needs at least this (default 0.7). Templates with fewer
-    than two examples raise :class:`~engine.gestures.dtw.GestureTemplateError` naming the
-    gesture."""
+    ``min_confidence``: a detection needs at least this (default 0.7); ``feature_set``: what
+    frames are compared by (see :func:`engine.gestures.dtw.features`). A gesture whose
+    examples cannot be calibrated (see :func:`engine.gestures.dtw.review_examples`) is left
+    out and named in :attr:`unusable` with why. Templates with fewer than two examples
+    raise :class:`~engine.gestures.dtw.GestureTemplateError` naming the gesture."""
 
     def __init__(
-        self, templates: Sequence[GestureTemplate], min_confidence: float = MATCH_CONFIDENCE
+        self,
+        templates: Sequence[GestureTemplate],
+        min_confidence: float = MATCH_CONFIDENCE,
+        *,
+        feature_set: FeatureSet = "limbs",
     ) -> None:
         if not 0.0 < min_confidence <= 1.0:
             raise ValueError(f"min_confidence: expected 0–1, got {min_confidence}")
         self.min_confidence = min_confidence
-        self.templates = tuple(sorted(templates, key=lambda t: t.name))
+        # A gesture stored by an older version whose examples the current calibration
+        # refuses is left out (named in ``unusable``), not allowed to stop every other one.
+        usable: list[GestureTemplate] = []
+        self.unusable: dict[str, str] = {}
+        for template in templates:
+            refusal = (
+                review_examples(
+                    template.name,
+                    template.examples,
+                    mirror_invariant=template.mirror_invariant,
+                    feature_set=feature_set,
+                ).refusal
+                if len(template.examples) >= 2
+                else None  # GestureMatcher names a gesture with too few examples
+            )
+            if refusal is None:
+                usable.append(template)
+            else:
+                self.unusable[template.name] = refusal
+        self.templates = tuple(sorted(usable, key=lambda t: t.name))
         self._alerting = {t.name for t in self.templates if t.alerting}
         groups: list[list[GestureTemplate]] = []
         for template in sorted(self.templates, key=lambda t: t.typical_s):
@@ -84,7 +115,9 @@ class GestureSet:
             for mirrored in (False, True):
                 chosen = {t.name: t.examples for t in members if t.mirror_invariant == mirrored}
                 if chosen:
-                    matchers.append(GestureMatcher(chosen, mirror_invariant=mirrored))
+                    matchers.append(
+                        GestureMatcher(chosen, mirror_invariant=mirrored, feature_set=feature_set)
+                    )
             built.append(_Group(window, tuple(matchers)))
         self._groups = tuple(built)
         self.windows_s: tuple[float, ...] = tuple(sorted({g.window_s for g in built}))

@@ -134,3 +134,40 @@ def test_detect_finds_the_taught_gesture_where_it_is_performed_again(
     assert watchfloor_gestures(db_url, "list", "--json") == 0
     (listed,) = json.loads(capsys.readouterr().out)
     assert listed["detections"] == 2 and listed["last_detected_at"] is not None
+
+
+def test_list_says_in_words_when_a_gestures_examples_are_too_alike(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from engine.gestures.library import TeachGesture
+    from engine.store import Store
+    from engine.store.writer import StoreWriter
+    from tests.actors import ADMIN
+    from tests.engine.test_gesture_transfer import copies, examples
+
+    store = Store(db_url)
+    try:
+        with StoreWriter.running(store) as writer:
+            for name, taught in (("wave", copies("wave")), ("raise", examples("raise"))):
+                writer.execute(
+                    TeachGesture(
+                        name=name,
+                        examples=tuple(taught),
+                        durations_s=(1.0, 1.1, 1.2),
+                        sources=("a.mp4", "b.mp4", "c.mp4"),
+                        at=datetime(2026, 6, 1, tzinfo=UTC),
+                        actor=ADMIN,
+                    )
+                )
+    finally:
+        store.close()
+    assert watchfloor_gestures(db_url, "list") == exit_codes.OK
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("raise ") and lines[1].startswith("wave ")
+    assert lines[2].startswith("  note: The examples are nearly copies of each other")
+    assert len(lines) == 3  # raise's examples are fine: no note
+    assert watchfloor_gestures(db_url, "list", "--json") == exit_codes.OK
+    listed = {g["name"]: g for g in json.loads(capsys.readouterr().out)}
+    assert listed["raise"]["advice"] == [] and "nearly copies" in listed["wave"]["advice"][0]

@@ -1,19 +1,21 @@
-"""A gesture taught from 3 performances is recognised in held-out performances of it and not
-in everyday motions: the kinematic part of the gesture accuracy benchmark on one seed and a
-small set (7 gestures × 3 taught + 3 held-out, 20 everyday motions once each), played
-through the live worker's windows and ``GestureSet.match`` at the default confidence.
+"""A gesture taught from one person is recognised on other people and not in everyday
+motions: the kinematic part of the gesture accuracy benchmark on one seed and a small set,
+in the issue's protocol and the product's own teaching situation: each of the 7 gestures
+taught from 3 repetitions by one performer in front of one camera (mirror-invariant, the
+product's default), then every performance by 6 other performers (other bodies, cameras at
+other angles and distances, other handedness) and 20 everyday motions played through the
+live worker's windows and ``GestureSet.match`` at the default confidence.
 
-Mirror-invariant, as an admin teaching "wave" means either hand. Taught from three different
-performers seen from different angles, some gestures are refused at teaching (their examples
-differ from each other about as much as from standing still) and held-out recall on this
-small set swings with the seed (0.24–0.62 over seeds 0–4, 2–5 of the 20 everyday motions
-firing). The issue's targets (recall ≥ 0.8, no everyday motion) are a strict xfail: meeting
-them makes it pass, and xfail_strict then asks for the marker to go. Separately, a regression
-guard holds this seed's measured figures (13 of 21 held-out performances recognised,
-precision 13/15, 2 everyday motions firing) to within one performance: it guards against
-getting worse and says nothing about the targets."""
+Measured on this seed (benchmarks/gesture_accuracy.py has the figures over seeds): every
+gesture taught, 39 of 42 other people's performances recognised (recall 0.93), precision
+0.975, one everyday motion firing (reaching for a shelf, as raise_hand). Before the limb
+features and the calibration that leans on the still distance: stop and point refused at
+teaching, recall 0.55. The issue's everyday target (no more than one false detection per
+10 minutes; these 20 motions are about a minute) is a strict xfail."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pytest
@@ -39,6 +41,7 @@ from engine.gestures.sequence import LANDMARKS
 from engine.gestures.templates import GestureSet
 
 SEED = 3
+TEACH = 3
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +50,20 @@ def pose_set() -> PoseSet:
 
 
 @pytest.fixture(scope="module")
-def gestures(pose_set: PoseSet) -> GestureSet:
-    templates, _ = teach_templates(pose_set.teach, mirror=True)
+def gestures() -> GestureSet:
+    rng = np.random.default_rng(SEED + 2000)  # the teacher, as the benchmark draws them
+    body, camera = make_performer(rng), make_camera(rng)
+    teach = {g: [perform(g, body, -1, camera, rng) for _ in range(TEACH)] for g in GESTURES}
+    templates, _ = teach_templates(teach, mirror=True)
     return GestureSet(templates)  # the default confidence, 0.7
+
+
+@pytest.fixture(scope="module")
+def scored(pose_set: PoseSet, gestures: GestureSet) -> dict[str, Any]:
+    others = [r for rs in pose_set.teach.values() for r in rs] + pose_set.held_out
+    samples = _played(gestures, [*others, *pose_set.everyday])
+    assert len(samples) == len(GESTURES) * 6 + len(NON_GESTURES)
+    return score(samples, list(GESTURES), gestures.min_confidence)
 
 
 def _played(gestures: GestureSet, recordings: list[Recording]) -> list[Labelled]:
@@ -64,44 +78,37 @@ def _played(gestures: GestureSet, recordings: list[Recording]) -> list[Labelled]
     ]
 
 
-def test_taught_performances_seen_live_are_their_gesture(
-    pose_set: PoseSet, gestures: GestureSet
-) -> None:
-    # The same recordings the examples were cut from, as the worker sees them (10 Hz poses,
-    # every window length): each one's most confident window names its own gesture.
-    assert len(gestures.names) >= 4, gestures.names  # the rest were refused at teaching
-    taught = [r for name in gestures.names for r in pose_set.teach[name]]
-    scored = score(_played(gestures, taught), gestures.names, gestures.min_confidence)
-    wrong = {k: v for k, v in scored["confusion"].items() if k.split(">")[0] != k.split(">")[1]}
-    assert not wrong
+def test_every_gesture_is_taught_from_one_performer(gestures: GestureSet) -> None:
+    # Beckon, stop and clap included: before, their examples were refused at teaching.
+    assert gestures.names == tuple(sorted(GESTURES))
+    assert not gestures.unusable
 
 
-def test_regression_guard_held_out_recall_precision_and_everyday_firings_on_this_seed(
-    pose_set: PoseSet, gestures: GestureSet
+def test_other_performers_are_recognised_at_the_issues_precision(
+    scored: dict[str, Any],
 ) -> None:
-    """Not the targets (see the xfail below): no worse than measured, less one performance."""
-    samples = _played(gestures, [*pose_set.held_out, *pose_set.everyday])
-    assert len(samples) == len(GESTURES) * 3 + len(NON_GESTURES)
-    scored = score(samples, list(pose_set.teach), gestures.min_confidence)
-    assert scored["recall"] >= 12 / 21, scored["confusion"]  # 13/21 = 0.62 measured
-    assert scored["precision"] >= 13 / 16, scored["false_motions"]  # 13/15 = 0.87 measured
-    assert scored["false_everyday"] <= 2, scored["false_motions"]  # stretch>help, reach>raise
+    assert scored["recall"] >= 0.85, scored["confusion"]  # 39/42 = 0.93 measured
+    assert scored["precision"] >= 0.9, scored["false_motions"]  # 39/40 = 0.975 measured
+
+
+def test_beckon_stop_and_clap_are_recognised_on_other_people(scored: dict[str, Any]) -> None:
+    per_gesture = scored["per_gesture"]
+    assert isinstance(per_gesture, dict)
+    for gesture in ("beckon", "stop", "clap"):
+        assert per_gesture[gesture]["recall"] >= 4 / 6, (gesture, scored["confusion"])
+
+
+def test_regression_guard_everyday_firings_on_this_seed(scored: dict[str, Any]) -> None:
+    assert scored["false_everyday"] <= 1, scored["false_motions"]  # reach_shelf>raise_hand
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="taught from three different performers seen at different angles, gestures vary "
-    "between people about as much as from standing still: measured held-out recall 0.62 "
-    "(13 of 21; stop and clap refused at teaching) and 2 of 20 everyday motions fire "
-    "(stretch as help, reach_shelf as raise_hand) on this seed, against recall ≥ 0.8 and none "
-    "(benchmarks/gesture_accuracy.py has the figures)",
+    reason="reaching for a shelf looks like raising a hand from some angles: 1 of 20 everyday "
+    "motions fires on this seed (benchmarks/gesture_accuracy.py: about 7 false detections "
+    "per 10 minutes over seeds, against ≤ 1)",
 )
-def test_the_issues_targets_held_out_recall_and_no_everyday_motion(
-    pose_set: PoseSet, gestures: GestureSet
-) -> None:
-    samples = _played(gestures, [*pose_set.held_out, *pose_set.everyday])
-    scored = score(samples, list(pose_set.teach), gestures.min_confidence)
-    assert scored["recall"] >= 0.8, scored["confusion"]
+def test_the_issues_everyday_target_no_everyday_motion_fires(scored: dict[str, Any]) -> None:
     assert scored["false_everyday"] == 0, scored["false_motions"]
 
 

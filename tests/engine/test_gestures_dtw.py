@@ -29,7 +29,7 @@ from tests.gesture_motions import motion
 def matcher(mirror_invariant: bool = False) -> GestureMatcher:
     examples = {
         kind: [normalise(motion(kind, seed, warp=w)) for seed, w in ((1, 1.0), (2, 0.8), (3, 1.25))]
-        for kind in ("wave", "raise", "squat")
+        for kind in ("wave", "raise")
     }
     return GestureMatcher(examples, mirror_invariant=mirror_invariant)
 
@@ -79,15 +79,19 @@ def test_dtw_absorbs_a_change_of_pace_within_the_band_only() -> None:
 
 def test_a_taught_gesture_is_recognised_and_other_motions_are_not() -> None:
     taught = matcher()
-    for kind in ("wave", "raise", "squat"):
+    for kind in ("wave", "raise"):
         for seed, warp in ((11, 1.0), (12, 0.7), (13, 1.4)):  # held out, other paces
             found = taught.match(normalise(motion(kind, seed, warp=warp)))
             assert found is not None and found.gesture == kind, (kind, seed)
             assert found.confidence >= 0.7
     assert taught.match(normalise(motion("still", 21))) is None
+    # A squat moves the legs only (relative to the hips), which weigh little: a crouch or
+    # sitting down is not a gesture.
+    for seed in (11, 12):
+        assert taught.match(normalise(motion("squat", seed))) is None
     # Most templates are pruned by their bound for a clear match.
-    clear = taught.match(normalise(motion("squat", 14)))
-    assert clear is not None and clear.pruned >= 4
+    clear = taught.match(normalise(motion("raise", 14)))
+    assert clear is not None and clear.pruned >= 3
 
 
 def test_a_mirrored_wave_matches_only_a_mirror_invariant_matcher() -> None:

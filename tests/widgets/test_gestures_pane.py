@@ -487,3 +487,49 @@ def test_the_skeleton_view_fits_and_loops_sequences(qtbot: QtBot) -> None:
     assert not view.grab().isNull()
     view.clear()
     assert not view.is_playing()
+
+
+# -- what teaching says of the examples ----------------------------------------------------------
+
+ALIKE = (
+    "The examples are nearly copies of each other (little variety): it will be recognised "
+    "best when performed exactly like this."
+)
+
+
+def test_the_selected_gestures_advice_about_its_examples_is_shown_in_words(
+    qtbot: QtBot, client: QtQueryClient, actions: FakeGestures
+) -> None:
+    actions.gestures = [SQUAT, dataclasses.replace(WAVE, advice=(ALIKE,))]
+    pane = make_pane(qtbot, client, actions, CAMERAS)
+    pane.select("wave")
+    assert pane.advice_label.isVisibleTo(pane)
+    assert pane.advice_label.text() == f"About wave's examples: {ALIKE}"
+    pane.select("squat")
+    assert not pane.advice_label.isVisibleTo(pane)
+
+
+def test_the_wizard_says_in_words_what_teaching_would_make_of_the_examples(
+    qtbot: QtBot, pane: GesturesPane, actions: FakeGestures
+) -> None:
+    dialog = open_wizard(qtbot, pane)
+    dialog.file_radio.setChecked(True)
+    dialog.file_edit.setText("/clips/wave.mp4")
+    one = drawn_example(1, "wave.mp4")
+    actions.file_examples = [one, one, one]  # one repetition, three times: refused at Save
+    with qtbot.waitSignal(dialog.sig_recording_finished, timeout=5000):
+        dialog.next_button.click()
+    assert dialog.advice_label.isVisibleTo(dialog)
+    assert dialog.advice_label.text() == (
+        "Its examples are identical; record it again with natural repetitions."
+    )
+    # Natural repetitions: nothing to say.
+    dialog.examples_list.setCurrentRow(2)
+    dialog.discard_button.click()
+    dialog.examples_list.setCurrentRow(1)
+    dialog.discard_button.click()
+    actions.file_examples = [drawn_example(2, "wave.mp4"), drawn_example(3, "wave.mp4")]
+    with qtbot.waitSignal(dialog.sig_recording_finished, timeout=5000):
+        dialog.read_file_button.click()
+    assert len(dialog.examples()) == 3
+    assert dialog.advice() == () and not dialog.advice_label.isVisibleTo(dialog)

@@ -45,7 +45,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.gestures.library import MAX_TEACH_EXAMPLES, MIN_TEACH_EXAMPLES, GestureView
+from engine.gestures.library import (
+    MAX_TEACH_EXAMPLES,
+    MIN_TEACH_EXAMPLES,
+    GestureView,
+    example_advice,
+)
+from engine.gestures.sequence import LandmarkError
 from engine.gestures.teach import RecordedExample
 from engine.text import printable
 from widgets.action_strip import ActionProgress, ActionRunner, ActionStrip
@@ -250,6 +256,10 @@ class TeachGestureDialog(QDialog):
         list_row = QHBoxLayout()
         list_row.addWidget(self.examples_label, 1)
         list_row.addWidget(self.discard_button)
+        self.advice_label = QLabel()  # what teaching would make of these examples
+        self.advice_label.setWordWrap(True)
+        self.advice_label.setAccessibleName("About these examples")
+        self.advice_label.hide()
         self.skeleton = SkeletonView()
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -257,6 +267,7 @@ class TeachGestureDialog(QDialog):
         layout.addLayout(record_row)
         layout.addWidget(self.countdown_label)
         layout.addLayout(list_row)
+        layout.addWidget(self.advice_label)
         body = QHBoxLayout()
         body.addWidget(self.examples_list, 1)
         body.addWidget(self.skeleton, 1)
@@ -271,6 +282,7 @@ class TeachGestureDialog(QDialog):
         self.alerting_check = QCheckBox("Alerting: recognising it raises the camera's alerts")
         self.mirror_check = QCheckBox("Mirror image counts too (either hand)")
         self.mirror_check.setChecked(True)  # a wave for help is a wave with either hand
+        self.mirror_check.toggled.connect(self._on_mirror_toggled)
         self.replace_check = QCheckBox()
         self.replace_check.toggled.connect(self._update_controls)
         self.replace_check.hide()
@@ -679,8 +691,28 @@ class TeachGestureDialog(QDialog):
             f"{count} example{'' if count == 1 else 's'} "
             f"(teach from {MIN_TEACH_EXAMPLES}–{MAX_TEACH_EXAMPLES})"
         )
+        self._show_advice()
         self._update_controls()
         self.sig_examples_changed.emit(count)
+
+    def advice(self) -> tuple[str, ...]:
+        """What the engine says of the examples so far (too alike, one unlike the others,
+        or why they cannot be taught); empty when they are fine or too few to tell."""
+        try:
+            examples = [e.normalised() for e in self._examples]
+        except LandmarkError:
+            return ()
+        mirror = self.mirror_check.isChecked() if hasattr(self, "mirror_check") else True
+        durations = [e.duration_s for e in self._examples]
+        return example_advice(examples, durations, mirror_invariant=mirror)
+
+    def _on_mirror_toggled(self, _mirror: bool) -> None:
+        self._show_advice()  # either hand or not changes how the examples compare
+
+    def _show_advice(self) -> None:
+        advice = self.advice()
+        self.advice_label.setText(" ".join(printable(a) for a in advice))
+        self.advice_label.setVisible(bool(advice))
 
     def _more_text(self) -> str:
         count = len(self._examples)

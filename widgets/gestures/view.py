@@ -114,7 +114,7 @@ class _GesturesModel(RowsTableModel[GestureView]):
                 return (
                     f"Taught by {printable(view.created_by)} on {_local_time(view.created_at)}; "
                     f"changed {_local_time(view.updated_at)}"
-                )
+                ) + "".join(f"\n{printable(a)}" for a in view.advice)
             if column == COLUMN_ALERTING:
                 return "Alerting gestures raise their camera's gesture alert rules"
             if column == COLUMN_MIRROR:
@@ -252,6 +252,10 @@ class GesturesPane(QWidget):
         self.replay_box = QGroupBox("Replay")
         self.replay_box.setLayout(replay_layout)
 
+        self.advice_label = QLabel()  # the selected gesture's advice about its examples
+        self.advice_label.setWordWrap(True)
+        self.advice_label.setAccessibleName("About its examples")
+        self.advice_label.hide()
         self.permission_label = QLabel()
         self.permission_label.setWordWrap(True)
         self.permission_label.hide()
@@ -273,6 +277,7 @@ class GesturesPane(QWidget):
         layout = scrolling_layout(self)
         layout.addLayout(top)
         layout.addWidget(self.view, 2)
+        layout.addWidget(self.advice_label)
         layout.addLayout(row)
         layout.addWidget(self.permission_label)
         layout.addWidget(self.strip)
@@ -553,6 +558,13 @@ class GesturesPane(QWidget):
         view = self.selected_gesture()
         self.alerting_check.setChecked(bool(view and view.alerting))
         self.mirror_check.setChecked(bool(view and view.mirror_invariant))
+        advice = view.advice if view is not None else ()
+        self.advice_label.setText(
+            f"About {printable(view.name)}'s examples: " + " ".join(printable(a) for a in advice)
+            if view is not None and advice
+            else ""
+        )
+        self.advice_label.setVisible(bool(advice))
 
     def _update_controls(self) -> None:
         allowed = self._changes_allowed

@@ -111,6 +111,9 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("bookmarks", "remove"): (Permission.BOOKMARK, "remove a bookmark"),
     ("bookmarks", "list"): (Permission.REPLAY, "list bookmarks"),
     ("bookmarks", "search"): (Permission.REPLAY, "search bookmarks"),
+    ("search", None): (Permission.REPLAY, "search reports, bookmarks and events by meaning"),
+    ("appearance", "search"): (Permission.REPLAY, "search people by appearance"),
+    ("appearance", "similar"): (Permission.REPLAY, "find people who look alike"),
     ("verify", None): None,  # anyone may check an exported folder; it needs no database
     ("db", "upgrade"): None,
     ("cameras", "set-password"): None,
@@ -136,6 +139,7 @@ ACTION_DESTS = {
     "risk": "risk_command",
     "evidence": "evidence_command",
     "bookmarks": "bookmarks_command",
+    "appearance": "appearance_command",
 }
 # Actions with verbs of their own (``ble devices add``): the key's action is "devices add".
 VERB_DESTS = {("ble", "devices"): "devices_command", ("alerts", "rules"): "rules_command"}

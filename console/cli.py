@@ -23,6 +23,7 @@ from console.commands import (
     accounts,
     alerts,
     analyze,
+    appearance,
     ask,
     audit,
     ble,
@@ -38,6 +39,7 @@ from console.commands import (
     retention,
     risk,
     say_sensing_recording_lost,
+    search,
     secrets,
     sense,
     settings,
@@ -143,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_parser(sub, [db_option])
     evidence.add_parsers(sub, [db_option])
     bookmarks.add_parser(sub, [db_option])
+    search.add_parser(sub, [db_option])
+    appearance.add_parser(sub, [db_option])
     accounts.add_parser(sub, [db_option])
     secrets.add_parser(sub, [db_option])  # the OS keyring; the database for the audit trail
     cameras.add_parser(sub, [])  # uses the site file and the OS keyring, no database
@@ -214,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
             return evidence.run_evidence(args, db_url)
         if args.command == "bookmarks":
             return bookmarks.run(args, db_url)
+        if args.command == "search":
+            return search.run(args, db_url)
+        if args.command == "appearance":
+            return appearance.run(args, db_url)
         if args.command == "cameras":
             return cameras.run(args)
         if args.command == "speech":

@@ -43,6 +43,7 @@ from widgets.activity.plugin import PANE as ACTIVITY
 from widgets.alert_list.plugin import PANE as ALERT_LIST
 from widgets.alert_rules.plugin import PANE as ALERT_RULES
 from widgets.alerts.plugin import PANE as ALERTS
+from widgets.appearance.plugin import PANE as APPEARANCE
 from widgets.audit.plugin import PANE as AUDIT
 from widgets.ble_devices.plugin import PANE as BLE_DEVICES
 from widgets.bookmarks.plugin import PANE as BOOKMARKS
@@ -52,6 +53,7 @@ from widgets.events.plugin import PANE as EVENTS
 from widgets.gestures.plugin import PANE as GESTURES
 from widgets.incidents.plugin import PANE as INCIDENTS
 from widgets.introductions.plugin import PANE as INTRODUCTIONS
+from widgets.meaning_search.plugin import PANE as MEANING_SEARCH
 from widgets.pane import PaneSpec
 from widgets.people.plugin import PANE as PEOPLE
 from widgets.risk_map.plugin import PANE as RISK_MAP
@@ -134,6 +136,8 @@ PLUGINS: tuple[Plugin, ...] = (
     Plugin(TIMELINE, _timeline),
     Plugin(CHAT, lambda p: ChatBackend(p.runtime, p.store, p.session, p.media_root)),
     Plugin(BOOKMARKS, _evidence),
+    Plugin(APPEARANCE),
+    Plugin(MEANING_SEARCH),
     Plugin(SITE),
     Plugin(SYSTEM, lambda parts: SystemBackend(parts.runtime, parts.session, parts.media_root)),
     Plugin(ACCOUNTS, lambda parts: parts.session),

@@ -37,6 +37,7 @@ from engine.paths import private_dir
 from engine.record.sweep import SweepReport, sweep_media
 from engine.sensing.recording import KEPT_DIR, kept_segments
 from engine.settings import SETTINGS, read_settings
+from engine.store.appearance_models import TrackAppearance
 from engine.store.audit import (
     PRUNE_BATCH,
     AppendAudit,
@@ -282,6 +283,8 @@ class PurgeEvents(StoreCommand):
         result = session.execute(
             delete(Event).where(Event.id.in_(doomed)).execution_options(synchronize_session=False)
         )
+        # How tracks of that age looked (appearance search) is kept no longer than events.
+        session.execute(delete(TrackAppearance).where(TrackAppearance.last_seen < self.cutoff))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -47,6 +47,7 @@ ENGINE_THREAD_PREFIXES = (
     "ble-scan",
     "alert-webhook",
     "alert-escalation",
+    "text-indexer",
 )
 
 

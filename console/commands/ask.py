@@ -46,6 +46,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     from engine.history.chat import ChatService
     from engine.store import Store
     from engine.store.writer import StoreWriter
+    from engine.text_search.search import search_for
 
     if not args.question.strip():
         print("watchfloor ask: the question is empty", file=sys.stderr)
@@ -63,6 +64,9 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     try:
         with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
             chat = ChatService(store, clock=REAL_CLOCK, site_time=zone, writer=writer)
+            # No engine's indexer here: a meaning search first embeds what was stored since.
+            meaning = search_for(store)
+            meaning.catch_up = writer.submit
             try:
                 answer = chat.ask(
                     args.question,
@@ -71,6 +75,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
                     offline=args.offline,
                 )
             finally:
+                meaning.catch_up = None
                 chat.close()
     finally:
         store.close()

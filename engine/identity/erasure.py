@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from engine.access import Actor, GuardedCommand, Permission
 from engine.clock import Clock
 from engine.identity.faces_store import FaceMemory, UnknownPersonError
+from engine.store.appearance_models import TrackAppearance
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
 from engine.store.models import Event, Media
@@ -124,6 +125,20 @@ class ErasePerson(GuardedCommand, StoreCommand):
             .where(FaceEmbedding.person_id == person.id)
         )
         session.execute(delete(FaceEmbedding).where(FaceEmbedding.person_id == person.id))
+        # How their tracks looked (appearance search) goes with the tracks' events.
+        tracks = [(camera_id, track) for camera_id, track, _f, _l in spans if track is not None]
+        if tracks:
+            session.execute(
+                delete(TrackAppearance).where(
+                    or_(
+                        *(
+                            (TrackAppearance.camera_id == camera_id)
+                            & (TrackAppearance.track_id == track)
+                            for camera_id, track in tracks
+                        )
+                    )
+                )
+            )
         session.execute(delete(Event).where(Event.id.in_(event_ids)))
         session.execute(delete(Media).where(Media.id.in_([m.id for m in deletable])))
         person_id = person.id

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.media import MediaFile
+from engine.store.appearance_models import TrackAppearance
 from engine.store.evidence_locks import new_media_is_locked
 from engine.store.models import Event as EventRow
 from engine.store.models import Media as MediaRow
@@ -237,6 +238,96 @@ class PutSetting(StoreCommand):
             row.value, row.updated_at = self.value, self.at
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordAppearance(StoreCommand):
+    """How a finished track of a camera looked (see :mod:`engine.vision.appearance`): one
+    ``track_appearances`` row, replaced if the track was recorded before (a file analysed
+    again, under a new row id). ``snapshot`` is the data-dir relative path of the track's
+    best snapshot, linked to its ``media`` row when one exists: the track's
+    ``person.left`` event is queued before this command, so its snapshot row is written
+    first. ``fractions`` and ``embedding`` are float16 bytes. Journaled with the events it
+    follows, so it never overtakes them. Returns the row id."""
+
+    journaled: ClassVar[bool] = True
+
+    camera_id: int
+    track_id: int
+    first_seen: datetime
+    last_seen: datetime
+    snapshot: str | None
+    upper_colour: str | None
+    lower_colour: str | None
+    fractions: bytes
+    embedding: bytes
+    feature_version: int
+    crops: int
+    height_frac: float | None = None
+    foot_y_frac: float | None = None
+
+    def apply(self, session: Session) -> int:
+        media_id = (
+            session.scalar(select(MediaRow.id).where(MediaRow.path == self.snapshot))
+            if self.snapshot
+            else None
+        )
+        # A track recorded again (a file analysed again) replaces its row with a new id,
+        # so the search's in-memory index sees the change (it loads ids above the last).
+        session.execute(
+            delete(TrackAppearance).where(
+                TrackAppearance.camera_id == self.camera_id,
+                TrackAppearance.track_id == self.track_id,
+            )
+        )
+        row = TrackAppearance(camera_id=self.camera_id, track_id=self.track_id)
+        session.add(row)
+        row.first_seen, row.last_seen = self.first_seen, self.last_seen
+        row.snapshot_media_id = media_id
+        row.upper_colour, row.lower_colour = self.upper_colour, self.lower_colour
+        row.colour_fractions, row.embedding = self.fractions, self.embedding
+        row.feature_version, row.crops = self.feature_version, self.crops
+        row.height_frac, row.foot_y_frac = self.height_frac, self.foot_y_frac
+        session.flush()
+        return int(row.id)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": "appearance",
+            "camera_id": self.camera_id,
+            "track_id": self.track_id,
+            "first_seen": _dt(self.first_seen),
+            "last_seen": _dt(self.last_seen),
+            "snapshot": self.snapshot,
+            "upper_colour": self.upper_colour,
+            "lower_colour": self.lower_colour,
+            "fractions": self.fractions.hex(),
+            "embedding": self.embedding.hex(),
+            "feature_version": self.feature_version,
+            "crops": self.crops,
+            "height_frac": self.height_frac,
+            "foot_y_frac": self.foot_y_frac,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RecordAppearance:
+        first, last = _parse_dt(data["first_seen"]), _parse_dt(data["last_seen"])
+        assert first is not None and last is not None
+        return cls(
+            camera_id=int(data["camera_id"]),
+            track_id=int(data["track_id"]),
+            first_seen=first,
+            last_seen=last,
+            snapshot=data.get("snapshot"),
+            upper_colour=data.get("upper_colour"),
+            lower_colour=data.get("lower_colour"),
+            fractions=bytes.fromhex(data["fractions"]),
+            embedding=bytes.fromhex(data["embedding"]),
+            feature_version=int(data["feature_version"]),
+            crops=int(data["crops"]),
+            height_frac=data.get("height_frac"),
+            foot_y_frac=data.get("foot_y_frac"),
+        )
+
+
 def command_from_json(data: dict[str, Any]) -> StoreCommand:
     """A journaled command read back from its JSON form."""
     kind = data.get("type")
@@ -244,6 +335,8 @@ def command_from_json(data: dict[str, Any]) -> StoreCommand:
         return InsertEvent.from_json(data)
     if kind == "media":
         return InsertMedia.from_json(data)
+    if kind == "appearance":
+        return RecordAppearance.from_json(data)
     raise ValueError(f"unknown journal entry type {kind!r}")
 
 

@@ -203,9 +203,11 @@ class Setting(Base):
 # and everything else that reads the metadata import this module.
 import engine.store.account_models  # noqa: E402
 import engine.store.alert_models  # noqa: E402
+import engine.store.appearance_models  # noqa: E402
 import engine.store.audit_models  # noqa: E402
 import engine.store.gesture_models  # noqa: E402
 import engine.store.history_models  # noqa: E402
 import engine.store.incident_models  # noqa: E402
 import engine.store.person_models  # noqa: E402
-import engine.store.site_plan_models  # noqa: E402, F401
+import engine.store.site_plan_models  # noqa: E402
+import engine.store.text_vector_models  # noqa: E402, F401

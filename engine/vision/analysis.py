@@ -21,9 +21,10 @@ from engine.cv import import_cv2
 from engine.events import Event, EventRecord, PeopleDetected, Sighting
 from engine.gestures.worker import POSE_INTERVAL_S, GestureWorker
 from engine.media import MediaFile
+from engine.vision.appearance import AppearanceCollector, AppearanceSeen
 from engine.vision.detect import Detection, HogPersonDetector, PersonDetector
 from engine.vision.face_worker import SCENE_TRACK, FaceWorker
-from engine.vision.geometry import Box, intersection
+from engine.vision.geometry import Box, intersection, iou_matrix
 from engine.vision.motion import MotionGate
 from engine.vision.snapshots import save_snapshot, snapshot_path
 from engine.vision.track import MultiTracker, Track
@@ -208,6 +209,8 @@ class CameraAnalyzer:
         self._gestures = gestures
         self._pose_tried: dict[int, float] = {}
         self._best_sightings: dict[int, tuple[Image, Box]] = {}
+        # The best crops of each live track, made into its appearance when it ends.
+        self._appearance = AppearanceCollector()
         self._last_scene_scan = -1e9
         self.stats = AnalysisStats(finished_tracks=collections.deque(maxlen=keep_tracks))
 
@@ -237,6 +240,7 @@ class CameraAnalyzer:
         self._note_track_times(t, wall)
         if detections:
             self._keep_best_sightings(image, tuple(self.tracker.tracks), frame_index)
+            self._keep_appearance_crops(image, update.active, detections, t)
         snapshots: dict[int, str] = {}
         for track in update.appeared:
             snapshot = self._announce(track, image, wall)
@@ -250,6 +254,7 @@ class CameraAnalyzer:
             alive = self.tracker.track_ids()
             for track_id in [k for k in self._track_walls if k not in alive]:
                 del self._track_walls[track_id]
+            self._appearance.retain(alive)
         if self._faces is not None:
             self._look_for_faces(image, update.active, t, wall)
             if motion.regions:
@@ -467,6 +472,7 @@ class CameraAnalyzer:
             person = label[0] if label else None
             self._faces.forget_track(self.camera, track.track_id)
         self.stats.tracks_finished += 1
+        best_snapshot = self._write_best_snapshot(track, last)
         self.stats.finished_tracks.append(
             {
                 "track_id": track.track_id,
@@ -487,10 +493,40 @@ class CameraAnalyzer:
                 last_seen=last,
                 best_confidence=track.best_confidence,
                 path_points=len(track.path),
-                best_snapshot=self._write_best_snapshot(track, last),
+                best_snapshot=best_snapshot,
                 person=person,
             )
         )
+        appearance = self._appearance.finish(track.track_id)
+        if appearance is not None:
+            self._bus.publish(
+                AppearanceSeen(
+                    at=last,
+                    camera=self.camera,
+                    track_id=track.track_id,
+                    first_seen=first,
+                    last_seen=last,
+                    snapshot=best_snapshot.path if best_snapshot else None,
+                    appearance=appearance,
+                )
+            )
+
+    def _keep_appearance_crops(
+        self, image: Image, tracks: tuple[Track, ...], detections: list[Detection], t: float
+    ) -> None:
+        """Offer the appearance collector a crop of each confirmed track the detector found
+        in this frame: the detection's own box (the track's box is the filter's estimate)."""
+        found = [tr for tr in tracks if tr.last_detected_s == t]
+        if not found:
+            return
+        boxes = [d.box for d in detections]
+        overlap = iou_matrix([tr.box for tr in found], boxes)
+        people = []
+        for row, track in zip(overlap, found, strict=True):
+            best = int(np.argmax(row))
+            if row[best] > 0.3:
+                people.append((track.track_id, boxes[best], detections[best].confidence))
+        self._appearance.observe(image, people, boxes)
 
     def _keep_best_sightings(self, image: Image, tracks: tuple[Track, ...], frame: int) -> None:
         """Remember a crop of each track's most confident detection (a few tens of kB

@@ -30,7 +30,9 @@ from engine.paths import data_dir
 from resources import DEMO_SITE
 from tests.console.conftest import PASSWORD, ensure_accounts, log_in
 from widgets.accounts.view import AccountDialog
+from widgets.appearance.view import AppearanceSearchPane
 from widgets.login_panel import LoginMode
+from widgets.meaning_search.view import MeaningSearchPane
 from widgets.sensing.view import SensingView3D
 
 SIZES = ((1400, 860), (1920, 1080))
@@ -172,6 +174,44 @@ def test_demo_site_screenshots_of_every_view(
                 resize(qtbot, window, (width, height))
                 assert not dock.visibleRegion().isEmpty(), name
                 album.save(window, f"pane-{name}-{width}x{height}", (width, height))
+
+        # Appearance search with results: people of the demo's plaza who have left the view
+        # (their tracks ended) ranked against a description, as an investigator sees them.
+        appearance = window.panes["appearance"]
+        assert isinstance(appearance, AppearanceSearchPane)
+        window.switch_layout(Layout.INVESTIGATOR)
+        window.reset_layout()
+        window.docks["appearance"].raise_()
+
+        def found_someone() -> bool:
+            if appearance.hits:
+                return True
+            appearance.search("dark jacket and jeans")
+            qtbot.wait(1000)
+            return bool(appearance.hits)
+
+        qtbot.waitUntil(found_someone, timeout=90_000)
+        qtbot.wait(500)  # thumbnails
+        for width, height in SIZES:
+            resize(qtbot, window, (width, height))
+            album.save(window, f"pane-appearance-results-{width}x{height}", (width, height))
+
+        # Meaning search with results: the demo's own events found by what they mean.
+        meaning = window.panes["meaning_search"]
+        assert isinstance(meaning, MeaningSearchPane)
+        window.docks["meaning_search"].raise_()
+
+        def found_text() -> bool:
+            if meaning.hits:
+                return True
+            meaning.search("someone walking about in the room")
+            qtbot.wait(1000)
+            return bool(meaning.hits)
+
+        qtbot.waitUntil(found_text, timeout=60_000)
+        for width, height in SIZES:
+            resize(qtbot, window, (width, height))
+            album.save(window, f"pane-meaning_search-results-{width}x{height}", (width, height))
 
         # Every page of the administration window.
         admin = window.open_administration()

@@ -228,6 +228,7 @@ def test_the_tools_run_real_queries_and_the_streamed_answer_cites_what_they_retu
         "list_incidents",
         "get_clips",
         "sensing_activity",
+        "search_texts",
     }
     assert "2026-11-23T12:00:00Z" in first["system"]
     assert "The site's time zone is UTC (UTC, UTC+00:00)" in first["system"]

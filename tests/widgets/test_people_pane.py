@@ -520,3 +520,19 @@ def test_snapshot_files_are_read_off_the_gui_thread(
     assert readers and all(name.startswith("query-") for name in readers)
     picture = thumbnail(pane, ALICE.public_id)
     assert picture.cacheKey() != pane.placeholder_thumbnail().cacheKey()
+
+
+def test_other_panes_actions_are_offered_on_one_selected_person(pane: PeoplePane) -> None:
+    chosen: list[str] = []
+    pane.add_person_action("Find similar", lambda person: chosen.append(person.public_id))
+    select(pane, "Person_A1A1A1A1")
+    menu = pane._context_menu()
+    offered = next(a for a in menu.actions() if a.text() == "Find similar")
+    assert offered.isEnabled()
+    offered.trigger()
+    assert chosen == ["Person_A1A1A1A1"]
+    menu.deleteLater()
+    select(pane, *shown_ids(pane)[:2])  # two people: nothing to find similar to
+    menu = pane._context_menu()
+    assert not next(a for a in menu.actions() if a.text() == "Find similar").isEnabled()
+    menu.deleteLater()

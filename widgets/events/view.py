@@ -18,7 +18,7 @@ its id and can be acted on. Every method here runs on the GUI thread.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from enum import IntEnum
 from functools import partial
@@ -335,6 +335,10 @@ class EventHistoryPane(QWidget):
         self._next_cursor: EventCursor | None = None
         self._rows_limit = MAX_ROWS  # grows with pages the user loaded; new rows trim to it
         self._stored_while_loading: list[EventView] = []
+        # Actions other panes offer on the selected row (add_event_action).
+        self._event_actions: list[
+            tuple[str, Callable[[EventView], None], Callable[[EventView], bool]]
+        ] = []
         self._error: str | None = None
         self.player: ClipPlayer | None = None
 
@@ -640,6 +644,16 @@ class EventHistoryPane(QWidget):
         self._escalate_allowed = allowed
         self._update_escalate_button()
 
+    def add_event_action(
+        self,
+        text: str,
+        triggered: Callable[[EventView], None],
+        offered: Callable[[EventView], bool],
+    ) -> None:
+        """Offer ``text`` in a row's context menu when ``offered(event)``; choosing it calls
+        ``triggered(event)`` (another pane's action, e.g. "Find similar" on a track)."""
+        self._event_actions.append((text, triggered, offered))
+
     def selected_event(self) -> EventView | None:
         index = self.table.currentIndex()
         return self.model.event_at(index.row()) if index.isValid() else None
@@ -739,6 +753,9 @@ class EventHistoryPane(QWidget):
         if self._actions is not None:
             escalate = menu.addAction(ESCALATE_TEXT, lambda: self.escalate_selected())
             escalate.setEnabled(self.escalate_button.isEnabled())
+        for text, triggered, offered in self._event_actions:
+            if view is not None and offered(view):
+                menu.addAction(text).triggered.connect(partial(triggered, view))
         return menu
 
     def _ask_escalation_text(self, view: EventView) -> str | None:

@@ -11,6 +11,7 @@ warning box). Every method here runs on the GUI thread.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -314,6 +315,8 @@ class PeoplePane(QWidget):
         self._erase = erase
         self._media_root = Path(media_root)
         self._thumbnail_cache: dict[str, QPixmap] = {}
+        # Actions other panes offer on one selected person (add_person_action).
+        self._person_actions: list[tuple[str, Callable[[PersonView], None]]] = []
         self._thumbnail_misses: set[str] = set()
         self._placeholder = draw_placeholder_thumbnail()
         self._listing_failed = False
@@ -443,6 +446,11 @@ class PeoplePane(QWidget):
         """Whether a rename, merge or erase is still running."""
         return self._runner.is_busy()
 
+    def add_person_action(self, text: str, triggered: Callable[[PersonView], None]) -> None:
+        """Offer ``text`` in the context menu when one person is selected; choosing it
+        calls ``triggered(person)`` (another pane's action, e.g. "Find similar")."""
+        self._person_actions.append((text, triggered))
+
     def selected_ids(self) -> list[str]:
         """Public ids of the selected (and shown) people, top to bottom."""
         rows = sorted(self.view.selectionModel().selectedRows(), key=QModelIndex.row)
@@ -535,13 +543,24 @@ class PeoplePane(QWidget):
         self._update_actions()
 
     def _on_context_menu_requested(self, position: QPoint) -> None:
+        menu = self._context_menu()
+        menu.exec(self.view.viewport().mapToGlobal(position))
+        menu.deleteLater()
+
+    def _context_menu(self) -> QMenu:
+        """Rename, merge, erase, what other panes offer on one person, refresh."""
         menu = QMenu(self)
         for action in (self.rename_action, self.merge_action, self.erase_action):
             menu.addAction(action)
+        person = self._single_selected()
+        for text, triggered in self._person_actions:
+            offered = menu.addAction(text)
+            offered.setEnabled(person is not None)
+            if person is not None:
+                offered.triggered.connect(partial(triggered, person))
         menu.addSeparator()
         menu.addAction(self.refresh_action)
-        menu.exec(self.view.viewport().mapToGlobal(position))
-        menu.deleteLater()
+        return menu
 
     def _on_refresh_requested(self) -> None:
         self._clear_messages()

@@ -80,7 +80,11 @@ Use the tools to look things up; answer only from what they return. If they retu
 nothing relevant, say that the records do not show it; never guess a name, time, place or \
 count. Tools take cameras by key or name, or as "camera 2" (the camera whose key or \
 name carries the number 2, else the second in site order). Cite every event your answer \
-rests on by its id, written as [event 123]. Keep the answer short: a sentence or a short list."""
+rests on by its id, written as [event 123]. For what people wrote (incident reports, \
+bookmarks' notes) or what happened described in words ("someone collapsed", "a fight at \
+the gate"), use search_texts: it finds texts by meaning, not only exact words; name an \
+incident as incident #12 and a bookmark as bookmark #3. Keep the answer short: a sentence \
+or a short list."""
 
 
 class ChatLlmError(RuntimeError):

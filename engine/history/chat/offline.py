@@ -20,6 +20,10 @@ a camera):
 - **falls, alerts, incidents in a period**: "Were there any falls this week?", "Did anyone
   fall yesterday?", "Any critical alerts today?", "Were there any theft incidents last
   week?".
+- **reports and notes about something** (meaning search, :mod:`engine.text_search`): "Any
+  reports about someone collapsing?", "Did anyone report a drone last week?", "What do the
+  notes say about the white van?", "Find incidents like a fight at the gate": the incident
+  reports, bookmarks' notes and event summaries closest in meaning, best first (events cited).
 
 Time phrases, all on the site's wall clock and calendar (the :class:`~engine.sitetime.SiteTime`
 the answerer is given; UTC instead when the question says "UTC" or "GMT"), relative to the
@@ -84,6 +88,7 @@ from engine.history.chat.tools import (
     people_pictures,
     person_sightings,
     rooms,
+    run_tool,
     search_events,
 )
 from engine.sitetime import UTC_TIME, SiteTime
@@ -107,8 +112,9 @@ FORMS_HELP: Final = (
     "I can answer: when someone was last seen (\u201cWhen did I last see John?\u201d), who "
     "was on a camera in a time range (\u201cWho was on camera 2 between 9 and 10?\u201d), "
     "counts by type and period (\u201cHow many falls this week?\u201d), what happened around "
-    "a time (\u201cWhat happened around 3pm?\u201d), and falls, alerts or incidents in a "
-    "period (\u201cWere there any falls this week?\u201d)."
+    "a time (\u201cWhat happened around 3pm?\u201d), falls, alerts or incidents in a "
+    "period (\u201cWere there any falls this week?\u201d), and reports or notes about "
+    "something (\u201cAny reports about someone collapsing?\u201d)."
 )
 
 
@@ -775,6 +781,45 @@ _RE_IN_PLACE: Final = re.compile(r"\b(?:in|at)\s+(?:the\s+)?(?P<place>[a-z][\w\-
 _RE_SAYS_UTC: Final = re.compile(r"\b(?:utc|gmt)\b", re.IGNORECASE)
 
 
+MEANING_HITS: Final = 5  # texts a "reports about" answer lists at most
+MEANING_CLOSE: Final = 0.3  # score (cosine and words) from which a text is said to match
+_MEANING_NOUN: Final = {"incident": "incident", "bookmark": "bookmark", "event": "event"}
+_TEXTS = r"(?:incident )?(?:reports?|incidents?|notes?|bookmarks?)"
+_ABOUT = (
+    r"(?:about|of|involving|mentioning|describing|regarding|concerning|like|that mention(?:s|ed)?)"
+)
+_RE_REPORTS_ABOUT: Final = [
+    # "any reports about X", "were there any incidents involving X", "find notes on X"
+    re.compile(
+        r"^(?:(?:are|were|was|is) there |have there been |has there been )?"
+        r"(?:any |some |all |the )?"
+        r"(?:(?:search|find|show|list|look) (?:for |me )?(?:any |the |all )?)?"
+        + _TEXTS
+        + r" (?:"
+        + _ABOUT
+        + r") (?P<what>.+)$"
+    ),
+    # "did anyone report X", "has anybody reported X", "who reported X", "was X reported"
+    re.compile(
+        r"^(?:did|has|have) (?:anyone|anybody|someone|somebody|any ?one) report(?:ed)? "
+        r"(?:anything (?:about |like )?)?(?P<what>.+)$"
+    ),
+    re.compile(r"^who reported (?P<what>.+)$"),
+    # "what do the notes say about X", "what did the reports say about X"
+    re.compile(
+        r"^what (?:do|did|does) (?:the |my |our )?" + _TEXTS + r" say (?:about|of|on) (?P<what>.+)$"
+    ),
+    # "search for X", "find anything about X"
+    re.compile(r"^(?:search|look) for (?P<what>.+)$"),
+]
+_RE_TOPIC_WORD: Final = re.compile(r"[a-z0-9]{3,}")
+
+
+def _short(text: str, chars: int = 140) -> str:
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= chars else one_line[: chars - 1] + "\u2026"
+
+
 class OfflineAnswerer:
     """Answers the supported forms (see the module) from ``store`` with the tools' queries,
     on the calendar and wall clock of ``site_time`` (the site's zone, from its
@@ -794,6 +839,7 @@ class OfflineAnswerer:
         try:
             parsed = self._parse(question, text, now)
             forms: tuple[Callable[[_Parsed, datetime], OfflineAnswer | None], ...] = (
+                self._reports_about,  # "any incidents about a fight": not a count
                 self._times_seen,
                 self._who,  # before "last seen": "was anyone seen…" names nobody
                 self._last_seen,
@@ -1273,6 +1319,37 @@ class OfflineAnswerer:
             names = ", ".join(f"{p.label} ({p.public_id})" for p in people[:8])
             raise QuestionError(f"Several people match {who!r}: {names}. Which one?")
         return people[0]
+
+    def _reports_about(self, p: _Parsed, now: datetime) -> OfflineAnswer | None:
+        found = (pattern.match(p.text) for pattern in _RE_REPORTS_ABOUT)
+        match = next((m for m in found if m is not None), None)
+        topic = match["what"].strip() if match is not None else None
+        if topic is None or not _RE_TOPIC_WORD.search(topic):
+            return None
+        args: dict[str, Any] = {"query": topic, "limit": MEANING_HITS}
+        if p.when is not None:
+            args.update(p.when.args())
+        result = run_tool(self._store, now, "search_texts", args)
+        if "error" in result:
+            raise QuestionError(f"Meaning search is not available: {result['error']}.")
+        close = [r for r in result["results"] if r["score"] >= MEANING_CLOSE]
+        period = f" {_period_words(p.when)}" if p.when else ""
+        facts: dict[str, Any] = {
+            "query": topic,
+            "range": p.when.as_json() if p.when else None,
+            "hits": [{"kind": r["kind"], "id": r["id"]} for r in close],
+        }
+        if not close:
+            text = f"No report, note or event{period} reads like \u201c{topic}\u201d."
+            return OfflineAnswer(text, True, (), "reports_about", facts)
+        items = "; ".join(
+            f"{_MEANING_NOUN[r['kind']]} {'' if r['kind'] == 'event' else '#'}{r['id']} "
+            f"({_when(r['at'], p.site)}): \u201c{_short(r['text'])}\u201d"
+            for r in close
+        )
+        text = f"Closest in meaning to \u201c{topic}\u201d{period}, best first: {items}."
+        event_ids = [r["event_id"] for r in close if "event_id" in r]
+        return OfflineAnswer(text, True, self._cite_ids(event_ids, now), "reports_about", facts)
 
     def _cite_ids(self, ids: list[int], now: datetime) -> tuple[Citation, ...]:
         found = events_by_id(self._store, ids)

@@ -881,6 +881,54 @@ def list_incidents(
     }
 
 
+def search_texts(
+    store: Store,
+    now: datetime,
+    *,
+    query: str,
+    kind: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Incident reports, bookmarks and event summaries closest in meaning to ``query``
+    (exact words count too), best first, optionally of one ``kind`` and in ``[start,
+    end)``. A report names its incident (``id``) and itself (``report_id``); an event hit
+    carries ``event_id`` to cite. See :mod:`engine.text_search`."""
+    from engine.text_search.encoder import ModelMissingError
+    from engine.text_search.search import SearchError, search_for
+    from engine.text_search.sources import KINDS
+
+    if not query.strip():
+        raise ToolArgumentError("query is empty; give the words to search for")
+    low, high = (
+        (parse_time(start, "start") if start else None),
+        (parse_time(end, "end") if end else None),
+    )
+    kinds = tuple(k for k in KINDS if kind in (None, k))
+    try:
+        answer = search_for(store).search(
+            store, query, kinds=kinds, limit=min(_limit(limit), 10), since=low, until=high
+        )
+    except (SearchError, ModelMissingError) as exc:
+        raise ToolArgumentError(str(exc)) from exc
+    results = []
+    for hit in answer.hits:
+        item: dict[str, Any] = {
+            "kind": hit.kind,
+            "id": hit.id,
+            "at": iso(hit.at),
+            "text": hit.text[:1000],
+            "score": round(hit.score, 3),
+        }
+        if hit.kind == "incident":
+            item["report_id"] = hit.row_id
+        if hit.kind == "event":
+            item["event_id"] = hit.id
+        results.append(item)
+    return {"query": query, "searched": answer.searched, "results": results}
+
+
 def get_clips(
     store: Store,
     now: datetime,
@@ -1092,6 +1140,33 @@ TOOL_SCHEMAS: Final[tuple[dict[str, Any], ...]] = (
         },
     },
     {
+        "name": "search_texts",
+        "description": (
+            "Search what people wrote and what the events say by meaning, not only exact "
+            "words: incident reports (kind incident: id is the incident's), bookmarks' "
+            "titles and notes (kind bookmark) and event summaries (kind event, with an "
+            "event_id to cite). 'someone collapsed' finds 'man fell down on the stairs'. "
+            "Best matches first, with a score (about 0.3 and above: close in meaning)."
+        ),
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "query": {"type": "string", "description": "what to look for, in words"},
+                "kind": {"type": "string", "enum": ["incident", "bookmark", "event"]},
+                "start": _TIME,
+                "end": _TIME,
+                "limit": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 10,
+                    "description": "results at most",
+                },
+            },
+            "required": ["query"],
+            "additionalProperties": False,
+        },
+    },
+    {
         "name": "get_clips",
         "description": (
             "The video clips of events (event_ids: each event's clip and the offset in it), "
@@ -1146,6 +1221,7 @@ TOOLS: Final[dict[str, Callable[..., dict[str, Any]]]] = {
     "list_incidents": list_incidents,
     "get_clips": get_clips,
     "sensing_activity": sensing_activity,
+    "search_texts": search_texts,
 }
 _SCHEMAS = {schema["name"]: schema["input_schema"] for schema in TOOL_SCHEMAS}
 
@@ -1196,6 +1272,9 @@ def run_tool(store: Store, now: datetime, name: str, arguments: object) -> dict[
         if problem:
             return {"error": problem}
     args = {k: v for k, v in arguments.items() if v is not None}
+    missing = [key for key in schema.get("required", ()) if key not in args]
+    if missing:
+        return {"error": f"missing argument {missing[0]!r}"}
     try:
         return TOOLS[name](store, now, **args)
     except ToolArgumentError as exc:
@@ -1253,5 +1332,6 @@ __all__ = [
     "rooms",
     "run_tool",
     "search_events",
+    "search_texts",
     "sensing_activity",
 ]

@@ -1,0 +1,230 @@
+"""Keeping the vectors: a store command that writes them, and the thread that makes them.
+
+:class:`StoreTextVectors` is the one way vectors reach the database (through the store
+writer, like every write). :class:`TextIndexer` is a named thread (``text-indexer``) that
+first loads the stored vectors into the search's matrix, then embeds every searchable row
+that has no vector yet (the backfill, with its progress), and then keeps watching: it wakes
+when the store writer announces stored events, when :meth:`TextIndexer.nudge` is called
+(a report or bookmark was just filed) and every :data:`POLL_S` seconds otherwise. It never
+runs on the GUI thread and never blocks the writer: it reads in its own sessions and waits
+only on its own commands' futures.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from engine.bus import EventBus
+from engine.clock import REAL_CLOCK, Clock
+from engine.store.commands import StoreCommand
+from engine.store.event_views import EventsStored
+from engine.store.history_models import Bookmark
+from engine.store.incident_models import IncidentReport
+from engine.store.models import Event as EventRow
+from engine.store.text_vector_models import TextVector
+
+log = logging.getLogger(__name__)
+
+POLL_S: Final = 5.0  # seconds between looks for new reports and bookmarks
+THREAD_NAME: Final = "text-indexer"
+
+
+def vector_bytes(vector: npt.NDArray[np.floating]) -> bytes:
+    """A unit vector as stored: little-endian float16."""
+    return np.asarray(vector, dtype="<f2").tobytes()
+
+
+def vector_of(data: bytes) -> npt.NDArray[np.float32]:
+    """A stored vector back as float32."""
+    return np.frombuffer(data, dtype="<f2").astype(np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class TextVectorRow:
+    """One vector to store: the row's ``kind`` and id, and the vector's bytes."""
+
+    kind: str
+    row_id: int
+    vector: bytes
+
+
+_KEYS: Final[dict[str, tuple[Any, Any]]] = {
+    "incident": (TextVector.incident_report_id, IncidentReport.id),
+    "bookmark": (TextVector.bookmark_id, Bookmark.id),
+    "event": (TextVector.event_id, EventRow.id),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreTextVectors(StoreCommand):
+    """Store the vectors ``rows`` made by ``model`` at ``at`` (UTC), replacing a row's
+    earlier vector. Rows deleted since they were read are skipped (their vector would
+    have nothing to point at). Returns the ``(kind, row_id)`` of the vectors stored."""
+
+    rows: tuple[TextVectorRow, ...]
+    model: str
+    at: datetime
+
+    def apply(self, session: Session) -> tuple[tuple[str, int], ...]:
+        stored: list[tuple[str, int]] = []
+        values: list[dict[str, Any]] = []
+        for kind, (vector_key, row_key) in _KEYS.items():
+            wanted = {r.row_id: r for r in self.rows if r.kind == kind}
+            if not wanted:
+                continue
+            present = set(session.scalars(select(row_key).where(row_key.in_(list(wanted)))))
+            session.execute(
+                TextVector.__table__.delete().where(vector_key.in_(list(present)))  # type: ignore[attr-defined]
+            )
+            for row_id in sorted(present):
+                values.append(
+                    {
+                        "kind": kind,
+                        vector_key.key: row_id,
+                        "model": self.model,
+                        "vector": wanted[row_id].vector,
+                        "indexed_at": self.at,
+                    }
+                )
+                stored.append((kind, row_id))
+        for value in values:
+            session.execute(insert(TextVector), [value])
+        return tuple(stored)
+
+
+Submit = Callable[[StoreCommand], "Future[Any]"]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexProgress:
+    """Where the indexer is: ``state`` (``loading``, ``indexing``, ``current``,
+    ``stopped``, ``failed``), how many texts are searchable and how many wait for a
+    vector, and the last error (``None`` when all is well)."""
+
+    state: str
+    searchable: int
+    pending: int
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "searchable": self.searchable,
+            "pending": self.pending,
+            "error": self.error,
+        }
+
+
+class TextIndexer:
+    """Embeds new and old searchable rows on its own thread (see the module's docstring).
+
+    ``search`` is the :class:`~engine.text_search.search.MeaningSearch` whose matrix it
+    keeps current; ``submit`` hands commands to the store writer. ``on_progress`` (called
+    on the indexer's thread) hears every change of :class:`IndexProgress`.
+    """
+
+    def __init__(
+        self,
+        search: Any,
+        store: Any,
+        submit: Submit,
+        *,
+        clock: Clock = REAL_CLOCK,
+        bus: EventBus | None = None,
+        poll_s: float = POLL_S,
+        on_progress: Callable[[IndexProgress], None] | None = None,
+    ) -> None:
+        self._search = search
+        self._store = store
+        self._submit = submit
+        self._clock = clock
+        self._poll_s = poll_s
+        self._on_progress = on_progress
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+        self._unsubscribe: Callable[[], None] | None = None
+        self._bus = bus
+        self._progress = IndexProgress("loading", 0, 0)
+        self._progress_lock = threading.Lock()
+
+    @property
+    def progress(self) -> IndexProgress:
+        with self._progress_lock:
+            return self._progress
+
+    def start(self) -> None:
+        if self._bus is not None:
+            self._unsubscribe = self._bus.subscribe(EventsStored, self._on_events_stored)
+        self._thread.start()
+
+    def nudge(self) -> None:
+        """Look for unindexed rows now (any thread)."""
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop after the batch in hand (any thread but the indexer's)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _on_events_stored(self, event: EventsStored) -> None:
+        # On the writer's thread: only set a flag, never wait here.
+        if any(view.kind in self._search.event_kinds for view in event.views):
+            self._wake.set()
+
+    def _report(self, progress: IndexProgress) -> None:
+        with self._progress_lock:
+            self._progress = progress
+        if self._on_progress is not None:
+            try:
+                self._on_progress(progress)
+            except Exception:
+                log.exception("text indexer: progress listener failed")
+
+    def _run(self) -> None:
+        try:
+            self._search.load(self._store)
+            while not self._stop.is_set():
+                self._search.index_pending(
+                    self._store,
+                    self._submit,
+                    progress=lambda done, pending: self._report(
+                        IndexProgress("indexing", done, pending)
+                    ),
+                    stop=self._stop,
+                )
+                self._report(IndexProgress("current", len(self._search.matrix), 0))
+                self._clock.wait(self._wake, self._poll_s)
+                self._wake.clear()
+            self._report(IndexProgress("stopped", len(self._search.matrix), 0))
+        except Exception as exc:
+            log.exception("text indexer stopped")
+            self._report(IndexProgress("failed", len(self._search.matrix), 0, str(exc)))
+
+
+def index_rows(texts: Sequence[Any], vectors: npt.NDArray[np.float32]) -> tuple[TextVectorRow, ...]:
+    """The rows of a :class:`StoreTextVectors` for ``texts`` and their vectors."""
+    return tuple(
+        TextVectorRow(text.kind, text.row_id, vector_bytes(vector))
+        for text, vector in zip(texts, vectors, strict=True)
+    )

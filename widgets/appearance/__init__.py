@@ -1,0 +1,1 @@
+"""The Appearance search pane: people by description or like a given track."""

@@ -1,0 +1,1 @@
+"""The "Search reports" pane: incident reports, bookmarks and event summaries by meaning."""

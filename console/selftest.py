@@ -128,6 +128,39 @@ def run_selftest(site_file: Path, db_url: str) -> int:
         GestureSet(())
         return "pose landmarker loaded"
 
+    def speech_check() -> str:
+        import numpy as np
+
+        from engine.speech.recognise import SpeechRecogniser
+
+        hiss = np.random.default_rng(0).normal(0.0, 30.0, 16_000).astype(np.int16)
+        loaded = []
+        for model in ("base", "tiny.en"):  # both bundled; the setting picks one
+            with SpeechRecogniser(model) as recogniser:
+                heard = recogniser.recognise(hiss)
+            if heard.name is not None:
+                raise RuntimeError(
+                    f"Whisper {model} heard a name ({heard.name}) in a second of hiss"
+                )
+            loaded.append(model)
+        return f"Whisper {' and '.join(loaded)} loaded"
+
+    def meaning_check() -> str:
+        import numpy as np
+
+        from engine.text_search.encoder import SentenceEncoder
+
+        vectors = SentenceEncoder().encode(
+            ["a man fell down on the stairs", "someone collapsed", "the parking barrier is stuck"]
+        )
+        near, far = float(vectors[0] @ vectors[1]), float(vectors[0] @ vectors[2])
+        if not np.isfinite(near) or near <= far:
+            raise RuntimeError(
+                "sentence model ranks a paraphrase below an unrelated text "
+                f"({near:.2f} ≤ {far:.2f})"
+            )
+        return f"sentence model loaded (paraphrase {near:.2f} > unrelated {far:.2f})"
+
     site_ok = check("site", site_check)
     store_ok = check("store", store_check)
     check("accounts", accounts_check)
@@ -135,6 +168,8 @@ def run_selftest(site_file: Path, db_url: str) -> int:
     check("analytics", analytics_check)
     check("gestures", gestures_check)
     check("incidents", incidents_check)
+    check("speech", speech_check)
+    check("meaning search", meaning_check)
     if site_ok and store_ok:
         _check_engine_and_gui(site_holder[0], store_holder[0], check)
     for store in store_holder:

@@ -59,7 +59,10 @@ from engine.store.commands import StoreCommand
 from engine.store.database import Store, display_url, short_url
 from engine.store.sites import RegisterVideoCamera, SiteIds, SyncSite
 from engine.store.writer import StoreWriter
+from engine.text_search.index import TextIndexer
+from engine.text_search.search import search_for
 from engine.vision.analysis import DETECT_INTERVAL_S, RECENT_TRACKS, CameraAnalyzer
+from engine.vision.appearance import AppearanceSeen, store_appearance
 from engine.vision.detect import DEFAULT_DETECTOR, make_detector
 from engine.vision.face_worker import FaceWorker
 from engine.vision.pipeline import CameraPipeline
@@ -210,6 +213,8 @@ class EngineRuntime:
         self.sensing: SensingService | None = None  # the site's sensing room, live engines only
         self.alerts: AlertService | None = None  # falls → alerts, webhooks, escalation (live)
         self.incidents: IncidentService | None = None  # reports, risk map, nightly refit (live)
+        # Meaning search's vectors of reports, bookmarks and events (live engines only).
+        self.text_indexer: TextIndexer | None = None
         self.activity: ActivityService | None = None  # tracks grouped into activities (live)
         self._sensing_problem: str | None = None
         # Introductions (live engines): a speech service per camera with a microphone, all
@@ -220,6 +225,7 @@ class EngineRuntime:
         self._recogniser_lock = threading.Lock()
         self._speech_problem: str | None = None
         self._microphones: dict[str, tuple[bool, str]] = {}  # camera → (listening, detail)
+        self._appearances_unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> None:
         """Mirror the site into the store, then start the writer, cameras and watchdog."""
@@ -241,6 +247,7 @@ class EngineRuntime:
                 raise
             self.writer.register_cameras(self.site_ids.site_id, self.site_ids.cameras)
             self.writer.attach(self.bus)
+            self._store_appearances(self.writer, self.site_ids.cameras)
             for cam_id, pipeline in self.pipelines.items():
                 last = self.site_ids.last_track_ids.get(cam_id)
                 if last is not None:
@@ -287,6 +294,14 @@ class EngineRuntime:
                 self.activity.start()  # after the writer: an activity's row follows its cause
                 self.incidents = self._incident_service(self.store, self.writer)
                 self.incidents.start()  # loads the risk model; catches up a missed refit
+                self.text_indexer = TextIndexer(
+                    search_for(self.store),
+                    self.store,
+                    self.writer.submit,
+                    clock=self.clock,
+                    bus=self.bus,
+                )
+                self.text_indexer.start()  # its own thread: stored vectors, then what is new
         if self.faces is not None:
             self.faces.start()
         if self.gestures is not None:
@@ -335,12 +350,28 @@ class EngineRuntime:
         self.media.flush()
         if self.retention is not None:
             self.retention.stop()
+        if self._appearances_unsubscribe is not None:
+            self._appearances_unsubscribe()
+            self._appearances_unsubscribe = None
+        if self.text_indexer is not None:
+            self.text_indexer.stop()  # the batch in hand is stored; the rest waits for next time
         if self.writer is not None:
             self.writer.stop()
         if self.audit_checkpoints is not None:
             self.audit_checkpoints.stop()  # after the writer: anchors its last entries too
         if self._data_dir_lock is not None:
             self._data_dir_lock.release()
+
+    def _store_appearances(self, writer: StoreWriter, cameras: dict[str, int]) -> None:
+        """File each finished track's appearance (published right after its ``person.left``,
+        on the same thread, so the event and its snapshot row are queued first)."""
+
+        def store(event: AppearanceSeen) -> None:
+            camera_id = cameras.get(event.camera)
+            if camera_id is not None:
+                writer.post(store_appearance(event, camera_id))
+
+        self._appearances_unsubscribe = self.bus.subscribe(AppearanceSeen, store)
 
     def _start_recording_alerts(self, writer: StoreWriter) -> None:
         """A file analysis has no alert service, yet media it cannot write must raise
@@ -372,7 +403,7 @@ class EngineRuntime:
 
     def _start_introductions(self) -> None:
         """Offer heard names to the people nearest their camera; a speech service for each
-        camera with a microphone. No recogniser (pocketsphinx missing or unreadable):
+        camera with a microphone. No recogniser (a Whisper model missing or unreadable):
         said in the speech health; everything else carries on."""
         if self.writer is None or self.store is None:
             return
@@ -403,13 +434,18 @@ class EngineRuntime:
             self.speech[cam.id] = service
 
     def _shared_recogniser(self) -> Any:
-        """The one pocketsphinx recogniser every microphone and fed file shares (loaded on
-        first use, about half a second; its calls are serialised)."""
+        """The one Whisper recogniser every microphone and fed file shares (loaded on first
+        use, under a second; its calls are serialised): base, or tiny.en when the setting
+        ``analytics.speech_model_tiny`` is on."""
         with self._recogniser_lock:
             if self._recogniser is None:
                 from engine.speech.recognise import SpeechRecogniser
 
-                self._recogniser = SpeechRecogniser()
+                tiny = (
+                    self.store is not None
+                    and setting_values(self.store)["analytics.speech_model_tiny"] == 1
+                )
+                self._recogniser = SpeechRecogniser("tiny.en" if tiny else "base")
             return self._recogniser
 
     def hear(self, camera: str, samples: Any, rate_hz: int, captured_at: datetime) -> bool:
@@ -438,9 +474,10 @@ class EngineRuntime:
                     name=heard.name,
                     transcript=heard.transcript,
                     pass_used=heard.pass_used,
-                    confidence=None,
+                    confidence=heard.confidence,
                     microphone=f"file:{path.name}",
                     camera=camera,
+                    heard_as=heard.heard_as,
                 )
             )
         return heard
@@ -761,8 +798,11 @@ class EngineRuntime:
             more = f" (+{len(deaf) - 1} more)" if len(deaf) > 1 else ""
             return HealthReport("speech", HealthState.DEGRADED, f"{cam}: {detail}{more}")
         heard = sum(s.names_heard for s in self.speech.values())
+        model = f" (Whisper {self._recogniser.model})" if self._recogniser is not None else ""
         return HealthReport(
-            "speech", HealthState.OK, f"{len(self.speech)} microphones, {heard} names heard"
+            "speech",
+            HealthState.OK,
+            f"{len(self.speech)} microphones{model}, {heard} names heard",
         )
 
     def _analytics_health(self) -> HealthReport:

@@ -16,7 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 LAZY_IMPORTS = (
     "mediapipe",
     "mediapipe.tasks.python.vision",
-    "pocketsphinx",
     "dlib",
     "av",
     "cv2",
@@ -24,6 +23,9 @@ LAZY_IMPORTS = (
     "scipy.signal",
     "scipy.optimize",
     "faster_whisper",
+    "faster_whisper.audio",
+    "faster_whisper.tokenizer",
+    "faster_whisper.transcribe",
     "ctranslate2",
     "onnxruntime",
     "tokenizers",

@@ -26,19 +26,32 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="transcribe audio files and extract the name each speaker introduces",
     )
     names.add_argument("audio", nargs="+", type=Path, metavar="AUDIO", help="audio file(s)")
+    names.add_argument(
+        "--model",
+        choices=("base", "tiny.en"),
+        default="base",
+        help="Whisper model: base (default, more accurate) or tiny.en (about 2.5x faster)",
+    )
     names.add_argument("--json", action="store_true", help="print the results as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``speech names``; every file is processed, a bad one is reported on stderr (and
-    in the JSON as ``error``) and makes the exit code 1. Reads no store."""
+    in the JSON as ``error``) and makes the exit code 1. Reads no store; a Whisper model
+    that is not installed is said on stderr (exit code 1)."""
     from engine.speech.audio import SpeechInputError
-    from engine.speech.recognise import SpeechRecogniser
+    from engine.speech.recognise import SpeechModelMissingError, SpeechRecogniser, parse_model
     from engine.speech.service import names_in_file
 
     rows: list[dict[str, Any]] = []
     failed = False
-    with SpeechRecogniser() as recogniser:
+    model = parse_model(getattr(args, "model", "base"))
+    try:
+        recogniser = SpeechRecogniser(model)
+    except SpeechModelMissingError as exc:
+        print(f"watchfloor speech names: {printable(str(exc))}", file=sys.stderr)
+        return exit_codes.FAILED
+    with recogniser:
         for path in args.audio:
             try:
                 rows.append(_row(names_in_file(path, recogniser)))
@@ -53,9 +66,10 @@ def run(args: argparse.Namespace) -> int:
             if "error" in row:
                 continue
             name = printable(row["name"]) if row["name"] else "no name"
+            sure = f", confidence {row['confidence']:.2f}" if row["confidence"] is not None else ""
             print(
-                f"{printable(row['path'])}: {name}  ({row['pass']} pass, "
-                f"{row['audio_s']:.2f} s of audio in {row['seconds_taken']:.2f} s)"
+                f"{printable(row['path'])}: {name}  (Whisper {model}, "
+                f"{row['audio_s']:.2f} s of audio in {row['seconds_taken']:.2f} s{sure})"
             )
             print(f"  heard: {printable(row['transcript']) or '(nothing)'}")
     return exit_codes.FAILED if failed else exit_codes.OK
@@ -67,6 +81,7 @@ def _row(result: FileNames) -> dict[str, Any]:
         "transcript": result.transcript,
         "name": result.name,
         "pass": result.pass_used,
+        "confidence": None if result.confidence is None else round(result.confidence, 3),
         "audio_s": round(result.audio_s, 3),
         "seconds_taken": round(result.seconds_taken, 3),
     }

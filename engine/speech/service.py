@@ -3,9 +3,9 @@
 Any audio source (a microphone's capture callback, a file fed by the console) calls
 :meth:`SpeechService.push` with chunks of int16 samples, their sample rate and the capture
 time of the chunk's first sample. One thread ("speech-worker") resamples, cuts utterances
-with voice activity detection, recognises them and extracts introduced names, publishing a
-:class:`NameHeard` on the bus for each. :func:`names_in_file` does the same for a whole file
-without a thread or a bus (the CLI).
+with voice activity detection, recognises them with Whisper and extracts introduced names,
+publishing a :class:`NameHeard` on the bus for each. :func:`names_in_file` does the same for
+a whole file without a thread or a bus (the CLI).
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ LONG_FILE_S = 15.0  # files longer than this are cut into utterances first
 class NameHeard(Event):
     """Someone said their name near a microphone. ``at``: when the utterance began.
     Published on the speech worker's thread. ``camera`` is the camera the microphone belongs
-    to (None: a microphone on its own)."""
+    to (None: a microphone on its own); ``pass_used``: the Whisper model that heard it;
+    ``confidence``: Whisper's certainty of the transcript (0–1); ``heard_as``: the name as
+    Whisper first spelled it, when a listed spelling was taken instead ("Demetri")."""
 
     name: str
     transcript: str
@@ -46,6 +48,7 @@ class NameHeard(Event):
     confidence: float | None
     microphone: str
     camera: str | None = None
+    heard_as: str | None = None
 
     def record(self) -> EventRecord:
         source = f"camera:{self.camera}" if self.camera else f"microphone:{self.microphone}"
@@ -58,6 +61,7 @@ class NameHeard(Event):
                 "pass": self.pass_used,
                 "confidence": None if self.confidence is None else round(self.confidence, 4),
                 "microphone": self.microphone,
+                "heard_as": self.heard_as,
             },
         )
 
@@ -100,7 +104,7 @@ class SpeechService:
         self.failures = 0
 
     def start(self) -> None:
-        """Load the recogniser (about half a second) and start the worker thread."""
+        """Load the recogniser (Whisper base, under a second) and start the worker thread."""
         if self._recogniser is None:
             self._recogniser = SpeechRecogniser()
         self._thread.start()
@@ -161,6 +165,7 @@ class SpeechService:
                     confidence=result.confidence,
                     microphone=self.microphone,
                     camera=self.camera,
+                    heard_as=result.respelled_from,
                 )
             )
 
@@ -168,13 +173,17 @@ class SpeechService:
 @dataclass(frozen=True, slots=True)
 class FileNames:
     """What was heard in one audio file: the transcript of all its utterances (joined),
-    the first introduced name, the pass that answered for it (or for the last utterance if
-    none named anyone), seconds of audio and of processing."""
+    the first introduced name, the model that answered for it ("none" if nothing was heard)
+    and its confidence (of the naming utterance, else of the last one), the name as Whisper
+    first spelled it when a listed spelling was taken instead, seconds of audio and of
+    processing."""
 
     path: Path
     transcript: str
     name: str | None
     pass_used: Pass
+    confidence: float | None
+    heard_as: str | None
     audio_s: float
     seconds_taken: float
     utterances: tuple[Recognition, ...]
@@ -198,12 +207,14 @@ def names_in_file(
         pieces = [samples]
     results = tuple(recogniser.recognise(piece) for piece in pieces)
     named = next((r for r in results if r.name is not None), None)
-    answer = named or (results[-1] if results else None)
+    answer = named or next((r for r in reversed(results) if r.transcript), None)
     return FileNames(
         path=path,
         transcript=" ".join(r.transcript for r in results if r.transcript),
         name=named.name if named else None,
         pass_used=answer.pass_used if answer else "none",
+        confidence=answer.confidence if answer else None,
+        heard_as=named.respelled_from if named else None,
         audio_s=audio_s,
         seconds_taken=time.perf_counter() - started,
         utterances=results,

@@ -29,12 +29,21 @@ def test_names_as_json_per_file(capsys: pytest.CaptureFixture[str]) -> None:
     files = json.loads(capsys.readouterr().out)["files"]
     assert [f["path"] for f in files] == [str(AUDIO / "intro_4.wav"), str(AUDIO / "intro_6.wav")]
     door, package = files
-    assert door["name"] == "David" and "david" in door["transcript"]
-    assert door["pass"] == "grammar"
-    assert package["name"] is None and package["pass"] == "lm"
+    assert door["name"] == "David" and "David" in door["transcript"]
+    assert door["pass"] == "base"
+    assert package["name"] is None and package["pass"] == "base"
     for row in files:
-        assert set(row) == {"path", "transcript", "name", "pass", "audio_s", "seconds_taken"}
+        assert set(row) == {
+            "path",
+            "transcript",
+            "name",
+            "pass",
+            "confidence",
+            "audio_s",
+            "seconds_taken",
+        }
         assert row["audio_s"] > 2.0 and row["seconds_taken"] > 0
+        assert 0.3 < row["confidence"] <= 1.0
 
 
 def test_a_bad_file_is_named_and_the_others_still_processed(
@@ -57,8 +66,23 @@ def test_a_bad_file_is_named_and_the_others_still_processed(
 def test_plain_output_says_name_pass_and_timing(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["speech", "names", str(AUDIO / "intro_4.wav")]) == exit_codes.OK
     out = capsys.readouterr().out
-    assert f"{AUDIO / 'intro_4.wav'}: David  (grammar pass" in out
-    assert "heard: this is david speaking" in out
+    assert f"{AUDIO / 'intro_4.wav'}: David  (Whisper base, " in out
+    assert "heard: This is David" in out
+
+
+def test_the_smaller_model_is_chosen_with_model(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["speech", "names", "--model", "tiny.en", str(AUDIO / "intro_1.wav")])
+    assert code == exit_codes.OK
+    out = capsys.readouterr().out
+    assert f"{AUDIO / 'intro_1.wav'}: Sarah  (Whisper tiny.en, " in out
+    assert "heard: Hello, my name is Sarah." in out
+
+
+def test_an_unknown_model_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["speech", "names", "--model", "large", str(AUDIO / "intro_1.wav")])
+    assert exited.value.code == exit_codes.USAGE
+    assert "invalid choice: 'large'" in capsys.readouterr().err
 
 
 def test_no_file_at_all_is_a_usage_error() -> None:

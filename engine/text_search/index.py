@@ -13,6 +13,7 @@ only on its own commands' futures.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 
 POLL_S: Final = 5.0  # seconds between looks for new reports and bookmarks
 THREAD_NAME: Final = "text-indexer"
+# The indexer runs this much nicer than the engine (Linux niceness of its own thread), so a
+# backfill of a long history (minutes of one core) never takes time from the cameras.
+BACKGROUND_NICENESS: Final = 10
 
 
 def vector_bytes(vector: npt.NDArray[np.floating]) -> bytes:
@@ -202,6 +206,7 @@ class TextIndexer:
                 log.exception("text indexer: progress listener failed")
 
     def _run(self) -> None:
+        lower_own_priority(BACKGROUND_NICENESS)
         try:
             self._search.load(self._store)
             while not self._stop.is_set():
@@ -220,6 +225,18 @@ class TextIndexer:
         except Exception as exc:
             log.exception("text indexer stopped")
             self._report(IndexProgress("failed", len(self._search.matrix), 0, str(exc)))
+
+
+def lower_own_priority(by: int) -> None:
+    """Make the calling thread ``by`` nicer (Linux schedules threads by their own niceness;
+    onnxruntime runs on the calling thread with one intra-op thread). Where the system does
+    not allow it, the thread keeps its priority."""
+    tid = threading.get_native_id()
+    try:
+        now = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, now + by))
+    except (AttributeError, OSError) as exc:
+        log.info("text indexer: keeps its priority (%s)", exc)
 
 
 def index_rows(texts: Sequence[Any], vectors: npt.NDArray[np.float32]) -> tuple[TextVectorRow, ...]:

@@ -4,6 +4,7 @@ they mean and by their exact words, and forgotten when their rows go."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from engine.store.text_vector_models import TextVector
 from engine.store.writer import StoreWriter
 from engine.text_search.encoder import DIMENSIONS, MODEL_NAME, SentenceEncoder, shared_encoder
 from engine.text_search.index import (
+    BACKGROUND_NICENESS,
     StoreTextVectors,
     TextIndexer,
     TextVectorRow,
@@ -168,6 +170,11 @@ def test_the_indexer_thread_backfills_then_indexes_what_is_stored_later(
     try:
         wait_current(indexer, 2)
         assert ("indexing", "text-indexer") in seen
+        # A backfill (minutes of one core) yields to the cameras: the thread is nicer.
+        assert indexer._thread.native_id is not None
+        assert os.getpriority(os.PRIO_PROCESS, indexer._thread.native_id) == min(
+            19, os.getpriority(os.PRIO_PROCESS, 0) + BACKGROUND_NICENESS
+        )
         assert all(thread == "text-indexer" for _, thread in seen)
 
         bookmark_id = add_bookmark(writer, "Roof", "Person spotted on the warehouse roof at 2am.")

@@ -30,24 +30,13 @@ from PySide6.QtWidgets import (
 from engine.history.query_service import QueryResult
 from engine.sitetime import display
 from engine.text_search.search import MeaningSearchRequest, SearchAnswer, TextHit
+from widgets.meaning_search.api import KIND_CHOICES, hit_label
 from widgets.queries import QueryClient
 
 SEARCH_CHANNEL: Final = "meaning.search"
 SEARCH_DELAY_MS: Final = 300  # search once typing pauses
 RESULTS: Final = 50
 HIT_ROLE: Final = Qt.ItemDataRole.UserRole + 1
-KIND_CHOICES: Final = (
-    ("Everything", ("incident", "bookmark", "event")),
-    ("Incident reports", ("incident",)),
-    ("Bookmarks", ("bookmark",)),
-    ("Events", ("event",)),
-)
-KIND_WORDS: Final = {"incident": "Incident", "bookmark": "Bookmark", "event": "Event"}
-
-
-def hit_label(hit: TextHit) -> str:
-    """``Incident #12``, ``Bookmark #3``, ``Event 4521``."""
-    return f"{KIND_WORDS[hit.kind]} {'' if hit.kind == 'event' else '#'}{hit.id}"
 
 
 class MeaningSearchPane(QWidget):

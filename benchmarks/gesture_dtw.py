@@ -9,7 +9,8 @@ half new repetitions of the gestures, half other such motions. Figures are media
 rounds of this thread's CPU time (steady on a shared machine) and wall time, per match:
 
 - ``match_ms``: at the default confidence (0.7), LB_Keogh pruning what cannot reach it;
-- ``match_unpruned_ms``: at confidence 0, every template warped (the worst case);
+- ``match_unpruned_ms``: at confidence 0, every template warped to the end (the worst case:
+  nothing pruned, nothing abandoned early);
 - ``pruned_share``: the share of templates the bound pruned at 0.7.
 
 Target: under 1 ms per match at the default confidence (the reference design took about

@@ -24,7 +24,8 @@ over every template and template frame together (see :func:`dtw_distances`).
 Before that, LB_Keogh prunes: a template's envelope (per dimension, the least and greatest
 value within the band) bounds its DTW distance from below, and a template whose bound
 already exceeds the distance at which its gesture could still reach the asked-for confidence
-is not warped at all.
+is not warped at all, and the warping of the rest stops as soon as every one of them is
+already past that distance (early abandon).
 
 Each gesture's threshold is calibrated on its own examples, held out one at a time: its
 *typical* distance (for each example, the distance to the nearest of the *other* examples;
@@ -285,30 +286,47 @@ def dtw_distances(
     templates: Features,
     band: int = DEFAULT_BAND,
     template_norms: npt.NDArray[np.float64] | None = None,
+    limits: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.float64]:
     """The banded DTW distance from ``query`` ``(T, D)`` to each of ``templates``
     ``(K, T, D)`` (same length ``T``): ``(K,)``.
 
-    Row by row over the query's frames, every template and every template frame at once:
-    a cell's cost from the row above (straight down or diagonally) first, then the moves
+    Row by row over the query's frames, every template and every template frame in the
+    band at once, the band stored as its own ``2 × band + 1`` columns (column ``b`` of row
+    ``i`` is template frame ``i − band + b``), so a row is four whole-array operations: a
+    cell's cost from the row above (straight down or diagonally) first, then the moves
     along the row as one prefix minimum, since reaching column ``j`` from column ``l`` of
     the same row costs the row's frame distances in between:
-    ``D[i, j] = S[j] + min over l ≤ j of (D'[i, l] − S[l])`` with ``S`` their running sum."""
+    ``D[i, j] = S[j] + min over l ≤ j of (D'[i, l] − S[l])`` with ``S`` their running sum.
+    ``limits``: per template, the distance beyond which it does not matter; every path
+    crosses every row, so when each template's least cost so far is past its limit the
+    warping stops early and every distance is ``inf`` (early abandon)."""
     length, count = query.shape[0], templates.shape[0]
     if count == 0:
         return np.zeros(0)
-    cost = frame_distances(query, templates, template_norms)
-    running = np.cumsum(cost, axis=2)
-    acc = np.full((count, length + 1, length + 1), np.inf)
-    acc[:, 0, 0] = 0.0
+    cost = frame_distances(query, templates, template_norms)  # (K, query, template)
+    width = 2 * band + 1
+    columns = np.arange(length)[:, None] - band + np.arange(width)[None, :]  # (T, W)
+    banded = cost[:, np.arange(length)[:, None], np.clip(columns, 0, length - 1)]
+    # Cells outside the template cost nothing: those left of it are never reached (set to
+    # inf row by row), those right of it never reach a cell inside.
+    banded[:, (columns < 0) | (columns >= length)] = 0.0
+    banded = np.ascontiguousarray(banded.transpose(1, 0, 2))  # (T, K, W)
+    running = np.cumsum(banded, axis=2)
+    step = banded - running  # a cell's own cost less the running sum up to it
+    acc = np.full((count, width + 1), np.inf)  # the row above; its last column: beyond
+    acc[:, band] = 0.0  # the row before the first: only the corner (−1, −1) is reached
+    reached = np.empty((count, width))
     for i in range(length):
-        low, high = max(0, i - band), min(length, i + band + 1)  # template frames in the band
-        reached = cost[:, i, low:high] + np.minimum(
-            acc[:, i, low + 1 : high + 1], acc[:, i, low:high]
-        )
-        run = running[:, i, low:high]
-        acc[:, i + 1, low + 1 : high + 1] = run + np.minimum.accumulate(reached - run, axis=1)
-    result: npt.NDArray[np.float64] = acc[:, length, length]
+        np.minimum(acc[:, :width], acc[:, 1:], out=reached)  # diagonally, straight down
+        reached += step[i]
+        np.minimum.accumulate(reached, axis=1, out=reached)
+        np.add(reached, running[i], out=acc[:, :width])
+        if i < band:  # cells left of the template's first frame start no path
+            acc[:, : band - i] = np.inf
+        if limits is not None and i % 5 == 4 and (acc[:, :width].min(axis=1) > limits).all():
+            return np.full(count, np.inf)
+    result: npt.NDArray[np.float64] = acc[:, band].copy()
     return result
 
 
@@ -568,7 +586,8 @@ class GestureMatcher:
             )
         query = self._features(sequence)
         bounds = lb_keogh(query, self.lower, self.upper)
-        candidates = np.flatnonzero(bounds <= self.reach(min_confidence))
+        reach = self.reach(min_confidence)
+        candidates = np.flatnonzero(bounds <= reach)
         pruned = len(self.labels) - len(candidates)
         if candidates.size == 0:
             return None
@@ -576,7 +595,7 @@ class GestureMatcher:
             templates, norms = self.templates[candidates], self.norms[candidates]
         else:
             templates, norms = self.templates, self.norms
-        distances = dtw_distances(query, templates, self.band, norms)
+        distances = dtw_distances(query, templates, self.band, norms, reach[candidates])
         chosen = self.labels[candidates]
         confidences = _logistic(distances, self.middles[chosen], self.widths[chosen])
         best = int(np.argmax(confidences))

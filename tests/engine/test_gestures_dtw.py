@@ -77,6 +77,38 @@ def test_dtw_absorbs_a_change_of_pace_within_the_band_only() -> None:
     assert dtw_distances(far, even[None], 3)[0] > dtw_distances(far, even[None], 10)[0]
 
 
+def _textbook_dtw(query: np.ndarray, template: np.ndarray, band: int) -> float:
+    """Banded DTW cell by cell, as textbooks write it: what the vectorised one must equal."""
+    length = len(query)
+    acc = np.full((length + 1, length + 1), np.inf)
+    acc[0, 0] = 0.0
+    for i in range(1, length + 1):
+        for j in range(max(1, i - band), min(length, i + band) + 1):
+            cost = float(np.linalg.norm(query[i - 1] - template[j - 1]))
+            acc[i, j] = cost + min(acc[i - 1, j], acc[i, j - 1], acc[i - 1, j - 1])
+    return float(acc[length, length])
+
+
+@pytest.mark.parametrize("band", [0, 3, 6, 29, 40])
+def test_the_banded_dtw_equals_the_textbook_one(band: int) -> None:
+    rng = np.random.default_rng(band)
+    templates = rng.normal(0, 1, (5, 30, 8)).cumsum(axis=1)
+    query = rng.normal(0, 1, (30, 8)).cumsum(axis=0)
+    expected = [_textbook_dtw(query, t, band) for t in templates]
+    assert dtw_distances(query, templates, band) == pytest.approx(expected, rel=1e-9)
+
+
+def test_warping_stops_early_only_when_every_template_is_past_its_limit() -> None:
+    rng = np.random.default_rng(5)
+    templates = rng.normal(0, 1, (4, 30, 8)).cumsum(axis=1)
+    query = rng.normal(0, 1, (30, 8)).cumsum(axis=0)
+    exact = dtw_distances(query, templates, 6)
+    one_within = np.full(4, exact.min() / 100)
+    one_within[np.argmin(exact)] = exact.min()  # that one still matters: no early stop
+    assert np.array_equal(dtw_distances(query, templates, 6, limits=one_within), exact)
+    assert np.isinf(dtw_distances(query, templates, 6, limits=exact / 100)).all()
+
+
 def test_a_taught_gesture_is_recognised_and_other_motions_are_not() -> None:
     taught = matcher()
     for kind in ("wave", "raise"):

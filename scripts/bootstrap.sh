@@ -16,7 +16,10 @@ apt_packages=(python3 python3-venv python3-pip ca-certificates
   xvfb xauth libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libxcb-xkb1
   libpulse0 opencv-doc opencv-data)
-(( want_dev )) && apt_packages+=(postgresql espeak-ng)  # espeak-ng: speech tests' voices
+# espeak-ng: the speech tests' voice; it, flite and festival with two voices (HTS slt,
+# diphone kal): the synthesised voices of benchmarks/speech_names.py
+(( want_dev )) && apt_packages+=(postgresql espeak-ng flite festival festvox-us-slt-hts
+  festvox-kallpc16k)
 
 missing=()
 if command -v dpkg-query >/dev/null; then

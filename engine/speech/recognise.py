@@ -24,6 +24,11 @@ taken if Whisper then writes it and is at least as sure as without it (``MIN_HIN
 otherwise the name stays as first heard. Only introductions of unlisted names that sound
 like listed ones pay for this.
 
+Each word of the first decoding comes with Whisper's probability of it, read from the
+decoder's scores at the step that chose each token (``return_logits_vocab``; no second pass
+over the audio, unlike faster-whisper's word timestamps); the name extraction uses it to
+refuse an unlisted name Whisper was unsure of.
+
 Whisper invents text for silence and noise ("Thank you."): a window is taken as silence,
 as Whisper's own decoder does, when it is probably not speech (``no_speech_prob`` above
 ``NO_SPEECH_PROB``) and decoded without confidence (average log-probability below
@@ -66,6 +71,7 @@ LOW_LOGPROB = -1.0
 # Whisper was trained on 30 s windows; shorter audio is padded, so an utterance costs at
 # least one window's encoder pass, however short it is.
 PAD_S = 0.2  # silence on each side, so a word at the very edge is not clipped
+_PUNCTUATION = ' .,!?;:"…'  # around words, left out of them
 
 
 class SpeechModelMissingError(RuntimeError):
@@ -118,7 +124,10 @@ class Recognition:
     geometric mean of its tokens' probabilities (``exp`` of the average log-probability,
     0–1; None without text); ``no_speech_prob``: Whisper's probability that the audio held
     no speech (0–1, the highest over the kept segments); ``audio_s``: seconds of audio;
-    ``seconds_taken``: processing time."""
+    ``seconds_taken``: processing time; ``respelled_from``: the name as Whisper first wrote
+    it, when a listed spelling was taken instead; ``words``: each word of the transcript as
+    first heard (punctuation stripped) with Whisper's probability of it (0–1, the mean of its
+    tokens' probabilities, as faster-whisper's word probability)."""
 
     transcript: str
     pass_used: Pass
@@ -128,6 +137,7 @@ class Recognition:
     audio_s: float
     seconds_taken: float
     respelled_from: str | None = None
+    words: tuple[tuple[str, float], ...] = ()
 
 
 class SpeechRecogniser:
@@ -189,8 +199,13 @@ class SpeechRecogniser:
             pad = np.zeros(round(PAD_S * SAMPLE_RATE_HZ), np.float32)
             audio = np.concatenate([pad, samples.astype(np.float32) / 32768.0, pad])
             encoded = self._encode(audio)
-            heard = self._generate(encoded, (None,))[0]
-            name = extract_name(heard.transcript, self._names) if heard.transcript else None
+            heard = self._generate(encoded, (None,), with_words=True)[0]
+            words = heard.words
+            name = (
+                extract_name(heard.transcript, self._names, word_probabilities=dict(words))
+                if heard.transcript
+                else None
+            )
             respelled_from = None
             best, chosen = heard, name
             hints = similar_names(name, self._names, HINT_CANDIDATES) if name else ()
@@ -215,6 +230,7 @@ class SpeechRecogniser:
             audio_s=duration_s(samples),
             seconds_taken=time.perf_counter() - started,
             respelled_from=respelled_from,
+            words=words,
         )
 
     def _encode(self, audio: npt.NDArray[np.float32]) -> Any:
@@ -225,10 +241,13 @@ class SpeechRecogniser:
         features = pad_or_trim(self._whisper.feature_extractor(audio))
         return self._whisper.encode(features)
 
-    def _generate(self, encoded: Any, hints: tuple[str | None, ...]) -> list[_Decoded]:
+    def _generate(
+        self, encoded: Any, hints: tuple[str | None, ...], *, with_words: bool = False
+    ) -> list[_Decoded]:
         """Greedy decodings of one encoded window, one per hint, in one batch; a hint is a
         name offered to the decoder as a hot word (the previous-text prompt), None none. A
-        silent window decodes to nothing."""
+        silent window decodes to nothing. ``with_words``: also each word's probability, from
+        the decoder's scores at each step (no second pass over the audio)."""
         whisper = self._whisper
         prompts = [
             whisper.get_prompt(self._tokenizer, [], without_timestamps=True, hotwords=hint)
@@ -250,6 +269,7 @@ class SpeechRecogniser:
             beam_size=BEAM_SIZE,
             max_length=whisper.max_length,
             return_scores=True,
+            return_logits_vocab=with_words,
             return_no_speech_prob=True,
             suppress_blank=True,
             suppress_tokens=self._suppressed,
@@ -263,7 +283,31 @@ class SpeechRecogniser:
         logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         if not text or (result.no_speech_prob > NO_SPEECH_PROB and logprob < LOW_LOGPROB):
             return _Decoded("", None, None)
-        return _Decoded(text, logprob, result.no_speech_prob)
+        words = self._word_probabilities(tokens, result.logits[0]) if result.logits else ()
+        return _Decoded(text, logprob, result.no_speech_prob, words)
+
+    def _word_probabilities(
+        self, tokens: list[int], logits: list[Any]
+    ) -> tuple[tuple[str, float], ...]:
+        """Each word of a greedy decoding with its probability: the mean of its tokens'
+        probabilities (softmax of the decoder's scores at the step that chose each token);
+        a token written with a leading space starts a word; punctuation is left out, but a
+        hyphen or apostrophe inside a word is kept in it ("Jean-Luc", "Don't")."""
+        words: list[tuple[str, list[float]]] = []
+        for token, step in zip(tokens, logits, strict=False):
+            piece = self._tokenizer.decode([token])
+            if not piece.strip(_PUNCTUATION):
+                continue
+            scores = np.asarray(step, dtype=np.float64).reshape(-1)
+            peak = scores.max()
+            probability = math.exp(scores[token] - peak) / float(np.exp(scores - peak).sum())
+            text = piece.strip(_PUNCTUATION) if piece.startswith(" ") or not words else piece
+            if piece.startswith(" ") or not words:
+                words.append((text, [probability]))
+            else:
+                words[-1] = (words[-1][0] + text, words[-1][1] + [probability])
+        stripped = ((word.strip(_PUNCTUATION + "-'"), p) for word, p in words)
+        return tuple((word, float(np.mean(p))) for word, p in stripped if word)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,3 +315,4 @@ class _Decoded:
     transcript: str
     logprob: float | None  # average log-probability of the kept segments' tokens
     no_speech_prob: float | None
+    words: tuple[tuple[str, float], ...] = ()  # (word, probability), when asked for

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from PySide6.QtWidgets import QMainWindow
 from pytestqt.qtbot import QtBot
 
 from engine.events import CameraStatus, HealthState
@@ -175,3 +176,38 @@ def test_tile_draws_tracked_people_over_the_frame(qtbot: QtBot) -> None:
     labelled = tile.grab().toImage()
     label_row = [(x, 55) for x in range(80, 300)]  # the label strip above the box
     assert any(labelled.pixelColor(x, y) != unnamed.pixelColor(x, y) for x, y in label_row)
+
+
+def test_health_bar_never_cuts_a_label_short_when_the_window_is_narrow(qtbot: QtBot) -> None:
+    """At 1400 px the status bar cut "sensing simulated, 10/10 nodes online" to "…nodes or":
+    now OK subsystems drop their detail first, then every subsystem; problems keep theirs
+    as long as they fit, and every detail stays in the tooltip."""
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    bar = HealthBar()
+    window.statusBar().addPermanentWidget(bar)
+    reports = {
+        "engine": (HealthState.OK, "site Demo plaza"),
+        "store": (HealthState.OK, "SQLite demo.db"),
+        "cameras": (HealthState.DEGRADED, "1/2 cameras online"),
+        "recording": (HealthState.OK, "saving"),
+        "analytics": (HealthState.OK, "6 tracked, ≤148 ms/frame"),
+        "sensing": (HealthState.OK, "simulated, 10/10 nodes online, 1 blob"),
+    }
+    for subsystem, (state, detail) in reports.items():
+        bar.on_health_changed(subsystem, state, detail)
+    window.show()
+
+    def fits() -> bool:
+        return all(
+            label.width() >= label.sizeHint().width() and label.isVisible()
+            for label in bar.labels.values()
+        )
+
+    for width, details in ((1600, "all"), (1000, "problems"), (560, "none")):
+        window.resize(width, 300)
+        qtbot.waitUntil(fits, timeout=3000)
+        texts = {name: label.text() for name, label in bar.labels.items()}
+        assert ("10/10 nodes online" in texts["sensing"]) == (details == "all"), width
+        assert ("1/2 cameras online" in texts["cameras"]) == (details != "none"), width
+        assert "10/10 nodes online" in bar.labels["sensing"].toolTip()

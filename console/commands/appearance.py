@@ -112,10 +112,8 @@ def run(args: argparse.Namespace, db_url: str) -> int:
 
 def _line(rank: int, hit: Any, zone: SiteTime) -> str:
     seen_s = (hit.last_seen - hit.first_seen).total_seconds()
-    colours = f"{hit.upper_colour or '?'} top, {hit.lower_colour or '?'} bottom"
-    size = f", {hit.height_class}" if hit.height_class else ""
     return printable(
         f"{rank:3d}  {hit.score:.2f}  {zone.full(hit.first_seen)} ({seen_s:.0f} s)  "
-        f"{hit.camera_name}  track {hit.camera_key}:{hit.track_id}  {colours}{size}"
+        f"{hit.camera_name}  track {hit.camera_key}:{hit.track_id}  {hit.looks()}"
         f"  {hit.snapshot or '(no thumbnail)'}"
     )

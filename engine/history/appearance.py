@@ -205,6 +205,12 @@ class AppearanceHit:
     snapshot: str | None  # data-dir relative path of the thumbnail
     score: float
 
+    def looks(self) -> str:
+        """``red top, blue bottom`` (``?`` where no colour dominated), and the relative size
+        where the camera allows it: how the CLI and the pane word a hit."""
+        text = f"{self.upper_colour or '?'} top, {self.lower_colour or '?'} bottom"
+        return f"{text}, {self.height_class}" if self.height_class else text
+
     def as_json(self) -> dict[str, Any]:
         return {
             "appearance_id": self.appearance_id,

@@ -14,13 +14,6 @@ from engine.history.appearance import AppearanceHit
 from engine.sitetime import SiteTime
 
 
-def colours_text(hit: AppearanceHit) -> str:
-    """``red top, blue bottom`` (``?`` where no colour dominated), and the relative size
-    where the camera allows it."""
-    text = f"{hit.upper_colour or '?'} top, {hit.lower_colour or '?'} bottom"
-    return f"{text}, {hit.height_class}" if hit.height_class else text
-
-
 def caption(rank: int, hit: AppearanceHit, zone: SiteTime) -> str:
     """Three short lines under a thumbnail: rank and score, time, camera."""
     return (
@@ -35,5 +28,5 @@ def tooltip(hit: AppearanceHit, zone: SiteTime) -> str:
     return (
         f"{hit.camera_name}, track {hit.track_id}\n"
         f"{zone.with_zone(hit.first_seen)}, seen {seen_s:.0f} s\n"
-        f"{colours_text(hit)}\nscore {hit.score:.2f} (a ranking, not an identification)"
+        f"{hit.looks()}\nscore {hit.score:.2f} (a ranking, not an identification)"
     )

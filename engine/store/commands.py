@@ -77,10 +77,12 @@ class InsertEvent(StoreCommand):
     track_id: int | None = None
     person: str | None = None
     media: tuple[MediaFile, ...] = ()
+    engine: str | None = None  # the engine that saw it (``watchfloor engine --name``)
 
     def apply(self, session: Session) -> int:
         person_id = _person_id(session, self.person) if self.person else None
         values = {
+            "engine": self.engine,
             "ts": self.ts,
             "kind": self.kind,
             "source": self.source,
@@ -136,6 +138,7 @@ class InsertEvent(StoreCommand):
             "track_id": self.track_id,
             "person": self.person,
             "media": [[m.kind, m.path, m.sha256, m.size_bytes] for m in self.media],
+            "engine": self.engine,
         }
 
     @classmethod
@@ -152,6 +155,7 @@ class InsertEvent(StoreCommand):
             track_id=data.get("track_id"),
             person=data.get("person"),
             media=tuple(MediaFile(*m) for m in data.get("media", ())),
+            engine=data.get("engine"),
         )
 
 

@@ -127,6 +127,8 @@ class Event(Base):
         )
     )
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The engine that stored it (``watchfloor engine --name``; None: a single engine).
+    engine: Mapped[str | None] = mapped_column(String(64))
 
 
 class EventRollup(Base):
@@ -205,6 +207,7 @@ import engine.store.account_models  # noqa: E402
 import engine.store.alert_models  # noqa: E402
 import engine.store.appearance_models  # noqa: E402
 import engine.store.audit_models  # noqa: E402
+import engine.store.cluster_models  # noqa: E402
 import engine.store.gesture_models  # noqa: E402
 import engine.store.history_models  # noqa: E402
 import engine.store.incident_models  # noqa: E402

@@ -219,8 +219,10 @@ class StoreWriter:
         queue_max: int = QUEUE_MAX,
         batch_max: int = BATCH_MAX,
         stop_grace_s: float = STOP_GRACE_S,
+        engine_name: str | None = None,
     ) -> None:
         self._store = store
+        self._engine_name = engine_name  # stamped on every event row it stores from the bus
         self._clock = clock
         self._journal_dir = journal_dir
         self._queue_max = max(1, queue_max)
@@ -377,6 +379,7 @@ class StoreWriter:
                 track_id=record.track_id,
                 person=record.person,
                 media=record.media,
+                engine=self._engine_name,
             )
         )
 

@@ -1,0 +1,264 @@
+"""One engine's membership of a shared site: heartbeat, leases, balance.
+
+A :class:`ClusterMember` thread, every :data:`~engine.cluster.leases.HEARTBEAT_S`:
+
+1. renews the engine's heartbeat (and measures its clock against the database's);
+2. renews the leases it holds; one it no longer holds (it stalled, or was cut off from the
+   database, past :data:`~engine.cluster.leases.LEASE_TTL_S` and another engine took it) is
+   stopped at once (``on_release``);
+3. reads who runs what and decides (:func:`plan`, the same pure function on every engine,
+   so they agree without talking): what it should hand back (a camera the site file pins to
+   another engine that is alive, or more cameras than its share now that another engine
+   joined) and what it should take (its pinned cameras; free cameras up to its share; a
+   free room; the site-wide services when nobody runs them);
+4. hands back, then takes (``on_acquire`` starts the camera, room or services).
+
+A lease whose engine died is free once it lapses, so another engine runs its cameras within
+``LEASE_TTL_S + HEARTBEAT_S`` (20 s). On ``stop`` the member gives back everything it holds,
+so a clean stop hands over at the other engines' next heartbeat (≤ 5 s).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from engine.clock import REAL_CLOCK, Clock
+from engine.cluster.leases import (
+    CLOCK_WARN_S,
+    HEARTBEAT_S,
+    SITE_SERVICES,
+    ClusterView,
+    LeaseBook,
+    Resource,
+)
+
+log = logging.getLogger(__name__)
+
+UNLIMITED: Final = 1_000_000  # rooms are not counted against an engine's camera capacity
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one engine should hand back and take now."""
+
+    release: tuple[Resource, ...]
+    acquire: tuple[Resource, ...]
+
+
+def shares(
+    keys: Sequence[str],
+    pinned: Mapping[str, str | None],
+    capacities: Mapping[str, int],
+) -> dict[str, int]:
+    """How many of ``keys`` each live engine (→ capacity) should run: a key pinned to a live
+    engine is that engine's; the others are dealt one at a time to the engine with the
+    lowest load for its capacity that has room (ties by name), so every engine computes the
+    same shares from the same view."""
+    load = {name: 0 for name in capacities}
+    free = 0
+    for key in keys:
+        pin = pinned.get(key)
+        if pin is not None and pin in load:
+            load[pin] += 1
+        else:
+            free += 1
+    for _ in range(free):
+        open_ = [n for n in sorted(load) if load[n] < capacities[n]]
+        if not open_:
+            break
+        chosen = min(open_, key=lambda n: (load[n] / max(capacities[n], 1), n))
+        load[chosen] += 1
+    return load
+
+
+def plan(
+    view: ClusterView,
+    me: str,
+    capacity: int,
+    held: Mapping[Resource, int],
+    wanted: Mapping[Resource, str | None],
+) -> Plan:
+    """What engine ``me`` (``capacity`` cameras, holding ``held``) should hand back and take
+    of the ``wanted`` resources (→ pinned engine), given ``view``."""
+    alive = {e.name: e.capacity for e in view.alive()}
+    alive[me] = capacity  # this engine has just renewed its heartbeat
+    holders = {lease.resource: lease.holder for lease in view.leases}
+    release: list[Resource] = []
+    acquire: list[Resource] = []
+    for kind, limit in (("camera", None), ("room", UNLIMITED)):
+        keys = sorted(key for (k, key) in wanted if k == kind)
+        pins = {key: wanted[(kind, key)] for key in keys}
+        capacities = dict(alive) if limit is None else {name: limit for name in alive}
+        share = shares(keys, pins, capacities).get(me, 0)
+        mine_pinned = [k for k in keys if pins[k] == me]
+        others_pinned = {k for k in keys if pins[k] not in (None, me) and pins[k] in alive}
+        held_keys = sorted(key for (k, key) in held if k == kind)
+        # A camera pinned to another live engine goes back to it.
+        release += [(kind, k) for k in held_keys if k in others_pinned]
+        kept = [k for k in held_keys if k not in others_pinned]
+        # More than the share (another engine joined): hand back the excess, unpinned first
+        # and the last in key order first, so the engines agree on which.
+        unpinned_kept = [k for k in kept if pins.get(k) != me]
+        excess = len(kept) - share
+        if excess > 0:
+            give = sorted(unpinned_kept, reverse=True)[:excess]
+            release += [(kind, k) for k in give]
+            kept = [k for k in kept if k not in give]
+        # Pinned to this engine: take it whenever it is free (its other holder gives it back).
+        room = share - len(kept)
+        for key in mine_pinned:
+            if key not in kept and holders.get((kind, key)) is None and room > 0:
+                acquire.append((kind, key))
+                room -= 1
+        for key in keys:
+            if room <= 0:
+                break
+            if key in kept or key in others_pinned or pins[key] == me:
+                continue
+            if holders.get((kind, key)) is None:
+                acquire.append((kind, key))
+                room -= 1
+    if SITE_SERVICES in wanted and SITE_SERVICES not in held and holders.get(SITE_SERVICES) is None:
+        acquire.append(SITE_SERVICES)
+    return Plan(tuple(release), tuple(acquire))
+
+
+class ClusterMember:
+    """Keeps one engine's heartbeat and leases (its own thread, ``start`` … ``stop``).
+
+    ``wanted``: every resource of the site (→ the engine the site file pins it to).
+    ``on_acquire(resource)`` / ``on_release(resource, why)`` are called on the member's
+    thread, one at a time; ``on_release`` must stop the resource before it returns (the
+    lease is given back after it). ``on_release`` is also called for every held resource on
+    ``stop``, before the leases are given back."""
+
+    def __init__(
+        self,
+        book: LeaseBook,
+        wanted: Mapping[Resource, str | None],
+        *,
+        capacity: int,
+        on_acquire: Callable[[Resource], None],
+        on_release: Callable[[Resource, str], None],
+        clock: Clock = REAL_CLOCK,
+        heartbeat_s: float = HEARTBEAT_S,
+    ) -> None:
+        if capacity < 0:
+            raise ValueError(f"capacity: expected 0 cameras or more, got {capacity}")
+        self.book = book
+        self.name = book.name
+        self.wanted = dict(wanted)
+        self.capacity = capacity
+        self._on_acquire = on_acquire
+        self._on_release = on_release
+        self._clock = clock
+        self._heartbeat_s = heartbeat_s
+        self._held: dict[Resource, int] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cluster-member", daemon=True)
+        self.clock_offset_ms = 0.0
+        self.problem: str | None = None  # the database could not be reached for the lease work
+        self.view: ClusterView | None = None  # the last one read
+
+    # -- life ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Join the site (:class:`~engine.cluster.leases.EngineNameTakenError` if the name
+        is taken), offer its resources, take a first share, then keep going on a thread."""
+        self.book.join(self.capacity, self._clock.now())
+        self.book.offer(self.wanted)
+        self.tick()
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop what it holds, then give its leases back and mark the engine stopped."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+        with self._lock:
+            held = dict(self._held)
+        for resource in sorted(held):
+            self._release_locally(resource, "engine stopping")
+        try:
+            self.book.leave(held)
+        except Exception as exc:  # the leases lapse by themselves
+            log.warning("could not give leases back on stop (they lapse in time): %s", exc)
+        with self._lock:
+            self._held.clear()
+
+    @property
+    def held(self) -> dict[Resource, int]:
+        with self._lock:
+            return dict(self._held)
+
+    @property
+    def clock_problem(self) -> str | None:
+        """Why this engine's clock is not to be trusted, or None."""
+        if abs(self.clock_offset_ms) <= CLOCK_WARN_S * 1000.0:
+            return None
+        ahead = "ahead of" if self.clock_offset_ms > 0 else "behind"
+        return (
+            f"this machine's clock is {abs(self.clock_offset_ms) / 1000.0:.1f} s {ahead} the "
+            "database's: event times from it are off by as much (set up NTP)"
+        )
+
+    # -- the loop ----------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._clock.wait(self._stop, self._heartbeat_s):
+            try:
+                self.tick()
+            except Exception as exc:  # the database is away: keep what runs until it lapses
+                self.problem = f"cannot reach the database for leases: {_short(exc)}"
+                log.warning("%s", self.problem)
+
+    def tick(self) -> None:
+        """One round: heartbeat, renew, read, hand back, take."""
+        _, self.clock_offset_ms = self.book.heartbeat(self._clock.now())
+        with self._lock:
+            held = dict(self._held)
+        for resource in sorted(self.book.renew(held)):
+            log.warning("lost the lease of %s %s to another engine", *resource)
+            self._release_locally(resource, "taken over by another engine")
+        self.problem = None
+        view = self.book.view()
+        self.view = view
+        with self._lock:
+            held = dict(self._held)
+        decided = plan(view, self.name, self.capacity, held, self.wanted)
+        for resource in decided.release:
+            if self._stop.is_set():
+                return
+            self._release_locally(resource, "handed to another engine")
+            self.book.release(*resource, held[resource])
+        for resource in decided.acquire:
+            if self._stop.is_set():
+                return
+            taken = self.book.acquire(*resource)
+            if taken is None:
+                continue  # another engine was quicker
+            with self._lock:
+                self._held[resource] = taken
+            try:
+                self._on_acquire(resource)
+            except Exception:
+                log.exception("could not start %s %s; giving its lease back", *resource)
+                with self._lock:
+                    self._held.pop(resource, None)
+                self.book.release(*resource, taken)
+
+    def _release_locally(self, resource: Resource, why: str) -> None:
+        with self._lock:
+            self._held.pop(resource, None)
+        try:
+            self._on_release(resource, why)
+        except Exception:
+            log.exception("stopping %s %s failed", *resource)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

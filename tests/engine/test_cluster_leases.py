@@ -1,0 +1,252 @@
+"""Leases of a shared site (engine.cluster): taken by exactly one engine, renewed only by
+the epoch that took them, lapsed ones taken over, shares balanced by capacity and pins.
+Real SQLite and PostgreSQL; engines here are LeaseBooks in one process (the processes
+themselves are tested in test_cluster_engines)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from engine.cluster.leases import (
+    SITE_SERVICES,
+    ClusterView,
+    EngineNameTakenError,
+    EngineState,
+    LeaseBook,
+    LeaseState,
+    check_engine_name,
+    resources_of,
+)
+from engine.cluster.member import ClusterMember, plan, shares
+from engine.store.cluster_models import Lease
+from engine.store.database import Store
+from engine.store.models import Site
+
+
+def _site(store: Store, name: str = "Shared site") -> int:
+    with store.transaction() as session:
+        row = Site(name=name, geo_lat=0.0, geo_lon=0.0, updated_at=datetime.now(UTC))
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _book(store: Store, site_id: int, name: str, ttl: float = 15.0) -> LeaseBook:
+    book = LeaseBook(store, site_id, name, lease_ttl_s=ttl, engine_ttl_s=ttl)
+    book.pid = hash(name) & 0xFFFF  # several "processes" in one test
+    return book
+
+
+def test_engine_names_are_checked() -> None:
+    assert check_engine_name("server-a.1") == "server-a.1"
+    with pytest.raises(ValueError, match="only letters"):
+        check_engine_name("server a")
+    with pytest.raises(ValueError, match="1–64"):
+        check_engine_name("")
+
+
+def test_only_one_of_many_racing_engines_takes_a_free_lease(store: Store) -> None:
+    site = _site(store)
+    books = [_book(store, site, f"e{i}") for i in range(6)]
+    for book in books:
+        book.join(4, datetime.now(UTC))
+    books[0].offer({("camera", "plaza"): None})
+    won: list[tuple[str, int | None]] = []
+    start = threading.Barrier(len(books))
+
+    def race(book: LeaseBook) -> None:
+        start.wait()
+        won.append((book.name, book.acquire("camera", "plaza")))
+
+    threads = [threading.Thread(target=race, args=(b,)) for b in books]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [name for name, epoch in won if epoch is not None]
+    assert len(winners) == 1, won
+    view = books[0].view()
+    assert view.holder_of("camera", "plaza") == winners[0]
+
+
+def test_a_lapsed_lease_is_taken_over_and_its_old_holder_cannot_renew_it(store: Store) -> None:
+    site = _site(store)
+    a, b = _book(store, site, "a", ttl=0.5), _book(store, site, "b", ttl=0.5)
+    a.offer({("camera", "plaza"): None})
+    epoch_a = a.acquire("camera", "plaza")
+    assert epoch_a is not None
+    assert b.acquire("camera", "plaza") is None  # held and fresh
+    assert a.renew({("camera", "plaza"): epoch_a}) == set()
+    time.sleep(0.7)  # a stalls past its lease
+    epoch_b = b.acquire("camera", "plaza")
+    assert epoch_b == epoch_a + 1
+    # a wakes up: its renewal fails, so it stops the camera rather than run it beside b.
+    assert a.renew({("camera", "plaza"): epoch_a}) == {("camera", "plaza")}
+    a.release("camera", "plaza", epoch_a)  # a stale release changes nothing
+    assert b.view().holder_of("camera", "plaza") == "b"
+
+
+def test_a_second_live_engine_of_the_same_name_is_refused(store: Store) -> None:
+    site = _site(store)
+    first = _book(store, site, "server-a")
+    first.join(4, datetime.now(UTC))
+    second = _book(store, site, "server-a")
+    second.pid = first.pid + 1
+    with pytest.raises(EngineNameTakenError, match="already running"):
+        second.join(4, datetime.now(UTC))
+    first.leave({})
+    second.join(4, datetime.now(UTC))  # once it stopped, the name is free
+
+
+def test_clock_offset_is_measured_against_the_database(store: Store) -> None:
+    site = _site(store)
+    book = _book(store, site, "skewed")
+    book.join(4, datetime.now(UTC))
+    _, offset = book.heartbeat(datetime.now(UTC) + timedelta(seconds=3))
+    assert 2500 < offset < 3500
+    (engine,) = book.view().engines
+    assert 2500 < engine.clock_offset_ms < 3500
+
+
+def test_offer_keeps_one_row_per_resource_and_follows_the_files_pins(store: Store) -> None:
+    site = _site(store)
+    book = _book(store, site, "a")
+    wanted = resources_of([("plaza", "a"), ("gate", None)], ["lab"])
+    book.offer(wanted)
+    book.offer(wanted)
+    book.offer({**wanted, ("camera", "plaza"): None})
+    with store.transaction() as session:
+        rows = {(r.kind, r.key): r.pinned for r in session.query(Lease)}
+    assert rows == {
+        ("camera", "plaza"): None,
+        ("camera", "gate"): None,
+        ("room", "lab"): None,
+        SITE_SERVICES: None,
+    }
+
+
+def _view(engines: dict[str, int], holders: dict[tuple[str, str], str | None]) -> ClusterView:
+    now = datetime.now(UTC)
+    return ClusterView(
+        now=now,
+        engines=tuple(
+            EngineState(n, "h", 1, c, now, now, 0.0, None, True) for n, c in engines.items()
+        ),
+        leases=tuple(
+            LeaseState(k, key, h, None, 1, now, now, h is not None)
+            for (k, key), h in holders.items()
+        ),
+    )
+
+
+def test_shares_follow_capacity_and_pins() -> None:
+    keys = [f"c{i}" for i in range(12)]
+    assert shares(keys, {}, {"a": 8, "b": 8, "c": 8}) == {"a": 4, "b": 4, "c": 4}
+    assert shares(keys, {}, {"a": 2, "b": 8}) == {"a": 2, "b": 8}  # 2 cameras left over
+    pinned = dict.fromkeys(keys[:5], "a")
+    assert shares(keys, pinned, {"a": 8, "b": 8}) == {"a": 6, "b": 6}
+    assert shares(keys, {"c0": "gone"}, {"a": 8, "b": 8}) == {"a": 6, "b": 6}
+
+
+def test_plan_hands_back_the_excess_when_an_engine_joins() -> None:
+    wanted = {("camera", f"c{i}"): None for i in range(6)}
+    held = {r: 1 for r in wanted}
+    alone = plan(_view({"a": 8}, dict.fromkeys(wanted, "a")), "a", 8, held, wanted)
+    assert alone.release == () and alone.acquire == ()
+    joined = _view({"a": 8, "b": 8}, dict.fromkeys(wanted, "a"))
+    decided = plan(joined, "a", 8, held, wanted)
+    assert decided.release == (("camera", "c5"), ("camera", "c4"), ("camera", "c3"))
+    # b takes nothing held; once a gave them back, b takes exactly those.
+    assert plan(joined, "b", 8, {}, wanted).acquire == ()
+    after = _view({"a": 8, "b": 8}, {**dict.fromkeys(wanted, "a"), **dict.fromkeys(
+        [("camera", "c3"), ("camera", "c4"), ("camera", "c5")], None)})  # fmt: skip
+    assert plan(after, "b", 8, {}, wanted).acquire == (
+        ("camera", "c3"), ("camera", "c4"), ("camera", "c5"),
+    )  # fmt: skip
+
+
+def test_plan_gives_a_pinned_camera_back_to_its_engine_and_takes_it_when_that_is_gone() -> None:
+    wanted = {("camera", "plaza"): "a", ("camera", "gate"): None}
+    holders = {("camera", "plaza"): "b", ("camera", "gate"): None}
+    decided = plan(_view({"a": 4, "b": 4}, holders), "b", 4, {("camera", "plaza"): 1}, wanted)
+    assert decided.release == (("camera", "plaza"),)
+    assert ("camera", "gate") in decided.acquire
+    # a is gone: its pinned camera is anyone's.
+    gone = plan(_view({"b": 4}, {("camera", "plaza"): None}), "b", 4, {}, wanted)
+    assert ("camera", "plaza") in gone.acquire
+
+
+def test_members_split_a_site_and_take_over_a_silent_one(store: Store) -> None:
+    """Three members on one database: the cameras are split 4/4/4; one goes silent (as a
+    killed process does: no release) and its cameras run on the other two within the
+    lease's time."""
+    site = _site(store)
+    wanted = resources_of([(f"cam{i:02d}", None) for i in range(12)], ["lab"])
+    running: dict[str, set[tuple[str, str]]] = {}
+    lock = threading.Lock()
+
+    def member(name: str) -> ClusterMember:
+        running[name] = set()
+
+        def acquire(resource: tuple[str, str]) -> None:
+            with lock:
+                for other, held in running.items():
+                    assert resource not in held, f"{resource} already runs on {other}"
+                running[name].add(resource)
+
+        def release(resource: tuple[str, str], why: str) -> None:
+            with lock:
+                running[name].discard(resource)
+
+        return ClusterMember(
+            _book(store, site, name, ttl=1.0),
+            wanted,
+            capacity=8,
+            on_acquire=acquire,
+            on_release=release,
+            heartbeat_s=0.2,
+        )
+
+    members = [member(n) for n in ("a", "b", "c")]
+    for m in members:
+        m.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with lock:
+                cams = {n: sum(k == "camera" for k, _ in r) for n, r in running.items()}
+            if sorted(cams.values()) == [4, 4, 4]:
+                break
+            time.sleep(0.1)
+        assert sorted(cams.values()) == [4, 4, 4], running
+        with lock:
+            everything = set().union(*running.values())
+        assert everything == set(wanted)
+        # c goes silent: its thread stops without giving anything back.
+        silent = members[2]
+        silent._stop.set()
+        silent._thread.join()
+        with lock:  # ...and, like a killed process, runs nothing any more
+            orphaned, running["c"] = running["c"], set()
+        stopped_at = time.monotonic()
+        while time.monotonic() - stopped_at < 10:
+            with lock:
+                taken = set().union(running["a"], running["b"])
+            if orphaned <= taken:
+                break
+            time.sleep(0.05)
+        took = time.monotonic() - stopped_at
+        assert orphaned <= taken, (orphaned, running)
+        assert took < 1.0 + 0.2 + 1.0  # the lease's time, a heartbeat, slack for the machine
+        with lock:
+            cams = {n: sum(k == "camera" for k, _ in running[n]) for n in ("a", "b")}
+        assert cams == {"a": 6, "b": 6}
+    finally:
+        for m in members[:2]:
+            m.stop()
+    assert running["a"] == running["b"] == set()
+    assert not any(e.alive for e in members[0].book.view().engines if e.name in ("a", "b"))

@@ -14,9 +14,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
+
+if TYPE_CHECKING:
+    from engine.cluster.member import ClusterOptions
 
 from console import auth, exit_codes
 from console.commands import (
@@ -98,7 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     engine = sub.add_parser(
-        "engine", parents=[db_option], help="run a site's engine headless for a while"
+        "engine",
+        parents=[db_option],
+        help="run a site's engine headless (alone, or as one of several with --name)",
+        description="Run a site's engine with no window. Alone it runs every camera and room "
+        "of the site. With --name it is one of several engines sharing the site through one "
+        "PostgreSQL database: each runs the cameras, room and site-wide services it holds a "
+        "lease for, and takes over those of an engine that stops or goes silent within 30 s. "
+        "Give each engine its own data dir (WATCHFLOOR_DATA_DIR).",
     )
     engine.add_argument(
         "--site",
@@ -112,8 +122,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--duration",
         metavar="S",
         type=float,
-        required=True,
-        help="seconds to run (Ctrl+C stops early)",
+        default=None,
+        help="seconds to run (default: until Ctrl+C or SIGTERM)",
+    )
+    engine.add_argument(
+        "--name",
+        metavar="NAME",
+        default=None,
+        help="share the site with other engines under this name (e.g. server-a; letters, "
+        "digits, '-', '_', '.'): run only what this engine holds a lease for",
+    )
+    engine.add_argument(
+        "--capacity",
+        metavar="N",
+        type=int,
+        default=None,
+        help="with --name: the most cameras this engine analyses (default: 2 per CPU core)",
+    )
+    engine.add_argument(
+        "--lease-s",
+        metavar="S",
+        type=float,
+        default=None,
+        help="with --name: how long a silent engine keeps its cameras before another takes "
+        "them over (default 15; heartbeats every third of it; 1.5–300)",
     )
     engine.add_argument(
         "--report",
@@ -310,29 +342,67 @@ def _db_upgrade(db_url: str, as_json: bool) -> int:
     return 0
 
 
+def _cluster_options(args: argparse.Namespace) -> ClusterOptions | str | None:
+    """``--name``/``--capacity`` as options (None: the engine runs the site alone), or what
+    is wrong with them."""
+    from engine.cluster.leases import LEASE_TTL_S
+    from engine.cluster.member import ClusterOptions
+    from engine.cluster.names import check_engine_name
+
+    if args.name is None:
+        if args.capacity is not None or args.lease_s is not None:
+            return "--capacity and --lease-s need --name"
+        return None
+    try:
+        name = check_engine_name(args.name)
+    except ValueError as exc:
+        return f"--name: {exc}"
+    capacity = args.capacity if args.capacity is not None else 2 * (os.cpu_count() or 1)
+    if capacity < 0:
+        return f"--capacity must be 0 cameras or more, got {capacity}"
+    lease_s = args.lease_s if args.lease_s is not None else LEASE_TTL_S
+    if not (math.isfinite(lease_s) and 1.5 <= lease_s <= 300):
+        return f"--lease-s must be 1.5–300 seconds, got {args.lease_s}"
+    return ClusterOptions(
+        name=name, capacity=capacity, heartbeat_s=lease_s / 3, lease_ttl_s=lease_s
+    )
+
+
 def _run_engine(args: argparse.Namespace, db_url: str) -> int:
+    from engine.cluster.leases import EngineNameTakenError
     from engine.instance import EngineAlreadyRunningError
     from engine.runtime import EngineRuntime
     from engine.store import Store
 
-    if not math.isfinite(args.duration) or args.duration <= 0:
+    if args.duration is not None and (not math.isfinite(args.duration) or args.duration <= 0):
         print(
             f"watchfloor engine: --duration must be a number of seconds more than 0, "
             f"got {args.duration}",
             file=sys.stderr,
         )
         return exit_codes.USAGE
+    cluster = _cluster_options(args)
+    if isinstance(cluster, str):
+        print(f"watchfloor engine: {cluster}", file=sys.stderr)
+        return exit_codes.USAGE
     site = load_site(args.engine_site or args.site)  # validated before anything starts
     store = Store(db_url)
-    runtime = EngineRuntime(site, store)
+    if cluster is not None and store.backend == "sqlite":
+        print(
+            "watchfloor engine: note: engines sharing a SQLite file must be on this machine; "
+            "for several servers use PostgreSQL (--db postgresql+psycopg://…)",
+            file=sys.stderr,
+        )
+    runtime = EngineRuntime(site, store, cluster=cluster)
     try:
         with stop_on_signals() as stop:
             try:
                 runtime.start()
-            except EngineAlreadyRunningError as exc:  # a second engine on this data dir
-                print(f"watchfloor engine: {exc}", file=sys.stderr)
+            except (EngineAlreadyRunningError, EngineNameTakenError) as exc:
+                print(f"watchfloor engine: {exc}", file=sys.stderr)  # a second one
                 return exit_codes.FAILED
-            deadline = time.monotonic() + args.duration  # --duration counts from the start
+            # --duration counts from the start
+            deadline = time.monotonic() + (args.duration if args.duration else math.inf)
             while not stop.is_set() and runtime.fatal_error is None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -342,7 +412,7 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
         runtime.stop()
         store.close()
     report: dict[str, Any] = runtime.report()
-    report["duration_s"] = args.duration
+    report["duration_s"] = args.duration  # None: until stopped
     emit_report(report, args.report, args.json)
     if not args.json:
         for cam_id, cam in report["cameras"].items():

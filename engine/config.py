@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from engine.cluster.names import check_engine_name
 from engine.inbound import OutsideFileError, read_outside_file
 from engine.secrets import KEYRING_SERVICE, keyring_entry, keyring_failures, remember_secret
 from engine.secrets import KeyringUnavailableError as AnyKeyringUnavailableError
@@ -228,6 +229,9 @@ class CameraConfig:
     # The microphone that hears this camera's scene, for introductions: "default" (the
     # computer's default input) or a part of an input device's name; None: none.
     microphone: str | None = None
+    # A shared site (several ``watchfloor engine --name``): the engine that runs this camera
+    # while it is alive (others take it over only while it is not); None: any engine.
+    engine: str | None = None
 
     def connect_url(self) -> str:
         """The URL to open, with the password (raises :class:`CameraSecretError`). Hand it
@@ -664,6 +668,7 @@ class _SiteReader:
                 "position",
                 "geo",
                 "microphone",
+                "engine",
             },
         )
         camera_id = self.identifier(table, path)
@@ -687,8 +692,23 @@ class _SiteReader:
         )
         geo = self.geo(table["geo"], (*path, "geo")) if "geo" in table else None
         microphone = self.string(table, "microphone", path) if "microphone" in table else None
+        engine = self.string(table, "engine", path) if "engine" in table else None
+        if engine is not None:
+            try:
+                check_engine_name(engine)
+            except ValueError as exc:
+                raise self.fail((*path, "engine"), str(exc)) from None
         return CameraConfig(
-            camera_id, name, url, kind, loop, position, geo, secret, microphone=microphone
+            camera_id,
+            name,
+            url,
+            kind,
+            loop,
+            position,
+            geo,
+            secret,
+            microphone=microphone,
+            engine=engine,
         )
 
     def camera_secret(

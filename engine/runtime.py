@@ -26,7 +26,9 @@ from engine.alerts.service import AlertChanged, AlertProblem, AlertRaised, Alert
 from engine.alerts.webhooks import parse_webhook_target
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
-from engine.config import SiteConfig
+from engine.cluster.leases import SITE_SERVICES, LeaseBook, Resource, resources_of
+from engine.cluster.member import ClusterMember, ClusterOptions
+from engine.config import CameraConfig, SiteConfig
 from engine.events import CameraStatus, Event, HealthState, SubsystemHealth
 from engine.gestures.library import RecordGestureDetection, load_gesture_set
 from engine.gestures.templates import EMPTY_SET, GestureSet
@@ -57,7 +59,13 @@ from engine.settings import setting_values
 from engine.speech.service import FileNames, NameHeard, SpeechService, names_in_file
 from engine.store.commands import StoreCommand
 from engine.store.database import Store, display_url, short_url
-from engine.store.sites import RegisterVideoCamera, SiteIds, SyncSite
+from engine.store.sites import (
+    RegisterVideoCamera,
+    SiteIds,
+    SyncSite,
+    last_track_id,
+    read_last_blob_id,
+)
 from engine.store.writer import StoreWriter
 from engine.text_search.index import TextIndexer
 from engine.text_search.search import search_for
@@ -115,10 +123,23 @@ class EngineRuntime:
         realtime: bool = True,
         analytics: bool = True,
         file_analysis: FileAnalysis | None = None,
+        cluster: ClusterOptions | None = None,
     ) -> None:
-        """``file_analysis``: analyse one recorded file (the site has its one camera)."""
+        """``file_analysis``: analyse one recorded file (the site has its one camera).
+        ``cluster``: this engine is one of several sharing the site through its database
+        (``watchfloor engine --name``): it runs only the cameras, room and site-wide services
+        it holds a lease for (see :mod:`engine.cluster`)."""
         if file_analysis is not None and len(site.cameras) != 1:
             raise ValueError("a file analysis runs a site with exactly one camera")
+        if cluster is not None and (store is None or file_analysis is not None):
+            raise ValueError("a shared site's engine needs the database and runs live")
+        self.cluster = cluster
+        self.member: ClusterMember | None = None  # started by start() when ``cluster``
+        self._analytics = analytics
+        self._realtime = realtime
+        # Cameras this engine ran and handed over (cluster): their last report entries.
+        self._handed_over: dict[str, dict[str, Any]] = {}
+        self._cameras_lock = threading.Lock()  # one camera starts or stops at a time
         self.site = site
         self.file_analysis = file_analysis
         analysis = file_analysis or FileAnalysis(recording_start=clock.now())
@@ -136,7 +157,12 @@ class EngineRuntime:
         self._recording_alerts: RecordingAlerts | None = None
         # The one write path: created now so the face memory can use it, started by start().
         self.writer: StoreWriter | None = (
-            StoreWriter(store, clock=clock, journal_dir=data_dir() / "journal")
+            StoreWriter(
+                store,
+                clock=clock,
+                journal_dir=data_dir() / "journal",
+                engine_name=cluster.name if cluster is not None else None,
+            )
             if store is not None
             else None
         )
@@ -167,37 +193,17 @@ class EngineRuntime:
             except Exception as exc:  # mediapipe or the pose model missing: people still tracked
                 log.exception("gesture recognition unavailable")
                 self._gestures_problem = f"gestures unavailable: {exc}"
-        snapshot_dir = data_dir() if store is not None and analysis.snapshots else None
+        self._analysis = analysis
+        # Replaced whole (never changed in place) when a shared site's camera starts or stops
+        # here, so other threads may iterate them at any time.
         self.pipelines: dict[str, CameraPipeline] = {}
-        if analytics:
-            self.pipelines = {
-                cam.id: CameraPipeline(
-                    CameraAnalyzer(
-                        cam.id,
-                        self.bus,
-                        clock,
-                        detector=make_detector(site.detector_model, site.detector),
-                        detect_interval_s=analysis.detect_interval_s,
-                        snapshot_dir=snapshot_dir,
-                        faces=self.faces,
-                        gestures=self.gestures,
-                        keep_tracks=None if file_analysis is not None else RECENT_TRACKS,
-                        media_watch=self.media,
-                    )
-                )
-                for cam in site.cameras
-            }
-        self.sources = {
-            cam.id: CameraSource(
-                cam,
-                self.bus,
-                clock,
-                realtime=realtime,
-                processor=self.pipelines[cam.id].process if analytics else None,
-                recording_start=file_analysis.recording_start if file_analysis else None,
-            )
-            for cam in site.cameras
-        }
+        self.sources: dict[str, CameraSource] = {}
+        if cluster is None:
+            for cam in site.cameras:
+                pipeline = self._make_pipeline(cam.id)
+                if pipeline is not None:
+                    self.pipelines[cam.id] = pipeline
+                self.sources[cam.id] = self._make_source(cam, pipeline)
         self.site_ids: SiteIds | None = None
         self.started_at: datetime | None = None
         self._stop = threading.Event()
@@ -226,6 +232,38 @@ class EngineRuntime:
         self._speech_problem: str | None = None
         self._microphones: dict[str, tuple[bool, str]] = {}  # camera → (listening, detail)
         self._appearances_unsubscribe: Callable[[], None] | None = None
+
+    def _make_pipeline(self, cam_id: str) -> CameraPipeline | None:
+        """The camera's analysis (None when analytics are off)."""
+        if not self._analytics:
+            return None
+        analysis = self._analysis
+        snapshot_dir = data_dir() if self.store is not None and analysis.snapshots else None
+        return CameraPipeline(
+            CameraAnalyzer(
+                cam_id,
+                self.bus,
+                self.clock,
+                detector=make_detector(self.site.detector_model, self.site.detector),
+                detect_interval_s=analysis.detect_interval_s,
+                snapshot_dir=snapshot_dir,
+                faces=self.faces,
+                gestures=self.gestures,
+                keep_tracks=None if self.file_analysis is not None else RECENT_TRACKS,
+                media_watch=self.media,
+            )
+        )
+
+    def _make_source(self, cam: CameraConfig, pipeline: CameraPipeline | None) -> CameraSource:
+        file_analysis = self.file_analysis
+        return CameraSource(
+            cam,
+            self.bus,
+            self.clock,
+            realtime=self._realtime,
+            processor=pipeline.process if pipeline is not None else None,
+            recording_start=file_analysis.recording_start if file_analysis else None,
+        )
 
     def start(self) -> None:
         """Mirror the site into the store, then start the writer, cameras and watchdog."""
@@ -292,31 +330,143 @@ class EngineRuntime:
                 self.alerts.start()  # after the writer is attached: alerts link their events
                 self.activity = ActivityService(bus=self.bus, clock=self.clock)
                 self.activity.start()  # after the writer: an activity's row follows its cause
-                self.incidents = self._incident_service(self.store, self.writer)
-                self.incidents.start()  # loads the risk model; catches up a missed refit
-                self.text_indexer = TextIndexer(
-                    search_for(self.store),
-                    self.store,
-                    self.writer.submit,
-                    clock=self.clock,
-                    bus=self.bus,
-                )
-                self.text_indexer.start()  # its own thread: stored vectors, then what is new
+                if self.cluster is None:  # a shared site's: on the engine holding their lease
+                    self._start_site_services()
         if self.faces is not None:
             self.faces.start()
         if self.gestures is not None:
             self._start_gestures()
         for source in self.sources.values():
             source.start()
-        if self.file_analysis is None:
+        if self.file_analysis is None and self.cluster is None:
             self._start_sensing()
             self._start_introductions()
         self._watchdog.start()
+        if self.cluster is not None:
+            self._join_cluster(self.cluster)
         self._publish_health()
+
+    # -- a shared site: what this engine holds a lease for ------------------------------
+    def _join_cluster(self, options: ClusterOptions) -> None:
+        """Join the site's engines and take a first share of its cameras, room and services
+        (:class:`~engine.cluster.leases.EngineNameTakenError` when the name is in use)."""
+        assert self.store is not None and self.site_ids is not None
+        room = sensing_room(self.site)
+        book = LeaseBook(
+            self.store,
+            self.site_ids.site_id,
+            options.name,
+            lease_ttl_s=options.lease_ttl_s,
+            engine_ttl_s=options.lease_ttl_s,
+        )
+        wanted = resources_of(
+            [(cam.id, cam.engine) for cam in self.site.cameras],
+            [room.room_id] if room is not None else [],
+        )
+        self.member = ClusterMember(
+            book,
+            wanted,
+            capacity=options.capacity,
+            on_acquire=self._on_lease_acquired,
+            on_release=self._on_lease_released,
+            clock=self.clock,
+            heartbeat_s=options.heartbeat_s,
+        )
+        self.member.start()
+
+    def _on_lease_acquired(self, resource: Resource) -> None:
+        kind, key = resource
+        if resource == SITE_SERVICES:
+            self._start_site_services()
+        elif kind == "camera":
+            self._start_camera(key)
+        elif kind == "room":
+            self._start_sensing()
+        log.info("engine %s runs %s %s", self.cluster.name if self.cluster else "", kind, key)
+
+    def _on_lease_released(self, resource: Resource, why: str) -> None:
+        kind, key = resource
+        if resource == SITE_SERVICES:
+            self._stop_site_services()
+        elif kind == "camera":
+            self._stop_camera(key)
+        elif kind == "room":
+            self._stop_sensing()
+        if self.writer is not None:
+            # What it saw is stored before another engine numbers tracks after it.
+            self.writer.flush(timeout_s=10.0)
+        log.info("engine %s stopped %s %s: %s", self.cluster.name if self.cluster else "",
+                 kind, key, why)  # fmt: skip
+
+    def _start_camera(self, cam_id: str) -> None:
+        """Analyse and record a camera of a shared site here, its tracks numbered after the
+        last one any engine stored for it."""
+        cam = next(c for c in self.site.cameras if c.id == cam_id)
+        with self._cameras_lock:
+            pipeline = self._make_pipeline(cam_id)
+            source = self._make_source(cam, pipeline)
+            if pipeline is not None and self.store is not None and self.site_ids is not None:
+                last = last_track_id(self.store, self.site_ids.cameras.get(cam_id))
+                if last is not None:
+                    pipeline.analyzer.tracker.number_after(last)
+                self._attach_clip_recorder(cam_id, pipeline, self.site_ids)
+                self.pipelines = {**self.pipelines, cam_id: pipeline}
+            self.sources = {**self.sources, cam_id: source}
+            self._handed_over.pop(cam_id, None)
+            source.start()
+
+    def _stop_camera(self, cam_id: str) -> None:
+        """Stop a shared site's camera here (people in view recorded as leaving, the
+        clip finished); its figures stay in the report."""
+        with self._cameras_lock:
+            source = self.sources.get(cam_id)
+            if source is None:
+                return
+            source.stop()
+            pipeline = self.pipelines.get(cam_id)
+            if pipeline is not None:
+                pipeline.close(error=source.failure)
+            entry = {**self._camera_report(cam_id, source, self.clock.now()), "handed_over": True}
+            self.sources = {k: v for k, v in self.sources.items() if k != cam_id}
+            self.pipelines = {k: v for k, v in self.pipelines.items() if k != cam_id}
+            self._handed_over[cam_id] = entry
+
+    def _start_site_services(self) -> None:
+        """The incident service (risk model, nightly refit) and meaning search's indexer:
+        one per site."""
+        assert self.store is not None and self.writer is not None
+        self.incidents = self._incident_service(self.store, self.writer)
+        self.incidents.start()  # loads the risk model; catches up a missed refit
+        self.text_indexer = TextIndexer(
+            search_for(self.store),
+            self.store,
+            self.writer.submit,
+            clock=self.clock,
+            bus=self.bus,
+        )
+        self.text_indexer.start()  # its own thread: stored vectors, then what is new
+
+    def _stop_site_services(self) -> None:
+        incidents, self.incidents = self.incidents, None
+        if incidents is not None:
+            incidents.stop()
+        indexer, self.text_indexer = self.text_indexer, None
+        if indexer is not None:
+            indexer.stop()
+
+    def _stop_sensing(self) -> None:
+        sensing, self.sensing = self.sensing, None
+        if sensing is not None:
+            sensing.stop()
+        recorder, self.sensing_recorder = self.sensing_recorder, None
+        if recorder is not None:
+            recorder.close()
 
     def stop(self) -> None:
         """Stop cameras, then let the writer store what they reported last."""
         self._stop.set()
+        if self.member is not None:
+            self.member.stop()  # stops what it holds, then gives the leases back
         if self.sensing is not None:
             self.sensing.stop()  # its last events go to the writer, stopped below
         if self.alerts is not None:
@@ -569,6 +719,8 @@ class EngineRuntime:
             else None
         )
         first = self.site_ids.last_blob_id + 1 if self.site_ids is not None else 1
+        if self.cluster is not None and self.store is not None:  # after another engine's blobs
+            first = read_last_blob_id(self.store) + 1
         recorder = self._sensing_recorder(room.room_id)
         try:
             service = SensingService(
@@ -711,19 +863,23 @@ class EngineRuntime:
         )
 
     def _attach_clip_recorders(self, store: Store, site_ids: SiteIds) -> None:
-        clips_dir = data_dir() / "clips"
         for cam_id, pipeline in self.pipelines.items():
-            pipeline.recorder = ClipRecorder(
-                cam_id,
-                site_ids.cameras.get(cam_id),
-                self.writer,
-                self.bus,
-                self.clock,
-                clips_dir=clips_dir,
-                fps_hint=CLIP_FPS_HINT,
-                blocking=self.file_analysis is not None,  # a recording loses no clip frames
-                media_watch=self.media,
-            )
+            self._attach_clip_recorder(cam_id, pipeline, site_ids)
+
+    def _attach_clip_recorder(
+        self, cam_id: str, pipeline: CameraPipeline, site_ids: SiteIds
+    ) -> None:
+        pipeline.recorder = ClipRecorder(
+            cam_id,
+            site_ids.cameras.get(cam_id),
+            self.writer,
+            self.bus,
+            self.clock,
+            clips_dir=data_dir() / "clips",
+            fps_hint=CLIP_FPS_HINT,
+            blocking=self.file_analysis is not None,  # a recording loses no clip frames
+            media_watch=self.media,
+        )
 
     def health(self) -> list[HealthReport]:
         """Current health of each subsystem, for the status bar and ``--selftest``."""
@@ -761,7 +917,31 @@ class EngineRuntime:
             reports.append(self._sensing_health())
         if self.speech or self._speech_problem or self._microphones:
             reports.append(self._speech_health())
+        if self.cluster is not None:
+            reports.append(self._cluster_health(self.cluster))
         return reports
+
+    def _cluster_health(self, options: ClusterOptions) -> HealthReport:
+        """A shared site's engine: what it runs, how many engines share the site, and a
+        problem with the leases' database or this machine's clock."""
+        member = self.member
+        if member is None:
+            return HealthReport("cluster", HealthState.DOWN, f"{options.name}: not joined")
+        if member.problem:
+            return HealthReport("cluster", HealthState.DEGRADED, member.problem)
+        if member.clock_problem:
+            return HealthReport("cluster", HealthState.DEGRADED, member.clock_problem)
+        held = member.held
+        cameras = sum(kind == "camera" for kind, _ in held)
+        extra = [f"room {key}" for kind, key in sorted(held) if kind == "room"]
+        if SITE_SERVICES in held:
+            extra.append("site services")
+        view = member.view
+        engines = len(view.alive()) if view is not None else 1
+        detail = f"{options.name}: {counted(cameras, 'camera')} of {len(self.site.cameras)}"
+        if extra:
+            detail += ", " + ", ".join(extra)
+        return HealthReport("cluster", HealthState.OK, f"{detail}; {counted(engines, 'engine')}")
 
     def _recording_health(self) -> HealthReport:
         """Are clips, snapshots and the sensing recording being written? Down while any
@@ -826,6 +1006,10 @@ class EngineRuntime:
         )
 
     def _camera_health(self) -> HealthReport:
+        if not self.sources and self.cluster is not None and self.site.cameras:
+            return HealthReport(
+                "cameras", HealthState.OK, f"none here; {len(self.site.cameras)} on other engines"
+            )
         if not self.sources:
             return HealthReport("cameras", HealthState.OFF, "no cameras configured")
         statuses = [s.status[0] for s in self.sources.values()]
@@ -895,38 +1079,9 @@ class EngineRuntime:
         """Per-camera figures for ``watchfloor engine --report``: frames, fps while online,
         offline periods (ISO times, seconds)."""
         end = self.clock.now()
-        cameras: dict[str, Any] = {}
+        cameras: dict[str, Any] = dict(self._handed_over)
         for cam_id, source in self.sources.items():
-            stats = source.stats()
-            status, detail, since = source.status
-            periods = [
-                {
-                    "start": p.start.isoformat(),
-                    "end": p.end.isoformat() if p.end else None,
-                    "seconds": round(((p.end or end) - p.start).total_seconds(), 3),
-                    "reason": p.reason,
-                }
-                for p in stats.offline_periods
-            ]
-            cameras[cam_id] = {
-                "name": source.camera.name,
-                "url": source.camera.url,
-                "native_fps": source.native_fps,
-                "frames": stats.frames,
-                "online_seconds": round(stats.online_seconds, 3),
-                "fps": round(stats.frames / stats.online_seconds, 2)
-                if stats.online_seconds > 0
-                else 0.0,
-                "reconnects": stats.reconnects,
-                "status": status.value,
-                "status_detail": detail,
-                "last_problem": stats.last_problem,
-                "ever_online": stats.frames > 0,
-                "status_since": since.isoformat(),
-                "offline_periods": periods,
-                "analysis": self._analysis_report(cam_id, stats.processing_ms),
-                "recording": self._recording_report(cam_id),
-            }
+            cameras[cam_id] = self._camera_report(cam_id, source, end)
         return {
             "site": self.site.name,
             "site_file": str(self.site.file),
@@ -938,6 +1093,7 @@ class EngineRuntime:
             "media_lost_count": self.media.total_lost,
             "media_lost": [lost.as_dict() for lost in self.media.lost()],
             "cameras": cameras,
+            "cluster": self._cluster_report(),
             "sensing": self.sensing.report() if self.sensing is not None else None,
             "sensing_recording": self._sensing_recording_report(),
             "alerts": (
@@ -955,6 +1111,59 @@ class EngineRuntime:
                     ),
                 }
             ),
+        }
+
+    def _cluster_report(self) -> dict[str, Any] | None:
+        """A shared site's engine: its name, what it holds and who runs what."""
+        if self.cluster is None:
+            return None
+        member = self.member
+        view = member.view if member is not None else None
+        return {
+            "engine": self.cluster.name,
+            "capacity": self.cluster.capacity,
+            "held": sorted(f"{kind}:{key}" for kind, key in (member.held if member else {})),
+            "clock_offset_ms": round(member.clock_offset_ms, 1) if member else None,
+            "engines": [
+                {"name": e.name, "host": e.host, "alive": e.alive, "capacity": e.capacity}
+                for e in (view.engines if view else ())
+            ],
+            "owners": {
+                f"{lease.kind}:{lease.key}": lease.holder for lease in (view.leases if view else ())
+            },
+        }
+
+    def _camera_report(self, cam_id: str, source: CameraSource, end: datetime) -> dict[str, Any]:
+        stats = source.stats()
+        status, detail, since = source.status
+        periods = [
+            {
+                "start": p.start.isoformat(),
+                "end": p.end.isoformat() if p.end else None,
+                "seconds": round(((p.end or end) - p.start).total_seconds(), 3),
+                "reason": p.reason,
+            }
+            for p in stats.offline_periods
+        ]
+        return {
+            "name": source.camera.name,
+            "url": source.camera.url,
+            "native_fps": source.native_fps,
+            "frames": stats.frames,
+            "online_seconds": round(stats.online_seconds, 3),
+            "fps": round(stats.frames / stats.online_seconds, 2)
+            if stats.online_seconds > 0
+            else 0.0,
+            "reconnects": stats.reconnects,
+            "status": status.value,
+            "status_detail": detail,
+            "last_problem": stats.last_problem,
+            "ever_online": stats.frames > 0,
+            "status_since": since.isoformat(),
+            "offline_periods": periods,
+            "analysis": self._analysis_report(cam_id, stats.processing_ms),
+            "recording": self._recording_report(cam_id),
+            "handed_over": False,
         }
 
     def _sensing_recording_report(self) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from engine.cluster.names import check_engine_name
 from engine.store.cluster_models import EngineRow, Lease
 from engine.store.database import Store
 
@@ -33,7 +34,6 @@ HEARTBEAT_S: Final = 5.0  # how often a member renews its heartbeat and its leas
 LEASE_TTL_S: Final = 15.0  # a lease not renewed for this long may be taken by another engine
 ENGINE_TTL_S: Final = LEASE_TTL_S  # an engine whose heartbeat is older counts as gone
 CLOCK_WARN_S: Final = 1.0  # an engine clock further than this from the database's is warned of
-ENGINE_NAME_MAX: Final = 64
 
 Resource = tuple[str, str]  # (kind, key): ("camera", "plaza"), ("room", "lab"), ("service", "site")
 SITE_SERVICES: Final[Resource] = ("service", "site")
@@ -41,20 +41,6 @@ SITE_SERVICES: Final[Resource] = ("service", "site")
 
 class EngineNameTakenError(RuntimeError):
     """Another live engine of the site already runs under this name; the message says where."""
-
-
-def check_engine_name(name: str) -> str:
-    """``name`` when it is a usable engine name (1–64 of letters, digits, ``-_.``), else
-    ValueError saying what is wrong."""
-    if not 1 <= len(name) <= ENGINE_NAME_MAX:
-        raise ValueError(f"engine name: expected 1–{ENGINE_NAME_MAX} characters, got {len(name)}")
-    bad = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c in "-_."))})
-    if bad:
-        raise ValueError(
-            f"engine name {name!r}: only letters, digits, '-', '_' and '.' may be used "
-            f"(not {' '.join(repr(c) for c in bad)})"
-        )
-    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +133,7 @@ class LeaseBook:
         """Record this engine as started (or restarted) with ``capacity`` cameras;
         :class:`EngineNameTakenError` when another live process has the name. Returns
         the database's time."""
-        with self.store.transaction() as session:
+        with self.store.write_transaction() as session:
             self._lock_site(session)
             now = self.database_now(session)
             row = session.scalar(
@@ -178,7 +164,7 @@ class LeaseBook:
     def heartbeat(self, local_now: datetime) -> tuple[datetime, float]:
         """Renew this engine's heartbeat; (database time, this clock's offset from it in
         ms, engine minus database)."""
-        with self.store.transaction() as session:
+        with self.store.write_transaction() as session:
             now = self.database_now(session)
             offset = (local_now - now).total_seconds() * 1000.0
             session.execute(
@@ -191,7 +177,7 @@ class LeaseBook:
     def leave(self, held: Mapping[Resource, int]) -> None:
         """A clean stop: give back every lease still ``held`` (resource → epoch), so
         other engines take them at once, and mark this engine stopped."""
-        with self.store.transaction() as session:
+        with self.store.write_transaction() as session:
             now = self.database_now(session)
             for (kind, key), epoch in held.items():
                 session.execute(self._mine(kind, key, epoch).values(engine=None, heartbeat_at=None))
@@ -205,7 +191,7 @@ class LeaseBook:
     def offer(self, resources: Mapping[Resource, str | None]) -> None:
         """Make sure a lease row exists for each resource (→ the engine the site file
         pins it to, or None), and that its pin is the file's."""
-        with self.store.transaction() as session:
+        with self.store.write_transaction() as session:
             self._lock_site(session)
             rows = [
                 {
@@ -235,7 +221,7 @@ class LeaseBook:
     def acquire(self, kind: str, key: str) -> int | None:
         """Take the lease when it is free, lapsed or already this engine's: the new epoch,
         or None when another engine holds it."""
-        with self.store.transaction() as session:
+        with self.store.write_transaction() as session:
             now = self.database_now(session)
             taken = session.execute(
                 update(Lease)
@@ -265,7 +251,7 @@ class LeaseBook:
         lost: set[Resource] = set()
         if not held:
             return lost
-        with self.store.transaction() as session:
+        with self.store.write_transaction() as session:
             now = self.database_now(session)
             for (kind, key), epoch in held.items():
                 renewed = session.execute(self._mine(kind, key, epoch).values(heartbeat_at=now))
@@ -275,7 +261,7 @@ class LeaseBook:
 
     def release(self, kind: str, key: str, epoch: int) -> None:
         """Give the lease back (it stays with nobody until another engine takes it)."""
-        with self.store.transaction() as session:
+        with self.store.write_transaction() as session:
             session.execute(self._mine(kind, key, epoch).values(engine=None, heartbeat_at=None))
 
     def view(self) -> ClusterView:

@@ -21,6 +21,7 @@ so a clean stop hands over at the other engines' next heartbeat (≤ 5 s).
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from engine.clock import REAL_CLOCK, Clock
 from engine.cluster.leases import (
     CLOCK_WARN_S,
     HEARTBEAT_S,
+    LEASE_TTL_S,
     SITE_SERVICES,
     ClusterView,
     LeaseBook,
@@ -39,6 +41,17 @@ from engine.cluster.leases import (
 log = logging.getLogger(__name__)
 
 UNLIMITED: Final = 1_000_000  # rooms are not counted against an engine's camera capacity
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterOptions:
+    """How an engine shares its site: its ``name`` (unique among the site's engines), how
+    many cameras it may analyse (``capacity``), and the lease timing."""
+
+    name: str
+    capacity: int
+    heartbeat_s: float = HEARTBEAT_S
+    lease_ttl_s: float = LEASE_TTL_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +141,15 @@ def plan(
 
 
 class ClusterMember:
-    """Keeps one engine's heartbeat and leases (its own thread, ``start`` … ``stop``).
+    """Keeps one engine's heartbeat and leases (``start`` … ``stop``).
 
     ``wanted``: every resource of the site (→ the engine the site file pins it to).
-    ``on_acquire(resource)`` / ``on_release(resource, why)`` are called on the member's
-    thread, one at a time; ``on_release`` must stop the resource before it returns (the
-    lease is given back after it). ``on_release`` is also called for every held resource on
-    ``stop``, before the leases are given back."""
+    ``on_acquire(resource)`` starts a resource, ``on_release(resource, why)`` stops it (the
+    lease is given back after it returns). Both run on the member's ``cluster-work`` thread,
+    one at a time, so starting or stopping a camera (a clip to finish, a model to load)
+    never delays the heartbeat: the ``cluster-member`` thread keeps renewing every lease held,
+    including one whose resource is still starting or stopping. ``on_release`` is also
+    called for every held resource on ``stop``, before the leases are given back."""
 
     def __init__(
         self,
@@ -157,10 +172,13 @@ class ClusterMember:
         self._on_release = on_release
         self._clock = clock
         self._heartbeat_s = heartbeat_s
-        self._held: dict[Resource, int] = {}
+        self._held: dict[Resource, int] = {}  # leases held (renewed), resource → epoch
+        self._busy: set[Resource] = set()  # starting or stopping on the work thread
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._work: queue.Queue[tuple[str, Resource, int, str] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="cluster-member", daemon=True)
+        self._worker = threading.Thread(target=self._work_on, name="cluster-work", daemon=True)
         self.clock_offset_ms = 0.0
         self.problem: str | None = None  # the database could not be reached for the lease work
         self.view: ClusterView | None = None  # the last one read
@@ -168,9 +186,10 @@ class ClusterMember:
     # -- life ------------------------------------------------------------------------
     def start(self) -> None:
         """Join the site (:class:`~engine.cluster.leases.EngineNameTakenError` if the name
-        is taken), offer its resources, take a first share, then keep going on a thread."""
+        is taken), offer its resources, take a first share, then keep going on threads."""
         self.book.join(self.capacity, self._clock.now())
         self.book.offer(self.wanted)
+        self._worker.start()
         self.tick()
         self._thread.start()
 
@@ -179,16 +198,29 @@ class ClusterMember:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
+        self._work.put(None)  # what is queued is done first
+        if self._worker.is_alive():
+            self._worker.join(timeout=120)
         with self._lock:
             held = dict(self._held)
         for resource in sorted(held):
-            self._release_locally(resource, "engine stopping")
+            self._call_release(resource, "engine stopping")
         try:
             self.book.leave(held)
         except Exception as exc:  # the leases lapse by themselves
             log.warning("could not give leases back on stop (they lapse in time): %s", exc)
         with self._lock:
             self._held.clear()
+
+    def settle(self, timeout_s: float = 60.0) -> bool:
+        """Wait until nothing is starting or stopping (tests and benchmarks)."""
+        deadline = self._clock.monotonic() + timeout_s
+        while self._clock.monotonic() < deadline:
+            with self._lock:
+                if not self._busy and self._work.empty():
+                    return True
+            self._clock.sleep(0.02)
+        return False
 
     @property
     def held(self) -> dict[Resource, int]:
@@ -206,7 +238,7 @@ class ClusterMember:
             "database's: event times from it are off by as much (set up NTP)"
         )
 
-    # -- the loop ----------------------------------------------------------------------
+    # -- the heartbeat thread ----------------------------------------------------------
     def _run(self) -> None:
         while not self._clock.wait(self._stop, self._heartbeat_s):
             try:
@@ -216,43 +248,75 @@ class ClusterMember:
                 log.warning("%s", self.problem)
 
     def tick(self) -> None:
-        """One round: heartbeat, renew, read, hand back, take."""
+        """One round: heartbeat, renew, read, then queue what to hand back and take."""
         _, self.clock_offset_ms = self.book.heartbeat(self._clock.now())
         with self._lock:
             held = dict(self._held)
         for resource in sorted(self.book.renew(held)):
             log.warning("lost the lease of %s %s to another engine", *resource)
-            self._release_locally(resource, "taken over by another engine")
+            with self._lock:
+                if self._held.get(resource) != held[resource]:
+                    continue
+                del self._held[resource]  # not ours: stopped, and not given back
+                self._busy.add(resource)
+            self._work.put(("lost", resource, held[resource], "taken over by another engine"))
         self.problem = None
         view = self.book.view()
         self.view = view
         with self._lock:
             held = dict(self._held)
+            busy = set(self._busy)
+        # A resource still starting or stopping is left out of this round's decisions.
         decided = plan(view, self.name, self.capacity, held, self.wanted)
         for resource in decided.release:
-            if self._stop.is_set():
-                return
-            self._release_locally(resource, "handed to another engine")
-            self.book.release(*resource, held[resource])
+            if resource in busy:
+                continue
+            with self._lock:
+                self._busy.add(resource)
+            self._work.put(("release", resource, held[resource], "handed to another engine"))
         for resource in decided.acquire:
             if self._stop.is_set():
                 return
+            if resource in busy:
+                continue
             taken = self.book.acquire(*resource)
             if taken is None:
                 continue  # another engine was quicker
             with self._lock:
                 self._held[resource] = taken
-            try:
-                self._on_acquire(resource)
-            except Exception:
-                log.exception("could not start %s %s; giving its lease back", *resource)
-                with self._lock:
-                    self._held.pop(resource, None)
-                self.book.release(*resource, taken)
+                self._busy.add(resource)
+            self._work.put(("acquire", resource, taken, ""))
 
-    def _release_locally(self, resource: Resource, why: str) -> None:
-        with self._lock:
-            self._held.pop(resource, None)
+    # -- the work thread ---------------------------------------------------------------
+    def _work_on(self) -> None:
+        while (item := self._work.get()) is not None:
+            action, resource, epoch, why = item
+            try:
+                if action == "acquire":
+                    self._start(resource, epoch)
+                else:
+                    self._call_release(resource, why)
+                    if action == "release":
+                        with self._lock:
+                            if self._held.get(resource) == epoch:
+                                del self._held[resource]
+                        self.book.release(*resource, epoch)
+            except Exception:
+                log.exception("%s of %s %s failed", action, *resource)
+            finally:
+                with self._lock:
+                    self._busy.discard(resource)
+
+    def _start(self, resource: Resource, epoch: int) -> None:
+        try:
+            self._on_acquire(resource)
+        except Exception:
+            log.exception("could not start %s %s; giving its lease back", *resource)
+            with self._lock:
+                self._held.pop(resource, None)
+            self.book.release(*resource, epoch)
+
+    def _call_release(self, resource: Resource, why: str) -> None:
         try:
             self._on_release(resource, why)
         except Exception:

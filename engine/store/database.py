@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +23,7 @@ from engine.paths import create_private_file, data_dir, make_private, private_di
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+MIGRATION_LOCK = 0x5746_0001  # advisory lock key (first of two) held while migrating
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,10 @@ def _configure_sqlite_connection(dbapi_connection: sqlite3.Connection, _record: 
 
 
 def _begin_sqlite_transaction(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # "IMMEDIATE" (migrations): take the write lock first, waiting out another writer,
+    # rather than fail when a read lock cannot be upgraded.
+    mode = connection.get_execution_options().get("sqlite_begin", "")
+    connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -166,7 +170,16 @@ def upgrade(engine: Engine) -> None:
     of the upgrade remains and :class:`DatabaseError` says why."""
     config = alembic_config()
     try:
-        with engine.begin() as connection:
+        with (
+            engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection,
+            connection.begin(),
+        ):
+            if engine.dialect.name == "postgresql":
+                # Engines of a shared site starting together migrate one at a time (the
+                # others then find the schema at head); SQLite's file lock does this itself.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:space, 0)"), {"space": MIGRATION_LOCK}
+                )
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
@@ -208,6 +221,19 @@ class Store:
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits on success and rolls back on any exception."""
         with self.sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[Session]:
+        """:meth:`transaction` for work that reads, then writes, outside the store writer
+        (the lease statements of a shared site): on SQLite it takes the write lock at BEGIN,
+        waiting for another process's writer up to the busy timeout, instead of failing
+        with "database is locked" when its read lock cannot be upgraded."""
+        with (
+            self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection,
+            Session(bind=connection, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     def close(self) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.config import SiteConfig
 from engine.store.commands import StoreCommand
+from engine.store.database import Store
 from engine.store.models import Camera, Event, SensingNode, Site
 from engine.text import printable
 
@@ -101,6 +102,22 @@ class SyncSite(StoreCommand):
             last_blob_id=last_blob_id(session),
             recordings=recording_cameras(session, row.id),
         )
+
+
+def last_track_id(store: Store, camera_id: int | None) -> int | None:
+    """The highest track id stored for a camera (by its database id), or None: where an
+    engine taking a shared site's camera over numbers its tracks on from."""
+    if camera_id is None:
+        return None
+    with store.transaction() as session:
+        last = session.scalar(select(func.max(Event.track_id)).where(Event.camera_id == camera_id))
+    return int(last) if last is not None else None
+
+
+def read_last_blob_id(store: Store) -> int:
+    """:func:`last_blob_id` in a transaction of its own."""
+    with store.transaction() as session:
+        return last_blob_id(session)
 
 
 def last_blob_id(session: Session) -> int:

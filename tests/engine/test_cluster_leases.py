@@ -18,10 +18,10 @@ from engine.cluster.leases import (
     EngineState,
     LeaseBook,
     LeaseState,
-    check_engine_name,
     resources_of,
 )
 from engine.cluster.member import ClusterMember, plan, shares
+from engine.cluster.names import check_engine_name
 from engine.store.cluster_models import Lease
 from engine.store.database import Store
 from engine.store.models import Site

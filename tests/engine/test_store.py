@@ -193,3 +193,31 @@ def test_the_status_line_names_the_database_in_a_few_words() -> None:
         == "PostgreSQL watchfloor on db-host"
     )
     assert "secret" not in short_url("postgresql+psycopg://wf:secret@db-host/watchfloor")
+
+
+def test_engines_starting_together_on_a_new_database_both_migrate_it(empty_db_url: str) -> None:
+    """Engines of a shared site started at once: each opens (and migrates) the same new
+    database; before the migration lock one failed with a duplicate alembic_version type."""
+    import threading
+
+    start = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            Store(empty_db_url).close()
+        except DatabaseError as exc:
+            outcomes.append(str(exc))
+        else:
+            outcomes.append("ok")
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == ["ok"] * 4
+    store = Store(empty_db_url)
+    assert current_revision(store.engine) == head_revision()
+    store.close()

@@ -1,0 +1,184 @@
+"""Engines sharing a site, as processes: ``watchfloor engine --name`` on one database, each
+with its own data dir. They split the cameras, a killed one's cameras are taken over within
+its lease, tracks number on after the dead engine's, a second process of a live engine's name
+is refused, and a clean stop gives every lease back. Real SQLite and PostgreSQL, real video."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.cluster.leases import read_cluster
+from engine.store.database import Store
+from engine.store.models import Event, Site
+from tests.conftest import write_site
+
+REPO = Path(__file__).resolve().parents[2]
+LEASE_S = 3.0  # --lease-s: heartbeats every second
+
+pytestmark = pytest.mark.slow
+
+
+def _site(tmp_path: Path, video: Path) -> Path:
+    cameras = "".join(
+        f'[[cameras]]\nid = "cam{i}"\nurl = "{video}"\nloop = true\n\n' for i in (1, 2)
+    )
+    return write_site(tmp_path / "site.toml", cameras)
+
+
+class Engines:
+    def __init__(self, tmp_path: Path, db_url: str, site: Path) -> None:
+        self.tmp_path, self.db_url, self.site = tmp_path, db_url, site
+        self.procs: dict[str, subprocess.Popen[str]] = {}
+
+    def start(self, name: str, *, data: str | None = None) -> subprocess.Popen[str]:
+        env = {**os.environ, "WATCHFLOOR_DATA_DIR": str(self.tmp_path / (data or name))}
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "console", "--db", self.db_url, "engine"),
+                *("--site", str(self.site), "--name", name, "--capacity", "2"),
+                *("--lease-s", str(LEASE_S), "--report", str(self.tmp_path / f"{name}.json")),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.procs[name] = proc
+        return proc
+
+    def describe(self) -> str:
+        """Each engine's state, and what an engine that exited said (for a failure)."""
+        lines = []
+        for name, proc in self.procs.items():
+            code = proc.poll()
+            said = proc.stderr.read()[-3000:] if code is not None and proc.stderr else ""
+            lines.append(f"{name}: {'running' if code is None else f'exited {code}'} {said}")
+        return "\n".join(lines)
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(30)
+            if proc.stderr is not None:
+                proc.stderr.close()
+
+
+@pytest.fixture
+def engines(tmp_path: Path, db_url: str, vtest_avi: Path) -> Iterator[Engines]:
+    running = Engines(tmp_path, db_url, _site(tmp_path, vtest_avi))
+    try:
+        yield running
+    finally:
+        running.stop_all()
+
+
+def _holders(store: Store) -> dict[str, str | None]:
+    with store.transaction() as session:
+        site_id = session.scalar(select(Site.id))
+    if site_id is None:
+        return {}
+    view = read_cluster(store, site_id)
+    return {f"{lease.kind}:{lease.key}": lease.holder for lease in view.leases}
+
+
+def _wait(condition, timeout_s: float, what: str, engines: Engines):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout_s} s: {what}\n{engines.describe()}")
+
+
+def test_engines_split_a_site_and_one_takes_over_a_killed_ones_cameras(
+    engines: Engines, db_url: str
+) -> None:
+    a = engines.start("server-a")
+    b = engines.start("server-b")
+    store = Store(db_url)
+    try:
+        # Each runs one camera: shares follow capacity (2 each) over 2 cameras.
+        def split_one_each() -> dict[str, str | None] | None:
+            holders = _holders(store)
+            cameras = sorted(str(v) for k, v in holders.items() if k.startswith("camera:"))
+            return holders if cameras == ["server-a", "server-b"] else None
+
+        split = _wait(split_one_each, 90, "each engine runs one camera", engines)
+        a_camera = next(k for k, v in split.items() if v == "server-a" and k.startswith("camera:"))
+        # A second process under a live engine's name is refused, saying where it runs.
+        twin = engines.start("server-b", data="twin")
+        assert twin.wait(120) == 1
+        assert twin.stderr is not None
+        said = twin.stderr.read()
+        assert "an engine named 'server-b' is already running" in said, said
+        # server-a has stored a track on its camera before it dies.
+        camera_key = a_camera.removeprefix("camera:")
+
+        def a_tracks() -> int | None:
+            with store.transaction() as session:
+                return session.scalar(
+                    select(func.max(Event.track_id)).where(
+                        Event.engine == "server-a", Event.source == f"camera:{camera_key}"
+                    )
+                )
+
+        last_by_a = _wait(a_tracks, 60, "server-a stores a track", engines)
+        a.send_signal(signal.SIGKILL)
+        a.wait(30)
+        killed = time.monotonic()
+        with store.transaction() as session:
+            stored_before = session.scalar(select(func.max(Event.id))) or 0
+        _wait(
+            lambda: _holders(store).get(a_camera) == "server-b",
+            3 * LEASE_S + 5,
+            "takeover",
+            engines,
+        )
+        took = time.monotonic() - killed
+        assert took < LEASE_S + LEASE_S / 3 + 3, took  # the lease, a heartbeat, start-up slack
+
+        def b_tracks_after() -> int | None:
+            with store.transaction() as session:
+                return session.scalar(
+                    select(func.min(Event.track_id)).where(
+                        Event.engine == "server-b",
+                        Event.source == f"camera:{camera_key}",
+                        Event.id > stored_before,
+                    )
+                )
+
+        first_by_b = _wait(
+            b_tracks_after, 60, "server-b stores a track on the taken camera", engines
+        )
+        assert first_by_b > last_by_a  # (camera, track id) still names one track
+        b.send_signal(signal.SIGTERM)
+        assert b.wait(120) == 0
+        # A clean stop gives every lease back and says so.
+        assert set(_holders(store).values()) == {None}
+        report = json.loads((engines.tmp_path / "server-b.json").read_text())
+        assert report["cluster"]["engine"] == "server-b"
+        assert set(report["cameras"]) == {"cam1", "cam2"}
+        assert all(cam["handed_over"] for cam in report["cameras"].values())
+        with store.transaction() as session:
+            twice = session.execute(
+                select(Event.source, Event.track_id, func.count())
+                .where(Event.kind == "person.appeared")
+                .group_by(Event.source, Event.track_id)
+                .having(func.count() > 1)
+            ).all()
+        assert twice == []
+    finally:
+        store.close()

@@ -32,6 +32,7 @@ from console.commands import (
     ble,
     bookmarks,
     cameras,
+    cluster,
     emit_report,
     evidence,
     faces,
@@ -179,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     bookmarks.add_parser(sub, [db_option])
     search.add_parser(sub, [db_option])
     appearance.add_parser(sub, [db_option])
+    cluster.add_parser(sub, [db_option])
     accounts.add_parser(sub, [db_option])
     secrets.add_parser(sub, [db_option])  # the OS keyring; the database for the audit trail
     cameras.add_parser(sub, [])  # uses the site file and the OS keyring, no database
@@ -254,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
             return search.run(args, db_url)
         if args.command == "appearance":
             return appearance.run(args, db_url)
+        if args.command == "engines":
+            return cluster.run(args, db_url)
         if args.command == "cameras":
             return cameras.run(args)
         if args.command == "speech":

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
+from engine.cluster.status import EnginesStatus, engines_status
 from engine.settings import read_settings
 from engine.store.database import Store, display_url
 from engine.store.models import Event, Media
@@ -45,6 +46,8 @@ class SystemStatus:
     last_retention_at: datetime | None
     writer: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
+    # Engines sharing sites of this database (``watchfloor engine --name``); None: none ever.
+    cluster: EnginesStatus | None = None
 
     @property
     def below_floor(self) -> bool:
@@ -57,6 +60,7 @@ class SystemStatus:
             self.last_retention_at.isoformat() if self.last_retention_at else None
         )
         data["below_floor"] = self.below_floor
+        data["cluster"] = self.cluster.as_dict() if self.cluster is not None else None
         return data
 
 
@@ -103,6 +107,8 @@ def system_status(
         )
     if writer and writer.get("fatal"):
         problems.append(f"store stopped: {writer['fatal']}")
+    cluster = engines_status(store)
+    problems += cluster.problems
     return SystemStatus(
         at=now,
         database=display_url(store.url),
@@ -119,6 +125,7 @@ def system_status(
         last_retention_at=last_retention,
         writer=writer,
         problems=problems,
+        cluster=cluster if cluster.engines else None,
     )
 
 

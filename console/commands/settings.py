@@ -105,6 +105,9 @@ def run_status(args: argparse.Namespace, db_url: str) -> int:
         site_time(args).with_zone(status.last_retention_at) if status.last_retention_at else "never"
     )
     print(f"retention  last run {last}")
+    for engine in status.cluster.engines if status.cluster is not None else ():
+        runs = f", {len(engine.cameras)} cameras" if engine.state == "running" else ""
+        print(printable(f"engine     {engine.name} on {engine.host}: {engine.state}{runs}"))
     for problem in status.problems:
         print(f"problem    {printable(problem)}")
     return exit_codes.OK

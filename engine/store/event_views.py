@@ -53,6 +53,7 @@ class EventView:
     person: str | None = None
     person_public_id: str | None = None
     track_id: int | None = None
+    engine: str | None = None  # the engine that stored it, in a shared site
 
     @property
     def summary(self) -> str:
@@ -141,6 +142,7 @@ def event_view_select() -> Select[Any]:
             Event.camera_id,
             Event.track_id,
             Event.detail,
+            Event.engine,
             Camera.key,
             Person.public_id,
             Person.name,
@@ -171,6 +173,7 @@ def event_view_of_row(row: Row[Any]) -> EventView:
         person=row.name or row.public_id,
         person_public_id=row.public_id,
         track_id=row.track_id,
+        engine=row.engine,
     )
 
 

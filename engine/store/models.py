@@ -111,6 +111,7 @@ class Event(Base):
         Index("ix_events_camera_kind_ts_id", "camera_id", "kind", "ts", "id"),
         Index("ix_events_person_ts_id", "person_id", "ts", "id"),
         Index("ix_events_camera_track", "camera_id", "track_id"),
+        Index("ix_events_engine_id", "engine", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

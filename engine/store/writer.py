@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -71,6 +71,7 @@ BACKOFF_MAX_S = 2.0
 STOP_GRACE_S = 60.0  # on stop, keep retrying a failing store this long, then spill
 JOURNAL_SETTING_PREFIX = "store.journal:"
 JOURNAL_GLOB = "writer-*.jsonl"
+EVENTS_CHANNEL = "watchfloor_events"  # PostgreSQL NOTIFY channel of stored events
 
 T = TypeVar("T")
 FailureKind = Literal["transient", "permanent", "command"]
@@ -506,6 +507,7 @@ class StoreWriter:
                     results = [item.command.apply(session) for item in batch]
                     if journal is not None and journal_end is not None:
                         _record_journal_progress(session, journal, journal_end, self._clock)
+                    self._notify_stored(session, batch, results)
             except Exception as exc:
                 kind = classify_failure(exc)
                 reason = _describe(exc)
@@ -553,6 +555,25 @@ class StoreWriter:
                     item.future.set_result(result)
             self._announce_stored(batch, results)
             return
+
+    def _notify_stored(self, session: Session, batch: list[_Item], results: list[Any]) -> None:
+        """On PostgreSQL, tell every listening process (consoles attached to a shared site,
+        ``watchfloor follow``) that this transaction stored events: ``NOTIFY`` is delivered
+        only if it commits, in commit order. The payload is small (the engine's name and the
+        last id); listeners read the rows themselves (see :mod:`engine.cluster.feed`)."""
+        if self._store.backend != "postgresql":
+            return
+        ids = [
+            int(result)
+            for item, result in zip(batch, results, strict=True)
+            if isinstance(item.command, InsertEvent)
+        ]
+        if ids:
+            payload = json.dumps({"engine": self._engine_name, "last": max(ids), "n": len(ids)})
+            session.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": EVENTS_CHANNEL, "payload": payload},
+            )
 
     def _announce_stored(self, batch: list[_Item], results: list[Any]) -> None:
         """Committed: publish the batch's history events, read back with what the commit
@@ -671,10 +692,15 @@ class StoreWriter:
     @classmethod
     @contextlib.contextmanager
     def running(
-        cls, store: Store, *, clock: Clock = REAL_CLOCK, journal_dir: Path | None = None
+        cls,
+        store: Store,
+        *,
+        clock: Clock = REAL_CLOCK,
+        journal_dir: Path | None = None,
+        engine_name: str | None = None,
     ) -> Iterator[StoreWriter]:
         """A started writer that is stopped (after writing everything) on exit."""
-        writer = cls(store, clock=clock, journal_dir=journal_dir)
+        writer = cls(store, clock=clock, journal_dir=journal_dir, engine_name=engine_name)
         writer.start()
         try:
             yield writer
@@ -696,6 +722,7 @@ def _view_of_command(command: InsertEvent, event_id: int) -> EventView:
         person=command.person,
         person_public_id=command.person,
         track_id=command.track_id,
+        engine=command.engine,
     )
 
 

@@ -1,5 +1,6 @@
-"""The "System" pane: storage and retention health, the store writer's counters, a button
-to run retention now, and the admin's settings with their bounds.
+"""The "System" pane: storage and retention health, the store writer's counters, the
+engines sharing the site and what each runs, a button to run retention now, and the admin's
+settings with their bounds.
 
 Everything it shows comes through the console's query client (requests run on the query
 service's pool, answers arrive on the GUI thread); everything it changes is an action the
@@ -9,27 +10,34 @@ console runs off the GUI thread. The pane never touches the store or starts thre
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
 from engine.access import Actor, Permission
+from engine.cluster.status import RUNNING, SILENT, STOPPED, EngineLine, EnginesStatus
 from engine.history.query_service import QueryRequest, QueryResult
 from engine.settings import SETTINGS, SettingSpec, SettingsRequest, SettingValue
 from engine.sitetime import display
 from engine.status import SystemStatus
+from engine.text import printable
 from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
+from widgets.colours import MUTED_GREY
 from widgets.queries import QueryClient
 from widgets.scrolling import scrolling_layout
 
@@ -41,6 +49,81 @@ SETTINGS_CHANNEL = "system.settings"
 
 def _gib(n: int | None) -> str:
     return "?" if n is None else f"{n / GIB:.2f} GiB"
+
+
+ENGINE_STATE_WORDS: Final = {
+    RUNNING: "running",
+    SILENT: "silent — not heard from",
+    STOPPED: "stopped",
+}
+ENGINE_COLUMNS: Final = ("Engine", "State", "Machine", "Last heard", "Clock", "Runs")
+CAMERAS_NAMED: Final = 6  # camera names an engine's row shows; its tooltip names them all
+STOPPED_STYLE: Final = f"color: {MUTED_GREY};"  # a stopped engine's row steps back
+
+
+def engine_runs(line: EngineLine, named: int | None = CAMERAS_NAMED) -> str:
+    """What ``line``'s engine runs, in words: ``4 cameras: plaza, gate, dock, yard; room lab;
+    site services`` (at most ``named`` camera names, then "…"; None: all of them)."""
+    parts = []
+    if line.cameras:
+        names = [printable(key) for key in line.cameras]
+        if named is not None and len(names) > named:
+            names = [*names[:named], "…"]
+        noun = "camera" if len(line.cameras) == 1 else "cameras"
+        parts.append(f"{len(line.cameras)} {noun}: {', '.join(names)}")
+    parts += [f"room {printable(room)}" for room in line.rooms]
+    if line.site_services:
+        parts.append("site services")
+    return "; ".join(parts) or "nothing"
+
+
+def engine_clock(line: EngineLine) -> str:
+    """How far the engine's clock is from the database's (``+0.2 s``; ``— OFF`` beyond the
+    warning); "—" for an engine not running, whose last reading is stale."""
+    if line.state != RUNNING:
+        return "—"
+    offset = f"{line.clock_offset_ms / 1000:+.1f} s"
+    return f"{offset} — OFF" if line.clock_off else offset
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} s ago"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h ago"
+    return f"{seconds / 86400:.0f} days ago"
+
+
+def engine_last_heard(line: EngineLine, at: datetime) -> str:
+    """When the engine was last heard from, in site time, and how long before ``at`` (the
+    reading's time, the database's clock)."""
+    since = (at - line.last_heard_at).total_seconds()
+    return f"{display().full(line.last_heard_at)} ({_ago(since)})"
+
+
+@dataclass(slots=True)
+class EngineRowLabels:
+    """The labels of one engine's row in the Engines group."""
+
+    name: QLabel
+    state: QLabel
+    machine: QLabel
+    last_heard: QLabel
+    clock: QLabel
+    runs: QLabel
+
+    def labels(self) -> tuple[QLabel, ...]:
+        return (self.name, self.state, self.machine, self.last_heard, self.clock, self.runs)
+
+
+def _cell(parent: QWidget) -> QLabel:
+    label = QLabel("", parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)  # names come from the database
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    return label
 
 
 NO_SETTINGS_CHANGES = (
@@ -100,6 +183,29 @@ class SystemPane(QWidget):
         ):
             self._storage.addRow(title, widget)
         layout.addWidget(storage)
+
+        # Who runs what when engines share the site (``watchfloor engine --name``); hidden
+        # while none ever has.
+        self.engines_group = QGroupBox("Engines", self)
+        engines_layout = QVBoxLayout(self.engines_group)
+        self._engine_grid = QGridLayout()
+        self._engine_grid.setHorizontalSpacing(18)
+        for column, title in enumerate(ENGINE_COLUMNS):
+            header = QLabel(title, self.engines_group)
+            font = header.font()
+            font.setBold(True)
+            header.setFont(font)
+            self._engine_grid.addWidget(header, 0, column, Qt.AlignmentFlag.AlignTop)
+        self._engine_grid.setColumnStretch(len(ENGINE_COLUMNS) - 1, 1)
+        engines_layout.addLayout(self._engine_grid)
+        self.engine_rows: list[EngineRowLabels] = []
+        self.unowned_label = _cell(self.engines_group)
+        self.unowned_label.setWordWrap(True)
+        show_as_error(self.unowned_label)
+        self.unowned_label.hide()
+        engines_layout.addWidget(self.unowned_label)
+        self.engines_group.hide()
+        layout.addWidget(self.engines_group)
 
         retention = QGroupBox("Retention", self)
         row = QHBoxLayout(retention)
@@ -238,6 +344,68 @@ class SystemPane(QWidget):
             f"last run: {display().local(last):%Y-%m-%d %H:%M}" if last else "last run: never"
         )
         self.problems_label.setText("\n".join(status.problems))
+        self._show_engines(status.cluster)
+
+    def _show_engines(self, cluster: EnginesStatus | None) -> None:
+        """One row per engine: name, state in words, machine, last heard (site time), clock
+        offset and what it runs; a silent engine and a clock that is off in the alarm red,
+        a stopped engine muted; then what runs nowhere."""
+        self.engines_group.setVisible(cluster is not None)
+        if cluster is None:
+            return
+        while len(self.engine_rows) > len(cluster.engines):
+            for label in self.engine_rows.pop().labels():
+                self._engine_grid.removeWidget(label)
+                label.deleteLater()
+        while len(self.engine_rows) < len(cluster.engines):
+            row = EngineRowLabels(*(_cell(self.engines_group) for _ in ENGINE_COLUMNS))
+            row.runs.setWordWrap(True)
+            for column, label in enumerate(row.labels()):
+                self._engine_grid.addWidget(label, len(self.engine_rows) + 1, column)
+            self.engine_rows.append(row)
+        sites = {line.site for line in cluster.engines}
+        for row, line in zip(self.engine_rows, cluster.engines, strict=True):
+            name = printable(line.name)
+            row.name.setText(name if len(sites) == 1 else f"{name} ({printable(line.site)})")
+            row.name.setToolTip(f"engine {name} of site {printable(line.site)}")
+            row.state.setText(ENGINE_STATE_WORDS.get(line.state, printable(line.state)))
+            row.state.setToolTip(
+                f"not stopped, yet not heard from since {display().with_zone(line.last_heard_at)}"
+                ": its cameras go to the other engines; if it was not stopped on purpose, "
+                "look at that machine"
+                if line.state == SILENT
+                else ""
+            )
+            # The process id is for whoever logs in to that machine: in the tooltip, so the
+            # row leaves the camera list room.
+            row.machine.setText(printable(line.host))
+            row.machine.setToolTip(
+                f"process {line.pid} on {printable(line.host)}, started "
+                f"{display().with_zone(line.started_at)}; runs up to {line.capacity} cameras"
+            )
+            row.last_heard.setText(engine_last_heard(line, cluster.at))
+            row.last_heard.setToolTip(display().with_zone(line.last_heard_at))
+            row.clock.setText(engine_clock(line))
+            ahead = "ahead of" if line.clock_offset_ms > 0 else "behind"
+            row.clock.setToolTip(
+                f"its clock is {abs(line.clock_offset_ms) / 1000:.1f} s {ahead} the database's:"
+                f" set up NTP on {printable(line.host)}"
+                if line.clock_off
+                else "how far its clock is from the database's (measured while it runs)"
+            )
+            row.runs.setText(engine_runs(line))
+            row.runs.setToolTip(engine_runs(line, named=None))
+            # The problems (also listed under Storage) in the pane's one red.
+            alarmed = [row.name, row.state, row.last_heard] if line.state == SILENT else []
+            alarmed += [row.clock] if line.clock_off else []
+            for label in row.labels():
+                show_as_error(label, any(label is marked for marked in alarmed))
+                if line.state == STOPPED:
+                    label.setStyleSheet(STOPPED_STYLE)
+        unowned = ", ".join(printable(what) for what in cluster.unowned)
+        self.unowned_label.setText(f"Runs nowhere: {unowned}" if unowned else "")
+        self.unowned_label.setToolTip(self.unowned_label.text())
+        self.unowned_label.setVisible(bool(unowned))
 
     def _on_settings_received(self, result: QueryResult[Any]) -> None:
         if not result.ok or result.value is None:

@@ -51,9 +51,12 @@ def upgrade() -> None:
     )
     # A plain ADD COLUMN (no table copy on SQLite, so the rollup triggers stay).
     op.add_column("events", sa.Column("engine", sa.String(64), nullable=True))
+    # Followers of a shared site read each engine's events after the last they saw.
+    op.create_index("ix_events_engine_id", "events", ["engine", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_events_engine_id", "events")
     with op.batch_alter_table("events") as batch:
         batch.drop_column("engine")
     op.drop_table("leases")

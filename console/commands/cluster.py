@@ -1,0 +1,72 @@
+"""``watchfloor engines [--json]``: the engines sharing this database's sites and what each
+runs.
+
+One line per engine: its name, site, machine and process, whether it is running, silent
+(not heard from within the lease time and not stopped: killed, hung or cut off from the
+database; other engines take its cameras over) or stopped, when it was last heard from (site
+time), how far its clock is from the database's, and the cameras, room and site services it
+runs. Then what runs nowhere and the problems in words. ``--json``: ``{"at", "engines":
+[{"site", "name", "host", "pid", "state", "capacity", "started_at", "last_heard_at" (UTC),
+"clock_offset_ms", "clock_off", "cameras", "rooms", "site_services"}], "unowned",
+"problems"}``.
+
+Exit codes: 0 every engine that was started is running or stopped and everything runs
+somewhere; 1 a silent engine, a clock off by more than a second, or something runs nowhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from console import exit_codes
+from console.commands import site_time
+from engine.text import printable
+
+
+def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "engines",
+        parents=parents,
+        help="the engines sharing this database's sites and what each runs",
+    )
+    parser.add_argument("--json", action="store_true", help="print as JSON")
+
+
+def run(args: argparse.Namespace, db_url: str) -> int:
+    from engine.cluster.status import engines_status
+    from engine.store import Store
+
+    store = Store(db_url)
+    try:
+        status = engines_status(store)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(status.as_dict()))
+        return exit_codes.FAILED if status.problems else exit_codes.OK
+    if not status.engines:
+        print("no engine has shared a site of this database (watchfloor engine --name NAME)")
+        return exit_codes.OK
+    zone = site_time(args)
+    for line in status.engines:
+        runs = [
+            f"{len(line.cameras)} cameras"
+            + (f" ({', '.join(line.cameras)})" if line.cameras else "")
+        ]
+        runs += [f"room {room}" for room in line.rooms]
+        if line.site_services:
+            runs.append("site services")
+        offset = f"clock {line.clock_offset_ms / 1000:+.1f} s" if line.state == "running" else ""
+        print(
+            printable(
+                f"{line.name:12} {line.state:8} {line.site} on {line.host} (pid {line.pid}), "
+                f"last heard {zone.with_zone(line.last_heard_at)}"
+                + (f", {offset}" if offset else "")
+                + (f": {'; '.join(runs)}" if line.state == "running" else "")
+            )
+        )
+    for problem in status.problems:
+        print(f"problem      {printable(problem)}")
+    return exit_codes.FAILED if status.problems else exit_codes.OK

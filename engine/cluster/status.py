@@ -1,0 +1,164 @@
+"""Who runs what, as ``watchfloor status``, ``watchfloor engines`` and the System pane show it.
+
+:func:`engines_status` reads every engine and lease of the database's sites in one
+transaction and says, per engine, whether it is running (heard from within the lease time),
+silent (not heard from, not stopped: killed, hung or cut off; its leases lapse and other
+engines take them) or stopped, what it runs, and how far its clock is from the database's;
+and which of a site's cameras or rooms runs nowhere while engines are up (every engine at
+capacity, or the engine a camera is pinned to down with no other able to take it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+
+from engine.cluster.leases import CLOCK_WARN_S, ENGINE_TTL_S, LEASE_TTL_S
+from engine.store.cluster_models import EngineRow, Lease
+from engine.store.database import Store
+from engine.store.models import Site
+
+RUNNING, SILENT, STOPPED = "running", "silent", "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineLine:
+    """One engine of a site as an admin reads it (times UTC)."""
+
+    site: str
+    name: str
+    host: str
+    pid: int
+    state: str  # RUNNING, SILENT or STOPPED
+    capacity: int
+    started_at: datetime
+    last_heard_at: datetime
+    clock_offset_ms: float
+    cameras: tuple[str, ...]  # camera keys it runs now
+    rooms: tuple[str, ...]
+    site_services: bool
+
+    @property
+    def clock_off(self) -> bool:
+        return self.state == RUNNING and abs(self.clock_offset_ms) > CLOCK_WARN_S * 1000.0
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["started_at"] = self.started_at.isoformat()
+        data["last_heard_at"] = self.last_heard_at.isoformat()
+        data["cameras"], data["rooms"] = list(self.cameras), list(self.rooms)
+        data["clock_off"] = self.clock_off
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class EnginesStatus:
+    """Every engine of the database's sites, what runs nowhere, and the problems in words."""
+
+    at: datetime
+    engines: tuple[EngineLine, ...]
+    unowned: tuple[str, ...]  # "site: camera plaza" of what no running engine runs
+    problems: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "engines": [e.as_dict() for e in self.engines],
+            "unowned": list(self.unowned),
+            "problems": list(self.problems),
+        }
+
+
+def engines_status(store: Store) -> EnginesStatus:
+    """Read who runs what now (database clock). Empty when no engine ever shared a site."""
+    lease_ttl, engine_ttl = timedelta(seconds=LEASE_TTL_S), timedelta(seconds=ENGINE_TTL_S)
+    with store.transaction() as session:
+        if store.backend == "postgresql":
+            now = session.execute(text("SELECT clock_timestamp()")).scalar_one().astimezone(UTC)
+        else:
+            now = datetime.now(UTC)
+        sites = {row.id: row.name for row in session.execute(select(Site.id, Site.name))}
+        engine_rows = list(session.scalars(select(EngineRow).order_by(EngineRow.name)))
+        lease_rows = list(session.scalars(select(Lease).order_by(Lease.kind, Lease.key)))
+    held: dict[tuple[int, str], list[Lease]] = {}
+    for lease in lease_rows:
+        live = (
+            lease.engine is not None
+            and lease.heartbeat_at is not None
+            and now - lease.heartbeat_at < lease_ttl
+        )
+        if live and lease.engine is not None:
+            held.setdefault((lease.site_id, lease.engine), []).append(lease)
+    lines = []
+    for row in engine_rows:
+        if row.stopped_at is not None:
+            state = STOPPED
+        elif now - row.heartbeat_at < engine_ttl:
+            state = RUNNING
+        else:
+            state = SILENT
+        mine = held.get((row.site_id, row.name), [])
+        lines.append(
+            EngineLine(
+                site=sites.get(row.site_id, "?"),
+                name=row.name,
+                host=row.host,
+                pid=row.pid,
+                state=state,
+                capacity=row.capacity,
+                started_at=row.started_at,
+                last_heard_at=row.heartbeat_at,
+                clock_offset_ms=row.clock_offset_ms,
+                cameras=tuple(lease.key for lease in mine if lease.kind == "camera"),
+                rooms=tuple(lease.key for lease in mine if lease.kind == "room"),
+                site_services=any(lease.kind == "service" for lease in mine),
+            )
+        )
+    running_sites = {
+        row.site_id for row, line in zip(engine_rows, lines, strict=True) if line.state == RUNNING
+    }
+    owned = {(lease.site_id, lease.kind, lease.key) for leases in held.values() for lease in leases}
+    unowned = tuple(
+        f"{sites.get(lease.site_id, '?')}: {_what(lease)}"
+        for lease in lease_rows
+        if lease.site_id in running_sites and (lease.site_id, lease.kind, lease.key) not in owned
+    )
+    problems: list[str] = []
+    for line in lines:
+        if line.state == SILENT:
+            problems.append(
+                f"engine {line.name} on {line.host} has not been heard from for "
+                f"{_duration((now - line.last_heard_at).total_seconds())}: its cameras go to "
+                "the other engines; if it was not stopped on purpose, look at that machine"
+            )
+        if line.clock_off:
+            ahead = "ahead of" if line.clock_offset_ms > 0 else "behind"
+            problems.append(
+                f"engine {line.name}: its clock is {abs(line.clock_offset_ms) / 1000:.1f} s "
+                f"{ahead} the database's (set up NTP on {line.host})"
+            )
+    if unowned:
+        problems.append(
+            f"{len(unowned)} not run by any engine ({', '.join(unowned[:3])}"
+            f"{', …' if len(unowned) > 3 else ''}): every running engine is at capacity, "
+            "or waiting for a silent engine's lease to lapse"
+        )
+    return EnginesStatus(now, tuple(lines), unowned, tuple(problems))
+
+
+def _what(lease: Lease) -> str:
+    return "site services" if lease.kind == "service" else f"{lease.kind} {lease.key}"
+
+
+def _duration(seconds: float) -> str:
+    """A time span in words a person reads at a glance: "40 s", "4 min", "3 h", "2 days"."""
+    if seconds < 90:
+        return f"{max(seconds, 0):.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"

@@ -94,12 +94,16 @@ def plan(
     capacity: int,
     held: Mapping[Resource, int],
     wanted: Mapping[Resource, str | None],
+    waiting: Mapping[Resource, str] | None = None,
 ) -> Plan:
     """What engine ``me`` (``capacity`` cameras, holding ``held``) should hand back and take
-    of the ``wanted`` resources (→ pinned engine), given ``view``."""
+    of the ``wanted`` resources (→ pinned engine), given ``view``. ``waiting``: leases that
+    have lapsed by the database's clock but that this engine has not yet watched go
+    unrenewed for the lease time (→ their holder), treated as still held."""
     alive = {e.name: e.capacity for e in view.alive()}
     alive[me] = capacity  # this engine has just renewed its heartbeat
     holders = {lease.resource: lease.holder for lease in view.leases}
+    holders.update(waiting or {})
     release: list[Resource] = []
     acquire: list[Resource] = []
     for kind, limit in (("camera", None), ("room", UNLIMITED)):
@@ -179,6 +183,9 @@ class ClusterMember:
         self._work: queue.Queue[tuple[str, Resource, int, str] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="cluster-member", daemon=True)
         self._worker = threading.Thread(target=self._work_on, name="cluster-work", daemon=True)
+        # Per lease held by another engine: (holder, epoch, last renewal) as last read, and
+        # when this engine first read exactly that (its own monotonic clock).
+        self._watched: dict[Resource, tuple[tuple[str, int, object], float]] = {}
         self.clock_offset_ms = 0.0
         self.problem: str | None = None  # the database could not be reached for the lease work
         self.view: ClusterView | None = None  # the last one read
@@ -246,6 +253,9 @@ class ClusterMember:
             except Exception as exc:  # the database is away: keep what runs until it lapses
                 self.problem = f"cannot reach the database for leases: {_short(exc)}"
                 log.warning("%s", self.problem)
+                # Nobody could renew meanwhile: leases are watched afresh once it is back,
+                # so their holders renew them before anyone takes them.
+                self._watched.clear()
 
     def tick(self) -> None:
         """One round: heartbeat, renew, read, then queue what to hand back and take."""
@@ -267,7 +277,7 @@ class ClusterMember:
             held = dict(self._held)
             busy = set(self._busy)
         # A resource still starting or stopping is left out of this round's decisions.
-        decided = plan(view, self.name, self.capacity, held, self.wanted)
+        decided = plan(view, self.name, self.capacity, held, self.wanted, self._waiting(view))
         for resource in decided.release:
             if resource in busy:
                 continue
@@ -286,6 +296,30 @@ class ClusterMember:
                 self._held[resource] = taken
                 self._busy.add(resource)
             self._work.put(("acquire", resource, taken, ""))
+
+    def _waiting(self, view: ClusterView) -> dict[Resource, str]:
+        """Leases lapsed by the database's clock that this engine has not itself watched go
+        unrenewed for the lease time (less a heartbeat: it read the last renewal at most
+        a heartbeat after it was made). After the database was away for everyone, the
+        first engine back does not take the others' cameras: they renew them first."""
+        now = self._clock.monotonic()
+        needed = self.book.lease_ttl.total_seconds() - self._heartbeat_s
+        waiting: dict[Resource, str] = {}
+        seen: set[Resource] = set()
+        for lease in view.leases:
+            if lease.engine is None or lease.engine == self.name:
+                continue
+            seen.add(lease.resource)
+            state = (lease.engine, lease.epoch, lease.heartbeat_at)
+            watched = self._watched.get(lease.resource)
+            if watched is None or watched[0] != state:
+                watched = (state, now)
+                self._watched[lease.resource] = watched
+            if not lease.live and now - watched[1] < needed:
+                waiting[lease.resource] = lease.engine
+        for gone in set(self._watched) - seen:
+            del self._watched[gone]
+        return waiting
 
     # -- the work thread ---------------------------------------------------------------
     def _work_on(self) -> None:

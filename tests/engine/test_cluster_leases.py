@@ -250,3 +250,51 @@ def test_members_split_a_site_and_take_over_a_silent_one(store: Store) -> None:
             m.stop()
     assert running["a"] == running["b"] == set()
     assert not any(e.alive for e in members[0].book.view().engines if e.name in ("a", "b"))
+
+
+def test_after_the_database_was_away_the_first_engine_back_leaves_the_others_cameras(
+    store: Store,
+) -> None:
+    """Nobody can renew while the database is away, so every lease lapses by its clock.
+    The engine that reaches it first must not take the others' cameras: it waits until it
+    has itself watched them go unrenewed for the lease time, and their holder renews them
+    first."""
+    site = _site(store)
+    wanted = resources_of([("c1", None), ("c2", None)], [], services=False)
+    running: dict[str, set[tuple[str, str]]] = {"a": set(), "b": set()}
+
+    def member(name: str) -> ClusterMember:
+        return ClusterMember(
+            _book(store, site, name, ttl=1.0),
+            wanted,
+            capacity=2,
+            on_acquire=running[name].add,
+            on_release=lambda r, why: running[name].discard(r),
+            heartbeat_s=0.2,
+        )
+
+    a, b = member("a"), member("b")
+    a.book.join(2, datetime.now(UTC))
+    a.book.offer(wanted)
+    b.book.join(2, datetime.now(UTC))
+    for m in (a, b):
+        m._worker.start()  # starts and stops; the ticks are by hand
+    for _ in range(3):
+        a.tick()
+        assert a.settle(10)
+        b.tick()
+        assert b.settle(10)
+    assert len(a.held) == 1 and len(b.held) == 1
+    b._watched.clear()  # b's tick failed while the database was away...
+    time.sleep(1.3)  # ...for longer than the lease: every lease has lapsed
+    b.tick()  # b is back first
+    assert b.settle(10)
+    assert len(b.held) == 1, b.held  # it did not take a's camera
+    a.tick()  # a renews what it holds
+    assert a.settle(10)
+    assert len(a.held) == 1
+    b.tick()
+    assert b.settle(10)
+    assert len(b.held) == 1 and not set(a.held) & set(b.held)
+    for m in (a, b):
+        m._work.put(None)

@@ -54,6 +54,7 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("settings", "get"): (Permission.WATCH, "read settings"),
     ("settings", "set"): (Permission.CHANGE_SETTINGS, "change a setting"),
     ("status", None): (Permission.WATCH, "read the system status"),
+    ("engines", None): (Permission.WATCH, "see which engine runs what"),
     ("audit", "list"): (Permission.READ_AUDIT, "read the audit trail"),
     ("audit", "verify"): (Permission.READ_AUDIT, "verify the audit trail"),
     ("audit", "checkpoint"): (Permission.READ_AUDIT, "sign the audit trail's head"),
@@ -112,6 +113,7 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("bookmarks", "list"): (Permission.REPLAY, "list bookmarks"),
     ("bookmarks", "search"): (Permission.REPLAY, "search bookmarks"),
     ("search", None): (Permission.REPLAY, "search reports, bookmarks and events by meaning"),
+    ("follow", None): (Permission.REPLAY, "follow the events the site's engines store"),
     ("appearance", "search"): (Permission.REPLAY, "search people by appearance"),
     ("appearance", "similar"): (Permission.REPLAY, "find people who look alike"),
     ("verify", None): None,  # anyone may check an exported folder; it needs no database

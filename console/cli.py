@@ -36,6 +36,7 @@ from console.commands import (
     emit_report,
     evidence,
     faces,
+    follow,
     gestures,
     incidents,
     people,
@@ -181,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_parser(sub, [db_option])
     appearance.add_parser(sub, [db_option])
     cluster.add_parser(sub, [db_option])
+    follow.add_parser(sub, [db_option])
     accounts.add_parser(sub, [db_option])
     secrets.add_parser(sub, [db_option])  # the OS keyring; the database for the audit trail
     cameras.add_parser(sub, [])  # uses the site file and the OS keyring, no database
@@ -258,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
             return appearance.run(args, db_url)
         if args.command == "engines":
             return cluster.run(args, db_url)
+        if args.command == "follow":
+            return follow.run(args, db_url)
         if args.command == "cameras":
             return cameras.run(args)
         if args.command == "speech":

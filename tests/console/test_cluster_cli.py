@@ -1,0 +1,106 @@
+"""``watchfloor engines`` and ``watchfloor follow`` as real processes, on real SQLite and
+PostgreSQL: who runs what in words, and every engine's events as they are stored."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+from engine.cluster.leases import LeaseBook
+from engine.store.commands import InsertEvent
+from engine.store.database import Store
+from engine.store.models import Site
+from engine.store.writer import StoreWriter
+from tests.console.test_cli import watchfloor
+
+
+def _site(store: Store) -> int:
+    with store.transaction() as session:
+        row = Site(name="Shared site", geo_lat=0.0, geo_lon=0.0, updated_at=datetime.now(UTC))
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def test_engines_says_who_runs_what_and_what_is_wrong(db_url: str) -> None:
+    store = Store(db_url)
+    try:
+        result = watchfloor("--db", db_url, "engines")
+        assert result.returncode == 0, result.stderr
+        assert "no engine has shared a site" in result.stdout
+        site = _site(store)
+        running = LeaseBook(store, site, "server-a")
+        running.join(8, datetime.now(UTC) + timedelta(seconds=2))  # its clock is 2 s ahead
+        running.offer({("camera", "plaza"): None, ("camera", "gate"): None})
+        assert running.acquire("camera", "plaza") is not None
+        stopped = LeaseBook(store, site, "server-b")
+        stopped.pid += 1
+        stopped.join(8, datetime.now(UTC))
+        stopped.leave({})
+        result = watchfloor("--db", db_url, "engines", "--json")
+        assert result.returncode == 1  # a clock off, and a camera run nowhere
+        status = json.loads(result.stdout)
+        by_name = {e["name"]: e for e in status["engines"]}
+        assert by_name["server-a"]["state"] == "running"
+        assert by_name["server-a"]["cameras"] == ["plaza"]
+        assert by_name["server-a"]["clock_off"] is True
+        assert by_name["server-b"]["state"] == "stopped"
+        assert status["unowned"] == ["Shared site: camera gate"]
+        text = watchfloor("--db", db_url, "engines").stdout
+        assert "server-a" in text and "running" in text and "1 cameras (plaza)" in text
+        assert "its clock is 2.0 s ahead of the database's" in text
+        assert "1 not run by any engine (Shared site: camera gate)" in text
+    finally:
+        store.close()
+
+
+def test_follow_prints_every_engines_events_as_they_are_stored(db_url: str) -> None:
+    store = Store(db_url)
+    command = [sys.executable, "-m", "console", "--db", db_url, "follow", "--json"]
+    follower = subprocess.Popen(
+        [*command, "--for", "30", "--kind", "person."],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        time.sleep(4)  # it has started and noted where the events stand
+        writers = [StoreWriter(store, engine_name=name) for name in ("server-a", "server-b")]
+        for writer in writers:
+            writer.start()
+        for n in range(3):
+            for writer, name in zip(writers, ("server-a", "server-b"), strict=True):
+                for kind in ("person.appeared", "camera.online"):
+                    writer.execute(
+                        InsertEvent(
+                            ts=datetime.now(UTC),
+                            kind=kind,
+                            source=f"camera:{name}-cam",
+                            detail={"track_id": n},
+                            track_id=n,
+                            engine=name,
+                        ),
+                        timeout_s=30,
+                    )
+        for writer in writers:
+            writer.stop()
+        assert follower.stdout is not None
+        lines = [json.loads(follower.stdout.readline()) for _ in range(6)]
+    finally:
+        follower.kill()
+        follower.wait(30)
+        for stream in (follower.stdout, follower.stderr):
+            if stream is not None:
+                stream.close()
+        store.close()
+    assert {line["kind"] for line in lines} == {"person.appeared"}  # --kind person.
+    assert sorted((line["engine"], line["track_id"]) for line in lines) == [
+        ("server-a", 0), ("server-a", 1), ("server-a", 2),
+        ("server-b", 0), ("server-b", 1), ("server-b", 2),
+    ]  # fmt: skip
+    assert all(line["summary"] == f"track {line['track_id']}" for line in lines)

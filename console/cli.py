@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         type=int,
         default=None,
-        help="with --name: the most cameras this engine analyses (default: 2 per CPU core)",
+        help="with --name: the most cameras this engine analyses (default: no limit; when "
+        "an engine stops, the others share its cameras, each at a lower frame rate if need be)",
     )
     engine.add_argument(
         "--lease-s",
@@ -354,7 +355,7 @@ def _cluster_options(args: argparse.Namespace) -> ClusterOptions | str | None:
     """``--name``/``--capacity`` as options (None: the engine runs the site alone), or what
     is wrong with them."""
     from engine.cluster.leases import LEASE_TTL_S
-    from engine.cluster.member import ClusterOptions
+    from engine.cluster.member import UNLIMITED, ClusterOptions
     from engine.cluster.names import check_engine_name
 
     if args.name is None:
@@ -365,9 +366,9 @@ def _cluster_options(args: argparse.Namespace) -> ClusterOptions | str | None:
         name = check_engine_name(args.name)
     except ValueError as exc:
         return f"--name: {exc}"
-    capacity = args.capacity if args.capacity is not None else 2 * (os.cpu_count() or 1)
-    if capacity < 0:
-        return f"--capacity must be 0 cameras or more, got {capacity}"
+    if args.capacity is not None and not 0 <= args.capacity < UNLIMITED:
+        return f"--capacity must be 0 to {UNLIMITED - 1} cameras, got {args.capacity}"
+    capacity = args.capacity if args.capacity is not None else UNLIMITED
     lease_s = args.lease_s if args.lease_s is not None else LEASE_TTL_S
     if not (math.isfinite(lease_s) and 1.5 <= lease_s <= 300):
         return f"--lease-s must be 1.5–300 seconds, got {args.lease_s}"

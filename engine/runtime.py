@@ -371,8 +371,33 @@ class EngineRuntime:
             on_release=self._on_lease_released,
             clock=self.clock,
             heartbeat_s=options.heartbeat_s,
+            health=self._heartbeat_health,
         )
         self.member.start()
+
+    def _heartbeat_health(self) -> dict[str, Any]:
+        """What this engine says of itself at each heartbeat, for other machines: its
+        subsystems' health and each camera it runs (state, its reason, frames a second)."""
+        cameras: dict[str, Any] = {}
+        for cam_id, source in self.sources.items():
+            status, detail, since = source.status
+            stats = source.stats()
+            cameras[cam_id] = {
+                "status": status.value,
+                "detail": detail,
+                "since": since.isoformat(),
+                "fps": round(stats.frames / stats.online_seconds, 1)
+                if stats.online_seconds > 0
+                else 0.0,
+            }
+        return {
+            "subsystems": [
+                {"name": r.subsystem, "state": r.state.value, "detail": r.detail}
+                for r in self.health()
+                if r.subsystem != "cluster"
+            ],
+            "cameras": cameras,
+        }
 
     def _on_lease_acquired(self, resource: Resource) -> None:
         kind, key = resource

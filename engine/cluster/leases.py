@@ -19,7 +19,7 @@ import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -159,18 +159,26 @@ class LeaseBook:
             row.started_at = row.heartbeat_at = now
             row.clock_offset_ms = (local_now - now).total_seconds() * 1000.0
             row.stopped_at = None
+            row.health = {}
             return now
 
-    def heartbeat(self, local_now: datetime) -> tuple[datetime, float]:
-        """Renew this engine's heartbeat; (database time, this clock's offset from it in
-        ms, engine minus database)."""
+    def heartbeat(
+        self, local_now: datetime, health: dict[str, Any] | None = None
+    ) -> tuple[datetime, float]:
+        """Renew this engine's heartbeat (with what it says of its ``health``, when
+        given); (database time, this clock's offset from it in ms, engine minus database)."""
         with self.store.write_transaction() as session:
             now = self.database_now(session)
             offset = (local_now - now).total_seconds() * 1000.0
             session.execute(
                 update(EngineRow)
                 .where(EngineRow.site_id == self.site_id, EngineRow.name == self.name)
-                .values(heartbeat_at=now, clock_offset_ms=offset, stopped_at=None)
+                .values(
+                    heartbeat_at=now,
+                    clock_offset_ms=offset,
+                    stopped_at=None,
+                    **({"health": health} if health is not None else {}),
+                )
             )
             return now, offset
 

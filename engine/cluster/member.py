@@ -25,7 +25,7 @@ import queue
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from engine.clock import REAL_CLOCK, Clock
 from engine.cluster.leases import (
@@ -40,16 +40,19 @@ from engine.cluster.leases import (
 
 log = logging.getLogger(__name__)
 
-UNLIMITED: Final = 1_000_000  # rooms are not counted against an engine's camera capacity
+UNLIMITED: Final = 1_000_000  # an engine with no camera limit (rooms are never counted)
+FAIR_WEIGHT: Final = 64  # a limit above this weighs as this when sharing cameras out
 
 
 @dataclass(frozen=True, slots=True)
 class ClusterOptions:
-    """How an engine shares its site: its ``name`` (unique among the site's engines), how
-    many cameras it may analyse (``capacity``), and the lease timing."""
+    """How an engine shares its site: its ``name`` (unique among the site's engines), the
+    most cameras it may analyse (``capacity``; :data:`UNLIMITED` by default: after another
+    engine stops, the rest share its cameras even past what runs in real time, each at a
+    lower frame rate, rather than leave any unanalysed), and the lease timing."""
 
     name: str
-    capacity: int
+    capacity: int = UNLIMITED
     heartbeat_s: float = HEARTBEAT_S
     lease_ttl_s: float = LEASE_TTL_S
 
@@ -67,10 +70,12 @@ def shares(
     pinned: Mapping[str, str | None],
     capacities: Mapping[str, int],
 ) -> dict[str, int]:
-    """How many of ``keys`` each live engine (→ capacity) should run: a key pinned to a live
-    engine is that engine's; the others are dealt one at a time to the engine with the
-    lowest load for its capacity that has room (ties by name), so every engine computes the
-    same shares from the same view."""
+    """How many of ``keys`` each live engine (→ capacity: the most cameras it takes,
+    :data:`UNLIMITED` for no limit) should run: a key pinned to a live engine is that
+    engine's; the others are dealt one at a time to the engine with the lowest load for its
+    capacity that has room (capacities above :data:`FAIR_WEIGHT` weigh as that, so engines
+    with no limit share evenly; ties by name), so every engine computes the same shares from
+    the same view."""
     load = {name: 0 for name in capacities}
     free = 0
     for key in keys:
@@ -83,7 +88,7 @@ def shares(
         open_ = [n for n in sorted(load) if load[n] < capacities[n]]
         if not open_:
             break
-        chosen = min(open_, key=lambda n: (load[n] / max(capacities[n], 1), n))
+        chosen = min(open_, key=lambda n: (load[n] / max(min(capacities[n], FAIR_WEIGHT), 1), n))
         load[chosen] += 1
     return load
 
@@ -165,7 +170,9 @@ class ClusterMember:
         on_release: Callable[[Resource, str], None],
         clock: Clock = REAL_CLOCK,
         heartbeat_s: float = HEARTBEAT_S,
+        health: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
+        """``health``: what the engine says of itself at each heartbeat (JSON-able)."""
         if capacity < 0:
             raise ValueError(f"capacity: expected 0 cameras or more, got {capacity}")
         self.book = book
@@ -174,6 +181,7 @@ class ClusterMember:
         self.capacity = capacity
         self._on_acquire = on_acquire
         self._on_release = on_release
+        self._health = health
         self._clock = clock
         self._heartbeat_s = heartbeat_s
         self._held: dict[Resource, int] = {}  # leases held (renewed), resource → epoch
@@ -259,7 +267,13 @@ class ClusterMember:
 
     def tick(self) -> None:
         """One round: heartbeat, renew, read, then queue what to hand back and take."""
-        _, self.clock_offset_ms = self.book.heartbeat(self._clock.now())
+        health = None
+        if self._health is not None:
+            try:
+                health = self._health()
+            except Exception:  # never let a report stop the heartbeat
+                log.exception("engine health could not be read for the heartbeat")
+        _, self.clock_offset_ms = self.book.heartbeat(self._clock.now(), health)
         with self._lock:
             held = dict(self._held)
         for resource in sorted(self.book.renew(held)):

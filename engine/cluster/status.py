@@ -10,13 +10,14 @@ capacity, or the engine a camera is pinned to down with no other able to take it
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
 
 from engine.cluster.leases import CLOCK_WARN_S, ENGINE_TTL_S, LEASE_TTL_S
+from engine.cluster.member import UNLIMITED
 from engine.store.cluster_models import EngineRow, Lease
 from engine.store.database import Store
 from engine.store.models import Site
@@ -33,13 +34,36 @@ class EngineLine:
     host: str
     pid: int
     state: str  # RUNNING, SILENT or STOPPED
-    capacity: int
+    capacity: int | None  # the most cameras it takes; None: no limit
     started_at: datetime
     last_heard_at: datetime
     clock_offset_ms: float
     cameras: tuple[str, ...]  # camera keys it runs now
     rooms: tuple[str, ...]
     site_services: bool
+    # What it said at its last heartbeat: (subsystem, state, detail) and per camera it runs
+    # {"status", "detail", "since", "fps"}.
+    subsystems: tuple[tuple[str, str, str], ...] = ()
+    camera_states: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def troubles(self) -> tuple[str, ...]:
+        """A running engine's subsystems that are not well, and its cameras not online, in
+        words."""
+        if self.state != RUNNING:
+            return ()
+        out = [
+            f"{name} {state}: {detail}"
+            for name, state, detail in self.subsystems
+            if state in ("degraded", "down")
+        ]
+        out += [
+            f"camera {cam} {entry.get('status', '?')}"
+            + (f" ({entry['detail']})" if entry.get("detail") else "")
+            for cam, entry in sorted(self.camera_states.items())
+            if entry.get("status") not in ("online", "starting")
+        ]
+        return tuple(out)
 
     @property
     def clock_off(self) -> bool:
@@ -51,6 +75,8 @@ class EngineLine:
         data["last_heard_at"] = self.last_heard_at.isoformat()
         data["cameras"], data["rooms"] = list(self.cameras), list(self.rooms)
         data["clock_off"] = self.clock_off
+        data["subsystems"] = [{"name": n, "state": st, "detail": d} for n, st, d in self.subsystems]
+        data["troubles"] = list(self.troubles)
         return data
 
 
@@ -108,13 +134,23 @@ def engines_status(store: Store) -> EnginesStatus:
                 host=row.host,
                 pid=row.pid,
                 state=state,
-                capacity=row.capacity,
+                capacity=row.capacity if row.capacity < UNLIMITED else None,
                 started_at=row.started_at,
                 last_heard_at=row.heartbeat_at,
                 clock_offset_ms=row.clock_offset_ms,
                 cameras=tuple(lease.key for lease in mine if lease.kind == "camera"),
                 rooms=tuple(lease.key for lease in mine if lease.kind == "room"),
                 site_services=any(lease.kind == "service" for lease in mine),
+                subsystems=tuple(
+                    (str(x.get("name", "?")), str(x.get("state", "?")), str(x.get("detail", "")))
+                    for x in (row.health or {}).get("subsystems", ())
+                    if isinstance(x, dict)
+                ),
+                camera_states={
+                    str(k): v
+                    for k, v in ((row.health or {}).get("cameras") or {}).items()
+                    if isinstance(v, dict)
+                },
             )
         )
     running_sites = {
@@ -134,6 +170,8 @@ def engines_status(store: Store) -> EnginesStatus:
                 f"{_duration((now - line.last_heard_at).total_seconds())}: its cameras go to "
                 "the other engines; if it was not stopped on purpose, look at that machine"
             )
+        for trouble in line.troubles:
+            problems.append(f"engine {line.name}: {trouble}")
         if line.clock_off:
             ahead = "ahead of" if line.clock_offset_ms > 0 else "behind"
             problems.append(
@@ -143,7 +181,7 @@ def engines_status(store: Store) -> EnginesStatus:
     if unowned:
         problems.append(
             f"{len(unowned)} not run by any engine ({', '.join(unowned[:3])}"
-            f"{', …' if len(unowned) > 3 else ''}): every running engine is at capacity, "
+            f"{', …' if len(unowned) > 3 else ''}): every running engine is at its --capacity, "
             "or waiting for a silent engine's lease to lapse"
         )
     return EnginesStatus(now, tuple(lines), unowned, tuple(problems))

@@ -5,7 +5,8 @@ An *engine* row is one running ``watchfloor engine`` process of a site, by its `
 as, how many cameras it may analyse (``capacity``), when it started, its last heartbeat
 (``heartbeat_at``, the **database's** clock, so machines whose clocks disagree still agree
 on who is late) and how far its own clock was from the database's at that heartbeat
-(``clock_offset_ms``: engine minus database). ``stopped_at`` is set when it stopped cleanly.
+(``clock_offset_ms``: engine minus database). ``stopped_at`` is set when it stopped cleanly;
+``health`` is what it said of its subsystems and cameras at that heartbeat.
 
 A *lease* row is one thing of the site that exactly one engine may run at a time: a
 ``camera`` or a sensing ``room`` by its key in the site file, or the site-wide ``service``
@@ -20,6 +21,7 @@ its lease and then woke up finds it gone instead of running it beside the new ho
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -43,6 +45,9 @@ class EngineRow(Base):
     heartbeat_at: Mapped[datetime]
     clock_offset_ms: Mapped[float] = mapped_column(Float)
     stopped_at: Mapped[datetime | None]
+    # At its last heartbeat: its subsystems' health and its cameras' state, as JSON
+    # (see engine.cluster.status), so that other machines see how it is doing.
+    health: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Lease(Base):

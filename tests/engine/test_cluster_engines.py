@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.cluster.leases import read_cluster
+from engine.cluster.status import EngineLine, engines_status
 from engine.store.database import Store
 from engine.store.models import Event, Site
 from tests.conftest import write_site
@@ -45,7 +46,7 @@ class Engines:
         proc = subprocess.Popen(
             [
                 *(sys.executable, "-m", "console", "--db", self.db_url, "engine"),
-                *("--site", str(self.site), "--name", name, "--capacity", "2"),
+                *("--site", str(self.site), "--name", name),
                 *("--lease-s", str(LEASE_S), "--report", str(self.tmp_path / f"{name}.json")),
             ],
             cwd=REPO,
@@ -110,13 +111,29 @@ def test_engines_split_a_site_and_one_takes_over_a_killed_ones_cameras(
     b = engines.start("server-b")
     store = Store(db_url)
     try:
-        # Each runs one camera: shares follow capacity (2 each) over 2 cameras.
+        # Each runs one camera: with no limit set, an even split.
         def split_one_each() -> dict[str, str | None] | None:
             holders = _holders(store)
             cameras = sorted(str(v) for k, v in holders.items() if k.startswith("camera:"))
             return holders if cameras == ["server-a", "server-b"] else None
 
         split = _wait(split_one_each, 90, "each engine runs one camera", engines)
+
+        # Each says how it is doing at its heartbeats: its subsystems and its camera.
+        def reported() -> dict[str, EngineLine] | None:
+            lines = {line.name: line for line in engines_status(store).engines}
+            ok = all(
+                line.camera_states
+                and all(c["status"] == "online" for c in line.camera_states.values())
+                and any(name == "cameras" for name, _, _ in line.subsystems)
+                for line in lines.values()
+            )
+            return lines if len(lines) == 2 and ok else None
+
+        lines = _wait(reported, 60, "both engines report an online camera", engines)
+        for line in lines.values():
+            (camera,) = line.camera_states
+            assert split[f"camera:{camera}"] == line.name
         a_camera = next(k for k, v in split.items() if v == "server-a" and k.startswith("camera:"))
         # A second process under a live engine's name is refused, saying where it runs.
         twin = engines.start("server-b", data="twin")

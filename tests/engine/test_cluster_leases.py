@@ -20,7 +20,7 @@ from engine.cluster.leases import (
     LeaseState,
     resources_of,
 )
-from engine.cluster.member import ClusterMember, plan, shares
+from engine.cluster.member import UNLIMITED, ClusterMember, plan, shares
 from engine.cluster.names import check_engine_name
 from engine.store.cluster_models import Lease
 from engine.store.database import Store
@@ -150,6 +150,9 @@ def test_shares_follow_capacity_and_pins() -> None:
     pinned = dict.fromkeys(keys[:5], "a")
     assert shares(keys, pinned, {"a": 8, "b": 8}) == {"a": 6, "b": 6}
     assert shares(keys, {"c0": "gone"}, {"a": 8, "b": 8}) == {"a": 6, "b": 6}
+    # No limit (the default): an even split, and the survivors share a stopped one's cameras.
+    assert shares(keys, {}, dict.fromkeys("abc", UNLIMITED)) == {"a": 4, "b": 4, "c": 4}
+    assert shares(keys, {}, dict.fromkeys("ab", UNLIMITED)) == {"a": 6, "b": 6}
 
 
 def test_plan_hands_back_the_excess_when_an_engine_joins() -> None:
@@ -298,3 +301,33 @@ def test_after_the_database_was_away_the_first_engine_back_leaves_the_others_cam
     assert len(b.held) == 1 and not set(a.held) & set(b.held)
     for m in (a, b):
         m._work.put(None)
+
+
+def test_what_an_engine_says_at_its_heartbeat_reaches_every_machine(store: Store) -> None:
+    from engine.cluster.status import engines_status
+
+    site = _site(store)
+    book = _book(store, site, "server-a")
+    book.join(4, datetime.now(UTC))
+    health = {
+        "subsystems": [
+            {"name": "store", "state": "degraded", "detail": "retrying: connection lost"},
+            {"name": "cameras", "state": "ok", "detail": "1/2 online"},
+        ],
+        "cameras": {
+            "plaza": {"status": "online", "detail": "", "fps": 10.0},
+            "gate": {"status": "offline", "detail": "no frames for 12 s", "fps": 0.0},
+        },
+    }
+    book.heartbeat(datetime.now(UTC), health)
+    (line,) = engines_status(store).engines
+    assert line.troubles == (
+        "store degraded: retrying: connection lost",
+        "camera gate offline (no frames for 12 s)",
+    )
+    problems = engines_status(store).problems
+    assert "engine server-a: camera gate offline (no frames for 12 s)" in problems
+    book.heartbeat(datetime.now(UTC))  # no report this time: the last one stays
+    assert engines_status(store).engines[0].camera_states["plaza"]["fps"] == 10.0
+    book.leave({})
+    assert engines_status(store).engines[0].troubles == ()  # a stopped engine has none

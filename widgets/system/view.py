@@ -381,7 +381,12 @@ class SystemPane(QWidget):
             row.machine.setText(printable(line.host))
             row.machine.setToolTip(
                 f"process {line.pid} on {printable(line.host)}, started "
-                f"{display().with_zone(line.started_at)}; runs up to {line.capacity} cameras"
+                f"{display().with_zone(line.started_at)}; "
+                + (
+                    f"runs up to {line.capacity} cameras"
+                    if line.capacity is not None
+                    else "no limit on its cameras"
+                )
             )
             row.last_heard.setText(engine_last_heard(line, cluster.at))
             row.last_heard.setToolTip(display().with_zone(line.last_heard_at))

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("heartbeat_at", TIME, nullable=False),
         sa.Column("clock_offset_ms", sa.Float(), nullable=False),
         sa.Column("stopped_at", TIME, nullable=True),
+        sa.Column("health", sa.JSON(), nullable=False),
         sa.UniqueConstraint("site_id", "name", name="uq_engines_site_name"),
     )
     op.create_table(

@@ -39,6 +39,21 @@ Resource = tuple[str, str]  # (kind, key): ("camera", "plaza"), ("room", "lab"),
 SITE_SERVICES: Final[Resource] = ("service", "site")
 
 
+def database_now(store: Store, session: Session) -> datetime:
+    """The database's clock now (UTC): PostgreSQL's ``clock_timestamp()``; a SQLite file is
+    on this machine, whose clock is the database's."""
+    if store.backend == "postgresql":
+        value = session.execute(text("SELECT clock_timestamp()")).scalar_one()
+        assert isinstance(value, datetime)
+        return value.astimezone(UTC)
+    return datetime.now(UTC)
+
+
+def lease_is_live(row: Lease, now: datetime, ttl: timedelta) -> bool:
+    """Whether a lease row is held and was renewed within ``ttl`` of ``now``."""
+    return row.engine is not None and row.heartbeat_at is not None and now - row.heartbeat_at < ttl
+
+
 class EngineNameTakenError(RuntimeError):
     """Another live engine of the site already runs under this name; the message says where."""
 
@@ -122,11 +137,7 @@ class LeaseBook:
     # -- time ------------------------------------------------------------------------
     def database_now(self, session: Session) -> datetime:
         """The database's clock now (UTC)."""
-        if self.store.backend == "postgresql":
-            value = session.execute(text("SELECT clock_timestamp()")).scalar_one()
-            assert isinstance(value, datetime)
-            return value.astimezone(UTC)
-        return datetime.now(UTC)  # a SQLite file is on this machine: its clock is ours
+        return database_now(self.store, session)
 
     # -- engines ---------------------------------------------------------------------
     def join(self, capacity: int, local_now: datetime) -> datetime:
@@ -274,7 +285,7 @@ class LeaseBook:
 
     def view(self) -> ClusterView:
         """Every engine and lease of the site, read at one moment."""
-        return read_cluster(self.store, self.site_id, self.lease_ttl, self.engine_ttl, self)
+        return read_cluster(self.store, self.site_id, self.lease_ttl, self.engine_ttl)
 
     # -- helpers -----------------------------------------------------------------------
     def _mine(self, kind: str, key: str, epoch: int):  # type: ignore[no-untyped-def]
@@ -304,16 +315,10 @@ def read_cluster(
     site_id: int,
     lease_ttl: timedelta = timedelta(seconds=LEASE_TTL_S),
     engine_ttl: timedelta = timedelta(seconds=ENGINE_TTL_S),
-    book: LeaseBook | None = None,
 ) -> ClusterView:
     """The site's engines and leases as a :class:`ClusterView` (one read transaction)."""
     with store.transaction() as session:
-        if book is not None:
-            now = book.database_now(session)
-        elif store.backend == "postgresql":
-            now = session.execute(text("SELECT clock_timestamp()")).scalar_one().astimezone(UTC)
-        else:
-            now = datetime.now(UTC)
+        now = database_now(store, session)
         engines = tuple(
             EngineState(
                 name=row.name,
@@ -339,9 +344,7 @@ def read_cluster(
                 epoch=row.epoch,
                 acquired_at=row.acquired_at,
                 heartbeat_at=row.heartbeat_at,
-                live=row.engine is not None
-                and row.heartbeat_at is not None
-                and now - row.heartbeat_at < lease_ttl,
+                live=lease_is_live(row, now, lease_ttl),
             )
             for row in session.scalars(
                 select(Lease).where(Lease.site_id == site_id).order_by(Lease.kind, Lease.key)

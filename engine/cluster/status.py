@@ -11,12 +11,18 @@ capacity, or the engine a camera is pinned to down with no other able to take it
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from engine.cluster.leases import CLOCK_WARN_S, ENGINE_TTL_S, LEASE_TTL_S
+from engine.cluster.leases import (
+    CLOCK_WARN_S,
+    ENGINE_TTL_S,
+    LEASE_TTL_S,
+    database_now,
+    lease_is_live,
+)
 from engine.cluster.member import UNLIMITED
 from engine.store.cluster_models import EngineRow, Lease
 from engine.store.database import Store
@@ -102,21 +108,13 @@ def engines_status(store: Store) -> EnginesStatus:
     """Read who runs what now (database clock). Empty when no engine ever shared a site."""
     lease_ttl, engine_ttl = timedelta(seconds=LEASE_TTL_S), timedelta(seconds=ENGINE_TTL_S)
     with store.transaction() as session:
-        if store.backend == "postgresql":
-            now = session.execute(text("SELECT clock_timestamp()")).scalar_one().astimezone(UTC)
-        else:
-            now = datetime.now(UTC)
+        now = database_now(store, session)
         sites = {row.id: row.name for row in session.execute(select(Site.id, Site.name))}
         engine_rows = list(session.scalars(select(EngineRow).order_by(EngineRow.name)))
         lease_rows = list(session.scalars(select(Lease).order_by(Lease.kind, Lease.key)))
     held: dict[tuple[int, str], list[Lease]] = {}
     for lease in lease_rows:
-        live = (
-            lease.engine is not None
-            and lease.heartbeat_at is not None
-            and now - lease.heartbeat_at < lease_ttl
-        )
-        if live and lease.engine is not None:
+        if lease_is_live(lease, now, lease_ttl) and lease.engine is not None:
             held.setdefault((lease.site_id, lease.engine), []).append(lease)
     lines = []
     for row in engine_rows:

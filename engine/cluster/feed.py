@@ -34,7 +34,7 @@ from engine.store.cluster_models import EngineRow
 from engine.store.database import Store
 from engine.store.event_views import EventView, event_view_of_row, event_view_select
 from engine.store.models import Event
-from engine.store.writer import EVENTS_CHANNEL
+from engine.store.writer import EVENTS_CHANNEL, describe_failure
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class EventFeed:
             except Exception as exc:
                 if self._stop.is_set():
                     return
-                self._set_state(False, _short(exc))
+                self._set_state(False, describe_failure(exc))
                 log.warning("event feed: %s; again in %.1f s", self.problem, backoff)
                 self._clock.wait(self._stop, backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
@@ -214,8 +214,3 @@ def _engine_of(payload: str) -> Engine:
     except (ValueError, AttributeError):
         return None
     return value if isinstance(value, str) else None
-
-
-def _short(exc: BaseException) -> str:
-    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__

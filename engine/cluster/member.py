@@ -37,6 +37,7 @@ from engine.cluster.leases import (
     LeaseBook,
     Resource,
 )
+from engine.store.writer import describe_failure
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +260,7 @@ class ClusterMember:
             try:
                 self.tick()
             except Exception as exc:  # the database is away: keep what runs until it lapses
-                self.problem = f"cannot reach the database for leases: {_short(exc)}"
+                self.problem = f"cannot reach the database for leases: {describe_failure(exc)}"
                 log.warning("%s", self.problem)
                 # Nobody could renew meanwhile: leases are watched afresh once it is back,
                 # so their holders renew them before anyone takes them.
@@ -369,8 +370,3 @@ class ClusterMember:
             self._on_release(resource, why)
         except Exception:
             log.exception("stopping %s %s failed", *resource)
-
-
-def _short(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__

@@ -27,6 +27,7 @@ from engine.cluster.member import UNLIMITED
 from engine.store.cluster_models import EngineRow, Lease
 from engine.store.database import Store
 from engine.store.models import Site
+from engine.wording import duration_words
 
 RUNNING, SILENT, STOPPED = "running", "silent", "stopped"
 
@@ -165,7 +166,7 @@ def engines_status(store: Store) -> EnginesStatus:
         if line.state == SILENT:
             problems.append(
                 f"engine {line.name} on {line.host} has not been heard from for "
-                f"{_duration((now - line.last_heard_at).total_seconds())}: its cameras go to "
+                f"{duration_words((now - line.last_heard_at).total_seconds())}: its cameras go to "
                 "the other engines; if it was not stopped on purpose, look at that machine"
             )
         for trouble in line.troubles:
@@ -187,14 +188,3 @@ def engines_status(store: Store) -> EnginesStatus:
 
 def _what(lease: Lease) -> str:
     return "site services" if lease.kind == "service" else f"{lease.kind} {lease.key}"
-
-
-def _duration(seconds: float) -> str:
-    """A time span in words a person reads at a glance: "40 s", "4 min", "3 h", "2 days"."""
-    if seconds < 90:
-        return f"{max(seconds, 0):.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 36 * 3600:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} days"

@@ -510,7 +510,7 @@ class StoreWriter:
                     self._notify_stored(session, batch, results)
             except Exception as exc:
                 kind = classify_failure(exc)
-                reason = _describe(exc)
+                reason = describe_failure(exc)
                 if kind == "transient":
                     with self._cond:
                         self._retried += 1
@@ -595,7 +595,9 @@ class StoreWriter:
         except Exception as exc:
             # The rows are stored: announce them as written rather than not at all (the
             # next read of the list shows their person's name and clip).
-            log.warning("stored events %d..%d not read back: %s", ids[0], ids[-1], _describe(exc))
+            log.warning(
+                "stored events %d..%d not read back: %s", ids[0], ids[-1], describe_failure(exc)
+            )
             views = tuple(_view_of_command(command, event_id) for command, event_id in stored)
         if views:
             bus.publish(EventsStored(at=self._clock.now(), views=views))
@@ -603,8 +605,8 @@ class StoreWriter:
     def _reject(self, item: _Item, exc: Exception) -> None:
         with self._cond:
             self._failed += 1
-            self._last_error = _describe(exc)
-        log.error("store rejected %r: %s", item.command, _describe(exc))
+            self._last_error = describe_failure(exc)
+        log.error("store rejected %r: %s", item.command, describe_failure(exc))
         if item.future is not None:
             item.future.set_exception(exc)
 
@@ -748,7 +750,9 @@ def _owner_alive(path: Path) -> bool:
     return process_alive(pid)
 
 
-def _describe(exc: BaseException) -> str:
+def describe_failure(exc: BaseException) -> str:
+    """A database failure's first line, for logs and health lines (the driver's reason,
+    not SQLAlchemy's text quoting the whole statement)."""
     orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc
     text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     return text[:300]

@@ -27,6 +27,7 @@ from engine.alerts.webhooks import parse_webhook_target
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
 from engine.cluster.leases import SITE_SERVICES, LeaseBook, Resource, resources_of
+from engine.cluster.live import LiveFollower, LiveRelay, process_name
 from engine.cluster.member import ClusterMember, ClusterOptions
 from engine.config import CameraConfig, SiteConfig
 from engine.events import CameraStatus, Event, HealthState, SubsystemHealth
@@ -124,15 +125,28 @@ class EngineRuntime:
         analytics: bool = True,
         file_analysis: FileAnalysis | None = None,
         cluster: ClusterOptions | None = None,
+        attach: bool = False,
     ) -> None:
         """``file_analysis``: analyse one recorded file (the site has its one camera).
         ``cluster``: this engine is one of several sharing the site through its database
         (``watchfloor engine --name``): it runs only the cameras, room and site-wide services
-        it holds a lease for (see :mod:`engine.cluster`)."""
+        it holds a lease for (see :mod:`engine.cluster`). ``attach``: a console attached to
+        a shared site (``watchfloor --attach``): it runs no camera, room or site service of
+        its own; what the site's engines store and tell reaches its bus over the database
+        (:mod:`engine.cluster.live`), and what it writes (acknowledgements, labels, rules …)
+        goes through its own store writer like any console's."""
         if file_analysis is not None and len(site.cameras) != 1:
             raise ValueError("a file analysis runs a site with exactly one camera")
         if cluster is not None and (store is None or file_analysis is not None):
             raise ValueError("a shared site's engine needs the database and runs live")
+        if attach and (store is None or store.backend != "postgresql" or cluster is not None):
+            raise ValueError(
+                "a console attaches to a shared site's PostgreSQL database "
+                "(a SQLite site has one engine: open it without --attach)"
+            )
+        self.attached = attach
+        self.relay: LiveRelay | None = None  # a shared site's: what this process tells others
+        self.follower: LiveFollower | None = None  # an attached console's: what they tell
         self.cluster = cluster
         self.member: ClusterMember | None = None  # started by start() when ``cluster``
         self._analytics = analytics
@@ -198,7 +212,7 @@ class EngineRuntime:
         # here, so other threads may iterate them at any time.
         self.pipelines: dict[str, CameraPipeline] = {}
         self.sources: dict[str, CameraSource] = {}
-        if cluster is None:
+        if cluster is None and not attach:
             for cam in site.cameras:
                 pipeline = self._make_pipeline(cam.id)
                 if pipeline is not None:
@@ -268,7 +282,7 @@ class EngineRuntime:
     def start(self) -> None:
         """Mirror the site into the store, then start the writer, cameras and watchdog."""
         self.started_at = self.clock.now()
-        if self.store is not None and self.file_analysis is None:
+        if self.store is not None and self.file_analysis is None and not self.attached:
             # One live engine per data dir (analyze runs beside it without the lock).
             lock = EngineLock(data_dir())
             lock.acquire()  # EngineAlreadyRunningError names the other engine's pid
@@ -284,6 +298,11 @@ class EngineRuntime:
                     self._data_dir_lock.release()
                 raise
             self.writer.register_cameras(self.site_ids.site_id, self.site_ids.cameras)
+            if self.attached:
+                self._follow_site(self.store, self.writer, self.site_ids.site_id)
+                self._watchdog.start()
+                self._publish_health()
+                return
             self.writer.attach(self.bus)
             self._store_appearances(self.writer, self.site_ids.cameras)
             for cam_id, pipeline in self.pipelines.items():
@@ -346,6 +365,39 @@ class EngineRuntime:
             self._join_cluster(self.cluster)
         self._publish_health()
 
+    # -- a console attached to a shared site ----------------------------------------------
+    def _follow_site(self, store: Store, writer: StoreWriter, site_id: int) -> None:
+        """Read the alert list's rules and risk classes (the engines raise, escalate and
+        deliver), tell the engines and other consoles what this console changes, and
+        follow what they store and tell."""
+        self.alerts = AlertService(
+            bus=self.bus,
+            writer=writer,
+            store=store,
+            clock=self.clock,
+            site=self.site.name,
+            risk_classes=risk_class_cache(self.site.alerts, store, self.clock),
+            site_time=self.site.site_time,
+            camera_names=place_names(self.site),
+        )
+        self.alerts.start_reading()
+        sender = process_name("console")
+        self.relay = LiveRelay(
+            store, self.bus, site_id=site_id, sender=sender, engine="console", clock=self.clock
+        )
+        self.relay.start()
+        self.follower = LiveFollower(
+            store,
+            self.bus,
+            site_id=site_id,
+            site_name=self.site.name,
+            sender=sender,
+            relay=self.relay,
+            gate=self.alerts.risk_gate,
+            clock=self.clock,
+        )
+        self.follower.start()
+
     # -- a shared site: what this engine holds a lease for ------------------------------
     def _join_cluster(self, options: ClusterOptions) -> None:
         """Join the site's engines and take a first share of its cameras, room and services
@@ -363,6 +415,15 @@ class EngineRuntime:
             [(cam.id, cam.engine) for cam in self.site.cameras],
             [room.room_id] if room is not None else [],
         )
+        self.relay = LiveRelay(
+            self.store,
+            self.bus,
+            site_id=self.site_ids.site_id,
+            sender=process_name(options.name),
+            engine=options.name,
+            clock=self.clock,
+        )
+        self.relay.start()
         self.member = ClusterMember(
             book,
             wanted,
@@ -490,6 +551,8 @@ class EngineRuntime:
     def stop(self) -> None:
         """Stop cameras, then let the writer store what they reported last."""
         self._stop.set()
+        if self.follower is not None:
+            self.follower.stop()
         if self.member is not None:
             self.member.stop()  # stops what it holds, then gives the leases back
         if self.sensing is not None:
@@ -530,6 +593,8 @@ class EngineRuntime:
             self._appearances_unsubscribe = None
         if self.text_indexer is not None:
             self.text_indexer.stop()  # the batch in hand is stored; the rest waits for next time
+        if self.relay is not None:
+            self.relay.stop()  # after the alerts and cameras: their last words are told
         if self.writer is not None:
             self.writer.stop()
         if self.audit_checkpoints is not None:
@@ -944,7 +1009,22 @@ class EngineRuntime:
             reports.append(self._speech_health())
         if self.cluster is not None:
             reports.append(self._cluster_health(self.cluster))
+        if self.follower is not None:
+            reports.append(self._attached_health(self.follower))
         return reports
+
+    def _attached_health(self, follower: LiveFollower) -> HealthReport:
+        """An attached console: whether it hears the site's engines, and how many run."""
+        if not follower.connected:
+            return HealthReport(
+                "cluster", HealthState.DOWN, f"database away: {follower.problem or 'reconnecting'}"
+            )
+        engines = follower.engines_running()
+        if not engines:
+            return HealthReport("cluster", HealthState.DOWN, "attached; no engine runs this site")
+        return HealthReport(
+            "cluster", HealthState.OK, f"attached; {counted(len(engines), 'engine')} running"
+        )
 
     def _cluster_health(self, options: ClusterOptions) -> HealthReport:
         """A shared site's engine: what it runs, how many engines share the site, and a
@@ -1031,6 +1111,8 @@ class EngineRuntime:
         )
 
     def _camera_health(self) -> HealthReport:
+        if self.follower is not None:
+            return self._followed_camera_health(self.follower)
         if not self.sources and self.cluster is not None and self.site.cameras:
             return HealthReport(
                 "cameras", HealthState.OK, f"none here; {len(self.site.cameras)} on other engines"
@@ -1050,6 +1132,24 @@ class EngineRuntime:
         else:
             state = HealthState.DOWN
         return HealthReport("cameras", state, detail)
+
+    def _followed_camera_health(self, follower: LiveFollower) -> HealthReport:
+        """An attached console: the site's cameras as their engines last told."""
+        if not self.site.cameras:
+            return HealthReport("cameras", HealthState.OFF, "no cameras configured")
+        known = dict(follower.cameras)
+        online = sum(
+            known[c.id].status is CameraStatus.ONLINE for c in self.site.cameras if c.id in known
+        )
+        total = len(self.site.cameras)
+        state = (
+            HealthState.OK
+            if online == total
+            else HealthState.DEGRADED
+            if online
+            else HealthState.DOWN
+        )
+        return HealthReport("cameras", state, f"{online}/{total} online on the site's engines")
 
     def _watch(self) -> None:
         while not self.clock.wait(self._stop, WATCHDOG_INTERVAL_S):

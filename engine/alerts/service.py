@@ -263,6 +263,14 @@ class AlertService:
         self._thread = threading.Thread(target=self._run, name="alert-escalation", daemon=True)
         self._thread.start()
 
+    def start_reading(self) -> None:
+        """For a console attached to a shared site (``watchfloor --attach``): the rules and
+        today's risk classes only, for its lists. The site's engines raise, escalate and
+        deliver alerts; this service acknowledges and labels through the console's writer."""
+        self.reload_rules()
+        if self.risk_classes is not None:
+            self.risk_classes.start()
+
     def stop(self) -> None:
         """Stop listening and escalating (live sequences write their last detections);
         webhook deliveries in flight get a few seconds."""

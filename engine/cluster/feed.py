@@ -24,7 +24,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -34,7 +34,7 @@ from engine.store.cluster_models import EngineRow
 from engine.store.database import Store
 from engine.store.event_views import EventView, event_view_of_row, event_view_select
 from engine.store.models import Event
-from engine.store.writer import EVENTS_CHANNEL, describe_failure
+from engine.store.writer import EVENTS_CHANNEL, LIVE_CHANNEL, describe_failure
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ class EventFeed:
     after ``after`` — per engine, the last id already seen), each once.
 
     ``on_state(connected, problem)`` is called when the connection is lost or back.
+    ``on_live(notes)``: PostgreSQL only, the notes on :data:`~engine.cluster.live.
+    LIVE_CHANNEL` (decoded JSON objects) heard on the same connection, in the order sent.
     ``start``/``stop``; any thread may read :attr:`connected` and :attr:`problem`."""
 
     def __init__(
@@ -61,10 +63,12 @@ class EventFeed:
         *,
         after: dict[Engine, int] | None = None,
         on_state: Callable[[bool, str | None], None] | None = None,
+        on_live: Callable[[list[dict[str, Any]]], None] | None = None,
         clock: Clock = REAL_CLOCK,
         poll_s: float = POLL_S,
     ) -> None:
         self.store = store
+        self._on_live = on_live
         self._on_events = on_events
         self._on_state = on_state
         self._clock = clock
@@ -129,17 +133,30 @@ class EventFeed:
         conninfo = url.render_as_string(hide_password=False)
         with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as connection:
             connection.execute(f"LISTEN {EVENTS_CHANNEL}")
+            if self._on_live is not None:
+                connection.execute(f"LISTEN {LIVE_CHANNEL}")
             # Listening first, then reading: nothing committed in between is missed.
             self._catch_up()
             self._set_state(True, None)
             while not self._stop.is_set():
                 engines: set[Engine] = set()
-                for note in connection.notifies(timeout=LISTEN_TIMEOUT_S, stop_after=1):
-                    engines.add(_engine_of(note.payload))
+                live: list[dict[str, Any]] = []
+                # The first note (or a second without one), then whatever else has arrived.
+                waited = connection.notifies(timeout=LISTEN_TIMEOUT_S, stop_after=1)
+                for note in (*waited, *connection.notifies(timeout=0)):
+                    if note.channel == EVENTS_CHANNEL:
+                        engines.add(_engine_of(note.payload))
+                    else:
+                        live.extend(_object_of(note.payload))
                 if self._stop.is_set():
                     return
-                # One NOTIFY woke us: read what that engine (and any other) stored since.
-                self._catch_up(engines or None)
+                # A NOTIFY woke us: read what that engine stored since (all engines when
+                # none was heard for a while: a safety net), then what was told live, which
+                # may name an event just stored.
+                if engines or not live:
+                    self._catch_up(engines or None)
+                if live and self._on_live is not None:
+                    self._on_live(live)
 
     def _catch_up(self, engines: set[Engine] | None = None) -> None:
         """Hand over every event stored after the last one seen, engine by engine (those
@@ -206,6 +223,14 @@ class EventFeed:
         self.connected, self.problem = connected, problem
         if changed and self._on_state is not None:
             self._on_state(connected, problem)
+
+
+def _object_of(payload: str) -> list[dict[str, Any]]:
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        return []
+    return [value] if isinstance(value, dict) else []
 
 
 def _engine_of(payload: str) -> Engine:

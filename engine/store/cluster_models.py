@@ -16,6 +16,12 @@ counts the hand-overs: an engine renews only the epoch it acquired, so one that 
 its lease and then woke up finds it gone instead of running it beside the new holder.
 ``pinned`` names the engine the site file gives the camera to, if any. See
 :mod:`engine.cluster`.
+
+A *live room* row (revision ``0022``) is the latest picture of a sensing room, written by the
+engine holding the room's lease a few times a second (:mod:`engine.cluster.live`) so that
+consoles attached from other machines draw it: ``snapshot`` is
+:func:`engine.cluster.snapshots.encode_snapshot`'s bytes. Live state, not history: one row per
+room, overwritten.
 """
 
 from __future__ import annotations
@@ -23,7 +29,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.store.models import Base
@@ -66,3 +80,15 @@ class Lease(Base):
     epoch: Mapped[int] = mapped_column(Integer, default=0)
     acquired_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+
+
+class LiveRoom(Base):
+    __tablename__ = "live_rooms"
+
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    room: Mapped[str] = mapped_column(String(64), primary_key=True)
+    engine: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+    snapshot: Mapped[bytes] = mapped_column(LargeBinary)

@@ -72,6 +72,7 @@ STOP_GRACE_S = 60.0  # on stop, keep retrying a failing store this long, then sp
 JOURNAL_SETTING_PREFIX = "store.journal:"
 JOURNAL_GLOB = "writer-*.jsonl"
 EVENTS_CHANNEL = "watchfloor_events"  # PostgreSQL NOTIFY channel of stored events
+LIVE_CHANNEL = "watchfloor_live"  # … and of what is not history (engine.cluster.live)
 
 T = TypeVar("T")
 FailureKind = Literal["transient", "permanent", "command"]

@@ -1,0 +1,493 @@
+"""What happens on a shared site *now*, told to consoles on other machines.
+
+History reaches an attached console as stored events (:mod:`engine.cluster.feed`). What is
+not history travels here: an alert raised, acknowledged or escalated; a sequence added to
+an alert; a camera's state; a sensing room's latest picture. Each process of a shared site
+(an engine, an attached console) runs a :class:`LiveRelay`: it hears these on its own bus
+and sends a small ``NOTIFY`` on :data:`~engine.store.writer.LIVE_CHANNEL` (ids and states,
+never the rows; a room's picture is written to its ``live_rooms`` row first, in the same
+transaction). A
+console runs a :class:`LiveFollower`: it listens on the same connection as its event feed,
+reads what a note names, and publishes the same bus events an embedded engine would have
+(``AlertRaised``, ``AlertChanged``, ``SequenceAdded``, ``CameraStatusChanged``,
+``SensingUpdated``, ``EventsStored``), so the panes cannot tell the difference.
+
+Nothing here holds up the bus: the relay queues at most :data:`MAX_QUEUED` notes and counts
+what it had to drop while the database was away. A follower that was cut off reads, on its
+return, the alerts raised and acknowledged meanwhile and every camera's state from the
+engines' heartbeats; events it catches up by id (see the feed).
+
+PostgreSQL only: SQLite has no ``LISTEN``, and a SQLite site has one engine anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import or_, select
+from sqlalchemy.engine import make_url
+
+from engine.alerts.filtering import AlertListRequest, RiskGate
+from engine.alerts.records import AlertView, alerts_by_id
+from engine.alerts.service import AlertChanged, AlertRaised, SequenceAdded
+from engine.bus import EventBus
+from engine.clock import REAL_CLOCK, Clock
+from engine.cluster.feed import EventFeed
+from engine.cluster.leases import HEARTBEAT_S
+from engine.cluster.snapshots import decode_snapshot, encode_snapshot
+from engine.cluster.status import RUNNING, EngineLine, engines_status
+from engine.events import CameraStatus, CameraStatusChanged, Event
+from engine.sensing.service import SensingUpdated
+from engine.store.alert_models import Alert
+from engine.store.cluster_models import LiveRoom
+from engine.store.database import Store
+from engine.store.event_views import EventsStored, EventView
+from engine.store.writer import LIVE_CHANNEL, describe_failure
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED: Final = 1000  # notes waiting for the database; more are dropped (and counted)
+ROOM_EVERY_S: Final = 0.5  # a room's picture is sent at most this often
+DETAIL_CHARS: Final = 300  # a camera's reason, cut to fit a NOTIFY payload (8000 bytes)
+RECONNECT_S: Final = 2.0
+CAUGHT_UP_ALERTS: Final = 200  # at most this many alerts raised while away are told again
+
+LIVE_EVENTS: Final = (AlertRaised, AlertChanged, SequenceAdded, CameraStatusChanged, SensingUpdated)
+
+
+def process_name(role: str) -> str:
+    """Who sends a note (so each sender skips its own): ``role@host:pid/nonce``, unique
+    even for two consoles in one process."""
+    return f"{role}@{socket.gethostname()}:{os.getpid()}/{uuid.uuid4().hex[:8]}"
+
+
+def note_of(event: Event, sender: str) -> dict[str, Any] | None:
+    """The small payload told about ``event`` (None: not told this way)."""
+    if isinstance(event, AlertRaised):
+        return {"from": sender, "kind": "alert", "alert": event.alert.alert_id, "change": "raised"}
+    if isinstance(event, AlertChanged):
+        return {
+            "from": sender,
+            "kind": "alert",
+            "alert": event.alert.alert_id,
+            "change": event.change,
+        }
+    if isinstance(event, SequenceAdded):
+        return {
+            "from": sender,
+            "kind": "sequence",
+            "alert": event.alert.alert_id,
+            "sequence": event.sequence_id,
+            "camera": event.camera,
+            "max_conf": event.max_conf,
+            "new": event.new_alert,
+            "shown": event.shown,
+        }
+    if isinstance(event, CameraStatusChanged):
+        return {
+            "from": sender,
+            "kind": "camera",
+            "camera": event.camera_id,
+            "status": event.status.value,
+            "detail": event.detail[:DETAIL_CHARS],
+            "since": event.since.isoformat(),
+            "retry_in_s": event.retry_in_s,
+        }
+    return None
+
+
+@dataclass
+class RelayStats:
+    sent: int = 0
+    dropped: int = 0
+    rooms_sent: int = 0
+
+
+class LiveRelay:
+    """Tells the site's other processes what this one's bus hears (see the module doc).
+
+    ``site_id`` and ``engine`` name the rows a room's picture is written to. Runs a thread;
+    the bus handlers only queue."""
+
+    def __init__(
+        self,
+        store: Store,
+        bus: EventBus,
+        *,
+        site_id: int,
+        sender: str,
+        engine: str,
+        clock: Clock = REAL_CLOCK,
+        room_every_s: float = ROOM_EVERY_S,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._site_id = site_id
+        self.sender = sender
+        self._engine = engine
+        self._clock = clock
+        self._room_every_s = room_every_s
+        self._queue: deque[dict[str, Any]] = deque()
+        self._rooms: dict[str, SensingUpdated] = {}  # newest picture per room, not yet sent
+        self._room_sent_s: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._thread = threading.Thread(target=self._run, name="live-relay", daemon=True)
+        self.stats = RelayStats()
+        self.problem: str | None = None
+        self.quiet = threading.local()  # set while a follower republishes a note it heard
+
+    def start(self) -> None:
+        for kind in LIVE_EVENTS:
+            self._unsubscribe.append(self._bus.subscribe(kind, self._heard))
+        self._thread.start()
+
+    def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _heard(self, event: Event) -> None:
+        if getattr(self.quiet, "on", False):
+            return  # heard from another process: it told everyone itself
+        with self._lock:
+            if isinstance(event, SensingUpdated):
+                self._rooms[event.snapshot.room_id] = event
+            else:
+                note = note_of(event, self.sender)
+                if note is None:
+                    return
+                if len(self._queue) >= MAX_QUEUED:
+                    self._queue.popleft()
+                    self.stats.dropped += 1
+                self._queue.append(note)
+        self._wake.set()
+
+    def _run(self) -> None:
+        import psycopg
+
+        url = make_url(self._store.url).set(drivername="postgresql")
+        conninfo = url.render_as_string(hide_password=False)
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as connection:
+                    self.problem = None
+                    while not self._stop.is_set():
+                        self._send(connection)
+                        self._wake.wait(self._room_every_s / 2)
+                        self._wake.clear()
+                    self._send(connection)  # what was told before stopping
+                    return
+            except Exception as exc:
+                self.problem = describe_failure(exc)
+                log.warning("live relay: %s; again in %.0f s", self.problem, RECONNECT_S)
+                self._clock.wait(self._stop, RECONNECT_S)
+
+    def _send(self, connection: Any) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    break
+                note = self._queue[0]
+            connection.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, json.dumps(note)))
+            with self._lock:
+                self._queue.popleft()
+                self.stats.sent += 1
+        now_s = self._clock.monotonic()
+        with self._lock:
+            due = [
+                event
+                for room, event in self._rooms.items()
+                if now_s - self._room_sent_s.get(room, -1e9) >= self._room_every_s
+            ]
+            for event in due:
+                del self._rooms[event.snapshot.room_id]
+        for event in due:
+            room = event.snapshot.room_id
+            body = encode_snapshot(event.snapshot)
+            told = json.dumps({"from": self.sender, "kind": "room", "room": room})
+            with connection.transaction():
+                connection.execute(
+                    "INSERT INTO live_rooms (site_id, room, engine, updated_at, snapshot)"
+                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (site_id, room) DO UPDATE SET"
+                    " engine = EXCLUDED.engine, updated_at = EXCLUDED.updated_at,"
+                    " snapshot = EXCLUDED.snapshot",
+                    (self._site_id, room, self._engine, event.at, body),
+                )
+                connection.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, told))
+            self._room_sent_s[room] = now_s
+            self.stats.rooms_sent += 1
+
+
+@dataclass(frozen=True)
+class CameraState:
+    """A camera as an attached console knows it: its state, the reason, since when and
+    which engine runs it (None: none does)."""
+
+    status: CameraStatus
+    detail: str
+    since: datetime
+    engine: str | None
+
+
+class LiveFollower:
+    """An attached console's view of the site's engines: publishes on ``bus`` what they
+    store and tell (see the module doc). ``gate``: the alert list's risk gate (alerts hidden
+    by it are not told again after a reconnect). ``relay``: this process's own relay, kept
+    quiet while republishing."""
+
+    def __init__(
+        self,
+        store: Store,
+        bus: EventBus,
+        *,
+        site_id: int,
+        site_name: str,
+        sender: str,
+        relay: LiveRelay | None = None,
+        gate: Callable[[], RiskGate] | None = None,
+        clock: Clock = REAL_CLOCK,
+        engines_every_s: float = HEARTBEAT_S,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._site_id = site_id
+        self._site_name = site_name
+        self._engines_every_s = engines_every_s
+        self._stop = threading.Event()
+        self._look = threading.Event()  # an engine not known to be running was heard
+        self._thread = threading.Thread(target=self._watch, name="live-follower", daemon=True)
+        self.engines: tuple[EngineLine, ...] = ()
+        self._sender = sender
+        self._relay = relay
+        self._gate = gate
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.cameras: dict[str, CameraState] = {}
+        self._lost_at: datetime | None = None
+        self._newest_alert = 0
+        self.notes = 0
+        self.feed = EventFeed(store, self._events, on_live=self._live, on_state=self._state)
+
+    @property
+    def connected(self) -> bool:
+        return self.feed.connected
+
+    @property
+    def problem(self) -> str | None:
+        return self.feed.problem
+
+    def start(self) -> None:
+        with self._store.engine.connect() as connection:
+            newest = connection.execute(select(Alert.id).order_by(Alert.id.desc()).limit(1))
+            self._newest_alert = int(newest.scalar() or 0)
+        self._read_cameras()
+        self._read_rooms()
+        self.feed.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._look.set()
+        self.feed.stop()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    # -- on the feed's thread ------------------------------------------------------------
+    def _publish(self, event: Event) -> None:
+        quiet = self._relay.quiet if self._relay is not None else None
+        if quiet is not None:
+            quiet.on = True
+        try:
+            self._bus.publish(event)
+        finally:
+            if quiet is not None:
+                quiet.on = False
+
+    def _events(self, views: tuple[EventView, ...]) -> None:
+        self._heard_from({view.engine for view in views if view.engine is not None})
+        self._publish(EventsStored(at=self._clock.now(), views=views))
+
+    def _heard_from(self, engines: set[str]) -> None:
+        """Engines heard from that were not running at the last look: look again now."""
+        if engines - set(self.engines_running()):
+            self._look.set()
+
+    def _state(self, connected: bool, problem: str | None) -> None:
+        if not connected:
+            if self._lost_at is None:
+                self._lost_at = self._clock.now()
+            return
+        lost_at, self._lost_at = self._lost_at, None
+        if lost_at is not None:  # back: what was told while away
+            self._catch_up_alerts(lost_at)
+            self._read_cameras()
+            self._read_rooms()
+
+    def _live(self, notes: list[dict[str, Any]]) -> None:
+        for note in notes:
+            if note.get("from") == self._sender:
+                continue
+            self.notes += 1
+            self._heard_from({str(note.get("from", "")).split("@", 1)[0]} - {"console"})
+            try:
+                self._one(note)
+            except Exception:
+                log.exception("live note %r could not be followed", note)
+
+    def _one(self, note: dict[str, Any]) -> None:
+        kind = note.get("kind")
+        if kind == "camera":
+            camera = str(note["camera"])
+            state = CameraState(
+                CameraStatus(note["status"]),
+                str(note.get("detail") or ""),
+                datetime.fromisoformat(note["since"]),
+                str(note["from"]).split("@", 1)[0] or None,
+            )
+            with self._lock:
+                self.cameras[camera] = state
+            retry = note.get("retry_in_s")
+            self._publish(
+                CameraStatusChanged(
+                    at=self._clock.now(),
+                    camera_id=camera,
+                    status=state.status,
+                    detail=state.detail,
+                    since=state.since,
+                    retry_in_s=float(retry) if retry is not None else None,
+                )
+            )
+        elif kind == "room":
+            self._read_rooms(str(note["room"]))
+        elif kind in ("alert", "sequence"):
+            found = alerts_by_id(self._store, [int(note["alert"])])
+            if not found:
+                return
+            alert = found[0]
+            self._newest_alert = max(self._newest_alert, alert.alert_id)
+            if kind == "sequence":
+                self._publish(
+                    SequenceAdded(
+                        at=self._clock.now(),
+                        alert=alert,
+                        sequence_id=int(note["sequence"]),
+                        camera=note.get("camera"),
+                        max_conf=note.get("max_conf"),
+                        new_alert=bool(note.get("new")),
+                        shown=bool(note.get("shown")),
+                    )
+                )
+            elif note.get("change") == "raised":
+                self._publish(AlertRaised(at=self._clock.now(), alert=alert))
+            else:
+                self._publish(
+                    AlertChanged(at=self._clock.now(), alert=alert, change=str(note["change"]))
+                )
+
+    def _catch_up_alerts(self, lost_at: datetime) -> None:
+        """Alerts raised (and shown) while away are told as raised; alerts acknowledged or
+        escalated while away as changed."""
+        gate = self._gate() if self._gate is not None else RiskGate()
+        page = AlertListRequest(gate=gate, limit=CAUGHT_UP_ALERTS).run(self._store)
+        shown = {row.alert_id for row in page.rows if row.alert_id > self._newest_alert}
+        since = lost_at - timedelta(seconds=5)  # engines' clocks may be a little behind
+        with self._store.engine.connect() as connection:
+            changed = list(
+                connection.execute(
+                    select(Alert.id).where(
+                        or_(Alert.acknowledged_at >= since, Alert.escalated_at >= since)
+                    )
+                ).scalars()
+            )
+        views: list[AlertView] = alerts_by_id(self._store, sorted(shown | set(changed)))
+        for alert in sorted(views, key=lambda a: a.alert_id):
+            if alert.alert_id in shown:
+                self._publish(AlertRaised(at=self._clock.now(), alert=alert))
+            if alert.alert_id in changed:
+                change = "acknowledged" if alert.acknowledged_at is not None else "escalated"
+                self._publish(AlertChanged(at=self._clock.now(), alert=alert, change=change))
+            self._newest_alert = max(self._newest_alert, alert.alert_id)
+
+    def _read_cameras(self) -> None:
+        """Every engine of the site as the ``engines`` table says now, and each camera's
+        state as its engine said at its last heartbeat (told again where it is newer than
+        what was heard)."""
+        status = engines_status(self._store)
+        lines = tuple(line for line in status.engines if line.site == self._site_name)
+        self.engines = lines
+        for line in lines:
+            if line.state != RUNNING:
+                continue
+            for camera, said in line.camera_states.items():
+                try:
+                    state = CameraState(
+                        CameraStatus(said["status"]),
+                        str(said.get("detail") or ""),
+                        datetime.fromisoformat(said["since"]),
+                        line.name,
+                    )
+                except (KeyError, ValueError, TypeError):
+                    continue
+                with self._lock:
+                    known = self.cameras.get(camera)
+                    if known is not None and known.since >= state.since:
+                        continue
+                    self.cameras[camera] = state
+                self._publish(
+                    CameraStatusChanged(
+                        at=self._clock.now(),
+                        camera_id=camera,
+                        status=state.status,
+                        detail=state.detail,
+                        since=state.since,
+                    )
+                )
+
+    def engines_running(self) -> tuple[str, ...]:
+        """The names of the site's engines heard from lately (as last read)."""
+        return tuple(line.name for line in self.engines if line.state == RUNNING)
+
+    def _watch(self) -> None:
+        """Every heartbeat: who runs the site, and the cameras' states."""
+        while not self._stop.is_set():
+            self._look.wait(self._engines_every_s)
+            self._look.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self._read_cameras()
+            except Exception as exc:  # the database is away: the feed says so
+                log.debug("engines could not be read: %s", exc)
+
+    def _read_rooms(self, room: str | None = None) -> None:
+        condition = [LiveRoom.site_id == self._site_id]
+        if room is not None:
+            condition.append(LiveRoom.room == room)
+        with self._store.engine.connect() as connection:
+            rows = connection.execute(
+                select(LiveRoom.updated_at, LiveRoom.snapshot).where(*condition)
+            ).all()
+        for updated_at, body in rows:
+            try:
+                snapshot = decode_snapshot(bytes(body))
+            except ValueError as exc:
+                log.warning("a sensing room's picture could not be read: %s", exc)
+                continue
+            self._publish(SensingUpdated(at=updated_at, snapshot=snapshot))

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from console import exit_codes
 from console.host import EngineHost, console_settings
 from console.main_window import MainWindow
+from engine.cluster.live import NotAttachableError
 from engine.config import SiteConfigError
 from engine.instance import EngineAlreadyRunningError
 from engine.secrets import install_secret_redaction
@@ -80,13 +81,14 @@ def settle_after_start() -> None:
     gc.freeze()
 
 
-def run_gui(site_file: Path, db_url: str) -> int:
-    """Open the console on ``site_file``; returns the process exit code."""
+def run_gui(site_file: Path, db_url: str, *, attach: bool = False) -> int:
+    """Open the console on ``site_file``; returns the process exit code. ``attach``: the
+    site's engines run elsewhere (``watchfloor --attach``): this console follows them."""
     install_secret_redaction()  # cli.main does it too; a second call adds nothing
     prefer_gui_thread()
     app = application()
     try:
-        host = EngineHost.open(site_file, db_url)
+        host = EngineHost.open(site_file, db_url, attach=attach)
     except SiteConfigError as exc:
         log.error("%s", exc)
         QMessageBox.critical(
@@ -97,6 +99,12 @@ def run_gui(site_file: Path, db_url: str) -> int:
         log.error("%s", exc)
         QMessageBox.critical(None, "Watchfloor — database", str(exc))
         return exit_codes.DATABASE
+    except (NotAttachableError, ValueError) as exc:
+        if not attach:
+            raise
+        log.error("%s", exc)
+        QMessageBox.critical(None, "Watchfloor — attach", f"This console cannot attach:\n\n{exc}")
+        return exit_codes.USAGE
     except EngineAlreadyRunningError as exc:
         log.error("%s", exc)
         QMessageBox.critical(

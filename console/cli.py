@@ -82,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="site TOML file (default: the built-in demo site)",
     )
     parser.add_argument(
+        "--attach",
+        metavar="URL",
+        default=None,
+        help="open a console attached to a shared site's PostgreSQL database, e.g. "
+        "postgresql://watch@db-server/site: it runs no engine of its own and shows what the "
+        "site's engines (`watchfloor engine`) store and tell; --site names the same site file",
+    )
+    parser.add_argument(
         "--selftest",
         action="store_true",
         help="start the engine and the window offscreen, check every subsystem, "
@@ -204,7 +212,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     install_secret_redaction()  # a secret logged by mistake is written as ***
-    db_url = args.db or default_db_url()
+    if args.attach is not None and (args.db is not None or args.command is not None):
+        print(
+            "watchfloor: --attach opens a console; give the database there only "
+            "(not with --db or a subcommand)",
+            file=sys.stderr,
+        )
+        return exit_codes.USAGE
+    db_url = args.attach or args.db or default_db_url()
     try:
         read_typed_times(args)  # a time typed without an offset is the site's wall clock
         if args.command is not None and not args.selftest:
@@ -285,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             return exit_codes.USAGE
         from console.app import run_gui
 
-        return run_gui(args.site, db_url)
+        return run_gui(args.site, db_url, attach=args.attach is not None)
     except SiteConfigError as exc:
         print(f"watchfloor: site file error: {exc}", file=sys.stderr)
         return exit_codes.SITE

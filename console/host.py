@@ -31,12 +31,18 @@ class EngineHost:
     _shown_before: SiteTime | None = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, site_file: Path, db_url: str) -> EngineHost:
-        """Load and validate the site, open and migrate the store, then start the engine.
-        Raises SiteConfigError or DatabaseError before anything has started."""
+    def open(cls, site_file: Path, db_url: str, *, attach: bool = False) -> EngineHost:
+        """Load and validate the site, open and migrate the store, then start the engine
+        (``attach``: follow the site's engines instead, see :mod:`engine.cluster.live`).
+        Raises SiteConfigError or DatabaseError before anything has started; attaching,
+        ValueError (not PostgreSQL) or NotAttachableError (no engine ran the site)."""
         site = load_site(site_file)
         store = Store(db_url)
-        runtime = EngineRuntime(site, store)
+        try:
+            runtime = EngineRuntime(site, store, attach=attach, analytics=not attach)
+        except ValueError:
+            store.close()
+            raise
         bridge = QtBridge(runtime.bus)  # subscribe before start so no event is missed
         try:
             runtime.start()

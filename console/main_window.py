@@ -38,6 +38,7 @@ from engine.access import Actor
 from engine.accounts import roles_text
 from engine.paths import data_dir
 from engine.runtime import EngineRuntime
+from engine.store.database import display_url
 from engine.text import printable
 from widgets.admin_window import AdministrationWindow
 from widgets.cameras.view import CameraGrid
@@ -75,7 +76,12 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.runtime = runtime
         self.settings = settings
-        self.setWindowTitle(f"Watchfloor — {runtime.site.name}")
+        attached = (
+            f" (attached to {display_url(runtime.store.url)})"
+            if runtime.attached and runtime.store is not None
+            else ""
+        )
+        self.setWindowTitle(f"Watchfloor — {runtime.site.name}{attached}")
         self.setDockNestingEnabled(True)
         self.resize(1400, 860)
         store = runtime.store

@@ -27,7 +27,7 @@ from engine.alerts.webhooks import parse_webhook_target
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
 from engine.cluster.leases import SITE_SERVICES, LeaseBook, Resource, resources_of
-from engine.cluster.live import LiveFollower, LiveRelay, process_name
+from engine.cluster.live import LiveFollower, LiveRelay, check_attachable, process_name
 from engine.cluster.member import ClusterMember, ClusterOptions
 from engine.config import CameraConfig, SiteConfig
 from engine.events import CameraStatus, Event, HealthState, SubsystemHealth
@@ -288,6 +288,8 @@ class EngineRuntime:
             lock.acquire()  # EngineAlreadyRunningError names the other engine's pid
             self._data_dir_lock = lock
         if self.store is not None and self.writer is not None:
+            if self.attached:
+                check_attachable(self.store, self.site.name)
             self.writer.on_fatal(self._on_store_fatal)
             self.writer.start()
             try:

@@ -50,7 +50,7 @@ from engine.events import CameraStatus, CameraStatusChanged, Event
 from engine.sensing.service import SensingUpdated
 from engine.store.alert_models import Alert
 from engine.store.cluster_models import LiveRoom
-from engine.store.database import Store
+from engine.store.database import Store, display_url
 from engine.store.event_views import EventsStored, EventView
 from engine.store.writer import LIVE_CHANNEL, describe_failure
 
@@ -63,6 +63,24 @@ RECONNECT_S: Final = 2.0
 CAUGHT_UP_ALERTS: Final = 200  # at most this many alerts raised while away are told again
 
 LIVE_EVENTS: Final = (AlertRaised, AlertChanged, SequenceAdded, CameraStatusChanged, SensingUpdated)
+
+
+class NotAttachableError(RuntimeError):
+    """A console was asked to attach to a site no engine has run on that database."""
+
+
+def check_attachable(store: Store, site_name: str) -> None:
+    """Raise :class:`NotAttachableError` unless an engine has run site ``site_name`` on
+    ``store`` (an attached console never creates a site of its own)."""
+    known = {line.site for line in engines_status(store).engines}
+    if site_name in known:
+        return
+    others = f" (it has engines of {', '.join(sorted(known))})" if known else ""
+    raise NotAttachableError(
+        f"no engine has run site {site_name!r} on {display_url(store.url)}{others}: start "
+        "`watchfloor engine --site FILE --name NAME --db URL` on a server first, then attach "
+        "with the same site file (--site FILE)"
+    )
 
 
 def process_name(role: str) -> str:

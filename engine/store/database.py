@@ -78,6 +78,8 @@ def create_db_engine(url: str) -> Engine:
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
+    if parsed.drivername == "postgresql":  # psycopg (3) is the driver Watchfloor ships
+        parsed = parsed.set(drivername="postgresql+psycopg")
     try:
         return create_engine(parsed, pool_pre_ping=True, connect_args=_connect_args(parsed))
     except (ArgumentError, ImportError) as exc:

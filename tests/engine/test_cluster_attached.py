@@ -20,6 +20,8 @@ from sqlalchemy import text
 from engine.access import Actor, Role
 from engine.alerts.rules import RuleSpec
 from engine.alerts.service import AlertChanged, AlertRaised, SequenceAdded
+from engine.cluster.live import NotAttachableError
+from engine.cluster.status import engines_status
 from engine.config import load_site
 from engine.events import CameraStatus, CameraStatusChanged, Event, HealthState
 from engine.runtime import EngineRuntime
@@ -99,31 +101,24 @@ def test_an_attached_console_hears_the_engines_and_tells_the_other_consoles(
         f'[[cameras]]\nid = "cam1"\nname = "Plaza"\nurl = "{vtest_avi}"\nloop = true\n',
         ROOM,
     )
+    # An attached console creates no site: it needs one an engine has run.
+    with pytest.raises(NotAttachableError, match="no engine has run site 'Test site'"):
+        _console(site_file, pg_url, tmp_path / "console-a", monkeypatch)
+    engine = _engine(site_file, pg_url, tmp_path)
     a, heard_a = _console(site_file, pg_url, tmp_path / "console-a", monkeypatch)
     b, heard_b = _console(site_file, pg_url, tmp_path / "console-b", monkeypatch)
-    engine: subprocess.Popen[str] | None = None
     try:
         assert a.sources == {} and a.sensing is None  # nothing runs in the console
-        cluster = {r.subsystem: r for r in a.health()}["cluster"]
-        assert cluster.state is HealthState.DOWN and "no engine runs this site" in cluster.detail
-        # A rule written through the console (its own writer), applied by the engine.
+        # A rule written through the console (its own writer), read by the engine when it
+        # starts again.
         a.add_alert_rule(
             ADMIN,
             RuleSpec(
                 rule_id=0, name="anyone in the plaza", camera="cam1", room=None, trigger="person"
             ),
         )
-        engine = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "console", "--db", pg_url, "engine"),
-                *("--site", str(site_file), "--name", "server-a", "--lease-s", "3"),
-            ],
-            cwd=REPO,
-            env={**os.environ, "WATCHFLOOR_DATA_DIR": str(tmp_path / "server-a")},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        _stop(engine)
+        engine = _engine(site_file, pg_url, tmp_path)
         heard_a.wait(
             CameraStatusChanged,
             lambda e: e.camera_id == "cam1" and e.status is CameraStatus.ONLINE,
@@ -173,13 +168,43 @@ def test_an_attached_console_hears_the_engines_and_tells_the_other_consoles(
     finally:
         a.stop()
         b.stop()
-        if engine is not None:
-            engine.terminate()
-            try:
-                engine.wait(60)
-            finally:
-                if engine.stderr is not None:
-                    engine.stderr.close()
+        _stop(engine)
+
+
+def _engine(site_file: Path, url: str, tmp_path: Path) -> subprocess.Popen[str]:
+    """``watchfloor engine --name server-a``, once its row is in the engines table."""
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "console", "--db", url, "engine"),
+            *("--site", str(site_file), "--name", "server-a", "--lease-s", "3"),
+        ],
+        cwd=REPO,
+        env={**os.environ, "WATCHFLOOR_DATA_DIR": str(tmp_path / "server-a")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    store = Store(url)
+    try:
+        deadline = time.monotonic() + 90
+        while not any(line.state == "running" for line in engines_status(store).engines):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                said = proc.stderr.read()[-2000:] if proc.stderr else ""
+                proc.kill()
+                raise AssertionError(f"the engine did not start: {said}")
+            time.sleep(0.1)
+    finally:
+        store.close()
+    return proc
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(60)
+    finally:
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 def test_a_sqlite_site_cannot_be_attached_to(tmp_path: Path) -> None:

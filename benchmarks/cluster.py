@@ -1,10 +1,12 @@
 """A site bigger than one engine, on this machine: several ``watchfloor engine --name``
 processes (each its own data dir) sharing one throwaway PostgreSQL server over loopback,
-with ``watchfloor follow --json`` processes standing in for attached consoles.
+and :data:`CONSOLES` consoles attached to it (``watchfloor --attach``'s runtime and Qt
+bridge without a window: :mod:`benchmarks.attached_console`).
 
 The site: :data:`CAMERAS` file cameras looping the shared videos made 640×480 (vtest.avi at
 its 10 fps, the Hamilton clip at 15 fps), split evenly over :data:`ENGINES` engines (no
-``--capacity``: when one stops, the others share its cameras). Runs of :data:`RUN_S` seconds:
+``--capacity``: when one stops, the others share its cameras), and a simulated sensing room
+(a site has one room). Runs of :data:`RUN_S` seconds:
 
 - ``undisturbed``: the engines run.
 - ``disturbed`` (and ``small_site_disturbed``, :data:`SMALL_SITE` cameras, which this
@@ -14,15 +16,16 @@ its 10 fps, the Hamilton clip at 15 fps), split evenly over :data:`ENGINES` engi
 
 Figures per run: per camera, frames analysed a second against the video's own rate (from the
 engines' reports: real time means ≥ 90 % of it), ``person.appeared`` events per camera-minute,
-events stored twice (same camera, track and kind: must be 0), and for each follower the
-latency from an event's time (the frame it was seen in) to the follower printing it (p50,
+events stored twice (same camera, track and kind: must be 0), and for each console the
+latency from an event's time (the frame it was seen in) to its GUI thread receiving it (p50,
 p95, max; events seen while the database was down are left out of these and counted as
-``after_outage``, their latency being the outage's) and whether it printed every event stored
-(``missed``). The disturbed run adds:
+``after_outage``, their latency being the outage's), whether it received every event stored
+(``missed``), and how many alerts, camera states and room pictures reached it. The disturbed
+run adds:
 when the killed engine's cameras were taken over (lease acquired by another engine, seconds
 after the kill), lease hand-overs while the database was down and after it came back (0:
-nobody lost a camera), whether every engine survived the outage, and whether the followers
-said the database was away and then printed what was stored meanwhile.
+nobody lost a camera), whether every engine survived the outage, and whether the consoles
+said the database was away and then received what was stored meanwhile.
 
 ``python -m benchmarks cluster`` (needs PostgreSQL's server binaries: Debian's postgresql).
 """
@@ -46,19 +49,31 @@ from sqlalchemy import create_engine, func, select, text
 
 from benchmarks.inputs import SHARED_HAMILTON, vtest_path
 from benchmarks.store_outage import _postgres_bindir, _postgres_server
-from engine.store.cluster_models import Lease
+from engine.store.cluster_models import EngineRow, Lease
 from engine.store.models import Event
 
 ROOT = Path(__file__).resolve().parents[1]
 CAMERAS: Final = 12
-SMALL_SITE: Final = 3  # cameras 2 cores analyse in real time beside PostgreSQL and followers
+SMALL_SITE: Final = 3  # cameras 2 cores analyse in real time beside PostgreSQL and consoles
 ENGINES: Final = 3
-FOLLOWERS: Final = 2
+CONSOLES: Final = 2
 RUN_S: Final = 150.0
 KILL_AT_S: Final = 45.0
 DB_DOWN_AT_S: Final = 95.0
 DB_DOWN_S: Final = 30.0
 SIZE: Final = (640, 480)
+ROOM: Final = (
+    "[room]\nwidth_m = 6.0\ndepth_m = 5.0\nheight_m = 2.5\n"
+    "[sensing]\nsimulate = true\nwalkers = 2\nseed = 3\n"
+    + "".join(
+        f'[[sensing_nodes]]\nid = "n{i}"\nname = "Node {i}"\n'
+        f"position = {{ x = {x}, y = {y}, z = {z} }}\n"
+        for i, (x, y, z) in enumerate(
+            [(0.1, 0.1, 0.8), (5.9, 0.1, 1.3), (5.9, 4.9, 0.8), (0.1, 4.9, 1.3)], start=1
+        )
+    )
+    + "\n"
+)
 
 
 def run() -> dict[str, Any]:
@@ -72,7 +87,7 @@ def run() -> dict[str, Any]:
         figures: dict[str, Any] = {
             "cameras": CAMERAS,
             "engines": ENGINES,
-            "followers": FOLLOWERS,
+            "consoles": CONSOLES,
             "cores": os.cpu_count(),
             "run_s": RUN_S,
             "videos": {str(p.name): fps for p, fps in videos},
@@ -123,7 +138,7 @@ def _site(work: Path, videos: list[tuple[Path, float]], count: int, name: str) -
     )
     path = work / f"{name}.toml"
     path.write_text(
-        '[site]\nname = "Cluster bench"\ngeo = { lat = 51.5, lon = -0.14 }\n\n' + cameras,
+        '[site]\nname = "Cluster bench"\ngeo = { lat = 51.5, lon = -0.14 }\n\n' + ROOM + cameras,
         encoding="utf-8",
     )
     return path
@@ -139,13 +154,18 @@ def _run(work: Path, base_url: str, site: Path, start_db: Any, stop_db: Any) -> 
     subprocess.run([sys.executable, "-m", "console", "--db", url, "db", "upgrade"],
                    cwd=ROOT, check=True, capture_output=True)  # fmt: skip
     engines = {f"server-{c}": _engine(work, url, site, f"server-{c}") for c in "abc"[:ENGINES]}
-    followers = [_follower(work, url, i) for i in range(FOLLOWERS)]
     t0 = time.monotonic()
+    db = create_engine(url, pool_pre_ping=True)
+    while time.monotonic() - t0 < 60:  # a console attaches to a site an engine has run
+        with db.connect() as connection:
+            if connection.scalar(select(func.count()).select_from(EngineRow)):
+                break
+        time.sleep(0.2)
+    consoles = [_console(work, url, site, i) for i in range(CONSOLES)]
     killed_at: datetime | None = None
     taken: dict[str, float] = {}
     victim = "server-a"
     held_at_kill: list[str] = []
-    db = create_engine(url, pool_pre_ping=True)
     epochs_before_outage: dict[str, int] = {}
     outage: dict[str, Any] = {}
     try:
@@ -178,15 +198,15 @@ def _run(work: Path, base_url: str, site: Path, start_db: Any, stop_db: Any) -> 
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         codes = {name: proc.wait(180) for name, proc in engines.items()}
-        time.sleep(2)  # followers print the last events
-        for proc in followers:
+        time.sleep(2)  # consoles receive the last events
+        for proc in consoles:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
     figures: dict[str, Any] = {"exit_codes": codes}
     figures.update(_reports(work, engines))
     figures.update(_stored(db))
-    figures["followers"] = [
-        _follower_figures(work, i, db, outage.get("window")) for i in range(FOLLOWERS)
+    figures["consoles"] = [
+        _console_figures(work, i, db, outage.get("window")) for i in range(CONSOLES)
     ]
     outage.pop("window", None)
     if killed_at is not None:
@@ -218,13 +238,14 @@ def _engine(work: Path, url: str, site: Path, name: str) -> subprocess.Popen[byt
     )  # fmt: skip
 
 
-def _follower(work: Path, url: str, index: int) -> subprocess.Popen[bytes]:
+def _console(work: Path, url: str, site: Path, index: int) -> subprocess.Popen[bytes]:
+    out = work / f"console{index}.jsonl"
     return subprocess.Popen(
-        [sys.executable, "-m", "console", "--db", url, "follow", "--json"],
+        [sys.executable, "-m", "benchmarks.attached_console", url, str(site), str(out)],
         cwd=ROOT,
-        env={**os.environ, "WATCHFLOOR_DATA_DIR": str(work / f"follower{index}")},
-        stdout=(work / f"follower{index}.jsonl").open("wb"),
-        stderr=(work / f"follower{index}.log").open("wb"),
+        env={**os.environ, "WATCHFLOOR_DATA_DIR": str(work / f"console{index}")},
+        stdout=subprocess.DEVNULL,
+        stderr=(work / f"console{index}.log").open("wb"),
     )
 
 
@@ -299,12 +320,12 @@ def _stored(db: Any) -> dict[str, Any]:
     }
 
 
-def _follower_figures(
+def _console_figures(
     work: Path, index: int, db: Any, outage: tuple[datetime, datetime] | None
 ) -> dict[str, Any]:
     lines = [
         json.loads(line)
-        for line in (work / f"follower{index}.jsonl").read_text().splitlines()
+        for line in (work / f"console{index}.jsonl").read_text().splitlines()
         if line.strip()
     ]
 
@@ -322,12 +343,15 @@ def _follower_figures(
     first = min(seen) if seen else 0
     with db.connect() as connection:
         stored = set(connection.scalars(select(Event.id).where(Event.id >= first)))
-    log = (work / f"follower{index}.log").read_text()
+    log = (work / f"console{index}.log").read_text()
+    counts_file = work / f"console{index}.counts.json"
+    counts = json.loads(counts_file.read_text()) if counts_file.exists() else {}
     return {
-        "printed": len(lines),
+        **counts,
+        "received": len(lines),
         "after_outage": sum(in_outage(x) for x in appeared),
         "missed": len(stored - seen),
-        "printed_twice": len(lines) - len(seen),
+        "received_twice": len(lines) - len(seen),
         "latency_ms_p50": round(statistics.median(latency), 1) if latency else None,
         "latency_ms_p95": round(latency[int(0.95 * (len(latency) - 1))], 1) if latency else None,
         "latency_ms_max": round(latency[-1], 1) if latency else None,

@@ -66,8 +66,10 @@ class EventFeed:
         on_live: Callable[[list[dict[str, Any]]], None] | None = None,
         clock: Clock = REAL_CLOCK,
         poll_s: float = POLL_S,
+        name: str = "watchfloor follower",
     ) -> None:
         self.store = store
+        self._name = name[:63]  # PostgreSQL's application_name (pg_stat_activity)
         self._on_live = on_live
         self._on_events = on_events
         self._on_state = on_state
@@ -131,7 +133,9 @@ class EventFeed:
 
         url = make_url(self.store.url).set(drivername="postgresql")
         conninfo = url.render_as_string(hide_password=False)
-        with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as connection:
+        with psycopg.connect(
+            conninfo, autocommit=True, connect_timeout=10, application_name=self._name
+        ) as connection:
             connection.execute(f"LISTEN {EVENTS_CHANNEL}")
             if self._on_live is not None:
                 connection.execute(f"LISTEN {LIVE_CHANNEL}")

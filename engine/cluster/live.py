@@ -287,6 +287,7 @@ class LiveFollower:
         self._bus = bus
         self._site_id = site_id
         self._site_name = site_name
+        self.sender = sender  # also the feed connection's application_name
         self._engines_every_s = engines_every_s
         self._stop = threading.Event()
         self._look = threading.Event()  # an engine not known to be running was heard
@@ -301,7 +302,9 @@ class LiveFollower:
         self._lost_at: datetime | None = None
         self._newest_alert = 0
         self.notes = 0
-        self.feed = EventFeed(store, self._events, on_live=self._live, on_state=self._state)
+        self.feed = EventFeed(
+            store, self._events, on_live=self._live, on_state=self._state, name=sender
+        )
 
     @property
     def connected(self) -> bool:

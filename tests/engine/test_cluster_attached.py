@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from engine.access import Actor, Role
 from engine.alerts.rules import RuleSpec
@@ -148,14 +149,28 @@ def test_an_attached_console_hears_the_engines_and_tells_the_other_consoles(
         assert "1 engine running" in health["cluster"].detail
         assert health["cameras"].detail == "1/1 online on the site's engines"
 
-        # Acknowledged on console b: console a is told, b hears its own change once.
-        b.acknowledge_alert(ADMIN, raised.alert.alert_id, "seen on the wall")
+        # Console a is cut off from the database (its connection ended, no new one let in)
+        # while console b acknowledges the alert: when a is back, it is told.
+        _let_in(pg_url, False)
+        try:
+            _cut_off(pg_url, a.follower.sender)
+            deadline = time.monotonic() + 10
+            while a.follower.connected and time.monotonic() < deadline:
+                time.sleep(0.05)
+            away = {r.subsystem: r for r in a.health()}["cluster"]
+            assert away.state is HealthState.DOWN and "database away" in away.detail
+            b.acknowledge_alert(ADMIN, raised.alert.alert_id, "seen on the wall")
+            time.sleep(1.0)
+            assert not heard_a.of(AlertChanged)  # not told while away
+        finally:
+            _let_in(pg_url, True)
         changed = heard_a.wait(
             AlertChanged,
             lambda e: e.alert.alert_id == raised.alert.alert_id and e.change == "acknowledged",
-            "the acknowledgement made on console b",
-            timeout_s=10,
+            "the acknowledgement made on console b while a was away",
+            timeout_s=30,
         )
+        assert {r.subsystem: r for r in a.health()}["cluster"].state is HealthState.OK
         assert changed.alert.acknowledged_by == "account:ada"
         time.sleep(1.0)  # b's own note comes back to b over the database: not told twice
         assert len(heard_b.of(AlertChanged, lambda e: e.change == "acknowledged")) == 1
@@ -196,6 +211,37 @@ def _engine(site_file: Path, url: str, tmp_path: Path) -> subprocess.Popen[str]:
     finally:
         store.close()
     return proc
+
+
+def _let_in(url: str, allowed: bool) -> None:
+    """Let new connections into the test's database, or refuse them all (as a server
+    that is restarting does); connections already open stay."""
+    name = make_url(url).database
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(
+                text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+            )
+    finally:
+        admin.dispose()
+
+
+def _cut_off(url: str, application_name: str) -> None:
+    """End the one connection named ``application_name`` (a console's feed)."""
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            ended = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :name"
+                ),
+                {"name": application_name[:63]},
+            ).scalar()
+        assert ended == 1
+    finally:
+        admin.dispose()
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:

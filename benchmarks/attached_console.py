@@ -1,0 +1,87 @@
+"""A console attached to a shared site, without a window, for the cluster benchmark.
+
+``python -m benchmarks.attached_console URL SITE_FILE OUT.jsonl`` runs what
+``watchfloor --attach URL --site SITE_FILE`` runs under its window: the attached engine
+runtime (:class:`engine.runtime.EngineRuntime` with ``attach=True``) and the Qt bridge that
+hands its bus events to the GUI thread. Each stored event the GUI thread receives (the
+moment the event list would show it) is written as a JSON line with ``received_at``; alerts
+raised, camera states and room pictures are counted. SIGTERM stops it. Its log (stderr)
+says when the database went away and came back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def main(argv: list[str]) -> int:
+    from PySide6.QtCore import QCoreApplication
+
+    from console.bridge import QtBridge
+    from engine.config import load_site
+    from engine.runtime import EngineRuntime
+    from engine.store.database import Store
+
+    url, site_file, out_path = argv
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
+    app = QCoreApplication([])
+    runtime = EngineRuntime(load_site(Path(site_file)), Store(url), attach=True, analytics=False)
+    bridge = QtBridge(runtime.bus)
+    counts = {"alerts_raised": 0, "camera_states": 0, "room_pictures": 0}
+    with Path(out_path).open("w", encoding="utf-8") as out:
+        _run(app, runtime, bridge, counts, out)
+    Path(out_path).with_suffix(".counts.json").write_text(json.dumps(counts))
+    return 0
+
+
+def _run(app: Any, runtime: Any, bridge: Any, counts: dict[str, int], out: Any) -> None:
+    from PySide6.QtCore import QTimer
+
+    def stored(views: Any) -> None:
+        now = datetime.now(UTC).isoformat()
+        for view in views:
+            line = {"id": view.id, "kind": view.kind, "ts": view.ts.isoformat()}
+            out.write(json.dumps({**line, "engine": view.engine, "received_at": now}) + "\n")
+        out.flush()
+
+    def count(key: str) -> Any:
+        def add(_event: Any) -> None:
+            counts[key] += 1
+
+        return add
+
+    bridge.sig_events_stored.connect(stored)
+    bridge.sig_alert_raised.connect(count("alerts_raised"))
+    bridge.sig_camera_status_changed.connect(count("camera_states"))
+    bridge.sig_sensing_updated.connect(count("room_pictures"))
+    connected = [True]
+
+    def watch() -> None:  # what the status bar would say
+        follower = runtime.follower
+        if follower is not None and follower.connected != connected[0]:
+            connected[0] = follower.connected
+            logging.info("database %s", "connected again" if connected[0] else "away")
+
+    timer = QTimer()
+    timer.timeout.connect(watch)
+    timer.start(200)
+    signal.signal(signal.SIGTERM, lambda *_: app.quit())
+    runtime.start()
+    try:
+        app.exec()
+    finally:
+        runtime.stop()
+        bridge.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

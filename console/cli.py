@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -157,6 +158,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="with --name: how long a silent engine keeps its cameras before another takes "
         "them over (default 15; heartbeats every third of it; 1.5–300)",
+    )
+    engine.add_argument(
+        "--rtsp-port",
+        metavar="PORT",
+        type=int,
+        default=None,
+        help="with --name: re-stream the cameras this engine runs over RTSP on this port, for "
+        "attached consoles (GStreamer's RTSP server: Debian's gir1.2-gst-rtsp-server-1.0; the "
+        "password is the media_password secret, the user 'watchfloor')",
+    )
+    engine.add_argument(
+        "--rtsp-host",
+        metavar="HOST",
+        default=None,
+        help="with --rtsp-port: the name consoles reach this server by (default: its host "
+        "name)",
     )
     engine.add_argument(
         "--report",
@@ -370,13 +387,18 @@ def _cluster_options(args: argparse.Namespace) -> ClusterOptions | str | None:
     """``--name``/``--capacity`` as options (None: the engine runs the site alone), or what
     is wrong with them."""
     from engine.cluster.leases import LEASE_TTL_S
+    from engine.cluster.media import MediaOptions
     from engine.cluster.member import UNLIMITED, ClusterOptions
     from engine.cluster.names import check_engine_name
 
     if args.name is None:
-        if args.capacity is not None or args.lease_s is not None:
-            return "--capacity and --lease-s need --name"
+        if any(v is not None for v in (args.capacity, args.lease_s, args.rtsp_port)):
+            return "--capacity, --lease-s and --rtsp-port need --name"
         return None
+    if args.rtsp_host is not None and args.rtsp_port is None:
+        return "--rtsp-host needs --rtsp-port"
+    if args.rtsp_port is not None and not 1 <= args.rtsp_port <= 65535:
+        return f"--rtsp-port must be 1–65535, got {args.rtsp_port}"
     try:
         name = check_engine_name(args.name)
     except ValueError as exc:
@@ -387,8 +409,13 @@ def _cluster_options(args: argparse.Namespace) -> ClusterOptions | str | None:
     lease_s = args.lease_s if args.lease_s is not None else LEASE_TTL_S
     if not (math.isfinite(lease_s) and 1.5 <= lease_s <= 300):
         return f"--lease-s must be 1.5–300 seconds, got {args.lease_s}"
+    media = (
+        MediaOptions(port=args.rtsp_port, host=args.rtsp_host or socket.gethostname())
+        if args.rtsp_port is not None
+        else None
+    )
     return ClusterOptions(
-        name=name, capacity=capacity, heartbeat_s=lease_s / 3, lease_ttl_s=lease_s
+        name=name, capacity=capacity, heartbeat_s=lease_s / 3, lease_ttl_s=lease_s, media=media
     )
 
 

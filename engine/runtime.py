@@ -28,9 +28,11 @@ from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
 from engine.cluster.leases import SITE_SERVICES, LeaseBook, Resource, resources_of
 from engine.cluster.live import LiveFollower, LiveRelay, check_attachable, process_name
+from engine.cluster.media import MediaOptions, MediaServer, MediaServerError
 from engine.cluster.member import ClusterMember, ClusterOptions
 from engine.config import CameraConfig, SiteConfig
 from engine.events import CameraStatus, Event, HealthState, SubsystemHealth
+from engine.frames import Frame
 from engine.gestures.library import RecordGestureDetection, load_gesture_set
 from engine.gestures.templates import EMPTY_SET, GestureSet
 from engine.gestures.worker import GestureDetected, GestureWorker
@@ -147,6 +149,8 @@ class EngineRuntime:
         self.attached = attach
         self.relay: LiveRelay | None = None  # a shared site's: what this process tells others
         self.follower: LiveFollower | None = None  # an attached console's: what they tell
+        self.media_server: MediaServer | None = None  # a shared site's engine's RTSP streams
+        self._media_problem: str | None = None
         self.cluster = cluster
         self.member: ClusterMember | None = None  # started by start() when ``cluster``
         self._analytics = analytics
@@ -426,6 +430,8 @@ class EngineRuntime:
             clock=self.clock,
         )
         self.relay.start()
+        if options.media is not None:
+            self._start_media(options.media)
         self.member = ClusterMember(
             book,
             wanted,
@@ -437,6 +443,30 @@ class EngineRuntime:
             health=self._heartbeat_health,
         )
         self.member.start()
+
+    def _start_media(self, options: MediaOptions) -> None:
+        """Re-stream the cameras this engine runs (whichever they are at the time) over
+        RTSP; a server that cannot start is this engine's "media" trouble, not its end."""
+
+        def frames() -> dict[str, Callable[[], Frame | None]]:
+            return {cam_id: source.slot.latest for cam_id, source in self.sources.items()}
+
+        server = MediaServer(options, frames, clock=self.clock)
+        try:
+            server.start()
+        except MediaServerError as exc:
+            log.error("%s", exc)
+            self._media_problem = str(exc)
+            return
+        self.media_server = server
+
+    def _media_health(self) -> HealthReport:
+        server = self.media_server
+        if server is None:
+            return HealthReport("media", HealthState.DOWN, self._media_problem or "not started")
+        if server.problem:
+            return HealthReport("media", HealthState.DEGRADED, server.problem)
+        return HealthReport("media", HealthState.OK, f"RTSP at {server.options.url()}")
 
     def _heartbeat_health(self) -> dict[str, Any]:
         """What this engine says of itself at each heartbeat, for other machines: its
@@ -460,6 +490,11 @@ class EngineRuntime:
                 if r.subsystem != "cluster"
             ],
             "cameras": cameras,
+            **(
+                {"media": {"url": self.media_server.options.url()}}
+                if self.media_server is not None
+                else {}
+            ),
         }
 
     def _on_lease_acquired(self, resource: Resource) -> None:
@@ -595,6 +630,8 @@ class EngineRuntime:
             self._appearances_unsubscribe = None
         if self.text_indexer is not None:
             self.text_indexer.stop()  # the batch in hand is stored; the rest waits for next time
+        if self.media_server is not None:
+            self.media_server.stop()
         if self.relay is not None:
             self.relay.stop()  # after the alerts and cameras: their last words are told
         if self.writer is not None:
@@ -1011,6 +1048,8 @@ class EngineRuntime:
             reports.append(self._speech_health())
         if self.cluster is not None:
             reports.append(self._cluster_health(self.cluster))
+            if self.cluster.media is not None:
+                reports.append(self._media_health())
         if self.follower is not None:
             reports.append(self._attached_health(self.follower))
         return reports

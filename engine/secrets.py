@@ -108,6 +108,12 @@ SECRETS: tuple[SecretSpec, ...] = (
         description="install secret that signs the WiFi sensing nodes' tokens (HMAC)",
         generated=True,
     ),
+    SecretSpec(
+        name="media_password",
+        env="WATCHFLOOR_MEDIA_PASSWORD",
+        description="password consoles give to watch a shared site's engines' RTSP streams",
+        generated=True,
+    ),
 )
 
 

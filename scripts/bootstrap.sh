@@ -15,7 +15,11 @@ apt_packages=(python3 python3-venv python3-pip ca-certificates
   libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3
   xvfb xauth libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libxcb-xkb1
-  libpulse0 opencv-doc opencv-data)
+  libpulse0 opencv-doc opencv-data
+  python3-gi gir1.2-gst-rtsp-server-1.0 gir1.2-gst-plugins-base-1.0 gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly)
+# The last line: GStreamer's RTSP server, run under the system Python by an engine of a
+# shared site that re-streams its cameras to attached consoles (`watchfloor engine --rtsp-port`).
 # espeak-ng: the speech tests' voice; it, flite and festival with two voices (HTS slt,
 # diphone kal): the synthesised voices of benchmarks/speech_names.py
 (( want_dev )) && apt_packages+=(postgresql espeak-ng flite festival festvox-us-slt-hts

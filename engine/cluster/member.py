@@ -37,6 +37,7 @@ from engine.cluster.leases import (
     LeaseBook,
     Resource,
 )
+from engine.cluster.media import MediaOptions
 from engine.store.writer import describe_failure
 
 log = logging.getLogger(__name__)
@@ -50,12 +51,14 @@ class ClusterOptions:
     """How an engine shares its site: its ``name`` (unique among the site's engines), the
     most cameras it may analyse (``capacity``; :data:`UNLIMITED` by default: after another
     engine stops, the rest share its cameras even past what runs in real time, each at a
-    lower frame rate, rather than leave any unanalysed), and the lease timing."""
+    lower frame rate, rather than leave any unanalysed), the lease timing, and where it
+    re-streams its cameras for attached consoles (``media``; None: it does not)."""
 
     name: str
     capacity: int = UNLIMITED
     heartbeat_s: float = HEARTBEAT_S
     lease_ttl_s: float = LEASE_TTL_S
+    media: MediaOptions | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ class EngineLine:
     # {"status", "detail", "since", "fps"}.
     subsystems: tuple[tuple[str, str, str], ...] = ()
     camera_states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    media: dict[str, Any] | None = None  # where it re-streams its cameras: {"url": rtsp://…}
 
     @property
     def troubles(self) -> tuple[str, ...]:
@@ -150,6 +151,7 @@ def engines_status(store: Store) -> EnginesStatus:
                     for k, v in ((row.health or {}).get("cameras") or {}).items()
                     if isinstance(v, dict)
                 },
+                media=_media_of(row.health),
             )
         )
     running_sites = {
@@ -184,6 +186,11 @@ def engines_status(store: Store) -> EnginesStatus:
             "or waiting for a silent engine's lease to lapse"
         )
     return EnginesStatus(now, tuple(lines), unowned, tuple(problems))
+
+
+def _media_of(health: dict[str, Any] | None) -> dict[str, Any] | None:
+    media = (health or {}).get("media")
+    return media if isinstance(media, dict) and isinstance(media.get("url"), str) else None
 
 
 def _what(lease: Lease) -> str:

@@ -1,0 +1,204 @@
+"""A shared site's engine re-streams its cameras over RTSP, for consoles on other machines.
+
+The media server is GStreamer's RTSP server (Debian's ``gir1.2-gst-rtsp-server-1.0``), run as
+a child process under the system Python (:mod:`engine.cluster.rtsp_server`: Watchfloor's
+environment has no PyGObject). :class:`MediaServer` starts it, hands it the latest analysed
+frame of each camera this engine runs (a thread reading the cameras' frame slots: nothing on
+the cameras' own threads waits for it), and restarts it should it die. Each camera is then at
+``rtsp://HOST:PORT/live/<camera key>``, encoded to H.264 only while a console watches; the
+user and the ``media_password`` secret guard every request. The engine tells consoles where
+its streams are in its heartbeat (``media`` in the engines table's health).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Final
+
+import numpy as np
+
+from engine.clock import REAL_CLOCK, Clock
+from engine.frames import Frame
+from engine.secrets import SecretError, read_secret
+
+log = logging.getLogger(__name__)
+
+SERVER_SCRIPT: Final = Path(__file__).with_name("rtsp_server.py")
+SYSTEM_PYTHON: Final = "/usr/bin/python3"  # Debian's, with python3-gi
+READY_TIMEOUT_S: Final = 20.0
+SEND_EVERY_S: Final = 1 / 30  # how often the cameras' slots are looked at
+RESTART_S: Final = 5.0
+DEFAULT_USER: Final = "watchfloor"
+HEADER: Final = struct.Struct("!HHfI")
+
+
+class MediaServerError(RuntimeError):
+    """The media server could not be started: the reason, and what to install or set."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaOptions:
+    """``port``: the RTSP port; ``host``: the name consoles reach this engine by (it goes
+    in the stream URLs); ``user``: the RTSP user (the password is the ``media_password``
+    secret)."""
+
+    port: int
+    host: str
+    user: str = DEFAULT_USER
+
+    def url(self, camera: str | None = None) -> str:
+        base = f"rtsp://{self.host}:{self.port}/live/"
+        return base if camera is None else base + camera
+
+
+def system_python() -> str:
+    """The interpreter that has GStreamer's bindings (``WATCHFLOOR_SYSTEM_PYTHON`` to
+    choose another)."""
+    return os.environ.get("WATCHFLOOR_SYSTEM_PYTHON") or SYSTEM_PYTHON
+
+
+class MediaServer:
+    """See the module doc. ``frames()`` gives each camera this engine runs now and a
+    function returning its latest frame."""
+
+    def __init__(
+        self,
+        options: MediaOptions,
+        frames: Callable[[], Mapping[str, Callable[[], Frame | None]]],
+        *,
+        clock: Clock = REAL_CLOCK,
+    ) -> None:
+        self.options = options
+        self._frames = frames
+        self._clock = clock
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._socket: socket.socket | None = None
+        self._folder: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="media-server", daemon=True)
+        self._sent: dict[str, int] = {}  # camera → seq of the last frame sent
+        self.frames_sent = 0
+        self.problem: str | None = None
+        self.restarts = 0
+
+    def start(self) -> None:
+        """Start the server and wait until it listens; raises :class:`MediaServerError`."""
+        self._launch()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self._shut()
+
+    # -- the server process -------------------------------------------------------------
+    def _launch(self) -> None:
+        python = system_python()
+        if shutil.which(python) is None:
+            raise MediaServerError(
+                f"no system Python at {python} for GStreamer's RTSP server: install Debian's "
+                "python3-gi (or set WATCHFLOOR_SYSTEM_PYTHON)"
+            )
+        try:
+            password = read_secret("media_password").reveal()
+        except SecretError as exc:
+            raise MediaServerError(f"the RTSP streams need a password: {exc}") from None
+        self._folder = tempfile.mkdtemp(prefix="wf-media-")
+        path = os.path.join(self._folder, "frames.sock")
+        proc = subprocess.Popen(
+            [
+                python,
+                str(SERVER_SCRIPT),
+                *("--port", str(self.options.port), "--socket", path),
+                *("--user", self.options.user),
+            ],
+            env={**os.environ, "WATCHFLOOR_MEDIA_PASSWORD": password},
+            stdin=subprocess.PIPE,  # held open: the server exits when this process dies
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # GStreamer's warnings; what matters comes on stdout
+        )
+        self._proc = proc
+        said = _first_line(proc.stdout, READY_TIMEOUT_S)
+        if not said.startswith("READY"):
+            self._shut()
+            reason = said.removeprefix("ERROR ").strip() or "it did not start in time"
+            raise MediaServerError(f"the RTSP server could not start: {reason}")
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.connect(path)
+        connection.settimeout(5.0)
+        self._socket = connection
+        self._sent.clear()
+        self.problem = None
+        log.info("RTSP streams at %s", self.options.url())
+
+    def _shut(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+    # -- the thread ---------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._clock.wait(self._stop, SEND_EVERY_S):
+            try:
+                if self._socket is None:
+                    self._launch()
+                    self.restarts += 1
+                self._send_new()
+            except (OSError, MediaServerError) as exc:
+                self.problem = f"RTSP server: {exc}"
+                log.warning("%s; restarting in %.0f s", self.problem, RESTART_S)
+                self._shut()
+                self._clock.wait(self._stop, RESTART_S)
+
+    def _send_new(self) -> None:
+        assert self._socket is not None
+        for camera, latest in self._frames().items():
+            frame = latest()
+            if frame is None or self._sent.get(camera) == frame.seq:
+                continue
+            image = np.ascontiguousarray(frame.image)
+            height, width = image.shape[:2]
+            key = camera.encode("utf-8")
+            header = struct.pack("!H", len(key)) + key
+            fps = float(round(frame.source_fps)) if frame.source_fps >= 1 else 10.0
+            header += HEADER.pack(width, height, fps, image.nbytes)
+            self._socket.sendall(header)
+            self._socket.sendall(image.data.cast("B"))
+            self._sent[camera] = frame.seq
+            self.frames_sent += 1
+
+
+def _first_line(stream: IO[bytes] | None, timeout_s: float) -> str:
+    """The first line ``stream`` gives within ``timeout_s`` ('' if none)."""
+    if stream is None:
+        return ""
+    ready, _, _ = select.select([stream], [], [], timeout_s)
+    if not ready:
+        return ""
+    return stream.readline().decode("utf-8", "replace").strip()

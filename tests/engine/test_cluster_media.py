@@ -1,0 +1,117 @@
+"""A shared site's engine re-streams its cameras over RTSP (GStreamer's RTSP server under
+the system Python): a console with the password watches the camera the engine runs, without
+it the server refuses, and the engine says where its streams are in its heartbeat. A real
+engine process, real video, a real RTSP client (OpenCV's FFmpeg)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+from engine.cluster.media import system_python
+from engine.cluster.status import engines_status
+from engine.store.database import Store
+from tests.conftest import write_site
+
+REPO = Path(__file__).resolve().parents[2]
+PASSWORD = "rtsp-test-password-1"
+
+pytestmark = pytest.mark.slow
+
+
+def _has_rtsp_server() -> bool:
+    probe = (
+        "import gi; gi.require_version('GstRtspServer', '1.0'); "
+        "from gi.repository import GstRtspServer"
+    )
+    try:
+        return subprocess.run([system_python(), "-c", probe], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.skipif(not _has_rtsp_server(), reason="GStreamer's RTSP server is not installed")
+def test_an_engine_re_streams_its_camera_to_a_console_with_the_password(
+    tmp_path: Path, vtest_avi: Path
+) -> None:
+    site = write_site(
+        tmp_path / "site.toml", f'[[cameras]]\nid = "cam1"\nurl = "{vtest_avi}"\nloop = true\n'
+    )
+    url = f"sqlite:///{tmp_path / 'site.db'}"
+    port = _free_port()
+    engine = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "console", "--db", url, "engine", "--site", str(site)),
+            *("--name", "server-a", "--rtsp-port", str(port), "--rtsp-host", "127.0.0.1"),
+        ],
+        cwd=REPO,
+        env={
+            **os.environ,
+            "WATCHFLOOR_DATA_DIR": str(tmp_path / "server-a"),
+            "WATCHFLOOR_MEDIA_PASSWORD": PASSWORD,
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # The engine says where its streams are, and that its camera is online.
+        deadline = time.monotonic() + 90
+        told: dict[str, object] = {}
+        while time.monotonic() < deadline and not told:
+            assert engine.poll() is None, engine.stderr.read() if engine.stderr else ""
+            time.sleep(0.5)
+            try:
+                store = Store(url)
+            except Exception:
+                continue
+            try:
+                for line in engines_status(store).engines:
+                    if line.camera_states.get("cam1", {}).get("status") == "online":
+                        told = dict(line.media or {})
+            finally:
+                store.close()
+        assert told == {"url": f"rtsp://127.0.0.1:{port}/live/"}, told
+
+        watched = cv2.VideoCapture(
+            f"rtsp://watchfloor:{PASSWORD}@127.0.0.1:{port}/live/cam1", cv2.CAP_FFMPEG
+        )
+        try:
+            assert watched.isOpened()
+            shapes = set()
+            for _ in range(20):
+                ok, image = watched.read()
+                assert ok
+                shapes.add(image.shape)
+            assert shapes == {(576, 768, 3)}  # vtest.avi as the engine analyses it
+            assert float(image.std()) > 10  # a picture, not a flat fill
+        finally:
+            watched.release()
+        refused = cv2.VideoCapture(
+            f"rtsp://watchfloor:wrong-password@127.0.0.1:{port}/live/cam1", cv2.CAP_FFMPEG
+        )
+        assert not refused.isOpened()
+        refused.release()
+    finally:
+        engine.terminate()
+        try:
+            engine.wait(60)
+        finally:
+            if engine.stderr is not None:
+                engine.stderr.close()
+    # The server went with its engine: the port is free again.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))

@@ -421,15 +421,16 @@ class EngineRuntime:
             [(cam.id, cam.engine) for cam in self.site.cameras],
             [room.room_id] if room is not None else [],
         )
-        self.relay = LiveRelay(
-            self.store,
-            self.bus,
-            site_id=self.site_ids.site_id,
-            sender=process_name(options.name),
-            engine=options.name,
-            clock=self.clock,
-        )
-        self.relay.start()
+        if self.store.backend == "postgresql":  # consoles attach over LISTEN/NOTIFY
+            self.relay = LiveRelay(
+                self.store,
+                self.bus,
+                site_id=self.site_ids.site_id,
+                sender=process_name(options.name),
+                engine=options.name,
+                clock=self.clock,
+            )
+            self.relay.start()
         if options.media is not None:
             self._start_media(options.media)
         self.member = ClusterMember(
@@ -451,7 +452,13 @@ class EngineRuntime:
         def frames() -> dict[str, Callable[[], Frame | None]]:
             return {cam_id: source.slot.latest for cam_id, source in self.sources.items()}
 
-        server = MediaServer(options, frames, clock=self.clock)
+        relay = self.relay
+        server = MediaServer(
+            options,
+            frames,
+            sent=relay.tell_tracks if relay is not None else None,
+            clock=self.clock,
+        )
         try:
             server.start()
         except MediaServerError as exc:

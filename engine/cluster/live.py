@@ -47,12 +47,15 @@ from engine.cluster.leases import HEARTBEAT_S
 from engine.cluster.snapshots import decode_snapshot, encode_snapshot
 from engine.cluster.status import RUNNING, EngineLine, engines_status
 from engine.events import CameraStatus, CameraStatusChanged, Event
+from engine.frames import Frame
 from engine.sensing.service import SensingUpdated
 from engine.store.alert_models import Alert
 from engine.store.cluster_models import LiveRoom
 from engine.store.database import Store, display_url
 from engine.store.event_views import EventsStored, EventView
 from engine.store.writer import LIVE_CHANNEL, describe_failure
+from engine.vision.analysis import TrackView
+from engine.vision.geometry import Box
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,8 @@ ROOM_EVERY_S: Final = 0.5  # a room's picture is sent at most this often
 DETAIL_CHARS: Final = 300  # a camera's reason, cut to fit a NOTIFY payload (8000 bytes)
 RECONNECT_S: Final = 2.0
 CAUGHT_UP_ALERTS: Final = 200  # at most this many alerts raised while away are told again
+TRACK_FRAMES_PER_NOTE: Final = 20  # a camera's boxes of this many frames at most per note
+BOXES_KEPT_S: Final = 5.0  # a console keeps each camera's boxes this long, to match frames
 
 LIVE_EVENTS: Final = (AlertRaised, AlertChanged, SequenceAdded, CameraStatusChanged, SensingUpdated)
 
@@ -129,6 +134,7 @@ class RelayStats:
     sent: int = 0
     dropped: int = 0
     rooms_sent: int = 0
+    tracks_sent: int = 0
 
 
 class LiveRelay:
@@ -157,6 +163,7 @@ class LiveRelay:
         self._room_every_s = room_every_s
         self._queue: deque[dict[str, Any]] = deque()
         self._rooms: dict[str, SensingUpdated] = {}  # newest picture per room, not yet sent
+        self._tracks: dict[str, list[list[Any]]] = {}  # camera → frames' boxes not yet sent
         self._room_sent_s: dict[str, float] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -197,6 +204,30 @@ class LiveRelay:
                 self._queue.append(note)
         self._wake.set()
 
+    def tell_tracks(self, camera: str, stamped_ms: int, frame: Frame) -> None:
+        """The boxes of ``frame`` of ``camera``, as streamed with ``stamped_ms`` in its
+        picture (the media server's thread): sent with the next notes, several frames of a
+        camera to a note, for consoles to draw on that frame."""
+        analysis = frame.analysis
+        height, width = frame.image.shape[:2]
+        boxes = [
+            [
+                t.track_id,
+                round(t.box.x / width, 4),
+                round(t.box.y / height, 4),
+                round(t.box.w / width, 4),
+                round(t.box.h / height, 4),
+                int(t.coasting),
+                t.person or "",
+            ]
+            for t in (analysis.tracks if analysis is not None else ())
+        ]
+        with self._lock:
+            pending = self._tracks.setdefault(camera, [])
+            pending.append([stamped_ms, boxes])
+            del pending[:-TRACK_FRAMES_PER_NOTE]  # a slow database: the newest only
+        self._wake.set()
+
     def _run(self) -> None:
         import psycopg
 
@@ -218,6 +249,12 @@ class LiveRelay:
                 self._clock.wait(self._stop, RECONNECT_S)
 
     def _send(self, connection: Any) -> None:
+        with self._lock:
+            tracks, self._tracks = self._tracks, {}
+        for camera, frames in tracks.items():
+            note = {"from": self.sender, "kind": "tracks", "camera": camera, "frames": frames}
+            connection.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, json.dumps(note)))
+            self.stats.tracks_sent += 1
         while True:
             with self._lock:
                 if not self._queue:
@@ -299,6 +336,8 @@ class LiveFollower:
         self._clock = clock
         self._lock = threading.Lock()
         self.cameras: dict[str, CameraState] = {}
+        # Per camera, the boxes of recent streamed frames: (stamped ms, boxes), oldest first.
+        self._boxes: dict[str, deque[tuple[int, tuple[TrackView, ...]]]] = {}
         self._lost_at: datetime | None = None
         self._newest_alert = 0
         self.notes = 0
@@ -372,9 +411,49 @@ class LiveFollower:
             except Exception:
                 log.exception("live note %r could not be followed", note)
 
+    def boxes_at(self, camera: str, stamped_ms: int) -> tuple[TrackView, ...] | None:
+        """The boxes the engine found in ``camera``'s frame stamped ``stamped_ms`` (boxes
+        in fractions of the picture: x, y, w, h in 0–1), None when not (yet) told. Any
+        thread."""
+        with self._lock:
+            frames = self._boxes.get(camera)
+            if not frames:
+                return None
+            for at, boxes in reversed(frames):
+                if at == stamped_ms:
+                    return boxes
+        return None
+
+    def _tracks(self, note: dict[str, Any]) -> None:
+        camera = str(note["camera"])
+        told = [
+            (
+                int(at),
+                tuple(
+                    TrackView(
+                        track_id=int(b[0]),
+                        box=Box(float(b[1]), float(b[2]), float(b[3]), float(b[4])),
+                        confidence=1.0,
+                        coasting=bool(b[5]),
+                        person=str(b[6]) or None,
+                    )
+                    for b in boxes
+                ),
+            )
+            for at, boxes in note["frames"]
+        ]
+        with self._lock:
+            frames = self._boxes.setdefault(camera, deque())
+            frames.extend(told)
+            newest = frames[-1][0] if frames else 0
+            while frames and newest - frames[0][0] > BOXES_KEPT_S * 1000:
+                frames.popleft()
+
     def _one(self, note: dict[str, Any]) -> None:
         kind = note.get("kind")
-        if kind == "camera":
+        if kind == "tracks":
+            self._tracks(note)
+        elif kind == "camera":
             camera = str(note["camera"])
             state = CameraState(
                 CameraStatus(note["status"]),

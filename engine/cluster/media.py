@@ -29,6 +29,7 @@ from typing import IO, Final
 import numpy as np
 
 from engine.clock import REAL_CLOCK, Clock
+from engine.cluster.stamp import stamp, wall_ms
 from engine.frames import Frame
 from engine.secrets import SecretError, read_secret
 
@@ -70,17 +71,20 @@ def system_python() -> str:
 
 class MediaServer:
     """See the module doc. ``frames()`` gives each camera this engine runs now and a
-    function returning its latest frame."""
+    function returning its latest frame; ``sent(camera, stamped_ms, frame)`` hears of each
+    frame streamed with its time in the picture (:mod:`engine.cluster.stamp`)."""
 
     def __init__(
         self,
         options: MediaOptions,
         frames: Callable[[], Mapping[str, Callable[[], Frame | None]]],
         *,
+        sent: Callable[[str, int, Frame], None] | None = None,
         clock: Clock = REAL_CLOCK,
     ) -> None:
         self.options = options
         self._frames = frames
+        self._on_sent = sent
         self._clock = clock
         self._proc: subprocess.Popen[bytes] | None = None
         self._socket: socket.socket | None = None
@@ -182,7 +186,10 @@ class MediaServer:
             frame = latest()
             if frame is None or self._sent.get(camera) == frame.seq:
                 continue
-            image = np.ascontiguousarray(frame.image)
+            stamped = wall_ms(frame.wall_at) if frame.wall_at is not None else None
+            banded = stamp(frame.image, stamped) if stamped is not None else frame.image
+            told = stamped if banded is not frame.image else None  # too narrow: no band
+            image = np.ascontiguousarray(banded)
             height, width = image.shape[:2]
             key = camera.encode("utf-8")
             header = struct.pack("!H", len(key)) + key
@@ -192,6 +199,8 @@ class MediaServer:
             self._socket.sendall(image.data.cast("B"))
             self._sent[camera] = frame.seq
             self.frames_sent += 1
+            if self._on_sent is not None and told is not None:
+                self._on_sent(camera, told, frame)
 
 
 def _first_line(stream: IO[bytes] | None, timeout_s: float) -> str:

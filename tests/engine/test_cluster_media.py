@@ -10,12 +10,14 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
 import pytest
 
 from engine.cluster.media import system_python
+from engine.cluster.stamp import read_stamp, unwrap_ms
 from engine.cluster.status import engines_status
 from engine.store.database import Store
 from tests.conftest import write_site
@@ -91,13 +93,19 @@ def test_an_engine_re_streams_its_camera_to_a_console_with_the_password(
         )
         try:
             assert watched.isOpened()
-            shapes = set()
+            shapes, lags = set(), []
             for _ in range(20):
                 ok, image = watched.read()
                 assert ok
-                shapes.add(image.shape)
+                # The frame's time is in the band under the picture (engine.cluster.stamp).
+                stamped, picture = read_stamp(image)
+                assert stamped is not None
+                now = datetime.now(UTC)
+                lags.append((now - unwrap_ms(stamped, now)).total_seconds())
+                shapes.add(picture.shape)
             assert shapes == {(576, 768, 3)}  # vtest.avi as the engine analyses it
-            assert float(image.std()) > 10  # a picture, not a flat fill
+            assert float(picture.std()) > 10  # a picture, not a flat fill
+            assert all(-1.0 < lag < 30.0 for lag in lags), lags  # this machine's clock
         finally:
             watched.release()
         refused = cv2.VideoCapture(

@@ -186,12 +186,12 @@ def test_an_attached_console_hears_the_engines_and_tells_the_other_consoles(
         _stop(engine)
 
 
-def _engine(site_file: Path, url: str, tmp_path: Path) -> subprocess.Popen[str]:
-    """``watchfloor engine --name server-a``, once its row is in the engines table."""
+def _engine(site_file: Path, url: str, tmp_path: Path, *more: str) -> subprocess.Popen[str]:
+    """``watchfloor engine --name server-a`` (with ``more`` options), once it runs."""
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "console", "--db", url, "engine"),
-            *("--site", str(site_file), "--name", "server-a", "--lease-s", "3"),
+            *("--site", str(site_file), "--name", "server-a", "--lease-s", "3", *more),
         ],
         cwd=REPO,
         env={**os.environ, "WATCHFLOOR_DATA_DIR": str(tmp_path / "server-a")},

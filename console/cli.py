@@ -172,8 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--rtsp-host",
         metavar="HOST",
         default=None,
-        help="with --rtsp-port: the name consoles reach this server by (default: its host "
-        "name)",
+        help="with --rtsp-port: the name consoles reach this server by (default: its host name)",
     )
     engine.add_argument(
         "--report",

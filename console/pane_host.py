@@ -20,12 +20,14 @@ from console.bridge import QtBridge
 from console.layouts import pane_allowed
 from console.plugins import PLUGINS, EngineParts, Plugin
 from console.queries import QtQueryClient
+from console.remote_video import RemoteVideo
 from console.session import ConsoleSession
 from console.tab_flags import TabFlags
 from engine.access import Actor
 from engine.config import SiteConfig
 from engine.frames import Frame
 from engine.history.query_service import QueryService
+from engine.runtime import sensing_room
 from widgets.pane import ActorAware, EngineSignals, PersonScoped, ShownOnDemand
 from widgets.queries import QueryClient
 
@@ -73,14 +75,17 @@ class PaneHost:
         self._store = store
         self._before_workers_stop: list[Callable[[], None]] = []
         self._after_workers_stop: list[Callable[[], None]] = []
-        self.cameras = [(cam_id, s.camera.name) for cam_id, s in runtime.sources.items()]
+        self.cameras = _cameras_of(runtime)
+        live = {cam_id for cam_id, _name in self.cameras}
         recorded = runtime.site_ids.recordings if runtime.site_ids is not None else {}
-        self.recorded_cameras = [
-            (key, name) for key, name in recorded.items() if key not in runtime.sources
-        ]
-        sensing = runtime.sensing
-        self.rooms = [(sensing.room.room_id, sensing.room.name)] if sensing is not None else []
+        self.recorded_cameras = [(key, name) for key, name in recorded.items() if key not in live]
+        self.rooms = _rooms_of(runtime)
         self._latest = {cam_id: s.slot.latest for cam_id, s in runtime.sources.items()}
+        # Attached: each camera's picture from the RTSP stream of the engine running it.
+        self.remote_video: RemoteVideo | None = None
+        if runtime.follower is not None:
+            self.remote_video = RemoteVideo(runtime.follower, [c for c, _ in self.cameras])
+            self.remote_video.start()
         parts = EngineParts(runtime, store, session, media_root, self.frame_of)
         self.backends: dict[str, Any] = {
             p.pane.name: p.backend(parts) for p in plugins if p.backend is not None
@@ -97,8 +102,23 @@ class PaneHost:
 
     # -- what every pane is given ------------------------------------------------------------
     def frame_of(self, camera: str) -> Frame | None:
+        if self.remote_video is not None:
+            return self.remote_video.frame_of(camera)
         latest = self._latest.get(camera)
         return latest() if latest is not None else None
+
+    def video_state(self, camera: str) -> str | None:
+        """Attached: why ``camera`` has no picture now (None: it has one, or is not
+        attached). Memory only."""
+        state = self.remote_video.state(camera) if self.remote_video is not None else None
+        return state.text if state is not None else None
+
+    def engine_of(self, camera: str) -> str | None:
+        """An attached console: the engine running ``camera`` as the site's engines last
+        told (None: none does, or not told yet). A dict read: fine on the GUI thread."""
+        follower = self.runtime.follower
+        state = follower.cameras.get(camera) if follower is not None else None
+        return state.engine if state is not None else None
 
     def dedicated_queries(self, workers: int) -> QueryClient:
         client = QtQueryClient(QueryService(self._store, workers=workers), self.window)
@@ -136,6 +156,8 @@ class PaneHost:
     def close(self) -> None:
         """Stop what the panes handed over, the query workers (waiting for a running read:
         no query thread outlives the window), then the backends' own resources."""
+        if self.remote_video is not None:
+            self.remote_video.stop()
         for stop in self._before_workers_stop:
             stop()
         for client in self._own_queries:
@@ -147,6 +169,26 @@ class PaneHost:
             close = getattr(backend, "close", None)  # the chat's HTTP client
             if callable(close):
                 close()
+
+
+def _cameras_of(runtime: EngineRuntime) -> list[tuple[str, str]]:
+    """The live cameras a pane shows, ``(id, name)``: those this console's engine runs, or
+    attached (``watchfloor --attach``), every camera of the site: the site's engines run
+    them, and this console hears their states (it has no frames of them)."""
+    if runtime.attached:
+        return [(camera.id, camera.name) for camera in runtime.site.cameras]
+    return [(cam_id, s.camera.name) for cam_id, s in runtime.sources.items()]
+
+
+def _rooms_of(runtime: EngineRuntime) -> list[tuple[str, str]]:
+    """The sensing rooms a pane shows, ``(id, name)``: the one this console's engine runs,
+    or attached, the site's room (an engine of the site runs it; its pictures arrive over
+    the database)."""
+    if runtime.attached:
+        room = sensing_room(runtime.site)
+        return [(room.room_id, room.name)] if room is not None else []
+    sensing = runtime.sensing
+    return [(sensing.room.room_id, sensing.room.name)] if sensing is not None else []
 
 
 class _Context:
@@ -209,6 +251,14 @@ class _Context:
 
     def frame_of(self, camera: str) -> Frame | None:
         return self._host.frame_of(camera)
+
+    @property
+    def camera_engine(self) -> Callable[[str], str | None] | None:
+        return self._host.engine_of if self._host.runtime.attached else None
+
+    @property
+    def camera_video_state(self) -> Callable[[str], str | None] | None:
+        return self._host.video_state if self._host.runtime.attached else None
 
     def dedicated_queries(self, workers: int) -> QueryClient:
         return self._host.dedicated_queries(workers)

@@ -1045,7 +1045,7 @@ class EngineRuntime:
                 HealthReport("store", HealthState.OK, short_url(str(self.store.engine.url)))
             )
         reports.append(self._camera_health())
-        if self.store is not None:
+        if self.store is not None and not self.attached:  # attached: nothing is recorded here
             reports.append(self._recording_health())
         if self.pipelines:
             reports.append(self._analytics_health())

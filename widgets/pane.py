@@ -170,6 +170,21 @@ class PaneContext(Protocol):
         """The camera's newest decoded frame (memory only, no I/O); None before the first."""
         ...
 
+    @property
+    def camera_engine(self) -> Callable[[str], str | None] | None:
+        """A console attached to a shared site (``watchfloor --attach``): which engine runs
+        a camera now, by camera id, as the site's engines last told (None: none does); its
+        frames stay on that engine's machine (:meth:`frame_of` gives None). None here: the
+        cameras run in this console's own engine."""
+        ...
+
+    @property
+    def camera_video_state(self) -> Callable[[str], str | None] | None:
+        """A console attached to a shared site: why there is no picture of a camera now,
+        by camera id, in one line (None: its picture is coming or shown); None here: the
+        cameras run in this console's own engine."""
+        ...
+
     def dedicated_queries(self, workers: int) -> QueryClient:
         """A query client of the pane's own (``workers`` threads) for slow work that must
         not hold up the shared workers; the console stops it when the window closes."""

@@ -43,6 +43,10 @@ from engine.store.database import Store
 from widgets.incidents.api import MediaShown
 
 NO_ENGINE_TEXT = "incidents need a live engine (this console runs none): {what} is not possible"
+ATTACHED_TEXT = (
+    "{what} needs the incident service, which runs on the site's engines, not in this "
+    "attached console"
+)
 
 
 class IncidentsBackend:
@@ -61,7 +65,8 @@ class IncidentsBackend:
     def _service(self, what: str) -> IncidentService:
         service = self._runtime.incidents
         if service is None:
-            raise RuntimeError(NO_ENGINE_TEXT.format(what=what))
+            text = ATTACHED_TEXT if self._runtime.attached else NO_ENGINE_TEXT
+            raise RuntimeError(text.format(what=what))
         return service
 
     # -- reads -----------------------------------------------------------------------------

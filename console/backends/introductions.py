@@ -138,5 +138,9 @@ class IntroductionsBackend:
     def _introductions(self) -> Introductions:
         introductions = self._runtime.introductions
         if introductions is None:
-            raise IntroductionError("this engine gives no names (it has no database)")
+            raise IntroductionError(
+                "names are given on the site's engines, not in this attached console"
+                if self._runtime.attached
+                else "this engine gives no names (it has no database)"
+            )
         return introductions

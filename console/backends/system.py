@@ -42,7 +42,12 @@ class SystemBackend:
         actor = self._session.require_actor("run retention")
         retention = self._runtime.retention
         if retention is None:
-            raise RuntimeError("retention does not run in this engine")
+            raise RuntimeError(
+                "retention runs on each of the site's engines (each for the clips it "
+                "keeps), not in this attached console"
+                if self._runtime.attached
+                else "retention does not run in this engine"
+            )
         run = retention.run_once(requested_by=actor)
         if run.retention is None:
             raise RuntimeError(run.problem or "retention failed")

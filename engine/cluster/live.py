@@ -217,6 +217,7 @@ class LiveRelay:
                 round(t.box.y / height, 4),
                 round(t.box.w / width, 4),
                 round(t.box.h / height, 4),
+                round(t.confidence, 2),
                 int(t.coasting),
                 t.person or "",
             ]
@@ -433,9 +434,9 @@ class LiveFollower:
                     TrackView(
                         track_id=int(b[0]),
                         box=Box(float(b[1]), float(b[2]), float(b[3]), float(b[4])),
-                        confidence=1.0,
-                        coasting=bool(b[5]),
-                        person=str(b[6]) or None,
+                        confidence=float(b[5]),
+                        coasting=bool(b[6]),
+                        person=str(b[7]) or None,
                     )
                     for b in boxes
                 ),

@@ -85,6 +85,8 @@ def test_an_attached_console_watches_the_engines_stream_with_its_boxes(
         assert frame.wall_at is not None
         lag = (datetime.now(UTC) - frame.wall_at).total_seconds()
         assert 0 <= lag < 10, lag
+        assert all(0 < t.confidence <= 1 for t in frame.analysis.tracks)
+        assert any(t.confidence < 1 for t in frame.analysis.tracks)  # the detector's own
         for track in frame.analysis.tracks:  # in the picture's pixels
             assert 0 <= track.box.x < 768 and 0 < track.box.w <= 768
             assert 0 <= track.box.y < 576 and 0 < track.box.h <= 576

@@ -10,6 +10,8 @@ useless to a reviewer: the wrong size, a flat fill, an empty camera tile.
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,19 +30,24 @@ from engine.events import CameraStatus
 from engine.incidents.site_plan import PinPlace, load_site_plan
 from engine.paths import data_dir
 from resources import DEMO_SITE
+from tests.conftest import _fresh_database
 from tests.console.conftest import PASSWORD, ensure_accounts, log_in
+from tests.engine.test_cluster_attached import _engine, _stop
+from tests.engine.test_cluster_media import _has_rtsp_server
 from widgets.accounts.view import AccountDialog
 from widgets.appearance.view import AppearanceSearchPane
 from widgets.login_panel import LoginMode
 from widgets.meaning_search.view import MeaningSearchPane
-from widgets.sensing.view import SensingView3D
+from widgets.sensing.view import SensingPane, SensingView3D
 
 SIZES = ((1400, 860), (1920, 1080))
+REPO = Path(__file__).resolve().parents[2]
 
 
 def pixels(image: QImage) -> np.ndarray:
     rgb = image.convertToFormat(QImage.Format.Format_RGB888)
-    return np.frombuffer(rgb.constBits(), np.uint8)
+    # Copied while ``rgb`` lives: the buffer is the image's, freed with it.
+    return np.frombuffer(rgb.constBits(), np.uint8).copy()
 
 
 class Album:
@@ -262,4 +269,83 @@ def test_demo_site_screenshots_of_every_view(
     finally:
         window.close()
         host.close()
+    assert len(album.names) == len(set(album.names))
+
+
+@pytest.fixture
+def pg_url(tmp_path: Path, migrated_template: dict[str, str]) -> Iterator[str]:
+    """A fresh PostgreSQL database (skips without a server, as every PostgreSQL test)."""
+    yield from _fresh_database("postgresql", tmp_path, migrated_template)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_attached_console_screenshots(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A console attached (``watchfloor --attach``) to the demo site run by engine
+    ``server-a`` in its own process, which re-streams its camera over RTSP: the operator
+    layout, the camera wall (the engine's video with its boxes) and the Sensing pane, once
+    the camera is online, its picture shown and the room's first picture arrived."""
+    if not _has_rtsp_server():
+        pytest.skip("GStreamer's RTSP server is not installed")
+    monkeypatch.setenv("WATCHFLOOR_MEDIA_PASSWORD", "screenshot-media-password")
+    out = Path(os.environ.get("WATCHFLOOR_SCREENSHOT_DIR") or tmp_path / "screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    album = Album(out)
+    apply_theme(qapp)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    engine = _engine(
+        DEMO_SITE, pg_url, tmp_path, "--rtsp-port", str(port), "--rtsp-host", "127.0.0.1"
+    )
+    try:
+        host = EngineHost.open(DEMO_SITE, pg_url, attach=True)
+    except BaseException:
+        _stop(engine)
+        raise
+    window = MainWindow(host.runtime, host.bridge, console_settings(tmp_path / "c.ini"))
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        tile = window.camera_grid.tiles[0]
+        assert tile.runs_elsewhere
+        qtbot.waitUntil(lambda: tile.status is CameraStatus.ONLINE, timeout=90_000)
+        assert tile.engine == "server-a"
+        # The engine's stream, with boxes the engine found in that very frame.
+        qtbot.waitUntil(
+            lambda: (
+                tile.frames_shown > 0
+                and tile._frame is not None
+                and tile._frame.analysis is not None
+                and bool(tile._frame.analysis.tracks)
+            ),
+            timeout=60_000,
+        )
+        sensing = window.panes["sensing"]
+        assert isinstance(sensing, SensingPane)
+        qtbot.waitUntil(lambda: sensing.view.snapshot is not None, timeout=60_000)
+        assert "server-a" in sensing.explanation_label.text()
+        qtbot.waitUntil(lambda: window.login_panel.mode is LoginMode.FIRST_ADMIN, timeout=5000)
+        ensure_accounts(host, {"ada": "admin"})
+        window.login_panel.set_mode(LoginMode.LOGIN)
+        log_in(qtbot, window, "ada")
+        window.switch_layout(Layout.OPERATOR)
+        window.reset_layout()
+        for width, height in SIZES:
+            resize(qtbot, window, (width, height))
+            album.save(window, f"attached-layout-operator-{width}x{height}", (width, height))
+        for name in ("cameras", "sensing"):
+            window.docks[name].raise_()
+            for width, height in SIZES:
+                resize(qtbot, window, (width, height))
+                assert not window.docks[name].visibleRegion().isEmpty(), name
+                album.save(window, f"attached-pane-{name}-{width}x{height}", (width, height))
+        window.camera_grid.show_single(tile.camera_id or "")
+        album.save(window.camera_grid, "attached-camera-tile")
+    finally:
+        window.close()
+        host.close()
+        _stop(engine)
     assert len(album.names) == len(set(album.names))

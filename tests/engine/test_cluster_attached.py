@@ -148,6 +148,7 @@ def test_an_attached_console_hears_the_engines_and_tells_the_other_consoles(
         assert health["cluster"].state is HealthState.OK, health["cluster"]
         assert "1 engine running" in health["cluster"].detail
         assert health["cameras"].detail == "1/1 online on the site's engines"
+        assert "recording" not in health  # nothing is recorded in an attached console
 
         # Console a is cut off from the database (its connection ended, no new one let in)
         # while console b acknowledges the alert: when a is back, it is told.

@@ -18,8 +18,19 @@ TILES_KEY = "grid/tiles"  # this desk's choice, whoever logs in
 
 
 def build(ctx: PaneContext) -> QWidget:
+    # A context made before consoles could attach has no ``camera_engine``: its cameras
+    # run in this console.
+    engine_of = getattr(ctx, "camera_engine", None)
+    video_state = getattr(ctx, "camera_video_state", None)
     feeds = [
-        CameraFeed(cam_id, name, partial(ctx.frame_of, cam_id)) for cam_id, name in ctx.cameras
+        CameraFeed(
+            cam_id,
+            name,
+            partial(ctx.frame_of, cam_id),
+            None if engine_of is None else partial(engine_of, cam_id),
+            None if video_state is None else partial(video_state, cam_id),
+        )
+        for cam_id, name in ctx.cameras
     ]
     grid = CameraGrid(feeds, empty_hint=f"Add a [[cameras]] table to {ctx.site.file}")
     tiles = int(str(ctx.settings.value(TILES_KEY, 0) or 0))

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from engine.events import CameraStatus
 from engine.frames import Frame
 from engine.sitetime import display
-from widgets.cameras.api import FrameGetter
+from widgets.cameras.api import EngineGetter, FrameGetter, VideoStateGetter
 from widgets.colours import ALARM_FILL, ALARM_RED, ON_ALARM_FILL
 
 _TRACK_COLOUR = QColor("#39d353")
@@ -40,6 +40,13 @@ class CameraTile(QWidget):
     A camera whose clips or snapshots cannot be written (:meth:`set_recording_problem`)
     wears a red band along its bottom edge saying so ("Recording failing: disk full (at
     least 3 files lost)"), live or not, until they are written again.
+
+    A camera another process runs (``engine_of`` given to :meth:`set_camera`: a console
+    attached to a shared site) has no frames here: the tile says its state as its engine
+    told it, which engine analyses it ("Analysed on server-a") and, until the engine's
+    stream shows (``video_state``), why there is no picture ("Connecting to server-a's
+    stream…", "server-a does not re-stream its cameras …"). Its picture, once it comes, is
+    drawn with the engine's boxes like any camera's.
     """
 
     sig_activated = Signal(str)
@@ -54,6 +61,9 @@ class CameraTile(QWidget):
         self.camera_name = ""
         self.empty_hint = ""
         self._frame_getter: FrameGetter | None = None
+        self._engine_of: EngineGetter | None = None
+        self._video_state: VideoStateGetter | None = None
+        self._video_said: str | None = None  # what the tile last said of the missing video
         self._frame: Frame | None = None
         self._image: QImage | None = None
         self.status = CameraStatus.STARTING
@@ -65,13 +75,61 @@ class CameraTile(QWidget):
         self.recording_problem: str | None = None
 
     def set_camera(
-        self, camera_id: str | None, name: str, frame_getter: FrameGetter | None
+        self,
+        camera_id: str | None,
+        name: str,
+        frame_getter: FrameGetter | None,
+        engine_of: EngineGetter | None = None,
+        video_state: VideoStateGetter | None = None,
     ) -> None:
-        """Show ``camera_id`` (None: an empty tile with :attr:`empty_hint`)."""
+        """Show ``camera_id`` (None: an empty tile with :attr:`empty_hint`); ``engine_of``:
+        the camera runs in another process, which engine, and ``video_state`` why its
+        picture is not here (see the class doc)."""
         self.camera_id, self.camera_name, self._frame_getter = camera_id, name, frame_getter
+        self._engine_of, self._video_state = engine_of, video_state
+        self._video_said = video_state() if video_state is not None else None
         self._frame, self._image = None, None
         self.setAccessibleName(f"Camera {name}" if camera_id else "Empty camera tile")
+        if engine_of is not None:
+            self._update_tooltip()
         self.update()
+
+    @property
+    def runs_elsewhere(self) -> bool:
+        """The camera runs in another process (an attached console): no frames here."""
+        return self._engine_of is not None
+
+    @property
+    def engine(self) -> str | None:
+        """The engine running the camera as last told (None: none, or it runs here)."""
+        return self._engine_of() if self._engine_of is not None else None
+
+    def elsewhere_lines(self) -> tuple[str, str, str, str]:
+        """What the tile of a camera run elsewhere says: its state, where it is analysed,
+        the state's reason, and where its video is seen."""
+        engine = self.engine
+        title = {
+            CameraStatus.STARTING: "Starting" if self.status_since else "No report yet",
+            CameraStatus.ONLINE: "Online",
+            CameraStatus.OFFLINE: "OFFLINE",
+            CameraStatus.ERROR: "Cannot open camera",
+            CameraStatus.NO_FOOTAGE: "No footage",
+            CameraStatus.STOPPED: "Stopped",
+        }[self.status]
+        if self.status is CameraStatus.OFFLINE and self.status_since is not None:
+            title += f" since {display().clock(self.status_since)}"
+        said = self._video_state() if self._video_state is not None else None
+        if engine is not None:
+            where = f"Analysed on {engine}"
+            video = said or f"Waiting for {engine}'s video…"
+        else:
+            where = (
+                "No engine runs this camera now"
+                if self.status_since is not None
+                else "Waiting for the site's engines to report it"
+            )
+            video = said or "No video until an engine runs this camera."
+        return title, where, self.status_detail, video
 
     def set_status(self, status: CameraStatus, detail: str, since: datetime | None) -> None:
         self.status, self.status_detail, self.status_since = status, detail, since
@@ -89,6 +147,9 @@ class CameraTile(QWidget):
 
     def _update_tooltip(self) -> None:
         tip = f"{self.camera_name}: {self.status.value} — {self.status_detail}"
+        if self._engine_of is not None:
+            _title, where, _detail, video = self.elsewhere_lines()
+            tip += f"\n{where}\n{video}"
         if self.recording_problem:
             tip += f"\n{self.recording_problem}"
         self.setToolTip(tip)
@@ -109,6 +170,16 @@ class CameraTile(QWidget):
         frame = self._frame_getter()
         if frame is None and self.replay_label is not None and self._frame is not None:
             self._frame, self._image = None, None  # nothing recorded at this moment
+            self.update()
+            return True
+        if frame is None and self._engine_of is not None and self.replay_label is None:
+            # Run elsewhere: its stream stopped (the picture goes), or why there is none
+            # changed (the words do).
+            said = self._video_state() if self._video_state is not None else None
+            if self._frame is None and said == self._video_said:
+                return False
+            self._frame, self._image, self._video_said = None, None, said
+            self._update_tooltip()
             self.update()
             return True
         if frame is None or (self._frame is not None and frame.seq == self._frame.seq):
@@ -143,6 +214,11 @@ class CameraTile(QWidget):
         if self.replay_label is not None:
             self._draw_replay(painter, rect)
             return
+        if self._engine_of is not None and self._image is None:
+            self._draw_elsewhere(painter, rect)
+            self._draw_header(painter, rect)
+            self._draw_recording_problem(painter, rect)
+            return
         live = self.status is CameraStatus.ONLINE
         if not live:
             painter.fillRect(rect, QColor(13, 17, 23, 170 if self._image is not None else 255))
@@ -164,6 +240,43 @@ class CameraTile(QWidget):
             self._draw_centered(painter, rect, title, body, _STATUS_COLOURS[self.status])
         self._draw_header(painter, rect)
         self._draw_recording_problem(painter, rect)
+
+    def _draw_elsewhere(self, painter: QPainter, rect: QRect) -> None:
+        """A camera run by another process, in one block at the tile's centre: its state
+        in its colour, where it is analysed and the reason, then (muted) where its video
+        is seen. A tile too small for all of it drops the reason, then the video line."""
+        title, where, detail, video = self.elsewhere_lines()
+        flags = int(Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap)
+        bottom = 16 + (24 if self.recording_problem else 0)
+        inner = rect.adjusted(16, 32, -16, -bottom)
+        big = QFont(self.font())
+        big.setPointSizeF(big.pointSizeF() * 1.4)
+        big.setBold(True)
+        small = QFont(self.font())
+        gap = 6
+
+        def height(font: QFont, text: str) -> int:
+            painter.setFont(font)
+            return painter.fontMetrics().boundingRect(inner, flags, text).height()
+
+        body = f"{where}\n{detail}" if detail else where
+        blocks = [(big, title, _STATUS_COLOURS[self.status]), (small, body, QColor("#c9d1d9"))]
+        blocks.append((small, video, QColor("#8b949e")))
+        heights = [height(font, text) for font, text, _ in blocks]
+        if sum(heights) + 3 * gap > inner.height() and detail:
+            blocks[1] = (small, where, QColor("#c9d1d9"))
+            heights[1] = height(small, where)
+        if sum(heights) + 3 * gap > inner.height():
+            blocks, heights = blocks[:2], heights[:2]
+        total = sum(heights) + gap * (len(blocks) - 1) + (gap if len(blocks) > 2 else 0)
+        top = inner.top() + max(0, (inner.height() - total) // 2)
+        for index, ((font, text, colour), h) in enumerate(zip(blocks, heights, strict=True)):
+            if index == 2:
+                top += gap  # the video line stands apart from the camera's state
+            painter.setFont(font)
+            painter.setPen(colour)
+            painter.drawText(QRect(inner.left(), top, inner.width(), h), flags, text)
+            top += h + gap
 
     def _draw_recording_problem(self, painter: QPainter, rect: QRect) -> None:
         """A red band along the bottom: clips and snapshots of this camera are lost."""
@@ -252,6 +365,16 @@ class CameraTile(QWidget):
             painter.fillRect(badge, _REPLAY_COLOUR)
             painter.setPen(QColor("#ffffff"))
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, replay)
+        elif self._engine_of is not None:
+            engine = self.engine
+            if engine is not None:
+                painter.setFont(self.font())
+                painter.setPen(QColor("#c9d1d9"))
+                painter.drawText(
+                    bar.adjusted(0, 0, -8, 0),
+                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                    painter.fontMetrics().elidedText(engine, Qt.TextElideMode.ElideRight, 74),
+                )
         elif self._frame is not None and self.status is CameraStatus.ONLINE:
             painter.setFont(self.font())
             painter.drawText(

@@ -134,7 +134,13 @@ class CameraGrid(QWidget):
             tile.empty_hint = self._empty_hint
             if index < len(feeds):
                 feed = feeds[index]
-                tile.set_camera(feed.camera_id, feed.name, self._getter_for(feed))
+                tile.set_camera(
+                    feed.camera_id,
+                    feed.name,
+                    self._getter_for(feed),
+                    feed.engine_of,
+                    feed.video_state,
+                )
                 if feed.camera_id in self._status:
                     tile.set_status(*self._status[feed.camera_id])
                 tile.set_recording_problem(self._recording.get(feed.camera_id))
@@ -182,7 +188,13 @@ class CameraGrid(QWidget):
         for tile in self.tiles:
             feed = feeds.get(tile.camera_id or "")
             if feed is not None:
-                tile.set_camera(feed.camera_id, feed.name, self._getter_for(feed))
+                tile.set_camera(
+                    feed.camera_id,
+                    feed.name,
+                    self._getter_for(feed),
+                    feed.engine_of,
+                    feed.video_state,
+                )
 
     def set_replay(self, label: str | None, statuses: Mapping[str, str] | None = None) -> None:
         """Mark every tile as replaying (``REPLAY 09:14:03 ×4``), with each camera's

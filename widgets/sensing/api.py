@@ -20,6 +20,12 @@ class SensingActions(Protocol):
         """The sensing rooms the engine runs, ``(id, name)``."""
         ...
 
+    def runs_elsewhere(self) -> str:
+        """Why the live room is not in this process ("" when it is): a console attached to
+        a shared site shows the pictures its engine sends, and says where explanations
+        and pairing are done."""
+        ...
+
     def pairing_unavailable(self) -> str:
         """Why no node can be paired here ("" when real nodes can)."""
         ...

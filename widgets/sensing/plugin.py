@@ -26,9 +26,18 @@ def build(ctx: PaneContext) -> QWidget:
     pane.set_rooms(actions.rooms())
     pane.pairing_unavailable = actions.pairing_unavailable()
     pane.set_pairing_allowed(False)
+    # Backends written before consoles could attach do not say: their room runs here.
+    runs_elsewhere = getattr(actions, "runs_elsewhere", lambda: "")
+    pane.set_live_room_elsewhere(runs_elsewhere())
 
     def explain(room_id: str, track_id: int) -> None:
-        if not pane.replaying:  # a replayed blob is the replay's to explain
+        if pane.replaying:  # a replayed blob is the replay's to explain
+            return
+        elsewhere = runs_elsewhere()  # memory only: which engine holds the room now
+        if elsewhere:
+            pane.set_live_room_elsewhere(elsewhere)
+            pane.set_explanation_elsewhere(room_id, track_id)
+        else:
             pane.set_explanation(actions.explain(room_id, track_id))
 
     def opened(result: QueryResult[Any]) -> None:

@@ -1505,6 +1505,9 @@ class SensingPane(QWidget):
         """Why no node can be paired at this site ("" when real nodes can join)."""
         self._replaying = False
         self._recording_problems: dict[str, str] = {}  # room id → why its recording fails
+        self.live_room_elsewhere = ""
+        """Where the live room runs when not in this console ("" when it does): attached
+        to a shared site, its explanations and pairing are done there."""
 
         self.no_room_label = QLabel(NO_ROOM_TEXT)
         self.no_room_label.setWordWrap(True)
@@ -1760,13 +1763,33 @@ class SensingPane(QWidget):
         names = {n.node_id: n.name for n in snapshot.nodes} if snapshot is not None else {}
         self.explanation_table.set_explanation(explanation, names)
         if explanation is None:
-            self.explanation_label.setText("Click a blob to see which links put it there")
+            self.explanation_label.setText(
+                self.live_room_elsewhere or "Click a blob to see which links put it there"
+            )
         else:
             x, y, z = explanation.position
             self.explanation_label.setText(
                 f"{self._blob_title(explanation.room_id, explanation.track_id)}: value "
                 f"{explanation.value:.3f} at ({x:.1f}, {y:.1f}, {z:.1f}) m, from "
                 f"{len(explanation.shares)} links"
+            )
+
+    def set_live_room_elsewhere(self, where: str) -> None:
+        """The live room runs in another process (``where`` says which engine, and that
+        explanations and pairing are done there; "": it runs here). Its pictures still
+        arrive through :meth:`set_snapshot`."""
+        self.live_room_elsewhere = printable(where)
+        if self.view.explanation is None:
+            self.set_explanation(None)
+
+    def set_explanation_elsewhere(self, room_id: str, track_id: int) -> None:
+        """A blob was clicked whose explanation only the engine holding the room can give:
+        say so, naming the blob, instead of an empty explanation."""
+        self.set_explanation(None)
+        if room_id == self.current_room_id:
+            self.explanation_label.setText(
+                f"{self._blob_title(room_id, track_id)}: not explained here. "
+                f"{self.live_room_elsewhere}."
             )
 
     def _blob_title(self, room_id: str, track_id: int) -> str:

@@ -5,8 +5,11 @@
 runtime (:class:`engine.runtime.EngineRuntime` with ``attach=True``) and the Qt bridge that
 hands its bus events to the GUI thread. Each stored event the GUI thread receives (the
 moment the event list would show it) is written as a JSON line with ``received_at``; alerts
-raised, camera states and room pictures are counted. SIGTERM stops it. Its log (stderr)
-says when the database went away and came back.
+raised, camera states and room pictures are counted. Like a desk showing one camera, it
+watches the first camera's video (:class:`console.remote_video.RemoteVideo`, from the RTSP
+stream of whichever engine runs it) and records each frame's delay from its capture time
+and whether the engine's boxes of that frame were there to draw. SIGTERM stops it. Its log
+(stderr) says when the database went away and came back.
 """
 
 from __future__ import annotations
@@ -36,15 +39,17 @@ def main(argv: list[str]) -> int:
     app = QCoreApplication([])
     runtime = EngineRuntime(load_site(Path(site_file)), Store(url), attach=True, analytics=False)
     bridge = QtBridge(runtime.bus)
-    counts = {"alerts_raised": 0, "camera_states": 0, "room_pictures": 0}
+    counts: dict[str, Any] = {"alerts_raised": 0, "camera_states": 0, "room_pictures": 0}
     with Path(out_path).open("w", encoding="utf-8") as out:
         _run(app, runtime, bridge, counts, out)
     Path(out_path).with_suffix(".counts.json").write_text(json.dumps(counts))
     return 0
 
 
-def _run(app: Any, runtime: Any, bridge: Any, counts: dict[str, int], out: Any) -> None:
+def _run(app: Any, runtime: Any, bridge: Any, counts: dict[str, Any], out: Any) -> None:
     from PySide6.QtCore import QTimer
+
+    from console.remote_video import RemoteVideo
 
     def stored(views: Any) -> None:
         now = datetime.now(UTC).isoformat()
@@ -76,11 +81,38 @@ def _run(app: Any, runtime: Any, bridge: Any, counts: dict[str, int], out: Any) 
     timer.start(200)
     signal.signal(signal.SIGTERM, lambda *_: app.quit())
     runtime.start()
+    watched = runtime.site.cameras[0].id
+    video = RemoteVideo(runtime.follower, [watched])
+    video.start()
+    lags: list[float] = []
+    boxed = [0]
+    last = [0]
+
+    def sample() -> None:  # as a tile refreshes: each new frame once
+        frame = video.frame_of(watched)
+        if frame is None or frame.seq == last[0] or frame.wall_at is None:
+            return
+        last[0] = frame.seq
+        lags.append((datetime.now(UTC) - frame.wall_at).total_seconds() * 1000.0)
+        boxed[0] += frame.analysis is not None
+
+    frames = QTimer()
+    frames.timeout.connect(sample)
+    frames.start(15)
     try:
         app.exec()
     finally:
+        video.stop()
         runtime.stop()
         bridge.close()
+        lags.sort()
+        counts["video"] = {
+            "camera": watched,
+            "frames": len(lags),
+            "lag_ms_p50": round(lags[len(lags) // 2], 1) if lags else None,
+            "lag_ms_p95": round(lags[int(0.95 * (len(lags) - 1))], 1) if lags else None,
+            "with_boxes": round(boxed[0] / len(lags), 3) if lags else None,
+        }
 
 
 if __name__ == "__main__":

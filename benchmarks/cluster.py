@@ -20,7 +20,9 @@ events stored twice (same camera, track and kind: must be 0), and for each conso
 latency from an event's time (the frame it was seen in) to its GUI thread receiving it (p50,
 p95, max; events seen while the database was down are left out of these and counted as
 ``after_outage``, their latency being the outage's), whether it received every event stored
-(``missed``), and how many alerts, camera states and room pictures reached it. The disturbed
+(``missed``), how many alerts, camera states and room pictures reached it, and for the one
+camera it watches (RTSP from the engine running it, ``--rtsp-port``) each frame's delay
+from its capture time to the console and the share of frames with the engine's boxes. The disturbed
 run adds:
 when the killed engine's cameras were taken over (lease acquired by another engine, seconds
 after the kill), lease hand-overs while the database was down and after it came back (0:
@@ -62,6 +64,8 @@ KILL_AT_S: Final = 45.0
 DB_DOWN_AT_S: Final = 95.0
 DB_DOWN_S: Final = 30.0
 SIZE: Final = (640, 480)
+RTSP_PORT: Final = 18554  # engine i re-streams on RTSP_PORT + i
+MEDIA_ENV: Final = {"WATCHFLOOR_MEDIA_PASSWORD": "cluster-bench-media"}
 ROOM: Final = (
     "[room]\nwidth_m = 6.0\ndepth_m = 5.0\nheight_m = 2.5\n"
     "[sensing]\nsimulate = true\nwalkers = 2\nseed = 3\n"
@@ -153,7 +157,10 @@ def _run(work: Path, base_url: str, site: Path, start_db: Any, stop_db: Any) -> 
     url = base_url.rsplit("/", 1)[0] + "/wf_cluster"
     subprocess.run([sys.executable, "-m", "console", "--db", url, "db", "upgrade"],
                    cwd=ROOT, check=True, capture_output=True)  # fmt: skip
-    engines = {f"server-{c}": _engine(work, url, site, f"server-{c}") for c in "abc"[:ENGINES]}
+    engines = {
+        f"server-{c}": _engine(work, url, site, f"server-{c}", RTSP_PORT + i)
+        for i, c in enumerate("abc"[:ENGINES])
+    }
     t0 = time.monotonic()
     db = create_engine(url, pool_pre_ping=True)
     while time.monotonic() - t0 < 60:  # a console attaches to a site an engine has run
@@ -225,14 +232,15 @@ def _run(work: Path, base_url: str, site: Path, start_db: Any, stop_db: Any) -> 
     return figures
 
 
-def _engine(work: Path, url: str, site: Path, name: str) -> subprocess.Popen[bytes]:
+def _engine(work: Path, url: str, site: Path, name: str, port: int) -> subprocess.Popen[bytes]:
     data = work / name
     data.mkdir()
     return subprocess.Popen(
         [sys.executable, "-m", "console", "--db", url, "engine", "--site", str(site),
-         "--name", name, "--report", str(work / f"{name}.json")],
+         "--name", name, "--report", str(work / f"{name}.json"),
+         "--rtsp-port", str(port), "--rtsp-host", "127.0.0.1"],
         cwd=ROOT,
-        env={**os.environ, "WATCHFLOOR_DATA_DIR": str(data)},
+        env={**os.environ, "WATCHFLOOR_DATA_DIR": str(data), **MEDIA_ENV},
         stdout=subprocess.DEVNULL,
         stderr=(work / f"{name}.log").open("wb"),
     )  # fmt: skip
@@ -243,7 +251,7 @@ def _console(work: Path, url: str, site: Path, index: int) -> subprocess.Popen[b
     return subprocess.Popen(
         [sys.executable, "-m", "benchmarks.attached_console", url, str(site), str(out)],
         cwd=ROOT,
-        env={**os.environ, "WATCHFLOOR_DATA_DIR": str(work / f"console{index}")},
+        env={**os.environ, "WATCHFLOOR_DATA_DIR": str(work / f"console{index}"), **MEDIA_ENV},
         stdout=subprocess.DEVNULL,
         stderr=(work / f"console{index}.log").open("wb"),
     )

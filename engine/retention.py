@@ -213,13 +213,15 @@ class PurgedFile:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PurgeMedia(StoreCommand):
     """Delete up to ``limit`` of the oldest unlocked media rows of ``kind`` created before
-    ``cutoff``, each recorded as a ``retention.<kind>_deleted`` event. Returns what went."""
+    ``cutoff``, each recorded as a ``retention.<kind>_deleted`` event. Returns what went.
+    ``engine``: a shared site's engine purges only the files its own data dir keeps."""
 
     kind: str
     cutoff: datetime
     reason: str
     at: datetime
     limit: int = PURGE_BATCH
+    engine: str | None = None
 
     def apply(self, session: Session) -> list[PurgedFile]:
         rows = session.scalars(
@@ -228,6 +230,7 @@ class PurgeMedia(StoreCommand):
                 Media.kind == self.kind,
                 Media.created_at < self.cutoff,
                 Media.locked.is_(False),
+                *_kept_by(self.engine),
             )
             .order_by(Media.created_at, Media.id)
             .limit(self.limit)
@@ -239,16 +242,19 @@ class PurgeMedia(StoreCommand):
 class PurgeForSpace(StoreCommand):
     """Delete the oldest unlocked clips until their sizes add up to ``bytes_needed`` (at
     most ``limit`` of them), each recorded as ``retention.clip_deleted`` for disk
-    pressure. Returns what went; empty when no unlocked clip is left."""
+    pressure. Returns what went; empty when no unlocked clip is left. ``engine``: a shared
+    site's engine frees space on its own disk, so it deletes only the clips its data dir
+    keeps (another server's clips free nothing here)."""
 
     bytes_needed: int
     at: datetime
     limit: int = PURGE_BATCH
+    engine: str | None = None
 
     def apply(self, session: Session) -> list[PurgedFile]:
         candidates = session.scalars(
             select(Media)
-            .where(Media.kind == "clip", Media.locked.is_(False))
+            .where(Media.kind == "clip", Media.locked.is_(False), *_kept_by(self.engine))
             .order_by(Media.created_at, Media.id)
             .limit(self.limit)
         )
@@ -332,6 +338,12 @@ class AgePersons(StoreCommand):
         return int(archived.rowcount or 0), len(doomed)  # type: ignore[attr-defined]
 
 
+def _kept_by(engine: str | None) -> tuple[Any, ...]:
+    """The condition on media rows an engine may purge: a shared site's engine, those its
+    own data dir keeps; a site's only engine (None), every row."""
+    return () if engine is None else (Media.engine == engine,)
+
+
 def _delete_media_rows(
     session: Session, rows: list[Media], reason: str, at: datetime
 ) -> list[PurgedFile]:
@@ -394,7 +406,9 @@ def run_retention(
     for kind, days in (("clip", policy.clips_days), ("snapshot", policy.events_days)):
         cutoff = now - timedelta(days=days)
         while True:
-            command = PurgeMedia(kind=kind, cutoff=cutoff, reason="age", at=now)
+            command = PurgeMedia(
+                kind=kind, cutoff=cutoff, reason="age", at=now, engine=writer.engine_name
+            )
             batch = _purge(writer, data_dir, command, "age", report)
             if len(batch) < PURGE_BATCH or cancelled():
                 break
@@ -549,7 +563,11 @@ def _relieve_disk_pressure(
     """Delete the oldest unlocked clips until the data dir has ``min_free_bytes`` free."""
     free = disk_free(data_dir)
     while free < policy.min_free_bytes and not cancelled():
-        command = PurgeForSpace(bytes_needed=policy.min_free_bytes - free, at=clock.now())
+        command = PurgeForSpace(
+            bytes_needed=policy.min_free_bytes - free,
+            at=clock.now(),
+            engine=writer.engine_name,
+        )
         if not _purge(writer, data_dir, command, "disk pressure", report):
             report.floor_reached = False
             log.warning(

@@ -110,6 +110,7 @@ class InsertEvent(StoreCommand):
                         "camera_id": self.camera_id,
                         "event_id": event_id,
                         "locked": locked,
+                        "engine": self.engine,
                     }
                     for file in self.media
                 ],
@@ -174,9 +175,11 @@ class InsertMedia(StoreCommand):
     event_id: int | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
+    engine: str | None = None  # whose data dir keeps the file (a shared site's engine)
 
     def apply(self, session: Session) -> int:
         row = MediaRow(
+            engine=self.engine,
             kind=self.file.kind,
             path=self.file.path,
             sha256=self.file.sha256,
@@ -210,6 +213,7 @@ class InsertMedia(StoreCommand):
             "event_id": self.event_id,
             "started_at": _dt(self.started_at),
             "ended_at": _dt(self.ended_at),
+            "engine": self.engine,
         }
 
     @classmethod
@@ -223,6 +227,7 @@ class InsertMedia(StoreCommand):
             event_id=data.get("event_id"),
             started_at=_parse_dt(data.get("started_at")),
             ended_at=_parse_dt(data.get("ended_at")),
+            engine=data.get("engine"),
         )
 
 

@@ -192,6 +192,9 @@ class Media(Base):
     # The footage a clip covers (wall time, UTC); None for snapshots.
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+    # A shared site's engine whose data dir keeps the file (None: a site's only engine);
+    # each engine's retention purges only its own (revision 0022).
+    engine: Mapped[str | None] = mapped_column(String(64))
 
 
 class Setting(Base):

@@ -41,7 +41,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -56,7 +56,13 @@ from engine.events import Event
 from engine.instance import process_alive
 from engine.paths import open_private_file, private_dir
 from engine.store.audit import AppendAudit
-from engine.store.commands import InsertEvent, PutSetting, StoreCommand, command_from_json
+from engine.store.commands import (
+    InsertEvent,
+    InsertMedia,
+    PutSetting,
+    StoreCommand,
+    command_from_json,
+)
 from engine.store.database import Store
 from engine.store.event_views import EventsStored, EventView, camera_of_source, read_event_views
 from engine.store.models import Setting
@@ -268,6 +274,12 @@ class StoreWriter:
         """Call ``listener(reason)`` (on the writer thread) if the store fails for good."""
         self._fatal_listeners.append(listener)
 
+    @property
+    def engine_name(self) -> str | None:
+        """The shared site's engine this writer stores for (None: a site's only engine,
+        a console, a command)."""
+        return self._engine_name
+
     # -- producers (any thread) --------------------------------------------------------
     def submit(self, command: StoreCommand) -> Future[Any]:
         """Queue ``command``; the future gives its result once committed, or its error.
@@ -275,7 +287,7 @@ class StoreWriter:
         queued: :class:`~engine.access.PermissionDeniedError` is raised and the refusal audited."""
         self._authorize(command)
         future: Future[Any] = Future()
-        self._enqueue(_Item(command, future))
+        self._enqueue(_Item(self._owned(command), future))
         return future
 
     def execute(self, command: StoreCommand, timeout_s: float | None = None) -> Any:
@@ -288,7 +300,18 @@ class StoreWriter:
         """Queue ``command`` without wanting its result (spilled to the journal if the
         queue is full and the command is journaled). Refused as :meth:`submit` refuses."""
         self._authorize(command)
-        self._enqueue(_Item(command, None))
+        self._enqueue(_Item(self._owned(command), None))
+
+    def _owned(self, command: StoreCommand) -> StoreCommand:
+        """A shared site's engine signs what it stores: the events it saw and the media
+        files its data dir keeps (whose retention is then its own)."""
+        if (
+            self._engine_name is not None
+            and isinstance(command, InsertEvent | InsertMedia)
+            and command.engine is None
+        ):
+            return replace(command, engine=self._engine_name)
+        return command
 
     def _authorize(self, command: StoreCommand) -> None:
         """The engine's permission check: every guarded command passes here."""

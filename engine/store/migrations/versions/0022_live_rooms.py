@@ -1,4 +1,5 @@
-"""consoles attached to a shared site: the latest picture of each sensing room
+"""consoles attached to a shared site: the latest picture of each sensing room; the engine
+whose data dir keeps each media file
 
 Revision ID: 0022
 Revises: 0021
@@ -26,7 +27,11 @@ def upgrade() -> None:
         sa.Column("snapshot", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("site_id", "room", name="pk_live_rooms"),
     )
+    # A plain ADD COLUMN (no table copy on SQLite).
+    op.add_column("media", sa.Column("engine", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("media") as batch:
+        batch.drop_column("engine")
     op.drop_table("live_rooms")

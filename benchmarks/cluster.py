@@ -210,6 +210,11 @@ def _run(work: Path, base_url: str, site: Path, start_db: Any, stop_db: Any) -> 
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
     figures: dict[str, Any] = {"exit_codes": codes}
+    failed = {
+        name: _tail(work / f"{name}.log") for name, code in codes.items() if code not in (0, -9)
+    }
+    if failed:  # why an engine stopped, in its own words
+        figures["failed_engines_said"] = failed
     figures.update(_reports(work, engines))
     figures.update(_stored(db))
     figures["consoles"] = [
@@ -255,6 +260,13 @@ def _console(work: Path, url: str, site: Path, index: int) -> subprocess.Popen[b
         stdout=subprocess.DEVNULL,
         stderr=(work / f"console{index}.log").open("wb"),
     )
+
+
+def _tail(path: Path, lines: int = 12) -> list[str]:
+    try:
+        return path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return []
 
 
 def _sleep_until(moment: float) -> None:

@@ -36,10 +36,12 @@ from engine.vision.geometry import Box
 
 log = logging.getLogger(__name__)
 
-OPEN_TIMEOUT_MS: Final = 5000
+OPEN_TIMEOUT_MS: Final = 10_000
 RETRY_S: Final = 2.0
-# Low delay: no read-ahead buffer; RTP over the RTSP connection (no UDP ports to open).
-FFMPEG_OPTIONS: Final = "rtsp_transport;tcp|fflags;nobuffer|flags;low_delay"
+# Low delay: no read-ahead buffer; RTP over the RTSP connection (no UDP ports to open); the
+# stream's size is in its first key frame, so a second of probing is plenty (FFmpeg's 5 s
+# default outlasts the open timeout on a camera an overloaded engine analyses at 1 fps).
+FFMPEG_OPTIONS: Final = "rtsp_transport;tcp|fflags;nobuffer|flags;low_delay|analyzeduration;1000000"
 
 
 @dataclass(frozen=True, slots=True)

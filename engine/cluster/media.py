@@ -29,7 +29,7 @@ from typing import IO, Final
 import numpy as np
 
 from engine.clock import REAL_CLOCK, Clock
-from engine.cluster.stamp import stamp, wall_ms
+from engine.cluster.stamp import BAND_ROWS, band_fits, stamp, wall_ms
 from engine.frames import Frame
 from engine.secrets import SecretError, read_secret
 
@@ -92,6 +92,9 @@ class MediaServer:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="media-server", daemon=True)
         self._sent: dict[str, int] = {}  # camera → seq of the last frame sent
+        self._declared: dict[str, tuple[int, int]] = {}  # camera → size the server knows
+        self._heard = b""  # what the server said, not yet a whole line
+        self.watched: set[str] = set()  # cameras someone watches now (the server says)
         self.frames_sent = 0
         self.problem: str | None = None
         self.restarts = 0
@@ -144,6 +147,9 @@ class MediaServer:
         connection.settimeout(5.0)
         self._socket = connection
         self._sent.clear()
+        self._declared.clear()
+        self.watched.clear()
+        self._heard = b""
         self.problem = None
         log.info("RTSP streams at %s", self.options.url())
 
@@ -181,26 +187,56 @@ class MediaServer:
                 self._clock.wait(self._stop, RESTART_S)
 
     def _send_new(self) -> None:
-        assert self._socket is not None
+        """Declare each camera (and its size) to the server; send the new frames of the
+        cameras someone watches."""
+        connection = self._socket
+        assert connection is not None
+        self._hear_watching(connection)
         for camera, latest in self._frames().items():
             frame = latest()
             if frame is None or self._sent.get(camera) == frame.seq:
                 continue
             stamped = wall_ms(frame.wall_at) if frame.wall_at is not None else None
+            height, width = frame.image.shape[:2]
+            banded_height = height + BAND_ROWS if band_fits(width, height) else height
+            fps = float(round(frame.source_fps)) if frame.source_fps >= 1 else 10.0
+            key = camera.encode("utf-8")
+            prefix = struct.pack("!H", len(key)) + key
+            if self._declared.get(camera) != (width, banded_height):
+                connection.sendall(prefix + HEADER.pack(width, banded_height, fps, 0))
+                self._declared[camera] = (width, banded_height)
+            if camera not in self.watched:
+                continue
             banded = stamp(frame.image, stamped) if stamped is not None else frame.image
             told = stamped if banded is not frame.image else None  # too narrow: no band
             image = np.ascontiguousarray(banded)
-            height, width = image.shape[:2]
-            key = camera.encode("utf-8")
-            header = struct.pack("!H", len(key)) + key
-            fps = float(round(frame.source_fps)) if frame.source_fps >= 1 else 10.0
-            header += HEADER.pack(width, height, fps, image.nbytes)
-            self._socket.sendall(header)
-            self._socket.sendall(image.data.cast("B"))
+            if image.shape[0] != banded_height:  # no time to stamp: the declared size
+                image = np.ascontiguousarray(
+                    np.concatenate([image, np.zeros((BAND_ROWS, width, 3), np.uint8)])
+                )
+            connection.sendall(prefix + HEADER.pack(width, banded_height, fps, image.nbytes))
+            connection.sendall(image.data.cast("B"))
             self._sent[camera] = frame.seq
             self.frames_sent += 1
             if self._on_sent is not None and told is not None:
                 self._on_sent(camera, told, frame)
+
+    def _hear_watching(self, connection: socket.socket) -> None:
+        """What the server said since: ``+key`` (someone watches) and ``-key`` (nobody
+        does any more)."""
+        while select.select([connection], [], [], 0)[0]:
+            chunk = connection.recv(4096)
+            if not chunk:
+                raise OSError("the RTSP server closed the frames socket")
+            self._heard += chunk
+            *lines, rest = self._heard.split(b"\n")
+            self._heard = rest
+            for line in lines:
+                text = line.decode("utf-8", "replace")
+                if text.startswith("+"):
+                    self.watched.add(text[1:])
+                elif text.startswith("-"):
+                    self.watched.discard(text[1:])
 
 
 def _first_line(stream: IO[bytes] | None, timeout_s: float) -> str:

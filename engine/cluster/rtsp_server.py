@@ -6,11 +6,14 @@ PyGObject), so it imports nothing but the standard library and GStreamer. Do not
 
 ``python3 rtsp_server.py --port 8554 --socket PATH --user NAME`` with the password in the
 environment variable ``WATCHFLOOR_MEDIA_PASSWORD``. The engine connects to the Unix socket
-``PATH`` and sends frames: per frame a header (``!H`` camera key length, the key in UTF-8,
-``!HHfI`` width, height, frames a second, byte count) and the BGR pixels. Each camera is
-served at ``rtsp://HOST:PORT/live/<camera key>`` once its first frame has arrived: H.264
-(x264, zero latency), encoded once however many consoles watch (a shared media) and only
-while one does. Every request needs the user and password (HTTP basic over RTSP).
+``PATH`` and sends messages: a header (``!H`` camera key length, the key in UTF-8, ``!HHfI``
+width, height, frames a second, byte count) and that many bytes of BGR pixels. A message
+with no pixels declares a camera (or its new size): it is then served at
+``rtsp://HOST:PORT/live/<camera key>``, H.264 (x264, zero latency) encoded once however
+many consoles watch (a shared media). The server tells the engine, on the same socket, when
+a camera is watched (``+<key>\n``) and no longer (``-<key>\n``): the engine sends a
+camera's pixels only while someone watches it. Every request needs the user and password
+(HTTP basic over RTSP).
 
 It prints ``READY <port>`` when it listens, or ``ERROR <reason>`` and exits 1. It exits when
 the engine closes the socket or its standard input (the engine died).
@@ -19,6 +22,7 @@ the engine closes the socket or its standard input (the engine died).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import struct
@@ -100,6 +104,7 @@ class Cameras:
     def __init__(self, gst: Any, rtsp: Any, mounts: Any) -> None:
         self.gst, self.rtsp, self.mounts = gst, rtsp, mounts
         self.lock = threading.Lock()
+        self.engine: socket.socket | None = None  # where watching is told
         self.shape: dict[str, tuple[int, int]] = {}
         self.sources: dict[str, list[Any]] = {}
 
@@ -108,6 +113,8 @@ class Cameras:
             if self.shape.get(camera) != (width, height):
                 self._mount(camera, width, height, fps)
             sources = list(self.sources.get(camera, ()))
+        if not pixels:
+            return  # declared only
         for source in sources:
             source.emit("push-buffer", self.gst.Buffer.new_wrapped(pixels))
 
@@ -140,14 +147,25 @@ class Cameras:
         source = media.get_element().get_child_by_name("src")
         with self.lock:
             self.sources.setdefault(camera, []).append(source)
+        self._tell(f"+{camera}")
 
         def gone(_media: Any) -> None:
             with self.lock:
                 kept = self.sources.get(camera, [])
                 if source in kept:
                     kept.remove(source)
+                watched = bool(kept)
+            if not watched:
+                self._tell(f"-{camera}")
 
         media.connect("unprepared", gone)
+
+    def _tell(self, line: str) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        with contextlib.suppress(OSError):  # the engine went: the feed ends the server
+            engine.sendall(line.encode("utf-8") + b"\n")
 
 
 def _read(connection: socket.socket, count: int) -> bytes | None:
@@ -164,6 +182,7 @@ def _feed(listener: socket.socket, cameras: Cameras, loop: Any) -> None:
     """Frames from the engine (one connection at a time) until it goes."""
     try:
         connection, _ = listener.accept()
+        cameras.engine = connection
         with connection:
             while True:
                 size = _read(connection, 2)
@@ -174,7 +193,7 @@ def _feed(listener: socket.socket, cameras: Cameras, loop: Any) -> None:
                 if key is None or header is None:
                     break
                 width, height, fps, count = HEADER.unpack(header)
-                if count != width * height * 3 or count > MAX_FRAME_BYTES:
+                if count not in (0, width * height * 3) or count > MAX_FRAME_BYTES:
                     print(f"ERROR bad frame header for {key!r}", file=sys.stderr, flush=True)
                     break
                 pixels = _read(connection, count)

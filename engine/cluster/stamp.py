@@ -55,11 +55,17 @@ def _check(value: int) -> int:
     return folded ^ 0b1010  # never all-zero for a black band
 
 
+def band_fits(width: int, height: int) -> bool:
+    """Whether a picture this size is streamed with a band: at least :data:`MIN_WIDTH`
+    wide and a whole number of macroblock rows high."""
+    return width >= MIN_WIDTH and height % BAND_ROWS == 0
+
+
 def stamp(image: Image, stamped: int) -> Image:
     """``image`` with the band spelling ``stamped`` under it (a new array); ``image``
-    itself when it is narrower than :data:`MIN_WIDTH` or not a multiple of 16 high."""
+    itself when the band does not fit (:func:`band_fits`)."""
     height, width = image.shape[:2]
-    if width < MIN_WIDTH or height % BAND_ROWS:
+    if not band_fits(width, height):
         return image
     value = (stamped << CHECK_BITS) | _check(stamped)
     bits = [(value >> (BITS - 1 - i)) & 1 for i in range(BITS)]

@@ -87,6 +87,14 @@ def test_an_engine_re_streams_its_camera_to_a_console_with_the_password(
             finally:
                 store.close()
         assert told == {"url": f"rtsp://127.0.0.1:{port}/live/"}, told
+        listed = subprocess.run(
+            [sys.executable, "-m", "console", "--db", url, "engines"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "WATCHFLOOR_DATA_DIR": str(tmp_path / "cli")},
+        )
+        assert f"video at rtsp://127.0.0.1:{port}/live/<camera>" in listed.stdout, listed
 
         watched = cv2.VideoCapture(
             f"rtsp://watchfloor:{PASSWORD}@127.0.0.1:{port}/live/cam1", cv2.CAP_FFMPEG

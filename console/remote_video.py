@@ -37,6 +37,9 @@ from engine.vision.geometry import Box
 log = logging.getLogger(__name__)
 
 OPEN_TIMEOUT_MS: Final = 10_000
+# A frame whose boxes have not come yet waits for them this long at most (they travel over
+# the database, the picture over RTSP: usually the boxes come first).
+BOXES_WAIT_S: Final = 0.2
 RETRY_S: Final = 2.0
 # Low delay: no read-ahead buffer; RTP over the RTSP connection (no UDP ports to open); the
 # stream's size is in its first key frame, so a second of probing is plenty (FFmpeg's 5 s
@@ -181,6 +184,10 @@ class RemoteVideo:
             return frame
         now = datetime.now(UTC)
         boxes = self._follower.boxes_at(camera, stamped)
+        deadline = time.monotonic() + BOXES_WAIT_S
+        while boxes is None and time.monotonic() < deadline and not self._stop.is_set():
+            time.sleep(0.01)
+            boxes = self._follower.boxes_at(camera, stamped)
         analysis = None
         if boxes is not None:
             height, width = picture.shape[:2]

@@ -30,6 +30,7 @@ from engine.cluster.leases import SITE_SERVICES, LeaseBook, Resource, resources_
 from engine.cluster.live import LiveFollower, LiveRelay, check_attachable, process_name
 from engine.cluster.media import MediaOptions, MediaServer, MediaServerError
 from engine.cluster.member import ClusterMember, ClusterOptions
+from engine.cluster.tracks import ended, open_tracks
 from engine.config import CameraConfig, SiteConfig
 from engine.events import CameraStatus, Event, HealthState, SubsystemHealth
 from engine.frames import Frame
@@ -539,11 +540,28 @@ class EngineRuntime:
                 last = last_track_id(self.store, self.site_ids.cameras.get(cam_id))
                 if last is not None:
                     pipeline.analyzer.tracker.number_after(last)
+                self._end_lost_tracks(cam_id, self.store, self.site_ids)
                 self._attach_clip_recorder(cam_id, pipeline, self.site_ids)
                 self.pipelines = {**self.pipelines, cam_id: pipeline}
             self.sources = {**self.sources, cam_id: source}
             self._handed_over.pop(cam_id, None)
             source.start()
+
+    def _end_lost_tracks(self, cam_id: str, store: Store, ids: SiteIds) -> None:
+        """The tracks a stopped engine left open on this camera end now, at their last
+        sighting (see :mod:`engine.cluster.tracks`)."""
+        camera_id, member, writer = ids.cameras.get(cam_id), self.member, self.writer
+        if camera_id is None or member is None or writer is None or self.cluster is None:
+            return
+        view = member.view
+        running = {e.name for e in view.alive()} if view is not None else set()
+        me = self.cluster.name
+        for track in open_tracks(store, camera_id, me=me, running=running, now=self.clock.now()):
+            writer.post(
+                ended(track, camera=cam_id, camera_id=camera_id, site_id=ids.site_id, me=me)
+            )
+            log.info("engine %s ended track %d of %s left open by %s", me, track.track_id,
+                     cam_id, track.engine)  # fmt: skip
 
     def _stop_camera(self, cam_id: str) -> None:
         """Stop a shared site's camera here (people in view recorded as leaving, the

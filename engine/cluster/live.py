@@ -66,6 +66,7 @@ RECONNECT_S: Final = 2.0
 CAUGHT_UP_ALERTS: Final = 200  # at most this many alerts raised while away are told again
 TRACK_FRAMES_PER_NOTE: Final = 20  # a camera's boxes of this many frames at most per note
 BOXES_KEPT_S: Final = 5.0  # a console keeps each camera's boxes this long, to match frames
+NOTIFY_MAX_BYTES: Final = 7900  # PostgreSQL refuses a NOTIFY payload of 8000 bytes or more
 
 LIVE_EVENTS: Final = (AlertRaised, AlertChanged, SequenceAdded, CameraStatusChanged, SensingUpdated)
 
@@ -253,9 +254,11 @@ class LiveRelay:
         with self._lock:
             tracks, self._tracks = self._tracks, {}
         for camera, frames in tracks.items():
-            note = {"from": self.sender, "kind": "tracks", "camera": camera, "frames": frames}
-            connection.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, json.dumps(note)))
-            self.stats.tracks_sent += 1
+            for told in _notes_within(
+                {"from": self.sender, "kind": "tracks", "camera": camera}, "frames", frames
+            ):
+                connection.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, told))
+                self.stats.tracks_sent += 1
         while True:
             with self._lock:
                 if not self._queue:
@@ -289,6 +292,25 @@ class LiveRelay:
                 connection.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, told))
             self._room_sent_s[room] = now_s
             self.stats.rooms_sent += 1
+
+
+def _notes_within(head: dict[str, Any], key: str, items: list[Any]) -> list[str]:
+    """``head`` with ``items`` under ``key``, as few JSON notes as fit PostgreSQL's NOTIFY
+    payload (:data:`NOTIFY_MAX_BYTES`); an item too big for a note of its own is left out."""
+    notes: list[str] = []
+    batch: list[Any] = []
+    for item in items:
+        candidate = json.dumps({**head, key: [*batch, item]})
+        if len(candidate.encode("utf-8")) <= NOTIFY_MAX_BYTES:
+            batch.append(item)
+            continue
+        if batch:
+            notes.append(json.dumps({**head, key: batch}))
+        alone = json.dumps({**head, key: [item]})
+        batch = [item] if len(alone.encode("utf-8")) <= NOTIFY_MAX_BYTES else []
+    if batch:
+        notes.append(json.dumps({**head, key: batch}))
+    return notes
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from engine.paths import create_private_file, data_dir, make_private, private_di
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 MIGRATION_LOCK = 0x5746_0001  # advisory lock key (first of two) held while migrating
+SITE_SYNC_LOCK = 0x5746_0002  # … and while a site is mirrored from its file (SyncSite)
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from engine.config import SiteConfig
 from engine.store.commands import StoreCommand
-from engine.store.database import Store
+from engine.store.database import SITE_SYNC_LOCK, Store
 from engine.store.models import Camera, Event, SensingNode, Site
 from engine.text import printable
 
@@ -47,6 +47,14 @@ class SyncSite(StoreCommand):
 
     def apply(self, session: Session) -> SiteIds:
         site, now = self.site, self.at
+        if session.get_bind().dialect.name == "postgresql":
+            # Engines of a shared site start together on a new database: one mirrors the
+            # site at a time (the lock ends with the transaction), so the others find its
+            # rows instead of inserting them again ("duplicate key … sites_name_key").
+            # SQLite's writers take turns anyway.
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(:space, 0)"), {"space": SITE_SYNC_LOCK}
+            )
         row = session.scalar(select(Site).where(Site.name == site.name))
         if row is None:
             row = Site(name=site.name, geo_lat=0.0, geo_lon=0.0, updated_at=now)

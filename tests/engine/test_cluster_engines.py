@@ -153,8 +153,29 @@ def test_engines_split_a_site_and_one_takes_over_a_killed_ones_cameras(
                 )
 
         last_by_a = _wait(a_tracks, 60, "server-a stores a track", engines)
+
+        # server-a's tracks on its camera that no person.left ended (yet).
+        def left_open_by_a() -> set[int]:
+            with store.transaction() as session:
+                rows = session.execute(
+                    select(Event.track_id, Event.kind).where(
+                        Event.source == f"camera:{camera_key}",
+                        Event.kind.in_(("person.appeared", "person.left")),
+                    )
+                ).all()
+                by_a = set(
+                    session.scalars(
+                        select(Event.track_id).where(
+                            Event.engine == "server-a", Event.source == f"camera:{camera_key}"
+                        )
+                    )
+                )
+            appeared = {t for t, k in rows if k == "person.appeared"} & by_a
+            return appeared - {t for t, k in rows if k == "person.left"}
+
         a.send_signal(signal.SIGKILL)
         a.wait(30)
+        assert left_open_by_a()  # people were in view when it died
         killed = time.monotonic()
         with store.transaction() as session:
             stored_before = session.scalar(select(func.max(Event.id))) or 0
@@ -173,6 +194,7 @@ def test_engines_split_a_site_and_one_takes_over_a_killed_ones_cameras(
                     select(func.min(Event.track_id)).where(
                         Event.engine == "server-b",
                         Event.source == f"camera:{camera_key}",
+                        Event.kind == "person.appeared",  # tracks it started (not ended)
                         Event.id > stored_before,
                     )
                 )
@@ -181,6 +203,21 @@ def test_engines_split_a_site_and_one_takes_over_a_killed_ones_cameras(
             b_tracks_after, 60, "server-b stores a track on the taken camera", engines
         )
         assert first_by_b > last_by_a  # (camera, track id) still names one track
+
+        # They do not stay "appeared" for ever: server-b ended them when it took over.
+        _wait(lambda: not left_open_by_a(), 30, "server-a's open tracks ended", engines)
+        with store.transaction() as session:
+            endings = list(
+                session.scalars(
+                    select(Event.detail).where(
+                        Event.engine == "server-b",
+                        Event.kind == "person.left",
+                        Event.source == f"camera:{camera_key}",
+                        Event.track_id <= last_by_a,
+                    )
+                )
+            )
+        assert all("engine server-a stopped" in d["ended"] for d in endings), endings
         b.send_signal(signal.SIGTERM)
         assert b.wait(120) == 0
         # A clean stop gives every lease back and says so.

@@ -55,7 +55,9 @@ class Engines:
             stderr=subprocess.PIPE,
             text=True,
         )
-        self.procs[name] = proc
+        # Keyed by data dir: a second process under a live engine's name (the twin) must
+        # not hide the first from stop_all, or a failing test leaves it running.
+        self.procs[data or name] = proc
         return proc
 
     def describe(self) -> str:

@@ -12,7 +12,7 @@ from engine.events import CameraStatus
 from engine.frames import Frame
 from engine.sitetime import display
 from widgets.cameras.api import EngineGetter, FrameGetter, VideoStateGetter
-from widgets.colours import ALARM_FILL, ALARM_RED, ON_ALARM_FILL
+from widgets.colours import ALARM_FILL, ALARM_RED, MUTED_GREY, ON_ALARM_FILL, TEXT
 
 _TRACK_COLOUR = QColor("#39d353")
 _REPLAY_COLOUR = QColor(ALARM_RED)
@@ -260,11 +260,11 @@ class CameraTile(QWidget):
             return painter.fontMetrics().boundingRect(inner, flags, text).height()
 
         body = f"{where}\n{detail}" if detail else where
-        blocks = [(big, title, _STATUS_COLOURS[self.status]), (small, body, QColor("#c9d1d9"))]
-        blocks.append((small, video, QColor("#8b949e")))
+        blocks = [(big, title, _STATUS_COLOURS[self.status]), (small, body, QColor(TEXT))]
+        blocks.append((small, video, QColor(MUTED_GREY)))
         heights = [height(font, text) for font, text, _ in blocks]
         if sum(heights) + 3 * gap > inner.height() and detail:
-            blocks[1] = (small, where, QColor("#c9d1d9"))
+            blocks[1] = (small, where, QColor(TEXT))
             heights[1] = height(small, where)
         if sum(heights) + 3 * gap > inner.height():
             blocks, heights = blocks[:2], heights[:2]
@@ -369,7 +369,7 @@ class CameraTile(QWidget):
             engine = self.engine
             if engine is not None:
                 painter.setFont(self.font())
-                painter.setPen(QColor("#c9d1d9"))
+                painter.setPen(QColor(TEXT))
                 painter.drawText(
                     bar.adjusted(0, 0, -8, 0),
                     Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,

@@ -27,6 +27,15 @@ _STATUS_COLOURS = {
 }
 
 
+_STATUS_TITLES = {
+    CameraStatus.ONLINE: "Online",
+    CameraStatus.OFFLINE: "OFFLINE",
+    CameraStatus.ERROR: "Cannot open camera",
+    CameraStatus.NO_FOOTAGE: "No footage",
+    CameraStatus.STOPPED: "Stopped",
+}
+
+
 class CameraTile(QWidget):
     """Draws the newest frame of one camera when :meth:`refresh` finds a new one.
 
@@ -108,16 +117,7 @@ class CameraTile(QWidget):
         """What the tile of a camera run elsewhere says: its state, where it is analysed,
         the state's reason, and where its video is seen."""
         engine = self.engine
-        title = {
-            CameraStatus.STARTING: "Starting" if self.status_since else "No report yet",
-            CameraStatus.ONLINE: "Online",
-            CameraStatus.OFFLINE: "OFFLINE",
-            CameraStatus.ERROR: "Cannot open camera",
-            CameraStatus.NO_FOOTAGE: "No footage",
-            CameraStatus.STOPPED: "Stopped",
-        }[self.status]
-        if self.status is CameraStatus.OFFLINE and self.status_since is not None:
-            title += f" since {display().clock(self.status_since)}"
+        title = self._status_title("Starting" if self.status_since else "No report yet")
         said = self._video_state() if self._video_state is not None else None
         if engine is not None:
             where = f"Analysed on {engine}"
@@ -130,6 +130,14 @@ class CameraTile(QWidget):
             )
             video = said or "No video until an engine runs this camera."
         return title, where, self.status_detail, video
+
+    def _status_title(self, starting: str) -> str:
+        """The camera's state in a word or two (``starting`` while it starts), an offline
+        one with since when."""
+        title = starting if self.status is CameraStatus.STARTING else _STATUS_TITLES[self.status]
+        if self.status is CameraStatus.OFFLINE and self.status_since is not None:
+            title += f" since {display().clock(self.status_since)}"
+        return title
 
     def set_status(self, status: CameraStatus, detail: str, since: datetime | None) -> None:
         self.status, self.status_detail, self.status_since = status, detail, since
@@ -222,15 +230,7 @@ class CameraTile(QWidget):
         live = self.status is CameraStatus.ONLINE
         if not live:
             painter.fillRect(rect, QColor(13, 17, 23, 170 if self._image is not None else 255))
-            title = {
-                CameraStatus.STARTING: "Connecting…",
-                CameraStatus.OFFLINE: "OFFLINE",
-                CameraStatus.ERROR: "Cannot open camera",
-                CameraStatus.NO_FOOTAGE: "No footage",
-                CameraStatus.STOPPED: "Stopped",
-            }[self.status]
-            if self.status is CameraStatus.OFFLINE and self.status_since is not None:
-                title += f" since {display().clock(self.status_since)}"
+            title = self._status_title("Connecting…")
             body = self.status_detail
             if self.status is CameraStatus.NO_FOOTAGE:
                 body += (

@@ -169,10 +169,20 @@ def build_parser() -> argparse.ArgumentParser:
         "password is the media_password secret, the user 'watchfloor')",
     )
     engine.add_argument(
+        "--clip-port",
+        metavar="PORT",
+        type=int,
+        default=None,
+        help="with --name: serve the recordings this engine keeps (clips, snapshots, sensing "
+        "recordings) over HTTP on this port, so attached consoles play them (same user and "
+        "password as the RTSP streams)",
+    )
+    engine.add_argument(
         "--rtsp-host",
         metavar="HOST",
         default=None,
-        help="with --rtsp-port: the name consoles reach this server by (default: its host name)",
+        help="with --rtsp-port or --clip-port: the name consoles reach this server by "
+        "(default: its host name)",
     )
     engine.add_argument(
         "--report",
@@ -385,19 +395,24 @@ def _db_upgrade(db_url: str, as_json: bool) -> int:
 def _cluster_options(args: argparse.Namespace) -> ClusterOptions | str | None:
     """``--name``/``--capacity`` as options (None: the engine runs the site alone), or what
     is wrong with them."""
+    from engine.cluster.files import FileOptions
     from engine.cluster.leases import LEASE_TTL_S
     from engine.cluster.media import MediaOptions
     from engine.cluster.member import UNLIMITED, ClusterOptions
     from engine.cluster.names import check_engine_name
 
     if args.name is None:
-        if any(v is not None for v in (args.capacity, args.lease_s, args.rtsp_port)):
-            return "--capacity, --lease-s and --rtsp-port need --name"
+        given = (args.capacity, args.lease_s, args.rtsp_port, args.clip_port)
+        if any(v is not None for v in given):
+            return "--capacity, --lease-s, --rtsp-port and --clip-port need --name"
         return None
-    if args.rtsp_host is not None and args.rtsp_port is None:
-        return "--rtsp-host needs --rtsp-port"
-    if args.rtsp_port is not None and not 1 <= args.rtsp_port <= 65535:
-        return f"--rtsp-port must be 1–65535, got {args.rtsp_port}"
+    if args.rtsp_host is not None and args.rtsp_port is None and args.clip_port is None:
+        return "--rtsp-host needs --rtsp-port or --clip-port"
+    for flag, port in (("--rtsp-port", args.rtsp_port), ("--clip-port", args.clip_port)):
+        if port is not None and not 1 <= port <= 65535:
+            return f"{flag} must be 1–65535, got {port}"
+    if args.rtsp_port is not None and args.rtsp_port == args.clip_port:
+        return "--rtsp-port and --clip-port must differ"
     try:
         name = check_engine_name(args.name)
     except ValueError as exc:
@@ -413,8 +428,18 @@ def _cluster_options(args: argparse.Namespace) -> ClusterOptions | str | None:
         if args.rtsp_port is not None
         else None
     )
+    files = (
+        FileOptions(port=args.clip_port, host=args.rtsp_host or socket.gethostname())
+        if args.clip_port is not None
+        else None
+    )
     return ClusterOptions(
-        name=name, capacity=capacity, heartbeat_s=lease_s / 3, lease_ttl_s=lease_s, media=media
+        name=name,
+        capacity=capacity,
+        heartbeat_s=lease_s / 3,
+        lease_ttl_s=lease_s,
+        media=media,
+        files=files,
     )
 
 

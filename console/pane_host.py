@@ -20,6 +20,7 @@ from console.bridge import QtBridge
 from console.layouts import pane_allowed
 from console.plugins import PLUGINS, EngineParts, Plugin
 from console.queries import QtQueryClient
+from console.remote_media import RemoteMedia
 from console.remote_video import RemoteVideo
 from console.session import ConsoleSession
 from console.tab_flags import TabFlags
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ATTACHED_MEDIA_DIR = "from-engines"  # an attached console's cache of other machines' files
 QUERY_WORKERS = 2  # store reads, logins and pane actions run here, never on the GUI thread
 
 
@@ -64,6 +66,13 @@ class PaneHost:
         self.bridge = bridge
         self.session = session
         self.settings = settings
+        # Attached: the recordings are other machines'; this console keeps what it fetched.
+        self.remote_media: RemoteMedia | None = None
+        if runtime.follower is not None:
+            self.remote_media = RemoteMedia(
+                store, media_root / ATTACHED_MEDIA_DIR, site=runtime.site.name
+            )
+            media_root = self.remote_media.root
         self.media_root = media_root
         self.show_pane = show_pane
         self.set_pane_title = set_pane_title
@@ -86,7 +95,9 @@ class PaneHost:
         if runtime.follower is not None:
             self.remote_video = RemoteVideo(runtime.follower, [c for c, _ in self.cameras])
             self.remote_video.start()
-        parts = EngineParts(runtime, store, session, media_root, self.frame_of)
+        if self.remote_media is not None:
+            self.remote_media.start()
+        parts = EngineParts(runtime, store, session, media_root, self.frame_of, self.remote_media)
         self.backends: dict[str, Any] = {
             p.pane.name: p.backend(parts) for p in plugins if p.backend is not None
         }
@@ -158,6 +169,8 @@ class PaneHost:
         no query thread outlives the window), then the backends' own resources."""
         if self.remote_video is not None:
             self.remote_video.stop()
+        if self.remote_media is not None:
+            self.remote_media.stop()
         for stop in self._before_workers_stop:
             stop()
         for client in self._own_queries:
@@ -229,6 +242,11 @@ class _Context:
     @property
     def media_root(self) -> Path:
         return self._host.media_root
+
+    @property
+    def fetch_recording(self) -> Callable[[Path], Path] | None:
+        remote = self._host.remote_media
+        return remote.fetch_file if remote is not None else None
 
     @property
     def events(self) -> EngineSignals:

@@ -34,6 +34,7 @@ from console.backends.introductions import IntroductionsBackend
 from console.backends.people import PeopleBackend
 from console.backends.sensing import SensingBackend
 from console.backends.system import SystemBackend
+from console.remote_media import RemoteMedia
 from console.session import ConsoleSession
 from engine.frames import Frame
 from engine.paths import sensing_recording_dir
@@ -77,6 +78,8 @@ class EngineParts:
     session: ConsoleSession
     media_root: Path
     frame_of: Callable[[str], Frame | None]
+    # Attached: fetches other machines' recordings into media_root (None: all are local).
+    recordings: RemoteMedia | None = None
 
 
 def _evidence(parts: EngineParts) -> EvidenceBackend:
@@ -121,7 +124,9 @@ class Plugin:
 
 PLUGINS: tuple[Plugin, ...] = (
     Plugin(CAMERAS),
-    Plugin(ALERTS, lambda p: AlertsBackend(p.runtime, p.store, p.session, p.media_root)),
+    Plugin(
+        ALERTS, lambda p: AlertsBackend(p.runtime, p.store, p.session, p.media_root, p.recordings)
+    ),
     Plugin(SENSING, lambda parts: SensingBackend(parts.runtime, parts.session)),
     Plugin(EVENTS, _standard(IncidentsBackend)),
     Plugin(PEOPLE, _standard(PeopleBackend)),
@@ -131,10 +136,10 @@ PLUGINS: tuple[Plugin, ...] = (
     Plugin(INCIDENTS, _standard(IncidentsBackend)),
     Plugin(
         ALERT_LIST,
-        lambda p: AlertListBackend(p.runtime, p.store, p.session, p.media_root),
+        lambda p: AlertListBackend(p.runtime, p.store, p.session, p.media_root, p.recordings),
     ),
     Plugin(TIMELINE, _timeline),
-    Plugin(CHAT, lambda p: ChatBackend(p.runtime, p.store, p.session, p.media_root)),
+    Plugin(CHAT, lambda p: ChatBackend(p.runtime, p.store, p.session, p.media_root, p.recordings)),
     Plugin(BOOKMARKS, _evidence),
     Plugin(APPEARANCE),
     Plugin(MEANING_SEARCH),

@@ -110,7 +110,7 @@ class RemoteVideo:
             return None, "", StreamState("No engine runs this camera now", problem=True)
         line = next((e for e in self._follower.engines if e.name == engine), None)
         media = line.media if line is not None else None
-        if not media:
+        if not media or "url" not in media:
             return (
                 engine,
                 "",

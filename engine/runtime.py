@@ -26,6 +26,7 @@ from engine.alerts.service import AlertChanged, AlertProblem, AlertRaised, Alert
 from engine.alerts.webhooks import parse_webhook_target
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
+from engine.cluster.files import FileOptions, MediaFileServer
 from engine.cluster.leases import SITE_SERVICES, LeaseBook, Resource, resources_of
 from engine.cluster.live import LiveFollower, LiveRelay, check_attachable, process_name
 from engine.cluster.media import MediaOptions, MediaServer, MediaServerError
@@ -152,6 +153,8 @@ class EngineRuntime:
         self.follower: LiveFollower | None = None  # an attached console's: what they tell
         self.media_server: MediaServer | None = None  # a shared site's engine's RTSP streams
         self._media_problem: str | None = None
+        self.file_server: MediaFileServer | None = None  # … and its recordings over HTTP
+        self._files_problem: str | None = None
         self.cluster = cluster
         self.member: ClusterMember | None = None  # started by start() when ``cluster``
         self._analytics = analytics
@@ -434,6 +437,8 @@ class EngineRuntime:
             self.relay.start()
         if options.media is not None:
             self._start_media(options.media)
+        if options.files is not None:
+            self._start_files(options.files, options.name)
         self.member = ClusterMember(
             book,
             wanted,
@@ -468,13 +473,53 @@ class EngineRuntime:
             return
         self.media_server = server
 
+    def _start_files(self, options: FileOptions, engine: str) -> None:
+        """Serve this engine's recordings (clips, snapshots, sensing recordings) to attached
+        consoles over HTTP; a server that cannot start is this engine's "media" trouble."""
+        assert self.store is not None
+        try:
+            password = read_secret("media_password").reveal()
+            server = MediaFileServer(
+                self.store, options, engine=engine, root=data_dir(), password=password
+            )
+            server.start()
+        except (SecretError, MediaServerError) as exc:
+            log.error("recordings not served: %s", exc)
+            self._files_problem = f"recordings not served: {exc}"
+            return
+        self.file_server = server
+
     def _media_health(self) -> HealthReport:
-        server = self.media_server
-        if server is None:
-            return HealthReport("media", HealthState.DOWN, self._media_problem or "not started")
-        if server.problem:
-            return HealthReport("media", HealthState.DEGRADED, server.problem)
-        return HealthReport("media", HealthState.OK, f"RTSP at {server.options.url()}")
+        """The video streams' and the recordings server's health, in one line."""
+        assert self.cluster is not None
+        parts: list[str] = []
+        state = HealthState.OK
+        if self.cluster.media is not None:
+            server = self.media_server
+            if server is None:
+                parts.append(self._media_problem or "RTSP not started")
+                state = HealthState.DOWN
+            elif server.problem:
+                parts.append(server.problem)
+                state = HealthState.DEGRADED
+            else:
+                parts.append(f"RTSP at {server.options.url()}")
+        if self.cluster.files is not None:
+            if self.file_server is None:
+                parts.append(self._files_problem or "recordings not served")
+                state = HealthState.DEGRADED if state is HealthState.OK else state
+            else:
+                parts.append(f"recordings at {self.file_server.url}")
+        return HealthReport("media", state, "; ".join(parts))
+
+    def _media_of_heartbeat(self) -> dict[str, Any]:
+        """Where consoles find this engine's video and recordings (empty: nowhere)."""
+        media: dict[str, Any] = {}
+        if self.media_server is not None:
+            media["url"] = self.media_server.options.url()
+        if self.file_server is not None:
+            media["files"] = self.file_server.url
+        return {"media": media} if media else {}
 
     def _heartbeat_health(self) -> dict[str, Any]:
         """What this engine says of itself at each heartbeat, for other machines: its
@@ -498,11 +543,7 @@ class EngineRuntime:
                 if r.subsystem != "cluster"
             ],
             "cameras": cameras,
-            **(
-                {"media": {"url": self.media_server.options.url()}}
-                if self.media_server is not None
-                else {}
-            ),
+            **self._media_of_heartbeat(),
         }
 
     def _on_lease_acquired(self, resource: Resource) -> None:
@@ -657,6 +698,8 @@ class EngineRuntime:
             self.text_indexer.stop()  # the batch in hand is stored; the rest waits for next time
         if self.media_server is not None:
             self.media_server.stop()
+        if self.file_server is not None:
+            self.file_server.stop()
         if self.relay is not None:
             self.relay.stop()  # after the alerts and cameras: their last words are told
         if self.writer is not None:
@@ -1073,7 +1116,7 @@ class EngineRuntime:
             reports.append(self._speech_health())
         if self.cluster is not None:
             reports.append(self._cluster_health(self.cluster))
-            if self.cluster.media is not None:
+            if self.cluster.media is not None or self.cluster.files is not None:
                 reports.append(self._media_health())
         if self.follower is not None:
             reports.append(self._attached_health(self.follower))

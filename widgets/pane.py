@@ -145,6 +145,15 @@ class PaneContext(Protocol):
         ...
 
     @property
+    def fetch_recording(self) -> Callable[[Path], Path] | None:
+        """None: every recording is on this machine, under :attr:`media_root`. Otherwise
+        (a console attached to a shared site) a blocking function that returns the local
+        file of a recording named under :attr:`media_root`, fetching it from the engine
+        that keeps it; it raises an exception whose text says why it cannot. Submit it
+        through ``queries``."""
+        ...
+
+    @property
     def events(self) -> EngineSignals: ...
 
     @property

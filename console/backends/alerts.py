@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+from console.remote_media import RecordingUnavailableError, RemoteMedia, fetched
 from console.session import ConsoleSession
 from engine.alerts.filtering import (
     AlertListRequest,
@@ -44,12 +45,18 @@ class AlertsBackend:
     once). Satisfies :class:`widgets.alerts.api.AlertActions`."""
 
     def __init__(
-        self, runtime: EngineRuntime, store: Store, session: ConsoleSession, media_root: Path
+        self,
+        runtime: EngineRuntime,
+        store: Store,
+        session: ConsoleSession,
+        media_root: Path,
+        recordings: RemoteMedia | None = None,
     ) -> None:
         self._runtime = runtime
         self._store = store
         self._session = session  # who the engine checks and audits: the logged-in person
         self._media_root = media_root
+        self._recordings = recordings  # attached: other machines' files, fetched on demand
 
     def list_alerts(self) -> AlertListing:
         """The newest alerts and every open one that pass today's low-risk gate (what the
@@ -100,14 +107,28 @@ class AlertsBackend:
             alert.alert_id,
             caption=words.summary,
             snapshot=(
-                read_small_file(self._media_root / snapshot, MAX_THUMBNAIL_BYTES)
+                read_small_file(self._file(snapshot), MAX_THUMBNAIL_BYTES)
                 if isinstance(snapshot, str) and snapshot
                 else None
             ),
-            clip=None if not view.clip_path else self._media_root / view.clip_path,
+            clip=None if not view.clip_path else self._clip(view.clip_path),
             clip_offset_s=view.clip_offset_s or 0.0,
             camera=view.camera,
         )
+
+    def _file(self, path: str) -> Path:
+        return fetched(self._media_root, self._recordings, path)
+
+    def _clip(self, path: str) -> Path | None:
+        """The clip's file; on an attached console fetched from the engine keeping it
+        (None when it cannot be: the alert shows its picture instead)."""
+        if self._recordings is None:
+            return self._media_root / path
+        try:
+            return self._recordings.fetch(path)
+        except RecordingUnavailableError as exc:
+            self._recordings.problem = str(exc)
+            return None
 
     def _sequence_evidence(self, alert: AlertView, names: dict[str, str]) -> AlertEvidence:
         """What raised an alert of a rule (no event of its own): its first sequence, with
@@ -125,11 +146,11 @@ class AlertsBackend:
             alert.alert_id,
             caption=caption,
             snapshot=(
-                read_small_file(self._media_root / first.snapshot, MAX_THUMBNAIL_BYTES)
+                read_small_file(self._file(first.snapshot), MAX_THUMBNAIL_BYTES)
                 if first.snapshot
                 else None
             ),
-            clip=None if clip is None else self._media_root / clip[0],
+            clip=None if clip is None else self._clip(clip[0]),
             clip_offset_s=0.0 if clip is None else clip[1],
             camera=first.camera,
         )
@@ -181,12 +202,18 @@ class AlertListBackend:
     person logged in; the clip covering a sequence."""
 
     def __init__(
-        self, runtime: EngineRuntime, store: Store, session: ConsoleSession, media_root: Path
+        self,
+        runtime: EngineRuntime,
+        store: Store,
+        session: ConsoleSession,
+        media_root: Path,
+        recordings: RemoteMedia | None = None,
     ) -> None:
         self._runtime = runtime
         self._store = store
         self._session = session
         self._media_root = media_root
+        self._recordings = recordings  # attached: other machines' files, fetched on demand
 
     def page(
         self,
@@ -213,7 +240,7 @@ class AlertListBackend:
             for seq in row.sequences:
                 if seq.snapshot and seq.snapshot not in out:
                     # Purged by retention (or not a picture at all): no thumbnail.
-                    data = read_small_file(self._media_root / seq.snapshot, MAX_THUMBNAIL_BYTES)
+                    data = read_small_file(self._file(seq.snapshot), MAX_THUMBNAIL_BYTES)
                     if data is not None:
                         out[seq.snapshot] = data
         return out
@@ -228,8 +255,17 @@ class AlertListBackend:
         return self._runtime.label_sequence(actor, sequence_id, label)
 
     def clip_for(self, sequence: SequenceView) -> Path | None:
+        """The clip covering ``sequence`` (None: none was kept); on an attached console
+        fetched from the engine keeping it, or RecordingUnavailableError saying why not."""
         hit = _clip_of(self._store, sequence)
-        return None if hit is None else self._media_root / hit[0]
+        if hit is None:
+            return None
+        if self._recordings is not None:
+            return self._recordings.fetch(hit[0])
+        return self._media_root / hit[0]
+
+    def _file(self, path: str) -> Path:
+        return fetched(self._media_root, self._recordings, path)
 
 
 class AlertRulesBackend:

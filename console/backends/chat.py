@@ -13,8 +13,10 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from console.remote_media import RemoteMedia, fetched
 from console.session import ConsoleSession
 from engine.history.chat import ChatAnswer, ChatHistoryRequest, ChatService, read_pictures
+from engine.history.chat.service import MAX_PICTURES_READ
 from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
@@ -33,10 +35,12 @@ class ChatBackend:
         store: Store,
         session: ConsoleSession,
         media_root: Path | None = None,
+        recordings: RemoteMedia | None = None,
     ) -> None:
         self._runtime = runtime
         # Snapshots are written under the data dir (engine.runtime), so read from there.
         self._media_root = media_root if media_root is not None else data_dir()
+        self._recordings = recordings  # attached: other machines' files, fetched on demand
         self._store = store
         self._session = session
         self._lock = threading.Lock()
@@ -73,4 +77,7 @@ class ChatBackend:
 
     def pictures(self, paths: Sequence[str]) -> dict[str, bytes]:
         self._session.require_actor("see the people an answer counted")
+        if self._recordings is not None:  # attached: fetched from the engines first
+            for path in list(dict.fromkeys(paths))[:MAX_PICTURES_READ]:
+                fetched(self._media_root, self._recordings, path)
         return read_pictures(self._media_root, paths)

@@ -58,8 +58,10 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         runs += [f"room {room}" for room in line.rooms]
         if line.site_services:
             runs.append("site services")
-        if line.media is not None:
+        if line.media is not None and "url" in line.media:
             runs.append(f"video at {line.media['url']}<camera>")
+        if line.media is not None and "files" in line.media:
+            runs.append(f"recordings at {line.media['files']}")
         offset = f"clock {line.clock_offset_ms / 1000:+.1f} s" if line.state == "running" else ""
         print(
             printable(

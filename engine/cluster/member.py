@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from engine.clock import REAL_CLOCK, Clock
+from engine.cluster.files import FileOptions
 from engine.cluster.leases import (
     CLOCK_WARN_S,
     HEARTBEAT_S,
@@ -52,13 +53,15 @@ class ClusterOptions:
     most cameras it may analyse (``capacity``; :data:`UNLIMITED` by default: after another
     engine stops, the rest share its cameras even past what runs in real time, each at a
     lower frame rate, rather than leave any unanalysed), the lease timing, and where it
-    re-streams its cameras for attached consoles (``media``; None: it does not)."""
+    re-streams its cameras for attached consoles (``media``; None: it does not) and serves
+    its recordings to them (``files``; None: it does not)."""
 
     name: str
     capacity: int = UNLIMITED
     heartbeat_s: float = HEARTBEAT_S
     lease_ttl_s: float = LEASE_TTL_S
     media: MediaOptions | None = None
+    files: FileOptions | None = None
 
 
 @dataclass(frozen=True, slots=True)

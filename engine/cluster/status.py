@@ -52,7 +52,9 @@ class EngineLine:
     # {"status", "detail", "since", "fps"}.
     subsystems: tuple[tuple[str, str, str], ...] = ()
     camera_states: dict[str, dict[str, Any]] = field(default_factory=dict)
-    media: dict[str, Any] | None = None  # where it re-streams its cameras: {"url": rtsp://…}
+    # Where it re-streams its cameras and serves its recordings:
+    # {"url": "rtsp://…/live/", "files": "http://…/media/"} (either may be absent).
+    media: dict[str, Any] | None = None
 
     @property
     def troubles(self) -> tuple[str, ...]:
@@ -190,7 +192,10 @@ def engines_status(store: Store) -> EnginesStatus:
 
 def _media_of(health: dict[str, Any] | None) -> dict[str, Any] | None:
     media = (health or {}).get("media")
-    return media if isinstance(media, dict) and isinstance(media.get("url"), str) else None
+    if not isinstance(media, dict):
+        return None
+    kept = {key: media[key] for key in ("url", "files") if isinstance(media.get(key), str)}
+    return kept or None
 
 
 def _what(lease: Lease) -> str:

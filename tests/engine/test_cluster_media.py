@@ -15,11 +15,14 @@ from pathlib import Path
 
 import cv2
 import pytest
+from sqlalchemy import select
 
+from console.remote_media import RemoteMedia
 from engine.cluster.media import system_python
 from engine.cluster.stamp import read_stamp, unwrap_ms
 from engine.cluster.status import engines_status
 from engine.store.database import Store
+from engine.store.models import Media
 from tests.conftest import write_site
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,11 +56,12 @@ def test_an_engine_re_streams_its_camera_to_a_console_with_the_password(
         tmp_path / "site.toml", f'[[cameras]]\nid = "cam1"\nurl = "{vtest_avi}"\nloop = true\n'
     )
     url = f"sqlite:///{tmp_path / 'site.db'}"
-    port = _free_port()
+    port, clip_port = _free_port(), _free_port()
     engine = subprocess.Popen(
         [
             *(sys.executable, "-m", "console", "--db", url, "engine", "--site", str(site)),
             *("--name", "server-a", "--rtsp-port", str(port), "--rtsp-host", "127.0.0.1"),
+            *("--clip-port", str(clip_port)),
         ],
         cwd=REPO,
         env={
@@ -86,7 +90,10 @@ def test_an_engine_re_streams_its_camera_to_a_console_with_the_password(
                         told = dict(line.media or {})
             finally:
                 store.close()
-        assert told == {"url": f"rtsp://127.0.0.1:{port}/live/"}, told
+        assert told == {
+            "url": f"rtsp://127.0.0.1:{port}/live/",
+            "files": f"http://127.0.0.1:{clip_port}/media/",
+        }, told
         listed = subprocess.run(
             [sys.executable, "-m", "console", "--db", url, "engines"],
             cwd=REPO,
@@ -95,6 +102,27 @@ def test_an_engine_re_streams_its_camera_to_a_console_with_the_password(
             env={**os.environ, "WATCHFLOOR_DATA_DIR": str(tmp_path / "cli")},
         )
         assert f"video at rtsp://127.0.0.1:{port}/live/<camera>" in listed.stdout, listed
+        assert f"recordings at http://127.0.0.1:{clip_port}/media/" in listed.stdout, listed
+
+        # A console elsewhere fetches what the engine recorded (its first snapshots), the
+        # very bytes the engine keeps.
+        store = Store(url)
+        try:
+            remote = RemoteMedia(
+                store, tmp_path / "console", site="Test site", password=lambda: PASSWORD
+            )
+            kept: list[str] = []
+            while time.monotonic() < deadline + 60 and not kept:
+                with store.transaction() as session:
+                    kept = list(
+                        session.scalars(select(Media.path).where(Media.engine.is_not(None)))
+                    )
+                time.sleep(0.5)
+            assert kept, "the engine stored no recording in time"
+            local = remote.fetch(kept[0])
+            assert local.read_bytes() == (tmp_path / "server-a" / kept[0]).read_bytes()
+        finally:
+            store.close()
 
         watched = cv2.VideoCapture(
             f"rtsp://watchfloor:{PASSWORD}@127.0.0.1:{port}/live/cam1", cv2.CAP_FFMPEG

@@ -821,3 +821,50 @@ def test_the_summary_shows_activities_and_what_matters_and_opens_an_activity(
     pane.set_summary(False)
     settle(qtbot, pane)
     assert ids(pane) == [15, 14, 13, 12, 11, 10, 9, 8, 7]
+
+
+def test_a_clip_kept_on_another_machine_is_fetched_then_played(
+    qtbot: QtBot, media_root: Path, tmp_path: Path
+) -> None:
+    """Attached to a shared site, the pane's media root is this console's cache: a clip not
+    there yet is fetched (on a worker) by the function the console gives, then played; a
+    clip that cannot be fetched says why."""
+    cache = tmp_path / "from-engines"
+    fetched: list[Path] = []
+
+    def fetch(path: Path) -> Path:
+        relative = path.relative_to(cache)
+        if not (media_root / relative).is_file():
+            raise RuntimeError("server-b keeps this recording and is not running")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes((media_root / relative).read_bytes())  # what the HTTP fetch does
+        fetched.append(path)
+        return path
+
+    history = FakeHistory(STORED)
+    client = FakeQueryClient(history)
+    client.hold = True  # the fetch is on its way while the pane is looked at
+    pane = EventHistoryPane(client, CAMERAS, cache, fetch_recording=fetch)
+    pane.client = client  # type: ignore[attr-defined]
+    qtbot.addWidget(pane)
+    pane.resize(900, 600)
+    pane.show()
+    client.release()
+    qtbot.waitUntil(lambda: pane.row_count() > 0, timeout=2000)
+    assert pane.open_row(0) is True
+    player = pane.player
+    assert player is not None
+    assert player.error_text() == "Fetching the clip from the server that recorded it…"
+    assert not player.play_button.isEnabled()
+    client.release()
+    media = player.media_player
+    qtbot.waitUntil(lambda: media.mediaStatus() in READY, timeout=5000)
+    assert fetched == [cache / CLIP_REL]
+    assert player.error_text() == ""
+
+    client.hold = False
+    assert pane.open_row(2) is True  # its clip is on its way, then cannot be
+    qtbot.waitUntil(lambda: "cannot be played here" in player.error_text(), timeout=2000)
+    assert player.error_text() == (
+        "The clip cannot be played here: server-b keeps this recording and is not running"
+    )

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from widgets.colours import ALARM_RED
 
+_ERROR_STYLE = f"color: {ALARM_RED}; font-weight: bold;"
 _READY_STATUSES = (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia)
 
 
@@ -70,7 +71,7 @@ class ClipPlayer(QWidget):
         self._message = QLabel(self)
         self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._message.setWordWrap(True)
-        self._message.setStyleSheet(f"color: {ALARM_RED}; font-weight: bold;")
+        self._message.setStyleSheet(_ERROR_STYLE)
         self._message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._pages = QStackedWidget(self)
         self._pages.addWidget(self.video_widget)
@@ -136,6 +137,29 @@ class ClipPlayer(QWidget):
         self.media_player.setSource(QUrl.fromLocalFile(str(path.resolve())))
         return True
 
+    def show_waiting(self, path: Path, text: str) -> None:
+        """Say what is happening before ``path`` can be opened (a clip being fetched from
+        the machine that keeps it), in the widget's place for the picture."""
+        self._pending_offset_ms = None
+        self.media_player.stop()
+        self.media_player.setSource(QUrl())
+        self.path = Path(path)
+        self._title.setText(self.path.name)
+        self._title.setToolTip(str(path))
+        self._reset_position()
+        self._message.setStyleSheet("font-weight: bold;")
+        self._message.setText(text)
+        self._pages.setCurrentWidget(self._message)
+        self._set_controls_enabled(False)
+
+    def show_problem(self, path: Path, text: str) -> None:
+        """``path`` cannot be shown, for the reason ``text`` (in the widget, and
+        :attr:`sig_error`)."""
+        self.path = Path(path)
+        self._title.setText(self.path.name)
+        self._title.setToolTip(str(path))
+        self._show_error(text)
+
     def close_clip(self) -> None:
         """Stop playback and forget the clip (the widget shows "No clip")."""
         self._pending_offset_ms = None
@@ -157,7 +181,8 @@ class ClipPlayer(QWidget):
             self.media_player.play()
 
     def error_text(self) -> str:
-        """The error the widget shows, or "" while a clip loads or plays normally."""
+        """What the widget says in place of the picture (an error, or that the clip is on its
+        way from another machine), or "" while a clip loads or plays normally."""
         return self._message.text() if self._pages.currentWidget() is self._message else ""
 
     def position_s(self) -> float:
@@ -234,6 +259,7 @@ class ClipPlayer(QWidget):
 
     def _show_error(self, text: str) -> None:
         self.media_player.stop()
+        self._message.setStyleSheet(_ERROR_STYLE)
         self._message.setText(text)
         self._pages.setCurrentWidget(self._message)
         self._set_controls_enabled(False)

@@ -16,7 +16,12 @@ def build(ctx: PaneContext) -> QWidget:
     # Analysed recordings' cameras too: their events are the site's (no live tile).
     cameras = [*ctx.cameras, *ctx.recorded_cameras]
     pane = EventHistoryPane(
-        ctx.queries, cameras, ctx.media_root, actions=ctx.backend, rooms=ctx.rooms
+        ctx.queries,
+        cameras,
+        ctx.media_root,
+        actions=ctx.backend,
+        rooms=ctx.rooms,
+        fetch_recording=ctx.fetch_recording,
     )
     # One transaction's events at a time, with their ids (console/bridge.py).
     ctx.events.sig_events_stored.connect(pane.on_events_stored)

@@ -323,9 +323,13 @@ class EventHistoryPane(QWidget):
         *,
         actions: EventHistoryActions | None = None,
         rooms: Sequence[tuple[str, str]] = (),
+        fetch_recording: Callable[[Path], Path] | None = None,
     ) -> None:
         super().__init__(parent)
         self._client = client
+        # Attached to a shared site: clips kept on other machines are fetched first.
+        self._fetch_recording = fetch_recording
+        self._fetching: Path | None = None  # the clip being fetched to play
         self._actions = actions
         self._escalate_allowed = False  # until the console says the person may file reports
         self._media_root = Path(media_root)
@@ -591,21 +595,44 @@ class EventHistoryPane(QWidget):
         path = self._media_root / view.clip_path
         offset_s = view.clip_offset_s or 0.0
         self.sig_clip_requested.emit(str(path), offset_s)
-        player = self._ensure_player()
-        player.show()
-        opened = player.open(path, offset_s)
         self.status_label.setText(
             f"{self.model.words(view).title} at {display().clock(view.ts)}: playing its clip"
         )
-        return opened
+        return self._open_clip(path, offset_s)
 
     def play_clip(self, path: Path, offset_s: float = 0.0) -> bool:
         """Open ``path`` (a clip another pane asked for) in this pane's player."""
+        self.status_label.setText(f"clip {path.name}")
+        return self._open_clip(Path(path), offset_s)
+
+    def _open_clip(self, path: Path, offset_s: float) -> bool:
+        """Play ``path`` from ``offset_s``; a clip kept on another machine (attached to a
+        shared site) is fetched first, on a worker, and played when it has arrived. True
+        when it plays or is on its way."""
         player = self._ensure_player()
         player.show()
-        opened = player.open(path, offset_s)
-        self.status_label.setText(f"clip {path.name}")
-        return opened
+        if self._fetch_recording is None or path.is_file():
+            self._fetching = None
+            return player.open(path, offset_s)
+        self._fetching = path
+        player.show_waiting(path, "Fetching the clip from the server that recorded it…")
+        fetch = self._fetch_recording
+        self._client.submit_action(
+            f"{self._channel}.fetch",
+            lambda: fetch(path),
+            partial(self._on_clip_fetched, path, offset_s),
+            name=f"fetch clip {path.name}",
+        )
+        return True
+
+    def _on_clip_fetched(self, path: Path, offset_s: float, result: QueryResult[Any]) -> None:
+        if self._fetching != path or self.player is None:
+            return  # another clip was asked for meanwhile, or the player closed
+        self._fetching = None
+        if result.error is not None:
+            self.player.show_problem(path, f"The clip cannot be played here: {result.error}")
+            return
+        self.player.open(Path(str(result.value)), offset_s)
 
     def close_what_was_opened(self) -> None:
         """The person locked or logged out: the next one does not find their clip."""

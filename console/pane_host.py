@@ -68,6 +68,7 @@ class PaneHost:
         self.settings = settings
         # Attached: the recordings are other machines'; this console keeps what it fetched.
         self.remote_media: RemoteMedia | None = None
+        data_root = media_root
         if runtime.follower is not None:
             self.remote_media = RemoteMedia(
                 store, media_root / ATTACHED_MEDIA_DIR, site=runtime.site.name
@@ -97,7 +98,9 @@ class PaneHost:
             self.remote_video.start()
         if self.remote_media is not None:
             self.remote_media.start()
-        parts = EngineParts(runtime, store, session, media_root, self.frame_of, self.remote_media)
+        parts = EngineParts(
+            runtime, store, session, media_root, self.frame_of, self.remote_media, data_root
+        )
         self.backends: dict[str, Any] = {
             p.pane.name: p.backend(parts) for p in plugins if p.backend is not None
         }

@@ -80,6 +80,8 @@ class EngineParts:
     frame_of: Callable[[str], Frame | None]
     # Attached: fetches other machines' recordings into media_root (None: all are local).
     recordings: RemoteMedia | None = None
+    # This console's data dir, where media_root is not (attached: its cache is below it).
+    data_root: Path | None = None
 
 
 def _evidence(parts: EngineParts) -> EvidenceBackend:
@@ -92,7 +94,9 @@ def _evidence(parts: EngineParts) -> EvidenceBackend:
         parts.runtime.clock,
         parts.session.require_actor,
         media_root=parts.media_root,
-        key_dir=parts.media_root,
+        # The signing key lives in the data dir, never in an attached console's cache.
+        key_dir=parts.data_root or parts.media_root,
+        fetch=parts.recordings.fetch_file if parts.recordings is not None else None,
         site_time=parts.runtime.site.site_time,  # report.html is on the site's clock
         place_names=place_names(parts.runtime.site),
     )
@@ -144,7 +148,12 @@ PLUGINS: tuple[Plugin, ...] = (
     Plugin(APPEARANCE),
     Plugin(MEANING_SEARCH),
     Plugin(SITE),
-    Plugin(SYSTEM, lambda parts: SystemBackend(parts.runtime, parts.session, parts.media_root)),
+    Plugin(
+        SYSTEM,
+        lambda parts: SystemBackend(
+            parts.runtime, parts.session, parts.data_root or parts.media_root
+        ),
+    ),
     Plugin(ACCOUNTS, lambda parts: parts.session),
     Plugin(ALERT_RULES, _standard(AlertRulesBackend)),
     Plugin(BLE_DEVICES, _standard(BleDevicesBackend)),

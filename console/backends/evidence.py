@@ -46,12 +46,13 @@ class EvidenceBackend:
         key_dir: Path,
         site_time: SiteTime,
         place_names: Mapping[str, str] | None = None,
+        fetch: Callable[[Path], Path] | None = None,
     ) -> None:
         self._writer = writer
         self._clock = clock
         self._actor_of = actor_of
         self._desk = EvidenceDesk(
-            store, writer, clock, media_root, key_dir, site_time, dict(place_names or {})
+            store, writer, clock, media_root, key_dir, site_time, dict(place_names or {}), fetch
         )
 
     def add_bookmark(self, bookmark: NewBookmark) -> BookmarkView:

@@ -152,6 +152,7 @@ def export_evidence(
     place_names: Mapping[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
+    fetch: Callable[[Path], Path] | None = None,
 ) -> ExportResult:
     """Export ``start``–``end`` (UTC) of ``cameras`` (keys) and ``rooms`` (None for both:
     everything) into ``out_dir``, which must not exist or be empty. ``sensing_root``: where
@@ -162,7 +163,9 @@ def export_evidence(
     the names the store has). Raises
     :class:`EvidenceError` (bad range, destination in use, a missing media file, a full
     disk, ``cancel`` set); then nothing is left at ``out_dir``. ``progress(done, total)``
-    is called with the media bytes copied so far after each file (caller's thread)."""
+    is called with the media bytes copied so far after each file (caller's thread).
+    ``fetch`` (a console attached to a shared site): brings a file another machine keeps
+    to its place under ``media_root`` first, or raises saying why it cannot."""
     from cryptography.hazmat.primitives import serialization
 
     if end <= start:
@@ -191,6 +194,11 @@ def export_evidence(
             if cancel is not None and cancel.is_set():
                 raise EvidenceError("the export was cancelled")
             source = media_root / row["path"]
+            if fetch is not None and not source.is_file():
+                try:
+                    source = fetch(source)
+                except Exception as exc:  # its engine away, purged, a wrong password
+                    raise EvidenceError(f"{row['path']} could not be fetched: {exc}") from None
             target = Path("clips" if row["kind"] == "clip" else "snapshots") / row["path"]
             digest, size = _copy_hashed(source, partial / target)
             copied += size

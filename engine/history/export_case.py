@@ -71,6 +71,8 @@ class EvidenceDesk:
     # Camera ids and room ids to their names, for report.html (cameras not named here
     # read as the store names them).
     place_names: Mapping[str, str] = field(default_factory=dict)
+    # Attached to a shared site: fetches a file another machine keeps (None: all local).
+    fetch: Callable[[Path], Path] | None = None
 
     def export(
         self,
@@ -105,6 +107,7 @@ class EvidenceDesk:
             sensing_root=self.media_root / "sensing",
             progress=progress,
             cancel=cancel,
+            fetch=self.fetch,
         )
         self.writer.execute(
             export_record(

@@ -306,6 +306,9 @@ class ReplayPlanRequest:
     cameras: tuple[str, ...] | None
     media_root: Path
     max_events: int = MAX_JUMP_EVENTS
+    # A console attached to a shared site: fetches a clip another machine keeps into
+    # media_root (given the file's place there; raises when it cannot). None: all local.
+    fetch: Callable[[Path], Path] | None = None
 
     def run(self, store: Store) -> ReplayPlan:
         start, end = _utc(self.start), _utc(self.end)
@@ -357,6 +360,12 @@ class ReplayPlanRequest:
         for camera_id, media_id, path, started_at, ended_at in rows:
             key = key_of[camera_id]
             present = (self.media_root / path).is_file()
+            if not present and self.fetch is not None:
+                try:
+                    self.fetch(self.media_root / path)
+                    present = True
+                except Exception as exc:  # its engine away, the file purged: a missing clip
+                    _log.info("clip %s not fetched for the replay: %s", path, exc)
             clips[key].append(ClipSpan(int(media_id), str(path), started_at, ended_at, present))
             if not present:
                 missing.append(MissingClip(key, str(path), started_at, ended_at))

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QImage, QPainter
+from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -36,6 +37,7 @@ from tests.engine.test_cluster_attached import _engine, _stop
 from tests.engine.test_cluster_media import _has_rtsp_server
 from widgets.accounts.view import AccountDialog
 from widgets.appearance.view import AppearanceSearchPane
+from widgets.events.view import EventHistoryPane
 from widgets.login_panel import LoginMode
 from widgets.meaning_search.view import MeaningSearchPane
 from widgets.sensing.view import SensingPane, SensingView3D
@@ -297,8 +299,14 @@ def test_attached_console_screenshots(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        clip_port = probe.getsockname()[1]
     engine = _engine(
-        DEMO_SITE, pg_url, tmp_path, "--rtsp-port", str(port), "--rtsp-host", "127.0.0.1"
+        DEMO_SITE,
+        pg_url,
+        tmp_path,
+        *("--rtsp-port", str(port), "--clip-port", str(clip_port), "--rtsp-host", "127.0.0.1"),
     )
     try:
         host = EngineHost.open(DEMO_SITE, pg_url, attach=True)
@@ -344,6 +352,44 @@ def test_attached_console_screenshots(
                 album.save(window, f"attached-pane-{name}-{width}x{height}", (width, height))
         window.camera_grid.show_single(tile.camera_id or "")
         album.save(window.camera_grid, "attached-camera-tile")
+
+        # A clip server-a recorded plays here: fetched over HTTP into this console's cache.
+        events = window.panes["events"]
+        assert isinstance(events, EventHistoryPane)
+
+        def clip_row() -> int | None:
+            for row in range(events.row_count()):
+                view = events.event_at(row)
+                if view is not None and view.clip_path:
+                    return row
+            return None
+
+        qtbot.waitUntil(lambda: clip_row() is not None, timeout=120_000)
+        row = clip_row()
+        assert row is not None
+        window.switch_layout(Layout.INVESTIGATOR)
+        window.reset_layout()
+        window.docks["events"].raise_()
+        assert events.open_row(row)
+        player = events.player
+        assert player is not None
+        qtbot.waitUntil(
+            lambda: (
+                player.media_player.mediaStatus()
+                in (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia)
+            ),
+            timeout=60_000,
+        )
+        assert player.error_text() == ""
+        assert player.path is not None and "from-engines" in player.path.parts
+        qtbot.waitUntil(lambda: player.media_player.position() >= 1000, timeout=30_000)
+        # Pictures decoded into the player (a screenshot cannot show a video surface).
+        sink = player.video_widget.videoSink()
+        qtbot.waitUntil(lambda: sink.videoFrame().isValid(), timeout=10_000)
+        assert sink.videoFrame().size().width() >= 320
+        for width, height in SIZES:
+            resize(qtbot, window, (width, height))
+            album.save(window, f"attached-pane-events-{width}x{height}", (width, height))
     finally:
         window.close()
         host.close()

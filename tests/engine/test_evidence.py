@@ -199,6 +199,62 @@ def test_a_failed_export_leaves_nothing_that_claims_completeness(
 
 
 @pytest.mark.slow
+def test_an_attached_console_exports_recordings_it_fetches_and_says_which_it_could_not(
+    recorded: tuple[str, Path], tmp_path: Path
+) -> None:
+    db_url, data = recorded
+    start, end = whole_range(db_url)
+    cache = tmp_path / "from-engines"
+    store = Store(db_url)
+    refuse: set[str] = set()
+
+    def fetch(file: Path) -> Path:
+        relative = file.relative_to(cache).as_posix()
+        if relative in refuse:
+            raise RuntimeError("server-a keeps this recording and is not running")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes((data / relative).read_bytes())
+        return file
+
+    try:
+        result = export_evidence(
+            store,
+            start=start,
+            end=end,
+            out_dir=tmp_path / "fetched",
+            media_root=cache,
+            key_dir=tmp_path / "keys",
+            exporter="t",
+            now=datetime.now(UTC),
+            site_time=UTC_TIME,
+            fetch=fetch,
+        )
+        assert result.files > 0  # every file came through fetch
+        assert result.clips > 0 and verify_evidence(tmp_path / "fetched").ok
+        with store.sessions() as session:
+            clip = session.query(Media).filter(Media.kind == "clip").first()
+            assert clip is not None
+        refuse.add(clip.path)
+        (cache / clip.path).unlink()
+        with pytest.raises(EvidenceError, match="could not be fetched: server-a keeps"):
+            export_evidence(
+                store,
+                start=start,
+                end=end,
+                out_dir=tmp_path / "refused",
+                media_root=cache,
+                key_dir=tmp_path / "keys",
+                exporter="t",
+                now=datetime.now(UTC),
+                site_time=UTC_TIME,
+                fetch=fetch,
+            )
+        assert not (tmp_path / "refused").exists()
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
 def test_an_export_reports_progress_and_a_cancelled_one_leaves_nothing(
     recorded: tuple[str, Path], tmp_path: Path
 ) -> None:

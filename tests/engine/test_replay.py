@@ -192,6 +192,38 @@ def test_a_plan_lists_clips_missing_files_gaps_and_event_times(
     assert only_yard.event_times == (at(1), at(3)) and only_yard.events_truncated
 
 
+def test_an_attached_consoles_plan_fetches_clips_other_machines_keep(
+    recorded: tuple[Store, Path], tmp_path: Path
+) -> None:
+    """A console attached to a shared site has an empty cache: the plan fetches each clip
+    (with the console's fetch) and counts only those it could not get as missing."""
+    store, media = recorded
+    cache = tmp_path / "from-engines"
+    asked: list[Path] = []
+
+    def fetch(file: Path) -> Path:
+        asked.append(file)
+        kept = media / file.relative_to(cache)
+        if not kept.is_file():
+            raise RuntimeError("the engine no longer has it")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(kept.read_bytes())
+        return file
+
+    plan = ReplayPlanRequest(at(0), at(12), None, cache, fetch=fetch).run(store)
+    assert sorted(p.relative_to(cache).as_posix() for p in asked) == [
+        "clips/gate/a.mp4",
+        "clips/gate/b.mp4",
+        "clips/yard/c.mp4",
+    ]
+    assert [(c.path, c.present) for c in plan.clips["gate"]] == [
+        ("clips/gate/a.mp4", True),
+        ("clips/gate/b.mp4", False),
+    ]
+    assert [m.path for m in plan.missing] == ["clips/gate/b.mp4"]
+    assert (cache / "clips/yard/c.mp4").read_bytes() == (media / "clips/yard/c.mp4").read_bytes()
+
+
 def test_the_rest_plays_at_the_right_offset_and_missing_or_unrecorded_moments_say_why(
     recorded: tuple[Store, Path],
 ) -> None:

@@ -19,7 +19,7 @@ logged in).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -60,8 +60,10 @@ class InvestigationPane(QWidget):
         media_root: Path,
         parent: QWidget | None = None,
         room_names: Sequence[tuple[str, str]] = (),
+        fetch_recording: Callable[[Path], Path] | None = None,
     ) -> None:
         super().__init__(parent)
+        self._fetch_recording = fetch_recording  # attached: clips kept on other machines
         self._queries = queries
         self._sources = sources
         self._cameras = cameras
@@ -105,6 +107,7 @@ class InvestigationPane(QWidget):
             sensing_directory=sources.sensing_directory,
             room=sources.room,
             parent=self,
+            fetch_recording=self._fetch_recording,
         )
         self.replay.sig_position_changed.connect(self.timeline.set_cursor)
         self.replay.sig_replay_started.connect(lambda *_args: self.replay_bar.setVisible(True))

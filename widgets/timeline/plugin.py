@@ -21,6 +21,7 @@ def build(ctx: PaneContext) -> QWidget:
         rooms=ctx.room_ids,
         room_names=ctx.rooms,
         media_root=ctx.media_root,
+        fetch_recording=ctx.fetch_recording,
     )
     ctx.when_closing(after_workers_stop=pane.shut_down)
     return pane

@@ -131,11 +131,13 @@ class ReplayController(QObject):
         sensing_settings: ReplaySettings | None = None,
         display_hz: float = DECODER_RATE_HZ,
         parent: QObject | None = None,
+        fetch_recording: Callable[[Path], Path] | None = None,
     ) -> None:
         super().__init__(parent)
         self._queries = queries
         self._clock = clock
         self._media_root = media_root
+        self._fetch_recording = fetch_recording  # attached: clips kept on other machines
         self._grid = grid
         self._bar = bar
         # The pane replays only when there is a recording to replay.
@@ -210,9 +212,7 @@ class ReplayController(QObject):
         self._grid.set_frame_getters({cid: self._getter(cid) for cid in self._grid.camera_ids})
         self._queries.submit(
             PLAN_CHANNEL,
-            ReplayPlanRequest(
-                self.playback.start, self.playback.end, self._cameras, self._media_root
-            ),
+            self._plan_request(self.playback),
             self._weakly(self._on_plan_loaded),
         )
         if self._pane is not None:
@@ -376,10 +376,17 @@ class ReplayController(QObject):
 
     # -- results ---------------------------------------------------------------------------
 
+    def _plan_request(self, playback: PlaybackClock) -> ReplayPlanRequest:
+        return ReplayPlanRequest(
+            playback.start,
+            playback.end,
+            self._cameras,
+            self._media_root,
+            fetch=self._fetch_recording,
+        )
+
     def _on_plan_loaded(self, result: QueryResult[Any]) -> None:
-        if self.playback is None or result.request != ReplayPlanRequest(
-            self.playback.start, self.playback.end, self._cameras, self._media_root
-        ):
+        if self.playback is None or result.request != self._plan_request(self.playback):
             return  # a replay that has been stopped or replaced since
         if not result.ok or not isinstance(result.value, ReplayPlan):
             self._plan_message = (f"Cannot read the range: {result.error}", MessageLevel.ERROR)

@@ -7,7 +7,8 @@ when an engine starts a camera another engine ran, it ends each track that engin
 (a ``person.appeared`` with no ``person.left``) with a ``person.left`` of its own, at the
 track's last stored sighting, saying why (``ended``). Only tracks of engines no longer
 running are ended: a live engine ends its own. Should an engine that hung for longer than
-its lease wake up and end them too, the track has two ``person.left`` rows (both say when).
+its lease wake up and end them too, its ``person.left`` is not stored: a track leaves once
+(:class:`~engine.store.commands.InsertEvent`).
 """
 
 from __future__ import annotations

@@ -235,9 +235,11 @@ class RecordNodePaired(StoreCommand):
             target=self.mac,
             detail=detail,
         )
-        return InsertEvent(
+        event_id = InsertEvent(
             ts=self.at,
             kind="sensing.node_paired",
             source=f"sensing:{self.room}",
             detail={"mac": self.mac, "address": self.address},
         ).apply(session)
+        assert event_id is not None  # only a person.left may be skipped
+        return event_id

@@ -63,7 +63,10 @@ class InsertEvent(StoreCommand):
     so the row's person column is set even though the producer knows only the public id.
     A ``face.recognised`` row also names that person on the earlier rows of the same track
     (camera id + track id, unique per camera across runs). Its media are stored locked
-    when an active evidence lock covers them. Returns the new event id.
+    when an active evidence lock covers them. Returns the new event id, or None for a
+    ``person.left`` of a track that has left already: a track leaves once, whichever engine
+    says so first (an engine that hung past its lease may wake to end tracks the engine
+    that took its camera over has ended).
     """
 
     journaled: ClassVar[bool] = True
@@ -79,7 +82,19 @@ class InsertEvent(StoreCommand):
     media: tuple[MediaFile, ...] = ()
     engine: str | None = None  # the engine that saw it (``watchfloor engine --name``)
 
-    def apply(self, session: Session) -> int:
+    def apply(self, session: Session) -> int | None:
+        if self.kind == "person.left" and self.camera_id is not None and self.track_id is not None:
+            left = session.scalar(
+                select(EventRow.id)
+                .where(
+                    EventRow.camera_id == self.camera_id,
+                    EventRow.track_id == self.track_id,
+                    EventRow.kind == "person.left",
+                )
+                .limit(1)
+            )
+            if left is not None:
+                return None
         person_id = _person_id(session, self.person) if self.person else None
         values = {
             "engine": self.engine,

@@ -590,7 +590,7 @@ class StoreWriter:
         ids = [
             int(result)
             for item, result in zip(batch, results, strict=True)
-            if isinstance(item.command, InsertEvent)
+            if isinstance(item.command, InsertEvent) and result is not None
         ]
         if ids:
             payload = json.dumps({"engine": self._engine_name, "last": max(ids), "n": len(ids)})
@@ -608,7 +608,7 @@ class StoreWriter:
         stored = [
             (item.command, int(result))
             for item, result in zip(batch, results, strict=True)
-            if isinstance(item.command, InsertEvent)
+            if isinstance(item.command, InsertEvent) and result is not None
         ]
         if not stored:
             return

@@ -98,6 +98,7 @@ class PaneHost:
             self.remote_video.start()
         if self.remote_media is not None:
             self.remote_media.start()
+            runtime.add_health(self.remote_media.health)
         parts = EngineParts(
             runtime, store, session, media_root, self.frame_of, self.remote_media, data_root
         )

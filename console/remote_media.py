@@ -39,9 +39,12 @@ from sqlalchemy import func, select
 from engine.cluster.files import SHA_HEADER, file_url, path_problem
 from engine.cluster.media import DEFAULT_USER
 from engine.cluster.status import RUNNING, engines_status
+from engine.events import HealthState
+from engine.runtime import HealthReport
 from engine.secrets import SecretError, read_secret
 from engine.store import Store
 from engine.store.models import Media
+from engine.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -125,13 +128,20 @@ class RemoteMedia:
                 with contextlib.suppress(OSError):
                     os.utime(target)  # most recently used: the cache keeps it longest
                 return target
-            row = self._row(path)
-            base = self._base_url(row, path)
+            try:
+                row = self._row(path)
+                base = self._base_url(row, path)
+            except RecordingUnavailableError as exc:
+                self.failed += 1
+                self.problem = str(exc)
+                raise
             try:
                 self._download(file_url(base, path), target, row, progress)
-            except RecordingUnavailableError:
+            except RecordingUnavailableError as exc:
                 self.failed += 1
+                self.problem = str(exc)
                 raise
+        self.problem = None
         self._trim(keep=target)
         return target
 
@@ -271,13 +281,20 @@ class RemoteMedia:
         while not self._stop.is_set():
             try:
                 last = self._fetch_new(last)
-                self.problem = None
-            except RecordingUnavailableError as exc:
-                self.problem = str(exc)
             except Exception as exc:  # the database away: the next round tries again
-                self.problem = f"new pictures cannot be looked up: {exc}"
-                log.debug("remote media: %s", exc)
+                log.debug("remote media: new snapshots not looked up: %s", exc)
             self._stop.wait(FOLLOW_EVERY_S)
+
+    def health(self) -> HealthReport:
+        """The status bar's "recordings" line: what was fetched, or the last failure."""
+        fetched = f"{counted(self.fetched, 'file')} ({self.fetched_bytes / 1e6:.1f} MB) fetched"
+        if self.problem:
+            return HealthReport(
+                "recordings",
+                HealthState.DEGRADED,
+                f"{fetched}; the last could not be: {self.problem}",
+            )
+        return HealthReport("recordings", HealthState.OK, f"{fetched} from the site's engines")
 
     def _fetch_new(self, last: int | None) -> int:
         """Fetch the snapshots stored after id ``last`` (None: the newest few); the last
@@ -299,7 +316,6 @@ class RemoteMedia:
                 self.fetch(str(row.path))
             except RecordingUnavailableError as exc:
                 log.info("snapshot %s not fetched: %s", row.path, exc)
-                self.problem = str(exc)
             last = int(row.id)
         return last
 
@@ -333,5 +349,4 @@ def fetched(media_root: Path, recordings: RemoteMedia | None, path: str) -> Path
             return recordings.fetch(path)
         except RecordingUnavailableError as exc:
             log.info("recording %s not fetched: %s", path, exc)
-            recordings.problem = str(exc)
     return media_root / path

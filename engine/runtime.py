@@ -154,6 +154,7 @@ class EngineRuntime:
         self.media_server: MediaServer | None = None  # a shared site's engine's RTSP streams
         self._media_problem: str | None = None
         self.file_server: MediaFileServer | None = None  # … and its recordings over HTTP
+        self._health_sources: list[Callable[[], HealthReport]] = []  # add_health
         self._files_problem: str | None = None
         self.cluster = cluster
         self.member: ClusterMember | None = None  # started by start() when ``cluster``
@@ -1078,6 +1079,12 @@ class EngineRuntime:
             media_watch=self.media,
         )
 
+    def add_health(self, source: Callable[[], HealthReport]) -> None:
+        """Report another part of this process among the subsystems (an attached console's
+        recordings, fetched from the site's engines); ``source`` is called at each health
+        round, on the engine's housekeeping thread."""
+        self._health_sources.append(source)
+
     def health(self) -> list[HealthReport]:
         """Current health of each subsystem, for the status bar and ``--selftest``."""
         reports = [HealthReport("engine", HealthState.OK, f"site {self.site.name}")]
@@ -1120,6 +1127,16 @@ class EngineRuntime:
                 reports.append(self._media_health())
         if self.follower is not None:
             reports.append(self._attached_health(self.follower))
+        reports.extend(self._more_health())
+        return reports
+
+    def _more_health(self) -> list[HealthReport]:
+        reports = []
+        for source in self._health_sources:
+            try:
+                reports.append(source())
+            except Exception:  # never let a report stop the others
+                log.exception("a subsystem's health could not be read")
         return reports
 
     def _attached_health(self, follower: LiveFollower) -> HealthReport:

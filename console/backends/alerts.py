@@ -126,9 +126,8 @@ class AlertsBackend:
             return self._media_root / path
         try:
             return self._recordings.fetch(path)
-        except RecordingUnavailableError as exc:
-            self._recordings.problem = str(exc)
-            return None
+        except RecordingUnavailableError:
+            return None  # the recordings line of the status bar says why
 
     def _sequence_evidence(self, alert: AlertView, names: dict[str, str]) -> AlertEvidence:
         """What raised an alert of a rule (no event of its own): its first sequence, with

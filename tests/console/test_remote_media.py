@@ -17,6 +17,7 @@ import pytest
 from console.remote_media import RecordingUnavailableError, RemoteMedia, fetched
 from engine.cluster.files import FileOptions, MediaFileServer, file_url, path_problem
 from engine.cluster.leases import LeaseBook
+from engine.events import HealthState
 from engine.media import MediaFile
 from engine.store.commands import InsertMedia
 from engine.store.database import Store
@@ -90,6 +91,9 @@ def test_a_console_fetches_a_clip_another_engine_keeps_once(
     assert progress[-1] == (len(data), len(data)) and len(progress) > 1
     assert remote.fetch_file(local) == local  # cached: not asked again
     assert server.served == 1
+    health = remote.health()  # the status bar's "recordings" line
+    assert (health.subsystem, health.state) == ("recordings", HealthState.OK)
+    assert health.detail == "1 file (1.3 MB) fetched from the site's engines"
     assert [p.name for p in local.parent.iterdir()] == ["a.mp4"]  # no temporary file left
 
 
@@ -184,7 +188,10 @@ def test_a_console_says_why_it_cannot_fetch_a_recording(
     assert [p for p in leftovers if p.is_file()] == []
     # A picture that cannot be fetched is missing, with the reason kept for the System pane.
     assert fetched(remote.root, remote, path) == remote.root / path
-    assert remote.problem is not None and said.split()[0] in remote.problem
+    health = remote.health()
+    assert health.state is HealthState.DEGRADED
+    assert health.detail.startswith("0 files (0.0 MB) fetched; the last could not be: ")
+    assert said in health.detail
 
 
 def test_the_cache_keeps_its_size_dropping_the_least_recently_used(

@@ -22,6 +22,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from engine.cluster.names import check_engine_name
 from engine.inbound import OutsideFileError, read_outside_file
+from engine.mqtt.settings import MqttConfig, read_mqtt
 from engine.secrets import KEYRING_SERVICE, keyring_entry, keyring_failures, remember_secret
 from engine.secrets import KeyringUnavailableError as AnyKeyringUnavailableError
 from engine.sitetime import SiteTime, UnknownTimeZoneError
@@ -333,6 +334,7 @@ class SiteConfig:
     # A factory, not a value read at import: the machine's zone is read when a site is
     # built, so a changed $TZ is seen by the next site opened.
     site_time: SiteTime = field(default_factory=SiteTime.machine)
+    mqtt: MqttConfig | None = None  # the broker alerts and presence are published to
 
 
 def load_site(path: Path | str) -> SiteConfig:
@@ -436,7 +438,7 @@ class _SiteReader:
         root = self.table(
             data,
             (),
-            {"site", "room", "cameras", "sensing_nodes", "sensing", "analytics", "alerts"},
+            {"site", "room", "cameras", "sensing_nodes", "sensing", "analytics", "alerts", "mqtt"},
         )
         if "site" not in root:
             raise self.fail(("site",), "required table [site] is missing")
@@ -514,6 +516,7 @@ class _SiteReader:
             sensing,
             alerts,
             site_time,
+            mqtt=read_mqtt(self, root["mqtt"]) if "mqtt" in root else None,
         )
 
     def alerts(self, value: Any) -> AlertsConfig:

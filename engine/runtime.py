@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any, cast
 
 from engine.access import Actor
+from engine.accounts import service_actor
 from engine.activity import ActivityService
 from engine.alerts.recording import RecordingAlerts
 from engine.alerts.records import AlertView
 from engine.alerts.risk_classes import risk_class_cache
-from engine.alerts.rules import AddRule, RemoveRule, RuleSpec
+from engine.alerts.rules import AddRule, ArmRule, RemoveRule, RuleSpec
 from engine.alerts.service import AlertChanged, AlertProblem, AlertRaised, AlertService
 from engine.alerts.webhooks import parse_webhook_target
 from engine.bus import EventBus
@@ -45,6 +46,8 @@ from engine.incidents.records import MediaInput
 from engine.incidents.service import IncidentService
 from engine.instance import EngineLock
 from engine.introductions import Introductions
+from engine.mqtt.publisher import CommandActions, MqttService
+from engine.mqtt.settings import MqttConfig
 from engine.paths import data_dir, sensing_recording_dir
 from engine.record import ClipRecorder
 from engine.record.losses import MediaWriteWatch
@@ -155,6 +158,8 @@ class EngineRuntime:
         self._media_problem: str | None = None
         self.file_server: MediaFileServer | None = None  # … and its recordings over HTTP
         self._health_sources: list[Callable[[], HealthReport]] = []  # add_health
+        self.mqtt: MqttService | None = None  # the site's MQTT broker ([mqtt])
+        self._mqtt_problem: str | None = None
         self._files_problem: str | None = None
         self.cluster = cluster
         self.member: ClusterMember | None = None  # started by start() when ``cluster``
@@ -362,6 +367,8 @@ class EngineRuntime:
                 self.activity.start()  # after the writer: an activity's row follows its cause
                 if self.cluster is None:  # a shared site's: on the engine holding their lease
                     self._start_site_services()
+        if self.site.mqtt is not None and self.file_analysis is None:
+            self._start_mqtt(self.site.mqtt)  # before the cameras: it hears them start
         if self.faces is not None:
             self.faces.start()
         if self.gestures is not None:
@@ -473,6 +480,54 @@ class EngineRuntime:
             self._media_problem = str(exc)
             return
         self.media_server = server
+
+    def _start_mqtt(self, config: MqttConfig) -> None:
+        """Publish to the site's MQTT broker (``[mqtt]``): connects in the background and
+        never makes the engine wait. A problem shows in the ``mqtt`` health line."""
+        if self.cluster is not None:
+            self._mqtt_problem = (
+                "not published by a shared site's engines yet: run MQTT on a site with one engine"
+            )
+            return
+        password = None
+        if config.user is not None:
+            try:
+                password = read_secret("mqtt_password").reveal()
+            except SecretError as exc:
+                self._mqtt_problem = f"user {config.user} needs a password: {exc}"
+                log.error("MQTT off: %s", self._mqtt_problem)
+                return
+        store = self.store
+        actions = (
+            CommandActions(
+                acknowledge=self.acknowledge_alert,
+                arm=self.arm_alert_rule,
+                actor_of=functools.partial(service_actor, store),
+            )
+            if store is not None
+            else None
+        )
+        room = sensing_room(self.site)
+        self.mqtt = MqttService(
+            config,
+            self.site.name,
+            cameras=[(camera.id, camera.name) for camera in self.site.cameras],
+            rooms=[(room.room_id, room.name)] if room is not None else [],
+            bus=self.bus,
+            store=store,
+            writer=self.writer,
+            actions=actions,
+            password=password,
+            media_root=data_dir(),
+            clock=self.clock,
+        )
+        self.mqtt.start()
+
+    def _mqtt_health(self) -> HealthReport:
+        if self.mqtt is None:
+            return HealthReport("mqtt", HealthState.DOWN, self._mqtt_problem or "not started")
+        state, detail = self.mqtt.health()
+        return HealthReport("mqtt", state, detail)
 
     def _start_files(self, options: FileOptions, engine: str) -> None:
         """Serve this engine's recordings (clips, snapshots, sensing recordings) to attached
@@ -659,6 +714,8 @@ class EngineRuntime:
             self.follower.stop()
         if self.member is not None:
             self.member.stop()  # stops what it holds, then gives the leases back
+        if self.mqtt is not None:
+            self.mqtt.stop()  # says "offline" while the broker is there to hear it
         if self.sensing is not None:
             self.sensing.stop()  # its last events go to the writer, stopped below
         if self.alerts is not None:
@@ -1010,6 +1067,18 @@ class EngineRuntime:
         self.writer.execute(RemoveRule(name=name, at=self.clock.now(), actor=actor))
         self.alerts.reload_rules()
 
+    def arm_alert_rule(self, actor: Actor, name: str, armed: bool) -> RuleSpec:
+        """Arm or disarm the alert rule ``name`` as ``actor`` (configure-rules permission;
+        audited) and apply it at once. Raises UnknownRuleError, PermissionDeniedError,
+        RuntimeError. Blocks on the writer: not on the GUI thread."""
+        if self.alerts is None or self.writer is None:
+            raise RuntimeError("alert rules need a live engine with a store")
+        rule: RuleSpec = self.writer.execute(
+            ArmRule(name=name, armed=armed, at=self.clock.now(), actor=actor)
+        )
+        self.alerts.reload_rules()
+        return rule
+
     def label_sequence(self, actor: Actor, sequence_id: int, label: str | None) -> int:
         """``actor`` labels an alert sequence a true or false alarm (None clears it);
         checked (label permission) and audited. Returns its alert's id. Blocks on the
@@ -1127,6 +1196,8 @@ class EngineRuntime:
                 reports.append(self._media_health())
         if self.follower is not None:
             reports.append(self._attached_health(self.follower))
+        if self.mqtt is not None or self._mqtt_problem:
+            reports.append(self._mqtt_health())
         reports.extend(self._more_health())
         return reports
 

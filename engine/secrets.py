@@ -114,6 +114,11 @@ SECRETS: tuple[SecretSpec, ...] = (
         description="password consoles give to watch a shared site's engines' RTSP streams",
         generated=True,
     ),
+    SecretSpec(
+        name="mqtt_password",
+        env="WATCHFLOOR_MQTT_PASSWORD",
+        description="password of the MQTT broker's user ([mqtt] user)",
+    ),
 )
 
 

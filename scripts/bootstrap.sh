@@ -20,10 +20,11 @@ apt_packages=(python3 python3-venv python3-pip ca-certificates
   gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly)
 # The last line: GStreamer's RTSP server, run under the system Python by an engine of a
 # shared site that re-streams its cameras to attached consoles (`watchfloor engine --rtsp-port`).
+# mosquitto: the MQTT tests' broker (with mosquitto_passwd for its users);
 # espeak-ng: the speech tests' voice; it, flite and festival with two voices (HTS slt,
 # diphone kal): the synthesised voices of benchmarks/speech_names.py
 (( want_dev )) && apt_packages+=(postgresql espeak-ng flite festival festvox-us-slt-hts
-  festvox-kallpc16k)
+  festvox-kallpc16k mosquitto)
 
 missing=()
 if command -v dpkg-query >/dev/null; then

@@ -337,6 +337,43 @@ class RemoveRule(GuardedCommand, StoreCommand):
         session.flush()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArmRule(GuardedCommand, StoreCommand):
+    """Arm (``armed``) or disarm the rule named ``name``: a disarmed rule raises nothing
+    until armed again (its days and hours still apply when armed). Needs the
+    configure-rules permission; audited. :class:`UnknownRuleError` for an unknown name.
+    Returns the rule as it now stands."""
+
+    permission: ClassVar[Permission] = Permission.CONFIGURE_RULES
+    action: ClassVar[str] = "alert_rule.arm"
+
+    name: str
+    armed: bool
+    at: datetime
+    actor: Actor
+
+    def audit_target(self) -> str:
+        return f"alert_rule:{self.name}"
+
+    def apply(self, session: Session) -> RuleSpec:
+        row = session.scalar(select(AlertRule).where(AlertRule.name == self.name))
+        if row is None:
+            known = session.scalars(select(AlertRule.name).order_by(AlertRule.name)).all()
+            raise UnknownRuleError(
+                f"no alert rule {self.name!r} (rules: {', '.join(known) or 'none'})"
+            )
+        was = row.enabled
+        row.enabled = self.armed
+        camera = (
+            session.scalar(select(Camera.key).where(Camera.id == row.camera_id))
+            if row.camera_id is not None
+            else None
+        )
+        audit_command(session, self, {"name": self.name, "armed": self.armed, "was": was})
+        session.flush()
+        return _spec(row, camera)
+
+
 def check_rule(rule: RuleSpec) -> None:
     """:class:`RuleError` naming the first field that is wrong."""
     if not rule.name.strip() or len(rule.name) > 100:

@@ -84,6 +84,7 @@ def test_list_says_where_each_secret_is_set_and_never_its_value(
         "risk_api_password": "keyring",
         "node_install_secret": "missing",
         "media_password": "missing",
+        "mqtt_password": "missing",
     }
     assert rows["anthropic_api_key"]["in_keyring"] is True  # there, but the variable wins
     assert rows["node_install_secret"]["env"] == "WATCHFLOOR_NODE_SECRET"

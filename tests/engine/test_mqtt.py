@@ -1,0 +1,333 @@
+"""Watchfloor on MQTT, through a real broker (Debian's mosquitto, with passwords and an ACL
+like a site's) and a real engine: Home Assistant finds every entity from discovery alone;
+alerts and camera states are published and stay right across a broker restart; commands
+act as the service account their broker user is mapped to, and a user mapped to none is
+refused and audited; a broker that is away never makes the engine wait."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from engine.access import Actor, Role
+from engine.accounts import CreateAccount, hash_token, service_actor
+from engine.alerts.records import list_alerts
+from engine.alerts.rules import RuleSpec, list_rules
+from engine.bus import EventBus
+from engine.config import SiteConfigError, load_site
+from engine.events import HealthState
+from engine.incidents.records import IncidentView
+from engine.incidents.service import IncidentFiled
+from engine.mqtt.publisher import MqttService
+from engine.mqtt.settings import MqttConfig
+from engine.mqtt.topics import Topics
+from engine.runtime import EngineRuntime
+from engine.store.audit_models import AuditEntry
+from engine.store.database import Store
+from tests.conftest import write_site
+from tests.mosquitto import PASSWORDS, Broker, Subscriber, free_port, mosquitto_installed
+
+pytestmark = pytest.mark.skipif(not mosquitto_installed(), reason="mosquitto is not installed")
+
+ADMIN = Actor("ada", frozenset({Role.ADMIN}))
+BASE = "watchfloor/test_site"
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    running = Broker(tmp_path / "broker")
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _site(tmp_path: Path, broker_url: str, extra: str = "") -> Path:
+    missing = tmp_path / "no-such-camera.mp4"
+    return write_site(
+        tmp_path / "site.toml",
+        f'[[cameras]]\nid = "plaza"\nname = "Plaza east"\nurl = "{missing}"\n',
+        extra=(
+            "[alerts]\ncamera_offline_s = 1\n"
+            f'[mqtt]\nurl = "{broker_url}"\nuser = "watchfloor"\n{extra}'
+            '[mqtt.commands]\nhomeassistant = "ha-service"\n'
+        ),
+    )
+
+
+@pytest.fixture
+def engine(
+    tmp_path: Path, broker: Broker, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[EngineRuntime]:
+    monkeypatch.setenv("WATCHFLOOR_MQTT_PASSWORD", PASSWORDS["watchfloor"])
+    runtime = EngineRuntime(load_site(_site(tmp_path, broker.url)), Store(db_url), analytics=False)
+    runtime.start()
+    try:
+        yield runtime
+    finally:
+        runtime.stop()
+
+
+def _payload(message: object) -> dict[str, object]:
+    return json.loads(message.payload)  # type: ignore[attr-defined,no-any-return]
+
+
+def test_home_assistant_sees_every_entity_from_discovery_alone(
+    engine: EngineRuntime, broker: Broker
+) -> None:
+    ha = Subscriber(broker, "homeassistant", ["homeassistant/#"])
+    try:
+        configs = ha.wait(
+            lambda: (
+                {m.topic: _payload(m) for m in ha.received if m.topic.endswith("/config")}
+                if len([m for m in ha.received if m.topic.endswith("/config")]) >= 4
+                else None
+            )
+        )
+        # The camera's occupancy, people count and status, and the site's open alerts.
+        assert sorted(configs) == [
+            "homeassistant/binary_sensor/watchfloor_test_site/plaza_occupancy/config",
+            "homeassistant/sensor/watchfloor_test_site/open_alerts/config",
+            "homeassistant/sensor/watchfloor_test_site/plaza_people/config",
+            "homeassistant/sensor/watchfloor_test_site/plaza_status/config",
+        ]
+        # Retained: Home Assistant started later finds them all at once.
+        late = Subscriber(broker, "homeassistant", ["homeassistant/+/+/+/config"])
+        try:
+            kept = late.wait(lambda: late.received if len(late.received) >= 4 else None)
+            assert sorted(m.topic for m in kept) == sorted(configs)
+            assert all(m.retain for m in kept)
+        finally:
+            late.close()
+        # Each names a state topic and the availability: both have a value now (retained).
+        states = Subscriber(
+            broker,
+            "homeassistant",
+            sorted({str(c["state_topic"]) for c in configs.values()} | {f"{BASE}/availability"}),
+        )
+        try:
+            states.wait(lambda: len({m.topic for m in states.received}) == 3)
+            assert states.latest(f"{BASE}/availability").payload == b"online"
+            camera = _payload(states.latest(f"{BASE}/camera/plaza/state"))
+            assert camera["people"] == 0 and camera["occupied"] is False
+            assert camera["status"] in ("no_footage", "starting", "error")
+            for config in configs.values():
+                assert config["availability_topic"] == f"{BASE}/availability"
+                assert config["device"]["identifiers"] == ["watchfloor_test_site"]
+                assert config["unique_id"].startswith("watchfloor_test_site_")
+        finally:
+            states.close()
+        # Home Assistant restarted: it says so, and is told everything again.
+        before = len(ha.received)
+        ha.publish("homeassistant/status", "online")
+        ha.wait(lambda: len(ha.received) >= before + 4)
+    finally:
+        ha.close()
+
+
+def test_alerts_and_commands_over_mqtt_act_as_the_mapped_service_account(
+    engine: EngineRuntime, broker: Broker, db_url: str
+) -> None:
+    assert engine.writer is not None and engine.store is not None
+    engine.writer.execute(
+        CreateAccount(
+            name="ha-service",
+            roles=frozenset({Role.ADMIN}),
+            at=datetime.now(UTC),
+            actor=ADMIN,
+            token_hash=hash_token("wft_test"),
+        )
+    )
+    assert service_actor(engine.store, "ha-service") is not None
+    ha = Subscriber(broker, "homeassistant", [f"{BASE}/#"])
+    eve = Subscriber(broker, "eve", [f"{BASE}/command/eve/result"])
+    try:
+        # The camera's file is missing: after camera_offline_s an alert, with its state.
+        new = ha.wait(
+            lambda: [m for m in ha.on(f"{BASE}/alerts/event") if _payload(m)["event"] == "new"],
+            timeout_s=20,
+        )[0]
+        alert = _payload(new)["alert"]
+        assert alert["kind"] == "camera" and "Plaza east" in alert["title"]
+        alert_id = alert["alert"]
+        ha.wait(lambda: ha.latest(f"{BASE}/alert/{alert_id}"))
+        assert _payload(ha.latest(f"{BASE}/alerts/open"))["alerts"] == [alert_id]
+
+        # eve is a broker user no service account stands behind: refused, audited.
+        eve.publish(f"{BASE}/command/eve/ack", json.dumps({"alert": alert_id}))
+        refusal = _payload(eve.wait(lambda: eve.latest(f"{BASE}/command/eve/result")))
+        assert refusal["ok"] is False and "not mapped to a service account" in refusal["error"]
+        assert [a.alert_id for a in list_alerts(engine.store, open_only=True)] == [alert_id]
+
+        # Home Assistant's user is mapped to ha-service: the acknowledgement is its.
+        ha.publish(
+            f"{BASE}/command/homeassistant/ack", json.dumps({"alert": alert_id, "note": "seen"})
+        )
+        result = _payload(ha.wait(lambda: ha.latest(f"{BASE}/command/homeassistant/result")))
+        assert result == {"command": "ack", "ok": True, "alert": alert_id}
+        (acked,) = [a for a in list_alerts(engine.store) if a.alert_id == alert_id]
+        assert acked.acknowledged_by == "service:ha-service"
+        ha.wait(lambda: ha.latest(f"{BASE}/alert/{alert_id}").payload == b"")
+        ha.wait(lambda: _payload(ha.latest(f"{BASE}/alerts/open"))["count"] == 0)
+        assert any(_payload(m)["event"] == "acknowledged" for m in ha.on(f"{BASE}/alerts/event"))
+
+        # Disarm and arm a rule.
+        engine.add_alert_rule(
+            ADMIN, RuleSpec(rule_id=0, name="Night plaza", camera="plaza", room=None,
+                            trigger="person")
+        )  # fmt: skip
+        ha.publish(f"{BASE}/command/homeassistant/disarm", json.dumps({"rule": "Night plaza"}))
+        ha.wait(
+            lambda: any(
+                _payload(m).get("command") == "disarm"
+                for m in ha.on(f"{BASE}/command/homeassistant/result")
+            )
+        )
+        assert [r.enabled for r in list_rules(engine.store)] == [False]
+        ha.publish(f"{BASE}/command/homeassistant/arm", json.dumps({"rule": "Nope"}))
+        missing = ha.wait(
+            lambda: [
+                _payload(m)
+                for m in ha.on(f"{BASE}/command/homeassistant/result")
+                if _payload(m).get("command") == "arm"
+            ]
+        )[0]
+        assert missing["ok"] is False and "no alert rule 'Nope'" in missing["error"]
+
+        assert engine.writer.flush()
+        with engine.store.transaction() as session:
+            entries = session.execute(
+                select(AuditEntry.actor, AuditEntry.action, AuditEntry.outcome).order_by(
+                    AuditEntry.seq
+                )
+            ).all()
+        said = [(a, b, c) for a, b, c in entries if a.startswith(("mqtt:", "service:"))]
+        assert ("mqtt:eve", "mqtt.ack", "denied") in said
+        assert ("service:ha-service", "alert.acknowledge", "ok") in said
+        assert ("service:ha-service", "alert_rule.arm", "ok") in said
+        state, detail = engine.mqtt.health() if engine.mqtt else (None, "")
+        assert state is HealthState.OK and detail.startswith(f"mqtt://127.0.0.1:{broker.port}")
+    finally:
+        ha.close()
+        eve.close()
+
+
+def test_a_broker_restart_loses_no_alert_state(engine: EngineRuntime, broker: Broker) -> None:
+    watcher = Subscriber(broker, "homeassistant", [f"{BASE}/#"])
+    try:
+        watcher.wait(
+            lambda: (
+                watcher.latest(f"{BASE}/alerts/open")
+                and _payload(watcher.latest(f"{BASE}/alerts/open"))["count"] == 1
+            ),
+            timeout_s=20,
+        )
+    finally:
+        watcher.close()
+    broker.stop()  # retained messages die with it (no persistence)
+    assert engine.store is not None
+    (alert,) = list_alerts(engine.store, open_only=True)
+    engine.acknowledge_alert(ADMIN, alert.alert_id, "while the broker was away")
+    health = {r.subsystem: r for r in engine.health()}["mqtt"]
+    assert health.state is HealthState.DEGRADED and "reconnecting" in health.detail
+    broker.start()
+    # A subscriber that comes after the restart gets the state as it is now.
+    later = Subscriber(broker, "homeassistant", [f"{BASE}/#"])
+    try:
+        later.wait(lambda: later.latest(f"{BASE}/availability"), timeout_s=40)
+        assert later.latest(f"{BASE}/availability").payload == b"online"
+        later.wait(lambda: later.latest(f"{BASE}/alerts/open"))
+        assert _payload(later.latest(f"{BASE}/alerts/open")) == {"count": 0, "alerts": []}
+        assert later.latest(f"{BASE}/camera/plaza/state") is not None
+    finally:
+        later.close()
+
+
+def test_a_stopping_engine_says_offline(
+    tmp_path: Path, broker: Broker, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WATCHFLOOR_MQTT_PASSWORD", PASSWORDS["watchfloor"])
+    runtime = EngineRuntime(load_site(_site(tmp_path, broker.url)), Store(db_url), analytics=False)
+    runtime.start()
+    topic = "watchfloor/test_site/availability"
+    watcher = Subscriber(broker, "homeassistant", [topic])
+    try:
+        watcher.wait(lambda: watcher.latest(topic) and watcher.latest(topic).payload == b"online")
+        runtime.stop()
+        watcher.wait(lambda: watcher.latest(topic).payload == b"offline")
+    finally:
+        watcher.close()
+
+
+def test_an_absent_broker_never_makes_the_engine_wait(tmp_path: Path) -> None:
+    """Nothing listens on the port: events queue to the bound, the oldest are dropped and
+    counted, and stopping takes no longer than with a broker."""
+    config = MqttConfig(
+        url=f"mqtt://127.0.0.1:{free_port()}", host="127.0.0.1", port=free_port(), tls=False,
+        queue=10,
+    )  # fmt: skip
+    bus = EventBus()
+    service = MqttService(
+        config, "Site", cameras=[], rooms=[], bus=bus, store=None, writer=None, actions=None
+    )
+    service.start()
+    try:
+        started = time.monotonic()
+        for number in range(25):
+            bus.publish(IncidentFiled(at=datetime.now(UTC), incidents=(_incident(number),)))
+        assert time.monotonic() - started < 0.5  # appended, never sent from here
+        assert service.dropped == 15
+        state, detail = service.health()
+        assert state is HealthState.DEGRADED
+        assert "10 queued, 15 dropped" in detail and "the engine carries on" in detail
+    finally:
+        started = time.monotonic()
+        service.stop()
+        assert time.monotonic() - started < 7
+
+
+def _incident(number: int) -> IncidentView:
+    now = datetime.now(UTC)
+    return IncidentView(
+        incident_id=number, occurred_at=now, last_report_at=now, latitude=51.5,
+        longitude=-0.1, cell=0, category="theft", severity=2, confidence=0.8,
+        classifier="local", category_basis="", llm_pending=False, report_count=1,
+        reporter_count=1, validated_by=None, validated_at=None, report_ids=(number,),
+        media_ids=(),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("mqtt", "said"),
+    [
+        ('url = "http://broker"', "expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"),
+        ('url = "mqtt://u:p@broker"', "not in the URL"),
+        ('url = "mqtt://broker"\nthumbnails = "big"', "expected one of base64, none"),
+        ('url = "mqtt://broker"\ntopic_prefix = "a/b"', "one topic level"),
+        ('url = "mqtt://broker"\nca_file = "nowhere.pem"', "no such file"),
+        ('url = "mqtt://broker"\n[mqtt.commands]\n"a/b" = "x"', "no '/', '#', '+'"),
+        ('url = "mqtt://broker"\nqueue = 1', "outside 10..1000000"),
+        ('url = "mqtt://broker"\ncolour = "red"', "unknown field"),
+    ],
+)
+def test_a_bad_mqtt_table_is_refused_naming_the_field(tmp_path: Path, mqtt: str, said: str) -> None:
+    site = write_site(tmp_path / "site.toml", extra=f"[mqtt]\n{mqtt}\n")
+    with pytest.raises(SiteConfigError, match="mqtt") as raised:
+        load_site(site)
+    assert said in str(raised.value)
+
+
+def test_topics_are_named_from_the_site() -> None:
+    topics = Topics(MqttConfig(url="mqtt://b", host="b", port=1883, tls=False), "Demo Plaza!")
+    assert topics.base == "watchfloor/demo_plaza"
+    assert topics.command_of("watchfloor/demo_plaza/command/ha/ack") == ("ha", "ack")
+    assert topics.command_of("watchfloor/demo_plaza/command/ha/result") is None
+    assert topics.command_of("watchfloor/other/command/ha/ack") is None
+    assert topics.camera("cam/1") == "watchfloor/demo_plaza/camera/cam_1/state"

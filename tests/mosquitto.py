@@ -1,0 +1,156 @@
+"""A real MQTT broker for tests: Debian's mosquitto on a free loopback port, with password
+and ACL files like a site's. Users: ``watchfloor`` (the engine: everything under
+``watchfloor/`` and ``homeassistant/``), ``homeassistant`` and ``eve`` (read Watchfloor's
+topics; each may write only its own command topics, as the ACL pattern a site would use)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+_CLIENT_NUMBERS = itertools.count(1)  # a broker drops a client whose id connects again
+PASSWORDS = {"watchfloor": "engine-pass-1", "homeassistant": "ha-pass-1", "eve": "eve-pass-1"}
+ACL = """\
+user watchfloor
+topic readwrite watchfloor/#
+topic readwrite homeassistant/#
+
+user homeassistant
+topic read watchfloor/#
+topic readwrite homeassistant/#
+
+user eve
+topic read watchfloor/#
+
+pattern write watchfloor/+/command/%u/+
+"""
+
+
+def mosquitto_path() -> str | None:
+    """Debian's broker (in /usr/sbin, which a user's PATH may not hold)."""
+    return shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
+
+
+def mosquitto_installed() -> bool:
+    """Whether the broker is here; on CI (``CI=true``) it must be: a missing one fails."""
+    here = mosquitto_path() is not None and shutil.which("mosquitto_passwd") is not None
+    if not here and os.environ.get("CI") == "true":
+        raise RuntimeError(
+            "mosquitto is not installed; CI must run the MQTT tests (bootstrap --dev)"
+        )
+    return here
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Broker:
+    """One mosquitto process; :meth:`stop` and :meth:`start` again keep its port (a broker
+    restart: without persistence it forgets every retained message, as after a crash)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        folder.mkdir(parents=True, exist_ok=True)
+        passwords = folder / "passwords"
+        passwords.touch()
+        for user, password in PASSWORDS.items():
+            subprocess.run(
+                ["mosquitto_passwd", "-b", str(passwords), user, password],
+                check=True,
+                capture_output=True,
+            )
+        passwords.chmod(0o600)
+        (folder / "acl").write_text(ACL)
+        (folder / "acl").chmod(0o600)
+        (folder / "mosquitto.conf").write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous false\n"
+            f"password_file {passwords}\nacl_file {folder / 'acl'}\npersistence false\n"
+            f"log_dest file {folder / 'broker.log'}\n"
+            # Run as root (a container), it would switch to the mosquitto user, who cannot
+            # read the test's private folder.
+            + ("user root\n" if os.geteuid() == 0 else "")
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [mosquitto_path() or "mosquitto", "-c", str(self.folder / "mosquitto.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"mosquitto did not listen on {self.port}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+
+class Subscriber:
+    """A test client (Home Assistant, or a person's script): what it received, by topic."""
+
+    def __init__(self, broker: Broker, user: str, topics: list[str]) -> None:
+        self.received: list[paho.MQTTMessage] = []
+        self.times: list[float] = []
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"test-{user}-{next(_CLIENT_NUMBERS)}"
+        )
+        self._client.username_pw_set(user, PASSWORDS[user])
+        self._client.on_connect = lambda c, *_a: c.subscribe([(t, 1) for t in topics])
+        self._client.on_message = self._on_message
+        self._client.connect("127.0.0.1", broker.port, 30)
+        self._client.loop_start()
+
+    def _on_message(self, _client: Any, _userdata: Any, message: paho.MQTTMessage) -> None:
+        self.times.append(time.time())
+        self.received.append(message)
+
+    def publish(self, topic: str, payload: bytes | str, retain: bool = False) -> None:
+        self._client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
+
+    def latest(self, topic: str) -> paho.MQTTMessage | None:
+        hits = [m for m in self.received if m.topic == topic]
+        return hits[-1] if hits else None
+
+    def on(self, topic: str) -> list[paho.MQTTMessage]:
+        return [m for m in self.received if m.topic == topic]
+
+    def wait(self, condition: Callable[[], object], timeout_s: float = 10.0) -> Any:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.02)
+        topics = sorted({m.topic for m in self.received})
+        raise AssertionError(f"not within {timeout_s} s; received topics: {topics}")
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()

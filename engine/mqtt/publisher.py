@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 
 KEEPALIVE_S: Final = 30
 RECONNECT_MIN_S: Final = 1
-RECONNECT_MAX_S: Final = 30
+RECONNECT_MAX_S: Final = 10  # a broker back is found within this
 THUMBNAIL_WIDTH: Final = 320
 MAX_SNAPSHOT_BYTES: Final = 512 * 1024
 COMMAND_QUEUE: Final = 100

@@ -8,6 +8,7 @@ the console's System pane shows it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -48,6 +49,9 @@ class SystemStatus:
     problems: list[str] = field(default_factory=list)
     # Engines sharing sites of this database (``watchfloor engine --name``); None: none ever.
     cluster: EnginesStatus | None = None
+    # What this process is connected to beyond its store: (subsystem, state, detail) of the
+    # MQTT broker, the recordings fetched from a shared site's engines, the streams served.
+    links: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def below_floor(self) -> bool:
@@ -154,6 +158,8 @@ class SystemStatusRequest:
     at: datetime
     writer: dict[str, Any] | None = None
     last_retention_at: datetime | None = None
+    links: tuple[tuple[str, str, str], ...] = ()  # read when the request is made
 
     def run(self, store: Store) -> SystemStatus:
-        return system_status(store, self.data_dir, self.at, self.writer, self.last_retention_at)
+        status = system_status(store, self.data_dir, self.at, self.writer, self.last_retention_at)
+        return dataclasses.replace(status, links=self.links)

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from engine.runtime import EngineRuntime
 
 
+LINKS = ("mqtt", "recordings", "media")  # the System pane's Connections group
+
+
 class SystemBackend:
     """Satisfies what :class:`widgets.system.view.SystemPane` is given."""
 
@@ -34,6 +37,11 @@ class SystemBackend:
             runtime.clock.now(),
             writer.health().as_dict() if writer is not None else None,
             last.at if last is not None else None,
+            links=tuple(
+                (r.subsystem, r.state.value, r.detail)
+                for r in runtime.health()
+                if r.subsystem in LINKS
+            ),
         )
 
     def run_retention_now(self) -> str:

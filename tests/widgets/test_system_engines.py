@@ -238,3 +238,29 @@ def test_the_rows_follow_the_engines_from_one_reading_to_the_next(qtbot: QtBot) 
 
     pane.refresh()
     assert not pane.engines_group.isVisible()
+
+
+def test_the_connections_group_says_how_the_broker_and_recordings_are(qtbot: QtBot) -> None:
+    """What the process talks to besides its store, one row each, a problem in red; the
+    group is hidden when there is nothing."""
+    plain = system_status(None)
+    linked = replace(
+        plain,
+        links=(
+            ("mqtt", "degraded", "mqtt://broker:1883: lost the broker; reconnecting (3 queued)"),
+            ("recordings", "ok", "2 files (1.3 MB) fetched from the site's engines"),
+        ),
+    )
+    pane = shown_pane(qtbot, plain, linked)
+    assert not pane.links_group.isVisible()
+    pane.refresh()
+    qtbot.waitUntil(lambda: pane.links_group.isVisible())
+    mqtt, recordings = pane.link_labels["mqtt"], pane.link_labels["recordings"]
+    assert mqtt.text() == "Trouble: mqtt://broker:1883: lost the broker; reconnecting (3 queued)"
+    assert recordings.text() == "OK: 2 files (1.3 MB) fetched from the site's engines"
+    assert mqtt.styleSheet() != "" and recordings.styleSheet() == ""
+    titles = [
+        pane._links.itemAt(row, pane._links.ItemRole.LabelRole).widget().text()
+        for row in range(pane._links.rowCount())
+    ]
+    assert titles == ["MQTT broker", "Recordings"]

@@ -57,6 +57,17 @@ ENGINE_STATE_WORDS: Final = {
     STOPPED: "stopped",
 }
 ENGINE_COLUMNS: Final = ("Engine", "State", "Machine", "Last heard", "Clock", "Runs")
+LINK_TITLES: Final = {
+    "mqtt": "MQTT broker",
+    "recordings": "Recordings",
+    "media": "Video and recordings served",
+}
+LINK_STATES: Final = {
+    "ok": "OK",
+    "degraded": "Trouble",
+    "down": "Down",
+    "off": "Off",
+}
 CAMERAS_NAMED: Final = 6  # camera names an engine's row shows; its tooltip names them all
 STOPPED_STYLE: Final = f"color: {MUTED_GREY};"  # a stopped engine's row steps back
 
@@ -207,6 +218,14 @@ class SystemPane(QWidget):
         self.engines_group.hide()
         layout.addWidget(self.engines_group)
 
+        # What this console's process talks to besides its store (the MQTT broker, a shared
+        # site's engines' recordings and streams); hidden when nothing.
+        self.links_group = QGroupBox("Connections", self)
+        self._links = QFormLayout(self.links_group)
+        self.link_labels: dict[str, QLabel] = {}
+        self.links_group.hide()
+        layout.addWidget(self.links_group)
+
         retention = QGroupBox("Retention", self)
         row = QHBoxLayout(retention)
         self.retention_label = QLabel("last run: …", retention)
@@ -345,6 +364,24 @@ class SystemPane(QWidget):
         )
         self.problems_label.setText("\n".join(status.problems))
         self._show_engines(status.cluster)
+        self._show_links(status.links)
+
+    def _show_links(self, links: tuple[tuple[str, str, str], ...]) -> None:
+        """One row per connection: its state in words and what it said."""
+        for subsystem, state, detail in links:
+            label = self.link_labels.get(subsystem)
+            if label is None:
+                label = _cell(self.links_group)
+                label.setWordWrap(True)
+                self.link_labels[subsystem] = label
+                self._links.addRow(LINK_TITLES.get(subsystem, subsystem), label)
+            words = LINK_STATES.get(state, state)
+            label.setText(f"{words}: {printable(detail)}")
+            if state == "ok":
+                label.setStyleSheet("")
+            else:
+                show_as_error(label)
+        self.links_group.setVisible(bool(links))
 
     def _show_engines(self, cluster: EnginesStatus | None) -> None:
         """One row per engine: name, state in words, machine, last heard (site time), clock

@@ -61,9 +61,10 @@ class Broker:
     """One mosquitto process; :meth:`stop` and :meth:`start` again keep its port (a broker
     restart: without persistence it forgets every retained message, as after a crash)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, tls: bool = False) -> None:
         self.folder = folder
         self.port = free_port()
+        self.tls = tls
         folder.mkdir(parents=True, exist_ok=True)
         passwords = folder / "passwords"
         passwords.touch()
@@ -76,8 +77,13 @@ class Broker:
         passwords.chmod(0o600)
         (folder / "acl").write_text(ACL)
         (folder / "acl").chmod(0o600)
+        tls_lines = ""
+        if tls:
+            ca, cert, key = write_tls_files(folder / "tls")
+            tls_lines = f"cafile {ca}\ncertfile {cert}\nkeyfile {key}\n"
+        self.ca_file = folder / "tls" / "ca.pem"
         (folder / "mosquitto.conf").write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous false\n"
+            f"listener {self.port} 127.0.0.1\n{tls_lines}allow_anonymous false\n"
             f"password_file {passwords}\nacl_file {folder / 'acl'}\npersistence false\n"
             f"log_dest file {folder / 'broker.log'}\n"
             # Run as root (a container), it would switch to the mosquitto user, who cannot
@@ -109,13 +115,15 @@ class Broker:
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{'mqtts' if self.tls else 'mqtt'}://127.0.0.1:{self.port}"
 
 
 class Subscriber:
     """A test client (Home Assistant, or a person's script): what it received, by topic."""
 
     def __init__(self, broker: Broker, user: str, topics: list[str]) -> None:
+        """Connected to ``broker`` as ``user`` (over TLS, trusting its CA, when it has TLS),
+        subscribed to ``topics``."""
         self.received: list[paho.MQTTMessage] = []
         self.times: list[float] = []
         self._client = paho.Client(
@@ -124,6 +132,8 @@ class Subscriber:
         self._client.username_pw_set(user, PASSWORDS[user])
         self._client.on_connect = lambda c, *_a: c.subscribe([(t, 1) for t in topics])
         self._client.on_message = self._on_message
+        if broker.tls:
+            self._client.tls_set(ca_certs=str(broker.ca_file))
         self._client.connect("127.0.0.1", broker.port, 30)
         self._client.loop_start()
 
@@ -154,3 +164,57 @@ class Subscriber:
     def close(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
+
+
+def write_tls_files(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA and a certificate for 127.0.0.1 it signed (Ed25519 is not in every TLS stack:
+    P-256): (ca.pem, cert.pem, key.pem)."""
+    from datetime import UTC, datetime, timedelta
+    from ipaddress import IPv4Address
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Watchfloor test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = (folder / "ca.pem", folder / "cert.pem", folder / "key.pem")
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths

@@ -331,3 +331,103 @@ def test_topics_are_named_from_the_site() -> None:
     assert topics.command_of("watchfloor/demo_plaza/command/ha/result") is None
     assert topics.command_of("watchfloor/other/command/ha/ack") is None
     assert topics.camera("cam/1") == "watchfloor/demo_plaza/camera/cam_1/state"
+
+
+def test_over_tls_the_engine_trusts_only_the_brokers_ca(tmp_path: Path) -> None:
+    """mqtts:// with the site's CA: connected; without the CA the engine says why and
+    carries on."""
+    broker = Broker(tmp_path / "tls-broker", tls=True)
+    broker.start()
+    try:
+        topic = "watchfloor/site/availability"
+        for ca_file, connects in ((broker.ca_file, True), (None, False)):
+            config = MqttConfig(
+                url=broker.url, host="127.0.0.1", port=broker.port, tls=True,
+                user="watchfloor", ca_file=ca_file,
+            )  # fmt: skip
+            service = MqttService(
+                config, "Site", cameras=[], rooms=[], bus=EventBus(), store=None, writer=None,
+                actions=None, password=PASSWORDS["watchfloor"],
+            )  # fmt: skip
+            watcher = Subscriber(broker, "homeassistant", [topic])
+            service.start()
+            try:
+                if connects:
+                    heard = watcher.wait(lambda w=watcher: w.latest(topic))
+                    assert heard.payload == b"online"
+                    assert service.health()[0] is HealthState.OK
+                else:
+                    time.sleep(2)
+                    state, detail = service.health()
+                    assert state is HealthState.DEGRADED and "reconnecting" in detail
+                    assert not service.connected
+            finally:
+                service.stop()
+                watcher.close()
+    finally:
+        broker.stop()
+
+
+def test_rooms_falls_and_nodes_reach_a_subscriber(broker: Broker) -> None:
+    """A sensing room's presence (retained), a fall (an event Home Assistant's event entity
+    takes) and a node's health, as the sensing service publishes them on the bus."""
+    from engine.sensing.service import SensingRecord, SensingUpdated
+    from engine.sensing.view import SensingSnapshot
+
+    bus = EventBus()
+    config = MqttConfig(
+        url=broker.url, host="127.0.0.1", port=broker.port, tls=False, user="watchfloor"
+    )
+    service = MqttService(
+        config, "Site", cameras=[], rooms=[("lab", "Lab")], bus=bus, store=None, writer=None,
+        actions=None, password=PASSWORDS["watchfloor"],
+    )  # fmt: skip
+    ha = Subscriber(broker, "homeassistant", ["watchfloor/site/#", "homeassistant/#"])
+    service.start()
+    try:
+        ha.wait(lambda: ha.latest("watchfloor/site/room/lab/state"))
+        assert _payload(ha.latest("watchfloor/site/room/lab/state")) == {
+            "people": 0,
+            "occupied": False,
+        }
+        fall_config = ha.wait(
+            lambda: ha.latest("homeassistant/event/watchfloor_site/lab_fall/config")
+        )
+        assert _payload(fall_config)["state_topic"] == "watchfloor/site/room/lab/fall"
+        snapshot = _snapshot_with_blobs(SensingSnapshot, "lab", 2)
+        bus.publish(SensingUpdated(at=datetime.now(UTC), snapshot=snapshot))
+        ha.wait(lambda: _payload(ha.latest("watchfloor/site/room/lab/state"))["people"] == 2)
+        at = datetime.now(UTC)
+        bus.publish(
+            SensingRecord(at=at, kind="sensing.fall_detected", room="lab", detail={"x": 1.0})
+        )
+        fall = _payload(ha.wait(lambda: ha.latest("watchfloor/site/room/lab/fall")))
+        assert fall == {"event_type": "fall", "at": at.isoformat(), "room": "lab",
+                        "detail": {"x": 1.0}}  # fmt: skip
+        bus.publish(
+            SensingRecord(at=at, kind="sensing.node_offline", room="lab", detail={"node": "n-1"})
+        )
+        node = _payload(ha.wait(lambda: ha.latest("watchfloor/site/node/n_1/state")))
+        assert node == {"status": "offline", "room": "lab"}
+    finally:
+        service.stop()
+        ha.close()
+
+
+def _snapshot_with_blobs(snapshot_type: type, room: str, count: int) -> object:
+    from engine.sensing.view import BlobView
+
+    blobs = tuple(
+        BlobView(
+            track_id=n,
+            position=(1.0 + n, 2.0, 1.0),
+            velocity=(0.0, 0.0, 0.0),
+            value=1.0,
+            coasting=False,
+        )
+        for n in range(count)
+    )
+    return snapshot_type(
+        room_id=room, room_name=room, room_size=(10.0, 8.0, 3.0), simulated=True, t_s=0.0,
+        nodes=(), links=(), blobs=blobs, voxels=None, channel=6, wavelength_m=0.125,
+    )  # fmt: skip

@@ -208,7 +208,10 @@ class MqttService:
             queued = len(self._events)
         lost = f", {self.dropped} dropped" if self.dropped else ""
         if self._connected:
-            return HealthState.OK, f"{self.config.url}: {self.sent} sent{lost}"
+            return (
+                HealthState.OK,
+                f"connected to {self.config.url}; {self.sent} messages sent{lost}",
+            )
         return (
             HealthState.DEGRADED,
             f"{self.config.url}: {self.problem or 'not connected'}; reconnecting "

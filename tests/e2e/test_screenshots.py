@@ -35,12 +35,15 @@ from tests.conftest import _fresh_database
 from tests.console.conftest import PASSWORD, ensure_accounts, log_in
 from tests.engine.test_cluster_attached import _engine, _stop
 from tests.engine.test_cluster_media import _has_rtsp_server
+from tests.mosquitto import PASSWORDS as MQTT_PASSWORDS
+from tests.mosquitto import Broker, mosquitto_installed
 from widgets.accounts.view import AccountDialog
 from widgets.appearance.view import AppearanceSearchPane
 from widgets.events.view import EventHistoryPane
 from widgets.login_panel import LoginMode
 from widgets.meaning_search.view import MeaningSearchPane
 from widgets.sensing.view import SensingPane, SensingView3D
+from widgets.system.view import SystemPane
 
 SIZES = ((1400, 860), (1920, 1080))
 REPO = Path(__file__).resolve().parents[2]
@@ -395,3 +398,61 @@ def test_attached_console_screenshots(
         host.close()
         _stop(engine)
     assert len(album.names) == len(set(album.names))
+
+
+@pytest.mark.slow
+def test_mqtt_screenshots(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo site publishing to a broker ([mqtt]): the status bar's mqtt light and the
+    System pane's Connections group, connected."""
+    if not mosquitto_installed():
+        pytest.skip("mosquitto is not installed")
+    out = Path(os.environ.get("WATCHFLOOR_SCREENSHOT_DIR") or tmp_path / "screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    album = Album(out)
+    apply_theme(qapp)
+    broker = Broker(tmp_path / "broker")
+    broker.start()
+    monkeypatch.setenv("WATCHFLOOR_MQTT_PASSWORD", MQTT_PASSWORDS["watchfloor"])
+    site = tmp_path / "demo_mqtt.toml"
+    site.write_text(
+        Path(DEMO_SITE).read_text(encoding="utf-8")
+        + f'\n[mqtt]\nurl = "{broker.url}"\nuser = "watchfloor"\n',
+        encoding="utf-8",
+    )
+    host = EngineHost.open(site, f"sqlite:///{tmp_path / 'demo.db'}")
+    window = MainWindow(host.runtime, host.bridge, console_settings(tmp_path / "c.ini"))
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        qtbot.waitUntil(lambda: window.login_panel.mode is LoginMode.FIRST_ADMIN, timeout=5000)
+        ensure_accounts(host, {"ada": "admin"})
+        window.login_panel.set_mode(LoginMode.LOGIN)
+        log_in(qtbot, window, "ada")
+        system = window.host.panes["system"]
+        assert isinstance(system, SystemPane)
+        admin = window.open_administration()
+        assert admin is not None
+        admin.show_page("system")
+
+        def connected() -> bool:
+            label = system.link_labels.get("mqtt")
+            if label is not None and label.text().startswith("OK: connected to mqtt://"):
+                return True
+            system.refresh()
+            qtbot.wait(300)
+            return False
+
+        qtbot.waitUntil(connected, timeout=20_000)
+        for width, height in SIZES:
+            resize(qtbot, admin, (width, height))
+            album.save(admin, f"mqtt-admin-system-{width}x{height}", (width, height))
+        admin.close()
+        for width, height in SIZES:
+            resize(qtbot, window, (width, height))
+            album.save(window, f"mqtt-status-bar-{width}x{height}", (width, height))
+    finally:
+        window.close()
+        host.close()
+        broker.stop()

@@ -34,8 +34,9 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from engine.access import Actor, PermissionDeniedError
+from engine.alerts.filtering import first_sequence
 from engine.alerts.records import AlertView, list_alerts
-from engine.alerts.service import AlertChanged, AlertRaised
+from engine.alerts.service import AlertChanged, AlertRaised, SequenceAdded
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
 from engine.events import CameraStatusChanged, Event, HealthState
@@ -53,6 +54,7 @@ from engine.mqtt.topics import (
 from engine.sensing.service import SensingRecord, SensingUpdated
 from engine.store.audit import AppendAudit
 from engine.store.database import Store
+from engine.store.event_views import read_event_views
 from engine.store.writer import StoreWriter
 from engine.vision.analysis import PersonAppeared, PersonLeft
 
@@ -224,6 +226,21 @@ class MqttService:
             self._alert(event.alert, "new")
         elif isinstance(event, AlertChanged):
             self._alert(event.alert, event.change)
+        elif isinstance(event, SequenceAdded) and event.shown and not event.new_alert:
+            # An open alert grew: another person, or the same one again.
+            self._queue(
+                _Event(
+                    self.topics.alert_events,
+                    dumps(
+                        {
+                            "event": "updated",
+                            "alert": event.alert.as_json(),
+                            "sequence": event.sequence_id,
+                            "camera": event.camera,
+                        }
+                    ),
+                )
+            )
         elif isinstance(event, PersonAppeared):
             if event.camera in self._tracks:
                 self._tracks[event.camera].add(event.track_id)
@@ -378,9 +395,10 @@ class MqttService:
         self.sent += 1
 
     def _thumbnail(self, alert: AlertView) -> str | None:
-        """The alert's picture as a small JPEG in base64 (None: it has none)."""
-        path = alert.detail.get("snapshot")
-        if not isinstance(path, str) or not path or self._media_root is None:
+        """The alert's picture as a small JPEG in base64 (None: it has none): its own, or
+        that of the sequence that raised it (a rule's alert), or its event's."""
+        path = self._snapshot_of(alert)
+        if path is None or self._media_root is None:
             return None
         data = read_small_file(self._media_root / path, MAX_SNAPSHOT_BYTES)
         if not data:
@@ -397,6 +415,25 @@ class MqttService:
             )
         ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 75])
         return base64.b64encode(encoded.tobytes()).decode("ascii") if ok else None
+
+    def _snapshot_of(self, alert: AlertView) -> str | None:
+        path = alert.detail.get("snapshot")
+        if isinstance(path, str) and path:
+            return path
+        if self._store is None:
+            return None
+        try:
+            first = first_sequence(self._store, alert.alert_id)
+            if first is not None and first.snapshot:
+                return first.snapshot
+            if alert.event_id is not None:
+                with self._store.engine.connect() as connection:
+                    found = read_event_views(connection, [alert.event_id])
+                said = found[0].detail.get("snapshot") if found else None
+                return said if isinstance(said, str) and said else None
+        except Exception as exc:  # the database away: the alert goes without its picture
+            log.warning("MQTT: alert %d's picture not read: %s", alert.alert_id, exc)
+        return None
 
     # -- paho's network thread -------------------------------------------------------------
     def _on_connect(

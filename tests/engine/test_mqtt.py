@@ -432,3 +432,62 @@ def _snapshot_with_blobs(snapshot_type: type, room: str, count: int) -> object:
         room_id=room, room_name=room, room_size=(10.0, 8.0, 3.0), simulated=True, t_s=0.0,
         nodes=(), links=(), blobs=blobs, voxels=None, channel=6, wavelength_m=0.125,
     )  # fmt: skip
+
+
+def test_a_new_alert_carries_its_picture_and_a_grown_one_says_so(
+    broker: Broker, tmp_path: Path
+) -> None:
+    import base64
+
+    import cv2
+    import numpy as np
+
+    from engine.alerts.records import AlertView
+    from engine.alerts.service import AlertRaised, SequenceAdded
+
+    picture = np.random.default_rng(3).integers(0, 255, (480, 640, 3), np.uint8)
+    (tmp_path / "snapshots").mkdir()
+    assert cv2.imwrite(str(tmp_path / "snapshots/p1.jpg"), picture)
+    alert = AlertView(
+        alert_id=5, raised_at=datetime.now(UTC), kind="rule", source="camera:plaza",
+        severity="warning", title="Someone on the plaza", detail={"snapshot": "snapshots/p1.jpg"},
+        person=None, event_id=None, acknowledged_at=None, acknowledged_by=None,
+        escalated_at=None,
+    )  # fmt: skip
+    bus = EventBus()
+    config = MqttConfig(
+        url=broker.url, host="127.0.0.1", port=broker.port, tls=False, user="watchfloor"
+    )
+    service = MqttService(
+        config, "Site", cameras=[("plaza", "Plaza")], rooms=[], bus=bus, store=None,
+        writer=None, actions=None, password=PASSWORDS["watchfloor"], media_root=tmp_path,
+    )  # fmt: skip
+    ha = Subscriber(broker, "homeassistant", ["watchfloor/site/alerts/event"])
+    service.start()
+    try:
+        ha.wait(lambda: service.connected)
+        bus.publish(AlertRaised(at=datetime.now(UTC), alert=alert))
+        new = _payload(ha.wait(lambda: ha.latest("watchfloor/site/alerts/event")))
+        assert new["event"] == "new" and new["alert"]["alert"] == 5
+        thumbnail = cv2.imdecode(
+            np.frombuffer(base64.b64decode(str(new["thumbnail"])), np.uint8), cv2.IMREAD_COLOR
+        )
+        assert thumbnail.shape == (240, 320, 3)  # scaled down, same shape of picture
+        bus.publish(
+            SequenceAdded(
+                at=datetime.now(UTC),
+                alert=alert,
+                sequence_id=9,
+                camera="plaza",
+                max_conf=0.9,
+                new_alert=False,
+                shown=True,
+            )  # fmt: skip
+        )
+        updated = ha.wait(lambda: len(ha.on("watchfloor/site/alerts/event")) >= 2)
+        assert updated
+        grown = _payload(ha.on("watchfloor/site/alerts/event")[1])
+        assert (grown["event"], grown["sequence"], grown["camera"]) == ("updated", 9, "plaza")
+    finally:
+        service.stop()
+        ha.close()

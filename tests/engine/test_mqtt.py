@@ -482,7 +482,7 @@ def test_a_new_alert_carries_its_picture_and_a_grown_one_says_so(
                 max_conf=0.9,
                 new_alert=False,
                 shown=True,
-            )  # fmt: skip
+            )
         )
         updated = ha.wait(lambda: len(ha.on("watchfloor/site/alerts/event")) >= 2)
         assert updated

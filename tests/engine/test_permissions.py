@@ -129,6 +129,9 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
     engine.alerts.rules.RemoveRule: lambda a: engine.alerts.rules.RemoveRule(
         name="gate", at=T0, actor=a
     ),
+    engine.alerts.rules.ArmRule: lambda a: engine.alerts.rules.ArmRule(
+        name="gate", armed=False, at=T0, actor=a
+    ),
     engine.alerts.sequences.LabelSequence: lambda a: engine.alerts.sequences.LabelSequence(
         sequence_id=1, label="false_alarm", at=T0, actor=a
     ),
@@ -393,6 +396,7 @@ SEEDS: dict[type[GuardedCommand], Seed] = {
     engine.alerts.rules.AddRule: _camera_gate,
     engine.incidents.site_plan.PinSitePlan: _site,
     engine.alerts.rules.RemoveRule: _then(_camera_gate, _as_engine(engine.alerts.rules.AddRule)),
+    engine.alerts.rules.ArmRule: _then(_camera_gate, _as_engine(engine.alerts.rules.AddRule)),
     engine.gestures.library.TeachGesture: lambda s, w: _taught_wave(),
     engine.gestures.library.RenameGesture: _gesture_wave,
     engine.gestures.library.SetGestureOptions: _gesture_wave,

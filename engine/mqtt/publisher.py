@@ -51,12 +51,11 @@ from engine.mqtt.topics import (
     discovery_configs,
     dumps,
 )
-from engine.sensing.service import SensingRecord, SensingUpdated
+from engine.sensing.service import SensingUpdated
 from engine.store.audit import AppendAudit
 from engine.store.database import Store
-from engine.store.event_views import read_event_views
+from engine.store.event_views import EventsStored, EventView, read_event_views
 from engine.store.writer import StoreWriter
-from engine.vision.analysis import PersonAppeared, PersonLeft
 
 log = logging.getLogger(__name__)
 
@@ -241,14 +240,9 @@ class MqttService:
                     ),
                 )
             )
-        elif isinstance(event, PersonAppeared):
-            if event.camera in self._tracks:
-                self._tracks[event.camera].add(event.track_id)
-                self._set_camera(event.camera)
-        elif isinstance(event, PersonLeft):
-            if event.camera in self._tracks:
-                self._tracks[event.camera].discard(event.track_id)
-                self._set_camera(event.camera)
+        elif isinstance(event, EventsStored):
+            for view in event.views:
+                self._stored(view)
         elif isinstance(event, CameraStatusChanged):
             if event.camera_id in self._camera_status:
                 self._camera_status[event.camera_id] = (event.status.value, event.detail)
@@ -260,32 +254,46 @@ class MqttService:
             people = len(event.snapshot.blobs)
             if self._room_people.get(room) != people:
                 self._set_room(room, people)
-        elif isinstance(event, SensingRecord):
-            self._sensing(event)
         elif isinstance(event, IncidentFiled):
             for incident in event.incidents:
                 self._queue(_Event(self.topics.incidents, dumps(incident.as_json())))
 
-    def _sensing(self, event: SensingRecord) -> None:
-        if event.kind == "sensing.fall_detected":
+    def _stored(self, view: EventView) -> None:
+        """A stored event: people arriving and leaving a camera's view, falls and sensing
+        nodes' health (published once stored, whichever engine stored it)."""
+        camera = view.camera
+        if view.kind in ("person.appeared", "person.left") and view.track_id is not None:
+            if camera is None or camera not in self._tracks:
+                return
+            if view.kind == "person.appeared":
+                self._tracks[camera].add(view.track_id)
+            else:
+                self._tracks[camera].discard(view.track_id)
+            self._set_camera(camera)
+            return
+        room = view.source.removeprefix("sensing:") if view.source.startswith("sensing:") else None
+        if room is None:
+            return
+        if view.kind == "sensing.fall_detected":
             self._queue(
                 _Event(
-                    self.topics.fall(event.room),
+                    self.topics.fall(room),
                     dumps(
                         {
                             "event_type": "fall",
-                            "at": event.at.isoformat(),
-                            "room": event.room,
-                            "detail": event.detail,
+                            "at": view.ts.isoformat(),
+                            "room": room,
+                            "event_id": view.id,
+                            "detail": view.detail,
                         }
                     ),
                 )
             )
-        elif event.kind in ("sensing.node_online", "sensing.node_offline"):
-            node = str(event.detail.get("node") or event.detail.get("id") or "")
-            if node:
-                status = event.kind.removeprefix("sensing.node_")
-                self._set(self.topics.node(node), {"status": status, "room": event.room})
+        elif view.kind in ("sensing.node_online", "sensing.node_offline"):
+            node = view.detail.get("node")
+            if isinstance(node, str) and node:
+                status = view.kind.removeprefix("sensing.node_")
+                self._set(self.topics.node(node), {"status": status, "room": room})
 
     def _alert(self, alert: AlertView, change: str) -> None:
         body = alert.as_json()

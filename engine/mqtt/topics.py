@@ -19,7 +19,7 @@ Events (not retained):
 - ``<base>/alerts/event``: ``{"event": "new"|"updated"|"acknowledged"|"escalated",
   "alert": {…}}``; a new one has ``"thumbnail"`` (base64 JPEG, or null), an updated one the
   ``"sequence"`` and ``"camera"`` that joined it;
-- ``<base>/room/<room>/fall``: ``{"event_type": "fall", "at", "room", "detail"}``;
+- ``<base>/room/<room>/fall``: ``{"event_type": "fall", "at", "room", "event_id", "detail"}``;
 - ``<base>/incidents``: an incident report as filed or joined (``incident_id``, ``category``,
   ``severity``, ``confidence``, ``occurred_at``, …);
 - ``<base>/command/<broker user>/result``: ``{"command", "ok", "error"?, …}``.

@@ -371,9 +371,10 @@ def test_over_tls_the_engine_trusts_only_the_brokers_ca(tmp_path: Path) -> None:
 
 def test_rooms_falls_and_nodes_reach_a_subscriber(broker: Broker) -> None:
     """A sensing room's presence (retained), a fall (an event Home Assistant's event entity
-    takes) and a node's health, as the sensing service publishes them on the bus."""
-    from engine.sensing.service import SensingRecord, SensingUpdated
+    takes) and a node's health, once the store writer has stored them."""
+    from engine.sensing.service import SensingUpdated
     from engine.sensing.view import SensingSnapshot
+    from engine.store.event_views import EventsStored
 
     bus = EventBus()
     config = MqttConfig(
@@ -399,15 +400,12 @@ def test_rooms_falls_and_nodes_reach_a_subscriber(broker: Broker) -> None:
         bus.publish(SensingUpdated(at=datetime.now(UTC), snapshot=snapshot))
         ha.wait(lambda: _payload(ha.latest("watchfloor/site/room/lab/state"))["people"] == 2)
         at = datetime.now(UTC)
-        bus.publish(
-            SensingRecord(at=at, kind="sensing.fall_detected", room="lab", detail={"x": 1.0})
-        )
+        fell = _stored(41, at, "sensing.fall_detected", "sensing:lab", {"x": 1.0})
+        offline = _stored(42, at, "sensing.node_offline", "sensing:lab", {"node": "n-1"})
+        bus.publish(EventsStored(at=at, views=(fell, offline)))
         fall = _payload(ha.wait(lambda: ha.latest("watchfloor/site/room/lab/fall")))
         assert fall == {"event_type": "fall", "at": at.isoformat(), "room": "lab",
-                        "detail": {"x": 1.0}}  # fmt: skip
-        bus.publish(
-            SensingRecord(at=at, kind="sensing.node_offline", room="lab", detail={"node": "n-1"})
-        )
+                        "event_id": 41, "detail": {"x": 1.0}}  # fmt: skip
         node = _payload(ha.wait(lambda: ha.latest("watchfloor/site/node/n_1/state")))
         assert node == {"status": "offline", "room": "lab"}
     finally:
@@ -491,3 +489,14 @@ def test_a_new_alert_carries_its_picture_and_a_grown_one_says_so(
     finally:
         service.stop()
         ha.close()
+
+
+def _stored(
+    event_id: int, at: datetime, kind: str, source: str, detail: dict[str, object]
+) -> object:
+    from engine.store.event_views import EventView
+
+    return EventView(
+        id=event_id, ts=at, kind=kind, source=source, camera=None, detail=detail,
+        clip_path=None, clip_offset_s=None,
+    )  # fmt: skip

@@ -48,6 +48,7 @@ from engine.instance import EngineLock
 from engine.introductions import Introductions
 from engine.mqtt.publisher import CommandActions, MqttService
 from engine.mqtt.settings import MqttConfig
+from engine.mqtt.topics import Topics
 from engine.paths import data_dir, sensing_recording_dir
 from engine.record import ClipRecorder
 from engine.record.losses import MediaWriteWatch
@@ -86,6 +87,8 @@ from engine.vision.source import CameraSource
 from engine.wording import counted
 
 log = logging.getLogger(__name__)
+
+SHARED_MQTT = "published by the engine holding the site services"  # a shared site's others
 
 WATCHDOG_INTERVAL_S = 0.5
 CLIP_FPS_HINT = 15.0  # sizes each clip writer's queue before the camera's own rate is known
@@ -159,6 +162,7 @@ class EngineRuntime:
         self.file_server: MediaFileServer | None = None  # … and its recordings over HTTP
         self._health_sources: list[Callable[[], HealthReport]] = []  # add_health
         self.mqtt: MqttService | None = None  # the site's MQTT broker ([mqtt])
+        self._mqtt_follower: LiveFollower | None = None  # a shared site's, for MQTT
         self._mqtt_problem: str | None = None
         self._files_problem: str | None = None
         self.cluster = cluster
@@ -483,12 +487,19 @@ class EngineRuntime:
 
     def _start_mqtt(self, config: MqttConfig) -> None:
         """Publish to the site's MQTT broker (``[mqtt]``): connects in the background and
-        never makes the engine wait. A problem shows in the ``mqtt`` health line."""
+        never makes the engine wait. A problem shows in the ``mqtt`` health line. On a
+        shared site the engine holding the site services publishes (see there)."""
         if self.cluster is not None:
-            self._mqtt_problem = (
-                "not published by a shared site's engines yet: run MQTT on a site with one engine"
-            )
+            self._mqtt_problem = SHARED_MQTT
             return
+        self.mqtt = self._mqtt_service(config, self.bus, None)
+        if self.mqtt is not None:
+            self.mqtt.start()
+
+    def _mqtt_service(
+        self, config: MqttConfig, bus: EventBus, engine: str | None
+    ) -> MqttService | None:
+        """The MQTT client of this site, hearing ``bus`` (None: no password for its user)."""
         password = None
         if config.user is not None:
             try:
@@ -496,7 +507,7 @@ class EngineRuntime:
             except SecretError as exc:
                 self._mqtt_problem = f"user {config.user} needs a password: {exc}"
                 log.error("MQTT off: %s", self._mqtt_problem)
-                return
+                return None
         store = self.store
         actions = (
             CommandActions(
@@ -508,22 +519,60 @@ class EngineRuntime:
             else None
         )
         room = sensing_room(self.site)
-        self.mqtt = MqttService(
+        node_id = Topics(config, self.site.name).node_id
+        return MqttService(
             config,
             self.site.name,
             cameras=[(camera.id, camera.name) for camera in self.site.cameras],
             rooms=[(room.room_id, room.name)] if room is not None else [],
-            bus=self.bus,
+            bus=bus,
             store=store,
             writer=self.writer,
             actions=actions,
             password=password,
             media_root=data_dir(),
             clock=self.clock,
+            client_id=f"watchfloor-{node_id}" + (f"-{engine}" if engine else ""),
+            catch_up=engine is not None,  # a shared site's: it may take over from another
         )
-        self.mqtt.start()
+
+    def _start_shared_mqtt(self, config: MqttConfig, options: ClusterOptions) -> None:
+        """A shared site's MQTT, on the engine holding the site services: it follows every
+        engine of the site as an attached console does (LISTEN/NOTIFY, on a bus of its own,
+        this engine's own notes included) and publishes the whole site."""
+        store, ids = self.store, self.site_ids
+        if store is None or ids is None or store.backend != "postgresql":
+            self._mqtt_problem = "a shared site publishes to MQTT from PostgreSQL only"
+            return
+        bus = EventBus()
+        service = self._mqtt_service(config, bus, options.name)
+        if service is None:
+            return
+        follower = LiveFollower(
+            store,
+            bus,
+            site_id=ids.site_id,
+            site_name=self.site.name,
+            sender=f"{process_name(options.name)}/mqtt",  # hears this engine's notes too
+            clock=self.clock,
+        )
+        service.start()
+        follower.start()
+        self.mqtt, self._mqtt_follower = service, follower
+        self._mqtt_problem = None
+
+    def _stop_shared_mqtt(self) -> None:
+        follower, self._mqtt_follower = self._mqtt_follower, None
+        if follower is not None:
+            follower.stop()
+        service, self.mqtt = self.mqtt, None
+        if service is not None:
+            service.stop()
+        self._mqtt_problem = SHARED_MQTT
 
     def _mqtt_health(self) -> HealthReport:
+        if self.mqtt is None and self._mqtt_problem == SHARED_MQTT:
+            return HealthReport("mqtt", HealthState.OFF, SHARED_MQTT)  # another engine's
         if self.mqtt is None:
             return HealthReport("mqtt", HealthState.DOWN, self._mqtt_problem or "not started")
         state, detail = self.mqtt.health()
@@ -690,8 +739,12 @@ class EngineRuntime:
             bus=self.bus,
         )
         self.text_indexer.start()  # its own thread: stored vectors, then what is new
+        if self.site.mqtt is not None and self.cluster is not None:
+            self._start_shared_mqtt(self.site.mqtt, self.cluster)
 
     def _stop_site_services(self) -> None:
+        if self.cluster is not None:
+            self._stop_shared_mqtt()
         incidents, self.incidents = self.incidents, None
         if incidents is not None:
             incidents.stop()
@@ -714,6 +767,8 @@ class EngineRuntime:
             self.follower.stop()
         if self.member is not None:
             self.member.stop()  # stops what it holds, then gives the leases back
+        if self._mqtt_follower is not None:
+            self._mqtt_follower.stop()
         if self.mqtt is not None:
             self.mqtt.stop()  # says "offline" while the broker is there to hear it
         if self.sensing is not None:

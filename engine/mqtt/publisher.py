@@ -24,7 +24,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -67,6 +67,7 @@ MAX_SNAPSHOT_BYTES: Final = 512 * 1024
 COMMAND_QUEUE: Final = 100
 MAX_COMMAND_BYTES: Final = 4096
 OPEN_ALERTS_READ: Final = 500
+CATCH_UP_S: Final = 120.0  # a broker told nothing yet hears of alerts this recent as new
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +109,12 @@ class MqttService:
         media_root: Path | None = None,
         clock: Clock = REAL_CLOCK,
         client_id: str | None = None,
+        catch_up: bool = False,
     ) -> None:
         self.config = config
+        # Taking over from another engine (a shared site): alerts raised while nobody
+        # published are told as new once the broker says which alerts it was last told of.
+        self._catch_up = catch_up
         self.topics = Topics(config, site)
         self._cameras = list(cameras)
         self._rooms = list(rooms)
@@ -456,7 +461,10 @@ class MqttService:
             self.problem = f"the broker refused: {reason}"
             log.warning("MQTT: %s", self.problem)
             return
-        client.subscribe([(self.topics.ha_status, 1), (self.topics.commands, 1)])
+        wanted = [(self.topics.ha_status, 1), (self.topics.commands, 1)]
+        if self._catch_up:
+            wanted.append((self.topics.open_alerts, 1))  # its retained value: what was told
+        client.subscribe(wanted)
         with self._lock:
             self._connected = True
             self.problem = None
@@ -487,9 +495,41 @@ class MqttService:
         if was:
             log.warning("MQTT: %s", self.problem)
 
+    def _caught_up(self, client: paho.Client, message: paho.MQTTMessage) -> None:
+        """The broker's ``alerts/open`` as the engine publishing before this one left it
+        (a retained message): the open alerts it did not list were raised while nobody
+        published. A broker that had none (its first message is this engine's own) was told
+        nothing: the alerts raised in the last :data:`CATCH_UP_S` are. Told now, as new."""
+        self._catch_up = False
+        client.unsubscribe(self.topics.open_alerts)
+        told: set[int] = set()
+        if message.retain:
+            try:
+                told = set(json.loads(message.payload or b"{}").get("alerts", []))
+            except (ValueError, AttributeError):
+                told = set()
+        since = (self._clock.now() - timedelta(seconds=CATCH_UP_S)).isoformat()
+        with self._lock:
+            missed = [
+                body
+                for alert_id, body in sorted(self._open.items())
+                if alert_id not in told and (message.retain or str(body["raised_at"]) >= since)
+            ]
+        for body in missed:
+            log.info("MQTT: alert %s was raised while nobody published: told now", body["alert"])
+            self._queue(
+                _Event(
+                    self.topics.alert_events, dumps({"event": "new", "alert": body, "late": True})
+                )
+            )
+
     def _on_message(
         self, _client: paho.Client, _userdata: object, message: paho.MQTTMessage
     ) -> None:
+        if message.topic == self.topics.open_alerts:
+            if self._catch_up:
+                self._caught_up(_client, message)
+            return
         if message.topic == self.topics.ha_status:
             if message.payload.strip() == ONLINE.encode():
                 with self._lock:

@@ -96,7 +96,8 @@ def _evidence(parts: EngineParts) -> EvidenceBackend:
 
 
 def _timeline(parts: EngineParts) -> TimelineBackend:
-    sensing = parts.runtime.sensing
+    # The timeline replays one room's recording: the site's first room running here.
+    sensing = parts.runtime.sensing_service()
     room = sensing.room if sensing is not None else None
     directory = (
         None if room is None else sensing_recording_dir(parts.runtime.site.name, room.room_id)

@@ -142,7 +142,7 @@ class _SensingActions:
     def explain(self, room_id: str, track_id: int) -> None:
         return None
 
-    def open_pairing(self, seconds: int) -> datetime:
+    def open_pairing(self, seconds: int, room_id: str) -> datetime:
         raise AssertionError("not asked")
 
 

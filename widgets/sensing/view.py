@@ -1488,8 +1488,9 @@ class SensingPane(QWidget):
     """A blob was clicked in the 3D view (GUI thread): room id and track id. The console
     asks the engine for its explanation and hands it to :meth:`set_explanation`."""
 
-    sig_pairing_requested = Signal(int)
-    """The operator asked to open node pairing (GUI thread): for how many seconds."""
+    sig_pairing_requested = Signal(str, int)
+    """The operator asked to open node pairing (GUI thread): in which room (the selected
+    room's id) and for how many seconds."""
 
     sig_room_selected = Signal(str)
     """Another room was chosen in the room selector (GUI thread): its id."""
@@ -1828,8 +1829,9 @@ class SensingPane(QWidget):
         )
 
     def _on_pairing_requested(self) -> None:
-        if self._pairing_allowed:
-            self.sig_pairing_requested.emit(PAIRING_SECONDS)
+        room_id = self.current_room_id
+        if self._pairing_allowed and room_id is not None:
+            self.sig_pairing_requested.emit(room_id, PAIRING_SECONDS)
 
     def _on_room_changed(self, index: int) -> None:
         room_id = self.current_room_id

@@ -52,6 +52,9 @@ def test_an_attached_sensing_pane_draws_the_room_and_says_where_blobs_are_explai
         events=bridge,
         queries=None,
         actor=None,
+        settings=SimpleNamespace(
+            value=lambda key, default=None: default, setValue=lambda key, value: None
+        ),
         show_message=lambda *_: None,
     )
     pane = sensing_plugin.build(ctx)  # type: ignore[arg-type]

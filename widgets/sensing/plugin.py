@@ -19,11 +19,14 @@ from widgets.pane import RIGHT, Layout, PaneContext, PaneSpec, Place
 from widgets.sensing.api import SensingActions
 from widgets.sensing.view import SensingPane
 
+ROOM_KEY = "sensing/room"  # the room last chosen in the room selector at this desk
+
 
 def build(ctx: PaneContext) -> QWidget:
     actions: SensingActions = ctx.backend
     pane = SensingPane()
     pane.set_rooms(actions.rooms())
+    pane.select_room(str(ctx.settings.value(ROOM_KEY, "") or ""))  # kept from last time
     pane.pairing_unavailable = actions.pairing_unavailable()
     pane.set_pairing_allowed(False)
     # Backends written before consoles could attach do not say: their room runs here.
@@ -31,6 +34,7 @@ def build(ctx: PaneContext) -> QWidget:
     pane.set_live_room_elsewhere(runs_elsewhere(pane.current_room_id))
 
     def room_selected(room_id: str) -> None:
+        ctx.settings.setValue(ROOM_KEY, room_id)
         pane.set_live_room_elsewhere(runs_elsewhere(room_id))  # each room's own engine
 
     def explain(room_id: str, track_id: int) -> None:

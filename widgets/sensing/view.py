@@ -1520,6 +1520,8 @@ class SensingPane(QWidget):
         self.room_combo.setAccessibleName("Sensing room")
         self.room_combo.currentIndexChanged.connect(self._on_room_changed)
         self.room_label = QLabel("Room")
+        self.room_label.setBuddy(self.room_combo)
+        self.room_combo.setToolTip("Which sensing room the view, the blobs and the nodes show")
         self.status_label = QLabel("waiting for the first fusion tick…")
         self.status_label.setWordWrap(True)
         self.pairing_button = QPushButton(f"Open pairing for {PAIRING_SECONDS} s")
@@ -1644,6 +1646,15 @@ class SensingPane(QWidget):
         self.view.coverage_header.setVisible(bool(self._rooms))
         if self.current_room_id != current:
             self._on_room_changed(self.room_combo.currentIndex())
+
+    def select_room(self, room_id: str) -> bool:
+        """Show room ``room_id`` (as if chosen in the room selector); False, changing
+        nothing, when it is not listed."""
+        ids = [listed for listed, _ in self._rooms]
+        if room_id not in ids:
+            return False
+        self.room_combo.setCurrentIndex(ids.index(room_id))
+        return True
 
     def set_recording_problem(self, room_id: str, problem: str | None) -> None:
         """Say that ``room_id``'s recording is failing (``problem``: why, and what was lost

@@ -1038,7 +1038,8 @@ class EngineRuntime:
 
     def _sensing_health(self) -> HealthReport:
         """One line for every sensing room of this engine: for one room as it always was;
-        for several, each room named with its nodes and blobs, the worst state first."""
+        for several, each room named with its nodes and blobs, the worst first (or, when
+        every room is well, saying so first)."""
         services = self.sensing_services
         problems = self._sensing_problems
         if not services and not problems:
@@ -1054,9 +1055,15 @@ class EngineRuntime:
             _, state, detail = reports[0]
             return HealthReport("sensing", state, detail)
         order = (HealthState.DOWN, HealthState.DEGRADED, HealthState.OK, HealthState.OFF)
-        reports.sort(key=lambda r: (order.index(r[1]) if r[1] in order else 0, r[0]))
+        # The worst first; of two rooms down, the one that is off (it will not come back by
+        # itself) before one whose nodes are not online yet.
+        reports.sort(
+            key=lambda r: (order.index(r[1]) if r[1] in order else 0, r[0] not in problems, r[0])
+        )
         state = reports[0][1]
         detail = "; ".join(f"{names.get(room_id, room_id)}: {text}" for room_id, _, text in reports)
+        if state is HealthState.OK:  # the status bar shows the start: say first that all is well
+            detail = f"{len(reports)} rooms, all nodes online: {detail}"
         return HealthReport("sensing", state, detail)
 
     def _register_site(self) -> StoreCommand:

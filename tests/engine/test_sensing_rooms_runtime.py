@@ -5,6 +5,7 @@ line. No mocks inside the engine: a real store, bus, node servers and simulated 
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import pytest
 
 from engine.access import Actor, Role
 from engine.config import load_site
+from engine.events import HealthState
 from engine.paths import sensing_recording_dir
 from engine.runtime import EngineRuntime, rooms_shown
 from engine.sensing.service import SensingUpdated
@@ -103,7 +105,7 @@ def test_an_engine_runs_both_rooms_of_its_site(db_url: str, tmp_path: Path) -> N
             ),
         )
         (health,) = [r for r in runtime.health() if r.subsystem == "sensing"]
-        assert health.detail.startswith("Lab: simulated, 4/4 nodes online, ")
+        assert health.detail.startswith("2 rooms, all nodes online: Lab: simulated, 4/4 nodes")
         assert "; Front office: simulated, 4/4 nodes online, " in health.detail
 
         # Pairing names its room; a simulated room has no real nodes but opens all the same.
@@ -128,3 +130,28 @@ def test_an_engine_runs_both_rooms_of_its_site(db_url: str, tmp_path: Path) -> N
         assert room["recording"]["directory"] == str(directory)
         assert any(directory.iterdir())  # each room records into its own folder
     assert report["sensing"] == report["sensing_rooms"]["lab"]["sensing"]
+
+
+def test_a_room_that_cannot_start_is_named_and_the_other_runs(db_url: str, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        text = TWO_SIMULATED_ROOMS.replace(
+            'name = "Front office"\n', f'name = "Front office"\nport = {port}\n'
+        )
+        site = load_site(write_site(tmp_path / "site.toml", extra=text))
+        runtime = EngineRuntime(site, Store(db_url))
+        try:
+            runtime.start()
+            assert list(runtime.sensing_services) == ["lab"]
+            shown = rooms_shown(site, attached=False, running=runtime.sensing_services)
+            assert shown == [("lab", "Lab")]
+            (health,) = [r for r in runtime.health() if r.subsystem == "sensing"]
+            assert health.state is HealthState.DOWN
+            assert health.detail.startswith("Front office: sensing off: ")
+            assert "; Lab: simulated, " in health.detail
+        finally:
+            runtime.stop()
+            assert runtime.store is not None
+            runtime.store.close()

@@ -65,7 +65,8 @@ class InvestigationPane(QWidget):
         self._queries = queries
         self._sources = sources
         self._cameras = cameras
-        self._rooms = rooms
+        names = dict(room_names)
+        self._rooms = [(room_id, names.get(room_id, room_id)) for room_id in rooms]
         self._media_root = media_root
         self._actor: Actor | None = None
         self._dialog: EvidenceExportDialog | None = None

@@ -16,22 +16,12 @@ from console.bridge import QtBridge
 from engine.access import Actor, Role
 from engine.bus import EventBus
 from engine.sensing.service import SensingUpdated
+from tests.settings import MemorySettings
 from tests.widgets.test_sensing_view import snapshot
 from widgets.sensing import plugin as sensing_plugin
 from widgets.sensing.view import PAIRING_SECONDS, SensingPane
 
 ROOMS = [("lab", "Lab"), ("office", "Front office")]
-
-
-class _Settings:
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def value(self, key: str, default: Any = None) -> Any:
-        return self.values.get(key, default)
-
-    def setValue(self, key: str, value: Any) -> None:  # QSettings spells it so
-        self.values[key] = value
 
 
 class _TwoRooms:
@@ -70,7 +60,9 @@ class _Queries:
         done(SimpleNamespace(value=run(), error=None))
 
 
-def _build(qtbot: QtBot, bridge: QtBridge, backend: _TwoRooms, settings: _Settings) -> SensingPane:
+def _build(
+    qtbot: QtBot, bridge: QtBridge, backend: _TwoRooms, settings: MemorySettings
+) -> SensingPane:
     ctx = SimpleNamespace(
         backend=backend,
         events=bridge,
@@ -91,7 +83,7 @@ def _build(qtbot: QtBot, bridge: QtBridge, backend: _TwoRooms, settings: _Settin
 def test_the_room_selector_lists_room_names_and_keeps_the_choice(qtbot: QtBot) -> None:
     bus = EventBus()
     bridge = QtBridge(bus)
-    settings = _Settings()
+    settings = MemorySettings()
     try:
         pane = _build(qtbot, bridge, _TwoRooms(), settings)
         combo = pane.room_combo
@@ -133,7 +125,7 @@ def test_the_room_selector_lists_room_names_and_keeps_the_choice(qtbot: QtBot) -
 def test_an_attached_pane_names_the_engine_holding_the_selected_room(qtbot: QtBot) -> None:
     bridge = QtBridge(EventBus())
     try:
-        pane = _build(qtbot, bridge, _TwoRooms(attached=True), _Settings())
+        pane = _build(qtbot, bridge, _TwoRooms(attached=True), MemorySettings())
         assert "engine server-a" in pane.explanation_label.text()
         pane.room_combo.setCurrentIndex(1)
         assert "engine server-b" in pane.explanation_label.text()
@@ -146,7 +138,7 @@ def test_an_attached_pane_names_the_engine_holding_the_selected_room(qtbot: QtBo
 
 def test_a_saved_room_no_longer_in_the_site_is_ignored(qtbot: QtBot) -> None:
     bridge = QtBridge(EventBus())
-    settings = _Settings()
+    settings = MemorySettings()
     settings.values[sensing_plugin.ROOM_KEY] = "attic"
     try:
         pane = _build(qtbot, bridge, _TwoRooms(), settings)

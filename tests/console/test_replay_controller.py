@@ -185,15 +185,10 @@ def test_a_range_without_clips_says_so_and_every_tile_says_why(
     assert tile(grid, "yard").replay_label is None
 
 
-@pytest.mark.slow
-def test_the_sensing_pane_shows_the_replayed_room(
-    qtbot: QtBot,
-    queries: QtQueryClient,
-    media: Path,
-    live_run: tuple[Path, list[dict[str, Any]]],
-) -> None:
-    directory, _ = live_run
-    start, end = recorded_range(directory)
+def sensing_replay(
+    qtbot: QtBot, queries: QtQueryClient, media: Path, directory: Path
+) -> tuple[CameraGrid, ReplayBar, SensingPane, ReplayController]:
+    """A replay into a shown Sensing pane of the room recorded in ``directory``."""
     grid, bar = console_parts(qtbot)
     pane = SensingPane()
     qtbot.addWidget(pane)
@@ -208,6 +203,19 @@ def test_the_sensing_pane_shows_the_replayed_room(
         sensing_directory=directory,
         room=ROOM,
     )
+    return grid, bar, pane, replay
+
+
+@pytest.mark.slow
+def test_the_sensing_pane_shows_the_replayed_room(
+    qtbot: QtBot,
+    queries: QtQueryClient,
+    media: Path,
+    live_run: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    directory, _ = live_run
+    start, end = recorded_range(directory)
+    _grid, bar, pane, replay = sensing_replay(qtbot, queries, media, directory)
     try:
         with qtbot.waitSignal(replay.sig_sensing_loaded, timeout=60_000) as loaded:
             replay.start(start, end, None, at=start + (end - start) / 2)
@@ -263,22 +271,9 @@ def test_the_replay_follows_the_room_the_sensing_pane_shows(
 ) -> None:
     directory, _ = live_run
     start, end = recorded_range(directory)
-    grid, bar = console_parts(qtbot)
-    pane = SensingPane()
-    qtbot.addWidget(pane)
-    pane.show()
+    _grid, _bar, pane, replay = sensing_replay(qtbot, queries, media, directory)
     office = replace(ROOM, room_id="office", name="Front office")
     pane.set_rooms([(ROOM.room_id, ROOM.name), ("office", "Front office")])
-    replay = ReplayController(
-        queries,
-        REAL_CLOCK,
-        media,
-        grid,
-        bar,
-        sensing_pane=pane,
-        sensing_directory=directory,
-        room=ROOM,
-    )
     try:
         with qtbot.waitSignal(replay.sig_sensing_loaded, timeout=60_000):
             replay.start(start, end, None, at=start + (end - start) / 2)

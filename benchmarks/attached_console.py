@@ -39,7 +39,12 @@ def main(argv: list[str]) -> int:
     app = QCoreApplication([])
     runtime = EngineRuntime(load_site(Path(site_file)), Store(url), attach=True, analytics=False)
     bridge = QtBridge(runtime.bus)
-    counts: dict[str, Any] = {"alerts_raised": 0, "camera_states": 0, "room_pictures": 0}
+    counts: dict[str, Any] = {
+        "alerts_raised": 0,
+        "camera_states": 0,
+        "room_pictures": 0,
+        "room_pictures_by_room": {},  # room id → pictures of that room
+    }
     with Path(out_path).open("w", encoding="utf-8") as out:
         _run(app, runtime, bridge, counts, out)
     Path(out_path).with_suffix(".counts.json").write_text(json.dumps(counts))
@@ -68,6 +73,12 @@ def _run(app: Any, runtime: Any, bridge: Any, counts: dict[str, Any], out: Any) 
     bridge.sig_alert_raised.connect(count("alerts_raised"))
     bridge.sig_camera_status_changed.connect(count("camera_states"))
     bridge.sig_sensing_updated.connect(count("room_pictures"))
+
+    def room_picture(snapshot: Any) -> None:
+        by_room = counts["room_pictures_by_room"]
+        by_room[snapshot.room_id] = by_room.get(snapshot.room_id, 0) + 1
+
+    bridge.sig_sensing_updated.connect(room_picture)
     connected = [True]
 
     def watch() -> None:  # what the status bar would say

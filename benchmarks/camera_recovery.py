@@ -22,7 +22,7 @@ def run(play_s: float = 10.0, away_s: float = 3.0) -> dict[str, Any]:
         video = Path(tmp) / "plaza.avi"
         shutil.copyfile(vtest_path(), video)
         camera = CameraConfig("plaza", "Plaza", str(video), SourceKind.FILE, True, None, None)
-        site = SiteConfig("Bench", Path(tmp) / "site.toml", GeoPoint(0, 0), None, (camera,), ())
+        site = SiteConfig("Bench", Path(tmp) / "site.toml", GeoPoint(0, 0), (), (camera,), ())
         store = Store(f"sqlite:///{tmp}/bench.db")
         runtime = EngineRuntime(site, store)
         changed = threading.Condition()

@@ -5,8 +5,9 @@ bridge without a window: :mod:`benchmarks.attached_console`).
 
 The site: :data:`CAMERAS` file cameras looping the shared videos made 640×480 (vtest.avi at
 its 10 fps, the Hamilton clip at 15 fps), split evenly over :data:`ENGINES` engines (no
-``--capacity``: when one stops, the others share its cameras), and a simulated sensing room
-(a site has one room). Runs of :data:`RUN_S` seconds:
+``--capacity``: when one stops, the others share its cameras), and two simulated sensing
+rooms (:data:`ROOM_IDS`, each a lease of its own, so two engines may run one each). Runs of
+:data:`RUN_S` seconds:
 
 - ``undisturbed``: the engines run.
 - ``disturbed`` (and ``small_site_disturbed``, :data:`SMALL_SITE` cameras, which this
@@ -20,14 +21,14 @@ events stored twice (same camera, track and kind: must be 0), and for each conso
 latency from an event's time (the frame it was seen in) to its GUI thread receiving it (p50,
 p95, max; events seen while the database was down are left out of these and counted as
 ``after_outage``, their latency being the outage's), whether it received every event stored
-(``missed``), how many alerts, camera states and room pictures reached it, and for the one
-camera it watches (RTSP from the engine running it, ``--rtsp-port``) each frame's delay
-from its capture time to the console and the share of frames with the engine's boxes. The disturbed
-run adds:
-when the killed engine's cameras were taken over (lease acquired by another engine, seconds
-after the kill), lease hand-overs while the database was down and after it came back (0:
-nobody lost a camera), whether every engine survived the outage, and whether the consoles
-said the database was away and then received what was stored meanwhile.
+(``missed``), how many alerts, camera states and room pictures (each room's too) reached it,
+and for the one camera it watches (RTSP from the engine running it, ``--rtsp-port``) each
+frame's delay from its capture time to the console and the share of frames with the engine's
+boxes. The disturbed run adds: when the killed engine's cameras were taken over (lease
+acquired by another engine, seconds after the kill), lease hand-overs while the database was
+down and after it came back (0: nobody lost a camera), whether every engine survived the
+outage, and whether the consoles said the database was away and then received what was
+stored meanwhile.
 
 ``python -m benchmarks cluster`` (needs PostgreSQL's server binaries: Debian's postgresql).
 """
@@ -66,12 +67,18 @@ DB_DOWN_S: Final = 30.0
 SIZE: Final = (640, 480)
 RTSP_PORT: Final = 18554  # engine i re-streams on RTSP_PORT + i
 MEDIA_ENV: Final = {"WATCHFLOOR_MEDIA_PASSWORD": "cluster-bench-media"}
-ROOM: Final = (
-    "[room]\nwidth_m = 6.0\ndepth_m = 5.0\nheight_m = 2.5\n"
+ROOM_IDS: Final = ("lab", "office")  # the issue's target: two simulated rooms
+ROOMS: Final = (
     "[sensing]\nsimulate = true\nwalkers = 2\nseed = 3\n"
     + "".join(
-        f'[[sensing_nodes]]\nid = "n{i}"\nname = "Node {i}"\n'
-        f"position = {{ x = {x}, y = {y}, z = {z} }}\n"
+        f'[[rooms]]\nid = "{room_id}"\nname = "{room_id.title()}"\n'
+        "width_m = 6.0\ndepth_m = 5.0\nheight_m = 2.5\n"
+        for room_id in ROOM_IDS
+    )
+    + "".join(
+        f'[[sensing_nodes]]\nid = "{room_id}{i}"\nname = "{room_id.title()} node {i}"\n'
+        f'room = "{room_id}"\nposition = {{ x = {x}, y = {y}, z = {z} }}\n'
+        for room_id in ROOM_IDS
         for i, (x, y, z) in enumerate(
             [(0.1, 0.1, 0.8), (5.9, 0.1, 1.3), (5.9, 4.9, 0.8), (0.1, 4.9, 1.3)], start=1
         )
@@ -142,7 +149,7 @@ def _site(work: Path, videos: list[tuple[Path, float]], count: int, name: str) -
     )
     path = work / f"{name}.toml"
     path.write_text(
-        '[site]\nname = "Cluster bench"\ngeo = { lat = 51.5, lon = -0.14 }\n\n' + ROOM + cameras,
+        '[site]\nname = "Cluster bench"\ngeo = { lat = 51.5, lon = -0.14 }\n\n' + ROOMS + cameras,
         encoding="utf-8",
     )
     return path

@@ -512,8 +512,9 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
             file=sys.stderr,
         )
         lost_any = True
-    if say_sensing_recording_lost("watchfloor engine", report["sensing_recording"]):
-        lost_any = True
+    for room in report["sensing_rooms"].values():  # each room's recording
+        if say_sensing_recording_lost("watchfloor engine", room["recording"]):
+            lost_any = True
     return exit_codes.MEDIA_LOST if lost_any else 0
 
 

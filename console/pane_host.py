@@ -28,7 +28,7 @@ from engine.access import Actor
 from engine.config import SiteConfig
 from engine.frames import Frame
 from engine.history.query_service import QueryService
-from engine.runtime import sensing_room
+from engine.runtime import rooms_shown
 from widgets.pane import ActorAware, EngineSignals, PersonScoped, ShownOnDemand
 from widgets.queries import QueryClient
 
@@ -198,14 +198,9 @@ def _cameras_of(runtime: EngineRuntime) -> list[tuple[str, str]]:
 
 
 def _rooms_of(runtime: EngineRuntime) -> list[tuple[str, str]]:
-    """The sensing rooms a pane shows, ``(id, name)``: the one this console's engine runs,
-    or attached, the site's room (an engine of the site runs it; its pictures arrive over
-    the database)."""
-    if runtime.attached:
-        room = sensing_room(runtime.site)
-        return [(room.room_id, room.name)] if room is not None else []
-    sensing = runtime.sensing
-    return [(sensing.room.room_id, sensing.room.name)] if sensing is not None else []
+    """The sensing rooms a pane shows, ``(id, name)``: those this console's engine runs,
+    or attached, every room of the site (see :func:`~engine.runtime.rooms_shown`)."""
+    return rooms_shown(runtime.site, attached=runtime.attached, running=runtime.sensing_services)
 
 
 class _Context:

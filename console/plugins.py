@@ -103,12 +103,15 @@ def _evidence(parts: EngineParts) -> EvidenceBackend:
 
 
 def _timeline(parts: EngineParts) -> TimelineBackend:
-    sensing = parts.runtime.sensing
-    room = sensing.room if sensing is not None else None
-    directory = (
-        None if room is None else sensing_recording_dir(parts.runtime.site.name, room.room_id)
-    )
-    return TimelineBackend(_evidence(parts), room, directory, parts.runtime.clock)
+    # A replay re-runs the recording of the room the Sensing pane shows: any room running
+    # here (the first, until the pane says otherwise).
+    site = parts.runtime.site
+    rooms = {
+        room_id: (sensing.room, sensing_recording_dir(site.name, room_id))
+        for room_id, sensing in parts.runtime.sensing_services.items()
+    }
+    room, directory = next(iter(rooms.values()), (None, None))
+    return TimelineBackend(_evidence(parts), room, directory, parts.runtime.clock, rooms)
 
 
 def _standard(kind: Callable[[EngineRuntime, Store, ConsoleSession], object]) -> MakeBackend:

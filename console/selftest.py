@@ -195,6 +195,7 @@ def _check_engine_and_gui(
     from console.main_window import MainWindow
     from engine.events import CameraStatus
     from engine.runtime import EngineRuntime
+    from engine.sensing.service import SensingService
     from widgets.alerts.view import AlertSound, AlertStreamPane
     from widgets.login_panel import LoginMode
     from widgets.sensing.view import SensingPane
@@ -267,14 +268,19 @@ def _check_engine_and_gui(
             )
 
         def sensing_check() -> str:
-            sensing = runtime.sensing
-            if sensing is None:
+            services = runtime.sensing_services
+            if not services:
                 problem = next(
                     (r.detail for r in runtime.health() if r.subsystem == "sensing"), None
                 )
                 if problem:
                     raise RuntimeError(problem)
                 return "no sensing room"
+            view = window.pane("sensing", SensingPane).view
+            drawn = "3D view ready" if view.gl_view is not None else f"no 3D view ({view.gl_error})"
+            return "; ".join(room_check(sensing) for sensing in services.values()) + f"; {drawn}"
+
+        def room_check(sensing: SensingService) -> str:
             # A simulated room's nodes connect over loopback within a second or two; a real
             # room's nodes may be anywhere, so only the server is checked there.
             if sensing.simulated:
@@ -286,16 +292,17 @@ def _check_engine_and_gui(
                 )
             snapshot = sensing.snapshot()
             if snapshot is None:
-                raise RuntimeError("the fusion grid has not ticked")
+                raise RuntimeError(f"room {sensing.room.name}: the fusion grid has not ticked")
             online = sum(n.online for n in snapshot.nodes)
             if sensing.simulated and online < len(snapshot.nodes):
-                raise RuntimeError(f"only {online}/{len(snapshot.nodes)} simulated nodes online")
-            view = window.pane("sensing", SensingPane).view
-            drawn = "3D view ready" if view.gl_view is not None else f"no 3D view ({view.gl_error})"
+                raise RuntimeError(
+                    f"room {snapshot.room_name}: only {online}/{len(snapshot.nodes)} simulated "
+                    "nodes online"
+                )
             kind = "simulated " if sensing.simulated else ""
             return (
                 f"{kind}room {snapshot.room_name}: {online}/{len(snapshot.nodes)} nodes online, "
-                f"{len(snapshot.links)} links, port {sensing.port}; {drawn}"
+                f"{len(snapshot.links)} links, port {sensing.port}"
             )
 
         def alerts_check() -> str:

@@ -171,7 +171,7 @@ def analyze_video(
             name=ANALYSED_VIDEOS_SITE,
             file=path,
             geo_origin=GeoPoint(0.0, 0.0),
-            room=None,
+            rooms=(),
             cameras=(file_camera,),
             sensing_nodes=(),
             detector_model=detector_model,
@@ -182,7 +182,7 @@ def analyze_video(
             site,
             cameras=(file_camera,),
             sensing_nodes=(),
-            room=None,
+            rooms=(),
             detector_model=detector_model,
             detector=detector,
         )

@@ -1,4 +1,4 @@
-"""Site configuration: a TOML file describing cameras, sensing nodes, room and geo origin.
+"""Site configuration: a TOML file describing cameras, sensing rooms and nodes, geo origin.
 
 The whole file is parsed and validated before anything starts, and every problem is reported
 as ``file:line: field: what is wrong`` so an admin can fix it without guessing.
@@ -214,6 +214,22 @@ class RoomGeometry:
     height_m: float
 
 
+SINGLE_ROOM_ID = "room"  # the id of a site file's one ``[room]`` (stored data carries it)
+
+
+@dataclass(frozen=True, slots=True)
+class SensingRoomConfig:
+    """One sensing room: the site file's one ``[room]`` (id ``"room"``, named after the
+    site) or an entry of ``[[rooms]]``. ``port``: where this room's nodes connect (None: the
+    ``[sensing]`` port, see :meth:`SiteConfig.node_port`); each room runs a node server of
+    its own, as a node's hello names no room."""
+
+    id: str
+    name: str
+    box: RoomGeometry
+    port: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class CameraConfig:
     """One camera of the site. ``url`` is safe to show, store and log: a password is
@@ -256,6 +272,7 @@ class SensingNodeConfig:
     name: str
     position: FloorPoint
     mac: str | None = None  # upper case, colon separated; None: not yet known (or simulated)
+    room: str = SINGLE_ROOM_ID  # the id of the sensing room the node stands in
 
 
 _FALL_ALERTS = ("confirmable", "everywhere", "off")  # engine.sensing.falls.FALL_ALERT_CHOICES
@@ -324,7 +341,7 @@ class SiteConfig:
     name: str
     file: Path
     geo_origin: GeoPoint
-    room: RoomGeometry | None
+    rooms: tuple[SensingRoomConfig, ...]  # ``[room]`` or ``[[rooms]]``; () without sensing
     cameras: tuple[CameraConfig, ...]
     sensing_nodes: tuple[SensingNodeConfig, ...]
     detector_model: Path | None = None  # a user's YOLO ONNX export; overrides ``detector``
@@ -335,6 +352,20 @@ class SiteConfig:
     # built, so a changed $TZ is seen by the next site opened.
     site_time: SiteTime = field(default_factory=SiteTime.machine)
     mqtt: MqttConfig | None = None  # the broker alerts and presence are published to
+
+    def nodes_of(self, room_id: str) -> tuple[SensingNodeConfig, ...]:
+        """The ``[[sensing_nodes]]`` standing in room ``room_id``, in file order."""
+        return tuple(node for node in self.sensing_nodes if node.room == room_id)
+
+    def node_port(self, room: SensingRoomConfig) -> int:
+        """The port ``room``'s node server listens on: the room's own ``port``, else the
+        ``[sensing]`` port, else 8080 for real nodes and any free port (0) for a simulated
+        room, whose nodes run in the engine."""
+        if room.port is not None:
+            return room.port
+        if self.sensing.port is not None:
+            return self.sensing.port
+        return 0 if self.sensing.simulate else 8080
 
 
 def load_site(path: Path | str) -> SiteConfig:
@@ -438,7 +469,17 @@ class _SiteReader:
         root = self.table(
             data,
             (),
-            {"site", "room", "cameras", "sensing_nodes", "sensing", "analytics", "alerts", "mqtt"},
+            {
+                "site",
+                "room",
+                "rooms",
+                "cameras",
+                "sensing_nodes",
+                "sensing",
+                "analytics",
+                "alerts",
+                "mqtt",
+            },
         )
         if "site" not in root:
             raise self.fail(("site",), "required table [site] is missing")
@@ -455,20 +496,12 @@ class _SiteReader:
             except UnknownTimeZoneError as exc:
                 raise self.fail(("site", "timezone"), str(exc)) from None
 
-        room = None
-        if "room" in root:
-            r = self.table(root["room"], ("room",), {"width_m", "depth_m", "height_m"})
-            room = RoomGeometry(
-                width_m=self.number(r, "width_m", ("room",), 0.1, 10_000),
-                depth_m=self.number(r, "depth_m", ("room",), 0.1, 10_000),
-                height_m=self.number(r, "height_m", ("room",), 0.1, 100),
-            )
-
+        rooms = self.rooms(root, name)
         cameras = tuple(
             self.camera(item, ("cameras", i)) for i, item in enumerate(self.array(root, "cameras"))
         )
         nodes = tuple(
-            self.sensing_node(item, ("sensing_nodes", i))
+            self.sensing_node(item, ("sensing_nodes", i), rooms)
             for i, item in enumerate(self.array(root, "sensing_nodes"))
         )
         self.unique_ids([c.id for c in cameras], "cameras")
@@ -478,7 +511,9 @@ class _SiteReader:
             if node.mac is not None and macs.count(node.mac) > 1:
                 raise self.fail(("sensing_nodes", index, "mac"), f"duplicate MAC {node.mac}")
         sensing = self.sensing(root["sensing"]) if "sensing" in root else SensingConfig()
-        if sensing.simulate and (room is None or len(nodes) < 2):
+        if "rooms" in root:
+            self.room_nodes_and_ports(rooms, nodes, sensing)
+        elif sensing.simulate and (not rooms or len(nodes) < 2):
             raise self.fail(
                 ("sensing", "simulate"),
                 "a simulated sensing room needs a [room] and at least two [[sensing_nodes]]",
@@ -508,7 +543,7 @@ class _SiteReader:
             name,
             self.file,
             geo_origin,
-            room,
+            rooms,
             cameras,
             nodes,
             detector_model,
@@ -518,6 +553,83 @@ class _SiteReader:
             site_time,
             mqtt=read_mqtt(self, root["mqtt"]) if "mqtt" in root else None,
         )
+
+    def rooms(self, root: dict[str, Any], site_name: str) -> tuple[SensingRoomConfig, ...]:
+        """The sensing rooms: the one ``[room]`` box (id ``"room"``, named after the site,
+        as before rooms had ids) or every ``[[rooms]]`` entry; never both."""
+        if "room" in root and "rooms" in root:
+            raise self.fail(
+                ("rooms",),
+                "[room] and [[rooms]] cannot both be given: describe one room with [room], "
+                "or every room with [[rooms]]",
+            )
+        if "room" in root:
+            r = self.table(root["room"], ("room",), {"width_m", "depth_m", "height_m"})
+            box = self.room_box(r, ("room",))
+            return (SensingRoomConfig(SINGLE_ROOM_ID, f"{site_name} sensing", box),)
+        if "rooms" not in root:
+            return ()
+        entries = self.array(root, "rooms")
+        if not entries:
+            raise self.fail(("rooms",), "expected at least one [[rooms]] entry")
+        rooms: list[SensingRoomConfig] = []
+        for index, item in enumerate(entries):
+            path: tuple[str | int, ...] = ("rooms", index)
+            table = self.table(item, path, {"id", "name", "width_m", "depth_m", "height_m", "port"})
+            room_id = self.identifier(table, path)
+            room_name = self.string(table, "name", path) if "name" in table else room_id
+            port = int(self.integer(table, "port", path, 0, 65535)) if "port" in table else None
+            rooms.append(SensingRoomConfig(room_id, room_name, self.room_box(table, path), port))
+        self.unique_ids([room.id for room in rooms], "rooms")
+        return tuple(rooms)
+
+    def room_box(self, table: dict[str, Any], path: tuple[str | int, ...]) -> RoomGeometry:
+        return RoomGeometry(
+            width_m=self.number(table, "width_m", path, 0.1, 10_000),
+            depth_m=self.number(table, "depth_m", path, 0.1, 10_000),
+            height_m=self.number(table, "height_m", path, 0.1, 100),
+        )
+
+    def room_nodes_and_ports(
+        self,
+        rooms: tuple[SensingRoomConfig, ...],
+        nodes: tuple[SensingNodeConfig, ...],
+        sensing: SensingConfig,
+    ) -> None:
+        """``[[rooms]]``: each room stands at least two nodes; where the site has several
+        rooms, each room's nodes connect to a port of its own (the ``[sensing]`` port would
+        be every room's), given per room unless the rooms are simulated (any free port)."""
+        for index, room in enumerate(rooms):
+            count = sum(node.room == room.id for node in nodes)
+            if count < 2:
+                raise self.fail(
+                    ("rooms", index),
+                    f"room {room.id!r} has {count} sensing node{'' if count == 1 else 's'}; "
+                    f"it needs at least two (give them room = {room.id!r} in [[sensing_nodes]])",
+                )
+        if len(rooms) < 2:
+            return
+        if sensing.port is not None:
+            raise self.fail(
+                ("sensing", "port"),
+                "with more than one room, give each [[rooms]] entry its own port instead",
+            )
+        taken: dict[int, str] = {}
+        for index, room in enumerate(rooms):
+            if room.port is None:
+                if sensing.simulate:
+                    continue  # simulated nodes find their room's server on any free port
+                raise self.fail(
+                    ("rooms", index, "port"),
+                    "required when the site has more than one room of real nodes: each "
+                    "room's nodes connect to a port of its own",
+                )
+            if room.port != 0 and room.port in taken:
+                raise self.fail(
+                    ("rooms", index, "port"),
+                    f"port {room.port} is already room {taken[room.port]!r}'s",
+                )
+            taken[room.port] = room.id
 
     def alerts(self, value: Any) -> AlertsConfig:
         path: tuple[str | int, ...] = ("alerts",)
@@ -825,8 +937,10 @@ class _SiteReader:
             raise self.fail((*path, "id"), f"{value!r} must be 1-64 letters, digits, '_' or '-'")
         return value
 
-    def sensing_node(self, value: Any, path: tuple[str | int, ...]) -> SensingNodeConfig:
-        table = self.table(value, path, {"id", "name", "position", "mac"})
+    def sensing_node(
+        self, value: Any, path: tuple[str | int, ...], rooms: tuple[SensingRoomConfig, ...]
+    ) -> SensingNodeConfig:
+        table = self.table(value, path, {"id", "name", "position", "mac", "room"})
         node_id = self.identifier(table, path)
         name = self.string(table, "name", path) if "name" in table else node_id
         if "position" not in table:
@@ -838,7 +952,29 @@ class _SiteReader:
             if not re.fullmatch(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}", raw):
                 raise self.fail((*path, "mac"), f"{raw!r} is not a MAC like AA:BB:CC:DD:EE:FF")
             mac = raw.upper()
-        return SensingNodeConfig(node_id, name, position, mac)
+        return SensingNodeConfig(node_id, name, position, mac, self.node_room(table, path, rooms))
+
+    def node_room(
+        self,
+        table: dict[str, Any],
+        path: tuple[str | int, ...],
+        rooms: tuple[SensingRoomConfig, ...],
+    ) -> str:
+        """The id of the room a node stands in: its ``room``, which must name a room of the
+        site; required where there are several (one room, or none, is the default)."""
+        ids = [room.id for room in rooms]
+        if "room" not in table:
+            if len(ids) > 1:
+                raise self.fail(
+                    (*path, "room"),
+                    f"required when the site has more than one room (rooms: {', '.join(ids)})",
+                )
+            return ids[0] if ids else SINGLE_ROOM_ID
+        room_id = self.string(table, "room", path)
+        if room_id not in ids:
+            known = f"rooms: {', '.join(ids)}" if ids else "the site has no [room] or [[rooms]]"
+            raise self.fail((*path, "room"), f"unknown room {room_id!r} ({known})")
+        return room_id
 
 
 def _key_lines(text: str) -> dict[tuple[str | int, ...], int]:
@@ -853,6 +989,7 @@ def _key_lines(text: str) -> dict[tuple[str | int, ...], int]:
         stripped = raw.strip()
         if stripped.startswith("[["):
             name = stripped[2:].split("]]", 1)[0].strip()
+            lines.setdefault(_split_key(name), number)  # the array itself: its first entry
             current = (*_split_key(name), counts[name])
             counts[name] += 1
         elif stripped.startswith("["):

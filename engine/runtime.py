@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +33,7 @@ from engine.cluster.live import LiveFollower, LiveRelay, check_attachable, proce
 from engine.cluster.media import MediaOptions, MediaServer, MediaServerError
 from engine.cluster.member import ClusterMember, ClusterOptions
 from engine.cluster.tracks import ended, open_tracks
-from engine.config import CameraConfig, SiteConfig
+from engine.config import CameraConfig, SensingRoomConfig, SiteConfig
 from engine.events import CameraStatus, Event, HealthState, SubsystemHealth
 from engine.frames import Frame
 from engine.gestures.library import RecordGestureDetection, load_gesture_set
@@ -183,7 +183,8 @@ class EngineRuntime:
         # fails, is told here: a loss is published (event, alert, tile or Sensing pane,
         # status bar) and counted, even when the store cannot take it.
         self.media = MediaWriteWatch(self.bus, clock)
-        self.sensing_recorder: SensingRecorder | None = None  # the room's (live engines)
+        # Each running room's recording, by room id (live engines); replaced whole.
+        self.sensing_recorders: dict[str, SensingRecorder] = {}
         # ``watchfloor analyze`` has no alert service: its recording alerts, raised alone.
         self.recording_alerts: list[AlertView] = []
         self._recording_alerts: RecordingAlerts | None = None
@@ -248,13 +249,16 @@ class EngineRuntime:
         self.retention: RetentionService | None = None  # its own thread, live engines only
         # Signs the audit trail's head into a file beside the database (live engines only).
         self.audit_checkpoints: AuditCheckpointer | None = None
-        self.sensing: SensingService | None = None  # the site's sensing room, live engines only
+        # The sensing rooms running here, by room id (live engines only): every room of the
+        # site, or on a shared site the rooms this engine leases. Replaced whole (never
+        # changed in place) when a room starts or stops, so any thread may read it.
+        self.sensing_services: dict[str, SensingService] = {}
         self.alerts: AlertService | None = None  # falls → alerts, webhooks, escalation (live)
         self.incidents: IncidentService | None = None  # reports, risk map, nightly refit (live)
         # Meaning search's vectors of reports, bookmarks and events (live engines only).
         self.text_indexer: TextIndexer | None = None
         self.activity: ActivityService | None = None  # tracks grouped into activities (live)
-        self._sensing_problem: str | None = None
+        self._sensing_problems: dict[str, str] = {}  # room id → why it is off; replaced whole
         # Introductions (live engines): a speech service per camera with a microphone, all
         # sharing one recogniser; heard names offered to the person nearest the camera.
         self.speech: dict[str, SpeechService] = {}
@@ -380,7 +384,8 @@ class EngineRuntime:
         for source in self.sources.values():
             source.start()
         if self.file_analysis is None and self.cluster is None:
-            self._start_sensing()
+            for room in sensing_rooms(self.site):
+                self._start_sensing(room.room_id)
             self._start_introductions()
         self._watchdog.start()
         if self.cluster is not None:
@@ -425,7 +430,7 @@ class EngineRuntime:
         """Join the site's engines and take a first share of its cameras, room and services
         (:class:`~engine.cluster.leases.EngineNameTakenError` when the name is in use)."""
         assert self.store is not None and self.site_ids is not None
-        room = sensing_room(self.site)
+        rooms = sensing_rooms(self.site)
         book = LeaseBook(
             self.store,
             self.site_ids.site_id,
@@ -435,7 +440,7 @@ class EngineRuntime:
         )
         wanted = resources_of(
             [(cam.id, cam.engine) for cam in self.site.cameras],
-            [room.room_id] if room is not None else [],
+            [room.room_id for room in rooms],
         )
         if self.store.backend == "postgresql":  # consoles attach over LISTEN/NOTIFY
             self.relay = LiveRelay(
@@ -518,13 +523,12 @@ class EngineRuntime:
             if store is not None
             else None
         )
-        room = sensing_room(self.site)
         node_id = Topics(config, self.site.name).node_id
         return MqttService(
             config,
             self.site.name,
             cameras=[(camera.id, camera.name) for camera in self.site.cameras],
-            rooms=[(room.room_id, room.name)] if room is not None else [],
+            rooms=[(room.room_id, room.name) for room in sensing_rooms(self.site)],
             bus=bus,
             store=store,
             writer=self.writer,
@@ -658,7 +662,7 @@ class EngineRuntime:
         elif kind == "camera":
             self._start_camera(key)
         elif kind == "room":
-            self._start_sensing()
+            self._start_sensing(key)
         log.info("engine %s runs %s %s", self.cluster.name if self.cluster else "", kind, key)
 
     def _on_lease_released(self, resource: Resource, why: str) -> None:
@@ -668,7 +672,7 @@ class EngineRuntime:
         elif kind == "camera":
             self._stop_camera(key)
         elif kind == "room":
-            self._stop_sensing()
+            self._stop_sensing(key)
         if self.writer is not None:
             # What it saw is stored before another engine numbers tracks after it.
             self.writer.flush(timeout_s=10.0)
@@ -752,13 +756,25 @@ class EngineRuntime:
         if indexer is not None:
             indexer.stop()
 
-    def _stop_sensing(self) -> None:
-        sensing, self.sensing = self.sensing, None
+    def _stop_sensing(self, room_id: str) -> None:
+        """Stop a shared site's room here (its blobs end, its recording closes)."""
+        sensing = self.sensing_services.get(room_id)
+        self.sensing_services = {k: v for k, v in self.sensing_services.items() if k != room_id}
         if sensing is not None:
             sensing.stop()
-        recorder, self.sensing_recorder = self.sensing_recorder, None
+        recorder = self.sensing_recorders.get(room_id)
+        self.sensing_recorders = {k: v for k, v in self.sensing_recorders.items() if k != room_id}
         if recorder is not None:
             recorder.close()
+        self._set_sensing_problem(room_id, None)
+
+    def sensing_service(self, room_id: str | None = None) -> SensingService | None:
+        """The running sensing room ``room_id`` (None: the site's only room, or the first of
+        its rooms running here), or None when it does not run here."""
+        services = self.sensing_services
+        if room_id is not None:
+            return services.get(room_id)
+        return next(iter(services.values()), None)
 
     def stop(self) -> None:
         """Stop cameras, then let the writer store what they reported last."""
@@ -771,8 +787,8 @@ class EngineRuntime:
             self._mqtt_follower.stop()
         if self.mqtt is not None:
             self.mqtt.stop()  # says "offline" while the broker is there to hear it
-        if self.sensing is not None:
-            self.sensing.stop()  # its last events go to the writer, stopped below
+        for sensing in self.sensing_services.values():
+            sensing.stop()  # its last events go to the writer, stopped below
         if self.alerts is not None:
             self.alerts.stop()
         if self.incidents is not None:
@@ -1007,31 +1023,38 @@ class EngineRuntime:
         """Block until the store fails for good (True) or ``timeout_s`` passes (False)."""
         return self.clock.wait(self._fatal, timeout_s)
 
-    def _start_sensing(self) -> None:
-        """The site's sensing room, if it has one: node server, fusion and, for a simulated
-        room, its simulated nodes. A problem (no install secret, port taken) leaves sensing
-        off and shows in its health; cameras carry on."""
-        room = sensing_room(self.site)
-        if room is None:
+    def _start_sensing(self, room_id: str) -> None:
+        """The site's sensing room ``room_id``: node server, fusion and, for a simulated
+        room, its simulated nodes (each room simulated from a seed of its own: the
+        ``[sensing]`` seed plus the room's place in the site file). A problem (no install
+        secret, port taken) leaves that room off and shows in the sensing health; cameras
+        and the other rooms carry on."""
+        rooms = sensing_rooms(self.site)
+        index = next((i for i, r in enumerate(rooms) if r.room_id == room_id), None)
+        if index is None or room_id in self.sensing_services:
             return
+        room = rooms[index]
         config = self.site.sensing
         secret: bytes | None = None
         if not config.simulate:
             try:
                 secret = read_secret("node_install_secret").reveal().encode("utf-8")
             except SecretError as exc:
-                self._sensing_problem = f"sensing off: {exc}"
-                log.warning("%s", self._sensing_problem)
+                self._set_sensing_problem(room_id, f"sensing off: {exc}")
+                log.warning("%s: sensing off: %s", room.name, exc)
                 return
         simulation = (
-            SimulationSpec(walkers=config.walkers, seed=config.seed, enter_after_s=ENTER_AFTER_S)
+            SimulationSpec(
+                walkers=config.walkers, seed=config.seed + index, enter_after_s=ENTER_AFTER_S
+            )
             if config.simulate
             else None
         )
-        first = self.site_ids.last_blob_id + 1 if self.site_ids is not None else 1
+        last = self.site_ids.last_blob_id if self.site_ids is not None else 0
         if self.cluster is not None and self.store is not None:  # after another engine's blobs
-            first = read_last_blob_id(self.store) + 1
-        recorder = self._sensing_recorder(room.room_id)
+            last = read_last_blob_id(self.store)
+        first, step = room_blob_numbering(last, index, len(rooms))
+        recorder = self._sensing_recorder(room_id)
         try:
             service = SensingService(
                 room,
@@ -1039,22 +1062,36 @@ class EngineRuntime:
                 clock=self.clock,
                 install_secret=secret,
                 host=config.host,
-                port=config.port if config.port is not None else (0 if config.simulate else 8080),
+                port=self.site.node_port(self._room_config(room_id)),
                 simulation=simulation,
                 first_blob_id=first,
+                blob_id_step=step,
                 recorder=recorder,
             )
             service.start()
         except Exception as exc:  # a taken port, a bad address: say so, keep the cameras
             if recorder is not None:
                 recorder.close()
-            log.exception("sensing could not start")
-            self._sensing_problem = f"sensing off: {exc}"
+                self.sensing_recorders = {
+                    k: v for k, v in self.sensing_recorders.items() if k != room_id
+                }
+            log.exception("sensing room %s could not start", room_id)
+            self._set_sensing_problem(room_id, f"sensing off: {exc}")
             return
-        self.sensing = service
+        self._set_sensing_problem(room_id, None)
+        self.sensing_services = {**self.sensing_services, room_id: service}
         if self.store is not None and self.writer is not None:
             service.watch_pairing(self.store, self.writer)  # `sense pair` reaches it
         self._load_ble_registry()  # blobs are named by the registered BLE devices
+
+    def _set_sensing_problem(self, room_id: str, problem: str | None) -> None:
+        """Why room ``room_id`` is off (None: it is not); the health is read meanwhile on
+        the watchdog thread, so the mapping is replaced, never changed in place."""
+        problems = {k: v for k, v in self._sensing_problems.items() if k != room_id}
+        self._sensing_problems = problems if problem is None else {**problems, room_id: problem}
+
+    def _room_config(self, room_id: str) -> SensingRoomConfig:
+        return next(room for room in self.site.rooms if room.id == room_id)
 
     def _sensing_recorder(self, room_id: str) -> SensingRecorder | None:
         """The room's recording for replays (``sensing.recording_bytes`` and
@@ -1066,7 +1103,7 @@ class EngineRuntime:
         if max_bytes <= 0:
             return None
         directory = sensing_recording_dir(self.site.name, room_id)
-        self.sensing_recorder = SensingRecorder(
+        recorder = SensingRecorder(
             directory,
             max_bytes=max_bytes,
             max_age_s=values["sensing.recording_days"] * 86400.0,
@@ -1074,7 +1111,8 @@ class EngineRuntime:
             # Its failing writes and dropped records: events, an alert, the status bar.
             watch=self.media.room(room_id, directory.relative_to(data_dir()).as_posix()),
         )
-        return self.sensing_recorder
+        self.sensing_recorders = {**self.sensing_recorders, room_id: recorder}
+        return recorder
 
     def _incident_service(self, store: Store, writer: StoreWriter) -> IncidentService:
         assert self.site_ids is not None
@@ -1142,34 +1180,58 @@ class EngineRuntime:
             raise RuntimeError("alerts need a live engine with a store")
         return self.alerts.label(actor, sequence_id, label)
 
-    def open_pairing(self, actor: Actor, seconds: float) -> datetime:
-        """Open the sensing room's pairing window for ``seconds`` as ``actor``: checked
-        (the nodes permission) and audited by the store writer first; raises
-        :class:`~engine.access.PermissionDeniedError`, or ``RuntimeError`` when there is no
-        sensing room. Blocks on the writer: call it off the GUI thread."""
-        if self.sensing is None or self.writer is None:
-            raise RuntimeError("this site has no running sensing room")
+    def open_pairing(self, actor: Actor, seconds: float, room_id: str | None = None) -> datetime:
+        """Open sensing room ``room_id``'s pairing window (None: the site's only room) for
+        ``seconds`` as ``actor``: checked (the nodes permission) and audited by the store
+        writer first; raises :class:`~engine.access.PermissionDeniedError`, or
+        ``RuntimeError`` when that room does not run here (or, with None, when several do).
+        Blocks on the writer: call it off the GUI thread."""
+        services = self.sensing_services
+        if room_id is None and len(services) > 1:
+            raise RuntimeError(
+                f"this engine runs {len(services)} sensing rooms: say which one to pair in"
+            )
+        sensing = self.sensing_service(room_id)
+        if sensing is None or self.writer is None:
+            if room_id is None:
+                raise RuntimeError("this site has no running sensing room")
+            raise RuntimeError(f"sensing room {room_id} does not run in this engine")
         self.writer.execute(
             OpenNodePairing(
-                room=self.sensing.room.room_id, seconds=seconds, at=self.clock.now(), actor=actor
+                room=sensing.room.room_id, seconds=seconds, at=self.clock.now(), actor=actor
             )
         )
-        return self.sensing.open_pairing(seconds)
+        return sensing.open_pairing(seconds)
 
     def _sensing_health(self) -> HealthReport:
-        if self._sensing_problem:
-            return HealthReport("sensing", HealthState.DOWN, self._sensing_problem)
-        if self.sensing is None:
+        """One line for every sensing room of this engine: for one room as it always was;
+        for several, each room named with its nodes and blobs, the worst first (or, when
+        every room is well, saying so first)."""
+        services = self.sensing_services
+        problems = self._sensing_problems
+        if not services and not problems:
             return HealthReport("sensing", HealthState.OFF, "no sensing room")
-        snapshot = self.sensing.snapshot()
-        nodes = snapshot.nodes if snapshot else ()
-        online = sum(n.online for n in nodes)
-        blobs = len(snapshot.blobs) if snapshot else 0
-        kind = "simulated, " if self.sensing.simulated else ""
-        detail = f"{kind}{online}/{len(nodes)} nodes online, {counted(blobs, 'blob')}"
-        if nodes and online == len(nodes):
-            return HealthReport("sensing", HealthState.OK, detail)
-        return HealthReport("sensing", HealthState.DEGRADED if online else HealthState.DOWN, detail)
+        names = {room.room_id: room.name for room in sensing_rooms(self.site)}
+        reports: list[tuple[str, HealthState, str]] = [
+            (room_id, HealthState.DOWN, problem) for room_id, problem in problems.items()
+        ]
+        for room_id, sensing in services.items():
+            state, detail = _room_health(sensing)
+            reports.append((room_id, state, detail))
+        if len(reports) == 1:
+            _, state, detail = reports[0]
+            return HealthReport("sensing", state, detail)
+        order = (HealthState.DOWN, HealthState.DEGRADED, HealthState.OK, HealthState.OFF)
+        # The worst first; of two rooms down, the one that is off (it will not come back by
+        # itself) before one whose nodes are not online yet.
+        reports.sort(
+            key=lambda r: (order.index(r[1]) if r[1] in order else 0, r[0] not in problems, r[0])
+        )
+        state = reports[0][1]
+        detail = "; ".join(f"{names.get(room_id, room_id)}: {text}" for room_id, _, text in reports)
+        if state is HealthState.OK:  # the status bar shows the start: say first that all is well
+            detail = f"{len(reports)} rooms, all nodes online: {detail}"
+        return HealthReport("sensing", state, detail)
 
     def _register_site(self) -> StoreCommand:
         """The store command that mirrors the site (or the analysed file's camera)."""
@@ -1241,7 +1303,7 @@ class EngineRuntime:
             reports.append(self._recording_health())
         if self.pipelines:
             reports.append(self._analytics_health())
-        if self.sensing is not None or self._sensing_problem:
+        if self.sensing_services or self._sensing_problems:
             reports.append(self._sensing_health())
         if self.speech or self._speech_problem or self._microphones:
             reports.append(self._speech_health())
@@ -1459,6 +1521,7 @@ class EngineRuntime:
         cameras: dict[str, Any] = dict(self._handed_over)
         for cam_id, source in self.sources.items():
             cameras[cam_id] = self._camera_report(cam_id, source, end)
+        rooms = self._sensing_rooms_report()
         return {
             "site": self.site.name,
             "site_file": str(self.site.file),
@@ -1471,8 +1534,11 @@ class EngineRuntime:
             "media_lost": [lost.as_dict() for lost in self.media.lost()],
             "cameras": cameras,
             "cluster": self._cluster_report(),
-            "sensing": self.sensing.report() if self.sensing is not None else None,
-            "sensing_recording": self._sensing_recording_report(),
+            # The site's first room running here (a one-room site's room), as before rooms
+            # had ids; "sensing_rooms" has every room's, by id.
+            "sensing": next(iter(rooms.values()), {}).get("sensing"),
+            "sensing_recording": next(iter(rooms.values()), {}).get("recording"),
+            "sensing_rooms": rooms,
             "alerts": (
                 None
                 if self.alerts is None
@@ -1543,10 +1609,23 @@ class EngineRuntime:
             "handed_over": False,
         }
 
-    def _sensing_recording_report(self) -> dict[str, Any] | None:
-        """The room's recording: its figures (:class:`RecorderStats`), where it is and, in
+    def _sensing_rooms_report(self) -> dict[str, dict[str, Any]]:
+        """Each sensing room this engine ran, by id, in the site's order: its service's
+        report and its recording's (:meth:`_sensing_recording_report`)."""
+        services, recorders = self.sensing_services, self.sensing_recorders
+        return {
+            room.room_id: {
+                "sensing": services[room.room_id].report() if room.room_id in services else None,
+                "recording": self._sensing_recording_report(room.room_id),
+            }
+            for room in sensing_rooms(self.site)
+            if room.room_id in services or room.room_id in recorders
+        }
+
+    def _sensing_recording_report(self, room_id: str) -> dict[str, Any] | None:
+        """A room's recording: its figures (:class:`RecorderStats`), where it is and, in
         ``lost_records``/``lost_blocks``, what could not be written (None: no recording)."""
-        recorder = self.sensing_recorder
+        recorder = self.sensing_recorders.get(room_id)
         if recorder is None:
             return None
         stats = recorder.stats()
@@ -1556,7 +1635,7 @@ class EngineRuntime:
             "directory": str(recorder.directory),
             "lost_records": stats.dropped,
             "lost_blocks": stats.dropped_blocks,
-            "failing": any(source.startswith("sensing:") for source in failing),
+            "failing": f"sensing:{room_id}" in failing,
         }
 
     # -- BLE identities: the registry the sensing room names blobs by -----------------------
@@ -1618,7 +1697,8 @@ class EngineRuntime:
         store or a sensing room). Call it after anything that changes devices or their
         carriers' names (registering, removing, renaming, merging or erasing people). Reads
         the store: call it off the GUI thread."""
-        if self.store is None or self.sensing is None:
+        services = self.sensing_services
+        if self.store is None or not services:
             return 0
         from engine.identity.devices import ble_registry
         from engine.sensing.ble import KnownDevice
@@ -1634,7 +1714,8 @@ class EngineRuntime:
                 )
                 for device in ble_registry(self.store).values()
             ]
-            self.sensing.set_ble_registry(devices)
+            for sensing in services.values():  # every room names blobs by the same devices
+                sensing.set_ble_registry(devices)
         return len(devices)
 
     def _load_ble_registry(self) -> None:
@@ -1686,32 +1767,70 @@ def incident_media_tools(
 
 
 def place_names(site: SiteConfig) -> dict[str, str]:
-    """What a person calls each place of ``site``: camera ids and the sensing room's id to
+    """What a person calls each place of ``site``: camera ids and its sensing rooms' ids to
     their names (the words of events, reports and answers use them)."""
     names = {camera.id: camera.name for camera in site.cameras}
-    room = sensing_room(site)
-    if room is not None:
-        names[room.room_id] = room.name
+    names.update({room.room_id: room.name for room in sensing_rooms(site)})
     return names
 
 
-def sensing_room(site: SiteConfig) -> RoomSpec | None:
-    """The site's sensing room: its ``[room]`` box and ``[[sensing_nodes]]`` (None without
-    a room or with fewer than two nodes)."""
-    if site.room is None or len(site.sensing_nodes) < 2:
-        return None
-    room = site.room
-    return RoomSpec(
-        room_id="room",
-        name=f"{site.name} sensing",
-        size=(room.width_m, room.depth_m, room.height_m),
-        nodes=tuple(
-            NodeSpec(n.id, n.name, (n.position.x_m, n.position.y_m, n.position.z_m), n.mac)
-            for n in site.sensing_nodes
-        ),
-        voxel_m=site.sensing.voxel_m,
-        falls=FallPolicy(
-            alerts=cast(FallAlerts, site.sensing.fall_alerts),
-            confirm_s=site.sensing.fall_confirm_s,
-        ),
+def sensing_rooms(site: SiteConfig) -> tuple[RoomSpec, ...]:
+    """The site's sensing rooms, in file order: its ``[room]`` box (id ``"room"``) or each
+    of its ``[[rooms]]``, with the ``[[sensing_nodes]]`` standing in it. A room with fewer
+    than two nodes senses nothing and is left out (only the one-room ``[room]`` form allows
+    it; ``[[rooms]]`` requires two)."""
+    return tuple(
+        RoomSpec(
+            room_id=room.id,
+            name=room.name,
+            size=(room.box.width_m, room.box.depth_m, room.box.height_m),
+            nodes=tuple(
+                NodeSpec(n.id, n.name, (n.position.x_m, n.position.y_m, n.position.z_m), n.mac)
+                for n in nodes
+            ),
+            voxel_m=site.sensing.voxel_m,
+            falls=FallPolicy(
+                alerts=cast(FallAlerts, site.sensing.fall_alerts),
+                confirm_s=site.sensing.fall_confirm_s,
+            ),
+        )
+        for room in site.rooms
+        if len(nodes := site.nodes_of(room.id)) >= 2
     )
+
+
+def rooms_shown(
+    site: SiteConfig, *, attached: bool, running: Collection[str]
+) -> list[tuple[str, str]]:
+    """The sensing rooms a console shows, ``(id, name)`` in the site's order: attached to a
+    shared site, every room of the site (its engines run them; their pictures arrive over
+    the database); else the rooms ``running`` in its own engine."""
+    return [
+        (room.room_id, room.name)
+        for room in sensing_rooms(site)
+        if attached or room.room_id in running
+    ]
+
+
+def room_blob_numbering(last_blob_id: int, index: int, count: int) -> tuple[int, int]:
+    """Where room number ``index`` (0-based, of the site's ``count`` rooms) numbers its blobs
+    from, and in what steps, after ``last_blob_id`` (the highest any room stored): the room
+    takes the ids ``index + 1`` past a multiple of ``count``, so rooms running at once, in
+    one engine or several, never give out the same id; one room numbers on by 1."""
+    step = max(count, 1)
+    first = last_blob_id + 1
+    first += (index + 1 - first) % step
+    return first, step
+
+
+def _room_health(sensing: SensingService) -> tuple[HealthState, str]:
+    """A running room's health: its nodes online and its blobs."""
+    snapshot = sensing.snapshot()
+    nodes = snapshot.nodes if snapshot else ()
+    online = sum(n.online for n in nodes)
+    blobs = len(snapshot.blobs) if snapshot else 0
+    kind = "simulated, " if sensing.simulated else ""
+    detail = f"{kind}{online}/{len(nodes)} nodes online, {counted(blobs, 'blob')}"
+    if nodes and online == len(nodes):
+        return HealthState.OK, detail
+    return (HealthState.DEGRADED if online else HealthState.DOWN), detail

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.access import Actor
@@ -122,3 +122,9 @@ class TimelineBackend:
     room: RoomSpec | None
     sensing_directory: Path | None
     clock: Clock
+    # Every room running here → (its spec, where its sensing is recorded), the first the one
+    # above.
+    rooms: Mapping[str, tuple[RoomSpec, Path]] = field(default_factory=dict)
+
+    def sensing_room(self, room_id: str) -> tuple[RoomSpec, Path] | None:
+        return self.rooms.get(room_id)

@@ -56,7 +56,14 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     serve.add_argument("--json", action="store_true", help="print the node report as JSON")
     serve.add_argument(
-        "--site", metavar="FILE", help="take host and port from this site file's [sensing]"
+        "--site",
+        metavar="FILE",
+        help="take host and port from this site file ([sensing], or the room's own port)",
+    )
+    serve.add_argument(
+        "--room",
+        metavar="ID",
+        help="the sensing room whose nodes connect here (default: the site's one room)",
     )
     serve.add_argument(
         "--pair",
@@ -73,7 +80,10 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "--seconds", metavar="S", type=float, required=True, help="how long it stays open"
     )
     pair.add_argument(
-        "--room", default="room", help="the sensing room (default: the site's one room)"
+        "--room",
+        metavar="ID",
+        default="room",
+        help="the sensing room's id (default \"room\", the id of a site file's one [room])",
     )
     simulate = actions.add_parser(
         "simulate",
@@ -148,6 +158,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     plan.add_argument("--site", metavar="FILE", help="the site's room and nodes (default: demo)")
     plan.add_argument("--room", metavar="WxDxH", help="a room in metres instead, e.g. 5x5x2.5")
+    plan.add_argument(
+        "--room-id", metavar="ID", help="which of the site's rooms (default: its one room)"
+    )
     plan.add_argument("--nodes-at", metavar="X,Y,Z;…", help="node positions in metres, with --room")
     plan.add_argument(
         "--advise",
@@ -180,6 +193,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     replay.add_argument("--zone-cutoff", type=int, metavar="N", help="Fresnel zones used (1-20)")
     replay.add_argument(
         "--site", metavar="FILE", help="the site whose room was recorded (default: the demo)"
+    )
+    replay.add_argument(
+        "--room", metavar="ID", help="which of the site's rooms (default: its one room)"
     )
     replay.add_argument(
         "--recording",
@@ -316,17 +332,17 @@ def _serve(args: argparse.Namespace, install_secret: bytes, db_url: str) -> int:
         if problem:
             print(f"watchfloor sense serve: {problem}", file=sys.stderr)
             return exit_codes.USAGE
+    room = args.room or "room"  # the id of a site file's one [room]
     if args.site:
-        from engine.config import SiteConfigError, load_site
-
-        try:
-            sensing = load_site(args.site).sensing
-        except SiteConfigError as exc:
-            print(f"watchfloor sense serve: {printable(str(exc))}", file=sys.stderr)
-            return exit_codes.SITE
-        args.host, args.port = sensing.host, 8080 if sensing.port is None else sensing.port
-
-    room = "room"  # a site has one sensing room (engine.runtime.sensing_room)
+        found = _site_room(Path(args.site), "watchfloor sense serve", args.room)
+        if isinstance(found, int):
+            return found
+        site, spec = found
+        room = spec.room_id
+        config = next(r for r in site.rooms if r.id == room)
+        args.host, args.port = site.sensing.host, site.node_port(config)
+        if args.port == 0 and not site.sensing.simulate:
+            args.port = 8080  # real nodes need a port they know
     desk: PairingDesk | None = None
 
     def on_node_event(kind: str, mac: str, detail: dict[str, Any]) -> None:
@@ -579,11 +595,14 @@ def _parse_heights(text: str) -> tuple[float, ...]:
     return heights
 
 
-def _site_room(site_file: Path | None, command: str) -> tuple[SiteConfig, RoomSpec] | int:
-    """The site (``site_file``, default the demo site) and its sensing room, or the exit
-    code after saying on stderr what is wrong (an invalid site, a site without a room)."""
+def _site_room(
+    site_file: Path | None, command: str, room_id: str | None = None, flag: str = "--room"
+) -> tuple[SiteConfig, RoomSpec] | int:
+    """The site (``site_file``, default the demo site) and its sensing room ``room_id``
+    (None: its one room), or the exit code after saying on stderr what is wrong (an invalid
+    site, a site without that room, a site of several rooms and no ``flag`` naming one)."""
     from engine.config import SiteConfigError, load_site
-    from engine.runtime import sensing_room
+    from engine.runtime import sensing_rooms
     from resources import DEMO_SITE
 
     try:
@@ -591,9 +610,27 @@ def _site_room(site_file: Path | None, command: str) -> tuple[SiteConfig, RoomSp
     except SiteConfigError as exc:
         print(f"{command}: {printable(str(exc))}", file=sys.stderr)
         return exit_codes.SITE
-    room = sensing_room(site)
-    if room is None:
+    rooms = sensing_rooms(site)
+    ids = ", ".join(printable(room.room_id) for room in rooms)
+    if not rooms:
         print(f"{command}: site {printable(site.name)} has no sensing room", file=sys.stderr)
+        return exit_codes.SITE
+    if room_id is None:
+        if len(rooms) > 1:
+            print(
+                f"{command}: site {printable(site.name)} has {len(rooms)} sensing rooms "
+                f"({ids}): name one with {flag}",
+                file=sys.stderr,
+            )
+            return exit_codes.USAGE
+        return site, rooms[0]
+    room = next((r for r in rooms if r.room_id == room_id), None)
+    if room is None:
+        print(
+            f"{command}: {flag} {printable(room_id)}: site {printable(site.name)} has no such "
+            f"sensing room (rooms: {ids})",
+            file=sys.stderr,
+        )
         return exit_codes.SITE
     return site, room
 
@@ -603,7 +640,7 @@ def _replay(args: argparse.Namespace) -> int:
     from engine.sensing.replay import ReplaySettings, replay_recording
 
     command = "watchfloor sense replay"
-    found = _site_room(args.site, command)
+    found = _site_room(args.site, command, args.room)
     if isinstance(found, int):
         return found
     site, room = found
@@ -694,7 +731,7 @@ def _plan(args: argparse.Namespace) -> int:
             nodes = _parse_nodes_at(args.nodes_at)
             channel = None
         else:
-            found = _site_room(args.site, command)
+            found = _site_room(args.site, command, args.room_id, "--room-id")
             if isinstance(found, int):
                 return found
             _site, room = found
@@ -758,7 +795,7 @@ def _advise(args: argparse.Namespace, command: str) -> int:
         size = _parse_room(args.room)
         channel = None
     else:
-        found = _site_room(args.site, command)
+        found = _site_room(args.site, command, args.room_id, "--room-id")
         if isinstance(found, int):
             return found
         size, channel = found[1].size, found[1].channel

@@ -633,7 +633,9 @@ class BlobTracker:
     ``measurement_sigma_m`` is the blob position noise (voxels and zone plateaus make it a few
     decimetres); ``acceleration_sigma`` (m/s²) how fast a walker changes velocity. Not
     thread-safe: one fusion thread owns a tracker. Track ids number from ``first_id`` (so
-    that a service can continue the ids it stored before).
+    that a service can continue the ids it stored before), ``id_step`` apart (rooms of one
+    site number their blobs in steps of the room count, each from its own remainder, so no
+    two rooms ever give out the same id).
 
     Against fragmented tracks: a detection no track takes starts a new track only if it lies
     at least ``spawn_separation_m`` from every live track (a person's plateau often yields a
@@ -663,6 +665,7 @@ class BlobTracker:
         acceleration_sigma: float = 1.5,
         initial_speed_sigma: float = 1.5,
         first_id: int = 1,
+        id_step: int = 1,
         stitch_distance_m: float = 0.0,
         stitch_window_s: float = 1.0,
         stitch_speed_m_s: float = 0.0,
@@ -678,6 +681,9 @@ class BlobTracker:
     ) -> None:
         if first_id < 1:
             raise ValueError(f"track ids start at 1 or above, got {first_id}")
+        if id_step < 1:
+            raise ValueError(f"track ids step by 1 or more, got {id_step}")
+        self._id_step = id_step
         self.max_coast_s = max_coast_s
         self.max_distance_m = max_distance_m
         self._r = np.eye(3) * measurement_sigma_m**2
@@ -1013,7 +1019,7 @@ class BlobTracker:
                 detection=detection,
             )
         )
-        self._next_id += 1
+        self._next_id += self._id_step
 
     @staticmethod
     def _state_of(track: _Track) -> TrackState:

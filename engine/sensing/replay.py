@@ -286,7 +286,7 @@ def replay_recording(
             if problem is not None:
                 report.stopped_at = problem
                 break
-            first_id = _first_blob_id(item)
+            first_id, id_step = _blob_numbering(item)
             service = SensingService(
                 replayed_room,
                 bus=bus,
@@ -294,6 +294,7 @@ def replay_recording(
                 install_secret=b"replay",  # no server is started; nodes never connect
                 port=0,
                 first_blob_id=first_id,
+                blob_id_step=id_step,
                 run_thread=False,
                 publish_snapshots=False,
                 ble_registry=ble_registry,
@@ -402,12 +403,15 @@ def _bad_node_event(item: RecordedItem) -> str | None:
     if item.event_kind == SESSION_START:
         macs = detail.get("macs")
         first = detail.get("first_blob_id")
+        step = detail.get("blob_id_step")
         if macs is not None and not (
             isinstance(macs, dict) and all(isinstance(v, str) for v in macs.values())
         ):
             problem = f"macs: expected an object of MAC to node id, got {_json_type(macs)}"
         elif first is not None and not _whole(first, 1, MAX_BLOB_ID):
             problem = f"first_blob_id: expected a whole number 1-{MAX_BLOB_ID}"
+        elif step is not None and not _whole(step, 1, MAX_BLOB_ID):
+            problem = f"blob_id_step: expected a whole number 1-{MAX_BLOB_ID}"
     elif item.event_kind == NODE_ONLINE:
         position = detail.get("hello_position")
         node_id = detail.get("hello_node_id")
@@ -464,15 +468,21 @@ def _json_type(value: object) -> str:
     )
 
 
-def _first_blob_id(item: RecordedItem) -> int:
-    """Number blobs as the live run did when the replay starts at its beginning (its first
-    record is the session start), else from 1."""
+def _blob_numbering(item: RecordedItem) -> tuple[int, int]:
+    """The first blob id and the step between ids: as the live run numbered them when the
+    replay starts at its beginning (its first record is the session start), else from 1 in
+    steps of 1 (a recording made before rooms had steps says none: 1)."""
+    first, step = 1, 1
     if item.kind is RecordKind.NODE_EVENT and item.event_kind == SESSION_START:
-        value = (item.detail or {}).get("first_blob_id")
+        detail = item.detail or {}
+        value, every = detail.get("first_blob_id"), detail.get("blob_id_step")
         if _whole(value, 1, MAX_BLOB_ID):
             assert isinstance(value, int)
-            return value
-    return 1
+            first = value
+            if _whole(every, 1, MAX_BLOB_ID):
+                assert isinstance(every, int)
+                step = every
+    return first, step
 
 
 def _collect(

@@ -407,6 +407,7 @@ class SensingService:
         port: int = 8080,
         simulation: SimulationSpec | None = None,
         first_blob_id: int = 1,
+        blob_id_step: int = 1,
         tick_hz: float = TICK_HZ,
         run_thread: bool = True,
         server_options: dict[str, Any] | None = None,
@@ -441,6 +442,7 @@ class SensingService:
         self._wall_anchor_s = wall_anchor_s
         self._now_s = clock.monotonic()
         self._first_blob_id = first_blob_id
+        self._blob_id_step = blob_id_step
         self._grid = VoxelGrid((0.0, 0.0, 0.0), room.size, room.voxel_m)
         self._wavelength = wavelength_m(room.channel)
         self._positions: dict[str, Vec3] = {n.node_id: n.position for n in room.nodes}
@@ -457,6 +459,7 @@ class SensingService:
         self._shown_before: set[int] = set()
         self._tracker = BlobTracker(
             first_id=first_blob_id,
+            id_step=blob_id_step,
             spawn_separation_m=SPAWN_SEPARATION_M,
             confirm_hits=CONFIRM_HITS,
             max_coast_s=COAST_S,
@@ -522,6 +525,7 @@ class SensingService:
                 {
                     "room": self.room.room_id,
                     "first_blob_id": self._first_blob_id,
+                    "blob_id_step": self._blob_id_step,
                     "macs": dict(self._mac_to_node),
                 },
             )

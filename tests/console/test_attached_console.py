@@ -56,7 +56,7 @@ def _attached(tmp_path: Path, *, room: bool = True, simulate: bool = False) -> S
         attached=True,
         site=site,
         sources={},
-        sensing=None,
+        sensing_services={},
         incidents=None,
         follower=SimpleNamespace(
             engines=(_line("server-b", STOPPED, ("room",)), _line("server-a", RUNNING, ("room",)))
@@ -106,3 +106,39 @@ def test_incidents_in_an_attached_console_say_where_the_service_runs(tmp_path: P
         "the risk map needs the incident service, which runs on the site's engines, not in "
         "this attached console"
     )
+
+
+TWO_ROOMS = (
+    "[sensing]\nsimulate = true\n"
+    '[[rooms]]\nid = "lab"\nname = "Lab"\nwidth_m = 5.0\ndepth_m = 5.0\nheight_m = 2.5\n'
+    '[[rooms]]\nid = "office"\nname = "Front office"\nwidth_m = 5.0\ndepth_m = 5.0\n'
+    "height_m = 2.5\n"
+    + "".join(
+        f'[[sensing_nodes]]\nid = "{room}{i}"\nroom = "{room}"\n'
+        f"position = {{ x = {x}, y = 0.1, z = 1.0 }}\n"
+        for room in ("lab", "office")
+        for i, x in ((1, 0.1), (2, 4.9))
+    )
+)
+
+
+def test_an_attached_console_lists_every_room_and_names_each_ones_engine(
+    tmp_path: Path,
+) -> None:
+    site = load_site(write_site(tmp_path / "site.toml", CAMERAS, TWO_ROOMS))
+    runtime = SimpleNamespace(
+        attached=True,
+        site=site,
+        sources={},
+        sensing_services={},
+        follower=SimpleNamespace(
+            engines=(_line("server-a", RUNNING, ("lab",)), _line("server-b", RUNNING, ("office",)))
+        ),
+    )
+    assert _rooms_of(runtime) == [("lab", "Lab"), ("office", "Front office")]  # type: ignore[arg-type]
+    backend = SensingBackend(runtime, None)  # type: ignore[arg-type]
+    assert backend.rooms() == [("lab", "Lab"), ("office", "Front office")]
+    assert backend.runs_elsewhere("lab").startswith("The room runs on engine server-a,")
+    assert backend.runs_elsewhere("office").startswith("The room runs on engine server-b,")
+    assert backend.runs_elsewhere().startswith("The room runs on engines server-a, server-b,")
+    assert backend.explain("lab", 7) is None  # explained on server-a

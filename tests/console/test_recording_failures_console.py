@@ -25,6 +25,7 @@ from engine.clock import SimulatedClock
 from engine.events import HealthState, SubsystemHealth
 from engine.record.losses import MediaWriteWatch
 from engine.sitetime import UTC_TIME
+from tests.settings import MemorySettings
 from widgets.cameras.plugin import build
 from widgets.cameras.view import CameraGrid
 from widgets.colours import ALARM_FILL
@@ -32,17 +33,6 @@ from widgets.sensing import plugin as sensing_plugin
 from widgets.sensing.view import SensingPane
 
 T0 = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
-
-
-class _Settings:
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def value(self, key: str, default: Any = None) -> Any:
-        return self.values.get(key, default)
-
-    def setValue(self, key: str, value: Any) -> None:  # QSettings spells it so
-        self.values[key] = value
 
 
 def _on_worker(action: Any) -> None:
@@ -67,7 +57,7 @@ def test_a_failing_recording_shows_on_the_tile_and_the_status_bar_until_it_works
         cameras=[("gate", "Front gate")],
         frame_of=lambda _camera: None,
         site=SimpleNamespace(file=Path("site.toml")),
-        settings=_Settings(),
+        settings=MemorySettings(),
         events=bridge,
     )
     grid = build(ctx)  # type: ignore[arg-type]
@@ -142,7 +132,7 @@ class _SensingActions:
     def explain(self, room_id: str, track_id: int) -> None:
         return None
 
-    def open_pairing(self, seconds: int) -> datetime:
+    def open_pairing(self, seconds: int, room_id: str) -> datetime:
         raise AssertionError("not asked")
 
 
@@ -160,7 +150,7 @@ def test_a_failing_sensing_recording_shows_in_the_sensing_pane_until_it_works(
         cameras=[("gate", "Front gate")],
         frame_of=lambda _camera: None,
         site=SimpleNamespace(file=Path("site.toml")),
-        settings=_Settings(),
+        settings=MemorySettings(),
     )
     pane = sensing_plugin.build(ctx)  # type: ignore[arg-type]
     assert isinstance(pane, SensingPane)

@@ -6,6 +6,7 @@ With a sensing recording, the sensing pane shows the replayed room."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -184,15 +185,10 @@ def test_a_range_without_clips_says_so_and_every_tile_says_why(
     assert tile(grid, "yard").replay_label is None
 
 
-@pytest.mark.slow
-def test_the_sensing_pane_shows_the_replayed_room(
-    qtbot: QtBot,
-    queries: QtQueryClient,
-    media: Path,
-    live_run: tuple[Path, list[dict[str, Any]]],
-) -> None:
-    directory, _ = live_run
-    start, end = recorded_range(directory)
+def sensing_replay(
+    qtbot: QtBot, queries: QtQueryClient, media: Path, directory: Path
+) -> tuple[CameraGrid, ReplayBar, SensingPane, ReplayController]:
+    """A replay into a shown Sensing pane of the room recorded in ``directory``."""
     grid, bar = console_parts(qtbot)
     pane = SensingPane()
     qtbot.addWidget(pane)
@@ -207,6 +203,19 @@ def test_the_sensing_pane_shows_the_replayed_room(
         sensing_directory=directory,
         room=ROOM,
     )
+    return grid, bar, pane, replay
+
+
+@pytest.mark.slow
+def test_the_sensing_pane_shows_the_replayed_room(
+    qtbot: QtBot,
+    queries: QtQueryClient,
+    media: Path,
+    live_run: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    directory, _ = live_run
+    start, end = recorded_range(directory)
+    _grid, bar, pane, replay = sensing_replay(qtbot, queries, media, directory)
     try:
         with qtbot.waitSignal(replay.sig_sensing_loaded, timeout=60_000) as loaded:
             replay.start(start, end, None, at=start + (end - start) / 2)
@@ -249,6 +258,39 @@ def test_the_sensing_pane_shows_the_replayed_room(
         assert bar.message_label.text() == comparison.summary()
         replay.stop()
         assert not pane.replaying and not pane.replay_label.isVisible()
+    finally:
+        replay.close()
+
+
+@pytest.mark.slow
+def test_the_replay_follows_the_room_the_sensing_pane_shows(
+    qtbot: QtBot,
+    queries: QtQueryClient,
+    media: Path,
+    live_run: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    directory, _ = live_run
+    start, end = recorded_range(directory)
+    _grid, _bar, pane, replay = sensing_replay(qtbot, queries, media, directory)
+    office = replace(ROOM, room_id="office", name="Front office")
+    pane.set_rooms([(ROOM.room_id, ROOM.name), ("office", "Front office")])
+    try:
+        with qtbot.waitSignal(replay.sig_sensing_loaded, timeout=60_000):
+            replay.start(start, end, None, at=start + (end - start) / 2)
+        qtbot.waitUntil(lambda: pane.view.snapshot is not None, timeout=5000)
+        assert pane.view.snapshot is not None and pane.view.snapshot.room_id == ROOM.room_id
+
+        # The operator picks the other room: the replay re-runs that room's recording (here
+        # the same folder, under the other room's id) and the pane draws it.
+        assert pane.select_room("office")
+        with qtbot.waitSignal(replay.sig_sensing_loaded, timeout=60_000) as loaded:
+            replay.set_room(office, directory)
+        assert loaded.args[0].room_id == "office"
+        qtbot.waitUntil(
+            lambda: pane.view.snapshot is not None and pane.view.snapshot.room_id == "office",
+            timeout=5000,
+        )
+        assert pane.replaying
     finally:
         replay.close()
 

@@ -7,6 +7,7 @@ import http.client
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -164,3 +165,30 @@ def test_a_non_admin_is_refused_and_the_refusal_audited(
         store.close()
     denied = [e for e in refused if e.outcome == "denied"]
     assert len(denied) == 2, [(e.action, e.outcome) for e in refused]
+
+
+def test_serve_takes_the_port_of_the_room_it_is_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.console.test_sensing_rooms_console import TWO_REAL_ROOMS
+
+    probes = [socket.socket(), socket.socket()]  # two free ports, told apart while bound
+    for probe in probes:
+        probe.bind(("127.0.0.1", 0))
+    lab, office = (probe.getsockname()[1] for probe in probes)
+    for probe in probes:
+        probe.close()  # the server binds the office's a moment later
+    site = tmp_path / "rooms.toml"
+    site.write_text(
+        '[site]\nname = "Two rooms"\ngeo = { lat = 51.5, lon = -0.14 }\n'
+        + TWO_REAL_ROOMS.replace("port = 0\n", f"port = {lab}\n", 1).replace(
+            "port = 0\n", f"port = {office}\n", 1
+        ),
+        encoding="utf-8",
+    )
+    db = ["--db", f"sqlite:///{tmp_path / 's.db'}"]
+    serve = [*db, "sense", "serve", "--site", str(site), "--duration", "0.5", "--json"]
+    assert main(serve) == exit_codes.USAGE
+    assert "has 2 sensing rooms (lab, office): name one with --room" in capsys.readouterr().err
+    assert main([*serve, "--room", "office"]) == exit_codes.OK
+    assert json.loads(capsys.readouterr().out)["port"] == office

@@ -123,3 +123,31 @@ def test_advise_refusals_name_the_problem(
 ) -> None:
     assert main([*_db(tmp_path), "sense", "plan", *extra]) == exit_codes.USAGE
     assert words in capsys.readouterr().err
+
+
+def test_a_site_of_several_rooms_asks_which_room(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.engine.test_sensing_rooms_runtime import TWO_SIMULATED_ROOMS
+
+    site = tmp_path / "rooms.toml"
+    site.write_text(
+        '[site]\nname = "Two rooms"\ngeo = { lat = 51.5, lon = -0.14 }\n' + TWO_SIMULATED_ROOMS,
+        encoding="utf-8",
+    )
+    plan = [*_db(tmp_path), "sense", "plan", "--site", str(site), "--json"]
+    assert main(plan) == exit_codes.USAGE
+    assert capsys.readouterr().err == (
+        "watchfloor sense plan: site Two rooms has 2 sensing rooms (lab, office): "
+        "name one with --room-id\n"
+    )
+    assert main([*plan, "--room-id", "attic"]) == exit_codes.SITE
+    assert capsys.readouterr().err == (
+        "watchfloor sense plan: --room-id attic: site Two rooms has no such sensing room "
+        "(rooms: lab, office)\n"
+    )
+    assert main([*plan, "--room-id", "office"]) == exit_codes.OK
+    assert json.loads(capsys.readouterr().out)["nodes"] == 4
+    replay = [*_db(tmp_path), "sense", "replay", "--site", str(site)]
+    assert main(replay) == exit_codes.USAGE
+    assert "name one with --room" in capsys.readouterr().err

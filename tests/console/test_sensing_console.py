@@ -54,7 +54,7 @@ def test_a_simulated_room_is_drawn_and_a_clicked_blob_is_explained(
     dock.show()
     dock.raise_()
     pane = window.panes["sensing"]
-    sensing = host.runtime.sensing
+    sensing = host.runtime.sensing_service()
     assert sensing is not None and sensing.simulated
     # Simulated walkers enter after 5 s of calibration; a blob follows within a second.
     qtbot.waitUntil(lambda: (s := sensing.snapshot()) is not None and bool(s.blobs), timeout=20_000)
@@ -82,7 +82,7 @@ def test_only_an_admin_opens_the_pairing_window_and_it_is_audited(
 ) -> None:
     monkeypatch.setenv("WATCHFLOOR_NODE_SECRET", SECRET)
     host, window = open_console(real_site(tmp_path))
-    sensing = host.runtime.sensing
+    sensing = host.runtime.sensing_service()
     assert sensing is not None and not sensing.simulated
     pane = window.panes["sensing"]
     assert pane.pairing_button.isEnabled()  # ada is an admin

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from engine.access import Actor, Role
 from engine.events import CameraStatus
 from engine.incidents.site_plan import PinPlace, load_site_plan
 from engine.paths import data_dir
+from engine.sensing.view import SensingSnapshot
 from resources import DEMO_SITE
 from tests.conftest import _fresh_database
 from tests.console.conftest import PASSWORD, ensure_accounts, log_in
@@ -456,3 +458,59 @@ def test_mqtt_screenshots(
         window.close()
         host.close()
         broker.stop()
+
+
+@pytest.mark.slow
+def test_sensing_rooms_screenshots(qtbot: QtBot, qapp: QApplication, tmp_path: Path) -> None:
+    """The Sensing pane of a site of two simulated rooms, as the operator's wall shows it:
+    the room selector above the 3D view lists the rooms by name, the second room chosen."""
+    from tests.engine.test_sensing_rooms_runtime import TWO_SIMULATED_ROOMS
+
+    out = Path(os.environ.get("WATCHFLOOR_SCREENSHOT_DIR") or tmp_path / "screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    album = Album(out)
+    apply_theme(qapp)
+    site = tmp_path / "rooms.toml"
+    site.write_text(
+        '[site]\nname = "Two rooms"\ngeo = { lat = 51.5, lon = -0.14 }\n' + TWO_SIMULATED_ROOMS,
+        encoding="utf-8",
+    )
+    host = EngineHost.open(site, f"sqlite:///{tmp_path / 'rooms.db'}")
+    window = MainWindow(host.runtime, host.bridge, console_settings(tmp_path / "c.ini"))
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        ensure_accounts(host, {"ada": "admin"})
+        window.login_panel.set_mode(LoginMode.LOGIN)
+        log_in(qtbot, window, "ada")
+        window.switch_layout(Layout.OPERATOR)
+        window.reset_layout()
+        window.docks["sensing"].raise_()
+        sensing = window.panes["sensing"]
+        assert isinstance(sensing, SensingPane)
+        combo = sensing.room_combo
+        assert [combo.itemText(i) for i in range(combo.count())] == ["Lab", "Front office"]
+        combo.setCurrentIndex(1)
+
+        def office() -> SensingSnapshot | None:
+            snapshot = sensing.view.snapshot
+            return snapshot if snapshot is not None and snapshot.room_id == "office" else None
+
+        qtbot.waitUntil(lambda: office() is not None, timeout=60_000)
+        # A walker enters after the links' calibration: wait a while for their blob, but a
+        # picture without one still shows the selector.
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline and not ((shown := office()) and shown.blobs):
+            qtbot.wait(200)
+        for width, height in SIZES:
+            resize(qtbot, window, (width, height))
+            assert combo.isVisible() and sensing.room_label.isVisible()
+            # The selector shows the whole name of the room chosen, inside the pane.
+            shown = QRect(combo.mapTo(sensing, QPoint(0, 0)), combo.size())
+            assert sensing.rect().contains(shown), (width, height)
+            assert combo.width() > combo.fontMetrics().horizontalAdvance("Front office")
+            album.save(window, f"pane-sensing-two-rooms-{width}x{height}", (width, height))
+            album.save(sensing, f"pane-sensing-two-rooms-pane-{width}x{height}")
+    finally:
+        window.close()
+        host.close()

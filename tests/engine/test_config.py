@@ -26,7 +26,10 @@ def test_demo_site_describes_the_plaza_camera_and_its_simulated_sensing_room() -
     assert camera.url.endswith("opencv-doc/examples/data/vtest.avi")
     assert camera.position is not None and camera.geo is not None
     assert len(site.sensing_nodes) == 10
-    assert site.room is not None and site.room.width_m == 12.0
+    assert [(r.id, r.name, r.box.width_m) for r in site.rooms] == [
+        ("room", "Demo plaza sensing", 12.0)
+    ]
+    assert {n.room for n in site.sensing_nodes} == {"room"}
     assert site.sensing.simulate and site.sensing.walkers == 2
     assert site.sensing.port is None  # a simulated room listens on any free loopback port
     assert site.sensing.host == "127.0.0.1"

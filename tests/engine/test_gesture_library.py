@@ -213,7 +213,7 @@ def test_the_runtime_matches_at_the_confidence_the_setting_asks(
         name="gestures",
         file=tmp_path / "site.toml",
         geo_origin=GeoPoint(0.0, 0.0),
-        room=None,
+        rooms=(),
         cameras=(CameraConfig("gate", "gate", "a.mp4", SourceKind.FILE, False, None, None),),
         sensing_nodes=(),
     )

@@ -350,7 +350,7 @@ def test_without_the_pose_model_people_are_still_tracked_and_health_says_why(
             name="analysed",
             file=video,
             geo_origin=GeoPoint(0.0, 0.0),
-            room=None,
+            rooms=(),
             cameras=(
                 CameraConfig("plaza", "plaza", str(video), SourceKind.FILE, False, None, None),
             ),

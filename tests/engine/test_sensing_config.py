@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import SensingConfig, SiteConfigError, load_site
-from engine.runtime import sensing_room
+from engine.runtime import sensing_rooms
 
 HEAD = '[site]\nname = "Lab"\ngeo = { lat = 51.5, lon = -0.14 }\n'
 ROOM = "[room]\nwidth_m = 5.0\ndepth_m = 4.0\nheight_m = 2.5\n"
@@ -142,15 +142,15 @@ def test_simulate_needs_a_room_and_two_nodes(tmp_path: Path, body: str, why: str
 
 def test_the_sensing_room_carries_positions_macs_and_voxel_size(tmp_path: Path) -> None:
     body = HEAD + ROOM + "[sensing]\nvoxel_m = 0.25\n" + TWO_NODES
-    room = sensing_room(load_site(write(tmp_path, body)))
-    assert room is not None
+    (room,) = sensing_rooms(load_site(write(tmp_path, body)))
+    assert (room.room_id, room.name) == ("room", "Lab sensing")
     assert room.size == (5.0, 4.0, 2.5) and room.voxel_m == 0.25
     assert [(n.node_id, n.position, n.mac) for n in room.nodes] == [
         ("a", (0.1, 0.1, 1.0), "24:6F:28:A1:B2:C3"),
         ("b", (4.9, 0.1, 1.0), None),
     ]
-    assert sensing_room(load_site(write(tmp_path, HEAD + TWO_NODES))) is None  # no [room]
-    assert sensing_room(load_site(write(tmp_path, HEAD + ROOM + node("a", 0.1)))) is None
+    assert sensing_rooms(load_site(write(tmp_path, HEAD + TWO_NODES))) == ()  # no [room]
+    assert sensing_rooms(load_site(write(tmp_path, HEAD + ROOM + node("a", 0.1)))) == ()
 
 
 def test_a_rooms_fall_settings_are_read_into_its_fall_policy(tmp_path: Path) -> None:
@@ -159,10 +159,10 @@ def test_a_rooms_fall_settings_are_read_into_its_fall_policy(tmp_path: Path) -> 
     body = HEAD + ROOM + '[sensing.falls]\nalerts = "everywhere"\nconfirm_s = 10\n' + TWO_NODES
     site = load_site(write(tmp_path, body))
     assert (site.sensing.fall_alerts, site.sensing.fall_confirm_s) == ("everywhere", 10.0)
-    room = sensing_room(site)
-    assert room is not None and room.falls == FallPolicy("everywhere", 10.0)
-    default = sensing_room(load_site(write(tmp_path, HEAD + ROOM + TWO_NODES)))
-    assert default is not None and default.falls == FallPolicy("confirmable", 8.0)
+    (room,) = sensing_rooms(site)
+    assert room.falls == FallPolicy("everywhere", 10.0)
+    (default,) = sensing_rooms(load_site(write(tmp_path, HEAD + ROOM + TWO_NODES)))
+    assert default.falls == FallPolicy("confirmable", 8.0)
 
 
 @pytest.mark.parametrize(

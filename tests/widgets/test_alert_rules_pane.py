@@ -44,7 +44,7 @@ from widgets.alert_rules.view import (
 
 VTEST = TESTDATA / "video" / "vtest.avi"  # 768×576: a 4:3 picture
 CAMERAS = (("gate", "Front gate"), ("yard", "Yard"))
-ROOMS = ("lab", "server room")
+ROOMS = (("lab", "Lab"), ("server-room", "Server room"))
 PLACEHOLDER_GREY = QColor(colours.RAISED)  # the picture area before a frame
 TOLERANCE = 0.01  # of the picture's width or height
 
@@ -371,7 +371,9 @@ def test_sensing_blob_is_offered_only_for_rooms_and_a_room_rule_has_no_zone(
     assert pane.zone_editor.canvas.points() != []
 
     pane.room_radio.setChecked(True)
-    assert offered(pane, "place_combo") == ["lab", "server room"]
+    assert offered(pane, "place_combo") == ["lab", "server-room"]
+    combo = pane.place_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == ["Lab", "Server room"]
     assert offered(pane, "trigger_combo") == ["sensing_blob"]
     assert not pane.loiter_spin.isEnabled() and not pane.gesture_edit.isEnabled()
     assert not pane.zone_editor.isEnabled() and pane.zone_editor.canvas.points() == []
@@ -385,7 +387,7 @@ def test_sensing_blob_is_offered_only_for_rooms_and_a_room_rule_has_no_zone(
     assert (stored.camera, stored.room, stored.trigger) == (None, "lab", "sensing_blob")
     assert stored.zone is None and stored.days == 0b1111111
     assert (stored.armed_from_min, stored.armed_until_min) == (0, 1440)
-    assert pane.cell_text("Lab closed", COLUMN_WHERE) == "room lab"
+    assert pane.cell_text("Lab closed", COLUMN_WHERE) == "room Lab"
     assert pane.cell_text("Lab closed", COLUMN_TRIGGER) == "anyone sensed"
     assert pane.cell_text("Lab closed", COLUMN_ZONE) == "whole room"
     assert pane.cell_text("Lab closed", COLUMN_SCHEDULE) == "every day, all day"

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import numpy as np
 from PySide6.QtGui import QImage
@@ -17,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from console.bridge import QtBridge
 from engine.bus import EventBus
 from engine.events import CameraStatus, CameraStatusChanged
+from tests.settings import MemorySettings
 from widgets.cameras.plugin import build
 from widgets.cameras.tile import CameraTile
 from widgets.cameras.view import CameraGrid
@@ -83,17 +83,6 @@ def test_the_tile_of_a_camera_run_here_is_unchanged(qtbot: QtBot) -> None:
     assert here.grab().toImage() != there.grab().toImage()
 
 
-class _Settings:
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def value(self, key: str, default: Any = None) -> Any:
-        return self.values.get(key, default)
-
-    def setValue(self, key: str, value: Any) -> None:  # QSettings spells it so
-        self.values[key] = value
-
-
 def test_the_cameras_pane_of_an_attached_console_names_each_cameras_engine(
     qtbot: QtBot,
 ) -> None:
@@ -105,7 +94,7 @@ def test_the_cameras_pane_of_an_attached_console_names_each_cameras_engine(
         frame_of=lambda _camera: None,
         camera_engine=engines.get,
         site=SimpleNamespace(file=Path("site.toml")),
-        settings=_Settings(),
+        settings=MemorySettings(),
         events=bridge,
     )
     grid = build(ctx)  # type: ignore[arg-type]

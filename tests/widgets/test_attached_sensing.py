@@ -29,7 +29,7 @@ class _AttachedActions:
     def rooms(self) -> list[tuple[str, str]]:
         return [("lab", "Lab")]
 
-    def runs_elsewhere(self) -> str:
+    def runs_elsewhere(self, room_id: str | None = None) -> str:
         return ELSEWHERE
 
     def pairing_unavailable(self) -> str:
@@ -38,7 +38,7 @@ class _AttachedActions:
     def explain(self, room_id: str, track_id: int) -> None:
         raise AssertionError("an attached console has no live room to ask")
 
-    def open_pairing(self, seconds: int) -> datetime:
+    def open_pairing(self, seconds: int, room_id: str) -> datetime:
         raise AssertionError("not offered")
 
 
@@ -52,6 +52,9 @@ def test_an_attached_sensing_pane_draws_the_room_and_says_where_blobs_are_explai
         events=bridge,
         queries=None,
         actor=None,
+        settings=SimpleNamespace(
+            value=lambda key, default=None: default, setValue=lambda key, value: None
+        ),
         show_message=lambda *_: None,
     )
     pane = sensing_plugin.build(ctx)  # type: ignore[arg-type]

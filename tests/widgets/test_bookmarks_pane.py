@@ -89,7 +89,7 @@ def world(db_url: str, tmp_path: Path, qtbot: QtBot) -> Iterator[World]:
         site_time=site.site_time,
     )
     reads = FlakyReads(client)
-    pane = BookmarksPane(reads, backend, cameras=[("gate", "Gate")], rooms=["lab"])
+    pane = BookmarksPane(reads, backend, cameras=[("gate", "Gate")], rooms=[("lab", "Lab")])
     pane.set_permissions(bookmark=True, lock=True)
     qtbot.addWidget(pane)
     try:
@@ -135,7 +135,7 @@ def test_bookmarks_are_added_listed_searched_and_activated(world: World, qtbot: 
     item = pane.bookmark_list.topLevelItem(
         [b.title for b in pane.bookmarks].index("Man at the gate")
     )
-    assert item.text(2) == "camera gate"
+    assert item.text(2) == "camera Gate"  # by its name
     assert item.text(3) == range_text(gate.started_at, gate.ended_at)
     with qtbot.waitSignal(pane.sig_bookmark_activated, timeout=TIMEOUT_MS) as activated:
         pane.bookmark_list.itemActivated.emit(item, 0)

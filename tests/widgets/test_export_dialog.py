@@ -82,7 +82,7 @@ def world(
         client,
         exporter,
         cameras=[("plaza", "Plaza"), ("gate", "gate")],
-        rooms=["lab"],
+        rooms=[("lab", "Lab")],
         start=start,
         end=end,
         lock_allowed=False,
@@ -100,6 +100,7 @@ def test_the_dialog_exports_the_chosen_sources_with_progress_and_says_how_to_ver
 ) -> None:
     dialog, exporter, start, end = world
     assert not dialog.lock_box.isEnabled()  # no lock permission: offered, not usable
+    assert dialog.room_list.item(0).text() == "Lab"  # a room by its name, never its id
     dialog.camera_list.item(0).setCheckState(Qt.CheckState.Checked)
     dialog.folder_edit.setText(str(tmp_path / "case-7"))
     with qtbot.waitSignal(dialog.sig_export_finished, timeout=TIMEOUT_MS) as finished:

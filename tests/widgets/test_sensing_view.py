@@ -662,6 +662,7 @@ def test_the_room_goes_above_its_tables_where_that_draws_it_larger(qtbot: QtBot)
 def test_pairing_is_requested_only_when_allowed(qtbot: QtBot) -> None:
     pane = SensingPane()
     qtbot.addWidget(pane)
+    pane.set_rooms([("room", "Lab sensing")])
     assert not pane.pairing_button.isEnabled()  # not until the console says an admin is here
     with qtbot.assertNotEmitted(pane.sig_pairing_requested, wait=50):
         pane.pairing_button.click()
@@ -669,7 +670,7 @@ def test_pairing_is_requested_only_when_allowed(qtbot: QtBot) -> None:
     assert pane.pairing_button.text() == "Open pairing for 120 s"
     with qtbot.waitSignal(pane.sig_pairing_requested, timeout=1000) as requested:
         pane.pairing_button.click()
-    assert requested.args == [PAIRING_SECONDS]
+    assert requested.args == ["room", PAIRING_SECONDS]
     pane.set_pairing_allowed(False, "Only an admin can pair sensing nodes")
     assert not pane.pairing_button.isEnabled()
     assert pane.pairing_button.toolTip() == "Only an admin can pair sensing nodes"

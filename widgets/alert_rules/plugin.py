@@ -24,7 +24,7 @@ def build(ctx: PaneContext) -> QWidget:
         ).copy()
 
     pane = AlertRulesPane(
-        ctx.queries, ctx.backend, cameras=ctx.cameras, rooms=ctx.room_ids, frame_of=latest_picture
+        ctx.queries, ctx.backend, cameras=ctx.cameras, rooms=ctx.rooms, frame_of=latest_picture
     )
     pane.refresh()
     return pane

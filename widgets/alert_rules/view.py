@@ -146,9 +146,15 @@ def _minutes(time: QTime) -> int:
 class _RulesModel(RowsTableModel[RuleSpec]):
     """One row per rule, in the engine's order (by name)."""
 
-    def __init__(self, camera_names: dict[str, str], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        camera_names: dict[str, str],
+        room_names: dict[str, str] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(_HEADERS, parent)
         self._camera_names = camera_names
+        self._room_names = room_names or {}
 
     def rules(self) -> list[RuleSpec]:
         return list(self._rows)
@@ -156,7 +162,8 @@ class _RulesModel(RowsTableModel[RuleSpec]):
     def where_text(self, rule: RuleSpec) -> str:
         if rule.camera is not None:
             return printable(self._camera_names.get(rule.camera, rule.camera))
-        return f"room {printable(rule.room or '')}"
+        room = rule.room or ""
+        return f"room {printable(self._room_names.get(room, room))}"
 
     def text(self, rule: RuleSpec, column: int) -> str:
         if column == COLUMN_NAME:
@@ -509,10 +516,11 @@ class AlertRulesPane(QWidget):
 
     ``actions`` block: the pane runs them through ``client`` and lists the rules again after
     each change. It loads when first shown (or on :meth:`refresh`). ``cameras`` are (key,
-    display name) pairs; ``rooms`` the sensing rooms' names; ``frame_of(key)`` a camera's
-    latest picture (see :class:`ZoneEditor`). ``confirm(question)`` asks before a removal
-    (a Yes/Cancel box unless given). The console says with :meth:`set_changes_allowed`
-    whether the person at it may change the rules; the engine refuses anyone else anyway."""
+    display name) pairs, and so are ``rooms`` (the sensing rooms' ids and names);
+    ``frame_of(key)`` a camera's latest picture (see :class:`ZoneEditor`).
+    ``confirm(question)`` asks before a removal (a Yes/Cancel box unless given). The console
+    says with :meth:`set_changes_allowed` whether the person at it may change the rules; the
+    engine refuses anyone else anyway."""
 
     sig_rule_added = Signal(str)
     """A rule was stored (GUI thread): its name."""
@@ -533,7 +541,7 @@ class AlertRulesPane(QWidget):
         actions: AlertRulesActions,
         *,
         cameras: Sequence[tuple[str, str]],
-        rooms: Sequence[str],
+        rooms: Sequence[tuple[str, str]],
         frame_of: Callable[[str], QImage | None],
         confirm: Callable[[str], bool] | None = None,
         parent: QWidget | None = None,
@@ -542,7 +550,7 @@ class AlertRulesPane(QWidget):
         self._client = client
         self._actions = actions
         self._cameras = [(str(key), str(name)) for key, name in cameras]
-        self._rooms = [str(room) for room in rooms]
+        self._rooms = [(str(room_id), str(name)) for room_id, name in rooms]
         self._confirm = confirm if confirm is not None else self._ask_to_remove
         self._action_key = ""  # which change runs: add or remove
         self._loaded_once = False
@@ -551,7 +559,7 @@ class AlertRulesPane(QWidget):
         self._select_after_listing: str | None = None
 
         # -- the rules -------------------------------------------------------------------
-        self._model = _RulesModel(dict(self._cameras), self)
+        self._model = _RulesModel(dict(self._cameras), dict(self._rooms), self)
         self.view = QTableView()
         self.view.setModel(self._model)
         show_rows_read_only(self.view)
@@ -781,8 +789,8 @@ class AlertRulesPane(QWidget):
             for key, name in self._cameras:
                 self.place_combo.addItem(printable(name), key)
         else:
-            for room in self._rooms:
-                self.place_combo.addItem(printable(room), room)
+            for room_id, name in self._rooms:
+                self.place_combo.addItem(printable(name), room_id)
         self.place_combo.blockSignals(False)
         self.trigger_combo.blockSignals(True)
         self.trigger_combo.clear()

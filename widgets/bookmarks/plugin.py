@@ -16,7 +16,7 @@ from widgets.timeline.investigation import InvestigationPane
 
 def build(ctx: PaneContext) -> QWidget:
     return BookmarksPane(
-        ctx.queries, ctx.backend, cameras=ctx.cameras, rooms=ctx.room_ids, now=ctx.now
+        ctx.queries, ctx.backend, cameras=ctx.cameras, rooms=ctx.rooms, now=ctx.now
     )
 
 

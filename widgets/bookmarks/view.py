@@ -25,7 +25,7 @@ meanwhile). Every method here runs on the GUI thread.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Final
@@ -53,6 +53,7 @@ from engine.history.bookmarks import BookmarkListRequest, BookmarkView
 from engine.history.locks import EvidenceLockListRequest, LockView
 from engine.history.query_service import QueryResult
 from engine.sitetime import display
+from engine.text import printable
 from widgets.action_strip import ActionRunner, ActionStrip, error_text
 from widgets.bookmarks.api import BookmarkActions, NewBookmark
 from widgets.queries import QueryClient
@@ -63,12 +64,16 @@ DATETIME_FORMAT: Final = "yyyy-MM-dd HH:mm:ss"
 SITE: Final = "site"
 
 
-def source_text(camera: str | None, room: str | None) -> str:
-    """A bookmark's or lock's source as the lists show it."""
+def source_text(
+    camera: str | None, room: str | None, names: Mapping[str, str] | None = None
+) -> str:
+    """A bookmark's or lock's source as the lists show it, the camera or room by its name
+    in ``names`` (camera keys and room ids to names) where it has one."""
+    names = names or {}
     if camera is not None:
-        return f"camera {camera}"
+        return f"camera {printable(names.get(camera, camera))}"
     if room is not None:
-        return f"room {room}"
+        return f"room {printable(names.get(room, room))}"
     return SITE
 
 
@@ -106,13 +111,14 @@ class BookmarksPane(QWidget):
         actions: BookmarkActions,
         *,
         cameras: Sequence[tuple[str, str]] = (),
-        rooms: Sequence[str] = (),
+        rooms: Sequence[tuple[str, str]] = (),
         now: Callable[[], datetime] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._client = client
         self._actions = actions
+        self._names = {**dict(cameras), **dict(rooms)}  # camera keys and room ids → names
         self._bookmarks: list[BookmarkView] = []
         self._locks: list[LockView] = []
         self._may_change = False
@@ -147,8 +153,8 @@ class BookmarksPane(QWidget):
         self.source_combo.addItem("Whole site", (None, None))
         for key, name in cameras:
             self.source_combo.addItem(f"Camera {name}", (key, None))
-        for room in rooms:
-            self.source_combo.addItem(f"Room {room}", (None, room))
+        for room_id, name in rooms:
+            self.source_combo.addItem(f"Room {name}", (None, room_id))
         self.add_button = QPushButton("Add bookmark", self.form)
         self.add_button.clicked.connect(self.add_bookmark)
         form = QFormLayout(self.form)
@@ -351,7 +357,7 @@ class BookmarksPane(QWidget):
                 [
                     display().full(bookmark.marked_at),
                     bookmark.title,
-                    source_text(bookmark.camera, bookmark.room),
+                    source_text(bookmark.camera, bookmark.room, self._names),
                     range_text(bookmark.started_at, bookmark.ended_at),
                     bookmark.author,
                 ]
@@ -369,7 +375,16 @@ class BookmarksPane(QWidget):
         self._locks = list(result.value or ())
         self.lock_list.clear()
         for lock in self._locks:
-            sources = ", ".join([*lock.cameras, *(f"room {r}" for r in lock.rooms)]) or SITE
+            names = self._names
+            sources = (
+                ", ".join(
+                    [
+                        *(printable(names.get(c, c)) for c in lock.cameras),
+                        *(f"room {printable(names.get(r, r))}" for r in lock.rooms),
+                    ]
+                )
+                or SITE
+            )
             item = QTreeWidgetItem(
                 [
                     range_text(lock.started_at, lock.ended_at),

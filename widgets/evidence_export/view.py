@@ -76,7 +76,8 @@ def outcome_text(outcome: ExportOutcome) -> str:
 
 
 class EvidenceExportDialog(QDialog):
-    """See the module docstring. ``cameras`` are (key, name) pairs; ``rooms`` room ids."""
+    """See the module docstring. ``cameras`` are (key, name) pairs; ``rooms`` (room id,
+    name) pairs."""
 
     sig_export_finished = Signal(object)
     """An export completed (an :class:`ExportOutcome`). GUI thread."""
@@ -90,7 +91,7 @@ class EvidenceExportDialog(QDialog):
         actions: EvidenceActions,
         *,
         cameras: Sequence[tuple[str, str]],
-        rooms: Sequence[str],
+        rooms: Sequence[tuple[str, str]],
         start: datetime,
         end: datetime,
         lock_allowed: bool,
@@ -117,9 +118,9 @@ class EvidenceExportDialog(QDialog):
             item.setCheckState(Qt.CheckState.Unchecked)
             self.camera_list.addItem(item)
         self.room_list = QListWidget(self)
-        for room in rooms:
-            item = QListWidgetItem(room)
-            item.setData(Qt.ItemDataRole.UserRole, room)
+        for room_id, name in rooms:
+            item = QListWidgetItem(name)
+            item.setData(Qt.ItemDataRole.UserRole, room_id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked)
             self.room_list.addItem(item)

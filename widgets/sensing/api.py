@@ -1,5 +1,5 @@
 """What the Sensing pane asks of the engine: the rooms it runs, the explanation of a live
-blob, and the pairing window (:class:`SensingActions`). It shows the engine's sensing
+blob, and a room's pairing window (:class:`SensingActions`). It shows the engine's sensing
 snapshots (:mod:`engine.sensing.view`) the console hands it, and the re-run dialog a
 :class:`~engine.history.replay.SensingComparison`.
 
@@ -20,10 +20,10 @@ class SensingActions(Protocol):
         """The sensing rooms the engine runs, ``(id, name)``."""
         ...
 
-    def runs_elsewhere(self) -> str:
-        """Why the live room is not in this process ("" when it is): a console attached to
-        a shared site shows the pictures its engine sends, and says where explanations
-        and pairing are done."""
+    def runs_elsewhere(self, room_id: str | None = None) -> str:
+        """Why the live room ``room_id`` (None: the site's rooms) is not in this process
+        ("" when it is): a console attached to a shared site shows the pictures its engines
+        send, and says which engine explanations and pairing are done on."""
         ...
 
     def pairing_unavailable(self) -> str:
@@ -34,6 +34,7 @@ class SensingActions(Protocol):
         """A live blob's explanation (memory only: may be called on the GUI thread)."""
         ...
 
-    def open_pairing(self, seconds: int) -> datetime:
-        """Open the pairing window (blocking: on a query worker); when it closes."""
+    def open_pairing(self, seconds: int, room_id: str) -> datetime:
+        """Open room ``room_id``'s pairing window (blocking: on a query worker); when it
+        closes."""
         ...

@@ -19,21 +19,28 @@ from widgets.pane import RIGHT, Layout, PaneContext, PaneSpec, Place
 from widgets.sensing.api import SensingActions
 from widgets.sensing.view import SensingPane
 
+ROOM_KEY = "sensing/room"  # the room last chosen in the room selector at this desk
+
 
 def build(ctx: PaneContext) -> QWidget:
     actions: SensingActions = ctx.backend
     pane = SensingPane()
     pane.set_rooms(actions.rooms())
+    pane.select_room(str(ctx.settings.value(ROOM_KEY, "") or ""))  # kept from last time
     pane.pairing_unavailable = actions.pairing_unavailable()
     pane.set_pairing_allowed(False)
     # Backends written before consoles could attach do not say: their room runs here.
-    runs_elsewhere = getattr(actions, "runs_elsewhere", lambda: "")
-    pane.set_live_room_elsewhere(runs_elsewhere())
+    runs_elsewhere = getattr(actions, "runs_elsewhere", lambda room_id=None: "")
+    pane.set_live_room_elsewhere(runs_elsewhere(pane.current_room_id))
+
+    def room_selected(room_id: str) -> None:
+        ctx.settings.setValue(ROOM_KEY, room_id)
+        pane.set_live_room_elsewhere(runs_elsewhere(room_id))  # each room's own engine
 
     def explain(room_id: str, track_id: int) -> None:
         if pane.replaying:  # a replayed blob is the replay's to explain
             return
-        elsewhere = runs_elsewhere()  # memory only: which engine holds the room now
+        elsewhere = runs_elsewhere(room_id)  # memory only: which engine holds the room now
         if elsewhere:
             pane.set_live_room_elsewhere(elsewhere)
             pane.set_explanation_elsewhere(room_id, track_id)
@@ -46,10 +53,10 @@ def build(ctx: PaneContext) -> QWidget:
         else:
             ctx.show_message(f"Node pairing open until {display().clock(result.value)}", 10_000)
 
-    def open_pairing(seconds: int) -> None:
+    def open_pairing(room_id: str, seconds: int) -> None:
         if ctx.actor is not None:
             ctx.queries.submit_action(
-                "sensing-pairing", lambda: actions.open_pairing(seconds), opened
+                "sensing-pairing", lambda: actions.open_pairing(seconds, room_id), opened
             )
 
     def recording_changed(event: MediaWriteFailed | MediaWriteRecovered) -> None:
@@ -58,6 +65,7 @@ def build(ctx: PaneContext) -> QWidget:
 
     pane.sig_blob_clicked.connect(explain)
     pane.sig_pairing_requested.connect(open_pairing)
+    pane.sig_room_selected.connect(room_selected)
     ctx.events.sig_sensing_updated.connect(pane.set_snapshot)
     ctx.events.sig_recording_changed.connect(recording_changed)
     return pane

@@ -1488,8 +1488,9 @@ class SensingPane(QWidget):
     """A blob was clicked in the 3D view (GUI thread): room id and track id. The console
     asks the engine for its explanation and hands it to :meth:`set_explanation`."""
 
-    sig_pairing_requested = Signal(int)
-    """The operator asked to open node pairing (GUI thread): for how many seconds."""
+    sig_pairing_requested = Signal(str, int)
+    """The operator asked to open node pairing (GUI thread): in which room (the selected
+    room's id) and for how many seconds."""
 
     sig_room_selected = Signal(str)
     """Another room was chosen in the room selector (GUI thread): its id."""
@@ -1519,6 +1520,8 @@ class SensingPane(QWidget):
         self.room_combo.setAccessibleName("Sensing room")
         self.room_combo.currentIndexChanged.connect(self._on_room_changed)
         self.room_label = QLabel("Room")
+        self.room_label.setBuddy(self.room_combo)
+        self.room_combo.setToolTip("Which sensing room the view, the blobs and the nodes show")
         self.status_label = QLabel("waiting for the first fusion tick…")
         self.status_label.setWordWrap(True)
         self.pairing_button = QPushButton(f"Open pairing for {PAIRING_SECONDS} s")
@@ -1643,6 +1646,15 @@ class SensingPane(QWidget):
         self.view.coverage_header.setVisible(bool(self._rooms))
         if self.current_room_id != current:
             self._on_room_changed(self.room_combo.currentIndex())
+
+    def select_room(self, room_id: str) -> bool:
+        """Show room ``room_id`` (as if chosen in the room selector); False, changing
+        nothing, when it is not listed."""
+        ids = [listed for listed, _ in self._rooms]
+        if room_id not in ids:
+            return False
+        self.room_combo.setCurrentIndex(ids.index(room_id))
+        return True
 
     def set_recording_problem(self, room_id: str, problem: str | None) -> None:
         """Say that ``room_id``'s recording is failing (``problem``: why, and what was lost
@@ -1828,8 +1840,9 @@ class SensingPane(QWidget):
         )
 
     def _on_pairing_requested(self) -> None:
-        if self._pairing_allowed:
-            self.sig_pairing_requested.emit(PAIRING_SECONDS)
+        room_id = self.current_room_id
+        if self._pairing_allowed and room_id is not None:
+            self.sig_pairing_requested.emit(room_id, PAIRING_SECONDS)
 
     def _on_room_changed(self, index: int) -> None:
         room_id = self.current_room_id

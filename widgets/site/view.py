@@ -25,10 +25,16 @@ class SiteOverview(QTreeWidget):
                 ["Geo origin", f"{site.geo_origin.lat:.5f}, {site.geo_origin.lon:.5f}", ""]
             )
         )
-        if site.room is not None:
-            r = site.room
+        for room in site.rooms:
+            box = room.box
             root.addChild(
-                QTreeWidgetItem(["Room", f"{r.width_m:g} × {r.depth_m:g} × {r.height_m:g} m", ""])
+                QTreeWidgetItem(
+                    [
+                        "Room" if len(site.rooms) == 1 else f"Room {room.name}",
+                        f"{box.width_m:g} × {box.depth_m:g} × {box.height_m:g} m",
+                        "",
+                    ]
+                )
             )
         cameras = QTreeWidgetItem([f"Cameras ({len(site.cameras)})", "", ""])
         root.addChild(cameras)
@@ -41,11 +47,13 @@ class SiteOverview(QTreeWidget):
             self._camera_items[cam.id] = item
         nodes = QTreeWidgetItem([f"Sensing nodes ({len(site.sensing_nodes)})", "", ""])
         root.addChild(nodes)
+        room_names = {room.id: room.name for room in site.rooms}
         for node in site.sensing_nodes:
             p = node.position
-            nodes.addChild(
-                QTreeWidgetItem([node.name, node.id, f"({p.x_m:g}, {p.y_m:g}, {p.z_m:g}) m"])
-            )
+            where = f"({p.x_m:g}, {p.y_m:g}, {p.z_m:g}) m"
+            if len(site.rooms) > 1:
+                where = f"{room_names.get(node.room, node.room)}, {where}"
+            nodes.addChild(QTreeWidgetItem([node.name, node.id, where]))
         self.expandAll()
         for column in range(self.columnCount()):
             self.resizeColumnToContents(column)

@@ -38,6 +38,11 @@ class TimelineSources(Protocol):
         """Where that room's sensing is recorded."""
         ...
 
+    def sensing_room(self, room_id: str) -> tuple[RoomSpec, Path] | None:
+        """Room ``room_id`` and where its sensing is recorded, for a replay of the room the
+        Sensing pane shows (None: it does not run here)."""
+        ...
+
     @property
     def clock(self) -> Clock:
         """The engine clock (a replay's pacing)."""

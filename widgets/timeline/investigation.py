@@ -67,7 +67,8 @@ class InvestigationPane(QWidget):
         self._queries = queries
         self._sources = sources
         self._cameras = cameras
-        self._rooms = rooms
+        names = dict(room_names)
+        self._rooms = [(room_id, names.get(room_id, room_id)) for room_id in rooms]
         self._media_root = media_root
         self._actor: Actor | None = None
         self._dialog: EvidenceExportDialog | None = None
@@ -116,7 +117,18 @@ class InvestigationPane(QWidget):
         self.replay_bar.sig_sensing_requested.connect(self.sensing_rerun.open)
         if sensing is not None:
             sensing.sig_blob_clicked.connect(self.replay.explain_blob)
+            sensing.sig_room_selected.connect(self._on_sensing_room_selected)
+            if sensing.current_room_id is not None:
+                self._on_sensing_room_selected(sensing.current_room_id)
         return self.replay
+
+    def _on_sensing_room_selected(self, room_id: str) -> None:
+        """The Sensing pane shows another room: a replay re-runs that room's recording."""
+        # Backends written before sites had several rooms replay their one room.
+        sensing_room = getattr(self._sources, "sensing_room", None)
+        found = sensing_room(room_id) if sensing_room is not None else None
+        if found is not None and self.replay is not None:
+            self.replay.set_room(*found)
 
     # -- who is logged in ----------------------------------------------------------------
     def on_actor_changed(self, actor: Actor | None) -> None:

@@ -142,6 +142,7 @@ class ReplayController(QObject):
         self._bar = bar
         # The pane replays only when there is a recording to replay.
         with_sensing = sensing_directory is not None and room is not None
+        self._sensing_pane = sensing_pane
         self._pane = sensing_pane if with_sensing else None
         self._sensing_directory = sensing_directory
         self._room = room
@@ -253,6 +254,19 @@ class ReplayController(QObject):
             return
         self.playback.seek(ts)
         self._after_move()
+
+    def set_room(self, room: RoomSpec, sensing_directory: Path) -> None:
+        """Replay sensing room ``room`` (recorded in ``sensing_directory``) from now on: the
+        one the Sensing pane shows. A replay under way re-runs that room's range (with the
+        room's own settings)."""
+        if self._room is not None and room.room_id == self._room.room_id:
+            return
+        self._room, self._sensing_directory = room, sensing_directory
+        self._pane = self._sensing_pane
+        self.cancel_compare()
+        self.sensing_settings = ReplaySettings()
+        if self.playback is not None:
+            self._submit_sensing(self.sensing_settings)
 
     def rerun_sensing(self, settings: ReplaySettings) -> None:
         """Re-run the range's sensing with ``settings`` and show that instead."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.config import load_site
-from engine.runtime import sensing_room
+from engine.runtime import sensing_rooms
 from engine.sensing.capability import room_capability
 from engine.sensing.evaluate import simulated_room
 from engine.sensing.falls import RECOMMENDED_HEIGHTS_M
@@ -150,8 +150,7 @@ def test_the_advisor_says_what_is_wrong(size: tuple[float, ...], count: int, wor
 def test_the_demo_site_uses_the_advised_layout() -> None:
     from engine.sensing.capability import advise_layout
 
-    room = sensing_room(load_site(DEMO_SITE))
-    assert room is not None
+    (room,) = sensing_rooms(load_site(DEMO_SITE))
     advised = advise_layout(room.size, len(room.nodes))
     assert sorted(n.position for n in room.nodes) == sorted(advised.positions)
     cap = room_capability(room.size, {n.node_id: n.position for n in room.nodes}, room.channel)
@@ -167,8 +166,7 @@ def test_no_fall_is_confirmed_where_a_seated_body_looks_like_a_lying_one() -> No
     # fall-capable: there a seated body (0.5-0.7 m) changed the links as a lying one did.
     from engine.sensing import capability as c
 
-    room = sensing_room(load_site(DEMO_SITE))
-    assert room is not None
+    (room,) = sensing_rooms(load_site(DEMO_SITE))
     nodes = {n.node_id: n.position for n in room.nodes}
     cap = room_capability(room.size, nodes, room.channel)
     yy, xx = np.meshgrid(cap.ys, cap.xs, indexing="ij")

@@ -31,7 +31,9 @@ def comparable(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     ]
 
 
-def record_live_room(directory: Path) -> tuple[Path, list[dict[str, Any]]]:
+def record_live_room(
+    directory: Path, first_blob_id: int = 41, blob_id_step: int = 1
+) -> tuple[Path, list[dict[str, Any]]]:
     """12 s of a simulated room with one walker (entering at 2 s), recorded into
     ``directory``; the blob records the live run published. Read-only once made: the
     session fixture ``live_run`` (tests/conftest.py) records it once for every module."""
@@ -44,7 +46,8 @@ def record_live_room(directory: Path) -> tuple[Path, list[dict[str, Any]]]:
         clock=REAL_CLOCK,
         install_secret=None,
         port=0,
-        first_blob_id=41,
+        first_blob_id=first_blob_id,
+        blob_id_step=blob_id_step,
         simulation=SimulationSpec(walkers=1, seed=5, enter_after_s=2.0),
         recorder=SensingRecorder(directory),
     )
@@ -74,6 +77,17 @@ def test_a_replay_with_the_live_settings_reproduces_the_live_blobs_exactly(
     assert replayed == comparable(live)
     assert [b.blob_id for b in report.blobs][:1] == [41]  # numbered as the live run did
     assert report.speed_x is not None and report.speed_x > 5  # the benchmark measures it
+
+
+@pytest.mark.slow
+def test_a_replay_numbers_blobs_in_the_steps_of_a_room_of_several(tmp_path: Path) -> None:
+    # The second room of two numbers its blobs 42, 44, …: a replay does the same.
+    directory, live = record_live_room(tmp_path / "office", first_blob_id=42, blob_id_step=2)
+    live_ids = {e["blob"] for e in live if e["blob"] is not None}
+    assert live_ids and all(blob_id % 2 == 0 and blob_id >= 42 for blob_id in live_ids)
+    report = replay_recording(directory, ROOM)
+    assert comparable(report.events) == comparable(live)
+    assert {b.blob_id for b in report.blobs} <= live_ids
 
 
 def test_other_settings_change_what_is_found_without_touching_the_recording(

@@ -38,6 +38,17 @@ def test_ids_number_from_first_id() -> None:
         BlobTracker(first_id=0)
 
 
+def test_ids_step_apart_for_a_room_of_several() -> None:
+    # The second of two rooms: ids 2, 4, 6 … never one the first room (1, 3, 5 …) gives.
+    tracker = BlobTracker(first_id=2, id_step=2)
+    tracks = tracker.update([(1.0, 1.0, 1.0), (4.0, 4.0, 1.0)], 0.0)
+    assert [t.track_id for t in tracks] == [2, 4]
+    tracker.update([], 5.0)
+    assert [t.track_id for t in tracker.update([(2.0, 2.0, 1.0)], 5.1)] == [6]
+    with pytest.raises(ValueError, match="step by 1 or more"):
+        BlobTracker(id_step=0)
+
+
 def test_relocate_keeps_the_id_and_hits_and_forgets_the_velocity() -> None:
     tracker = BlobTracker()
     t = walk(tracker, (1.0, 1.0, 1.0), (1.0, 0.0, 0.0), 20)

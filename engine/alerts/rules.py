@@ -310,6 +310,15 @@ class AddRule(GuardedCommand, StoreCommand):
         return stored
 
 
+def _rule_named(session: Session, name: str) -> AlertRule:
+    """The rule named ``name``; :class:`UnknownRuleError` naming the rules there are."""
+    row = session.scalar(select(AlertRule).where(AlertRule.name == name))
+    if row is None:
+        known = session.scalars(select(AlertRule.name).order_by(AlertRule.name)).all()
+        raise UnknownRuleError(f"no alert rule {name!r} (rules: {', '.join(known) or 'none'})")
+    return row
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RemoveRule(GuardedCommand, StoreCommand):
     """Remove the rule named ``name`` (sequences it made keep their alerts). Needs the
@@ -326,12 +335,7 @@ class RemoveRule(GuardedCommand, StoreCommand):
         return f"alert_rule:{self.name}"
 
     def apply(self, session: Session) -> None:
-        row = session.scalar(select(AlertRule).where(AlertRule.name == self.name))
-        if row is None:
-            known = session.scalars(select(AlertRule.name).order_by(AlertRule.name)).all()
-            raise UnknownRuleError(
-                f"no alert rule {self.name!r} (rules: {', '.join(known) or 'none'})"
-            )
+        row = _rule_named(session, self.name)
         session.delete(row)
         audit_command(session, self, {"name": self.name})
         session.flush()
@@ -356,12 +360,7 @@ class ArmRule(GuardedCommand, StoreCommand):
         return f"alert_rule:{self.name}"
 
     def apply(self, session: Session) -> RuleSpec:
-        row = session.scalar(select(AlertRule).where(AlertRule.name == self.name))
-        if row is None:
-            known = session.scalars(select(AlertRule.name).order_by(AlertRule.name)).all()
-            raise UnknownRuleError(
-                f"no alert rule {self.name!r} (rules: {', '.join(known) or 'none'})"
-            )
+        row = _rule_named(session, self.name)
         was = row.enabled
         row.enabled = self.armed
         camera = (

@@ -154,9 +154,8 @@ def discovery_configs(
             **common,
         }
 
-    for camera, name in cameras:
-        word = topic_word(camera)
-        state = topics.camera(camera)
+    def presence(word: str, name: str, state: str) -> None:
+        """A place's occupancy and people count, read from its state topic."""
         add(
             "binary_sensor",
             f"{word}_occupancy",
@@ -179,41 +178,23 @@ def discovery_configs(
                 "icon": "mdi:account-group",
             },
         )
+
+    for camera, name in cameras:
+        word = topic_word(camera)
+        presence(word, name, topics.camera(camera))
         add(
             "sensor",
             f"{word}_status",
             {
                 "name": f"{name} status",
-                "state_topic": state,
+                "state_topic": topics.camera(camera),
                 "value_template": "{{ value_json.status }}",
                 "icon": "mdi:cctv",
             },
         )
     for room, name in rooms:
         word = topic_word(room)
-        state = topics.room(room)
-        add(
-            "binary_sensor",
-            f"{word}_occupancy",
-            {
-                "name": f"{name} occupancy",
-                "device_class": "occupancy",
-                "state_topic": state,
-                "value_template": "{{ 'ON' if value_json.occupied else 'OFF' }}",
-            },
-        )
-        add(
-            "sensor",
-            f"{word}_people",
-            {
-                "name": f"{name} people",
-                "state_topic": state,
-                "value_template": "{{ value_json.people }}",
-                "state_class": "measurement",
-                "unit_of_measurement": "people",
-                "icon": "mdi:account-group",
-            },
-        )
+        presence(word, name, topics.room(room))
         add(
             "event",
             f"{word}_fall",

@@ -216,12 +216,12 @@ def test_an_attached_console_exports_recordings_it_fetches_and_says_which_it_cou
         file.write_bytes((data / relative).read_bytes())
         return file
 
-    try:
-        result = export_evidence(
+    def export(folder: str) -> Any:
+        return export_evidence(
             store,
             start=start,
             end=end,
-            out_dir=tmp_path / "fetched",
+            out_dir=tmp_path / folder,
             media_root=cache,
             key_dir=tmp_path / "keys",
             exporter="t",
@@ -229,6 +229,9 @@ def test_an_attached_console_exports_recordings_it_fetches_and_says_which_it_cou
             site_time=UTC_TIME,
             fetch=fetch,
         )
+
+    try:
+        result = export("fetched")
         assert result.files > 0  # every file came through fetch
         assert result.clips > 0 and verify_evidence(tmp_path / "fetched").ok
         with store.sessions() as session:
@@ -237,18 +240,7 @@ def test_an_attached_console_exports_recordings_it_fetches_and_says_which_it_cou
         refuse.add(clip.path)
         (cache / clip.path).unlink()
         with pytest.raises(EvidenceError, match="could not be fetched: server-a keeps"):
-            export_evidence(
-                store,
-                start=start,
-                end=end,
-                out_dir=tmp_path / "refused",
-                media_root=cache,
-                key_dir=tmp_path / "keys",
-                exporter="t",
-                now=datetime.now(UTC),
-                site_time=UTC_TIME,
-                fetch=fetch,
-            )
+            export("refused")
         assert not (tmp_path / "refused").exists()
     finally:
         store.close()

@@ -87,7 +87,9 @@ ROOMS: Final = (
 )
 
 
-def run() -> dict[str, Any]:
+def run(scenarios: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Every scenario, or those named (``undisturbed``, ``disturbed``,
+    ``small_site_disturbed``)."""
     bindir = _postgres_bindir()
     if bindir is None:
         return {"skipped": "no PostgreSQL server binaries (install Debian's postgresql)"}
@@ -110,6 +112,8 @@ def run() -> dict[str, Any]:
             ("disturbed", CAMERAS, True),
             ("small_site_disturbed", SMALL_SITE, True),
         ):
+            if scenarios is not None and name not in scenarios:
+                continue
             site = _site(work, videos, cameras, name)
             with _postgres_server(bindir) as (url, start_db, stop_db):
                 figures[name] = {
@@ -208,6 +212,7 @@ def _run(work: Path, base_url: str, site: Path, start_db: Any, stop_db: Any) -> 
             )
         _sleep_until(t0 + RUN_S)
     finally:
+        stopping_at = datetime.now(UTC)  # the engines are told to stop
         for proc in engines.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -225,7 +230,7 @@ def _run(work: Path, base_url: str, site: Path, start_db: Any, stop_db: Any) -> 
     figures.update(_reports(work, engines))
     figures.update(_stored(db))
     figures["consoles"] = [
-        _console_figures(work, i, db, outage.get("window")) for i in range(CONSOLES)
+        _console_figures(work, i, db, outage.get("window"), stopping_at) for i in range(CONSOLES)
     ]
     outage.pop("window", None)
     if killed_at is not None:
@@ -347,8 +352,34 @@ def _stored(db: Any) -> dict[str, Any]:
     }
 
 
+def _missed(db: Any, ids: list[int], stopping_at: datetime, last_seen: int) -> list[dict[str, Any]]:
+    """What a console did not receive: each event's kind, engine, its time against the
+    moment the engines were told to stop (seconds, + after; an engine's backlog puts frames'
+    times behind), and whether it was stored after the last event the console received."""
+    if not ids:
+        return []
+    with db.connect() as connection:
+        rows = connection.execute(
+            select(Event.id, Event.kind, Event.engine, Event.ts).where(Event.id.in_(ids))
+        ).all()
+    return [
+        {
+            "id": int(row.id),
+            "kind": str(row.kind),
+            "engine": row.engine,
+            "after_stop_s": round((row.ts - stopping_at).total_seconds(), 1),
+            "after_last_received": int(row.id) > last_seen,
+        }
+        for row in rows
+    ]
+
+
 def _console_figures(
-    work: Path, index: int, db: Any, outage: tuple[datetime, datetime] | None
+    work: Path,
+    index: int,
+    db: Any,
+    outage: tuple[datetime, datetime] | None,
+    stopping_at: datetime,
 ) -> dict[str, Any]:
     lines = [
         json.loads(line)
@@ -378,6 +409,7 @@ def _console_figures(
         "received": len(lines),
         "after_outage": sum(in_outage(x) for x in appeared),
         "missed": len(stored - seen),
+        "missed_detail": _missed(db, sorted(stored - seen)[:10], stopping_at, max(seen, default=0)),
         "received_twice": len(lines) - len(seen),
         "latency_ms_p50": round(statistics.median(latency), 1) if latency else None,
         "latency_ms_p95": round(latency[int(0.95 * (len(latency) - 1))], 1) if latency else None,

@@ -83,6 +83,9 @@ class EventFeed:
         self.connected = False
         self.problem: str | None = None
         self.delivered = 0
+        # PostgreSQL: set while the LISTEN connection is listening (a note sent before is
+        # not heard: stored events are read back by id, live notes are not).
+        self.listening = threading.Event()
 
     def start(self) -> None:
         """Note where every engine's events stand now (unless ``after`` was given), then
@@ -139,28 +142,36 @@ class EventFeed:
             connection.execute(f"LISTEN {EVENTS_CHANNEL}")
             if self._on_live is not None:
                 connection.execute(f"LISTEN {LIVE_CHANNEL}")
+            self.listening.set()
             # Listening first, then reading: nothing committed in between is missed.
             self._catch_up()
             self._set_state(True, None)
-            while not self._stop.is_set():
-                engines: set[Engine] = set()
-                live: list[dict[str, Any]] = []
-                # The first note (or a second without one), then whatever else has arrived.
-                waited = connection.notifies(timeout=LISTEN_TIMEOUT_S, stop_after=1)
-                for note in (*waited, *connection.notifies(timeout=0)):
-                    if note.channel == EVENTS_CHANNEL:
-                        engines.add(_engine_of(note.payload))
-                    else:
-                        live.extend(_object_of(note.payload))
-                if self._stop.is_set():
-                    return
-                # A NOTIFY woke us: read what that engine stored since (all engines when
-                # none was heard for a while: a safety net), then what was told live, which
-                # may name an event just stored.
-                if engines or not live:
-                    self._catch_up(engines or None)
-                if live and self._on_live is not None:
-                    self._on_live(live)
+            try:
+                self._heard(connection)
+            finally:
+                self.listening.clear()
+
+    def _heard(self, connection: Any) -> None:
+        """Deliver what the LISTEN connection hears until stopped (or it fails)."""
+        while not self._stop.is_set():
+            engines: set[Engine] = set()
+            live: list[dict[str, Any]] = []
+            # The first note (or a second without one), then whatever else has arrived.
+            waited = connection.notifies(timeout=LISTEN_TIMEOUT_S, stop_after=1)
+            for note in (*waited, *connection.notifies(timeout=0)):
+                if note.channel == EVENTS_CHANNEL:
+                    engines.add(_engine_of(note.payload))
+                else:
+                    live.extend(_object_of(note.payload))
+            if self._stop.is_set():
+                return
+            # A NOTIFY woke us: read what that engine stored since (all engines when
+            # none was heard for a while: a safety net), then what was told live, which
+            # may name an event just stored.
+            if engines or not live:
+                self._catch_up(engines or None)
+            if live and self._on_live is not None:
+                self._on_live(live)
 
     def _catch_up(self, engines: set[Engine] | None = None) -> None:
         """Hand over every event stored after the last one seen, engine by engine (those

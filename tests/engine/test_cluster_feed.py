@@ -129,12 +129,14 @@ def test_a_follower_cut_off_reconnects_and_catches_up(db_url: str) -> None:
         with StoreWriter.running(store, engine_name="a") as writer:
             writer.execute(_event("a", 0), timeout_s=30)
             received.wait_for(1)
-            # The server drops the follower's connection (a restart, a network cut).
+            # The server drops the follower's connection (a restart, a network cut). Only
+            # this test's database: another test's follower may listen on the same server.
             with store.engine.begin() as connection:
                 killed = connection.execute(
                     text(
                         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                        "WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()"
+                        "WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid() "
+                        "AND datname = current_database()"
                     )
                 ).scalar()
             assert killed == 1

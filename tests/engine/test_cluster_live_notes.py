@@ -68,6 +68,9 @@ def test_every_frames_boxes_reach_a_console_from_a_busy_camera(pg_url: str) -> N
     )
     follower.start()
     try:
+        # A note sent before the console listens is not heard (boxes are not history): the
+        # relay speaks once it does. (Not waiting lost the first note about 1 run in 30.)
+        assert follower.feed.listening.wait(10)
         for seq in range(20):  # told while the relay had not sent yet: one backlog
             relay.tell_tracks("cam1", 1_000_000 + seq, _busy_frame(seq, people=14))
         relay.start()

@@ -228,6 +228,25 @@ class SensingRoomConfig:
     name: str
     box: RoomGeometry
     port: int | None = None
+    # Where the room's origin corner (its nodes' and blobs' (0, 0)) lies on the site's floor
+    # plan, the axes cameras are calibrated to; the room's walls run along the plan's axes.
+    origin: FloorPoint = FloorPoint(0.0, 0.0)
+
+    def to_floor(self, x_m: float, y_m: float) -> tuple[float, float]:
+        """A point of the room (metres from its origin corner) on the site's floor plan."""
+        return (self.origin.x_m + x_m, self.origin.y_m + y_m)
+
+    def from_floor(self, x_m: float, y_m: float) -> tuple[float, float]:
+        """A floor-plan point in the room's own metres (inside or not)."""
+        return (x_m - self.origin.x_m, y_m - self.origin.y_m)
+
+    def contains_floor(self, x_m: float, y_m: float, margin_m: float = 0.0) -> bool:
+        """Whether floor-plan point (x, y) is inside the room, ``margin_m`` in from its walls."""
+        rx, ry = self.from_floor(x_m, y_m)
+        return (
+            margin_m <= rx <= self.box.width_m - margin_m
+            and margin_m <= ry <= self.box.depth_m - margin_m
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,9 +583,10 @@ class _SiteReader:
                 "or every room with [[rooms]]",
             )
         if "room" in root:
-            r = self.table(root["room"], ("room",), {"width_m", "depth_m", "height_m"})
+            r = self.table(root["room"], ("room",), {"width_m", "depth_m", "height_m", "origin"})
             box = self.room_box(r, ("room",))
-            return (SensingRoomConfig(SINGLE_ROOM_ID, f"{site_name} sensing", box),)
+            origin = self.room_origin(r, ("room",))
+            return (SensingRoomConfig(SINGLE_ROOM_ID, f"{site_name} sensing", box, None, origin),)
         if "rooms" not in root:
             return ()
         entries = self.array(root, "rooms")
@@ -575,13 +595,32 @@ class _SiteReader:
         rooms: list[SensingRoomConfig] = []
         for index, item in enumerate(entries):
             path: tuple[str | int, ...] = ("rooms", index)
-            table = self.table(item, path, {"id", "name", "width_m", "depth_m", "height_m", "port"})
+            table = self.table(
+                item, path, {"id", "name", "width_m", "depth_m", "height_m", "port", "origin"}
+            )
             room_id = self.identifier(table, path)
             room_name = self.string(table, "name", path) if "name" in table else room_id
             port = int(self.integer(table, "port", path, 0, 65535)) if "port" in table else None
-            rooms.append(SensingRoomConfig(room_id, room_name, self.room_box(table, path), port))
+            rooms.append(
+                SensingRoomConfig(
+                    room_id,
+                    room_name,
+                    self.room_box(table, path),
+                    port,
+                    self.room_origin(table, path),
+                )
+            )
         self.unique_ids([room.id for room in rooms], "rooms")
         return tuple(rooms)
+
+    def room_origin(self, table: dict[str, Any], path: tuple[str | int, ...]) -> FloorPoint:
+        """Where the room's origin corner is on the floor plan (``origin = { x, y }``)."""
+        if "origin" not in table:
+            return FloorPoint(0.0, 0.0)
+        point = self.floor_point(table["origin"], (*path, "origin"), need_z=False)
+        if point.z_m != 0.0:
+            raise self.fail((*path, "origin", "z"), "a room's origin is on the floor: give x and y")
+        return point
 
     def room_box(self, table: dict[str, Any], path: tuple[str | int, ...]) -> RoomGeometry:
         return RoomGeometry(

@@ -212,6 +212,7 @@ import engine.store.alert_models  # noqa: E402
 import engine.store.appearance_models  # noqa: E402
 import engine.store.audit_models  # noqa: E402
 import engine.store.cluster_models  # noqa: E402
+import engine.store.fusion_models  # noqa: E402
 import engine.store.gesture_models  # noqa: E402
 import engine.store.history_models  # noqa: E402
 import engine.store.incident_models  # noqa: E402

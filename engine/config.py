@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from engine.camera_view import DEFAULT_HEIGHT_PX, DEFAULT_WIDTH_PX, CameraView
 from engine.cluster.names import check_engine_name
 from engine.inbound import OutsideFileError, read_outside_file
 from engine.mqtt.settings import MqttConfig, read_mqtt
@@ -186,6 +187,21 @@ class SourceKind(StrEnum):
     FILE = "file"
     STREAM = "stream"
     WEBCAM = "webcam"
+    SIMULATED = "simulated"  # url = "simulated": films the site's simulated walkers
+
+
+SIMULATED_URL = "simulated"
+# A simulated camera's ``view`` keys → CameraView's fields (degrees; fov is horizontal).
+_VIEW_FIELDS = {
+    "x": "x",
+    "y": "y",
+    "z": "z",
+    "yaw": "yaw_deg",
+    "pitch": "pitch_deg",
+    "fov": "hfov_deg",
+    "width": "width",
+    "height": "height",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +284,9 @@ class CameraConfig:
     # A shared site (several ``watchfloor engine --name``): the engine that runs this camera
     # while it is alive (others take it over only while it is not); None: any engine.
     engine: str | None = None
+    # A simulated camera's pinhole view over the floor plan (only simulated cameras have
+    # one, and they always do).
+    view: CameraView | None = None
 
     def connect_url(self) -> str:
         """The URL to open, with the password (raises :class:`CameraSecretError`). Hand it
@@ -823,6 +842,7 @@ class _SiteReader:
                 "geo",
                 "microphone",
                 "engine",
+                "view",
             },
         )
         camera_id = self.identifier(table, path)
@@ -836,6 +856,7 @@ class _SiteReader:
             url = self.string(table, "url", path)
             url, kind = self.resolve_url(url, (*path, "url"))
         url, secret = self.camera_secret(table, camera_id, url, kind, path)
+        view = self.camera_view(table, kind, path)
         loop = table.get("loop", kind is SourceKind.FILE)
         if not isinstance(loop, bool):
             raise self.fail((*path, "loop"), f"expected true or false, got {_type_name(loop)}")
@@ -863,7 +884,43 @@ class _SiteReader:
             secret,
             microphone=microphone,
             engine=engine,
+            view=view,
         )
+
+    def camera_view(
+        self, table: dict[str, Any], kind: SourceKind, path: tuple[str | int, ...]
+    ) -> CameraView | None:
+        """A simulated camera's ``view = { x, y, z, yaw, pitch, fov }`` (metres on the floor
+        plan and degrees; ``width`` and ``height`` in pixels may follow): required for a
+        simulated camera, refused for any other."""
+        where = (*path, "view")
+        if kind is not SourceKind.SIMULATED:
+            if "view" in table:
+                raise self.fail(
+                    where, f'only a simulated camera (url = "{SIMULATED_URL}") has a view'
+                )
+            return None
+        if "view" not in table:
+            raise self.fail(
+                where,
+                "required for a simulated camera: where it hangs and looks, "
+                "view = { x, y, z, yaw, pitch, fov } (metres, degrees)",
+            )
+        view = self.table(table["view"], where, set(_VIEW_FIELDS))
+
+        def size(key: str, default: int) -> int:
+            return self.integer(view, key, where, 16, 8192) if key in view else default
+
+        x, y, z, yaw, pitch, fov = (
+            self.number(view, key, where) for key in ("x", "y", "z", "yaw", "pitch", "fov")
+        )
+        width, height = size("width", DEFAULT_WIDTH_PX), size("height", DEFAULT_HEIGHT_PX)
+        try:
+            return CameraView(x, y, z, yaw, pitch, fov, width, height)
+        except ValueError as exc:  # "pitch_deg: ..." names CameraView's field
+            field_name, _, message = str(exc).partition(": ")
+            key = next((k for k, f in _VIEW_FIELDS.items() if f == field_name), field_name)
+            raise self.fail((*where, key), message) from None
 
     def camera_secret(
         self,
@@ -949,6 +1006,8 @@ class _SiteReader:
         return str(index)
 
     def resolve_url(self, url: str, path: tuple[str | int, ...]) -> tuple[str, SourceKind]:
+        if url.lower() == SIMULATED_URL:
+            return SIMULATED_URL, SourceKind.SIMULATED
         if url.isdigit():
             return self.webcam_index(int(url), path), SourceKind.WEBCAM
         scheme, sep, _ = url.partition("://")

@@ -1,4 +1,5 @@
-"""Camera sources: files, RTSP/HTTP streams and webcams, each read on its own thread.
+"""Camera sources: files, RTSP/HTTP streams, webcams and simulated cameras, each read on its
+own thread.
 
 Files and streams are read with PyAV (:mod:`engine.vision.capture`): a frame of an
 H.264/H.265 source carries the compressed packets it was decoded from (``Frame.packets``),
@@ -8,6 +9,10 @@ A source keeps only the newest frame (:class:`FrameSlot`); viewers take it at th
 so a slow viewer drops stale frames instead of queueing them. A source that stops
 delivering is marked offline (watchdog, ``stall_timeout_s``) and reopened with exponential
 backoff capped at ``backoff_max_s``. Status changes are published on the bus.
+
+A simulated camera (:mod:`engine.vision.sim_capture`) films the scene its source is given
+(``scene``); it is paced at its frame rate like a file, as a live camera paces itself. Without
+a scene it says so and ends.
 
 Time: every frame's ``captured_at`` (monotonic) and ``wall_at`` (UTC) are read once, together,
 from the engine clock, and everything derived from the frame (events, snapshots, clips) uses
@@ -41,6 +46,7 @@ from engine.vision.capture import (
     Decoded,
     open_pyav,
 )
+from engine.vision.sim_capture import SimulatedCapture, SimulatedScene
 
 if TYPE_CHECKING:  # the analysis sits on top of sources; only its type is named here
     from engine.vision.analysis import FrameAnalysis
@@ -59,6 +65,8 @@ CATCH_UP_FRAMES = 2  # a file camera this many frames late skips ahead instead
 FPS_WINDOW_S = 2.0
 DECODE_AHEAD_FRAMES = 16  # unpaced files: frames decoded ahead on the decode thread
 TRUNCATION_TOLERANCE_S = 1.0  # a file ending this much short of its declared length is whole
+NO_SCENE = "simulated camera: no simulated walkers on this site"
+NO_VIEW = "simulated camera without a view: give its view = { x, y, z, yaw, pitch, fov }"
 _CALM_STATUSES = (CameraStatus.STARTING, CameraStatus.ONLINE, CameraStatus.STOPPED)
 
 
@@ -115,6 +123,8 @@ class CameraSource:
     the file's first frame) analyses a recording: frames are stamped with recording time,
     the file is read once, and a failure ends the source with :attr:`failure` set instead
     of reconnecting. ``read_timeout_ms`` bounds FFmpeg's blocking opens and reads of streams.
+    ``scene``: what a simulated camera films (None: the site has no simulated walkers, and
+    a simulated camera ends at once with an error status saying so).
     """
 
     def __init__(
@@ -129,6 +139,7 @@ class CameraSource:
         processor: FrameProcessor | None = None,
         recording_start: datetime | None = None,
         read_timeout_ms: int = READ_TIMEOUT_MS,
+        scene: SimulatedScene | None = None,
     ) -> None:
         if recording_start is not None and recording_start.tzinfo is None:
             raise ValueError("recording_start must be timezone-aware")
@@ -143,6 +154,7 @@ class CameraSource:
         self._backoff_max_s = backoff_max_s
         self._recording_start = recording_start
         self._read_timeout_ms = read_timeout_ms
+        self._scene = scene
         self._stop = threading.Event()
         self._ended = threading.Event()
         self._lock = threading.Lock()
@@ -253,6 +265,12 @@ class CameraSource:
         self._set_status(status, detail)
 
     def _run_until_stopped(self) -> None:
+        if self.camera.kind is SourceKind.SIMULATED and (
+            self._scene is None or self.camera.view is None
+        ):
+            # nothing to film: waiting and retrying would not change that
+            self._end_with(CameraStatus.ERROR, NO_SCENE if self._scene is None else NO_VIEW)
+            return
         backoff_s = BACKOFF_START_S
         once = self._recording_start is not None  # a recording is read once, never retried
         while not self._stop.is_set():
@@ -313,6 +331,10 @@ class CameraSource:
                 raw.release()
                 return None, f"cannot open webcam: {cam.url}"
             capture = Cv2Capture(raw)
+        elif cam.kind is SourceKind.SIMULATED:
+            scene, view = self._scene, cam.view
+            assert scene is not None and view is not None  # checked before the first open
+            capture = SimulatedCapture(view, scene.time_s, scene.people_at, floor=scene.floor)
         elif cam.kind is SourceKind.FILE:
             path = cam.file_path
             assert path is not None
@@ -379,6 +401,9 @@ class CameraSource:
     def _deliver_all(self, reader: _Reader, capture: Capture) -> tuple[bool, bool, str]:
         cam = self.camera
         is_file = cam.kind is SourceKind.FILE
+        # Files play at their rate when realtime; a simulated camera always films at its
+        # own, as a live camera delivers at its own whoever reads it.
+        paced = (self._realtime and is_file) or cam.kind is SourceKind.SIMULATED
         file_identity = _file_identity(cam.file_path) if cam.file_path else None
         next_file_check = self._clock.monotonic() + FILE_CHECK_INTERVAL_S
         interval = 1.0 / (self.native_fps or DEFAULT_FPS)
@@ -429,7 +454,7 @@ class CameraSource:
             delivered = True
             packets = _stamped(decoded, capture, captured_at, wall_at)
             self._deliver(decoded.image, captured_at, wall_at, packets)
-            if self._realtime and is_file:
+            if paced:
                 if first:
                     # The schedule starts once the first frame is out (and the camera
                     # online): its analysis (a model's first run) is start-up, not a
@@ -474,7 +499,9 @@ class CameraSource:
         analysis = self._process(frame)
         self.slot.put(replace(frame, analysis=analysis) if analysis is not None else frame)
         if self._status is not CameraStatus.ONLINE:
-            self._set_status(CameraStatus.ONLINE, f"{image.shape[1]}×{image.shape[0]}")
+            size = f"{image.shape[1]}×{image.shape[0]}"
+            simulated = self.camera.kind is SourceKind.SIMULATED
+            self._set_status(CameraStatus.ONLINE, f"{size}, simulated" if simulated else size)
 
     def _process(self, frame: Frame) -> FrameAnalysis | None:
         """Run the analyzer; a failure is counted and logged, and the frame still shows."""

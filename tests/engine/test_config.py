@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.camera_view import CameraView
 from engine.config import SiteConfigError, SourceKind, load_site
 from resources import DEMO_SITE
 from tests.conftest import write_site
@@ -256,3 +257,94 @@ def test_a_camera_offline_alert_waits_as_the_site_says(tmp_path: Path) -> None:
     assert load_site(site).alerts.camera_offline_s == 0.0  # never
     error = error_for(tmp_path, base + "camera_offline_s = -5\n")
     assert (error.field, error.line) == ("alerts.camera_offline_s", 5)
+
+
+_SITE_HEAD = '[site]\nname = "x"\ngeo = { lat = 1, lon = 2 }\n'
+
+
+def test_a_simulated_camera_has_a_view_over_the_floor(tmp_path: Path) -> None:
+    site = load_site(
+        write_site(
+            tmp_path / "site.toml",
+            """
+[[cameras]]
+id = "sim"
+url = "simulated"
+view = { x = 4, y = -0.8, z = 2.8, yaw = 90, pitch = 30, fov = 90 }
+[[cameras]]
+id = "wide"
+url = "SIMULATED"
+view = { x = 0, y = 0, z = 3, yaw = 45.5, pitch = 25, fov = 100, width = 1280, height = 720 }
+""",
+        )
+    )
+    sim, wide = site.cameras
+    assert (sim.kind, sim.url, sim.loop) == (SourceKind.SIMULATED, "simulated", False)
+    assert sim.view == CameraView(4.0, -0.8, 2.8, 90.0, 30.0, 90.0, 640, 480)
+    assert wide.kind is SourceKind.SIMULATED
+    assert wide.view is not None and (wide.view.width, wide.view.height) == (1280, 720)
+    assert wide.view.yaw_deg == 45.5
+
+
+@pytest.mark.parametrize(
+    ("camera", "field", "line", "message"),
+    [
+        ('url = "simulated"\n', "cameras[0].view", 5, "required for a simulated camera"),
+        (
+            'url = "a.mp4"\nview = { x = 0, y = 0, z = 3, yaw = 0, pitch = 30, fov = 90 }\n',
+            "cameras[0].view",
+            8,
+            'only a simulated camera (url = "simulated") has a view',
+        ),
+        (
+            'url = "simulated"\nview = { x = 0, y = 0, z = 3, yaw = 0, pitch = 95, fov = 90 }\n',
+            "cameras[0].view.pitch",
+            8,
+            "95.0 is outside (0, 90)",
+        ),
+        (
+            'url = "simulated"\nview = { x = 0, y = 0, z = 0, yaw = 0, pitch = 30, fov = 90 }\n',
+            "cameras[0].view.z",
+            8,
+            "not above the floor",
+        ),
+        (
+            'url = "simulated"\nview = { x = 0, y = 0, z = 3, yaw = 0, pitch = 30, fov = 170 }\n',
+            "cameras[0].view.fov",
+            8,
+            "outside (20, 150)",
+        ),
+        (
+            'url = "simulated"\nview = { x = 0, y = 0, z = 3, yaw = 0, pitch = 30 }\n',
+            "cameras[0].view.fov",
+            8,
+            "required field is missing",
+        ),
+        (
+            'url = "simulated"\nview = { x = 0, y = 0, z = 3, yaw = 0, pitch = 30, fov = 90, '
+            "roll = 5 }\n",
+            "cameras[0].view.roll",
+            8,
+            "unknown field",
+        ),
+        (
+            'url = "simulated"\nview = { x = 0, y = 0, z = 3, yaw = 0, pitch = 30, fov = 90, '
+            "width = 640.5 }\n",
+            "cameras[0].view.width",
+            8,
+            "expected a whole number",
+        ),
+        (
+            'url = "simulated"\nview = { x = "a", y = 0, z = 3, yaw = 0, pitch = 30, fov = 90 }\n',
+            "cameras[0].view.x",
+            8,
+            "expected a number",
+        ),
+    ],
+)
+def test_a_simulated_cameras_view_errors_name_the_field_and_line(
+    tmp_path: Path, camera: str, field: str, line: int, message: str
+) -> None:
+    error = error_for(tmp_path, f'{_SITE_HEAD}\n[[cameras]]\nid = "a"\n{camera}')
+    assert (error.field, error.line) == (field, line)
+    assert message in error.message

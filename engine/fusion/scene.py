@@ -243,7 +243,7 @@ def render(view: CameraView, people: Sequence[ScenePerson], t_s: float, *, floor
 
 CAPTION: Final = "SIMULATED"
 _CAPTION_INK: Final = (20, 20, 20)
-_CAPTION_FILL: Final = (26, 163, 216)  # the sensing pane's amber banner (#d8a31a)
+_CAPTION_FILL: Final = (34, 153, 210)  # the amber of the SIMULATED banners (#d29922)
 
 
 def _caption(image: Image) -> None:

@@ -170,7 +170,7 @@ def test_the_picture_says_it_is_simulated() -> None:
     corner = image[-14:, :60].astype(int)
     assert CAPTION == "SIMULATED"
     # amber box with dark lettering, in the bottom-left corner
-    assert (np.abs(corner - np.array([26, 163, 216])).sum(axis=2) < 30).mean() > 0.5
+    assert (np.abs(corner - np.array([34, 153, 210])).sum(axis=2) < 30).mean() > 0.5
     assert (corner.sum(axis=2) < 200).any()
 
 

@@ -211,3 +211,36 @@ def test_health_bar_never_cuts_a_label_short_when_the_window_is_narrow(qtbot: Qt
         assert ("10/10 nodes online" in texts["sensing"]) == (details == "all"), width
         assert ("1/2 cameras online" in texts["cameras"]) == (details != "none"), width
         assert "10/10 nodes online" in bar.labels["sensing"].toolTip()
+
+
+def amber_pixels_in_header(tile: CameraTile) -> int:
+    image = tile.grab().toImage()
+    count = 0
+    for x in range(image.width()):
+        for y in range(4, 20):
+            colour = image.pixelColor(x, y)
+            count += (colour.red(), colour.green(), colour.blue()) == (0xD2, 0x99, 0x22)
+    return count
+
+
+def test_a_simulated_cameras_tile_says_simulated(qtbot: QtBot) -> None:
+    camera = FakeCamera()
+    grid = CameraGrid(
+        [
+            CameraFeed("sim", "Simulated room", camera.latest, simulated=True),
+            CameraFeed("gate", "Gate", camera.latest),
+        ]
+    )
+    qtbot.addWidget(grid)
+    grid.resize(900, 600)
+    grid.show()
+    simulated, real = grid.tiles[0], grid.tiles[1]
+    assert simulated.simulated and not real.simulated
+    for tile in (simulated, real):
+        tile.set_status(CameraStatus.ONLINE, "640×480", T0)
+    assert amber_pixels_in_header(simulated) > 100  # the amber SIMULATED badge
+    assert amber_pixels_in_header(real) == 0
+    assert "Simulated camera" in simulated.toolTip()
+    assert simulated.accessibleName() == "Camera Simulated room (simulated)"
+    grid.set_tile_count(1)  # rebuilt tiles keep saying it
+    assert grid.tiles[0].simulated

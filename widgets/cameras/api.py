@@ -24,10 +24,13 @@ class CameraFeed:
     process (a console attached to a shared site): which engine runs it now, as the
     site's engines last told (None: none does); its frames are not here. None: the camera
     runs in this console's engine. ``video_state``: with ``engine_of``, why there is no
-    picture of the camera now, in one line (None: a picture is coming or shown)."""
+    picture of the camera now, in one line (None: a picture is coming or shown).
+    ``simulated``: the camera films the site's simulated walkers (``url = "simulated"``),
+    not a real scene; its tile says so."""
 
     camera_id: str
     name: str
     frame_getter: FrameGetter
     engine_of: EngineGetter | None = None
     video_state: VideoStateGetter | None = None
+    simulated: bool = False

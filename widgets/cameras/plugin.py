@@ -9,6 +9,7 @@ from functools import partial
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
+from engine.config import SourceKind
 from engine.events import CameraStatusChanged, MediaWriteFailed, MediaWriteRecovered
 from widgets.cameras.api import TILE_COUNTS, CameraFeed
 from widgets.cameras.view import CameraGrid
@@ -22,6 +23,7 @@ def build(ctx: PaneContext) -> QWidget:
     # run in this console.
     engine_of = getattr(ctx, "camera_engine", None)
     video_state = getattr(ctx, "camera_video_state", None)
+    simulated = {cam.id for cam in ctx.site.cameras if cam.kind is SourceKind.SIMULATED}
     feeds = [
         CameraFeed(
             cam_id,
@@ -29,6 +31,7 @@ def build(ctx: PaneContext) -> QWidget:
             partial(ctx.frame_of, cam_id),
             None if engine_of is None else partial(engine_of, cam_id),
             None if video_state is None else partial(video_state, cam_id),
+            simulated=cam_id in simulated,
         )
         for cam_id, name in ctx.cameras
     ]

@@ -12,11 +12,22 @@ from engine.events import CameraStatus
 from engine.frames import Frame
 from engine.sitetime import display
 from widgets.cameras.api import EngineGetter, FrameGetter, VideoStateGetter
-from widgets.colours import ALARM_FILL, ALARM_RED, MUTED_GREY, ON_ALARM_FILL, TEXT
+from widgets.colours import (
+    ALARM_FILL,
+    ALARM_RED,
+    CANVAS,
+    MUTED_GREY,
+    ON_ALARM_FILL,
+    TEXT,
+    WARNING_AMBER,
+)
 
 _TRACK_COLOUR = QColor("#39d353")
 _REPLAY_COLOUR = QColor(ALARM_RED)
 _RECORDING_FAILING_COLOUR = QColor(ALARM_FILL)  # white text on it: 6.5:1
+_SIMULATED_FILL = QColor(WARNING_AMBER)  # dark text on it: 7.5:1, as the sensing pane's banner
+_SIMULATED_TEXT = QColor(CANVAS)
+SIMULATED_BADGE = "SIMULATED"
 _STATUS_COLOURS = {
     CameraStatus.STARTING: QColor("#d8a31a"),
     CameraStatus.ONLINE: QColor("#3fb950"),
@@ -50,6 +61,10 @@ class CameraTile(QWidget):
     wears a red band along its bottom edge saying so ("Recording failing: disk full (at
     least 3 files lost)"), live or not, until they are written again.
 
+    A simulated camera (``simulated`` given to :meth:`set_camera`: it films the site's
+    simulated walkers) wears an amber ``SIMULATED`` badge in its header, as the Sensing
+    pane's simulated room does, whatever its state.
+
     A camera another process runs (``engine_of`` given to :meth:`set_camera`: a console
     attached to a shared site) has no frames here: the tile says its state as its engine
     told it, which engine analyses it ("Analysed on server-a") and, until the engine's
@@ -82,6 +97,7 @@ class CameraTile(QWidget):
         self.replay_label: str | None = None
         self.replay_status = ""
         self.recording_problem: str | None = None
+        self.simulated = False
 
     def set_camera(
         self,
@@ -90,16 +106,21 @@ class CameraTile(QWidget):
         frame_getter: FrameGetter | None,
         engine_of: EngineGetter | None = None,
         video_state: VideoStateGetter | None = None,
+        *,
+        simulated: bool = False,
     ) -> None:
         """Show ``camera_id`` (None: an empty tile with :attr:`empty_hint`); ``engine_of``:
         the camera runs in another process, which engine, and ``video_state`` why its
-        picture is not here (see the class doc)."""
+        picture is not here; ``simulated``: it films simulated walkers (see the class
+        doc)."""
         self.camera_id, self.camera_name, self._frame_getter = camera_id, name, frame_getter
+        self.simulated = simulated and camera_id is not None
         self._engine_of, self._video_state = engine_of, video_state
         self._video_said = video_state() if video_state is not None else None
         self._frame, self._image = None, None
-        self.setAccessibleName(f"Camera {name}" if camera_id else "Empty camera tile")
-        if engine_of is not None:
+        shown = f"Camera {name}{' (simulated)' if self.simulated else ''}"
+        self.setAccessibleName(shown if camera_id else "Empty camera tile")
+        if engine_of is not None or self.simulated:
             self._update_tooltip()
         self.update()
 
@@ -155,6 +176,8 @@ class CameraTile(QWidget):
 
     def _update_tooltip(self) -> None:
         tip = f"{self.camera_name}: {self.status.value} — {self.status_detail}"
+        if self.simulated:
+            tip += "\nSimulated camera: it films the site's simulated walkers, not a real scene"
         if self._engine_of is not None:
             _title, where, _detail, video = self.elsewhere_lines()
             tip += f"\n{where}\n{video}"
@@ -355,8 +378,19 @@ class CameraTile(QWidget):
         painter.setFont(font)
         painter.setPen(QColor("#e6edf3"))
         badge_w = painter.fontMetrics().horizontalAdvance(replay) + 16 if replay else 82
+        simulated_w = 0
+        if self.simulated:
+            simulated_w = painter.fontMetrics().horizontalAdvance(SIMULATED_BADGE) + 12
+            simulated = QRect(
+                bar.right() - 8 - badge_w - simulated_w, bar.top() + 4, simulated_w, 16
+            )
+            painter.fillRect(simulated, _SIMULATED_FILL)
+            painter.setPen(_SIMULATED_TEXT)
+            painter.drawText(simulated, Qt.AlignmentFlag.AlignCenter, SIMULATED_BADGE)
+            painter.setPen(QColor("#e6edf3"))
+            simulated_w += 6
         painter.drawText(
-            bar.adjusted(24, 0, -8 - badge_w, 0),
+            bar.adjusted(24, 0, -8 - badge_w - simulated_w, 0),
             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
             self.camera_name,
         )

@@ -140,6 +140,7 @@ class CameraGrid(QWidget):
                     self._getter_for(feed),
                     feed.engine_of,
                     feed.video_state,
+                    simulated=feed.simulated,
                 )
                 if feed.camera_id in self._status:
                     tile.set_status(*self._status[feed.camera_id])
@@ -194,6 +195,7 @@ class CameraGrid(QWidget):
                     self._getter_for(feed),
                     feed.engine_of,
                     feed.video_state,
+                    simulated=feed.simulated,
                 )
 
     def set_replay(self, label: str | None, statuses: Mapping[str, str] | None = None) -> None:

@@ -56,7 +56,7 @@ def test_a_failing_recording_shows_on_the_tile_and_the_status_bar_until_it_works
     ctx = SimpleNamespace(
         cameras=[("gate", "Front gate")],
         frame_of=lambda _camera: None,
-        site=SimpleNamespace(file=Path("site.toml")),
+        site=SimpleNamespace(file=Path("site.toml"), cameras=()),
         settings=MemorySettings(),
         events=bridge,
     )
@@ -149,7 +149,7 @@ def test_a_failing_sensing_recording_shows_in_the_sensing_pane_until_it_works(
         show_message=lambda *_: None,
         cameras=[("gate", "Front gate")],
         frame_of=lambda _camera: None,
-        site=SimpleNamespace(file=Path("site.toml")),
+        site=SimpleNamespace(file=Path("site.toml"), cameras=()),
         settings=MemorySettings(),
     )
     pane = sensing_plugin.build(ctx)  # type: ignore[arg-type]

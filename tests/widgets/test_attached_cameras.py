@@ -93,7 +93,7 @@ def test_the_cameras_pane_of_an_attached_console_names_each_cameras_engine(
         cameras=[("gate", "Front gate"), ("yard", "Yard")],
         frame_of=lambda _camera: None,
         camera_engine=engines.get,
-        site=SimpleNamespace(file=Path("site.toml")),
+        site=SimpleNamespace(file=Path("site.toml"), cameras=()),
         settings=MemorySettings(),
         events=bridge,
     )

@@ -502,8 +502,8 @@ def _highlight(shape: FloatArray) -> FloatArray:
     low, high = shape.min(axis=0), shape.max(axis=0)
     centre = (low + high) / 2.0
     span = high - low
-    lit: FloatArray = centre + (shape - centre) * (0.5, 0.94)
-    return lit - (0.12 * span[0], -0.01 * span[1])
+    lit: FloatArray = centre + (shape - centre) * (0.5, 0.94) - (0.12 * span[0], -0.01 * span[1])
+    return lit
 
 
 def _soften(image: Image, pixels: FloatArray) -> None:

@@ -304,7 +304,7 @@ def test_a_simulated_camera_films_at_ten_frames_a_second_of_the_engine_clock() -
             clock.advance(0.1)
         assert clock.wait_for_waiters(1, REAL_WAIT_S)
         stats = source.stats()
-        assert stats.frames == 21  # paced even unpaced files race: the first, then 1 per 0.1 s
+        assert stats.frames == 21  # paced although realtime=False: the first, then 1 per 0.1 s
         frame = source.slot.latest()
         assert frame is not None and frame.image.shape == (480, 640, 3)
         assert frame.captured_at == pytest.approx(7.0)

@@ -233,7 +233,7 @@ def fit_homography(source: FloatArray, target: FloatArray) -> FloatArray:
     h = h / h[2, 2] if abs(h[2, 2]) > 1e-12 else h / np.linalg.norm(h)
     if not np.all(np.isfinite(h)) or abs(np.linalg.det(h)) < 1e-15:
         raise CalibrationError("the points do not fix the floor: spread them over the picture")
-    return h
+    return np.asarray(h, dtype=np.float64)
 
 
 def room_corner_pairs(

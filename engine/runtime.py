@@ -36,6 +36,8 @@ from engine.cluster.tracks import ended, open_tracks
 from engine.config import CameraConfig, SensingRoomConfig, SiteConfig
 from engine.events import CameraStatus, Event, HealthState, SubsystemHealth
 from engine.frames import Frame
+from engine.fusion.floor import CalibrateCamera, FloorCalibration, camera_calibrations
+from engine.fusion.service import FusionService
 from engine.gestures.library import RecordGestureDetection, load_gesture_set
 from engine.gestures.templates import EMPTY_SET, GestureSet
 from engine.gestures.worker import GestureDetected, GestureWorker
@@ -45,7 +47,7 @@ from engine.identity.faces_store import FaceMemory
 from engine.incidents.records import MediaInput
 from engine.incidents.service import IncidentService
 from engine.instance import EngineLock
-from engine.introductions import Introductions
+from engine.introductions import Introductions, NameGiven
 from engine.mqtt.publisher import CommandActions, MqttService
 from engine.mqtt.settings import MqttConfig
 from engine.mqtt.topics import Topics
@@ -263,11 +265,13 @@ class EngineRuntime:
         # sharing one recogniser; heard names offered to the person nearest the camera.
         self.speech: dict[str, SpeechService] = {}
         self.introductions: Introductions | None = None
+        self.fusion: FusionService | None = None  # one person across cameras and rooms
         self._recogniser: Any = None
         self._recogniser_lock = threading.Lock()
         self._speech_problem: str | None = None
         self._microphones: dict[str, tuple[bool, str]] = {}  # camera → (listening, detail)
         self._appearances_unsubscribe: Callable[[], None] | None = None
+        self._fusion_unsubscribe: Callable[[], None] | None = None
 
     def _make_pipeline(self, cam_id: str) -> CameraPipeline | None:
         """The camera's analysis (None when analytics are off)."""
@@ -383,6 +387,8 @@ class EngineRuntime:
             self._start_gestures()
         for source in self.sources.values():
             source.start()
+        if self.file_analysis is None:
+            self._start_fusion()  # before the rooms and cameras' first reports
         if self.file_analysis is None and self.cluster is None:
             for room in sensing_rooms(self.site):
                 self._start_sensing(room.room_id)
@@ -799,6 +805,9 @@ class EngineRuntime:
             speech.stop()  # what was heard is recognised; its names offered
         if self.introductions is not None:
             self.introductions.stop()
+        if self._fusion_unsubscribe is not None:
+            self._fusion_unsubscribe()
+            self._fusion_unsubscribe = None
         with self._recogniser_lock:
             if self._recogniser is not None:
                 self._recogniser.close()
@@ -813,6 +822,8 @@ class EngineRuntime:
             pipeline.close(error=self.sources[cam_id].failure)
         if self.activity is not None:
             self.activity.stop()  # after the last tracks left: the activities they end
+        if self.fusion is not None:
+            self.fusion.stop()  # after the rooms and cameras: the paths still open are filed
         if self._watchdog.is_alive():
             self._watchdog.join(timeout=5)
         # Clips are finished and faces saved: the losses gathered for the once-a-minute
@@ -876,6 +887,55 @@ class EngineRuntime:
             site_time=self.site.site_time,
         )
         self.bus.subscribe(Event, self._recording_alerts.on_event)
+
+    def _start_fusion(self) -> None:
+        """Join camera tracks and sensing blobs into people where the site has both, with
+        the cameras calibrated to the floor so far."""
+        if self.store is None or self.site_ids is None or not self.site.cameras:
+            return
+        if not self.site.rooms:
+            return
+        self.fusion = FusionService(
+            self.bus,
+            self.clock,
+            cameras=self.site.cameras,
+            rooms=self.site.rooms,
+            calibrations={
+                key: stored.calibration
+                for key, stored in camera_calibrations(self.store, self.site_ids.site_id).items()
+            },
+        )
+        self.fusion.start()
+        fusion = self.fusion
+
+        def introduced(given: NameGiven) -> None:
+            if given.track_id is not None:
+                fusion.name_track(
+                    given.camera, given.track_id, given.name, given.person_id, "introduced"
+                )
+
+        self._fusion_unsubscribe = self.bus.subscribe(NameGiven, introduced)
+
+    def calibrate_camera(
+        self, camera: str, calibration: FloorCalibration, actor: Actor
+    ) -> FloorCalibration:
+        """Store ``calibration`` for ``camera`` as ``actor`` (configure-cameras; audited) and
+        place its tracks on the floor with it from now on. Blocks on the store writer: call
+        it from a worker, never the GUI thread."""
+        if self.writer is None or self.site_ids is None:
+            raise RuntimeError("no database: a calibration cannot be stored")
+        stored: FloorCalibration = self.writer.execute(
+            CalibrateCamera(
+                site_id=self.site_ids.site_id,
+                camera=camera,
+                calibration=calibration,
+                at=self.clock.now(),
+                actor=actor,
+            )
+        )
+        if self.fusion is not None:
+            self.fusion.set_calibration(camera, stored)
+        return stored
 
     def _start_introductions(self) -> None:
         """Offer heard names to the people nearest their camera; a speech service for each

@@ -368,12 +368,12 @@ class Associator:
                 self._join(tracks[i], blobs[j], link, now)
         for pair, link in list(self._links.items()):
             if link.joined and pair not in proposed and pair in self._links:
-                track, blob = self._members.get(pair[0]), self._members.get(pair[1])
-                if track is None or blob is None:
+                one, other = self._members.get(pair[0]), self._members.get(pair[1])
+                if one is None or other is None:
                     continue
-                if not (self._live(track, now) and self._live(blob, now)):
+                if not (self._live(one, now) and self._live(other, now)):
                     continue
-                score = self._score(track, blob, now)
+                score = self._score(one, other, now)
                 link.confidence = 0.7 * link.confidence + 0.3 * score
                 if score < BREAK_SCORE:
                     link.bad_since = link.bad_since if link.bad_since is not None else now

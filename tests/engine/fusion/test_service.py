@@ -4,7 +4,7 @@ and worded for people."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from engine.config import load_site
 from engine.events import PeopleDetected, Sighting
 from engine.fusion.floor import PointPair, calibrate
 from engine.fusion.service import FusionService, FusionUpdated
+from engine.history.paths import PathsRequest, path_sentence
 from engine.sensing.service import SensingUpdated
 from engine.sensing.view import BlobIdentity, BlobView, SensingSnapshot
 from engine.sitetime import SiteTime
@@ -118,13 +119,18 @@ def test_a_camera_track_and_a_blob_become_one_named_person_and_their_path_is_sto
             rows = session.scalars(
                 select(Event).where(Event.kind.like("person.%")).order_by(Event.id)
             ).all()
+        london = SiteTime.named("Europe/London")
+        (path_read,) = PathsRequest(london, person="ada").run(store)
+        assert PathsRequest(london, person="bo").run(store) == []
+        assert PathsRequest(london, before=clock.now() - timedelta(minutes=5)).run(store) == []
     finally:
         store.close()
     kinds = [row.kind for row in rows]
     assert kinds == ["person.joined", "person.path"]
     joined, path = rows
     assert joined.source == "camera:east" and joined.track_id == 7
-    london = SiteTime.named("Europe/London")
+    assert [s.sense for s in path_read.stretches] == ["camera", "sensing", "ble"]
+    assert path_sentence(path_read).startswith("Ada: seen by Plaza east 14:02–14:02")
     names = {"east": "Plaza east", "lobby": "Lobby"}
     words = describe(joined.kind, joined.source, joined.detail, names=names, site_time=london)
     assert words.summary.startswith("Person 7 on Plaza east is the one sensed in Lobby (Ada), ")

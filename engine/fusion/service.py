@@ -32,7 +32,7 @@ from typing import Any, Final
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.config import CameraConfig, SensingRoomConfig
-from engine.events import Event, EventRecord, PeopleDetected
+from engine.events import Event, EventRecord, PeopleDetected, PeoplePlaced
 from engine.fusion.associate import (
     Associator,
     Device,
@@ -367,7 +367,24 @@ class FusionService:
             self._latest = update
         self._publish(changes)
         self._bus.publish(update)
+        self._place_in_rooms(update, now)
         return update
+
+    def _place_in_rooms(self, update: FusionUpdated, now: float) -> None:
+        """Tell each room's rules about the people only a camera places in it now."""
+        placed: dict[str, list[int]] = {}
+        for person in update.people:
+            if person.waiting or now - person.last_t > 1.0:
+                continue
+            kinds = {kind for kind, _, _ in person.members}
+            if "camera" not in kinds:
+                continue
+            sensed_in = {where for kind, where, _ in person.members if kind == "sensing"}
+            for room in self._rooms.values():
+                if room.id not in sensed_in and room.contains_floor(*person.position):
+                    placed.setdefault(room.id, []).append(person.person_key)
+        for room_id, keys in placed.items():
+            self._bus.publish(PeoplePlaced(at=update.at, room=room_id, people=tuple(keys)))
 
     def _drain(self) -> None:
         while True:

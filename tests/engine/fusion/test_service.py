@@ -13,7 +13,7 @@ from sqlalchemy import select
 from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import load_site
-from engine.events import PeopleDetected, Sighting
+from engine.events import PeopleDetected, PeoplePlaced, Sighting
 from engine.fusion.floor import PointPair, calibrate
 from engine.fusion.service import FusionService, FusionUpdated
 from engine.history.paths import PathsRequest, path_sentence
@@ -141,3 +141,46 @@ def test_a_camera_track_and_a_blob_become_one_named_person_and_their_path_is_sto
         "device ‘Ada's tag’ throughout"
     )
     assert "{" not in words.details_text()
+
+
+def test_someone_only_the_camera_sees_in_a_room_is_placed_in_it_for_the_rooms_rules(
+    tmp_path: Path,
+) -> None:
+    site = load_site(
+        write_site(tmp_path / "site.toml", '[[cameras]]\nid = "east"\nurl = "rtsp://cam/1"\n', ROOM)
+    )
+    clock = SimulatedClock(datetime(2026, 11, 26, 14, 2, tzinfo=UTC))
+    bus = EventBus()
+    image = pinhole(np.array(GRID))
+    calibration = calibrate(
+        [PointPair(float(u), float(v), x, y) for (u, v), (x, y) in zip(image, GRID, strict=True)],
+        (640, 480),
+    )
+    placed: list[PeoplePlaced] = []
+    bus.subscribe(PeoplePlaced, placed.append)
+    fusion = FusionService(
+        bus, clock, cameras=site.cameras, rooms=site.rooms, calibrations={"east": calibration}
+    )
+    fusion.start(run=False)
+    for step in range(30):  # standing still at (4, 3), inside the lobby; no blob
+        ((u, v),) = pinhole(np.array([(4.0, 3.0)]))
+        # Analysed at half the size it was calibrated at: the feet are scaled back.
+        box = ((float(u) - 20.0) / 2, (float(v) - 120.0) / 2, 20.0, 60.0)
+        bus.publish(
+            PeopleDetected(
+                at=clock.now(),
+                camera="east",
+                frame_size=(320, 240),
+                sightings=(Sighting(3, box, 0.9),),
+            )
+        )
+        fusion.tick()
+        clock.advance(0.1)
+    fusion.stop()
+    assert placed and {p.room for p in placed} == {"lobby"}
+    (person,) = {p.people for p in placed}
+    assert len(person) == 1
+    latest = fusion.latest()
+    assert latest is not None
+    (x, y) = latest.people[0].position
+    assert abs(x - 4.0) < 0.05 and abs(y - 3.0) < 0.05

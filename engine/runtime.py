@@ -916,6 +916,16 @@ class EngineRuntime:
 
         self._fusion_unsubscribe = self.bus.subscribe(NameGiven, introduced)
 
+    def _nearest_to_microphone(self, camera: str) -> int | None:
+        """The track of ``camera`` whose person is placed nearest the camera's floor
+        position (its microphone), or None (no position, not calibrated, nobody)."""
+        config = next((c for c in self.site.cameras if c.id == camera), None)
+        if self.fusion is None or config is None or config.position is None:
+            return None
+        if camera not in self.fusion.calibrated():
+            return None
+        return self.fusion.nearest_track(camera, (config.position.x_m, config.position.y_m))
+
     def calibrate_camera(
         self, camera: str, calibration: FloorCalibration, actor: Actor
     ) -> FloorCalibration:
@@ -951,6 +961,7 @@ class EngineRuntime:
             {cam_id: p.analyzer for cam_id, p in self.pipelines.items()},
             self.faces,
             auto=lambda: setting_values(store)["analytics.speech_names_auto"] == 1,
+            nearest=self._nearest_to_microphone if self.fusion is not None else None,
         )
         self.introductions.start()
         wanted = [cam for cam in self.site.cameras if cam.microphone]

@@ -60,6 +60,18 @@ class FusionUpdated(Event):
     people: tuple[PersonView, ...]
     links: tuple[LinkView, ...]
 
+    def names_on(self, kind: str, where: str) -> dict[int, str]:
+        """The names of the people camera (``kind`` ``camera``) or room (``sensing``)
+        ``where`` sees now, by track or blob id: whichever sense named them."""
+        names: dict[int, str] = {}
+        for person in self.people:
+            if person.name is None:
+                continue
+            for member_kind, member_where, ident in person.members:
+                if member_kind == kind and member_where == where:
+                    names[ident] = person.name
+        return names
+
     def label_of(self, key: MemberKey) -> tuple[str | None, int] | None:
         """The name (None: nobody known) and person key of the person member ``key`` is."""
         for person in self.people:

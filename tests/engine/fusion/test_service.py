@@ -162,7 +162,7 @@ def test_someone_only_the_camera_sees_in_a_room_is_placed_in_it_for_the_rooms_ru
         bus, clock, cameras=site.cameras, rooms=site.rooms, calibrations={"east": calibration}
     )
     fusion.start(run=False)
-    for step in range(30):  # standing still at (4, 3), inside the lobby; no blob
+    for _ in range(30):  # standing still at (4, 3), inside the lobby; no blob
         ((u, v),) = pinhole(np.array([(4.0, 3.0)]))
         # Analysed at half the size it was calibrated at: the feet are scaled back.
         box = ((float(u) - 20.0) / 2, (float(v) - 120.0) / 2, 20.0, 60.0)

@@ -1304,6 +1304,39 @@ class EngineRuntime:
             detail = f"{len(reports)} rooms, all nodes online: {detail}"
         return HealthReport("sensing", state, detail)
 
+    def _fusion_health(self, fusion: FusionService) -> HealthReport:
+        """Which cameras are on the floor (joined with the rooms' sensing) and how many
+        people the senses share now; a camera not calibrated yet is said, with how."""
+        calibrated = fusion.calibrated()
+        cameras = [cam for cam in self.site.cameras if cam.id in self.sources]
+        missing = [cam.name for cam in cameras if cam.id not in calibrated]
+        latest = fusion.latest()
+        people = [p for p in latest.people if not p.waiting] if latest is not None else []
+        joined = sum(1 for p in people if len({kind for kind, _, _ in p.members}) > 1)
+        now = f"{counted(len(people), 'person', 'people')} in view, {joined} seen by both"
+        on_floor = f"{len(cameras) - len(missing)} of {len(cameras)} cameras on the floor"
+        if fusion.dropped:
+            return HealthReport(
+                "fusion",
+                HealthState.DEGRADED,
+                f"falling behind: {fusion.dropped} sightings dropped; {on_floor}; {now}",
+            )
+        if len(missing) == len(cameras):
+            return HealthReport(
+                "fusion",
+                HealthState.OFF,
+                "no camera is calibrated to the floor, so cameras and sensing rooms are not "
+                "joined (Floor calibration page, or watchfloor cameras calibrate)",
+            )
+        if missing:
+            names = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
+            return HealthReport(
+                "fusion",
+                HealthState.OK,
+                f"{on_floor} ({names} not calibrated: not joined with sensing); {now}",
+            )
+        return HealthReport("fusion", HealthState.OK, f"{on_floor}; {now}")
+
     def _register_site(self) -> StoreCommand:
         """The store command that mirrors the site (or the analysed file's camera)."""
         if self.file_analysis is None:
@@ -1376,6 +1409,8 @@ class EngineRuntime:
             reports.append(self._analytics_health())
         if self.sensing_services or self._sensing_problems:
             reports.append(self._sensing_health())
+        if self.fusion is not None:
+            reports.append(self._fusion_health(self.fusion))
         if self.speech or self._speech_problem or self._microphones:
             reports.append(self._speech_health())
         if self.cluster is not None:

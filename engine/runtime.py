@@ -38,6 +38,7 @@ from engine.events import CameraStatus, Event, HealthState, SubsystemHealth
 from engine.frames import Frame
 from engine.fusion.floor import CalibrateCamera, FloorCalibration, camera_calibrations
 from engine.fusion.service import FusionService
+from engine.fusion.walkthrough import FloorWalker, InRoom, walkthrough
 from engine.gestures.library import RecordGestureDetection, load_gesture_set
 from engine.gestures.templates import EMPTY_SET, GestureSet
 from engine.gestures.worker import GestureDetected, GestureWorker
@@ -266,6 +267,14 @@ class EngineRuntime:
         self.speech: dict[str, SpeechService] = {}
         self.introductions: Introductions | None = None
         self.fusion: FusionService | None = None  # one person across cameras and rooms
+        # A simulated scene over the whole site ([sensing] scene): its walkers, and the
+        # clock's monotonic time at its t = 0 (set at start), shared by rooms and cameras.
+        self.scene_walkers: tuple[FloorWalker, ...] = ()
+        self.scene_origin_s: float | None = None
+        if site.sensing.simulate and site.sensing.scene == "walkthrough":
+            self.scene_walkers = tuple(
+                walkthrough(site.rooms, site.sensing.walkers, site.sensing.seed)
+            )
         self._recogniser: Any = None
         self._recogniser_lock = threading.Lock()
         self._speech_problem: str | None = None
@@ -308,6 +317,7 @@ class EngineRuntime:
     def start(self) -> None:
         """Mirror the site into the store, then start the writer, cameras and watchdog."""
         self.started_at = self.clock.now()
+        self.scene_origin_s = self.clock.monotonic()
         if self.store is not None and self.file_analysis is None and not self.attached:
             # One live engine per data dir (analyze runs beside it without the lock).
             lock = EngineLock(data_dir())
@@ -1121,6 +1131,19 @@ class EngineRuntime:
             if config.simulate
             else None
         )
+        if config.simulate and config.scene == "walkthrough":
+            # One scene over the whole site: the same walkers in every room (each room sees
+            # them only inside its walls) and in the simulated cameras, on one time origin.
+            in_room = tuple(InRoom(w, self._room_config(room_id)) for w in self.scene_walkers)
+            simulation = SimulationSpec(
+                walkers=len(in_room),
+                seed=config.seed + index,
+                enter_after_s=0.0,
+                walker_list=in_room,
+                truth_walkers=in_room,
+                ble=index == 0,  # the first room's nodes hear the walkers' tags
+                time_origin_s=self.scene_origin_s,
+            )
         last = self.site_ids.last_blob_id if self.site_ids is not None else 0
         if self.cluster is not None and self.store is not None:  # after another engine's blobs
             last = read_last_blob_id(self.store)

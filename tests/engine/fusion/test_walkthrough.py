@@ -3,6 +3,7 @@ walls, walking from room to room through the door they share."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,7 @@ def test_the_first_walker_goes_into_the_next_room_and_each_room_sees_only_its_ow
         if by_store != ABSENT:  # in the room's own metres
             assert by_store[0] == pytest.approx(floor[0] - 8.0)
     # Every step between rooms goes through the door.
-    for a, b in zip(places, places[1:], strict=False):
+    for a, b in pairwise(places):
         assert a is not None and b is not None
         if lobby.contains_floor(*a) != lobby.contains_floor(*b):
             assert abs(a[1] - 3.0) < 0.6 and abs(b[1] - 3.0) < 0.6

@@ -54,6 +54,7 @@ from widgets.floor_calibration.view import (
 
 VTEST = TESTDATA / "video" / "vtest.avi"
 SIZE = (640, 480)  # the pinhole camera of the engine's floor tests
+NOT_IN_VIEW = " Not in the picture? Place points instead."
 LOBBY_CORNERS = [(1.0, 0.5), (7.0, 0.5), (7.0, 5.5), (1.0, 5.5)]
 CAMERAS = (
     '[[cameras]]\nid = "yard"\nname = "Yard"\nurl = "a.mp4"\nposition = { x = -1.0, y = 3.0 }\n'
@@ -344,14 +345,15 @@ def test_a_rooms_corners_mode_fills_the_floor_places_and_says_which_corner_is_ne
     assert not pane.model.flags(pane.model.index(0, COLUMN_X)) & Qt.ItemFlag.ItemIsEditable
     assert pane.next_step() == (
         "Click corner 1 of 4 of Lobby: the room's origin corner, on the floor at (1, 0.5) m."
+        + NOT_IN_VIEW
     )
 
     expected_next = [
         "Click corner 2 of 4 of Lobby: the corner along its width from there, on the floor "
-        "at (7, 0.5) m.",
-        "Click corner 3 of 4 of Lobby: the far corner, on the floor at (7, 5.5) m.",
+        "at (7, 0.5) m." + NOT_IN_VIEW,
+        "Click corner 3 of 4 of Lobby: the far corner, on the floor at (7, 5.5) m." + NOT_IN_VIEW,
         "Click corner 4 of 4 of Lobby: the corner along its depth from the origin, on the "
-        "floor at (1, 5.5) m.",
+        "floor at (1, 5.5) m." + NOT_IN_VIEW,
     ]
     for n, (x, y) in enumerate(LOBBY_CORNERS):
         click(qtbot, pane, *picture_of(x, y))
@@ -404,6 +406,27 @@ def test_a_rooms_corners_mode_fills_the_floor_places_and_says_which_corner_is_ne
     assert pane.calibration() is not None
 
 
+def test_a_rooms_corners_follow_the_points_placed_whose_fit_stays_meanwhile(
+    make_pane: MakePane,
+) -> None:
+    pane, _ = make_pane()
+    place(pane, GRID[:5])
+    fit = pane.calibration()
+    assert fit is not None
+    pane.corners_radio.click()
+    rows = pane.rows()
+    assert [r.pair() for r in rows[:5]] == list(fit.pairs)
+    assert [(r.x, r.y, r.corner) for r in rows[5:]] == [
+        (x, y, n) for n, (x, y) in enumerate(LOBBY_CORNERS)
+    ]
+    again = pane.calibration()
+    assert again is not None and again.pairs == fit.pairs
+    assert pane.next_step().startswith("Click corner 1 of 4 of Lobby")
+    # A place outside the picture cannot be a corner's (a click there is not on it).
+    assert pane.add_point(-5.0, 100.0) is None and pane.add_point(100.0, 481.0) is None
+    assert not pane.rows()[5].has_picture
+
+
 def test_points_on_one_line_are_explained_and_cannot_be_saved(
     qtbot: QtBot, make_pane: MakePane
 ) -> None:
@@ -421,6 +444,7 @@ def test_points_on_one_line_are_explained_and_cannot_be_saved(
     assert not pane.result_label.isVisible()
     assert not pane.save_button.isEnabled()
     assert pane.canvas.overlay().grid_major == ()  # no fit, no grid
+    assert pane.next_step() == "Drag a point, or add one, until the points fit."
 
 
 def test_with_a_fit_the_floor_grid_lies_on_the_floor_and_the_plan_shows_the_view(
@@ -476,7 +500,7 @@ def test_save_stores_through_the_writer_and_shows_who_and_when_in_site_time(
     assert fit is not None and stored.calibration.pairs == fit.pairs
     assert stored.calibrated_by == ADMIN.label
     assert actions.threads and all(t.startswith("query-") for t in actions.threads)
-    assert pane.strip.status() == f"Saved the calibration of Yard: {fit.describe()}."
+    assert pane.strip.status() == "Saved the calibration of Yard."
     at = stored.calibrated_at
     when = f"{zone.full_minutes(at)} {zone.zone_label(at)}"
     assert pane.stored_label.text() == f"Stored: {fit.describe()}; calibrated by ada at {when}."

@@ -530,6 +530,10 @@ class PictureCanvas(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(True)
         self.setAccessibleName("Camera picture for calibration")
+        self.setToolTip(
+            "Click a point on the floor to add it; drag a point to move it; right-click a "
+            "point (or select it and press Delete) to remove it"
+        )
 
     def sizeHint(self) -> QSize:
         return QSize(640, 480)
@@ -567,7 +571,8 @@ class PictureCanvas(QWidget):
 
     # -- geometry --------------------------------------------------------------------------
     def picture_rect(self) -> QRectF:
-        """Where the picture (or its stand-in) is drawn: as large as fits, centred."""
+        """Where the picture (or its stand-in) is drawn: as large as fits, at the top (right
+        under what the page says about it), centred across."""
         if self._size is not None and self._size[1] > 0:
             aspect = self._size[0] / self._size[1]
         else:
@@ -577,7 +582,7 @@ class PictureCanvas(QWidget):
         height = width / aspect
         return QRectF(
             area.x() + (area.width() - width) / 2,
-            area.y() + (area.height() - height) / 2,
+            area.y(),
             width,
             height,
         )
@@ -675,9 +680,70 @@ class PictureCanvas(QWidget):
         painter.restore()
         if self._frame is None:
             self._paint_placeholder(painter, rect)
+        else:
+            self._paint_legend(painter, rect)
         painter.end()
 
+    def legend(self) -> list[str]:
+        """What the marks drawn now mean, as the legend under the picture says it."""
+        overlay = self._overlay
+        items = []
+        if overlay.marks:
+            items.append("point (number as in the table)")
+        if any(mark.worst for mark in overlay.marks):
+            items.append("the point farthest off (red: more than the target)")
+        if overlay.grid_major or overlay.grid_minor:
+            items.append("the floor's 1 m grid as the points place it (every 5 m bolder)")
+        if overlay.rooms:
+            items.append("a sensing room's walls")
+        if overlay.residuals:
+            items.append("from a click to where its typed floor place falls")
+        return items
+
     # -- internals -------------------------------------------------------------------------
+    def _paint_legend(self, painter: QPainter, rect: QRectF) -> None:
+        """The legend in the space under the picture, when there is room for it."""
+        items = self.legend()
+        metrics = QFontMetricsF(self.font())
+        line = metrics.height() + 4
+        if not items or self.height() - rect.bottom() < 2 * line + 8:
+            return
+        painter.setFont(self.font())
+        x, y = rect.left(), rect.bottom() + 8
+        swatch = 22.0
+        for text in items:
+            width = swatch + 6 + metrics.horizontalAdvance(text) + 18
+            if x > rect.left() and x + width > rect.right():
+                x, y = rect.left(), y + line
+            if y + line > self.height():
+                return
+            middle = QPointF(x + swatch / 2, y + line / 2)
+            self._paint_swatch(painter, text, middle, swatch)
+            painter.setPen(QColor(MUTED_GREY))
+            painter.drawText(QPointF(x + swatch + 6, y + (line + metrics.ascent()) / 2 - 2), text)
+            x += width
+
+    def _paint_swatch(self, painter: QPainter, item: str, middle: QPointF, width: float) -> None:
+        left, right = middle - QPointF(width / 2, 0), middle + QPointF(width / 2, 0)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if item.startswith("point"):
+            painter.setPen(QPen(QColor(CANVAS), 2.0))
+            painter.setBrush(QBrush(QColor(ACCENT)))
+            painter.drawEllipse(middle, _POINT_RADIUS_PX, _POINT_RADIUS_PX)
+        elif item.startswith("the point farthest"):
+            painter.setPen(QPen(QColor(CANVAS), 2.0))
+            painter.setBrush(QBrush(QColor(WARNING_AMBER)))
+            painter.drawEllipse(middle, _POINT_RADIUS_PX, _POINT_RADIUS_PX)
+        elif item.startswith("the floor"):
+            painter.setPen(QPen(QColor(ACCENT), 2.0))
+            painter.drawLine(left, right)
+        elif item.startswith("a sensing room"):
+            painter.setPen(QPen(QColor(ZONE_ORANGE), 2.5))
+            painter.drawLine(left, right)
+        else:
+            painter.setPen(QPen(QColor(MARK_WHITE), 1.5, Qt.PenStyle.DashLine))
+            painter.drawLine(left, right)
+
     def _paint_placeholder(self, painter: QPainter, rect: QRectF) -> None:
         font = QFont(self.font())
         font.setPointSizeF(font.pointSizeF() * 1.2)
@@ -1015,21 +1081,27 @@ class FloorCalibrationPane(QWidget):
         next_font = QFont(self.next_label.font())
         next_font.setBold(True)
         self.next_label.setFont(next_font)
+        # The outcome, a size up: the one figure the admin is after.
+        outcome_font = QFont(self.font())
+        outcome_font.setPointSizeF(outcome_font.pointSizeF() * 1.15)
+        outcome_font.setBold(True)
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
+        self.result_label.setFont(outcome_font)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.problem_label = QLabel()
         self.problem_label.setWordWrap(True)
+        self.problem_label.setFont(outcome_font)
         self.problem_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         show_as_error(self.problem_label)
         self.problem_label.hide()
         picture_side = QWidget()
         picture_layout = QVBoxLayout(picture_side)
         picture_layout.setContentsMargins(0, 0, 0, 0)
-        picture_layout.addWidget(self.canvas, 1)
-        picture_layout.addWidget(self.next_label)
         picture_layout.addWidget(self.result_label)
         picture_layout.addWidget(self.problem_label)
+        picture_layout.addWidget(self.next_label)
+        picture_layout.addWidget(self.canvas, 1)
 
         # -- how points are placed -------------------------------------------------------
         self.points_radio = QRadioButton("Points: click one, then type X and Y")
@@ -1135,9 +1207,9 @@ class FloorCalibrationPane(QWidget):
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(self.mode_box)
-        side_layout.addWidget(self.table, 3)
+        side_layout.addWidget(self.table, 1)
         side_layout.addLayout(table_buttons)
-        side_layout.addWidget(self.plan_box, 4)
+        side_layout.addWidget(self.plan_box, 1)
         side_layout.addWidget(self.permission_label)
         side_layout.addLayout(save_row)
 
@@ -1233,7 +1305,10 @@ class FloorCalibrationPane(QWidget):
     def add_point(self, u: float, v: float) -> int | None:
         """Place a point at picture pixel (u, v), as a click does: the next room corner
         waiting for its picture point, else a new row (whose floor place is to be typed).
-        Returns its row, or None when the table is full."""
+        Returns its row, or None when the table is full or (u, v) is not in the picture."""
+        size = self.image_size()
+        if size is None or not (0.0 <= u <= size[0] and 0.0 <= v <= size[1]):
+            return None
         rows = self.model.rows()
         waiting = next((i for i, row in enumerate(rows) if not row.has_picture), None)
         if waiting is not None:
@@ -1375,7 +1450,7 @@ class FloorCalibrationPane(QWidget):
 
     def _on_rows_changed(self) -> None:
         if not self._putting:
-            self._edited = True
+            self._changed_here()
         self._refit()
 
     def _on_selection_changed(self) -> None:
@@ -1392,9 +1467,7 @@ class FloorCalibrationPane(QWidget):
             if not isinstance(value, StoredCalibration):
                 return
             self._stored[camera] = value
-            self.strip.show_status(
-                f"Saved the calibration of {name}: {verdict(value.calibration)}."
-            )
+            self.strip.show_status(f"Saved the calibration of {name}.")
             self._show_stored()
             self.sig_saved.emit(camera)
 
@@ -1417,8 +1490,8 @@ class FloorCalibrationPane(QWidget):
         return next((room for room in self._site.rooms if room.id == room_id), None)
 
     def _set_corner_rows(self) -> None:
-        """The chosen room's four corners first (to click in order), then the points
-        that are not corners."""
+        """The points that are not corners, then the chosen room's four corners (to click
+        in order): the points' numbers and their fit stay while the corners are placed."""
         room = self._room()
         if room is None:
             return
@@ -1426,7 +1499,8 @@ class FloorCalibrationPane(QWidget):
             PointRow(x=x, y=y, corner=n) for n, (x, y) in enumerate(room_corner_places(room))
         ]
         others = [r for r in self.model.rows() if r.corner is None]
-        self._put_rows(corners + others, room.id, edited=True)
+        self._put_rows(others + corners, room.id, edited=True)
+        self.table.scrollTo(self.model.index(len(others), 0))  # the corner to click first
 
     def _put_rows(self, rows: Sequence[PointRow], room: str | None, *, edited: bool) -> None:
         """Show ``rows`` (``room``: the sensing room whose corners they hold), the mode
@@ -1434,6 +1508,8 @@ class FloorCalibrationPane(QWidget):
         room_config = next((r for r in self._site.rooms if r.id == room), None)
         self._corner_room = room if room_config is not None else None
         self._edited = edited
+        if edited:
+            self._changed_here()
         self._putting = True
         try:
             self.model.set_rows(rows, room_config.name if room_config else "")
@@ -1453,6 +1529,12 @@ class FloorCalibrationPane(QWidget):
             self.points_radio.blockSignals(False)
             self._mode_group.blockSignals(False)
             self.room_combo.setEnabled(has_corners)
+
+    def _changed_here(self) -> None:
+        """The admin changed the points: they are theirs now, and "Saved …" is over."""
+        self._edited = True
+        if not self._runner.is_busy():
+            self.strip.show_status("")
 
     def _keep_draft(self) -> None:
         """Keep the admin's changes to this camera's points while another is shown."""
@@ -1491,13 +1573,13 @@ class FloorCalibrationPane(QWidget):
         first_gap = next((i for i, r in enumerate(rows) if not r.complete), len(rows))
         usable = rows[:first_gap]
         gap_blocks = any(r.complete for r in rows[first_gap:])
-        next_step = self._next_step(rows, first_gap, gap_blocks)
         if size is not None and not gap_blocks and len(usable) >= MIN_PAIRS:
             try:
                 self._fit = calibrate([r.pair() for r in usable], size)
                 self._fitted_rows = list(range(len(usable)))
             except CalibrationError as refused:
                 self._problem = f"These points do not fit: {printable(str(refused))}."
+        next_step = self._next_step(rows, first_gap, gap_blocks)
         errors: dict[int, float] = {}
         worst: int | None = None
         if self._fit is not None and self._fit.checked:
@@ -1526,7 +1608,8 @@ class FloorCalibrationPane(QWidget):
                 x, y = row.x or 0.0, row.y or 0.0
                 return (
                     f"Click corner {row.corner + 1} of 4 of {name}: {CORNER_NAMES[row.corner]}, "
-                    f"on the floor at ({x:g}, {y:g}) m."
+                    f"on the floor at ({x:g}, {y:g}) m. Not in the picture? Place points "
+                    "instead."
                 )
             if not row.has_floor:
                 suffix = " before the points can be checked" if gap_blocks else ""
@@ -1535,6 +1618,8 @@ class FloorCalibrationPane(QWidget):
                     f" (or remove it){suffix}."
                 )
         complete = sum(1 for r in rows if r.complete)
+        if self._problem:
+            return "Drag a point, or add one, until the points fit."
         if complete < MIN_PAIRS:
             return (
                 f"Click a point on the floor in the picture, then type where it is on the "
@@ -1559,7 +1644,7 @@ class FloorCalibrationPane(QWidget):
                 colour = OK_GREEN
             else:
                 colour = ALARM_RED
-            self.result_label.setStyleSheet(f"color: {colour}; font-weight: bold;")
+            self.result_label.setStyleSheet(f"color: {colour};")
             self.result_label.show()
         self.problem_label.setText(self._problem)
         self.problem_label.setVisible(bool(self._problem))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
 
@@ -630,3 +630,40 @@ def test_a_point_the_others_cannot_check_is_said_so_not_given_as_an_infinite_err
     assert text.endswith("point 3 cannot be checked: without point 3 the others do not place it.")
     assert cell(pane, 2, COLUMN_ERROR) == "no fit"
     assert "inf" not in pane.stored_label.text() and "inf" not in pane.next_step()
+
+
+def test_a_point_is_dragged_to_a_new_place_and_delete_removes_the_selected_one(
+    qtbot: QtBot, make_pane: MakePane
+) -> None:
+    pane, _ = make_pane()
+    place(pane, GRID)
+    canvas = pane.canvas
+    start = canvas.widget_point(*picture_of(*GRID[2]))
+    target = picture_of(GRID[2][0] + 0.5, GRID[2][1])
+    # Pressing on a point picks it up (and selects its row) rather than adding one.
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=start.toPoint())
+    assert len(pane.rows()) == len(GRID)
+    assert [i.row() for i in pane.table.selectionModel().selectedRows()] == [2]
+    move = QMouseEvent(
+        QEvent.Type.MouseMove,
+        canvas.widget_point(*target),
+        canvas.mapToGlobal(canvas.widget_point(*target)),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(canvas, move)
+    qtbot.mouseRelease(
+        canvas, Qt.MouseButton.LeftButton, pos=canvas.widget_point(*target).toPoint()
+    )
+    moved = pane.rows()[2]
+    assert moved.u is not None and moved.v is not None
+    assert math.dist((moved.u, moved.v), target) < 1.5
+    assert (moved.x, moved.y) == GRID[2]  # its floor place stays: it is now off by 0.5 m
+    fit = pane.calibration()
+    assert fit is not None and fit.worst is not None and fit.worst[0] == 2
+
+    # Delete with the canvas focused removes the selected point.
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_Delete)
+    assert len(pane.rows()) == len(GRID) - 1 and all(r.pair() != moved.pair() for r in pane.rows())

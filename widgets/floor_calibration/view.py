@@ -1596,7 +1596,7 @@ class FloorCalibrationPane(QWidget):
 
     def _next_step(self, rows: Sequence[PointRow], first_gap: int, gap_blocks: bool) -> str:
         if self._camera is None:
-            return "Choose a camera."
+            return "Choose a camera." if self._cameras else NO_CAMERA_TEXT
         if self._frame is None:
             return "No picture to click on yet: press Refresh picture once the camera is online."
         if first_gap < len(rows):

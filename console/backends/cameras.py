@@ -13,14 +13,12 @@ from __future__ import annotations
 
 from console.session import ConsoleSession
 from engine.fusion.floor import (
-    CalibrateCamera,
     FloorCalibration,
     StoredCalibration,
     camera_calibrations,
 )
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
-from engine.store.writer import StoreWriter
 
 
 class FloorCalibrationBackend:
@@ -39,15 +37,8 @@ class FloorCalibrationBackend:
         """Store ``calibration`` for ``camera`` and read it back: what the page shows is
         the stored row (who, when), not the copy it sent."""
         actor = self._session.require_actor("calibrate cameras")
-        self._writer().execute(
-            CalibrateCamera(
-                site_id=self._site_id(),
-                camera=camera,
-                calibration=calibration,
-                at=self._runtime.clock.now(),
-                actor=actor,
-            )
-        )
+        # Through the runtime: stored, and its tracks placed on the floor with it at once.
+        self._runtime.calibrate_camera(camera, calibration, actor)
         stored = self.stored_calibration(camera)
         if stored is None:  # committed before execute returned: only a vanished camera
             raise RuntimeError(f"the calibration of camera {camera!r} was not found after saving")
@@ -58,9 +49,3 @@ class FloorCalibrationBackend:
         if ids is None:
             raise RuntimeError("camera calibrations need a live engine with a store")
         return ids.site_id
-
-    def _writer(self) -> StoreWriter:
-        writer = self._runtime.writer
-        if writer is None:
-            raise RuntimeError("camera calibrations need a live engine with a store")
-        return writer

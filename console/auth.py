@@ -119,6 +119,8 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("verify", None): None,  # anyone may check an exported folder; it needs no database
     ("db", "upgrade"): None,
     ("cameras", "set-password"): None,
+    ("cameras", "calibrate"): (Permission.CONFIGURE_CAMERAS, "calibrate a camera to the floor"),
+    ("cameras", "calibration"): (Permission.WATCH, "read the cameras' floor calibrations"),
     ("speech", "names"): None,  # reads only the audio files it is given; no database
     ("bench", None): None,
 }

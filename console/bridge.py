@@ -21,8 +21,10 @@ from engine.events import (
     MediaWriteFailed,
     MediaWriteRecovered,
     PeopleDetected,
+    PeoplePlaced,
     SubsystemHealth,
 )
+from engine.fusion.service import FusionUpdated
 from engine.incidents.service import IncidentFiled, RiskRefitted
 from engine.introductions import NameGiven, NameOffered
 from engine.sensing.service import SensingUpdated
@@ -69,6 +71,9 @@ class QtBridge(QObject):
     open offer's sentence changed)."""
     sig_name_given = Signal(object)
     """A :class:`NameGiven`: a person was given a name from their introduction."""
+    sig_fusion_updated = Signal(object)
+    """A :class:`FusionUpdated`: the people across senses now (the names cameras and rooms
+    show for each other's people)."""
     _sig_sensing_ready = Signal()
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
@@ -86,7 +91,7 @@ class QtBridge(QObject):
     def _on_event(self, event: Event) -> None:
         """Any thread: hand the event to the GUI thread (sensing snapshots coalesced; the
         detector's per-frame people are for the alert rules, not for the screen)."""
-        if isinstance(event, PeopleDetected):
+        if isinstance(event, PeopleDetected | PeoplePlaced):
             return
         if isinstance(event, SensingUpdated):
             with self._sensing_lock:
@@ -133,5 +138,7 @@ class QtBridge(QObject):
             self.sig_name_offered.emit(event)
         elif isinstance(event, NameGiven):
             self.sig_name_given.emit(event)
+        elif isinstance(event, FusionUpdated):
+            self.sig_fusion_updated.emit(event)
         elif isinstance(event, EventsStored):
             self.sig_events_stored.emit(event.views)

@@ -220,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     follow.add_parser(sub, [db_option])
     accounts.add_parser(sub, [db_option])
     secrets.add_parser(sub, [db_option])  # the OS keyring; the database for the audit trail
-    cameras.add_parser(sub, [])  # uses the site file and the OS keyring, no database
+    # set-password uses the site file and the OS keyring, no database; calibrate stores
+    cameras.add_parser(sub, [], [db_option])
     speech.add_parser(sub, [])  # audio files only, no database
 
     bench = sub.add_parser("bench", help="run the benchmarks; one JSON line each")
@@ -304,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
             return cluster.run(args, db_url)
         if args.command == "follow":
             return follow.run(args, db_url)
+        if args.command == "cameras" and args.cameras_command in ("calibrate", "calibration"):
+            return cameras.run_calibration(args, db_url)
         if args.command == "cameras":
             return cameras.run(args)
         if args.command == "speech":

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.backends.alerts import AlertListBackend, AlertRulesBackend, AlertsBackend
+from console.backends.cameras import FloorCalibrationBackend
 from console.backends.chat import ChatBackend
 from console.backends.devices import BleDevicesBackend
 from console.backends.evidence import EvidenceBackend, TimelineBackend
@@ -51,6 +52,7 @@ from widgets.bookmarks.plugin import PANE as BOOKMARKS
 from widgets.cameras.plugin import PANE as CAMERAS
 from widgets.chat.plugin import PANE as CHAT
 from widgets.events.plugin import PANE as EVENTS
+from widgets.floor_calibration.plugin import PANE as FLOOR_CALIBRATION
 from widgets.gestures.plugin import PANE as GESTURES
 from widgets.incidents.plugin import PANE as INCIDENTS
 from widgets.introductions.plugin import PANE as INTRODUCTIONS
@@ -151,6 +153,7 @@ PLUGINS: tuple[Plugin, ...] = (
     Plugin(APPEARANCE),
     Plugin(MEANING_SEARCH),
     Plugin(SITE),
+    Plugin(FLOOR_CALIBRATION, _standard(FloorCalibrationBackend)),
     Plugin(
         SYSTEM,
         lambda parts: SystemBackend(

@@ -313,7 +313,8 @@ class SensingNodeConfig:
     room: str = SINGLE_ROOM_ID  # the id of the sensing room the node stands in
 
 
-_FALL_ALERTS = ("confirmable", "everywhere", "off")  # engine.sensing.falls.FALL_ALERT_CHOICES
+_FALL_ALERTS = ("confirmable", "everywhere", "off")
+SCENES = ("walkthrough",)  # engine.fusion.walkthrough  # engine.sensing.falls.FALL_ALERT_CHOICES
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +335,10 @@ class SensingConfig:
     # lie low and still first (seconds).
     fall_alerts: str = "confirmable"
     fall_confirm_s: float = 8.0
+    # A simulated scene over the whole site instead of random walkers in each room:
+    # "walkthrough" (engine.fusion.walkthrough): people walk through the simulated
+    # cameras' views and from room to room; the first room's nodes hear their tags.
+    scene: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -774,7 +779,9 @@ class _SiteReader:
     def sensing(self, value: Any) -> SensingConfig:
         path: tuple[str | int, ...] = ("sensing",)
         table = self.table(
-            value, path, {"host", "port", "simulate", "walkers", "seed", "voxel_m", "falls"}
+            value,
+            path,
+            {"host", "port", "simulate", "walkers", "seed", "voxel_m", "falls", "scene"},
         )
         default = SensingConfig()
         host = self.string(table, "host", path) if "host" in table else default.host
@@ -800,8 +807,22 @@ class _SiteReader:
                     )
             if "confirm_s" in falls:
                 fall_confirm_s = self.number(falls, "confirm_s", falls_path, 3, 14)
+        scene = self.string(table, "scene", path) if "scene" in table else None
+        if scene is not None:
+            if scene not in SCENES:
+                raise self.fail(
+                    (*path, "scene"), f"expected one of {', '.join(SCENES)}, got {scene!r}"
+                )
+            if not simulate:
+                raise self.fail(
+                    (*path, "scene"), "a simulated scene needs simulate = true (it is a demo)"
+                )
+            if not 1 <= walkers <= 5:
+                raise self.fail(
+                    (*path, "walkers"), f"a {scene} scene has 1 to 5 walkers, got {walkers}"
+                )
         return SensingConfig(
-            host, port, simulate, walkers, seed, voxel, fall_alerts, fall_confirm_s
+            host, port, simulate, walkers, seed, voxel, fall_alerts, fall_confirm_s, scene
         )
 
     def integer(

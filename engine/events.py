@@ -64,6 +64,18 @@ class PeopleDetected(Event):
     sightings: tuple[Sighting, ...]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeoplePlaced(Event):
+    """People a camera calibrated to the floor places inside sensing room ``room`` while
+    the room itself does not sense them (weak sensing there, a still body): ``people`` are
+    the fusion's person keys. Published by the fusion service on each tick where there are
+    any; not history (the alert rules of a room consume it, so that a room rule fires on
+    either sense)."""
+
+    room: str
+    people: tuple[int, ...]
+
+
 class CameraStatus(enum.StrEnum):
     """Life cycle of one camera source as the operator sees it."""
 

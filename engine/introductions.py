@@ -2,8 +2,10 @@
 nearest that camera, and given to them at once or when an operator confirms.
 
 When the speech service publishes a :class:`~engine.speech.service.NameHeard` for a camera,
-the person nearest the camera is the tracked person with the tallest box in the camera's
-newest analysed frame (those seen in it before coasting ones). With
+the person nearest the camera is, where the camera is calibrated to the floor and has a
+floor position, the tracked person the camera and the sensing room together place nearest
+it (``nearest``, from the fusion service); otherwise the tracked person with the tallest box
+in the camera's newest analysed frame (those seen in it before coasting ones). With
 ``analytics.speech_names_auto`` on, the name is given at once as the engine
 (``engine:introductions``) when their face has been recognised, or as soon as it is (within
 :data:`PENDING_S`); otherwise a :class:`NameOffered` asks an operator, who gives it with
@@ -118,8 +120,12 @@ class Introductions:
         analyzers: dict[str, CameraAnalyzer],
         faces: FaceWorker | None,
         auto: Callable[[], bool],
+        nearest: Callable[[str], int | None] | None = None,
     ) -> None:
         self._bus = bus
+        # Fusion: the track of a camera whose person the camera and the room together place
+        # nearest the camera's microphone (None: no calibration or nobody placed).
+        self._nearest = nearest
         self._writer = writer
         self._clock = clock
         self._analyzers = analyzers
@@ -208,7 +214,7 @@ class Introductions:
         if heard.camera is None or heard.camera not in self._analyzers:
             return
         now = self._clock.now()
-        track = nearest_track(self._analyzers[heard.camera], now)
+        track = self._nearest_track(heard.camera, now)
         person = self._person_on(heard.camera, track.track_id if track else None)
         current = None
         if person is not None and self._faces is not None:
@@ -239,6 +245,19 @@ class Introductions:
             with self._lock:
                 self._pending[(heard.camera, track.track_id)] = (offer, now)
         self._publish(offer)
+
+    def _nearest_track(self, camera: str, now: datetime) -> TrackView | None:
+        """The person nearest ``camera``: where the camera is calibrated to the floor, the
+        one the camera and the room place nearest its microphone; else the tallest box."""
+        analyzer = self._analyzers[camera]
+        fallback = nearest_track(analyzer, now)
+        if self._nearest is None or fallback is None:
+            return fallback
+        chosen = self._nearest(camera)
+        latest = analyzer.latest
+        if chosen is None or latest is None:
+            return fallback
+        return next((t for t in latest.tracks if t.track_id == chosen), fallback)
 
     def _on_face(self, face: FaceRecognised) -> None:
         """Auto mode: a name waiting for this track's face goes to them now."""

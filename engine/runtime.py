@@ -36,6 +36,9 @@ from engine.cluster.tracks import ended, open_tracks
 from engine.config import CameraConfig, SensingRoomConfig, SiteConfig
 from engine.events import CameraStatus, Event, HealthState, SubsystemHealth
 from engine.frames import Frame
+from engine.fusion.floor import CalibrateCamera, FloorCalibration, camera_calibrations
+from engine.fusion.service import FusionService
+from engine.fusion.walkthrough import FloorWalker, InRoom, walkthrough
 from engine.gestures.library import RecordGestureDetection, load_gesture_set
 from engine.gestures.templates import EMPTY_SET, GestureSet
 from engine.gestures.worker import GestureDetected, GestureWorker
@@ -45,7 +48,7 @@ from engine.identity.faces_store import FaceMemory
 from engine.incidents.records import MediaInput
 from engine.incidents.service import IncidentService
 from engine.instance import EngineLock
-from engine.introductions import Introductions
+from engine.introductions import Introductions, NameGiven
 from engine.mqtt.publisher import CommandActions, MqttService
 from engine.mqtt.settings import MqttConfig
 from engine.mqtt.topics import Topics
@@ -263,11 +266,21 @@ class EngineRuntime:
         # sharing one recogniser; heard names offered to the person nearest the camera.
         self.speech: dict[str, SpeechService] = {}
         self.introductions: Introductions | None = None
+        self.fusion: FusionService | None = None  # one person across cameras and rooms
+        # A simulated scene over the whole site ([sensing] scene): its walkers, and the
+        # clock's monotonic time at its t = 0 (set at start), shared by rooms and cameras.
+        self.scene_walkers: tuple[FloorWalker, ...] = ()
+        self.scene_origin_s: float | None = None
+        if site.sensing.simulate and site.sensing.scene == "walkthrough":
+            self.scene_walkers = tuple(
+                walkthrough(site.rooms, site.sensing.walkers, site.sensing.seed)
+            )
         self._recogniser: Any = None
         self._recogniser_lock = threading.Lock()
         self._speech_problem: str | None = None
         self._microphones: dict[str, tuple[bool, str]] = {}  # camera → (listening, detail)
         self._appearances_unsubscribe: Callable[[], None] | None = None
+        self._fusion_unsubscribe: Callable[[], None] | None = None
 
     def _make_pipeline(self, cam_id: str) -> CameraPipeline | None:
         """The camera's analysis (None when analytics are off)."""
@@ -304,6 +317,7 @@ class EngineRuntime:
     def start(self) -> None:
         """Mirror the site into the store, then start the writer, cameras and watchdog."""
         self.started_at = self.clock.now()
+        self.scene_origin_s = self.clock.monotonic()
         if self.store is not None and self.file_analysis is None and not self.attached:
             # One live engine per data dir (analyze runs beside it without the lock).
             lock = EngineLock(data_dir())
@@ -383,6 +397,8 @@ class EngineRuntime:
             self._start_gestures()
         for source in self.sources.values():
             source.start()
+        if self.file_analysis is None:
+            self._start_fusion()  # before the rooms and cameras' first reports
         if self.file_analysis is None and self.cluster is None:
             for room in sensing_rooms(self.site):
                 self._start_sensing(room.room_id)
@@ -799,6 +815,9 @@ class EngineRuntime:
             speech.stop()  # what was heard is recognised; its names offered
         if self.introductions is not None:
             self.introductions.stop()
+        if self._fusion_unsubscribe is not None:
+            self._fusion_unsubscribe()
+            self._fusion_unsubscribe = None
         with self._recogniser_lock:
             if self._recogniser is not None:
                 self._recogniser.close()
@@ -813,6 +832,8 @@ class EngineRuntime:
             pipeline.close(error=self.sources[cam_id].failure)
         if self.activity is not None:
             self.activity.stop()  # after the last tracks left: the activities they end
+        if self.fusion is not None:
+            self.fusion.stop()  # after the rooms and cameras: the paths still open are filed
         if self._watchdog.is_alive():
             self._watchdog.join(timeout=5)
         # Clips are finished and faces saved: the losses gathered for the once-a-minute
@@ -877,6 +898,65 @@ class EngineRuntime:
         )
         self.bus.subscribe(Event, self._recording_alerts.on_event)
 
+    def _start_fusion(self) -> None:
+        """Join camera tracks and sensing blobs into people where the site has both, with
+        the cameras calibrated to the floor so far."""
+        if self.store is None or self.site_ids is None or not self.site.cameras:
+            return
+        if not self.site.rooms:
+            return
+        self.fusion = FusionService(
+            self.bus,
+            self.clock,
+            cameras=self.site.cameras,
+            rooms=self.site.rooms,
+            calibrations={
+                key: stored.calibration
+                for key, stored in camera_calibrations(self.store, self.site_ids.site_id).items()
+            },
+        )
+        self.fusion.start()
+        fusion = self.fusion
+
+        def introduced(given: NameGiven) -> None:
+            if given.track_id is not None:
+                fusion.name_track(
+                    given.camera, given.track_id, given.name, given.person_id, "introduced"
+                )
+
+        self._fusion_unsubscribe = self.bus.subscribe(NameGiven, introduced)
+
+    def _nearest_to_microphone(self, camera: str) -> int | None:
+        """The track of ``camera`` whose person is placed nearest the camera's floor
+        position (its microphone), or None (no position, not calibrated, nobody)."""
+        config = next((c for c in self.site.cameras if c.id == camera), None)
+        if self.fusion is None or config is None or config.position is None:
+            return None
+        if camera not in self.fusion.calibrated():
+            return None
+        return self.fusion.nearest_track(camera, (config.position.x_m, config.position.y_m))
+
+    def calibrate_camera(
+        self, camera: str, calibration: FloorCalibration, actor: Actor
+    ) -> FloorCalibration:
+        """Store ``calibration`` for ``camera`` as ``actor`` (configure-cameras; audited) and
+        place its tracks on the floor with it from now on. Blocks on the store writer: call
+        it from a worker, never the GUI thread."""
+        if self.writer is None or self.site_ids is None:
+            raise RuntimeError("no database: a calibration cannot be stored")
+        stored: FloorCalibration = self.writer.execute(
+            CalibrateCamera(
+                site_id=self.site_ids.site_id,
+                camera=camera,
+                calibration=calibration,
+                at=self.clock.now(),
+                actor=actor,
+            )
+        )
+        if self.fusion is not None:
+            self.fusion.set_calibration(camera, stored)
+        return stored
+
     def _start_introductions(self) -> None:
         """Offer heard names to the people nearest their camera; a speech service for each
         camera with a microphone. No recogniser (a Whisper model missing or unreadable):
@@ -891,6 +971,7 @@ class EngineRuntime:
             {cam_id: p.analyzer for cam_id, p in self.pipelines.items()},
             self.faces,
             auto=lambda: setting_values(store)["analytics.speech_names_auto"] == 1,
+            nearest=self._nearest_to_microphone if self.fusion is not None else None,
         )
         self.introductions.start()
         wanted = [cam for cam in self.site.cameras if cam.microphone]
@@ -1050,6 +1131,19 @@ class EngineRuntime:
             if config.simulate
             else None
         )
+        if config.simulate and config.scene == "walkthrough":
+            # One scene over the whole site: the same walkers in every room (each room sees
+            # them only inside its walls) and in the simulated cameras, on one time origin.
+            in_room = tuple(InRoom(w, self._room_config(room_id)) for w in self.scene_walkers)
+            simulation = SimulationSpec(
+                walkers=len(in_room),
+                seed=config.seed + index,
+                enter_after_s=0.0,
+                walker_list=in_room,
+                truth_walkers=in_room,
+                ble=index == 0,  # the first room's nodes hear the walkers' tags
+                time_origin_s=self.scene_origin_s,
+            )
         last = self.site_ids.last_blob_id if self.site_ids is not None else 0
         if self.cluster is not None and self.store is not None:  # after another engine's blobs
             last = read_last_blob_id(self.store)
@@ -1233,6 +1327,39 @@ class EngineRuntime:
             detail = f"{len(reports)} rooms, all nodes online: {detail}"
         return HealthReport("sensing", state, detail)
 
+    def _fusion_health(self, fusion: FusionService) -> HealthReport:
+        """Which cameras are on the floor (joined with the rooms' sensing) and how many
+        people the senses share now; a camera not calibrated yet is said, with how."""
+        calibrated = fusion.calibrated()
+        cameras = [cam for cam in self.site.cameras if cam.id in self.sources]
+        missing = [cam.name for cam in cameras if cam.id not in calibrated]
+        latest = fusion.latest()
+        people = [p for p in latest.people if not p.waiting] if latest is not None else []
+        joined = sum(1 for p in people if len({kind for kind, _, _ in p.members}) > 1)
+        now = f"{counted(len(people), 'person', 'people')} in view, {joined} seen by both"
+        on_floor = f"{len(cameras) - len(missing)} of {len(cameras)} cameras on the floor"
+        if fusion.dropped:
+            return HealthReport(
+                "fusion",
+                HealthState.DEGRADED,
+                f"falling behind: {fusion.dropped} sightings dropped; {on_floor}; {now}",
+            )
+        if len(missing) == len(cameras):
+            return HealthReport(
+                "fusion",
+                HealthState.OFF,
+                "no camera is calibrated to the floor, so cameras and sensing rooms are not "
+                "joined (Floor calibration page, or watchfloor cameras calibrate)",
+            )
+        if missing:
+            names = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
+            return HealthReport(
+                "fusion",
+                HealthState.OK,
+                f"{on_floor} ({names} not calibrated: not joined with sensing); {now}",
+            )
+        return HealthReport("fusion", HealthState.OK, f"{on_floor}; {now}")
+
     def _register_site(self) -> StoreCommand:
         """The store command that mirrors the site (or the analysed file's camera)."""
         if self.file_analysis is None:
@@ -1305,6 +1432,8 @@ class EngineRuntime:
             reports.append(self._analytics_health())
         if self.sensing_services or self._sensing_problems:
             reports.append(self._sensing_health())
+        if self.fusion is not None:
+            reports.append(self._fusion_health(self.fusion))
         if self.speech or self._speech_problem or self._microphones:
             reports.append(self._speech_health())
         if self.cluster is not None:

@@ -90,7 +90,17 @@ _UNITS: Final = (("_bytes", ""), ("_s_ago", " s"), ("_s", " s"), ("_m", " m"), (
 _ISO_TIME: Final = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 # Keys that are the store's own bookkeeping or shown elsewhere (the picture, the clip).
 _HIDDEN_KEYS: Final = frozenset(
-    {"snapshot", "box", "media_id", "event_id", "explanation", "ellipsoid", "sha256", "path"}
+    {
+        "snapshot",
+        "box",
+        "media_id",
+        "event_id",
+        "explanation",
+        "ellipsoid",
+        "sha256",
+        "path",
+        "segments",  # a path across senses: its summary says it
+    }
 )
 _ACTOR_KEYS: Final = frozenset({"by", "actor", "author", "acknowledged_by"})
 _LABELS: Final = {
@@ -125,6 +135,11 @@ _LABELS: Final = {
     "names": "Recognised",
     "continued": "Carried on from the stretch before",
     "continues": "Still going on",
+    "person_key": "Person across senses",
+    "named_by": "Named by",
+    "certainty": "Certainty",
+    "into": "Into",
+    "from": "From",
 }
 
 
@@ -395,6 +410,89 @@ def _movement_ended(row: _Row) -> tuple[str, str, Category, Tone]:
     if isinstance(row.get("path_m"), int | float) and row.get("path_m"):
         parts.append(f"{row.at('path_m')} walked")
     return "Movement ended", ", ".join(parts), Category.MOVEMENT, Tone.QUIET
+
+
+def path_text(segments: Any, site_time: SiteTime) -> str:
+    """A person's path across senses as one sentence: "seen by Plaza east 14:02–14:04,
+    sensed in Lobby 14:04–14:09, device 'Ada's tag' throughout" (times in the site's
+    zone; a camera's or room's consecutive stretches joined; a device seen over the whole
+    path said to be there "throughout")."""
+    if not isinstance(segments, Sequence) or isinstance(segments, str):
+        return ""
+    stretches: list[tuple[str, str, datetime, datetime]] = []
+    for seg in segments:
+        if not isinstance(seg, Mapping):
+            continue
+        try:
+            start = datetime.fromisoformat(str(seg.get("from")))
+            end = datetime.fromisoformat(str(seg.get("to")))
+        except ValueError:
+            continue
+        sense, label = str(seg.get("sense") or ""), printable(str(seg.get("label") or "?"))
+        last = stretches[-1] if stretches else None
+        if last is not None and last[0] == sense and last[1] == label and sense != "ble":
+            stretches[-1] = (sense, label, min(last[2], start), max(last[3], end))
+        else:
+            stretches.append((sense, label, start, end))
+    places = [s for s in stretches if s[0] != "ble"]
+    first = min((s[2] for s in places), default=None)
+    last_end = max((s[3] for s in places), default=None)
+    phrases = []
+    for sense, label, start, end in sorted(stretches, key=lambda s: (s[2], s[0] == "ble")):
+        what = {"camera": f"seen by {label}", "sensing": f"sensed in {label}"}.get(
+            sense, f"device ‘{label}’"
+        )
+        if (
+            sense == "ble"
+            and first is not None
+            and last_end is not None
+            and (start - first).total_seconds() <= 15
+            and (last_end - end).total_seconds() <= 15
+        ):
+            phrases.append(f"{what} throughout")
+        else:
+            phrases.append(f"{what} {site_time.minutes(start)}–{site_time.minutes(end)}")
+    return ", ".join(phrases)
+
+
+@_renders("person.path")
+def _path(row: _Row) -> tuple[str, str, Category, Tone]:
+    who = _first_up(row.who("Someone unknown"))
+    path = path_text(row.get("segments"), row.site_time)
+    return "Path across senses", f"{who}: {path}" if path else who, Category.PEOPLE, Tone.NORMAL
+
+
+@_renders("person.joined")
+def _joined(row: _Row) -> tuple[str, str, Category, Tone]:
+    who = row.who("")
+    sure = row.get("certainty")
+    tail = f", {percent(float(sure))} sure" if isinstance(sure, int | float) else ""
+    camera = printable(str(row.get("camera") or row.place))
+    room = printable(str(row.get("room") or "a sensing room"))
+    named = f" ({who})" if who else ""
+    summary = f"Person {row.get('track_id')} on {camera} is the one sensed in {room}{named}{tail}"
+    return "Camera and sensing joined", summary, Category.PEOPLE, Tone.QUIET
+
+
+@_renders("person.parted")
+def _parted(row: _Row) -> tuple[str, str, Category, Tone]:
+    camera = printable(str(row.get("camera") or row.place))
+    room = printable(str(row.get("room") or "a sensing room"))
+    summary = (
+        f"Person {row.get('track_id')} on {camera} and the one sensed in {room} "
+        "went separate ways: not the same person"
+    )
+    return "Camera and sensing parted", summary, Category.PEOPLE, Tone.QUIET
+
+
+@_renders("person.handed_over")
+def _handed_over(row: _Row) -> tuple[str, str, Category, Tone]:
+    who = _first_up(row.who("Someone"))
+    into = printable(str(row.get("into") or row.place))
+    verb = "seen by" if row.get("sense") == "camera" else "sensed in"
+    before = row.get("from")
+    came = f" after {printable(str(before))}" if before else ""
+    return "Followed across senses", f"{who} now {verb} {into}{came}", Category.PEOPLE, Tone.QUIET
 
 
 def duration_words(seconds: float) -> str:
@@ -673,6 +771,7 @@ _AUDIT_ACTIONS: Final = {
     "ble_device.remove": "Removed a BLE device",
     "bookmark.add": "Added a bookmark",
     "bookmark.remove": "Removed a bookmark",
+    "camera.calibrate": "Calibrated a camera to the floor",
     "chat.ask": "Asked a question",
     "engine.lock": "Engine lock",
     "evidence.export": "Exported evidence",
@@ -723,6 +822,7 @@ _ACTION_WORDS: Final = {
     "ble_device.remove": "remove BLE devices",
     "bookmark.add": "add bookmarks",
     "bookmark.remove": "remove bookmarks",
+    "camera.calibrate": "calibrate cameras to the floor",
     "chat.ask": "ask about the records",
     "evidence.export": "export evidence",
     "evidence.lock": "lock evidence",

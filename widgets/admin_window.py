@@ -1,9 +1,10 @@
 """The administration window: the site's configuration, away from the live wall.
 
-What is set up rather than watched (the site, accounts, alert rules, BLE devices, gestures,
-settings and the audit trail) gets a page each, chosen from a sidebar, in a window of its
-own — as Milestone keeps its Management Client apart from the Smart Client — so that each
-page has the room it needs and the live wall keeps its own. GUI thread only.
+What is set up rather than watched (the site, cameras' floor calibration, accounts, alert
+rules, BLE devices, gestures, settings and the audit trail) gets a page each, chosen from a
+sidebar, in a window of its own — as Milestone keeps its Management Client apart from the
+Smart Client — so that each page has the room it needs and the live wall keeps its own. GUI
+thread only.
 """
 
 from __future__ import annotations

@@ -1,22 +1,75 @@
 """``watchfloor cameras set-password CAMERA_ID``: put a stream camera's password in the OS
 keyring (the camera's site file entry says ``password_keyring``), typed at a prompt that
 does not echo it, or given on stdin by a script. The password is handed to the keyring
-only: never written to a file, a log or the database, and never printed."""
+only: never written to a file, a log or the database, and never printed.
+
+``watchfloor cameras calibrate CAMERA_ID --point U,V=X,Y …`` (or ``--room ROOM --corner U,V``
+four times): map the camera's picture onto the site's floor plan (engine.fusion.floor), say
+the error in metres and store it; ``watchfloor cameras calibration [CAMERA_ID]`` shows what
+is stored."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from console import exit_codes
+from engine.text import printable
 
 
-def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+def add_parser(
+    subparsers: Any,
+    parents: list[argparse.ArgumentParser],
+    db_parents: list[argparse.ArgumentParser],
+) -> None:
     parser = subparsers.add_parser("cameras", help="the site's cameras")
     actions = parser.add_subparsers(dest="cameras_command", metavar="ACTION", required=True)
+    calibrate = actions.add_parser(
+        "calibrate",
+        parents=db_parents,
+        help="map a camera's picture onto the site's floor plan",
+        description="Give four or more point pairs, each a point in the camera's picture "
+        "(pixels from the top-left corner, down) and the floor place it shows (metres on the "
+        "site's floor plan, the axes of the sensing rooms), or a sensing room's four floor "
+        "corners in the picture in order: the room's origin corner, along its width, the far "
+        "corner, along its depth. With five or more points the error is measured (each "
+        "point predicted from the others) and shown in metres.",
+    )
+    calibrate.add_argument(
+        "camera_id", metavar="CAMERA_ID", help="the camera's id in the site file"
+    )
+    calibrate.add_argument(
+        "--point",
+        dest="points",
+        action="append",
+        default=[],
+        metavar="U,V=X,Y",
+        help="a picture point and the floor place it shows (repeat, four or more)",
+    )
+    calibrate.add_argument("--room", help="the sensing room whose four floor corners are given")
+    calibrate.add_argument(
+        "--corner",
+        dest="corners",
+        action="append",
+        default=[],
+        metavar="U,V",
+        help="with --room: a floor corner in the picture (four, in order)",
+    )
+    calibrate.add_argument(
+        "--size",
+        metavar="WxH",
+        help="the picture's size in pixels (default: read from the camera's video file)",
+    )
+    calibrate.add_argument("--json", action="store_true", help="print the result as JSON")
+    shown = actions.add_parser(
+        "calibration", parents=db_parents, help="show the cameras' floor calibrations"
+    )
+    shown.add_argument("camera_id", metavar="CAMERA_ID", nargs="?", help="one camera only")
+    shown.add_argument("--json", action="store_true", help="print as JSON")
     put = actions.add_parser(
         "set-password",
         parents=parents,
@@ -35,6 +88,156 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         default=None,
         help="site TOML file (default: the global --site)",
     )
+
+
+def run_calibration(args: argparse.Namespace, db_url: str) -> int:
+    """Run ``cameras calibrate`` and ``cameras calibration``. Exit 2 for bad points or an
+    unknown camera or room (the message names it), 4 (raised) for an invalid site file."""
+    from engine.clock import REAL_CLOCK
+    from engine.config import load_site
+    from engine.fusion.floor import (
+        CalibrateCamera,
+        CalibrationError,
+        calibrate,
+        camera_calibrations,
+    )
+    from engine.store import Store
+    from engine.store.sites import SyncSite
+    from engine.store.writer import StoreWriter
+
+    command = f"watchfloor cameras {args.cameras_command}"
+    site = load_site(args.site)
+    known = ", ".join(c.id for c in site.cameras) or "none"
+    camera = next((c for c in site.cameras if c.id == args.camera_id), None)
+    if args.camera_id is not None and camera is None:
+        print(f"{command}: no camera {args.camera_id!r} (cameras: {known})", file=sys.stderr)
+        return exit_codes.USAGE
+    store = Store(db_url)
+    try:
+        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+            ids = writer.execute(SyncSite(site=site, at=REAL_CLOCK.now()))
+            if args.cameras_command == "calibration":
+                stored = camera_calibrations(store, ids.site_id)
+                chosen = [c for c in site.cameras if camera is None or c.id == camera.id]
+                if args.json:
+                    print(
+                        json.dumps(
+                            {
+                                c.id: (
+                                    None
+                                    if c.id not in stored
+                                    else {
+                                        **stored[c.id].calibration.as_json(),
+                                        "by": stored[c.id].calibrated_by,
+                                        "at": stored[c.id].calibrated_at.isoformat(),
+                                    }
+                                )
+                                for c in chosen
+                            }
+                        )
+                    )
+                    return exit_codes.OK
+                for c in chosen:
+                    entry = stored.get(c.id)
+                    line = "not calibrated" if entry is None else entry.calibration.describe()
+                    print(f"{c.id}  {printable(c.name)}: {line}")
+                return exit_codes.OK
+            assert camera is not None
+            try:
+                pairs = _pairs(args, site)
+                size = _picture_size(args.size, camera)
+                result = calibrate(pairs, size)
+                writer.execute(
+                    CalibrateCamera(
+                        site_id=ids.site_id,
+                        camera=camera.id,
+                        calibration=result,
+                        at=REAL_CLOCK.now(),
+                        actor=args.caller,
+                    )
+                )
+            except (CalibrationError, ValueError) as exc:
+                print(f"{command}: {printable(str(exc))}; nothing stored", file=sys.stderr)
+                return exit_codes.USAGE
+        if args.json:
+            print(json.dumps({"camera": camera.id, **result.as_json()}))
+        else:
+            print(f"camera {camera.id} calibrated: {result.describe()}")
+        return exit_codes.OK
+    finally:
+        store.close()
+
+
+def _pairs(args: argparse.Namespace, site: Any) -> list[Any]:
+    from engine.fusion.floor import CalibrationError, PointPair, room_corner_pairs
+
+    if args.room is not None:
+        if args.points:
+            raise CalibrationError("give either --point pairs or --room with its --corner points")
+        room = next((r for r in site.rooms if r.id == args.room), None)
+        if room is None:
+            rooms = ", ".join(r.id for r in site.rooms) or "none"
+            raise CalibrationError(f"no sensing room {args.room!r} (rooms: {rooms})")
+        corners = [_numbers(text, 2, "--corner", "U,V") for text in args.corners]
+        return room_corner_pairs(
+            (room.origin.x_m, room.origin.y_m), (room.box.width_m, room.box.depth_m), corners
+        )
+    if args.corners:
+        raise CalibrationError("--corner needs --room (which room's corners they are)")
+    pairs = []
+    for text in args.points:
+        picture, sep, floor = text.partition("=")
+        if not sep:
+            raise CalibrationError(f"--point {text!r}: expected U,V=X,Y (picture=floor)")
+        u, v = _numbers(picture, 2, "--point", "U,V=X,Y", text)
+        x, y = _numbers(floor, 2, "--point", "U,V=X,Y", text)
+        pairs.append(PointPair(u, v, x, y))
+    return pairs
+
+
+def _numbers(
+    text: str, count: int, option: str, form: str, given: str | None = None
+) -> list[float]:
+    from engine.fusion.floor import CalibrationError
+
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        values = [float(part) for part in parts]
+    except ValueError:
+        values = []
+    if len(values) != count:
+        raise CalibrationError(
+            f"{option} {given if given is not None else text!r}: expected {form}"
+        )
+    return values
+
+
+def _picture_size(text: str | None, camera: Any) -> tuple[int, int]:
+    """``--size WxH``, else the size of the camera's video file's first picture."""
+    from engine.fusion.floor import CalibrationError
+
+    if text is not None:
+        width, sep, height = text.lower().partition("x")
+        if not sep or not width.isdigit() or not height.isdigit():
+            raise CalibrationError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 640x480")
+        return int(width), int(height)
+    view = getattr(camera, "view", None)
+    if view is not None:
+        return int(view.width), int(view.height)
+    if camera.file_path is not None:
+        from engine.vision.capture import CaptureOpenError, open_pyav
+
+        try:
+            capture = open_pyav(str(camera.file_path), live=False, shown_url=camera.url)
+        except CaptureOpenError as exc:
+            raise CalibrationError(f"cannot read the picture size: {exc}; give --size") from None
+        try:
+            first = capture.read()
+        finally:
+            capture.release()
+        if first is not None:
+            return int(first.image.shape[1]), int(first.image.shape[0])
+    raise CalibrationError("give the picture's size with --size WxH (the camera is not a file)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -86,6 +86,7 @@ from engine.events import (
     MediaWriteFailed,
     MediaWriteRecovered,
     PeopleDetected,
+    PeoplePlaced,
 )
 from engine.gestures.worker import GestureDetected
 from engine.sensing.service import SensingRecord, SensingUpdated
@@ -367,6 +368,14 @@ class AlertService:
                     event.camera, event.at, event.track_id, event.gesture, event.confidence
                 ):
                     self._submit_sequence(command)
+            return
+        if isinstance(event, PeoplePlaced):
+            # Someone a camera places in the room while the room does not sense them: a
+            # room's rule fires on either sense (fusion's person keys, negated, never meet
+            # a blob's id).
+            people = [-key for key in event.people]
+            for command in self.builder.observe_room(event.room, event.at, people):
+                self._submit_sequence(command)
             return
         if isinstance(event, SensingUpdated):
             snapshot = event.snapshot

@@ -27,6 +27,7 @@ replaces the old one. :func:`camera_calibrations` reads them back.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -224,7 +225,12 @@ def fit_homography(source: FloatArray, target: FloatArray) -> FloatArray:
         rows.append([-x, -y, -1.0, 0.0, 0.0, 0.0, u * x, u * y, u])
         rows.append([0.0, 0.0, 0.0, -x, -y, -1.0, v * x, v * y, v])
     a = np.asarray(rows)
-    _, singular, vt = np.linalg.svd(a)
+    # The thin SVD gives the same singular values and right vectors once there are nine rows
+    # or more, and skips the 2N×2N left basis: with 64 pairs that basis made each fit take
+    # tens of milliseconds (a multi-threaded BLAS on a busy machine), too slow for an admin's
+    # page that refits at every click. Four pairs (eight rows) need the full one for the
+    # ninth, null, direction.
+    _, singular, vt = np.linalg.svd(a, full_matrices=a.shape[0] < a.shape[1])
     # A second null direction means the points leave the mapping undetermined.
     if len(singular) >= 9 and singular[-2] < 1e-9 * singular[0]:
         raise CalibrationError("the points do not fix the floor: spread them over the picture")
@@ -233,7 +239,7 @@ def fit_homography(source: FloatArray, target: FloatArray) -> FloatArray:
     h = h / h[2, 2] if abs(h[2, 2]) > 1e-12 else h / np.linalg.norm(h)
     if not np.all(np.isfinite(h)) or abs(np.linalg.det(h)) < 1e-15:
         raise CalibrationError("the points do not fix the floor: spread them over the picture")
-    return h
+    return np.asarray(h, dtype=np.float64)
 
 
 def room_corner_pairs(
@@ -288,19 +294,16 @@ def _check_distinct(points: FloatArray, least: float, what: str, unit: str) -> N
 
 
 def _check_spread(points: FloatArray, what: str) -> None:
-    """Refuse points that all lie on one line: some three of them must make a triangle."""
-    best = 0.0
+    """Refuse points that all lie on one line: some three of them must make a triangle
+    (every triple is measured at once: 64 points are 41,664 triangles)."""
     n = len(points)
-    for i in range(n):
-        for j in range(i + 1, n):
-            for k in range(j + 1, n):
-                a, b, c = points[i], points[j], points[k]
-                ab, ac = b - a, c - a
-                area = abs(float(ab[0] * ac[1] - ab[1] * ac[0])) / 2.0
-                longest = max(
-                    float(np.hypot(*(b - a))), float(np.hypot(*(c - a))), float(np.hypot(*(c - b)))
-                )
-                best = max(best, area / (longest**2) if longest > 0 else 0.0)
+    triples = np.array(list(itertools.combinations(range(n), 3)), dtype=np.intp).reshape(-1, 3)
+    a, b, c = points[triples[:, 0]], points[triples[:, 1]], points[triples[:, 2]]
+    ab, ac, bc = b - a, c - a, c - b
+    area = np.abs(ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0]) / 2.0
+    longest = np.max(np.column_stack([np.hypot(*ab.T), np.hypot(*ac.T), np.hypot(*bc.T)]), axis=1)
+    ratio = np.divide(area, longest**2, out=np.zeros_like(area), where=longest > 0)
+    best = float(ratio.max()) if len(ratio) else 0.0
     if best < COLLINEAR_RATIO:
         raise CalibrationError(
             f"the {what} lie on one line, which does not fix the floor: "

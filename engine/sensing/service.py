@@ -267,6 +267,9 @@ class SimulationSpec:
     sit_at_s: float | None = None
     lie_at_s: float | None = None
     fall_spot: tuple[float, float] | None = None  # walker 1 walks in to fall here
+    # The engine clock's monotonic time at the simulation's t = 0 (None: when the nodes
+    # start): a scene shared with simulated cameras and other rooms runs on one origin.
+    time_origin_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1533,8 +1536,10 @@ class SensingService:
         def time_source() -> float:  # run_nodes reads it first for its time origin
             now = self._clock.monotonic()
             if not origin:
-                origin.append(now)
-                self._sim_origin_s = now
+                first = spec.time_origin_s if spec.time_origin_s is not None else now
+                origin.append(first)
+                self._sim_origin_s = first
+                return first
             return now
 
         self._simulation = NodeSimulation(

@@ -58,3 +58,23 @@ def test_worker_events_arrive_on_the_gui_thread(qtbot: QtBot, qapp: QApplication
     bus.publish(status)
     qtbot.wait(50)
     assert len(received) == 1  # closed bridges stop listening
+
+
+def test_fusion_updates_reach_the_gui_thread_and_placed_people_do_not(
+    qtbot: QtBot, qapp: QApplication
+) -> None:
+    from engine.events import PeoplePlaced
+    from engine.fusion.service import FusionUpdated
+
+    bus = EventBus()
+    bridge = QtBridge(bus)
+    fused: list[FusionUpdated] = []
+    others: list[object] = []
+    bridge.sig_fusion_updated.connect(fused.append)
+    bridge.sig_event_received.connect(others.append)
+    bus.publish(PeoplePlaced(at=T0, room="lab", people=(1,)))  # for the alert rules only
+    update = FusionUpdated(at=T0, people=(), links=())
+    threading.Thread(target=bus.publish, args=(update,)).start()
+    qtbot.waitUntil(lambda: bool(fused))
+    assert fused == [update] and all(not isinstance(o, PeoplePlaced) for o in others)
+    bridge.close()

@@ -66,6 +66,7 @@ def test_layouts_switch_from_the_menu_and_persist(
     assert admin is not None and admin.isVisible()
     assert admin.allowed_pages() == [
         "site",
+        "floor_calibration",
         "system",
         "accounts",
         "alert_rules",

@@ -39,6 +39,7 @@ from tests.engine.test_cluster_attached import _engine, _stop
 from tests.engine.test_cluster_media import _has_rtsp_server
 from tests.mosquitto import PASSWORDS as MQTT_PASSWORDS
 from tests.mosquitto import Broker, mosquitto_installed
+from tests.widget_text import machine_texts
 from widgets.accounts.view import AccountDialog
 from widgets.appearance.view import AppearanceSearchPane
 from widgets.events.view import EventHistoryPane
@@ -514,3 +515,113 @@ def test_sensing_rooms_screenshots(qtbot: QtBot, qapp: QApplication, tmp_path: P
     finally:
         window.close()
         host.close()
+
+
+# The demo camera's view of the plaza as a pinhole camera: 6.5 m up at its place in the site
+# file (0.5, 0.5), looking 40° from the room's x axis and 38° down, 600 px focal length on
+# its 768 × 576 picture. It gives the floor places an admin would have measured for points
+# on the plaza's ground (cones, the lamp post's foot, a stone, litter on the grass): the
+# model agrees with the picture well enough that the grid lies on the ground.
+PLAZA_CAMERA = {"at": (0.5, 0.5, 6.5), "yaw": 40.0, "pitch": 38.0, "focal": 600.0}
+PLAZA_GROUND_POINTS = [
+    (432.0, 390.0),  # the lamp post's foot
+    (492.0, 470.0),  # under the tripod
+    (298.0, 202.0),  # a traffic cone
+    (446.0, 192.0),  # another cone
+    (177.0, 268.0),  # the stone on the verge
+    (115.0, 512.0),  # the yellow cloth on the grass
+    (338.0, 459.0),  # the paper on the grass
+    (660.0, 318.0),  # a painted line's end
+]
+
+
+def plaza_floor_place(
+    u: float, v: float, size: tuple[int, int] = (768, 576)
+) -> tuple[float, float]:
+    """Where picture point (u, v) of the demo camera is on the floor plan (metres)."""
+    import math
+
+    x0, y0, height = PLAZA_CAMERA["at"]  # type: ignore[misc]
+    yaw = math.radians(float(PLAZA_CAMERA["yaw"]))  # type: ignore[arg-type]
+    pitch = math.radians(float(PLAZA_CAMERA["pitch"]))  # type: ignore[arg-type]
+    focal = float(PLAZA_CAMERA["focal"])  # type: ignore[arg-type]
+    forward = np.array(
+        [math.cos(yaw) * math.cos(pitch), math.sin(yaw) * math.cos(pitch), -math.sin(pitch)]
+    )
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    down = np.cross(forward, right)
+    ray = forward + (u - size[0] / 2) / focal * right + (v - size[1] / 2) / focal * down
+    t = -height / ray[2]
+    return float(x0 + t * ray[0]), float(y0 + t * ray[1])
+
+
+@pytest.mark.slow
+def test_floor_calibration_screenshots(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, vtest_avi: Path
+) -> None:
+    """The Floor calibration page on the demo site's camera: eight points placed on the
+    plaza's ground, their floor places typed to 5 cm as measured, the fit saved; then a
+    room's corners being clicked, and points that do not fit."""
+    from widgets.floor_calibration.view import FloorCalibrationPane
+
+    out = Path(os.environ.get("WATCHFLOOR_SCREENSHOT_DIR") or tmp_path / "screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    album = Album(out)
+    apply_theme(qapp)
+    host = EngineHost.open(DEMO_SITE, f"sqlite:///{tmp_path / 'demo.db'}")
+    window = MainWindow(host.runtime, host.bridge, console_settings(tmp_path / "c.ini"))
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        ensure_accounts(host, {"ada": "admin"})
+        window.login_panel.set_mode(LoginMode.LOGIN)
+        log_in(qtbot, window, "ada")
+        admin = window.open_administration("floor_calibration")
+        assert admin is not None
+        pane = window.panes["floor_calibration"]
+        assert isinstance(pane, FloorCalibrationPane)
+        qtbot.waitUntil(lambda: window.host.frame_of("plaza") is not None, timeout=10_000)
+        pane.refresh_button.click()
+        assert pane.canvas.has_picture() and pane.image_size() == (768, 576)
+        qtbot.waitUntil(lambda: pane.stored("plaza") is None and not pane.is_busy())
+        for u, v in PLAZA_GROUND_POINTS:
+            row = pane.add_point(u, v)
+            assert row is not None
+            x, y = plaza_floor_place(u, v)
+            pane.set_floor_place(row, round(x * 20) / 20, round(y * 20) / 20)
+        fit = pane.calibration()
+        assert fit is not None and fit.error_m is not None and fit.error_m < 0.3
+        with qtbot.waitSignal(pane.sig_saved, timeout=10_000):
+            pane.save_button.click()
+        pane.table.clearSelection()
+        assert machine_texts(admin, "floor calibration") == []
+        for width, height in SIZES:
+            resize(qtbot, admin, (width, height))
+            album.save(admin, f"admin-floor_calibration-saved-{width}x{height}", (width, height))
+
+        # A room's corners, after the points: the demo camera stands on the room's origin
+        # corner and cannot see it, and the page says what to do then.
+        pane.use_room_corners("room")
+        assert pane.calibration() is not None  # the points' fit stays meanwhile
+        assert pane.next_step().startswith("Click corner 1 of 4 of Demo plaza sensing")
+        assert pane.strip.status() == ""  # "Saved …" was about the points before
+        for width, height in SIZES:
+            resize(qtbot, admin, (width, height))
+            album.save(admin, f"admin-floor_calibration-corners-{width}x{height}", (width, height))
+
+        # Points that do not fit: four on one line across the picture.
+        pane.points_radio.click()
+        pane.clear_button.click()
+        for n, (x, y) in enumerate([(1.0, 1.0), (4.0, 2.0), (2.0, 6.0), (8.0, 5.0)]):
+            row = pane.add_point(150.0 + 140.0 * n, 300.0 + 40.0 * n)
+            assert row is not None
+            pane.set_floor_place(row, x, y)
+        assert pane.problem().startswith("These points do not fit")
+        resize(qtbot, admin, SIZES[0])
+        album.save(admin, f"admin-floor_calibration-no-fit-{SIZES[0][0]}x{SIZES[0][1]}", SIZES[0])
+        admin.close()
+    finally:
+        window.close()
+        host.close()
+    assert len(album.names) == len(set(album.names))

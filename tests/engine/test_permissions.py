@@ -23,6 +23,7 @@ import engine.accounts
 import engine.alerts.records
 import engine.alerts.rules
 import engine.alerts.sequences
+import engine.fusion.floor
 import engine.gestures.library
 import engine.history.bookmarks
 import engine.history.chat.service
@@ -53,6 +54,19 @@ T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 PASSWORD_HASH = hash_password("irrelevant-pw")
 
 SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
+    engine.fusion.floor.CalibrateCamera: lambda a: engine.fusion.floor.CalibrateCamera(
+        site_id=1,
+        camera="gate",
+        calibration=engine.fusion.floor.calibrate(
+            [
+                engine.fusion.floor.PointPair(u, v, x, y)
+                for u, v, x, y in ((0, 0, 0, 0), (100, 0, 1, 0), (100, 100, 1, 1), (0, 100, 0, 1))
+            ],
+            (640, 480),
+        ),
+        at=T0,
+        actor=a,
+    ),
     engine.incidents.site_plan.PinSitePlan: lambda a: engine.incidents.site_plan.PinSitePlan(
         site_id=1,
         path="site_plans/plan.png",
@@ -285,6 +299,12 @@ def _camera_gate(store: Store, writer: StoreWriter) -> dict[str, Any]:
     return {}
 
 
+def _gate_site(store: Store, writer: StoreWriter) -> int:
+    _camera_gate(store, writer)
+    with store.sessions() as session:
+        return session.query(Site.id).filter(Site.name == "depot").one()[0]
+
+
 def _site(store: Store, writer: StoreWriter) -> dict[str, Any]:
     with store.transaction() as session:
         site = Site(name="depot", geo_lat=51.5, geo_lon=-0.14, updated_at=T0)
@@ -394,6 +414,7 @@ SEEDS: dict[type[GuardedCommand], Seed] = {
         "report_id": _two_reports_of_one_incident(w)[1].report_id
     },
     engine.alerts.rules.AddRule: _camera_gate,
+    engine.fusion.floor.CalibrateCamera: lambda s, w: {"site_id": _gate_site(s, w)},
     engine.incidents.site_plan.PinSitePlan: _site,
     engine.alerts.rules.RemoveRule: _then(_camera_gate, _as_engine(engine.alerts.rules.AddRule)),
     engine.alerts.rules.ArmRule: _then(_camera_gate, _as_engine(engine.alerts.rules.AddRule)),

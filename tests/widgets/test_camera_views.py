@@ -213,6 +213,28 @@ def test_health_bar_never_cuts_a_label_short_when_the_window_is_narrow(qtbot: Qt
         assert "10/10 nodes online" in bar.labels["sensing"].toolTip()
 
 
+def test_a_tracked_person_named_by_another_sense_is_labelled_with_that_name(
+    qtbot: QtBot,
+) -> None:
+    """A sensing room names the person by their registered device; the camera that sees the
+    same person (joined by the fusion) labels their box with that name."""
+    tile, camera = shown_tile(qtbot)
+    tile.resize(160 * 2, 90 * 2)
+    tile.set_status(CameraStatus.ONLINE, "", T0)
+    track = TrackView(7, Box(40, 30, 40, 50), 0.81, coasting=False)
+    camera.push((40, 40, 40))
+    camera.frame = replace(camera.frame, analysis=FrameAnalysis(0, 0.0, (track,), (), None))
+    tile.refresh()
+    unnamed = tile.grab().toImage()
+    tile.fused_names = {7: "Ada"}
+    camera.push((40, 40, 40))
+    camera.frame = replace(camera.frame, analysis=FrameAnalysis(0, 0.0, (track,), (), None))
+    tile.refresh()
+    labelled = tile.grab().toImage()
+    label_row = [(x, 55) for x in range(130, 300)]  # past "#7 0.81": the name widens it
+    assert any(labelled.pixelColor(x, y) != unnamed.pixelColor(x, y) for x, y in label_row)
+
+
 def amber_pixels_in_header(tile: CameraTile) -> int:
     image = tile.grab().toImage()
     count = 0

@@ -852,3 +852,18 @@ def test_the_3d_view_does_not_put_the_window_it_is_in_into_opengl(qtbot: QtBot) 
     qtbot.waitUntil(lambda: view.gl_view.isExposed())  # shown a turn after the pane
     assert not holder.findChildren(QOpenGLWidget)
     assert view.gl_container is not None and view.gl_container.isVisible()
+
+
+def test_a_blob_a_camera_named_shows_that_name_where_no_device_names_it(qtbot: QtBot) -> None:
+    pane = shown_pane(qtbot)
+    pane.set_rooms([("lab", "Lab")])
+    pane.set_fused_names({"lab": {9: "Bo", 7: "Someone else"}})
+    pane.set_snapshot(named_snapshot())
+    model = pane.blob_table.blob_model
+    who = [model.index(r, BlobColumn.WHO).data() for r in range(2)]
+    assert who == ["Alice", "Bo (seen by a camera)"]  # the device's name comes first
+    labels = [item.text for item in pane.view.blob_labels if item.visible()]
+    assert labels == ["Alice", "Bo (camera)"]
+    pane.set_fused_names({})
+    pane.set_snapshot(named_snapshot())
+    assert [model.index(r, BlobColumn.WHO).data() for r in range(2)] == ["Alice", ""]

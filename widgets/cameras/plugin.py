@@ -51,6 +51,11 @@ def build(ctx: PaneContext) -> QWidget:
             grid.on_recording_changed(event.camera, recording_problem(event))
 
     ctx.events.sig_recording_changed.connect(recording_changed)
+    ctx.events.sig_fusion_updated.connect(
+        lambda update: grid.on_fused_names(
+            {cam_id: update.names_on("camera", cam_id) for cam_id, _ in ctx.cameras}
+        )
+    )
     return grid
 
 

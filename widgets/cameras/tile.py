@@ -98,6 +98,9 @@ class CameraTile(QWidget):
         self.replay_status = ""
         self.recording_problem: str | None = None
         self.simulated = False
+        # Names other senses gave this camera's tracked people (by track id), kept current
+        # by the grid from the fusion of cameras and sensing rooms.
+        self.fused_names: dict[int, str] = {}
 
     def set_camera(
         self,
@@ -347,8 +350,11 @@ class CameraTile(QWidget):
             painter.setPen(pen)
             painter.drawRect(rect)
             label = f"#{track.track_id} {track.confidence:.2f}"
-            if track.person:
-                label = f"{track.person} · {label}"
+            # Its face's name, else the name another sense gave the same person (a
+            # registered device a sensing room placed with them).
+            person = track.person or self.fused_names.get(track.track_id)
+            if person:
+                label = f"{person} · {label}"
             painter.fillRect(
                 QRectF(rect.x(), rect.y() - 16, 9 + 7 * len(label), 16), QColor(0, 0, 0, 160)
             )

@@ -51,6 +51,7 @@ class CameraGrid(QWidget):
         self._empty_hint = empty_hint
         self._status: dict[str, tuple[CameraStatus, str, datetime | None]] = {}
         self._recording: dict[str, str] = {}  # camera → why its recording is failing
+        self._fused: dict[str, dict[int, str]] = {}  # camera → track id → name (fusion)
         self._replay_getters: dict[str, FrameGetter] | None = None
         self._replay_label: str | None = None
         self._replay_statuses: dict[str, str] = {}
@@ -145,6 +146,7 @@ class CameraGrid(QWidget):
                 if feed.camera_id in self._status:
                     tile.set_status(*self._status[feed.camera_id])
                 tile.set_recording_problem(self._recording.get(feed.camera_id))
+                tile.fused_names = self._fused.get(feed.camera_id, {})
                 if self._replay_label is not None:
                     tile.set_replay(
                         self._replay_label, self._replay_statuses.get(feed.camera_id, "")
@@ -221,6 +223,15 @@ class CameraGrid(QWidget):
             if tile.camera_id == camera_id:
                 tile.set_status(status, detail, since)
         self._update_summary()
+
+    def on_fused_names(self, names: Mapping[str, dict[int, str]]) -> None:
+        """The names each camera's tracked people have from any sense (camera → track id
+        → name): a person a sensing room names by their registered device is named on the
+        camera that sees them too. Drawn with the next frame."""
+        self._fused = dict(names)
+        for tile in self.tiles:
+            if tile.camera_id is not None:
+                tile.fused_names = self._fused.get(tile.camera_id, {})
 
     def on_recording_changed(self, camera_id: str, problem: str | None) -> None:
         """The camera's clips and snapshots are failing (``problem`` says why and what was

@@ -67,6 +67,11 @@ def build(ctx: PaneContext) -> QWidget:
     pane.sig_pairing_requested.connect(open_pairing)
     pane.sig_room_selected.connect(room_selected)
     ctx.events.sig_sensing_updated.connect(pane.set_snapshot)
+    ctx.events.sig_fusion_updated.connect(
+        lambda update: pane.set_fused_names(
+            {room_id: update.names_on("sensing", room_id) for room_id in pane.room_ids}
+        )
+    )
     ctx.events.sig_recording_changed.connect(recording_changed)
     return pane
 

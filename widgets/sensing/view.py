@@ -444,10 +444,14 @@ def blob_rgba(blob: BlobView) -> tuple[float, float, float, float]:
     return identity_rgba(blob.identity.colour)
 
 
-def blob_label(blob: BlobView) -> tuple[Vec3, str, QColor]:
-    """A blob's label in the 3D view: its person's name in their colour, or its id in cyan."""
+def blob_label(blob: BlobView, fused: str | None = None) -> tuple[Vec3, str, QColor]:
+    """A blob's label in the 3D view: its person's name in their colour, or the name a
+    camera's sense gave the same person (``fused``: a recognised face) in white, or its id
+    in cyan."""
     identity = blob.identity
     if identity is None:
+        if fused:
+            return blob.position, f"{printable(fused)} (camera)", QColor(230, 237, 243)
         uncertain = " (uncertain)" if blob.ambiguous else ""
         return blob.position, f"#{blob.track_id}{uncertain}", QColor(26, 217, 255)
     r, g, b, _ = identity_rgba(identity.colour)
@@ -616,6 +620,7 @@ class SensingView3D(QWidget):
         self._blob_ids: tuple[int, ...] = ()
         self.node_labels: list[Any] = []
         self.blob_labels: list[Any] = []
+        self.fused_names: dict[int, str] = {}  # blob id → the name a camera's face gave them
         self.ellipsoid_items: list[Any] = []
         self._sphere: Any = None
         try:
@@ -1035,7 +1040,9 @@ class SensingView3D(QWidget):
         trail_rgba = np.concatenate(trail_colours) if trails else np.empty((0, 4), np.float32)
         self.trail_item.setData(pos=trail_pos, color=trail_rgba)
         self.trail_item.setVisible(trail_pos.shape[0] > 0)
-        self._set_labels(self.blob_labels, [blob_label(b) for b in blobs])
+        self._set_labels(
+            self.blob_labels, [blob_label(b, self.fused_names.get(b.track_id)) for b in blobs]
+        )
 
     def blob_tooltip_at(self, x: float, y: float) -> str | None:
         """What hovering at widget pixel (x, y) of the GL view says: the blob drawn there,
@@ -1249,6 +1256,7 @@ class BlobTableModel(RowsTableModel[BlobView]):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(_BLOB_HEADERS, parent)
         self._now_s = 0.0
+        self.fused_names: dict[int, str] = {}  # blob id → the name a camera's face gave them
 
     def set_blobs(self, blobs: Sequence[BlobView], now_s: float) -> None:
         """Show ``blobs`` of the tick at engine time ``now_s``. The same blobs in the same
@@ -1267,7 +1275,10 @@ class BlobTableModel(RowsTableModel[BlobView]):
         if column == BlobColumn.BLOB:
             return f"#{blob.track_id}"
         if column == BlobColumn.WHO:
-            return printable(identity.name) if identity is not None else ""
+            if identity is not None:
+                return printable(identity.name)
+            fused = self.fused_names.get(blob.track_id)
+            return f"{printable(fused)} (seen by a camera)" if fused else ""
         if column == BlobColumn.MATCH:
             return f"{identity.score:.2f}" if identity is not None else ""
         if column == BlobColumn.POSITION:
@@ -1501,6 +1512,7 @@ class SensingPane(QWidget):
         super().__init__(parent)
         self._rooms: list[tuple[str, str]] = []
         self._latest: dict[str, SensingSnapshot] = {}
+        self._fused_names: dict[str, dict[int, str]] = {}  # room → blob id → name (fusion)
         self._pairing_allowed = False
         self.pairing_unavailable = ""
         """Why no node can be paired at this site ("" when real nodes can join)."""
@@ -1620,6 +1632,11 @@ class SensingPane(QWidget):
             splitter.setSizes([round(1000 * share), round(1000 * (1 - share))])
 
     @property
+    def room_ids(self) -> tuple[str, ...]:
+        """Every room the pane lists, in order."""
+        return tuple(room_id for room_id, _ in self._rooms)
+
+    @property
     def current_room_id(self) -> str | None:
         index = self.room_combo.currentIndex()
         return self._rooms[index][0] if 0 <= index < len(self._rooms) else None
@@ -1733,6 +1750,15 @@ class SensingPane(QWidget):
         self.room_combo.setVisible(several)
         self.room_label.setVisible(several)
 
+    def set_fused_names(self, names: Mapping[str, dict[int, str]]) -> None:
+        """The names other senses give each room's blobs (room → blob id → name; a face a
+        camera recognised on the same person), shown where no registered device names the
+        blob. Drawn with the room's next tick."""
+        self._fused_names = dict(names)
+        shown = self._fused_names.get(self.current_room_id or "", {})
+        self.view.fused_names = shown
+        self.blob_table.blob_model.fused_names = shown
+
     def set_snapshot(self, snapshot: SensingSnapshot) -> None:
         """A room's latest fusion tick; drawn when that room is selected (and no replay
         is shown)."""
@@ -1744,6 +1770,9 @@ class SensingPane(QWidget):
             self._draw(snapshot)
 
     def _draw(self, snapshot: SensingSnapshot) -> None:
+        shown = self._fused_names.get(snapshot.room_id, {}) if not self._replaying else {}
+        self.view.fused_names = shown
+        self.blob_table.blob_model.fused_names = shown
         self.view.set_snapshot(snapshot)
         self.blob_table.set_snapshot(snapshot)
         self.node_table.set_snapshot(snapshot)

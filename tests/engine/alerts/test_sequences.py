@@ -29,7 +29,7 @@ from engine.alerts.service import AlertRaised, AlertService, SequenceAdded
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.config import load_site
-from engine.events import PeopleDetected, Sighting
+from engine.events import PeopleDetected, PeoplePlaced, Sighting
 from engine.gestures.worker import GestureDetected
 from engine.incidents.nightly import CameraRisk, RecordRetrain
 from engine.sitetime import UTC_TIME, SiteTime
@@ -526,3 +526,22 @@ def test_a_gesture_raises_an_alert_through_the_service(
     assert added.new_alert and added.max_conf == pytest.approx(0.9)
     (row,) = AlertListRequest(limit=10).run(store).rows
     assert [s.track_id for s in row.sequences] == [5]
+
+
+def test_a_room_rule_fires_on_someone_only_a_camera_places_in_the_room(
+    live: tuple[Store, StoreWriter, EventBus, AlertService, list[object]],
+) -> None:
+    """Where a room senses nobody (weak sensing, a still body) but a calibrated camera
+    places a person in it, the room's rule fires on the camera's sighting (PeoplePlaced)."""
+    store, writer, bus, service, events = live
+    rule = RuleSpec(0, "lab closed", None, "lab", "sensing_blob")
+    writer.execute(AddRule(rule=rule, at=T0, actor=ADMIN))
+    service.reload_rules()
+    for step in range(4):
+        bus.publish(PeoplePlaced(at=T0 + timedelta(seconds=step * 0.4), room="lab", people=(3,)))
+    assert writer.flush()
+    (added,) = [e for e in events if isinstance(e, SequenceAdded)]
+    assert added.new_alert
+    rows = AlertListRequest(limit=10).run(store).rows
+    (row,) = [r for r in rows if r.source == "sensing:lab"]
+    assert [s.track_id for s in row.sequences] == [-3]

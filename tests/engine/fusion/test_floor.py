@@ -172,7 +172,9 @@ def test_a_calibration_is_stored_audited_and_replaced(db_url: str, tmp_path: Pat
                         actor=ADMIN,
                     )
                 )
-            with pytest.raises(PermissionError):
+            with pytest.raises(
+                PermissionError, match=r"olly \(operator\) may not calibrate cameras to the floor"
+            ):
                 writer.execute(
                     CalibrateCamera(
                         site_id=ids.site_id,

@@ -1,0 +1,51 @@
+"""What the Floor calibration page may do, bound to the running engine: read a camera's stored
+floor calibration and store a new one.
+
+Every method blocks (a store read, a wait on the store writer); the console runs them on the
+query service's workers (through :class:`console.queries.QtQueryClient`), never on the GUI
+thread. A calibration is stored as the person logged in at the console
+(:class:`console.session.ConsoleSession`) through the same engine command as ``watchfloor
+cameras calibrate`` (:class:`~engine.fusion.floor.CalibrateCamera`): the store writer checks
+the configure-cameras permission and audits it (``camera.calibrate``), refusals included.
+"""
+
+from __future__ import annotations
+
+from console.session import ConsoleSession
+from engine.fusion.floor import (
+    FloorCalibration,
+    StoredCalibration,
+    camera_calibrations,
+)
+from engine.runtime import EngineRuntime
+from engine.store.database import Store
+
+
+class FloorCalibrationBackend:
+    """Blocking calls for the Floor calibration page, run on query worker threads.
+    Satisfies :class:`widgets.floor_calibration.api.FloorCalibrationActions`."""
+
+    def __init__(self, runtime: EngineRuntime, store: Store, session: ConsoleSession) -> None:
+        self._runtime = runtime
+        self._store = store
+        self._session = session  # who the engine checks and audits: the logged-in person
+
+    def stored_calibration(self, camera: str) -> StoredCalibration | None:
+        return camera_calibrations(self._store, self._site_id()).get(camera)
+
+    def save_calibration(self, camera: str, calibration: FloorCalibration) -> StoredCalibration:
+        """Store ``calibration`` for ``camera`` and read it back: what the page shows is
+        the stored row (who, when), not the copy it sent."""
+        actor = self._session.require_actor("calibrate cameras")
+        # Through the runtime: stored, and its tracks placed on the floor with it at once.
+        self._runtime.calibrate_camera(camera, calibration, actor)
+        stored = self.stored_calibration(camera)
+        if stored is None:  # committed before execute returned: only a vanished camera
+            raise RuntimeError(f"the calibration of camera {camera!r} was not found after saving")
+        return stored
+
+    def _site_id(self) -> int:
+        ids = self._runtime.site_ids
+        if ids is None:
+            raise RuntimeError("camera calibrations need a live engine with a store")
+        return ids.site_id

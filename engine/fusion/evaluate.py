@@ -1,0 +1,285 @@
+"""Scoring the fusion against a simulated scene's truth (``watchfloor fusion simulate``, the
+``fusion`` benchmark).
+
+The scene knows where each walker is at every moment. A camera track is *walker w's* when,
+at a frame where the detector found it, its box overlaps w's true box (projected through the
+simulated camera) by IoU ≥ :data:`TRACK_IOU` more than any other walker's; a blob is *w's*
+when its place is within :data:`BLOB_RADIUS_M` of w and nearer w than any other walker. A
+track or blob matching no walker (a ghost) has no truth.
+
+At every fusion update, for every walker that a camera track and a blob of theirs both see
+(an *opportunity*: the two could be joined):
+
+- **right identity**: the fusion has the two in one person, and that person carries the
+  walker's name (when the walker has one yet; see below), or no name when the walker has
+  none;
+- counted apart: joined but named wrongly, or not joined (yet).
+
+Every join the fusion holds at an update is **right** when both sides are the same walker's,
+**wrong** when they are two walkers', and unknown when a side has no truth.
+
+**Names.** A walker is known by their name ("Walker 1", …: the tag the first room's nodes
+hear) from the moment the room's BLE matching first names a blob of theirs with it; before
+that the right identity is no name.
+
+**Names kept across a room without a camera.** A named walker in a room where nothing names
+them (no camera, nodes that hear no tags): at every update while that room senses them, is
+the person their blob belongs to called by their name?
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from engine.bus import EventBus
+from engine.config import SensingRoomConfig
+from engine.events import PeopleDetected
+from engine.fusion.service import FusionUpdated
+from engine.sensing.service import SensingUpdated
+
+TRACK_IOU: Final = 0.3
+BLOB_RADIUS_M: Final = 1.0
+RECENT_S: Final = 0.5  # a sighting older than this at an update is not "seeing now"
+
+Box = tuple[float, float, float, float]
+
+
+def iou(a: Box, b: Box) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    w = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    h = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    inter = w * h
+    union = aw * ah + bw * bh - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class FusionScore:
+    """The counts (see the module docstring)."""
+
+    opportunities: int = 0
+    right_identity: int = 0
+    joined_wrong_name: int = 0
+    not_joined: int = 0
+    joins_right: int = 0
+    joins_wrong: int = 0
+    joins_unknown: int = 0
+    kept_name: int = 0
+    kept_name_of: int = 0
+    updates: int = 0
+    wrong_examples: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        joins = self.joins_right + self.joins_wrong
+        return {
+            "updates": self.updates,
+            "pair_opportunities": self.opportunities,
+            "right_identity": self.right_identity,
+            "right_identity_share": _share(self.right_identity, self.opportunities),
+            "joined_wrong_name": self.joined_wrong_name,
+            "not_joined": self.not_joined,
+            "joins_right": self.joins_right,
+            "joins_wrong": self.joins_wrong,
+            "joins_without_truth": self.joins_unknown,
+            "wrong_join_share": _share(self.joins_wrong, joins),
+            "name_kept_in_room_without_camera": f"{self.kept_name}/{self.kept_name_of}",
+            "name_kept_share": _share(self.kept_name, self.kept_name_of),
+            "wrong_join_examples": self.wrong_examples[:5],
+        }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+class FusionScorer:
+    """Listens on ``bus`` and scores each :class:`FusionUpdated` (see the module). The
+    scene gives ``walkers`` (floor position at scene time, None before they enter),
+    ``scene_time`` (event time in seconds of the UTC clock → scene seconds), ``true_box``
+    (camera, walker index, scene time → the walker's true box on that camera's picture, or
+    None) and the name each walker is known by; ``rooms`` the site's rooms, ``named_in``
+    the rooms whose nodes hear the tags, ``camera_rooms`` the rooms a camera sees."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        *,
+        walkers: Sequence[Callable[[float], tuple[float, float] | None]],
+        names: Sequence[str],
+        scene_time: Callable[[float], float],
+        true_box: Callable[[str, int, float], Box | None],
+        rooms: Sequence[SensingRoomConfig],
+        named_in: frozenset[str],
+        camera_rooms: frozenset[str],
+    ) -> None:
+        self.score = FusionScore()
+        self._walkers = walkers
+        self._names = names
+        self._scene_time = scene_time
+        self._true_box = true_box
+        self._rooms = {room.id: room for room in rooms}
+        self._named_in = named_in
+        self._camera_rooms = camera_rooms
+        self._lock = threading.Lock()
+        self._tracks: dict[tuple[str, int], tuple[float, int | None]] = {}
+        self._blobs: dict[tuple[str, int], tuple[float, int | None]] = {}
+        self._named: set[int] = set()  # walkers the scene has named by now
+        self._unsubscribe = [
+            bus.subscribe(PeopleDetected, self._on_people),
+            bus.subscribe(SensingUpdated, self._on_sensing),
+            bus.subscribe(FusionUpdated, self._on_fusion),
+        ]
+
+    def close(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+
+    def _walker_of_box(self, camera: str, box: Box, t: float) -> int | None:
+        best, best_iou = None, TRACK_IOU
+        for index in range(len(self._walkers)):
+            truth = self._true_box(camera, index, t)
+            if truth is None:
+                continue
+            overlap = iou(box, truth)
+            if overlap > best_iou:
+                best, best_iou = index, overlap
+        return best
+
+    def _walker_near(self, floor: tuple[float, float], t: float) -> int | None:
+        best, best_d = None, BLOB_RADIUS_M
+        for index, walker in enumerate(self._walkers):
+            place = walker(t)
+            if place is None:
+                continue
+            d = math.hypot(place[0] - floor[0], place[1] - floor[1])
+            if d < best_d:
+                best, best_d = index, d
+        return best
+
+    def _on_people(self, event: PeopleDetected) -> None:
+        t_event = event.at.timestamp()
+        t = self._scene_time(t_event)
+        found = {
+            (event.camera, s.track_id): (t_event, self._walker_of_box(event.camera, s.box, t))
+            for s in event.sightings
+        }
+        with self._lock:
+            self._tracks.update(found)
+
+    def _on_sensing(self, event: SensingUpdated) -> None:
+        snapshot = event.snapshot
+        room = self._rooms.get(snapshot.room_id)
+        if room is None:
+            return
+        t_event = event.at.timestamp()
+        t = self._scene_time(t_event)
+        found = {}
+        named = set()
+        for blob in snapshot.blobs:
+            if blob.coasting:
+                continue
+            floor = room.to_floor(blob.position[0], blob.position[1])
+            walker = self._walker_near(floor, t)
+            found[(room.id, blob.track_id)] = (t_event, walker)
+            if (
+                walker is not None
+                and blob.identity is not None
+                and blob.identity.name == self._names[walker]
+            ):
+                named.add(walker)  # their tag has named them: the name is theirs from now on
+        with self._lock:
+            self._blobs.update(found)
+            self._named |= named
+
+    def _on_fusion(self, update: FusionUpdated) -> None:
+        now = update.at.timestamp()
+        t = self._scene_time(now)
+        with self._lock:
+            tracks = {k: w for k, (at, w) in self._tracks.items() if now - at <= RECENT_S}
+            blobs = {k: w for k, (at, w) in self._blobs.items() if now - at <= RECENT_S}
+        score = self.score
+        score.updates += 1
+        person_of: dict[tuple[str, str, int], Any] = {}
+        for person in update.people:
+            for member in person.members:
+                person_of[member] = person
+        with self._lock:
+            named = set(self._named)
+        # Opportunities: a walker a camera track and a blob of theirs both see now.
+        for index in range(len(self._walkers)):
+            mine_t = [k for k, w in tracks.items() if w == index]
+            mine_b = [k for k, w in blobs.items() if w == index]
+            if not mine_t or not mine_b:
+                continue
+            score.opportunities += 1
+            people = {id(person_of.get(("camera", c, i))) for c, i in mine_t} & {
+                id(person_of.get(("sensing", r, i))) for r, i in mine_b
+            }
+            shared = [
+                person_of[("camera", c, i)]
+                for c, i in mine_t
+                if ("camera", c, i) in person_of and id(person_of[("camera", c, i)]) in people
+            ]
+            if not shared:
+                score.not_joined += 1
+                continue
+            expected = self._names[index] if index in named else None
+            if shared[0].name == expected:
+                score.right_identity += 1
+            else:
+                score.joined_wrong_name += 1
+        # Joins: right, wrong or without truth.
+        for link in update.links:
+            track_w = tracks.get((link.track[1], link.track[2]))
+            blob_w = blobs.get((link.blob[1], link.blob[2]))
+            if track_w is None or blob_w is None:
+                score.joins_unknown += 1
+            elif track_w == blob_w:
+                score.joins_right += 1
+            else:
+                score.joins_wrong += 1
+                if len(score.wrong_examples) < 20:
+                    score.wrong_examples.append(
+                        f"t={t:.1f} s: {link.track[1]} track {link.track[2]} (walker "
+                        f"{track_w + 1}) joined to {link.blob[1]} blob {link.blob[2]} "
+                        f"(walker {blob_w + 1})"
+                    )
+        # Names kept where only a camera-less, tag-deaf room senses a named walker.
+        for (room_id, blob_id), owner in blobs.items():
+            if owner is None or owner not in named:
+                continue
+            if room_id in self._camera_rooms or room_id in self._named_in:
+                continue
+            score.kept_name_of += 1
+            carrier = person_of.get(("sensing", room_id, blob_id))
+            if carrier is not None and carrier.name == self._names[owner]:
+                score.kept_name += 1
+
+
+def summary(scores: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Several runs' scores added up."""
+    keys = (
+        "pair_opportunities",
+        "right_identity",
+        "joined_wrong_name",
+        "not_joined",
+        "joins_right",
+        "joins_wrong",
+        "joins_without_truth",
+    )
+    total = {key: sum(int(s[key]) for s in scores) for key in keys}
+    kept = [s["name_kept_in_room_without_camera"].split("/") for s in scores]
+    kept_n, kept_of = sum(int(a) for a, _ in kept), sum(int(b) for _, b in kept)
+    joins = total["joins_right"] + total["joins_wrong"]
+    return {
+        **total,
+        "right_identity_share": _share(total["right_identity"], total["pair_opportunities"]),
+        "wrong_join_share": _share(total["joins_wrong"], joins),
+        "name_kept_in_room_without_camera": f"{kept_n}/{kept_of}",
+        "name_kept_share": _share(kept_n, kept_of),
+    }

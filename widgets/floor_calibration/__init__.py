@@ -1,0 +1,1 @@
+"""The Floor calibration page: ``view`` (Qt), ``api`` and ``geometry`` (Qt-free)."""

@@ -148,12 +148,20 @@ class WalkerLike(Protocol):
 
 
 def person_from_walker(
-    walker: WalkerLike, t_s: float, index: int, *, origin: tuple[float, float] = (0.0, 0.0)
+    walker: WalkerLike,
+    t_s: float,
+    index: int,
+    *,
+    origin: tuple[float, float] = (0.0, 0.0),
+    height_m: float | None = None,
 ) -> ScenePerson:
     """Walker number ``index`` of a simulated room at ``t_s`` as the camera sees them: feet
     under the body centre (moved by ``origin``, where the room's corner is on the floor
-    plan), facing the way they walk, with the index's height and clothes (:data:`HEIGHTS_M`,
-    :data:`APPEARANCES`) and a gait phase of their own."""
+    plan), facing the way they walk, ``height_m`` tall (default: the index's, from
+    :data:`HEIGHTS_M`; a sensing walker's own ``height_m`` is its body centre's, not its
+    stature), in the index's clothes (:data:`APPEARANCES`), with a gait phase of their own.
+    A walker who is not in the scene at ``t_s`` (a simulator's ``ABSENT``) is the caller's
+    to leave out."""
     x, y, _ = walker.position_at(t_s)
     vx, vy, _ = walker.velocity_at(t_s)
     speed = math.hypot(vx, vy)
@@ -161,7 +169,7 @@ def person_from_walker(
     return ScenePerson(
         x + origin[0],
         y + origin[1],
-        HEIGHTS_M[index % len(HEIGHTS_M)],
+        height_m if height_m is not None else HEIGHTS_M[index % len(HEIGHTS_M)],
         APPEARANCES[index % len(APPEARANCES)],
         heading_deg=heading,
         speed_m_s=speed,

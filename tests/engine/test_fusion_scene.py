@@ -189,8 +189,8 @@ def test_a_walker_of_a_room_stands_where_the_walker_is_on_the_floor_plan() -> No
     assert (seen.x, seen.y) == pytest.approx((13.0, 21.0))
     assert seen.heading_deg == pytest.approx(0.0) and seen.speed_m_s == pytest.approx(1.0)
     assert seen.appearance == APPEARANCES[3]
-    standing = person_from_walker(walker, 60.0, 3)
-    assert standing.speed_m_s == 0.0
+    standing = person_from_walker(walker, 60.0, 3, height_m=1.9)
+    assert standing.speed_m_s == 0.0 and standing.height_m == 1.9
 
 
 def test_the_real_people_detector_finds_the_rendered_people() -> None:

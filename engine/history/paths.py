@@ -138,14 +138,9 @@ def query_paths(
     return found
 
 
-def _path_of(
-    event_id: int,
-    ts: datetime,
-    detail: Mapping[str, Any],
-    person: str | None,
-    public_id: str | None,
-    site_time: SiteTime,
-) -> PersonPath:
+def stretches_of(detail: Mapping[str, Any]) -> tuple[Stretch, ...]:
+    """The stretches of a ``person.path`` event's detail, in time order (a device after a
+    place that starts with it); segments that cannot be read are left out."""
     stretches = []
     raw = detail.get("segments")
     for seg in raw if isinstance(raw, Sequence) and not isinstance(raw, str) else ():
@@ -168,6 +163,17 @@ def _path_of(
             )
         )
     stretches.sort(key=lambda s: (s.start, s.sense == "ble"))
+    return tuple(stretches)
+
+
+def _path_of(
+    event_id: int,
+    ts: datetime,
+    detail: Mapping[str, Any],
+    person: str | None,
+    public_id: str | None,
+    site_time: SiteTime,
+) -> PersonPath:
     name = detail.get("name")
     named_by = detail.get("named_by")
     return PersonPath(
@@ -176,8 +182,8 @@ def _path_of(
         name=person or (str(name) if name else None),
         named_by=str(named_by) if named_by else None,
         person_public_id=public_id,
-        stretches=tuple(stretches),
-        text=path_text(raw, site_time),
+        stretches=stretches_of(detail),
+        text=path_text(detail.get("segments"), site_time),
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx2
 import pytest
 from sqlalchemy import insert
 
@@ -19,6 +20,7 @@ from engine.clock import SimulatedClock
 from engine.config import load_site
 from engine.fusion.associate import FusionChange, PersonView, Segment
 from engine.fusion.service import FusionRecord
+from engine.history.chat import ChatService
 from engine.history.chat.offline import OfflineAnswer, OfflineAnswerer
 from engine.history.chat.tools import event_ids_in, run_tool
 from engine.history.paths import query_paths
@@ -29,7 +31,9 @@ from engine.store.models import Media
 from engine.store.person_models import Person
 from engine.store.sites import SyncSite
 from engine.store.writer import StoreWriter
+from tests.actors import INVESTIGATOR
 from tests.conftest import write_site
+from tests.engine.test_chat_llm import API_KEY, Api, streamed, tool_results
 
 BERLIN = SiteTime.named("Europe/Berlin")
 DAY = "2026-11-26"
@@ -476,3 +480,82 @@ def test_the_person_paths_tool_returns_compact_json_the_model_can_cite(history: 
     assert run_tool(store, NOW, "person_paths", {"place": "lobby", "limit": 99}) == {
         "error": "limit must be 1-50"
     }
+
+
+def test_the_llm_calls_person_paths_through_the_sdk_and_cites_the_path_with_its_clip(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real anthropic SDK over httpx2.MockTransport: the scripted model asks
+    person_paths, the tool runs on the store, its JSON goes back, and the answer's cited
+    path carries the clip of its camera stretch; an id the tools did not return is not
+    cited."""
+    for name in ("ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_CUSTOM_HEADERS"):
+        monkeypatch.delenv(name, raising=False)  # the mock API only
+    store, ids = history.store, history.paths
+    api = Api(
+        lambda r: streamed(
+            {
+                "tool": "person_paths",
+                "id": "toolu_01Ada",
+                "input": {
+                    "person": "Ada",
+                    "start": "2026-11-26T12:00:00+01:00",
+                    "end": "2026-11-26T17:00:00+01:00",
+                },
+            },
+            {
+                "tool": "person_paths",
+                "id": "toolu_02Went",
+                "input": {"place": "Lobby", "then_place": "Store room"},
+            },
+            stop_reason="tool_use",
+        ),
+        lambda r: streamed(
+            {
+                "text": [
+                    "Ada was seen by Plaza east 14:02–14:04 CET and sensed in the Lobby until ",
+                    f"14:09 [event {ids['ada']}]. Bo and someone unknown went from the Lobby ",
+                    f"into the Store room [event {ids['bo']}, {ids['unknown']}] (not [event ",
+                    f"{ids['across']}]).",
+                ]
+            },
+            stop_reason="end_turn",
+        ),
+    )
+    chat = ChatService(
+        store,
+        clock=SimulatedClock(NOW),
+        site_time=BERLIN,
+        api_key=API_KEY,
+        http_client=httpx2.Client(transport=httpx2.MockTransport(api)),
+    )
+    answer = chat.ask(
+        "Where was Ada this afternoon, and who went from the lobby into the store room?",
+        actor=INVESTIGATOR,
+    )
+    assert (answer.mode, answer.steps) == ("llm", 2), answer.fallback_reason
+    assert [c.event_id for c in answer.citations] == [ids["ada"], ids["bo"], ids["unknown"]]
+    ada = answer.citations[0]
+    assert (ada.kind, ada.clip_path, ada.clip_offset_s) == (
+        "person.path",
+        "clips/east/1402.mp4",
+        2.0,
+    )
+    first, second = api.bodies()
+    assert "person_paths" in {tool["name"] for tool in first["tools"]}
+    assert "use person_paths" in first["system"]
+    results = tool_results(second)
+    assert [p["event_id"] for p in results["toolu_01Ada"]["paths"]] == [ids["ada"]]
+    assert results["toolu_01Ada"]["paths"][0]["stretches"][0] == {
+        "sense": "camera",
+        "place": "Plaza east",
+        "camera": "east",
+        "from": "2026-11-26T13:02:00Z",
+        "to": "2026-11-26T13:04:00Z",
+    }
+    went = results["toolu_02Went"]
+    assert [(p["event_id"], p["person"]) for p in went["paths"]] == [
+        (ids["bo"], "Bo"),
+        (ids["unknown"], None),
+    ]
+    chat.close()

@@ -94,7 +94,6 @@ from engine.history.chat.across_senses import (
     read_paths,
     room_names,
     sensed_people,
-    stretch_clips,
     stretches_in,
     went_from_to,
 )
@@ -1263,9 +1262,7 @@ class OfflineAnswerer:
             )
         # Every named person listed is cited (their first event), so each name is clickable.
         citations = tuple(citation_of(q["first_event"]) for q in named if q.get("first_event"))
-        citations += self._cite_paths(
-            [s.path for s in newly_named if s.path is not None], p.site, now
-        )
+        citations += self._cite_paths([s.path for s in newly_named if s.path is not None])
         pictures = tuple(people_pictures(self._store, now, **args)) if everyone else ()
         return OfflineAnswer(
             _squash(text),
@@ -1332,7 +1329,7 @@ class OfflineAnswerer:
             )
             if sensed.paths:
                 text += "\n" + self._path_block(list(sensed.paths), p, now, "Their paths")
-        citations = self._cite_paths(list(sensed.paths), p.site, now)
+        citations = self._cite_paths(list(sensed.paths))
         if len(citations) < MAX_CITATIONS and sensed.count:
             args: dict[str, Any] = dict(when.args())
             if p.room is not None:
@@ -1540,7 +1537,7 @@ class OfflineAnswerer:
         return OfflineAnswer(
             text,
             True,
-            self._cite_paths(went, p.site, now),
+            self._cite_paths(went),
             "went_between",
             {
                 "from": sorted(origin.members),
@@ -1623,7 +1620,7 @@ class OfflineAnswerer:
             lines.append(f"{label} has no path across senses{through} {period}; seen on {seen}.")
         elif not paths:
             lines.append(f"{label} has no path across senses{through} {period}.")
-        citations = self._cite_paths(paths, p.site, now)
+        citations = self._cite_paths(paths)
         newest_per_camera: dict[str, dict[str, Any]] = {}
         for event in elsewhere:
             newest_per_camera.setdefault(str(event["camera"]), event)
@@ -1696,29 +1693,16 @@ class OfflineAnswerer:
             lines.append(f"\u2026 and {len(paths) - len(shown)} earlier.")
         return "\n".join(lines)
 
-    def _cite_paths(
-        self, paths: list[PersonPath], site: SiteTime, now: datetime
-    ) -> tuple[Citation, ...]:
-        """The path events cited, in order, each worded on the site's clock and with the
-        clip of its first camera stretch a clip shows, when there is one."""
+    def _cite_paths(self, paths: list[PersonPath]) -> tuple[Citation, ...]:
+        """The path events cited, in order, each worded on the site's clock, with the clip
+        of its camera stretch (:func:`~engine.history.chat.tools.events_by_id`)."""
         chosen = paths[:MAX_CITATIONS]
-        if not chosen:
-            return ()
         found = events_by_id(self._store, [x.event_id for x in chosen])
-        clips = stretch_clips(
-            self._store,
-            [(x.event_id, s) for x in chosen for s in x.stretches if s.sense == "camera"],
+        return tuple(
+            citation_of({**found[x.event_id], "summary": path_sentence(x)})
+            for x in chosen
+            if x.event_id in found
         )
-        cited: list[Citation] = []
-        for path in chosen:
-            event = found.get(path.event_id)
-            if event is None:
-                continue
-            event = {**event, "summary": path_sentence(path)}
-            if path.event_id in clips:
-                event["clip_path"], event["clip_offset_s"] = clips[path.event_id]
-            cited.append(citation_of(event))
-        return tuple(cited)
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ from engine.history.chat.across_senses import (
     went_from_to,
 )
 from engine.history.events import _CLIP, _covering_clip_id, _covering_clips
-from engine.history.paths import PersonPath
+from engine.history.paths import PATH_KIND, PersonPath, stretches_of
 from engine.history.timeline import _ROOM_SOURCES, SENSING_PREFIX
 from engine.sitetime import UTC_TIME
 from engine.store.alert_models import Alert
@@ -382,13 +382,26 @@ def _events(
 
 
 def events_by_id(store: Store, event_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """The events of ``event_ids`` that exist (by primary key), as tools show them."""
+    """The events of ``event_ids`` that exist (by primary key), as tools show them; a path
+    across senses (``person.path``, filed when it ends) with the clip of its first camera
+    stretch a clip shows, where the event has none of its own."""
     ids = sorted({int(i) for i in event_ids})[:500]
     if not ids:
         return {}
     with store.engine.connect() as connection:
         rows = connection.execute(_event_select([Event.id.in_(ids)])).all()
-    return {int(row.id): _event_json(row) for row in rows}
+    found = {int(row.id): _event_json(row) for row in rows}
+    paths = [row for row in rows if row.kind == PATH_KIND and row.clip_path is None]
+    if paths:
+        camera_stretches = [
+            (int(row.id), s)
+            for row in paths
+            for s in stretches_of(dict(row.detail or {}))
+            if s.sense == "camera"
+        ]
+        for event_id, (clip, offset) in stretch_clips(store, camera_stretches).items():
+            found[event_id] |= {"clip_path": clip, "clip_offset_s": offset}
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -1786,7 +1786,7 @@ def _check_no_other_room(p: _Parsed) -> None:
     hit = _RE_IN_PLACE.search(p.text)
     if hit is None or hit["place"] in _NOT_CAMERA_NAMES or hit["place"] in ("total", "all"):
         return
-    known = ", ".join(p.rooms) or "none has sensing events yet"
+    known = ", ".join(p.room_names.get(r, r) for r in p.rooms) or "none has sensing events yet"
     raise QuestionError(
         f"I don\u2019t know a room called \u201c{hit['place']}\u201d; rooms are: {known}."
     )

@@ -1,8 +1,9 @@
 """Ask's gold set: the questions of ``tests/data/ask_gold.json`` asked of a small recorded
 site, each answer judged against the facts the gold set states.
 
-The site (three cameras, two sensing rooms, three people, unrecognised passers-by, falls,
-movement, alerts) is written by :func:`build_store` through the real store writer
+The site (three cameras, four sensing rooms, three people, unrecognised passers-by, falls,
+movement, alerts, and two people's paths across senses as the fusion service files them) is
+written by :func:`build_store` through the real store writer
 (:class:`~engine.store.commands.InsertEvent`, so a recognised face names its whole track as
 in a live run), its times on the site's wall clock (``Europe/Berlin``), and the questions
 are asked at the gold set's ``now`` on a simulated clock.
@@ -39,6 +40,7 @@ from sqlalchemy import insert
 
 from engine.access import Actor, Role
 from engine.clock import SimulatedClock
+from engine.events import EventRecord
 from engine.history.chat.offline import OfflineAnswerer
 from engine.media import MediaFile
 from engine.sitetime import SiteTime
@@ -161,17 +163,37 @@ def build_store(db_url: str, gold: Gold) -> Store:
                     **where,
                 )
             )
-        for wall, kind, room in gold.data["sensing"]:
+        for wall, kind, room, *blob in gold.data["sensing"]:
+            blob_id, person = [*blob, None, None][:2]
             event_id = writer.execute(
                 InsertEvent(
                     ts=gold.utc(wall),
                     kind=kind,
                     source=f"sensing:{room}",
-                    detail={"room": room},
+                    detail={"room": room} | ({} if blob_id is None else {"blob": blob_id}),
                     site_id=site,
+                    track_id=blob_id,  # a blob's id, as the sensing service files it
+                    person=person,  # a registered device's owner
                 )
             )
             fall_events[f"{wall} {room}"] = int(event_id)
+        for key, path in enumerate(gold.data.get("paths", ()), 1):
+            record = path_record(gold, key, path)
+            camera = record.source.removeprefix("camera:")
+            writer.execute(
+                InsertEvent(
+                    ts=gold.utc(str(path["filed"])),
+                    kind=record.kind,
+                    source=record.source,
+                    detail=record.detail,
+                    site_id=site,
+                    camera_id=camera_ids.get(camera)
+                    if record.source.startswith("camera:")
+                    else None,
+                    track_id=record.track_id,
+                    person=record.person,
+                )
+            )
     finally:
         writer.stop()
     with store.transaction() as s:
@@ -195,6 +217,33 @@ def build_store(db_url: str, gold: Gold) -> Store:
                 ],
             )
     return store
+
+
+def path_record(gold: Gold, key: int, path: Mapping[str, Any]) -> EventRecord:
+    """A gold path as the fusion service files it when the person is out of every sense
+    (:class:`~engine.fusion.service.FusionRecord`): its segments' times on the wall clock."""
+    from engine.fusion.associate import FusionChange, PersonView, Segment
+    from engine.fusion.service import FusionRecord
+
+    segments = tuple(
+        Segment(
+            sense, source, label, member, gold.utc(start).timestamp(), gold.utc(end).timestamp()
+        )
+        for sense, source, label, member, start, end in path["segments"]
+    )
+    filed = gold.utc(str(path["filed"]))
+    person = PersonView(
+        person_key=key,
+        name=path["name"],
+        name_source=path["named_by"],
+        person_id=path["person"],
+        position=(0.0, 0.0),
+        last_t=max(s.end for s in segments),
+        members=(),
+        segments=segments,
+    )
+    change = FusionChange("ended", person, filed.timestamp())
+    return FusionRecord(at=filed, change=change, names={}).record()
 
 
 # ------------------------------------------------------------------------------ judging

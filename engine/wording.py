@@ -438,6 +438,7 @@ def path_text(segments: Any, site_time: SiteTime) -> str:
     first = min((s[2] for s in places), default=None)
     last_end = max((s[3] for s in places), default=None)
     phrases = []
+    carried = []  # devices there the whole way: said after the places, as one goes along
     for sense, label, start, end in sorted(stretches, key=lambda s: (s[2], s[0] == "ble")):
         what = {"camera": f"seen by {label}", "sensing": f"sensed in {label}"}.get(
             sense, f"device ‘{label}’"
@@ -449,10 +450,10 @@ def path_text(segments: Any, site_time: SiteTime) -> str:
             and (start - first).total_seconds() <= 15
             and (last_end - end).total_seconds() <= 15
         ):
-            phrases.append(f"{what} throughout")
+            carried.append(f"{what} throughout")
         else:
             phrases.append(f"{what} {site_time.minutes(start)}–{site_time.minutes(end)}")
-    return ", ".join(phrases)
+    return ", ".join(phrases + carried)
 
 
 @_renders("person.path")

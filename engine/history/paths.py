@@ -19,6 +19,7 @@ from engine.sitetime import SiteTime
 from engine.store.database import Store
 from engine.store.event_views import event_view_of_row, event_view_select
 from engine.store.models import Event
+from engine.store.person_models import Person
 from engine.wording import path_text
 
 PATH_KIND: Final = "person.path"
@@ -97,12 +98,17 @@ def query_paths(
     after: datetime | None = None,
     before: datetime | None = None,
     person: str | None = None,
+    person_public_id: str | None = None,
     limit: int = 100,
 ) -> list[PersonPath]:
     """See :class:`PathsRequest`. A path is filed when it ends, so one that began before
     ``after`` is found by its end; the search reaches back no further than the paths it
-    reads (at most :data:`MAX_PATHS`)."""
+    reads (at most :data:`MAX_PATHS`). ``person_public_id``: only the paths of the person
+    with that public id, chosen in the query (so all of theirs are reached, not only
+    those among the newest paths)."""
     stmt = event_view_select().where(Event.kind == PATH_KIND)
+    if person_public_id is not None:
+        stmt = stmt.where(Person.public_id == person_public_id)
     if after is not None:
         stmt = stmt.where(Event.ts >= after)
     if before is not None:
@@ -132,14 +138,9 @@ def query_paths(
     return found
 
 
-def _path_of(
-    event_id: int,
-    ts: datetime,
-    detail: Mapping[str, Any],
-    person: str | None,
-    public_id: str | None,
-    site_time: SiteTime,
-) -> PersonPath:
+def stretches_of(detail: Mapping[str, Any]) -> tuple[Stretch, ...]:
+    """The stretches of a ``person.path`` event's detail, in time order (a device after a
+    place that starts with it); segments that cannot be read are left out."""
     stretches = []
     raw = detail.get("segments")
     for seg in raw if isinstance(raw, Sequence) and not isinstance(raw, str) else ():
@@ -162,6 +163,17 @@ def _path_of(
             )
         )
     stretches.sort(key=lambda s: (s.start, s.sense == "ble"))
+    return tuple(stretches)
+
+
+def _path_of(
+    event_id: int,
+    ts: datetime,
+    detail: Mapping[str, Any],
+    person: str | None,
+    public_id: str | None,
+    site_time: SiteTime,
+) -> PersonPath:
     name = detail.get("name")
     named_by = detail.get("named_by")
     return PersonPath(
@@ -170,8 +182,8 @@ def _path_of(
         name=person or (str(name) if name else None),
         named_by=str(named_by) if named_by else None,
         person_public_id=public_id,
-        stretches=tuple(stretches),
-        text=path_text(raw, site_time),
+        stretches=stretches_of(detail),
+        text=path_text(detail.get("segments"), site_time),
     )
 
 

@@ -229,6 +229,7 @@ def test_the_tools_run_real_queries_and_the_streamed_answer_cites_what_they_retu
         "get_clips",
         "sensing_activity",
         "search_texts",
+        "person_paths",
     }
     assert "2026-11-23T12:00:00Z" in first["system"]
     assert "The site's time zone is UTC (UTC, UTC+00:00)" in first["system"]

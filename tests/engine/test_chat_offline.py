@@ -462,7 +462,8 @@ def test_tools_check_their_arguments_and_answer_errors(seeded: Any) -> None:
     store, ids = seeded
     assert run_tool(store, NOW, "drop_tables", {}) == {
         "error": "unknown tool 'drop_tables'; tools: search_events, person_sightings, "
-        "count_events, list_alerts, list_incidents, get_clips, sensing_activity, search_texts"
+        "count_events, list_alerts, list_incidents, get_clips, sensing_activity, search_texts, "
+        "person_paths"
     }
     assert run_tool(store, NOW, "search_texts", {}) == {"error": "missing argument 'query'"}
     assert "unknown argument 'sql'" in run_tool(store, NOW, "search_events", {"sql": "x"})["error"]

@@ -83,8 +83,11 @@ name carries the number 2, else the second in site order). Cite every event your
 rests on by its id, written as [event 123]. For what people wrote (incident reports, \
 bookmarks' notes) or what happened described in words ("someone collapsed", "a fight at \
 the gate"), use search_texts: it finds texts by meaning, not only exact words; name an \
-incident as incident #12 and a bookmark as bookmark #3. Keep the answer short: a sentence \
-or a short list."""
+incident as incident #12 and a bookmark as bookmark #3. Where someone went across cameras, \
+sensed rooms and their device, who went from one place into another, or who was in a \
+sensing room: use person_paths (a path is one person however many senses saw them; a path \
+with no person is someone unknown, and counts). Keep the answer short: a sentence or a \
+short list (one line per path)."""
 
 
 class ChatLlmError(RuntimeError):

@@ -9,7 +9,22 @@ a camera):
   this week?" (a count of that person's events).
 - **who was on a camera**: "Who was on camera 2 between 9 and 10?", "Who did the lobby
   camera see yesterday?", "Who was seen this morning?" (every camera). Named people first,
-  then a count of the people only known by their automatic id.
+  then a count of the people only known by their automatic id and of the tracks no face was
+  recognised on; the tracks (and people) one path across senses joins count as one person,
+  named by the path when it names them (:mod:`.across_senses`).
+- **where someone went across senses** (the fusion service's ``person.path`` events):
+  "Where was Ada this afternoon?", "Where has Ada been?", "Show Ada's path": each path one
+  line, newest first ("Ada: seen by Plaza east 14:02–14:04, sensed in Lobby 14:04–14:09,
+  device ‘Ada's tag’ throughout (event 41)"), cited with the clip of its camera stretch;
+  where cameras saw them outside their paths is said after, or instead when they have none.
+  A name only a path carries (an introduced one) is found too.
+- **who went from one place into another**: "Who went from the lobby into the store
+  room?", "How many people went from plaza east into the lobby?": the paths with a stretch
+  in the second place after one in the first (cameras and rooms alike), people nobody has
+  named included ("Someone unknown"); today unless a time is said.
+- **who was sensed in a room**: "Who was in the store room?", "How many people were sensed
+  in the lobby today?", "Who was sensed today?" (every room): one person per path across
+  senses, per person a registered device named, per other blob, and their paths listed.
 - **counts**: "How many people appeared today?" (``person.appeared``), "… faces were
   recognised …" (``face.recognised``), "… people left …", "… falls …", "… movements …"
   (``sensing.blob_appeared``), "… alerts …", "… incidents …", "… events …" (all kinds, by
@@ -38,9 +53,12 @@ and 10 / from 9:30 to 10:15 (am/pm allowed; "between 9 and 10 pm" is 21-22), at 
 or yesterday's when today's has not begun yet. "Today" runs from the site's midnight, so on a
 day the clocks change it is 23 or 25 hours long; "the last N hours" are N elapsed hours.
 A time still to come is not answered.
-Without a time phrase "last seen", counts and falls/alerts/incidents cover all the
-history; "who was on a camera" and "what happened" cover today (the answer says so).
+Without a time phrase "last seen", counts, paths and falls/alerts/incidents cover all the
+history; "who was on a camera", "who was sensed", "who went from … into …" and "what
+happened" cover today (the answer says so).
 
+Rooms: by id or by name as the paths carry it ("in the kitchen", "the store room"); a
+camera and a room may share a name, a place then being both (in "from … into …").
 Cameras: by key or name anywhere in the question ("cam3", "the Lobby camera"), or
 "camera N" / "cam N": the camera whose key or name carries the number N on its own
 ("cam2", "Camera 2", "gate-2"); if none does, the N-th camera in site order (the order of
@@ -65,11 +83,23 @@ import calendar
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
+from engine.history.chat.across_senses import (
+    CameraJoins,
+    Place,
+    camera_joins,
+    names_in_paths,
+    read_paths,
+    room_names,
+    sensed_people,
+    stretches_in,
+    went_from_to,
+)
 from engine.history.chat.tools import (
     FALL_KIND,
+    MAX_LIMIT,
     CameraRef,
     Citation,
     PersonRef,
@@ -91,6 +121,7 @@ from engine.history.chat.tools import (
     run_tool,
     search_events,
 )
+from engine.history.paths import PersonPath, path_sentence
 from engine.sitetime import UTC_TIME, SiteTime
 from engine.store.database import Store
 from engine.vocabulary import INCIDENT_CATEGORIES
@@ -99,6 +130,8 @@ MAX_CITATIONS: Final = 10
 MAX_NAMES: Final = 25  # named people listed (and cited) in a "who was on camera" answer
 MAX_NAMED_LOOKED_AT: Final = 50  # named people a "what happened" answer chooses among
 MAX_NAMED_SHOWN: Final = 10  # ...and lists, those seen nearest the window's middle
+MAX_PATH_LINES: Final = 10  # paths across senses an answer shows, one line each
+MAX_UNKNOWN_TIMES: Final = 10  # times listed of the people sensed whom nobody has named
 AT_WINDOW: Final = timedelta(minutes=5)
 AROUND_WINDOW: Final = timedelta(minutes=15)
 PARTS_OF_DAY: Final = {
@@ -111,7 +144,10 @@ CANNOT: Final = "I can't answer that from the records."
 FORMS_HELP: Final = (
     "I can answer: when someone was last seen (\u201cWhen did I last see John?\u201d), who "
     "was on a camera in a time range (\u201cWho was on camera 2 between 9 and 10?\u201d), "
-    "counts by type and period (\u201cHow many falls this week?\u201d), what happened around "
+    "counts by type and period (\u201cHow many falls this week?\u201d), where someone went "
+    "across cameras and sensed rooms (\u201cWhere was Ada this afternoon?\u201d), who was in "
+    "a sensed room or went from one place into another (\u201cWho went from the lobby into "
+    "the store room?\u201d), what happened around "
     "a time (\u201cWhat happened around 3pm?\u201d), falls, alerts or incidents in a "
     "period (\u201cWere there any falls this week?\u201d), and reports or notes about "
     "something (\u201cAny reports about someone collapsing?\u201d)."
@@ -585,18 +621,24 @@ def resolve_camera(text: str, known: list[CameraRef]) -> tuple[CameraRef | None,
     return None, text
 
 
-def resolve_room(text: str, known: Iterable[str]) -> tuple[str | None, str]:
-    """The sensing room the question names ("in the kitchen", "ward") and the question
-    without it; None when it names none of ``known``."""
-    for room in sorted(known, key=len, reverse=True):
+def resolve_room(
+    text: str, known: Iterable[str], names: Mapping[str, str] | None = None
+) -> tuple[str | None, str]:
+    """The sensing room the question names ("in the kitchen", "ward", "the store room" for
+    a room named "Store room") and the question without it; None when it names none of
+    ``known`` (room ids) by its id or its name in ``names`` (room id -> name)."""
+    spoken = {room: room for room in known}
+    for room, name in (names or {}).items():
+        spoken.setdefault(" ".join(name.lower().split()), room)
+    for said in sorted(spoken, key=len, reverse=True):
         hit = re.search(
-            r"(?:\b(?:in|at|on|of|from)\s+)?(?:\bthe\s+)?(?<![\w])"
-            + re.escape(room.lower())
+            r"(?:\b(?:in|into|at|on|of|from|through)\s+)?(?:\bthe\s+)?(?<![\w])"
+            + re.escape(said.lower())
             + r"(?![\w])(?:\s+room\b)?",
             text,
         )
         if hit is not None:
-            return room, _squash(text[: hit.start()] + " " + text[hit.end() :])
+            return spoken[said], _squash(text[: hit.start()] + " " + text[hit.end() :])
     return None, text
 
 
@@ -649,7 +691,7 @@ _RE_TIMES_SEEN = [
 ]
 _RE_WHO = re.compile(
     r"^who(?: else)?(?:'s| (?:was|were|has been|have been|got|is recorded|was recorded))?"
-    r"(?: (?:seen|spotted|recorded|caught|there|here|around|present|visible))?"
+    r"(?: (?:seen|spotted|recorded|caught|sensed|there|here|around|present|visible))?"
     r"(?: (?:on|at|in|by|near|on camera))?(?: camera)?$"
     r"|^who (?:came|appeared|passed|walked|showed up|came in|went by|entered)(?: by| in| past)?$"
     r"|^who (?:did|has|have) (?:the )?(?:camera|cameras|it|we|i)? ?(?:see|seen|record|recorded)$"
@@ -662,6 +704,45 @@ _RE_WHO = re.compile(
     r"|present|visible|appear|come|pass|show up|walk by))?(?: (?:on|at|in|by|near))?"
     r"(?: camera)?$"
 )
+_RE_SENSED: Final = re.compile(r"\bsensed\b")
+_RE_PATH_OF: Final = [
+    re.compile(
+        r"^where (?:was|were|has|have|had) "
+        + _WHO_WORDS
+        + r"(?: been| gone| going| walked| wandered| gone to| been to)?$"
+    ),
+    re.compile(r"^where (?:did|does) " + _WHO_WORDS + r" (?:go|walk|wander|head|move)(?: to)?$"),
+    re.compile(
+        r"^(?:show|give|tell|trace|list|follow)(?: me| us)? (?:the )?"
+        + _WHO_WORDS
+        + r"(?:'s|') (?:path|paths|route|routes|movements|whereabouts|trail|way)$"
+    ),
+    re.compile(
+        r"^(?:what|which) (?:was|were|is|are) (?:the )?"
+        + _WHO_WORDS
+        + r"(?:'s|') (?:path|paths|route|routes|movements|whereabouts|trail)$"
+    ),
+    re.compile(
+        r"^(?:show|give|tell|trace|list|follow)(?: me| us)? (?:the )?"
+        r"(?:path|paths|route|routes|movements|whereabouts|trail) of " + _WHO_WORDS + r"$"
+    ),
+]
+_MOVED = (
+    r"(?:went|go|gone|walked|walk|moved|move|came|come|passed|pass|headed|head|crossed|cross"
+    r"|wandered|got|get|stepped|was|were)"
+)
+_ASK_WHO = r"(?P<ask>who|how many (?:different |distinct )?(?:people|persons|visitors))"
+_RE_FROM_TO: Final = [
+    re.compile(
+        rf"^{_ASK_WHO}(?: (?:have|has|had|did))? {_MOVED}(?: over| across| straight)? "
+        r"from (?P<a>.+?) (?:in|on|over |across |through )?to (?P<b>.+)$"
+    ),
+    re.compile(
+        rf"^{_ASK_WHO}(?: (?:have|has|had|did))? {_MOVED} (?:in|on)?to (?P<b>.+?) "
+        r"from (?P<a>.+)$"
+    ),
+]
+_PLACE_FILLER: Final = frozenset({"the", "room", "camera", "cam", "view", "area", "sensing"})
 _RE_COUNT = re.compile(r"^how many\b")
 _RE_COUNT_WORDS = re.compile(
     r"^(?:count(?: the)?|what(?:'s| is| was) the number of|(?:the )?number of)\s+"
@@ -684,7 +765,7 @@ _COUNT_SUBJECTS: Final[list[tuple[re.Pattern[str], str]]] = [
     (
         re.compile(
             rf"^how many {_PEOPLE}(?: were| was| have been| got)?"
-            r"(?: (?:seen|spotted|sighted|recorded|there|here|on|around|caught)\b|$)"
+            r"(?: (?:seen|spotted|sighted|sensed|recorded|there|here|on|around|caught)\b|$)"
             # "How many people did the plaza camera see?", the camera taken out.
             rf"|^how many {_PEOPLE} (?:did|have|has) (?:the )?(?:cameras? |it |we |you |i )?"
             r"(?:see|seen|spot|spotted|record|recorded|catch|caught)\b"
@@ -771,7 +852,10 @@ class _Parsed:
     camera: CameraRef | None
     site: SiteTime  # the clock the question is read and answered on
     room: str | None = None  # a sensing room the question names
-    rooms: tuple[str, ...] = ()  # every sensing room the site has events of
+    rooms: tuple[str, ...] = ()  # every sensing room the site has events or paths of
+    room_names: Mapping[str, str] = field(default_factory=dict)  # room id -> its name
+    cameras: tuple[CameraRef, ...] = ()  # every camera, in site order
+    spoken: str = ""  # normalised, without its time phrase; its places still in it
 
 
 # "on Blursday": a word like a day's name that no time phrase took.
@@ -839,12 +923,14 @@ class OfflineAnswerer:
         try:
             parsed = self._parse(question, text, now)
             forms: tuple[Callable[[_Parsed, datetime], OfflineAnswer | None], ...] = (
+                self._went_between,  # "who went from the lobby into the store room"
                 self._reports_about,  # "any incidents about a fight": not a count
                 self._times_seen,
                 self._who,  # before "last seen": "was anyone seen…" names nobody
                 self._last_seen,
                 self._falls_alerts_incidents,
                 self._count,
+                self._path_of,  # "where was Ada this afternoon", "show Ada's path"
                 self._what_happened,
             )
             for form in forms:
@@ -868,11 +954,29 @@ class OfflineAnswerer:
             )
         with self._store.engine.connect() as connection:
             known = cameras(connection)
-            known_rooms = tuple(rooms(connection))
+            names = room_names(connection)
+            known_rooms = tuple(sorted(set(rooms(connection)) | set(names)))
+        spoken = _squash(rest)
+        if any(pattern.match(spoken) for pattern in _RE_FROM_TO):
+            # "from the lobby into the store room": two places, read by the form itself.
+            return _Parsed(
+                question, spoken, when, None, site, None, known_rooms, names, tuple(known), spoken
+            )
         camera, rest = resolve_camera(rest, known)
-        room, rest = resolve_room(rest, known_rooms)
+        room, rest = resolve_room(rest, known_rooms, names)
         rest = re.sub(r"\b(?:please|exactly|actually|ever|so far|recorded|in total)\b", " ", rest)
-        return _Parsed(question, _squash(rest), when, camera, site, room, known_rooms)
+        return _Parsed(
+            question,
+            _squash(rest),
+            when,
+            camera,
+            site,
+            room,
+            known_rooms,
+            names,
+            tuple(known),
+            spoken,
+        )
 
     # -- the forms, tried in order ------------------------------------------------------
 
@@ -1092,19 +1196,35 @@ class OfflineAnswerer:
     def _who(self, p: _Parsed, now: datetime, *, counting: bool = False) -> OfflineAnswer | None:
         if not counting and not _RE_WHO.match(p.text):
             return None
-        _no_people_in_rooms(p)
+        if p.room is not None or (p.camera is None and _RE_SENSED.search(p.text)):
+            return self._who_sensed(p, now)
         when = p.when or _today(now, p.site)
         args: dict[str, Any] = dict(when.args())
         if p.camera is not None:
             args["camera"] = p.camera.key
         result = distinct_people(self._store, now, limit=MAX_NAMES, **args)
+        # Paths across senses join tracks (and people) counted apart into one person.
+        paths, _ = read_paths(self._store, p.site, low=when.start, high=when.end)
+        joins = (
+            camera_joins(
+                self._store,
+                paths,
+                camera=None if p.camera is None else (p.camera.id, p.camera.key),
+                low=when.start,
+                high=when.end,
+            )
+            if paths
+            else CameraJoins()
+        )
         where = f"on {p.camera.label}" if p.camera else "on any camera"
         period = _period_words(when)
         people = result["people"]
         named = [q for q in people if q["name"]]
-        unnamed = result["people_seen"] - result["named_people_seen"]
-        unrecognised = int(result.get("unrecognised_seen", 0))
-        everyone = result["people_seen"] + unrecognised
+        named_seen = result["named_people_seen"] + joins.named
+        unnamed = result["people_seen"] - result["named_people_seen"] + joins.by_id
+        unrecognised = int(result.get("unrecognised_seen", 0)) + joins.unrecognised
+        everyone = result["people_seen"] + int(result.get("unrecognised_seen", 0)) - joins.joined
+        newly_named = joins.newly_named[: max(0, MAX_NAMES - len(named))]
         if everyone == 0:
             text = f"Nobody was seen {where} {period}."
         else:
@@ -1118,7 +1238,12 @@ class OfflineAnswerer:
                 + ")"
                 for q in named
             ]
-            more_named = result["named_people_seen"] - len(named)
+            parts += [
+                f"{someone.label} ({_span(someone.first, someone.last, p.site, None, '-')}, "
+                "named on a path across senses)"
+                for someone in newly_named
+            ]
+            more_named = named_seen - len(named) - len(newly_named)
             if more_named > 0:
                 parts.append(f"{_plural(more_named, 'more named person', 'more named people')}")
             if unnamed:
@@ -1127,18 +1252,22 @@ class OfflineAnswerer:
                 )
             if unrecognised:
                 parts.append(f"{_plural(unrecognised, 'person', 'people')} not recognised")
-            counted = " (counted by camera track)" if unrecognised else ""
+            how = (["counted by camera track"] if unrecognised else []) + (
+                ["a path across senses as one person"] if joins.paths else []
+            )
+            counted = f" ({', '.join(how)})" if how else ""
             text = (
                 f"{_plural(everyone, 'person was', 'people were')} seen {where} "
                 f"{period}{counted}: {_join(parts)}."
             )
         # Every named person listed is cited (their first event), so each name is clickable.
         citations = tuple(citation_of(q["first_event"]) for q in named if q.get("first_event"))
+        citations += self._cite_paths([s.path for s in newly_named if s.path is not None])
         pictures = tuple(people_pictures(self._store, now, **args)) if everyone else ()
         return OfflineAnswer(
             _squash(text),
             True,
-            citations,
+            citations[:MAX_NAMES],
             "who",
             {
                 "camera": None if p.camera is None else p.camera.key,
@@ -1147,9 +1276,92 @@ class OfflineAnswerer:
                 "everyone_seen": everyone,
                 "unrecognised_seen": unrecognised,
                 "named": [q["public_id"] for q in named],
-                "named_people_seen": result["named_people_seen"],
+                "named_people_seen": named_seen,
+                "joined_by_paths": joins.joined,
+                "joining_paths": [path.event_id for path in joins.paths],
             },
             pictures,
+        )
+
+    def _who_sensed(self, p: _Parsed, now: datetime) -> OfflineAnswer:
+        """Who was sensed in a room (or every room): one person per path across senses, per
+        person a device named, per other blob; their paths through it, newest first."""
+        if p.camera is not None:
+            raise QuestionError("Name a camera or a sensing room, not both.")
+        if p.room is None:
+            _check_no_other_room(p)
+        when = p.when or _today(now, p.site)
+        sensed = sensed_people(
+            self._store,
+            p.site,
+            rooms=None if p.room is None else [p.room],
+            low=when.start,
+            high=when.end,
+        )
+        where = _in_room(p) or " in any room"
+        period = _period_words(when)
+        today = p.site.day_of(now)
+        if sensed.count == 0:
+            text = f"Nobody was sensed{where} {period}."
+        else:
+            known = [s for s in sensed.people if s.named or s.public_id]
+            unknown = [s for s in sensed.people if not (s.named or s.public_id)]
+            parts = [
+                f"{s.label} ({_span(s.first, s.last, p.site, today)})" for s in known[:MAX_NAMES]
+            ]
+            if len(known) > MAX_NAMES:
+                parts.append(
+                    _plural(len(known) - MAX_NAMES, "more known person", "more known people")
+                )
+            if unknown:
+                times = ", ".join(
+                    _span(s.first, s.last, p.site, today) for s in unknown[:MAX_UNKNOWN_TIMES]
+                )
+                more = ", \u2026" if len(unknown) > MAX_UNKNOWN_TIMES else ""
+                who = "someone unknown" if len(unknown) == 1 else f"{len(unknown)} unknown people"
+                parts.append(f"{who} ({times}{more})")
+            floor = "At least " if sensed.truncated else ""
+            how = " (a path across senses as one person)" if sensed.paths else ""
+            text = (
+                f"{floor}{_plural(sensed.count, 'person was', 'people were')} sensed{where} "
+                f"{period}{how}: "
+                f"{_join(parts)}."
+            )
+            if sensed.paths:
+                text += "\n" + self._path_block(list(sensed.paths), p, now, "Their paths")
+        citations = self._cite_paths(list(sensed.paths))
+        if len(citations) < MAX_CITATIONS and sensed.count:
+            args: dict[str, Any] = dict(when.args())
+            if p.room is not None:
+                args["room"] = p.room
+            blobs = search_events(
+                self._store, now, kind="sensing.blob_appeared", limit=MAX_CITATIONS, **args
+            )["events"]
+            # Blobs of people no path holds (the paths' are cited as their path).
+            on_paths = {
+                (s.source, s.member_id)
+                for path in sensed.paths
+                for s in path.stretches
+                if s.sense == "sensing"
+            }
+            citations += tuple(
+                citation_of(e) for e in blobs if (_room(e), e["track_id"]) not in on_paths
+            )
+        return OfflineAnswer(
+            text,
+            True,
+            citations[:MAX_CITATIONS],
+            "who_sensed",
+            {
+                "room": p.room,
+                "range": when.as_json(),
+                "everyone_sensed": sensed.count,
+                "known": [s.label for s in sensed.people if s.named or s.public_id],
+                "unknown_sensed": sum(1 for s in sensed.people if not (s.named or s.public_id)),
+                "paths": [path.event_id for path in sensed.paths],
+                "blobs": sensed.blobs,
+                "truncated": sensed.truncated,
+            },
         )
 
     def _count(self, p: _Parsed, now: datetime) -> OfflineAnswer | None:
@@ -1302,6 +1514,196 @@ class OfflineAnswerer:
             },
         )
 
+    def _went_between(self, p: _Parsed, now: datetime) -> OfflineAnswer | None:
+        """Who went from one place into another: the paths across senses with a stretch in
+        the second place after one in the first, in the range (today by default)."""
+        match = next((m for m in (r.match(p.spoken) for r in _RE_FROM_TO) if m), None)
+        if match is None:
+            return None
+        origin, into = self._place(match["a"], p), self._place(match["b"], p)
+        when = p.when or _today(now, p.site)
+        paths, truncated = read_paths(self._store, p.site, low=when.start, high=when.end)
+        went = [path for path in paths if went_from_to(path, origin, into, when.start, when.end)]
+        period = _period_words(when)
+        a, b = _place_words(origin), _place_words(into)
+        if not went:
+            text = f"No path across senses went from {a} into {b} {period}."
+        else:
+            floor = "At least " if truncated else ""
+            text = (
+                f"{floor}{_plural(len(went), 'person', 'people')} went from {a} into {b} "
+                f"{period}:\n{self._path_block(went, p, now, None)}"
+            )
+        return OfflineAnswer(
+            text,
+            True,
+            self._cite_paths(went),
+            "went_between",
+            {
+                "from": sorted(origin.members),
+                "into": sorted(into.members),
+                "range": when.as_json(),
+                "count": len(went),
+                "paths": [path.event_id for path in went],
+                "unknown": sum(1 for path in went if path.label == "Someone unknown"),
+            },
+        )
+
+    def _path_of(self, p: _Parsed, now: datetime) -> OfflineAnswer | None:
+        """Where someone went across senses: their paths (newest first, each one line), and
+        where cameras saw them outside those paths."""
+        who = _first_group(_RE_PATH_OF, p.text)
+        if who is None:
+            return None
+        who = re.sub(r"^(?:the person |person |mr\.? |mrs\.? |ms\.? |dr\.? )", "", who.strip())
+        who = who.strip(" .'\"")
+        if not who or who in _PRONOUNS:
+            raise QuestionError("Whom do you mean? Name the person (or their Person_ id).")
+        low, high = (None, now) if p.when is None else (p.when.start, p.when.end)
+        with self._store.engine.connect() as connection:
+            people, _exact = find_people(connection, who)
+        if len(people) > 1:
+            matching = ", ".join(f"{q.label} ({q.public_id})" for q in people[:8])
+            raise QuestionError(f"Several people match {who!r}: {matching}. Which one?")
+        person = people[0] if people else None
+        if person is not None:
+            label = person.label
+            paths, truncated = read_paths(
+                self._store, p.site, low=low, high=high, person_public_id=person.public_id
+            )
+        else:
+            # Someone a path names who is no one the records know (an introduced name).
+            every, truncated = read_paths(self._store, p.site, low=low, high=high)
+            names = names_in_paths(every, who)
+            if len(names) > 1:
+                raise QuestionError(f"Several people match {who!r}: {', '.join(names)}. Which one?")
+            if not names:
+                asked = re.search(re.escape(who).replace(r"\ ", r"\s+"), p.question, re.I)
+                shown = asked.group(0) if asked else who
+                raise QuestionError(f"I have no record of anyone called \u201c{shown}\u201d.")
+            label = names[0]
+            paths = [x for x in every if x.person_public_id is None and x.name == label]
+        place: Place | None = None
+        if p.camera is not None or p.room is not None:
+            place = self._place_of(p)
+            paths = [x for x in paths if stretches_in(x, place, low, high)]
+        period = _period_words(p.when)
+        through = f" through {_place_words(place)}" if place is not None else ""
+        lines: list[str] = []
+        if paths:
+            many = len(paths) > 1
+            what = f"{len(paths)} paths" if many else "path"
+            lines.append(
+                f"{label}\u2019s {what} across senses{through} {period}"
+                f"{', newest first' if many else ''} (times {p.site.zone_label(now)}):"
+            )
+            lines.append(self._path_block(paths, p, now, None))
+        # Where cameras saw them apart from their paths (a track no path holds).
+        elsewhere: list[dict[str, Any]] = []
+        if person is not None and place is None:
+            args: dict[str, Any] = {"end": iso_exact(high)}
+            if low is not None:
+                args["start"] = iso_exact(low)
+            sightings = person_sightings(
+                self._store, now, person=person.public_id, limit=MAX_LIMIT, **args
+            )["sightings"]
+            on_paths = {
+                (s.source, s.member_id) for x in paths for s in x.stretches if s.sense == "camera"
+            }
+            elsewhere = [
+                e for e in sightings if e["camera"] and (e["camera"], e["track_id"]) not in on_paths
+            ]
+        seen = _seen_on(elsewhere, p.site, p.site.day_of(now))
+        if paths and seen:
+            lines.append(f"Also seen on {seen}.")
+        elif not paths and seen:
+            lines.append(f"{label} has no path across senses{through} {period}; seen on {seen}.")
+        elif not paths:
+            lines.append(f"{label} has no path across senses{through} {period}.")
+        citations = self._cite_paths(paths)
+        newest_per_camera: dict[str, dict[str, Any]] = {}
+        for event in elsewhere:
+            newest_per_camera.setdefault(str(event["camera"]), event)
+        citations += tuple(citation_of(e) for e in newest_per_camera.values())
+        return OfflineAnswer(
+            "\n".join(lines),
+            True,
+            citations[:MAX_CITATIONS],
+            "path",
+            {
+                "person": None if person is None else person.public_id,
+                "name": label,
+                "range": None if p.when is None else p.when.as_json(),
+                "paths": [x.event_id for x in paths],
+                "truncated": truncated,
+                "also_seen_on": sorted(newest_per_camera),
+            },
+        )
+
+    def _place(self, piece: str, p: _Parsed) -> Place:
+        """The camera or sensing room (or both, sharing the name) ``piece`` names ("the
+        lobby", "the store room", "plaza east", "camera 2"); :class:`QuestionError` when it
+        names no place, naming it and the places there are."""
+        words = _squash(piece)
+        members: set[tuple[str, str]] = set()
+        label: str | None = None
+        room, rest = resolve_room(words, p.rooms, p.room_names)
+        if room is not None and not _leftover(rest):
+            members.add(("sensing", room))
+            label = p.room_names.get(room, room)
+        camera_error: QuestionError | None = None
+        try:
+            camera, rest = resolve_camera(words, list(p.cameras))
+        except QuestionError as exc:
+            camera, camera_error = None, exc
+        if camera is not None and not _leftover(rest):
+            members.add(("camera", camera.key))
+            label = label or camera.label
+        if not members:
+            if camera_error is not None and _RE_CAMERA_NUMBER.search(words):
+                raise camera_error
+            shown = re.sub(r"^(?:the\s+)", "", words)
+            rooms_said = ", ".join(p.room_names.get(r, r) for r in p.rooms) or "none"
+            raise QuestionError(
+                f"I don\u2019t know a place called \u201c{shown}\u201d; rooms: {rooms_said}; "
+                f"{_camera_list(p.cameras)}."
+            )
+        assert label is not None
+        return Place(label, frozenset(members))
+
+    def _place_of(self, p: _Parsed) -> Place:
+        """The camera or room ``p`` names as a :class:`Place`."""
+        if p.camera is not None:
+            return Place(p.camera.label, frozenset({("camera", p.camera.key)}))
+        assert p.room is not None
+        return Place(p.room_names.get(p.room, p.room), frozenset({("sensing", p.room)}))
+
+    def _path_block(
+        self, paths: list[PersonPath], p: _Parsed, now: datetime, lead: str | None
+    ) -> str:
+        """Paths one line each, newest first (at most :data:`MAX_PATH_LINES`), each its
+        sentence and its event (and its day when not today), under ``lead`` if given."""
+        shown = paths[:MAX_PATH_LINES]
+        today = p.site.day_of(now)
+        lines: list[str] = []
+        if lead is not None:
+            lines.append(f"{lead}, newest first:")
+        lines += [_path_line(path, p.site, today) for path in shown]
+        if len(paths) > len(shown):
+            lines.append(f"\u2026 and {len(paths) - len(shown)} earlier.")
+        return "\n".join(lines)
+
+    def _cite_paths(self, paths: list[PersonPath]) -> tuple[Citation, ...]:
+        """The path events cited, in order, each worded on the site's clock, with the clip
+        of its camera stretch (:func:`~engine.history.chat.tools.events_by_id`)."""
+        chosen = paths[:MAX_CITATIONS]
+        found = events_by_id(self._store, [x.event_id for x in chosen])
+        return tuple(
+            citation_of({**found[x.event_id], "summary": path_sentence(x)})
+            for x in chosen
+            if x.event_id in found
+        )
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _person(self, who: str, question: str) -> PersonRef:
@@ -1360,16 +1762,19 @@ _SIGHTING_KINDS: Final = ("person.appeared", "face.recognised")
 
 
 def _in_room(p: _Parsed) -> str:
-    return "" if p.room is None else f" in the {p.room}"
+    """The room the question names as an answer says it: " in the kitchen", by its name
+    where paths carry it ("in the Store room")."""
+    return "" if p.room is None else f" in the {p.room_names.get(p.room, p.room)}"
 
 
 def _no_people_in_rooms(p: _Parsed) -> None:
-    """Who was in a sensing room is not recorded: :class:`QuestionError` saying so, never
-    an answer for every camera."""
+    """A person's sightings in a sensing room are not counted or dated by room:
+    :class:`QuestionError` saying what to ask instead, never an answer for every camera."""
     if p.room is not None:
+        room = p.room_names.get(p.room, p.room)
         raise QuestionError(
-            f"The {p.room} is a sensing room: WiFi sensing notices movement and falls "
-            f"there, not who it was. Ask about a camera, or about movement in the {p.room}."
+            f"The {room} is a sensing room: I date sightings by camera. Ask who was sensed "
+            f"in the {room}, or where someone went (\u201cWhere was John today?\u201d)."
         )
 
 
@@ -1381,7 +1786,7 @@ def _check_no_other_room(p: _Parsed) -> None:
     hit = _RE_IN_PLACE.search(p.text)
     if hit is None or hit["place"] in _NOT_CAMERA_NAMES or hit["place"] in ("total", "all"):
         return
-    known = ", ".join(p.rooms) or "none has sensing events yet"
+    known = ", ".join(p.room_names.get(r, r) for r in p.rooms) or "none has sensing events yet"
     raise QuestionError(
         f"I don\u2019t know a room called \u201c{hit['place']}\u201d; rooms are: {known}."
     )
@@ -1461,3 +1866,53 @@ def _event_place(event: Mapping[str, Any]) -> str:
             f"{name} ({event['camera']})" if name and name != event["camera"] else event["camera"]
         )
     return _room(event)
+
+
+def _span(
+    first: datetime, last: datetime, site: SiteTime, today: date | None, dash: str = "\u2013"
+) -> str:
+    """``14:04–14:09`` on the site's clock (one time when both are the same minute), with
+    the day in front when it is not ``today`` (None: never)."""
+    a, b = site.minutes(first), site.minutes(last)
+    day = "" if today is None or site.day_of(first) == today else f"{site.day(first)} "
+    return f"{day}{a}" if a == b else f"{day}{a}{dash}{b}"
+
+
+def _path_line(path: PersonPath, site: SiteTime, today: date) -> str:
+    """One path as an answer's line: "Ada: seen by Plaza east 14:02–14:04, … (event 41)",
+    with its day before the event when it was not today."""
+    day = site.day_of(path.start)
+    when = "" if day == today else f"{site.day(path.start)}, "
+    return f"{path_sentence(path)} ({when}event {path.event_id})"
+
+
+def _place_words(place: Place) -> str:
+    """A place as an answer says it: "the Store room", "Plaza east (cam1)"."""
+    return f"the {place.label}" if not place.cameras else place.label
+
+
+def _leftover(rest: str) -> bool:
+    """Whether words other than filler ("the", "room", "camera") are left of a place."""
+    return any(word not in _PLACE_FILLER for word in rest.split())
+
+
+def _seen_on(events: list[dict[str, Any]], site: SiteTime, today: date) -> str:
+    """Camera sightings as "Lobby (cam2) at 09:00 and 19:20": per camera (the newest
+    first), the first time of each track, oldest first (at most five, then how many more)."""
+    tracks: dict[str, dict[object, datetime]] = {}
+    labels: dict[str, str] = {}
+    for event in events:
+        camera = str(event["camera"])
+        labels[camera] = _event_place(event)
+        ts = _parse_iso(str(event["ts"]))
+        key: object = event["track_id"] if event.get("track_id") is not None else event["id"]
+        per = tracks.setdefault(camera, {})
+        per[key] = min(per.get(key, ts), ts)
+    phrases = []
+    for camera, per in tracks.items():
+        times = sorted(per.values())
+        said = [_span(t, t, site, today) for t in times[:5]]
+        if len(times) > 5:
+            said.append(f"{len(times) - 5} more times")
+        phrases.append(f"{labels[camera]} at {_join(said)}")
+    return _join(phrases)

@@ -29,8 +29,20 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.engine import Connection
 
+from engine.history.chat.across_senses import (
+    Place,
+    names_in_paths,
+    read_paths,
+    room_names,
+    sensed_people,
+    stretch_clips,
+    stretches_in,
+    went_from_to,
+)
 from engine.history.events import _CLIP, _covering_clip_id, _covering_clips
+from engine.history.paths import PATH_KIND, PersonPath, stretches_of
 from engine.history.timeline import _ROOM_SOURCES, SENSING_PREFIX
+from engine.sitetime import UTC_TIME
 from engine.store.alert_models import Alert
 from engine.store.database import Store
 from engine.store.incident_models import Incident
@@ -370,13 +382,26 @@ def _events(
 
 
 def events_by_id(store: Store, event_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """The events of ``event_ids`` that exist (by primary key), as tools show them."""
+    """The events of ``event_ids`` that exist (by primary key), as tools show them; a path
+    across senses (``person.path``, filed when it ends) with the clip of its first camera
+    stretch a clip shows, where the event has none of its own."""
     ids = sorted({int(i) for i in event_ids})[:500]
     if not ids:
         return {}
     with store.engine.connect() as connection:
         rows = connection.execute(_event_select([Event.id.in_(ids)])).all()
-    return {int(row.id): _event_json(row) for row in rows}
+    found = {int(row.id): _event_json(row) for row in rows}
+    paths = [row for row in rows if row.kind == PATH_KIND and row.clip_path is None]
+    if paths:
+        camera_stretches = [
+            (int(row.id), s)
+            for row in paths
+            for s in stretches_of(dict(row.detail or {}))
+            if s.sense == "camera"
+        ]
+        for event_id, (clip, offset) in stretch_clips(store, camera_stretches).items():
+            found[event_id] |= {"clip_path": clip, "clip_offset_s": offset}
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -1030,6 +1055,148 @@ def sensing_activity(
     }
 
 
+def find_places(connection: Connection, reference: str) -> tuple[Place | None, str | None]:
+    """The camera or sensing room ``reference`` names (a camera as :func:`find_cameras`
+    finds it; a room by its id or its name, "the" and a trailing "room" aside; both when
+    a camera and a room share the name), or a note saying it names nothing or several
+    cameras."""
+    said = " ".join(reference.split()).lower()
+    bare = said.removeprefix("the ").strip()
+    names = room_names(connection)
+    known_rooms = sorted(set(rooms(connection)) | set(names))
+    members: set[tuple[str, str]] = set()
+    label: str | None = None
+    for room in known_rooms:
+        spoken = {room.lower(), names.get(room, room).lower()}
+        if bare in spoken or bare.removesuffix(" room").strip() in spoken:
+            members.add(("sensing", room))
+            label = names.get(room, room)
+    matched = find_cameras(connection, bare) or find_cameras(connection, said)
+    if len(matched) > 1:
+        keys = ", ".join(c.key for c in matched)
+        return None, f"place {reference!r} is ambiguous: cameras {keys}"
+    if matched:
+        members.add(("camera", matched[0].key))
+        label = label or matched[0].label
+    if not members or label is None:
+        cams = ", ".join(c.key for c in cameras(connection)) or "none"
+        rooms_said = ", ".join(names.get(r, r) for r in known_rooms) or "none"
+        known = f"cameras: {cams}; rooms: {rooms_said}"
+        return None, f"no camera or sensing room called {reference!r} ({known})"
+    return Place(label, frozenset(members)), None
+
+
+def _path_json(path: PersonPath, clip: tuple[str, float] | None) -> dict[str, Any]:
+    stretches: list[dict[str, Any]] = []
+    for stretch in path.stretches:
+        one: dict[str, Any] = {"sense": stretch.sense}
+        if stretch.sense == "camera":
+            one |= {"place": stretch.label, "camera": stretch.source}
+        elif stretch.sense == "sensing":
+            one |= {"place": stretch.label, "room": stretch.source}
+        else:
+            one["device"] = stretch.label
+        one |= {"from": iso(stretch.start), "to": iso(stretch.end)}
+        stretches.append(one)
+    return {
+        "event_id": path.event_id,
+        "person": path.name,
+        "person_id": path.person_public_id,
+        "named_by": path.named_by,
+        "start": iso(path.start),
+        "end": iso(path.end),
+        "stretches": stretches,
+        "clip_path": None if clip is None else clip[0],
+        "clip_offset_s": None if clip is None else clip[1],
+    }
+
+
+def person_paths(
+    store: Store,
+    now: datetime,
+    *,
+    person: str | None = None,
+    place: str | None = None,
+    then_place: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """People's paths across senses (``person.path`` events: a person followed across
+    camera tracks, sensing rooms' blobs and the BLE device they carried) that meet
+    ``[start, end)``, newest first: of ``person`` (name or public id; a name only a path
+    carries, such as an introduced one, is found too), through ``place`` (camera or
+    sensing room, by key or name), and then into ``then_place`` (a stretch there after one
+    in ``place``). Each path has its event id to cite, the person (None: nobody has named
+    them), its stretches (UTC) and the clip of its first camera stretch a clip shows. With
+    a sensing room as ``place`` alone, ``sensed_people`` counts everyone sensed there (one
+    per path, per person a device named, per other blob)."""
+    low, high = _range(start, end, now)
+    count = _limit(limit)
+    found: dict[str, Any] = {"range": _range_json(low, high)}
+    where: Place | None = None
+    then: Place | None = None
+    with store.engine.connect() as connection:
+        for key, reference in (("place", place), ("then_place", then_place)):
+            if not reference:
+                continue
+            resolved, note = find_places(connection, reference)
+            if note is not None:
+                return found | {"paths": [], "note": note}
+            found[key] = {"name": resolved.label if resolved else None}
+            if key == "place":
+                where = resolved
+            else:
+                then = resolved
+        people: list[PersonRef] = []
+        if person:
+            people, _exact = find_people(connection, person)
+    if then is not None and where is None:
+        raise ToolArgumentError("then_place needs place (where the path went from)")
+    if len(people) > 1:
+        return found | {
+            "paths": [],
+            "people": [p.as_json() for p in people],
+            "note": f"{person!r} is ambiguous: {len(people)} people match",
+        }
+    public_id = people[0].public_id if people else None
+    paths, truncated = read_paths(store, UTC_TIME, low=low, high=high, person_public_id=public_id)
+    everyone = paths
+    if person and public_id is not None:
+        found["person"] = people[0].as_json()
+    elif person:
+        names = names_in_paths(paths, person)
+        if len(names) != 1:
+            problem = "is ambiguous" if names else "names nobody"
+            return found | {"paths": [], "note": f"{person!r} {problem} on the paths"}
+        found["person"] = {"public_id": None, "name": names[0]}
+        paths = [p for p in paths if p.person_public_id is None and p.name == names[0]]
+    if where is not None and then is not None:
+        paths = [p for p in paths if went_from_to(p, where, then, low, high)]
+    elif where is not None:
+        paths = [p for p in paths if stretches_in(p, where, low, high)]
+    shown = paths[:count]
+    clips = stretch_clips(
+        store, [(p.event_id, s) for p in shown for s in p.stretches if s.sense == "camera"]
+    )
+    found |= {
+        "paths_found": len(paths),
+        "paths": [_path_json(p, clips.get(p.event_id)) for p in shown],
+        "truncated": truncated or len(paths) > count,
+    }
+    if where is not None and then is None and not person and where.rooms:
+        sensed = sensed_people(
+            store, UTC_TIME, rooms=where.rooms, low=low, high=high, paths=everyone
+        )
+        found["sensed_people"] = {
+            "count": sensed.count,
+            "known": [s.label for s in sensed.people if s.named or s.public_id],
+            "unknown": sum(1 for s in sensed.people if not (s.named or s.public_id)),
+            "at_least": sensed.truncated,
+        }
+    return found
+
+
 # ------------------------------------------------------------------------------ schemas
 
 _TIME = {
@@ -1185,6 +1352,33 @@ TOOL_SCHEMAS: Final[tuple[dict[str, Any], ...]] = (
         },
     },
     {
+        "name": "person_paths",
+        "description": (
+            "People's paths across senses: one person followed across camera tracks, "
+            "sensing rooms (WiFi sensing) and the BLE device they carried, each path with "
+            "its event id to cite, the person (null: nobody has named them, 'someone "
+            "unknown'), its stretches (sense camera/sensing/ble, place or device, from, to) "
+            "and the clip of its camera stretch. Filter by person (name or Person_ id), "
+            "place (a camera or sensing room, by key or name: where the person was), "
+            "then_place (with place: they went from place into then_place) and time range. "
+            "Use it for 'where was Ada this afternoon', 'who went from the lobby into the "
+            "store room', 'who was in the store room'. With a sensing room as place alone, "
+            "sensed_people counts everyone sensed there (a path as one person)."
+        ),
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "person": {"type": "string"},
+                "place": {"type": "string", "description": "camera or sensing room"},
+                "then_place": {"type": "string", "description": "where they went after place"},
+                "start": _TIME,
+                "end": _TIME,
+                "limit": _LIMIT,
+            },
+            "additionalProperties": False,
+        },
+    },
+    {
         "name": "sensing_activity",
         "description": (
             "WiFi-sensing activity (movement, falls, nodes) in a time range, per room, with "
@@ -1222,6 +1416,7 @@ TOOLS: Final[dict[str, Callable[..., dict[str, Any]]]] = {
     "get_clips": get_clips,
     "sensing_activity": sensing_activity,
     "search_texts": search_texts,
+    "person_paths": person_paths,
 }
 _SCHEMAS = {schema["name"]: schema["input_schema"] for schema in TOOL_SCHEMAS}
 
@@ -1322,12 +1517,14 @@ __all__ = [
     "events_by_id",
     "find_cameras",
     "find_people",
+    "find_places",
     "get_clips",
     "iso",
     "list_alerts",
     "list_incidents",
     "parse_time",
     "people_pictures",
+    "person_paths",
     "person_sightings",
     "rooms",
     "run_tool",

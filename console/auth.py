@@ -120,6 +120,10 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("db", "upgrade"): None,
     ("cameras", "set-password"): None,
     ("cameras", "calibrate"): (Permission.CONFIGURE_CAMERAS, "calibrate a camera to the floor"),
+    ("fusion", "simulate"): (
+        Permission.CONFIGURE_CAMERAS,
+        "run the walkthrough, calibrating its simulated cameras",
+    ),
     ("cameras", "calibration"): (Permission.WATCH, "read the cameras' floor calibrations"),
     ("speech", "names"): None,  # reads only the audio files it is given; no database
     ("bench", None): None,
@@ -135,6 +139,7 @@ ACTION_DESTS = {
     "sense": "sense_command",
     "db": "db_command",
     "cameras": "cameras_command",
+    "fusion": "fusion_command",
     "speech": "speech_command",
     "secrets": "secrets_command",
     "ble": "ble_command",

@@ -38,6 +38,7 @@ from console.commands import (
     evidence,
     faces,
     follow,
+    fusion,
     gestures,
     incidents,
     people,
@@ -222,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     secrets.add_parser(sub, [db_option])  # the OS keyring; the database for the audit trail
     # set-password uses the site file and the OS keyring, no database; calibrate stores
     cameras.add_parser(sub, [], [db_option])
+    fusion.add_parser(sub, [db_option])
     speech.add_parser(sub, [])  # audio files only, no database
 
     bench = sub.add_parser("bench", help="run the benchmarks; one JSON line each")
@@ -305,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
             return cluster.run(args, db_url)
         if args.command == "follow":
             return follow.run(args, db_url)
+        if args.command == "fusion":
+            return fusion.run(args, db_url)
         if args.command == "cameras" and args.cameras_command in ("calibrate", "calibration"):
             return cameras.run_calibration(args, db_url)
         if args.command == "cameras":

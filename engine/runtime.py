@@ -33,12 +33,12 @@ from engine.cluster.live import LiveFollower, LiveRelay, check_attachable, proce
 from engine.cluster.media import MediaOptions, MediaServer, MediaServerError
 from engine.cluster.member import ClusterMember, ClusterOptions
 from engine.cluster.tracks import ended, open_tracks
-from engine.config import CameraConfig, SensingRoomConfig, SiteConfig
+from engine.config import CameraConfig, SensingRoomConfig, SiteConfig, SourceKind
 from engine.events import CameraStatus, Event, HealthState, SubsystemHealth
 from engine.frames import Frame
 from engine.fusion.floor import CalibrateCamera, FloorCalibration, camera_calibrations
 from engine.fusion.service import FusionService
-from engine.fusion.walkthrough import FloorWalker, InRoom, walkthrough
+from engine.fusion.walkthrough import FloorWalker, InRoom, WalkthroughScene, walkthrough
 from engine.gestures.library import RecordGestureDetection, load_gesture_set
 from engine.gestures.templates import EMPTY_SET, GestureSet
 from engine.gestures.worker import GestureDetected, GestureWorker
@@ -181,6 +181,18 @@ class EngineRuntime:
         self.store = store
         self.bus = bus or EventBus()
         self.clock = clock
+        # A simulated scene over the whole site ([sensing] scene): its walkers, and the
+        # clock's monotonic time at its t = 0 (set at start), shared by rooms and cameras.
+        self.scene_walkers: tuple[FloorWalker, ...] = ()
+        self.scene_origin_s: float | None = None
+        self.camera_scene: WalkthroughScene | None = None  # what simulated cameras film
+        if site.sensing.simulate and site.sensing.scene == "walkthrough":
+            self.scene_walkers = tuple(
+                walkthrough(site.rooms, site.sensing.walkers, site.sensing.seed)
+            )
+            self.camera_scene = WalkthroughScene(
+                self.scene_walkers, site.rooms, self.clock, lambda: self.scene_origin_s
+            )
         self.faces: FaceWorker | None = None
         # Every clip and snapshot written or lost, and every sensing recording write that
         # fails, is told here: a loss is published (event, alert, tile or Sensing pane,
@@ -267,14 +279,6 @@ class EngineRuntime:
         self.speech: dict[str, SpeechService] = {}
         self.introductions: Introductions | None = None
         self.fusion: FusionService | None = None  # one person across cameras and rooms
-        # A simulated scene over the whole site ([sensing] scene): its walkers, and the
-        # clock's monotonic time at its t = 0 (set at start), shared by rooms and cameras.
-        self.scene_walkers: tuple[FloorWalker, ...] = ()
-        self.scene_origin_s: float | None = None
-        if site.sensing.simulate and site.sensing.scene == "walkthrough":
-            self.scene_walkers = tuple(
-                walkthrough(site.rooms, site.sensing.walkers, site.sensing.seed)
-            )
         self._recogniser: Any = None
         self._recogniser_lock = threading.Lock()
         self._speech_problem: str | None = None
@@ -312,6 +316,7 @@ class EngineRuntime:
             realtime=self._realtime,
             processor=pipeline.process if pipeline is not None else None,
             recording_start=file_analysis.recording_start if file_analysis else None,
+            scene=self.camera_scene if cam.kind is SourceKind.SIMULATED else None,
         )
 
     def start(self) -> None:

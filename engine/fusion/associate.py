@@ -43,31 +43,42 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from engine.sensing.ble import assign_identities, blob_match_score
+
 ACTIVE_S: Final = 1.0  # a member seen within this is in view now
 WINDOW_S: Final = 3.0  # the stretch of path compared
 SIGMA_M: Final = 0.6  # a camera's floor error and a blob's together
 GATE_M: Final = 2.0  # farther apart now than this: not the same person
 MIN_SAMPLES: Final = 3
-LINK_SCORE: Final = 0.45
-MARGIN: Final = 0.1  # a rival this close in score makes a pair ambiguous
-JOIN_AFTER_S: Final = 1.5
-JOIN_CONFIDENCE: Final = 0.5
-BREAK_SCORE: Final = 0.15
-BREAK_AFTER_S: Final = 2.0
+ACCEPT_M: Final = 1.0  # a track and a blob apart by more than this (median) are not one
+MARGIN_M: Final = 0.4  # a rival this much nearer or less makes a pair ambiguous
+BREAK_M: Final = 1.2  # a joined pair this far apart over the last second parts…
+FAR_M: Final = 1000.0
+JOIN_AFTER_S: Final = 0.6
+JOIN_CONFIDENCE: Final = 0.35
+BREAK_AFTER_S: Final = 0.6  # …after this long
+BREAK_WINDOW_S: Final = 1.0  # a joined pair is judged on this much of its latest path
+BLOB_LAG_S: Final = 0.3  # a room's tracker places a walker about this late
+JUMP_M: Final = 1.5  # a member farther than this from its last place within JUMP_S…
+JUMP_S: Final = 0.6  # …has been taken over by someone else (its tracker swapped people)
 END_AFTER_S: Final = 2.0  # a member unseen this long has ended
 HANDOVER_S: Final = 5.0
 HANDOVER_M: Final = 2.0
 SETTLE_S: Final = 1.0  # a new member is placed (and handed a person) over its first second
 HANDOVER_AMBIGUOUS_M: Final = 0.75  # a rival waiting person this much farther or nearer: ambiguous
 SAMPLES_KEPT: Final = 120
+BLE_PATH_S: Final = 12.0  # a person's way this far back is compared with a device's readings
 PENDING_NAMES: Final = 1000
+NAMED_WEIGHT: Final = 1.0  # a face or an introduction (ranked above any device anyway)
+MIN_CARRIED_S: Final = 1.0  # a device names a person once their blobs carried it this long
+TRAIL_KEPT: Final = 60  # a person's places at the last updates (about 12 s at 5 Hz)
 BLE_GAP_S: Final = 15.0  # a device's sightings closer than this are one stretch
 
 Kind = Literal["camera", "sensing"]
@@ -84,6 +95,18 @@ class Device:
     label: str
     name: str
     person_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """A registered device a room's nodes heard: address, label, the name it gives, the
+    person's id, and readings (node position in the room, room engine seconds, RSSI)."""
+
+    address: str
+    label: str
+    name: str
+    person_id: str | None
+    readings: tuple[tuple[tuple[float, float, float], float, float], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,16 +177,28 @@ class _Member:
     last_t: float = -math.inf
     person: int | None = None
     joined_at: float = math.inf
-    names: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # source -> name, id
+    # What named it, and how much: (source, name, person id) → seconds a device was carried
+    # (BLE) or a fixed weight (a face, an introduction).
+    votes: dict[tuple[str, str, str | None], float] = field(default_factory=dict)
     device: Device | None = None
     device_since: float | None = None
 
-    def add(self, t: float, x: float, y: float) -> None:
+    def add(self, t: float, x: float, y: float) -> bool:
+        """Add a sighting; True when it *jumped*: so far from the last one so soon that the
+        sense's tracker has moved this id onto someone else (its history is then cut)."""
         if self.samples and t <= self.samples[-1][0]:
-            return
+            return False
+        jumped = False
+        if self.samples:
+            last_t, last_x, last_y = self.samples[-1]
+            if t - last_t <= JUMP_S and math.hypot(x - last_x, y - last_y) > JUMP_M:
+                jumped = True
+                self.samples.clear()
+                self.first_t = t
         self.samples.append((t, x, y))
         self.first_t = min(self.first_t, t)
         self.last_t = max(self.last_t, t)
+        return jumped
 
     @property
     def position(self) -> tuple[float, float]:
@@ -223,10 +258,15 @@ class _Person:
     name: str | None = None
     name_source: str | None = None
     person_id: str | None = None
+    votes: dict[tuple[str, str, str | None], float] = field(default_factory=dict)
     position: tuple[float, float] = (0.0, 0.0)
     last_t: float = -math.inf
     waiting_since: float | None = None
     exit: tuple[float, float] = (0.0, 0.0)  # where they were last seen (a mean, for handovers)
+    device: str | None = None  # the registered device matched to them last
+    trail: deque[tuple[float, float, float]] = field(
+        default_factory=lambda: deque(maxlen=TRAIL_KEPT)
+    )  # (t, x, y) at each update: where they went, for handovers
 
 
 class Associator:
@@ -240,8 +280,19 @@ class Associator:
         self._people: dict[int, _Person] = {}
         self._next_person = itertools.count(1)
         self._changes: list[FusionChange] = []
+        self._heard: dict[
+            str,
+            tuple[
+                Callable[[float, float], tuple[float, float]],
+                Callable[[float, float], bool],
+                float,
+                tuple[Heard, ...],
+            ],
+        ] = {}
+        self._devices_at = -math.inf  # when devices were last matched to people
+        self._matching_rooms: set[str] = set()  # rooms whose devices this matches itself
         # Names that arrived before their track was first seen (another thread's event).
-        self._pending_names: dict[MemberKey, dict[str, tuple[str, str | None]]] = {}
+        self._pending_names: dict[MemberKey, dict[tuple[str, str, str | None], float]] = {}
 
     # -- input -----------------------------------------------------------------------------
 
@@ -249,7 +300,9 @@ class Associator:
         self, camera: str, track_id: int, t: float, floor: tuple[float, float], label: str
     ) -> None:
         """Camera ``camera`` (called ``label``) saw track ``track_id``'s feet at ``floor``."""
-        self._member(("camera", camera, track_id), label, t).add(t, *floor)
+        member = self._member(("camera", camera, track_id), label, t)
+        if member.add(t, *floor):
+            self._taken_over(member, t)
 
     def see_blob(
         self,
@@ -263,15 +316,37 @@ class Associator:
         """Room ``room`` (called ``label``) placed blob ``blob_id`` at ``floor``, carrying
         ``device`` when a registered device names it."""
         member = self._member(("sensing", room, blob_id), label, t)
-        member.add(t, *floor)
-        if device is not None:
+        previous = member.last_t
+        if member.add(t, *floor):
+            self._taken_over(member, t)
+            previous = t
+        if device is not None and room not in self._matching_rooms:
+            # The room names its blob, and names no device to this associator to match
+            # itself (a room that sends no readings): the blob's name is the evidence.
             if member.device is None or member.device.address != device.address:
                 member.device, member.device_since = device, t
-            member.names["ble"] = (device.name, device.person_id)
+            carried = min(max(t - previous, 0.0), 0.5) if math.isfinite(previous) else 0.1
+            self._vote(member, ("ble", device.name, device.person_id), carried)
             self._ble_segment(member, device, t)
-        elif member.device is not None:
+        elif device is None and member.device is not None:
             member.device = None
-            member.names.pop("ble", None)
+
+    def hear_devices(
+        self,
+        room: str,
+        to_room: Callable[[float, float], tuple[float, float]],
+        contains: Callable[[float, float], bool],
+        clock_offset_s: float,
+        devices: Sequence[Heard],
+    ) -> None:
+        """Room ``room``'s nodes heard these registered ``devices`` lately (readings in the
+        room's metres and its engine seconds, which are this associator's seconds minus
+        ``clock_offset_s``; ``to_room`` maps floor metres to the room's, ``contains`` says
+        whether a floor place is inside it). At each update they are matched to the people
+        placed in the room (:meth:`update`)."""
+        self._heard[room] = (to_room, contains, clock_offset_s, tuple(devices))
+        if devices:
+            self._matching_rooms.add(room)
 
     def name_track(
         self, camera: str, track_id: int, name: str | None, person_id: str, source: str
@@ -279,15 +354,45 @@ class Associator:
         """Track ``track_id`` of ``camera`` is ``person_id`` called ``name``, by ``source``
         (``face`` or ``introduced``)."""
         key: MemberKey = ("camera", camera, track_id)
+        vote = (source, name or person_id, person_id)
         member = self._members.get(key)
         if member is None:
             if len(self._pending_names) >= PENDING_NAMES:
                 self._pending_names.pop(next(iter(self._pending_names)))
-            self._pending_names.setdefault(key, {})[source] = (name or person_id, person_id)
+            pending = self._pending_names.setdefault(key, {})
+            pending[vote] = pending.get(vote, 0.0) + NAMED_WEIGHT
             return
-        member.names[source] = (name or person_id, person_id)
+        self._vote(member, vote, NAMED_WEIGHT)
         if member.person is not None:
             self._rename(self._people[member.person], member.last_t)
+
+    def _taken_over(self, member: _Member, t: float) -> None:
+        """``member``'s id now follows someone else: it leaves its links and its person
+        (whose name it must not carry off) and starts afresh."""
+        for pair in [p for p in self._links if member.key in p]:
+            link = self._links.pop(pair)
+            if link.joined:
+                self._changes.append(
+                    FusionChange(
+                        "parted",
+                        self._view(self._people[member.person])
+                        if member.person in self._people
+                        else PersonView(0, None, None, None, member.position, t, (), ()),
+                        t,
+                        track=pair[0],
+                        blob=pair[1],
+                        confidence=link.confidence,
+                    )
+                )
+        if member.person is not None and member.person in self._people:
+            person = self._people[member.person]
+            person.members.discard(member.key)
+            if not person.members and person.waiting_since is None:
+                person.waiting_since = t
+        member.person = None
+        member.joined_at = math.inf
+        member.votes.clear()  # what named it named the person it followed before
+        member.device = None
 
     # -- the update ------------------------------------------------------------------------
 
@@ -300,6 +405,9 @@ class Associator:
                 self._start_or_hand_over(member, now)
         for person in list(self._people.values()):
             self._refresh(person, now)
+        self._match_devices(now)
+        for person in list(self._people.values()):
+            self._rename(person, now)  # a device carried long enough names them now
         self._end_people(now)
         changes, self._changes = self._changes, []
         return changes
@@ -337,19 +445,21 @@ class Associator:
         if not tracks or not blobs:
             self._age_links(now, set())
             return
-        scores = np.zeros((len(tracks), len(blobs)))
+        apart = np.full((len(tracks), len(blobs)), math.inf)
         for i, track in enumerate(tracks):
             for j, blob in enumerate(blobs):
-                scores[i, j] = self._score(track, blob, now)
-        rows, cols = linear_sum_assignment(-scores)
+                apart[i, j] = self._apart(track, blob, now, WINDOW_S)
+        finite = np.where(np.isfinite(apart), apart, FAR_M)
+        rows, cols = linear_sum_assignment(finite)
         proposed: set[tuple[MemberKey, MemberKey]] = set()
         for i, j in zip(rows, cols, strict=True):
-            score = float(scores[i, j])
-            if score < LINK_SCORE:
+            distance = float(apart[i, j])
+            if distance > ACCEPT_M:
                 continue
-            rivals = np.concatenate([np.delete(scores[i, :], j), np.delete(scores[:, j], i)])
-            if rivals.size and float(rivals.max()) > score - MARGIN:
-                continue  # someone else fits about as well: wait
+            rivals = np.concatenate([np.delete(apart[i, :], j), np.delete(apart[:, j], i)])
+            if rivals.size and float(rivals.min()) < distance + MARGIN_M:
+                continue  # someone else is about as near: wait until they part
+            score = _closeness(distance)
             pair = (tracks[i].key, blobs[j].key)
             proposed.add(pair)
             link = self._links.get(pair)
@@ -373,9 +483,9 @@ class Associator:
                     continue
                 if not (self._live(one, now) and self._live(other, now)):
                     continue
-                score = self._score(one, other, now)
-                link.confidence = 0.7 * link.confidence + 0.3 * score
-                if score < BREAK_SCORE:
+                distance = self._apart(one, other, now, BREAK_WINDOW_S)
+                link.confidence = 0.7 * link.confidence + 0.3 * _closeness(distance)
+                if distance > BREAK_M:
                     link.bad_since = link.bad_since if link.bad_since is not None else now
                     if now - link.bad_since >= BREAK_AFTER_S:
                         self._part(pair, link, now)
@@ -383,25 +493,25 @@ class Associator:
                     link.bad_since = None
         self._age_links(now, proposed)
 
-    def _score(self, track: _Member, blob: _Member, now: float) -> float:
+    def _apart(self, track: _Member, blob: _Member, now: float, window_s: float) -> float:
+        """How far apart a track and a blob have been over the last ``window_s``: the
+        median distance between the track's places and the blob's at the same moments (the
+        blob's a little later: its tracker places people late); infinite when they are
+        far apart now or were not both seen enough."""
         tx, ty = track.position
         bx, by = blob.position
         if math.hypot(tx - bx, ty - by) > GATE_M:
-            return 0.0
-        recent = [s for s in track.samples if s[0] >= now - WINDOW_S]
-        if len(recent) < MIN_SAMPLES:
-            return 0.0
-        total, used = 0.0, 0
+            return math.inf
+        recent = [s for s in track.samples if s[0] >= now - window_s]
+        least = MIN_SAMPLES if window_s >= WINDOW_S else 2
+        distances = []
         for t, x, y in recent:
-            at = blob.position_at(t)
-            if at is None:
-                continue
-            d2 = (x - at[0]) ** 2 + (y - at[1]) ** 2
-            total += math.exp(-d2 / (2 * SIGMA_M**2))
-            used += 1
-        if used < MIN_SAMPLES:
-            return 0.0
-        return (total / used) * (used / len(recent))
+            at = blob.position_at(t + BLOB_LAG_S)
+            if at is not None:
+                distances.append(math.hypot(x - at[0], y - at[1]))
+        if len(distances) < least or len(distances) < len(recent) / 2:
+            return math.inf
+        return float(np.median(distances))
 
     def _age_links(self, now: float, proposed: set[tuple[MemberKey, MemberKey]]) -> None:
         for pair in [p for p, link in self._links.items() if not link.joined]:
@@ -452,6 +562,8 @@ class Associator:
             mine = keep.segments.setdefault(seg, list(span))
             mine[0], mine[1] = min(mine[0], span[0]), max(mine[1], span[1])
         keep.labels.update(other.labels)
+        for vote, weight in other.votes.items():
+            keep.votes[vote] = keep.votes.get(vote, 0.0) + weight
         del self._people[other.key]
 
     def _part(self, pair: tuple[MemberKey, MemberKey], link: _Link, now: float) -> None:
@@ -463,6 +575,17 @@ class Associator:
         person = self._people[track.person]
         person.members.discard(later.key)
         later.person = None
+        # It was never them: what named it leaves with it.
+        for vote, weight in later.votes.items():
+            left = person.votes.get(vote, 0.0) - weight
+            if left > 1e-9:
+                person.votes[vote] = left
+            else:
+                person.votes.pop(vote, None)
+        if person.name_source is not None and not any(
+            v[0] == person.name_source and v[1] == person.name for v in person.votes
+        ):
+            person.name = person.name_source = None  # named only by what left
         self._rename(person, now)
         fresh = self._new_person()
         self._attach(fresh, later, now)
@@ -484,16 +607,26 @@ class Associator:
         """A member not yet part of anyone: it continues a person who went out of every
         sense just before it appeared, near where it appeared, or starts a new one."""
         x, y = member.mean_position(first=True)
+        kind, place, _ = member.key
         waiting = []
         for person in self._people.values():
-            newest = max(
-                (self._members[k].last_t for k in person.members if k in self._members),
-                default=person.last_t,
-            )
+            live = [self._members[k] for k in person.members if k in self._members]
+            if any(m.key[0] == kind and m.key[1] == place for m in live if m is not member):
+                continue  # this sense already follows them here: someone else
+            newest = max((m.last_t for m in live), default=person.last_t)
             gap = member.first_t - newest
-            if -0.5 <= gap <= HANDOVER_S:
-                exit_x, exit_y = person.exit
-                waiting.append((math.hypot(exit_x - x, exit_y - y), person))
+            # Out of every sense just before it appeared (a room's blob lost, the camera's
+            # track lost), or going from one place to the next of the same sense (the next
+            # room, the next camera) while another still follows them.
+            moving_on = any(m.key[0] == kind and m.key[1] != place for m in live)
+            if -0.5 <= gap <= HANDOVER_S or (moving_on and gap <= HANDOVER_S):
+                # How near their way came to where it appeared, lately (both senses place
+                # people late and roughly: the nearest approach, not the last place).
+                recent = [
+                    (px, py) for pt, px, py in person.trail if pt >= member.first_t - HANDOVER_S
+                ] or [person.exit]
+                nearest = min(math.hypot(px - x, py - y) for px, py in recent)
+                waiting.append((nearest, person))
         waiting.sort(key=lambda item: item[0])
         chosen = None
         if waiting and waiting[0][0] <= HANDOVER_M:
@@ -521,6 +654,8 @@ class Associator:
     def _attach(self, person: _Person, member: _Member, now: float) -> None:
         member.person = person.key
         member.joined_at = now
+        for vote, weight in member.votes.items():
+            person.votes[vote] = person.votes.get(vote, 0.0) + weight
         person.members.add(member.key)
         kind, source, ident = member.key
         seg = (kind, source, ident)
@@ -543,22 +678,79 @@ class Associator:
         else:
             span[1] = max(span[1], t)
 
-    def _rename(self, person: _Person, now: float) -> None:
-        best: tuple[int, str, str | None, str] | None = None
-        for key in person.members:
-            member = self._members.get(key)
-            if member is None:
+    def _match_devices(self, now: float) -> None:
+        """Which registered device each person placed in a room carries: every device's
+        readings against each person's way through the room (placed by a camera where one
+        sees them, to about 0.3 m, else by the room's blob), the best one-to-one assignment
+        (as a room names its blobs, :mod:`engine.sensing.ble`); each assignment adds the time
+        since the last match to that device's vote for the person."""
+        elapsed = (
+            min(max(now - self._devices_at, 0.0), 0.5) if math.isfinite(self._devices_at) else 0.2
+        )
+        self._devices_at = now
+        for to_room, contains, offset, devices in self._heard.values():
+            if not devices:
                 continue
-            for source, (name, person_id) in member.names.items():
-                rank = NAME_RANK.get(source, 0)
-                if best is None or rank > best[0]:
-                    best = (rank, name, person_id, source)
-        if best is None:
+            people = {}
+            for person in self._people.values():
+                if person.waiting_since is not None or not person.trail:
+                    continue
+                if now - person.last_t > ACTIVE_S:
+                    continue
+                if not contains(*person.position):
+                    continue
+                path = [
+                    (t - offset, to_room(x, y)) for t, x, y in person.trail if t >= now - BLE_PATH_S
+                ]
+                if path:
+                    people[person.key] = path
+            if not people:
+                continue
+            now_room = now - offset
+            scores = {
+                device.address: {
+                    key: blob_match_score(device.readings, path, now_room)
+                    for key, path in people.items()
+                }
+                for device in devices
+            }
+            current = {
+                key: self._people[key].device
+                for key in people
+                if self._people[key].device is not None
+            }
+            named = assign_identities(scores, {k: v for k, v in current.items() if v})
+            by_address = {device.address: device for device in devices}
+            for key, (address, _score) in named.items():
+                person = self._people[key]
+                device = by_address[address]
+                person.device = address
+                vote = ("ble", device.name, device.person_id)
+                person.votes[vote] = person.votes.get(vote, 0.0) + elapsed
+                seg = ("ble", address, None)
+                person.labels[seg] = device.label
+                span = person.segments.setdefault(seg, [person.last_t, person.last_t])
+                span[1] = max(span[1], person.last_t)
+
+    def _vote(self, member: _Member, vote: tuple[str, str, str | None], weight: float) -> None:
+        member.votes[vote] = member.votes.get(vote, 0.0) + weight
+        if member.person is not None and member.person in self._people:
+            person = self._people[member.person]
+            person.votes[vote] = person.votes.get(vote, 0.0) + weight
+
+    def _rename(self, person: _Person, now: float) -> None:
+        """The person's name: a face's over an introduction's over a device's; of several
+        devices, the one their blobs carried longest (a room's BLE matching may put a tag on
+        the wrong blob for a moment)."""
+        choices = [
+            (NAME_RANK.get(source, 0), weight, name, person_id, source)
+            for (source, name, person_id), weight in person.votes.items()
+            if source != "ble" or weight >= MIN_CARRIED_S
+        ]
+        if not choices:
             return
-        _, name, person_id, source = best
-        if (name, source) != (person.name, person.name_source) and (
-            person.name_source is None or NAME_RANK[source] >= NAME_RANK[person.name_source]
-        ):
+        _, _, name, person_id, source = max(choices)
+        if (name, source) != (person.name, person.name_source):
             person.name, person.name_source = name, source
             person.person_id = person_id or person.person_id
             self._changes.append(FusionChange("named", self._view(person), now))
@@ -582,6 +774,7 @@ class Associator:
             person.last_t = max(person.last_t, newest.last_t)
             person.exit = newest.mean_position(first=False)
             person.waiting_since = None
+            person.trail.append((newest.last_t, *person.position))
 
     def _end_members(self, now: float) -> None:
         for key in [k for k, m in self._members.items() if now - m.last_t > END_AFTER_S]:
@@ -617,7 +810,7 @@ class Associator:
         member = self._members.get(key)
         if member is None:
             member = self._members[key] = _Member(key, label)
-            member.names.update(self._pending_names.pop(key, {}))
+            member.votes.update(self._pending_names.pop(key, {}))
         member.label = label
         return member
 
@@ -666,3 +859,10 @@ def describe_path(segments: Sequence[Segment]) -> list[str]:
         else:
             phrases.append(f"device '{seg.label}'")
     return phrases
+
+
+def _closeness(distance: float) -> float:
+    """How sure a median distance makes a pair (1 at 0 m, 0.5 at about 0.7 m)."""
+    if not math.isfinite(distance):
+        return 0.0
+    return math.exp(-(distance**2) / (2 * SIGMA_M**2))

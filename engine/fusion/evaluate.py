@@ -42,7 +42,10 @@ from engine.fusion.service import FusionUpdated
 from engine.sensing.service import SensingUpdated
 
 TRACK_IOU: Final = 0.3
+TRACK_IOU_MARGIN: Final = 0.15
 BLOB_RADIUS_M: Final = 1.0
+BLOB_MARGIN_M: Final = 0.5
+BLOB_LAG_S: Final = 0.3  # a room's tracker places a walker about this late (measured)
 RECENT_S: Final = 0.5  # a sighting older than this at an update is not "seeing now"
 
 Box = tuple[float, float, float, float]
@@ -63,6 +66,7 @@ class FusionScore:
     """The counts (see the module docstring)."""
 
     opportunities: int = 0
+    joined_right: int = 0  # the two joined, whatever the name
     right_identity: int = 0
     joined_wrong_name: int = 0
     not_joined: int = 0
@@ -72,6 +76,9 @@ class FusionScore:
     kept_name: int = 0
     kept_name_of: int = 0
     updates: int = 0
+    pairs: int = 0  # distinct (track, blob) pairs joined while both had a truth
+    pairs_right: int = 0  # …the same walker's most of that time
+    pairs_wrong: int = 0
     wrong_examples: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -79,6 +86,8 @@ class FusionScore:
         return {
             "updates": self.updates,
             "pair_opportunities": self.opportunities,
+            "joined_right": self.joined_right,
+            "joined_right_share": _share(self.joined_right, self.opportunities),
             "right_identity": self.right_identity,
             "right_identity_share": _share(self.right_identity, self.opportunities),
             "joined_wrong_name": self.joined_wrong_name,
@@ -87,6 +96,10 @@ class FusionScore:
             "joins_wrong": self.joins_wrong,
             "joins_without_truth": self.joins_unknown,
             "wrong_join_share": _share(self.joins_wrong, joins),
+            "pairs_joined": self.pairs,
+            "pairs_right": self.pairs_right,
+            "pairs_wrong": self.pairs_wrong,
+            "pairs_wrong_share": _share(self.pairs_wrong, self.pairs),
             "name_kept_in_room_without_camera": f"{self.kept_name}/{self.kept_name_of}",
             "name_kept_share": _share(self.kept_name, self.kept_name_of),
             "wrong_join_examples": self.wrong_examples[:5],
@@ -129,6 +142,8 @@ class FusionScorer:
         self._tracks: dict[tuple[str, int], tuple[float, int | None]] = {}
         self._blobs: dict[tuple[str, int], tuple[float, int | None]] = {}
         self._named: set[int] = set()  # walkers the scene has named by now
+        # Each joined (track, blob) pair: updates it was right, updates it was wrong.
+        self._pairs: dict[tuple[Any, Any], list[int]] = {}
         self._unsubscribe = [
             bus.subscribe(PeopleDetected, self._on_people),
             bus.subscribe(SensingUpdated, self._on_sensing),
@@ -138,28 +153,38 @@ class FusionScorer:
     def close(self) -> None:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
+        pairs = list(self._pairs.values())
+        self.score.pairs = len(pairs)
+        self.score.pairs_right = sum(1 for right, wrong in pairs if right > wrong)
+        self.score.pairs_wrong = sum(1 for right, wrong in pairs if wrong >= right)
 
     def _walker_of_box(self, camera: str, box: Box, t: float) -> int | None:
-        best, best_iou = None, TRACK_IOU
+        """The walker whose true box ``box`` is (None: nobody's, or two walkers' alike)."""
+        overlaps = []
         for index in range(len(self._walkers)):
             truth = self._true_box(camera, index, t)
-            if truth is None:
-                continue
-            overlap = iou(box, truth)
-            if overlap > best_iou:
-                best, best_iou = index, overlap
-        return best
+            if truth is not None:
+                overlaps.append((iou(box, truth), index))
+        overlaps.sort(reverse=True)
+        if not overlaps or overlaps[0][0] < TRACK_IOU:
+            return None
+        if len(overlaps) > 1 and overlaps[1][0] > overlaps[0][0] - TRACK_IOU_MARGIN:
+            return None  # two walkers overlap in the picture: the truth cannot say whose
+        return overlaps[0][1]
 
     def _walker_near(self, floor: tuple[float, float], t: float) -> int | None:
-        best, best_d = None, BLOB_RADIUS_M
+        """The walker a blob at ``floor`` is (None: nobody near, or two walkers alike)."""
+        near = []
         for index, walker in enumerate(self._walkers):
             place = walker(t)
-            if place is None:
-                continue
-            d = math.hypot(place[0] - floor[0], place[1] - floor[1])
-            if d < best_d:
-                best, best_d = index, d
-        return best
+            if place is not None:
+                near.append((math.hypot(place[0] - floor[0], place[1] - floor[1]), index))
+        near.sort()
+        if not near or near[0][0] > BLOB_RADIUS_M:
+            return None
+        if len(near) > 1 and near[1][0] < near[0][0] + BLOB_MARGIN_M:
+            return None  # between two walkers: the truth cannot say whose
+        return near[0][1]
 
     def _on_people(self, event: PeopleDetected) -> None:
         t_event = event.at.timestamp()
@@ -184,7 +209,7 @@ class FusionScorer:
             if blob.coasting:
                 continue
             floor = room.to_floor(blob.position[0], blob.position[1])
-            walker = self._walker_near(floor, t)
+            walker = self._walker_near(floor, t - BLOB_LAG_S)
             found[(room.id, blob.track_id)] = (t_event, walker)
             if (
                 walker is not None
@@ -228,6 +253,7 @@ class FusionScorer:
             if not shared:
                 score.not_joined += 1
                 continue
+            score.joined_right += 1
             expected = self._names[index] if index in named else None
             if shared[0].name == expected:
                 score.right_identity += 1
@@ -237,6 +263,9 @@ class FusionScorer:
         for link in update.links:
             track_w = tracks.get((link.track[1], link.track[2]))
             blob_w = blobs.get((link.blob[1], link.blob[2]))
+            if track_w is not None and blob_w is not None:
+                votes = self._pairs.setdefault((link.track, link.blob), [0, 0])
+                votes[0 if track_w == blob_w else 1] += 1
             if track_w is None or blob_w is None:
                 score.joins_unknown += 1
             elif track_w == blob_w:

@@ -37,6 +37,7 @@ from engine.fusion.associate import (
     Associator,
     Device,
     FusionChange,
+    Heard,
     LinkView,
     MemberKey,
     PersonView,
@@ -327,10 +328,18 @@ class FusionService:
             )
             blobs.append((blob.track_id, room.to_floor(blob.position[0], blob.position[1]), device))
         label = room.name
+        heard = tuple(
+            Heard(d.address, d.label, d.name, d.person_id, d.readings) for d in snapshot.devices
+        )
+        offset = t - snapshot.t_s  # the room's engine seconds to event seconds
 
         def work() -> None:
             for blob_id, floor, device in blobs:
                 self._associator.see_blob(room.id, blob_id, t, floor, label, device)
+            if heard:
+                self._associator.hear_devices(
+                    room.id, room.from_floor, room.contains_floor, offset, heard
+                )
 
         self._put(work)
 

@@ -19,13 +19,15 @@ share. Every walk is reproducible from the seed.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 
+from engine.clock import Clock
 from engine.config import SensingRoomConfig
+from engine.fusion.scene import Floor, FloorRect, ScenePerson, person_from_walker
 from engine.sensing.simulator import ABSENT, ScriptedWalker, Vec3
 
 ENTER_FIRST_S: Final = 8.0  # after the rooms' links have learned their empty baselines
@@ -220,3 +222,47 @@ def _shared_wall_middle(a: SensingRoomConfig, b: SensingRoomConfig) -> tuple[flo
             if high - low >= DOOR_WIDTH_M:
                 return ((low + high) / 2, y)
     return None
+
+
+class WalkthroughScene:
+    """The walkthrough as the simulated cameras film it (a
+    :class:`~engine.vision.sim_capture.SimulatedScene`): the walkers who have entered, on the
+    floor of the site's rooms, at the scene's time (the clock's monotonic seconds since
+    ``origin()``, the engine's start; 0 before it)."""
+
+    def __init__(
+        self,
+        walkers: Sequence[FloorWalker],
+        rooms: Sequence[SensingRoomConfig],
+        clock: Clock,
+        origin: Callable[[], float | None],
+    ) -> None:
+        self.walkers = tuple(walkers)
+        self._clock = clock
+        self._origin = origin
+        self._floor = Floor.around(
+            [
+                FloorRect(
+                    room.origin.x_m,
+                    room.origin.y_m,
+                    room.origin.x_m + room.box.width_m,
+                    room.origin.y_m + room.box.depth_m,
+                )
+                for room in rooms
+            ]
+        )
+
+    @property
+    def floor(self) -> Floor:
+        return self._floor
+
+    def time_s(self) -> float:
+        origin = self._origin()
+        return 0.0 if origin is None else self._clock.monotonic() - origin
+
+    def people_at(self, t_s: float) -> list[ScenePerson]:
+        return [
+            person_from_walker(walker, t_s, walker.number - 1, height_m=walker.height_m)
+            for walker in self.walkers
+            if walker.floor_at(t_s) is not None
+        ]

@@ -132,6 +132,7 @@ from engine.sensing.view import (
     BlobIdentity,
     BlobView,
     CoverageView,
+    DeviceHeard,
     LinkShareView,
     LinkView,
     NodeView,
@@ -480,6 +481,7 @@ class SensingService:
         self._blobs: dict[int, _Blob] = {}
         self._sightings = BleSightings()
         self._registry: dict[str, KnownDevice] = {}
+        self._heard: tuple[DeviceHeard, ...] = ()  # registered devices heard at the last tick
         self._simulated_devices: dict[str, KnownDevice] = {}
         self.set_ble_registry(ble_registry)
         self._frames: deque[tuple[CsiFrame, float]] = deque()
@@ -1204,12 +1206,23 @@ class SensingService:
         better. Each new name is stored as ``sensing.blob_identified``."""
         registry = self._registry
         if not registry:
+            self._heard = ()
             return
         readings = {
             address: heard
             for address, heard in self._sightings.readings(self._positions, now_s).items()
             if address in registry
         }
+        self._heard = tuple(
+            DeviceHeard(
+                address,
+                registry[address].label,
+                registry[address].name,
+                registry[address].person_id,
+                tuple(((float(p[0]), float(p[1]), float(p[2])), t, rssi) for p, t, rssi in heard),
+            )
+            for address, heard in readings.items()
+        )
         if not readings:
             return
         confirmed = {
@@ -1456,6 +1469,7 @@ class SensingService:
             pairing_open_s=pairing,
             truth=self.truth(now_s),
             coverage=self.coverage(),
+            devices=self._heard,
         )
 
     def _uncertainty_at(self, position: Vec3) -> float | None:

@@ -78,6 +78,20 @@ class BlobView:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceHeard:
+    """A registered BLE device the room's nodes heard lately: its address, label, the name it
+    gives and the person's id, and its readings: (node position in the room's metres, the
+    engine time it was heard in seconds, RSSI dBm), as
+    :func:`engine.sensing.ble.blob_match_score` takes them."""
+
+    address: str
+    label: str
+    name: str
+    person_id: str | None
+    readings: tuple[tuple[Vec3, float, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class BlobIdentity:
     """Who a blob is: the registered BLE device it carries (address, label), the person's
     ``name``, id (None for a simulated tag) and colour, the match ``score`` (0–1) and since
@@ -165,6 +179,9 @@ class SensingSnapshot:
     pairing_open_s: float = 0.0  # seconds left in the pairing window, 0 when closed
     truth: tuple[Vec3, ...] = field(default=())  # simulator only: where the walkers are
     coverage: CoverageView | None = None  # what the layout can see (None before it is known)
+    # The registered devices the nodes heard lately, with their readings (for matching them
+    # to people placed more precisely than blobs: a camera's tracks).
+    devices: tuple[DeviceHeard, ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)

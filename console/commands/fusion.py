@@ -139,7 +139,9 @@ def simulate(site: Any, db_url: str, args: argparse.Namespace) -> dict[str, Any]
             assert runtime.started_at is not None
             wall0 = runtime.started_at.timestamp()
             calibration = {
-                cam.id: _calibrate(runtime, cam, args.points, args.click_noise, args.caller)
+                cam.id: calibrate_from_markers(
+                    runtime, cam, args.points, args.click_noise, args.caller
+                )
                 for cam in cameras
             }
             walkers = runtime.scene_walkers
@@ -189,7 +191,7 @@ def simulate(site: Any, db_url: str, args: argparse.Namespace) -> dict[str, Any]
     }
 
 
-def _calibrate(
+def calibrate_from_markers(
     runtime: Any, camera: Any, points: int, noise_px: float, actor: Any
 ) -> dict[str, Any]:
     """Calibrate ``camera`` from its floor markers as an admin clicks them; the errors."""

@@ -854,16 +854,22 @@ def test_the_3d_view_does_not_put_the_window_it_is_in_into_opengl(qtbot: QtBot) 
     assert view.gl_container is not None and view.gl_container.isVisible()
 
 
-def test_a_blob_a_camera_named_shows_that_name_where_no_device_names_it(qtbot: QtBot) -> None:
+def test_a_blob_shows_the_name_its_person_has_across_senses(qtbot: QtBot) -> None:
     pane = shown_pane(qtbot)
     pane.set_rooms([("lab", "Lab")])
-    pane.set_fused_names({"lab": {9: "Bo", 7: "Someone else"}})
+    pane.set_fused_names({"lab": {9: "Bo", 7: "Alice"}})
     pane.set_snapshot(named_snapshot())
     model = pane.blob_table.blob_model
     who = [model.index(r, BlobColumn.WHO).data() for r in range(2)]
-    assert who == ["Alice", "Bo (seen by a camera)"]  # the device's name comes first
+    assert who == ["Alice", "Bo (with a camera)"]
     labels = [item.text for item in pane.view.blob_labels if item.visible()]
     assert labels == ["Alice", "Bo (camera)"]
+    # Where the camera and the room together name blob 7 otherwise than the room alone, the
+    # pane shows the person's one name, as the camera's tile does.
+    pane.set_fused_names({"lab": {7: "Carol"}})
+    pane.set_snapshot(named_snapshot())
+    assert model.index(0, BlobColumn.WHO).data() == "Carol (with a camera)"
+    assert [i.text for i in pane.view.blob_labels if i.visible()][0] == "Carol (camera)"
     pane.set_fused_names({})
     pane.set_snapshot(named_snapshot())
     assert [model.index(r, BlobColumn.WHO).data() for r in range(2)] == ["Alice", ""]

@@ -445,13 +445,14 @@ def blob_rgba(blob: BlobView) -> tuple[float, float, float, float]:
 
 
 def blob_label(blob: BlobView, fused: str | None = None) -> tuple[Vec3, str, QColor]:
-    """A blob's label in the 3D view: its person's name in their colour, or the name a
-    camera's sense gave the same person (``fused``: a recognised face) in white, or its id
-    in cyan."""
+    """A blob's label in the 3D view: the name of the person it is across senses (``fused``:
+    a camera and the room together name them, by a recognised face or by the registered
+    device the camera-placed person carries), else the name the room's own BLE matching
+    gives it, in their colour, or its id in cyan. One person shows one name on every pane."""
     identity = blob.identity
+    if fused and (identity is None or printable(identity.name) != printable(fused)):
+        return blob.position, f"{printable(fused)} (camera)", QColor(230, 237, 243)
     if identity is None:
-        if fused:
-            return blob.position, f"{printable(fused)} (camera)", QColor(230, 237, 243)
         uncertain = " (uncertain)" if blob.ambiguous else ""
         return blob.position, f"#{blob.track_id}{uncertain}", QColor(26, 217, 255)
     r, g, b, _ = identity_rgba(identity.colour)
@@ -1275,10 +1276,10 @@ class BlobTableModel(RowsTableModel[BlobView]):
         if column == BlobColumn.BLOB:
             return f"#{blob.track_id}"
         if column == BlobColumn.WHO:
-            if identity is not None:
-                return printable(identity.name)
             fused = self.fused_names.get(blob.track_id)
-            return f"{printable(fused)} (seen by a camera)" if fused else ""
+            if fused and (identity is None or printable(identity.name) != printable(fused)):
+                return f"{printable(fused)} (with a camera)"
+            return printable(identity.name) if identity is not None else ""
         if column == BlobColumn.MATCH:
             return f"{identity.score:.2f}" if identity is not None else ""
         if column == BlobColumn.POSITION:

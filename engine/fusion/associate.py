@@ -10,15 +10,16 @@ its recent floor positions.
 **Association (camera track ↔ blob).** At each update every camera track seen in the last
 :data:`ACTIVE_S` is compared with every blob seen then whose newest position lies within
 :data:`GATE_M`: over the last :data:`WINDOW_S` seconds, each of the track's floor positions is
-compared with the blob's position at that moment (interpolated), and the pair's *score* is the
-mean of ``exp(−d²/2σ²)`` (σ = :data:`SIGMA_M`, the camera's floor error and the blob's
-together) times the share of the window both were seen. The best one-to-one assignment
-(Hungarian) proposes pairs; a proposed pair whose score is at least :data:`LINK_SCORE` and
-which no rival comes within :data:`MARGIN` of gains *confidence* (a running average of its
-score); it is **joined** once it has been proposed for :data:`JOIN_AFTER_S` seconds in a row
-with confidence ≥ :data:`JOIN_CONFIDENCE`. A joined pair whose score stays below
-:data:`BREAK_SCORE` for :data:`BREAK_AFTER_S` seconds parts, and the member that joined later
-leaves the person (with only the names of its own senses).
+compared with the blob's position at that moment plus :data:`BLOB_LAG_S` (a room's tracker
+places people late), and the pair is as far apart as the median of those distances. The best
+one-to-one assignment (Hungarian) proposes pairs; a proposed pair at most :data:`ACCEPT_M`
+apart with no rival within :data:`MARGIN_M` of that gains *confidence* (a running average of
+how close it is) and is **joined** once it has been proposed for :data:`JOIN_AFTER_S` seconds
+in a row with confidence ≥ :data:`JOIN_CONFIDENCE`. A joined pair more than :data:`BREAK_M`
+apart over its last :data:`BREAK_WINDOW_S` for :data:`BREAK_AFTER_S` parts, and the member
+that joined later leaves the person, taking what named it. A track or blob whose place jumps
+more than :data:`JUMP_M` within :data:`JUMP_S` has been moved by its tracker onto someone else:
+it leaves its links and its person and starts afresh.
 
 **A person** is the members joined together, now and before: a camera track joined to a blob
 is one person; when the track ends the blob carries on as that person (a room without a
@@ -28,10 +29,16 @@ a new member starting within :data:`HANDOVER_M` of it then (the next room's blob
 the camera's new track after an occlusion) continues the person, unless another waiting person
 is about as near (no guess: a new person instead).
 
-**Names.** A person's name comes from their members, in this order: a recognised face on a
-camera track, a name introduced to that track, a registered BLE device carried by a blob. It
-is the person's, so every member shows it (a BLE-named blob names its camera track, a face
-names the blob) and it stays with them after the member that gave it has gone.
+**Names.** A person's name comes from their members: a recognised face on a camera track,
+over a name introduced to that track, over a registered BLE device. Devices are matched to
+people here, not taken from the blobs: each room sends the devices its nodes heard with their
+readings (:meth:`Associator.hear_devices`), and every update they are compared with the way
+each person in the room went, placed by the camera where one sees them (to about 0.3 m)
+rather than by a blob (about 0.5 m, and two people close together make one blob); the best
+one-to-one assignment adds the time to that device's vote, and the device carried longest
+names the person. The name is the person's, so every member shows it (a device names the
+camera's track, a face names the blob) and it stays with them after the member that gave it
+has gone.
 
 **Path.** Each person keeps the *segments* of their path: which sense saw them where and when
 ("seen by Plaza east 14:02–14:04, sensed in the lobby 14:04–14:09, phone 'Ada's tag'

@@ -28,14 +28,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from benchmarks.sensing_localisation import watchfloor_json
 from engine.fusion.evaluate import summary
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,22 +43,7 @@ DURATION_S = 150.0
 def fusion_simulate(*arguments: str) -> dict[str, Any]:
     """``watchfloor fusion simulate ARGUMENTS --json`` in a child process with a fresh data
     dir and SQLite store; its report."""
-    with tempfile.TemporaryDirectory(prefix="wf-fusion-bench-") as tmp:
-        env = {
-            **os.environ,
-            "WATCHFLOOR_DATA_DIR": tmp,
-            "WATCHFLOOR_CONFIG_DIR": tmp,
-            "PYTHONPATH": str(REPO),
-        }
-        command = [
-            sys.executable, "-m", "console", "--db", f"sqlite:///{Path(tmp) / 'bench.db'}",
-            "fusion", "simulate", *arguments, "--json",
-        ]  # fmt: skip
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"fusion simulate failed ({done.returncode}): {done.stderr[-2000:]}")
-        report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-        return report
+    return watchfloor_json("fusion", "simulate", *arguments)
 
 
 def run(quick: bool = False) -> dict[str, Any]:

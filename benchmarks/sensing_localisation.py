@@ -46,7 +46,13 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 def sense_simulate(*arguments: str) -> dict[str, Any]:
     """``watchfloor sense simulate ARGUMENTS --json`` in a child process with a fresh data
     dir and SQLite store; its report."""
-    with tempfile.TemporaryDirectory(prefix="wf-sense-bench-") as tmp:
+    return watchfloor_json("sense", "simulate", *arguments)
+
+
+def watchfloor_json(*arguments: str) -> dict[str, Any]:
+    """``watchfloor ARGUMENTS --json`` in a child process with a fresh data dir and SQLite
+    store: the last line it prints, as JSON."""
+    with tempfile.TemporaryDirectory(prefix="wf-bench-") as tmp:
         env = {
             **os.environ,
             "WATCHFLOOR_DATA_DIR": tmp,
@@ -55,11 +61,12 @@ def sense_simulate(*arguments: str) -> dict[str, Any]:
         }
         command = [
             sys.executable, "-m", "console", "--db", f"sqlite:///{Path(tmp) / 'bench.db'}",
-            "sense", "simulate", *arguments, "--json",
+            *arguments, "--json",
         ]  # fmt: skip
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            raise RuntimeError(f"sense simulate failed ({done.returncode}): {done.stderr[-2000:]}")
+            what = " ".join(arguments[:2])
+            raise RuntimeError(f"{what} failed ({done.returncode}): {done.stderr[-2000:]}")
         report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
         return report
 

@@ -13,26 +13,9 @@ from console import exit_codes
 from console.cli import main
 from tests.conftest import write_site
 from tests.engine.fusion.test_floor import GRID, pinhole
+from tests.fusion_sites import LOBBY
 
-ROOM = """
-[[rooms]]
-id = "lobby"
-name = "Lobby"
-width_m = 6.0
-depth_m = 5.0
-height_m = 3.0
-origin = { x = 1.0, y = 0.5 }
-
-[[sensing_nodes]]
-id = "a"
-room = "lobby"
-position = { x = 0.1, y = 0.1, z = 1.0 }
-
-[[sensing_nodes]]
-id = "b"
-room = "lobby"
-position = { x = 5.9, y = 4.9, z = 1.0 }
-"""
+ROOM = LOBBY
 
 
 @pytest.fixture

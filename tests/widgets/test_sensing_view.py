@@ -869,7 +869,7 @@ def test_a_blob_shows_the_name_its_person_has_across_senses(qtbot: QtBot) -> Non
     pane.set_fused_names({"lab": {7: "Carol"}})
     pane.set_snapshot(named_snapshot())
     assert model.index(0, BlobColumn.WHO).data() == "Carol (with a camera)"
-    assert [i.text for i in pane.view.blob_labels if i.visible()][0] == "Carol (camera)"
+    assert next(i.text for i in pane.view.blob_labels if i.visible()) == "Carol (camera)"
     pane.set_fused_names({})
     pane.set_snapshot(named_snapshot())
     assert [model.index(r, BlobColumn.WHO).data() for r in range(2)] == ["Alice", ""]

@@ -30,14 +30,14 @@ from engine.history.paths import PersonPath, Stretch
 from engine.history.timeline import CAMERA_PREFIX, SENSING_PREFIX
 from engine.text import printable
 
-BAR_HEIGHT: Final = 15  # px: a name fits on the bar
+BAR_HEIGHT: Final = 14  # px: a name fits on the bar
 BAR_MIN_WIDTH: Final = 3.0  # px: a stretch of a second in a week still shows
 ROW_GAP: Final = 4  # px between the rows of a band (a device's underline runs in it)
-BAND_PAD: Final = 3  # px above the first row and below the last
+BAND_PAD: Final = 2  # px above the first row and below the last
 ROWS: Final = 3  # rows of a band: more paths at once than this share rows
 LABEL_PAD: Final = 4  # px of bar left of the name
 BADGE_GAP: Final = 4  # px between a path's last bar and its device badge
-UNDERLINE_GAP: Final = 3.0  # px from a bar's bottom to its device underline
+UNDERLINE_GAP: Final = 2.25  # px from a bar's bottom to its device underline (clear of an outline)
 
 # Bright enough to carry dark text (each 7:1 or more with #0d1117) and apart from the
 # marker colours' reds and ambers.
@@ -334,8 +334,8 @@ def paint_path_outline(painter: QPainter, layout: PathsLayout, path: int, width:
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setPen(QPen(OUTLINE, width))
     painter.setBrush(Qt.BrushStyle.NoBrush)
-    for bar in bars:
-        painter.drawRoundedRect(bar.rect.adjusted(-1, -1, 1, 1), 3, 3)
+    for bar in bars:  # on the bar's edge, leaving its device underline in view
+        painter.drawRoundedRect(bar.rect, 3, 3)
     painter.setPen(QPen(OUTLINE, max(1.0, width - 0.5)))
     painter.drawLines(connectors(bars))
     painter.restore()

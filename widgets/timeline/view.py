@@ -126,6 +126,7 @@ MAX_THUMBNAILS: Final = 6
 LABEL_WIDTH: Final = 150  # lane names, left of the time area ("Demo plaza sensing" fits)
 AXIS_HEIGHT: Final = 26
 LANE_HEIGHT: Final = 30
+BANDED_MARKERS_HEIGHT: Final = 22  # a lane's markers above a band of paths: lanes stay short
 LANE_GAP: Final = 2
 STRIP_HEIGHT: Final = 112  # thumbnails (90 px high) with their captions
 THUMBNAIL_HEIGHT: Final = 90
@@ -554,6 +555,8 @@ class TimelinePane(QWidget):
         self.range_label = QLabel(self)
         self.status_label = QLabel(self)
         self.status_label.setWordWrap(True)
+        # Wide enough for "120 items in 9 lanes, 3 paths" on two lines, never a tower.
+        self.status_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("120 items in 9 l"))
         self.canvas = TimelineCanvas(self)
 
         bar = QHBoxLayout()
@@ -785,8 +788,9 @@ class TimelinePane(QWidget):
 
     def _lane_height(self, row: int) -> float:
         """Lane ``row``'s height: its markers, and the paths' band when a path crosses it."""
-        banded = self._geometry[row].lane.name in self._banded
-        return LANE_HEIGHT + (self._band if banded else 0.0)
+        if self._geometry[row].lane.name in self._banded:
+            return BANDED_MARKERS_HEIGHT + self._band
+        return LANE_HEIGHT
 
     def _lane_rect(self, row: int) -> QRectF:
         """The whole of lane ``row``: its markers, and under them its band of paths."""
@@ -794,14 +798,21 @@ class TimelinePane(QWidget):
 
     def _marker_rect(self, row: int) -> QRectF:
         """The part of lane ``row`` that shows its markers (and coverage bar)."""
-        return QRectF(0, self._lane_tops[row], self.canvas.width(), LANE_HEIGHT)
+        return QRectF(0, self._lane_tops[row], self.canvas.width(), self._markers_height(row))
+
+    def _markers_height(self, row: int) -> float:
+        banded = self._geometry[row].lane.name in self._banded
+        return BANDED_MARKERS_HEIGHT if banded else LANE_HEIGHT
 
     def _band_rect(self, row: int) -> QRectF | None:
         """Lane ``row``'s band of paths under its markers (None: no path crosses it)."""
         if self._geometry[row].lane.name not in self._banded:
             return None
         return QRectF(
-            LABEL_WIDTH, self._lane_tops[row] + LANE_HEIGHT, self._plot_width(), self._band
+            LABEL_WIDTH,
+            self._lane_tops[row] + BANDED_MARKERS_HEIGHT,
+            self._plot_width(),
+            self._band,
         )
 
     def _stack_lanes(self) -> None:
@@ -827,7 +838,7 @@ class TimelinePane(QWidget):
 
     def _in_markers(self, row: int, y: float) -> bool:
         """Whether ``y`` is in lane ``row``'s markers (not its band of paths)."""
-        return y < self._lane_tops[row] + LANE_HEIGHT
+        return y < self._lane_tops[row] + self._markers_height(row)
 
     def _clamped(self, start_s: float, end_s: float) -> tuple[float, float]:
         span = end_s - start_s
@@ -1294,9 +1305,10 @@ class TimelinePane(QWidget):
     def _update_labels(self) -> None:
         start, end = self.visible_range()
         span = end - start
-        self.range_label.setText(
-            f"{display().full(start)} – {display().full(end)} ({_span_text(span)})"
-        )
+        site = display()
+        # The day once when the range is within one (the status line beside needs the room).
+        until = site.clock(end) if site.day_of(start) == site.day_of(end) else site.full(end)
+        self.range_label.setText(f"{site.full(start)} – {until} ({_span_text(span)})")
         if self._error or (self._paths_error and not self.is_loading()):
             self.status_label.setStyleSheet(f"color: {ALARM_RED.name()};")
             self.status_label.setText(self._error or self._summary_text())
@@ -1315,7 +1327,7 @@ class TimelinePane(QWidget):
             return f"{text}; {self._paths_error}"
         if self._paths:
             count = len(self._paths)
-            text += f", {count} path{'s' if count != 1 else ''} across senses"
+            text += f", {count} path{'s' if count != 1 else ''}"
         return text
 
     # -- painting -----------------------------------------------------------------------------
@@ -1469,7 +1481,7 @@ class TimelinePane(QWidget):
     def _paint_overlay(self, painter: QPainter, canvas: QWidget) -> None:
         height = canvas.height()
         selected = None if self._selected_path is None else self._path_index(self._selected_path)
-        for index, width in ((self._hover_path, 1.0), (selected, 2.0)):
+        for index, width in ((self._hover_path, 1.0), (selected, 1.5)):
             if index is not None and self._geometry:
                 paint_path_outline(painter, self._layout_of_paths(), index, width)
         if self._hover is not None:

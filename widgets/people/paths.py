@@ -131,7 +131,9 @@ class PersonPathsSection(QWidget):
         self._model = _PathsModel(self)
         self.view = QTableView()
         self.view.setModel(self._model)
-        show_rows_read_only(self.view)
+        # A path's words wrap onto more lines rather than hide behind "…".
+        show_rows_read_only(self.view, word_wrap=True)
+        self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(COLUMN_WHEN, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COLUMN_WHO, QHeaderView.ResizeMode.ResizeToContents)

@@ -5,20 +5,56 @@ worker threads (through :class:`console.queries.QtQueryClient`), never on the GU
 Changes are made as the person logged in at the console (:class:`console.session.ConsoleSession`),
 whose permissions the engine checks; with nobody logged in they are refused. A change also
 refreshes the sensing room's BLE registry: it names blobs by their carriers' names.
+
+The pane's "Path across senses" section reads people's paths (:class:`PersonPaths`): a
+person's recent ones, and today's (the site's day) of people nobody has named.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
 
 from console.session import ConsoleSession
+from engine.history.paths import PathsRequest, PersonPath
 from engine.identity.erasure import erase_person
 from engine.identity.faces_store import FaceMemory
 from engine.identity.people import PersonView, list_people
 from engine.paths import data_dir
 from engine.runtime import EngineRuntime
+from engine.sitetime import SiteTime
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
+
+RECENT_PATHS: Final = 20  # a person's paths listed, newest first
+UNNAMED_PATHS: Final = 100  # today's paths of people nobody named, newest first
+
+
+@dataclass(frozen=True, slots=True)
+class PersonPaths:
+    """People's paths across senses as the People pane lists them (blocking reads, run on
+    query workers); ``now`` is the engine clock, ``site_time`` the site's zone (its day)."""
+
+    store: Store
+    site_time: SiteTime
+    now: Callable[[], datetime]
+
+    def of_person(self, public_id: str) -> list[PersonPath]:
+        """The person's :data:`RECENT_PATHS` newest paths."""
+        request = PathsRequest(self.site_time, person=public_id, limit=RECENT_PATHS)
+        return request.run(self.store)
+
+    def unnamed_today(self) -> list[PersonPath]:
+        """Today's paths (since the site's midnight) of people nobody has named: someone
+        unknown, or known only by an automatic id."""
+        start, end = self.site_time.day_bounds(self.site_time.day_of(self.now()))
+        request = PathsRequest(
+            self.site_time, after=start, before=end, limit=UNNAMED_PATHS, unnamed=True
+        )
+        return request.run(self.store)
 
 
 class PeopleBackend:
@@ -32,6 +68,7 @@ class PeopleBackend:
         self._store = store
         self._memory: FaceMemory | None = runtime.faces.memory if runtime.faces else None
         self._memory_lock = threading.Lock()  # worker threads may ask for it at once
+        self.paths = PersonPaths(store, runtime.site.site_time, runtime.clock.now)
 
     def _writer(self) -> StoreWriter:
         writer = self._runtime.writer
@@ -47,6 +84,13 @@ class PeopleBackend:
         if self._memory is None:
             self._memory = FaceMemory(self._store, self._writer(), self._runtime.clock)
         return self._memory
+
+    # Before list(): in the class body, ``list`` names that method from there on.
+    def paths_of(self, public_id: str) -> list[PersonPath]:
+        return self.paths.of_person(public_id)
+
+    def unnamed_paths_today(self) -> list[PersonPath]:
+        return self.paths.unnamed_today()
 
     def list(self) -> list[PersonView]:
         return list_people(self._store)

@@ -68,17 +68,25 @@ class PersonPath:
     def label(self) -> str:
         return self.name or self.person_public_id or "Someone unknown"
 
+    @property
+    def named(self) -> bool:
+        """Whether someone gave this person a name: a face memory's automatic id
+        (``Person_…``) or no one at all is no name."""
+        return self.name is not None and self.name != self.person_public_id
+
 
 @dataclass(frozen=True, slots=True)
 class PathsRequest:
     """The paths that overlap ``after`` … ``before`` (UTC; None: open), newest first, at most
-    ``limit``; ``person``: only theirs, by public id or name (case-insensitive, whole)."""
+    ``limit``; ``person``: only theirs, by public id or name (case-insensitive, whole);
+    ``unnamed``: only those of people nobody has named (:attr:`PersonPath.named`)."""
 
     site_time: SiteTime
     after: datetime | None = None
     before: datetime | None = None
     person: str | None = None
     limit: int = 100
+    unnamed: bool = False
 
     def run(self, store: Store) -> list[PersonPath]:
         return query_paths(
@@ -88,6 +96,7 @@ class PathsRequest:
             before=self.before,
             person=self.person,
             limit=self.limit,
+            unnamed=self.unnamed,
         )
 
 
@@ -100,6 +109,7 @@ def query_paths(
     person: str | None = None,
     person_public_id: str | None = None,
     limit: int = 100,
+    unnamed: bool = False,
 ) -> list[PersonPath]:
     """See :class:`PathsRequest`. A path is filed when it ends, so one that began before
     ``after`` is found by its end; the search reaches back no further than the paths it
@@ -131,6 +141,8 @@ def query_paths(
             (path.person_public_id or "").casefold(),
             (view.person or "").casefold(),
         }:
+            continue
+        if unnamed and path.named:
             continue
         found.append(path)
         if len(found) >= limit:

@@ -13,6 +13,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +46,10 @@ from widgets.appearance.view import AppearanceSearchPane
 from widgets.events.view import EventHistoryPane
 from widgets.login_panel import LoginMode
 from widgets.meaning_search.view import MeaningSearchPane
+from widgets.people.view import COLUMN_ID, PeoplePane
 from widgets.sensing.view import SensingPane, SensingView3D
 from widgets.system.view import SystemPane
+from widgets.timeline.investigation import InvestigationPane
 
 SIZES = ((1400, 860), (1920, 1080))
 REPO = Path(__file__).resolve().parents[2]
@@ -621,6 +624,103 @@ def test_floor_calibration_screenshots(
         resize(qtbot, admin, SIZES[0])
         album.save(admin, f"admin-floor_calibration-no-fit-{SIZES[0][0]}x{SIZES[0][1]}", SIZES[0])
         admin.close()
+    finally:
+        window.close()
+        host.close()
+    assert len(album.names) == len(set(album.names))
+
+
+@pytest.mark.slow
+def test_person_paths_screenshots(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, vtest_avi: Path
+) -> None:
+    """People's paths across senses on a site of the plaza camera and two rooms: the
+    investigator's timeline with three people's paths crossing the camera's lane and both
+    rooms' (Ada named by her face, Bo by his phone, someone nobody knows; Bo's selected),
+    and the People pane showing Ada's paths, then today's of people nobody has named."""
+    from tests.engine.test_sensing_rooms_runtime import nodes
+    from tests.person_paths import ADA, seed_people, seed_person_paths
+
+    out = Path(os.environ.get("WATCHFLOOR_SCREENSHOT_DIR") or tmp_path / "screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    album = Album(out)
+    apply_theme(qapp)
+    site = tmp_path / "paths.toml"
+    site.write_text(
+        '[site]\nname = "Demo plaza"\ngeo = { lat = 51.50135, lon = -0.14189 }\n'
+        'timezone = "Europe/London"\n'
+        f'[[cameras]]\nid = "plaza"\nname = "Plaza east"\nurl = "{vtest_avi}"\nloop = true\n'
+        # HOG: the camera's detector ready at once (no model loading while the window builds).
+        '[analytics]\ndetector = "hog"\n'
+        "[sensing]\nsimulate = true\nwalkers = 1\nseed = 3\n"
+        '[[rooms]]\nid = "lobby"\nname = "Lobby"\nwidth_m = 5.0\ndepth_m = 5.0\n'
+        "height_m = 2.5\n"
+        '[[rooms]]\nid = "office"\nname = "Front office"\nwidth_m = 5.0\ndepth_m = 5.0\n'
+        "height_m = 2.5\n" + nodes("lobby", "l") + nodes("office", "o"),
+        encoding="utf-8",
+    )
+    host = EngineHost.open(site, f"sqlite:///{tmp_path / 'paths.db'}")
+    window = MainWindow(host.runtime, host.bridge, console_settings(tmp_path / "c.ini"))
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        ensure_accounts(host, {"ada": "admin"})
+        window.login_panel.set_mode(LoginMode.LOGIN)
+        log_in(qtbot, window, "ada")
+        writer = host.runtime.writer
+        assert writer is not None
+        base = host.runtime.clock.now() - timedelta(minutes=30)
+        seed_people(host.store)
+        ids = seed_person_paths(host.store, writer, base)
+        window.switch_layout(Layout.INVESTIGATOR)
+        window.reset_layout()
+        people = window.panes["people"]
+        assert isinstance(people, PeoplePane) and people.paths_section is not None
+        with qtbot.waitSignal(people.sig_people_listed, timeout=10_000):
+            people.refresh()
+
+        # The timeline: Ada's, Bo's and someone unknown's paths, Bo's selected.
+        investigation = window.panes["timeline"]
+        assert isinstance(investigation, InvestigationPane)
+        timeline = investigation.timeline
+        window.docks["timeline"].raise_()
+        timeline.set_range(base - timedelta(minutes=1.5), base + timedelta(minutes=19.5))
+        timeline.select_path(ids.bo)
+        qtbot.waitUntil(
+            lambda: not timeline.is_loading() and timeline.selected_path() is not None,
+            timeout=10_000,
+        )
+        assert {p.event_id for p in timeline.paths()} == {ids.ada, ids.bo, ids.unknown}
+        for lane in ("camera:plaza", "sensing:lobby", "sensing:office"):
+            assert timeline.lane_rect(lane) is not None, lane
+        for width, height in SIZES:
+            resize(qtbot, window, (width, height))
+            qtbot.wait(300)  # the docks settle; the timeline asks again for its new width
+            qtbot.waitUntil(lambda: not timeline.is_loading(), timeout=10_000)
+            assert timeline.path_bars(ids.unknown), "the unknown path is drawn"
+            album.save(window, f"paths-timeline-{width}x{height}", (width, height))
+            album.save(investigation, f"paths-timeline-pane-{width}x{height}")
+
+        # The People pane: Ada's paths across senses, then today's unnamed ones.
+        section = people.paths_section
+        window.docks["people"].raise_()
+        model = people.view.model()
+        row = next(r for r in range(people.row_count()) if model.index(r, COLUMN_ID).data() == ADA)
+        with qtbot.waitSignal(section.sig_paths_listed, timeout=10_000):
+            people.view.selectRow(row)
+        assert len(section.paths()) == 2
+        for width, height in SIZES:
+            resize(qtbot, window, (width, height))
+            qtbot.wait(300)  # the docks settle; the timeline asks again for its new width
+            qtbot.waitUntil(lambda: not timeline.is_loading(), timeout=10_000)
+            album.save(window, f"paths-people-{width}x{height}", (width, height))
+            album.save(people, f"paths-people-pane-{width}x{height}")
+        with qtbot.waitSignal(section.sig_paths_listed, timeout=10_000):
+            section.set_unnamed(True)
+        assert len(section.paths()) == 2
+        for width, height in SIZES:
+            resize(qtbot, window, (width, height))
+            album.save(people, f"paths-people-unnamed-pane-{width}x{height}")
     finally:
         window.close()
         host.close()

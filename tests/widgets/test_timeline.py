@@ -305,7 +305,7 @@ def test_loading_shows_until_the_answer_comes(qtbot: QtBot, client: RecordingCli
     qtbot.addWidget(pane)
     pane.resize(900, 400)
     pane.show()
-    qtbot.waitUntil(lambda: bool(client.held), timeout=5000)
+    qtbot.waitUntil(lambda: len(client.held) == 2, timeout=5000)  # the slice and the paths
     assert pane.is_loading() and pane.status_text() == LOADING_TEXT
     client.hold = False
     client.release()
@@ -487,14 +487,14 @@ def test_answers_for_an_older_range_are_dropped(qtbot: QtBot, client: RecordingC
     pane = make_pane(qtbot, client)
     client.hold = True
     pane.set_range(T0, T0 + timedelta(seconds=30))  # only the first gate event: none
-    qtbot.waitUntil(lambda: len(client.held) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: len(client.held) == 2, timeout=5000)  # its slice and paths
     pane.set_range(T0 + timedelta(seconds=290), T0 + timedelta(seconds=310))
-    qtbot.waitUntil(lambda: len(client.held) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: len(client.held) == 4, timeout=5000)
     client.hold = False
     loaded: list[Any] = []
     pane.sig_slice_loaded.connect(loaded.append)
-    client.release()  # the older answer first, then the newer
-    assert pane.dropped == 1
+    client.release()  # the older answers first, then the newer
+    assert pane.dropped == 2  # the older slice and the older paths
     assert len(loaded) == 1
     found = pane.current_slice()
     assert found is not None

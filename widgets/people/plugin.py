@@ -1,6 +1,8 @@
 """The People pane's declaration: its title, who is offered it, its place in each layout,
 and how it is built and linked: read again (bursts coalesced into one read) when faces are
-recognised, people appear or are named, and when a BLE device is registered to a new name."""
+recognised, people appear or are named, and when a BLE device is registered to a new name;
+its paths across senses read again when a path is filed, and each offers "Show in
+timeline" (the path shown whole and replayed on the timeline) to those who may replay."""
 
 from __future__ import annotations
 
@@ -11,12 +13,15 @@ from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
 from engine.history.events import EventView
+from engine.history.paths import PATH_KIND, PersonPath
 from widgets.ble_devices.view import BleDevicesPane
 from widgets.pane import RIGHT, Layout, PaneContext, PaneSpec, Place, other_pane
 from widgets.people.view import PeoplePane
+from widgets.timeline.investigation import InvestigationPane
 
 REFRESH_MS = 1500  # a burst of sightings is read once, this long after it starts
 CHANGING_KINDS = frozenset({"face.recognised", "person.appeared"})
+SHOW_IN_TIMELINE = "Show in timeline"
 
 
 def build(ctx: PaneContext) -> QWidget:
@@ -28,15 +33,23 @@ def build(ctx: PaneContext) -> QWidget:
         merge=actions.merge,
         erase=actions.erase,
         media_root=ctx.media_root,
+        list_paths=actions.paths_of,
+        list_unnamed_paths=actions.unnamed_paths_today,
     )
     again = QTimer(pane)
     again.setSingleShot(True)
     again.setInterval(REFRESH_MS)
     again.timeout.connect(lambda: pane.refresh(warn=False))
+    paths_again = QTimer(pane)
+    paths_again.setSingleShot(True)
+    paths_again.setInterval(REFRESH_MS)
+    paths_again.timeout.connect(pane.refresh_paths)
 
     def stored(views: Sequence[EventView]) -> None:
         if any(view.kind in CHANGING_KINDS for view in views):
             again.start()  # coalesce bursts into one re-read
+        if any(view.kind == PATH_KIND for view in views):
+            paths_again.start()
 
     ctx.events.sig_events_stored.connect(stored)
     ctx.events.sig_name_given.connect(lambda _event: again.start())  # the person's new name
@@ -45,6 +58,20 @@ def build(ctx: PaneContext) -> QWidget:
 
 
 def link(widget: QWidget, ctx: PaneContext) -> None:
+    timeline = other_pane(ctx, "timeline", InvestigationPane)
+    if isinstance(widget, PeoplePane) and widget.paths_section is not None and timeline:
+
+        def show_in_timeline(path: PersonPath) -> None:
+            actor = ctx.actor
+            if actor is None or not actor.may(Permission.REPLAY):
+                ctx.show_message(
+                    "Showing a path in the timeline needs the replay permission.", 5000
+                )
+                return
+            timeline.show_path(path)
+            ctx.show_pane("timeline")
+
+        widget.paths_section.add_path_action(SHOW_IN_TIMELINE, show_in_timeline)
     devices = other_pane(ctx, "ble_devices", BleDevicesPane)
     if isinstance(widget, PeoplePane) and devices is not None:
         # A device registered to a new name adds a person.

@@ -1,5 +1,6 @@
 """The People pane: the persons the face memory knows, for admins and investigators to name,
-merge and erase.
+merge and erase, and under them the selected person's paths across senses (or today's of
+people nobody has named; :mod:`widgets.people.paths`).
 
 The pane never touches the database: the console gives it four blocking callables (list,
 rename, merge, erase) and a query client, and the pane hands every call to the client, which
@@ -47,6 +48,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QMessageBox,
+    QSplitter,
     QTableView,
     QToolBar,
     QVBoxLayout,
@@ -59,7 +61,15 @@ from engine.identity.people import PersonView
 from engine.sitetime import display
 from widgets.action_strip import ActionRunner, ActionStrip, error_text
 from widgets.colours import MUTED_GREY
-from widgets.people.api import ErasePerson, ListPeople, MergePeople, RenamePerson
+from widgets.people.api import (
+    ErasePerson,
+    ListPaths,
+    ListPeople,
+    ListUnnamedPaths,
+    MergePeople,
+    RenamePerson,
+)
+from widgets.people.paths import PersonPathsSection
 from widgets.queries import QueryClient
 from widgets.table_model import EXTENDED, RowsTableModel, show_rows_read_only
 
@@ -305,6 +315,9 @@ class PeoplePane(QWidget):
         erase: ErasePerson,
         media_root: Path,
         parent: QWidget | None = None,
+        *,
+        list_paths: ListPaths | None = None,
+        list_unnamed_paths: ListUnnamedPaths | None = None,
     ) -> None:
         super().__init__(parent)
         self._client = client
@@ -392,6 +405,13 @@ class PeoplePane(QWidget):
         )
         self._runner.sig_action_finished.connect(self._on_action_finished)
 
+        # The selected person's paths across senses, when the console can read them.
+        self.paths_section: PersonPathsSection | None = None
+        if list_paths is not None and list_unnamed_paths is not None:
+            self.paths_section = PersonPathsSection(
+                client, self._channel, list_paths, list_unnamed_paths, self
+            )
+
         top = QHBoxLayout()
         top.addWidget(self.filter_edit, 1)
         top.addWidget(self.count_label)
@@ -399,7 +419,16 @@ class PeoplePane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
-        layout.addWidget(self.view, 1)
+        if self.paths_section is None:
+            layout.addWidget(self.view, 1)
+        else:
+            self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+            self.splitter.setChildrenCollapsible(False)
+            self.splitter.addWidget(self.view)
+            self.splitter.addWidget(self.paths_section)
+            self.splitter.setStretchFactor(0, 3)
+            self.splitter.setStretchFactor(1, 2)
+            layout.addWidget(self.splitter, 1)
         layout.addWidget(self.strip)
         self._update_actions()
         self._update_count()
@@ -445,6 +474,11 @@ class PeoplePane(QWidget):
     def is_busy(self) -> bool:
         """Whether a rename, merge or erase is still running."""
         return self._runner.is_busy()
+
+    def refresh_paths(self) -> None:
+        """Read the paths section again (new paths were filed); nothing without one."""
+        if self.paths_section is not None:
+            self.paths_section.refresh()
 
     def add_person_action(self, text: str, triggered: Callable[[PersonView], None]) -> None:
         """Offer ``text`` in the context menu when one person is selected; choosing it
@@ -541,6 +575,8 @@ class PeoplePane(QWidget):
 
     def _on_selection_changed(self) -> None:
         self._update_actions()
+        if self.paths_section is not None:
+            self.paths_section.show_person(self._single_selected())
 
     def _on_context_menu_requested(self, position: QPoint) -> None:
         menu = self._context_menu()
@@ -658,6 +694,8 @@ class PeoplePane(QWidget):
         self._select_ids(keep_selected)
         self._update_count()
         self._update_actions()
+        if self.paths_section is not None:  # the person selected may be gone or renamed
+            self.paths_section.show_person(self._single_selected())
         self.sig_people_listed.emit(len(people))
 
     def _on_action_finished(self, what: str, ok: bool) -> None:

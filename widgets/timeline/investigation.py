@@ -6,7 +6,9 @@
   and the 3D view switch to their REPLAY state and the replay bar appears; the timeline's
   cursor follows the replay clock. "Back to live" on the bar ends it.
 - :meth:`show_moment` (a cited event, a bookmark) shows ten minutes around a moment and
-  replays from there.
+  replays from there; :meth:`show_path` (a path in the People pane) shows a person's path
+  across senses whole, selected, and replays from its start. Clicking a path's bar on the
+  timeline replays from that stretch's start.
 - "Sensing settings…" on the replay bar (when the range has a sensing recording) opens the
   re-run dialog: the replayed range's sensing shown with other settings, or compared with
   the room's own (blobs both found, and those only one did; a row replays its moment).
@@ -27,6 +29,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from engine.access import Actor, Permission
+from engine.history.paths import PersonPath
 from widgets.cameras.view import CameraGrid
 from widgets.evidence_export.view import EvidenceExportDialog
 from widgets.queries import QueryClient
@@ -38,6 +41,7 @@ from widgets.timeline.sensing_rerun import SensingRerun
 from widgets.timeline.view import TimelinePane
 
 AROUND = timedelta(minutes=5)  # a cited event or bookmark is shown with this either side
+PATH_MARGIN = timedelta(minutes=1)  # a path is shown with at least this either side
 
 
 class InvestigationPane(QWidget):
@@ -94,6 +98,9 @@ class InvestigationPane(QWidget):
         layout.addLayout(buttons)
         self.timeline.sig_time_scrubbed.connect(self._on_moment_chosen)
         self.timeline.sig_event_activated.connect(lambda marker: self._on_moment_chosen(marker.ts))
+        self.timeline.sig_stretch_activated.connect(
+            lambda _path, stretch: self._on_moment_chosen(stretch.start)
+        )
 
     def attach(self, grid: CameraGrid, sensing: SensingPane | None) -> ReplayController:
         """Make the replay: into ``grid``'s tiles and ``sensing``'s 3D view."""
@@ -177,6 +184,16 @@ class InvestigationPane(QWidget):
         self.timeline.set_range(moment - AROUND, moment + AROUND)
         if self.replay is not None:
             self.replay.start(moment - AROUND, moment + AROUND, None, at=moment)
+
+    def show_path(self, path: PersonPath) -> None:
+        """Show ``path`` whole (at least ten minutes, centred on it) with it selected, and
+        replay from its start."""
+        middle = path.start + (path.end - path.start) / 2
+        half = max(AROUND, (path.end - path.start) / 2 + PATH_MARGIN)
+        self.timeline.select_path(path.event_id)
+        self.timeline.set_range(middle - half, middle + half)
+        if self.replay is not None:
+            self.replay.start(middle - half, middle + half, None, at=path.start)
 
     def _on_moment_chosen(self, moment: datetime) -> None:
         self.sig_moment_chosen.emit(moment)

@@ -31,6 +31,14 @@ the playhead, so selecting is the modified drag; clicking a marker activates it
 Camera lanes show a thin coverage bar along their bottom: green where the camera's clips
 are (the slice's :attr:`~engine.history.timeline.TimelineLane.coverage`), dark where none.
 
+People's paths across senses (:mod:`widgets.timeline.paths`) are drawn over the lanes they
+crossed: with each slice a :class:`~engine.history.paths.PathsRequest` of the same range is
+asked for on channel ``<channel>.paths`` (an answer to an older range is dropped as the
+slice's is). Hovering a path's bar shows its sentence; clicking one selects the path (its
+sentence stays under the lanes, :attr:`TimelinePane.sig_path_selected`) and activates the
+stretch (:attr:`TimelinePane.sig_stretch_activated`: the investigation pane replays from
+its start, as it does from a clicked marker).
+
 Every method here runs on the GUI thread; the pane never touches the store or starts threads.
 """
 
@@ -72,6 +80,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.history.paths import PathsRequest, PersonPath, Stretch, path_sentence
 from engine.history.query_service import QueryResult
 from engine.history.timeline import (
     CAMERA_PREFIX,
@@ -92,6 +101,16 @@ from engine.text import printable
 from engine.wording import describe
 from widgets.colours import ALARM_RED as ALARM_RED_HEX
 from widgets.queries import QueryClient
+from widgets.timeline.paths import (
+    PathBar,
+    PathsLayout,
+    assign_rows,
+    band_height,
+    lanes_crossed,
+    layout_paths,
+    paint_path_outline,
+    paint_paths,
+)
 
 MIN_SPAN: Final = timedelta(seconds=10)
 MAX_SPAN: Final = timedelta(days=30)
@@ -107,6 +126,7 @@ MAX_THUMBNAILS: Final = 6
 LABEL_WIDTH: Final = 150  # lane names, left of the time area ("Demo plaza sensing" fits)
 AXIS_HEIGHT: Final = 26
 LANE_HEIGHT: Final = 30
+BANDED_MARKERS_HEIGHT: Final = 22  # a lane's markers above a band of paths: lanes stay short
 LANE_GAP: Final = 2
 STRIP_HEIGHT: Final = 112  # thumbnails (90 px high) with their captions
 THUMBNAIL_HEIGHT: Final = 90
@@ -128,6 +148,10 @@ ZOOM_PRESETS: Final = (
 
 LOADING_TEXT: Final = "Loading…"
 ERROR_PREFIX: Final = "Could not load the timeline: "
+PATHS_ERROR_PREFIX: Final = "Could not load people's paths: "
+MAX_PATHS_SHOWN: Final = (
+    200  # the newest paths of the range; a month holds more than a lane can show
+)
 
 BACKGROUND: Final = QColor("#0d1117")
 LANE_BACKGROUND: Final = QColor("#161b22")
@@ -293,6 +317,30 @@ def marker_tooltip(marker: TimelineMarker, names: Mapping[str, str] | None = Non
     return "\n".join(lines)
 
 
+# How a path's person was named (PersonPath.named_by), as a tooltip says it.
+NAMED_BY: Final = {
+    "face": "Named by their face",
+    "introduced": "Named when they introduced themselves",
+    "ble": "Named by the device they carry",
+}
+
+
+def path_tooltip(path: PersonPath, stretch: Stretch) -> str:
+    """What hovering a path's bar shows: the path's sentence (times in site time), the
+    stretch under the pointer with its times to the second, and what a click does."""
+    site = display()
+    where = {"camera": "Seen by", "sensing": "Sensed in"}.get(stretch.sense, "Device")
+    lines = [path_sentence(path)]
+    if path.named and path.named_by in NAMED_BY:
+        lines.append(NAMED_BY[path.named_by])
+    lines += [
+        f"{where} {printable(stretch.label)} {site.clock(stretch.start)} – "
+        f"{site.clock(stretch.end)}",
+        f"Click to replay from {site.clock(stretch.start)}",
+    ]
+    return "\n".join(lines)
+
+
 @dataclass(slots=True)
 class _LaneGeometry:
     """One lane of the shown slice, ready to draw: marker times (seconds since the epoch)
@@ -410,6 +458,19 @@ class TimelinePane(QWidget):
     """A slice for the visible range was shown (GUI thread): the
     :class:`~engine.history.timeline.TimelineSlice`."""
 
+    sig_paths_loaded = Signal(object)
+    """People's paths across senses for the visible range are shown (GUI thread): the
+    list of :class:`~engine.history.paths.PersonPath`, newest first."""
+
+    sig_path_selected = Signal(object)
+    """A path was selected by a click or :meth:`TimelinePane.select_path` (GUI thread):
+    its :class:`~engine.history.paths.PersonPath`, None when the selection is cleared."""
+
+    sig_stretch_activated = Signal(object, object)
+    """A path's bar was clicked (GUI thread): the
+    :class:`~engine.history.paths.PersonPath` and the
+    :class:`~engine.history.paths.Stretch` clicked."""
+
     def __init__(
         self,
         client: QueryClient,
@@ -420,9 +481,11 @@ class TimelinePane(QWidget):
         channel: str = "timeline",
         initial_range: tuple[datetime, datetime] | None = None,
         names: Mapping[str, str] | None = None,
+        site_time: SiteTime | None = None,
     ) -> None:
         super().__init__(parent)
         self._client = client
+        self._site_time = site_time  # None: the console's (display()), read when asking
         self._names = dict(names or {})  # camera keys and room ids to their names
         self._media_root = None if media_root is None else Path(media_root)
         self._lanes = None if lanes is None else tuple(lanes)
@@ -454,6 +517,18 @@ class TimelinePane(QWidget):
         self._thumbnails: dict[str, TimelineThumbnail] = {}
         self._thumbnail_clock = QElapsedTimer()
         self._strip_visible = False
+        self._paths: list[PersonPath] = []
+        self._paths_requested: PathsRequest | None = None  # newest asked for, pending
+        self._paths_error: str | None = None
+        self._paths_layout: PathsLayout | None = None  # with the static picture
+        self._hover_path: int | None = None  # index in _paths
+        self._selected_path: int | None = None  # event id of the selected path
+        self._shown_path: int | None = None  # … once it is among the paths shown
+        self._pressed_bar: PathBar | None = None
+        self._path_rows: list[int] = []  # each path's row in the bands
+        self._band = 0.0  # the band's height under each lane a path crosses
+        self._banded: set[str] = set()  # those lanes
+        self._lane_tops: list[float] = []  # each shown lane's top, in order
         self.dropped = 0
         """Slices that arrived for a request that was no longer the newest."""
 
@@ -480,6 +555,8 @@ class TimelinePane(QWidget):
         self.range_label = QLabel(self)
         self.status_label = QLabel(self)
         self.status_label.setWordWrap(True)
+        # Wide enough for "120 items in 9 lanes, 3 paths" on two lines, never a tower.
+        self.status_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("120 items in 9 l"))
         self.canvas = TimelineCanvas(self)
 
         bar = QHBoxLayout()
@@ -501,6 +578,13 @@ class TimelinePane(QWidget):
         self.scroll_area.setWidget(self.canvas)
         self.scroll_area.setMinimumHeight(AXIS_HEIGHT + 2 * LANE_HEIGHT)
         layout.addWidget(self.scroll_area, 1)
+        # The selected path's sentence, under the lanes while it is selected.
+        self.path_label = QLabel(self)
+        self.path_label.setWordWrap(True)
+        self.path_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.path_label.setAccessibleName("Selected path")
+        self.path_label.setVisible(False)
+        layout.addWidget(self.path_label)
 
         self._fetch_timer = QTimer(self)
         self._fetch_timer.setSingleShot(True)
@@ -604,8 +688,12 @@ class TimelinePane(QWidget):
         return self._slice
 
     def is_loading(self) -> bool:
-        """Whether a slice for the visible range is still to come."""
-        return self._requested is not None or self._fetch_timer.isActive()
+        """Whether a slice (or the paths) for the visible range is still to come."""
+        return (
+            self._requested is not None
+            or self._paths_requested is not None
+            or self._fetch_timer.isActive()
+        )
 
     def status_text(self) -> str:
         return self.status_label.text()
@@ -630,7 +718,8 @@ class TimelinePane(QWidget):
         return self._x_of_s(to_seconds(at))
 
     def lane_rect(self, name: str) -> QRectF | None:
-        """Where lane ``name`` is drawn on the canvas (None if it is not shown)."""
+        """Where lane ``name`` is drawn on the canvas, its band of paths included (None if
+        it is not shown)."""
         for row, geometry in enumerate(self._geometry):
             if geometry.lane.name == name:
                 return self._lane_rect(row)
@@ -638,10 +727,51 @@ class TimelinePane(QWidget):
 
     def marker_position(self, marker: TimelineMarker) -> QPointF | None:
         """The canvas point of a shown marker (its moment, the middle of its lane)."""
-        rect = self.lane_rect(marker.lane)
-        if rect is None:
-            return None
-        return QPointF(self.x_of(marker.ts), rect.center().y())
+        for row, geometry in enumerate(self._geometry):
+            if geometry.lane.name == marker.lane:
+                return QPointF(self.x_of(marker.ts), self._marker_rect(row).center().y())
+        return None
+
+    def paths(self) -> list[PersonPath]:
+        """People's paths across senses shown for the visible range, newest first."""
+        return list(self._paths)
+
+    def paths_error(self) -> str | None:
+        """Why the paths could not be read (None: they were, or are being)."""
+        return self._paths_error
+
+    def path_bars(self, event_id: int) -> list[tuple[Stretch, QRectF]]:
+        """Where path ``event_id``'s stretches are drawn on the canvas, in time order:
+        each stretch on a shown lane and its bar (a device stretch has none)."""
+        index = self._path_index(event_id)
+        if index is None:
+            return []
+        path = self._paths[index]
+        return [
+            (path.stretches[bar.stretch], QRectF(bar.rect))
+            for bar in self._layout_of_paths().bars_of(index)
+        ]
+
+    def device_badges(self, event_id: int) -> list[str]:
+        """The device labels drawn under path ``event_id``."""
+        index = self._path_index(event_id)
+        return [m.label for m in self._layout_of_paths().devices if m.path == index]
+
+    def select_path(self, event_id: int | None) -> None:
+        """Select the path filed as event ``event_id`` (None: none): it is outlined and
+        its sentence shown under the lanes, now or once the visible range's paths arrive
+        with it. Emits :attr:`sig_path_selected` when it is shown."""
+        self._selected_path = event_id
+        self._show_selected_path()
+
+    def selected_path(self) -> PersonPath | None:
+        """The selected path when it is among those shown."""
+        index = None if self._selected_path is None else self._path_index(self._selected_path)
+        return None if index is None else self._paths[index]
+
+    def selected_path_text(self) -> str:
+        """What the line under the lanes says of the selected path ("" when none)."""
+        return self.path_label.text() if self.path_label.isVisibleTo(self) else ""
 
     # -- geometry ------------------------------------------------------------------------------
 
@@ -656,15 +786,59 @@ class TimelinePane(QWidget):
         span = self._end_s - self._start_s
         return self._start_s + (x - LABEL_WIDTH) / self._plot_width() * span
 
+    def _lane_height(self, row: int) -> float:
+        """Lane ``row``'s height: its markers, and the paths' band when a path crosses it."""
+        if self._geometry[row].lane.name in self._banded:
+            return BANDED_MARKERS_HEIGHT + self._band
+        return LANE_HEIGHT
+
     def _lane_rect(self, row: int) -> QRectF:
-        top = AXIS_HEIGHT + row * (LANE_HEIGHT + LANE_GAP)
-        return QRectF(0, top, self.canvas.width(), LANE_HEIGHT)
+        """The whole of lane ``row``: its markers, and under them its band of paths."""
+        return QRectF(0, self._lane_tops[row], self.canvas.width(), self._lane_height(row))
+
+    def _marker_rect(self, row: int) -> QRectF:
+        """The part of lane ``row`` that shows its markers (and coverage bar)."""
+        return QRectF(0, self._lane_tops[row], self.canvas.width(), self._markers_height(row))
+
+    def _markers_height(self, row: int) -> float:
+        banded = self._geometry[row].lane.name in self._banded
+        return BANDED_MARKERS_HEIGHT if banded else LANE_HEIGHT
+
+    def _band_rect(self, row: int) -> QRectF | None:
+        """Lane ``row``'s band of paths under its markers (None: no path crosses it)."""
+        if self._geometry[row].lane.name not in self._banded:
+            return None
+        return QRectF(
+            LABEL_WIDTH,
+            self._lane_tops[row] + BANDED_MARKERS_HEIGHT,
+            self._plot_width(),
+            self._band,
+        )
+
+    def _stack_lanes(self) -> None:
+        """Place the lanes top to bottom (a lane a path crosses is taller by the band)."""
+        self._path_rows = assign_rows(self._paths)
+        self._band = band_height(max(self._path_rows, default=-1) + 1)
+        self._banded = lanes_crossed(self._paths)
+        tops, top = [], float(AXIS_HEIGHT)
+        for row in range(len(self._geometry)):
+            tops.append(top)
+            top += self._lane_height(row) + LANE_GAP
+        self._lane_tops = tops
+        wanted = int(top) + STRIP_HEIGHT
+        self.canvas.setMinimumHeight(max(AXIS_HEIGHT + 3 * LANE_HEIGHT, wanted))
 
     def _lane_row_at(self, y: float) -> int | None:
         if y < AXIS_HEIGHT:
             return None
-        row = int((y - AXIS_HEIGHT) // (LANE_HEIGHT + LANE_GAP))
-        return row if 0 <= row < len(self._geometry) else None
+        for row, top in enumerate(self._lane_tops):
+            if top <= y < top + self._lane_height(row) + LANE_GAP:
+                return row
+        return None
+
+    def _in_markers(self, row: int, y: float) -> bool:
+        """Whether ``y`` is in lane ``row``'s markers (not its band of paths)."""
+        return y < self._lane_tops[row] + self._markers_height(row)
 
     def _clamped(self, start_s: float, end_s: float) -> tuple[float, float]:
         span = end_s - start_s
@@ -696,7 +870,9 @@ class TimelinePane(QWidget):
             return
         self._start_s, self._end_s = start_s, end_s
         self._static = None
+        self._paths_layout = None
         self._hover = None
+        self._hover_path = None
         self._schedule_fetch()
         self.canvas.update()
         self.sig_range_changed.emit(*self.visible_range())
@@ -719,7 +895,34 @@ class TimelinePane(QWidget):
         request = TimelineRequest(start, end, self._plot_width(), self._lanes)
         self._requested = request
         self._client.submit(f"{self._channel}.range", request, self._on_slice_loaded)
+        paths = PathsRequest(
+            self._site_time or display(), after=start, before=end, limit=MAX_PATHS_SHOWN
+        )
+        self._paths_requested = paths
+        self._client.submit(f"{self._channel}.paths", paths, self._on_paths_loaded)
         self._update_labels()
+
+    def _on_paths_loaded(self, result: QueryResult[Any]) -> None:
+        if result.request != self._paths_requested:
+            self.dropped += 1  # paths of a range asked for before the newest one
+            return
+        self._paths_requested = None
+        if result.error is not None or not isinstance(result.value, list):
+            self._paths_error = f"{PATHS_ERROR_PREFIX}{printable(str(result.error))}"
+            self._paths = []
+        else:
+            self._paths_error = None
+            self._paths = list(result.value)
+        self._paths_layout = None
+        self._hover_path = None
+        self._hover = None
+        self._static = None
+        self._stack_lanes()
+        self._show_selected_path()
+        self.canvas.update()
+        self._update_labels()
+        if self._paths_error is None:
+            self.sig_paths_loaded.emit(list(self._paths))
 
     def _on_slice_loaded(self, result: QueryResult[Any]) -> None:
         if result.request != self._requested:
@@ -744,8 +947,9 @@ class TimelinePane(QWidget):
         )
         self._hover = None
         self._static = None
-        wanted = AXIS_HEIGHT + len(self._geometry) * (LANE_HEIGHT + LANE_GAP) + STRIP_HEIGHT
-        self.canvas.setMinimumHeight(max(AXIS_HEIGHT + 3 * LANE_HEIGHT, wanted))
+        self._paths_layout = None
+        self._hover_path = None
+        self._stack_lanes()
         self.canvas.update()
 
     def _camera_lanes(self) -> list[str]:
@@ -808,7 +1012,8 @@ class TimelinePane(QWidget):
             self._scrub_to(pos.x())
             return
         self._drag_mode = "press"
-        self._pressed_marker = self._marker_at(pos)
+        self._pressed_bar = self._bar_at(pos)
+        self._pressed_marker = None if self._pressed_bar is not None else self._marker_at(pos)
 
     def _on_mouse_moved(self, event: QMouseEvent) -> None:
         pos = event.position()
@@ -825,6 +1030,7 @@ class TimelinePane(QWidget):
         ):
             self._drag_mode = "pan"
             self._pressed_marker = None
+            self._pressed_bar = None
         if self._drag_mode == "pan":
             span = self._end_s - self._start_s
             shift_s = (pos.x() - self._press_pos.x()) / self._plot_width() * span
@@ -841,6 +1047,11 @@ class TimelinePane(QWidget):
             self._scrub_to(event.position().x(), final=True)
             if self._strip_visible:
                 self._strip_timer.start()
+        elif mode == "press" and self._pressed_bar is not None:
+            bar, self._pressed_bar = self._pressed_bar, None
+            path = self._paths[bar.path]
+            self.select_path(path.event_id)
+            self.sig_stretch_activated.emit(path, path.stretches[bar.stretch])
         elif mode == "press" and self._pressed_marker is not None:
             marker, self._pressed_marker = self._pressed_marker, None
             self.sig_event_activated.emit(marker)
@@ -858,9 +1069,14 @@ class TimelinePane(QWidget):
         event.accept()
 
     def _on_key_pressed(self, event: QKeyEvent) -> bool:
-        """Escape cancels a Shift+drag selection; True when the key was used."""
+        """Escape cancels a Shift+drag selection, else clears a selected path; True when
+        the key was used."""
         if event.key() == Qt.Key.Key_Escape and self._selection_s is not None:
             self.cancel_selection()
+            event.accept()
+            return True
+        if event.key() == Qt.Key.Key_Escape and self._selected_path is not None:
+            self.select_path(None)
             event.accept()
             return True
         return False
@@ -887,8 +1103,9 @@ class TimelinePane(QWidget):
             self._schedule_fetch()  # the level of detail depends on the width
 
     def _on_pointer_left(self) -> None:
-        if self._hover is not None:
+        if self._hover is not None or self._hover_path is not None:
             self._hover = None
+            self._hover_path = None
             self.canvas.update()
         self._hover_text = ""
 
@@ -937,7 +1154,7 @@ class TimelinePane(QWidget):
         geometry = self._geometry[row]
         if geometry.lane.detail is not LaneDetail.MARKERS or not len(geometry.starts):
             return None
-        if self._over_coverage_bar(row, pos.y()):
+        if not self._in_markers(row, pos.y()) or self._over_coverage_bar(row, pos.y()):
             return None
         at_s = self._time_at_x(pos.x())
         per_px = (self._end_s - self._start_s) / self._plot_width()
@@ -956,15 +1173,21 @@ class TimelinePane(QWidget):
         return row, int(inside[int(np.argmin(distance))])
 
     def _update_hover(self, pos: QPointF, global_pos: QPoint) -> None:
-        found = self._marker_index_at(pos)
+        bar = self._bar_at(pos)
+        found = None if bar is not None else self._marker_index_at(pos)
         text = ""
-        if found is not None:
+        if bar is not None:
+            path = self._paths[bar.path]
+            text = path_tooltip(path, path.stretches[bar.stretch])
+        elif found is not None:
             row, index = found
             text = marker_tooltip(self._geometry[row].lane.markers[index], self._names)
         else:
             text = self._coverage_text(pos) or self._bucket_text(pos) or self._label_text(pos)
-        if found != self._hover:
+        hover_path = None if bar is None else bar.path
+        if found != self._hover or hover_path != self._hover_path:
             self._hover = found
+            self._hover_path = hover_path
             self.canvas.update()
         if text != self._hover_text:
             self._hover_text = text
@@ -972,6 +1195,45 @@ class TimelinePane(QWidget):
                 QToolTip.showText(global_pos, text, self.canvas)
             else:
                 QToolTip.hideText()
+
+    # -- paths --------------------------------------------------------------------------------
+
+    def _path_index(self, event_id: int) -> int | None:
+        return next((i for i, p in enumerate(self._paths) if p.event_id == event_id), None)
+
+    def _layout_of_paths(self) -> PathsLayout:
+        """Where the paths are drawn at the range, lanes and size shown (made once per
+        change of any of them, with the static picture)."""
+        if self._paths_layout is None:
+            rows = {g.lane.name: row for row, g in enumerate(self._geometry)}
+
+            def band_rect(name: str) -> QRectF | None:
+                row = rows.get(name)
+                return None if row is None else self._band_rect(row)
+
+            self._paths_layout = layout_paths(
+                self._paths,
+                self._path_rows,
+                band_rect,
+                self._x_of_s,
+                (LABEL_WIDTH, LABEL_WIDTH + self._plot_width()),
+            )
+        return self._paths_layout
+
+    def _bar_at(self, pos: QPointF) -> PathBar | None:
+        if pos.x() < LABEL_WIDTH or not self._paths:
+            return None
+        return self._layout_of_paths().bar_at(pos)
+
+    def _show_selected_path(self) -> None:
+        path = self.selected_path()
+        self.path_label.setText("" if path is None else path_sentence(path))
+        self.path_label.setVisible(path is not None)
+        self.canvas.update()
+        shown = None if path is None else path.event_id
+        if shown != self._shown_path:
+            self._shown_path = shown
+            self.sig_path_selected.emit(path)
 
     def _label_text(self, pos: QPointF) -> str:
         """Over a lane's name: the whole name (a long one is cut short with "…")."""
@@ -985,7 +1247,9 @@ class TimelinePane(QWidget):
         with a pixel or two of slack: it is thin)."""
         if not self._geometry[row].has_coverage_bar:
             return False
-        return y >= self._lane_rect(row).bottom() - COVERAGE_STRIP - 2
+        return (
+            self._in_markers(row, y) and y >= self._marker_rect(row).bottom() - COVERAGE_STRIP - 2
+        )
 
     def _coverage_text(self, pos: QPointF) -> str:
         """Over a camera lane's coverage bar: whether footage was recorded there, and the
@@ -1041,12 +1305,13 @@ class TimelinePane(QWidget):
     def _update_labels(self) -> None:
         start, end = self.visible_range()
         span = end - start
-        self.range_label.setText(
-            f"{display().full(start)} – {display().full(end)} ({_span_text(span)})"
-        )
-        if self._error:
+        site = display()
+        # The day once when the range is within one (the status line beside needs the room).
+        until = site.clock(end) if site.day_of(start) == site.day_of(end) else site.full(end)
+        self.range_label.setText(f"{site.full(start)} – {until} ({_span_text(span)})")
+        if self._error or (self._paths_error and not self.is_loading()):
             self.status_label.setStyleSheet(f"color: {ALARM_RED.name()};")
-            self.status_label.setText(self._error)
+            self.status_label.setText(self._error or self._summary_text())
         else:
             self.status_label.setStyleSheet("")
             self.status_label.setText(LOADING_TEXT if self.is_loading() else self._summary_text())
@@ -1057,7 +1322,13 @@ class TimelinePane(QWidget):
         if self._slice is None:
             return ""
         total = sum(lane.total for lane in self._slice.lanes)
-        return f"{total} item{'s' if total != 1 else ''} in {len(self._slice.lanes)} lanes"
+        text = f"{total} item{'s' if total != 1 else ''} in {len(self._slice.lanes)} lanes"
+        if self._paths_error:
+            return f"{text}; {self._paths_error}"
+        if self._paths:
+            count = len(self._paths)
+            text += f", {count} path{'s' if count != 1 else ''}"
+        return text
 
     # -- painting -----------------------------------------------------------------------------
 
@@ -1082,6 +1353,12 @@ class TimelinePane(QWidget):
             self._paint_axis(painter, canvas)
             for row, geometry in enumerate(self._geometry):
                 self._paint_lane(painter, row, geometry)
+            if self._paths and self._geometry:
+                plot_right = LABEL_WIDTH + self._plot_width()
+                painter.setClipRect(
+                    QRectF(LABEL_WIDTH, AXIS_HEIGHT, self._plot_width(), canvas.height())
+                )
+                paint_paths(painter, self._paths, self._layout_of_paths(), plot_right)
         finally:
             painter.end()
         return pixmap
@@ -1102,9 +1379,12 @@ class TimelinePane(QWidget):
         painter.drawLines(grid_lines)
 
     def _paint_lane(self, painter: QPainter, row: int, geometry: _LaneGeometry) -> None:
-        rect = self._lane_rect(row)
+        whole = self._lane_rect(row)
+        painter.fillRect(
+            QRectF(LABEL_WIDTH, whole.top(), self._plot_width(), whole.height()), LANE_BACKGROUND
+        )
+        rect = self._marker_rect(row)
         plot = QRectF(LABEL_WIDTH, rect.top(), self._plot_width(), rect.height())
-        painter.fillRect(plot, LANE_BACKGROUND)
         painter.setPen(TEXT)
         label_rect = QRectF(4, rect.top(), LABEL_WIDTH - 8, rect.height())
         metrics = QFontMetrics(painter.font())
@@ -1200,9 +1480,13 @@ class TimelinePane(QWidget):
 
     def _paint_overlay(self, painter: QPainter, canvas: QWidget) -> None:
         height = canvas.height()
+        selected = None if self._selected_path is None else self._path_index(self._selected_path)
+        for index, width in ((self._hover_path, 1.0), (selected, 1.5)):
+            if index is not None and self._geometry:
+                paint_path_outline(painter, self._layout_of_paths(), index, width)
         if self._hover is not None:
             row, index = self._hover
-            rect = self._lane_rect(row)
+            rect = self._marker_rect(row)
             marker = self._geometry[row].lane.markers[index]
             x = self._x_of_s(to_seconds(marker.ts))
             painter.setPen(QPen(HOVER_COLOUR, 3))

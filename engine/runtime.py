@@ -1353,8 +1353,8 @@ class EngineRuntime:
             return HealthReport(
                 "fusion",
                 HealthState.OFF,
-                "no camera is calibrated to the floor, so cameras and sensing rooms are not "
-                "joined (Floor calibration page, or watchfloor cameras calibrate)",
+                "no camera calibrated to the floor yet (Floor calibration page): cameras and "
+                "sensing rooms are not joined",
             )
         if missing:
             names = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")

@@ -861,15 +861,15 @@ def test_a_blob_shows_the_name_its_person_has_across_senses(qtbot: QtBot) -> Non
     pane.set_snapshot(named_snapshot())
     model = pane.blob_table.blob_model
     who = [model.index(r, BlobColumn.WHO).data() for r in range(2)]
-    assert who == ["Alice", "Bo (with a camera)"]
+    assert who == ["Alice", "Bo"]
     labels = [item.text for item in pane.view.blob_labels if item.visible()]
-    assert labels == ["Alice", "Bo (camera)"]
+    assert labels == ["Alice", "Bo"]
     # Where the camera and the room together name blob 7 otherwise than the room alone, the
     # pane shows the person's one name, as the camera's tile does.
     pane.set_fused_names({"lab": {7: "Carol"}})
     pane.set_snapshot(named_snapshot())
-    assert model.index(0, BlobColumn.WHO).data() == "Carol (with a camera)"
-    assert next(i.text for i in pane.view.blob_labels if i.visible()) == "Carol (camera)"
+    assert model.index(0, BlobColumn.WHO).data() == "Carol"
+    assert next(i.text for i in pane.view.blob_labels if i.visible()) == "Carol"
     pane.set_fused_names({})
     pane.set_snapshot(named_snapshot())
     assert [model.index(r, BlobColumn.WHO).data() for r in range(2)] == ["Alice", ""]

@@ -451,7 +451,7 @@ def blob_label(blob: BlobView, fused: str | None = None) -> tuple[Vec3, str, QCo
     gives it, in their colour, or its id in cyan. One person shows one name on every pane."""
     identity = blob.identity
     if fused and (identity is None or printable(identity.name) != printable(fused)):
-        return blob.position, f"{printable(fused)} (camera)", QColor(230, 237, 243)
+        return blob.position, printable(fused), QColor(230, 237, 243)
     if identity is None:
         uncertain = " (uncertain)" if blob.ambiguous else ""
         return blob.position, f"#{blob.track_id}{uncertain}", QColor(26, 217, 255)
@@ -1278,7 +1278,7 @@ class BlobTableModel(RowsTableModel[BlobView]):
         if column == BlobColumn.WHO:
             fused = self.fused_names.get(blob.track_id)
             if fused and (identity is None or printable(identity.name) != printable(fused)):
-                return f"{printable(fused)} (with a camera)"
+                return printable(fused)  # named with the camera (white, no device swatch)
             return printable(identity.name) if identity is not None else ""
         if column == BlobColumn.MATCH:
             return f"{identity.score:.2f}" if identity is not None else ""

@@ -255,7 +255,8 @@ def calibrate_from_markers(
 
 
 def _camera_sees_room(cameras: list[Any], room: Any) -> bool:
-    """Whether any of ``cameras`` sees some of ``room``'s floor."""
+    """Whether any of ``cameras`` sees a good part (a quarter or more) of ``room``'s floor:
+    a sliver seen past a door does not make a room one with a camera."""
     for cam in cameras:
         view = cam.view
         gx, gy = np.meshgrid(
@@ -270,7 +271,7 @@ def _camera_sees_room(cameras: list[Any], room: Any) -> bool:
             & (pixels[:, 1] >= 0)
             & (pixels[:, 1] <= view.height)
         )
-        if inside.any():
+        if inside.mean() >= 0.25:
             return True
     return False
 

@@ -854,20 +854,6 @@ class Associator:
         )
 
 
-def describe_path(segments: Sequence[Segment]) -> list[str]:
-    """The path as phrases, in time order: "seen by Plaza east", "sensed in Lobby",
-    "device 'Ada's tag'" (the caller adds the times in the site's zone)."""
-    phrases = []
-    for seg in segments:
-        if seg.sense == "camera":
-            phrases.append(f"seen by {seg.label}")
-        elif seg.sense == "sensing":
-            phrases.append(f"sensed in {seg.label}")
-        else:
-            phrases.append(f"device '{seg.label}'")
-    return phrases
-
-
 def _closeness(distance: float) -> float:
     """How sure a median distance makes a pair (1 at 0 m, 0.5 at about 0.7 m)."""
     if not math.isfinite(distance):

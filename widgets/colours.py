@@ -56,6 +56,10 @@ TONE_COLOURS: Final = {"alarm": ALARM_RED, "warning": WARNING_AMBER, "quiet": MU
 # each pair with widgets.contrast). Kept here for the application palette and the tests.
 
 CANVAS: Final = "#0d1117"
+# People's paths across senses on the timeline: bright enough to carry dark text (each 7:1
+# or more on CANVAS) and apart from the markers' reds and ambers; someone unknown in grey.
+PATH_COLOURS: Final = ("#56d4dd", "#d2a8ff", "#7ee787", "#ffa657", "#a5d6ff", "#f778ba")
+PATH_UNKNOWN: Final = "#b1bac4"
 """The darkest surface: tables, lists, text boxes, menus, the lock card."""
 
 SURFACE: Final = "#161b22"

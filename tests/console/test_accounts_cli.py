@@ -63,6 +63,15 @@ PRIVILEGED: dict[tuple[str, str | None], list[str]] = {
     ("secrets", "set"): ["secrets", "set", "anthropic_api_key"],
     ("secrets", "generate"): ["secrets", "generate", "node_install_secret"],
     ("risk", "retrain"): ["risk", "retrain"],
+    ("cameras", "calibrate"): [
+        "cameras",
+        "calibrate",
+        "plaza",
+        "--size",
+        "640x480",
+        *("--point", "1,1=0,0") * 4,
+    ],
+    ("fusion", "simulate"): ["fusion", "simulate", "--duration", "10"],
     ("alerts", "rules add"): [
         "alerts",
         "rules",

@@ -31,6 +31,6 @@ def test_paths_of_people_nobody_named_are_found_apart(db_url: str, tmp_path: Pat
     assert [(p.event_id, p.named, p.named_by) for p in bo] == [(seeded.bo, True, "ble")]
     assert [p.event_id for p in ada] == [seeded.ada, seeded.ada_earlier]
     assert path_sentence(bo[0]) == (
-        "Bo: sensed in Lobby 14:05–14:09, device ‘Bo's phone’ throughout, "
-        "seen by Plaza east 14:09–14:11"
+        "Bo: sensed in Lobby 14:05–14:09, seen by Plaza east 14:09–14:11, "
+        "device ‘Bo's phone’ throughout"
     )

@@ -43,6 +43,80 @@ _LINKS = [
 
 # One stored row per kind, as a demo-site run (or the engine code writing it) stores it.
 ROWS: dict[str, tuple[str, dict[str, Any]]] = {
+    "person.path": (
+        "sensing:demo-room",
+        {
+            "person_key": 3,
+            "name": "Ada",
+            "named_by": "ble",
+            "segments": [
+                {
+                    "sense": "camera",
+                    "source": "plaza",
+                    "label": "Plaza east",
+                    "id": 4,
+                    "from": "2026-11-20T14:02:00+00:00",
+                    "to": "2026-11-20T14:04:00+00:00",
+                },
+                {
+                    "sense": "sensing",
+                    "source": "demo-room",
+                    "label": "Demo room",
+                    "id": 12,
+                    "from": "2026-11-20T14:04:00+00:00",
+                    "to": "2026-11-20T14:09:00+00:00",
+                },
+                {
+                    "sense": "ble",
+                    "source": "AA:BB:CC:DD:EE:01",
+                    "label": "Ada's tag",
+                    "id": None,
+                    "from": "2026-11-20T14:02:00+00:00",
+                    "to": "2026-11-20T14:09:00+00:00",
+                },
+            ],
+            "started_at": "2026-11-20T14:02:00+00:00",
+            "ended_at": "2026-11-20T14:09:00+00:00",
+        },
+    ),
+    "person.joined": (
+        "camera:plaza",
+        {
+            "person_key": 3,
+            "name": "Ada",
+            "named_by": "ble",
+            "camera": "Plaza east",
+            "track_id": 4,
+            "room": "Demo room",
+            "blob": 12,
+            "certainty": 0.81,
+        },
+    ),
+    "person.parted": (
+        "camera:plaza",
+        {
+            "person_key": 3,
+            "name": None,
+            "named_by": None,
+            "camera": "Plaza east",
+            "track_id": 4,
+            "room": "Demo room",
+            "blob": 12,
+            "certainty": 0.2,
+        },
+    ),
+    "person.handed_over": (
+        "sensing:demo-room",
+        {
+            "person_key": 3,
+            "name": "Ada",
+            "named_by": "ble",
+            "sense": "sensing",
+            "into": "Demo room",
+            "member": 12,
+            "from": "Plaza east",
+        },
+    ),
     "activity.began": ("sensing:demo-room", {"people": 1}),
     "sensing.node_paired": (
         "sensing:demo-room",

@@ -145,8 +145,9 @@ def test_a_selected_person_s_paths_are_listed_newest_first(
 
     select(qtbot, pane, section, BO)
     assert [p.event_id for p in section.paths()] == [ids.bo]
-    assert section.row_text(0)[2].endswith("seen by Plaza east 19:39–19:41")
-    assert "device ‘Bo's phone’ throughout" in section.row_text(0)[2]
+    assert section.row_text(0)[2].endswith(
+        "seen by Plaza east 19:39–19:41, device ‘Bo's phone’ throughout"
+    )
 
     # Two people selected: nobody's paths.
     select(qtbot, pane, section, ADA, BO)

@@ -141,8 +141,8 @@ def test_hovering_a_path_shows_its_sentence_and_clicking_selects_it(
     text = pane.hover_text()
     # Site time (UTC+05:30): 14:05 UTC is 19:35 there.
     assert text.startswith(
-        "Bo: sensed in Lobby 19:35–19:39, device ‘Bo's phone’ throughout, "
-        "seen by Plaza east 19:39–19:41\n"
+        "Bo: sensed in Lobby 19:35–19:39, seen by Plaza east 19:39–19:41, "
+        "device ‘Bo's phone’ throughout\n"
     )
     assert "\nNamed by the device they carry\n" in text
     assert "Seen by Plaza east 19:39:00 – 19:41:00" in text

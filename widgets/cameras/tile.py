@@ -393,7 +393,7 @@ class CameraTile(QWidget):
             painter.fillRect(simulated, _SIMULATED_FILL)
             painter.setPen(_SIMULATED_TEXT)
             painter.drawText(simulated, Qt.AlignmentFlag.AlignCenter, SIMULATED_BADGE)
-            painter.setPen(QColor("#e6edf3"))
+            painter.setPen(QColor(TEXT))
             simulated_w += 6
         painter.drawText(
             bar.adjusted(24, 0, -8 - badge_w - simulated_w, 0),

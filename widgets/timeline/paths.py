@@ -29,6 +29,8 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from engine.history.paths import PersonPath, Stretch
 from engine.history.timeline import CAMERA_PREFIX, SENSING_PREFIX
 from engine.text import printable
+from widgets.colours import CANVAS, MARK_WHITE, PATH_UNKNOWN
+from widgets.colours import PATH_COLOURS as PATH_PALETTE
 
 BAR_HEIGHT: Final = 14  # px: a name fits on the bar
 BAR_MIN_WIDTH: Final = 3.0  # px: a stretch of a second in a week still shows
@@ -39,20 +41,12 @@ LABEL_PAD: Final = 4  # px of bar left of the name
 BADGE_GAP: Final = 4  # px between a path's last bar and its device badge
 UNDERLINE_GAP: Final = 2.25  # px from a bar's bottom to its device underline (clear of an outline)
 
-# Bright enough to carry dark text (each 7:1 or more with #0d1117) and apart from the
-# marker colours' reds and ambers.
-PATH_COLOURS: Final = (
-    QColor("#56d4dd"),  # teal
-    QColor("#d2a8ff"),  # lilac
-    QColor("#7ee787"),  # green
-    QColor("#ffa657"),  # orange
-    QColor("#a5d6ff"),  # sky
-    QColor("#f778ba"),  # pink
-)
-UNKNOWN_COLOUR: Final = QColor("#b1bac4")  # someone unknown: grey, never a person's colour
-LABEL_INK: Final = QColor("#0d1117")
+# Teal, lilac, green, orange, sky, pink (widgets.colours): dark text on each.
+PATH_COLOURS: Final = tuple(QColor(colour) for colour in PATH_PALETTE)
+UNKNOWN_COLOUR: Final = QColor(PATH_UNKNOWN)  # someone unknown: grey, never a person's colour
+LABEL_INK: Final = QColor(CANVAS)
 CONNECTOR_ALPHA: Final = 200
-OUTLINE: Final = QColor("#ffffff")
+OUTLINE: Final = QColor(MARK_WHITE)
 
 
 def lane_of(stretch: Stretch) -> str | None:

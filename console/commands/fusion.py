@@ -32,7 +32,6 @@ from console import exit_codes
 from console.commands import emit_report, stop_on_signals
 
 DEFAULT_SITE = Path(__file__).resolve().parents[2] / "resources" / "walkthrough_site.toml"
-MARKER_STEP_M = 2.0
 PICTURE_MARGIN_PX = 12.0
 
 
@@ -196,21 +195,14 @@ def calibrate_from_markers(
 ) -> dict[str, Any]:
     """Calibrate ``camera`` from its floor markers as an admin clicks them; the errors."""
     from engine.fusion.floor import PointPair, calibrate
+    from engine.fusion.scene import marker_points
 
     view = camera.view
-    floor = runtime.camera_scene.floor
-    area = floor.area
-    xs = np.arange(math.ceil(area.x0 / MARKER_STEP_M) * MARKER_STEP_M, area.x1 + 1e-9, 2.0)
-    ys = np.arange(math.ceil(area.y0 / MARKER_STEP_M) * MARKER_STEP_M, area.y1 + 1e-9, 2.0)
-    markers = np.array([(x, y) for x in xs for y in ys])
-    pixels, ahead = view.project(markers)
-    inside = (
-        ahead
-        & (pixels[:, 0] >= PICTURE_MARGIN_PX)
-        & (pixels[:, 0] <= view.width - PICTURE_MARGIN_PX)
-        & (pixels[:, 1] >= PICTURE_MARGIN_PX)
-        & (pixels[:, 1] <= view.height - PICTURE_MARGIN_PX)
-    )
+    area = runtime.camera_scene.floor.area
+    shown = marker_points(view, runtime.camera_scene.floor)  # the markers the picture shows
+    markers = np.array([place for place, _ in shown]).reshape(-1, 2)
+    pixels = np.array([point for _, point in shown]).reshape(-1, 2)
+    inside = _in_picture(view, pixels, np.ones(len(pixels), bool), PICTURE_MARGIN_PX)
     visible = np.flatnonzero(inside)
     # Spread over the picture: take markers in turn farthest from those taken.
     chosen = [int(visible[np.argmax(pixels[visible, 1])])] if len(visible) else []
@@ -234,13 +226,8 @@ def calibrate_from_markers(
     gx, gy = np.meshgrid(np.arange(area.x0, area.x1, 0.5), np.arange(area.y0, area.y1, 0.5))
     grid = np.column_stack([gx.ravel(), gy.ravel()])
     seen, ahead = view.project(grid)
-    on_picture = (
-        ahead
-        & (seen[:, 0] >= 0)
-        & (seen[:, 0] <= view.width)
-        & (seen[:, 1] >= view.height * 0.15)  # not the last sliver below the horizon
-        & (seen[:, 1] <= view.height)
-    )
+    # Not the last sliver below the horizon, where a pixel spans metres.
+    on_picture = _in_picture(view, seen, ahead) & (seen[:, 1] >= view.height * 0.15)
     mapped, below = result.to_floor_many(seen[on_picture])
     errors = np.hypot(*(mapped[below] - grid[on_picture][below]).T)
     return {
@@ -254,6 +241,18 @@ def calibrate_from_markers(
     }
 
 
+def _in_picture(view: Any, pixels: Any, ahead: Any, margin_px: float = 0.0) -> Any:
+    """Which picture points (in front of the camera: ``ahead``) lie on ``view``'s picture,
+    at least ``margin_px`` inside its edges."""
+    return (
+        ahead
+        & (pixels[:, 0] >= margin_px)
+        & (pixels[:, 0] <= view.width - margin_px)
+        & (pixels[:, 1] >= margin_px)
+        & (pixels[:, 1] <= view.height - margin_px)
+    )
+
+
 def _camera_sees_room(cameras: list[Any], room: Any) -> bool:
     """Whether any of ``cameras`` sees a good part (a quarter or more) of ``room``'s floor:
     a sliver seen past a door does not make a room one with a camera."""
@@ -264,14 +263,7 @@ def _camera_sees_room(cameras: list[Any], room: Any) -> bool:
             np.linspace(room.origin.y_m + 0.3, room.origin.y_m + room.box.depth_m - 0.3, 8),
         )
         pixels, ahead = view.project(np.column_stack([gx.ravel(), gy.ravel()]))
-        inside = (
-            ahead
-            & (pixels[:, 0] >= 0)
-            & (pixels[:, 0] <= view.width)
-            & (pixels[:, 1] >= 0)
-            & (pixels[:, 1] <= view.height)
-        )
-        if inside.mean() >= 0.25:
+        if _in_picture(view, pixels, ahead).mean() >= 0.25:
             return True
     return False
 

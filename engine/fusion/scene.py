@@ -690,29 +690,38 @@ def _draw_segment(
         cv2.line(image, p, q, colour, thickness, cv2.LINE_AA)
 
 
-def _draw_markers(image: Image, view: CameraView, floor: Floor) -> None:
-    """A dot and its coordinates at every ``marker_step_m`` corner of the area, where the
-    label does not crowd another."""
-    cv2 = import_cv2()
+def marker_points(
+    view: CameraView, floor: Floor
+) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """The floor markers ``view`` shows, as (floor place, picture point): a dot at every
+    ``marker_step_m`` corner of the area, nearest first, left out where its label would
+    crowd another's or it falls off the picture. What the renderer draws, and what an admin
+    can click to calibrate the camera."""
     area, step = floor.area, floor.marker_step_m
     xs = np.arange(math.ceil(area.x0 / step) * step, area.x1 + 1e-9, step)
     ys = np.arange(math.ceil(area.y0 / step) * step, area.y1 + 1e-9, step)
     grid = np.array([(x, y) for y in ys for x in xs]).reshape(-1, 2)
     if not len(grid):
-        return
+        return []
     pixels, ahead = view.project(grid)
-    placed: list[tuple[float, float]] = []
-    order = np.argsort(-pixels[:, 1] if len(pixels) else [])  # nearest (lowest) first
-    for i in order:
+    shown: list[tuple[tuple[float, float], tuple[float, float]]] = []
+    for i in np.argsort(-pixels[:, 1]):  # nearest (lowest) first
         if not ahead[i]:
             continue
-        u, v = pixels[i]
+        u, v = (float(c) for c in pixels[i])
         if not (2 <= u < view.width - 2 and 2 <= v < view.height - 2):
             continue
-        if any(abs(u - pu) < 34 and abs(v - pv) < 14 for pu, pv in placed):
+        if any(abs(u - pu) < 34 and abs(v - pv) < 14 for _, (pu, pv) in shown):
             continue
-        placed.append((u, v))
-        label = f"{grid[i][0]:g},{grid[i][1]:g}"
+        shown.append(((float(grid[i][0]), float(grid[i][1])), (u, v)))
+    return shown
+
+
+def _draw_markers(image: Image, view: CameraView, floor: Floor) -> None:
+    """A dot and its coordinates at each marker :func:`marker_points` says is shown."""
+    cv2 = import_cv2()
+    for (x, y), (u, v) in marker_points(view, floor):
+        label = f"{x:g},{y:g}"
         centre = (round(float(u)), round(float(v)))
         cv2.circle(image, centre, 3, _MARKER, -1, cv2.LINE_AA)
         cv2.putText(

@@ -160,8 +160,7 @@ def _through_rooms(
     door = next((d for d in shared if first.id in d.rooms), None)
     if door is None:
         return [*route, _inner(first, rng)]
-    other_id = door.rooms[1] if door.rooms[0] == first.id else door.rooms[0]
-    other = next(r for r in rooms if r.id == other_id)
+    other = _other_side(door, first, rooms)
     route += [_approach(first, door), door.point, _approach(other, door)]
     route += [_inner(other, rng) for _ in range(3)]
     route += [_approach(other, door), door.point, _approach(first, door)]
@@ -181,18 +180,24 @@ def _wander(
         exits = [d for d in shared if here.id in d.rooms]
         if exits and rng.uniform() < 0.25:
             door = exits[int(rng.integers(len(exits)))]
-            there_id = door.rooms[1] if door.rooms[0] == here.id else door.rooms[0]
-            there = next(r for r in rooms if r.id == there_id)
+            there = _other_side(door, here, rooms)
             route += [_approach(here, door), door.point, _approach(there, door)]
             here = there
         route.append(_inner(here, rng))
     # Back to the start the way it came, so the loop never crosses a wall.
     if here.id != rooms[0].id:
         door = next(d for d in shared if here.id in d.rooms)
-        there_id = door.rooms[1] if door.rooms[0] == here.id else door.rooms[0]
-        there = next(r for r in rooms if r.id == there_id)
+        there = _other_side(door, here, rooms)
         route += [_approach(here, door), door.point, _approach(there, door)]
     return route
+
+
+def _other_side(
+    door: Door, here: SensingRoomConfig, rooms: Sequence[SensingRoomConfig]
+) -> SensingRoomConfig:
+    """The room ``door`` leads to from ``here``."""
+    there = door.rooms[1] if door.rooms[0] == here.id else door.rooms[0]
+    return next(r for r in rooms if r.id == there)
 
 
 def _approach(room: SensingRoomConfig, door: Door) -> tuple[float, float]:

@@ -18,7 +18,9 @@ Figures, summed over the seeds (see :mod:`engine.fusion.evaluate` for each):
   own, the share the fusion had joined (``joined_right_share``) and joined under the
   walker's name (``right_identity_share``; target ≥ 90 %);
 - joins: the share of joined (track, blob) pairs that were two walkers', by update
-  (``wrong_join_share``) and by distinct pair (``pairs_wrong_share``; target < 2 %);
+  (``wrong_join_share``) and by distinct pair (``pairs_wrong_share``; target < 2 %), and the
+  share that were one walker's under their name (``join_identity_share``: the ≥ 90 % target
+  read as the pairs the fusion made);
 - names kept in the room without a camera (``name_kept_share``).
 
 ``python -m benchmarks.fusion [--quick]`` (``--quick``: one 60 s run).
@@ -84,6 +86,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                 "right_identity_share": r["fusion"]["right_identity_share"],
                 "joined_right_share": r["fusion"]["joined_right_share"],
                 "wrong_join_share": r["fusion"]["wrong_join_share"],
+                "join_identity_share": r["fusion"]["join_identity_share"],
                 "pairs_wrong": f"{r['fusion']['pairs_wrong']}/{r['fusion']['pairs_joined']}",
                 "name_kept": r["fusion"]["name_kept_in_room_without_camera"],
             }

@@ -280,7 +280,9 @@ def _summary(report: dict[str, Any]) -> None:
         f"  right identity on {fusion['right_identity']}/{fusion['pair_opportunities']} "
         f"track-blob pairs ({fusion['right_identity_share']}); wrong joins "
         f"{fusion['joins_wrong']}/{fusion['joins_right'] + fusion['joins_wrong']} "
-        f"({fusion['wrong_join_share']}); name kept in the room without a camera "
+        f"({fusion['wrong_join_share']}); joins one walker's under their name "
+        f"{fusion['joins_named_right']} ({fusion['join_identity_share']}); name kept in the "
+        "room without a camera "
         f"{fusion['name_kept_in_room_without_camera']}"
     )
     print("\n".join(lines), file=sys.stderr)

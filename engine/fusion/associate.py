@@ -9,25 +9,30 @@ its recent floor positions.
 
 **Association (camera track ↔ blob).** At each update every camera track seen in the last
 :data:`ACTIVE_S` is compared with every blob seen then whose newest position lies within
-:data:`GATE_M`: over the last :data:`WINDOW_S` seconds, each of the track's floor positions is
-compared with the blob's position at that moment plus :data:`BLOB_LAG_S` (a room's tracker
-places people late), and the pair is as far apart as the median of those distances. The best
-one-to-one assignment (Hungarian) proposes pairs; a proposed pair at most :data:`ACCEPT_M`
-apart with no rival within :data:`MARGIN_M` of that gains *confidence* (a running average of
-how close it is) and is **joined** once it has been proposed for :data:`JOIN_AFTER_S` seconds
-in a row with confidence ≥ :data:`JOIN_CONFIDENCE`. A joined pair more than :data:`BREAK_M`
-apart over its last :data:`BREAK_WINDOW_S` for :data:`BREAK_AFTER_S` parts, and the member
-that joined later leaves the person, taking what named it. A track or blob whose place jumps
-more than :data:`JUMP_M` within :data:`JUMP_S` has been moved by its tracker onto someone else:
-it leaves its links and its person and starts afresh.
+:data:`GATE_M`: over the last :data:`WINDOW_S` seconds of both (less when one has only just
+appeared), each of the blob's floor positions (a room sends about ten a second; a busy
+camera's detector a few) is compared with where the track was :data:`BLOB_LAG_S` before (a
+room's tracker places people late), and the pair is as far apart as the median of those
+distances. The best one-to-one assignment (Hungarian) proposes pairs. A proposed pair at most
+:data:`ACCEPT_M` apart, and at most :data:`BREAK_M` over the last :data:`BREAK_WINDOW_S`, with
+no rival within :data:`MARGIN_M` of it over either stretch, gains *confidence* (a running
+average of how close it is) and is **joined** as soon as that is at least
+:data:`JOIN_CONFIDENCE`. A joined pair more than :data:`BREAK_M` apart over its last
+:data:`BREAK_WINDOW_S` parts: the blob leaves the person (a room's tracker moves its ids
+between people far more often than a camera's does), taking what named it. A track or blob
+whose place jumps more than :data:`JUMP_M` within :data:`JUMP_S` has been moved by its tracker
+onto someone else: it leaves its links and its person and starts afresh.
 
 **A person** is the members joined together, now and before: a camera track joined to a blob
 is one person; when the track ends the blob carries on as that person (a room without a
 camera, a privacy blind spot), and when the blob is lost the track does (weak sensing). A
 member that ends leaves the person *waiting* for :data:`HANDOVER_S` seconds at its last place:
-a new member starting within :data:`HANDOVER_M` of it then (the next room's blob at the door,
-the camera's new track after an occlusion) continues the person, unless another waiting person
-is about as near (no guess: a new person instead).
+a new member starting near their way then (the next room's blob past the door, the camera's
+new track after an occlusion) continues the person, unless another waiting person is about as
+near (no guess: a new person instead). Near means within :data:`HANDOVER_M` beyond what
+walking on at :data:`WALK_M_S` since explains; someone a camera sees elsewhere now is not a
+candidate. A blob joined to a track whose person is called otherwise than the blob's leaves
+its old person: the camera's track is the surer.
 
 **Names.** A person's name comes from their members: a recognised face on a camera track,
 over a name introduced to that track, over a registered BLE device. Devices are matched to
@@ -35,8 +40,11 @@ people here, not taken from the blobs: each room sends the devices its nodes hea
 readings (:meth:`Associator.hear_devices`), and every update they are compared with the way
 each person in the room went, placed by the camera where one sees them (to about 0.3 m)
 rather than by a blob (about 0.5 m, and two people close together make one blob); the best
-one-to-one assignment adds the time to that device's vote, and the device carried longest
-names the person. The name is the person's, so every member shows it (a device names the
+one-to-one assignment adds the time to that device's vote. Votes fade (older ones count
+less after :data:`BLE_MEMORY_S`) while new matches come, so a person whose track was swapped
+onto someone else takes that someone's device within a second; where nothing is heard (a room
+whose nodes hear no tags) the name stays. The device with the most vote names the person.
+The name is the person's, so every member shows it (a device names the
 camera's track, a face names the blob) and it stays with them after the member that gave it
 has gone.
 
@@ -60,18 +68,17 @@ from scipy.optimize import linear_sum_assignment
 from engine.sensing.ble import assign_identities, blob_match_score
 
 ACTIVE_S: Final = 1.0  # a member seen within this is in view now
-WINDOW_S: Final = 3.0  # the stretch of path compared
+WINDOW_S: Final = 1.5  # the stretch of path compared
 SIGMA_M: Final = 0.6  # a camera's floor error and a blob's together
 GATE_M: Final = 2.0  # farther apart now than this: not the same person
 MIN_SAMPLES: Final = 3
-ACCEPT_M: Final = 1.0  # a track and a blob apart by more than this (median) are not one
+ACCEPT_M: Final = 1.2  # a track and a blob apart by more than this (median) are not one
 MARGIN_M: Final = 0.4  # a rival this much nearer or less makes a pair ambiguous
-BREAK_M: Final = 1.0  # a joined pair this far apart over its last BREAK_WINDOW_S parts…
+RECENT_MARGIN_M: Final = 0.4  # …over the last BREAK_WINDOW_S
+BREAK_M: Final = 0.9  # a joined pair this far apart over its last BREAK_WINDOW_S parts…
 FAR_M: Final = 1000.0
-JOIN_AFTER_S: Final = 0.6
 JOIN_CONFIDENCE: Final = 0.35
-BREAK_AFTER_S: Final = 0.2  # …after this long
-BREAK_WINDOW_S: Final = 0.6  # a joined pair is judged on this much of its latest path
+BREAK_WINDOW_S: Final = 0.4  # a joined pair is judged on this much of its latest path
 BLOB_LAG_S: Final = 0.3  # a room's tracker places a walker about this late
 JUMP_M: Final = 1.5  # a member farther than this from its last place within JUMP_S…
 JUMP_S: Final = 0.6  # …has been taken over by someone else (its tracker swapped people)
@@ -81,10 +88,13 @@ HANDOVER_M: Final = 2.0
 SETTLE_S: Final = 1.0  # a new member is placed (and handed a person) over its first second
 HANDOVER_AMBIGUOUS_M: Final = 0.75  # a rival waiting person this much farther or nearer: ambiguous
 SAMPLES_KEPT: Final = 120
-BLE_PATH_S: Final = 12.0  # a person's way this far back is compared with a device's readings
+BLE_PATH_S: Final = 5.0  # a person's way this far back is compared with a device's readings
 PENDING_NAMES: Final = 1000
 NAMED_WEIGHT: Final = 1.0  # a face or an introduction (ranked above any device anyway)
-MIN_CARRIED_S: Final = 1.0  # a device names a person once their blobs carried it this long
+MIN_CARRIED_S: Final = 0.3  # a device names a person once their blobs carried it this long
+WALK_M_S: Final = 1.0  # people walk on about this fast while no sense follows them…
+WALK_FOR_S: Final = 2.0  # …counted for at most this long, for handovers
+BLE_MEMORY_S: Final = 0.6  # a device matched to a person outweighs older matches this fast
 TRAIL_KEPT: Final = 60  # a person's places at the last updates (about 12 s at 5 Hz)
 BLE_GAP_S: Final = 15.0  # a device's sightings closer than this are one stretch
 
@@ -249,11 +259,9 @@ class _Member:
 @dataclass
 class _Link:
     confidence: float
-    first_proposed: float
     last_proposed: float
     joined: bool = False
     joined_at: float = 0.0
-    bad_since: float | None = None
 
 
 @dataclass
@@ -456,6 +464,11 @@ class Associator:
         for i, track in enumerate(tracks):
             for j, blob in enumerate(blobs):
                 apart[i, j] = self._apart(track, blob, now, WINDOW_S)
+        lately = np.full((len(tracks), len(blobs)), math.inf)
+        for i, track in enumerate(tracks):
+            for j, blob in enumerate(blobs):
+                if math.isfinite(apart[i, j]):
+                    lately[i, j] = self._apart(track, blob, now, BREAK_WINDOW_S)
         finite = np.where(np.isfinite(apart), apart, FAR_M)
         rows, cols = linear_sum_assignment(finite)
         proposed: set[tuple[MemberKey, MemberKey]] = set()
@@ -463,25 +476,28 @@ class Associator:
             distance = float(apart[i, j])
             if distance > ACCEPT_M:
                 continue
+            if lately[i, j] > BREAK_M:
+                continue  # close over the window, apart lately: a tracker swapped people
             rivals = np.concatenate([np.delete(apart[i, :], j), np.delete(apart[:, j], i)])
             if rivals.size and float(rivals.min()) < distance + MARGIN_M:
                 continue  # someone else is about as near: wait until they part
+            rivals = np.concatenate([np.delete(lately[i, :], j), np.delete(lately[:, j], i)])
+            if rivals.size and float(rivals.min()) < lately[i, j] + RECENT_MARGIN_M:
+                continue  # …or has been lately
             score = _closeness(distance)
             pair = (tracks[i].key, blobs[j].key)
             proposed.add(pair)
             link = self._links.get(pair)
             if link is None:
-                link = self._links[pair] = _Link(score, now, now)
+                link = self._links[pair] = _Link(score, now)
             elif now - link.last_proposed > 1.0:  # not proposed in between: start again
-                link.first_proposed, link.confidence = now, score
+                link.confidence = score
             link.confidence = 0.7 * link.confidence + 0.3 * score
             link.last_proposed = now
-            link.bad_since = None
-            if (
-                not link.joined
-                and now - link.first_proposed >= JOIN_AFTER_S
-                and link.confidence >= JOIN_CONFIDENCE
-            ):
+            # Joined at once: waiting for more proposals kept nothing wrong out in the
+            # walkthrough (wrong joins come from trackers swapping people later), and let
+            # right ones wait.
+            if not link.joined and link.confidence >= JOIN_CONFIDENCE:
                 self._join(tracks[i], blobs[j], link, now)
         for pair, link in list(self._links.items()):
             if link.joined and pair not in proposed and pair in self._links:
@@ -493,11 +509,7 @@ class Associator:
                 distance = self._apart(one, other, now, BREAK_WINDOW_S)
                 link.confidence = 0.7 * link.confidence + 0.3 * _closeness(distance)
                 if distance > BREAK_M:
-                    link.bad_since = link.bad_since if link.bad_since is not None else now
-                    if now - link.bad_since >= BREAK_AFTER_S:
-                        self._part(pair, link, now)
-                else:
-                    link.bad_since = None
+                    self._part(pair, link, now)
         self._age_links(now, proposed)
 
     def _apart(self, track: _Member, blob: _Member, now: float, window_s: float) -> float:
@@ -509,14 +521,20 @@ class Associator:
         bx, by = blob.position
         if math.hypot(tx - bx, ty - by) > GATE_M:
             return math.inf
-        recent = [s for s in track.samples if s[0] >= now - window_s]
+        # Over the stretch both were seen (a blob or a track that has just appeared, or
+        # whose tracker has just moved it, is judged on the little it has), at each of the
+        # blob's places (a room sends about ten a second; a busy camera's detector a few),
+        # against where the track was a little before.
+        since = max(now - window_s, track.first_t + BLOB_LAG_S, blob.first_t)
         least = MIN_SAMPLES if window_s >= WINDOW_S else 2
         distances = []
-        for t, x, y in recent:
-            at = blob.position_at(t + BLOB_LAG_S)
+        for t, x, y in blob.samples:
+            if t < since:
+                continue
+            at = track.position_at(t - BLOB_LAG_S)
             if at is not None:
                 distances.append(math.hypot(x - at[0], y - at[1]))
-        if len(distances) < least or len(distances) < len(recent) / 2:
+        if len(distances) < least:
             return math.inf
         return float(np.median(distances))
 
@@ -547,6 +565,12 @@ class Associator:
         )
 
     def _merge(self, track: _Member, blob: _Member, now: float) -> _Person:
+        if track.person is not None and blob.person is not None and track.person != blob.person:
+            mine, theirs = self._people[track.person], self._people[blob.person]
+            if mine.name is not None and theirs.name is not None and mine.name != theirs.name:
+                # The blob's person is called otherwise: a room's tracker moved the blob
+                # onto someone else. The camera is surer; the blob leaves them for this one.
+                self._leave(theirs, blob, now)
         people = [self._people[m.person] for m in (track, blob) if m.person is not None]
         if not people:
             keep = self._new_person()
@@ -578,24 +602,13 @@ class Associator:
         track, blob = self._members.get(pair[0]), self._members.get(pair[1])
         if track is None or blob is None or track.person is None or track.person != blob.person:
             return
-        later = track if track.joined_at >= blob.joined_at else blob
+        # The blob leaves: a room's tracker moves its ids between people far more often than
+        # a camera's does (about 40 times in 150 s for 6 ids, against 12 for 16 tracks, in
+        # the walkthrough), so the person stays with the camera's track.
         person = self._people[track.person]
-        person.members.discard(later.key)
-        later.person = None
-        # It was never them: what named it leaves with it.
-        for vote, weight in later.votes.items():
-            left = person.votes.get(vote, 0.0) - weight
-            if left > 1e-9:
-                person.votes[vote] = left
-            else:
-                person.votes.pop(vote, None)
-        if person.name_source is not None and not any(
-            v[0] == person.name_source and v[1] == person.name for v in person.votes
-        ):
-            person.name = person.name_source = None  # named only by what left
-        self._rename(person, now)
+        self._leave(person, blob, now)
         fresh = self._new_person()
-        self._attach(fresh, later, now)
+        self._attach(fresh, blob, now)
         self._rename(fresh, now)
         self._changes.append(
             FusionChange(
@@ -607,6 +620,24 @@ class Associator:
                 confidence=link.confidence,
             )
         )
+
+    def _leave(self, person: _Person, member: _Member, now: float) -> None:
+        """``member`` was never ``person``: it leaves them, and what named it goes with it."""
+        person.members.discard(member.key)
+        member.person = None
+        for vote, weight in member.votes.items():
+            left = person.votes.get(vote, 0.0) - weight
+            if left > 1e-9:
+                person.votes[vote] = left
+            else:
+                person.votes.pop(vote, None)
+        if person.name_source is not None and not any(
+            v[0] == person.name_source and v[1] == person.name for v in person.votes
+        ):
+            person.name = person.name_source = None  # named only by what left
+        self._rename(person, now)
+        if not person.members and person.waiting_since is None:
+            person.waiting_since = now
 
     # -- people ----------------------------------------------------------------------------
 
@@ -629,11 +660,21 @@ class Associator:
             if -0.5 <= gap <= HANDOVER_S or (moving_on and gap <= HANDOVER_S):
                 # How near their way came to where it appeared, lately (both senses place
                 # people late and roughly: the nearest approach, not the last place).
+                seen = [m for m in live if m.key[0] == "camera" and self._live(m, now)]
+                if any(math.hypot(m.position[0] - x, m.position[1] - y) > HANDOVER_M for m in seen):
+                    continue  # a camera sees them somewhere else now
+                # How near their way came to where it appeared, lately, beyond what walking
+                # on since then explains (both senses place people late and roughly, and a
+                # room's blob settles a metre or so past the door).
                 recent = [
-                    (px, py) for pt, px, py in person.trail if pt >= member.first_t - HANDOVER_S
-                ] or [person.exit]
-                nearest = min(math.hypot(px - x, py - y) for px, py in recent)
-                waiting.append((nearest, person))
+                    (pt, px, py) for pt, px, py in person.trail if pt >= member.first_t - HANDOVER_S
+                ] or [(person.last_t, *person.exit)]
+                beyond = min(
+                    math.hypot(px - x, py - y)
+                    - WALK_M_S * min(max(member.first_t - pt, 0.0), WALK_FOR_S)
+                    for pt, px, py in recent
+                )
+                waiting.append((max(beyond, 0.0), person))
         waiting.sort(key=lambda item: item[0])
         chosen = None
         if waiting and waiting[0][0] <= HANDOVER_M:
@@ -721,17 +762,20 @@ class Associator:
                 }
                 for device in devices
             }
-            current = {
-                key: self._people[key].device
-                for key in people
-                if self._people[key].device is not None
-            }
-            named = assign_identities(scores, {k: v for k, v in current.items() if v})
+            # No device is held on to here (a room's matching keeps a blob's device against
+            # a slightly better one): the votes below are the memory, and a person whose
+            # camera track swapped people must take the other device at once.
+            named = assign_identities(scores, {})
             by_address = {device.address: device for device in devices}
+            fade = math.exp(-elapsed / BLE_MEMORY_S)
             for key, (address, _score) in named.items():
                 person = self._people[key]
                 device = by_address[address]
                 person.device = address
+                # The newest evidence counts most: a tracker that swapped two people hands
+                # the person someone else's way, and their own device takes over in seconds.
+                for old in [v for v in person.votes if v[0] == "ble"]:
+                    person.votes[old] *= fade
                 vote = ("ble", device.name, device.person_id)
                 person.votes[vote] = person.votes.get(vote, 0.0) + elapsed
                 seg = ("ble", address, None)
@@ -747,7 +791,7 @@ class Associator:
 
     def _rename(self, person: _Person, now: float) -> None:
         """The person's name: a face's over an introduction's over a device's; of several
-        devices, the one their blobs carried longest (a room's BLE matching may put a tag on
+        devices, the one with the most (fading) vote (a room's BLE matching may put a tag on
         the wrong blob for a moment)."""
         choices = [
             (NAME_RANK.get(source, 0), weight, name, person_id, source)
@@ -772,8 +816,10 @@ class Associator:
                 self._ble_segment(member, member.device, member.last_t)
         if live:
             newest = max(live, key=lambda m: m.last_t)
-            # Where both a camera and a room see them, the average of their newest places.
+            # Where a camera sees them, the camera's place (to about 0.3 m; a room's blob is
+            # rougher and late); else the room's.
             seen = [m for m in live if now - m.last_t <= ACTIVE_S] or [newest]
+            seen = [m for m in seen if m.key[0] == "camera"] or seen
             person.position = (
                 sum(m.position[0] for m in seen) / len(seen),
                 sum(m.position[1] for m in seen) / len(seen),

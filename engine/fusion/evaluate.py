@@ -16,7 +16,10 @@ At every fusion update, for every walker that a camera track and a blob of their
 - counted apart: joined but named wrongly, or not joined (yet).
 
 Every join the fusion holds at an update is **right** when both sides are the same walker's,
-**wrong** when they are two walkers', and unknown when a side has no truth.
+**wrong** when they are two walkers', and unknown when a side has no truth. Of the joins with a
+truth, the **identity of joins** is the share that are right *and* whose person carries the
+walker's name (the issue's "right person identity on camera-track and blob pairs" read as the
+pairs the fusion made; the right identity above reads it as every pair it could have made).
 
 **Names.** A walker is known by their name ("Walker 1", …: the tag the first room's nodes
 hear) from the moment the room's BLE matching first names a blob of theirs with it; before
@@ -73,6 +76,7 @@ class FusionScore:
     joins_right: int = 0
     joins_wrong: int = 0
     joins_unknown: int = 0
+    joins_named_right: int = 0  # right joins whose person carries the walker's name
     kept_name: int = 0
     kept_name_of: int = 0
     updates: int = 0
@@ -96,6 +100,8 @@ class FusionScore:
             "joins_wrong": self.joins_wrong,
             "joins_without_truth": self.joins_unknown,
             "wrong_join_share": _share(self.joins_wrong, joins),
+            "joins_named_right": self.joins_named_right,
+            "join_identity_share": _share(self.joins_named_right, joins),
             "pairs_joined": self.pairs,
             "pairs_right": self.pairs_right,
             "pairs_wrong": self.pairs_wrong,
@@ -270,6 +276,10 @@ class FusionScorer:
                 score.joins_unknown += 1
             elif track_w == blob_w:
                 score.joins_right += 1
+                carrier = person_of.get(link.track)
+                expected = self._names[track_w] if track_w in named else None
+                if carrier is not None and carrier.name == expected:
+                    score.joins_named_right += 1
             else:
                 score.joins_wrong += 1
                 if len(score.wrong_examples) < 20:
@@ -300,6 +310,7 @@ def summary(scores: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "joins_right",
         "joins_wrong",
         "joins_without_truth",
+        "joins_named_right",
     )
     total = {key: sum(int(s[key]) for s in scores) for key in keys}
     kept = [s["name_kept_in_room_without_camera"].split("/") for s in scores]
@@ -309,6 +320,7 @@ def summary(scores: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         **total,
         "right_identity_share": _share(total["right_identity"], total["pair_opportunities"]),
         "wrong_join_share": _share(total["joins_wrong"], joins),
+        "join_identity_share": _share(total["joins_named_right"], joins),
         "name_kept_in_room_without_camera": f"{kept_n}/{kept_of}",
         "name_kept_share": _share(kept_n, kept_of),
     }

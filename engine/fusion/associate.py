@@ -463,12 +463,15 @@ class Associator:
         apart = np.full((len(tracks), len(blobs)), math.inf)
         for i, track in enumerate(tracks):
             for j, blob in enumerate(blobs):
-                apart[i, j] = self._apart(track, blob, now, WINDOW_S)
+                distance = self._apart(track, blob, now, WINDOW_S)
+                apart[i, j] = math.inf if distance is None else distance
+        # The same over the latest moments (-1: not seen together lately, no objection).
         lately = np.full((len(tracks), len(blobs)), math.inf)
         for i, track in enumerate(tracks):
             for j, blob in enumerate(blobs):
                 if math.isfinite(apart[i, j]):
-                    lately[i, j] = self._apart(track, blob, now, BREAK_WINDOW_S)
+                    distance = self._apart(track, blob, now, BREAK_WINDOW_S)
+                    lately[i, j] = -1.0 if distance is None else distance
         finite = np.where(np.isfinite(apart), apart, FAR_M)
         rows, cols = linear_sum_assignment(finite)
         proposed: set[tuple[MemberKey, MemberKey]] = set()
@@ -482,7 +485,12 @@ class Associator:
             if rivals.size and float(rivals.min()) < distance + MARGIN_M:
                 continue  # someone else is about as near: wait until they part
             rivals = np.concatenate([np.delete(lately[i, :], j), np.delete(lately[:, j], i)])
-            if rivals.size and float(rivals.min()) < lately[i, j] + RECENT_MARGIN_M:
+            rivals = rivals[rivals >= 0.0]
+            if (
+                lately[i, j] >= 0.0
+                and rivals.size
+                and float(rivals.min()) < lately[i, j] + RECENT_MARGIN_M
+            ):
                 continue  # …or has been lately
             score = _closeness(distance)
             pair = (tracks[i].key, blobs[j].key)
@@ -507,16 +515,18 @@ class Associator:
                 if not (self._live(one, now) and self._live(other, now)):
                     continue
                 distance = self._apart(one, other, now, BREAK_WINDOW_S)
+                if distance is None:
+                    continue  # not both seen lately: nothing says they parted
                 link.confidence = 0.7 * link.confidence + 0.3 * _closeness(distance)
                 if distance > BREAK_M:
                     self._part(pair, link, now)
         self._age_links(now, proposed)
 
-    def _apart(self, track: _Member, blob: _Member, now: float, window_s: float) -> float:
+    def _apart(self, track: _Member, blob: _Member, now: float, window_s: float) -> float | None:
         """How far apart a track and a blob have been over the last ``window_s``: the
         median distance between the track's places and the blob's at the same moments (the
         blob's a little later: its tracker places people late); infinite when they are
-        far apart now or were not both seen enough."""
+        far apart now, None when they were not both seen enough to say."""
         tx, ty = track.position
         bx, by = blob.position
         if math.hypot(tx - bx, ty - by) > GATE_M:
@@ -535,7 +545,7 @@ class Associator:
             if at is not None:
                 distances.append(math.hypot(x - at[0], y - at[1]))
         if len(distances) < least:
-            return math.inf
+            return None
         return float(np.median(distances))
 
     def _age_links(self, now: float, proposed: set[tuple[MemberKey, MemberKey]]) -> None:

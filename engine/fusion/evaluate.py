@@ -22,8 +22,9 @@ walker's name (the issue's "right person identity on camera-track and blob pairs
 pairs the fusion made; the right identity above reads it as every pair it could have made).
 
 **Names.** A walker is known by their name ("Walker 1", …: the tag the first room's nodes
-hear) from the moment the room's BLE matching first names a blob of theirs with it; before
-that the right identity is no name.
+hear) from the moment a room's nodes have heard their tag (the room sends it, with its
+readings) or the room's BLE matching names a blob of theirs with it; before that the right
+identity is no name.
 
 **Names kept across a room without a camera.** A named walker in a room where nothing names
 them (no camera, nodes that hear no tags): at every update while that room senses them, is
@@ -223,6 +224,9 @@ class FusionScorer:
                 and blob.identity.name == self._names[walker]
             ):
                 named.add(walker)  # their tag has named them: the name is theirs from now on
+        for device in snapshot.devices:
+            if device.readings and device.name in self._names:
+                named.add(self._names.index(device.name))  # their tag is heard: nameable
         with self._lock:
             self._blobs.update(found)
             self._named |= named

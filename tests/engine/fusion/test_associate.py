@@ -8,10 +8,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from engine.fusion.associate import Associator, Device, FusionChange
+from engine.fusion.associate import Associator, Device, FusionChange, Heard
+from engine.sensing.ble import DEVICE_HEIGHT_M, PATH_LOSS_EXPONENT, REFERENCE_RSSI_DBM
 
 Path = Callable[[float], tuple[float, float]]
 ADA = Device("02:57:46:42:00:01", "Ada's tag", "Ada", "Person_ada00001")
+BO = Device("02:57:46:42:00:02", "Bo's tag", "Bo", "Person_bo000002")
+# An 8 × 6 m lobby's six sensing nodes (x, y, height), as in the walkthrough site.
+NODES = ((0.1, 0.1, 0.15), (3.5, 0.1, 1.9), (6.9, 0.1, 0.15), (7.9, 2.5, 1.9), (7.9, 5.9, 0.15))
 
 
 def line(start: tuple[float, float], end: tuple[float, float], seconds: float) -> Path:
@@ -31,15 +35,17 @@ def run(
     start: float = 0.0,
     seed: int = 0,
     on_step: Callable[[float], None] | None = None,
+    track_every: int = 1,
 ) -> list[FusionChange]:
-    """Feed ``seconds`` at 10 Hz: camera tracks (path, from, to) seen with 0.15 m of noise,
-    blobs ((room, id): path, from, to, device) with 0.3 m of noise and 0.2 s of lag."""
+    """Feed ``seconds`` at 10 Hz: camera tracks (path, from, to) seen with 0.15 m of noise
+    (every ``track_every`` steps: a busy camera's detector), blobs ((room, id): path, from,
+    to, device) with 0.3 m of noise and 0.2 s of lag."""
     rng = np.random.default_rng(seed)
     changes = []
     for step in range(int(seconds * 10)):
         t = start + step / 10
         for track_id, (path, t0, t1) in tracks.items():
-            if t0 <= t <= t1:
+            if t0 <= t <= t1 and step % track_every == 0:
                 x, y = path(t) + rng.normal(0, 0.15, 2)
                 fusion.see_track("east", track_id, t, (float(x), float(y)), "Plaza east")
         for (room, blob_id), (path, t0, t1, device) in blobs.items():
@@ -169,3 +175,126 @@ def test_a_person_ends_after_the_handover_time_with_their_whole_path() -> None:
     assert ble.label == "Ada's tag" and ble.end - ble.start >= 4.5
     assert fusion.people() == []
     assert math.isfinite(ended[0].t)
+
+
+def swapped(first: Path, then: Path, at: float) -> Path:
+    """A tracker's id that follows ``first`` until ``at`` and ``then`` after (where two
+    people cross, a tracker may carry on with the wrong one)."""
+    return lambda t: first(t) if t < at else then(t)
+
+
+class Tags:
+    """The registered devices the lobby's nodes hear: each carried along a path, heard by
+    every node once a second with the path-loss model's RSSI and 4 dB of noise; the last
+    10 s of readings go to the associator as a room sends them."""
+
+    def __init__(self, fusion: Associator, carried: dict[Device, Path], seed: int = 1) -> None:
+        self._fusion, self._carried = fusion, carried
+        self._rng = np.random.default_rng(seed)
+        self._readings: dict[Device, list[tuple[tuple[float, float, float], float, float]]] = {
+            device: [] for device in carried
+        }
+
+    def __call__(self, t: float) -> None:
+        if round(t * 10) % 10:
+            return
+        for device, path in self._carried.items():
+            x, y = path(t)
+            for node in NODES:
+                d = math.dist(node, (x, y, DEVICE_HEIGHT_M))
+                rssi = REFERENCE_RSSI_DBM - 10 * PATH_LOSS_EXPONENT * math.log10(max(d, 0.3))
+                self._readings[device].append((node, t, rssi + self._rng.normal(0, 4.0)))
+        self._fusion.hear_devices(
+            "lobby",
+            lambda x, y: (x, y),
+            lambda x, y: 0 <= x <= 8 and 0 <= y <= 6,
+            0.0,
+            [
+                Heard(
+                    d.address, d.label, d.name, d.person_id, tuple(r for r in kept if r[1] > t - 10)
+                )
+                for d, kept in self._readings.items()
+            ],
+        )
+
+
+def test_a_name_follows_the_tag_when_the_camera_swaps_two_people() -> None:
+    """Ada and Bo cross at 10 s and the camera's tracker carries on with the wrong one: each
+    track's person takes the other's tag within a few seconds, rather than keeping the name
+    it earned before for as long again."""
+    fusion = Associator()
+    ada = line((1.0, 1.0), (7.0, 5.0), 20.0)
+    bo = line((7.0, 1.0), (1.0, 5.0), 20.0)
+    names: dict[float, tuple[str | None, str | None]] = {}
+
+    def step(t: float) -> None:
+        tags(t)
+        one, two = fusion.person_of(("camera", "east", 1)), fusion.person_of(("camera", "east", 2))
+        names[round(t, 1)] = (one and one.name, two and two.name)
+
+    tags = Tags(fusion, {ADA: ada, BO: bo})
+    run(
+        fusion,
+        20.0,
+        {1: (swapped(ada, bo, 10.0), 0, 20), 2: (swapped(bo, ada, 10.0), 0, 20)},
+        {},
+        on_step=step,
+    )
+    assert names[9.0] == ("Ada", "Bo")
+    assert names[15.0] == ("Bo", "Ada") and names[19.9] == ("Bo", "Ada")
+
+
+def test_a_busy_camera_is_joined_to_its_blob_within_a_second() -> None:
+    """A camera whose detector keeps up three times a second and a room that places her ten
+    times a second: the two are one person within a second of both seeing her."""
+    fusion = Associator()
+    walk = line((1.0, 1.0), (7.0, 1.0), 6.0)
+    changes = run(fusion, 4.0, {1: (walk, 0, 4)}, {("lobby", 1): (walk, 0, 4, None)}, track_every=3)
+    joined = [c.t for c in changes if c.kind == "joined"]
+    assert joined and joined[0] <= 1.0
+
+
+def test_a_blob_the_room_moves_onto_someone_else_is_not_held_to_the_wrong_track() -> None:
+    """Ada and Bo cross at right angles, each at 1 m/s, and the room's tracker swaps their
+    blobs (the camera keeps them apart): no track stays joined to the other's blob for more
+    than a second after they cross (by then they are 1.4 m apart), and the camera's people
+    keep their names."""
+    fusion = Associator()
+    ada = line((0.5, 3.0), (7.5, 3.0), 7.0)
+    bo = line((4.0, -0.5), (4.0, 6.5), 7.0)  # they cross at (4, 3) at 3.5 s
+    fusion.name_track("east", 1, "Ada", "Person_ada00001", "face")
+    fusion.name_track("east", 2, "Bo", "Person_bo000002", "face")
+    held_wrong: list[float] = []
+
+    def check(t: float) -> None:
+        held = {(link.track[2], link.blob[2]) for link in fusion.links()}
+        if t > 3.5 and held & {(1, 1), (2, 2)}:  # after 3.5 s blob 1 is Bo's, blob 2 Ada's
+            held_wrong.append(t)
+
+    run(
+        fusion,
+        7.0,
+        {1: (ada, 0, 7), 2: (bo, 0, 7)},
+        {
+            ("lobby", 1): (swapped(ada, bo, 3.5), 0, 7, None),
+            ("lobby", 2): (swapped(bo, ada, 3.5), 0, 7, None),
+        },
+        on_step=check,
+    )
+    assert held_wrong and max(held_wrong) <= 4.5
+    one, two = fusion.person_of(("camera", "east", 1)), fusion.person_of(("camera", "east", 2))
+    assert one is not None and one.name == "Ada" and two is not None and two.name == "Bo"
+    assert fusion.person_of(("sensing", "lobby", 2)) == one
+
+
+def test_a_blob_that_settles_past_the_door_continues_the_person_who_walked_on() -> None:
+    """Ada walks on at 1.2 m/s; the camera loses her at x = 7 and the store room's blob
+    first settles 2 m or more further on, a second and a half later: she walked that far
+    meanwhile, so the blob is her."""
+    fusion = Associator()
+    walk = line((1.0, 3.0), (13.0, 3.0), 10.0)
+    fusion.name_track("east", 1, "Ada", "Person_ada00001", "face")
+    changes = run(fusion, 9.0, {1: (walk, 0, 5.0)}, {("store", 2): (walk, 6.6, 9.0, None)})
+    assert [c.member for c in changes if c.kind == "handed_over"] == [("sensing", "store", 2)]
+    store = fusion.person_of(("sensing", "store", 2))
+    assert store is not None and store.name == "Ada"

@@ -230,7 +230,7 @@ def test_a_name_follows_the_tag_when_the_camera_swaps_two_people() -> None:
     def step(t: float) -> None:
         tags(t)
         one, two = fusion.person_of(("camera", "east", 1)), fusion.person_of(("camera", "east", 2))
-        names[round(t, 1)] = (one and one.name, two and two.name)
+        names[round(t, 1)] = (one.name if one else None, two.name if two else None)
 
     tags = Tags(fusion, {ADA: ada, BO: bo})
     run(

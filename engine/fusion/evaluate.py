@@ -28,7 +28,9 @@ identity is no name.
 
 **Names kept across a room without a camera.** A named walker in a room where nothing names
 them (no camera, nodes that hear no tags): at every update while that room senses them, is
-the person their blob belongs to called by their name?
+the person their blob belongs to called by their name? Counted apart for the moments nobody
+else is in that room (when two people meet where nothing names them, no sense can tell them
+apart again).
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ class FusionScore:
     joins_named_right: int = 0  # right joins whose person carries the walker's name
     kept_name: int = 0
     kept_name_of: int = 0
+    kept_alone: int = 0  # …of those, while nobody else was in that room
+    kept_alone_of: int = 0
     updates: int = 0
     pairs: int = 0  # distinct (track, blob) pairs joined while both had a truth
     pairs_right: int = 0  # …the same walker's most of that time
@@ -109,6 +113,8 @@ class FusionScore:
             "pairs_wrong_share": _share(self.pairs_wrong, self.pairs),
             "name_kept_in_room_without_camera": f"{self.kept_name}/{self.kept_name_of}",
             "name_kept_share": _share(self.kept_name, self.kept_name_of),
+            "name_kept_alone": f"{self.kept_alone}/{self.kept_alone_of}",
+            "name_kept_alone_share": _share(self.kept_alone, self.kept_alone_of),
             "wrong_join_examples": self.wrong_examples[:5],
         }
 
@@ -298,10 +304,19 @@ class FusionScorer:
                 continue
             if room_id in self._camera_rooms or room_id in self._named_in:
                 continue
+            room = self._rooms[room_id]
+            others = [
+                place
+                for index, walker in enumerate(self._walkers)
+                if index != owner and (place := walker(t - BLOB_LAG_S)) is not None
+            ]
+            alone = not any(room.contains_floor(*place) for place in others)
             score.kept_name_of += 1
+            score.kept_alone_of += alone
             carrier = person_of.get(("sensing", room_id, blob_id))
             if carrier is not None and carrier.name == self._names[owner]:
                 score.kept_name += 1
+                score.kept_alone += alone
 
 
 def summary(scores: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -319,6 +334,8 @@ def summary(scores: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     total = {key: sum(int(s[key]) for s in scores) for key in keys}
     kept = [s["name_kept_in_room_without_camera"].split("/") for s in scores]
     kept_n, kept_of = sum(int(a) for a, _ in kept), sum(int(b) for _, b in kept)
+    alone = [s["name_kept_alone"].split("/") for s in scores]
+    alone_n, alone_of = sum(int(a) for a, _ in alone), sum(int(b) for _, b in alone)
     joins = total["joins_right"] + total["joins_wrong"]
     return {
         **total,
@@ -327,4 +344,6 @@ def summary(scores: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "join_identity_share": _share(total["joins_named_right"], joins),
         "name_kept_in_room_without_camera": f"{kept_n}/{kept_of}",
         "name_kept_share": _share(kept_n, kept_of),
+        "name_kept_alone": f"{alone_n}/{alone_of}",
+        "name_kept_alone_share": _share(alone_n, alone_of),
     }

@@ -94,6 +94,7 @@ NAMED_WEIGHT: Final = 1.0  # a face or an introduction (ranked above any device 
 MIN_CARRIED_S: Final = 0.3  # a device names a person once their blobs carried it this long
 WALK_M_S: Final = 1.0  # people walk on about this fast while no sense follows them…
 WALK_FOR_S: Final = 2.0  # …counted for at most this long, for handovers
+NAME_HOLD_S: Final = 3.0  # another device's name takes over from one given this recently
 BLE_MEMORY_S: Final = 0.6  # a device matched to a person outweighs older matches this fast
 TRAIL_KEPT: Final = 60  # a person's places at the last updates (about 12 s at 5 Hz)
 BLE_GAP_S: Final = 15.0  # a device's sightings closer than this are one stretch
@@ -279,6 +280,7 @@ class _Person:
     waiting_since: float | None = None
     exit: tuple[float, float] = (0.0, 0.0)  # where they were last seen (a mean, for handovers)
     device: str | None = None  # the registered device matched to them last
+    named_at: float = -math.inf  # when the name last changed
     trail: deque[tuple[float, float, float]] = field(
         default_factory=lambda: deque(maxlen=TRAIL_KEPT)
     )  # (t, x, y) at each update: where they went, for handovers
@@ -801,8 +803,9 @@ class Associator:
 
     def _rename(self, person: _Person, now: float) -> None:
         """The person's name: a face's over an introduction's over a device's; of several
-        devices, the one with the most (fading) vote (a room's BLE matching may put a tag on
-        the wrong blob for a moment)."""
+        devices, the one with the most (fading) vote, though a device's name given less than
+        :data:`NAME_HOLD_S` ago stays against another device's (a match may be wrong for a
+        moment, and an operator should not see names flicker)."""
         choices = [
             (NAME_RANK.get(source, 0), weight, name, person_id, source)
             for (source, name, person_id), weight in person.votes.items()
@@ -811,7 +814,15 @@ class Associator:
         if not choices:
             return
         _, _, name, person_id, source = max(choices)
+        if (
+            source == "ble"
+            and person.name_source == "ble"
+            and name != person.name
+            and now - person.named_at < NAME_HOLD_S
+        ):
+            return  # a device's name just given holds a moment: names do not flicker
         if (name, source) != (person.name, person.name_source):
+            person.named_at = now
             person.name, person.name_source = name, source
             person.person_id = person_id or person.person_id
             self._changes.append(FusionChange("named", self._view(person), now))

@@ -670,8 +670,6 @@ class Associator:
             # room, the next camera) while another still follows them.
             moving_on = any(m.key[0] == kind and m.key[1] != place for m in live)
             if -0.5 <= gap <= HANDOVER_S or (moving_on and gap <= HANDOVER_S):
-                # How near their way came to where it appeared, lately (both senses place
-                # people late and roughly: the nearest approach, not the last place).
                 seen = [m for m in live if m.key[0] == "camera" and self._live(m, now)]
                 if any(math.hypot(m.position[0] - x, m.position[1] - y) > HANDOVER_M for m in seen):
                     continue  # a camera sees them somewhere else now

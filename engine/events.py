@@ -76,6 +76,19 @@ class PeoplePlaced(Event):
     people: tuple[int, ...]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeopleSensedInView(Event):
+    """People the sensing rooms place where calibrated camera ``camera``'s picture shows the
+    floor while the camera does not see them (a privacy mask, someone in the way, the dark):
+    each as (track id, foot point in fractions of the picture). The track id is the camera's
+    own track of them where it had one (so a rule's run carries on), else the negated fusion
+    person key. Published by the fusion service each tick where there are any; not history
+    (a camera's rules consume it, so that they fire on either sense)."""
+
+    camera: str
+    people: tuple[tuple[int, tuple[float, float]], ...]
+
+
 class CameraStatus(enum.StrEnum):
     """Life cycle of one camera source as the operator sees it."""
 

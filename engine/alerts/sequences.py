@@ -375,6 +375,16 @@ class SequenceBuilder:
         ]
         return self._observe("camera", camera, at, detections)
 
+    def observe_sensed(
+        self, camera: str, at: datetime, people: Iterable[tuple[int, tuple[float, float]]]
+    ) -> list[StoreCommand]:
+        """People the sensing rooms place in ``camera``'s picture where the camera does not
+        see them (track id, foot point in fractions of the picture): its person and
+        loitering rules take them as they take the detector's, by where their feet are
+        (there is no box)."""
+        detections = [Detection(track, None, foot, None) for track, foot in people]
+        return self._observe("camera", camera, at, detections)
+
     def observe_room(self, room: str, at: datetime, blob_ids: Iterable[int]) -> list[StoreCommand]:
         """The blobs detected (not coasting) in sensing room ``room`` on one fusion tick."""
         detections = [Detection(b, None, None, None) for b in blob_ids]

@@ -87,6 +87,7 @@ from engine.events import (
     MediaWriteRecovered,
     PeopleDetected,
     PeoplePlaced,
+    PeopleSensedInView,
 )
 from engine.gestures.worker import GestureDetected
 from engine.sensing.service import SensingRecord, SensingUpdated
@@ -368,6 +369,12 @@ class AlertService:
                     event.camera, event.at, event.track_id, event.gesture, event.confidence
                 ):
                     self._submit_sequence(command)
+            return
+        if isinstance(event, PeopleSensedInView):
+            # Someone a room senses where the camera's picture shows the floor, while the
+            # camera does not see them: its rules fire on either sense.
+            for command in self.builder.observe_sensed(event.camera, event.at, event.people):
+                self._submit_sequence(command)
             return
         if isinstance(event, PeoplePlaced):
             # Someone a camera places in the room while the room does not sense them: a

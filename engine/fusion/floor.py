@@ -109,13 +109,22 @@ class FloorCalibration:
     def to_floor(self, u: float, v: float) -> tuple[float, float] | None:
         """Where picture point (u, v) is on the floor, or None when it lies above the
         horizon (the floor does not reach it there)."""
-        return _map_one(self.matrix(), self._side(), u, v)
+        return _map_one(self.matrix(), self.floor_side(), u, v)
 
     def to_floor_many(self, points: npt.ArrayLike) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
         """N×2 picture points → (N×2 floor points, mask of those below the horizon)."""
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         mapped, w = _apply(self.matrix(), pts)
-        return mapped, (w * self._side()) > 1e-12
+        return mapped, (w * self.floor_side()) > 1e-12
+
+    def to_picture(self, x: float, y: float) -> tuple[float, float] | None:
+        """Where floor place (x, y) appears in the picture, or None when it is behind the
+        camera (the fit puts it beyond the horizon). Not limited to the picture's frame."""
+        a, b, c = np.linalg.inv(self.matrix()) @ np.array([x, y, 1.0])
+        # H · (a/c, b/c, 1) = (x, y, 1) / c: the picture point's w is 1/c.
+        if c * self.floor_side() <= 1e-12:
+            return None
+        return float(a / c), float(b / c)
 
     def foot_of(self, box: Sequence[float]) -> tuple[float, float] | None:
         """The floor place of a person whose box (x, y, w, h pixels) is given: the bottom
@@ -123,7 +132,7 @@ class FloorCalibration:
         x, y, w, h = (float(v) for v in box)
         return self.to_floor(x + w / 2.0, y + h)
 
-    def _side(self) -> float:
+    def floor_side(self) -> float:
         """The sign of w on the floor's side of the horizon (every given pair is there)."""
         first = self.pairs[0]
         _, w = _apply(self.matrix(), np.array([[first.u, first.v]]))

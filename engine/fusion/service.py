@@ -32,7 +32,7 @@ from typing import Any, Final
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.config import CameraConfig, SensingRoomConfig
-from engine.events import Event, EventRecord, PeopleDetected, PeoplePlaced
+from engine.events import Event, EventRecord, PeopleDetected, PeoplePlaced, PeopleSensedInView
 from engine.fusion.associate import (
     Associator,
     Device,
@@ -50,6 +50,7 @@ from engine.vision.face_worker import FaceRecognised
 log = logging.getLogger(__name__)
 
 TICK_S: Final = 0.2
+SEEN_NOW_S: Final = 0.6  # a camera that saw someone this recently sees them now
 QUEUE_MAX: Final = 10_000  # about 30 s of two cameras and two rooms; past it the oldest go
 
 
@@ -389,6 +390,7 @@ class FusionService:
         self._publish(changes)
         self._bus.publish(update)
         self._place_in_rooms(update, now)
+        self._sense_in_view(update, now)
         return update
 
     def _place_in_rooms(self, update: FusionUpdated, now: float) -> None:
@@ -406,6 +408,33 @@ class FusionService:
                     placed.setdefault(room.id, []).append(person.person_key)
         for room_id, keys in placed.items():
             self._bus.publish(PeoplePlaced(at=update.at, room=room_id, people=tuple(keys)))
+
+    def _sense_in_view(self, update: FusionUpdated, now: float) -> None:
+        """Tell each calibrated camera's rules about the people only the rooms sense where
+        its picture shows the floor."""
+        with self._lock:
+            calibrations = dict(self._calibrations)
+        for camera, calibration in calibrations.items():
+            width, height = calibration.image_size
+            feet = []
+            for person in update.people:
+                if person.waiting or now - person.last_t > 1.0:
+                    continue
+                if not any(kind == "sensing" for kind, _, _ in person.members):
+                    continue
+                if any(
+                    s.sense == "camera" and s.source == camera and now - s.end <= SEEN_NOW_S
+                    for s in person.segments
+                ):
+                    continue  # the camera sees them: its own detections go to its rules
+                at = calibration.to_picture(*person.position)
+                if at is None or not (0.0 <= at[0] < width and 0.0 <= at[1] < height):
+                    continue
+                feet.append((_track_on(person, camera), (at[0] / width, at[1] / height)))
+            if feet:
+                self._bus.publish(
+                    PeopleSensedInView(at=update.at, camera=camera, people=tuple(feet))
+                )
 
     def _drain(self) -> None:
         while True:
@@ -425,6 +454,16 @@ class FusionService:
             self._bus.publish(
                 FusionRecord(at=at or self._clock.now(), change=change, names=self._names)
             )
+
+
+def _track_on(person: PersonView, camera: str) -> int:
+    """The id ``camera``'s tracker last gave ``person``, else their negated person key (which
+    never meets a track id)."""
+    seen = [s for s in person.segments if s.sense == "camera" and s.source == camera]
+    latest = max(seen, key=lambda s: s.end, default=None)
+    if latest is None or latest.member_id is None:
+        return -person.person_key
+    return latest.member_id
 
 
 def _worth_a_path(person: PersonView) -> bool:

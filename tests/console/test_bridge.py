@@ -63,7 +63,7 @@ def test_worker_events_arrive_on_the_gui_thread(qtbot: QtBot, qapp: QApplication
 def test_fusion_updates_reach_the_gui_thread_and_placed_people_do_not(
     qtbot: QtBot, qapp: QApplication
 ) -> None:
-    from engine.events import PeoplePlaced
+    from engine.events import PeoplePlaced, PeopleSensedInView
     from engine.fusion.service import FusionUpdated
 
     bus = EventBus()
@@ -73,8 +73,10 @@ def test_fusion_updates_reach_the_gui_thread_and_placed_people_do_not(
     bridge.sig_fusion_updated.connect(fused.append)
     bridge.sig_event_received.connect(others.append)
     bus.publish(PeoplePlaced(at=T0, room="lab", people=(1,)))  # for the alert rules only
+    bus.publish(PeopleSensedInView(at=T0, camera="gate", people=((-1, (0.5, 0.9)),)))
     update = FusionUpdated(at=T0, people=(), links=())
     threading.Thread(target=bus.publish, args=(update,)).start()
     qtbot.waitUntil(lambda: bool(fused))
-    assert fused == [update] and all(not isinstance(o, PeoplePlaced) for o in others)
+    assert fused == [update]
+    assert all(not isinstance(o, PeoplePlaced | PeopleSensedInView) for o in others)
     bridge.close()

@@ -66,22 +66,10 @@ class Box:
         return Box(min(xs), min(ys), max(xs), max(ys))
 
 
-def _side(calibration: FloorCalibration) -> float:
-    """The sign of the homography's w on the floor's side of the horizon."""
-    first = calibration.pairs[0]
-    w = float(calibration.matrix()[2] @ np.array([first.u, first.v, 1.0]))
-    return 1.0 if w > 0 else -1.0
-
-
 def to_picture(calibration: FloorCalibration, x: float, y: float) -> Point | None:
     """Where floor place (x, y) appears in the picture, or None when it is behind the camera
     (the fit puts it beyond the horizon). Not limited to the picture's frame."""
-    inverse = np.linalg.inv(calibration.matrix())
-    a, b, c = inverse @ np.array([x, y, 1.0])
-    # H · (a/c, b/c, 1) = (x, y, 1) / c: the picture point's w is 1/c.
-    if c * _side(calibration) <= 1e-12:
-        return None
-    return float(a / c), float(b / c)
+    return calibration.to_picture(x, y)
 
 
 def visible_picture(calibration: FloorCalibration) -> Polygon:
@@ -95,7 +83,7 @@ def visible_picture(calibration: FloorCalibration) -> Polygon:
         (float(width), float(height)),
         (0.0, float(height)),
     ]
-    row = calibration.matrix()[2] * _side(calibration)
+    row = calibration.matrix()[2] * calibration.floor_side()
     w = [float(row @ np.array([u, v, 1.0])) for u, v in frame]
     least = HORIZON_MARGIN * max(max(w), 0.0)
     if least <= 0.0:

@@ -29,7 +29,7 @@ from engine.alerts.service import AlertRaised, AlertService, SequenceAdded
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.config import load_site
-from engine.events import PeopleDetected, PeoplePlaced, Sighting
+from engine.events import PeopleDetected, PeoplePlaced, PeopleSensedInView, Sighting
 from engine.gestures.worker import GestureDetected
 from engine.incidents.nightly import CameraRisk, RecordRetrain
 from engine.sitetime import UTC_TIME, SiteTime
@@ -545,3 +545,31 @@ def test_a_room_rule_fires_on_someone_only_a_camera_places_in_the_room(
     rows = AlertListRequest(limit=10).run(store).rows
     (row,) = [r for r in rows if r.source == "sensing:lab"]
     assert [s.track_id for s in row.sequences] == [-3]
+
+
+def test_a_camera_rule_fires_on_someone_only_a_room_senses_in_its_zone(
+    live: tuple[Store, StoreWriter, EventBus, AlertService, list[object]],
+) -> None:
+    """Where a camera does not see someone (a privacy mask, someone in the way) but a room
+    senses them where its picture shows the floor, the camera's zone rule fires on where the
+    room puts their feet (PeopleSensedInView); outside the zone it does not."""
+    store, writer, bus, service, events = live
+    zone = ((0.5, 0.5), (1.0, 0.5), (1.0, 1.0), (0.5, 1.0))  # the picture's lower right
+    writer.execute(RemoveRule(name="gate", at=T0, actor=ADMIN))  # the whole-view rule
+    rule = RuleSpec(0, "yard", "gate", None, "person", zone=zone)
+    writer.execute(AddRule(rule=rule, at=T0, actor=ADMIN))
+    service.reload_rules()
+    for step in range(4):
+        at = T0 + timedelta(seconds=step * 0.4)
+        bus.publish(PeopleSensedInView(at=at, camera="gate", people=((-5, (0.2, 0.8)),)))
+    assert writer.flush()
+    assert not [e for e in events if isinstance(e, SequenceAdded)]  # outside the zone
+    for step in range(4):
+        at = T0 + timedelta(seconds=2 + step * 0.4)
+        bus.publish(PeopleSensedInView(at=at, camera="gate", people=((7, (0.7, 0.9)),)))
+    assert writer.flush()
+    (added,) = [e for e in events if isinstance(e, SequenceAdded)]
+    assert added.new_alert
+    rows = AlertListRequest(limit=10).run(store).rows
+    (row,) = [r for r in rows if r.source == "camera:gate"]
+    assert [s.track_id for s in row.sequences] == [7]

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import load_site
-from engine.events import PeopleDetected, PeoplePlaced, Sighting
+from engine.events import PeopleDetected, PeoplePlaced, PeopleSensedInView, Sighting
 from engine.fusion.floor import PointPair, calibrate
 from engine.fusion.service import FusionService, FusionUpdated
 from engine.history.paths import PathsRequest, path_sentence
@@ -30,6 +30,7 @@ from tests.engine.fusion.test_floor import GRID, pinhole
 from tests.fusion_sites import LOBBY
 
 ROOM = LOBBY
+ROOM_ORIGIN = (1.0, 0.5)  # where the lobby's origin corner is on the floor plan
 TAG = BlobIdentity("02:57:46:42:00:01", "Ada's tag", "Ada", None, "#ff8800", 0.9, 0.0)
 
 
@@ -167,3 +168,55 @@ def test_someone_only_the_camera_sees_in_a_room_is_placed_in_it_for_the_rooms_ru
     assert latest is not None
     (x, y) = latest.people[0].position
     assert abs(x - 4.0) < 0.05 and abs(y - 3.0) < 0.05
+
+
+def test_someone_only_a_room_senses_in_a_cameras_picture_is_offered_to_the_cameras_rules(
+    tmp_path: Path,
+) -> None:
+    """Ada walks in the camera's view, then on where the camera no longer sees her (a
+    privacy mask, someone in the way): the room still senses her, and the camera's rules are
+    told where her feet are in its picture, under the track id the camera last gave her."""
+    site = load_site(
+        write_site(tmp_path / "site.toml", '[[cameras]]\nid = "east"\nurl = "rtsp://cam/1"\n', ROOM)
+    )
+    clock = SimulatedClock(datetime(2026, 11, 26, 14, 2, tzinfo=UTC))
+    bus = EventBus()
+    image = pinhole(np.array(GRID))
+    calibration = calibrate(
+        [PointPair(float(u), float(v), x, y) for (u, v), (x, y) in zip(image, GRID, strict=True)],
+        (640, 480),
+    )
+    sensed: list[PeopleSensedInView] = []
+    bus.subscribe(PeopleSensedInView, sensed.append)
+    fusion = FusionService(
+        bus, clock, cameras=site.cameras, rooms=site.rooms, calibrations={"east": calibration}
+    )
+    fusion.start(run=False)
+    for step in range(60):
+        t = step / 10
+        floor = (2.0 + 0.3 * t, 3.0)  # walking east at 0.3 m/s
+        if t < 3.0:  # the camera sees her for the first 3 s
+            ((u, v),) = pinhole(np.array([floor]))
+            box = (float(u) - 20.0, float(v) - 120.0, 40.0, 120.0)
+            bus.publish(
+                PeopleDetected(
+                    at=clock.now(),
+                    camera="east",
+                    frame_size=(640, 480),
+                    sightings=(Sighting(7, box, 0.9),),
+                )
+            )
+        room_x, room_y = ROOM_ORIGIN[0], ROOM_ORIGIN[1]
+        blob = BlobView(4, (floor[0] - room_x, floor[1] - room_y, 1.0), (0.0, 0.0, 0.0), 1.0, False)
+        bus.publish(SensingUpdated(at=clock.now(), snapshot=snapshot(100.0 + t, (blob,))))
+        fusion.tick()
+        if step == 29:
+            assert not sensed  # the camera sees her: its own detections are what its rules get
+        clock.advance(0.1)
+    fusion.stop()
+    assert sensed and {event.camera for event in sensed} == {"east"}
+    assert sensed[0].at <= datetime(2026, 11, 26, 14, 2, 4, tzinfo=UTC)  # within a second
+    ((track, (fu, fv)),) = sensed[-1].people
+    assert track == 7  # her run on the camera's rules carries on
+    ((u, v),) = pinhole(np.array([(2.0 + 0.3 * 5.9, 3.0)]))
+    assert abs(fu * 640 - float(u)) < 15 and abs(fv * 480 - float(v)) < 15

@@ -279,12 +279,16 @@ class CameraTile(QWidget):
         return self._frame is not None and self._frame.privacy_masked
 
     def _draw_privacy_note(self, painter: QPainter, rect: QRect) -> None:
-        """A small plate in the bottom-left corner (above the recording band, if any)."""
+        """A small plate in the bottom-left corner of the picture (above the recording
+        band, if any), so that it reads as said of the picture, not of the tile."""
         painter.setFont(self.font())
         metrics = painter.fontMetrics()
         width, height = metrics.horizontalAdvance(PRIVACY_NOTE) + 12, metrics.height() + 4
-        bottom = rect.bottom() - 6 - (24 if self.recording_problem else 0)
-        plate = QRect(rect.left() + 6, bottom - height, width, height)
+        picture = rect
+        if self._image is not None:
+            picture = self._fit(self._image.width(), self._image.height()).toRect()
+        bottom = min(picture.bottom(), rect.bottom() - (24 if self.recording_problem else 0)) - 6
+        plate = QRect(picture.left() + 6, bottom - height, width, height)
         backing = QColor(CANVAS)
         backing.setAlpha(190)
         painter.fillRect(plate, backing)

@@ -294,7 +294,7 @@ class MaskCanvas(QWidget):
         shade.setAlpha(170)
         painter.fillPath(path, shade)
         hatch = QColor(MARK_WHITE)
-        hatch.setAlpha(70)
+        hatch.setAlpha(120)
         painter.fillPath(path, QBrush(hatch, Qt.BrushStyle.BDiagPattern))
         selected = index == self._selected
         painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -338,9 +338,10 @@ class MaskCanvas(QWidget):
         """``text`` on a dark rounded plate centred at ``centre``."""
         font = QFont(self.font())
         font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.2)
         painter.setFont(font)
         metrics = QFontMetricsF(font)
-        width = metrics.horizontalAdvance(text) + 10
+        width = metrics.horizontalAdvance(text) + 12
         height = metrics.height() + 2
         plate = QRectF(centre.x() - width / 2, centre.y() - height / 2, width, height)
         backing = QColor(CANVAS)
@@ -619,6 +620,10 @@ class PrivacyMasksPane(QWidget):
         """The stored mask read for ``camera`` (default: the one shown)."""
         return self._stored.get(camera or self._camera or "")
 
+    def has_read_stored(self, camera: str | None = None) -> bool:
+        """Whether the stored mask of ``camera`` (default: the one shown) has been read."""
+        return (camera or self._camera or "") in self._stored
+
     def problem(self) -> str:
         """Why the last area could not be closed ("" when it could)."""
         return self._problem
@@ -808,6 +813,8 @@ class PrivacyMasksPane(QWidget):
         self._show()
 
     def _unsaved(self) -> bool:
+        if self._camera not in self._stored:  # not read (yet): what was drawn here is new
+            return self._edited or bool(self._areas)
         stored = self.stored()
         kept = [list(area) for area in stored.mask.areas] if stored is not None else []
         if len(kept) != len(self._areas):
@@ -926,7 +933,6 @@ class PrivacyMasksPane(QWidget):
             and idle
             and not drawing
             and self._camera is not None
-            and self._camera in self._stored
             and self.image_size() is not None
             and self._unsaved()
         )

@@ -907,6 +907,12 @@ class PrivacyMasksPane(QWidget):
                     self.area_list,
                 )
                 item.setFlags(Qt.ItemFlag.NoItemFlags)
+            if not self._areas and not self._drawing:
+                item = QListWidgetItem(
+                    "No areas: click the picture to place the first corner of one.",
+                    self.area_list,
+                )
+                item.setFlags(Qt.ItemFlag.NoItemFlags)
             if self._selected is not None:
                 self.area_list.setCurrentRow(self._selected)
             else:

@@ -125,6 +125,8 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
         "run the walkthrough, calibrating its simulated cameras",
     ),
     ("cameras", "calibration"): (Permission.WATCH, "read the cameras' floor calibrations"),
+    ("cameras", "mask"): (Permission.CONFIGURE_CAMERAS, "change a camera's privacy masks"),
+    ("cameras", "masks"): (Permission.WATCH, "read the cameras' privacy masks"),
     ("speech", "names"): None,  # reads only the audio files it is given; no database
     ("bench", None): None,
 }

@@ -311,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
             return fusion.run(args, db_url)
         if args.command == "cameras" and args.cameras_command in ("calibrate", "calibration"):
             return cameras.run_calibration(args, db_url)
+        if args.command == "cameras" and args.cameras_command in ("mask", "masks"):
+            return cameras.run_masks(args, db_url)
         if args.command == "cameras":
             return cameras.run(args)
         if args.command == "speech":

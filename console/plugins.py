@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.backends.alerts import AlertListBackend, AlertRulesBackend, AlertsBackend
-from console.backends.cameras import FloorCalibrationBackend
+from console.backends.cameras import FloorCalibrationBackend, PrivacyMasksBackend
 from console.backends.chat import ChatBackend
 from console.backends.devices import BleDevicesBackend
 from console.backends.evidence import EvidenceBackend, TimelineBackend
@@ -59,6 +59,7 @@ from widgets.introductions.plugin import PANE as INTRODUCTIONS
 from widgets.meaning_search.plugin import PANE as MEANING_SEARCH
 from widgets.pane import PaneSpec
 from widgets.people.plugin import PANE as PEOPLE
+from widgets.privacy_masks.plugin import PANE as PRIVACY_MASKS
 from widgets.risk_map.plugin import PANE as RISK_MAP
 from widgets.sensing.plugin import PANE as SENSING
 from widgets.site.plugin import PANE as SITE
@@ -154,6 +155,7 @@ PLUGINS: tuple[Plugin, ...] = (
     Plugin(MEANING_SEARCH),
     Plugin(SITE),
     Plugin(FLOOR_CALIBRATION, _standard(FloorCalibrationBackend)),
+    Plugin(PRIVACY_MASKS, _standard(PrivacyMasksBackend)),
     Plugin(
         SYSTEM,
         lambda parts: SystemBackend(

@@ -92,3 +92,6 @@ class Frame:
     analysis: FrameAnalysis | None = None  # what the camera's analyzer found in this frame
     wall_at: datetime | None = None  # UTC wall time read with captured_at (one time base)
     packets: tuple[EncodedPacket, ...] | None = None
+    # The camera's privacy mask blacked out part of ``image`` (its areas are not shown,
+    # recorded or analysed; ``packets`` is then None, so the recorder encodes this image).
+    privacy_masked: bool = False

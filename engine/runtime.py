@@ -86,6 +86,7 @@ from engine.vision.appearance import AppearanceSeen, store_appearance
 from engine.vision.detect import DEFAULT_DETECTOR, make_detector
 from engine.vision.face_worker import FaceWorker
 from engine.vision.pipeline import CameraPipeline
+from engine.vision.privacy import MaskSlot, PrivacyMask, SetPrivacyMasks, privacy_masks
 from engine.vision.source import CameraSource
 from engine.wording import counted
 
@@ -246,6 +247,9 @@ class EngineRuntime:
         # here, so other threads may iterate them at any time.
         self.pipelines: dict[str, CameraPipeline] = {}
         self.sources: dict[str, CameraSource] = {}
+        # Each camera's privacy mask, applied by its source to every picture: read from the
+        # store at start (before any camera starts), replaced by set_privacy_mask.
+        self.privacy: dict[str, MaskSlot] = {cam.id: MaskSlot() for cam in site.cameras}
         if cluster is None and not attach:
             for cam in site.cameras:
                 pipeline = self._make_pipeline(cam.id)
@@ -317,6 +321,7 @@ class EngineRuntime:
             processor=pipeline.process if pipeline is not None else None,
             recording_start=file_analysis.recording_start if file_analysis else None,
             scene=self.camera_scene if cam.kind is SourceKind.SIMULATED else None,
+            privacy=self.privacy.setdefault(cam.id, MaskSlot()),
         )
 
     def start(self) -> None:
@@ -341,6 +346,9 @@ class EngineRuntime:
                     self._data_dir_lock.release()
                 raise
             self.writer.register_cameras(self.site_ids.site_id, self.site_ids.cameras)
+            # Before any camera starts: no frame is seen unmasked. A failed read fails the
+            # start rather than run the cameras bare.
+            self._load_privacy_masks(self.store, self.site_ids.site_id)
             if self.attached:
                 self._follow_site(self.store, self.writer, self.site_ids.site_id)
                 self._watchdog.start()
@@ -704,6 +712,9 @@ class EngineRuntime:
         """Analyse and record a camera of a shared site here, its tracks numbered after the
         last one any engine stored for it."""
         cam = next(c for c in self.site.cameras if c.id == cam_id)
+        if self.store is not None and self.site_ids is not None:
+            # The mask as stored now: another engine or a console may have changed it.
+            self._load_privacy_masks(self.store, self.site_ids.site_id, only=cam_id)
         with self._cameras_lock:
             pipeline = self._make_pipeline(cam_id)
             source = self._make_source(cam, pipeline)
@@ -960,6 +971,36 @@ class EngineRuntime:
         )
         if self.fusion is not None:
             self.fusion.set_calibration(camera, stored)
+        return stored
+
+    def _load_privacy_masks(self, store: Store, site_id: int, only: str | None = None) -> None:
+        """Give each camera (or camera ``only``) its stored privacy mask (none: unmasked)."""
+        stored = privacy_masks(store, site_id)
+        for cam_id, slot in self.privacy.items():
+            if only is None or cam_id == only:
+                entry = stored.get(cam_id)
+                slot.set(entry.mask if entry is not None else None)
+
+    def set_privacy_mask(self, camera: str, mask: PrivacyMask, actor: Actor) -> PrivacyMask:
+        """Store ``mask`` for ``camera`` as ``actor`` (configure-cameras; audited as
+        ``camera.mask``; no areas clears it) and apply it from the camera's next frame on,
+        without a restart. Blocks on the store writer: call it from a worker, never the GUI
+        thread. Raises :class:`~engine.vision.privacy.PrivacyMaskError` for an unknown
+        camera, :class:`~engine.access.PermissionDeniedError` for an actor who may not."""
+        if self.writer is None or self.site_ids is None:
+            raise RuntimeError("no database: a privacy mask cannot be stored")
+        stored: PrivacyMask = self.writer.execute(
+            SetPrivacyMasks(
+                site_id=self.site_ids.site_id,
+                camera=camera,
+                mask=mask,
+                at=self.clock.now(),
+                actor=actor,
+            )
+        )
+        slot = self.privacy.get(camera)
+        if slot is not None:
+            slot.set(stored)
         return stored
 
     def _start_introductions(self) -> None:

@@ -1,5 +1,5 @@
-"""What the Floor calibration page may do, bound to the running engine: read a camera's stored
-floor calibration and store a new one.
+"""What the Floor calibration and Privacy masks pages may do, bound to the running engine:
+read a camera's stored floor calibration or privacy mask and store a new one.
 
 Every method blocks (a store read, a wait on the store writer); the console runs them on the
 query service's workers (through :class:`console.queries.QtQueryClient`), never on the GUI
@@ -19,6 +19,7 @@ from engine.fusion.floor import (
 )
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
+from engine.vision.privacy import PrivacyMask, StoredPrivacyMask, privacy_masks
 
 
 class FloorCalibrationBackend:
@@ -48,4 +49,36 @@ class FloorCalibrationBackend:
         ids = self._runtime.site_ids
         if ids is None:
             raise RuntimeError("camera calibrations need a live engine with a store")
+        return ids.site_id
+
+
+class PrivacyMasksBackend:
+    """Blocking calls for the Privacy masks page, run on query worker threads. Satisfies
+    :class:`widgets.privacy_masks.api.PrivacyMaskActions`. A mask is stored as the person
+    logged in through the same engine command as ``watchfloor cameras mask``
+    (:class:`~engine.vision.privacy.SetPrivacyMasks`, audited as ``camera.mask``, refusals
+    included), and the running camera masks its next frame with it."""
+
+    def __init__(self, runtime: EngineRuntime, store: Store, session: ConsoleSession) -> None:
+        self._runtime = runtime
+        self._store = store
+        self._session = session
+
+    def stored_mask(self, camera: str) -> StoredPrivacyMask | None:
+        return privacy_masks(self._store, self._site_id()).get(camera)
+
+    def save_mask(self, camera: str, mask: PrivacyMask) -> StoredPrivacyMask | None:
+        """Store ``mask`` for ``camera`` and apply it to the running camera, then read it
+        back: what the page shows is the stored row (who, when). None: cleared."""
+        actor = self._session.require_actor("change privacy masks")
+        self._runtime.set_privacy_mask(camera, mask, actor)
+        stored = self.stored_mask(camera)
+        if stored is None and not mask.empty:
+            raise RuntimeError(f"the privacy mask of camera {camera!r} was not found after saving")
+        return stored
+
+    def _site_id(self) -> int:
+        ids = self._runtime.site_ids
+        if ids is None:
+            raise RuntimeError("privacy masks need a live engine with a store")
         return ids.site_id

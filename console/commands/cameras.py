@@ -6,7 +6,11 @@ only: never written to a file, a log or the database, and never printed.
 ``watchfloor cameras calibrate CAMERA_ID --point U,V=X,Y …`` (or ``--room ROOM --corner U,V``
 four times): map the camera's picture onto the site's floor plan (engine.fusion.floor), say
 the error in metres and store it; ``watchfloor cameras calibration [CAMERA_ID]`` shows what
-is stored."""
+is stored.
+
+``watchfloor cameras mask CAMERA_ID --polygon "X,Y X,Y X,Y …" …`` (or ``--clear``): black out
+areas of the camera's picture at the source (engine.vision.privacy): nothing there is shown,
+recorded or analysed; ``watchfloor cameras masks [CAMERA_ID]`` shows what is stored."""
 
 from __future__ import annotations
 
@@ -70,6 +74,36 @@ def add_parser(
     )
     shown.add_argument("camera_id", metavar="CAMERA_ID", nargs="?", help="one camera only")
     shown.add_argument("--json", action="store_true", help="print as JSON")
+    mask = actions.add_parser(
+        "mask",
+        parents=db_parents,
+        help="black out areas of a camera's picture (privacy masks)",
+        description="Give each area to black out as a polygon of three or more picture "
+        "points (pixels from the top-left corner, y down), in order around the area; the "
+        "areas given replace the camera's stored ones. Masked areas are blacked out in every "
+        "frame right after capture: nothing there is shown, recorded or analysed. A running "
+        "engine applies them when it next starts (the console's Privacy masks page applies "
+        "them at once).",
+    )
+    mask.add_argument("camera_id", metavar="CAMERA_ID", help="the camera's id in the site file")
+    mask.add_argument(
+        "--polygon",
+        dest="polygons",
+        action="append",
+        default=[],
+        metavar='"X,Y X,Y X,Y ..."',
+        help="one area: its corners in picture pixels, separated by spaces (repeat for more)",
+    )
+    mask.add_argument("--clear", action="store_true", help="remove every masked area")
+    mask.add_argument(
+        "--size",
+        metavar="WxH",
+        help="the picture's size in pixels (default: read from the camera's video file)",
+    )
+    mask.add_argument("--json", action="store_true", help="print the result as JSON")
+    masks = actions.add_parser("masks", parents=db_parents, help="show the cameras' privacy masks")
+    masks.add_argument("camera_id", metavar="CAMERA_ID", nargs="?", help="one camera only")
+    masks.add_argument("--json", action="store_true", help="print as JSON")
     put = actions.add_parser(
         "set-password",
         parents=parents,
@@ -166,6 +200,126 @@ def run_calibration(args: argparse.Namespace, db_url: str) -> int:
         return exit_codes.OK
     finally:
         store.close()
+
+
+def run_masks(args: argparse.Namespace, db_url: str) -> int:
+    """Run ``cameras mask`` and ``cameras masks``. Exit 2 for bad areas or an unknown
+    camera (the message names it), 4 (raised) for an invalid site file."""
+    from engine.clock import REAL_CLOCK
+    from engine.config import load_site
+    from engine.fusion.floor import CalibrationError
+    from engine.store import Store
+    from engine.store.sites import SyncSite
+    from engine.store.writer import StoreWriter
+    from engine.vision.privacy import (
+        PrivacyMaskError,
+        SetPrivacyMasks,
+        no_mask,
+        privacy_mask,
+        privacy_masks,
+    )
+
+    command = f"watchfloor cameras {args.cameras_command}"
+    site = load_site(args.site)
+    known = ", ".join(c.id for c in site.cameras) or "none"
+    camera = next((c for c in site.cameras if c.id == args.camera_id), None)
+    if args.camera_id is not None and camera is None:
+        print(f"{command}: no camera {args.camera_id!r} (cameras: {known})", file=sys.stderr)
+        return exit_codes.USAGE
+    if args.cameras_command == "mask" and args.clear == bool(args.polygons):
+        print(
+            f"{command}: give the areas to mask with --polygon, or --clear to remove them "
+            "(not both)",
+            file=sys.stderr,
+        )
+        return exit_codes.USAGE
+    store = Store(db_url)
+    try:
+        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+            ids = writer.execute(SyncSite(site=site, at=REAL_CLOCK.now()))
+            if args.cameras_command == "masks":
+                stored = privacy_masks(store, ids.site_id)
+                chosen = [c for c in site.cameras if camera is None or c.id == camera.id]
+                if args.json:
+                    print(
+                        json.dumps(
+                            {
+                                c.id: (
+                                    None
+                                    if c.id not in stored
+                                    else {
+                                        **stored[c.id].mask.as_json(),
+                                        "by": stored[c.id].masked_by,
+                                        "at": stored[c.id].masked_at.isoformat(),
+                                    }
+                                )
+                                for c in chosen
+                            }
+                        )
+                    )
+                    return exit_codes.OK
+                for c in chosen:
+                    entry = stored.get(c.id)
+                    if entry is None:
+                        print(f"{c.id}  {printable(c.name)}: nothing masked")
+                        continue
+                    width, height = entry.mask.image_size
+                    print(f"{c.id}  {printable(c.name)}: {entry.mask.describe()}")
+                    for n, area in enumerate(entry.mask.pixel_points(), start=1):
+                        corners = " ".join(f"{x:.0f},{y:.0f}" for x, y in area)
+                        print(f"    area {n} ({width} × {height} picture): {corners}")
+                return exit_codes.OK
+            assert camera is not None
+            try:
+                if args.clear:
+                    mask = no_mask()
+                else:
+                    size = _picture_size(args.size, camera)
+                    mask = privacy_mask(
+                        [_polygon(text, n) for n, text in enumerate(args.polygons, start=1)],
+                        size,
+                    )
+                writer.execute(
+                    SetPrivacyMasks(
+                        site_id=ids.site_id,
+                        camera=camera.id,
+                        mask=mask,
+                        at=REAL_CLOCK.now(),
+                        actor=args.caller,
+                    )
+                )
+            except (PrivacyMaskError, CalibrationError) as exc:  # _picture_size's
+                print(f"{command}: {printable(str(exc))}; nothing stored", file=sys.stderr)
+                return exit_codes.USAGE
+        if args.json:
+            print(json.dumps({"camera": camera.id, **mask.as_json()}))
+        else:
+            print(
+                f"camera {camera.id}: {mask.describe()}. A running engine applies it when it "
+                "next starts."
+            )
+        return exit_codes.OK
+    finally:
+        store.close()
+
+
+def _polygon(text: str, n: int) -> list[tuple[float, float]]:
+    """``--polygon "X,Y X,Y X,Y"`` → its points; the error names the area and point."""
+    from engine.vision.privacy import PrivacyMaskError
+
+    points = []
+    for m, part in enumerate(text.split(), start=1):
+        pieces = part.split(",")
+        try:
+            values = [float(piece) for piece in pieces]
+        except ValueError:
+            values = []
+        if len(values) != 2:
+            raise PrivacyMaskError(
+                f"--polygon {text!r}: area {n}, point {m} {part!r} is not X,Y (pixels)"
+            )
+        points.append((values[0], values[1]))
+    return points
 
 
 def _pairs(args: argparse.Namespace, site: Any) -> list[Any]:

@@ -217,5 +217,6 @@ import engine.store.gesture_models  # noqa: E402
 import engine.store.history_models  # noqa: E402
 import engine.store.incident_models  # noqa: E402
 import engine.store.person_models  # noqa: E402
+import engine.store.privacy_models  # noqa: E402
 import engine.store.site_plan_models  # noqa: E402
 import engine.store.text_vector_models  # noqa: E402, F401

@@ -10,6 +10,13 @@ so a slow viewer drops stale frames instead of queueing them. A source that stop
 delivering is marked offline (watchdog, ``stall_timeout_s``) and reopened with exponential
 backoff capped at ``backoff_max_s``. Status changes are published on the bus.
 
+A camera's privacy mask (:mod:`engine.vision.privacy`, a :class:`MaskSlot` the engine
+updates while the camera runs) is applied to each decoded picture here, before the frame
+exists: every consumer (analysis, clips, snapshots, the tiles) only ever gets the masked
+picture. A masked camera's own H.264/H.265 packets hold the unmasked picture, so they are
+not given to the recorder (``Frame.packets`` is None) and its clips are encoded from the
+masked frames instead.
+
 A simulated camera (:mod:`engine.vision.sim_capture`) films the scene its source is given
 (``scene``); it is paced at its frame rate like a file, as a live camera paces itself. Without
 a scene it says so and ends.
@@ -46,6 +53,7 @@ from engine.vision.capture import (
     Decoded,
     open_pyav,
 )
+from engine.vision.privacy import MaskSlot
 from engine.vision.sim_capture import SimulatedCapture, SimulatedScene
 
 if TYPE_CHECKING:  # the analysis sits on top of sources; only its type is named here
@@ -124,7 +132,8 @@ class CameraSource:
     the file is read once, and a failure ends the source with :attr:`failure` set instead
     of reconnecting. ``read_timeout_ms`` bounds FFmpeg's blocking opens and reads of streams.
     ``scene``: what a simulated camera films (None: the site has no simulated walkers, and
-    a simulated camera ends at once with an error status saying so).
+    a simulated camera ends at once with an error status saying so). ``privacy``: the
+    camera's privacy mask, applied to every picture before anything sees it (None: none).
     """
 
     def __init__(
@@ -140,6 +149,7 @@ class CameraSource:
         recording_start: datetime | None = None,
         read_timeout_ms: int = READ_TIMEOUT_MS,
         scene: SimulatedScene | None = None,
+        privacy: MaskSlot | None = None,
     ) -> None:
         if recording_start is not None and recording_start.tzinfo is None:
             raise ValueError("recording_start must be timezone-aware")
@@ -155,6 +165,7 @@ class CameraSource:
         self._recording_start = recording_start
         self._read_timeout_ms = read_timeout_ms
         self._scene = scene
+        self.privacy = privacy if privacy is not None else MaskSlot()
         self._stop = threading.Event()
         self._ended = threading.Event()
         self._lock = threading.Lock()
@@ -452,8 +463,16 @@ class CameraSource:
                 return delivered, False, f"stream stopped delivering frames{problem}"
             first = not delivered
             delivered = True
-            packets = _stamped(decoded, capture, captured_at, wall_at)
-            self._deliver(decoded.image, captured_at, wall_at, packets)
+            image = decoded.image
+            masked = self.privacy.apply(image)  # in place, before any frame holds it
+            # The camera's own packets hold the unmasked picture: a masked camera's clips
+            # are encoded from the masked frames instead.
+            packets = None if masked else _stamped(decoded, capture, captured_at, wall_at)
+            copying = packets is not None
+            if copying != self._stats.stream_copy and capture.stream is not None:
+                with self._lock:
+                    self._stats.stream_copy = copying
+            self._deliver(image, captured_at, wall_at, packets, masked)
             if paced:
                 if first:
                     # The schedule starts once the first frame is out (and the camera
@@ -484,6 +503,7 @@ class CameraSource:
         captured_at: float,
         wall_at: datetime,
         packets: tuple[EncodedPacket, ...] | None = None,
+        privacy_masked: bool = False,
     ) -> None:
         recent = self._recent
         recent.append(captured_at)
@@ -495,7 +515,7 @@ class CameraSource:
             self._stats.frames += 1
             seq = self._stats.frames
             self._last_frame_at = captured_at
-        frame = Frame(seq, image, captured_at, fps, None, wall_at, packets)
+        frame = Frame(seq, image, captured_at, fps, None, wall_at, packets, privacy_masked)
         analysis = self._process(frame)
         self.slot.put(replace(frame, analysis=analysis) if analysis is not None else frame)
         if self._status is not CameraStatus.ONLINE:

@@ -71,6 +71,7 @@ PRIVILEGED: dict[tuple[str, str | None], list[str]] = {
         "640x480",
         *("--point", "1,1=0,0") * 4,
     ],
+    ("cameras", "mask"): ["cameras", "mask", "plaza", "--size", "640x480", "--clear"],
     ("fusion", "simulate"): ["fusion", "simulate", "--duration", "10"],
     ("alerts", "rules add"): [
         "alerts",

@@ -67,6 +67,7 @@ def test_layouts_switch_from_the_menu_and_persist(
     assert admin.allowed_pages() == [
         "site",
         "floor_calibration",
+        "privacy_masks",
         "system",
         "accounts",
         "alert_rules",

@@ -631,6 +631,81 @@ def test_floor_calibration_screenshots(
 
 
 @pytest.mark.slow
+def test_privacy_masks_screenshots(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, vtest_avi: Path
+) -> None:
+    """The Privacy masks page on the demo site's camera: the building's windows and the
+    parked van masked and saved (the running camera masks its next frame at once), then a
+    third area being drawn; and the live wall, whose tile says the camera is masked."""
+    from widgets.privacy_masks.view import PrivacyMasksPane
+
+    out = Path(os.environ.get("WATCHFLOOR_SCREENSHOT_DIR") or tmp_path / "screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    album = Album(out)
+    apply_theme(qapp)
+    host = EngineHost.open(DEMO_SITE, f"sqlite:///{tmp_path / 'demo.db'}")
+    window = MainWindow(host.runtime, host.bridge, console_settings(tmp_path / "c.ini"))
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        ensure_accounts(host, {"ada": "admin"})
+        window.login_panel.set_mode(LoginMode.LOGIN)
+        log_in(qtbot, window, "ada")
+        admin = window.open_administration("privacy_masks")
+        assert admin is not None
+        pane = window.panes["privacy_masks"]
+        assert isinstance(pane, PrivacyMasksPane)
+        qtbot.waitUntil(lambda: window.host.frame_of("plaza") is not None, timeout=10_000)
+        pane.refresh_button.click()
+        assert pane.canvas.has_picture() and pane.image_size() == (768, 576)
+        qtbot.waitUntil(lambda: pane.has_read_stored("plaza"), timeout=10_000)
+        assert pane.stored("plaza") is None
+        windows = [(322, 58), (578, 58), (578, 112), (322, 112)]
+        van = [(648, 40), (728, 40), (730, 100), (650, 102)]
+        for area in (windows, van):
+            for u, v in area:
+                assert pane.add_corner(u / 768, v / 576)
+            assert pane.close_area(), pane.problem()
+        with qtbot.waitSignal(pane.sig_saved, timeout=10_000):
+            pane.save_button.click()
+        # Through the console's backend and the runtime: the running camera is masked now.
+        slot = host.runtime.sources["plaza"].slot
+        qtbot.waitUntil(
+            lambda: (frame := slot.latest()) is not None and frame.privacy_masked, timeout=10_000
+        )
+        frame = slot.latest()
+        assert frame is not None and not frame.image[70:100, 340:560].any()
+        pane.refresh_button.click()  # the picture as the engine now sees it
+        pane.select_area(None)
+        assert pane.summary().startswith("2 areas masked, ")
+        assert machine_texts(admin, "privacy masks") == []
+        for width, height in SIZES:
+            resize(qtbot, admin, (width, height))
+            album.save(admin, f"admin-privacy_masks-saved-{width}x{height}", (width, height))
+
+        # A third area being drawn around the tripod.
+        for u, v in [(455, 335), (530, 335), (535, 485), (450, 485)]:
+            assert pane.add_corner(u / 768, v / 576)
+        resize(qtbot, admin, SIZES[0])
+        album.save(admin, f"admin-privacy_masks-drawing-{SIZES[0][0]}x{SIZES[0][1]}", SIZES[0])
+        pane.cancel_area()
+        admin.close()
+
+        # The live wall: the plaza tile says it is masked.
+        wait_for_video(qtbot, window)
+        tile = window.camera_grid.tiles[0]
+        qtbot.waitUntil(tile.privacy_masked, timeout=10_000)
+        for width, height in SIZES:
+            resize(qtbot, window, (width, height))
+            wait_for_video(qtbot, window)
+            album.save(window, f"wall-privacy-masked-{width}x{height}", (width, height))
+    finally:
+        window.close()
+        host.close()
+    assert len(album.names) == len(set(album.names))
+
+
+@pytest.mark.slow
 def test_person_paths_screenshots(
     qtbot: QtBot, qapp: QApplication, tmp_path: Path, vtest_avi: Path
 ) -> None:

@@ -37,6 +37,7 @@ import engine.incidents.records
 import engine.incidents.site_plan
 import engine.sensing.records
 import engine.settings
+import engine.vision.privacy
 from engine.access import ENGINE, Actor, GuardedCommand, PermissionDeniedError, Role
 from engine.accounts import AccountListRequest, hash_password
 from engine.gestures.sequence import normalise
@@ -64,6 +65,13 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
             ],
             (640, 480),
         ),
+        at=T0,
+        actor=a,
+    ),
+    engine.vision.privacy.SetPrivacyMasks: lambda a: engine.vision.privacy.SetPrivacyMasks(
+        site_id=1,
+        camera="gate",
+        mask=engine.vision.privacy.privacy_mask([[(0, 0), (100, 0), (100, 100)]], (640, 480)),
         at=T0,
         actor=a,
     ),
@@ -415,6 +423,7 @@ SEEDS: dict[type[GuardedCommand], Seed] = {
     },
     engine.alerts.rules.AddRule: _camera_gate,
     engine.fusion.floor.CalibrateCamera: lambda s, w: {"site_id": _gate_site(s, w)},
+    engine.vision.privacy.SetPrivacyMasks: lambda s, w: {"site_id": _gate_site(s, w)},
     engine.incidents.site_plan.PinSitePlan: _site,
     engine.alerts.rules.RemoveRule: _then(_camera_gate, _as_engine(engine.alerts.rules.AddRule)),
     engine.alerts.rules.ArmRule: _then(_camera_gate, _as_engine(engine.alerts.rules.AddRule)),

@@ -266,3 +266,26 @@ def test_a_simulated_cameras_tile_says_simulated(qtbot: QtBot) -> None:
     assert simulated.accessibleName() == "Camera Simulated room (simulated)"
     grid.set_tile_count(1)  # rebuilt tiles keep saying it
     assert grid.tiles[0].simulated
+
+
+def test_a_privacy_masked_frame_carries_a_note_on_the_tile(qtbot: QtBot) -> None:
+    tile, camera = shown_tile(qtbot)
+    tile.resize(480, 270)  # the frame's 16:9: no dark bands beside or under it
+    tile.set_status(CameraStatus.ONLINE, "160×90", T0)
+    camera.push((255, 255, 255))  # white: the note's dark plate stands out on it
+    tile.refresh()
+
+    def dark_bottom_left() -> int:
+        image = tile.grab().toImage()
+        return sum(
+            image.pixelColor(x, y).lightness() < 100
+            for x in range(8, 100)
+            for y in range(image.height() - 24, image.height() - 8)
+        )
+
+    assert not tile.privacy_masked() and dark_bottom_left() == 0
+    camera.push((255, 255, 255))
+    assert camera.frame is not None
+    camera.frame = replace(camera.frame, privacy_masked=True)
+    tile.refresh()
+    assert tile.privacy_masked() and dark_bottom_left() > 500

@@ -28,6 +28,7 @@ _RECORDING_FAILING_COLOUR = QColor(ALARM_FILL)  # white text on it: 6.5:1
 _SIMULATED_FILL = QColor(WARNING_AMBER)  # dark text on it: 7.5:1, as the sensing pane's banner
 _SIMULATED_TEXT = QColor(CANVAS)
 SIMULATED_BADGE = "SIMULATED"
+PRIVACY_NOTE = "Privacy masked"
 _STATUS_COLOURS = {
     CameraStatus.STARTING: QColor("#d8a31a"),
     CameraStatus.ONLINE: QColor("#3fb950"),
@@ -64,6 +65,10 @@ class CameraTile(QWidget):
     A simulated camera (``simulated`` given to :meth:`set_camera`: it films the site's
     simulated walkers) wears an amber ``SIMULATED`` badge in its header, as the Sensing
     pane's simulated room does, whatever its state.
+
+    A live frame blacked out in part by the camera's privacy mask (``Frame.privacy_masked``)
+    carries a small "Privacy masked" note in the tile's bottom-left corner, so a black area
+    reads as masked on purpose, not as a fault.
 
     A camera another process runs (``engine_of`` given to :meth:`set_camera`: a console
     attached to a shared site) has no frames here: the tile says its state as its engine
@@ -265,7 +270,30 @@ class CameraTile(QWidget):
                 )
             self._draw_centered(painter, rect, title, body, _STATUS_COLOURS[self.status])
         self._draw_header(painter, rect)
+        if live and self.privacy_masked():
+            self._draw_privacy_note(painter, rect)
         self._draw_recording_problem(painter, rect)
+
+    def privacy_masked(self) -> bool:
+        """Whether the frame shown was blacked out in part by the camera's privacy mask."""
+        return self._frame is not None and self._frame.privacy_masked
+
+    def _draw_privacy_note(self, painter: QPainter, rect: QRect) -> None:
+        """A small plate in the bottom-left corner of the picture (above the recording
+        band, if any), so that it reads as said of the picture, not of the tile."""
+        painter.setFont(self.font())
+        metrics = painter.fontMetrics()
+        width, height = metrics.horizontalAdvance(PRIVACY_NOTE) + 12, metrics.height() + 4
+        picture = rect
+        if self._image is not None:
+            picture = self._fit(self._image.width(), self._image.height()).toRect()
+        bottom = min(picture.bottom(), rect.bottom() - (24 if self.recording_problem else 0)) - 6
+        plate = QRect(picture.left() + 6, bottom - height, width, height)
+        backing = QColor(CANVAS)
+        backing.setAlpha(190)
+        painter.fillRect(plate, backing)
+        painter.setPen(QColor(TEXT))
+        painter.drawText(plate, Qt.AlignmentFlag.AlignCenter, PRIVACY_NOTE)
 
     def _draw_elsewhere(self, painter: QPainter, rect: QRect) -> None:
         """A camera run by another process, in one block at the tile's centre: its state

@@ -1,0 +1,1 @@
+"""The Privacy masks page of the administration window."""

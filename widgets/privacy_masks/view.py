@@ -1,0 +1,944 @@
+"""The Privacy masks page: areas of a camera's picture blacked out at the source.
+
+An admin picks a camera and draws areas on a still of its picture: each click places a
+corner, clicking the first corner again (or Close area) closes the area. A click on an area
+selects it, to delete it. Masked areas are drawn darkened and hatched over the picture, and
+one sentence says what is masked ("2 areas masked, 14 % of the picture; nothing there is
+shown, recorded or analysed"). Save stores them through the engine's
+:class:`~engine.vision.privacy.SetPrivacyMasks` and the running camera masks its next frame
+with them. The still is the camera's newest frame as the engine sees it: areas already
+saved are black in it.
+
+Areas are kept here as fractions of the picture's width and height (as the engine stores
+them), so they stay in place whatever size the picture is drawn at or the camera sends;
+they are checked (:func:`~engine.vision.privacy.privacy_mask`, pure Python over at most
+16 × 64 points: on the GUI thread) in the picture's pixels when an area is closed, and the
+problem is said in the page's words.
+
+The page never touches the store: the console gives it a :class:`PrivacyMaskActions` object
+(blocking calls made as the person logged in, whose permission the engine checks) and a
+query client, and runs every call on the client's workers; the answers come back on the GUI
+thread. Every method here runs on the GUI thread; nothing here starts a thread or reads a
+file.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, Final
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QPolygonF,
+    QShowEvent,
+)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.access import Actor, Permission
+from engine.history.query_service import CallRequest, QueryResult
+from engine.sitetime import display
+from engine.text import printable
+from engine.vision.privacy import (
+    MAX_AREAS,
+    MAX_POINTS,
+    PrivacyMask,
+    PrivacyMaskError,
+    StoredPrivacyMask,
+    no_mask,
+    privacy_mask,
+    share_text,
+)
+from engine.wording import display_actor
+from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
+from widgets.colours import ACCENT, CANVAS, CONTROL_EDGE, MARK_WHITE, RAISED, TEXT, ZONE_ORANGE
+from widgets.privacy_masks.api import PrivacyMaskActions
+from widgets.queries import QueryClient
+
+_log = logging.getLogger(__name__)
+
+NOT_ALLOWED_TEXT = "Saving privacy masks needs the configure_cameras permission (admins)."
+NO_CAMERA_TEXT = "The site has no cameras to mask."
+NO_PICTURE_TEXT = (
+    "No picture from this camera yet: it has not sent this console a frame. "
+    "Press Refresh picture once it is online."
+)
+START_HINT = (
+    "Click the picture to place the corners of an area to black out; click the first "
+    "corner again (or press Close area) to close it. Click an area to select it."
+)
+_PLACEHOLDER_ASPECT: Final = 4 / 3
+_CORNER_RADIUS_PX: Final = 5.0
+_CLOSE_RADIUS_PX: Final = 12.0  # a click this close to the first corner closes the area
+SIDE_MIN_WIDTH_PX: Final = 320
+
+Fraction = tuple[float, float]  # (x, y) as fractions of the picture's width and height
+
+
+class MaskCanvas(QWidget):
+    """The camera's still, scaled to fit (aspect kept), with the masked areas drawn over
+    it darkened and hatched, and the area being drawn as a line of corners.
+
+    Coordinates in signals are fractions of the picture (0-1, from the top-left, y down).
+    Without a picture, a grey area of the picture's size (or 4:3) says why, and clicks ask
+    for nothing."""
+
+    sig_picture_clicked = Signal(float, float)
+    """A left click on the picture, not on an area and not on the first corner (GUI
+    thread): its (x, y) fractions."""
+
+    sig_close_requested = Signal()
+    """The first corner of the area being drawn was clicked again (GUI thread)."""
+
+    sig_area_clicked = Signal(int)
+    """A click on a masked area while none is being drawn (GUI thread): its index."""
+
+    sig_undo_requested = Signal()
+    """A right click or Backspace while drawing: remove the last corner (GUI thread)."""
+
+    sig_delete_requested = Signal()
+    """Delete with an area selected (GUI thread)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._frame: QImage | None = None
+        self._size: tuple[int, int] | None = None
+        self._placeholder = NO_PICTURE_TEXT
+        self._areas: list[list[Fraction]] = []
+        self._drawing: list[Fraction] = []
+        self._selected: int | None = None
+        self._hover: QPointF | None = None
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMinimumSize(320, 240)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMouseTracking(True)
+        self.setAccessibleName("Camera picture for privacy masks")
+        self.setToolTip(
+            "Click to place an area's corners; click its first corner to close it; click an "
+            "area to select it (Delete removes it); right-click removes the last corner"
+        )
+
+    def sizeHint(self) -> QSize:
+        return QSize(640, 480)
+
+    # -- state -----------------------------------------------------------------------------
+    def set_picture(
+        self, frame: QImage | None, size: tuple[int, int] | None, placeholder: str = ""
+    ) -> None:
+        self._frame = None if frame is None or frame.isNull() else frame
+        self._size = (
+            (self._frame.width(), self._frame.height()) if self._frame is not None else size
+        )
+        self._placeholder = placeholder or NO_PICTURE_TEXT
+        self.update()
+
+    def has_picture(self) -> bool:
+        return self._frame is not None
+
+    def placeholder(self) -> str:
+        return "" if self._frame is not None else self._placeholder
+
+    def set_areas(
+        self, areas: Sequence[Sequence[Fraction]], drawing: Sequence[Fraction], selected: int | None
+    ) -> None:
+        self._areas = [list(area) for area in areas]
+        self._drawing = list(drawing)
+        self._selected = selected
+        self.update()
+
+    # -- geometry --------------------------------------------------------------------------
+    def picture_rect(self) -> QRectF:
+        """Where the picture is drawn: as large as fits, at the top, centred across."""
+        if self._size is not None and self._size[1] > 0:
+            aspect = self._size[0] / self._size[1]
+        else:
+            aspect = _PLACEHOLDER_ASPECT
+        area = QRectF(self.rect())
+        width = min(area.width(), area.height() * aspect)
+        height = width / aspect
+        return QRectF(area.x() + (area.width() - width) / 2, area.y(), width, height)
+
+    def widget_point(self, x: float, y: float) -> QPointF:
+        """The widget position of picture fraction (x, y)."""
+        rect = self.picture_rect()
+        return QPointF(rect.x() + x * rect.width(), rect.y() + y * rect.height())
+
+    def fraction_at(self, position: QPointF) -> Fraction | None:
+        """The picture fraction at a widget position; None outside the picture."""
+        rect = self.picture_rect()
+        if self._size is None or rect.width() <= 0 or rect.height() <= 0:
+            return None
+        x = (position.x() - rect.x()) / rect.width()
+        y = (position.y() - rect.y()) / rect.height()
+        if not (-0.01 <= x <= 1.01 and -0.01 <= y <= 1.01):
+            return None
+        return min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0)
+
+    def area_at(self, position: QPointF) -> int | None:
+        """The index of the area under ``position`` (the last drawn, if they overlap)."""
+        for index in range(len(self._areas) - 1, -1, -1):
+            if self._polygon(self._areas[index]).containsPoint(position, Qt.FillRule.OddEvenFill):
+                return index
+        return None
+
+    # -- events ----------------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        event.accept()
+        if not self.isEnabled() or self._frame is None:
+            return
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        position = event.position()
+        if event.button() == Qt.MouseButton.RightButton:
+            if self._drawing:
+                self.sig_undo_requested.emit()
+            return
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        if self._drawing:
+            first = self.widget_point(*self._drawing[0])
+            near = math.hypot(first.x() - position.x(), first.y() - position.y())
+            if len(self._drawing) >= 3 and near <= _CLOSE_RADIUS_PX:
+                self.sig_close_requested.emit()
+                return
+        else:
+            index = self.area_at(position)
+            if index is not None:
+                self.sig_area_clicked.emit(index)
+                return
+        point = self.fraction_at(position)
+        if point is not None:
+            self.sig_picture_clicked.emit(*point)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self._hover = event.position() if self._drawing else None
+        over = not self._drawing and self.area_at(event.position()) is not None
+        self.setCursor(Qt.CursorShape.PointingHandCursor if over else Qt.CursorShape.CrossCursor)
+        if self._drawing:
+            self.update()
+
+    def leaveEvent(self, event: Any) -> None:
+        self._hover = None
+        self.update()
+        super().leaveEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        event.accept()  # two clicks at one place: the second adds nothing
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key == Qt.Key.Key_Backspace and self._drawing:
+            self.sig_undo_requested.emit()
+        elif key == Qt.Key.Key_Delete and self._selected is not None and not self._drawing:
+            self.sig_delete_requested.emit()
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        rect = self.picture_rect()
+        if self._frame is not None:
+            painter.drawImage(rect, self._frame)
+        else:
+            painter.fillRect(rect, QColor(RAISED))
+            painter.setPen(QColor(CONTROL_EDGE))
+            painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
+        painter.save()
+        painter.setClipRect(rect)
+        for index, area in enumerate(self._areas):
+            self._paint_area(painter, index, area)
+        self._paint_drawing(painter)
+        painter.restore()
+        if self._frame is None:
+            self._paint_placeholder(painter, rect)
+        painter.end()
+
+    # -- internals -------------------------------------------------------------------------
+    def _polygon(self, area: Sequence[Fraction]) -> QPolygonF:
+        return QPolygonF([self.widget_point(x, y) for x, y in area])
+
+    def _paint_area(self, painter: QPainter, index: int, area: Sequence[Fraction]) -> None:
+        polygon = self._polygon(area)
+        path = QPainterPath()
+        path.addPolygon(polygon)
+        path.closeSubpath()
+        shade = QColor(CANVAS)
+        shade.setAlpha(170)
+        painter.fillPath(path, shade)
+        hatch = QColor(MARK_WHITE)
+        hatch.setAlpha(120)
+        painter.fillPath(path, QBrush(hatch, Qt.BrushStyle.BDiagPattern))
+        selected = index == self._selected
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(QColor(ACCENT if selected else ZONE_ORANGE), 3.0 if selected else 2.0))
+        painter.drawPath(path)
+        centre = polygon.boundingRect().center()
+        self._label(painter, centre, str(index + 1), QColor(ACCENT if selected else ZONE_ORANGE))
+
+    def _paint_drawing(self, painter: QPainter) -> None:
+        if not self._drawing:
+            return
+        points = [self.widget_point(x, y) for x, y in self._drawing]
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(QColor(CANVAS), 4.0))
+        painter.drawPolyline(QPolygonF(points))
+        painter.setPen(QPen(QColor(ACCENT), 2.0))
+        painter.drawPolyline(QPolygonF(points))
+        if self._hover is not None:
+            painter.setPen(QPen(QColor(ACCENT), 1.5, Qt.PenStyle.DashLine))
+            painter.drawLine(points[-1], self._hover)
+        for n, point in enumerate(points):
+            painter.setPen(QPen(QColor(CANVAS), 2.0))
+            painter.setBrush(QBrush(QColor(ACCENT)))
+            painter.drawEllipse(point, _CORNER_RADIUS_PX, _CORNER_RADIUS_PX)
+            if n == 0 and len(points) >= 3:  # where a click closes the area
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.setPen(QPen(QColor(MARK_WHITE), 2.0))
+                painter.drawEllipse(point, _CLOSE_RADIUS_PX - 2, _CLOSE_RADIUS_PX - 2)
+
+    def _paint_placeholder(self, painter: QPainter, rect: QRectF) -> None:
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        painter.setFont(font)
+        painter.setPen(QColor(TEXT))
+        inner = rect.adjusted(rect.width() * 0.12, 0, -rect.width() * 0.12, 0)
+        painter.drawText(
+            inner, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder
+        )
+
+    def _label(self, painter: QPainter, centre: QPointF, text: str, colour: QColor) -> None:
+        """``text`` on a dark rounded plate centred at ``centre``."""
+        font = QFont(self.font())
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        painter.setFont(font)
+        metrics = QFontMetricsF(font)
+        width = metrics.horizontalAdvance(text) + 12
+        height = metrics.height() + 2
+        plate = QRectF(centre.x() - width / 2, centre.y() - height / 2, width, height)
+        backing = QColor(CANVAS)
+        backing.setAlpha(220)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QBrush(backing))
+        painter.drawRoundedRect(plate, 3, 3)
+        painter.setPen(colour)
+        painter.drawText(plate, Qt.AlignmentFlag.AlignCenter, text)
+
+
+class PrivacyMasksPane(QWidget):
+    """Pick a camera, draw the areas of its picture to black out, see how much is masked,
+    and save.
+
+    ``cameras`` are the site's (key, display name) pairs; ``frame_of(key)`` the camera's
+    newest picture (already in memory, or None); ``no_picture_reason(key)`` why there is
+    none, in one line (None: say the usual). ``actions`` block: the page runs them through
+    ``client``. The console says with :meth:`on_actor_changed` whether the person at it may
+    save; the engine refuses anyone else anyway."""
+
+    sig_areas_changed = Signal()
+    """The areas or the area being drawn changed (GUI thread)."""
+
+    sig_stored_loaded = Signal(str)
+    """A camera's stored mask was read (GUI thread): the camera's key."""
+
+    sig_saved = Signal(str)
+    """A mask was stored and applied (GUI thread): the camera's key."""
+
+    def __init__(
+        self,
+        client: QueryClient,
+        actions: PrivacyMaskActions,
+        *,
+        cameras: Sequence[tuple[str, str]],
+        frame_of: Callable[[str], QImage | None],
+        no_picture_reason: Callable[[str], str | None] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._client = client
+        self._actions = actions
+        self._cameras = [(str(key), str(name)) for key, name in cameras]
+        self._frame_of = frame_of
+        self._no_picture_reason = no_picture_reason
+        self._channel = f"privacy-masks-{id(self):x}"
+        self._camera: str | None = None
+        self._frame: QImage | None = None
+        self._placeholder = NO_PICTURE_TEXT
+        self._stored: dict[str, StoredPrivacyMask | None] = {}
+        self._areas: list[list[Fraction]] = []
+        self._drawing: list[Fraction] = []
+        self._selected: int | None = None
+        self._edited = False  # the areas hold the admin's changes, not what is stored
+        self._changes_allowed = True
+        self._loaded_once = False
+        self._problem = ""
+
+        # -- the camera ----------------------------------------------------------------------
+        self.camera_combo = QComboBox()
+        self.camera_combo.setAccessibleName("Camera")
+        self.camera_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        for key, name in self._cameras:
+            self.camera_combo.addItem(printable(name), key)
+        self.camera_combo.currentIndexChanged.connect(self._on_camera_changed)
+        self.refresh_button = QPushButton("Refresh picture")
+        self.refresh_button.setToolTip("Show the camera's newest picture (the areas stay)")
+        self.refresh_button.clicked.connect(self.refresh_picture)
+        self.stored_label = QLabel()
+        self.stored_label.setWordWrap(True)
+        self.stored_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        camera_row = QHBoxLayout()
+        camera_row.addWidget(QLabel("Camera"))
+        camera_row.addWidget(self.camera_combo)
+        camera_row.addWidget(self.refresh_button)
+        camera_row.addWidget(self.stored_label, 1)
+
+        # -- the picture -----------------------------------------------------------------------
+        self.canvas = MaskCanvas()
+        self.canvas.sig_picture_clicked.connect(self._on_picture_clicked)
+        self.canvas.sig_close_requested.connect(self.close_area)
+        self.canvas.sig_area_clicked.connect(self.select_area)
+        self.canvas.sig_undo_requested.connect(self.undo_corner)
+        self.canvas.sig_delete_requested.connect(self.delete_selected)
+        outcome_font = QFont(self.font())
+        outcome_font.setPointSizeF(outcome_font.pointSizeF() * 1.15)
+        outcome_font.setBold(True)
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("privacy-masks-summary")
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setFont(outcome_font)
+        self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problem_label = QLabel()
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        show_as_error(self.problem_label)
+        self.problem_label.hide()
+        self.hint_label = QLabel()
+        self.hint_label.setWordWrap(True)
+        picture_side = QWidget()
+        picture_layout = QVBoxLayout(picture_side)
+        picture_layout.setContentsMargins(0, 0, 0, 0)
+        picture_layout.addWidget(self.summary_label)
+        picture_layout.addWidget(self.problem_label)
+        picture_layout.addWidget(self.hint_label)
+        picture_layout.addWidget(self.canvas, 1)
+
+        # -- the areas -------------------------------------------------------------------------
+        self.area_list = QListWidget()
+        self.area_list.setAccessibleName("Masked areas")
+        self.area_list.currentRowChanged.connect(self._on_list_row_changed)
+        self.close_button = QPushButton("Close area")
+        self.close_button.setToolTip("Finish the area being drawn (three corners or more)")
+        self.close_button.clicked.connect(self.close_area)
+        self.undo_button = QPushButton("Undo corner")
+        self.undo_button.setToolTip("Remove the last corner placed (Backspace)")
+        self.undo_button.clicked.connect(self.undo_corner)
+        self.cancel_button = QPushButton("Cancel area")
+        self.cancel_button.setToolTip("Drop the area being drawn")
+        self.cancel_button.clicked.connect(self.cancel_area)
+        self.delete_button = QPushButton("Delete area")
+        self.delete_button.setToolTip("Remove the selected area (Delete)")
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.clear_button = QPushButton("Clear all")
+        self.clear_button.setToolTip("Remove every area (Save to unmask the camera)")
+        self.clear_button.clicked.connect(self._on_clear_requested)
+        self.revert_button = QPushButton("Back to stored")
+        self.revert_button.setToolTip("Put the stored areas back")
+        self.revert_button.clicked.connect(self._on_revert_requested)
+        drawing_row = QHBoxLayout()
+        drawing_row.addWidget(self.close_button)
+        drawing_row.addWidget(self.undo_button)
+        drawing_row.addWidget(self.cancel_button)
+        areas_row = QHBoxLayout()
+        areas_row.addWidget(self.delete_button)
+        areas_row.addWidget(self.clear_button)
+        areas_row.addStretch(1)
+        areas_row.addWidget(self.revert_button)
+        areas_layout = QVBoxLayout()
+        areas_layout.addWidget(self.area_list, 1)
+        areas_layout.addLayout(drawing_row)
+        areas_layout.addLayout(areas_row)
+        self.areas_box = QGroupBox("Masked areas")
+        self.areas_box.setLayout(areas_layout)
+        self.note_label = QLabel(
+            "Masked areas are blacked out in every frame right after capture: the live "
+            "view, recorded clips, snapshots, person detection, faces and gestures all get "
+            "the masked picture. The picture here is as the engine sees it, so areas "
+            "already saved are black in it."
+        )
+        self.note_label.setWordWrap(True)
+
+        # -- saving ----------------------------------------------------------------------------
+        self.permission_label = QLabel()
+        self.permission_label.setWordWrap(True)
+        self.permission_label.hide()
+        self.save_button = QPushButton("Save privacy masks")
+        self.save_button.setDefault(True)
+        self.save_button.clicked.connect(self._on_save_requested)
+        self.strip = ActionStrip()
+        self._runner = ActionRunner(
+            client,
+            self.strip,
+            channel=f"{self._channel}.save",
+            update_controls=self._update_controls,
+            parent=self,
+        )
+        save_row = QHBoxLayout()
+        save_row.addWidget(self.strip, 1)
+        save_row.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignTop)
+
+        side = QWidget()
+        side.setMinimumWidth(SIDE_MIN_WIDTH_PX)
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.areas_box, 1)
+        side_layout.addWidget(self.note_label)
+        side_layout.addWidget(self.permission_label)
+        side_layout.addLayout(save_row)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(picture_side)
+        self.splitter.addWidget(side)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(camera_row)
+        layout.addWidget(self.splitter, 1)
+
+        if self._cameras:
+            self._camera = self._cameras[0][0]
+            self.refresh_picture()
+        self._show()
+
+    # -- public API ------------------------------------------------------------------------
+    def on_actor_changed(self, actor: Actor | None) -> None:
+        """Who is logged in changed (None: nobody): saving is for who may configure
+        cameras."""
+        self.set_changes_allowed(actor is not None and actor.may(Permission.CONFIGURE_CAMERAS))
+
+    def set_changes_allowed(self, allowed: bool, why_not: str = NOT_ALLOWED_TEXT) -> None:
+        self._changes_allowed = allowed
+        self.permission_label.setText("" if allowed else why_not)
+        self.permission_label.setVisible(not allowed)
+        self._update_controls()
+
+    def on_page_shown(self) -> None:
+        """The page came into view: read the camera's stored mask again, and look for a
+        picture if there was none."""
+        self._loaded_once = True
+        if self._camera is not None and self._frame is None:
+            self.refresh_picture()
+        self.load_stored()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._loaded_once:
+            self.on_page_shown()
+
+    def camera(self) -> str | None:
+        return self._camera
+
+    def select_camera(self, camera: str) -> None:
+        index = self.camera_combo.findData(camera)
+        if index < 0:
+            raise KeyError(camera)
+        self.camera_combo.setCurrentIndex(index)
+
+    def refresh_picture(self) -> None:
+        """Show the camera's newest picture; the areas stay where they are."""
+        if self._camera is None:
+            self._frame = None
+            self.canvas.set_picture(None, None, NO_CAMERA_TEXT)
+            return
+        frame = self._frame_of(self._camera)
+        self._frame = None if frame is None or frame.isNull() else frame
+        reason = self._no_picture_reason(self._camera) if self._no_picture_reason else None
+        self._placeholder = (
+            f"No picture from this camera: {printable(reason)}" if reason else NO_PICTURE_TEXT
+        )
+        self.canvas.set_picture(self._frame, self._stored_size(), self._placeholder)
+        self._show()
+
+    def load_stored(self) -> None:
+        """Read the camera's stored mask (on a worker); shown when it answers."""
+        camera = self._camera
+        if camera is None:
+            return
+        self._client.submit(
+            f"{self._channel}.stored",
+            CallRequest(partial(self._actions.stored_mask, camera), "stored privacy mask"),
+            partial(self._on_stored_loaded, camera),
+        )
+
+    def image_size(self) -> tuple[int, int] | None:
+        """The picture's size in pixels: the camera's picture, else the stored mask's."""
+        if self._frame is not None:
+            return self._frame.width(), self._frame.height()
+        return self._stored_size()
+
+    def areas(self) -> list[list[Fraction]]:
+        """The closed areas, as fractions of the picture."""
+        return [list(area) for area in self._areas]
+
+    def drawing(self) -> list[Fraction]:
+        """The corners of the area being drawn (not closed yet)."""
+        return list(self._drawing)
+
+    def selected_area(self) -> int | None:
+        return self._selected
+
+    def stored(self, camera: str | None = None) -> StoredPrivacyMask | None:
+        """The stored mask read for ``camera`` (default: the one shown)."""
+        return self._stored.get(camera or self._camera or "")
+
+    def has_read_stored(self, camera: str | None = None) -> bool:
+        """Whether the stored mask of ``camera`` (default: the one shown) has been read."""
+        return (camera or self._camera or "") in self._stored
+
+    def problem(self) -> str:
+        """Why the last area could not be closed ("" when it could)."""
+        return self._problem
+
+    def summary(self) -> str:
+        return self.summary_label.text()
+
+    def is_busy(self) -> bool:
+        return self._runner.is_busy()
+
+    def add_corner(self, x: float, y: float) -> bool:
+        """Place a corner of the area being drawn at picture fraction (x, y) (starting an
+        area if none is); False when the area already has the most corners allowed or the
+        camera the most areas."""
+        if not self._drawing and len(self._areas) >= MAX_AREAS:
+            self._say_problem(f"At most {MAX_AREAS} areas a camera: delete one to add another.")
+            return False
+        if len(self._drawing) >= MAX_POINTS:
+            self._say_problem(f"At most {MAX_POINTS} corners an area: close this one.")
+            return False
+        self._drawing.append((min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0)))
+        self._selected = None
+        self._problem = ""
+        self._show()
+        return True
+
+    def close_area(self) -> bool:
+        """Close the area being drawn, if it is a valid area with the others; otherwise
+        say why (:meth:`problem`) and keep drawing."""
+        if len(self._drawing) < 3:
+            self._say_problem("An area needs at least 3 corners: click more of them first.")
+            return False
+        candidate = [*self._areas, self._drawing]
+        try:
+            self._check(candidate)
+        except PrivacyMaskError as exc:
+            self._say_problem(f"This area cannot be closed: {exc}.")
+            return False
+        self._areas = [list(area) for area in candidate]
+        self._drawing = []
+        self._selected = len(self._areas) - 1
+        self._problem = ""
+        self._edited = True
+        self._show()
+        return True
+
+    def undo_corner(self) -> None:
+        if self._drawing:
+            self._drawing.pop()
+            self._problem = ""
+            self._show()
+
+    def cancel_area(self) -> None:
+        if self._drawing:
+            self._drawing = []
+            self._problem = ""
+            self._show()
+
+    def select_area(self, index: int | None) -> None:
+        self._selected = index if index is not None and 0 <= index < len(self._areas) else None
+        self._show()
+
+    def delete_selected(self) -> None:
+        index = self._selected
+        if index is None or not 0 <= index < len(self._areas):
+            return
+        del self._areas[index]
+        self._selected = None
+        self._edited = True
+        self._show()
+
+    def draft_mask(self) -> PrivacyMask | None:
+        """The closed areas as a mask for the picture (None: no picture size known)."""
+        size = self.image_size()
+        if size is None:
+            return None
+        if not self._areas:
+            return no_mask()
+        return self._check(self._areas)
+
+    # -- handlers --------------------------------------------------------------------------
+    def _on_camera_changed(self, index: int) -> None:
+        camera = self.camera_combo.itemData(index) if index >= 0 else None
+        if camera == self._camera:
+            return
+        self._camera = camera
+        self._areas, self._drawing, self._selected = [], [], None
+        self._edited = False
+        self._problem = ""
+        stored = self._stored.get(camera or "")
+        if stored is not None:
+            self._put_stored(stored)
+        self.refresh_picture()
+        self.load_stored()
+
+    def _on_stored_loaded(self, camera: str, result: QueryResult[Any]) -> None:
+        if result.error is not None:
+            message = f"Could not read the stored privacy mask: {printable(str(result.error))}"
+            _log.warning("%s", message)
+            self.strip.show_error(message)
+            return
+        stored = result.value if isinstance(result.value, StoredPrivacyMask) else None
+        self._stored[camera] = stored
+        if camera == self._camera and not self._edited and not self._drawing:
+            self._areas, self._selected = [], None
+            if stored is not None:
+                self._put_stored(stored)
+            self.canvas.set_picture(self._frame, self._stored_size(), self._placeholder)
+        self._show()
+        self.sig_stored_loaded.emit(camera)
+
+    def _on_picture_clicked(self, x: float, y: float) -> None:
+        if not self._drawing and self._selected is not None:
+            self._selected = None  # a click away from the areas: start a new one there
+        self.add_corner(x, y)
+
+    def _on_list_row_changed(self, row: int) -> None:
+        if row < len(self._areas) and row != (self._selected if self._selected is not None else -1):
+            self.select_area(row if row >= 0 else None)
+
+    def _on_clear_requested(self) -> None:
+        self._areas, self._drawing, self._selected = [], [], None
+        self._edited = True
+        self._problem = ""
+        self._show()
+
+    def _on_revert_requested(self) -> None:
+        stored = self.stored()
+        self._areas, self._drawing, self._selected = [], [], None
+        if stored is not None:
+            self._put_stored(stored)
+        self._edited = False
+        self._problem = ""
+        self._show()
+
+    def _on_save_requested(self) -> None:
+        camera = self._camera
+        if camera is None or not self._changes_allowed or self._runner.is_busy():
+            return
+        try:
+            mask = self.draft_mask()
+        except PrivacyMaskError as exc:  # the areas were checked as they closed
+            self._say_problem(f"These areas cannot be saved: {exc}.")
+            return
+        if mask is None:
+            return
+        name = self._camera_name(camera)
+
+        def saved(value: object) -> None:
+            stored = value if isinstance(value, StoredPrivacyMask) else None
+            self._stored[camera] = stored
+            if camera == self._camera:
+                self._edited = False
+            self.strip.show_status(
+                f"Saved: {name} is masked from its next frame."
+                if stored is not None
+                else f"Saved: nothing of {name} is masked from its next frame."
+            )
+            self._show()
+            self.sig_saved.emit(camera)
+
+        self._runner.run(
+            f"Saving the privacy masks of {name}…",
+            partial(self._actions.save_mask, camera, mask),
+            saved,
+            failure=f"Could not save the privacy masks of {name}",
+        )
+
+    # -- internals -------------------------------------------------------------------------
+    def _check(self, areas: Sequence[Sequence[Fraction]]) -> PrivacyMask:
+        size = self.image_size() or (1000, 1000)
+        width, height = size
+        return privacy_mask([[(x * width, y * height) for x, y in area] for area in areas], size)
+
+    def _put_stored(self, stored: StoredPrivacyMask) -> None:
+        self._areas = [list(area) for area in stored.mask.areas]
+
+    def _stored_size(self) -> tuple[int, int] | None:
+        stored = self.stored()
+        return stored.mask.image_size if stored is not None else None
+
+    def _camera_name(self, camera: str) -> str:
+        return printable(dict(self._cameras).get(camera, camera))
+
+    def _say_problem(self, text: str) -> None:
+        self._problem = text
+        self._show()
+
+    def _unsaved(self) -> bool:
+        if self._camera not in self._stored:  # not read (yet): what was drawn here is new
+            return self._edited or bool(self._areas)
+        stored = self.stored()
+        kept = [list(area) for area in stored.mask.areas] if stored is not None else []
+        if len(kept) != len(self._areas):
+            return True
+        return any(
+            len(a) != len(b) or any(math.dist(p, q) > 1e-5 for p, q in zip(a, b, strict=True))
+            for a, b in zip(self._areas, kept, strict=True)
+        )
+
+    def _show(self) -> None:
+        """Bring every label, the list and the canvas in line with the areas."""
+        self.canvas.set_areas(self._areas, self._drawing, self._selected)
+        self._show_summary()
+        self._show_stored()
+        self._show_list()
+        self._update_controls()
+        self.sig_areas_changed.emit()
+
+    def _show_summary(self) -> None:
+        try:
+            mask = self.draft_mask()
+        except PrivacyMaskError as exc:
+            mask, self._problem = None, f"These areas cannot be saved: {exc}."
+        if self._camera is None:
+            text = NO_CAMERA_TEXT
+        elif mask is None:
+            text = "No picture to draw on yet."
+        else:
+            text = mask.describe() + "."
+            if self._camera in self._stored and self._unsaved():
+                text += " Not saved yet."
+        self.summary_label.setText(text)
+        self.problem_label.setText(self._problem)
+        self.problem_label.setVisible(bool(self._problem))
+        if self._drawing:
+            count = len(self._drawing)
+            corners = "1 corner" if count == 1 else f"{count} corners"
+            more = (
+                "click the first corner again (or Close area) to close it"
+                if count >= 3
+                else "place at least 3"
+            )
+            self.hint_label.setText(
+                f"Drawing area {len(self._areas) + 1}: {corners} placed; {more}. "
+                "Right-click or Backspace removes the last corner."
+            )
+        elif self._selected is not None:
+            self.hint_label.setText(
+                f"Area {self._selected + 1} selected: Delete area (or the Delete key) removes "
+                "it. Click elsewhere on the picture to start another area."
+            )
+        else:
+            self.hint_label.setText(START_HINT)
+
+    def _show_stored(self) -> None:
+        camera = self._camera
+        if camera is None:
+            self.stored_label.setText(NO_CAMERA_TEXT)
+            return
+        if camera not in self._stored:
+            self.stored_label.setText("Reading the stored privacy masks…")
+            return
+        stored = self._stored[camera]
+        if stored is None:
+            self.stored_label.setText("Stored: nothing masked on this camera.")
+            return
+        count = len(stored.mask.areas)
+        areas = "1 area" if count == 1 else f"{count} areas"
+        at, shown = stored.masked_at, display()
+        self.stored_label.setText(
+            f"Stored: {areas}, {share_text(stored.mask.covered_share())} of the picture; "
+            f"set by {display_actor(stored.masked_by)} at {shown.full_minutes(at)} "
+            f"{shown.zone_label(at)}."
+        )
+
+    def _show_list(self) -> None:
+        self.area_list.blockSignals(True)
+        try:
+            self.area_list.clear()
+            size = self.image_size() or (1000, 1000)
+            for n, area in enumerate(self._areas, start=1):
+                share = share_text(PrivacyMask((tuple(area),), size).covered_share())
+                corners = len(area)
+                QListWidgetItem(
+                    f"Area {n}: {corners} corners, {share} of the picture", self.area_list
+                )
+            if self._drawing:
+                item = QListWidgetItem(
+                    f"Area {len(self._areas) + 1}: being drawn ({len(self._drawing)} corners)",
+                    self.area_list,
+                )
+                item.setFlags(Qt.ItemFlag.NoItemFlags)
+            if not self._areas and not self._drawing:
+                item = QListWidgetItem(
+                    "No areas: click the picture to place the first corner of one.",
+                    self.area_list,
+                )
+                item.setFlags(Qt.ItemFlag.NoItemFlags)
+            if self._selected is not None:
+                self.area_list.setCurrentRow(self._selected)
+            else:
+                self.area_list.clearSelection()
+                self.area_list.setCurrentRow(-1)
+        finally:
+            self.area_list.blockSignals(False)
+
+    def _update_controls(self) -> None:
+        allowed = self._changes_allowed
+        idle = not self._runner.is_busy()
+        drawing = bool(self._drawing)
+        self.canvas.setEnabled(idle and self._camera is not None)
+        self.close_button.setEnabled(len(self._drawing) >= 3)
+        self.undo_button.setEnabled(drawing)
+        self.cancel_button.setEnabled(drawing)
+        self.delete_button.setEnabled(self._selected is not None and not drawing)
+        self.clear_button.setEnabled(bool(self._areas) or drawing)
+        self.revert_button.setEnabled(self._camera in self._stored and self._unsaved())
+        self.refresh_button.setEnabled(self._camera is not None)
+        self.camera_combo.setEnabled(idle and bool(self._cameras) and not drawing)
+        self.save_button.setEnabled(
+            allowed
+            and idle
+            and not drawing
+            and self._camera is not None
+            and self.image_size() is not None
+            and self._unsaved()
+        )

@@ -127,9 +127,9 @@ def test_a_camera_track_and_a_blob_become_one_named_person_and_their_path_is_sto
     assert "{" not in words.details_text()
 
 
-def test_someone_only_the_camera_sees_in_a_room_is_placed_in_it_for_the_rooms_rules(
-    tmp_path: Path,
-) -> None:
+def calibrated_east(tmp_path: Path) -> tuple[SimulatedClock, EventBus, FusionService]:
+    """A fusion service (driven by hand) for the lobby and camera east, calibrated from the
+    pinhole camera's view of the floor grid."""
     site = load_site(
         write_site(tmp_path / "site.toml", '[[cameras]]\nid = "east"\nurl = "rtsp://cam/1"\n', ROOM)
     )
@@ -140,12 +140,19 @@ def test_someone_only_the_camera_sees_in_a_room_is_placed_in_it_for_the_rooms_ru
         [PointPair(float(u), float(v), x, y) for (u, v), (x, y) in zip(image, GRID, strict=True)],
         (640, 480),
     )
-    placed: list[PeoplePlaced] = []
-    bus.subscribe(PeoplePlaced, placed.append)
     fusion = FusionService(
         bus, clock, cameras=site.cameras, rooms=site.rooms, calibrations={"east": calibration}
     )
     fusion.start(run=False)
+    return clock, bus, fusion
+
+
+def test_someone_only_the_camera_sees_in_a_room_is_placed_in_it_for_the_rooms_rules(
+    tmp_path: Path,
+) -> None:
+    clock, bus, fusion = calibrated_east(tmp_path)
+    placed: list[PeoplePlaced] = []
+    bus.subscribe(PeoplePlaced, placed.append)
     for _ in range(30):  # standing still at (4, 3), inside the lobby; no blob
         ((u, v),) = pinhole(np.array([(4.0, 3.0)]))
         # Analysed at half the size it was calibrated at: the feet are scaled back.
@@ -176,22 +183,9 @@ def test_someone_only_a_room_senses_in_a_cameras_picture_is_offered_to_the_camer
     """Ada walks in the camera's view, then on where the camera no longer sees her (a
     privacy mask, someone in the way): the room still senses her, and the camera's rules are
     told where her feet are in its picture, under the track id the camera last gave her."""
-    site = load_site(
-        write_site(tmp_path / "site.toml", '[[cameras]]\nid = "east"\nurl = "rtsp://cam/1"\n', ROOM)
-    )
-    clock = SimulatedClock(datetime(2026, 11, 26, 14, 2, tzinfo=UTC))
-    bus = EventBus()
-    image = pinhole(np.array(GRID))
-    calibration = calibrate(
-        [PointPair(float(u), float(v), x, y) for (u, v), (x, y) in zip(image, GRID, strict=True)],
-        (640, 480),
-    )
+    clock, bus, fusion = calibrated_east(tmp_path)
     sensed: list[PeopleSensedInView] = []
     bus.subscribe(PeopleSensedInView, sensed.append)
-    fusion = FusionService(
-        bus, clock, cameras=site.cameras, rooms=site.rooms, calibrations={"east": calibration}
-    )
-    fusion.start(run=False)
     for step in range(60):
         t = step / 10
         floor = (2.0 + 0.3 * t, 3.0)  # walking east at 0.3 m/s

@@ -18,11 +18,17 @@ import argparse
 import getpass
 import json
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from console import exit_codes
 from engine.text import printable
+
+if TYPE_CHECKING:
+    from engine.config import CameraConfig
+
+Stored = TypeVar("Stored")
 
 
 def add_parser(
@@ -124,6 +130,17 @@ def add_parser(
     )
 
 
+def _per_camera_json(
+    cameras: Sequence[CameraConfig],
+    stored: Mapping[str, Stored],
+    as_json: Callable[[Stored], dict[str, Any]],
+) -> str:
+    """What is stored for each of ``cameras`` (null where nothing is), as one JSON line."""
+    return json.dumps(
+        {c.id: None if c.id not in stored else as_json(stored[c.id]) for c in cameras}
+    )
+
+
 def run_calibration(args: argparse.Namespace, db_url: str) -> int:
     """Run ``cameras calibrate`` and ``cameras calibration``. Exit 2 for bad points or an
     unknown camera or room (the message names it), 4 (raised) for an invalid site file."""
@@ -155,19 +172,14 @@ def run_calibration(args: argparse.Namespace, db_url: str) -> int:
                 chosen = [c for c in site.cameras if camera is None or c.id == camera.id]
                 if args.json:
                     print(
-                        json.dumps(
-                            {
-                                c.id: (
-                                    None
-                                    if c.id not in stored
-                                    else {
-                                        **stored[c.id].calibration.as_json(),
-                                        "by": stored[c.id].calibrated_by,
-                                        "at": stored[c.id].calibrated_at.isoformat(),
-                                    }
-                                )
-                                for c in chosen
-                            }
+                        _per_camera_json(
+                            chosen,
+                            stored,
+                            lambda e: {
+                                **e.calibration.as_json(),
+                                "by": e.calibrated_by,
+                                "at": e.calibrated_at.isoformat(),
+                            },
                         )
                     )
                     return exit_codes.OK
@@ -242,19 +254,14 @@ def run_masks(args: argparse.Namespace, db_url: str) -> int:
                 chosen = [c for c in site.cameras if camera is None or c.id == camera.id]
                 if args.json:
                     print(
-                        json.dumps(
-                            {
-                                c.id: (
-                                    None
-                                    if c.id not in stored
-                                    else {
-                                        **stored[c.id].mask.as_json(),
-                                        "by": stored[c.id].masked_by,
-                                        "at": stored[c.id].masked_at.isoformat(),
-                                    }
-                                )
-                                for c in chosen
-                            }
+                        _per_camera_json(
+                            chosen,
+                            stored,
+                            lambda e: {
+                                **e.mask.as_json(),
+                                "by": e.masked_by,
+                                "at": e.masked_at.isoformat(),
+                            },
                         )
                     )
                     return exit_codes.OK

@@ -41,12 +41,12 @@ from tests.actors import ADMIN, OPERATOR
 from tests.conftest import TESTDATA, write_site
 from tests.engine.fusion.test_floor import GRID, pairs_for, pinhole
 from tests.store_helpers import sync_site
+from widgets.camera_picture import NO_PICTURE_TEXT
 from widgets.floor_calibration.view import (
     COLUMN_ERROR,
     COLUMN_PICTURE,
     COLUMN_X,
     COLUMN_Y,
-    NO_PICTURE_TEXT,
     NOT_ALLOWED_TEXT,
     FloorCalibrationPane,
     parse_metres,

@@ -198,10 +198,11 @@ class CameraPicturePage(QWidget, Generic[StoredT, CanvasT]):
     :meth:`on_actor_changed` whether the person at it may save; the engine refuses anyone
     else anyway.
 
-    A page builds its own widgets after this class's, lays them out with
-    :meth:`_picture_side` and :meth:`_lay_out`, then calls :meth:`_open_first_camera`; it
-    says what is stored in :meth:`_stored_text` and keeps everything it shows in line in
-    :meth:`_show_all` and :meth:`_update_controls`."""
+    A page gives its words as the class attributes below, builds its own widgets after this
+    class's, lays them out with :meth:`_picture_side`, :meth:`_work_row` and
+    :meth:`_lay_out`, then calls :meth:`_open_first_camera`; it says what is stored in
+    :meth:`_stored_text`, keeps everything it shows in line in :meth:`_show_all` and
+    :meth:`_update_controls`, and saves with :meth:`_run_save`."""
 
     sig_stored_loaded = Signal(str)
     """What is stored for a camera was read (GUI thread): the camera's key."""
@@ -209,10 +210,22 @@ class CameraPicturePage(QWidget, Generic[StoredT, CanvasT]):
     sig_saved = Signal(str)
     """The page's work was stored (GUI thread): the camera's key."""
 
+    CHANNEL: ClassVar[str]
+    """The prefix of the page's query channels (``floor-calibration``)."""
     NOT_ALLOWED_TEXT: ClassVar[str]
     """Why the person at the console may not save (the permission line)."""
     NO_CAMERA_TEXT: ClassVar[str]
     """What the page says when the site has no cameras."""
+    REFRESH_TOOLTIP: ClassVar[str]
+    """What Refresh picture does to the page's work."""
+    CLEAR_TOOLTIP: ClassVar[str]
+    """What Clear all does."""
+    REVERT_TOOLTIP: ClassVar[str]
+    """What Back to stored does."""
+    SAVE_TEXT: ClassVar[str]
+    """The Save button's text."""
+    SAVED_WHAT: ClassVar[str]
+    """What is saved, for "Saving the … of Yard…" (``calibration``)."""
     READING_TEXT: ClassVar[str]
     """The stored line while what is stored is being read."""
     STORED_NAME: ClassVar[str]
@@ -220,7 +233,7 @@ class CameraPicturePage(QWidget, Generic[StoredT, CanvasT]):
     STORED_REQUEST: ClassVar[str]
     """The description of the worker call that reads it."""
     STORED_TYPE: ClassVar[type[Any]]
-    """The type of what :attr:`read_stored` answers (anything else is taken as None)."""
+    """The type of what ``read_stored`` answers (anything else is taken as None)."""
 
     def __init__(
         self,
@@ -231,9 +244,6 @@ class CameraPicturePage(QWidget, Generic[StoredT, CanvasT]):
         no_picture_reason: Callable[[str], str | None] | None,
         read_stored: Callable[[str], StoredT | None],
         canvas: CanvasT,
-        channel: str,
-        refresh_tooltip: str,
-        save_text: str,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -242,7 +252,7 @@ class CameraPicturePage(QWidget, Generic[StoredT, CanvasT]):
         self._frame_of = frame_of
         self._no_picture_reason = no_picture_reason
         self._read_stored = read_stored
-        self._channel = f"{channel}-{id(self):x}"
+        self._channel = f"{self.CHANNEL}-{id(self):x}"
         self._camera: str | None = None
         self._frame: QImage | None = None
         self._placeholder = NO_PICTURE_TEXT
@@ -258,7 +268,7 @@ class CameraPicturePage(QWidget, Generic[StoredT, CanvasT]):
             self.camera_combo.addItem(printable(name), key)
         self.camera_combo.currentIndexChanged.connect(self._on_camera_changed)
         self.refresh_button = QPushButton("Refresh picture")
-        self.refresh_button.setToolTip(refresh_tooltip)
+        self.refresh_button.setToolTip(self.REFRESH_TOOLTIP)
         self.refresh_button.clicked.connect(self.refresh_picture)
         self.stored_label = QLabel()
         self.stored_label.setWordWrap(True)
@@ -277,11 +287,19 @@ class CameraPicturePage(QWidget, Generic[StoredT, CanvasT]):
         show_as_error(self.problem_label)
         self.problem_label.hide()
 
+        # -- the page's work as a whole --------------------------------------------------------
+        self.clear_button = QPushButton("Clear all")
+        self.clear_button.setToolTip(self.CLEAR_TOOLTIP)
+        self.clear_button.clicked.connect(self._on_clear_requested)
+        self.revert_button = QPushButton("Back to stored")
+        self.revert_button.setToolTip(self.REVERT_TOOLTIP)
+        self.revert_button.clicked.connect(self._on_revert_requested)
+
         # -- saving ----------------------------------------------------------------------------
         self.permission_label = QLabel()
         self.permission_label.setWordWrap(True)
         self.permission_label.hide()
-        self.save_button = QPushButton(save_text)
+        self.save_button = QPushButton(self.SAVE_TEXT)
         self.save_button.setDefault(True)
         self.save_button.clicked.connect(self._on_save_requested)
         self.strip = ActionStrip()
@@ -313,6 +331,16 @@ class CameraPicturePage(QWidget, Generic[StoredT, CanvasT]):
             picture_layout.addWidget(widget)
         picture_layout.addWidget(self.canvas, 1)
         return picture_side
+
+    def _work_row(self, *buttons: QPushButton) -> QHBoxLayout:
+        """The page's ``buttons``, then Clear all, and Back to stored at the right."""
+        row = QHBoxLayout()
+        for button in buttons:
+            row.addWidget(button)
+        row.addWidget(self.clear_button)
+        row.addStretch(1)
+        row.addWidget(self.revert_button)
+        return row
 
     def _lay_out(
         self,
@@ -462,6 +490,12 @@ class CameraPicturePage(QWidget, Generic[StoredT, CanvasT]):
     def _on_save_requested(self) -> None:
         raise NotImplementedError
 
+    def _on_clear_requested(self) -> None:
+        raise NotImplementedError
+
+    def _on_revert_requested(self) -> None:
+        raise NotImplementedError
+
     # -- what a page does --------------------------------------------------------------------
     def _switch_work(self, leaving: str | None, camera: str | None) -> None:
         """The camera shown is now ``camera`` (was ``leaving``): show the work for it."""
@@ -488,6 +522,19 @@ class CameraPicturePage(QWidget, Generic[StoredT, CanvasT]):
         raise NotImplementedError
 
     # -- internals -------------------------------------------------------------------------
+    def _run_save(
+        self, camera: str, save: Callable[[], object], saved: Callable[[object], None]
+    ) -> None:
+        """Run ``save`` (blocking: it stores the page's work for ``camera``) on a worker,
+        shown in the strip; ``saved`` gets its answer on the GUI thread."""
+        name = self._camera_name(camera)
+        self._runner.run(
+            f"Saving the {self.SAVED_WHAT} of {name}…",
+            save,
+            saved,
+            failure=f"Could not save the {self.SAVED_WHAT} of {name}",
+        )
+
     def _show_picture(self) -> None:
         self.canvas.set_picture(self._frame, self._stored_size(), self._placeholder)
 

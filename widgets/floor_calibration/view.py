@@ -898,12 +898,10 @@ class FloorCalibrationPane(CameraPicturePage[StoredCalibration, PictureCanvas]):
     """Pick a camera, place point pairs on its picture (or a sensing room's corners), see
     the fit at once, and save it.
 
-    ``cameras`` are the site's (key, display name) pairs; ``site`` gives the sensing rooms,
-    the nodes and the cameras' floor positions; ``frame_of(key)`` the camera's newest
-    picture (already in memory, or None); ``no_picture_reason(key)`` why there is none, in
-    one line (None: say the usual). ``actions`` block: the page runs them through
-    ``client``. The console says with :meth:`on_actor_changed` whether the person at it may
-    save; the engine refuses anyone else anyway."""
+    ``cameras``, ``frame_of`` and ``no_picture_reason`` are as for
+    :class:`~widgets.camera_picture.CameraPicturePage`; ``site`` gives the sensing rooms,
+    the nodes and the cameras' floor positions; ``actions`` block: the page runs them
+    through ``client``."""
 
     sig_fit_changed = Signal()
     """The points were refitted (GUI thread): read :meth:`calibration` and :meth:`problem`."""
@@ -914,8 +912,14 @@ class FloorCalibrationPane(CameraPicturePage[StoredCalibration, PictureCanvas]):
     sig_save_finished = Signal(bool)
     """A save answered (GUI thread): whether it worked."""
 
+    CHANNEL = "floor-calibration"
     NOT_ALLOWED_TEXT = NOT_ALLOWED_TEXT
     NO_CAMERA_TEXT = NO_CAMERA_TEXT
+    REFRESH_TOOLTIP = "Show the camera's newest picture (the points stay where they are)"
+    CLEAR_TOOLTIP = "Start again with no points"
+    REVERT_TOOLTIP = "Put the stored calibration's points back in the table"
+    SAVE_TEXT = "Save calibration"
+    SAVED_WHAT = "calibration"
     READING_TEXT = "Reading the stored calibration…"
     STORED_NAME = "stored calibration"
     STORED_REQUEST = "stored floor calibration"
@@ -939,9 +943,6 @@ class FloorCalibrationPane(CameraPicturePage[StoredCalibration, PictureCanvas]):
             no_picture_reason=no_picture_reason,
             read_stored=actions.stored_calibration,
             canvas=PictureCanvas(),
-            channel="floor-calibration",
-            refresh_tooltip="Show the camera's newest picture (the points stay where they are)",
-            save_text="Save calibration",
             parent=parent,
         )
         self._actions = actions
@@ -1032,17 +1033,7 @@ class FloorCalibrationPane(CameraPicturePage[StoredCalibration, PictureCanvas]):
             "Remove the selected point (a room's corner is cleared, to click again)"
         )
         self.remove_button.clicked.connect(self._on_remove_requested)
-        self.clear_button = QPushButton("Clear all")
-        self.clear_button.setToolTip("Start again with no points")
-        self.clear_button.clicked.connect(self._on_clear_requested)
-        self.revert_button = QPushButton("Back to stored")
-        self.revert_button.setToolTip("Put the stored calibration's points back in the table")
-        self.revert_button.clicked.connect(self._on_revert_requested)
-        table_buttons = QHBoxLayout()
-        table_buttons.addWidget(self.remove_button)
-        table_buttons.addWidget(self.clear_button)
-        table_buttons.addStretch(1)
-        table_buttons.addWidget(self.revert_button)
+        table_buttons = self._work_row(self.remove_button)
 
         # -- the plan ----------------------------------------------------------------------
         self.plan = FloorPlanView()
@@ -1217,12 +1208,7 @@ class FloorCalibrationPane(CameraPicturePage[StoredCalibration, PictureCanvas]):
             self._show_stored()
             self.sig_saved.emit(camera)
 
-        self._runner.run(
-            f"Saving the calibration of {name}…",
-            partial(self._actions.save_calibration, camera, fit),
-            saved,
-            failure=f"Could not save the calibration of {name}",
-        )
+        self._run_save(camera, partial(self._actions.save_calibration, camera, fit), saved)
 
     def _on_save_finished(self, _what: str, ok: bool) -> None:
         self.sig_save_finished.emit(ok)

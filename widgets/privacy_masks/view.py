@@ -273,11 +273,9 @@ class PrivacyMasksPane(CameraPicturePage[StoredPrivacyMask, MaskCanvas]):
     """Pick a camera, draw the areas of its picture to black out, see how much is masked,
     and save.
 
-    ``cameras`` are the site's (key, display name) pairs; ``frame_of(key)`` the camera's
-    newest picture (already in memory, or None); ``no_picture_reason(key)`` why there is
-    none, in one line (None: say the usual). ``actions`` block: the page runs them through
-    ``client``. The console says with :meth:`on_actor_changed` whether the person at it may
-    save; the engine refuses anyone else anyway."""
+    ``cameras``, ``frame_of`` and ``no_picture_reason`` are as for
+    :class:`~widgets.camera_picture.CameraPicturePage`; ``actions`` block: the page runs
+    them through ``client``."""
 
     sig_areas_changed = Signal()
     """The areas or the area being drawn changed (GUI thread)."""
@@ -285,8 +283,14 @@ class PrivacyMasksPane(CameraPicturePage[StoredPrivacyMask, MaskCanvas]):
     # sig_stored_loaded (a camera's stored mask was read) and sig_saved (a mask was stored
     # and applied): the camera's key, from CameraPicturePage.
 
+    CHANNEL = "privacy-masks"
     NOT_ALLOWED_TEXT = NOT_ALLOWED_TEXT
     NO_CAMERA_TEXT = NO_CAMERA_TEXT
+    REFRESH_TOOLTIP = "Show the camera's newest picture (the areas stay)"
+    CLEAR_TOOLTIP = "Remove every area (Save to unmask the camera)"
+    REVERT_TOOLTIP = "Put the stored areas back"
+    SAVE_TEXT = "Save privacy masks"
+    SAVED_WHAT = "privacy masks"
     READING_TEXT = "Reading the stored privacy masks…"
     STORED_NAME = "stored privacy mask"
     STORED_REQUEST = "stored privacy mask"
@@ -309,9 +313,6 @@ class PrivacyMasksPane(CameraPicturePage[StoredPrivacyMask, MaskCanvas]):
             no_picture_reason=no_picture_reason,
             read_stored=actions.stored_mask,
             canvas=MaskCanvas(),
-            channel="privacy-masks",
-            refresh_tooltip="Show the camera's newest picture (the areas stay)",
-            save_text="Save privacy masks",
             parent=parent,
         )
         self._actions = actions
@@ -352,25 +353,14 @@ class PrivacyMasksPane(CameraPicturePage[StoredPrivacyMask, MaskCanvas]):
         self.delete_button = QPushButton("Delete area")
         self.delete_button.setToolTip("Remove the selected area (Delete)")
         self.delete_button.clicked.connect(self.delete_selected)
-        self.clear_button = QPushButton("Clear all")
-        self.clear_button.setToolTip("Remove every area (Save to unmask the camera)")
-        self.clear_button.clicked.connect(self._on_clear_requested)
-        self.revert_button = QPushButton("Back to stored")
-        self.revert_button.setToolTip("Put the stored areas back")
-        self.revert_button.clicked.connect(self._on_revert_requested)
         drawing_row = QHBoxLayout()
         drawing_row.addWidget(self.close_button)
         drawing_row.addWidget(self.undo_button)
         drawing_row.addWidget(self.cancel_button)
-        areas_row = QHBoxLayout()
-        areas_row.addWidget(self.delete_button)
-        areas_row.addWidget(self.clear_button)
-        areas_row.addStretch(1)
-        areas_row.addWidget(self.revert_button)
         areas_layout = QVBoxLayout()
         areas_layout.addWidget(self.area_list, 1)
         areas_layout.addLayout(drawing_row)
-        areas_layout.addLayout(areas_row)
+        areas_layout.addLayout(self._work_row(self.delete_button))
         self.areas_box = QGroupBox("Masked areas")
         self.areas_box.setLayout(areas_layout)
         self.note_label = QLabel(
@@ -545,12 +535,7 @@ class PrivacyMasksPane(CameraPicturePage[StoredPrivacyMask, MaskCanvas]):
             self._show()
             self.sig_saved.emit(camera)
 
-        self._runner.run(
-            f"Saving the privacy masks of {name}…",
-            partial(self._actions.save_mask, camera, mask),
-            saved,
-            failure=f"Could not save the privacy masks of {name}",
-        )
+        self._run_save(camera, partial(self._actions.save_mask, camera, mask), saved)
 
     # -- internals -------------------------------------------------------------------------
     def _check(self, areas: Sequence[Sequence[Fraction]]) -> PrivacyMask:

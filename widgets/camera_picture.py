@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, ClassVar, Final, Generic, TypeVar
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -128,6 +128,11 @@ class CameraPictureCanvas(QWidget):
         width = min(area.width(), area.height() * aspect)
         height = width / aspect
         return QRectF(area.x() + (area.width() - width) / 2, area.y(), width, height)
+
+    def widget_point(self, x: float, y: float) -> QPointF:
+        """The widget position of picture point (x, y), in the canvas's own terms (the
+        picture's pixels, or fractions of it)."""
+        raise NotImplementedError
 
     # -- events ----------------------------------------------------------------------------
     def _press_to_act_on(self, event: QMouseEvent) -> bool:

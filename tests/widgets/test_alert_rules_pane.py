@@ -20,14 +20,13 @@ from engine.access import Actor
 from engine.alerts.rules import AddRule, RemoveRule, RuleSpec, list_rules, parse_days
 from engine.clock import REAL_CLOCK
 from engine.config import load_site
-from engine.cv import import_cv2
-from engine.history.query_service import QueryService
 from engine.store import Store
 from engine.store.writer import StoreWriter
 from engine.vocabulary import ALERT_SEVERITIES, RULE_TRIGGERS
 from tests.actors import ADMIN, OPERATOR
-from tests.conftest import TESTDATA, write_site
+from tests.conftest import write_site
 from tests.store_helpers import sync_site
+from tests.widgets.camera_picture_helpers import vtest_picture
 from widgets import colours
 from widgets.alert_rules.view import (
     COLUMN_SCHEDULE,
@@ -42,24 +41,10 @@ from widgets.alert_rules.view import (
     ZoneEditor,
 )
 
-VTEST = TESTDATA / "video" / "vtest.avi"  # 768×576: a 4:3 picture
 CAMERAS = (("gate", "Front gate"), ("yard", "Yard"))
 ROOMS = (("lab", "Lab"), ("server-room", "Server room"))
 PLACEHOLDER_GREY = QColor(colours.RAISED)  # the picture area before a frame
 TOLERANCE = 0.01  # of the picture's width or height
-
-
-def vtest_frame() -> QImage:
-    """The first frame of the pedestrian sample, as the console hands frames over."""
-    cv2 = import_cv2()
-    capture = cv2.VideoCapture(str(VTEST))
-    try:
-        ok, bgr = capture.read()
-    finally:
-        capture.release()
-    assert ok, f"cannot read {VTEST}"
-    height, width = bgr.shape[:2]
-    return QImage(bgr.data, width, height, bgr.strides[0], QImage.Format.Format_BGR888).copy()
 
 
 class EngineRuleActions:
@@ -100,7 +85,7 @@ class Frames:
     """``frame_of``: the yard camera has a picture, the gate none yet; asks are recorded."""
 
     def __init__(self) -> None:
-        self.pictures: dict[str, QImage] = {"yard": vtest_frame()}
+        self.pictures: dict[str, QImage] = {"yard": vtest_picture()}
         self.asked: list[str] = []
 
     def __call__(self, camera: str) -> QImage | None:
@@ -118,19 +103,6 @@ def store(db_url: str, tmp_path: Path) -> Iterator[Store]:
     sync_site(opened, load_site(site), REAL_CLOCK)
     yield opened
     opened.close()
-
-
-@pytest.fixture
-def writer(store: Store, start_writer: Callable[..., StoreWriter]) -> StoreWriter:
-    return start_writer(store)
-
-
-@pytest.fixture
-def client(store: Store) -> Iterator[QtQueryClient]:
-    opened = QtQueryClient(QueryService(store))
-    yield opened
-    opened.close()
-    assert not [t for t in threading.enumerate() if t.name.startswith("query-")]
 
 
 @pytest.fixture
@@ -560,7 +532,7 @@ def test_the_zone_editor_takes_points_back_and_needs_three_for_a_zone(
         editor.clear_button.click()
     assert changed.args == [None] and canvas.points() == []
 
-    frames.pictures["gate"] = vtest_frame()  # the camera sends its first picture
+    frames.pictures["gate"] = vtest_picture()  # the camera sends its first picture
     editor.refresh_button.click()
     assert canvas.has_frame() and frames.asked == ["gate", "gate"]
     picture = canvas.picture_rect()

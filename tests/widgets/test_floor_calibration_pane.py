@@ -8,14 +8,13 @@ real CalibrateCamera through a running store writer, run by the console's real q
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, Qt
-from PySide6.QtGui import QImage, QMouseEvent
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
 
@@ -23,7 +22,6 @@ from console.queries import QtQueryClient
 from engine.access import Actor
 from engine.clock import REAL_CLOCK
 from engine.config import SiteConfig, load_site
-from engine.cv import import_cv2
 from engine.fusion.floor import (
     CalibrateCamera,
     FloorCalibration,
@@ -32,27 +30,25 @@ from engine.fusion.floor import (
     calibrate,
     camera_calibrations,
 )
-from engine.history.query_service import QueryService
 from engine.sitetime import SiteTime
 from engine.store import Store
 from engine.store.audit import AuditListRequest
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN, OPERATOR
-from tests.conftest import TESTDATA, write_site
+from tests.conftest import write_site
 from tests.engine.fusion.test_floor import GRID, pairs_for, pinhole
-from tests.store_helpers import sync_site
+from tests.widgets.camera_picture_helpers import EngineActions, click, show_page, vtest_picture
+from widgets.camera_picture import NO_PICTURE_TEXT
 from widgets.floor_calibration.view import (
     COLUMN_ERROR,
     COLUMN_PICTURE,
     COLUMN_X,
     COLUMN_Y,
-    NO_PICTURE_TEXT,
     NOT_ALLOWED_TEXT,
     FloorCalibrationPane,
     parse_metres,
 )
 
-VTEST = TESTDATA / "video" / "vtest.avi"
 SIZE = (640, 480)  # the pinhole camera of the engine's floor tests
 NOT_IN_VIEW = " Not in the picture? Place points instead."
 LOBBY_CORNERS = [(1.0, 0.5), (7.0, 0.5), (7.0, 5.5), (1.0, 5.5)]
@@ -101,87 +97,34 @@ position = { x = 2.9, y = 2.9, z = 1.0 }
 """
 
 
-def yard_picture() -> QImage:
-    """The first frame of the pedestrian sample at the pinhole camera's size: a real
-    picture to click on."""
-    cv2 = import_cv2()
-    capture = cv2.VideoCapture(str(VTEST))
-    try:
-        ok, bgr = capture.read()
-    finally:
-        capture.release()
-    assert ok, f"cannot read {VTEST}"
-    bgr = cv2.resize(bgr, SIZE)
-    height, width = bgr.shape[:2]
-    return QImage(bgr.data, width, height, bgr.strides[0], QImage.Format.Format_BGR888).copy()
-
-
 def picture_of(x: float, y: float) -> tuple[float, float]:
     """Where the pinhole camera sees floor place (x, y)."""
     (u, v), *_ = pinhole(np.array([(x, y)]))
     return float(u), float(v)
 
 
-class EngineCalibrationActions:
-    """The console's calibration actions: the real store read and the real command through
-    the real writer, as ``actor``; the threads each call ran on are recorded."""
+class EngineCalibrationActions(EngineActions):
+    """The console's calibration actions (the real store read, CalibrateCamera through the
+    real writer), recording the threads they ran on and counting the saves."""
 
     def __init__(self, store: Store, writer: StoreWriter, site_id: int, actor: Actor) -> None:
-        self.store = store
-        self.writer = writer
-        self.site_id = site_id
-        self.actor = actor
-        self.threads: set[str] = set()
+        super().__init__(store, writer, site_id, actor)
         self.saves = 0
 
     def stored_calibration(self, camera: str) -> StoredCalibration | None:
-        self.threads.add(threading.current_thread().name)
+        self._ran()
         return camera_calibrations(self.store, self.site_id).get(camera)
 
     def save_calibration(self, camera: str, calibration: FloorCalibration) -> StoredCalibration:
-        self.threads.add(threading.current_thread().name)
+        self._ran()
         self.saves += 1
-        self.writer.execute(
-            CalibrateCamera(
-                site_id=self.site_id,
-                camera=camera,
-                calibration=calibration,
-                at=REAL_CLOCK.now(),
-                actor=self.actor,
-            ),
-            timeout_s=30,
-        )
+        self._execute(CalibrateCamera, camera, calibration=calibration)
         return camera_calibrations(self.store, self.site_id)[camera]
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> SiteConfig:
     return load_site(write_site(tmp_path / "site.toml", CAMERAS, ROOMS))
-
-
-@pytest.fixture
-def store(db_url: str, site: SiteConfig) -> Iterator[Store]:
-    opened = Store(db_url)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def site_id(store: Store, site: SiteConfig) -> int:
-    return sync_site(store, site, REAL_CLOCK).site_id
-
-
-@pytest.fixture
-def writer(store: Store, start_writer: Callable[..., StoreWriter]) -> StoreWriter:
-    return start_writer(store)
-
-
-@pytest.fixture
-def client(store: Store) -> Iterator[QtQueryClient]:
-    opened = QtQueryClient(QueryService(store))
-    yield opened
-    opened.close()
-    assert not [t for t in threading.enumerate() if t.name.startswith("query-")]
 
 
 MakePane = Callable[..., tuple[FloorCalibrationPane, EngineCalibrationActions]]
@@ -196,7 +139,9 @@ def make_pane(
     site: SiteConfig,
     site_id: int,
 ) -> MakePane:
-    pictures = {"yard": yard_picture()}
+    # The first frame of the pedestrian sample at the pinhole camera's size: a real
+    # picture to click on.
+    pictures = {"yard": vtest_picture(SIZE)}
 
     def make(actor: Actor = ADMIN) -> tuple[FloorCalibrationPane, EngineCalibrationActions]:
         actions = EngineCalibrationActions(store, writer, site_id, actor)
@@ -207,23 +152,13 @@ def make_pane(
             site=site,
             frame_of=pictures.get,
         )
-        qtbot.addWidget(pane)
-        pane.resize(1300, 820)
-        with qtbot.waitSignal(pane.sig_stored_loaded, timeout=10_000):
-            pane.show()  # the first showing reads the stored calibration
+        show_page(qtbot, pane)  # the first showing reads the stored calibration
         # Under an X server only the active window's widgets take the focus (cell editors).
         pane.activateWindow()
         qtbot.waitUntil(pane.isActiveWindow, timeout=5000)
         return pane, actions
 
     return make
-
-
-def click(
-    qtbot: QtBot, pane: FloorCalibrationPane, u: float, v: float, right: bool = False
-) -> None:
-    button = Qt.MouseButton.RightButton if right else Qt.MouseButton.LeftButton
-    qtbot.mouseClick(pane.canvas, button, pos=pane.canvas.widget_point(u, v).toPoint())
 
 
 def type_into_editor(qtbot: QtBot, text: str, then: Qt.Key) -> None:

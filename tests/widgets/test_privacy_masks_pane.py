@@ -7,21 +7,17 @@ console's real query client (every call on a query worker, answered on the GUI t
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
 from console.queries import QtQueryClient
 from engine.access import Actor
 from engine.clock import REAL_CLOCK
 from engine.config import SiteConfig, load_site
-from engine.cv import import_cv2
-from engine.history.query_service import QueryService
 from engine.store import Store
 from engine.store.audit import AuditListRequest
 from engine.store.writer import StoreWriter
@@ -33,83 +29,32 @@ from engine.vision.privacy import (
     privacy_masks,
 )
 from tests.actors import ADMIN, OPERATOR
-from tests.conftest import TESTDATA, write_site
-from tests.store_helpers import sync_site
+from tests.conftest import write_site
+from tests.widgets.camera_picture_helpers import EngineActions, click, show_page, vtest_picture
 from widgets.privacy_masks.view import NOT_ALLOWED_TEXT, START_HINT, PrivacyMasksPane
 
-VTEST = TESTDATA / "video" / "vtest.avi"
 CAMERAS = '[[cameras]]\nid = "yard"\nname = "Yard"\nurl = "a.mp4"\n'
 CAMERAS += '[[cameras]]\nid = "gate"\nname = "Front gate"\nurl = "b.mp4"\n'
 WINDOW = [(0.1, 0.1), (0.4, 0.1), (0.4, 0.4), (0.1, 0.4)]  # 9 % of the picture
 
 
-def yard_picture() -> QImage:
-    cv2 = import_cv2()
-    capture = cv2.VideoCapture(str(VTEST))
-    try:
-        ok, bgr = capture.read()
-    finally:
-        capture.release()
-    assert ok, f"cannot read {VTEST}"
-    height, width = bgr.shape[:2]
-    return QImage(bgr.data, width, height, bgr.strides[0], QImage.Format.Format_BGR888).copy()
-
-
-class EngineMaskActions:
-    """The console's privacy-mask actions: the real store read and the real command through
-    the real writer, as ``actor``; the threads each call ran on are recorded."""
-
-    def __init__(self, store: Store, writer: StoreWriter, site_id: int, actor: Actor) -> None:
-        self.store, self.writer, self.site_id, self.actor = store, writer, site_id, actor
-        self.threads: set[str] = set()
+class EngineMaskActions(EngineActions):
+    """The console's privacy-mask actions (the real store read, SetPrivacyMasks through the
+    real writer), recording the threads they ran on."""
 
     def stored_mask(self, camera: str) -> StoredPrivacyMask | None:
-        self.threads.add(threading.current_thread().name)
+        self._ran()
         return privacy_masks(self.store, self.site_id).get(camera)
 
     def save_mask(self, camera: str, mask: PrivacyMask) -> StoredPrivacyMask | None:
-        self.threads.add(threading.current_thread().name)
-        self.writer.execute(
-            SetPrivacyMasks(
-                site_id=self.site_id,
-                camera=camera,
-                mask=mask,
-                at=REAL_CLOCK.now(),
-                actor=self.actor,
-            ),
-            timeout_s=30,
-        )
+        self._ran()
+        self._execute(SetPrivacyMasks, camera, mask=mask)
         return self.stored_mask(camera)
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> SiteConfig:
     return load_site(write_site(tmp_path / "site.toml", CAMERAS))
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    opened = Store(db_url)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def site_id(store: Store, site: SiteConfig) -> int:
-    return sync_site(store, site, REAL_CLOCK).site_id
-
-
-@pytest.fixture
-def writer(store: Store, start_writer: Callable[..., StoreWriter]) -> StoreWriter:
-    return start_writer(store)
-
-
-@pytest.fixture
-def client(store: Store) -> Iterator[QtQueryClient]:
-    opened = QtQueryClient(QueryService(store))
-    yield opened
-    opened.close()
-    assert not [t for t in threading.enumerate() if t.name.startswith("query-")]
 
 
 MakePane = Callable[..., tuple[PrivacyMasksPane, EngineMaskActions]]
@@ -124,7 +69,7 @@ def make_pane(
     site: SiteConfig,
     site_id: int,
 ) -> MakePane:
-    pictures = {"yard": yard_picture()}
+    pictures = {"yard": vtest_picture()}
 
     def make(actor: Actor = ADMIN) -> tuple[PrivacyMasksPane, EngineMaskActions]:
         actions = EngineMaskActions(store, writer, site_id, actor)
@@ -134,19 +79,11 @@ def make_pane(
             cameras=[(c.id, c.name) for c in site.cameras],
             frame_of=pictures.get,
         )
-        qtbot.addWidget(pane)
-        pane.resize(1300, 820)
-        with qtbot.waitSignal(pane.sig_stored_loaded, timeout=10_000):
-            pane.show()  # the first showing reads the stored mask
+        show_page(qtbot, pane)  # the first showing reads the stored mask
         pane.on_actor_changed(actor)
         return pane, actions
 
     return make
-
-
-def click(qtbot: QtBot, pane: PrivacyMasksPane, x: float, y: float, right: bool = False) -> None:
-    button = Qt.MouseButton.RightButton if right else Qt.MouseButton.LeftButton
-    qtbot.mouseClick(pane.canvas, button, pos=pane.canvas.widget_point(x, y).toPoint())
 
 
 def test_an_area_drawn_by_clicks_is_saved_and_said_in_plain_words(

@@ -51,7 +51,6 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPen,
     QPolygonF,
-    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -65,7 +64,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSizePolicy,
-    QSplitter,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
@@ -73,7 +71,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.access import Actor, Permission
 from engine.config import SensingRoomConfig, SiteConfig
 from engine.fusion.floor import (
     MAX_PAIRS,
@@ -86,17 +83,15 @@ from engine.fusion.floor import (
     calibrate,
     room_corner_pairs,
 )
-from engine.history.query_service import CallRequest, QueryResult
 from engine.sitetime import display
 from engine.text import printable
 from engine.wording import display_actor
-from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
+from widgets.camera_picture import CameraPictureCanvas, CameraPicturePage
 from widgets.colours import (
     ACCENT,
     ALARM_RED,
     ALARM_TINT,
     CANVAS,
-    CONTROL_EDGE,
     MARK_WHITE,
     MUTED_GREY,
     OK_GREEN,
@@ -123,10 +118,6 @@ _log = logging.getLogger(__name__)
 
 NOT_ALLOWED_TEXT = "Saving a floor calibration needs the configure_cameras permission (admins)."
 NO_CAMERA_TEXT = "The site has no cameras to calibrate."
-NO_PICTURE_TEXT = (
-    "No picture from this camera yet: it has not sent this console a frame. "
-    "Press Refresh picture once it is online."
-)
 NO_VALUE = "—"
 CORNER_NAMES: Final = (
     "the room's origin corner",
@@ -134,7 +125,6 @@ CORNER_NAMES: Final = (
     "the far corner",
     "the corner along its depth from the origin",
 )
-_PLACEHOLDER_ASPECT = 4 / 3
 _POINT_RADIUS_PX = 6.0
 _GRAB_RADIUS_PX = 10.0  # a press this close to a point picks it up rather than adding one
 _PLAN_MARGIN_M = 1.0
@@ -497,7 +487,7 @@ class PictureOverlay:
     residuals: tuple[Segment, ...] = ()
 
 
-class PictureCanvas(QWidget):
+class PictureCanvas(CameraPictureCanvas):
     """The camera's still, scaled to fit (aspect kept), with the overlay drawn over it.
 
     A left click on the picture asks for a point there; pressing on a point picks it up to
@@ -518,49 +508,17 @@ class PictureCanvas(QWidget):
     """A right click on a point, or Delete with one selected (GUI thread): its row."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._frame: QImage | None = None
-        self._size: tuple[int, int] | None = None
-        self._placeholder = NO_PICTURE_TEXT
+        super().__init__(
+            "Camera picture for calibration",
+            "Click a point on the floor to add it; drag a point to move it; right-click a "
+            "point (or select it and press Delete) to remove it",
+            parent,
+        )
         self._overlay = PictureOverlay()
         self._dragging: int | None = None
         self._selected: int | None = None
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setMinimumSize(320, 240)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMouseTracking(True)
-        self.setAccessibleName("Camera picture for calibration")
-        self.setToolTip(
-            "Click a point on the floor to add it; drag a point to move it; right-click a "
-            "point (or select it and press Delete) to remove it"
-        )
-
-    def sizeHint(self) -> QSize:
-        return QSize(640, 480)
 
     # -- state -----------------------------------------------------------------------------
-    def set_picture(
-        self, frame: QImage | None, size: tuple[int, int] | None, placeholder: str = ""
-    ) -> None:
-        """Show ``frame`` (None: the grey stand-in, ``size`` pixels if known, saying
-        ``placeholder``)."""
-        self._frame = None if frame is None or frame.isNull() else frame
-        self._size = (
-            (self._frame.width(), self._frame.height()) if self._frame is not None else size
-        )
-        self._placeholder = placeholder or NO_PICTURE_TEXT
-        self.update()
-
-    def has_picture(self) -> bool:
-        return self._frame is not None
-
-    def placeholder(self) -> str:
-        """What the picture area says instead of a picture ("" while it shows one)."""
-        return "" if self._frame is not None else self._placeholder
-
-    def picture_size(self) -> tuple[int, int] | None:
-        return self._size
-
     def set_overlay(self, overlay: PictureOverlay, selected: int | None) -> None:
         self._overlay = overlay
         self._selected = selected
@@ -570,23 +528,6 @@ class PictureCanvas(QWidget):
         return self._overlay
 
     # -- geometry --------------------------------------------------------------------------
-    def picture_rect(self) -> QRectF:
-        """Where the picture (or its stand-in) is drawn: as large as fits, at the top (right
-        under what the page says about it), centred across."""
-        if self._size is not None and self._size[1] > 0:
-            aspect = self._size[0] / self._size[1]
-        else:
-            aspect = _PLACEHOLDER_ASPECT
-        area = QRectF(self.rect())
-        width = min(area.width(), area.height() * aspect)
-        height = width / aspect
-        return QRectF(
-            area.x() + (area.width() - width) / 2,
-            area.y(),
-            width,
-            height,
-        )
-
     def widget_point(self, u: float, v: float) -> QPointF:
         """The widget position of picture pixel (u, v)."""
         rect = self.picture_rect()
@@ -619,10 +560,8 @@ class PictureCanvas(QWidget):
 
     # -- events ----------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        event.accept()
-        if not self.isEnabled() or self._frame is None:
+        if not self._press_to_act_on(event):
             return
-        self.setFocus(Qt.FocusReason.MouseFocusReason)
         position = event.position()
         row = self.mark_at(position)
         if event.button() == Qt.MouseButton.RightButton:
@@ -653,36 +592,12 @@ class PictureCanvas(QWidget):
         self._dragging = None
         event.accept()
 
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        event.accept()  # a double click is two clicks at one place: the second adds nothing
-
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self._selected is not None:
             self.sig_point_remove_requested.emit(self._selected)
             event.accept()
             return
         super().keyPressEvent(event)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        rect = self.picture_rect()
-        if self._frame is not None:
-            painter.drawImage(rect, self._frame)
-        else:
-            painter.fillRect(rect, QColor(RAISED))
-            painter.setPen(QColor(CONTROL_EDGE))
-            painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
-        painter.save()
-        painter.setClipRect(rect)
-        self._paint_overlay(painter)
-        painter.restore()
-        if self._frame is None:
-            self._paint_placeholder(painter, rect)
-        else:
-            self._paint_legend(painter, rect)
-        painter.end()
 
     def legend(self) -> list[str]:
         """What the marks drawn now mean, as the legend under the picture says it."""
@@ -701,7 +616,7 @@ class PictureCanvas(QWidget):
         return items
 
     # -- internals -------------------------------------------------------------------------
-    def _paint_legend(self, painter: QPainter, rect: QRectF) -> None:
+    def _paint_under_picture(self, painter: QPainter, rect: QRectF) -> None:
         """The legend in the space under the picture, when there is room for it."""
         items = self.legend()
         metrics = QFontMetricsF(self.font())
@@ -744,20 +659,10 @@ class PictureCanvas(QWidget):
             painter.setPen(QPen(QColor(MARK_WHITE), 1.5, Qt.PenStyle.DashLine))
             painter.drawLine(left, right)
 
-    def _paint_placeholder(self, painter: QPainter, rect: QRectF) -> None:
-        font = QFont(self.font())
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        painter.setFont(font)
-        painter.setPen(QColor(TEXT))
-        inner = rect.adjusted(rect.width() * 0.12, 0, -rect.width() * 0.12, 0)
-        painter.drawText(
-            inner, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder
-        )
-
     def _line(self, painter: QPainter, segment: Segment) -> None:
         painter.drawLine(self.widget_point(*segment[0]), self.widget_point(*segment[1]))
 
-    def _paint_overlay(self, painter: QPainter) -> None:
+    def _paint_on_picture(self, painter: QPainter) -> None:
         overlay = self._overlay
         # The grid: a dark casing under a light line reads on bright and dark floors alike.
         for segments, width, alpha in (
@@ -989,28 +894,36 @@ class _Draft:
     room: str | None = None  # the room whose corners the rows hold, if any
 
 
-class FloorCalibrationPane(QWidget):
+class FloorCalibrationPane(CameraPicturePage[StoredCalibration, PictureCanvas]):
     """Pick a camera, place point pairs on its picture (or a sensing room's corners), see
     the fit at once, and save it.
 
-    ``cameras`` are the site's (key, display name) pairs; ``site`` gives the sensing rooms,
-    the nodes and the cameras' floor positions; ``frame_of(key)`` the camera's newest
-    picture (already in memory, or None); ``no_picture_reason(key)`` why there is none, in
-    one line (None: say the usual). ``actions`` block: the page runs them through
-    ``client``. The console says with :meth:`on_actor_changed` whether the person at it may
-    save; the engine refuses anyone else anyway."""
+    ``cameras``, ``frame_of`` and ``no_picture_reason`` are as for
+    :class:`~widgets.camera_picture.CameraPicturePage`; ``site`` gives the sensing rooms,
+    the nodes and the cameras' floor positions; ``actions`` block: the page runs them
+    through ``client``."""
 
     sig_fit_changed = Signal()
     """The points were refitted (GUI thread): read :meth:`calibration` and :meth:`problem`."""
 
-    sig_stored_loaded = Signal(str)
-    """A camera's stored calibration was read (GUI thread): the camera's key."""
-
-    sig_saved = Signal(str)
-    """A calibration was stored (GUI thread): the camera's key."""
+    # sig_stored_loaded (a camera's stored calibration was read) and sig_saved (a
+    # calibration was stored): the camera's key, from CameraPicturePage.
 
     sig_save_finished = Signal(bool)
     """A save answered (GUI thread): whether it worked."""
+
+    CHANNEL = "floor-calibration"
+    NOT_ALLOWED_TEXT = NOT_ALLOWED_TEXT
+    NO_CAMERA_TEXT = NO_CAMERA_TEXT
+    REFRESH_TOOLTIP = "Show the camera's newest picture (the points stay where they are)"
+    CLEAR_TOOLTIP = "Start again with no points"
+    REVERT_TOOLTIP = "Put the stored calibration's points back in the table"
+    SAVE_TEXT = "Save calibration"
+    SAVED_WHAT = "calibration"
+    READING_TEXT = "Reading the stored calibration…"
+    STORED_NAME = "stored calibration"
+    STORED_REQUEST = "stored floor calibration"
+    STORED_TYPE = StoredCalibration
 
     def __init__(
         self,
@@ -1023,54 +936,28 @@ class FloorCalibrationPane(QWidget):
         no_picture_reason: Callable[[str], str | None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._client = client
+        super().__init__(
+            client,
+            cameras=cameras,
+            frame_of=frame_of,
+            no_picture_reason=no_picture_reason,
+            read_stored=actions.stored_calibration,
+            canvas=PictureCanvas(),
+            parent=parent,
+        )
         self._actions = actions
-        self._cameras = [(str(key), str(name)) for key, name in cameras]
         self._site = site
-        self._frame_of = frame_of
-        self._no_picture_reason = no_picture_reason
-        self._channel = f"floor-calibration-{id(self):x}"
-        self._camera: str | None = None
-        self._frame: QImage | None = None
-        self._stored: dict[str, StoredCalibration | None] = {}
         self._drafts: dict[str, _Draft] = {}
         self._fit: FloorCalibration | None = None
         self._fitted_rows: list[int] = []  # the table rows the fit was made from, in order
         self._problem = ""
-        self._changes_allowed = True
-        self._loaded_once = False
-        self._loading: str | None = None
-        self._placeholder = NO_PICTURE_TEXT
         # Whether the table holds the admin's own changes for this camera (not what was
         # stored or nothing): a stored calibration read later does not replace them.
         self._edited = False
         self._putting = False
         self._corner_room: str | None = None
 
-        # -- the camera ------------------------------------------------------------------
-        self.camera_combo = QComboBox()
-        self.camera_combo.setAccessibleName("Camera")
-        self.camera_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        for key, name in self._cameras:
-            self.camera_combo.addItem(printable(name), key)
-        self.camera_combo.currentIndexChanged.connect(self._on_camera_changed)
-        self.refresh_button = QPushButton("Refresh picture")
-        self.refresh_button.setToolTip(
-            "Show the camera's newest picture (the points stay where they are)"
-        )
-        self.refresh_button.clicked.connect(self.refresh_picture)
-        self.stored_label = QLabel()
-        self.stored_label.setWordWrap(True)
-        self.stored_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        camera_row = QHBoxLayout()
-        camera_row.addWidget(QLabel("Camera"))
-        camera_row.addWidget(self.camera_combo)
-        camera_row.addWidget(self.refresh_button)
-        camera_row.addWidget(self.stored_label, 1)
-
         # -- the picture -------------------------------------------------------------------
-        self.canvas = PictureCanvas()
         self.canvas.sig_picture_clicked.connect(self._on_picture_clicked)
         self.canvas.sig_point_pressed.connect(self._on_point_pressed)
         self.canvas.sig_point_dragged.connect(self._on_point_dragged)
@@ -1081,27 +968,13 @@ class FloorCalibrationPane(QWidget):
         next_font = QFont(self.next_label.font())
         next_font.setBold(True)
         self.next_label.setFont(next_font)
-        # The outcome, a size up: the one figure the admin is after.
-        outcome_font = QFont(self.font())
-        outcome_font.setPointSizeF(outcome_font.pointSizeF() * 1.15)
-        outcome_font.setBold(True)
+        outcome_font = self._outcome_font()
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
         self.result_label.setFont(outcome_font)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.problem_label = QLabel()
-        self.problem_label.setWordWrap(True)
         self.problem_label.setFont(outcome_font)
-        self.problem_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        show_as_error(self.problem_label)
-        self.problem_label.hide()
-        picture_side = QWidget()
-        picture_layout = QVBoxLayout(picture_side)
-        picture_layout.setContentsMargins(0, 0, 0, 0)
-        picture_layout.addWidget(self.result_label)
-        picture_layout.addWidget(self.problem_label)
-        picture_layout.addWidget(self.next_label)
-        picture_layout.addWidget(self.canvas, 1)
+        picture_side = self._picture_side(self.result_label, self.problem_label, self.next_label)
 
         # -- how points are placed -------------------------------------------------------
         self.points_radio = QRadioButton("Points: click one, then type X and Y")
@@ -1160,17 +1033,7 @@ class FloorCalibrationPane(QWidget):
             "Remove the selected point (a room's corner is cleared, to click again)"
         )
         self.remove_button.clicked.connect(self._on_remove_requested)
-        self.clear_button = QPushButton("Clear all")
-        self.clear_button.setToolTip("Start again with no points")
-        self.clear_button.clicked.connect(self._on_clear_requested)
-        self.revert_button = QPushButton("Back to stored")
-        self.revert_button.setToolTip("Put the stored calibration's points back in the table")
-        self.revert_button.clicked.connect(self._on_revert_requested)
-        table_buttons = QHBoxLayout()
-        table_buttons.addWidget(self.remove_button)
-        table_buttons.addWidget(self.clear_button)
-        table_buttons.addStretch(1)
-        table_buttons.addWidget(self.revert_button)
+        table_buttons = self._work_row(self.remove_button)
 
         # -- the plan ----------------------------------------------------------------------
         self.plan = FloorPlanView()
@@ -1182,123 +1045,21 @@ class FloorCalibrationPane(QWidget):
         self.plan_box = QGroupBox("On the floor plan")
         self.plan_box.setLayout(plan_layout)
 
-        # -- saving ------------------------------------------------------------------------
-        self.permission_label = QLabel()
-        self.permission_label.setWordWrap(True)
-        self.permission_label.hide()
-        self.save_button = QPushButton("Save calibration")
-        self.save_button.setDefault(True)
-        self.save_button.clicked.connect(self._on_save_requested)
-        self.strip = ActionStrip()
-        self._runner = ActionRunner(
-            client,
-            self.strip,
-            channel=f"{self._channel}.save",
-            update_controls=self._update_controls,
-            parent=self,
-        )
         self._runner.sig_action_finished.connect(self._on_save_finished)
-        save_row = QHBoxLayout()
-        save_row.addWidget(self.strip, 1)
-        save_row.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignTop)
-
-        side = QWidget()
-        side.setMinimumWidth(SIDE_MIN_WIDTH_PX)
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(self.mode_box)
-        side_layout.addWidget(self.table, 1)
-        side_layout.addLayout(table_buttons)
-        side_layout.addWidget(self.plan_box, 1)
-        side_layout.addWidget(self.permission_label)
-        side_layout.addLayout(save_row)
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(picture_side)
-        self.splitter.addWidget(side)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(camera_row)
-        layout.addWidget(self.splitter, 1)
-
-        if self._cameras:
-            self._camera = self._cameras[0][0]
-            self.refresh_picture()
-        self._refit()
+        self._lay_out(
+            picture_side,
+            [
+                (self.mode_box, 0),
+                (self.table, 1),
+                (table_buttons, 0),
+                (self.plan_box, 1),
+            ],
+            side_min_width=SIDE_MIN_WIDTH_PX,
+            side_stretch=2,
+        )
+        self._open_first_camera()
 
     # -- public API ------------------------------------------------------------------------
-    def on_actor_changed(self, actor: Actor | None) -> None:
-        """Who is logged in changed (None: nobody): saving is for who may configure
-        cameras."""
-        self.set_changes_allowed(actor is not None and actor.may(Permission.CONFIGURE_CAMERAS))
-
-    def set_changes_allowed(self, allowed: bool, why_not: str = NOT_ALLOWED_TEXT) -> None:
-        self._changes_allowed = allowed
-        self.permission_label.setText("" if allowed else why_not)
-        self.permission_label.setVisible(not allowed)
-        self._update_controls()
-
-    def on_page_shown(self) -> None:
-        """The page came into view: read the camera's stored calibration again, and look
-        for a picture if there was none."""
-        self._loaded_once = True
-        if self._camera is not None and self._frame is None:
-            self.refresh_picture()
-        self.load_stored()
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if not self._loaded_once:
-            self.on_page_shown()
-
-    def camera(self) -> str | None:
-        return self._camera
-
-    def select_camera(self, camera: str) -> None:
-        index = self.camera_combo.findData(camera)
-        if index < 0:
-            raise KeyError(camera)
-        self.camera_combo.setCurrentIndex(index)
-
-    def refresh_picture(self) -> None:
-        """Ask for the camera's newest picture; the points stay in picture pixels."""
-        if self._camera is None:
-            self._frame = None
-            self.canvas.set_picture(None, None, NO_CAMERA_TEXT)
-            return
-        frame = self._frame_of(self._camera)
-        self._frame = None if frame is None or frame.isNull() else frame
-        reason = self._no_picture_reason(self._camera) if self._no_picture_reason else None
-        self._placeholder = (
-            f"No picture from this camera: {printable(reason)}" if reason else NO_PICTURE_TEXT
-        )
-        self.canvas.set_picture(self._frame, self._stored_size(), self._placeholder)
-        self._refit()
-
-    def load_stored(self) -> None:
-        """Read the camera's stored calibration (on a worker); shown when it answers."""
-        camera = self._camera
-        if camera is None:
-            return
-        self._loading = camera
-        self._show_stored()
-        self._client.submit(
-            f"{self._channel}.stored",
-            CallRequest(
-                partial(self._actions.stored_calibration, camera), "stored floor calibration"
-            ),
-            partial(self._on_stored_loaded, camera),
-        )
-
-    def image_size(self) -> tuple[int, int] | None:
-        """The picture's size in pixels: the camera's picture, else the stored one's."""
-        if self._frame is not None:
-            return self._frame.width(), self._frame.height()
-        return self._stored_size()
-
     def rows(self) -> list[PointRow]:
         return self.model.rows()
 
@@ -1352,46 +1113,22 @@ class FloorCalibrationPane(QWidget):
     def result_text(self) -> str:
         return self.result_label.text()
 
-    def stored(self, camera: str | None = None) -> StoredCalibration | None:
-        """The stored calibration read for ``camera`` (default: the one shown)."""
-        return self._stored.get(camera or self._camera or "")
-
-    def is_busy(self) -> bool:
-        return self._runner.is_busy()
-
     # -- handlers --------------------------------------------------------------------------
-    def _on_camera_changed(self, index: int) -> None:
-        camera = self.camera_combo.itemData(index) if index >= 0 else None
-        if camera == self._camera:
-            return
-        self._keep_draft()
-        self._camera = camera
+    def _switch_work(self, leaving: str | None, camera: str | None) -> None:
+        self._keep_draft(leaving)
         draft = self._drafts.pop(camera or "", None)
         if draft is not None:
             self._put_rows(draft.rows, draft.room, edited=True)
         else:
             self._put_rows([], None, edited=False)
-        self.refresh_picture()
-        self.load_stored()
 
-    def _on_stored_loaded(self, camera: str, result: QueryResult[Any]) -> None:
-        if self._loading == camera:
-            self._loading = None
-        if result.error is not None:
-            message = f"Could not read the stored calibration: {printable(str(result.error))}"
-            _log.warning("%s", message)
-            self.strip.show_error(message)
-            self._show_stored()
-            return
-        stored = result.value if isinstance(result.value, StoredCalibration) else None
-        self._stored[camera] = stored
+    def _stored_read(self, camera: str, stored: StoredCalibration | None) -> None:
         if camera == self._camera and not self._edited and stored is not None:
             # Nothing edited here for this camera yet: show what is stored.
-            self.canvas.set_picture(self._frame, self._stored_size(), self._placeholder)
+            self._show_picture()
             self._put_rows(self._rows_from_stored(stored), None, edited=False)
         self._show_stored()
         self._update_controls()
-        self.sig_stored_loaded.emit(camera)
 
     def _on_picture_clicked(self, u: float, v: float) -> None:
         at = self.add_point(u, v)
@@ -1471,20 +1208,12 @@ class FloorCalibrationPane(QWidget):
             self._show_stored()
             self.sig_saved.emit(camera)
 
-        self._runner.run(
-            f"Saving the calibration of {name}…",
-            partial(self._actions.save_calibration, camera, fit),
-            saved,
-            failure=f"Could not save the calibration of {name}",
-        )
+        self._run_save(camera, partial(self._actions.save_calibration, camera, fit), saved)
 
     def _on_save_finished(self, _what: str, ok: bool) -> None:
         self.sig_save_finished.emit(ok)
 
     # -- internals -------------------------------------------------------------------------
-    def _camera_name(self, camera: str) -> str:
-        return printable(dict(self._cameras).get(camera, camera))
-
     def _room(self) -> SensingRoomConfig | None:
         room_id = self.room_combo.currentData()
         return next((room for room in self._site.rooms if room.id == room_id), None)
@@ -1536,14 +1265,14 @@ class FloorCalibrationPane(QWidget):
         if not self._runner.is_busy():
             self.strip.show_status("")
 
-    def _keep_draft(self) -> None:
-        """Keep the admin's changes to this camera's points while another is shown."""
-        if self._camera is not None and self._edited:
-            self._drafts[self._camera] = _Draft(self.model.rows(), self._corner_room)
+    def _keep_draft(self, camera: str | None) -> None:
+        """Keep the admin's changes to ``camera``'s points (the table's) while another is
+        shown."""
+        if camera is not None and self._edited:
+            self._drafts[camera] = _Draft(self.model.rows(), self._corner_room)
 
-    def _stored_size(self) -> tuple[int, int] | None:
-        stored = self.stored()
-        return stored.calibration.image_size if stored is not None else None
+    def _stored_image_size(self, stored: StoredCalibration) -> tuple[int, int]:
+        return stored.calibration.image_size
 
     def _rows_from_stored(self, stored: StoredCalibration) -> list[PointRow]:
         """The stored pairs as rows, in this picture's pixels (scaled when the camera now
@@ -1564,6 +1293,9 @@ class FloorCalibrationPane(QWidget):
     def _selected_row(self) -> int | None:
         rows = self.table.selectionModel().selectedRows()
         return rows[0].row() if rows else None
+
+    def _show_all(self) -> None:
+        self._refit()
 
     def _refit(self) -> None:
         """Fit the points as they stand and show the outcome everywhere."""
@@ -1649,15 +1381,7 @@ class FloorCalibrationPane(QWidget):
         self.problem_label.setText(self._problem)
         self.problem_label.setVisible(bool(self._problem))
 
-    def _show_stored(self) -> None:
-        camera = self._camera
-        if camera is None:
-            self.stored_label.setText(NO_CAMERA_TEXT)
-            return
-        if camera not in self._stored:
-            self.stored_label.setText("Reading the stored calibration…")
-            return
-        stored = self._stored[camera]
+    def _stored_text(self, stored: StoredCalibration | None) -> str:
         if stored is None:
             text = "Not calibrated yet: nothing is stored for this camera."
         else:
@@ -1671,7 +1395,7 @@ class FloorCalibrationPane(QWidget):
                 )
         if self._unsaved(stored):
             text += " The table has changes not saved."
-        self.stored_label.setText(text)
+        return text
 
     def _unsaved(self, stored: StoredCalibration | None) -> bool:
         """Whether the table's points differ from the stored ones (half-placed points

@@ -24,13 +24,12 @@ file.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, Final
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -41,29 +40,21 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPainterPath,
-    QPaintEvent,
     QPen,
     QPolygonF,
-    QShowEvent,
 )
 from PySide6.QtWidgets import (
-    QComboBox,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSizePolicy,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from engine.access import Actor, Permission
-from engine.history.query_service import CallRequest, QueryResult
 from engine.sitetime import display
-from engine.text import printable
 from engine.vision.privacy import (
     MAX_AREAS,
     MAX_POINTS,
@@ -75,24 +66,17 @@ from engine.vision.privacy import (
     share_text,
 )
 from engine.wording import display_actor
-from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
-from widgets.colours import ACCENT, CANVAS, CONTROL_EDGE, MARK_WHITE, RAISED, TEXT, ZONE_ORANGE
+from widgets.camera_picture import CameraPictureCanvas, CameraPicturePage
+from widgets.colours import ACCENT, CANVAS, MARK_WHITE, ZONE_ORANGE
 from widgets.privacy_masks.api import PrivacyMaskActions
 from widgets.queries import QueryClient
 
-_log = logging.getLogger(__name__)
-
 NOT_ALLOWED_TEXT = "Saving privacy masks needs the configure_cameras permission (admins)."
 NO_CAMERA_TEXT = "The site has no cameras to mask."
-NO_PICTURE_TEXT = (
-    "No picture from this camera yet: it has not sent this console a frame. "
-    "Press Refresh picture once it is online."
-)
 START_HINT = (
     "Click the picture to place the corners of an area to black out; click the first "
     "corner again (or press Close area) to close it. Click an area to select it."
 )
-_PLACEHOLDER_ASPECT: Final = 4 / 3
 _CORNER_RADIUS_PX: Final = 5.0
 _CLOSE_RADIUS_PX: Final = 12.0  # a click this close to the first corner closes the area
 SIDE_MIN_WIDTH_PX: Final = 320
@@ -100,7 +84,7 @@ SIDE_MIN_WIDTH_PX: Final = 320
 Fraction = tuple[float, float]  # (x, y) as fractions of the picture's width and height
 
 
-class MaskCanvas(QWidget):
+class MaskCanvas(CameraPictureCanvas):
     """The camera's still, scaled to fit (aspect kept), with the masked areas drawn over
     it darkened and hatched, and the area being drawn as a line of corners.
 
@@ -125,44 +109,18 @@ class MaskCanvas(QWidget):
     """Delete with an area selected (GUI thread)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._frame: QImage | None = None
-        self._size: tuple[int, int] | None = None
-        self._placeholder = NO_PICTURE_TEXT
+        super().__init__(
+            "Camera picture for privacy masks",
+            "Click to place an area's corners; click its first corner to close it; click an "
+            "area to select it (Delete removes it); right-click removes the last corner",
+            parent,
+        )
         self._areas: list[list[Fraction]] = []
         self._drawing: list[Fraction] = []
         self._selected: int | None = None
         self._hover: QPointF | None = None
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setMinimumSize(320, 240)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMouseTracking(True)
-        self.setAccessibleName("Camera picture for privacy masks")
-        self.setToolTip(
-            "Click to place an area's corners; click its first corner to close it; click an "
-            "area to select it (Delete removes it); right-click removes the last corner"
-        )
-
-    def sizeHint(self) -> QSize:
-        return QSize(640, 480)
 
     # -- state -----------------------------------------------------------------------------
-    def set_picture(
-        self, frame: QImage | None, size: tuple[int, int] | None, placeholder: str = ""
-    ) -> None:
-        self._frame = None if frame is None or frame.isNull() else frame
-        self._size = (
-            (self._frame.width(), self._frame.height()) if self._frame is not None else size
-        )
-        self._placeholder = placeholder or NO_PICTURE_TEXT
-        self.update()
-
-    def has_picture(self) -> bool:
-        return self._frame is not None
-
-    def placeholder(self) -> str:
-        return "" if self._frame is not None else self._placeholder
-
     def set_areas(
         self, areas: Sequence[Sequence[Fraction]], drawing: Sequence[Fraction], selected: int | None
     ) -> None:
@@ -172,17 +130,6 @@ class MaskCanvas(QWidget):
         self.update()
 
     # -- geometry --------------------------------------------------------------------------
-    def picture_rect(self) -> QRectF:
-        """Where the picture is drawn: as large as fits, at the top, centred across."""
-        if self._size is not None and self._size[1] > 0:
-            aspect = self._size[0] / self._size[1]
-        else:
-            aspect = _PLACEHOLDER_ASPECT
-        area = QRectF(self.rect())
-        width = min(area.width(), area.height() * aspect)
-        height = width / aspect
-        return QRectF(area.x() + (area.width() - width) / 2, area.y(), width, height)
-
     def widget_point(self, x: float, y: float) -> QPointF:
         """The widget position of picture fraction (x, y)."""
         rect = self.picture_rect()
@@ -208,10 +155,8 @@ class MaskCanvas(QWidget):
 
     # -- events ----------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        event.accept()
-        if not self.isEnabled() or self._frame is None:
+        if not self._press_to_act_on(event):
             return
-        self.setFocus(Qt.FocusReason.MouseFocusReason)
         position = event.position()
         if event.button() == Qt.MouseButton.RightButton:
             if self._drawing:
@@ -246,9 +191,6 @@ class MaskCanvas(QWidget):
         self.update()
         super().leaveEvent(event)
 
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        event.accept()  # two clicks at one place: the second adds nothing
-
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         if key == Qt.Key.Key_Backspace and self._drawing:
@@ -260,28 +202,12 @@ class MaskCanvas(QWidget):
             return
         event.accept()
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        rect = self.picture_rect()
-        if self._frame is not None:
-            painter.drawImage(rect, self._frame)
-        else:
-            painter.fillRect(rect, QColor(RAISED))
-            painter.setPen(QColor(CONTROL_EDGE))
-            painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
-        painter.save()
-        painter.setClipRect(rect)
+    # -- internals -------------------------------------------------------------------------
+    def _paint_on_picture(self, painter: QPainter) -> None:
         for index, area in enumerate(self._areas):
             self._paint_area(painter, index, area)
         self._paint_drawing(painter)
-        painter.restore()
-        if self._frame is None:
-            self._paint_placeholder(painter, rect)
-        painter.end()
 
-    # -- internals -------------------------------------------------------------------------
     def _polygon(self, area: Sequence[Fraction]) -> QPolygonF:
         return QPolygonF([self.widget_point(x, y) for x, y in area])
 
@@ -324,16 +250,6 @@ class MaskCanvas(QWidget):
                 painter.setPen(QPen(QColor(MARK_WHITE), 2.0))
                 painter.drawEllipse(point, _CLOSE_RADIUS_PX - 2, _CLOSE_RADIUS_PX - 2)
 
-    def _paint_placeholder(self, painter: QPainter, rect: QRectF) -> None:
-        font = QFont(self.font())
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        painter.setFont(font)
-        painter.setPen(QColor(TEXT))
-        inner = rect.adjusted(rect.width() * 0.12, 0, -rect.width() * 0.12, 0)
-        painter.drawText(
-            inner, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder
-        )
-
     def _label(self, painter: QPainter, centre: QPointF, text: str, colour: QColor) -> None:
         """``text`` on a dark rounded plate centred at ``centre``."""
         font = QFont(self.font())
@@ -353,24 +269,32 @@ class MaskCanvas(QWidget):
         painter.drawText(plate, Qt.AlignmentFlag.AlignCenter, text)
 
 
-class PrivacyMasksPane(QWidget):
+class PrivacyMasksPane(CameraPicturePage[StoredPrivacyMask, MaskCanvas]):
     """Pick a camera, draw the areas of its picture to black out, see how much is masked,
     and save.
 
-    ``cameras`` are the site's (key, display name) pairs; ``frame_of(key)`` the camera's
-    newest picture (already in memory, or None); ``no_picture_reason(key)`` why there is
-    none, in one line (None: say the usual). ``actions`` block: the page runs them through
-    ``client``. The console says with :meth:`on_actor_changed` whether the person at it may
-    save; the engine refuses anyone else anyway."""
+    ``cameras``, ``frame_of`` and ``no_picture_reason`` are as for
+    :class:`~widgets.camera_picture.CameraPicturePage`; ``actions`` block: the page runs
+    them through ``client``."""
 
     sig_areas_changed = Signal()
     """The areas or the area being drawn changed (GUI thread)."""
 
-    sig_stored_loaded = Signal(str)
-    """A camera's stored mask was read (GUI thread): the camera's key."""
+    # sig_stored_loaded (a camera's stored mask was read) and sig_saved (a mask was stored
+    # and applied): the camera's key, from CameraPicturePage.
 
-    sig_saved = Signal(str)
-    """A mask was stored and applied (GUI thread): the camera's key."""
+    CHANNEL = "privacy-masks"
+    NOT_ALLOWED_TEXT = NOT_ALLOWED_TEXT
+    NO_CAMERA_TEXT = NO_CAMERA_TEXT
+    REFRESH_TOOLTIP = "Show the camera's newest picture (the areas stay)"
+    CLEAR_TOOLTIP = "Remove every area (Save to unmask the camera)"
+    REVERT_TOOLTIP = "Put the stored areas back"
+    SAVE_TEXT = "Save privacy masks"
+    SAVED_WHAT = "privacy masks"
+    READING_TEXT = "Reading the stored privacy masks…"
+    STORED_NAME = "stored privacy mask"
+    STORED_REQUEST = "stored privacy mask"
+    STORED_TYPE = StoredPrivacyMask
 
     def __init__(
         self,
@@ -382,73 +306,36 @@ class PrivacyMasksPane(QWidget):
         no_picture_reason: Callable[[str], str | None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._client = client
+        super().__init__(
+            client,
+            cameras=cameras,
+            frame_of=frame_of,
+            no_picture_reason=no_picture_reason,
+            read_stored=actions.stored_mask,
+            canvas=MaskCanvas(),
+            parent=parent,
+        )
         self._actions = actions
-        self._cameras = [(str(key), str(name)) for key, name in cameras]
-        self._frame_of = frame_of
-        self._no_picture_reason = no_picture_reason
-        self._channel = f"privacy-masks-{id(self):x}"
-        self._camera: str | None = None
-        self._frame: QImage | None = None
-        self._placeholder = NO_PICTURE_TEXT
-        self._stored: dict[str, StoredPrivacyMask | None] = {}
         self._areas: list[list[Fraction]] = []
         self._drawing: list[Fraction] = []
         self._selected: int | None = None
         self._edited = False  # the areas hold the admin's changes, not what is stored
-        self._changes_allowed = True
-        self._loaded_once = False
         self._problem = ""
 
-        # -- the camera ----------------------------------------------------------------------
-        self.camera_combo = QComboBox()
-        self.camera_combo.setAccessibleName("Camera")
-        self.camera_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        for key, name in self._cameras:
-            self.camera_combo.addItem(printable(name), key)
-        self.camera_combo.currentIndexChanged.connect(self._on_camera_changed)
-        self.refresh_button = QPushButton("Refresh picture")
-        self.refresh_button.setToolTip("Show the camera's newest picture (the areas stay)")
-        self.refresh_button.clicked.connect(self.refresh_picture)
-        self.stored_label = QLabel()
-        self.stored_label.setWordWrap(True)
-        self.stored_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        camera_row = QHBoxLayout()
-        camera_row.addWidget(QLabel("Camera"))
-        camera_row.addWidget(self.camera_combo)
-        camera_row.addWidget(self.refresh_button)
-        camera_row.addWidget(self.stored_label, 1)
-
         # -- the picture -----------------------------------------------------------------------
-        self.canvas = MaskCanvas()
         self.canvas.sig_picture_clicked.connect(self._on_picture_clicked)
         self.canvas.sig_close_requested.connect(self.close_area)
         self.canvas.sig_area_clicked.connect(self.select_area)
         self.canvas.sig_undo_requested.connect(self.undo_corner)
         self.canvas.sig_delete_requested.connect(self.delete_selected)
-        outcome_font = QFont(self.font())
-        outcome_font.setPointSizeF(outcome_font.pointSizeF() * 1.15)
-        outcome_font.setBold(True)
         self.summary_label = QLabel()
         self.summary_label.setObjectName("privacy-masks-summary")
         self.summary_label.setWordWrap(True)
-        self.summary_label.setFont(outcome_font)
+        self.summary_label.setFont(self._outcome_font())
         self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.problem_label = QLabel()
-        self.problem_label.setWordWrap(True)
-        self.problem_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        show_as_error(self.problem_label)
-        self.problem_label.hide()
         self.hint_label = QLabel()
         self.hint_label.setWordWrap(True)
-        picture_side = QWidget()
-        picture_layout = QVBoxLayout(picture_side)
-        picture_layout.setContentsMargins(0, 0, 0, 0)
-        picture_layout.addWidget(self.summary_label)
-        picture_layout.addWidget(self.problem_label)
-        picture_layout.addWidget(self.hint_label)
-        picture_layout.addWidget(self.canvas, 1)
+        picture_side = self._picture_side(self.summary_label, self.problem_label, self.hint_label)
 
         # -- the areas -------------------------------------------------------------------------
         self.area_list = QListWidget()
@@ -466,25 +353,14 @@ class PrivacyMasksPane(QWidget):
         self.delete_button = QPushButton("Delete area")
         self.delete_button.setToolTip("Remove the selected area (Delete)")
         self.delete_button.clicked.connect(self.delete_selected)
-        self.clear_button = QPushButton("Clear all")
-        self.clear_button.setToolTip("Remove every area (Save to unmask the camera)")
-        self.clear_button.clicked.connect(self._on_clear_requested)
-        self.revert_button = QPushButton("Back to stored")
-        self.revert_button.setToolTip("Put the stored areas back")
-        self.revert_button.clicked.connect(self._on_revert_requested)
         drawing_row = QHBoxLayout()
         drawing_row.addWidget(self.close_button)
         drawing_row.addWidget(self.undo_button)
         drawing_row.addWidget(self.cancel_button)
-        areas_row = QHBoxLayout()
-        areas_row.addWidget(self.delete_button)
-        areas_row.addWidget(self.clear_button)
-        areas_row.addStretch(1)
-        areas_row.addWidget(self.revert_button)
         areas_layout = QVBoxLayout()
         areas_layout.addWidget(self.area_list, 1)
         areas_layout.addLayout(drawing_row)
-        areas_layout.addLayout(areas_row)
+        areas_layout.addLayout(self._work_row(self.delete_button))
         self.areas_box = QGroupBox("Masked areas")
         self.areas_box.setLayout(areas_layout)
         self.note_label = QLabel(
@@ -495,116 +371,15 @@ class PrivacyMasksPane(QWidget):
         )
         self.note_label.setWordWrap(True)
 
-        # -- saving ----------------------------------------------------------------------------
-        self.permission_label = QLabel()
-        self.permission_label.setWordWrap(True)
-        self.permission_label.hide()
-        self.save_button = QPushButton("Save privacy masks")
-        self.save_button.setDefault(True)
-        self.save_button.clicked.connect(self._on_save_requested)
-        self.strip = ActionStrip()
-        self._runner = ActionRunner(
-            client,
-            self.strip,
-            channel=f"{self._channel}.save",
-            update_controls=self._update_controls,
-            parent=self,
+        self._lay_out(
+            picture_side,
+            [(self.areas_box, 1), (self.note_label, 0)],
+            side_min_width=SIDE_MIN_WIDTH_PX,
+            side_stretch=1,
         )
-        save_row = QHBoxLayout()
-        save_row.addWidget(self.strip, 1)
-        save_row.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignTop)
-
-        side = QWidget()
-        side.setMinimumWidth(SIDE_MIN_WIDTH_PX)
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(self.areas_box, 1)
-        side_layout.addWidget(self.note_label)
-        side_layout.addWidget(self.permission_label)
-        side_layout.addLayout(save_row)
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(picture_side)
-        self.splitter.addWidget(side)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(camera_row)
-        layout.addWidget(self.splitter, 1)
-
-        if self._cameras:
-            self._camera = self._cameras[0][0]
-            self.refresh_picture()
-        self._show()
+        self._open_first_camera()
 
     # -- public API ------------------------------------------------------------------------
-    def on_actor_changed(self, actor: Actor | None) -> None:
-        """Who is logged in changed (None: nobody): saving is for who may configure
-        cameras."""
-        self.set_changes_allowed(actor is not None and actor.may(Permission.CONFIGURE_CAMERAS))
-
-    def set_changes_allowed(self, allowed: bool, why_not: str = NOT_ALLOWED_TEXT) -> None:
-        self._changes_allowed = allowed
-        self.permission_label.setText("" if allowed else why_not)
-        self.permission_label.setVisible(not allowed)
-        self._update_controls()
-
-    def on_page_shown(self) -> None:
-        """The page came into view: read the camera's stored mask again, and look for a
-        picture if there was none."""
-        self._loaded_once = True
-        if self._camera is not None and self._frame is None:
-            self.refresh_picture()
-        self.load_stored()
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if not self._loaded_once:
-            self.on_page_shown()
-
-    def camera(self) -> str | None:
-        return self._camera
-
-    def select_camera(self, camera: str) -> None:
-        index = self.camera_combo.findData(camera)
-        if index < 0:
-            raise KeyError(camera)
-        self.camera_combo.setCurrentIndex(index)
-
-    def refresh_picture(self) -> None:
-        """Show the camera's newest picture; the areas stay where they are."""
-        if self._camera is None:
-            self._frame = None
-            self.canvas.set_picture(None, None, NO_CAMERA_TEXT)
-            return
-        frame = self._frame_of(self._camera)
-        self._frame = None if frame is None or frame.isNull() else frame
-        reason = self._no_picture_reason(self._camera) if self._no_picture_reason else None
-        self._placeholder = (
-            f"No picture from this camera: {printable(reason)}" if reason else NO_PICTURE_TEXT
-        )
-        self.canvas.set_picture(self._frame, self._stored_size(), self._placeholder)
-        self._show()
-
-    def load_stored(self) -> None:
-        """Read the camera's stored mask (on a worker); shown when it answers."""
-        camera = self._camera
-        if camera is None:
-            return
-        self._client.submit(
-            f"{self._channel}.stored",
-            CallRequest(partial(self._actions.stored_mask, camera), "stored privacy mask"),
-            partial(self._on_stored_loaded, camera),
-        )
-
-    def image_size(self) -> tuple[int, int] | None:
-        """The picture's size in pixels: the camera's picture, else the stored mask's."""
-        if self._frame is not None:
-            return self._frame.width(), self._frame.height()
-        return self._stored_size()
-
     def areas(self) -> list[list[Fraction]]:
         """The closed areas, as fractions of the picture."""
         return [list(area) for area in self._areas]
@@ -616,23 +391,12 @@ class PrivacyMasksPane(QWidget):
     def selected_area(self) -> int | None:
         return self._selected
 
-    def stored(self, camera: str | None = None) -> StoredPrivacyMask | None:
-        """The stored mask read for ``camera`` (default: the one shown)."""
-        return self._stored.get(camera or self._camera or "")
-
-    def has_read_stored(self, camera: str | None = None) -> bool:
-        """Whether the stored mask of ``camera`` (default: the one shown) has been read."""
-        return (camera or self._camera or "") in self._stored
-
     def problem(self) -> str:
         """Why the last area could not be closed ("" when it could)."""
         return self._problem
 
     def summary(self) -> str:
         return self.summary_label.text()
-
-    def is_busy(self) -> bool:
-        return self._runner.is_busy()
 
     def add_corner(self, x: float, y: float) -> bool:
         """Place a corner of the area being drawn at picture fraction (x, y) (starting an
@@ -705,35 +469,21 @@ class PrivacyMasksPane(QWidget):
         return self._check(self._areas)
 
     # -- handlers --------------------------------------------------------------------------
-    def _on_camera_changed(self, index: int) -> None:
-        camera = self.camera_combo.itemData(index) if index >= 0 else None
-        if camera == self._camera:
-            return
-        self._camera = camera
+    def _switch_work(self, leaving: str | None, camera: str | None) -> None:
         self._areas, self._drawing, self._selected = [], [], None
         self._edited = False
         self._problem = ""
         stored = self._stored.get(camera or "")
         if stored is not None:
             self._put_stored(stored)
-        self.refresh_picture()
-        self.load_stored()
 
-    def _on_stored_loaded(self, camera: str, result: QueryResult[Any]) -> None:
-        if result.error is not None:
-            message = f"Could not read the stored privacy mask: {printable(str(result.error))}"
-            _log.warning("%s", message)
-            self.strip.show_error(message)
-            return
-        stored = result.value if isinstance(result.value, StoredPrivacyMask) else None
-        self._stored[camera] = stored
+    def _stored_read(self, camera: str, stored: StoredPrivacyMask | None) -> None:
         if camera == self._camera and not self._edited and not self._drawing:
             self._areas, self._selected = [], None
             if stored is not None:
                 self._put_stored(stored)
-            self.canvas.set_picture(self._frame, self._stored_size(), self._placeholder)
+            self._show_picture()
         self._show()
-        self.sig_stored_loaded.emit(camera)
 
     def _on_picture_clicked(self, x: float, y: float) -> None:
         if not self._drawing and self._selected is not None:
@@ -785,12 +535,7 @@ class PrivacyMasksPane(QWidget):
             self._show()
             self.sig_saved.emit(camera)
 
-        self._runner.run(
-            f"Saving the privacy masks of {name}…",
-            partial(self._actions.save_mask, camera, mask),
-            saved,
-            failure=f"Could not save the privacy masks of {name}",
-        )
+        self._run_save(camera, partial(self._actions.save_mask, camera, mask), saved)
 
     # -- internals -------------------------------------------------------------------------
     def _check(self, areas: Sequence[Sequence[Fraction]]) -> PrivacyMask:
@@ -801,12 +546,8 @@ class PrivacyMasksPane(QWidget):
     def _put_stored(self, stored: StoredPrivacyMask) -> None:
         self._areas = [list(area) for area in stored.mask.areas]
 
-    def _stored_size(self) -> tuple[int, int] | None:
-        stored = self.stored()
-        return stored.mask.image_size if stored is not None else None
-
-    def _camera_name(self, camera: str) -> str:
-        return printable(dict(self._cameras).get(camera, camera))
+    def _stored_image_size(self, stored: StoredPrivacyMask) -> tuple[int, int]:
+        return stored.mask.image_size
 
     def _say_problem(self, text: str) -> None:
         self._problem = text
@@ -823,6 +564,9 @@ class PrivacyMasksPane(QWidget):
             len(a) != len(b) or any(math.dist(p, q) > 1e-5 for p, q in zip(a, b, strict=True))
             for a, b in zip(self._areas, kept, strict=True)
         )
+
+    def _show_all(self) -> None:
+        self._show()
 
     def _show(self) -> None:
         """Bring every label, the list and the canvas in line with the areas."""
@@ -869,22 +613,13 @@ class PrivacyMasksPane(QWidget):
         else:
             self.hint_label.setText(START_HINT)
 
-    def _show_stored(self) -> None:
-        camera = self._camera
-        if camera is None:
-            self.stored_label.setText(NO_CAMERA_TEXT)
-            return
-        if camera not in self._stored:
-            self.stored_label.setText("Reading the stored privacy masks…")
-            return
-        stored = self._stored[camera]
+    def _stored_text(self, stored: StoredPrivacyMask | None) -> str:
         if stored is None:
-            self.stored_label.setText("Stored: nothing masked on this camera.")
-            return
+            return "Stored: nothing masked on this camera."
         count = len(stored.mask.areas)
         areas = "1 area" if count == 1 else f"{count} areas"
         at, shown = stored.masked_at, display()
-        self.stored_label.setText(
+        return (
             f"Stored: {areas}, {share_text(stored.mask.covered_share())} of the picture; "
             f"set by {display_actor(stored.masked_by)} at {shown.full_minutes(at)} "
             f"{shown.zone_label(at)}."

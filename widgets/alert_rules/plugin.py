@@ -3,28 +3,21 @@ administration window), and how it is built (zones drawn on a camera's latest fr
 
 from __future__ import annotations
 
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
 from widgets.alert_rules.view import AlertRulesPane
+from widgets.camera_picture import newest_pictures
 from widgets.pane import Home, PaneContext, PaneSpec
 
 
 def build(ctx: PaneContext) -> QWidget:
-    def latest_picture(camera: str) -> QImage | None:
-        """The camera's newest decoded frame, copied (in memory: no I/O)."""
-        frame = ctx.frame_of(camera)
-        if frame is None:
-            return None
-        image = frame.image
-        height, width = image.shape[:2]
-        return QImage(
-            image.data, width, height, image.strides[0], QImage.Format.Format_BGR888
-        ).copy()
-
     pane = AlertRulesPane(
-        ctx.queries, ctx.backend, cameras=ctx.cameras, rooms=ctx.rooms, frame_of=latest_picture
+        ctx.queries,
+        ctx.backend,
+        cameras=ctx.cameras,
+        rooms=ctx.rooms,
+        frame_of=newest_pictures(ctx),
     )
     pane.refresh()
     return pane

@@ -194,7 +194,6 @@ class _Member:
     first_t: float = math.inf
     last_t: float = -math.inf
     person: int | None = None
-    joined_at: float = math.inf
     # What named it, and how much: (source, name, person id) → seconds a device was carried
     # (BLE) or a fixed weight (a face, an introduction).
     votes: dict[tuple[str, str, str | None], float] = field(default_factory=dict)
@@ -407,7 +406,6 @@ class Associator:
             if not person.members and person.waiting_since is None:
                 person.waiting_since = t
         member.person = None
-        member.joined_at = math.inf
         member.votes.clear()  # what named it named the person it followed before
         member.device = None
 
@@ -505,7 +503,7 @@ class Associator:
             link.confidence = 0.7 * link.confidence + 0.3 * score
             link.last_proposed = now
             # Joined at once: waiting for more proposals kept nothing wrong out in the
-            # walkthrough (wrong joins come from trackers swapping people later), and let
+            # walkthrough (wrong joins come from trackers swapping people later) and made
             # right ones wait.
             if not link.joined and link.confidence >= JOIN_CONFIDENCE:
                 self._join(tracks[i], blobs[j], link, now)
@@ -711,7 +709,6 @@ class Associator:
 
     def _attach(self, person: _Person, member: _Member, now: float) -> None:
         member.person = person.key
-        member.joined_at = now
         for vote, weight in member.votes.items():
             person.votes[vote] = person.votes.get(vote, 0.0) + weight
         person.members.add(member.key)

@@ -21,7 +21,7 @@ from engine.config import load_site
 from engine.cv import import_cv2
 from engine.events import PeopleDetected
 from engine.paths import data_dir
-from engine.runtime import EngineRuntime
+from engine.runtime import EngineRuntime, FileAnalysis
 from engine.store import Store
 from engine.store.audit_models import AuditEntry
 from engine.store.models import Media
@@ -230,7 +230,15 @@ def test_masked_pixels_are_black_in_frames_and_clips_and_nobody_there_is_detecte
                 site_id=ids.site_id, camera="lobby", mask=mask, at=datetime.now(UTC), actor=ADMIN
             )
         )
-    runtime = EngineRuntime(site, store, realtime=False)
+    # Analysed as `watchfloor analyze` does, on the file's own timeline: the detector runs
+    # every detect interval of video (frames stamped as decoded would put 6 s of video
+    # within a second, and the detector would run on two or three of them, or none).
+    runtime = EngineRuntime(
+        site,
+        store,
+        realtime=False,
+        file_analysis=FileAnalysis(recording_start=datetime.now(UTC), faces=False),
+    )
     sightings: list[tuple[float, float, float, float]] = []
     lock = threading.Lock()
 
@@ -270,13 +278,15 @@ def test_masked_pixels_are_black_in_frames_and_clips_and_nobody_there_is_detecte
             clips = session.scalars(select(Media).where(Media.kind == "clip")).all()
         assert clips, "no clip recorded"
         cv2 = import_cv2()
-        inner = cv2.erode(covered.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+        # Lossy coding blurs the area's edge across a macroblock (16 px): judged inside that.
+        inner = cv2.erode(covered.astype(np.uint8), np.ones((33, 33), np.uint8)).astype(bool)
+        assert inner.sum() > 0.3 * covered.sum()
         for clip in clips:
             with av.open(str(data_dir() / clip.path)) as container:
                 pictures = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
             assert pictures
             for picture in pictures:
-                assert picture[inner].max() <= 6  # black, up to H.264's rounding
+                assert picture[inner].max() <= 2  # black, up to rounding
                 assert picture[~covered].std() > 20
     finally:
         store.close()

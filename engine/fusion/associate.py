@@ -48,6 +48,21 @@ The name is the person's, so every member shows it (a device names the
 camera's track, a face names the blob) and it stays with them after the member that gave it
 has gone.
 
+**Blind rooms.** A room no camera sees into (no camera places anyone :data:`DEEP_M` inside
+it) and whose nodes hear no tags has no sense that can name anyone in it: a name there is
+the one a person carried in. The carried name may be wrong (the name at the door was someone
+else's, a camera's tracker moved the track at the door) and goes wrong when two people in
+the room make one blob and the room's tracker carries it on with the one who stays. So each
+blind room keeps a *roster* of the registered devices in it: a device that falls silent (no
+room's nodes heard it for :data:`DEVICE_GONE_S`) while the person it was matched to was
+within :data:`ENTER_M` of a blind room went into the nearest one, and a device heard again
+has come out. When a blind room follows one person and holds one device, that device names
+them. With two devices and one blob it does not guess. A blind room that senses nobody for
+:data:`EMPTY_S` is empty. A blob in a blind room whose person another sense still follows
+elsewhere, long after the blob appeared, is someone else's and leaves them.
+A device no node has heard for :data:`DEVICE_GONE_S` is matched to nobody: its last readings
+would name whoever is left in the room.
+
 **Path.** Each person keeps the *segments* of their path: which sense saw them where and when
 ("seen by Plaza east 14:02–14:04, sensed in the lobby 14:04–14:09, phone 'Ada's tag'
 throughout"), for the history.
@@ -98,10 +113,39 @@ NAME_HOLD_S: Final = 3.0  # another device's name takes over from one given this
 BLE_MEMORY_S: Final = 0.6  # a device matched to a person outweighs older matches this fast
 TRAIL_KEPT: Final = 60  # a person's places at the last updates (about 12 s at 5 Hz)
 BLE_GAP_S: Final = 15.0  # a device's sightings closer than this are one stretch
+DEEP_M: Final = 0.5  # a camera track placed this far inside a room: a camera sees that room
+ENTER_M: Final = 2.5  # a device falling silent this near a blind room (or in it) went in
+SILENT_NEAR_S: Final = 1.0  # …placed near it this long before it fell silent or since
+WENT_IN_S: Final = 3.0  # …a device unheard since no longer than this ago went in then
+EMPTY_S: Final = 5.0  # a blind room that senses nobody this long is empty
+DEVICE_GONE_S: Final = 2.0  # a device no node has heard this long has left the room
 
 Kind = Literal["camera", "sensing"]
 MemberKey = tuple[Kind, str, int]  # (kind, camera or room id, track or blob id)
 NAME_RANK: Final = {"face": 3, "introduced": 2, "ble": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    """A sensing room as the associator sees it: its id and its low and high corners on the
+    floor plan (metres; rooms lie along the plan's axes)."""
+
+    room_id: str
+    low: tuple[float, float]
+    high: tuple[float, float]
+
+    def contains(self, x: float, y: float, margin_m: float = 0.0) -> bool:
+        """Whether (x, y) lies inside, ``margin_m`` in from the walls."""
+        return (
+            self.low[0] + margin_m <= x <= self.high[0] - margin_m
+            and self.low[1] + margin_m <= y <= self.high[1] - margin_m
+        )
+
+    def distance(self, x: float, y: float) -> float:
+        """How far (x, y) is from the room (0 inside)."""
+        dx = max(self.low[0] - x, 0.0, x - self.high[0])
+        dy = max(self.low[1] - y, 0.0, y - self.high[1])
+        return math.hypot(dx, dy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +334,8 @@ class Associator:
     :meth:`see_track`, :meth:`see_blob`, :meth:`name_track` and call :meth:`update`; times
     are seconds on one clock."""
 
-    def __init__(self) -> None:
+    def __init__(self, rooms: Sequence[Room] = ()) -> None:
+        self._rooms = {room.room_id: room for room in rooms}
         self._members: dict[MemberKey, _Member] = {}
         self._links: dict[tuple[MemberKey, MemberKey], _Link] = {}
         self._people: dict[int, _Person] = {}
@@ -309,6 +354,13 @@ class Associator:
         self._matching_rooms: set[str] = set()  # rooms whose devices this matches itself
         # Names that arrived before their track was first seen (another thread's event).
         self._pending_names: dict[MemberKey, dict[tuple[str, str, str | None], float]] = {}
+        self._camera_rooms: set[str] = set()  # rooms a camera has placed someone well inside
+        # The devices in each blind room (address → name, person id), when it last sensed
+        # anyone, when each device was last heard (and its name) and where it was placed last.
+        self._inside: dict[str, dict[str, tuple[str, str | None]]] = {}
+        self._room_seen: dict[str, float] = {}
+        self._device_seen: dict[str, tuple[float, str, str | None]] = {}
+        self._device_place: dict[str, tuple[int, float, float]] = {}  # person, x, y
 
     # -- input -----------------------------------------------------------------------------
 
@@ -319,6 +371,9 @@ class Associator:
         member = self._member(("camera", camera, track_id), label, t)
         if member.add(t, *floor):
             self._taken_over(member, t)
+        for room in self._rooms.values():
+            if room.room_id not in self._camera_rooms and room.contains(*floor, DEEP_M):
+                self._camera_rooms.add(room.room_id)
 
     def see_blob(
         self,
@@ -423,6 +478,7 @@ class Associator:
         self._match_devices(now)
         for person in list(self._people.values()):
             self._rename(person, now)  # a device carried long enough names them now
+        self._keep_rosters(now)
         self._end_people(now)
         changes, self._changes = self._changes, []
         return changes
@@ -744,6 +800,11 @@ class Associator:
         )
         self._devices_at = now
         for to_room, contains, offset, devices in self._heard.values():
+            for device in devices:
+                heard_at = max((t for _, t, _ in device.readings), default=-math.inf) + offset
+                seen = self._device_seen.get(device.address)
+                if seen is None or heard_at > seen[0]:
+                    self._device_seen[device.address] = (heard_at, device.name, device.person_id)
             if not devices:
                 continue
             people = {}
@@ -768,6 +829,8 @@ class Associator:
                     for key, path in people.items()
                 }
                 for device in devices
+                if now_room - max((t for _, t, _ in device.readings), default=-math.inf)
+                <= DEVICE_GONE_S
             }
             # No device is held on to here (a room's matching keeps a blob's device against
             # a slightly better one): the votes below are the memory, and a person whose
@@ -779,6 +842,7 @@ class Associator:
                 person = self._people[key]
                 device = by_address[address]
                 person.device = address
+                self._device_place[address] = (person.key, *person.position)
                 # The newest evidence counts most: a tracker that swapped two people hands
                 # the person someone else's way, and their own device takes over in seconds.
                 for old in [v for v in person.votes if v[0] == "ble"]:
@@ -856,6 +920,106 @@ class Associator:
             person.members.discard(key)
             if not person.members and person.waiting_since is None:
                 person.waiting_since = now
+
+    # -- blind rooms -----------------------------------------------------------------------
+
+    def _keep_rosters(self, now: float) -> None:
+        """The blind rooms' rosters (see :meth:`_keep_roster`): a device heard is in no
+        blind room; one that falls silent goes into the blind room nearest where it was
+        last, within :data:`ENTER_M`."""
+        blind = [
+            room
+            for room in self._rooms.values()
+            if room.room_id not in self._camera_rooms and room.room_id not in self._matching_rooms
+        ]
+        if not blind:
+            return
+        for address, (heard_at, name, person_id) in self._device_seen.items():
+            if now - heard_at <= DEVICE_GONE_S:
+                for room in blind:
+                    self._inside.get(room.room_id, {}).pop(address, None)  # heard: not in there
+                continue
+            place = self._device_place.get(address)
+            if place is None or now - heard_at > DEVICE_GONE_S + WENT_IN_S:
+                continue
+            if any(address in self._inside.get(room.room_id, {}) for room in blind):
+                continue
+            # Where the person it was matched to last went about when it fell silent (they
+            # walk on to the door unmatched; later their person may follow someone else).
+            carrier = self._people.get(place[0])
+            went = [(place[1], place[2])]
+            if carrier is not None:
+                went += [
+                    (x, y)
+                    for t, x, y in carrier.trail
+                    if heard_at - SILENT_NEAR_S <= t <= heard_at + DEVICE_GONE_S
+                ]
+            near, room = min(
+                ((min(r.distance(x, y) for x, y in went), r) for r in blind),
+                key=lambda item: item[0],
+            )
+            if near <= ENTER_M:
+                self._inside.setdefault(room.room_id, {})[address] = (name, person_id)
+        for room in blind:
+            self._keep_roster(room, now)
+
+    def _keep_roster(self, room: Room, now: float) -> None:
+        """Who is in a *blind* room (no camera sees into it, its nodes hear no tags), so a
+        name there cannot be seen and is the one a person carried in. Its roster is the
+        registered devices that went unheard (no room's nodes heard them for
+        :data:`DEVICE_GONE_S`) where they were last placed at or in the room: the tags that
+        went in. A device heard again has come out. When the room follows one person and its
+        roster holds one device, that device names them, whatever name the person carried in
+        (the name at the door may have been someone else's, or two people who met inside made
+        one blob and the one who stayed is not the one the blob followed in). A room that
+        senses nobody for :data:`EMPTY_S` is empty."""
+        roster = self._inside.setdefault(room.room_id, {})
+        live_here = [
+            m
+            for m in self._members.values()
+            if m.key[0] == "sensing" and m.key[1] == room.room_id and self._live(m, now)
+        ]
+        if live_here:
+            self._room_seen[room.room_id] = now
+        elif now - self._room_seen.get(room.room_id, -math.inf) > EMPTY_S:
+            roster.clear()
+            return
+        occupants = set()
+        for member in live_here:
+            if member.person is None:
+                return  # not placed yet
+            person = self._people[member.person]
+            elsewhere = [
+                m
+                for k in person.members
+                if k in self._members
+                and (k[0] != "sensing" or k[1] != room.room_id)
+                and self._live(m := self._members[k], now)
+            ]
+            if any(
+                m.last_t > member.first_t + SETTLE_S
+                and math.dist(m.position, member.position) > HANDOVER_M
+                for m in elsewhere
+            ):
+                # Another sense still follows them, away from here, long after this blob
+                # appeared (a camera's tracker moved their track onto someone at the door,
+                # and the person went with the track): the blob in here is someone else.
+                self._leave(person, member, now)
+                person = self._new_person()
+                self._attach(person, member, now)
+            occupants.add(person.key)
+        if len(roster) != 1 or len(occupants) != 1:
+            return
+        person = self._people[occupants.pop()]
+        ((name, person_id),) = roster.values()
+        if person.name == name or person.name_source not in (None, "ble"):
+            return
+        for vote in [v for v in person.votes if v[0] == "ble"]:
+            del person.votes[vote]
+        person.votes[("ble", name, person_id)] = NAMED_WEIGHT
+        person.name, person.name_source, person.named_at = name, "ble", now
+        person.person_id = person_id or person.person_id
+        self._changes.append(FusionChange("named", self._view(person), now))
 
     def _end_people(self, now: float) -> None:
         for person in list(self._people.values()):

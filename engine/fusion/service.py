@@ -41,6 +41,7 @@ from engine.fusion.associate import (
     LinkView,
     MemberKey,
     PersonView,
+    Room,
     Segment,
 )
 from engine.fusion.floor import FloorCalibration
@@ -200,7 +201,16 @@ class FusionService:
         self._rooms = {room.id: room for room in rooms}
         self._names = {cam.id: cam.name for cam in cameras} | {r.id: r.name for r in rooms}
         self._calibrations = dict(calibrations)
-        self._associator = Associator()
+        self._associator = Associator(
+            [
+                Room(
+                    r.id,
+                    (r.origin.x_m, r.origin.y_m),
+                    (r.origin.x_m + r.box.width_m, r.origin.y_m + r.box.depth_m),
+                )
+                for r in rooms
+            ]
+        )
         self._inbox: queue.Queue[Callable[[], None]] = queue.Queue(QUEUE_MAX)
         self._dropped = 0
         self._lock = threading.Lock()

@@ -3,12 +3,13 @@ carrying names between them (engine.fusion.associate)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 
 import numpy as np
 
-from engine.fusion.associate import Associator, Device, FusionChange, Heard
+from engine.fusion.associate import Associator, Device, FusionChange, Heard, Room
 from engine.sensing.ble import DEVICE_HEIGHT_M, PATH_LOSS_EXPONENT, REFERENCE_RSSI_DBM
 
 Path = Callable[[float], tuple[float, float]]
@@ -188,8 +189,14 @@ class Tags:
     every node once a second with the path-loss model's RSSI and 4 dB of noise; the last
     10 s of readings go to the associator as a room sends them."""
 
-    def __init__(self, fusion: Associator, carried: dict[Device, Path], seed: int = 1) -> None:
-        self._fusion, self._carried = fusion, carried
+    def __init__(
+        self,
+        fusion: Associator,
+        carried: dict[Device, Path],
+        seed: int = 1,
+        heard_in: Callable[[float, float], bool] = lambda x, y: True,
+    ) -> None:
+        self._fusion, self._carried, self._heard_in = fusion, carried, heard_in
         self._rng = np.random.default_rng(seed)
         self._readings: dict[Device, list[tuple[tuple[float, float, float], float, float]]] = {
             device: [] for device in carried
@@ -200,6 +207,8 @@ class Tags:
             return
         for device, path in self._carried.items():
             x, y = path(t)
+            if not self._heard_in(x, y):
+                continue  # behind a wall the lobby's nodes do not hear
             for node in NODES:
                 d = math.dist(node, (x, y, DEVICE_HEIGHT_M))
                 rssi = REFERENCE_RSSI_DBM - 10 * PATH_LOSS_EXPONENT * math.log10(max(d, 0.3))
@@ -298,3 +307,120 @@ def test_a_blob_that_settles_past_the_door_continues_the_person_who_walked_on() 
     assert [c.member for c in changes if c.kind == "handed_over"] == [("sensing", "store", 2)]
     store = fusion.person_of(("sensing", "store", 2))
     assert store is not None and store.name == "Ada"
+
+
+def route(*stops: tuple[float, tuple[float, float]]) -> Path:
+    """Walking from stop to stop: (time, place) pairs, straight between them."""
+
+    def at(t: float) -> tuple[float, float]:
+        for (t0, a), (t1, b) in itertools.pairwise(stops):
+            if t <= t1:
+                w = min(max((t - t0) / (t1 - t0), 0.0), 1.0)
+                return (a[0] + w * (b[0] - a[0]), a[1] + w * (b[1] - a[1]))
+        return stops[-1][1]
+
+    return at
+
+
+LOBBY, STORE = Room("lobby", (0.0, 0.0), (8.0, 6.0)), Room("store", (8.0, 0.0), (13.0, 6.0))
+
+
+def in_lobby(x: float, y: float) -> bool:
+    return LOBBY.contains(x, y)
+
+
+def test_a_blind_room_names_who_stayed_when_someone_else_comes_out() -> None:
+    """The store room has no camera and its nodes hear no tags. Ada walks in and has a blob
+    there; at 14 s she walks out through the door as Bo walks in, and the room's tracker
+    carries her blob on with Bo. Her tag is heard in the lobby again and his falls silent
+    at the door: the blob in there is Bo's, not the Ada it carried in."""
+    fusion = Associator([LOBBY, STORE])
+    ada = route(
+        (0, (2.0, 3.0)),
+        (8.5, (10.5, 3.0)),
+        (10.7, (11.0, 5.0)),
+        (14.3, (8.0, 3.0)),
+        (19.3, (3.0, 3.0)),
+    )
+    bo = route(
+        (0, (2.0, 5.0)),
+        (4, (6.0, 5.0)),
+        (10, (5.0, 1.0)),
+        (13.6, (8.0, 3.0)),
+        (16.6, (11.0, 3.0)),
+        (20, (11.0, 5.0)),
+    )
+    tags = Tags(fusion, {ADA: ada, BO: bo}, heard_in=in_lobby)
+    names: dict[float, tuple[str | None, ...]] = {}
+
+    def step(t: float) -> None:
+        tags(t)
+        people = [fusion.person_of(k) for k in (("camera", "east", 2), ("sensing", "store", 5))]
+        names[round(t, 1)] = tuple(p.name if p else None for p in people)
+
+    run(
+        fusion,
+        24.0,
+        {1: (ada, 0, 5.5), 2: (bo, 0, 12.8), 3: (ada, 15.0, 24)},
+        {
+            ("lobby", 1): (ada, 0, 6.0, None),
+            ("lobby", 2): (bo, 0, 13.3, None),
+            ("store", 5): (swapped(ada, bo, 14.0), 6.5, 24, None),
+            ("lobby", 3): (ada, 14.8, 24, None),
+        },
+        on_step=step,
+    )
+    assert names[12.0] == ("Bo", "Ada")  # Bo in the lobby, Ada in the store room
+    came_out = fusion.person_of(("camera", "east", 3))
+    assert came_out is not None and came_out.name == "Ada"
+    stayed = fusion.person_of(("sensing", "store", 5))
+    assert stayed is not None and stayed.name == "Bo"
+    assert names[20.0][1] == "Bo"
+
+
+def test_a_blind_room_names_who_went_in_by_the_tag_that_fell_silent_at_its_door() -> None:
+    """Ada walks into the store room past Bo, who stands by its door; the camera's tracker
+    moves her track onto him there, so no one the camera followed went in. Her tag falls
+    silent at the door and the store room's blob is hers."""
+    fusion = Associator([LOBBY, STORE])
+    ada = route((0, (2.0, 3.0)), (6.0, (8.0, 3.0)), (8.5, (10.5, 3.0)), (20, (10.5, 5.0)))
+    bo = route((0, (7.0, 1.0)), (5.5, (7.0, 2.2)), (12, (3.0, 2.2)), (20, (3.0, 5.0)))
+    tags = Tags(fusion, {ADA: ada, BO: bo}, heard_in=in_lobby)
+    run(
+        fusion,
+        20.0,
+        {1: (swapped(ada, bo, 5.5), 0, 20), 2: (bo, 0, 5.5)},
+        {
+            ("lobby", 1): (ada, 0, 6.0, None),
+            ("lobby", 2): (bo, 0, 20, None),
+            ("store", 5): (ada, 7.0, 20, None),
+        },
+        on_step=tags,
+    )
+    inside = fusion.person_of(("sensing", "store", 5))
+    assert inside is not None and inside.name == "Ada"
+    lobby = fusion.person_of(("camera", "east", 1))
+    assert lobby is not None and lobby.name == "Bo"
+
+
+def test_a_blind_room_holding_two_tags_in_one_blob_does_not_guess() -> None:
+    """Ada walks into the store room and Bo follows her 4 s later; the room makes one blob
+    of the two. Both tags fell silent at its door, so the blob keeps the name it carried in
+    rather than take one of the two at random."""
+    fusion = Associator([LOBBY, STORE])
+    ada = route((0, (2.0, 3.0)), (8.0, (10.0, 3.0)), (20, (11.0, 4.0)))
+    bo = route((0, (2.0, 5.0)), (4.0, (4.0, 3.0)), (12.0, (10.0, 3.0)), (20, (11.0, 4.0)))
+    tags = Tags(fusion, {ADA: ada, BO: bo}, heard_in=in_lobby)
+    run(
+        fusion,
+        20.0,
+        {1: (ada, 0, 5.5), 2: (bo, 0, 9.5)},
+        {
+            ("lobby", 1): (ada, 0, 6.0, None),
+            ("lobby", 2): (bo, 0, 10.0, None),
+            ("store", 5): (ada, 6.8, 20, None),
+        },
+        on_step=tags,
+    )
+    inside = fusion.person_of(("sensing", "store", 5))
+    assert inside is not None and inside.name == "Ada"

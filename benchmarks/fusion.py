@@ -21,7 +21,8 @@ Figures, summed over the seeds (see :mod:`engine.fusion.evaluate` for each):
   (``wrong_join_share``) and by distinct pair (``pairs_wrong_share``; target < 2 %), and the
   share that were one walker's under their name (``join_identity_share``: the ≥ 90 % target
   read as the pairs the fusion made);
-- names kept in the room without a camera (``name_kept_share``).
+- names kept in the room without a camera (``name_kept_share``), and 4 s after a named
+  walker walked into it empty (``name_kept_entering_empty``) or with someone in it.
 
 ``python -m benchmarks.fusion [--quick]`` (``--quick``: one 60 s run).
 """
@@ -89,6 +90,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                 "join_identity_share": r["fusion"]["join_identity_share"],
                 "pairs_wrong": f"{r['fusion']['pairs_wrong']}/{r['fusion']['pairs_joined']}",
                 "name_kept": r["fusion"]["name_kept_in_room_without_camera"],
+                "name_kept_entering_empty": r["fusion"]["name_kept_entering_empty"],
             }
             for r in runs
         ],

@@ -283,6 +283,8 @@ def _summary(report: dict[str, Any]) -> None:
         f"({fusion['wrong_join_share']}); joins one walker's under their name "
         f"{fusion['joins_named_right']} ({fusion['join_identity_share']}); name kept in the "
         "room without a camera "
-        f"{fusion['name_kept_in_room_without_camera']}"
+        f"{fusion['name_kept_in_room_without_camera']}, 4 s after walking into it empty "
+        f"{fusion['name_kept_entering_empty']}, with someone in it "
+        f"{fusion['name_kept_entering_occupied']}"
     )
     print("\n".join(lines), file=sys.stderr)

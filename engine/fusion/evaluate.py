@@ -30,7 +30,10 @@ identity is no name.
 them (no camera, nodes that hear no tags): at every update while that room senses them, is
 the person their blob belongs to called by their name? Counted apart for the moments nobody
 else is in that room (when two people meet where nothing names them, no sense can tell them
-apart again).
+apart again). And by visit: a named walker walking into such a room, at the first update
+:data:`ENTRY_JUDGED_S` or more after they went in at which a blob of theirs is seen there,
+does that blob's person carry their name? Counted apart for visits into an empty room and
+into one someone else was in.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ BLOB_RADIUS_M: Final = 1.0
 BLOB_MARGIN_M: Final = 0.5
 BLOB_LAG_S: Final = 0.3  # a room's tracker places a walker about this late (measured)
 RECENT_S: Final = 0.5  # a sighting older than this at an update is not "seeing now"
+ENTRY_JUDGED_S: Final = 4.0  # a visit's name is judged this long after the walker went in
 
 Box = tuple[float, float, float, float]
 
@@ -84,6 +88,10 @@ class FusionScore:
     kept_name_of: int = 0
     kept_alone: int = 0  # …of those, while nobody else was in that room
     kept_alone_of: int = 0
+    entered_empty: int = 0  # visits into an empty blind room, judged
+    entered_empty_kept: int = 0  # …whose blob carried the walker's name
+    entered_occupied: int = 0
+    entered_occupied_kept: int = 0
     updates: int = 0
     pairs: int = 0  # distinct (track, blob) pairs joined while both had a truth
     pairs_right: int = 0  # …the same walker's most of that time
@@ -115,6 +123,14 @@ class FusionScore:
             "name_kept_share": _share(self.kept_name, self.kept_name_of),
             "name_kept_alone": f"{self.kept_alone}/{self.kept_alone_of}",
             "name_kept_alone_share": _share(self.kept_alone, self.kept_alone_of),
+            "name_kept_entering_empty": f"{self.entered_empty_kept}/{self.entered_empty}",
+            "name_kept_entering_empty_share": _share(self.entered_empty_kept, self.entered_empty),
+            "name_kept_entering_occupied": (
+                f"{self.entered_occupied_kept}/{self.entered_occupied}"
+            ),
+            "name_kept_entering_occupied_share": _share(
+                self.entered_occupied_kept, self.entered_occupied
+            ),
             "wrong_join_examples": self.wrong_examples[:5],
         }
 
@@ -157,6 +173,9 @@ class FusionScorer:
         self._named: set[int] = set()  # walkers the scene has named by now
         # Each joined (track, blob) pair: updates it was right, updates it was wrong.
         self._pairs: dict[tuple[Any, Any], list[int]] = {}
+        # Each named walker's visit to a blind room: (room, when they went in, whether it was
+        # empty then, whether judged yet).
+        self._visits: dict[int, tuple[str, float, bool, bool]] = {}
         self._unsubscribe = [
             bus.subscribe(PeopleDetected, self._on_people),
             bus.subscribe(SensingUpdated, self._on_sensing),
@@ -298,6 +317,7 @@ class FusionScorer:
                         f"{track_w + 1}) joined to {link.blob[1]} blob {link.blob[2]} "
                         f"(walker {blob_w + 1})"
                     )
+        self._judge_visits(t, blobs, person_of, named)
         # Names kept where only a camera-less, tag-deaf room senses a named walker.
         for (room_id, blob_id), owner in blobs.items():
             if owner is None or owner not in named:
@@ -319,6 +339,59 @@ class FusionScorer:
                 score.kept_alone += alone
 
 
+    def _blind_room_at(self, place: tuple[float, float] | None) -> str | None:
+        if place is None:
+            return None
+        for room_id, room in self._rooms.items():
+            if room_id in self._camera_rooms or room_id in self._named_in:
+                continue
+            if room.contains_floor(*place):
+                return room_id
+        return None
+
+    def _judge_visits(
+        self,
+        t: float,
+        blobs: Mapping[tuple[str, int], int | None],
+        person_of: Mapping[tuple[str, str, int], Any],
+        named: set[int],
+    ) -> None:
+        """Visits into a blind room (see the module docstring)."""
+        score = self.score
+        for index, walker in enumerate(self._walkers):
+            room_id = self._blind_room_at(walker(t))
+            visit = self._visits.get(index)
+            if room_id is None:
+                self._visits.pop(index, None)
+                continue
+            if visit is None or visit[0] != room_id:
+                if index not in named:
+                    continue
+                others = [
+                    place
+                    for other, w in enumerate(self._walkers)
+                    if other != index and (place := w(t)) is not None
+                ]
+                empty = not any(self._rooms[room_id].contains_floor(*p) for p in others)
+                self._visits[index] = (room_id, t, empty, False)
+                continue
+            _, entered, empty, judged = visit
+            if judged or t - entered < ENTRY_JUDGED_S:
+                continue
+            mine = [key for key, owner in blobs.items() if owner == index and key[0] == room_id]
+            if not mine:
+                continue  # judged when a blob of theirs is seen
+            self._visits[index] = (room_id, entered, empty, True)
+            carrier = person_of.get(("sensing", *mine[0]))
+            kept = carrier is not None and carrier.name == self._names[index]
+            if empty:
+                score.entered_empty += 1
+                score.entered_empty_kept += kept
+            else:
+                score.entered_occupied += 1
+                score.entered_occupied_kept += kept
+
+
 def summary(scores: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Several runs' scores added up."""
     keys = (
@@ -336,8 +409,15 @@ def summary(scores: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     kept_n, kept_of = sum(int(a) for a, _ in kept), sum(int(b) for _, b in kept)
     alone = [s["name_kept_alone"].split("/") for s in scores]
     alone_n, alone_of = sum(int(a) for a, _ in alone), sum(int(b) for _, b in alone)
+    entered: dict[str, Any] = {}
+    for key in ("name_kept_entering_empty", "name_kept_entering_occupied"):
+        parts = [str(s.get(key, "0/0")).split("/") for s in scores]
+        kept_in, of = sum(int(a) for a, _ in parts), sum(int(b) for _, b in parts)
+        entered[key] = f"{kept_in}/{of}"
+        entered[f"{key}_share"] = _share(kept_in, of)
     joins = total["joins_right"] + total["joins_wrong"]
     return {
+        **entered,
         **total,
         "right_identity_share": _share(total["right_identity"], total["pair_opportunities"]),
         "wrong_join_share": _share(total["joins_wrong"], joins),

@@ -188,3 +188,29 @@ def test_a_blob_between_two_walkers_or_a_box_over_two_has_no_truth() -> None:
     assert (got["joins_right"], got["joins_wrong"], got["joins_without_truth"]) == (0, 0, 1)
     # Walker 1 had a track and a blob (11) of her own, not joined.
     assert got["pair_opportunities"] == 1 and got["not_joined"] == 1
+
+
+def test_a_visit_into_the_room_without_a_camera_is_judged_four_seconds_in() -> None:
+    tag_2 = DeviceHeard(
+        "02:57:46:42:00:02", "tag 2", "Walker 2", None, (((0.1, 0.1, 0.15), 1.0, -60.0),)
+    )
+    results = []
+    for name_inside in ("Walker 2", "Walker 1"):
+        bus = EventBus()
+        score = scorer(bus)
+        see(bus, 5.0, devices=(tag_2,))  # her tag is heard: she is nameable
+        fused(bus, 5.1, [person(2, "Walker 2", ("camera", "cam", 2))], [])
+        for t in (10.5, 12.0, 13.9, 14.5, 16.0):  # in the store room, alone, from 10 s
+            see(bus, t)
+            fused(bus, t + 0.1, [person(2, name_inside, ("sensing", "store", 21))], [])
+        score.close()
+        results.append(score.score.as_json())
+    kept, lost = results
+    # Judged once, at 14.6 (the first update 4 s or more after she went in).
+    assert (
+        kept["name_kept_entering_empty"] == "1/1" and kept["name_kept_entering_occupied"] == "0/0"
+    )
+    assert lost["name_kept_entering_empty"] == "0/1"
+    total = summary([kept, lost])
+    assert total["name_kept_entering_empty"] == "1/2"
+    assert total["name_kept_entering_empty_share"] == 0.5

@@ -495,6 +495,15 @@ class Associator:
             if link.joined
         ]
 
+    def inside(self) -> dict[str, tuple[str, ...]]:
+        """The names of the tags each blind room holds (see :meth:`_keep_roster`), for rooms
+        that hold any."""
+        return {
+            room: tuple(sorted(name for name, _ in roster.values()))
+            for room, roster in self._inside.items()
+            if roster
+        }
+
     def person_of(self, key: MemberKey) -> PersonView | None:
         member = self._members.get(key)
         if member is None or member.person is None:

@@ -338,7 +338,6 @@ class FusionScorer:
                 score.kept_name += 1
                 score.kept_alone += alone
 
-
     def _blind_room_at(self, place: tuple[float, float] | None) -> str | None:
         if place is None:
             return None

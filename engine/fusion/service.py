@@ -62,6 +62,14 @@ class FusionUpdated(Event):
 
     people: tuple[PersonView, ...]
     links: tuple[LinkView, ...]
+    # Rooms nothing can name anyone in (no camera, no tag heard) → the names of the tags
+    # that went in and have not come out.
+    inside: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def tags_inside(self, room: str) -> tuple[str, ...]:
+        """The names of the tags room ``room`` holds unseen (empty: none, or the room can
+        name people itself)."""
+        return next((names for where, names in self.inside if where == room), ())
 
     def names_on(self, kind: str, where: str) -> dict[int, str]:
         """The names of the people camera (``kind`` ``camera``) or room (``sensing``)
@@ -394,6 +402,7 @@ class FusionService:
             at=self._clock.now(),
             people=tuple(self._associator.people()),
             links=tuple(self._associator.links()),
+            inside=tuple(sorted(self._associator.inside().items())),
         )
         with self._lock:
             self._latest = update

@@ -1,6 +1,7 @@
 """The walkthrough as an operator sees it once its camera is calibrated: the simulated
-camera's tile with the walkers' boxes named by the tags the lobby's nodes hear, and the
-Sensing pane with the same people, at 1400×860 and 1920×1080."""
+camera's tile with the walkers' boxes named by the tags the lobby's nodes hear, the Sensing
+pane with the same people, and the store room (no camera, no tag reader) saying which tags
+went in, at 1400×860 and 1920×1080."""
 
 from __future__ import annotations
 
@@ -65,6 +66,23 @@ def test_walkthrough_screenshots(qtbot: QtBot, qapp: QApplication, tmp_path: Pat
             album.save(window, f"walkthrough-operator-{width}x{height}", (width, height))
             album.save(window.panes["cameras"], f"walkthrough-cameras-{width}x{height}")
             album.save(sensing, f"walkthrough-sensing-{width}x{height}")
+
+        # Walker 1 walks into the store room, which no camera sees and whose nodes hear no
+        # tags: once her tag has fallen silent at its door, the pane says it is in there.
+        def tags_in_store() -> bool:
+            return bool(updates and updates[-1].tags_inside("store"))
+
+        deadline = time.monotonic() + 90.0
+        while time.monotonic() < deadline and not tags_in_store():
+            qtbot.wait(250)
+        assert tags_in_store(), "no tag went into the store room within 90 s"
+        sensing.room_combo.setCurrentIndex(sensing.room_combo.findText("Store room"))
+        qtbot.waitUntil(sensing.inside_label.isVisible)
+        assert sensing.inside_label.text().startswith("Tags in here: Walker")
+        for width, height in SIZES:
+            resize(qtbot, window, (width, height))
+            qtbot.wait(300)
+            album.save(sensing, f"walkthrough-store-{width}x{height}")
     finally:
         window.close()
         host.close()

@@ -873,3 +873,19 @@ def test_a_blob_shows_the_name_its_person_has_across_senses(qtbot: QtBot) -> Non
     pane.set_fused_names({})
     pane.set_snapshot(named_snapshot())
     assert [model.index(r, BlobColumn.WHO).data() for r in range(2)] == ["Alice", ""]
+
+
+def test_a_room_without_camera_or_tag_reader_says_which_tags_went_in(qtbot: QtBot) -> None:
+    pane = shown_pane(qtbot)
+    pane.set_rooms([("lobby", "Lobby"), ("store", "Store room")])
+    pane.set_tags_inside({"store": ("Walker 1", "Walker 3"), "lobby": ()})
+    assert not pane.inside_label.isVisible()  # the lobby names people itself
+    pane.room_combo.setCurrentIndex(1)
+    assert pane.inside_label.isVisible()
+    assert pane.inside_label.text().startswith("Tags in here: Walker 1, Walker 3 (went in")
+    pane.set_replay("REPLAY 09:14:03 ×4")  # live knowledge: not over a replayed moment
+    assert not pane.inside_label.isVisible()
+    pane.set_replay(None)
+    assert pane.inside_label.isVisible()
+    pane.set_tags_inside({"store": ()})  # they came out
+    assert not pane.inside_label.isVisible()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
 from engine.events import MediaWriteFailed, MediaWriteRecovered
+from engine.fusion.service import FusionUpdated
 from engine.history.query_service import QueryResult
 from engine.sitetime import display
 from engine.text import printable
@@ -67,11 +68,14 @@ def build(ctx: PaneContext) -> QWidget:
     pane.sig_pairing_requested.connect(open_pairing)
     pane.sig_room_selected.connect(room_selected)
     ctx.events.sig_sensing_updated.connect(pane.set_snapshot)
-    ctx.events.sig_fusion_updated.connect(
-        lambda update: pane.set_fused_names(
+
+    def fused(update: FusionUpdated) -> None:
+        pane.set_fused_names(
             {room_id: update.names_on("sensing", room_id) for room_id in pane.room_ids}
         )
-    )
+        pane.set_tags_inside({room_id: update.tags_inside(room_id) for room_id in pane.room_ids})
+
+    ctx.events.sig_fusion_updated.connect(fused)
     ctx.events.sig_recording_changed.connect(recording_changed)
     return pane
 

@@ -1514,6 +1514,7 @@ class SensingPane(QWidget):
         self._rooms: list[tuple[str, str]] = []
         self._latest: dict[str, SensingSnapshot] = {}
         self._fused_names: dict[str, dict[int, str]] = {}  # room → blob id → name (fusion)
+        self._tags_inside: dict[str, tuple[str, ...]] = {}  # room → tags that went in
         self._pairing_allowed = False
         self.pairing_unavailable = ""
         """Why no node can be paired at this site ("" when real nodes can join)."""
@@ -1550,6 +1551,11 @@ class SensingPane(QWidget):
         self.blob_table = BlobTable()
         self.blob_table.clicked.connect(self._on_blob_row_clicked)
         self.node_table = NodeHealthTable()
+        self.inside_label = QLabel("")
+        self.inside_label.setObjectName("sensing-tags-inside")
+        self.inside_label.setWordWrap(True)
+        self.inside_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.inside_label.hide()
         self.degraded_label = QLabel("")
         self.degraded_label.setWordWrap(True)
         self.degraded_label.setStyleSheet(DEGRADED_STYLE)
@@ -1566,6 +1572,7 @@ class SensingPane(QWidget):
         rooms.addWidget(self.room_combo, 1)
         column.addLayout(rooms)
         column.addWidget(self.status_label)
+        column.addWidget(self.inside_label)
         pairing = QHBoxLayout()
         pairing.addWidget(self.pairing_button)
         pairing.addWidget(self.pairing_label, 1)
@@ -1711,6 +1718,7 @@ class SensingPane(QWidget):
         self._replaying = label is not None
         if self._replaying != was_replaying:
             self.set_explanation(None)  # it explained a blob of the other world
+            self._show_tags_inside()  # live only
         self.replay_label.setText(label or "")
         self.replay_label.setAccessibleName(label or "")
         self.replay_label.setVisible(label is not None)
@@ -1759,6 +1767,28 @@ class SensingPane(QWidget):
         shown = self._fused_names.get(self.current_room_id or "", {})
         self.view.fused_names = shown
         self.blob_table.blob_model.fused_names = shown
+
+    def set_tags_inside(self, tags: Mapping[str, tuple[str, ...]]) -> None:
+        """The tags each room without a camera or tag reader holds: they went in at its door
+        and have not been heard since (room → names)."""
+        self._tags_inside = {room: names for room, names in tags.items() if names}
+        self._show_tags_inside()
+
+    def _show_tags_inside(self) -> None:
+        names = self._tags_inside.get(self.current_room_id or "", ())
+        if not names or self._replaying:
+            self.inside_label.hide()
+            return
+        self.inside_label.setText(
+            f"Tags in here: {', '.join(printable(n) for n in names)} (went in, not heard since)"
+        )
+        self.inside_label.setToolTip(
+            "No camera sees into this room and its nodes hear no tags, so it cannot name "
+            "anyone itself. These tags fell silent at its door and have not been heard since. "
+            "When the room senses one person and holds one tag, that tag names them; with two "
+            "people in one blob it does not guess."
+        )
+        self.inside_label.show()
 
     def set_snapshot(self, snapshot: SensingSnapshot) -> None:
         """A room's latest fusion tick; drawn when that room is selected (and no replay
@@ -1878,6 +1908,7 @@ class SensingPane(QWidget):
         room_id = self.current_room_id
         self.set_explanation(None)
         self._show_recording_problem()
+        self._show_tags_inside()
         if room_id is None:
             return
         snapshot = self._latest.get(room_id)

@@ -375,6 +375,7 @@ def test_a_blind_room_names_who_stayed_when_someone_else_comes_out() -> None:
     assert came_out is not None and came_out.name == "Ada"
     stayed = fusion.person_of(("sensing", "store", 5))
     assert stayed is not None and stayed.name == "Bo"
+    assert fusion.inside() == {"store": ("Bo",)}
     assert names[20.0][1] == "Bo"
 
 
@@ -424,3 +425,4 @@ def test_a_blind_room_holding_two_tags_in_one_blob_does_not_guess() -> None:
     )
     inside = fusion.person_of(("sensing", "store", 5))
     assert inside is not None and inside.name == "Ada"
+    assert fusion.inside() == {"store": ("Ada", "Bo")}

@@ -2,15 +2,18 @@
 
 History reaches an attached console as stored events (:mod:`engine.cluster.feed`). What is
 not history travels here: an alert raised, acknowledged or escalated; a sequence added to
-an alert; a camera's state; a sensing room's latest picture. Each process of a shared site
-(an engine, an attached console) runs a :class:`LiveRelay`: it hears these on its own bus
-and sends a small ``NOTIFY`` on :data:`~engine.store.writer.LIVE_CHANNEL` (ids and states,
-never the rows; a room's picture is written to its ``live_rooms`` row first, in the same
-transaction). A
-console runs a :class:`LiveFollower`: it listens on the same connection as its event feed,
-reads what a note names, and publishes the same bus events an embedded engine would have
-(``AlertRaised``, ``AlertChanged``, ``SequenceAdded``, ``CameraStatusChanged``,
-``SensingUpdated``, ``EventsStored``), so the panes cannot tell the difference.
+an alert; a camera's state; a sensing room's latest picture; the names the fusion gives the
+camera tracks and blobs, and the tags the rooms no sense names in hold. Each process of a
+shared site (an engine, an attached console) runs a :class:`LiveRelay`: it hears these on
+its own bus and sends a small ``NOTIFY`` on :data:`~engine.store.writer.LIVE_CHANNEL` (ids
+and states, never the rows; a room's picture is written to its ``live_rooms`` row first, in
+the same transaction). A console runs a :class:`LiveFollower`: it listens on the same
+connection as its event feed, reads what a note names, and publishes the same bus events an
+embedded engine would have (``AlertRaised``, ``AlertChanged``, ``SequenceAdded``,
+``CameraStatusChanged``, ``SensingUpdated``, ``FusionUpdated``, ``EventsStored``), so the
+panes cannot tell the difference. (A ``FusionUpdated`` told this way carries the named
+people and what they are made of, the tags inside rooms, and nothing more: a pane shows
+names from it.)
 
 Nothing here holds up the bus: the relay queues at most :data:`MAX_QUEUED` notes and counts
 what it had to drop while the database was away. A follower that was cut off reads, on its
@@ -48,6 +51,8 @@ from engine.cluster.snapshots import decode_snapshot, encode_snapshot
 from engine.cluster.status import RUNNING, EngineLine, engines_status
 from engine.events import CameraStatus, CameraStatusChanged, Event
 from engine.frames import Frame
+from engine.fusion.associate import MemberKey, PersonView
+from engine.fusion.service import FusionUpdated
 from engine.sensing.service import SensingUpdated
 from engine.store.alert_models import Alert
 from engine.store.cluster_models import LiveRoom
@@ -67,8 +72,18 @@ CAUGHT_UP_ALERTS: Final = 200  # at most this many alerts raised while away are 
 TRACK_FRAMES_PER_NOTE: Final = 20  # a camera's boxes of this many frames at most per note
 BOXES_KEPT_S: Final = 5.0  # a console keeps each camera's boxes this long, to match frames
 NOTIFY_MAX_BYTES: Final = 7900  # PostgreSQL refuses a NOTIFY payload of 8000 bytes or more
+FUSION_EVERY_S: Final = 0.5  # the fusion's names are sent at most this often…
+FUSION_AGAIN_S: Final = 5.0  # …and again this often when unchanged (for consoles just come)
+FUSION_KEPT_S: Final = 3 * FUSION_AGAIN_S  # an engine not heard from this long fuses nothing
 
-LIVE_EVENTS: Final = (AlertRaised, AlertChanged, SequenceAdded, CameraStatusChanged, SensingUpdated)
+LIVE_EVENTS: Final = (
+    AlertRaised,
+    AlertChanged,
+    SequenceAdded,
+    CameraStatusChanged,
+    SensingUpdated,
+    FusionUpdated,
+)
 
 
 class NotAttachableError(RuntimeError):
@@ -136,6 +151,7 @@ class RelayStats:
     dropped: int = 0
     rooms_sent: int = 0
     tracks_sent: int = 0
+    fusion_sent: int = 0
 
 
 class LiveRelay:
@@ -166,6 +182,8 @@ class LiveRelay:
         self._rooms: dict[str, SensingUpdated] = {}  # newest picture per room, not yet sent
         self._tracks: dict[str, list[list[Any]]] = {}  # camera → frames' boxes not yet sent
         self._room_sent_s: dict[str, float] = {}
+        self._fusion: FusionUpdated | None = None  # the newest, not yet sent
+        self._fusion_told: tuple[float, Any] = (-1e9, None)  # when and what was sent last
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -195,6 +213,8 @@ class LiveRelay:
         with self._lock:
             if isinstance(event, SensingUpdated):
                 self._rooms[event.snapshot.room_id] = event
+            elif isinstance(event, FusionUpdated):
+                self._fusion = event
             else:
                 note = note_of(event, self.sender)
                 if note is None:
@@ -269,6 +289,7 @@ class LiveRelay:
                 self._queue.popleft()
                 self.stats.sent += 1
         now_s = self._clock.monotonic()
+        self._send_fusion(connection, now_s)
         with self._lock:
             due = [
                 event
@@ -292,6 +313,73 @@ class LiveRelay:
                 connection.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, told))
             self._room_sent_s[room] = now_s
             self.stats.rooms_sent += 1
+
+    def _send_fusion(self, connection: Any, now_s: float) -> None:
+        """The fusion's newest names, at most every :data:`FUSION_EVERY_S`, when they changed
+        or :data:`FUSION_AGAIN_S` after they were last sent."""
+        told_s, told = self._fusion_told
+        if now_s - told_s < FUSION_EVERY_S:
+            return
+        with self._lock:
+            update, self._fusion = self._fusion, None
+        if update is None:
+            return
+        people, inside = fusion_names(update)
+        if (people, inside) == told and now_s - told_s < FUSION_AGAIN_S:
+            return
+        head = {
+            "from": self.sender,
+            "kind": "fusion",
+            "at": update.at.isoformat(),
+            "inside": inside,
+        }
+        for note in _notes_within(head, "people", people) or [json.dumps({**head, "people": []})]:
+            connection.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, note))
+            self.stats.fusion_sent += 1
+        self._fusion_told = (now_s, (people, inside))
+
+
+def fusion_names(update: FusionUpdated) -> tuple[list[Any], list[Any]]:
+    """What a console is told of a fusion update: each named person (key, name, where the
+    name came from, their members as [kind, where, id]) and each room's tags inside."""
+    people = [
+        [p.person_key, p.name, p.name_source, [list(m) for m in p.members]]
+        for p in update.people
+        if p.name is not None and p.members and not p.waiting
+    ]
+    inside = [[room, list(names)] for room, names in update.inside]
+    return people, inside
+
+
+def fusion_update_of(at: datetime, people: list[Any], inside: list[Any]) -> FusionUpdated:
+    """The :class:`FusionUpdated` a console publishes for what it was told
+    (:func:`fusion_names`): the named people (no places, no path) and the tags inside."""
+    return FusionUpdated(
+        at=at,
+        people=tuple(
+            PersonView(
+                person_key=int(key),
+                name=str(name),
+                name_source=None if source is None else str(source),
+                person_id=None,
+                position=(0.0, 0.0),
+                last_t=at.timestamp(),
+                members=tuple(_member_key(*member) for member in members),
+                segments=(),
+            )
+            for key, name, source, members in people
+        ),
+        links=(),
+        inside=tuple((str(room), tuple(str(n) for n in names)) for room, names in inside),
+    )
+
+
+def _member_key(kind: Any, where: Any, ident: Any) -> MemberKey:
+    if kind == "camera":
+        return ("camera", str(where), int(ident))
+    if kind == "sensing":
+        return ("sensing", str(where), int(ident))
+    raise ValueError(f"a person's member is a camera track or a blob, not {kind!r}")
 
 
 def _notes_within(head: dict[str, Any], key: str, items: list[Any]) -> list[str]:
@@ -362,6 +450,9 @@ class LiveFollower:
         # Per camera, the boxes of recent streamed frames: (stamped ms, boxes), oldest first.
         self._boxes: dict[str, deque[tuple[int, tuple[TrackView, ...]]]] = {}
         self._lost_at: datetime | None = None
+        # Each engine's fusion update last told (a big one comes in several notes): when it
+        # was made, its people and tags inside, and when it was heard (monotonic seconds).
+        self._fusions: dict[str, tuple[datetime, list[Any], list[Any], float]] = {}
         self._newest_alert = 0
         self.notes = 0
         self.feed = EventFeed(
@@ -499,6 +590,8 @@ class LiveFollower:
             )
         elif kind == "room":
             self._read_rooms(str(note["room"]))
+        elif kind == "fusion":
+            self._fusion(note)
         elif kind in ("alert", "sequence"):
             found = alerts_by_id(self._store, [int(note["alert"])])
             if not found:
@@ -598,6 +691,30 @@ class LiveFollower:
                 self._read_cameras()
             except Exception as exc:  # the database is away: the feed says so
                 log.debug("engines could not be read: %s", exc)
+
+    def _fusion(self, note: dict[str, Any]) -> None:
+        """The fusion's names, as an engine's bus would have them. One update may come in
+        several notes (each adds its people to the update's), and each engine of the site
+        fuses what it runs: what every engine told last, within :data:`FUSION_KEPT_S`, is
+        shown together."""
+        sender = str(note.get("from", ""))
+        at = datetime.fromisoformat(str(note["at"]))
+        now_s = self._clock.monotonic()
+        with self._lock:
+            told = self._fusions.get(sender)
+            people = list(told[1]) if told is not None and told[0] == at else []
+            people.extend(note.get("people") or [])
+            self._fusions[sender] = (at, people, list(note.get("inside") or []), now_s)
+            for other in [s for s, f in self._fusions.items() if now_s - f[3] > FUSION_KEPT_S]:
+                del self._fusions[other]
+            fusions = list(self._fusions.values())
+        self._publish(
+            fusion_update_of(
+                max(f[0] for f in fusions),
+                [person for f in fusions for person in f[1]],
+                [room for f in fusions for room in f[2]],
+            )
+        )
 
     def _read_rooms(self, room: str | None = None) -> None:
         condition = [LiveRoom.site_id == self._site_id]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ import pytest
 from engine.bus import EventBus
 from engine.cluster.live import NOTIFY_MAX_BYTES, LiveFollower, LiveRelay, _notes_within
 from engine.frames import Frame
+from engine.fusion.associate import PersonView
+from engine.fusion.service import FusionUpdated
 from engine.store.database import Store
 from engine.vision.analysis import FrameAnalysis, TrackView
 from engine.vision.geometry import Box
@@ -86,5 +89,115 @@ def test_every_frames_boxes_reach_a_console_from_a_busy_camera(pg_url: str) -> N
         assert boxes[3].person == "Person_00000003" and boxes[3].confidence == 0.87
     finally:
         relay.stop()
+        follower.stop()
+        store.close()
+
+
+def _fused(at: datetime, people: int) -> FusionUpdated:
+    """Named people, each a camera track (10 + i) joined to a lobby blob (20 + i), one
+    waiting person (not told) and one nobody has named (not told); Bo's tag in the store."""
+    named = tuple(
+        PersonView(
+            person_key=i + 1,
+            name=f"Walker {i + 1}",
+            name_source="ble",
+            person_id=None,
+            position=(1.0, 2.0),
+            last_t=at.timestamp(),
+            members=(("camera", "cam1", 10 + i), ("sensing", "lobby", 20 + i)),
+            segments=(),
+        )
+        for i in range(people)
+    )
+    waiting = PersonView(900, "Gone", "ble", None, (0.0, 0.0), 0.0, (), (), waiting=True)
+    unnamed = PersonView(901, None, None, None, (0.0, 0.0), 0.0, (("camera", "cam1", 99),), ())
+    return FusionUpdated(
+        at=at,
+        people=(*named, waiting, unnamed),
+        links=(),
+        inside=(("store", ("Bo",)),),
+    )
+
+
+@pytest.mark.parametrize("people", [2, 120])
+def test_a_console_attached_to_a_shared_site_shows_the_fusions_names(
+    pg_url: str, people: int
+) -> None:
+    """The engine's fusion names its camera tracks and blobs; a console on another machine
+    shows the same names on its tiles and blobs, and which tags are in the store room. 120
+    people do not fit one NOTIFY: the update comes in several notes, all of it shown."""
+    store = Store(pg_url)
+    engine_bus, console_bus = EventBus(), EventBus()
+    relay = LiveRelay(store, engine_bus, site_id=1, sender="server-a@h:1/x", engine="server-a")
+    follower = LiveFollower(
+        store, console_bus, site_id=1, site_name="Test site", sender="console@h:2/y"
+    )
+    heard: list[FusionUpdated] = []
+    console_bus.subscribe(FusionUpdated, heard.append)
+    follower.start()
+    try:
+        assert follower.feed.listening.wait(10)
+        relay.start()
+        engine_bus.publish(_fused(datetime(2026, 11, 27, 1, 0, tzinfo=UTC), people))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if heard and len(heard[-1].names_on("camera", "cam1")) == people:
+                break
+            time.sleep(0.05)
+        assert heard, relay.problem
+        latest = heard[-1]
+        assert latest.names_on("camera", "cam1") == {
+            10 + i: f"Walker {i + 1}" for i in range(people)
+        }
+        assert latest.names_on("sensing", "lobby")[20] == "Walker 1"
+        assert latest.tags_inside("store") == ("Bo",) and latest.tags_inside("lobby") == ()
+        assert {p.person_key for p in latest.people} == set(range(1, people + 1))
+        assert relay.stats.fusion_sent == (1 if people == 2 else len(heard))
+    finally:
+        relay.stop()
+        follower.stop()
+        store.close()
+
+
+def test_a_console_shows_what_each_engine_of_the_site_fuses(pg_url: str) -> None:
+    """Two engines each fuse what they run (one the lobby camera, one the car park's): a
+    console shows both engines' names together, not whichever spoke last."""
+    store = Store(pg_url)
+    buses = {"server-a": EventBus(), "server-b": EventBus()}
+    relays = [
+        LiveRelay(store, bus, site_id=1, sender=f"{name}@h:1/x", engine=name)
+        for name, bus in buses.items()
+    ]
+    console_bus = EventBus()
+    follower = LiveFollower(
+        store, console_bus, site_id=1, site_name="Test site", sender="console@h:2/y"
+    )
+    heard: list[FusionUpdated] = []
+    console_bus.subscribe(FusionUpdated, heard.append)
+    follower.start()
+    try:
+        assert follower.feed.listening.wait(10)
+        for relay in relays:
+            relay.start()
+        at = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+        buses["server-a"].publish(_fused(at, 1))
+        car_park = PersonView(7, "Ada", "face", None, (0.0, 0.0), 0.0, (("camera", "cam2", 3),), ())
+        buses["server-b"].publish(FusionUpdated(at=at, people=(car_park,), links=()))
+
+        def both() -> bool:
+            latest = heard[-1] if heard else None
+            return latest is not None and bool(
+                latest.names_on("camera", "cam1") and latest.names_on("camera", "cam2")
+            )
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not both():
+            time.sleep(0.05)
+        assert both(), [relay.problem for relay in relays]
+        assert heard[-1].names_on("camera", "cam2") == {3: "Ada"}
+        assert heard[-1].tags_inside("store") == ("Bo",)
+    finally:
+        for relay in relays:
+            relay.stop()
         follower.stop()
         store.close()

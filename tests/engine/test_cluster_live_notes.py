@@ -119,6 +119,16 @@ def _fused(at: datetime, people: int) -> FusionUpdated:
     )
 
 
+def _console(store: Store) -> tuple[LiveFollower, list[FusionUpdated]]:
+    """An attached console's follower, started, and the fusion updates it publishes."""
+    bus = EventBus()
+    follower = LiveFollower(store, bus, site_id=1, site_name="Test site", sender="console@h:2/y")
+    heard: list[FusionUpdated] = []
+    bus.subscribe(FusionUpdated, heard.append)
+    follower.start()
+    return follower, heard
+
+
 @pytest.mark.parametrize("people", [2, 120])
 def test_a_console_attached_to_a_shared_site_shows_the_fusions_names(
     pg_url: str, people: int
@@ -127,14 +137,9 @@ def test_a_console_attached_to_a_shared_site_shows_the_fusions_names(
     shows the same names on its tiles and blobs, and which tags are in the store room. 120
     people do not fit one NOTIFY: the update comes in several notes, all of it shown."""
     store = Store(pg_url)
-    engine_bus, console_bus = EventBus(), EventBus()
+    engine_bus = EventBus()
     relay = LiveRelay(store, engine_bus, site_id=1, sender="server-a@h:1/x", engine="server-a")
-    follower = LiveFollower(
-        store, console_bus, site_id=1, site_name="Test site", sender="console@h:2/y"
-    )
-    heard: list[FusionUpdated] = []
-    console_bus.subscribe(FusionUpdated, heard.append)
-    follower.start()
+    follower, heard = _console(store)
     try:
         assert follower.feed.listening.wait(10)
         relay.start()
@@ -168,13 +173,7 @@ def test_a_console_shows_what_each_engine_of_the_site_fuses(pg_url: str) -> None
         LiveRelay(store, bus, site_id=1, sender=f"{name}@h:1/x", engine=name)
         for name, bus in buses.items()
     ]
-    console_bus = EventBus()
-    follower = LiveFollower(
-        store, console_bus, site_id=1, site_name="Test site", sender="console@h:2/y"
-    )
-    heard: list[FusionUpdated] = []
-    console_bus.subscribe(FusionUpdated, heard.append)
-    follower.start()
+    follower, heard = _console(store)
     try:
         assert follower.feed.listening.wait(10)
         for relay in relays:

@@ -809,11 +809,14 @@ class Associator:
         )
         self._devices_at = now
         for to_room, contains, offset, devices in self._heard.values():
+            heard = []  # the devices a node heard lately enough to be matched
             for device in devices:
                 heard_at = max((t for _, t, _ in device.readings), default=-math.inf) + offset
                 seen = self._device_seen.get(device.address)
                 if seen is None or heard_at > seen[0]:
                     self._device_seen[device.address] = (heard_at, device.name, device.person_id)
+                if now - heard_at <= DEVICE_GONE_S:
+                    heard.append(device)
             if not devices:
                 continue
             people = {}
@@ -837,9 +840,7 @@ class Associator:
                     key: blob_match_score(device.readings, path, now_room)
                     for key, path in people.items()
                 }
-                for device in devices
-                if now_room - max((t for _, t, _ in device.readings), default=-math.inf)
-                <= DEVICE_GONE_S
+                for device in heard
             }
             # No device is held on to here (a room's matching keeps a blob's device against
             # a slightly better one): the votes below are the memory, and a person whose

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -114,8 +116,8 @@ def _private_sqlite_files(db_file: Path) -> None:
     created or changed is left to SQLite, which reports what is wrong with it."""
     if not db_file.exists():
         try:
-            create_private_file(db_file)
-        except OSError:
+            _create_wal_database(db_file)
+        except (OSError, sqlite3.Error):
             return
     for suffix in ("", "-wal", "-shm"):
         path = db_file.with_name(db_file.name + suffix)
@@ -125,6 +127,35 @@ def _private_sqlite_files(db_file: Path) -> None:
             continue
         except OSError as exc:
             log.warning("cannot make database file %s private: %s", path, exc)
+
+
+def _create_wal_database(db_file: Path) -> None:
+    """Create the new database file ``db_file`` 0600 and already in WAL mode, unless it
+    exists: it is made under a temporary name and linked into place, which fails harmlessly
+    when another thread or process got there first. Every connection's ``journal_mode=WAL``
+    then finds WAL set. Switching a new file to WAL takes an exclusive lock from a shared
+    one, and SQLite answers "database is locked" at once, without waiting, to all but one
+    of several connections doing that together (engines started at once on a new file).
+    Where the file system has no hard links, the file is left empty for SQLite as before."""
+    handle, name = tempfile.mkstemp(dir=db_file.parent, prefix=f".{db_file.name}.", suffix=".new")
+    os.close(handle)
+    made = Path(name)
+    try:
+        connection = sqlite3.connect(made)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+        finally:
+            connection.close()
+        try:
+            os.link(made, db_file)
+        except FileExistsError:
+            pass
+        except OSError:
+            create_private_file(db_file)
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                made.with_name(made.name + suffix).unlink()
 
 
 def _connect_args(parsed: Any) -> dict[str, Any]:

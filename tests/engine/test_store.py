@@ -1,18 +1,20 @@
 from __future__ import annotations
 
+import stat
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.exc import OperationalError
 
 from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import load_site
 from engine.events import CameraStatus, CameraStatusChanged
 from engine.store import DatabaseError, Store
-from engine.store.database import current_revision, head_revision
+from engine.store.database import create_db_engine, current_revision, head_revision
 from engine.store.models import Camera, Event, Media, SensingNode, Setting, Site
 from engine.store.writer import StoreWriter
 from resources import DEMO_SITE
@@ -42,6 +44,39 @@ def test_sqlite_runs_in_wal_mode_with_normal_sync_and_busy_timeout(tmp_path: Pat
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     store.close()
+
+
+def test_connections_opening_a_new_sqlite_file_at_once_all_open_it(tmp_path: Path) -> None:
+    """Each engine's first connection asks for WAL. On a new file that switch upgrades a
+    shared lock to an exclusive one, and SQLite refused all but one of several connections
+    doing it at once with "database is locked", without waiting: about one start in 12 of
+    four engines failed. A new file is now created in WAL mode, so none has to switch."""
+    failures: list[str] = []
+    for attempt in range(150):
+        url = f"sqlite:///{tmp_path / f'new-{attempt}.db'}"
+        start = threading.Barrier(4)
+
+        def connect(url: str = url, start: threading.Barrier = start) -> None:
+            start.wait()
+            engine = create_db_engine(url)
+            try:
+                with engine.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+            except OperationalError as exc:
+                failures.append(str(exc.orig))
+            finally:
+                engine.dispose()
+
+        threads = [threading.Thread(target=connect) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
+    made = tmp_path / "new-0.db"
+    assert made.read_bytes()[18:20] == b"\x02\x02"  # the header's WAL mark
+    assert stat.S_IMODE(made.stat().st_mode) == 0o600
+    assert sorted(path.name for path in tmp_path.iterdir() if "new-0" in path.name) == ["new-0.db"]
 
 
 def test_site_sync_inserts_updates_and_disables(db_url: str, tmp_path: Path) -> None:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import functools
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine.access import Actor
 from engine.accounts import service_actor
@@ -95,6 +98,7 @@ log = logging.getLogger(__name__)
 SHARED_MQTT = "published by the engine holding the site services"  # a shared site's others
 
 WATCHDOG_INTERVAL_S = 0.5
+PRIVACY_REREAD_S = 2.0  # masks stored elsewhere (the CLI, another engine) apply within this
 CLIP_FPS_HINT = 15.0  # sizes each clip writer's queue before the camera's own rate is known
 
 
@@ -262,6 +266,10 @@ class EngineRuntime:
         self._fatal = threading.Event()
         self.fatal_error: str | None = None
         self._watchdog = threading.Thread(target=self._watch, name="engine-watchdog", daemon=True)
+        # A live engine re-reads the stored privacy masks (see _follow_privacy_masks); the
+        # lock keeps a re-read from putting back a mask an admin has just replaced here.
+        self._privacy_lock = threading.Lock()
+        self._privacy_watch: threading.Thread | None = None
         self._last_health: dict[str, HealthReport] = {}
         self._retention_problem: str | None = None
         self._data_dir_lock: EngineLock | None = None  # held while a live engine runs
@@ -417,6 +425,14 @@ class EngineRuntime:
                 self._start_sensing(room.room_id)
             self._start_introductions()
         self._watchdog.start()
+        if self.file_analysis is None and self.store is not None and self.site_ids is not None:
+            self._privacy_watch = threading.Thread(
+                target=self._follow_privacy_masks,
+                args=(self.store, self.site_ids.site_id),
+                name="engine-privacy",
+                daemon=True,
+            )
+            self._privacy_watch.start()
         if self.cluster is not None:
             self._join_cluster(self.cluster)
         self._publish_health()
@@ -852,6 +868,8 @@ class EngineRuntime:
             self.fusion.stop()  # after the rooms and cameras: the paths still open are filed
         if self._watchdog.is_alive():
             self._watchdog.join(timeout=5)
+        if self._privacy_watch is not None and self._privacy_watch.is_alive():
+            self._privacy_watch.join(timeout=15)  # a read under way ends (connect timeout 10 s)
         # Clips are finished and faces saved: the losses gathered for the once-a-minute
         # event are published while the writer still takes them.
         self.media.flush()
@@ -975,11 +993,33 @@ class EngineRuntime:
 
     def _load_privacy_masks(self, store: Store, site_id: int, only: str | None = None) -> None:
         """Give each camera (or camera ``only``) its stored privacy mask (none: unmasked)."""
-        stored = privacy_masks(store, site_id)
-        for cam_id, slot in self.privacy.items():
-            if only is None or cam_id == only:
-                entry = stored.get(cam_id)
-                slot.set(entry.mask if entry is not None else None)
+        with self._privacy_lock:
+            stored = privacy_masks(store, site_id)
+            for cam_id, slot in self.privacy.items():
+                if only is None or cam_id == only:
+                    entry = stored.get(cam_id)
+                    mask = entry.mask if entry is not None and not entry.mask.empty else None
+                    if mask != slot.mask:
+                        said = mask.describe() if mask is not None else "cleared"
+                        log.info("camera %s: privacy mask from the store: %s", cam_id, said)
+                        slot.set(mask)
+
+    def _follow_privacy_masks(self, store: Store, site_id: int) -> None:
+        """Re-read the stored privacy masks every :data:`PRIVACY_REREAD_S` and apply those
+        that changed: a mask saved with ``watchfloor cameras mask``, or from a console whose
+        engine is another one of a shared site, reaches the cameras running here within
+        seconds, not at the next start. A failed read keeps the masks applied (a camera is
+        never unmasked for it) and is logged once until a read succeeds."""
+        failing = False
+        while not self.clock.wait(self._stop, PRIVACY_REREAD_S):
+            try:
+                self._load_privacy_masks(store, site_id)
+            except (SQLAlchemyError, sqlite3.Error) as exc:
+                if not failing:
+                    log.warning("cannot re-read the privacy masks (those applied stay): %s", exc)
+                failing = True
+            else:
+                failing = False
 
     def set_privacy_mask(self, camera: str, mask: PrivacyMask, actor: Actor) -> PrivacyMask:
         """Store ``mask`` for ``camera`` as ``actor`` (configure-cameras; audited as
@@ -989,18 +1029,19 @@ class EngineRuntime:
         camera, :class:`~engine.access.PermissionDeniedError` for an actor who may not."""
         if self.writer is None or self.site_ids is None:
             raise RuntimeError("no database: a privacy mask cannot be stored")
-        stored: PrivacyMask = self.writer.execute(
-            SetPrivacyMasks(
-                site_id=self.site_ids.site_id,
-                camera=camera,
-                mask=mask,
-                at=self.clock.now(),
-                actor=actor,
+        with self._privacy_lock:
+            stored: PrivacyMask = self.writer.execute(
+                SetPrivacyMasks(
+                    site_id=self.site_ids.site_id,
+                    camera=camera,
+                    mask=mask,
+                    at=self.clock.now(),
+                    actor=actor,
+                )
             )
-        )
-        slot = self.privacy.get(camera)
-        if slot is not None:
-            slot.set(stored)
+            slot = self.privacy.get(camera)
+            if slot is not None:
+                slot.set(stored)
         return stored
 
     def _start_introductions(self) -> None:

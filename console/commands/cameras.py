@@ -87,8 +87,8 @@ def add_parser(
         description="Give each area to black out as a polygon of three or more picture "
         "points (pixels from the top-left corner, y down), in order around the area; the "
         "areas given replace the camera's stored ones. Masked areas are blacked out in every "
-        "frame right after capture: nothing there is shown, recorded or analysed. A running "
-        "engine applies them when it next starts (the console's Privacy masks page applies "
+        "frame right after capture: nothing there is shown, recorded or analysed. Running "
+        "engines apply them within about 2 s (the console's Privacy masks page applies "
         "them at once).",
     )
     mask.add_argument("camera_id", metavar="CAMERA_ID", help="the camera's id in the site file")
@@ -302,8 +302,7 @@ def run_masks(args: argparse.Namespace, db_url: str) -> int:
             print(json.dumps({"camera": camera.id, **mask.as_json()}))
         else:
             print(
-                f"camera {camera.id}: {mask.describe()}. A running engine applies it when it "
-                "next starts."
+                f"camera {camera.id}: {mask.describe()}. Running engines apply it within about 2 s."
             )
         return exit_codes.OK
     finally:

@@ -330,3 +330,56 @@ def test_a_saved_mask_reaches_a_running_camera_and_clearing_it_unmasks(
         runtime.stop()
         assert runtime.store is not None
         runtime.store.close()
+
+
+@pytest.mark.slow
+def test_a_mask_saved_elsewhere_reaches_a_running_camera_within_seconds(
+    db_url: str, tmp_path: Path, vtest_avi: Path
+) -> None:
+    """``watchfloor cameras mask`` (its own store writer, as here) or a console on another
+    engine of a shared site stores a mask the running engine did not set: before, the
+    camera went on showing, recording and analysing the area until the engine restarted."""
+    site = load_site(_site(tmp_path, str(vtest_avi), loop=True))
+    runtime = EngineRuntime(site, Store(db_url), analytics=False)
+    slot = runtime.sources["lobby"].slot
+
+    def next_frame(after: int, masked: bool) -> object:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            frame = slot.latest()
+            if frame is not None and frame.seq > after and frame.privacy_masked == masked:
+                return frame
+            time.sleep(0.02)
+        raise AssertionError(f"no {'masked' if masked else 'unmasked'} frame after {after}")
+
+    elsewhere = Store(db_url)
+    try:
+        runtime.start()
+        before = next_frame(0, masked=False)
+        mask = privacy_mask([STANDING_MAN], VTEST_SIZE)
+        with StoreWriter.running(elsewhere, clock=REAL_CLOCK) as writer:
+            ids = writer.execute(SyncSite(site=site, at=datetime.now(UTC)))
+
+            def store_mask(mask: object) -> None:
+                writer.execute(
+                    SetPrivacyMasks(
+                        site_id=ids.site_id,
+                        camera="lobby",
+                        mask=mask,  # type: ignore[arg-type]
+                        at=datetime.now(UTC),
+                        actor=ADMIN,
+                    )
+                )
+
+            store_mask(mask)
+            masked = next_frame(before.seq, masked=True)  # type: ignore[attr-defined]
+            assert runtime.privacy["lobby"].mask == mask
+            assert not masked.image[mask.covered(*VTEST_SIZE)].any()  # type: ignore[attr-defined]
+            store_mask(no_mask())
+            next_frame(masked.seq, masked=False)  # type: ignore[attr-defined]
+            assert runtime.privacy["lobby"].mask is None
+    finally:
+        runtime.stop()
+        elsewhere.close()
+        assert runtime.store is not None
+        runtime.store.close()

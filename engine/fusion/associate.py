@@ -37,13 +37,23 @@ its old person: the camera's track is the surer.
 **Names.** A person's name comes from their members: a recognised face on a camera track,
 over a name introduced to that track, over a registered BLE device. Devices are matched to
 people here, not taken from the blobs: each room sends the devices its nodes heard with their
-readings (:meth:`Associator.hear_devices`), and every update they are compared with the way
-each person in the room went, placed by the camera where one sees them (to about 0.3 m)
-rather than by a blob (about 0.5 m, and two people close together make one blob); the best
-one-to-one assignment adds the time to that device's vote. Votes fade (older ones count
-less after :data:`BLE_MEMORY_S`) while new matches come, so a person whose track was swapped
-onto someone else takes that someone's device within a second; where nothing is heard (a room
-whose nodes hear no tags) the name stays. The device with the most vote names the person.
+readings (:meth:`Associator.hear_devices`), and every update each device's readings of the
+last :data:`BLE_EVIDENCE_S` are weighed against the way each person in the room went, placed
+by the camera's track where one follows them (to about 0.3 m) rather than by a blob (about
+0.5 m, and two people close together make one blob): every reading adds how far it is from
+what the path-loss model expects there then (:func:`~engine.sensing.ble.path_misfit`). One
+reading tells little (a node reports a tag every few seconds at 4 dB of scatter); their sum
+tells two people a metre apart. The one-to-one assignment of least misfit adds the time to
+each matched device's vote; a person's first device must beat every other assignment by
+:data:`FIRST_MATCH_MISFIT`, and a device matched before is kept unless another fits better
+by :data:`KEEP_DEVICE_MISFIT`, so an early guess does not stick and names do not swap back
+and forth with each batch of readings. Where the person's track passed within
+:data:`CROSSING_M` of another track of its camera, the tracker may have carried each id on
+with the other person: the way with the two tracks' pasts exchanged is tried too, and the
+better fit counts, so a person whose track was swapped onto someone else takes that
+someone's device within seconds. Votes fade (older ones count less after
+:data:`BLE_MEMORY_S`) while new matches come; where nothing is heard (a room whose nodes hear
+no tags) the name stays. The device with the most vote names the person.
 The name is the person's, so every member shows it (a device names the
 camera's track, a face names the blob) and it stays with them after the member that gave it
 has gone.
@@ -80,7 +90,7 @@ from typing import Final, Literal
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from engine.sensing.ble import assign_identities, blob_match_score
+from engine.sensing.ble import PathMisfit, path_misfit
 
 ACTIVE_S: Final = 1.0  # a member seen within this is in view now
 WINDOW_S: Final = 1.5  # the stretch of path compared
@@ -103,13 +113,20 @@ HANDOVER_M: Final = 2.0
 SETTLE_S: Final = 1.0  # a new member is placed (and handed a person) over its first second
 HANDOVER_AMBIGUOUS_M: Final = 0.75  # a rival waiting person this much farther or nearer: ambiguous
 SAMPLES_KEPT: Final = 120
-BLE_PATH_S: Final = 5.0  # a person's way this far back is compared with a device's readings
+BLE_EVIDENCE_S: Final = 10.0  # a device's readings this far back are weighed against a way
+PLACE_SIGMA_M: Final = 0.4  # how far a way's place is from the tag (a camera's feet, a blob)
+MIN_READINGS: Final = 2  # a device is matched to a person on at least this many readings…
+MAX_MEAN_SQUARE: Final = 4.0  # …that fit their way no worse than 2 σ on average
+KEEP_DEVICE_MISFIT: Final = 4.0  # another device takes a person when it fits this much better
+FIRST_MATCH_MISFIT: Final = 2.0  # a person's first device: any other assignment fits worse by this
+RULED_OUT: Final = 1e9  # the misfit of a pairing left out
+CROSSING_M: Final = 0.5  # two camera tracks this near: the tracker may have swapped them
 PENDING_NAMES: Final = 1000
 NAMED_WEIGHT: Final = 1.0  # a face or an introduction (ranked above any device anyway)
 MIN_CARRIED_S: Final = 0.3  # a device names a person once their blobs carried it this long
 WALK_M_S: Final = 1.0  # people walk on about this fast while no sense follows them…
 WALK_FOR_S: Final = 2.0  # …counted for at most this long, for handovers
-NAME_HOLD_S: Final = 3.0  # another device's name takes over from one given this recently
+NAME_HOLD_S: Final = 1.0  # another device's name takes over from one given this recently
 BLE_MEMORY_S: Final = 0.6  # a device matched to a person outweighs older matches this fast
 TRAIL_KEPT: Final = 60  # a person's places at the last updates (about 12 s at 5 Hz)
 BLE_GAP_S: Final = 15.0  # a device's sightings closer than this are one stretch
@@ -820,6 +837,7 @@ class Associator:
             if not devices:
                 continue
             people = {}
+            since = now - BLE_EVIDENCE_S - 1.0
             for person in self._people.values():
                 if person.waiting_since is not None or not person.trail:
                     continue
@@ -827,30 +845,18 @@ class Associator:
                     continue
                 if not contains(*person.position):
                     continue
-                path = [
-                    (t - offset, to_room(x, y)) for t, x, y in person.trail if t >= now - BLE_PATH_S
+                ways = [
+                    [(t - offset, *to_room(x, y)) for t, x, y in way if t >= since]
+                    for way in self._ways(person, now)
                 ]
-                if path:
-                    people[person.key] = path
-            if not people:
+                if ways[0]:
+                    people[person.key] = [way for way in ways if way]
+            if not people or not heard:
                 continue
-            now_room = now - offset
-            scores = {
-                device.address: {
-                    key: blob_match_score(device.readings, path, now_room)
-                    for key, path in people.items()
-                }
-                for device in heard
-            }
-            # No device is held on to here (a room's matching keeps a blob's device against
-            # a slightly better one): the votes below are the memory, and a person whose
-            # camera track swapped people must take the other device at once.
-            named = assign_identities(scores, {})
-            by_address = {device.address: device for device in devices}
             fade = math.exp(-elapsed / BLE_MEMORY_S)
-            for key, (address, _score) in named.items():
+            for key, device in self._assign_devices(heard, people, now - offset).items():
                 person = self._people[key]
-                device = by_address[address]
+                address = device.address
                 person.device = address
                 self._device_place[address] = (person.key, *person.position)
                 # The newest evidence counts most: a tracker that swapped two people hands
@@ -863,6 +869,103 @@ class Associator:
                 person.labels[seg] = device.label
                 span = person.segments.setdefault(seg, [person.last_t, person.last_t])
                 span[1] = max(span[1], person.last_t)
+
+    def _ways(self, person: _Person, now: float) -> list[Sequence[tuple[float, float, float]]]:
+        """Where ``person`` went lately, for the tag matching: the way of the camera track
+        following them now (its own sightings, each placed to about 0.3 m; the longest if
+        several), else the person's places at the last updates (a blob's, rougher). Where
+        that track last passed within :data:`CROSSING_M` of another of its camera's tracks,
+        the camera's tracker may have carried each id on with the other person: the way
+        before is then the other track's, and that is a second way the person may have
+        gone (the tags' readings decide)."""
+        tracks = [
+            self._members[key]
+            for key in person.members
+            if key[0] == "camera" and key in self._members and self._live(self._members[key], now)
+        ]
+        if not tracks:
+            return [person.trail]
+        track = max(tracks, key=lambda member: len(member.samples))
+        crossing = self._last_crossing(track, now)
+        if crossing is None:
+            return [track.samples]
+        at, other = crossing
+        swapped = [s for s in other.samples if s[0] <= at] + [s for s in track.samples if s[0] > at]
+        return [track.samples, swapped]
+
+    def _last_crossing(self, track: _Member, now: float) -> tuple[float, _Member] | None:
+        """When, and with which other track of its camera, ``track`` last passed within
+        :data:`CROSSING_M` (over the last :data:`BLE_EVIDENCE_S`); None if it did not."""
+        since = now - BLE_EVIDENCE_S
+        mine = np.array([s for s in track.samples if s[0] >= since])
+        if not len(mine):
+            return None
+        crossing: tuple[float, _Member] | None = None
+        for key, other in self._members.items():
+            if key[0] != "camera" or key[1] != track.key[1] or other is track:
+                continue
+            theirs = np.array([s for s in other.samples if s[0] >= since - 0.5])
+            if len(theirs) < 2:
+                continue
+            both = (mine[:, 0] >= theirs[0, 0]) & (mine[:, 0] <= theirs[-1, 0])
+            if not both.any():
+                continue
+            at = mine[both]
+            x = np.interp(at[:, 0], theirs[:, 0], theirs[:, 1])
+            y = np.interp(at[:, 0], theirs[:, 0], theirs[:, 2])
+            near = np.hypot(at[:, 1] - x, at[:, 2] - y) < CROSSING_M
+            if near.any() and (crossing is None or float(at[near, 0].max()) > crossing[0]):
+                crossing = (float(at[near, 0].max()), other)
+        return crossing
+
+    def _assign_devices(
+        self,
+        devices: Sequence[Heard],
+        people: dict[int, list[list[tuple[float, float, float]]]],
+        now_room: float,
+    ) -> dict[int, Heard]:
+        """Which device each person carries: every device's readings of the last
+        :data:`BLE_EVIDENCE_S` weighed against each person's way (``people``: person key →
+        the ways they may have gone, each (room seconds, room x, room y), oldest first; the
+        one a device fits best counts; :func:`path_misfit`), the best one-to-one assignment
+        of the least misfit. The device a person was matched to last
+        is kept unless another fits them better by :data:`KEEP_DEVICE_MISFIT` (readings come
+        from each node every few seconds, and the newest batch should not swap two names back
+        and forth). A pair judged on fewer than :data:`MIN_READINGS` readings, or fitting
+        worse than :data:`MAX_MEAN_SQUARE` on average, is not a match."""
+        keys = list(people)
+        cost = np.zeros((len(devices), len(keys)))
+        fits: dict[tuple[int, int], PathMisfit] = {}
+        for row, device in enumerate(devices):
+            for column, key in enumerate(keys):
+                fit = min(
+                    (
+                        path_misfit(device.readings, way, now_room - BLE_EVIDENCE_S, PLACE_SIGMA_M)
+                        for way in people[key]
+                    ),
+                    key=lambda fit: fit.excess,
+                )
+                fits[row, column] = fit
+                cost[row, column] = fit.excess
+                if fit.readings and self._people[key].device == device.address:
+                    cost[row, column] -= KEEP_DEVICE_MISFIT
+        rows, columns = linear_sum_assignment(cost)
+        best = float(cost[rows, columns].sum())  # the least misfit (with the kept devices')
+        assigned: dict[int, Heard] = {}
+        for row, column in zip(rows, columns, strict=True):
+            fit = fits[row, column]
+            if fit.readings < MIN_READINGS or fit.mean_square > MAX_MEAN_SQUARE:
+                continue
+            if self._people[keys[column]].device is None:
+                # A first match must be clear: the best assignment without it fits worse by
+                # FIRST_MATCH_MISFIT (else, kept by KEEP_DEVICE_MISFIT, a guess would stay).
+                without = cost.copy()
+                without[row, column] = RULED_OUT
+                others = linear_sum_assignment(without)
+                if float(without[others].sum()) - best < FIRST_MATCH_MISFIT:
+                    continue
+            assigned[keys[column]] = devices[row]
+        return assigned
 
     def _vote(self, member: _Member, vote: tuple[str, str, str | None], weight: float) -> None:
         member.votes[vote] = member.votes.get(vote, 0.0) + weight

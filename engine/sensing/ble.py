@@ -262,6 +262,55 @@ def blob_match_score(
     return freshness * coverage * agreement
 
 
+@dataclass(frozen=True, slots=True)
+class PathMisfit:
+    """How far a device's readings are from what a person's way predicts
+    (:func:`path_misfit`): ``excess`` Σ(r² − 1) over the ``readings`` compared (about 0 for
+    the person carrying it, growing with every reading for anyone else) and their mean r²."""
+
+    excess: float
+    readings: int
+    mean_square: float
+
+
+def path_misfit(
+    readings: Iterable[tuple[Sequence[float], float, float]],
+    path: Sequence[tuple[float, float, float]],
+    since_s: float,
+    position_sigma_m: float,
+) -> PathMisfit:
+    """Each of a device's readings (node position, time, RSSI dBm) since ``since_s`` that
+    falls within ``path`` ((time, x, y) in the room's metres, oldest first, 0.3 s slack
+    before and 0.5 s after) is compared with the RSSI the path-loss model expects where the
+    path was at that time: r = (RSSI − expected) / σ, σ² the RSSI noise plus what
+    ``position_sigma_m`` of placement error does there (as :func:`blob_match_score`). Every
+    reading counts: over ten seconds eight nodes give about sixteen, and the sum tells two
+    people a metre or two apart where one reading's residual cannot."""
+    if not path:
+        return PathMisfit(0.0, 0, 0.0)
+    times = np.fromiter((t for t, _, _ in path), dtype=np.float64, count=len(path))
+    excess = 0.0
+    squares = 0.0
+    count = 0
+    for node_position, t_s, rssi in readings:
+        if t_s < since_s or not math.isfinite(rssi):
+            continue
+        if t_s < times[0] - 0.3 or t_s > times[-1] + 0.5:
+            continue
+        at = min(int(np.searchsorted(times, t_s)), len(path) - 1)
+        _, x, y = path[at]
+        nx, ny, nz = (float(c) for c in node_position)
+        distance = max(math.sqrt((nx - x) ** 2 + (ny - y) ** 2 + (nz - DEVICE_HEIGHT_M) ** 2), 0.3)
+        expected = REFERENCE_RSSI_DBM - 10.0 * PATH_LOSS_EXPONENT * math.log10(distance)
+        slope_db_per_m = 10.0 * PATH_LOSS_EXPONENT / math.log(10.0) / distance
+        variance = RSSI_SIGMA_DB**2 + (slope_db_per_m * position_sigma_m) ** 2
+        square = (rssi - expected) ** 2 / variance
+        excess += square - 1.0
+        squares += square
+        count += 1
+    return PathMisfit(excess, count, squares / count if count else 0.0)
+
+
 def assign_identities(
     scores: Mapping[str, Mapping[int, float]],
     current: Mapping[int, str],

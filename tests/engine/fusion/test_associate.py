@@ -187,7 +187,8 @@ def swapped(first: Path, then: Path, at: float) -> Path:
 class Tags:
     """The registered devices the lobby's nodes hear: each carried along a path, heard by
     every node once a second with the path-loss model's RSSI and 4 dB of noise; the last
-    10 s of readings go to the associator as a room sends them."""
+    10 s of readings go to the associator as a room sends them. ``every_s`` = 5: each node
+    reports every 5 s as spaxel's firmware does, the nodes one after another."""
 
     def __init__(
         self,
@@ -195,21 +196,29 @@ class Tags:
         carried: dict[Device, Path],
         seed: int = 1,
         heard_in: Callable[[float, float], bool] = lambda x, y: True,
+        every_s: float = 1.0,
     ) -> None:
         self._fusion, self._carried, self._heard_in = fusion, carried, heard_in
         self._rng = np.random.default_rng(seed)
         self._readings: dict[Device, list[tuple[tuple[float, float, float], float, float]]] = {
             device: [] for device in carried
         }
+        period = round(every_s * 10)  # in steps of 0.1 s
+        self._turns = {
+            node: (period, 0 if period == 10 else round(i * period / len(NODES)))
+            for i, node in enumerate(NODES)
+        }
 
     def __call__(self, t: float) -> None:
-        if round(t * 10) % 10:
+        step = round(t * 10)
+        reporting = [node for node, (period, turn) in self._turns.items() if step % period == turn]
+        if not reporting:
             return
         for device, path in self._carried.items():
             x, y = path(t)
             if not self._heard_in(x, y):
                 continue  # behind a wall the lobby's nodes do not hear
-            for node in NODES:
+            for node in reporting:
                 d = math.dist(node, (x, y, DEVICE_HEIGHT_M))
                 rssi = REFERENCE_RSSI_DBM - 10 * PATH_LOSS_EXPONENT * math.log10(max(d, 0.3))
                 self._readings[device].append((node, t, rssi + self._rng.normal(0, 4.0)))
@@ -251,6 +260,45 @@ def test_a_name_follows_the_tag_when_the_camera_swaps_two_people() -> None:
     )
     assert names[9.0] == ("Ada", "Bo")
     assert names[15.0] == ("Bo", "Ada") and names[19.9] == ("Bo", "Ada")
+
+
+def test_two_people_walking_side_by_side_are_told_apart_by_their_tags() -> None:
+    """Ada and Bo walk across the lobby side by side, 1 m apart, and each node reports their
+    tags every 5 s: the tags name them right at nearly every update from 10 s on. Each
+    reading used to be judged within the last 5 s of a person's way, as a fit clipped at
+    what noise explains, so both tags fitted both people about as well and the names went
+    back and forth or stayed swapped: right at 79 % of those updates over these twelve
+    walks. Every reading of the last 10 s now adds to how far each tag is from each
+    person's way, and a first match must be clear: 89 %."""
+    shares = []
+    for seed in range(12):
+        fusion = Associator()
+        ada = line((0.5, 2.0), (7.5, 2.5), 25.0)
+        bo = line((0.5, 3.0), (7.5, 3.5), 25.0)
+        tags = Tags(fusion, {ADA: ada, BO: bo}, seed=seed, every_s=5.0)
+        right: list[bool] = []
+
+        def step(
+            t: float, tags: Tags = tags, fusion: Associator = fusion, right: list[bool] = right
+        ) -> None:
+            tags(t)
+            if t >= 10.0 and round(t * 10) % 2 == 0:
+                one = fusion.person_of(("camera", "east", 1))
+                two = fusion.person_of(("camera", "east", 2))
+                right.append(
+                    one is not None and one.name == "Ada" and two is not None and two.name == "Bo"
+                )
+
+        run(
+            fusion,
+            25.0,
+            {1: (ada, 0, 25), 2: (bo, 0, 25)},
+            {("lobby", 1): (ada, 0, 25, None), ("lobby", 2): (bo, 0, 25, None)},
+            seed=seed,
+            on_step=step,
+        )
+        shares.append(sum(right) / len(right))
+    assert sum(shares) / len(shares) >= 0.85, shares
 
 
 def test_a_busy_camera_is_joined_to_its_blob_within_a_second() -> None:

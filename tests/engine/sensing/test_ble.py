@@ -17,6 +17,7 @@ from engine.sensing.ble import (
     blob_match_score,
     distance_sigma_m,
     locate,
+    path_misfit,
     rssi_distance_m,
 )
 from engine.sensing.protocol import ProtocolError
@@ -139,6 +140,28 @@ def test_a_walking_blob_is_matched_along_its_path() -> None:
     readings = [r for t in range(0, 81, 10) for r in heard_at(at(t / 10), at(t / 10), t / 10)]
     assert blob_match_score(readings, walk, 8.0) == pytest.approx(1.0)
     assert blob_match_score(readings, standing(4.5, 4.5), 8.0) < NAME_SCORE
+
+
+def test_the_path_misfit_adds_every_reading_within_the_way_and_since_the_start() -> None:
+    def at(t: float) -> float:
+        return 0.5 + 0.5 * t
+
+    walk = [(t / 10, at(t / 10), at(t / 10)) for t in range(81)]
+    beside = [(t, x + 1.0, y - 1.0) for t, x, y in walk]  # 1.4 m to one side all along
+    readings = [r for t in range(0, 81, 10) for r in heard_at(at(t / 10), at(t / 10), t / 10)]
+    carrier = path_misfit(readings, walk, 0.0, 0.4)
+    # Exact readings: each is 0 σ off the carrier's way, so each adds r² - 1 = -1.
+    assert (carrier.readings, carrier.excess, carrier.mean_square) == (36, -36.0, 0.0)
+    other = path_misfit(readings, beside, 0.0, 0.4)
+    # 1.4 m aside each reading is under 1 σ off (noise alone could do that), but 36 of
+    # them are 22 apart from the carrier's: the sum, not one reading, tells two people apart.
+    assert other.readings == 36 and 0.4 < other.mean_square < 1.0
+    assert other.excess - carrier.excess > 20
+    assert path_misfit(readings, walk, 4.0, 0.4).readings == 20  # since 4 s: 4 s to 8 s
+    assert path_misfit(readings, walk[:41], 0.0, 0.4).readings == 20  # the way to 4 s, 0.5 s on
+    noisy = [(node, t, rssi + 6.0) for node, t, rssi in readings]
+    assert path_misfit(noisy, walk, 0.0, 0.4).excess > 0  # 6 dB off each: more than noise
+    assert path_misfit(readings, [], 0.0, 0.4).readings == 0
 
 
 def test_each_device_names_at_most_one_blob_and_only_a_good_match_names() -> None:

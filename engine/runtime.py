@@ -98,7 +98,7 @@ log = logging.getLogger(__name__)
 SHARED_MQTT = "published by the engine holding the site services"  # a shared site's others
 
 WATCHDOG_INTERVAL_S = 0.5
-PRIVACY_REREAD_S = 2.0  # masks stored elsewhere (the CLI, another engine) apply within this
+SETTINGS_REREAD_S = 2.0  # masks and calibrations stored elsewhere (the CLI, another engine)
 CLIP_FPS_HINT = 15.0  # sizes each clip writer's queue before the camera's own rate is known
 
 
@@ -266,10 +266,11 @@ class EngineRuntime:
         self._fatal = threading.Event()
         self.fatal_error: str | None = None
         self._watchdog = threading.Thread(target=self._watch, name="engine-watchdog", daemon=True)
-        # A live engine re-reads the stored privacy masks (see _follow_privacy_masks); the
-        # lock keeps a re-read from putting back a mask an admin has just replaced here.
-        self._privacy_lock = threading.Lock()
-        self._privacy_watch: threading.Thread | None = None
+        # A live engine re-reads the stored privacy masks and floor calibrations (see
+        # _follow_stored_settings); the lock keeps a re-read from putting back one an admin
+        # has just replaced here.
+        self._settings_lock = threading.Lock()
+        self._settings_watch: threading.Thread | None = None
         self._last_health: dict[str, HealthReport] = {}
         self._retention_problem: str | None = None
         self._data_dir_lock: EngineLock | None = None  # held while a live engine runs
@@ -426,13 +427,13 @@ class EngineRuntime:
             self._start_introductions()
         self._watchdog.start()
         if self.file_analysis is None and self.store is not None and self.site_ids is not None:
-            self._privacy_watch = threading.Thread(
-                target=self._follow_privacy_masks,
+            self._settings_watch = threading.Thread(
+                target=self._follow_stored_settings,
                 args=(self.store, self.site_ids.site_id),
-                name="engine-privacy",
+                name="engine-settings",
                 daemon=True,
             )
-            self._privacy_watch.start()
+            self._settings_watch.start()
         if self.cluster is not None:
             self._join_cluster(self.cluster)
         self._publish_health()
@@ -868,8 +869,8 @@ class EngineRuntime:
             self.fusion.stop()  # after the rooms and cameras: the paths still open are filed
         if self._watchdog.is_alive():
             self._watchdog.join(timeout=5)
-        if self._privacy_watch is not None and self._privacy_watch.is_alive():
-            self._privacy_watch.join(timeout=15)  # a read under way ends (connect timeout 10 s)
+        if self._settings_watch is not None and self._settings_watch.is_alive():
+            self._settings_watch.join(timeout=15)  # a read under way ends (connect timeout 10 s)
         # Clips are finished and faces saved: the losses gathered for the once-a-minute
         # event are published while the writer still takes them.
         self.media.flush()
@@ -978,22 +979,41 @@ class EngineRuntime:
         it from a worker, never the GUI thread."""
         if self.writer is None or self.site_ids is None:
             raise RuntimeError("no database: a calibration cannot be stored")
-        stored: FloorCalibration = self.writer.execute(
-            CalibrateCamera(
-                site_id=self.site_ids.site_id,
-                camera=camera,
-                calibration=calibration,
-                at=self.clock.now(),
-                actor=actor,
+        with self._settings_lock:
+            stored: FloorCalibration = self.writer.execute(
+                CalibrateCamera(
+                    site_id=self.site_ids.site_id,
+                    camera=camera,
+                    calibration=calibration,
+                    at=self.clock.now(),
+                    actor=actor,
+                )
             )
-        )
-        if self.fusion is not None:
-            self.fusion.set_calibration(camera, stored)
+            if self.fusion is not None:
+                self.fusion.set_calibration(camera, stored)
         return stored
+
+    def _load_calibrations(self, store: Store, site_id: int) -> None:
+        """Give the fusion each camera's stored floor calibration where it has another."""
+        fusion = self.fusion
+        if fusion is None:
+            return
+        with self._settings_lock:
+            stored = camera_calibrations(store, site_id)
+            for camera in self.site.cameras:
+                entry = stored.get(camera.id)
+                calibration = entry.calibration if entry is not None else None
+                if calibration != fusion.calibration_of(camera.id):
+                    log.info(
+                        "camera %s: floor calibration from the store: %s",
+                        camera.id,
+                        "removed" if calibration is None else f"{len(calibration.pairs)} points",
+                    )
+                    fusion.set_calibration(camera.id, calibration)
 
     def _load_privacy_masks(self, store: Store, site_id: int, only: str | None = None) -> None:
         """Give each camera (or camera ``only``) its stored privacy mask (none: unmasked)."""
-        with self._privacy_lock:
+        with self._settings_lock:
             stored = privacy_masks(store, site_id)
             for cam_id, slot in self.privacy.items():
                 if only is None or cam_id == only:
@@ -1004,19 +1024,21 @@ class EngineRuntime:
                         log.info("camera %s: privacy mask from the store: %s", cam_id, said)
                         slot.set(mask)
 
-    def _follow_privacy_masks(self, store: Store, site_id: int) -> None:
-        """Re-read the stored privacy masks every :data:`PRIVACY_REREAD_S` and apply those
-        that changed: a mask saved with ``watchfloor cameras mask``, or from a console whose
-        engine is another one of a shared site, reaches the cameras running here within
-        seconds, not at the next start. A failed read keeps the masks applied (a camera is
-        never unmasked for it) and is logged once until a read succeeds."""
+    def _follow_stored_settings(self, store: Store, site_id: int) -> None:
+        """Re-read the stored privacy masks and floor calibrations every
+        :data:`SETTINGS_REREAD_S` and apply those that changed: one saved with ``watchfloor
+        cameras mask`` or ``calibrate``, or from a console whose engine is another one of a
+        shared site, reaches the cameras and the fusion running here within seconds, not at
+        the next start. A failed read keeps what is applied (a camera is never unmasked for
+        it) and is logged once until a read succeeds."""
         failing = False
-        while not self.clock.wait(self._stop, PRIVACY_REREAD_S):
+        while not self.clock.wait(self._stop, SETTINGS_REREAD_S):
             try:
                 self._load_privacy_masks(store, site_id)
+                self._load_calibrations(store, site_id)
             except (SQLAlchemyError, sqlite3.Error) as exc:
                 if not failing:
-                    log.warning("cannot re-read the privacy masks (those applied stay): %s", exc)
+                    log.warning("cannot re-read the cameras' masks and calibrations: %s", exc)
                 failing = True
             else:
                 failing = False
@@ -1029,7 +1051,7 @@ class EngineRuntime:
         camera, :class:`~engine.access.PermissionDeniedError` for an actor who may not."""
         if self.writer is None or self.site_ids is None:
             raise RuntimeError("no database: a privacy mask cannot be stored")
-        with self._privacy_lock:
+        with self._settings_lock:
             stored: PrivacyMask = self.writer.execute(
                 SetPrivacyMasks(
                     site_id=self.site_ids.site_id,

@@ -208,7 +208,10 @@ def run_calibration(args: argparse.Namespace, db_url: str) -> int:
         if args.json:
             print(json.dumps({"camera": camera.id, **result.as_json()}))
         else:
-            print(f"camera {camera.id} calibrated: {result.describe()}")
+            print(
+                f"camera {camera.id} calibrated: {result.describe()}. Running engines use it "
+                "within about 2 s."
+            )
         return exit_codes.OK
     finally:
         store.close()

@@ -263,6 +263,10 @@ class FusionService:
             else:
                 self._calibrations[camera] = calibration
 
+    def calibration_of(self, camera: str) -> FloorCalibration | None:
+        with self._lock:
+            return self._calibrations.get(camera)
+
     def calibrated(self) -> frozenset[str]:
         with self._lock:
             return frozenset(self._calibrations)

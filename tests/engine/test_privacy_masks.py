@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -292,6 +293,18 @@ def test_masked_pixels_are_black_in_frames_and_clips_and_nobody_there_is_detecte
         store.close()
 
 
+def _next_frame(slot: Any, after: int, masked: bool) -> object:
+    """The camera's next frame after number ``after`` that is (or is not) masked; fails
+    after 20 s without one."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        frame = slot.latest()
+        if frame is not None and frame.seq > after and frame.privacy_masked == masked:
+            return frame
+        time.sleep(0.02)
+    raise AssertionError(f"no {'masked' if masked else 'unmasked'} frame after {after}")
+
+
 @pytest.mark.slow
 def test_a_saved_mask_reaches_a_running_camera_and_clearing_it_unmasks(
     db_url: str, tmp_path: Path, vtest_avi: Path
@@ -301,13 +314,7 @@ def test_a_saved_mask_reaches_a_running_camera_and_clearing_it_unmasks(
     slot = runtime.sources["lobby"].slot
 
     def next_frame(after: int, masked: bool) -> object:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            frame = slot.latest()
-            if frame is not None and frame.seq > after and frame.privacy_masked == masked:
-                return frame
-            time.sleep(0.02)
-        raise AssertionError(f"no {'masked' if masked else 'unmasked'} frame after {after}")
+        return _next_frame(slot, after, masked)
 
     try:
         runtime.start()
@@ -344,13 +351,7 @@ def test_a_mask_saved_elsewhere_reaches_a_running_camera_within_seconds(
     slot = runtime.sources["lobby"].slot
 
     def next_frame(after: int, masked: bool) -> object:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            frame = slot.latest()
-            if frame is not None and frame.seq > after and frame.privacy_masked == masked:
-                return frame
-            time.sleep(0.02)
-        raise AssertionError(f"no {'masked' if masked else 'unmasked'} frame after {after}")
+        return _next_frame(slot, after, masked)
 
     elsewhere = Store(db_url)
     try:

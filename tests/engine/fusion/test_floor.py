@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from engine.fusion.floor import (
     camera_calibrations,
     room_corner_pairs,
 )
+from engine.runtime import EngineRuntime
 from engine.store import Store
 from engine.store.audit_models import AuditEntry
 from engine.store.sites import SyncSite
@@ -189,3 +191,48 @@ def test_a_calibration_is_stored_audited_and_replaced(db_url: str, tmp_path: Pat
         assert actions.count("camera.calibrate") >= 2
     finally:
         store.close()
+
+
+@pytest.mark.slow
+def test_a_calibration_stored_elsewhere_reaches_the_running_fusion(
+    db_url: str, tmp_path: Path, vtest_avi: Path
+) -> None:
+    """``watchfloor cameras calibrate`` (its own store writer, as here) or a console on
+    another engine of a shared site stores a camera's calibration: the running engine's
+    fusion places that camera's people on the floor within seconds. Before, it went on
+    saying the camera was not calibrated until the engine restarted."""
+    site = load_site(
+        write_site(
+            tmp_path / "site.toml",
+            f'[[cameras]]\nid = "plaza"\nname = "Plaza"\nurl = "{vtest_avi}"\nloop = true\n',
+            "[room]\nwidth_m = 8.0\ndepth_m = 6.0\nheight_m = 3.0\n",
+        )
+    )
+    runtime = EngineRuntime(site, Store(db_url), analytics=False)
+    elsewhere = Store(db_url)
+    try:
+        runtime.start()
+        fusion = runtime.fusion
+        assert fusion is not None and fusion.calibrated() == frozenset()
+        calibration = calibrate(pairs_for(GRID), (768, 576))
+        with StoreWriter.running(elsewhere, clock=REAL_CLOCK) as writer:
+            ids = writer.execute(SyncSite(site=site, at=datetime.now(UTC)))
+            writer.execute(
+                CalibrateCamera(
+                    site_id=ids.site_id,
+                    camera="plaza",
+                    calibration=calibration,
+                    at=datetime.now(UTC),
+                    actor=ADMIN,
+                )
+            )
+        deadline = time.monotonic() + 20
+        while "plaza" not in fusion.calibrated() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stored = fusion.calibration_of("plaza")
+        assert stored is not None and stored.pairs == calibration.pairs
+    finally:
+        runtime.stop()
+        elsewhere.close()
+        assert runtime.store is not None
+        runtime.store.close()

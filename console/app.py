@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QDir, QTimer
+from PySide6.QtCore import QDir, QObject, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -81,6 +81,49 @@ def settle_after_start() -> None:
     gc.freeze()
 
 
+class GuiThreadCollector(QObject):
+    """Python's cyclic garbage collected on the GUI thread only.
+
+    The collector runs on whichever thread allocates past its threshold: in a console, a
+    query worker turning rows into objects. The garbage it finds may hold Qt wrappers (a
+    closed dialog, a replaced model, a pane's timer) whose C++ objects are then destroyed
+    on that worker, and Qt crashes: a console's process died so, in a query worker
+    "Garbage-collecting" (the test suite at this stop's CI, a segmentation fault). While
+    started, automatic collection is off and a timer on the GUI thread collects every
+    :data:`INTERVAL_MS` whichever generations have passed their thresholds, as the
+    automatic collector would have. :meth:`stop` collects everything and turns it back on.
+    """
+
+    INTERVAL_MS = 500
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.collect)
+        self._was_enabled = False
+
+    def start(self) -> None:
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+        self._timer.start(self.INTERVAL_MS)
+
+    def stop(self) -> None:
+        self._timer.stop()
+        gc.collect()
+        if self._was_enabled:
+            gc.enable()
+
+    def collect(self) -> int:
+        """Collect the generations past their thresholds (none: 0 objects); GUI thread."""
+        counts, thresholds = gc.get_count(), gc.get_threshold()
+        if counts[0] <= thresholds[0]:
+            return 0
+        generation = 0
+        if counts[1] > thresholds[1]:
+            generation = 2 if counts[2] > thresholds[2] else 1
+        return gc.collect(generation)
+
+
 def run_gui(site_file: Path, db_url: str, *, attach: bool = False) -> int:
     """Open the console on ``site_file``; returns the process exit code. ``attach``: the
     site's engines run elsewhere (``watchfloor --attach``): this console follows them."""
@@ -116,6 +159,8 @@ def run_gui(site_file: Path, db_url: str, *, attach: bool = False) -> int:
     window = MainWindow(host.runtime, host.bridge, console_settings())
     window.show()
     settle_after_start()
+    collector = GuiThreadCollector()
+    collector.start()
     # Ctrl+C / SIGTERM close the window like File → Quit: layouts saved, engine stopped.
     # Python runs signal handlers only between bytecodes, so a timer lets it look in.
     previous = {
@@ -129,6 +174,7 @@ def run_gui(site_file: Path, db_url: str, *, attach: bool = False) -> int:
         return app.exec()
     finally:
         wakeup.stop()
+        collector.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         try:  # the event loop has ended: the writer may be waited on now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -41,6 +42,7 @@ ENGINE_THREAD_PREFIXES = (
     "store-writer",
     "risk-class-refresh",
     "engine-watchdog",
+    "engine-settings",
     "risk-retrain",
     "retention",
     "audit-checkpoint",
@@ -82,6 +84,33 @@ def shown_zone() -> Callable[[str], SiteTime]:
         return site_time
 
     return show
+
+
+@pytest.fixture(scope="session", autouse=True)
+def imports_out_of_the_collectors_sight() -> None:
+    """Everything imported by now is kept for the whole run: out of the garbage collector's
+    sight (as the console does after starting), a full collection takes milliseconds."""
+    gc.collect()
+    gc.freeze()
+
+
+@pytest.fixture(autouse=True)
+def qt_garbage_on_the_gui_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test with Qt widgets collects Python's garbage on the GUI thread, as the console
+    does (:class:`console.app.GuiThreadCollector`), and all of it at its end: Qt wrappers
+    it leaves are never destroyed by an engine or query thread of this or a later test (a
+    test process crashed so, "Garbage-collecting" in a query worker)."""
+    if not {"qtbot", "qapp"} & set(request.fixturenames):
+        yield
+        return
+    from console.app import GuiThreadCollector
+
+    collector = GuiThreadCollector()
+    collector.start()
+    try:
+        yield
+    finally:
+        collector.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -880,6 +880,13 @@ def audit_action_key(text: str) -> str:
     return text.strip()
 
 
+def actor_filter_text(label: str) -> str:
+    """What a person types to find an actor's entries (:func:`actor_key` reads it back):
+    an account's name (``account:ada`` → ``ada``), any other label as it is."""
+    scheme, _, name = label.partition(":")
+    return name if scheme == "account" and name else label
+
+
 def actor_key(text: str) -> str:
     """The stored actor label a person typed: an account's name (``ada`` →
     ``account:ada``) or a label itself (``system:retention``)."""

@@ -73,6 +73,9 @@ def test_the_audit_pane_lists_filters_pages_and_verifies(
     assert "Logged in" in shown and "Created an account" in shown and "olga" in shown
     for cell in shown:
         assert machine_text(cell) is None, cell
+    # The actor's tooltip is what the "Who" filter takes: the account's name, as it reads.
+    login = next(i for i, r in enumerate(records) if r.action == "session.login")
+    assert model.index(login, 2).data(Qt.ItemDataRole.ToolTipRole) == "ada"
     audit.view.selectRow(outcome_row(audit, "denied"))
     copied = json.loads(audit.copy_selected())
     assert (copied["action"], copied["actor"]) == ("settings.change", "account:olga")

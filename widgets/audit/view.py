@@ -39,6 +39,7 @@ from engine.history.query_service import CallRequest, QueryResult
 from engine.sitetime import display
 from engine.text import printable
 from engine.wording import (
+    actor_filter_text,
     actor_key,
     audit_action,
     audit_action_key,
@@ -118,8 +119,9 @@ class _AuditModel(RowsTableModel[AuditRecord]):
             if column == COLUMN_DETAIL:
                 return "\n".join(f"{label}: {value}" for label, value in fields_of(record.detail))
             if column in (COLUMN_ACTOR, COLUMN_ACTION, COLUMN_TARGET):
-                raw = {COLUMN_ACTOR: record.actor, COLUMN_ACTION: record.action}
-                return printable(raw.get(column, record.target))  # as the filters take it
+                # As the filters take it: an account by its name ("ada", not "account:ada").
+                raw = {COLUMN_ACTOR: actor_filter_text(record.actor), COLUMN_ACTION: record.action}
+                return printable(raw.get(column, record.target))
             return None
         if role == Qt.ItemDataRole.BackgroundRole:
             if record.seq in self._problems:

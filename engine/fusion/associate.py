@@ -50,7 +50,8 @@ by the camera's track where one follows them (to about 0.3 m) rather than by a b
 what the path-loss model expects there then (:func:`~engine.sensing.ble.path_misfit`). One
 reading tells little (a node reports a tag every few seconds at 4 dB of scatter); their sum
 tells two people a metre apart. The one-to-one assignment of least misfit adds the time to
-each matched device's vote; a person's first device must beat every other assignment by
+each matched device's vote (at least :data:`MIN_CARRIED_S`: a match is clear, so it names
+the person at once); a person's first device must beat every other assignment by
 :data:`FIRST_MATCH_MISFIT`, and a device matched before is kept unless another fits better
 by :data:`KEEP_DEVICE_MISFIT`, so an early guess does not stick and names do not swap back
 and forth with each batch of readings. Where the person's track passed within
@@ -910,7 +911,9 @@ class Associator:
                 for old in [v for v in person.votes if v[0] == "ble"]:
                     person.votes[old] *= fade
                 vote = ("ble", device.name, device.person_id)
-                person.votes[vote] = person.votes.get(vote, 0.0) + elapsed
+                # A match is clear (see _assign_devices): it names them at once, as a blob
+                # that carried the device MIN_CARRIED_S would.
+                person.votes[vote] = max(person.votes.get(vote, 0.0) + elapsed, MIN_CARRIED_S)
                 seg = ("ble", address, None)
                 person.labels[seg] = device.label
                 span = person.segments.setdefault(seg, [person.last_t, person.last_t])

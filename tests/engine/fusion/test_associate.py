@@ -262,6 +262,33 @@ def test_a_name_follows_the_tag_when_the_camera_swaps_two_people() -> None:
     assert names[15.0] == ("Bo", "Ada") and names[19.9] == ("Bo", "Ada")
 
 
+def test_a_tag_matched_clearly_names_the_person_at_that_update() -> None:
+    """Ada walks into the lobby alone and the nodes hear her tag: at the update that first
+    matches the tag to her (its stretch starts on her path) she is called by it. A first
+    match must already be clear, so it names her then; waiting for a second match only
+    left her nameless for another update, each time a new person was joined."""
+    fusion = Associator()
+    walk = line((1.0, 1.0), (7.0, 4.0), 10.0)
+    tags = Tags(fusion, {ADA: walk}, every_s=5.0)
+    seen: list[tuple[float, str | None]] = []
+
+    def step(t: float) -> None:
+        tags(t)
+        person = fusion.person_of(("camera", "east", 1))
+        if person is not None and any(s.sense == "ble" for s in person.segments):
+            seen.append((t, person.name))
+
+    run(
+        fusion,
+        10.0,
+        {1: (walk, 0, 10)},
+        {("lobby", 1): (walk, 0, 10, None)},
+        on_step=step,
+    )
+    assert seen, "the tag was never matched"
+    assert seen[0][1] == "Ada", seen[:3]
+
+
 def test_two_people_walking_side_by_side_are_told_apart_by_their_tags() -> None:
     """Ada and Bo walk across the lobby side by side, 1 m apart, and each node reports their
     tags every 5 s: the tags name them right at nearly every update from 10 s on. Each

@@ -22,7 +22,9 @@ average of how close it is) and is **joined** as soon as that is at least
 between people far more often than a camera's does), taking what named it. A track and a blob
 *alone* together (no other blob within :data:`ALONE_M` of the track, no other track within it
 of the blob, counting those seen in the last :data:`ALONE_SEEN_S`: a detector misses people
-for a moment) can only be one another, however far a room's multipath places the blob: they
+for a moment; the blob's room one a camera sees into and the track in it, give or take
+:data:`ALONE_WALL_M`) can only be one another, however far a room's multipath places the
+blob: they
 are joined at once up to :data:`ALONE_ACCEPT_M` apart (on one sighting together within
 :data:`ALONE_FIRST_M`, as a room's tracker often gives a walker a new id) and part only beyond
 :data:`ALONE_BREAK_M`. A track or blob
@@ -109,7 +111,9 @@ MARGIN_M: Final = 0.4  # a rival this much nearer or less makes a pair ambiguous
 RECENT_MARGIN_M: Final = 0.4  # …over the last BREAK_WINDOW_S
 BREAK_M: Final = 0.9  # a joined pair this far apart over its last BREAK_WINDOW_S parts…
 ALONE_M: Final = 2.0  # a track and a blob with no one else this near are alone together…
-ALONE_SEEN_S: Final = 2.0  # …counting everyone seen this recently
+ALONE_SEEN_S: Final = 2.0  # …counting everyone seen this recently…
+ALONE_WALL_M: Final = 0.3  # …the track no farther than this outside the blob's room, a room
+# a camera sees into (DEEP_M)
 ALONE_FIRST_M: Final = 0.9  # alone, one sighting together this near is enough to join
 ALONE_ACCEPT_M: Final = 1.6  # ACCEPT_M for a pair alone together
 ALONE_BREAK_M: Final = 1.6  # BREAK_M for them
@@ -560,6 +564,12 @@ class Associator:
 
         def alone(i: int, j: int) -> bool:
             track, blob = tracks[i], blobs[j]
+            room = self._rooms.get(blob.key[1])
+            if room is not None and (
+                room.room_id not in self._camera_rooms  # no camera sees anyone in it
+                or room.distance(*track.position) > ALONE_WALL_M  # the track is elsewhere
+            ):
+                return False
             return not any(
                 m is not track
                 and m is not blob

@@ -355,6 +355,22 @@ def test_a_track_and_a_blob_with_no_one_else_near_are_joined_though_a_metre_apar
     assert not [c for c in changes if c.kind == "parted"]
 
 
+def test_a_track_by_the_door_is_not_joined_alone_to_a_blob_past_it() -> None:
+    """Ada walks along the lobby's wall by the store room's door, where the camera still
+    sees her; Bo walks beside her 1.2 m away on the other side of the wall, in the store
+    room that no camera sees into, and the lobby's room does not sense Ada. Nobody else is
+    near, but Bo's blob is the store room's and no camera sees anyone there: Ada's track
+    is not joined to it. (Found in a walkthrough run: a camera track that swapped to the
+    walker left in the lobby was joined to the store room's blob of the one who went in.)"""
+    fusion = Associator([LOBBY, STORE])
+    ada = line((7.4, 0.5), (7.4, 5.5), 6.0)
+    bo = line((8.6, 0.5), (8.6, 5.5), 6.0)
+    # The camera sees the lobby: it placed someone well inside it before.
+    fusion.see_track("east", 9, -5.0, (3.0, 3.0), "Plaza east")
+    changes = run(fusion, 6.0, {1: (ada, 0, 6)}, {("store", 1): (bo, 0, 6, None)})
+    assert not [c for c in changes if c.kind == "joined"]
+
+
 def test_a_blob_a_metre_off_is_not_joined_while_a_missed_track_was_near_it() -> None:
     """Ada and Bo walk 1.6 m apart; the room places one blob 1.1 m from Ada's feet, about
     where Bo is, and the camera misses Bo for a moment. The blob is not Ada's: nobody is

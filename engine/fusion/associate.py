@@ -24,12 +24,11 @@ between people far more often than a camera's does), taking what named it. A tra
 of the blob, counting those seen in the last :data:`ALONE_SEEN_S`: a detector misses people
 for a moment; the blob's room one a camera sees into and the track in it, give or take
 :data:`ALONE_WALL_M`) can only be one another, however far a room's multipath places the
-blob: they
-are joined at once up to :data:`ALONE_ACCEPT_M` apart (on one sighting together within
-:data:`ALONE_FIRST_M`, as a room's tracker often gives a walker a new id) and part only beyond
-:data:`ALONE_BREAK_M`. A track or blob
-whose place jumps more than :data:`JUMP_M` within :data:`JUMP_S` has been moved by its tracker
-onto someone else: it leaves its links and its person and starts afresh.
+blob: they are joined at once up to :data:`ALONE_ACCEPT_M` apart (on one sighting together
+within :data:`ALONE_FIRST_M`, as a room's tracker often gives a walker a new id) and part
+only beyond :data:`ALONE_BREAK_M`. A track or blob whose place jumps more than :data:`JUMP_M`
+within :data:`JUMP_S` has been moved by its tracker onto someone else: it leaves its links
+and its person and starts afresh.
 
 **A person** is the members joined together, now and before: a camera track joined to a blob
 is one person; when the track ends the blob carries on as that person (a room without a
@@ -595,7 +594,6 @@ class Associator:
                 if math.isfinite(apart[i, j]):
                     distance = self._apart(track, blob, now, BREAK_WINDOW_S)
                     lately[i, j] = -1.0 if distance is None else distance
-
         finite = np.where(np.isfinite(apart), apart, FAR_M)
         rows, cols = linear_sum_assignment(finite)
         proposed: set[tuple[MemberKey, MemberKey]] = set()

@@ -870,9 +870,38 @@ def test_a_blob_shows_the_name_its_person_has_across_senses(qtbot: QtBot) -> Non
     pane.set_snapshot(named_snapshot())
     assert model.index(0, BlobColumn.WHO).data() == "Carol"
     assert next(i.text for i in pane.view.blob_labels if i.visible()) == "Carol"
+    # …with nothing of the room's own match beside it: Alice's swatch and score would
+    # contradict the name. The tooltip says where each name comes from.
+    assert model.index(0, BlobColumn.MATCH).data() == ""
+    assert model.index(0, BlobColumn.WHO).data(Qt.ItemDataRole.DecorationRole) is None
+    tip = model.index(0, BlobColumn.WHO).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith("Carol: named with the camera")
+    assert "The room's own tag matching: Blob #7, tracked: Alice" in tip
+    pane.set_explanation(explanation())
+    assert pane.explanation_label.text().startswith("Blob #7 — Carol (named with the camera)")
     pane.set_fused_names({})
     pane.set_snapshot(named_snapshot())
     assert [model.index(r, BlobColumn.WHO).data() for r in range(2)] == ["Alice", ""]
+
+
+def test_who_is_in_the_room_comes_first_and_a_blob_s_links_once_one_is_clicked(
+    qtbot: QtBot,
+) -> None:
+    """At 1400 × 860 the pane's side column is about 380 px tall: an empty links table
+    above the blobs pushed who is in the room below the fold."""
+    pane = shown_pane(qtbot)
+    pane.set_rooms([("lab", "Lab")])
+    pane.set_snapshot(named_snapshot())
+    assert pane.blob_table.isVisible()
+    assert not pane.explanation_table.isVisible()
+    assert "Click a blob" in pane.explanation_label.text()
+    top = pane.blob_table.mapTo(pane, pane.blob_table.rect().topLeft()).y()
+    assert top < pane.explanation_label.mapTo(pane, pane.explanation_label.rect().topLeft()).y()
+    pane.set_explanation(explanation())
+    assert pane.explanation_table.isVisible()
+    assert pane.explanation_table.explanation_model.rowCount() == 3
+    pane.set_explanation(None)
+    assert not pane.explanation_table.isVisible()
 
 
 def test_a_room_without_camera_or_tag_reader_says_which_tags_went_in(qtbot: QtBot) -> None:

@@ -1271,17 +1271,28 @@ class BlobTableModel(RowsTableModel[BlobView]):
         else:
             self.set_rows(blobs)
 
+    def fused_name(self, blob: BlobView) -> str | None:
+        """The name the blob's person has across senses where it is not the one the room's
+        own device matching gives (None: the room's own name, or no other)."""
+        fused = self.fused_names.get(blob.track_id)
+        identity = blob.identity
+        if fused and (identity is None or printable(identity.name) != printable(fused)):
+            return printable(fused)
+        return None
+
     def text(self, blob: BlobView, column: int) -> str:
         identity = blob.identity
         if column == BlobColumn.BLOB:
             return f"#{blob.track_id}"
+        fused = self.fused_name(blob)
         if column == BlobColumn.WHO:
-            fused = self.fused_names.get(blob.track_id)
-            if fused and (identity is None or printable(identity.name) != printable(fused)):
-                return printable(fused)  # named with the camera (white, no device swatch)
+            if fused is not None:
+                return fused  # named with the camera (white, no device swatch)
             return printable(identity.name) if identity is not None else ""
         if column == BlobColumn.MATCH:
-            return f"{identity.score:.2f}" if identity is not None else ""
+            # The score is the room's own device match: it says nothing of a name the
+            # camera gave (a swatch and a score beside another name would contradict it).
+            return f"{identity.score:.2f}" if identity is not None and fused is None else ""
         if column == BlobColumn.POSITION:
             x, y, _z = blob.position
             return f"{x:.1f}, {y:.1f}"
@@ -1301,10 +1312,18 @@ class BlobTableModel(RowsTableModel[BlobView]):
             role == Qt.ItemDataRole.DecorationRole
             and column == BlobColumn.WHO
             and blob.identity is not None
+            and self.fused_name(blob) is None
         ):
             r, g, b, _ = identity_rgba(blob.identity.colour)
             return QColor.fromRgbF(r, g, b)
         if role == Qt.ItemDataRole.ToolTipRole:
+            fused = self.fused_name(blob)
+            if fused is not None:
+                return (
+                    f"{fused}: named with the camera that sees them (a recognised face, or "
+                    f"the tag the person the camera places carries). The room's own tag "
+                    f"matching: {blob_description(blob, self._now_s)}"
+                )
             return blob_description(blob, self._now_s)
         if role == Qt.ItemDataRole.TextAlignmentRole and column == BlobColumn.MATCH:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -1323,6 +1342,9 @@ class BlobTable(QTableView):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(BlobColumn.WHO, QHeaderView.ResizeMode.Stretch)
+        # Left, over the start of each column: in a narrow pane the stretched "Who" column
+        # runs past the edge, and a centred title would be out of sight.
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
     def set_snapshot(self, snapshot: SensingSnapshot) -> None:
         self.blob_model.set_blobs(snapshot.blobs, snapshot.t_s)
@@ -1577,10 +1599,12 @@ class SensingPane(QWidget):
         pairing.addWidget(self.pairing_button)
         pairing.addWidget(self.pairing_label, 1)
         column.addLayout(pairing)
-        column.addWidget(self.explanation_label)
-        column.addWidget(self.explanation_table, 1)
+        # Who is in the room first; why a blob is where it is once one is clicked.
         column.addWidget(QLabel("Blobs"))
         column.addWidget(self.blob_table, 1)
+        column.addWidget(self.explanation_label)
+        column.addWidget(self.explanation_table, 1)
+        self.explanation_table.hide()
         column.addWidget(QLabel("Nodes"))
         column.addWidget(self.node_table, 2)
         column.addWidget(self.degraded_label)
@@ -1834,6 +1858,7 @@ class SensingPane(QWidget):
         snapshot = self._latest.get(explanation.room_id) if explanation is not None else None
         names = {n.node_id: n.name for n in snapshot.nodes} if snapshot is not None else {}
         self.explanation_table.set_explanation(explanation, names)
+        self.explanation_table.setVisible(explanation is not None)
         if explanation is None:
             self.explanation_label.setText(
                 self.live_room_elsewhere or "Click a blob to see which links put it there"
@@ -1866,10 +1891,19 @@ class SensingPane(QWidget):
 
     def _blob_title(self, room_id: str, track_id: int) -> str:
         """``Blob #7``, with who it is when a registered device names it in the room's
-        latest tick: ``Blob #7 — Alice (match 0.82)``."""
+        latest tick: ``Blob #7 — Alice (match 0.82)``, or the name its person has across
+        senses where that is another (:meth:`set_fused_names`): ``Blob #7 — Carol (named
+        with the camera)``, as the blob table and the camera's tile say."""
         snapshot = self._latest.get(room_id)
         blobs = snapshot.blobs if snapshot is not None else ()
         blob = next((b for b in blobs if b.track_id == track_id), None)
+        fused = self._fused_names.get(room_id, {}).get(track_id)
+        if fused and (
+            blob is None
+            or blob.identity is None
+            or printable(blob.identity.name) != printable(fused)
+        ):
+            return f"Blob #{track_id} — {printable(fused)} (named with the camera)"
         if blob is None or blob.identity is None:
             return f"Blob #{track_id}"
         identity = blob.identity

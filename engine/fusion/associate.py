@@ -15,15 +15,15 @@ camera's detector a few) is compared with where the track was :data:`BLOB_LAG_S`
 room's tracker places people late), and the pair is as far apart as the median of those
 distances. The best one-to-one assignment (Hungarian) proposes pairs. A proposed pair at most
 :data:`ACCEPT_M` apart, and at most :data:`BREAK_M` over the last :data:`BREAK_WINDOW_S`, with
-no rival within :data:`MARGIN_M` of it over either stretch, gains *confidence* (a running
-average of how close it is) and is **joined** as soon as that is at least
-:data:`JOIN_CONFIDENCE`. A joined pair more than :data:`BREAK_M` apart over its last
-:data:`BREAK_WINDOW_S` parts: the blob leaves the person (a room's tracker moves its ids
-between people far more often than a camera's does), taking what named it. A track and a blob
-*alone* together (no other blob within :data:`ALONE_M` of the track, no other track within it
-of the blob, counting those seen in the last :data:`ALONE_SEEN_S`: a detector misses people
-for a moment; the blob's room one a camera sees into and the track in it, give or take
-:data:`ALONE_WALL_M`) can only be one another, however far a room's multipath places the
+no rival within :data:`MARGIN_M` of it over either stretch, is **joined** at once (its
+*confidence*, a running average of how close it is, goes with the link); a track outside
+the blob's room (give or take :data:`ALONE_WALL_M`) is not joined to it. A joined pair more
+than :data:`BREAK_M` apart over its last :data:`BREAK_WINDOW_S` parts: the blob leaves the
+person (a room's tracker moves its ids between people far more often than a camera's does),
+taking what named it. A track and a blob *alone* together (no other blob within
+:data:`ALONE_M` of the track, no other track within it of the blob, counting those seen in
+the last :data:`ALONE_SEEN_S`: a detector misses people for a moment; the blob's room one a
+camera sees into) can only be one another, however far a room's multipath places the
 blob: they are joined at once up to :data:`ALONE_ACCEPT_M` apart (on one sighting together
 within :data:`ALONE_FIRST_M`, as a room's tracker often gives a walker a new id) and part
 only beyond :data:`ALONE_BREAK_M`. A track or blob whose place jumps more than :data:`JUMP_M`
@@ -117,7 +117,6 @@ ALONE_FIRST_M: Final = 0.9  # alone, one sighting together this near is enough t
 ALONE_ACCEPT_M: Final = 1.6  # ACCEPT_M for a pair alone together
 ALONE_BREAK_M: Final = 1.6  # BREAK_M for them
 FAR_M: Final = 1000.0
-JOIN_CONFIDENCE: Final = 0.35
 BREAK_WINDOW_S: Final = 0.4  # a joined pair is judged on this much of its latest path
 BLOB_LAG_S: Final = 0.3  # a room's tracker places a walker about this late
 JUMP_M: Final = 1.5  # a member farther than this from its last place within JUMP_S…
@@ -561,12 +560,18 @@ class Associator:
         # blob (seen lately: a detector misses people for a moment) can only be one another.
         recent = [m for m in self._members.values() if m.samples and now - m.last_t <= ALONE_SEEN_S]
 
+        def elsewhere(i: int, j: int) -> bool:
+            """The track is outside the blob's room (give or take ALONE_WALL_M): across a
+            wall, a blob a metre from a camera's track is someone else."""
+            room = self._rooms.get(blobs[j].key[1])
+            return room is not None and room.distance(*tracks[i].position) > ALONE_WALL_M
+
         def alone(i: int, j: int) -> bool:
             track, blob = tracks[i], blobs[j]
             room = self._rooms.get(blob.key[1])
             if room is not None and (
                 room.room_id not in self._camera_rooms  # no camera sees anyone in it
-                or room.distance(*track.position) > ALONE_WALL_M  # the track is elsewhere
+                or elsewhere(i, j)
             ):
                 return False
             return not any(
@@ -602,7 +607,7 @@ class Associator:
         for i, j in zip(rows, cols, strict=True):
             distance = float(apart[i, j])
             lone = alone(i, j)
-            if distance > (ALONE_ACCEPT_M if lone else ACCEPT_M):
+            if distance > (ALONE_ACCEPT_M if lone else ACCEPT_M) or elsewhere(i, j):
                 continue
             if lately[i, j] > (ALONE_BREAK_M if lone else BREAK_M):
                 continue  # close over the window, apart lately: a tracker swapped people
@@ -627,10 +632,11 @@ class Associator:
                 link.confidence = score
             link.confidence = 0.7 * link.confidence + 0.3 * score
             link.last_proposed = now
-            # Joined at once: waiting for more proposals kept nothing wrong out in the
+            # Joined at once: waiting for more proposals (or for the confidence to reach a
+            # bar, which made ACCEPT_M about 0.87 m in effect) kept nothing wrong out in the
             # walkthrough (wrong joins come from trackers swapping people later) and made
             # right ones wait.
-            if not link.joined and (lone or link.confidence >= JOIN_CONFIDENCE):
+            if not link.joined:
                 self._join(tracks[i], blobs[j], link, now)
         for pair, link in list(self._links.items()):
             if link.joined and pair not in proposed and pair in self._links:

@@ -551,3 +551,31 @@ def test_a_blind_room_holding_two_tags_in_one_blob_does_not_guess() -> None:
     inside = fusion.person_of(("sensing", "store", 5))
     assert inside is not None and inside.name == "Ada"
     assert fusion.inside() == {"store": ("Ada", "Bo")}
+
+
+def test_a_pair_the_room_brings_within_reach_is_joined_at_its_first_proposal() -> None:
+    """Ada stands still; the room first places her 1.2 m to her side (a node's multipath)
+    and comes to her at 0.2 m/s, while Bo stands 2.6 m away with his blob on him (so the two
+    of them are not alone together). Once Ada's pair is within ACCEPT_M over the window and
+    within BREAK_M over the last 0.4 s, with no rival, it is joined (at 1.8 s). Before,
+    the link's confidence also had to reach a bar that only a pair within about 0.87 m over
+    the window reaches: she was joined at 2.8 s."""
+    fusion = Associator()
+    changes: list[FusionChange] = []
+    for step in range(50):
+        t = step / 10
+        offset = max(1.2 - 0.2 * t, 0.3)
+        fusion.see_track("east", 1, t, (3.0, 1.0), "Plaza east")
+        fusion.see_track("east", 2, t, (3.0, 3.6), "Plaza east")
+        fusion.see_blob("lobby", 1, t, (3.0, 1.0 + offset), "Lobby")
+        fusion.see_blob("lobby", 2, t, (3.0, 3.6), "Lobby")
+        if step % 2 == 0:
+            changes += fusion.update(t)
+    joined = [(c.t, c.track, c.blob) for c in changes if c.kind == "joined"]
+    ada = [t for t, track, blob in joined if track == ("camera", "east", 1)]
+    assert ada and ada[0] <= 2.0, joined
+    assert not [c for c in changes if c.kind == "parted"]
+    assert {(track, blob) for _, track, blob in joined} == {
+        (("camera", "east", 1), ("sensing", "lobby", 1)),
+        (("camera", "east", 2), ("sensing", "lobby", 2)),
+    }

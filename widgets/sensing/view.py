@@ -444,14 +444,27 @@ def blob_rgba(blob: BlobView) -> tuple[float, float, float, float]:
     return identity_rgba(blob.identity.colour)
 
 
+def other_name(blob: BlobView | None, fused: str | None) -> str | None:
+    """The name a blob's person has across senses (``fused``: a camera and the room together
+    name them) where it is not the one the room's own device matching gives the blob,
+    printable; None where there is none or it is the same."""
+    if not fused:
+        return None
+    identity = blob.identity if blob is not None else None
+    if identity is not None and printable(identity.name) == printable(fused):
+        return None
+    return printable(fused)
+
+
 def blob_label(blob: BlobView, fused: str | None = None) -> tuple[Vec3, str, QColor]:
     """A blob's label in the 3D view: the name of the person it is across senses (``fused``:
     a camera and the room together name them, by a recognised face or by the registered
     device the camera-placed person carries), else the name the room's own BLE matching
     gives it, in their colour, or its id in cyan. One person shows one name on every pane."""
     identity = blob.identity
-    if fused and (identity is None or printable(identity.name) != printable(fused)):
-        return blob.position, printable(fused), QColor(230, 237, 243)
+    name = other_name(blob, fused)
+    if name is not None:
+        return blob.position, name, QColor(230, 237, 243)
     if identity is None:
         uncertain = " (uncertain)" if blob.ambiguous else ""
         return blob.position, f"#{blob.track_id}{uncertain}", QColor(26, 217, 255)
@@ -1274,11 +1287,7 @@ class BlobTableModel(RowsTableModel[BlobView]):
     def fused_name(self, blob: BlobView) -> str | None:
         """The name the blob's person has across senses where it is not the one the room's
         own device matching gives (None: the room's own name, or no other)."""
-        fused = self.fused_names.get(blob.track_id)
-        identity = blob.identity
-        if fused and (identity is None or printable(identity.name) != printable(fused)):
-            return printable(fused)
-        return None
+        return other_name(blob, self.fused_names.get(blob.track_id))
 
     def text(self, blob: BlobView, column: int) -> str:
         identity = blob.identity
@@ -1897,13 +1906,9 @@ class SensingPane(QWidget):
         snapshot = self._latest.get(room_id)
         blobs = snapshot.blobs if snapshot is not None else ()
         blob = next((b for b in blobs if b.track_id == track_id), None)
-        fused = self._fused_names.get(room_id, {}).get(track_id)
-        if fused and (
-            blob is None
-            or blob.identity is None
-            or printable(blob.identity.name) != printable(fused)
-        ):
-            return f"Blob #{track_id} — {printable(fused)} (named with the camera)"
+        fused = other_name(blob, self._fused_names.get(room_id, {}).get(track_id))
+        if fused is not None:
+            return f"Blob #{track_id} — {fused} (named with the camera)"
         if blob is None or blob.identity is None:
             return f"Blob #{track_id}"
         identity = blob.identity

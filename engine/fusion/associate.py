@@ -27,7 +27,8 @@ camera sees into) can only be one another, however far a room's multipath places
 blob: they are joined at once up to :data:`ALONE_ACCEPT_M` apart (on one sighting together
 within :data:`ALONE_FIRST_M`, as a room's tracker often gives a walker a new id) and part
 only beyond :data:`ALONE_BREAK_M`. A track or blob whose place jumps more than :data:`JUMP_M`
-within :data:`JUMP_S` has been moved by its tracker onto someone else: it leaves its links
+within :data:`JUMP_S`, or after a longer gap further than :data:`JUMP_SPEED_M_S` (a brisk
+walk) explains on top, has been moved by its tracker onto someone else: it leaves its links
 and its person and starts afresh.
 
 **A person** is the members joined together, now and before: a camera track joined to a blob
@@ -121,6 +122,7 @@ BREAK_WINDOW_S: Final = 0.4  # a joined pair is judged on this much of its lates
 BLOB_LAG_S: Final = 0.3  # a room's tracker places a walker about this late
 JUMP_M: Final = 1.5  # a member farther than this from its last place within JUMP_S…
 JUMP_S: Final = 0.6  # …has been taken over by someone else (its tracker swapped people)
+JUMP_SPEED_M_S: Final = 2.0  # …or than this much further a second after that
 END_AFTER_S: Final = 2.0  # a member unseen this long has ended
 HANDOVER_S: Final = 5.0
 HANDOVER_M: Final = 2.0
@@ -283,7 +285,11 @@ class _Member:
         jumped = False
         if self.samples:
             last_t, last_x, last_y = self.samples[-1]
-            if t - last_t <= JUMP_S and math.hypot(x - last_x, y - last_y) > JUMP_M:
+            gap = t - last_t
+            # After a gap, as far again as a brisk walk covers: a camera's tracker that
+            # missed someone for a second may hand their id to another person metres away.
+            allowed = JUMP_M + JUMP_SPEED_M_S * max(gap - JUMP_S, 0.0)
+            if gap <= END_AFTER_S and math.hypot(x - last_x, y - last_y) > allowed:
                 jumped = True
                 self.samples.clear()
                 self.first_t = t

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from engine.fusion.associate import Associator, Device, FusionChange, Heard, Room
+from engine.fusion.associate import BREAK_M, Associator, Device, FusionChange, Heard, Room
 from engine.sensing.ble import DEVICE_HEIGHT_M, PATH_LOSS_EXPONENT, REFERENCE_RSSI_DBM
 
 Path = Callable[[float], tuple[float, float]]
@@ -557,9 +557,10 @@ def test_a_pair_the_room_brings_within_reach_is_joined_at_its_first_proposal() -
     """Ada stands still; the room first places her 1.2 m to her side (a node's multipath)
     and comes to her at 0.2 m/s, while Bo stands 2.6 m away with his blob on him (so the two
     of them are not alone together). Once Ada's pair is within ACCEPT_M over the window and
-    within BREAK_M over the last 0.4 s, with no rival, it is joined (at 1.8 s). Before,
-    the link's confidence also had to reach a bar that only a pair within about 0.87 m over
-    the window reaches: she was joined at 2.8 s."""
+    within BREAK_M over the last 0.4 s, with no rival, it is joined at that update (with
+    BREAK_M 0.9 m at 1.8 s, with 0.75 m at 2.6 s). Before, the link's confidence also had to
+    reach a bar that only a pair within about 0.87 m over the window reaches: she was joined
+    at 2.8 s with 0.9 m."""
     fusion = Associator()
     changes: list[FusionChange] = []
     for step in range(50):
@@ -573,7 +574,10 @@ def test_a_pair_the_room_brings_within_reach_is_joined_at_its_first_proposal() -
             changes += fusion.update(t)
     joined = [(c.t, c.track, c.blob) for c in changes if c.kind == "joined"]
     ada = [t for t, track, blob in joined if track == ("camera", "east", 1)]
-    assert ada and ada[0] <= 2.0, joined
+    # The median of the last 0.4 s is where the room placed her 0.2 s ago; updates come
+    # every 0.2 s.
+    within = 0.2 + (1.2 - BREAK_M) / 0.2
+    assert ada and ada[0] <= within + 0.2 + 1e-9, (within, joined)
     assert not [c for c in changes if c.kind == "parted"]
     assert {(track, blob) for _, track, blob in joined} == {
         (("camera", "east", 1), ("sensing", "lobby", 1)),

@@ -785,6 +785,31 @@ def test_a_named_blob_is_drawn_in_its_persons_colour_and_labelled_with_their_nam
     assert blob_is_drawn(view)
 
 
+def test_a_blob_s_name_sits_on_a_dark_plate_readable_over_the_voxels_around_it(
+    qtbot: QtBot,
+) -> None:
+    """A blob's name is drawn over the voxel cloud of its person, often in a colour close to
+    the cloud's (Walker 1's orange over orange voxels in the walkthrough): without an
+    outline GL text vanished into it. It now sits on a plate of the background's colour."""
+    view = shown_view(qtbot)
+    grid = voxels()
+    everywhere = np.full(grid.values.shape, 0.12, np.float32)  # the label is over the cloud
+    view.set_voxel_threshold(0.02, 0.0)
+    view.set_snapshot(named_snapshot(voxels=replace(grid, values=everywhere)))
+    (label,) = [item for item in view.blob_labels if item.visible() and item.text == "Alice"]
+    assert label.plate is not None
+    x, y = view.project([label.pos])[0]
+    rect = label.plate_rect(label.align_text(QPointF(x, y))).toAlignedRect()
+    assert rect.width() > 20 and rect.height() > 8
+    frame = framebuffer(view).astype(np.int32)
+    patch = frame[rect.top() + 1 : rect.bottom(), rect.left() + 1 : rect.right()].reshape(-1, 3)
+    text = np.abs(patch - np.array(ALICE_RGB)).max(axis=1) < 60
+    assert text.mean() > 0.05, "the name is not drawn in her colour"
+    luminance = patch[~text] @ np.array([0.2126, 0.7152, 0.0722])
+    # Around the letters: dark (the plate, the letters' antialiased edges), not voxels.
+    assert (luminance < 70).mean() > 0.9, np.percentile(luminance, [10, 50, 90])
+
+
 def test_the_blob_table_names_blobs_and_a_click_on_a_row_explains_it(qtbot: QtBot) -> None:
     pane = shown_pane(qtbot)
     pane.set_rooms([("lab", "Lab")])

@@ -118,6 +118,7 @@ BLOB_SIZE_M = 0.35  # about a person's width
 NODE_SIZE_PX = 14.0
 TRUTH_SIZE_PX = 9.0
 LABEL_LIFT_M = 0.18  # labels sit this far above what they name
+LABEL_PLATE_PAD_PX = 3.0  # a blob label's plate reaches this far past its text
 # …except a low node's (below LOW_NODE_M, skirting height), which hangs this far below it:
 # advised layouts alternate low and high nodes round the walls, and from the default view a
 # wall's low node and the high one beside it drew their names on one line ("West midWest N").
@@ -134,6 +135,8 @@ NO_ROOM_TEXT = "No sensing room in this site: add [[sensing_nodes]] to the site 
 NOT_ADMIN_TEXT = "Only an admin can pair sensing nodes"
 
 BACKGROUND = (13, 17, 23)  # the theme's #0d1117
+# A blob label's plate: the background's colour, mostly opaque (voxels show through a little).
+_LABEL_PLATE = QColor(*BACKGROUND, 200)
 _ROOM_RGBA = (0.55, 0.6, 0.68, 0.45)
 _GRID_RGBA = (0.4, 0.45, 0.52, 0.22)
 _QUIET_RGBA = np.array([0.55, 0.57, 0.6, 0.55], np.float32)
@@ -196,17 +199,52 @@ def _program_slots() -> list[tuple[Any, str]]:
 @cache
 def _label_type() -> type:
     """pyqtgraph's GL text, moved ``offset_px`` (x right, y down, screen pixels) after its
-    alignment: a node's name starts clear of the node's dot at any zoom."""
-    from PySide6.QtCore import QPointF
+    alignment: a node's name starts clear of the node's dot at any zoom; with ``plate`` (a
+    colour) drawn on a rounded plate of that colour: a blob's name, in its person's colour,
+    over voxels drawn in that colour too was unreadable (GL text has no outline)."""
+    from PySide6.QtCore import QPointF, QRectF
+    from PySide6.QtGui import QFontMetricsF, QPainter
 
     text_item: Any = _opengl().GLTextItem
 
     class OffsetTextItem(text_item):  # type: ignore[misc]
         offset_px: tuple[float, float] = (0.0, 0.0)
+        plate: QColor | None = None
 
         def align_text(self, pos: QPointF) -> QPointF:
             aligned: QPointF = super().align_text(pos)
             return aligned + QPointF(*self.offset_px)
+
+        def plate_rect(self, text_pos: QPointF) -> QRectF:
+            """The plate behind text drawn with its baseline at ``text_pos``."""
+            metrics = QFontMetricsF(self.font)
+            return QRectF(
+                text_pos.x() - LABEL_PLATE_PAD_PX,
+                text_pos.y() - metrics.ascent() - 1.0,
+                metrics.horizontalAdvance(self.text) + 2 * LABEL_PLATE_PAD_PX,
+                metrics.height() + 2.0,
+            )
+
+        def paint(self) -> None:
+            if self.plate is None or not self.text:
+                super().paint()
+                return
+            self.setupGLState()
+            anchor = self.compute_projection().map(QVector3D(*self.pos)).toPointF()
+            text_pos = self.align_text(anchor)
+            painter = QPainter(self.view())
+            try:
+                painter.setRenderHints(
+                    QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
+                )
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(self.plate)
+                painter.drawRoundedRect(self.plate_rect(text_pos), 3.0, 3.0)
+                painter.setPen(self.color)
+                painter.setFont(self.font)
+                painter.drawText(text_pos, self.text)
+            finally:
+                painter.end()
 
     return OffsetTextItem
 
@@ -1057,6 +1095,8 @@ class SensingView3D(QWidget):
         self._set_labels(
             self.blob_labels, [blob_label(b, self.fused_names.get(b.track_id)) for b in blobs]
         )
+        for item in self.blob_labels:
+            item.plate = _LABEL_PLATE
 
     def blob_tooltip_at(self, x: float, y: float) -> str | None:
         """What hovering at widget pixel (x, y) of the GL view says: the blob drawn there,

@@ -240,8 +240,10 @@ def fit_homography(source: FloatArray, target: FloatArray) -> FloatArray:
     # page that refits at every click. Four pairs (eight rows) need the full one for the
     # ninth, null, direction.
     _, singular, vt = np.linalg.svd(a, full_matrices=a.shape[0] < a.shape[1])
-    # A second null direction means the points leave the mapping undetermined.
-    if len(singular) >= 9 and singular[-2] < 1e-9 * singular[0]:
+    # A second null direction means the points leave the mapping undetermined (four pairs
+    # give eight singular values: the ninth, null, one is not among them).
+    singular = np.concatenate([singular, np.zeros(max(9 - len(singular), 0))])
+    if singular[-2] < 1e-9 * singular[0]:
         raise CalibrationError("the points do not fix the floor: spread them over the picture")
     h_n = vt[-1].reshape(3, 3)
     h = np.linalg.inv(dst_t) @ h_n @ src_t
@@ -303,8 +305,9 @@ def _check_distinct(points: FloatArray, least: float, what: str, unit: str) -> N
 
 
 def _check_spread(points: FloatArray, what: str) -> None:
-    """Refuse points that all lie on one line: some three of them must make a triangle
-    (every triple is measured at once: 64 points are 41,664 triangles)."""
+    """Refuse points that all lie on one line, or all but one: some four of them, no three
+    on a line, must make a quadrilateral (every triple is measured at once: 64 points are
+    41,664 triangles)."""
     n = len(points)
     triples = np.array(list(itertools.combinations(range(n), 3)), dtype=np.intp).reshape(-1, 3)
     a, b, c = points[triples[:, 0]], points[triples[:, 1]], points[triples[:, 2]]
@@ -318,6 +321,16 @@ def _check_spread(points: FloatArray, what: str) -> None:
             f"the {what} lie on one line, which does not fix the floor: "
             "add points away from that line"
         )
+    # All but one on a line fixes no floor either (four points, no three on a line, do):
+    # the fit is then one of many, and which one rounding picks.
+    for off in range(n):
+        without = ~(triples == off).any(axis=1)
+        if without.any() and float(ratio[without].max()) < COLLINEAR_RATIO:
+            raise CalibrationError(
+                f"the {what} but point {off + 1} lie on one line, which does not fix the "
+                "floor: add a point away from that line and from point "
+                f"{off + 1}"
+            )
 
 
 def _check_one_side(matrix: FloatArray, image: FloatArray) -> None:

@@ -225,14 +225,17 @@ def test_typing_floor_places_updates_the_error_and_marks_the_worst_point(
     qtbot: QtBot, make_pane: MakePane
 ) -> None:
     pane, _ = make_pane()
-    place(pane, GRID[:4])
+    # The grid's points, the first four with no three on a line (three on a line fix no
+    # floor); point 3 is the grid's third.
+    ordered = [GRID[0], GRID[4], GRID[2], GRID[7], GRID[1], GRID[3], GRID[5], GRID[6], GRID[8]]
+    place(pane, ordered[:4])
     fit = pane.calibration()
     assert fit is not None and not fit.checked
     assert pane.result_text().startswith("4 point pairs fit exactly, so the error is not known")
     assert "fifth point" in pane.next_step()
     assert cell(pane, 0, COLUMN_ERROR) == "—"
 
-    place(pane, GRID[4:])
+    place(pane, ordered[4:])
     fit = pane.calibration()
     assert fit is not None and fit.error_m is not None and fit.error_m < 0.01
     assert pane.result_text() == fit.describe()[:1].upper() + fit.describe()[1:] + "."
@@ -552,18 +555,22 @@ def test_a_point_the_others_cannot_check_is_said_so_not_given_as_an_infinite_err
     make_pane: MakePane,
 ) -> None:
     pane, _ = make_pane()
-    # The lobby's corners and its centre, which lies on both diagonals: without a corner,
-    # the centre and the opposite corners are on one line and fix nothing.
-    place(pane, [*LOBBY_CORNERS, (4.0, 3.0)])
+    # Three points along the lobby's near wall and its two far corners: without a far
+    # corner, the other far corner and a line fix nothing, so neither far corner can be
+    # checked by the others; the three on the wall can.
+    place(pane, [(1.0, 0.5), (4.0, 0.5), (7.0, 0.5), (7.0, 5.5), (1.0, 5.5)])
     fit = pane.calibration()
     assert fit is not None and fit.checked and not all(math.isfinite(e) for e in fit.errors_m)
     unchecked = [n for n, e in enumerate(fit.errors_m) if not math.isfinite(e)]
-    assert unchecked == [2]  # without the far corner, two corners and the centre make a line
+    assert unchecked == [3, 4]
+    assert fit.error_m is not None and math.isfinite(fit.error_m)
     text = pane.result_text()
     assert "inf" not in text
-    assert text.startswith("Error 1.46 m median over 5 points (above the 0.3 m target), but")
-    assert text.endswith("point 3 cannot be checked: without point 3 the others do not place it.")
-    assert cell(pane, 2, COLUMN_ERROR) == "no fit"
+    assert text.startswith(f"Error {fit.error_m:.2f} m median over 5 points (")
+    assert text.endswith(
+        "points 4, 5 cannot be checked: without points 4, 5 the others do not place them."
+    )
+    assert cell(pane, 3, COLUMN_ERROR) == cell(pane, 4, COLUMN_ERROR) == "no fit"
     assert "inf" not in pane.stored_label.text() and "inf" not in pane.next_step()
 
 

@@ -23,6 +23,7 @@ import argparse
 import dataclasses
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     simulate.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
-def run(args: argparse.Namespace, db_url: str) -> int:
+def run(
+    args: argparse.Namespace, db_url: str, listen: Callable[[Any, Any], None] | None = None
+) -> int:
     from engine.config import SourceKind, load_site
 
     command = "watchfloor fusion simulate"
@@ -98,14 +101,22 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     if args.walkers is not None:
         sensing = dataclasses.replace(sensing, walkers=args.walkers)
     site = dataclasses.replace(site, sensing=sensing)
-    report = simulate(site, db_url, args)
+    report = simulate(site, db_url, args, listen)
     emit_report(report, args.report, args.json)
     if not args.json:
         _summary(report)
     return exit_codes.OK
 
 
-def simulate(site: Any, db_url: str, args: argparse.Namespace) -> dict[str, Any]:
+def simulate(
+    site: Any,
+    db_url: str,
+    args: argparse.Namespace,
+    listen: Callable[[Any, Any], None] | None = None,
+) -> dict[str, Any]:
+    """Run the scene and score it (see the module). ``listen(bus, runtime)`` is called once
+    the cameras are calibrated, before the scoring starts: a benchmark records the fusion's
+    inputs there (:mod:`benchmarks.fusion_replay`)."""
     from engine.bus import EventBus
     from engine.config import SourceKind
     from engine.fusion.evaluate import FusionScorer
@@ -153,6 +164,8 @@ def simulate(site: Any, db_url: str, args: argparse.Namespace) -> dict[str, Any]
                     return None
                 return view.person_box(place[0], place[1], walkers[index].height_m)
 
+            if listen is not None:
+                listen(bus, runtime)
             seen_rooms = frozenset(
                 room.id for room in site.rooms if _camera_sees_room(cameras, room)
             )

@@ -9,7 +9,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from engine.fusion.associate import BREAK_M, Associator, Device, FusionChange, Heard, Room
+from engine.fusion.associate import (
+    JOIN_RECENT_M,
+    Associator,
+    Device,
+    FusionChange,
+    Heard,
+    Room,
+)
 from engine.sensing.ble import DEVICE_HEIGHT_M, PATH_LOSS_EXPONENT, REFERENCE_RSSI_DBM
 
 Path = Callable[[float], tuple[float, float]]
@@ -557,10 +564,10 @@ def test_a_pair_the_room_brings_within_reach_is_joined_at_its_first_proposal() -
     """Ada stands still; the room first places her 1.2 m to her side (a node's multipath)
     and comes to her at 0.2 m/s, while Bo stands 2.6 m away with his blob on him (so the two
     of them are not alone together). Once Ada's pair is within ACCEPT_M over the window and
-    within BREAK_M over the last 0.4 s, with no rival, it is joined at that update (with
-    BREAK_M 0.9 m at 1.8 s, with 0.75 m at 2.6 s). Before, the link's confidence also had to
-    reach a bar that only a pair within about 0.87 m over the window reaches: she was joined
-    at 2.8 s with 0.9 m."""
+    within JOIN_RECENT_M over the last 0.4 s, with no rival, it is joined at that update
+    (1.2 s). Before, a new join was held to BREAK_M over the last 0.4 s (with 0.75 m: 2.6 s),
+    and earlier still the link's confidence also had to reach a bar that only a pair within
+    about 0.87 m over the window reaches (with 0.9 m: 2.8 s)."""
     fusion = Associator()
     changes: list[FusionChange] = []
     for step in range(50):
@@ -576,7 +583,7 @@ def test_a_pair_the_room_brings_within_reach_is_joined_at_its_first_proposal() -
     ada = [t for t, track, blob in joined if track == ("camera", "east", 1)]
     # The median of the last 0.4 s is where the room placed her 0.2 s ago; updates come
     # every 0.2 s.
-    within = 0.2 + (1.2 - BREAK_M) / 0.2
+    within = 0.2 + (1.2 - JOIN_RECENT_M) / 0.2
     assert ada and ada[0] <= within + 0.2 + 1e-9, (within, joined)
     assert not [c for c in changes if c.kind == "parted"]
     assert {(track, blob) for _, track, blob in joined} == {
@@ -611,3 +618,48 @@ def test_a_camera_track_that_comes_back_on_someone_too_far_to_have_walked_leaves
     assert called[7.8] == "Ada"
     wrong = sorted(t for t, name in called.items() if t >= 9.0 and name == "Ada")
     assert not wrong, wrong
+
+
+def test_a_blob_left_behind_in_the_room_someone_walked_out_of_does_not_carry_them_on() -> None:
+    """Ada walks from the lobby into the store room; the lobby's tracker carries her blob
+    on with Bo, who has just walked in (the camera picks him up a moment later). Her
+    store-room blob takes her on; the lobby blob is Bo's now and must not make him Ada."""
+    fusion = Associator([LOBBY, STORE])
+    ada = line((1.0, 3.0), (12.0, 3.0), 11.0)  # 1 m/s east: the door at x = 8 at 7 s
+    bo = route((0.0, (6.0, 1.0)), (6.0, (6.0, 1.0)), (14.0, (6.5, 4.5)))
+    # The lobby blob follows Ada to x = 7.5, then slides over to Bo within a second.
+    left_behind = route(
+        (0.0, (1.0, 3.0)), (6.5, (7.5, 3.0)), (7.5, bo(7.5)), (8.0, bo(8.0)), (14.0, bo(14.0))
+    )
+    fusion.name_track("east", 1, "Ada", "Person_ada00001", "face")
+    run(
+        fusion,
+        14.0,
+        {1: (ada, 0.0, 6.0), 2: (bo, 9.0, 14.0)},
+        {("lobby", 1): (left_behind, 0.0, 14.0, None), ("store", 2): (ada, 7.6, 14.0, None)},
+    )
+    store = fusion.person_of(("sensing", "store", 2))
+    assert store is not None and store.name == "Ada"
+    bos = fusion.person_of(("camera", "east", 2))
+    assert bos is not None and ("sensing", "lobby", 1) in bos.members
+    assert bos.name is None
+
+
+def test_a_blob_the_room_moves_nearer_someone_else_s_track_parts_from_its_own() -> None:
+    """Ada and Bo walk east side by side, 0.7 m apart, each seen by the camera; the room
+    has one blob, on Ada, joined to her track. Then the room's tracker slides it over to
+    Bo: 0.55 m from Ada's track, 0.15 m from his. It is nearer his track than hers, so it
+    is his now, not hers (before, it stayed joined to Ada while within BREAK_M of her)."""
+    fusion = Associator()
+    links = {}
+    for step in range(80):
+        t = step / 10
+        x = 1.0 + 0.8 * t
+        fusion.see_track("east", 1, t, (x, 1.0), "Plaza east")
+        fusion.see_track("east", 2, t, (x, 1.7), "Plaza east")
+        fusion.see_blob("lobby", 1, t, (x - 0.2, 1.0 + 0.55 * min(max(t - 4.0, 0.0), 1.0)), "Lobby")
+        if step % 2 == 0:
+            fusion.update(t)
+            links[round(t, 1)] = {(link.track[2], link.blob[2]) for link in fusion.links()}
+    assert (1, 1) in links[3.8]  # joined to Ada while on her
+    assert all((1, 1) not in links[t] for t in links if t >= 5.6)

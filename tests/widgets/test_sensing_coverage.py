@@ -307,8 +307,9 @@ def test_the_blob_table_says_which_blob_is_uncertain(qtbot: QtBot) -> None:
     pane = shown_pane(qtbot)
     pane.set_snapshot(with_uncertain_blob(0.9))
     model = pane.blob_table.blob_model
-    assert model.index(0, BlobColumn.STATE).data() == "tracked, uncertain"
-    assert model.index(1, BlobColumn.STATE).data() == "coasting"
+    blobs = [model.row(r) for r in range(2)]
+    assert model.index(0, BlobColumn.BLOB).data() == f"#{blobs[0].track_id} uncertain"
+    assert model.index(1, BlobColumn.BLOB).data() == f"#{blobs[1].track_id} coasting"
     assert "reflection of crossing links" in model.index(0, BlobColumn.BLOB).data(
         Qt.ItemDataRole.ToolTipRole
     )

@@ -816,16 +816,16 @@ def test_the_blob_table_names_blobs_and_a_click_on_a_row_explains_it(qtbot: QtBo
     pane.set_snapshot(named_snapshot())
     model = pane.blob_table.blob_model
     rows = [[model.index(r, c).data() for c in range(len(BlobColumn))] for r in range(2)]
-    assert rows == [
-        ["#7", "Alice", "0.82", "2.5, 2.5", "tracked"],
-        ["#9", "", "", "1.0, 4.0", "coasting"],
-    ]
+    assert rows == [["#7", "Alice", "0.82"], ["#9 coasting", "", ""]]
     swatch = model.index(0, BlobColumn.WHO).data(Qt.ItemDataRole.DecorationRole)
     assert swatch.name().upper() == "#009E73"
     assert model.index(1, BlobColumn.WHO).data(Qt.ItemDataRole.DecorationRole) is None
     tip = model.index(0, BlobColumn.MATCH).data(Qt.ItemDataRole.ToolTipRole)
     assert "Alice (Person_A1A1A1A1), carrying Alice's phone (AA:BB:CC:DD:EE:01)" in tip
     assert "no registered BLE device" in model.index(1, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert (
+        model.index(1, 0).data(Qt.ItemDataRole.ToolTipRole).endswith("At 1.0, 4.0 m in the room.")
+    )
 
     # The next tick with the same blobs updates in place: the selected row stays selected.
     pane.blob_table.selectRow(1)
@@ -943,3 +943,23 @@ def test_a_room_without_camera_or_tag_reader_says_which_tags_went_in(qtbot: QtBo
     assert pane.inside_label.isVisible()
     pane.set_tags_inside({"store": ()})  # they came out
     assert not pane.inside_label.isVisible()
+
+
+def test_in_the_operator_s_dock_the_blob_table_shows_every_column_without_scrolling(
+    qtbot: QtBot,
+) -> None:
+    """The operator's wall gives the pane about 600 × 380 px at 1400 × 860, its tables a
+    column some 220 px wide: a position and a state column pushed past it hid behind a
+    scrollbar, and the names with them."""
+    pane = shown_pane(qtbot)
+    pane.resize(600, 380)
+    pane.set_rooms([("lab", "Lab")])
+    pane.set_snapshot(named_snapshot())
+    table = pane.blob_table
+    qtbot.waitUntil(lambda: table.viewport().width() < 300)
+    header = table.horizontalHeader()
+    right = max(header.sectionViewportPosition(c) + header.sectionSize(c) for c in range(3))
+    assert right <= table.viewport().width()
+    assert table.horizontalScrollBar().maximum() == 0
+    who = table.visualRect(table.blob_model.index(0, BlobColumn.WHO))
+    assert who.width() >= table.fontMetrics().horizontalAdvance("Alice") + 16

@@ -1295,17 +1295,19 @@ class BlobColumn(IntEnum):
     BLOB = 0
     WHO = 1
     MATCH = 2
-    POSITION = 3
-    STATE = 4
 
 
-_BLOB_HEADERS = ("Blob", "Who", "Match", "Position (m)", "State")
+# Three columns: the pane's side column is about 220 px wide at 1400 × 860, and a position
+# and a state column pushed the names off the table (behind a scrollbar). A blob's state
+# shows beside its id where it is not plainly tracked; its place is in the row's tooltip.
+_BLOB_HEADERS = ("Blob", "Who", "Match")
 
 
 class BlobTableModel(RowsTableModel[BlobView]):
-    """One row per blob of a room's latest tick: its id, who it is (the name a registered BLE
-    device gives it, with a swatch of their colour) and the match score (0–1), where it is on
-    the floor, and whether it is coasting. Each row's tooltip says which device names it."""
+    """One row per blob of a room's latest tick: its id (with "coasting" or "uncertain" beside
+    it when it is), who it is (the name a registered BLE device gives it, with a swatch of
+    their colour) and the match score (0–1). Each row's tooltip says which device names it
+    and where in the room the blob is."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(_BLOB_HEADERS, parent)
@@ -1332,21 +1334,18 @@ class BlobTableModel(RowsTableModel[BlobView]):
     def text(self, blob: BlobView, column: int) -> str:
         identity = blob.identity
         if column == BlobColumn.BLOB:
-            return f"#{blob.track_id}"
+            states = [
+                w for w, on in (("coasting", blob.coasting), ("uncertain", blob.ambiguous)) if on
+            ]
+            return f"#{blob.track_id} {', '.join(states)}".strip()
         fused = self.fused_name(blob)
         if column == BlobColumn.WHO:
             if fused is not None:
                 return fused  # named with the camera (white, no device swatch)
             return printable(identity.name) if identity is not None else ""
-        if column == BlobColumn.MATCH:
-            # The score is the room's own device match: it says nothing of a name the
-            # camera gave (a swatch and a score beside another name would contradict it).
-            return f"{identity.score:.2f}" if identity is not None and fused is None else ""
-        if column == BlobColumn.POSITION:
-            x, y, _z = blob.position
-            return f"{x:.1f}, {y:.1f}"
-        state = "coasting" if blob.coasting else "tracked"
-        return f"{state}, uncertain" if blob.ambiguous else state
+        # The score is the room's own device match: it says nothing of a name the camera
+        # gave (a swatch and a score beside another name would contradict it).
+        return f"{identity.score:.2f}" if identity is not None and fused is None else ""
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
@@ -1367,13 +1366,15 @@ class BlobTableModel(RowsTableModel[BlobView]):
             return QColor.fromRgbF(r, g, b)
         if role == Qt.ItemDataRole.ToolTipRole:
             fused = self.fused_name(blob)
+            x, y, _z = blob.position
+            where = f"At {x:.1f}, {y:.1f} m in the room."
             if fused is not None:
                 return (
                     f"{fused}: named with the camera that sees them (a recognised face, or "
                     f"the tag the person the camera places carries). The room's own tag "
-                    f"matching: {blob_description(blob, self._now_s)}"
+                    f"matching: {blob_description(blob, self._now_s)}. {where}"
                 )
-            return blob_description(blob, self._now_s)
+            return f"{blob_description(blob, self._now_s)}. {where}"
         if role == Qt.ItemDataRole.TextAlignmentRole and column == BlobColumn.MATCH:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

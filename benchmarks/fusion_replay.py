@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import pickle
 import subprocess
 import sys
@@ -38,6 +37,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from benchmarks.sensing_localisation import fresh_data_env
 
 REPO = Path(__file__).resolve().parents[1]
 RECORDINGS = REPO / "artifacts" / "fusion-replays"
@@ -55,12 +56,7 @@ def record(seed: int, duration: float) -> Path:
     out = recording_path(seed, duration)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="wf-bench-") as tmp:
-        env = {
-            **os.environ,
-            "WATCHFLOOR_DATA_DIR": tmp,
-            "WATCHFLOOR_CONFIG_DIR": tmp,
-            "PYTHONPATH": str(REPO),
-        }
+        env = fresh_data_env(tmp)
         command = [
             sys.executable, "-m", "benchmarks.fusion_replay", "--child",
             "--db", f"sqlite:///{Path(tmp) / 'bench.db'}",
@@ -159,7 +155,7 @@ def replay(path: Path, watch: Callable[..., None] | None = None) -> dict[str, An
     """The fusion re-run on the recording at ``path``, scored; the scorer's figures.
     ``watch(bus, service, scorer, walkers, wall0)`` is called before the first event (a diagnosis
     listens there)."""
-    from console.commands.fusion import DEFAULT_SITE, _camera_sees_room
+    from console.commands.fusion import DEFAULT_SITE, _camera_sees_room, true_boxes
     from engine.bus import EventBus
     from engine.config import SourceKind, load_site
     from engine.fusion.evaluate import FusionScorer
@@ -176,16 +172,7 @@ def replay(path: Path, watch: Callable[..., None] | None = None) -> dict[str, An
     )
     cameras = [cam for cam in site.cameras if cam.kind is SourceKind.SIMULATED]
     walkers = walkthrough(site.rooms, site.sensing.walkers, site.sensing.seed)
-    views = {cam.id: cam.view for cam in cameras}
     wall0 = recorded["wall0"]
-
-    def true_box(camera: str, index: int, t: float) -> Any:
-        place = walkers[index].floor_at(t)
-        view = views.get(camera)
-        if place is None or view is None:
-            return None
-        return view.person_box(place[0], place[1], walkers[index].height_m)
-
     events = recorded["events"]
     first = next(e[1] for e in events if isinstance(e, tuple))
     clock = _ReplayClock(first)
@@ -202,7 +189,7 @@ def replay(path: Path, watch: Callable[..., None] | None = None) -> dict[str, An
         walkers=[w.floor_at for w in walkers],
         names=[f"Walker {w.number}" for w in walkers],
         scene_time=lambda t: t - wall0,
-        true_box=true_box,
+        true_box=true_boxes(walkers, cameras),
         rooms=site.rooms,
         named_in=frozenset({site.rooms[0].id}),
         camera_rooms=frozenset(r.id for r in site.rooms if _camera_sees_room(cameras, r)),

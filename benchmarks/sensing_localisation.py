@@ -49,16 +49,21 @@ def sense_simulate(*arguments: str) -> dict[str, Any]:
     return watchfloor_json("sense", "simulate", *arguments)
 
 
+def fresh_data_env(tmp: str) -> dict[str, str]:
+    """The environment for a child ``watchfloor`` with its data and config in ``tmp``."""
+    return {
+        **os.environ,
+        "WATCHFLOOR_DATA_DIR": tmp,
+        "WATCHFLOOR_CONFIG_DIR": tmp,
+        "PYTHONPATH": str(REPO),
+    }
+
+
 def watchfloor_json(*arguments: str) -> dict[str, Any]:
     """``watchfloor ARGUMENTS --json`` in a child process with a fresh data dir and SQLite
     store: the last line it prints, as JSON."""
     with tempfile.TemporaryDirectory(prefix="wf-bench-") as tmp:
-        env = {
-            **os.environ,
-            "WATCHFLOOR_DATA_DIR": tmp,
-            "WATCHFLOOR_CONFIG_DIR": tmp,
-            "PYTHONPATH": str(REPO),
-        }
+        env = fresh_data_env(tmp)
         command = [
             sys.executable, "-m", "console", "--db", f"sqlite:///{Path(tmp) / 'bench.db'}",
             *arguments, "--json",

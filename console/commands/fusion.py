@@ -23,7 +23,7 @@ import argparse
 import dataclasses
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -155,15 +155,7 @@ def simulate(
                 for cam in cameras
             }
             walkers = runtime.scene_walkers
-            views = {cam.id: cam.view for cam in cameras}
-
-            def true_box(camera: str, index: int, t: float) -> Any:
-                place = walkers[index].floor_at(t)
-                view = views.get(camera)
-                if place is None or view is None:
-                    return None
-                return view.person_box(place[0], place[1], walkers[index].height_m)
-
+            true_box = true_boxes(walkers, cameras)
             if listen is not None:
                 listen(bus, runtime)
             seen_rooms = frozenset(
@@ -201,6 +193,21 @@ def simulate(
             for cam_id, cam in report_engine.get("cameras", {}).items()
         },
     }
+
+
+def true_boxes(walkers: Sequence[Any], cameras: Sequence[Any]) -> Callable[[str, int, float], Any]:
+    """(camera, walker index, scene seconds) → the walker's true box on that simulated
+    camera's picture, or None (not in the scene yet, or no such camera)."""
+    views = {cam.id: cam.view for cam in cameras}
+
+    def true_box(camera: str, index: int, t: float) -> Any:
+        place = walkers[index].floor_at(t)
+        view = views.get(camera)
+        if place is None or view is None:
+            return None
+        return view.person_box(place[0], place[1], walkers[index].height_m)
+
+    return true_box
 
 
 def calibrate_from_markers(

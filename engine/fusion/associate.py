@@ -491,18 +491,12 @@ class Associator:
         for pair in [p for p in self._links if member.key in p]:
             link = self._links.pop(pair)
             if link.joined:
-                self._changes.append(
-                    FusionChange(
-                        "parted",
-                        self._view(self._people[member.person])
-                        if member.person in self._people
-                        else PersonView(0, None, None, None, member.position, t, (), ()),
-                        t,
-                        track=pair[0],
-                        blob=pair[1],
-                        confidence=link.confidence,
-                    )
+                view = (
+                    self._view(self._people[member.person])
+                    if member.person in self._people
+                    else PersonView(0, None, None, None, member.position, t, (), ())
                 )
+                self._parted(view, pair, link, t)
         if member.person is not None and member.person in self._people:
             person = self._people[member.person]
             person.members.discard(member.key)
@@ -808,14 +802,14 @@ class Associator:
         fresh = self._new_person()
         self._attach(fresh, blob, now)
         self._rename(fresh, now)
+        self._parted(self._view(person), pair, link, now)
+
+    def _parted(
+        self, person: PersonView, pair: tuple[MemberKey, MemberKey], link: _Link, now: float
+    ) -> None:
         self._changes.append(
             FusionChange(
-                "parted",
-                self._view(person),
-                now,
-                track=pair[0],
-                blob=pair[1],
-                confidence=link.confidence,
+                "parted", person, now, track=pair[0], blob=pair[1], confidence=link.confidence
             )
         )
 
@@ -825,16 +819,7 @@ class Associator:
         for pair in [p for p, link in self._links.items() if member.key in p]:
             link = self._links.pop(pair)
             if link.joined:
-                self._changes.append(
-                    FusionChange(
-                        "parted",
-                        self._view(person),
-                        now,
-                        track=pair[0],
-                        blob=pair[1],
-                        confidence=link.confidence,
-                    )
-                )
+                self._parted(self._view(person), pair, link, now)
         self._leave(person, member, now)
         member.votes.clear()
         fresh = self._new_person()

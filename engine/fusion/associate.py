@@ -649,7 +649,7 @@ class Associator:
             # right ones wait.
             if not link.joined:
                 self._join(tracks[i], blobs[j], link, now)
-        self._part_for_nearer_tracks(tracks, proposed, now)
+        self._part_for_nearer_tracks(tracks, now)
         for pair, link in list(self._links.items()):
             if link.joined and pair not in proposed and pair in self._links:
                 one, other = self._members.get(pair[0]), self._members.get(pair[1])
@@ -668,9 +668,7 @@ class Associator:
                     self._part(pair, link, now)
         self._age_links(now, proposed)
 
-    def _part_for_nearer_tracks(
-        self, tracks: Sequence[_Member], proposed: set[tuple[MemberKey, MemberKey]], now: float
-    ) -> None:
+    def _part_for_nearer_tracks(self, tracks: Sequence[_Member], now: float) -> None:
         """A joined blob that another camera track has been nearer than its own over the
         last :data:`BREAK_WINDOW_S` has been moved by the room's tracker onto that track's
         person: the pair parts (however near they still are; six recorded walkthrough runs
@@ -692,7 +690,6 @@ class Associator:
                 theirs = self._apart(other, blob, now, BREAK_WINDOW_S, gate=False)
                 if theirs is not None and theirs < distance:
                     self._part(pair, link, now)
-                    proposed.discard(pair)
                     break
 
     def _apart(

@@ -243,6 +243,8 @@ def run(
                 "wrong_join_share": r["wrong_join_share"],
                 "join_identity_share": r["join_identity_share"],
                 "name_kept": r["name_kept_in_room_without_camera"],
+                # the recorded live run's: a replay of the code that ran it gives the same
+                "live_right_identity_share": (r["live"] or {}).get("right_identity_share"),
             }
             for r in runs
         ],

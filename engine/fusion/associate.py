@@ -649,48 +649,39 @@ class Associator:
             # right ones wait.
             if not link.joined:
                 self._join(tracks[i], blobs[j], link, now)
-        self._part_for_nearer_tracks(tracks, now)
-        for pair, link in list(self._links.items()):
-            if link.joined and pair not in proposed and pair in self._links:
-                one, other = self._members.get(pair[0]), self._members.get(pair[1])
-                if one is None or other is None:
-                    continue
-                if not (self._live(one, now) and self._live(other, now)):
-                    continue
-                # (not gated on their newest places: one stray sighting does not part them)
-                distance = self._apart(one, other, now, BREAK_WINDOW_S, gate=False)
-                if distance is None:
-                    continue  # not both seen lately: nothing says they parted
-                link.confidence = 0.7 * link.confidence + 0.3 * _closeness(distance)
-                at_track, at_blob = track_index.get(pair[0]), blob_index.get(pair[1])
-                lone = at_track is not None and at_blob is not None and alone(at_track, at_blob)
-                if distance > (ALONE_BREAK_M if lone else BREAK_M):
-                    self._part(pair, link, now)
-        self._age_links(now, proposed)
-
-    def _part_for_nearer_tracks(self, tracks: Sequence[_Member], now: float) -> None:
-        """A joined blob that another camera track has been nearer than its own over the
-        last :data:`BREAK_WINDOW_S` has been moved by the room's tracker onto that track's
-        person: the pair parts (however near they still are; six recorded walkthrough runs
-        had no right pair so, and a quarter of the wrong ones)."""
         for pair, link in list(self._links.items()):
             if not link.joined or pair not in self._links:
                 continue
-            track, blob = self._members.get(pair[0]), self._members.get(pair[1])
-            if track is None or blob is None:
+            one, other = self._members.get(pair[0]), self._members.get(pair[1])
+            if one is None or other is None:
                 continue
-            if not (self._live(track, now) and self._live(blob, now)):
+            if not (self._live(one, now) and self._live(other, now)):
                 continue
-            distance = self._apart(track, blob, now, BREAK_WINDOW_S, gate=False)
+            # (not gated on their newest places: one stray sighting does not part them)
+            distance = self._apart(one, other, now, BREAK_WINDOW_S, gate=False)
             if distance is None:
+                continue  # not both seen lately: nothing says they parted
+            # A blob another camera track has been nearer than its own lately has been moved
+            # by the room's tracker onto that track's person: the pair parts, however near
+            # it still is (six recorded walkthrough runs had no right pair so, and a quarter
+            # of the wrong ones).
+            if any(
+                track is not one
+                and (theirs := self._apart(track, other, now, BREAK_WINDOW_S, gate=False))
+                is not None
+                and theirs < distance
+                for track in tracks
+            ):
+                self._part(pair, link, now)
                 continue
-            for other in tracks:
-                if other is track:
-                    continue
-                theirs = self._apart(other, blob, now, BREAK_WINDOW_S, gate=False)
-                if theirs is not None and theirs < distance:
-                    self._part(pair, link, now)
-                    break
+            if pair in proposed:
+                continue
+            link.confidence = 0.7 * link.confidence + 0.3 * _closeness(distance)
+            at_track, at_blob = track_index.get(pair[0]), blob_index.get(pair[1])
+            lone = at_track is not None and at_blob is not None and alone(at_track, at_blob)
+            if distance > (ALONE_BREAK_M if lone else BREAK_M):
+                self._part(pair, link, now)
+        self._age_links(now, proposed)
 
     def _apart(
         self,

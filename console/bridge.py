@@ -22,6 +22,7 @@ from engine.events import (
     MediaWriteRecovered,
     PeopleDetected,
     PeoplePlaced,
+    PeopleSeenInRoom,
     PeopleSensedInView,
     SubsystemHealth,
 )
@@ -92,7 +93,7 @@ class QtBridge(QObject):
     def _on_event(self, event: Event) -> None:
         """Any thread: hand the event to the GUI thread (sensing snapshots coalesced; the
         detector's per-frame people are for the alert rules, not for the screen)."""
-        if isinstance(event, PeopleDetected | PeoplePlaced | PeopleSensedInView):
+        if isinstance(event, PeopleDetected | PeoplePlaced | PeopleSeenInRoom | PeopleSensedInView):
             return
         if isinstance(event, SensingUpdated):
             with self._sensing_lock:

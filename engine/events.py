@@ -77,6 +77,19 @@ class PeoplePlaced(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PeopleSeenInRoom(Event):
+    """Where calibrated camera ``camera`` places the people of one picture (taken at ``at``)
+    who stand inside sensing room ``room``: each as (the camera's track id, x, y in the
+    room's own metres, the feet). The room's tracker takes the camera's place for someone
+    its links sense there (two people a metre apart make one blob to the links, two feet to
+    a camera). Published by the fusion service for each such picture; not history."""
+
+    room: str
+    camera: str
+    places: tuple[tuple[int, float, float], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PeopleSensedInView(Event):
     """People the sensing rooms place where calibrated camera ``camera``'s picture shows the
     floor while the camera does not see them (a privacy mask, someone in the way, the dark):

@@ -32,7 +32,14 @@ from typing import Any, Final
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.config import CameraConfig, SensingRoomConfig
-from engine.events import Event, EventRecord, PeopleDetected, PeoplePlaced, PeopleSensedInView
+from engine.events import (
+    Event,
+    EventRecord,
+    PeopleDetected,
+    PeoplePlaced,
+    PeopleSeenInRoom,
+    PeopleSensedInView,
+)
 from engine.fusion.associate import (
     Associator,
     Device,
@@ -332,6 +339,17 @@ class FusionService:
                 self._associator.see_track(event.camera, track_id, t, foot, label)
 
         self._put(work)
+        # The rooms' trackers take the camera's places for the people their links sense.
+        for room in self._rooms.values():
+            places = tuple(
+                (track_id, *room.from_floor(*foot))
+                for track_id, foot in feet
+                if room.contains_floor(*foot)
+            )
+            if places:
+                self._bus.publish(
+                    PeopleSeenInRoom(at=event.at, room=room.id, camera=event.camera, places=places)
+                )
 
     def _on_sensing(self, event: SensingUpdated) -> None:
         snapshot = event.snapshot

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -613,8 +613,18 @@ class _Track:
     coasting: bool = False
     born_s: float = 0.0
     detection: int | None = None  # index of this update's detection it took
+    sure: bool = False  # that detection is surely one person (a camera's place)
+    key: Hashable | None = None  # the key of the last such detection it took
     # (time, filtered position) at its detections within the stitch window
     recent: deque[tuple[float, FloatArray]] = field(default_factory=deque)
+
+
+def _two_people(a: _Track, b: _Track) -> bool:
+    """Whether two tracks are surely two people: both on a camera's places now, or bound to
+    two of a camera's tracks (a camera tells two people a metre apart)."""
+    if a.sure and b.sure:
+        return True
+    return a.key is not None and b.key is not None and a.key != b.key
 
 
 # χ² with 3 degrees of freedom at 99.9 %: a detection farther than this (in standard deviations
@@ -739,11 +749,23 @@ class BlobTracker:
         positions: npt.ArrayLike,
         t_s: float,
         values: npt.ArrayLike | None = None,
+        keys: Sequence[Hashable | None] | None = None,
     ) -> list[TrackState]:
         """Advance to time ``t_s`` (seconds, non-decreasing) with this tick's blob
         ``positions`` (k × 3 metres, k may be 0) and optional blob ``values``; returns the live
-        tracks. Tracks not detected for more than ``max_coast_s`` are ended."""
+        tracks. Tracks not detected for more than ``max_coast_s`` are ended.
+
+        ``keys`` gives the detections that are surely one person each (a camera's places) a
+        key (the camera's track; None for the others): a track that took a key's detection
+        takes that key's detection again first, within ``max_distance_m`` (another track
+        near it does not take it over); two tracks on two such detections are two people
+        however close (they do not merge); and one no track takes starts a track however
+        near it is to tracks on others of them."""
         detections = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
+        keyed = [None] * len(detections) if keys is None else list(keys)
+        if len(keyed) != len(detections):
+            raise ValueError("one key (or None) per detection")
+        certain = [key is not None for key in keyed]
         blob_values = (
             np.zeros(len(detections))
             if values is None
@@ -764,7 +786,8 @@ class BlobTracker:
             self._predict(track, dt)
             track.coasting = True
             track.detection = None
-        assigned = self._associate(detections)
+            track.sure = False
+        assigned = self._associate(detections, keyed)
         for track_index, detection_index in assigned:
             track = self._tracks[track_index]
             self._correct(track, detections[detection_index])
@@ -773,6 +796,9 @@ class BlobTracker:
             track.value = float(blob_values[detection_index])
             track.coasting = False
             track.detection = int(detection_index)
+            track.sure = certain[detection_index]
+            if track.sure:
+                track.key = keyed[detection_index]
             track.recent.append((t_s, track.state[0:3].copy()))
             while track.recent and track.recent[0][0] < t_s - 2.0 * self.stitch_window_s:
                 track.recent.popleft()
@@ -800,9 +826,12 @@ class BlobTracker:
             if self.spawn_separation_m > 0.0 and any(
                 np.linalg.norm(t.state[0:3] - detections[index]) < self.spawn_separation_m
                 for t in self._tracks
+                if not (certain[index] and t.sure)
             ):
                 continue
             self._start_track(detections[index], t_s, float(blob_values[index]), index)
+            self._tracks[-1].sure = certain[index]
+            self._tracks[-1].key = keyed[index]
         return self.tracks
 
     def relocate(self, track_id: int, position: npt.ArrayLike) -> None:
@@ -878,6 +907,7 @@ class BlobTracker:
         old.coasting = False
         old.detection = young.detection
         old.hits += young.hits
+        old.sure, old.key = young.sure, young.key if young.key is not None else old.key
         self.stitched[young.track_id] = old.track_id
 
     def _merge(self, t_s: float) -> None:
@@ -892,6 +922,7 @@ class BlobTracker:
                     other
                     for other in kept
                     if np.linalg.norm(track.state[0:3] - other.state[0:3]) < self.merge_distance_m
+                    and not _two_people(track, other)
                 ),
                 None,
             )
@@ -981,22 +1012,41 @@ class BlobTracker:
         track.covariance = identity_minus_kh @ p @ identity_minus_kh.T + gain @ self._r @ gain.T
         self._keep_inside(track)
 
-    def _associate(self, detections: FloatArray) -> list[tuple[int, int]]:
+    def _associate(
+        self, detections: FloatArray, keys: Sequence[Hashable | None]
+    ) -> list[tuple[int, int]]:
         if not self._tracks or detections.shape[0] == 0:
             return []
-        cost = np.full((len(self._tracks), detections.shape[0]), np.inf)
+        # A track takes its key's detection first (see update).
+        bound: list[tuple[int, int]] = []
+        where = {key: index for index, key in enumerate(keys) if key is not None}
         for i, track in enumerate(self._tracks):
+            index = where.get(track.key) if track.key is not None else None
+            if (
+                index is not None
+                and float(np.linalg.norm(detections[index] - track.state[0:3]))
+                <= self.max_distance_m
+            ):
+                bound.append((i, index))
+                del where[track.key]
+        cost = np.full((len(self._tracks), detections.shape[0]), np.inf)
+        taken_tracks = {i for i, _ in bound}
+        taken_detections = {d for _, d in bound}
+        for i, track in enumerate(self._tracks):
+            if i in taken_tracks:
+                continue
             innovation = detections - track.state[0:3]
             s_inv = np.linalg.inv(track.covariance[0:3, 0:3] + self._r)
             mahalanobis_sq = np.einsum("ki,ij,kj->k", innovation, s_inv, innovation)
             distance = np.linalg.norm(innovation, axis=1)
             gated = (mahalanobis_sq <= _GATE_CHI2_3DOF) & (distance <= self.max_distance_m)
             cost[i, gated] = mahalanobis_sq[gated]
+        cost[:, sorted(taken_detections)] = np.inf
         if not np.isfinite(cost).any():
-            return []
+            return bound
         finite_cost = np.where(np.isfinite(cost), cost, 1e9)
         rows, cols = linear_sum_assignment(finite_cost)
-        return [
+        return bound + [
             (int(r), int(c)) for r, c in zip(rows, cols, strict=True) if np.isfinite(cost[r, c])
         ]
 

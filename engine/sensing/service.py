@@ -28,7 +28,10 @@ are fitted (non-negative least squares on their voxels' weight patterns) and tak
 only what is left is searched for new people; a track that followed a tie to the wrong
 place moves when the best place in the room explains the links 30 % better and nobody new is
 there. Each person a track found is then placed by a fit on every link, quiet ones included,
-with the other people taken out (:meth:`SensingService._place`). A track is shown once it
+with the other people taken out (:meth:`SensingService._place`). Where a calibrated camera
+sees into the room (:class:`~engine.events.PeopleSeenInRoom`), its place of each person the
+links sense stands in for the links' detections near it, and a track keeps to the camera
+track whose place it took (:meth:`SensingService._camera_aid`). A track is shown once it
 has been detected on :data:`CONFIRM_HITS` ticks, and becomes history
 (``sensing.blob_appeared``, stamped when it appeared, with its explanation) once it has
 lasted :data:`BLOB_HISTORY_S`; it ends after coasting 3 s without detection
@@ -67,7 +70,7 @@ import numpy.typing as npt
 
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.events import Event, EventRecord
+from engine.events import Event, EventRecord, PeopleSeenInRoom
 from engine.sensing.ble import (
     MAX_AGE_S,
     BleSightings,
@@ -149,6 +152,7 @@ WALKER_COLOURS: Final = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#CC79A7", 
 
 TICK_HZ: Final = 10.0
 SESSION_START: Final = "session.start"  # the recording's first record of an engine run
+CAMERA_PLACES: Final = "camera.places"  # a camera's places of people in the room (node event)
 # Detections before a track is shown (1 s at 10 Hz): shorter-lived tracks are ripples of
 # the fit around the people tracked (0.3 s showed 30-41 blob ids a minute for two walkers).
 CONFIRM_HITS: Final = 10
@@ -211,6 +215,17 @@ SECONDARY_FRACTION: Final = 0.15  # a further blob must reach 15 % of the strong
 MAX_BLOBS: Final = 4
 FRAME_QUEUE: Final = 20_000  # about 4 s of 16 nodes at 20 Hz: past it frames are dropped
 ENTER_AFTER_S: Final = 5.0  # simulated walkers enter once the links have learned the empty room
+# Where a calibrated camera sees into the room (PeopleSeenInRoom from the fusion service), its
+# places of people are surer than the links' (a camera's feet to about 0.3 m; two people a
+# metre apart make one blob to the links): a camera's place no older than AID_FRESH_S with one
+# of this tick's detections within AID_SUPPORT_M (the links sense someone there) is a
+# detection of its own, surely one person; the links' detections within AID_REPLACE_M of it
+# are that person and go; two cameras' places within AID_SAME_M are one person. Where no
+# camera sees, and where the links sense nobody (a still body), the room is on its own.
+AID_FRESH_S: Final = 0.3
+AID_SUPPORT_M: Final = 1.5
+AID_REPLACE_M: Final = 1.0
+AID_SAME_M: Final = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -511,6 +526,9 @@ class SensingService:
         self._truth: tuple[Walker, ...] = ()
         self._sim_origin_s: float | None = None
         self._pairing: PairingDesk | None = None
+        # Each camera track's latest place in the room: (event seconds, x, y).
+        self._camera_places: dict[tuple[str, int], tuple[float, float, float]] = {}
+        self._unsubscribe_places = bus.subscribe(PeopleSeenInRoom, self._on_seen)
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -548,6 +566,7 @@ class SensingService:
         if self._simulation is not None:
             self._simulation.stop()
             self._simulation.wait(10.0)
+        self._unsubscribe_places()
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10.0)
@@ -739,6 +758,15 @@ class SensingService:
     def _on_node_event(self, kind: str, mac: str, detail: dict[str, Any]) -> None:
         self._node_events.append((kind, mac, dict(detail)))
 
+    def _on_seen(self, event: PeopleSeenInRoom) -> None:
+        """A camera's places of people in a room (any thread): this room's go to the next
+        tick as a node event (so a recording keeps them, and its replay places alike)."""
+        if event.room != self.room.room_id:
+            return
+        places = [[track_id, x, y] for track_id, x, y in event.places]
+        detail = {"camera": event.camera, "at": event.at.timestamp(), "places": places}
+        self._on_node_event(CAMERA_PLACES, "", detail)
+
     # --- fusion thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -928,8 +956,53 @@ class SensingService:
                 positions.append(blob.position)
                 strengths.append(blob.value)
                 peaks.append(blob.voxel)
-        tracks = self._tracker.update(np.asarray(positions).reshape(-1, 3), now_s, strengths)
+        keys = self._camera_aid(positions, strengths, peaks, now_s)
+        tracks = self._tracker.update(np.asarray(positions).reshape(-1, 3), now_s, strengths, keys)
         return values, tracks, peaks
+
+    def _camera_aid(
+        self, positions: list[Vec3], strengths: list[float], peaks: list[int], now_s: float
+    ) -> list[tuple[str, int] | None]:
+        """Put the cameras' places of the people this tick's detections (``positions``,
+        ``strengths``, ``peaks``, changed in place) sense in their stead (see
+        :data:`AID_FRESH_S`); returns each detection's camera track (None: the links')."""
+        now = self._wall_anchor_s + now_s
+        for key in [k for k, (t, _, _) in self._camera_places.items() if now - t > 1.0]:
+            del self._camera_places[key]
+        fresh = [
+            (key, x, y)
+            for key, (t, x, y) in sorted(self._camera_places.items())
+            if now - t <= AID_FRESH_S
+        ]
+        if not fresh or not positions:
+            return [None] * len(positions)
+        places: list[tuple[tuple[str, int], float, float]] = []
+        for key, x, y in fresh:  # several cameras may see one person
+            if all(math.hypot(x - px, y - py) > AID_SAME_M for _, px, py in places):
+                places.append((key, x, y))
+        seen: list[tuple[Vec3, float, int]] = []
+        seen_keys: list[tuple[str, int]] = []
+        for key, x, y in places:
+            near = min(
+                range(len(positions)),
+                key=lambda i: math.hypot(positions[i][0] - x, positions[i][1] - y),
+            )
+            if math.hypot(positions[near][0] - x, positions[near][1] - y) > AID_SUPPORT_M:
+                continue  # the links sense nobody there
+            place = (x, y, positions[near][2])
+            seen.append((place, strengths[near], self._grid.nearest_voxel(place)))
+            seen_keys.append(key)
+        if not seen:
+            return [None] * len(positions)
+        kept = [
+            i
+            for i, p in enumerate(positions)
+            if all(math.hypot(p[0] - c[0], p[1] - c[1]) > AID_REPLACE_M for c, _, _ in seen)
+        ]
+        positions[:] = [positions[i] for i in kept] + [c for c, _, _ in seen]
+        strengths[:] = [strengths[i] for i in kept] + [v for _, v, _ in seen]
+        peaks[:] = [peaks[i] for i in kept] + [voxel for _, _, voxel in seen]
+        return [None] * len(kept) + list(seen_keys)
 
     def _place(
         self,
@@ -1324,6 +1397,13 @@ class SensingService:
                 self._record("sensing.node_rejected", {"mac": mac or None, **detail})
             elif kind == NODE_PROVISIONED and self._pairing is not None:
                 self._pairing.provisioned(mac, str(detail.get("remote", "")))
+            elif kind == CAMERA_PLACES:
+                for track_id, x, y in detail["places"]:
+                    self._camera_places[detail["camera"], int(track_id)] = (
+                        float(detail["at"]),
+                        float(x),
+                        float(y),
+                    )
             elif kind == NODE_BLE:
                 node = detail.get("node", node)
                 if node is None or node not in self._positions:

@@ -8,12 +8,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sqlalchemy import select
 
 from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import load_site
-from engine.events import PeopleDetected, PeoplePlaced, PeopleSensedInView, Sighting
+from engine.events import (
+    PeopleDetected,
+    PeoplePlaced,
+    PeopleSeenInRoom,
+    PeopleSensedInView,
+    Sighting,
+)
 from engine.fusion.floor import PointPair, calibrate
 from engine.fusion.service import FusionService, FusionUpdated
 from engine.history.paths import PathsRequest, path_sentence
@@ -175,6 +182,35 @@ def test_someone_only_the_camera_sees_in_a_room_is_placed_in_it_for_the_rooms_ru
     assert latest is not None
     (x, y) = latest.people[0].position
     assert abs(x - 4.0) < 0.05 and abs(y - 3.0) < 0.05
+
+
+def test_the_camera_s_places_of_people_in_a_room_go_to_that_room_in_its_own_metres(
+    tmp_path: Path,
+) -> None:
+    """A calibrated camera's detections of people standing in the lobby are passed on to the
+    lobby's tracker (PeopleSeenInRoom) in the room's own metres, with the camera's track
+    ids; someone outside every room is not."""
+    clock, bus, fusion = calibrated_east(tmp_path)
+    seen: list[PeopleSeenInRoom] = []
+    bus.subscribe(PeopleSeenInRoom, seen.append)
+    floor = [(4.0, 3.0), (30.0, 30.0)]
+    feet = pinhole(np.array(floor))
+    boxes = [(float(u) - 20.0, float(v) - 120.0, 40.0, 120.0) for u, v in feet]
+    bus.publish(
+        PeopleDetected(
+            at=clock.now(),
+            camera="east",
+            frame_size=(640, 480),
+            sightings=(Sighting(3, boxes[0], 0.9), Sighting(4, boxes[1], 0.9)),
+        )
+    )
+    fusion.stop()
+    (event,) = seen
+    assert (event.room, event.camera, event.at) == ("lobby", "east", clock.now())
+    ((track, x, y),) = event.places
+    assert track == 3
+    # The lobby's corner is at ROOM_ORIGIN on the plan.
+    assert (x, y) == pytest.approx((4.0 - ROOM_ORIGIN[0], 3.0 - ROOM_ORIGIN[1]), abs=0.05)
 
 
 def test_someone_only_a_room_senses_in_a_cameras_picture_is_offered_to_the_cameras_rules(

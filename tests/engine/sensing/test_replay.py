@@ -5,16 +5,20 @@ damaged recording replays up to the damage."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine.bus import EventBus
-from engine.clock import REAL_CLOCK
+from engine.clock import REAL_CLOCK, SimulatedClock
+from engine.events import PeopleSeenInRoom
+from engine.sensing.protocol import parse_csi_frame
 from engine.sensing.recording import RecordingReader, SensingRecorder
 from engine.sensing.replay import ReplaySettings, replay_recording
-from engine.sensing.service import SensingRecord, SensingService, SimulationSpec
+from engine.sensing.service import CAMERA_PLACES, SensingRecord, SensingService, SimulationSpec
+from engine.sensing.simulator import EnteringWalker, Room, ScriptedWalker, SimNode, Simulator
 from tests.engine.sensing.test_service import ROOM
 from tests.waiting import wait_until
 
@@ -135,3 +139,58 @@ def test_a_damaged_recording_replays_up_to_the_damage_and_says_where(
     assert 0 < report.ticks < whole.ticks
     extent = RecordingReader(directory).extent()
     assert extent is not None and report.recorded_s < extent[1] - extent[0]
+
+
+def test_a_replay_places_people_where_the_live_room_s_camera_did(tmp_path: Path) -> None:
+    """A room ticked by hand (simulated time) with a camera placing its two walkers, who walk
+    side by side a metre apart: the recording keeps the camera's places, and its replay
+    reproduces the live blobs exactly (the two of them, as the camera told them apart)."""
+    bus = EventBus()
+    records: list[SensingRecord] = []
+    bus.subscribe(SensingRecord, records.append)
+    service = SensingService(
+        ROOM,
+        bus=bus,
+        clock=SimulatedClock(),
+        install_secret=b"test install secret",
+        port=0,
+        run_thread=False,
+        first_blob_id=41,
+        recorder=SensingRecorder(tmp_path),
+    )
+    walkers = [
+        EnteringWalker(ScriptedWalker([(1.0, 2.0), (4.0, 2.0)], 0.8, loop=True), 2.0),
+        EnteringWalker(ScriptedWalker([(1.0, 3.0), (4.0, 3.0)], 0.8, loop=True), 2.0),
+    ]
+    sim = Simulator(
+        Room(*ROOM.size),
+        [SimNode(n.mac or "", n.position, n.node_id) for n in ROOM.nodes],
+        walkers,
+        rate_hz=20,
+        seed=3,
+    )
+    service.start()
+    try:
+        for step in range(20 * 14 + 1):
+            t = step / 20
+            for _, data in sim.frames_at(t):
+                service._on_frame(parse_csi_frame(data), t)
+            if step % 2:
+                continue
+            if t >= 2.0:
+                places = tuple((i + 1, *w.position_at(t)[:2]) for i, w in enumerate(walkers))
+                at = datetime.fromtimestamp(service._wall_anchor_s + t, UTC)
+                bus.publish(PeopleSeenInRoom(at=at, room=ROOM.room_id, camera="c", places=places))
+            service.tick(t)
+    finally:
+        service.stop()
+    live = [
+        {"ts": r.at.isoformat(), "kind": r.kind, "blob": r.blob_id, "detail": r.detail}
+        for r in records
+    ]
+    appeared = [e["blob"] for e in live if e["kind"] == "sensing.blob_appeared"]
+    assert len(appeared) >= 2, live
+    kinds = {item.event_kind for item in RecordingReader(tmp_path).records()}
+    assert CAMERA_PLACES in kinds
+    report = replay_recording(tmp_path, ROOM)
+    assert comparable(report.events) == comparable(live)

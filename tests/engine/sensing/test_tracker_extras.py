@@ -234,6 +234,54 @@ def test_spawn_separation_suppresses_a_second_track_beside_a_live_one() -> None:
     assert len(plain.update([(2.0, 2.0, 1.0), (3.0, 2.0, 1.0)], DT)) == 2
 
 
+def test_two_people_a_camera_places_apart_stay_two_tracks_however_close() -> None:
+    """Two walkers a camera sees come to 0.8 m of each other: as the camera's (keyed)
+    detections they keep their two tracks, where the links' detections merge them."""
+
+    def approach(keys: list[str | None]) -> list[list[int]]:
+        tracker = BlobTracker(merge_distance_m=1.2, spawn_separation_m=1.5)
+        alive = []
+        for k in range(16):
+            second_x = max(3.0 - 0.2 * k, 1.8)
+            tracks = tracker.update([(1.0, 1.0, 1.0), (second_x, 1.0, 1.0)], k * DT, keys=keys)
+            alive.append([tr.track_id for tr in tracks])
+        return alive
+
+    assert approach([None, None])[-1] == [1]
+    assert approach(["a", "b"]) == [[1, 2]] * 16
+    with pytest.raises(ValueError, match="one key"):
+        BlobTracker().update([(1.0, 1.0, 1.0)], 0.0, keys=["a", "b"])
+
+
+def test_a_second_person_a_camera_places_beside_another_starts_a_track() -> None:
+    """One person tracked on a camera's place; a second one the camera places 1 m from
+    them starts a track of their own, where a peak of the links' 1 m away would not."""
+    for keys, expected in (([None, None], [1]), (["a", "b"], [1, 2])):
+        tracker = BlobTracker(spawn_separation_m=1.5, max_distance_m=0.5)
+        tracker.update([(2.0, 2.0, 1.0)], 0.0, keys=keys[:1])
+        tracks = tracker.update([(2.0, 2.0, 1.0), (3.0, 2.0, 1.0)], DT, keys=keys)
+        assert [t.track_id for t in tracks] == expected
+    # A camera's place beside a track on the links' own detection is that person: no track.
+    tracker = BlobTracker(spawn_separation_m=1.5, max_distance_m=0.5)
+    tracker.update([(2.0, 2.0, 1.0)], 0.0)
+    tracks = tracker.update([(2.0, 2.0, 1.0), (3.0, 2.0, 1.0)], DT, keys=[None, "b"])
+    assert [t.track_id for t in tracks] == [1]
+
+
+def test_a_track_keeps_taking_its_camera_track_s_place_when_another_track_is_nearer() -> None:
+    """Two tracks on two camera tracks' places; a third track (the links' ghost) drifts
+    onto the first person's place: the first track still takes its camera track's place
+    and the ghost takes nothing, where by distance alone the ghost would take it and the
+    first track the second person's place."""
+    tracker = BlobTracker(max_distance_m=2.0)
+    tracker.update([(2.0, 2.0, 1.0), (2.0, 3.0, 1.0)], 0.0, keys=["a", "b"])
+    tracker.update([(2.0, 2.0, 1.0), (2.0, 3.0, 1.0), (3.0, 2.0, 1.0)], DT)  # ghost, id 3
+    # Everyone moves: person a to 2.6 m, nearer the ghost's place than track 1 is.
+    tracks = tracker.update([(2.6, 2.0, 1.0), (2.0, 3.0, 1.0)], 2 * DT, keys=["a", "b"])
+    taken = {t.track_id: t.detection for t in tracks if not t.coasting}
+    assert taken == {1: 0, 2: 1}, taken
+
+
 def test_a_tentative_track_ends_after_tentative_coast_a_confirmed_one_after_max_coast() -> None:
     tracker = BlobTracker(confirm_hits=3, tentative_coast_s=0.5, max_coast_s=3.0)
     tracker.update([(1.0, 1.0, 1.0), (4.0, 4.0, 1.0)], 0.0)

@@ -86,6 +86,7 @@ class PeopleSeenInRoom(Event):
 
     room: str
     camera: str
+    camera_name: str
     places: tuple[tuple[int, float, float], ...]
 
 

@@ -348,7 +348,13 @@ class FusionService:
             )
             if places:
                 self._bus.publish(
-                    PeopleSeenInRoom(at=event.at, room=room.id, camera=event.camera, places=places)
+                    PeopleSeenInRoom(
+                        at=event.at,
+                        room=room.id,
+                        camera=event.camera,
+                        camera_name=label,
+                        places=places,
+                    )
                 )
 
     def _on_sensing(self, event: SensingUpdated) -> None:

@@ -589,8 +589,9 @@ def explain(
 class TrackState:
     """A tracked blob after an update: a stable ``track_id``, ``position`` (metres) and
     ``velocity`` (m/s) from the Kalman filter, the time it was last detected, whether this
-    update had no detection for it (``coasting``), and ``detection``: the index, among the
-    update's ``positions``, of the detection it took (None when coasting)."""
+    update had no detection for it (``coasting``), ``detection``: the index, among the
+    update's ``positions``, of the detection it took (None when coasting), and
+    ``camera_track``: that detection's key when it had one (a camera's place)."""
 
     track_id: int
     position: Vec3
@@ -600,6 +601,7 @@ class TrackState:
     hits: int
     value: float
     detection: int | None = None
+    camera_track: Hashable | None = None  # the key of the (sure) detection it took, if any
 
 
 @dataclass
@@ -1082,4 +1084,5 @@ class BlobTracker:
             hits=track.hits,
             value=track.value,
             detection=track.detection,
+            camera_track=track.key if track.sure else None,
         )

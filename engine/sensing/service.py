@@ -226,6 +226,7 @@ AID_FRESH_S: Final = 0.3
 AID_SUPPORT_M: Final = 1.5
 AID_REPLACE_M: Final = 1.0
 AID_SAME_M: Final = 0.6
+PENDING_EVENTS_MAX: Final = 2_000  # a camera's places wait for a tick no longer than this queue
 
 
 @dataclass(frozen=True, slots=True)
@@ -528,6 +529,7 @@ class SensingService:
         self._pairing: PairingDesk | None = None
         # Each camera track's latest place in the room: (event seconds, x, y).
         self._camera_places: dict[tuple[str, int], tuple[float, float, float]] = {}
+        self._camera_names: dict[str, str] = {}
         self._unsubscribe_places = bus.subscribe(PeopleSeenInRoom, self._on_seen)
 
     # --- life cycle ---------------------------------------------------------------------
@@ -761,10 +763,15 @@ class SensingService:
     def _on_seen(self, event: PeopleSeenInRoom) -> None:
         """A camera's places of people in a room (any thread): this room's go to the next
         tick as a node event (so a recording keeps them, and its replay places alike)."""
-        if event.room != self.room.room_id:
-            return
+        if event.room != self.room.room_id or len(self._node_events) >= PENDING_EVENTS_MAX:
+            return  # not this room's, or no tick has taken events for a long while
         places = [[track_id, x, y] for track_id, x, y in event.places]
-        detail = {"camera": event.camera, "at": event.at.timestamp(), "places": places}
+        detail = {
+            "camera": event.camera,
+            "name": event.camera_name,
+            "at": event.at.timestamp(),
+            "places": places,
+        }
         self._on_node_event(CAMERA_PLACES, "", detail)
 
     # --- fusion thread ----------------------------------------------------------------------
@@ -959,6 +966,13 @@ class SensingService:
         keys = self._camera_aid(positions, strengths, peaks, now_s)
         tracks = self._tracker.update(np.asarray(positions).reshape(-1, 3), now_s, strengths, keys)
         return values, tracks, peaks
+
+    def _seen_by(self, track: TrackState) -> str | None:
+        """The name of the camera whose place of its person the track took this tick."""
+        if not isinstance(track.camera_track, tuple):
+            return None
+        camera = str(track.camera_track[0])
+        return self._camera_names.get(camera, camera)
 
     def _camera_aid(
         self, positions: list[Vec3], strengths: list[float], peaks: list[int], now_s: float
@@ -1398,6 +1412,7 @@ class SensingService:
             elif kind == NODE_PROVISIONED and self._pairing is not None:
                 self._pairing.provisioned(mac, str(detail.get("remote", "")))
             elif kind == CAMERA_PLACES:
+                self._camera_names[detail["camera"]] = str(detail.get("name", detail["camera"]))
                 for track_id, x, y in detail["places"]:
                     self._camera_places[detail["camera"], int(track_id)] = (
                         float(detail["at"]),
@@ -1519,6 +1534,7 @@ class SensingService:
                 peak_voxel=self._peak_now(t),
                 uncertainty_m=self._uncertainty_at(t.position),
                 ambiguous=not self._blobs[t.track_id].placed,
+                seen_by=self._seen_by(t),
             )
             for t in self._tracker.tracks
             if self._blobs.get(t.track_id) is not None and self._blobs[t.track_id].confirmed

@@ -75,6 +75,7 @@ class BlobView:
     # links, and is drawn as uncertain until it has been placed somewhere unambiguous.
     uncertainty_m: float | None = None
     ambiguous: bool = False
+    seen_by: str | None = None  # the camera that placed its person this tick (its name)
 
 
 @dataclass(frozen=True, slots=True)

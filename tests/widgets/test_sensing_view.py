@@ -826,6 +826,16 @@ def test_the_blob_table_names_blobs_and_a_click_on_a_row_explains_it(qtbot: QtBo
     assert (
         model.index(1, 0).data(Qt.ItemDataRole.ToolTipRole).endswith("At 1.0, 4.0 m in the room.")
     )
+    # A blob the room placed where a calibrated camera sees its person says so.
+    named = named_snapshot()
+    seen = replace(named, blobs=(replace(named.blobs[0], seen_by="Lobby camera"),))
+    pane.set_snapshot(seen)
+    assert (
+        model.index(0, 0)
+        .data(Qt.ItemDataRole.ToolTipRole)
+        .endswith("At 2.5, 2.5 m in the room, where Lobby camera sees them.")
+    ), model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+    pane.set_snapshot(named_snapshot())
 
     # The next tick with the same blobs updates in place: the selected row stays selected.
     pane.blob_table.selectRow(1)

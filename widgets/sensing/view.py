@@ -1368,6 +1368,9 @@ class BlobTableModel(RowsTableModel[BlobView]):
             fused = self.fused_name(blob)
             x, y, _z = blob.position
             where = f"At {x:.1f}, {y:.1f} m in the room."
+            if blob.seen_by is not None:
+                camera = printable(blob.seen_by)
+                where = f"At {x:.1f}, {y:.1f} m in the room, where {camera} sees them."
             if fused is not None:
                 return (
                     f"{fused}: named with the camera that sees them (a recognised face, or "

@@ -180,7 +180,11 @@ def test_a_replay_places_people_where_the_live_room_s_camera_did(tmp_path: Path)
             if t >= 2.0:
                 places = tuple((i + 1, *w.position_at(t)[:2]) for i, w in enumerate(walkers))
                 at = datetime.fromtimestamp(service._wall_anchor_s + t, UTC)
-                bus.publish(PeopleSeenInRoom(at=at, room=ROOM.room_id, camera="c", places=places))
+                bus.publish(
+                    PeopleSeenInRoom(
+                        at=at, room=ROOM.room_id, camera="c", camera_name="Lobby", places=places
+                    )
+                )
             service.tick(t)
     finally:
         service.stop()

@@ -490,7 +490,7 @@ def test_two_people_walking_a_metre_apart_keep_a_blob_each_where_a_camera_sees_t
     ]
     enter_s = 4.0
 
-    def follow(camera: bool) -> tuple[float, int]:
+    def follow(camera: bool) -> tuple[float, int, float]:
         bus = EventBus()
         service = make_service(bus, room=room)
         sim = Simulator(
@@ -501,7 +501,7 @@ def test_two_people_walking_a_metre_apart_keep_a_blob_each_where_a_camera_sees_t
             seed=5,
         )
         noise = np.random.default_rng(5)
-        tracked = judged = 0
+        tracked = judged = seen = 0
         ids: list[set[int]] = [set(), set()]
         for step in range(round(34.0 * FRAME_HZ) + 1):
             t = step / FRAME_HZ
@@ -516,7 +516,11 @@ def test_two_people_walking_a_metre_apart_keep_a_blob_each_where_a_camera_sees_t
                     (i + 1, *(np.asarray(p[:2]) + noise.normal(0.0, 0.1, 2)))
                     for i, p in enumerate(truth)
                 )
-                bus.publish(PeopleSeenInRoom(at=at, room=room.room_id, camera="c", places=places))
+                bus.publish(
+                    PeopleSeenInRoom(
+                        at=at, room=room.room_id, camera="c", camera_name="Lobby", places=places
+                    )
+                )
             snapshot = service.tick(t)
             if t < enter_s + 4.0 or snapshot is None:
                 continue
@@ -526,13 +530,17 @@ def test_two_people_walking_a_metre_apart_keep_a_blob_each_where_a_camera_sees_t
                 mine = [b for b in blobs if floor_distance(b.position, place) <= 0.7]
                 if mine:
                     tracked += 1
-                    ids[i].add(min(mine, key=lambda b: floor_distance(b.position, place)).track_id)
-        return tracked / judged, max(len(i) for i in ids)
+                    blob = min(mine, key=lambda b: floor_distance(b.position, place))
+                    ids[i].add(blob.track_id)
+                    seen += blob.seen_by == "Lobby"  # the camera placed them (the tooltip)
+        return tracked / judged, max(len(i) for i in ids), seen / max(tracked, 1)
 
     with_camera = follow(camera=True)
     assert with_camera[0] >= 0.9 and with_camera[1] == 1, with_camera
+    assert with_camera[2] >= 0.9, with_camera
     links_only = follow(camera=False)
     assert links_only[0] < with_camera[0] - 0.2, (links_only, with_camera)
+    assert links_only[2] == 0.0
 
 
 # ------------------------------------------------------------------------------- live

@@ -1240,9 +1240,10 @@ class Associator:
         if len(roster) != 1 or len(occupants) != 1:
             return
         person = self._people[occupants.pop()]
-        ((name, person_id),) = roster.values()
+        ((address, (name, person_id)),) = roster.items()
         if person.name == name or person.name_source not in (None, "ble"):
             return
+        person.device = address  # the device kept when they are heard again is this one
         for vote in [v for v in person.votes if v[0] == "ble"]:
             del person.votes[vote]
         person.votes[("ble", name, person_id)] = NAMED_WEIGHT

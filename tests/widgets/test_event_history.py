@@ -31,7 +31,14 @@ from engine.incidents.records import Filed
 from tests.machine_text import machine_text
 from tests.widgets.test_incident_list import incident
 from widgets.events.clip_player import ClipPlayer
-from widgets.events.view import LOADING_TEXT, MAX_ROWS, NO_CLIP_TEXT, Column, EventHistoryPane
+from widgets.events.view import (
+    LOADING_TEXT,
+    MAX_ROWS,
+    NO_CLIP_TEXT,
+    PLACE_MAX_PX,
+    Column,
+    EventHistoryPane,
+)
 
 T0 = datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC)
 CAMERAS = [("gate", "Front gate"), ("yard", "Yard")]
@@ -868,3 +875,23 @@ def test_a_clip_kept_on_another_machine_is_fetched_then_played(
     assert player.error_text() == (
         "The clip cannot be played here: server-b keeps this recording and is not running"
     )
+
+
+def test_the_where_column_shows_the_site_s_longest_place_name_whole(
+    qtbot: QtBot, media_root: Path
+) -> None:
+    """In the operator's dock (about 610 px wide at 1400 × 860) the Where column was 100 px,
+    and a sensing room called "Demo plaza sensing" read "Demo plaza s…". It now fits the
+    site's longest camera or room name, up to PLACE_MAX_PX."""
+    history = FakeHistory(STORED)
+    client = FakeQueryClient(history)
+    pane = EventHistoryPane(client, CAMERAS, media_root, rooms=[("plaza", "Demo plaza sensing")])
+    pane.client = client  # type: ignore[attr-defined]
+    qtbot.addWidget(pane)
+    pane.resize(610, 400)
+    pane.show()
+    settle(qtbot, pane)
+    needed = pane.table.fontMetrics().horizontalAdvance("Demo plaza sensing")
+    assert pane.table.columnWidth(Column.PLACE) >= needed + 8
+    assert pane.table.columnWidth(Column.PLACE) <= PLACE_MAX_PX
+    assert pane.table.columnWidth(Column.DETAIL) >= 100  # the detail still has room

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QSplitter,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -77,6 +78,8 @@ if TYPE_CHECKING:
 
 QUERY_LIMIT = 500  # rows per page: enough for a shift, quick to draw
 MAX_ROWS = 1000  # newly stored rows stop growing the list here (oldest rows drop off)
+PLACE_MIN_PX = 100  # the Where column: never narrower…
+PLACE_MAX_PX = 170  # …nor wider (a long name then ends in "…", whole in its tooltip)
 PERSON_TYPING_DELAY_MS = 300  # query once typing pauses this long, not on every key
 CLIP_LOOKUP_ROWS = 300  # only the newest rows can be covered by a clip just finalised
 CLIP_FINALISED = "clip.finalised"  # the kind stored once a clip's file and row are written
@@ -377,11 +380,19 @@ class EventHistoryPane(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
+        # Where: wide enough for the site's longest camera or room name ("Demo plaza
+        # sensing" was cut to "Demo plaza s…" in the operator's dock), within reason.
+        padding = 2 * self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 12
+        names = [name for _, name in (*rooms, *cameras)]
+        place_width = max(
+            (self.fontMetrics().horizontalAdvance(printable(n)) + padding for n in names),
+            default=PLACE_MIN_PX,
+        )
         for column, width in (
             (Column.TIME, 70),
             (Column.TYPE, 130),
-            (Column.PLACE, 100),
-            (Column.PERSON, 110),
+            (Column.PLACE, min(max(place_width, PLACE_MIN_PX), PLACE_MAX_PX)),
+            (Column.PERSON, 90),
             (Column.CLIP, 36),
         ):
             self.table.setColumnWidth(column, width)

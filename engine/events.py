@@ -44,13 +44,16 @@ class EventRecord:
 @dataclass(frozen=True, slots=True)
 class Sighting:
     """One tracked person found by the detector in a frame: the track, its detection's box
-    (x, y, w, h in pixels) and confidence, and the snapshot written when the track was
-    confirmed (on that frame only; data-dir relative)."""
+    (x, y, w, h in pixels) and confidence, the snapshot written when the track was
+    confirmed (on that frame only; data-dir relative), and ``look``: what the person wears,
+    the track's colour histogram (hue × saturation of torso and legs, learnt from the
+    sightings where nobody overlapped them, L1-normalised, flattened; None before one)."""
 
     track_id: int
     box: tuple[float, float, float, float]
     confidence: float
     snapshot: str | None = None
+    look: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -63,9 +63,23 @@ and forth with each batch of readings. Where the person's track passed within
 :data:`CROSSING_M` of another track of its camera, the tracker may have carried each id on
 with the other person: the way with the two tracks' pasts exchanged is tried too, and the
 better fit counts, so a person whose track was swapped onto someone else takes that
-someone's device within seconds. Votes fade (older ones count less after
-:data:`BLE_MEMORY_S`) while new matches come; where nothing is heard (a room whose nodes hear
-no tags) the name stays. The device with the most vote names the person.
+someone's device within seconds.
+
+**Clothes.** Tags cannot tell two people walking within a metre of each other apart for
+long, but a camera sees that one wears red: each camera track comes with its person's
+colours (the tracker's hue × saturation histogram of torso and legs). Where the tags alone clearly match a device to a person whom a camera
+follows and nobody else in view is within :data:`CLOTHES_ALONE_M`, that camera learns what
+the device's carrier wears (a running mean per device and camera: cameras see colours
+differently). From then on, a person whose track wears other clothes than a device's
+carrier (beyond :data:`CLOTHES_OTHER`) fits that device worse by up to
+:data:`CLOTHES_MISFIT`, so the clothes decide where the tags cannot, and a new track in a
+crowd is named at once. Two people dressed alike get nothing from it (the tags decide), and
+the clothes go on being learnt from the tags alone, so a change of jacket is learnt again
+the next time its wearer walks alone. Colours are kept in memory only.
+
+Votes fade (older ones count less after :data:`BLE_MEMORY_S`) while new matches come;
+where nothing is heard (a room whose nodes hear no tags) the name stays. The device with
+the most vote names the person.
 The name is the person's, so every member shows it (a device names the
 camera's track, a face names the blob) and it stays with them after the member that gave it
 has gone.
@@ -100,6 +114,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 import numpy as np
+import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
 from engine.sensing.ble import PathMisfit, path_misfit
@@ -163,6 +178,15 @@ SILENT_NEAR_S: Final = 1.0  # …placed near it this long before it fell silent 
 WENT_IN_S: Final = 3.0  # …a device unheard since no longer than this ago went in then
 EMPTY_S: Final = 5.0  # a blind room that senses nobody this long is empty
 DEVICE_GONE_S: Final = 2.0  # a device no node has heard this long has left the room
+LOOK_SETTLE: Final = 5  # a track's colours are known after this many sightings (the first
+# are rough: a box half on the background, a detection overlapping someone)
+CLOTHES_SAME: Final = 0.3  # colour distance within which a track wears a device carrier's clothes
+CLOTHES_OTHER: Final = 0.5  # …and beyond which someone else's (walkers' looks: same person
+# ≤ 0.17, two people ≥ 0.54, seed 7)
+CLOTHES_ALONE_M: Final = 2.0  # clothes are learnt for a device only with nobody else this near
+CLOTHES_LEARN: Final = 0.05  # how fast a device carrier's clothes follow new sightings
+CLOTHES_KNOWN: Final = 10  # a carrier's clothes count once learnt on this many updates
+CLOTHES_MISFIT: Final = 12.0  # the misfit of someone else's clothes for a device
 
 Kind = Literal["camera", "sensing"]
 MemberKey = tuple[Kind, str, int]  # (kind, camera or room id, track or blob id)
@@ -287,6 +311,8 @@ class _Member:
     votes: dict[tuple[str, str, str | None], float] = field(default_factory=dict)
     device: Device | None = None
     device_since: float | None = None
+    look: npt.NDArray[np.float64] | None = None  # a camera track's: what its person wears…
+    looked: int = 0  # …seen on this many sightings
 
     def add(self, t: float, x: float, y: float) -> bool:
         """Add a sighting; True when it *jumped*: so far from the last one so soon that the
@@ -408,17 +434,30 @@ class Associator:
         self._inside: dict[str, dict[str, tuple[str, str | None]]] = {}
         self._room_seen: dict[str, float] = {}
         self._device_seen: dict[str, tuple[float, str, str | None]] = {}
+        self._told_by_tags: dict[int, str] = {}  # person key → the device the tags alone name
+        # (device address, camera) → what its carrier wears there, learnt on so many updates
+        self._wardrobe: dict[tuple[str, str], tuple[npt.NDArray[np.float64], int]] = {}
         self._device_place: dict[str, tuple[int, float, float]] = {}  # person, x, y
 
     # -- input -----------------------------------------------------------------------------
 
     def see_track(
-        self, camera: str, track_id: int, t: float, floor: tuple[float, float], label: str
+        self,
+        camera: str,
+        track_id: int,
+        t: float,
+        floor: tuple[float, float],
+        label: str,
+        look: Sequence[float] | None = None,
     ) -> None:
-        """Camera ``camera`` (called ``label``) saw track ``track_id``'s feet at ``floor``."""
+        """Camera ``camera`` (called ``label``) saw track ``track_id``'s feet at ``floor``,
+        the person wearing ``look`` (the track's colour histogram; None: not known yet)."""
         member = self._member(("camera", camera, track_id), label, t)
         if member.add(t, *floor):
             self._taken_over(member, t)
+        if look is not None and len(look):
+            member.look = np.asarray(look, dtype=np.float64)
+            member.looked += 1
         for room in self._rooms.values():
             if room.room_id not in self._camera_rooms and room.contains(*floor, DEEP_M):
                 self._camera_rooms.add(room.room_id)
@@ -968,7 +1007,10 @@ class Associator:
             if not people or not heard:
                 continue
             fade = math.exp(-elapsed / BLE_MEMORY_S)
-            for key, device in self._assign_devices(heard, people, now - offset).items():
+            assigned = self._assign_devices(heard, people, now - offset, now)
+            for key, address in self._told_by_tags.items():
+                self._learn_clothes(self._people[key], address, now)
+            for key, device in assigned.items():
                 person = self._people[key]
                 address = device.address
                 person.device = address
@@ -994,20 +1036,25 @@ class Associator:
         the camera's tracker may have carried each id on with the other person: the way
         before is then the other track's, and that is a second way the person may have
         gone (the tags' readings decide)."""
-        tracks = [
-            self._members[key]
-            for key in person.members
-            if key[0] == "camera" and key in self._members and self._live(self._members[key], now)
-        ]
-        if not tracks:
+        track = self._following(person, now)
+        if track is None:
             return [person.trail]
-        track = max(tracks, key=lambda member: len(member.samples))
         crossing = self._last_crossing(track, now)
         if crossing is None:
             return [track.samples]
         at, other = crossing
         swapped = [s for s in other.samples if s[0] <= at] + [s for s in track.samples if s[0] > at]
         return [track.samples, swapped]
+
+    def _following(self, person: _Person, now: float) -> _Member | None:
+        """The camera track following ``person`` now (the longest if several); None when
+        no camera sees them."""
+        tracks = [
+            self._members[key]
+            for key in person.members
+            if key[0] == "camera" and key in self._members and self._live(self._members[key], now)
+        ]
+        return max(tracks, key=lambda member: len(member.samples)) if tracks else None
 
     def _last_crossing(self, track: _Member, now: float) -> tuple[float, _Member] | None:
         """When, and with which other track of its camera, ``track`` last passed within
@@ -1039,6 +1086,7 @@ class Associator:
         devices: Sequence[Heard],
         people: dict[int, list[list[tuple[float, float, float]]]],
         now_room: float,
+        now: float,
     ) -> dict[int, Heard]:
         """Which device each person carries: every device's readings of the last
         :data:`BLE_EVIDENCE_S` weighed against each person's way (``people``: person key →
@@ -1063,16 +1111,42 @@ class Associator:
                 )
                 fits[row, column] = fit
                 cost[row, column] = fit.excess
-                if fit.readings and self._people[key].device == device.address:
+        self._told_by_tags = {
+            keys[column]: devices[row].address
+            for row, column in self._clear_matches(cost, fits, lambda column: True)
+        }
+        following = [self._following(self._people[key], now) for key in keys]
+        for row, device in enumerate(devices):
+            for column, key in enumerate(keys):
+                cost[row, column] += self._clothes_misfit(device.address, following[column])
+                if fits[row, column].readings and self._people[key].device == device.address:
                     cost[row, column] -= KEEP_DEVICE_MISFIT
+        return {
+            keys[column]: devices[row]
+            for row, column in self._clear_matches(
+                cost, fits, lambda column: self._people[keys[column]].device is None
+            )
+        }
+
+    @staticmethod
+    def _clear_matches(
+        cost: npt.NDArray[np.float64],
+        fits: dict[tuple[int, int], PathMisfit],
+        first: Callable[[int], bool],
+    ) -> list[tuple[int, int]]:
+        """The (row, column) pairs of the least-``cost`` one-to-one assignment that are
+        matches: judged on :data:`MIN_READINGS` readings or more, no worse than
+        :data:`MAX_MEAN_SQUARE` on average, and, where ``first(column)`` (a person's first
+        device), clear: the best assignment without the pair costs
+        :data:`FIRST_MATCH_MISFIT` more."""
         rows, columns = linear_sum_assignment(cost)
         best = float(cost[rows, columns].sum())  # the least misfit (with the kept devices')
-        assigned: dict[int, Heard] = {}
+        matches = []
         for row, column in zip(rows, columns, strict=True):
             fit = fits[row, column]
             if fit.readings < MIN_READINGS or fit.mean_square > MAX_MEAN_SQUARE:
                 continue
-            if self._people[keys[column]].device is None:
+            if first(column):
                 # A first match must be clear: the best assignment without it fits worse by
                 # FIRST_MATCH_MISFIT (else, kept by KEEP_DEVICE_MISFIT, a guess would stay).
                 without = cost.copy()
@@ -1080,8 +1154,49 @@ class Associator:
                 others = linear_sum_assignment(without)
                 if float(without[others].sum()) - best < FIRST_MATCH_MISFIT:
                     continue
-            assigned[keys[column]] = devices[row]
-        return assigned
+            matches.append((int(row), int(column)))
+        return matches
+
+    def _learn_clothes(self, person: _Person, address: str, now: float) -> None:
+        """What the carrier of device ``address`` wears, as each camera sees it: the colours
+        of the camera track following ``person``, whom the tags alone match to the device,
+        while nobody else in view is within :data:`CLOTHES_ALONE_M` of them (tags cannot tell
+        people close together apart). A running mean over the updates, the first ones
+        weighing as much as the rest, then :data:`CLOTHES_LEARN` each."""
+        track = self._following(person, now)
+        if track is None or track.look is None or track.looked < LOOK_SETTLE:
+            return
+        x, y = person.position
+        for other in self._people.values():
+            if (
+                other is not person
+                and other.waiting_since is None
+                and now - other.last_t <= ACTIVE_S
+                and math.hypot(other.position[0] - x, other.position[1] - y) < CLOTHES_ALONE_M
+            ):
+                return
+        key = (address, track.key[1])
+        known = self._wardrobe.get(key)
+        if known is None:
+            self._wardrobe[key] = (track.look.copy(), 1)
+        else:
+            look, count = known
+            rate = max(1.0 / (count + 1), CLOTHES_LEARN)
+            self._wardrobe[key] = ((1.0 - rate) * look + rate * track.look, count + 1)
+
+    def _clothes_misfit(self, address: str, track: _Member | None) -> float:
+        """How far the clothes ``track`` (a camera's track following a person) sees are
+        from what device ``address``'s carrier wears in that camera (:meth:`_learn_clothes`),
+        in misfit: 0 within :data:`CLOTHES_SAME`, :data:`CLOTHES_MISFIT` beyond
+        :data:`CLOTHES_OTHER`, in between in proportion; 0 when either is not known."""
+        if track is None or track.look is None or track.looked < LOOK_SETTLE:
+            return 0.0
+        known = self._wardrobe.get((address, track.key[1]))
+        if known is None or known[1] < CLOTHES_KNOWN:
+            return 0.0
+        distance = _look_distance(known[0], track.look)
+        share = min(max((distance - CLOTHES_SAME) / (CLOTHES_OTHER - CLOTHES_SAME), 0.0), 1.0)
+        return CLOTHES_MISFIT * share
 
     def _vote(self, member: _Member, vote: tuple[str, str, str | None], weight: float) -> None:
         member.votes[vote] = member.votes.get(vote, 0.0) + weight
@@ -1308,6 +1423,16 @@ class Associator:
             segments=tuple(segments),
             waiting=person.waiting_since is not None,
         )
+
+
+def _look_distance(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> float:
+    """Bhattacharyya distance of two colour histograms, 0 (alike) to 1 (nothing shared), as
+    the camera's tracker measures its tracks' (OpenCV's, for normalised histograms)."""
+    total = float(a.sum()) * float(b.sum())
+    if a.shape != b.shape or total <= 0.0:
+        return 1.0
+    shared = float(np.sqrt(a * b).sum()) / math.sqrt(total)
+    return math.sqrt(max(1.0 - shared, 0.0))
 
 
 def _closeness(distance: float) -> float:

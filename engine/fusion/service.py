@@ -331,19 +331,19 @@ class FusionService:
             x, y, w, h = sighting.box
             foot = calibration.to_floor((x + w / 2.0) * scale[0], (y + h) * scale[1])
             if foot is not None:
-                feet.append((sighting.track_id, foot))
+                feet.append((sighting.track_id, foot, sighting.look))
         label = self._names.get(event.camera, event.camera)
 
         def work() -> None:
-            for track_id, foot in feet:
-                self._associator.see_track(event.camera, track_id, t, foot, label)
+            for track_id, foot, look in feet:
+                self._associator.see_track(event.camera, track_id, t, foot, label, look)
 
         self._put(work)
         # The rooms' trackers take the camera's places for the people their links sense.
         for room in self._rooms.values():
             places = tuple(
                 (track_id, *room.from_floor(*foot))
-                for track_id, foot in feet
+                for track_id, foot, _ in feet
                 if room.contains_floor(*foot)
             )
             if places:

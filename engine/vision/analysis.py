@@ -423,6 +423,7 @@ class CameraAnalyzer:
                 (tr.box.x, tr.box.y, tr.box.w, tr.box.h),
                 tr.last_confidence,
                 snapshots.get(tr.track_id),
+                None if tr.appearance is None else tuple(tr.appearance.ravel().tolist()),
             )
             for tr in tracks
             if tr.last_detected_s == t

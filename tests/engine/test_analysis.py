@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import statistics
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from engine.analyze import (
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK
 from engine.cv import import_cv2
+from engine.events import PeopleDetected
 from engine.store import Store
 from engine.store.models import Event, Media
 from engine.vision.analysis import RECENT_TRACKS, CameraAnalyzer
@@ -287,6 +289,29 @@ def test_analyzer_reports_tracks_to_viewers_every_frame(vtest_avi: Path) -> None
     ran = [r for r in results if r.detections is not None]
     assert 20 <= len(ran) <= 31  # every third frame while something moves
     assert results[-1].tracks and all(t.track_id > 0 for t in results[-1].tracks)
+
+
+def test_a_sighting_carries_what_its_track_s_person_wears(vtest_avi: Path) -> None:
+    """The people the detector found in a frame go out (PeopleDetected) with each track's
+    colour histogram, the one its tracker learnt: the fusion tells people apart by it."""
+    bus = EventBus()
+    published: list[PeopleDetected] = []
+    bus.subscribe(PeopleDetected, published.append)
+    analyzer = CameraAnalyzer("plaza", bus, REAL_CLOCK)
+    checked = 0
+    for i, image in enumerate(frames(vtest_avi, 60)):
+        before = len(published)
+        analyzer.process(image, i, i / 10)
+        tracks = {t.track_id: t for t in analyzer.tracker.tracks}
+        for event in published[before:]:
+            for sighting in event.sightings:
+                assert sighting.look is not None and len(sighting.look) == 64
+                assert math.isclose(sum(sighting.look), 1.0, rel_tol=1e-4)
+                appearance = tracks[sighting.track_id].appearance
+                assert appearance is not None
+                assert np.allclose(sighting.look, appearance.ravel(), atol=1e-6)
+                checked += 1
+    assert checked >= 10
 
 
 def test_detector_cadence_is_in_seconds_whatever_the_frame_rate(vtest_avi: Path) -> None:

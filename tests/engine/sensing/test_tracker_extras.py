@@ -253,6 +253,22 @@ def test_two_people_a_camera_places_apart_stay_two_tracks_however_close() -> Non
         BlobTracker().update([(1.0, 1.0, 1.0)], 0.0, keys=["a", "b"])
 
 
+def test_a_person_one_camera_hands_to_another_keeps_their_track() -> None:
+    """Two cameras see into a room. One walker is placed by camera a until it loses them,
+    then by camera b (another camera's track id); a second walker 1 m away is camera b's
+    throughout. Each keeps one track: the first takes camera b's place once its own
+    camera's is gone, and the two are never merged."""
+    tracker = BlobTracker(merge_distance_m=1.2, spawn_separation_m=1.5, max_distance_m=1.0)
+    alive = []
+    for k in range(20):
+        x = 1.0 + 0.1 * k
+        first = ("a", 3) if k < 10 else ("b", 7)
+        tracks = tracker.update([(x, 1.0, 1.0), (x, 2.0, 1.0)], k * DT, keys=[first, ("b", 8)])
+        alive.append([(tr.track_id, tr.camera_track) for tr in tracks])
+    assert alive[9] == [(1, ("a", 3)), (2, ("b", 8))]
+    assert all(ids == [(1, ("b", 7)), (2, ("b", 8))] for ids in alive[10:]), alive[10:]
+
+
 def test_a_second_person_a_camera_places_beside_another_starts_a_track() -> None:
     """One person tracked on a camera's place; a second one the camera places 1 m from
     them starts a track of their own, where a peak of the links' 1 m away would not."""

@@ -178,8 +178,10 @@ SILENT_NEAR_S: Final = 1.0  # …placed near it this long before it fell silent 
 WENT_IN_S: Final = 3.0  # …a device unheard since no longer than this ago went in then
 EMPTY_S: Final = 5.0  # a blind room that senses nobody this long is empty
 DEVICE_GONE_S: Final = 2.0  # a device no node has heard this long has left the room
-LOOK_SETTLE: Final = 5  # a track's colours are known after this many sightings (the first
-# are rough: a box half on the background, a detection overlapping someone)
+# A track's colours count from its second sighting with them (its first may be rough: a box
+# half on the background). Replays of nine recorded runs: 5 sightings 90.6 %, 3 91.1 %,
+# 2 91.2 %, 1 91.2 % right identity.
+LOOK_SETTLE: Final = 2
 CLOTHES_SAME: Final = 0.3  # colour distance within which a track wears a device carrier's clothes
 CLOTHES_OTHER: Final = 0.5  # …and beyond which someone else's (walkers' looks: same person
 # ≤ 0.17, two people ≥ 0.54, seed 7)

@@ -67,15 +67,15 @@ someone's device within seconds.
 
 **Clothes.** Tags cannot tell two people walking within a metre of each other apart for
 long, but a camera sees that one wears red: each camera track comes with its person's
-colours (the tracker's hue × saturation histogram of torso and legs). Where the tags alone clearly match a device to a person whom a camera
-follows and nobody else in view is within :data:`CLOTHES_ALONE_M`, that camera learns what
-the device's carrier wears (a running mean per device and camera: cameras see colours
-differently). From then on, a person whose track wears other clothes than a device's
-carrier (beyond :data:`CLOTHES_OTHER`) fits that device worse by up to
-:data:`CLOTHES_MISFIT`, so the clothes decide where the tags cannot, and a new track in a
-crowd is named at once. Two people dressed alike get nothing from it (the tags decide), and
-the clothes go on being learnt from the tags alone, so a change of jacket is learnt again
-the next time its wearer walks alone. Colours are kept in memory only.
+colours (the tracker's hue × saturation histogram of torso and legs). Where the tags alone
+clearly match a device to a person whom a camera follows and nobody else in view is within
+:data:`CLOTHES_ALONE_M`, that camera learns what the device's carrier wears (a running mean
+per device and camera: cameras see colours differently). From then on, a person whose track
+wears other clothes than a device's carrier (beyond :data:`CLOTHES_OTHER`) fits that device
+worse by up to :data:`CLOTHES_MISFIT`, so the clothes decide where the tags cannot, and a
+new track in a crowd is named at once. Two people dressed alike get nothing from it (the
+tags decide), and the clothes go on being learnt from the tags alone, so a change of jacket
+is learnt again the next time its wearer walks alone. Colours are kept in memory only.
 
 Votes fade (older ones count less after :data:`BLE_MEMORY_S`) while new matches come;
 where nothing is heard (a room whose nodes hear no tags) the name stays. The device with

@@ -436,7 +436,6 @@ class Associator:
         self._inside: dict[str, dict[str, tuple[str, str | None]]] = {}
         self._room_seen: dict[str, float] = {}
         self._device_seen: dict[str, tuple[float, str, str | None]] = {}
-        self._told_by_tags: dict[int, str] = {}  # person key → the device the tags alone name
         # (device address, camera) → what its carrier wears there, learnt on so many updates
         self._wardrobe: dict[tuple[str, str], tuple[npt.NDArray[np.float64], int]] = {}
         self._device_place: dict[str, tuple[int, float, float]] = {}  # person, x, y
@@ -1009,8 +1008,8 @@ class Associator:
             if not people or not heard:
                 continue
             fade = math.exp(-elapsed / BLE_MEMORY_S)
-            assigned = self._assign_devices(heard, people, now - offset, now)
-            for key, address in self._told_by_tags.items():
+            assigned, told_by_tags = self._assign_devices(heard, people, now - offset, now)
+            for key, address in told_by_tags.items():
                 self._learn_clothes(self._people[key], address, now)
             for key, device in assigned.items():
                 person = self._people[key]
@@ -1089,7 +1088,7 @@ class Associator:
         people: dict[int, list[list[tuple[float, float, float]]]],
         now_room: float,
         now: float,
-    ) -> dict[int, Heard]:
+    ) -> tuple[dict[int, Heard], dict[int, str]]:
         """Which device each person carries: every device's readings of the last
         :data:`BLE_EVIDENCE_S` weighed against each person's way (``people``: person key →
         the ways they may have gone, each (room seconds, room x, room y), oldest first; the
@@ -1098,7 +1097,11 @@ class Associator:
         is kept unless another fits them better by :data:`KEEP_DEVICE_MISFIT` (readings come
         from each node every few seconds, and the newest batch should not swap two names back
         and forth). A pair judged on fewer than :data:`MIN_READINGS` readings, or fitting
-        worse than :data:`MAX_MEAN_SQUARE` on average, is not a match."""
+        worse than :data:`MAX_MEAN_SQUARE` on average, is not a match. The clothes each
+        person's camera track sees count too (:meth:`_clothes_misfit`).
+
+        Returns that assignment, and the devices the tags alone match clearly (person key →
+        address: what each device's carrier wears is learnt from these only)."""
         keys = list(people)
         cost = np.zeros((len(devices), len(keys)))
         fits: dict[tuple[int, int], PathMisfit] = {}
@@ -1113,7 +1116,7 @@ class Associator:
                 )
                 fits[row, column] = fit
                 cost[row, column] = fit.excess
-        self._told_by_tags = {
+        told_by_tags = {
             keys[column]: devices[row].address
             for row, column in self._clear_matches(cost, fits, lambda column: True)
         }
@@ -1123,12 +1126,13 @@ class Associator:
                 cost[row, column] += self._clothes_misfit(device.address, following[column])
                 if fits[row, column].readings and self._people[key].device == device.address:
                     cost[row, column] -= KEEP_DEVICE_MISFIT
-        return {
+        assigned = {
             keys[column]: devices[row]
             for row, column in self._clear_matches(
                 cost, fits, lambda column: self._people[keys[column]].device is None
             )
         }
+        return assigned, told_by_tags
 
     @staticmethod
     def _clear_matches(

@@ -46,8 +46,9 @@ class Sighting:
     """One tracked person found by the detector in a frame: the track, its detection's box
     (x, y, w, h in pixels) and confidence, the snapshot written when the track was
     confirmed (on that frame only; data-dir relative), and ``look``: what the person wears,
-    the track's colour histogram (hue × saturation of torso and legs, learnt from the
-    sightings where nobody overlapped them, L1-normalised, flattened; None before one)."""
+    the track's colour histogram (hue × saturation of torso and legs, from its first
+    sighting and then a running mean of those where nobody overlapped them; L1-normalised,
+    flattened; None while unknown)."""
 
     track_id: int
     box: tuple[float, float, float, float]

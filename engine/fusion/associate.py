@@ -75,7 +75,11 @@ wears other clothes than a device's carrier (beyond :data:`CLOTHES_OTHER`) fits 
 worse by up to :data:`CLOTHES_MISFIT`, so the clothes decide where the tags cannot, and a
 new track in a crowd is named at once. Two people dressed alike get nothing from it (the
 tags decide), and the clothes go on being learnt from the tags alone, so a change of jacket
-is learnt again the next time its wearer walks alone. Colours are kept in memory only.
+is learnt again the next time its wearer walks alone. A track whose colours turn into
+others (beyond :data:`LOOK_CHANGED` from what it wore before, within :data:`BLE_EVIDENCE_S`)
+has been moved by the camera's tracker onto someone else, however far apart the two were:
+only its way since the change is weighed against the tags, so its person takes the new
+wearer's device within seconds. Colours are kept in memory only.
 
 Votes fade (older ones count less after :data:`BLE_MEMORY_S`) while new matches come;
 where nothing is heard (a room whose nodes hear no tags) the name stays. The device with
@@ -189,6 +193,7 @@ CLOTHES_ALONE_M: Final = 2.0  # clothes are learnt for a device only with nobody
 CLOTHES_LEARN: Final = 0.05  # how fast a device carrier's clothes follow new sightings
 CLOTHES_KNOWN: Final = 10  # a carrier's clothes count once learnt on this many updates
 CLOTHES_MISFIT: Final = 12.0  # the misfit of someone else's clothes for a device
+LOOK_CHANGED: Final = 0.4  # a track's colours this far from before: it follows someone else
 
 Kind = Literal["camera", "sensing"]
 MemberKey = tuple[Kind, str, int]  # (kind, camera or room id, track or blob id)
@@ -315,6 +320,9 @@ class _Member:
     device_since: float | None = None
     look: npt.NDArray[np.float64] | None = None  # a camera track's: what its person wears…
     looked: int = 0  # …seen on this many sightings
+    looks: deque[tuple[float, npt.NDArray[np.float64]]] = field(
+        default_factory=lambda: deque(maxlen=SAMPLES_KEPT)
+    )  # (t, look) at each sighting since it settled: when its clothes changed
 
     def add(self, t: float, x: float, y: float) -> bool:
         """Add a sighting; True when it *jumped*: so far from the last one so soon that the
@@ -459,6 +467,8 @@ class Associator:
         if look is not None and len(look):
             member.look = np.asarray(look, dtype=np.float64)
             member.looked += 1
+            if member.looked >= LOOK_SETTLE:
+                member.looks.append((t, member.look))
         for room in self._rooms.values():
             if room.room_id not in self._camera_rooms and room.contains(*floor, DEEP_M):
                 self._camera_rooms.add(room.room_id)
@@ -1040,12 +1050,31 @@ class Associator:
         track = self._following(person, now)
         if track is None:
             return [person.trail]
+        changed = self._clothes_changed(track, now)
+        mine = [s for s in track.samples if s[0] > changed]
         crossing = self._last_crossing(track, now)
-        if crossing is None:
-            return [track.samples]
+        if crossing is None or crossing[0] <= changed:
+            return [mine]
         at, other = crossing
-        swapped = [s for s in other.samples if s[0] <= at] + [s for s in track.samples if s[0] > at]
-        return [track.samples, swapped]
+        swapped = [s for s in other.samples if changed < s[0] <= at] + [
+            s for s in track.samples if s[0] > at
+        ]
+        return [mine, swapped]
+
+    def _clothes_changed(self, track: _Member, now: float) -> float:
+        """When the clothes ``track`` sees last changed (over the last
+        :data:`BLE_EVIDENCE_S`): the last sighting whose colours were farther than
+        :data:`LOOK_CHANGED` from its colours now. The camera's tracker moved the track onto
+        someone else then, and its way before was theirs. -inf when they did not change."""
+        if track.look is None or not track.looks:
+            return -math.inf
+        since = now - BLE_EVIDENCE_S
+        for t, look in reversed(track.looks):
+            if t < since:
+                break
+            if _look_distance(look, track.look) > LOOK_CHANGED:
+                return t
+        return -math.inf
 
     def _following(self, person: _Person, now: float) -> _Member | None:
         """The camera track following ``person`` now (the longest if several); None when

@@ -198,6 +198,14 @@ def swapped(first: Path, then: Path, at: float) -> Path:
     return lambda t: first(t) if t < at else then(t)
 
 
+def tracks_called(fusion: Associator, names: dict[int, str]) -> bool:
+    """Whether each of camera east's tracks (track id → name) is a person called so."""
+    return all(
+        (person := fusion.person_of(("camera", "east", track))) is not None and person.name == name
+        for track, name in names.items()
+    )
+
+
 class Tags:
     """The registered devices the lobby's nodes hear: each carried along a path, heard by
     every node once a second with the path-loss model's RSSI and 4 dB of noise; the last
@@ -324,11 +332,7 @@ def test_two_people_walking_side_by_side_are_told_apart_by_their_tags() -> None:
         ) -> None:
             tags(t)
             if t >= 10.0 and round(t * 10) % 2 == 0:
-                one = fusion.person_of(("camera", "east", 1))
-                two = fusion.person_of(("camera", "east", 2))
-                right.append(
-                    one is not None and one.name == "Ada" and two is not None and two.name == "Bo"
-                )
+                right.append(tracks_called(fusion, {1: "Ada", 2: "Bo"}))
 
         run(
             fusion,
@@ -379,13 +383,7 @@ def named_right_while_close(seed: int, looks: dict[int, Sequence[float]] | None)
     def step(t: float) -> None:
         tags(t)
         if t >= 17.5 and round(t * 10) % 2 == 0:
-            one, two = (
-                fusion.person_of(("camera", "east", 3)),
-                fusion.person_of(("camera", "east", 4)),
-            )
-            right.append(
-                one is not None and one.name == "Ada" and two is not None and two.name == "Bo"
-            )
+            right.append(tracks_called(fusion, {3: "Ada", 4: "Bo"}))
 
     tracks = {1: (ada, 0, 14.9), 2: (bo, 0, 14.9), 3: (ada, 15.5, 30), 4: (bo, 15.5, 30)}
     run(fusion, 30.0, tracks, {}, seed=seed, on_step=step, looks=looks)
@@ -439,11 +437,7 @@ def named_right_after_a_swap(
     def step(t: float) -> None:
         tags(t)
         if t >= 14.0 and round(t * 10) % 2 == 0:
-            one = fusion.person_of(("camera", "east", 1))
-            three = fusion.person_of(("camera", "east", 3))
-            right.append(
-                one is not None and one.name == "Bo" and three is not None and three.name == "Ada"
-            )
+            right.append(tracks_called(fusion, {1: "Bo", 3: "Ada"}))
 
     tracks = {1: (swapped(ada, bo, 12.0), 0, 25), 2: (bo, 0, 11.9), 3: (ada, 12.5, 25)}
     looks = {1: track_one, 2: WHITE, 3: RED}

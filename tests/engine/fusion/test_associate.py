@@ -22,6 +22,8 @@ from engine.fusion.associate import (
 from engine.sensing.ble import DEVICE_HEIGHT_M, PATH_LOSS_EXPONENT, REFERENCE_RSSI_DBM
 
 Path = Callable[[float], tuple[float, float]]
+# A camera track's colours by track id: one histogram, or a function of the time giving it.
+Looks = dict[int, Sequence[float] | Callable[[float], Sequence[float]]]
 ADA = Device("02:57:46:42:00:01", "Ada's tag", "Ada", "Person_ada00001")
 BO = Device("02:57:46:42:00:02", "Bo's tag", "Bo", "Person_bo000002")
 # An 8 × 6 m lobby's six sensing nodes (x, y, height), as in the walkthrough site.
@@ -46,7 +48,7 @@ def run(
     seed: int = 0,
     on_step: Callable[[float], None] | None = None,
     track_every: int = 1,
-    looks: dict[int, Sequence[float] | Callable[[float], Sequence[float]]] | None = None,
+    looks: Looks | None = None,
 ) -> list[FusionChange]:
     """Feed ``seconds`` at 10 Hz: camera tracks (path, from, to) seen with 0.15 m of noise
     (every ``track_every`` steps: a busy camera's detector), wearing ``looks`` (track id →
@@ -357,6 +359,31 @@ def clothes(colour: int) -> tuple[float, ...]:
 RED, WHITE = clothes(1), clothes(40)
 
 
+def share_called(
+    seed: int,
+    carriers: tuple[Path, Path],
+    tracks: dict[int, tuple[Path, float, float]],
+    looks: Looks | None,
+    seconds: float,
+    since: float,
+    names: dict[int, str],
+) -> float:
+    """Ada and Bo walk ``carriers`` with their tags (noise ``seed``) while the camera sees
+    ``tracks`` wearing ``looks``: the share of updates from ``since`` at which the tracks
+    are called ``names`` (track id → name)."""
+    fusion = Associator()
+    tags = Tags(fusion, {ADA: carriers[0], BO: carriers[1]}, seed=seed)
+    right: list[bool] = []
+
+    def step(t: float) -> None:
+        tags(t)
+        if t >= since and round(t * 10) % 2 == 0:
+            right.append(tracks_called(fusion, names))
+
+    run(fusion, seconds, tracks, {}, seed=seed, on_step=step, looks=looks)
+    return sum(right) / len(right)
+
+
 def apart_then_close(seconds: float = 15.0) -> tuple[Path, Path]:
     """Ada and Bo walk the lobby 4 m apart for ``seconds``, then side by side, 0.6 m
     apart, for as long again."""
@@ -375,19 +402,9 @@ def apart_then_close(seconds: float = 15.0) -> tuple[Path, Path]:
 def named_right_while_close(seed: int, looks: dict[int, Sequence[float]] | None) -> float:
     """The share of updates from 2 s after the camera found Ada and Bo again side by side
     (tracks 3 and 4, after tracks 1 and 2 were lost) at which both are called right."""
-    fusion = Associator()
     ada, bo = apart_then_close()
-    tags = Tags(fusion, {ADA: ada, BO: bo}, seed=seed)
-    right: list[bool] = []
-
-    def step(t: float) -> None:
-        tags(t)
-        if t >= 17.5 and round(t * 10) % 2 == 0:
-            right.append(tracks_called(fusion, {3: "Ada", 4: "Bo"}))
-
     tracks = {1: (ada, 0, 14.9), 2: (bo, 0, 14.9), 3: (ada, 15.5, 30), 4: (bo, 15.5, 30)}
-    run(fusion, 30.0, tracks, {}, seed=seed, on_step=step, looks=looks)
-    return sum(right) / len(right)
+    return share_called(seed, (ada, bo), tracks, looks, 30.0, 17.5, {3: "Ada", 4: "Bo"})
 
 
 def test_people_walking_close_together_are_named_by_the_clothes_their_tags_were_seen_in() -> None:
@@ -428,21 +445,11 @@ def named_right_after_a_swap(
     pass 0.9 m apart at 12 s; the camera's tracker carries Ada's track 1 on with Bo there,
     loses Bo's track 2 and finds Ada again as track 3. The share of updates from 14 s to
     25 s at which track 1 is called Bo and track 3 Ada, track 1 wearing ``track_one``."""
-    fusion = Associator()
     ada = route((0.0, (1.0, 0.5)), (8.0, (3.0, 0.5)), (12.0, (4.0, 2.55)), (25.0, (7.0, 1.0)))
     bo = route((0.0, (1.0, 5.5)), (8.0, (3.0, 5.5)), (12.0, (4.0, 3.45)), (25.0, (7.0, 5.0)))
-    tags = Tags(fusion, {ADA: ada, BO: bo}, seed=seed)
-    right: list[bool] = []
-
-    def step(t: float) -> None:
-        tags(t)
-        if t >= 14.0 and round(t * 10) % 2 == 0:
-            right.append(tracks_called(fusion, {1: "Bo", 3: "Ada"}))
-
     tracks = {1: (swapped(ada, bo, 12.0), 0, 25), 2: (bo, 0, 11.9), 3: (ada, 12.5, 25)}
     looks = {1: track_one, 2: WHITE, 3: RED}
-    run(fusion, 25.0, tracks, {}, seed=seed, on_step=step, looks=looks)
-    return sum(right) / len(right)
+    return share_called(seed, (ada, bo), tracks, looks, 25.0, 14.0, {1: "Bo", 3: "Ada"})
 
 
 def test_a_track_the_camera_moves_onto_someone_in_other_clothes_takes_their_tag() -> None:

@@ -234,7 +234,14 @@ def cli_actor(args: argparse.Namespace, db_url: str, need: Permission, doing: st
             return machine_actor()  # set-up mode: the data dir's owner is the admin
         with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
             if user is not None:
-                password = SECRETS.read(f"password for {user}: ")
+                try:
+                    password = SECRETS.read(f"password for {user}: ")
+                except ValueError as exc:  # nothing typed or piped: missing credentials
+                    raise AuthenticationNeededError(
+                        f"no password for {user}: {str(exc).rpartition(': ')[2]} (type it "
+                        f"when asked, pipe it as the first line, or set {TOKEN_ENV} to a "
+                        f"service account's token)"
+                    ) from None
                 actor = login(writer, user, password, REAL_CLOCK.now(), via=via)
             else:
                 actor = token_login(writer, token, REAL_CLOCK.now(), via=via)

@@ -251,6 +251,21 @@ def test_wrong_password_and_service_tokens(
     assert code == exit_codes.NOT_ALLOWED and "service token is not valid" in err
 
 
+@pytest.mark.hostile(17)
+def test_a_password_missing_from_stdin_is_refused_in_words_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`printf '' | watchfloor --user admin audit list` exits 5 ("not allowed") and says
+    what was missing, as the README promises for missing credentials."""
+    db = ["--db", f"sqlite:///{tmp_path / 'e.db'}"]
+    assert _run(capsys, monkeypatch, *db, "accounts", "init", "ada", stdin=ADA_PW)[0] == 0
+    code, out, err = _run(capsys, monkeypatch, *db, "--user", "ada", "audit", "list", stdin="")
+    assert code == exit_codes.NOT_ALLOWED, err
+    assert out == ""
+    assert err.startswith("watchfloor audit list: not allowed: no password for ada"), err
+    assert "Traceback" not in err and "ValueError" not in err
+
+
 def test_a_lost_admin_password_is_recovered_by_the_machine_account_and_audited(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

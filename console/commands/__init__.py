@@ -11,12 +11,40 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from engine.sitetime import SiteTime
 
 if TYPE_CHECKING:
     from engine.config import SiteConfig
+
+
+MAX_ROW_NUMBER: Final = 2**63 - 1  # the largest id or count the databases hold (BIGINT)
+
+
+def _whole_number(text: str, least: int) -> int:
+    try:
+        number = int(text.strip(), 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
+    if not least <= number <= MAX_ROW_NUMBER:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]} is out of range: {least} to {MAX_ROW_NUMBER} (2^63 - 1)"
+        )
+    return number
+
+
+def row_id(text: str) -> int:
+    """An id argument (an alert's, a bookmark's, …): a whole number from 1 to 2^63 - 1, the
+    most a database id holds; anything else is a usage error naming it (exit 2), never an
+    overflow inside the database driver."""
+    return _whole_number(text, 1)
+
+
+def row_count(text: str) -> int:
+    """A ``--limit`` or ``--offset``: a whole number from 0 to 2^63 - 1 (see :func:`row_id`);
+    the command may bound it further."""
+    return _whole_number(text, 0)
 
 
 def iso_time(text: str) -> datetime:

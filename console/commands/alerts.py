@@ -29,7 +29,7 @@ from datetime import date
 from typing import Any
 
 from console import exit_codes
-from console.commands import site_time
+from console.commands import row_count, row_id, site_time
 from engine.text import printable
 
 LABELS = {"true": "true_alarm", "false": "false_alarm", "clear": None}
@@ -61,17 +61,17 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     actions = parser.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", parents=parents, help="alerts, newest first")
     _filters(listing)
-    listing.add_argument("--limit", type=int, default=50, help="how many (default 50)")
-    listing.add_argument("--offset", type=int, default=0, help="skip this many first")
+    listing.add_argument("--limit", type=row_count, default=50, help="how many (default 50)")
+    listing.add_argument("--offset", type=row_count, default=0, help="skip this many first")
     count = actions.add_parser("count", parents=parents, help="how many alerts a list holds")
     _filters(count)
     ack = actions.add_parser("ack", parents=parents, help="acknowledge an alert")
-    ack.add_argument("alert_id", metavar="ID", type=int)
+    ack.add_argument("alert_id", metavar="ID", type=row_id)
     ack.add_argument("--json", action="store_true", help="print the alert as JSON")
     label = actions.add_parser(
         "label", parents=parents, help="mark a sequence a true or false alarm"
     )
-    label.add_argument("sequence_id", metavar="SEQUENCE", type=int)
+    label.add_argument("sequence_id", metavar="SEQUENCE", type=row_id)
     label.add_argument("label", choices=sorted(LABELS), help="true, false, or clear")
     label.add_argument("--json", action="store_true", help="print the outcome as JSON")
 

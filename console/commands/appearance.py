@@ -20,7 +20,7 @@ import sys
 from typing import Any
 
 from console import exit_codes
-from console.commands import iso_time, site_time
+from console.commands import iso_time, row_count, site_time
 from engine.sitetime import SiteTime
 from engine.text import printable
 
@@ -46,7 +46,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         )
         action.add_argument("--since", type=iso_time, help="seen at or after (ISO)")
         action.add_argument("--until", type=iso_time, help="seen at or before (ISO)")
-        action.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+        action.add_argument("--limit", type=row_count, default=20, help="how many (default 20)")
         action.add_argument("--json", action="store_true", help="print as JSON")
 
 

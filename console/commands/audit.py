@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from console import exit_codes
-from console.commands import site_time
+from console.commands import row_count, row_id, site_time
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("audit", help="the audit trail: who did what, and its check")
     actions = parser.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", parents=parents, help="entries, newest first")
-    listing.add_argument("--limit", type=int, default=50, help="how many (default 50)")
-    listing.add_argument("--before", type=int, metavar="SEQ", help="entries older than SEQ")
+    listing.add_argument("--limit", type=row_count, default=50, help="how many (default 50)")
+    listing.add_argument("--before", type=row_id, metavar="SEQ", help="entries older than SEQ")
     listing.add_argument("--actor", help="only this actor, e.g. machine:root or account:ada")
     listing.add_argument("--action", help="only this action, e.g. person.erase")
     listing.add_argument("--json", action="store_true", help="print as JSON lines")

@@ -20,7 +20,7 @@ import sys
 from typing import Any
 
 from console import exit_codes
-from console.commands import iso_time, site_time
+from console.commands import iso_time, row_count, row_id, site_time
 from engine.sitetime import SiteTime
 from engine.text import printable
 
@@ -49,14 +49,14 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     listing = actions.add_parser("list", parents=parents, help="bookmarks, newest first")
     listing.add_argument("--from", dest="start", type=iso_time, help="overlapping from (ISO)")
     listing.add_argument("--to", dest="end", type=iso_time, help="overlapping until (ISO)")
-    listing.add_argument("--limit", type=int, default=200, help="how many (default 200)")
+    listing.add_argument("--limit", type=row_count, default=200, help="how many (default 200)")
     listing.add_argument("--json", action="store_true", help="print as JSON")
     search = actions.add_parser("search", parents=parents, help="bookmarks by title or note")
     search.add_argument("text", metavar="TEXT")
-    search.add_argument("--limit", type=int, default=200, help="how many (default 200)")
+    search.add_argument("--limit", type=row_count, default=200, help="how many (default 200)")
     search.add_argument("--json", action="store_true", help="print as JSON")
     remove = actions.add_parser("remove", parents=parents, help="remove a bookmark")
-    remove.add_argument("bookmark_id", metavar="ID", type=int)
+    remove.add_argument("bookmark_id", metavar="ID", type=row_id)
 
 
 def run(args: argparse.Namespace, db_url: str) -> int:

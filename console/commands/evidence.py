@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from console import exit_codes
-from console.commands import iso_time, site_of, site_time
+from console.commands import iso_time, row_id, site_of, site_time
 from engine.sitetime import SiteTime
 from engine.text import printable
 
@@ -70,12 +70,12 @@ def add_parsers(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
     lock.add_argument("--cameras", nargs="+", metavar="KEY", help="only these cameras")
     lock.add_argument("--rooms", nargs="+", metavar="ROOM", help="only these sensing rooms")
     lock.add_argument(
-        "--bookmark", type=int, metavar="ID", help="the range and source of this bookmark"
+        "--bookmark", type=row_id, metavar="ID", help="the range and source of this bookmark"
     )
     lock.add_argument("--reason", required=True, help="why (a case number, an incident)")
     lock.add_argument("--json", action="store_true", help="print the lock as JSON")
     unlock = actions.add_parser("unlock", parents=parents, help="release an evidence lock")
-    unlock.add_argument("lock_id", metavar="ID", type=int)
+    unlock.add_argument("lock_id", metavar="ID", type=row_id)
     unlock.add_argument("--reason", required=True, help="why it may go now")
     unlock.add_argument("--json", action="store_true", help="print the lock as JSON")
     listing = actions.add_parser("list", parents=parents, help="evidence locks, newest first")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from console import exit_codes
-from console.commands import iso_time, site_time
+from console.commands import iso_time, row_count, row_id, site_time
 from engine.sitetime import SiteTime
 from engine.text import printable
 
@@ -63,18 +63,18 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     listing.add_argument("--category", help="only this category")
     listing.add_argument("--from", dest="since", type=iso_time, help="from this time")
     listing.add_argument("--to", dest="until", type=iso_time, help="up to this time")
-    listing.add_argument("--limit", type=int, default=50, help="how many (default 50)")
-    listing.add_argument("--offset", type=int, default=0, help="skip this many")
+    listing.add_argument("--limit", type=row_count, default=50, help="how many (default 50)")
+    listing.add_argument("--offset", type=row_count, default=0, help="skip this many")
     listing.add_argument("--json", action="store_true", help="print as JSON")
 
     show = actions.add_parser("show", parents=parents, help="one incident and its reports")
-    show.add_argument("incident_id", metavar="ID", type=int)
+    show.add_argument("incident_id", metavar="ID", type=row_id)
     show.add_argument("--json", action="store_true", help="print as JSON")
 
     validate = actions.add_parser(
         "validate", parents=parents, help="confirm or correct an incident's category"
     )
-    validate.add_argument("incident_id", metavar="ID", type=int)
+    validate.add_argument("incident_id", metavar="ID", type=row_id)
     validate.add_argument("--category", help="the right category (default: confirm it)")
     validate.add_argument("--severity", type=int, help="the right severity, 1-5")
     validate.add_argument("--json", action="store_true", help="print the incident as JSON")
@@ -82,13 +82,13 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     unmerge = actions.add_parser(
         "unmerge", parents=parents, help="split a report off into its own incident"
     )
-    unmerge.add_argument("report_id", metavar="REPORT_ID", type=int)
+    unmerge.add_argument("report_id", metavar="REPORT_ID", type=row_id)
     unmerge.add_argument("--json", action="store_true", help="print both incidents as JSON")
 
     reclassify = actions.add_parser(
         "reclassify", parents=parents, help="ask the LLM about reports it has not answered"
     )
-    reclassify.add_argument("--limit", type=int, default=200, help="at most this many")
+    reclassify.add_argument("--limit", type=row_count, default=200, help="at most this many")
     reclassify.add_argument("--json", action="store_true", help="print the outcome as JSON")
 
 

@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from console import exit_codes
+from console.commands import row_count
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -31,7 +32,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     spots.add_argument(
         "--hours-ahead", type=int, default=24, help="over the next N hours (default 24)"
     )
-    spots.add_argument("--limit", type=int, default=10, help="how many cells (default 10)")
+    spots.add_argument("--limit", type=row_count, default=10, help="how many cells (default 10)")
     spots.add_argument("--json", action="store_true", help="print as JSON")
     retrain = actions.add_parser("retrain", parents=parents, help="refit the model now")
     retrain.add_argument("--json", action="store_true", help="print the outcome as JSON")

@@ -21,7 +21,7 @@ import sys
 from typing import Any
 
 from console import exit_codes
-from console.commands import site_time
+from console.commands import row_count, site_time
 from engine.text import printable
 
 SHOWN_CHARS = 160  # a long report is cut in the listing (--json keeps it whole)
@@ -40,7 +40,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         choices=("incident", "bookmark", "event"),
         help="only this kind (repeatable; default: all)",
     )
-    parser.add_argument("--limit", type=int, default=10, help="how many (default 10, at most 200)")
+    parser.add_argument(
+        "--limit", type=row_count, default=10, help="how many (default 10, at most 200)"
+    )
     parser.add_argument(
         "--no-index", action="store_true", help="search what is indexed; embed nothing new"
     )

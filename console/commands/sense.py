@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from console import exit_codes
-from console.commands import emit_report, iso_time, say_sensing_recording_lost, stop_on_signals
+from console.commands import (
+    emit_report,
+    iso_time,
+    row_id,
+    say_sensing_recording_lost,
+    stop_on_signals,
+)
 from engine.text import printable
 
 if TYPE_CHECKING:  # heavy: loaded where a command runs, not for --help
@@ -172,7 +178,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     explain = actions.add_parser(
         "explain", parents=parents, help="why a stored blob was where it was"
     )
-    explain.add_argument("blob_id", metavar="BLOB_ID", type=int, help="the blob's id")
+    explain.add_argument("blob_id", metavar="BLOB_ID", type=row_id, help="the blob's id")
     explain.add_argument("--json", action="store_true", help="print as JSON")
     replay = actions.add_parser(
         "replay",

@@ -22,6 +22,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission, Role
+from engine.inbound import implausible_time
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
@@ -178,6 +179,8 @@ class AddBookmark(GuardedCommand, StoreCommand):
             raise BookmarkError(f"note: {len(self.note)} characters, at most {MAX_NOTE}")
         if self.marked_at.tzinfo is None:
             raise BookmarkError("marked_at: give a time with its zone (UTC)")
+        if (why := implausible_time(self.marked_at, self.at)) is not None:
+            raise BookmarkError(f"marked_at: {why}")  # and its padded range fits a datetime
         pre_s = check_padding("pre_s", self.pre_s)
         post_s = check_padding("post_s", self.post_s)
         if self.camera is not None and self.room is not None:

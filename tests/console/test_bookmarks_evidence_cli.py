@@ -372,3 +372,30 @@ def test_an_operator_is_refused_and_only_the_author_removes_a_bookmark(
     assert f"bookmark {mark['id']} is account:ian's: only its author or an admin" in err
     code, _out, err = as_user("ian", "bookmarks", "remove", str(mark["id"]))
     assert code == 0, err
+
+
+@pytest.mark.hostile(15)
+def test_times_and_ids_no_database_holds_are_named_not_tracebacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bookmark at the end of year 9999 (its padded range would overflow a datetime) or in
+    the year 9999 at all is refused naming ``marked_at``; an id past 2^63 - 1 is a usage
+    error naming the range, not an OverflowError from the driver."""
+    db, _cameras = seeded(f"sqlite:///{tmp_path / 'h.db'}", tmp_path)
+    for at in ("9999-12-31T23:59:59", "9999-06-01", "1999-12-31T23:00:00Z"):
+        code, out, err = run(capsys, *db, "bookmarks", "add", "--title", "x", "--at", at)
+        assert code == exit_codes.USAGE, (at, out, err)
+        assert err.startswith("watchfloor bookmarks add: marked_at: "), err
+    code, out, _err = run(capsys, *db, "bookmarks", "list", "--json")
+    assert json.loads(out) == []
+    for argv in (
+        ["alerts", "ack", "9223372036854775808"],
+        ["alerts", "list", "--offset", "9223372036854775808"],
+        ["bookmarks", "remove", "0"],
+        ["incidents", "show", "-1"],
+    ):
+        with pytest.raises(SystemExit) as usage:
+            main([*db, *argv])
+        _out, err = capsys.readouterr()
+        assert usage.value.code == exit_codes.USAGE, argv
+        assert "out of range" in err and "Traceback" not in err, (argv, err)

@@ -38,6 +38,7 @@ from typing import Final
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.events import Event, EventRecord
+from engine.supervise import SupervisedThread
 from engine.text import printable
 
 log = logging.getLogger(__name__)
@@ -244,7 +245,9 @@ class ActivityService:
         """Listen for rows (after the store writer is attached, so an activity's row is
         queued after the row that began it) and start the thread that ends activities."""
         self._unsubscribe = self._bus.subscribe(Event, self._on_event)
-        self._thread = threading.Thread(target=self._run, name="activity", daemon=True)
+        self._thread = SupervisedThread(
+            self._run, name="activity", stop=self._stop, clock=self._clock
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -52,6 +52,7 @@ from engine.store.evidence_locks import event_covered_by_active_lock
 from engine.store.models import Event, Media, Setting
 from engine.store.person_models import Person
 from engine.store.writer import StoreUnavailableError, StoreWriter
+from engine.supervise import SupervisedThread
 
 log = logging.getLogger(__name__)
 
@@ -623,7 +624,9 @@ class RetentionService:
         self._pass_lock = threading.Lock()  # passes never overlap (thread and run_once)
         self._last: MaintenanceRun | None = None
         self._runs = 0
-        self._thread = threading.Thread(target=self._loop, name=THREAD_NAME, daemon=True)
+        self._thread = SupervisedThread(
+            self._loop, name=THREAD_NAME, stop=self._stop, clock=self._clock
+        )
 
     def start(self) -> None:
         self._thread.start()

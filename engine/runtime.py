@@ -82,6 +82,7 @@ from engine.store.sites import (
     read_last_blob_id,
 )
 from engine.store.writer import StoreWriter
+from engine.supervise import supervised_health
 from engine.text_search.index import TextIndexer
 from engine.text_search.search import search_for
 from engine.vision.analysis import DETECT_INTERVAL_S, RECENT_TRACKS, CameraAnalyzer
@@ -1553,8 +1554,29 @@ class EngineRuntime:
             reports.append(self._attached_health(self.follower))
         if self.mqtt is not None or self._mqtt_problem:
             reports.append(self._mqtt_health())
+        threads = self._threads_health()
+        if threads is not None:
+            reports.append(threads)
         reports.extend(self._more_health())
         return reports
+
+    def _threads_health(self) -> HealthReport | None:
+        """Background threads whose loop failed and was restarted (or waits to be): named
+        with their restarts and last error; degraded while one waits to restart. None while
+        none has failed (nothing to show)."""
+        troubled = [h for h in supervised_health() if h.alive and (h.restarts or h.backing_off)]
+        if not troubled:
+            return None
+        troubled.sort(key=lambda h: not h.backing_off)  # one waiting to restart comes first
+        first = troubled[0]
+        now = "waits to restart" if first.backing_off else "runs again"
+        more = f" (+{len(troubled) - 1} more)" if len(troubled) > 1 else ""
+        detail = (
+            f"{first.name} failed ({first.last_error}); {now}, "
+            f"{counted(first.restarts, 'restart')}{more}"
+        )
+        state = HealthState.DEGRADED if first.backing_off else HealthState.OK
+        return HealthReport("threads", state, detail)
 
     def _more_health(self) -> list[HealthReport]:
         reports = []
@@ -1770,6 +1792,8 @@ class EngineRuntime:
             "store_writer": self.writer.health().as_dict() if self.writer else None,
             "media_lost_count": self.media.total_lost,
             "media_lost": [lost.as_dict() for lost in self.media.lost()],
+            # Each supervised background thread: restarts after a failure, the last error.
+            "background_threads": [h.as_dict() for h in supervised_health()],
             "cameras": cameras,
             "cluster": self._cluster_report(),
             # The site's first room running here (a one-room site's room), as before rooms

@@ -58,6 +58,7 @@ from engine.secrets import (
 )
 from engine.sitetime import UTC_TIME, SiteTime
 from engine.store.database import Store
+from engine.supervise import SupervisedThread
 from engine.text import printable
 
 log = logging.getLogger(__name__)
@@ -619,7 +620,9 @@ class RiskClassCache:
         if self.provider is None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+        self._thread = SupervisedThread(
+            self._run, name=THREAD_NAME, stop=self._stop, clock=self._clock
+        )
         self._thread.start()
 
     def stop(self) -> None:

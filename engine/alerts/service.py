@@ -94,6 +94,7 @@ from engine.sensing.service import SensingRecord, SensingUpdated
 from engine.sitetime import UTC_TIME, SiteTime
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
+from engine.supervise import SupervisedThread
 from engine.text import printable
 
 log = logging.getLogger(__name__)
@@ -262,7 +263,9 @@ class AlertService:
         self._unsubscribe = self._bus.subscribe(Event, self._on_event)
         if self._dispatcher is not None:
             self._dispatcher.start()
-        self._thread = threading.Thread(target=self._run, name="alert-escalation", daemon=True)
+        self._thread = SupervisedThread(
+            self._run, name="alert-escalation", stop=self._stop, clock=self._clock
+        )
         self._thread.start()
 
     def start_reading(self) -> None:

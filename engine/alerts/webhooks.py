@@ -38,6 +38,7 @@ from typing import IO, Any, Final
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from engine.clock import REAL_CLOCK
+from engine.supervise import SupervisedThread
 
 log = logging.getLogger(__name__)
 
@@ -236,9 +237,7 @@ class _TargetWorker:
         self.masked_url = target.masked_url
         self.cond = threading.Condition()
         self.queue: collections.deque[_Queued] = collections.deque()
-        self.thread = threading.Thread(
-            target=self._run, name=f"{THREAD_PREFIX}{index}", daemon=True
-        )
+        self.thread = SupervisedThread(self._run, name=f"{THREAD_PREFIX}{index}")
         self._dispatcher = dispatcher
         self._opener = urllib.request.build_opener(NoRedirects)
         parts = urlsplit(target.url)

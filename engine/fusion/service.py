@@ -53,6 +53,7 @@ from engine.fusion.associate import (
 )
 from engine.fusion.floor import FloorCalibration
 from engine.sensing.service import SensingUpdated
+from engine.supervise import SupervisedThread
 from engine.vision.face_worker import FaceRecognised
 
 log = logging.getLogger(__name__)
@@ -245,7 +246,9 @@ class FusionService:
             self._bus.subscribe(FaceRecognised, self._on_face),
         ]
         if run:
-            self._thread = threading.Thread(target=self._run, name="fusion", daemon=True)
+            self._thread = SupervisedThread(
+                self._run, name="fusion", stop=self._stop, clock=self._clock
+            )
             self._thread.start()
 
     def stop(self) -> None:

@@ -35,6 +35,7 @@ from engine.events import Event, EventRecord
 from engine.gestures.pose import PixelBox, PoseEstimator, PoseUnavailableError, crop_around
 from engine.gestures.sequence import SEQUENCE_FRAMES, LandmarkError, Landmarks
 from engine.gestures.templates import GestureSet
+from engine.supervise import SupervisedThread
 from resources import POSE_LANDMARKER_TASK
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class GestureWorker:
         self._ended: set[Key] = set()
         self._tracks: collections.OrderedDict[Key, _Track] = collections.OrderedDict()
         self._reported: dict[tuple[str, int, str], float] = {}  # last detection's time
-        self._thread = threading.Thread(target=self._run, name="gesture-worker", daemon=True)
+        self._thread = SupervisedThread(self._run, name="gesture-worker")
         self.crops_dropped = 0  # live: the worker was busy
         self.crops_skipped = 0  # of ended tracks, or while no gesture is taught
         self.poses_estimated = 0  # crops looked at

@@ -58,6 +58,7 @@ from engine.inbound import file_kind, loads_json
 from engine.paths import data_dir, open_private_file, path_safe_name
 from engine.store.audit import chain_extends, verify_audit
 from engine.store.database import Store
+from engine.supervise import SupervisedThread
 
 log = logging.getLogger(__name__)
 
@@ -540,7 +541,9 @@ class AuditCheckpointer:
         self._last_seq = self._seq_in_file()
         self._last_at = clock.monotonic()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="audit-checkpoint", daemon=True)
+        self._thread = SupervisedThread(
+            self._run, name="audit-checkpoint", stop=self._stop, clock=self.clock
+        )
 
     def start(self) -> None:
         self._thread.start()

@@ -118,6 +118,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final, Protocol
 
 from engine.inbound import JsonInputError, implausible_epoch_s, loads_json
+from engine.supervise import SupervisedThread
 
 log = logging.getLogger(__name__)
 
@@ -606,7 +607,7 @@ class SensingRecorder:
         self._watch_troubled = False  # the watch heard of a failure or loss, not of a write since
         self._told_dropped = (0, 0)  # records and blocks dropped that the watch has heard of
 
-        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+        self._thread = SupervisedThread(self._run, name=THREAD_NAME)
         self._thread.start()
 
     # --- appends (any thread, usually the fusion thread) ------------------------------------

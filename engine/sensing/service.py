@@ -145,6 +145,7 @@ from engine.sensing.view import (
 )
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
+from engine.supervise import SupervisedThread
 
 log = logging.getLogger(__name__)
 
@@ -555,7 +556,9 @@ class SensingService:
                 },
             )
         if self._run_thread:
-            self._thread = threading.Thread(target=self._run, name="sensing-fusion", daemon=True)
+            self._thread = SupervisedThread(
+                self._run, name="sensing-fusion", stop=self._stop, clock=self._clock
+            )
             self._thread.start()
         if self._simulation_spec is not None:
             self._start_simulation(self._simulation_spec)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from engine.events import Event, EventRecord
 from engine.speech.audio import Samples, duration_s, read_audio, resample, to_mono_int16
 from engine.speech.recognise import Pass, Recognition, SpeechRecogniser
 from engine.speech.vad import Utterance, VoiceActivityDetector, split_utterances
+from engine.supervise import SupervisedThread
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class SpeechService:
         self._queue: queue.Queue[_Chunk | None] = queue.Queue(maxsize=QUEUE_CHUNKS)
         self._vad = VoiceActivityDetector()
         self._stream_start: datetime | None = None
-        self._thread = threading.Thread(target=self._run, name="speech-worker", daemon=True)
+        self._thread = SupervisedThread(self._run, name="speech-worker")
         self.chunks_dropped = 0
         self.utterances = 0
         self.names_heard = 0

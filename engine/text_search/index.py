@@ -5,7 +5,9 @@ writer, like every write). :class:`TextIndexer` is a named thread (``text-indexe
 first loads the stored vectors into the search's matrix, then embeds every searchable row
 that has no vector yet (the backfill, with its progress), and then keeps watching: it wakes
 when the store writer announces stored events, when :meth:`TextIndexer.nudge` is called
-(a report or bookmark was just filed) and every :data:`POLL_S` seconds otherwise. It never
+(a report or bookmark was just filed) and every :data:`POLL_S` seconds otherwise. A pass
+that fails (the database away) shows as ``failed`` and is tried again after a backoff
+(:class:`~engine.supervise.SupervisedThread`), from where it left off. It never
 runs on the GUI thread and never blocks the writer: it reads in its own sessions and waits
 only on its own commands' futures.
 """
@@ -34,6 +36,7 @@ from engine.store.history_models import Bookmark
 from engine.store.incident_models import IncidentReport
 from engine.store.models import Event as EventRow
 from engine.store.text_vector_models import TextVector
+from engine.supervise import SupervisedThread
 
 log = logging.getLogger(__name__)
 
@@ -157,11 +160,16 @@ class TextIndexer:
         self._on_progress = on_progress
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+        # Supervised: a database outage fails a pass, and the loop is run again after a
+        # backoff, so the rows stored meanwhile are indexed when the database is back.
+        self._thread = SupervisedThread(
+            self._run, name=THREAD_NAME, stop=self._stop, clock=clock, on_restart=self._failed
+        )
         self._unsubscribe: Callable[[], None] | None = None
         self._bus = bus
         self._progress = IndexProgress("loading", 0, 0)
         self._progress_lock = threading.Lock()
+        self._niced = False
 
     @property
     def progress(self) -> IndexProgress:
@@ -205,26 +213,34 @@ class TextIndexer:
             except Exception:
                 log.exception("text indexer: progress listener failed")
 
+    @property
+    def restarts(self) -> int:
+        """How many times the indexing loop was run again after it failed."""
+        return self._thread.restarts
+
+    def _failed(self, exc: BaseException) -> None:
+        # On the indexer's thread, before its backoff: the failure shows until the next pass.
+        self._report(IndexProgress("failed", len(self._search.matrix), 0, str(exc)))
+
     def _run(self) -> None:
-        lower_own_priority(BACKGROUND_NICENESS)
-        try:
-            self._search.load(self._store)
-            while not self._stop.is_set():
-                self._search.index_pending(
-                    self._store,
-                    self._submit,
-                    progress=lambda done, pending: self._report(
-                        IndexProgress("indexing", done, pending)
-                    ),
-                    stop=self._stop,
-                )
-                self._report(IndexProgress("current", len(self._search.matrix), 0))
-                self._clock.wait(self._wake, self._poll_s)
-                self._wake.clear()
-            self._report(IndexProgress("stopped", len(self._search.matrix), 0))
-        except Exception as exc:
-            log.exception("text indexer stopped")
-            self._report(IndexProgress("failed", len(self._search.matrix), 0, str(exc)))
+        """The indexing loop (run again by its supervisor when it raises)."""
+        if not self._niced:  # once: a restart must not make it nicer again
+            lower_own_priority(BACKGROUND_NICENESS)
+            self._niced = True
+        self._search.load(self._store)
+        while not self._stop.is_set():
+            self._search.index_pending(
+                self._store,
+                self._submit,
+                progress=lambda done, pending: self._report(
+                    IndexProgress("indexing", done, pending)
+                ),
+                stop=self._stop,
+            )
+            self._report(IndexProgress("current", len(self._search.matrix), 0))
+            self._clock.wait(self._wake, self._poll_s)
+            self._wake.clear()
+        self._report(IndexProgress("stopped", len(self._search.matrix), 0))
 
 
 def lower_own_priority(by: int) -> None:

@@ -32,6 +32,7 @@ from engine.identity.faces_store import FaceMemory
 from engine.media import MediaFile
 from engine.store.commands import InsertMedia
 from engine.store.writer import StoreWriter
+from engine.supervise import SupervisedThread
 from engine.vision.geometry import Box
 from engine.vision.snapshots import save_snapshot, snapshot_path
 
@@ -126,7 +127,7 @@ class FaceWorker:
         self._scene_seen: dict[tuple[str, int], tuple[datetime, str, str | None]] = {}
         self._scan_interval: dict[str, float] = {}  # camera → seconds between scene scans
         self._recognised: dict[str, str | None] = {}  # every person id seen → name
-        self._thread = threading.Thread(target=self._run, name="face-worker", daemon=True)
+        self._thread = SupervisedThread(self._run, name="face-worker")
         self.crops_dropped = 0
         self.crops_done = 0
         self.faces_found = 0

@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from engine.store.writer import StoreWriter
 from engine.text_search.encoder import DIMENSIONS, MODEL_NAME, SentenceEncoder, shared_encoder
 from engine.text_search.index import (
     BACKGROUND_NICENESS,
+    IndexProgress,
     StoreTextVectors,
     TextIndexer,
     TextVectorRow,
@@ -273,3 +275,72 @@ def test_a_running_engine_indexes_what_it_stores_on_its_own_thread(
         runtime.stop()
         store.close()
     assert runtime.text_indexer.progress.state == "stopped"
+
+
+@contextmanager
+def database_refusing_connections(db_url: str) -> Iterator[None]:
+    """A real outage of ``db_url``'s PostgreSQL database: the server refuses new connections
+    to it and ends every open one (as a stopped server does), until the block ends."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = make_url(db_url).database
+    admin = create_engine(make_url(db_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
+        yield
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.hostile(11)
+def test_the_indexer_survives_a_database_outage_and_indexes_what_was_stored_meanwhile(
+    store: Store, writer: StoreWriter, encoder: SentenceEncoder
+) -> None:
+    url = store.engine.url.render_as_string(hide_password=False)
+    if not url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL outage")
+    from engine.clock import SimulatedClock
+    from engine.supervise import FIRST_BACKOFF_S, supervised_health
+    from tests.waiting import wait_for
+
+    clock = SimulatedClock(T0)
+    file_reports(store, writer, REPORTS[:1])
+    search = MeaningSearch()
+    indexer = TextIndexer(search, store, writer.submit, clock=clock, poll_s=60.0)
+    indexer.start()
+    try:
+        wait_current(indexer, 1)
+        with database_refusing_connections(url):
+            indexer.nudge()  # a pass while the database is away fails
+            wait_for(lambda: indexer.progress.state == "failed", what="the failed pass")
+            assert indexer.progress.error and "accepting connections" in indexer.progress.error
+            # Stored during the outage: the writer keeps it until the database is back.
+            writer.post(
+                InsertEvent(ts=T0, kind="sensing.fall_detected", source="sensing:lab", detail={})
+            )
+            assert clock.wait_for_waiters(1)  # the indexer waits out its backoff
+            assert indexer.alive
+        assert writer.flush(60)
+        [health] = [h for h in supervised_health() if h.name == "text-indexer" and h.alive]
+        assert health.backing_off and health.restarts == 0
+        assert health.last_error and "accepting connections" in health.last_error
+        clock.advance(FIRST_BACKOFF_S)  # the backoff ends: the loop runs again
+        wait_for(
+            lambda: indexer.progress == IndexProgress("current", 2, 0),
+            what="the fall stored during the outage indexed",
+        )
+        assert indexer.restarts == 1 and indexer.alive
+        hit = search.search(store, "someone collapsed", kinds=("event",), limit=1).hits[0]
+        assert hit.text.startswith("Possible fall")
+    finally:
+        indexer.stop()
+    assert not indexer.alive and indexer.progress.state == "stopped"

@@ -21,10 +21,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.clock import REAL_CLOCK
 from engine.paths import create_private_file, data_dir, make_private, private_dir, secure_data_dir
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+MIGRATION_WAIT_S = 120.0  # how long an upgrade waits for another process's write lock
 MIGRATION_LOCK = 0x5746_0001  # advisory lock key (first of two) held while migrating
 SITE_SYNC_LOCK = 0x5746_0002  # … and while a site is mirrored from its file (SyncSite)
 
@@ -199,28 +201,63 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine) -> None:
+def upgrade(engine: Engine, *, wait_s: float = MIGRATION_WAIT_S) -> None:
     """Bring the schema to the newest revision inside one transaction: on failure nothing
-    of the upgrade remains and :class:`DatabaseError` says why."""
-    config = alembic_config()
+    of the upgrade remains and :class:`DatabaseError` says why.
+
+    A schema already at the newest revision takes no lock at all (a plain read, which WAL
+    lets run beside another process's writer), so a command started while another holds the
+    write lock goes on and its writes wait in the store writer as any others do. An upgrade
+    that finds the write lock held waits for it up to ``wait_s`` seconds, trying again after
+    each busy timeout, before giving up."""
     try:
-        with (
-            engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection,
-            connection.begin(),
-        ):
-            if engine.dialect.name == "postgresql":
-                # Engines of a shared site starting together migrate one at a time (the
-                # others then find the schema at head); SQLite's file lock does this itself.
-                connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:space, 0)"), {"space": MIGRATION_LOCK}
-                )
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-    except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
-        reason = getattr(exc, "orig", None) or exc
-        raise DatabaseError(
-            f"cannot migrate database {display_url(str(engine.url))}: {reason}"
-        ) from exc
+        if current_revision(engine) == head_revision():
+            return
+    except (SQLAlchemyError, sqlite3.Error, OSError):
+        pass  # told below, by the upgrade itself
+    deadline = REAL_CLOCK.monotonic() + wait_s
+    waited = False
+    while True:
+        try:
+            _upgrade_locked(engine)
+            return
+        except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
+            reason = getattr(exc, "orig", None) or exc
+            if _write_lock_busy(reason) and REAL_CLOCK.monotonic() < deadline:
+                if not waited:
+                    log.warning(
+                        "database %s: another process holds the write lock; waiting up to "
+                        "%.0f s to migrate",
+                        display_url(str(engine.url)),
+                        wait_s,
+                    )
+                waited = True
+                continue  # each attempt already waited the busy timeout
+            raise DatabaseError(
+                f"cannot migrate database {display_url(str(engine.url))}: {reason}"
+            ) from exc
+
+
+def _upgrade_locked(engine: Engine) -> None:
+    config = alembic_config()
+    with (
+        engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection,
+        connection.begin(),
+    ):
+        if engine.dialect.name == "postgresql":
+            # Engines of a shared site starting together migrate one at a time (the
+            # others then find the schema at head); SQLite's file lock does this itself.
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:space, 0)"), {"space": MIGRATION_LOCK}
+            )
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _write_lock_busy(reason: object) -> bool:
+    """Whether a failure is SQLite's "database is locked" (another process's writer held
+    the lock past the busy timeout), which waiting longer cures."""
+    return isinstance(reason, sqlite3.OperationalError) and "locked" in str(reason)
 
 
 class Store:

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import logging
+import sqlite3
 import stat
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
@@ -14,7 +18,12 @@ from engine.clock import SimulatedClock
 from engine.config import load_site
 from engine.events import CameraStatus, CameraStatusChanged
 from engine.store import DatabaseError, Store
-from engine.store.database import create_db_engine, current_revision, head_revision
+from engine.store.database import (
+    alembic_config,
+    create_db_engine,
+    current_revision,
+    head_revision,
+)
 from engine.store.models import Camera, Event, Media, SensingNode, Setting, Site
 from engine.store.writer import StoreWriter
 from resources import DEMO_SITE
@@ -254,5 +263,63 @@ def test_engines_starting_together_on_a_new_database_both_migrate_it(empty_db_ur
         thread.join()
     assert outcomes == ["ok"] * 4
     store = Store(empty_db_url)
+    assert current_revision(store.engine) == head_revision()
+    store.close()
+
+
+@pytest.mark.hostile(12)
+def test_a_command_started_while_another_process_writes_opens_the_store_at_once(
+    tmp_path: Path,
+) -> None:
+    """Another connection holds SQLite's write lock (an engine committing a batch, a long
+    import): a command opening the store found the schema at head but still took the write
+    lock to "migrate", and after the busy timeout exited 3, "cannot migrate database …:
+    database is locked". A schema at head needs no lock: the store opens and reads."""
+    path = tmp_path / "busy.db"
+    Store(f"sqlite:///{path}").close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        store = Store(f"sqlite:///{path}")
+        with store.transaction() as session:
+            assert session.scalar(select(func.count()).select_from(Setting)) == 0
+        store.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+@pytest.mark.slow  # one busy timeout (5 s) passes before the lock is released
+@pytest.mark.hostile(12)
+def test_an_upgrade_waits_for_another_process_write_lock(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database one revision behind, its write lock held by another connection: the
+    upgrade says it waits and migrates once the lock is released (here: as soon as it
+    says so), instead of failing after one busy timeout."""
+    path = tmp_path / "old.db"
+    old = create_db_engine(f"sqlite:///{path}")
+    config = alembic_config()
+    with old.connect() as connection, connection.begin():
+        config.attributes["connection"] = connection
+        previous = ScriptDirectory.from_config(config).get_revision(head_revision())
+        assert isinstance(previous.down_revision, str)
+        command.upgrade(config, previous.down_revision)
+    old.dispose()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+
+    class ReleaseWhenWaiting(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "waiting up to" in record.getMessage() and holder.in_transaction:
+                holder.execute("ROLLBACK")
+
+    release = ReleaseWhenWaiting()
+    logging.getLogger("engine.store.database").addHandler(release)
+    try:
+        store = Store(f"sqlite:///{path}")
+    finally:
+        logging.getLogger("engine.store.database").removeHandler(release)
+        holder.close()
     assert current_revision(store.engine) == head_revision()
     store.close()

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from console import exit_codes
 from console.host import EngineHost, console_settings
 from console.main_window import MainWindow
+from engine.access import machine_actor
 from engine.cluster.live import NotAttachableError
 from engine.config import SiteConfigError
 from engine.instance import EngineAlreadyRunningError
@@ -161,10 +162,17 @@ def run_gui(site_file: Path, db_url: str, *, attach: bool = False) -> int:
     settle_after_start()
     collector = GuiThreadCollector()
     collector.start()
-    # Ctrl+C / SIGTERM close the window like File → Quit: layouts saved, engine stopped.
-    # Python runs signal handlers only between bytecodes, so a timer lets it look in.
+    # Ctrl+C / SIGTERM stop the console without asking (layouts saved, engine stopped),
+    # audited as a stop by the operating-system account the signal had to come from (its
+    # own or root). Python runs signal handlers only between bytecodes, so a timer lets it
+    # look in.
     previous = {
-        sig: signal.signal(sig, lambda *_: window.close())
+        sig: signal.signal(
+            sig,
+            lambda number, _frame: window.shut_down(
+                f"signal {signal.Signals(number).name}", machine_actor()
+            ),
+        )
         for sig in (signal.SIGINT, signal.SIGTERM)
     }
     wakeup = QTimer()

@@ -10,11 +10,20 @@ window or a pane asks of the engine is made as that person, and the engine check
 
 from __future__ import annotations
 
+import logging
+from functools import partial
 from typing import TypeVar
 
-from PySide6.QtCore import QByteArray, QSettings, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QWidget,
+)
 
 from console.bridge import QtBridge
 from console.layouts import (
@@ -34,18 +43,22 @@ from console.menus import ConsoleMenus
 from console.pane_host import PaneHost
 from console.session import ConsoleSession
 from console.status_line import StatusLine
-from engine.access import Actor
+from engine.access import Actor, Permission
 from engine.accounts import roles_text
 from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from engine.store.database import display_url
 from engine.text import printable
+from engine.wording import what_stops
 from widgets.admin_window import AdministrationWindow
 from widgets.cameras.view import CameraGrid
 from widgets.lock_view import LockView
 from widgets.login_panel import LoginMode, LoginPanel
 
 W = TypeVar("W", bound=QWidget)
+log = logging.getLogger(__name__)
+
+REFUSED_QUIT_AUDIT_S = 60.0  # a refused quit is audited at most once a minute (a held Ctrl+Q)
 
 
 class MainWindow(QMainWindow):
@@ -92,6 +105,9 @@ class MainWindow(QMainWindow):
         self.current_layout: Layout | None = None
         self._state_before_lock: QByteArray | None = None
         self.docks: dict[str, QDockWidget] = {}  # the wall's panes, once built
+        self._stop: tuple[Actor, str] | None = None  # who stops this console, and how
+        self._refused_quit_audited: dict[str, float] = {}  # who → when (monotonic s)
+        self.quit_box: QMessageBox | None = None  # the open "Quit Watchfloor?" question
 
         self.host = PaneHost(
             self,
@@ -383,7 +399,127 @@ class MainWindow(QMainWindow):
                 self.switch_layout(layout)
         self._apply_permissions(actor)
 
+    # -- stopping ----------------------------------------------------------------------------
+    def what_stops(self) -> str:
+        """What closing this console stops, in words ("recording stops on 1 camera and 1
+        sensing room"; "" for an attached console or one that runs nothing)."""
+        if self.runtime.attached:
+            return ""
+        return what_stops(len(self.runtime.sources), len(self.runtime.sensing_services))
+
+    def request_quit(self) -> None:
+        """File → Quit, Ctrl+Q or the window's close button. A locked console stays open
+        and says why; a person whose account may not stop the engine is told so (each
+        refusal audited, at most once a minute); anyone else is asked to confirm, in words
+        naming what stops, and the stop is audited as theirs."""
+        stops = self.what_stops()
+        actor = self.session.actor
+        if self.locked or actor is None:
+            self.login_panel.show_failure(
+                "This console is locked and stays open"
+                + (f" ({stops})" if stops else "")
+                + ". To quit, log in with an account that may stop the engine."
+            )
+            self._audit_refused_quit(actor, "locked", stops)
+            return
+        if stops and not actor.may(Permission.STOP_ENGINE):
+            self._audit_refused_quit(actor, "not allowed", stops)
+            self._ask(
+                QMessageBox.Icon.Information,
+                "Watchfloor keeps running",
+                f"{_who(actor)} may not stop the engine: {stops} if this console closes.",
+                "Lock the console instead (Ctrl+L), or ask an admin to quit it. Sites that "
+                "must never stop run the engine as a service and attach consoles to it.",
+                QMessageBox.StandardButton.Ok,
+            )
+            return
+        box = self._ask(
+            QMessageBox.Icon.Warning,
+            "Quit Watchfloor?",
+            f"Quit Watchfloor? {stops[:1].upper() + stops[1:]}, and alerts and analysis "
+            "stop with it."
+            if stops
+            else "Quit this console? The site's engines keep recording.",
+            f"The stop is written to the audit trail as {_who(actor)}'s.",
+            QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Yes,
+        )
+        yes = box.button(QMessageBox.StandardButton.Yes)
+        yes.setText("Quit and stop recording" if stops else "Quit")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.finished.connect(
+            lambda _result: (
+                self.shut_down("quit", actor)
+                if box.clickedButton() is yes and self.session.actor == actor and not self.locked
+                else None
+            )
+        )
+
+    def _ask(
+        self,
+        icon: QMessageBox.Icon,
+        title: str,
+        text: str,
+        detail: str,
+        *buttons: QMessageBox.StandardButton,
+    ) -> QMessageBox:
+        """A window-modal question that does not block the GUI thread (the engine keeps
+        running while it is open); one at a time."""
+        if self.quit_box is not None:
+            self.quit_box.close()
+        box = QMessageBox(icon, title, text, parent=self)
+        for button in buttons:
+            box.addButton(button)
+        box.setInformativeText(detail)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.destroyed.connect(lambda: setattr(self, "quit_box", None))
+        self.quit_box = box
+        box.open()
+        return box
+
+    def _audit_refused_quit(self, actor: Actor | None, why: str, stops: str) -> None:
+        # Nobody is logged in at a locked console: whoever pressed Ctrl+Q is not known.
+        who: Actor | str = actor if actor is not None else "unknown:locked console"
+        label = who.label if isinstance(who, Actor) else who
+        now = self.runtime.clock.monotonic()
+        last = self._refused_quit_audited.get(label)
+        if last is not None and now - last < REFUSED_QUIT_AUDIT_S:
+            return
+        self._refused_quit_audited[label] = now
+        call = partial(
+            self.session.audit_stop, who, "quit", {"refused": why, "stops": stops}, outcome="denied"
+        )
+        self.queries.submit_action("quit", call, lambda _result: None, name="audit refused quit")
+
+    def shut_down(self, cause: str, actor: Actor) -> None:
+        """Close the console and stop its engine now, without asking: the stop is audited
+        as ``actor``'s, ``cause`` saying how it came (quit, a signal such as SIGTERM,
+        the end of a test). The only way this window closes."""
+        if self._stop is not None:
+            return  # stopped already
+        self._stop = (actor, cause)
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._stop is None:
+            event.ignore()  # the close button or Ctrl+Q: asked, or refused, first
+            self.request_quit()
+            return
+        actor, cause = self._stop
+        try:
+            self.session.audit_stop(
+                actor,
+                cause,
+                {
+                    "stops": self.what_stops(),
+                    "session": _who(self.session.actor) if self.session.actor else "",
+                },
+            )
+        except Exception:  # an engine without a database, or a stopped writer: still stop
+            log.exception("the stop (%s by %s) was not audited", cause, actor.label)
+        if self.quit_box is not None:
+            self.quit_box.close()
         self._save_layout_state()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()

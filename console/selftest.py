@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.access import machine_actor
+
 if TYPE_CHECKING:
     from engine.config import SiteConfig
     from engine.store import Store
@@ -334,7 +336,7 @@ def _check_engine_and_gui(
         check("alerts", alerts_check)
     finally:
         if window is not None:
-            window.close()
+            window.shut_down("selftest", machine_actor())
             window.deleteLater()
         runtime.stop()
         bridge.close()

@@ -186,6 +186,22 @@ class ConsoleSession:
         if actor is not None:
             self._audit_session(actor, "session.logout", {"reason": reason})
 
+    def audit_stop(
+        self, actor: Actor | str, cause: str, detail: dict[str, Any], *, outcome: str = "ok"
+    ) -> None:
+        """Audit ``engine.stop``: ``actor`` stopped (or, with ``outcome`` ``denied``, tried
+        to stop) this console and the engine it runs, ``cause`` saying how (quit, a
+        signal). Queued without waiting for the result, so the GUI thread may call it."""
+        self._require_writer().post(
+            AppendAudit(
+                at=self._clock.now(),
+                actor=actor,
+                action="engine.stop",
+                outcome=outcome,
+                detail={"cause": cause, **detail},
+            )
+        )
+
     def change_own_password(self, current: str, new: str, new_again: str) -> None:
         """The logged-in person changes their password, proving the current one. A wrong
         current password counts as a failed login (:class:`LoginFailedError`)."""

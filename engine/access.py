@@ -50,6 +50,7 @@ class Permission(StrEnum):
     ERASE_PEOPLE = "erase_people"
     MERGE_PEOPLE = "merge_people"
     READ_AUDIT = "read_audit"
+    STOP_ENGINE = "stop_engine"  # quit a console that runs the engine: recording stops
 
 
 _OPERATOR = frozenset(

@@ -802,6 +802,7 @@ _AUDIT_ACTIONS: Final = {
     "session.login": "Logged in",
     "session.logout": "Logged out",
     "session.lock": "Locked the console",
+    "engine.stop": "Stopped the engine",
     "session.start": "Started a session",
     "settings.change": "Changed a setting",
     "site_plan.pin": "Pinned the site plan",
@@ -846,6 +847,18 @@ _ACTION_WORDS: Final = {
     "settings.change": "change settings",
     "site_plan.pin": "pin the site plan",
 }
+
+
+def what_stops(cameras: int, rooms: int) -> str:
+    """What stopping an engine that runs ``cameras`` cameras and ``rooms`` sensing rooms
+    costs, in words: "recording stops on 1 camera and 1 sensing room" ("" when it runs
+    neither)."""
+    parts = [
+        f"{count} {noun}{'' if count == 1 else 's'}"
+        for count, noun in ((cameras, "camera"), (rooms, "sensing room"))
+        if count
+    ]
+    return f"recording stops on {' and '.join(parts)}" if parts else ""
 
 
 def action_words(action: str) -> str:

@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 from console.host import EngineHost, console_settings
 from console.main_window import MainWindow
 from console.session import ConsoleSession
+from engine.access import machine_actor
 from engine.accounts import AccountListRequest, accounts_exist, create_account
 from engine.audit_records import AuditRecord
 from engine.clock import Clock
@@ -111,7 +112,7 @@ def open_console(qtbot: QtBot, tmp_path: Path) -> Iterator[OpenConsole]:
 
     yield open_
     for host, window in opened:
-        window.close()
+        window.shut_down("end of test", machine_actor())
         host.close()
     from PySide6.QtWidgets import QApplication
 

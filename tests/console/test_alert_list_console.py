@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 from pytestqt.qtbot import QtBot
 
+from engine.access import machine_actor
 from engine.alerts.filtering import AlertListRequest
 from engine.events import PeopleDetected, Sighting
 from engine.paths import data_dir
@@ -83,5 +84,5 @@ def test_a_rule_added_in_the_console_turns_people_into_an_alert_the_admin_labels
     )
     labelled = AlertListRequest().run(runtime.store).rows[0].sequences[0]
     assert labelled.labelled_by == "account:ada"
-    window.close()
+    window.shut_down("end of test", machine_actor())
     host.close()

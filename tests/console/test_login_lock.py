@@ -466,3 +466,77 @@ def test_a_login_tells_each_pane_who_it_is_once(
     assert told == ["ada", None]
     log_in(qtbot, window, "ada")  # the same person back: their arrangement, told once
     assert told == ["ada", None, "ada"]
+
+
+def _press_ctrl_q(qtbot: QtBot, window: MainWindow) -> None:
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    qtbot.keyClick(window.centralWidget(), Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+
+
+@pytest.mark.hostile(4)
+def test_a_locked_console_does_not_quit_and_only_an_admin_stops_it_after_confirming(
+    qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, vtest_avi: Path
+) -> None:
+    """On the lock screen Ctrl+Q quit at once: cameras, recording and analysis stopped,
+    nothing audited. Now a locked console stays open and says why (the refusal audited,
+    once a minute at most); an operator is told they may not stop the engine; an admin is
+    asked, in words naming what stops, and the stop is audited as theirs."""
+    host, window = open_console(
+        plaza_site(tmp_path, vtest_avi), accounts={"ada": "admin", "olga": "operator"}, login=None
+    )
+    qtbot.waitUntil(lambda: window.login_panel.mode is LoginMode.LOGIN, timeout=5000)
+    _press_ctrl_q(qtbot, window)
+    window.close()  # the window manager's close button
+    assert window.isVisible() and window.locked
+    assert window.login_panel.failure_text() == (
+        "This console is locked and stays open (recording stops on 1 camera). To quit, "
+        "log in with an account that may stop the engine."
+    )
+    assert all(source.running for source in host.runtime.sources.values())
+    qtbot.waitUntil(lambda: bool(audit_entries(host, action="engine.stop")), timeout=5000)
+    (refused,) = audit_entries(host, action="engine.stop")  # two tries, one entry
+    assert (refused.actor, refused.outcome) == ("unknown:locked console", "denied")
+    assert refused.detail == {
+        "cause": "quit",
+        "refused": "locked",
+        "stops": "recording stops on 1 camera",
+    }
+
+    log_in(qtbot, window, "olga")
+    _press_ctrl_q(qtbot, window)
+    box = window.quit_box
+    assert box is not None and window.isVisible()
+    assert box.text() == (
+        "olga (operator) may not stop the engine: recording stops on 1 camera if this "
+        "console closes."
+    )
+    box.close()
+    window.logout()
+    qtbot.waitUntil(lambda: len(audit_entries(host, action="engine.stop")) == 2, timeout=5000)
+    assert [
+        (e.actor, e.outcome, e.detail["refused"]) for e in audit_entries(host, action="engine.stop")
+    ] == [("account:olga", "denied", "not allowed"), ("unknown:locked console", "denied", "locked")]
+
+    log_in(qtbot, window, "ada")
+    _press_ctrl_q(qtbot, window)
+    box = window.quit_box
+    assert box is not None and window.isVisible()
+    assert box.text() == (
+        "Quit Watchfloor? Recording stops on 1 camera, and alerts and analysis stop with it."
+    )
+    assert box.defaultButton() is box.button(box.StandardButton.Cancel)
+    box.button(box.StandardButton.Cancel).click()
+    assert window.isVisible()
+    _press_ctrl_q(qtbot, window)
+    box = window.quit_box
+    assert box is not None
+    box.button(box.StandardButton.Yes).click()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+    stopped = [e for e in audit_entries(host, action="engine.stop") if e.outcome == "ok"]
+    assert [(e.actor, e.detail) for e in stopped] == [
+        (
+            "account:ada",
+            {"cause": "quit", "stops": "recording stops on 1 camera", "session": "ada (admin)"},
+        )
+    ]

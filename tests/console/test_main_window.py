@@ -8,6 +8,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from console.layouts import Layout
+from engine.access import machine_actor
 from engine.events import CameraStatus, HealthState
 from tests.conftest import write_site
 
@@ -84,7 +85,7 @@ def test_layouts_switch_from_the_menu_and_persist(
     assert window.docks["cameras"].isVisible()
     window.layout_actions[Layout.INVESTIGATOR].trigger()
     assert not window.docks["cameras"].isVisible()  # remembered per layout
-    window.close()
+    window.shut_down("end of test", machine_actor())
     host.close()  # one engine per data dir: stop this one before reopening
 
     _host2, reopened = open_console(site, settings)
@@ -99,7 +100,7 @@ def test_grid_choice_persists(qtbot: QtBot, open_console, tmp_path: Path, vtest_
     host, window = open_console(site, login=None)
     assert window.locked  # the live view is for whoever stands at it: no login needed
     window.camera_grid.set_tile_count(9)
-    window.close()
+    window.shut_down("end of test", machine_actor())
     host.close()  # one engine per data dir: stop this one before reopening
     _host2, reopened = open_console(site, login=None)
     assert reopened.camera_grid.tile_count == 9
@@ -144,7 +145,7 @@ def test_panes_read_the_store_off_the_gui_thread(
     assert "GUI thread" not in readers  # the old pane ran 2 + one per row here
     assert events.current_filter().kind is None and not events.is_loading()
 
-    window.close()
+    window.shut_down("end of test", machine_actor())
     assert not [t for t in threading.enumerate() if t.name.startswith("query-")]
 
 

@@ -23,6 +23,7 @@ from console.app import apply_theme
 from console.host import EngineHost, console_settings
 from console.layouts import Layout
 from console.main_window import MainWindow
+from engine.access import machine_actor
 from engine.events import CameraStatus
 from resources import DEMO_SITE
 from tests.console.conftest import PASSWORD, ensure_accounts
@@ -153,5 +154,5 @@ def test_first_start_to_each_role_keyboard_only(
             assert window.lock_view.isHidden()
             assert_panes_fit(qtbot, window, layout)
     finally:
-        window.close()
+        window.shut_down("end of test", machine_actor())
         host.close()

@@ -20,6 +20,7 @@ from console.app import apply_theme
 from console.host import EngineHost, console_settings
 from console.layouts import ADMIN_PAGES, DEFAULTS, Layout
 from console.main_window import MainWindow
+from engine.access import machine_actor
 from engine.events import CameraStatus
 from resources import DEMO_SITE
 from tests.console.conftest import ensure_accounts, log_in
@@ -79,6 +80,6 @@ def test_no_pane_shows_machine_text_on_the_live_demo_site(
             found += machine_texts(admin, f"admin page {name}")
         admin.close()
     finally:
-        window.close()
+        window.shut_down("end of test", machine_actor())
         host.close()
     assert found == [], "\n".join(found)

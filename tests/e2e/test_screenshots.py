@@ -28,7 +28,7 @@ from console.app import apply_theme
 from console.host import EngineHost, console_settings
 from console.layouts import ADMIN_PAGES, DEFAULTS, Layout
 from console.main_window import MainWindow
-from engine.access import Actor, Role
+from engine.access import Actor, Role, machine_actor
 from engine.events import CameraStatus
 from engine.incidents.site_plan import PinPlace, load_site_plan
 from engine.paths import data_dir
@@ -278,7 +278,7 @@ def test_demo_site_screenshots_of_every_view(
         assert window.login_panel.name_edit.text() == "ada"
         log_in(qtbot, window, "ada", PASSWORD)
     finally:
-        window.close()
+        window.shut_down("end of test", machine_actor())
         host.close()
     assert len(album.names) == len(set(album.names))
 
@@ -400,7 +400,7 @@ def test_attached_console_screenshots(
             resize(qtbot, window, (width, height))
             album.save(window, f"attached-pane-events-{width}x{height}", (width, height))
     finally:
-        window.close()
+        window.shut_down("end of test", machine_actor())
         host.close()
         _stop(engine)
     assert len(album.names) == len(set(album.names))
@@ -459,7 +459,7 @@ def test_mqtt_screenshots(
             resize(qtbot, window, (width, height))
             album.save(window, f"mqtt-status-bar-{width}x{height}", (width, height))
     finally:
-        window.close()
+        window.shut_down("end of test", machine_actor())
         host.close()
         broker.stop()
 
@@ -516,7 +516,7 @@ def test_sensing_rooms_screenshots(qtbot: QtBot, qapp: QApplication, tmp_path: P
             album.save(window, f"pane-sensing-two-rooms-{width}x{height}", (width, height))
             album.save(sensing, f"pane-sensing-two-rooms-pane-{width}x{height}")
     finally:
-        window.close()
+        window.shut_down("end of test", machine_actor())
         host.close()
 
 
@@ -625,7 +625,7 @@ def test_floor_calibration_screenshots(
         album.save(admin, f"admin-floor_calibration-no-fit-{SIZES[0][0]}x{SIZES[0][1]}", SIZES[0])
         admin.close()
     finally:
-        window.close()
+        window.shut_down("end of test", machine_actor())
         host.close()
     assert len(album.names) == len(set(album.names))
 
@@ -700,7 +700,7 @@ def test_privacy_masks_screenshots(
             wait_for_video(qtbot, window)
             album.save(window, f"wall-privacy-masked-{width}x{height}", (width, height))
     finally:
-        window.close()
+        window.shut_down("end of test", machine_actor())
         host.close()
     assert len(album.names) == len(set(album.names))
 
@@ -799,6 +799,6 @@ def test_person_paths_screenshots(
             resize(qtbot, window, (width, height))
             album.save(people, f"paths-people-unnamed-pane-{width}x{height}")
     finally:
-        window.close()
+        window.shut_down("end of test", machine_actor())
         host.close()
     assert len(album.names) == len(set(album.names))

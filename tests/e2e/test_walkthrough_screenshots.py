@@ -84,5 +84,5 @@ def test_walkthrough_screenshots(qtbot: QtBot, qapp: QApplication, tmp_path: Pat
             qtbot.wait(300)
             album.save(sensing, f"walkthrough-store-{width}x{height}")
     finally:
-        window.close()
+        window.shut_down("end of test", machine_actor())
         host.close()

@@ -9,6 +9,18 @@ device) under its data dir. Every request needs the user and the ``media_passwor
 (HTTP Basic, the RTSP streams' credentials); the row's SHA-256 goes with the file so the
 console checks what it received. The engine tells consoles where it serves in its heartbeat
 (``media.files`` in the engines table's health).
+
+A file is opened in one step, descriptor-relative: each directory of its path from a
+descriptor of the data dir with ``O_NOFOLLOW | O_DIRECTORY``, the file itself with
+``O_NOFOLLOW | O_NONBLOCK``, and the opened descriptor checked to be a regular file; what is
+sent is that descriptor's file. So a symlink swapped in anywhere on the path, at any moment,
+is refused or too late: there is no check of a path that is then opened again (issue 64,
+scenario 14).
+
+The port is anyone's to connect to: it listens through a
+:class:`~engine.listening.ConnectionGate` (caps on connections per server and per address, a
+request head within ``first_message_s``, ``idle_s`` between requests, refusals counted and
+summarised), and a connection that fails the password is closed after its answer.
 """
 
 from __future__ import annotations
@@ -16,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import errno
 import hmac
 import logging
 import os
@@ -25,13 +38,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.web_request import BaseRequest
 from sqlalchemy import select
 
+from engine.clock import REAL_CLOCK, Clock
 from engine.cluster.media import DEFAULT_USER, MediaServerError
+from engine.listening import ConnectionGate, ListenLimits
 from engine.store import Store
 from engine.store.models import Media
 
@@ -74,7 +91,9 @@ def path_problem(path: str) -> str | None:
 
 class MediaFileServer:
     """See the module doc. ``root`` is the data dir the rows' paths are relative to;
-    ``password`` the ``media_password`` secret. :meth:`start` raises
+    ``password`` the ``media_password`` secret; ``limits`` what its port may take
+    (:class:`~engine.listening.ListenLimits`, the engine's share of its descriptors);
+    ``clock`` times the refusal summaries. :meth:`start` raises
     :class:`~engine.cluster.media.MediaServerError` when the port cannot be listened on."""
 
     def __init__(
@@ -86,6 +105,8 @@ class MediaFileServer:
         root: Path,
         password: str,
         on_served: Callable[[str, int], None] | None = None,
+        limits: ListenLimits | None = None,
+        clock: Clock = REAL_CLOCK,
     ) -> None:
         if not password:
             raise MediaServerError("the recordings need a password: media_password is empty")
@@ -104,6 +125,7 @@ class MediaFileServer:
         self.port = options.port
         self.served = 0
         self.refused = 0
+        self.gate = ConnectionGate("recordings server", limits or ListenLimits(), clock=clock)
 
     @property
     def url(self) -> str:
@@ -153,34 +175,38 @@ class MediaFileServer:
         self._stopped = asyncio.Event()
         app = web.Application()
         app.router.add_get(ROUTE + "{path:.+}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # keepalive_timeout: aiohttp closes a connection idle this long, from its start too.
+        runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, keepalive_timeout=self.gate.limits.idle_s
+        )
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self.options.bind, self.options.port)
             try:
-                await site.start()
+                listener = self.gate.listen(self.options.bind, self.options.port)
+                await web.SockSite(runner, listener).start()
             except OSError as exc:
                 failure.append(exc)
                 ready.set()
                 return
-            server = site._server  # aiohttp tells the bound port nowhere else
-            sockets = getattr(server, "sockets", None) or ()
-            if sockets:
-                self.port = int(sockets[0].getsockname()[1])
+            self.port = int(listener.getsockname()[1])
             ready.set()
             await self._stopped.wait()
         finally:
             await runner.cleanup()
+            self.gate.close()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.gate.heard(request.transport)  # a whole request head came: no longer timed
         given = request.headers.get("Authorization", "")
         if not _same(given, self._expected):
             self.refused += 1
-            return web.Response(
+            refusal = web.Response(
                 status=401,
                 text="user or media_password wrong\n",
                 headers={"WWW-Authenticate": REALM},
             )
+            refusal.force_close()  # a guesser does not keep a connection
+            return refusal
         path = request.match_info["path"]
         problem = path_problem(path)
         if problem is not None:
@@ -189,22 +215,34 @@ class MediaFileServer:
         sha = await loop.run_in_executor(self._pool, self._signed, path)
         if sha is None:
             return web.Response(status=404, text=f"{self._engine} keeps no recording {path}\n")
-        file = self._root / path
         try:
-            info = os.lstat(file)
-            inside = file.resolve(strict=True).is_relative_to(self._root.resolve())
-        except OSError:
+            opened = await loop.run_in_executor(self._pool, self._open, path)
+        except FileNotFoundError:
             return web.Response(
                 status=410, text=f"{self._engine} no longer has {path} (purged or lost)\n"
             )
-        if not stat.S_ISREG(info.st_mode) or not inside:
+        except OSError:  # a symlink (ELOOP, ENOTDIR), a FIFO or device, unreadable
             return web.Response(status=404, text=f"{path} is not a regular file\n")
         self.served += 1
-        if self._on_served is not None:
-            self._on_served(path, info.st_size)
-        return web.FileResponse(
-            file, headers={SHA_HEADER: sha, "Cache-Control": "private, max-age=86400"}
-        )
+        try:
+            if self._on_served is not None:
+                self._on_served(path, os.fstat(opened.fileno()).st_size)
+            return _OpenedFileResponse(
+                opened, path, headers={SHA_HEADER: sha, "Cache-Control": "private, max-age=86400"}
+            )
+        except BaseException:
+            opened.close()
+            raise
+
+    def _open(self, path: str) -> BinaryIO:
+        """Recording ``path`` opened beneath the data dir (see the module doc); raises
+        ``FileNotFoundError`` when it is gone, another ``OSError`` when it is not a regular
+        file reached without symlinks. Pool thread."""
+        root_fd = os.open(self._root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            return os.fdopen(open_beneath(root_fd, path), "rb")
+        finally:
+            os.close(root_fd)
 
     def _signed(self, path: str) -> str | None:
         """The SHA-256 of ``path`` when it is a recording this engine keeps (None: not)."""
@@ -215,6 +253,62 @@ class MediaFileServer:
         if row is None or row.engine != self._engine:
             return None
         return str(row.sha256)
+
+
+def open_beneath(root_fd: int, path: str) -> int:
+    """A read-only descriptor of the regular file at ``path`` (relative, ``/``-separated)
+    beneath the directory ``root_fd``, reached without following any symlink: each directory
+    is opened from the one before with ``O_NOFOLLOW | O_DIRECTORY``, the file with
+    ``O_NOFOLLOW | O_NONBLOCK`` (a FIFO does not block), and the descriptor itself is
+    checked. Raises ``FileNotFoundError`` when a part is missing, ``OSError`` (``ELOOP``,
+    ``ENOTDIR``, ``EINVAL`` for not a regular file) otherwise. Any thread."""
+    *folders, name = path.split("/")
+    directory = os.dup(root_fd)
+    try:
+        for folder in folders:
+            inner = os.open(
+                folder,
+                os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                dir_fd=directory,
+            )
+            os.close(directory)
+            directory = inner
+        fd = os.open(
+            name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=directory
+        )
+    finally:
+        os.close(directory)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+class _OpenedFileResponse(web.FileResponse):
+    """aiohttp's file response (ranges, conditional requests' headers, ``sendfile``) for a
+    file already opened, never by its path. It uses aiohttp's ``_prepare_open_file``, the
+    step after its own open (aiohttp 3.14, pinned; the ranges test would catch a change).
+    The file is closed once sent."""
+
+    def __init__(self, opened: BinaryIO, name: str, *, headers: dict[str, str]) -> None:
+        super().__init__(name, headers=headers)  # the name only picks the content type
+        self._opened = opened
+
+    async def prepare(self, request: BaseRequest) -> AbstractStreamWriter | None:
+        try:
+            info = os.fstat(self._opened.fileno())
+            return await self._prepare_open_file(
+                request,
+                self._opened,  # type: ignore[arg-type]
+                info,
+                None,
+            )
+        finally:
+            self._opened.close()
 
 
 def _same(given: str, expected: str) -> bool:

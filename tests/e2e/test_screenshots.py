@@ -268,6 +268,11 @@ def test_demo_site_screenshots_of_every_view(
         account.show()
         album.save(account, "dialog-new-account")
         account.reject()
+        window.close()  # File → Quit, Ctrl+Q: the question naming what stops
+        quit_box = window.quit_box
+        assert quit_box is not None
+        album.save(quit_box, "dialog-quit")
+        quit_box.close()
 
         # Locked again: the live wall beside the unlock card, at both sizes.
         window.lock("menu")
@@ -275,6 +280,11 @@ def test_demo_site_screenshots_of_every_view(
             resize(qtbot, window, (width, height))
             wait_for_video(qtbot, window)
             album.save(window, f"locked-{width}x{height}", (width, height))
+        window.close()  # refused: the card says why
+        assert window.isVisible()
+        for width, height in SIZES:
+            resize(qtbot, window, (width, height))
+            album.save(window, f"locked-quit-refused-{width}x{height}", (width, height))
         assert window.login_panel.name_edit.text() == "ada"
         log_in(qtbot, window, "ada", PASSWORD)
     finally:

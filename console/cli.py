@@ -481,7 +481,7 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
     try:
         with stop_on_signals() as stop:
             try:
-                runtime.start()
+                runtime.start(abort=stop)  # a signal during start-up ends it early
             except (EngineAlreadyRunningError, EngineNameTakenError) as exc:
                 print(f"watchfloor engine: {exc}", file=sys.stderr)  # a second one
                 return exit_codes.FAILED

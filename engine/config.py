@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from engine.camera_view import DEFAULT_HEIGHT_PX, DEFAULT_WIDTH_PX, CameraView
@@ -34,6 +34,21 @@ log = logging.getLogger(__name__)
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp")
 BUILTIN_DETECTORS = ("yolov3-tiny", "hog")  # people detectors that ship; the first is default
 MAX_SITE_FILE_BYTES = 4 * 1024 * 1024  # the demo site is 3 KB; a FIFO or device is refused
+# How many of each a site file may list. Each camera costs a worker thread (two while a file
+# decodes ahead), a decoder and tens of MB of frames on the engine that runs it, each room a
+# node server and a fusion thread, each node up to its room's links (n² / 2): a site beyond
+# these is a mistake or an attack (10,000 cameras started ~9,000 threads and ignored
+# SIGTERM), not a site one engine runs. The largest recorders take 64-256 channels; a
+# shared site's engines divide its cameras, still under one site file.
+SITE_FILE_LIMITS: Final[dict[str, int]] = {
+    "cameras": 256,
+    "rooms": 64,
+    "sensing_nodes": 512,
+    "webhooks": 32,
+}
+# Seconds a camera may take to deliver its first frame before it counts as offline (its
+# ``first_frame_s``): an IP camera's RTSP handshake and first key frame take 1-4 s.
+FIRST_FRAME_S: Final = 10.0
 MAX_WEBCAM_INDEX = 1023  # /dev/video0../dev/video1023; OpenCV's index is a C int
 PASSWORD_MASK = "***"  # what a camera URL shows in place of its password, everywhere
 DEFAULT_KEYRING_SERVICE = KEYRING_SERVICE  # the service of ``password_keyring = true``
@@ -287,6 +302,9 @@ class CameraConfig:
     # A simulated camera's pinhole view over the floor plan (only simulated cameras have
     # one, and they always do).
     view: CameraView | None = None
+    # Seconds after starting within which the first frame must come, else the camera is
+    # offline (with an offline period and, in time, an alert) whatever holds it up.
+    first_frame_s: float = FIRST_FRAME_S
 
     def connect_url(self) -> str:
         """The URL to open, with the password (raises :class:`CameraSecretError`). Hand it
@@ -718,6 +736,7 @@ class _SiteReader:
         raw = table.get("webhooks", [])
         if not isinstance(raw, list):
             raise self.fail((*path, "webhooks"), "expected an array of URLs or tables")
+        self.bounded(raw, (*path, "webhooks"))
         hooks: list[WebhookConfig] = []
         for index, item in enumerate(raw):
             where = (*path, "webhooks", index)
@@ -846,7 +865,19 @@ class _SiteReader:
         value = root.get(key, [])
         if not isinstance(value, list):
             raise self.fail((key,), f"expected an array of tables [[{key}]]")
+        self.bounded(value, (key,))
         return value
+
+    def bounded(self, entries: list[Any], path: tuple[str | int, ...]) -> None:
+        """Refuse more ``entries`` than :data:`SITE_FILE_LIMITS` allows for ``path``'s last
+        key, before any of them is read (named at the first entry past the limit)."""
+        limit = SITE_FILE_LIMITS[str(path[-1])]
+        if len(entries) > limit:
+            raise self.fail(
+                (*path, limit),
+                f"{len(entries)} entries; a site file may list at most {limit} "
+                f"(each runs on the engine: threads and memory)",
+            )
 
     def camera(self, value: Any, path: tuple[str | int, ...]) -> CameraConfig:
         table = self.table(
@@ -864,6 +895,7 @@ class _SiteReader:
                 "microphone",
                 "engine",
                 "view",
+                "first_frame_s",
             },
         )
         camera_id = self.identifier(table, path)
@@ -906,6 +938,11 @@ class _SiteReader:
             microphone=microphone,
             engine=engine,
             view=view,
+            first_frame_s=(
+                self.number(table, "first_frame_s", path, 1, 3600)
+                if "first_frame_s" in table
+                else FIRST_FRAME_S
+            ),
         )
 
     def camera_view(

@@ -11,6 +11,7 @@ import functools
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,6 +100,9 @@ log = logging.getLogger(__name__)
 SHARED_MQTT = "published by the engine holding the site services"  # a shared site's others
 
 WATCHDOG_INTERVAL_S = 0.5
+# Real seconds stop() waits for all camera workers together (not each in turn): a worker
+# blocked in an open (a hanging stream) is a daemon and is left behind, not waited for.
+SOURCES_STOP_S = 10.0
 SETTINGS_REREAD_S = 2.0  # masks and calibrations stored elsewhere (the CLI, another engine)
 CLIP_FPS_HINT = 15.0  # sizes each clip writer's queue before the camera's own rate is known
 
@@ -264,6 +268,7 @@ class EngineRuntime:
         self.site_ids: SiteIds | None = None
         self.started_at: datetime | None = None
         self._stop = threading.Event()
+        self._abort: threading.Event | None = None  # start()'s: ends a start early
         self._fatal = threading.Event()
         self.fatal_error: str | None = None
         self._watchdog = threading.Thread(target=self._watch, name="engine-watchdog", daemon=True)
@@ -334,8 +339,12 @@ class EngineRuntime:
             privacy=self.privacy.setdefault(cam.id, MaskSlot()),
         )
 
-    def start(self) -> None:
-        """Mirror the site into the store, then start the writer, cameras and watchdog."""
+    def start(self, abort: threading.Event | None = None) -> None:
+        """Mirror the site into the store, then start the writer, cameras and watchdog.
+
+        ``abort`` (set from any thread, a signal handler) ends the start early, between one
+        service or camera and the next: :meth:`stop` then stops what had started."""
+        self._abort = abort
         self.started_at = self.clock.now()
         self.scene_origin_s = self.clock.monotonic()
         if self.store is not None and self.file_analysis is None and not self.attached:
@@ -412,6 +421,8 @@ class EngineRuntime:
                 self.activity.start()  # after the writer: an activity's row follows its cause
                 if self.cluster is None:  # a shared site's: on the engine holding their lease
                     self._start_site_services()
+        if self._aborting():
+            return
         if self.site.mqtt is not None and self.file_analysis is None:
             self._start_mqtt(self.site.mqtt)  # before the cameras: it hears them start
         if self.faces is not None:
@@ -419,7 +430,11 @@ class EngineRuntime:
         if self.gestures is not None:
             self._start_gestures()
         for source in self.sources.values():
+            if self._aborting():
+                return
             source.start()
+        if self._aborting():
+            return
         if self.file_analysis is None:
             self._start_fusion()  # before the rooms and cameras' first reports
         if self.file_analysis is None and self.cluster is None:
@@ -844,7 +859,10 @@ class EngineRuntime:
         if self.incidents is not None:
             self.incidents.stop()  # a refit under way finishes first (it writes)
         for source in self.sources.values():
-            source.stop()
+            source.request_stop()  # all at once: a camera stuck opening holds up no other
+        joined_by = time.monotonic() + SOURCES_STOP_S  # real seconds: threads are joined
+        for source in self.sources.values():
+            source.stop(timeout_s=max(0.0, joined_by - time.monotonic()))
         for speech in self.speech.values():
             speech.stop()  # what was heard is recognised; its names offered
         if self.introductions is not None:
@@ -1724,6 +1742,11 @@ class EngineRuntime:
             else HealthState.DOWN
         )
         return HealthReport("cameras", state, f"{online}/{total} online on the site's engines")
+
+    def _aborting(self) -> bool:
+        """Whether the start is to end early (its ``abort`` set, or :meth:`stop` called)."""
+        abort = self._abort
+        return self._stop.is_set() or (abort is not None and abort.is_set())
 
     def _watch(self) -> None:
         while not self.clock.wait(self._stop, WATCHDOG_INTERVAL_S):

@@ -8,7 +8,11 @@ stamped on the frame's time base, so the clip recorder keeps them without re-enc
 A source keeps only the newest frame (:class:`FrameSlot`); viewers take it at their own rate,
 so a slow viewer drops stale frames instead of queueing them. A source that stops
 delivering is marked offline (watchdog, ``stall_timeout_s``) and reopened with exponential
-backoff capped at ``backoff_max_s``. Status changes are published on the bus.
+backoff capped at ``backoff_max_s``; one that has not delivered its first frame within its
+``first_frame_s`` of starting is offline too, whatever holds it up (a stream that connects
+and never sends, an open that hangs), with an offline period from its start. A file
+``url`` that is a FIFO, directory or device is an error naming what it is, never opened
+(opening a FIFO blocks until a writer comes). Status changes are published on the bus.
 
 A camera's privacy mask (:mod:`engine.vision.privacy`, a :class:`MaskSlot` the engine
 updates while the camera runs) is applied to each decoded picture here, before the frame
@@ -34,6 +38,7 @@ import collections
 import logging
 import os
 import queue
+import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -76,6 +81,7 @@ TRUNCATION_TOLERANCE_S = 1.0  # a file ending this much short of its declared le
 NO_SCENE = "simulated camera: no simulated walkers on this site"
 NO_VIEW = "simulated camera without a view: give its view = { x, y, z, yaw, pitch, fov }"
 _CALM_STATUSES = (CameraStatus.STARTING, CameraStatus.ONLINE, CameraStatus.STOPPED)
+_DOWN_STATUSES = (CameraStatus.OFFLINE, CameraStatus.ERROR, CameraStatus.NO_FOOTAGE)
 
 
 class FrameSlot:
@@ -173,6 +179,7 @@ class CameraSource:
         self._status = CameraStatus.STARTING
         self._status_detail = ""
         self._status_since = clock.now()
+        self._started_at: float | None = None  # clock monotonic seconds at start()
         self._ever_online = False
         self._last_frame_at: float | None = None
         self._online_since: float | None = None
@@ -185,6 +192,9 @@ class CameraSource:
 
     # -- public API (any thread) -------------------------------------------------------
     def start(self) -> None:
+        with self._lock:
+            self._started_at = self._clock.monotonic()
+            self._status_since = self._clock.now()  # without video since now, until a frame
         self._bus.publish(
             CameraStatusChanged(
                 at=self._clock.now(),
@@ -243,20 +253,33 @@ class CameraSource:
             )
 
     def check_stall(self) -> None:
-        """Called by the engine's watchdog: mark offline if no frame came for too long.
+        """Called by the engine's watchdog: mark offline if no frame came for too long, or
+        no first frame within the camera's ``first_frame_s`` of starting.
 
-        Needed because a read from a dead network stream can block for a while. A recording
-        being analysed cannot stall (it runs at the analyser's pace), so it is never marked."""
+        Needed because a read from a dead network stream, or an open that never returns,
+        can block the worker for a while. A recording being analysed cannot stall (it runs
+        at the analyser's pace), so it is never marked."""
         if self._recording_start is not None:
             return
+        first_frame_s = self.camera.first_frame_s
         with self._lock:
+            now = self._clock.monotonic()
             stalled = (
                 self._status is CameraStatus.ONLINE
                 and self._last_frame_at is not None
-                and self._clock.monotonic() - self._last_frame_at > self._stall_timeout_s
+                and now - self._last_frame_at > self._stall_timeout_s
+            )
+            never_came = (
+                self._status is CameraStatus.STARTING
+                and self._started_at is not None
+                and now - self._started_at > first_frame_s
             )
         if stalled:
             self._set_status(CameraStatus.OFFLINE, f"no frames for {self._stall_timeout_s:g} s")
+        elif never_came:
+            self._set_status(
+                CameraStatus.OFFLINE, f"no frame within {first_frame_s:g} s of starting"
+            )
 
     # -- worker thread ---------------------------------------------------------------
     def _run(self) -> None:
@@ -351,6 +374,9 @@ class CameraSource:
             assert path is not None
             if not path.exists():
                 return None, f"file not found: {path}"
+            not_a_file = _not_a_regular_file(path)
+            if not_a_file is not None:  # opening a FIFO would block until a writer came
+                return None, f"not a video file: {path} is {not_a_file}"
             if not os.access(path, os.R_OK):
                 return None, f"file not readable: {path}"
             try:
@@ -557,6 +583,9 @@ class CameraSource:
                 self._online_since = None
                 if status is not CameraStatus.STOPPED:
                     self._stats.offline_periods.append(OfflinePeriod(now_wall, None, detail))
+            elif self._status is CameraStatus.STARTING and status in _DOWN_STATUSES:
+                # It never delivered: without video since it was started.
+                self._stats.offline_periods.append(OfflinePeriod(self._status_since, None, detail))
             if status is CameraStatus.ONLINE:
                 self._online_since = now_mono
                 self._recent.clear()
@@ -583,6 +612,26 @@ class CameraSource:
 
 
 TRUNCATED = "truncated or corrupt"
+
+
+def _not_a_regular_file(path: os.PathLike[str] | str) -> str | None:
+    """What ``path`` is when it is not a regular file (``"a FIFO (named pipe)"``, ``"a
+    directory"``, ``"a device"``, ``"a socket"``), else None. Looked at without opening it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # gone meanwhile: the open says so
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
 
 def _stamped(

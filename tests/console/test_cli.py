@@ -317,3 +317,78 @@ def test_a_report_says_why_a_camera_never_came_online_and_selftest_fails_on_it(
     )
     assert check.returncode == 1
     assert "cameras FAIL" in check.stdout and "gone: no_footage (file not found" in check.stdout
+
+
+@pytest.mark.hostile(9)
+def test_a_site_file_listing_more_cameras_than_one_engine_runs_exits_4_naming_the_field(
+    tmp_path: Path,
+) -> None:
+    """Before: 10,000 cameras were accepted, started ~9,000 threads and ignored SIGTERM."""
+    from engine.config import SITE_FILE_LIMITS
+
+    limit = SITE_FILE_LIMITS["cameras"]
+    cameras = "".join(f'[[cameras]]\nid = "c{n}"\nurl = "c{n}.mp4"\n' for n in range(limit + 1))
+    site = write_site(tmp_path / "site.toml", cameras)
+    db = tmp_path / "never.db"
+    result = watchfloor("--db", f"sqlite:///{db}", "engine", "--site", str(site), "--duration", "1")
+    assert result.returncode == 4, result.stderr
+    line = 4 + 3 * limit  # the first [[cameras]] past the limit
+    assert (
+        f"{site}:{line}: cameras[{limit}]: {limit + 1} entries; a site file may list at most "
+        f"{limit}"
+    ) in result.stderr
+    assert "Traceback" not in result.stderr and not db.exists()
+
+
+@pytest.mark.hostile(9)
+def test_sigterm_while_the_engine_starts_cameras_that_cannot_open_stops_it(
+    tmp_path: Path,
+) -> None:
+    """Cameras whose ``url`` is a FIFO (an open that blocks until a writer comes): SIGTERM
+    as soon as the site is registered, the start-up still under way. Before: each blocked
+    camera held the stop for its 5 s join in turn (30 cameras: 150 s); the start-up went
+    on to the end whatever the signal. The exit is the event waited for; the 60 s is only a
+    fail-safe, not the subject."""
+    import signal
+
+    from tests.waiting import wait_for
+
+    count = 30
+    cameras = ""
+    for n in range(count):
+        fifo = tmp_path / f"pipe{n}"
+        os.mkfifo(fifo)
+        cameras += f'[[cameras]]\nid = "c{n}"\nurl = "{fifo}"\n'
+    site = write_site(tmp_path / "site.toml", cameras)
+    db = tmp_path / "e.db"
+    report_path = tmp_path / "r.json"
+    argv = ["--db", f"sqlite:///{db}", "engine", "--site", str(site), "--report", str(report_path)]
+    log = (tmp_path / "engine.log").open("w")  # a file: a full pipe would block the engine
+    engine = subprocess.Popen(
+        [sys.executable, "-m", "console", *argv], stdout=subprocess.DEVNULL, stderr=log
+    )
+    try:
+
+        def registered() -> bool:
+            assert engine.poll() is None, "the engine ended before its start-up"
+            if not db.exists():
+                return False
+            try:
+                with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+                    rows = connection.execute("SELECT count(*) FROM cameras").fetchone()
+            except sqlite3.Error:  # not migrated yet
+                return False
+            return bool(rows[0] == count)
+
+        wait_for(registered, what="the engine to register its cameras (its start-up)")
+        engine.send_signal(signal.SIGTERM)
+        engine.wait(timeout=60)
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+            engine.wait()
+        log.close()
+    assert engine.returncode == 0, (tmp_path / "engine.log").read_text()[-3000:]
+    report = json.loads(report_path.read_text())
+    assert len(report["cameras"]) == count
+    assert {camera["status"] for camera in report["cameras"].values()} == {"stopped"}

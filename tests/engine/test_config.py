@@ -348,3 +348,53 @@ def test_a_simulated_cameras_view_errors_name_the_field_and_line(
     error = error_for(tmp_path, f'{_SITE_HEAD}\n[[cameras]]\nid = "a"\n{camera}')
     assert (error.field, error.line) == (field, line)
     assert message in error.message
+
+
+@pytest.mark.hostile(9)
+@pytest.mark.parametrize(
+    ("entry", "key", "field"),
+    [
+        ('[[cameras]]\nid = "c{n}"\nurl = "c{n}.mp4"\n', "cameras", "cameras"),
+        (
+            '[[sensing_nodes]]\nid = "n{n}"\nposition = {{ x = 1, y = 2, z = 1 }}\n',
+            "sensing_nodes",
+            "sensing_nodes",
+        ),
+        (
+            '[[rooms]]\nid = "r{n}"\nwidth_m = 5\ndepth_m = 5\nheight_m = 3\n',
+            "rooms",
+            "rooms",
+        ),
+        ('[[alerts.webhooks]]\nurl = "http://127.0.0.1:9/{n}"\n', "webhooks", "alerts.webhooks"),
+    ],
+)
+def test_a_site_file_listing_more_than_an_engine_runs_is_refused_naming_the_field(
+    tmp_path: Path, entry: str, key: str, field: str
+) -> None:
+    from engine.config import SITE_FILE_LIMITS
+
+    limit = SITE_FILE_LIMITS[key]
+    path = write_site(tmp_path / "site.toml", "".join(entry.format(n=n) for n in range(limit)))
+    if key != "rooms":  # (a room needs its nodes and port too: not this test's subject)
+        load_site(path)  # at the limit: read
+    path = write_site(tmp_path / "site.toml", "".join(entry.format(n=n) for n in range(limit + 1)))
+    with pytest.raises(SiteConfigError) as caught:
+        load_site(path)
+    error = caught.value
+    assert error.field == f"{field}[{limit}]" and error.line is not None
+    assert error.message.startswith(f"{limit + 1} entries; a site file may list at most {limit}")
+
+
+def test_a_camera_says_how_long_its_first_frame_may_take(tmp_path: Path) -> None:
+    from engine.config import FIRST_FRAME_S
+
+    path = write_site(
+        tmp_path / "site.toml",
+        '[[cameras]]\nid = "a"\nurl = "a.mp4"\n'
+        '[[cameras]]\nid = "b"\nurl = "b.mp4"\nfirst_frame_s = 30\n',
+    )
+    a, b = load_site(path).cameras
+    assert (a.first_frame_s, b.first_frame_s) == (FIRST_FRAME_S, 30.0)
+    path.write_text(path.read_text().replace("= 30", "= 0"))
+    with pytest.raises(SiteConfigError, match=r"cameras\[1\]\.first_frame_s: 0 is outside 1"):
+        load_site(path)

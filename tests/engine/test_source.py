@@ -300,3 +300,87 @@ def test_a_worker_that_fails_says_so_instead_of_dying_silently(make_source) -> N
     error = recorder.wait_for(CameraStatus.ERROR)
     assert "camera worker failed" in error.detail and "C int" in error.detail
     assert source.status[0] is CameraStatus.ERROR
+
+
+@pytest.mark.hostile(10)
+def test_a_camera_whose_file_is_a_fifo_is_an_error_offline_since_start_with_an_alert(
+    clock: SimulatedClock, tmp_path: Path
+) -> None:
+    """Before: opening the FIFO blocked the worker until a writer came; the camera stayed
+    "starting" for the whole run, with no error, no alert and 0 offline periods."""
+    import os
+
+    from engine.alerts.service import CAMERA_OFFLINE_S, AlertRaised
+    from engine.config import load_site
+    from engine.store import Store
+    from tests.waiting import wait_for
+
+    fifo = tmp_path / "camera.mp4"
+    os.mkfifo(fifo)
+    site = write_site(
+        tmp_path / "site.toml", f'[[cameras]]\nid = "gate"\nname = "Gate"\nurl = "{fifo}"\n'
+    )
+    store = Store(f"sqlite:///{tmp_path / 'e.db'}")
+    runtime = EngineRuntime(load_site(site), store, clock=clock, analytics=False)
+    recorder = Recorder(runtime.bus)
+    raised: list[AlertRaised] = []
+    runtime.bus.subscribe(AlertRaised, raised.append)
+    try:
+        runtime.start()
+        error = recorder.wait_for(CameraStatus.ERROR)
+        assert error.detail.startswith(f"not a video file: {fifo} is a FIFO (named pipe)")
+        [period] = runtime.sources["gate"].stats().offline_periods
+        assert period.start == runtime.started_at and period.end is None
+        # The site's camera_offline_s later (moved on the engine clock), an alert.
+        for _ in range(int(CAMERA_OFFLINE_S) + 1):
+            assert clock.wait_for_waiters(1, REAL_WAIT_S)
+            clock.advance(1.0)
+        wait_for(lambda: raised, what="the camera's alert")
+        [alert] = [e.alert for e in raised]
+        assert alert.title.startswith("Camera Gate cannot be opened for 1 min: not a video file")
+        report = runtime.report()["cameras"]["gate"]
+        assert len(report["offline_periods"]) == 1
+    finally:
+        runtime.stop()
+        store.close()
+
+
+@pytest.mark.hostile(10)
+def test_a_stream_that_connects_and_never_sends_a_frame_is_offline_after_first_frame_s(
+    clock: SimulatedClock, tmp_path: Path
+) -> None:
+    """Whatever holds a camera up before its first frame (here FFmpeg waiting on a stream
+    that answered and sends nothing), it is offline ``first_frame_s`` after it started,
+    with an offline period from its start; its first frame ends the period."""
+    from engine.config import FIRST_FRAME_S, load_site
+
+    server = MjpegCamera(fps=20)
+    server.streaming.clear()  # the connection is answered; no frame comes
+    site = write_site(tmp_path / "site.toml", f'[[cameras]]\nid = "cam"\nurl = "{server.url}"\n')
+    runtime = EngineRuntime(load_site(site), None, clock=clock, analytics=False)
+    source = runtime.sources["cam"]
+    source._read_timeout_ms = 120_000  # FFmpeg keeps waiting (real seconds) all test long
+    recorder = Recorder(runtime.bus)
+    try:
+        runtime.start()
+        offline = None
+        for _ in range(int(FIRST_FRAME_S / WATCHDOG_INTERVAL_S) + 10):
+            assert clock.wait_for_waiters(1, REAL_WAIT_S)  # the watchdog
+            clock.advance(WATCHDOG_INTERVAL_S)
+            offline = next((e for e in recorder.events if e.status is CameraStatus.OFFLINE), None)
+            if offline is not None:
+                break
+        assert offline is not None, recorder.statuses()
+        assert offline.detail == f"no frame within {FIRST_FRAME_S:g} s of starting"
+        assert CameraStatus.STARTING in {e.status for e in recorder.events}
+        [period] = source.stats().offline_periods
+        assert period.start == runtime.started_at and period.end is None
+        seen = len(recorder.events)
+        server.streaming.set()  # the stream starts sending: online, the period ends
+        recorder.wait_for(CameraStatus.ONLINE, after=seen)
+        [period] = source.stats().offline_periods
+        assert period.end is not None
+    finally:
+        server.streaming.set()
+        runtime.stop()
+        server.close()

@@ -83,7 +83,7 @@ from engine.store.sites import (
     read_last_blob_id,
 )
 from engine.store.writer import StoreWriter
-from engine.supervise import supervised_health
+from engine.supervise import SupervisedThread, supervised_health
 from engine.text_search.index import TextIndexer
 from engine.text_search.search import search_for
 from engine.vision.analysis import DETECT_INTERVAL_S, RECENT_TRACKS, CameraAnalyzer
@@ -271,7 +271,10 @@ class EngineRuntime:
         self._abort: threading.Event | None = None  # start()'s: ends a start early
         self._fatal = threading.Event()
         self.fatal_error: str | None = None
-        self._watchdog = threading.Thread(target=self._watch, name="engine-watchdog", daemon=True)
+        # Supervised: stall checks and health go on after an unexpected error in a round.
+        self._watchdog = SupervisedThread(
+            self._watch, name="engine-watchdog", stop=self._stop, clock=clock
+        )
         # A live engine re-reads the stored privacy masks and floor calibrations (see
         # _follow_stored_settings); the lock keeps a re-read from putting back one an admin
         # has just replaced here.
@@ -443,11 +446,11 @@ class EngineRuntime:
             self._start_introductions()
         self._watchdog.start()
         if self.file_analysis is None and self.store is not None and self.site_ids is not None:
-            self._settings_watch = threading.Thread(
-                target=self._follow_stored_settings,
-                args=(self.store, self.site_ids.site_id),
+            self._settings_watch = SupervisedThread(
+                functools.partial(self._follow_stored_settings, self.store, self.site_ids.site_id),
                 name="engine-settings",
-                daemon=True,
+                stop=self._stop,
+                clock=self.clock,
             )
             self._settings_watch.start()
         if self.cluster is not None:

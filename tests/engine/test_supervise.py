@@ -4,6 +4,7 @@ engine's clock, each restart counted; a stop ends a backoff at once."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from engine.clock import SimulatedClock
 from engine.supervise import FIRST_BACKOFF_S, SupervisedThread, supervised_health
@@ -59,3 +60,42 @@ def test_a_stop_during_a_backoff_ends_the_thread_without_another_run() -> None:
     stop.set()
     thread.join(10)
     assert not thread.is_alive() and runs == [1] and thread.restarts == 0
+
+
+def test_the_engines_health_names_a_thread_waiting_to_restart(tmp_path: Path) -> None:
+    from engine.config import load_site
+    from engine.events import HealthState
+    from engine.runtime import EngineRuntime
+    from tests.conftest import write_site
+
+    runtime = EngineRuntime(load_site(write_site(tmp_path / "site.toml")), None, analytics=False)
+    assert not [h for h in runtime.health() if h.subsystem == "threads"]  # nothing failed
+    clock = SimulatedClock()
+    stop = threading.Event()
+    runs: list[int] = []
+
+    def loop() -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            raise OSError("disk away")
+        stop.wait()
+
+    thread = SupervisedThread(loop, name="test-health", stop=stop, clock=clock)
+    thread.start()
+    try:
+        assert clock.wait_for_waiters(1)
+        [row] = [h for h in runtime.health() if h.subsystem == "threads"]
+        assert row.state is HealthState.DEGRADED
+        assert row.detail == "test-health failed (OSError: disk away); waits to restart, 0 restarts"
+        clock.advance(FIRST_BACKOFF_S)
+        wait_for(lambda: len(runs) == 2, what="the second run")
+        [row] = [h for h in runtime.health() if h.subsystem == "threads"]
+        assert row.state is HealthState.OK
+        assert row.detail == "test-health failed (OSError: disk away); runs again, 1 restart"
+        threads = runtime.report()["background_threads"]
+        assert {"name": "test-health", "alive": True, "restarts": 1}.items() <= next(
+            t for t in threads if t["name"] == "test-health"
+        ).items()
+    finally:
+        stop.set()
+        thread.join(10)

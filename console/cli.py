@@ -487,7 +487,7 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
                 return exit_codes.FAILED
             # --duration counts from the start
             deadline = time.monotonic() + (args.duration if args.duration else math.inf)
-            while not stop.is_set() and runtime.fatal_error is None:
+            while not (stop.is_set() or runtime.fatal_error or runtime.name_lost):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -504,6 +504,9 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
                 f"{cam_id}: {cam['frames']} frames, {cam['fps']} fps, "
                 f"{len(cam['offline_periods'])} offline periods, now {cam['status']}"
             )
+    if runtime.name_lost is not None:  # another process runs under this engine's name
+        print(f"watchfloor engine: stopped: {runtime.name_lost}", file=sys.stderr)
+        return exit_codes.FAILED
     if runtime.fatal_error is not None:
         print(
             f"watchfloor engine: stopped: {runtime.fatal_error} (everything written before "

@@ -271,6 +271,9 @@ class EngineRuntime:
         self._abort: threading.Event | None = None  # start()'s: ends a start early
         self._fatal = threading.Event()
         self.fatal_error: str | None = None
+        # A shared site's engine whose name another process took over (this one was paused
+        # or cut off past its lease): why. It has stopped what it ran and must exit.
+        self.name_lost: str | None = None
         # Supervised: stall checks and health go on after an unexpected error in a round.
         self._watchdog = SupervisedThread(
             self._watch, name="engine-watchdog", stop=self._stop, clock=clock
@@ -530,8 +533,17 @@ class EngineRuntime:
             clock=self.clock,
             heartbeat_s=options.heartbeat_s,
             health=self._heartbeat_health,
+            on_name_lost=self._on_name_lost,
         )
         self.member.start()
+
+    def _on_name_lost(self, why: str) -> None:
+        """Another process runs as this engine now: stop (the member has already stopped
+        taking leases and is stopping what this engine ran). Runs on the member's thread;
+        ``name_lost`` tells the CLI why."""
+        self.name_lost = why
+        self._stop.set()
+        self._fatal.set()
 
     def _start_media(self, options: MediaOptions) -> None:
         """Re-stream the cameras this engine runs (whichever they are at the time) over
@@ -1232,7 +1244,8 @@ class EngineRuntime:
         self._publish_health()  # the watchdog has stopped: say it in the status bar now
 
     def wait_fatal(self, timeout_s: float | None = None) -> bool:
-        """Block until the store fails for good (True) or ``timeout_s`` passes (False)."""
+        """Block until the store fails for good or a shared site's engine lost its name to
+        another process (True), or ``timeout_s`` passes (False)."""
         return self.clock.wait(self._fatal, timeout_s)
 
     def _start_sensing(self, room_id: str) -> None:

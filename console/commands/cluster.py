@@ -4,25 +4,33 @@ runs.
 One line per engine: its name, site, machine and process, whether it is running, silent
 (not heard from within the lease time and not stopped: killed, hung or cut off from the
 database; other engines take its cameras over) or stopped, when it was last heard from (site
-time), how far its clock is from the database's, and the cameras, room and site services it
-runs. Then what runs nowhere and the problems in words. ``--json``: ``{"at", "engines":
-[{"site", "name", "host", "pid", "state", "capacity", "started_at", "last_heard_at" (UTC),
-"clock_offset_ms", "clock_off", "cameras", "rooms", "site_services"}], "unowned",
-"problems"}``.
+time), how far its clock is from the database's, the cameras, room and site services it
+runs, and the process whose name it took over when that one had not stopped (paused, hung or
+cut off: it stops itself if it comes back). Then what runs nowhere and the problems in
+words. ``--json``: ``{"at", "engines": [{"site", "name", "host", "pid", "state",
+"capacity", "started_at", "last_heard_at" (UTC), "clock_offset_ms", "clock_off", "cameras",
+"rooms", "site_services", "replaced" ({"host", "pid", "last_heard_at"} or null)}],
+"unowned", "problems"}``.
 
 Exit codes: 0 every engine that was started is running or stopped and everything runs
-somewhere; 1 a silent engine, a clock off by more than a second, or something runs nowhere.
+somewhere; 1 a silent engine, a clock off by more than a second, something runs nowhere, or
+a lease or heartbeat that cannot be believed (held by an engine that never joined or that
+stopped, or stamped ahead of the database's clock).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from console import exit_codes
 from console.commands import site_time
 from engine.text import printable
+
+if TYPE_CHECKING:
+    from engine.sitetime import SiteTime
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -62,11 +70,13 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             runs.append(f"video at {line.media['url']}<camera>")
         if line.media is not None and "files" in line.media:
             runs.append(f"recordings at {line.media['files']}")
+        if line.replaced is not None:
+            runs.append(_replaced_words(line.replaced, zone))
         offset = f"clock {line.clock_offset_ms / 1000:+.1f} s" if line.state == "running" else ""
         print(
             printable(
                 f"{line.name:12} {line.state:8} {line.site} on {line.host} (pid {line.pid}), "
-                f"last heard {zone.with_zone(line.last_heard_at)}"
+                f"last heard {_when(line.last_heard_at, zone)}"
                 + (f", {offset}" if offset else "")
                 + (f": {'; '.join(runs)}" if line.state == "running" else "")
             )
@@ -74,3 +84,28 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     for problem in status.problems:
         print(f"problem      {printable(problem)}")
     return exit_codes.FAILED if status.problems else exit_codes.OK
+
+
+def _when(at: datetime, zone: SiteTime) -> str:
+    """A stored time in the site's zone; in UTC when the zone cannot hold it (a row edited
+    to the year 9999)."""
+    try:
+        return zone.with_zone(at)
+    except OverflowError:
+        return f"{at:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _replaced_words(replaced: dict[str, Any], zone: SiteTime) -> str:
+    """The process an engine took its name over from, in words (the row is read as found)."""
+    heard = str(replaced.get("last_heard_at", "?"))
+    try:
+        at = datetime.fromisoformat(heard)
+        if at.tzinfo is not None:
+            heard = _when(at, zone)
+    except ValueError:
+        pass
+    return (
+        f"took the name over from pid {replaced.get('pid', '?')} on "
+        f"{replaced.get('host', '?')} (last heard {heard}), which had not stopped: if it "
+        "comes back it stops itself"
+    )

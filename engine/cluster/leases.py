@@ -8,23 +8,36 @@ locked row and SQLite runs writers one at a time, so of two engines racing for a
 lease exactly one wins. Renewing is ``UPDATE … WHERE engine = me AND epoch = mine``: an
 engine that stalled past its lease finds it taken and stops what it ran.
 
+A name is held by one process at a time: :meth:`LeaseBook.join` writes a random
+``instance`` id into the engine's row, the heartbeat is ``UPDATE … WHERE name = me AND
+instance = mine``, and every lease write is conditional on that row still carrying this
+process's instance. A process paused or cut off past its lease whose name another process
+took over finds at its next heartbeat that it lost the name (:class:`EngineNameLostError`)
+and cannot write a lease meanwhile.
+
 Times are the database's (:meth:`LeaseBook.database_now`): PostgreSQL's
-``clock_timestamp()``; SQLite is one machine's file, whose clock is the machine's.
+``clock_timestamp()``; SQLite is one machine's file, whose clock is the machine's. Every
+heartbeat and renewal is stamped with that clock when it is written, so one stamped further
+ahead of it than a lease time (:func:`latest_believed`) was written by hand or by a broken
+clock: it is not believed, nor is a lease held by an engine that never joined the site or
+that stopped (:func:`lease_doubt`). Such a lease is free: other engines take it at once.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import Exists
 
 from engine.cluster.names import check_engine_name
 from engine.store.cluster_models import EngineRow, Lease
@@ -49,13 +62,78 @@ def database_now(store: Store, session: Session) -> datetime:
     return datetime.now(UTC)
 
 
+def latest_believed(now: datetime, lease_ttl: timedelta) -> datetime:
+    """The latest heartbeat or renewal time believed at ``now`` (database clock): each is
+    stamped with the database's clock as it is written, so one further ahead than a lease
+    time (room for that clock to have been stepped back) was written by hand or by a broken
+    clock."""
+    return now + lease_ttl
+
+
 def lease_is_live(row: Lease, now: datetime, ttl: timedelta) -> bool:
-    """Whether a lease row is held and was renewed within ``ttl`` of ``now``."""
-    return row.engine is not None and row.heartbeat_at is not None and now - row.heartbeat_at < ttl
+    """Whether a lease row is held and was renewed within ``ttl`` of ``now`` (and not
+    stamped implausibly far ahead of it). Whether its engine is alive is not judged here."""
+    return (
+        row.engine is not None
+        and row.heartbeat_at is not None
+        and now - ttl < row.heartbeat_at <= latest_believed(now, ttl)
+    )
+
+
+def engine_is_alive(
+    stopped_at: datetime | None, heartbeat_at: datetime, now: datetime, ttl: timedelta
+) -> bool:
+    """Whether an engine row is of a running engine: not stopped, heard from within ``ttl``
+    of ``now``, and not stamped implausibly far ahead of it."""
+    return stopped_at is None and now - ttl < heartbeat_at <= latest_believed(now, ttl)
+
+
+def lease_doubt(
+    kind: str,
+    key: str,
+    engine: str | None,
+    heartbeat_at: datetime | None,
+    now: datetime,
+    lease_ttl: timedelta,
+    joined: Mapping[str, datetime | None],
+) -> str | None:
+    """Why a held lease cannot be believed, in words, or None. ``joined``: the engines of
+    the lease's site (name → when it stopped; None: it has not). A lease held by an engine
+    that never joined the site, by one that stopped (a clean stop gives its leases back), or
+    stamped further ahead of the database's clock than :func:`latest_believed`, was not
+    written by a running engine: it is free, and is taken over at once."""
+    if engine is None or heartbeat_at is None:
+        return None
+    why: list[str] = []
+    if engine not in joined:
+        why.append(f"unknown engine {engine!r} (no engine of that name has joined this site)")
+    elif joined[engine] is not None:
+        why.append(f"engine {engine!r}, which stopped")
+    future = heartbeat_at > latest_believed(now, lease_ttl)
+    if not why and not future:
+        return None
+    holder = why[0] if why else f"engine {engine!r}"
+    words = f"{_resource_words(kind, key)}'s lease is held by {holder}"
+    if future:
+        words += (
+            f", renewed as of {heartbeat_at:%Y-%m-%d %H:%M:%S} UTC: ahead of the database's "
+            f"clock ({now:%Y-%m-%d %H:%M:%S} UTC)"
+        )
+    return words
+
+
+def _resource_words(kind: str, key: str) -> str:
+    return "the site services" if kind == "service" else f"{kind} {key}"
 
 
 class EngineNameTakenError(RuntimeError):
     """Another live engine of the site already runs under this name; the message says where."""
+
+
+class EngineNameLostError(RuntimeError):
+    """Another process took this engine's name over (this one was not heard from for longer
+    than its lease): this process must stop everything it runs. The message says who and
+    why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +162,9 @@ class LeaseState:
     epoch: int
     acquired_at: datetime | None
     heartbeat_at: datetime | None
-    live: bool  # held and renewed within LEASE_TTL_S
+    live: bool  # held by a running engine and renewed within LEASE_TTL_S
+    # Why it cannot be believed (see lease_doubt): free, and taken over at once.
+    doubt: str | None = None
 
     @property
     def resource(self) -> Resource:
@@ -133,6 +213,9 @@ class LeaseBook:
         self.engine_ttl = timedelta(seconds=engine_ttl_s)
         self.host = socket.gethostname()[:255]
         self.pid = os.getpid()
+        # This process's hold on the name: written at join, required by every later write.
+        self.instance = secrets.token_hex(16)
+        self.last_heartbeat_at: datetime | None = None  # database time of the last one
 
     # -- time ------------------------------------------------------------------------
     def database_now(self, session: Session) -> datetime:
@@ -153,37 +236,53 @@ class LeaseBook:
                 )
             )
             if row is None:
-                row = EngineRow(site_id=self.site_id, name=self.name)
+                row = EngineRow(site_id=self.site_id, name=self.name, replaced=None)
                 session.add(row)
-            elif (
-                row.stopped_at is None
-                and now - row.heartbeat_at < self.engine_ttl
-                and (row.host, row.pid) != (self.host, self.pid)
-            ):
-                raise EngineNameTakenError(
-                    f"an engine named {self.name!r} is already running for this site on "
-                    f"{row.host} (pid {row.pid}, last heard "
-                    f"{(now - row.heartbeat_at).total_seconds():.0f} s ago); give this one "
-                    "another --name, or stop that one first"
+            elif row.instance != self.instance:
+                alive = engine_is_alive(row.stopped_at, row.heartbeat_at, now, self.engine_ttl)
+                if alive and (row.host, row.pid) != (self.host, self.pid):
+                    raise EngineNameTakenError(
+                        f"an engine named {self.name!r} is already running for this site on "
+                        f"{row.host} (pid {row.pid}, last heard "
+                        f"{(now - row.heartbeat_at).total_seconds():.0f} s ago); give this one "
+                        "another --name, or stop that one first"
+                    )
+                # Taken over from a process that did not stop: it may only be paused or cut
+                # off, and stops itself if it comes back (its writes need its instance).
+                row.replaced = (
+                    {
+                        "host": row.host,
+                        "pid": row.pid,
+                        "last_heard_at": row.heartbeat_at.isoformat(),
+                    }
+                    if row.stopped_at is None
+                    else None
                 )
+            row.instance = self.instance
             row.host, row.pid, row.capacity = self.host, self.pid, capacity
             row.started_at = row.heartbeat_at = now
             row.clock_offset_ms = (local_now - now).total_seconds() * 1000.0
             row.stopped_at = None
             row.health = {}
+            self.last_heartbeat_at = now
             return now
 
     def heartbeat(
         self, local_now: datetime, health: dict[str, Any] | None = None
     ) -> tuple[datetime, float]:
         """Renew this engine's heartbeat (with what it says of its ``health``, when
-        given); (database time, this clock's offset from it in ms, engine minus database)."""
+        given); (database time, this clock's offset from it in ms, engine minus database).
+        :class:`EngineNameLostError` when another process holds the name now."""
         with self.store.write_transaction() as session:
             now = self.database_now(session)
             offset = (local_now - now).total_seconds() * 1000.0
-            session.execute(
+            renewed = session.execute(
                 update(EngineRow)
-                .where(EngineRow.site_id == self.site_id, EngineRow.name == self.name)
+                .where(
+                    EngineRow.site_id == self.site_id,
+                    EngineRow.name == self.name,
+                    EngineRow.instance == self.instance,
+                )
                 .values(
                     heartbeat_at=now,
                     clock_offset_ms=offset,
@@ -191,7 +290,42 @@ class LeaseBook:
                     **({"health": health} if health is not None else {}),
                 )
             )
+            if renewed.rowcount != 1:  # type: ignore[attr-defined]
+                holder = session.scalar(
+                    select(EngineRow).where(
+                        EngineRow.site_id == self.site_id, EngineRow.name == self.name
+                    )
+                )
+                raise EngineNameLostError(self._lost_words(holder, now))
+            self.last_heartbeat_at = now
             return now, offset
+
+    def _lost_words(self, holder: EngineRow | None, now: datetime) -> str:
+        last = self.last_heartbeat_at
+        replaced = holder.replaced if holder is not None else None
+        if holder is not None and isinstance(replaced, dict) and replaced.get("pid") == self.pid:
+            try:  # this process's last heartbeat as the one taking over found it
+                last = datetime.fromisoformat(str(replaced.get("last_heard_at")))
+                now = holder.started_at
+            except (TypeError, ValueError):
+                pass
+        silent = (
+            f"was not heard from for {(now - last).total_seconds():.0f} s"
+            if last is not None and last.tzinfo is not None
+            else "was not heard from"
+        )
+        me = f"this process ({self.host}, pid {self.pid}) {silent}"
+        if holder is None:
+            return (
+                f"engine {self.name!r}'s row was removed from the database while {me}: "
+                "this process stops everything it ran"
+            )
+        return (
+            f"engine {self.name!r} was taken over at {holder.started_at:%Y-%m-%d %H:%M:%S} "
+            f"UTC by another process ({holder.host}, pid {holder.pid}) while {me}, longer "
+            "than its lease (paused, hung or cut off from the database): this process stops "
+            "everything it ran"
+        )
 
     def leave(self, held: Mapping[Resource, int]) -> None:
         """A clean stop: give back every lease still ``held`` (resource → epoch), so
@@ -202,7 +336,11 @@ class LeaseBook:
                 session.execute(self._mine(kind, key, epoch).values(engine=None, heartbeat_at=None))
             session.execute(
                 update(EngineRow)
-                .where(EngineRow.site_id == self.site_id, EngineRow.name == self.name)
+                .where(
+                    EngineRow.site_id == self.site_id,
+                    EngineRow.name == self.name,
+                    EngineRow.instance == self.instance,  # not the process that took it over
+                )
                 .values(stopped_at=now, heartbeat_at=now)
             )
 
@@ -237,22 +375,41 @@ class LeaseBook:
                     .values(pinned=pinned)
                 )
 
-    def acquire(self, kind: str, key: str) -> int | None:
-        """Take the lease when it is free, lapsed or already this engine's: the new epoch,
-        or None when another engine holds it."""
+    def acquire(self, kind: str, key: str, seen: tuple[str, int] | None = None) -> int | None:
+        """Take the lease when it is free, lapsed, stamped implausibly far ahead or already
+        this engine's: the new epoch, or None when another engine holds it (or this
+        process lost its name). ``seen``: the (holder, epoch) a view found it held at, when
+        that holder is not a running engine of the site (it never joined, stopped, or is
+        silent): taken when the lease is still exactly that and the holder still not
+        running, so a holder that comes back and takes it anew keeps it."""
         with self.store.write_transaction() as session:
             now = self.database_now(session)
+            takeable = [
+                Lease.engine.is_(None),
+                Lease.heartbeat_at.is_(None),
+                Lease.heartbeat_at < now - self.lease_ttl,
+                Lease.heartbeat_at > latest_believed(now, self.lease_ttl),
+                Lease.engine == self.name,
+            ]
+            if seen is not None:
+                running_holder = (
+                    select(EngineRow.id)
+                    .where(
+                        EngineRow.site_id == Lease.site_id,
+                        EngineRow.name == Lease.engine,
+                        EngineRow.stopped_at.is_(None),
+                        EngineRow.heartbeat_at > now - self.engine_ttl,
+                        EngineRow.heartbeat_at <= latest_believed(now, self.lease_ttl),
+                    )
+                    .exists()
+                )
+                takeable.append(
+                    and_(Lease.engine == seen[0], Lease.epoch == seen[1], ~running_holder)
+                )
             taken = session.execute(
                 update(Lease)
                 .where(Lease.site_id == self.site_id, Lease.kind == kind, Lease.key == key)
-                .where(
-                    or_(
-                        Lease.engine.is_(None),
-                        Lease.heartbeat_at.is_(None),
-                        Lease.heartbeat_at < now - self.lease_ttl,
-                        Lease.engine == self.name,
-                    )
-                )
+                .where(or_(*takeable), self._holds_name())
                 .values(engine=self.name, epoch=Lease.epoch + 1, acquired_at=now, heartbeat_at=now)
             )
             if taken.rowcount != 1:  # type: ignore[attr-defined]
@@ -295,6 +452,20 @@ class LeaseBook:
             Lease.key == key,
             Lease.engine == self.name,
             Lease.epoch == epoch,
+            self._holds_name(),
+        )
+
+    def _holds_name(self) -> Exists:
+        """True while this engine's row carries this process's instance: a lease write by a
+        process whose name was taken over changes nothing."""
+        return (
+            select(EngineRow.id)
+            .where(
+                EngineRow.site_id == self.site_id,
+                EngineRow.name == self.name,
+                EngineRow.instance == self.instance,
+            )
+            .exists()
         )
 
     def _lock_site(self, session: Session) -> None:
@@ -319,6 +490,18 @@ def read_cluster(
     """The site's engines and leases as a :class:`ClusterView` (one read transaction)."""
     with store.transaction() as session:
         now = database_now(store, session)
+        # Leases first: an engine joins before it takes a lease, so every holder read here
+        # that had joined is in the engines read after (under READ COMMITTED too).
+        lease_rows = list(
+            session.scalars(
+                select(Lease).where(Lease.site_id == site_id).order_by(Lease.kind, Lease.key)
+            )
+        )
+        engine_rows = list(
+            session.scalars(
+                select(EngineRow).where(EngineRow.site_id == site_id).order_by(EngineRow.name)
+            )
+        )
         engines = tuple(
             EngineState(
                 name=row.name,
@@ -329,28 +512,31 @@ def read_cluster(
                 heartbeat_at=row.heartbeat_at,
                 clock_offset_ms=row.clock_offset_ms,
                 stopped_at=row.stopped_at,
-                alive=row.stopped_at is None and now - row.heartbeat_at < engine_ttl,
+                alive=engine_is_alive(row.stopped_at, row.heartbeat_at, now, engine_ttl),
             )
-            for row in session.scalars(
-                select(EngineRow).where(EngineRow.site_id == site_id).order_by(EngineRow.name)
-            )
+            for row in engine_rows
         )
-        leases = tuple(
-            LeaseState(
-                kind=row.kind,
-                key=row.key,
-                engine=row.engine,
-                pinned=row.pinned,
-                epoch=row.epoch,
-                acquired_at=row.acquired_at,
-                heartbeat_at=row.heartbeat_at,
-                live=lease_is_live(row, now, lease_ttl),
+        alive = {e.name for e in engines if e.alive}
+        joined = {row.name: row.stopped_at for row in engine_rows}
+        leases = []
+        for row in lease_rows:
+            doubt = lease_doubt(
+                row.kind, row.key, row.engine, row.heartbeat_at, now, lease_ttl, joined
             )
-            for row in session.scalars(
-                select(Lease).where(Lease.site_id == site_id).order_by(Lease.kind, Lease.key)
+            leases.append(
+                LeaseState(
+                    kind=row.kind,
+                    key=row.key,
+                    engine=row.engine,
+                    pinned=row.pinned,
+                    epoch=row.epoch,
+                    acquired_at=row.acquired_at,
+                    heartbeat_at=row.heartbeat_at,
+                    live=lease_is_live(row, now, lease_ttl) and row.engine in alive,
+                    doubt=doubt,
+                )
             )
-        )
-        return ClusterView(now=now, engines=engines, leases=leases)
+        return ClusterView(now=now, engines=engines, leases=tuple(leases))
 
 
 def resources_of(

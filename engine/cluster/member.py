@@ -2,7 +2,10 @@
 
 A :class:`ClusterMember` thread, every :data:`~engine.cluster.leases.HEARTBEAT_S`:
 
-1. renews the engine's heartbeat (and measures its clock against the database's);
+1. renews the engine's heartbeat (and measures its clock against the database's); when
+   another process has taken its name over (this one was paused or cut off past its lease
+   and a new process of the same name joined), it stops everything it runs at once and
+   says so (``on_name_lost``): two processes never run under one name;
 2. renews the leases it holds; one it no longer holds (it stalled, or was cut off from the
    database, past :data:`~engine.cluster.leases.LEASE_TTL_S` and another engine took it) is
    stopped at once (``on_release``);
@@ -14,7 +17,10 @@ A :class:`ClusterMember` thread, every :data:`~engine.cluster.leases.HEARTBEAT_S
 4. hands back, then takes (``on_acquire`` starts the camera, room or services).
 
 A lease whose engine died is free once it lapses, so another engine runs its cameras within
-``LEASE_TTL_S + HEARTBEAT_S`` (20 s). On ``stop`` the member gives back everything it holds,
+``LEASE_TTL_S + HEARTBEAT_S`` (20 s). A lease that cannot be believed (held by an engine that
+never joined or that stopped, or stamped ahead of the database's clock: see
+:func:`~engine.cluster.leases.lease_doubt`) is free at once; the engine taking it over
+rewrites the row and logs what it found. On ``stop`` the member gives back everything it holds,
 so a clean stop hands over at the other engines' next heartbeat (≤ 5 s).
 """
 
@@ -35,6 +41,7 @@ from engine.cluster.leases import (
     LEASE_TTL_S,
     SITE_SERVICES,
     ClusterView,
+    EngineNameLostError,
     LeaseBook,
     Resource,
 )
@@ -165,7 +172,10 @@ class ClusterMember:
     one at a time, so starting or stopping a camera (a clip to finish, a model to load)
     never delays the heartbeat: the ``cluster-member`` thread keeps renewing every lease held,
     including one whose resource is still starting or stopping. ``on_release`` is also
-    called for every held resource on ``stop``, before the leases are given back."""
+    called for every held resource on ``stop``, before the leases are given back.
+    ``on_name_lost(why)`` (on the heartbeat thread) is told when another process took this
+    engine's name over: by then the member has stopped taking and renewing, and has queued
+    the release of everything it held (``on_release`` with ``why``); the engine should stop."""
 
     def __init__(
         self,
@@ -178,6 +188,7 @@ class ClusterMember:
         clock: Clock = REAL_CLOCK,
         heartbeat_s: float = HEARTBEAT_S,
         health: Callable[[], dict[str, Any]] | None = None,
+        on_name_lost: Callable[[str], None] | None = None,
     ) -> None:
         """``health``: what the engine says of itself at each heartbeat (JSON-able)."""
         if capacity < 0:
@@ -189,6 +200,7 @@ class ClusterMember:
         self._on_acquire = on_acquire
         self._on_release = on_release
         self._health = health
+        self._on_name_lost = on_name_lost
         self._clock = clock
         self._heartbeat_s = heartbeat_s
         self._held: dict[Resource, int] = {}  # leases held (renewed), resource → epoch
@@ -203,6 +215,7 @@ class ClusterMember:
         self._watched: dict[Resource, tuple[tuple[str, int, object], float]] = {}
         self.clock_offset_ms = 0.0
         self.problem: str | None = None  # the database could not be reached for the lease work
+        self.name_lost: str | None = None  # why this process no longer holds its name
         self.view: ClusterView | None = None  # the last one read
 
     # -- life ------------------------------------------------------------------------
@@ -227,6 +240,8 @@ class ClusterMember:
             held = dict(self._held)
         for resource in sorted(held):
             self._call_release(resource, "engine stopping")
+        if self.name_lost is not None:
+            return  # the row and the leases are another process's now
         try:
             self.book.leave(held)
         except Exception as exc:  # the leases lapse by themselves
@@ -280,7 +295,13 @@ class ClusterMember:
                 health = self._health()
             except Exception:  # never let a report stop the heartbeat
                 log.exception("engine health could not be read for the heartbeat")
-        _, self.clock_offset_ms = self.book.heartbeat(self._clock.now(), health)
+        if self.name_lost is not None:
+            return
+        try:
+            _, self.clock_offset_ms = self.book.heartbeat(self._clock.now(), health)
+        except EngineNameLostError as exc:
+            self._lose_name(str(exc))
+            return
         with self._lock:
             held = dict(self._held)
         for resource in sorted(self.book.renew(held)):
@@ -310,9 +331,15 @@ class ClusterMember:
                 return
             if resource in busy:
                 continue
-            taken = self.book.acquire(*resource)
+            lease = next((x for x in view.leases if x.resource == resource), None)
+            seen = None  # another engine's lease the view found not live: its state then
+            if lease is not None and lease.engine is not None and lease.engine != self.name:
+                seen = (lease.engine, lease.epoch)
+            taken = self.book.acquire(*resource, seen=seen)
             if taken is None:
                 continue  # another engine was quicker
+            if lease is not None and lease.doubt is not None:
+                log.warning("%s: not believed; taken over and the row rewritten", lease.doubt)
             with self._lock:
                 self._held[resource] = taken
                 self._busy.add(resource)
@@ -328,8 +355,8 @@ class ClusterMember:
         waiting: dict[Resource, str] = {}
         seen: set[Resource] = set()
         for lease in view.leases:
-            if lease.engine is None or lease.engine == self.name:
-                continue
+            if lease.engine is None or lease.engine == self.name or lease.doubt is not None:
+                continue  # (a lease not believed was not written by a running engine)
             seen.add(lease.resource)
             state = (lease.engine, lease.epoch, lease.heartbeat_at)
             watched = self._watched.get(lease.resource)
@@ -341,6 +368,23 @@ class ClusterMember:
         for gone in set(self._watched) - seen:
             del self._watched[gone]
         return waiting
+
+    def _lose_name(self, why: str) -> None:
+        """Another process holds this engine's name: take and renew nothing more, stop
+        everything held (on the work thread, after what it is doing), tell the engine."""
+        self.name_lost = why
+        self._stop.set()
+        log.error("%s", why)
+        with self._lock:
+            held, self._held = dict(self._held), {}
+            self._busy.update(held)
+        for resource, epoch in sorted(held.items()):
+            self._work.put(("lost", resource, epoch, "this engine's name was taken over"))
+        if self._on_name_lost is not None:
+            try:
+                self._on_name_lost(why)
+            except Exception:
+                log.exception("the engine could not be told that it lost its name")
 
     # -- the work thread ---------------------------------------------------------------
     def _work_on(self) -> None:

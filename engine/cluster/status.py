@@ -5,7 +5,10 @@ transaction and says, per engine, whether it is running (heard from within the l
 silent (not heard from, not stopped: killed, hung or cut off; its leases lapse and other
 engines take them) or stopped, what it runs, and how far its clock is from the database's;
 and which of a site's cameras or rooms runs nowhere while engines are up (every engine at
-capacity, or the engine a camera is pinned to down with no other able to take it).
+capacity, or the engine a camera is pinned to down with no other able to take it). A
+lease or heartbeat that cannot be believed (held by an engine that never joined the site or
+that stopped, or stamped ahead of the database's clock; see
+:func:`~engine.cluster.leases.lease_doubt`) is named as a problem, and holds nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from engine.cluster.leases import (
     ENGINE_TTL_S,
     LEASE_TTL_S,
     database_now,
+    engine_is_alive,
+    latest_believed,
+    lease_doubt,
     lease_is_live,
 )
 from engine.cluster.member import UNLIMITED
@@ -55,6 +61,9 @@ class EngineLine:
     # Where it re-streams its cameras and serves its recordings:
     # {"url": "rtsp://…/live/", "files": "http://…/media/"} (either may be absent).
     media: dict[str, Any] | None = None
+    # The process whose name this one took over while it had not stopped (paused, hung or
+    # cut off): {"host", "pid", "last_heard_at"}; None when the name was free.
+    replaced: dict[str, Any] | None = None
 
     @property
     def troubles(self) -> tuple[str, ...]:
@@ -114,17 +123,45 @@ def engines_status(store: Store) -> EnginesStatus:
     with store.transaction() as session:
         now = database_now(store, session)
         sites = {row.id: row.name for row in session.execute(select(Site.id, Site.name))}
-        engine_rows = list(session.scalars(select(EngineRow).order_by(EngineRow.name)))
+        # Leases before engines: a holder joined before it took its lease (see read_cluster).
         lease_rows = list(session.scalars(select(Lease).order_by(Lease.kind, Lease.key)))
+        engine_rows = list(session.scalars(select(EngineRow).order_by(EngineRow.name)))
+    alive = {
+        (row.site_id, row.name)
+        for row in engine_rows
+        if engine_is_alive(row.stopped_at, row.heartbeat_at, now, engine_ttl)
+    }
+    joined: dict[int, dict[str, datetime | None]] = {}
+    for row in engine_rows:
+        joined.setdefault(row.site_id, {})[row.name] = row.stopped_at
     held: dict[tuple[int, str], list[Lease]] = {}
+    doubts: list[str] = []
     for lease in lease_rows:
-        if lease_is_live(lease, now, lease_ttl) and lease.engine is not None:
+        doubt = lease_doubt(
+            lease.kind,
+            lease.key,
+            lease.engine,
+            lease.heartbeat_at,
+            now,
+            lease_ttl,
+            joined.get(lease.site_id, {}),
+        )
+        if doubt is not None:
+            doubts.append(
+                f"{sites.get(lease.site_id, '?')}: {doubt}: not believed; the other engines "
+                "take it over (and rewrite the row)"
+            )
+        elif (
+            lease_is_live(lease, now, lease_ttl)
+            and lease.engine is not None
+            and (lease.site_id, lease.engine) in alive
+        ):
             held.setdefault((lease.site_id, lease.engine), []).append(lease)
     lines = []
     for row in engine_rows:
         if row.stopped_at is not None:
             state = STOPPED
-        elif now - row.heartbeat_at < engine_ttl:
+        elif (row.site_id, row.name) in alive:
             state = RUNNING
         else:
             state = SILENT
@@ -154,6 +191,7 @@ def engines_status(store: Store) -> EnginesStatus:
                     if isinstance(v, dict)
                 },
                 media=_media_of(row.health),
+                replaced=row.replaced if isinstance(row.replaced, dict) else None,
             )
         )
     running_sites = {
@@ -165,9 +203,15 @@ def engines_status(store: Store) -> EnginesStatus:
         for lease in lease_rows
         if lease.site_id in running_sites and (lease.site_id, lease.kind, lease.key) not in owned
     )
-    problems: list[str] = []
+    problems: list[str] = list(doubts)
     for line in lines:
-        if line.state == SILENT:
+        if line.state == SILENT and line.last_heard_at > latest_believed(now, lease_ttl):
+            problems.append(
+                f"engine {line.name} on {line.host} says it was heard from at "
+                f"{line.last_heard_at:%Y-%m-%d %H:%M:%S} UTC, ahead of the database's clock: "
+                "not believed; it counts as silent (its cameras go to the other engines)"
+            )
+        elif line.state == SILENT:
             problems.append(
                 f"engine {line.name} on {line.host} has not been heard from for "
                 f"{duration_words((now - line.last_heard_at).total_seconds())}: its cameras go to "

@@ -6,7 +6,12 @@ as, how many cameras it may analyse (``capacity``), when it started, its last he
 (``heartbeat_at``, the **database's** clock, so machines whose clocks disagree still agree
 on who is late) and how far its own clock was from the database's at that heartbeat
 (``clock_offset_ms``: engine minus database). ``stopped_at`` is set when it stopped cleanly;
-``health`` is what it said of its subsystems and cameras at that heartbeat.
+``health`` is what it said of its subsystems and cameras at that heartbeat. ``instance``
+(revision ``0026``) is the random id of the process that holds the name now: its heartbeat
+and lease writes are conditional on it, so a process whose name another took over (it was
+paused or cut off past its lease) cannot write as that engine any more. ``replaced`` says
+which process held the name before, when it was taken over from one that had not stopped
+(``{"host", "pid", "last_heard_at"}``), else None.
 
 A *lease* row is one thing of the site that exactly one engine may run at a time: a
 ``camera`` or a sensing ``room`` by its key in the site file, or the site-wide ``service``
@@ -30,6 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Float,
     ForeignKey,
@@ -62,6 +68,8 @@ class EngineRow(Base):
     # At its last heartbeat: its subsystems' health and its cameras' state, as JSON
     # (see engine.cluster.status), so that other machines see how it is doing.
     health: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    instance: Mapped[str] = mapped_column(String(32), default="")
+    replaced: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Lease(Base):

@@ -10,7 +10,11 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import select, text
+
 from engine.cluster.leases import LeaseBook
+from engine.store.cluster_models import EngineRow
 from engine.store.commands import InsertEvent
 from engine.store.database import Store
 from engine.store.models import Site
@@ -104,3 +108,58 @@ def test_follow_prints_every_engines_events_as_they_are_stored(db_url: str) -> N
         ("server-b", 0), ("server-b", 1), ("server-b", 2),
     ]  # fmt: skip
     assert all(line["summary"] == f"track {line['track_id']}" for line in lines)
+
+
+@pytest.mark.hostile(8)
+def test_engines_names_a_lease_no_running_engine_wrote_and_fails(db_url: str) -> None:
+    """A lease row edited to ``engine='ghost', heartbeat_at='9999-12-31'``: ``engines``
+    names it and exits 1 (it used to say nothing and exit 0)."""
+    store = Store(db_url)
+    try:
+        site = _site(store)
+        running = LeaseBook(store, site, "server-a")
+        running.join(8, datetime.now(UTC))
+        running.offer({("camera", "plaza"): None})
+        assert running.acquire("camera", "plaza") is not None
+        assert watchfloor("--db", db_url, "engines").returncode == 0
+        with store.write_transaction() as session:
+            session.execute(text("UPDATE leases SET engine = 'ghost', heartbeat_at = '9999-12-31'"))
+        result = watchfloor("--db", db_url, "engines")
+        assert result.returncode == 1, result.stderr
+        assert (
+            "problem      Shared site: camera plaza's lease is held by unknown engine 'ghost' "
+            "(no engine of that name has joined this site), renewed as of 9999-12-31 00:00:00 "
+            "UTC: ahead of the database's clock"
+        ) in result.stdout
+        assert "not believed; the other engines take it over" in result.stdout
+        status = json.loads(watchfloor("--db", db_url, "engines", "--json").stdout)
+        assert status["engines"][0]["cameras"] == []
+        assert status["unowned"] == ["Shared site: camera plaza"]
+    finally:
+        store.close()
+
+
+@pytest.mark.hostile(7)
+def test_engines_shows_a_name_taken_over_from_a_process_that_had_not_stopped(
+    db_url: str,
+) -> None:
+    store = Store(db_url)
+    try:
+        site = _site(store)
+        paused = LeaseBook(store, site, "server-a")
+        paused.join(8, datetime.now(UTC))
+        with store.write_transaction() as session:  # not heard from for 70 s
+            for row in session.scalars(select(EngineRow)):
+                row.heartbeat_at -= timedelta(seconds=70)
+        new = LeaseBook(store, site, "server-a")
+        new.pid = paused.pid + 1
+        new.join(8, datetime.now(UTC))
+        result = watchfloor("--db", db_url, "engines")
+        assert result.returncode == 0, result.stdout
+        assert f"(pid {new.pid})" in result.stdout
+        assert f"took the name over from pid {paused.pid} on {paused.host}" in result.stdout
+        assert "which had not stopped: if it comes back it stops itself" in result.stdout
+        status = json.loads(watchfloor("--db", db_url, "engines", "--json").stdout)
+        assert status["engines"][0]["replaced"]["pid"] == paused.pid
+    finally:
+        store.close()

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from engine.cluster.leases import read_cluster
 from engine.cluster.status import EngineLine, engines_status
+from engine.store.cluster_models import EngineRow, Lease
 from engine.store.database import Store
 from engine.store.models import Event, Site
 from tests.conftest import write_site
@@ -240,5 +241,40 @@ def test_engines_split_a_site_and_one_takes_over_a_killed_ones_cameras(
                 .having(func.count() > 1)
             ).all()
         assert twice == []
+    finally:
+        store.close()
+
+
+@pytest.mark.hostile(7)
+def test_an_engine_whose_name_another_process_took_over_stops_and_exits_1(
+    engines: Engines, db_url: str
+) -> None:
+    """Scenario 7 as processes: a running engine's name is taken over (the engines row is
+    rewritten as a new process of that name writes it when it joins after the first was
+    paused past its lease). At its next heartbeat the first engine stops all it ran, says
+    why on stderr and exits 1; it leaves the name's row and leases to the new holder."""
+    first = engines.start("server-a")
+    store = Store(db_url)
+    try:
+
+        def runs_both() -> bool:
+            holders = _holders(store)
+            cameras = [v for k, v in holders.items() if k.startswith("camera:")]
+            return cameras == ["server-a", "server-a"]
+
+        _wait(runs_both, 90, "server-a runs both cameras", engines)
+        with store.write_transaction() as session:
+            row = session.scalars(select(EngineRow).where(EngineRow.name == "server-a")).one()
+            row.instance, row.pid = "another-process", row.pid + 1
+        assert first.wait(60) == 1, engines.describe()
+        assert first.stderr is not None
+        said = first.stderr.read()
+        assert "watchfloor engine: stopped: engine 'server-a' was taken over" in said, said
+        assert "this process stops everything it ran" in said
+        with store.transaction() as session:
+            row = session.scalars(select(EngineRow).where(EngineRow.name == "server-a")).one()
+            assert (row.instance, row.stopped_at) == ("another-process", None)
+            # It gave nothing back: the leases are the name's, for its new process to renew.
+            assert set(session.scalars(select(Lease.engine))) == {"server-a"}
     finally:
         store.close()

@@ -8,8 +8,10 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import select, text
 
 from engine.cluster.leases import (
     SITE_SERVICES,
@@ -22,7 +24,7 @@ from engine.cluster.leases import (
 )
 from engine.cluster.member import UNLIMITED, ClusterMember, plan, shares
 from engine.cluster.names import check_engine_name
-from engine.store.cluster_models import Lease
+from engine.store.cluster_models import EngineRow, Lease
 from engine.store.database import Store
 from engine.store.models import Site
 
@@ -76,12 +78,15 @@ def test_only_one_of_many_racing_engines_takes_a_free_lease(store: Store) -> Non
 def test_a_lapsed_lease_is_taken_over_and_its_old_holder_cannot_renew_it(store: Store) -> None:
     site = _site(store)
     a, b = _book(store, site, "a", ttl=0.5), _book(store, site, "b", ttl=0.5)
+    for book in (a, b):
+        book.join(4, datetime.now(UTC))
     a.offer({("camera", "plaza"): None})
     epoch_a = a.acquire("camera", "plaza")
     assert epoch_a is not None
     assert b.acquire("camera", "plaza") is None  # held and fresh
     assert a.renew({("camera", "plaza"): epoch_a}) == set()
     time.sleep(0.7)  # a stalls past its lease
+    b.heartbeat(datetime.now(UTC))  # (a holder counts while its engine is heard from)
     epoch_b = b.acquire("camera", "plaza")
     assert epoch_b == epoch_a + 1
     # a wakes up: its renewal fails, so it stops the camera rather than run it beside b.
@@ -331,3 +336,206 @@ def test_what_an_engine_says_at_its_heartbeat_reaches_every_machine(store: Store
     assert engines_status(store).engines[0].camera_states["plaza"]["fps"] == 10.0
     book.leave({})
     assert engines_status(store).engines[0].troubles == ()  # a stopped engine has none
+
+
+def _silence(store: Store, site_id: int, name: str, seconds: float) -> None:
+    """Make engine ``name``'s heartbeat and leases ``seconds`` older, as if its process had
+    been paused (SIGSTOP) that long: the database's rows are what the others judge by."""
+    age = timedelta(seconds=seconds)
+    with store.write_transaction() as session:
+        for row in session.scalars(
+            select(EngineRow).where(EngineRow.site_id == site_id, EngineRow.name == name)
+        ):
+            row.heartbeat_at -= age
+        for lease in session.scalars(
+            select(Lease).where(Lease.site_id == site_id, Lease.engine == name)
+        ):
+            assert lease.heartbeat_at is not None
+            lease.heartbeat_at -= age
+
+
+class Runs:
+    """What each member runs, as its on_acquire/on_release see it; a resource never runs
+    on two members at once. Members here never start their heartbeat thread: each tick is
+    by hand, with no time passing between them unless the test ages rows."""
+
+    def __init__(self, *, exclusive: bool = True) -> None:
+        self.exclusive = exclusive
+        self.lock = threading.Lock()
+        self.by: dict[str, set[tuple[str, str]]] = {}
+        self.why: list[tuple[str, tuple[str, str], str]] = []
+
+    def member(self, book: LeaseBook, who: str, wanted: dict, **kwargs: Any) -> ClusterMember:  # type: ignore[type-arg]
+        self.by[who] = set()
+
+        def acquire(resource: tuple[str, str]) -> None:
+            with self.lock:
+                for other, held in self.by.items():
+                    assert not self.exclusive or resource not in held, f"already on {other}"
+                self.by[who].add(resource)
+
+        def release(resource: tuple[str, str], why: str) -> None:
+            with self.lock:
+                self.by[who].discard(resource)
+                self.why.append((who, resource, why))
+
+        member = ClusterMember(
+            book,
+            wanted,
+            capacity=8,
+            on_acquire=acquire,
+            on_release=release,
+            **kwargs,
+        )
+        book.join(8, datetime.now(UTC))
+        book.offer(wanted)
+        member._worker.start()
+        return member
+
+    def tick(self, *members: ClusterMember) -> None:
+        for m in members:
+            m.tick()
+            assert m.settle(30)
+
+
+@pytest.mark.hostile(7)
+def test_a_process_resumed_after_its_name_was_taken_over_stops_everything_it_ran(
+    store: Store,
+) -> None:
+    """Scenario 7: server-a's process is paused (SIGSTOP) past its lease; a new process of
+    the same name joins and takes its camera, room and site services; the old one resumes.
+    At its next heartbeat it finds its name held by another instance: it stops all it ran,
+    says why, and cannot write the name's row or leases any more. ``engines`` shows the
+    takeover."""
+    from engine.cluster.status import engines_status
+
+    site = _site(store)
+    wanted = resources_of([("plaza", None)], ["lab"])
+    runs = Runs(exclusive=False)  # a paused process still "runs" what it held
+    lost: list[str] = []
+    old_book = _book(store, site, "server-a")
+    old = runs.member(old_book, "old", wanted, on_name_lost=lost.append)
+    runs.tick(old)
+    assert runs.by["old"] == set(wanted)
+    _silence(store, site, "server-a", 70)  # paused for 70 s
+    new_book = _book(store, site, "server-a")
+    new_book.pid = old_book.pid + 1  # another process, as after a restart by a supervisor
+    new = runs.member(new_book, "new", wanted)
+    runs.tick(new)
+    assert runs.by["new"] == set(wanted)
+    held_by_old = old.held
+    assert held_by_old  # the paused process still thinks it runs them
+    # Nothing it writes as server-a counts now.
+    assert old_book.acquire("camera", "plaza") is None
+    assert old_book.renew(held_by_old) == set(held_by_old)
+    old_book.release("camera", "plaza", held_by_old[("camera", "plaza")])
+    assert new_book.view().holder_of("camera", "plaza") == "server-a"
+    # It resumes: its next heartbeat finds the name taken, and it stops all it ran.
+    runs.tick(old)
+    assert runs.by["old"] == set() and old.held == {}
+    assert {(r, why) for who, r, why in runs.why if who == "old"} == {
+        (r, "this engine's name was taken over") for r in wanted
+    }
+    assert len(lost) == 1 and old.name_lost == lost[0]
+    assert "engine 'server-a' was taken over" in lost[0]
+    assert f"pid {new_book.pid}" in lost[0] and "was not heard from for 70 s" in lost[0]
+    old.tick()  # a member that lost its name does nothing more
+    old.stop()  # ...nor marks the name's row stopped, nor gives back the new one's leases
+    runs.tick(new)
+    assert runs.by["new"] == set(wanted)
+    (line,) = engines_status(store).engines
+    assert (line.state, line.pid, line.cameras, line.rooms) == (
+        "running", new_book.pid, ("plaza",), ("lab",),
+    )  # fmt: skip
+    assert line.replaced is not None and line.replaced["pid"] == old_book.pid
+    new.stop()
+    (line,) = engines_status(store).engines
+    assert line.state == "stopped"
+    # A clean stop frees the name: the next process takes it without naming a takeover.
+    again = _book(store, site, "server-a")
+    again.join(8, datetime.now(UTC))
+    assert engines_status(store).engines[0].replaced is None
+
+
+@pytest.mark.hostile(8)
+@pytest.mark.parametrize(
+    ("engine", "heartbeat"),
+    [
+        ("ghost", "9999-12-31"),  # unknown, and stamped far ahead (the scenario)
+        ("ghost", None),  # unknown, renewed "now"
+        ("server-b", "9999-12-31"),  # a real engine's name, stamped far ahead
+    ],
+)
+def test_a_lease_no_running_engine_wrote_is_taken_over_and_named(
+    store: Store, engine: str, heartbeat: str | None
+) -> None:
+    """Scenario 8: a lease row edited to be held by an engine that never joined the site,
+    or stamped far ahead of the database's clock, is not believed: the engines take the
+    camera over at their next heartbeat (no waiting for a lapse that would never come),
+    rewriting the row, and ``engines`` names the row meanwhile."""
+    from engine.cluster.status import engines_status
+
+    site = _site(store)
+    wanted = resources_of([("plaza", None), ("gate", None)], [], services=False)
+    runs = Runs()
+    a = runs.member(_book(store, site, "server-a"), "a", wanted)
+    b = runs.member(_book(store, site, "server-b"), "b", wanted)
+    runs.tick(a, b, a, b)
+    assert sorted(len(held) for held in runs.by.values()) == [1, 1]
+    with store.write_transaction() as session:
+        now = session.scalar(
+            select(Lease.heartbeat_at).where(Lease.site_id == site, Lease.key == "plaza")
+        )
+        session.execute(
+            text(
+                "UPDATE leases SET engine = :engine, heartbeat_at = "
+                + ("'9999-12-31'" if heartbeat else ":now")
+                + " WHERE site_id = :site AND key = 'plaza'"
+            ),
+            {"engine": engine, "site": site, "now": now},
+        )
+    status = engines_status(store)
+    assert status.unowned == ("Shared site: camera plaza",)
+    (doubt,) = (p for p in status.problems if "lease is held" in p)
+    assert doubt.startswith("Shared site: camera plaza's lease is held by ")
+    if engine == "ghost":
+        assert "unknown engine 'ghost'" in doubt
+    if heartbeat:
+        assert "renewed as of 9999-12-31 00:00:00 UTC: ahead of the database's clock" in doubt
+    assert doubt.endswith("not believed; the other engines take it over (and rewrite the row)")
+    # With no time passing, within two heartbeats (the holder stops the camera it lost at
+    # the first, and takes the free lease at the next): it runs again, on one engine.
+    runs.tick(a, b, a, b)
+    running = [who for who, held in runs.by.items() if ("camera", "plaza") in held]
+    assert len(running) == 1, runs.by
+    view = a.book.view()
+    (lease,) = (x for x in view.leases if x.key == "plaza")
+    assert lease.live and lease.doubt is None and lease.engine == f"server-{running[0]}"
+    assert lease.heartbeat_at is not None and lease.heartbeat_at <= view.now
+    status = engines_status(store)
+    assert status.problems == () and status.unowned == ()
+    for m in (a, b):
+        m.stop()
+
+
+@pytest.mark.hostile(8)
+def test_an_engine_row_stamped_far_ahead_is_not_believed(store: Store) -> None:
+    """An engine row edited to a heartbeat in the year 9999 does not keep its name taken
+    nor count as running; ``engines`` says so."""
+    from engine.cluster.status import engines_status
+
+    site = _site(store)
+    phantom = _book(store, site, "phantom")
+    phantom.join(4, datetime.now(UTC))
+    with store.write_transaction() as session:
+        session.execute(
+            text("UPDATE engines SET heartbeat_at = '9999-12-31' WHERE name = 'phantom'")
+        )
+    (line,) = engines_status(store).engines
+    assert line.state == "silent"
+    (problem,) = engines_status(store).problems
+    assert "engine phantom on" in problem and "ahead of the database's clock" in problem
+    assert not any(e.alive for e in phantom.view().engines)
+    other = _book(store, site, "phantom")
+    other.pid = phantom.pid + 1
+    other.join(4, datetime.now(UTC))  # the name is free: its row was not believed

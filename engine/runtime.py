@@ -53,6 +53,13 @@ from engine.incidents.records import MediaInput
 from engine.incidents.service import IncidentService
 from engine.instance import EngineLock
 from engine.introductions import Introductions, NameGiven
+from engine.listening import (
+    FIRST_MESSAGE_S,
+    DescriptorBudget,
+    ListenLimits,
+    open_descriptors,
+    reserve_descriptors,
+)
 from engine.mqtt.publisher import CommandActions, MqttService
 from engine.mqtt.settings import MqttConfig
 from engine.mqtt.topics import Topics
@@ -64,6 +71,7 @@ from engine.secrets import SecretError, read_secret
 from engine.sensing.falls import FallAlerts, FallPolicy
 from engine.sensing.recording import SensingRecorder
 from engine.sensing.records import OpenNodePairing
+from engine.sensing.server import FIRST_MESSAGE_S as NODE_FIRST_MESSAGE_S
 from engine.sensing.service import (
     ENTER_AFTER_S,
     NodeSpec,
@@ -173,6 +181,8 @@ class EngineRuntime:
         self.media_server: MediaServer | None = None  # a shared site's engine's RTSP streams
         self._media_problem: str | None = None
         self.file_server: MediaFileServer | None = None  # … and its recordings over HTTP
+        # File descriptors split at start: a reserve for recording, the rest for listening.
+        self.descriptors: DescriptorBudget | None = None
         self._health_sources: list[Callable[[], HealthReport]] = []  # add_health
         self.mqtt: MqttService | None = None  # the site's MQTT broker ([mqtt])
         self._mqtt_follower: LiveFollower | None = None  # a shared site's, for MQTT
@@ -352,6 +362,7 @@ class EngineRuntime:
         service or camera and the next: :meth:`stop` then stops what had started."""
         self._abort = abort
         self.started_at = self.clock.now()
+        self.descriptors = reserve_descriptors()  # before anything opens a file or a port
         self.scene_origin_s = self.clock.monotonic()
         if self.store is not None and self.file_analysis is None and not self.attached:
             # One live engine per data dir (analyze runs beside it without the lock).
@@ -666,7 +677,12 @@ class EngineRuntime:
         try:
             password = read_secret("media_password").reveal()
             server = MediaFileServer(
-                self.store, options, engine=engine, root=data_dir(), password=password
+                self.store,
+                options,
+                engine=engine,
+                root=data_dir(),
+                password=password,
+                limits=self._listen_limits(),
             )
             server.start()
         except (SecretError, MediaServerError) as exc:
@@ -674,6 +690,28 @@ class EngineRuntime:
             self._files_problem = f"recordings not served: {exc}"
             return
         self.file_server = server
+
+    def _listen_limits(self, first_message_s: float = FIRST_MESSAGE_S) -> ListenLimits:
+        """One listening server's share of the descriptors (engine.listening): the
+        recordings server and each sensing room's node server share them evenly."""
+        servers = len(sensing_rooms(self.site)) + (
+            1 if self.cluster is not None and self.cluster.files is not None else 0
+        )
+        budget = self.descriptors or reserve_descriptors()
+        return budget.limits_for(servers, first_message_s=first_message_s)
+
+    def _listening_report(self) -> dict[str, Any]:
+        """The descriptor budget and what each listening server admitted and refused."""
+        servers: dict[str, Any] = {}
+        if self.file_server is not None:
+            servers["recordings"] = self.file_server.gate.figures()
+        for room_id, service in self.sensing_services.items():
+            servers[f"nodes:{room_id}"] = service.server.gate.figures()
+        return {
+            "descriptors": self.descriptors.as_dict() if self.descriptors else None,
+            "open_descriptors": open_descriptors(),
+            "servers": servers,
+        }
 
     def _media_health(self) -> HealthReport:
         """The video streams' and the recordings server's health, in one line."""
@@ -1305,6 +1343,7 @@ class EngineRuntime:
                 first_blob_id=first,
                 blob_id_step=step,
                 recorder=recorder,
+                server_options={"limits": self._listen_limits(NODE_FIRST_MESSAGE_S)},
             )
             service.start()
         except Exception as exc:  # a taken port, a bad address: say so, keep the cameras
@@ -1831,6 +1870,7 @@ class EngineRuntime:
             "store_writer": self.writer.health().as_dict() if self.writer else None,
             "media_lost_count": self.media.total_lost,
             "media_lost": [lost.as_dict() for lost in self.media.lost()],
+            "listening": self._listening_report(),
             # Each supervised background thread: restarts after a failure, the last error.
             "background_threads": [h.as_dict() for h in supervised_health()],
             "cameras": cameras,

@@ -63,6 +63,7 @@ from websockets.server import ServerProtocol
 from websockets.streams import StreamReader
 
 from engine.clock import Clock
+from engine.listening import ConnectionGate, ListenLimits
 from engine.sensing.protocol import (
     POLICY_VIOLATION_CLOSE_CODE,
     BleDevice,
@@ -102,6 +103,8 @@ PING_TIMEOUT_S: Final = 20.0  # no pong this long after a ping: the connection i
 SILENCE_TIMEOUT_S: Final = 4.0  # a sending node silent this long is offline (issue: ≤ 5 s)
 WATCHDOG_TICK_S: Final = 0.25  # real seconds between silence checks
 HELLO_TIMEOUT_S: Final = 10.0  # a connection must say hello within this
+# From accept to an accepted hello: websockets' 10 s handshake, then the hello's 10 s.
+FIRST_MESSAGE_S: Final = 10.0 + HELLO_TIMEOUT_S + 5.0
 START_TIMEOUT_S: Final = 10.0  # start() waits this long for the socket to listen
 STOP_TIMEOUT_S: Final = 10.0  # stop() waits this long for the thread to end
 MAX_MESSAGE_BYTES: Final = 64 * 1024  # a CSI frame is ≤ 280 bytes; a BLE report a few KiB
@@ -220,6 +223,7 @@ class NodeServer:
         silence_timeout_s: float = SILENCE_TIMEOUT_S,
         ping_interval_s: float = PING_INTERVAL_S,
         ping_timeout_s: float = PING_TIMEOUT_S,
+        limits: ListenLimits | None = None,
     ) -> None:
         if not install_secret:
             raise ValueError("install_secret is empty: nodes could not be authenticated")
@@ -250,6 +254,10 @@ class NodeServer:
         self._silence_timeout_s = silence_timeout_s
         self._ping_interval_s = ping_interval_s
         self._ping_timeout_s = ping_timeout_s
+        # Caps connections per server and per address at accept (engine.listening).
+        self.gate = ConnectionGate(
+            "sensing node server", limits or ListenLimits(first_message_s=FIRST_MESSAGE_S)
+        )
         # The silence watchdog needs a known frame rate to mean anything.
         self._watch_silence = settings.get("rate_hz") is not None
 
@@ -406,8 +414,7 @@ class NodeServer:
         try:
             server = await serve(
                 self._handle_connection,
-                self.host,
-                self._requested_port,
+                sock=self.gate.listen(self.host, self._requested_port),
                 process_request=self._process_request,
                 create_connection=_NodeConnection,
                 compression=None,  # nodes send small binary frames; deflate only costs CPU
@@ -435,6 +442,7 @@ class NodeServer:
                 task.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+            self.gate.close()
             log.info("sensing node server stopped")
 
     def _spawn(self, coroutine: Any) -> None:
@@ -577,6 +585,7 @@ class NodeServer:
             await self._reject(ws, hello.mac, f"wrong token for {hello.mac} (from the {source})")
             return None
         log.debug("sensing node %s hello accepted from %s", hello.mac, remote)
+        self.gate.heard(ws.transport)  # no longer evicted to make room for newcomers
         return hello
 
     async def _reject(self, ws: ServerConnection, mac: str, reason: str) -> None:

@@ -66,6 +66,10 @@ NEEDS: dict[tuple[str, str | None], tuple[Permission, str] | None] = {
     ("accounts", "enable"): (Permission.MANAGE_ACCOUNTS, "enable an account"),
     ("accounts", "reset"): (Permission.MANAGE_ACCOUNTS, "reset an account's secret"),
     ("accounts", "clear-delay"): (Permission.MANAGE_ACCOUNTS, "clear a login delay"),
+    # Who may send MQTT commands as which service account: an account matter.
+    ("mqtt", "grant"): (Permission.MANAGE_ACCOUNTS, "let a broker user act as a service account"),
+    ("mqtt", "revoke"): (Permission.MANAGE_ACCOUNTS, "revoke a broker user's grant"),
+    ("mqtt", "grants"): (Permission.MANAGE_ACCOUNTS, "list the MQTT grants"),
     # Secrets live in the OS keyring, but setting one is an admin's change of the site's
     # configuration, audited like a setting; one permission for all three, as `set` may
     # set any secret (the node install secret included).
@@ -138,6 +142,7 @@ ACTION_DESTS = {
     "settings": "settings_command",
     "audit": "audit_command",
     "accounts": "accounts_command",
+    "mqtt": "mqtt_command",
     "sense": "sense_command",
     "db": "db_command",
     "cameras": "cameras_command",

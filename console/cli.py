@@ -41,6 +41,7 @@ from console.commands import (
     fusion,
     gestures,
     incidents,
+    mqtt,
     people,
     read_typed_times,
     retention,
@@ -220,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_parser(sub, [db_option])
     follow.add_parser(sub, [db_option])
     accounts.add_parser(sub, [db_option])
+    mqtt.add_parser(sub, [db_option])
     secrets.add_parser(sub, [db_option])  # the OS keyring; the database for the audit trail
     # set-password uses the site file and the OS keyring, no database; calibrate stores
     cameras.add_parser(sub, [], [db_option])
@@ -279,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
             return audit.run(args, db_url)
         if args.command == "accounts":
             return accounts.run(args, db_url)
+        if args.command == "mqtt":
+            return mqtt.run(args, db_url)
         if args.command == "sense":
             return sense.run(args, db_url)
         if args.command == "ble":

@@ -21,7 +21,6 @@ from typing import Any, cast
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.access import Actor
-from engine.accounts import service_actor
 from engine.activity import ActivityService
 from engine.alerts.recording import RecordingAlerts
 from engine.alerts.records import AlertView
@@ -60,6 +59,7 @@ from engine.listening import (
     open_descriptors,
     reserve_descriptors,
 )
+from engine.mqtt.grants import prove_sender
 from engine.mqtt.publisher import CommandActions, MqttService
 from engine.mqtt.settings import MqttConfig
 from engine.mqtt.topics import Topics
@@ -606,7 +606,7 @@ class EngineRuntime:
             CommandActions(
                 acknowledge=self.acknowledge_alert,
                 arm=self.arm_alert_rule,
-                actor_of=functools.partial(service_actor, store),
+                prove=functools.partial(prove_sender, store),
             )
             if store is not None
             else None
@@ -1880,6 +1880,7 @@ class EngineRuntime:
             "sensing": next(iter(rooms.values()), {}).get("sensing"),
             "sensing_recording": next(iter(rooms.values()), {}).get("recording"),
             "sensing_rooms": rooms,
+            "mqtt": self.mqtt.report() if self.mqtt is not None else None,
             "alerts": (
                 None
                 if self.alerts is None

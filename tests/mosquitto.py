@@ -1,7 +1,10 @@
 """A real MQTT broker for tests: Debian's mosquitto on a free loopback port, with password
 and ACL files like a site's. Users: ``watchfloor`` (the engine: everything under
 ``watchfloor/`` and ``homeassistant/``), ``homeassistant`` and ``eve`` (read Watchfloor's
-topics; each may write only its own command topics, as the ACL pattern a site would use)."""
+topics; each may write only its own command topics, as the ACL pattern a site would use),
+and ``intruder`` (may write only its own command topics). ``Broker(acl=False)`` is a broker
+with the password file alone, mosquitto's ordinary setup: every user may read and write
+every topic."""
 
 from __future__ import annotations
 
@@ -19,7 +22,13 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 _CLIENT_NUMBERS = itertools.count(1)  # a broker drops a client whose id connects again
-PASSWORDS = {"watchfloor": "engine-pass-1", "homeassistant": "ha-pass-1", "eve": "eve-pass-1"}
+PASSWORDS = {
+    "watchfloor": "engine-pass-1",
+    "homeassistant": "ha-pass-1",
+    "eve": "eve-pass-1",
+    "intruder": "intruder-pass-1",
+}
+QUEUED_PER_CLIENT = 20_000  # a flood of commands reaches the engine whole (default 1,000)
 ACL = """\
 user watchfloor
 topic readwrite watchfloor/#
@@ -59,9 +68,10 @@ def free_port() -> int:
 
 class Broker:
     """One mosquitto process; :meth:`stop` and :meth:`start` again keep its port (a broker
-    restart: without persistence it forgets every retained message, as after a crash)."""
+    restart: without persistence it forgets every retained message, as after a crash).
+    ``acl=False``: no ACL file, so any user may publish on any topic."""
 
-    def __init__(self, folder: Path, *, tls: bool = False) -> None:
+    def __init__(self, folder: Path, *, tls: bool = False, acl: bool = True) -> None:
         self.folder = folder
         self.port = free_port()
         self.tls = tls
@@ -82,9 +92,11 @@ class Broker:
             ca, cert, key = write_tls_files(folder / "tls")
             tls_lines = f"cafile {ca}\ncertfile {cert}\nkeyfile {key}\n"
         self.ca_file = folder / "tls" / "ca.pem"
+        acl_line = f"acl_file {folder / 'acl'}\n" if acl else ""
         (folder / "mosquitto.conf").write_text(
             f"listener {self.port} 127.0.0.1\n{tls_lines}allow_anonymous false\n"
-            f"password_file {passwords}\nacl_file {folder / 'acl'}\npersistence false\n"
+            f"password_file {passwords}\n{acl_line}persistence false\n"
+            f"max_queued_messages {QUEUED_PER_CLIENT}\n"
             f"log_dest file {folder / 'broker.log'}\n"
             # Run as root (a container), it would switch to the mosquitto user, who cannot
             # read the test's private folder.
@@ -130,7 +142,9 @@ class Subscriber:
             CallbackAPIVersion.VERSION2, client_id=f"test-{user}-{next(_CLIENT_NUMBERS)}"
         )
         self._client.username_pw_set(user, PASSWORDS[user])
-        self._client.on_connect = lambda c, *_a: c.subscribe([(t, 1) for t in topics])
+        self._client.on_connect = lambda c, *_a: (
+            c.subscribe([(t, 1) for t in topics]) if topics else None
+        )
         self._client.on_message = self._on_message
         if broker.tls:
             self._client.tls_set(ca_certs=str(broker.ca_file))
@@ -143,6 +157,13 @@ class Subscriber:
 
     def publish(self, topic: str, payload: bytes | str, retain: bool = False) -> None:
         self._client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
+
+    def publish_many(self, topic: str, payloads: list[bytes]) -> None:
+        """Publish each (QoS 1, in order) without waiting in between; return once the broker
+        has taken them all."""
+        sent = [self._client.publish(topic, payload, qos=1) for payload in payloads]
+        for info in sent:
+            info.wait_for_publish(30)
 
     def latest(self, topic: str) -> paho.MQTTMessage | None:
         hits = [m for m in self.received if m.topic == topic]

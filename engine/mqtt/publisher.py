@@ -7,10 +7,21 @@ a sender. The sender publishes, in this order, Home Assistant's discovery config
 are due (each connection, and when Home Assistant says it is back online), the retained
 state topics that changed (always their newest value: a broker that was away gets how
 things are now, not a replay), then the queued events. While the broker is away events queue
-up to ``[mqtt] queue``; past that the oldest are dropped and counted. Commands from the
-broker run on a third thread, as the service account their broker user is mapped to
-(``[mqtt.commands]``), checked and audited like any other; a refusal is audited too and
-answered on the user's ``result`` topic. Topics and payloads: :mod:`engine.mqtt.topics`.
+up to ``[mqtt] queue``; past that the oldest are dropped and counted.
+
+Commands from the broker run on a third thread. Each must prove who sent it
+(:mod:`engine.mqtt.grants`): the topic's broker user has an admin's grant and the payload
+carries the token of the service account granted; it then acts as that account, checked and
+audited like the same action at a console. Before anything is checked, each sender's
+commands are rate-limited and its refusals summarised (:mod:`engine.mqtt.limits`): a sender
+costs at most one audit entry and one log line a minute, however much it sends. Every
+command is answered on the user's ``result`` topic, a refusal with a named error (except
+those over the rate: the first of them is). Retained command messages are ignored.
+
+The engine also listens to its own retained topics: one that holds a payload the engine did
+not publish (another client wrote it: a broker without an ACL lets anyone) is given the
+engine's own again, at most :data:`RESTORES_PER_MINUTE` a minute, and counted in the health
+line as "forged state restored". Topics and payloads: :mod:`engine.mqtt.topics`.
 """
 
 from __future__ import annotations
@@ -42,7 +53,9 @@ from engine.clock import REAL_CLOCK, Clock
 from engine.events import CameraStatusChanged, Event, HealthState
 from engine.incidents.service import IncidentFiled
 from engine.media import read_small_file
-from engine.mqtt.settings import MqttConfig
+from engine.mqtt.grants import TOKEN_FIELD, Proof, shown
+from engine.mqtt.limits import Admission, RefusalSummary, SenderLimits
+from engine.mqtt.settings import MqttConfig, is_broker_user
 from engine.mqtt.topics import (
     COMMANDS,
     OFFLINE,
@@ -56,6 +69,7 @@ from engine.store.audit import AppendAudit
 from engine.store.database import Store
 from engine.store.event_views import EventsStored, EventView, read_event_views
 from engine.store.writer import StoreWriter
+from engine.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +80,12 @@ THUMBNAIL_WIDTH: Final = 320
 MAX_SNAPSHOT_BYTES: Final = 512 * 1024
 COMMAND_QUEUE: Final = 100
 MAX_COMMAND_BYTES: Final = 4096
+MAX_COMMAND_DEPTH: Final = 4  # a command is a flat JSON object; deeper is not one
+MAX_ALERT_ID: Final = 2**63 - 1  # the store's 64-bit ids
+RESTORES_PER_MINUTE: Final = 20  # forged retained state given back the engine's own
+RESTORE_RETRY_S: Final = 60.0 / RESTORES_PER_MINUTE
+IN_FLIGHT_KEPT: Final = 16  # per retained topic: own messages published, not heard back yet
+STATE: Final = "state"  # the key of the forged-state restores in their limiter
 OPEN_ALERTS_READ: Final = 500
 CATCH_UP_S: Final = 120.0  # a broker told nothing yet hears of alerts this recent as new
 
@@ -74,12 +94,12 @@ CATCH_UP_S: Final = 120.0  # a broker told nothing yet hears of alerts this rece
 class CommandActions:
     """What a command from the broker may do, each as the given actor (checked and audited
     by the engine): ``acknowledge(actor, alert_id, note)``, ``arm(actor, rule, armed)``,
-    and ``actor_of(account)``: the service account's actor now (None: no such enabled
-    service account)."""
+    and ``prove(broker_user, token)``: who a command from that broker user carrying that
+    token acts as (:func:`engine.mqtt.grants.prove_sender`)."""
 
     acknowledge: Callable[[Actor, int, str], object]
     arm: Callable[[Actor, str, bool], object]
-    actor_of: Callable[[str], Actor | None]
+    prove: Callable[[str, object], Proof]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,11 +158,25 @@ class MqttService:
         }
         self._room_people: dict[str, int] = {}
         self._open: dict[int, dict[str, Any]] = {}
-        self._commands: queue.Queue[tuple[str, str, bytes] | None] = queue.Queue(COMMAND_QUEUE)
+        # (sender's key in the limits, broker user, command, payload); None: stop.
+        self._commands: queue.Queue[tuple[str, str, str, bytes] | None] = queue.Queue(COMMAND_QUEUE)
+        self._wake = threading.Event()  # the command thread has something to do
+        self._limits = SenderLimits(clock, per_minute=config.commands_per_minute)
+        self._told: deque[RefusalSummary] = deque()  # to audit and log (command thread)
+        self._failures = SenderLimits(clock)  # unexpected failures: logged once a minute
+        # Retained topics: what was published and not heard back yet, and what the engine
+        # last said on each discovery topic (the state topics' are in _state).
+        self._in_flight: dict[str, deque[bytes]] = {}
+        self._discovery_sent: dict[str, bytes] = {}
+        self._forged = SenderLimits(clock, per_minute=RESTORES_PER_MINUTE)
+        self._forged_pending: set[str] = set()
         self.sent = 0
         self.dropped = 0
         self.commands_run = 0
-        self.commands_refused = 0
+        self.commands_refused = 0  # counted by two threads: under _counting
+        self._counting = threading.Lock()
+        self.commands_retained_ignored = 0
+        self.forged_restored = 0
         self.problem: str | None = "connecting"
         self.since: datetime | None = None
         self._client = paho.Client(
@@ -170,6 +204,8 @@ class MqttService:
     # -- life ---------------------------------------------------------------------------------
     def start(self) -> None:
         """Connect in the background (never waits for the broker) and start listening."""
+        if self.site_file_warning is not None:
+            log.warning("MQTT: %s", self.site_file_warning)
         self._load_open_alerts()
         for camera, _name in self._cameras:
             self._set_camera(camera)
@@ -198,6 +234,7 @@ class MqttService:
             self._commands.put(None, timeout=timeout_s)
         except queue.Full:
             log.warning("MQTT: commands still waiting at stop are not run")
+        self._wake.set()
         self._worker.join(timeout_s)
         try:
             self._client.disconnect()
@@ -208,21 +245,64 @@ class MqttService:
     def connected(self) -> bool:
         return self._connected
 
+    @property
+    def site_file_warning(self) -> str | None:
+        """Why the site file's ``[mqtt.commands]`` does nothing, and what does (None: the
+        site file has none)."""
+        mapped = self.config.ignored_commands
+        if not mapped:
+            return None
+        said = ", ".join(
+            f"{shown(user)} = {printable(account)[:64]}" for user, account in mapped.items()
+        )
+        return (
+            f"the site file's [mqtt.commands] ({said}) is ignored: a site file grants no "
+            "rights. An admin grants a broker user a service account with `watchfloor mqtt "
+            "grant BROKER_USER ACCOUNT`, and each command carries that account's token"
+        )
+
     def health(self) -> tuple[HealthState, str]:
-        """The status bar's ``mqtt`` line."""
+        """The status bar's ``mqtt`` line: connected or not, what was sent, commands run and
+        refused, forged state restored, and the site file's ignored ``[mqtt.commands]``
+        (which makes it degraded until the table is gone)."""
         with self._lock:
             queued = len(self._events)
         lost = f", {self.dropped} dropped" if self.dropped else ""
+        notes = []
+        if self.commands_run or self.commands_refused:
+            notes.append(f"commands: {self.commands_run} run, {self.commands_refused} refused")
+        if self.forged_restored:
+            notes.append(f"forged state restored: {self.forged_restored}")
+        warning = self.site_file_warning
+        if warning is not None:
+            notes.append(warning)
+        tail = "".join(f"; {note}" for note in notes)
         if self._connected:
             return (
-                HealthState.OK,
-                f"connected to {self.config.url}; {self.sent} messages sent{lost}",
+                HealthState.DEGRADED if warning else HealthState.OK,
+                f"connected to {self.config.url}; {self.sent} messages sent{lost}{tail}",
             )
         return (
             HealthState.DEGRADED,
             f"{self.config.url}: {self.problem or 'not connected'}; reconnecting "
-            f"({queued} queued{lost}); the engine carries on",
+            f"({queued} queued{lost}); the engine carries on{tail}",
         )
+
+    def report(self) -> dict[str, Any]:
+        """The MQTT figures of ``watchfloor engine --report``."""
+        state, detail = self.health()
+        warning = self.site_file_warning
+        return {
+            "state": state.value,
+            "detail": detail,
+            "sent": self.sent,
+            "dropped": self.dropped,
+            "commands_run": self.commands_run,
+            "commands_refused": self.commands_refused,
+            "commands_retained_ignored": self.commands_retained_ignored,
+            "forged_state_restored": self.forged_restored,
+            "warnings": [warning] if warning else [],
+        }
 
     # -- the bus (any thread: a dict write or a queue append, never the network) ---------------
     def _on_event(self, event: Event) -> None:
@@ -378,7 +458,10 @@ class MqttService:
                 for topic, config in discovery_configs(
                     self.topics, self._cameras, self._rooms
                 ).items():
-                    self._publish(client, topic, dumps(config), 1, True)
+                    payload = dumps(config)
+                    with self._lock:
+                        self._discovery_sent[topic] = payload
+                    self._publish(client, topic, payload, 1, True)
             for topic, payload in list(dirty.items()):
                 self._publish(client, topic, payload, 1, True)
                 del dirty[topic]
@@ -402,6 +485,12 @@ class MqttService:
     def _publish(
         self, client: paho.Client, topic: str, payload: bytes, qos: int, retain: bool
     ) -> None:
+        if retain:  # noted before it can come back: the engine hears its own topics
+            with self._lock:
+                flight = self._in_flight.get(topic)
+                if flight is None:
+                    flight = self._in_flight[topic] = deque(maxlen=IN_FLIGHT_KEPT)
+                flight.append(payload)
         info = client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc != paho.MQTT_ERR_SUCCESS:
             raise _NotSentError(paho.error_string(info.rc))
@@ -461,11 +550,13 @@ class MqttService:
             self.problem = f"the broker refused: {reason}"
             log.warning("MQTT: %s", self.problem)
             return
+        # The retained topics include alerts/open: its retained value is what the engine
+        # publishing before this one told (catch-up), before it is this engine's own.
         wanted = [(self.topics.ha_status, 1), (self.topics.commands, 1)]
-        if self._catch_up:
-            wanted.append((self.topics.open_alerts, 1))  # its retained value: what was told
+        wanted += [(pattern, 1) for pattern in self.topics.own_retained]
         client.subscribe(wanted)
         with self._lock:
+            self._in_flight.clear()  # what was in flight on the last connection is not
             self._connected = True
             self.problem = None
             self.since = self._clock.now()
@@ -501,7 +592,6 @@ class MqttService:
         published. A broker that had none (its first message is this engine's own) was told
         nothing: the alerts raised in the last :data:`CATCH_UP_S` are. Told now, as new."""
         self._catch_up = False
-        client.unsubscribe(self.topics.open_alerts)
         told: set[int] = set()
         if message.retain:
             try:
@@ -526,9 +616,8 @@ class MqttService:
     def _on_message(
         self, _client: paho.Client, _userdata: object, message: paho.MQTTMessage
     ) -> None:
-        if message.topic == self.topics.open_alerts:
-            if self._catch_up:
-                self._caught_up(_client, message)
+        if message.topic == self.topics.open_alerts and self._catch_up:
+            self._caught_up(_client, message)
             return
         if message.topic == self.topics.ha_status:
             if message.payload.strip() == ONLINE.encode():
@@ -539,81 +628,245 @@ class MqttService:
             return
         command = self.topics.command_of(message.topic)
         if command is None:
+            self._check_retained(message.topic, bytes(message.payload))
+            return
+        if message.retain:
+            # Kept by the broker, it would run again on every reconnection: a command is
+            # something sent now.
+            self.commands_retained_ignored += 1
+            return
+        broker_user, name = command
+        key = self._limits.key(broker_user if is_broker_user(broker_user) else None)
+        admission = self._limits.take(key)
+        if admission is not Admission.ADMITTED:
+            words = (
+                f"more than {self._limits.per_minute} commands a minute from this broker "
+                "user: the rest of the minute's are ignored"
+            )
+            self._refused(key, "rate limited", words)
+            if admission is Admission.LIMITED_FIRST:
+                self._answer(broker_user, name, _no(words))
             return
         try:
-            self._commands.put_nowait((command[0], command[1], bytes(message.payload)))
+            self._commands.put_nowait((key, broker_user, name, bytes(message.payload)))
         except queue.Full:
-            log.warning("MQTT: command from %s dropped: too many waiting", command[0])
+            self._refused(key, "engine busy", "too many commands waiting in the engine")
+            return
+        self._wake.set()
+
+    # -- the engine's own retained topics (paho's network thread) ------------------------------
+    def _check_retained(self, topic: str, payload: bytes) -> None:
+        """A message on one of the engine's retained topics: its own coming back, or one
+        another client wrote, which is given the engine's own again (rate-limited)."""
+        with self._lock:
+            own = self._state.get(topic)
+            discovery = own is None
+            if discovery:
+                own = self._discovery_sent.get(topic)
+            if own is None:
+                return  # a topic this engine has said nothing on (another run's, a site's)
+            flight = self._in_flight.get(topic)
+            if flight and payload in flight:
+                while flight.popleft() != payload:
+                    pass  # older ones were not heard back: superseded, not pending
+                return
+            if flight or topic in self._dirty or (discovery and self._discovery_due):
+                return  # the engine's own is on its way and will overwrite it
+            if payload == own:
+                return
+            self._forged_pending.add(topic)
+        summary = self._forged.refuse(STATE, "forged", topic)
+        if summary is not None:
+            self._told.append(summary)
+        self._wake.set()
+
+    def _restore_forged(self) -> None:
+        """Give each forged topic the engine's own again, as fast as the rate allows
+        (command thread)."""
+        with self._lock:
+            pending = sorted(self._forged_pending)
+        for topic in pending:
+            if self._forged.take(STATE) is not Admission.ADMITTED:
+                return
+            with self._lock:
+                self._forged_pending.discard(topic)
+                if topic in self._state:
+                    self._dirty.add(topic)
+                elif topic in self._discovery_sent:
+                    self._discovery_due = True
+                else:
+                    continue
+                self._lock.notify_all()
+            self.forged_restored += 1
 
     # -- commands (their own thread: they wait on the store writer) ----------------------------
     def _command_loop(self) -> None:
-        while (item := self._commands.get()) is not None:
-            broker_user, command, payload = item
-            try:
-                result = self._run_command(broker_user, command, payload)
-            except Exception as exc:  # never let one command stop the others
-                log.exception("MQTT command %s from %s failed", command, broker_user)
-                result = {"ok": False, "error": f"failed: {exc}"}
+        """Run the commands queued, tell the refusals due, restore forged state; wait on
+        the engine clock for the next of these (a summary's minute, a restore's turn)."""
+        while True:
+            waits = [self._limits.next_due_in(), self._forged.next_due_in()]
+            waits.append(self._failures.next_due_in())
+            with self._lock:
+                if self._forged_pending:
+                    waits.append(RESTORE_RETRY_S)
+            due = [w for w in waits if w is not None]
+            self._clock.wait(self._wake, min(due) if due else None)
+            self._wake.clear()
+            stopping = False
+            while not stopping:
+                try:
+                    item = self._commands.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                else:
+                    self._handle(*item)
+            self._restore_forged()
+            self._told.extend(self._limits.due())
+            self._told.extend(self._forged.due())
+            self._told.extend(self._failures.due())
+            if stopping:  # nothing counted goes untold
+                self._told.extend(self._limits.flush())
+                self._told.extend(self._forged.flush())
+                self._told.extend(self._failures.flush())
+            while self._told:
+                self._tell(self._told.popleft())
+            if stopping:
+                return
+
+    def _handle(self, key: str, broker_user: str, command: str, payload: bytes) -> None:
+        try:
+            result, refusal = self._run_command(broker_user, command, payload)
+        except Exception:  # never let one command stop the others; logged once a minute
+            if self._failures.refuse(key, "failed", printable(command)[:32]) is not None:
+                log.exception("MQTT: command %s from %r failed", printable(command)[:32], key)
+            result, refusal = _no("failed in the engine (see its log)"), None
+        if refusal is not None:
+            self._refused(key, refusal, str(result.get("error", "")))
+        self._answer(broker_user, command, result)
+
+    def _answer(self, broker_user: str, command: str, result: dict[str, Any]) -> None:
+        """Tell the sender on its result topic (a topic level that names no broker user
+        has none)."""
+        if is_broker_user(broker_user):
             self._queue(
-                _Event(self.topics.result(broker_user), dumps({"command": command, **result}))
+                _Event(
+                    self.topics.result(broker_user),
+                    dumps({"command": printable(command)[:32], **result}),
+                )
             )
 
-    def _run_command(self, broker_user: str, command: str, payload: bytes) -> dict[str, Any]:
-        account = self.config.commands.get(broker_user)
-        actor = self._actions.actor_of(account) if self._actions and account else None
-        if actor is None:
-            why = (
-                f"broker user {broker_user!r} is not mapped to a service account ([mqtt.commands])"
-                if account is None
-                else f"{account!r} is not an enabled service account"
-            )
-            self._refuse(broker_user, command, why)
-            return {"ok": False, "error": why}
+    def _refused(self, key: str, reason: str, words: str) -> None:
+        """Count a refusal of sender ``key``'s command; the first of its minute is audited
+        and logged now, the others in the minute's summary (any thread)."""
+        with self._counting:
+            self.commands_refused += 1
+        summary = self._limits.refuse(key, reason, words)
+        if summary is not None:
+            self._told.append(summary)
+            self._wake.set()
+
+    def _run_command(
+        self, broker_user: str, command: str, payload: bytes
+    ) -> tuple[dict[str, Any], str | None]:
+        """Check and run one command: its answer, and why it was refused before it could act
+        as anyone (None: it was proved, whatever came of it then)."""
         if command not in COMMANDS:
-            return {"ok": False, "error": f"unknown command {command!r} ({', '.join(COMMANDS)})"}
+            said = printable(command)[:32]
+            return _no(f"unknown command {said!r} ({', '.join(COMMANDS)})"), "unknown command"
+        body, problem = parse_command(payload)
+        if body is None:
+            return _no(problem), "bad payload"
+        if self._actions is None:
+            return _no("this engine takes no commands (it has no store)"), "no store"
         try:
-            body = json.loads(payload[:MAX_COMMAND_BYTES].decode("utf-8")) if payload else {}
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return {"ok": False, "error": f"the payload is not JSON: {exc}"}
-        if not isinstance(body, dict) or len(payload) > MAX_COMMAND_BYTES:
-            return {"ok": False, "error": "expected a JSON object of at most 4 kB"}
-        assert self._actions is not None
+            proof = self._actions.prove(broker_user, body.get(TOKEN_FIELD))
+        except Exception as exc:  # the database away: nothing may be proved now
+            log.debug("MQTT: a command could not be checked: %s", exc)
+            return _no("the command could not be checked now (the database is away)"), "unchecked"
+        actor = proof.actor
+        if actor is None:
+            return _no(proof.reason), proof.refusal
         try:
             if command == "ack":
                 alert_id = body.get("alert")
                 note = body.get("note", "")
-                if isinstance(alert_id, bool) or not isinstance(alert_id, int):
-                    return {"ok": False, "error": "'alert' must be an alert id (a number)"}
+                if (
+                    isinstance(alert_id, bool)
+                    or not isinstance(alert_id, int)
+                    or not 1 <= alert_id <= MAX_ALERT_ID
+                ):
+                    error = f"'alert' must be an alert id: a whole number from 1 to {MAX_ALERT_ID}"
+                    return _no(error), None
                 if not isinstance(note, str):
-                    return {"ok": False, "error": "'note' must be text"}
+                    return _no("'note' must be text"), None
                 self._actions.acknowledge(actor, alert_id, note)
                 self.commands_run += 1
-                return {"ok": True, "alert": alert_id}
+                return {"ok": True, "alert": alert_id}, None
             rule = body.get("rule")
             if not isinstance(rule, str) or not rule:
-                return {"ok": False, "error": "'rule' must be a rule's name"}
+                return _no("'rule' must be a rule's name"), None
             self._actions.arm(actor, rule, command == "arm")
             self.commands_run += 1
-            return {"ok": True, "rule": rule, "armed": command == "arm"}
+            return {"ok": True, "rule": rule, "armed": command == "arm"}, None
         except PermissionDeniedError as exc:
-            self.commands_refused += 1
-            return {"ok": False, "error": str(exc)}  # the engine audited the refusal
+            with self._counting:
+                self.commands_refused += 1
+            return _no(str(exc)), None  # the store writer audited the refusal
         except (LookupError, ValueError, RuntimeError) as exc:
-            return {"ok": False, "error": str(exc)}
+            return _no(str(exc)), None
 
-    def _refuse(self, broker_user: str, command: str, why: str) -> None:
-        """Audit a command from a broker user no service account stands behind."""
-        self.commands_refused += 1
-        log.warning("MQTT command %s refused: %s", command, why)
+    def _tell(self, summary: RefusalSummary) -> None:
+        """Log, and for a sender's refused commands audit, one summary (command thread)."""
+        if summary.sender == STATE and set(summary.reasons) == {"forged"}:
+            log.warning(
+                "MQTT: %d retained message(s) another client wrote on this engine's topics "
+                "(the first on %s) are given the engine's own again; let only the engine's "
+                "broker user write them (a broker ACL)",
+                summary.refused,
+                summary.example,
+            )
+            return
+        if set(summary.reasons) == {"failed"}:
+            if not summary.first:  # the first was logged with its traceback
+                log.warning(
+                    "MQTT: %d more command(s) from %r failed in the engine since %s",
+                    summary.refused,
+                    summary.sender,
+                    summary.since.isoformat(),
+                )
+            return
+        reasons = ", ".join(f"{why}: {n}" for why, n in sorted(summary.reasons.items()))
+        if summary.first:
+            log.warning(
+                "MQTT: a command from broker user %r was refused: %s",
+                summary.sender,
+                summary.example,
+            )
+        else:
+            log.warning(
+                "MQTT: %d more command(s) from broker user %r refused since %s (%s); the first: %s",
+                summary.refused,
+                summary.sender,
+                summary.since.isoformat(),
+                reasons,
+                summary.example,
+            )
         if self._writer is not None:
             self._writer.post(
                 AppendAudit(
                     at=self._clock.now(),
-                    actor=f"mqtt:{broker_user}",
-                    action=f"mqtt.{command}",
+                    actor=f"mqtt:{summary.sender}",
+                    action="mqtt.command",
                     target=f"mqtt:{self.topics.base}",
                     outcome="denied",
-                    detail={"reason": why},
+                    detail={
+                        "refused": summary.refused,
+                        "reasons": summary.reasons,
+                        "since": summary.since.isoformat(),
+                        "example": summary.example,
+                    },
                 )
             )
 
@@ -631,6 +884,62 @@ class MqttService:
         for alert in alerts:
             self._set(self.topics.alert(alert.alert_id), alert.as_json())
         self._set_open_alerts()
+
+
+def _no(error: str) -> dict[str, Any]:
+    return {"ok": False, "error": error}
+
+
+def parse_command(payload: bytes) -> tuple[dict[str, Any] | None, str]:
+    """A command's payload as its JSON object, or None and what is wrong with it: bounded
+    before it is parsed (:data:`MAX_COMMAND_BYTES`, :data:`MAX_COMMAND_DEPTH`), so that no
+    payload costs more than reading 4 kB once."""
+    if not payload:
+        return None, f'the payload is empty: expected a JSON object with the "{TOKEN_FIELD}"'
+    if len(payload) > MAX_COMMAND_BYTES:
+        return None, f"the payload has {len(payload)} bytes: at most {MAX_COMMAND_BYTES}"
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"the payload is not UTF-8 text (byte {exc.start})"
+    if nested_deeper_than(text, MAX_COMMAND_DEPTH):
+        return None, (
+            f"the payload is nested more than {MAX_COMMAND_DEPTH} levels deep: a command is "
+            "a flat JSON object"
+        )
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"the payload is not JSON: {exc.msg} at character {exc.pos}"
+    except (ValueError, RecursionError) as exc:
+        return None, f"the payload is not JSON a command may hold: {printable(str(exc))[:100]}"
+    if not isinstance(body, dict):
+        return None, "expected a JSON object"
+    return body, ""
+
+
+def nested_deeper_than(text: str, limit: int) -> bool:
+    """Whether JSON ``text`` opens more than ``limit`` arrays or objects inside each other
+    (strings skipped); one pass, no recursion, so a 2,000-deep payload costs no stack."""
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 class _NotSentError(RuntimeError):

@@ -10,8 +10,12 @@
     thumbnails = "base64"                # or "none": a small JPEG with each new alert
     ca_file = "/etc/ssl/broker-ca.pem"   # mqtts: the CA that signed the broker
     queue = 1000                         # messages held while the broker is away
-    [mqtt.commands]                      # broker user -> Watchfloor service account
-    homeassistant = "ha-service"
+    commands_per_minute = 10             # per broker user; the rest are refused unread
+
+A ``[mqtt.commands]`` table (broker user = account) is read and ignored: a site file
+confers no rights. It mapped broker users to service accounts before; now an admin grants
+that in the store (``watchfloor mqtt grant``, :mod:`engine.mqtt.grants`), and the engine
+warns, in its health line, its report and its log, until the table is gone.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from engine.text import control_character_at
+
 if TYPE_CHECKING:
     from engine.config import _SiteReader as SiteReader
 
@@ -31,10 +37,17 @@ _TOPIC_WORD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _BROKER_USER = re.compile(r"^[^/#+\s]{1,64}$")
 
 
+def is_broker_user(text: str) -> bool:
+    """Whether ``text`` can be a broker user's name in a topic level: 1–64 characters,
+    none of ``/ # +``, no spaces or control characters."""
+    return bool(_BROKER_USER.match(text)) and control_character_at(text) is None
+
+
 @dataclass(frozen=True, slots=True)
 class MqttConfig:
-    """Where and how the engine talks MQTT (see the module doc). ``commands`` maps a broker
-    user to the Watchfloor service account its commands act as."""
+    """Where and how the engine talks MQTT (see the module doc). ``ignored_commands``: the
+    site file's ``[mqtt.commands]`` (broker user → account), which is no longer obeyed and
+    is kept only to warn about it."""
 
     url: str
     host: str
@@ -47,7 +60,8 @@ class MqttConfig:
     thumbnails: str = "base64"
     ca_file: Path | None = None
     queue: int = 1000
-    commands: dict[str, str] = field(default_factory=dict)
+    commands_per_minute: int = 10
+    ignored_commands: dict[str, str] = field(default_factory=dict)
 
 
 def read_mqtt(reader: SiteReader, value: Any) -> MqttConfig:
@@ -65,6 +79,7 @@ def read_mqtt(reader: SiteReader, value: Any) -> MqttConfig:
             "thumbnails",
             "ca_file",
             "queue",
+            "commands_per_minute",
             "commands",
         },
     )
@@ -102,6 +117,11 @@ def read_mqtt(reader: SiteReader, value: Any) -> MqttConfig:
         if not ca_file.is_file():
             raise reader.fail((*path, "ca_file"), f"no such file: {ca_file}")
     queue = reader.integer(table, "queue", path, 10, 1_000_000) if "queue" in table else 1000
+    per_minute = (
+        reader.integer(table, "commands_per_minute", path, 1, 600)
+        if "commands_per_minute" in table
+        else 10
+    )
     commands: dict[str, str] = {}
     if "commands" in table:
         raw = table["commands"]
@@ -109,7 +129,7 @@ def read_mqtt(reader: SiteReader, value: Any) -> MqttConfig:
             raise reader.fail((*path, "commands"), "expected a table of broker user = account")
         for broker_user, account in raw.items():
             where = (*path, "commands", broker_user)
-            if not _BROKER_USER.match(broker_user):
+            if not is_broker_user(broker_user):
                 raise reader.fail(where, "a broker user has no '/', '#', '+' or spaces")
             if not isinstance(account, str) or not account.strip():
                 raise reader.fail(where, "expected the name of a Watchfloor service account")
@@ -126,5 +146,6 @@ def read_mqtt(reader: SiteReader, value: Any) -> MqttConfig:
         thumbnails=thumbnails,
         ca_file=ca_file,
         queue=queue,
-        commands=commands,
+        commands_per_minute=per_minute,
+        ignored_commands=commands,
     )

@@ -24,8 +24,13 @@ Events (not retained):
   ``severity``, ``confidence``, ``occurred_at``, …);
 - ``<base>/command/<broker user>/result``: ``{"command", "ok", "error"?, …}``.
 
-Commands in: ``<base>/command/<broker user>/ack`` ``{"alert": id, "note": "…"}``,
-``…/arm`` and ``…/disarm`` ``{"rule": "name"}``.
+Commands in: ``<base>/command/<broker user>/ack`` ``{"token": "wft_…", "alert": id,
+"note": "…"}``, ``…/arm`` and ``…/disarm`` ``{"token": "wft_…", "rule": "name"}``. The token
+is that of the service account an admin granted the broker user (:mod:`engine.mqtt.grants`);
+retained command messages are ignored (they would run again on every reconnection).
+
+The engine also listens to its own retained topics: one that holds a payload the engine did
+not publish is given the engine's own again (:class:`~engine.mqtt.publisher.MqttService`).
 
 An alert's ``{…}`` is :meth:`engine.alerts.records.AlertView.as_json`. Times are ISO 8601
 UTC. Home Assistant discovery configs go to
@@ -104,6 +109,23 @@ class Topics:
     def commands(self) -> str:
         """The subscription for every broker user's commands."""
         return f"{self.base}/command/+/+"
+
+    @property
+    def own_retained(self) -> list[str]:
+        """Subscriptions covering every retained topic the engine publishes (its state and
+        Home Assistant's discovery configs), to notice one holding what it did not say."""
+        base = self.base
+        patterns = [
+            self.availability,
+            self.open_alerts,
+            f"{base}/alert/+",
+            f"{base}/camera/+/state",
+            f"{base}/room/+/state",
+            f"{base}/node/+/state",
+        ]
+        if self.config.discovery:
+            patterns.append(f"{self.config.discovery_prefix}/+/{self.node_id}/+/config")
+        return patterns
 
     def result(self, broker_user: str) -> str:
         return f"{self.base}/command/{broker_user}/result"

@@ -1,8 +1,9 @@
 """Watchfloor on MQTT, through a real broker (Debian's mosquitto, with passwords and an ACL
 like a site's) and a real engine: Home Assistant finds every entity from discovery alone;
 alerts and camera states are published and stay right across a broker restart; commands
-act as the service account their broker user is mapped to, and a user mapped to none is
-refused and audited; a broker that is away never makes the engine wait."""
+act as the service account an admin granted their broker user, proved by its token, and a
+user granted none is refused and audited; a broker that is away never makes the engine wait.
+Hostile senders: tests/engine/test_mqtt_commands.py."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.access import Actor, Role
-from engine.accounts import CreateAccount, hash_token, service_actor
+from engine.accounts import CreateAccount, hash_token, new_service_token
 from engine.alerts.records import list_alerts
 from engine.alerts.rules import RuleSpec, list_rules
 from engine.bus import EventBus
@@ -24,6 +25,7 @@ from engine.config import SiteConfigError, load_site
 from engine.events import HealthState
 from engine.incidents.records import IncidentView
 from engine.incidents.service import IncidentFiled
+from engine.mqtt.grants import GrantMqtt
 from engine.mqtt.publisher import MqttService
 from engine.mqtt.settings import MqttConfig
 from engine.mqtt.topics import Topics
@@ -57,7 +59,6 @@ def _site(tmp_path: Path, broker_url: str, extra: str = "") -> Path:
         extra=(
             "[alerts]\ncamera_offline_s = 1\n"
             f'[mqtt]\nurl = "{broker_url}"\nuser = "watchfloor"\n{extra}'
-            '[mqtt.commands]\nhomeassistant = "ha-service"\n'
         ),
     )
 
@@ -132,20 +133,24 @@ def test_home_assistant_sees_every_entity_from_discovery_alone(
         ha.close()
 
 
-def test_alerts_and_commands_over_mqtt_act_as_the_mapped_service_account(
+def test_alerts_and_commands_over_mqtt_act_as_the_granted_service_account(
     engine: EngineRuntime, broker: Broker, db_url: str
 ) -> None:
     assert engine.writer is not None and engine.store is not None
+    token = new_service_token()
     engine.writer.execute(
         CreateAccount(
             name="ha-service",
             roles=frozenset({Role.ADMIN}),
             at=datetime.now(UTC),
             actor=ADMIN,
-            token_hash=hash_token("wft_test"),
+            token_hash=hash_token(token),
         )
     )
-    assert service_actor(engine.store, "ha-service") is not None
+    engine.writer.execute(
+        GrantMqtt(broker_user="homeassistant", account="ha-service", at=datetime.now(UTC),
+                  actor=ADMIN)
+    )  # fmt: skip
     ha = Subscriber(broker, "homeassistant", [f"{BASE}/#"])
     eve = Subscriber(broker, "eve", [f"{BASE}/command/eve/result"])
     try:
@@ -160,15 +165,18 @@ def test_alerts_and_commands_over_mqtt_act_as_the_mapped_service_account(
         ha.wait(lambda: ha.latest(f"{BASE}/alert/{alert_id}"))
         assert _payload(ha.latest(f"{BASE}/alerts/open"))["alerts"] == [alert_id]
 
-        # eve is a broker user no service account stands behind: refused, audited.
-        eve.publish(f"{BASE}/command/eve/ack", json.dumps({"alert": alert_id}))
+        # eve is a broker user no admin granted an account: refused, audited, even with
+        # Home Assistant's token.
+        eve.publish(f"{BASE}/command/eve/ack", json.dumps({"alert": alert_id, "token": token}))
         refusal = _payload(eve.wait(lambda: eve.latest(f"{BASE}/command/eve/result")))
-        assert refusal["ok"] is False and "not mapped to a service account" in refusal["error"]
+        assert refusal["ok"] is False and "may not send commands" in refusal["error"]
         assert [a.alert_id for a in list_alerts(engine.store, open_only=True)] == [alert_id]
 
-        # Home Assistant's user is mapped to ha-service: the acknowledgement is its.
+        # Home Assistant's user is granted ha-service and sends its token: the
+        # acknowledgement is ha-service's.
         ha.publish(
-            f"{BASE}/command/homeassistant/ack", json.dumps({"alert": alert_id, "note": "seen"})
+            f"{BASE}/command/homeassistant/ack",
+            json.dumps({"alert": alert_id, "note": "seen", "token": token}),
         )
         result = _payload(ha.wait(lambda: ha.latest(f"{BASE}/command/homeassistant/result")))
         assert result == {"command": "ack", "ok": True, "alert": alert_id}
@@ -183,7 +191,10 @@ def test_alerts_and_commands_over_mqtt_act_as_the_mapped_service_account(
             ADMIN, RuleSpec(rule_id=0, name="Night plaza", camera="plaza", room=None,
                             trigger="person")
         )  # fmt: skip
-        ha.publish(f"{BASE}/command/homeassistant/disarm", json.dumps({"rule": "Night plaza"}))
+        ha.publish(
+            f"{BASE}/command/homeassistant/disarm",
+            json.dumps({"rule": "Night plaza", "token": token}),
+        )
         ha.wait(
             lambda: any(
                 _payload(m).get("command") == "disarm"
@@ -191,7 +202,9 @@ def test_alerts_and_commands_over_mqtt_act_as_the_mapped_service_account(
             )
         )
         assert [r.enabled for r in list_rules(engine.store)] == [False]
-        ha.publish(f"{BASE}/command/homeassistant/arm", json.dumps({"rule": "Nope"}))
+        ha.publish(
+            f"{BASE}/command/homeassistant/arm", json.dumps({"rule": "Nope", "token": token})
+        )
         missing = ha.wait(
             lambda: [
                 _payload(m)
@@ -209,7 +222,7 @@ def test_alerts_and_commands_over_mqtt_act_as_the_mapped_service_account(
                 )
             ).all()
         said = [(a, b, c) for a, b, c in entries if a.startswith(("mqtt:", "service:"))]
-        assert ("mqtt:eve", "mqtt.ack", "denied") in said
+        assert ("mqtt:eve", "mqtt.command", "denied") in said
         assert ("service:ha-service", "alert.acknowledge", "ok") in said
         assert ("service:ha-service", "alert_rule.arm", "ok") in said
         state, detail = engine.mqtt.health() if engine.mqtt else (None, "")
@@ -314,6 +327,7 @@ def _incident(number: int) -> IncidentView:
         ('url = "mqtt://broker"\ntopic_prefix = "a/b"', "one topic level"),
         ('url = "mqtt://broker"\nca_file = "nowhere.pem"', "no such file"),
         ('url = "mqtt://broker"\n[mqtt.commands]\n"a/b" = "x"', "no '/', '#', '+'"),
+        ('url = "mqtt://broker"\n[mqtt.commands]\nha = 3', "name of a Watchfloor service"),
         ('url = "mqtt://broker"\nqueue = 1', "outside 10..1000000"),
         ('url = "mqtt://broker"\ncolour = "red"', "unknown field"),
     ],

@@ -6,7 +6,9 @@ detector, tracker, clips, alerts, the simulated sensing room) runs the demo plaz
 ``[mqtt]`` table pointing at a real broker (Debian's mosquitto on loopback, with passwords
 and an ACL). An alert rule ("anyone on the plaza") raises alerts; a subscriber playing Home
 Assistant acknowledges each one over MQTT as soon as it hears of it (as the service account
-its broker user is mapped to), so the next person raises the next. ``[alerts]
+an admin granted its broker user, with that account's token in each command; ``[mqtt]
+commands_per_minute = 600`` so that no acknowledgement waits on the rate limit), so the next
+person raises the next. ``[alerts]
 group_window_s = 0`` and ``risk_provider = "none"`` as in ``benchmarks/alert_latency.py``.
 
 Latency is measured in this one process on one clock: from the moment the engine publishes
@@ -49,8 +51,7 @@ def _site(tmp: Path, broker_url: str) -> Path:
     )
     text += (
         '\n[alerts]\ngroup_window_s = 0\nrisk_provider = "none"\ncamera_offline_s = 0\n'
-        f'[mqtt]\nurl = "{broker_url}"\nuser = "watchfloor"\n'
-        f'[mqtt.commands]\nhomeassistant = "{SERVICE}"\n'
+        f'[mqtt]\nurl = "{broker_url}"\nuser = "watchfloor"\ncommands_per_minute = 600\n'
     )
     path = tmp / "site.toml"
     path.write_text(text, encoding="utf-8")
@@ -67,12 +68,13 @@ def _run(seconds: float, outage_at: float, outage_s: float, tmp: Path) -> dict[s
     from datetime import UTC, datetime
 
     from engine.access import Role, machine_actor
-    from engine.accounts import CreateAccount, hash_token
+    from engine.accounts import CreateAccount, hash_token, new_service_token
     from engine.alerts.records import list_alerts
     from engine.alerts.rules import RuleSpec
     from engine.alerts.service import AlertChanged, AlertRaised
     from engine.config import load_site
     from engine.events import Event
+    from engine.mqtt.grants import GrantMqtt
     from engine.mqtt.topics import Topics
     from engine.runtime import EngineRuntime
     from engine.sensing.service import SensingRecord
@@ -105,15 +107,22 @@ def _run(seconds: float, outage_at: float, outage_s: float, tmp: Path) -> dict[s
     runtime.bus.subscribe(Event, on_event)
     runtime.start()
     assert runtime.writer is not None and runtime.store is not None
+    token = new_service_token()
     runtime.writer.execute(
         CreateAccount(
             name=SERVICE,
             roles=frozenset({Role.OPERATOR}),
             at=datetime.now(UTC),
             actor=machine_actor(),
-            token_hash=hash_token("wft_benchmark"),
+            token_hash=hash_token(token),
         )
     )
+    runtime.writer.execute(
+        GrantMqtt(
+            broker_user="homeassistant", account=SERVICE, at=datetime.now(UTC),
+            actor=machine_actor(),
+        )
+    )  # fmt: skip
     runtime.add_alert_rule(
         machine_actor(),
         RuleSpec(rule_id=0, name=RULE, camera="plaza", room=None, trigger="person"),
@@ -145,7 +154,7 @@ def _run(seconds: float, outage_at: float, outage_s: float, tmp: Path) -> dict[s
             if not outage or "started_at_s" in outage:
                 received = list(zip(ha.received, ha.times, strict=False))
                 for message, at in received[seen:]:
-                    _hear(message, at, topics, heard, ha, acked)
+                    _hear(message, at, topics, heard, ha, acked, token)
                 seen = len(received)
     finally:
         ha.close()
@@ -171,6 +180,8 @@ def _run(seconds: float, outage_at: float, outage_s: float, tmp: Path) -> dict[s
         "fall_latency_ms": _summary(latencies["fall"]),
         "target_p95_ms": TARGET_P95_MS,
         "acknowledged_over_mqtt": len(acked),
+        "commands_run": runtime.mqtt.commands_run if runtime.mqtt else 0,
+        "commands_refused": runtime.mqtt.commands_refused if runtime.mqtt else 0,
         "outage": outage,
         "mqtt_sent": runtime.mqtt.sent if runtime.mqtt else 0,
         "mqtt_dropped": runtime.mqtt.dropped if runtime.mqtt else 0,
@@ -184,6 +195,7 @@ def _hear(
     heard: dict[tuple[str, int], float],
     ha: Any,
     acked: set[int],
+    token: str,
 ) -> None:
     """One message the subscriber received: timed (on the perf clock) and, for a new alert,
     acknowledged over MQTT at once."""
@@ -196,7 +208,7 @@ def _hear(
             acked.add(alert_id)
             ha.publish(
                 f"{topics.base}/command/homeassistant/ack",
-                json.dumps({"alert": alert_id, "note": "benchmark"}),
+                json.dumps({"alert": alert_id, "note": "benchmark", "token": token}),
             )
     elif message.topic.endswith("/fall"):
         body = json.loads(message.payload)

@@ -217,6 +217,7 @@ import engine.store.gesture_models  # noqa: E402
 import engine.store.history_models  # noqa: E402
 import engine.store.incident_models  # noqa: E402
 import engine.store.mqtt_models  # noqa: E402
+import engine.store.node_token_models  # noqa: E402
 import engine.store.person_models  # noqa: E402
 import engine.store.privacy_models  # noqa: E402
 import engine.store.site_plan_models  # noqa: E402

@@ -21,9 +21,11 @@ from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 
 if TYPE_CHECKING:
     from engine.cluster.member import ClusterOptions
+    from engine.runtime import EngineRuntime
 
 from console import auth, exit_codes
 from console.commands import (
+    SignalStop,
     accounts,
     alerts,
     analyze,
@@ -54,7 +56,7 @@ from console.commands import (
     speech,
     stop_on_signals,
 )
-from engine.access import PermissionDeniedError
+from engine.access import Actor, PermissionDeniedError
 from engine.accounts import LoginFailedError, RecoveryRefusedError
 from engine.config import SiteConfigError, load_site
 from engine.paths import restrict_new_files
@@ -63,6 +65,8 @@ from engine.store import DatabaseError, default_db_url, display_url
 from engine.store.writer import StoreUnavailableError
 from engine.text import printable
 from resources import DEMO_SITE
+
+log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -456,6 +460,43 @@ def _cluster_options(args: argparse.Namespace) -> ClusterOptions | str | None:
     )
 
 
+def _audit_engine_stop(runtime: EngineRuntime, args: argparse.Namespace, stop: SignalStop) -> None:
+    """Audit ``engine.stop`` before the writer stops: a signal as the operating-system
+    account it had to come from (this one or root), naming the signal; the end of
+    ``--duration`` or a failure as whoever ran the command."""
+    from engine.access import machine_actor
+    from engine.store.audit import AppendAudit
+    from engine.wording import what_stops
+
+    writer = runtime.writer
+    if writer is None:
+        return
+    caller = getattr(args, "caller", None)
+    if stop.signal_name is not None:
+        actor: Actor | str = machine_actor()
+        cause = f"signal {stop.signal_name}"
+    else:
+        actor = caller if caller is not None else machine_actor()
+        cause = (
+            "name lost"
+            if runtime.name_lost
+            else "database failed"
+            if runtime.fatal_error
+            else "duration ended"
+        )
+    detail = {
+        "cause": cause,
+        "stops": what_stops(len(runtime.sources), len(runtime.sensing_services)),
+        "session": caller.label if caller is not None else "",
+    }
+    try:
+        writer.post(
+            AppendAudit(at=runtime.clock.now(), actor=actor, action="engine.stop", detail=detail)
+        )
+    except Exception:  # a writer that failed: the stop goes on, said in the log
+        log.exception("the engine's stop (%s) was not audited", cause)
+
+
 def _run_engine(args: argparse.Namespace, db_url: str) -> int:
     from engine.cluster.leases import EngineNameTakenError
     from engine.instance import EngineAlreadyRunningError
@@ -482,12 +523,14 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
             file=sys.stderr,
         )
     runtime = EngineRuntime(site, store, cluster=cluster)
+    stop: SignalStop | None = None
     try:
         with stop_on_signals() as stop:
             try:
                 runtime.start(abort=stop)  # a signal during start-up ends it early
             except (EngineAlreadyRunningError, EngineNameTakenError) as exc:
                 print(f"watchfloor engine: {exc}", file=sys.stderr)  # a second one
+                stop = None  # it never ran: nothing stops
                 return exit_codes.FAILED
             # --duration counts from the start
             deadline = time.monotonic() + (args.duration if args.duration else math.inf)
@@ -497,6 +540,8 @@ def _run_engine(args: argparse.Namespace, db_url: str) -> int:
                     break
                 runtime.wait_fatal(min(remaining, 0.5))
     finally:
+        if stop is not None:
+            _audit_engine_stop(runtime, args, stop)
         runtime.stop()
         store.close()
     report: dict[str, Any] = runtime.report()

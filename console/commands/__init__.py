@@ -142,15 +142,26 @@ def say_sensing_recording_lost(command: str, recording: dict[str, Any] | None) -
     return True
 
 
+class SignalStop(threading.Event):
+    """Set by a stopping signal; :attr:`signal_name` says which (``SIGTERM``), for the
+    audit trail's word on who or what stopped the command."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signal_name: str | None = None
+
+    def on_signal(self, number: int, _frame: object) -> None:
+        self.signal_name = self.signal_name or signal.Signals(number).name
+        self.set()
+
+
 @contextmanager
-def stop_on_signals() -> Iterator[threading.Event]:
+def stop_on_signals() -> Iterator[SignalStop]:
     """An event that Ctrl+C (SIGINT) or SIGTERM sets while the block runs, instead of
     interrupting it; the previous handlers come back afterwards. For commands that run
     until a duration ends or someone stops them, and must then still report."""
-    stop = threading.Event()
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
+    stop = SignalStop()
+    previous = {sig: signal.signal(sig, stop.on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield stop
     finally:

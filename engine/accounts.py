@@ -233,16 +233,6 @@ def current_actor(store: Store, actor: Actor) -> Actor | None:
         return Actor(account.name, parse_roles(account.roles), actor.kind)
 
 
-def service_actor(store: Store, name: str) -> Actor | None:
-    """The service account ``name`` as it stands now (None: no such account, a person's
-    account, or disabled): who a machine acts as (a broker user mapped to it)."""
-    with store.sessions() as session:
-        account = _find(session, name)
-        if account is None or account.disabled or account.kind != "service":
-            return None
-        return Actor(account.name, parse_roles(account.roles), "service")
-
-
 def accounts_exist(store: Store) -> bool:
     """Whether any account was created (before the first, the install is in set-up mode)."""
     with store.sessions() as session:

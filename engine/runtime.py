@@ -79,6 +79,7 @@ from engine.sensing.service import (
     SensingService,
     SimulationSpec,
 )
+from engine.sensing.tokens import NodeTokenBook, StoredTokens
 from engine.settings import setting_values
 from engine.speech.service import FileNames, NameHeard, SpeechService, names_in_file
 from engine.store.commands import StoreCommand
@@ -1289,9 +1290,11 @@ class EngineRuntime:
     def _start_sensing(self, room_id: str) -> None:
         """The site's sensing room ``room_id``: node server, fusion and, for a simulated
         room, its simulated nodes (each room simulated from a seed of its own: the
-        ``[sensing]`` seed plus the room's place in the site file). A problem (no install
-        secret, port taken) leaves that room off and shows in the sensing health; cameras
-        and the other rooms carry on."""
+        ``[sensing]`` seed plus the room's place in the site file). Its nodes' tokens are
+        the store's (engine.sensing.tokens); with ``node_install_secret`` set, the site's
+        nodes of an install of old keep their derived tokens. A problem (a port taken, the
+        store unreadable) leaves that room off and shows in the sensing health; cameras and
+        the other rooms carry on."""
         rooms = sensing_rooms(self.site)
         index = next((i for i, r in enumerate(rooms) if r.room_id == room_id), None)
         if index is None or room_id in self.sensing_services:
@@ -1303,9 +1306,9 @@ class EngineRuntime:
             try:
                 secret = read_secret("node_install_secret").reveal().encode("utf-8")
             except SecretError as exc:
-                self._set_sensing_problem(room_id, f"sensing off: {exc}")
-                log.warning("%s: sensing off: %s", room.name, exc)
-                return
+                # Only an install of old needs it (its nodes' derived tokens, adopted once):
+                # nodes now pair for a random token of their own, kept in the store.
+                log.info("%s: no node install secret (%s): paired nodes only", room.name, exc)
         simulation = (
             SimulationSpec(
                 walkers=config.walkers, seed=config.seed + index, enter_after_s=ENTER_AFTER_S
@@ -1332,11 +1335,15 @@ class EngineRuntime:
         first, step = room_blob_numbering(last, index, len(rooms))
         recorder = self._sensing_recorder(room_id)
         try:
+            tokens = NodeTokenBook()
+            if self.store is not None and self.writer is not None:
+                tokens.attach(StoredTokens(self.store, self.writer, self.clock, room_id))
             service = SensingService(
                 room,
                 bus=self.bus,
                 clock=self.clock,
                 install_secret=secret,
+                tokens=tokens,
                 host=config.host,
                 port=self.site.node_port(self._room_config(room_id)),
                 simulation=simulation,

@@ -585,6 +585,16 @@ def _node_offline(row: _Row) -> tuple[str, str, Category, Tone]:
 @_renders("sensing.node_rejected")
 def _node_rejected(row: _Row) -> tuple[str, str, Category, Tone]:
     tail = row.because("reason", "detail")
+    count = row.get("rejections")
+    if isinstance(count, int) and count > 1:  # a summary of refused hellos (at most 1/min)
+        seconds = row.get("over_s")
+        over = f" over {float(seconds):.0f} s" if isinstance(seconds, int | float) else ""
+        return (
+            "Sensing nodes refused",
+            f"{count} node connections were refused in {row.place}{over}; the latest{tail}",
+            Category.SENSING,
+            Tone.WARNING,
+        )
     return (
         "Sensing node refused",
         f"{_node(row)} was refused in {row.place}{tail}",
@@ -787,6 +797,9 @@ _AUDIT_ACTIONS: Final = {
     "incident.validate": "Validated an incident",
     "incident.unmerge": "Split an incident",
     "node.token": "Made a node token",
+    "node.token_rotated": "Issued a node a new token",
+    "node.token_revoked": "Revoked a node's token",
+    "node.token_adopted": "Kept nodes' derived tokens",
     "node.pairing_opened": "Opened node pairing",
     "node.provisioned": "Provisioned a node",
     "node.replaced": "Replaced a node",

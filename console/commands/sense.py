@@ -1,11 +1,14 @@
 """``watchfloor sense token MAC`` and ``watchfloor sense serve``: the WiFi-sensing nodes.
 
-``token`` prints the token a node with that MAC presents (HMAC-SHA256 of the install secret
-and the MAC), for flashing a node by hand; it needs the nodes permission and is audited.
-``serve`` runs the node server alone (``/ws/node`` and ``POST /api/provision``) and, when it
-ends, reports each node's frames, malformed frames and protocol errors. The install secret
-is ``node_install_secret`` (``$WATCHFLOOR_NODE_SECRET`` or the OS keyring; made once when
-missing).
+``token MAC`` says whether a node has a token (when and how it was issued; never the token:
+the store keeps only its hash); ``--rotate`` issues a new random token, printed once, for
+flashing a node by hand or replacing a leaked one, and ``--revoke`` removes it; a running
+engine closes the node's connection within a second either way. Both need the nodes
+permission and are audited. ``serve`` runs the node server alone (``/ws/node`` and ``POST
+/api/provision``) and, when it ends, reports each node's frames, malformed frames and
+protocol errors, and the hellos it refused. With ``--site``, the room's nodes of an install
+of old keep the token derived from ``node_install_secret`` (``$WATCHFLOOR_NODE_SECRET`` or
+the OS keyring) until rotated (see :mod:`engine.sensing.tokens`).
 
 ``simulate`` runs a simulated room through the whole live path (simulated nodes → loopback
 WebSocket → node server → signal chain → fusion → tracker → events in the store) and reports
@@ -45,9 +48,18 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     token = actions.add_parser(
         "token",
         parents=parents,
-        help="print the token a node with this MAC presents (audited)",
+        help="whether a node has a token; --rotate issues a new one, --revoke removes it",
     )
     token.add_argument("mac", metavar="MAC", help="the node's MAC, e.g. AA:BB:CC:DD:EE:01")
+    change = token.add_mutually_exclusive_group()
+    change.add_argument(
+        "--rotate",
+        action="store_true",
+        help="issue a new random token (printed once) in place of any the node had (audited)",
+    )
+    change.add_argument(
+        "--revoke", action="store_true", help="remove the node's token: it is refused (audited)"
+    )
     serve = actions.add_parser(
         "serve",
         parents=parents,
@@ -225,41 +237,78 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         return _plan(args)
     if args.sense_command == "pair":
         return _pair(args, db_url)
-    from engine.secrets import SecretError, generate_secret
-    from engine.sensing.protocol import ProtocolError, node_token, normalise_mac
-
-    command = f"watchfloor sense {args.sense_command}"
-    try:
-        secret, _made = generate_secret("node_install_secret")
-    except SecretError as exc:
-        print(f"{command}: {printable(str(exc))}", file=sys.stderr)
-        return exit_codes.FAILED
     if args.sense_command == "token":
-        try:
-            mac = normalise_mac(args.mac, "MAC")
-        except ProtocolError as exc:
-            print(f"{command}: {printable(str(exc))}", file=sys.stderr)
-            return exit_codes.USAGE
-        _audit_token(db_url, args, mac)
-        print(node_token(secret.reveal().encode("utf-8"), mac))
-        return exit_codes.OK
-    return _serve(args, secret.reveal().encode("utf-8"), db_url)
+        return _token(args, db_url)
+    return _serve(args, db_url)
 
 
-def _audit_token(db_url: str, args: argparse.Namespace, mac: str) -> None:
+def _token(args: argparse.Namespace, db_url: str) -> int:
+    """``sense token MAC [--rotate | --revoke]``: a node's token state, a new token printed
+    once, or the token removed (the writer checks the nodes permission and audits)."""
+    from engine.access import PermissionDeniedError
     from engine.clock import REAL_CLOCK
+    from engine.sensing.protocol import ProtocolError, normalise_mac
+    from engine.sensing.tokens import (
+        IssueNodeToken,
+        RevokeNodeToken,
+        new_node_token,
+        stored_node_tokens,
+        token_sha256,
+    )
     from engine.store import Store
-    from engine.store.audit import AppendAudit
     from engine.store.writer import StoreWriter
 
+    command = "watchfloor sense token"
+    try:
+        mac = normalise_mac(args.mac, "MAC")
+    except ProtocolError as exc:
+        print(f"{command}: {printable(str(exc))}", file=sys.stderr)
+        return exit_codes.USAGE
     store = Store(db_url)
     try:
-        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
-            writer.execute(
-                AppendAudit(at=REAL_CLOCK.now(), actor=args.caller, action="node.token", target=mac)
+        if not (args.rotate or args.revoke):
+            stored = stored_node_tokens(store).get(mac)
+            if stored is None:
+                print(f"{mac}: no token (not paired, or revoked)")
+                return exit_codes.OK
+            how = {"paired": "paired", "rotated": "issued", "derived": "adopted"}[stored.origin]
+            print(
+                f"{mac}: token {how} {stored.issued_at.isoformat(timespec='seconds')} by "
+                f"{printable(stored.issued_by)}"
+                + (
+                    " (derived from the install secret: rotate it)"
+                    if stored.origin == "derived"
+                    else ""
+                )
             )
+            return exit_codes.OK
+        token = new_node_token()
+        change = (
+            IssueNodeToken(
+                mac=mac, token_sha256=token_sha256(token), at=REAL_CLOCK.now(), actor=args.caller
+            )
+            if args.rotate
+            else RevokeNodeToken(mac=mac, at=REAL_CLOCK.now(), actor=args.caller)
+        )
+        try:
+            with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+                outcome = writer.execute(change)
+        except PermissionDeniedError as exc:  # the writer has audited the refusal
+            said = PermissionDeniedError(exc.actor, exc.permission, "change a node's token")
+            print(f"{command}: not allowed: {said}", file=sys.stderr)
+            return exit_codes.NOT_ALLOWED
     finally:
         store.close()
+    if args.revoke:
+        print(f"{mac}: token revoked" if outcome else f"{mac}: had no token; nothing to revoke")
+        return exit_codes.OK
+    print(token)
+    print(
+        f"{mac}: new token above, shown once (only its hash is kept); a running engine "
+        "closes the node's connection within a second, until it presents this one",
+        file=sys.stderr,
+    )
+    return exit_codes.OK
 
 
 def _pairing_seconds_problem(flag: str, seconds: float) -> str:
@@ -321,12 +370,14 @@ def _pair(args: argparse.Namespace, db_url: str) -> int:
     return exit_codes.OK
 
 
-def _serve(args: argparse.Namespace, install_secret: bytes, db_url: str) -> int:
+def _serve(args: argparse.Namespace, db_url: str) -> int:
     from engine.access import PermissionDeniedError
     from engine.clock import REAL_CLOCK
+    from engine.secrets import SecretError, read_secret
     from engine.sensing.pairing import PairingDesk
     from engine.sensing.records import OpenNodePairing
-    from engine.sensing.server import NODE_PROVISIONED, NodeServer, NodeServerError
+    from engine.sensing.server import NodeServer, NodeServerError
+    from engine.sensing.tokens import NodeTokenBook, StoredTokens
     from engine.store import Store
     from engine.store.writer import StoreWriter
 
@@ -339,40 +390,49 @@ def _serve(args: argparse.Namespace, install_secret: bytes, db_url: str) -> int:
             print(f"watchfloor sense serve: {problem}", file=sys.stderr)
             return exit_codes.USAGE
     room = args.room or "room"  # the id of a site file's one [room]
+    site_macs: list[str] = []
     if args.site:
         found = _site_room(Path(args.site), "watchfloor sense serve", args.room)
         if isinstance(found, int):
             return found
         site, spec = found
         room = spec.room_id
+        site_macs = [n.mac for n in spec.nodes if n.mac]
         config = next(r for r in site.rooms if r.id == room)
         args.host, args.port = site.sensing.host, site.node_port(config)
         if args.port == 0 and not site.sensing.simulate:
             args.port = 8080  # real nodes need a port they know
-    desk: PairingDesk | None = None
 
     def on_node_event(kind: str, mac: str, detail: dict[str, Any]) -> None:
         reason = detail.get("reason")
         print(f"{kind} {mac}{': ' + printable(str(reason)) if reason else ''}", file=sys.stderr)
-        if kind == NODE_PROVISIONED and desk is not None:
-            desk.provisioned(mac, str(detail.get("remote", "")))
 
+    tokens = NodeTokenBook()
     server = NodeServer(
-        install_secret=install_secret,
+        tokens=tokens,
         clock=REAL_CLOCK,
         on_frame=lambda _frame, _arrival: None,  # counted by the server; fusion comes later
         on_node_event=on_node_event,
         host=args.host,
         port=args.port,
     )
-    try:
-        server.start()
-    except NodeServerError as exc:
-        print(f"watchfloor sense serve: {printable(str(exc))}", file=sys.stderr)
-        return exit_codes.FAILED
     store = Store(db_url)
     try:
         with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+            # The stored tokens are read before the first node can say hello.
+            tokens.attach(StoredTokens(store, writer, REAL_CLOCK, room))
+            if site_macs:
+                try:  # an install of old: its nodes' derived tokens (engine.sensing.tokens)
+                    secret = read_secret("node_install_secret").reveal().encode("utf-8")
+                except SecretError:
+                    secret = b""
+                if secret:
+                    tokens.adopt_derived(secret, site_macs)
+            try:
+                server.start()
+            except NodeServerError as exc:
+                print(f"watchfloor sense serve: {printable(str(exc))}", file=sys.stderr)
+                return exit_codes.FAILED
             if args.pair is not None:
                 try:  # the writer checks the caller (the nodes permission) and audits
                     writer.execute(
@@ -415,15 +475,29 @@ def _serve(args: argparse.Namespace, install_secret: bytes, db_url: str) -> int:
         }
         for n in nodes
     ]
+    rejected = server.rejections()
+    rejected["reasons"] = dict(rejected["reasons"])
     if args.json:
-        print(json.dumps({"port": server.port, "nodes": rows}))
+        print(json.dumps({"port": server.port, "nodes": rows, "rejected": rejected}))
     else:
         for node in rows:
             print(
                 f"{node['mac']}: {node['frames_received']} frames, "
                 f"{sum(node['malformed'].values())} malformed, "
-                f"{node['protocol_errors']} protocol errors"
+                f"{node['protocol_errors']} protocol errors, "
+                f"{node['foreign_frames']} frames of other nodes"
             )
+        reasons = ", ".join(f"{n} {why}" for why, n in sorted(rejected["reasons"].items()))
+        print(
+            f"refused {rejected['rejections']} hellos{f' ({reasons})' if reasons else ''}, "
+            f"{rejected['provisions_refused']} provisioning requests for their rate"
+        )
+    for mac in tokens.derived():
+        print(
+            f"{mac}: still on a token derived from the install secret: rotate it with "
+            f"`watchfloor sense token {mac} --rotate`",
+            file=sys.stderr,
+        )
     return exit_codes.OK
 
 

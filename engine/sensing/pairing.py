@@ -8,13 +8,15 @@ in the store, which is how the command learns that someone heard it. The store i
 one thing both processes share, so no socket of our own is opened and no other way in
 needs securing.
 
-The desk also files every provisioning (a node fetching its token while the window is
-open) as a ``sensing.node_paired`` event and a ``node.provisioned`` audit entry naming
-the MAC and the address it asked from.
+The desk also keeps the server's node tokens in the store (:class:`~engine.sensing.tokens.
+StoredTokens`, attached to the server's book unless it already has a store): a
+provisioning is stored there, with a ``sensing.node_paired`` event and a
+``node.provisioned`` audit entry, before the node gets its token; and every poll rereads
+the tokens, closing the connection of a node whose token an admin rotated or revoked
+(``watchfloor sense token MAC --rotate`` / ``--revoke``, from any process).
 
-Threads: the desk polls on its own ``sensing-pairing`` thread (a store read a second,
-kept off the fusion and server threads). :meth:`PairingDesk.provisioned` may be called
-from any thread and does not wait.
+Threads: the desk polls on its own ``sensing-pairing`` thread (two store reads a second,
+kept off the fusion and server threads).
 """
 
 from __future__ import annotations
@@ -24,14 +26,10 @@ import threading
 from datetime import datetime
 from typing import Final
 
-from engine.access import ENGINE
 from engine.clock import Clock
-from engine.sensing.records import (
-    AnswerPairingRequest,
-    RecordNodePaired,
-    pairing_request,
-)
+from engine.sensing.records import AnswerPairingRequest, pairing_request
 from engine.sensing.server import NodeServer
+from engine.sensing.tokens import StoredTokens
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
 
@@ -70,6 +68,8 @@ class PairingDesk:
         self._seen = 0  # the latest request's sequence number already handled
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        if not server.tokens.attached:
+            server.tokens.attach(StoredTokens(store, writer, clock, room))
 
     def start(self) -> None:
         """Look for requests every ``poll_s`` seconds on the ``sensing-pairing`` thread."""
@@ -93,8 +93,12 @@ class PairingDesk:
             self._stop.wait(self._poll_s)
 
     def poll(self) -> datetime | None:
-        """Look once: open the window for a new, fresh request and answer it in the store.
-        Returns when the window opened now closes (UTC), or None if nothing was opened."""
+        """Look once: reread the node tokens (closing the connections of nodes whose token
+        changed or went), then open the window for a new, fresh request and answer it in
+        the store. Returns when the window opened now closes (UTC), or None if nothing was
+        opened."""
+        for mac in sorted(self._server.tokens.reload()):
+            self._server.close_node(mac, "its token was rotated or revoked")
         request = pairing_request(self._store, self._room)
         if request is None or request.seq <= self._seen:
             return None
@@ -126,11 +130,3 @@ class PairingDesk:
             )
         )
         return until
-
-    def provisioned(self, mac: str, address: str) -> None:
-        """A node fetched its token: file the event and the audit entry (does not wait)."""
-        self._writer.post(
-            RecordNodePaired(
-                room=self._room, mac=mac, address=address, at=self._clock.now(), actor=ENGINE
-            )
-        )

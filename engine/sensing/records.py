@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from engine.access import Actor, GuardedCommand, Permission
 from engine.store.audit import append_audit
 from engine.store.audit_models import AuditEntry
-from engine.store.commands import InsertEvent, StoreCommand
+from engine.store.commands import StoreCommand
 from engine.store.database import Store
 from engine.store.models import Event, Setting
 from engine.store.sites import last_blob_id
@@ -209,37 +209,3 @@ class AnswerPairingRequest(StoreCommand):
         value["answers"] = [*value.get("answers", ()), answer]
         row.value, row.updated_at = value, self.at  # a new dict: the JSON column sees it
         return True
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecordNodePaired(StoreCommand):
-    """A node fetched its token while the pairing window was open: one
-    ``sensing.node_paired`` event of ``room`` and one ``node.provisioned`` audit entry
-    (target the MAC, detail the address it asked from), in one transaction. ``actor`` is
-    the engine: the node, not a person, asked; whoever opened the window has the
-    ``node.pairing_opened`` entry before it. Returns the event's id."""
-
-    room: str
-    mac: str
-    address: str
-    at: datetime
-    actor: Actor
-
-    def apply(self, session: Session) -> int:
-        detail: dict[str, Any] = {"room": self.room, "address": self.address}
-        append_audit(
-            session,
-            at=self.at,
-            actor=self.actor,
-            action="node.provisioned",
-            target=self.mac,
-            detail=detail,
-        )
-        event_id = InsertEvent(
-            ts=self.at,
-            kind="sensing.node_paired",
-            source=f"sensing:{self.room}",
-            detail={"mac": self.mac, "address": self.address},
-        ).apply(session)
-        assert event_id is not None  # only a person.left may be skipped
-        return event_id

@@ -3,21 +3,29 @@
 :class:`NodeServer` listens on one port (default 8080, loopback unless the site says
 otherwise) and runs an asyncio event loop on its own ``sensing-server`` thread. It serves:
 
-- ``/ws/node``, the node WebSocket. The first message must be a JSON ``hello`` carrying a
-  valid token (in the hello, else in the ``X-Spaxel-Token`` upgrade header; the hello wins);
-  anything else is answered with ``reject`` and the connection closed (code 1008). An
+- ``/ws/node``, the node WebSocket. The first message must be a JSON ``hello`` carrying
+  the node's token (in the hello, else in the ``X-Spaxel-Token`` upgrade header; the hello
+  wins), checked against the room's :class:`~engine.sensing.tokens.NodeTokenBook`; anything
+  else is answered with ``reject`` and the connection closed (code 1008). Refusals are
+  counted, never stored or logged one by one: at most one ``node.rejected`` summary and one
+  log line a minute (:class:`~engine.sensing.admission.RejectionTally`). An
   accepted node is sent its ``role`` and ``config``, then the config again every
   ``keepalive_interval_s`` (20 s): nodes drop a connection that stays silent for 60 s, and
   spaxel applies a config as a partial update, so resending the same values keeps the
   connection alive and should change nothing on the node (not yet tried on real firmware).
   WebSocket pings go out every 30 s. Binary messages are CSI frames, handed to
-  ``on_frame``; text messages are health, BLE, motion hints and OTA status, kept in the
-  node's :class:`NodeStatus`. Bad input is counted per node, never raised; above 1,000
-  malformed frames a minute the node is closed with code 1008. A new connection from the
-  same MAC replaces the old one.
+  ``on_frame``; a frame is taken only from the node its connection authenticated as (its
+  ``node_mac``, the node that received it); others are dropped and counted as foreign, and
+  above :data:`FOREIGN_FRAME_LIMIT` the connection is closed (1008). Text messages are
+  health, BLE, motion hints and OTA status, kept in the node's :class:`NodeStatus`. Bad
+  input is counted per node, never raised; above 1,000 malformed frames a minute the node
+  is closed with code 1008. A new connection from the same MAC replaces the old one; a node
+  whose token was rotated or revoked is closed (:meth:`NodeServer.close_node`).
 - ``POST /api/provision`` ``{"mac": ...}``: answers ``{"node_token": ...}`` only while an
   admin has opened a pairing window (:meth:`NodeServer.open_pairing`), which closes by
-  itself at its deadline (spaxel leaves it open forever).
+  itself at its deadline (spaxel leaves it open forever), and only to a MAC with no token
+  yet (a new random one; a paired node is "not provisioned"), at a rate limited per client
+  address and overall (:class:`~engine.sensing.admission.ProvisionLimiter`).
 
 Online and offline. A node is online from its accepted hello until its connection closes
 (offline at once), or until it has been silent (no message of any kind) for
@@ -48,6 +56,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import threading
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
@@ -64,6 +73,15 @@ from websockets.streams import StreamReader
 
 from engine.clock import Clock
 from engine.listening import ConnectionGate, ListenLimits
+from engine.sensing.admission import (
+    BAD_HELLO,
+    NO_HELLO,
+    NO_TOKEN,
+    WRONG_TOKEN,
+    ProvisionLimiter,
+    RejectionSummary,
+    RejectionTally,
+)
 from engine.sensing.protocol import (
     POLICY_VIOLATION_CLOSE_CODE,
     BleDevice,
@@ -79,15 +97,14 @@ from engine.sensing.protocol import (
     UnknownMessage,
     config_message,
     decode_json,
-    node_token,
     normalise_mac,
     parse_csi_frame,
     parse_hello,
     parse_node_message,
     reject_message,
     role_message,
-    token_matches,
 )
+from engine.sensing.tokens import NodeTokenBook
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +127,14 @@ STOP_TIMEOUT_S: Final = 10.0  # stop() waits this long for the thread to end
 MAX_MESSAGE_BYTES: Final = 64 * 1024  # a CSI frame is ≤ 280 bytes; a BLE report a few KiB
 MAX_PROVISION_BODY_BYTES: Final = 16 * 1024  # larger bodies are dropped without an answer
 MAX_CLOSE_REASON_BYTES: Final = 123  # RFC 6455 §5.5: control frame payload ≤ 125 bytes
+# Frames naming another node as their receiver one connection may send before it is closed:
+# a real node never sends one, so a few are a bug and many are someone posing as another.
+FOREIGN_FRAME_LIMIT: Final = 20
+PROVISION_STORE_TIMEOUT_S: Final = 8.0  # inside websockets' 10 s handshake timeout
+NOT_PROVISIONED: Final = (
+    "not provisioned: a node that already has a token gets no other; an admin issues a new "
+    "one with `watchfloor sense token MAC --rotate`"
+)
 
 # Roles whose nodes send CSI frames at rate_hz, so that silence means trouble.
 SENDING_ROLES: Final = frozenset({"rx", "tx_rx", "passive"})
@@ -152,9 +177,10 @@ class NodeStatus:
 
     Counters run from the server's start, across reconnections: ``frames_received`` (valid
     frames passed to ``on_frame``), ``malformed`` (dropped frames by kind: ``short``,
-    ``length``, ``n_sub``, ``channel``), ``foreign_frames`` (valid frames naming neither end
-    as this node, dropped), ``protocol_errors`` (bad JSON or messages, with the latest in
-    ``last_protocol_error``) and ``unknown_messages`` (types this server does not know).
+    ``length``, ``n_sub``, ``channel``), ``foreign_frames`` (valid frames naming another
+    node as the one that received them, dropped), ``protocol_errors`` (bad JSON or
+    messages, with the latest in ``last_protocol_error``) and ``unknown_messages`` (types
+    this server does not know).
 
     Latest reports: ``health`` (the whole health message), ``ble_devices`` (the last BLE
     report's devices), ``motion_variance`` (the last motion hint) and ``ota_status`` (the
@@ -195,23 +221,25 @@ class NodeServer:
     """The node WebSocket server and provisioning endpoint on one port; see the module
     docstring for the protocol, online/offline rules and threads.
 
-    ``install_secret`` keys the node tokens (:func:`~engine.sensing.protocol.node_token`;
-    from ``read_secret("node_install_secret")``). ``on_frame(frame, arrival_s)`` gets every
+    ``tokens`` is the book of the node tokens accepted (:class:`~engine.sensing.tokens.
+    NodeTokenBook`); provisioning adds to it. ``on_frame(frame, arrival_s)`` gets every
     valid frame with its arrival time (engine clock, monotonic seconds); ``on_node_event(kind,
-    mac, detail)`` gets ``node.online``, ``node.offline`` (``reason``), ``node.rejected``
-    (``reason``; ``mac`` is "" when the hello did not name one), ``node.replaced``,
-    ``node.provisioned`` and ``node.ble`` (a BLE report: ``at_s`` its arrival, ``devices``
-    ``[[address, rssi_dbm], …]``). ``role_for(mac)`` picks each node's role at hello (an
-    invalid role is logged and ``idle`` sent). ``config`` holds the ``config`` message's settings
-    (``rate_hz``, ``tx_slot_us``, ``variance_threshold``), default :data:`DEFAULT_CONFIG`.
-    ``port`` 0 binds any free port (see :attr:`port`). All callbacks run on the server
-    thread and must not block.
+    mac, detail)`` gets ``node.online``, ``node.offline`` (``reason``), ``node.rejected`` (a
+    summary of refused hellos, at most one a minute: ``reason`` and ``remote`` of the latest,
+    ``rejections`` counted, ``reasons``, ``addresses``, ``macs``, see :meth:`~engine.sensing.
+    admission.RejectionSummary.detail`; ``mac`` is the MAC they all named, else ""),
+    ``node.replaced``, ``node.provisioned`` and ``node.ble`` (a BLE report: ``at_s`` its
+    arrival, ``devices`` ``[[address, rssi_dbm], …]``). ``role_for(mac)`` picks each node's
+    role at hello (an invalid role is logged and ``idle`` sent). ``config`` holds the
+    ``config`` message's settings (``rate_hz``, ``tx_slot_us``, ``variance_threshold``),
+    default :data:`DEFAULT_CONFIG`. ``port`` 0 binds any free port (see :attr:`port`). All
+    callbacks run on the server thread and must not block.
     """
 
     def __init__(
         self,
         *,
-        install_secret: bytes,
+        tokens: NodeTokenBook,
         clock: Clock,
         on_frame: FrameHandler,
         on_node_event: NodeEventHandler | None = None,
@@ -225,8 +253,6 @@ class NodeServer:
         ping_timeout_s: float = PING_TIMEOUT_S,
         limits: ListenLimits | None = None,
     ) -> None:
-        if not install_secret:
-            raise ValueError("install_secret is empty: nodes could not be authenticated")
         settings = dict(DEFAULT_CONFIG if config is None else config)
         try:
             config_message(**settings)  # refuse a bad config now, not at the first node
@@ -244,7 +270,7 @@ class NodeServer:
                 raise ValueError(f"{name} must be > 0 seconds, got {value}")
         self.host = host
         self._requested_port = port
-        self._secret = install_secret
+        self._tokens = tokens
         self._clock = clock
         self._on_frame = on_frame
         self._on_node_event = on_node_event
@@ -267,6 +293,8 @@ class NodeServer:
         self._pairing_deadline_s: float | None = None
         self._pairing_until: datetime | None = None
         self._malformed = MalformedCounter()  # loop thread only
+        self._provision_limiter = ProvisionLimiter()  # loop thread only
+        self._rejections = RejectionTally()
 
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -358,6 +386,40 @@ class NodeServer:
         with self._lock:
             return self._connections
 
+    @property
+    def tokens(self) -> NodeTokenBook:
+        """The node tokens this server accepts."""
+        return self._tokens
+
+    def rejections(self) -> dict[str, Any]:
+        """Hellos refused since the start (``rejections``, by ``reasons``), summaries given
+        and refusals ``waiting`` for the next one; provisioning requests refused for their
+        rate (``provisions_refused``). Any thread."""
+        return {
+            **self._rejections.totals(),
+            "provisions_refused": self._provision_limiter.refused,
+        }
+
+    def close_node(self, mac: str, reason: str) -> bool:
+        """Close ``mac``'s connection, if it has one, with code 1008 and ``reason`` (its
+        token was rotated or revoked). Returns whether it had one; any thread."""
+        key = normalise_mac(mac)
+        with self._lock:
+            record = self._records.get(key)
+            session = None if record is None else record.session
+        loop = self._loop
+        if session is None or loop is None:
+            return False
+        session.close_reason = reason
+
+        def close() -> None:
+            self._spawn(_close_quietly(session.ws, POLICY_VIOLATION_CLOSE_CODE, reason))
+
+        with contextlib.suppress(RuntimeError):  # the loop already closed
+            loop.call_soon_threadsafe(close)
+        log.warning("sensing node %s: closing: %s", key, reason)
+        return True
+
     # --- pairing ------------------------------------------------------------------------------
 
     def open_pairing(self, seconds: float) -> datetime:
@@ -438,6 +500,8 @@ class NodeServer:
             watchdog.cancel()
             server.close()  # closes node connections with 1001 and waits for handlers
             await server.wait_closed()
+            # Refusals not yet summarised are not lost with the server.
+            self._summarise_rejections(self._rejections.flush(self._clock.monotonic()))
             for task in list(self._tasks):
                 task.cancel()
             if self._tasks:
@@ -453,7 +517,9 @@ class NodeServer:
 
     # --- HTTP ---------------------------------------------------------------------------------
 
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
         """Route the HTTP request: the node WebSocket continues the handshake (None);
         provisioning and errors are answered here with JSON."""
         try:
@@ -476,7 +542,7 @@ class NodeServer:
                         allow="POST",
                     )
                 body = connection.request_body if isinstance(connection, _NodeConnection) else b""
-                return self._provision(connection, body)
+                return await self._provision(connection, body)
             return _json_response(
                 connection, HTTPStatus.NOT_FOUND, {"error": f"no such endpoint: {path}"}
             )
@@ -486,17 +552,26 @@ class NodeServer:
                 connection, HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal error"}
             )
 
-    def _provision(self, connection: ServerConnection, body: bytes) -> Response:
+    async def _provision(self, connection: ServerConnection, body: bytes) -> Response:
         remote = _address(connection)
         with self._lock:
             pairing_open = self._pairing_open_locked()
         if not pairing_open:
-            log.warning("node provisioning refused from %s: pairing window closed", remote)
+            # Not logged: anyone may ask at any rate, and the answer says it all.
             return _json_response(
                 connection,
                 HTTPStatus.FORBIDDEN,
                 {"error": "pairing is closed: an admin must open a pairing window first"},
             )
+        wait_s = self._provision_limiter.allow(_host(connection), self._clock.monotonic())
+        if wait_s is not None:
+            response = _json_response(
+                connection,
+                HTTPStatus.TOO_MANY_REQUESTS,
+                {"error": f"too many provisioning requests: ask again in {wait_s:.0f} s"},
+            )
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait_s)))
+            return response
         try:
             if not body:
                 raise ProtocolError("body", 'empty: send JSON {"mac": "AA:BB:CC:DD:EE:FF"}')
@@ -511,11 +586,23 @@ class NodeServer:
             mac = normalise_mac(fields["mac"])
         except ProtocolError as error:
             return _json_response(connection, HTTPStatus.BAD_REQUEST, {"error": str(error)})
+        try:
+            # The book stores the token's hash through the store writer first: off the loop.
+            async with asyncio.timeout(PROVISION_STORE_TIMEOUT_S):
+                token = await asyncio.to_thread(self._tokens.provision, mac, remote)
+        except Exception as error:
+            log.error("sensing node %s: provisioning could not be stored: %s", mac, error)
+            return _json_response(
+                connection,
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                {"error": "provisioning could not be stored; ask again later"},
+            )
+        if token is None:
+            # The same words whatever the reason, so the answer tells nobody more.
+            return _json_response(connection, HTTPStatus.FORBIDDEN, {"error": NOT_PROVISIONED})
         log.info("sensing node %s provisioned from %s", mac, remote)
         self._emit(NODE_PROVISIONED, mac, {"remote": remote})
-        return _json_response(
-            connection, HTTPStatus.OK, {"node_token": node_token(self._secret, mac)}
-        )
+        return _json_response(connection, HTTPStatus.OK, {"node_token": token})
 
     # --- node connections ---------------------------------------------------------------------
 
@@ -553,23 +640,24 @@ class NodeServer:
             async with asyncio.timeout(HELLO_TIMEOUT_S):
                 first = await ws.recv()
         except TimeoutError:
-            await self._reject(ws, "", f"no hello within {HELLO_TIMEOUT_S:g} s")
+            await self._reject(ws, "", f"no hello within {HELLO_TIMEOUT_S:g} s", NO_HELLO)
             return None
         if isinstance(first, bytes):
-            await self._reject(ws, "", "the first message must be a JSON hello, not binary")
+            await self._reject(
+                ws, "", "the first message must be a JSON hello, not binary", BAD_HELLO
+            )
             return None
         try:
             hello = parse_hello(decode_json(first))
         except ProtocolError as error:
-            await self._reject(ws, "", f"bad hello: {error}")
+            await self._reject(ws, "", f"bad hello: {error}", BAD_HELLO)
             return None
         except (ArithmeticError, TypeError, ValueError, RecursionError):
             # A hello the parser should have named but did not: still a rejected hello
             # (reject, node.rejected), never a dead handler.
-            log.exception("sensing node hello from %s: unexpected parse failure", remote)
-            await self._reject(ws, "", "bad hello: it could not be read")
+            log.debug("sensing node hello from %s: unexpected parse failure", remote, exc_info=True)
+            await self._reject(ws, "", "bad hello: it could not be read", BAD_HELLO)
             return None
-        expected = node_token(self._secret, hello.mac)
         header_token = ws.request.headers.get(TOKEN_HEADER) if ws.request is not None else None
         given = hello.token or header_token  # the hello wins; an empty token counts as none
         if not given:
@@ -578,25 +666,39 @@ class NodeServer:
                 hello.mac,
                 f"no token: send it in the hello or the {TOKEN_HEADER} header "
                 f"(a node gets one from POST {PROVISION_PATH} while pairing is open)",
+                NO_TOKEN,
             )
             return None
-        if not token_matches(expected, given):
+        if not self._tokens.check(hello.mac, given):
             source = "hello" if hello.token else f"{TOKEN_HEADER} header"
-            await self._reject(ws, hello.mac, f"wrong token for {hello.mac} (from the {source})")
+            await self._reject(
+                ws, hello.mac, f"wrong token for {hello.mac} (from the {source})", WRONG_TOKEN
+            )
             return None
         log.debug("sensing node %s hello accepted from %s", hello.mac, remote)
         self.gate.heard(ws.transport)  # no longer evicted to make room for newcomers
         return hello
 
-    async def _reject(self, ws: ServerConnection, mac: str, reason: str) -> None:
+    async def _reject(self, ws: ServerConnection, mac: str, reason: str, kind: str) -> None:
+        """Refuse a hello: counted (``kind``, a reason of :mod:`engine.sensing.admission`),
+        summarised at most once a minute (:meth:`_summarise_rejections`), answered and
+        closed. Never one stored event or log line per refusal: anyone may say hello."""
         remote = _address(ws)
-        log.warning("sensing node %s from %s rejected: %s", mac or "(no MAC)", remote, reason)
-        self._emit(NODE_REJECTED, mac, {"reason": reason, "remote": remote})
+        log.debug("sensing node %s from %s rejected: %s", mac or "(no MAC)", remote, reason)
+        self._rejections.add(kind, reason, _host(ws), mac, self._clock.monotonic())
+        self._summarise_rejections(self._rejections.due(self._clock.monotonic()))
         try:
             await ws.send(json.dumps(reject_message(reason)))
         except ConnectionClosed:
             return
         await ws.close(POLICY_VIOLATION_CLOSE_CODE, _close_reason(reason))
+
+    def _summarise_rejections(self, summary: RejectionSummary | None) -> None:
+        """Log and announce one summary of refused hellos (nothing for None)."""
+        if summary is None:
+            return
+        log.warning("sensing node server: %s", summary.line())
+        self._emit(NODE_REJECTED, summary.only_mac(), summary.detail())
 
     def _register(self, ws: ServerConnection, hello: Hello) -> _Session:
         """Make this connection the node's current one, closing any older one."""
@@ -678,11 +780,8 @@ class NodeServer:
             if session.record is None or session.record.session is not session:
                 return  # replaced: the newer connection owns the node now
             if isinstance(message, bytes):
-                if self._on_binary(session, message):
-                    reason = (
-                        f"more than {self._malformed.limit} malformed frames in "
-                        f"{self._malformed.window_s:g} s"
-                    )
+                reason = self._on_binary(session, message)
+                if reason is not None:
                     session.close_reason = reason
                     log.warning("sensing node %s: %s; closing", session.mac, reason)
                     await session.ws.close(POLICY_VIOLATION_CLOSE_CODE, _close_reason(reason))
@@ -690,8 +789,9 @@ class NodeServer:
             else:
                 self._on_text(session, message)
 
-    def _on_binary(self, session: _Session, data: bytes) -> bool:
-        """Handle one binary message; True when the node went over the malformed limit."""
+    def _on_binary(self, session: _Session, data: bytes) -> str | None:
+        """Handle one binary message; why the connection must close (over the malformed
+        or the foreign frame limit), else None."""
         arrival_s = self._clock.monotonic()
         record = session.record
         assert record is not None
@@ -702,13 +802,26 @@ class NodeServer:
                 record.malformed[error.kind] = record.malformed.get(error.kind, 0) + 1
                 resumed = self._seen_locked(record, session, arrival_s)
             self._announce_resumed(resumed, session)
-            return self._malformed.record(session.mac, arrival_s)
-        if frame.node_mac != session.mac and frame.peer_mac != session.mac:
+            if self._malformed.record(session.mac, arrival_s):
+                return (
+                    f"more than {self._malformed.limit} malformed frames in "
+                    f"{self._malformed.window_s:g} s"
+                )
+            return None
+        if frame.node_mac != session.mac:
+            # A frame is the receiving node's report (node_mac): only that node's own
+            # connection may deliver it, or one node could speak for another.
+            session.foreign_frames += 1
             with self._lock:
                 record.foreign_frames += 1
                 resumed = self._seen_locked(record, session, arrival_s)
             self._announce_resumed(resumed, session)
-            return False
+            if session.foreign_frames > FOREIGN_FRAME_LIMIT:
+                return (
+                    f"more than {FOREIGN_FRAME_LIMIT} frames naming another node "
+                    f"({frame.node_mac}) as their receiver"
+                )
+            return None
         with self._lock:
             record.frames_received += 1
             resumed = self._seen_locked(record, session, arrival_s)
@@ -719,7 +832,7 @@ class NodeServer:
             if not session.frame_handler_failed:  # once per connection: frames come at 20 Hz
                 session.frame_handler_failed = True
                 log.exception("sensing node %s: on_frame failed (logged once)", session.mac)
-        return False
+        return None
 
     def _on_text(self, session: _Session, text: str) -> None:
         arrival_s = self._clock.monotonic()
@@ -803,11 +916,13 @@ class NodeServer:
             self._emit(NODE_OFFLINE, session.mac, {"reason": reason})
 
     async def _watch_silence_loop(self) -> None:
-        """Mark sending nodes that went silent offline (see the module docstring)."""
+        """Mark sending nodes that went silent offline (see the module docstring), and
+        summarise the hellos refused over the last minute once it has passed."""
         while True:
             await asyncio.sleep(WATCHDOG_TICK_S)
             try:
                 self._check_silence()
+                self._summarise_rejections(self._rejections.due(self._clock.monotonic()))
             except Exception:
                 log.exception("sensing node silence watchdog failed")
 
@@ -858,6 +973,7 @@ class _Session:
     keepalive: asyncio.Task[None] | None = None
     close_reason: str | None = None  # set when the server closes it on purpose
     frame_handler_failed: bool = False
+    foreign_frames: int = 0  # frames of another node sent on this connection
 
     def keepalive_task_cancel(self) -> None:
         if self.keepalive is not None:
@@ -1006,6 +1122,17 @@ def _json_response(
     if allow is not None:
         response.headers["Allow"] = allow
     return response
+
+
+def _host(connection: ServerConnection) -> str:
+    """The client's address without its port (what provisioning is limited by)."""
+    try:
+        address = connection.remote_address
+    except Exception:
+        return "?"
+    if isinstance(address, tuple) and address:
+        return str(address[0])
+    return str(address)
 
 
 def _address(connection: ServerConnection) -> str:

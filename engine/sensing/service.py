@@ -42,7 +42,8 @@ Blob ids number on from the highest one stored, so an id names one blob for good
 The simulator (a product feature for the demo site): with a :class:`SimulationSpec` the service
 also runs simulated nodes at the room's node positions (their MACs from the site file, else
 :func:`~engine.sensing.simulator.sim_mac`), which connect to this server over a real loopback
-WebSocket with valid tokens, exactly as nodes do. Snapshots then say ``simulated`` and carry
+WebSocket, each with a token of this run from the room's token book, checked at hello
+exactly as a real node's is. Snapshots then say ``simulated`` and carry
 the walkers' true positions.
 
 Threads: :meth:`start` and :meth:`stop` from the owner; :meth:`snapshot`, :meth:`explain`,
@@ -56,7 +57,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import secrets
 import threading
 import time
 from collections import deque
@@ -104,13 +104,12 @@ from engine.sensing.fusion import (
     wavelength_m,
 )
 from engine.sensing.pairing import PairingDesk
-from engine.sensing.protocol import CsiFrame, node_token
+from engine.sensing.protocol import CsiFrame
 from engine.sensing.recording import SensingRecorder
 from engine.sensing.server import (
     NODE_BLE,
     NODE_OFFLINE,
     NODE_ONLINE,
-    NODE_PROVISIONED,
     NODE_REJECTED,
     NodeServer,
     NodeStatus,
@@ -130,6 +129,7 @@ from engine.sensing.simulator import (
     sim_ble_address,
     sim_mac,
 )
+from engine.sensing.tokens import NodeTokenBook
 from engine.sensing.view import (
     BlobExplanation,
     BlobIdentity,
@@ -424,6 +424,7 @@ class SensingService:
         bus: EventBus,
         clock: Clock,
         install_secret: bytes | None,
+        tokens: NodeTokenBook | None = None,
         host: str = "127.0.0.1",
         port: int = 8080,
         simulation: SimulationSpec | None = None,
@@ -439,14 +440,26 @@ class SensingService:
     ) -> None:
         if len(room.nodes) < 2 and simulation is not None:
             raise ValueError("a simulated room needs at least two nodes")
-        if install_secret is None:
-            if simulation is None:
-                raise ValueError("the node install secret is missing: nodes cannot authenticate")
-            install_secret = secrets.token_bytes(32)  # simulated nodes only, this run only
         self.room = room
         self._bus = bus
         self._clock = clock
-        self._secret = install_secret
+        # The tokens nodes prove themselves with (stored ones when the caller attached the
+        # book to the store). An install of old: the site file's nodes keep the token it
+        # derived from the install secret, until they are rotated (engine.sensing.tokens).
+        self._tokens = NodeTokenBook() if tokens is None else tokens
+        if install_secret:
+            site_macs = [n.mac for n in room.nodes if n.mac]
+            self._tokens.adopt_derived(install_secret, site_macs)
+        derived = self._tokens.derived()
+        if derived:
+            log.warning(
+                "sensing room %s: %d node(s) still use a token derived from the install "
+                "secret (%s): rotate each with `watchfloor sense token MAC --rotate`",
+                room.room_id,
+                len(derived),
+                ", ".join(derived),
+            )
+        self._simulated_tokens: dict[str, str] = {}  # this run's, for the simulated nodes
         self._tick_s = 1.0 / tick_hz
         self._run_thread = run_thread
         self._chain = SignalChain(threshold=room.motion_threshold, smooth_tau_s=SMOOTH_TAU_S)
@@ -513,7 +526,7 @@ class SensingService:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._server = NodeServer(
-            install_secret=install_secret,
+            tokens=self._tokens,
             clock=clock,
             on_frame=self._on_frame,
             on_node_event=self._on_node_event,
@@ -619,8 +632,10 @@ class SensingService:
         spots = (walker.position_at(max(t, 0.0)) for walker in self._truth)
         return tuple(p for p in spots if p != ABSENT)
 
-    def token_for(self, mac: str) -> str:
-        return node_token(self._secret, mac)
+    def token_for(self, mac: str) -> str | None:
+        """The token of this run's simulated node ``mac`` (None for any other node: a real
+        node's token is never held in memory)."""
+        return self._simulated_tokens.get(mac)
 
     # --- any thread -----------------------------------------------------------------------
 
@@ -739,6 +754,12 @@ class SensingService:
             "signal_tick_ms": describe(signal),
             # Falls the detector confirmed where the layout cannot confirm one (not stored).
             "falls_withheld": self._falls_withheld,
+            # Hellos refused (counted; stored as one summary a minute at most) and the nodes
+            # still on a token derived from the install secret, to rotate.
+            "rejected": {
+                k: dict(v) if k == "reasons" else v for k, v in self._server.rejections().items()
+            },
+            "derived_tokens": self._tokens.derived(),
             "nodes": [
                 {
                     "mac": n.mac,
@@ -1412,8 +1433,6 @@ class SensingService:
                 )
             elif kind == NODE_REJECTED:
                 self._record("sensing.node_rejected", {"mac": mac or None, **detail})
-            elif kind == NODE_PROVISIONED and self._pairing is not None:
-                self._pairing.provisioned(mac, str(detail.get("remote", "")))
             elif kind == CAMERA_PLACES:
                 self._camera_names[detail["camera"]] = str(detail.get("name", detail["camera"]))
                 for track_id, x, y in detail["places"]:
@@ -1596,6 +1615,14 @@ class SensingService:
     def _place_simulated_nodes(self) -> None:
         self.place_macs({node.mac: node.node_id or "" for node in self._simulated_nodes()})
 
+    def _grant(self, mac: str) -> str:
+        """A token of this run for simulated node ``mac``, from the room's book: the
+        simulated node presents it at hello and is checked as any node is."""
+        token = self._simulated_tokens.get(mac)
+        if token is None:
+            token = self._simulated_tokens[mac] = self._tokens.grant(mac)
+        return token
+
     def _start_simulation(self, spec: SimulationSpec) -> None:
         width, depth, height = self.room.size
         room = Room(width, depth, height)
@@ -1610,7 +1637,7 @@ class SensingService:
             enter_after_s=spec.enter_after_s,
             rate_hz=spec.rate_hz,
             channel=self.room.channel,
-            install_secret=self._secret,
+            node_tokens=tuple((n.mac, self._grant(n.mac)) for n in nodes),
             ble=spec.ble,
             ble_every_s=spec.ble_every_s,
             fall_at_s=spec.fall_at_s,

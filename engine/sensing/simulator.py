@@ -1372,7 +1372,8 @@ class NodeSimulation:
 class SimulationPlan:
     """Everything a separate process needs to build the same simulation: the room, the
     nodes ((MAC, position, node id)), ``walkers`` random walkers from ``seed`` entering after
-    ``enter_after_s``, the frame rate and channel, and the install secret for the tokens."""
+    ``enter_after_s``, the frame rate and channel, and each node's token (``(MAC, token)``,
+    granted by the room's token book for this run)."""
 
     room: tuple[float, float, float]
     nodes: tuple[tuple[str, Vec3, str | None], ...]
@@ -1381,7 +1382,7 @@ class SimulationPlan:
     enter_after_s: float
     rate_hz: float
     channel: int
-    install_secret: bytes
+    node_tokens: tuple[tuple[str, str], ...]
     ble: bool = False  # each walker carries a tag (sim_ble_address(1), (2), …)
     ble_every_s: float = DEFAULT_BLE_EVERY_S
     # Walker 1 falls this many seconds after entering; the next walker (walker 1 when nobody
@@ -1442,9 +1443,8 @@ class SimulationPlan:
 def _run_plan(
     url: str, plan: SimulationPlan, origin: Any, stop: Any, reports: Any
 ) -> None:  # pragma: no cover - runs in the child process (its effects are tested)
-    from engine.sensing.protocol import node_token
-
     simulator = plan.build()
+    tokens = dict(plan.node_tokens)
 
     def time_source() -> float:  # run_nodes reads it first for its time origin
         now = time.monotonic()
@@ -1456,7 +1456,7 @@ def _run_plan(
         url,
         simulator,
         duration_s=None,
-        token_for=lambda mac: node_token(plan.install_secret, mac),
+        token_for=tokens.get,
         stop_event=stop,
         time_source=time_source,
     )

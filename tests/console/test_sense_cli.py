@@ -1,8 +1,10 @@
-"""``watchfloor sense token`` and ``watchfloor sense serve`` as an installer uses them: the
-token a node presents, and the node server run alone, fed by a real WebSocket client."""
+"""``watchfloor sense token`` and ``watchfloor sense serve`` as an installer uses them: a
+node's token issued, shown once, rotated and revoked, and the node server run alone, fed
+by a real WebSocket client."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -17,9 +19,13 @@ from websockets.sync.client import connect
 
 from console import exit_codes
 from console.cli import main
+from engine.accounts import create_account
+from engine.clock import REAL_CLOCK
 from engine.sensing.protocol import encode_csi_frame, node_token
+from engine.sensing.tokens import stored_node_tokens, token_sha256
 from engine.store import Store
 from engine.store.audit import AuditListRequest
+from engine.store.writer import StoreWriter
 from tests.actors import ADMIN
 from tests.conftest import REPO
 
@@ -32,29 +38,66 @@ def node_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WATCHFLOOR_NODE_SECRET", SECRET)
 
 
-def test_token_is_the_hmac_of_the_mac_and_is_audited(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.hostile(5)
+def test_token_rotate_issues_a_random_token_once_and_revoke_removes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = f"sqlite:///{tmp_path / 's.db'}"
-    assert main(["--db", db, "sense", "token", "aa:bb:cc:dd:ee:01"]) == exit_codes.OK
-    out = capsys.readouterr().out.strip()
-    assert out == node_token(SECRET.encode(), NODE) and len(out) == 64
-    assert main(["--db", db, "sense", "token", "not-a-mac"]) == exit_codes.USAGE
-    assert "MAC" in capsys.readouterr().err
+    token = ["--db", db, "sense", "token"]
+    assert main([*token, "aa:bb:cc:dd:ee:01"]) == exit_codes.OK
+    assert capsys.readouterr().out == f"{NODE}: no token (not paired, or revoked)\n"
+    assert main([*token, NODE, "--rotate"]) == exit_codes.OK
+    out, err = capsys.readouterr()
+    first = out.strip()
+    assert len(first) == 43 and first != node_token(SECRET.encode(), NODE)  # random
+    assert "shown once" in err
     store = Store(db)
     try:
-        issued = AuditListRequest(reader=ADMIN, action="node.token").run(store)
+        assert stored_node_tokens(store)[NODE].token_sha256 == token_sha256(first)
+        assert main([*token, NODE]) == exit_codes.OK  # the state, never the token
+        out = capsys.readouterr().out
+        assert out.startswith(f"{NODE}: token issued ") and first not in out
+        assert main([*token, NODE, "--rotate"]) == exit_codes.OK
+        second = capsys.readouterr().out.strip()
+        assert second != first
+        assert stored_node_tokens(store)[NODE].token_sha256 == token_sha256(second)
+        assert main([*token, NODE, "--revoke"]) == exit_codes.OK
+        assert capsys.readouterr().out == f"{NODE}: token revoked\n"
+        assert NODE not in stored_node_tokens(store)
+        assert main([*token, "not-a-mac", "--rotate"]) == exit_codes.USAGE
+        assert "MAC" in capsys.readouterr().err
+        with StoreWriter.running(store) as writer:
+            create_account(writer, ADMIN, "olga", "operator", REAL_CLOCK.now(), password="pw 12345")
+        monkeypatch.setattr("sys.stdin", io.StringIO("pw 12345\n"))
+        assert main(["--user", "olga", *token, NODE, "--rotate"]) == exit_codes.NOT_ALLOWED
+        assert "olga (operator) may not" in capsys.readouterr().err
+        assert NODE not in stored_node_tokens(store)
+        audit = AuditListRequest(reader=ADMIN).run(store)
     finally:
         store.close()
-    assert [(e.target, e.outcome) for e in issued] == [(NODE, "ok")]
+    assert [(e.action, e.outcome) for e in reversed(audit) if e.target == NODE] == [
+        ("node.token_rotated", "ok"),
+        ("node.token_rotated", "ok"),
+        ("node.token_revoked", "ok"),
+    ]
+    assert (audit[0].action, audit[0].actor, audit[0].outcome) == (
+        "sense.token",
+        "account:olga",
+        "denied",
+    )
 
 
 @pytest.mark.slow
-def test_serve_runs_the_node_server_and_reports_each_node(tmp_path: Path) -> None:
+def test_serve_runs_the_node_server_and_reports_each_node(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     env = {**os.environ, "WATCHFLOOR_NODE_SECRET": SECRET}
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    assert main(["--db", db, "sense", "token", NODE, "--rotate"]) == exit_codes.OK
+    token = capsys.readouterr().out.strip()  # issued by hand, as for a node flashed by hand
     serve = ["sense", "serve", "--port", "0", "--duration", "6", "--json"]
     child = subprocess.Popen(
-        [sys.executable, "-m", "console", "--db", f"sqlite:///{tmp_path / 's.db'}", *serve],
+        [sys.executable, "-m", "console", "--db", db, *serve],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -75,7 +118,7 @@ def test_serve_runs_the_node_server_and_reports_each_node(tmp_path: Path) -> Non
                 "mac": NODE,
                 "firmware_version": "1.0",
                 "capabilities": ["csi"],
-                "token": node_token(SECRET.encode(), NODE),
+                "token": token,
             }
             ws.send(json.dumps(hello))
             assert json.loads(ws.recv(timeout=10))["type"] == "role"
@@ -101,6 +144,7 @@ def test_serve_runs_the_node_server_and_reports_each_node(tmp_path: Path) -> Non
     (node,) = report["nodes"]
     assert node["mac"] == NODE and node["frames_received"] == 1
     assert sum(node["malformed"].values()) == 1
+    assert report["rejected"]["rejections"] == 0
 
 
 @pytest.mark.slow

@@ -22,8 +22,8 @@ from console.cli import main
 from engine.accounts import create_account
 from engine.clock import REAL_CLOCK
 from engine.sensing.pairing import PairingDesk
-from engine.sensing.protocol import node_token
-from engine.sensing.server import NodeServer
+from engine.sensing.server import NOT_PROVISIONED, NodeServer
+from engine.sensing.tokens import NodeTokenBook, stored_node_tokens, token_sha256
 from engine.store import Store
 from engine.store.audit import AuditListRequest
 from engine.store.writer import StoreWriter
@@ -106,7 +106,7 @@ def running(db_url: str) -> Iterator[NodeServer]:
     """A node server and its pairing desk, as an engine runs them, on the test's store."""
     store = Store(db_url)
     server = NodeServer(
-        install_secret=SECRET.encode(),
+        tokens=NodeTokenBook(),
         clock=REAL_CLOCK,
         on_frame=lambda _f, _a: None,
         on_node_event=lambda _k, _m, _d: None,
@@ -132,7 +132,14 @@ def test_sense_pair_opens_the_window_of_a_running_server_through_the_store(
     out, err = capsys.readouterr()
     assert code == exit_codes.OK, err
     assert f"pairing open for 45 s on the node server on 127.0.0.1:{running.port}" in out
-    assert provision(running.port) == (200, {"node_token": node_token(SECRET.encode(), MAC)})
+    code, reply = provision(running.port)
+    assert code == 200
+    store = Store(db_url)
+    try:
+        assert stored_node_tokens(store)[MAC].token_sha256 == token_sha256(reply["node_token"])
+    finally:
+        store.close()
+    assert provision(running.port) == (403, {"error": NOT_PROVISIONED})  # once only
 
 
 def test_sense_pair_with_no_engine_says_so(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:

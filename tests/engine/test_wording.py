@@ -489,3 +489,18 @@ def test_a_failing_sensing_recording_says_the_room_and_the_records_lost() -> Non
         "recording.recovered", "sensing:room", {"lost": 1200, "since": since}, names=NAMES
     )
     assert recovered.summary == "Sensing recording of Demo room is saved again (1200 records lost)"
+
+
+def test_a_summary_of_refused_hellos_says_how_many_and_the_latest_reason() -> None:
+    detail = {
+        "mac": None,
+        "reason": "wrong token for 24:6F:28:00:00:01 (from the hello)",
+        "rejections": 2999,
+        "over_s": 59.8,
+    }
+    words = describe("sensing.node_rejected", "sensing:room", detail, names=NAMES)
+    assert words.title == "Sensing nodes refused"
+    assert words.summary == (
+        "2999 node connections were refused in Demo room over 60 s; the latest: wrong token for "
+        "24:6F:28:00:00:01 (from the hello)"
+    )

@@ -624,7 +624,7 @@ def test_a_simulation_plan_with_a_fall_spot_makes_walker_1_fall_there() -> None:
         enter_after_s=0.0,
         rate_hz=20.0,
         channel=6,
-        install_secret=b"x" * 32,
+        node_tokens=(),
         fall_at_s=8.0,
         sit_at_s=8.0,
         fall_spot=(1.5, 3.5),

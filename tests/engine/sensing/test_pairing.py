@@ -1,5 +1,7 @@
 """Pairing from another process: a request stored through the writer opens a real node
-server's window (loopback HTTP), and each provisioning is an event and an audit entry."""
+server's window (loopback HTTP), and each provisioning is stored (the token's hash), an
+event and an audit entry; a token rotated or revoked in the store closes the node's
+connection."""
 
 from __future__ import annotations
 
@@ -10,41 +12,43 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
 
+from engine.access import PermissionDeniedError
 from engine.clock import REAL_CLOCK
 from engine.sensing.pairing import REQUEST_FRESH_S, PairingDesk
-from engine.sensing.protocol import node_token
 from engine.sensing.records import RequestNodePairing, pairing_request
-from engine.sensing.server import NODE_PROVISIONED, NodeServer
+from engine.sensing.server import NOT_PROVISIONED, NodeServer
+from engine.sensing.tokens import (
+    IssueNodeToken,
+    NodeTokenBook,
+    RevokeNodeToken,
+    new_node_token,
+    stored_node_tokens,
+    token_sha256,
+)
 from engine.store import Store
 from engine.store.audit import AuditListRequest
 from engine.store.models import Event
 from engine.store.writer import StoreWriter
 from engine.wording import describe
-from tests.actors import ADMIN
+from tests.actors import ADMIN, OPERATOR
 
-SECRET = b"s" * 32
 MAC = "AA:BB:CC:DD:EE:07"
 
 
 @pytest.fixture
 def served(store: Store) -> Iterator[tuple[NodeServer, PairingDesk, StoreWriter]]:
-    desks: list[PairingDesk] = []
-
-    def on_event(kind: str, mac: str, detail: dict[str, object]) -> None:
-        if kind == NODE_PROVISIONED:
-            desks[0].provisioned(mac, str(detail["remote"]))
-
     server = NodeServer(
-        install_secret=SECRET,
-        clock=REAL_CLOCK,
-        on_frame=lambda _f, _a: None,
-        on_node_event=on_event,
-        port=0,
+        tokens=NodeTokenBook(), clock=REAL_CLOCK, on_frame=lambda _f, _a: None, port=0
     )
     with StoreWriter.running(store) as writer, server:
-        desks.append(PairingDesk(server, room="room", store=store, writer=writer, clock=REAL_CLOCK))
-        yield server, desks[0], writer
+        yield (
+            server,
+            PairingDesk(server, room="room", store=store, writer=writer, clock=REAL_CLOCK),
+            writer,
+        )
 
 
 def provision(server: NodeServer) -> tuple[int, dict[str, str]]:
@@ -73,8 +77,10 @@ def test_a_stored_request_opens_the_window_and_each_provisioning_is_filed(
     assert request is not None and request.seq == seq
     assert [a["by"] for a in request.answers] == [f"node server on 127.0.0.1:{server.port}"]
 
-    assert provision(server) == (200, {"node_token": node_token(SECRET, MAC)})
-    assert writer.flush(10)
+    code, reply = provision(server)
+    assert code == 200
+    assert stored_node_tokens(store)[MAC].token_sha256 == token_sha256(reply["node_token"])
+    assert stored_node_tokens(store)[MAC].origin == "paired"
     with store.transaction() as session:
         events = session.scalars(select(Event).where(Event.kind == "sensing.node_paired")).all()
         assert [(e.source, e.detail["mac"]) for e in events] == [("sensing:room", MAC)]
@@ -105,3 +111,76 @@ def test_a_request_its_command_gave_up_on_opens_nothing(
     # A request for another room is not this server's to answer.
     writer.execute(RequestNodePairing(room="attic", seconds=30.0, at=REAL_CLOCK.now(), actor=ADMIN))
     assert desk.poll() is None and server.pairing_open_until is None
+
+
+def hello(mac: str, token: str) -> dict[str, object]:
+    return {
+        "type": "hello",
+        "mac": mac,
+        "firmware_version": "1",
+        "capabilities": ["csi"],
+        "token": token,
+    }
+
+
+def join(server: NodeServer, mac: str, token: str) -> ClientConnection:
+    """A node connected with ``token`` and accepted (its role and config read)."""
+    ws = connect(
+        f"ws://127.0.0.1:{server.port}/ws/node", open_timeout=10, close_timeout=1, legacy=True
+    )
+    ws.send(json.dumps(hello(mac, token)))
+    assert json.loads(ws.recv(timeout=10))["type"] == "role"
+    assert json.loads(ws.recv(timeout=10))["type"] == "config"
+    return ws
+
+
+def refused(server: NodeServer, mac: str, token: str) -> bool:
+    with connect(f"ws://127.0.0.1:{server.port}/ws/node", open_timeout=10) as ws:
+        ws.send(json.dumps(hello(mac, token)))
+        return bool(json.loads(ws.recv(timeout=10))["type"] == "reject")
+
+
+def closed_code(ws: ClientConnection) -> tuple[int | None, str]:
+    with pytest.raises(ConnectionClosed) as caught:
+        while True:
+            ws.recv(timeout=10)
+    close = caught.value.rcvd
+    return (None, "") if close is None else (close.code, close.reason)
+
+
+@pytest.mark.hostile(5)
+def test_a_rotated_or_revoked_token_closes_the_node_and_a_paired_node_gets_nothing(
+    store: Store, served: tuple[NodeServer, PairingDesk, StoreWriter]
+) -> None:
+    server, desk, writer = served
+    server.open_pairing(60)
+    code, reply = provision(server)
+    assert code == 200
+    first = reply["node_token"]
+    # Paired (in the store): provisioning gives nothing more, to anyone, in any window.
+    assert provision(server) == (403, {"error": NOT_PROVISIONED})
+    assert len(AuditListRequest(reader=ADMIN, action="node.provisioned").run(store)) == 1
+
+    ws = join(server, MAC, first)
+    second = new_node_token()
+    writer.execute(
+        IssueNodeToken(mac=MAC, token_sha256=token_sha256(second), at=REAL_CLOCK.now(), actor=ADMIN)
+    )
+    desk.poll()  # a running server rereads the tokens every second
+    assert closed_code(ws) == (1008, "its token was rotated or revoked")
+    assert refused(server, MAC, first)
+    ws = join(server, MAC, second)
+    with pytest.raises(PermissionDeniedError):  # an operator may not revoke it
+        writer.execute(RevokeNodeToken(mac=MAC, at=REAL_CLOCK.now(), actor=OPERATOR))
+    desk.poll()
+    writer.execute(RevokeNodeToken(mac=MAC, at=REAL_CLOCK.now(), actor=ADMIN))
+    desk.poll()
+    assert closed_code(ws)[0] == 1008
+    assert refused(server, MAC, second)
+    assert MAC not in stored_node_tokens(store)
+    audit = [e for e in AuditListRequest(reader=ADMIN).run(store) if e.target == MAC]
+    assert [(e.action, e.actor, e.outcome) for e in reversed(audit)][-3:] == [
+        ("node.token_rotated", "account:ada", "ok"),
+        ("node.token_revoked", "account:olga", "denied"),
+        ("node.token_revoked", "account:ada", "ok"),
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,22 +18,32 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from engine.clock import SimulatedClock
-from engine.sensing.protocol import CsiFrame, encode_csi_frame, node_token
+from engine.sensing.admission import (
+    PROVISION_WINDOW_S,
+    PROVISIONS_PER_ADDRESS,
+    PROVISIONS_PER_WINDOW,
+    SUMMARY_INTERVAL_S,
+)
+from engine.sensing.protocol import CsiFrame, encode_csi_frame
 from engine.sensing.server import (
+    FOREIGN_FRAME_LIMIT,
     KEEPALIVE_INTERVAL_S,
+    NOT_PROVISIONED,
     SILENCE_TIMEOUT_S,
     THREAD_NAME,
     NodeServer,
     NodeServerError,
     NodeStatus,
 )
+from engine.sensing.tokens import NodeTokenBook
 from tests.waiting import wait_until
 
-SECRET = b"test install secret"
 MAC = "24:6F:28:A1:B2:C3"
 PEER = "24:6F:28:D4:E5:F6"
 OTHER = "24:6F:28:00:00:01"
-TOKEN = node_token(SECRET, MAC)
+# Each node's token, as provisioning would have handed them out.
+TOKENS = {MAC: "token of C3 " + "x" * 31, PEER: "token of F6 " + "y" * 31, OTHER: "token of 01"}
+TOKEN = TOKENS[MAC]
 WAIT_S = 3.0  # real seconds a test waits for the server thread to act
 
 
@@ -69,7 +80,7 @@ def make_server(clock: SimulatedClock, recorder: Recorder) -> Iterator[Callable[
 
     def make(**kwargs: Any) -> NodeServer:
         server = NodeServer(
-            install_secret=SECRET,
+            tokens=NodeTokenBook(TOKENS),
             clock=clock,
             on_frame=recorder.on_frame,
             on_node_event=recorder.on_event,
@@ -98,7 +109,7 @@ def hello(mac: str = MAC, **fields: Any) -> dict[str, Any]:
         "mac": mac,
         "firmware_version": "1.2.3",
         "capabilities": ["csi", "ble", "tx", "rx"],
-        "token": node_token(SECRET, mac),
+        "token": TOKENS.get(mac),
     }
     message.update(fields)
     return {k: v for k, v in message.items() if v is not None}
@@ -248,7 +259,7 @@ def test_anything_but_a_good_hello_first_is_rejected_and_closed(
 
 @pytest.mark.parametrize(
     ("token", "reason"),
-    [(None, "no token"), ("0" * 64, "wrong token"), (node_token(SECRET, OTHER), "wrong token")],
+    [(None, "no token"), ("0" * 64, "wrong token"), (TOKENS[OTHER], "wrong token")],
     ids=["missing", "garbage", "another-node's"],
 )
 def test_a_missing_or_wrong_token_is_rejected_without_revealing_the_right_one(
@@ -311,26 +322,27 @@ def test_valid_frames_reach_on_frame_timed_by_arrival(
         ws.send(frame())  # this node sent it
         assert wait_until(lambda: len(recorder.frames) == 1)
         clock.advance(0.25)
-        ws.send(frame(node=PEER, peer=MAC, n_sub=0))  # names this node as the peer
+        ws.send(frame(node=MAC, peer=OTHER, n_sub=0))  # heard from another transmitter
         assert wait_until(lambda: len(recorder.frames) == 2)
     (first, first_s), (second, second_s) = recorder.frames
     assert (first.node_mac, first.peer_mac, first.n_sub, first.rssi_dbm) == (MAC, PEER, 64, -52)
     assert first.timestamp_us == 12_345_678
     assert (first_s, second_s) == (12.5, 12.75)  # arrival on the engine clock, not node time
-    assert (second.node_mac, second.n_sub) == (PEER, 0)
+    assert (second.node_mac, second.peer_mac, second.n_sub) == (MAC, OTHER, 0)
     assert status(server).frames_received == 2
 
 
-def test_a_frame_naming_neither_end_as_this_node_is_counted_foreign_and_dropped(
+def test_a_frame_another_node_received_is_counted_foreign_and_dropped(
     server: NodeServer, recorder: Recorder
 ) -> None:
     with join(server) as ws:
-        ws.send(frame(node=PEER, peer=OTHER))
+        ws.send(frame(node=PEER, peer=OTHER))  # names neither end as this node
+        ws.send(frame(node=PEER, peer=MAC))  # names this node only as the transmitter
         ws.send(frame())
         assert wait_until(lambda: len(recorder.frames) == 1)
         assert recorder.frames[0][0].node_mac == MAC
         node = status(server)
-        assert (node.foreign_frames, node.frames_received) == (1, 1)
+        assert (node.foreign_frames, node.frames_received) == (2, 1)
 
 
 def test_malformed_frames_are_counted_by_kind_and_never_break_the_connection(
@@ -521,7 +533,7 @@ def test_stop_closes_every_node_and_is_idempotent(server: NodeServer, recorder: 
 
 def test_a_port_in_use_is_a_clear_error(server: NodeServer, clock: SimulatedClock) -> None:
     other = NodeServer(
-        install_secret=SECRET, clock=clock, on_frame=lambda f, t: None, port=server.port
+        tokens=NodeTokenBook(), clock=clock, on_frame=lambda f, t: None, port=server.port
     )
     with pytest.raises(NodeServerError, match=f"127.0.0.1:{server.port}"):
         other.start()
@@ -534,7 +546,8 @@ def test_a_port_in_use_is_a_clear_error(server: NodeServer, clock: SimulatedCloc
 def test_provisioning_answers_only_while_the_pairing_window_is_open(
     server: NodeServer, clock: SimulatedClock, recorder: Recorder
 ) -> None:
-    body = json.dumps({"mac": MAC.lower()}).encode()
+    fresh = "24:6F:28:00:00:77"  # a node not paired yet
+    body = json.dumps({"mac": fresh.lower()}).encode()
     code, reply = http_request(server, "POST", "/api/provision", body)
     assert code == 403 and "pairing" in reply["error"]
     assert server.pairing_open_until is None
@@ -542,8 +555,10 @@ def test_provisioning_answers_only_while_the_pairing_window_is_open(
     until = server.open_pairing(60)
     assert server.pairing_open_until == until
     code, reply = http_request(server, "POST", "/api/provision", body)
-    assert (code, reply) == (200, {"node_token": TOKEN})
-    assert ("node.provisioned", MAC) in [(k, m) for k, m, _ in recorder.events]
+    assert code == 200 and list(reply) == ["node_token"]
+    assert server.tokens.check(fresh, reply["node_token"])
+    assert ("node.provisioned", fresh) in [(k, m) for k, m, _ in recorder.events]
+    body = json.dumps({"mac": "24:6F:28:00:00:78"}).encode()
 
     clock.advance(60)  # the window closes by itself at its deadline
     assert server.pairing_open_until is None
@@ -586,3 +601,135 @@ def test_other_methods_and_paths_are_refused(
     code, reply = http_request(server, method, path, b"{}" if method == "POST" else None)
     assert code == expected
     assert reply["error"]
+
+
+# --- hostile round (issue 64) ---------------------------------------------------------------------
+
+
+def provision_from(
+    server: NodeServer, mac: str, source: str = "127.0.0.1"
+) -> tuple[int, dict[str, Any], str | None]:
+    """POST /api/provision for ``mac`` from loopback address ``source``: status, reply and
+    its Retry-After header."""
+    conn = http.client.HTTPConnection(
+        "127.0.0.1", server.port, timeout=WAIT_S, source_address=(source, 0)
+    )
+    try:
+        conn.request("POST", "/api/provision", body=json.dumps({"mac": mac}).encode())
+        response = conn.getresponse()
+        return response.status, json.loads(response.read()), response.getheader("Retry-After")
+    finally:
+        conn.close()
+
+
+def provisioned(recorder: Recorder) -> list[str]:
+    return [mac for kind, mac, _ in recorder.events if kind == "node.provisioned"]
+
+
+@pytest.mark.hostile(5)
+def test_a_paired_node_gets_nothing_from_provisioning_and_a_new_one_a_random_token(
+    make_server: Callable[..., NodeServer], server: NodeServer, recorder: Recorder
+) -> None:
+    server.open_pairing(60)
+    code, reply, _ = provision_from(server, MAC)  # a paired node: during the window
+    assert (code, reply) == (403, {"error": NOT_PROVISIONED})
+    fresh = "24:6F:28:00:00:42"
+    code, reply, _ = provision_from(server, fresh)
+    assert code == 200
+    token = reply["node_token"]
+    assert len(token) >= 43 and token not in TOKENS.values()
+    # Once paired, asking again gets the same answer as any paired node: nothing.
+    assert provision_from(server, fresh)[:2] == (403, {"error": NOT_PROVISIONED})
+    assert provisioned(recorder) == [fresh]
+    with join(server, fresh, token=token):
+        assert status(server, fresh).online
+    # Random, not derived from anything: another server gives the same MAC another token.
+    other = make_server()
+    other.open_pairing(60)
+    code, reply, _ = provision_from(other, fresh)
+    assert code == 200 and reply["node_token"] != token
+
+
+@pytest.mark.hostile(5)
+def test_provisioning_is_rate_limited_per_address_and_overall(
+    server: NodeServer, clock: SimulatedClock, recorder: Recorder
+) -> None:
+    server.open_pairing(600)
+    answers = [
+        provision_from(server, f"02:00:00:00:{i // 256:02X}:{i % 256:02X}") for i in range(300)
+    ]
+    granted = [reply for code, reply, _ in answers if code == 200]
+    assert len(granted) == PROVISIONS_PER_ADDRESS
+    refused = [(code, wait) for code, _, wait in answers if code != 200]
+    assert refused == [(429, "60")] * (300 - PROVISIONS_PER_ADDRESS)
+    assert "too many provisioning requests" in answers[-1][1]["error"]
+    # Other addresses each have their own share, until the overall limit.
+    for n in range(2, 2 + PROVISIONS_PER_WINDOW // PROVISIONS_PER_ADDRESS):
+        for i in range(PROVISIONS_PER_ADDRESS):
+            provision_from(server, f"02:00:00:01:{n:02X}:{i:02X}", source=f"127.0.0.{n}")
+    assert len(provisioned(recorder)) == PROVISIONS_PER_WINDOW
+    assert provision_from(server, "02:00:00:02:00:01", source="127.0.0.99")[0] == 429
+    assert server.rejections()["provisions_refused"] == 300 - PROVISIONS_PER_ADDRESS + 6
+    clock.advance(PROVISION_WINDOW_S)  # a new window: a node retrying later is answered
+    assert provision_from(server, "02:00:00:02:00:01")[0] == 200
+    assert len(provisioned(recorder)) == PROVISIONS_PER_WINDOW + 1
+
+
+@pytest.mark.hostile(6)
+def test_refused_hellos_are_counted_and_summarised_once_a_minute_not_stored_one_each(
+    server: NodeServer,
+    clock: SimulatedClock,
+    recorder: Recorder,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="engine.sensing.server")
+
+    def rejected() -> list[dict[str, Any]]:
+        return [detail for kind, _, detail in recorder.events if kind == "node.rejected"]
+
+    for i in range(60):
+        with open_socket(server) as ws:
+            ws.send(json.dumps(hello(token=None if i % 3 == 0 else "0" * 64)))
+            assert recv_json(ws)["type"] == "reject"
+            closed_by_server(ws)
+    # The first refusal is told at once; the other 59 wait for the minute's summary.
+    assert [d["rejections"] for d in rejected()] == [1]
+    assert server.rejections()["rejections"] == 60
+    assert server.rejections()["waiting"] == 59
+    with join(server):  # a real node is not held up
+        assert status(server).online
+    clock.advance(SUMMARY_INTERVAL_S)
+    assert wait_until(lambda: len(rejected()) == 2)
+    summary = rejected()[1]
+    assert summary["rejections"] == 59
+    assert summary["reasons"] == {"no token": 19, "wrong token": 40}
+    assert summary["addresses"] == {"127.0.0.1": 59}
+    assert summary["macs"] == {MAC: 59}
+    lines = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert len(lines) == 2 and "refused 59 node connections" in lines[1].getMessage()
+    # Whatever waits when the server stops is summarised then, not lost.
+    with open_socket(server) as ws:
+        ws.send(json.dumps(hello(token="0" * 64)))
+        assert recv_json(ws)["type"] == "reject"
+    assert len(rejected()) == 2
+    server.stop()
+    assert [d["rejections"] for d in rejected()] == [1, 59, 1]
+
+
+@pytest.mark.hostile(16)
+def test_a_node_cannot_send_frames_as_another_node(server: NodeServer, recorder: Recorder) -> None:
+    with join(server, MAC), join(server, PEER) as impostor:
+        for _ in range(FOREIGN_FRAME_LIMIT):  # frames N1 "received" from N2, sent by N2
+            impostor.send(frame(node=MAC, peer=PEER))
+        impostor.send(frame(node=PEER, peer=MAC))  # its own frame is its own
+        assert wait_until(lambda: len(recorder.frames) == 1)
+        assert recorder.frames[0][0].node_mac == PEER
+        assert status(server, MAC).frames_received == 0
+        assert status(server, PEER).foreign_frames == FOREIGN_FRAME_LIMIT
+        impostor.send(frame(node=MAC, peer=PEER))  # one too many: closed
+        closed = closed_by_server(impostor)
+        assert closed.rcvd is not None and closed.rcvd.code == 1008
+        assert "another node" in closed.rcvd.reason
+        assert status(server, MAC).online
+        assert status(server, MAC).frames_received == 0
+    assert len(recorder.frames) == 1

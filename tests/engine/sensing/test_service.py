@@ -30,7 +30,7 @@ from engine.sensing.evaluate import (
     simulated_room,
     walker_name,
 )
-from engine.sensing.protocol import CsiFrame, encode_csi_frame, parse_csi_frame
+from engine.sensing.protocol import CsiFrame, encode_csi_frame, node_token, parse_csi_frame
 from engine.sensing.server import NODE_BLE, NODE_OFFLINE, NODE_ONLINE
 from engine.sensing.service import (
     ABSENT,
@@ -460,7 +460,7 @@ def test_two_people_apart_are_each_followed_by_their_own_track(seed: int) -> Non
         enter_after_s=4.0,
         rate_hz=FRAME_HZ,
         channel=room.channel,
-        install_secret=SECRET,
+        node_tokens=(),
     )
     walkers = plan.posed(random_walkers(Room(*size), 2, seed))
     service._truth = tuple(EnteringWalker(w, 4.0) for w in walkers)
@@ -589,11 +589,14 @@ def test_live_nodes_join_over_websocket_and_the_site_position_wins(
         SimNode(unlisted_mac, unlisted_position, "porch"),
     ]
     sim = Simulator(Room(*SIZE), nodes, seed=5)
+    # The listed nodes are an install of old (their tokens derived from the install secret,
+    # kept for them); the one the site does not list paired for a token of its own.
+    porch_token = service.server.tokens.grant(unlisted_mac)
     simulation = NodeSimulation(
         f"ws://127.0.0.1:{service.port}",
         sim,
         duration_s=None,
-        token_for=service.token_for,
+        token_for=lambda mac: porch_token if mac == unlisted_mac else node_token(SECRET, mac),
         health_every_s=1.0,
     )
     simulation.start()

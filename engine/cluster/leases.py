@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import Select, and_, case, or_, select, text, type_coerce, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -70,14 +70,77 @@ def latest_believed(now: datetime, lease_ttl: timedelta) -> datetime:
     return now + lease_ttl
 
 
-def lease_is_live(row: Lease, now: datetime, ttl: timedelta) -> bool:
-    """Whether a lease row is held and was renewed within ``ttl`` of ``now`` (and not
-    stamped implausibly far ahead of it). Whether its engine is alive is not judged here."""
+def lease_is_live(
+    engine: str | None, heartbeat_at: datetime | None, now: datetime, ttl: timedelta
+) -> bool:
+    """Whether a lease row (held by ``engine``, renewed at ``heartbeat_at``) is held and was
+    renewed within ``ttl`` of ``now``, and not stamped implausibly far ahead of it. Whether
+    its engine is alive is not judged here."""
     return (
-        row.engine is not None
-        and row.heartbeat_at is not None
-        and now - ttl < row.heartbeat_at <= latest_believed(now, ttl)
+        engine is not None
+        and heartbeat_at is not None
+        and now - ttl < heartbeat_at <= latest_believed(now, ttl)
     )
+
+
+# What a stored time outside them is read as: PostgreSQL's 'infinity' and '-infinity' (and
+# a SQLite cell that is no time) cannot be read into Python; a row edited so is read as
+# stamped at one of these bounds, and judged as such (the ceiling: far ahead, not believed).
+TIME_FLOOR: Final = datetime(1970, 1, 1, tzinfo=UTC)
+TIME_CEILING: Final = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def readable_time(column: Any, name: str) -> Any:
+    """``column`` (a stored time) as a SQL expression labelled ``name`` that stays within
+    :data:`TIME_FLOOR` … :data:`TIME_CEILING`, for reading rows someone may have edited."""
+    return _within_range(column).label(name)
+
+
+def _within_range(column: Any) -> Any:
+    within = case(
+        (column > TIME_CEILING, TIME_CEILING),
+        (column < TIME_FLOOR, TIME_FLOOR),
+        else_=column,
+    )
+    return type_coerce(within, column.type)  # read back as the column is (UTC, aware)
+
+
+def lease_rows(site_id: int | None = None) -> Select[Any]:
+    """Every lease (of ``site_id``; None: of every site), its times readable
+    (:func:`readable_time`), by kind and key."""
+    query = select(
+        Lease.site_id,
+        Lease.kind,
+        Lease.key,
+        Lease.engine,
+        Lease.pinned,
+        Lease.epoch,
+        readable_time(Lease.acquired_at, "acquired_at"),
+        readable_time(Lease.heartbeat_at, "heartbeat_at"),
+    ).order_by(Lease.kind, Lease.key)
+    return query if site_id is None else query.where(Lease.site_id == site_id)
+
+
+def engine_rows(site_id: int | None = None, name: str | None = None) -> Select[Any]:
+    """Every engine row (of ``site_id``, of that ``name``; None: all), its times readable
+    (:func:`readable_time`), by name."""
+    query = select(
+        EngineRow.site_id,
+        EngineRow.name,
+        EngineRow.host,
+        EngineRow.pid,
+        EngineRow.capacity,
+        readable_time(EngineRow.started_at, "started_at"),
+        readable_time(EngineRow.heartbeat_at, "heartbeat_at"),
+        EngineRow.clock_offset_ms,
+        readable_time(EngineRow.stopped_at, "stopped_at"),
+        EngineRow.health,
+        EngineRow.replaced,
+        EngineRow.instance,
+    ).order_by(EngineRow.name)
+    if site_id is not None:
+        query = query.where(EngineRow.site_id == site_id)
+    return query if name is None else query.where(EngineRow.name == name)
 
 
 def engine_is_alive(
@@ -230,11 +293,18 @@ class LeaseBook:
         with self.store.write_transaction() as session:
             self._lock_site(session)
             now = self.database_now(session)
-            row = session.scalar(
-                select(EngineRow).where(
-                    EngineRow.site_id == self.site_id, EngineRow.name == self.name
+            mine = (EngineRow.site_id == self.site_id, EngineRow.name == self.name)
+            # A row edited to times Python cannot hold ('infinity') is brought into range.
+            session.execute(
+                update(EngineRow)
+                .where(*mine)
+                .values(
+                    started_at=_within_range(EngineRow.started_at),
+                    heartbeat_at=_within_range(EngineRow.heartbeat_at),
+                    stopped_at=_within_range(EngineRow.stopped_at),
                 )
             )
+            row = session.scalar(select(EngineRow).where(*mine))
             if row is None:
                 row = EngineRow(site_id=self.site_id, name=self.name, replaced=None)
                 session.add(row)
@@ -291,16 +361,13 @@ class LeaseBook:
                 )
             )
             if renewed.rowcount != 1:  # type: ignore[attr-defined]
-                holder = session.scalar(
-                    select(EngineRow).where(
-                        EngineRow.site_id == self.site_id, EngineRow.name == self.name
-                    )
-                )
+                holder = session.execute(engine_rows(self.site_id, self.name)).first()
                 raise EngineNameLostError(self._lost_words(holder, now))
             self.last_heartbeat_at = now
             return now, offset
 
-    def _lost_words(self, holder: EngineRow | None, now: datetime) -> str:
+    def _lost_words(self, holder: Any, now: datetime) -> str:
+        """Why this process lost its name, from the row that ``holder`` read (None: gone)."""
         last = self.last_heartbeat_at
         replaced = holder.replaced if holder is not None else None
         if holder is not None and isinstance(replaced, dict) and replaced.get("pid") == self.pid:
@@ -492,16 +559,8 @@ def read_cluster(
         now = database_now(store, session)
         # Leases first: an engine joins before it takes a lease, so every holder read here
         # that had joined is in the engines read after (under READ COMMITTED too).
-        lease_rows = list(
-            session.scalars(
-                select(Lease).where(Lease.site_id == site_id).order_by(Lease.kind, Lease.key)
-            )
-        )
-        engine_rows = list(
-            session.scalars(
-                select(EngineRow).where(EngineRow.site_id == site_id).order_by(EngineRow.name)
-            )
-        )
+        leases_read = session.execute(lease_rows(site_id)).all()
+        engines_read = session.execute(engine_rows(site_id)).all()
         engines = tuple(
             EngineState(
                 name=row.name,
@@ -514,12 +573,12 @@ def read_cluster(
                 stopped_at=row.stopped_at,
                 alive=engine_is_alive(row.stopped_at, row.heartbeat_at, now, engine_ttl),
             )
-            for row in engine_rows
+            for row in engines_read
         )
         alive = {e.name for e in engines if e.alive}
-        joined = {row.name: row.stopped_at for row in engine_rows}
+        joined = {row.name: row.stopped_at for row in engines_read}
         leases = []
-        for row in lease_rows:
+        for row in leases_read:
             doubt = lease_doubt(
                 row.kind, row.key, row.engine, row.heartbeat_at, now, lease_ttl, joined
             )
@@ -532,7 +591,8 @@ def read_cluster(
                     epoch=row.epoch,
                     acquired_at=row.acquired_at,
                     heartbeat_at=row.heartbeat_at,
-                    live=lease_is_live(row, now, lease_ttl) and row.engine in alive,
+                    live=lease_is_live(row.engine, row.heartbeat_at, now, lease_ttl)
+                    and row.engine in alive,
                     doubt=doubt,
                 )
             )

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from engine.cluster.leases import (
     CLOCK_WARN_S,
@@ -25,12 +25,13 @@ from engine.cluster.leases import (
     LEASE_TTL_S,
     database_now,
     engine_is_alive,
+    engine_rows,
     latest_believed,
     lease_doubt,
     lease_is_live,
+    lease_rows,
 )
 from engine.cluster.member import UNLIMITED
-from engine.store.cluster_models import EngineRow, Lease
 from engine.store.database import Store
 from engine.store.models import Site
 from engine.wording import duration_words
@@ -124,19 +125,20 @@ def engines_status(store: Store) -> EnginesStatus:
         now = database_now(store, session)
         sites = {row.id: row.name for row in session.execute(select(Site.id, Site.name))}
         # Leases before engines: a holder joined before it took its lease (see read_cluster).
-        lease_rows = list(session.scalars(select(Lease).order_by(Lease.kind, Lease.key)))
-        engine_rows = list(session.scalars(select(EngineRow).order_by(EngineRow.name)))
+        # (Their times read within range: a row edited to 'infinity' is named, not fatal.)
+        leases = session.execute(lease_rows()).all()
+        engines = session.execute(engine_rows()).all()
     alive = {
         (row.site_id, row.name)
-        for row in engine_rows
+        for row in engines
         if engine_is_alive(row.stopped_at, row.heartbeat_at, now, engine_ttl)
     }
     joined: dict[int, dict[str, datetime | None]] = {}
-    for row in engine_rows:
+    for row in engines:
         joined.setdefault(row.site_id, {})[row.name] = row.stopped_at
-    held: dict[tuple[int, str], list[Lease]] = {}
+    held: dict[tuple[int, str], list[Row[Any]]] = {}
     doubts: list[str] = []
-    for lease in lease_rows:
+    for lease in leases:
         doubt = lease_doubt(
             lease.kind,
             lease.key,
@@ -152,13 +154,13 @@ def engines_status(store: Store) -> EnginesStatus:
                 "take it over (and rewrite the row)"
             )
         elif (
-            lease_is_live(lease, now, lease_ttl)
+            lease_is_live(lease.engine, lease.heartbeat_at, now, lease_ttl)
             and lease.engine is not None
             and (lease.site_id, lease.engine) in alive
         ):
             held.setdefault((lease.site_id, lease.engine), []).append(lease)
     lines = []
-    for row in engine_rows:
+    for row in engines:
         if row.stopped_at is not None:
             state = STOPPED
         elif (row.site_id, row.name) in alive:
@@ -195,12 +197,12 @@ def engines_status(store: Store) -> EnginesStatus:
             )
         )
     running_sites = {
-        row.site_id for row, line in zip(engine_rows, lines, strict=True) if line.state == RUNNING
+        row.site_id for row, line in zip(engines, lines, strict=True) if line.state == RUNNING
     }
     owned = {(lease.site_id, lease.kind, lease.key) for leases in held.values() for lease in leases}
     unowned = tuple(
         f"{sites.get(lease.site_id, '?')}: {_what(lease)}"
-        for lease in lease_rows
+        for lease in leases
         if lease.site_id in running_sites and (lease.site_id, lease.kind, lease.key) not in owned
     )
     problems: list[str] = list(doubts)
@@ -242,5 +244,5 @@ def _media_of(health: dict[str, Any] | None) -> dict[str, Any] | None:
     return kept or None
 
 
-def _what(lease: Lease) -> str:
+def _what(lease: Row[Any]) -> str:
     return "site services" if lease.kind == "service" else f"{lease.kind} {lease.key}"

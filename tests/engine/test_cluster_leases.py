@@ -464,6 +464,7 @@ def test_a_process_resumed_after_its_name_was_taken_over_stops_everything_it_ran
         ("ghost", "9999-12-31"),  # unknown, and stamped far ahead (the scenario)
         ("ghost", None),  # unknown, renewed "now"
         ("server-b", "9999-12-31"),  # a real engine's name, stamped far ahead
+        ("ghost", "infinity"),  # a time Python cannot hold (PostgreSQL's; text on SQLite)
     ],
 )
 def test_a_lease_no_running_engine_wrote_is_taken_over_and_named(
@@ -489,7 +490,7 @@ def test_a_lease_no_running_engine_wrote_is_taken_over_and_named(
         session.execute(
             text(
                 "UPDATE leases SET engine = :engine, heartbeat_at = "
-                + ("'9999-12-31'" if heartbeat else ":now")
+                + (f"'{heartbeat}'" if heartbeat else ":now")
                 + " WHERE site_id = :site AND key = 'plaza'"
             ),
             {"engine": engine, "site": site, "now": now},
@@ -500,7 +501,7 @@ def test_a_lease_no_running_engine_wrote_is_taken_over_and_named(
     assert doubt.startswith("Shared site: camera plaza's lease is held by ")
     if engine == "ghost":
         assert "unknown engine 'ghost'" in doubt
-    if heartbeat:
+    if heartbeat:  # ('infinity' is read as the latest time kept: 9999-12-31)
         assert "renewed as of 9999-12-31 00:00:00 UTC: ahead of the database's clock" in doubt
     assert doubt.endswith("not believed; the other engines take it over (and rewrite the row)")
     # With no time passing, within two heartbeats (the holder stops the camera it lost at
@@ -519,7 +520,8 @@ def test_a_lease_no_running_engine_wrote_is_taken_over_and_named(
 
 
 @pytest.mark.hostile(8)
-def test_an_engine_row_stamped_far_ahead_is_not_believed(store: Store) -> None:
+@pytest.mark.parametrize("heartbeat", ["9999-12-31", "infinity"])
+def test_an_engine_row_stamped_far_ahead_is_not_believed(store: Store, heartbeat: str) -> None:
     """An engine row edited to a heartbeat in the year 9999 does not keep its name taken
     nor count as running; ``engines`` says so."""
     from engine.cluster.status import engines_status
@@ -529,7 +531,7 @@ def test_an_engine_row_stamped_far_ahead_is_not_believed(store: Store) -> None:
     phantom.join(4, datetime.now(UTC))
     with store.write_transaction() as session:
         session.execute(
-            text("UPDATE engines SET heartbeat_at = '9999-12-31' WHERE name = 'phantom'")
+            text(f"UPDATE engines SET heartbeat_at = '{heartbeat}' WHERE name = 'phantom'")
         )
     (line,) = engines_status(store).engines
     assert line.state == "silent"

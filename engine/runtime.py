@@ -54,6 +54,7 @@ from engine.instance import EngineLock
 from engine.introductions import Introductions, NameGiven
 from engine.listening import (
     FIRST_MESSAGE_S,
+    ConnectionGate,
     DescriptorBudget,
     ListenLimits,
     open_descriptors,
@@ -184,6 +185,7 @@ class EngineRuntime:
         self.file_server: MediaFileServer | None = None  # … and its recordings over HTTP
         # File descriptors split at start: a reserve for recording, the rest for listening.
         self.descriptors: DescriptorBudget | None = None
+        self._gates: dict[str, ConnectionGate] = {}  # every server listening, by name
         self._health_sources: list[Callable[[], HealthReport]] = []  # add_health
         self.mqtt: MqttService | None = None  # the site's MQTT broker ([mqtt])
         self._mqtt_follower: LiveFollower | None = None  # a shared site's, for MQTT
@@ -691,6 +693,7 @@ class EngineRuntime:
             self._files_problem = f"recordings not served: {exc}"
             return
         self.file_server = server
+        self._gates["recordings"] = server.gate
 
     def _listen_limits(self, first_message_s: float = FIRST_MESSAGE_S) -> ListenLimits:
         """One listening server's share of the descriptors (engine.listening): the
@@ -703,15 +706,10 @@ class EngineRuntime:
 
     def _listening_report(self) -> dict[str, Any]:
         """The descriptor budget and what each listening server admitted and refused."""
-        servers: dict[str, Any] = {}
-        if self.file_server is not None:
-            servers["recordings"] = self.file_server.gate.figures()
-        for room_id, service in self.sensing_services.items():
-            servers[f"nodes:{room_id}"] = service.server.gate.figures()
         return {
             "descriptors": self.descriptors.as_dict() if self.descriptors else None,
             "open_descriptors": open_descriptors(),
-            "servers": servers,
+            "servers": {name: gate.figures() for name, gate in self._gates.items()},
         }
 
     def _media_health(self) -> HealthReport:
@@ -1364,6 +1362,7 @@ class EngineRuntime:
             return
         self._set_sensing_problem(room_id, None)
         self.sensing_services = {**self.sensing_services, room_id: service}
+        self._gates[f"nodes:{room_id}"] = service.server.gate
         if self.store is not None and self.writer is not None:
             service.watch_pairing(self.store, self.writer)  # `sense pair` reaches it
         self._load_ble_registry()  # blobs are named by the registered BLE devices

@@ -107,6 +107,11 @@ from engine.sensing.protocol import (
 from engine.sensing.tokens import NodeTokenBook
 
 log = logging.getLogger(__name__)
+# websockets says "connection open" and "connection closed" at INFO for every TCP
+# connection, so a flood of them would write a line each: the connection gate summarises
+# connections instead (engine.listening), and the library's warnings still show.
+_wire_log = logging.getLogger(f"{__name__}.wire")
+_wire_log.setLevel(logging.WARNING)
 
 THREAD_NAME: Final = "sensing-server"
 NODE_PATH: Final = "/ws/node"
@@ -477,6 +482,7 @@ class NodeServer:
             server = await serve(
                 self._handle_connection,
                 sock=self.gate.listen(self.host, self._requested_port),
+                logger=_wire_log,
                 process_request=self._process_request,
                 create_connection=_NodeConnection,
                 compression=None,  # nodes send small binary frames; deflate only costs CPU

@@ -2179,6 +2179,12 @@ def _room_health(sensing: SensingService) -> tuple[HealthState, str]:
     blobs = len(snapshot.blobs) if snapshot else 0
     kind = "simulated, " if sensing.simulated else ""
     detail = f"{kind}{online}/{len(nodes)} nodes online, {counted(blobs, 'blob')}"
+    derived = sensing.server.tokens.derived()
+    if derived:  # an install of old: said until each is rotated (engine.sensing.tokens)
+        detail += (
+            f"; {counted(len(derived), 'node')} on a token derived from the install secret: "
+            "rotate with `watchfloor sense token MAC --rotate`"
+        )
     if nodes and online == len(nodes):
         return HealthState.OK, detail
     return (HealthState.DEGRADED if online else HealthState.DOWN), detail

@@ -5,6 +5,7 @@ line. No mocks inside the engine: a real store, bus, node servers and simulated 
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -12,13 +13,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from websockets.sync.client import connect
 
 from engine.access import Actor, Role
+from engine.clock import REAL_CLOCK
 from engine.config import load_site
 from engine.events import HealthState
 from engine.paths import sensing_recording_dir
 from engine.runtime import EngineRuntime, rooms_shown
+from engine.sensing.protocol import node_token
 from engine.sensing.service import SensingUpdated
+from engine.sensing.tokens import IssueNodeToken, new_node_token, token_sha256
 from engine.sensing.view import SensingSnapshot
 from engine.store import Store
 from tests.conftest import write_site
@@ -155,3 +160,69 @@ def test_a_room_that_cannot_start_is_named_and_the_other_runs(db_url: str, tmp_p
             runtime.stop()
             assert runtime.store is not None
             runtime.store.close()
+
+
+REAL_ROOM = (
+    '[sensing]\nhost = "127.0.0.1"\n'
+    '[[rooms]]\nid = "lab"\nname = "Lab"\nwidth_m = 5.0\ndepth_m = 5.0\nheight_m = 2.5\n'
+    "port = 0\n"
+    + "".join(
+        f'[[sensing_nodes]]\nid = "n{i}"\nroom = "lab"\nmac = "AA:BB:CC:DD:10:0{i}"\n'
+        f"position = {{ x = {x}, y = {y}, z = 1.0 }}\n"
+        for i, (x, y) in enumerate([(0.1, 0.1), (4.9, 4.9)], start=1)
+    )
+)
+
+
+def test_an_upgraded_install_keeps_its_nodes_derived_tokens_and_says_so_until_rotated(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nodes flashed with a token derived from the install secret keep working after the
+    upgrade (adopted into the store once), and the sensing health names them until an
+    admin rotates each; a rotated node is never taken back onto its derived token."""
+    secret = "install secret of an old site"
+    monkeypatch.setenv("WATCHFLOOR_NODE_SECRET", secret)
+    site = load_site(write_site(tmp_path / "site.toml", extra=REAL_ROOM))
+    first_mac = "AA:BB:CC:DD:10:01"
+    runtime = EngineRuntime(site, Store(db_url))
+    try:
+        runtime.start()
+        service = runtime.sensing_services["lab"]
+        (health,) = [r for r in runtime.health() if r.subsystem == "sensing"]
+        assert "2 nodes on a token derived from the install secret" in health.detail
+        hello = {
+            "type": "hello",
+            "mac": first_mac,
+            "firmware_version": "1",
+            "capabilities": ["csi"],
+            "token": node_token(secret.encode(), first_mac),
+        }
+        with connect(f"ws://127.0.0.1:{service.port}/ws/node", open_timeout=10) as ws:
+            ws.send(json.dumps(hello))
+            assert json.loads(ws.recv(timeout=10))["type"] == "role"  # still accepted
+        assert runtime.writer is not None
+        runtime.writer.execute(
+            IssueNodeToken(
+                mac=first_mac,
+                token_sha256=token_sha256(new_node_token()),
+                at=REAL_CLOCK.now(),
+                actor=ADMIN,
+            )
+        )
+    finally:
+        runtime.stop()
+        assert runtime.store is not None
+        runtime.store.close()
+    runtime = EngineRuntime(site, Store(db_url))
+    try:
+        runtime.start()
+        (health,) = [r for r in runtime.health() if r.subsystem == "sensing"]
+        assert "1 node on a token derived from the install secret" in health.detail
+        port = runtime.sensing_services["lab"].port
+        with connect(f"ws://127.0.0.1:{port}/ws/node", open_timeout=10) as ws:
+            ws.send(json.dumps(hello))
+            assert json.loads(ws.recv(timeout=10))["type"] == "reject"
+    finally:
+        runtime.stop()
+        assert runtime.store is not None
+        runtime.store.close()

@@ -541,3 +541,30 @@ def test_an_engine_row_stamped_far_ahead_is_not_believed(store: Store, heartbeat
     other = _book(store, site, "phantom")
     other.pid = phantom.pid + 1
     other.join(4, datetime.now(UTC))  # the name is free: its row was not believed
+
+
+@pytest.mark.hostile(8)
+def test_a_lease_kept_fresh_for_an_engine_not_heard_from_is_taken_over(store: Store) -> None:
+    """A lease renewed (by hand) in the name of an engine whose heartbeat stopped is not
+    believed: the lease counts only while its engine is heard from. Another engine takes
+    the camera once it has watched it unheld for the lease time less a heartbeat (none
+    here: heartbeat_s is the lease time); an engine heard from again keeps its own."""
+    site = _site(store)
+    wanted = resources_of([("plaza", None)], [], services=False)
+    runs = Runs(exclusive=False)  # a, not heard from, still "runs" it until it comes back
+    a = runs.member(_book(store, site, "server-a"), "a", wanted, heartbeat_s=15.0)
+    runs.tick(a)
+    b = runs.member(_book(store, site, "server-b"), "b", wanted, heartbeat_s=15.0)
+    runs.tick(b)
+    assert runs.by == {"a": {("camera", "plaza")}, "b": set()}
+    _silence(store, site, "server-a", 60)  # a is not heard from...
+    with store.write_transaction() as session:  # ...yet its lease looks renewed just now
+        session.execute(text("UPDATE leases SET heartbeat_at = :now"), {"now": datetime.now(UTC)})
+    assert a.book.view().holder_of("camera", "plaza") is None
+    runs.tick(b)
+    assert runs.by["b"] == {("camera", "plaza")}
+    runs.tick(a)  # a comes back: the lease it held was taken, so it stops the camera
+    assert runs.by["a"] == set()
+    assert [why for who, _, why in runs.why if who == "a"] == ["taken over by another engine"]
+    for m in (a, b):
+        m.stop()

@@ -310,6 +310,10 @@ class NodeTokenBook:
         self._hashes: dict[str, tuple[str, str]] = {}  # MAC → (hash, origin)
         self._granted: dict[str, str] = {}  # simulated MACs of this run → hash
         self._pending: set[str] = set()  # MACs being provisioned right now
+        # Provisionings counted, and the count at each MAC's: a reload whose store read may
+        # have begun before a provisioning committed keeps that MAC (see reload).
+        self._provisions = 0
+        self._provisioned_at: dict[str, int] = {}
         self._store: TokenStore | None = None
         for mac, token in (tokens or {}).items():
             self._hashes[normalise_mac(mac)] = (token_sha256(token), "paired")
@@ -356,6 +360,8 @@ class NodeTokenBook:
                 return None  # another engine on the same store paired it first
             with self._lock:
                 self._hashes[mac] = (digest, "paired")
+                self._provisions += 1
+                self._provisioned_at[mac] = self._provisions
             return token
         finally:
             with self._lock:
@@ -399,11 +405,16 @@ class NodeTokenBook:
         went (rotated or revoked elsewhere): their connections must close."""
         with self._lock:
             store = self._store
+            provisions = self._provisions
         if store is None:
             return set()
         stored = store.hashes()
         fresh = {mac: (row.token_sha256, row.origin) for mac, row in stored.items()}
         with self._lock:
+            for mac, at in self._provisioned_at.items():
+                if at > provisions and mac not in fresh:  # stored after the read began
+                    fresh[mac] = self._hashes[mac]
+            self._provisioned_at.clear()
             changed = {
                 mac
                 for mac, (digest, _) in self._hashes.items()

@@ -10,6 +10,7 @@ from engine.sensing.protocol import node_token
 from engine.sensing.tokens import (
     IssueNodeToken,
     NodeTokenBook,
+    StoredNodeToken,
     StoredTokens,
     new_node_token,
     stored_node_tokens,
@@ -95,3 +96,32 @@ def test_any_text_is_checked_without_error(given: str) -> None:
     book = NodeTokenBook({SITE_NODE: "right"})
     assert not book.check(SITE_NODE, given)
     assert book.check(SITE_NODE, "right")
+
+
+def test_a_node_paired_while_the_tokens_are_reread_is_kept(store: Store) -> None:
+    """The pairing desk rereads the tokens while a node may be provisioned on the server's
+    worker: a read that began before the provisioning committed must not drop the new node
+    (nor report it changed, which would close its connection)."""
+    with StoreWriter.running(store) as writer:
+        stored = StoredTokens(store, writer, REAL_CLOCK, "room")
+        book = NodeTokenBook()
+        tokens: list[str | None] = []
+
+        class ProvisionedDuringTheRead:
+            """The real store, with a provisioning committed just after its read."""
+
+            def hashes(self) -> dict[str, StoredNodeToken]:
+                read = stored.hashes()
+                tokens.append(book.provision(SITE_NODE, "127.0.0.1:4000"))
+                return read
+
+            def pair(self, mac: str, digest: str, address: str) -> bool:
+                return stored.pair(mac, digest, address)
+
+            def adopt(self, hashes: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+                return stored.adopt(hashes)
+
+        book.attach(ProvisionedDuringTheRead())
+        (token,) = tokens
+        assert token is not None and book.check(SITE_NODE, token)
+        assert stored_node_tokens(store)[SITE_NODE].token_sha256 == token_sha256(token)

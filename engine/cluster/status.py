@@ -168,6 +168,10 @@ def engines_status(store: Store) -> EnginesStatus:
         else:
             state = SILENT
         mine = held.get((row.site_id, row.name), [])
+        # The row is the engine's own report, but anyone with the database may edit it.
+        health = row.health if isinstance(row.health, dict) else {}
+        subsystems = health.get("subsystems")
+        cameras = health.get("cameras")
         lines.append(
             EngineLine(
                 site=sites.get(row.site_id, "?"),
@@ -184,15 +188,15 @@ def engines_status(store: Store) -> EnginesStatus:
                 site_services=any(lease.kind == "service" for lease in mine),
                 subsystems=tuple(
                     (str(x.get("name", "?")), str(x.get("state", "?")), str(x.get("detail", "")))
-                    for x in (row.health or {}).get("subsystems", ())
+                    for x in (subsystems if isinstance(subsystems, list) else ())
                     if isinstance(x, dict)
                 ),
                 camera_states={
                     str(k): v
-                    for k, v in ((row.health or {}).get("cameras") or {}).items()
+                    for k, v in (cameras if isinstance(cameras, dict) else {}).items()
                     if isinstance(v, dict)
                 },
-                media=_media_of(row.health),
+                media=_media_of(health),
                 replaced=row.replaced if isinstance(row.replaced, dict) else None,
             )
         )
@@ -236,8 +240,8 @@ def engines_status(store: Store) -> EnginesStatus:
     return EnginesStatus(now, tuple(lines), unowned, tuple(problems))
 
 
-def _media_of(health: dict[str, Any] | None) -> dict[str, Any] | None:
-    media = (health or {}).get("media")
+def _media_of(health: dict[str, Any]) -> dict[str, Any] | None:
+    media = health.get("media")
     if not isinstance(media, dict):
         return None
     kept = {key: media[key] for key in ("url", "files") if isinstance(media.get(key), str)}

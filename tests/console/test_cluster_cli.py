@@ -169,3 +169,24 @@ def test_engines_shows_a_name_taken_over_from_a_process_that_had_not_stopped(
         assert status["engines"][0]["replaced"]["pid"] == paused.pid
     finally:
         store.close()
+
+
+@pytest.mark.hostile(8)
+def test_engines_reads_an_engine_row_whose_health_was_edited_into_nonsense(db_url: str) -> None:
+    """An ``engines.health`` edited to a JSON list (or subsystems that are not a list):
+    ``engines`` said nothing useful, it failed with an AttributeError traceback. It reads what
+    it can and lists the engine."""
+    store = Store(db_url)
+    try:
+        site = _site(store)
+        LeaseBook(store, site, "server-a").join(8, datetime.now(UTC))
+        for health in ("[1, 2]", '{"subsystems": 5, "cameras": [1], "media": "x"}'):
+            with store.write_transaction() as session:
+                session.execute(text(f"UPDATE engines SET health = '{health}'"))
+            result = watchfloor("--db", db_url, "engines", "--json")
+            assert result.returncode == 0, result.stderr
+            assert "Traceback" not in result.stderr
+            (engine,) = json.loads(result.stdout)["engines"]
+            assert engine["name"] == "server-a"
+    finally:
+        store.close()

@@ -108,7 +108,7 @@ def test_serve_runs_the_node_server_and_reports_each_node(
         assert child.stderr is not None
         line = ""
         deadline = time.monotonic() + 30
-        while "listening on" not in line and time.monotonic() < deadline:
+        while "(/ws/node)" not in line and time.monotonic() < deadline:  # ours, not a log
             line = child.stderr.readline()
         assert "listening on 127.0.0.1:" in line, line
         port = int(line.split("127.0.0.1:")[1].split()[0])

@@ -64,6 +64,9 @@ MAX_CONNECTIONS_PER_SERVER: Final = 4096
 MAX_PER_ADDRESS: Final = 64  # consoles open a few connections each; a NAT may hide several
 MIN_CONNECTIONS_PER_SERVER: Final = 8  # below this a server is useless; warned about
 EVICTION_SLACK: Final = 32  # connections being shut, not yet closed by their server
+# Accepting waits (the kernel queues newcomers) while EVICTION_SLACK connections are being
+# shut, unless none of them has closed for this long: then newcomers are refused instead.
+SHUT_STUCK_S: Final = 5.0
 SOFT_LIMIT_CEILING: Final = 1 << 20  # when the hard limit is unlimited
 MAX_REFUSALS_PER_ACCEPT: Final = 256  # then the event loop runs other work before more
 SUMMARY_EVERY_S: Final = 60.0
@@ -243,6 +246,8 @@ class ConnectionGate:
         self.refused: Counter[str] = Counter()
         self.evicted = 0  # shut to make room for a newcomer, before their first message
         self.expired = 0  # shut for no first message within first_message_s
+        self._shutting = 0  # connections shut, not yet closed by their server
+        self._shut_progress_at = 0.0  # loop time a shut connection last closed (or was shut)
         self._tally = _Tally()
         self._last_summary_s: float | None = None
         self._flush: asyncio.TimerHandle | None = None
@@ -323,15 +328,23 @@ class ConnectionGate:
     def _admit_locked(self, address: str) -> str | None:
         with self._lock:
             if len(self._slots) >= self.limits.max_connections + EVICTION_SLACK:
-                return REFUSED_SERVER_FULL  # too many already being shut
+                return REFUSED_SERVER_FULL  # too many being shut, and they do not close
             mine = self._by_address.get(address, {})
             if self._live(mine) >= self.limits.max_per_address and not self._evict_one(mine):
                 return REFUSED_ADDRESS_FULL
-            if self._live(self._slots) >= self.limits.max_connections and not self._evict_one(
-                self._slots
-            ):
+            live = len(self._slots) - self._shutting
+            if live >= self.limits.max_connections and not self._evict_one(self._slots):
                 return REFUSED_SERVER_FULL
             return None
+
+    def _must_wait(self) -> bool:
+        """Whether to leave newcomers in the kernel's queue for now: so many connections
+        are being shut that their servers must close some first (they do on the event loop's
+        next round). Not when they have stopped closing: then newcomers are refused."""
+        with self._lock:
+            if self._shutting < EVICTION_SLACK or self._loop is None:
+                return False
+            return self._loop.time() - self._shut_progress_at < SHUT_STUCK_S
 
     @staticmethod
     def _live(slots: dict[int, _Slot]) -> int:
@@ -352,6 +365,9 @@ class ConnectionGate:
         """Shut a connection's socket: its server reads the end of the stream and closes
         it, which frees the slot."""
         slot.shutting = True
+        if self._shutting == 0 and self._loop is not None:
+            self._shut_progress_at = self._loop.time()
+        self._shutting += 1
         if slot.timer is not None:
             slot.timer.cancel()
             slot.timer = None
@@ -380,6 +396,10 @@ class ConnectionGate:
             if self._slots.get(fd) is not slot:
                 return
             del self._slots[fd]
+            if slot.shutting:
+                self._shutting -= 1
+                if self._loop is not None:
+                    self._shut_progress_at = self._loop.time()
             mine = self._by_address.get(slot.address)
             if mine is not None:
                 mine.pop(fd, None)
@@ -483,12 +503,14 @@ class _GatedListener(socket.socket):
         ``BlockingIOError`` when none is waiting (or after a burst of refusals, so the event
         loop serves others before it comes back)."""
         for _ in range(MAX_REFUSALS_PER_ACCEPT):
+            if self._gate._must_wait():
+                raise BlockingIOError(errno.EAGAIN, "waiting for shut connections to close")
             fd, address = self._accept()  # type: ignore[attr-defined]
             host = str(address[0]) if isinstance(address, tuple) and address else "?"
             reason = self._gate._admit(host)
             if reason is not None:
+                self._gate._refuse(host, reason)  # counted before the client can see it
                 os.close(fd)
-                self._gate._refuse(host, reason)
                 continue
             connection = _AdmittedSocket(self.family, self.type, self.proto, fileno=fd)
             self._gate._opened(connection, fd, host)

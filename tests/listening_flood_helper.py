@@ -1,17 +1,21 @@
 """Child process for the idle-connection flood test (issue 64, scenario 1): an engine's
-recordings server and clip recording under a low open-files limit.
+recordings server, its sensing node server and clip recording under a low open-files limit.
 
 Run as ``python -m tests.listening_flood_helper WORK VIDEO LIMIT``. It sets both the soft
 and the hard ``RLIMIT_NOFILE`` to LIMIT (so the engine cannot raise it), splits its
-descriptors as the engine does at start (:func:`engine.listening.reserve_descriptors`; one
-listening server), stores one recording in WORK/data and serves it with
-:class:`~engine.cluster.files.MediaFileServer` on 127.0.0.1. Prints, flushed, one JSON line
-``{"port": …, "budget": …}`` once listening. Then it reads commands on stdin:
+descriptors as the engine does at start (:func:`engine.listening.reserve_descriptors`; two
+listening servers), stores one recording in WORK/data and serves it with
+:class:`~engine.cluster.files.MediaFileServer` on 127.0.0.1, and listens for sensing nodes
+with a :class:`~engine.sensing.server.NodeServer` that knows node :data:`NODE_MAC`'s token.
+Prints, flushed, one JSON line ``{"port": …, "node_port": …, "budget": …}`` once listening.
+Then it reads commands on stdin:
 
 - ``record N``: records N event clips of VIDEO with a real :class:`ClipRecorder` (encoded,
   written to a temp name, renamed, a media row each) and prints ``{"finalised": …,
   "failed": …, "lost": …, "open_descriptors": …}``;
-- ``stop``: stops the server and prints ``{"gate": …}`` (its figures), then exits.
+- ``nodes``: prints ``{"online": [MAC, …]}``, the nodes connected now;
+- ``stop``: stops the servers and prints ``{"gate": …, "node_gate": …}`` (their figures),
+  then exits.
 
 The refusal summaries are timed by a simulated clock that never moves, so the log holds
 exactly one summary during the flood and one at stop, whatever the machine's speed.
@@ -37,6 +41,9 @@ from engine.listening import open_descriptors, reserve_descriptors
 from engine.media import MediaFile
 from engine.record import ClipFinalised, ClipRecorder
 from engine.record.losses import MediaWriteWatch
+from engine.sensing.server import FIRST_MESSAGE_S as NODE_FIRST_MESSAGE_S
+from engine.sensing.server import NodeServer
+from engine.sensing.tokens import NodeTokenBook
 from engine.store import Store
 from engine.store.commands import InsertMedia
 from engine.store.writer import StoreWriter
@@ -44,6 +51,8 @@ from engine.store.writer import StoreWriter
 ENGINE = "flood-engine"
 PASSWORD = "flood-test-password"
 RECORDING = "clips/plaza/served.bin"
+NODE_MAC = "24:6F:28:A1:B2:C3"
+NODE_TOKEN = "flood-test-node-token-" + "n" * 20
 FPS = 10.0
 
 
@@ -75,19 +84,37 @@ def main(work: Path, video: Path, limit: int) -> None:
         engine=ENGINE,
         root=root,
         password=PASSWORD,
-        limits=budget.limits_for(1),
+        limits=budget.limits_for(2),
         clock=clock,
     )
     server.start()
-    _say({"port": server.port, "budget": budget.as_dict(), "limits": server.gate.figures()})
+    nodes = NodeServer(
+        tokens=NodeTokenBook({NODE_MAC: NODE_TOKEN}),
+        clock=clock,
+        on_frame=lambda _frame, _at: None,
+        port=0,
+        limits=budget.limits_for(2, first_message_s=NODE_FIRST_MESSAGE_S),
+    )
+    nodes.start()
+    _say(
+        {
+            "port": server.port,
+            "node_port": nodes.port,
+            "budget": budget.as_dict(),
+            "limits": server.gate.figures(),
+        }
+    )
     for line in sys.stdin:
         command, _, argument = line.strip().partition(" ")
         if command == "record":
             _say(_record(writer, clock, root, video, int(argument)))
+        elif command == "nodes":
+            _say({"online": [node.mac for node in nodes.nodes() if node.online]})
         elif command == "stop":
             server.stop()
+            nodes.stop()
             writer.stop()
-            _say({"gate": server.gate.figures()})
+            _say({"gate": server.gate.figures(), "node_gate": nodes.gate.figures()})
             return
 
 

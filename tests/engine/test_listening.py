@@ -1,7 +1,8 @@
 """Every listening socket is bounded (issue 64, scenario 1: about 20,000 idle TCP connections,
 no credentials, exhausted an engine's file descriptors; clips and snapshots were lost and the
 log grew by 135k lines). Real sockets over loopback; the flood test runs the recordings
-server and a real clip recorder in a child process under a low open-files limit."""
+server, the sensing node server and a real clip recorder in a child process under a low
+open-files limit."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from websockets.sync.client import ClientConnection, connect
 
 from engine.listening import (
     EVICTION_SLACK,
@@ -27,7 +29,7 @@ from engine.listening import (
     ConnectionGate,
     ListenLimits,
 )
-from tests.listening_flood_helper import PASSWORD, RECORDING
+from tests.listening_flood_helper import NODE_MAC, NODE_TOKEN, PASSWORD, RECORDING
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 1024  # a common default open-files limit: the issue says it takes far fewer there
@@ -84,14 +86,16 @@ class _Child:
         self.process.wait(30)
 
 
-def _flood(port: int) -> list[socket.socket]:
-    """``FLOOD`` idle connections from ``FLOOD_ADDRESSES``, held open, never a byte sent.
+def _flood(ports: list[int]) -> list[socket.socket]:
+    """``FLOOD`` idle connections from ``FLOOD_ADDRESSES`` to ``ports`` in turn, held open,
+    never a byte sent.
     A connection the server does not take in time is given up (counted by its absence), and
     the flood ends after ten such in a row (a server that stopped accepting)."""
     held: list[socket.socket] = []
     failed_in_a_row = 0
     for index in range(FLOOD):
         source = FLOOD_ADDRESSES[index % len(FLOOD_ADDRESSES)]
+        port = ports[index % len(ports)]
         try:
             held.append(socket.create_connection(("127.0.0.1", port), 5, (source, 0)))
         except OSError:
@@ -104,7 +108,7 @@ def _flood(port: int) -> list[socket.socket]:
 
 
 @pytest.mark.hostile(1)
-def test_an_idle_flood_costs_no_recording_and_a_client_with_the_password_is_served(
+def test_an_idle_flood_costs_no_recording_and_clients_that_prove_who_they_are_are_served(
     tmp_path: Path, vtest_avi: Path, many_descriptors: None
 ) -> None:
     child = _Child(tmp_path, vtest_avi)
@@ -115,29 +119,58 @@ def test_an_idle_flood_costs_no_recording_and_a_client_with_the_password_is_serv
         cap = ready["limits"]["max_connections"]
         assert ready["budget"]["limit"] == LIMIT
         assert cap + EVICTION_SLACK + 1 <= ready["budget"]["for_listening"]
-        held = _flood(port)
+        held = _flood([port, ready["node_port"]])
         with httpx2.Client(auth=("watchfloor", PASSWORD), timeout=60) as client:
             answer = client.get(f"http://127.0.0.1:{port}/media/{RECORDING}")
+        with _node(ready["node_port"]) as node:
+            greeted = json.loads(node.recv(timeout=60))
+            online = child.ask("nodes")["online"]
         recorded = child.ask(f"record {CLIPS}")
         for connection in held:
             connection.close()
-        gate = child.ask("stop")["gate"]
+        stopped = child.ask("stop")
+        gate, node_gate = stopped["gate"], stopped["node_gate"]
     finally:
         for connection in held:
             connection.close()
         child.end()
     assert answer.status_code == 200
     assert hashlib.sha256(answer.content).hexdigest() == answer.headers["X-Watchfloor-Sha256"]
+    assert greeted["type"] == "role", greeted
+    assert online == [NODE_MAC]
     assert recorded["finalised"] == CLIPS and recorded["failed"] == 0 and recorded["lost"] == 0
     assert gate["peak_open"] <= cap + EVICTION_SLACK
-    assert gate["evicted"] + gate["refused_total"] >= FLOOD - cap
+    assert node_gate["peak_open"] <= cap + EVICTION_SLACK
+    # Every connection the flood made was taken or refused through the gates (the clients
+    # came after them in the servers' accept queues).
+    flooded = len(held)
+    taken = gate["accepted"] + gate["refused_total"] + node_gate["accepted"]
+    assert taken + node_gate["refused_total"] >= flooded + 2
     log = child.stderr.read_text()
     assert "Too many open files" not in log
-    summaries = [line for line in log.splitlines() if "recordings server on" in line]
-    # One summary when the refusals began, one at stop: the clock of the summaries stood
-    # still, so none was due in between; never a line per connection.
-    assert len(summaries) == 2, log[-3000:]
-    assert log.strip().splitlines() == summaries, log[-3000:]
+    # Per server, one summary when the refusals began and one at stop: the clock of the
+    # summaries stood still, so none was due in between; never a line per connection.
+    lines = log.strip().splitlines()
+    assert len([line for line in lines if "recordings server on" in line]) == 2, log[-3000:]
+    assert len([line for line in lines if "sensing node server on" in line]) == 2, log[-3000:]
+    assert len(lines) == 4, log[-3000:]
+
+
+def _node(port: int) -> ClientConnection:
+    """A node with its token: connected, its hello sent."""
+    node = connect(f"ws://127.0.0.1:{port}/ws/node", open_timeout=60, close_timeout=1, legacy=True)
+    node.send(
+        json.dumps(
+            {
+                "type": "hello",
+                "mac": NODE_MAC,
+                "firmware_version": "1.2.3",
+                "capabilities": ["csi", "ble", "tx", "rx"],
+                "token": NODE_TOKEN,
+            }
+        )
+    )
+    return node
 
 
 # --- the gate itself, on a plain asyncio server --------------------------------------------------

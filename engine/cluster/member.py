@@ -33,6 +33,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SqlTimeoutError
+
 from engine.clock import REAL_CLOCK, Clock
 from engine.cluster.files import FileOptions
 from engine.cluster.leases import (
@@ -47,6 +50,7 @@ from engine.cluster.leases import (
 )
 from engine.cluster.media import MediaOptions
 from engine.store.writer import describe_failure
+from engine.supervise import FIRST_BACKOFF_S, SupervisedThread
 
 log = logging.getLogger(__name__)
 
@@ -208,13 +212,29 @@ class ClusterMember:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._work: queue.Queue[tuple[str, Resource, int, str] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="cluster-member", daemon=True)
-        self._worker = threading.Thread(target=self._work_on, name="cluster-work", daemon=True)
+        # Supervised: a heartbeat loop that died would leave the engine running cameras whose
+        # leases lapse and pass to another engine. Its backoff never exceeds a heartbeat, so
+        # a failing round is tried again at least as often as heartbeats are due.
+        self._thread = SupervisedThread(
+            self._run,
+            name="cluster-member",
+            stop=self._stop,
+            clock=clock,
+            first_backoff_s=min(FIRST_BACKOFF_S, heartbeat_s),
+            max_backoff_s=heartbeat_s,
+            on_restart=self._round_failed,
+        )
+        # The work thread ends on its queue's sentinel; the stop event only cuts short a
+        # backoff after a failure (stop() gives back what is held itself).
+        self._worker = SupervisedThread(
+            self._work_on, name="cluster-work", stop=self._stop, clock=clock
+        )
         # Per lease held by another engine: (holder, epoch, last renewal) as last read, and
         # when this engine first read exactly that (its own monotonic clock).
         self._watched: dict[Resource, tuple[tuple[str, int, object], float]] = {}
         self.clock_offset_ms = 0.0
         self.problem: str | None = None  # the database could not be reached for the lease work
+        self._round_failures = 0  # heartbeat rounds that failed other than by the database
         self.name_lost: str | None = None  # why this process no longer holds its name
         self.view: ClusterView | None = None  # the last one read
 
@@ -277,15 +297,28 @@ class ClusterMember:
 
     # -- the heartbeat thread ----------------------------------------------------------
     def _run(self) -> None:
-        while not self._clock.wait(self._stop, self._heartbeat_s):
+        """Heartbeat rounds until stopped (the ``cluster-member`` thread). The database
+        being away is expected and waited out here, round after round; any other failure
+        ends this run and the supervisor runs it again (logged, counted, in health)."""
+        # Run again after a failed round: its backoff was the wait; try the round at once.
+        wait_s = 0.0 if self._round_failures else self._heartbeat_s
+        while not self._clock.wait(self._stop, wait_s):
+            wait_s = self._heartbeat_s
             try:
                 self.tick()
-            except Exception as exc:  # the database is away: keep what runs until it lapses
+            except (DBAPIError, SqlTimeoutError, OSError) as exc:  # keep what runs until it lapses
                 self.problem = f"cannot reach the database for leases: {describe_failure(exc)}"
                 log.warning("%s", self.problem)
                 # Nobody could renew meanwhile: leases are watched afresh once it is back,
                 # so their holders renew them before anyone takes them.
                 self._watched.clear()
+
+    def _round_failed(self, exc: BaseException) -> None:
+        """A heartbeat round failed other than by the database being away (supervisor's
+        listener, on the ``cluster-member`` thread): say so until a round succeeds."""
+        self._round_failures += 1
+        self.problem = f"the lease work failed: {type(exc).__name__}: {exc}"[:300]
+        self._watched.clear()  # this round's watching may be half done
 
     def tick(self) -> None:
         """One round: heartbeat, renew, read, then queue what to hand back and take."""

@@ -568,3 +568,55 @@ def test_a_lease_kept_fresh_for_an_engine_not_heard_from_is_taken_over(store: St
     assert [why for who, _, why in runs.why if who == "a"] == ["taken over by another engine"]
     for m in (a, b):
         m.stop()
+
+
+def test_a_heartbeat_round_that_fails_is_run_again_and_the_restart_shown(store: Store) -> None:
+    """The heartbeat loop is supervised: a round that fails other than by the database being
+    away (here what the engine says of itself cannot be stored: a set is not JSON) is logged,
+    counted and shown, and the next round comes after a backoff no longer than a heartbeat,
+    so the leases are renewed again before they lapse."""
+    from engine.clock import SimulatedClock
+    from engine.supervise import FIRST_BACKOFF_S, supervised_health
+    from tests.waiting import wait_for
+
+    site = _site(store)
+    clock = SimulatedClock(datetime.now(UTC))
+    said: list[int] = []
+
+    def health() -> dict[str, Any]:
+        said.append(1)
+        if len(said) == 2:  # the first round on the thread: a report the store refuses
+            return {"cameras": {"plaza"}}
+        return {"subsystems": []}
+
+    wanted = {("camera", "plaza"): None}
+    member = ClusterMember(
+        _book(store, site, "server-a"), wanted, capacity=UNLIMITED, on_acquire=lambda r: None,
+        on_release=lambda r, why: None, clock=clock, heartbeat_s=5.0, health=health,
+    )  # fmt: skip
+    member.start()
+    try:
+        # (not settle(): it sleeps on the member's clock, which would move the simulated one)
+        wait_for(lambda: not member._busy and member._work.empty(), what="the camera started")
+        assert member.held.keys() == {("camera", "plaza")} and clock.monotonic() == 0.0
+        first_beat = member.book.last_heartbeat_at
+        assert clock.wait_for_waiters(1)  # the heartbeat's wait
+        clock.advance(5.0)
+        wait_for(lambda: member._thread.health().backing_off, what="the failed round's backoff")
+        # (SQLite's driver wraps the TypeError in a StatementError; psycopg raises it as is.)
+        assert member.problem is not None and member.problem.startswith("the lease work failed")
+        assert "Object of type set is not JSON serializable" in member.problem
+        assert member.book.last_heartbeat_at == first_beat and member._thread.restarts == 0
+        assert clock.wait_for_waiters(1)
+        assert clock.next_deadline_in() == FIRST_BACKOFF_S  # within a heartbeat
+        clock.advance(FIRST_BACKOFF_S)
+        wait_for(lambda: member.problem is None, what="the round run again")
+        assert member.book.last_heartbeat_at is not None and first_beat is not None
+        assert member.book.last_heartbeat_at > first_beat  # the heartbeat is renewed again
+        assert member.held.keys() == {("camera", "plaza")}
+        [row] = [h for h in supervised_health() if h.name == "cluster-member" and h.alive]
+        assert row.restarts == 1 and row.last_error is not None
+        assert "Object of type set is not JSON serializable" in row.last_error
+    finally:
+        member.stop()
+    assert not member._thread.is_alive() and not member._worker.is_alive()

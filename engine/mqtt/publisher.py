@@ -7,7 +7,10 @@ a sender. The sender publishes, in this order, Home Assistant's discovery config
 are due (each connection, and when Home Assistant says it is back online), the retained
 state topics that changed (always their newest value: a broker that was away gets how
 things are now, not a replay), then the queued events. While the broker is away events queue
-up to ``[mqtt] queue``; past that the oldest are dropped and counted.
+up to ``[mqtt] queue``; past that the oldest are dropped and counted. The sender and the
+command thread are supervised (:class:`~engine.supervise.SupervisedThread`): a loop that
+raises is logged, counted (the engine's health, ``engine --report``) and run again after a
+backoff on the engine clock, what it had not sent put back.
 
 Commands from the broker run on a third thread. Each must prove who sent it
 (:mod:`engine.mqtt.grants`): the topic's broker user has an admin's grant and the payload
@@ -69,6 +72,7 @@ from engine.store.audit import AppendAudit
 from engine.store.database import Store
 from engine.store.event_views import EventsStored, EventView, read_event_views
 from engine.store.writer import StoreWriter
+from engine.supervise import SupervisedThread
 from engine.text import printable
 
 log = logging.getLogger(__name__)
@@ -196,9 +200,13 @@ class MqttService:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
-        self._sender = threading.Thread(target=self._send_loop, name="mqtt-sender", daemon=True)
-        self._worker = threading.Thread(
-            target=self._command_loop, name="mqtt-commands", daemon=True
+        # Supervised: a loop that raises runs again after a backoff on the engine clock
+        # (paho's own network thread reconnects by itself).
+        self._sender = SupervisedThread(
+            self._send_loop, name="mqtt-sender", stop=self._stop, clock=clock
+        )
+        self._worker = SupervisedThread(
+            self._command_loop, name="mqtt-commands", stop=self._stop, clock=clock
         )
 
     # -- life ---------------------------------------------------------------------------------
@@ -451,7 +459,10 @@ class MqttService:
                 return
 
     def _send(self, discovery: bool, dirty: dict[str, bytes], events: list[_Event]) -> None:
-        """Publish; what could not be sent (the broker went away) is put back."""
+        """Publish; what could not be sent (the broker went away) is put back. A message
+        whose payload cannot be made (its picture's path is nonsense) is dropped and
+        counted, the rest put back, and the error raised: the sender thread's supervisor
+        logs it and runs the loop again."""
         client = self._client
         try:
             if discovery and self.config.discovery:
@@ -467,10 +478,16 @@ class MqttService:
                 del dirty[topic]
             while events:
                 event = events[0]
-                payload = event.payload() if callable(event.payload) else event.payload
+                try:
+                    payload = event.payload() if callable(event.payload) else event.payload
+                except Exception:
+                    events.pop(0)  # not tried again: it would fail again
+                    with self._lock:
+                        self.dropped += 1
+                    raise
                 self._publish(client, event.topic, payload, event.qos, False)
                 events.pop(0)
-        except _NotSentError:
+        except Exception as exc:
             with self._lock:
                 if discovery:
                     self._discovery_due = True
@@ -481,6 +498,8 @@ class MqttService:
                 while len(self._events) > self.config.queue:
                     self._events.pop()
                     self.dropped += 1
+            if not isinstance(exc, _NotSentError):
+                raise
 
     def _publish(
         self, client: paho.Client, topic: str, payload: bytes, qos: int, retain: bool
@@ -703,6 +722,7 @@ class MqttService:
     def _command_loop(self) -> None:
         """Run the commands queued, tell the refusals due, restore forged state; wait on
         the engine clock for the next of these (a summary's minute, a restore's turn)."""
+        self._wake.set()  # run again after a failure: what was queued meanwhile is run now
         while True:
             waits = [self._limits.next_due_in(), self._forged.next_due_in()]
             waits.append(self._failures.next_due_in())

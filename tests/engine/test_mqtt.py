@@ -514,3 +514,53 @@ def _stored(
         id=event_id, ts=at, kind=kind, source=source, camera=None, detail=detail,
         clip_path=None, clip_offset_s=None,
     )  # fmt: skip
+
+
+def test_a_sender_loop_that_fails_runs_again_and_the_rest_is_sent(broker: Broker) -> None:
+    """An alert whose picture path holds a NUL byte cannot be read (ValueError): its message
+    is dropped and counted, the sender thread is restarted after a backoff on the engine's
+    clock (counted in the supervised threads' health) and the next alert is published."""
+    from engine.alerts.records import AlertView
+    from engine.alerts.service import AlertRaised
+    from engine.clock import SimulatedClock
+    from engine.supervise import FIRST_BACKOFF_S, supervised_health
+    from tests.waiting import wait_for
+
+    def alert(alert_id: int, snapshot: str | None) -> AlertView:
+        return AlertView(
+            alert_id=alert_id, raised_at=datetime.now(UTC), kind="rule", source="camera:plaza",
+            severity="warning", title=f"Alert {alert_id}",
+            detail={"snapshot": snapshot} if snapshot else {}, person=None, event_id=None,
+            acknowledged_at=None, acknowledged_by=None, escalated_at=None,
+        )  # fmt: skip
+
+    clock = SimulatedClock(datetime.now(UTC))
+    bus = EventBus()
+    config = MqttConfig(
+        url=broker.url, host="127.0.0.1", port=broker.port, tls=False, user="watchfloor"
+    )
+    service = MqttService(
+        config, "Site", cameras=[("plaza", "Plaza")], rooms=[], bus=bus, store=None,
+        writer=None, actions=None, password=PASSWORDS["watchfloor"], media_root=Path("/"),
+        clock=clock,
+    )  # fmt: skip
+    ha = Subscriber(broker, "homeassistant", ["watchfloor/site/alerts/event"])
+    service.start()
+    try:
+        ha.wait(lambda: service.connected)
+        bus.publish(AlertRaised(at=clock.now(), alert=alert(6, "snapshots/p\x00.jpg")))
+        wait_for(lambda: service._sender.health().backing_off, what="the sender's backoff")
+        assert service.dropped == 1 and service._sender.restarts == 0
+        bus.publish(AlertRaised(at=clock.now(), alert=alert(7, None)))  # queued meanwhile
+        assert clock.wait_for_waiters(1)
+        clock.advance(FIRST_BACKOFF_S)
+        new = _payload(ha.wait(lambda: ha.latest("watchfloor/site/alerts/event")))
+        assert (new["event"], new["alert"]["alert"], new["thumbnail"]) == ("new", 7, None)
+        assert [_payload(m)["alert"]["alert"] for m in ha.on("watchfloor/site/alerts/event")] == [7]
+        [row] = [h for h in supervised_health() if h.name == "mqtt-sender" and h.alive]
+        assert row.restarts == 1 and row.last_error == "ValueError: embedded null byte"
+        assert service.health()[0] is HealthState.OK
+    finally:
+        service.stop()
+        ha.close()
+    assert not service._sender.is_alive() and not service._worker.is_alive()

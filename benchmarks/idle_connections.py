@@ -72,10 +72,16 @@ def run() -> dict[str, Any]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _free_ports(count: int) -> list[int]:
+    """``count`` different free ports (each probe held until all are chosen)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def _site(work: Path, node_port: int) -> Path:
@@ -141,7 +147,7 @@ def _once() -> dict[str, Any]:
         work = Path(tmp)
         data = work / "data"
         data.mkdir()
-        clip_port, node_port = _free_port(), _free_port()
+        clip_port, node_port = _free_ports(2)
         database = work / "engine.db"
         report = work / "report.json"
         log = work / "engine.log"
@@ -187,6 +193,7 @@ def _once() -> dict[str, Any]:
         "within_budget": budget.get("for_listening") is not None
         and figures["peak_open_descriptors"] - figures["descriptors_before_flood"]
         <= budget["for_listening"],
+        "recordings_server_ran": "recordings" in servers,
         "servers": servers,
         "too_many_open_files_lines": text.count("Too many open files"),
         "engine_log_lines_during_flood": log_lines_during,

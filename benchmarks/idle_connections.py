@@ -73,11 +73,13 @@ def run() -> dict[str, Any]:
 
 
 def _free_ports(count: int) -> list[int]:
-    """``count`` different free ports (each probe held until all are chosen)."""
+    """``count`` different ports free on every address (the recordings server listens on
+    0.0.0.0, so a port a flood client of an earlier run holds on 127.0.x.y will not do);
+    each probe is held until all are chosen."""
     probes = [socket.socket() for _ in range(count)]
     try:
         for probe in probes:
-            probe.bind(("127.0.0.1", 0))
+            probe.bind(("0.0.0.0", 0))
         return [int(probe.getsockname()[1]) for probe in probes]
     finally:
         for probe in probes:
@@ -194,6 +196,9 @@ def _once() -> dict[str, Any]:
         and figures["peak_open_descriptors"] - figures["descriptors_before_flood"]
         <= budget["for_listening"],
         "recordings_server_ran": "recordings" in servers,
+        "recordings_problem": next(
+            (line for line in text.splitlines() if "recordings not served" in line), None
+        ),
         "servers": servers,
         "too_many_open_files_lines": text.count("Too many open files"),
         "engine_log_lines_during_flood": log_lines_during,

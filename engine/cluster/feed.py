@@ -16,6 +16,8 @@ command) are followed the same way under ``None``.
 
 When the database goes away the feed says so (:attr:`EventFeed.connected`, :attr:`problem`),
 reconnects with backoff, and on its return reads everything it missed before new events.
+Its thread is supervised (:class:`~engine.supervise.SupervisedThread`): each failure is
+logged and counted in the engine's health, whatever raised it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from engine.store.database import Store
 from engine.store.event_views import EventView, event_view_of_row, event_view_select
 from engine.store.models import Event
 from engine.store.writer import EVENTS_CHANNEL, LIVE_CHANNEL, describe_failure
+from engine.supervise import SupervisedThread
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,17 @@ class EventFeed:
         self._floor = 0 if after is None else max(after.values(), default=0)
         self._scanned = self._floor  # events after this id are looked at for new engine names
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="event-feed", daemon=True)
+        # Supervised: each failure (the database away, a read that failed) ends a run of
+        # _follow; the supervisor says so, counts it and follows again after a backoff.
+        self._thread = SupervisedThread(
+            self._follow,
+            name="event-feed",
+            stop=self._stop,
+            clock=clock,
+            first_backoff_s=BACKOFF_START_S,
+            max_backoff_s=BACKOFF_MAX_S,
+            on_restart=self._lost,
+        )
         self.connected = False
         self.problem: str | None = None
         self.delivered = 0
@@ -108,22 +121,23 @@ class EventFeed:
         return dict(self._last or {})
 
     # -- the thread ------------------------------------------------------------------
-    def _run(self) -> None:
-        backoff = BACKOFF_START_S
-        while not self._stop.is_set():
-            try:
-                if self.store.backend == "postgresql":
-                    self._listen()
-                else:
-                    self._poll()
-                return
-            except Exception as exc:
-                if self._stop.is_set():
-                    return
-                self._set_state(False, describe_failure(exc))
-                log.warning("event feed: %s; again in %.1f s", self.problem, backoff)
-                self._clock.wait(self._stop, backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX_S)
+    def _follow(self) -> None:
+        """Follow until stopped (the ``event-feed`` thread); a failure is raised to the
+        thread's supervisor (:meth:`_lost`), unless it came of the stop itself."""
+        try:
+            if self.store.backend == "postgresql":
+                self._listen()
+            else:
+                self._poll()
+        except Exception:
+            if self._stop.is_set():
+                return  # the connection went with the stop
+            raise
+
+    def _lost(self, exc: BaseException) -> None:
+        """The feed failed (supervisor's listener, on the feed's thread): say so; it
+        follows again, from where it was, after the supervisor's backoff."""
+        self._set_state(False, describe_failure(exc))  # (the supervisor logs the error)
 
     def _poll(self) -> None:
         while not self._stop.is_set():

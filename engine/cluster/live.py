@@ -18,7 +18,10 @@ names from it.)
 Nothing here holds up the bus: the relay queues at most :data:`MAX_QUEUED` notes and counts
 what it had to drop while the database was away. A follower that was cut off reads, on its
 return, the alerts raised and acknowledged meanwhile and every camera's state from the
-engines' heartbeats; events it catches up by id (see the feed).
+engines' heartbeats; events it catches up by id (see the feed). The relay's and the
+follower's threads are supervised (:class:`~engine.supervise.SupervisedThread`): a failure
+that ends one is logged, counted in the engine's health, and followed by a new run after a
+backoff.
 
 PostgreSQL only: SQLite has no ``LISTEN``, and a SQLite site has one engine anyway.
 """
@@ -59,6 +62,7 @@ from engine.store.cluster_models import LiveRoom
 from engine.store.database import Store, display_url
 from engine.store.event_views import EventsStored, EventView
 from engine.store.writer import LIVE_CHANNEL, describe_failure
+from engine.supervise import SupervisedThread
 from engine.vision.analysis import TrackView
 from engine.vision.geometry import Box
 
@@ -67,7 +71,8 @@ log = logging.getLogger(__name__)
 MAX_QUEUED: Final = 1000  # notes waiting for the database; more are dropped (and counted)
 ROOM_EVERY_S: Final = 0.5  # a room's picture is sent at most this often
 DETAIL_CHARS: Final = 300  # a camera's reason, cut to fit a NOTIFY payload (8000 bytes)
-RECONNECT_S: Final = 2.0
+RECONNECT_S: Final = 2.0  # the relay's first wait to connect again (doubling)
+RECONNECT_MAX_S: Final = 16.0  # seconds: its longest (live notes are of the last seconds)
 CAUGHT_UP_ALERTS: Final = 200  # at most this many alerts raised while away are told again
 TRACK_FRAMES_PER_NOTE: Final = 20  # a camera's boxes of this many frames at most per note
 BOXES_KEPT_S: Final = 5.0  # a console keeps each camera's boxes this long, to match frames
@@ -188,7 +193,17 @@ class LiveRelay:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._unsubscribe: list[Callable[[], None]] = []
-        self._thread = threading.Thread(target=self._run, name="live-relay", daemon=True)
+        # Supervised: a failure (the database away, a statement refused) ends a connection;
+        # the supervisor says so, counts it and connects again after a backoff.
+        self._thread = SupervisedThread(
+            self._relay,
+            name="live-relay",
+            stop=self._stop,
+            clock=clock,
+            first_backoff_s=RECONNECT_S,
+            max_backoff_s=RECONNECT_MAX_S,
+            on_restart=self._lost,
+        )
         self.stats = RelayStats()
         self.problem: str | None = None
         self.quiet = threading.local()  # set while a follower republishes a note it heard
@@ -250,25 +265,29 @@ class LiveRelay:
             del pending[:-TRACK_FRAMES_PER_NOTE]  # a slow database: the newest only
         self._wake.set()
 
-    def _run(self) -> None:
+    def _relay(self) -> None:
+        """One connection's worth of telling, until stopped (the ``live-relay`` thread); a
+        failure is raised to the thread's supervisor (:meth:`_lost`)."""
         import psycopg
 
         url = make_url(self._store.url).set(drivername="postgresql")
         conninfo = url.render_as_string(hide_password=False)
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as connection:
-                    self.problem = None
-                    while not self._stop.is_set():
-                        self._send(connection)
-                        self._wake.wait(self._room_every_s / 2)
-                        self._wake.clear()
-                    self._send(connection)  # what was told before stopping
-                    return
-            except Exception as exc:
-                self.problem = describe_failure(exc)
-                log.warning("live relay: %s; again in %.0f s", self.problem, RECONNECT_S)
-                self._clock.wait(self._stop, RECONNECT_S)
+        try:
+            with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as connection:
+                self.problem = None
+                while not self._stop.is_set():
+                    self._send(connection)
+                    self._wake.wait(self._room_every_s / 2)
+                    self._wake.clear()
+                self._send(connection)  # what was told before stopping
+        except Exception as exc:
+            if not self._stop.is_set():
+                raise
+            log.warning("live relay: what was told last was not sent: %s", describe_failure(exc))
+
+    def _lost(self, exc: BaseException) -> None:
+        """The relay failed (supervisor's listener, on its thread): say so until it is back."""
+        self.problem = describe_failure(exc)
 
     def _send(self, connection: Any) -> None:
         with self._lock:
@@ -439,7 +458,9 @@ class LiveFollower:
         self._engines_every_s = engines_every_s
         self._stop = threading.Event()
         self._look = threading.Event()  # an engine not known to be running was heard
-        self._thread = threading.Thread(target=self._watch, name="live-follower", daemon=True)
+        self._thread = SupervisedThread(
+            self._watch, name="live-follower", stop=self._stop, clock=clock
+        )
         self.engines: tuple[EngineLine, ...] = ()
         self._sender = sender
         self._relay = relay

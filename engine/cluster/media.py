@@ -7,7 +7,9 @@ frame of each camera this engine runs (a thread reading the cameras' frame slots
 the cameras' own threads waits for it), and restarts it should it die. Each camera is then at
 ``rtsp://HOST:PORT/live/<camera key>``, encoded to H.264 only while a console watches; the
 user and the ``media_password`` secret guard every request. The engine tells consoles where
-its streams are in its heartbeat (``media`` in the engines table's health).
+its streams are in its heartbeat (``media`` in the engines table's health). The frames
+thread is supervised (:class:`~engine.supervise.SupervisedThread`): a frame it cannot send
+is logged and counted in the engine's health, and the streaming goes on after a backoff.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from engine.clock import REAL_CLOCK, Clock
 from engine.cluster.stamp import BAND_ROWS, band_fits, stamp, wall_ms
 from engine.frames import Frame
 from engine.secrets import SecretError, read_secret
+from engine.supervise import SupervisedThread
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +93,12 @@ class MediaServer:
         self._socket: socket.socket | None = None
         self._folder: str | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="media-server", daemon=True)
+        # Supervised: a failure other than the server's (a frame it cannot send) ends a run
+        # of the loop; the supervisor logs and counts it and runs the loop again after a
+        # backoff, the server and its watchers kept.
+        self._thread = SupervisedThread(
+            self._run, name="media-server", stop=self._stop, clock=clock, on_restart=self._failed
+        )
         self._sent: dict[str, int] = {}  # camera → seq of the last frame sent
         self._declared: dict[str, tuple[int, int]] = {}  # camera → size the server knows
         self._heard = b""  # what the server said, not yet a whole line
@@ -185,6 +193,15 @@ class MediaServer:
                 log.warning("%s; restarting in %.0f s", self.problem, RESTART_S)
                 self._shut()
                 self._clock.wait(self._stop, RESTART_S)
+            else:
+                self.problem = None
+
+    def _failed(self, exc: BaseException) -> None:
+        """The frames loop failed other than by the server (supervisor's listener, on the
+        ``media-server`` thread): say so until a round succeeds."""
+        self.problem = f"RTSP frames: {type(exc).__name__}: {exc}"[:300]
+        if self._socket is None:  # a start half done: the next round starts afresh
+            self._shut()
 
     def _send_new(self) -> None:
         """Declare each camera (and its size) to the server; send the new frames of the

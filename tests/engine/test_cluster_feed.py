@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import insert, text
 
-from engine.cluster.feed import EventFeed
+from engine.cluster.feed import BACKOFF_START_S, EventFeed
 from engine.store.commands import InsertEvent
 from engine.store.database import Store
 from engine.store.event_views import EventView
@@ -149,3 +149,41 @@ def test_a_follower_cut_off_reconnects_and_catches_up(db_url: str) -> None:
     finally:
         feed.stop()
         store.close()
+
+
+def test_a_feed_whose_read_fails_follows_again_and_the_restart_is_counted(store: Store) -> None:
+    """The feed's thread is supervised: a read that fails (here the events table is renamed
+    away under it) is said (not connected, the database's words) and counted, and after a
+    backoff on the engine's clock the feed follows again from where it was."""
+    from engine.clock import SimulatedClock
+    from engine.supervise import supervised_health
+    from tests.waiting import wait_for
+
+    def rename(old: str, new: str) -> None:
+        with store.engine.begin() as connection:
+            connection.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+
+    clock = SimulatedClock(datetime.now(UTC))
+    received = Received()
+    feed = EventFeed(store, received.events, on_state=received.state, clock=clock, poll_s=1.0)
+    feed.start()
+    try:
+        rename("events", "events_away")
+        if store.backend == "sqlite":  # it looks every poll_s of the engine's clock
+            assert clock.wait_for_waiters(1)
+            clock.advance(1.0)
+        wait_for(lambda: feed._thread.health().backing_off, what="the feed's backoff")
+        assert not feed.connected and feed.problem is not None and "events" in feed.problem
+        rename("events_away", "events")
+        with StoreWriter.running(store) as writer:
+            writer.execute(_event(None, 1), timeout_s=30)
+        assert clock.wait_for_waiters(1) and clock.next_deadline_in() == BACKOFF_START_S
+        clock.advance(BACKOFF_START_S)
+        [view] = received.wait_for(1)
+        assert view.detail == {"n": 1}
+        wait_for(lambda: feed.connected and feed.problem is None, what="the feed back")
+        [row] = [h for h in supervised_health() if h.name == "event-feed" and h.alive]
+        assert row.restarts == 1 and not row.backing_off
+    finally:
+        feed.stop()
+    assert not feed._thread.is_alive()

@@ -200,3 +200,62 @@ def test_a_console_shows_what_each_engine_of_the_site_fuses(pg_url: str) -> None
             relay.stop()
         follower.stop()
         store.close()
+
+
+def test_a_relay_whose_write_fails_connects_again_and_the_restart_is_counted(
+    pg_url: str,
+) -> None:
+    """The relay's thread is supervised: a room's picture the database refuses (its site row
+    is not there: a foreign key) ends the connection, is said (``problem``) and counted, and
+    after a backoff on the engine's clock the relay connects again and tells the next one."""
+    from sqlalchemy import func, select
+
+    from engine.clock import SimulatedClock
+    from engine.cluster.live import RECONNECT_S
+    from engine.sensing.service import SensingUpdated
+    from engine.sensing.view import SensingSnapshot
+    from engine.store.cluster_models import LiveRoom
+    from engine.store.models import Site
+    from engine.supervise import supervised_health
+    from tests.waiting import wait_for
+
+    def picture() -> SensingUpdated:
+        snapshot = SensingSnapshot(
+            room_id="lab", room_name="Lab", room_size=(10.0, 8.0, 3.0), simulated=True, t_s=0.0,
+            nodes=(), links=(), blobs=(), voxels=None, channel=6, wavelength_m=0.125,
+        )  # fmt: skip
+        return SensingUpdated(at=datetime.now(UTC), snapshot=snapshot)
+
+    store = Store(pg_url)
+    with store.engine.connect() as connection:
+        site_id = int(connection.execute(select(func.coalesce(func.max(Site.id), 0))).scalar()) + 1
+    clock = SimulatedClock(datetime.now(UTC))
+    bus = EventBus()
+    relay = LiveRelay(
+        store, bus, site_id=site_id, sender="server-a@h:1/x", engine="server-a", clock=clock
+    )
+    relay.start()
+    try:
+        bus.publish(picture())
+        wait_for(lambda: relay._thread.health().backing_off, what="the relay's backoff")
+        assert relay.problem is not None and "foreign key" in relay.problem
+        assert relay.stats.rooms_sent == 0 and relay._thread.restarts == 0
+        with store.transaction() as session:
+            session.add(
+                Site(id=site_id, name="Relay site", geo_lat=0.0, geo_lon=0.0,
+                     updated_at=datetime.now(UTC))
+            )  # fmt: skip
+        bus.publish(picture())
+        assert clock.wait_for_waiters(1) and clock.next_deadline_in() == RECONNECT_S
+        clock.advance(RECONNECT_S)
+        wait_for(lambda: relay.stats.rooms_sent == 1, what="the room's picture sent")
+        with store.engine.connect() as connection:
+            rows = connection.execute(select(LiveRoom.site_id, LiveRoom.room)).all()
+        assert [tuple(row) for row in rows] == [(site_id, "lab")]
+        assert relay.problem is None
+        [row] = [h for h in supervised_health() if h.name == "live-relay" and h.alive]
+        assert row.restarts == 1 and row.last_error is not None and "foreign key" in row.last_error
+    finally:
+        relay.stop()
+        store.close()
+    assert not relay._thread.is_alive()

@@ -159,3 +159,55 @@ def test_an_engine_re_streams_its_camera_to_a_console_with_the_password(
     # The server went with its engine: the port is free again.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", port))
+
+
+@pytest.mark.skipif(not _has_rtsp_server(), reason="GStreamer's RTSP server is not installed")
+def test_a_frame_the_media_thread_cannot_send_is_counted_and_streaming_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The frames thread is supervised: a camera's frame it cannot read (a picture of one
+    dimension) ends a round; it is said and counted, and after a backoff on the engine's
+    clock the loop runs again with the same server and declares the camera's next frame."""
+    import numpy as np
+
+    from engine.clock import SimulatedClock
+    from engine.cluster.media import MediaOptions, MediaServer
+    from engine.frames import Frame
+    from engine.supervise import FIRST_BACKOFF_S, supervised_health
+    from tests.waiting import wait_for
+
+    monkeypatch.setenv("WATCHFLOOR_MEDIA_PASSWORD", PASSWORD)
+    clock = SimulatedClock(datetime.now(UTC))
+    given: list[Frame] = []
+
+    def latest() -> Frame:
+        shape = (640,) if not given else (480, 640, 3)  # the first is broken
+        given.append(Frame(seq=len(given), image=np.zeros(shape, np.uint8), captured_at=0.0,
+                           source_fps=10.0))  # fmt: skip
+        return given[-1]
+
+    server = MediaServer(
+        MediaOptions(port=_free_port(), host="127.0.0.1"), lambda: {"cam1": latest}, clock=clock
+    )
+    server.start()
+    try:
+        assert clock.wait_for_waiters(1)
+        clock.advance(0.1)  # a round is due
+        wait_for(lambda: server._thread.health().backing_off, what="the frames loop's backoff")
+        assert server.problem is not None and server.problem.startswith("RTSP frames: ValueError")
+        assert server._declared == {} and server._thread.restarts == 0
+        assert clock.wait_for_waiters(1) and clock.next_deadline_in() == FIRST_BACKOFF_S
+        clock.advance(FIRST_BACKOFF_S)
+        assert clock.wait_for_waiters(1)  # run again: waiting for its next round
+        clock.advance(0.1)
+        wait_for(
+            lambda: "cam1" in server._declared and server.problem is None,
+            what="the next frame declared",
+        )
+        assert server.restarts == 0  # the same server process
+        [row] = [h for h in supervised_health() if h.name == "media-server" and h.alive]
+        assert row.restarts == 1 and row.last_error is not None
+        assert row.last_error.startswith("ValueError")
+    finally:
+        server.stop()
+    assert not server._thread.is_alive()

@@ -168,9 +168,10 @@ def test_a_feed_whose_read_fails_follows_again_and_the_restart_is_counted(store:
     feed = EventFeed(store, received.events, on_state=received.state, clock=clock, poll_s=1.0)
     feed.start()
     try:
-        rename("events", "events_away")
         if store.backend == "sqlite":  # it looks every poll_s of the engine's clock
-            assert clock.wait_for_waiters(1)
+            assert clock.wait_for_waiters(1) and clock.next_deadline_in() == 1.0  # looked once
+        rename("events", "events_away")
+        if store.backend == "sqlite":
             clock.advance(1.0)
         wait_for(lambda: feed._thread.health().backing_off, what="the feed's backoff")
         assert not feed.connected and feed.problem is not None and "events" in feed.problem

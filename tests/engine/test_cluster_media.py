@@ -171,7 +171,7 @@ def test_a_frame_the_media_thread_cannot_send_is_counted_and_streaming_goes_on(
     import numpy as np
 
     from engine.clock import SimulatedClock
-    from engine.cluster.media import MediaOptions, MediaServer
+    from engine.cluster.media import MediaOptions, MediaServer, MediaServerError
     from engine.frames import Frame
     from engine.supervise import FIRST_BACKOFF_S, supervised_health
     from tests.waiting import wait_for
@@ -186,10 +186,21 @@ def test_a_frame_the_media_thread_cannot_send_is_counted_and_streaming_goes_on(
                            source_fps=10.0))  # fmt: skip
         return given[-1]
 
-    server = MediaServer(
-        MediaOptions(port=_free_port(), host="127.0.0.1"), lambda: {"cam1": latest}, clock=clock
-    )
-    server.start()
+    for _attempt in range(5):  # a port found free may be taken before the server binds it
+        with socket.socket() as probe:  # free on every address: the server binds 0.0.0.0
+            probe.bind(("0.0.0.0", 0))
+            port = int(probe.getsockname()[1])
+        server = MediaServer(
+            MediaOptions(port=port, host="127.0.0.1"), lambda: {"cam1": latest}, clock=clock
+        )
+        try:
+            server.start()
+            break
+        except MediaServerError as exc:
+            if "in use" not in str(exc):
+                raise
+    else:
+        pytest.fail("no free port for the RTSP server in 5 tries")
     try:
         assert clock.wait_for_waiters(1)
         clock.advance(0.1)  # a round is due

@@ -64,6 +64,15 @@ def test_the_shared_reader_counts_bytes_and_names_the_limit(tmp_path: Path) -> N
         read_outside_file(tmp_path, 10)
 
 
+def test_a_name_holding_a_nul_byte_is_refused_naming_it(tmp_path: Path) -> None:
+    """A path from a stored row or a payload with a NUL byte raised ValueError, which the
+    readers' callers, expecting OutsideFileError, let through (it ended MQTT publishing)."""
+    path = tmp_path / "a\x00b.jpg"
+    with pytest.raises(OutsideFileError, match="NUL byte"):
+        read_outside_file(path, 1024)
+    assert read_small_file(path, 1024) is None
+
+
 def test_json_depth_is_checked_without_recursion() -> None:
     assert loads_json('{"a": [1, {"b": 2}]}') == {"a": [1, {"b": 2}]}
     assert json_depth([[[]]]) == 3 and json_depth(5) == 0

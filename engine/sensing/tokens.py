@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 from engine.access import ENGINE, Actor, GuardedCommand, Permission
 from engine.clock import Clock
 from engine.sensing.protocol import node_token, normalise_mac
-from engine.store.audit import append_audit
+from engine.store.audit import append_audit, audit_command
 from engine.store.commands import InsertEvent, StoreCommand
 from engine.store.database import Store
 from engine.store.node_token_models import NodeTokenRow
@@ -173,14 +173,7 @@ class IssueNodeToken(GuardedCommand, StoreCommand):
         row.origin = "rotated"
         row.issued_by = self.actor.label
         row.issued_at = self.at
-        append_audit(
-            session,
-            at=self.at,
-            actor=self.actor,
-            action=self.action,
-            target=self.mac,
-            detail={"replaced": replaced},
-        )
+        audit_command(session, self, {"replaced": replaced})
         return replaced
 
 
@@ -204,14 +197,7 @@ class RevokeNodeToken(GuardedCommand, StoreCommand):
     def apply(self, session: Session) -> bool:
         removed = session.execute(delete(NodeTokenRow).where(NodeTokenRow.mac == self.mac))
         had_token = bool(getattr(removed, "rowcount", 0))
-        append_audit(
-            session,
-            at=self.at,
-            actor=self.actor,
-            action=self.action,
-            target=self.mac,
-            detail={"had_token": had_token},
-        )
+        audit_command(session, self, {"had_token": had_token})
         return had_token
 
 

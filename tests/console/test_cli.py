@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,46 @@ def watchfloor(*args: str, env: dict[str, str] | None = None, timeout: float = 9
         timeout=timeout,
         env=full_env,
     )
+
+
+def sigterm_engine_once_ready(
+    argv: list[str], db: Path, ready_sql: str, ready: Callable[[int], bool], what: str
+) -> tuple[int, str]:
+    """Run ``watchfloor ARGV`` (an engine on the SQLite file ``db``), send it SIGTERM once
+    ``ready`` holds of ``ready_sql``'s one number (read-only, polled), and wait for it to
+    exit; its exit code and the end of its stderr. The exit is the event waited for: the
+    timeouts are fail-safes, not the subject."""
+    import signal
+
+    from tests.waiting import wait_for
+
+    log_path = db.with_name(db.name + ".log")
+    log = log_path.open("w")  # a file: a full pipe would block the engine
+    engine = subprocess.Popen(
+        [sys.executable, "-m", "console", *argv], stdout=subprocess.DEVNULL, stderr=log
+    )
+    try:
+
+        def is_ready() -> bool:
+            assert engine.poll() is None, f"the engine ended before {what}"
+            if not db.exists():
+                return False
+            try:
+                with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+                    (number,) = connection.execute(ready_sql).fetchone()
+            except sqlite3.Error:  # not migrated yet
+                return False
+            return ready(int(number))
+
+        wait_for(is_ready, what=what)
+        engine.send_signal(signal.SIGTERM)
+        engine.wait(timeout=120)
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+            engine.wait()
+        log.close()
+    return engine.returncode, log_path.read_text()[-3000:]
 
 
 @pytest.mark.slow
@@ -349,10 +390,6 @@ def test_sigterm_while_the_engine_starts_cameras_that_cannot_open_stops_it(
     camera held the stop for its 5 s join in turn (30 cameras: 150 s); the start-up went
     on to the end whatever the signal. The exit is the event waited for; the 60 s is only a
     fail-safe, not the subject."""
-    import signal
-
-    from tests.waiting import wait_for
-
     count = 30
     cameras = ""
     for n in range(count):
@@ -363,32 +400,14 @@ def test_sigterm_while_the_engine_starts_cameras_that_cannot_open_stops_it(
     db = tmp_path / "e.db"
     report_path = tmp_path / "r.json"
     argv = ["--db", f"sqlite:///{db}", "engine", "--site", str(site), "--report", str(report_path)]
-    log = (tmp_path / "engine.log").open("w")  # a file: a full pipe would block the engine
-    engine = subprocess.Popen(
-        [sys.executable, "-m", "console", *argv], stdout=subprocess.DEVNULL, stderr=log
+    code, log = sigterm_engine_once_ready(
+        argv,
+        db,
+        "SELECT count(*) FROM cameras",
+        lambda registered: registered == count,
+        "the engine to register its cameras (its start-up)",
     )
-    try:
-
-        def registered() -> bool:
-            assert engine.poll() is None, "the engine ended before its start-up"
-            if not db.exists():
-                return False
-            try:
-                with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
-                    rows = connection.execute("SELECT count(*) FROM cameras").fetchone()
-            except sqlite3.Error:  # not migrated yet
-                return False
-            return bool(rows[0] == count)
-
-        wait_for(registered, what="the engine to register its cameras (its start-up)")
-        engine.send_signal(signal.SIGTERM)
-        engine.wait(timeout=60)
-    finally:
-        if engine.poll() is None:
-            engine.kill()
-            engine.wait()
-        log.close()
-    assert engine.returncode == 0, (tmp_path / "engine.log").read_text()[-3000:]
+    assert code == 0, log
     report = json.loads(report_path.read_text())
     assert len(report["cameras"]) == count
     assert {camera["status"] for camera in report["cameras"].values()} == {"stopped"}

@@ -4,10 +4,6 @@ before, a stop showed at most as a logout, and a headless engine's not at all)."
 from __future__ import annotations
 
 import getpass
-import signal
-import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +12,7 @@ from engine.store import Store
 from engine.store.audit import AuditListRequest
 from tests.actors import ADMIN
 from tests.conftest import write_site
-from tests.waiting import wait_for
+from tests.console.test_cli import sigterm_engine_once_ready, watchfloor
 
 
 def _stops(db: Path) -> list[tuple[str, str, dict[str, object]]]:
@@ -36,38 +32,20 @@ def test_sigterm_and_the_end_of_duration_are_audited_as_stops(
         tmp_path / "site.toml", f'[[cameras]]\nid = "plaza"\nname = "Plaza"\nurl = "{vtest_avi}"\n'
     )
     db = tmp_path / "e.db"
-    argv = [sys.executable, "-m", "console", "--db", f"sqlite:///{db}", "engine", "--site"]
-    log = (tmp_path / "engine.log").open("w")  # a file: a full pipe would block the engine
-    engine = subprocess.Popen([*argv, str(site)], stdout=subprocess.DEVNULL, stderr=log)
-    try:
-
-        def started() -> bool:
-            assert engine.poll() is None, "the engine ended before its start-up"
-            try:
-                with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
-                    row = connection.execute(
-                        "SELECT count(*) FROM events WHERE kind = 'camera.online'"
-                    ).fetchone()
-            except sqlite3.Error:  # not there or not migrated yet
-                return False
-            return bool(row[0])
-
-        wait_for(started, what="the engine's camera to be online")
-        engine.send_signal(signal.SIGTERM)
-        engine.wait(timeout=120)
-    finally:
-        if engine.poll() is None:
-            engine.kill()
-            engine.wait()
-        log.close()
-    assert engine.returncode == 0, (tmp_path / "engine.log").read_text()[-3000:]
+    argv = ["--db", f"sqlite:///{db}", "engine", "--site", str(site)]
+    code, log = sigterm_engine_once_ready(
+        argv,
+        db,
+        "SELECT count(*) FROM events WHERE kind = 'camera.online'",
+        lambda online: online > 0,
+        "the engine's camera to be online",
+    )
+    assert code == 0, log
     machine = f"machine:{getpass.getuser()}"
     stops = {"stops": "recording stops on 1 camera"}
     assert _stops(db) == [(machine, "ok", {"cause": "signal SIGTERM", **stops, "session": machine})]
 
-    ended = subprocess.run(
-        [*argv, str(site), "--duration", "1"], capture_output=True, text=True, timeout=120
-    )
+    ended = watchfloor(*argv, "--duration", "1", timeout=120)
     assert ended.returncode == 0, ended.stderr[-3000:]
     assert _stops(db)[0] == (
         machine,

@@ -35,7 +35,9 @@ import engine.identity.faces_store
 import engine.identity.introduced
 import engine.incidents.records
 import engine.incidents.site_plan
+import engine.mqtt.grants
 import engine.sensing.records
+import engine.sensing.tokens
 import engine.settings
 import engine.vision.privacy
 from engine.access import ENGINE, Actor, GuardedCommand, PermissionDeniedError, Role
@@ -201,6 +203,18 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
     engine.history.locks.UnlockEvidence: lambda a: engine.history.locks.UnlockEvidence(
         lock_id=1, reason="case closed", at=T0, actor=a
     ),
+    engine.mqtt.grants.GrantMqtt: lambda a: engine.mqtt.grants.GrantMqtt(
+        broker_user="homeassistant", account="ha-service", at=T0, actor=a
+    ),
+    engine.mqtt.grants.RevokeMqtt: lambda a: engine.mqtt.grants.RevokeMqtt(
+        broker_user="homeassistant", at=T0, actor=a
+    ),
+    engine.sensing.tokens.IssueNodeToken: lambda a: engine.sensing.tokens.IssueNodeToken(
+        mac="AA:BB:CC:DD:EE:01", token_sha256="ab" * 32, at=T0, actor=a
+    ),
+    engine.sensing.tokens.RevokeNodeToken: lambda a: engine.sensing.tokens.RevokeNodeToken(
+        mac="AA:BB:CC:DD:EE:01", at=T0, actor=a
+    ),
     engine.history.evidence.RecordExport: lambda a: engine.history.evidence.RecordExport(
         folder="/tmp/case-1",
         start=T0,
@@ -280,6 +294,19 @@ def _people(store: Store, writer: StoreWriter) -> dict[str, Any]:
             Person(public_id=public_id, appearances=1)
             for public_id in ("Person_00000001", "Person_00000002")
         )
+    return {}
+
+
+def _service_account(store: Store, writer: StoreWriter) -> dict[str, Any]:
+    writer.execute(
+        engine.accounts.CreateAccount(
+            name="ha-service",
+            roles=frozenset({Role.OPERATOR}),
+            at=T0,
+            actor=ENGINE,
+            token_hash=engine.accounts.hash_token("wft_irrelevant"),
+        )
+    )
     return {}
 
 
@@ -437,6 +464,10 @@ SEEDS: dict[type[GuardedCommand], Seed] = {
     engine.history.locks.UnlockEvidence: lambda s, w: {
         "lock_id": w.execute(SAMPLES[engine.history.locks.LockEvidence](ENGINE)).id
     },
+    engine.mqtt.grants.GrantMqtt: _service_account,
+    engine.mqtt.grants.RevokeMqtt: _then(
+        _service_account, _as_engine(engine.mqtt.grants.GrantMqtt)
+    ),
 }
 
 

@@ -95,8 +95,8 @@ def open_regular_file(path: Path | str) -> BinaryIO:
         raise OutsideFileError(source, "cannot be read (no such file)", missing=True) from None
     except OSError as exc:
         raise OutsideFileError(source, f"cannot be read ({exc.strerror or exc})") from None
-    except ValueError:  # a NUL byte: no file can have that name
-        raise OutsideFileError(source, "cannot be read (its name holds a NUL byte)") from None
+    except ValueError as exc:  # a NUL byte, or text no file name encodes
+        raise OutsideFileError(source, f"cannot be read (not a file name: {exc})") from None
     try:
         mode = os.fstat(fd).st_mode
     except OSError as exc:

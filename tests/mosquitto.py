@@ -21,6 +21,8 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.waiting import WAIT_S
+
 _CLIENT_NUMBERS = itertools.count(1)  # a broker drops a client whose id connects again
 PASSWORDS = {
     "watchfloor": "engine-pass-1",
@@ -172,7 +174,9 @@ class Subscriber:
     def on(self, topic: str) -> list[paho.MQTTMessage]:
         return [m for m in self.received if m.topic == topic]
 
-    def wait(self, condition: Callable[[], object], timeout_s: float = 10.0) -> Any:
+    def wait(self, condition: Callable[[], object], timeout_s: float = WAIT_S) -> Any:
+        """``condition``'s first true value; ``timeout_s`` is when the test gives up (see
+        tests/waiting.py: a fail-safe, never a timing the test relies on)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             value = condition()

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 from sqlalchemy import func, select
@@ -44,7 +45,24 @@ class Engines:
 
     def start(self, name: str, *, data: str | None = None) -> subprocess.Popen[str]:
         env = {**os.environ, "WATCHFLOOR_DATA_DIR": str(self.tmp_path / (data or name))}
-        proc = subprocess.Popen(
+        # stderr to a file: an unread pipe that fills (a busy machine's warnings) blocks
+        # the engine mid-write, heartbeats and all.
+        with self._log(data or name).open("w") as log:
+            proc = self._popen(name, env, log)
+        # Keyed by data dir: a second process under a live engine's name (the twin) must
+        # not hide the first from stop_all, or a failing test leaves it running.
+        self.procs[data or name] = proc
+        return proc
+
+    def _log(self, key: str) -> Path:
+        return self.tmp_path / f"{key}.stderr"
+
+    def said(self, key: str) -> str:
+        """What the engine started under ``key`` (its data dir's name) wrote on stderr."""
+        return self._log(key).read_text()
+
+    def _popen(self, name: str, env: dict[str, str], log: IO[str]) -> subprocess.Popen[str]:
+        return subprocess.Popen(
             [
                 *(sys.executable, "-m", "console", "--db", self.db_url, "engine"),
                 *("--site", str(self.site), "--name", name),
@@ -53,20 +71,16 @@ class Engines:
             cwd=REPO,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=log,
             text=True,
         )
-        # Keyed by data dir: a second process under a live engine's name (the twin) must
-        # not hide the first from stop_all, or a failing test leaves it running.
-        self.procs[data or name] = proc
-        return proc
 
     def describe(self) -> str:
         """Each engine's state, and what an engine that exited said (for a failure)."""
         lines = []
         for name, proc in self.procs.items():
             code = proc.poll()
-            said = proc.stderr.read()[-3000:] if code is not None and proc.stderr else ""
+            said = self.said(name)[-3000:] if code is not None else ""
             lines.append(f"{name}: {'running' if code is None else f'exited {code}'} {said}")
         return "\n".join(lines)
 
@@ -75,8 +89,6 @@ class Engines:
             if proc.poll() is None:
                 proc.kill()
             proc.wait(30)
-            if proc.stderr is not None:
-                proc.stderr.close()
 
 
 @pytest.fixture
@@ -141,8 +153,7 @@ def test_engines_split_a_site_and_one_takes_over_a_killed_ones_cameras(
         # A second process under a live engine's name is refused, saying where it runs.
         twin = engines.start("server-b", data="twin")
         assert twin.wait(120) == 1
-        assert twin.stderr is not None
-        said = twin.stderr.read()
+        said = engines.said("twin")
         assert "an engine named 'server-b' is already running" in said, said
         # server-a has stored a track on its camera before it dies.
         camera_key = a_camera.removeprefix("camera:")
@@ -267,8 +278,7 @@ def test_an_engine_whose_name_another_process_took_over_stops_and_exits_1(
             row = session.scalars(select(EngineRow).where(EngineRow.name == "server-a")).one()
             row.instance, row.pid = "another-process", row.pid + 1
         assert first.wait(60) == 1, engines.describe()
-        assert first.stderr is not None
-        said = first.stderr.read()
+        said = engines.said("server-a")
         assert "watchfloor engine: stopped: engine 'server-a' was taken over" in said, said
         assert "this process stops everything it ran" in said
         with store.transaction() as session:

@@ -73,21 +73,23 @@ def test_the_site_services_engine_publishes_the_whole_site_and_another_takes_ove
     watcher = Subscriber(broker, "homeassistant", [f"{BASE}/#"])
     try:
         for name in ("server-a", "server-b"):
-            procs[name] = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "console", "--db", pg_url, "engine"),
-                    *("--site", str(site), "--name", name, "--lease-s", "3"),
-                ],
-                cwd=REPO,
-                env={
-                    **os.environ,
-                    "WATCHFLOOR_DATA_DIR": str(tmp_path / name),
-                    "WATCHFLOOR_MQTT_PASSWORD": PASSWORDS["watchfloor"],
-                },
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+            # stderr to a file: an unread pipe that fills blocks the engine mid-write
+            with (tmp_path / f"{name}.stderr").open("w") as log:
+                procs[name] = subprocess.Popen(
+                    [
+                        *(sys.executable, "-m", "console", "--db", pg_url, "engine"),
+                        *("--site", str(site), "--name", name, "--lease-s", "3"),
+                    ],
+                    cwd=REPO,
+                    env={
+                        **os.environ,
+                        "WATCHFLOOR_DATA_DIR": str(tmp_path / name),
+                        "WATCHFLOOR_MQTT_PASSWORD": PASSWORDS["watchfloor"],
+                    },
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                    text=True,
+                )
 
         def open_alerts() -> list[int] | None:
             told = watcher.latest(f"{BASE}/alerts/open")
@@ -160,6 +162,4 @@ def test_the_site_services_engine_publishes_the_whole_site_and_another_takes_ove
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(10)
-            if proc.stderr is not None:
-                proc.stderr.close()
         broker.stop()

@@ -56,9 +56,11 @@ def run(args: argparse.Namespace, db_url: str) -> int:
                 return exit_codes.OK
             if not views:
                 print("no broker user may send commands (watchfloor mqtt grant USER ACCOUNT)")
+                return exit_codes.OK
+            zone = site_time(args)  # reads the site file: once, not per grant
             for view in views:
                 state = ", disabled" if view.disabled else ""
-                granted = site_time(args).with_zone(view.granted_at)
+                granted = zone.with_zone(view.granted_at)
                 print(
                     f"{view.broker_user:20} as {view.account} ({view.roles}{state}); granted "
                     f"by {view.granted_by} {granted}"

@@ -106,6 +106,7 @@ def _run(seconds: float, site_file: Path | None, tmp: Path) -> dict[str, Any]:
     from console.queries import QtQueryClient
     from console.session import ConsoleSession
     from engine.access import machine_actor
+    from engine.alerts import actions as alert_actions
     from engine.alerts.rules import RuleSpec
     from engine.alerts.sequences import MIN_DETECTIONS
     from engine.alerts.service import AlertChanged, AlertRaised, SequenceAdded
@@ -119,7 +120,10 @@ def _run(seconds: float, site_file: Path | None, tmp: Path) -> dict[str, Any]:
     host = EngineHost.open(site, f"sqlite:///{tmp / 'alerts.db'}")
     runtime = host.runtime
     clock = runtime.clock
-    runtime.add_alert_rule(
+    alert_actions.add_rule(
+        runtime.alerts,
+        runtime.writer,
+        runtime.clock,
         machine_actor(),
         RuleSpec(rule_id=0, name=RULE_NAME, camera="plaza", room=None, trigger="person"),
     )

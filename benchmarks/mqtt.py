@@ -69,6 +69,7 @@ def _run(seconds: float, outage_at: float, outage_s: float, tmp: Path) -> dict[s
 
     from engine.access import Role, machine_actor
     from engine.accounts import CreateAccount, hash_token, new_service_token
+    from engine.alerts import actions as alert_actions
     from engine.alerts.records import list_alerts
     from engine.alerts.rules import RuleSpec
     from engine.alerts.service import AlertChanged, AlertRaised
@@ -123,7 +124,10 @@ def _run(seconds: float, outage_at: float, outage_s: float, tmp: Path) -> dict[s
             actor=machine_actor(),
         )
     )  # fmt: skip
-    runtime.add_alert_rule(
+    alert_actions.add_rule(
+        runtime.alerts,
+        runtime.writer,
+        runtime.clock,
         machine_actor(),
         RuleSpec(rule_id=0, name=RULE, camera="plaza", room=None, trigger="person"),
     )

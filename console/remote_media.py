@@ -40,7 +40,7 @@ from engine.cluster.files import SHA_HEADER, file_url, path_problem
 from engine.cluster.media import DEFAULT_USER
 from engine.cluster.status import RUNNING, engines_status
 from engine.events import HealthState
-from engine.runtime import HealthReport
+from engine.health import HealthReport
 from engine.secrets import SecretError, read_secret
 from engine.store import Store
 from engine.store.models import Media

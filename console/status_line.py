@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel, QStatusBar
 
 from console.bridge import QtBridge
 from engine.events import SubsystemHealth
-from engine.runtime import HealthReport
+from engine.health import HealthReport
 from engine.sitetime import SiteTime
 from widgets.health_bar import HealthBar
 

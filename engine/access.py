@@ -12,10 +12,11 @@ operator may, an admin everything an investigator may. A person may hold several
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from engine.wording import action_words
 
@@ -133,3 +134,27 @@ def machine_actor() -> Actor:
     console act as it until accounts are set up; it is also the lost-password recovery
     path. The audit trail names it ``machine:<user>``."""
     return Actor(getpass.getuser(), frozenset({Role.ADMIN}), "machine")
+
+
+UseCase = TypeVar("UseCase", bound=Callable[..., Any])
+
+# Each capability's use case (engine.<capability>.actions), by "module.function": the
+# permission it needs. The console's and CLI's permission tables can be read from it.
+ACTION_PERMISSIONS: dict[str, Permission] = {}
+
+
+def needs(permission: Permission) -> Callable[[UseCase], UseCase]:
+    """Declare, beside a use case, the permission its actor needs. The store writer checks
+    it (and audits a refusal) on the guarded command the use case executes; this records
+    it where the use case is written, for :func:`permission_of`."""
+
+    def declare(use_case: UseCase) -> UseCase:
+        ACTION_PERMISSIONS[f"{use_case.__module__}.{use_case.__qualname__}"] = permission
+        return use_case
+
+    return declare
+
+
+def permission_of(use_case: Callable[..., Any]) -> Permission:
+    """The permission ``use_case`` was declared with (:func:`needs`); KeyError if none."""
+    return ACTION_PERMISSIONS[f"{use_case.__module__}.{use_case.__qualname__}"]

@@ -22,10 +22,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine.access import Actor
 from engine.activity import ActivityService
+from engine.alerts import actions as alert_actions
 from engine.alerts.recording import RecordingAlerts
 from engine.alerts.records import AlertView
 from engine.alerts.risk_classes import risk_class_cache
-from engine.alerts.rules import AddRule, ArmRule, RemoveRule, RuleSpec
 from engine.alerts.service import AlertChanged, AlertProblem, AlertRaised, AlertService
 from engine.alerts.webhooks import parse_webhook_target
 from engine.bus import EventBus
@@ -37,7 +37,7 @@ from engine.cluster.media import MediaOptions, MediaServer, MediaServerError
 from engine.cluster.member import ClusterMember, ClusterOptions
 from engine.cluster.tracks import ended, open_tracks
 from engine.config import CameraConfig, SensingRoomConfig, SiteConfig, SourceKind
-from engine.events import CameraStatus, Event, HealthState, SubsystemHealth
+from engine.events import CameraStatus, Event, HealthState
 from engine.frames import Frame
 from engine.fusion.floor import CalibrateCamera, FloorCalibration, camera_calibrations
 from engine.fusion.service import FusionService
@@ -45,6 +45,7 @@ from engine.fusion.walkthrough import FloorWalker, InRoom, WalkthroughScene, wal
 from engine.gestures.library import RecordGestureDetection, load_gesture_set
 from engine.gestures.templates import EMPTY_SET, GestureSet
 from engine.gestures.worker import GestureDetected, GestureWorker
+from engine.health import HealthPublisher, HealthReport, gathered, threads_health
 from engine.history.audit_checkpoints import AuditCheckpointer
 from engine.history.locks import recording_is_locked
 from engine.identity.faces_store import FaceMemory
@@ -70,9 +71,9 @@ from engine.record.losses import MediaWriteWatch
 from engine.retention import MaintenanceRun, RetentionService
 from engine.secrets import SecretError, read_secret
 from engine.sensing.falls import FallAlerts, FallPolicy
-from engine.sensing.recording import SensingRecorder
-from engine.sensing.records import OpenNodePairing
-from engine.sensing.server import FIRST_MESSAGE_S as NODE_FIRST_MESSAGE_S
+from engine.sensing.nodes.server import FIRST_MESSAGE_S as NODE_FIRST_MESSAGE_S
+from engine.sensing.nodes.tokens import NodeTokenBook, StoredTokens
+from engine.sensing.recording.recorder import SensingRecorder
 from engine.sensing.service import (
     ENTER_AFTER_S,
     NodeSpec,
@@ -80,7 +81,6 @@ from engine.sensing.service import (
     SensingService,
     SimulationSpec,
 )
-from engine.sensing.tokens import NodeTokenBook, StoredTokens
 from engine.settings import setting_values
 from engine.speech.service import FileNames, NameHeard, SpeechService, names_in_file
 from engine.store.commands import StoreCommand
@@ -135,13 +135,6 @@ class FileAnalysis:
     faces: bool = True
     clips: bool = True
     gestures: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class HealthReport:
-    subsystem: str
-    state: HealthState
-    detail: str
 
 
 class EngineRuntime:
@@ -296,7 +289,7 @@ class EngineRuntime:
         # has just replaced here.
         self._settings_lock = threading.Lock()
         self._settings_watch: threading.Thread | None = None
-        self._last_health: dict[str, HealthReport] = {}
+        self._health_publisher = HealthPublisher(self.bus, self.clock.now)
         self._retention_problem: str | None = None
         self._data_dir_lock: EngineLock | None = None  # held while a live engine runs
         self.retention: RetentionService | None = None  # its own thread, live engines only
@@ -607,8 +600,12 @@ class EngineRuntime:
         store = self.store
         actions = (
             CommandActions(
-                acknowledge=self.acknowledge_alert,
-                arm=self.arm_alert_rule,
+                acknowledge=lambda actor, alert_id, note: alert_actions.acknowledge_alert(
+                    self.alerts, actor, alert_id, note
+                ),
+                arm=lambda actor, name, armed: alert_actions.arm_rule(
+                    self.alerts, self.writer, self.clock, actor, name, armed
+                ),
                 prove=functools.partial(prove_sender, store),
             )
             if store is not None
@@ -1289,7 +1286,7 @@ class EngineRuntime:
         """The site's sensing room ``room_id``: node server, fusion and, for a simulated
         room, its simulated nodes (each room simulated from a seed of its own: the
         ``[sensing]`` seed plus the room's place in the site file). Its nodes' tokens are
-        the store's (engine.sensing.tokens); with ``node_install_secret`` set, the site's
+        the store's (engine.sensing.nodes.tokens); with ``node_install_secret`` set, the site's
         nodes of an install of old keep their derived tokens. A problem (a port taken, the
         store unreadable) leaves that room off and shows in the sensing health; cameras and
         the other rooms carry on."""
@@ -1414,77 +1411,6 @@ class EngineRuntime:
             prepare_media=prepare,
             similarity=similarity,
         )
-
-    def acknowledge_alert(self, actor: Actor, alert_id: int, note: str = "") -> AlertView:
-        """``actor`` acknowledges alert ``alert_id`` with their ``note`` (checked:
-        acknowledge permission; who and when stored, audited with the note). Raises
-        PermissionDeniedError, UnknownAlertError, or RuntimeError without a live store.
-        Blocks on the writer: call it off the GUI thread."""
-        if self.alerts is None:
-            raise RuntimeError("alerts need a live engine with a store")
-        return self.alerts.acknowledge(actor, alert_id, note)
-
-    def add_alert_rule(self, actor: Actor, rule: RuleSpec) -> RuleSpec:
-        """Store a new alert rule as ``actor`` (checked: configure-rules permission;
-        audited) and apply it at once. Raises RuleError, PermissionDeniedError, or
-        RuntimeError without a live store. Blocks on the writer: not on the GUI thread."""
-        if self.alerts is None or self.writer is None:
-            raise RuntimeError("alert rules need a live engine with a store")
-        stored: RuleSpec = self.writer.execute(AddRule(rule=rule, at=self.clock.now(), actor=actor))
-        self.alerts.reload_rules()
-        return stored
-
-    def remove_alert_rule(self, actor: Actor, name: str) -> None:
-        """Remove the alert rule ``name`` as ``actor`` (configure-rules permission; audited)
-        and stop applying it. Raises UnknownRuleError, PermissionDeniedError, RuntimeError.
-        Blocks on the writer: not on the GUI thread."""
-        if self.alerts is None or self.writer is None:
-            raise RuntimeError("alert rules need a live engine with a store")
-        self.writer.execute(RemoveRule(name=name, at=self.clock.now(), actor=actor))
-        self.alerts.reload_rules()
-
-    def arm_alert_rule(self, actor: Actor, name: str, armed: bool) -> RuleSpec:
-        """Arm or disarm the alert rule ``name`` as ``actor`` (configure-rules permission;
-        audited) and apply it at once. Raises UnknownRuleError, PermissionDeniedError,
-        RuntimeError. Blocks on the writer: not on the GUI thread."""
-        if self.alerts is None or self.writer is None:
-            raise RuntimeError("alert rules need a live engine with a store")
-        rule: RuleSpec = self.writer.execute(
-            ArmRule(name=name, armed=armed, at=self.clock.now(), actor=actor)
-        )
-        self.alerts.reload_rules()
-        return rule
-
-    def label_sequence(self, actor: Actor, sequence_id: int, label: str | None) -> int:
-        """``actor`` labels an alert sequence a true or false alarm (None clears it);
-        checked (label permission) and audited. Returns its alert's id. Blocks on the
-        writer: call it off the GUI thread."""
-        if self.alerts is None:
-            raise RuntimeError("alerts need a live engine with a store")
-        return self.alerts.label(actor, sequence_id, label)
-
-    def open_pairing(self, actor: Actor, seconds: float, room_id: str | None = None) -> datetime:
-        """Open sensing room ``room_id``'s pairing window (None: the site's only room) for
-        ``seconds`` as ``actor``: checked (the nodes permission) and audited by the store
-        writer first; raises :class:`~engine.access.PermissionDeniedError`, or
-        ``RuntimeError`` when that room does not run here (or, with None, when several do).
-        Blocks on the writer: call it off the GUI thread."""
-        services = self.sensing_services
-        if room_id is None and len(services) > 1:
-            raise RuntimeError(
-                f"this engine runs {len(services)} sensing rooms: say which one to pair in"
-            )
-        sensing = self.sensing_service(room_id)
-        if sensing is None or self.writer is None:
-            if room_id is None:
-                raise RuntimeError("this site has no running sensing room")
-            raise RuntimeError(f"sensing room {room_id} does not run in this engine")
-        self.writer.execute(
-            OpenNodePairing(
-                room=sensing.room.room_id, seconds=seconds, at=self.clock.now(), actor=actor
-            )
-        )
-        return sensing.open_pairing(seconds)
 
     def _sensing_health(self) -> HealthReport:
         """One line for every sensing room of this engine: for one room as it always was;
@@ -1633,37 +1559,10 @@ class EngineRuntime:
             reports.append(self._attached_health(self.follower))
         if self.mqtt is not None or self._mqtt_problem:
             reports.append(self._mqtt_health())
-        threads = self._threads_health()
+        threads = threads_health()
         if threads is not None:
             reports.append(threads)
-        reports.extend(self._more_health())
-        return reports
-
-    def _threads_health(self) -> HealthReport | None:
-        """Background threads whose loop failed and was restarted (or waits to be): named
-        with their restarts and last error; degraded while one waits to restart. None while
-        none has failed (nothing to show)."""
-        troubled = [h for h in supervised_health() if h.alive and (h.restarts or h.backing_off)]
-        if not troubled:
-            return None
-        troubled.sort(key=lambda h: not h.backing_off)  # one waiting to restart comes first
-        first = troubled[0]
-        now = "waits to restart" if first.backing_off else "runs again"
-        more = f" (+{len(troubled) - 1} more)" if len(troubled) > 1 else ""
-        detail = (
-            f"{first.name} failed ({first.last_error}); {now}, "
-            f"{counted(first.restarts, 'restart')}{more}"
-        )
-        state = HealthState.DEGRADED if first.backing_off else HealthState.OK
-        return HealthReport("threads", state, detail)
-
-    def _more_health(self) -> list[HealthReport]:
-        reports = []
-        for source in self._health_sources:
-            try:
-                reports.append(source())
-            except Exception:  # never let a report stop the others
-                log.exception("a subsystem's health could not be read")
+        reports.extend(gathered(self._health_sources))
         return reports
 
     def _attached_health(self, follower: LiveFollower) -> HealthReport:
@@ -1827,17 +1726,7 @@ class EngineRuntime:
         self._retention_problem = run.problem
 
     def _publish_health(self) -> None:
-        for report in self.health():
-            if self._last_health.get(report.subsystem) != report:
-                self._last_health[report.subsystem] = report
-                self.bus.publish(
-                    SubsystemHealth(
-                        at=self.clock.now(),
-                        subsystem=report.subsystem,
-                        state=report.state,
-                        detail=report.detail,
-                    )
-                )
+        self._health_publisher.publish(self.health())
 
     def _analysis_report(self, cam_id: str, processing_ms: float) -> dict[str, Any] | None:
         pipeline = self.pipelines.get(cam_id)
@@ -1990,47 +1879,6 @@ class EngineRuntime:
     # One refresh at a time, so a slower read cannot replace a newer registry with an older one.
     _ble_registry_lock = threading.Lock()
 
-    def register_ble_device(
-        self, actor: Actor, address: str, label: str, person: str, colour: str | None
-    ) -> Any:
-        """Register the BLE device ``address`` (``label``, e.g. "John's phone") to ``person``
-        (a ``Person_…`` id, or a name that finds or adds the person), optionally setting their
-        ``colour`` (``#RRGGBB``), as ``actor``: checked (the manage-BLE-devices permission) and
-        audited by the store writer. Then the sensing room names blobs by it from its next
-        tick. Returns the :class:`~engine.identity.devices.BleDeviceView`; raises
-        :class:`~engine.identity.devices.DeviceRegistryError` (what is wrong),
-        :class:`~engine.identity.faces_store.UnknownPersonError` or
-        :class:`~engine.access.PermissionDeniedError`. Blocks on the writer: call it off the
-        GUI thread."""
-        from engine.identity.devices import BleDeviceView, RegisterBleDevice
-
-        device: BleDeviceView = self._ble_writer().execute(
-            RegisterBleDevice(
-                address=address,
-                label=label,
-                person=person,
-                colour=colour,
-                at=self.clock.now(),
-                actor=actor,
-            )
-        )
-        self.refresh_ble_registry()
-        return device
-
-    def remove_ble_device(self, actor: Actor, address: str) -> Any:
-        """Forget the registered BLE device ``address`` as ``actor`` (checked and audited as
-        :meth:`register_ble_device`), then stop naming blobs by it (a blob named already keeps
-        its name until its track ends). Returns the removed
-        :class:`~engine.identity.devices.BleDeviceView`. Blocks on the writer: call it off
-        the GUI thread."""
-        from engine.identity.devices import BleDeviceView, RemoveBleDevice
-
-        device: BleDeviceView = self._ble_writer().execute(
-            RemoveBleDevice(address=address, at=self.clock.now(), actor=actor)
-        )
-        self.refresh_ble_registry()
-        return device
-
     def person_renamed(self, public_id: str, name: str | None) -> None:
         """Person ``public_id`` was given ``name``: live tracks showing them and blobs
         carrying their devices take it. Reads the store: call it off the GUI thread."""
@@ -2075,11 +1923,6 @@ class EngineRuntime:
             log.exception("the BLE device registry could not be read: blobs stay unnamed")
             return
         log.info("sensing names blobs by %d registered BLE devices", count)
-
-    def _ble_writer(self) -> StoreWriter:
-        if self.writer is None:
-            raise RuntimeError("the engine runs without a database: no BLE device registry")
-        return self.writer
 
 
 def incident_media_tools(
@@ -2180,7 +2023,7 @@ def _room_health(sensing: SensingService) -> tuple[HealthState, str]:
     kind = "simulated, " if sensing.simulated else ""
     detail = f"{kind}{online}/{len(nodes)} nodes online, {counted(blobs, 'blob')}"
     derived = sensing.server.tokens.derived()
-    if derived:  # an install of old: said until each is rotated (engine.sensing.tokens)
+    if derived:  # an install of old: said until each is rotated (engine.sensing.nodes.tokens)
         detail += (
             f"; {counted(len(derived), 'node')} on a token derived from the install secret: "
             "rotate with `watchfloor sense token MAC --rotate`"

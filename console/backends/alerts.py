@@ -4,7 +4,7 @@ one as the person logged in.
 Every method blocks (a store read, or a wait on the store writer); the console runs them on
 the query service's workers (through :class:`console.queries.QtQueryClient`), never on the
 GUI thread. An acknowledgement goes through
-:meth:`engine.runtime.EngineRuntime.acknowledge_alert`, which checks the acknowledge
+:func:`engine.alerts.actions.acknowledge_alert`, which checks the acknowledge
 permission, stores who and when, audits it, stops the alert's escalation and publishes
 ``AlertChanged``; with nobody logged in it is refused here first. Escalating an alert to
 an incident files its event as a report through the engine's incident desk.
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from console.remote_media import RecordingUnavailableError, RemoteMedia, fetched
 from console.session import ConsoleSession
+from engine.alerts import actions as alert_actions
 from engine.alerts.filtering import (
     AlertListRequest,
     AlertRow,
@@ -86,7 +87,9 @@ class AlertsBackend:
         the store writer); raises PermissionDeniedError, UnknownAlertError, ValueError for
         a note too long, or RuntimeError without a live engine."""
         actor = self._session.require_actor("acknowledge alerts")
-        alert: AlertView = self._runtime.acknowledge_alert(actor, alert_id, note)
+        alert: AlertView = alert_actions.acknowledge_alert(
+            self._runtime.alerts, actor, alert_id, note
+        )
         return alert
 
     def evidence(self, alert: AlertView) -> AlertEvidence:
@@ -246,12 +249,14 @@ class AlertListBackend:
 
     def acknowledge(self, alert_id: int, note: str = "") -> AlertView:
         actor = self._session.require_actor("acknowledge alerts")
-        alert: AlertView = self._runtime.acknowledge_alert(actor, alert_id, note)
+        alert: AlertView = alert_actions.acknowledge_alert(
+            self._runtime.alerts, actor, alert_id, note
+        )
         return alert
 
     def label(self, sequence_id: int, label: str | None) -> int:
         actor = self._session.require_actor("label alert sequences")
-        return self._runtime.label_sequence(actor, sequence_id, label)
+        return alert_actions.label_sequence(self._runtime.alerts, actor, sequence_id, label)
 
     def clip_for(self, sequence: SequenceView) -> Path | None:
         """The clip covering ``sequence`` (None: none was kept); on an attached console
@@ -283,8 +288,10 @@ class AlertRulesBackend:
 
     def add_rule(self, rule: RuleSpec) -> RuleSpec:
         actor = self._session.require_actor("add alert rules")
-        return self._runtime.add_alert_rule(actor, rule)
+        rt = self._runtime
+        return alert_actions.add_rule(rt.alerts, rt.writer, rt.clock, actor, rule)
 
     def remove_rule(self, name: str) -> None:
         actor = self._session.require_actor("remove alert rules")
-        self._runtime.remove_alert_rule(actor, name)
+        rt = self._runtime
+        alert_actions.remove_rule(rt.alerts, rt.writer, rt.clock, actor, name)

@@ -6,8 +6,8 @@ radio); the console runs them on the query service's workers (through
 :class:`console.queries.QtQueryClient`), never on the GUI thread. Changes are made as the
 person logged in at the console (:class:`console.session.ConsoleSession`), whose permission
 the engine checks; with nobody logged in they are refused. A registration or removal goes
-through :meth:`engine.runtime.EngineRuntime.register_ble_device` /
-:meth:`~engine.runtime.EngineRuntime.remove_ble_device`, which also refresh the sensing
+through :func:`engine.identity.actions.register_ble_device` /
+:func:`~engine.identity.actions.remove_ble_device`, which also refresh the sensing
 room's registry, so blobs are named by the change from the next fusion tick.
 """
 
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from console.session import ConsoleSession
 from engine.access import Permission
+from engine.identity import actions as identity_actions
 from engine.identity.devices import BleDeviceView, ble_registry, list_ble_devices
 from engine.identity.people import PersonView, list_people
 from engine.runtime import EngineRuntime
@@ -92,14 +93,25 @@ class BleDevicesBackend:
         self, address: str, label: str, person: str, colour: str | None
     ) -> BleDeviceView:
         actor = self._session.require_actor("register BLE devices")
-        device: BleDeviceView = self._runtime.register_ble_device(
-            actor, address, label, person, colour or None
+        rt = self._runtime
+        device: BleDeviceView = identity_actions.register_ble_device(
+            rt.writer,
+            rt.clock,
+            rt.refresh_ble_registry,
+            actor,
+            address,
+            label,
+            person,
+            colour or None,
         )
         return device
 
     def remove_device(self, address: str) -> BleDeviceView:
         actor = self._session.require_actor("remove BLE devices")
-        device: BleDeviceView = self._runtime.remove_ble_device(actor, address)
+        rt = self._runtime
+        device: BleDeviceView = identity_actions.remove_ble_device(
+            rt.writer, rt.clock, rt.refresh_ble_registry, actor, address
+        )
         return device
 
     def scan(self, seconds: float) -> BleScanReport:

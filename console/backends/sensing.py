@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from console.session import ConsoleSession
 from engine.cluster.status import RUNNING
 from engine.runtime import rooms_shown, sensing_rooms
+from engine.sensing import actions as sensing_actions
 from engine.sensing.view import BlobExplanation
 
 if TYPE_CHECKING:
@@ -88,4 +89,7 @@ class SensingBackend:
         """Open room ``room_id``'s pairing window as the person logged in (blocking: the
         audit waits on the store writer); when it closes."""
         actor = self._session.require_actor("open node pairing")
-        return self._runtime.open_pairing(actor, seconds, room_id)
+        rt = self._runtime
+        return sensing_actions.open_pairing(
+            rt.sensing_services, rt.writer, rt.clock, actor, seconds, room_id
+        )

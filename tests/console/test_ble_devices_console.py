@@ -21,6 +21,7 @@ from console.layouts import Layout
 from console.main_window import MainWindow
 from engine.access import PermissionDeniedError
 from engine.clock import REAL_CLOCK
+from engine.identity import actions as identity_actions
 from engine.identity.devices import RegisterBleDevice, list_ble_devices
 from engine.identity.people import list_people
 from engine.sensing.ble import DEVICE_HEIGHT_M, PATH_LOSS_EXPONENT, REFERENCE_RSSI_DBM
@@ -180,7 +181,17 @@ def test_the_registry_is_loaded_when_sensing_starts_and_only_admins_change_it(
     assert not pane.register_button.isEnabled() and not pane.scan_button.isEnabled()
     # The engine refuses her whatever the pane shows, and audits the refusal.
     with pytest.raises(PermissionDeniedError):
-        host.runtime.register_ble_device(OPERATOR, ALICES_PHONE, "phone", "Alice", None)
+        rt = host.runtime
+        identity_actions.register_ble_device(
+            rt.writer,
+            rt.clock,
+            rt.refresh_ble_registry,
+            OPERATOR,
+            ALICES_PHONE,
+            "phone",
+            "Alice",
+            None,
+        )
     with pytest.raises(PermissionDeniedError):
         window.backends["ble_devices"].scan(1.0)
     refused = audit_entries(host, action="ble_device.register")

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from console.layouts import Layout
 from engine.access import PermissionDeniedError
+from engine.sensing import actions as sensing_actions
 from tests.actors import OPERATOR
 from tests.conftest import write_site
 from tests.console.conftest import audit_entries, log_in
@@ -108,7 +109,8 @@ def test_only_an_admin_opens_the_pairing_window_and_it_is_audited(
 
     # The engine refuses an operator whatever the pane shows, and audits the refusal.
     with pytest.raises(PermissionDeniedError):
-        host.runtime.open_pairing(OPERATOR, 60)
+        rt = host.runtime
+        sensing_actions.open_pairing(rt.sensing_services, rt.writer, rt.clock, OPERATOR, 60)
     refused = audit_entries(host, action="node.pairing_opened")
     assert [e.outcome for e in refused] == ["denied", "ok"]
 

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from engine.access import Actor, Role
+from engine.alerts import actions as alert_actions
 from engine.alerts.rules import RuleSpec
 from engine.alerts.service import AlertChanged, AlertRaised, SequenceAdded
 from engine.cluster.live import NotAttachableError
@@ -112,7 +113,10 @@ def test_an_attached_console_hears_the_engines_and_tells_the_other_consoles(
         assert a.sources == {} and a.sensing_services == {}  # nothing runs in the console
         # A rule written through the console (its own writer), read by the engine when it
         # starts again.
-        a.add_alert_rule(
+        alert_actions.add_rule(
+            a.alerts,
+            a.writer,
+            a.clock,
             ADMIN,
             RuleSpec(
                 rule_id=0, name="anyone in the plaza", camera="cam1", room=None, trigger="person"
@@ -160,7 +164,9 @@ def test_an_attached_console_hears_the_engines_and_tells_the_other_consoles(
                 time.sleep(0.05)
             away = {r.subsystem: r for r in a.health()}["cluster"]
             assert away.state is HealthState.DOWN and "database away" in away.detail
-            b.acknowledge_alert(ADMIN, raised.alert.alert_id, "seen on the wall")
+            alert_actions.acknowledge_alert(
+                b.alerts, ADMIN, raised.alert.alert_id, "seen on the wall"
+            )
             time.sleep(1.0)
             assert not heard_a.of(AlertChanged)  # not told while away
         finally:

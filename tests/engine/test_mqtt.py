@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from engine.access import Actor, Role
 from engine.accounts import CreateAccount, hash_token, new_service_token
+from engine.alerts import actions as alert_actions
 from engine.alerts.records import list_alerts
 from engine.alerts.rules import RuleSpec, list_rules
 from engine.bus import EventBus
@@ -187,7 +188,8 @@ def test_alerts_and_commands_over_mqtt_act_as_the_granted_service_account(
         assert any(_payload(m)["event"] == "acknowledged" for m in ha.on(f"{BASE}/alerts/event"))
 
         # Disarm and arm a rule.
-        engine.add_alert_rule(
+        alert_actions.add_rule(
+            engine.alerts, engine.writer, engine.clock,
             ADMIN, RuleSpec(rule_id=0, name="Night plaza", camera="plaza", room=None,
                             trigger="person")
         )  # fmt: skip
@@ -248,7 +250,9 @@ def test_a_broker_restart_loses_no_alert_state(engine: EngineRuntime, broker: Br
     broker.stop()  # retained messages die with it (no persistence)
     assert engine.store is not None
     (alert,) = list_alerts(engine.store, open_only=True)
-    engine.acknowledge_alert(ADMIN, alert.alert_id, "while the broker was away")
+    alert_actions.acknowledge_alert(
+        engine.alerts, ADMIN, alert.alert_id, "while the broker was away"
+    )
     health = {r.subsystem: r for r in engine.health()}["mqtt"]
     assert health.state is HealthState.DEGRADED and "reconnecting" in health.detail
     broker.start()

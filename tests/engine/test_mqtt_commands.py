@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from engine.access import Actor, Role
 from engine.accounts import CreateAccount, hash_token, new_service_token
+from engine.alerts import actions as alert_actions
 from engine.alerts.records import AcknowledgeAlert, RaiseAlert, list_alerts
 from engine.alerts.rules import AddRule, ArmRule, RuleSpec, list_rules
 from engine.bus import EventBus
@@ -515,8 +516,12 @@ def test_a_site_file_mapping_a_broker_user_to_an_admin_account_grants_nothing(
                 actor=ADMIN, token_hash=hash_token(new_service_token()),
             )
         )  # fmt: skip
-        runtime.add_alert_rule(
-            ADMIN, RuleSpec(rule_id=0, name=RULE, camera="plaza", room=None, trigger="person")
+        alert_actions.add_rule(
+            runtime.alerts,
+            runtime.writer,
+            runtime.clock,
+            ADMIN,
+            RuleSpec(rule_id=0, name=RULE, camera="plaza", room=None, trigger="person"),
         )
         mqtt = runtime.mqtt
         intruder.wait(lambda: mqtt.connected)

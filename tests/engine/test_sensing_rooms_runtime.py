@@ -21,9 +21,10 @@ from engine.config import load_site
 from engine.events import HealthState
 from engine.paths import sensing_recording_dir
 from engine.runtime import EngineRuntime, rooms_shown
-from engine.sensing.protocol import node_token
+from engine.sensing import actions as sensing_actions
+from engine.sensing.nodes.protocol import node_token
+from engine.sensing.nodes.tokens import IssueNodeToken, new_node_token, token_sha256
 from engine.sensing.service import SensingUpdated
-from engine.sensing.tokens import IssueNodeToken, new_node_token, token_sha256
 from engine.sensing.view import SensingSnapshot
 from engine.store import Store
 from tests.conftest import write_site
@@ -115,10 +116,16 @@ def test_an_engine_runs_both_rooms_of_its_site(db_url: str, tmp_path: Path) -> N
 
         # Pairing names its room; a simulated room has no real nodes but opens all the same.
         with pytest.raises(RuntimeError, match="runs 2 sensing rooms: say which one"):
-            runtime.open_pairing(ADMIN, 30)
+            sensing_actions.open_pairing(
+                runtime.sensing_services, runtime.writer, runtime.clock, ADMIN, 30
+            )
         with pytest.raises(RuntimeError, match="sensing room attic does not run"):
-            runtime.open_pairing(ADMIN, 30, "attic")
-        runtime.open_pairing(ADMIN, 30, "office")
+            sensing_actions.open_pairing(
+                runtime.sensing_services, runtime.writer, runtime.clock, ADMIN, 30, "attic"
+            )
+        sensing_actions.open_pairing(
+            runtime.sensing_services, runtime.writer, runtime.clock, ADMIN, 30, "office"
+        )
         assert office.server.pairing_open_until is not None
         assert lab.server.pairing_open_until is None
     finally:

@@ -1,0 +1,93 @@
+"""The alert list's use cases: acknowledging an alert, labelling a sequence, adding,
+removing, arming or disarming a rule. The console's backends and MQTT's commands call
+them; each names the permission it needs (the store writer checks it and audits).
+
+Each blocks on the store writer: call it off the GUI thread. ``alerts`` is the running
+engine's alert service (None: no live engine with a store, a ``RuntimeError``).
+"""
+
+from __future__ import annotations
+
+from engine.access import Actor, Permission, needs
+from engine.alerts.records import AlertView
+from engine.alerts.rules import AddRule, ArmRule, RemoveRule, RuleSpec
+from engine.alerts.service import AlertService
+from engine.clock import Clock
+from engine.store.writer import StoreWriter
+
+
+def _live(alerts: AlertService | None) -> AlertService:
+    if alerts is None:
+        raise RuntimeError("alerts need a live engine with a store")
+    return alerts
+
+
+def _rules(
+    alerts: AlertService | None, writer: StoreWriter | None
+) -> tuple[AlertService, StoreWriter]:
+    if alerts is None or writer is None:
+        raise RuntimeError("alert rules need a live engine with a store")
+    return alerts, writer
+
+
+@needs(Permission.ACKNOWLEDGE)
+def acknowledge_alert(
+    alerts: AlertService | None, actor: Actor, alert_id: int, note: str = ""
+) -> AlertView:
+    """``actor`` acknowledges alert ``alert_id`` with their ``note`` (who and when stored,
+    audited with the note). Raises PermissionDeniedError, UnknownAlertError, or
+    RuntimeError without a live store."""
+    return _live(alerts).acknowledge(actor, alert_id, note)
+
+
+@needs(Permission.LABEL)
+def label_sequence(
+    alerts: AlertService | None, actor: Actor, sequence_id: int, label: str | None
+) -> int:
+    """``actor`` labels an alert sequence a true or false alarm (None clears it); audited.
+    Returns its alert's id."""
+    return _live(alerts).label(actor, sequence_id, label)
+
+
+@needs(Permission.CONFIGURE_RULES)
+def add_rule(
+    alerts: AlertService | None,
+    writer: StoreWriter | None,
+    clock: Clock,
+    actor: Actor,
+    rule: RuleSpec,
+) -> RuleSpec:
+    """Store a new alert rule as ``actor`` (audited) and apply it at once. Raises
+    RuleError, PermissionDeniedError, or RuntimeError without a live store."""
+    service, writer = _rules(alerts, writer)
+    stored: RuleSpec = writer.execute(AddRule(rule=rule, at=clock.now(), actor=actor))
+    service.reload_rules()
+    return stored
+
+
+@needs(Permission.CONFIGURE_RULES)
+def remove_rule(
+    alerts: AlertService | None, writer: StoreWriter | None, clock: Clock, actor: Actor, name: str
+) -> None:
+    """Remove the alert rule ``name`` as ``actor`` (audited) and stop applying it. Raises
+    UnknownRuleError, PermissionDeniedError, RuntimeError."""
+    service, writer = _rules(alerts, writer)
+    writer.execute(RemoveRule(name=name, at=clock.now(), actor=actor))
+    service.reload_rules()
+
+
+@needs(Permission.CONFIGURE_RULES)
+def arm_rule(
+    alerts: AlertService | None,
+    writer: StoreWriter | None,
+    clock: Clock,
+    actor: Actor,
+    name: str,
+    armed: bool,
+) -> RuleSpec:
+    """Arm or disarm the alert rule ``name`` as ``actor`` (audited) and apply it at once.
+    Raises UnknownRuleError, PermissionDeniedError, RuntimeError."""
+    service, writer = _rules(alerts, writer)
+    rule: RuleSpec = writer.execute(ArmRule(name=name, armed=armed, at=clock.now(), actor=actor))
+    service.reload_rules()
+    return rule

@@ -29,8 +29,8 @@ from engine.cluster.snapshots import (
 )
 from engine.sensing.ble import KnownDevice
 from engine.sensing.evaluate import simulated_room, walker_name
-from engine.sensing.protocol import parse_csi_frame
-from engine.sensing.server import NODE_BLE
+from engine.sensing.nodes.protocol import parse_csi_frame
+from engine.sensing.nodes.server import NODE_BLE
 from engine.sensing.service import SensingService
 from engine.sensing.simulator import (
     EnteringWalker,

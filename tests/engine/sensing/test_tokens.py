@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from engine.clock import REAL_CLOCK
-from engine.sensing.protocol import node_token
-from engine.sensing.tokens import (
+from engine.sensing.nodes.protocol import node_token
+from engine.sensing.nodes.tokens import (
     IssueNodeToken,
     NodeTokenBook,
     StoredNodeToken,
@@ -20,6 +20,8 @@ from engine.store import Store
 from engine.store.audit import AuditListRequest
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN
+
+pytestmark = pytest.mark.sql
 
 SECRET = b"install secret of old"
 SITE_NODE, ROTATED_NODE, STRANGER = "24:6F:28:00:00:01", "24:6F:28:00:00:02", "24:6F:28:00:00:99"

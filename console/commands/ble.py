@@ -114,8 +114,8 @@ def _devices(args: argparse.Namespace, db_url: str) -> int:
 
 
 def _scan(args: argparse.Namespace, db_url: str) -> int:
+    from engine.identity.ble_scan import scan_for
     from engine.identity.devices import ble_registry
-    from engine.sensing.ble_scan import scan_for
     from engine.store import Store
 
     try:

@@ -13,7 +13,7 @@ the Fresnel fusion grid, blobs and their tracker, explanations, and the simulato
   tracker → events and snapshots); :mod:`engine.sensing.evaluate` scores it against the
   simulator; :mod:`engine.sensing.records` reads blob history back; :mod:`engine.sensing.view`
   is what the console draws.
-- :mod:`engine.sensing.ble`: BLE identities (path-loss distance, weighted trilateration, the
+- :mod:`engine.identity.ble`: BLE identities (path-loss distance, weighted trilateration, the
   device-to-blob match); not yet fed by the service.
 - :mod:`engine.sensing.simulator`: the demo's simulated site: walkers in a room, the CSI the
   nodes would measure from a stated physical model (free-space paths, a wall reflection,

@@ -71,7 +71,7 @@ import numpy.typing as npt
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.events import Event, EventRecord, PeopleSeenInRoom
-from engine.sensing.ble import (
+from engine.identity.ble import (
     MAX_AGE_S,
     BleSightings,
     KnownDevice,
@@ -1310,7 +1310,7 @@ class SensingService:
             )
 
     def _identify(self, now_s: float) -> None:
-        """Name blobs by the registered devices they carry (see :mod:`engine.sensing.ble`):
+        """Name blobs by the registered devices they carry (see :mod:`engine.identity.ble`):
         a blob takes a name at a match score of 0.6 and keeps it while its track lives,
         unless its device is matched to another blob or another device matches it clearly
         better. Each new name is stored as ``sensing.blob_identified``."""

@@ -169,7 +169,7 @@ DEFAULT_ZERO_FRACTION: Final = 0.02  # share of frames with all-zero I/Q
 AGC_TARGET: Final = 80.0  # the AGC puts the largest |I| or |Q| in (71, 80]
 DEFAULT_RATE_HZ: Final = 20
 # BLE: each node reports the devices it heard every 5 s (spaxel's firmware), each device's
-# RSSI by the path loss engine.sensing.ble assumes (−65 dBm at 1 m, exponent 2.5) plus
+# RSSI by the path loss engine.identity.ble assumes (−65 dBm at 1 m, exponent 2.5) plus
 # Gaussian scatter (body shadowing, orientation and multipath: 3–6 dB indoors), and nothing
 # weaker than the radio's sensitivity.
 DEFAULT_BLE_EVERY_S: Final = 5.0

@@ -83,7 +83,7 @@ class DeviceHeard:
     """A registered BLE device the room's nodes heard lately: its address, label, the name it
     gives and the person's id, and its readings: (node position in the room's metres, the
     engine time it was heard in seconds, RSSI dBm), as
-    :func:`engine.sensing.ble.blob_match_score` takes them."""
+    :func:`engine.identity.ble.blob_match_score` takes them."""
 
     address: str
     label: str

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.bus import EventBus
-from engine.sensing.ble import KnownDevice
+from engine.identity.ble import KnownDevice
 from engine.sensing.nodes.protocol import MalformedFrameError, parse_csi_frame
 from engine.sensing.nodes.server import NODE_BLE, NODE_ONLINE
 from engine.sensing.recording.recorder import (

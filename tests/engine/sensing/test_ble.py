@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from engine.sensing.ble import (
+from engine.identity.ble import (
     MAX_AGE_S,
     NAME_SCORE,
     REFERENCE_RSSI_DBM,

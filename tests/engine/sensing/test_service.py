@@ -22,7 +22,7 @@ import pytest
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.events import PeopleSeenInRoom
-from engine.sensing.ble import NAME_SCORE, KnownDevice
+from engine.identity.ble import NAME_SCORE, KnownDevice
 from engine.sensing.evaluate import (
     IdentityScorer,
     Scorer,

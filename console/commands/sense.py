@@ -34,6 +34,8 @@ from console.commands import (
     say_sensing_recording_lost,
     stop_on_signals,
 )
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.text import printable
 
 if TYPE_CHECKING:  # heavy: loaded where a command runs, not for --help
@@ -952,3 +954,17 @@ def _explain(args: argparse.Namespace, db_url: str) -> int:
             f"{ellipsoid['semi_major_m']:.3f} m b {ellipsoid['semi_minor_m']:.3f} m"
         )
     return exit_codes.OK
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded("sense", "token", run, Permission.CONFIGURE_NODES, "issue a node token"),
+        guarded("sense", "serve", run, Permission.WATCH, "run the sensing node server"),
+        guarded("sense", "pair", run, Permission.CONFIGURE_NODES, "open node pairing"),
+        guarded("sense", "simulate", run, Permission.WATCH, "run a simulated sensing room"),
+        guarded("sense", "explain", run, Permission.WATCH, "explain a sensing blob"),
+        guarded("sense", "replay", run, Permission.REPLAY, "replay recorded sensing"),
+        guarded("sense", "plan", run, Permission.WATCH, "plan a sensing layout"),
+    ),
+)

@@ -1,4 +1,24 @@
-"""Shared fixtures: isolated data dirs, real SQLite and PostgreSQL databases, test videos."""
+"""Shared fixtures: isolated data dirs, real SQLite and PostgreSQL databases, test videos.
+
+Which databases a test runs on (issue 65: tests by boundary, on real parts). A test whose
+subject is SQL runs on SQLite and on the real PostgreSQL server; every other test that
+takes a database (:func:`db_url`, :func:`store`) runs on SQLite only. The subject is SQL
+when the test is about what the database does or what the code asks of it: store
+commands and the store writer, queries (filters, ordering, grouping, JSON fields, time
+zones, text search), migrations (:func:`empty_db_url`, always on both), cluster leases and
+the cluster feed, the audit chain and its checkpoints in the database, retention's and
+erasure's deletes, locking, concurrency, unique violations and retries on lock or
+serialization errors, and any code that branches on the dialect (``dialect``,
+``backend ==``, ``@compiles``, ``sqlite_insert``/``postgresql_insert``). Such a module
+says so with ``pytestmark = pytest.mark.sql`` (or a single test with
+``@pytest.mark.sql``). Panes, the CLI's wording, video, sensing and other tests that only
+use a store to hold their data are not about SQL: one real database (SQLite) is enough,
+and running them twice cost minutes for nothing. When in doubt, mark it ``sql``.
+
+The PostgreSQL params keep the ``postgres`` marker: ``-m "not postgres"`` (``scripts/
+check.sh --quick``) runs everything on SQLite only, with no server. A test that names its
+databases itself (``pytest.mark.parametrize("db_url", [...], indirect=True)``) keeps them.
+"""
 
 from __future__ import annotations
 
@@ -289,28 +309,66 @@ def _fresh_database(backend: str, tmp_path: Path, template: dict[str, str] | Non
         _drop_database(admin_url, name)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+SQLITE_ONLY = ["sqlite"]
+
+
+def _named_by_the_test(metafunc: pytest.Metafunc, fixture: str) -> bool:
+    """Whether the test parametrizes ``fixture`` itself (``@pytest.mark.parametrize``)."""
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", ())
+        if isinstance(names, str):
+            names = [name.strip() for name in names.split(",")]
+        if fixture in names:
+            return True
+    return False
+
+
+def _ours(metafunc: pytest.Metafunc, fixture: str) -> bool:
+    """Whether the test gets ``fixture`` from this file, not from a module's own fixture of
+    that name (tests/console/test_gestures_cli.py has a SQLite ``db_url`` of its own)."""
+    definitions = metafunc._arg2fixturedefs.get(fixture, ())
+    return bool(definitions) and definitions[-1].func.__code__.co_filename == __file__
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The databases a test runs on (this module's docstring): both for a test marked
+    ``sql`` and for every test of migrating (:func:`empty_db_url`), SQLite for the rest."""
+    sql = metafunc.definition.get_closest_marker("sql") is not None
+    chosen = {"db_url": BOTH_DATABASES if sql else SQLITE_ONLY, "empty_db_url": BOTH_DATABASES}
+    for fixture, databases in chosen.items():
+        if (
+            fixture in metafunc.fixturenames
+            and _ours(metafunc, fixture)
+            and not _named_by_the_test(metafunc, fixture)
+        ):
+            metafunc.parametrize(fixture, databases, indirect=True)
+
+
+@pytest.fixture
 def db_url(
     request: pytest.FixtureRequest, tmp_path: Path, migrated_template: dict[str, str]
 ) -> Iterator[str]:
     """A fresh database already at the head schema: a SQLite file, or a new database on the
-    real server, each copied from a template migrated once per test process. A test of the
-    migrations themselves takes :func:`empty_db_url`."""
+    real server, each copied from a template migrated once per test process. On both for a
+    test marked ``sql``, on SQLite for others (:func:`pytest_generate_tests`). A test of
+    the migrations themselves takes :func:`empty_db_url`."""
     yield from _fresh_database(request.param, tmp_path, migrated_template)
 
 
 @pytest.fixture
 def store(db_url: str) -> Iterator[Store]:
-    """A :class:`Store` on :func:`db_url` (SQLite and PostgreSQL), closed after the test."""
+    """A :class:`Store` on :func:`db_url` (SQLite, and PostgreSQL for a test marked ``sql``),
+    closed after the test."""
     opened = Store(db_url)
     yield opened
     opened.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture
 def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL (no schema): a SQLite file, or a new database on the
-    real server. For tests of migrating; others take :func:`db_url`."""
+    real server; always both. For tests of migrating; others take :func:`db_url`."""
     yield from _fresh_database(request.param, tmp_path, None)
 
 

@@ -21,6 +21,8 @@ from engine.store.models import Site
 from engine.store.writer import StoreWriter
 from tests.console.test_cli import watchfloor
 
+pytestmark = pytest.mark.sql
+
 
 def _site(store: Store) -> int:
     with store.transaction() as session:

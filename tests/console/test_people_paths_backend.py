@@ -7,11 +7,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from console.backends.people import PersonPaths
 from engine.sitetime import SiteTime
 from engine.store.commands import InsertEvent
 from engine.store.writer import StoreWriter
 from tests.person_paths import ADA, BO, OFFICE, open_store_with_paths, segment
+
+pytestmark = pytest.mark.sql
 
 # 14:00 UTC is 03:00 the next day in Auckland (UTC+13 in November): the site's day began
 # at 11:00 UTC on the 26th.

@@ -82,6 +82,7 @@ def test_a_bad_stored_value_falls_back_to_the_default_with_a_problem(tmp_path: P
     store.close()
 
 
+@pytest.mark.sql
 def test_status_reports_storage_counts_and_the_floor(
     db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

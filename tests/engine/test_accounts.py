@@ -42,6 +42,8 @@ from engine.store.audit import AuditListRequest, verify_audit
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN, OPERATOR
 
+pytestmark = pytest.mark.sql
+
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 ADA_PW = "correct horse battery"
 

@@ -58,6 +58,8 @@ from tests.appearance_people import (
 from tests.conftest import write_site
 from tests.store_helpers import sync_site
 
+pytestmark = pytest.mark.sql
+
 
 @pytest.mark.parametrize(
     ("top", "bottom", "names"),

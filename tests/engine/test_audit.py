@@ -20,6 +20,8 @@ from engine.store.models import Event
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN, INVESTIGATOR, OPERATOR
 
+pytestmark = pytest.mark.sql
+
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 

@@ -31,6 +31,8 @@ from engine.store.audit import AppendAudit, entry_hash, verify_audit
 from engine.store.audit_models import AuditEntry, AuditHead
 from engine.store.writer import StoreWriter
 
+pytestmark = pytest.mark.sql
+
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 

@@ -30,6 +30,8 @@ from engine.store.models import Event
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN, INVESTIGATOR, OPERATOR
 
+pytestmark = pytest.mark.sql
+
 NOW = datetime(2029, 3, 1, 12, 0, tzinfo=UTC)
 
 

@@ -28,6 +28,8 @@ from engine.store.person_models import BleDevice
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN
 
+pytestmark = pytest.mark.sql
+
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 

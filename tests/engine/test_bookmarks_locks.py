@@ -38,7 +38,7 @@ from engine.history.locks import (
 from engine.media import MediaFile
 from engine.paths import sensing_recording_dir
 from engine.retention import RetentionPolicy, RetentionReport, run_retention
-from engine.sensing.recording.recorder import RecordingReader, SensingRecorder, kept_segments
+from engine.sensing.recording import RecordingReader, SensingRecorder, kept_segments
 from engine.sensing.simulator import Room, Simulator, perimeter_nodes, random_walkers
 from engine.store import Store
 from engine.store.audit import AuditListRequest, verify_audit
@@ -48,6 +48,8 @@ from engine.store.writer import StoreWriter
 from tests.actors import ADMIN, INVESTIGATOR, OPERATOR
 from tests.conftest import write_site
 from tests.store_helpers import sync_site
+
+pytestmark = pytest.mark.sql
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # "now" for retention
 OLD = T0 - timedelta(days=400)  # older than every default retention period

@@ -22,6 +22,8 @@ from engine.store.incident_models import Incident
 from engine.store.models import Camera, Event, Media, Site
 from engine.store.person_models import Person
 
+pytestmark = pytest.mark.sql
+
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday
 TODAY = datetime(2026, 11, 23, tzinfo=UTC)
 

@@ -35,6 +35,8 @@ from tests.actors import INVESTIGATOR
 from tests.conftest import write_site
 from tests.engine.test_chat_llm import API_KEY, Api, streamed, tool_results
 
+pytestmark = pytest.mark.sql
+
 BERLIN = SiteTime.named("Europe/Berlin")
 DAY = "2026-11-26"
 NOW = BERLIN.to_utc(datetime.fromisoformat(f"{DAY}T17:00"))

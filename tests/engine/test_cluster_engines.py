@@ -28,7 +28,7 @@ from tests.conftest import write_site
 REPO = Path(__file__).resolve().parents[2]
 LEASE_S = 3.0  # --lease-s: heartbeats every second
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sql]
 
 
 def _site(tmp_path: Path, video: Path) -> Path:

@@ -19,6 +19,8 @@ from engine.store.event_views import EventView
 from engine.store.models import Event
 from engine.store.writer import StoreWriter
 
+pytestmark = pytest.mark.sql
+
 
 class Received:
     def __init__(self) -> None:

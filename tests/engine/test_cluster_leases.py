@@ -28,6 +28,8 @@ from engine.store.cluster_models import EngineRow, Lease
 from engine.store.database import Store
 from engine.store.models import Site
 
+pytestmark = pytest.mark.sql
+
 
 def _site(store: Store, name: str = "Shared site") -> int:
     with store.transaction() as session:

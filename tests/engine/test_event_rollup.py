@@ -24,6 +24,8 @@ from engine.store.models import ROLLUP_SPANS_S, Camera, Event, EventRollup
 from tests.engine.test_timeline import T0, camera_events, seed_events, seed_site
 from tests.store_helpers import run_command
 
+pytestmark = pytest.mark.sql
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Key = tuple[int, str, int, int]
 

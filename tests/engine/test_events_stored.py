@@ -26,6 +26,8 @@ from resources import DEMO_SITE
 from tests.store_helpers import sync_site
 from tests.waiting import wait_for
 
+pytestmark = pytest.mark.sql
+
 T0 = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
 PERSON = "Person_000000AB"
 

@@ -45,6 +45,8 @@ from engine.store.writer import StoreWriter
 from tests.actors import ADMIN
 from tests.conftest import TESTDATA
 
+pytestmark = pytest.mark.sql
+
 FACES = TESTDATA / "faces"
 TRAIN = FACES / "train"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -38,6 +38,8 @@ from engine.store.writer import StoreWriter
 from tests.actors import ADMIN, OPERATOR
 from tests.gesture_motions import motion3d
 
+pytestmark = pytest.mark.sql
+
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 

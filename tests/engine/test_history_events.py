@@ -27,6 +27,8 @@ from engine.store import Store
 from engine.store.models import Camera, Event, Media, Site
 from engine.store.person_models import Person
 
+pytestmark = pytest.mark.sql
+
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 

@@ -6,9 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from engine.history.paths import PathsRequest, path_sentence
 from engine.sitetime import SiteTime
 from tests.person_paths import ADA, AUTO, BO, open_store_with_paths
+
+pytestmark = pytest.mark.sql
 
 BASE = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 LONDON = SiteTime.named("Europe/London")

@@ -43,6 +43,8 @@ from engine.store.incident_models import Incident, IncidentReport, RiskCell
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN, INVESTIGATOR, OPERATOR
 
+pytestmark = pytest.mark.sql
+
 T0 = datetime(2026, 11, 20, 21, 30, tzinfo=UTC)
 LAT, LON = 51.5072, -0.1276  # central London
 M_PER_DEG_LAT = 111_195.0

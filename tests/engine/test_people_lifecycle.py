@@ -23,6 +23,8 @@ from engine.store.person_models import FaceEmbedding, Person
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN
 
+pytestmark = pytest.mark.sql
+
 TRAIN = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "faces" / "train"
 
 

@@ -30,8 +30,8 @@ from engine.history.replay import (
     compare_sensing,
     timeline_interval_s,
 )
-from engine.sensing.recording.recorder import RecordingReader
-from engine.sensing.recording.replay import ReplaySettings, replay_recording
+from engine.sensing.recording import RecordingReader
+from engine.sensing.replay import ReplaySettings, replay_recording
 from engine.sensing.view import SensingSnapshot, VoxelView
 from engine.store import Store
 from tests.engine.sensing.test_service import ROOM
@@ -164,6 +164,7 @@ def recorded(store: Store, tmp_path: Path, vtest_avi: Path) -> tuple[Store, Path
     return store, media
 
 
+@pytest.mark.sql
 def test_a_plan_lists_clips_missing_files_gaps_and_event_times(
     recorded: tuple[Store, Path],
 ) -> None:
@@ -319,6 +320,7 @@ def test_the_decoder_thread_follows_playback_and_stops_on_close(
     assert decoder.passes > 10
 
 
+@pytest.mark.sql
 def test_next_event_forwards_backwards_and_by_source(recorded: tuple[Store, Path]) -> None:
     store, _ = recorded
     ahead = NextEventRequest(at(1)).run(store)

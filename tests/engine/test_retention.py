@@ -28,6 +28,8 @@ from engine.store.models import Event, Media, Setting
 from engine.store.writer import StoreUnavailableError, StoreWriter
 from tests.waiting import wait_until
 
+pytestmark = pytest.mark.sql
+
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 MB = 1024 * 1024

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from engine.clock import REAL_CLOCK
@@ -17,6 +18,8 @@ from engine.store.commands import InsertMedia
 from engine.store.database import Store
 from engine.store.models import Media
 from engine.store.writer import StoreWriter
+
+pytestmark = pytest.mark.sql
 
 LONG_AGO = datetime.now(UTC) - timedelta(days=400)
 

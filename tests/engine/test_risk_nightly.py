@@ -40,6 +40,8 @@ from tests.actors import OPERATOR
 from tests.conftest import write_site
 from tests.store_helpers import sync_site
 
+pytestmark = pytest.mark.sql
+
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 CENTRE = (51.5072, -0.1276)
 

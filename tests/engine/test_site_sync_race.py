@@ -9,11 +9,15 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from engine.config import load_site
 from engine.store.database import Store
 from engine.store.sites import SiteIds, SyncSite
 from engine.store.writer import StoreWriter
 from tests.conftest import write_site
+
+pytestmark = pytest.mark.sql
 
 ENGINES = 6
 

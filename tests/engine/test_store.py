@@ -29,6 +29,8 @@ from engine.store.writer import StoreWriter
 from resources import DEMO_SITE
 from tests.store_helpers import sync_site
 
+pytestmark = pytest.mark.sql
+
 TABLES = {"sites", "cameras", "sensing_nodes", "events", "media", "settings", "alembic_version"}
 T0 = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
 

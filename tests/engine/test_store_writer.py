@@ -34,6 +34,8 @@ from engine.store.writer import (
 from resources import DEMO_SITE
 from tests.store_helpers import sync_site
 
+pytestmark = pytest.mark.sql
+
 T0 = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
 
 

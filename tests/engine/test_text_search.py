@@ -38,6 +38,8 @@ from engine.text_search.search import MeaningSearch, SearchError, search_for
 from engine.text_search.sources import SearchableText
 from tests.actors import INVESTIGATOR, OPERATOR
 
+pytestmark = pytest.mark.sql
+
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 LAT, LON = 51.5072, -0.1276
 

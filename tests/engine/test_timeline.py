@@ -36,6 +36,8 @@ from engine.store.incident_models import Incident
 from engine.store.models import Camera, Event, Media, Site
 from engine.store.person_models import Person
 
+pytestmark = pytest.mark.sql
+
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 WIDTH_PX = 40  # a narrow pane: at most 10 markers per lane
 CLIP_REL = "clips/gate/clip.avi"

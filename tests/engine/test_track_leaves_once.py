@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from engine.store.commands import InsertEvent
 from engine.store.database import Store
 from engine.store.models import Camera, Event, Site
 from engine.store.writer import StoreWriter
+
+pytestmark = pytest.mark.sql
 
 AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -27,6 +27,8 @@ from engine.store.models import Camera, Site
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN, OPERATOR
 
+pytestmark = pytest.mark.sql
+
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 CAMERAS = ("gate", "yard", "dock", "roof")
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from engine.sensing.recording.recorder import (
+from engine.sensing.recording import (
     RecordedItem,
     RecordingReader,
     RecordKind,

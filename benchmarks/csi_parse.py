@@ -1,4 +1,4 @@
-"""How fast one thread parses binary CSI frames (``engine.sensing.protocol.parse_csi_frame``).
+"""How fast one thread parses binary CSI frames (``engine.sensing.nodes.protocol.parse_csi_frame``).
 
 The node server must keep up with 16 nodes sending every directed pair at 20 Hz: 240 links,
 4,800 frames/s, on one core, with the signal chain still to run. Frames here are that fleet's
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.sensing.protocol import MalformedFrameError, encode_csi_frame, parse_csi_frame
+from engine.sensing.nodes.protocol import MalformedFrameError, encode_csi_frame, parse_csi_frame
 
 NODES = 16
 RATE_HZ = 20

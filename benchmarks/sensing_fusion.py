@@ -2,7 +2,7 @@
 
 - ``build_ms``: building the sparse Fresnel weight matrix W once (voxels × links), median of 3.
 - ``tick_ms_median`` / ``tick_ms_p99``: one fusion tick as the engine runs it, over 500 ticks:
-  ``FusionModel.tick`` (W @ activation and the per-voxel normalisation) and ``find_blobs``
+  ``GridModel.tick`` (W @ activation and the per-voxel normalisation) and ``find_blobs``
   (non-maximum suppression), with random activations on 20 random links. Targets: median
   ≤ 5 ms, p99 ≤ 15 ms (spaxel's budget is 15 ms median).
 - ``tick_with_prior_ms_*``: the same with two tracks' predicted positions breaking ties
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.sensing.fusion import FusionModel, VoxelGrid, find_blobs
+from engine.sensing.grid.fresnel import GridModel, VoxelGrid, find_blobs
 
 ROOM_MIN = (0.0, 0.0, 0.0)
 ROOM_MAX = (10.0, 10.0, 2.5)
@@ -53,7 +53,7 @@ def run(ticks: int = TICKS, seed: int = 0) -> dict[str, Any]:
     model = None
     for _ in range(3):
         started = time.perf_counter()
-        model = FusionModel.all_pairs(grid, node_positions())
+        model = GridModel.all_pairs(grid, node_positions())
         builds.append((time.perf_counter() - started) * 1000)
     assert model is not None
     rng = np.random.default_rng(seed)

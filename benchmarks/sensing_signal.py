@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.sensing.protocol import encode_csi_frame, parse_csi_frame
+from engine.sensing.nodes.protocol import encode_csi_frame, parse_csi_frame
 from engine.sensing.signal import GUARD_SUBCARRIERS, NULL_SUBCARRIERS, SignalChain
 
 NODES = 16

@@ -4,7 +4,7 @@
 Two people walk circles through the room. Every frame gets a new snapshot, built before the
 clock starts, as the engine would publish it: every link's activation changes (from the
 people's excess path length, in Fresnel-zone terms, plus noise), the voxels come from the
-real ``FusionModel.tick`` of those activations, and both blobs move and carry 20-point trails.
+real ``GridModel.tick`` of those activations, and both blobs move and carry 20-point trails.
 A frame is ``SensingView3D.set_snapshot`` plus a forced render:
 
 - ``grab``: ``render_now()`` renders the scene into the GL window's buffer and reads it
@@ -64,11 +64,11 @@ class Scene:
     """The room, its nodes and links, and the fusion model the voxels come from."""
 
     def __init__(self, seed: int = 0) -> None:
-        from engine.sensing.fusion import FusionModel, VoxelGrid
+        from engine.sensing.grid.fresnel import GridModel, VoxelGrid
 
         self.positions = node_positions()
         self.grid = VoxelGrid((0.0, 0.0, 0.0), ROOM, VOXEL_M)
-        self.model = FusionModel.all_pairs(self.grid, self.positions)  # channel 6
+        self.model = GridModel.all_pairs(self.grid, self.positions)  # channel 6
         self.links = [(link.node_a, link.node_b) for link in self.model.links]
         ends = np.array([(self.positions[a], self.positions[b]) for a, b in self.links], np.float64)
         self.a, self.b = ends[:, 0], ends[:, 1]

@@ -115,7 +115,7 @@ def make_private(path: Path) -> None:
 
 
 def sensing_recording_dir(site: str, room_id: str, root: Path | None = None) -> Path:
-    """Where a sensing room's recording (:mod:`engine.sensing.recording`) lives:
+    """Where a sensing room's recording (:mod:`engine.sensing.recording.recorder`) lives:
     ``<data>/sensing/<site>/<room>/``, names reduced by :func:`path_safe_name`. The path
     only: the recorder creates it."""
     site_dir = path_safe_name(site).strip("._") or "site"

@@ -35,7 +35,7 @@ from engine.clock import Clock
 from engine.history.locks import recording_is_locked
 from engine.paths import private_dir
 from engine.record.sweep import SweepReport, sweep_media
-from engine.sensing.recording import KEPT_DIR, kept_segments
+from engine.sensing.recording.recorder import KEPT_DIR, kept_segments
 from engine.settings import SETTINGS, read_settings
 from engine.store.appearance_models import TrackAppearance
 from engine.store.audit import (

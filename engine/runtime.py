@@ -1896,8 +1896,8 @@ class EngineRuntime:
         services = self.sensing_services
         if self.store is None or not services:
             return 0
+        from engine.identity.ble import KnownDevice
         from engine.identity.devices import ble_registry
-        from engine.sensing.ble import KnownDevice
 
         with self._ble_registry_lock:
             devices = [

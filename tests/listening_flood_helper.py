@@ -6,7 +6,7 @@ and the hard ``RLIMIT_NOFILE`` to LIMIT (so the engine cannot raise it), splits 
 descriptors as the engine does at start (:func:`engine.listening.reserve_descriptors`; two
 listening servers), stores one recording in WORK/data and serves it with
 :class:`~engine.cluster.files.MediaFileServer` on 127.0.0.1, and listens for sensing nodes
-with a :class:`~engine.sensing.server.NodeServer` that knows node :data:`NODE_MAC`'s token.
+with a :class:`~engine.sensing.nodes.server.NodeServer` that knows node :data:`NODE_MAC`'s token.
 Prints, flushed, one JSON line ``{"port": …, "node_port": …, "budget": …}`` once listening.
 Then it reads commands on stdin:
 
@@ -41,9 +41,9 @@ from engine.listening import open_descriptors, reserve_descriptors
 from engine.media import MediaFile
 from engine.record import ClipFinalised, ClipRecorder
 from engine.record.losses import MediaWriteWatch
-from engine.sensing.server import FIRST_MESSAGE_S as NODE_FIRST_MESSAGE_S
-from engine.sensing.server import NodeServer
-from engine.sensing.tokens import NodeTokenBook
+from engine.sensing.nodes.server import FIRST_MESSAGE_S as NODE_FIRST_MESSAGE_S
+from engine.sensing.nodes.server import NodeServer
+from engine.sensing.nodes.tokens import NodeTokenBook
 from engine.store import Store
 from engine.store.commands import InsertMedia
 from engine.store.writer import StoreWriter

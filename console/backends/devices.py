@@ -28,7 +28,7 @@ from widgets.ble_devices.api import BleScanReport, HeardDevice
 if TYPE_CHECKING:
     from bleak.backends.scanner import BaseBleakScanner
 
-    from engine.sensing.ble_scan import BleScanStatus, BleSighting
+    from engine.identity.ble_scan import BleScanStatus, BleSighting
 
 
 def summarise_scan(
@@ -65,7 +65,7 @@ class BleDevicesBackend:
     """Blocking calls for the BLE devices pane, run on query worker threads (two may run at
     once). Satisfies :class:`widgets.ble_devices.api.BleDeviceActions`. ``scan_backend`` and
     ``adapter`` choose the Bluetooth scanner as for
-    :class:`~engine.sensing.ble_scan.HostBleScanner` (None: the platform's own, the system's
+    :class:`~engine.identity.ble_scan.HostBleScanner` (None: the platform's own, the system's
     default adapter)."""
 
     def __init__(
@@ -119,7 +119,7 @@ class BleDevicesBackend:
         the scan itself runs on a ``ble-scan`` thread). No adapter or no BlueZ is a report
         with the scanner's failure status, not an exception. Only someone who may manage BLE
         devices may scan (the console's check: the radio is no store command)."""
-        from engine.sensing.ble_scan import scan_for  # bleak loads here, not at start-up
+        from engine.identity.ble_scan import scan_for  # bleak loads here, not at start-up
 
         actor = self._session.require_actor("scan for BLE devices")
         actor.require(Permission.MANAGE_BLE_DEVICES, "scan for BLE devices")

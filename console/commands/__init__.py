@@ -126,7 +126,7 @@ def emit_report(report: dict[str, Any], path: Path | None, as_json: bool) -> Non
 
 def say_sensing_recording_lost(command: str, recording: dict[str, Any] | None) -> bool:
     """Say on stderr what a sensing room's recording (a report's ``sensing_recording``:
-    :meth:`~engine.sensing.recording.RecorderStats.as_dict` with ``lost_records`` and
+    :meth:`~engine.sensing.recording.recorder.RecorderStats.as_dict` with ``lost_records`` and
     ``lost_blocks``) could not write, and whether it lost any: the command then exits 6
     (``MEDIA_LOST``). A recording that failed but caught up lost nothing and is not said."""
     if not recording or not recording.get("lost_records"):

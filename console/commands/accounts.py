@@ -16,8 +16,10 @@ import sys
 from typing import Any
 
 from console import exit_codes
-from console.auth import SECRETS
 from console.commands import site_time
+from console.commands.registry import Registration, guarded, unguarded
+from console.commands.typed_secrets import SECRETS
+from engine.access import Permission
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -189,3 +191,23 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         return exit_codes.FAILED
     finally:
         store.close()
+
+
+_ADMIN = Permission.MANAGE_ACCOUNTS
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded("accounts", "list", run, _ADMIN, "list accounts"),
+        guarded("accounts", "add", run, _ADMIN, "add an account"),
+        guarded("accounts", "add-service", run, _ADMIN, "add a service account"),
+        guarded("accounts", "roles", run, _ADMIN, "change an account's roles"),
+        guarded("accounts", "disable", run, _ADMIN, "disable an account"),
+        guarded("accounts", "enable", run, _ADMIN, "enable an account"),
+        guarded("accounts", "reset", run, _ADMIN, "reset an account's secret"),
+        guarded("accounts", "clear-delay", run, _ADMIN, "clear a login delay"),
+        # Each has its own rule instead of a permission.
+        unguarded("accounts", "init", run, "only before any account exists"),
+        unguarded("accounts", "recover", run, "only the machine account"),
+        unguarded("accounts", "passwd", run, "proves the current password"),
+    ),
+)

@@ -30,6 +30,8 @@ from typing import Any
 
 from console import exit_codes
 from console.commands import row_count, row_id, site_time
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.text import printable
 
 LABELS = {"true": "true_alarm", "false": "false_alarm", "clear": None}
@@ -326,3 +328,17 @@ def _rules(args: argparse.Namespace, store: Any, command: str) -> int:
             f"({describe_schedule(stored)})"
         )
     return exit_codes.OK
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded("alerts", "list", run, Permission.WATCH, "list alerts"),
+        guarded("alerts", "ack", run, Permission.ACKNOWLEDGE, "acknowledge an alert"),
+        guarded("alerts", "count", run, Permission.WATCH, "count alerts"),
+        guarded("alerts", "label", run, Permission.LABEL, "label an alert sequence"),
+        guarded("alerts", "rules list", run, Permission.WATCH, "list alert rules"),
+        guarded("alerts", "rules add", run, Permission.CONFIGURE_RULES, "add an alert rule"),
+        guarded("alerts", "rules remove", run, Permission.CONFIGURE_RULES, "remove an alert rule"),
+    ),
+)

@@ -11,6 +11,8 @@ from typing import Any
 
 from console import exit_codes
 from console.commands import emit_report, iso_time, site_of
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.text import printable
 
 
@@ -165,3 +167,9 @@ def _say_media_lost(report: dict[str, Any]) -> None:
         )
     if count > len(listed):
         print(f"  … and {count - len(listed)} earlier ones", file=sys.stderr)
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (guarded("analyze", None, run, Permission.WATCH, "analyze a video into the store"),),
+)

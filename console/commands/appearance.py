@@ -21,6 +21,8 @@ from typing import Any
 
 from console import exit_codes
 from console.commands import iso_time, row_count, site_time
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.sitetime import SiteTime
 from engine.text import printable
 
@@ -117,3 +119,12 @@ def _line(rank: int, hit: Any, zone: SiteTime) -> str:
         f"{hit.camera_name}  track {hit.camera_key}:{hit.track_id}  {hit.looks()}"
         f"  {hit.snapshot or '(no thumbnail)'}"
     )
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded("appearance", "search", run, Permission.REPLAY, "search people by appearance"),
+        guarded("appearance", "similar", run, Permission.REPLAY, "find people who look alike"),
+    ),
+)

@@ -27,6 +27,8 @@ from typing import Any
 
 from console import exit_codes
 from console.commands import site_time
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.text import printable
 
 
@@ -100,3 +102,9 @@ def run(args: argparse.Namespace, db_url: str) -> int:
 def _shown(text: str) -> str:
     """``text`` safe for a terminal, its line breaks kept."""
     return "\n".join(printable(line) for line in text.split("\n"))
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (guarded("ask", None, run, Permission.CHAT_HISTORY, "ask about recorded history"),),
+)

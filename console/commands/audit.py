@@ -12,6 +12,8 @@ from typing import Any
 
 from console import exit_codes
 from console.commands import row_count, row_id, site_time
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -158,3 +160,13 @@ def _checkpoint(args: argparse.Namespace, store: Any, command: str) -> int:
             f"{written.checkpoint.key_id[:16]}…" + (f"; appended to {where}" if where else "")
         )
     return exit_codes.OK if written.problem is None else exit_codes.FAILED
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded("audit", "list", run, Permission.READ_AUDIT, "read the audit trail"),
+        guarded("audit", "verify", run, Permission.READ_AUDIT, "verify the audit trail"),
+        guarded("audit", "checkpoint", run, Permission.READ_AUDIT, "sign the audit trail's head"),
+    ),
+)

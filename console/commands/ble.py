@@ -15,6 +15,8 @@ import sys
 from typing import Any
 
 from console import exit_codes
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.text import printable
 
 
@@ -114,8 +116,8 @@ def _devices(args: argparse.Namespace, db_url: str) -> int:
 
 
 def _scan(args: argparse.Namespace, db_url: str) -> int:
+    from engine.identity.ble_scan import scan_for
     from engine.identity.devices import ble_registry
-    from engine.sensing.ble_scan import scan_for
     from engine.store import Store
 
     try:
@@ -156,3 +158,14 @@ def _scan(args: argparse.Namespace, db_url: str) -> int:
             print(f"watchfloor ble scan: {printable(status.detail)}", file=sys.stderr)
         return exit_codes.FAILED
     return exit_codes.OK
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded("ble", "devices list", run, Permission.WATCH, "list BLE devices"),
+        guarded("ble", "devices add", run, Permission.MANAGE_BLE_DEVICES, "register a BLE device"),
+        guarded("ble", "devices remove", run, Permission.MANAGE_BLE_DEVICES, "remove a BLE device"),
+        guarded("ble", "scan", run, Permission.WATCH, "scan for BLE devices"),
+    ),
+)

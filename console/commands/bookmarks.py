@@ -21,6 +21,8 @@ from typing import Any
 
 from console import exit_codes
 from console.commands import iso_time, row_count, row_id, site_time
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.sitetime import SiteTime
 from engine.text import printable
 
@@ -142,3 +144,14 @@ def _line(mark: Any, zone: SiteTime) -> str:
         f"{mark.id:5d}  {zone.full(mark.marked_at)} (-{mark.pre_s:g} s/+{mark.post_s:g} s)"
         f"  {where}  {mark.title}{note}  [{mark.author}]"
     )
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded("bookmarks", "add", run, Permission.BOOKMARK, "add a bookmark"),
+        guarded("bookmarks", "remove", run, Permission.BOOKMARK, "remove a bookmark"),
+        guarded("bookmarks", "list", run, Permission.REPLAY, "list bookmarks"),
+        guarded("bookmarks", "search", run, Permission.REPLAY, "search bookmarks"),
+    ),
+)

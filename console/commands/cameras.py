@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from console import exit_codes
+from console.commands.registry import Registration, guarded, unguarded, without_database
+from engine.access import Permission
 from engine.text import printable
 
 if TYPE_CHECKING:
@@ -482,3 +484,43 @@ def _read_password(camera_id: str, url: str) -> tuple[str, str]:
     if not password:
         return "", "no password on stdin (give it as the first line)"
     return password, ""
+
+
+def _add_parsers(subparsers: Any, db_parents: list[argparse.ArgumentParser]) -> None:
+    # set-password uses the site file and the OS keyring, no database; the others do
+    add_parser(subparsers, [], db_parents)
+
+
+REGISTRATION = Registration(
+    _add_parsers,
+    (
+        unguarded(
+            "cameras",
+            "set-password",
+            without_database(run),
+            "the OS keyring of the user running it, no stored data",
+        ),
+        guarded(
+            "cameras",
+            "calibrate",
+            run_calibration,
+            Permission.CONFIGURE_CAMERAS,
+            "calibrate a camera to the floor",
+        ),
+        guarded(
+            "cameras",
+            "calibration",
+            run_calibration,
+            Permission.WATCH,
+            "read the cameras' floor calibrations",
+        ),
+        guarded(
+            "cameras",
+            "mask",
+            run_masks,
+            Permission.CONFIGURE_CAMERAS,
+            "change a camera's privacy masks",
+        ),
+        guarded("cameras", "masks", run_masks, Permission.WATCH, "read the cameras' privacy masks"),
+    ),
+)

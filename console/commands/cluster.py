@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from console import exit_codes
 from console.commands import site_time
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.text import printable
 
 if TYPE_CHECKING:
@@ -109,3 +111,9 @@ def _replaced_words(replaced: dict[str, Any], zone: SiteTime) -> str:
         f"{replaced.get('host', '?')} (last heard {heard}), which had not stopped: if it "
         "comes back it stops itself"
     )
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (guarded("engines", None, run, Permission.WATCH, "see which engine runs what"),),
+)

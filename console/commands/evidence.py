@@ -32,6 +32,8 @@ from typing import Any
 
 from console import exit_codes
 from console.commands import iso_time, row_id, site_of, site_time
+from console.commands.registry import Registration, guarded, unguarded, without_database
+from engine.access import Permission
 from engine.sitetime import SiteTime
 from engine.text import printable
 
@@ -290,3 +292,22 @@ def run_verify(args: argparse.Namespace) -> int:
             f"{'valid' if result.signature_ok else 'INVALID'}, key {result.fingerprint[:16]}…)"
         )
     return exit_codes.OK if result.ok else exit_codes.FAILED
+
+
+REGISTRATION = Registration(
+    add_parsers,
+    (
+        guarded("export", None, run_export, Permission.EXPORT, "export evidence"),
+        # Anyone may check an exported folder; it needs no database.
+        unguarded("verify", None, without_database(run_verify), "checks a folder, no stored data"),
+        guarded("evidence", "lock", run_evidence, Permission.LOCK_EVIDENCE, "lock evidence"),
+        guarded(
+            "evidence",
+            "unlock",
+            run_evidence,
+            Permission.LOCK_EVIDENCE,
+            "release an evidence lock",
+        ),
+        guarded("evidence", "list", run_evidence, Permission.REPLAY, "list evidence locks"),
+    ),
+)

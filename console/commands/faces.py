@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from console import exit_codes
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.text import printable
 
 if TYPE_CHECKING:
@@ -144,3 +146,12 @@ def _face_json(face: Identification) -> dict[str, Any]:
         "distance": None if face.distance is None else round(face.distance, 4),
         "score": round(face.score, 3),
     }
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded("faces", "enroll", run, Permission.MANAGE_PEOPLE, "enrol a person"),
+        guarded("faces", "identify", run, Permission.WATCH, "identify faces"),
+    ),
+)

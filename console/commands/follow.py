@@ -24,6 +24,8 @@ from typing import Any
 
 from console import exit_codes
 from console.commands import site_time, stop_on_signals
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.text import printable
 
 
@@ -129,3 +131,13 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     finally:
         store.close()
     return exit_codes.OK
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded(
+            "follow", None, run, Permission.REPLAY, "follow the events the site's engines store"
+        ),
+    ),
+)

@@ -31,6 +31,8 @@ import numpy as np
 
 from console import exit_codes
 from console.commands import emit_report, stop_on_signals
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 
 DEFAULT_SITE = Path(__file__).resolve().parents[2] / "resources" / "walkthrough_site.toml"
 PICTURE_MARGIN_PX = 12.0
@@ -308,3 +310,17 @@ def _summary(report: dict[str, Any]) -> None:
         f"{fusion['name_kept_entering_occupied']}"
     )
     print("\n".join(lines), file=sys.stderr)
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded(
+            "fusion",
+            "simulate",
+            run,
+            Permission.CONFIGURE_CAMERAS,
+            "run the walkthrough, calibrating its simulated cameras",
+        ),
+    ),
+)

@@ -21,6 +21,8 @@ from typing import Any
 
 from console import exit_codes
 from console.commands import site_time
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.sitetime import SiteTime
 from engine.text import printable
 
@@ -263,3 +265,16 @@ def _print_advice(view: Any) -> None:
     """The gesture's advice about its examples, one indented "note:" line each."""
     for sentence in view.advice:
         print(printable(f"  note: {sentence}"))
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded("gestures", "teach", run, Permission.MANAGE_GESTURES, "teach a gesture"),
+        guarded("gestures", "list", run, Permission.WATCH, "list gestures"),
+        guarded("gestures", "rename", run, Permission.MANAGE_GESTURES, "rename a gesture"),
+        guarded("gestures", "set", run, Permission.MANAGE_GESTURES, "change a gesture"),
+        guarded("gestures", "remove", run, Permission.MANAGE_GESTURES, "remove a gesture"),
+        guarded("gestures", "detect", run, Permission.WATCH, "detect gestures in a video"),
+    ),
+)

@@ -22,6 +22,8 @@ from typing import Any
 
 from console import exit_codes
 from console.commands import iso_time, row_count, row_id, site_time
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.sitetime import SiteTime
 from engine.text import printable
 
@@ -351,3 +353,19 @@ def _show(args: argparse.Namespace, store: Any) -> int:
 
 def _local(when: datetime, zone: SiteTime) -> str:
     return zone.full(when)
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded("incidents", "report", run, Permission.FILE_REPORT, "file an incident report"),
+        guarded("incidents", "import", run, Permission.FILE_REPORT, "import incident reports"),
+        guarded("incidents", "list", run, Permission.WATCH, "list incidents"),
+        guarded("incidents", "show", run, Permission.WATCH, "show an incident"),
+        guarded("incidents", "validate", run, Permission.LABEL, "validate or correct an incident"),
+        guarded("incidents", "unmerge", run, Permission.LABEL, "split a report off its incident"),
+        guarded(
+            "incidents", "reclassify", run, Permission.FILE_REPORT, "re-classify pending reports"
+        ),
+    ),
+)

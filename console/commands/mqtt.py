@@ -16,6 +16,8 @@ from typing import Any
 
 from console import exit_codes
 from console.commands import site_time
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -92,3 +94,20 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         return exit_codes.FAILED
     finally:
         store.close()
+
+
+# Who may send MQTT commands as which service account: an account matter.
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded(
+            "mqtt",
+            "grant",
+            run,
+            Permission.MANAGE_ACCOUNTS,
+            "let a broker user act as a service account",
+        ),
+        guarded("mqtt", "revoke", run, Permission.MANAGE_ACCOUNTS, "revoke a broker user's grant"),
+        guarded("mqtt", "grants", run, Permission.MANAGE_ACCOUNTS, "list the MQTT grants"),
+    ),
+)

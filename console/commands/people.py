@@ -9,6 +9,8 @@ from typing import Any
 
 from console import exit_codes
 from console.commands import site_time
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.text import printable
 
 
@@ -87,3 +89,14 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         return exit_codes.FAILED
     finally:
         store.close()
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded("people", "list", run, Permission.WATCH, "list people"),
+        guarded("people", "rename", run, Permission.MANAGE_PEOPLE, "rename a person"),
+        guarded("people", "merge", run, Permission.MERGE_PEOPLE, "merge people"),
+        guarded("people", "erase", run, Permission.ERASE_PEOPLE, "erase a person"),
+    ),
+)

@@ -9,6 +9,8 @@ import sys
 from typing import Any
 
 from console import exit_codes
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.text import printable
 
 
@@ -73,3 +75,9 @@ def run(args: argparse.Namespace, db_url: str) -> int:
                 f"{len(sweep.clips_adopted)} clips without rows"
             )
     return exit_codes.OK if report.floor_reached else exit_codes.FAILED
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (guarded("retention", "run", run, Permission.CHANGE_SETTINGS, "run retention"),),
+)

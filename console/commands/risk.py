@@ -18,6 +18,8 @@ from typing import Any
 
 from console import exit_codes
 from console.commands import row_count
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -144,3 +146,13 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         return exit_codes.USAGE
     finally:
         store.close()
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded("risk", "hotspots", run, Permission.WATCH, "read the risk forecast"),
+        guarded("risk", "cameras", run, Permission.WATCH, "read cameras' risk classes"),
+        guarded("risk", "retrain", run, Permission.CHANGE_SETTINGS, "refit the risk model"),
+    ),
+)

@@ -22,6 +22,8 @@ from typing import Any
 
 from console import exit_codes
 from console.commands import row_count, site_time
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.text import printable
 
 SHOWN_CHARS = 160  # a long report is cut in the listing (--json keeps it whole)
@@ -109,3 +111,17 @@ def _progress(quiet: bool) -> Any:
             print(f"indexing texts for meaning search: {done}/{total}", end=end, file=sys.stderr)
 
     return report
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded(
+            "search",
+            None,
+            run,
+            Permission.REPLAY,
+            "search reports, bookmarks and events by meaning",
+        ),
+    ),
+)

@@ -14,6 +14,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from console import exit_codes
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.secrets import SECRETS
 from engine.text import printable
 
@@ -102,7 +104,7 @@ def _list(as_json: bool) -> int:
 
 
 def _set(args: argparse.Namespace, writer: StoreWriter) -> int:
-    from console.auth import SECRETS as TYPED
+    from console.commands.typed_secrets import SECRETS as TYPED
     from engine.secrets import (
         SecretError,
         redact,
@@ -213,3 +215,16 @@ def _warn_if_overridden(name: str, env: str) -> None:
             f"{name} while it is set",
             file=sys.stderr,
         )
+
+
+# Secrets live in the OS keyring, but setting one is an admin's change of the site's
+# configuration, audited like a setting; one permission for all three, as `set` may set
+# any secret (the node install secret included).
+REGISTRATION = Registration(
+    add_parser,  # the OS keyring; the database for the audit trail
+    (
+        guarded("secrets", "list", run, Permission.CHANGE_SETTINGS, "list the secrets"),
+        guarded("secrets", "set", run, Permission.CHANGE_SETTINGS, "store a secret"),
+        guarded("secrets", "generate", run, Permission.CHANGE_SETTINGS, "generate a secret"),
+    ),
+)

@@ -8,7 +8,7 @@ permission and are audited. ``serve`` runs the node server alone (``/ws/node`` a
 /api/provision``) and, when it ends, reports each node's frames, malformed frames and
 protocol errors, and the hellos it refused. With ``--site``, the room's nodes of an install
 of old keep the token derived from ``node_install_secret`` (``$WATCHFLOOR_NODE_SECRET`` or
-the OS keyring) until rotated (see :mod:`engine.sensing.tokens`).
+the OS keyring) until rotated (see :mod:`engine.sensing.nodes.tokens`).
 
 ``simulate`` runs a simulated room through the whole live path (simulated nodes → loopback
 WebSocket → node server → signal chain → fusion → tracker → events in the store) and reports
@@ -34,11 +34,13 @@ from console.commands import (
     say_sensing_recording_lost,
     stop_on_signals,
 )
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.text import printable
 
 if TYPE_CHECKING:  # heavy: loaded where a command runs, not for --help
     from engine.config import SiteConfig
-    from engine.sensing.capability import RoomCapability
+    from engine.sensing.grid.capability import RoomCapability
     from engine.sensing.service import RoomSpec
 
 
@@ -247,8 +249,8 @@ def _token(args: argparse.Namespace, db_url: str) -> int:
     once, or the token removed (the writer checks the nodes permission and audits)."""
     from engine.access import PermissionDeniedError
     from engine.clock import REAL_CLOCK
-    from engine.sensing.protocol import ProtocolError, normalise_mac
-    from engine.sensing.tokens import (
+    from engine.sensing.nodes.protocol import ProtocolError, normalise_mac
+    from engine.sensing.nodes.tokens import (
         IssueNodeToken,
         RevokeNodeToken,
         new_node_token,
@@ -313,7 +315,7 @@ def _token(args: argparse.Namespace, db_url: str) -> int:
 
 def _pairing_seconds_problem(flag: str, seconds: float) -> str:
     """Why ``seconds`` cannot be a pairing window's length ("" when it can)."""
-    from engine.sensing.pairing import MAX_PAIRING_S
+    from engine.sensing.nodes.pairing import MAX_PAIRING_S
 
     if not (math.isfinite(seconds) and 0 < seconds <= MAX_PAIRING_S):
         return f"{flag} {seconds:g}: more than 0 and at most {MAX_PAIRING_S:g} seconds"
@@ -325,7 +327,7 @@ def _pair(args: argparse.Namespace, db_url: str) -> int:
     import time
 
     from engine.clock import REAL_CLOCK
-    from engine.sensing.pairing import ANSWER_WAIT_S
+    from engine.sensing.nodes.pairing import ANSWER_WAIT_S
     from engine.sensing.records import RequestNodePairing, pairing_request
     from engine.store import Store
     from engine.store.writer import StoreWriter
@@ -374,10 +376,10 @@ def _serve(args: argparse.Namespace, db_url: str) -> int:
     from engine.access import PermissionDeniedError
     from engine.clock import REAL_CLOCK
     from engine.secrets import SecretError, read_secret
-    from engine.sensing.pairing import PairingDesk
+    from engine.sensing.nodes.pairing import PairingDesk
+    from engine.sensing.nodes.server import NodeServer, NodeServerError
+    from engine.sensing.nodes.tokens import NodeTokenBook, StoredTokens
     from engine.sensing.records import OpenNodePairing
-    from engine.sensing.server import NodeServer, NodeServerError
-    from engine.sensing.tokens import NodeTokenBook, StoredTokens
     from engine.store import Store
     from engine.store.writer import StoreWriter
 
@@ -422,7 +424,7 @@ def _serve(args: argparse.Namespace, db_url: str) -> int:
             # The stored tokens are read before the first node can say hello.
             tokens.attach(StoredTokens(store, writer, REAL_CLOCK, room))
             if site_macs:
-                try:  # an install of old: its nodes' derived tokens (engine.sensing.tokens)
+                try:  # an install of old: its nodes' derived tokens (engine.sensing.nodes.tokens)
                     secret = read_secret("node_install_secret").reveal().encode("utf-8")
                 except SecretError:
                     secret = b""
@@ -526,7 +528,7 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
         simulated_room,
     )
     from engine.sensing.falls import RECOMMENDED_HEIGHTS_M
-    from engine.sensing.recording import SensingRecorder
+    from engine.sensing.recording.recorder import SensingRecorder
     from engine.sensing.records import LastBlobId
     from engine.sensing.service import SensingRecord
     from engine.store import Store
@@ -717,7 +719,7 @@ def _site_room(
 
 def _replay(args: argparse.Namespace) -> int:
     from engine.paths import sensing_recording_dir
-    from engine.sensing.replay import ReplaySettings, replay_recording
+    from engine.sensing.recording.replay import ReplaySettings, replay_recording
 
     command = "watchfloor sense replay"
     found = _site_room(args.site, command, args.room)
@@ -792,7 +794,7 @@ _PLAN_MARKS = ((0.5, "a"), (1.0, "b"), (math.inf, "c"))
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from engine.sensing.capability import room_capability
+    from engine.sensing.grid.capability import room_capability
 
     command = "watchfloor sense plan"
     try:
@@ -869,7 +871,7 @@ def _print_figures(capability: RoomCapability) -> None:
 
 def _advise(args: argparse.Namespace, command: str) -> int:
     """``sense plan --advise N``: the advised layout, its rating and the site-file lines."""
-    from engine.sensing.capability import advise_layout
+    from engine.sensing.grid.capability import advise_layout
 
     if args.room is not None:
         size = _parse_room(args.room)
@@ -952,3 +954,17 @@ def _explain(args: argparse.Namespace, db_url: str) -> int:
             f"{ellipsoid['semi_major_m']:.3f} m b {ellipsoid['semi_minor_m']:.3f} m"
         )
     return exit_codes.OK
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded("sense", "token", run, Permission.CONFIGURE_NODES, "issue a node token"),
+        guarded("sense", "serve", run, Permission.WATCH, "run the sensing node server"),
+        guarded("sense", "pair", run, Permission.CONFIGURE_NODES, "open node pairing"),
+        guarded("sense", "simulate", run, Permission.WATCH, "run a simulated sensing room"),
+        guarded("sense", "explain", run, Permission.WATCH, "explain a sensing blob"),
+        guarded("sense", "replay", run, Permission.REPLAY, "replay recorded sensing"),
+        guarded("sense", "plan", run, Permission.WATCH, "plan a sensing layout"),
+    ),
+)

@@ -10,6 +10,8 @@ from typing import Any
 
 from console import exit_codes
 from console.commands import site_time
+from console.commands.registry import Registration, guarded
+from engine.access import Permission
 from engine.text import printable
 
 
@@ -111,3 +113,14 @@ def run_status(args: argparse.Namespace, db_url: str) -> int:
     for problem in status.problems:
         print(f"problem    {printable(problem)}")
     return exit_codes.OK
+
+
+REGISTRATION = Registration(
+    add_parser,
+    (
+        guarded("settings", "list", run_settings, Permission.WATCH, "read settings"),
+        guarded("settings", "get", run_settings, Permission.WATCH, "read settings"),
+        guarded("settings", "set", run_settings, Permission.CHANGE_SETTINGS, "change a setting"),
+        guarded("status", None, run_status, Permission.WATCH, "read the system status"),
+    ),
+)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from console import exit_codes
+from console.commands.registry import Registration, unguarded, without_database
 from engine.text import printable
 
 if TYPE_CHECKING:
@@ -85,3 +86,17 @@ def _row(result: FileNames) -> dict[str, Any]:
         "audio_s": round(result.audio_s, 3),
         "seconds_taken": round(result.seconds_taken, 3),
     }
+
+
+def _add_parsers(subparsers: Any, _db_parents: list[argparse.ArgumentParser]) -> None:
+    add_parser(subparsers, [])  # audio files only, no database: no --db after it
+
+
+REGISTRATION = Registration(
+    _add_parsers,
+    (
+        unguarded(
+            "speech", "names", without_database(run), "reads only the audio files it is given"
+        ),
+    ),
+)

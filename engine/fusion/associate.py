@@ -52,7 +52,7 @@ readings (:meth:`Associator.hear_devices`), and every update each device's readi
 last :data:`BLE_EVIDENCE_S` are weighed against the way each person in the room went, placed
 by the camera's track where one follows them (to about 0.3 m) rather than by a blob (about
 0.5 m, and two people close together make one blob): every reading adds how far it is from
-what the path-loss model expects there then (:func:`~engine.sensing.ble.path_misfit`). One
+what the path-loss model expects there then (:func:`~engine.identity.ble.path_misfit`). One
 reading tells little (a node reports a tag every few seconds at 4 dB of scatter); their sum
 tells two people a metre apart. The one-to-one assignment of least misfit adds the time to
 each matched device's vote (at least :data:`MIN_CARRIED_S`: a match is clear, so it names
@@ -121,7 +121,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
-from engine.sensing.ble import PathMisfit, path_misfit
+from engine.identity.ble import PathMisfit, path_misfit
 
 ACTIVE_S: Final = 1.0  # a member seen within this is in view now
 WINDOW_S: Final = 1.5  # the stretch of path compared
@@ -983,7 +983,7 @@ class Associator:
         """Which registered device each person placed in a room carries: every device's
         readings against each person's way through the room (placed by a camera where one
         sees them, to about 0.3 m, else by the room's blob), the best one-to-one assignment
-        (as a room names its blobs, :mod:`engine.sensing.ble`); each assignment adds the time
+        (as a room names its blobs, :mod:`engine.identity.ble`); each assignment adds the time
         since the last match to that device's vote for the person."""
         elapsed = (
             min(max(now - self._devices_at, 0.0), 0.5) if math.isfinite(self._devices_at) else 0.2

@@ -49,8 +49,8 @@ from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
 from engine.paths import path_safe_name
-from engine.sensing.recording import ExcerptSegment, RecordingReader
-from engine.sensing.replay import DEFAULT_WARMUP_S
+from engine.sensing.recording.recorder import ExcerptSegment, RecordingReader
+from engine.sensing.recording.replay import DEFAULT_WARMUP_S
 from engine.sitetime import SiteTime
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand

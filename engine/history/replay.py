@@ -16,7 +16,7 @@ The pieces, in the order the console uses them:
   playback clock about 25 times a second and keeps the newest frame of each camera for the
   tiles, which pull them through :meth:`ReplayDecoder.frame_getter` as they pull live ones.
 - :class:`SensingReplayRequest` re-runs the sensing chain over the range (see
-  :mod:`engine.sensing.replay`) and keeps the 3D view's snapshots as a
+  :mod:`engine.sensing.recording.replay`) and keeps the 3D view's snapshots as a
   :class:`SensingTimeline`; :func:`compare_sensing` replays a range with the room's own and
   with other settings and matches the blobs each found.
 
@@ -49,7 +49,12 @@ from engine.clock import Clock
 from engine.cv import import_cv2
 from engine.frames import Frame
 from engine.history.events import CLIP_SPAN_BOUND_S
-from engine.sensing.replay import ReplayedBlob, ReplayReport, ReplaySettings, replay_recording
+from engine.sensing.recording.replay import (
+    ReplayedBlob,
+    ReplayReport,
+    ReplaySettings,
+    replay_recording,
+)
 from engine.sensing.service import ExplanationBasis, RoomSpec
 from engine.sensing.view import BlobExplanation, SensingSnapshot, VoxelView
 from engine.store.database import Store

@@ -368,7 +368,7 @@ class RoomRecordingWatch:
     """A sensing room's recorder's view of the :class:`MediaWriteWatch`: it says, on its
     ``sensing-recorder`` thread, when a write fails (:meth:`failed`: the data is kept to
     retry), when records are dropped (:meth:`lost`) and when a write works again
-    (:meth:`written`). Satisfies :class:`engine.sensing.recording.RecordingWatch`."""
+    (:meth:`written`). Satisfies :class:`engine.sensing.recording.recorder.RecordingWatch`."""
 
     def __init__(self, watch: MediaWriteWatch, room: str, path: str) -> None:
         self._watch = watch

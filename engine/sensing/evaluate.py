@@ -41,8 +41,8 @@ from scipy.optimize import linear_sum_assignment
 
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
-from engine.sensing.capability import RoomCapability, advise_layout, layout_capability
-from engine.sensing.recording import SensingRecorder
+from engine.sensing.grid.capability import RoomCapability, advise_layout, layout_capability
+from engine.sensing.recording.recorder import SensingRecorder
 from engine.sensing.service import (
     ENTER_AFTER_S,
     NodeSpec,
@@ -292,7 +292,7 @@ def simulated_room(
 
 def advised_room(size: tuple[float, float, float], nodes: int) -> RoomSpec:
     """A room of ``size`` with ``nodes`` simulated nodes where the placement advisor
-    (:func:`~engine.sensing.capability.advise_layout`) puts them."""
+    (:func:`~engine.sensing.grid.capability.advise_layout`) puts them."""
     advice = advise_layout(size, nodes)
     return RoomSpec(
         room_id="sim",

@@ -7,7 +7,7 @@ lying down slowly on a sofa and a dropped object raise none.
 
 Height: how it is estimated and how good it is
 ----------------------------------------------
-A blob's height is the z of its track (:class:`~engine.sensing.fusion.BlobTracker`): each
+A blob's height is the z of its track (:class:`~engine.sensing.grid.tracker.BlobTracker`): each
 tick the service takes the value-weighted centre of the fused grid's plateau near the track's
 prediction (voxels ≥ 98 % of the local peak within 1.2 m), a 3D point, and the track's
 constant-velocity Kalman filter smooths it. The vertical axis comes from the Fresnel zones of
@@ -253,7 +253,7 @@ from typing import Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from engine.sensing.fusion import MAX_FRESNEL_ZONE, FusionModel
+from engine.sensing.grid.fresnel import MAX_FRESNEL_ZONE, GridModel
 
 Vec3 = tuple[float, float, float]
 
@@ -276,7 +276,7 @@ FALL_ALERT_CHOICES: Final[tuple[FallAlerts, ...]] = ("confirmable", "everywhere"
 class FallPolicy:
     """A room's fall settings (the site file's ``[sensing.falls]``). ``alerts``: where a
     confirmed fall is stored and raises an alert: ``"confirmable"`` (default) only where the
-    layout can tell a lying body from a standing one (:mod:`engine.sensing.capability`;
+    layout can tell a lying body from a standing one (:mod:`engine.sensing.grid.capability`;
     elsewhere a "fall" is a guess from a track's z, and on layouts that see no height it was
     the source of every false alarm), ``"everywhere"`` (the detector alone decides) or
     ``"off"``. ``confirm_s``: how long a body must lie low and still (3–14 s: a fall must be
@@ -801,7 +801,7 @@ class LinkChangeMeter:
 
 
 def track_link_activity(
-    model: FusionModel,
+    model: GridModel,
     position: Sequence[float],
     link_change: npt.ArrayLike,
     max_zone: int = ACTIVITY_MAX_ZONE,
@@ -871,7 +871,7 @@ class HeightEstimator:
 
     def __init__(
         self,
-        model: FusionModel,
+        model: GridModel,
         *,
         search_m: float = 0.5,
         xy_step_m: float = 0.1,

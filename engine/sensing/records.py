@@ -120,7 +120,7 @@ class OpenNodePairing(GuardedCommand, StoreCommand):
 # holds the node server runs in another. The store is the one thing both share, so the
 # request travels through it: one settings row per room (``sensing.pairing_request:ROOM``)
 # holding the latest request, which a running node server polls for (PairingDesk in
-# :mod:`engine.sensing.pairing`) and answers in the same row. No socket of our own to
+# :mod:`engine.sensing.nodes.pairing`) and answers in the same row. No socket of our own to
 # secure, and the request is checked and audited by the store writer like any command.
 
 PAIRING_REQUEST_KEY = "sensing.pairing_request:"

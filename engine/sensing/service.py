@@ -8,7 +8,7 @@
                  bounded hand-over queues (never block the server)
                              │
                              ▼  "sensing-fusion" thread, 10 ticks a second
-    SignalChain (per-link motion) → FusionModel (Fresnel grid) → find_blobs → BlobTracker
+    SignalChain (per-link motion) → GridModel (Fresnel grid) → find_blobs → BlobTracker
                              │
                              ├─▶ SensingUpdated (snapshot for the console) on the bus
                              └─▶ SensingRecord events (blob appeared/left, node online/offline,
@@ -71,14 +71,13 @@ import numpy.typing as npt
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.events import Event, EventRecord, PeopleSeenInRoom
-from engine.sensing.ble import (
+from engine.identity.ble import (
     MAX_AGE_S,
     BleSightings,
     KnownDevice,
     assign_identities,
     blob_match_score,
 )
-from engine.sensing.capability import RoomCapability, coverage_view, layout_capability
 from engine.sensing.falls import (
     DEFAULT_FALL_POLICY,
     BodyFit,
@@ -91,22 +90,21 @@ from engine.sensing.falls import (
     TrackObservation,
     track_link_activity,
 )
-from engine.sensing.fusion import (
+from engine.sensing.grid.capability import RoomCapability, coverage_view, layout_capability
+from engine.sensing.grid.fresnel import (
     DEFAULT_CHANNEL,
     MAX_FRESNEL_ZONE,
     Blob,
-    BlobTracker,
-    FusionModel,
-    TrackState,
+    GridModel,
     VoxelGrid,
     explain,
     find_blobs,
     wavelength_m,
 )
-from engine.sensing.pairing import PairingDesk
-from engine.sensing.protocol import CsiFrame
-from engine.sensing.recording import SensingRecorder
-from engine.sensing.server import (
+from engine.sensing.grid.tracker import BlobTracker, TrackState
+from engine.sensing.nodes.pairing import PairingDesk
+from engine.sensing.nodes.protocol import CsiFrame
+from engine.sensing.nodes.server import (
     NODE_BLE,
     NODE_OFFLINE,
     NODE_ONLINE,
@@ -114,6 +112,8 @@ from engine.sensing.server import (
     NodeServer,
     NodeStatus,
 )
+from engine.sensing.nodes.tokens import NodeTokenBook
+from engine.sensing.recording.recorder import SensingRecorder
 from engine.sensing.signal import DEFAULT_THRESHOLD, LinkState, SignalChain
 from engine.sensing.simulator import (
     ABSENT,
@@ -129,7 +129,6 @@ from engine.sensing.simulator import (
     sim_ble_address,
     sim_mac,
 )
-from engine.sensing.tokens import NodeTokenBook
 from engine.sensing.view import (
     BlobExplanation,
     BlobIdentity,
@@ -334,7 +333,7 @@ class _Blob:
     trail: deque[tuple[float, Vec3]] = field(default_factory=deque)
     # What its explanation needs, from the last tick it was detected on (explained only when
     # an event needs it: explaining every blob on every tick cost more than the fusion).
-    evidence: tuple[FusionModel, npt.NDArray[np.float32], Vec3, int, float, float] | None = None
+    evidence: tuple[GridModel, npt.NDArray[np.float32], Vec3, int, float, float] | None = None
     identity: BlobIdentity | None = None
     # Where it was over the BLE readings' lifetime, one entry per tick (identity matching).
     history: deque[tuple[float, Vec3]] = field(
@@ -353,7 +352,7 @@ class _TickFigures:
 
 def explain_blob(
     room_id: str,
-    model: FusionModel,
+    model: GridModel,
     activation: npt.NDArray[np.float32],
     track_id: int,
     position: Vec3,
@@ -396,7 +395,7 @@ class ExplanationBasis:
     it, and every tick fills an activation array of its own."""
 
     room_id: str
-    model: FusionModel
+    model: GridModel
     activation: npt.NDArray[np.float32]
     t_s: float
 
@@ -445,7 +444,7 @@ class SensingService:
         self._clock = clock
         # The tokens nodes prove themselves with (stored ones when the caller attached the
         # book to the store). An install of old: the site file's nodes keep the token it
-        # derived from the install secret, until they are rotated (engine.sensing.tokens).
+        # derived from the install secret, until they are rotated (engine.sensing.nodes.tokens).
         self._tokens = NodeTokenBook() if tokens is None else tokens
         if install_secret:
             site_macs = [n.mac for n in room.nodes if n.mac]
@@ -482,7 +481,7 @@ class SensingService:
         self._positions: dict[str, Vec3] = {n.node_id: n.position for n in room.nodes}
         self._names: dict[str, str] = {n.node_id: n.name for n in room.nodes}
         self._mac_to_node: dict[str, str] = {n.mac: n.node_id for n in room.nodes if n.mac}
-        self._model: FusionModel | None = self._build_model()
+        self._model: GridModel | None = self._build_model()
         self._falls = FallDetector(FallSettings(confirm_s=room.falls.confirm_s))
         self._falls_withheld = 0  # confirmed by the detector where the layout cannot confirm
         self._capability: RoomCapability | None = None
@@ -549,7 +548,7 @@ class SensingService:
     # --- life cycle ---------------------------------------------------------------------
 
     def start(self) -> None:
-        """Listen for nodes (raises :class:`~engine.sensing.server.NodeServerError` when the
+        """Listen for nodes (raises :class:`~engine.sensing.nodes.server.NodeServerError` when the
         port cannot be bound), start the fusion thread and, for a simulated room, its
         simulated nodes."""
         self._server.start()
@@ -887,7 +886,7 @@ class SensingService:
 
     def _track(
         self,
-        model: FusionModel,
+        model: GridModel,
         activation: npt.NDArray[np.float32],
         now_s: float,
         smoothed: npt.NDArray[np.float64] | None = None,
@@ -1044,7 +1043,7 @@ class SensingService:
 
     def _place(
         self,
-        model: FusionModel,
+        model: GridModel,
         smoothed: npt.NDArray[np.float64],
         values: npt.NDArray[np.float32],
         found: list[tuple[Vec3, float, int] | None],
@@ -1143,7 +1142,7 @@ class SensingService:
         self,
         tracks: list[TrackState],
         peaks: list[int],
-        model: FusionModel | None,
+        model: GridModel | None,
         activation: npt.NDArray[np.float32],
         now_s: float,
     ) -> None:
@@ -1249,7 +1248,7 @@ class SensingService:
             )
 
     def _watch_for_falls(
-        self, model: FusionModel, link_states: dict[frozenset[str], LinkState], now_s: float
+        self, model: GridModel, link_states: dict[frozenset[str], LinkState], now_s: float
     ) -> None:
         """Feed the fall detector (:mod:`engine.sensing.falls`) the shown blobs, their own
         link activity and fitted height, and the blobs that ended; a confirmed fall is stored
@@ -1311,7 +1310,7 @@ class SensingService:
             )
 
     def _identify(self, now_s: float) -> None:
-        """Name blobs by the registered devices they carry (see :mod:`engine.sensing.ble`):
+        """Name blobs by the registered devices they carry (see :mod:`engine.identity.ble`):
         a blob takes a name at a match score of 0.6 and keeps it while its track lives,
         unless its device is matched to another blob or another device matches it clearly
         better. Each new name is stored as ``sensing.blob_identified``."""
@@ -1468,10 +1467,10 @@ class SensingService:
         self._capability = None
         return mac
 
-    def _build_model(self) -> FusionModel | None:
+    def _build_model(self) -> GridModel | None:
         if len(self._positions) < 2:
             return None
-        return FusionModel.all_pairs(
+        return GridModel.all_pairs(
             self._grid, self._positions, channel=self.room.channel, max_zone=self.room.max_zone
         )
 

@@ -74,7 +74,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from engine.sensing.protocol import CsiFrame
+from engine.sensing.nodes.protocol import CsiFrame
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -513,7 +513,7 @@ class SignalChain:
     def activations(self, t_s: float) -> dict[LinkKey, LinkState]:
         """Every known link at ``t_s`` (seconds, same clock as :meth:`push`), after processing
         the frames filed so far. ``{key: state.activation}`` is what
-        ``FusionModel.activation_vector`` takes once MACs are mapped to the site's node ids."""
+        ``GridModel.activation_vector`` takes once MACs are mapped to the site's node ids."""
         self.tick()
         summary = self._summarise(t_s)
         st = self._streams

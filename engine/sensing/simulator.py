@@ -5,7 +5,7 @@ as nodes do (hello, role/config, binary CSI frames, health).
 A product feature: the demo site runs on it and the UI says so. The channel therefore comes from
 the physical model written down here; nothing in it looks at what the signal chain or the fusion
 compute (it shares only the geometry: the wavelength of the channel and the Fresnel zone
-number, from :mod:`engine.sensing.fusion`).
+number, from :mod:`engine.sensing.grid.fresnel`).
 
 Scene
 -----
@@ -138,9 +138,9 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 import numpy.typing as npt
 
-from engine.sensing.capability import point_on_walls
-from engine.sensing.fusion import MAX_FRESNEL_ZONE, SPEED_OF_LIGHT_M_S, wavelength_m
-from engine.sensing.protocol import HEADER_BYTES, normalise_mac
+from engine.sensing.grid.capability import point_on_walls
+from engine.sensing.grid.fresnel import MAX_FRESNEL_ZONE, SPEED_OF_LIGHT_M_S, wavelength_m
+from engine.sensing.nodes.protocol import HEADER_BYTES, normalise_mac
 from engine.sensing.signal import GUARD_SUBCARRIERS, HT20_SUBCARRIERS, NULL_SUBCARRIERS
 
 FloatArray = npt.NDArray[np.float64]
@@ -169,7 +169,7 @@ DEFAULT_ZERO_FRACTION: Final = 0.02  # share of frames with all-zero I/Q
 AGC_TARGET: Final = 80.0  # the AGC puts the largest |I| or |Q| in (71, 80]
 DEFAULT_RATE_HZ: Final = 20
 # BLE: each node reports the devices it heard every 5 s (spaxel's firmware), each device's
-# RSSI by the path loss engine.sensing.ble assumes (−65 dBm at 1 m, exponent 2.5) plus
+# RSSI by the path loss engine.identity.ble assumes (−65 dBm at 1 m, exponent 2.5) plus
 # Gaussian scatter (body shadowing, orientation and multipath: 3–6 dB indoors), and nothing
 # weaker than the radio's sensitivity.
 DEFAULT_BLE_EVERY_S: Final = 5.0
@@ -201,7 +201,7 @@ _REPORTED: Final = np.array(
     [k not in NULL_SUBCARRIERS | GUARD_SUBCARRIERS for k in range(HT20_SUBCARRIERS)]
 )
 
-# One CSI frame as a numpy record: the wire layout of engine.sensing.protocol, packed.
+# One CSI frame as a numpy record: the wire layout of engine.sensing.nodes.protocol, packed.
 _FRAME_DTYPE: Final = np.dtype(
     [
         ("node", "u1", (6,)),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from engine.sensing.fusion import FresnelEllipsoid
+from engine.sensing.grid.fresnel import FresnelEllipsoid
 
 Vec3 = tuple[float, float, float]
 
@@ -83,7 +83,7 @@ class DeviceHeard:
     """A registered BLE device the room's nodes heard lately: its address, label, the name it
     gives and the person's id, and its readings: (node position in the room's metres, the
     engine time it was heard in seconds, RSSI dBm), as
-    :func:`engine.sensing.ble.blob_match_score` takes them."""
+    :func:`engine.identity.ble.blob_match_score` takes them."""
 
     address: str
     label: str
@@ -133,9 +133,10 @@ class VoxelView:
 
 @dataclass(frozen=True)
 class CoverageView:
-    """What the room's node layout can see, from its geometry (:mod:`engine.sensing.capability`),
-    for the floor overlay and the room's health line. Per-cell arrays have shape (ny, nx):
-    row j, column i is the cell centred at (``xs[i]``, ``ys[j]``) metres (rows south to north).
+    """What the room's node layout can see, from its geometry
+    (:mod:`engine.sensing.grid.capability`), for the floor overlay and the room's health line.
+    Per-cell arrays have shape (ny, nx): row j, column i is the cell centred at (``xs[i]``,
+    ``ys[j]``) metres (rows south to north).
     ``accuracy_m`` is the expected horizontal error (``inf`` where no link sees a person),
     ``fall_capable`` where a fall can be confirmed (and, with the room's ``fall_alerts``
     ``"confirmable"``, the only places a fall raises an alert), ``ambiguous`` where a person

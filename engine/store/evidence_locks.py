@@ -12,7 +12,7 @@ A lock (:class:`~engine.store.history_models.EvidenceLock`) covers
   sources (a camera source by ``events.camera_id`` or by ``source = 'camera:KEY'``, a room
   source by ``source = 'sensing:ROOM'``), or the lock has no sources.
 
-- a *room's sensing recording* (segments of :mod:`engine.sensing.recording`, files with no
+- a *room's sensing recording* (segments of :mod:`engine.sensing.recording.recorder`, files with no
   row) when the segment's recorded span overlaps the lock's range and the room is one of
   the lock's room sources, or the lock has no sources. Rooms are compared by their
   recording directory's name (:func:`~engine.paths.path_safe_name`), since a kept segment

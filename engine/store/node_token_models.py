@@ -1,5 +1,5 @@
 """Sensing node tokens (revision 0025): the SHA-256 of each paired node's token, never the
-token itself. Written by the commands of :mod:`engine.sensing.tokens`."""
+token itself. Written by the commands of :mod:`engine.sensing.nodes.tokens`."""
 
 from __future__ import annotations
 

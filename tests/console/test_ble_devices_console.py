@@ -22,10 +22,10 @@ from console.main_window import MainWindow
 from engine.access import PermissionDeniedError
 from engine.clock import REAL_CLOCK
 from engine.identity import actions as identity_actions
+from engine.identity.ble import DEVICE_HEIGHT_M, PATH_LOSS_EXPONENT, REFERENCE_RSSI_DBM
+from engine.identity.ble_scan import NO_BLUEZ_SOCKET, BleScanStatus, BleSighting
 from engine.identity.devices import RegisterBleDevice, list_ble_devices
 from engine.identity.people import list_people
-from engine.sensing.ble import DEVICE_HEIGHT_M, PATH_LOSS_EXPONENT, REFERENCE_RSSI_DBM
-from engine.sensing.ble_scan import NO_BLUEZ_SOCKET, BleScanStatus, BleSighting
 from engine.sensing.service import SensingService
 from engine.store import Store
 from engine.store.writer import StoreWriter

@@ -20,7 +20,7 @@ from engine.clock import REAL_CLOCK
 from engine.frames import Frame
 from engine.history.query_service import QueryService
 from engine.history.replay import ReplayPlan, SensingComparison, SensingTimeline
-from engine.sensing.replay import ReplaySettings
+from engine.sensing.recording.replay import ReplaySettings
 from engine.store import Store
 from tests.engine.sensing.test_service import ROOM
 from tests.engine.test_history_events import seed_clip, seed_events, seed_site

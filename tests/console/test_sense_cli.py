@@ -21,8 +21,8 @@ from console import exit_codes
 from console.cli import main
 from engine.accounts import create_account
 from engine.clock import REAL_CLOCK
-from engine.sensing.protocol import encode_csi_frame, node_token
-from engine.sensing.tokens import stored_node_tokens, token_sha256
+from engine.sensing.nodes.protocol import encode_csi_frame, node_token
+from engine.sensing.nodes.tokens import stored_node_tokens, token_sha256
 from engine.store import Store
 from engine.store.audit import AuditListRequest
 from engine.store.writer import StoreWriter

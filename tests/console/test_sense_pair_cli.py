@@ -21,9 +21,9 @@ from console import exit_codes
 from console.cli import main
 from engine.accounts import create_account
 from engine.clock import REAL_CLOCK
-from engine.sensing.pairing import PairingDesk
-from engine.sensing.server import NOT_PROVISIONED, NodeServer
-from engine.sensing.tokens import NodeTokenBook, stored_node_tokens, token_sha256
+from engine.sensing.nodes.pairing import PairingDesk
+from engine.sensing.nodes.server import NOT_PROVISIONED, NodeServer
+from engine.sensing.nodes.tokens import NodeTokenBook, stored_node_tokens, token_sha256
 from engine.store import Store
 from engine.store.audit import AuditListRequest
 from engine.store.writer import StoreWriter

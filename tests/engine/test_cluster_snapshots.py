@@ -27,10 +27,10 @@ from engine.cluster.snapshots import (
     decode_snapshot,
     encode_snapshot,
 )
-from engine.sensing.ble import KnownDevice
+from engine.identity.ble import KnownDevice
 from engine.sensing.evaluate import simulated_room, walker_name
-from engine.sensing.protocol import parse_csi_frame
-from engine.sensing.server import NODE_BLE
+from engine.sensing.nodes.protocol import parse_csi_frame
+from engine.sensing.nodes.server import NODE_BLE
 from engine.sensing.service import SensingService
 from engine.sensing.simulator import (
     EnteringWalker,

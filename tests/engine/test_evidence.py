@@ -22,8 +22,8 @@ from engine.history.evidence import (
     signing_key,
     verify_evidence,
 )
-from engine.sensing.recording import RecordingReader
-from engine.sensing.replay import replay_recording
+from engine.sensing.recording.recorder import RecordingReader
+from engine.sensing.recording.replay import replay_recording
 from engine.sitetime import UTC_TIME, SiteTime
 from engine.store import Store
 from engine.store.models import Event, Media

@@ -36,8 +36,8 @@ import engine.identity.introduced
 import engine.incidents.records
 import engine.incidents.site_plan
 import engine.mqtt.grants
+import engine.sensing.nodes.tokens
 import engine.sensing.records
-import engine.sensing.tokens
 import engine.settings
 import engine.vision.privacy
 from engine.access import ENGINE, Actor, GuardedCommand, PermissionDeniedError, Role
@@ -211,11 +211,13 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
     engine.mqtt.grants.RevokeMqtt: lambda a: engine.mqtt.grants.RevokeMqtt(
         broker_user="homeassistant", at=T0, actor=a
     ),
-    engine.sensing.tokens.IssueNodeToken: lambda a: engine.sensing.tokens.IssueNodeToken(
-        mac="AA:BB:CC:DD:EE:01", token_sha256="ab" * 32, at=T0, actor=a
+    engine.sensing.nodes.tokens.IssueNodeToken: lambda a: (
+        engine.sensing.nodes.tokens.IssueNodeToken(
+            mac="AA:BB:CC:DD:EE:01", token_sha256="ab" * 32, at=T0, actor=a
+        )
     ),
-    engine.sensing.tokens.RevokeNodeToken: lambda a: engine.sensing.tokens.RevokeNodeToken(
-        mac="AA:BB:CC:DD:EE:01", at=T0, actor=a
+    engine.sensing.nodes.tokens.RevokeNodeToken: lambda a: (
+        engine.sensing.nodes.tokens.RevokeNodeToken(mac="AA:BB:CC:DD:EE:01", at=T0, actor=a)
     ),
     engine.history.evidence.RecordExport: lambda a: engine.history.evidence.RecordExport(
         folder="/tmp/case-1",

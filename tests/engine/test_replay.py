@@ -30,8 +30,8 @@ from engine.history.replay import (
     compare_sensing,
     timeline_interval_s,
 )
-from engine.sensing.recording import RecordingReader
-from engine.sensing.replay import ReplaySettings, replay_recording
+from engine.sensing.recording.recorder import RecordingReader
+from engine.sensing.recording.replay import ReplaySettings, replay_recording
 from engine.sensing.view import SensingSnapshot, VoxelView
 from engine.store import Store
 from tests.engine.sensing.test_service import ROOM

@@ -26,7 +26,7 @@ from engine.events import HealthState, MediaWriteFailed, MediaWriteRecovered
 from engine.paths import data_dir, sensing_recording_dir
 from engine.record.losses import MediaWriteWatch
 from engine.runtime import EngineRuntime
-from engine.sensing.recording import RecordingReader, SensingRecorder
+from engine.sensing.recording.recorder import RecordingReader, SensingRecorder
 from engine.store import Store
 from engine.store.models import Event
 from tests.conftest import write_site

@@ -15,9 +15,9 @@ from pytestqt.qtbot import QtBot
 
 from console.queries import QtQueryClient
 from engine.history.query_service import QueryService
+from engine.identity.ble_scan import NO_BLUEZ_SOCKET
 from engine.identity.devices import BleDeviceView, DeviceRegistryError
 from engine.identity.people import PersonView
-from engine.sensing.ble_scan import NO_BLUEZ_SOCKET
 from engine.sitetime import SiteTime
 from widgets.ble_devices.api import BleScanReport, HeardDevice
 from widgets.ble_devices.view import (

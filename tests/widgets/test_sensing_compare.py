@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pytestqt.qtbot import QtBot
 
 from engine.history.replay import BlobMatch, SensingComparison
-from engine.sensing.replay import ReplayedBlob, ReplaySettings
+from engine.sensing.recording.replay import ReplayedBlob, ReplaySettings
 from widgets.sensing.compare import MATCHED, ONLY_OTHER, ONLY_ROOM, SensingRerunDialog
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """What the room's node layout can see, in the Sensing pane: the health line, the coverage
 overlay on the 3D view's floor and uncertain blobs, drawn for real (OpenGL under Xvfb) from
 snapshots of the 5 × 5 × 2.5 m room of test_sensing_view, with the engine's own rating of
-its layouts (engine.sensing.capability)."""
+its layouts (engine.sensing.grid.capability)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
-from engine.sensing.capability import coverage_view, room_capability
 from engine.sensing.falls import FallPolicy
+from engine.sensing.grid.capability import coverage_view, room_capability
 from engine.sensing.view import BlobView, CoverageView, SensingSnapshot
 from tests.machine_text import machine_text
 from tests.widgets.test_sensing_view import (

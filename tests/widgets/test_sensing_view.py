@@ -18,7 +18,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QToolTip, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
-from engine.sensing.fusion import fresnel_ellipsoid
+from engine.sensing.grid.fresnel import fresnel_ellipsoid
 from engine.sensing.view import (
     BlobExplanation,
     BlobIdentity,

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.history.replay import SensingComparison
-from engine.sensing.replay import ReplayedBlob, ReplaySettings
+from engine.sensing.recording.replay import ReplayedBlob, ReplaySettings
 from engine.sitetime import display
 from widgets.action_strip import ActionStrip
 

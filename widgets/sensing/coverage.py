@@ -3,7 +3,7 @@ in words, a floor overlay of where a person is placed finely or coarsely, where 
 confirmed and where a person may also appear elsewhere, its legend, and how an uncertain blob
 (one never yet placed unambiguously) is described.
 
-The engine rates the layout from its geometry (:mod:`engine.sensing.capability`) and hands it
+The engine rates the layout from its geometry (:mod:`engine.sensing.grid.capability`) and hands it
 over as the snapshot's :class:`~engine.sensing.view.CoverageView`; it changes only when the
 layout does, so its texture is built once per coverage object (compared by identity), never per
 tick. Everything here runs on the GUI thread.

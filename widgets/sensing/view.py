@@ -100,7 +100,7 @@ from widgets.sensing.coverage import (
 )
 from widgets.table_model import EXTENDED, RowsTableModel, show_rows_read_only
 
-# The fused value is in the links' units (relative deltaRMS, see FusionModel): voxels below
+# The fused value is in the links' units (relative deltaRMS, see GridModel): voxels below
 # the links' 0.02 motion threshold are noise and are not drawn.
 DEFAULT_VOXEL_THRESHOLD = 0.02
 # Many weakly active links lift most of a room over any fixed threshold (a voxel covered by

@@ -36,7 +36,7 @@ from engine.history.replay import (
     SensingReplayRequest,
     SensingTimeline,
 )
-from engine.sensing.replay import ReplaySettings
+from engine.sensing.recording.replay import ReplaySettings
 from engine.sensing.service import RoomSpec
 from widgets.cameras.api import FrameGetter
 from widgets.cameras.view import CameraGrid

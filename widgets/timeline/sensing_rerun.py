@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
 from engine.history.replay import SensingComparison, SensingTimeline
-from engine.sensing.replay import ReplaySettings
+from engine.sensing.recording.replay import ReplaySettings
 from widgets.sensing.compare import SensingRerunDialog
 from widgets.timeline.replay import ReplayController
 

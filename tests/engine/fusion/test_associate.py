@@ -19,7 +19,7 @@ from engine.fusion.associate import (
     Room,
     _look_distance,
 )
-from engine.sensing.ble import DEVICE_HEIGHT_M, PATH_LOSS_EXPONENT, REFERENCE_RSSI_DBM
+from engine.identity.ble import DEVICE_HEIGHT_M, PATH_LOSS_EXPONENT, REFERENCE_RSSI_DBM
 
 Path = Callable[[float], tuple[float, float]]
 # A camera track's colours by track id: one histogram, or a function of the time giving it.

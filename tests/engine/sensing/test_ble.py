@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from engine.sensing.ble import (
+from engine.identity.ble import (
     MAX_AGE_S,
     NAME_SCORE,
     REFERENCE_RSSI_DBM,
@@ -20,7 +20,7 @@ from engine.sensing.ble import (
     path_misfit,
     rssi_distance_m,
 )
-from engine.sensing.protocol import ProtocolError
+from engine.sensing.nodes.protocol import ProtocolError
 
 TRIANGLE = [(0.0, 0.0, 1.5), (4.0, 0.0, 1.5), (2.0, 3.46, 1.5)]
 PHONE = "AA:BB:CC:00:00:01"

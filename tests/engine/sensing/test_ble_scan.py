@@ -26,7 +26,7 @@ from bleak.exc import (
 )
 
 from engine.clock import SimulatedClock
-from engine.sensing.ble_scan import (
+from engine.identity.ble_scan import (
     NO_ADAPTER,
     NO_BLUEZ_SOCKET,
     BleScanStatus,
@@ -239,7 +239,7 @@ def test_a_failing_on_sighting_does_not_stop_the_scan(caplog: pytest.LogCaptureF
 
     clock = SimulatedClock()
     scanner = HostBleScanner(broken, clock.monotonic, backend=radio(PHONE, TAG, PHONE))
-    with caplog.at_level(logging.DEBUG, logger="engine.sensing.ble_scan"):
+    with caplog.at_level(logging.DEBUG, logger="engine.identity.ble_scan"):
         scanner.start()
         try:
             wait_for(lambda: scanner.status.sightings == 3)
@@ -320,7 +320,7 @@ def test_an_unexpected_error_is_failed_with_its_type_and_is_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     scanner, _ = scanner_for(radio(start_error=RuntimeError("radio on fire")))
-    with caplog.at_level(logging.ERROR, logger="engine.sensing.ble_scan"):
+    with caplog.at_level(logging.ERROR, logger="engine.identity.ble_scan"):
         scanner.start()
         wait_for(lambda: not scan_threads())
     scanner.stop()

@@ -7,9 +7,9 @@ import pytest
 
 from engine.config import load_site
 from engine.runtime import sensing_rooms
-from engine.sensing.capability import room_capability
 from engine.sensing.evaluate import simulated_room
 from engine.sensing.falls import RECOMMENDED_HEIGHTS_M
+from engine.sensing.grid.capability import room_capability
 from resources import DEMO_SITE
 from tests.machine_text import machine_text
 
@@ -110,7 +110,7 @@ def test_bad_layouts_are_named(size, nodes, words) -> None:  # type: ignore[no-u
 
 
 def test_the_advisor_places_nodes_on_the_walls_at_two_heights_and_beats_the_demo_layout() -> None:
-    from engine.sensing.capability import advise_layout, layout_score
+    from engine.sensing.grid.capability import advise_layout, layout_score
 
     size = (12.0, 9.0, 3.0)
     advice = advise_layout(size, 8)
@@ -141,14 +141,14 @@ def test_the_advisor_places_nodes_on_the_walls_at_two_heights_and_beats_the_demo
     ],
 )
 def test_the_advisor_says_what_is_wrong(size: tuple[float, ...], count: int, words: str) -> None:
-    from engine.sensing.capability import advise_layout
+    from engine.sensing.grid.capability import advise_layout
 
     with pytest.raises(ValueError, match=words):
         advise_layout(size, count)
 
 
 def test_the_demo_site_uses_the_advised_layout() -> None:
-    from engine.sensing.capability import advise_layout
+    from engine.sensing.grid.capability import advise_layout
 
     (room,) = sensing_rooms(load_site(DEMO_SITE))
     advised = advise_layout(room.size, len(room.nodes))
@@ -164,7 +164,7 @@ def test_the_demo_site_uses_the_advised_layout() -> None:
 def test_no_fall_is_confirmed_where_a_seated_body_looks_like_a_lying_one() -> None:
     # The false fall alerts of the hidden rooms were sit-downs at spots the map called
     # fall-capable: there a seated body (0.5-0.7 m) changed the links as a lying one did.
-    from engine.sensing import capability as c
+    from engine.sensing.grid import capability as c
 
     (room,) = sensing_rooms(load_site(DEMO_SITE))
     nodes = {n.node_id: n.position for n in room.nodes}
@@ -186,7 +186,7 @@ def test_no_fall_is_confirmed_where_a_seated_body_looks_like_a_lying_one() -> No
 
 
 def test_a_capable_speck_is_no_fall_area_and_a_capable_patch_is() -> None:
-    from engine.sensing.capability import FALL_AREA_RADIUS_M, _fall_area
+    from engine.sensing.grid.capability import FALL_AREA_RADIUS_M, _fall_area
 
     shape = (12, 12)
     capable = np.zeros(shape, dtype=bool)

@@ -48,8 +48,8 @@ def test_walkers_apart_count_as_tracked_only_with_a_blob_of_their_own_within_1_m
 
 
 def test_a_confirmable_fall_spot_is_one_the_layout_can_confirm() -> None:
-    from engine.sensing.capability import layout_capability
     from engine.sensing.evaluate import advised_room, confirmable_fall_spot, simulated_room
+    from engine.sensing.grid.capability import layout_capability
 
     room = advised_room((12.0, 9.0, 3.0), 10)  # the demo room's layout
     capability = layout_capability(

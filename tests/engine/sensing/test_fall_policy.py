@@ -2,7 +2,7 @@
 
 Tick-level runs of the real sensing service on simulated time (see test_service): the
 simulator's walker falls, the real detector confirms it, and the room's fall policy and its
-layout's capability map (engine.sensing.capability) decide whether it is stored."""
+layout's capability map (engine.sensing.grid.capability) decide whether it is stored."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import dataclasses
 import pytest
 
 from engine.bus import EventBus
-from engine.sensing.capability import layout_capability
 from engine.sensing.evaluate import simulated_room
 from engine.sensing.falls import FallAlerts, FallPolicy
+from engine.sensing.grid.capability import layout_capability
 from engine.sensing.postures import Fall
 from engine.sensing.service import NodeSpec, RoomSpec, SensingService, SensingUpdated
 from engine.sensing.simulator import EnteringWalker, Room, ScriptedWalker, Simulator, sim_mac
@@ -182,7 +182,7 @@ def test_a_layout_that_cannot_be_rated_says_why_and_withholds_falls() -> None:
 def test_the_health_line_says_where_falls_are_alerted(
     alerts: FallAlerts, fraction: float, expected: str
 ) -> None:
-    from engine.sensing.capability import health_line
+    from engine.sensing.grid.capability import health_line
 
     line = health_line("fair", fraction, "add a node", FallPolicy(alerts=alerts))
     assert line.startswith("Fair layout; ")

@@ -22,7 +22,7 @@ from engine.sensing.falls import (
     TrackObservation,
     track_link_activity,
 )
-from engine.sensing.fusion import FusionModel, VoxelGrid, fresnel_zone_number
+from engine.sensing.grid.fresnel import GridModel, VoxelGrid, fresnel_zone_number
 from engine.sensing.postures import DroppedObject, Fall, LieDown, SitDown, walk_to_fall
 from engine.sensing.simulator import (
     Room,
@@ -350,7 +350,7 @@ def test_track_link_activity_weights_the_links_around_the_track() -> None:
         "c": (2.5, 0.1, 1.0),
         "d": (2.5, 4.9, 1.0),
     }
-    model = FusionModel(grid, positions, [("a", "b"), ("c", "d")])
+    model = GridModel(grid, positions, [("a", "b"), ("c", "d")])
     change = np.array([1.0, 0.0])
     on_first = track_link_activity(model, (1.0, 2.5, 1.0), change)  # on a–b only
     assert on_first == pytest.approx(1.0)
@@ -478,7 +478,7 @@ def test_a_vanishing_track_that_was_low_or_young_or_a_ghost_is_not_a_fall() -> N
 # ------------------------------------------------------------------------------- height
 
 
-def _eight_node_model() -> FusionModel:
+def _eight_node_model() -> GridModel:
     grid = VoxelGrid((0.0, 0.0, 0.0), (5.0, 5.0, 2.5), 0.2)
     spots = [
         (2.5, 0.1),
@@ -491,10 +491,10 @@ def _eight_node_model() -> FusionModel:
         (0.1, 0.1),
     ]
     positions = {f"n{i}": (x, y, (0.4, 1.9)[i % 2]) for i, (x, y) in enumerate(spots)}
-    return FusionModel.all_pairs(grid, positions)
+    return GridModel.all_pairs(grid, positions)
 
 
-def _link_values(model: FusionModel, body: tuple[float, float, float]) -> np.ndarray:
+def _link_values(model: GridModel, body: tuple[float, float, float]) -> np.ndarray:
     """What the simulator's links read for a still body: 0.47/n² over the quiet level."""
     values = []
     for link in model.links:

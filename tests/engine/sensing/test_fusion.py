@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from engine.sensing.fusion import (
+from engine.sensing.grid.fresnel import (
     MAX_FRESNEL_ZONE,
     Blob,
-    BlobTracker,
-    FusionModel,
+    GridModel,
     VoxelGrid,
     excess_path_m,
     explain,
@@ -22,6 +21,7 @@ from engine.sensing.fusion import (
     fresnel_zone_weight,
     wavelength_m,
 )
+from engine.sensing.grid.tracker import BlobTracker
 
 # The synthetic scene of the issue: 4 nodes at the corners of a 5 × 5 m room, 1 m up.
 CORNERS = {"A": (0.0, 0.0, 1.0), "B": (5.0, 0.0, 1.0), "C": (5.0, 5.0, 1.0), "D": (0.0, 5.0, 1.0)}
@@ -30,11 +30,11 @@ LAMBDA_CH6 = wavelength_m(6)
 
 
 @pytest.fixture(scope="module")
-def corner_model() -> FusionModel:
-    return FusionModel.all_pairs(VoxelGrid(*ROOM, voxel_m=0.2), CORNERS)
+def corner_model() -> GridModel:
+    return GridModel.all_pairs(VoxelGrid(*ROOM, voxel_m=0.2), CORNERS)
 
 
-def person_activation(model: FusionModel, position: tuple[float, float, float]) -> np.ndarray:
+def person_activation(model: GridModel, position: tuple[float, float, float]) -> np.ndarray:
     """The simple forward model: each link is activated by the 1/n² factor of the Fresnel
     zone the person is in (0 past zone 5)."""
     values = []
@@ -107,7 +107,7 @@ def test_weights_are_sparse_and_match_a_point_by_point_reference() -> None:
     nodes = {"n1": (0.05, 0.1, 0.3), "n2": (1.15, 0.7, 0.3), "n3": (0.6, 0.05, 0.55)}
     links = [("n1", "n2"), ("n3", "n1"), ("n2", "n3")]
     wavelengths = [wavelength_m(1), wavelength_m(6), wavelength_m(13)]
-    model = FusionModel(grid, nodes, links, wavelengths)
+    model = GridModel(grid, nodes, links, wavelengths)
 
     reference = np.zeros((grid.size, len(links)))
     for v, centre in enumerate(grid.centres):
@@ -137,17 +137,17 @@ def test_grid_centres_and_links_are_undirected() -> None:
     assert grid.nearest_voxel((0.95, 0.5, 0.45)) == grid.size - 1
 
     nodes = {"a": (0.0, 0.0, 0.2), "b": (1.0, 0.6, 0.2)}
-    model = FusionModel(grid, nodes, [("a", "b"), ("b", "a")])
+    model = GridModel(grid, nodes, [("a", "b"), ("b", "a")])
     assert model.link_count == 1
     assert model.link_index("b", "a") == model.link_index("a", "b") == 0
     assert model.activation_vector({("b", "a"): 0.7}).tolist() == pytest.approx([0.7])
     with pytest.raises(ValueError, match="different wavelengths"):
-        FusionModel(grid, nodes, [("a", "b"), ("b", "a")], [0.12, 0.125])
+        GridModel(grid, nodes, [("a", "b"), ("b", "a")], [0.12, 0.125])
     with pytest.raises(ValueError, match="no position"):
-        FusionModel(grid, nodes, [("a", "z")])
+        GridModel(grid, nodes, [("a", "z")])
 
 
-def test_a_broken_link_does_not_poison_the_grid(corner_model: FusionModel) -> None:
+def test_a_broken_link_does_not_poison_the_grid(corner_model: GridModel) -> None:
     activation = person_activation(corner_model, (2.5, 2.5, 1.0))
     broken = activation.copy()
     broken[corner_model.link_index("A", "B")] = np.nan
@@ -182,7 +182,7 @@ def test_blobs_by_non_maximum_suppression() -> None:
     ]
 
 
-def test_normalisation_favours_where_links_agree(corner_model: FusionModel) -> None:
+def test_normalisation_favours_where_links_agree(corner_model: GridModel) -> None:
     # Both diagonals active: where they cross (the room's centre) must beat any point lying
     # on one diagonal only. The value is scale-free, so every voxel where the two diagonals
     # are in the same zone (the planes x = 2.5 and y = 2.5 near the centre) explains this
@@ -202,7 +202,7 @@ def test_normalisation_favours_where_links_agree(corner_model: FusionModel) -> N
 # ------------------------------------------------------------------ synthetic localisation
 
 
-def test_synthetic_scene_localises_within_half_a_metre(corner_model: FusionModel) -> None:
+def test_synthetic_scene_localises_within_half_a_metre(corner_model: GridModel) -> None:
     """A person at each point of a 0.25 m grid over the room, at node height, activates each
     link by its 1/n² zone factor. Four corner nodes give six links whose zones 1–5 are thin:
     about half the room is seen by one link only, where a position along that link cannot be
@@ -254,7 +254,7 @@ def test_synthetic_scene_localises_within_half_a_metre(corner_model: FusionModel
 
 
 def test_l2_normalisation_localises_better_than_the_alternatives(
-    corner_model: FusionModel,
+    corner_model: GridModel,
 ) -> None:
     """The documented choice, measured: dividing by each voxel's weight-row norm beats no
     division and division by the row sum (or the count of covering links)."""
@@ -289,7 +289,7 @@ def test_l2_normalisation_localises_better_than_the_alternatives(
 # ------------------------------------------------------------------------- explanations
 
 
-def test_explanation_shares_zones_and_ellipsoids(corner_model: FusionModel) -> None:
+def test_explanation_shares_zones_and_ellipsoids(corner_model: GridModel) -> None:
     activation = person_activation(corner_model, (0.5, 0.5, 1.0))
     values = corner_model.tick(activation)
     blob = find_blobs(values, corner_model.grid, threshold=1e-6, max_blobs=1)[0]
@@ -411,7 +411,7 @@ def test_a_track_names_the_detection_it_took() -> None:
 
 
 def test_a_blob_is_explained_at_its_peak_not_its_filtered_position(
-    corner_model: FusionModel,
+    corner_model: GridModel,
 ) -> None:
     """The tracker's filtered position can fall in a voxel where no link has weight; the
     stored explanation is computed at the detection's peak voxel, so it names the links."""
@@ -452,7 +452,7 @@ WALKS = {
 
 
 @pytest.mark.parametrize("walk_name", sorted(WALKS))
-def test_fused_walk_is_tracked_with_one_id(corner_model: FusionModel, walk_name: str) -> None:
+def test_fused_walk_is_tracked_with_one_id(corner_model: GridModel, walk_name: str) -> None:
     """Fusion, blobs and tracker together, with the tracker's predictions breaking ties among
     voxels that explain the activations equally well (along a single link)."""
     path = WALKS[walk_name]

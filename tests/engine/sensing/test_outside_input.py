@@ -20,9 +20,9 @@ import pytest
 
 from console import exit_codes
 from console.cli import main
-from engine.sensing.recording import RecordingReader, RecordKind
-from engine.sensing.replay import replay_recording
-from engine.sensing.server import NodeServer
+from engine.sensing.nodes.server import NodeServer
+from engine.sensing.recording.recorder import RecordingReader, RecordKind
+from engine.sensing.recording.replay import replay_recording
 from tests.engine.sensing import test_server as server_tests
 from tests.engine.sensing.test_server import (
     MAC,

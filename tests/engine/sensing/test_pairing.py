@@ -17,10 +17,9 @@ from websockets.sync.client import ClientConnection, connect
 
 from engine.access import PermissionDeniedError
 from engine.clock import REAL_CLOCK
-from engine.sensing.pairing import REQUEST_FRESH_S, PairingDesk
-from engine.sensing.records import RequestNodePairing, pairing_request
-from engine.sensing.server import NOT_PROVISIONED, NodeServer
-from engine.sensing.tokens import (
+from engine.sensing.nodes.pairing import REQUEST_FRESH_S, PairingDesk
+from engine.sensing.nodes.server import NOT_PROVISIONED, NodeServer
+from engine.sensing.nodes.tokens import (
     IssueNodeToken,
     NodeTokenBook,
     RevokeNodeToken,
@@ -28,6 +27,7 @@ from engine.sensing.tokens import (
     stored_node_tokens,
     token_sha256,
 )
+from engine.sensing.records import RequestNodePairing, pairing_request
 from engine.store import Store
 from engine.store.audit import AuditListRequest
 from engine.store.models import Event

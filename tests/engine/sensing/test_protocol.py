@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.sensing.protocol import (
+from engine.sensing.nodes.protocol import (
     HEADER_BYTES,
     POLICY_VIOLATION_CLOSE_CODE,
     BleMessage,

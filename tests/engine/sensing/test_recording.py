@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from engine.sensing.recording import (
+from engine.sensing.recording.recorder import (
     RecordedItem,
     RecordingReader,
     RecordKind,

@@ -14,9 +14,9 @@ import pytest
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.events import PeopleSeenInRoom
-from engine.sensing.protocol import parse_csi_frame
-from engine.sensing.recording import RecordingReader, SensingRecorder
-from engine.sensing.replay import ReplaySettings, replay_recording
+from engine.sensing.nodes.protocol import parse_csi_frame
+from engine.sensing.recording.recorder import RecordingReader, SensingRecorder
+from engine.sensing.recording.replay import ReplaySettings, replay_recording
 from engine.sensing.service import CAMERA_PLACES, SensingRecord, SensingService, SimulationSpec
 from engine.sensing.simulator import EnteringWalker, Room, ScriptedWalker, SimNode, Simulator
 from tests.engine.sensing.test_service import ROOM

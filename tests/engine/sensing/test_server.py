@@ -18,14 +18,14 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from engine.clock import SimulatedClock
-from engine.sensing.admission import (
+from engine.sensing.nodes.admission import (
     PROVISION_WINDOW_S,
     PROVISIONS_PER_ADDRESS,
     PROVISIONS_PER_WINDOW,
     SUMMARY_INTERVAL_S,
 )
-from engine.sensing.protocol import CsiFrame, encode_csi_frame
-from engine.sensing.server import (
+from engine.sensing.nodes.protocol import CsiFrame, encode_csi_frame
+from engine.sensing.nodes.server import (
     FOREIGN_FRAME_LIMIT,
     KEEPALIVE_INTERVAL_S,
     NOT_PROVISIONED,
@@ -35,7 +35,7 @@ from engine.sensing.server import (
     NodeServerError,
     NodeStatus,
 )
-from engine.sensing.tokens import NodeTokenBook
+from engine.sensing.nodes.tokens import NodeTokenBook
 from tests.waiting import wait_until
 
 MAC = "24:6F:28:A1:B2:C3"
@@ -682,7 +682,7 @@ def test_refused_hellos_are_counted_and_summarised_once_a_minute_not_stored_one_
     recorder: Recorder,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="engine.sensing.server")
+    caplog.set_level(logging.INFO, logger="engine.sensing.nodes.server")
 
     def rejected() -> list[dict[str, Any]]:
         return [detail for kind, _, detail in recorder.events if kind == "node.rejected"]

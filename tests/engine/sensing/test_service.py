@@ -22,7 +22,7 @@ import pytest
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.events import PeopleSeenInRoom
-from engine.sensing.ble import NAME_SCORE, KnownDevice
+from engine.identity.ble import NAME_SCORE, KnownDevice
 from engine.sensing.evaluate import (
     IdentityScorer,
     Scorer,
@@ -30,8 +30,8 @@ from engine.sensing.evaluate import (
     simulated_room,
     walker_name,
 )
-from engine.sensing.protocol import CsiFrame, encode_csi_frame, node_token, parse_csi_frame
-from engine.sensing.server import NODE_BLE, NODE_OFFLINE, NODE_ONLINE
+from engine.sensing.nodes.protocol import CsiFrame, encode_csi_frame, node_token, parse_csi_frame
+from engine.sensing.nodes.server import NODE_BLE, NODE_OFFLINE, NODE_ONLINE
 from engine.sensing.service import (
     ABSENT,
     BLOB_HISTORY_S,

@@ -12,8 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from engine.sensing.fusion import FusionModel, VoxelGrid
-from engine.sensing.protocol import CsiFrame, encode_csi_frame, parse_csi_frame
+from engine.sensing.grid.fresnel import GridModel, VoxelGrid
+from engine.sensing.nodes.protocol import CsiFrame, encode_csi_frame, parse_csi_frame
 from engine.sensing.signal import (
     DATA_SUBCARRIERS_HT20,
     GUARD_SUBCARRIERS,
@@ -490,7 +490,7 @@ def test_activations_plug_into_the_fusion_model() -> None:
         rng=rng,
     )
     states = chain.activations(6.0)
-    model = FusionModel(
+    model = GridModel(
         VoxelGrid((0.0, 0.0, 0.0), (4.0, 4.0, 2.0), voxel_m=0.5),
         {A: (0.0, 0.0, 1.0), B: (4.0, 0.0, 1.0), C: (0.0, 4.0, 1.0)},
         [(A, B), (A, C)],

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
-from engine.sensing.fusion import fresnel_zone_number, wavelength_m
-from engine.sensing.protocol import (
+from engine.sensing.grid.fresnel import fresnel_zone_number, wavelength_m
+from engine.sensing.nodes.protocol import (
     HealthMessage,
     config_message,
     node_token,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from engine.clock import REAL_CLOCK
-from engine.sensing.protocol import node_token
-from engine.sensing.tokens import (
+from engine.sensing.nodes.protocol import node_token
+from engine.sensing.nodes.tokens import (
     IssueNodeToken,
     NodeTokenBook,
     StoredNodeToken,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.sensing.fusion import BlobTracker, TrackState
+from engine.sensing.grid.tracker import BlobTracker, TrackState
 
 ROOM_BOUNDS = ((0.0, 0.0, 0.0), (5.0, 5.0, 2.5))
 DT = 0.1

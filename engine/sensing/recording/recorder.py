@@ -75,7 +75,7 @@ the block's records back to back; a record is::
      1       8    time, engine monotonic s (float64, exactly as appended)
      9       4    payload length n, bytes (uint32)
     13       n    FRAME: the raw CSI frame as received (24 + 2·n_sub bytes,
-                  :func:`engine.sensing.protocol.parse_csi_frame`); TICK: nothing (n = 0);
+                  :func:`engine.sensing.nodes.protocol.parse_csi_frame`); TICK: nothing (n = 0);
                   NODE_EVENT: UTF-8 JSON ``[kind, mac, detail]`` (str, str, object)
 
 A 152-byte frame is 165 bytes packed; the simulator's realistic int8 CSI (noise in every I/Q

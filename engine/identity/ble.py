@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares, linear_sum_assignment
 
-from engine.sensing.protocol import normalise_mac
+from engine.sensing.nodes.protocol import normalise_mac
 
 REFERENCE_RSSI_DBM = -65.0  # at 1 m
 PATH_LOSS_EXPONENT = 2.5

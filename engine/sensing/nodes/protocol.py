@@ -26,7 +26,7 @@ counted and ignored). Malformed messages raise :class:`ProtocolError`, whose tex
 field and goes into the ``reject`` reason. :func:`role_message`, :func:`config_message` and
 :func:`reject_message` build what the server sends.
 
-Nodes authenticate with a random token of their own (:mod:`engine.sensing.tokens`);
+Nodes authenticate with a random token of their own (:mod:`engine.sensing.nodes.tokens`);
 :func:`node_token` is the token an install of old derived from its install secret, still
 accepted for its site file's nodes until they are rotated.
 """

@@ -4,7 +4,7 @@ recorded period, with the live settings or others, without touching the live roo
 A replay feeds a fresh :class:`~engine.sensing.service.SensingService` (no server thread, no
 fusion thread, no snapshots, its own bus) exactly what the live one consumed, in the same
 order: the node events and frames each live fusion tick took, then that tick at its recorded
-time (see :mod:`engine.sensing.recording`). With the same settings it therefore reproduces
+time (see :mod:`engine.sensing.recording.recorder`). With the same settings it therefore reproduces
 the live blobs exactly (same ids, times and positions, bit for bit); with other settings it
 shows what they would have detected. Blobs still there when the range (or an engine run) ends
 are reported without an end. What it reports are the events the service would have
@@ -43,15 +43,15 @@ from pathlib import Path
 from typing import Any
 
 from engine.bus import EventBus
-from engine.sensing.ble import KnownDevice
-from engine.sensing.protocol import MalformedFrameError, parse_csi_frame
-from engine.sensing.recording import (
+from engine.identity.ble import KnownDevice
+from engine.sensing.nodes.protocol import MalformedFrameError, parse_csi_frame
+from engine.sensing.nodes.server import NODE_BLE, NODE_ONLINE
+from engine.sensing.recording.recorder import (
     RecordedItem,
     RecordedSession,
     RecordingReader,
     RecordKind,
 )
-from engine.sensing.server import NODE_BLE, NODE_ONLINE
 from engine.sensing.service import (
     SESSION_START,
     ExplanationBasis,

@@ -3,7 +3,7 @@ the floor (horizontal accuracy), where it can tell a standing body from one lyin
 (fall capability), and where two separate places look alike to it (ambiguity, a ghost). The
 equivalent, for Fresnel-zone fusion, of a GDOP map.
 
-The model is the fusion's own (:mod:`engine.sensing.fusion`): a body at P weights each link by
+The model is the fusion's own (:mod:`engine.sensing.grid.fresnel`): a body at P weights each link by
 1/n² of the Fresnel zone n it stands in (nothing past zone 5), and the fused value of a voxel V
 for that body is ``W[V] · W[P] / ‖W[V]‖``, i.e. ``‖W[P]‖ · cos(W[V], W[P])``. So the grid the
 fusion builds for one noise-free person is that person's *ambiguity function*: the cosine
@@ -84,7 +84,7 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from engine.sensing.falls import FallPolicy
-from engine.sensing.fusion import (
+from engine.sensing.grid.fresnel import (
     DEFAULT_CHANNEL,
     MAX_FRESNEL_ZONE,
     NodeId,

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from engine.access import ENGINE, Actor, GuardedCommand, Permission
 from engine.clock import Clock
-from engine.sensing.protocol import node_token, normalise_mac
+from engine.sensing.nodes.protocol import node_token, normalise_mac
 from engine.store.audit import append_audit, audit_command
 from engine.store.commands import InsertEvent, StoreCommand
 from engine.store.database import Store
@@ -68,7 +68,7 @@ def token_sha256(token: str) -> str:
 
 def derived_token_sha256(install_secret: bytes, mac: str) -> str:
     """The hash of the token an install of old derived for ``mac`` (HMAC of the install
-    secret and the MAC, :func:`~engine.sensing.protocol.node_token`)."""
+    secret and the MAC, :func:`~engine.sensing.nodes.protocol.node_token`)."""
     return token_sha256(node_token(install_secret, mac))
 
 

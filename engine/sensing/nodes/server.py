@@ -5,10 +5,10 @@ otherwise) and runs an asyncio event loop on its own ``sensing-server`` thread. 
 
 - ``/ws/node``, the node WebSocket. The first message must be a JSON ``hello`` carrying
   the node's token (in the hello, else in the ``X-Spaxel-Token`` upgrade header; the hello
-  wins), checked against the room's :class:`~engine.sensing.tokens.NodeTokenBook`; anything
+  wins), checked against the room's :class:`~engine.sensing.nodes.tokens.NodeTokenBook`; anything
   else is answered with ``reject`` and the connection closed (code 1008). Refusals are
   counted, never stored or logged one by one: at most one ``node.rejected`` summary and one
-  log line a minute (:class:`~engine.sensing.admission.RejectionTally`). An
+  log line a minute (:class:`~engine.sensing.nodes.admission.RejectionTally`). An
   accepted node is sent its ``role`` and ``config``, then the config again every
   ``keepalive_interval_s`` (20 s): nodes drop a connection that stays silent for 60 s, and
   spaxel applies a config as a partial update, so resending the same values keeps the
@@ -25,7 +25,7 @@ otherwise) and runs an asyncio event loop on its own ``sensing-server`` thread. 
   admin has opened a pairing window (:meth:`NodeServer.open_pairing`), which closes by
   itself at its deadline (spaxel leaves it open forever), and only to a MAC with no token
   yet (a new random one; a paired node is "not provisioned"), at a rate limited per client
-  address and overall (:class:`~engine.sensing.admission.ProvisionLimiter`).
+  address and overall (:class:`~engine.sensing.nodes.admission.ProvisionLimiter`).
 
 Online and offline. A node is online from its accepted hello until its connection closes
 (offline at once), or until it has been silent (no message of any kind) for
@@ -73,7 +73,7 @@ from websockets.streams import StreamReader
 
 from engine.clock import Clock
 from engine.listening import ConnectionGate, ListenLimits
-from engine.sensing.admission import (
+from engine.sensing.nodes.admission import (
     BAD_HELLO,
     NO_HELLO,
     NO_TOKEN,
@@ -82,7 +82,7 @@ from engine.sensing.admission import (
     RejectionSummary,
     RejectionTally,
 )
-from engine.sensing.protocol import (
+from engine.sensing.nodes.protocol import (
     POLICY_VIOLATION_CLOSE_CODE,
     BleDevice,
     BleMessage,
@@ -104,7 +104,7 @@ from engine.sensing.protocol import (
     reject_message,
     role_message,
 )
-from engine.sensing.tokens import NodeTokenBook
+from engine.sensing.nodes.tokens import NodeTokenBook
 
 log = logging.getLogger(__name__)
 # websockets says "connection open" and "connection closed" at INFO for every TCP
@@ -226,7 +226,7 @@ class NodeServer:
     """The node WebSocket server and provisioning endpoint on one port; see the module
     docstring for the protocol, online/offline rules and threads.
 
-    ``tokens`` is the book of the node tokens accepted (:class:`~engine.sensing.tokens.
+    ``tokens`` is the book of the node tokens accepted (:class:`~engine.sensing.nodes.tokens.
     NodeTokenBook`); provisioning adds to it. ``on_frame(frame, arrival_s)`` gets every
     valid frame with its arrival time (engine clock, monotonic seconds); ``on_node_event(kind,
     mac, detail)`` gets ``node.online``, ``node.offline`` (``reason``), ``node.rejected`` (a
@@ -686,7 +686,7 @@ class NodeServer:
         return hello
 
     async def _reject(self, ws: ServerConnection, mac: str, reason: str, kind: str) -> None:
-        """Refuse a hello: counted (``kind``, a reason of :mod:`engine.sensing.admission`),
+        """Refuse a hello: counted (``kind``, a reason of :mod:`engine.sensing.nodes.admission`),
         summarised at most once a minute (:meth:`_summarise_rejections`), answered and
         closed. Never one stored event or log line per refusal: anyone may say hello."""
         remote = _address(ws)

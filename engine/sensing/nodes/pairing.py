@@ -8,7 +8,7 @@ in the store, which is how the command learns that someone heard it. The store i
 one thing both processes share, so no socket of our own is opened and no other way in
 needs securing.
 
-The desk also keeps the server's node tokens in the store (:class:`~engine.sensing.tokens.
+The desk also keeps the server's node tokens in the store (:class:`~engine.sensing.nodes.tokens.
 StoredTokens`, attached to the server's book unless it already has a store): a
 provisioning is stored there, with a ``sensing.node_paired`` event and a
 ``node.provisioned`` audit entry, before the node gets its token; and every poll rereads
@@ -27,9 +27,9 @@ from datetime import datetime
 from typing import Final
 
 from engine.clock import Clock
+from engine.sensing.nodes.server import NodeServer
+from engine.sensing.nodes.tokens import StoredTokens
 from engine.sensing.records import AnswerPairingRequest, pairing_request
-from engine.sensing.server import NodeServer
-from engine.sensing.tokens import StoredTokens
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
 

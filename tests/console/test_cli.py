@@ -1,4 +1,6 @@
-"""The headless command line, run as a real process."""
+"""The headless command line: run in this process (``console.cli.main``) where the subject is
+what a command does, and as a real process where it is the process (the entry point starts
+without a display, a selftest of the install, a signal)."""
 
 from __future__ import annotations
 
@@ -17,17 +19,7 @@ from engine.store.database import head_revision
 from engine.store.models import Event
 from resources import DEMO_SITE
 from tests.conftest import write_site
-
-
-def watchfloor(*args: str, env: dict[str, str] | None = None, timeout: float = 90):
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "console", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=full_env,
-    )
+from tests.console.cli_runs import watchfloor, watchfloor_process
 
 
 def sigterm_engine_once_ready(
@@ -200,14 +192,29 @@ def test_gui_without_a_display_explains_instead_of_aborting() -> None:
     assert "no display found" in result.stderr
 
 
-@pytest.mark.parametrize("argv", [["engine", "--duration", "0"], ["bench", "nonesuch"]])
+@pytest.mark.parametrize("argv", [["engine", "--duration", "0"]])
 def test_usage_errors_exit_2(argv: list[str]) -> None:
     assert watchfloor(*argv).returncode == 2
 
 
+def test_benchmarks_are_no_command_and_an_unknown_benchmark_exits_2() -> None:
+    """The shipped CLI has no ``bench`` (it never imports the benchmarks); they run with
+    ``python -m benchmarks``, which exits 2 for a name it does not know."""
+    result = watchfloor("bench", "nonesuch")
+    assert result.returncode == 2 and "invalid choice: 'bench'" in result.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "nonesuch"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 2
+    assert "unknown benchmark(s): nonesuch; have: decode_fps" in done.stderr
+
+
 @pytest.mark.slow
 def test_selftest_passes_on_the_demo_site() -> None:
-    result = watchfloor("--selftest", env={"QT_QPA_PLATFORM": "offscreen"})
+    result = watchfloor_process("--selftest", env={"QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0, result.stdout + result.stderr
     line = result.stdout.strip().splitlines()[-1]
     assert line.startswith("watchfloor selftest: PASS")
@@ -218,7 +225,7 @@ def test_selftest_passes_on_the_demo_site() -> None:
 def test_selftest_fails_with_a_broken_database(tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.db"
     bogus.write_bytes(b"x" * 5000)
-    result = watchfloor(
+    result = watchfloor_process(
         "--db", f"sqlite:///{bogus}", "--selftest", env={"QT_QPA_PLATFORM": "offscreen"}
     )
     assert result.returncode == 1
@@ -348,7 +355,7 @@ def test_a_report_says_why_a_camera_never_came_online_and_selftest_fails_on_it(
         gone["last_problem"].startswith("no_footage: file not found")
         and str(missing) in (gone["last_problem"])
     )
-    check = watchfloor(
+    check = watchfloor_process(
         "--db",
         f"sqlite:///{tmp_path / 's.db'}",
         "--site",

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,8 +19,8 @@ from engine.access import machine_actor
 from engine.store import Store
 from engine.store.person_models import Person
 from tests.conftest import TESTDATA
+from tests.console.cli_runs import Ran, watchfloor
 
-REPO = Path(__file__).resolve().parents[2]
 KIT_1 = TESTDATA / "faces" / "train" / "kit_harington" / "john1.jpeg"
 KIT_2 = TESTDATA / "faces" / "train" / "kit_harington" / "john2.jpeg"
 HOSTILE_NAME = "\x1b[31mMallory\x07\x1b]0;owned\x07\x1b[0m"
@@ -70,21 +67,14 @@ def test_people_list_shows_a_stored_name_without_its_terminal_escapes(tmp_path: 
     db_url = f"sqlite:///{tmp_path / 'wf.db'}"
     store_person(db_url, "Person_0000BEEF", HOSTILE_NAME)
 
-    def watchfloor(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "console.cli", "--db", db_url, "people", "list", *args],
-            capture_output=True,
-            text=True,
-            timeout=90,
-            env=dict(os.environ),
-            cwd=REPO,
-        )
+    def people_list(*args: str) -> Ran:
+        return watchfloor("--db", db_url, "people", "list", *args)
 
-    listed = watchfloor()
+    listed = people_list()
     assert listed.returncode == 0, listed.stderr
     assert not any(escape in listed.stdout for escape in ESCAPES)
     assert "Person_0000BEEF  Mallory" in listed.stdout
-    as_json = watchfloor("--json")  # JSON stays data: the name as stored, escaped by JSON
+    as_json = people_list("--json")  # JSON stays data: the name as stored, escaped by JSON
     assert as_json.returncode == 0, as_json.stderr
     assert "\x1b" not in as_json.stdout
     assert [p["name"] for p in json.loads(as_json.stdout)] == [HOSTILE_NAME]

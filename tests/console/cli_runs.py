@@ -1,0 +1,95 @@
+"""Running ``watchfloor`` for a test: in this process (:func:`watchfloor`), as fast as a
+function call, or as a real process (:func:`watchfloor_process`) where the process itself is
+the subject (the entry point starts, the exit code reaches the shell, a signal, a terminal).
+
+Both give what a shell sees: the exit code (argparse's usage errors included), stdout and
+stderr. In this process stdin is what the test pipes (nothing by default), the environment
+variables given are set for the call only, and what the command logs is written to its
+stderr as the real process writes it (``--log-level`` INFO by default), so an assertion
+that no traceback was logged holds in both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from console.cli import main
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A finished ``watchfloor`` run, as :class:`subprocess.CompletedProcess` names it."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def watchfloor(*args: str, env: Mapping[str, str] | None = None, stdin: str = "") -> Ran:
+    """``watchfloor ARGS`` run by :func:`console.cli.main` in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    with _environment(env or {}), _logged_to(err), contextlib.ExitStack() as stack:
+        stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(contextlib.redirect_stderr(err))
+        saved_stdin = sys.stdin
+        sys.stdin = io.StringIO(stdin)
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse: a usage error (2) or --help (0)
+            code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        finally:
+            sys.stdin = saved_stdin
+    return Ran(args, code, out.getvalue(), err.getvalue())
+
+
+def watchfloor_process(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 90
+) -> subprocess.CompletedProcess[str]:
+    """``watchfloor ARGS`` as a real process (``python -m console``); ``env`` is added to
+    this process's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "console", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@contextlib.contextmanager
+def _environment(env: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _logged_to(err: io.StringIO) -> Iterator[None]:
+    """Records at INFO and above written to ``err`` with the CLI's format, as the real
+    process logs them to its stderr (pytest's own log capture goes on as well)."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)

@@ -82,7 +82,7 @@ def _run(app: Any, runtime: Any, bridge: Any, counts: dict[str, Any], out: Any) 
     connected = [True]
 
     def watch() -> None:  # what the status bar would say
-        follower = runtime.follower
+        follower = runtime.shared.follower
         if follower is not None and follower.connected != connected[0]:
             connected[0] = follower.connected
             logging.info("database %s", "connected again" if connected[0] else "away")
@@ -93,7 +93,7 @@ def _run(app: Any, runtime: Any, bridge: Any, counts: dict[str, Any], out: Any) 
     signal.signal(signal.SIGTERM, lambda *_: app.quit())
     runtime.start()
     watched = runtime.site.cameras[0].id
-    video = RemoteVideo(runtime.follower, [watched])
+    video = RemoteVideo(runtime.shared.follower, [watched])
     video.start()
     lags: list[float] = []
     boxed = [0]

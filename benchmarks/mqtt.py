@@ -184,11 +184,11 @@ def _run(seconds: float, outage_at: float, outage_s: float, tmp: Path) -> dict[s
         "fall_latency_ms": _summary(latencies["fall"]),
         "target_p95_ms": TARGET_P95_MS,
         "acknowledged_over_mqtt": len(acked),
-        "commands_run": runtime.mqtt.commands_run if runtime.mqtt else 0,
-        "commands_refused": runtime.mqtt.commands_refused if runtime.mqtt else 0,
+        "commands_run": runtime.mqtt.service.commands_run if runtime.mqtt.service else 0,
+        "commands_refused": runtime.mqtt.service.commands_refused if runtime.mqtt.service else 0,
         "outage": outage,
-        "mqtt_sent": runtime.mqtt.sent if runtime.mqtt else 0,
-        "mqtt_dropped": runtime.mqtt.dropped if runtime.mqtt else 0,
+        "mqtt_sent": runtime.mqtt.service.sent if runtime.mqtt.service else 0,
+        "mqtt_dropped": runtime.mqtt.service.dropped if runtime.mqtt.service else 0,
     }
 
 

@@ -69,7 +69,7 @@ class PaneHost:
         # Attached: the recordings are other machines'; this console keeps what it fetched.
         self.remote_media: RemoteMedia | None = None
         data_root = media_root
-        if runtime.follower is not None:
+        if runtime.shared.follower is not None:
             self.remote_media = RemoteMedia(
                 store, media_root / ATTACHED_MEDIA_DIR, site=runtime.site.name
             )
@@ -93,8 +93,8 @@ class PaneHost:
         self._latest = {cam_id: s.slot.latest for cam_id, s in runtime.sources.items()}
         # Attached: each camera's picture from the RTSP stream of the engine running it.
         self.remote_video: RemoteVideo | None = None
-        if runtime.follower is not None:
-            self.remote_video = RemoteVideo(runtime.follower, [c for c, _ in self.cameras])
+        if runtime.shared.follower is not None:
+            self.remote_video = RemoteVideo(runtime.shared.follower, [c for c, _ in self.cameras])
             self.remote_video.start()
         if self.remote_media is not None:
             self.remote_media.start()
@@ -131,7 +131,7 @@ class PaneHost:
     def engine_of(self, camera: str) -> str | None:
         """An attached console: the engine running ``camera`` as the site's engines last
         told (None: none does, or not told yet). A dict read: fine on the GUI thread."""
-        follower = self.runtime.follower
+        follower = self.runtime.shared.follower
         state = follower.cameras.get(camera) if follower is not None else None
         return state.engine if state is not None else None
 

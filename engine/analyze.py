@@ -273,11 +273,11 @@ def _gestures_report(
     runtime: EngineRuntime, events: list[GestureDetected]
 ) -> dict[str, Any] | None:
     """Poses estimated and gestures detected (None when gestures were off)."""
-    worker = runtime.gestures
+    worker = runtime.gestures.worker
     if worker is None:
         return None
     return {
-        "taught": list(runtime.gesture_set().names),
+        "taught": list(runtime.gestures.current().names),
         "poses_estimated": worker.poses_estimated,
         "poses_found": worker.poses_found,
         "pose_ms_per_crop": round(1000 * worker.pose_seconds / worker.poses_estimated, 2)

@@ -22,7 +22,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine.access import Actor
 from engine.activity import ActivityService
-from engine.alerts import actions as alert_actions
 from engine.alerts.recording import RecordingAlerts
 from engine.alerts.records import AlertView
 from engine.alerts.risk_classes import risk_class_cache
@@ -30,21 +29,15 @@ from engine.alerts.service import AlertChanged, AlertProblem, AlertRaised, Alert
 from engine.alerts.webhooks import parse_webhook_target
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
-from engine.cluster.files import FileOptions, MediaFileServer
-from engine.cluster.leases import SITE_SERVICES, LeaseBook, Resource, resources_of
-from engine.cluster.live import LiveFollower, LiveRelay, check_attachable, process_name
-from engine.cluster.media import MediaOptions, MediaServer, MediaServerError
-from engine.cluster.member import ClusterMember, ClusterOptions
-from engine.cluster.tracks import ended, open_tracks
+from engine.cluster.host import SharedSite
+from engine.cluster.leases import SITE_SERVICES, Resource, resources_of
+from engine.cluster.live import check_attachable
+from engine.cluster.member import ClusterOptions
 from engine.config import CameraConfig, SensingRoomConfig, SiteConfig, SourceKind
 from engine.events import CameraStatus, Event, HealthState
-from engine.frames import Frame
 from engine.fusion.floor import CalibrateCamera, FloorCalibration, camera_calibrations
 from engine.fusion.service import FusionService
-from engine.fusion.walkthrough import FloorWalker, InRoom, WalkthroughScene, walkthrough
-from engine.gestures.library import RecordGestureDetection, load_gesture_set
-from engine.gestures.templates import EMPTY_SET, GestureSet
-from engine.gestures.worker import GestureDetected, GestureWorker
+from engine.gestures.host import GestureHost
 from engine.health import HealthPublisher, HealthReport, gathered, threads_health
 from engine.history.audit_checkpoints import AuditCheckpointer
 from engine.history.locks import recording_is_locked
@@ -53,18 +46,8 @@ from engine.incidents.records import MediaInput
 from engine.incidents.service import IncidentService
 from engine.instance import EngineLock
 from engine.introductions import Introductions, NameGiven
-from engine.listening import (
-    FIRST_MESSAGE_S,
-    ConnectionGate,
-    DescriptorBudget,
-    ListenLimits,
-    open_descriptors,
-    reserve_descriptors,
-)
-from engine.mqtt.grants import prove_sender
-from engine.mqtt.publisher import CommandActions, MqttService
-from engine.mqtt.settings import MqttConfig
-from engine.mqtt.topics import Topics
+from engine.listeners import Listeners
+from engine.mqtt.host import MqttHost
 from engine.paths import data_dir, sensing_recording_dir
 from engine.record import ClipRecorder
 from engine.record.losses import MediaWriteWatch
@@ -79,10 +62,11 @@ from engine.sensing.service import (
     NodeSpec,
     RoomSpec,
     SensingService,
-    SimulationSpec,
 )
 from engine.settings import setting_values
-from engine.speech.service import FileNames, NameHeard, SpeechService, names_in_file
+from engine.sim.room import SimulationSpec
+from engine.sim.walkthrough import FloorWalker, InRoom, WalkthroughScene, walkthrough
+from engine.speech.host import SpeechHost
 from engine.store.commands import StoreCommand
 from engine.store.database import Store, display_url, short_url
 from engine.store.sites import (
@@ -171,21 +155,8 @@ class EngineRuntime:
                 "(a SQLite site has one engine: open it without --attach)"
             )
         self.attached = attach
-        self.relay: LiveRelay | None = None  # a shared site's: what this process tells others
-        self.follower: LiveFollower | None = None  # an attached console's: what they tell
-        self.media_server: MediaServer | None = None  # a shared site's engine's RTSP streams
-        self._media_problem: str | None = None
-        self.file_server: MediaFileServer | None = None  # … and its recordings over HTTP
-        # File descriptors split at start: a reserve for recording, the rest for listening.
-        self.descriptors: DescriptorBudget | None = None
-        self._gates: dict[str, ConnectionGate] = {}  # every server listening, by name
         self._health_sources: list[Callable[[], HealthReport]] = []  # add_health
-        self.mqtt: MqttService | None = None  # the site's MQTT broker ([mqtt])
-        self._mqtt_follower: LiveFollower | None = None  # a shared site's, for MQTT
-        self._mqtt_problem: str | None = None
-        self._files_problem: str | None = None
         self.cluster = cluster
-        self.member: ClusterMember | None = None  # started by start() when ``cluster``
         self._analytics = analytics
         self._realtime = realtime
         # Cameras this engine ran and handed over (cluster): their last report entries.
@@ -197,6 +168,13 @@ class EngineRuntime:
         self.store = store
         self.bus = bus or EventBus()
         self.clock = clock
+        # File descriptors split at start: a reserve for recording, the rest for listening
+        # (the recordings server and each sensing room's node server share them evenly).
+        self.listeners = Listeners(
+            len(sensing_rooms(site)) + (1 if cluster is not None and cluster.files else 0)
+        )
+        # A shared site: this engine's leases, relay and servers, or a console's follower.
+        self.shared = SharedSite(store, self.bus, clock, cluster)
         # A simulated scene over the whole site ([sensing] scene): its walkers, and the
         # clock's monotonic time at its t = 0 (set at start), shared by rooms and cameras.
         self.scene_walkers: tuple[FloorWalker, ...] = ()
@@ -244,19 +222,14 @@ class EngineRuntime:
             except Exception as exc:  # models missing or unreadable: people are still tracked
                 log.exception("face recognition unavailable")
                 self._faces_problem = f"faces unavailable: {exc}"
-        # Taught gestures: read from the store at start and on reload_gestures(); the worker
-        # asks for the current set on every pose, so a swap needs no restart.
-        self.gestures: GestureWorker | None = None
-        self._gesture_set: GestureSet = EMPTY_SET
-        self._gestures_problem: str | None = None
-        if analytics and analysis.gestures and store is not None:
-            try:
-                self.gestures = GestureWorker(
-                    self.gesture_set, self.bus, blocking=file_analysis is not None
-                )
-            except Exception as exc:  # mediapipe or the pose model missing: people still tracked
-                log.exception("gesture recognition unavailable")
-                self._gestures_problem = f"gestures unavailable: {exc}"
+        # Taught gestures, matched on each camera's poses (read from the store at start).
+        self.gestures = GestureHost(
+            self.bus,
+            store,
+            self.writer,
+            enabled=analytics and analysis.gestures and store is not None,
+            blocking=file_analysis is not None,
+        )
         self._analysis = analysis
         # Replaced whole (never changed in place) when a shared site's camera starts or stops
         # here, so other threads may iterate them at any time.
@@ -290,6 +263,16 @@ class EngineRuntime:
         self._settings_lock = threading.Lock()
         self._settings_watch: threading.Thread | None = None
         self._health_publisher = HealthPublisher(self.bus, self.clock.now)
+        self.mqtt = MqttHost(  # the site's MQTT broker ([mqtt])
+            site.mqtt,
+            site.name,
+            cameras=[(camera.id, camera.name) for camera in site.cameras],
+            rooms=[(room.room_id, room.name) for room in sensing_rooms(site)],
+            store=store,
+            writer=self.writer,
+            alerts=lambda: self.alerts,
+            clock=clock,
+        )
         self._retention_problem: str | None = None
         self._data_dir_lock: EngineLock | None = None  # held while a live engine runs
         self.retention: RetentionService | None = None  # its own thread, live engines only
@@ -307,13 +290,9 @@ class EngineRuntime:
         self._sensing_problems: dict[str, str] = {}  # room id → why it is off; replaced whole
         # Introductions (live engines): a speech service per camera with a microphone, all
         # sharing one recogniser; heard names offered to the person nearest the camera.
-        self.speech: dict[str, SpeechService] = {}
+        self.speech = SpeechHost(self.bus, clock, store, lambda: self.pipelines)
         self.introductions: Introductions | None = None
         self.fusion: FusionService | None = None  # one person across cameras and rooms
-        self._recogniser: Any = None
-        self._recogniser_lock = threading.Lock()
-        self._speech_problem: str | None = None
-        self._microphones: dict[str, tuple[bool, str]] = {}  # camera → (listening, detail)
         self._appearances_unsubscribe: Callable[[], None] | None = None
         self._fusion_unsubscribe: Callable[[], None] | None = None
 
@@ -332,7 +311,7 @@ class EngineRuntime:
                 detect_interval_s=analysis.detect_interval_s,
                 snapshot_dir=snapshot_dir,
                 faces=self.faces,
-                gestures=self.gestures,
+                gestures=self.gestures.worker,
                 keep_tracks=None if self.file_analysis is not None else RECENT_TRACKS,
                 media_watch=self.media,
             )
@@ -358,7 +337,7 @@ class EngineRuntime:
         service or camera and the next: :meth:`stop` then stops what had started."""
         self._abort = abort
         self.started_at = self.clock.now()
-        self.descriptors = reserve_descriptors()  # before anything opens a file or a port
+        self.listeners.reserve()  # before anything opens a file or a port
         self.scene_origin_s = self.clock.monotonic()
         if self.store is not None and self.file_analysis is None and not self.attached:
             # One live engine per data dir (analyze runs beside it without the lock).
@@ -436,12 +415,11 @@ class EngineRuntime:
                     self._start_site_services()
         if self._aborting():
             return
-        if self.site.mqtt is not None and self.file_analysis is None:
-            self._start_mqtt(self.site.mqtt)  # before the cameras: it hears them start
+        if self.file_analysis is None:  # before the cameras: it hears them start
+            self.mqtt.start(self.bus, shared=self.cluster is not None)
         if self.faces is not None:
             self.faces.start()
-        if self.gestures is not None:
-            self._start_gestures()
+        self.gestures.start()
         for source in self.sources.values():
             if self._aborting():
                 return
@@ -464,7 +442,7 @@ class EngineRuntime:
             )
             self._settings_watch.start()
         if self.cluster is not None:
-            self._join_cluster(self.cluster)
+            self._join_cluster()
         self._publish_health()
 
     # -- a console attached to a shared site ----------------------------------------------
@@ -483,66 +461,27 @@ class EngineRuntime:
             camera_names=place_names(self.site),
         )
         self.alerts.start_reading()
-        sender = process_name("console")
-        self.relay = LiveRelay(
-            store, self.bus, site_id=site_id, sender=sender, engine="console", clock=self.clock
-        )
-        self.relay.start()
-        self.follower = LiveFollower(
-            store,
-            self.bus,
-            site_id=site_id,
-            site_name=self.site.name,
-            sender=sender,
-            relay=self.relay,
-            gate=self.alerts.risk_gate,
-            clock=self.clock,
-        )
-        self.follower.start()
+        self.shared.follow(store, site_id, self.site.name, self.alerts.risk_gate)
 
     # -- a shared site: what this engine holds a lease for ------------------------------
-    def _join_cluster(self, options: ClusterOptions) -> None:
-        """Join the site's engines and take a first share of its cameras, room and services
-        (:class:`~engine.cluster.leases.EngineNameTakenError` when the name is in use)."""
-        assert self.store is not None and self.site_ids is not None
-        rooms = sensing_rooms(self.site)
-        book = LeaseBook(
-            self.store,
+    def _join_cluster(self) -> None:
+        """Join the site's engines and take a first share of its cameras, rooms and
+        services (:class:`~engine.cluster.leases.EngineNameTakenError` when the name is in
+        use); what this engine gains and loses is started and stopped here."""
+        assert self.site_ids is not None
+        self.shared.join(
             self.site_ids.site_id,
-            options.name,
-            lease_ttl_s=options.lease_ttl_s,
-            engine_ttl_s=options.lease_ttl_s,
-        )
-        wanted = resources_of(
-            [(cam.id, cam.engine) for cam in self.site.cameras],
-            [room.room_id for room in rooms],
-        )
-        if self.store.backend == "postgresql":  # consoles attach over LISTEN/NOTIFY
-            self.relay = LiveRelay(
-                self.store,
-                self.bus,
-                site_id=self.site_ids.site_id,
-                sender=process_name(options.name),
-                engine=options.name,
-                clock=self.clock,
-            )
-            self.relay.start()
-        if options.media is not None:
-            self._start_media(options.media)
-        if options.files is not None:
-            self._start_files(options.files, options.name)
-        self.member = ClusterMember(
-            book,
-            wanted,
-            capacity=options.capacity,
+            resources_of(
+                [(cam.id, cam.engine) for cam in self.site.cameras],
+                [room.room_id for room in sensing_rooms(self.site)],
+            ),
+            frames=lambda: {cam_id: s.slot.latest for cam_id, s in self.sources.items()},
+            listeners=self.listeners,
             on_acquire=self._on_lease_acquired,
             on_release=self._on_lease_released,
-            clock=self.clock,
-            heartbeat_s=options.heartbeat_s,
             health=self._heartbeat_health,
             on_name_lost=self._on_name_lost,
         )
-        self.member.start()
 
     def _on_name_lost(self, why: str) -> None:
         """Another process runs as this engine now: stop (the member has already stopped
@@ -551,195 +490,6 @@ class EngineRuntime:
         self.name_lost = why
         self._stop.set()
         self._fatal.set()
-
-    def _start_media(self, options: MediaOptions) -> None:
-        """Re-stream the cameras this engine runs (whichever they are at the time) over
-        RTSP; a server that cannot start is this engine's "media" trouble, not its end."""
-
-        def frames() -> dict[str, Callable[[], Frame | None]]:
-            return {cam_id: source.slot.latest for cam_id, source in self.sources.items()}
-
-        relay = self.relay
-        server = MediaServer(
-            options,
-            frames,
-            sent=relay.tell_tracks if relay is not None else None,
-            clock=self.clock,
-        )
-        try:
-            server.start()
-        except MediaServerError as exc:
-            log.error("%s", exc)
-            self._media_problem = str(exc)
-            return
-        self.media_server = server
-
-    def _start_mqtt(self, config: MqttConfig) -> None:
-        """Publish to the site's MQTT broker (``[mqtt]``): connects in the background and
-        never makes the engine wait. A problem shows in the ``mqtt`` health line. On a
-        shared site the engine holding the site services publishes (see there)."""
-        if self.cluster is not None:
-            self._mqtt_problem = SHARED_MQTT
-            return
-        self.mqtt = self._mqtt_service(config, self.bus, None)
-        if self.mqtt is not None:
-            self.mqtt.start()
-
-    def _mqtt_service(
-        self, config: MqttConfig, bus: EventBus, engine: str | None
-    ) -> MqttService | None:
-        """The MQTT client of this site, hearing ``bus`` (None: no password for its user)."""
-        password = None
-        if config.user is not None:
-            try:
-                password = read_secret("mqtt_password").reveal()
-            except SecretError as exc:
-                self._mqtt_problem = f"user {config.user} needs a password: {exc}"
-                log.error("MQTT off: %s", self._mqtt_problem)
-                return None
-        store = self.store
-        actions = (
-            CommandActions(
-                acknowledge=lambda actor, alert_id, note: alert_actions.acknowledge_alert(
-                    self.alerts, actor, alert_id, note
-                ),
-                arm=lambda actor, name, armed: alert_actions.arm_rule(
-                    self.alerts, self.writer, self.clock, actor, name, armed
-                ),
-                prove=functools.partial(prove_sender, store),
-            )
-            if store is not None
-            else None
-        )
-        node_id = Topics(config, self.site.name).node_id
-        return MqttService(
-            config,
-            self.site.name,
-            cameras=[(camera.id, camera.name) for camera in self.site.cameras],
-            rooms=[(room.room_id, room.name) for room in sensing_rooms(self.site)],
-            bus=bus,
-            store=store,
-            writer=self.writer,
-            actions=actions,
-            password=password,
-            media_root=data_dir(),
-            clock=self.clock,
-            client_id=f"watchfloor-{node_id}" + (f"-{engine}" if engine else ""),
-            catch_up=engine is not None,  # a shared site's: it may take over from another
-        )
-
-    def _start_shared_mqtt(self, config: MqttConfig, options: ClusterOptions) -> None:
-        """A shared site's MQTT, on the engine holding the site services: it follows every
-        engine of the site as an attached console does (LISTEN/NOTIFY, on a bus of its own,
-        this engine's own notes included) and publishes the whole site."""
-        store, ids = self.store, self.site_ids
-        if store is None or ids is None or store.backend != "postgresql":
-            self._mqtt_problem = "a shared site publishes to MQTT from PostgreSQL only"
-            return
-        bus = EventBus()
-        service = self._mqtt_service(config, bus, options.name)
-        if service is None:
-            return
-        follower = LiveFollower(
-            store,
-            bus,
-            site_id=ids.site_id,
-            site_name=self.site.name,
-            sender=f"{process_name(options.name)}/mqtt",  # hears this engine's notes too
-            clock=self.clock,
-        )
-        service.start()
-        follower.start()
-        self.mqtt, self._mqtt_follower = service, follower
-        self._mqtt_problem = None
-
-    def _stop_shared_mqtt(self) -> None:
-        follower, self._mqtt_follower = self._mqtt_follower, None
-        if follower is not None:
-            follower.stop()
-        service, self.mqtt = self.mqtt, None
-        if service is not None:
-            service.stop()
-        self._mqtt_problem = SHARED_MQTT
-
-    def _mqtt_health(self) -> HealthReport:
-        if self.mqtt is None and self._mqtt_problem == SHARED_MQTT:
-            return HealthReport("mqtt", HealthState.OFF, SHARED_MQTT)  # another engine's
-        if self.mqtt is None:
-            return HealthReport("mqtt", HealthState.DOWN, self._mqtt_problem or "not started")
-        state, detail = self.mqtt.health()
-        return HealthReport("mqtt", state, detail)
-
-    def _start_files(self, options: FileOptions, engine: str) -> None:
-        """Serve this engine's recordings (clips, snapshots, sensing recordings) to attached
-        consoles over HTTP; a server that cannot start is this engine's "media" trouble."""
-        assert self.store is not None
-        try:
-            password = read_secret("media_password").reveal()
-            server = MediaFileServer(
-                self.store,
-                options,
-                engine=engine,
-                root=data_dir(),
-                password=password,
-                limits=self._listen_limits(),
-            )
-            server.start()
-        except (SecretError, MediaServerError) as exc:
-            log.error("recordings not served: %s", exc)
-            self._files_problem = f"recordings not served: {exc}"
-            return
-        self.file_server = server
-        self._gates["recordings"] = server.gate
-
-    def _listen_limits(self, first_message_s: float = FIRST_MESSAGE_S) -> ListenLimits:
-        """One listening server's share of the descriptors (engine.listening): the
-        recordings server and each sensing room's node server share them evenly."""
-        servers = len(sensing_rooms(self.site)) + (
-            1 if self.cluster is not None and self.cluster.files is not None else 0
-        )
-        budget = self.descriptors or reserve_descriptors()
-        return budget.limits_for(servers, first_message_s=first_message_s)
-
-    def _listening_report(self) -> dict[str, Any]:
-        """The descriptor budget and what each listening server admitted and refused."""
-        return {
-            "descriptors": self.descriptors.as_dict() if self.descriptors else None,
-            "open_descriptors": open_descriptors(),
-            "servers": {name: gate.figures() for name, gate in self._gates.items()},
-        }
-
-    def _media_health(self) -> HealthReport:
-        """The video streams' and the recordings server's health, in one line."""
-        assert self.cluster is not None
-        parts: list[str] = []
-        state = HealthState.OK
-        if self.cluster.media is not None:
-            server = self.media_server
-            if server is None:
-                parts.append(self._media_problem or "RTSP not started")
-                state = HealthState.DOWN
-            elif server.problem:
-                parts.append(server.problem)
-                state = HealthState.DEGRADED
-            else:
-                parts.append(f"RTSP at {server.options.url()}")
-        if self.cluster.files is not None:
-            if self.file_server is None:
-                parts.append(self._files_problem or "recordings not served")
-                state = HealthState.DEGRADED if state is HealthState.OK else state
-            else:
-                parts.append(f"recordings at {self.file_server.url}")
-        return HealthReport("media", state, "; ".join(parts))
-
-    def _media_of_heartbeat(self) -> dict[str, Any]:
-        """Where consoles find this engine's video and recordings (empty: nowhere)."""
-        media: dict[str, Any] = {}
-        if self.media_server is not None:
-            media["url"] = self.media_server.options.url()
-        if self.file_server is not None:
-            media["files"] = self.file_server.url
-        return {"media": media} if media else {}
 
     def _heartbeat_health(self) -> dict[str, Any]:
         """What this engine says of itself at each heartbeat, for other machines: its
@@ -763,7 +513,6 @@ class EngineRuntime:
                 if r.subsystem != "cluster"
             ],
             "cameras": cameras,
-            **self._media_of_heartbeat(),
         }
 
     def _on_lease_acquired(self, resource: Resource) -> None:
@@ -804,28 +553,15 @@ class EngineRuntime:
                 last = last_track_id(self.store, self.site_ids.cameras.get(cam_id))
                 if last is not None:
                     pipeline.analyzer.tracker.number_after(last)
-                self._end_lost_tracks(cam_id, self.store, self.site_ids)
+                ids = self.site_ids
+                self.shared.end_lost_tracks(
+                    cam_id, ids.cameras.get(cam_id), ids.site_id, self.writer
+                )
                 self._attach_clip_recorder(cam_id, pipeline, self.site_ids)
                 self.pipelines = {**self.pipelines, cam_id: pipeline}
             self.sources = {**self.sources, cam_id: source}
             self._handed_over.pop(cam_id, None)
             source.start()
-
-    def _end_lost_tracks(self, cam_id: str, store: Store, ids: SiteIds) -> None:
-        """The tracks a stopped engine left open on this camera end now, at their last
-        sighting (see :mod:`engine.cluster.tracks`)."""
-        camera_id, member, writer = ids.cameras.get(cam_id), self.member, self.writer
-        if camera_id is None or member is None or writer is None or self.cluster is None:
-            return
-        view = member.view
-        running = {e.name for e in view.alive()} if view is not None else set()
-        me = self.cluster.name
-        for track in open_tracks(store, camera_id, me=me, running=running, now=self.clock.now()):
-            writer.post(
-                ended(track, camera=cam_id, camera_id=camera_id, site_id=ids.site_id, me=me)
-            )
-            log.info("engine %s ended track %d of %s left open by %s", me, track.track_id,
-                     cam_id, track.engine)  # fmt: skip
 
     def _stop_camera(self, cam_id: str) -> None:
         """Stop a shared site's camera here (people in view recorded as leaving, the
@@ -857,12 +593,12 @@ class EngineRuntime:
             bus=self.bus,
         )
         self.text_indexer.start()  # its own thread: stored vectors, then what is new
-        if self.site.mqtt is not None and self.cluster is not None:
-            self._start_shared_mqtt(self.site.mqtt, self.cluster)
+        if self.cluster is not None and self.site_ids is not None:
+            self.mqtt.start_shared(self.site_ids.site_id, self.cluster.name)
 
     def _stop_site_services(self) -> None:
         if self.cluster is not None:
-            self._stop_shared_mqtt()
+            self.mqtt.stop_shared()
         incidents, self.incidents = self.incidents, None
         if incidents is not None:
             incidents.stop()
@@ -893,14 +629,8 @@ class EngineRuntime:
     def stop(self) -> None:
         """Stop cameras, then let the writer store what they reported last."""
         self._stop.set()
-        if self.follower is not None:
-            self.follower.stop()
-        if self.member is not None:
-            self.member.stop()  # stops what it holds, then gives the leases back
-        if self._mqtt_follower is not None:
-            self._mqtt_follower.stop()
-        if self.mqtt is not None:
-            self.mqtt.stop()  # says "offline" while the broker is there to hear it
+        self.shared.stop_following()  # the member stops what it holds, gives leases back
+        self.mqtt.stop()  # says "offline" while the broker is there to hear it
         for sensing in self.sensing_services.values():
             sensing.stop()  # its last events go to the writer, stopped below
         if self.alerts is not None:
@@ -912,21 +642,16 @@ class EngineRuntime:
         joined_by = time.monotonic() + SOURCES_STOP_S  # real seconds: threads are joined
         for source in self.sources.values():
             source.stop(timeout_s=max(0.0, joined_by - time.monotonic()))
-        for speech in self.speech.values():
-            speech.stop()  # what was heard is recognised; its names offered
+        self.speech.stop_listening()  # what was heard is recognised; its names offered
         if self.introductions is not None:
             self.introductions.stop()
         if self._fusion_unsubscribe is not None:
             self._fusion_unsubscribe()
             self._fusion_unsubscribe = None
-        with self._recogniser_lock:
-            if self._recogniser is not None:
-                self._recogniser.close()
-                self._recogniser = None
+        self.speech.close()
         if self.faces is not None:
             self.faces.stop()  # queued faces first, so leaving tracks carry their person
-        if self.gestures is not None:
-            self.gestures.stop()  # queued poses matched; landmarkers closed
+        self.gestures.stop()  # queued poses matched; landmarkers closed
         for cam_id, pipeline in self.pipelines.items():
             # People still in view are recorded as leaving (after an analysis.error if the
             # file broke part way); clips finished.
@@ -949,12 +674,7 @@ class EngineRuntime:
             self._appearances_unsubscribe = None
         if self.text_indexer is not None:
             self.text_indexer.stop()  # the batch in hand is stored; the rest waits for next time
-        if self.media_server is not None:
-            self.media_server.stop()
-        if self.file_server is not None:
-            self.file_server.stop()
-        if self.relay is not None:
-            self.relay.stop()  # after the alerts and cameras: their last words are told
+        self.shared.stop()  # after the alerts and cameras: their last words are told
         if self.writer is not None:
             self.writer.stop()
         if self.audit_checkpoints is not None:
@@ -1151,108 +871,7 @@ class EngineRuntime:
             nearest=self._nearest_to_microphone if self.fusion is not None else None,
         )
         self.introductions.start()
-        wanted = [cam for cam in self.site.cameras if cam.microphone]
-        if not wanted:
-            return
-        try:
-            recogniser = self._shared_recogniser()
-        except Exception as exc:
-            log.exception("speech recognition unavailable")
-            self._speech_problem = f"speech recognition unavailable: {exc}"
-            return
-        for cam in wanted:
-            service = SpeechService(
-                self.bus, cam.microphone or "", camera=cam.id, recogniser=recogniser
-            )
-            service.start()
-            self.speech[cam.id] = service
-
-    def _shared_recogniser(self) -> Any:
-        """The one Whisper recogniser every microphone and fed file shares (loaded on first
-        use, under a second; its calls are serialised): base, or tiny.en when the setting
-        ``analytics.speech_model_tiny`` is on."""
-        with self._recogniser_lock:
-            if self._recogniser is None:
-                from engine.speech.recognise import SpeechRecogniser
-
-                tiny = (
-                    self.store is not None
-                    and setting_values(self.store)["analytics.speech_model_tiny"] == 1
-                )
-                self._recogniser = SpeechRecogniser("tiny.en" if tiny else "base")
-            return self._recogniser
-
-    def hear(self, camera: str, samples: Any, rate_hz: int, captured_at: datetime) -> bool:
-        """Audio from ``camera``'s microphone (any thread; never blocks). False when the
-        camera has no speech service or its queue is full (the chunk is dropped)."""
-        service = self.speech.get(camera)
-        return service.push(samples, rate_hz, captured_at) if service is not None else False
-
-    def set_microphone_status(self, camera: str, listening: bool, detail: str) -> None:
-        """What the console's capture says of ``camera``'s microphone (shown in the speech
-        health)."""
-        self._microphones[camera] = (listening, detail)
-
-    def feed_audio(self, camera: str, path: Path) -> FileNames:
-        """Recognise an audio file as if ``camera``'s microphone had heard it: an introduced
-        name is stored as heard and offered to the person nearest the camera like a live
-        one. Blocks for about a third of the file's length: call it off the GUI thread.
-        :class:`~engine.speech.audio.SpeechInputError` names a file that is no audio."""
-        if camera not in self.pipelines:
-            raise ValueError(f"camera: no camera {camera!r} in this site")
-        heard = names_in_file(path, self._shared_recogniser())
-        if heard.name is not None:
-            self.bus.publish(
-                NameHeard(
-                    at=self.clock.now(),
-                    name=heard.name,
-                    transcript=heard.transcript,
-                    pass_used=heard.pass_used,
-                    confidence=heard.confidence,
-                    microphone=f"file:{path.name}",
-                    camera=camera,
-                    heard_as=heard.heard_as,
-                )
-            )
-        return heard
-
-    def gesture_set(self) -> GestureSet:
-        """The taught gestures cameras match now (empty: none taught, or none loaded). Any
-        thread."""
-        return self._gesture_set
-
-    def reload_gestures(self) -> int:
-        """Read the taught gestures from the store and match them from the next pose on
-        (after teaching, renaming, removing a gesture or changing its options). Returns how
-        many. Reads the store: call it off the GUI thread."""
-        if self.store is None or self.gestures is None:
-            return 0
-        percent = setting_values(self.store)["analytics.gesture_confidence_pct"]
-        gestures = load_gesture_set(self.store, min_confidence=percent / 100)
-        self._gesture_set = gestures
-        return len(gestures.names)
-
-    def _start_gestures(self) -> None:
-        """Load the taught gestures, count each detection for the gesture's usage
-        statistics, start the worker. Templates that cannot be loaded leave gestures off
-        (said in the analytics health); people are still tracked."""
-        assert self.gestures is not None
-        try:
-            count = self.reload_gestures()
-        except Exception as exc:
-            log.exception("taught gestures could not be loaded")
-            self._gestures_problem = f"gestures off: {exc}"
-        else:
-            log.info("cameras match %d taught gestures", count)
-        if self.writer is not None:
-            writer = self.writer
-            self.bus.subscribe(
-                GestureDetected,
-                lambda event: writer.post(
-                    RecordGestureDetection(gesture=event.gesture, at=event.at)
-                ),
-            )
-        self.gestures.start()
+        self.speech.start([(c.id, c.microphone) for c in self.site.cameras if c.microphone])
 
     def apply_settings(self) -> None:
         """Apply the stored settings that act on running cameras (the detector cadence, the
@@ -1265,9 +884,7 @@ class EngineRuntime:
         interval_s = values["analytics.detect_interval_ms"] / 1000
         for pipeline in self.pipelines.values():
             pipeline.analyzer.detect_interval_s = interval_s
-        wanted = values["analytics.gesture_confidence_pct"] / 100
-        if self.gestures is not None and self._gesture_set.min_confidence != wanted:
-            self.reload_gestures()  # the confidence a gesture needs was changed
+        self.gestures.apply_confidence(values["analytics.gesture_confidence_pct"] / 100)
 
     def _on_store_fatal(self, reason: str) -> None:
         """The store failed for good (corrupt, read-only, disk full): stop the engine. Runs
@@ -1345,7 +962,7 @@ class EngineRuntime:
                 first_blob_id=first,
                 blob_id_step=step,
                 recorder=recorder,
-                server_options={"limits": self._listen_limits(NODE_FIRST_MESSAGE_S)},
+                server_options={"limits": self.listeners.limits(NODE_FIRST_MESSAGE_S)},
             )
             service.start()
         except Exception as exc:  # a taken port, a bad address: say so, keep the cameras
@@ -1359,7 +976,7 @@ class EngineRuntime:
             return
         self._set_sensing_problem(room_id, None)
         self.sensing_services = {**self.sensing_services, room_id: service}
-        self._gates[f"nodes:{room_id}"] = service.server.gate
+        self.listeners.listening(f"nodes:{room_id}", service.server.gate)
         if self.store is not None and self.writer is not None:
             service.watch_pairing(self.store, self.writer)  # `sense pair` reaches it
         self._load_ble_registry()  # blobs are named by the registered BLE devices
@@ -1549,56 +1166,18 @@ class EngineRuntime:
             reports.append(self._sensing_health())
         if self.fusion is not None:
             reports.append(self._fusion_health(self.fusion))
-        if self.speech or self._speech_problem or self._microphones:
-            reports.append(self._speech_health())
-        if self.cluster is not None:
-            reports.append(self._cluster_health(self.cluster))
-            if self.cluster.media is not None or self.cluster.files is not None:
-                reports.append(self._media_health())
-        if self.follower is not None:
-            reports.append(self._attached_health(self.follower))
-        if self.mqtt is not None or self._mqtt_problem:
-            reports.append(self._mqtt_health())
+        speech = self.speech.health()
+        if speech is not None:
+            reports.append(speech)
+        reports.extend(self.shared.health(len(self.site.cameras)))
+        mqtt = self.mqtt.health()
+        if mqtt is not None:
+            reports.append(mqtt)
         threads = threads_health()
         if threads is not None:
             reports.append(threads)
         reports.extend(gathered(self._health_sources))
         return reports
-
-    def _attached_health(self, follower: LiveFollower) -> HealthReport:
-        """An attached console: whether it hears the site's engines, and how many run."""
-        if not follower.connected:
-            return HealthReport(
-                "cluster", HealthState.DOWN, f"database away: {follower.problem or 'reconnecting'}"
-            )
-        engines = follower.engines_running()
-        if not engines:
-            return HealthReport("cluster", HealthState.DOWN, "attached; no engine runs this site")
-        return HealthReport(
-            "cluster", HealthState.OK, f"attached; {counted(len(engines), 'engine')} running"
-        )
-
-    def _cluster_health(self, options: ClusterOptions) -> HealthReport:
-        """A shared site's engine: what it runs, how many engines share the site, and a
-        problem with the leases' database or this machine's clock."""
-        member = self.member
-        if member is None:
-            return HealthReport("cluster", HealthState.DOWN, f"{options.name}: not joined")
-        if member.problem:
-            return HealthReport("cluster", HealthState.DEGRADED, member.problem)
-        if member.clock_problem:
-            return HealthReport("cluster", HealthState.DEGRADED, member.clock_problem)
-        held = member.held
-        cameras = sum(kind == "camera" for kind, _ in held)
-        extra = [f"room {key}" for kind, key in sorted(held) if kind == "room"]
-        if SITE_SERVICES in held:
-            extra.append("site services")
-        view = member.view
-        engines = len(view.alive()) if view is not None else 1
-        detail = f"{options.name}: {counted(cameras, 'camera')} of {len(self.site.cameras)}"
-        if extra:
-            detail += ", " + ", ".join(extra)
-        return HealthReport("cluster", HealthState.OK, f"{detail}; {counted(engines, 'engine')}")
 
     def _recording_health(self) -> HealthReport:
         """Are clips, snapshots and the sensing recording being written? Down while any
@@ -1626,22 +1205,6 @@ class EngineRuntime:
         detail = f"saving; {' and '.join(earlier)} lost earlier" if earlier else "saving"
         return HealthReport("recording", HealthState.OK, detail)
 
-    def _speech_health(self) -> HealthReport:
-        if self._speech_problem:
-            return HealthReport("speech", HealthState.DOWN, self._speech_problem)
-        deaf = {cam: detail for cam, (on, detail) in self._microphones.items() if not on}
-        if deaf:
-            cam, detail = next(iter(deaf.items()))
-            more = f" (+{len(deaf) - 1} more)" if len(deaf) > 1 else ""
-            return HealthReport("speech", HealthState.DEGRADED, f"{cam}: {detail}{more}")
-        heard = sum(s.names_heard for s in self.speech.values())
-        model = f" (Whisper {self._recogniser.model})" if self._recogniser is not None else ""
-        return HealthReport(
-            "speech",
-            HealthState.OK,
-            f"{len(self.speech)} microphones{model}, {heard} names heard",
-        )
-
     def _analytics_health(self) -> HealthReport:
         stats = {cam_id: s.stats() for cam_id, s in self.sources.items()}
         failing = {cam_id: st for cam_id, st in stats.items() if st.processing_errors}
@@ -1652,8 +1215,7 @@ class EngineRuntime:
                 HealthState.DEGRADED,
                 f"{cam_id}: {st.processing_errors} frames failed ({st.last_processing_error})",
             )
-        gestures_problem = self._gestures_problem or (self.gestures and self.gestures.problem)
-        problems = [p for p in (self._faces_problem, gestures_problem) if p]
+        problems = [p for p in (self._faces_problem, self.gestures.problem) if p]
         if problems:
             return HealthReport("analytics", HealthState.DEGRADED, "; ".join(problems))
         people = sum(len(p.analyzer.tracker.tracks) for p in self.pipelines.values())
@@ -1663,8 +1225,8 @@ class EngineRuntime:
         )
 
     def _camera_health(self) -> HealthReport:
-        if self.follower is not None:
-            return self._followed_camera_health(self.follower)
+        if self.shared.follower is not None:
+            return self.shared.followed_cameras([c.id for c in self.site.cameras])
         if not self.sources and self.cluster is not None and self.site.cameras:
             return HealthReport(
                 "cameras", HealthState.OK, f"none here; {len(self.site.cameras)} on other engines"
@@ -1684,24 +1246,6 @@ class EngineRuntime:
         else:
             state = HealthState.DOWN
         return HealthReport("cameras", state, detail)
-
-    def _followed_camera_health(self, follower: LiveFollower) -> HealthReport:
-        """An attached console: the site's cameras as their engines last told."""
-        if not self.site.cameras:
-            return HealthReport("cameras", HealthState.OFF, "no cameras configured")
-        known = dict(follower.cameras)
-        online = sum(
-            known[c.id].status is CameraStatus.ONLINE for c in self.site.cameras if c.id in known
-        )
-        total = len(self.site.cameras)
-        state = (
-            HealthState.OK
-            if online == total
-            else HealthState.DEGRADED
-            if online
-            else HealthState.DOWN
-        )
-        return HealthReport("cameras", state, f"{online}/{total} online on the site's engines")
 
     def _aborting(self) -> bool:
         """Whether the start is to end early (its ``abort`` set, or :meth:`stop` called)."""
@@ -1765,17 +1309,17 @@ class EngineRuntime:
             "store_writer": self.writer.health().as_dict() if self.writer else None,
             "media_lost_count": self.media.total_lost,
             "media_lost": [lost.as_dict() for lost in self.media.lost()],
-            "listening": self._listening_report(),
+            "listening": self.listeners.report(),
             # Each supervised background thread: restarts after a failure, the last error.
             "background_threads": [h.as_dict() for h in supervised_health()],
             "cameras": cameras,
-            "cluster": self._cluster_report(),
+            "cluster": self.shared.report(),
             # The site's first room running here (a one-room site's room), as before rooms
             # had ids; "sensing_rooms" has every room's, by id.
             "sensing": next(iter(rooms.values()), {}).get("sensing"),
             "sensing_recording": next(iter(rooms.values()), {}).get("recording"),
             "sensing_rooms": rooms,
-            "mqtt": self.mqtt.report() if self.mqtt is not None else None,
+            "mqtt": self.mqtt.report(),
             "alerts": (
                 None
                 if self.alerts is None
@@ -1791,26 +1335,6 @@ class EngineRuntime:
                     ),
                 }
             ),
-        }
-
-    def _cluster_report(self) -> dict[str, Any] | None:
-        """A shared site's engine: its name, what it holds and who runs what."""
-        if self.cluster is None:
-            return None
-        member = self.member
-        view = member.view if member is not None else None
-        return {
-            "engine": self.cluster.name,
-            "capacity": self.cluster.capacity,
-            "held": sorted(f"{kind}:{key}" for kind, key in (member.held if member else {})),
-            "clock_offset_ms": round(member.clock_offset_ms, 1) if member else None,
-            "engines": [
-                {"name": e.name, "host": e.host, "alive": e.alive, "capacity": e.capacity}
-                for e in (view.engines if view else ())
-            ],
-            "owners": {
-                f"{lease.kind}:{lease.key}": lease.holder for lease in (view.leases if view else ())
-            },
         }
 
     def _camera_report(self, cam_id: str, source: CameraSource, end: datetime) -> dict[str, Any]:

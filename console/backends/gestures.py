@@ -296,7 +296,7 @@ class GesturesBackend:
 
     def _reload(self) -> None:
         """Live cameras match the changed library from the next pose on."""
-        reload = getattr(self._runtime, "reload_gestures", None)
+        reload = getattr(getattr(self._runtime, "gestures", None), "reload", None)
         if not callable(reload):
             return
         try:

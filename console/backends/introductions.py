@@ -112,7 +112,7 @@ class IntroductionsBackend:
         bus = self._runtime.bus
         unsubscribe = [bus.subscribe(NameOffered, keep), bus.subscribe(NameGiven, keep)]
         try:
-            heard = self._runtime.feed_audio(camera, file)
+            heard = self._runtime.speech.feed_audio(camera, file)
         finally:
             for stop in unsubscribe:
                 stop()
@@ -130,10 +130,10 @@ class IntroductionsBackend:
 
     def hear(self, camera: str, samples: Any, rate_hz: int, captured_at: datetime) -> bool:
         """Queued for the camera's speech worker (never blocks): the GUI thread may call it."""
-        return self._runtime.hear(camera, samples, rate_hz, captured_at)
+        return self._runtime.speech.hear(camera, samples, rate_hz, captured_at)
 
     def set_microphone_status(self, camera: str, listening: bool, detail: str) -> None:
-        self._runtime.set_microphone_status(camera, listening, detail)
+        self._runtime.speech.set_microphone_status(camera, listening, detail)
 
     def _introductions(self) -> Introductions:
         introductions = self._runtime.introductions

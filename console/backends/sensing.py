@@ -37,7 +37,7 @@ class SensingBackend:
         known to."""
         rooms = {room.room_id for room in sensing_rooms(self._runtime.site)}
         wanted = rooms if room_id is None else {room_id} & rooms
-        follower = self._runtime.follower
+        follower = self._runtime.shared.follower
         if wanted and follower is not None:
             holders = [
                 line.name

@@ -58,8 +58,13 @@ def _attached(tmp_path: Path, *, room: bool = True, simulate: bool = False) -> S
         sources={},
         sensing_services={},
         incidents=None,
-        follower=SimpleNamespace(
-            engines=(_line("server-b", STOPPED, ("room",)), _line("server-a", RUNNING, ("room",)))
+        shared=SimpleNamespace(
+            follower=SimpleNamespace(
+                engines=(
+                    _line("server-b", STOPPED, ("room",)),
+                    _line("server-a", RUNNING, ("room",)),
+                )
+            )
         ),
     )
 
@@ -92,7 +97,7 @@ def test_the_attached_sensing_backend_names_the_engine_holding_the_room(tmp_path
     )
     assert backend.pairing_unavailable().startswith("Pairing is opened on engine server-a")
     assert backend.explain("room", 7) is None
-    runtime.follower.engines = ()  # no engine holds it (yet)
+    runtime.shared.follower.engines = ()  # no engine holds it (yet)
     assert "on the engine holding the room" in backend.runs_elsewhere()
     simulated = SensingBackend(_attached(tmp_path, simulate=True), None)  # type: ignore[arg-type]
     assert simulated.pairing_unavailable() == "The room is simulated: no real nodes to pair"
@@ -131,8 +136,13 @@ def test_an_attached_console_lists_every_room_and_names_each_ones_engine(
         site=site,
         sources={},
         sensing_services={},
-        follower=SimpleNamespace(
-            engines=(_line("server-a", RUNNING, ("lab",)), _line("server-b", RUNNING, ("office",)))
+        shared=SimpleNamespace(
+            follower=SimpleNamespace(
+                engines=(
+                    _line("server-a", RUNNING, ("lab",)),
+                    _line("server-b", RUNNING, ("office",)),
+                )
+            )
         ),
     )
     assert _rooms_of(runtime) == [("lab", "Lab"), ("office", "Front office")]  # type: ignore[arg-type]

@@ -157,7 +157,7 @@ def test_the_wizard_teaches_from_a_clip_and_the_pane_lists_it_with_its_usage(
     assert view.created_by == "account:ada" and 1.0 <= view.typical_s <= 2.0
     assert pane.cell_text("sweep", COLUMN_DETECTIONS) == "0"
     # The runtime reloaded its gestures: live cameras match it from now on.
-    assert host.runtime.gesture_set().names == ("sweep",)
+    assert host.runtime.gestures.current().names == ("sweep",)
     assert [(e.actor, e.target) for e in audit_entries(host, action="gesture.teach")] == [
         ("account:ada", "gesture:sweep")
     ]

@@ -224,12 +224,12 @@ def test_the_runtime_matches_at_the_confidence_the_setting_asks(
         writer.store,
         file_analysis=FileAnalysis(recording_start=T0, faces=False, clips=False),
     )
-    assert runtime.gestures is not None
-    assert runtime.reload_gestures() == 1
-    assert runtime.gesture_set().min_confidence == pytest.approx(0.7)
+    assert runtime.gestures.worker is not None
+    assert runtime.gestures.reload() == 1
+    assert runtime.gestures.current().min_confidence == pytest.approx(0.7)
     writer.execute(
         ChangeSetting(key="analytics.gesture_confidence_pct", value=85, at=T0, actor=ADMIN)
     )
-    runtime.reload_gestures()
-    assert runtime.gesture_set().min_confidence == pytest.approx(0.85)
-    assert runtime.gesture_set().names == ("wave",)
+    runtime.gestures.reload()
+    assert runtime.gestures.current().min_confidence == pytest.approx(0.85)
+    assert runtime.gestures.current().names == ("wave",)

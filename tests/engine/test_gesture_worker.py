@@ -359,12 +359,12 @@ def test_without_the_pose_model_people_are_still_tracked_and_health_says_why(
         runtime = EngineRuntime(
             site, store, file_analysis=FileAnalysis(recording_start=T0, faces=False, clips=False)
         )
-        assert runtime.gestures is None
+        assert runtime.gestures.worker is None
         (analytics,) = [h for h in runtime.health() if h.subsystem == "analytics"]
         assert analytics.state is HealthState.DEGRADED
         assert f"gestures unavailable: pose model missing: {missing}" in analytics.detail
         assert runtime.pipelines["plaza"].analyzer is not None
-        assert runtime.reload_gestures() == 0
+        assert runtime.gestures.reload() == 0
     finally:
         store.close()
 

@@ -82,14 +82,14 @@ def test_a_heard_introduction_is_offered_and_given_by_an_operator(
     live: tuple[EngineRuntime, Seen],
 ) -> None:
     runtime, seen = live
-    assert set(runtime.speech) == {"stage"}  # only the camera with a microphone listens
+    assert set(runtime.speech.services) == {"stage"}  # only the camera with a microphone listens
     (speech,) = [h for h in runtime.health() if h.subsystem == "speech"]
     assert speech.state is HealthState.OK and "1 microphones" in speech.detail
     wait_for(recognised_on(runtime, "stage"), what="the speaker's face")
 
     # "This is David speaking." (Whisper base writes "This is David Beaking."): the name is
     # checked exactly.
-    heard = runtime.feed_audio("stage", AUDIO / "intro_4.wav")
+    heard = runtime.speech.feed_audio("stage", AUDIO / "intro_4.wav")
     assert heard.name == "David", heard.transcript
     name = heard.name
     wait_for(lambda: bool(seen.offers), what="the offer")
@@ -130,7 +130,7 @@ def test_names_are_given_at_once_when_the_setting_says_so(
         ChangeSetting(key="analytics.speech_names_auto", value=1, at=datetime.now(UTC), actor=ADMIN)
     )
     wait_for(recognised_on(runtime, "stage"), what="the speaker's face")
-    runtime.feed_audio("stage", AUDIO / "intro_4.wav")  # "This is David speaking."
+    runtime.speech.feed_audio("stage", AUDIO / "intro_4.wav")  # "This is David speaking."
     wait_for(lambda: bool(seen.given), what=f"the name to be given ({seen.offers})")
     (given,) = seen.given
     assert (given.name, given.actor) == ("David", "engine:introductions")
@@ -143,13 +143,13 @@ def test_no_introduction_offers_nothing_and_nobody_in_view_is_said(
     live: tuple[EngineRuntime, Seen], tmp_path: Path
 ) -> None:
     runtime, seen = live
-    heard = runtime.feed_audio("stage", AUDIO / "intro_6.wav")  # a sentence about a parcel
+    heard = runtime.speech.feed_audio("stage", AUDIO / "intro_6.wav")  # a sentence about a parcel
     assert heard.name is None and heard.transcript
     # The door camera analyses nothing yet at first: pretend its picture is old by asking
     # about a camera whose analyzer has seen no frame.
     door = runtime.pipelines["door"].analyzer
     door.latest = None
-    runtime.feed_audio("door", AUDIO / "intro_4.wav")  # "This is David speaking."
+    runtime.speech.feed_audio("door", AUDIO / "intro_4.wav")  # "This is David speaking."
     wait_for(lambda: bool(seen.offers), what="the offer")
     offer = seen.offers[-1]
     if offer.camera == "door" and offer.track_id is None:
@@ -158,7 +158,7 @@ def test_no_introduction_offers_nothing_and_nobody_in_view_is_said(
             assert runtime.introductions is not None
             runtime.introductions.give(offer.offer_id, OPERATOR)
     with pytest.raises(ValueError, match="no camera 'attic'"):
-        runtime.feed_audio("attic", AUDIO / "intro_4.wav")
+        runtime.speech.feed_audio("attic", AUDIO / "intro_4.wav")
 
 
 def test_only_someone_who_manages_people_renames_a_named_person(db_url: str) -> None:
@@ -205,7 +205,9 @@ def test_the_speech_model_setting_chooses_whisper_tiny_en(db_url: str, tmp_path:
                 key="analytics.speech_model_tiny", value=1, at=datetime.now(UTC), actor=ADMIN
             )
         )
-        heard = runtime.feed_audio("door", AUDIO / "intro_1.wav")  # "Hello, my name is Sarah."
+        heard = runtime.speech.feed_audio(
+            "door", AUDIO / "intro_1.wav"
+        )  # "Hello, my name is Sarah."
         assert (heard.name, heard.pass_used) == ("Sarah", "tiny.en")
         assert heard.confidence is not None and heard.confidence > 0.3
     finally:

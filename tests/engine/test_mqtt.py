@@ -227,7 +227,8 @@ def test_alerts_and_commands_over_mqtt_act_as_the_granted_service_account(
         assert ("mqtt:eve", "mqtt.command", "denied") in said
         assert ("service:ha-service", "alert.acknowledge", "ok") in said
         assert ("service:ha-service", "alert_rule.arm", "ok") in said
-        state, detail = engine.mqtt.health() if engine.mqtt else (None, "")
+        mqtt = engine.mqtt.service
+        state, detail = mqtt.health() if mqtt else (None, "")
         assert state is HealthState.OK
         assert detail.startswith(f"connected to mqtt://127.0.0.1:{broker.port}; ")
     finally:

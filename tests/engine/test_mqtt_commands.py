@@ -509,7 +509,7 @@ def test_a_site_file_mapping_a_broker_user_to_an_admin_account_grants_nothing(
     runtime.start()
     intruder = Subscriber(open_broker, "intruder", [f"{BASE}/command/intruder/result"])
     try:
-        assert runtime.writer is not None and runtime.store is not None and runtime.mqtt
+        assert runtime.writer is not None and runtime.store is not None and runtime.mqtt.service
         runtime.writer.execute(
             CreateAccount(
                 name="svc-admin", roles=frozenset({Role.ADMIN}), at=datetime.now(UTC),
@@ -523,7 +523,7 @@ def test_a_site_file_mapping_a_broker_user_to_an_admin_account_grants_nothing(
             ADMIN,
             RuleSpec(rule_id=0, name=RULE, camera="plaza", room=None, trigger="person"),
         )
-        mqtt = runtime.mqtt
+        mqtt = runtime.mqtt.service
         intruder.wait(lambda: mqtt.connected)
         for token in (None, new_service_token()):  # with none, and one of its own making
             body = {"rule": RULE} | ({"token": token} if token else {})

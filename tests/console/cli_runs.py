@@ -17,7 +17,9 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from console.cli import main
@@ -33,20 +35,46 @@ class Ran:
     stderr: str
 
 
-def watchfloor(*args: str, env: Mapping[str, str] | None = None, stdin: str = "") -> Ran:
-    """``watchfloor ARGS`` run by :func:`console.cli.main` in this process."""
+def watchfloor(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    stdin: str = "",
+    beside: Callable[[Callable[[], str]], object] | None = None,
+) -> Ran:
+    """``watchfloor ARGS`` run by :func:`console.cli.main` in this process. ``beside``, if
+    given, runs in a thread while the command runs (a client of a server the command runs),
+    given a function that returns what the command has written to stderr so far; what it
+    raises is raised here once the command has returned."""
     out, err = io.StringIO(), io.StringIO()
+    failures: list[BaseException] = []
+
+    def run_beside() -> None:
+        assert beside is not None
+        try:
+            beside(err.getvalue)
+        except BaseException as exc:  # re-raised in the test's thread
+            failures.append(exc)
+
+    client = threading.Thread(target=run_beside, name="beside-watchfloor", daemon=True)
     with _environment(env or {}), _logged_to(err), contextlib.ExitStack() as stack:
         stack.enter_context(contextlib.redirect_stdout(out))
         stack.enter_context(contextlib.redirect_stderr(err))
         saved_stdin = sys.stdin
         sys.stdin = io.StringIO(stdin)
         try:
+            if beside is not None:
+                client.start()
             code = main(list(args))
         except SystemExit as exc:  # argparse: a usage error (2) or --help (0)
             code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
         finally:
             sys.stdin = saved_stdin
+            if beside is not None:
+                client.join(60)  # a fail-safe: the client has its own time limits
+    if client.is_alive():
+        raise AssertionError("the client beside the command did not finish within 60 s")
+    if failures:
+        raise failures[0]
     return Ran(args, code, out.getvalue(), err.getvalue())
 
 
@@ -93,3 +121,26 @@ def _logged_to(err: io.StringIO) -> Iterator[None]:
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
+
+
+def wait_for_line(
+    stderr: Callable[[], str], wanted: str, *, after: str | None = None, timeout_s: float = 30
+) -> str:
+    """The first whole line of ``stderr()`` that holds ``wanted``, or with ``after`` the
+    whole line right after the line ``after`` (failing if that one does not hold
+    ``wanted``); polled for up to ``timeout_s`` (a fail-safe: it ends at the line)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        lines = [line[:-1] for line in stderr().splitlines(keepends=True) if line.endswith("\n")]
+        if after is not None:
+            following = lines[lines.index(after) + 1 :][:1] if after in lines else []
+            if following:
+                assert wanted in following[0], f"after {after!r} came {following[0]!r}"
+                return following[0]
+        else:
+            found = [line for line in lines if wanted in line]
+            if found:
+                return found[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no line with {wanted!r} within {timeout_s:g} s: {lines}")
+        time.sleep(0.05)

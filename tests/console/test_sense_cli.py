@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +24,7 @@ from engine.store import Store
 from engine.store.audit import AuditListRequest
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN
-from tests.conftest import REPO
+from tests.console.cli_runs import wait_for_line, watchfloor
 
 SECRET = "c0ffee" * 10
 NODE, PEER = "AA:BB:CC:DD:EE:01", "AA:BB:CC:DD:EE:02"
@@ -91,25 +88,13 @@ def test_token_rotate_issues_a_random_token_once_and_revoke_removes_it(
 def test_serve_runs_the_node_server_and_reports_each_node(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    env = {**os.environ, "WATCHFLOOR_NODE_SECRET": SECRET}
     db = f"sqlite:///{tmp_path / 's.db'}"
     assert main(["--db", db, "sense", "token", NODE, "--rotate"]) == exit_codes.OK
     token = capsys.readouterr().out.strip()  # issued by hand, as for a node flashed by hand
     serve = ["sense", "serve", "--port", "0", "--duration", "6", "--json"]
-    child = subprocess.Popen(
-        [sys.executable, "-m", "console", "--db", db, *serve],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=REPO,
-    )
-    try:
-        assert child.stderr is not None
-        line = ""
-        deadline = time.monotonic() + 30
-        while "(/ws/node)" not in line and time.monotonic() < deadline:  # ours, not a log
-            line = child.stderr.readline()
+
+    def node(stderr: Callable[[], str]) -> None:
+        line = wait_for_line(stderr, "(/ws/node)")  # ours, not a log
         assert "listening on 127.0.0.1:" in line, line
         port = int(line.split("127.0.0.1:")[1].split()[0])
         with connect(f"ws://127.0.0.1:{port}/ws/node", open_timeout=10) as ws:
@@ -135,15 +120,13 @@ def test_serve_runs_the_node_server_and_reports_each_node(
             )
             ws.send(frame)
             ws.send(frame[:-1])  # one byte short: malformed, counted
-        out, err = child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode == 0, err
-    report = json.loads(out)
-    (node,) = report["nodes"]
-    assert node["mac"] == NODE and node["frames_received"] == 1
-    assert sum(node["malformed"].values()) == 1
+
+    result = watchfloor("--db", db, *serve, env={"WATCHFLOOR_NODE_SECRET": SECRET}, beside=node)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    (node_report,) = report["nodes"]
+    assert node_report["mac"] == NODE and node_report["frames_received"] == 1
+    assert sum(node_report["malformed"].values()) == 1
     assert report["rejected"]["rejections"] == 0
 
 

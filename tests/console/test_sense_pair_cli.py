@@ -6,12 +6,8 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import os
 import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +24,7 @@ from engine.store import Store
 from engine.store.audit import AuditListRequest
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN
-from tests.conftest import REPO
+from tests.console.cli_runs import wait_for_line, watchfloor
 
 SECRET = "c0ffee" * 10
 MAC = "AA:BB:CC:DD:EE:09"
@@ -53,25 +49,14 @@ def provision(port: int) -> tuple[int, dict[str, str]]:
 @pytest.mark.slow
 def test_serve_pair_provisions_a_node_that_was_never_given_a_token(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 's.db'}"
-    env = {**os.environ, "WATCHFLOOR_NODE_SECRET": SECRET}
     serve = ["sense", "serve", "--port", "0", "--duration", "8", "--pair", "60"]
-    child = subprocess.Popen(
-        [sys.executable, "-m", "console", "--db", db, *serve],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=REPO,
-    )
-    try:
-        assert child.stderr is not None
-        line = ""
-        deadline = time.monotonic() + 30
-        while "(/ws/node)" not in line and time.monotonic() < deadline:  # ours, not a log
-            line = child.stderr.readline()
+
+    def node(stderr: Callable[[], str]) -> None:
+        line = wait_for_line(stderr, "(/ws/node)")  # ours, not a log
         assert "listening on 127.0.0.1:" in line, line
         port = int(line.split("127.0.0.1:")[1].split()[0])
-        assert "pairing open for 60 s" in child.stderr.readline()  # said once it is open
+        following = wait_for_line(stderr, "", after=line)
+        assert "pairing open for 60 s" in following  # said once it is open
         code, reply = provision(port)  # the node knows only its MAC
         assert code == 200, reply
         with connect(f"ws://127.0.0.1:{port}/ws/node", open_timeout=10) as ws:
@@ -83,12 +68,10 @@ def test_serve_pair_provisions_a_node_that_was_never_given_a_token(tmp_path: Pat
             }
             ws.send(json.dumps({**hello, "token": reply["node_token"]}))
             assert json.loads(ws.recv(timeout=10))["type"] == "role"  # accepted
-        out, err = child.communicate(timeout=60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    assert child.returncode == exit_codes.OK, err
+
+    result = watchfloor("--db", db, *serve, env={"WATCHFLOOR_NODE_SECRET": SECRET}, beside=node)
+    out, err = result.stdout, result.stderr
+    assert result.returncode == exit_codes.OK, err
     assert f"{MAC}:" in out
     store = Store(db)
     try:

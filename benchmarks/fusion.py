@@ -10,7 +10,7 @@ room next to it that no camera sees, three walkers, the lobby's nodes hearing th
 tags). The camera is first calibrated from the floor markers its picture shows, clicked
 with 2 px of scatter, as an admin would.
 
-Figures, summed over the seeds (see :mod:`engine.fusion.evaluate` for each):
+Figures, summed over the seeds (see :mod:`engine.sim.fusion_score` for each):
 
 - calibration: the error against the truth over the floor the camera sees (median of the
   runs' medians; target ≤ 0.3 m), and the leave-one-out error the admin is shown;
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.sensing_localisation import watchfloor_json
-from engine.fusion.evaluate import summary
+from engine.sim.fusion_score import summary
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = (7, 11, 23)

@@ -10,13 +10,13 @@ fusion service hears (the cameras' tracked people, the rooms' blobs and heard de
 faces recognised) and the moments it ticked, with the cameras' calibrations and the scene's
 start. A *replay* feeds those to a fresh :class:`~engine.fusion.service.FusionService`
 (ticked at the recorded moments, so it drains the same events before each tick as it did
-live) scored by the real :class:`~engine.fusion.evaluate.FusionScorer` against the walkers'
+live) scored by the real :class:`~engine.sim.fusion_score.FusionScorer` against the walkers'
 true paths (the walkthrough is a function of its seed). The replay of unchanged code gives
 the live run's figures again, update for update.
 
 The recordings live in ``artifacts/fusion-replays/`` (made when missing; ``--record`` makes
 them anew). ``--set NAME=VALUE`` overrides a constant of :mod:`engine.fusion.associate` for
-the replay (a sweep without an edit). The figures are :func:`engine.fusion.evaluate.summary`
+the replay (a sweep without an edit). The figures are :func:`engine.sim.fusion_score.summary`
 over the seeds, with each seed's own.
 
 ``python -m benchmarks.fusion_replay [--seeds 7 11 23] [--duration 150] [--record]
@@ -158,9 +158,9 @@ def replay(path: Path, watch: Callable[..., None] | None = None) -> dict[str, An
     from console.commands.fusion import DEFAULT_SITE, _camera_sees_room, true_boxes
     from engine.bus import EventBus
     from engine.config import SourceKind, load_site
-    from engine.fusion.evaluate import FusionScorer
     from engine.fusion.service import FusionService
-    from engine.fusion.walkthrough import walkthrough
+    from engine.sim.fusion_score import FusionScorer
+    from engine.sim.walkthrough import walkthrough
 
     with path.open("rb") as handle:
         recorded = pickle.load(handle)  # our own artifact (record)
@@ -223,7 +223,7 @@ def _set(assignments: list[str]) -> dict[str, float]:
 def run(
     seeds: tuple[int, ...] = SEEDS, duration: float = DURATION_S, fresh: bool = False
 ) -> dict[str, Any]:
-    from engine.fusion.evaluate import summary
+    from engine.sim.fusion_score import summary
 
     for seed in seeds:
         if fresh or not recording_path(seed, duration).exists():

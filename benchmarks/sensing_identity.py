@@ -4,7 +4,7 @@ Each run is a child process of ``watchfloor sense simulate --ble`` with a fresh 
 the simulated walkers carry BLE tags ("Walker 1", …) whose RSSI the simulated nodes report in
 ``ble`` messages every 5 s (spaxel's firmware interval; path loss −65 dBm at 1 m, exponent 2.5,
 4 dB scatter), over the same loopback WebSockets as their CSI, and the engine names the blobs
-(see :mod:`engine.sensing.evaluate`, ``IdentityScorer``).
+(see :mod:`engine.sim.sensing_score`, ``IdentityScorer``).
 
 Scenarios:
 

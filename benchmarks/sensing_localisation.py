@@ -4,7 +4,7 @@ Each run is a child process of ``watchfloor sense simulate`` with a fresh SQLite
 simulated nodes send CSI over loopback WebSockets to the node server, the engine's signal
 chain, Fresnel fusion and tracker run at 10 ticks a second, events go to the store, and the
 report scores every tick against the walkers' true positions (see
-:mod:`engine.sensing.evaluate`). Real time: a run takes its duration plus 5 s of calibration.
+:mod:`engine.sim.sensing_score`). Real time: a run takes its duration plus 5 s of calibration.
 
 Scenarios (the sensing issue's targets):
 

@@ -6,7 +6,7 @@ walking towards, away from and across the camera), filmed by a camera mounted at
 two places: a corner (looking along the diagonal) and the middle of the south wall. 125
 pictures of each at 10 fps (12.5 s), 640 × 480.
 
-Recall: among the people whose true box (:func:`engine.fusion.scene.truth_boxes`, clipped to
+Recall: among the people whose true box (:func:`engine.sim.scene.truth_boxes`, clipped to
 the picture) is at least 60 px tall and who are at least 70 % visible (in the picture and
 not behind a nearer person's box), the share that the built-in YOLOv3-tiny (the default
 detector, as the analyzer runs it: the whole frame) finds with IoU ≥ 0.4, matched one to one
@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from engine.fusion.scene import (
+from engine.sim.nodes import ScriptedWalker
+from engine.sim.scene import (
     CameraView,
     Floor,
     FloorRect,
@@ -41,7 +42,6 @@ from engine.fusion.scene import (
     render,
     truth_boxes,
 )
-from engine.sensing.simulator import ScriptedWalker
 from engine.vision.detect import make_detector
 from engine.vision.geometry import Box, iou_matrix
 

@@ -11,7 +11,7 @@ Camera coordinates follow OpenCV: x right, y down, z along the optical axis, so 
 front of the camera when its camera z is positive.
 
 This is the site file's ``view`` of a simulated camera (engine.config), hence a basic module
-that knows nothing else of the engine; :mod:`engine.fusion.scene` renders pictures through it.
+that knows nothing else of the engine; :mod:`engine.sim.scene` renders pictures through it.
 """
 
 from __future__ import annotations

@@ -332,7 +332,7 @@ class SensingNodeConfig:
 
 
 _FALL_ALERTS = ("confirmable", "everywhere", "off")
-SCENES = ("walkthrough",)  # engine.fusion.walkthrough  # engine.sensing.falls.FALL_ALERT_CHOICES
+SCENES = ("walkthrough",)  # engine.sim.walkthrough  # engine.sensing.falls.FALL_ALERT_CHOICES
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,7 +354,7 @@ class SensingConfig:
     fall_alerts: str = "confirmable"
     fall_confirm_s: float = 8.0
     # A simulated scene over the whole site instead of random walkers in each room:
-    # "walkthrough" (engine.fusion.walkthrough): people walk through the simulated
+    # "walkthrough" (engine.sim.walkthrough): people walk through the simulated
     # cameras' views and from room to room; the first room's nodes hear their tags.
     scene: str | None = None
 

@@ -11,7 +11,7 @@ audited) and its error measured twice: the median leave-one-out error the admin 
 and the error against the truth over the floor the camera sees (a 0.5 m grid of points,
 each mapped from its true picture point).
 
-Then the scene runs for ``--duration`` seconds and :class:`engine.fusion.evaluate.FusionScorer`
+Then the scene runs for ``--duration`` seconds and :class:`engine.sim.fusion_score.FusionScorer`
 scores every fusion update against where the walkers really are. The report (stdout with
 ``--json``, else a summary on stderr) has the calibration errors, the fusion's scores, what
 was stored (joins, paths) and what the senses saw.
@@ -121,10 +121,10 @@ def simulate(
     inputs there (:mod:`benchmarks.fusion_replay`)."""
     from engine.bus import EventBus
     from engine.config import SourceKind
-    from engine.fusion.evaluate import FusionScorer
     from engine.fusion.service import FusionRecord
     from engine.runtime import EngineRuntime
     from engine.sensing.service import SensingUpdated
+    from engine.sim.fusion_score import FusionScorer
     from engine.store import Store
 
     store = Store(db_url)
@@ -217,7 +217,7 @@ def calibrate_from_markers(
 ) -> dict[str, Any]:
     """Calibrate ``camera`` from its floor markers as an admin clicks them; the errors."""
     from engine.fusion.floor import PointPair, calibrate
-    from engine.fusion.scene import marker_points
+    from engine.sim.scene import marker_points
 
     view = camera.view
     area = runtime.camera_scene.floor.area

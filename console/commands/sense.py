@@ -12,7 +12,7 @@ the OS keyring) until rotated (see :mod:`engine.sensing.nodes.tokens`).
 
 ``simulate`` runs a simulated room through the whole live path (simulated nodes → loopback
 WebSocket → node server → signal chain → fusion → tracker → events in the store) and reports
-how well the blobs followed the walkers (:mod:`engine.sensing.evaluate`). ``explain`` prints
+how well the blobs followed the walkers (:mod:`engine.sim.sensing_score`). ``explain`` prints
 a stored blob's explanation: the links that put it there, their shares, Fresnel zones and
 ellipsoids.
 """
@@ -521,16 +521,16 @@ def _simulate(args: argparse.Namespace, db_url: str) -> int:
     from engine.bus import EventBus
     from engine.clock import REAL_CLOCK
     from engine.record.losses import MediaWriteWatch
-    from engine.sensing.evaluate import (
+    from engine.sensing.falls import RECOMMENDED_HEIGHTS_M
+    from engine.sensing.recording.recorder import SensingRecorder
+    from engine.sensing.records import LastBlobId
+    from engine.sensing.service import SensingRecord
+    from engine.sim.sensing_score import (
         advised_room,
         confirmable_fall_spot,
         simulate_room,
         simulated_room,
     )
-    from engine.sensing.falls import RECOMMENDED_HEIGHTS_M
-    from engine.sensing.recording.recorder import SensingRecorder
-    from engine.sensing.records import LastBlobId
-    from engine.sensing.service import SensingRecord
     from engine.store import Store
     from engine.store.writer import StoreWriter
 

@@ -1,22 +1,27 @@
 """WiFi sensing: CSI from ESP32 nodes (spaxel wire-compatible), the per-link signal chain,
-the Fresnel fusion grid, blobs and their tracker, explanations, and the simulator.
+the Fresnel voxel grid, blobs and their tracker, falls, and a room's recording and replay.
 
-- :mod:`engine.sensing.nodes.protocol`: the node wire protocol (pure parsing and encoding, no I/O).
+One room live is :mod:`engine.sensing.service` (node server → signal chain → grid → tracker →
+events and snapshots); what it draws from, in the order frames flow:
+
+- :mod:`engine.sensing.nodes`: node ingest. The wire protocol (pure parsing and encoding), the
+  node server (WebSocket ``/ws/node`` and ``POST /api/provision`` on one port, its own
+  ``sensing-server`` thread), what it admits from strangers, node tokens, and pairing.
 - :mod:`engine.sensing.signal`: the per-link signal chain (amplitude, phase, adaptive
   baseline, deltaRMS, motion), vectorised across links.
-- :mod:`engine.sensing.grid.fresnel`: the voxel grid, per-link Fresnel weights, blobs, their
-  explanations and the blob tracker (pure numpy/scipy).
-- :mod:`engine.sensing.nodes.server`: the node server (WebSocket ``/ws/node`` and
-  ``POST /api/provision`` on one port, on its own ``sensing-server`` thread) and its
-  registry of nodes.
-- :mod:`engine.sensing.service`: one sensing room live (server → signal chain → fusion →
-  tracker → events and snapshots); :mod:`engine.sensing.evaluate` scores it against the
-  simulator; :mod:`engine.sensing.records` reads blob history back; :mod:`engine.sensing.view`
-  is what the console draws.
-- :mod:`engine.identity.ble`: BLE identities (path-loss distance, weighted trilateration, the
-  device-to-blob match); not yet fed by the service.
-- :mod:`engine.sensing.simulator`: the demo's simulated site: walkers in a room, the CSI the
-  nodes would measure from a stated physical model (free-space paths, a wall reflection,
-  one 1/n² Fresnel-weighted path per walker, noise, AGC and int8), and node clients that
-  send it to the node server over WebSocket as real nodes do.
+- :mod:`engine.sensing.grid`: the Fresnel voxel grid (per-link weights, blobs and their
+  explanations; ``grid.fresnel``), the blob tracker (``grid.tracker``) and what a node layout
+  can see (``grid.capability``). Pure numpy/scipy. ("Fusion" is kept for one person across
+  senses, :mod:`engine.fusion`.)
+- :mod:`engine.sensing.falls`: fall detection from tracked blobs.
+- :mod:`engine.sensing.recording`: a room's recording (``recording.recorder``) and its
+  replay through the same chain (``recording.replay``).
+- :mod:`engine.sensing.view`: what the console draws; :mod:`engine.sensing.records` reads
+  blob history back and asks for pairing through the store; :mod:`engine.sensing.actions` are
+  the room's use cases.
+
+BLE identities (which blob carries a registered phone or tag) are :mod:`engine.identity.ble`.
+The simulated site (walkers, the CSI they cause, simulated nodes, and scoring against their
+truth) is :mod:`engine.sim`, which this package never imports: a room runs simulated nodes
+handed to it as :class:`~engine.sensing.service.SimulatedNodes`.
 """

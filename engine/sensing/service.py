@@ -39,11 +39,11 @@ lasted :data:`BLOB_HISTORY_S`; it ends after coasting 3 s without detection
 became history).
 Blob ids number on from the highest one stored, so an id names one blob for good.
 
-The simulator (a product feature for the demo site): with a :class:`SimulationSpec` the service
-also runs simulated nodes at the room's node positions (their MACs from the site file, else
-:func:`~engine.sensing.simulator.sim_mac`), which connect to this server over a real loopback
-WebSocket, each with a token of this run from the room's token book, checked at hello
-exactly as a real node's is. Snapshots then say ``simulated`` and carry
+The simulator (a product feature for the demo site): given :class:`SimulatedNodes` (built by
+:mod:`engine.sim`, :class:`engine.sim.room.SimulationSpec`; this module never imports it) the
+service also runs simulated nodes at the room's node positions, which connect to this server
+over a real loopback WebSocket, each with a token of this run from the room's token book,
+checked at hello exactly as a real node's is. Snapshots then say ``simulated`` and carry
 the walkers' true positions.
 
 Threads: :meth:`start` and :meth:`stop` from the owner; :meth:`snapshot`, :meth:`explain`,
@@ -60,17 +60,17 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.events import Event, EventRecord, PeopleSeenInRoom
+from engine.events import Event, EventRecord, PeopleSeenInRoom, to_console_newest
 from engine.identity.ble import (
     MAX_AGE_S,
     BleSightings,
@@ -115,20 +115,6 @@ from engine.sensing.nodes.server import (
 from engine.sensing.nodes.tokens import NodeTokenBook
 from engine.sensing.recording.recorder import SensingRecorder
 from engine.sensing.signal import DEFAULT_THRESHOLD, LinkState, SignalChain
-from engine.sensing.simulator import (
-    ABSENT,
-    EnteringWalker,
-    NodeSimulation,
-    NodeSimulationProcess,
-    Room,
-    SimNode,
-    SimulationPlan,
-    Simulator,
-    Walker,
-    random_walkers,
-    sim_ble_address,
-    sim_mac,
-)
 from engine.sensing.view import (
     BlobExplanation,
     BlobIdentity,
@@ -148,7 +134,6 @@ from engine.supervise import SupervisedThread
 
 log = logging.getLogger(__name__)
 
-WALKER_COLOURS: Final = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#CC79A7", "#D55E00")
 
 TICK_HZ: Final = 10.0
 SESSION_START: Final = "session.start"  # the recording's first record of an engine run
@@ -259,34 +244,45 @@ class RoomSpec:
     falls: FallPolicy = DEFAULT_FALL_POLICY
 
 
-@dataclass(frozen=True, slots=True)
-class SimulationSpec:
-    """Simulated nodes for the room: ``walkers`` random walkers from ``seed``, who enter
-    after ``enter_after_s`` seconds (the room is empty before, so every link learns its
-    baseline as a real installation does), sending at ``rate_hz``."""
+class SimulationRun(Protocol):
+    """A room's simulated nodes while they run: the simulation's time at an engine time (None
+    before it starts), where its walkers truly are at a time of it (those who have entered),
+    and the nodes' stop and wait."""
 
-    walkers: int = 1
-    seed: int = 0
-    enter_after_s: float = 0.0
-    rate_hz: float = 20.0
-    walker_list: tuple[Walker, ...] | None = None  # scripted walkers instead of random ones
-    truth_walkers: tuple[Walker, ...] | None = None  # an identical copy read for ground truth
-    # Run the simulated nodes in a process of their own (random walkers only), as real nodes
-    # would be: the engine's threads then do not share the interpreter lock with them.
-    separate_process: bool = False
-    # Each walker carries a BLE tag the nodes report (sim_ble_address(1), (2), …); the room
-    # knows them as "Walker 1", "Walker 2", … (simulated: nobody in the face memory).
-    ble: bool = False
-    ble_every_s: float = 5.0
-    # Walker 1 falls, the next one sits down, the next lies down slowly, this many seconds
-    # after entering (engine.sensing.postures).
-    fall_at_s: float | None = None
-    sit_at_s: float | None = None
-    lie_at_s: float | None = None
-    fall_spot: tuple[float, float] | None = None  # walker 1 walks in to fall here
-    # The engine clock's monotonic time at the simulation's t = 0 (None: when the nodes
-    # start): a scene shared with simulated cameras and other rooms runs on one origin.
-    time_origin_s: float | None = None
+    def sim_time(self, now_s: float) -> float | None: ...
+
+    def truth(self, sim_s: float) -> tuple[Vec3, ...]: ...
+
+    def stop(self) -> None: ...
+
+    def wait(self, timeout_s: float | None = None) -> object: ...
+
+
+class SimulatedNodes(Protocol):
+    """Simulated nodes for a room (the demo site, ``watchfloor sense simulate``): one at each
+    of the room's nodes, connecting to the room's node server as real nodes do. Built by
+    :mod:`engine.sim` (:class:`engine.sim.room.SimulationSpec`) and handed to the service by
+    whoever composes the engine: live code never imports the simulation."""
+
+    def node_macs(self, room: RoomSpec) -> dict[str, str]:
+        """``{MAC: node id}`` of the nodes it runs for ``room``."""
+        ...
+
+    def devices(self) -> Mapping[str, KnownDevice]:
+        """The BLE tags its walkers carry, as the room knows them."""
+        ...
+
+    def start(
+        self,
+        room: RoomSpec,
+        *,
+        url: str,
+        grant: Callable[[str], str],
+        token_for: Callable[[str], str | None],
+        clock: Clock,
+    ) -> SimulationRun:
+        """Start the nodes, connecting to ``url`` with the tokens ``grant`` gives them."""
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -311,6 +307,7 @@ class SensingRecord(Event):
         )
 
 
+@to_console_newest(per=lambda event: event.snapshot.room_id)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SensingUpdated(Event):
     """The room after a fusion tick (not history)."""
@@ -426,7 +423,7 @@ class SensingService:
         tokens: NodeTokenBook | None = None,
         host: str = "127.0.0.1",
         port: int = 8080,
-        simulation: SimulationSpec | None = None,
+        simulation: SimulatedNodes | None = None,
         first_blob_id: int = 1,
         blob_id_step: int = 1,
         tick_hz: float = TICK_HZ,
@@ -534,11 +531,7 @@ class SensingService:
             **(server_options or {}),
         )
         self._simulation_spec = simulation
-        self._simulator: Simulator | None = None
-        self._simulation: NodeSimulation | NodeSimulationProcess | None = None
-        self._sim_origin: NodeSimulationProcess | None = None  # its origin, once it has one
-        self._truth: tuple[Walker, ...] = ()
-        self._sim_origin_s: float | None = None
+        self._simulation: SimulationRun | None = None
         self._pairing: PairingDesk | None = None
         # Each camera track's latest place in the room: (event seconds, x, y).
         self._camera_places: dict[tuple[str, int], tuple[float, float, float]] = {}
@@ -611,25 +604,20 @@ class SensingService:
         return self._server
 
     @property
-    def simulation(self) -> NodeSimulation | NodeSimulationProcess | None:
+    def simulation(self) -> SimulationRun | None:
         return self._simulation
 
     def sim_time(self, now_s: float) -> float | None:
         """Seconds of simulated time at engine time ``now_s`` (None unless simulating)."""
-        if self._sim_origin_s is None and self._sim_origin is not None:
-            self._sim_origin_s = self._sim_origin.origin_s  # the engine clock is monotonic()
-        if self._sim_origin_s is None:
-            return None
-        return now_s - self._sim_origin_s
+        return None if self._simulation is None else self._simulation.sim_time(now_s)
 
     def truth(self, now_s: float) -> tuple[Vec3, ...]:
         """Where the simulated walkers are at engine time ``now_s`` (walkers who have not
         entered yet are left out); empty unless simulating."""
         t = self.sim_time(now_s)
-        if t is None:
+        if t is None or self._simulation is None:
             return ()
-        spots = (walker.position_at(max(t, 0.0)) for walker in self._truth)
-        return tuple(p for p in spots if p != ABSENT)
+        return self._simulation.truth(t)
 
     def token_for(self, mac: str) -> str | None:
         """The token of this run's simulated node ``mac`` (None for any other node: a real
@@ -1605,14 +1593,9 @@ class SensingService:
             if node_id in self._positions:
                 self._mac_to_node.setdefault(mac, node_id)
 
-    def _simulated_nodes(self) -> list[SimNode]:
-        return [
-            SimNode(n.mac or sim_mac(i + 1), n.position, n.node_id)
-            for i, n in enumerate(self.room.nodes)
-        ]
-
     def _place_simulated_nodes(self) -> None:
-        self.place_macs({node.mac: node.node_id or "" for node in self._simulated_nodes()})
+        assert self._simulation_spec is not None
+        self.place_macs(self._simulation_spec.node_macs(self.room))
 
     def _grant(self, mac: str) -> str:
         """A token of this run for simulated node ``mac``, from the room's book: the
@@ -1622,73 +1605,18 @@ class SensingService:
             token = self._simulated_tokens[mac] = self._tokens.grant(mac)
         return token
 
-    def _start_simulation(self, spec: SimulationSpec) -> None:
-        width, depth, height = self.room.size
-        room = Room(width, depth, height)
-        nodes = self._simulated_nodes()
+    def _start_simulation(self, spec: SimulatedNodes) -> None:
         self._place_simulated_nodes()
-        url = f"ws://127.0.0.1:{self._server.port}"
-        plan = SimulationPlan(
-            room=self.room.size,
-            nodes=tuple((n.mac, n.position, n.node_id) for n in nodes),
-            walkers=spec.walkers,
-            seed=spec.seed,
-            enter_after_s=spec.enter_after_s,
-            rate_hz=spec.rate_hz,
-            channel=self.room.channel,
-            node_tokens=tuple((n.mac, self._grant(n.mac)) for n in nodes),
-            ble=spec.ble,
-            ble_every_s=spec.ble_every_s,
-            fall_at_s=spec.fall_at_s,
-            sit_at_s=spec.sit_at_s,
-            lie_at_s=spec.lie_at_s,
-            fall_spot=spec.fall_spot,
-        )
-        truth = spec.truth_walkers or tuple(
-            plan.posed(random_walkers(room, spec.walkers, spec.seed))
-        )
-        self._truth = tuple(EnteringWalker(w, spec.enter_after_s) for w in truth)
-        if spec.ble:
-            count = len(spec.walker_list) if spec.walker_list is not None else spec.walkers
-            self._simulated_devices = {
-                sim_ble_address(i + 1): KnownDevice(
-                    address=sim_ble_address(i + 1),
-                    label=f"simulated tag {i + 1}",
-                    name=f"Walker {i + 1}",
-                    person_id=None,
-                    colour=WALKER_COLOURS[i % len(WALKER_COLOURS)],
-                )
-                for i in range(count)
-            }
+        self._simulated_devices = dict(spec.devices())
+        if self._simulated_devices:
             self._registry = {**self._simulated_devices, **self._registry}
-        if spec.separate_process:
-            if spec.walker_list is not None:
-                raise ValueError("a separate simulation process takes random walkers only")
-            process = NodeSimulationProcess(url, plan)
-            self._simulation = process
-            self._sim_origin = process
-            process.start()
-            return
-        self._simulator = plan.build(spec.walker_list)
-        origin: list[float] = []
-
-        def time_source() -> float:  # run_nodes reads it first for its time origin
-            now = self._clock.monotonic()
-            if not origin:
-                first = spec.time_origin_s if spec.time_origin_s is not None else now
-                origin.append(first)
-                self._sim_origin_s = first
-                return first
-            return now
-
-        self._simulation = NodeSimulation(
-            url,
-            self._simulator,
-            duration_s=None,
+        self._simulation = spec.start(
+            self.room,
+            url=f"ws://127.0.0.1:{self._server.port}",
+            grant=self._grant,
             token_for=self.token_for,
-            time_source=time_source,
+            clock=self._clock,
         )
-        self._simulation.start()
 
 
 def _node_view(

@@ -21,9 +21,9 @@ picture. A masked camera's own H.264/H.265 packets hold the unmasked picture, so
 not given to the recorder (``Frame.packets`` is None) and its clips are encoded from the
 masked frames instead.
 
-A simulated camera (:mod:`engine.vision.sim_capture`) films the scene its source is given
-(``scene``); it is paced at its frame rate like a file, as a live camera paces itself. Without
-a scene it says so and ends.
+A simulated camera films the scene its source is given (``scene``, a :class:`SimulatedScene`
+that :mod:`engine.sim` builds; live code never imports it); it is paced at its frame rate like
+a file, as a live camera paces itself. Without a scene it says so and ends.
 
 Time: every frame's ``captured_at`` (monotonic) and ``wall_at`` (UTC) are read once, together,
 from the engine clock, and everything derived from the frame (events, snapshots, clips) uses
@@ -43,9 +43,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from engine.bus import EventBus
+from engine.camera_view import CameraView
 from engine.clock import Clock
 from engine.config import CameraConfig, CameraSecretError, SourceKind
 from engine.cv import import_cv2
@@ -59,12 +60,19 @@ from engine.vision.capture import (
     open_pyav,
 )
 from engine.vision.privacy import MaskSlot
-from engine.vision.sim_capture import SimulatedCapture, SimulatedScene
 
 if TYPE_CHECKING:  # the analysis sits on top of sources; only its type is named here
     from engine.vision.analysis import FrameAnalysis
 
 log = logging.getLogger(__name__)
+
+
+class SimulatedScene(Protocol):
+    """What a simulated camera films: a scene that gives a capture of itself seen through a
+    camera's view (:class:`engine.sim.walkthrough.WalkthroughScene`, whose capture renders
+    it, :class:`engine.sim.camera.SimulatedCapture`)."""
+
+    def capture(self, view: CameraView) -> Capture: ...
 
 
 STALL_TIMEOUT_S = 3.0  # no frame for this long: offline (the issue asks for ≤ 5 s)
@@ -368,7 +376,7 @@ class CameraSource:
         elif cam.kind is SourceKind.SIMULATED:
             scene, view = self._scene, cam.view
             assert scene is not None and view is not None  # checked before the first open
-            capture = SimulatedCapture(view, scene.time_s, scene.people_at, floor=scene.floor)
+            capture = scene.capture(view)
         elif cam.kind is SourceKind.FILE:
             path = cam.file_path
             assert path is not None

@@ -39,7 +39,7 @@ from engine.media import MediaFile
 from engine.paths import sensing_recording_dir
 from engine.retention import RetentionPolicy, RetentionReport, run_retention
 from engine.sensing.recording.recorder import RecordingReader, SensingRecorder, kept_segments
-from engine.sensing.simulator import Room, Simulator, perimeter_nodes, random_walkers
+from engine.sim.nodes import Room, Simulator, perimeter_nodes, random_walkers
 from engine.store import Store
 from engine.store.audit import AuditListRequest, verify_audit
 from engine.store.commands import InsertEvent, InsertMedia

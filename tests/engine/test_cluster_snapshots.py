@@ -28,11 +28,11 @@ from engine.cluster.snapshots import (
     encode_snapshot,
 )
 from engine.identity.ble import KnownDevice
-from engine.sensing.evaluate import simulated_room, walker_name
 from engine.sensing.nodes.protocol import parse_csi_frame
 from engine.sensing.nodes.server import NODE_BLE
 from engine.sensing.service import SensingService
-from engine.sensing.simulator import (
+from engine.sensing.view import NodeView, SensingSnapshot
+from engine.sim.nodes import (
     EnteringWalker,
     Room,
     SimNode,
@@ -40,7 +40,7 @@ from engine.sensing.simulator import (
     random_walkers,
     sim_ble_address,
 )
-from engine.sensing.view import NodeView, SensingSnapshot
+from engine.sim.sensing_score import simulated_room, walker_name
 
 SIZE = (5.0, 5.0, 2.5)
 FRAME_HZ = 20

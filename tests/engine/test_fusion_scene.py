@@ -19,7 +19,9 @@ from engine.camera_view import CameraView
 from engine.clock import SimulatedClock
 from engine.config import CameraConfig, SourceKind
 from engine.events import CameraStatus, CameraStatusChanged
-from engine.fusion.scene import (
+from engine.sim.camera import SimulatedCapture
+from engine.sim.nodes import ScriptedWalker
+from engine.sim.scene import (
     APPEARANCES,
     CAPTION,
     Floor,
@@ -29,9 +31,7 @@ from engine.fusion.scene import (
     render,
     truth_boxes,
 )
-from engine.sensing.simulator import ScriptedWalker
 from engine.vision.detect import make_detector
-from engine.vision.sim_capture import SimulatedCapture
 from engine.vision.source import NO_SCENE, CameraSource
 
 REAL_WAIT_S = 20.0
@@ -262,6 +262,9 @@ class Scene:
 
     def people_at(self, t_s: float) -> Sequence[ScenePerson]:
         return [person(1.0 + 0.5 * t_s, 3.0, 0, heading_deg=0.0, speed_m_s=0.5)]
+
+    def capture(self, view: CameraView) -> SimulatedCapture:
+        return SimulatedCapture(view, self.time_s, self.people_at, floor=self.floor)
 
 
 class Statuses:

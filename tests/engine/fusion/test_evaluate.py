@@ -1,4 +1,4 @@
-"""Scoring the fusion against a scene's truth (engine.fusion.evaluate): what counts as a right
+"""Scoring the fusion against a scene's truth (engine.sim.fusion_score): what counts as a right
 identity, a wrong join, a walker's name becoming known, and a name kept where nothing names
 people; events go over a real bus as the engine publishes them."""
 
@@ -10,10 +10,10 @@ from engine.bus import EventBus
 from engine.config import FloorPoint, RoomGeometry, SensingRoomConfig
 from engine.events import PeopleDetected, Sighting
 from engine.fusion.associate import LinkView, MemberKey, PersonView
-from engine.fusion.evaluate import FusionScorer, summary
 from engine.fusion.service import FusionUpdated
 from engine.sensing.service import SensingUpdated
 from engine.sensing.view import BlobView, DeviceHeard, SensingSnapshot
+from engine.sim.fusion_score import FusionScorer, summary
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 LOBBY = SensingRoomConfig("lobby", "Lobby", RoomGeometry(8.0, 6.0, 3.0))

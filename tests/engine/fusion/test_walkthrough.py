@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine.config import SensingRoomConfig, SiteConfigError, load_site
-from engine.fusion.walkthrough import InRoom, doors, walkthrough
-from engine.sensing.simulator import ABSENT
+from engine.sim.nodes import ABSENT
+from engine.sim.walkthrough import InRoom, doors, walkthrough
 from tests.conftest import write_site
 
 ROOMS = """

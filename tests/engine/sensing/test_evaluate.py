@@ -1,12 +1,12 @@
-"""Scoring simulated rooms (engine.sensing.evaluate): the figures the sensing benchmarks
+"""Scoring simulated rooms (engine.sim.sensing_score): the figures the sensing benchmarks
 report, on hand-made snapshots whose answer is known."""
 
 from __future__ import annotations
 
 import pytest
 
-from engine.sensing.evaluate import Scorer
 from engine.sensing.view import BlobView, SensingSnapshot
+from engine.sim.sensing_score import Scorer
 
 Vec3 = tuple[float, float, float]
 
@@ -48,8 +48,8 @@ def test_walkers_apart_count_as_tracked_only_with_a_blob_of_their_own_within_1_m
 
 
 def test_a_confirmable_fall_spot_is_one_the_layout_can_confirm() -> None:
-    from engine.sensing.evaluate import advised_room, confirmable_fall_spot, simulated_room
     from engine.sensing.grid.capability import layout_capability
+    from engine.sim.sensing_score import advised_room, confirmable_fall_spot, simulated_room
 
     room = advised_room((12.0, 9.0, 3.0), 10)  # the demo room's layout
     capability = layout_capability(
@@ -72,8 +72,8 @@ def test_a_simulated_walk_lasts_its_duration_however_late_the_nodes_start(
     # timed from the service's start: CI scored 45 walker ticks of a 6 s walk instead of 60.
     import threading
 
-    from engine.sensing.evaluate import simulate_room, simulated_room
-    from engine.sensing.simulator import NodeSimulationProcess
+    from engine.sim.room import NodeSimulationProcess
+    from engine.sim.sensing_score import simulate_room, simulated_room
 
     start = NodeSimulationProcess.start
 

@@ -11,12 +11,12 @@ import dataclasses
 import pytest
 
 from engine.bus import EventBus
-from engine.sensing.evaluate import simulated_room
 from engine.sensing.falls import FallAlerts, FallPolicy
 from engine.sensing.grid.capability import layout_capability
-from engine.sensing.postures import Fall
 from engine.sensing.service import NodeSpec, RoomSpec, SensingService, SensingUpdated
-from engine.sensing.simulator import EnteringWalker, Room, ScriptedWalker, Simulator, sim_mac
+from engine.sim.nodes import EnteringWalker, Room, ScriptedWalker, Simulator, sim_mac
+from engine.sim.postures import Fall
+from engine.sim.sensing_score import simulated_room
 from tests.engine.sensing.test_service import TickDriver, make_service, simulator
 
 SIZE = (5.0, 5.0, 2.5)

@@ -23,14 +23,14 @@ from engine.sensing.falls import (
     track_link_activity,
 )
 from engine.sensing.grid.fresnel import GridModel, VoxelGrid, fresnel_zone_number
-from engine.sensing.postures import DroppedObject, Fall, LieDown, SitDown, walk_to_fall
-from engine.sensing.simulator import (
+from engine.sim.nodes import (
     Room,
     ScriptedWalker,
     SimNode,
     Simulator,
     Walker,
 )
+from engine.sim.postures import DroppedObject, Fall, LieDown, SitDown, walk_to_fall
 
 TICK_S = 0.1
 FALL_AT_S = 10.0
@@ -547,7 +547,7 @@ def test_the_simulation_report_counts_an_alert_for_the_fall_only_if_the_fall_rai
     """``sense simulate --fall-at 8``: an alert at 10.4 s whose descent was seen 8 s before
     it (at 2.4 s, while the walker still walked) is a false alert that happened to be
     confirmed after the fall, not the fall's alert; the one at 16.8 s seen 8 s before is."""
-    from engine.sensing.evaluate import fall_summary
+    from engine.sim.sensing_score import fall_summary
 
     early = fall_summary([10.4], 8.0, None, None, [8.0])
     assert early["fall_alert_latency_s"] is None and early["false_alerts"] == 1
@@ -614,7 +614,8 @@ def test_the_link_fit_among_others_adds_the_bodies_before_the_logarithm() -> Non
 
 
 def test_a_simulation_plan_with_a_fall_spot_makes_walker_1_fall_there() -> None:
-    from engine.sensing.simulator import SimulationPlan, random_walkers
+    from engine.sim.nodes import random_walkers
+    from engine.sim.room import SimulationPlan
 
     plan = SimulationPlan(
         room=(5.0, 5.0, 2.5),

@@ -24,7 +24,7 @@ from engine.sensing.recording.recorder import (
     SensingRecorder,
     kept_segments,
 )
-from engine.sensing.simulator import Room, Simulator, perimeter_nodes, random_walkers
+from engine.sim.nodes import Room, Simulator, perimeter_nodes, random_walkers
 
 ANCHOR = 1_750_000_000.0  # wall epoch seconds at engine monotonic 0 in these tests
 HEADER = struct.Struct("<4sHHIIIIdd16sdI")  # the documented 68-byte block header

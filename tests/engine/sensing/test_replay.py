@@ -17,8 +17,13 @@ from engine.events import PeopleSeenInRoom
 from engine.sensing.nodes.protocol import parse_csi_frame
 from engine.sensing.recording.recorder import RecordingReader, SensingRecorder
 from engine.sensing.recording.replay import ReplaySettings, replay_recording
-from engine.sensing.service import CAMERA_PLACES, SensingRecord, SensingService, SimulationSpec
-from engine.sensing.simulator import EnteringWalker, Room, ScriptedWalker, SimNode, Simulator
+from engine.sensing.service import (
+    CAMERA_PLACES,
+    SensingRecord,
+    SensingService,
+)
+from engine.sim.nodes import EnteringWalker, Room, ScriptedWalker, SimNode, Simulator
+from engine.sim.room import SimulationSpec
 from tests.engine.sensing.test_service import ROOM
 from tests.waiting import wait_until
 

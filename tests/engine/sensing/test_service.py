@@ -23,38 +23,37 @@ from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.events import PeopleSeenInRoom
 from engine.identity.ble import NAME_SCORE, KnownDevice
-from engine.sensing.evaluate import (
-    IdentityScorer,
-    Scorer,
-    advised_room,
-    simulated_room,
-    walker_name,
-)
 from engine.sensing.nodes.protocol import CsiFrame, encode_csi_frame, node_token, parse_csi_frame
 from engine.sensing.nodes.server import NODE_BLE, NODE_OFFLINE, NODE_ONLINE
 from engine.sensing.service import (
-    ABSENT,
     BLOB_HISTORY_S,
     NodeSpec,
     RoomSpec,
     SensingRecord,
     SensingService,
     SensingUpdated,
-    SimulationSpec,
 )
-from engine.sensing.simulator import (
+from engine.sensing.view import BlobExplanation, SensingSnapshot
+from engine.sim.nodes import (
+    ABSENT,
     EnteringWalker,
     NodeSimulation,
     Room,
     ScriptedWalker,
     SimNode,
-    SimulationPlan,
     Simulator,
     random_walkers,
     sim_ble_address,
     sim_mac,
 )
-from engine.sensing.view import BlobExplanation, SensingSnapshot
+from engine.sim.room import RoomSimulation, SimulationPlan, SimulationSpec
+from engine.sim.sensing_score import (
+    IdentityScorer,
+    Scorer,
+    advised_room,
+    simulated_room,
+    walker_name,
+)
 from tests.waiting import wait_until
 
 SECRET = b"test install secret"
@@ -463,8 +462,9 @@ def test_two_people_apart_are_each_followed_by_their_own_track(seed: int) -> Non
         node_tokens=(),
     )
     walkers = plan.posed(random_walkers(Room(*size), 2, seed))
-    service._truth = tuple(EnteringWalker(w, 4.0) for w in walkers)
-    service._sim_origin_s = 0.0
+    service._simulation = RoomSimulation(
+        tuple(EnteringWalker(w, 4.0) for w in walkers), origin_s=0.0
+    )
     driver = TickDriver(service, plan.build(), bus)
     driver.run_until(34.0)
     scorer = Scorer(2)

@@ -36,7 +36,7 @@ from engine.sensing.signal import (
     link_key,
     rssi_scale,
 )
-from engine.sensing.simulator import (
+from engine.sim.nodes import (
     NodeSimulation,
     RandomWalker,
     Room,

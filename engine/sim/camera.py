@@ -1,7 +1,7 @@
 """The simulated camera: pictures of a simulated scene, read like any camera's.
 
 A site's ``[[cameras]]`` entry with ``url = "simulated"`` and a ``view`` films the simulated
-walkers of the site's simulated sensing rooms (:mod:`engine.fusion.scene` draws them), so
+walkers of the site's simulated sensing rooms (:mod:`engine.sim.scene` draws them), so
 that camera tracks can be joined to sensing blobs against known truth. A product feature,
 shown as simulated: the picture says SIMULATED, and so does the camera's tile.
 
@@ -17,29 +17,16 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from typing import Final, Protocol
+from typing import Final
 
 from engine.camera_view import CameraView
-from engine.fusion.scene import Floor, FloorRect, ScenePerson, render
+from engine.sim.scene import Floor, FloorRect, ScenePerson, render
 from engine.vision.capture import Capture, Decoded
 
 log = logging.getLogger(__name__)
 
 SIMULATED_FPS: Final = 10.0  # the simulated sensing room's tick rate is 10-20 Hz
 DEFAULT_FLOOR_HALF_M: Final = 10.0  # a scene without rooms: this far around the view's centre
-
-
-class SimulatedScene(Protocol):
-    """What a simulated camera films: the scene's current time in seconds (``time_s``, any
-    thread), who stands where at a time (``people_at``, called on the camera's worker
-    thread), and the floor they stand on (rooms and tiled area)."""
-
-    @property
-    def floor(self) -> Floor: ...
-
-    def time_s(self) -> float: ...
-
-    def people_at(self, t_s: float) -> Sequence[ScenePerson]: ...
 
 
 class SimulatedCapture(Capture):

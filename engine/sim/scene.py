@@ -6,7 +6,7 @@ simulated sensing rooms are also filmed: :func:`render` draws what a camera
 because the site file describes a simulated camera's view) over the same floor would see at
 time ``t_s``, and :func:`truth_boxes` says where each person is in that picture. A product
 feature, like the simulated sensing room, and shown as simulated
-(:mod:`engine.vision.sim_capture` makes it a camera).
+(:mod:`engine.sim.camera` makes it a camera).
 
 The picture
 -----------
@@ -139,7 +139,7 @@ class ScenePerson:
 
 
 class WalkerLike(Protocol):
-    """A sensing simulator's walker (engine.sensing.simulator.Walker): body centre and
+    """A sensing simulator's walker (engine.sim.nodes.Walker): body centre and
     velocity in a room's metres at a time in seconds."""
 
     def position_at(self, t_s: float) -> tuple[float, float, float]: ...

@@ -1,10 +1,10 @@
 """Postures for the sensing simulator: walkers that fall, sit down or lie down, and an object
 that is dropped, so the fall detector (:mod:`engine.sensing.falls`) can be run and measured.
 
-Each class wraps a :class:`~engine.sensing.simulator.Walker` (a
-:class:`~engine.sensing.simulator.RandomWalker`, a
-:class:`~engine.sensing.simulator.ScriptedWalker`, or either inside an
-:class:`~engine.sensing.simulator.EnteringWalker`) and satisfies the same protocol: the body
+Each class wraps a :class:`~engine.sim.nodes.Walker` (a
+:class:`~engine.sim.nodes.RandomWalker`, a
+:class:`~engine.sim.nodes.ScriptedWalker`, or either inside an
+:class:`~engine.sim.nodes.EnteringWalker`) and satisfies the same protocol: the body
 centre (x, y, z metres) and velocity (m/s) at ``t_s`` seconds of the wrapped walker's time.
 Before ``at_s`` the wrapper is the walker; from ``at_s`` on the body moves along a fixed
 profile from where the walker was at ``at_s`` and then stays in its final posture. Everything
@@ -44,7 +44,7 @@ from typing import Final
 
 import numpy as np
 
-from engine.sensing.simulator import (
+from engine.sim.nodes import (
     WALK_SPEED_M_S,
     WALL_MARGIN_M,
     Room,
@@ -176,8 +176,8 @@ def walk_to_fall(
 ) -> ScriptedWalker:
     """A walker who, with a :class:`Fall` (default slide) at ``at_s``, lands at ``spot`` (x, y
     metres, :data:`_ROOM_MARGIN_M` or more inside the walls): they walk in a straight line at a
-    pace drawn from :data:`~engine.sensing.simulator.WALK_SPEED_M_S`, from a start
-    :data:`~engine.sensing.simulator.WALL_MARGIN_M` inside the walls, and at ``at_s`` are
+    pace drawn from :data:`~engine.sim.nodes.WALK_SPEED_M_S`, from a start
+    :data:`~engine.sim.nodes.WALL_MARGIN_M` inside the walls, and at ``at_s`` are
     ``slide_m`` short of the spot, walking towards it (then on past it, unused by the fall).
     Direction and pace come from ``seed``; where no straight walk of ``at_s`` seconds fits
     the room, a slower, shorter one does. ValueError for a spot too near a wall or a
@@ -302,7 +302,7 @@ class DroppedObject:
     """A small reflector (bag, phone) carried by ``holder`` ``offset_m`` to its right at
     ``height_m`` and dropped at ``at_s``: free fall to ``floor_m``, then it stays there.
     ``reflectivity`` scales the body reflection coefficient in the simulator's channel. Before
-    the holder enters (an :class:`~engine.sensing.simulator.EnteringWalker`) the object is
+    the holder enters (an :class:`~engine.sim.nodes.EnteringWalker`) the object is
     far away with them."""
 
     def __init__(

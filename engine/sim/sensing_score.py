@@ -50,11 +50,11 @@ from engine.sensing.service import (
     SensingRecord,
     SensingService,
     SensingUpdated,
-    SimulationSpec,
     describe,
 )
-from engine.sensing.simulator import Room, perimeter_nodes, sim_mac
 from engine.sensing.view import SensingSnapshot
+from engine.sim.nodes import Room, perimeter_nodes, sim_mac
+from engine.sim.room import RoomSimulation, SimulationSpec
 
 # Where simulated rooms put their nodes: spread evenly around the walls starting from the middle
 # of the first wall (4 nodes: one in the middle of each wall), alternately 0.9 and 1.1 m high,
@@ -422,7 +422,7 @@ def simulate_room(
         unsubscribe()
         unsubscribe_records()
     process_cpu_s = time.process_time() - cpu_started
-    run = simulation.wait(0) if simulation is not None else None
+    run = simulation.wait(0) if isinstance(simulation, RoomSimulation) else None
     figures = service.report()
     frames_sent = run.frames_sent if run is not None else None
     with lock:

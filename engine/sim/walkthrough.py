@@ -25,10 +25,13 @@ from typing import Final
 
 import numpy as np
 
+from engine.camera_view import CameraView
 from engine.clock import Clock
 from engine.config import SensingRoomConfig
-from engine.fusion.scene import Floor, FloorRect, ScenePerson, person_from_walker
-from engine.sensing.simulator import ABSENT, ScriptedWalker, Vec3
+from engine.sim.camera import SimulatedCapture
+from engine.sim.nodes import ABSENT, ScriptedWalker, Vec3
+from engine.sim.scene import Floor, FloorRect, ScenePerson, person_from_walker
+from engine.vision.capture import Capture
 
 ENTER_FIRST_S: Final = 8.0  # after the rooms' links have learned their empty baselines
 ENTER_EVERY_S: Final = 6.0
@@ -231,9 +234,9 @@ def _shared_wall_middle(a: SensingRoomConfig, b: SensingRoomConfig) -> tuple[flo
 
 class WalkthroughScene:
     """The walkthrough as the simulated cameras film it (a
-    :class:`~engine.vision.sim_capture.SimulatedScene`): the walkers who have entered, on the
-    floor of the site's rooms, at the scene's time (the clock's monotonic seconds since
-    ``origin()``, the engine's start; 0 before it)."""
+    :class:`~engine.vision.source.SimulatedScene`: :meth:`capture`): the walkers who have
+    entered, on the floor of the site's rooms, at the scene's time (the clock's monotonic
+    seconds since ``origin()``, the engine's start; 0 before it)."""
 
     def __init__(
         self,
@@ -264,6 +267,10 @@ class WalkthroughScene:
     def time_s(self) -> float:
         origin = self._origin()
         return 0.0 if origin is None else self._clock.monotonic() - origin
+
+    def capture(self, view: CameraView) -> Capture:
+        """The scene seen through ``view``, read like any camera's."""
+        return SimulatedCapture(view, self.time_s, self.people_at, floor=self._floor)
 
     def people_at(self, t_s: float) -> list[ScenePerson]:
         return [

@@ -156,7 +156,7 @@ back above 0.75 m for a second soon after the landing cancels it as "got up" (60
 Detector
 --------
 :class:`FallDetector` is pure (no clock, no threads, no I/O): one per room, driven once per
-fusion tick with the tick time, one :class:`TrackObservation` per live track and the ids of
+sensing tick with the tick time, one :class:`TrackObservation` per live track and the ids of
 tracks that ended this tick. It keeps a short history per track and returns events:
 
 1. Height filtering: the track's z is smoothed with a running median of
@@ -210,8 +210,8 @@ over the links whose Fresnel zones 1–3 contain the track's position. A link's 
 measures how far its CSI is from the empty room's baseline, which a still body also holds up;
 its rate of change is what motion makes and stillness does not.
 
-What the service feeds it, once per fusion tick (``snapshot`` the tick's snapshot, ``model``
-its fusion model, the meter, estimator and detector built once per model; ``previous_ids``
+What the service feeds it, once per sensing tick (``snapshot`` the tick's snapshot, ``model``
+its grid model, the meter, estimator and detector built once per model; ``previous_ids``
 the blob ids of the previous tick)::
 
     link_values = [link.activation for link in snapshot.links]  # smoothed deltaRMS, τ 0.1 s
@@ -232,12 +232,12 @@ the blob ids of the previous tick)::
 
 ``snapshot.links`` is in ``model.links`` order and its ``activation`` is the link's
 ``LinkState.smoothed_delta_rms`` (0.0 for a link with no state), unthresholded: not the
-fusion's ``activation`` array, which is 0 below the motion threshold. ``snapshot.blobs`` are
+grid's ``activation`` array, which is 0 below the motion threshold. ``snapshot.blobs`` are
 the confirmed tracks only (``CONFIRM_HITS``); that is what was evaluated. Nothing beyond this
 is needed: the height fit on these values at 10 Hz is the fast signal. A new model (nodes
 moved) needs a new meter, estimator and detector.
 
-Threads: a detector, a meter, an estimator: one owner (the fusion thread). Events are frozen
+Threads: a detector, a meter, an estimator: one owner (the sensing thread). Events are frozen
 dataclasses.
 """
 
@@ -473,7 +473,7 @@ class _Suspicion:
 
 class FallDetector:
     """Falls from per-tick track observations (see the module docstring). ``update`` once
-    per fusion tick with non-decreasing times. Pure; one owner."""
+    per sensing tick with non-decreasing times. Pure; one owner."""
 
     def __init__(self, settings: FallSettings | None = None) -> None:
         self.settings = settings or FallSettings()
@@ -774,7 +774,7 @@ class LinkChangeMeter:
     """How fast each link's smoothed deltaRMS changes: an exponentially weighted mean, time
     constant ``tau_s``, of |Δ value| / Δt between ticks (1/s). A still body holds a link's
     deltaRMS up but constant; motion makes it change. Feed it every tick with the values in
-    the fusion model's link order; a change of link count starts it again."""
+    the grid model's link order; a change of link count starts it again."""
 
     def __init__(self, tau_s: float = 1.0) -> None:
         if not tau_s > 0:
@@ -867,7 +867,7 @@ class HeightEstimator:
     returns the likelihood-weighted mean height, exp(−cost / 2σ²) with σ = ``sigma``.
 
     Costs about 2 ms per call for 28 links; the lattice columns' zone numbers are cached per
-    model. One owner (the fusion thread)."""
+    model. One owner (the sensing thread)."""
 
     def __init__(
         self,

@@ -47,7 +47,7 @@ checked at hello exactly as a real node's is. Snapshots then say ``simulated`` a
 the walkers' true positions.
 
 Threads: :meth:`start` and :meth:`stop` from the owner; :meth:`snapshot`, :meth:`explain`,
-:meth:`report`, :meth:`open_pairing` from any thread. :meth:`tick` is what the fusion thread
+:meth:`report`, :meth:`open_pairing` from any thread. :meth:`tick` is what the sensing thread
 runs; tests on a simulated clock call it themselves instead of :meth:`start`-ing the thread
 (``run_thread=False``).
 """
@@ -309,7 +309,7 @@ class SensingRecord(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SensingUpdated(Event):
-    """The room after a fusion tick (not history)."""
+    """The room after a sensing tick (not history)."""
 
     snapshot: SensingSnapshot
 
@@ -328,7 +328,7 @@ class _Blob:
     walked_from: Vec3 | None = None
     trail: deque[tuple[float, Vec3]] = field(default_factory=deque)
     # What its explanation needs, from the last tick it was detected on (explained only when
-    # an event needs it: explaining every blob on every tick cost more than the fusion).
+    # an event needs it: explaining every blob on every tick cost more than the grid).
     evidence: tuple[GridModel, npt.NDArray[np.float32], Vec3, int, float, float] | None = None
     identity: BlobIdentity | None = None
     # Where it was over the BLE readings' lifetime, one entry per tick (identity matching).
@@ -386,7 +386,7 @@ def explain_blob(
 
 @dataclass(frozen=True, slots=True)
 class ExplanationBasis:
-    """One tick's fusion model and link activations, from which any blob of that tick is
+    """One tick's grid model and link activations, from which any blob of that tick is
     explained later, on any thread: the service replaces its model rather than changing
     it, and every tick fills an activation array of its own."""
 
@@ -410,7 +410,7 @@ class ExplanationBasis:
 
 
 class SensingService:
-    """One room's node server, signal chain, fusion grid and tracker (see the module doc)."""
+    """One room's node server, signal chain, voxel grid and tracker (see the module doc)."""
 
     def __init__(
         self,
@@ -541,7 +541,7 @@ class SensingService:
 
     def start(self) -> None:
         """Listen for nodes (raises :class:`~engine.sensing.nodes.server.NodeServerError` when the
-        port cannot be bound), start the fusion thread and, for a simulated room, its
+        port cannot be bound), start the sensing thread and, for a simulated room, its
         simulated nodes."""
         self._server.start()
         if self._simulation_spec is not None:
@@ -568,7 +568,7 @@ class SensingService:
             self._start_simulation(self._simulation_spec)
 
     def stop(self) -> None:
-        """Stop the simulated nodes, the fusion thread and the server, then file what
+        """Stop the simulated nodes, the sensing thread and the server, then file what
         stopping ended: nodes that went offline and blobs still in the room (their
         ``sensing.blob_left`` says ``"reason": "sensing stopped"``), so the history has no
         blob without an end. Closes the recorder, if it has one."""
@@ -683,7 +683,7 @@ class SensingService:
     def coverage(self) -> CoverageView:
         """What the room's layout can see: its nodes where the site places them and any a
         node's hello placed (computed on first use, about a second for a large room, then
-        kept until a node joins; the fusion thread asks first)."""
+        kept until a node joins; the sensing thread asks first)."""
         if self._coverage is None:
             self._coverage = self._rate_layout()
         return self._coverage
@@ -734,7 +734,7 @@ class SensingService:
             "malformed": sum(n.malformed_total for n in nodes),
             "links": 0 if self._model is None else self._model.link_count,
             "fusion_tick_ms": describe(fusion),
-            # The same ticks in CPU time of the fusion thread: without the waits for the
+            # The same ticks in CPU time of the sensing thread: without the waits for the
             # interpreter lock while the server thread (and a simulation) run beside it.
             "fusion_tick_cpu_ms": describe(fusion_cpu),
             "signal_tick_ms": describe(signal),
@@ -763,7 +763,7 @@ class SensingService:
 
     def _on_frame(self, frame: CsiFrame, arrival_s: float) -> None:
         if len(self._frames) >= FRAME_QUEUE:
-            self._dropped += 1  # the fusion thread is behind: shed load, never block
+            self._dropped += 1  # the sensing thread is behind: shed load, never block
             return
         self._frames.append((frame, arrival_s))
 
@@ -784,7 +784,7 @@ class SensingService:
         }
         self._on_node_event(CAMERA_PLACES, "", detail)
 
-    # --- fusion thread ----------------------------------------------------------------------
+    # --- sensing thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
         self.coverage()  # the layout's map, before the first tick (about a second, once)
@@ -801,7 +801,7 @@ class SensingService:
             next_s = max(next_s + self._tick_s, now)
 
     def tick(self, now_s: float) -> SensingSnapshot | None:
-        """One fusion tick at engine time ``now_s``: node events, the frames received since
+        """One sensing tick at engine time ``now_s``: node events, the frames received since
         the last tick, the grid, blobs, tracks, events and the snapshot."""
         started = time.perf_counter()
         recorder = self._recorder
@@ -883,7 +883,7 @@ class SensingService:
         ``detection`` indexes it).
 
         The link activations are fitted as a sum of people, one per live track, each a
-        pattern ``s · W[v]`` of the fusion's zone weights at a voxel v near where the track
+        pattern ``s · W[v]`` of the grid's zone weights at a voxel v near where the track
         expects its person (within :data:`LOCAL_SEARCH_M`): a person moves a few decimetres
         per tick, and a tie elsewhere in the room must not pull a track away. The fit is a
         joint one, by coordinate descent (:data:`FIT_PASSES` passes, tracks with the most
@@ -1073,7 +1073,7 @@ class SensingService:
         13.6 × 9.4 m 0.89/0.81 → 0.97/0.91; 6.7 × 4.1 m 0.39/0.47 → 0.40/0.50, where even
         the exhaustive search finds only 59-68 %), switches 2-15 a minute, median error
         0.26-0.71 → 0.21-0.72 m; one walker unchanged. A search of 1.2 m instead of 0.9:
-        the same. Cost: fusion tick median 3.7 → 5.4 ms (12 × 9 m, 10 nodes, two walkers),
+        the same. Cost: sensing tick median 3.7 → 5.4 ms (12 × 9 m, 10 nodes, two walkers),
         8.0 → 13.3 ms (16 nodes, three walkers)."""
         if self._locator is None or self._locator.model is not model:
             self._locator = HeightEstimator(

@@ -56,10 +56,10 @@ Frames that carry nothing are never an error and never motion:
 Cost: :meth:`SignalChain.push` only files the frame (a dict lookup and a few list appends);
 :meth:`SignalChain.tick` processes everything filed since the last tick with numpy, vectorised
 across streams: frames are ordered per stream and applied in rounds (round r holds the r-th
-frame of every stream), so a tick at the fusion rate (10 Hz) costs a few rounds whatever the
+frame of every stream), so a tick at the tick rate (10 Hz) costs a few rounds whatever the
 number of links. Do not tick per frame. ``python -m benchmarks.sensing_signal`` measures it.
 
-Not thread-safe: one owner. If frames arrive on one thread and the fusion ticks on another,
+Not thread-safe: one owner. If frames arrive on one thread and the sensing ticks on another,
 hand frames over through a queue to the thread that owns the chain.
 """
 
@@ -81,7 +81,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 LinkKey = tuple[str, str]
-"""An undirected link: the two node MACs, sorted (usable as a fusion activation pair)."""
+"""An undirected link: the two node MACs, sorted (usable as a grid activation pair)."""
 
 REFERENCE_RSSI_DBM: Final = -30.0  # amplitudes are scaled to this received level (spaxel)
 
@@ -233,7 +233,7 @@ def detrended_phase(csi: npt.ArrayLike, layout: SubcarrierLayout) -> FloatArray:
 class LinkState:
     """One link at a point in time (see :meth:`SignalChain.activations`).
 
-    ``activation``: what the fusion should use, the smoothed deltaRMS while the link shows
+    ``activation``: what the grid should use, the smoothed deltaRMS while the link shows
     motion and 0 otherwise. ``smoothed_delta_rms`` / ``delta_rms``: the mean over the
     contributing directions (warmed up and fresh; ``directions`` of them, 0–2) of the smoothed
     and of the latest relative deltaRMS. ``frames`` counts every frame received for the link
@@ -381,7 +381,7 @@ class SignalChain:
     ``compute_phase``: keep the detrended phase of each direction's newest frame per tick.
 
     Feed it with :meth:`push` (cheap, per frame) and read it with :meth:`activations` or
-    :meth:`link_arrays` at the fusion rate; both first run :meth:`tick`. Not thread-safe.
+    :meth:`link_arrays` at the tick rate; both first run :meth:`tick`. Not thread-safe.
     """
 
     def __init__(

@@ -1,6 +1,6 @@
 """What the console shows of one sensing room: plain, immutable data, no Qt.
 
-The sensing service builds a :class:`SensingSnapshot` after each fusion tick and publishes it
+The sensing service builds a :class:`SensingSnapshot` after each sensing tick and publishes it
 on the bus; the 3D view and the node health pane draw it as they get it. An explanation of one
 blob (:class:`BlobExplanation`) is asked for separately (it needs the tick's activations) and
 comes back the same way. Positions are metres on the site's axes: x, y on the floor, z up.
@@ -162,9 +162,9 @@ class CoverageView:
 
 @dataclass(frozen=True)
 class SensingSnapshot:
-    """Everything drawn for one room after one fusion tick. ``simulated`` is True when the
+    """Everything drawn for one room after one sensing tick. ``simulated`` is True when the
     room's CSI comes from the built-in simulator (the view says so). ``t_s`` is the engine's
-    monotonic time of the tick; ``tick_ms`` the fusion tick's duration."""
+    monotonic time of the tick; ``tick_ms`` the sensing tick's duration."""
 
     room_id: str
     room_name: str

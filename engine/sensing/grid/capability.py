@@ -1,14 +1,14 @@
 """What a sensing layout can see, from its geometry alone: where it can localise a person on
 the floor (horizontal accuracy), where it can tell a standing body from one lying on the floor
 (fall capability), and where two separate places look alike to it (ambiguity, a ghost). The
-equivalent, for Fresnel-zone fusion, of a GDOP map.
+equivalent, for the Fresnel-zone grid, of a GDOP map.
 
-The model is the fusion's own (:mod:`engine.sensing.grid.fresnel`): a body at P weights each link by
+The model is the grid's own (:mod:`engine.sensing.grid.fresnel`): a body at P weights each link by
 1/n² of the Fresnel zone n it stands in (nothing past zone 5), and the fused value of a voxel V
 for that body is ``W[V] · W[P] / ‖W[V]‖``, i.e. ``‖W[P]‖ · cos(W[V], W[P])``. So the grid the
-fusion builds for one noise-free person is that person's *ambiguity function*: the cosine
+grid builds for one noise-free person is that person's *ambiguity function*: the cosine
 similarity between the link pattern at P and at every other place. Where it stays near 1 the
-fusion cannot tell the places apart. Everything below follows from it:
+grid cannot tell the places apart. Everything below follows from it:
 
 - **Horizontal accuracy** (metres) at a floor cell: the RMS horizontal distance from the cell
   of every place (any height) whose pattern matches a standing body's there to within
@@ -27,7 +27,7 @@ fusion cannot tell the places apart. Everything below follows from it:
   pattern norm at least :data:`LYING_SEEN_WEIGHT`), and its pattern must differ in *shape*
   from a standing body's (1.0–1.7 m) near it, both ways: a standing body that matches a
   lying one within :data:`HEIGHT_NEIGHBOURHOOD_M` would be a false fall, a lying one that
-  matches a standing one a missed fall. The fusion normalises each voxel, so a pattern that
+  matches a standing one a missed fall. The grid normalises each voxel, so a pattern that
   is only weaker (the same links, further out in their zones, as with every node at body
   height) says nothing about height: the motion's strength is unknown. A *seated* body
   (centre 0.5–0.7 m) at the same spot is compared the same way: a person who sits down
@@ -104,7 +104,7 @@ STANDING_BAND_M: Final = (1.0, 1.7)
 LYING_BAND_M: Final = (0.1, 0.4)
 SEATED_BAND_M: Final = (0.5, 0.7)  # on a chair or a sofa's edge
 _BAND_SAMPLES = 3  # heights sampled in each band; a body spans its band
-# Heights (metres) at which the fusion could place a body instead: its voxel column, coarser.
+# Heights (metres) at which the grid could place a body instead: its voxel column, coarser.
 _CANDIDATE_STEP_M = 0.3
 # Cosine similarity of link patterns above which two places count as alike. The fused value
 # of a voxel is ‖W[P]‖·cos, and find_blobs places a blob at the centre of the plateau of
@@ -429,7 +429,7 @@ def _at_height(floor: FloatArray, z_m: float) -> FloatArray:
 def _patterns(
     points: FloatArray, links: list[tuple[FloatArray, FloatArray]], wavelength: float
 ) -> FloatArray:
-    """The fusion's weight row 1/n² (zones 1–5) of each point for each link: (points, links)."""
+    """The grid's weight row 1/n² (zones 1–5) of each point for each link: (points, links)."""
     rows = np.zeros((points.shape[0], len(links)), dtype=np.float64)
     for column, (a, b) in enumerate(links):
         zones = fresnel_zone_number(a, b, points, wavelength)

@@ -1,5 +1,5 @@
-"""Fresnel-zone fusion of per-link motion into a 3D voxel grid, blobs, a blob tracker, and why
-each blob is there.
+"""Per-link motion placed in a 3D voxel grid by Fresnel zones, the blobs in it, and why each
+blob is there (the blob tracker is :mod:`engine.sensing.grid.tracker`).
 
 Axes are the site's: x and y on the floor, z up, metres. A *link* is an unordered pair of
 sensing nodes (which of the two transmits does not matter: its geometry is the two node
@@ -8,12 +8,11 @@ positions) with the wavelength of its WiFi channel.
 Each link contributes to a voxel by the Fresnel zone the voxel centre P lies in: the excess
 path ΔL = |A−P| + |P−B| − |AB|, zone n = ceil(ΔL / (λ/2)) (P on the line of sight is zone 1),
 weight 1/n², nothing past zone 5. The weights are computed once per geometry into a sparse
-matrix ``W`` of shape (voxels, links), so that one fusion tick is a sparse matrix–vector
+matrix ``W`` of shape (voxels, links), so that one sensing tick is a sparse matrix–vector
 product ``W @ activation`` followed by a per-voxel normalisation (see :class:`GridModel`).
 
 Everything here is pure numpy/scipy and holds no locks: a :class:`GridModel` is immutable
-after construction and may be shared between threads; a :class:`BlobTracker` belongs to the
-one thread that runs the fusion ticks.
+after construction and may be shared between threads.
 """
 
 from __future__ import annotations
@@ -213,7 +212,7 @@ class LinkShare:
 
 
 class GridModel:
-    """The fusion grid for one geometry: the voxel grid, node positions (metres, site axes),
+    """The voxel grid for one geometry: the voxel grid, node positions (metres, site axes),
     the undirected links (pairs of node ids; (a, b) and (b, a) are one link) each with its own
     wavelength, and the sparse weights ``weights`` (voxels × links, CSR, float32) of zones 1–5
     (not to be modified).

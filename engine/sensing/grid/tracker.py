@@ -79,7 +79,7 @@ class BlobTracker:
 
     ``measurement_sigma_m`` is the blob position noise (voxels and zone plateaus make it a few
     decimetres); ``acceleration_sigma`` (m/s²) how fast a walker changes velocity. Not
-    thread-safe: one fusion thread owns a tracker. Track ids number from ``first_id`` (so
+    thread-safe: one sensing thread owns a tracker. Track ids number from ``first_id`` (so
     that a service can continue the ids it stored before), ``id_step`` apart (rooms of one
     site number their blobs in steps of the room count, each from its own remainder, so no
     two rooms ever give out the same id).

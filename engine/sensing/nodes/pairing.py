@@ -16,7 +16,7 @@ the tokens, closing the connection of a node whose token an admin rotated or rev
 (``watchfloor sense token MAC --rotate`` / ``--revoke``, from any process).
 
 Threads: the desk polls on its own ``sensing-pairing`` thread (two store reads a second,
-kept off the fusion and server threads).
+kept off the sensing and server threads).
 """
 
 from __future__ import annotations

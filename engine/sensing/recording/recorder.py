@@ -1,15 +1,15 @@
 """The sensing recording: a bounded ring of what a room's nodes sent, for exact replays.
 
-An investigator can re-run the signal chain, the fusion and the tracker over any recorded
+An investigator can re-run the signal chain, the grid and the tracker over any recorded
 period with other settings. For the replay to reproduce the live blobs bit for bit it needs,
 in arrival order, every CSI frame as received with its arrival time, the times at which the
-live service ran its fusion ticks, and the node events (online, offline, …) the service saw.
+live service ran its sensing ticks, and the node events (online, offline, …) the service saw.
 Those are the three record kinds (:class:`RecordKind`); times are engine monotonic seconds,
 stored as exact float64.
 
 Threads
 -------
-:class:`SensingRecorder` is fed from the fusion thread: an append packs records into an
+:class:`SensingRecorder` is fed from the sensing thread: an append packs records into an
 in-memory buffer under a lock (about 0.6 µs per frame when a tick's frames are appended
 together; no I/O). A full buffer (``block_bytes``, 64 KiB) or one that spans
 ``flush_interval_s`` (1 s) of record time is sealed and handed to the recorder's own
@@ -162,7 +162,7 @@ class RecordKind(enum.IntEnum):
     """What a record holds (its kind byte on disk)."""
 
     FRAME = 1  # a raw CSI frame as received, at its arrival time
-    TICK = 2  # the live service ran a fusion tick at this time
+    TICK = 2  # the live service ran a sensing tick at this time
     NODE_EVENT = 3  # a node event (online, offline, …) with its MAC and detail
 
 
@@ -509,7 +509,7 @@ class _SegmentState:
 
 
 class SensingRecorder:
-    """Records one room's frames, fusion ticks and node events into a bounded ring in
+    """Records one room's frames, sensing ticks and node events into a bounded ring in
     ``directory`` (format and design in the module docstring).
 
     ``max_bytes``: the ring's total size on disk, bytes. ``max_age_s``: segments whose newest
@@ -610,7 +610,7 @@ class SensingRecorder:
         self._thread = SupervisedThread(self._run, name=THREAD_NAME)
         self._thread.start()
 
-    # --- appends (any thread, usually the fusion thread) ------------------------------------
+    # --- appends (any thread, usually the sensing thread) ------------------------------------
 
     def append_frame(self, t_s: float, raw: bytes) -> None:
         """Record a CSI frame (the raw message as received) that arrived at ``t_s``, engine
@@ -620,7 +620,7 @@ class SensingRecorder:
 
     def append_frames(self, frames: Sequence[tuple[float, bytes]]) -> None:
         """Record several frames at once, ``(arrival t_s, raw)`` in arrival order (what one
-        fusion tick took): one lock for all of them."""
+        sensing tick took): one lock for all of them."""
         head = _RECORD_HEAD.pack
         kind = RecordKind.FRAME
         with self._lock:
@@ -648,7 +648,7 @@ class SensingRecorder:
                     self._seal_locked()
 
     def append_tick(self, t_s: float) -> None:
-        """Record that the live service ran a fusion tick at ``t_s`` (engine monotonic s)."""
+        """Record that the live service ran a sensing tick at ``t_s`` (engine monotonic s)."""
         self._append(RecordKind.TICK, t_s, b"")
 
     def append_node_event(self, t_s: float, kind: str, mac: str, detail: Mapping[str, Any]) -> None:
@@ -715,7 +715,7 @@ class SensingRecorder:
     def flush(self) -> None:
         """Seal what is buffered and wait until the worker has tried to write everything
         sealed so far (written, or kept for a retry when the disk fails). For a reader that
-        wants the newest data; not for the fusion thread, as it waits on the disk."""
+        wants the newest data; not for the sensing thread, as it waits on the disk."""
         with self._wake:
             self._seal_locked()
             target = self._next_seq - 1

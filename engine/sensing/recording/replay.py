@@ -1,9 +1,9 @@
-"""Re-processing a sensing recording: the signal chain, fusion and tracker run again over a
+"""Re-processing a sensing recording: the signal chain, grid and tracker run again over a
 recorded period, with the live settings or others, without touching the live room.
 
 A replay feeds a fresh :class:`~engine.sensing.service.SensingService` (no server thread, no
-fusion thread, no snapshots, its own bus) exactly what the live one consumed, in the same
-order: the node events and frames each live fusion tick took, then that tick at its recorded
+sensing thread, no snapshots, its own bus) exactly what the live one consumed, in the same
+order: the node events and frames each live sensing tick took, then that tick at its recorded
 time (see :mod:`engine.sensing.recording.recorder`). With the same settings it therefore reproduces
 the live blobs exactly (same ids, times and positions, bit for bit); with other settings it
 shows what they would have detected. Blobs still there when the range (or an engine run) ends
@@ -76,7 +76,7 @@ snapshot's blobs (None before the room has a model), on the replay's thread."""
 class ReplaySettings:
     """Processing settings for a replay; None keeps the room's own. ``motion_threshold``:
     smoothed relative deltaRMS above which a link shows motion (0.02 = 2 %); ``voxel_m``:
-    fusion cell edge in metres; ``max_zone``: Fresnel zone cut-off (1–20)."""
+    grid cell edge in metres; ``max_zone``: Fresnel zone cut-off (1–20)."""
 
     motion_threshold: float | None = None
     voxel_m: float | None = None

@@ -1,4 +1,4 @@
-"""Fresnel fusion: geometry, the sparse weight matrix, blobs, explanations and the tracker."""
+"""The Fresnel voxel grid: geometry, the sparse weights, blobs, explanations and the tracker."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The alert list's use cases: acknowledging an alert, labelling a sequence, adding,
-removing, arming or disarming a rule. The console's backends and MQTT's commands call
+"""The alert list's use cases: acknowledging an alert, labelling a sequence, snoozing a
+camera's alerts for some minutes and ending that early, adding, removing, arming or
+disarming a rule. The console's backends and MQTT's commands call
 them; each names the permission it needs (the store writer checks it and audits).
 
 Each blocks on the store writer: call it off the GUI thread. ``alerts`` is the running
@@ -12,6 +13,7 @@ from engine.access import Actor, Permission, needs
 from engine.alerts.records import AlertView
 from engine.alerts.rules import AddRule, ArmRule, RemoveRule, RuleSpec
 from engine.alerts.service import AlertService
+from engine.alerts.snoozes import SnoozeCamera, SnoozeView, UnsnoozeCamera, snooze_minutes
 from engine.clock import Clock
 from engine.store.writer import StoreWriter
 
@@ -47,6 +49,48 @@ def label_sequence(
     """``actor`` labels an alert sequence a true or false alarm (None clears it); audited.
     Returns its alert's id."""
     return _live(alerts).label(actor, sequence_id, label)
+
+
+def _snoozes(writer: StoreWriter | None, site_id: int | None) -> tuple[StoreWriter, int]:
+    if writer is None or site_id is None:
+        raise RuntimeError("snoozing alerts needs a live engine with a store")
+    return writer, site_id
+
+
+@needs(Permission.ACKNOWLEDGE)
+def snooze_camera(
+    writer: StoreWriter | None,
+    site_id: int | None,
+    clock: Clock,
+    actor: Actor,
+    camera: str,
+    minutes: int,
+) -> SnoozeView:
+    """``actor`` snoozes the alerts of camera ``camera`` (its key) for ``minutes`` (1-1440)
+    from now: its detections and sequences are still stored, but none notifies anybody
+    until then (see :mod:`engine.alerts.snoozes`); a running snooze of it is replaced.
+    Stored (every engine of the site reads it) and audited. Raises SnoozeError for bad
+    minutes or an unknown camera, PermissionDeniedError, or RuntimeError without a store."""
+    minutes = snooze_minutes(minutes)
+    writer, site_id = _snoozes(writer, site_id)
+    view: SnoozeView = writer.execute(
+        SnoozeCamera(site_id=site_id, camera=camera, minutes=minutes, at=clock.now(), actor=actor)
+    )
+    return view
+
+
+@needs(Permission.ACKNOWLEDGE)
+def unsnooze_camera(
+    writer: StoreWriter | None, site_id: int | None, clock: Clock, actor: Actor, camera: str
+) -> SnoozeView:
+    """``actor`` ends the running snooze of camera ``camera`` now: its alerts notify again.
+    Audited. Returns the ended snooze. Raises NotSnoozedError, SnoozeError (unknown camera),
+    PermissionDeniedError, or RuntimeError without a store."""
+    writer, site_id = _snoozes(writer, site_id)
+    view: SnoozeView = writer.execute(
+        UnsnoozeCamera(site_id=site_id, camera=camera, at=clock.now(), actor=actor)
+    )
+    return view
 
 
 @needs(Permission.CONFIGURE_RULES)

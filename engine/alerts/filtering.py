@@ -29,6 +29,7 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.alerts.snoozes import snoozed_sequence
 from engine.incidents.risk import normalise_risk_class
 from engine.sitetime import UTC_TIME, SiteTime
 from engine.store.alert_models import Alert, AlertDelivery, AlertSequence
@@ -334,6 +335,14 @@ def _scope(request: AlertListRequest) -> list[ColumnElement[bool]]:
     return where
 
 
+def shown_condition(gate: ColumnElement[bool] | None) -> ColumnElement[bool]:
+    """What a listed sequence must meet: the risk ``gate``'s condition (None: nothing
+    hidden by it) and not snoozed: its latest activity fell outside every snooze of its
+    camera (see :mod:`engine.alerts.snoozes`)."""
+    awake = ~snoozed_sequence()
+    return awake if gate is None else and_(gate, awake)
+
+
 def _passing(condition: ColumnElement[bool] | None) -> ColumnElement[bool]:
     inner = AlertSequence.alert_id == Alert.id
     if condition is not None:
@@ -347,7 +356,7 @@ def list_page(session: Session, request: AlertListRequest) -> AlertPage:
     LIMIT and OFFSET or the cursor) and joins each to its passing sequences; the person and
     delivery counts are computed for the page's rows only, not for the rows OFFSET skips."""
     cameras = camera_keys(session)
-    condition = request.gate.condition(session, cameras)
+    condition = shown_condition(request.gate.condition(session, cameras))
     where = [*_scope(request), _passing(condition)]
     if request.before is not None:
         at, alert_id = request.before
@@ -417,7 +426,8 @@ class AlertCountRequest:
             gate=self.gate, day=self.day, open_only=self.open_only, site_time=self.site_time
         )
         with store.sessions() as session:
-            shown, total = count_in(session, listing, self.gate.condition(session))
+            condition = shown_condition(self.gate.condition(session))
+            shown, total = count_in(session, listing, condition)
         return shown, total - shown
 
 

@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Final
 
-from sqlalchemy import case, insert, literal, select, update
+from sqlalchemy import and_, case, exists, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
 from engine.alerts.records import AlertView, alert_view
 from engine.alerts.rules import RuleSpec
+from engine.alerts.snoozes import snoozed_sequence, snoozed_until
 from engine.events import Sighting
 from engine.sitetime import UTC_TIME, SiteTime
 from engine.store.alert_models import Alert, AlertSequence
@@ -64,6 +65,7 @@ class SequenceStored:
     new_alert: bool
     camera: str | None = None
     max_conf: float | None = None
+    snoozed_until: datetime | None = None  # its camera's alerts were snoozed until then
 
 
 def _utc(value: datetime) -> Any:
@@ -75,8 +77,9 @@ class CreateSequence(StoreCommand):
     """Store a sequence of ``detections`` detections (highest confidence ``max_conf``) of
     ``trigger`` by rule ``rule_id`` on camera ``camera`` (a key; None for a room) of site
     ``site`` (a name), and put it in the site's latest unacknowledged alert active within
-    ``group_window_s`` of ``started_at``, or in a new alert. Returns
-    :class:`SequenceStored`."""
+    ``group_window_s`` of ``started_at``, or in a new alert; a camera whose alerts are not
+    snoozed never joins an alert made only of snoozed sequences. Returns
+    :class:`SequenceStored`, with its camera's snooze."""
 
     seq_key: str
     source: str
@@ -112,6 +115,12 @@ class CreateSequence(StoreCommand):
             Alert.acknowledged_at.is_(None),
             Alert.site_id.is_(None) if site_id is None else Alert.site_id == site_id,
         )
+        until = snoozed_until(session, camera_id, self.last_seen_at)
+        if until is None:
+            # A snoozed camera's alert (none of its sequences awake) gathers only snoozed
+            # sequences: another camera's must not be told under its title.
+            awake = and_(AlertSequence.alert_id == Alert.id, ~snoozed_sequence())
+            open_q = open_q.where(exists(select(AlertSequence.id).where(awake)))
         alert_id = session.scalar(open_q.order_by(Alert.last_seen_at.desc()).limit(1))
         new_alert = alert_id is None
         if alert_id is None:
@@ -169,6 +178,7 @@ class CreateSequence(StoreCommand):
             new_alert,
             self.camera,
             self.max_conf,
+            until,
         )
 
 
@@ -179,6 +189,7 @@ class SequenceExtended:
 
     max_conf: float | None
     alert: AlertView | None = None
+    snoozed_until: datetime | None = None  # asked with the alert: its camera's snooze
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -216,7 +227,7 @@ class ExtendSequence(StoreCommand):
             update(seq)
             .where(seq.seq_key == self.seq_key)
             .values(values)
-            .returning(seq.alert_id, seq.max_conf)
+            .returning(seq.alert_id, seq.max_conf, seq.camera_id)
         ).first()
         if row is None:
             return None
@@ -230,11 +241,12 @@ class ExtendSequence(StoreCommand):
                 )
             )
         )
-        view = None
+        view = until = None
         if self.want_alert:
             alert = session.get(Alert, int(row.alert_id))
             view = None if alert is None else alert_view(session, alert)
-        return SequenceExtended(None if row.max_conf is None else float(row.max_conf), view)
+            until = snoozed_until(session, row.camera_id, self.last_seen_at)
+        return SequenceExtended(None if row.max_conf is None else float(row.max_conf), view, until)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,7 +13,9 @@ those nobody acknowledged in time, and takes acknowledgements and labels.
                         classes: everything passes), AlertRaised + webhooks, and the
                         alert escalates if nobody acknowledges it. A sequence hidden on a
                         low-risk day notifies nobody; if later detections raise its
-                        confidence past the threshold, it notifies then.
+                        confidence past the threshold, it notifies then. A sequence of a
+                        camera whose alerts are snoozed (see .snoozes) notifies nobody
+                        while the snooze runs (checked in its command's transaction).
 
     SensingRecord "sensing.fall_detected" (fusion thread)
         └─▶ RaiseAlert (store writer; the fusion thread never waits)
@@ -88,6 +90,7 @@ from engine.events import (
     PeopleDetected,
     PeoplePlaced,
     PeopleSensedInView,
+    to_console,
 )
 from engine.gestures.worker import GestureDetected
 from engine.sensing.service import SensingRecord, SensingUpdated
@@ -109,6 +112,7 @@ _UP: Final = frozenset({CameraStatus.ONLINE, CameraStatus.STOPPED})
 RULES_RELOAD_S: Final = 30.0  # rules changed by the CLI (another process) apply this soon
 
 
+@to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AlertRaised(Event):
     """A new alert (any thread)."""
@@ -116,6 +120,7 @@ class AlertRaised(Event):
     alert: AlertView
 
 
+@to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AlertChanged(Event):
     """An alert was ``acknowledged`` or ``escalated`` (any thread)."""
@@ -124,10 +129,12 @@ class AlertChanged(Event):
     change: str
 
 
+@to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SequenceAdded(Event):
     """A sequence was stored (``new_alert``: it started alert ``alert``) or grew past the
-    gate; ``shown``: it passes today's low-risk gate (any thread)."""
+    gate; ``shown``: it passes today's low-risk gate and its camera's alerts are not
+    snoozed (any thread)."""
 
     alert: AlertView
     sequence_id: int
@@ -137,6 +144,7 @@ class SequenceAdded(Event):
     shown: bool
 
 
+@to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AlertDelivered(Event):
     """A webhook delivery of alert ``alert_id`` ended: ``delivered`` or not, with the masked
@@ -150,6 +158,7 @@ class AlertDelivered(Event):
     error: str | None
 
 
+@to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AlertProblem(Event):
     """An alert could not be raised or escalated (the store refused it): ``message``."""
@@ -532,6 +541,7 @@ class AlertService:
             stored.camera,
             stored.max_conf,
             stored.new_alert,
+            snoozed=stored.snoozed_until is not None,
         )
 
     def _sequence_seen(
@@ -542,13 +552,17 @@ class AlertService:
         camera: str | None,
         max_conf: float | None,
         new_alert: bool,
+        *,
+        snoozed: bool = False,
     ) -> None:
         camera = camera if camera is not None else self._camera_of(seq_key)
         with self._lock:
             self._sequences.setdefault(seq_key, (alert.alert_id, camera))
             while len(self._sequences) > 10_000:  # live sequences only; oldest forgotten
                 del self._sequences[next(iter(self._sequences))]
-        shown = self._shown_today(camera, max_conf)
+        # A snoozed camera's sequence is stored (evidence) but notifies nobody; its alert
+        # stays un-notified, so the sequence's first extension after the snooze notifies.
+        shown = not snoozed and self._shown_today(camera, max_conf)
         self._bus.publish(
             SequenceAdded(
                 at=self._clock.now(),
@@ -569,7 +583,7 @@ class AlertService:
         return None if known is None else known[1]
 
     def _extended(self, seq_key: str, result: SequenceExtended | None) -> None:
-        if result is None or result.alert is None:
+        if result is None or result.alert is None or result.snoozed_until is not None:
             return
         camera = self._camera_of(seq_key)
         if self._shown_today(camera, result.max_conf):

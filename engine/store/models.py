@@ -221,4 +221,5 @@ import engine.store.node_token_models  # noqa: E402
 import engine.store.person_models  # noqa: E402
 import engine.store.privacy_models  # noqa: E402
 import engine.store.site_plan_models  # noqa: E402
+import engine.store.snooze_models  # noqa: E402
 import engine.store.text_vector_models  # noqa: E402, F401

@@ -23,6 +23,7 @@ import engine.accounts
 import engine.alerts.records
 import engine.alerts.rules
 import engine.alerts.sequences
+import engine.alerts.snoozes
 import engine.fusion.floor
 import engine.gestures.library
 import engine.history.bookmarks
@@ -59,6 +60,12 @@ T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 PASSWORD_HASH = hash_password("irrelevant-pw")
 
 SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
+    engine.alerts.snoozes.SnoozeCamera: lambda a: engine.alerts.snoozes.SnoozeCamera(
+        site_id=1, camera="gate", minutes=30, at=T0, actor=a
+    ),
+    engine.alerts.snoozes.UnsnoozeCamera: lambda a: engine.alerts.snoozes.UnsnoozeCamera(
+        site_id=1, camera="gate", at=T0 + timedelta(minutes=5), actor=a
+    ),
     engine.fusion.floor.CalibrateCamera: lambda a: engine.fusion.floor.CalibrateCamera(
         site_id=1,
         camera="gate",
@@ -344,6 +351,13 @@ def _gate_site(store: Store, writer: StoreWriter) -> int:
         return session.query(Site.id).filter(Site.name == "depot").one()[0]
 
 
+def _snoozed_gate(store: Store, writer: StoreWriter) -> dict[str, Any]:
+    site_id = _gate_site(store, writer)
+    snooze = SAMPLES[engine.alerts.snoozes.SnoozeCamera](ENGINE)
+    writer.execute(dataclasses.replace(snooze, site_id=site_id))
+    return {"site_id": site_id}
+
+
 def _site(store: Store, writer: StoreWriter) -> dict[str, Any]:
     with store.transaction() as session:
         site = Site(name="depot", geo_lat=51.5, geo_lon=-0.14, updated_at=T0)
@@ -455,6 +469,8 @@ SEEDS: dict[type[GuardedCommand], Seed] = {
     engine.alerts.rules.AddRule: _camera_gate,
     engine.fusion.floor.CalibrateCamera: lambda s, w: {"site_id": _gate_site(s, w)},
     engine.vision.privacy.SetPrivacyMasks: lambda s, w: {"site_id": _gate_site(s, w)},
+    engine.alerts.snoozes.SnoozeCamera: lambda s, w: {"site_id": _gate_site(s, w)},
+    engine.alerts.snoozes.UnsnoozeCamera: _snoozed_gate,
     engine.incidents.site_plan.PinSitePlan: _site,
     engine.alerts.rules.RemoveRule: _then(_camera_gate, _as_engine(engine.alerts.rules.AddRule)),
     engine.alerts.rules.ArmRule: _then(_camera_gate, _as_engine(engine.alerts.rules.AddRule)),

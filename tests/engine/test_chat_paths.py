@@ -35,8 +35,6 @@ from tests.actors import INVESTIGATOR
 from tests.conftest import write_site
 from tests.engine.test_chat_llm import API_KEY, Api, streamed, tool_results
 
-pytestmark = pytest.mark.sql
-
 BERLIN = SiteTime.named("Europe/Berlin")
 DAY = "2026-11-26"
 NOW = BERLIN.to_utc(datetime.fromisoformat(f"{DAY}T17:00"))
@@ -277,6 +275,7 @@ def cited(answer: OfflineAnswer) -> list[int]:
 # ------------------------------------------------------------------------------ a person's path
 
 
+@pytest.mark.sql
 def test_where_someone_was_is_their_path_one_line_cited_with_the_camera_stretchs_clip(
     history: History,
 ) -> None:
@@ -299,6 +298,7 @@ def test_where_someone_was_is_their_path_one_line_cited_with_the_camera_stretchs
     )
 
 
+@pytest.mark.sql
 def test_a_name_only_a_path_carries_is_found_and_cameras_outside_paths_are_said(
     history: History,
 ) -> None:
@@ -329,6 +329,7 @@ def test_a_name_only_a_path_carries_is_found_and_cameras_outside_paths_are_said(
 # ------------------------------------------------------------------------------ places
 
 
+@pytest.mark.sql
 def test_who_went_from_one_room_into_another_counts_people_nobody_named(
     history: History,
 ) -> None:
@@ -354,6 +355,7 @@ def test_who_went_from_one_room_into_another_counts_people_nobody_named(
     assert "I don’t know a place called “garage”; rooms: Lobby, Store room" in garage.text
 
 
+@pytest.mark.sql
 def test_who_was_in_a_room_is_everyone_sensed_there_a_path_as_one_person(
     history: History,
 ) -> None:
@@ -378,6 +380,7 @@ def test_who_was_in_a_room_is_everyone_sensed_there_a_path_as_one_person(
     assert BERLIN.minutes(lone.ts) == "15:30"
 
 
+@pytest.mark.sql
 def test_people_sensed_are_counted_once_across_blobs_and_senses(history: History) -> None:
     lobby = ask(history, "How many people were sensed in the lobby today?")
     # Five blobs; the unknown walker's two are one path: Ada, Bo and two people unknown.
@@ -396,6 +399,7 @@ def test_people_sensed_are_counted_once_across_blobs_and_senses(history: History
     assert not gym.answered and "I don’t know a room called “gym”" in gym.text
 
 
+@pytest.mark.sql
 def test_camera_counts_take_a_path_as_one_person(history: History) -> None:
     """Before paths, today's cameras counted Ada and John by name and four tracks nobody's
     face was recognised on: six. Ada's track is hers, Bo's is Bo's, and the walker from
@@ -423,6 +427,7 @@ def test_camera_counts_take_a_path_as_one_person(history: History) -> None:
 # ------------------------------------------------------------------------------ the LLM's tool
 
 
+@pytest.mark.sql
 def test_the_person_paths_tool_returns_compact_json_the_model_can_cite(history: History) -> None:
     store, ids = history.store, history.paths
     ada = run_tool(store, NOW, "person_paths", {"person": "Ada"})

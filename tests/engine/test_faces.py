@@ -45,8 +45,6 @@ from engine.store.writer import StoreWriter
 from tests.actors import ADMIN
 from tests.conftest import TESTDATA
 
-pytestmark = pytest.mark.sql
-
 FACES = TESTDATA / "faces"
 TRAIN = FACES / "train"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -356,6 +354,7 @@ def test_enrolled_people_are_recognised_in_their_other_photos_and_a_stranger_is_
         assert all(len(r.embedding) == 512 and r.created_at == T0 for r in rows)
 
 
+@pytest.mark.sql
 def test_enrollment_errors_name_the_file_and_store_nothing(
     store: Store,
     encoder: FaceEncoder,
@@ -382,6 +381,7 @@ def test_enrollment_errors_name_the_file_and_store_nothing(
     assert len(memory.gallery) == 0
 
 
+@pytest.mark.sql
 def test_an_unknown_face_becomes_a_person_that_is_recognised_next_time(
     store: Store,
     encoder: FaceEncoder,
@@ -423,6 +423,7 @@ def test_an_unknown_face_becomes_a_person_that_is_recognised_next_time(
         memory.observe(biden.embedding, datetime(2026, 1, 1))
 
 
+@pytest.mark.sql
 def test_observed_embeddings_per_person_are_capped_keeping_the_newest_and_enrolled(
     store: Store,
     encoder: FaceEncoder,
@@ -450,6 +451,7 @@ def test_observed_embeddings_per_person_are_capped_keeping_the_newest_and_enroll
     assert len(memory.gallery) == 4
 
 
+@pytest.mark.sql
 def test_enrolling_a_name_for_a_face_already_seen_keeps_that_persons_history(
     store: Store,
     encoder: FaceEncoder,
@@ -467,6 +469,7 @@ def test_enrolling_a_name_for_a_face_already_seen_keeps_that_persons_history(
     assert (face.public_id, face.name) == (seen.public_id, "Barack Obama")
 
 
+@pytest.mark.sql
 def test_rename_merge_and_erase(
     tmp_path: Path,
     store: Store,
@@ -516,6 +519,7 @@ def test_rename_merge_and_erase(
     assert memory.observe(a_face.embedding, t3).public_id != a.public_id
 
 
+@pytest.mark.sql
 def test_migration_0002_matches_the_models_and_enforces_its_constraints(store: Store) -> None:
     tables = {"persons", "face_embeddings"}
     assert tables <= set(inspect(store.engine).get_table_names())

@@ -1,5 +1,5 @@
-"""``watchfloor alerts list|count|ack|label|rules``: alerts, their sequences, and the rules
-that raise them.
+"""``watchfloor alerts list|count|ack|label|snooze|unsnooze|snoozes|rules``: alerts, their
+sequences, snoozed cameras, and the rules that raise them.
 
 ``list`` shows alerts newest first with the sequences that pass the low-risk filter: on a
 camera whose daily risk class is ``very_low`` a sequence needs a max confidence of 0.60, on
@@ -18,6 +18,12 @@ SEQUENCE true|false|clear`` marks one of its sequences a true or false alarm (la
 permission; audited; kept for training). ``rules list|add|remove`` manages the alert rules
 (adding and removing need the configure-rules permission); a running engine picks up a
 change within 30 s.
+
+``snooze CAMERA --minutes N`` (1-1440) holds back the alerts of one camera of the site (a
+cleaning crew in its view): its detections and sequences are still stored, but nothing is
+raised for it until then; ``unsnooze CAMERA`` ends that early; ``snoozes`` lists the
+cameras snoozed now (site time; ``--json`` UTC). Snoozing needs the acknowledge
+permission and is audited; running engines apply it at their next detection.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from datetime import date
 from typing import Any
 
 from console import exit_codes
-from console.commands import row_count, row_id, site_time
+from console.commands import row_count, row_id, site_of, site_time
 from console.commands.registry import Registration, guarded
 from engine.access import Permission
 from engine.text import printable
@@ -58,7 +64,7 @@ def _filters(parser: argparse.ArgumentParser) -> None:
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "alerts", help="alerts: list, count, acknowledge, label; alert rules"
+        "alerts", help="alerts: list, count, acknowledge, label, snooze a camera; alert rules"
     )
     actions = parser.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", parents=parents, help="alerts, newest first")
@@ -76,6 +82,24 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     label.add_argument("sequence_id", metavar="SEQUENCE", type=row_id)
     label.add_argument("label", choices=sorted(LABELS), help="true, false, or clear")
     label.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    snooze = actions.add_parser(
+        "snooze", parents=parents, help="hold back one camera's alerts for some minutes"
+    )
+    snooze.add_argument("camera", metavar="CAMERA", help="the camera's id in the site file")
+    snooze.add_argument(
+        "--minutes",
+        type=_snooze_minutes,
+        required=True,
+        help="how long, 1-1440 (detections are still recorded meanwhile)",
+    )
+    snooze.add_argument("--json", action="store_true", help="print the snooze as JSON")
+    unsnooze = actions.add_parser(
+        "unsnooze", parents=parents, help="end a camera's snooze: its alerts are raised again"
+    )
+    unsnooze.add_argument("camera", metavar="CAMERA", help="the camera's id in the site file")
+    unsnooze.add_argument("--json", action="store_true", help="print the ended snooze as JSON")
+    snoozes = actions.add_parser("snoozes", parents=parents, help="cameras snoozed now")
+    snoozes.add_argument("--json", action="store_true", help="print as JSON")
 
     rules = actions.add_parser("rules", help="the rules that raise alerts")
     verbs = rules.add_subparsers(dest="rules_command", metavar="VERB", required=True)
@@ -119,6 +143,8 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             return _list(args, store, command)
         if args.alerts_command == "rules":
             return _rules(args, store, command)
+        if args.alerts_command in ("snooze", "unsnooze", "snoozes"):
+            return _snooze(args, store, command)
         return _change(args, store, command)
     finally:
         store.close()
@@ -265,6 +291,71 @@ def _change(args: argparse.Namespace, store: Any, command: str) -> int:
     return exit_codes.OK
 
 
+def _snooze_minutes(text: str) -> int:
+    from engine.alerts.snoozes import SnoozeError, snooze_minutes
+
+    try:
+        return snooze_minutes(text.strip())
+    except SnoozeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _snooze(args: argparse.Namespace, store: Any, command: str) -> int:
+    """``snooze``, ``unsnooze`` and ``snoozes``: the site's cameras mirrored into the store
+    first (as an engine does at start), then the action, as the caller."""
+    from engine.alerts import actions
+    from engine.alerts.snoozes import NotSnoozedError, SnoozeView, active_snoozes
+    from engine.clock import REAL_CLOCK
+    from engine.store.sites import SyncSite
+    from engine.store.writer import StoreWriter
+
+    site = site_of(args)
+    zone = site.site_time
+    camera: str = getattr(args, "camera", "")
+    if args.alerts_command != "snoozes" and camera not in {c.id for c in site.cameras}:
+        known = ", ".join(c.id for c in site.cameras) or "none"
+        print(f"{command}: no camera {printable(camera)!r} (cameras: {known})", file=sys.stderr)
+        return exit_codes.USAGE
+    with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+        site_id = writer.execute(SyncSite(site=site, at=REAL_CLOCK.now())).site_id
+        if args.alerts_command == "snoozes":
+            now = REAL_CLOCK.now()
+            running = active_snoozes(store, site_id, now)
+            if args.json:
+                print(json.dumps([s.as_json() for s in running]))
+                return exit_codes.OK
+            for s in running:
+                print(
+                    f"{s.camera}  {printable(s.name)}: {s.until_text(zone, now)} "
+                    f"(snoozed by {printable(s.snoozed_by)} at {zone.minutes(s.snoozed_at)})"
+                )
+            if not running:
+                print("no camera's alerts are snoozed")
+            return exit_codes.OK
+        try:
+            view: SnoozeView
+            if args.alerts_command == "snooze":
+                view = actions.snooze_camera(
+                    writer, site_id, REAL_CLOCK, args.caller, camera, args.minutes
+                )
+            else:
+                view = actions.unsnooze_camera(writer, site_id, REAL_CLOCK, args.caller, camera)
+        except NotSnoozedError as exc:
+            print(f"{command}: {exc}", file=sys.stderr)
+            return exit_codes.FAILED
+    if args.json:
+        print(json.dumps(view.as_json()))
+    elif args.alerts_command == "snooze":
+        print(
+            f"camera {view.camera}: {view.until_text(zone, view.snoozed_at)} "
+            f"({zone.zone_label(view.until)}); its detections are still recorded"
+        )
+    else:
+        until = zone.minutes(view.until)
+        print(f"camera {view.camera}: alerts no longer snoozed (it was until {until})")
+    return exit_codes.OK
+
+
 def _rules(args: argparse.Namespace, store: Any, command: str) -> int:
     from engine.alerts.rules import (
         AddRule,
@@ -337,6 +428,9 @@ REGISTRATION = Registration(
         guarded("alerts", "ack", run, Permission.ACKNOWLEDGE, "acknowledge an alert"),
         guarded("alerts", "count", run, Permission.WATCH, "count alerts"),
         guarded("alerts", "label", run, Permission.LABEL, "label an alert sequence"),
+        guarded("alerts", "snooze", run, Permission.ACKNOWLEDGE, "snooze a camera's alerts"),
+        guarded("alerts", "unsnooze", run, Permission.ACKNOWLEDGE, "end a camera's snooze"),
+        guarded("alerts", "snoozes", run, Permission.WATCH, "list snoozed cameras"),
         guarded("alerts", "rules list", run, Permission.WATCH, "list alert rules"),
         guarded("alerts", "rules add", run, Permission.CONFIGURE_RULES, "add an alert rule"),
         guarded("alerts", "rules remove", run, Permission.CONFIGURE_RULES, "remove an alert rule"),

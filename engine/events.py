@@ -1,15 +1,19 @@
 """Immutable events that travel on the bus.
 
 Every event is a frozen dataclass stamped with the clock's UTC time. Events that belong in
-the history have a :meth:`Event.record` that says how the store writer files them.
+the history have a :meth:`Event.record` that says how the store writer files them. A kind
+the console shows says so where it is declared (:func:`to_console`, or
+:func:`to_console_newest` for one coalesced per key): the console's bridge takes those, and
+only those, to the GUI thread, where panes subscribe by class.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from engine.media import MediaFile
 
@@ -23,6 +27,63 @@ class Event:
     def record(self) -> EventRecord | None:
         """How this event is stored in the ``events`` table, or None if it is not history."""
         return None
+
+
+E = TypeVar("E", bound=Event)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleDelivery:
+    """How the console's bridge takes one event kind to the GUI thread: every event, in
+    the order published (``newest_per`` None), or, for a frequent kind, coalesced: when the
+    GUI thread is behind it gets only the newest event per ``newest_per(event)`` key, never
+    a backlog."""
+
+    kind: type[Event]
+    newest_per: Callable[[Any], Hashable] | None = None
+
+
+_TO_CONSOLE: dict[type[Event], ConsoleDelivery] = {}
+
+
+class _Declares(Protocol):
+    def __call__(self, kind: type[E], /) -> type[E]: ...
+
+
+def _declare(delivery: ConsoleDelivery) -> None:
+    kind = delivery.kind
+    if not issubclass(kind, Event):
+        raise TypeError(f"{kind.__qualname__} is not an Event: the bus does not carry it")
+    if kind in _TO_CONSOLE:
+        raise ValueError(f"{kind.__qualname__} is already declared to the console")
+    _TO_CONSOLE[kind] = delivery
+
+
+def to_console(kind: type[E]) -> type[E]:
+    """Class decorator (above ``@dataclass``): every event of this kind reaches the console's
+    panes, on the GUI thread, in the order published (``ctx.events.on(kind, handler)``)."""
+    _declare(ConsoleDelivery(kind))
+    return kind
+
+
+def to_console_newest(per: Callable[[Any], Hashable]) -> _Declares:
+    """Class decorator (above ``@dataclass``) for a frequent kind: it reaches the console's
+    panes coalesced, the newest event per key ``per(event)`` (a room, a camera) when the GUI
+    thread is behind."""
+
+    def declare(kind: type[E], /) -> type[E]:
+        _declare(ConsoleDelivery(kind, newest_per=per))
+        return kind
+
+    return declare
+
+
+def console_delivery(kind: type[Event]) -> ConsoleDelivery | None:
+    """How the console takes events of exactly this class to its panes; None: they stay in
+    the engine (the bus's other subscribers: rules, the store writer…). Only declared
+    kinds are forwarded: a kind's module declares it when it is imported, before any of its
+    events can be published. Safe on any thread."""
+    return _TO_CONSOLE.get(kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +179,7 @@ class CameraStatus(enum.StrEnum):
     STOPPED = "stopped"  # source finished (non-looping file) or engine stopping
 
 
+@to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CameraStatusChanged(Event):
     """A camera source changed status. Published from the camera's worker thread or watchdog."""
@@ -144,6 +206,7 @@ class HealthState(enum.StrEnum):
     OFF = "off"  # not configured on this site
 
 
+@to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SubsystemHealth(Event):
     """Current health of one subsystem (``store``, ``cameras``, ``engine`` …)."""
@@ -162,6 +225,7 @@ def recording_source(camera: str | None, room: str | None) -> str:
     return f"camera:{camera}" if camera is not None else f"sensing:{room}"
 
 
+@to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MediaWriteFailed(Event):
     """Recording data of a place could not be written (disk full, an I/O error, a
@@ -223,6 +287,7 @@ class MediaWriteFailed(Event):
         )
 
 
+@to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MediaWriteRecovered(Event):
     """A place's recording is written again: a ``camera``'s clips and snapshots after

@@ -28,7 +28,7 @@ from typing import Final
 from engine.access import Actor, Role
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.events import Event, EventRecord
+from engine.events import Event, EventRecord, to_console
 from engine.identity.introduced import Introduced, NameFromIntroduction
 from engine.speech.service import NameHeard
 from engine.store.writer import StoreWriter
@@ -47,6 +47,7 @@ class IntroductionError(ValueError):
     """A name could not be given; the message says why (no such offer, nobody recognised)."""
 
 
+@to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NameOffered(Event):
     """A name was heard on ``camera``: offered to the person nearest it (``track_id``; None:
@@ -66,6 +67,7 @@ class NameOffered(Event):
     detail: str
 
 
+@to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NameGiven(Event):
     """Person ``person_id`` (on ``track_id`` of ``camera``) was given ``name`` from their

@@ -39,6 +39,7 @@ from engine.events import (
     PeoplePlaced,
     PeopleSeenInRoom,
     PeopleSensedInView,
+    to_console,
 )
 from engine.fusion.associate import (
     Associator,
@@ -63,6 +64,7 @@ SEEN_NOW_S: Final = 0.6  # a camera that saw someone this recently sees them now
 QUEUE_MAX: Final = 10_000  # about 30 s of two cameras and two rooms; past it the oldest go
 
 
+@to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FusionUpdated(Event):
     """The people across senses after a fusion tick (not history): everyone in view or

@@ -41,6 +41,7 @@ from engine.store.event_views import CLIP, covering_clip_id, event_view_of_row, 
 from engine.store.event_views import CLIP_SLACK_S as CLIP_SLACK_S
 from engine.store.event_views import CLIP_SPAN_BOUND_S as CLIP_SPAN_BOUND_S
 from engine.store.event_views import EventCursor as EventCursor
+from engine.store.event_views import EventsStored as EventsStored
 from engine.store.event_views import EventView as EventView
 from engine.store.event_views import shifted_time as shifted_time
 from engine.store.models import Camera, Event, Media

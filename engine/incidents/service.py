@@ -25,7 +25,7 @@ from sqlalchemy import select
 from engine.access import Actor, Permission
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.events import Event
+from engine.events import Event, to_console
 from engine.incidents.forecast import Forecast
 from engine.incidents.intake import IncidentIntake, IntakeSettings, make_classifier
 from engine.incidents.nightly import (
@@ -62,6 +62,7 @@ MAP_RADIUS_M = 3000.0
 """The risk map shows this far around the site: the 2 km an incident reaches, and a margin."""
 
 
+@to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IncidentFiled(Event):
     """Reports were filed: the incidents they made or joined, as they now stand."""
@@ -69,6 +70,7 @@ class IncidentFiled(Event):
     incidents: tuple[IncidentView, ...] = ()
 
 
+@to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskRefitted(Event):
     """The risk model was refitted (nightly or on request)."""

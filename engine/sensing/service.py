@@ -70,7 +70,7 @@ import numpy.typing as npt
 
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.events import Event, EventRecord, PeopleSeenInRoom
+from engine.events import Event, EventRecord, PeopleSeenInRoom, to_console_newest
 from engine.identity.ble import (
     MAX_AGE_S,
     BleSightings,
@@ -307,6 +307,7 @@ class SensingRecord(Event):
         )
 
 
+@to_console_newest(per=lambda event: event.snapshot.room_id)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SensingUpdated(Event):
     """The room after a sensing tick (not history)."""

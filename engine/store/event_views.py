@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from engine.events import Event as BusEvent
+from engine.events import to_console
 from engine.store.models import Camera, Event, Media
 from engine.store.person_models import Person
 
@@ -70,6 +71,7 @@ class EventView:
         return EventCursor(self.ts, self.id)
 
 
+@to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EventsStored(BusEvent):
     """History events whose transaction has committed, in commit order, with their ids.

@@ -7,7 +7,10 @@ GUI thread. An acknowledgement goes through
 :func:`engine.alerts.actions.acknowledge_alert`, which checks the acknowledge
 permission, stores who and when, audits it, stops the alert's escalation and publishes
 ``AlertChanged``; with nobody logged in it is refused here first. Escalating an alert to
-an incident files its event as a report through the engine's incident desk.
+an incident files its event as a report through the engine's incident desk. Snoozing a
+camera's alerts (and ending that early) goes through :func:`engine.alerts.actions.
+snooze_camera` and :func:`~engine.alerts.actions.unsnooze_camera` the same way; the
+listing carries the snoozes running now.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from engine.alerts.filtering import (
 )
 from engine.alerts.records import AlertView, alerts_by_id, deliveries_of
 from engine.alerts.rules import RuleSpec, list_rules
+from engine.alerts.snoozes import SnoozeView, active_snoozes
 from engine.history.events import ClipProbe, CoveringClipsRequest
 from engine.incidents.records import Filed
 from engine.media import read_small_file
@@ -76,11 +80,34 @@ class AlertsBackend:
                     if not d.delivered
                 )
         service = self._runtime.alerts
+        ids = self._runtime.site_ids
+        snoozes = (
+            () if ids is None else tuple(active_snoozes(self._store, ids.site_id, self._now()))
+        )
         return AlertListing(
             alerts=tuple(alerts.values()),
             delivery_errors=errors,
             webhooks=0 if service is None else service.webhooks,
+            snoozes=snoozes,
         )
+
+    def _now(self) -> datetime:
+        return self._runtime.clock.now()
+
+    def snooze(self, camera: str, minutes: int) -> SnoozeView:
+        """Snooze ``camera``'s alerts for ``minutes`` as the person logged in, through
+        :func:`engine.alerts.actions.snooze_camera` (blocks on the store writer)."""
+        actor = self._session.require_actor("snooze alerts")
+        rt = self._runtime
+        site_id = rt.site_ids.site_id if rt.site_ids is not None else None
+        return alert_actions.snooze_camera(rt.writer, site_id, rt.clock, actor, camera, minutes)
+
+    def unsnooze(self, camera: str) -> SnoozeView:
+        """End ``camera``'s snooze as the person logged in (blocks on the store writer)."""
+        actor = self._session.require_actor("end a snooze")
+        rt = self._runtime
+        site_id = rt.site_ids.site_id if rt.site_ids is not None else None
+        return alert_actions.unsnooze_camera(rt.writer, site_id, rt.clock, actor, camera)
 
     def acknowledge(self, alert_id: int, note: str = "") -> AlertView:
         """Acknowledge ``alert_id`` as the person logged in, with their ``note`` (blocks on

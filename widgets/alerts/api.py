@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from engine.alerts.records import AlertView
+from engine.alerts.snoozes import SnoozeView
 from engine.incidents.records import Filed
 from engine.wording import display_actor
 
@@ -33,12 +34,33 @@ def delivery_error_text(url: str, escalation: bool, error: str | None) -> str:
 @dataclass(frozen=True, slots=True)
 class AlertListing:
     """What the pane lists: ``alerts`` (the recent ones and every open one, any order), the
-    errors of their failed webhook deliveries by alert id (for the tooltip), and how many
-    webhooks the engine delivers to."""
+    errors of their failed webhook deliveries by alert id (for the tooltip), how many
+    webhooks the engine delivers to, and the cameras whose alerts are snoozed now
+    (``snoozes``; each ends by itself at its ``until``)."""
 
     alerts: tuple[AlertView, ...]
     delivery_errors: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     webhooks: int = 0
+    snoozes: tuple[SnoozeView, ...] = ()
+
+
+SNOOZE_CHOICES: tuple[int, ...] = (15, 30, 60, 120, 240, 480, 1440)
+"""The lengths of a snooze the pane offers, in minutes (the engine takes 1-1440)."""
+
+
+def snooze_choice_text(minutes: int) -> str:
+    """``15 minutes``, ``1 hour``, ``8 hours``: a snooze's length as the menu offers it."""
+    if minutes % 60:
+        return f"{minutes} minute{'' if minutes == 1 else 's'}"
+    hours = minutes // 60
+    return f"{hours} hour{'' if hours == 1 else 's'}"
+
+
+def alert_camera(alert: AlertView) -> str | None:
+    """The camera (its key) whose sequence started ``alert``; None for an alert of no
+    camera (a fall sensed in a room, a recording failing in one)."""
+    camera = alert.detail.get("camera")
+    return camera if isinstance(camera, str) and camera else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +99,16 @@ class AlertActions(Protocol):
     def escalate_event(self, event_id: int, text: str) -> Filed:
         """File stored event ``event_id`` (an alert's) as an incident report with the
         operator's ``text``, as the person logged in; the engine checks the permission."""
+        ...
+
+    def snooze(self, camera: str, minutes: int) -> SnoozeView:
+        """Snooze camera ``camera``'s alerts for ``minutes`` (1-1440) as the person logged
+        in (acknowledge permission; audited): its detections are still recorded, nothing
+        is raised for it meanwhile."""
+        ...
+
+    def unsnooze(self, camera: str) -> SnoozeView:
+        """End camera ``camera``'s snooze now as the person logged in (audited)."""
         ...
 
 

@@ -20,6 +20,13 @@ muted, and ask for the operator's attention: the header flashes and
 :attr:`AlertStreamPane.sig_attention_requested` lets the console flag the pane's tab (it never
 brings the pane forward: nothing moves on the wall when an alert arrives).
 
+"Snooze alerts of CAMERA…" (the context menu of an alert raised by a camera, for people who
+may acknowledge) holds back that camera's alerts for a length the operator picks (15
+minutes to a day), e.g. while a cleaning crew works in its view; the engine still records
+its detections. The line under the header says "Gate: alerts snoozed until 14:30" (site
+time) for each camera snoozed, and drops it when its time comes (the pane's clock, checked
+every second while a snooze is shown); "End snooze of CAMERA" ends one early.
+
 The pane never touches the store or starts threads: the console gives it a query client and
 an :class:`AlertActions` object, and feeds it the engine's alert events (re-emitted on the
 GUI thread by the console's bridge) through the ``on_alert_*`` methods. Every method here
@@ -62,6 +69,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMenu,
@@ -74,18 +82,22 @@ from PySide6.QtWidgets import (
 
 from engine.access import Actor, Permission
 from engine.alerts.records import MAX_NOTE_CHARS, AlertView
+from engine.alerts.snoozes import SnoozeView
 from engine.history.query_service import CallRequest, QueryResult
 from engine.incidents.records import Filed
 from engine.sitetime import display
 from engine.text import printable
 from widgets.action_strip import ActionRunner, ActionStrip
 from widgets.alerts.api import (
+    SNOOZE_CHOICES,
     AlertActions,
     AlertEvidence,
     AlertListing,
     SoundPlayer,
     acknowledged_by_text,
+    alert_camera,
     delivery_error_text,
+    snooze_choice_text,
 )
 from widgets.alerts.preview import LOADING, AlertPreview
 from widgets.colours import ALARM_RED
@@ -116,6 +128,10 @@ _FLASH_STYLE = (
 )
 FLASH_TOGGLES: Final = 8  # the header blinks four times…
 FLASH_INTERVAL_MS: Final = 350  # …over about three seconds
+SNOOZE_CHECK_MS: Final = 1000  # a snooze's line goes within a second of its end
+SNOOZE_TEXT: Final = "Snooze alerts of {camera}…"
+UNSNOOZE_TEXT: Final = "End snooze of {camera}"
+_SNOOZE_STYLE = "padding: 2px 4px; color: #9a6700; font-weight: bold;"  # amber: on hold
 
 # The chime: two short sine tones, high then lower, loud enough over a room's hum but not
 # shrill; 16-bit mono PCM so every audio backend plays it.
@@ -538,6 +554,9 @@ class AlertStreamPane(QWidget):
     sig_incident_escalated = Signal(int, int)
     """An alert's event was filed as an incident report from this pane (GUI thread): the
     alert's id and the incident's."""
+    sig_snooze_changed = Signal(str)
+    """A snooze asked for in this pane (or its early end) was stored (GUI thread): the
+    camera's key."""
 
     def __init__(
         self,
@@ -568,7 +587,10 @@ class AlertStreamPane(QWidget):
         self.listings = 0
         """How many listings have arrived and been shown."""
 
-        self._model = _AlertsModel(now or (lambda: datetime.now(UTC)), self)
+        self._now = now or (lambda: datetime.now(UTC))
+        self._model = _AlertsModel(self._now, self)
+        self._snoozes: dict[str, SnoozeView] = {}  # by camera key, as last listed or set
+        self._snoozing: set[str] = set()  # cameras whose snooze (or its end) is running
         self.header_label = QLabel()
         self.header_label.setObjectName("alerts-header")
         self.header_label.setStyleSheet(_HEADER_STYLE)
@@ -581,6 +603,14 @@ class AlertStreamPane(QWidget):
         top.addWidget(self.header_label, 1)
         top.addWidget(self.mute_box)
         top.addWidget(self.refresh_button)
+        self.snooze_label = QLabel()
+        self.snooze_label.setObjectName("alerts-snoozed")
+        self.snooze_label.setStyleSheet(_SNOOZE_STYLE)
+        self.snooze_label.setWordWrap(True)
+        self.snooze_label.hide()
+        self._snooze_timer = QTimer(self)
+        self._snooze_timer.setInterval(SNOOZE_CHECK_MS)
+        self._snooze_timer.timeout.connect(self._show_snoozes)
 
         self.view = QTableView()
         self.view.setModel(self._model)
@@ -628,6 +658,7 @@ class AlertStreamPane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
+        layout.addWidget(self.snooze_label)
         # The list beside what raised the selected alert.
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
@@ -811,6 +842,55 @@ class AlertStreamPane(QWidget):
         )
         return True
 
+    def snoozes(self) -> list[SnoozeView]:
+        """The snoozes running now by the pane's clock, soonest to end first."""
+        now = self._now()
+        return sorted((s for s in self._snoozes.values() if s.active(now)), key=lambda s: s.until)
+
+    def snooze_text(self) -> str:
+        """The line under the header ("" with no camera snoozed)."""
+        now = self._now()
+        return " · ".join(
+            f"{printable(s.name)}: {s.until_text(display(), now)}" for s in self.snoozes()
+        )
+
+    def snooze_camera(self, camera: str, minutes: int) -> bool:
+        """Snooze ``camera``'s alerts for ``minutes`` (on a worker) as the person logged
+        in, if they may acknowledge; returns whether it was asked for."""
+        if not self._acknowledge_allowed or camera in self._snoozing:
+            return False
+        self._start_snooze_work(camera, f"Snoozing the alerts of {camera}…")
+        self._client.submit_action(
+            f"{self._channel}.snooze.{camera}",
+            partial(self._actions.snooze, camera, minutes),
+            partial(self._on_snoozed, camera),
+            name=f"snooze the alerts of camera {camera}",
+        )
+        return True
+
+    def unsnooze_camera(self, camera: str) -> bool:
+        """End ``camera``'s snooze now (on a worker); returns whether it was asked for."""
+        if not self._acknowledge_allowed or camera in self._snoozing:
+            return False
+        self._start_snooze_work(camera, f"Ending the snooze of {camera}…")
+        self._client.submit_action(
+            f"{self._channel}.snooze.{camera}",
+            partial(self._actions.unsnooze, camera),
+            partial(self._on_unsnoozed, camera),
+            name=f"end the snooze of camera {camera}",
+        )
+        return True
+
+    def snooze_selected(self) -> bool:
+        """Ask how long to snooze the selected alert's camera, then snooze it; returns
+        whether it was asked for (not when cancelled, or for an alert of no camera)."""
+        alert = self.selected_alert()
+        camera = None if alert is None else alert_camera(alert)
+        if camera is None or not self._acknowledge_allowed:
+            return False
+        minutes = self._ask_snooze_minutes(camera)
+        return minutes is not None and self.snooze_camera(camera, minutes)
+
     def close_what_was_opened(self) -> None:
         """The person locked or logged out: the clip they were judging stops, the note
         they were typing goes; the next person selects and looks again."""
@@ -821,8 +901,8 @@ class AlertStreamPane(QWidget):
         self._update_controls()
 
     def is_busy(self) -> bool:
-        """Whether an acknowledgement or an escalation is still running."""
-        return bool(self._acknowledging) or self._escalation.is_busy()
+        """Whether an acknowledgement, an escalation or a snooze is still running."""
+        return bool(self._acknowledging or self._snoozing) or self._escalation.is_busy()
 
     def is_flashing(self) -> bool:
         return self._flash_timer.isActive()
@@ -897,14 +977,92 @@ class AlertStreamPane(QWidget):
         menu.popup(self.view.viewport().mapToGlobal(position))
 
     def _context_menu(self) -> QMenu:
-        """The selected row's menu: Acknowledge, and Escalate to incident…"""
+        """The selected row's menu: Acknowledge, Escalate to incident…, and for an alert a
+        camera raised, Snooze alerts of CAMERA… (or End snooze of CAMERA while it runs)."""
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         acknowledge = menu.addAction("Acknowledge", self.acknowledge_selected)
         acknowledge.setEnabled(self.acknowledge_button.isEnabled())
         escalate = menu.addAction(ESCALATE_TEXT, lambda: self.escalate_selected())
         escalate.setEnabled(self.escalate_button.isEnabled())
+        alert = self.selected_alert()
+        camera = None if alert is None else alert_camera(alert)
+        if camera is not None:
+            menu.addSeparator()
+            if camera in {s.camera for s in self.snoozes()}:
+                snooze = menu.addAction(
+                    UNSNOOZE_TEXT.format(camera=camera), partial(self.unsnooze_camera, camera)
+                )
+            else:
+                snooze = menu.addAction(SNOOZE_TEXT.format(camera=camera), self.snooze_selected)
+            snooze.setEnabled(self._acknowledge_allowed and camera not in self._snoozing)
+            if not self._acknowledge_allowed:
+                snooze.setToolTip("Snoozing alerts needs the acknowledge permission.")
         return menu
+
+    def _ask_snooze_minutes(self, camera: str) -> int | None:
+        """How long to snooze ``camera``'s alerts, picked from :data:`SNOOZE_CHOICES`
+        (None: cancelled)."""
+        texts = [snooze_choice_text(m) for m in SNOOZE_CHOICES]
+        text, ok = QInputDialog.getItem(
+            self,
+            "Snooze alerts",
+            f"Hold back the alerts of camera {camera} for (its detections are still recorded):",
+            texts,
+            texts.index(snooze_choice_text(30)),
+            False,
+        )
+        return SNOOZE_CHOICES[texts.index(text)] if ok and text in texts else None
+
+    def _start_snooze_work(self, camera: str, status: str) -> None:
+        if not self.is_busy():  # new work: the last refusals are over
+            self.strip.clear_error()
+        self._snoozing.add(camera)
+        self.strip.show_status(status)
+        self._update_controls()
+
+    def _on_snoozed(self, camera: str, result: QueryResult[Any]) -> None:
+        self._snoozing.discard(camera)
+        if result.error is not None or not isinstance(result.value, SnoozeView):
+            self.strip.show_status("")
+            self._refuse(f"Could not snooze the alerts of {camera}: {printable(str(result.error))}")
+            self._update_controls()
+            return
+        snooze = result.value
+        self._snoozes[camera] = snooze
+        self._show_snoozes()
+        self.strip.show_status(
+            f"{printable(snooze.name)}: {snooze.until_text(display(), self._now())}; "
+            "its detections are still recorded."
+        )
+        self._update_controls()
+        self.sig_snooze_changed.emit(camera)
+
+    def _on_unsnoozed(self, camera: str, result: QueryResult[Any]) -> None:
+        self._snoozing.discard(camera)
+        if result.error is not None or not isinstance(result.value, SnoozeView):
+            self.strip.show_status("")
+            self._refuse(f"Could not end the snooze of {camera}: {printable(str(result.error))}")
+            self._update_controls()
+            self.refresh()  # it may have ended already: show what the store says
+            return
+        self._snoozes.pop(camera, None)
+        self._show_snoozes()
+        self.strip.show_status(f"{printable(result.value.name)}: alerts are raised again.")
+        self._update_controls()
+        self.sig_snooze_changed.emit(camera)
+
+    def _show_snoozes(self) -> None:
+        """The snoozes line: each running snooze until its time, none once all ended
+        (checked every second while one is shown)."""
+        text = self.snooze_text()
+        self.snooze_label.setText(text)
+        self.snooze_label.setVisible(bool(text))
+        if text and not self._snooze_timer.isActive():
+            self._snooze_timer.start()
+        elif not text:
+            self._snooze_timer.stop()
+            self._snoozes.clear()
 
     def _ask_escalation_text(self, alert: AlertView) -> str | None:
         return ask_incident_description(self, f"alert {alert.alert_id} ({printable(alert.title)})")
@@ -931,6 +1089,8 @@ class AlertStreamPane(QWidget):
             self._listing_error = ""
         selected = self.selected_alert()
         self._model.merge_listing(listing)
+        self._snoozes = {s.camera: s for s in listing.snoozes}
+        self._show_snoozes()
         if selected is not None:
             self.select(selected.alert_id)
         self._changed()

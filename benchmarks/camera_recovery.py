@@ -44,7 +44,7 @@ def run(play_s: float = 10.0, away_s: float = 3.0) -> dict[str, Any]:
         try:
             wait_for(CameraStatus.ONLINE, 0.0, 10)
             time.sleep(play_s)
-            source = runtime.sources["plaza"]
+            source = runtime.cameras.sources["plaza"]
             stats = source.stats()
             fps_online = stats.frames / stats.online_seconds
             taken = time.monotonic()

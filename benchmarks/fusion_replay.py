@@ -111,10 +111,10 @@ def _record_child(db_url: str, seed: int, duration: float) -> None:
             events.append(event)
 
     def listen(bus: Any, runtime: Any) -> None:
-        assert runtime.fusion is not None and runtime.started_at is not None
+        assert runtime.floor.service is not None and runtime.started_at is not None
         started["wall0"] = runtime.started_at.timestamp()
         started["calibrations"] = {
-            cam.id: runtime.fusion.calibration_of(cam.id) for cam in runtime.site.cameras
+            cam.id: runtime.floor.service.calibration_of(cam.id) for cam in runtime.site.cameras
         }
         for kind in (PeopleDetected, SensingUpdated, FaceRecognised, FusionUpdated):
             bus.subscribe(kind, keep)

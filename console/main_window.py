@@ -405,7 +405,7 @@ class MainWindow(QMainWindow):
         sensing room"; "" for an attached console or one that runs nothing)."""
         if self.runtime.attached:
             return ""
-        return what_stops(len(self.runtime.sources), len(self.runtime.sensing_services))
+        return what_stops(len(self.runtime.cameras.sources), len(self.runtime.sensing.services))
 
     def request_quit(self) -> None:
         """File → Quit, Ctrl+Q or the window's close button. A locked console stays open

@@ -28,7 +28,7 @@ from engine.access import Actor
 from engine.config import SiteConfig
 from engine.frames import Frame
 from engine.history.query_service import QueryService
-from engine.runtime import rooms_shown
+from engine.sensing.host import rooms_shown
 from widgets.pane import ActorAware, EngineSignals, PersonScoped, ShownOnDemand
 from widgets.queries import QueryClient
 
@@ -90,7 +90,7 @@ class PaneHost:
         recorded = runtime.site_ids.recordings if runtime.site_ids is not None else {}
         self.recorded_cameras = [(key, name) for key, name in recorded.items() if key not in live]
         self.rooms = _rooms_of(runtime)
-        self._latest = {cam_id: s.slot.latest for cam_id, s in runtime.sources.items()}
+        self._latest = {cam_id: s.slot.latest for cam_id, s in runtime.cameras.sources.items()}
         # Attached: each camera's picture from the RTSP stream of the engine running it.
         self.remote_video: RemoteVideo | None = None
         if runtime.shared.follower is not None:
@@ -194,13 +194,13 @@ def _cameras_of(runtime: EngineRuntime) -> list[tuple[str, str]]:
     them, and this console hears their states (it has no frames of them)."""
     if runtime.attached:
         return [(camera.id, camera.name) for camera in runtime.site.cameras]
-    return [(cam_id, s.camera.name) for cam_id, s in runtime.sources.items()]
+    return [(cam_id, s.camera.name) for cam_id, s in runtime.cameras.sources.items()]
 
 
 def _rooms_of(runtime: EngineRuntime) -> list[tuple[str, str]]:
     """The sensing rooms a pane shows, ``(id, name)``: those this console's engine runs,
     or attached, every room of the site (see :func:`~engine.runtime.rooms_shown`)."""
-    return rooms_shown(runtime.site, attached=runtime.attached, running=runtime.sensing_services)
+    return rooms_shown(runtime.site, attached=runtime.attached, running=runtime.sensing.services)
 
 
 class _Context:

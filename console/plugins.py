@@ -111,7 +111,7 @@ def _timeline(parts: EngineParts) -> TimelineBackend:
     site = parts.runtime.site
     rooms = {
         room_id: (sensing.room, sensing_recording_dir(site.name, room_id))
-        for room_id, sensing in parts.runtime.sensing_services.items()
+        for room_id, sensing in parts.runtime.sensing.services.items()
     }
     room, directory = next(iter(rooms.values()), (None, None))
     return TimelineBackend(_evidence(parts), room, directory, parts.runtime.clock, rooms)

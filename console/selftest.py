@@ -222,29 +222,31 @@ def _check_engine_and_gui(
             return condition()
 
         def cameras_check() -> str:
-            if not runtime.sources:
+            if not runtime.cameras.sources:
                 return "no cameras configured"
             # A configured camera that shows nothing fails the check, naming the camera and
             # why (before: a missing file passed as "without footage").
             wait_for(
                 lambda: all(
                     s.status[0] in (CameraStatus.ONLINE, CameraStatus.NO_FOOTAGE)
-                    for s in runtime.sources.values()
+                    for s in runtime.cameras.sources.values()
                 ),
                 FRAME_WAIT_S,
             )
             bad = [
                 f"{s.camera.id}: {s.status[0].value} ({s.status[1]})"
-                for s in runtime.sources.values()
+                for s in runtime.cameras.sources.values()
                 if s.status[0] is not CameraStatus.ONLINE
             ]
             if bad:
                 raise RuntimeError("; ".join(bad))
-            return f"{len(runtime.sources)} online"
+            return f"{len(runtime.cameras.sources)} online"
 
         def gui_check() -> str:
             grid = window.camera_grid
-            online = {i for i, s in runtime.sources.items() if s.status[0] is CameraStatus.ONLINE}
+            online = {
+                i for i, s in runtime.cameras.sources.items() if s.status[0] is CameraStatus.ONLINE
+            }
             live = [t for t in grid.tiles if t.camera_id in online]
             drawn = wait_for(
                 lambda: all(t.frames_shown > 0 and t.status is CameraStatus.ONLINE for t in live),
@@ -270,7 +272,7 @@ def _check_engine_and_gui(
             )
 
         def sensing_check() -> str:
-            services = runtime.sensing_services
+            services = runtime.sensing.services
             if not services:
                 problem = next(
                     (r.detail for r in runtime.health() if r.subsystem == "sensing"), None

@@ -206,7 +206,7 @@ def analyze_video(
             gestures=gestures,
         ),
     )
-    source = runtime.sources[camera_key]
+    source = runtime.cameras.sources[camera_key]
     runtime.start()
     started = clock.monotonic()
     try:
@@ -216,7 +216,7 @@ def analyze_video(
         elapsed = clock.monotonic() - started
     finally:
         runtime.stop()  # tracks closed, faces finished, clips written, store writer flushed
-    analyzer = runtime.pipelines[camera_key].analyzer
+    analyzer = runtime.cameras.pipelines[camera_key].analyzer
     stats = analyzer.stats
     face_worker = runtime.faces
     writer = runtime.writer

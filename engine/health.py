@@ -14,6 +14,8 @@ from datetime import datetime
 
 from engine.bus import EventBus
 from engine.events import HealthState, SubsystemHealth
+from engine.store.database import Store, short_url
+from engine.store.writer import WriterHealth
 from engine.supervise import supervised_health
 from engine.wording import counted
 
@@ -78,3 +80,26 @@ class HealthPublisher:
                         detail=report.detail,
                     )
                 )
+
+
+def store_health(
+    store: Store | None, writer: WriterHealth | None, *problems: str | None
+) -> HealthReport:
+    """The ``store`` line: the database and its writer (``writer``: its health), then
+    the first of ``problems`` (retention's, the audit checkpoints')."""
+    if store is None:
+        return HealthReport("store", HealthState.OFF, "no database")
+    if writer is not None and writer.fatal:
+        return HealthReport("store", HealthState.DOWN, writer.fatal)
+    if writer is not None and writer.last_error:
+        return HealthReport(
+            "store",
+            HealthState.DEGRADED,
+            f"retrying: {writer.last_error} ({writer.queued} queued, "
+            f"{writer.retried} retries, {writer.spilled} spilled)",
+        )
+    problem = next((p for p in problems if p), None)
+    if problem:
+        return HealthReport("store", HealthState.DEGRADED, problem)
+    # Short: the status bar has room for every subsystem (System names the URL).
+    return HealthReport("store", HealthState.OK, short_url(str(store.engine.url)))

@@ -12,6 +12,7 @@ the configure-cameras permission and audits it (``camera.calibrate``), refusals 
 from __future__ import annotations
 
 from console.session import ConsoleSession
+from engine.fusion import actions as fusion_actions
 from engine.fusion.floor import (
     FloorCalibration,
     StoredCalibration,
@@ -19,6 +20,7 @@ from engine.fusion.floor import (
 )
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
+from engine.vision import actions as vision_actions
 from engine.vision.privacy import PrivacyMask, StoredPrivacyMask, privacy_masks
 
 
@@ -39,7 +41,11 @@ class FloorCalibrationBackend:
         the stored row (who, when), not the copy it sent."""
         actor = self._session.require_actor("calibrate cameras")
         # Through the runtime: stored, and its tracks placed on the floor with it at once.
-        self._runtime.calibrate_camera(camera, calibration, actor)
+        rt = self._runtime
+        site_id = rt.site_ids.site_id if rt.site_ids is not None else None
+        fusion_actions.calibrate_camera(
+            rt.floor, rt.writer, site_id, rt.clock, camera, calibration, actor
+        )
         stored = self.stored_calibration(camera)
         if stored is None:  # committed before execute returned: only a vanished camera
             raise RuntimeError(f"the calibration of camera {camera!r} was not found after saving")
@@ -71,7 +77,11 @@ class PrivacyMasksBackend:
         """Store ``mask`` for ``camera`` and apply it to the running camera, then read it
         back: what the page shows is the stored row (who, when). None: cleared."""
         actor = self._session.require_actor("change privacy masks")
-        self._runtime.set_privacy_mask(camera, mask, actor)
+        rt = self._runtime
+        site_id = rt.site_ids.site_id if rt.site_ids is not None else None
+        vision_actions.set_privacy_mask(
+            rt.cameras.masks, rt.writer, site_id, rt.clock, camera, mask, actor
+        )
         stored = self.stored_mask(camera)
         if stored is None and not mask.empty:
             raise RuntimeError(f"the privacy mask of camera {camera!r} was not found after saving")

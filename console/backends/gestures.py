@@ -130,7 +130,7 @@ class GesturesBackend:
         return GestureTemplateRequest(name).run(self._store)
 
     def camera_name(self, camera: str) -> str:
-        source = self._runtime.sources.get(camera)
+        source = self._runtime.cameras.sources.get(camera)
         return source.camera.name if source is not None else camera
 
     # -- examples --------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from console.session import ConsoleSession
 from engine.cluster.status import RUNNING
-from engine.runtime import rooms_shown, sensing_rooms
 from engine.sensing import actions as sensing_actions
+from engine.sensing.host import rooms_shown, sensing_rooms
 from engine.sensing.view import BlobExplanation
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ class SensingBackend:
     def rooms(self) -> list[tuple[str, str]]:
         runtime = self._runtime
         return rooms_shown(
-            runtime.site, attached=runtime.attached, running=runtime.sensing_services
+            runtime.site, attached=runtime.attached, running=runtime.sensing.services
         )
 
     def _holder(self, room_id: str | None = None) -> str:
@@ -70,7 +70,7 @@ class SensingBackend:
                 f"Pairing is opened on {self._holder()} (`watchfloor sense pair --room ID` "
                 "there): this console is attached and runs no room"
             )
-        services = self._runtime.sensing_services
+        services = self._runtime.sensing.services
         if not services:
             return "This site has no sensing room"
         if all(sensing.simulated for sensing in services.values()):
@@ -80,7 +80,7 @@ class SensingBackend:
     def explain(self, room_id: str, track_id: int) -> BlobExplanation | None:
         """The live room's explanation of a blob from its latest tick (memory only: a few
         milliseconds of arithmetic, fine on the GUI thread); None for another room."""
-        sensing = self._runtime.sensing_services.get(room_id)
+        sensing = self._runtime.sensing.services.get(room_id)
         if sensing is None:
             return None
         return sensing.explain(track_id)
@@ -91,5 +91,5 @@ class SensingBackend:
         actor = self._session.require_actor("open node pairing")
         rt = self._runtime
         return sensing_actions.open_pairing(
-            rt.sensing_services, rt.writer, rt.clock, actor, seconds, room_id
+            rt.sensing.services, rt.writer, rt.clock, actor, seconds, room_id
         )

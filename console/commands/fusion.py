@@ -216,6 +216,7 @@ def calibrate_from_markers(
     runtime: Any, camera: Any, points: int, noise_px: float, actor: Any
 ) -> dict[str, Any]:
     """Calibrate ``camera`` from its floor markers as an admin clicks them; the errors."""
+    from engine.fusion.actions import calibrate_camera
     from engine.fusion.floor import PointPair, calibrate
     from engine.sim.scene import marker_points
 
@@ -243,7 +244,10 @@ def calibrate_from_markers(
         for (u, v), (x, y) in zip(clicks, markers[chosen], strict=True)
     ]
     result = calibrate(pairs, (view.width, view.height))
-    runtime.calibrate_camera(camera.id, result, actor)
+    site_id = runtime.site_ids.site_id if runtime.site_ids is not None else None
+    calibrate_camera(
+        runtime.floor, runtime.writer, site_id, runtime.clock, camera.id, result, actor
+    )
     # The truth: a 0.5 m grid over the floor the camera sees, mapped from true pictures.
     gx, gy = np.meshgrid(np.arange(area.x0, area.x1, 0.5), np.arange(area.y0, area.y1, 0.5))
     grid = np.column_stack([gx.ravel(), gy.ravel()])

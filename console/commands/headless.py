@@ -186,7 +186,7 @@ def _audit_engine_stop(runtime: EngineRuntime, args: argparse.Namespace, stop: S
         )
     detail = {
         "cause": cause,
-        "stops": what_stops(len(runtime.sources), len(runtime.sensing_services)),
+        "stops": what_stops(len(runtime.cameras.sources), len(runtime.sensing.services)),
         "session": caller.label if caller is not None else "",
     }
     try:

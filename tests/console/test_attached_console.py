@@ -55,8 +55,8 @@ def _attached(tmp_path: Path, *, room: bool = True, simulate: bool = False) -> S
     return SimpleNamespace(
         attached=True,
         site=site,
-        sources={},
-        sensing_services={},
+        cameras=SimpleNamespace(sources={}),
+        sensing=SimpleNamespace(services={}),
         incidents=None,
         shared=SimpleNamespace(
             follower=SimpleNamespace(
@@ -134,8 +134,8 @@ def test_an_attached_console_lists_every_room_and_names_each_ones_engine(
     runtime = SimpleNamespace(
         attached=True,
         site=site,
-        sources={},
-        sensing_services={},
+        cameras=SimpleNamespace(sources={}),
+        sensing=SimpleNamespace(services={}),
         shared=SimpleNamespace(
             follower=SimpleNamespace(
                 engines=(

@@ -111,7 +111,7 @@ def test_a_device_registered_in_the_pane_names_the_blob_carrying_it(
 
     # The sensing room names the blob carrying her phone from then on: her name and colour
     # reach the snapshot, the blob table and the 3D view's label.
-    sensing = host.runtime.sensing_service()
+    sensing = host.runtime.sensing.service()
     assert sensing is not None
     wait_until_named(qtbot, window, sensing, ALICES_PHONE, "Alice")
     snapshot = window.panes["sensing"].view.snapshot
@@ -167,7 +167,7 @@ def test_the_registry_is_loaded_when_sensing_starts_and_only_admins_change_it(
     host, window = open_console(
         simulated_site(tmp_path), accounts={"ada": "admin", "olga": "operator"}, login="olga"
     )
-    sensing = host.runtime.sensing_service()
+    sensing = host.runtime.sensing.service()
     assert sensing is not None
     wait_until_named(qtbot, window, sensing, BOBS_TAG, "Bob")
 

@@ -88,7 +88,7 @@ def test_an_admin_calibrates_the_live_camera_from_the_page(
     assert pane.stored_label.text().startswith("Stored: error")
     assert "calibrated by ada at" in pane.stored_label.text()
     # The running fusion places the camera's people on the floor with it at once.
-    assert runtime.fusion is not None and "plaza" in runtime.fusion.calibrated()
+    assert runtime.floor.service is not None and "plaza" in runtime.floor.service.calibrated()
     admin.close()
 
 

@@ -61,7 +61,7 @@ def wait_for_the_speaker(qtbot: QtBot, window: MainWindow) -> None:
     runtime = window.runtime
     faces = runtime.faces
     assert faces is not None
-    analyzer = runtime.pipelines["stage"].analyzer
+    analyzer = runtime.cameras.pipelines["stage"].analyzer
 
     def recognised_in_view() -> bool:
         track = nearest_track(analyzer, runtime.clock.now())

@@ -493,7 +493,7 @@ def test_a_locked_console_does_not_quit_and_only_an_admin_stops_it_after_confirm
         "This console is locked and stays open (recording stops on 1 camera). To quit, "
         "log in with an account that may stop the engine."
     )
-    assert all(source.running for source in host.runtime.sources.values())
+    assert all(source.running for source in host.runtime.cameras.sources.values())
     qtbot.waitUntil(lambda: bool(audit_entries(host, action="engine.stop")), timeout=5000)
     (refused,) = audit_entries(host, action="engine.stop")  # two tries, one entry
     assert (refused.actor, refused.outcome) == ("unknown:locked console", "denied")

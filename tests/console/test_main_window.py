@@ -168,7 +168,7 @@ def test_admin_sees_system_health_and_changes_a_setting_off_the_gui_thread(
     stored = {v.spec.key: v.value for v in read_settings(host.store)}
     assert stored["retention.clips_days"] == 60 and stored["analytics.detect_interval_ms"] == 500
     # The detector cadence applies to the running cameras at once.
-    assert all(p.analyzer.detect_interval_s == 0.5 for p in host.runtime.pipelines.values())
+    assert all(p.analyzer.detect_interval_s == 0.5 for p in host.runtime.cameras.pipelines.values())
     system.retention_button.click()
     qtbot.waitUntil(lambda: system.retention_button.isEnabled(), timeout=30000)
     assert "retention done" in system.retention_strip.status()

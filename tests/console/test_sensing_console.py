@@ -55,7 +55,7 @@ def test_a_simulated_room_is_drawn_and_a_clicked_blob_is_explained(
     dock.show()
     dock.raise_()
     pane = window.panes["sensing"]
-    sensing = host.runtime.sensing_service()
+    sensing = host.runtime.sensing.service()
     assert sensing is not None and sensing.simulated
     # Simulated walkers enter after 5 s of calibration; a blob follows within a second.
     qtbot.waitUntil(lambda: (s := sensing.snapshot()) is not None and bool(s.blobs), timeout=20_000)
@@ -83,7 +83,7 @@ def test_only_an_admin_opens_the_pairing_window_and_it_is_audited(
 ) -> None:
     monkeypatch.setenv("WATCHFLOOR_NODE_SECRET", SECRET)
     host, window = open_console(real_site(tmp_path))
-    sensing = host.runtime.sensing_service()
+    sensing = host.runtime.sensing.service()
     assert sensing is not None and not sensing.simulated
     pane = window.panes["sensing"]
     assert pane.pairing_button.isEnabled()  # ada is an admin
@@ -110,7 +110,7 @@ def test_only_an_admin_opens_the_pairing_window_and_it_is_audited(
     # The engine refuses an operator whatever the pane shows, and audits the refusal.
     with pytest.raises(PermissionDeniedError):
         rt = host.runtime
-        sensing_actions.open_pairing(rt.sensing_services, rt.writer, rt.clock, OPERATOR, 60)
+        sensing_actions.open_pairing(rt.sensing.services, rt.writer, rt.clock, OPERATOR, 60)
     refused = audit_entries(host, action="node.pairing_opened")
     assert [e.outcome for e in refused] == ["denied", "ok"]
 

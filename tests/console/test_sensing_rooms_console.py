@@ -34,7 +34,7 @@ def test_the_pane_pairs_in_the_room_it_shows_and_the_replay_follows_it(
 ) -> None:
     monkeypatch.setenv("WATCHFLOOR_NODE_SECRET", SECRET)
     host, window = open_console(write_site(tmp_path / "rooms.toml", extra=TWO_REAL_ROOMS))
-    services = host.runtime.sensing_services
+    services = host.runtime.sensing.services
     assert list(services) == ["lab", "office"]
     assert services["lab"].port != services["office"].port
     pane = window.panes["sensing"]

@@ -679,7 +679,7 @@ def test_privacy_masks_screenshots(
         with qtbot.waitSignal(pane.sig_saved, timeout=10_000):
             pane.save_button.click()
         # Through the console's backend and the runtime: the running camera is masked now.
-        slot = host.runtime.sources["plaza"].slot
+        slot = host.runtime.cameras.sources["plaza"].slot
         qtbot.waitUntil(
             lambda: (frame := slot.latest()) is not None and frame.privacy_masked, timeout=10_000
         )

@@ -110,7 +110,7 @@ def test_an_attached_console_hears_the_engines_and_tells_the_other_consoles(
     a, heard_a = _console(site_file, pg_url, tmp_path / "console-a", monkeypatch)
     b, heard_b = _console(site_file, pg_url, tmp_path / "console-b", monkeypatch)
     try:
-        assert a.sources == {} and a.sensing_services == {}  # nothing runs in the console
+        assert a.cameras.sources == {} and a.sensing.services == {}  # nothing runs in the console
         # A rule written through the console (its own writer), read by the engine when it
         # starts again.
         alert_actions.add_rule(

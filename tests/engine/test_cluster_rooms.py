@@ -14,7 +14,8 @@ import pytest
 
 from engine.cluster.status import engines_status
 from engine.config import load_site
-from engine.runtime import EngineRuntime, rooms_shown
+from engine.runtime import EngineRuntime
+from engine.sensing.host import rooms_shown
 from engine.sensing.service import SensingUpdated
 from engine.store.database import Store
 from tests.conftest import write_site
@@ -73,9 +74,9 @@ def test_two_engines_each_run_one_room_and_a_console_sees_both(
 
         console.bus.subscribe(SensingUpdated, keep)
         console.start()
-        shown = rooms_shown(console.site, attached=True, running=console.sensing_services)
+        shown = rooms_shown(console.site, attached=True, running=console.sensing.services)
         assert shown == [("lab", "Lab"), ("office", "Front office")]
-        assert console.sensing_services == {}  # nothing runs in the console
+        assert console.sensing.services == {}  # nothing runs in the console
 
         def both_heard() -> dict[str, str] | None:
             with lock:

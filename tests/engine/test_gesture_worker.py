@@ -363,7 +363,7 @@ def test_without_the_pose_model_people_are_still_tracked_and_health_says_why(
         (analytics,) = [h for h in runtime.health() if h.subsystem == "analytics"]
         assert analytics.state is HealthState.DEGRADED
         assert f"gestures unavailable: pose model missing: {missing}" in analytics.detail
-        assert runtime.pipelines["plaza"].analyzer is not None
+        assert runtime.cameras.pipelines["plaza"].analyzer is not None
         assert runtime.gestures.reload() == 0
     finally:
         store.close()

@@ -147,7 +147,7 @@ def test_no_introduction_offers_nothing_and_nobody_in_view_is_said(
     assert heard.name is None and heard.transcript
     # The door camera analyses nothing yet at first: pretend its picture is old by asking
     # about a camera whose analyzer has seen no frame.
-    door = runtime.pipelines["door"].analyzer
+    door = runtime.cameras.pipelines["door"].analyzer
     door.latest = None
     runtime.speech.feed_audio("door", AUDIO / "intro_4.wav")  # "This is David speaking."
     wait_for(lambda: bool(seen.offers), what="the offer")

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from engine.access import Actor
 from engine.clock import REAL_CLOCK
 from engine.config import load_site
 from engine.cv import import_cv2
@@ -28,12 +29,14 @@ from engine.store.audit_models import AuditEntry
 from engine.store.models import Media
 from engine.store.sites import SyncSite
 from engine.store.writer import StoreWriter
+from engine.vision.actions import set_privacy_mask
 from engine.vision.capture import open_pyav
 from engine.vision.detect import DEFAULT_DETECTOR, make_detector
 from engine.vision.privacy import (
     MAX_AREAS,
     MAX_POINTS,
     MaskSlot,
+    PrivacyMask,
     PrivacyMaskError,
     SetPrivacyMasks,
     no_mask,
@@ -249,18 +252,18 @@ def test_masked_pixels_are_black_in_frames_and_clips_and_nobody_there_is_detecte
 
     runtime.bus.subscribe(PeopleDetected, seen)
     frames = []
-    original = runtime.sources["lobby"].slot.put
+    original = runtime.cameras.sources["lobby"].slot.put
 
     def keep(frame: object) -> None:
         frames.append(frame)
         original(frame)  # type: ignore[arg-type]
 
-    runtime.sources["lobby"].slot.put = keep  # type: ignore[method-assign]
+    runtime.cameras.sources["lobby"].slot.put = keep  # type: ignore[method-assign]
     covered = mask.covered(*VTEST_SIZE)
     try:
         runtime.start()
-        assert runtime.sources["lobby"].wait_ended(120)
-        stats = runtime.sources["lobby"].stats()
+        assert runtime.cameras.sources["lobby"].wait_ended(120)
+        stats = runtime.cameras.sources["lobby"].stats()
     finally:
         runtime.stop()
     try:
@@ -311,7 +314,7 @@ def test_a_saved_mask_reaches_a_running_camera_and_clearing_it_unmasks(
 ) -> None:
     site = load_site(_site(tmp_path, str(vtest_avi), loop=True))
     runtime = EngineRuntime(site, Store(db_url), analytics=False)
-    slot = runtime.sources["lobby"].slot
+    slot = runtime.cameras.sources["lobby"].slot
 
     def next_frame(after: int, masked: bool) -> object:
         return _next_frame(slot, after, masked)
@@ -321,14 +324,14 @@ def test_a_saved_mask_reaches_a_running_camera_and_clearing_it_unmasks(
         before = next_frame(0, masked=False)
         assert before.image[200:400, 160:390].any()  # type: ignore[attr-defined]
         mask = privacy_mask([STANDING_MAN], VTEST_SIZE)
-        assert runtime.set_privacy_mask("lobby", mask, ADMIN) == mask
-        assert runtime.privacy["lobby"].mask == mask
+        assert _set_mask(runtime, mask, ADMIN) == mask
+        assert runtime.cameras.masks.slots["lobby"].mask == mask
         masked = next_frame(before.seq, masked=True)  # type: ignore[attr-defined]
         assert not masked.image[mask.covered(*VTEST_SIZE)].any()  # type: ignore[attr-defined]
         with pytest.raises(PermissionError):
-            runtime.set_privacy_mask("lobby", no_mask(), OPERATOR)
-        assert runtime.privacy["lobby"].mask == mask  # a refusal changes nothing
-        runtime.set_privacy_mask("lobby", no_mask(), ADMIN)
+            _set_mask(runtime, no_mask(), OPERATOR)
+        assert runtime.cameras.masks.slots["lobby"].mask == mask  # a refusal changes nothing
+        _set_mask(runtime, no_mask(), ADMIN)
         after = next_frame(masked.seq, masked=False)  # type: ignore[attr-defined]
         assert after.image[200:400, 160:390].any()  # type: ignore[attr-defined]
         assert runtime.store is not None and runtime.site_ids is not None
@@ -348,7 +351,7 @@ def test_a_mask_saved_elsewhere_reaches_a_running_camera_within_seconds(
     camera went on showing, recording and analysing the area until the engine restarted."""
     site = load_site(_site(tmp_path, str(vtest_avi), loop=True))
     runtime = EngineRuntime(site, Store(db_url), analytics=False)
-    slot = runtime.sources["lobby"].slot
+    slot = runtime.cameras.sources["lobby"].slot
 
     def next_frame(after: int, masked: bool) -> object:
         return _next_frame(slot, after, masked)
@@ -374,13 +377,21 @@ def test_a_mask_saved_elsewhere_reaches_a_running_camera_within_seconds(
 
             store_mask(mask)
             masked = next_frame(before.seq, masked=True)  # type: ignore[attr-defined]
-            assert runtime.privacy["lobby"].mask == mask
+            assert runtime.cameras.masks.slots["lobby"].mask == mask
             assert not masked.image[mask.covered(*VTEST_SIZE)].any()  # type: ignore[attr-defined]
             store_mask(no_mask())
             next_frame(masked.seq, masked=False)  # type: ignore[attr-defined]
-            assert runtime.privacy["lobby"].mask is None
+            assert runtime.cameras.masks.slots["lobby"].mask is None
     finally:
         runtime.stop()
         elsewhere.close()
         assert runtime.store is not None
         runtime.store.close()
+
+
+def _set_mask(runtime: EngineRuntime, mask: PrivacyMask, actor: Actor) -> PrivacyMask:
+    """The lobby's mask set through the cameras' use case, as the console does."""
+    ids = runtime.site_ids
+    site_id = ids.site_id if ids is not None else None
+    masks = runtime.cameras.masks
+    return set_privacy_mask(masks, runtime.writer, site_id, runtime.clock, "lobby", mask, actor)

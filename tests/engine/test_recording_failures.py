@@ -150,7 +150,7 @@ def test_a_live_camera_that_cannot_write_clips_raises_an_alert_until_it_can(
 
     try:
         runtime.start()
-        recorder = runtime.pipelines["gate"].recorder
+        recorder = runtime.cameras.pipelines["gate"].recorder
         assert recorder is not None
         recorder.max_s = CLIP_S  # type: ignore[union-attr]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import SensingConfig, SiteConfigError, load_site
-from engine.runtime import sensing_rooms
+from engine.sensing.host import sensing_rooms
 
 HEAD = '[site]\nname = "Lab"\ngeo = { lat = 51.5, lon = -0.14 }\n'
 ROOM = "[room]\nwidth_m = 5.0\ndepth_m = 4.0\nheight_m = 2.5\n"

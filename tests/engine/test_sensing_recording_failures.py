@@ -162,7 +162,7 @@ def test_a_live_sensing_room_that_cannot_record_raises_an_alert_until_it_can(
 
     try:
         runtime.start()
-        assert runtime.sensing_service() is not None and "room" in runtime.sensing_recorders
+        assert runtime.sensing.service() is not None and "room" in runtime.sensing.recorders
         _wait(
             "a recording alert", lambda: any(e.alert.kind == "recording" for e in of(AlertRaised))
         )

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine.config import SINGLE_ROOM_ID, load_site
-from engine.runtime import place_names, room_blob_numbering, sensing_rooms
+from engine.runtime import place_names
+from engine.sensing.host import room_blob_numbering, sensing_rooms
 from tests.engine.test_sensing_config import HEAD, ROOM, error_for, line_of, write
 
 

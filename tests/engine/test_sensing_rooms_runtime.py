@@ -20,8 +20,9 @@ from engine.clock import REAL_CLOCK
 from engine.config import load_site
 from engine.events import HealthState
 from engine.paths import sensing_recording_dir
-from engine.runtime import EngineRuntime, rooms_shown
+from engine.runtime import EngineRuntime
 from engine.sensing import actions as sensing_actions
+from engine.sensing.host import rooms_shown
 from engine.sensing.nodes.protocol import node_token
 from engine.sensing.nodes.tokens import IssueNodeToken, new_node_token, token_sha256
 from engine.sensing.service import SensingUpdated
@@ -74,10 +75,10 @@ def test_an_engine_runs_both_rooms_of_its_site(db_url: str, tmp_path: Path) -> N
     runtime.bus.subscribe(SensingUpdated, keep)
     try:
         runtime.start()
-        assert list(runtime.sensing_services) == ["lab", "office"]
-        shown = rooms_shown(site, attached=False, running=runtime.sensing_services)
+        assert list(runtime.sensing.services) == ["lab", "office"]
+        shown = rooms_shown(site, attached=False, running=runtime.sensing.services)
         assert shown == [("lab", "Lab"), ("office", "Front office")]
-        lab, office = runtime.sensing_services["lab"], runtime.sensing_services["office"]
+        lab, office = runtime.sensing.services["lab"], runtime.sensing.services["office"]
         assert lab.port != office.port  # each room's nodes find their own server
         _wait("both rooms' snapshots", lambda: bool(snapshot("lab") and snapshot("office")))
         lab_view, office_view = snapshot("lab"), snapshot("office")
@@ -117,14 +118,14 @@ def test_an_engine_runs_both_rooms_of_its_site(db_url: str, tmp_path: Path) -> N
         # Pairing names its room; a simulated room has no real nodes but opens all the same.
         with pytest.raises(RuntimeError, match="runs 2 sensing rooms: say which one"):
             sensing_actions.open_pairing(
-                runtime.sensing_services, runtime.writer, runtime.clock, ADMIN, 30
+                runtime.sensing.services, runtime.writer, runtime.clock, ADMIN, 30
             )
         with pytest.raises(RuntimeError, match="sensing room attic does not run"):
             sensing_actions.open_pairing(
-                runtime.sensing_services, runtime.writer, runtime.clock, ADMIN, 30, "attic"
+                runtime.sensing.services, runtime.writer, runtime.clock, ADMIN, 30, "attic"
             )
         sensing_actions.open_pairing(
-            runtime.sensing_services, runtime.writer, runtime.clock, ADMIN, 30, "office"
+            runtime.sensing.services, runtime.writer, runtime.clock, ADMIN, 30, "office"
         )
         assert office.server.pairing_open_until is not None
         assert lab.server.pairing_open_until is None
@@ -156,8 +157,8 @@ def test_a_room_that_cannot_start_is_named_and_the_other_runs(db_url: str, tmp_p
         runtime = EngineRuntime(site, Store(db_url))
         try:
             runtime.start()
-            assert list(runtime.sensing_services) == ["lab"]
-            shown = rooms_shown(site, attached=False, running=runtime.sensing_services)
+            assert list(runtime.sensing.services) == ["lab"]
+            shown = rooms_shown(site, attached=False, running=runtime.sensing.services)
             assert shown == [("lab", "Lab")]
             (health,) = [r for r in runtime.health() if r.subsystem == "sensing"]
             assert health.state is HealthState.DOWN
@@ -194,7 +195,7 @@ def test_an_upgraded_install_keeps_its_nodes_derived_tokens_and_says_so_until_ro
     runtime = EngineRuntime(site, Store(db_url))
     try:
         runtime.start()
-        service = runtime.sensing_services["lab"]
+        service = runtime.sensing.services["lab"]
         (health,) = [r for r in runtime.health() if r.subsystem == "sensing"]
         assert "2 nodes on a token derived from the install secret" in health.detail
         hello = {
@@ -225,7 +226,7 @@ def test_an_upgraded_install_keeps_its_nodes_derived_tokens_and_says_so_until_ro
         runtime.start()
         (health,) = [r for r in runtime.health() if r.subsystem == "sensing"]
         assert "1 node on a token derived from the install secret" in health.detail
-        port = runtime.sensing_services["lab"].port
+        port = runtime.sensing.services["lab"].port
         with connect(f"ws://127.0.0.1:{port}/ws/node", open_timeout=10) as ws:
             ws.send(json.dumps(hello))
             assert json.loads(ws.recv(timeout=10))["type"] == "reject"

@@ -254,7 +254,7 @@ def test_stalled_stream_is_marked_offline_by_the_watchdog_and_reconnects(
     from engine.config import load_site
 
     runtime = EngineRuntime(load_site(site), None, clock=clock, analytics=False)
-    source = runtime.sources["cam"]
+    source = runtime.cameras.sources["cam"]
     source._read_timeout_ms = 1500  # drop a silent connection quickly (real seconds)
     recorder = Recorder(runtime.bus)
     try:
@@ -329,7 +329,7 @@ def test_a_camera_whose_file_is_a_fifo_is_an_error_offline_since_start_with_an_a
         runtime.start()
         error = recorder.wait_for(CameraStatus.ERROR)
         assert error.detail.startswith(f"not a video file: {fifo} is a FIFO (named pipe)")
-        [period] = runtime.sources["gate"].stats().offline_periods
+        [period] = runtime.cameras.sources["gate"].stats().offline_periods
         assert period.start == runtime.started_at and period.end is None
         # The site's camera_offline_s later (moved on the engine clock), an alert.
         for _ in range(int(CAMERA_OFFLINE_S) + 1):
@@ -358,7 +358,7 @@ def test_a_stream_that_connects_and_never_sends_a_frame_is_offline_after_first_f
     server.streaming.clear()  # the connection is answered; no frame comes
     site = write_site(tmp_path / "site.toml", f'[[cameras]]\nid = "cam"\nurl = "{server.url}"\n')
     runtime = EngineRuntime(load_site(site), None, clock=clock, analytics=False)
-    source = runtime.sources["cam"]
+    source = runtime.cameras.sources["cam"]
     source._read_timeout_ms = 120_000  # FFmpeg keeps waiting (real seconds) all test long
     recorder = Recorder(runtime.bus)
     try:

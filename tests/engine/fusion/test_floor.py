@@ -215,7 +215,7 @@ def test_a_calibration_stored_elsewhere_reaches_the_running_fusion(
     elsewhere = Store(db_url)
     try:
         runtime.start()
-        fusion = runtime.fusion
+        fusion = runtime.floor.service
         assert fusion is not None and fusion.calibrated() == frozenset()
         calibration = calibrate(pairs_for(GRID), (768, 576))
         with StoreWriter.running(elsewhere, clock=REAL_CLOCK) as writer:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from engine.config import load_site
-from engine.runtime import sensing_rooms
 from engine.sensing.falls import RECOMMENDED_HEIGHTS_M
 from engine.sensing.grid.capability import room_capability
+from engine.sensing.host import sensing_rooms
 from engine.sim.sensing_score import simulated_room
 from resources import DEMO_SITE
 from tests.machine_text import machine_text

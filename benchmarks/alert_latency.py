@@ -7,7 +7,7 @@ anywhere on the plaza") is added through the engine's own path
 (:meth:`engine.runtime.EngineRuntime.add_alert_rule`, as the machine's account, the actor the
 console and CLI use until accounts exist). The real Alerts pane, with the console's backend
 (:class:`console.backends.alerts.AlertsBackend`) and query client, is fed by the console's Qt
-bridge exactly as the pane's plugin links it (``sig_alert_raised`` / ``sig_alert_changed``).
+bridge exactly as the pane's plugin links it (``on(AlertRaised, …)`` / ``on(AlertChanged, …)``).
 
 A camera alert is raised when a run of detections of one person reaches the rule's third
 detection (:data:`engine.alerts.sequences.MIN_DETECTIONS`); its ``raised_at`` is the run's
@@ -172,8 +172,8 @@ def _run(seconds: float, site_file: Path | None, tmp: Path) -> dict[str, Any]:
     def changed(event: AlertChanged) -> None:
         pane.on_alert_changed(event.alert, event.change)
 
-    host.bridge.sig_alert_raised.connect(raised)
-    host.bridge.sig_alert_changed.connect(changed)
+    host.bridge.on(AlertRaised, raised)
+    host.bridge.on(AlertChanged, changed)
     pane.sig_attention_requested.connect(lambda _id: QApplication.alert(pane.window()))
     pane.on_actor_changed(operator)  # as the console does at login
     pane.resize(900, 500)

@@ -55,6 +55,10 @@ def _run(app: Any, runtime: Any, bridge: Any, counts: dict[str, Any], out: Any) 
     from PySide6.QtCore import QTimer
 
     from console.remote_video import RemoteVideo
+    from engine.alerts.service import AlertRaised
+    from engine.events import CameraStatusChanged
+    from engine.sensing.service import SensingUpdated
+    from engine.store.event_views import EventsStored
 
     def stored(views: Any) -> None:
         now = datetime.now(UTC).isoformat()
@@ -69,16 +73,17 @@ def _run(app: Any, runtime: Any, bridge: Any, counts: dict[str, Any], out: Any) 
 
         return add
 
-    bridge.sig_events_stored.connect(stored)
-    bridge.sig_alert_raised.connect(count("alerts_raised"))
-    bridge.sig_camera_status_changed.connect(count("camera_states"))
-    bridge.sig_sensing_updated.connect(count("room_pictures"))
+    bridge.on(EventsStored, lambda event: stored(event.views))
+    bridge.on(AlertRaised, count("alerts_raised"))
+    bridge.on(CameraStatusChanged, count("camera_states"))
+    bridge.on(SensingUpdated, count("room_pictures"))
 
-    def room_picture(snapshot: Any) -> None:
+    def room_picture(event: Any) -> None:
         by_room = counts["room_pictures_by_room"]
-        by_room[snapshot.room_id] = by_room.get(snapshot.room_id, 0) + 1
+        room_id = event.snapshot.room_id
+        by_room[room_id] = by_room.get(room_id, 0) + 1
 
-    bridge.sig_sensing_updated.connect(room_picture)
+    bridge.on(SensingUpdated, room_picture)
     connected = [True]
 
     def watch() -> None:  # what the status bar would say

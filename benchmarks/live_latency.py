@@ -92,7 +92,8 @@ def _run(seconds: float, site_file: Path | None, tmp: Path) -> dict[str, Any]:
     pane.set_summary(False)  # every row: each detection's own, not the activities they make
     pane.resize(900, 600)
     pane.show()
-    host.bridge.sig_events_stored.connect(pane.on_events_stored)  # as the main window does
+    # As the Events pane's plugin links it.
+    host.bridge.on(EventsStored, lambda event: pane.on_events_stored(event.views))
     rows: list[_Row] = []
 
     def on_rows_inserted(_parent: QModelIndex, first: int, last: int) -> None:

@@ -48,7 +48,7 @@ class StatusLine:
         self._clock_timer.timeout.connect(self._show_site_time)
         self._clock_timer.start()
         self._show_site_time()
-        bridge.sig_health_changed.connect(self._on_health_changed)
+        bridge.on(SubsystemHealth, self._on_health_changed)
         for report in health:
             self.health_bar.on_health_changed(report.subsystem, report.state, report.detail)
 

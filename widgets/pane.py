@@ -1,6 +1,6 @@
 """What a pane declares about itself: its title, the permission that shows it, where it
 lives (the live wall or the administration window), on the wall its place in each role
-layout, how it is built, and how it links to the engine's signals and to other panes.
+layout, how it is built, and how it links to the engine's events and to other panes.
 
 Each pane package says it once, in its ``plugin.py`` (``PANE = PaneSpec(...)``); the
 console's plugin list (:mod:`console.plugins`) names them in order with the engine-side
@@ -9,8 +9,9 @@ actions each is given, and the role layouts are derived from the places
 
 Building goes in two rounds, as Spyder's plugins do: every pane's ``build`` first (it gets
 a :class:`PaneContext`: the query client, the site, its own backend…), then every pane's
-``link`` (the same context, now able to find the other panes by name): a pane connects the
-engine's signals it shows and the other panes' signals it follows there. What a pane does
+``link`` (the same context, now able to find the other panes by name): a pane subscribes
+to the engine's events it shows (``ctx.events.on(EventClass, handler)``) and connects the
+other panes' signals it follows there. What a pane does
 when the person changes, when they leave and when its page is shown, it says by having
 the methods of :class:`ActorAware`, :class:`PersonScoped` and :class:`ShownOnDemand`;
 what it must stop when the window closes, it hands to :meth:`PaneContext.when_closing`.
@@ -25,13 +26,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from PySide6.QtCore import QSettings, Qt, SignalInstance
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Actor, Permission
 from engine.config import SiteConfig
+from engine.events import Event
 from engine.frames import Frame
 from widgets.queries import QueryClient
+
+E = TypeVar("E", bound=Event)
 
 Area = Qt.DockWidgetArea
 LEFT = Area.LeftDockWidgetArea
@@ -65,37 +69,14 @@ class ShownOnDemand(Protocol):
 
 
 class EngineSignals(Protocol):
-    """The engine's announcements, delivered on the GUI thread (console/bridge.py says
-    what each carries)."""
+    """The engine's announcements, delivered on the GUI thread: a pane subscribes by event
+    class (``events.on(AlertRaised, handler)``); the kinds that reach panes, and how, are
+    declared with the classes (:func:`engine.events.to_console`)."""
 
-    @property
-    def sig_camera_status_changed(self) -> SignalInstance: ...
-    @property
-    def sig_recording_changed(self) -> SignalInstance: ...
-    @property
-    def sig_events_stored(self) -> SignalInstance: ...
-    @property
-    def sig_sensing_updated(self) -> SignalInstance: ...
-    @property
-    def sig_alert_raised(self) -> SignalInstance: ...
-    @property
-    def sig_alert_changed(self) -> SignalInstance: ...
-    @property
-    def sig_alert_delivered(self) -> SignalInstance: ...
-    @property
-    def sig_alert_problem(self) -> SignalInstance: ...
-    @property
-    def sig_sequence_added(self) -> SignalInstance: ...
-    @property
-    def sig_incident_filed(self) -> SignalInstance: ...
-    @property
-    def sig_risk_refitted(self) -> SignalInstance: ...
-    @property
-    def sig_name_offered(self) -> SignalInstance: ...
-    @property
-    def sig_name_given(self) -> SignalInstance: ...
-    @property
-    def sig_fusion_updated(self) -> SignalInstance: ...
+    def on(self, kind: type[E], handler: Callable[[E], object]) -> None:
+        """Call ``handler(event)`` on the GUI thread for every event of ``kind`` (exactly
+        that class); a kind not declared to the console is refused (ValueError)."""
+        ...
 
 
 class PaneContext(Protocol):

@@ -23,12 +23,15 @@ def test_worker_events_arrive_on_the_gui_thread(qtbot: QtBot, qapp: QApplication
     def on_status(event: CameraStatusChanged) -> None:
         received.append((event.camera_id, QThread.currentThread() is qapp.thread()))
 
-    bridge.sig_camera_status_changed.connect(on_status)
+    bridge.on(CameraStatusChanged, on_status)
     health: list[SubsystemHealth] = []
-    bridge.sig_health_changed.connect(health.append)
+    bridge.on(SubsystemHealth, health.append)
     stored_batches: list[tuple[tuple[EventView, ...], bool]] = []
-    bridge.sig_events_stored.connect(
-        lambda views: stored_batches.append((views, QThread.currentThread() is qapp.thread()))
+    bridge.on(
+        EventsStored,
+        lambda event: stored_batches.append(
+            (event.views, QThread.currentThread() is qapp.thread())
+        ),
     )
     status = CameraStatusChanged(at=T0, camera_id="gate", status=CameraStatus.ONLINE, since=T0)
     stored = EventView(
@@ -70,8 +73,8 @@ def test_fusion_updates_reach_the_gui_thread_and_placed_people_do_not(
     bridge = QtBridge(bus)
     fused: list[FusionUpdated] = []
     others: list[object] = []
-    bridge.sig_fusion_updated.connect(fused.append)
-    bridge.sig_event_received.connect(others.append)
+    bridge.on(FusionUpdated, fused.append)
+    bridge.sig_event.connect(others.append)
     bus.publish(PeoplePlaced(at=T0, room="lab", people=(1,)))  # for the alert rules only
     bus.publish(PeopleSensedInView(at=T0, camera="gate", people=((-1, (0.5, 0.9)),)))
     update = FusionUpdated(at=T0, people=(), links=())

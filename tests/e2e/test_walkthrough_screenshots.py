@@ -36,7 +36,7 @@ def test_walkthrough_screenshots(qtbot: QtBot, qapp: QApplication, tmp_path: Pat
     window = MainWindow(host.runtime, host.bridge, console_settings(tmp_path / "c.ini"))
     qtbot.addWidget(window)
     updates: list[FusionUpdated] = []
-    host.bridge.sig_fusion_updated.connect(updates.append)
+    host.bridge.on(FusionUpdated, updates.append)
     try:
         window.show()
         ensure_accounts(host, {"ada": "admin"})

@@ -103,7 +103,7 @@ def test_the_cameras_pane_of_an_attached_console_names_each_cameras_engine(
     grid.resize(800, 600)
     grid.show()
     try:
-        with qtbot.waitSignal(bridge.sig_camera_status_changed):
+        with qtbot.waitSignal(bridge.signal_of(CameraStatusChanged)):
             bus.publish(
                 CameraStatusChanged(
                     at=T0, camera_id="yard", status=CameraStatus.ONLINE, detail="", since=T0

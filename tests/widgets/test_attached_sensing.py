@@ -65,7 +65,7 @@ def test_an_attached_sensing_pane_draws_the_room_and_says_where_blobs_are_explai
     try:
         assert pane.has_rooms()
         assert pane.explanation_label.text() == ELSEWHERE  # said before anyone clicks
-        with qtbot.waitSignal(bridge.sig_sensing_updated):
+        with qtbot.waitSignal(bridge.signal_of(SensingUpdated)):
             bus.publish(SensingUpdated(at=datetime.now().astimezone(), snapshot=snapshot()))
         assert pane.view.snapshot is not None
         assert "2 blobs" in pane.status_label.text()

@@ -93,7 +93,7 @@ def test_the_room_selector_lists_room_names_and_keeps_the_choice(qtbot: QtBot) -
         assert pane.current_room_id == "lab"
         # Both rooms' pictures arrive; the selected one is drawn.
         for room_id in ("lab", "office"):
-            with qtbot.waitSignal(bridge.sig_sensing_updated):
+            with qtbot.waitSignal(bridge.signal_of(SensingUpdated)):
                 bus.publish(
                     SensingUpdated(
                         at=datetime.now().astimezone(), snapshot=snapshot(room_id=room_id)

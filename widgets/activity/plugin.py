@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
-from engine.history.events import MAX_PAGE_SIZE, EventPageRequest
+from engine.history.events import MAX_PAGE_SIZE, EventPageRequest, EventsStored
 from widgets.activity.view import ActivityPane
 from widgets.pane import RIGHT, Layout, PaneContext, PaneSpec, Place
 
@@ -16,7 +16,7 @@ def build(ctx: PaneContext) -> QWidget:
     rooms = [(f"sensing:{room}", name) for room, name in ctx.rooms]
     pane = ActivityPane([*ctx.cameras, *rooms], ctx.now)
     ctx.queries.submit("activity", EventPageRequest(limit=MAX_PAGE_SIZE), pane.on_history_read)
-    ctx.events.sig_events_stored.connect(pane.on_events_stored)
+    ctx.events.on(EventsStored, lambda event: pane.on_events_stored(event.views))
     return pane
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
+from engine.alerts.service import AlertChanged, AlertRaised, SequenceAdded
 from widgets.alert_list.view import AlertListPane
 from widgets.events.view import EventHistoryPane
 from widgets.pane import LEFT, RIGHT, Layout, PaneContext, PaneSpec, Place, other_pane
@@ -16,12 +17,8 @@ from widgets.pane import LEFT, RIGHT, Layout, PaneContext, PaneSpec, Place, othe
 
 def build(ctx: PaneContext) -> QWidget:
     pane = AlertListPane(ctx.queries, ctx.backend)
-    for signal in (
-        ctx.events.sig_alert_raised,
-        ctx.events.sig_alert_changed,
-        ctx.events.sig_sequence_added,
-    ):
-        signal.connect(lambda _event: pane.on_alerts_changed())
+    for kind in (AlertRaised, AlertChanged, SequenceAdded):
+        ctx.events.on(kind, lambda _event: pane.on_alerts_changed())
     pane.refresh()
     return pane
 

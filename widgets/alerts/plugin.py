@@ -76,10 +76,10 @@ def build(ctx: PaneContext) -> QWidget:
     def problem(event: AlertProblem) -> None:
         pane.on_alert_problem(event.message)
 
-    ctx.events.sig_alert_raised.connect(raised)
-    ctx.events.sig_alert_changed.connect(changed)
-    ctx.events.sig_alert_delivered.connect(delivered)
-    ctx.events.sig_alert_problem.connect(problem)
+    ctx.events.on(AlertRaised, raised)
+    ctx.events.on(AlertChanged, changed)
+    ctx.events.on(AlertDelivered, delivered)
+    ctx.events.on(AlertProblem, problem)
     pane.refresh()  # returns at once; the open count arrives when read
     return pane
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QWidget
 from engine.access import Permission
 from engine.config import SourceKind
 from engine.events import CameraStatusChanged, MediaWriteFailed, MediaWriteRecovered
+from engine.fusion.service import FusionUpdated
 from widgets.cameras.api import TILE_COUNTS, CameraFeed
 from widgets.cameras.view import CameraGrid
 from widgets.pane import LEFT, RIGHT, Layout, PaneContext, PaneSpec, Place
@@ -44,17 +45,19 @@ def build(ctx: PaneContext) -> QWidget:
     def status_changed(event: CameraStatusChanged) -> None:
         grid.on_camera_status_changed(event.camera_id, event.status, event.detail, event.since)
 
-    ctx.events.sig_camera_status_changed.connect(status_changed)
+    ctx.events.on(CameraStatusChanged, status_changed)
 
     def recording_changed(event: MediaWriteFailed | MediaWriteRecovered) -> None:
         if event.camera is not None:  # a sensing room's recording is the Sensing pane's
             grid.on_recording_changed(event.camera, recording_problem(event))
 
-    ctx.events.sig_recording_changed.connect(recording_changed)
-    ctx.events.sig_fusion_updated.connect(
+    ctx.events.on(MediaWriteFailed, recording_changed)
+    ctx.events.on(MediaWriteRecovered, recording_changed)
+    ctx.events.on(
+        FusionUpdated,
         lambda update: grid.on_fused_names(
             {cam_id: update.names_on("camera", cam_id) for cam_id, _ in ctx.cameras}
-        )
+        ),
     )
     return grid
 

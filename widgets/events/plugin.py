@@ -7,6 +7,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
+from engine.history.events import EventsStored
 from widgets.events.view import EventHistoryPane
 from widgets.pane import LEFT, RIGHT, Layout, PaneContext, PaneSpec, Place, other_pane
 from widgets.people.view import PeoplePane
@@ -24,7 +25,7 @@ def build(ctx: PaneContext) -> QWidget:
         fetch_recording=ctx.fetch_recording,
     )
     # One transaction's events at a time, with their ids (console/bridge.py).
-    ctx.events.sig_events_stored.connect(pane.on_events_stored)
+    ctx.events.on(EventsStored, lambda event: pane.on_events_stored(event.views))
     return pane
 
 

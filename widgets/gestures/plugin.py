@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
-from engine.history.events import EventView
+from engine.history.events import EventsStored, EventView
 from widgets.gestures.view import GesturesPane
 from widgets.pane import Home, PaneContext, PaneSpec
 
@@ -23,7 +23,7 @@ def build(ctx: PaneContext) -> QWidget:
         if pane.isVisible() and any(view.kind == "gesture.detected" for view in views):
             pane.refresh()
 
-    ctx.events.sig_events_stored.connect(stored)
+    ctx.events.on(EventsStored, lambda event: stored(event.views))
     # A recording underway stops before the workers close.
     ctx.when_closing(before_workers_stop=pane.close_dialogs)
     return pane

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
+from engine.incidents.service import IncidentFiled
 from widgets.alerts.view import AlertStreamPane
 from widgets.events.view import EventHistoryPane
 from widgets.incidents.view import IncidentListPane
@@ -20,7 +21,7 @@ from widgets.risk_map.view import RiskMapPane
 def build(ctx: PaneContext) -> QWidget:
     pane = IncidentListPane(ctx.queries, ctx.backend, now=ctx.now)
     # The list reads the escalated incident when the engine's IncidentFiled arrives.
-    ctx.events.sig_incident_filed.connect(lambda _event: pane.on_incidents_changed())
+    ctx.events.on(IncidentFiled, lambda _event: pane.on_incidents_changed())
     ctx.when_closing(before_workers_stop=pane.close_dialogs)
     return pane
 

@@ -37,8 +37,8 @@ def build(ctx: PaneContext) -> QWidget:
     def given(event: NameGiven) -> None:
         pane.on_name_given(event)
 
-    ctx.events.sig_name_offered.connect(offered)
-    ctx.events.sig_name_given.connect(given)
+    ctx.events.on(NameOffered, offered)
+    ctx.events.on(NameGiven, given)
     if microphones:
         _listen(ctx, pane, microphones)
     return pane

@@ -12,8 +12,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
-from engine.history.events import EventView
+from engine.history.events import EventsStored, EventView
 from engine.history.paths import PATH_KIND, PersonPath
+from engine.introductions import NameGiven
 from widgets.ble_devices.view import BleDevicesPane
 from widgets.pane import RIGHT, Layout, PaneContext, PaneSpec, Place, other_pane
 from widgets.people.view import PeoplePane
@@ -51,8 +52,8 @@ def build(ctx: PaneContext) -> QWidget:
         if any(view.kind == PATH_KIND for view in views):
             paths_again.start()
 
-    ctx.events.sig_events_stored.connect(stored)
-    ctx.events.sig_name_given.connect(lambda _event: again.start())  # the person's new name
+    ctx.events.on(EventsStored, lambda event: stored(event.views))
+    ctx.events.on(NameGiven, lambda _event: again.start())  # the person's new name
     pane.refresh(warn=False)  # returns at once; the list arrives when read
     return pane
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
+from engine.incidents.service import IncidentFiled, RiskRefitted
 from widgets.incidents.plugin import follow_escalations
 from widgets.incidents.view import IncidentListPane
 from widgets.pane import LEFT, Layout, PaneContext, PaneSpec, Place, other_pane
@@ -15,8 +16,8 @@ from widgets.risk_map.view import RiskMapPane
 
 def build(ctx: PaneContext) -> QWidget:
     pane = RiskMapPane(ctx.queries, ctx.backend, now=ctx.now)
-    ctx.events.sig_incident_filed.connect(lambda _event: pane.on_incidents_changed())
-    ctx.events.sig_risk_refitted.connect(lambda _event: pane.on_model_refitted())
+    ctx.events.on(IncidentFiled, lambda _event: pane.on_incidents_changed())
+    ctx.events.on(RiskRefitted, lambda _event: pane.on_model_refitted())
     return pane
 
 

@@ -13,6 +13,7 @@ from engine.access import Permission
 from engine.events import MediaWriteFailed, MediaWriteRecovered
 from engine.fusion.service import FusionUpdated
 from engine.history.query_service import QueryResult
+from engine.sensing.service import SensingUpdated
 from engine.sitetime import display
 from engine.text import printable
 from engine.wording import counted
@@ -67,7 +68,7 @@ def build(ctx: PaneContext) -> QWidget:
     pane.sig_blob_clicked.connect(explain)
     pane.sig_pairing_requested.connect(open_pairing)
     pane.sig_room_selected.connect(room_selected)
-    ctx.events.sig_sensing_updated.connect(pane.set_snapshot)
+    ctx.events.on(SensingUpdated, lambda event: pane.set_snapshot(event.snapshot))
 
     def fused(update: FusionUpdated) -> None:
         pane.set_fused_names(
@@ -75,8 +76,9 @@ def build(ctx: PaneContext) -> QWidget:
         )
         pane.set_tags_inside({room_id: update.tags_inside(room_id) for room_id in pane.room_ids})
 
-    ctx.events.sig_fusion_updated.connect(fused)
-    ctx.events.sig_recording_changed.connect(recording_changed)
+    ctx.events.on(FusionUpdated, fused)
+    ctx.events.on(MediaWriteFailed, recording_changed)
+    ctx.events.on(MediaWriteRecovered, recording_changed)
     return pane
 
 

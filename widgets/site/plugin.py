@@ -17,7 +17,7 @@ def build(ctx: PaneContext) -> QWidget:
     def status_changed(event: CameraStatusChanged) -> None:
         overview.on_camera_status_changed(event.camera_id, event.status, event.detail)
 
-    ctx.events.sig_camera_status_changed.connect(status_changed)
+    ctx.events.on(CameraStatusChanged, status_changed)
     return overview
 
 

@@ -1,15 +1,25 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import pytest
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from console.bridge import QtBridge
 from engine.bus import EventBus
-from engine.events import CameraStatus, CameraStatusChanged, HealthState, SubsystemHealth
+from engine.events import (
+    CameraStatus,
+    CameraStatusChanged,
+    Event,
+    HealthState,
+    SubsystemHealth,
+    to_console,
+    to_console_newest,
+)
 from engine.store.event_views import EventsStored, EventView
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -82,4 +92,64 @@ def test_fusion_updates_reach_the_gui_thread_and_placed_people_do_not(
     qtbot.waitUntil(lambda: bool(fused))
     assert fused == [update]
     assert all(not isinstance(o, PeoplePlaced | PeopleSensedInView) for o in others)
+    bridge.close()
+
+
+@to_console
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Rang(Event):
+    """A kind only this test knows: declared, it reaches a handler with no bridge change."""
+
+    bell: str
+
+
+@to_console_newest(per=lambda event: event.room)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Counted(Event):
+    room: str
+    n: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Undeclared(Event):
+    pass
+
+
+def test_a_declared_kind_reaches_its_handlers_on_the_gui_thread_and_others_are_refused(
+    qtbot: QtBot, qapp: QApplication
+) -> None:
+    bus = EventBus()
+    bridge = QtBridge(bus)
+    rang: list[tuple[str, bool]] = []
+    bridge.on(
+        _Rang, lambda event: rang.append((event.bell, QThread.currentThread() is qapp.thread()))
+    )
+    with pytest.raises(ValueError, match="not declared to the console"):
+        bridge.on(_Undeclared, lambda _event: None)
+    worker = threading.Thread(
+        target=lambda: [bus.publish(_Rang(at=T0, bell=b)) for b in ("front", "back")]
+    )
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: len(rang) == 2, timeout=2000)
+    assert rang == [("front", True), ("back", True)]  # every one, in the order published
+    bridge.close()
+
+
+def test_a_coalesced_kind_gives_a_busy_gui_thread_the_newest_per_key(qtbot: QtBot) -> None:
+    bus = EventBus()
+    bridge = QtBridge(bus)
+    got: list[tuple[str, int]] = []
+    bridge.on(_Counted, lambda event: got.append((event.room, event.n)))
+    # The GUI thread is busy (it runs this test) while a worker publishes ten of each room.
+    worker = threading.Thread(
+        target=lambda: [
+            bus.publish(_Counted(at=T0, room=room, n=n)) for n in range(10) for room in ("a", "b")
+        ]
+    )
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: len(got) >= 2, timeout=2000)
+    qtbot.wait(50)
+    assert got == [("a", 9), ("b", 9)]
     bridge.close()

@@ -15,6 +15,7 @@ from engine.access import ENGINE, Actor, Permission, PermissionDeniedError, perm
 from engine.alerts import actions
 from engine.alerts.filtering import AlertCountRequest, AlertListRequest
 from engine.alerts.rules import AddRule, RuleSpec
+from engine.alerts.sequences import CreateSequence, ExtendSequence
 from engine.alerts.service import AlertRaised, AlertService, SequenceAdded
 from engine.alerts.snoozes import NotSnoozedError, SnoozeError, active_snoozes
 from engine.bus import EventBus
@@ -107,6 +108,74 @@ def test_a_snooze_is_stored_audited_replaced_ended_early_and_ends_by_itself(
     replacing = next(r for r in trail if r.actor == ADMIN.label)
     assert replacing.detail["replaced_until"] == (t_end + timedelta(minutes=10)).isoformat()
     assert replacing.detail["minutes"] == 1440
+    store.close()
+
+
+def _sequence(camera: str, key: str, at: datetime) -> CreateSequence:
+    return CreateSequence(
+        seq_key=key,
+        source=f"camera:{camera}",
+        camera=camera,
+        site="Test site",
+        trigger="person",
+        rule_id=None,
+        track_id=1,
+        started_at=at,
+        last_seen_at=at,
+        detections=3,
+        max_conf=0.9,
+        snapshot=None,
+        severity="warning",
+        title=f"Person at {camera}",
+    )
+
+
+@pytest.mark.sql
+def test_the_sequence_commands_and_the_list_read_the_snooze_in_sql(
+    db_url: str, start_writer: Callable[..., StoreWriter], tmp_path: Path
+) -> None:
+    """What the SQL decides: a sequence stored while its camera is snoozed says until
+    when, gathers no awake camera's sequence, and is hidden from the list and its counts
+    until its latest activity falls after the snooze."""
+    store = Store(db_url)
+    clock = SimulatedClock(T0)
+    site_id = sync_site(store, load_site(_site(tmp_path)), clock).site_id
+    writer = start_writer(store)
+    snooze = actions.snooze_camera(writer, site_id, clock, OPERATOR, "gate", 10)
+    gate = writer.execute(_sequence("gate", "g", T0 + timedelta(minutes=1)))
+    assert gate.new_alert and gate.snoozed_until == snooze.until
+    yard = writer.execute(_sequence("yard", "y", T0 + timedelta(minutes=2)))
+    assert yard.snoozed_until is None
+    assert yard.new_alert  # not under the snoozed camera's alert
+    gate_too = writer.execute(_sequence("gate", "g2", T0 + timedelta(minutes=3)))
+    assert gate_too.alert.alert_id in (gate.alert.alert_id, yard.alert.alert_id)
+    listed = AlertListRequest(with_counts=True).run(store)
+    assert [(r.alert_id, r.cameras) for r in listed.rows] == [(yard.alert.alert_id, ("yard",))]
+    assert AlertCountRequest().run(store) == (1, 1)
+    # Still going after the snooze: its latest activity is awake, so it is listed again.
+    extended = writer.execute(
+        ExtendSequence(
+            seq_key="g",
+            last_seen_at=T0 + timedelta(minutes=11),
+            added=2,
+            max_conf=0.9,
+            want_alert=True,
+        )
+    )
+    assert extended is not None and extended.snoozed_until is None
+    assert extended.alert is not None and extended.alert.alert_id == gate.alert.alert_id
+    listed = AlertListRequest().run(store)
+    assert {r.alert_id for r in listed.rows} == {gate.alert.alert_id, yard.alert.alert_id}
+    during = writer.execute(
+        ExtendSequence(
+            seq_key="g2",
+            last_seen_at=T0 + timedelta(minutes=4),
+            added=1,
+            max_conf=None,
+            want_alert=True,
+        )
+    )
+    assert during is not None and during.snoozed_until == snooze.until
     store.close()
 
 

@@ -10,6 +10,10 @@ low-risk days, and falls from WiFi sensing.
 - :mod:`engine.alerts.filtering`: the low-risk filter as one SQL condition and the exact
   pages and counts of alerts with their passing sequences.
 - :mod:`engine.alerts.records`: alerts raised, acknowledged and escalated; webhook outcomes.
+- :mod:`engine.alerts.snoozes`: an operator's snooze of one camera's alerts for some
+  minutes (stored, audited; its sequences kept but notifying nobody until it ends).
+- :mod:`engine.alerts.actions`: the use cases the CLI, the console and MQTT call, each with
+  the permission it needs.
 - :mod:`engine.alerts.service`: the engine's alert service (rules, notifications through the
   gate, escalation, webhooks).
 - :mod:`engine.alerts.webhooks`: delivery of alerts to configured webhooks (a JSON POST

@@ -100,7 +100,7 @@ from widgets.alerts.api import (
     snooze_choice_text,
 )
 from widgets.alerts.preview import LOADING, AlertPreview
-from widgets.colours import ALARM_RED
+from widgets.colours import ALARM_RED, WARNING_AMBER, WARNING_TINT
 from widgets.incidents.report_form import ask_incident_description, filed_text
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
@@ -131,7 +131,10 @@ FLASH_INTERVAL_MS: Final = 350  # …over about three seconds
 SNOOZE_CHECK_MS: Final = 1000  # a snooze's line goes within a second of its end
 SNOOZE_TEXT: Final = "Snooze alerts of {camera}…"
 UNSNOOZE_TEXT: Final = "End snooze of {camera}"
-_SNOOZE_STYLE = "padding: 2px 4px; color: #9a6700; font-weight: bold;"  # amber: on hold
+# Amber on its tint: alerts held back on purpose, a warning rather than an alarm.
+_SNOOZE_STYLE = (
+    f"padding: 2px 4px; color: {WARNING_AMBER}; background: {WARNING_TINT}; font-weight: bold;"
+)
 
 # The chime: two short sine tones, high then lower, loud enough over a room's hum but not
 # shrill; 16-bit mono PCM so every audio backend plays it.

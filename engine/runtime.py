@@ -17,13 +17,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.activity import ActivityService
-from engine.alerts.host import alerts_report, live_alerts, reading_alerts, recording_alerts
+from engine.alerts.host import live_alerts, reading_alerts, recording_alerts
 from engine.alerts.recording import RecordingAlerts
 from engine.alerts.records import AlertView
 from engine.alerts.service import AlertService
@@ -34,32 +33,30 @@ from engine.cluster.leases import SITE_SERVICES, Resource, resources_of
 from engine.cluster.live import check_attachable
 from engine.cluster.member import ClusterOptions
 from engine.config import SiteConfig
-from engine.events import HealthState
 from engine.fusion.host import FusionHost
 from engine.gestures.host import GestureHost
-from engine.health import HealthPublisher, HealthReport, gathered, store_health, threads_health
+from engine.health import HealthPublisher, HealthReport
 from engine.history.audit_checkpoints import AuditCheckpointer
 from engine.history.locks import recording_is_locked
-from engine.identity.ble import KnownDevice
-from engine.identity.devices import ble_registry
 from engine.identity.faces_store import FaceMemory
-from engine.incidents.records import MediaInput
-from engine.incidents.service import IncidentService
+from engine.identity.host import known_devices
 from engine.instance import EngineLock
 from engine.introductions import Introductions, NameGiven
 from engine.listeners import Listeners
 from engine.mqtt.host import MqttHost
 from engine.paths import data_dir
 from engine.record.host import RecordingHost
+from engine.report import engine_health, engine_report, place_names
 from engine.retention import MaintenanceRun, RetentionService
 from engine.sensing.host import SensingHost, sensing_rooms
 from engine.sensing.service import ENTER_AFTER_S
 from engine.settings import setting_values
 from engine.sim.room import SimulationSpec
 from engine.sim.walkthrough import FloorWalker, InRoom, WalkthroughScene, walkthrough
+from engine.site_services import SiteServices, incident_media_tools
 from engine.speech.host import SpeechHost
 from engine.store.commands import StoreCommand
-from engine.store.database import Store, display_url
+from engine.store.database import Store
 from engine.store.sites import (
     RegisterVideoCamera,
     SiteIds,
@@ -68,12 +65,9 @@ from engine.store.sites import (
     read_last_blob_id,
 )
 from engine.store.writer import StoreWriter
-from engine.supervise import SupervisedThread, supervised_health
-from engine.text_search.index import TextIndexer
-from engine.text_search.search import search_for
+from engine.supervise import SupervisedThread
 from engine.vision.analysis import DETECT_INTERVAL_S, RECENT_TRACKS
 from engine.vision.appearance import AppearanceSeen, store_appearance
-from engine.vision.detect import DEFAULT_DETECTOR, make_detector
 from engine.vision.face_worker import FaceWorker
 from engine.vision.host import CameraHost
 from engine.vision.pipeline import CameraPipeline
@@ -143,7 +137,7 @@ class EngineRuntime:
         self.attached, self.cluster, self.file_analysis = attach, cluster, file_analysis
         self.bus = bus or EventBus()
         analysis = file_analysis or FileAnalysis(recording_start=clock.now())
-        self._health_sources: list[Callable[[], HealthReport]] = []  # add_health
+        self.health_sources: list[Callable[[], HealthReport]] = []  # add_health
         # File descriptors split at start: a reserve for recording, the rest for listening
         # (the recordings server and each sensing room's node server share them evenly).
         self.listeners = Listeners(
@@ -182,7 +176,7 @@ class EngineRuntime:
         self.recording_alerts: list[AlertView] = []
         self._recording_alerts: RecordingAlerts | None = None
         self.faces: FaceWorker | None = None
-        self._faces_problem: str | None = None
+        self.faces_problem: str | None = None
         if analytics and analysis.faces and store is not None and self.writer is not None:
             try:
                 self.faces = FaceWorker(
@@ -195,7 +189,7 @@ class EngineRuntime:
                 )
             except Exception as exc:  # models missing or unreadable: people are still tracked
                 log.exception("face recognition unavailable")
-                self._faces_problem = f"faces unavailable: {exc}"
+                self.faces_problem = f"faces unavailable: {exc}"
         # Taught gestures, matched on each camera's poses (read from the store at start).
         self.gestures = GestureHost(
             self.bus,
@@ -235,7 +229,7 @@ class EngineRuntime:
             keep=(lambda room: functools.partial(recording_is_locked, store, room))
             if store is not None
             else None,
-            devices=self._ble_devices,
+            devices=functools.partial(known_devices, store) if store is not None else None,
         )
         self.floor = FusionHost(site, self.bus, clock)  # one person across cameras and rooms
         # Introductions (live engines): a speech service per camera with a microphone, all
@@ -253,12 +247,11 @@ class EngineRuntime:
             clock=clock,
         )
         self.alerts: AlertService | None = None  # falls → alerts, webhooks, escalation (live)
-        self.incidents: IncidentService | None = None  # reports, risk map, nightly refit (live)
-        # Meaning search's vectors of reports, bookmarks and events (live engines only).
-        self.text_indexer: TextIndexer | None = None
+        # Incidents and meaning search (live engines; a shared site's: one engine's).
+        self.site_services = SiteServices(site, self.bus, clock)
         self.activity: ActivityService | None = None  # tracks grouped into activities (live)
         self.retention: RetentionService | None = None  # its own thread, live engines only
-        self._retention_problem: str | None = None
+        self.retention_problem: str | None = None
         # Signs the audit trail's head into a file beside the database (live engines only).
         self.audit_checkpoints: AuditCheckpointer | None = None
         self._data_dir_lock: EngineLock | None = None  # held while a live engine runs
@@ -459,40 +452,16 @@ class EngineRuntime:
 
     def _start_site_services(self) -> None:
         """The incident service (risk model, nightly refit) and meaning search's indexer:
-        one per site."""
+        one per site; on a shared site, MQTT publishing the whole site with them."""
         assert self.store is not None and self.writer is not None and self.site_ids is not None
-        store, writer, origin = self.store, self.writer, self.site.geo_origin
-        prepare, similarity = incident_media_tools(
-            store, writer, self.clock, self.site.detector_model, self.site.detector
-        )
-        self.incidents = IncidentService(
-            store,
-            writer,
-            self.clock,
-            models_dir=data_dir() / "models",
-            bus=self.bus,
-            site_id=self.site_ids.site_id,
-            site_centre=(origin.lat, origin.lon),
-            prepare_media=prepare,
-            similarity=similarity,
-        )
-        self.incidents.start()  # loads the risk model; catches up a missed refit
-        self.text_indexer = TextIndexer(
-            search_for(store), store, writer.submit, clock=self.clock, bus=self.bus
-        )
-        self.text_indexer.start()  # its own thread: stored vectors, then what is new
+        self.site_services.start(self.store, self.writer, self.site_ids.site_id)
         if self.cluster is not None and self.site.mqtt is not None:
             self.mqtt.start_shared(self.site_ids.site_id, self.cluster.name)
 
     def _stop_site_services(self) -> None:
         if self.cluster is not None:
             self.mqtt.stop_shared()
-        incidents, self.incidents = self.incidents, None
-        if incidents is not None:
-            incidents.stop()
-        indexer, self.text_indexer = self.text_indexer, None
-        if indexer is not None:
-            indexer.stop()
+        self.site_services.hand_over()
 
     def stop(self) -> None:
         """Stop cameras, then let the writer store what they reported last."""
@@ -502,8 +471,7 @@ class EngineRuntime:
         self.sensing.stop()  # its last events go to the writer, stopped below
         if self.alerts is not None:
             self.alerts.stop()
-        if self.incidents is not None:
-            self.incidents.stop()  # a refit under way finishes first (it writes)
+        self.site_services.stop_incidents()  # a refit under way finishes first (it writes)
         self.cameras.stop_sources()
         self.speech.stop_listening()  # what was heard is recognised; its names offered
         if self.introductions is not None:
@@ -531,8 +499,7 @@ class EngineRuntime:
         if self._appearances_unsubscribe is not None:
             self._appearances_unsubscribe()
             self._appearances_unsubscribe = None
-        if self.text_indexer is not None:
-            self.text_indexer.stop()  # the batch in hand is stored; the rest waits for next time
+        self.site_services.stop_indexer()  # the batch in hand is stored; the rest waits
         self.shared.stop()  # after the alerts and cameras: their last words are told
         if self.writer is not None:
             self.writer.stop()
@@ -678,32 +645,11 @@ class EngineRuntime:
         """Report another part of this process among the subsystems (an attached console's
         recordings, fetched from the site's engines); ``source`` is called at each health
         round, on the engine's housekeeping thread."""
-        self._health_sources.append(source)
+        self.health_sources.append(source)
 
     def health(self) -> list[HealthReport]:
         """Current health of each subsystem, for the status bar and ``--selftest``."""
-        writer = self.writer.health() if self.writer is not None else None
-        checkpoints = self.audit_checkpoints
-        reports: list[HealthReport | None] = [
-            HealthReport("engine", HealthState.OK, f"site {self.site.name}"),
-            store_health(
-                self.store,
-                writer,
-                self._retention_problem,
-                checkpoints.problem if checkpoints is not None else None,
-            ),
-            self.shared.followed_cameras([c.id for c in self.site.cameras])
-            if self.shared.follower is not None
-            else self.cameras.health(shared=self.cluster is not None),
-        ]
-        if self.store is not None and not self.attached:  # attached: nothing is recorded here
-            reports.append(self.recording.health(place_names(self.site)))
-        problems = [p for p in (self._faces_problem, self.gestures.problem) if p]
-        reports += [self.cameras.analytics_health(problems), self.sensing.health()]
-        reports += [self.floor.health(self.cameras.sources), self.speech.health()]
-        reports += self.shared.health(len(self.site.cameras))
-        reports += [self.mqtt.health(), threads_health()]
-        return [r for r in reports if r is not None] + gathered(self._health_sources)
+        return engine_health(self)
 
     def _aborting(self) -> bool:
         """Whether the start is to end early (its ``abort`` set, or :meth:`stop` called)."""
@@ -721,7 +667,7 @@ class EngineRuntime:
         """After each pass of the retention thread (on that thread)."""
         if run.retention is not None and run.retention.persons_deleted and self.faces is not None:
             self.faces.memory.reload()  # deleted people must not be recognised again
-        self._retention_problem = run.problem
+        self.retention_problem = run.problem
 
     def _publish_health(self) -> None:
         self._health_publisher.publish(self.health())
@@ -729,31 +675,7 @@ class EngineRuntime:
     def report(self) -> dict[str, Any]:
         """Per-camera figures for ``watchfloor engine --report``: frames, fps while online,
         offline periods (ISO times, seconds)."""
-        end = self.clock.now()
-        rooms = self.sensing.report()
-        return {
-            "site": self.site.name,
-            "site_file": str(self.site.file),
-            "started_at": self.started_at.isoformat() if self.started_at else None,
-            "ended_at": end.isoformat(),
-            "store": display_url(str(self.store.engine.url)) if self.store else None,
-            "events_written": self.writer.health().written if self.writer else 0,
-            "store_writer": self.writer.health().as_dict() if self.writer else None,
-            "media_lost_count": self.media.total_lost,
-            "media_lost": [lost.as_dict() for lost in self.media.lost()],
-            "listening": self.listeners.report(),
-            # Each supervised background thread: restarts after a failure, the last error.
-            "background_threads": [h.as_dict() for h in supervised_health()],
-            "cameras": self.cameras.report(end),
-            "cluster": self.shared.report(),
-            # The site's first room running here (a one-room site's room), as before rooms
-            # had ids; "sensing_rooms" has every room's, by id.
-            "sensing": next(iter(rooms.values()), {}).get("sensing"),
-            "sensing_recording": next(iter(rooms.values()), {}).get("recording"),
-            "sensing_rooms": rooms,
-            "mqtt": self.mqtt.report(),
-            "alerts": alerts_report(self.alerts, self.site),
-        }
+        return engine_report(self)
 
     # -- BLE identities: the registry the sensing rooms name blobs by ----------------------
     def person_renamed(self, public_id: str, name: str | None) -> None:
@@ -769,58 +691,3 @@ class EngineRuntime:
         carriers' names (registering, removing, renaming, merging or erasing people). Reads
         the store: call it off the GUI thread."""
         return self.sensing.refresh_ble_registry()
-
-    def _ble_devices(self) -> list[KnownDevice]:
-        """The registered devices as a room names blobs by them: by the carrier's display
-        name (their name, else the device's label), id and colour."""
-        assert self.store is not None
-        return [
-            KnownDevice(
-                address=device.address,
-                label=device.label,
-                name=device.display_name,
-                person_id=device.person_id,
-                colour=device.colour,
-            )
-            for device in ble_registry(self.store).values()
-        ]
-
-
-def incident_media_tools(
-    store: Store,
-    writer: StoreWriter,
-    clock: Clock,
-    detector_model: Path | None = None,
-    detector: str = DEFAULT_DETECTOR,
-) -> tuple[Callable[[Path], MediaInput], Callable[[Any, Any], float]]:
-    """How a report's photo or video is prepared (checked, copied into the data dir,
-    analysed with the cameras' person detector and the face memory) and compared: for the
-    incident desk. The detector is made on first use, its own (not a camera's), and one
-    file is analysed at a time."""
-    from engine.incidents.media import prepare_media, similarity
-
-    lock = threading.Lock()
-    tools: dict[str, Any] = {}
-
-    def prepare(path: Path) -> MediaInput:
-        with lock:
-            if "detector" not in tools:
-                tools["detector"] = make_detector(detector_model, detector)
-                try:
-                    tools["faces"] = FaceMemory(store, writer, clock)
-                except Exception as exc:  # face models missing: people are still counted
-                    log.warning("incident media: faces not matched: %s", exc)
-                    tools["faces"] = None
-            return prepare_media(
-                path, detector=tools["detector"], faces=tools["faces"], now=clock.now()
-            )
-
-    return prepare, similarity
-
-
-def place_names(site: SiteConfig) -> dict[str, str]:
-    """What a person calls each place of ``site``: camera ids and its sensing rooms' ids to
-    their names (the words of events, reports and answers use them)."""
-    names = {camera.id: camera.name for camera in site.cameras}
-    names.update({room.room_id: room.name for room in sensing_rooms(site)})
-    return names

@@ -5,7 +5,7 @@ stored engine event; validate or correct an incident and split a wrongly merged 
 Every method blocks (a store read, the H3 grid, a classifier, a wait on the store writer):
 the console runs them on the query service's workers (through
 :class:`console.queries.QtQueryClient`), never on the GUI thread. Changes go through
-:class:`engine.incidents.service.IncidentService` (``runtime.incidents``, present on a live
+:class:`engine.incidents.service.IncidentService` (``runtime.site_services.incidents``, on a live
 engine only) as the person logged in; the engine checks their permission (filing needs
 ``file_report``, validating, correcting and un-merging ``label``) and audits the change. With
 nobody logged in a change is refused here first; without a live engine it raises
@@ -63,7 +63,7 @@ class IncidentsBackend:
         self._session = session  # who the engine checks and audits: the logged-in person
 
     def _service(self, what: str) -> IncidentService:
-        service = self._runtime.incidents
+        service = self._runtime.site_services.incidents
         if service is None:
             text = ATTACHED_TEXT if self._runtime.attached else NO_ENGINE_TEXT
             raise RuntimeError(text.format(what=what))

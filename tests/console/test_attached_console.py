@@ -57,7 +57,7 @@ def _attached(tmp_path: Path, *, room: bool = True, simulate: bool = False) -> S
         site=site,
         cameras=SimpleNamespace(sources={}),
         sensing=SimpleNamespace(services={}),
-        incidents=None,
+        site_services=SimpleNamespace(incidents=None),
         shared=SimpleNamespace(
             follower=SimpleNamespace(
                 engines=(

@@ -267,16 +267,16 @@ def test_a_running_engine_indexes_what_it_stores_on_its_own_thread(
     runtime = EngineRuntime(load_site(write_site(tmp_path / "site.toml")), store)
     try:
         runtime.start()
-        assert runtime.writer is not None and runtime.text_indexer is not None
+        assert runtime.writer is not None and runtime.site_services.text_indexer is not None
         add_bookmark(runtime.writer, "Loading bay", "Forklift clips the racking; boxes fall.")
-        runtime.text_indexer.nudge()
-        wait_current(runtime.text_indexer, 1)
+        runtime.site_services.text_indexer.nudge()
+        wait_current(runtime.site_services.text_indexer, 1)
         hit = search_for(store).search(store, "warehouse vehicle accident", limit=1).hits[0]
         assert hit.kind == "bookmark" and hit.text.startswith("Loading bay")
     finally:
         runtime.stop()
         store.close()
-    assert runtime.text_indexer.progress.state == "stopped"
+    assert runtime.site_services.text_indexer.progress.state == "stopped"
 
 
 @contextmanager

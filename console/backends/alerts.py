@@ -190,7 +190,7 @@ class AlertsBackend:
         PermissionDeniedError, LookupError for an unknown event, or RuntimeError without a
         live engine."""
         actor = self._session.require_actor("escalate an alert to an incident")
-        service = self._runtime.incidents
+        service = self._runtime.site_services.incidents
         if service is None:
             raise RuntimeError("incidents need a live engine: the alert cannot be escalated")
         return service.escalate_event(actor, event_id, text)

@@ -147,8 +147,9 @@ def no_leaked_engine_threads() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def live_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
-    """A sensing recording of a live simulated room (12 s, one walker) and the blob records
-    its run published; made once per test process (~9 s of real time) and only read."""
+    """A sensing recording of a live simulated room (about 12 s, one walker) and the blob
+    records its run published; made once per test process, on a simulated clock (about 1 s
+    of real time on an idle machine, the same recording on a busy one), and only read."""
     from tests.engine.sensing.test_replay import record_live_room
 
     return record_live_room(tmp_path_factory.mktemp("recording"))

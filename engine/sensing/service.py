@@ -793,7 +793,7 @@ class SensingService:
         while not self._stop.is_set():
             now = self._clock.monotonic()
             if now < next_s:
-                self._stop.wait(next_s - now)
+                self._clock.wait(self._stop, next_s - now)
                 continue
             try:
                 self.tick(now)

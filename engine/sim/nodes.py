@@ -131,6 +131,7 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -138,6 +139,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 import numpy.typing as npt
 
+from engine.clock import Clock
 from engine.sensing.grid.capability import point_on_walls
 from engine.sensing.grid.fresnel import MAX_FRESNEL_ZONE, SPEED_OF_LIGHT_M_S, wavelength_m
 from engine.sensing.nodes.protocol import HEADER_BYTES, normalise_mac
@@ -904,6 +906,15 @@ class StopFlag(Protocol):
     def is_set(self) -> bool: ...
 
 
+class SendTally:
+    """How many CSI frames a run's nodes have sent so far (all nodes together), readable from
+    any thread while they run: a test that drives the nodes on a simulated clock compares it
+    with what the server has received before it moves time on."""
+
+    def __init__(self) -> None:
+        self.frames = 0  # written by the event loop only
+
+
 @dataclass(frozen=True)
 class NodeRunReport:
     """What one simulated node did: the ``role`` and ``rate_hz`` the server gave it (None if it
@@ -1048,10 +1059,12 @@ async def run_nodes(
     duration_s: float | None,
     token_for: Callable[[str], str | None],
     health_every_s: float = 5.0,
-    time_source: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    time_source: Callable[[], float] | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
     stop_event: StopFlag | None = None,
     config_timeout_s: float = CONFIG_TIMEOUT_S,
+    clock: Clock | None = None,
+    tally: SendTally | None = None,
 ) -> RunReport:
     """Run every node of ``simulator`` as a client of the node server at ``url``
     (``ws://host:port``; ``/ws/node`` is appended) and return what each did.
@@ -1072,11 +1085,72 @@ async def run_nodes(
 
     Simulated time is ``time_source()`` seconds since the call (monotonic), shared by all
     nodes; frames for t ≥ ``duration_s`` are not sent (None: run until ``stop_event`` is set).
-    ``sleep`` waits in that time (tests may pass their own pair). Runs on the caller's event
+    ``sleep`` waits in that time. Given a ``clock`` (an engine :class:`~engine.clock.Clock`),
+    time is ``clock.monotonic()`` unless ``time_source`` says otherwise, and each node waits
+    for its next tick in ``clock.wait`` on a thread of the run's own (``sensing-sim-wait``,
+    one per node; a ``threading.Event`` ``stop_event`` ends the wait at once): on a
+    :class:`~engine.clock.SimulatedClock` the nodes then send exactly when a test moves time,
+    as fast as it does. Without either, time is ``time.monotonic()`` and waits
+    ``asyncio.sleep``. ``tally`` counts the frames sent as they go. The 10 s wait for role
+    and config is about the network, so it stays on real time. Runs on the caller's event
     loop; the simulator must not be used by another thread meanwhile.
     """
     if not (math.isfinite(health_every_s) and health_every_s > 0):
         raise ValueError(f"health_every_s must be positive, got {health_every_s!r}")
+    if clock is None:
+        return await _run_nodes(
+            url,
+            simulator,
+            duration_s=duration_s,
+            token_for=token_for,
+            health_every_s=health_every_s,
+            time_source=time.monotonic if time_source is None else time_source,
+            sleep=asyncio.sleep if sleep is None else sleep,
+            stop_event=stop_event,
+            config_timeout_s=config_timeout_s,
+            tally=tally,
+        )
+    waits = ThreadPoolExecutor(
+        max_workers=max(len(simulator.nodes), 1), thread_name_prefix="sensing-sim-wait"
+    )
+    woken = stop_event if isinstance(stop_event, threading.Event) else threading.Event()
+    loop = asyncio.get_running_loop()
+
+    async def clock_sleep(seconds: float) -> None:
+        await loop.run_in_executor(waits, clock.wait, woken, seconds)
+
+    try:
+        return await _run_nodes(
+            url,
+            simulator,
+            duration_s=duration_s,
+            token_for=token_for,
+            health_every_s=health_every_s,
+            time_source=clock.monotonic if time_source is None else time_source,
+            sleep=clock_sleep if sleep is None else sleep,
+            stop_event=stop_event,
+            config_timeout_s=config_timeout_s,
+            tally=tally,
+        )
+    finally:
+        if woken is not stop_event:
+            woken.set()  # a wait left behind by a cancelled node returns at once
+        waits.shutdown(wait=True)
+
+
+async def _run_nodes(
+    url: str,
+    simulator: Simulator,
+    *,
+    duration_s: float | None,
+    token_for: Callable[[str], str | None],
+    health_every_s: float,
+    time_source: Callable[[], float],
+    sleep: Callable[[float], Awaitable[None]],
+    stop_event: StopFlag | None,
+    config_timeout_s: float,
+    tally: SendTally | None,
+) -> RunReport:
     endpoint = node_endpoint(url)
     start = time_source()
     states = {node.mac: _NodeState(node.mac) for node in simulator.nodes}
@@ -1098,6 +1172,7 @@ async def run_nodes(
                 sleep=sleep,
                 stop_event=stop_event,
                 config_timeout_s=config_timeout_s,
+                tally=tally,
             ),
             name=f"sim-node-{node.mac}",
         )
@@ -1120,6 +1195,7 @@ async def _run_node(
     sleep: Callable[[float], Awaitable[None]],
     stop_event: StopFlag | None,
     config_timeout_s: float,
+    tally: SendTally | None,
 ) -> NodeRunReport:
     from websockets.asyncio.client import connect
     from websockets.exceptions import WebSocketException
@@ -1149,6 +1225,7 @@ async def _run_node(
                         now=now,
                         sleep=sleep,
                         stop_event=stop_event,
+                        tally=tally,
                     )
                 elif not state.closed.is_set() and not _stopped(stop_event):
                     state.error = f"no role and config within {config_timeout_s:g} s"
@@ -1234,6 +1311,7 @@ async def _send_frames(
     now: Callable[[], float],
     sleep: Callable[[float], Awaitable[None]],
     stop_event: StopFlag | None,
+    tally: SendTally | None,
 ) -> None:
     from websockets.exceptions import ConnectionClosed
 
@@ -1268,12 +1346,8 @@ async def _send_frames(
                 skipped = math.floor(-delay * rate)
                 state.ticks_skipped += skipped
                 next_t += skipped / rate
-            if state.role in mine:
-                frames = simulator.frames_for(node.mac, next_t)
-                for peer, frame in zip(peers, frames, strict=True):
-                    if states[peer].live_role in theirs:
-                        await websocket.send(frame)
-                        state.frames_sent += 1
+            # Reports before the tick's frames: on one connection, a frame received means the
+            # reports sent before it were too (a test on a simulated clock counts frames).
             if now() >= next_health:
                 message = health_message(simulator, node, rate, now())
                 await websocket.send(json.dumps(message))
@@ -1293,6 +1367,14 @@ async def _send_frames(
                     )
                 )
                 next_ble += simulator.ble_every_s
+            if state.role in mine:
+                frames = simulator.frames_for(node.mac, next_t)
+                for peer, frame in zip(peers, frames, strict=True):
+                    if states[peer].live_role in theirs:
+                        await websocket.send(frame)
+                        state.frames_sent += 1
+                        if tally is not None:
+                            tally.frames += 1
             next_t += 1.0 / rate
     except ConnectionClosed as closed:
         if state.error is None:
@@ -1313,7 +1395,8 @@ def run_nodes_blocking(url: str, simulator: Simulator, **options: Any) -> RunRep
 class NodeSimulation:
     """:func:`run_nodes` on a thread of its own (named ``sensing-sim``): :meth:`start`, then
     :meth:`stop` (any thread) and :meth:`wait` for the :class:`RunReport`. The simulator
-    belongs to that thread while it runs."""
+    belongs to that thread while it runs. With a ``clock`` the nodes wait on it (see
+    :func:`run_nodes`); :attr:`frames_sent` counts their frames while they run."""
 
     def __init__(
         self,
@@ -1323,15 +1406,19 @@ class NodeSimulation:
         duration_s: float | None,
         token_for: Callable[[str], str | None],
         health_every_s: float = 5.0,
-        time_source: Callable[[], float] = time.monotonic,
+        time_source: Callable[[], float] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._url = url
         self._simulator = simulator
+        self._tally = SendTally()
         self._options: Mapping[str, Any] = {
             "duration_s": duration_s,
             "token_for": token_for,
             "health_every_s": health_every_s,
             "time_source": time_source,
+            "clock": clock,
+            "tally": self._tally,
         }
         self._stop = threading.Event()
         self._report: RunReport | None = None
@@ -1358,6 +1445,11 @@ class NodeSimulation:
     @property
     def running(self) -> bool:
         return self._thread.is_alive()
+
+    @property
+    def frames_sent(self) -> int:
+        """CSI frames the nodes have sent so far (any thread)."""
+        return self._tally.frames
 
     def _run(self) -> None:
         try:

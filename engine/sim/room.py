@@ -291,6 +291,7 @@ class SimulationSpec:
             duration_s=None,
             token_for=token_for,
             time_source=time_source,
+            clock=clock,  # the nodes wait on the engine's clock: a simulated one drives them
         )
         simulation.run(nodes_thread)
         nodes_thread.start()

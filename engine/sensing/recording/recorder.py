@@ -117,6 +117,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, BinaryIO, Final, Protocol
 
+from engine.clock import Clock
 from engine.inbound import JsonInputError, implausible_epoch_s, loads_json
 from engine.supervise import SupervisedThread
 
@@ -315,6 +316,13 @@ def _pack_header(
         wall_anchor_s,
     )
     return body + _HEADER_CRC.pack(zlib.crc32(body))
+
+
+def _epoch_seconds(clock: Clock) -> Callable[[], float]:
+    def read() -> float:
+        return clock.now().timestamp()
+
+    return read
 
 
 def segment_name(index: int) -> str:
@@ -516,9 +524,11 @@ class SensingRecorder:
     record is older than this by ``wall_clock`` (epoch seconds) are deleted. ``wall_clock``
     is read on the worker thread. ``monotonic_anchor``: wall epoch seconds − engine
     monotonic seconds at session start (None: ``wall_clock() − time.monotonic()``, right for
-    the real engine clock). ``flush_interval_s``: a block is sealed once its records span this
-    much record time (seconds); ``block_bytes``: or once it holds this many bytes of packed
-    records. ``max_pending_bytes``: data sealed but not yet on disk kept while writes fail.
+    the real engine clock). ``clock``: the engine's clock instead, for both (its wall time
+    as epoch seconds, and its own anchor unless ``monotonic_anchor`` is given), so a
+    simulated clock stamps the recording. ``flush_interval_s``: a block is sealed once its
+    records span this much record time (seconds); ``block_bytes``: or once it holds this
+    many bytes of packed records. ``max_pending_bytes``: data sealed but not yet on disk kept while writes fail.
     ``keep(first_wall_s, last_wall_s)``: asked on the worker thread before the ring deletes a
     segment (for size or age) with that recorded span; True (an evidence lock covers it)
     moves the segment into ``kept/`` instead, outside the ring's bound, where readers still
@@ -539,6 +549,7 @@ class SensingRecorder:
         max_age_s: float = DEFAULT_MAX_AGE_S,
         wall_clock: Callable[[], float] = time.time,
         monotonic_anchor: float | None = None,
+        clock: Clock | None = None,
         flush_interval_s: float = FLUSH_INTERVAL_S,
         block_bytes: int = BLOCK_BYTES,
         compress_level: int = DEFAULT_COMPRESS_LEVEL,
@@ -566,6 +577,10 @@ class SensingRecorder:
             raise ValueError(f"compress_level must be 0-9, got {compress_level!r}")
         self.compress_level = compress_level
         self.max_pending_bytes = max_pending_bytes
+        if clock is not None:  # the engine's clock, a simulated one in tests
+            wall_clock = _epoch_seconds(clock)
+            if monotonic_anchor is None:
+                monotonic_anchor = clock.now().timestamp() - clock.monotonic()
         self._wall_clock = wall_clock
         self._keep = keep
         self._watch = watch

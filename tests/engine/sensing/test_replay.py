@@ -4,7 +4,6 @@ damaged recording replays up to the damage."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 
 from engine.bus import EventBus
-from engine.clock import REAL_CLOCK, SimulatedClock
+from engine.clock import SimulatedClock
 from engine.events import PeopleSeenInRoom
 from engine.sensing.nodes.protocol import parse_csi_frame
 from engine.sensing.recording.recorder import RecordingReader, SensingRecorder
@@ -24,8 +23,8 @@ from engine.sensing.service import (
 )
 from engine.sim.nodes import EnteringWalker, Room, ScriptedWalker, SimNode, Simulator
 from engine.sim.room import SimulationSpec
+from tests.engine.sensing.stepping import SteppedRoom
 from tests.engine.sensing.test_service import ROOM
-from tests.waiting import wait_until
 
 STORED_KINDS = ("sensing.blob_appeared", "sensing.blob_identified", "sensing.blob_left")
 
@@ -59,25 +58,31 @@ def listening() -> tuple[EventBus, list[SensingRecord]]:
 def record_live_room(
     directory: Path, first_blob_id: int = 41, blob_id_step: int = 1
 ) -> tuple[Path, list[dict[str, Any]]]:
-    """12 s of a simulated room with one walker (entering at 2 s), recorded into
-    ``directory``; the blob records the live run published. Read-only once made: the
+    """A simulated room with one walker (entering at 2 s) until its first blob is history,
+    then 6 s more (about 12 s), recorded into ``directory``; the blob records the live run
+    published. Its nodes send over real WebSockets, on a simulated clock (SteppedRoom): as
+    fast as the machine goes, and the same run on a busy one. Read-only once made: the
     session fixture ``live_run`` (tests/conftest.py) records it once for every module."""
     bus, records = listening()
+    clock = SimulatedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     service = SensingService(
         ROOM,
         bus=bus,
-        clock=REAL_CLOCK,
+        clock=clock,
         install_secret=None,
         port=0,
         first_blob_id=first_blob_id,
         blob_id_step=blob_id_step,
+        run_thread=False,
         simulation=SimulationSpec(walkers=1, seed=5, enter_after_s=2.0),
-        recorder=SensingRecorder(directory),
+        recorder=SensingRecorder(directory, clock=clock),
     )
-    service.start()
+    room = SteppedRoom(service, clock)
     try:
-        wait_until(lambda: any(r.kind == "sensing.blob_appeared" for r in records), 10.0)
-        time.sleep(6.0)  # the recording's length: the simulator runs in real time
+        room.start()
+        appeared = room.run_until(lambda: any(r.kind == "sensing.blob_appeared" for r in records))
+        assert appeared, "the walker was never found"
+        room.run_for(6.0)  # the recording's length after the first blob
     finally:
         service.stop()  # closes the recorder
     return directory, as_stored(records)

@@ -54,6 +54,7 @@ from engine.sim.sensing_score import (
     simulated_room,
     walker_name,
 )
+from tests.engine.sensing.stepping import SteppedRoom
 from tests.waiting import wait_until
 
 SECRET = b"test install secret"
@@ -661,27 +662,32 @@ def test_a_simulated_room_runs_live_and_finds_its_walker(
     records: list[SensingRecord] = []
     bus.subscribe(SensingUpdated, lambda event: snapshots.append(event.snapshot))
     bus.subscribe(SensingRecord, records.append)
+    # Real WebSockets, simulated time: the room runs as fast as the machine goes
+    # (tests/engine/sensing/stepping.py), and alike on a busy one.
+    clock = SimulatedClock()
     service = SensingService(
         ROOM,
         bus=bus,
-        clock=REAL_CLOCK,
+        clock=clock,
         install_secret=None,
         port=0,
+        run_thread=False,
         simulation=SimulationSpec(walkers=1, seed=3, enter_after_s=2.0),
     )
-    service.start()
+    room = SteppedRoom(service, clock)
     running.append(service)
+    room.start()
     assert service.simulated
 
     def entered_and_found() -> bool:
         return any(s.blobs for s in list(snapshots))
 
-    wait_until(entered_and_found, 8.0)
+    room.run_until(entered_and_found, 8.0)
     # Sensed long enough to be history (BLOB_HISTORY_S after it appeared).
-    wait_until(lambda: any(r.kind == "sensing.blob_appeared" for r in list(records)), 8.0)
+    room.run_until(lambda: any(r.kind == "sensing.blob_appeared" for r in list(records)), 8.0)
     # And followed for a while: a track is shown after 1 s of detections, and in this
     # four-corner room its first second or two can sit on a tie more than 1 m off.
-    wait_until(lambda: (service.sim_time(snapshots[-1].t_s) or 0.0) >= 8.0, 8.0)
+    room.run_until(lambda: (service.sim_time(snapshots[-1].t_s) or 0.0) >= 8.0, 8.0)
     service.stop()
 
     captured = list(snapshots)
@@ -725,18 +731,21 @@ def test_a_simulated_walker_carrying_a_tag_is_named_over_the_live_path(
     records: list[SensingRecord] = []
     bus.subscribe(SensingUpdated, lambda event: snapshots.append(event.snapshot))
     bus.subscribe(SensingRecord, records.append)
+    clock = SimulatedClock()  # real WebSockets, simulated time (stepping.py)
     service = SensingService(
         ROOM,
         bus=bus,
-        clock=REAL_CLOCK,
+        clock=clock,
         install_secret=None,
         port=0,
+        run_thread=False,
         # Nodes report what they hear every second here (5 s on spaxel firmware), so the
         # test is short.
         simulation=SimulationSpec(walkers=1, seed=3, enter_after_s=2.0, ble=True, ble_every_s=1.0),
     )
-    service.start()
+    room = SteppedRoom(service, clock)
     running.append(service)
+    room.start()
 
     def named() -> bool:
         return any(b.identity is not None for s in list(snapshots) for b in s.blobs)
@@ -747,8 +756,8 @@ def test_a_simulated_walker_carrying_a_tag_is_named_over_the_live_path(
             for r in list(records)
         )
 
-    wait_until(named, 15.0)
-    wait_until(named_in_history, 10.0)
+    room.run_until(named, 15.0)
+    room.run_until(named_in_history, 10.0)
     service.stop()
     blob = next(b for s in snapshots for b in s.blobs if b.identity is not None)
     assert blob.identity is not None and blob.identity.name == "Walker 1"

@@ -320,9 +320,9 @@ def _wait_for_the_walk(
     while (elapsed := service.sim_time(clock.monotonic())) is None:
         if clock.monotonic() > give_up:
             raise RuntimeError(f"the simulated nodes did not start in {SIM_START_TIMEOUT_S:g} s")
-        if stop.wait(0.05):
+        if clock.wait(stop, 0.05):
             return
-    stop.wait(max(walk_s - elapsed, 0.0))
+    clock.wait(stop, max(walk_s - elapsed, 0.0))
 
 
 def room_layout_capability(room: RoomSpec) -> RoomCapability:

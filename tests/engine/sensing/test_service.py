@@ -563,6 +563,28 @@ def running() -> Iterator[list[SensingService | NodeSimulation]]:
     assert not sensing_threads(), f"sensing threads outlived stop(): {sensing_threads()}"
 
 
+def test_the_sensing_thread_ticks_on_the_engine_clock(
+    running: list[SensingService | NodeSimulation],
+) -> None:
+    # Its ten ticks a second are the clock's: held still, no tick however long real time
+    # runs; moved on, one tick per tenth of a second at once.
+    bus = EventBus()
+    ticks: list[float] = []
+    bus.subscribe(SensingUpdated, lambda event: ticks.append(event.snapshot.t_s))
+    clock = SimulatedClock()
+    service = SensingService(ROOM, bus=bus, clock=clock, install_secret=SECRET, port=0)
+    running.append(service)
+    service.start()
+    assert clock.wait_for_waiters(1, 30.0)  # ticked at once, then waits for the next tick
+    threading.Event().wait(0.3)  # real time passes
+    assert ticks == [0.0]
+    for _ in range(3):
+        clock.advance(TICK_S)
+        assert clock.wait_for_waiters(1, 30.0)
+    assert ticks == pytest.approx([0.0, TICK_S, 2 * TICK_S, 3 * TICK_S])
+    service.stop()
+
+
 def test_live_nodes_join_over_websocket_and_the_site_position_wins(
     running: list[SensingService | NodeSimulation],
 ) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
+from engine.clock import SimulatedClock
 from engine.sensing.grid.fresnel import fresnel_zone_number, wavelength_m
 from engine.sensing.nodes.protocol import (
     HealthMessage,
@@ -48,6 +49,7 @@ from engine.sim.nodes import (
     random_walkers,
     run_nodes,
 )
+from tests.waiting import wait_until
 
 DATA = list(DATA_SUBCARRIERS_HT20)
 SILENT = sorted(NULL_SUBCARRIERS | GUARD_SUBCARRIERS)
@@ -563,3 +565,38 @@ def test_node_simulation_runs_on_its_own_thread_until_stopped(
     assert report is not None and not run.running
     assert report.frames_sent >= 10 and all(n.error is None for n in report.nodes)
     assert not any(t.name == "sensing-sim" and t.is_alive() for t in threading.enumerate())
+
+
+def test_on_a_simulated_clock_nodes_send_only_as_time_is_moved_and_exactly_on_the_frame_times(
+    node_server_thread: tuple[str, NodeServer],
+) -> None:
+    # The nodes wait for their next frame on the engine clock: held still, they send
+    # nothing, however long real time runs; moved on, they send the frames of the time passed
+    # at once, each stamped with its simulated time, as fast as the test moves it.
+    url, server = node_server_thread
+    clock = SimulatedClock()
+    sim = Simulator(ROOM, [A, B], random_walkers(ROOM, 1, seed=1))
+    run = NodeSimulation(url, sim, duration_s=None, token_for=tokens, clock=clock)
+    run.start()
+    try:
+        assert clock.wait_for_waiters(2, 30.0)  # both configured, waiting for their first frame
+        time.sleep(0.3)  # real time passes: nothing to send on a clock held still
+        assert run.frames_sent == 0 and all(c.frames == [] for c in server.connections)
+        steps = 0
+        while clock.monotonic() < 0.5 - 1e-9:
+            step = clock.next_deadline_in()
+            assert step is not None and step == pytest.approx(0.05)  # 20 Hz, both on one slot
+            clock.advance(step)
+            steps += 1
+            assert clock.wait_for_waiters(2, 30.0)  # both sent their frame and wait again
+        assert steps == 10 and run.frames_sent == 2 * 10  # one link each way, 10 frame times
+        assert wait_until(lambda: sum(len(c.frames) for c in server.connections) == 20, 30.0)
+        for connection in server.connections:
+            stamps = [parse_csi_frame(frame).timestamp_us for _, frame in connection.frames]
+            assert np.diff(stamps) == pytest.approx([50_000] * 9, abs=3)  # simulated time
+    finally:
+        run.stop()
+    report = run.wait(30.0)
+    assert report is not None and report.frames_sent == 20
+    assert all(n.error is None and n.ticks_skipped == 0 for n in report.nodes)
+    assert not any(t.name.startswith("sensing-sim") for t in threading.enumerate())

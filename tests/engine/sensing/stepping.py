@@ -27,22 +27,35 @@ TIME_EPSILON_S = 1e-9
 
 class SteppedRoom:
     """A started simulated room (service made with ``clock`` and ``run_thread=False``),
-    moved through simulated time by :meth:`run_for` and :meth:`run_until`."""
+    moved through simulated time by :meth:`run_for` and :meth:`run_until`. Its nodes are the
+    service's simulated ones, or ``nodes`` (``count`` of them, made with the same clock)
+    connecting to it as outside nodes would."""
 
-    def __init__(self, service: SensingService, clock: SimulatedClock) -> None:
+    def __init__(
+        self,
+        service: SensingService,
+        clock: SimulatedClock,
+        *,
+        nodes: NodeSimulation | None = None,
+        count: int | None = None,
+    ) -> None:
         self.service, self.clock = service, clock
         self._next_tick_s = clock.monotonic()  # the sensing thread's first tick: at once
         self._tick_s = 1.0 / TICK_HZ
-        self._nodes = len(service.room.nodes)
+        self._outside = nodes
+        self._nodes = len(service.room.nodes) if count is None else count
 
     def start(self) -> None:
-        """Start the service and its nodes; back once every node is configured and waits
-        for its first frame."""
+        """Start the service and its simulated nodes; back once every node is configured
+        and waits for its first frame (with outside ``nodes``, start them and call
+        :meth:`settle` instead)."""
         self.service.start()
-        self._settle()
+        self.settle()
 
     @property
     def simulation(self) -> NodeSimulation:
+        if self._outside is not None:
+            return self._outside
         run = self.service.simulation
         assert isinstance(run, RoomSimulation) and isinstance(run.nodes, NodeSimulation)
         return run.nodes
@@ -62,7 +75,7 @@ class SteppedRoom:
         seconds have passed (False)."""
         limit = self.clock.monotonic() + limit_s
         while True:
-            self._settle()
+            self.settle()
             now = self.clock.monotonic()
             if now >= self._next_tick_s - TIME_EPSILON_S:
                 self.service.tick(now)
@@ -75,9 +88,9 @@ class SteppedRoom:
             due = self.clock.next_deadline_in()
             self.clock.advance(max(to_tick if due is None else min(due, to_tick), 0.0))
 
-    def _settle(self) -> None:
-        """Wait (real time) until every node waits on the clock and every frame they sent
-        has reached the service."""
+    def settle(self) -> None:
+        """Wait (real time, bounded) until every node waits on the clock and every frame
+        they sent has reached the service."""
         if not self.clock.wait_for_waiters(self._nodes, WAIT_S):
             raise AssertionError(f"the {self._nodes} simulated nodes never waited on the clock")
         simulation, server = self.simulation, self.service.server

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from engine.bus import EventBus
-from engine.clock import REAL_CLOCK, SimulatedClock
+from engine.clock import SimulatedClock
 from engine.events import PeopleSeenInRoom
 from engine.identity.ble import NAME_SCORE, KnownDevice
 from engine.sensing.nodes.protocol import CsiFrame, encode_csi_frame, node_token, parse_csi_frame
@@ -55,7 +55,6 @@ from engine.sim.sensing_score import (
     walker_name,
 )
 from tests.engine.sensing.stepping import SteppedRoom
-from tests.waiting import wait_until
 
 SECRET = b"test install secret"
 SIZE = (5.0, 5.0, 2.5)
@@ -599,8 +598,9 @@ def test_live_nodes_join_over_websocket_and_the_site_position_wins(
     bus = EventBus()
     records: list[SensingRecord] = []
     bus.subscribe(SensingRecord, records.append)
+    clock = SimulatedClock()  # real WebSockets, simulated time (stepping.py)
     service = SensingService(
-        room, bus=bus, clock=REAL_CLOCK, install_secret=SECRET, port=0, run_thread=True
+        room, bus=bus, clock=clock, install_secret=SECRET, port=0, run_thread=False
     )
     service.start()
     running.append(service)
@@ -621,9 +621,12 @@ def test_live_nodes_join_over_websocket_and_the_site_position_wins(
         duration_s=None,
         token_for=lambda mac: porch_token if mac == unlisted_mac else node_token(SECRET, mac),
         health_every_s=1.0,
+        clock=clock,
     )
     simulation.start()
     running.append(simulation)
+    stepped = SteppedRoom(service, clock, nodes=simulation, count=len(nodes))
+    stepped.settle()
 
     def all_online() -> bool:
         # Everything asserted below, not only the snapshot: a listed node's online state in
@@ -645,7 +648,7 @@ def test_live_nodes_join_over_websocket_and_the_site_position_wins(
             and len({r.detail["node"] for r in records if r.kind == "sensing.node_online"}) == 4
         )
 
-    assert wait_until(all_online, 8.0), (service.snapshot(), service.report())
+    assert stepped.run_until(all_online, 8.0), (service.snapshot(), service.report())
     snapshot = service.snapshot()
     assert snapshot is not None and not snapshot.simulated and snapshot.truth == ()
     views = {n.node_id: n for n in snapshot.nodes}

@@ -5,8 +5,9 @@ the subject (the entry point starts, the exit code reaches the shell, a signal, 
 Both give what a shell sees: the exit code (argparse's usage errors included), stdout and
 stderr. In this process stdin is what the test pipes (nothing by default), the environment
 variables given are set for the call only, and what the command logs is written to its
-stderr as the real process writes it (``--log-level`` INFO by default), so an assertion
-that no traceback was logged holds in both.
+stderr as the real process writes it (at its ``--log-level``, INFO by default), so an
+assertion that no traceback was logged holds in both. What native libraries write straight
+to file descriptor 2 (FFmpeg, OpenCV) is not in it: a test about that runs a real process.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def watchfloor(
             failures.append(exc)
 
     client = threading.Thread(target=run_beside, name="beside-watchfloor", daemon=True)
-    with _environment(env or {}), _logged_to(err), contextlib.ExitStack() as stack:
+    level = args[args.index("--log-level") + 1] if "--log-level" in args[:-1] else "INFO"
+    with _environment(env or {}), _logged_to(err, level), contextlib.ExitStack() as stack:
         stack.enter_context(contextlib.redirect_stdout(out))
         stack.enter_context(contextlib.redirect_stderr(err))
         saved_stdin = sys.stdin
@@ -107,20 +109,21 @@ def _environment(env: Mapping[str, str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _logged_to(err: io.StringIO) -> Iterator[None]:
-    """Records at INFO and above written to ``err`` with the CLI's format, as the real
-    process logs them to its stderr (pytest's own log capture goes on as well)."""
+def _logged_to(err: io.StringIO, level: str) -> Iterator[None]:
+    """Records at ``level`` (the command's ``--log-level``) and above written to ``err`` with
+    the CLI's format, as the real process logs them to its stderr (pytest's own log capture
+    goes on as well)."""
     root = logging.getLogger()
     handler = logging.StreamHandler(err)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    level = root.level
+    previous = root.level
     root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    root.setLevel(level)
     try:
         yield
     finally:
         root.removeHandler(handler)
-        root.setLevel(level)
+        root.setLevel(previous)
 
 
 def wait_for_line(

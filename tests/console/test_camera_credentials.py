@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, select
 from engine.config import CameraSecretError, load_site
 from engine.store.models import Camera, Event
 from tests.conftest import write_site
-from tests.console.test_cli import watchfloor
+from tests.console.cli_runs import watchfloor_process
 from tests.mjpeg_server import MjpegCamera
 
 SECRET = "s3cret-Pa55!"
@@ -43,7 +43,8 @@ def test_a_camera_password_reaches_the_camera_and_is_shown_nowhere(
             entry = f'url = "http://admin:{SECRET}@{host}"\n'
         site = write_site(tmp_path / "site.toml", f'[[cameras]]\nid = "gate"\n{entry}')
         db, report = tmp_path / "x.db", tmp_path / "report.json"
-        result = watchfloor(
+        # A real process: what OpenCV and FFmpeg write to its stderr (fd 2) is read too.
+        result = watchfloor_process(
             "--db",
             f"sqlite:///{db}",
             "--log-level",

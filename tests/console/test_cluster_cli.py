@@ -19,7 +19,7 @@ from engine.store.commands import InsertEvent
 from engine.store.database import Store
 from engine.store.models import Site
 from engine.store.writer import StoreWriter
-from tests.console.test_cli import watchfloor
+from tests.console.cli_runs import watchfloor
 
 pytestmark = pytest.mark.sql
 

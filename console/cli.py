@@ -28,8 +28,6 @@ from engine.store.writer import StoreUnavailableError
 from engine.text import printable
 from resources import DEMO_SITE
 
-log = logging.getLogger(__name__)
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(

@@ -7,8 +7,9 @@ import json
 import os
 import subprocess
 import sys
-import time
+import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -65,6 +66,9 @@ def test_engines_says_who_runs_what_and_what_is_wrong(db_url: str) -> None:
 
 
 def test_follow_prints_every_engines_events_as_they_are_stored(db_url: str) -> None:
+    """A real process, stopped by a kill while it follows. It is known to follow once it
+    prints a probe event, written until it does (no fixed wait for its start: a busy
+    machine starts it late); the probes are left out of the lines checked."""
     store = Store(db_url)
     command = [sys.executable, "-m", "console", "--db", db_url, "follow", "--json"]
     follower = subprocess.Popen(
@@ -74,35 +78,44 @@ def test_follow_prints_every_engines_events_as_they_are_stored(db_url: str) -> N
         text=True,
         env=dict(os.environ),
     )
+    followed = threading.Event()
+
+    def probe() -> None:
+        with StoreWriter.running(store, engine_name="prober") as prober:
+            while not followed.is_set() and follower.poll() is None:
+                prober.execute(_event("person.left", "prober", 0), timeout_s=30)
+                followed.wait(0.5)
+
+    prober = threading.Thread(target=probe, name="follow-prober", daemon=True)
+    prober.start()
     try:
-        time.sleep(4)  # it has started and noted where the events stand
+        assert follower.stdout is not None
+        first = follower.stdout.readline()  # a probe, once it follows ("" if it ended)
+        followed.set()
+        prober.join(30)
+        assert json.loads(first)["engine"] == "prober"
         writers = [StoreWriter(store, engine_name=name) for name in ("server-a", "server-b")]
         for writer in writers:
             writer.start()
         for n in range(3):
             for writer, name in zip(writers, ("server-a", "server-b"), strict=True):
                 for kind in ("person.appeared", "camera.online"):
-                    writer.execute(
-                        InsertEvent(
-                            ts=datetime.now(UTC),
-                            kind=kind,
-                            source=f"camera:{name}-cam",
-                            detail={"track_id": n},
-                            track_id=n,
-                            engine=name,
-                        ),
-                        timeout_s=30,
-                    )
+                    writer.execute(_event(kind, name, n), timeout_s=30)
         for writer in writers:
             writer.stop()
-        assert follower.stdout is not None
-        lines = [json.loads(follower.stdout.readline()) for _ in range(6)]
+        lines: list[dict[str, Any]] = []
+        while len(lines) < 6:
+            line = json.loads(follower.stdout.readline())
+            if line["engine"] != "prober":  # one written as it started to print
+                lines.append(line)
     finally:
+        followed.set()
         follower.kill()
         follower.wait(30)
         for stream in (follower.stdout, follower.stderr):
             if stream is not None:
                 stream.close()
+        prober.join(30)
         store.close()
     assert {line["kind"] for line in lines} == {"person.appeared"}  # --kind person.
     assert sorted((line["engine"], line["track_id"]) for line in lines) == [
@@ -110,6 +123,17 @@ def test_follow_prints_every_engines_events_as_they_are_stored(db_url: str) -> N
         ("server-b", 0), ("server-b", 1), ("server-b", 2),
     ]  # fmt: skip
     assert all(line["summary"] == f"track {line['track_id']}" for line in lines)
+
+
+def _event(kind: str, engine: str, n: int) -> InsertEvent:
+    return InsertEvent(
+        ts=datetime.now(UTC),
+        kind=kind,
+        source=f"camera:{engine}-cam",
+        detail={"track_id": n},
+        track_id=n,
+        engine=engine,
+    )
 
 
 @pytest.mark.hostile(8)

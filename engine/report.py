@@ -44,6 +44,19 @@ def engine_health(rt: EngineRuntime) -> list[HealthReport]:
     return [r for r in reports if r is not None] + gathered(rt.health_sources)
 
 
+def heartbeat(rt: EngineRuntime) -> dict[str, Any]:
+    """What a shared site's engine says of itself at each heartbeat, for other machines: its
+    subsystems' health and each camera it runs (state, its reason, frames a second)."""
+    return {
+        "subsystems": [
+            {"name": r.subsystem, "state": r.state.value, "detail": r.detail}
+            for r in rt.health()
+            if r.subsystem != "cluster"
+        ],
+        "cameras": rt.cameras.heartbeat(),
+    }
+
+
 def engine_report(rt: EngineRuntime) -> dict[str, Any]:
     """Per-camera figures for ``watchfloor engine --report``: frames, fps while online,
     offline periods (ISO times, seconds), and every service's."""

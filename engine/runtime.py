@@ -12,14 +12,10 @@ from __future__ import annotations
 
 import functools
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from engine.activity import ActivityService
 from engine.alerts.host import live_alerts, reading_alerts, recording_alerts
@@ -33,7 +29,7 @@ from engine.cluster.leases import SITE_SERVICES, Resource, resources_of
 from engine.cluster.live import check_attachable
 from engine.cluster.member import ClusterOptions
 from engine.config import SiteConfig
-from engine.fusion.host import FusionHost
+from engine.fusion.host import FusionHost, follow_stored_settings
 from engine.gestures.host import GestureHost
 from engine.health import HealthPublisher, HealthReport
 from engine.history.audit_checkpoints import AuditCheckpointer
@@ -46,13 +42,11 @@ from engine.listeners import Listeners
 from engine.mqtt.host import MqttHost
 from engine.paths import data_dir
 from engine.record.host import RecordingHost
-from engine.report import engine_health, engine_report, place_names
+from engine.report import engine_health, engine_report, heartbeat, place_names
 from engine.retention import MaintenanceRun, RetentionService
 from engine.sensing.host import SensingHost, sensing_rooms
-from engine.sensing.service import ENTER_AFTER_S
 from engine.settings import setting_values
-from engine.sim.room import SimulationSpec
-from engine.sim.walkthrough import FloorWalker, InRoom, WalkthroughScene, walkthrough
+from engine.sim.site import SimulatedSite
 from engine.site_services import SiteServices, incident_media_tools
 from engine.speech.host import SpeechHost
 from engine.store.commands import StoreCommand
@@ -66,10 +60,10 @@ from engine.store.sites import (
 )
 from engine.store.writer import StoreWriter
 from engine.supervise import SupervisedThread
-from engine.vision.analysis import DETECT_INTERVAL_S, RECENT_TRACKS
+from engine.vision.analysis import RECENT_TRACKS
 from engine.vision.appearance import AppearanceSeen, store_appearance
 from engine.vision.face_worker import FaceWorker
-from engine.vision.host import CameraHost
+from engine.vision.host import CameraHost, FileAnalysis
 from engine.vision.pipeline import CameraPipeline
 
 __all__ = ["EngineRuntime", "FileAnalysis", "incident_media_tools", "place_names", "sensing_rooms"]
@@ -77,27 +71,6 @@ __all__ = ["EngineRuntime", "FileAnalysis", "incident_media_tools", "place_names
 log = logging.getLogger(__name__)
 
 WATCHDOG_INTERVAL_S = 0.5
-SETTINGS_REREAD_S = 2.0  # masks and calibrations stored elsewhere (the CLI, another engine)
-
-
-@dataclass(frozen=True, slots=True)
-class FileAnalysis:
-    """Run the engine over one recorded file (``watchfloor analyze``) instead of a live site.
-
-    The site's single camera is registered under the site's name
-    (:class:`RegisterVideoCamera`), frames are stamped with recording time from
-    ``recording_start`` (UTC wall time of the first frame), the file is read once, faces
-    are recognised in blocking mode (no crop dropped), as are the taught gestures, and every
-    finished track is kept for the report. No retention run and no sweep of other processes'
-    files.
-    """
-
-    recording_start: datetime
-    detect_interval_s: float = DETECT_INTERVAL_S
-    snapshots: bool = True
-    faces: bool = True
-    clips: bool = True
-    gestures: bool = True
 
 
 class EngineRuntime:
@@ -145,18 +118,9 @@ class EngineRuntime:
         )
         # A shared site: this engine's leases, relay and servers, or a console's follower.
         self.shared = SharedSite(store, self.bus, clock, cluster)
-        # A simulated scene over the whole site ([sensing] scene): its walkers, and the
-        # clock's monotonic time at its t = 0 (set at start), shared by rooms and cameras.
-        self.scene_walkers: tuple[FloorWalker, ...] = ()
-        self.scene_origin_s: float | None = None
-        self.camera_scene: WalkthroughScene | None = None  # what simulated cameras film
-        if site.sensing.simulate and site.sensing.scene == "walkthrough":
-            self.scene_walkers = tuple(
-                walkthrough(site.rooms, site.sensing.walkers, site.sensing.seed)
-            )
-            self.camera_scene = WalkthroughScene(
-                self.scene_walkers, site.rooms, clock, lambda: self.scene_origin_s
-            )
+        # A simulated site: what its rooms simulate; a walkthrough's walkers and scene.
+        self.simulated = SimulatedSite(site, clock)
+        self.scene_walkers, self.camera_scene = self.simulated.walkers, self.simulated.camera_scene
         # The one write path: created now so the face memory can use it, started by start().
         self.writer: StoreWriter | None = (
             StoreWriter(
@@ -282,7 +246,7 @@ class EngineRuntime:
         self._abort = abort
         self.started_at = self.clock.now()
         self.listeners.reserve()  # before anything opens a file or a port
-        self.scene_origin_s = self.clock.monotonic()
+        self.simulated.start()  # the simulated scene's t = 0
         live = self.file_analysis is None
         if self.store is not None and live and not self.attached:
             # One live engine per data dir (analyze runs beside it without the lock).
@@ -368,7 +332,15 @@ class EngineRuntime:
         self._watchdog.start()
         if live and self.store is not None and self.site_ids is not None:
             self._settings_watch = SupervisedThread(
-                functools.partial(self._follow_stored_settings, self.store, self.site_ids.site_id),
+                functools.partial(
+                    follow_stored_settings,
+                    self.store,
+                    self.site_ids.site_id,
+                    self.cameras.masks,
+                    self.floor,
+                    self.clock,
+                    self._stop,
+                ),
                 name="engine-settings",
                 stop=self._stop,
                 clock=self.clock,
@@ -385,7 +357,7 @@ class EngineRuntime:
                 listeners=self.listeners,
                 on_acquire=self._on_lease_acquired,
                 on_release=self._on_lease_released,
-                health=self._heartbeat_health,
+                health=functools.partial(heartbeat, self),
                 on_name_lost=self._on_name_lost,
             )
         self._publish_health()
@@ -398,18 +370,6 @@ class EngineRuntime:
         self.name_lost = why
         self._stop.set()
         self._fatal.set()
-
-    def _heartbeat_health(self) -> dict[str, Any]:
-        """What this engine says of itself at each heartbeat, for other machines: its
-        subsystems' health and each camera it runs (state, its reason, frames a second)."""
-        return {
-            "subsystems": [
-                {"name": r.subsystem, "state": r.state.value, "detail": r.detail}
-                for r in self.health()
-                if r.subsystem != "cluster"
-            ],
-            "cameras": self.cameras.heartbeat(),
-        }
 
     def _on_lease_acquired(self, resource: Resource) -> None:
         kind, key = resource
@@ -535,25 +495,6 @@ class EngineRuntime:
 
         self._fusion_unsubscribe = self.bus.subscribe(NameGiven, introduced)
 
-    def _follow_stored_settings(self, store: Store, site_id: int) -> None:
-        """Re-read the stored privacy masks and floor calibrations every
-        :data:`SETTINGS_REREAD_S` and apply those that changed: one saved with ``watchfloor
-        cameras mask`` or ``calibrate``, or from a console whose engine is another one of a
-        shared site, reaches the cameras and the fusion running here within seconds, not at
-        the next start. A failed read keeps what is applied (a camera is never unmasked for
-        it) and is logged once until a read succeeds."""
-        failing = False
-        while not self.clock.wait(self._stop, SETTINGS_REREAD_S):
-            try:
-                self.cameras.masks.load(store, site_id)
-                self.floor.load_calibrations(store, site_id)
-            except (SQLAlchemyError, sqlite3.Error) as exc:
-                if not failing:
-                    log.warning("cannot re-read the cameras' masks and calibrations: %s", exc)
-                failing = True
-            else:
-                failing = False
-
     def _start_introductions(self) -> None:
         """Offer heard names to the people nearest their camera; a speech service for each
         camera with a microphone."""
@@ -574,31 +515,11 @@ class EngineRuntime:
 
     def _start_sensing(self, room_id: str) -> None:
         """The site's sensing room ``room_id``, its blobs numbered after the last one stored
-        (on a shared site, after another engine's) and, in a simulated site, its simulated
-        nodes (each room simulated from a seed of its own: the ``[sensing]`` seed plus the
-        room's place in the site file)."""
+        (on a shared site, after another engine's); a simulated site's, its simulated nodes."""
         index = self.sensing.index_of(room_id)
         if index is None or room_id in self.sensing.services:
             return
-        config, simulation = self.site.sensing, None
-        if config.simulate and config.scene == "walkthrough":
-            # One scene over the whole site: the same walkers in every room (each room sees
-            # them only inside its walls) and in the simulated cameras, on one time origin.
-            walls = next(room for room in self.site.rooms if room.id == room_id)
-            in_room = tuple(InRoom(w, walls) for w in self.scene_walkers)
-            simulation = SimulationSpec(
-                walkers=len(in_room),
-                seed=config.seed + index,
-                enter_after_s=0.0,
-                walker_list=in_room,
-                truth_walkers=in_room,
-                ble=index == 0,  # the first room's nodes hear the walkers' tags
-                time_origin_s=self.scene_origin_s,
-            )
-        elif config.simulate:
-            simulation = SimulationSpec(
-                walkers=config.walkers, seed=config.seed + index, enter_after_s=ENTER_AFTER_S
-            )
+        simulation = self.simulated.room(room_id, index)
         last = self.site_ids.last_blob_id if self.site_ids is not None else 0
         if self.cluster is not None and self.store is not None:  # after another engine's blobs
             last = read_last_blob_id(self.store)
@@ -683,11 +604,4 @@ class EngineRuntime:
         carrying their devices take it. Reads the store: call it off the GUI thread."""
         if self.faces is not None:
             self.faces.renamed(public_id, name)
-        self.refresh_ble_registry()
-
-    def refresh_ble_registry(self) -> int:
-        """Hand the BLE device registry to the sensing rooms running here (how many devices;
-        0 without a store or a room). Call it after anything that changes devices or their
-        carriers' names (registering, removing, renaming, merging or erasing people). Reads
-        the store: call it off the GUI thread."""
-        return self.sensing.refresh_ble_registry()
+        self.sensing.refresh_ble_registry()

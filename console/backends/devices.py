@@ -97,7 +97,7 @@ class BleDevicesBackend:
         device: BleDeviceView = identity_actions.register_ble_device(
             rt.writer,
             rt.clock,
-            rt.refresh_ble_registry,
+            rt.sensing.refresh_ble_registry,
             actor,
             address,
             label,
@@ -110,7 +110,7 @@ class BleDevicesBackend:
         actor = self._session.require_actor("remove BLE devices")
         rt = self._runtime
         device: BleDeviceView = identity_actions.remove_ble_device(
-            rt.writer, rt.clock, rt.refresh_ble_registry, actor, address
+            rt.writer, rt.clock, rt.sensing.refresh_ble_registry, actor, address
         )
         return device
 

@@ -104,7 +104,7 @@ class PeopleBackend:
     def merge(self, keep: str, absorb: str) -> None:
         actor = self._session.require_actor("merge people")
         self.memory().merge(keep, absorb, actor=actor)
-        self._runtime.refresh_ble_registry()  # the absorbed person's devices moved to keep
+        self._runtime.sensing.refresh_ble_registry()  # the absorbed person's devices moved to keep
 
     def erase(self, public_id: str) -> str:
         actor = self._session.require_actor("erase people")
@@ -116,5 +116,5 @@ class PeopleBackend:
             self._runtime.clock,
             actor=actor,
         )
-        self._runtime.refresh_ble_registry()  # their devices went with them
+        self._runtime.sensing.refresh_ble_registry()  # their devices went with them
         return report.summary

@@ -6,8 +6,11 @@ introductions, and the ``fusion`` health line."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Collection
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine.bus import EventBus
 from engine.clock import Clock
@@ -17,9 +20,12 @@ from engine.fusion.floor import camera_calibrations
 from engine.fusion.service import FusionService
 from engine.health import HealthReport
 from engine.store.database import Store
+from engine.vision.host import PrivacyMasks
 from engine.wording import counted
 
 log = logging.getLogger(__name__)
+
+SETTINGS_REREAD_S = 2.0  # masks and calibrations stored elsewhere (the CLI, another engine)
 
 
 class FusionHost:
@@ -116,3 +122,30 @@ class FusionHost:
                 f"{on_floor} ({names} not calibrated: not joined with sensing); {now}",
             )
         return HealthReport("fusion", HealthState.OK, f"{on_floor}; {now}")
+
+
+def follow_stored_settings(
+    store: Store,
+    site_id: int,
+    masks: PrivacyMasks,
+    floor: FusionHost,
+    clock: Clock,
+    stop: threading.Event,
+) -> None:
+    """Re-read the stored privacy masks and floor calibrations every
+    :data:`SETTINGS_REREAD_S` until ``stop`` and apply those that changed: one saved with
+    ``watchfloor cameras mask`` or ``calibrate``, or from a console whose engine is another
+    one of a shared site, reaches the cameras and the fusion running here within seconds,
+    not at the next start. A failed read keeps what is applied (a camera is never unmasked
+    for it) and is logged once until a read succeeds."""
+    failing = False
+    while not clock.wait(stop, SETTINGS_REREAD_S):
+        try:
+            masks.load(store, site_id)
+            floor.load_calibrations(store, site_id)
+        except (SQLAlchemyError, sqlite3.Error) as exc:
+            if not failing:
+                log.warning("cannot re-read the cameras' masks and calibrations: %s", exc)
+            failing = True
+        else:
+            failing = False

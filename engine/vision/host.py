@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from engine.events import CameraStatus, HealthState
 from engine.frames import Frame
 from engine.health import HealthReport
 from engine.store.database import Store
-from engine.vision.analysis import CameraAnalyzer
+from engine.vision.analysis import DETECT_INTERVAL_S, CameraAnalyzer
 from engine.vision.detect import make_detector
 from engine.vision.face_worker import FaceWorker
 from engine.vision.pipeline import CameraPipeline
@@ -36,6 +37,26 @@ log = logging.getLogger(__name__)
 # Real seconds stop() waits for all camera workers together (not each in turn): a worker
 # blocked in an open (a hanging stream) is a daemon and is left behind, not waited for.
 SOURCES_STOP_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class FileAnalysis:
+    """Run the engine over one recorded file (``watchfloor analyze``) instead of a live site.
+
+    The site's single camera is registered under the site's name
+    (:class:`RegisterVideoCamera`), frames are stamped with recording time from
+    ``recording_start`` (UTC wall time of the first frame), the file is read once, faces
+    are recognised in blocking mode (no crop dropped), as are the taught gestures, and every
+    finished track is kept for the report. No retention run and no sweep of other processes'
+    files.
+    """
+
+    recording_start: datetime
+    detect_interval_s: float = DETECT_INTERVAL_S
+    snapshots: bool = True
+    faces: bool = True
+    clips: bool = True
+    gestures: bool = True
 
 
 class PrivacyMasks:

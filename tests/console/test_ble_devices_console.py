@@ -185,7 +185,7 @@ def test_the_registry_is_loaded_when_sensing_starts_and_only_admins_change_it(
         identity_actions.register_ble_device(
             rt.writer,
             rt.clock,
-            rt.refresh_ble_registry,
+            rt.sensing.refresh_ble_registry,
             OPERATOR,
             ALICES_PHONE,
             "phone",

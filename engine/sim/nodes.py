@@ -112,10 +112,14 @@ it for real time), :meth:`Simulator.frames_for` node by node about 40,000 (12 %)
 Clients
 -------
 :func:`run_nodes` opens one WebSocket per node, sends its ``hello`` (position and token
-included), waits for ``role`` and ``config``, then sends the frames the node reports in real
-time at the configured ``rate_hz`` and a ``health`` message every few seconds, and returns a
+included), waits for ``role`` and ``config``, then sends the frames the node reports at the
+configured ``rate_hz`` and a ``health`` message every few seconds, and returns a
 :class:`RunReport`. :func:`run_nodes_blocking` runs it to the end on the calling thread and
-:class:`NodeSimulation` on a thread of its own.
+:class:`NodeSimulation` on a thread of its own. Their time is the engine's
+:class:`~engine.clock.Clock` when given one (a room's simulated nodes always are): real time in
+the product, and on a :class:`~engine.clock.SimulatedClock` the nodes send the frames of each
+instant when a test moves time there, as fast as it does (tests/engine/sensing/stepping.py).
+The separate node process (:class:`engine.sim.room.NodeSimulationProcess`) runs on real time.
 
 Threads: a :class:`Simulator` and its walkers are not thread-safe (random walkers draw their
 legs lazily); one owner, such as the event loop that runs :func:`run_nodes`.

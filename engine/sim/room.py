@@ -247,7 +247,9 @@ class SimulationSpec:
         clock: Clock,
     ) -> RoomSimulation:
         """Start the nodes, which connect to the node server at ``url`` (each with the token
-        ``grant`` gives it; a thread's nodes ask ``token_for`` at hello)."""
+        ``grant`` gives it; a thread's nodes ask ``token_for`` at hello). A thread's nodes
+        run on ``clock`` (their time and their waits for the next frame); a separate process's
+        on real time."""
         nodes = _simulated_nodes(room)
         plan = SimulationPlan(
             room=room.size,

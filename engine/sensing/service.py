@@ -48,8 +48,10 @@ the walkers' true positions.
 
 Threads: :meth:`start` and :meth:`stop` from the owner; :meth:`snapshot`, :meth:`explain`,
 :meth:`report`, :meth:`open_pairing` from any thread. :meth:`tick` is what the sensing thread
-runs; tests on a simulated clock call it themselves instead of :meth:`start`-ing the thread
-(``run_thread=False``).
+runs, ten times a second of the engine clock (a :class:`~engine.clock.SimulatedClock` ticks it
+as the test moves time); tests may also call it themselves instead of :meth:`start`-ing the
+thread (``run_thread=False``), as a simulated room stepped frame by frame does
+(tests/engine/sensing/stepping.py).
 """
 
 from __future__ import annotations

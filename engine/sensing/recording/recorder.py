@@ -528,7 +528,8 @@ class SensingRecorder:
     as epoch seconds, and its own anchor unless ``monotonic_anchor`` is given), so a
     simulated clock stamps the recording. ``flush_interval_s``: a block is sealed once its
     records span this much record time (seconds); ``block_bytes``: or once it holds this
-    many bytes of packed records. ``max_pending_bytes``: data sealed but not yet on disk kept while writes fail.
+    many bytes of packed records. ``max_pending_bytes``: data sealed but not yet on disk
+    kept while writes fail.
     ``keep(first_wall_s, last_wall_s)``: asked on the worker thread before the ring deletes a
     segment (for size or age) with that recorded span; True (an evidence lock covers it)
     moves the segment into ``kept/`` instead, outside the ring's bound, where readers still

@@ -27,7 +27,7 @@ Two sets:
   A synthesiser that is not installed is skipped and listed in ``missing_synthesisers``
   (``scripts/bootstrap.sh --dev`` installs all three).
 
-``python -m benchmarks speech_names`` or ``watchfloor bench speech_names``.
+``python -m benchmarks speech_names`` or ``python -m benchmarks speech_names``.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from console.commands.registry import chosen
 from console.commands.typed_secrets import SECRETS as SECRETS
 from console.commands.typed_secrets import SecretReader as SecretReader
 from engine.access import Actor, Permission, PermissionDeniedError, machine_actor
+from engine.clock import REAL_CLOCK, Clock
 
 TOKEN_ENV = "WATCHFLOOR_TOKEN"
 
@@ -66,12 +67,18 @@ def command_key(args: argparse.Namespace) -> tuple[str, str | None]:
     return subcommand.key
 
 
-def cli_actor(args: argparse.Namespace, db_url: str, need: Permission, doing: str) -> Actor:
-    """Who runs this command, logged in and allowed to ``doing``; or
+def cli_actor(
+    args: argparse.Namespace,
+    db_url: str,
+    need: Permission,
+    doing: str,
+    *,
+    clock: Clock = REAL_CLOCK,
+) -> Actor:
+    """Who runs this command, logged in and allowed to ``doing`` at ``clock``'s time; or
     :class:`AuthenticationNeededError`, :class:`~engine.accounts.LoginFailedError` or
     :class:`~engine.access.PermissionDeniedError` (each audited by the engine)."""
     from engine.accounts import accounts_exist, login, token_login
-    from engine.clock import REAL_CLOCK
     from engine.store import Store
     from engine.store.audit import AppendAudit
     from engine.store.writer import StoreWriter
@@ -91,7 +98,7 @@ def cli_actor(args: argparse.Namespace, db_url: str, need: Permission, doing: st
                     f"password is asked), or set {TOKEN_ENV} to a service account's token"
                 )
             return machine_actor()  # set-up mode: the data dir's owner is the admin
-        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+        with StoreWriter.running(store, clock=clock) as writer:
             if user is not None:
                 try:
                     password = SECRETS.read(f"password for {user}: ")
@@ -101,13 +108,13 @@ def cli_actor(args: argparse.Namespace, db_url: str, need: Permission, doing: st
                         f"when asked, pipe it as the first line, or set {TOKEN_ENV} to a "
                         f"service account's token)"
                     ) from None
-                actor = login(writer, user, password, REAL_CLOCK.now(), via=via)
+                actor = login(writer, user, password, clock.now(), via=via)
             else:
-                actor = token_login(writer, token, REAL_CLOCK.now(), via=via)
+                actor = token_login(writer, token, clock.now(), via=via)
             if not actor.may(need):
                 writer.execute(
                     AppendAudit(
-                        at=REAL_CLOCK.now(),
+                        at=clock.now(),
                         actor=actor,
                         action=f"{command}.{action}" if action else command,
                         outcome="denied",

@@ -20,6 +20,7 @@ from console.commands.catalog import REGISTRATIONS
 from console.commands.registry import chosen, install
 from engine.access import PermissionDeniedError
 from engine.accounts import LoginFailedError, RecoveryRefusedError
+from engine.clock import REAL_CLOCK, Clock
 from engine.config import SiteConfigError
 from engine.paths import restrict_new_files
 from engine.secrets import install_secret_redaction
@@ -80,19 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, clock: Clock = REAL_CLOCK) -> int:
     """Run ``watchfloor ARGV`` and return its exit code (a usage error raises SystemExit, as
     argparse does). Callable again in the same process: what it changes for the process (the
     umask) is put back when it returns, and its log handler writes to the ``sys.stderr`` of
-    the moment."""
+    the moment. ``clock`` times the caller's login (its failed-login delay): a test holds a
+    simulated one still to log in twice within a delay, however busy the machine."""
     previous_umask = restrict_new_files()  # the data dir holds faces and clips: private
     try:
-        return _main(argv)
+        return _main(argv, clock)
     finally:
         os.umask(previous_umask)
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: list[str] | None, clock: Clock) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.log_level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -109,7 +111,9 @@ def _main(argv: list[str] | None) -> int:
         read_typed_times(args)  # a time typed without an offset is the site's wall clock
         subcommand = chosen(args)
         if subcommand is not None and not args.selftest and subcommand.needs is not None:
-            args.caller = auth.cli_actor(args, db_url, subcommand.needs, subcommand.doing)
+            args.caller = auth.cli_actor(
+                args, db_url, subcommand.needs, subcommand.doing, clock=clock
+            )
         if args.selftest:
             from console.selftest import run_selftest
 

@@ -371,7 +371,15 @@ def simulate_room(
     identities = IdentityScorer(walkers) if ble else None
     lock = threading.Lock()
 
+    walk_s = enter_after_s + duration_s
+
     def on_update(event: SensingUpdated) -> None:
+        # Only the ticks of the walk are scored: the sensing thread goes on ticking until
+        # the service's stop lands, which on a busy machine is a second or more after the
+        # walk's end (a 6 s walk was scored on 68 ticks).
+        sim_s = service.sim_time(event.snapshot.t_s)
+        if sim_s is None or sim_s > walk_s:
+            return
         with lock:
             scorer.add(event.snapshot)
             if identities is not None:
@@ -413,7 +421,7 @@ def simulate_room(
     service.start()
     landing: tuple[float, float, float] | None = None
     try:
-        _wait_for_the_walk(service, clock, stop or threading.Event(), enter_after_s + duration_s)
+        _wait_for_the_walk(service, clock, stop or threading.Event(), walk_s)
         truth = service.truth(clock.monotonic())
         landing = truth[0] if truth else None  # walker 1, where a fall left them
     finally:

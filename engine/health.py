@@ -2,24 +2,29 @@
 
 Each capability's host says its own line (``health()``); the runtime gathers them in a
 fixed order for the status bar, ``--selftest`` and the heartbeat of a shared site's
-engine, and publishes a :class:`~engine.events.SubsystemHealth` when one changes.
+engine, and publishes a :class:`~engine.events.SubsystemHealth` when one changes, from its
+watchdog thread (:func:`watchdog`).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from engine.bus import EventBus
+from engine.clock import Clock
 from engine.events import HealthState, SubsystemHealth
 from engine.store.database import Store, short_url
 from engine.store.writer import WriterHealth
-from engine.supervise import supervised_health
+from engine.supervise import SupervisedThread, supervised_health
 from engine.wording import counted
 
 log = logging.getLogger(__name__)
+
+WATCHDOG_INTERVAL_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,18 @@ def gathered(sources: Iterable[Callable[[], HealthReport]]) -> list[HealthReport
         except Exception:  # never let a report stop the others
             log.exception("a subsystem's health could not be read")
     return reports
+
+
+def watchdog(round_: Callable[[], None], stop: threading.Event, clock: Clock) -> SupervisedThread:
+    """The engine's watchdog thread (not started): a ``round_`` (stall checks, losses due,
+    health published) every :data:`WATCHDOG_INTERVAL_S` of ``clock`` until ``stop`` is set.
+    Supervised: the rounds go on after an unexpected error in one."""
+
+    def watch() -> None:
+        while not clock.wait(stop, WATCHDOG_INTERVAL_S):
+            round_()
+
+    return SupervisedThread(watch, name="engine-watchdog", stop=stop, clock=clock)
 
 
 class HealthPublisher:

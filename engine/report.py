@@ -21,15 +21,9 @@ if TYPE_CHECKING:
 def engine_health(rt: EngineRuntime) -> list[HealthReport]:
     """Current health of each subsystem, for the status bar and ``--selftest``."""
     writer = rt.writer.health() if rt.writer is not None else None
-    checkpoints = rt.audit_checkpoints
     reports: list[HealthReport | None] = [
         HealthReport("engine", HealthState.OK, f"site {rt.site.name}"),
-        store_health(
-            rt.store,
-            writer,
-            rt.retention_problem,
-            checkpoints.problem if checkpoints is not None else None,
-        ),
+        store_health(rt.store, writer, *rt.upkeep.problems()),
         rt.shared.followed_cameras([c.id for c in rt.site.cameras])
         if rt.shared.follower is not None
         else rt.cameras.health(shared=rt.cluster is not None),

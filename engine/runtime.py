@@ -3,9 +3,11 @@
 Used the same way by the console (which bridges its bus onto the GUI thread), by
 ``watchfloor engine`` and by tests. It composes each capability's host (the cameras, the
 recording, the sensing rooms, the fusion, speech, gestures, MQTT, the shared site), the
-store writer and the site services, starts and stops them in order, reacts to a shared
-site's leases and runs a watchdog thread that detects stalled cameras and publishes
-subsystem health. What may be done to a running engine is each capability's ``actions``.
+store writer, the site services and the data dir's upkeep, starts and stops them in order,
+joins a shared site (what its leases start and stop: :mod:`engine.leases`) and runs a
+watchdog thread that detects stalled cameras and publishes subsystem health
+(:mod:`engine.health`). What may be done to a running engine is each capability's
+``actions``.
 """
 
 from __future__ import annotations
@@ -25,25 +27,22 @@ from engine.alerts.service import AlertService
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
 from engine.cluster.host import SharedSite
-from engine.cluster.leases import SITE_SERVICES, Resource, resources_of
 from engine.cluster.live import check_attachable
 from engine.cluster.member import ClusterOptions
 from engine.config import SiteConfig
 from engine.fusion.host import FusionHost, follow_stored_settings
 from engine.gestures.host import GestureHost
-from engine.health import HealthPublisher, HealthReport
-from engine.history.audit_checkpoints import AuditCheckpointer
+from engine.health import HealthPublisher, HealthReport, watchdog
 from engine.history.locks import recording_is_locked
 from engine.identity.faces_store import FaceMemory
 from engine.identity.host import known_devices
-from engine.instance import EngineLock
 from engine.introductions import Introductions, NameGiven
+from engine.leases import join_site, start_room, start_site_services
 from engine.listeners import Listeners
 from engine.mqtt.host import MqttHost
 from engine.paths import data_dir
 from engine.record.host import RecordingHost
-from engine.report import engine_health, engine_report, heartbeat, place_names
-from engine.retention import MaintenanceRun, RetentionService
+from engine.report import engine_health, engine_report, place_names
 from engine.sensing.host import SensingHost, sensing_rooms
 from engine.settings import setting_values
 from engine.sim.site import SimulatedSite
@@ -51,26 +50,18 @@ from engine.site_services import SiteServices, incident_media_tools
 from engine.speech.host import SpeechHost
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
-from engine.store.sites import (
-    RegisterVideoCamera,
-    SiteIds,
-    SyncSite,
-    last_track_id,
-    read_last_blob_id,
-)
+from engine.store.sites import RegisterVideoCamera, SiteIds, SyncSite
 from engine.store.writer import StoreWriter
 from engine.supervise import SupervisedThread
+from engine.upkeep import Upkeep
 from engine.vision.analysis import RECENT_TRACKS
 from engine.vision.appearance import AppearanceSeen, store_appearance
 from engine.vision.face_worker import FaceWorker
 from engine.vision.host import CameraHost, FileAnalysis
-from engine.vision.pipeline import CameraPipeline
 
 __all__ = ["EngineRuntime", "FileAnalysis", "incident_media_tools", "place_names", "sensing_rooms"]
 
 log = logging.getLogger(__name__)
-
-WATCHDOG_INTERVAL_S = 0.5
 
 
 class EngineRuntime:
@@ -214,11 +205,8 @@ class EngineRuntime:
         # Incidents and meaning search (live engines; a shared site's: one engine's).
         self.site_services = SiteServices(site, self.bus, clock)
         self.activity: ActivityService | None = None  # tracks grouped into activities (live)
-        self.retention: RetentionService | None = None  # its own thread, live engines only
-        self.retention_problem: str | None = None
-        # Signs the audit trail's head into a file beside the database (live engines only).
-        self.audit_checkpoints: AuditCheckpointer | None = None
-        self._data_dir_lock: EngineLock | None = None  # held while a live engine runs
+        # The data dir's lock, retention and the audit checkpoints (live engines only).
+        self.upkeep = Upkeep(clock)
         self.site_ids: SiteIds | None = None
         self.started_at: datetime | None = None
         self._stop = threading.Event()
@@ -228,10 +216,7 @@ class EngineRuntime:
         # A shared site's engine whose name another process took over (this one was paused
         # or cut off past its lease): why. It has stopped what it ran and must exit.
         self.name_lost: str | None = None
-        # Supervised: stall checks and health go on after an unexpected error in a round.
-        self._watchdog = SupervisedThread(
-            self._watch, name="engine-watchdog", stop=self._stop, clock=clock
-        )
+        self._watchdog = watchdog(self._watch, self._stop, clock)  # stalls and health
         # A live engine re-reads the stored privacy masks and floor calibrations.
         self._settings_watch: threading.Thread | None = None
         self._health_publisher = HealthPublisher(self.bus, clock.now)
@@ -249,10 +234,7 @@ class EngineRuntime:
         self.simulated.start()  # the simulated scene's t = 0
         live = self.file_analysis is None
         if self.store is not None and live and not self.attached:
-            # One live engine per data dir (analyze runs beside it without the lock).
-            lock = EngineLock(data_dir())
-            lock.acquire()  # EngineAlreadyRunningError names the other engine's pid
-            self._data_dir_lock = lock
+            self.upkeep.lock()  # one live engine per data dir
         if self.store is not None and self.writer is not None:
             store, writer = self.store, self.writer
             if self.attached:
@@ -263,8 +245,7 @@ class EngineRuntime:
                 self.site_ids = ids = writer.execute(self._register_site())
             except Exception:
                 writer.stop()
-                if self._data_dir_lock is not None:
-                    self._data_dir_lock.release()
+                self.upkeep.release_lock()
                 raise
             writer.register_cameras(ids.site_id, ids.cameras)
             # Before any camera starts: no frame is seen unmasked. A failed read fails the
@@ -292,24 +273,14 @@ class EngineRuntime:
                 self._recording_alerts = recording_alerts(
                     self.site, self.bus, writer, self.clock, names, self.recording_alerts
                 )
-            if live:  # orphan sweep and retention: at start, hourly
-                self.retention = RetentionService(
-                    store,
-                    writer,
-                    self.clock,
-                    data_dir(),
-                    cameras=ids.cameras,
-                    on_run=self._on_retention_run,
-                )
-                self.retention.start()
-                self.audit_checkpoints = AuditCheckpointer(store, self.clock, key_dir=data_dir())
-                self.audit_checkpoints.start()
+            if live:  # orphan sweep and retention (at start, hourly), audit checkpoints
+                self.upkeep.start(store, writer, ids.cameras, self.faces)
                 self.alerts = live_alerts(self.site, self.bus, writer, store, self.clock, names)
                 self.alerts.start()  # after the writer is attached: alerts link their events
                 self.activity = ActivityService(bus=self.bus, clock=self.clock)
                 self.activity.start()  # after the writer: an activity's row follows its cause
                 if self.cluster is None:  # a shared site's: on the engine holding their lease
-                    self._start_site_services()
+                    start_site_services(self)
         if self._aborting():
             return
         if live:  # before the cameras: it hears them start
@@ -327,7 +298,7 @@ class EngineRuntime:
             self._start_fusion(self.store, self.site_ids.site_id)  # before the first reports
         if live and self.cluster is None:
             for room in sensing_rooms(self.site):
-                self._start_sensing(room.room_id)
+                start_room(self, room.room_id)
             self._start_introductions()
         self._watchdog.start()
         if live and self.store is not None and self.site_ids is not None:
@@ -346,23 +317,10 @@ class EngineRuntime:
                 clock=self.clock,
             )
             self._settings_watch.start()
-        if self.cluster is not None and self.site_ids is not None:
-            self.shared.join(  # EngineNameTakenError when the name is in use
-                self.site_ids.site_id,
-                resources_of(
-                    [(cam.id, cam.engine) for cam in self.site.cameras],
-                    [room.room_id for room in sensing_rooms(self.site)],
-                ),
-                frames=self.cameras.frames,
-                listeners=self.listeners,
-                on_acquire=self._on_lease_acquired,
-                on_release=self._on_lease_released,
-                health=functools.partial(heartbeat, self),
-                on_name_lost=self._on_name_lost,
-            )
+        if self.cluster is not None and self.site_ids is not None:  # EngineNameTakenError
+            join_site(self, self.site_ids.site_id, on_name_lost=self._on_name_lost)
         self._publish_health()
 
-    # -- a shared site: what this engine holds a lease for ------------------------------
     def _on_name_lost(self, why: str) -> None:
         """Another process runs as this engine now: stop (the member has already stopped
         taking leases and is stopping what this engine ran). Runs on the member's thread;
@@ -370,58 +328,6 @@ class EngineRuntime:
         self.name_lost = why
         self._stop.set()
         self._fatal.set()
-
-    def _on_lease_acquired(self, resource: Resource) -> None:
-        kind, key = resource
-        if resource == SITE_SERVICES:
-            self._start_site_services()
-        elif kind == "camera":
-            if self.store is not None and self.site_ids is not None:
-                # The mask as stored now: another engine or a console may have changed it.
-                self.cameras.masks.load(self.store, self.site_ids.site_id, only=key)
-            self.cameras.start_camera(key, self._prepare_camera)
-        elif kind == "room":
-            self._start_sensing(key)
-        log.info("engine %s runs %s %s", self.cluster.name if self.cluster else "", kind, key)
-
-    def _on_lease_released(self, resource: Resource, why: str) -> None:
-        kind, key = resource
-        if resource == SITE_SERVICES:
-            self._stop_site_services()
-        elif kind == "camera":
-            self.cameras.stop_camera(key)
-        elif kind == "room":
-            self.sensing.stop_room(key)
-        if self.writer is not None:
-            # What it saw is stored before another engine numbers tracks after it.
-            self.writer.flush(timeout_s=10.0)
-        log.info("engine %s stopped %s %s: %s", self.cluster.name if self.cluster else "",
-                 kind, key, why)  # fmt: skip
-
-    def _prepare_camera(self, cam_id: str, pipeline: CameraPipeline) -> None:
-        """A shared site's camera starting here: its tracks numbered after the last one any
-        engine stored, those a stopped engine left open ended, its clips recorded."""
-        if self.store is None or self.site_ids is None:
-            return
-        ids = self.site_ids
-        last = last_track_id(self.store, ids.cameras.get(cam_id))
-        if last is not None:
-            pipeline.analyzer.tracker.number_after(last)
-        self.shared.end_lost_tracks(cam_id, ids.cameras.get(cam_id), ids.site_id, self.writer)
-        pipeline.recorder = self.recording.clip_recorder(cam_id, ids.cameras.get(cam_id))
-
-    def _start_site_services(self) -> None:
-        """The incident service (risk model, nightly refit) and meaning search's indexer:
-        one per site; on a shared site, MQTT publishing the whole site with them."""
-        assert self.store is not None and self.writer is not None and self.site_ids is not None
-        self.site_services.start(self.store, self.writer, self.site_ids.site_id)
-        if self.cluster is not None and self.site.mqtt is not None:
-            self.mqtt.start_shared(self.site_ids.site_id, self.cluster.name)
-
-    def _stop_site_services(self) -> None:
-        if self.cluster is not None:
-            self.mqtt.stop_shared()
-        self.site_services.hand_over()
 
     def stop(self) -> None:
         """Stop cameras, then let the writer store what they reported last."""
@@ -454,8 +360,7 @@ class EngineRuntime:
         # Clips are finished and faces saved: the losses gathered for the once-a-minute
         # event are published while the writer still takes them.
         self.media.flush()
-        if self.retention is not None:
-            self.retention.stop()
+        self.upkeep.stop_retention()
         if self._appearances_unsubscribe is not None:
             self._appearances_unsubscribe()
             self._appearances_unsubscribe = None
@@ -463,10 +368,7 @@ class EngineRuntime:
         self.shared.stop()  # after the alerts and cameras: their last words are told
         if self.writer is not None:
             self.writer.stop()
-        if self.audit_checkpoints is not None:
-            self.audit_checkpoints.stop()  # after the writer: anchors its last entries too
-        if self._data_dir_lock is not None:
-            self._data_dir_lock.release()
+        self.upkeep.stop()  # after the writer: the checkpoints anchor its last entries too
 
     def _store_appearances(self, writer: StoreWriter, cameras: dict[str, int]) -> None:
         """File each finished track's appearance (published right after its ``person.left``,
@@ -512,18 +414,6 @@ class EngineRuntime:
         )
         self.introductions.start()
         self.speech.start([(c.id, c.microphone) for c in self.site.cameras if c.microphone])
-
-    def _start_sensing(self, room_id: str) -> None:
-        """The site's sensing room ``room_id``, its blobs numbered after the last one stored
-        (on a shared site, after another engine's); a simulated site's, its simulated nodes."""
-        index = self.sensing.index_of(room_id)
-        if index is None or room_id in self.sensing.services:
-            return
-        simulation = self.simulated.room(room_id, index)
-        last = self.site_ids.last_blob_id if self.site_ids is not None else 0
-        if self.cluster is not None and self.store is not None:  # after another engine's blobs
-            last = read_last_blob_id(self.store)
-        self.sensing.start_room(room_id, last_blob_id=last, simulation=simulation)
 
     def apply_settings(self) -> None:
         """Apply the stored settings that act on running cameras (the detector cadence, the
@@ -578,17 +468,11 @@ class EngineRuntime:
         return self._stop.is_set() or (abort is not None and abort.is_set())
 
     def _watch(self) -> None:
-        while not self.clock.wait(self._stop, WATCHDOG_INTERVAL_S):
-            self.cameras.watch()
-            if self.file_analysis is None:  # a live camera's losses are timed on this clock
-                self.media.flush(due_at=self.clock.now())
-            self._publish_health()
-
-    def _on_retention_run(self, run: MaintenanceRun) -> None:
-        """After each pass of the retention thread (on that thread)."""
-        if run.retention is not None and run.retention.persons_deleted and self.faces is not None:
-            self.faces.memory.reload()  # deleted people must not be recognised again
-        self.retention_problem = run.problem
+        """A round of the watchdog."""
+        self.cameras.watch()
+        if self.file_analysis is None:  # a live camera's losses are timed on this clock
+            self.media.flush(due_at=self.clock.now())
+        self._publish_health()
 
     def _publish_health(self) -> None:
         self._health_publisher.publish(self.health())

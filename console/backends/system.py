@@ -30,7 +30,7 @@ class SystemBackend:
         retention run are read now, the rest on a query worker)."""
         runtime = self._runtime
         writer = runtime.writer
-        retention = runtime.retention
+        retention = runtime.upkeep.retention
         last = retention.last_run if retention is not None else None
         return SystemStatusRequest(
             self._data_root,
@@ -48,7 +48,7 @@ class SystemBackend:
         """Run retention once (it waits on the store writer); what it freed, in words."""
         # The engine checks the permission "run it now" needs, and audits the run.
         actor = self._session.require_actor("run retention")
-        retention = self._runtime.retention
+        retention = self._runtime.upkeep.retention
         if retention is None:
             raise RuntimeError(
                 "retention runs on each of the site's engines (each for the clips it "

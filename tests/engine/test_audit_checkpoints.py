@@ -322,6 +322,7 @@ def test_a_running_engine_anchors_the_trail_when_it_stops(tmp_path: Path) -> Non
         assert path is not None
         newest = read_checkpoint_file(path)
         assert newest.reason == "engine stop" and newest.seq >= 1
-        assert runtime.audit_checkpoints is not None and runtime.audit_checkpoints.problem is None
+        checkpoints = runtime.upkeep.audit_checkpoints
+        assert checkpoints is not None and checkpoints.problem is None
     finally:
         store.close()

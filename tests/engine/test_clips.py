@@ -530,7 +530,7 @@ def _engine(db_url: str, tmp_path: Path) -> EngineRuntime:
 def _start_and_sweep(runtime: EngineRuntime) -> None:
     runtime.start()
     deadline = time.monotonic() + 60
-    while runtime.retention is None or runtime.retention.runs < 1:
+    while runtime.upkeep.retention is None or runtime.upkeep.retention.runs < 1:
         assert time.monotonic() < deadline, "the retention thread did not run at start"
         time.sleep(0.05)
 

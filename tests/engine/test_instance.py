@@ -69,7 +69,7 @@ def test_a_second_engine_on_the_data_dir_refuses_to_start(tmp_path: Path) -> Non
         first.start()
         with pytest.raises(EngineAlreadyRunningError, match=f"pid {os.getpid()}"):
             second.start()
-        assert second.retention is None  # refused before anything started
+        assert second.upkeep.retention is None  # refused before anything started
     finally:
         first.stop()
         second.stop()

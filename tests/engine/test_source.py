@@ -18,7 +18,8 @@ from engine.clock import SimulatedClock
 from engine.config import CameraConfig, SourceKind
 from engine.events import CameraStatus, CameraStatusChanged
 from engine.frames import Frame
-from engine.runtime import WATCHDOG_INTERVAL_S, EngineRuntime
+from engine.health import WATCHDOG_INTERVAL_S
+from engine.runtime import EngineRuntime
 from engine.vision.analysis import FrameAnalysis
 from engine.vision.source import STALL_TIMEOUT_S, CameraSource
 from tests.conftest import write_site

@@ -137,7 +137,9 @@ class ReplayedBlob:
 class ReplayReport:
     """What a replay found and what it cost. ``events``: the sensing events in the range,
     each ``{"ts", "kind", "blob", "detail"}``; ``stopped_at``: why the replay ended early (a
-    damaged recording), else None; ``speed_x``: recorded seconds replayed per second."""
+    damaged recording), else None; ``speed_x``: recorded seconds replayed per second;
+    ``cpu_speed_x``: per second of this process's CPU time (``cpu_s``), which is what the
+    replay costs whatever else the machine is running."""
 
     room: str
     settings: dict[str, Any]
@@ -150,6 +152,7 @@ class ReplayReport:
     node_events: int = 0
     recorded_s: float = 0.0
     elapsed_s: float = 0.0
+    cpu_s: float = 0.0
     events: list[dict[str, Any]] = field(default_factory=list)
     blobs: list[ReplayedBlob] = field(default_factory=list)
     stopped_at: str | None = None
@@ -157,6 +160,10 @@ class ReplayReport:
     @property
     def speed_x(self) -> float | None:
         return self.recorded_s / self.elapsed_s if self.elapsed_s > 0 else None
+
+    @property
+    def cpu_speed_x(self) -> float | None:
+        return self.recorded_s / self.cpu_s if self.cpu_s > 0 else None
 
     def as_json(self) -> dict[str, Any]:
         speed = self.speed_x
@@ -173,6 +180,7 @@ class ReplayReport:
             "recorded_s": round(self.recorded_s, 3),
             "elapsed_s": round(self.elapsed_s, 3),
             "speed_x": None if speed is None else round(speed, 1),
+            "cpu_s": round(self.cpu_s, 3),
             "blobs": [b.as_json() for b in self.blobs],
             "events": self.events,
             "stopped_at": self.stopped_at,
@@ -263,7 +271,7 @@ def replay_recording(
     session: str | None = None
     first_wall: float | None = None
     last_wall: float | None = None
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     last_progress = started
     next_snapshot_wall = -math.inf
     heard: dict[str, float] = {}  # MAC -> recorded wall time of its last frame
@@ -348,6 +356,7 @@ def replay_recording(
         if reader.damage is not None:
             report.stopped_at = reader.damage.reason
     report.elapsed_s = time.perf_counter() - started
+    report.cpu_s = time.process_time() - cpu_started
     if first_wall is not None and last_wall is not None:
         report.recorded_s = last_wall - first_wall
     _collect(report, collected, from_wall_s)

@@ -100,7 +100,11 @@ def test_a_replay_with_the_live_settings_reproduces_the_live_blobs_exactly(
     replayed = comparable(report.events)
     assert replayed == comparable(live)
     assert [b.blob_id for b in report.blobs][:1] == [41]  # numbered as the live run did
-    assert report.speed_x is not None and report.speed_x > 5  # the benchmark measures it
+    # Its cost: recorded seconds per second of CPU time, not of wall time, which two busy
+    # loops beside it stretch (3.5x seen under stress-ng --cpu 2). The benchmark measures
+    # the speed on an idle machine.
+    assert report.speed_x is not None
+    assert report.cpu_speed_x is not None and report.cpu_speed_x > 5
 
 
 @pytest.mark.slow

@@ -4,7 +4,7 @@ The hash chain (:mod:`engine.store.audit`) catches a change to one entry, but so
 can write the database can rewrite every entry, recompute every hash and the head row,
 and the chain verifies again. A checkpoint closes that: the head (its seq and hash) at a
 moment, signed with this installation's Ed25519 key (the evidence-export key,
-:func:`engine.history.evidence.signing_key`) and appended as one JSON line to a file beside
+:func:`engine.history.signing.signing_key`) and appended as one JSON line to a file beside
 the database (:func:`checkpoint_path`; written with ``O_APPEND`` and fsync-ed), and, when
 ``WATCHFLOOR_AUDIT_SYSLOG`` names an address, sent to syslog there too. A rewrite of any
 entry up to a checkpoint's seq changes that entry's hash, so :func:`verify_with_checkpoint`
@@ -53,7 +53,7 @@ from sqlalchemy.engine import make_url
 
 from engine.audit_records import AuditProblem, AuditVerification, CheckpointCheck
 from engine.clock import Clock
-from engine.history.evidence import KEY_FILE_NAME, key_fingerprint, signing_key
+from engine.history.signing import KEY_FILE_NAME, key_fingerprint, signing_key
 from engine.inbound import file_kind, loads_json
 from engine.paths import data_dir, open_private_file, path_safe_name
 from engine.store.audit import chain_extends, verify_audit

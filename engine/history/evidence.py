@@ -48,6 +48,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
+from engine.history.audit_checkpoints import write_checkpoint
+from engine.history.signing import key_fingerprint, signing_key
 from engine.paths import path_safe_name
 from engine.sensing.recording.recorder import ExcerptSegment, RecordingReader
 from engine.sensing.recording.replay import DEFAULT_WARMUP_S
@@ -66,7 +68,6 @@ FORMAT: Final = "watchfloor-evidence/1"
 MANIFEST: Final = "manifest.json"
 SIGNATURE: Final = "manifest.sig"
 PUBLIC_KEY: Final = "public_key.pem"
-KEY_FILE_NAME: Final = "evidence_signing_key.pem"
 CHUNK: Final = 1024 * 1024  # copy and hash a megabyte at a time
 _OWN_FILES: Final = frozenset({MANIFEST, SIGNATURE, PUBLIC_KEY})
 # What verify reads of the export's own files, at most (counted while reading):
@@ -83,40 +84,6 @@ _FOLDER_FLAGS: Final = _OPEN_FLAGS | os.O_DIRECTORY
 class EvidenceError(RuntimeError):
     """An export could not be made (the message says why); nothing claims completeness.
     Also raised by :func:`read_trusted_key` for a file that is not a usable key."""
-
-
-def signing_key(key_dir: Path) -> Any:
-    """This installation's Ed25519 private key, generated on first use and kept in
-    ``key_dir`` (owner-only file, written whole before it is used)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    path = key_dir / KEY_FILE_NAME
-    if not path.exists():
-        key_dir.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        tmp = key_dir / f".{KEY_FILE_NAME}.{uuid.uuid4().hex}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, path)  # never replaces a key another process made meanwhile
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return serialization.load_pem_private_key(path.read_bytes(), password=None)
-
-
-def key_fingerprint(public_pem: bytes) -> str:
-    """SHA-256 of the public key's PEM, for people to compare."""
-    return hashlib.sha256(public_pem).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -902,9 +869,6 @@ def _audit_checkpoint(store: Store, key_dir: Path, now: datetime) -> dict[str, A
     to the checkpoint file beside the database), so the export, under its own signature,
     proves later that the trail up to here was not rewritten. A checkpoint that cannot be
     made never stops the export: the manifest then says why in ``audit_checkpoint_problem``."""
-    # Imported here: the checkpoint module signs with this module's key.
-    from engine.history.audit_checkpoints import write_checkpoint
-
     written = write_checkpoint(store, key_dir=key_dir, at=now, reason="evidence export")
     if written.checkpoint is None:
         return {"audit_checkpoint": None, "audit_checkpoint_problem": written.problem}

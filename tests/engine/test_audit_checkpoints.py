@@ -23,7 +23,8 @@ from engine.history.audit_checkpoints import (
     verify_against_newest_checkpoint,
     write_checkpoint,
 )
-from engine.history.evidence import export_evidence, signing_key, verify_evidence
+from engine.history.evidence import export_evidence, verify_evidence
+from engine.history.signing import signing_key
 from engine.paths import data_dir
 from engine.sitetime import UTC_TIME
 from engine.store import Store

@@ -19,9 +19,9 @@ from engine.history.evidence import (
     MANIFEST,
     EvidenceError,
     export_evidence,
-    signing_key,
     verify_evidence,
 )
+from engine.history.signing import signing_key
 from engine.sensing.recording.recorder import RecordingReader
 from engine.sensing.recording.replay import replay_recording
 from engine.sitetime import UTC_TIME, SiteTime

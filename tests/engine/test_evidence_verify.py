@@ -29,9 +29,9 @@ from engine.history.evidence import (
     PUBLIC_KEY,
     SIGNATURE,
     export_evidence,
-    signing_key,
     verify_evidence,
 )
+from engine.history.signing import signing_key
 from engine.media import MediaFile
 from engine.sitetime import UTC_TIME
 from engine.store import Store

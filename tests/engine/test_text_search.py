@@ -157,6 +157,33 @@ def test_exact_words_still_come_first_and_nonsense_finds_nothing(
         search.search(store, "fire", kinds=("alert",))  # type: ignore[arg-type]
 
 
+def test_a_stop_waits_for_a_batch_that_outlasts_its_timeout_and_leaves_no_thread(
+    store: Store, writer: StoreWriter, encoder: SentenceEncoder
+) -> None:
+    """On a loaded machine the nicer indexer's model load or batch outlasted the stop's
+    10 s and the thread was left running (later tests saw it leaked). The encoder here
+    (the real one) is handed over only after the stop's timeout has passed."""
+    file_reports(store, writer, REPORTS[:1])
+    loading, handed = threading.Event(), threading.Event()
+
+    def slow_load() -> SentenceEncoder:
+        loading.set()
+        handed.wait(30)
+        return encoder
+
+    indexer = TextIndexer(MeaningSearch(slow_load), store, writer.submit, poll_s=60.0)
+    indexer.start()
+    try:
+        assert loading.wait(30)  # the pass is in its batch
+        threading.Timer(0.5, handed.set).start()
+        indexer.stop(timeout_s=0.05)
+        assert handed.is_set()  # it waited for the batch past its timeout
+        assert not indexer.alive and indexer.progress.state == "stopped"
+    finally:
+        handed.set()
+        indexer.stop()
+
+
 def test_the_indexer_thread_backfills_then_indexes_what_is_stored_later(
     store: Store, writer: StoreWriter, encoder: SentenceEncoder
 ) -> None:

@@ -86,10 +86,12 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     from engine.gestures.library import (
         GestureError,
         GestureListRequest,
+        GestureNamed,
         RemoveGesture,
         RenameGesture,
         SetGestureOptions,
         UnknownGestureError,
+        name_taken,
     )
     from engine.gestures.pose import PoseUnavailableError
     from engine.gestures.teach import TeachError
@@ -120,6 +122,9 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             return exit_codes.OK
         now = REAL_CLOCK.now()
         if args.gestures_command == "teach":
+            taken = None if args.replace else GestureNamed(args.name).run(store)
+            if taken is not None:  # before minutes of pose reading, not after
+                raise name_taken(taken.name)
             teach = _teach_command(args, now)  # poses first: nothing is written on failure
             with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
                 view = writer.execute(teach)

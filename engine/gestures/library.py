@@ -224,10 +224,7 @@ class TeachGesture(GuardedCommand, StoreCommand):
         arrays = _check_examples(name, self.examples, self.durations_s, self.mirror_invariant)
         row = _find(session, name)
         if row is not None and not self.replace:
-            raise GestureError(
-                f"name: a gesture called {row.name!r} exists; rename or remove it first, "
-                "or teach it again to replace its examples"
-            )
+            raise name_taken(row.name)
         if row is None:
             row = Gesture(
                 name=name,
@@ -415,6 +412,28 @@ def _view(session: Session, row: Gesture) -> GestureView:
             name=row.name,
         ),
     )
+
+
+def name_taken(existing: str) -> GestureError:
+    """The refusal to teach a gesture under a name already taught, without ``replace``."""
+    return GestureError(
+        f"name: a gesture called {existing!r} exists; rename or remove it first, "
+        "or teach it again to replace its examples"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class GestureNamed:
+    """The taught gesture called ``name`` (case-insensitively), or None. Runs on a query
+    worker; lets teaching refuse a taken name before reading any pose (the store command
+    checks again when it writes)."""
+
+    name: str
+
+    def run(self, store: Store) -> GestureView | None:
+        with store.sessions() as session:
+            row = _find(session, check_gesture_name(self.name))
+            return None if row is None else _view(session, row)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,7 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.mark.slow
 def test_teach_from_a_video_then_list_change_and_remove(
-    db_url: str, drill: Path, capsys: pytest.CaptureFixture[str]
+    db_url: str, drill: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert watchfloor_gestures(db_url, "teach", "sweep", str(drill), "--alerting", "--json") == 0
     taught = json.loads(capsys.readouterr().out)
@@ -71,6 +71,12 @@ def test_teach_from_a_video_then_list_change_and_remove(
     assert stored(db_url) == (1, 3)
 
     assert watchfloor_gestures(db_url, "teach", "Sweep", str(drill)) == exit_codes.USAGE
+    assert "a gesture called 'sweep' exists" in capsys.readouterr().err
+    # A taken name is refused before any pose is read: a file that is no video at all
+    # gets the same answer (reading it would fail on the video instead).
+    not_a_video = tmp_path / "notes.avi"
+    not_a_video.write_text("not a video", encoding="utf-8")
+    assert watchfloor_gestures(db_url, "teach", "SWEEP", str(not_a_video)) == exit_codes.USAGE
     assert "a gesture called 'sweep' exists" in capsys.readouterr().err
     assert watchfloor_gestures(db_url, "teach", "Sweep", str(drill), "--replace") == 0
     assert "gesture taught: sweep " in capsys.readouterr().out  # its name is kept

@@ -110,8 +110,8 @@ def _run(seconds: float, site_file: Path | None, tmp: Path) -> dict[str, Any]:
     from engine.alerts.rules import RuleSpec
     from engine.alerts.sequences import MIN_DETECTIONS
     from engine.alerts.service import AlertChanged, AlertRaised, SequenceAdded
+    from engine.data_dirs import data_dir
     from engine.history.query_service import QueryService
-    from engine.paths import data_dir
     from engine.store.alert_models import AlertSequence
     from widgets.alerts.view import AlertStreamPane
 

@@ -22,7 +22,7 @@ from engine.access import PermissionDeniedError
 from engine.accounts import LoginFailedError, RecoveryRefusedError
 from engine.clock import REAL_CLOCK, Clock
 from engine.config import SiteConfigError
-from engine.paths import restrict_new_files
+from engine.data_dirs import restrict_new_files
 from engine.secrets import install_secret_redaction
 from engine.store import DatabaseError, default_db_url, display_url
 from engine.store.writer import StoreUnavailableError

@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings
 
 from console.bridge import QtBridge
 from engine.config import SiteConfig, load_site
-from engine.paths import config_dir
+from engine.data_dirs import config_dir
 from engine.runtime import EngineRuntime
 from engine.sitetime import SiteTime, set_display
 from engine.store import Store

@@ -45,7 +45,7 @@ from console.session import ConsoleSession
 from console.status_line import StatusLine
 from engine.access import Actor, Permission
 from engine.accounts import roles_text
-from engine.paths import data_dir
+from engine.data_dirs import data_dir
 from engine.runtime import EngineRuntime
 from engine.store.database import display_url
 from engine.text import printable

@@ -37,8 +37,8 @@ from console.backends.sensing import SensingBackend
 from console.backends.system import SystemBackend
 from console.remote_media import RemoteMedia
 from console.session import ConsoleSession
+from engine.data_dirs import sensing_recording_dir
 from engine.frames import Frame
-from engine.paths import sensing_recording_dir
 from engine.runtime import place_names
 from widgets.accounts.plugin import PANE as ACCOUNTS
 from widgets.activity.plugin import PANE as ACTIVITY

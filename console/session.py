@@ -45,8 +45,8 @@ from engine.accounts import (
 )
 from engine.audit_records import AuditRecord, AuditVerification
 from engine.clock import Clock
+from engine.data_dirs import data_dir
 from engine.history.audit_checkpoints import verify_against_newest_checkpoint
-from engine.paths import data_dir
 from engine.settings import setting_values
 from engine.store.audit import AppendAudit, AuditListRequest
 from engine.store.database import Store

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from engine.paths import open_private_file, secure_data_dir
+from engine.data_dirs import open_private_file, secure_data_dir
 
 LOCK_FILE_NAME = "engine.lock"
 PARTIAL_SUFFIX = ".partial"

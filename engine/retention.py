@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 
 from engine.access import Actor, Permission, PermissionDeniedError
 from engine.clock import Clock
+from engine.data_dirs import private_dir
 from engine.history.locks import recording_is_locked
-from engine.paths import private_dir
 from engine.record.sweep import SweepReport, sweep_media
 from engine.sensing.recording.recorder import KEPT_DIR, kept_segments
 from engine.settings import SETTINGS, read_settings

@@ -30,6 +30,7 @@ from engine.cluster.host import SharedSite
 from engine.cluster.live import check_attachable
 from engine.cluster.member import ClusterOptions
 from engine.config import SiteConfig
+from engine.data_dirs import data_dir
 from engine.fusion.host import FusionHost, follow_stored_settings
 from engine.gestures.host import GestureHost
 from engine.health import HealthPublisher, HealthReport, watchdog
@@ -40,7 +41,6 @@ from engine.introductions import Introductions, NameGiven
 from engine.leases import join_site, start_room, start_site_services
 from engine.listeners import Listeners
 from engine.mqtt.host import MqttHost
-from engine.paths import data_dir
 from engine.record.host import RecordingHost
 from engine.report import engine_health, engine_report, place_names
 from engine.sensing.host import SensingHost, sensing_rooms

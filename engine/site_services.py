@@ -14,10 +14,10 @@ from typing import Any
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.config import SiteConfig
+from engine.data_dirs import data_dir
 from engine.identity.faces_store import FaceMemory
 from engine.incidents.records import MediaInput
 from engine.incidents.service import IncidentService
-from engine.paths import data_dir
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
 from engine.text_search.index import TextIndexer

@@ -12,9 +12,9 @@ from __future__ import annotations
 import functools
 
 from engine.clock import Clock
+from engine.data_dirs import data_dir
 from engine.history.audit_checkpoints import AuditCheckpointer
 from engine.instance import EngineLock
-from engine.paths import data_dir
 from engine.retention import MaintenanceRun, RetentionService
 from engine.store.database import Store
 from engine.store.writer import StoreWriter

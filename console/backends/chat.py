@@ -15,9 +15,9 @@ from pathlib import Path
 
 from console.remote_media import RemoteMedia, fetched
 from console.session import ConsoleSession
+from engine.data_dirs import data_dir
 from engine.history.chat import ChatAnswer, ChatHistoryRequest, ChatService, read_pictures
 from engine.history.chat.service import MAX_PICTURES_READ
-from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
 from widgets.chat.api import ChatHistory

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from console.session import ConsoleSession
+from engine.data_dirs import data_dir
 from engine.incidents.records import (
     Filed,
     IncidentView,
@@ -37,7 +38,6 @@ from engine.incidents.site_plan import (
     load_site_plan,
     site_plan_shown,
 )
-from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from engine.store.database import Store
 from widgets.incidents.api import MediaShown

@@ -19,11 +19,11 @@ from datetime import datetime
 from typing import Final
 
 from console.session import ConsoleSession
+from engine.data_dirs import data_dir
 from engine.history.paths import PathsRequest, PersonPath
 from engine.identity.erasure import erase_person
 from engine.identity.faces_store import FaceMemory
 from engine.identity.people import PersonView, list_people
-from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from engine.sitetime import SiteTime
 from engine.store.database import Store

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         recover_admin,
     )
     from engine.clock import REAL_CLOCK
-    from engine.paths import secure_data_dir
+    from engine.data_dirs import secure_data_dir
     from engine.store import Store
     from engine.store.writer import StoreWriter
     from engine.text import printable

@@ -95,6 +95,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
 def _verify(args: argparse.Namespace, store: Any, command: str) -> int:
     """Check the chain, and against a signed checkpoint when one is named or lies beside
     the database. A checkpoint or key that cannot be used is named on stderr (exit 1)."""
+    from engine.data_dirs import data_dir
     from engine.history.audit_checkpoints import (
         CheckpointFileError,
         CheckpointKeyError,
@@ -103,7 +104,6 @@ def _verify(args: argparse.Namespace, store: Any, command: str) -> int:
         read_checkpoint_file,
         verify_with_checkpoint,
     )
-    from engine.paths import data_dir
 
     source: Path | None = args.checkpoint
     if source is None:
@@ -143,8 +143,8 @@ def _verify(args: argparse.Namespace, store: Any, command: str) -> int:
 def _checkpoint(args: argparse.Namespace, store: Any, command: str) -> int:
     """Sign the head now (for sites that run no engine, or from cron)."""
     from engine.clock import REAL_CLOCK
+    from engine.data_dirs import data_dir
     from engine.history.audit_checkpoints import checkpoint_path, write_checkpoint
-    from engine.paths import data_dir
 
     written = write_checkpoint(store, key_dir=data_dir(), at=REAL_CLOCK.now(), reason="manual")
     if written.problem is not None:

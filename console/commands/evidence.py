@@ -87,9 +87,9 @@ def add_parsers(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
 
 def run_export(args: argparse.Namespace, db_url: str) -> int:
     from engine.clock import REAL_CLOCK
+    from engine.data_dirs import data_dir
     from engine.history.evidence import EvidenceError
     from engine.history.export_case import EvidenceDesk, ExportLockRefusedError, ExportRequest
-    from engine.paths import data_dir
     from engine.runtime import place_names
     from engine.store import Store
     from engine.store.writer import StoreWriter

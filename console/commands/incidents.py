@@ -122,10 +122,10 @@ def run(args: argparse.Namespace, db_url: str) -> int:
 
 
 def _write(args: argparse.Namespace, store: Any, clock: Any) -> int:
+    from engine.data_dirs import data_dir
     from engine.incidents.intake import IncidentIntake, IntakeSettings, make_classifier
     from engine.incidents.records import UnmergeReport, ValidateIncident
     from engine.incidents.reports import read_report_file, report_from_fields
-    from engine.paths import data_dir
     from engine.settings import setting_values
     from engine.store.writer import StoreWriter
 

@@ -37,10 +37,10 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, db_url: str) -> int:
     from engine.clock import REAL_CLOCK
+    from engine.data_dirs import data_dir
     from engine.identity.erasure import erase_person
     from engine.identity.faces_store import FaceMemory, UnknownPersonError
     from engine.identity.people import list_people
-    from engine.paths import data_dir
     from engine.store import Store
     from engine.store.writer import StoreWriter
 

@@ -29,7 +29,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, db_url: str) -> int:
     from engine.clock import REAL_CLOCK
-    from engine.paths import data_dir
+    from engine.data_dirs import data_dir
     from engine.retention import run_maintenance
     from engine.store import Store
     from engine.store.writer import StoreWriter

@@ -47,9 +47,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, db_url: str) -> int:
     from engine.clock import REAL_CLOCK
+    from engine.data_dirs import data_dir
     from engine.incidents.intake import IntakeSettings
     from engine.incidents.nightly import RetrainError, camera_risk, hotspots, load_forecast
-    from engine.paths import data_dir
     from engine.settings import setting_values
     from engine.store import Store
     from engine.store.writer import StoreWriter

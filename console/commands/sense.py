@@ -718,7 +718,7 @@ def _site_room(
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from engine.paths import sensing_recording_dir
+    from engine.data_dirs import sensing_recording_dir
     from engine.sensing.recording.replay import ReplaySettings, replay_recording
 
     command = "watchfloor sense replay"

@@ -79,7 +79,7 @@ def run_settings(args: argparse.Namespace, db_url: str) -> int:
 def run_status(args: argparse.Namespace, db_url: str) -> int:
     """Print the system's health (``watchfloor status [--json]``)."""
     from engine.clock import REAL_CLOCK
-    from engine.paths import data_dir
+    from engine.data_dirs import data_dir
     from engine.status import system_status
     from engine.store import Store
 

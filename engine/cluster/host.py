@@ -22,11 +22,11 @@ from engine.cluster.live import LiveFollower, LiveRelay, process_name
 from engine.cluster.media import MediaServer, MediaServerError
 from engine.cluster.member import ClusterMember, ClusterOptions
 from engine.cluster.tracks import ended, open_tracks
+from engine.data_dirs import data_dir
 from engine.events import CameraStatus, HealthState
 from engine.frames import Frame
 from engine.health import HealthReport
 from engine.listeners import Listeners
-from engine.paths import data_dir
 from engine.secrets import SecretError, read_secret
 from engine.store.database import Store
 from engine.store.writer import StoreWriter

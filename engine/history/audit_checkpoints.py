@@ -53,9 +53,9 @@ from sqlalchemy.engine import make_url
 
 from engine.audit_records import AuditProblem, AuditVerification, CheckpointCheck
 from engine.clock import Clock
+from engine.data_dirs import data_dir, open_private_file, path_safe_name
 from engine.history.signing import KEY_FILE_NAME, key_fingerprint, signing_key
 from engine.inbound import file_kind, loads_json
-from engine.paths import data_dir, open_private_file, path_safe_name
 from engine.store.audit import chain_extends, verify_audit
 from engine.store.database import Store
 from engine.supervise import SupervisedThread

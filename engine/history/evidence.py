@@ -48,9 +48,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
+from engine.data_dirs import path_safe_name
 from engine.history.audit_checkpoints import write_checkpoint
 from engine.history.signing import key_fingerprint, signing_key
-from engine.paths import path_safe_name
 from engine.sensing.recording.recorder import ExcerptSegment, RecordingReader
 from engine.sensing.recording.replay import DEFAULT_WARMUP_S
 from engine.sitetime import SiteTime

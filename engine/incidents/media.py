@@ -105,12 +105,12 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.cv import import_cv2
+from engine.data_dirs import data_dir as default_data_dir
+from engine.data_dirs import open_private_file, private_dir, secure_data_dir
 from engine.identity.faces import FaceModelsMissingError, image_size_from_header
 from engine.inbound import OutsideFileError, open_regular_file
 from engine.incidents.records import DEFAULT_MEDIA_SIMILARITY, MediaInput
 from engine.instance import partial_path, write_private_file
-from engine.paths import data_dir as default_data_dir
-from engine.paths import open_private_file, private_dir, secure_data_dir
 
 if TYPE_CHECKING:  # engine.vision is a layer above incidents: named for types only
     from engine.identity.faces_store import Identification
@@ -228,7 +228,7 @@ def prepare_media(
     :func:`engine.vision.detect.make_detector` with the site's settings, as the cameras
     use, and not shared with a camera worker. ``faces`` matches faces (the console's
     :class:`~engine.identity.faces_store.FaceMemory`; None: faces are not looked for).
-    ``data_dir`` defaults to :func:`engine.paths.data_dir`; ``now`` (timezone-aware) dates
+    ``data_dir`` defaults to :func:`engine.data_dirs.data_dir`; ``now`` (timezone-aware) dates
     the folder the copy goes in. The returned paths are relative to the data dir. Raises
     :class:`MediaRejectedError` for a file that cannot be used; then no file is left in the
     data dir. Blocks (about a second a photo, a few a video): not on the GUI thread.

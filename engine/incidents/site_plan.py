@@ -39,11 +39,11 @@ from typing import ClassVar
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
+from engine.data_dirs import private_dir
 from engine.inbound import file_kind
 from engine.incidents.geo import EARTH_RADIUS_M
 from engine.instance import write_private_file
 from engine.media import read_small_file
-from engine.paths import private_dir
 from engine.store.audit import AppendAudit, audit_command
 from engine.store.commands import StoreCommand
 from engine.store.database import Store

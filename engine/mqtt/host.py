@@ -15,13 +15,13 @@ from engine.alerts.service import AlertService
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.cluster.live import LiveFollower, process_name
+from engine.data_dirs import data_dir
 from engine.events import HealthState
 from engine.health import HealthReport
 from engine.mqtt.grants import prove_sender
 from engine.mqtt.publisher import CommandActions, MqttService
 from engine.mqtt.settings import MqttConfig
 from engine.mqtt.topics import Topics
-from engine.paths import data_dir
 from engine.secrets import SecretError, read_secret
 from engine.store.database import Store
 from engine.store.writer import StoreWriter

@@ -9,9 +9,9 @@ from typing import Any
 
 from engine.bus import EventBus
 from engine.clock import Clock
+from engine.data_dirs import data_dir
 from engine.events import HealthState
 from engine.health import HealthReport
-from engine.paths import data_dir
 from engine.record import ClipRecorder
 from engine.record.losses import MediaWriteWatch
 from engine.store.writer import StoreWriter

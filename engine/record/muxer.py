@@ -8,8 +8,8 @@ from pathlib import Path
 
 import av
 
+from engine.data_dirs import create_private_file
 from engine.frames import EncodedPacket, VideoStreamInfo
-from engine.paths import create_private_file
 
 log = logging.getLogger(__name__)
 

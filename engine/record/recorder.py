@@ -29,8 +29,8 @@ from typing import Any
 
 from engine.bus import EventBus
 from engine.clock import Clock
+from engine.data_dirs import data_dir
 from engine.frames import EncodedPacket, Frame
-from engine.paths import data_dir
 from engine.record.buffer import PRE_BUFFER_MAX_BYTES, PRE_EVENT_S, PreEventBuffer
 from engine.record.camera_encoder import ENCODE_QUEUE_FRAMES, CameraEncoder
 from engine.record.encoder import PREFERRED_CODEC, select_clip_codec

@@ -34,9 +34,9 @@ from typing import Literal
 
 from engine.bus import EventBus
 from engine.clock import Clock
+from engine.data_dirs import private_dir
 from engine.frames import EncodedPacket
 from engine.media import MediaFile
-from engine.paths import private_dir
 from engine.record.events import ClipFinalised
 from engine.record.files import (
     CLIP_SUFFIX,

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, cast
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.config import SiteConfig
+from engine.data_dirs import data_dir, sensing_recording_dir
 from engine.events import HealthState
 from engine.health import HealthReport
 from engine.listeners import Listeners
-from engine.paths import data_dir, sensing_recording_dir
 from engine.secrets import SecretError, read_secret
 from engine.sensing.falls import FallAlerts, FallPolicy
 from engine.sensing.nodes.server import FIRST_MESSAGE_S as NODE_FIRST_MESSAGE_S

@@ -22,7 +22,13 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.clock import REAL_CLOCK
-from engine.paths import create_private_file, data_dir, make_private, private_dir, secure_data_dir
+from engine.data_dirs import (
+    create_private_file,
+    data_dir,
+    make_private,
+    private_dir,
+    secure_data_dir,
+)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000

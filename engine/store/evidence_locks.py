@@ -15,7 +15,7 @@ A lock (:class:`~engine.store.history_models.EvidenceLock`) covers
 - a *room's sensing recording* (segments of :mod:`engine.sensing.recording.recorder`, files with no
   row) when the segment's recorded span overlaps the lock's range and the room is one of
   the lock's room sources, or the lock has no sources. Rooms are compared by their
-  recording directory's name (:func:`~engine.paths.path_safe_name`), since a kept segment
+  recording directory's name (:func:`~engine.data_dirs.path_safe_name`), since a kept segment
   knows its room only by its directory.
 
 Only *active* locks (``released_at IS NULL``) keep anything. The functions here build
@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from engine.paths import path_safe_name
+from engine.data_dirs import path_safe_name
 from engine.store.history_models import EvidenceLock, EvidenceLockSource
 from engine.store.models import Camera, Event, Media, UTCDateTime
 

@@ -52,9 +52,9 @@ from sqlalchemy.orm import Session
 from engine.access import GuardedCommand, PermissionDeniedError
 from engine.bus import EventBus
 from engine.clock import REAL_CLOCK, Clock
+from engine.data_dirs import open_private_file, private_dir
 from engine.events import Event
 from engine.instance import process_alive
-from engine.paths import open_private_file, private_dir
 from engine.store.audit import AppendAudit
 from engine.store.commands import (
     InsertEvent,

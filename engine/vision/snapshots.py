@@ -18,9 +18,9 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.cv import import_cv2
+from engine.data_dirs import private_dir, secure_data_dir
 from engine.instance import write_private_file
 from engine.media import MediaFile
-from engine.paths import private_dir, secure_data_dir
 from engine.vision.geometry import Box
 
 if TYPE_CHECKING:  # the watch is handed in by the runtime: no dependency on record

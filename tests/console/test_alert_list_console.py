@@ -14,8 +14,8 @@ from pytestqt.qtbot import QtBot
 
 from engine.access import machine_actor
 from engine.alerts.filtering import AlertListRequest
+from engine.data_dirs import data_dir
 from engine.events import PeopleDetected, Sighting
-from engine.paths import data_dir
 from tests.conftest import write_site
 from tests.console.conftest import OpenConsole
 

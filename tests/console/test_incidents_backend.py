@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from console.backends.incidents import IncidentsBackend
+from engine.data_dirs import data_dir
 from engine.incidents.classify import Classification
 from engine.incidents.records import FileReports, MediaInput, NewReport
 from engine.incidents.reports import ReportInput
-from engine.paths import data_dir
 from engine.store import Store
 from engine.store.writer import StoreWriter
 from tests.actors import OPERATOR

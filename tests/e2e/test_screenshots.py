@@ -30,9 +30,9 @@ from console.host import EngineHost, console_settings
 from console.layouts import ADMIN_PAGES, DEFAULTS, WALL_PANES, Layout
 from console.main_window import MainWindow
 from engine.access import Actor, Role, machine_actor
+from engine.data_dirs import data_dir
 from engine.events import CameraStatus
 from engine.incidents.site_plan import PinPlace, load_site_plan
-from engine.paths import data_dir
 from engine.sensing.view import SensingSnapshot
 from resources import DEMO_SITE
 from tests.conftest import _fresh_database

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from console.cli import main
 from engine.clock import SimulatedClock
+from engine.data_dirs import data_dir
 from engine.history.audit_checkpoints import (
     AuditCheckpointer,
     checkpoint_path,
@@ -25,7 +26,6 @@ from engine.history.audit_checkpoints import (
 )
 from engine.history.evidence import export_evidence, verify_evidence
 from engine.history.signing import signing_key
-from engine.paths import data_dir
 from engine.sitetime import UTC_TIME
 from engine.store import Store
 from engine.store.audit import AppendAudit, entry_hash, verify_audit

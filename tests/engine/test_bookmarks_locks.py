@@ -19,6 +19,7 @@ from sqlalchemy import select
 from engine.access import Actor, PermissionDeniedError, Role
 from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.config import load_site
+from engine.data_dirs import sensing_recording_dir
 from engine.history.bookmarks import (
     AddBookmark,
     BookmarkError,
@@ -36,7 +37,6 @@ from engine.history.locks import (
     recording_is_locked,
 )
 from engine.media import MediaFile
-from engine.paths import sensing_recording_dir
 from engine.retention import RetentionPolicy, RetentionReport, run_retention
 from engine.sensing.recording.recorder import RecordingReader, SensingRecorder, kept_segments
 from engine.sim.nodes import Room, Simulator, perimeter_nodes, random_walkers

@@ -25,9 +25,9 @@ from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import load_site
 from engine.cv import import_cv2
+from engine.data_dirs import data_dir
 from engine.frames import EncodedPacket, Frame
 from engine.instance import partial_owner, partial_path
-from engine.paths import data_dir
 from engine.record import (
     PARTIAL_SUFFIX,
     ClipEncoder,

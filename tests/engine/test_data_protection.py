@@ -24,8 +24,8 @@ import pytest
 
 from engine.analyze import analyze_video
 from engine.clock import REAL_CLOCK
+from engine.data_dirs import data_dir, private_dir, restrict_new_files, secure_data_dir
 from engine.instance import EngineLock
-from engine.paths import data_dir, private_dir, restrict_new_files, secure_data_dir
 from engine.store import Store
 from engine.store.commands import InsertEvent
 from engine.store.writer import _Journal
@@ -153,7 +153,7 @@ def test_a_data_dir_open_to_others_is_made_private_with_a_warning(
     data.mkdir(parents=True, mode=0o755)
     (data / "snapshots").mkdir(mode=0o755)  # as an older version left it
     assert mode(data) == 0o755
-    with caplog.at_level(logging.WARNING, logger="engine.paths"):
+    with caplog.at_level(logging.WARNING, logger="engine.data_dirs"):
         store = Store(f"sqlite:///{data / 'watchfloor.db'}")  # the default place
         store.close()
     assert mode(data) == 0o700

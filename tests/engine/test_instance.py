@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import load_site
+from engine.data_dirs import data_dir
 from engine.instance import (
     EngineAlreadyRunningError,
     EngineLock,
@@ -19,7 +20,6 @@ from engine.instance import (
     partial_owner,
     partial_path,
 )
-from engine.paths import data_dir
 from engine.runtime import EngineRuntime
 from engine.store import Store
 from tests.conftest import write_site

@@ -21,8 +21,8 @@ from engine.access import Actor
 from engine.clock import REAL_CLOCK
 from engine.config import load_site
 from engine.cv import import_cv2
+from engine.data_dirs import data_dir
 from engine.events import PeopleDetected
-from engine.paths import data_dir
 from engine.runtime import EngineRuntime, FileAnalysis
 from engine.store import Store
 from engine.store.audit_models import AuditEntry

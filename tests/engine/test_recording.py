@@ -21,9 +21,9 @@ from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import CameraConfig, SourceKind
 from engine.cv import import_cv2
+from engine.data_dirs import data_dir
 from engine.events import CameraStatus, CameraStatusChanged
 from engine.frames import EncodedPacket, Frame, VideoStreamInfo
-from engine.paths import data_dir
 from engine.record import ClipFinalised, ClipMuxer, ClipMuxError, ClipRecorder
 from engine.vision.analysis import FrameAnalysis
 from engine.vision.capture import open_pyav

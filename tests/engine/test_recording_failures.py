@@ -21,8 +21,8 @@ from engine.alerts.service import AlertChanged, AlertRaised
 from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import load_site
+from engine.data_dirs import data_dir
 from engine.events import HealthState, MediaWriteFailed, MediaWriteRecovered
-from engine.paths import data_dir
 from engine.record.losses import LOSS_EVERY_S, MediaWriteWatch
 from engine.runtime import EngineRuntime
 from engine.store import Store

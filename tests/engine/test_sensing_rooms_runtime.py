@@ -18,8 +18,8 @@ from websockets.sync.client import connect
 from engine.access import Actor, Role
 from engine.clock import REAL_CLOCK
 from engine.config import load_site
+from engine.data_dirs import sensing_recording_dir
 from engine.events import HealthState
-from engine.paths import sensing_recording_dir
 from engine.runtime import EngineRuntime
 from engine.sensing import actions as sensing_actions
 from engine.sensing.host import rooms_shown

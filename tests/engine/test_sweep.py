@@ -16,10 +16,10 @@ from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import load_site
 from engine.cv import import_cv2
+from engine.data_dirs import data_dir
 from engine.frames import Frame
 from engine.instance import partial_path
 from engine.media import MediaFile
-from engine.paths import data_dir
 from engine.record import ClipEncoder, ClipFinalised, ClipRecorder, file_sha256, select_clip_codec
 from engine.record.sweep import SWEEP_EVENT_KIND, sweep_media
 from engine.store import Store

@@ -69,45 +69,48 @@ def test_an_attached_console_watches_the_engines_stream_with_its_boxes(
     monkeypatch.setenv("WATCHFLOOR_DATA_DIR", str(tmp_path / "console"))
     console = EngineRuntime(load_site(site_file), Store(pg_url), attach=True, analytics=False)
     console.start()
-    assert console.follower is not None
-    video = RemoteVideo(console.follower, ["cam1"])
     try:
-        video.start()
+        follower = console.shared.follower
+        assert follower is not None
+        video = RemoteVideo(follower, ["cam1"])
+        try:
+            video.start()
 
-        def with_boxes():  # type: ignore[no-untyped-def]
-            frame = video.frame_of("cam1")
-            if frame is None or frame.analysis is None or not frame.analysis.tracks:
-                return None
-            return frame
+            def with_boxes():  # type: ignore[no-untyped-def]
+                frame = video.frame_of("cam1")
+                if frame is None or frame.analysis is None or not frame.analysis.tracks:
+                    return None
+                return frame
 
-        frame = _wait("a frame of cam1 with the engine's boxes", with_boxes)
-        assert frame.image.shape == (576, 768, 3)  # the band under the picture is cut off
-        assert frame.wall_at is not None
-        lag = (datetime.now(UTC) - frame.wall_at).total_seconds()
-        assert 0 <= lag < 10, lag
-        assert all(0 < t.confidence <= 1 for t in frame.analysis.tracks)
-        assert any(t.confidence < 1 for t in frame.analysis.tracks)  # the detector's own
-        for track in frame.analysis.tracks:  # in the picture's pixels
-            assert 0 <= track.box.x < 768 and 0 < track.box.w <= 768
-            assert 0 <= track.box.y < 576 and 0 < track.box.h <= 576
-        assert video.state("cam1") is None
-    finally:
-        video.stop()
+            frame = _wait("a frame of cam1 with the engine's boxes", with_boxes)
+            assert frame.image.shape == (576, 768, 3)  # the band under the picture is cut off
+            assert frame.wall_at is not None
+            lag = (datetime.now(UTC) - frame.wall_at).total_seconds()
+            assert 0 <= lag < 10, lag
+            assert all(0 < t.confidence <= 1 for t in frame.analysis.tracks)
+            assert any(t.confidence < 1 for t in frame.analysis.tracks)  # the detector's own
+            for track in frame.analysis.tracks:  # in the picture's pixels
+                assert 0 <= track.box.x < 768 and 0 < track.box.w <= 768
+                assert 0 <= track.box.y < 576 and 0 < track.box.h <= 576
+            assert video.state("cam1") is None
+        finally:
+            video.stop()
 
-    # The wrong password: the tile says so (and shows no picture).
-    monkeypatch.setenv("WATCHFLOOR_MEDIA_PASSWORD", "not-the-password")
-    wrong = RemoteVideo(console.follower, ["cam1"])
-    try:
-        wrong.start()
+        # The wrong password: the tile says so (and shows no picture).
+        monkeypatch.setenv("WATCHFLOOR_MEDIA_PASSWORD", "not-the-password")
+        wrong = RemoteVideo(follower, ["cam1"])
+        try:
+            wrong.start()
 
-        def refused():  # type: ignore[no-untyped-def]
-            state = wrong.state("cam1")
-            return state if state is not None and state.problem else None
+            def refused():  # type: ignore[no-untyped-def]
+                state = wrong.state("cam1")
+                return state if state is not None and state.problem else None
 
-        state = _wait("the wrong password said", refused)
-        assert "cannot be opened" in state.text and "media_password" in state.text
-        assert wrong.frame_of("cam1") is None
-    finally:
-        wrong.stop()
+            state = _wait("the wrong password said", refused)
+            assert "cannot be opened" in state.text and "media_password" in state.text
+            assert wrong.frame_of("cam1") is None
+        finally:
+            wrong.stop()
+    finally:  # the console and the engine stop whatever failed above
         console.stop()
         _stop(engine)

@@ -146,7 +146,7 @@ def test_an_attached_console_hears_the_engines_and_tells_the_other_consoles(
         # Heard from an engine not yet known to run: the engines are read again at once,
         # not at the next heartbeat (5 s).
         deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline and a.follower.engines_running() != ("server-a",):
+        while time.monotonic() < deadline and a.shared.follower.engines_running() != ("server-a",):
             time.sleep(0.05)
         health = {r.subsystem: r for r in a.health()}
         assert health["cluster"].state is HealthState.OK, health["cluster"]
@@ -158,9 +158,9 @@ def test_an_attached_console_hears_the_engines_and_tells_the_other_consoles(
         # while console b acknowledges the alert: when a is back, it is told.
         _let_in(pg_url, False)
         try:
-            _cut_off(pg_url, a.follower.sender)
+            _cut_off(pg_url, a.shared.follower.sender)
             deadline = time.monotonic() + 10
-            while a.follower.connected and time.monotonic() < deadline:
+            while a.shared.follower.connected and time.monotonic() < deadline:
                 time.sleep(0.05)
             away = {r.subsystem: r for r in a.health()}["cluster"]
             assert away.state is HealthState.DOWN and "database away" in away.detail

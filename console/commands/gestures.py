@@ -124,7 +124,7 @@ def run(args: argparse.Namespace, db_url: str) -> int:
         if args.gestures_command == "teach":
             taken = None if args.replace else GestureNamed(args.name).run(store)
             if taken is not None:  # before minutes of pose reading, not after
-                raise name_taken(taken.name)
+                raise name_taken(taken)
             teach = _teach_command(args, now)  # poses first: nothing is written on failure
             with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
                 view = writer.execute(teach)

@@ -424,16 +424,16 @@ def name_taken(existing: str) -> GestureError:
 
 @dataclass(frozen=True, slots=True)
 class GestureNamed:
-    """The taught gesture called ``name`` (case-insensitively), or None. Runs on a query
-    worker; lets teaching refuse a taken name before reading any pose (the store command
-    checks again when it writes)."""
+    """The stored name of the gesture taught as ``name`` (case-insensitively), or None.
+    Runs on a query worker; lets teaching refuse a taken name before reading any pose (the
+    store command checks again when it writes)."""
 
     name: str
 
-    def run(self, store: Store) -> GestureView | None:
+    def run(self, store: Store) -> str | None:
         with store.sessions() as session:
             row = _find(session, check_gesture_name(self.name))
-            return None if row is None else _view(session, row)
+            return None if row is None else row.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -144,14 +145,26 @@ class Subscriber:
             CallbackAPIVersion.VERSION2, client_id=f"test-{user}-{next(_CLIENT_NUMBERS)}"
         )
         self._client.username_pw_set(user, PASSWORDS[user])
-        self._client.on_connect = lambda c, *_a: (
-            c.subscribe([(t, 1) for t in topics]) if topics else None
-        )
+        ready = threading.Event()  # connected, and the broker has the subscriptions
+
+        def connected(client: paho.Client, *_args: Any) -> None:
+            if topics:
+                client.subscribe([(t, 1) for t in topics])
+            else:
+                ready.set()
+
+        self._client.on_connect = connected
+        self._client.on_subscribe = lambda *_a: ready.set()
         self._client.on_message = self._on_message
         if broker.tls:
             self._client.tls_set(ca_certs=str(broker.ca_file))
         self._client.connect("127.0.0.1", broker.port, 30)
         self._client.loop_start()
+        # Not before: what it publishes at once (a flood's first commands) would reach the
+        # broker ahead of its SUBSCRIBE, and the answers to them would go to nobody.
+        if not ready.wait(WAIT_S):
+            self.close()
+            raise AssertionError(f"{user} was not connected and subscribed within {WAIT_S} s")
 
     def _on_message(self, _client: Any, _userdata: Any, message: paho.MQTTMessage) -> None:
         self.times.append(time.time())

@@ -107,6 +107,7 @@ def _main(argv: list[str] | None, clock: Clock) -> int:
         )
         return exit_codes.USAGE
     db_url = args.attach or args.db or default_db_url()
+    args.clock = clock  # what a command waits on (its --duration, an answer): a test's
     try:
         read_typed_times(args)  # a time typed without an offset is the site's wall clock
         subcommand = chosen(args)

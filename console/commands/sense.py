@@ -324,9 +324,6 @@ def _pairing_seconds_problem(flag: str, seconds: float) -> str:
 
 def _pair(args: argparse.Namespace, db_url: str) -> int:
     """Store a pairing request and wait for a running node server of the room to answer."""
-    import time
-
-    from engine.clock import REAL_CLOCK
     from engine.sensing.nodes.pairing import ANSWER_WAIT_S
     from engine.sensing.records import RequestNodePairing, pairing_request
     from engine.store import Store
@@ -338,19 +335,20 @@ def _pair(args: argparse.Namespace, db_url: str) -> int:
         print(f"{command}: {problem}", file=sys.stderr)
         return exit_codes.USAGE
     room = printable(args.room)
+    clock = args.clock
     store = Store(db_url)
     try:
-        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+        with StoreWriter.running(store, clock=clock) as writer:
             seq = writer.execute(
                 RequestNodePairing(
-                    room=args.room, seconds=args.seconds, at=REAL_CLOCK.now(), actor=args.caller
+                    room=args.room, seconds=args.seconds, at=clock.now(), actor=args.caller
                 )
             )
         # A running engine looks every second; give it the freshness window and one look.
-        deadline = time.monotonic() + ANSWER_WAIT_S
+        deadline = clock.monotonic() + ANSWER_WAIT_S
         answers: tuple[dict[str, Any], ...] = ()
-        while not answers and time.monotonic() < deadline:
-            time.sleep(0.2)
+        while not answers and clock.monotonic() < deadline:
+            clock.sleep(0.2)
             request = pairing_request(store, args.room)
             if request is None or request.seq != seq:
                 break  # a newer request replaced ours: its command reports for it
@@ -374,7 +372,6 @@ def _pair(args: argparse.Namespace, db_url: str) -> int:
 
 def _serve(args: argparse.Namespace, db_url: str) -> int:
     from engine.access import PermissionDeniedError
-    from engine.clock import REAL_CLOCK
     from engine.secrets import SecretError, read_secret
     from engine.sensing.nodes.pairing import PairingDesk
     from engine.sensing.nodes.server import NodeServer, NodeServerError
@@ -409,10 +406,11 @@ def _serve(args: argparse.Namespace, db_url: str) -> int:
         reason = detail.get("reason")
         print(f"{kind} {mac}{': ' + printable(str(reason)) if reason else ''}", file=sys.stderr)
 
+    clock = args.clock
     tokens = NodeTokenBook()
     server = NodeServer(
         tokens=tokens,
-        clock=REAL_CLOCK,
+        clock=clock,
         on_frame=lambda _frame, _arrival: None,  # counted by the server; fusion comes later
         on_node_event=on_node_event,
         host=args.host,
@@ -420,9 +418,9 @@ def _serve(args: argparse.Namespace, db_url: str) -> int:
     )
     store = Store(db_url)
     try:
-        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+        with StoreWriter.running(store, clock=clock) as writer:
             # The stored tokens are read before the first node can say hello.
-            tokens.attach(StoredTokens(store, writer, REAL_CLOCK, room))
+            tokens.attach(StoredTokens(store, writer, clock, room))
             if site_macs:
                 try:  # an install of old: its nodes' derived tokens (engine.sensing.nodes.tokens)
                     secret = read_secret("node_install_secret").reveal().encode("utf-8")
@@ -439,7 +437,7 @@ def _serve(args: argparse.Namespace, db_url: str) -> int:
                 try:  # the writer checks the caller (the nodes permission) and audits
                     writer.execute(
                         OpenNodePairing(
-                            room=room, seconds=args.pair, at=REAL_CLOCK.now(), actor=args.caller
+                            room=room, seconds=args.pair, at=clock.now(), actor=args.caller
                         )
                     )
                 except PermissionDeniedError as exc:  # the writer has audited the refusal
@@ -451,14 +449,14 @@ def _serve(args: argparse.Namespace, db_url: str) -> int:
                     server.stop()
                     raise
                 server.open_pairing(args.pair)
-            desk = PairingDesk(server, room=room, store=store, writer=writer, clock=REAL_CLOCK)
+            desk = PairingDesk(server, room=room, store=store, writer=writer, clock=clock)
             desk.start()  # `watchfloor sense pair` reaches this server through the store
             print(f"listening on {args.host}:{server.port} (/ws/node)", file=sys.stderr, flush=True)
             if args.pair is not None:
                 print(f"pairing open for {args.pair:g} s", file=sys.stderr, flush=True)
             try:
                 with stop_on_signals() as stop:
-                    stop.wait(args.duration)
+                    clock.wait(stop, args.duration)
             finally:
                 desk.stop()
                 nodes = server.nodes()

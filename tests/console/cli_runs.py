@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from console.cli import main
+from engine.clock import REAL_CLOCK, Clock
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,13 @@ def watchfloor(
     env: Mapping[str, str] | None = None,
     stdin: str = "",
     beside: Callable[[Callable[[], str]], object] | None = None,
+    clock: Clock = REAL_CLOCK,
 ) -> Ran:
     """``watchfloor ARGS`` run by :func:`console.cli.main` in this process. ``beside``, if
     given, runs in a thread while the command runs (a client of a server the command runs),
     given a function that returns what the command has written to stderr so far; what it
-    raises is raised here once the command has returned."""
+    raises is raised here once the command has returned. ``clock`` is what the command waits
+    on (its ``--duration``): a :class:`~engine.clock.SimulatedClock` the test moves on."""
     out, err = io.StringIO(), io.StringIO()
     failures: list[BaseException] = []
 
@@ -66,7 +69,7 @@ def watchfloor(
         try:
             if beside is not None:
                 client.start()
-            code = main(list(args))
+            code = main(list(args), clock=clock)
         except SystemExit as exc:  # argparse: a usage error (2) or --help (0)
             code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
         finally:

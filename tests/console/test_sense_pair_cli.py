@@ -16,14 +16,15 @@ from websockets.sync.client import connect
 from console import exit_codes
 from console.cli import main
 from engine.accounts import create_account
-from engine.clock import REAL_CLOCK
-from engine.sensing.nodes.pairing import PairingDesk
+from engine.clock import REAL_CLOCK, SimulatedClock
+from engine.sensing.nodes.pairing import ANSWER_WAIT_S, PairingDesk
 from engine.sensing.nodes.server import NOT_PROVISIONED, NodeServer
 from engine.sensing.nodes.tokens import NodeTokenBook, stored_node_tokens, token_sha256
 from engine.store import Store
 from engine.store.audit import AuditListRequest
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN
+from tests.clocks import ClockDriver
 from tests.console.cli_runs import wait_for_line, watchfloor
 
 SECRET = "c0ffee" * 10
@@ -50,6 +51,8 @@ def provision(port: int) -> tuple[int, dict[str, str]]:
 def test_serve_pair_provisions_a_node_that_was_never_given_a_token(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 's.db'}"
     serve = ["sense", "serve", "--port", "0", "--duration", "8", "--pair", "60"]
+    # The 8 s run out on the command's clock once the node is in (not in real time).
+    driver = ClockDriver(SimulatedClock(REAL_CLOCK.now()))
 
     def node(stderr: Callable[[], str]) -> None:
         line = wait_for_line(stderr, "(/ws/node)")  # ours, not a log
@@ -68,8 +71,15 @@ def test_serve_pair_provisions_a_node_that_was_never_given_a_token(tmp_path: Pat
             }
             ws.send(json.dumps({**hello, "token": reply["node_token"]}))
             assert json.loads(ws.recv(timeout=10))["type"] == "role"  # accepted
+        driver.start()
 
-    result = watchfloor("--db", db, *serve, env={"WATCHFLOOR_NODE_SECRET": SECRET}, beside=node)
+    try:
+        result = watchfloor(
+            "--db", db, *serve, env={"WATCHFLOOR_NODE_SECRET": SECRET}, beside=node,
+            clock=driver.clock,
+        )  # fmt: skip
+    finally:
+        driver.stop()
     out, err = result.stdout, result.stderr
     assert result.returncode == exit_codes.OK, err
     assert f"{MAC}:" in out
@@ -126,7 +136,14 @@ def test_sense_pair_opens_the_window_of_a_running_server_through_the_store(
 
 
 def test_sense_pair_with_no_engine_says_so(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["--db", db_url, "sense", "pair", "--seconds", "30", "--room", "attic"])
+    """It gives up after its answer wait, measured on its clock: one that moves only as the
+    command sleeps between looks (a simulated clock), so the wait costs no real time."""
+    clock = SimulatedClock(REAL_CLOCK.now())
+    started = clock.monotonic()
+    code = main(
+        ["--db", db_url, "sense", "pair", "--seconds", "30", "--room", "attic"], clock=clock
+    )
+    assert ANSWER_WAIT_S <= clock.monotonic() - started < ANSWER_WAIT_S + 1
     err = capsys.readouterr().err
     assert code == exit_codes.FAILED
     assert "no running engine serves room attic" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sqlite3
@@ -70,9 +71,11 @@ def short_url(url: str) -> str:
     return f"{name} {parsed.database or ''} on {parsed.host or 'localhost'}".replace("  ", " ")
 
 
-def create_db_engine(url: str) -> Engine:
-    """An Engine for ``url``. SQLite gets WAL, ``synchronous=NORMAL``, a busy timeout,
-    foreign keys and real transactions around DDL (so a failed migration leaves nothing)."""
+def create_db_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
+    """An Engine for ``url``. SQLite gets WAL, ``synchronous=NORMAL``, a busy timeout
+    (``busy_timeout_ms``: how long a statement waits for another connection's write lock
+    before "database is locked"), foreign keys and real transactions around DDL (so a failed
+    migration leaves nothing)."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -85,8 +88,10 @@ def create_db_engine(url: str) -> Engine:
             except OSError as exc:
                 raise DatabaseError(f"cannot create folder for database {db_file}: {exc}") from None
             _private_sqlite_files(db_file)
-        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", _configure_sqlite_connection)
+        engine = create_engine(parsed, connect_args={"timeout": busy_timeout_ms / 1000})
+        event.listen(
+            engine, "connect", functools.partial(_configure_sqlite_connection, busy_timeout_ms)
+        )
         event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
     if parsed.drivername == "postgresql":  # psycopg (3) is the driver Watchfloor ships
@@ -170,13 +175,15 @@ def _connect_args(parsed: Any) -> dict[str, Any]:
     return {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
 
 
-def _configure_sqlite_connection(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+def _configure_sqlite_connection(
+    busy_timeout_ms: int, dbapi_connection: sqlite3.Connection, _record: Any
+) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself, so DDL is transactional too.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -272,9 +279,13 @@ class Store:
     Sessions are per thread: the store writer has its own, readers make theirs.
     """
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(
+        self, url: str, *, migrate: bool = True, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+    ) -> None:
+        """``busy_timeout_ms``: on SQLite, how long a statement waits for another
+        connection's write lock before it fails (and the store writer tries again)."""
         self.url = url
-        self.engine = create_db_engine(url)
+        self.engine = create_db_engine(url, busy_timeout_ms=busy_timeout_ms)
         try:
             with self.engine.connect() as connection:
                 inspect(connection).get_table_names()

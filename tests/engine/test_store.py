@@ -318,8 +318,8 @@ def test_an_upgrade_waits_for_another_process_write_lock(
 
     release = ReleaseWhenWaiting()
     logging.getLogger("engine.store.database").addHandler(release)
-    try:
-        store = Store(f"sqlite:///{path}")
+    try:  # its first attempt fails after the busy timeout (here 0.3 s; 5 s by default)
+        store = Store(f"sqlite:///{path}", busy_timeout_ms=300)
     finally:
         logging.getLogger("engine.store.database").removeHandler(release)
         holder.close()

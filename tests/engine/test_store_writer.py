@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,23 +55,44 @@ def _count(store: Store, model: type) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def _hold_sqlite_write_lock(path: Path, seconds: float, locked: threading.Event) -> None:
-    connection = sqlite3.connect(path, timeout=30, isolation_level=None)
-    connection.execute("BEGIN IMMEDIATE")
-    locked.set()
-    time.sleep(seconds)  # another process holding the lock: real time is the point here
-    connection.execute("COMMIT")
-    connection.close()
+class WriteLock:
+    """Another connection holding the database's write lock from :meth:`take` until
+    :meth:`release` (the test releases it once it has seen what it waited for)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._locked = threading.Event()
+        self._release = threading.Event()
+        self._thread = threading.Thread(target=self._hold, name="write-lock-holder")
+
+    def _hold(self) -> None:
+        connection = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            self._locked.set()
+            self._release.wait(60)  # a fail-safe: the test releases it
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+
+    def take(self) -> WriteLock:
+        self._thread.start()
+        assert self._locked.wait(10)
+        return self
+
+    def release(self) -> None:
+        self._release.set()
+        self._thread.join()
 
 
-def _lock_while_running(path: Path, seconds: float) -> threading.Thread:
-    """Another connection takes the write lock and keeps it ``seconds``; returns once it
-    holds it (join the thread to wait for its release)."""
-    locked = threading.Event()
-    holder = threading.Thread(target=_hold_sqlite_write_lock, args=(path, seconds, locked))
-    holder.start()
-    assert locked.wait(10)
-    return holder
+BUSY_MS = 300  # the stores' busy timeout here (5 s by default): a failed attempt comes soon
+
+
+def _until(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s  # a fail-safe, not a timing the test relies on
+    while not condition():
+        assert time.monotonic() < deadline, "not within the fail-safe"
+        time.sleep(0.01)
 
 
 @pytest.mark.slow
@@ -80,7 +102,7 @@ def test_events_written_while_another_connection_holds_the_lock_are_all_kept(
     """Before: the writer dropped the whole batch on "database is locked" (12 of 43 events
     lost during a 14 s lock). Now it retries in order until the lock goes away."""
     db = tmp_path / "locked.db"
-    store = Store(f"sqlite:///{db}")
+    store = Store(f"sqlite:///{db}", busy_timeout_ms=BUSY_MS)
     store.engine.dispose()
     ids = sync_site(store, load_site(DEMO_SITE), SimulatedClock(T0))
     bus = EventBus()
@@ -88,11 +110,12 @@ def test_events_written_while_another_connection_holds_the_lock_are_all_kept(
     writer.register_cameras(ids.site_id, ids.cameras)
     writer.attach(bus)
     writer.start()
-    # Longer than SQLite's 5 s busy timeout, so at least one attempt fails and is retried.
-    holder = _lock_while_running(db, 6.5)
+    # Held until an attempt has outwaited the busy timeout, failed and been tried again.
+    holder = WriteLock(db).take()
     for i in range(43):
         bus.publish(_status(i))
-    holder.join()
+    _until(lambda: writer.health().retried >= 2)
+    holder.release()
     assert writer.flush(30)
     writer.stop()
     health = writer.health()
@@ -108,16 +131,16 @@ def test_a_full_queue_spills_to_the_journal_and_everything_is_written_back_in_or
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "spill.db"
-    store = Store(f"sqlite:///{db}")
+    store = Store(f"sqlite:///{db}", busy_timeout_ms=BUSY_MS)
     journal = tmp_path / "journal"
     writer = StoreWriter(store, journal_dir=journal, queue_max=5, batch_max=4)
     writer.start()
-    holder = _lock_while_running(db, 6.0)
+    holder = WriteLock(db).take()
     for i in range(60):
         writer.post(_insert(i))
     assert writer.health().spilled >= 50  # memory held 5 at most; the rest went to disk
     assert list(journal.glob("writer-*.jsonl"))
-    holder.join()
+    holder.release()
     assert writer.flush(60)
     writer.stop()
     with store.sessions() as session:

@@ -180,7 +180,12 @@ def _gate(args: argparse.Namespace, store: Any, command: str) -> Any:
 
 
 def _list(args: argparse.Namespace, store: Any, command: str) -> int:
-    from engine.alerts.filtering import MAX_PAGE, AlertCountRequest, AlertListRequest
+    from engine.alerts.filtering import (
+        MAX_PAGE,
+        AlertCountRequest,
+        AlertListRequest,
+        hidden_text,
+    )
 
     if args.alerts_command == "list":
         if not 1 <= args.limit <= MAX_PAGE:
@@ -199,13 +204,14 @@ def _list(args: argparse.Namespace, store: Any, command: str) -> int:
     # --date is the site's calendar day, with or without --json (whose times stay UTC).
     zone = site_time(args)
     if args.alerts_command == "count":
-        shown, hidden = AlertCountRequest(
+        shown, hidden, snoozed = AlertCountRequest(
             gate=gate, day=args.date, open_only=args.open, site_time=zone
         ).run(store)
         if args.json:
-            print(json.dumps({"count": shown, "hidden": hidden, "filter": gate.describe()}))
+            counted = {"count": shown, "hidden": hidden, "snoozed": snoozed}
+            print(json.dumps({**counted, "filter": gate.describe()}))
         else:
-            print(f"{shown} alerts ({hidden} hidden by the low-risk filter)")
+            print(f"{shown} alerts ({hidden_text(hidden, snoozed)})")
         return exit_codes.OK
     page = AlertListRequest(
         gate=gate,

@@ -315,14 +315,16 @@ class AlertListRequest:
 
 @dataclass(frozen=True, slots=True)
 class AlertPage:
-    """One page: ``rows``; with counts, ``shown`` (alerts in the view that pass) and
-    ``hidden`` (alerts in the view the filter hides); ``gate`` as applied."""
+    """One page: ``rows``; with counts, ``shown`` (alerts in the view that pass), ``hidden``
+    (alerts in the view the low-risk filter hides) and ``snoozed`` (alerts the filter passes
+    but a snooze of their camera hides); ``gate`` as applied."""
 
     rows: tuple[AlertRow, ...]
     gate: RiskGate
     offset: int
     shown: int | None = None
     hidden: int | None = None
+    snoozed: int | None = None
 
 
 def _scope(request: AlertListRequest) -> list[ColumnElement[bool]]:
@@ -356,7 +358,8 @@ def list_page(session: Session, request: AlertListRequest) -> AlertPage:
     LIMIT and OFFSET or the cursor) and joins each to its passing sequences; the person and
     delivery counts are computed for the page's rows only, not for the rows OFFSET skips."""
     cameras = camera_keys(session)
-    condition = shown_condition(request.gate.condition(session, cameras))
+    gate = request.gate.condition(session, cameras)
+    condition = shown_condition(gate)
     where = [*_scope(request), _passing(condition)]
     if request.before is not None:
         at, alert_id = request.before
@@ -388,47 +391,52 @@ def list_page(session: Session, request: AlertListRequest) -> AlertPage:
         )
     )
     rows = _rows(session.execute(stmt).all(), request.gate, cameras)
-    shown = hidden = None
-    if request.with_counts:
-        shown, total = count_in(session, request, condition)
-        hidden = total - shown
-    return AlertPage(tuple(rows), request.gate, request.offset, shown, hidden)
+    counts = count_in(session, request, gate) if request.with_counts else None
+    if counts is None:
+        return AlertPage(tuple(rows), request.gate, request.offset)
+    return AlertPage(tuple(rows), request.gate, request.offset, *counts)
 
 
 def count_in(
-    session: Session, request: AlertListRequest, condition: ColumnElement[bool] | None
-) -> tuple[int, int]:
-    """(alerts in the request's view that pass, all alerts in its view)."""
+    session: Session, request: AlertListRequest, gate: ColumnElement[bool] | None
+) -> tuple[int, int, int]:
+    """The request's view counted: (alerts shown, alerts the low-risk ``gate`` hides, alerts
+    it passes that a snooze hides). An alert passes when one of its sequences does."""
     scope = _scope(request)
-    total = int(
-        session.scalar(select(func.count()).select_from(Alert).where(*scope, _passing(None))) or 0
-    )
-    if condition is None:
-        return total, total
-    shown = session.scalar(
-        select(func.count()).select_from(Alert).where(*scope, _passing(condition))
-    )
-    return int(shown or 0), int(total)
+
+    def passing(condition: ColumnElement[bool] | None) -> int:
+        counted = select(func.count()).select_from(Alert).where(*scope, _passing(condition))
+        return int(session.scalar(counted) or 0)
+
+    total = passing(None)
+    gated = total if gate is None else passing(gate)
+    shown = passing(shown_condition(gate))
+    return shown, total - gated, gated - shown
+
+
+def hidden_text(hidden: int, snoozed: int) -> str:
+    """What hid a view's other alerts: "3 hidden by the low-risk filter", and ", 2 snoozed"
+    when a snooze of their camera hid some (the filter did not)."""
+    text = f"{hidden} hidden by the low-risk filter"
+    return f"{text}, {snoozed} snoozed" if snoozed else text
 
 
 @dataclass(frozen=True, slots=True)
 class AlertCountRequest:
     """How many alerts :class:`AlertListRequest` with the same view would list in all:
-    (shown, hidden)."""
+    (shown, hidden by the low-risk filter, snoozed)."""
 
     gate: RiskGate = field(default_factory=RiskGate)
     day: date | None = None
     open_only: bool = False
     site_time: SiteTime = UTC_TIME
 
-    def run(self, store: Store) -> tuple[int, int]:
+    def run(self, store: Store) -> tuple[int, int, int]:
         listing = AlertListRequest(
             gate=self.gate, day=self.day, open_only=self.open_only, site_time=self.site_time
         )
         with store.sessions() as session:
-            condition = shown_condition(self.gate.condition(session))
-            shown, total = count_in(session, listing, condition)
-        return shown, total - shown
+            return count_in(session, listing, self.gate.condition(session))
 
 
 _DELIVERED = (

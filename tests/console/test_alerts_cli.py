@@ -127,7 +127,7 @@ def test_a_past_day_is_filtered_by_that_days_classes_with_exact_pages_and_counts
     assert listed == passing  # newest first; 0.30, 0.59 and 0.2 hidden
     assert main([*args, "alerts", "count", *day, "--json"]) == 0
     counted = json.loads(capsys.readouterr().out)
-    assert (counted["count"], counted["hidden"]) == (len(listed), 3)
+    assert (counted["count"], counted["hidden"], counted["snoozed"]) == (len(listed), 3, 0)
     # A page of three on a low day holds three passing alerts; the next page the rest.
     assert main([*args, "alerts", "list", *day, "--limit", "3", "--json"]) == 0
     assert [a["alert"] for a in json.loads(capsys.readouterr().out)] == passing[:3]

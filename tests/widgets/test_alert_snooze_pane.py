@@ -201,3 +201,15 @@ def test_the_lengths_offered_read_as_people_say_them() -> None:
         "8 hours",
         "24 hours",
     ]
+
+
+def test_the_alert_lists_filter_line_tells_snoozed_alerts_from_low_risk_ones() -> None:
+    """Before: an alert a snooze hid was counted as "hidden by the low-risk filter"."""
+    from engine.alerts.filtering import RiskGate
+    from widgets.alert_list.view import filter_summary
+
+    gate = RiskGate(None, None, "no risk classes")
+    assert filter_summary(gate, 4, 2, 3).endswith(
+        " — 4 shown · 2 hidden by the low-risk filter · 3 snoozed"
+    )
+    assert filter_summary(gate, 4, 2, 0).endswith(" — 4 shown · 2 hidden by the low-risk filter")

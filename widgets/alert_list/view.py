@@ -164,14 +164,19 @@ def is_fail_open(gate: RiskGate) -> bool:
     return gate.classes is None and gate.override is None
 
 
-def filter_summary(gate: RiskGate, shown: int | None, hidden: int | None) -> str:
-    """The filter line: what decides the list and how many alerts it hid."""
+def filter_summary(
+    gate: RiskGate, shown: int | None, hidden: int | None, snoozed: int | None = None
+) -> str:
+    """The filter line: what decides the list, how many alerts it hid, and how many a
+    snooze of their camera hid (told only when some are)."""
     described = gate.describe()
     if is_fail_open(gate) and NOTHING_HIDDEN_TEXT not in described.lower():
         described = f"{described}: {NOTHING_HIDDEN_TEXT}" if described else NOTHING_HIDDEN_TEXT
     text = f"Filter: {printable(described)}"
     if shown is not None and hidden is not None:
         text += f" — {shown} shown · {hidden} hidden by the low-risk filter"
+        if snoozed:
+            text += f" · {snoozed} snoozed"
     return text
 
 
@@ -522,6 +527,7 @@ class AlertListPane(QWidget):
         self._gate: RiskGate | None = None
         self._shown: int | None = None
         self._hidden: int | None = None
+        self._snoozed: int | None = None
         self._acknowledge_allowed = True
         self._ack_why_not = ACK_NOT_ALLOWED_TEXT
         self._label_allowed = True
@@ -924,7 +930,7 @@ class AlertListPane(QWidget):
                 self._rows_view = None
                 self._has_more = False
                 self._gate = None
-                self._shown = self._hidden = None
+                self._shown = self._hidden = self._snoozed = None
                 self._show_sequences(None)
             self._update_filter_text()
             self._update_status()
@@ -957,7 +963,7 @@ class AlertListPane(QWidget):
         if ask.mode is not _Mode.APPEND:
             self._gate = page.gate
             if ask.mode is _Mode.REPLACE:
-                self._shown = self._hidden = None
+                self._shown = self._hidden = self._snoozed = None
             self._submit_counts(ask.view)
         self._restore_selection(*keep)
         self._update_filter_text()
@@ -1079,7 +1085,7 @@ class AlertListPane(QWidget):
             self._show_error(f"could not count the alerts: {printable(str(result.error))}")
             return
         page = result.value.page
-        self._shown, self._hidden = page.shown, page.hidden
+        self._shown, self._hidden, self._snoozed = page.shown, page.hidden, page.snoozed
         self._update_filter_text()
         self._update_status()
         self.sig_counts_loaded.emit(page.shown or 0, page.hidden or 0)
@@ -1178,7 +1184,7 @@ class AlertListPane(QWidget):
             self.filter_label.setText("")
             self.filter_label.setStyleSheet("")
             return
-        self.filter_label.setText(filter_summary(gate, self._shown, self._hidden))
+        self.filter_label.setText(filter_summary(gate, self._shown, self._hidden, self._snoozed))
         self.filter_label.setStyleSheet(_FAIL_OPEN_STYLE if is_fail_open(gate) else "")
         self.filter_label.setToolTip(
             "No risk classes are known for this view, so the low-risk filter is off"

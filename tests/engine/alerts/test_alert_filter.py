@@ -167,7 +167,7 @@ def test_thresholds_are_inclusive_and_unknowns_are_kept(
     shown = set(listed(store, RiskGate(LOW_DAY)))
     hidden = {ids["gate 0.4499"], ids["yard 0.5999"]}
     assert shown == set(ids.values()) - hidden
-    assert AlertCountRequest(gate=RiskGate(LOW_DAY)).run(store) == (len(shown), 2)
+    assert AlertCountRequest(gate=RiskGate(LOW_DAY)).run(store) == (len(shown), 2, 0)
     # The same decision in Python, for notifications.
     assert passes(0.45, "low") and not passes(0.4499, "low")
     assert passes(0.60, "very_low") and not passes(0.5999, "very_low")

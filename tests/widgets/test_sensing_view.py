@@ -610,7 +610,7 @@ def test_the_pane_routes_snapshots_explanations_and_clicks(qtbot: QtBot) -> None
     pane.set_snapshot(snapshot(simulated=True, pairing_open_s=87.2))
     assert pane.view.snapshot is not None and pane.view.banner.isVisible()
     status = pane.status_label.text()
-    assert "fusion tick 3.4 ms" in status and "2 blobs" in status
+    assert "room worked out in 3.4 ms" in status and "fusion" not in status and "2 blobs" in status
     assert "3/4 nodes online" in status and "simulated" in status
     assert pane.pairing_label.text() == "Pairing open: 88 s left"
     assert pane.node_table.health_model.rowCount() == 4

@@ -1611,7 +1611,7 @@ class SensingPane(QWidget):
         self.room_label = QLabel("Room")
         self.room_label.setBuddy(self.room_combo)
         self.room_combo.setToolTip("Which sensing room the view, the blobs and the nodes show")
-        self.status_label = QLabel("waiting for the first fusion tick…")
+        self.status_label = QLabel("waiting for the first picture of the room…")
         self.status_label.setWordWrap(True)
         self.pairing_button = QPushButton(f"Open pairing for {PAIRING_SECONDS} s")
         self.pairing_button.setToolTip(
@@ -1890,7 +1890,7 @@ class SensingPane(QWidget):
         online = sum(n.online for n in snapshot.nodes)
         blobs = len(snapshot.blobs)
         parts = [
-            f"fusion tick {snapshot.tick_ms:.1f} ms",
+            f"room worked out in {snapshot.tick_ms:.1f} ms",
             counted(blobs, "blob"),
             f"{online}/{len(snapshot.nodes)} nodes online",
         ]
@@ -2004,7 +2004,7 @@ class SensingPane(QWidget):
             self.blob_table.clear()
             self.node_table.set_nodes(())
             self.degraded_label.hide()
-            self.status_label.setText("waiting for the first fusion tick…")
+            self.status_label.setText("waiting for the first picture of the room…")
         self.sig_room_selected.emit(room_id)
 
 

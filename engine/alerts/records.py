@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, GuardedCommand, Permission
+from engine.alerts.snoozes import snoozed_sequence
 from engine.store.alert_models import Alert, AlertDelivery, AlertSequence
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
@@ -273,11 +274,21 @@ class RecordDelivery(StoreCommand):
         )
 
 
-def list_alerts(store: Store, *, open_only: bool = False, limit: int = 100) -> list[AlertView]:
-    """The newest alerts first (only unacknowledged ones with ``open_only``)."""
+def list_alerts(
+    store: Store, *, open_only: bool = False, limit: int = 100, awake_only: bool = False
+) -> list[AlertView]:
+    """The newest alerts first (only unacknowledged ones with ``open_only``; with
+    ``awake_only`` not those a snooze keeps quiet: every sequence of theirs snoozed, as the
+    alert service never notified them)."""
     stmt = select(Alert).order_by(Alert.raised_at.desc(), Alert.id.desc()).limit(limit)
     if open_only:
         stmt = stmt.where(Alert.acknowledged_at.is_(None))
+    if awake_only:
+        of_alert = AlertSequence.alert_id == Alert.id
+        stmt = stmt.where(
+            ~exists(select(AlertSequence.id).where(of_alert))
+            | exists(select(AlertSequence.id).where(of_alert, ~snoozed_sequence()))
+        )
     with store.sessions() as session:
         return [alert_view(session, alert) for alert in session.scalars(stmt).all()]
 

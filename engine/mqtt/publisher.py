@@ -894,7 +894,9 @@ class MqttService:
         if self._store is None:
             return
         try:
-            alerts = list_alerts(self._store, open_only=True, limit=OPEN_ALERTS_READ)
+            alerts = list_alerts(
+                self._store, open_only=True, limit=OPEN_ALERTS_READ, awake_only=True
+            )
         except Exception as exc:  # the database away: the open alerts come as they change
             log.warning("MQTT: open alerts not read: %s", exc)
             return

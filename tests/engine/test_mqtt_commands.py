@@ -30,6 +30,7 @@ from engine.accounts import CreateAccount, hash_token, new_service_token
 from engine.alerts import actions as alert_actions
 from engine.alerts.records import AcknowledgeAlert, RaiseAlert, list_alerts
 from engine.alerts.rules import AddRule, ArmRule, RuleSpec, list_rules
+from engine.alerts.sequences import CreateSequence
 from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import load_site
@@ -44,6 +45,7 @@ from engine.store.database import Store
 from engine.store.writer import StoreWriter
 from tests.conftest import write_site
 from tests.mosquitto import PASSWORDS, Broker, Subscriber, mosquitto_installed
+from tests.store_helpers import sync_site
 
 pytestmark = pytest.mark.skipif(not mosquitto_installed(), reason="mosquitto is not installed")
 
@@ -572,3 +574,40 @@ def test_senders_past_the_followed_ones_share_one_ledger() -> None:
     clock.advance(SUMMARY_S)
     assert limits.due() == [] and limits.next_due_in() is None
     assert limits.key("d") == "d"  # a, b and c had nothing pending: forgotten
+
+
+def test_a_starting_engine_does_not_tell_a_snoozed_cameras_alert_as_open(
+    site: Site, tmp_path: Path
+) -> None:
+    """Before: a starting engine read every open alert from the store and published it on
+    ``alerts/open`` (and announced it as new to a broker that had none), a snoozed camera's
+    too, which the running engine had kept quiet: Home Assistant chimed for it after a
+    restart."""
+    cameras = write_site(tmp_path / "site.toml", '[[cameras]]\nid = "gate"\nurl = "a.mp4"\n')
+    site_id = sync_site(site.store, load_site(cameras), site.clock).site_id
+    alert_actions.snooze_camera(site.writer, site_id, site.clock, ADMIN, "gate", 30)
+    quiet = site.writer.execute(
+        CreateSequence(
+            seq_key="g", source="camera:gate", camera="gate", site="Test site",
+            trigger="person", rule_id=None, track_id=1, started_at=site.clock.now(),
+            last_seen_at=site.clock.now(), detections=3, max_conf=0.9, snapshot=None,
+            severity="warning", title="Person at gate",
+        )
+    )  # fmt: skip
+    assert quiet.snoozed_until is not None and quiet.alert is not None
+    assert {a.alert_id for a in list_alerts(site.store, open_only=True)} == {
+        site.alert_id,
+        quiet.alert.alert_id,
+    }
+    topic = f"{BASE}/alerts/open"
+    watcher = Subscriber(site.broker, "homeassistant", [topic, f"{BASE}/alert/#"])
+    service = site.service()
+    service.start()
+    try:
+        told = watcher.wait(lambda: watcher.latest(topic))
+        assert _payload(told) == {"count": 1, "alerts": [site.alert_id]}
+        watcher.wait(lambda: watcher.on(f"{BASE}/alert/{site.alert_id}"))
+        assert watcher.on(f"{BASE}/alert/{quiet.alert.alert_id}") == []
+    finally:
+        service.stop()
+        watcher.close()

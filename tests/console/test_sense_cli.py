@@ -17,13 +17,14 @@ from websockets.sync.client import connect
 from console import exit_codes
 from console.cli import main
 from engine.accounts import create_account
-from engine.clock import REAL_CLOCK
+from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.sensing.nodes.protocol import encode_csi_frame, node_token
 from engine.sensing.nodes.tokens import stored_node_tokens, token_sha256
 from engine.store import Store
 from engine.store.audit import AuditListRequest
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN
+from tests.clocks import ClockDriver
 from tests.console.cli_runs import wait_for_line, watchfloor
 
 SECRET = "c0ffee" * 10
@@ -92,6 +93,9 @@ def test_serve_runs_the_node_server_and_reports_each_node(
     assert main(["--db", db, "sense", "token", NODE, "--rotate"]) == exit_codes.OK
     token = capsys.readouterr().out.strip()  # issued by hand, as for a node flashed by hand
     serve = ["sense", "serve", "--port", "0", "--duration", "6", "--json"]
+    # The 6 s run out on the command's clock once the server has handled the node's last
+    # message (it says the node went offline after its connection's messages), not slept.
+    driver = ClockDriver(SimulatedClock(REAL_CLOCK.now()))
 
     def node(stderr: Callable[[], str]) -> None:
         line = wait_for_line(stderr, "(/ws/node)")  # ours, not a log
@@ -120,8 +124,16 @@ def test_serve_runs_the_node_server_and_reports_each_node(
             )
             ws.send(frame)
             ws.send(frame[:-1])  # one byte short: malformed, counted
+        wait_for_line(stderr, f"node.offline {NODE}")
+        driver.start()
 
-    result = watchfloor("--db", db, *serve, env={"WATCHFLOOR_NODE_SECRET": SECRET}, beside=node)
+    try:
+        result = watchfloor(
+            "--db", db, *serve, env={"WATCHFLOOR_NODE_SECRET": SECRET}, beside=node,
+            clock=driver.clock,
+        )  # fmt: skip
+    finally:
+        driver.stop()
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     (node_report,) = report["nodes"]

@@ -39,8 +39,15 @@ def clock() -> SimulatedClock:
 
 @pytest.fixture
 def writer(store: Store, clock: SimulatedClock) -> Iterator[StoreWriter]:
-    with StoreWriter.running(store, clock=clock) as w:
+    """A writer that commits each command as it comes (``batch_max=1``): the desk files a
+    form's report and waits for it, so a batching writer would spend its real-time flush
+    interval (50 ms) gathering a burst that never comes, once per report."""
+    w = StoreWriter(store, clock=clock, batch_max=1)
+    w.start()
+    try:
         yield w
+    finally:
+        w.stop()
 
 
 @pytest.fixture

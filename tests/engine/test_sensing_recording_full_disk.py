@@ -4,23 +4,140 @@ tests/engine/test_media_full_disk.py does) and a simulated sensing room stores a
 ``recording.failed`` event from the room, raises one "Recording failing in sensing room …:
 disk full" alert, reports the records it could not write (the report's
 ``sensing_recording``, stderr) and exits 6. ``watchfloor sense simulate --record`` into a
-folder that cannot be written does the same."""
+folder that cannot be written does the same.
+
+Each run is stopped as an operator stops it (SIGTERM) once the store holds the room's
+``recording.failed`` event and its alert: what the test needs has happened then, however
+long a busy machine took to start the nodes and fill the disk. A long ``--duration`` is only
+the fail-safe. The recording's first failure keeps its block to retry, so what it still
+holds when it stops is lost and counted."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from console import exit_codes
 from console.cli import main
-from engine.sensing.service import BLOB_HISTORY_S
+from engine.alerts.records import list_alerts
+from engine.store import Store
+from engine.store.models import Event
 from tests.conftest import write_site
-from tests.engine.test_media_full_disk import _stored, engine_on_small_disk
+from tests.engine.test_evidence_full_disk import _namespaces_work
+from tests.engine.test_media_full_disk import _SCRIPT, _stored
 from tests.engine.test_sensing_recording_failures import SIMULATED_ROOM
+from tests.waiting import WAIT_S
 
 DISK_BYTES = 64 * 1024  # a second or two of a simulated room's recording
+FAIL_SAFE_S = 2 * WAIT_S  # --duration: the runs end on SIGTERM before (WAIT_S at the most)
+POLL_S = 0.1  # real seconds between looks at the store
+
+
+def _recording_failed(store: Store, source: str) -> bool:
+    """Whether ``store`` holds a ``recording.failed`` event from ``source`` and a recording
+    alert."""
+    with store.sessions() as session:
+        failed = session.scalars(
+            select(Event.id).where(Event.kind == "recording.failed", Event.source == source)
+        ).first()
+    return failed is not None and any(a.kind == "recording" for a in list_alerts(store))
+
+
+def _stop_once_recording_failed(
+    db_url: str, source: str, stop: Callable[[], None], running: Callable[[], bool]
+) -> threading.Thread:
+    """A started thread that calls ``stop`` once the store holds ``source``'s failed
+    recording and its alert, or after :data:`WAIT_S` (the test then fails on what is
+    missing), unless ``running()`` says the run has already ended."""
+
+    def watch() -> None:
+        store = Store(db_url)
+        try:
+            deadline = time.monotonic() + WAIT_S
+            while running() and not _recording_failed(store, source):
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(POLL_S)
+        finally:
+            store.close()
+        if running():
+            stop()
+
+    thread = threading.Thread(target=watch, name="stop-once-recording-failed", daemon=True)
+    thread.start()
+    return thread
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _engine_on_small_disk_until_recording_failed(
+    tmp_path: Path, db_url: str, site: Path, disk_bytes: int
+) -> tuple[int, dict[str, Any], subprocess.CompletedProcess[str]]:
+    """Run ``watchfloor engine --site SITE`` with its data dir on a fresh tmpfs of
+    ``disk_bytes`` (as tests/engine/test_media_full_disk.py's ``engine_on_small_disk``) and
+    SIGTERM it once the store holds the room's failed recording and its alert: (exit code,
+    the report, the finished process). Skips where no private tmpfs can be mounted."""
+    reason = _namespaces_work(tmp_path)
+    if reason is not None:
+        pytest.skip(reason)
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    data = disk / "data"
+    report_path = tmp_path / "report.json"
+    command = [sys.executable, "-m", "console", "--db", db_url, "engine", "--site", str(site)]
+    command += ["--duration", str(FAIL_SAFE_S), "--report", str(report_path)]
+    process = subprocess.Popen(
+        ["unshare", "-rm", "sh", "-c", _SCRIPT, "sh", str(disk), "", "", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "WATCHFLOOR_DATA_DIR": str(data), "DISK_BYTES": str(disk_bytes)},
+    )
+
+    def stop_engine() -> None:  # the shell runs the engine as its child (unshare execs sh)
+        for pid in _children(process.pid):
+            os.kill(pid, signal.SIGTERM)
+
+    watcher = _stop_once_recording_failed(
+        db_url, "sensing:room", stop_engine, lambda: process.poll() is None
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=240)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        watcher.join()
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    exits = [line for line in stdout.splitlines() if line.startswith("exit=")]
+    assert exits, stdout + stderr
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    return int(exits[-1].removeprefix("exit=")), report, result
 
 
 @pytest.mark.slow
@@ -28,7 +145,9 @@ def test_a_live_engine_whose_sensing_recording_fills_the_disk_says_what_it_lost(
     tmp_path: Path, db_url: str
 ) -> None:
     site = write_site(tmp_path / "site.toml", extra=SIMULATED_ROOM)
-    code, _left, report, result = engine_on_small_disk(tmp_path, db_url, site, 8, DISK_BYTES)
+    code, report, result = _engine_on_small_disk_until_recording_failed(
+        tmp_path, db_url, site, DISK_BYTES
+    )
     assert code == exit_codes.MEDIA_LOST, result.stderr
     recording = report["sensing_recording"]
     # What it kept in memory to retry was still unwritten when it stopped: lost, counted.
@@ -55,16 +174,30 @@ def test_a_live_engine_whose_sensing_recording_fills_the_disk_says_what_it_lost(
 
 @pytest.mark.slow
 def test_sense_simulate_recording_into_a_folder_it_cannot_write_exits_6(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = f"sqlite:///{tmp_path / 's.db'}"
+    db = db_url  # already migrated: the watcher reads it while the command runs
     folder = tmp_path / "recording"
     folder.write_text("not a folder")  # every write fails (EEXIST): a real OS error
     report_file = tmp_path / "report.json"
     argv = ["--db", db, "sense", "simulate", "--nodes", "4", "--walkers", "0"]
-    argv += ["--duration", str(BLOB_HISTORY_S), "--record", str(folder)]
+    argv += ["--duration", str(FAIL_SAFE_S), "--record", str(folder)]
     argv += ["--report", str(report_file)]
-    assert main(argv) == exit_codes.MEDIA_LOST
+    # SIGTERM to this process: the command's handler (installed while it runs) stops it;
+    # around it, one that ignores it, should the command have ended by itself meanwhile.
+    running = threading.Event()
+    running.set()
+    previous = signal.signal(signal.SIGTERM, lambda _number, _frame: None)
+    watcher = _stop_once_recording_failed(
+        db, "sensing:sim", lambda: os.kill(os.getpid(), signal.SIGTERM), running.is_set
+    )
+    try:
+        code = main(argv)
+    finally:
+        running.clear()
+        watcher.join()
+        signal.signal(signal.SIGTERM, previous)
+    assert code == exit_codes.MEDIA_LOST
     err = capsys.readouterr().err
     recording = json.loads(report_file.read_text(encoding="utf-8"))["recording"]
     assert recording["lost_records"] > 0 and recording["bytes_on_disk"] == 0

@@ -14,6 +14,9 @@ Then it reads commands on stdin:
   written to a temp name, renamed, a media row each) and prints ``{"finalised": …,
   "failed": …, "lost": …, "open_descriptors": …}``;
 - ``nodes``: prints ``{"online": [MAC, …]}``, the nodes connected now;
+- ``taken``: prints ``{"port": N, "node_port": M}``: how many connections each server has
+  taken from its kernel queue so far (accepted or refused), for a flood that keeps within
+  the queue (a SYN the kernel drops on a full queue is sent again only a second later);
 - ``stop``: stops the servers and prints ``{"gate": …, "node_gate": …}`` (their figures),
   then exits.
 
@@ -31,6 +34,7 @@ import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from engine.bus import EventBus
 from engine.clock import SimulatedClock
@@ -108,6 +112,8 @@ def main(work: Path, video: Path, limit: int) -> None:
         command, _, argument = line.strip().partition(" ")
         if command == "record":
             _say(_record(writer, clock, root, video, int(argument)))
+        elif command == "taken":
+            _say({"port": _taken(server.gate.figures()), "node_port": _taken(nodes.gate.figures())})
         elif command == "nodes":
             _say({"online": [node.mac for node in nodes.nodes() if node.online]})
         elif command == "stop":
@@ -116,6 +122,11 @@ def main(work: Path, video: Path, limit: int) -> None:
             writer.stop()
             _say({"gate": server.gate.figures(), "node_gate": nodes.gate.figures()})
             return
+
+
+def _taken(figures: dict[str, Any]) -> int:
+    """Connections a gate has taken from its listening socket's queue."""
+    return int(figures["accepted"]) + int(figures["refused_total"])
 
 
 def _record(

@@ -22,6 +22,7 @@ from engine.alerts import actions as alert_actions
 from engine.alerts.records import list_alerts
 from engine.alerts.rules import RuleSpec, list_rules
 from engine.bus import EventBus
+from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.config import SiteConfigError, load_site
 from engine.events import HealthState
 from engine.incidents.records import IncidentView
@@ -33,6 +34,7 @@ from engine.mqtt.topics import Topics
 from engine.runtime import EngineRuntime
 from engine.store.audit_models import AuditEntry
 from engine.store.database import Store
+from tests.clocks import ClockDriver
 from tests.conftest import write_site
 from tests.mosquitto import PASSWORDS, Broker, Subscriber, free_port, mosquitto_installed
 
@@ -236,37 +238,56 @@ def test_alerts_and_commands_over_mqtt_act_as_the_granted_service_account(
         eve.close()
 
 
-def test_a_broker_restart_loses_no_alert_state(engine: EngineRuntime, broker: Broker) -> None:
-    watcher = Subscriber(broker, "homeassistant", [f"{BASE}/#"])
-    try:
-        watcher.wait(
-            lambda: (
-                watcher.latest(f"{BASE}/alerts/open")
-                and _payload(watcher.latest(f"{BASE}/alerts/open"))["count"] == 1
-            ),
-            timeout_s=20,
-        )
-    finally:
-        watcher.close()
-    broker.stop()  # retained messages die with it (no persistence)
-    assert engine.store is not None
-    (alert,) = list_alerts(engine.store, open_only=True)
-    alert_actions.acknowledge_alert(
-        engine.alerts, ADMIN, alert.alert_id, "while the broker was away"
+def test_a_broker_restart_loses_no_alert_state(
+    tmp_path: Path, broker: Broker, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine runs on a simulated clock, run fast (a :class:`ClockDriver`) only until
+    the offline camera's alert is out: it is raised once the camera has been down for
+    ``camera_offline_s`` of engine time, not of real time. The broker's restart and the
+    engine's reconnection to it are real."""
+    monkeypatch.setenv("WATCHFLOOR_MQTT_PASSWORD", PASSWORDS["watchfloor"])
+    clock = SimulatedClock(REAL_CLOCK.now())
+    engine = EngineRuntime(
+        load_site(_site(tmp_path, broker.url)), Store(db_url), analytics=False, clock=clock
     )
-    health = {r.subsystem: r for r in engine.health()}["mqtt"]
-    assert health.state is HealthState.DEGRADED and "reconnecting" in health.detail
-    broker.start()
-    # A subscriber that comes after the restart gets the state as it is now.
-    later = Subscriber(broker, "homeassistant", [f"{BASE}/#"])
+    driver = ClockDriver(clock)
     try:
-        later.wait(lambda: later.latest(f"{BASE}/availability"), timeout_s=40)
-        assert later.latest(f"{BASE}/availability").payload == b"online"
-        later.wait(lambda: later.latest(f"{BASE}/alerts/open"))
-        assert _payload(later.latest(f"{BASE}/alerts/open")) == {"count": 0, "alerts": []}
-        assert later.latest(f"{BASE}/camera/plaza/state") is not None
+        engine.start()
+        watcher = Subscriber(broker, "homeassistant", [f"{BASE}/#"])
+        driver.start()
+        try:
+            watcher.wait(
+                lambda: (
+                    watcher.latest(f"{BASE}/alerts/open")
+                    and _payload(watcher.latest(f"{BASE}/alerts/open"))["count"] == 1
+                ),
+                timeout_s=20,
+            )
+        finally:
+            driver.stop()
+            watcher.close()
+        broker.stop()  # retained messages die with it (no persistence)
+        assert engine.store is not None
+        (alert,) = list_alerts(engine.store, open_only=True)
+        alert_actions.acknowledge_alert(
+            engine.alerts, ADMIN, alert.alert_id, "while the broker was away"
+        )
+        health = {r.subsystem: r for r in engine.health()}["mqtt"]
+        assert health.state is HealthState.DEGRADED and "reconnecting" in health.detail
+        broker.start()
+        # A subscriber that comes after the restart gets the state as it is now.
+        later = Subscriber(broker, "homeassistant", [f"{BASE}/#"])
+        try:
+            later.wait(lambda: later.latest(f"{BASE}/availability"), timeout_s=40)
+            assert later.latest(f"{BASE}/availability").payload == b"online"
+            later.wait(lambda: later.latest(f"{BASE}/alerts/open"))
+            assert _payload(later.latest(f"{BASE}/alerts/open")) == {"count": 0, "alerts": []}
+            assert later.latest(f"{BASE}/camera/plaza/state") is not None
+        finally:
+            later.close()
     finally:
-        later.close()
+        driver.stop()
+        engine.stop()
 
 
 def test_a_stopping_engine_says_offline(

@@ -68,12 +68,22 @@ class EngineTimeDriver:
     clock again (as many blocked waiters as before the move) and every frame the rooms'
     simulated nodes sent has reached their node server. However busy the machine, the
     engine sees the time the nodes were simulated at (no node falls silent for want of CPU),
-    and a simulated room's seconds of calibration pass in a fraction of a real second."""
+    and a simulated room's seconds of calibration pass in a fraction of a real second.
+    ``each_step`` (optional) runs at every instant before time moves on: what a test plays
+    into the engine keeps pace with engine time, not with the test thread.
+    A thread that leaves its wait on the clock for good (its event set) while the engine
+    runs would leave one waiter short: the driver then fails after ``WAIT_S``, it does not
+    move time without it."""
 
-    def __init__(self, clock: SimulatedClock, rooms: Callable[[], list[SensingService]]) -> None:
-        self.clock, self._rooms = clock, rooms
+    def __init__(
+        self,
+        clock: SimulatedClock,
+        rooms: Callable[[], list[SensingService]],
+        each_step: Callable[[], None] | None = None,
+    ) -> None:
+        self.clock, self._rooms, self._each_step = clock, rooms, each_step
         self._stop = threading.Event()
-        self._failure: AssertionError | None = None
+        self._failure: Exception | None = None
         self._thread = threading.Thread(target=self._run, name="engine-time", daemon=True)
 
     def start(self) -> None:
@@ -95,13 +105,15 @@ class EngineTimeDriver:
                 if not self.clock.wait_for_waiters(blocked, WAIT_S):
                     raise AssertionError(f"the engine's {blocked} waiters never waited again")
                 self._delivered()
+                if self._each_step is not None:
+                    self._each_step()
                 due = self.clock.next_deadline_in()
                 blocked = self.clock.waiters()
                 if due is None:  # nobody waits for a time yet: look again shortly
                     self._stop.wait(0.001)
                     continue
                 self.clock.advance(max(due, 0.0))
-        except AssertionError as failure:
+        except Exception as failure:  # said by stop(), in the test's thread
             self._failure = failure
 
     def _delivered(self) -> None:

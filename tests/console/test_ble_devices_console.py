@@ -10,22 +10,27 @@ for the blob's distance, as the nodes' receivers would if the walker carried it.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+import console.host
 from console.backends.devices import BleDevicesBackend, summarise_scan
+from console.host import EngineHost
 from console.layouts import Layout
 from console.main_window import MainWindow
 from engine.access import PermissionDeniedError
-from engine.clock import REAL_CLOCK
+from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.identity import actions as identity_actions
 from engine.identity.ble import DEVICE_HEIGHT_M, PATH_LOSS_EXPONENT, REFERENCE_RSSI_DBM
 from engine.identity.ble_scan import NO_BLUEZ_SOCKET, BleScanStatus, BleSighting
 from engine.identity.devices import RegisterBleDevice, list_ble_devices
 from engine.identity.people import list_people
+from engine.runtime import EngineRuntime
 from engine.sensing.service import SensingService
 from engine.store import Store
 from engine.store.writer import StoreWriter
@@ -33,12 +38,15 @@ from tests.actors import ADMIN, OPERATOR
 from tests.console.conftest import OpenConsole, audit_entries
 from tests.console.test_sensing_console import simulated_site
 from tests.engine.sensing.test_ble_scan import radio
+from tests.engine.test_sensing_rooms_runtime import EngineTimeDriver
 from widgets.ble_devices.view import NOT_ALLOWED_TEXT
 from widgets.sensing.view import BlobColumn
 
 ALICES_PHONE = "AA:BB:CC:00:00:01"
 BOBS_TAG = "AA:BB:CC:00:00:02"
-NAMED_WITHIN_MS = 40_000  # walkers enter after 5 s of calibration; a blob follows within 1–2 s
+# Real time before a test gives up (a fail-safe bound): the engine runs on simulated time,
+# where walkers enter after 5 s of calibration and a blob follows within 1–2 s.
+NAMED_WITHIN_MS = 40_000
 
 
 class NodesHearDevice:
@@ -62,15 +70,64 @@ class NodesHearDevice:
             self._sensing.add_ble_sighting(node.node_id, self._address, round(rssi), snapshot.t_s)
 
 
+class EngineTime:
+    """The console's engine on a :class:`SimulatedClock` (starting now, so what was stored
+    before it opened stays older), moved on by an :class:`EngineTimeDriver` once the window
+    is open: the simulated room's calibration and the device's readings take engine time,
+    not real seconds. ``hear``: the nodes hear that device from then on, once per instant
+    of engine time (:class:`NodesHearDevice`)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        # EngineHost.open builds the runtime on the real clock: hand it a simulated one.
+        monkeypatch.setattr(console.host, "EngineRuntime", self._runtime)
+        self._hearing: list[NodesHearDevice] = []
+        self._driver: EngineTimeDriver | None = None
+
+    def _runtime(self, *args: Any, **kwargs: Any) -> EngineRuntime:
+        self.clock = SimulatedClock(datetime.now(UTC))
+        return EngineRuntime(*args, clock=self.clock, **kwargs)
+
+    def run(self, host: EngineHost) -> None:
+        assert host.runtime.clock is self.clock
+        sensing = host.runtime.sensing
+        self._driver = EngineTimeDriver(
+            self.clock, lambda: list(sensing.services.values()), each_step=self._step
+        )
+        self._driver.start()
+
+    def hear(self, sensing: SensingService, address: str) -> None:
+        self._hearing = [*self._hearing, NodesHearDevice(sensing, address)]
+
+    def _step(self) -> None:
+        for hear in self._hearing:
+            hear()
+
+    def stop(self) -> None:
+        if self._driver is not None:
+            self._driver.stop()
+
+
+@pytest.fixture
+def engine_time(open_console: OpenConsole, monkeypatch: pytest.MonkeyPatch) -> Iterator[EngineTime]:
+    """Asks for ``open_console`` so that time stops before the console's engine does."""
+    time = EngineTime(monkeypatch)
+    yield time
+    time.stop()
+
+
 def wait_until_named(
-    qtbot: QtBot, window: MainWindow, sensing: SensingService, address: str, name: str
+    qtbot: QtBot,
+    window: MainWindow,
+    engine_time: EngineTime,
+    sensing: SensingService,
+    address: str,
+    name: str,
 ) -> None:
     """Play the device's readings until the sensing pane's blob table shows ``name``."""
-    hear = NodesHearDevice(sensing, address)
+    engine_time.hear(sensing, address)
     model = window.panes["sensing"].blob_table.blob_model
 
     def named() -> bool:
-        hear()
         return any(
             model.text(model.row(row), BlobColumn.WHO) == name for row in range(model.rowCount())
         )
@@ -80,9 +137,10 @@ def wait_until_named(
 
 @pytest.mark.slow
 def test_a_device_registered_in_the_pane_names_the_blob_carrying_it(
-    qtbot: QtBot, open_console: OpenConsole, tmp_path: Path
+    qtbot: QtBot, open_console: OpenConsole, engine_time: EngineTime, tmp_path: Path
 ) -> None:
     host, window = open_console(simulated_site(tmp_path))
+    engine_time.run(host)
     assert window.current_layout is Layout.ADMIN
     assert "ble_devices" in window.admin_window.allowed_pages()
     pane = window.panes["ble_devices"]
@@ -113,7 +171,7 @@ def test_a_device_registered_in_the_pane_names_the_blob_carrying_it(
     # reach the snapshot, the blob table and the 3D view's label.
     sensing = host.runtime.sensing.service()
     assert sensing is not None
-    wait_until_named(qtbot, window, sensing, ALICES_PHONE, "Alice")
+    wait_until_named(qtbot, window, engine_time, sensing, ALICES_PHONE, "Alice")
     snapshot = window.panes["sensing"].view.snapshot
     assert snapshot is not None
     blob = next(b for b in snapshot.blobs if b.identity is not None)
@@ -147,7 +205,7 @@ def test_a_device_registered_in_the_pane_names_the_blob_carrying_it(
 
 @pytest.mark.slow
 def test_the_registry_is_loaded_when_sensing_starts_and_only_admins_change_it(
-    qtbot: QtBot, open_console: OpenConsole, tmp_path: Path
+    qtbot: QtBot, open_console: OpenConsole, engine_time: EngineTime, tmp_path: Path
 ) -> None:
     # Registered before the engine starts, e.g. with ``watchfloor ble devices add``.
     store = Store(f"sqlite:///{tmp_path / 'console.db'}")
@@ -167,9 +225,10 @@ def test_the_registry_is_loaded_when_sensing_starts_and_only_admins_change_it(
     host, window = open_console(
         simulated_site(tmp_path), accounts={"ada": "admin", "olga": "operator"}, login="olga"
     )
+    engine_time.run(host)
     sensing = host.runtime.sensing.service()
     assert sensing is not None
-    wait_until_named(qtbot, window, sensing, BOBS_TAG, "Bob")
+    wait_until_named(qtbot, window, engine_time, sensing, BOBS_TAG, "Bob")
 
     # An operator sees the registry (the pane is offered to all) but changes nothing.
     pane = window.panes["ble_devices"]

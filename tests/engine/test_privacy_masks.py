@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.access import Actor
-from engine.clock import REAL_CLOCK
+from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.config import load_site
 from engine.cv import import_cv2
 from engine.data_dirs import data_dir
@@ -44,6 +44,7 @@ from engine.vision.privacy import (
     privacy_masks,
 )
 from tests.actors import ADMIN, OPERATOR
+from tests.clocks import ClockDriver
 from tests.conftest import write_site
 
 # vtest.avi's first frame: a man stands on the grass at about (252-284, 215-308) px.
@@ -348,10 +349,15 @@ def test_a_mask_saved_elsewhere_reaches_a_running_camera_within_seconds(
 ) -> None:
     """``watchfloor cameras mask`` (its own store writer, as here) or a console on another
     engine of a shared site stores a mask the running engine did not set: before, the
-    camera went on showing, recording and analysing the area until the engine restarted."""
+    camera went on showing, recording and analysing the area until the engine restarted.
+    The engine re-reads the stored masks every few seconds of its clock: here a simulated
+    one, run at ten times real time by a :class:`ClockDriver` (a frame's time every 10 ms),
+    so each re-read and the frames after it come without seconds of real waiting."""
     site = load_site(_site(tmp_path, str(vtest_avi), loop=True))
-    runtime = EngineRuntime(site, Store(db_url), analytics=False)
+    clock = SimulatedClock(REAL_CLOCK.now())
+    runtime = EngineRuntime(site, Store(db_url), analytics=False, clock=clock)
     slot = runtime.cameras.sources["lobby"].slot
+    driver = ClockDriver(clock, step_s=0.1)
 
     def next_frame(after: int, masked: bool) -> object:
         return _next_frame(slot, after, masked)
@@ -359,6 +365,7 @@ def test_a_mask_saved_elsewhere_reaches_a_running_camera_within_seconds(
     elsewhere = Store(db_url)
     try:
         runtime.start()
+        driver.start()
         before = next_frame(0, masked=False)
         mask = privacy_mask([STANDING_MAN], VTEST_SIZE)
         with StoreWriter.running(elsewhere, clock=REAL_CLOCK) as writer:
@@ -383,6 +390,7 @@ def test_a_mask_saved_elsewhere_reaches_a_running_camera_within_seconds(
             next_frame(masked.seq, masked=False)  # type: ignore[attr-defined]
             assert runtime.cameras.masks.slots["lobby"].mask is None
     finally:
+        driver.stop()
         runtime.stop()
         elsewhere.close()
         assert runtime.store is not None

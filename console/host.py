@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 
 from console.bridge import QtBridge
+from engine.clock import REAL_CLOCK, Clock
 from engine.config import SiteConfig, load_site
 from engine.data_dirs import config_dir
 from engine.runtime import EngineRuntime
@@ -31,15 +32,18 @@ class EngineHost:
     _shown_before: SiteTime | None = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, site_file: Path, db_url: str, *, attach: bool = False) -> EngineHost:
+    def open(
+        cls, site_file: Path, db_url: str, *, attach: bool = False, clock: Clock = REAL_CLOCK
+    ) -> EngineHost:
         """Load and validate the site, open and migrate the store, then start the engine
-        (``attach``: follow the site's engines instead, see :mod:`engine.cluster.live`).
+        (``attach``: follow the site's engines instead, see :mod:`engine.cluster.live`) on
+        ``clock`` (a test's simulated one; the real clock otherwise).
         Raises SiteConfigError or DatabaseError before anything has started; attaching,
         ValueError (not PostgreSQL) or NotAttachableError (no engine ran the site)."""
         site = load_site(site_file)
         store = Store(db_url)
         try:
-            runtime = EngineRuntime(site, store, attach=attach, analytics=not attach)
+            runtime = EngineRuntime(site, store, attach=attach, analytics=not attach, clock=clock)
         except ValueError:
             store.close()
             raise

@@ -1,6 +1,7 @@
 """Clocks for tests: a real clock whose wall time a test can hold still for a moment
-(:class:`HoldableClock`), and a simulated one a test lets run fast once it is ready
-(:class:`ClockDriver`).
+(:class:`HoldableClock`), a simulated one a test lets run fast once it is ready
+(:class:`ClockDriver`), and a whole engine with simulated rooms run on a simulated clock as
+fast as it goes, never ahead of its threads or its nodes (:class:`EngineTimeDriver`).
 
 For console tests whose subject is a deadline measured on the wall clock (a login delay):
 holding ``now()`` makes "before the deadline" true however long a loaded machine takes to
@@ -10,9 +11,15 @@ deliver the next attempt, while the engine's threads, waits and monotonic time s
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime
 
 from engine.clock import REAL_CLOCK, SimulatedClock
+from engine.sensing.service import SensingService
+from engine.sim.nodes import NodeSimulation
+from engine.sim.room import RoomSimulation
+from tests.waiting import WAIT_S
 
 
 class HoldableClock:
@@ -71,3 +78,70 @@ class ClockDriver:
     def _run(self) -> None:
         while not self._stop.wait(self._every_s):
             self.clock.advance(self._step_s)
+
+
+class EngineTimeDriver:
+    """Runs a whole engine on a :class:`SimulatedClock` as fast as it goes, never ahead of
+    it: from :meth:`start` to :meth:`stop` it moves time to the earliest deadline anyone waits
+    for, but first waits (real time, bounded) until every thread that time woke waits on the
+    clock again (as many blocked waiters as before the move) and every frame the rooms'
+    simulated nodes sent has reached their node server. However busy the machine, the
+    engine sees the time the nodes were simulated at (no node falls silent for want of CPU),
+    and a simulated room's seconds of calibration pass in a fraction of a real second.
+    ``each_step`` (optional) runs at every instant before time moves on: what a test plays
+    into the engine keeps pace with engine time, not with the test thread.
+    A thread that leaves its wait on the clock for good (its event set) while the engine
+    runs would leave one waiter short: the driver then fails after ``WAIT_S``, it does not
+    move time without it."""
+
+    def __init__(
+        self,
+        clock: SimulatedClock,
+        rooms: Callable[[], list[SensingService]],
+        each_step: Callable[[], None] | None = None,
+    ) -> None:
+        self.clock, self._rooms, self._each_step = clock, rooms, each_step
+        self._stop = threading.Event()
+        self._failure: Exception | None = None
+        self._thread = threading.Thread(target=self._run, name="engine-time", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop moving time; raises what went wrong if time could not be moved honestly."""
+        self._stop.set()
+        if self._thread.ident is not None:
+            self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+
+    def _run(self) -> None:
+        blocked = 0
+        try:
+            while not self._stop.is_set():
+                # Everyone time woke waits again (threads that start waiting only add).
+                if not self.clock.wait_for_waiters(blocked, WAIT_S):
+                    raise AssertionError(f"the engine's {blocked} waiters never waited again")
+                self._delivered()
+                if self._each_step is not None:
+                    self._each_step()
+                due = self.clock.next_deadline_in()
+                blocked = self.clock.waiters()
+                if due is None:  # nobody waits for a time yet: look again shortly
+                    self._stop.wait(0.001)
+                    continue
+                self.clock.advance(max(due, 0.0))
+        except Exception as failure:  # said by stop(), in the test's thread
+            self._failure = failure
+
+    def _delivered(self) -> None:
+        deadline = time.monotonic() + WAIT_S
+        for service in self._rooms():
+            run = service.simulation
+            assert isinstance(run, RoomSimulation) and isinstance(run.nodes, NodeSimulation)
+            sim, server = run.nodes, service.server
+            while sim.frames_sent != sum(n.frames_received for n in server.nodes()):
+                if time.monotonic() >= deadline:
+                    raise AssertionError("frames sent by the simulated nodes never arrived")
+                time.sleep(0.0005)

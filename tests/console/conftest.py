@@ -22,7 +22,7 @@ from console.session import ConsoleSession
 from engine.access import machine_actor
 from engine.accounts import AccountListRequest, accounts_exist, create_account
 from engine.audit_records import AuditRecord
-from engine.clock import Clock
+from engine.clock import REAL_CLOCK, Clock
 from engine.store.audit import AuditListRequest
 from tests.actors import ADMIN
 from widgets.login_panel import LoginMode
@@ -76,7 +76,8 @@ def open_console(qtbot: QtBot, tmp_path: Path) -> Iterator[OpenConsole]:
 
     ``open_console(site, settings_file=None, *, accounts={"ada": "admin"}, login="ada")``:
     ``accounts`` are created if missing; ``login`` (None: stay locked) logs in by the panel;
-    ``session_clock`` (default: the engine's) stamps the console's logins.
+    ``session_clock`` (default: the engine's) stamps the console's logins; ``clock`` is the
+    engine's (a test's simulated one).
     """
     opened: list[tuple[EngineHost, MainWindow]] = []
 
@@ -87,8 +88,9 @@ def open_console(qtbot: QtBot, tmp_path: Path) -> Iterator[OpenConsole]:
         accounts: Mapping[str, str] = DEFAULT_ACCOUNTS,
         login: str | None = "ada",
         session_clock: Clock | None = None,
+        clock: Clock = REAL_CLOCK,
     ) -> tuple[EngineHost, MainWindow]:
-        host = EngineHost.open(site, f"sqlite:///{tmp_path / 'console.db'}")
+        host = EngineHost.open(site, f"sqlite:///{tmp_path / 'console.db'}", clock=clock)
         try:
             ensure_accounts(host, accounts)
         except BaseException:

@@ -13,12 +13,10 @@ import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
 
-import console.host
 from console.backends.devices import BleDevicesBackend, summarise_scan
 from console.host import EngineHost
 from console.layouts import Layout
@@ -30,15 +28,14 @@ from engine.identity.ble import DEVICE_HEIGHT_M, PATH_LOSS_EXPONENT, REFERENCE_R
 from engine.identity.ble_scan import NO_BLUEZ_SOCKET, BleScanStatus, BleSighting
 from engine.identity.devices import RegisterBleDevice, list_ble_devices
 from engine.identity.people import list_people
-from engine.runtime import EngineRuntime
 from engine.sensing.service import SensingService
 from engine.store import Store
 from engine.store.writer import StoreWriter
 from tests.actors import ADMIN, OPERATOR
+from tests.clocks import EngineTimeDriver
 from tests.console.conftest import OpenConsole, audit_entries
 from tests.console.test_sensing_console import simulated_site
 from tests.engine.sensing.test_ble_scan import radio
-from tests.engine.test_sensing_rooms_runtime import EngineTimeDriver
 from widgets.ble_devices.view import NOT_ALLOWED_TEXT
 from widgets.sensing.view import BlobColumn
 
@@ -77,15 +74,14 @@ class EngineTime:
     not real seconds. ``hear``: the nodes hear that device from then on, once per instant
     of engine time (:class:`NodesHearDevice`)."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        # EngineHost.open builds the runtime on the real clock: hand it a simulated one.
-        monkeypatch.setattr(console.host, "EngineRuntime", self._runtime)
+    def __init__(self) -> None:
         self._hearing: list[NodesHearDevice] = []
         self._driver: EngineTimeDriver | None = None
 
-    def _runtime(self, *args: Any, **kwargs: Any) -> EngineRuntime:
+    def start_clock(self) -> SimulatedClock:
+        """The console's engine clock, starting now (give it to ``open_console``)."""
         self.clock = SimulatedClock(datetime.now(UTC))
-        return EngineRuntime(*args, clock=self.clock, **kwargs)
+        return self.clock
 
     def run(self, host: EngineHost) -> None:
         assert host.runtime.clock is self.clock
@@ -108,9 +104,9 @@ class EngineTime:
 
 
 @pytest.fixture
-def engine_time(open_console: OpenConsole, monkeypatch: pytest.MonkeyPatch) -> Iterator[EngineTime]:
+def engine_time(open_console: OpenConsole) -> Iterator[EngineTime]:
     """Asks for ``open_console`` so that time stops before the console's engine does."""
-    time = EngineTime(monkeypatch)
+    time = EngineTime()
     yield time
     time.stop()
 
@@ -139,7 +135,7 @@ def wait_until_named(
 def test_a_device_registered_in_the_pane_names_the_blob_carrying_it(
     qtbot: QtBot, open_console: OpenConsole, engine_time: EngineTime, tmp_path: Path
 ) -> None:
-    host, window = open_console(simulated_site(tmp_path))
+    host, window = open_console(simulated_site(tmp_path), clock=engine_time.start_clock())
     engine_time.run(host)
     assert window.current_layout is Layout.ADMIN
     assert "ble_devices" in window.admin_window.allowed_pages()
@@ -223,7 +219,10 @@ def test_the_registry_is_loaded_when_sensing_starts_and_only_admins_change_it(
     store.close()
 
     host, window = open_console(
-        simulated_site(tmp_path), accounts={"ada": "admin", "olga": "operator"}, login="olga"
+        simulated_site(tmp_path),
+        accounts={"ada": "admin", "olga": "operator"},
+        login="olga",
+        clock=engine_time.start_clock(),
     )
     engine_time.run(host)
     sensing = host.runtime.sensing.service()

@@ -597,6 +597,9 @@ class LiveFollower:
                 str(note["from"]).split("@", 1)[0] or None,
             )
             with self._lock:
+                known = self.cameras.get(camera)
+                if known is not None and known.since > state.since:
+                    return  # an older state heard late (another engine's, a slow note)
                 self.cameras[camera] = state
             retry = note.get("retry_in_s")
             self._publish(

@@ -259,3 +259,31 @@ def test_a_relay_whose_write_fails_connects_again_and_the_restart_is_counted(
         relay.stop()
         store.close()
     assert not relay._thread.is_alive()
+
+
+def test_a_cameras_older_state_heard_late_does_not_undo_a_newer_one(pg_url: str) -> None:
+    """Before: a camera note was taken as the camera's state whenever it came, so the
+    stopping engine's "stopped" heard after the new engine's "online" (notes of two engines
+    come in no set order) left the console's health at "0/1 online" beside an online tile."""
+    from engine.events import CameraStatus, CameraStatusChanged
+
+    store = Store(pg_url)
+    bus = EventBus()
+    follower = LiveFollower(store, bus, site_id=1, site_name="Test site", sender="console@h:2/y")
+    heard: list[CameraStatusChanged] = []
+    bus.subscribe(CameraStatusChanged, heard.append)
+    try:
+
+        def note(sender: str, status: str, since: str) -> dict[str, object]:
+            return {"from": sender, "kind": "camera", "camera": "cam1", "status": status,
+                    "detail": "", "since": since, "retry_in_s": None}  # fmt: skip
+
+        follower._live([note("server-a@h:1/x", "online", "2026-11-28T08:00:05+00:00")])
+        follower._live([note("server-b@h:3/z", "stopped", "2026-11-28T08:00:01+00:00")])
+        assert follower.cameras["cam1"].status is CameraStatus.ONLINE
+        assert [e.status for e in heard] == [CameraStatus.ONLINE]
+        follower._live([note("server-a@h:1/x", "offline", "2026-11-28T08:00:09+00:00")])
+        assert follower.cameras["cam1"].status is CameraStatus.OFFLINE
+        assert [e.status for e in heard] == [CameraStatus.ONLINE, CameraStatus.OFFLINE]
+    finally:
+        store.close()

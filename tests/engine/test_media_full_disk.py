@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,12 +132,39 @@ def _analyze_on_small_disk(
     return code, left, report, result.stdout, result.stderr
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+# Given a way to stop the engine (SIGTERM, as an operator does) and whether it still runs:
+# a started thread that stops it once the test has seen what it waits for.
+StopWhen = Callable[[Callable[[], None], Callable[[], bool]], threading.Thread]
+
+
 def engine_on_small_disk(
-    tmp_path: Path, db_url: str, site: Path, duration_s: float, disk_bytes: int
+    tmp_path: Path,
+    db_url: str,
+    site: Path,
+    duration_s: float,
+    disk_bytes: int,
+    *,
+    stop_when: StopWhen | None = None,
 ) -> tuple[int, list[str], dict[str, Any], subprocess.CompletedProcess[str]]:
-    """Run ``watchfloor engine --site SITE`` for ``duration_s`` with its data dir on a
-    fresh tmpfs of ``disk_bytes``: (exit code, files left on the disk relative to the data
-    dir, the report, the finished process). Skips where no private tmpfs can be mounted."""
+    """Run ``watchfloor engine --site SITE`` for ``duration_s`` (or until ``stop_when``
+    stops it) with its data dir on a fresh tmpfs of ``disk_bytes``: (exit code, files left
+    on the disk relative to the data dir, the report, the finished process). Skips where no
+    private tmpfs can be mounted."""
     reason = _namespaces_work(tmp_path)
     if reason is not None:
         pytest.skip(reason)
@@ -144,17 +174,32 @@ def engine_on_small_disk(
     report_path = tmp_path / "report.json"
     command = [sys.executable, "-m", "console", "--db", db_url, "engine", "--site", str(site)]
     command += ["--duration", str(duration_s), "--report", str(report_path)]
-    result = subprocess.run(
+    process = subprocess.Popen(
         ["unshare", "-rm", "sh", "-c", _SCRIPT, "sh", str(disk), "", "", *command],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=240,
         cwd=Path(__file__).resolve().parents[2],
         env={**os.environ, "WATCHFLOOR_DATA_DIR": str(data), "DISK_BYTES": str(disk_bytes)},
     )
-    lines = result.stdout.splitlines()
+
+    def stop_engine() -> None:  # the shell runs the engine as its child (unshare execs sh)
+        for pid in _children(process.pid):
+            os.kill(pid, signal.SIGTERM)
+
+    watcher = None if stop_when is None else stop_when(stop_engine, lambda: process.poll() is None)
+    try:
+        stdout, stderr = process.communicate(timeout=240)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if watcher is not None:
+            watcher.join()
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    lines = stdout.splitlines()
     exits = [line for line in lines if line.startswith("exit=")]
-    assert exits, result.stdout + result.stderr
+    assert exits, stdout + stderr
     prefix = f"{data}/"
     left = [
         line.removeprefix(prefix)

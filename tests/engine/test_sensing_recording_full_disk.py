@@ -14,16 +14,14 @@ holds when it stops is lost and counted."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -34,8 +32,7 @@ from engine.alerts.records import list_alerts
 from engine.store import Store
 from engine.store.models import Event
 from tests.conftest import write_site
-from tests.engine.test_evidence_full_disk import _namespaces_work
-from tests.engine.test_media_full_disk import _SCRIPT, _stored
+from tests.engine.test_media_full_disk import _stored, engine_on_small_disk
 from tests.engine.test_sensing_recording_failures import SIMULATED_ROOM
 from tests.waiting import WAIT_S
 
@@ -79,75 +76,15 @@ def _stop_once_recording_failed(
     return thread
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # ended meanwhile
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
-def _engine_on_small_disk_until_recording_failed(
-    tmp_path: Path, db_url: str, site: Path, disk_bytes: int
-) -> tuple[int, dict[str, Any], subprocess.CompletedProcess[str]]:
-    """Run ``watchfloor engine --site SITE`` with its data dir on a fresh tmpfs of
-    ``disk_bytes`` (as tests/engine/test_media_full_disk.py's ``engine_on_small_disk``) and
-    SIGTERM it once the store holds the room's failed recording and its alert: (exit code,
-    the report, the finished process). Skips where no private tmpfs can be mounted."""
-    reason = _namespaces_work(tmp_path)
-    if reason is not None:
-        pytest.skip(reason)
-    disk = tmp_path / "small-disk"
-    disk.mkdir()
-    data = disk / "data"
-    report_path = tmp_path / "report.json"
-    command = [sys.executable, "-m", "console", "--db", db_url, "engine", "--site", str(site)]
-    command += ["--duration", str(FAIL_SAFE_S), "--report", str(report_path)]
-    process = subprocess.Popen(
-        ["unshare", "-rm", "sh", "-c", _SCRIPT, "sh", str(disk), "", "", *command],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
-        env={**os.environ, "WATCHFLOOR_DATA_DIR": str(data), "DISK_BYTES": str(disk_bytes)},
-    )
-
-    def stop_engine() -> None:  # the shell runs the engine as its child (unshare execs sh)
-        for pid in _children(process.pid):
-            os.kill(pid, signal.SIGTERM)
-
-    watcher = _stop_once_recording_failed(
-        db_url, "sensing:room", stop_engine, lambda: process.poll() is None
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=240)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        watcher.join()
-    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-    exits = [line for line in stdout.splitlines() if line.startswith("exit=")]
-    assert exits, stdout + stderr
-    report = json.loads(report_path.read_text(encoding="utf-8"))
-    return int(exits[-1].removeprefix("exit=")), report, result
-
-
 @pytest.mark.slow
 def test_a_live_engine_whose_sensing_recording_fills_the_disk_says_what_it_lost(
     tmp_path: Path, db_url: str
 ) -> None:
     site = write_site(tmp_path / "site.toml", extra=SIMULATED_ROOM)
-    code, report, result = _engine_on_small_disk_until_recording_failed(
-        tmp_path, db_url, site, DISK_BYTES
-    )
+    code, _left, report, result = engine_on_small_disk(
+        tmp_path, db_url, site, FAIL_SAFE_S, DISK_BYTES,
+        stop_when=functools.partial(_stop_once_recording_failed, db_url, "sensing:room"),
+    )  # fmt: skip
     assert code == exit_codes.MEDIA_LOST, result.stderr
     recording = report["sensing_recording"]
     # What it kept in memory to retry was still unwritten when it stopped: lost, counted.

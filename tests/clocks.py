@@ -75,6 +75,14 @@ class ClockDriver:
         if self._thread.ident is not None:
             self._thread.join()
 
+    def __enter__(self) -> ClockDriver:
+        """``with driver:`` around what waits on its clock; it stops at the end whatever
+        happened (it starts when :meth:`start` is called, by the test's client)."""
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
     def _run(self) -> None:
         while not self._stop.wait(self._every_s):
             self.clock.advance(self._step_s)

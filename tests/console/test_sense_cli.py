@@ -127,13 +127,11 @@ def test_serve_runs_the_node_server_and_reports_each_node(
         wait_for_line(stderr, f"node.offline {NODE}")
         driver.start()
 
-    try:
+    with driver:
         result = watchfloor(
             "--db", db, *serve, env={"WATCHFLOOR_NODE_SECRET": SECRET}, beside=node,
             clock=driver.clock,
         )  # fmt: skip
-    finally:
-        driver.stop()
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     (node_report,) = report["nodes"]

@@ -73,13 +73,11 @@ def test_serve_pair_provisions_a_node_that_was_never_given_a_token(tmp_path: Pat
             assert json.loads(ws.recv(timeout=10))["type"] == "role"  # accepted
         driver.start()
 
-    try:
+    with driver:
         result = watchfloor(
             "--db", db, *serve, env={"WATCHFLOOR_NODE_SECRET": SECRET}, beside=node,
             clock=driver.clock,
         )  # fmt: skip
-    finally:
-        driver.stop()
     out, err = result.stdout, result.stderr
     assert result.returncode == exit_codes.OK, err
     assert f"{MAC}:" in out

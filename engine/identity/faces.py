@@ -91,14 +91,34 @@ def face_models_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
+# dlib's face models as loaded, per folder, shared by the process's encoders; and the lock
+# that serialises their use (dlib's network keeps scratch buffers per instance).
+_MODELS_LOCK = threading.Lock()
+_LOADED_MODELS: dict[Path, tuple[Any, Any, Any]] = {}
+
+
+def _load_models(folder: Path) -> tuple[Any, Any, Any]:
+    dlib = _import_dlib()
+    paths = [folder / SHAPE_PREDICTOR_FILE, folder / RECOGNITION_MODEL_FILE]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise FaceModelsMissingError(f"face model file(s) missing: {', '.join(missing)}")
+    return (
+        dlib.get_frontal_face_detector(),
+        dlib.shape_predictor(str(paths[0])),
+        dlib.face_recognition_model_v1(str(paths[1])),
+    )
+
+
 class FaceEncoder:
     """Finds faces in BGR images and computes their dlib embeddings.
 
-    The models (~35 MB in memory) load on first use, once. Thread-safe: any thread may call
-    :meth:`encode`; calls on one encoder are serialised, because dlib's network keeps scratch
-    buffers per instance. dlib releases the GIL while it works, so workers that must encode in
-    parallel should each have their own encoder. Cost on one core: detection ~50 ms per
-    0.25 MP at ``upsample=1``, plus ~75 ms per face for landmarks and embedding.
+    The models (~35 MB in memory) load on first use, once per process and folder: encoders
+    of one process share them (an engine restarted in the same process, a console's and its
+    engine's; loading takes ~0.3 s of CPU). Thread-safe: any thread may call :meth:`encode`;
+    calls on encoders sharing models are serialised, because dlib's network keeps scratch
+    buffers per instance. Cost on one core: detection ~50 ms per 0.25 MP at ``upsample=1``,
+    plus ~75 ms per face for landmarks and embedding.
     """
 
     def __init__(
@@ -106,23 +126,18 @@ class FaceEncoder:
     ) -> None:
         self._models_dir = models_dir
         self._detect_max_side_px = detect_max_side_px
-        self._lock = threading.Lock()
+        # One lock for every encoder of the process: they may share loaded models.
+        self._lock = _MODELS_LOCK
         self._models: tuple[Any, Any, Any] | None = None
 
     def _load(self) -> tuple[Any, Any, Any]:
         # Called with self._lock held.
         if self._models is None:
-            dlib = _import_dlib()
             folder = self._models_dir or face_models_dir()
-            paths = [folder / SHAPE_PREDICTOR_FILE, folder / RECOGNITION_MODEL_FILE]
-            missing = [str(p) for p in paths if not p.is_file()]
-            if missing:
-                raise FaceModelsMissingError(f"face model file(s) missing: {', '.join(missing)}")
-            self._models = (
-                dlib.get_frontal_face_detector(),
-                dlib.shape_predictor(str(paths[0])),
-                dlib.face_recognition_model_v1(str(paths[1])),
-            )
+            models = _LOADED_MODELS.get(folder)
+            if models is None:
+                models = _LOADED_MODELS[folder] = _load_models(folder)
+            self._models = models
         return self._models
 
     def load(self) -> None:

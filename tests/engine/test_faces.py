@@ -26,6 +26,7 @@ from engine.identity.faces import (
     FACE_MATCH_THRESHOLD,
     FaceEncoder,
     FaceGallery,
+    FaceModelsMissingError,
     FaceObservation,
     ImageReadError,
     embedding_from_bytes,
@@ -168,6 +169,17 @@ def test_encoder_loads_once_and_serves_several_threads(
         assert face.box == results[0][0].box
         assert box_iou(face.box, (60, 60, 60 + right - left, 60 + bottom - top)) > 0.8
         assert np.linalg.norm(face.embedding - expected.embedding) < 0.1
+
+
+def test_encoders_of_one_process_share_one_copy_of_the_models(tmp_path: Path) -> None:
+    first, second = FaceEncoder(), FaceEncoder()
+    first.load()
+    second.load()  # an engine restarted in the same process: no second ~0.3 s load
+    assert second._models is first._models
+    # A folder without the model files is named, and what is loaded elsewhere stays usable.
+    with pytest.raises(FaceModelsMissingError, match=re.escape(str(tmp_path))):
+        FaceEncoder(models_dir=tmp_path).load()
+    assert second.detect(read_image(FACES / "two_people.jpg"))
 
 
 def test_encoder_refuses_what_is_not_a_bgr_image(encoder: FaceEncoder, tmp_path: Path) -> None:

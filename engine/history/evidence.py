@@ -51,8 +51,7 @@ from engine.access import Actor, GuardedCommand, Permission
 from engine.data_dirs import path_safe_name
 from engine.history.audit_checkpoints import write_checkpoint
 from engine.history.signing import key_fingerprint, signing_key
-from engine.sensing.recording.recorder import ExcerptSegment, RecordingReader
-from engine.sensing.recording.replay import DEFAULT_WARMUP_S
+from engine.sensing.recording.recorder import DEFAULT_WARMUP_S, ExcerptSegment, RecordingReader
 from engine.sitetime import SiteTime
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand

@@ -137,6 +137,10 @@ KEPT_DIR: Final = "kept"  # segments an evidence lock keeps, moved out of the ri
 # third (CSI is mostly noise); level 0 keeps the same container at 0.1 µs. A recorder may ask
 # for a level (1–9) when disk matters more than CPU; readers take either.
 DEFAULT_COMPRESS_LEVEL: Final = 0
+# How much of a recording before the asked start a replay reads to warm its signal chain up
+# (and an evidence export of a room includes for that reason). Here, not in the replay module:
+# that imports the sensing service and SciPy, ~0.6 s of CPU at `watchfloor verify`'s start.
+DEFAULT_WARMUP_S: Final = 60.0
 _HEADER_BODY = struct.Struct("<4sHHIIIIdd16sd")
 _HEADER_CRC = struct.Struct("<I")
 BLOCK_HEADER_BYTES: Final = _HEADER_BODY.size + _HEADER_CRC.size  # 68

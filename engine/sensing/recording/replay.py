@@ -47,6 +47,7 @@ from engine.identity.ble import KnownDevice
 from engine.sensing.nodes.protocol import MalformedFrameError, parse_csi_frame
 from engine.sensing.nodes.server import NODE_BLE, NODE_ONLINE
 from engine.sensing.recording.recorder import (
+    DEFAULT_WARMUP_S,
     RecordedItem,
     RecordedSession,
     RecordingReader,
@@ -61,7 +62,6 @@ from engine.sensing.service import (
 )
 from engine.sensing.view import NodeView, SensingSnapshot
 
-DEFAULT_WARMUP_S = 60.0
 MAX_COORDINATE_M = 10_000.0  # a node position farther from the site's origin is not a room's
 MAX_BLOB_ID = 2**62  # blob ids are stored in 64-bit columns
 DEFAULT_SNAPSHOT_INTERVAL_S = 0.5

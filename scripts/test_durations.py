@@ -7,7 +7,10 @@
 Prints the modules by total time (setup + call + teardown of their tests, so a module's
 shared fixtures count in the first test that uses them) and the slowest single tests, as
 the Markdown tables of tests/DURATIONS.md. Times are worker seconds: with N xdist workers
-the wall time is about their sum / N."""
+the wall time is about their sum / N. Where the report has each test's CPU seconds (the
+``cpu_s`` property tests/conftest.py records: the worker's threads and the child processes
+it waited for), the tables show them too, and a table of the modules by CPU follows: when
+the workers keep every core busy, the CPU is what a change must save."""
 
 from __future__ import annotations
 
@@ -33,28 +36,71 @@ def main(argv: list[str]) -> int:
         parser.error(f"{args.report}: no test cases in it")
 
     per_module: dict[str, float] = {}
+    cpu_module: dict[str, float] = {}
     count: Counter[str] = Counter()
-    tests: list[tuple[float, str]] = []
+    tests: list[tuple[float, float | None, str]] = []
     for case in cases:
         module = case.get("classname", "?")
         seconds = float(case.get("time", "0") or 0)
+        cpu = _cpu_of(case)
         per_module[module] = per_module.get(module, 0.0) + seconds
+        if cpu is not None:
+            cpu_module[module] = cpu_module.get(module, 0.0) + cpu
         count[module] += 1
-        tests.append((seconds, f"{module}::{case.get('name', '?')}"))
+        tests.append((seconds, cpu, f"{module}::{case.get('name', '?')}"))
     total = sum(per_module.values())
+    with_cpu = bool(cpu_module)
+    cpu_total = sum(cpu_module.values())
 
-    print(f"{len(cases)} tests, {total:.0f} worker seconds\n")
-    print("| seconds | tests | cumulative | module |")
-    print("|--------:|------:|-----------:|--------|")
-    running = 0.0
-    for module, seconds in sorted(per_module.items(), key=lambda m: -m[1])[: args.top]:
-        running += seconds
-        print(f"| {seconds:.1f} | {count[module]} | {running / total:.0%} | {module} |")
-    print("\n| seconds | test |")
-    print("|--------:|------|")
-    for seconds, name in sorted(tests, reverse=True)[: args.top]:
-        print(f"| {seconds:.1f} | {name} |")
+    line = f"{len(cases)} tests, {total:.0f} worker seconds"
+    print(line + (f", {cpu_total:.0f} CPU seconds\n" if with_cpu else "\n"))
+    _module_table(per_module, cpu_module, count, total, args.top, by_cpu=False)
+    print("\n| seconds |" + (" CPU s |" if with_cpu else "") + " test |")
+    print("|--------:|" + ("------:|" if with_cpu else "") + "------|")
+    for seconds, cpu, name in sorted(tests, key=lambda t: -t[0])[: args.top]:
+        print(f"| {seconds:.1f} |" + (f" {_cpu_text(cpu)} |" if with_cpu else "") + f" {name} |")
+    if with_cpu:
+        print()
+        _module_table(cpu_module, per_module, count, cpu_total, args.top, by_cpu=True)
     return 0
+
+
+def _cpu_of(case: ET.Element) -> float | None:
+    for prop in case.iter("property"):
+        if prop.get("name") == "cpu_s":
+            try:
+                return float(prop.get("value", ""))
+            except ValueError:
+                return None
+    return None
+
+
+def _cpu_text(cpu: float | None) -> str:
+    return "" if cpu is None else f"{cpu:.1f}"
+
+
+def _module_table(
+    first: dict[str, float],
+    other: dict[str, float],
+    count: Counter[str],
+    total: float,
+    top: int,
+    *,
+    by_cpu: bool,
+) -> None:
+    """Modules by ``first`` (worker seconds, or CPU seconds with ``by_cpu``), with the
+    cumulative share of ``total`` and, when known, the other figure beside it."""
+    shown = bool(other)
+    names = ("CPU s", "seconds") if by_cpu else ("seconds", "CPU s")
+    print(
+        f"| {names[0]} |" + (f" {names[1]} |" if shown else "") + " tests | cumulative | module |"
+    )
+    print("|--------:|" + ("------:|" if shown else "") + "------:|-----------:|--------|")
+    running = 0.0
+    for module, seconds in sorted(first.items(), key=lambda m: -m[1])[:top]:
+        running += seconds
+        beside = f" {_cpu_text(other.get(module))} |" if shown else ""
+        print(f"| {seconds:.1f} |{beside} {count[module]} | {running / total:.0%} | {module} |")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import os
+import resource
 import shutil
 import tempfile
 import threading
@@ -339,6 +340,33 @@ def _ours(metafunc: pytest.Metafunc, fixture: str) -> bool:
     that name (tests/console/test_gestures_cli.py has a SQLite ``db_url`` of its own)."""
     definitions = metafunc._arg2fixturedefs.get(fixture, ())
     return bool(definitions) and definitions[-1].func.__code__.co_filename == __file__
+
+
+_CPU_AT_START = pytest.StashKey[float]()
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process (all its threads) and of its children it has waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[_CPU_AT_START] = _cpu_seconds()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Each test's CPU seconds (setup to teardown: its threads and the child processes it
+    waited for), as the ``cpu_s`` property of its JUnit XML report: with the workers the
+    suite runs, the CPU is what limits it, and scripts/test_durations.py says where it
+    goes."""
+    if call.when == "teardown" and _CPU_AT_START in item.stash:
+        used = _cpu_seconds() - item.stash[_CPU_AT_START]
+        item.user_properties.append(("cpu_s", f"{used:.3f}"))
+    return (yield)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from console import exit_codes
 from console.host import EngineHost, console_settings
 from console.main_window import MainWindow
+from console.session_bus import no_dbus_autolaunch
 from engine.access import machine_actor
 from engine.cluster.live import NotAttachableError
 from engine.config import SiteConfigError
@@ -32,6 +33,7 @@ def application() -> QApplication:
     app = QApplication.instance()
     if isinstance(app, QApplication):
         return app
+    no_dbus_autolaunch()
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Watchfloor")
     app.setOrganizationName("Watchfloor")

@@ -26,8 +26,10 @@ import gc
 import os
 import resource
 import shutil
+import sys
 import tempfile
 import threading
+import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,6 +39,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from console.session_bus import no_dbus_autolaunch
 from engine.clock import REAL_CLOCK, Clock
 from engine.cv import import_cv2
 from engine.sitetime import UTC_TIME, SiteTime, set_display
@@ -148,11 +151,18 @@ def no_leaked_engine_threads() -> Iterator[None]:
     before = set(threading.enumerate())
     yield
     leaked = [
-        t.name
+        t
         for t in threading.enumerate()
         if t.is_alive() and t.name.startswith(ENGINE_THREAD_PREFIXES) and t not in before
     ]
-    assert not leaked, f"test leaked running engine threads: {leaked}"
+    # Where each is now, so that a leak says what the thread was still doing.
+    frames = sys._current_frames()
+    where = "".join(
+        f"\n--- {t.name}:\n" + "".join(traceback.format_stack(frames[t.ident])[-6:])
+        for t in leaked
+        if t.ident is not None and t.ident in frames
+    )
+    assert not leaked, f"test leaked running engine threads: {[t.name for t in leaked]}{where}"
 
 
 @pytest.fixture(scope="session")
@@ -340,6 +350,12 @@ def _ours(metafunc: pytest.Metafunc, fixture: str) -> bool:
     that name (tests/console/test_gestures_cli.py has a SQLite ``db_url`` of its own)."""
     definitions = metafunc._arg2fixturedefs.get(fixture, ())
     return bool(definitions) and definitions[-1].func.__code__.co_filename == __file__
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before pytest-qt makes the QApplication, as the console does before it makes its own:
+    # without a session bus, Qt's accessibility lookup forked (console.session_bus).
+    no_dbus_autolaunch()
 
 
 _CPU_AT_START = pytest.StashKey[float]()

@@ -116,7 +116,7 @@ class FaceEncoder:
     The models (~35 MB in memory) load on first use, once per process and folder: encoders
     of one process share them (an engine restarted in the same process, a console's and its
     engine's; loading takes ~0.3 s of CPU). Thread-safe: any thread may call :meth:`encode`;
-    calls on encoders sharing models are serialised, because dlib's network keeps scratch
+    calls on the encoders of one process take turns, because dlib's network keeps scratch
     buffers per instance. Cost on one core: detection ~50 ms per 0.25 MP at ``upsample=1``,
     plus ~75 ms per face for landmarks and embedding.
     """

@@ -48,20 +48,18 @@ def main(argv: list[str]) -> int:
             cpu_module[module] = cpu_module.get(module, 0.0) + cpu
         count[module] += 1
         tests.append((seconds, cpu, f"{module}::{case.get('name', '?')}"))
-    total = sum(per_module.values())
     with_cpu = bool(cpu_module)
-    cpu_total = sum(cpu_module.values())
 
-    line = f"{len(cases)} tests, {total:.0f} worker seconds"
-    print(line + (f", {cpu_total:.0f} CPU seconds\n" if with_cpu else "\n"))
-    _module_table(per_module, cpu_module, count, total, args.top, by_cpu=False)
+    line = f"{len(cases)} tests, {sum(per_module.values()):.0f} worker seconds"
+    print(line + (f", {sum(cpu_module.values()):.0f} CPU seconds\n" if with_cpu else "\n"))
+    _module_table(per_module, cpu_module, count, args.top, by_cpu=False)
     print("\n| seconds |" + (" CPU s |" if with_cpu else "") + " test |")
     print("|--------:|" + ("------:|" if with_cpu else "") + "------|")
     for seconds, cpu, name in sorted(tests, key=lambda t: -t[0])[: args.top]:
-        print(f"| {seconds:.1f} |" + (f" {_cpu_text(cpu)} |" if with_cpu else "") + f" {name} |")
+        print(f"| {seconds:.1f} |" + (f" {_figure(cpu)} |" if with_cpu else "") + f" {name} |")
     if with_cpu:
         print()
-        _module_table(cpu_module, per_module, count, cpu_total, args.top, by_cpu=True)
+        _module_table(cpu_module, per_module, count, args.top, by_cpu=True)
     return 0
 
 
@@ -75,22 +73,22 @@ def _cpu_of(case: ET.Element) -> float | None:
     return None
 
 
-def _cpu_text(cpu: float | None) -> str:
-    return "" if cpu is None else f"{cpu:.1f}"
+def _figure(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds:.1f}"
 
 
 def _module_table(
     first: dict[str, float],
     other: dict[str, float],
     count: Counter[str],
-    total: float,
     top: int,
     *,
     by_cpu: bool,
 ) -> None:
     """Modules by ``first`` (worker seconds, or CPU seconds with ``by_cpu``), with the
-    cumulative share of ``total`` and, when known, the other figure beside it."""
+    cumulative share of their sum and, when known, the other figure beside it."""
     shown = bool(other)
+    total = sum(first.values())
     names = ("CPU s", "seconds") if by_cpu else ("seconds", "CPU s")
     print(
         f"| {names[0]} |" + (f" {names[1]} |" if shown else "") + " tests | cumulative | module |"
@@ -99,7 +97,7 @@ def _module_table(
     running = 0.0
     for module, seconds in sorted(first.items(), key=lambda m: -m[1])[:top]:
         running += seconds
-        beside = f" {_cpu_text(other.get(module))} |" if shown else ""
+        beside = f" {_figure(other.get(module))} |" if shown else ""
         print(f"| {seconds:.1f} |{beside} {count[module]} | {running / total:.0%} | {module} |")
 
 

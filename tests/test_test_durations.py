@@ -55,8 +55,8 @@ def test_a_report_without_cpu_figures_has_the_time_tables_only(tmp_path: Path) -
 
 
 def test_the_suite_records_each_tests_cpu_seconds(tmp_path: Path) -> None:
-    """A run of this module's first test, as scripts/check.sh runs tests: its report carries
-    the CPU seconds tests/conftest.py measured."""
+    """A run of one of this module's tests, as scripts/check.sh runs tests: its report
+    carries the CPU seconds tests/conftest.py measured."""
     report = tmp_path / "run.xml"
     subprocess.run(
         [

@@ -4,6 +4,7 @@ worker threads made a fork in the process able to hang."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -21,8 +22,6 @@ SCRIPT = (
 
 
 def blas_threads(env: dict[str, str]) -> list[int]:
-    import json
-
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT], cwd=REPO, env=env, capture_output=True, text=True,
         timeout=120, check=True,

@@ -143,7 +143,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 import numpy.typing as npt
 
-from engine.clock import Clock
+from engine.clock import Clock, RealClock
 from engine.sensing.grid.capability import point_on_walls
 from engine.sensing.grid.fresnel import MAX_FRESNEL_ZONE, SPEED_OF_LIGHT_M_S, wavelength_m
 from engine.sensing.nodes.protocol import HEADER_BYTES, normalise_mac
@@ -1090,25 +1090,32 @@ async def run_nodes(
     Simulated time is ``time_source()`` seconds since the call (monotonic), shared by all
     nodes; frames for t ≥ ``duration_s`` are not sent (None: run until ``stop_event`` is set).
     ``sleep`` waits in that time. Given a ``clock`` (an engine :class:`~engine.clock.Clock`),
-    time is ``clock.monotonic()`` unless ``time_source`` says otherwise, and each node waits
-    for its next tick in ``clock.wait`` on a thread of the run's own (``sensing-sim-wait``,
-    one per node; a ``threading.Event`` ``stop_event`` ends the wait at once): on a
+    time is ``clock.monotonic()`` unless ``time_source`` says otherwise; on any clock but
+    the machine's (:class:`~engine.clock.RealClock`), each node waits for its next tick in
+    ``clock.wait`` on a thread of the run's own (``sensing-sim-wait``, one per node; a
+    ``threading.Event`` ``stop_event`` ends the wait at once): on a
     :class:`~engine.clock.SimulatedClock` the nodes then send exactly when a test moves time,
-    as fast as it does. Without either, time is ``time.monotonic()`` and waits
-    ``asyncio.sleep``. ``tally`` counts the frames sent as they go. The 10 s wait for role
+    as fast as it does. Otherwise time is ``time.monotonic()`` (or the real clock's) and
+    waits ``asyncio.sleep``. ``tally`` counts the frames sent as they go. The 10 s wait for role
     and config is about the network, so it stays on real time. Runs on the caller's event
     loop; the simulator must not be used by another thread meanwhile.
     """
     if not (math.isfinite(health_every_s) and health_every_s > 0):
         raise ValueError(f"health_every_s must be positive, got {health_every_s!r}")
-    if clock is None:
+    if clock is None or isinstance(clock, RealClock):
+        # The machine's clock needs no thread to wait on: the event loop's sleep is the
+        # same wait (a thread hop per node and tick cost more than the frames themselves).
         return await _run_nodes(
             url,
             simulator,
             duration_s=duration_s,
             token_for=token_for,
             health_every_s=health_every_s,
-            time_source=time.monotonic if time_source is None else time_source,
+            time_source=(
+                (time.monotonic if clock is None else clock.monotonic)
+                if time_source is None
+                else time_source
+            ),
             sleep=asyncio.sleep if sleep is None else sleep,
             stop_event=stop_event,
             config_timeout_s=config_timeout_s,

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
-from engine.clock import SimulatedClock
+from engine.clock import REAL_CLOCK, SimulatedClock
 from engine.sensing.grid.fresnel import fresnel_zone_number, wavelength_m
 from engine.sensing.nodes.protocol import (
     HealthMessage,
@@ -565,6 +565,27 @@ def test_node_simulation_runs_on_its_own_thread_until_stopped(
     assert report is not None and not run.running
     assert report.frames_sent >= 10 and all(n.error is None for n in report.nodes)
     assert not any(t.name == "sensing-sim" and t.is_alive() for t in threading.enumerate())
+
+
+def test_on_the_machines_clock_nodes_wait_on_their_event_loop_without_a_thread_per_tick(
+    node_server_thread: tuple[str, NodeServer],
+) -> None:
+    """Before: an engine's simulated room (given the engine's real clock) handed every node's
+    every tick to a thread of its own to wait in, which cost more CPU than the frames."""
+    url, _ = node_server_thread
+    sim = Simulator(ROOM, [A, B], random_walkers(ROOM, 1, seed=1))
+    run = NodeSimulation(url, sim, duration_s=None, token_for=tokens, clock=REAL_CLOCK)
+    run.start()
+    try:
+        assert wait_until(lambda: run.frames_sent >= 10, 30.0)
+        names = [t.name for t in threading.enumerate()]
+        assert "sensing-sim" in names
+        assert not [n for n in names if n.startswith("sensing-sim-wait")], names
+    finally:
+        run.stop()
+    report = run.wait(30.0)
+    assert report is not None and report.frames_sent >= 10
+    assert all(n.error is None for n in report.nodes)
 
 
 def test_on_a_simulated_clock_nodes_send_only_as_time_is_moved_and_exactly_on_the_frame_times(

@@ -2,7 +2,7 @@
 
 OpenCV 5 has no Darknet reader, so setup converts the pretrained YOLOv3-tiny (COCO; the
 Darknet weights are public domain) into an ONNX graph that :class:`OnnxPersonDetector` runs
-with ``cv2.dnn``. The graph ends in the YOLOv5 layout ``[1, N, 5 + classes]``: box centre
+with onnxruntime. The graph ends in the YOLOv5 layout ``[1, N, 5 + classes]``: box centre
 and size in input pixels, objectness, class scores, so one adapter serves both.
 
 Decoding follows Darknet's ``yolo_layer.c``: ``x = (sigmoid(tx) + column) * stride``,

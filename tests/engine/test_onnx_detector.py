@@ -1,9 +1,9 @@
-"""The ONNX detector adapter, run for real by OpenCV's DNN module.
+"""The ONNX detector adapter, run for real by onnxruntime.
 
-No person-detection model ships in any package this project can install, so these tests
-build small ONNX graphs whose output encodes known boxes (a real graph that reads the image
-and runs through cv2.dnn): they check letterboxing, both YOLO output layouts, the person
-class filter, thresholds and errors. Users point the engine at a real YOLO export.
+These tests build small ONNX graphs whose output encodes known boxes (a real graph that reads
+the image and runs through onnxruntime): they check letterboxing, both YOLO output layouts,
+the person class filter, thresholds and errors. The built-in YOLOv3-tiny's own tests are in
+test_yolo_detector.py; users may point the engine at their own YOLO export.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from engine.vision.detect import OnnxDetectorError, OnnxPersonDetector, make_det
 from engine.vision.geometry import Box, iou
 
 
-def write_model(path: Path, output: np.ndarray) -> Path:
+def write_model(path: Path, output: np.ndarray, input_shape: list[int | str] | None = None) -> Path:
     """A graph ``images → ReduceMean·0 + constant``: the constant comes out whatever the
-    image, but the input really flows through the network."""
+    image, but the input really flows through the network (``input_shape``: [1, 3, 640,
+    640] unless given; a name is an open dimension)."""
     constant = numpy_helper.from_array(output.astype(np.float32), "detections")
     zero = numpy_helper.from_array(np.zeros((), np.float32), "zero")
     graph = helper.make_graph(
@@ -31,7 +32,11 @@ def write_model(path: Path, output: np.ndarray) -> Path:
             helper.make_node("Add", ["detections", "nothing"], ["output0"]),
         ],
         "fixture",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 640, 640])],
+        [
+            helper.make_tensor_value_info(
+                "images", TensorProto.FLOAT, input_shape or [1, 3, 640, 640]
+            )
+        ],
         [helper.make_tensor_value_info("output0", TensorProto.FLOAT, list(output.shape))],
         [constant, zero],
     )
@@ -80,6 +85,28 @@ def test_unusable_models_are_clear_errors(tmp_path: Path) -> None:
     odd = OnnxPersonDetector(write_model(tmp_path / "odd.onnx", np.zeros((1, 2, 3))))
     with pytest.raises(OnnxDetectorError, match="neither YOLOv8"):
         odd.detect(image(), None)
+
+
+def test_the_input_size_is_the_models_own_unless_it_is_left_open(tmp_path: Path) -> None:
+    """Before: 640 × 640 whatever the model took, so a 320 export failed on every frame."""
+    out = np.zeros((1, 84, 120), np.float32)
+    out[0, :4, 0], out[0, 4, 0] = (160, 160, 50, 100), 0.9
+    small = write_model(tmp_path / "small.onnx", out, [1, 3, 320, 320])
+    detector = OnnxPersonDetector(small)
+    assert detector.input_size == (320, 320)
+    (found,) = detector.detect(image(), None)  # 1280×720 → 320×180 + 70 px bands: ×4
+    assert iou(found.box, Box(540, 160, 200, 400)) > 0.99
+    with pytest.raises(OnnxDetectorError, match="takes 320×320 images, not 640×480"):
+        OnnxPersonDetector(small, input_size=(640, 480))
+    open_size = write_model(tmp_path / "open.onnx", out, [1, 3, "height", "width"])
+    assert OnnxPersonDetector(open_size).input_size == (640, 640)
+    assert OnnxPersonDetector(open_size, input_size=(512, 288)).input_size == (512, 288)
+
+
+def test_a_model_that_takes_no_image_is_named_at_load(tmp_path: Path) -> None:
+    table = write_model(tmp_path / "table.onnx", np.zeros((1, 84, 30)), [1, 80])
+    with pytest.raises(OnnxDetectorError, match=r"not an image detector: it takes images \[1, 80"):
+        OnnxPersonDetector(table)
 
 
 def test_site_file_and_analyze_use_a_users_model(tmp_path: Path, hamilton_clip: Path) -> None:

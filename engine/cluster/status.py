@@ -55,8 +55,8 @@ class EngineLine:
     cameras: tuple[str, ...]  # camera keys it runs now
     rooms: tuple[str, ...]
     site_services: bool
-    # What it said at its last heartbeat: (subsystem, state, detail) and per camera it runs
-    # {"status", "detail", "since", "fps"}.
+    # What it said at its last heartbeat: (subsystem, state, detail) and, per camera it holds
+    # the lease of now, {"status", "detail", "since", "fps"}.
     subsystems: tuple[tuple[str, str, str], ...] = ()
     camera_states: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Where it re-streams its cameras and serves its recordings:
@@ -172,6 +172,7 @@ def engines_status(store: Store) -> EnginesStatus:
         health = row.health if isinstance(row.health, dict) else {}
         subsystems = health.get("subsystems")
         cameras = health.get("cameras")
+        running = {lease.key for lease in mine if lease.kind == "camera"}
         lines.append(
             EngineLine(
                 site=sites.get(row.site_id, "?"),
@@ -191,10 +192,12 @@ def engines_status(store: Store) -> EnginesStatus:
                     for x in (subsystems if isinstance(subsystems, list) else ())
                     if isinstance(x, dict)
                 ),
+                # Only the cameras it holds now: a camera it handed over at a rebalance
+                # stays in its report until its next heartbeat, and is the other's.
                 camera_states={
                     str(k): v
                     for k, v in (cameras if isinstance(cameras, dict) else {}).items()
-                    if isinstance(v, dict)
+                    if isinstance(v, dict) and str(k) in running
                 },
                 media=_media_of(health),
                 replaced=row.replaced if isinstance(row.replaced, dict) else None,

@@ -316,6 +316,8 @@ def test_what_an_engine_says_at_its_heartbeat_reaches_every_machine(store: Store
     site = _site(store)
     book = _book(store, site, "server-a")
     book.join(4, datetime.now(UTC))
+    book.offer({("camera", "plaza"): None, ("camera", "gate"): None, ("camera", "door"): None})
+    assert book.acquire("camera", "plaza") and book.acquire("camera", "gate")
     health = {
         "subsystems": [
             {"name": "store", "state": "degraded", "detail": "retrying: connection lost"},
@@ -324,10 +326,13 @@ def test_what_an_engine_says_at_its_heartbeat_reaches_every_machine(store: Store
         "cameras": {
             "plaza": {"status": "online", "detail": "", "fps": 10.0},
             "gate": {"status": "offline", "detail": "no frames for 12 s", "fps": 0.0},
+            # It ran "door" until a rebalance gave it to another engine (not running here).
+            "door": {"status": "offline", "detail": "stopped (lease released)", "fps": 0.0},
         },
     }
     book.heartbeat(datetime.now(UTC), health)
     (line,) = engines_status(store).engines
+    assert set(line.camera_states) == {"plaza", "gate"}  # before: "door" too
     assert line.troubles == (
         "store degraded: retrying: connection lost",
         "camera gate offline (no frames for 12 s)",

@@ -8,15 +8,17 @@ regions the motion gate found so that distant pedestrians (60–120 px tall, sma
 
 onnxruntime, not OpenCV's DNN module, runs the ONNX graphs: on this project's 2-core reference
 machine YOLOv3-tiny at 512×384 took 28–32 ms of CPU a frame with it against 59–60 ms with
-``cv2.dnn`` (the same frames of vtest.avi, side by side; outputs within 0.0011). Each session
-runs on one thread without spinning: a site runs several cameras and the sensing chain beside
-them, so a camera's detector takes one core's share rather than making the others wait.
+``cv2.dnn`` (the same frames of vtest.avi, side by side; outputs within 0.0011). A model's
+session runs each call on its caller's thread without spinning: a site runs several cameras
+and the sensing chain beside them, so a camera's detector takes one core's share rather than
+making the others wait; the cameras of one model share its session.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -171,6 +173,40 @@ class OnnxDetectorError(ValueError):
     output layout)."""
 
 
+_SESSIONS: dict[tuple[str, int, int], Any] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _shared_session(model_path: Path) -> Any:
+    """The process's onnxruntime session of ``model_path`` (loaded at the first call; again
+    if the file changed). Cameras share it: a session runs calls from several threads at
+    once, each on its caller's thread, and one copy of YOLOv3-tiny's network serves them all
+    (four cameras, each with its own session: 408 MB more than before they started; sharing
+    one: 182 MB)."""
+    import onnxruntime as ort  # type: ignore[import-untyped]  # ships no types
+
+    stat = model_path.stat()
+    key = (str(model_path.resolve()), stat.st_size, stat.st_mtime_ns)
+    with _SESSIONS_LOCK:
+        session = _SESSIONS.get(key)
+        if session is not None:
+            return session
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3  # the model's own warnings are not the operator's
+        try:
+            session = ort.InferenceSession(
+                str(model_path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime's errors have no common public base
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise OnnxDetectorError(f"cannot load ONNX model {model_path}: {reason}") from None
+        _SESSIONS[key] = session
+        return session
+
+
 class OnnxPersonDetector:
     """A YOLO-style ONNX model (YOLOv5 or YOLOv8 export, COCO classes) run with onnxruntime on
     the whole frame, letterboxed to the model's input: ``input_size`` (an int for a square,
@@ -179,7 +215,8 @@ class OnnxPersonDetector:
 
     Output layouts understood: YOLOv8 ``[1, 4 + classes, N]`` (boxes in input pixels, class
     scores) and YOLOv5 ``[1, N, 5 + classes]`` (boxes, objectness, class scores), read from
-    the model's first output. Only the person class is kept. One per camera worker.
+    the model's first output. Only the person class is kept. One per camera worker; the
+    workers of one model share its loaded network (:func:`_shared_session`).
     """
 
     name: str = "onnx"
@@ -193,23 +230,10 @@ class OnnxPersonDetector:
         score_threshold: float = ONNX_SCORE_THRESHOLD,
         person_class: int = COCO_PERSON,
     ) -> None:
-        import onnxruntime as ort  # type: ignore[import-untyped]  # ships no types
-
         cv2 = import_cv2()
         if not model_path.is_file():
             raise OnnxDetectorError(f"ONNX model not found: {model_path}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3  # the model's own warnings are not the operator's
-        try:
-            self._session: Any = ort.InferenceSession(
-                str(model_path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime's errors have no common public base
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise OnnxDetectorError(f"cannot load ONNX model {model_path}: {reason}") from None
+        self._session = _shared_session(model_path)
         inputs = self._session.get_inputs()
         shape = list(inputs[0].shape) if len(inputs) == 1 else []
         if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != 3):

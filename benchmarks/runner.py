@@ -54,6 +54,7 @@ from benchmarks import (
     speech_names,
     store_outage,
     timeline,
+    writer_latency,
 )
 
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
@@ -70,6 +71,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "idle_connections": idle_connections.run,
     "faces": faces.run,
     "store_outage": store_outage.run,
+    "writer_latency": writer_latency.run,
     "soak": soak.run,
     "event_queries": event_queries.run,
     "meaning_search": meaning_search.run,

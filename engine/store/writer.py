@@ -71,7 +71,9 @@ log = logging.getLogger(__name__)
 
 BATCH_MAX = 500
 QUEUE_MAX = 10_000  # commands held in memory before journaled ones spill to disk
-FLUSH_INTERVAL_S = 0.05  # gather a batch for this long after the first command arrives
+# Gather a batch of posted commands for this long after the first arrives; a command whose
+# caller waits for its result (submit, execute) is written at once with what is queued.
+FLUSH_INTERVAL_S = 0.05
 BACKOFF_START_S = 0.1
 BACKOFF_MAX_S = 2.0
 STOP_GRACE_S = 60.0  # on stop, keep retrying a failing store this long, then spill
@@ -487,8 +489,13 @@ class StoreWriter:
                 if self._stopping:
                     return None, None, None
                 self._cond.wait(0.5)
-            if self._items and len(self._items) < self._batch_max and not self._stopping:
-                self._cond.wait(FLUSH_INTERVAL_S)  # let a burst gather into one batch
+            if (
+                self._items
+                and len(self._items) < self._batch_max
+                and not self._stopping
+                and not any(item.future is not None for item in self._items)
+            ):
+                self._cond.wait(FLUSH_INTERVAL_S)  # let a burst of posts gather into one batch
             if self._items:
                 count = min(len(self._items), self._batch_max)
                 batch = [self._items.popleft() for _ in range(count)]

@@ -203,6 +203,8 @@ def _shared_session(model_path: Path) -> Any:
         except Exception as exc:  # onnxruntime's errors have no common public base
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise OnnxDetectorError(f"cannot load ONNX model {model_path}: {reason}") from None
+        for older in [k for k in _SESSIONS if k[0] == key[0]]:  # the file's previous version
+            del _SESSIONS[older]  # (detectors still using it keep it until they end)
         _SESSIONS[key] = session
         return session
 

@@ -17,7 +17,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from engine.vision.detect import OnnxDetectorError, OnnxPersonDetector, make_detector
+from engine.vision.detect import _SESSIONS, OnnxDetectorError, OnnxPersonDetector, make_detector
 from engine.vision.geometry import Box, iou
 
 
@@ -123,6 +123,9 @@ def test_cameras_of_one_model_share_its_network_and_a_changed_file_is_loaded_aga
     os.utime(path, ns=(before + 60 * 10**9, before + 60 * 10**9))
     third = OnnxPersonDetector(path)
     assert third._session is not first._session
+    assert [k for k in _SESSIONS if k[0] == str(path.resolve())] == [  # the old one let go
+        (str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns)
+    ]
     assert [round(d.confidence, 2) for d in third.detect(image(), None)] == [0.6]
 
 

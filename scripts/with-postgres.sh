@@ -12,7 +12,17 @@ if [[ -z "$bindir" ]]; then
   echo "with-postgres: WARNING: no PostgreSQL server; PostgreSQL tests will be skipped" >&2
   exec "$@"
 fi
-datadir=$(mktemp -d /tmp/watchfloor-pg.XXXXXX)
+# The server's files go in memory (/dev/shm) when it has room: each test copies a database
+# from a template and drops it (~1,000 files each time), and on this machine's ext4 the
+# kernel spent 0.36 s of CPU on each copy and drop (scanning for free inodes), against
+# 0.03 s on tmpfs: 150 copies and drops took 54.5 s instead of 5.0 s, and PostgreSQL was
+# 11 % of the test suite's CPU. The data is thrown away at the end either way.
+parent=/tmp
+if [[ -d /dev/shm && -w /dev/shm ]] &&
+  (( $(df -Pk /dev/shm | awk 'NR == 2 {print $4}') > 2 * 1024 * 1024 )); then
+  parent=/dev/shm
+fi
+datadir=$(mktemp -d "$parent/watchfloor-pg.XXXXXX")
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 as_pg=()
 if [[ $(id -u) -eq 0 ]]; then

@@ -5,7 +5,7 @@ found in.
 The engines re-stream what they analyse (``watchfloor engine --rtsp-port``, see
 :mod:`engine.cluster.media`); each says where in its heartbeat. :class:`RemoteVideo` keeps one
 reader thread per camera: it asks the follower which engine runs the camera and where that
-engine streams, opens the stream (OpenCV's FFmpeg, over TCP, with the ``media_password``
+engine streams, opens the stream (FFmpeg through PyAV, over TCP, with the ``media_password``
 secret), reads each frame's capture time from the band under its picture
 (:mod:`engine.cluster.stamp`), and pairs it with the boxes the engine told for that time
 (:meth:`engine.cluster.live.LiveFollower.boxes_at`). When a camera moves to another engine, the
@@ -16,7 +16,6 @@ there is none.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -24,14 +23,13 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import cv2
-
 from engine.cluster.live import LiveFollower
 from engine.cluster.media import DEFAULT_USER
 from engine.cluster.stamp import read_stamp, unwrap_ms
 from engine.frames import Frame
 from engine.secrets import SecretError, read_secret
 from engine.vision.analysis import FrameAnalysis, TrackView
+from engine.vision.capture import CaptureOpenError, open_pyav
 from engine.vision.geometry import Box
 
 log = logging.getLogger(__name__)
@@ -41,10 +39,13 @@ OPEN_TIMEOUT_MS: Final = 10_000
 # the database, the picture over RTSP: usually the boxes come first).
 BOXES_WAIT_S: Final = 0.2
 RETRY_S: Final = 2.0
-# Low delay: no read-ahead buffer; RTP over the RTSP connection (no UDP ports to open); the
-# stream's size is in its first key frame, so a second of probing is plenty (FFmpeg's 5 s
-# default outlasts the open timeout on a camera an overloaded engine analyses at 1 fps).
-FFMPEG_OPTIONS: Final = "rtsp_transport;tcp|fflags;nobuffer|flags;low_delay|analyzeduration;1000000"
+# Low delay: no read-ahead buffer (RTP goes over the RTSP connection: no UDP ports to open);
+# the stream's size is in its first key frame, so a second of probing is plenty (FFmpeg's
+# 5 s default outlasts the open timeout on a camera an overloaded engine analyses at 1 fps).
+# For this stream alone: set in OpenCV's process-wide OPENCV_FFMPEG_CAPTURE_OPTIONS (as
+# before), they changed every video the process opened later (a recording read for a
+# gesture or the timeline decoded to other pictures from its first frame on).
+LOW_DELAY: Final = {"fflags": "nobuffer", "flags": "low_delay", "analyzeduration": "1000000"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,6 @@ class RemoteVideo:
         ]
 
     def start(self) -> None:
-        os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", FFMPEG_OPTIONS)
         for thread in self._threads:
             thread.start()
 
@@ -145,29 +145,35 @@ class RemoteVideo:
                 self._stop.wait(RETRY_S)
 
     def _watch(self, camera: str, engine: str, url: str) -> None:
-        capture = cv2.VideoCapture(
-            url,
-            cv2.CAP_FFMPEG,
-            [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC,
-             OPEN_TIMEOUT_MS],
-        )  # fmt: skip
+        timeout_s = OPEN_TIMEOUT_MS / 1000
         try:
-            if not capture.isOpened():
-                self._set(
-                    camera,
-                    StreamState(
-                        f"{engine}'s stream cannot be opened (wrong media_password, or the "
-                        "server is not reachable)",
-                        problem=True,
-                    ),
-                )
-                self._stop.wait(RETRY_S * 2)
-                return
+            capture = open_pyav(
+                url,
+                live=True,
+                shown_url=_without_credentials(url),
+                timeouts_s=(timeout_s, timeout_s),
+                options=LOW_DELAY,
+                packets=False,
+            )
+        except CaptureOpenError as exc:
+            log.info("stream of %s from %s: %s", camera, engine, exc)
+            self._set(
+                camera,
+                StreamState(
+                    f"{engine}'s stream cannot be opened (wrong media_password, or the "
+                    "server is not reachable)",
+                    problem=True,
+                ),
+            )
+            self._stop.wait(RETRY_S * 2)
+            return
+        try:
             seq, started = 0, time.monotonic()
             while not self._stop.is_set():
-                ok, image = capture.read()
-                if not ok:
+                decoded = capture.read()
+                if decoded is None:
                     return
+                image = decoded.image
                 known = self._follower.cameras.get(camera)
                 if known is None or known.engine != engine:
                     return  # handed to another engine: follow it
@@ -204,6 +210,15 @@ class RemoteVideo:
 def _in_pixels(track: TrackView, width: int, height: int) -> TrackView:
     box = track.box
     return replace(track, box=Box(box.x * width, box.y * height, box.w * width, box.h * height))
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` with no user or password, for messages."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _with_credentials(url: str, user: str, password: str) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, cast
@@ -94,24 +95,30 @@ def open_pyav(
     live: bool,
     shown_url: str,
     timeouts_s: tuple[float, float] | None = None,
+    options: Mapping[str, str] | None = None,
+    packets: bool = True,
 ) -> PyAvCapture:
     """Open a file or stream with PyAV. ``timeouts_s``: (open, read) limits of FFmpeg's
     blocking calls, so a dead stream cannot hang the worker. ``shown_url`` replaces ``url``
-    in messages (the connect URL may hold a password). Raises :class:`CaptureOpenError`."""
-    options: dict[str, str] = {}
+    in messages (the connect URL may hold a password). ``options``: more FFmpeg options for
+    this input alone (OpenCV's ``OPENCV_FFMPEG_CAPTURE_OPTIONS`` would apply to every input
+    the process opens after). ``packets=False``: pictures only, no compressed packets kept
+    for recording. Raises :class:`CaptureOpenError`."""
+    merged: dict[str, str] = {}
     if url.startswith(("rtsp://", "rtsps://")):
-        options["rtsp_transport"] = "tcp"  # as OpenCV does: no lost UDP packets (smeared frames)
+        merged["rtsp_transport"] = "tcp"  # as OpenCV does: no lost UDP packets (smeared frames)
+    merged.update(options or {})
     try:
         container = av.open(
             url,
-            options=options,
+            options=merged,
             timeout=timeouts_s,
             metadata_errors="ignore",
         )
     except Exception as exc:  # FFmpegError (refused, 401, no such file), OSError, ...
         raise CaptureOpenError(_reason(exc, url, shown_url)) from exc
     try:
-        return PyAvCapture(container, live=live, url=url, shown_url=shown_url)
+        return PyAvCapture(container, live=live, url=url, shown_url=shown_url, packets=packets)
     except Exception as exc:
         container.close()
         raise CaptureOpenError(_reason(exc, url, shown_url)) from exc
@@ -135,7 +142,15 @@ class PyAvCapture(Capture):
     clip across the loop still has rising timestamps.
     """
 
-    def __init__(self, container: Any, *, live: bool, url: str = "", shown_url: str = "") -> None:
+    def __init__(
+        self,
+        container: Any,
+        *,
+        live: bool,
+        url: str = "",
+        shown_url: str = "",
+        packets: bool = True,
+    ) -> None:
         self._url, self._shown_url = url, shown_url
         if not container.streams.video:
             raise CaptureOpenError("no video stream")
@@ -158,7 +173,7 @@ class PyAvCapture(Capture):
             self.declared_s = container.duration / av.time_base
         self._filter: av.bitstream.BitStreamFilterContext | None = None
         self.stream = None
-        if context.name in STREAM_COPY_CODECS:
+        if packets and context.name in STREAM_COPY_CODECS:
             extradata = context.extradata or b""
             length_prefixed = extradata[:1] == b"\x01"  # avcC / hvcC: MP4, MKV
             if length_prefixed:

@@ -27,7 +27,7 @@ from engine.cluster.live import LiveFollower
 from engine.cluster.media import DEFAULT_USER
 from engine.cluster.stamp import read_stamp, unwrap_ms
 from engine.frames import Frame
-from engine.secrets import SecretError, read_secret
+from engine.secrets import SecretError, read_secret, redact
 from engine.vision.analysis import FrameAnalysis, TrackView
 from engine.vision.capture import CaptureOpenError, open_pyav
 from engine.vision.geometry import Box
@@ -150,7 +150,7 @@ class RemoteVideo:
             capture = open_pyav(
                 url,
                 live=True,
-                shown_url=_without_credentials(url),
+                shown_url=redact(url),
                 timeouts_s=(timeout_s, timeout_s),
                 options=LOW_DELAY,
                 packets=False,
@@ -210,15 +210,6 @@ class RemoteVideo:
 def _in_pixels(track: TrackView, width: int, height: int) -> TrackView:
     box = track.box
     return replace(track, box=Box(box.x * width, box.y * height, box.w * width, box.h * height))
-
-
-def _without_credentials(url: str) -> str:
-    """``url`` with no user or password, for messages."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _with_credentials(url: str, user: str, password: str) -> str:

@@ -14,7 +14,7 @@ import tomllib
 import urllib.parse
 from collections import defaultdict
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
@@ -305,6 +305,9 @@ class CameraConfig:
     # Seconds after starting within which the first frame must come, else the camera is
     # offline (with an offline period and, in time, an alert) whatever holds it up.
     first_frame_s: float = FIRST_FRAME_S
+    # The camera's own ``recording = { ... }`` values (see :class:`RecordingConfig`), in
+    # file order; the site's ``[recording]`` gives the rest (:meth:`SiteConfig.recording_of`).
+    recording: tuple[tuple[str, Any], ...] = ()
 
     def connect_url(self) -> str:
         """The URL to open, with the password (raises :class:`CameraSecretError`). Hand it
@@ -394,6 +397,32 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingConfig:
+    """Continuous recording of a camera (``[recording]``, and a camera's own
+    ``recording = { ... }`` over it). ``continuous``: every second is recorded into
+    segments of ``segment_s`` seconds (each ends at the first keyframe after that long).
+    Retention keeps, by tier: every segment ``keep_all_days`` days; a segment with motion
+    ``keep_motion_days``; one with people seen, or overlapping an event or alert of its
+    camera, ``keep_events_days``; evidence locks until released. A recording gap longer
+    than ``gap_alert_s`` seconds raises an alert (every gap is an event)."""
+
+    continuous: bool = True
+    segment_s: float = 10.0
+    keep_all_days: int = 7
+    keep_motion_days: int = 14
+    keep_events_days: int = 30
+    gap_alert_s: float = 60.0
+
+
+RECORDING_DAYS_MAX = 3650
+RECORDING_NUMBERS: dict[str, tuple[float, float]] = {
+    "segment_s": (2.0, 60.0),
+    "gap_alert_s": (1.0, 86400.0),
+}
+RECORDING_DAYS = ("keep_all_days", "keep_motion_days", "keep_events_days")
+
+
+@dataclass(frozen=True, slots=True)
 class SiteConfig:
     """The whole site file. ``site_time`` is the site's zone (``[site] timezone``, an IANA name;
     the machine's zone when the file gives none): every time a person reads or types is in
@@ -413,6 +442,15 @@ class SiteConfig:
     # built, so a changed $TZ is seen by the next site opened.
     site_time: SiteTime = field(default_factory=SiteTime.machine)
     mqtt: MqttConfig | None = None  # the broker alerts and presence are published to
+    recording: RecordingConfig = RecordingConfig()
+
+    def recording_of(self, camera_id: str) -> RecordingConfig:
+        """Camera ``camera_id``'s recording: the site's ``[recording]`` with the camera's
+        own ``recording = { ... }`` values over it (the site's for an unknown camera)."""
+        for camera in self.cameras:
+            if camera.id == camera_id:
+                return replace(self.recording, **dict(camera.recording))
+        return self.recording
 
     def nodes_of(self, room_id: str) -> tuple[SensingNodeConfig, ...]:
         """The ``[[sensing_nodes]]`` standing in room ``room_id``, in file order."""
@@ -540,6 +578,7 @@ class _SiteReader:
                 "analytics",
                 "alerts",
                 "mqtt",
+                "recording",
             },
         )
         if "site" not in root:
@@ -613,6 +652,11 @@ class _SiteReader:
             alerts,
             site_time,
             mqtt=read_mqtt(self, root["mqtt"]) if "mqtt" in root else None,
+            recording=(
+                RecordingConfig(**self.recording_values(root["recording"], ("recording",)))
+                if "recording" in root
+                else RecordingConfig()
+            ),
         )
 
     def rooms(self, root: dict[str, Any], site_name: str) -> tuple[SensingRoomConfig, ...]:
@@ -896,6 +940,7 @@ class _SiteReader:
                 "engine",
                 "view",
                 "first_frame_s",
+                "recording",
             },
         )
         camera_id = self.identifier(table, path)
@@ -943,7 +988,35 @@ class _SiteReader:
                 if "first_frame_s" in table
                 else FIRST_FRAME_S
             ),
+            recording=(
+                tuple(self.recording_values(table["recording"], (*path, "recording")).items())
+                if "recording" in table
+                else ()
+            ),
         )
+
+    def recording_values(self, value: Any, path: tuple[str | int, ...]) -> dict[str, Any]:
+        """The values a ``[recording]`` table (or a camera's ``recording = { ... }``) gives,
+        checked: whole days 0..3650, seconds within their bounds, ``continuous`` a bool."""
+        table = self.table(value, path, {f.name for f in fields(RecordingConfig)})
+        values: dict[str, Any] = {}
+        for key, raw in table.items():
+            if key == "continuous":
+                if not isinstance(raw, bool):
+                    raise self.fail((*path, key), f"expected true or false, got {_type_name(raw)}")
+                values[key] = raw
+            elif key in RECORDING_DAYS:
+                if isinstance(raw, bool) or not isinstance(raw, int):
+                    raise self.fail(
+                        (*path, key), f"expected a whole number of days, got {_type_name(raw)}"
+                    )
+                if not 0 <= raw <= RECORDING_DAYS_MAX:
+                    raise self.fail((*path, key), f"{raw} is outside 0..{RECORDING_DAYS_MAX} days")
+                values[key] = raw
+            else:
+                low, high = RECORDING_NUMBERS[key]
+                values[key] = self.number(table, key, path, low, high)
+        return values
 
     def camera_view(
         self, table: dict[str, Any], kind: SourceKind, path: tuple[str | int, ...]

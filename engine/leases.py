@@ -83,7 +83,9 @@ def prepare_camera(rt: EngineRuntime, cam_id: str, pipeline: CameraPipeline) -> 
     if last is not None:
         pipeline.analyzer.tracker.number_after(last)
     rt.shared.end_lost_tracks(cam_id, ids.cameras.get(cam_id), ids.site_id, rt.writer)
-    pipeline.recorder = rt.recording.clip_recorder(cam_id, ids.cameras.get(cam_id))
+    pipeline.recorder = rt.recording.clip_recorder(
+        cam_id, ids.cameras.get(cam_id), rt.site.recording_of(cam_id)
+    )
 
 
 def start_site_services(rt: EngineRuntime) -> None:

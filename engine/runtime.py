@@ -267,7 +267,9 @@ class EngineRuntime:
             if self.file_analysis is None or self.file_analysis.clips:
                 for cam_id, pipeline in self.cameras.pipelines.items():
                     pipeline.recorder = self.recording.clip_recorder(
-                        cam_id, ids.cameras.get(cam_id)
+                        cam_id,
+                        ids.cameras.get(cam_id),
+                        self.site.recording_of(cam_id) if live else None,
                     )
             if not live:
                 self._recording_alerts = recording_alerts(

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
+from engine.data_dirs import private_dir
 from engine.instance import partial_path
 
 CLIP_SUFFIX = ".mp4"
@@ -30,6 +32,28 @@ def clip_name_taken(final: Path) -> bool:
         return True
     stem = final.name.removesuffix(CLIP_SUFFIX)
     return any(final.parent.glob(f"{_glob_escape(stem)}.*{PARTIAL_SUFFIX}"))
+
+
+def footage_path(folder: Path, camera_key: str, started_at: datetime) -> Path:
+    """Where footage of ``camera_key`` starting at ``started_at`` goes under ``folder``
+    (clips or recordings): ``<camera>/<UTC date>/<camera>_<UTC start, ms>Z.mp4``. The name
+    says the camera and the start, so the orphan sweep can index a file without a row."""
+    utc = started_at.astimezone(UTC)
+    stamp = f"{utc:%Y%m%dT%H%M%S}.{utc.microsecond // 1000:03d}Z"
+    return folder / camera_key / utc.strftime("%Y-%m-%d") / f"{camera_key}_{stamp}{CLIP_SUFFIX}"
+
+
+def unused_footage_path(folder: Path, camera_key: str, started_at: datetime) -> Path:
+    """:func:`footage_path`, with ``-1``, ``-2``, ... added when that name is taken (by a
+    file or another process's temp file); its folder is created private."""
+    path = footage_path(folder, camera_key, started_at)
+    private_dir(path.parent)
+    name = path.name.removesuffix(CLIP_SUFFIX)
+    suffix = 1
+    while clip_name_taken(path):
+        path = path.parent / f"{name}-{suffix}{CLIP_SUFFIX}"
+        suffix += 1
+    return path
 
 
 def fsync_file(path: Path) -> None:

@@ -1,6 +1,7 @@
-"""Recording as the runtime runs it: each analysed camera's clip recorder, the watch every
-clip, snapshot and sensing recording write reports to (a loss is published and counted,
-even when the store cannot take it), and the ``recording`` health line."""
+"""Recording as the runtime runs it: each analysed camera's clip recorder and, for a live
+camera, its continuous recording; the watch every clip, segment, snapshot and sensing
+recording write reports to (a loss is published and counted, even when the store cannot
+take it), and the ``recording`` health line."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from typing import Any
 
 from engine.bus import EventBus
 from engine.clock import Clock
+from engine.config import RecordingConfig
 from engine.data_dirs import data_dir
 from engine.events import HealthState
 from engine.health import HealthReport
 from engine.record import ClipRecorder
 from engine.record.losses import MediaWriteWatch
+from engine.record.segments import RECORDINGS_DIR, SegmentRecorder
 from engine.store.writer import StoreWriter
 from engine.wording import counted
 
@@ -32,8 +35,27 @@ class RecordingHost:
         self._blocking = blocking
         self.media = MediaWriteWatch(bus, clock)
 
-    def clip_recorder(self, cam_id: str, camera_id: int | None) -> ClipRecorder:
-        """The clip recorder of camera ``cam_id`` (its database id ``camera_id``)."""
+    def clip_recorder(
+        self, cam_id: str, camera_id: int | None, recording: RecordingConfig | None = None
+    ) -> ClipRecorder:
+        """The clip recorder of camera ``cam_id`` (its database id ``camera_id``), with its
+        continuous recording when ``recording`` says so (live cameras; None: clips only)."""
+        continuous = None
+        if recording is not None and recording.continuous:
+            root = data_dir()
+            continuous = SegmentRecorder(
+                cam_id,
+                camera_id,
+                self._writer,
+                self._bus,
+                self._clock,
+                recordings_dir=root / RECORDINGS_DIR,
+                media_root=root,
+                segment_s=recording.segment_s,
+                fps_hint=CLIP_FPS_HINT,
+                media_watch=self.media,
+                engine=self._writer.engine_name if self._writer is not None else None,
+            )
         return ClipRecorder(
             cam_id,
             camera_id,
@@ -44,12 +66,19 @@ class RecordingHost:
             fps_hint=CLIP_FPS_HINT,
             blocking=self._blocking,  # a recording loses no clip frames
             media_watch=self.media,
+            continuous=continuous,
         )
 
     @staticmethod
     def report(recorder: object) -> dict[str, Any] | None:
-        """A camera's clip recorder: pre-event buffer, encoder and clip figures."""
-        return recorder.stats().as_dict() if isinstance(recorder, ClipRecorder) else None
+        """A camera's clip recorder: pre-event buffer, encoder and clip figures, and its
+        continuous recording's (``continuous``)."""
+        if not isinstance(recorder, ClipRecorder):
+            return None
+        figures = recorder.stats().as_dict()
+        if recorder.continuous is not None:
+            figures["continuous"] = recorder.continuous.stats().as_dict()
+        return figures
 
     def health(self, names: Mapping[str, str]) -> HealthReport:
         """Are clips, snapshots and the sensing recording being written? Down while any

@@ -1,4 +1,5 @@
-"""Muxing a clip: a run of compressed packets into one MP4 file, without re-encoding."""
+"""Muxing a clip or a segment: a run of compressed packets into one MP4 file, without
+re-encoding."""
 
 from __future__ import annotations
 
@@ -12,6 +13,17 @@ from engine.data_dirs import create_private_file
 from engine.frames import EncodedPacket, VideoStreamInfo
 
 log = logging.getLogger(__name__)
+
+# A fragmented MP4 (a continuous-recording segment) is written a fragment at a time: at
+# each keyframe, and at least this often between keyframes (seconds), so a crash loses at
+# most this much of the segment being written (engine.record.segments says why).
+FRAGMENT_S = 1.0
+_FRAGMENTED_OPTIONS = {
+    # An empty moov first, then moof+mdat pairs that each hold their own sample table: any
+    # prefix ending at a fragment boundary is a playable file.
+    "movflags": "+frag_keyframe+empty_moov+default_base_moof",
+    "frag_duration": str(int(FRAGMENT_S * 1_000_000)),  # microseconds
+}
 
 
 class ClipMuxError(ValueError):
@@ -37,10 +49,15 @@ class ClipMuxer:
     keyframes, as sources and the recorder's encoder deliver them. Decode-order timestamps
     that do not rise (a camera's glitch) are nudged up by one tick, as MP4 requires. Used
     from one thread at a time.
+
+    ``fragmented``: a fragmented MP4 (see :data:`FRAGMENT_S`), written as it goes and
+    playable up to its last complete fragment if the process dies; otherwise a plain MP4
+    with its index at the front (``faststart``), complete only once closed.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, fragmented: bool = False) -> None:
         self.path = path
+        self.fragmented = fragmented
         self._container: av.container.OutputContainer | None = None
         self._stream: av.stream.Stream | None = None
         self._info: VideoStreamInfo | None = None
@@ -99,7 +116,8 @@ class ClipMuxer:
             raise ClipMuxError(f"{self.path.name}: a clip must start at a keyframe")
         info = packet.stream
         create_private_file(self.path)  # the muxer keeps the mode of a file that exists
-        container = av.open(str(self.path), "w", format="mp4", options={"movflags": "+faststart"})
+        options = _FRAGMENTED_OPTIONS if self.fragmented else {"movflags": "+faststart"}
+        container = av.open(str(self.path), "w", format="mp4", options=dict(options))
         try:
             stream = container.add_mux_stream(
                 info.codec, width=info.width, height=info.height, time_base=info.time_base

@@ -35,6 +35,7 @@ from engine.record.buffer import PRE_BUFFER_MAX_BYTES, PRE_EVENT_S, PreEventBuff
 from engine.record.camera_encoder import ENCODE_QUEUE_FRAMES, CameraEncoder
 from engine.record.encoder import PREFERRED_CODEC, select_clip_codec
 from engine.record.losses import MediaWriteWatch
+from engine.record.segments import SegmentRecorder
 from engine.record.writer import ClipPlan, ClipWriter, Outcome
 from engine.store.writer import StoreWriter
 
@@ -155,11 +156,13 @@ class ClipRecorder:
         encode_queue_frames: int = ENCODE_QUEUE_FRAMES,
         blocking: bool = False,
         media_watch: MediaWriteWatch | None = None,
+        continuous: SegmentRecorder | None = None,
     ) -> None:
         """``queue_frames``: packets a clip writer may fall behind by; ``encode_queue_frames``:
         raw frames the encoder may fall behind by (then the oldest are dropped); ``blocking``:
         wait for the encoder instead of dropping (analysing a recording); ``media_watch``:
-        told of every clip written or lost (a lost clip is never silent)."""
+        told of every clip written or lost (a lost clip is never silent); ``continuous``:
+        the camera's continuous recording, given every packet (closed with this)."""
         if not _CAMERA_KEY.fullmatch(camera_key):
             raise ValueError(f"camera key {camera_key!r} must be 1-64 letters, digits, _ or -")
         if not (fps_hint > 0 and post_s >= 0 and max_s > 0 and pre_s >= 0):
@@ -182,6 +185,7 @@ class ClipRecorder:
         self._encode_queue_frames = encode_queue_frames
         self._blocking = blocking
         self._media_watch = media_watch
+        self.continuous = continuous
         self._store_writer = store_writer
         self._bus = bus
         self._clock = clock
@@ -253,10 +257,19 @@ class ClipRecorder:
             if self._active is None:
                 self._try_begin()
 
+    def note_analysis(self, captured_at: float, motion: bool, people: int) -> None:
+        """The analysis of the frame captured at ``captured_at``: for what the continuous
+        recording's segments hold (:meth:`SegmentRecorder.note_analysis`)."""
+        if self.continuous is not None:
+            self.continuous.note_analysis(captured_at, motion, people)
+
     def finish_if_idle(self) -> bool:
         """Close the open clip if, by the clock, its end has passed and the camera stopped
-        delivering before it (a camera that went offline mid-clip). For the engine's
-        watchdog; returns True if a clip was closed."""
+        delivering before it (a camera that went offline mid-clip), and the continuous
+        recording's open segment if the camera stopped a segment's length ago. For the
+        engine's watchdog; returns True if a clip was closed."""
+        if self.continuous is not None:
+            self.continuous.finish_if_idle()
         now = self._clock.monotonic() - IDLE_GRACE_S
         with self._lock:
             clip = self._active
@@ -291,7 +304,8 @@ class ClipRecorder:
             self._request = None
             self._finish_active()
             self._buffer.clear()
-        return self.wait_idle(timeout_s) and encoder_ended
+        segments_ended = self.continuous.close(timeout_s) if self.continuous is not None else True
+        return self.wait_idle(timeout_s) and encoder_ended and segments_ended
 
     def wait_idle(self, timeout_s: float = 30.0) -> bool:
         """Wait until no clip is open or being written, and the writer threads have ended;
@@ -344,6 +358,8 @@ class ClipRecorder:
     def _accept(self, packet: EncodedPacket) -> None:
         """One packet of the camera, in decode order: buffer it, feed or end the open
         clip, begin a requested one."""
+        if self.continuous is not None:
+            self.continuous.offer(packet)  # never waits
         self._seq += 1
         seq = self._seq
         self._stream_copy = packet.stream.stream_copy

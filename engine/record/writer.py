@@ -28,23 +28,22 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.data_dirs import private_dir
 from engine.frames import EncodedPacket
 from engine.media import MediaFile
 from engine.record.events import ClipFinalised
 from engine.record.files import (
-    CLIP_SUFFIX,
-    clip_name_taken,
     clip_partial_path,
     file_sha256,
+    footage_path,
     fsync_dir,
     fsync_file,
+    unused_footage_path,
 )
 from engine.record.losses import MediaWriteWatch
 from engine.record.muxer import ClipMuxer, EncodedClip
@@ -200,21 +199,10 @@ class ClipWriter:
 
     def _clip_path(self, started_at: datetime) -> Path:
         """The clip's name before any clash with an existing name is resolved."""
-        utc = started_at.astimezone(UTC)
-        folder = self.plan.clips_dir / self.plan.camera_key / utc.strftime("%Y-%m-%d")
-        stamp = f"{utc:%Y%m%dT%H%M%S}.{utc.microsecond // 1000:03d}Z"
-        return folder / f"{self.plan.camera_key}_{stamp}{CLIP_SUFFIX}"
+        return footage_path(self.plan.clips_dir, self.plan.camera_key, started_at)
 
     def _final_path(self, started_at: datetime) -> Path:
-        path = self._clip_path(started_at)
-        folder = path.parent
-        private_dir(folder)
-        name = path.name.removesuffix(CLIP_SUFFIX)
-        suffix = 1
-        while clip_name_taken(path):
-            path = folder / f"{name}-{suffix}{CLIP_SUFFIX}"
-            suffix += 1
-        return path
+        return unused_footage_path(self.plan.clips_dir, self.plan.camera_key, started_at)
 
     def _finalise(
         self,

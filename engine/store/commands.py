@@ -191,6 +191,8 @@ class InsertMedia(StoreCommand):
     started_at: datetime | None = None
     ended_at: datetime | None = None
     engine: str | None = None  # whose data dir keeps the file (a shared site's engine)
+    motion_share: float | None = None  # a segment's: see engine.store.models.Media
+    people_seen: int | None = None
 
     def apply(self, session: Session) -> int:
         row = MediaRow(
@@ -213,6 +215,8 @@ class InsertMedia(StoreCommand):
             ),
             started_at=self.started_at,
             ended_at=self.ended_at,
+            motion_share=self.motion_share,
+            people_seen=self.people_seen,
         )
         session.add(row)
         session.flush()

@@ -167,14 +167,16 @@ ROLLUP_SPANS_S: tuple[int, ...] = (3600, 1800, 300)
 
 
 class Media(Base):
-    """A file on disk under the data dir (clip, snapshot, CSI recording)."""
+    """A file on disk under the data dir (clip, snapshot, CSI recording, or a segment of
+    a camera's continuous recording)."""
 
     __tablename__ = "media"
     __table_args__ = (
-        CheckConstraint("kind IN ('clip', 'snapshot', 'csi')", name="ck_media_kind"),
+        CheckConstraint("kind IN ('clip', 'snapshot', 'csi', 'segment')", name="ck_media_kind"),
         CheckConstraint("size_bytes >= 0", name="ck_media_size"),
         Index("ix_media_created_at", "created_at"),
         Index("ix_media_camera_span", "camera_id", "started_at", "ended_at"),
+        Index("ix_media_kind_camera_start", "kind", "camera_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -195,6 +197,11 @@ class Media(Base):
     # A shared site's engine whose data dir keeps the file (None: a site's only engine);
     # each engine's retention purges only its own (revision 0022).
     engine: Mapped[str | None] = mapped_column(String(64))
+    # A segment's content (revision 0029), None for other kinds or when no analysis ran:
+    # the share of its analysed frames with motion (0..1) and the most people in view at
+    # once. Retention keeps segments by these (engine.record.retention_tiers).
+    motion_share: Mapped[float | None] = mapped_column(Float)
+    people_seen: Mapped[int | None]
 
 
 class Setting(Base):

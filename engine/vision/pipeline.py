@@ -20,6 +20,8 @@ class FrameRecorder(Protocol):
 
     def mark_activity(self, at_monotonic: float, event_id: int | None = None) -> None: ...
 
+    def note_analysis(self, captured_at: float, motion: bool, people: int) -> None: ...
+
     def finish_if_idle(self) -> bool: ...
 
     def close(self, timeout_s: float = 30.0) -> bool: ...
@@ -41,8 +43,11 @@ class CameraPipeline:
         if recorder is not None:
             recorder.push(frame)  # first: its encoder (if any) works while we analyse
         analysis = self.analyzer.process(frame.image, frame.seq, frame.captured_at, frame.wall_at)
-        if recorder is not None and any(not track.coasting for track in analysis.tracks):
-            recorder.mark_activity(frame.captured_at)
+        if recorder is not None:
+            people = sum(not track.coasting for track in analysis.tracks)
+            if people:
+                recorder.mark_activity(frame.captured_at)
+            recorder.note_analysis(frame.captured_at, bool(analysis.motion_regions), people)
         return analysis
 
     def close(self, timeout_s: float = 30.0, *, error: str | None = None) -> bool:

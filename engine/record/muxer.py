@@ -23,6 +23,9 @@ _FRAGMENTED_OPTIONS = {
     # prefix ending at a fragment boundary is a playable file.
     "movflags": "+frag_keyframe+empty_moov+default_base_moof",
     "frag_duration": str(int(FRAGMENT_S * 1_000_000)),  # microseconds
+    # Hand each fragment to the OS as it is finished, not when FFmpeg's 32 KB write
+    # buffer fills: a killed process then leaves every finished fragment on disk.
+    "flush_packets": "1",
 }
 
 

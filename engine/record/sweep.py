@@ -36,6 +36,7 @@ from engine.clock import Clock
 from engine.instance import PARTIAL_SUFFIX, partial_owner_alive
 from engine.media import MediaFile
 from engine.record.files import CLIP_SUFFIX, file_sha256
+from engine.record.segment_sweep import sweep_segments
 from engine.store.commands import InsertEvent, InsertMedia, StoreCommand
 from engine.store.database import Store
 from engine.store.models import Camera, Media
@@ -62,12 +63,25 @@ class SweepReport:
     partials_removed: list[str] = field(default_factory=list)
     clips_adopted: list[str] = field(default_factory=list)
     snapshots_removed: list[str] = field(default_factory=list)
+    # The continuous recording's (engine.record.segment_sweep): unfinished segments of
+    # dead processes cut to their whole fragments and indexed, complete segments indexed,
+    # rows whose file was gone deleted (and named in a media.missing event).
+    segments_recovered: list[str] = field(default_factory=list)
+    segments_indexed: list[str] = field(default_factory=list)
+    segment_rows_missing: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     deferred: str | None = None
 
     @property
     def found_something(self) -> bool:
-        return bool(self.partials_removed or self.clips_adopted or self.snapshots_removed)
+        return bool(
+            self.partials_removed
+            or self.clips_adopted
+            or self.snapshots_removed
+            or self.segments_recovered
+            or self.segments_indexed
+            or self.segment_rows_missing
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,6 +99,7 @@ class AdoptClip(StoreCommand):
     camera_id: int | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
+    engine: str | None = None  # a shared site's engine whose data dir keeps the file
 
     def apply(self, session: Session) -> int | None:
         if session.scalar(select(Media.id).where(Media.path == self.file.path)) is not None:
@@ -100,6 +115,7 @@ class AdoptClip(StoreCommand):
             camera_id=camera_id,
             started_at=self.started_at,
             ended_at=self.ended_at,
+            engine=self.engine,
         )
         return insert.apply(session)
 
@@ -172,6 +188,15 @@ def sweep_media(
                 continue
             log.warning("removed a snapshot that no event refers to: %s", path)
             report.snapshots_removed.append(path)
+    if writer is not None:
+        segments = sweep_segments(
+            store, writer, clock, data_root, cameras or {}, adopt=report.deferred is None
+        )
+        report.partials_removed += segments.removed
+        report.segments_recovered += segments.recovered
+        report.segments_indexed += segments.indexed
+        report.segment_rows_missing += segments.missing
+        report.problems += segments.problems
     if report.deferred:
         log.info("orphan sweep: complete files left for later (%s)", report.deferred)
     if report.found_something and writer is not None:
@@ -287,10 +312,15 @@ def _sweep_event(report: SweepReport, clock: Clock) -> InsertEvent:
             "partials_removed": len(report.partials_removed),
             "clips_adopted": len(report.clips_adopted),
             "snapshots_removed": len(report.snapshots_removed),
+            "segments_recovered": len(report.segments_recovered),
+            "segments_indexed": len(report.segments_indexed),
+            "segment_rows_missing": len(report.segment_rows_missing),
             "paths": {
                 "partials_removed": report.partials_removed[:MAX_LISTED_PATHS],
                 "clips_adopted": report.clips_adopted[:MAX_LISTED_PATHS],
                 "snapshots_removed": report.snapshots_removed[:MAX_LISTED_PATHS],
+                "segments_recovered": report.segments_recovered[:MAX_LISTED_PATHS],
+                "segments_indexed": report.segments_indexed[:MAX_LISTED_PATHS],
             },
         },
     )

@@ -7,7 +7,11 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,13 +27,17 @@ from engine.config import load_site
 from engine.data_dirs import data_dir
 from engine.frames import EncodedPacket, Frame
 from engine.record import ClipRecorder
+from engine.record.files import file_sha256
 from engine.record.fragments import complete_fragments_end
 from engine.record.segments import RECORDINGS_DIR, RecordingGap, SegmentRecorder
+from engine.record.sweep import sweep_media
 from engine.store import Store
 from engine.store.models import Media
 from engine.store.writer import StoreWriter
 from resources import DEMO_SITE
+from tests.engine.test_clips import REPO, ChildLines
 from tests.engine.test_recording import T0, demuxed, pictures, read_recording, write_video
+from tests.segment_crash_helper import T0 as CHILD_T0
 from tests.store_helpers import sync_site
 
 
@@ -218,3 +226,72 @@ def test_a_camera_that_restarts_its_stream_starts_a_segment_and_the_gap_is_an_ev
     assert gap.record().kind == "recording.gap"
     with av.open(str(segment_files()[-1])) as container:
         assert container.streams.video[0].frames in (0, 60)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+@pytest.mark.parametrize("after_keyframes", [9, 10, 24])  # 8 s: a segment starts; 9, 23 s
+def test_kill_9_mid_segment_loses_at_most_its_unfinished_fragment_and_restart_indexes_all(
+    db_url: str, h264_12s: Path, after_keyframes: int
+) -> None:
+    """The drill of the issue, at three moments: kill -9 while recording, then the
+    restart's sweep. Every file is indexed, every row names a file, the recording is
+    contiguous, and the loss is the fragment being written (well under one segment)."""
+    store = Store(db_url)  # migrated before the child, so it only records
+    store.close()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.segment_crash_helper", db_url, str(h264_12s)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines = ChildLines(proc)
+    try:
+        for _ in range(after_keyframes):
+            last_at = float(lines.after("AT", 60))
+        # Killed once the segment is on disk; mid-segment, once it holds a whole fragment
+        # (the file's state decides, not a sleep: the machine may be busy).
+        mid_segment = round(last_at) % 2 == 1
+        deadline = time.monotonic() + 60
+        while not any(
+            complete_fragments_end(p) is not None or not mid_segment
+            for p in (data_dir() / RECORDINGS_DIR).rglob("*.partial")
+        ):
+            assert time.monotonic() < deadline, "the child wrote no fragment"
+            time.sleep(0.01)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        lines.join()
+        assert proc.stdout is not None
+        proc.stdout.close()
+    root = data_dir()
+    assert list((root / RECORDINGS_DIR).rglob("*.partial")), "killed mid-segment"
+
+    store = Store(db_url)
+    try:
+        with StoreWriter.running(store) as writer:
+            report = sweep_media(store, writer, SimulatedClock(T0), root)
+        with store.sessions() as session:
+            rows = list(session.scalars(select(Media).order_by(Media.started_at)))
+    finally:
+        store.close()
+    # The unfinished segment: cut to its whole fragments, or removed when it had none.
+    assert report.problems == []
+    assert len(report.segments_recovered) + len(report.partials_removed) == 1
+    if mid_segment:
+        assert len(report.segments_recovered) == 1
+    assert not list((root / RECORDINGS_DIR).rglob("*.partial"))
+    files = {f.relative_to(root).as_posix() for f in segment_files()}
+    assert {r.path for r in rows} == files  # every file indexed, every row a file
+    for row in rows:
+        assert file_sha256(root / row.path) == (row.sha256, row.size_bytes)
+    for a, b in itertools.pairwise(rows):  # contiguous across the crash's recovery
+        assert a.ended_at is not None and b.started_at is not None
+        assert abs((b.started_at - a.ended_at).total_seconds()) < 0.01
+    assert rows[0].started_at == CHILD_T0
+    # Lost: what came after the last whole fragment. Fragments end at keyframes (one a
+    # second here), so the recording reaches the newest keyframe the child handed over,
+    # or the one before it while that fragment was still being muxed.
+    kept_to = (rows[-1].ended_at - CHILD_T0).total_seconds()
+    assert last_at - 1.0 - 1e-6 <= kept_to <= last_at + 1.0

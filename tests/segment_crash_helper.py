@@ -1,0 +1,78 @@
+"""Child process for the continuous-recording crash drill: records an H.264 file, looped,
+into 2-second segments until it is killed.
+
+Run as ``python -m tests.segment_crash_helper DB_URL VIDEO``; the data dir is
+``WATCHFLOOR_DATA_DIR``. Prints, flushed, ``AT <seconds>`` each time it has handed the
+recorder a keyframe (the recording's time, from 0), and feeds the camera's packets
+eight times faster than real time, as a camera would deliver them, until SIGKILLed.
+Segment rows go through a store writer, as in the engine.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from engine.bus import EventBus
+from engine.clock import SimulatedClock
+from engine.data_dirs import data_dir
+from engine.frames import EncodedPacket
+from engine.record.segments import RECORDINGS_DIR, SegmentRecorder
+from engine.store import Store
+from engine.store.writer import StoreWriter
+from engine.vision.capture import open_pyav
+
+T0 = datetime(2026, 5, 4, 3, 0, 0, tzinfo=UTC)
+SEGMENT_S = 2.0
+SPEED = 8.0
+
+
+def main(db_url: str, video: Path) -> None:
+    store = Store(db_url)
+    writer = StoreWriter(store)
+    writer.start()
+    root = data_dir()
+    recorder = SegmentRecorder(
+        "drillcam",
+        None,
+        writer,
+        EventBus(),
+        SimulatedClock(T0),
+        recordings_dir=root / RECORDINGS_DIR,
+        media_root=root,
+        segment_s=SEGMENT_S,
+    )
+    capture = open_pyav(str(video), live=False, shown_url=video.name)
+    stream = capture.stream
+    assert stream is not None
+    began = time.monotonic()
+    while True:
+        decoded = capture.read()
+        if decoded is None:
+            assert capture.rewind()
+            continue
+        for packet in decoded.packets or ():
+            at = packet.pts_s
+            recorder.offer(
+                EncodedPacket(
+                    packet.data,
+                    packet.pts,
+                    packet.dts,
+                    packet.duration,
+                    packet.keyframe,
+                    at,
+                    T0 + timedelta(seconds=at),
+                    stream,
+                )
+            )
+            if packet.keyframe:
+                print("AT", at, flush=True)
+            delay = began + at / SPEED - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], Path(sys.argv[2]))

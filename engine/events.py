@@ -287,6 +287,39 @@ class MediaWriteFailed(Event):
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingGap(Event):
+    """No continuous recording of ``camera`` from ``started_at`` to ``ended_at`` (UTC),
+    ``reason`` saying why as a person would ("the camera's stream restarted", "the engine
+    was not recording", "a segment could not be written: disk full"). ``at`` is
+    ``ended_at``: when the recording resumed. ``alert_after_s``: the camera's
+    ``gap_alert_s``; a gap at least this long raises an alert (None: never). Published
+    by :class:`~engine.record.segments.SegmentRecorder`; stored as ``recording.gap``."""
+
+    camera: str
+    camera_id: int | None
+    started_at: datetime
+    ended_at: datetime
+    reason: str
+    alert_after_s: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        return (self.ended_at - self.started_at).total_seconds()
+
+    def record(self) -> EventRecord:
+        return EventRecord(
+            "recording.gap",
+            f"camera:{self.camera}",
+            {
+                "started_at": self.started_at.isoformat(),
+                "ended_at": self.ended_at.isoformat(),
+                "seconds": round(self.seconds, 1),
+                "reason": self.reason,
+            },
+        )
+
+
 @to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MediaWriteRecovered(Event):

@@ -690,11 +690,12 @@ def _recording_failed(row: _Row) -> tuple[str, str, Category, Tone]:
         return "Recording failed", text, Category.RECORDING, Tone.ALARM
     files = row.get("not_written")
     count = len(files) if isinstance(files, list) else 1  # a list since losses are gathered
+    media = str(row.get("media"))
     if count > 1:
-        noun = {"clip": "clips", "snapshot": "snapshots"}.get(str(row.get("media")), "files")
-        what = f"{count} {noun}"
+        noun = {"clip": "clips", "snapshot": "snapshots", "segment": "recording segments"}
+        what = f"{count} {noun.get(media, 'files')}"
     else:
-        what = "Snapshot" if row.get("media") == "snapshot" else "Clip"
+        what = {"snapshot": "Snapshot", "segment": "Recording segment"}.get(media, "Clip")
     text = f"{what} of {row.place or 'a camera'} not saved{row.because('reason', 'error')}"
     if isinstance(lost, int) and lost > 1:
         text += f" ({lost} files lost so far)"
@@ -708,11 +709,30 @@ def _recording_recovered(row: _Row) -> tuple[str, str, Category, Tone]:
         text = f"Sensing recording of {row.place or 'a room'} is saved again"
         unit = "record"
     else:
-        text = f"Clips and snapshots of {row.place or 'a camera'} are saved again"
+        text = f"Recording of {row.place or 'a camera'} is saved again"
         unit = "file"
     if isinstance(lost, int) and lost > 0:
         text += f" ({counted(lost, unit)} lost)"
     return "Recording works again", text, Category.RECORDING, Tone.NORMAL
+
+
+@_renders("recording.gap")
+def _recording_gap(row: _Row) -> tuple[str, str, Category, Tone]:
+    seconds = row.get("seconds")
+    length = duration_words(seconds) if isinstance(seconds, int | float) else "a while"
+    text = f"No recording of {row.place or 'a camera'} for {length}{row.because('reason')}"
+    return "Recording gap", text, Category.RECORDING, Tone.WARNING
+
+
+@_renders("media.missing")
+def _media_missing(row: _Row) -> tuple[str, str, Category, Tone]:
+    count = row.get("count")
+    what = counted(count, "recording segment") if isinstance(count, int) else "Recordings"
+    text = f"{what} missing from the disk; no longer listed"
+    locked = row.get("locked")
+    if isinstance(locked, int) and locked:
+        text += f" ({counted(locked, 'locked segment')} among them)"
+    return "Recording missing", text, Category.RECORDING, Tone.ALARM
 
 
 @_renders("retention.completed")

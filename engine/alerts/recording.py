@@ -10,6 +10,9 @@
     MediaWriteRecovered (the first write that works again)
         └─▶ AcknowledgeAlert by the engine ("engine:recording-watch", with a note of what
             was lost) ─▶ ``cleared``
+    RecordingGap at least the camera's ``gap_alert_s`` long (no continuous recording)
+        └─▶ RaiseAlert (warning, linked to its ``recording.gap`` event) ─▶ ``raised``;
+            an operator acknowledges it: the gap is over when it is reported
 
 One alert per place per failing spell, however much it loses (its losses are stored events,
 at most one a minute after the first): a full disk loses a clip every couple of seconds,
@@ -33,11 +36,12 @@ from typing import Any, Final
 from engine.access import Actor, Role
 from engine.alerts.records import AcknowledgeAlert, AlertView, RaiseAlert
 from engine.clock import Clock
-from engine.events import Event, MediaWriteFailed, MediaWriteRecovered
+from engine.events import Event, MediaWriteFailed, MediaWriteRecovered, RecordingGap
 from engine.sitetime import UTC_TIME, SiteTime
 from engine.store.commands import StoreCommand
 from engine.store.writer import StoreWriter
 from engine.text import printable
+from engine.wording import duration_words
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +85,36 @@ class RecordingAlerts:
         self._failing: dict[str, _Failing] = {}  # by source: camera:<key>, sensing:<room>
 
     def on_event(self, event: Event) -> None:
-        """Take a bus event (any thread); only media failures and recoveries matter."""
+        """Take a bus event (any thread); only media failures and recoveries, and gaps in
+        the continuous recording, matter."""
         if isinstance(event, MediaWriteFailed):
             self._failed(event)
         elif isinstance(event, MediaWriteRecovered):
             self._recovered(event)
+        elif isinstance(event, RecordingGap):
+            self._gap(event)
+
+    def _gap(self, gap: RecordingGap) -> None:
+        if gap.alert_after_s is None or gap.seconds < gap.alert_after_s:
+            return  # a short gap is an event in the history, not an alarm
+        name = printable(self._camera_names.get(gap.camera) or gap.camera)
+        command = RaiseAlert(
+            raised_at=gap.at,
+            kind=ALERT_KIND,
+            source=f"camera:{gap.camera}",
+            severity="warning",
+            title=f"No recording on camera {name} for {duration_words(gap.seconds)}: {gap.reason}",
+            detail={
+                "camera": gap.camera,
+                "started_at": gap.started_at.isoformat(),
+                "ended_at": gap.ended_at.isoformat(),
+                "seconds": round(gap.seconds, 1),
+                "reason": gap.reason,
+                "site": self._site,
+            },
+            event_kind="recording.gap",
+        )
+        self._submit(command, self._raised)
 
     def _where(self, event: MediaWriteFailed | MediaWriteRecovered) -> str:
         """``on camera Gate`` or ``in sensing room Lab sensing``."""

@@ -28,7 +28,8 @@ those nobody acknowledged in time, and takes acknowledgements and labels.
     sensing recorders)
         └─▶ RecordingAlerts (see .recording): "Recording failing on camera …: disk full"
             or "… in sensing room …", one alert per place while its recording fails,
-            acknowledged by the engine when it is written again
+            acknowledged by the engine when it is written again; a gap in a camera's
+            continuous recording (RecordingGap) of at least its gap_alert_s: a warning
     CameraStatusChanged (camera worker): offline, failing or without footage for
     camera_offline_s (60 s; checked on "alert-escalation")
         └─▶ RaiseAlert (a warning, "camera") ─▶ AlertRaised + webhooks; back online (or
@@ -90,6 +91,7 @@ from engine.events import (
     PeopleDetected,
     PeoplePlaced,
     PeopleSensedInView,
+    RecordingGap,
     to_console,
 )
 from engine.gestures.worker import GestureDetected
@@ -366,7 +368,7 @@ class AlertService:
         if isinstance(event, CameraStatusChanged):
             self._camera_status(event)
             return
-        if isinstance(event, MediaWriteFailed | MediaWriteRecovered):
+        if isinstance(event, MediaWriteFailed | MediaWriteRecovered | RecordingGap):
             self.recording.on_event(event)
             return
         if isinstance(event, PeopleDetected):

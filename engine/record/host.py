@@ -16,7 +16,7 @@ from engine.events import HealthState
 from engine.health import HealthReport
 from engine.record import ClipRecorder
 from engine.record.losses import MediaWriteWatch
-from engine.record.segments import RECORDINGS_DIR, SegmentRecorder
+from engine.record.segments import RECORDINGS_DIR, SegmentRecorder, last_segment_end
 from engine.store.writer import StoreWriter
 from engine.wording import counted
 
@@ -43,6 +43,12 @@ class RecordingHost:
         continuous = None
         if recording is not None and recording.continuous:
             root = data_dir()
+            engine = self._writer.engine_name if self._writer is not None else None
+            previous_end = (
+                last_segment_end(self._writer.store, camera_id, engine)
+                if self._writer is not None
+                else None
+            )
             continuous = SegmentRecorder(
                 cam_id,
                 camera_id,
@@ -54,7 +60,9 @@ class RecordingHost:
                 segment_s=recording.segment_s,
                 fps_hint=CLIP_FPS_HINT,
                 media_watch=self.media,
-                engine=self._writer.engine_name if self._writer is not None else None,
+                engine=engine,
+                gap_alert_s=recording.gap_alert_s,
+                previous_end=previous_end,
             )
         return ClipRecorder(
             cam_id,

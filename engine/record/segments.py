@@ -30,8 +30,10 @@ people in view at once, which retention's tiers keep footage by. The writer wait
 
 **Gaps.** A stretch of a camera's time no segment covers (the camera went away and came
 back, the writer fell behind, a segment could not be written) is published as a
-:class:`RecordingGap` (a ``recording.gap`` event); one longer than the camera's
-``gap_alert_s`` is raised as an alert by :mod:`engine.alerts` consumers of that event.
+:class:`~engine.events.RecordingGap` (a ``recording.gap`` event); one at least the
+camera's ``gap_alert_s`` long raises an alert (:mod:`engine.alerts.recording`). The first
+segment of a recorder is compared with the camera's last stored segment: the time the
+engine was stopped is a gap as well.
 
 Threads: ``offer``, ``note_analysis`` and ``finish_if_idle`` may be called from any
 thread and never wait; one ``segment-writer-<camera>`` thread writes. A segment that
@@ -53,9 +55,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.events import Event, EventRecord
+from engine.events import RecordingGap
 from engine.frames import EncodedPacket, VideoStreamInfo
 from engine.media import MediaFile
 from engine.record.files import (
@@ -69,6 +73,8 @@ from engine.record.files import (
 from engine.record.losses import MediaWriteWatch, loss_reason
 from engine.record.muxer import ClipMuxer
 from engine.store.commands import InsertMedia
+from engine.store.database import Store
+from engine.store.models import Media
 from engine.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -83,36 +89,6 @@ ANALYSIS_WAIT_S = 3.0  # the writer waits this long for the analysis of a segmen
 # interval of a slow camera (2 fps) plus the jitter of wall-time stamps.
 GAP_TOLERANCE_S = 1.0
 MARKS_KEPT = 8192  # analysed frames remembered for segments not yet written
-GAP_KIND = "recording.gap"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecordingGap(Event):
-    """No footage of ``camera`` from ``started_at`` to ``ended_at`` (UTC), ``reason``
-    saying why as a person would ("the camera's stream restarted", "the recorder fell
-    behind", "disk full"). ``at`` is ``ended_at``: when the recording resumed."""
-
-    camera: str
-    camera_id: int | None
-    started_at: datetime
-    ended_at: datetime
-    reason: str
-
-    @property
-    def seconds(self) -> float:
-        return (self.ended_at - self.started_at).total_seconds()
-
-    def record(self) -> EventRecord:
-        return EventRecord(
-            GAP_KIND,
-            f"camera:{self.camera}",
-            {
-                "started_at": self.started_at.isoformat(),
-                "ended_at": self.ended_at.isoformat(),
-                "seconds": round(self.seconds, 1),
-                "reason": self.reason,
-            },
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +130,7 @@ class _Open:
     started_at: datetime
     first_t: float  # captured_at of its first packet (monotonic s)
     last_t: float  # captured_at of its newest packet
+    ends_at: datetime  # the end of its newest frame: wall time + the frame's duration
 
 
 class SegmentRecorder:
@@ -162,7 +139,10 @@ class SegmentRecorder:
     ``recordings_dir`` must lie under ``media_root`` (media rows store paths relative to
     it). ``camera_id``: the camera's row; ``engine``: a shared site's engine whose data dir
     keeps the files (None: the only engine). Times are the clock's (packets'
-    ``captured_at`` monotonic s and ``wall_at`` UTC).
+    ``captured_at`` monotonic s and ``wall_at`` UTC). ``gap_alert_s``: a gap this long
+    raises an alert (None: gaps are events only). ``previous_end``: where the camera's
+    recording ended before this recorder (the last segment stored), so the stretch the
+    engine was not recording is a gap too.
     """
 
     def __init__(
@@ -179,6 +159,8 @@ class SegmentRecorder:
         fps_hint: float = 15.0,
         media_watch: MediaWriteWatch | None = None,
         engine: str | None = None,
+        gap_alert_s: float | None = None,
+        previous_end: datetime | None = None,
     ) -> None:
         if not (segment_s > 0 and fps_hint > 0):
             raise ValueError(f"need segment_s > 0 and fps_hint > 0 (got {segment_s}, {fps_hint})")
@@ -207,6 +189,7 @@ class SegmentRecorder:
         self._first_t: float | None = None  # captured_at of the open segment's first packet
         self._skip_to_keyframe = False
         self._dropped = 0
+        self._dropped_at_start = 0  # _dropped when the open segment started
         self._last_offered_t = -math.inf
         # The analysis (under _cond): (captured_at, motion, people) of analysed frames.
         self._marks: collections.deque[tuple[float, bool, int]] = collections.deque(
@@ -216,7 +199,8 @@ class SegmentRecorder:
         # Written by the writer thread (under _cond for stats):
         self._written = self._failed = self._bytes = self._gaps = 0
         self._recorded_s = 0.0
-        self._last_end: datetime | None = None
+        self._last_end: datetime | None = previous_end
+        self._gap_alert_s = gap_alert_s
         self._lost_reason: str | None = None  # the writer's: why the last segment was lost
         self._thread = threading.Thread(
             target=self._run, name=f"segment-writer-{camera_key}", daemon=True
@@ -243,7 +227,10 @@ class SegmentRecorder:
                     else "the camera's stream stopped"
                 )
             elif packet.keyframe and packet.captured_at - self._first_t >= self.segment_s:
-                starts = "the recorder fell behind"  # a gap only if packets were dropped
+                # A gap before the next segment of the same stream: the writer's queue
+                # overflowed, or no packet came for a while (the camera's video stalled).
+                behind = self._dropped > self._dropped_at_start
+                starts = "the recorder fell behind" if behind else "the camera's video stalled"
             if self._skip_to_keyframe and not packet.keyframe:
                 self._dropped += 1 + packet.skipped_before
                 return
@@ -254,6 +241,7 @@ class SegmentRecorder:
             self._skip_to_keyframe = False
             if starts:
                 self._stream, self._first_t = packet.stream, packet.captured_at
+                self._dropped_at_start = self._dropped
             self._queue.append((packet, starts))
             self._cond.notify_all()
 
@@ -322,7 +310,7 @@ class SegmentRecorder:
                 packet, starts = item
                 if starts is not None:
                     if current is not None:
-                        self._finish(current)
+                        self._finish(current, self._wall_time(packet))
                         current = None
                     current = self._start(packet, starts)
                     failing = False
@@ -333,6 +321,7 @@ class SegmentRecorder:
                 try:
                     current.muxer.add(packet)
                     current.last_t = max(current.last_t, packet.captured_at)
+                    current.ends_at = max(current.ends_at, self._frame_end(packet))
                 except Exception as exc:
                     self._lost(current, exc)
                     current, failing = None, True
@@ -345,19 +334,29 @@ class SegmentRecorder:
         with self._cond:
             previous_end = self._last_end
         if previous_end is not None:
+            if self._written == 0 and not self._lost_reason:
+                gap_reason = "the engine was not recording"  # before this recorder began
             self._report_gap(previous_end, started_at, self._lost_reason or gap_reason)
         self._lost_reason = None
         final = unused_footage_path(self._folder, self.camera_key, started_at)
         muxer = ClipMuxer(clip_partial_path(final), fragmented=True)
-        return _Open(muxer, final, started_at, packet.captured_at, packet.captured_at)
+        first_t = packet.captured_at
+        return _Open(muxer, final, started_at, first_t, first_t, self._frame_end(packet))
+
+    def _frame_end(self, packet: EncodedPacket) -> datetime:
+        duration_s = float(packet.duration * packet.stream.time_base)
+        return self._wall_time(packet) + timedelta(seconds=duration_s)
 
     def _wall_time(self, packet: EncodedPacket) -> datetime:
         if packet.wall_at is not None:
             return packet.wall_at
         return self._clock.now() + timedelta(seconds=packet.captured_at - self._clock.monotonic())
 
-    def _finish(self, segment: _Open) -> None:
-        """Close, flush, hash and rename the segment, then give it its row."""
+    def _finish(self, segment: _Open, next_start: datetime | None = None) -> None:
+        """Close, flush, hash and rename the segment, then give it its row. Its span is
+        its frames' wall times (one time base with the events of those frames), to the
+        end of its last frame, or to ``next_start``, the next segment's first frame, when
+        that comes sooner (frames delivered late and then in a burst)."""
         try:
             encoded = segment.muxer.close()
             if encoded.frames == 0:
@@ -370,7 +369,9 @@ class SegmentRecorder:
         except Exception as exc:
             self._lost(segment, exc)
             return
-        ended_at = segment.started_at + timedelta(seconds=encoded.duration_s)
+        ended_at = segment.ends_at
+        if next_start is not None and segment.started_at < next_start < ended_at:
+            ended_at = next_start
         motion_share, people = self._content(segment)
         relative = segment.final.relative_to(self._root).as_posix()
         with self._cond:
@@ -450,6 +451,22 @@ class SegmentRecorder:
             started_at=since,
             ended_at=until,
             reason=reason,
+            alert_after_s=self._gap_alert_s,
         )
         log.warning("camera %s: no recording for %.1f s (%s)", self.camera_key, gap.seconds, reason)
         self._bus.publish(gap)
+
+
+def last_segment_end(store: Store, camera_id: int | None, engine: str | None) -> datetime | None:
+    """Where camera ``camera_id``'s stored continuous recording ends (the newest segment
+    this engine kept), or None. Read at a recorder's start for the gap while the engine was
+    stopped."""
+    if camera_id is None:
+        return None
+    query = select(func.max(Media.ended_at)).where(
+        Media.kind == SEGMENT_KIND, Media.camera_id == camera_id
+    )
+    if engine is not None:
+        query = query.where(Media.engine == engine)
+    with store.sessions() as session:
+        return session.scalar(query)

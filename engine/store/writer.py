@@ -277,6 +277,11 @@ class StoreWriter:
         self._fatal_listeners.append(listener)
 
     @property
+    def store(self) -> Store:
+        """The store this writer writes to (for reads that must see the same database)."""
+        return self._store
+
+    @property
     def engine_name(self) -> str | None:
         """The shared site's engine this writer stores for (None: a site's only engine,
         a console, a command)."""

@@ -12,8 +12,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import av
@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from engine.alerts.service import AlertRaised
 from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import load_site
@@ -29,12 +30,15 @@ from engine.frames import EncodedPacket, Frame
 from engine.record import ClipRecorder
 from engine.record.files import file_sha256
 from engine.record.fragments import complete_fragments_end
-from engine.record.segments import RECORDINGS_DIR, RecordingGap, SegmentRecorder
+from engine.record.segments import GAP_TOLERANCE_S, RECORDINGS_DIR, RecordingGap, SegmentRecorder
 from engine.record.sweep import sweep_media
+from engine.runtime import EngineRuntime
 from engine.store import Store
+from engine.store.models import Event as EventRow
 from engine.store.models import Media
 from engine.store.writer import StoreWriter
 from resources import DEMO_SITE
+from tests.conftest import write_site
 from tests.engine.test_clips import REPO, ChildLines
 from tests.engine.test_recording import T0, demuxed, pictures, read_recording, write_video
 from tests.segment_crash_helper import T0 as CHILD_T0
@@ -295,3 +299,91 @@ def test_kill_9_mid_segment_loses_at_most_its_unfinished_fragment_and_restart_in
     # or the one before it while that fragment was still being muxed.
     kept_to = (rows[-1].ended_at - CHILD_T0).total_seconds()
     assert last_at - 1.0 - 1e-6 <= kept_to <= last_at + 1.0
+
+
+def _stored_segments(db_url: str) -> list[Media]:
+    store = Store(db_url)
+    try:
+        with store.sessions() as session:
+            return list(
+                session.scalars(
+                    select(Media).where(Media.kind == "segment").order_by(Media.started_at)
+                )
+            )
+    finally:
+        store.close()
+
+
+def _wait_for(what: str, done: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_live_engine_records_continuously_and_its_downtime_is_a_gap_with_an_alert(
+    db_url: str, tmp_path: Path, h264_12s: Path
+) -> None:
+    """Two runs of a live engine on an H.264 camera: every second of each run is in
+    segments of the camera's own packets; the time between them is a recording.gap event
+    and, longer than the site's gap_alert_s, an alert."""
+    site = load_site(
+        write_site(
+            tmp_path / "site.toml",
+            f'[[cameras]]\nid = "gate"\nname = "Front gate"\nurl = "{h264_12s}"\nloop = true\n',
+            "[recording]\nsegment_s = 2\ngap_alert_s = 1\n",
+        )
+    )
+    alerts: list[AlertRaised] = []
+    ends: list[datetime] = []
+    for run in range(2):
+        runtime = EngineRuntime(site, Store(db_url))
+        runtime.bus.subscribe(AlertRaised, alerts.append)
+        try:
+            runtime.start()
+            recorder = runtime.cameras.pipelines["gate"].recorder
+            assert isinstance(recorder, ClipRecorder) and recorder.continuous is not None
+            continuous = recorder.continuous
+            written = continuous.stats
+            _wait_for("two segments", lambda: written().segments_written >= 2)  # noqa: B023
+        finally:
+            runtime.stop()
+            assert runtime.store is not None
+            runtime.store.close()
+        stats = continuous.stats()
+        assert (stats.segments_failed, stats.stream_copy) == (0, True)
+        assert stats.last_end is not None
+        ends.append(stats.last_end)
+        if run == 0:  # stopped for longer than gap_alert_s, by the clock
+            _wait_for("a second", lambda: datetime.now(UTC) > ends[0] + timedelta(seconds=1.5))
+    rows = _stored_segments(db_url)
+    assert all(r.camera_id is not None and r.engine is None for r in rows)
+    first_run = [r for r in rows if r.ended_at <= ends[0]]
+    second_run = [r for r in rows if r.started_at > ends[0]]
+    assert len(first_run) + len(second_run) == len(rows) and len(second_run) >= 2
+    for row in rows:
+        assert file_sha256(data_dir() / row.path) == (row.sha256, row.size_bytes)
+    store = Store(db_url)
+    try:
+        with store.sessions() as session:
+            gaps = list(session.scalars(select(EventRow).where(EventRow.kind == "recording.gap")))
+    finally:
+        store.close()
+    # Consecutive segments meet; a hole longer than the tolerance (the engine stopped, or
+    # the camera's video stalled on a busy machine) is a gap event spanning it exactly.
+    spans = {(g.detail["started_at"], g.detail["ended_at"]): g for g in gaps}
+    for a, b in itertools.pairwise(rows):
+        hole = (b.started_at - a.ended_at).total_seconds()
+        assert hole > -0.01, "segments overlap"
+        if hole > GAP_TOLERANCE_S:
+            assert (a.ended_at.isoformat(), b.started_at.isoformat()) in spans
+    downtime = (second_run[0].started_at - first_run[-1].ended_at).total_seconds()
+    assert downtime > 1.5
+    (gap,) = [g for g in gaps if g.detail["reason"] == "the engine was not recording"]
+    assert gap.detail["seconds"] == pytest.approx(downtime, abs=0.1)
+    (alert,) = [
+        a.alert for a in alerts if a.alert.kind == "recording" and a.alert.event_id == gap.id
+    ]
+    assert alert.title.startswith("No recording on camera Front gate for ")
+    assert alert.title.endswith(": the engine was not recording")

@@ -26,11 +26,12 @@ from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import load_site
 from engine.data_dirs import data_dir
+from engine.events import RecordingGap
 from engine.frames import EncodedPacket, Frame
 from engine.record import ClipRecorder
 from engine.record.files import file_sha256
 from engine.record.fragments import complete_fragments_end
-from engine.record.segments import GAP_TOLERANCE_S, RECORDINGS_DIR, RecordingGap, SegmentRecorder
+from engine.record.segments import GAP_TOLERANCE_S, RECORDINGS_DIR, SegmentRecorder
 from engine.record.sweep import sweep_media
 from engine.runtime import EngineRuntime
 from engine.store import Store

@@ -11,6 +11,10 @@ Retention's own audit rows are purged by age like every other event. The audit t
 hash chain is pruned too, of entries older than ``audit.keep_days`` (at least a year; see
 :class:`~engine.store.audit.PruneAudit`), and stays verifiable.
 
+Continuous-recording segments are kept by their camera's tiers (all footage, motion,
+events; :mod:`engine.record.retention_tiers`) from the site file's ``[recording]``, and
+disk pressure deletes the oldest unlocked footage first, clips and segments alike.
+
 The policy is validated and bounded (days 1..3650): a bad value given by an admin is
 refused with an error naming the setting, and a bad value already stored makes that setting
 fall back to its default with a logged problem, so disk-pressure relief keeps working.
@@ -34,6 +38,16 @@ from engine.access import Actor, Permission, PermissionDeniedError
 from engine.clock import Clock
 from engine.data_dirs import private_dir
 from engine.history.locks import recording_is_locked
+from engine.record.retention_tiers import (
+    PURGE_BATCH,
+    SEGMENT_KIND,
+    PurgedFile,
+    PurgeSegments,
+    SegmentPolicies,
+    cameras_with_segments,
+    delete_media_rows,
+    media_kept_by,
+)
 from engine.record.sweep import SweepReport, sweep_media
 from engine.sensing.recording.recorder import KEPT_DIR, kept_segments
 from engine.settings import SETTINGS, read_settings
@@ -59,10 +73,10 @@ log = logging.getLogger(__name__)
 GIB = 1024**3
 SETTINGS_KEY = "retention"
 AUDIT_KEEP_DAYS_KEY = "audit.keep_days"
-PURGE_BATCH = 500  # rows deleted per command (one transaction)
 COMMAND_TIMEOUT_S = 300.0  # a purge batch waits this long for the writer (seconds)
 RETENTION_INTERVAL_S = 3600.0  # the retention thread runs at start and hourly
 THREAD_NAME = "retention"
+FOOTAGE_KINDS = ("clip", SEGMENT_KIND)  # what disk pressure deletes, oldest first
 
 
 class RetentionSettingError(ValueError):
@@ -181,6 +195,9 @@ class RetentionReport:
     persons_deleted: int = 0
     audit_entries_pruned: int = 0
     pressure_clips_deleted: int = 0
+    segments_deleted: int = 0
+    """Continuous-recording segments no tier of their camera's policy keeps any more."""
+    pressure_segments_deleted: int = 0
     bytes_freed: int = 0
     locked_kept: int = 0
     recordings_released: int = 0
@@ -202,15 +219,6 @@ def disk_free_bytes(path: Path) -> int:
 
 
 # -- commands (applied by the store writer) -------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class PurgedFile:
-    """A media row that a purge deleted; its file is unlinked after the commit."""
-
-    kind: str
-    path: str
-    size_bytes: int
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PurgeMedia(StoreCommand):
     """Delete up to ``limit`` of the oldest unlocked media rows of ``kind`` created before
@@ -231,21 +239,23 @@ class PurgeMedia(StoreCommand):
                 Media.kind == self.kind,
                 Media.created_at < self.cutoff,
                 Media.locked.is_(False),
-                *_kept_by(self.engine),
+                *media_kept_by(self.engine),
             )
             .order_by(Media.created_at, Media.id)
             .limit(self.limit)
         ).all()
-        return _delete_media_rows(session, list(rows), self.reason, self.at)
+        return delete_media_rows(session, list(rows), self.reason, self.at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PurgeForSpace(StoreCommand):
-    """Delete the oldest unlocked clips until their sizes add up to ``bytes_needed`` (at
-    most ``limit`` of them), each recorded as ``retention.clip_deleted`` for disk
-    pressure. Returns what went; empty when no unlocked clip is left. ``engine``: a shared
-    site's engine frees space on its own disk, so it deletes only the clips its data dir
-    keeps (another server's clips free nothing here)."""
+    """Delete the oldest unlocked footage, clips and continuous-recording segments alike
+    (oldest ``created_at`` first, whatever their tier), until their sizes add up to
+    ``bytes_needed`` (at most ``limit`` of them), each recorded as
+    ``retention.clip_deleted`` or ``retention.segment_deleted`` for disk pressure. Returns
+    what went; empty when no unlocked footage is left. ``engine``: a shared site's engine
+    frees space on its own disk, so it deletes only the footage its data dir keeps (another
+    server's files free nothing here)."""
 
     bytes_needed: int
     at: datetime
@@ -255,7 +265,11 @@ class PurgeForSpace(StoreCommand):
     def apply(self, session: Session) -> list[PurgedFile]:
         candidates = session.scalars(
             select(Media)
-            .where(Media.kind == "clip", Media.locked.is_(False), *_kept_by(self.engine))
+            .where(
+                Media.kind.in_(FOOTAGE_KINDS),
+                Media.locked.is_(False),
+                *media_kept_by(self.engine),
+            )
             .order_by(Media.created_at, Media.id)
             .limit(self.limit)
         )
@@ -266,7 +280,7 @@ class PurgeForSpace(StoreCommand):
             total += max(media.size_bytes, 0)
             if total >= self.bytes_needed:
                 break
-        return _delete_media_rows(session, chosen, "disk pressure", self.at)
+        return delete_media_rows(session, chosen, "disk pressure", self.at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -339,32 +353,6 @@ class AgePersons(StoreCommand):
         return int(archived.rowcount or 0), len(doomed)  # type: ignore[attr-defined]
 
 
-def _kept_by(engine: str | None) -> tuple[Any, ...]:
-    """The condition on media rows an engine may purge: a shared site's engine, those its
-    own data dir keeps; a site's only engine (None), every row."""
-    return () if engine is None else (Media.engine == engine,)
-
-
-def _delete_media_rows(
-    session: Session, rows: list[Media], reason: str, at: datetime
-) -> list[PurgedFile]:
-    purged: list[PurgedFile] = []
-    for media in rows:
-        purged.append(PurgedFile(media.kind, media.path, media.size_bytes))
-        session.add(
-            Event(
-                ts=at,
-                kind=f"retention.{media.kind}_deleted",
-                source="retention",
-                camera_id=media.camera_id,
-                detail={"path": media.path, "reason": reason, "size_bytes": media.size_bytes},
-            )
-        )
-        session.delete(media)
-    session.flush()
-    return purged
-
-
 # -- one run ------------------------------------------------------------------------------
 def run_retention(
     store: Store,
@@ -376,10 +364,14 @@ def run_retention(
     disk_free: DiskFree = disk_free_bytes,
     cancel: threading.Event | None = None,
     audit_keep_days: int | None = None,
+    segments: SegmentPolicies | None = None,
 ) -> RetentionReport:
-    """Apply ``policy`` now: purge by age, age people, delete the oldest unlocked clips
-    while the data dir has less than ``min_free_bytes`` free, then prune audit entries
-    older than ``audit_keep_days`` (days; None: the ``audit.keep_days`` setting). Reads
+    """Apply ``policy`` now: purge by age, age people, delete the oldest unlocked footage
+    (clips and segments) while the data dir has less than ``min_free_bytes`` free, then
+    prune audit entries older than ``audit_keep_days`` (days; None: the ``audit.keep_days``
+    setting). Continuous-recording segments are purged by their camera's tiers in
+    ``segments`` (see :mod:`engine.record.retention_tiers`); None: no recording policy is
+    known, so segments go only for disk pressure. Reads
     through ``store``; deletions go through ``writer`` (a short-lived one if None). Blocks
     on the writer: call it on a worker thread (the retention thread, a CLI command). Safe
     while the engine records. ``cancel`` (set by the engine's stop) ends the run between
@@ -397,6 +389,7 @@ def run_retention(
                 disk_free=disk_free,
                 cancel=cancel,
                 audit_keep_days=audit_keep_days,
+                segments=segments,
             )
 
     def cancelled() -> bool:
@@ -413,6 +406,8 @@ def run_retention(
             batch = _purge(writer, data_dir, command, "age", report)
             if len(batch) < PURGE_BATCH or cancelled():
                 break
+    if segments is not None and not cancelled():
+        _purge_segments(store, writer, data_dir, segments, now, report, cancelled)
     events_cutoff = now - timedelta(days=policy.events_days)
     while True:
         deleted = int(writer.execute(PurgeEvents(cutoff=events_cutoff), COMMAND_TIMEOUT_S))
@@ -479,9 +474,36 @@ def _purge(
                 report.pressure_clips_deleted += 1
             else:
                 report.clips_deleted += 1
+        elif item.kind == SEGMENT_KIND:
+            if reason == "disk pressure":
+                report.pressure_segments_deleted += 1
+            else:
+                report.segments_deleted += 1
         elif item.kind == "snapshot":
             report.snapshots_deleted += 1
     return purged
+
+
+def _purge_segments(
+    store: Store,
+    writer: StoreWriter,
+    data_dir: Path,
+    segments: SegmentPolicies,
+    now: datetime,
+    report: RetentionReport,
+    cancelled: Callable[[], bool],
+) -> None:
+    """Purge each camera's segments that its policy's tiers keep no longer, in batches."""
+    with store.sessions() as session:
+        cameras = cameras_with_segments(session, writer.engine_name)
+    for camera_id in cameras:
+        policy = segments.of(camera_id)
+        while not cancelled():
+            command = PurgeSegments(
+                camera_id=camera_id, policy=policy, now=now, engine=writer.engine_name
+            )
+            if len(_purge(writer, data_dir, command, "age", report)) < PURGE_BATCH:
+                break
 
 
 def _release_kept_recordings(store: Store, data_dir: Path, report: RetentionReport) -> None:
@@ -561,7 +583,8 @@ def _relieve_disk_pressure(
     disk_free: DiskFree,
     cancelled: Callable[[], bool],
 ) -> None:
-    """Delete the oldest unlocked clips until the data dir has ``min_free_bytes`` free."""
+    """Delete the oldest unlocked footage (clips and segments) until the data dir has
+    ``min_free_bytes`` free."""
     free = disk_free(data_dir)
     while free < policy.min_free_bytes and not cancelled():
         command = PurgeForSpace(
@@ -572,7 +595,9 @@ def _relieve_disk_pressure(
         if not _purge(writer, data_dir, command, "disk pressure", report):
             report.floor_reached = False
             log.warning(
-                "retention: only %d bytes free under %s and no unlocked clips left", free, data_dir
+                "retention: only %d bytes free under %s and no unlocked footage left",
+                free,
+                data_dir,
             )
             return
         free = disk_free(data_dir)
@@ -608,6 +633,7 @@ class RetentionService:
         *,
         interval_s: float = RETENTION_INTERVAL_S,
         cameras: Mapping[str, int] | None = None,
+        segments: SegmentPolicies | None = None,
         disk_free: DiskFree = disk_free_bytes,
         on_run: Callable[[MaintenanceRun], None] | None = None,
     ) -> None:
@@ -617,6 +643,7 @@ class RetentionService:
         self._data_dir = data_dir
         self._interval_s = interval_s
         self._cameras = dict(cameras or {})
+        self._segments = segments
         self._disk_free = disk_free
         self._on_run = on_run
         self._stop = threading.Event()
@@ -660,6 +687,7 @@ class RetentionService:
                 self._clock,
                 self._data_dir,
                 cameras=self._cameras,
+                segments=self._segments,
                 disk_free=self._disk_free,
                 cancel=self._stop,
                 requested_by=requested_by,
@@ -693,12 +721,14 @@ def run_maintenance(
     data_dir: Path,
     *,
     cameras: Mapping[str, int] | None = None,
+    segments: SegmentPolicies | None = None,
     disk_free: DiskFree = disk_free_bytes,
     cancel: threading.Event | None = None,
     requested_by: Actor | None = None,
 ) -> MaintenanceRun:
     """The orphan sweep, then retention with the stored policy (bad stored settings fall
-    back to defaults and are reported in ``problem``). Never raises for a failure of its
+    back to defaults and are reported in ``problem``) and the cameras' recording policies
+    ``segments`` (see :func:`run_retention`). Never raises for a failure of its
     own: failures are logged and described in the result. ``cancel`` ends the run between
     batches. Blocks on the writer; any worker thread.
 
@@ -737,7 +767,14 @@ def run_maintenance(
         policy, policy_problems = load_policy(store)
         problems += policy_problems
         report = run_retention(
-            store, clock, data_dir, policy, writer=writer, disk_free=disk_free, cancel=cancel
+            store,
+            clock,
+            data_dir,
+            policy,
+            writer=writer,
+            disk_free=disk_free,
+            cancel=cancel,
+            segments=segments,
         )
         problems += report.problems  # the audit setting's and the audit prune's
         report.problems = [*policy_problems, *report.problems]
@@ -757,6 +794,9 @@ def run_maintenance(
                 source="retention",
                 detail={
                     "clips_deleted": report.clips_deleted + report.pressure_clips_deleted,
+                    "segments_deleted": (
+                        report.segments_deleted + report.pressure_segments_deleted
+                    ),
                     "events_deleted": report.events_deleted,
                     "audit_entries_pruned": report.audit_entries_pruned,
                     "bytes_freed": report.bytes_freed,

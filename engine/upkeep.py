@@ -15,6 +15,7 @@ from engine.clock import Clock
 from engine.data_dirs import data_dir
 from engine.history.audit_checkpoints import AuditCheckpointer
 from engine.instance import EngineLock
+from engine.record.retention_tiers import SegmentPolicies
 from engine.retention import MaintenanceRun, RetentionService
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
@@ -38,17 +39,25 @@ class Upkeep:
         self._lock = lock
 
     def start(
-        self, store: Store, writer: StoreWriter, cameras: dict[str, int], faces: FaceWorker | None
+        self,
+        store: Store,
+        writer: StoreWriter,
+        cameras: dict[str, int],
+        faces: FaceWorker | None,
+        segments: SegmentPolicies | None = None,
     ) -> None:
         """Retention and the audit checkpoints, each on its own thread (``cameras``: the
         site's camera ids to their rows; ``faces``' memory forgets the people retention
-        deletes)."""
+        deletes; ``segments``: each camera's recording policy,
+        :func:`~engine.record.retention_tiers.segment_policies`, without which segments go
+        only for disk pressure)."""
         self.retention = RetentionService(
             store,
             writer,
             self._clock,
             data_dir(),
             cameras=cameras,
+            segments=segments,
             on_run=functools.partial(self._ran, faces),
         )
         self.retention.start()

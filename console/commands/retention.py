@@ -29,16 +29,25 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, db_url: str) -> int:
     from engine.clock import REAL_CLOCK
+    from engine.config import load_site
     from engine.data_dirs import data_dir
+    from engine.record.retention_tiers import load_segment_policies
     from engine.retention import run_maintenance
     from engine.store import Store
     from engine.store.writer import StoreWriter
 
+    site = load_site(args.site)  # its cameras' [recording] tiers; a bad file: exit 4
     store = Store(db_url)
     try:
+        segments = load_segment_policies(store, site)
         with StoreWriter.running(store, journal_dir=data_dir() / "journal") as writer:
             result = run_maintenance(
-                store, writer, REAL_CLOCK, data_dir(), requested_by=args.caller
+                store,
+                writer,
+                REAL_CLOCK,
+                data_dir(),
+                segments=segments,
+                requested_by=args.caller,
             )
             fatal = writer.fatal
     finally:
@@ -64,8 +73,10 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     else:
         print(
             f"deleted {report.clips_deleted} clips, {report.snapshots_deleted} snapshots, "
-            f"{report.events_deleted} events by age; {report.pressure_clips_deleted} clips for "
-            f"disk space; freed {report.bytes_freed} bytes; {report.locked_kept} locked kept; "
+            f"{report.events_deleted} events, {report.segments_deleted} recording segments by "
+            f"age; {report.pressure_clips_deleted} clips, {report.pressure_segments_deleted} "
+            f"recording segments for disk space; freed {report.bytes_freed} bytes; "
+            f"{report.locked_kept} locked kept; "
             f"{report.audit_entries_pruned} audit entries pruned"
         )
         if sweep is not None and sweep.found_something:

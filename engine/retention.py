@@ -251,8 +251,8 @@ class PurgeMedia(StoreCommand):
 class PurgeForSpace(StoreCommand):
     """Delete the oldest unlocked footage, clips and continuous-recording segments alike
     (oldest ``created_at`` first, whatever their tier), until their sizes add up to
-    ``bytes_needed`` (at most ``limit`` of them), each recorded as
-    ``retention.clip_deleted`` or ``retention.segment_deleted`` for disk pressure. Returns
+    ``bytes_needed`` (at most ``limit`` of them), recorded as ``retention.clip_deleted``
+    (segments: ``retention.segments_deleted``) for disk pressure. Returns
     what went; empty when no unlocked footage is left. ``engine``: a shared site's engine
     frees space on its own disk, so it deletes only the footage its data dir keeps (another
     server's files free nothing here)."""

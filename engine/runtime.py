@@ -42,6 +42,7 @@ from engine.leases import join_site, start_room, start_site_services
 from engine.listeners import Listeners
 from engine.mqtt.host import MqttHost
 from engine.record.host import RecordingHost
+from engine.record.retention_tiers import segment_policies
 from engine.report import engine_health, engine_report, place_names
 from engine.sensing.host import SensingHost, sensing_rooms
 from engine.settings import setting_values
@@ -276,7 +277,8 @@ class EngineRuntime:
                     self.site, self.bus, writer, self.clock, names, self.recording_alerts
                 )
             if live:  # orphan sweep and retention (at start, hourly), audit checkpoints
-                self.upkeep.start(store, writer, ids.cameras, self.faces)
+                policies = segment_policies(self.site, ids.cameras)  # recording's tiers
+                self.upkeep.start(store, writer, ids.cameras, self.faces, segments=policies)
                 self.alerts = live_alerts(self.site, self.bus, writer, store, self.clock, names)
                 self.alerts.start()  # after the writer is attached: alerts link their events
                 self.activity = ActivityService(bus=self.bus, clock=self.clock)

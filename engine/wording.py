@@ -735,6 +735,16 @@ def _media_missing(row: _Row) -> tuple[str, str, Category, Tone]:
     return "Recording missing", text, Category.RECORDING, Tone.ALARM
 
 
+@_renders("retention.segments_deleted")
+def _segments_deleted(row: _Row) -> tuple[str, str, Category, Tone]:
+    count = row.get("count")
+    what = counted(count, "recording segment") if isinstance(count, int) else "Recording"
+    text = f"{what} of {row.place} deleted" if row.place else f"{what} deleted"
+    if isinstance(row.get("size_bytes"), int | float):
+        text += f" ({row.at('size_bytes')})"
+    return "Recording deleted", text + row.because("reason"), Category.RECORDING, Tone.QUIET
+
+
 @_renders("retention.completed")
 def _retention(row: _Row) -> tuple[str, str, Category, Tone]:
     clips, events = row.get("clips_deleted", 0), row.get("events_deleted", 0)

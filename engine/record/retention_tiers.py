@@ -13,7 +13,7 @@ segment's ``ended_at``:
 - a locked segment (evidence) until its lock is released, whatever its age.
 
 A segment is deleted when no tier holds it any more. :class:`PurgeSegments` is the store
-command that deletes one camera's batch (each recorded as ``retention.segment_deleted``)
+command that deletes one camera's batch (recorded as one ``retention.segments_deleted``)
 and returns the files to unlink after the commit; :func:`engine.retention.run_retention`
 runs it for every camera with segments. The helpers that delete media rows the same way
 for every purge (:func:`delete_media_rows`, :func:`media_kept_by`) live here, below
@@ -38,6 +38,7 @@ from engine.store.models import Camera, Event, Media, Site
 
 SEGMENT_KIND = "segment"
 PURGE_BATCH = 500  # rows deleted per command (one transaction)
+SEGMENTS_NAMED = 20  # paths one retention.segments_deleted event names; its count is whole
 # Events that are records about the footage itself, not something that happened in view:
 # they never keep a segment (retention's own deletions would otherwise keep their
 # neighbours forever).
@@ -62,21 +63,51 @@ def media_kept_by(engine: str | None) -> tuple[Any, ...]:
 def delete_media_rows(
     session: Session, rows: list[Media], reason: str, at: datetime
 ) -> list[PurgedFile]:
-    """Delete ``rows`` in ``session``, each recorded as a ``retention.<kind>_deleted``
-    event at ``at`` giving ``reason``; what went, for the caller to unlink once committed."""
+    """Delete ``rows`` in ``session``; what went, for the caller to unlink once committed.
+    A clip or snapshot is recorded as a ``retention.<kind>_deleted`` event at ``at``
+    giving ``reason``; segments, which go by the thousand a day (a 10 s segment is 8,640 a
+    camera), as one ``retention.segments_deleted`` event per camera and batch: how many,
+    their bytes, the span they covered and the first :data:`SEGMENTS_NAMED` paths."""
     purged: list[PurgedFile] = []
+    segments: dict[int | None, list[Media]] = {}
     for media in rows:
         purged.append(PurgedFile(media.kind, media.path, media.size_bytes))
+        if media.kind == SEGMENT_KIND:
+            segments.setdefault(media.camera_id, []).append(media)
+        else:
+            session.add(
+                Event(
+                    ts=at,
+                    kind=f"retention.{media.kind}_deleted",
+                    source="retention",
+                    camera_id=media.camera_id,
+                    detail={
+                        "path": media.path,
+                        "reason": reason,
+                        "size_bytes": media.size_bytes,
+                    },
+                )
+            )
+        session.delete(media)
+    for camera_id, gone in segments.items():
+        starts = [m.started_at or m.created_at for m in gone]
+        ends = [m.ended_at or m.started_at or m.created_at for m in gone]
         session.add(
             Event(
                 ts=at,
-                kind=f"retention.{media.kind}_deleted",
+                kind="retention.segments_deleted",
                 source="retention",
-                camera_id=media.camera_id,
-                detail={"path": media.path, "reason": reason, "size_bytes": media.size_bytes},
+                camera_id=camera_id,
+                detail={
+                    "count": len(gone),
+                    "reason": reason,
+                    "size_bytes": sum(m.size_bytes for m in gone),
+                    "from": min(starts).isoformat(),
+                    "to": max(ends).isoformat(),
+                    "paths": [m.path for m in gone[:SEGMENTS_NAMED]],
+                },
             )
         )
-        session.delete(media)
     session.flush()
     return purged
 
@@ -177,7 +208,7 @@ def segment_expired(camera_id: int | None, policy: RecordingConfig, now: datetim
 class PurgeSegments(StoreCommand):
     """Delete up to ``limit`` of the oldest unlocked segments of camera row ``camera_id``
     (None: segments of no camera) that ``policy`` no longer keeps at ``now`` (see the
-    module's tiers), each recorded as ``retention.segment_deleted`` at ``now``. Returns
+    module's tiers), recorded as ``retention.segments_deleted`` events at ``now``. Returns
     what went. ``engine``: a shared site's engine purges only the segments its own data dir
     keeps."""
 

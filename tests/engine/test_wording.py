@@ -308,6 +308,30 @@ ROWS: dict[str, tuple[str, dict[str, Any]]] = {
         "camera:plaza",
         {"lost": 3, "since": "2026-11-25T04:36:57.727501+00:00"},
     ),
+    "recording.gap": (
+        "camera:plaza",
+        {
+            "started_at": "2026-11-25T04:36:57.727501+00:00",
+            "ended_at": "2026-11-25T04:39:07.727501+00:00",
+            "seconds": 130.0,
+            "reason": "the engine was not recording",
+        },
+    ),
+    "retention.segments_deleted": (
+        "retention",
+        {
+            "count": 500,
+            "reason": "age",
+            "size_bytes": 262144000,
+            "from": "2026-11-01T03:00:00+00:00",
+            "to": "2026-11-01T04:23:20+00:00",
+            "paths": ["recordings/plaza/2026-11-01/a.mp4"],
+        },
+    ),
+    "media.missing": (
+        "retention",
+        {"count": 3, "locked": 1, "paths": ["recordings/plaza/2026-11-25/a.mp4"]},
+    ),
     # A kind no renderer is written for, with nested values and a tiny float.
     "retention.person_deleted": (
         "retention",
@@ -443,7 +467,31 @@ def test_a_lost_clip_is_an_alarm_saying_why_and_how_many() -> None:
     )
     assert before_lists.summary == failed.summary
     recovered = worded("recording.recovered")
-    assert recovered.summary == "Clips and snapshots of Plaza east are saved again (3 files lost)"
+    assert recovered.summary == "Recording of Plaza east is saved again (3 files lost)"
+
+
+def test_a_recording_gap_and_missing_segments_say_how_long_why_and_how_many() -> None:
+    gap = worded("recording.gap")
+    assert (gap.title, gap.summary) == (
+        "Recording gap",
+        "No recording of Plaza east for 2 min: the engine was not recording",
+    )
+    assert gap.category is Category.RECORDING and gap.tone is Tone.WARNING
+    missing = worded("media.missing")
+    assert (missing.title, missing.summary) == (
+        "Recording missing",
+        "3 recording segments missing from the disk; no longer listed "
+        "(1 locked segment among them)",
+    )
+    assert missing.tone is Tone.ALARM
+    source, one = ROWS["recording.failed"]
+    segments = describe(
+        "recording.failed",
+        source,
+        {**one, "media": "segment", "not_written": ["recordings/plaza/a.mp4"] * 2},
+        names=NAMES,
+    )
+    assert segments.summary.startswith("2 recording segments of Plaza east not saved: disk full")
 
 
 def test_losses_gathered_in_one_event_say_how_many_files_it_covers() -> None:

@@ -1,5 +1,6 @@
 """System health as an admin sees it: storage use, free disk against the retention floor,
-counts, the store writer's queue, and the last retention run.
+counts, the store writer's queue, the last retention run, and each camera's continuous
+recording (footage kept from when to when, its bitrate, and how many days the disk holds).
 
 :func:`system_status` reads the store (a handful of indexed statements) and the file
 system; run it on a worker, never the GUI thread. ``watchfloor status --json`` prints it and
@@ -21,10 +22,34 @@ from sqlalchemy import func, select, text
 from engine.cluster.status import EnginesStatus, engines_status
 from engine.settings import read_settings
 from engine.store.database import Store, display_url
-from engine.store.models import Event, Media
+from engine.store.models import Camera, Event, Media
 from engine.store.person_models import Person
 
 DAYS_OF_EVENTS = 7  # events per day are counted for this many days back
+RATE_WINDOW = timedelta(hours=1)  # a camera's bitrate: over its segments of the last hour
+SEGMENT = "segment"  # media kind of continuous recording (engine.record.segments)
+
+
+@dataclass(frozen=True, slots=True)
+class CameraFootage:
+    """One camera's continuous recording as stored: ``first``–``last`` (UTC) the footage
+    kept, ``bytes_kept`` over ``segments`` files, ``bits_per_s`` its bitrate over the
+    last hour of segments (None: none that recent)."""
+
+    key: str
+    name: str
+    first: datetime
+    last: datetime
+    bytes_kept: int
+    segments: int
+    bits_per_s: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["first"], data["last"] = self.first.isoformat(), self.last.isoformat()
+        return data
+
+
 RETENTION_COMPLETED = "retention.completed"  # filed by every retention pass
 
 
@@ -52,10 +77,27 @@ class SystemStatus:
     # What this process is connected to beyond its store: (subsystem, state, detail) of the
     # MQTT broker, the recordings fetched from a shared site's engines, the streams served.
     links: tuple[tuple[str, str, str], ...] = ()
+    footage: tuple[CameraFootage, ...] = ()  # cameras with continuous recording kept
 
     @property
     def below_floor(self) -> bool:
         return self.free_bytes < self.free_floor_bytes
+
+    @property
+    def footage_bytes_per_day(self) -> float:
+        """Bytes a day every camera's continuous recording adds at its current bitrate."""
+        return sum(f.bits_per_s or 0.0 for f in self.footage) / 8 * 86400
+
+    @property
+    def footage_days(self) -> float | None:
+        """Days of footage the disk holds at the current rate: what is kept plus the free
+        space above the retention floor, over the bytes a day (retention deletes the
+        oldest footage to keep the floor). None without a current rate."""
+        per_day = self.footage_bytes_per_day
+        if per_day <= 0:
+            return None
+        kept = sum(f.bytes_kept for f in self.footage)
+        return (kept + max(self.free_bytes - self.free_floor_bytes, 0)) / per_day
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -65,6 +107,8 @@ class SystemStatus:
         )
         data["below_floor"] = self.below_floor
         data["cluster"] = self.cluster.as_dict() if self.cluster is not None else None
+        data["footage"] = [f.as_dict() for f in self.footage]
+        data["footage_days"] = self.footage_days
         return data
 
 
@@ -103,6 +147,7 @@ def system_status(
             select(func.max(Event.ts)).where(Event.kind == RETENTION_COMPLETED)
         )
         database_bytes = _database_bytes(store, session)
+        footage = _footage(session, now)
     free = shutil.disk_usage(data_dir if data_dir.exists() else data_dir.parent).free
     if free < floor.value:
         problems.append(
@@ -130,7 +175,53 @@ def system_status(
         writer=writer,
         problems=problems,
         cluster=cluster if cluster.engines else None,
+        footage=footage,
     )
+
+
+def _footage(session: Any, now: datetime) -> tuple[CameraFootage, ...]:
+    """Each camera's continuous recording kept, and its bitrate over the last hour."""
+    kept = session.execute(
+        select(
+            Media.camera_id,
+            func.min(Media.started_at),
+            func.max(Media.ended_at),
+            func.coalesce(func.sum(Media.size_bytes), 0),
+            func.count(),
+        )
+        .where(Media.kind == SEGMENT, Media.camera_id.is_not(None))
+        .group_by(Media.camera_id)
+    ).all()
+    if not kept:
+        return ()
+    recent = {
+        camera_id: (int(size), first, last)
+        for camera_id, size, first, last in session.execute(
+            select(
+                Media.camera_id,
+                func.coalesce(func.sum(Media.size_bytes), 0),
+                func.min(Media.started_at),
+                func.max(Media.ended_at),
+            )
+            .where(Media.kind == SEGMENT, Media.started_at >= now - RATE_WINDOW)
+            .group_by(Media.camera_id)
+        ).all()
+    }
+    names = {
+        row.id: (row.key, row.name)
+        for row in session.execute(select(Camera.id, Camera.key, Camera.name))
+    }
+    footage = []
+    for camera_id, first, last, size, count in kept:
+        key, name = names.get(camera_id, (str(camera_id), str(camera_id)))
+        rate = None
+        if camera_id in recent:
+            recent_bytes, start, end = recent[camera_id]
+            seconds = (end - start).total_seconds() if start and end else 0.0
+            if seconds > 0:
+                rate = recent_bytes * 8 / seconds
+        footage.append(CameraFootage(key, name, first, last, int(size), int(count), rate))
+    return tuple(sorted(footage, key=lambda f: f.name.lower()))
 
 
 def _database_bytes(store: Store, session: Any) -> int | None:

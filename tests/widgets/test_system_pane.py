@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
 from console.queries import QtQueryClient
+from engine.clock import SimulatedClock
+from engine.config import load_site
 from engine.history.query_service import QueryService
+from engine.media import MediaFile
 from engine.settings import SETTING_TITLES, SETTINGS, ChangeSetting, read_settings
+from engine.sitetime import display
 from engine.status import SystemStatusRequest
 from engine.store import Store
+from engine.store.commands import InsertMedia
 from engine.store.writer import StoreWriter
+from resources import DEMO_SITE
 from tests.actors import ADMIN
+from tests.store_helpers import sync_site
 from widgets.system.view import GIB, SystemPane
 
 T0 = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -109,3 +116,53 @@ def test_every_setting_is_named_in_words_where_the_pane_shows_it() -> None:
     assert untitled == []
     for spec in SETTINGS:
         assert "." not in spec.title and "_" not in spec.title, spec.title
+
+
+def test_the_pane_shows_each_cameras_continuous_recording_and_the_days_the_disk_holds(
+    qtbot: QtBot, tmp_path: Path, parts: tuple[Store, StoreWriter, QtQueryClient]
+) -> None:
+    """Two hours of 10 s segments of one camera (250 kB each: 200 kbit/s), stored as the
+    recorder stores them: the pane says from when to when, how much, the bitrate, and how
+    long the disk keeps footage at that rate."""
+    store, writer, client = parts
+    ids = sync_site(store, load_site(DEMO_SITE), SimulatedClock(T0))
+    camera_id = ids.cameras["plaza"]
+    first = T0 - timedelta(hours=2)
+    for n in range(720):
+        start = first + timedelta(seconds=10 * n)
+        writer.submit(
+            InsertMedia(
+                file=MediaFile("segment", f"recordings/plaza/{n}.mp4", "0" * 64, 250_000),
+                created_at=start,
+                camera_id=camera_id,
+                started_at=start,
+                ended_at=start + timedelta(seconds=10),
+            )
+        )
+    writer.flush(timeout_s=30)
+    pane = SystemPane(
+        client,
+        lambda: SystemStatusRequest(tmp_path, T0, writer.health().as_dict()),
+        lambda: "",
+        lambda _key, _value: None,
+    )
+    qtbot.addWidget(pane)
+    qtbot.waitUntil(lambda: pane.status is not None, timeout=5000)
+    assert pane.status is not None and not pane.footage_group.isHidden()
+    (row,) = pane.footage_rows
+    start = display().local(first)
+    name = load_site(DEMO_SITE).cameras[0].name
+    assert [label.text() for label in row] == [
+        name,
+        f"{start:%Y-%m-%d %H:%M} to now",
+        "0.17 GiB in 720 segments",
+        "0.20 Mbit/s",
+    ]
+    # 200 kbit/s is 2.16 GB a day; the disk holds what is kept plus its free space above
+    # the floor.
+    free_above_floor = pane.status.free_bytes - pane.status.free_floor_bytes
+    days = (720 * 250_000 + max(free_above_floor, 0)) / (200_000 / 8 * 86400)
+    assert pane.status.footage_days == pytest.approx(days)
+    text = pane.footage_days_label.text()
+    held = f"{days * 24:.0f} hours" if days < 2 else f"{days:.0f} days"
+    assert f"holds about {held} of footage" in text and "2.01 GiB a day" in text

@@ -1,5 +1,6 @@
-"""The "System" pane: storage and retention health, the store writer's counters, the
-engines sharing the site and what each runs, a button to run retention now, and the admin's
+"""The "System" pane: storage and retention health, the store writer's counters, each
+camera's continuous recording (footage kept, bitrate, the days the disk holds), the engines
+sharing the site and what each runs, a button to run retention now, and the admin's
 settings with their bounds.
 
 Everything it shows comes through the console's query client (requests run on the query
@@ -34,7 +35,7 @@ from engine.cluster.status import RUNNING, SILENT, STOPPED, EngineLine, EnginesS
 from engine.history.query_service import QueryRequest, QueryResult
 from engine.settings import SETTINGS, SettingSpec, SettingsRequest, SettingValue
 from engine.sitetime import display
-from engine.status import SystemStatus
+from engine.status import CameraFootage, SystemStatus
 from engine.text import printable
 from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
 from widgets.colours import MUTED_GREY
@@ -68,6 +69,7 @@ LINK_STATES: Final = {
     "down": "Down",
     "off": "Off",
 }
+FOOTAGE_COLUMNS: Final = ("Camera", "Footage kept", "Stored", "Bitrate")
 CAMERAS_NAMED: Final = 6  # camera names an engine's row shows; its tooltip names them all
 STOPPED_STYLE: Final = f"color: {MUTED_GREY};"  # a stopped engine's row steps back
 
@@ -95,6 +97,38 @@ def engine_clock(line: EngineLine) -> str:
         return "—"
     offset = f"{line.clock_offset_ms / 1000:+.1f} s"
     return f"{offset} — OFF" if line.clock_off else offset
+
+
+def footage_cells(camera: CameraFootage, now: datetime) -> tuple[str, str, str, str]:
+    """A camera's row of the continuous-recording table: its name, the footage kept from
+    its first to its last moment in site time (``to now`` while it records), its size on
+    disk, and its bitrate over the last hour."""
+    first = display().local(camera.first)
+    last = display().local(camera.last)
+    recording = (now - camera.last).total_seconds() < 120
+    if recording:
+        end = "now"
+    elif last.date() == first.date():
+        end = f"{last:%H:%M}"
+    else:
+        end = f"{last:%Y-%m-%d %H:%M}"
+    kept = f"{first:%Y-%m-%d %H:%M} to {end}"
+    stored = f"{_gib(camera.bytes_kept)} in {camera.segments} segments"
+    rate = "—" if camera.bits_per_s is None else f"{camera.bits_per_s / 1e6:.2f} Mbit/s"
+    return printable(camera.name), kept, stored, rate
+
+
+def footage_days_words(status: SystemStatus) -> str:
+    """How long the disk keeps footage at the current rate, in words."""
+    days = status.footage_days
+    if days is None:
+        return "No camera is recording now."
+    per_day = status.footage_bytes_per_day
+    held = f"{days * 24:.0f} hours" if days < 2 else f"{days:.0f} days"
+    return (
+        f"At the current rate ({_gib(int(per_day))} a day for all cameras) the disk holds "
+        f"about {held} of footage before the oldest is deleted to keep the free-space floor."
+    )
 
 
 def _ago(seconds: float) -> str:
@@ -194,6 +228,26 @@ class SystemPane(QWidget):
         ):
             self._storage.addRow(title, widget)
         layout.addWidget(storage)
+
+        # Each camera's continuous recording; hidden until a segment is stored.
+        self.footage_group = QGroupBox("Continuous recording", self)
+        footage_layout = QVBoxLayout(self.footage_group)
+        self._footage_grid = QGridLayout()
+        self._footage_grid.setHorizontalSpacing(18)
+        for column, title in enumerate(FOOTAGE_COLUMNS):
+            header = QLabel(title, self.footage_group)
+            font = header.font()
+            font.setBold(True)
+            header.setFont(font)
+            self._footage_grid.addWidget(header, 0, column, Qt.AlignmentFlag.AlignTop)
+        self._footage_grid.setColumnStretch(len(FOOTAGE_COLUMNS) - 1, 1)
+        footage_layout.addLayout(self._footage_grid)
+        self.footage_rows: list[tuple[QLabel, ...]] = []
+        self.footage_days_label = _cell(self.footage_group)
+        self.footage_days_label.setWordWrap(True)
+        footage_layout.addWidget(self.footage_days_label)
+        self.footage_group.hide()
+        layout.addWidget(self.footage_group)
 
         # Who runs what when engines share the site (``watchfloor engine --name``); hidden
         # while none ever has.
@@ -363,8 +417,31 @@ class SystemPane(QWidget):
             f"last run: {display().local(last):%Y-%m-%d %H:%M}" if last else "last run: never"
         )
         self.problems_label.setText("\n".join(status.problems))
+        self._show_footage(status)
         self._show_engines(status.cluster)
         self._show_links(status.links)
+
+    def _show_footage(self, status: SystemStatus) -> None:
+        """One row per camera with continuous recording: footage kept from–to (site time),
+        its size and bitrate; then the days the disk holds at the current rate."""
+        footage = status.footage
+        self.footage_group.setVisible(bool(footage))
+        while len(self.footage_rows) > len(footage):
+            for label in self.footage_rows.pop():
+                self._footage_grid.removeWidget(label)
+                label.deleteLater()
+        while len(self.footage_rows) < len(footage):
+            row = tuple(_cell(self.footage_group) for _ in FOOTAGE_COLUMNS)
+            for column, label in enumerate(row):
+                self._footage_grid.addWidget(label, len(self.footage_rows) + 1, column)
+            self.footage_rows.append(row)
+        for row, camera in zip(self.footage_rows, footage, strict=True):
+            for label, text in zip(row, footage_cells(camera, status.at), strict=True):
+                label.setText(text)
+            row[1].setToolTip(
+                f"{display().with_zone(camera.first)} to {display().with_zone(camera.last)}"
+            )
+        self.footage_days_label.setText(footage_days_words(status))
 
     def _show_links(self, links: tuple[tuple[str, str, str], ...]) -> None:
         """One row per connection: its state in words and what it said."""

@@ -6,9 +6,10 @@ The pieces, in the order the console uses them:
 - :class:`PlaybackClock` is the replay position: a wall time (UTC) inside ``[start, end]``
   that moves at 0.25×–16× of the engine clock's monotonic time while playing. Reading it
   costs a lock and some arithmetic, so the GUI thread reads it at display rate.
-- :class:`ReplayPlanRequest` (a query-service request) lists, per camera, the clips that
-  cover the range, which of them are missing on disk, the stretches nobody recorded, and
-  the event times of the range for "jump to the next event".
+- :class:`ReplayPlanRequest` (a query-service request) lists, per camera, the footage that
+  covers the range (continuous-recording segments, and event clips where none is), which
+  of it is missing on disk, the stretches nobody recorded, and the event times of the
+  range for "jump to the next event".
 - :class:`ClipFrameReader` gives one camera's frame at a wall time from the plan's clips
   (OpenCV): it decodes forward a little when playback moves on, seeks on jumps and reopens
   on a clip change.
@@ -62,6 +63,7 @@ from engine.store.models import Camera, Event, Media
 
 _log = logging.getLogger(__name__)
 
+PLAYED_KINDS = ("clip", "segment")  # event clips and the continuous recording's segments
 SPEEDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 """Playback speeds the investigator may choose (× real time)."""
 
@@ -341,13 +343,14 @@ class ReplayPlanRequest:
                             Media.path,
                             Media.started_at,
                             Media.ended_at,
+                            Media.kind,
                         )
                         .where(
                             Media.camera_id.in_(list(found.values())),
                             Media.started_at >= start - bound,
                             Media.started_at <= end,
                             Media.ended_at >= start,
-                            Media.kind == "clip",
+                            Media.kind.in_(PLAYED_KINDS),
                         )
                         .order_by(Media.camera_id, Media.started_at)
                     ).all()
@@ -362,7 +365,7 @@ class ReplayPlanRequest:
             )
         clips: dict[str, list[ClipSpan]] = {key: [] for key in order}
         missing: list[MissingClip] = []
-        for camera_id, media_id, path, started_at, ended_at in rows:
+        for camera_id, media_id, path, started_at, ended_at in _footage(rows):
             key = key_of[camera_id]
             present = (self.media_root / path).is_file()
             if not present and self.fetch is not None:
@@ -395,6 +398,29 @@ class ReplayPlanRequest:
             event_times=tuple(times[: self.max_events]),
             events_truncated=len(times) > self.max_events,
         )
+
+
+def _footage(rows: list[Any]) -> list[tuple[int, int, str, datetime, datetime]]:
+    """The footage to play of each camera from its media rows (camera, id, path, start,
+    end, kind; by camera and start): every continuous-recording segment, and the event
+    clips that cover something no segment does (clips recorded before continuous
+    recording, or in its gaps). A clip inside the segments holds the same packets:
+    playing the segments instead never switches files mid-stretch."""
+    kept: list[tuple[int, int, str, datetime, datetime]] = []
+    for _camera, group in itertools.groupby(rows, key=lambda row: row[0]):
+        rows_of_camera = list(group)
+        segments = [r for r in rows_of_camera if r[5] == "segment"]
+        covered: list[tuple[datetime, datetime]] = []
+        for segment in segments:  # by start: merge touching spans
+            if covered and segment[3] <= covered[-1][1] + timedelta(seconds=FRAME_SLACK_S):
+                covered[-1] = (covered[-1][0], max(covered[-1][1], segment[4]))
+            else:
+                covered.append((segment[3], segment[4]))
+        for row in rows_of_camera:
+            inside = any(a <= row[3] and row[4] <= b for a, b in covered)
+            if row[5] == "segment" or not inside:
+                kept.append(tuple(row[:5]))
+    return kept
 
 
 @dataclass(frozen=True, slots=True)

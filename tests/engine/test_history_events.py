@@ -79,13 +79,15 @@ def seed_events(store: Store, rows: list[dict[str, Any]]) -> None:
         session.execute(insert(Event), [{**defaults, **row} for row in rows])
 
 
-def seed_clip(store: Store, camera_id: int, path: str, start: datetime, seconds: float) -> None:
+def seed_clip(
+    store: Store, camera_id: int, path: str, start: datetime, seconds: float, kind: str = "clip"
+) -> None:
     with store.transaction() as session:
         session.execute(
             insert(Media),
             [
                 {
-                    "kind": "clip",
+                    "kind": kind,
                     "path": path,
                     "sha256": "0" * 64,
                     "size_bytes": 1,

@@ -193,6 +193,52 @@ def test_a_plan_lists_clips_missing_files_gaps_and_event_times(
     assert only_yard.event_times == (at(1), at(3)) and only_yard.events_truncated
 
 
+@pytest.mark.sql
+def test_continuous_recording_plays_any_moment_and_clips_fill_only_what_it_lacks(
+    store: Store, tmp_path: Path, vtest_avi: Path
+) -> None:
+    """A camera with an event clip from before continuous recording began (0-4 s), then
+    segments (4-8 s, 8-12 s) and an event clip inside them (5-7 s, the same footage):
+    the plan plays the old clip, then the segments without switching to the inner clip,
+    and only 12-14 s is a stretch nobody recorded. Playback crosses each boundary on the
+    right frame."""
+    media = tmp_path / "media"
+    gate = seed_site(store)["gate"]
+    for path, first, count, start, kind in (
+        ("clips/gate/old.mp4", 0, 40, 0.0, "clip"),
+        ("recordings/gate/s1.mp4", 40, 40, 4.0, "segment"),
+        ("recordings/gate/s2.mp4", 80, 40, 8.0, "segment"),
+        ("clips/gate/inside.mp4", 50, 20, 5.0, "clip"),
+    ):
+        write_clip(media / path, vtest_avi, first, count)
+        seed_clip(store, gate, path, at(start), count / FPS, kind)
+    plan = ReplayPlanRequest(at(0), at(14), ("gate",), media).run(store)
+    assert [c.path for c in plan.clips["gate"]] == [
+        "clips/gate/old.mp4",
+        "recordings/gate/s1.mp4",
+        "recordings/gate/s2.mp4",
+    ]
+    assert [(g.start, g.end) for g in plan.gaps] == [(at(12), at(14))]
+    clock = SimulatedClock()
+    playback = PlaybackClock(plan.start, plan.end, clock, at=at(3.85))
+    decoder = ReplayDecoder(plan, playback, clock)
+    try:
+        seen = []
+        for _ in range(90):  # 3.85 s to 12.75 s, a tenth at a time
+            decoder.decode_once()
+            seen.append(
+                frame_number(decoder.frame_getter("gate")())
+                if playback.position() < at(12)
+                else None
+            )
+            playback.seek(playback.position() + timedelta(seconds=0.1))
+        played = [n for n in seen if n is not None]
+        assert played == list(range(38, 120))  # every frame, in order, across both joins
+        assert decoder.status("gate") == "No recording at 12:00:12"
+    finally:
+        decoder.close()
+
+
 def test_an_attached_consoles_plan_fetches_clips_other_machines_keep(
     recorded: tuple[Store, Path], tmp_path: Path
 ) -> None:

@@ -10,8 +10,9 @@ than :data:`MAX_MARKERS_PER_SLICE` over all lanes), or as *density bars*: row co
 bucket of :func:`bucket_seconds`, about :data:`BUCKET_PX` pixels wide, aligned to multiples
 of the bucket since the epoch so that panning does not make the bars shimmer.
 
-Camera lanes also carry their *coverage*: where the camera's clips are in the window, as
-merged intervals (:func:`clip_coverage`), so the pane can show where footage exists.
+Camera lanes also carry their *coverage*: where the camera's footage (event clips and
+continuous-recording segments) is in the window, as merged intervals
+(:func:`clip_coverage`), so the pane can show where footage exists.
 
 Nothing is ever loaded whole, and a slice costs a fixed number of statements (at most
 fourteen) whatever the lanes and the window:
@@ -98,6 +99,7 @@ LANE_INCIDENTS: Final = "incidents"
 LANE_BOOKMARKS: Final = "bookmarks"
 CAMERA_PREFIX: Final = "camera:"
 SENSING_PREFIX: Final = "sensing:"
+FOOTAGE_KINDS: Final = ("clip", "segment")  # media a camera lane's coverage bar shows
 
 MAX_MARKERS_PER_LANE: Final = 1500  # beyond this a lane is drawn as density bars anyway
 # Markers cost the worker about 20 µs each (row, detail, clip probe, object): a slice keeps
@@ -1080,10 +1082,11 @@ def clip_coverage(
 
 
 def _clip_rows(query: _LaneQuery) -> ColumnElement[bool]:
-    """The clips of a camera lane's cameras."""
+    """The footage of a camera lane's cameras: event clips and continuous-recording
+    segments."""
     ids = list(query.camera_ids)
     camera = Media.camera_id == ids[0] if len(ids) == 1 else Media.camera_id.in_(ids)
-    return and_(camera, Media.kind == "clip")
+    return and_(camera, Media.kind.in_(FOOTAGE_KINDS))
 
 
 def _coverage(

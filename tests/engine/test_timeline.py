@@ -639,6 +639,9 @@ def test_camera_lanes_carry_where_their_clips_are(store: Store) -> None:
             # A snapshot is no recording; the yard's clip is the yard's.
             {**clip_row(gate, 50, 60, "snap"), "kind": "snapshot"},
             clip_row(yard, 40, 45, "y1"),
+            # Continuous recording is footage: two segments of the yard's.
+            {**clip_row(yard, 300, 310, "s1"), "kind": "segment"},
+            {**clip_row(yard, 310, 320, "s2"), "kind": "segment"},
         ],
     )
     found = TimelineRequest(*window(600), 1000).run(store)
@@ -646,7 +649,7 @@ def test_camera_lanes_carry_where_their_clips_are(store: Store) -> None:
     gate_lane, yard_lane = found.lane("camera:gate"), found.lane("camera:yard")
     assert gate_lane is not None and yard_lane is not None
     assert gate_lane.coverage == ((at(0), at(4)), (at(10), at(30)), (at(100), at(110)))
-    assert yard_lane.coverage == ((at(40), at(45)),)
+    assert yard_lane.coverage == ((at(40), at(45)), (at(300), at(320)))
     assert found.lane(LANE_ALERTS) is not None and found.lane(LANE_ALERTS).coverage == ()  # type: ignore[union-attr]
     # Zoomed out, gaps under a pixel close: a day at 100 px is 864 s a pixel.
     wide = TimelineRequest(T0 - timedelta(hours=12), T0 + timedelta(hours=12), 100).run(store)

@@ -28,8 +28,9 @@ range, shown as a band with its start and end in site time, and zooms to it on r
 the playhead, so selecting is the modified drag; clicking a marker activates it
 (:attr:`TimelinePane.sig_event_activated`).
 
-Camera lanes show a thin coverage bar along their bottom: green where the camera's clips
-are (the slice's :attr:`~engine.history.timeline.TimelineLane.coverage`), dark where none.
+Camera lanes show a thin coverage bar along their bottom: green where the camera's footage
+is, event clips and continuous recording (the slice's
+:attr:`~engine.history.timeline.TimelineLane.coverage`), dark where none.
 
 People's paths across senses (:mod:`widgets.timeline.paths`) are drawn over the lanes they
 crossed: with each slice a :class:`~engine.history.paths.PathsRequest` of the same range is

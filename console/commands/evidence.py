@@ -131,12 +131,15 @@ def run_export(args: argparse.Namespace, db_url: str) -> int:
             "bytes": result.bytes,
             "fingerprint": result.fingerprint,
             "recordings": result.recordings,
+            "footage_segments": result.footage_segments,
         }
         if locked is not None:
             outcome["lock"] = locked.as_json()
         print(json.dumps(outcome))
     else:
         recorded = f", {result.recordings} sensing-recording segments" if result.recordings else ""
+        if result.footage_segments:
+            recorded += f", {result.footage_segments} segments of continuous recording"
         print(
             f"exported {result.events} events, {result.clips} clips and {result.snapshots} "
             f"snapshots{recorded} ({result.bytes / 1e6:.1f} MB) to {result.folder}; signed by "

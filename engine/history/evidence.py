@@ -1,7 +1,8 @@
 """Evidence export and verification: a time range of what the site recorded, in a folder that
 anyone can check later.
 
-An export holds the clips and snapshots of the chosen cameras in the range, the chosen rooms'
+An export holds the clips, snapshots and continuous-recording segments (fragmented MP4,
+which standard players play) of the chosen cameras in the range, the chosen rooms'
 sensing recordings over the range (the recording's blocks that cover it and the minute before,
 which a replay warms up on, as segments under ``sensing/<site>/<room>/`` that ``watchfloor sense
 replay --recording`` re-runs), the events of the chosen cameras and sensing rooms as
@@ -85,6 +86,10 @@ class EvidenceError(RuntimeError):
     Also raised by :func:`read_trusted_key` for a file that is not a usable key."""
 
 
+# The folder of an export each media kind goes under (the media's own path below it).
+EXPORT_FOLDERS: Final = {"clip": "clips", "snapshot": "snapshots", "segment": "recordings"}
+
+
 @dataclass(frozen=True, slots=True)
 class ExportResult:
     """What :func:`export_evidence` wrote: the folder, its files (with the media), the
@@ -99,6 +104,7 @@ class ExportResult:
     bytes: int
     fingerprint: str
     recordings: int = 0
+    footage_segments: int = 0  # segments of the cameras' continuous recording
 
 
 def export_evidence(
@@ -165,7 +171,7 @@ def export_evidence(
                     source = fetch(source)
                 except Exception as exc:  # its engine away, purged, a wrong password
                     raise EvidenceError(f"{row['path']} could not be fetched: {exc}") from None
-            target = Path("clips" if row["kind"] == "clip" else "snapshots") / row["path"]
+            target = Path(EXPORT_FOLDERS.get(row["kind"], "snapshots")) / row["path"]
             digest, size = _copy_hashed(source, partial / target)
             copied += size
             listed.append(
@@ -244,10 +250,11 @@ def export_evidence(
         len(listed),
         len(events),
         sum(1 for m in media if m["kind"] == "clip"),
-        sum(1 for m in media if m["kind"] != "clip"),
+        sum(1 for m in media if m["kind"] == "snapshot"),
         copied,
         key_fingerprint(public_pem),
         len(recordings),
+        sum(1 for m in media if m["kind"] == "segment"),
     )
 
 

@@ -28,12 +28,14 @@ from engine.config import load_site
 from engine.data_dirs import data_dir
 from engine.events import RecordingGap
 from engine.frames import EncodedPacket, Frame
+from engine.history.evidence import export_evidence, verify_evidence
 from engine.record import ClipRecorder
 from engine.record.files import file_sha256
 from engine.record.fragments import complete_fragments_end
 from engine.record.segments import GAP_TOLERANCE_S, RECORDINGS_DIR, SegmentRecorder
 from engine.record.sweep import sweep_media
 from engine.runtime import EngineRuntime
+from engine.sitetime import UTC_TIME
 from engine.store import Store
 from engine.store.models import Event as EventRow
 from engine.store.models import Media
@@ -388,3 +390,36 @@ def test_a_live_engine_records_continuously_and_its_downtime_is_a_gap_with_an_al
     ]
     assert alert.title.startswith("No recording on camera Front gate for ")
     assert alert.title.endswith(": the engine was not recording")
+
+
+def test_an_evidence_export_of_a_range_carries_its_segments_which_verify_and_play(
+    store: Store, h264_12s: Path, tmp_path: Path
+) -> None:
+    camera_id = sync_site(store, load_site(DEMO_SITE), SimulatedClock(T0)).cameras["plaza"]
+    with StoreWriter.running(store) as writer:
+        recorder, continuous = recorder_for(EventBus(), writer, camera_id, segment_s=4.0)
+        try:
+            for frame in read_recording(h264_12s):
+                recorder.push(frame)
+        finally:
+            assert recorder.close(timeout_s=30)
+        writer.flush(timeout_s=30)
+    assert continuous.stats().segments_written == 3
+    out = tmp_path / "case-66"
+    result = export_evidence(  # 5-7 s: only the middle segment overlaps
+        store,
+        start=T0 + timedelta(seconds=5),
+        end=T0 + timedelta(seconds=7),
+        out_dir=out,
+        media_root=data_dir(),
+        key_dir=data_dir(),
+        exporter="account:ian",
+        now=T0 + timedelta(hours=1),
+        site_time=UTC_TIME,
+        cameras=["plaza"],
+    )
+    assert (result.footage_segments, result.clips, result.snapshots) == (1, 0, 0)
+    (segment,) = [p for p in out.rglob("*.mp4")]
+    assert segment.relative_to(out).parts[:2] == ("recordings", "recordings")
+    assert verify_evidence(out).ok
+    assert len(pictures(segment)) == 60  # 4 s at 15 fps, decodable as any MP4

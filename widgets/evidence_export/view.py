@@ -67,9 +67,14 @@ def outcome_text(outcome: ExportOutcome) -> str:
         if (outcome.lock_id is not None)
         else ""
     )
+    footage = (
+        f", {result.footage_segments} segments of continuous recording"
+        if result.footage_segments
+        else ""
+    )
     return (
         f"Exported {result.events} events, {result.clips} clips and {result.snapshots} "
-        f"snapshots ({result.bytes / 1e6:.1f} MB) to {result.folder}, signed by key "
+        f"snapshots{footage} ({result.bytes / 1e6:.1f} MB) to {result.folder}, signed by key "
         f"{result.fingerprint[:16]}….{locked} Anyone can check it with: "
         f"watchfloor verify {result.folder}"
     )

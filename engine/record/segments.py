@@ -131,6 +131,7 @@ class _Open:
     first_t: float  # captured_at of its first packet (monotonic s)
     last_t: float  # captured_at of its newest packet
     ends_at: datetime  # the end of its newest frame: wall time + the frame's duration
+    gap_before: tuple[datetime, str] | None  # the footage kept before it ends then, why
 
 
 class SegmentRecorder:
@@ -333,15 +334,15 @@ class SegmentRecorder:
         started_at = self._wall_time(packet)
         with self._cond:
             previous_end = self._last_end
-        if previous_end is not None:
-            if self._written == 0 and not self._lost_reason:
-                gap_reason = "the engine was not recording"  # before this recorder began
-            self._report_gap(previous_end, started_at, self._lost_reason or gap_reason)
-        self._lost_reason = None
+        if self._written == 0 and not self._lost_reason:
+            gap_reason = "the engine was not recording"  # before this recorder began
+        # Said when this segment is written: a run of lost segments is one gap, from the
+        # last footage kept to the first kept again.
+        gap = None if previous_end is None else (previous_end, self._lost_reason or gap_reason)
         final = unused_footage_path(self._folder, self.camera_key, started_at)
         muxer = ClipMuxer(clip_partial_path(final), fragmented=True)
         first_t = packet.captured_at
-        return _Open(muxer, final, started_at, first_t, first_t, self._frame_end(packet))
+        return _Open(muxer, final, started_at, first_t, first_t, self._frame_end(packet), gap)
 
     def _frame_end(self, packet: EncodedPacket) -> datetime:
         duration_s = float(packet.duration * packet.stream.time_base)
@@ -372,6 +373,9 @@ class SegmentRecorder:
         ended_at = segment.ends_at
         if next_start is not None and segment.started_at < next_start < ended_at:
             ended_at = next_start
+        if segment.gap_before is not None:
+            self._report_gap(segment.gap_before[0], segment.started_at, segment.gap_before[1])
+        self._lost_reason = None
         motion_share, people = self._content(segment)
         relative = segment.final.relative_to(self._root).as_posix()
         with self._cond:

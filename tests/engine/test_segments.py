@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -43,6 +44,7 @@ from engine.store.writer import StoreWriter
 from resources import DEMO_SITE
 from tests.conftest import write_site
 from tests.engine.test_clips import REPO, ChildLines
+from tests.engine.test_evidence_full_disk import _namespaces_work
 from tests.engine.test_recording import T0, demuxed, pictures, read_recording, write_video
 from tests.segment_crash_helper import T0 as CHILD_T0
 from tests.store_helpers import sync_site
@@ -423,3 +425,78 @@ def test_an_evidence_export_of_a_range_carries_its_segments_which_verify_and_pla
     assert segment.relative_to(out).parts[:2] == ("recordings", "recordings")
     assert verify_evidence(out).ok
     assert len(pictures(segment)) == 60  # 4 s at 15 fps, decodable as any MP4
+
+
+_FULL_DISK_SCRIPT = """
+disk="$1"; shift
+mount -t tmpfs -o size="$DISK_BYTES" tmpfs "$disk" || exit 99
+"$@"
+echo "exit=$?"
+echo "left:"
+find "$disk" -type f | sort
+"""
+
+
+@pytest.mark.slow
+def test_segments_onto_a_full_disk_are_each_accounted_for_and_nothing_is_half_written(
+    db_url: str, h264_12s: Path, tmp_path: Path
+) -> None:
+    """Issue 33's rule for continuous recording: 20 s recorded onto a real tmpfs with room
+    for a few segments. Every segment that did not fit is a published loss ("disk full"),
+    its stretch a gap saying so; no temp file is left; every row names a whole file."""
+    reason = _namespaces_work(tmp_path)
+    if reason is not None:
+        pytest.skip(reason)
+    Store(db_url).close()  # migrated outside the small disk
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    data = disk / "data"
+    segment_bytes = h264_12s.stat().st_size / 6  # a 2 s segment, about
+    result = subprocess.run(
+        [
+            "unshare",
+            "-rm",
+            "sh",
+            "-c",
+            _FULL_DISK_SCRIPT,
+            "sh",
+            str(disk),
+            sys.executable,
+            "-m",
+            "tests.segment_crash_helper",
+            db_url,
+            str(h264_12s),
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=REPO,
+        env={
+            **os.environ,
+            "WATCHFLOOR_DATA_DIR": str(data),
+            "DISK_BYTES": str(int(3.5 * segment_bytes)),
+        },
+    )
+    lines = result.stdout.splitlines()
+    assert "exit=0" in lines, result.stdout + result.stderr
+    (done,) = [json.loads(line.removeprefix("DONE ")) for line in lines if line.startswith("DONE ")]
+    left = [
+        Path(line).relative_to(data).as_posix()
+        for line in lines[lines.index("left:") + 1 :]
+        if line.startswith(f"{data}/")
+    ]
+    assert not [p for p in left if p.endswith(".partial")]  # nothing half-written
+    assert 2 <= done["segments_written"] < 10 and done["segments_failed"] >= 1
+    assert done["reasons"] == ["disk full"]
+    assert len(done["lost"]) == done["segments_failed"]  # each loss published
+    # The lost segments are one gap, said when the recording is kept again.
+    assert done["gaps"] == ["a segment could not be written: disk full"]
+    store = Store(db_url)
+    try:
+        with store.sessions() as session:
+            rows = sorted(session.scalars(select(Media.path)))
+    finally:
+        store.close()
+    assert rows == sorted(p for p in left if p.startswith(f"{RECORDINGS_DIR}/"))
+    assert len(rows) == done["segments_written"]

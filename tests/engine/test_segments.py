@@ -500,3 +500,38 @@ def test_segments_onto_a_full_disk_are_each_accounted_for_and_nothing_is_half_wr
         store.close()
     assert rows == sorted(p for p in left if p.startswith(f"{RECORDINGS_DIR}/"))
     assert len(rows) == done["segments_written"]
+
+
+def test_a_camera_gone_quiet_has_its_open_segment_finished_by_the_watchdog(
+    h264_12s: Path,
+) -> None:
+    """No packet for a segment's length (the camera went away): the watchdog's
+    finish_if_idle closes the open segment, so its footage is on disk and indexed now, not
+    when the camera returns."""
+    frames = read_recording(h264_12s)[:45]  # 3 s, then silence
+    clock = SimulatedClock(T0)
+    root = data_dir()
+    recorder = SegmentRecorder(
+        "cam",
+        None,
+        None,
+        EventBus(),
+        clock,
+        recordings_dir=root / RECORDINGS_DIR,
+        media_root=root,
+        segment_s=10.0,
+    )
+    packets = [p for frame in frames for p in frame.packets or ()]
+    try:
+        for packet in packets:
+            recorder.offer(packet)
+        clock.advance(frames[-1].captured_at + 9.0)
+        assert not recorder.finish_if_idle()  # quiet for less than a segment: kept open
+        clock.advance(2.0)
+        assert recorder.finish_if_idle()
+        _wait_for("the segment finished", lambda: recorder.stats().segments_written == 1)
+        assert not recorder.finish_if_idle()  # nothing open any more
+    finally:
+        assert recorder.close(timeout_s=30)
+    (segment,) = segment_files()
+    assert len(pictures(segment)) == len(packets)  # every packet handed over, decodable

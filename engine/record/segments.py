@@ -88,6 +88,9 @@ ANALYSIS_WAIT_S = 3.0  # the writer waits this long for the analysis of a segmen
 # Two pieces of footage further apart than this (s) leave a gap between them: a frame
 # interval of a slow camera (2 fps) plus the jitter of wall-time stamps.
 GAP_TOLERANCE_S = 1.0
+# A keyframe this little before a segment's length still cuts it (the captured_at
+# difference of keyframes exactly segment_s apart may round below it).
+CUT_SLACK_S = 0.005
 MARKS_KEPT = 8192  # analysed frames remembered for segments not yet written
 
 
@@ -96,7 +99,8 @@ class SegmentStats:
     """Counters of one camera's continuous recording. ``frames_dropped``: packets that
     reached no segment (the writer fell behind, or a failed segment's rest);
     ``bytes_written``: of finished segments; ``recorded_s``: their total length;
-    ``last_end``: the end of the newest finished segment (UTC)."""
+    ``last_end``: the end of the newest finished segment (UTC); ``queued_packets``: how
+    far the writer is behind (packets waiting for it)."""
 
     segments_written: int
     segments_failed: int
@@ -106,6 +110,7 @@ class SegmentStats:
     gaps: int
     last_end: datetime | None
     stream_copy: bool | None
+    queued_packets: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         figures = asdict(self)
@@ -227,10 +232,15 @@ class SegmentRecorder:
                     if packet.stream is not self._stream
                     else "the camera's stream stopped"
                 )
-            elif packet.keyframe and packet.captured_at - self._first_t >= self.segment_s:
+            elif packet.keyframe and (
+                packet.captured_at - self._first_t >= self.segment_s - CUT_SLACK_S
+                or self._skip_to_keyframe
+            ):
                 # A gap before the next segment of the same stream: the writer's queue
-                # overflowed, or no packet came for a while (the camera's video stalled).
-                behind = self._dropped > self._dropped_at_start
+                # overflowed (packets were dropped: the hole must not hide inside a
+                # segment, so the next keyframe starts one), or no packet came for a while
+                # (the camera's video stalled).
+                behind = self._skip_to_keyframe or self._dropped > self._dropped_at_start
                 starts = "the recorder fell behind" if behind else "the camera's video stalled"
             if self._skip_to_keyframe and not packet.keyframe:
                 self._dropped += 1 + packet.skipped_before
@@ -289,6 +299,7 @@ class SegmentRecorder:
                 gaps=self._gaps,
                 last_end=self._last_end,
                 stream_copy=None if self._stream is None else self._stream.stream_copy,
+                queued_packets=len(self._queue),
             )
 
     # -- the writer thread ---------------------------------------------------------------

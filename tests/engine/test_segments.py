@@ -535,3 +535,54 @@ def test_a_camera_gone_quiet_has_its_open_segment_finished_by_the_watchdog(
         assert recorder.close(timeout_s=30)
     (segment,) = segment_files()
     assert len(pictures(segment)) == len(packets)  # every packet handed over, decodable
+
+
+def test_packets_dropped_while_the_writer_is_behind_are_a_gap_between_segments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer held up (here: waiting for the analysis of a segment's end, which the
+    test gives only once it has handed everything over) while the camera goes on: the
+    queue fills, packets are dropped up to a keyframe, and that keyframe starts a new
+    segment, so the hole is a gap event between segments, not a silent jump inside one."""
+    monkeypatch.setattr("engine.record.segments.ANALYSIS_WAIT_S", 600.0)
+    video = write_video(tmp_path / "gop2.mp4", "libx264", seconds=20.0, gop=30)
+    packets = [p for frame in read_recording(video) for p in frame.packets or ()]
+    assert len(packets) == 300
+    bus = EventBus()
+    gaps: list[RecordingGap] = []
+    bus.subscribe(RecordingGap, gaps.append)
+    root = data_dir()
+    recorder = SegmentRecorder(
+        "cam",
+        None,
+        None,
+        bus,
+        SimulatedClock(T0),
+        recordings_dir=root / RECORDINGS_DIR,
+        media_root=root,
+        segment_s=4.0,
+        fps_hint=1.0,  # a queue of QUEUE_MIN_PACKETS (128)
+    )
+    try:
+        recorder.note_analysis(0.0, False, 0)  # analysis under way, behind the camera
+        for packet in packets[:61]:  # the first segment (0-4 s) and the keyframe at 4 s
+            recorder.offer(packet)
+        # The writer has everything and waits for the analysis to reach 4 s.
+        _wait_for("the writer waiting", lambda: recorder.stats().queued_packets == 0)
+        for packet in packets[61:200]:  # 128 fit (to 12.6 s), the rest are dropped
+            recorder.offer(packet)
+        recorder.note_analysis(20.0, False, 0)  # the analysis catches up: the writer goes on
+        _wait_for("the writer caught up", lambda: recorder.stats().queued_packets == 0)
+        for packet in packets[200:]:  # dropped up to the keyframe at 14 s, then kept
+            recorder.offer(packet)
+    finally:
+        assert recorder.close(timeout_s=30)
+    stats = recorder.stats()
+    assert stats.frames_dropped == 21  # 12.6 s to 14 s
+    (gap,) = gaps
+    assert gap.reason == "the recorder fell behind"
+    assert gap.started_at == T0 + timedelta(seconds=189 / 15)
+    assert gap.ended_at == T0 + timedelta(seconds=14)
+    frames = sum(len(demuxed(f)) for f in segment_files())
+    # 0-4, 4-8, 8-12, 12-12.6, 14-18 and 18-20 s: the hole is between two segments.
+    assert frames == 300 - 21 and stats.segments_written == 6

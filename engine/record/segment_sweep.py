@@ -129,7 +129,8 @@ def sweep_segments(
                 _finish_partial(partial, data_root, result)
     if not adopt:
         return result
-    newest = min(_PROCESS_STARTED, time.time() - ADOPT_AFTER_S)
+    # Written before this process started (not ours), or long enough ago: no row is coming.
+    newest = max(_PROCESS_STARTED, time.time() - ADOPT_AFTER_S)
     for day in days:
         try:
             _index_day(store, writer, day, data_root, cameras, newest, result)

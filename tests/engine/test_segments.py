@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -34,7 +35,6 @@ from engine.record import ClipRecorder
 from engine.record.files import file_sha256
 from engine.record.fragments import complete_fragments_end
 from engine.record.segments import GAP_TOLERANCE_S, RECORDINGS_DIR, SegmentRecorder
-from engine.record.sweep import sweep_media
 from engine.runtime import EngineRuntime
 from engine.sitetime import UTC_TIME
 from engine.store import Store
@@ -237,10 +237,30 @@ def test_a_camera_that_restarts_its_stream_starts_a_segment_and_the_gap_is_an_ev
         assert container.streams.video[0].frames in (0, 60)
 
 
+RETENTION_RUN = ("retention", "run", "--json")
+
+
+def sweep_after_crash(db_url: str, folder: Path) -> dict[str, Any]:
+    """The orphan sweep of an engine restarting after a crash, run as ``watchfloor
+    retention run`` in a new process (the child's footage of 2026-05 kept by the site's
+    tiers); its sweep report."""
+    site = write_site(folder / "drill.toml", extra="[recording]\nkeep_all_days = 3650\n")
+    ran = subprocess.run(
+        [sys.executable, "-m", "console", "--db", db_url, "--site", str(site), *RETENTION_RUN],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    sweep: dict[str, Any] = json.loads(ran.stdout)["sweep"]
+    return sweep
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 @pytest.mark.parametrize("after_keyframes", [9, 10, 24])  # 8 s: a segment starts; 9, 23 s
 def test_kill_9_mid_segment_loses_at_most_its_unfinished_fragment_and_restart_indexes_all(
-    db_url: str, h264_12s: Path, after_keyframes: int
+    db_url: str, h264_12s: Path, after_keyframes: int, tmp_path: Path
 ) -> None:
     """The drill of the issue, at three moments: kill -9 while recording, then the
     restart's sweep. Every file is indexed, every row names a file, the recording is
@@ -277,19 +297,20 @@ def test_kill_9_mid_segment_loses_at_most_its_unfinished_fragment_and_restart_in
     root = data_dir()
     assert list((root / RECORDINGS_DIR).rglob("*.partial")), "killed mid-segment"
 
+    # The restart's sweep, in a fresh process as an engine restarting after the crash
+    # (`watchfloor retention run` sweeps as the engine's start does).
+    report = sweep_after_crash(db_url, tmp_path)
     store = Store(db_url)
     try:
-        with StoreWriter.running(store) as writer:
-            report = sweep_media(store, writer, SimulatedClock(T0), root)
         with store.sessions() as session:
             rows = list(session.scalars(select(Media).order_by(Media.started_at)))
     finally:
         store.close()
     # The unfinished segment: cut to its whole fragments, or removed when it had none.
-    assert report.problems == []
-    assert len(report.segments_recovered) + len(report.partials_removed) == 1
+    assert report["problems"] == []
+    assert len(report["segments_recovered"]) + len(report["partials_removed"]) == 1
     if mid_segment:
-        assert len(report.segments_recovered) == 1
+        assert len(report["segments_recovered"]) == 1
     assert not list((root / RECORDINGS_DIR).rglob("*.partial"))
     files = {f.relative_to(root).as_posix() for f in segment_files()}
     assert {r.path for r in rows} == files  # every file indexed, every row a file
@@ -586,3 +607,38 @@ def test_packets_dropped_while_the_writer_is_behind_are_a_gap_between_segments(
     frames = sum(len(demuxed(f)) for f in segment_files())
     # 0-4, 4-8, 8-12, 12-12.6, 14-18 and 18-20 s: the hole is between two segments.
     assert frames == 300 - 21 and stats.segments_written == 6
+
+
+def test_segments_on_disk_without_rows_are_indexed_by_the_restart_with_their_span(
+    db_url: str, h264_12s: Path, tmp_path: Path
+) -> None:
+    """Killed between a segment's rename and its row (or its rows lost with the store):
+    the restart indexes every such segment, its camera from its folder, its span from its
+    name and its frames, its hash from its bytes."""
+    store = Store(db_url)
+    camera_id = sync_site(store, load_site(DEMO_SITE), SimulatedClock(T0)).cameras["plaza"]
+    store.close()
+    frames = read_recording(h264_12s)
+    root = data_dir()
+    clock = SimulatedClock(T0)
+    recorder = SegmentRecorder(  # no store writer: files only, as if every row was lost
+        "plaza", None, None, EventBus(), clock, recordings_dir=root / RECORDINGS_DIR,
+        media_root=root, segment_s=4.0,
+    )  # fmt: skip
+    try:
+        for frame in frames:
+            for packet in frame.packets or ():
+                recorder.offer(packet)
+    finally:
+        assert recorder.close(timeout_s=30)
+    files = segment_files()
+    assert len(files) == 3
+    report = sweep_after_crash(db_url, tmp_path)
+    assert sorted(report["segments_indexed"]) == [f.relative_to(root).as_posix() for f in files]
+    rows = _stored_segments(db_url)
+    assert [r.camera_id for r in rows] == [camera_id] * 3
+    assert [(r.started_at, r.ended_at) for r in rows] == [
+        (T0 + timedelta(seconds=a), T0 + timedelta(seconds=b)) for a, b in ((0, 4), (4, 8), (8, 12))
+    ]
+    for row in rows:
+        assert file_sha256(root / row.path) == (row.sha256, row.size_bytes)

@@ -297,6 +297,14 @@ def test_demo_site_screenshots_of_administration(
         log_in_as_admin(qtbot, host, window)
         admin = window.open_administration()
         assert admin is not None
+        # The System page lists the cameras' continuous recording once a segment is kept.
+        system = window.host.panes["system"]
+        assert isinstance(system, SystemPane)
+        deadline = time.monotonic() + 60
+        while not (system.status is not None and system.status.footage):
+            assert time.monotonic() < deadline, "no segment of continuous recording kept"
+            system.refresh()
+            qtbot.wait(500)
         for name, _title in ADMIN_PAGES:
             admin.show_page(name)
             for width, height in SIZES:

@@ -278,6 +278,9 @@ class ReplayPlan:
     gaps: tuple[Gap, ...]
     event_times: tuple[datetime, ...]
     events_truncated: bool = False
+    # A console attached to a shared site: brings a file another machine keeps (the
+    # request's ``fetch``); segments are fetched as they are played, not with the plan.
+    fetch: Callable[[Path], Path] | None = field(default=None, compare=False)
 
     def describe_missing(self) -> str:
         """``2 clips missing: lobby 09:14:03–09:14:11 (clips/lobby/….mp4), …; playing the
@@ -365,10 +368,14 @@ class ReplayPlanRequest:
             )
         clips: dict[str, list[ClipSpan]] = {key: [] for key in order}
         missing: list[MissingClip] = []
-        for camera_id, media_id, path, started_at, ended_at in _footage(rows):
+        for camera_id, media_id, path, started_at, ended_at, kind in _footage(rows):
             key = key_of[camera_id]
             present = (self.media_root / path).is_file()
-            if not present and self.fetch is not None:
+            if not present and self.fetch is not None and kind == "segment":
+                # A range of continuous recording is many files: each is fetched when
+                # playback reaches it (ClipFrameReader), not all before the plan shows.
+                present = True
+            elif not present and self.fetch is not None:
                 try:
                     self.fetch(self.media_root / path)
                     present = True
@@ -397,16 +404,17 @@ class ReplayPlanRequest:
             gaps=tuple(gaps),
             event_times=tuple(times[: self.max_events]),
             events_truncated=len(times) > self.max_events,
+            fetch=self.fetch,
         )
 
 
-def _footage(rows: list[Any]) -> list[tuple[int, int, str, datetime, datetime]]:
+def _footage(rows: list[Any]) -> list[tuple[int, int, str, datetime, datetime, str]]:
     """The footage to play of each camera from its media rows (camera, id, path, start,
     end, kind; by camera and start): every continuous-recording segment, and the event
     clips that cover something no segment does (clips recorded before continuous
     recording, or in its gaps). A clip inside the segments holds the same packets:
     playing the segments instead never switches files mid-stretch."""
-    kept: list[tuple[int, int, str, datetime, datetime]] = []
+    kept: list[tuple[int, int, str, datetime, datetime, str]] = []
     for _camera, group in itertools.groupby(rows, key=lambda row: row[0]):
         rows_of_camera = list(group)
         segments = [r for r in rows_of_camera if r[5] == "segment"]
@@ -419,7 +427,7 @@ def _footage(rows: list[Any]) -> list[tuple[int, int, str, datetime, datetime]]:
         for row in rows_of_camera:
             inside = any(a <= row[3] and row[4] <= b for a, b in covered)
             if row[5] == "segment" or not inside:
-                kept.append(tuple(row[:5]))
+                kept.append(tuple(row))
     return kept
 
 
@@ -485,9 +493,15 @@ class ClipFrameReader:
     """
 
     def __init__(
-        self, camera: str, clips: Sequence[ClipSpan], media_root: Path, clock: Clock
+        self,
+        camera: str,
+        clips: Sequence[ClipSpan],
+        media_root: Path,
+        clock: Clock,
+        fetch: Callable[[Path], Path] | None = None,
     ) -> None:
         self.camera = camera
+        self._fetch = fetch  # brings a file another machine keeps (an attached console)
         self._clips = sorted(clips, key=lambda c: c.started_at)
         self._starts = [c.started_at for c in self._clips]
         self._root = media_root
@@ -543,7 +557,14 @@ class ClipFrameReader:
     def _open(self, clip: ClipSpan) -> bool:
         cv2 = import_cv2()
         self.close()
-        capture = cv2.VideoCapture(str(self._root / clip.path))
+        path = self._root / clip.path
+        if not path.is_file() and self._fetch is not None:
+            try:
+                self._fetch(path)
+            except Exception as exc:  # its engine away, the file purged
+                _log.info("replay %s: %s not fetched: %s", self.camera, clip.path, exc)
+                return False
+        capture = cv2.VideoCapture(str(path))
         if not capture.isOpened():
             capture.release()
             return False
@@ -658,7 +679,9 @@ class ReplayDecoder:
         self._clock = clock
         self._period_s = 1.0 / rate_hz
         self._readers = {
-            camera: ClipFrameReader(camera, plan.clips.get(camera, ()), plan.media_root, clock)
+            camera: ClipFrameReader(
+                camera, plan.clips.get(camera, ()), plan.media_root, clock, plan.fetch
+            )
             for camera in plan.cameras
         }
         self._lock = threading.Lock()

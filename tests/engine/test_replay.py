@@ -239,6 +239,45 @@ def test_continuous_recording_plays_any_moment_and_clips_fill_only_what_it_lacks
         decoder.close()
 
 
+@pytest.mark.sql
+def test_an_attached_console_fetches_each_segment_when_playback_reaches_it(
+    store: Store, tmp_path: Path, vtest_avi: Path
+) -> None:
+    """Continuous recording kept on an engine's machine: the plan of a range fetches none
+    of its segments (a day is thousands of files); the replay fetches each as it plays it."""
+    media, cache = tmp_path / "engine", tmp_path / "from-engines"
+    gate = seed_site(store)["gate"]
+    for path, first, start in (
+        ("recordings/gate/s1.mp4", 0, 0.0),
+        ("recordings/gate/s2.mp4", 40, 4.0),
+    ):
+        write_clip(media / path, vtest_avi, first, 40)
+        seed_clip(store, gate, path, at(start), 4.0, "segment")
+    asked: list[str] = []
+
+    def fetch(file: Path) -> Path:
+        asked.append(file.relative_to(cache).as_posix())
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes((media / file.relative_to(cache)).read_bytes())
+        return file
+
+    plan = ReplayPlanRequest(at(0), at(8), ("gate",), cache, fetch=fetch).run(store)
+    assert asked == [] and plan.missing == ()
+    clock = SimulatedClock()
+    playback = PlaybackClock(plan.start, plan.end, clock, at=at(1.05))
+    decoder = ReplayDecoder(plan, playback, clock)
+    try:
+        decoder.decode_once()
+        assert frame_number(decoder.frame_getter("gate")()) == 10
+        assert asked == ["recordings/gate/s1.mp4"]
+        playback.seek(at(5.05))
+        decoder.decode_once()
+        assert frame_number(decoder.frame_getter("gate")()) == 50
+        assert asked == ["recordings/gate/s1.mp4", "recordings/gate/s2.mp4"]
+    finally:
+        decoder.close()
+
+
 def test_an_attached_consoles_plan_fetches_clips_other_machines_keep(
     recorded: tuple[Store, Path], tmp_path: Path
 ) -> None:

@@ -257,8 +257,9 @@ class TimelineLane:
     """One lane of a slice: its name (``camera:gate``, ``alerts``…), a label to show
     (the camera's name, the room, "Alerts"), and either markers (oldest first) or density
     bars, as ``detail`` says. ``total`` is the lane's row count in the window.
-    ``coverage`` (camera lanes) is where the camera's clips are in the window (see
-    :func:`clip_coverage`); empty for other lanes and when nothing was recorded."""
+    ``coverage`` (camera lanes) is where the camera's footage is in the window (see
+    :func:`clip_coverage`); ``motion`` and ``people`` where that footage had motion, and
+    people in view; empty for other lanes and when nothing was recorded."""
 
     name: str
     label: str
@@ -267,6 +268,8 @@ class TimelineLane:
     markers: tuple[TimelineMarker, ...] = ()
     density: DensityBars | None = None
     coverage: Coverage = ()
+    motion: Coverage = ()
+    people: Coverage = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +384,9 @@ def timeline_slice(store: Store, request: TimelineRequest) -> TimelineSlice:
         coverage = _coverage(connection, [q for q in queries if q.camera_ids], request, bucket_s)
     lanes: list[TimelineLane] = []
     for query in queries:
-        recorded = coverage.get(query.name, ())
+        recorded = coverage[Footage.RECORDED].get(query.name, ())
+        motion = coverage[Footage.MOTION].get(query.name, ())
+        people = coverage[Footage.PEOPLE].get(query.name, ())
         if query.name in bars:
             found = bars[query.name]
             lanes.append(
@@ -392,6 +397,8 @@ def timeline_slice(store: Store, request: TimelineRequest) -> TimelineSlice:
                     found.total,
                     density=found,
                     coverage=recorded,
+                    motion=motion,
+                    people=people,
                 )
             )
         else:
@@ -404,6 +411,8 @@ def timeline_slice(store: Store, request: TimelineRequest) -> TimelineSlice:
                     len(shown),
                     shown,
                     coverage=recorded,
+                    motion=motion,
+                    people=people,
                 )
             )
     return TimelineSlice(request, tuple(lanes), bucket_s, cap)
@@ -1081,6 +1090,14 @@ def clip_coverage(
     return tuple((low, high) for low, high in merged)
 
 
+class Footage(StrEnum):
+    """Which footage a coverage bar shows: all of it, that with motion, that with people."""
+
+    RECORDED = "recorded"
+    MOTION = "motion"
+    PEOPLE = "people"
+
+
 def _clip_rows(query: _LaneQuery) -> ColumnElement[bool]:
     """The footage of a camera lane's cameras: event clips and continuous-recording
     segments."""
@@ -1089,25 +1106,56 @@ def _clip_rows(query: _LaneQuery) -> ColumnElement[bool]:
     return and_(camera, Media.kind.in_(FOOTAGE_KINDS))
 
 
+def _footage_holds(footage: Footage, kind: str, motion: float | None, people: int | None) -> bool:
+    """Whether a footage row counts for ``footage``: any row; a segment with motion; a
+    segment with people, or an event clip (clips are recorded while people are in view)."""
+    if footage is Footage.MOTION:
+        return kind == "segment" and (motion or 0) > 0
+    if footage is Footage.PEOPLE:
+        return kind == "clip" or (people or 0) > 0
+    return True
+
+
+def _footage_condition(footage: Footage) -> ColumnElement[bool]:
+    """:func:`_footage_holds` as SQL on ``media``."""
+    if footage is Footage.MOTION:
+        return and_(Media.kind == "segment", Media.motion_share > 0)
+    if footage is Footage.PEOPLE:
+        return or_(Media.kind == "clip", Media.people_seen > 0)
+    return Media.kind.in_(FOOTAGE_KINDS)
+
+
+Coverages = dict[Footage, dict[str, Coverage]]
+
+
 def _coverage(
     connection: Connection,
     queries: Sequence[_LaneQuery],
     request: TimelineRequest,
     bucket_s: float,
-) -> dict[str, Coverage]:
-    """Each camera lane's coverage (:func:`clip_coverage`) in at most two statements: one
-    reading the clips overlapping the window, at most :func:`marker_cap` + 1 per lane (a
-    bounded range of ``ix_media_camera_span`` each, no sort, so a month of continuous
-    recording costs no more than an hour); and, for lanes with more clips than that, one
-    asking per density bucket (``bucket_s`` seconds, about three pixels) whether any clip
-    overlaps it, the covered buckets merged. Either way a lane gets at most one interval
-    per pixel."""
+) -> Coverages:
+    """Each camera lane's coverage (:func:`clip_coverage`) of all its footage, of its
+    footage with motion and of its footage with people, in at most two statements: one
+    reading the footage overlapping the window, at most :func:`marker_cap` + 1 rows per
+    lane (a bounded range of ``ix_media_camera_span`` each, no sort, so a month of
+    continuous recording costs no more than an hour); and, for lanes with more rows than
+    that, one asking per density bucket (``bucket_s`` seconds, about three pixels) whether
+    any footage of each kind overlaps it, the covered buckets merged. Either way a lane
+    gets at most one interval per pixel."""
+    found: Coverages = {footage: {} for footage in Footage}
     if not queries:
-        return {}
+        return found
     cap = marker_cap(request.width_px)
     bound = timedelta(seconds=CLIP_SPAN_BOUND_S)
     selects = [
-        select(literal(index, Integer).label("lane"), Media.started_at, Media.ended_at)
+        select(
+            literal(index, Integer).label("lane"),
+            Media.started_at,
+            Media.ended_at,
+            Media.kind,
+            Media.motion_share,
+            Media.people_seen,
+        )
         .where(
             _clip_rows(query),
             Media.started_at < request.end,
@@ -1119,20 +1167,27 @@ def _coverage(
         .select()
         for index, query in enumerate(queries)
     ]
-    spans: list[list[tuple[datetime, datetime]]] = [[] for _ in queries]
-    for lane, started_at, ended_at in connection.execute(union_all(*selects)).all():
-        spans[int(lane)].append((_utc(started_at), _utc(ended_at)))
-    found: dict[str, Coverage] = {}
+    rows: list[list[Any]] = [[] for _ in queries]
+    for row in connection.execute(union_all(*selects)).all():
+        rows[int(row.lane)].append(row)
     busy: list[_LaneQuery] = []
-    for query, lane_spans in zip(queries, spans, strict=True):
-        if len(lane_spans) > cap:
+    for query, lane_rows in zip(queries, rows, strict=True):
+        if len(lane_rows) > cap:
             busy.append(query)
-        elif lane_spans:
-            found[query.name] = clip_coverage(
-                lane_spans, request.start, request.end, request.width_px
-            )
+            continue
+        for footage in Footage:
+            spans = [
+                (_utc(r.started_at), _utc(r.ended_at))
+                for r in lane_rows
+                if _footage_holds(footage, r.kind, r.motion_share, r.people_seen)
+            ]
+            if spans:
+                found[footage][query.name] = clip_coverage(
+                    spans, request.start, request.end, request.width_px
+                )
     if busy:
-        found.update(_bucket_coverage(connection, busy, request, bucket_s))
+        for footage, lanes in _bucket_coverage(connection, busy, request, bucket_s).items():
+            found[footage].update(lanes)
     return found
 
 
@@ -1141,14 +1196,14 @@ def _bucket_coverage(
     queries: Sequence[_LaneQuery],
     request: TimelineRequest,
     bucket_s: float,
-) -> dict[str, Coverage]:
-    """Coverage of lanes with many clips: for every bucket of ``bucket_s`` seconds (epoch
-    aligned, as the density bars) whether a clip of the lane overlaps it, one ``EXISTS``
-    over a bounded range of ``ix_media_camera_span`` per lane and bucket, in one statement;
-    runs of covered buckets become intervals. Each bucket's bounds are computed once, as
-    columns of the recursive CTE numbering the buckets: computed inside the probe they were
-    recomputed for every index entry compared (and a ``VALUES`` list of them cost more to
-    compile than to run)."""
+) -> Coverages:
+    """Coverage of lanes with much footage: for every bucket of ``bucket_s`` seconds (epoch
+    aligned, as the density bars) whether footage of the lane (of each :class:`Footage`)
+    overlaps it, one ``EXISTS`` over a bounded range of ``ix_media_camera_span`` per lane,
+    kind and bucket, in one statement; runs of covered buckets become intervals. Each
+    bucket's bounds are computed once, as columns of the recursive CTE numbering the
+    buckets: computed inside the probe they were recomputed for every index entry compared
+    (and a ``VALUES`` list of them cost more to compile than to run)."""
     origin = bucket_origin(request.start, bucket_s)
     buckets = max(1, math.ceil((request.end - origin) / timedelta(seconds=bucket_s)))
     step = timedelta(seconds=bucket_s)
@@ -1168,12 +1223,14 @@ def _bucket_coverage(
     grid = seed.union_all(
         select(following.label("i"), *bounds(following)).where(seed.c.i < buckets - 1)
     )
+    kinds = list(Footage)
     columns = [
         case(
             (
                 select(Media.id)
                 .where(
                     _clip_rows(query),
+                    _footage_condition(footage),
                     Media.started_at < grid.c.high,
                     Media.started_at >= grid.c.earliest,
                     Media.ended_at > grid.c.low,
@@ -1183,20 +1240,24 @@ def _bucket_coverage(
                 1,
             ),
             else_=0,
-        ).label(f"lane_{index}")
+        ).label(f"lane_{index}_{footage.value}")
         for index, query in enumerate(queries)
+        for footage in kinds
     ]
-    covered: list[list[tuple[datetime, datetime]]] = [[] for _ in queries]
+    covered: list[list[tuple[datetime, datetime]]] = [[] for _ in columns]
     for row in connection.execute(select(grid.c.i, *columns)).all():
         at = origin + int(row[0]) * step
-        for lane, hit in enumerate(row[1:]):
+        for column, hit in enumerate(row[1:]):
             if hit:
-                covered[lane].append((at, at + step))
-    return {
-        query.name: clip_coverage(spans, request.start, request.end, request.width_px)
-        for query, spans in zip(queries, covered, strict=True)
-        if spans
-    }
+                covered[column].append((at, at + step))
+    found: Coverages = {footage: {} for footage in Footage}
+    for column, spans in enumerate(covered):
+        if spans:
+            query, footage = queries[column // len(kinds)], kinds[column % len(kinds)]
+            found[footage][query.name] = clip_coverage(
+                spans, request.start, request.end, request.width_px
+            )
+    return found
 
 
 def _utc(value: Any) -> datetime:

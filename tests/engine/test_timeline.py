@@ -640,8 +640,8 @@ def test_camera_lanes_carry_where_their_clips_are(store: Store) -> None:
             {**clip_row(gate, 50, 60, "snap"), "kind": "snapshot"},
             clip_row(yard, 40, 45, "y1"),
             # Continuous recording is footage: two segments of the yard's.
-            {**clip_row(yard, 300, 310, "s1"), "kind": "segment"},
-            {**clip_row(yard, 310, 320, "s2"), "kind": "segment"},
+            {**clip_row(yard, 300, 310, "s1"), "kind": "segment", "motion_share": 0.5},
+            {**clip_row(yard, 310, 320, "s2"), "kind": "segment", "people_seen": 2},
         ],
     )
     found = TimelineRequest(*window(600), 1000).run(store)
@@ -650,6 +650,10 @@ def test_camera_lanes_carry_where_their_clips_are(store: Store) -> None:
     assert gate_lane is not None and yard_lane is not None
     assert gate_lane.coverage == ((at(0), at(4)), (at(10), at(30)), (at(100), at(110)))
     assert yard_lane.coverage == ((at(40), at(45)), (at(300), at(320)))
+    # Motion where a segment had it; people where a segment saw them and where clips are.
+    assert yard_lane.motion == ((at(300), at(310)),)
+    assert yard_lane.people == ((at(40), at(45)), (at(310), at(320)))
+    assert gate_lane.motion == () and gate_lane.people == gate_lane.coverage
     assert found.lane(LANE_ALERTS) is not None and found.lane(LANE_ALERTS).coverage == ()  # type: ignore[union-attr]
     # Zoomed out, gaps under a pixel close: a day at 100 px is 864 s a pixel.
     wide = TimelineRequest(T0 - timedelta(hours=12), T0 + timedelta(hours=12), 100).run(store)
@@ -662,6 +666,18 @@ def test_a_camera_with_many_clips_is_covered_per_bucket(store: Store) -> None:
     # Continuous 10 s clips for an hour, then a 20-minute hole, then 10 more minutes.
     spans = [(s, s + 10) for s in range(0, 3600, 10)] + [(s, s + 10) for s in range(4800, 5400, 10)]
     seed_media(store, [clip_row(cameras["gate"], a, b, f"c{a}") for a, b in spans])
+    # The yard records continuously for the same hour, with motion in its second half.
+    seed_media(
+        store,
+        [
+            {
+                **clip_row(cameras["yard"], a, a + 10, f"y{a}"),
+                "kind": "segment",
+                "motion_share": 0.3 if a >= 1800 else 0.0,
+            }
+            for a in range(0, 3600, 10)
+        ],
+    )
     width = 200  # 50 clips a lane at most are read one by one
     assert len(spans) > marker_cap(width)
     found = TimelineRequest(*window(6000), width).run(store)
@@ -674,4 +690,8 @@ def test_a_camera_with_many_clips_is_covered_per_bucket(store: Store) -> None:
     assert abs(first_end - (T0 + timedelta(seconds=3600))) <= bucket
     assert abs(second_start - (T0 + timedelta(seconds=4800))) <= bucket
     assert abs(second_end - (T0 + timedelta(seconds=5400))) <= bucket
-    assert found.lane("camera:yard").coverage == ()  # type: ignore[union-attr]
+    yard = found.lane("camera:yard")
+    assert yard is not None and len(yard.coverage) == 1 and yard.people == ()
+    ((motion_start, motion_end),) = yard.motion
+    assert abs(motion_start - (T0 + timedelta(seconds=1800))) <= bucket
+    assert abs(motion_end - (T0 + timedelta(seconds=3600))) <= bucket

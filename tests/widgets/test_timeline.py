@@ -38,7 +38,9 @@ from engine.store.models import Camera, Event, Media, Site
 from tests.machine_text import machine_text
 from widgets.timeline.view import (
     AXIS_HEIGHT,
+    COVERAGE_HEIGHT,
     ERROR_PREFIX,
+    INFO_BLUE,
     LABEL_WIDTH,
     LOADING_TEXT,
     MAX_SPAN,
@@ -759,12 +761,15 @@ def test_camera_lanes_show_where_footage_was_recorded(
     image = pane.canvas.grab().toImage()
     assert image.pixelColor(int(recorded_x), int(bar_y)) == RECORDED_GREEN
     assert image.pixelColor(int(pane.x_of(T0 + timedelta(seconds=100))), int(bar_y)) == UNRECORDED
+    # Above the bar: blue where people were in view (an event clip is recorded for them).
+    activity_y = rect.bottom() - COVERAGE_HEIGHT - 2
+    assert image.pixelColor(int(recorded_x), int(activity_y)) == INFO_BLUE
     alerts = pane.lane_rect(LANE_ALERTS)
     assert alerts is not None  # no bar where there are no cameras
     assert image.pixelColor(int(recorded_x), int(alerts.bottom() - 2)) != RECORDED_GREEN
     hover = QEvent.Type.MouseMove
     none = Qt.MouseButton.NoButton
     send_mouse(pane.canvas, hover, QPointF(recorded_x, bar_y), none, none)
-    assert pane.hover_text() == "Gate: recorded 17:34:56 – 17:35:04"
+    assert pane.hover_text() == "Gate: recorded 17:34:56 – 17:35:04; here: people in view"
     send_mouse(pane.canvas, hover, QPointF(pane.x_of(T0 + timedelta(seconds=100)), bar_y), none)
     assert pane.hover_text() == "Gate: nothing recorded here"

@@ -30,7 +30,8 @@ the playhead, so selecting is the modified drag; clicking a marker activates it
 
 Camera lanes show a thin coverage bar along their bottom: green where the camera's footage
 is, event clips and continuous recording (the slice's
-:attr:`~engine.history.timeline.TimelineLane.coverage`), dark where none.
+:attr:`~engine.history.timeline.TimelineLane.coverage`), dark where none; above it, amber
+where that footage had motion and blue where people were in view (``motion``, ``people``).
 
 People's paths across senses (:mod:`widgets.timeline.paths`) are drawn over the lanes they
 crossed: with each slice a :class:`~engine.history.paths.PathsRequest` of the same range is
@@ -88,6 +89,7 @@ from engine.history.timeline import (
     LANE_ALERTS,
     LANE_BOOKMARKS,
     LANE_INCIDENTS,
+    Coverage,
     LaneDetail,
     MarkerRecord,
     TimelineLane,
@@ -136,7 +138,9 @@ CURSOR_GRAB_PX: Final = 5
 MARKER_HIT_PX: Final = 4
 DRAG_THRESHOLD_PX: Final = 4
 COVERAGE_HEIGHT: Final = 4  # the recorded-footage bar along a camera lane's bottom
-COVERAGE_STRIP: Final = COVERAGE_HEIGHT + 1  # the bar and a pixel between it and the markers
+ACTIVITY_HEIGHT: Final = 3  # above it: where that footage had motion (amber) or people (blue)
+# The bars and a pixel between them and the markers.
+COVERAGE_STRIP: Final = COVERAGE_HEIGHT + ACTIVITY_HEIGHT + 1
 
 # The spans a preset button shows (its words, its span; keys 1–5 in this order).
 ZOOM_PRESETS: Final = (
@@ -356,21 +360,31 @@ class _LaneGeometry:
     bucket_s: float = 1.0
     recorded_starts: np.ndarray = field(default_factory=lambda: np.zeros(0))
     recorded_ends: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    motion_starts: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    motion_ends: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    people_starts: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    people_ends: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def has_coverage_bar(self) -> bool:
         return self.lane.name.startswith(CAMERA_PREFIX)
 
 
+def _intervals(coverage: Coverage) -> tuple[np.ndarray, np.ndarray]:
+    """A coverage's starts and ends in seconds since the epoch."""
+    starts = np.fromiter((to_seconds(low) for low, _high in coverage), np.float64, len(coverage))
+    ends = np.fromiter((to_seconds(high) for _low, high in coverage), np.float64, len(coverage))
+    return starts, ends
+
+
 def _lane_geometry(lane: TimelineLane, palette: list[QColor]) -> _LaneGeometry:
     geometry = _LaneGeometry(lane)
     if lane.coverage:
-        geometry.recorded_starts = np.fromiter(
-            (to_seconds(low) for low, _high in lane.coverage), np.float64, len(lane.coverage)
-        )
-        geometry.recorded_ends = np.fromiter(
-            (to_seconds(high) for _low, high in lane.coverage), np.float64, len(lane.coverage)
-        )
+        geometry.recorded_starts, geometry.recorded_ends = _intervals(lane.coverage)
+    if lane.motion:
+        geometry.motion_starts, geometry.motion_ends = _intervals(lane.motion)
+    if lane.people:
+        geometry.people_starts, geometry.people_ends = _intervals(lane.people)
     if lane.detail is LaneDetail.DENSITY and lane.density is not None:
         geometry.counts = np.asarray(lane.density.counts, dtype=np.float64)
         geometry.origin_s = to_seconds(lane.density.origin)
@@ -1271,7 +1285,16 @@ class TimelinePane(QWidget):
         site = display()
         low = from_seconds(float(geometry.recorded_starts[index]))
         high = from_seconds(float(geometry.recorded_ends[index]))
-        return f"{label}: recorded {site.clock(low)} – {site.clock(high)}"
+        seen = [
+            what
+            for what, starts, ends in (
+                ("people in view", geometry.people_starts, geometry.people_ends),
+                ("motion", geometry.motion_starts, geometry.motion_ends),
+            )
+            if np.any((starts <= at_s) & (ends >= at_s))
+        ]
+        here = f"; here: {' and '.join(seen)}" if seen else ""
+        return f"{label}: recorded {site.clock(low)} – {site.clock(high)}{here}"
 
     def _bucket_text(self, pos: QPointF) -> str:
         row = self._lane_row_at(pos.y())
@@ -1425,22 +1448,31 @@ class TimelinePane(QWidget):
             painter.drawLines([QLineF(x, top, x, bottom) for x in chosen.tolist()])
 
     def _paint_coverage(self, painter: QPainter, plot: QRectF, geometry: _LaneGeometry) -> None:
-        """The lane's coverage bar: dark along the lane, green where clips are."""
+        """The lane's coverage bars: dark along the lane, green where footage is; above it,
+        amber where that footage had motion and blue where it had people in view."""
         bar = QRectF(plot.left(), plot.bottom() - COVERAGE_HEIGHT, plot.width(), COVERAGE_HEIGHT)
         painter.fillRect(bar, UNRECORDED)
-        if not len(geometry.recorded_starts):
-            return
-        lefts = np.clip(self._xs(geometry.recorded_starts), bar.left(), bar.right())
-        rights = np.clip(self._xs(geometry.recorded_ends), bar.left(), bar.right())
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(RECORDED_GREEN)
-        painter.drawRects(
-            [
-                # At least a pixel: a short clip in a week still shows.
-                QRectF(left, bar.top(), max(1.0, right - left), COVERAGE_HEIGHT)
-                for left, right in zip(lefts.tolist(), rights.tolist(), strict=True)
-            ]
-        )
+        activity = bar.top() - ACTIVITY_HEIGHT
+        for starts, ends, colour, top, height in (
+            (geometry.recorded_starts, geometry.recorded_ends, RECORDED_GREEN, bar.top(),
+             COVERAGE_HEIGHT),
+            (geometry.motion_starts, geometry.motion_ends, WARNING_AMBER, activity,
+             ACTIVITY_HEIGHT),
+            (geometry.people_starts, geometry.people_ends, INFO_BLUE, activity, ACTIVITY_HEIGHT),
+        ):  # fmt: skip
+            if not len(starts):
+                continue
+            lefts = np.clip(self._xs(starts), bar.left(), bar.right())
+            rights = np.clip(self._xs(ends), bar.left(), bar.right())
+            painter.setBrush(colour)
+            painter.drawRects(
+                [
+                    # At least a pixel: a short clip in a week still shows.
+                    QRectF(left, top, max(1.0, right - left), height)
+                    for left, right in zip(lefts.tolist(), rights.tolist(), strict=True)
+                ]
+            )
 
     def _paint_ranges(self, painter: QPainter, plot: QRectF, geometry: _LaneGeometry) -> None:
         starts, ends = self._xs(geometry.starts), self._xs(geometry.ends)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import threading
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -118,19 +120,19 @@ def system_status(
     now: datetime,
     writer: dict[str, Any] | None = None,
     last_retention_at: datetime | None = None,
+    storage_max_age_s: float = 0.0,
 ) -> SystemStatus:
     """Read the system's health now. ``writer`` is the running store writer's health as a
     dict (None when no engine runs in this process); ``last_retention_at`` the running
-    engine's last retention pass (else the newest ``retention.completed`` event)."""
+    engine's last retention pass (else the newest ``retention.completed`` event).
+    ``storage_max_age_s``: the media and footage figures (sums over every media row: about
+    a second for a month of 8 cameras' continuous recording on SQLite) may be this many
+    seconds old (a pane refreshing every few seconds reads them once a minute)."""
     settings = {s.spec.key: s for s in read_settings(store)}
     floor = settings["retention.min_free_bytes"]
     problems = [s.problem for s in settings.values() if s.problem]
     with store.sessions() as session:
-        media_rows = session.execute(
-            select(Media.kind, func.count(), func.coalesce(func.sum(Media.size_bytes), 0)).group_by(
-                Media.kind
-            )
-        ).all()
+        media_rows, footage = _storage_figures(store, session, now, storage_max_age_s)
         persons = int(session.scalar(select(func.count()).select_from(Person)) or 0)
         events_total = int(session.scalar(select(func.count()).select_from(Event)) or 0)
         start_of_today = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -147,7 +149,6 @@ def system_status(
             select(func.max(Event.ts)).where(Event.kind == RETENTION_COMPLETED)
         )
         database_bytes = _database_bytes(store, session)
-        footage = _footage(session, now)
     free = shutil.disk_usage(data_dir if data_dir.exists() else data_dir.parent).free
     if free < floor.value:
         problems.append(
@@ -177,6 +178,35 @@ def system_status(
         cluster=cluster if cluster.engines else None,
         footage=footage,
     )
+
+
+_storage_lock = threading.Lock()
+# Per store URL: (time.monotonic() when read, media rows by kind, footage).
+_storage_read: dict[str, tuple[float, list[Any], tuple[CameraFootage, ...]]] = {}
+
+
+def _storage_figures(
+    store: Store, session: Any, now: datetime, max_age_s: float
+) -> tuple[list[Any], tuple[CameraFootage, ...]]:
+    """Media counts and sizes by kind, and each camera's footage: read now, or the last
+    reading of ``store`` when it is at most ``max_age_s`` seconds old."""
+    key = str(store.url)
+    if max_age_s > 0:
+        with _storage_lock:
+            cached = _storage_read.get(key)
+        if cached is not None and time.monotonic() - cached[0] <= max_age_s:
+            return cached[1], cached[2]
+    media_rows = list(
+        session.execute(
+            select(Media.kind, func.count(), func.coalesce(func.sum(Media.size_bytes), 0)).group_by(
+                Media.kind
+            )
+        ).all()
+    )
+    footage = _footage(session, now)
+    with _storage_lock:
+        _storage_read[key] = (time.monotonic(), media_rows, footage)
+    return media_rows, footage
 
 
 def _footage(session: Any, now: datetime) -> tuple[CameraFootage, ...]:
@@ -250,7 +280,15 @@ class SystemStatusRequest:
     writer: dict[str, Any] | None = None
     last_retention_at: datetime | None = None
     links: tuple[tuple[str, str, str], ...] = ()  # read when the request is made
+    storage_max_age_s: float = 0.0  # see system_status
 
     def run(self, store: Store) -> SystemStatus:
-        status = system_status(store, self.data_dir, self.at, self.writer, self.last_retention_at)
+        status = system_status(
+            store,
+            self.data_dir,
+            self.at,
+            self.writer,
+            self.last_retention_at,
+            self.storage_max_age_s,
+        )
         return dataclasses.replace(status, links=self.links)

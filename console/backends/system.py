@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 LINKS = ("mqtt", "recordings", "media")  # the System pane's Connections group
+STORAGE_MAX_AGE_S = 60.0  # the pane's media and footage figures may be this old (s)
 
 
 class SystemBackend:
@@ -42,6 +43,8 @@ class SystemBackend:
                 for r in runtime.health()
                 if r.subsystem in LINKS
             ),
+            # The pane asks every few seconds; sums over a month of recording, once a minute.
+            storage_max_age_s=STORAGE_MAX_AGE_S,
         )
 
     def run_retention_now(self) -> str:

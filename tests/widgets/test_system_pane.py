@@ -166,3 +166,29 @@ def test_the_pane_shows_each_cameras_continuous_recording_and_the_days_the_disk_
     text = pane.footage_days_label.text()
     held = f"{days * 24:.0f} hours" if days < 2 else f"{days:.0f} days"
     assert f"holds about {held} of footage" in text and "2.01 GiB a day" in text
+
+
+def test_the_panes_storage_sums_are_read_at_most_once_a_minute_when_it_says_so(
+    tmp_path: Path, parts: tuple[Store, StoreWriter, QtQueryClient]
+) -> None:
+    """The pane refreshes every 5 s; summing a month of segment rows takes about a second,
+    so its request lets those sums be a minute old. Fresh when asked with no age."""
+    store, writer, _client = parts
+
+    def add(path: str) -> None:
+        writer.execute(
+            InsertMedia(
+                file=MediaFile("segment", path, "0" * 64, 1000),
+                created_at=T0,
+                started_at=T0,
+                ended_at=T0 + timedelta(seconds=10),
+            )
+        )
+
+    add("recordings/a.mp4")
+    first = SystemStatusRequest(tmp_path, T0, storage_max_age_s=60).run(store)
+    add("recordings/b.mp4")
+    again = SystemStatusRequest(tmp_path, T0, storage_max_age_s=60).run(store)
+    fresh = SystemStatusRequest(tmp_path, T0).run(store)
+    assert first.media_files == again.media_files == {"segment": 1}
+    assert fresh.media_files == {"segment": 2}

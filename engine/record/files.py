@@ -56,6 +56,18 @@ def unused_footage_path(folder: Path, camera_key: str, started_at: datetime) -> 
     return path
 
 
+def finish_file(partial: Path, final: Path) -> tuple[str, int]:
+    """Make the temp file ``partial`` the complete file ``final``: its content flushed to
+    the disk, hashed, renamed, and the rename made durable. Returns (sha256, size). A crash
+    leaves the temp file (swept later) or the complete file, never a part under the final
+    name; the hash is taken before the rename to keep the rename→row window short."""
+    fsync_file(partial)
+    sha256, size = file_sha256(partial)
+    os.replace(partial, final)
+    fsync_dir(final.parent)
+    return sha256, size
+
+
 def fsync_file(path: Path) -> None:
     """Flush ``path``'s content to the disk."""
     fd = os.open(path, os.O_RDONLY)

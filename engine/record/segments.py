@@ -47,7 +47,6 @@ from __future__ import annotations
 import collections
 import logging
 import math
-import os
 import threading
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
@@ -64,10 +63,8 @@ from engine.frames import EncodedPacket, VideoStreamInfo
 from engine.media import MediaFile
 from engine.record.files import (
     clip_partial_path,
-    file_sha256,
+    finish_file,
     footage_path,
-    fsync_dir,
-    fsync_file,
     unused_footage_path,
 )
 from engine.record.losses import MediaWriteWatch, loss_reason
@@ -374,10 +371,7 @@ class SegmentRecorder:
             if encoded.frames == 0:
                 segment.muxer.path.unlink(missing_ok=True)
                 return
-            fsync_file(segment.muxer.path)
-            sha256, size = file_sha256(segment.muxer.path)
-            os.replace(segment.muxer.path, segment.final)
-            fsync_dir(segment.final.parent)
+            sha256, size = finish_file(segment.muxer.path, segment.final)
         except Exception as exc:
             self._lost(segment, exc)
             return

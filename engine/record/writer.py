@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeoutError
@@ -39,10 +38,8 @@ from engine.media import MediaFile
 from engine.record.events import ClipFinalised
 from engine.record.files import (
     clip_partial_path,
-    file_sha256,
+    finish_file,
     footage_path,
-    fsync_dir,
-    fsync_file,
     unused_footage_path,
 )
 from engine.record.losses import MediaWriteWatch
@@ -214,14 +211,9 @@ class ClipWriter:
         codec: str,
         stream_copy: bool,
     ) -> None:
-        # Durable content first, then the name, then the row: a crash leaves a temp file
-        # (swept once this process is gone) or a complete file, and a row only for a
-        # complete file. The hash is taken before the rename to keep the rename→row window
-        # short.
-        fsync_file(partial)
-        sha256, size = file_sha256(partial)
-        os.replace(partial, final)
-        fsync_dir(final.parent)
+        # Durable content first, then the name, then the row: a row only for a complete
+        # file (engine.record.files.finish_file).
+        sha256, size = finish_file(partial, final)
         plan = self.plan
         relative = final.relative_to(plan.media_root).as_posix()
         media_id = self._write_row(

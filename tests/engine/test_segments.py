@@ -281,12 +281,15 @@ def test_kill_9_mid_segment_loses_at_most_its_unfinished_fragment_and_restart_in
         # Killed once the segment is on disk; mid-segment, once it holds a whole fragment
         # (the file's state decides, not a sleep: the machine may be busy).
         mid_segment = round(last_at) % 2 == 1
+        # The segment holding that keyframe (2 s segments), by its temp file's name.
+        start = CHILD_T0 + timedelta(seconds=2 * (round(last_at) // 2))
+        pattern = f"drillcam_{start:%Y%m%dT%H%M%S}.000Z.*.partial"
         deadline = time.monotonic() + 60
         while not any(
             complete_fragments_end(p) is not None or not mid_segment
-            for p in (data_dir() / RECORDINGS_DIR).rglob("*.partial")
+            for p in (data_dir() / RECORDINGS_DIR).rglob(pattern)
         ):
-            assert time.monotonic() < deadline, "the child wrote no fragment"
+            assert time.monotonic() < deadline, "the child wrote no such segment"
             time.sleep(0.01)
     finally:
         proc.send_signal(signal.SIGKILL)

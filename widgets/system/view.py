@@ -164,6 +164,21 @@ class EngineRowLabels:
         return (self.name, self.state, self.machine, self.last_heard, self.clock, self.runs)
 
 
+def _headed_grid(parent: QWidget, titles: tuple[str, ...]) -> QGridLayout:
+    """A grid of rows under bold column ``titles`` (row 0); the last column takes the
+    spare width."""
+    grid = QGridLayout()
+    grid.setHorizontalSpacing(18)
+    for column, title in enumerate(titles):
+        header = QLabel(title, parent)
+        font = header.font()
+        font.setBold(True)
+        header.setFont(font)
+        grid.addWidget(header, 0, column, Qt.AlignmentFlag.AlignTop)
+    grid.setColumnStretch(len(titles) - 1, 1)
+    return grid
+
+
 def _cell(parent: QWidget) -> QLabel:
     label = QLabel("", parent)
     label.setTextFormat(Qt.TextFormat.PlainText)  # names come from the database
@@ -232,15 +247,7 @@ class SystemPane(QWidget):
         # Each camera's continuous recording; hidden until a segment is stored.
         self.footage_group = QGroupBox("Continuous recording", self)
         footage_layout = QVBoxLayout(self.footage_group)
-        self._footage_grid = QGridLayout()
-        self._footage_grid.setHorizontalSpacing(18)
-        for column, title in enumerate(FOOTAGE_COLUMNS):
-            header = QLabel(title, self.footage_group)
-            font = header.font()
-            font.setBold(True)
-            header.setFont(font)
-            self._footage_grid.addWidget(header, 0, column, Qt.AlignmentFlag.AlignTop)
-        self._footage_grid.setColumnStretch(len(FOOTAGE_COLUMNS) - 1, 1)
+        self._footage_grid = _headed_grid(self.footage_group, FOOTAGE_COLUMNS)
         footage_layout.addLayout(self._footage_grid)
         self.footage_rows: list[tuple[QLabel, ...]] = []
         self.footage_days_label = _cell(self.footage_group)
@@ -253,15 +260,7 @@ class SystemPane(QWidget):
         # while none ever has.
         self.engines_group = QGroupBox("Engines", self)
         engines_layout = QVBoxLayout(self.engines_group)
-        self._engine_grid = QGridLayout()
-        self._engine_grid.setHorizontalSpacing(18)
-        for column, title in enumerate(ENGINE_COLUMNS):
-            header = QLabel(title, self.engines_group)
-            font = header.font()
-            font.setBold(True)
-            header.setFont(font)
-            self._engine_grid.addWidget(header, 0, column, Qt.AlignmentFlag.AlignTop)
-        self._engine_grid.setColumnStretch(len(ENGINE_COLUMNS) - 1, 1)
+        self._engine_grid = _headed_grid(self.engines_group, ENGINE_COLUMNS)
         engines_layout.addLayout(self._engine_grid)
         self.engine_rows: list[EngineRowLabels] = []
         self.unowned_label = _cell(self.engines_group)

@@ -1,0 +1,197 @@
+"""Playing continuous recording: a seek to a random moment of a day, and four cameras
+played together.
+
+Target (issue 66): seek to a random moment of a 24-hour recording, first frame p95 <
+500 ms in the console; 4-camera synchronised playback at 1× holds ≥ 90 % of the source
+frame rate.
+
+- The recording: the 1080p15 H.264 loop of :mod:`benchmarks.recording` (3 Mbit/s, a
+  keyframe every 2 s) muxed as the recorder does (fragmented MP4, 10 s segments), then a
+  day of it for each of four cameras: 8,640 segment rows a camera, each naming its own
+  file (a hard link to one of the loop's two segments, so a day costs no disk), inserted
+  through the store writer. Built once per run in a private data dir.
+- Seek: for each of ``SEEKS`` random moments of the day, what the console does when an
+  investigator jumps there: the replay plan of a ten-minute window around it
+  (:class:`~engine.history.replay.ReplayPlanRequest`, the store's query) and the frame at
+  that moment from a new reader (:class:`~engine.history.replay.ClipFrameReader`: open
+  the segment, seek, decode to the moment). Wall time of both, from request to picture.
+- Four cameras at 1×: a :class:`~engine.history.replay.ReplayDecoder` over the four
+  cameras' plans plays 20 s (real clock); frames shown per camera (distinct frame times)
+  against the source's 15 a second.
+
+``python -m benchmarks recording_seek``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchmarks.inputs import private_dirs
+from benchmarks.recording import FPS, camera_loop, read_loop
+from engine.clock import RealClock
+from engine.data_dirs import data_dir
+from engine.frames import EncodedPacket, VideoStreamInfo
+from engine.history.replay import (
+    ClipFrameReader,
+    PlaybackClock,
+    ReplayDecoder,
+    ReplayPlanRequest,
+)
+from engine.media import MediaFile
+from engine.record.files import file_sha256
+from engine.record.muxer import ClipMuxer
+from engine.record.segments import RECORDINGS_DIR, SEGMENT_KIND
+from engine.store import Store
+from engine.store.commands import InsertMedia
+from engine.store.sites import SiteIds, SyncSite
+from engine.store.writer import StoreWriter
+
+SEEKS = int(os.environ.get("WATCHFLOOR_SEEKS", "40"))
+CAMERAS = ("gate", "plaza", "dock", "yard")
+DAY_S = 86_400
+SEGMENT_S = 10
+PLAY_S = 20.0
+START = datetime(2026, 11, 27, 0, 0, tzinfo=UTC)
+
+
+def _segments(folder: Path) -> list[Path]:
+    """The loop's two 10 s halves, muxed as the recorder muxes segments."""
+    loop = read_loop(camera_loop())
+    stream = VideoStreamInfo(loop.codec, loop.width, loop.height, loop.time_base, None)
+    per_segment = SEGMENT_S * FPS
+    files = []
+    for half in range(2):
+        path = folder / f"half{half}.mp4"
+        muxer = ClipMuxer(path, fragmented=True)
+        for packet in loop.packets[half * per_segment : (half + 1) * per_segment]:
+            muxer.add(
+                EncodedPacket(
+                    packet.data,
+                    packet.pts,
+                    packet.dts,
+                    packet.duration,
+                    packet.keyframe,
+                    packet.pts_s,
+                    None,
+                    stream,
+                )
+            )
+        muxer.close()
+        files.append(path)
+    return files
+
+
+def _site(folder: Path) -> Path:
+    cameras = "".join(
+        f'[[cameras]]\nid = "{key}"\nurl = "rtsp://127.0.0.1:8554/{key}"\n' for key in CAMERAS
+    )
+    site = folder / "day.toml"
+    site.write_text(
+        '[site]\nname = "A day"\ngeo = { lat = 51.5, lon = -0.14 }\n' + cameras,
+        encoding="utf-8",
+    )
+    return site
+
+
+def _build_day(store: Store, halves: list[Path]) -> None:
+    """A day of 10 s segments for every camera: rows through the writer, files linked."""
+    from engine.config import load_site
+
+    root = data_dir()
+    hashes = [file_sha256(path) for path in halves]
+    with StoreWriter.running(store) as writer:
+        ids: SiteIds = writer.execute(SyncSite(site=load_site(_site(root.parent)), at=START))
+        for key in CAMERAS:
+            folder = root / RECORDINGS_DIR / key / START.strftime("%Y-%m-%d")
+            folder.mkdir(parents=True, exist_ok=True)
+            for n in range(DAY_S // SEGMENT_S):
+                start = START + timedelta(seconds=n * SEGMENT_S)
+                path = folder / f"{key}_{start:%Y%m%dT%H%M%S}.000Z.mp4"
+                os.link(halves[n % 2], path)
+                sha256, size = hashes[n % 2]
+                writer.submit(
+                    InsertMedia(
+                        file=MediaFile(
+                            SEGMENT_KIND, path.relative_to(root).as_posix(), sha256, size
+                        ),
+                        created_at=start,
+                        camera_id=ids.cameras[key],
+                        started_at=start,
+                        ended_at=start + timedelta(seconds=SEGMENT_S),
+                    )
+                )
+        writer.flush(timeout_s=600)
+
+
+def _seek(store: Store, at: datetime, clock: RealClock) -> float:
+    """Seconds from asking for moment ``at`` of camera gate to having its picture."""
+    began = time.perf_counter()
+    window = timedelta(minutes=5)
+    plan = ReplayPlanRequest(at - window, at + window, ("gate",), data_dir()).run(store)
+    reader = ClipFrameReader("gate", plan.clips["gate"], plan.media_root, clock)
+    try:
+        found = reader.frame_at(at)
+    finally:
+        reader.close()
+    if found.frame is None:
+        raise RuntimeError(f"no picture at {at}: {found.reason}")
+    return time.perf_counter() - began
+
+
+def _play_four(store: Store, at: datetime, clock: RealClock) -> dict[str, float]:
+    """Frames each camera showed per second while four play together at 1×, as a share
+    of the source's rate."""
+    plan = ReplayPlanRequest(at, at + timedelta(minutes=2), CAMERAS, data_dir()).run(store)
+    playback = PlaybackClock(plan.start, plan.end, clock, at=at)
+    decoder = ReplayDecoder(plan, playback, clock)
+    shown: dict[str, set[datetime]] = {key: set() for key in CAMERAS}
+    getters = {key: decoder.frame_getter(key) for key in CAMERAS}
+    decoder.start()
+    playback.play()
+    began = time.monotonic()
+    try:
+        while (elapsed := time.monotonic() - began) < PLAY_S:
+            for key, getter in getters.items():
+                frame = getter()
+                if frame is not None and frame.wall_at is not None:
+                    shown[key].add(frame.wall_at)
+            time.sleep(1 / 50)  # the tiles' repaint, faster than the source
+    finally:
+        decoder.close()
+    return {key: len(times) / (elapsed * FPS) for key, times in shown.items()}
+
+
+def run() -> dict[str, Any]:
+    rng = random.Random(66)
+    clock = RealClock()
+    with private_dirs("wf-bench-seek-") as tmp:
+        halves = _segments(tmp)
+        store = Store(f"sqlite:///{tmp / 'day.db'}")
+        try:
+            began = time.perf_counter()
+            _build_day(store, halves)
+            built_s = time.perf_counter() - began
+            moments = [START + timedelta(seconds=rng.uniform(60, DAY_S - 60)) for _ in range(SEEKS)]
+            _seek(store, moments[0], clock)  # the first read warms the page cache
+            seeks = sorted(_seek(store, at, clock) for at in moments)
+            rates = _play_four(store, START + timedelta(hours=13, seconds=3), clock)
+        finally:
+            store.close()
+    p95 = seeks[min(len(seeks) - 1, round(0.95 * (len(seeks) - 1)))]
+    return {
+        "benchmark": "recording_seek",
+        "day_rows": len(CAMERAS) * DAY_S // SEGMENT_S,
+        "day_built_s": round(built_s, 1),
+        "seeks": len(seeks),
+        "seek_ms_p50": round(1000 * statistics.median(seeks), 1),
+        "seek_ms_p95": round(1000 * p95, 1),
+        "seek_ms_max": round(1000 * seeks[-1], 1),
+        "four_cameras_frame_share": {key: round(share, 3) for key, share in rates.items()},
+        "four_cameras_frame_share_min": round(min(rates.values()), 3),
+    }

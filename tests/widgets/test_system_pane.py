@@ -155,7 +155,7 @@ def test_the_pane_shows_each_cameras_continuous_recording_and_the_days_the_disk_
     assert [label.text() for label in row] == [
         name,
         f"{start:%Y-%m-%d %H:%M} to now",
-        "0.17 GiB in 720 segments",
+        "180 MB in 720 segments",
         "0.20 Mbit/s",
     ]
     # 200 kbit/s is 2.16 GB a day; the disk holds what is kept plus its free space above
@@ -165,7 +165,7 @@ def test_the_pane_shows_each_cameras_continuous_recording_and_the_days_the_disk_
     assert pane.status.footage_days == pytest.approx(days)
     text = pane.footage_days_label.text()
     held = f"{days * 24:.0f} hours" if days < 2 else f"{days:.0f} days"
-    assert f"holds about {held} of footage" in text and "2.01 GiB a day" in text
+    assert f"holds about {held} of footage" in text and "(2.16 GB a day" in text
 
 
 def test_the_panes_storage_sums_are_read_at_most_once_a_minute_when_it_says_so(

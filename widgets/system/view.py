@@ -37,6 +37,7 @@ from engine.settings import SETTINGS, SettingSpec, SettingsRequest, SettingValue
 from engine.sitetime import display
 from engine.status import CameraFootage, SystemStatus
 from engine.text import printable
+from engine.wording import size
 from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
 from widgets.colours import MUTED_GREY
 from widgets.queries import QueryClient
@@ -113,7 +114,7 @@ def footage_cells(camera: CameraFootage, now: datetime) -> tuple[str, str, str, 
     else:
         end = f"{last:%Y-%m-%d %H:%M}"
     kept = f"{first:%Y-%m-%d %H:%M} to {end}"
-    stored = f"{_gib(camera.bytes_kept)} in {camera.segments} segments"
+    stored = f"{size(camera.bytes_kept)} in {camera.segments} segments"
     rate = "—" if camera.bits_per_s is None else f"{camera.bits_per_s / 1e6:.2f} Mbit/s"
     return printable(camera.name), kept, stored, rate
 
@@ -126,7 +127,7 @@ def footage_days_words(status: SystemStatus) -> str:
     per_day = status.footage_bytes_per_day
     held = f"{days * 24:.0f} hours" if days < 2 else f"{days:.0f} days"
     return (
-        f"At the current rate ({_gib(int(per_day))} a day for all cameras) the disk holds "
+        f"At the current rate ({size(per_day)} a day for all cameras) the disk holds "
         f"about {held} of footage before the oldest is deleted to keep the free-space floor."
     )
 

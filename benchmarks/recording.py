@@ -384,11 +384,7 @@ def fragmented_price(loop: Loop, folder: Path) -> dict[str, Any]:
     """10 s of the loop muxed by ``ClipMuxer`` as a plain and as a fragmented MP4: bytes
     over the packets' payload, and CPU ms (this thread; median of 5)."""
     stream = VideoStreamInfo(loop.codec, loop.width, loop.height, loop.time_base, None)
-    packets = [
-        EncodedPacket(p.data, p.pts, p.dts, p.duration, p.keyframe, p.pts_s, None, stream)
-        for p in loop.packets
-        if p.pts_s < SEGMENT_S
-    ]
+    packets = [p.stamped(stream, p.pts_s, None) for p in loop.packets if p.pts_s < SEGMENT_S]
     payload = sum(len(p.data) for p in packets)
     figures: dict[str, Any] = {"packets": len(packets), "payload_bytes": payload}
     for fragmented in (False, True):

@@ -36,7 +36,7 @@ from benchmarks.inputs import private_dirs
 from benchmarks.recording import FPS, camera_loop, read_loop
 from engine.clock import RealClock
 from engine.data_dirs import data_dir
-from engine.frames import EncodedPacket, VideoStreamInfo
+from engine.frames import VideoStreamInfo
 from engine.history.replay import (
     ClipFrameReader,
     PlaybackClock,
@@ -70,18 +70,7 @@ def _segments(folder: Path) -> list[Path]:
         path = folder / f"half{half}.mp4"
         muxer = ClipMuxer(path, fragmented=True)
         for packet in loop.packets[half * per_segment : (half + 1) * per_segment]:
-            muxer.add(
-                EncodedPacket(
-                    packet.data,
-                    packet.pts,
-                    packet.dts,
-                    packet.duration,
-                    packet.keyframe,
-                    packet.pts_s,
-                    None,
-                    stream,
-                )
-            )
+            muxer.add(packet.stamped(stream, packet.pts_s, None))
         muxer.close()
         files.append(path)
     return files

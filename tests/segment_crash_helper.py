@@ -22,7 +22,6 @@ from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.data_dirs import data_dir
 from engine.events import MediaWriteFailed, RecordingGap
-from engine.frames import EncodedPacket
 from engine.record.losses import MediaWriteWatch
 from engine.record.segments import RECORDINGS_DIR, SegmentRecorder
 from engine.store import Store
@@ -68,18 +67,7 @@ def main(db_url: str, video: Path, seconds: float | None = None) -> None:
             break
         for packet in decoded.packets or ():
             at = packet.pts_s
-            recorder.offer(
-                EncodedPacket(
-                    packet.data,
-                    packet.pts,
-                    packet.dts,
-                    packet.duration,
-                    packet.keyframe,
-                    at,
-                    T0 + timedelta(seconds=at),
-                    stream,
-                )
-            )
+            recorder.offer(packet.stamped(stream, at, T0 + timedelta(seconds=at)))
             if packet.keyframe:
                 print("AT", at, flush=True)
             delay = began + at / SPEED - time.monotonic()

@@ -23,6 +23,7 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from fractions import Fraction
 from typing import Any, cast
 
@@ -31,7 +32,7 @@ import av.bitstream
 import av.video.reformatter
 
 from engine.cv import import_cv2
-from engine.frames import Image, VideoStreamInfo
+from engine.frames import EncodedPacket, Image, VideoStreamInfo
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,22 @@ class StreamPacket:
     duration: int
     keyframe: bool
     pts_s: float
+
+    def stamped(
+        self, stream: VideoStreamInfo, captured_at: float, wall_at: datetime | None
+    ) -> EncodedPacket:
+        """This packet of ``stream`` on the engine's time base (``captured_at`` monotonic
+        seconds, ``wall_at`` UTC), as the recorder takes it."""
+        return EncodedPacket(
+            data=self.data,
+            pts=self.pts,
+            dts=self.dts,
+            duration=self.duration,
+            keyframe=self.keyframe,
+            captured_at=captured_at,
+            wall_at=wall_at,
+            stream=stream,
+        )
 
 
 @dataclass(frozen=True, slots=True)

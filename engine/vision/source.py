@@ -654,16 +654,7 @@ def _stamped(
     for packet in decoded.packets:
         offset_s = packet.pts_s - decoded.pts_s
         stamped.append(
-            EncodedPacket(
-                data=packet.data,
-                pts=packet.pts,
-                dts=packet.dts,
-                duration=packet.duration,
-                keyframe=packet.keyframe,
-                captured_at=captured_at + offset_s,
-                wall_at=wall_at + timedelta(seconds=offset_s),
-                stream=stream,
-            )
+            packet.stamped(stream, captured_at + offset_s, wall_at + timedelta(seconds=offset_s))
         )
     return tuple(stamped)
 

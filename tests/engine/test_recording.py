@@ -239,16 +239,7 @@ def _stamp(packet: object, stream: VideoStreamInfo) -> EncodedPacket:
     from engine.vision.capture import StreamPacket
 
     assert isinstance(packet, StreamPacket)
-    return EncodedPacket(
-        packet.data,
-        packet.pts,
-        packet.dts,
-        packet.duration,
-        packet.keyframe,
-        packet.pts_s,
-        None,
-        stream,
-    )
+    return packet.stamped(stream, packet.pts_s, None)
 
 
 @pytest.mark.slow

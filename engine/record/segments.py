@@ -18,9 +18,11 @@ close; a segment being written when the engine is killed would be lost whole (up
 then one fragment (``moof`` + ``mdat``) per keyframe, and at least every
 :data:`~engine.record.muxer.FRAGMENT_S` second, each complete in itself: after a crash
 the temp file is playable up to its last complete fragment, which the sweep keeps
-(:func:`recover_fragmented`), so a crash costs about one second of footage. The price,
-measured on a 10 s 1080p segment: see ``benchmarks/recording.py``. Players, browsers and
-PyAV read fragmented MP4 as any MP4.
+(:func:`engine.record.segment_sweep.sweep_segments`), so a crash costs about one second of
+footage. The price, on 10 s of a 3 Mbit/s 1080p15 camera (``benchmarks/recording.py``):
+0.076 % of container bytes against 0.044 % for a plain MP4, and less CPU to write (2.4
+against 3.0 ms; no index rewritten at the close). Players, browsers and PyAV read
+fragmented MP4 as any MP4.
 
 **What a segment holds.** The camera's analysis reports each analysed frame
 (:meth:`SegmentRecorder.note_analysis`): whether it had motion and how many people were

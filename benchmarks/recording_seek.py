@@ -43,10 +43,10 @@ from engine.history.replay import (
     ReplayDecoder,
     ReplayPlanRequest,
 )
-from engine.media import MediaFile
+from engine.media import SEGMENT_KIND, MediaFile
 from engine.record.files import file_sha256
 from engine.record.muxer import ClipMuxer
-from engine.record.segments import RECORDINGS_DIR, SEGMENT_KIND
+from engine.record.segments import RECORDINGS_DIR
 from engine.store import Store
 from engine.store.commands import InsertMedia
 from engine.store.sites import SiteIds, SyncSite

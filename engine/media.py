@@ -1,4 +1,5 @@
-"""Media files (clips, snapshots) as the engine hands them to the store."""
+"""Media files (clips, snapshots, continuous-recording segments) as the engine hands them
+to the store."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ from pathlib import Path
 
 from engine.inbound import OutsideFileError, read_outside_file
 
+SEGMENT_KIND = "segment"  # a media row of a camera's continuous recording (engine.record.segments)
+# A camera's footage: event clips and continuous-recording segments (what replay plays, a
+# timeline lane's coverage shows and disk pressure deletes, oldest first).
+FOOTAGE_KINDS = ("clip", SEGMENT_KIND)
+
 
 @dataclass(frozen=True, slots=True)
 class MediaFile:
     """A finished media file: ``path`` relative to the data dir, its sha256 and size.
-    ``kind`` is ``clip``, ``snapshot`` or ``csi``."""
+    ``kind`` is ``clip``, ``snapshot``, ``csi`` or :data:`SEGMENT_KIND`."""
 
     kind: str
     path: str

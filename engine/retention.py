@@ -38,9 +38,9 @@ from engine.access import Actor, Permission, PermissionDeniedError
 from engine.clock import Clock
 from engine.data_dirs import private_dir
 from engine.history.locks import recording_is_locked
+from engine.media import FOOTAGE_KINDS, SEGMENT_KIND
 from engine.record.retention_tiers import (
     PURGE_BATCH,
-    SEGMENT_KIND,
     PurgedFile,
     PurgeSegments,
     SegmentPolicies,
@@ -76,7 +76,6 @@ AUDIT_KEEP_DAYS_KEY = "audit.keep_days"
 COMMAND_TIMEOUT_S = 300.0  # a purge batch waits this long for the writer (seconds)
 RETENTION_INTERVAL_S = 3600.0  # the retention thread runs at start and hourly
 THREAD_NAME = "retention"
-FOOTAGE_KINDS = ("clip", SEGMENT_KIND)  # what disk pressure deletes, oldest first
 
 
 class RetentionSettingError(ValueError):

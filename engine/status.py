@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from engine.cluster.status import EnginesStatus, engines_status
+from engine.media import SEGMENT_KIND
 from engine.settings import read_settings
 from engine.store.database import Store, display_url
 from engine.store.models import Camera, Event, Media
@@ -29,7 +30,6 @@ from engine.store.person_models import Person
 
 DAYS_OF_EVENTS = 7  # events per day are counted for this many days back
 RATE_WINDOW = timedelta(hours=1)  # a camera's bitrate: over its segments of the last hour
-SEGMENT = "segment"  # media kind of continuous recording (engine.record.segments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +219,7 @@ def _footage(session: Any, now: datetime) -> tuple[CameraFootage, ...]:
             func.coalesce(func.sum(Media.size_bytes), 0),
             func.count(),
         )
-        .where(Media.kind == SEGMENT, Media.camera_id.is_not(None))
+        .where(Media.kind == SEGMENT_KIND, Media.camera_id.is_not(None))
         .group_by(Media.camera_id)
     ).all()
     if not kept:
@@ -233,7 +233,7 @@ def _footage(session: Any, now: datetime) -> tuple[CameraFootage, ...]:
                 func.min(Media.started_at),
                 func.max(Media.ended_at),
             )
-            .where(Media.kind == SEGMENT, Media.started_at >= now - RATE_WINDOW)
+            .where(Media.kind == SEGMENT_KIND, Media.started_at >= now - RATE_WINDOW)
             .group_by(Media.camera_id)
         ).all()
     }

@@ -50,6 +50,7 @@ from engine.clock import Clock
 from engine.cv import import_cv2
 from engine.frames import Frame
 from engine.history.events import CLIP_SPAN_BOUND_S
+from engine.media import FOOTAGE_KINDS, SEGMENT_KIND
 from engine.sensing.recording.replay import (
     ReplayedBlob,
     ReplayReport,
@@ -63,7 +64,6 @@ from engine.store.models import Camera, Event, Media
 
 _log = logging.getLogger(__name__)
 
-PLAYED_KINDS = ("clip", "segment")  # event clips and the continuous recording's segments
 SPEEDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 """Playback speeds the investigator may choose (× real time)."""
 
@@ -353,7 +353,7 @@ class ReplayPlanRequest:
                             Media.started_at >= start - bound,
                             Media.started_at <= end,
                             Media.ended_at >= start,
-                            Media.kind.in_(PLAYED_KINDS),
+                            Media.kind.in_(FOOTAGE_KINDS),
                         )
                         .order_by(Media.camera_id, Media.started_at)
                     ).all()
@@ -371,7 +371,7 @@ class ReplayPlanRequest:
         for camera_id, media_id, path, started_at, ended_at, kind in _footage(rows):
             key = key_of[camera_id]
             present = (self.media_root / path).is_file()
-            if not present and self.fetch is not None and kind == "segment":
+            if not present and self.fetch is not None and kind == SEGMENT_KIND:
                 # A range of continuous recording is many files: each is fetched when
                 # playback reaches it (ClipFrameReader), not all before the plan shows.
                 present = True
@@ -417,7 +417,7 @@ def _footage(rows: list[Any]) -> list[tuple[int, int, str, datetime, datetime, s
     kept: list[tuple[int, int, str, datetime, datetime, str]] = []
     for _camera, group in itertools.groupby(rows, key=lambda row: row[0]):
         rows_of_camera = list(group)
-        segments = [r for r in rows_of_camera if r[5] == "segment"]
+        segments = [r for r in rows_of_camera if r[5] == SEGMENT_KIND]
         covered: list[tuple[datetime, datetime]] = []
         for segment in segments:  # by start: merge touching spans
             if covered and segment[3] <= covered[-1][1] + timedelta(seconds=FRAME_SLACK_S):
@@ -426,7 +426,7 @@ def _footage(rows: list[Any]) -> list[tuple[int, int, str, datetime, datetime, s
                 covered.append((segment[3], segment[4]))
         for row in rows_of_camera:
             inside = any(a <= row[3] and row[4] <= b for a, b in covered)
-            if row[5] == "segment" or not inside:
+            if row[5] == SEGMENT_KIND or not inside:
                 kept.append(tuple(row))
     return kept
 

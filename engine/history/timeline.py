@@ -83,6 +83,7 @@ from engine.history.events import (
     _covering_clip_id,
     shifted_time,
 )
+from engine.media import FOOTAGE_KINDS, SEGMENT_KIND
 from engine.store.alert_models import Alert, AlertRule
 from engine.store.database import Store
 from engine.store.history_models import Bookmark, EvidenceLockSource
@@ -99,7 +100,6 @@ LANE_INCIDENTS: Final = "incidents"
 LANE_BOOKMARKS: Final = "bookmarks"
 CAMERA_PREFIX: Final = "camera:"
 SENSING_PREFIX: Final = "sensing:"
-FOOTAGE_KINDS: Final = ("clip", "segment")  # media a camera lane's coverage bar shows
 
 MAX_MARKERS_PER_LANE: Final = 1500  # beyond this a lane is drawn as density bars anyway
 # Markers cost the worker about 20 µs each (row, detail, clip probe, object): a slice keeps
@@ -1110,7 +1110,7 @@ def _footage_holds(footage: Footage, kind: str, motion: float | None, people: in
     """Whether a footage row counts for ``footage``: any row; a segment with motion; a
     segment with people, or an event clip (clips are recorded while people are in view)."""
     if footage is Footage.MOTION:
-        return kind == "segment" and (motion or 0) > 0
+        return kind == SEGMENT_KIND and (motion or 0) > 0
     if footage is Footage.PEOPLE:
         return kind == "clip" or (people or 0) > 0
     return True
@@ -1119,7 +1119,7 @@ def _footage_holds(footage: Footage, kind: str, motion: float | None, people: in
 def _footage_condition(footage: Footage) -> ColumnElement[bool]:
     """:func:`_footage_holds` as SQL on ``media``."""
     if footage is Footage.MOTION:
-        return and_(Media.kind == "segment", Media.motion_share > 0)
+        return and_(Media.kind == SEGMENT_KIND, Media.motion_share > 0)
     if footage is Footage.PEOPLE:
         return or_(Media.kind == "clip", Media.people_seen > 0)
     return Media.kind.in_(FOOTAGE_KINDS)

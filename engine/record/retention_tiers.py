@@ -31,12 +31,12 @@ from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.config import RecordingConfig, SiteConfig
+from engine.media import SEGMENT_KIND
 from engine.store.alert_models import AlertSequence
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
 from engine.store.models import Camera, Event, Media, Site
 
-SEGMENT_KIND = "segment"
 PURGE_BATCH = 500  # rows deleted per command (one transaction)
 SEGMENTS_NAMED = 20  # paths one retention.segments_deleted event names; its count is whole
 # Events that are records about the footage itself, not something that happened in view:

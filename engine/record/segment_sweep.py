@@ -35,10 +35,10 @@ from sqlalchemy.orm import Session
 
 from engine.clock import Clock
 from engine.instance import PARTIAL_SUFFIX, partial_owner_alive
-from engine.media import MediaFile
+from engine.media import SEGMENT_KIND, MediaFile
 from engine.record.files import CLIP_SUFFIX, file_sha256, fsync_dir, fsync_file
 from engine.record.fragments import complete_fragments_end
-from engine.record.segments import RECORDINGS_DIR, SEGMENT_KIND
+from engine.record.segments import RECORDINGS_DIR
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
 from engine.store.models import Event, Media

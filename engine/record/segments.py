@@ -62,7 +62,7 @@ from engine.bus import EventBus
 from engine.clock import Clock
 from engine.events import RecordingGap
 from engine.frames import EncodedPacket, VideoStreamInfo
-from engine.media import MediaFile
+from engine.media import SEGMENT_KIND, MediaFile
 from engine.record.files import (
     clip_partial_path,
     finish_file,
@@ -78,7 +78,6 @@ from engine.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
 
-SEGMENT_KIND = "segment"  # media rows of continuous recording
 RECORDINGS_DIR = "recordings"  # under the data dir: <camera>/<UTC date>/<camera>_<start>.mp4
 SEGMENT_S = 10.0  # default segment length (s); the site's [recording] segment_s
 QUEUE_S = 20.0  # packets the writer may fall behind by, in seconds of video

@@ -67,6 +67,33 @@ def _camera_video(folder: Path) -> Path:
     return path
 
 
+def sweep_as_restart(
+    db_url: str, folder: Path, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The orphan sweep of an engine restarting after a crash, in a new process:
+    ``watchfloor retention run`` sweeps as the engine's start does. Its site (written in
+    ``folder``) keeps the drill's footage of 2026-05 by its tiers. Returns the sweep's
+    report; raises RuntimeError with the command's output if it fails."""
+    site = folder / "drill.toml"
+    site.write_text(
+        '[site]\nname = "Drill"\ngeo = { lat = 51.5, lon = -0.14 }\n'
+        "[recording]\nkeep_all_days = 3650\n",
+        encoding="utf-8",
+    )
+    ran = subprocess.run(
+        [sys.executable, "-m", "console", "--db", db_url, "--site", str(site), *_SWEEP],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env=env,
+    )
+    if ran.returncode != 0:
+        raise RuntimeError(f"the sweep failed: {ran.stdout}{ran.stderr}")
+    report: dict[str, Any] = json.loads(ran.stdout)["sweep"]
+    return report
+
+
 def _drill(video: Path, folder: Path, keyframes: int, extra_s: float) -> dict[str, Any]:
     from engine.record.segments import RECORDINGS_DIR
     from engine.store import Store
@@ -103,26 +130,7 @@ def _drill(video: Path, folder: Path, keyframes: int, extra_s: float) -> dict[st
                 last_at = float(line.split()[1])
         child.stdout.close()
     partials_before = len(list((data / RECORDINGS_DIR).rglob("*.partial")))
-    # The restart's sweep in a new process, as an engine restarting after the crash:
-    # `watchfloor retention run` sweeps as the engine's start does (the site keeps the
-    # child's footage of 2026-05 by its tiers).
-    site = folder / "drill.toml"
-    site.write_text(
-        '[site]\nname = "Drill"\ngeo = { lat = 51.5, lon = -0.14 }\n'
-        "[recording]\nkeep_all_days = 3650\n",
-        encoding="utf-8",
-    )
-    ran = subprocess.run(
-        [sys.executable, "-m", "console", "--db", db_url, "--site", str(site), *_SWEEP],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env=env,
-    )
-    if ran.returncode != 0:
-        raise RuntimeError(f"the sweep failed: {ran.stdout}{ran.stderr}")
-    report = json.loads(ran.stdout)["sweep"]
+    report = sweep_as_restart(db_url, folder, env)
     store = Store(db_url)
     try:
         with store.sessions() as session:

@@ -16,13 +16,13 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import av
 import numpy as np
 import pytest
 from sqlalchemy import select
 
+from benchmarks.recording_crash import sweep_as_restart
 from engine.alerts.service import AlertRaised
 from engine.bus import EventBus
 from engine.clock import SimulatedClock
@@ -237,26 +237,6 @@ def test_a_camera_that_restarts_its_stream_starts_a_segment_and_the_gap_is_an_ev
         assert container.streams.video[0].frames in (0, 60)
 
 
-RETENTION_RUN = ("retention", "run", "--json")
-
-
-def sweep_after_crash(db_url: str, folder: Path) -> dict[str, Any]:
-    """The orphan sweep of an engine restarting after a crash, run as ``watchfloor
-    retention run`` in a new process (the child's footage of 2026-05 kept by the site's
-    tiers); its sweep report."""
-    site = write_site(folder / "drill.toml", extra="[recording]\nkeep_all_days = 3650\n")
-    ran = subprocess.run(
-        [sys.executable, "-m", "console", "--db", db_url, "--site", str(site), *RETENTION_RUN],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    sweep: dict[str, Any] = json.loads(ran.stdout)["sweep"]
-    return sweep
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 @pytest.mark.parametrize("after_keyframes", [9, 10, 24])  # 8 s: a segment starts; 9, 23 s
 def test_kill_9_mid_segment_loses_at_most_its_unfinished_fragment_and_restart_indexes_all(
@@ -302,7 +282,7 @@ def test_kill_9_mid_segment_loses_at_most_its_unfinished_fragment_and_restart_in
 
     # The restart's sweep, in a fresh process as an engine restarting after the crash
     # (`watchfloor retention run` sweeps as the engine's start does).
-    report = sweep_after_crash(db_url, tmp_path)
+    report = sweep_as_restart(db_url, tmp_path)
     store = Store(db_url)
     try:
         with store.sessions() as session:
@@ -636,7 +616,7 @@ def test_segments_on_disk_without_rows_are_indexed_by_the_restart_with_their_spa
         assert recorder.close(timeout_s=30)
     files = segment_files()
     assert len(files) == 3
-    report = sweep_after_crash(db_url, tmp_path)
+    report = sweep_as_restart(db_url, tmp_path)
     assert sorted(report["segments_indexed"]) == [f.relative_to(root).as_posix() for f in files]
     rows = _stored_segments(db_url)
     assert [r.camera_id for r in rows] == [camera_id] * 3

@@ -15,8 +15,10 @@ listing carries the snoozes running now.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from console.remote_media import RecordingUnavailableError, RemoteMedia, fetched
 from console.session import ConsoleSession
@@ -34,6 +36,7 @@ from engine.alerts.snoozes import SnoozeView, active_snoozes
 from engine.history.events import ClipProbe, CoveringClipsRequest
 from engine.incidents.records import Filed
 from engine.media import read_small_file
+from engine.record.views import FootageViewError, footage_around
 from engine.runtime import EngineRuntime, place_names
 from engine.store.database import Store
 from engine.store.event_views import read_event_views
@@ -43,6 +46,9 @@ from widgets.alerts.api import AlertEvidence, AlertListing, delivery_error_text
 
 RECENT_ALERTS = 100  # the stream lists this many of the newest alerts…
 OPEN_ALERTS_LIMIT = 1000  # …and every open one besides (up to this many)
+
+
+log = logging.getLogger(__name__)
 
 
 class AlertsBackend:
@@ -141,13 +147,32 @@ class AlertsBackend:
                 if isinstance(snapshot, str) and snapshot
                 else None
             ),
-            clip=None if not view.clip_path else self._clip(view.clip_path),
-            clip_offset_s=view.clip_offset_s or 0.0,
             camera=view.camera,
+            **self._footage(view.clip_path, view.clip_offset_s, view.camera, view.ts),
         )
 
     def _file(self, path: str) -> Path:
         return fetched(self._media_root, self._recordings, path)
+
+    def _footage(
+        self, clip: str | None, offset_s: float | None, camera: str | None, at: datetime
+    ) -> dict[str, Any]:
+        """The evidence's footage: the event clip covering it, else a view cut from the
+        camera's continuous recording (:mod:`engine.record.views`), which exists from the
+        moment the alert is raised (``recording``: it goes on being written)."""
+        if clip:
+            return {"clip": self._clip(clip), "clip_offset_s": offset_s or 0.0}
+        if camera is None:
+            return {}
+        fetch = self._recordings.fetch_file if self._recordings is not None else None
+        try:
+            view = footage_around(camera, at, self._media_root, fetch).run(self._store)
+        except FootageViewError as exc:
+            log.info("no footage view for camera %s at %s: %s", camera, at, exc)
+            return {}
+        if view is None:
+            return {}
+        return {"clip": view.path, "clip_offset_s": view.offset_s, "recording": view.recording}
 
     def _clip(self, path: str) -> Path | None:
         """The clip's file; on an attached console fetched from the engine keeping it
@@ -179,9 +204,13 @@ class AlertsBackend:
                 if first.snapshot
                 else None
             ),
-            clip=None if clip is None else self._clip(clip[0]),
-            clip_offset_s=0.0 if clip is None else clip[1],
             camera=first.camera,
+            **self._footage(
+                None if clip is None else clip[0],
+                None if clip is None else clip[1],
+                first.camera,
+                first.started_at,
+            ),
         )
 
     def escalate_event(self, event_id: int, text: str) -> Filed:
@@ -220,6 +249,7 @@ def _clip_of(store: Store, sequence: SequenceView) -> tuple[str, float] | None:
     return CoveringClipsRequest((probe,)).run(store).get(sequence.sequence_id)
 
 
+LIST_LEAD_IN_S = 3.0  # a sequence's footage in the alert list starts this long before it
 MAX_THUMBNAIL_BYTES = 512 * 1024  # a snapshot is a few tens of kB; anything bigger is not one
 
 
@@ -286,11 +316,27 @@ class AlertListBackend:
         return alert_actions.label_sequence(self._runtime.alerts, actor, sequence_id, label)
 
     def clip_for(self, sequence: SequenceView) -> Path | None:
-        """The clip covering ``sequence`` (None: none was kept); on an attached console
-        fetched from the engine keeping it, or RecordingUnavailableError saying why not."""
+        """The clip covering ``sequence`` (None: none was kept), else a view of its start
+        cut from the camera's continuous recording; on an attached console fetched from
+        the engine keeping it, or RecordingUnavailableError saying why not."""
         hit = _clip_of(self._store, sequence)
         if hit is None:
-            return None
+            if sequence.camera is None:
+                return None
+            fetch = self._recordings.fetch_file if self._recordings is not None else None
+            request = footage_around(
+                sequence.camera,
+                sequence.started_at,
+                self._media_root,
+                fetch,
+                before_s=LIST_LEAD_IN_S,
+            )
+            try:
+                view = request.run(self._store)
+            except FootageViewError as exc:
+                log.info("no footage view of sequence %s: %s", sequence.sequence_id, exc)
+                return None
+            return None if view is None else view.path
         if self._recordings is not None:
             return self._recordings.fetch(hit[0])
         return self._media_root / hit[0]

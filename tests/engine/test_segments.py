@@ -66,12 +66,16 @@ def h264_12s(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def recorder_for(
-    bus: EventBus, writer: StoreWriter | None = None, camera_id: int | None = None, **kw: object
+    bus: EventBus,
+    writer: StoreWriter | None = None,
+    camera_id: int | None = None,
+    key: str = "cam",
+    **kw: object,
 ) -> tuple[ClipRecorder, SegmentRecorder]:
     clock = SimulatedClock(T0)
     root = data_dir()
     continuous = SegmentRecorder(
-        "cam",
+        key,
         camera_id,
         writer,
         bus,
@@ -81,7 +85,7 @@ def recorder_for(
         **kw,  # type: ignore[arg-type]
     )
     clips = ClipRecorder(
-        "cam",
+        key,
         camera_id,
         None,
         bus,

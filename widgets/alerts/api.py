@@ -69,7 +69,9 @@ class AlertEvidence:
     picture of its event (``snapshot``: the image file's bytes, read off the GUI thread;
     None without one), the clip covering it (``clip``: an absolute path, None without one)
     and where in it the event is, the camera to watch live (``camera``: a key), and the
-    event in words (``caption``)."""
+    event in words (``caption``). The clip may be a view of the camera's continuous
+    recording cut for this alert; for one raised just now it holds the footage up to about
+    a second ago (``recording``) and asking again gives more."""
 
     alert_id: int
     caption: str
@@ -77,6 +79,7 @@ class AlertEvidence:
     clip: Path | None = None
     clip_offset_s: float = 0.0
     camera: str | None = None
+    recording: bool = False  # the clip is the footage so far: its camera is still recording it
 
 
 class AlertActions(Protocol):

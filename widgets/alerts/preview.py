@@ -21,6 +21,10 @@ from widgets.events.clip_player import ClipPlayer
 LEAD_IN_S = 3.0  # the clip starts this long before the event: what led up to it
 PLACEHOLDER = "Select an alert to see what raised it"
 LOADING = "Loading what raised it…"
+STILL_RECORDING = (
+    "Footage up to a second ago; the camera is still recording. "
+    "Double-click the alert for the footage since."
+)
 
 
 class AlertPreview(QWidget):
@@ -62,7 +66,10 @@ class AlertPreview(QWidget):
         """Play the clip (from :data:`LEAD_IN_S` before the event) when there is one, else
         show the picture, else say there is none; the caption says what happened."""
         self.evidence = evidence
-        self.caption.setText(printable(evidence.caption))
+        caption = printable(evidence.caption)
+        if evidence.clip is not None and evidence.recording:
+            caption += f"\n{STILL_RECORDING}"
+        self.caption.setText(caption)
         self._image = QImage.fromData(evidence.snapshot) if evidence.snapshot else QImage()
         if evidence.clip is not None:
             self.replay()

@@ -966,9 +966,17 @@ class AlertStreamPane(QWidget):
         self.sig_evidence_shown.emit(alert_id)
 
     def _on_row_double_clicked(self, index: QModelIndex) -> None:
-        """A double-click plays the alert's clip again (it never acknowledges: that is a
-        deliberate act, the button or Enter once the evidence is shown)."""
+        """A double-click plays the alert's clip again, or, for footage cut while it was
+        still being recorded, asks for it again with what was recorded since (it never
+        acknowledges: that is a deliberate act, the button or Enter once the evidence is
+        shown)."""
         if index.isValid() and self._previewed == self._model.row(index).alert_id:
+            evidence = self.preview.evidence
+            if evidence is not None and evidence.recording:
+                # Footage cut while it was being recorded: ask again for what came since.
+                self._asked = None
+                self._show_evidence_of_selected()
+                return
             self.preview.replay()
 
     def _on_context_menu_requested(self, position: QPoint) -> None:

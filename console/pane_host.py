@@ -28,6 +28,8 @@ from engine.access import Actor
 from engine.config import SiteConfig
 from engine.frames import Frame
 from engine.history.query_service import QueryService
+from engine.media import is_view_path
+from engine.record.views import ViewFileRequest
 from engine.sensing.host import rooms_shown
 from widgets.pane import ActorAware, EngineSignals, PersonScoped, ShownOnDemand
 from widgets.queries import QueryClient
@@ -44,6 +46,24 @@ QUERY_WORKERS = 2  # store reads, logins and pane actions run here, never on the
 
 class PaneHost:
     """The panes of one window (``panes``, by name) and what they were given."""
+
+    def footage_file(self, file: Path) -> Path:
+        """The playable file of ``file`` (a media path under :attr:`media_root`): a
+        clip that is a view onto its camera's segments is cut from them
+        (:class:`~engine.record.views.ViewFileRequest`); on an attached console a file
+        is fetched from the engine keeping it. Raises FileNotFoundError (or the fetch's
+        error) saying why it cannot. Blocking: a query worker."""
+        remote = self.remote_media
+        try:
+            relative = file.relative_to(self.media_root).as_posix()
+        except ValueError:
+            return file if remote is None else remote.fetch_file(file)
+        if remote is None and not is_view_path(relative):
+            if not file.is_file():
+                raise FileNotFoundError(f"{relative} is no longer on the disk")
+            return file
+        fetch = remote.fetch_file if remote is not None else None
+        return ViewFileRequest(relative, self.media_root, fetch).run(self._store)
 
     def __init__(
         self,
@@ -244,8 +264,7 @@ class _Context:
 
     @property
     def fetch_recording(self) -> Callable[[Path], Path] | None:
-        remote = self._host.remote_media
-        return remote.fetch_file if remote is not None else None
+        return self._host.footage_file
 
     @property
     def events(self) -> EngineSignals:

@@ -12,6 +12,17 @@ SEGMENT_KIND = "segment"  # a media row of a camera's continuous recording (engi
 # A camera's footage: event clips and continuous-recording segments (what replay plays, a
 # timeline lane's coverage shows and disk pressure deletes, oldest first).
 FOOTAGE_KINDS = ("clip", SEGMENT_KIND)
+# Where the event clips of a camera recording continuously are: not files of their own but
+# views onto its segments (engine.record.views), a clip row whose path lies under this
+# folder of the data dir. The file there is cut from the segments when first played
+# (derived, removable); the row's sha256 is empty and its size 0: nothing is stored twice.
+VIEWS_DIR = "views"
+
+
+def is_view_path(path: str) -> bool:
+    """Whether the media path ``path`` (relative to the data dir) names a view onto a
+    camera's segments rather than a file of its own."""
+    return path.startswith(VIEWS_DIR + "/")
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from engine.alerts.snoozes import SnoozeView, active_snoozes
 from engine.history.events import ClipProbe, CoveringClipsRequest
 from engine.incidents.records import Filed
 from engine.media import read_small_file
-from engine.record.views import FootageViewError, footage_around
+from engine.record.views import FootageViewError, ViewFileRequest, footage_around
 from engine.runtime import EngineRuntime, place_names
 from engine.store.database import Store
 from engine.store.event_views import read_event_views
@@ -175,14 +175,19 @@ class AlertsBackend:
         return {"clip": view.path, "clip_offset_s": view.offset_s, "recording": view.recording}
 
     def _clip(self, path: str) -> Path | None:
-        """The clip's file; on an attached console fetched from the engine keeping it
-        (None when it cannot be: the alert shows its picture instead)."""
-        if self._recordings is None:
-            return self._media_root / path
+        """The clip's file: a view onto the camera's segments cut from them; on an
+        attached console fetched from the engine keeping it (None when it cannot be: the
+        alert shows its picture instead, and the recordings line of the status bar or the
+        log says why)."""
         try:
-            return self._recordings.fetch(path)
-        except RecordingUnavailableError:
-            return None  # the recordings line of the status bar says why
+            return self._clip_file(path)
+        except (RecordingUnavailableError, FootageViewError, OSError) as exc:
+            log.info("clip %s cannot be played: %s", path, exc)
+            return None
+
+    def _clip_file(self, path: str) -> Path:
+        fetch = self._recordings.fetch_file if self._recordings is not None else None
+        return ViewFileRequest(path, self._media_root, fetch).run(self._store)
 
     def _sequence_evidence(self, alert: AlertView, names: dict[str, str]) -> AlertEvidence:
         """What raised an alert of a rule (no event of its own): its first sequence, with
@@ -320,10 +325,10 @@ class AlertListBackend:
         cut from the camera's continuous recording; on an attached console fetched from
         the engine keeping it, or RecordingUnavailableError saying why not."""
         hit = _clip_of(self._store, sequence)
+        fetch = self._recordings.fetch_file if self._recordings is not None else None
         if hit is None:
             if sequence.camera is None:
                 return None
-            fetch = self._recordings.fetch_file if self._recordings is not None else None
             request = footage_around(
                 sequence.camera,
                 sequence.started_at,
@@ -337,9 +342,7 @@ class AlertListBackend:
                 log.info("no footage view of sequence %s: %s", sequence.sequence_id, exc)
                 return None
             return None if view is None else view.path
-        if self._recordings is not None:
-            return self._recordings.fetch(hit[0])
-        return self._media_root / hit[0]
+        return ViewFileRequest(hit[0], self._media_root, fetch).run(self._store)
 
     def _file(self, path: str) -> Path:
         return fetched(self._media_root, self._recordings, path)

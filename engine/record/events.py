@@ -19,6 +19,8 @@ class ClipFinalised(Event):
     frame; ``duration_s`` is the playback length in seconds. ``codec`` names the encoder
     that made the video here (``libx264``, ``mpeg4``), or the camera's codec (``h264``,
     ``hevc``) when ``stream_copy``: the camera's own packets, recorded without re-encoding.
+    For a camera recording continuously the clip is a view onto its segments
+    (:func:`engine.media.is_view_path`): no file of its own, ``size_bytes`` 0 and no hash.
     """
 
     camera: str

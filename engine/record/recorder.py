@@ -436,6 +436,7 @@ class ClipRecorder:
             wall_anchor=self._clock.now(),
             mono_anchor=self._clock.monotonic(),
             event_id=request.event_id,
+            view=self.continuous is not None,
         )
         clip_start = first.captured_at
         pre: list[EncodedPacket] = []

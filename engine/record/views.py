@@ -48,7 +48,7 @@ from sqlalchemy import select
 
 from engine.data_dirs import create_private_file, private_dir
 from engine.instance import PARTIAL_SUFFIX, final_path_of, partial_owner_alive
-from engine.media import SEGMENT_KIND
+from engine.media import SEGMENT_KIND, VIEWS_DIR, is_view_path
 from engine.record.files import CLIP_SUFFIX
 from engine.record.fragments import complete_fragments_end
 from engine.record.segments import RECORDINGS_DIR
@@ -58,7 +58,6 @@ from engine.store.models import Camera, Media
 
 log = logging.getLogger(__name__)
 
-VIEWS_DIR = "views"  # under the media root: <camera>/<view>.mp4
 VIEWS_KEPT = 64  # views kept per media root; the oldest go when a new one is cut
 MAX_VIEW_S = 300.0  # the longest range one view covers
 MAX_SEGMENT_S = 75.0  # longer than any segment (segment_s ≤ 60, cut at the next keyframe)
@@ -66,6 +65,7 @@ MAX_PARTIAL_BYTES = 256 * 1024 * 1024  # an unfinished segment bigger than this 
 EVENT_BEFORE_S = 10.0  # an event's footage: from this long before it...
 EVENT_AFTER_S = 20.0  # ...to this long after (as an event clip covered it)
 JOIN_SLACK_S = 1.0  # an unfinished segment this close after the last finished one follows it
+_SAME_INSTANT = timedelta(milliseconds=1)  # wall times this close are one frame's
 
 
 class FootageViewError(ValueError):
@@ -227,7 +227,9 @@ def _cut(
                     continue
                 if not reached:
                     reached = True
-                    if not pending and not packet.is_keyframe:
+                    if packet.is_keyframe and wall - start < _SAME_INSTANT:
+                        pending = []  # a keyframe at the start itself: begin there
+                    elif not pending and not packet.is_keyframe:
                         continue  # no keyframe to start from yet
                     current.packets.extend(pending)
                     pending = []
@@ -293,6 +295,9 @@ class FootageViewRequest:
     media_root: Path
     at: datetime | None = None
     fetch: Callable[[Path], Path] | None = None
+    # Where the view goes when it is complete (a clip row's own path); one still being
+    # recorded goes to a name of its own, never there.
+    out: Path | None = None
 
     def run(self, store: Store) -> FootageView | None:
         start, end = _utc(self.start), _utc(self.end)
@@ -326,6 +331,9 @@ class FootageViewRequest:
         if not sources:
             return None
         out = self._out_path(start, end, sources)
+        if self.out is not None and not recording:
+            out = self.out
+            private_dir(out.parent)
         try:
             first, last, frames = cut_footage(sources, start, end, out, at)
         except FootageViewError as exc:
@@ -418,9 +426,9 @@ def _prune(folder: Path, keep: Path) -> None:
     """Remove the oldest views beyond :data:`VIEWS_KEPT` (never ``keep``), and temp files
     of views an hour old (a process killed mid-cut)."""
     try:
-        views = [p for p in folder.glob(f"*/*{CLIP_SUFFIX}") if p != keep]
+        views = [p for p in folder.rglob(f"*{CLIP_SUFFIX}") if p != keep]
         stale = time.time() - 3600
-        for temp in folder.glob(f"*/*{PARTIAL_SUFFIX}"):
+        for temp in folder.rglob(f"*{PARTIAL_SUFFIX}"):
             if temp.stat().st_mtime < stale:
                 temp.unlink(missing_ok=True)
     except OSError:
@@ -453,3 +461,51 @@ def footage_around(
         at=at,
         fetch=fetch,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ViewFileRequest:
+    """The playable file of the clip row at ``path`` (relative to ``media_root``): the
+    file itself for a clip of its own; for a view (:func:`engine.media.is_view_path`) the
+    file cut from its camera's segments, kept at the row's path once the footage is
+    complete (a second play reads it), or cut afresh while the camera is still recording
+    it. Raises FileNotFoundError naming what is missing (no such row, its footage purged).
+    ``fetch``: as :class:`FootageViewRequest`'s. Blocking: a worker thread."""
+
+    path: str
+    media_root: Path
+    fetch: Callable[[Path], Path] | None = None
+
+    def run(self, store: Store) -> Path:
+        target = self.media_root / self.path
+        if not is_view_path(self.path):
+            if target.is_file() or self.fetch is None:
+                return target
+            return self.fetch(target)
+        if target.is_file():
+            return target
+        with store.sessions() as session:
+            row = session.execute(
+                select(Camera.key, Media.started_at, Media.ended_at)
+                .join(Camera, Camera.id == Media.camera_id)
+                .where(Media.path == self.path)
+            ).first()
+        if row is None or row.started_at is None or row.ended_at is None:
+            raise FileNotFoundError(f"no clip {self.path} is stored")
+        view = FootageViewRequest(
+            row.key,
+            row.started_at,
+            # Its frames start before its end (the end is its last frame's end).
+            max(
+                row.ended_at - timedelta(milliseconds=1), row.started_at + timedelta(milliseconds=1)
+            ),
+            self.media_root,
+            fetch=self.fetch,
+            out=target,
+        ).run(store)
+        if view is None:
+            raise FileNotFoundError(
+                f"the footage of clip {self.path} is no longer kept (its camera's recording "
+                "was deleted)"
+            )
+        return view.path

@@ -34,7 +34,7 @@ from typing import Literal
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.frames import EncodedPacket
-from engine.media import MediaFile
+from engine.media import VIEWS_DIR, MediaFile
 from engine.record.events import ClipFinalised
 from engine.record.files import (
     clip_partial_path,
@@ -100,6 +100,9 @@ class ClipPlan:
     wall_anchor: datetime  # clock.now() ...
     mono_anchor: float  # ... and clock.monotonic() read together at clip start
     event_id: int | None
+    # The camera records continuously: the clip is a view onto its segments (a row, no
+    # file of its own; engine.record.views), so nothing is stored twice.
+    view: bool = False
 
     def wall_time(self, packet: EncodedPacket) -> datetime:
         """UTC wall time of ``packet``'s frame: the time read with its ``captured_at`` when
@@ -155,6 +158,10 @@ class ClipWriter:
                 return
             plan = self.plan
             started_at = plan.wall_time(packet)
+            if plan.view:
+                self._view(packet, started_at)
+                outcome = "finalised"
+                return
             final = self._final_path(started_at)
             muxer = ClipMuxer(clip_partial_path(final))
             while packet is not None:
@@ -180,6 +187,51 @@ class ClipWriter:
         finally:
             self.queue.close()  # a failed writer refuses further frames instead of queueing
             self._on_done(self, outcome)
+
+    def _view(self, first: EncodedPacket, started_at: datetime) -> None:
+        """The clip as a view onto the camera's segments: its packets only timed (the
+        segments hold them), then its row (``views/…``, no hash, 0 bytes) and the same
+        :class:`ClipFinalised` as a clip file's."""
+        plan = self.plan
+        stream = first.stream
+        end_ticks, frames = 0, 0
+        packet: EncodedPacket | None = first
+        while packet is not None:
+            if packet.stream is stream:  # a clip holds one stream, as a muxed one
+                end_ticks = max(end_ticks, packet.pts - first.pts + packet.duration)
+                frames += 1
+            packet = self._next_packet()
+        duration_s = float(end_ticks * stream.time_base)
+        ended_at = started_at + timedelta(seconds=duration_s)
+        where = footage_path(plan.media_root / VIEWS_DIR, plan.camera_key, started_at)
+        relative = where.relative_to(plan.media_root).as_posix()
+        media_id = self._write_row(MediaFile("clip", relative, "", 0), started_at, ended_at, where)
+        codec = stream.encoder or stream.codec
+        log.info(
+            "camera %s: clip %s (%.1f s, %d frames, a view onto the continuous recording)",
+            plan.camera_key,
+            relative,
+            duration_s,
+            frames,
+        )
+        self._bus.publish(
+            ClipFinalised(
+                at=ended_at,
+                camera=plan.camera_key,
+                camera_id=plan.camera_id,
+                path=relative,
+                started_at=started_at,
+                duration_s=duration_s,
+                frames=frames,
+                dropped_frames=self.dropped,
+                size_bytes=0,
+                sha256="",
+                codec=codec,
+                stream_copy=stream.stream_copy,
+                media_id=media_id,
+                event_id=plan.event_id,
+            )
+        )
 
     def _lost(self, started_at: datetime, final: Path | None, error: Exception) -> None:
         """Tell the watch that this clip is lost (its temp file is already removed). A

@@ -5,6 +5,7 @@ moment an alert is raised. Real H.264 segments written by the real recorder, a r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -13,18 +14,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import load_site
 from engine.data_dirs import data_dir
 from engine.instance import partial_path
+from engine.media import is_view_path
+from engine.record import ClipRecorder
 from engine.record.fragments import complete_fragments_end
+from engine.record.segments import RECORDINGS_DIR, SegmentRecorder
 from engine.record.views import (
     MAX_VIEW_S,
     VIEWS_DIR,
     FootageViewError,
     FootageViewRequest,
+    ViewFileRequest,
 )
 from engine.store import Store
 from engine.store.models import Media
@@ -144,3 +150,96 @@ def test_footage_of_a_moment_just_past_plays_from_the_segment_still_being_writte
     ).run(store)
     assert later is not None and not later.recording
     assert later.ended_at == T0 + timedelta(seconds=8)
+
+
+def _clip_of_activity(
+    store: Store | None, source: Path, continuous: bool, clips: str
+) -> tuple[list[Media], list[tuple[bytes, bool, float]] | None]:
+    """The 12 s camera as ``plaza`` with activity at 6 s, recorded with continuous
+    recording or without: the clip rows, and (without) the clip file's packets."""
+    writer_store = store
+    camera_id = None
+    if writer_store is not None:
+        camera_id = sync_site(writer_store, load_site(DEMO_SITE), SimulatedClock(T0)).cameras[
+            "plaza"
+        ]
+    bus = EventBus()
+    root = data_dir()
+    clock = SimulatedClock(T0)
+    with StoreWriter.running(writer_store) if writer_store is not None else _nothing() as writer:
+        segments = (
+            SegmentRecorder(
+                "plaza",
+                camera_id,
+                writer,
+                bus,
+                clock,
+                recordings_dir=root / RECORDINGS_DIR,
+                media_root=root,
+                segment_s=4.0,
+            )
+            if continuous
+            else None
+        )
+        recorder = ClipRecorder(
+            "plaza",
+            camera_id,
+            writer,
+            bus,
+            clock,
+            clips_dir=root / clips,
+            fps_hint=15.0,
+            pre_s=2.0,
+            post_s=1.0,
+            blocking=True,
+            continuous=segments,
+        )
+        try:
+            for frame in read_recording(source):
+                recorder.push(frame)
+                if abs(frame.captured_at - 6.0) < 1e-6:
+                    recorder.mark_activity(frame.captured_at)
+        finally:
+            assert recorder.close(timeout_s=30)
+        if writer is not None:
+            writer.flush(timeout_s=30)
+    rows: list[Media] = []
+    if store is not None:
+        with store.sessions() as session:
+            rows = list(session.scalars(select(Media).where(Media.kind == "clip")))
+    files = sorted((root / clips).rglob("*.mp4"))
+    return rows, (demuxed(files[0]) if len(files) == 1 else None)
+
+
+@contextlib.contextmanager
+def _nothing() -> Iterator[None]:
+    yield None
+
+
+def test_an_event_clip_of_a_camera_recording_continuously_is_a_view_not_a_copy(
+    store: Store, h264_12s: Path
+) -> None:
+    """The same camera and activity, recorded without and with continuous recording: with
+    it, the clip is a row only (0 bytes, under views/), and played, it is exactly the clip
+    file's frames, cut from the segments."""
+    _rows, copy = _clip_of_activity(None, h264_12s, continuous=False, clips="clips-plain")
+    assert copy is not None and len(copy) > 30
+    rows, no_file = _clip_of_activity(store, h264_12s, continuous=True, clips="clips")
+    assert no_file is None and not list((data_dir() / "clips").rglob("*.mp4"))
+    (row,) = rows
+    assert is_view_path(row.path) and row.path.startswith("views/plaza/2026-05-04/plaza_")
+    assert (row.size_bytes, row.sha256) == (0, "")
+    assert row.started_at == T0 + timedelta(seconds=4)  # the keyframe 2 s before 6 s
+    played = ViewFileRequest(row.path, data_dir()).run(store)
+    assert played == data_dir() / row.path  # complete footage: kept at the row's path
+    viewed = demuxed(played)
+    assert viewed == copy  # the very packets, times and keyframes of the copy
+    assert ViewFileRequest(row.path, data_dir()).run(store) == played  # a second play reads it
+    # Its footage purged (retention, erasure): said, not played empty.
+    played.unlink()
+    for segment in segment_files():
+        segment.unlink()
+    with pytest.raises(FileNotFoundError, match="no longer kept"):
+        ViewFileRequest(row.path, data_dir()).run(store)
+    with pytest.raises(FileNotFoundError, match=r"no clip views/plaza/x\.mp4"):
+        ViewFileRequest("views/plaza/x.mp4", data_dir()).run(store)

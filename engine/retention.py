@@ -38,7 +38,7 @@ from engine.access import Actor, Permission, PermissionDeniedError
 from engine.clock import Clock
 from engine.data_dirs import private_dir
 from engine.history.locks import recording_is_locked
-from engine.media import FOOTAGE_KINDS, SEGMENT_KIND
+from engine.media import FOOTAGE_KINDS, SEGMENT_KIND, is_view_path
 from engine.record.retention_tiers import (
     PURGE_BATCH,
     PurgedFile,
@@ -460,7 +460,8 @@ def _purge(
         try:
             file.unlink()
         except FileNotFoundError:
-            log.warning("retention: %s was already gone", file)
+            if not is_view_path(item.path):  # a view's file is cut only when played
+                log.warning("retention: %s was already gone", file)
             size = 0
         except OSError as exc:  # the row is gone: the file is an orphan for the sweep
             log.error("retention: cannot remove %s: %s", file, exc)

@@ -52,6 +52,7 @@ from engine.access import Actor, GuardedCommand, Permission
 from engine.data_dirs import path_safe_name
 from engine.history.audit_checkpoints import write_checkpoint
 from engine.history.signing import key_fingerprint, signing_key
+from engine.media import is_view_path
 from engine.sensing.recording.recorder import DEFAULT_WARMUP_S, ExcerptSegment, RecordingReader
 from engine.sitetime import SiteTime
 from engine.store.audit import audit_command
@@ -818,6 +819,9 @@ def _select(
                 "event_id": m.event_id,
             }
             for m, key in session.execute(media_query).all()
+            # A clip that is a view onto the continuous recording: its footage is in the
+            # camera's segments, exported with the range.
+            if not is_view_path(m.path)
         ]
     return events, media
 

@@ -83,7 +83,7 @@ from engine.history.events import (
     _covering_clip_id,
     shifted_time,
 )
-from engine.media import FOOTAGE_KINDS, SEGMENT_KIND
+from engine.media import FOOTAGE_KINDS, SEGMENT_KIND, is_view_path
 from engine.store.alert_models import Alert, AlertRule
 from engine.store.database import Store
 from engine.store.history_models import Bookmark, EvidenceLockSource
@@ -141,6 +141,7 @@ NICE_BUCKETS_S: Final = (
 
 THUMBNAIL_WIDTH_PX: Final = 160
 SNAPSHOT_EXACT_S: Final = 1.0  # a snapshot this close is as good as the clip's frame
+SEGMENT_SPAN_BOUND_S: Final = 75.0  # longer than any continuous-recording segment
 SNAPSHOT_NEAR_S: Final = 30.0  # without a clip, a snapshot this close still shows the scene
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _SENSING_CUT: Final = len(SENSING_PREFIX)
@@ -1300,7 +1301,8 @@ def _offset(ts: datetime | None, clip_started_at: datetime | None) -> float | No
 class TimelineThumbnail:
     """What camera ``camera`` saw near ``at``: ``image`` (RGB, uint8, height × width × 3,
     :data:`THUMBNAIL_WIDTH_PX` wide unless asked otherwise) taken at ``frame_at`` (UTC),
-    from ``source`` (``snapshot`` or ``clip``) file ``path`` (relative to the data dir)."""
+    from ``source`` (``snapshot``, ``clip`` or ``segment``) file ``path`` (relative to the
+    data dir)."""
 
     camera: str
     at: datetime
@@ -1338,9 +1340,12 @@ def timeline_thumbnail(store: Store, request: TimelineThumbnailRequest) -> Timel
     candidates.extend(("snapshot", path, at, None) for path, at in exact)
     probe = ClipProbe(0, request.camera, request.at)
     clip = CoveringClipsRequest((probe,)).run(store).get(0)
-    if clip is not None:
+    if clip is not None and not is_view_path(clip[0]):
         clip_path, clip_offset_s = clip
         candidates.append(("clip", clip_path, request.at, clip_offset_s))
+    segment = _covering_segment(store, request.camera, request.at)
+    if segment is not None:  # continuous recording (an event clip of it is a view onto it)
+        candidates.append(("segment", segment[0], request.at, segment[1]))
     candidates.extend(
         ("snapshot", path, at, None) for path, at in snapshots if (path, at) not in exact
     )
@@ -1349,6 +1354,27 @@ def timeline_thumbnail(store: Store, request: TimelineThumbnailRequest) -> Timel
         if image is not None:
             return TimelineThumbnail(request.camera, request.at, frame_at, image, source, path)
     return None
+
+
+def _covering_segment(store: Store, camera: str, at: datetime) -> tuple[str, float] | None:
+    """The segment of ``camera``'s continuous recording covering ``at``: its path and the
+    offset of ``at`` in it (one range on ``ix_media_kind_camera_start``)."""
+    with store.engine.connect() as connection:
+        row = connection.execute(
+            select(Media.path, Media.started_at)
+            .where(
+                Media.kind == SEGMENT_KIND,
+                Media.camera_id.in_(select(Camera.id).where(Camera.key == camera)),
+                Media.started_at <= at,
+                Media.started_at >= at - timedelta(seconds=SEGMENT_SPAN_BOUND_S),
+                Media.ended_at >= at,
+            )
+            .order_by(Media.started_at.desc())
+            .limit(1)
+        ).first()
+    if row is None:
+        return None
+    return str(row.path), max(0.0, (at - row.started_at).total_seconds())
 
 
 def _nearest_snapshots(store: Store, camera: str, at: datetime) -> list[tuple[str, datetime]]:

@@ -5,10 +5,11 @@ the person, their face embeddings, every event whose person column names them (f
 sightings, and the appeared/left events of the tracks their face was seen on, which the
 writer linked by camera and track id), the snapshots filed with those events and their face
 pictures, and the clips of those cameras that overlap the time the person's tracks were in
-view. Locked evidence is never deleted; the report says what was kept. Files are unlinked
-after the transaction committed, so a failure leaves rows and files as they were; running it
-again after a crash between commit and unlink finds nothing left to delete in the database
-and the sweep removes the orphan files.
+view, with the segments of their continuous recording that overlap it (an event clip of such
+a camera is a view onto those). Locked evidence is never deleted; the report says what was
+kept. Files are unlinked after the transaction committed, so a failure leaves rows and files
+as they were; running it again after a crash between commit and unlink finds nothing left to
+delete in the database and the sweep removes the orphan files.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from engine.access import Actor, GuardedCommand, Permission
 from engine.clock import Clock
 from engine.identity.faces_store import FaceMemory, UnknownPersonError
+from engine.media import FOOTAGE_KINDS, SEGMENT_KIND
 from engine.store.appearance_models import TrackAppearance
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
@@ -43,6 +45,7 @@ class ErasureReport:
     snapshots_deleted: int
     clips_deleted: int
     locked_kept: int
+    segments_deleted: int = 0  # of the continuous recording: the same spans as the clips
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,10 +53,11 @@ class ErasureReport:
     @property
     def summary(self) -> str:
         kept = f"; {self.locked_kept} locked evidence files kept" if self.locked_kept else ""
+        segments = f", {self.segments_deleted} recording segments" if self.segments_deleted else ""
         return (
             f"erased {self.public_id}: {self.embeddings} face records, "
             f"{self.events_deleted} events, {self.snapshots_deleted} snapshots, "
-            f"{self.clips_deleted} clips{kept}"
+            f"{self.clips_deleted} clips{segments}{kept}"
         )
 
 
@@ -105,7 +109,9 @@ class ErasePerson(GuardedCommand, StoreCommand):
             media_ids.update(
                 session.scalars(
                     select(Media.id).where(
-                        Media.kind == "clip",
+                        # A clip of a camera recording continuously is a view onto its
+                        # segments: the footage that shows them is in those.
+                        Media.kind.in_(FOOTAGE_KINDS),
                         or_(
                             *(
                                 (Media.camera_id == camera_id)
@@ -150,6 +156,7 @@ class ErasePerson(GuardedCommand, StoreCommand):
             snapshots_deleted=sum(m.kind == "snapshot" for m in deletable),
             clips_deleted=sum(m.kind == "clip" for m in deletable),
             locked_kept=len(media) - len(deletable),
+            segments_deleted=sum(m.kind == SEGMENT_KIND for m in deletable),
         )
         session.add(
             Event(

@@ -93,7 +93,36 @@ def test_erasing_a_person_removes_their_events_snapshots_and_clips(
             ).all()
         )
     assert len(tracks_shown) >= 1
+    # The camera also recorded continuously: a segment over the time they were in view
+    # (the footage that shows them; an event clip of it would be a view onto it), and one
+    # of an hour before.
+    with store.transaction() as session:
+        camera_id, first_seen = session.execute(
+            select(Event.camera_id, func.min(Event.ts))
+            .where(Event.person_id == victim_id)
+            .group_by(Event.camera_id)
+        ).first()  # type: ignore[misc]
+        segments = {}
+        for name, start in (("theirs", first_seen), ("before", first_seen - timedelta(hours=1))):
+            path = f"recordings/stage/{name}.mp4"
+            (data / path).parent.mkdir(parents=True, exist_ok=True)
+            (data / path).write_bytes(b"footage")
+            session.add(
+                Media(
+                    kind="segment",
+                    path=path,
+                    sha256="0" * 64,
+                    size_bytes=7,
+                    created_at=start,
+                    camera_id=camera_id,
+                    started_at=start - timedelta(seconds=2),
+                    ended_at=start + timedelta(seconds=8),
+                )
+            )
+            segments[name] = path
     erased = erase_person(writer, memory, victim, data, REAL_CLOCK, actor=ADMIN)
+    assert erased.segments_deleted == 1 and "1 recording segments" in erased.summary
+    assert not (data / segments["theirs"]).exists() and (data / segments["before"]).exists()
     assert not any((data / path).exists() for path in faces_seen)
 
     assert erased.embeddings >= 1 and erased.events_deleted >= 1

@@ -695,3 +695,39 @@ def test_a_camera_with_many_clips_is_covered_per_bucket(store: Store) -> None:
     ((motion_start, motion_end),) = yard.motion
     assert abs(motion_start - (T0 + timedelta(seconds=1800))) <= bucket
     assert abs(motion_end - (T0 + timedelta(seconds=3600))) <= bucket
+
+
+def test_thumbnail_of_a_camera_recording_continuously_comes_from_its_segment(
+    store: Store, tmp_path: Path
+) -> None:
+    """Its event clip is a view onto the segments (no file of its own): the picture is
+    the covering segment's frame at the moment."""
+    cameras = seed_site(store)
+    write_mjpg_clip(tmp_path / "recordings/gate/seg.avi", 4)
+    seed_media(
+        store,
+        [
+            {
+                "kind": "clip",
+                "path": "views/gate/2026-01-01/gate_view.mp4",
+                "created_at": T0 + timedelta(seconds=300),
+                "camera_id": cameras["gate"],
+                "started_at": T0 + timedelta(seconds=300),
+                "ended_at": T0 + timedelta(seconds=304),
+            },
+            {
+                "kind": "segment",
+                "path": "recordings/gate/seg.avi",
+                "created_at": T0 + timedelta(seconds=300),
+                "camera_id": cameras["gate"],
+                "started_at": T0 + timedelta(seconds=300),
+                "ended_at": T0 + timedelta(seconds=304),
+            },
+        ],
+    )
+    at = T0 + timedelta(seconds=302.5)  # third second: red
+    thumbnail = TimelineThumbnailRequest(tmp_path, "gate", at).run(store)
+    assert thumbnail is not None
+    assert (thumbnail.source, thumbnail.path) == ("segment", "recordings/gate/seg.avi")
+    red, green, blue = thumbnail.image.reshape(-1, 3).mean(axis=0)
+    assert red > 200 and green < 60 and blue < 60

@@ -12,7 +12,8 @@ The pieces, in the order the console uses them:
   range for "jump to the next event".
 - :class:`ClipFrameReader` gives one camera's frame at a wall time from the plan's clips
   (OpenCV): it decodes forward a little when playback moves on, seeks on jumps and reopens
-  on a clip change.
+  on a clip change; when decoding every frame cannot keep up with the playback speed it
+  shows keyframes only (PyAV), each decoded alone.
 - :class:`ReplayDecoder` is a named engine thread (``replay-decoder``) that reads the
   playback clock about 25 times a second and keeps the newest frame of each camera for the
   tiles, which pull them through :meth:`ReplayDecoder.frame_getter` as they pull live ones.
@@ -76,6 +77,17 @@ SEQUENTIAL_LIMIT_S = 2.0  # a forward move shorter than this decodes on…
 GRAB_COST_S = 0.0008
 SEEK_COST_S = 0.03
 COST_SMOOTHING = 0.2  # weight of the newest measurement in the running costs
+# Keyframes only: playing decodes every frame while that is expected to take at most this
+# share of real time over all the cameras; above it each camera shows the keyframe at or
+# before the position. All of it: just under, decoding every frame still shows most
+# frames a few hundred ms late, which beats a keyframe every 2 s (benchmarks/replay_fast.py,
+# four 1080p15 cameras at 1× on a loaded 2-core VM: 10 frames a second each against 0.5).
+DECODE_BUDGET = 1.0
+KEYFRAMES_RETURN = 0.7  # back to every frame below this share of the budget (no flapping)
+# First guess of one keyframe sought and decoded alone by PyAV: 20–35 ms at 1080p on a
+# 2-core 2026 VM (an OpenCV seek to the same keyframe took 230–280 ms: it decodes on from
+# the keyframe before).
+KEYFRAME_COST_S = 0.03
 FRAME_SLACK_S = 0.5  # a clip's last frame still shows this long after its ended_at
 MISSING_LISTED = 5  # missing clips named in the message; the rest are counted
 SNAPSHOT_INTERVAL_S = 0.5  # a sensing timeline keeps one 3D snapshot per this many seconds
@@ -482,14 +494,29 @@ class FrameAt:
 class ClipFrameReader:
     """One camera's frame at a wall time, read from its clips with ``cv2.VideoCapture``.
 
-    Moving forward decodes on from the frame shown (``grab`` for each frame, one
-    ``retrieve`` for the frame kept) when the move is under :data:`SEQUENTIAL_LIMIT_S` or
-    decoding on is expected to cost less than a seek (running costs of both, measured on
-    this clip); otherwise, and backwards, it seeks (``CAP_PROP_POS_MSEC``). Another clip
-    is opened when the time leaves this one. The
-    frame shown for ``ts`` is the last one whose time is at or before ``ts``. Its
-    ``wall_at`` is the clip's start plus the frame's own timestamp in the clip. Not
-    thread-safe: one thread (the decoder) owns a reader.
+    Frame-exact (paused, stepping, and playing while decoding keeps up): moving forward
+    decodes on from the frame shown (``grab`` for each frame, one ``retrieve`` for the
+    frame kept) when the move is under :data:`SEQUENTIAL_LIMIT_S` or decoding on is
+    expected to cost less than a seek (running costs of both, measured on this clip);
+    otherwise, and backwards, it seeks (``CAP_PROP_POS_MSEC``). The frame shown for ``ts``
+    is the last one whose time is at or before ``ts``.
+
+    Keyframes only (playing faster than decoding can follow): the frame shown for ``ts``
+    is the keyframe at or before it, sought and decoded alone with PyAV (one packet; an
+    OpenCV seek decodes on from the keyframe before, ten times the cost at 1080p), and the
+    same keyframe is not decoded twice. The switch (:meth:`plays_keyframes`) is decided
+    on each frame asked for while playing: decoding every frame costs ``speed`` × frame
+    rate × the running cost of one grab (measured, starting at :data:`GRAB_COST_S`)
+    seconds per second; keyframes only once that exceeds ``share`` (the decoder's
+    :data:`DECODE_BUDGET` split over its cameras), every frame again once it is under
+    :data:`KEYFRAMES_RETURN` of it. The grab cost is not measured while showing keyframes,
+    so the way back is a slower speed (or the next pause's measurements). Paused or
+    stepping (``speed`` None) always gives the exact frame.
+
+    Another clip is opened when the time leaves this one. A frame's ``wall_at`` is the
+    clip's start plus the frame's own timestamp in the clip (a keyframe's true time when
+    showing keyframes). Not thread-safe: one thread (the decoder) owns a reader.
+    ``keyframes`` True or False forces one way while playing (benchmarks compare them).
     """
 
     def __init__(
@@ -499,6 +526,8 @@ class ClipFrameReader:
         media_root: Path,
         clock: Clock,
         fetch: Callable[[Path], Path] | None = None,
+        *,
+        keyframes: bool | None = None,
     ) -> None:
         self.camera = camera
         self._fetch = fetch  # brings a file another machine keeps (an attached console)
@@ -513,15 +542,26 @@ class ClipFrameReader:
         self._frame_s: float | None = None  # time in the clip of the frame grabbed last
         self._frame: Frame | None = None  # retrieved for _frame_s
         self._retrieved = True
-        self.decoded = 0  # frames decoded (grabbed), for throughput figures
+        self.decoded = 0  # frames decoded (grabbed, or keyframes), for throughput figures
         self.seeks = 0
         self.grab_cost_s = GRAB_COST_S  # running costs of one grab and of one seek
         self.seek_cost_s = SEEK_COST_S
+        self._forced_keyframes = keyframes
+        self.keyframes_only = False
+        """Whether playing shows keyframes only (the last decision of :meth:`plays_keyframes`)."""
+        self.keyframes_decoded = 0
+        self.keyframe_cost_s = KEYFRAME_COST_S  # running cost of seeking and decoding one
+        self._input: Any = None  # PyAV container of the clip, opened for keyframes only
+        self._key_pts: int | None = None  # pts of the keyframe shown last, and that frame
+        self._key_frame: Frame | None = None
 
     def close(self) -> None:
         if self._capture is not None:
             self._capture.release()
+        if self._input is not None:
+            self._input.close()
         self._capture, self._clip, self._frame, self._frame_s = None, None, None, None
+        self._input, self._key_pts, self._key_frame = None, None, None
 
     def clip_at(self, ts: datetime) -> ClipSpan | None:
         """The clip covering ``ts`` (the latest-starting one when clips overlap)."""
@@ -538,8 +578,11 @@ class ClipFrameReader:
                 break
         return None
 
-    def frame_at(self, ts: datetime) -> FrameAt:
-        """The frame at wall time ``ts`` (UTC), or None and the reason."""
+    def frame_at(self, ts: datetime, speed: float | None = None, share: float = 1.0) -> FrameAt:
+        """The frame at wall time ``ts`` (UTC), or None and the reason. ``speed``: playback
+        is playing at this speed (× real time), and this camera's decoding may take
+        ``share`` of real time (see :meth:`plays_keyframes`); None (paused, stepping, a
+        single look): the exact frame."""
         ts = _utc(ts)
         clip = self.clip_at(ts)
         if clip is None:
@@ -549,7 +592,10 @@ class ClipFrameReader:
         if clip is not self._clip and not self._open(clip):
             return FrameAt(None, f"cannot open clip: {clip.path}")
         target_s = max((ts - clip.started_at).total_seconds(), 0.0)
-        frame = self._decode_to(target_s)
+        if speed is not None and self.plays_keyframes(speed, share):
+            frame = self._keyframe_to(target_s)
+        else:
+            frame = self._decode_to(target_s)
         if frame is None:
             return FrameAt(None, f"no frame at {_hms(ts)} in {clip.path}")
         return FrameAt(frame)
@@ -572,6 +618,74 @@ class ClipFrameReader:
         fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
         self._fps = fps if math.isfinite(fps) and 0 < fps < 1000 else 10.0
         return True
+
+    def plays_keyframes(self, speed: float, share: float) -> bool:
+        """Whether playing at ``speed`` (× real time) shows keyframes only, when decoding
+        may take ``share`` of real time: every frame costs ``speed`` × frame rate × the
+        grab cost seconds per second; above ``share`` keyframes only, below
+        :data:`KEYFRAMES_RETURN` × ``share`` every frame, in between as before. Updates
+        :attr:`keyframes_only` (unless forced at construction)."""
+        if self._forced_keyframes is not None:
+            self.keyframes_only = self._forced_keyframes
+            return self.keyframes_only
+        fps = self._fps if self._fps > 0 else 10.0  # before a clip is open
+        demand = speed * fps * self.grab_cost_s
+        if self.keyframes_only:
+            self.keyframes_only = demand > KEYFRAMES_RETURN * share
+        else:
+            self.keyframes_only = demand > share
+        return self.keyframes_only
+
+    def _keyframe_to(self, target_s: float) -> Frame | None:
+        """The keyframe at or before ``target_s`` (seconds into the clip), decoded alone
+        (the one shown already, when it is the same)."""
+        clip = self._clip
+        assert clip is not None
+        if self._input is None:
+            import av
+
+            self._input = av.open(str(self._root / clip.path))
+            # Slice threads give a picture per packet; frame threads hold it back a few.
+            self._input.streams.video[0].thread_type = "SLICE"
+            self._key_pts, self._key_frame = None, None
+        container = self._input
+        stream = container.streams.video[0]
+        start = stream.start_time or 0
+        started = time.perf_counter()
+        container.seek(
+            start + int(target_s / stream.time_base), stream=stream, backward=True, any_frame=False
+        )
+        pictures: list[Any] = []
+        first = True
+        for packet in container.demux(stream):
+            if first and packet.size:
+                first = False
+                if packet.pts == self._key_pts and self._key_frame is not None:
+                    return self._key_frame  # still the keyframe shown: nothing to decode
+            # The first picture out is the keyframe sought (a decoder that holds pictures
+            # back takes a few packets more; the empty packet at the end drains it).
+            pictures = list(stream.decode(packet))
+            self.decoded += 1 if packet.size else 0
+            if pictures:
+                break
+        if not pictures or pictures[0].pts is None:
+            return self._key_frame
+        picture = pictures[0]
+        image = picture.to_ndarray(format="bgr24")
+        self.keyframes_decoded += 1
+        self.keyframe_cost_s += COST_SMOOTHING * (
+            time.perf_counter() - started - self.keyframe_cost_s
+        )
+        self._key_pts = int(picture.pts)
+        self._key_frame = Frame(
+            seq=next(self._seq),
+            image=image,
+            captured_at=self._clock.monotonic(),
+            source_fps=self._fps,
+            wall_at=clip.started_at
+            + timedelta(seconds=float((picture.pts - start) * stream.time_base)),
+        )
+        return self._key_frame
 
     def _decode_on_cheaper(self, ahead_s: float) -> bool:
         """Whether decoding on ``ahead_s`` seconds costs less than seeking there."""
@@ -662,8 +776,13 @@ class ReplayDecoder:
     a second (waits go through ``clock``) and asks each camera's :class:`ClipFrameReader`
     for the frame at that position. It always decodes toward the position read just now,
     so when decoding is slower than playback (16× of a busy camera) frames are skipped,
-    never queued: the picture stays on time. :meth:`wake` makes it look again at once
-    (after a seek or a step). Getters and :meth:`status` may be called from any thread.
+    never queued: the picture stays on time. While playing, each reader is told the speed
+    and its share of :data:`DECODE_BUDGET` (split evenly over the cameras) and shows
+    keyframes only when decoding every frame would cost more than that share (see
+    :class:`ClipFrameReader`); paused or stepping, every camera shows the exact frame.
+    :meth:`wake` makes it look again at once (after a seek or a step). Getters and
+    :meth:`status` may be called from any thread. ``keyframes`` True or False forces the
+    readers one way while playing (benchmarks); None decides by measured cost.
     """
 
     def __init__(
@@ -673,6 +792,7 @@ class ReplayDecoder:
         clock: Clock,
         *,
         rate_hz: float = DECODER_RATE_HZ,
+        keyframes: bool | None = None,
     ) -> None:
         self.plan = plan
         self.playback = playback
@@ -680,10 +800,16 @@ class ReplayDecoder:
         self._period_s = 1.0 / rate_hz
         self._readers = {
             camera: ClipFrameReader(
-                camera, plan.clips.get(camera, ()), plan.media_root, clock, plan.fetch
+                camera,
+                plan.clips.get(camera, ()),
+                plan.media_root,
+                clock,
+                plan.fetch,
+                keyframes=keyframes,
             )
             for camera in plan.cameras
         }
+        self._share = DECODE_BUDGET / max(len(self._readers), 1)
         self._lock = threading.Lock()
         self._latest: dict[str, FrameAt] = {}
         self._stop = threading.Event()
@@ -724,8 +850,10 @@ class ReplayDecoder:
             # Each camera decodes toward the position as it is now: when decoding the
             # others took long, this one does not start behind.
             position = self.playback.position()
+            # Read after the position: paused, it is the exact frame at once.
+            speed = self.playback.speed if self.playback.playing else None
             try:
-                found = reader.frame_at(position)
+                found = reader.frame_at(position, speed, self._share)
             except Exception as exc:  # a broken file must not end the replay of the others
                 _log.exception("replay %s: cannot read a frame", camera)
                 found = FrameAt(None, f"cannot read the clip: {exc}")
@@ -765,6 +893,12 @@ class ReplayDecoder:
     def decoded_frames(self) -> int:
         """Frames decoded so far over every camera (for throughput figures)."""
         return sum(reader.decoded for reader in self._readers.values())
+
+    def keyframes_only(self, camera: str) -> bool:
+        """Whether ``camera``'s reader shows keyframes only while playing (its last
+        decision; any thread may ask)."""
+        reader = self._readers.get(camera)
+        return reader is not None and reader.keyframes_only
 
 
 # ---------------------------------------------------------------------------------- sensing

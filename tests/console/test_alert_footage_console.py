@@ -9,16 +9,18 @@ from datetime import timedelta
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
+from sqlalchemy import select
 
 from engine.access import machine_actor
 from engine.data_dirs import data_dir
 from engine.events import PeopleDetected, Sighting
+from engine.media import VIEWS_DIR
 from engine.record.fragments import complete_fragments_end
 from engine.record.segments import RECORDINGS_DIR
-from engine.record.views import VIEWS_DIR
+from engine.store.models import Media
 from tests.conftest import write_site
 from tests.console.conftest import OpenConsole
-from tests.engine.test_recording import write_video
+from tests.engine.test_recording import demuxed, write_video
 from widgets.alerts.preview import STILL_RECORDING
 
 
@@ -90,5 +92,64 @@ def test_a_new_alerts_footage_plays_at_once_from_the_recording_still_being_writt
     again = stream.preview.evidence
     assert again is not None and again.clip is not None and again.clip != first_clip
     assert again.clip.stat().st_size > first_clip.stat().st_size
+    window.shut_down("end of test", machine_actor())
+    host.close()
+
+
+def test_an_event_clip_that_is_a_view_plays_in_the_events_pane_cut_on_a_worker(
+    qtbot: QtBot, open_console: OpenConsole, tmp_path: Path
+) -> None:
+    """A camera recording continuously has event clips that are views onto its segments:
+    opened in the Events pane (as Ask's citations and the timeline open clips), the view is
+    cut off the GUI thread and played; asked for a view whose footage is gone, the player
+    says so."""
+    video = write_video(tmp_path / "gate.mp4", "libx264", seconds=20.0, gop=15)
+    site = write_site(
+        tmp_path / "site.toml",
+        f'[[cameras]]\nid = "gate"\nname = "Gate"\nurl = "{video}"\n'
+        "recording = { segment_s = 2 }\n",
+    )
+    host, window = open_console(site, accounts={"ian": "investigator"}, login="ian")
+    store = host.store
+
+    def segments() -> list[Media]:
+        with store.sessions() as session:
+            return list(
+                session.scalars(
+                    select(Media).where(Media.kind == "segment").order_by(Media.started_at)
+                )
+            )
+
+    qtbot.waitUntil(lambda: len(segments()) >= 2, timeout=30_000)
+    first = segments()[0]
+    assert first.started_at is not None and first.ended_at is not None
+    view = f"views/gate/{first.started_at:%Y-%m-%d}/gate_event.mp4"
+    with store.transaction() as session:
+        session.add(
+            Media(
+                kind="clip",
+                path=view,
+                sha256="",
+                size_bytes=0,
+                created_at=first.started_at,
+                camera_id=first.camera_id,
+                started_at=first.started_at,
+                ended_at=first.ended_at,
+            )
+        )
+    events = window.panes["events"]
+    assert events.play_clip(data_dir() / view, 0.5)
+    player = events.player
+    assert player is not None
+    qtbot.waitUntil(
+        lambda: (data_dir() / view).is_file() and player.error_text() == "", timeout=10_000
+    )
+    assert player.path == data_dir() / view
+    # The whole of the first segment, its very packets, playing.
+    assert demuxed(data_dir() / view) == demuxed(data_dir() / first.path)
+    qtbot.waitUntil(lambda: player.duration_s() > 0.5, timeout=10_000)
+    gone = f"views/gate/{first.started_at:%Y-%m-%d}/gate_nothing.mp4"
+    events.play_clip(data_dir() / gone)
+    qtbot.waitUntil(lambda: f"no clip {gone} is stored" in player.error_text(), timeout=10_000)
     window.shut_down("end of test", machine_actor())
     host.close()

@@ -20,6 +20,7 @@ from engine.bus import EventBus
 from engine.clock import SimulatedClock
 from engine.config import load_site
 from engine.data_dirs import data_dir
+from engine.history.evidence import export_evidence, verify_evidence
 from engine.instance import partial_path
 from engine.media import is_view_path
 from engine.record import ClipRecorder
@@ -32,6 +33,7 @@ from engine.record.views import (
     FootageViewRequest,
     ViewFileRequest,
 )
+from engine.sitetime import UTC_TIME
 from engine.store import Store
 from engine.store.models import Media
 from engine.store.writer import StoreWriter
@@ -217,7 +219,7 @@ def _nothing() -> Iterator[None]:
 
 
 def test_an_event_clip_of_a_camera_recording_continuously_is_a_view_not_a_copy(
-    store: Store, h264_12s: Path
+    store: Store, h264_12s: Path, tmp_path: Path
 ) -> None:
     """The same camera and activity, recorded without and with continuous recording: with
     it, the clip is a row only (0 bytes, under views/), and played, it is exactly the clip
@@ -235,6 +237,23 @@ def test_an_event_clip_of_a_camera_recording_continuously_is_a_view_not_a_copy(
     viewed = demuxed(played)
     assert viewed == copy  # the very packets, times and keyframes of the copy
     assert ViewFileRequest(row.path, data_dir()).run(store) == played  # a second play reads it
+    # An export of the event's time carries the segments holding it, once; not the view.
+    out = tmp_path / "case"
+    result = export_evidence(
+        store,
+        start=row.started_at + timedelta(seconds=0.5),
+        end=row.ended_at,
+        out_dir=out,
+        media_root=data_dir(),
+        key_dir=data_dir(),
+        exporter="account:ian",
+        now=T0 + timedelta(hours=1),
+        site_time=UTC_TIME,
+        cameras=["plaza"],
+    )
+    assert (result.footage_segments, result.clips) == (1, 0)  # 4–8 s holds 4–7.1 s
+    assert [p.relative_to(out).parts[0] for p in out.rglob("*.mp4")] == ["recordings"]
+    assert verify_evidence(out).ok
     # Its footage purged (retention, erasure): said, not played empty.
     played.unlink()
     for segment in segment_files():

@@ -63,6 +63,7 @@ from engine.history.events import (
 )
 from engine.history.query_service import QueryResult
 from engine.incidents.records import Filed
+from engine.media import is_view_path
 from engine.sitetime import display
 from engine.text import printable
 from engine.wording import Category, EventWords, describe, kind_category, kind_title, known_kinds
@@ -617,16 +618,17 @@ class EventHistoryPane(QWidget):
         return self._open_clip(Path(path), offset_s)
 
     def _open_clip(self, path: Path, offset_s: float) -> bool:
-        """Play ``path`` from ``offset_s``; a clip kept on another machine (attached to a
-        shared site) is fetched first, on a worker, and played when it has arrived. True
-        when it plays or is on its way."""
+        """Play ``path`` from ``offset_s``; a clip that is a view onto its camera's
+        continuous recording is cut from it first, and one kept on another machine
+        (attached to a shared site) fetched first, on a worker, and played when it has
+        arrived. True when it plays or is on its way."""
         player = self._ensure_player()
         player.show()
         if self._fetch_recording is None or path.is_file():
             self._fetching = None
             return player.open(path, offset_s)
         self._fetching = path
-        player.show_waiting(path, "Fetching the clip from the server that recorded it…")
+        player.show_waiting(path, _waiting_text(path, self._media_root))
         fetch = self._fetch_recording
         self._client.submit_action(
             f"{self._channel}.fetch",
@@ -952,3 +954,14 @@ class EventHistoryPane(QWidget):
             self._splitter.setStretchFactor(0, 1)
             self._splitter.setStretchFactor(1, 1)
         return self.player
+
+
+def _waiting_text(path: Path, media_root: Path) -> str:
+    """What the player says while ``path`` is being got ready."""
+    try:
+        view = is_view_path(path.relative_to(media_root).as_posix())
+    except ValueError:
+        view = False
+    if view:
+        return "Cutting the clip from the camera's continuous recording…"
+    return "Fetching the clip from the server that recorded it…"

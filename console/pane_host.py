@@ -264,6 +264,11 @@ class _Context:
 
     @property
     def fetch_recording(self) -> Callable[[Path], Path] | None:
+        remote = self._host.remote_media
+        return remote.fetch_file if remote is not None else None
+
+    @property
+    def footage_file(self) -> Callable[[Path], Path]:
         return self._host.footage_file
 
     @property

@@ -137,6 +137,15 @@ class PaneContext(Protocol):
         ...
 
     @property
+    def footage_file(self) -> Callable[[Path], Path]:
+        """A blocking function that returns the playable file of a clip named under
+        :attr:`media_root`: a clip that is a view onto its camera's continuous recording
+        is cut from it, and on an attached console a file is fetched from the engine that
+        keeps it; it raises an exception whose text says why it cannot. Submit it through
+        ``queries``."""
+        ...
+
+    @property
     def events(self) -> EngineSignals: ...
 
     @property

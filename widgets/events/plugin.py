@@ -22,7 +22,7 @@ def build(ctx: PaneContext) -> QWidget:
         ctx.media_root,
         actions=ctx.backend,
         rooms=ctx.rooms,
-        fetch_recording=ctx.fetch_recording,
+        fetch_recording=ctx.footage_file,
     )
     # One transaction's events at a time, with their ids (console/bridge.py).
     ctx.events.on(EventsStored, lambda event: pane.on_events_stored(event.views))

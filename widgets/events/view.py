@@ -331,7 +331,9 @@ class EventHistoryPane(QWidget):
     ) -> None:
         super().__init__(parent)
         self._client = client
-        # Attached to a shared site: clips kept on other machines are fetched first.
+        # Gets a clip not on this machine's disk ready to play, on a worker: a view onto a
+        # camera's continuous recording is cut, a clip kept on another machine (attached
+        # to a shared site) fetched (the console's footage_file).
         self._fetch_recording = fetch_recording
         self._fetching: Path | None = None  # the clip being fetched to play
         self._actions = actions

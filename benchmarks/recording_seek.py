@@ -24,6 +24,9 @@ synchronised playback at 1× holds ≥ 90 % of the source frame rate.
   (the whole file, SHA-256 checked) before it is opened; the bytes fetched per seek are
   reported with it, the console's first seek (its first fetch) apart, and the machine's
   load average around the phase (another benchmark running at once shows there).
+- A view: an event clip of a camera recording continuously is a view onto its segments
+  (:mod:`engine.record.views`); for ``SEEKS`` random moments, the time to cut the 30 s
+  view an event there plays (the segments' query, their packets copied into one MP4).
 - Four cameras at 1×: a :class:`~engine.history.replay.ReplayDecoder` over the four
   cameras' plans plays 20 s (real clock); frames shown per camera (distinct frame times)
   against the source's 15 a second.
@@ -59,6 +62,7 @@ from engine.media import SEGMENT_KIND, MediaFile
 from engine.record.files import file_sha256
 from engine.record.muxer import ClipMuxer
 from engine.record.segments import RECORDINGS_DIR
+from engine.record.views import footage_around
 from engine.store import Store
 from engine.store.commands import InsertMedia
 from engine.store.sites import SiteIds, SyncSite
@@ -220,6 +224,10 @@ def run() -> dict[str, Any]:
             _seek(store, moments[0], clock)  # the first read warms the page cache
             seeks = sorted(_seek(store, at, clock) for at in moments)
             rates = _play_four(store, START + timedelta(hours=13, seconds=3), clock)
+            view_moments = [
+                START + timedelta(seconds=rng.uniform(60, DAY_S - 60)) for _ in range(SEEKS)
+            ]
+            views = sorted(_view(store, at, tmp) for at in view_moments)
             remote_moments = [
                 START + timedelta(seconds=rng.uniform(60, DAY_S - 60)) for _ in range(SEEKS + 1)
             ]
@@ -249,9 +257,27 @@ def run() -> dict[str, Any]:
         # Other work on the machine (another benchmark) shows here: 1-minute load average
         # before the attached seeks and after them.
         "attached_load_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        # An event clip that is a view onto the segments, played: the view of an event at a
+        # random moment (10 s before to 20 s after) cut from the segments, s and bytes.
+        "view_cuts": len(views),
+        "view_cut_ms_p50": round(1000 * statistics.median(v[0] for v in views), 1),
+        "view_cut_ms_p95": round(1000 * _p95([v[0] for v in views]), 1),
+        "view_bytes_p50": int(statistics.median(v[1] for v in views)),
         "four_cameras_frame_share": {key: round(share, 3) for key, share in rates.items()},
         "four_cameras_frame_share_min": round(min(rates.values()), 3),
     }
+
+
+def _view(store: Store, at: datetime, tmp: Path) -> tuple[float, int]:
+    """Cut the view an event at ``at`` on the first camera plays (as the Events pane or an
+    alert does), from the request to the file renamed: seconds, and the view's bytes."""
+    began = time.perf_counter()
+    view = footage_around(CAMERAS[0], at, data_dir()).run(store)
+    elapsed = time.perf_counter() - began
+    assert view is not None and view.frames > 0, f"no view at {at}"
+    size = view.path.stat().st_size
+    view.path.unlink()
+    return elapsed, size
 
 
 def _p95(ordered: list[float]) -> float:

@@ -97,10 +97,6 @@ class FootageView:
     frames: int
     recording: bool = False
 
-    @property
-    def duration_s(self) -> float:
-        return (self.ended_at - self.started_at).total_seconds()
-
 
 @dataclass(frozen=True, slots=True)
 class _Stretch:
@@ -330,10 +326,10 @@ class FootageViewRequest:
                 recording = True
         if not sources:
             return None
-        out = self._out_path(start, end, sources)
         if self.out is not None and not recording:
-            out = self.out
-            private_dir(out.parent)
+            out = private_dir(self.out.parent) / self.out.name
+        else:
+            out = self._out_path(start, end, sources)
         try:
             first, last, frames = cut_footage(sources, start, end, out, at)
         except FootageViewError as exc:

@@ -25,6 +25,13 @@ _ERROR_STYLE = f"color: {ALARM_RED}; font-weight: bold;"
 _READY_STATUSES = (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia)
 
 
+def _title(path: Path, offset_s: float | None) -> str:
+    """The player's title: the clip's name, and the moment it was opened at."""
+    if offset_s is None:
+        return path.name
+    return f"{path.name}  @ {format_mmss(round(offset_s * 1000))}"
+
+
 def format_mmss(ms: int) -> str:
     """``ms`` milliseconds as ``mm:ss`` (minutes keep counting past 59)."""
     seconds = max(0, ms) // 1000
@@ -125,7 +132,7 @@ class ClipPlayer(QWidget):
         self.media_player.stop()
         self.media_player.setSource(QUrl())
         self.path = path
-        self._title.setText(f"{path.name}  @ {format_mmss(round(offset_s * 1000))}")
+        self._title.setText(_title(path, offset_s))
         self._title.setToolTip(str(path))
         self._reset_position()
         if not path.is_file():
@@ -137,14 +144,15 @@ class ClipPlayer(QWidget):
         self.media_player.setSource(QUrl.fromLocalFile(str(path.resolve())))
         return True
 
-    def show_waiting(self, path: Path, text: str) -> None:
+    def show_waiting(self, path: Path, text: str, offset_s: float | None = None) -> None:
         """Say what is happening before ``path`` can be opened (a clip being fetched from
-        the machine that keeps it), in the widget's place for the picture."""
+        the machine that keeps it, or cut from a camera's recording), in the widget's place
+        for the picture; the title names it (and the moment asked for, ``offset_s``)."""
         self._pending_offset_ms = None
         self.media_player.stop()
         self.media_player.setSource(QUrl())
         self.path = Path(path)
-        self._title.setText(self.path.name)
+        self._title.setText(_title(self.path, offset_s))
         self._title.setToolTip(str(path))
         self._reset_position()
         self._message.setStyleSheet("font-weight: bold;")
@@ -152,11 +160,11 @@ class ClipPlayer(QWidget):
         self._pages.setCurrentWidget(self._message)
         self._set_controls_enabled(False)
 
-    def show_problem(self, path: Path, text: str) -> None:
+    def show_problem(self, path: Path, text: str, offset_s: float | None = None) -> None:
         """``path`` cannot be shown, for the reason ``text`` (in the widget, and
         :attr:`sig_error`)."""
         self.path = Path(path)
-        self._title.setText(self.path.name)
+        self._title.setText(_title(self.path, offset_s))
         self._title.setToolTip(str(path))
         self._show_error(text)
 

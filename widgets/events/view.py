@@ -630,7 +630,7 @@ class EventHistoryPane(QWidget):
             self._fetching = None
             return player.open(path, offset_s)
         self._fetching = path
-        player.show_waiting(path, _waiting_text(path, self._media_root))
+        player.show_waiting(path, _waiting_text(path, self._media_root), offset_s)
         fetch = self._fetch_recording
         self._client.submit_action(
             f"{self._channel}.fetch",
@@ -645,7 +645,9 @@ class EventHistoryPane(QWidget):
             return  # another clip was asked for meanwhile, or the player closed
         self._fetching = None
         if result.error is not None:
-            self.player.show_problem(path, f"The clip cannot be played here: {result.error}")
+            self.player.show_problem(
+                path, f"The clip cannot be played here: {result.error}", offset_s
+            )
             return
         self.player.open(Path(str(result.value)), offset_s)
 

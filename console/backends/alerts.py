@@ -16,6 +16,7 @@ listing carries the snoozes running now.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,13 @@ from engine.alerts.snoozes import SnoozeView, active_snoozes
 from engine.history.events import ClipProbe, CoveringClipsRequest
 from engine.incidents.records import Filed
 from engine.media import read_small_file
-from engine.record.views import FootageViewError, ViewFileRequest, footage_around
+from engine.record.views import (
+    EVENT_BEFORE_S,
+    FootageView,
+    FootageViewError,
+    ViewFileRequest,
+    footage_around,
+)
 from engine.runtime import EngineRuntime, place_names
 from engine.store.database import Store
 from engine.store.event_views import read_event_views
@@ -162,14 +169,7 @@ class AlertsBackend:
         moment the alert is raised (``recording``: it goes on being written)."""
         if clip:
             return {"clip": self._clip(clip), "clip_offset_s": offset_s or 0.0}
-        if camera is None:
-            return {}
-        fetch = self._recordings.fetch_file if self._recordings is not None else None
-        try:
-            view = footage_around(camera, at, self._media_root, fetch).run(self._store)
-        except FootageViewError as exc:
-            log.info("no footage view for camera %s at %s: %s", camera, at, exc)
-            return {}
+        view = _view_around(self._store, self._media_root, self._recordings, camera, at)
         if view is None:
             return {}
         return {"clip": view.path, "clip_offset_s": view.offset_s, "recording": view.recording}
@@ -186,7 +186,7 @@ class AlertsBackend:
             return None
 
     def _clip_file(self, path: str) -> Path:
-        fetch = self._recordings.fetch_file if self._recordings is not None else None
+        fetch = _fetcher(self._recordings)
         return ViewFileRequest(path, self._media_root, fetch).run(self._store)
 
     def _sequence_evidence(self, alert: AlertView, names: dict[str, str]) -> AlertEvidence:
@@ -252,6 +252,31 @@ def _clip_of(store: Store, sequence: SequenceView) -> tuple[str, float] | None:
         return None
     probe = ClipProbe(sequence.sequence_id, sequence.camera, sequence.started_at)
     return CoveringClipsRequest((probe,)).run(store).get(sequence.sequence_id)
+
+
+def _fetcher(recordings: RemoteMedia | None) -> Callable[[Path], Path] | None:
+    """What brings a file another machine keeps: on an attached console, its fetch."""
+    return recordings.fetch_file if recordings is not None else None
+
+
+def _view_around(
+    store: Store,
+    media_root: Path,
+    recordings: RemoteMedia | None,
+    camera: str | None,
+    at: datetime,
+    before_s: float = EVENT_BEFORE_S,
+) -> FootageView | None:
+    """The footage of ``camera`` around ``at`` cut from its continuous recording (from
+    ``before_s`` before), None without a camera or footage (said in the log)."""
+    if camera is None:
+        return None
+    request = footage_around(camera, at, media_root, _fetcher(recordings), before_s=before_s)
+    try:
+        return request.run(store)
+    except FootageViewError as exc:
+        log.info("no footage of camera %s at %s: %s", camera, at, exc)
+        return None
 
 
 LIST_LEAD_IN_S = 3.0  # a sequence's footage in the alert list starts this long before it
@@ -325,24 +350,18 @@ class AlertListBackend:
         cut from the camera's continuous recording; on an attached console fetched from
         the engine keeping it, or RecordingUnavailableError saying why not."""
         hit = _clip_of(self._store, sequence)
-        fetch = self._recordings.fetch_file if self._recordings is not None else None
-        if hit is None:
-            if sequence.camera is None:
-                return None
-            request = footage_around(
-                sequence.camera,
-                sequence.started_at,
-                self._media_root,
-                fetch,
-                before_s=LIST_LEAD_IN_S,
-            )
-            try:
-                view = request.run(self._store)
-            except FootageViewError as exc:
-                log.info("no footage view of sequence %s: %s", sequence.sequence_id, exc)
-                return None
-            return None if view is None else view.path
-        return ViewFileRequest(hit[0], self._media_root, fetch).run(self._store)
+        if hit is not None:
+            fetch = _fetcher(self._recordings)
+            return ViewFileRequest(hit[0], self._media_root, fetch).run(self._store)
+        view = _view_around(
+            self._store,
+            self._media_root,
+            self._recordings,
+            sequence.camera,
+            sequence.started_at,
+            before_s=LIST_LEAD_IN_S,
+        )
+        return None if view is None else view.path
 
     def _file(self, path: str) -> Path:
         return fetched(self._media_root, self._recordings, path)

@@ -502,6 +502,6 @@ class ViewFileRequest:
         if view is None:
             raise FileNotFoundError(
                 f"the footage of clip {self.path} is no longer kept (its camera's recording "
-                "was deleted)"
+                "was deleted, or could not be written)"
             )
         return view.path

@@ -323,7 +323,11 @@ def test_a_live_engine_on_a_full_disk_accounts_for_every_lost_file(
     nothing stored names a file that is not there."""
     site = write_site(
         tmp_path / "site.toml",
-        f'[[cameras]]\nid = "plaza"\nname = "Plaza"\nurl = "{TESTDATA / "video" / "vtest.avi"}"\n',
+        f'[[cameras]]\nid = "plaza"\nname = "Plaza"\nurl = "{TESTDATA / "video" / "vtest.avi"}"\n'
+        # Clips as files, a loss every couple of seconds: without continuous recording
+        # (with it, a clip is a view onto the segments, whose full disk test_segments
+        # drills).
+        "recording = { continuous = false }\n",
     )
     code, left, report, result = engine_on_small_disk(
         tmp_path, db_url, site, DURATION_S, DISK_BYTES

@@ -128,7 +128,10 @@ def test_a_live_camera_that_cannot_write_clips_raises_an_alert_until_it_can(
 ) -> None:
     site = write_site(
         tmp_path / "site.toml",
-        f'[[cameras]]\nid = "gate"\nname = "Front gate"\nurl = "{vtest_8s}"\nloop = true\n',
+        # Event clips as files: a camera without continuous recording (with it, clips are
+        # views onto its segments, whose losses test_segments covers).
+        f'[[cameras]]\nid = "gate"\nname = "Front gate"\nurl = "{vtest_8s}"\nloop = true\n'
+        "recording = { continuous = false }\n",
     )
     blocker = data_dir() / "clips" / "gate"
     blocker.parent.mkdir(parents=True)

@@ -201,36 +201,23 @@ class ClipWriter:
                 end_ticks = max(end_ticks, packet.pts - first.pts + packet.duration)
                 frames += 1
             packet = self._next_packet()
-        duration_s = float(end_ticks * stream.time_base)
-        ended_at = started_at + timedelta(seconds=duration_s)
+        clip = EncodedClip(frames, float(end_ticks * stream.time_base))
         where = footage_path(plan.media_root / VIEWS_DIR, plan.camera_key, started_at)
         relative = where.relative_to(plan.media_root).as_posix()
-        media_id = self._write_row(MediaFile("clip", relative, "", 0), started_at, ended_at, where)
-        codec = stream.encoder or stream.codec
         log.info(
             "camera %s: clip %s (%.1f s, %d frames, a view onto the continuous recording)",
             plan.camera_key,
             relative,
-            duration_s,
+            clip.duration_s,
             frames,
         )
-        self._bus.publish(
-            ClipFinalised(
-                at=ended_at,
-                camera=plan.camera_key,
-                camera_id=plan.camera_id,
-                path=relative,
-                started_at=started_at,
-                duration_s=duration_s,
-                frames=frames,
-                dropped_frames=self.dropped,
-                size_bytes=0,
-                sha256="",
-                codec=codec,
-                stream_copy=stream.stream_copy,
-                media_id=media_id,
-                event_id=plan.event_id,
-            )
+        self._announce(
+            MediaFile("clip", relative, "", 0),
+            where,
+            started_at,
+            clip,
+            stream.encoder or stream.codec,
+            stream.stream_copy,
         )
 
     def _lost(self, started_at: datetime, final: Path | None, error: Exception) -> None:
@@ -268,9 +255,6 @@ class ClipWriter:
         sha256, size = finish_file(partial, final)
         plan = self.plan
         relative = final.relative_to(plan.media_root).as_posix()
-        media_id = self._write_row(
-            MediaFile("clip", relative, sha256, size), started_at, ended_at, final
-        )
         log.info(
             "camera %s: clip %s (%.1f s, %d frames, %d dropped, %s%s)",
             plan.camera_key,
@@ -281,26 +265,48 @@ class ClipWriter:
             codec,
             ", the camera's own packets" if stream_copy else "",
         )
+        self._announce(
+            MediaFile("clip", relative, sha256, size),
+            final,
+            started_at,
+            encoded,
+            codec,
+            stream_copy,
+        )
+        if self._media_watch is not None:
+            self._media_watch.written(plan.camera_key, "clip", at=ended_at)
+
+    def _announce(
+        self,
+        file: MediaFile,
+        where: Path,
+        started_at: datetime,
+        encoded: EncodedClip,
+        codec: str,
+        stream_copy: bool,
+    ) -> None:
+        """The clip's row (:meth:`_write_row`), then :class:`ClipFinalised` on the bus."""
+        plan = self.plan
+        ended_at = started_at + timedelta(seconds=encoded.duration_s)
+        media_id = self._write_row(file, started_at, ended_at, where)
         self._bus.publish(
             ClipFinalised(
                 at=ended_at,  # the clip's own time base: its last frame, as its events
                 camera=plan.camera_key,
                 camera_id=plan.camera_id,
-                path=relative,
+                path=file.path,
                 started_at=started_at,
                 duration_s=encoded.duration_s,
                 frames=encoded.frames,
                 dropped_frames=self.dropped,
-                size_bytes=size,
-                sha256=sha256,
+                size_bytes=file.size_bytes,
+                sha256=file.sha256,
                 codec=codec,
                 stream_copy=stream_copy,
                 media_id=media_id,
                 event_id=plan.event_id,
             )
         )
-        if self._media_watch is not None:
-            self._media_watch.written(plan.camera_key, "clip", at=ended_at)
 
     def _write_row(
         self, file: MediaFile, started_at: datetime, ended_at: datetime, final: Path

@@ -60,6 +60,18 @@ def log_in(qtbot: QtBot, window: MainWindow, name: str, password: str = PASSWORD
     assert not window.locked, f"login as {name} failed: {panel.failure_text()}"
 
 
+def add_person_rule(qtbot: QtBot, window: MainWindow, camera: str, name: str) -> None:
+    """Add, in the alert rules pane as the person logged in, a rule ``name`` that raises
+    an alert when a person is on ``camera``."""
+    rules = window.panes["alert_rules"]
+    rules.name_edit.setText(name)
+    rules.camera_radio.setChecked(True)
+    rules.place_combo.setCurrentIndex(rules.place_combo.findData(camera))
+    rules.trigger_combo.setCurrentIndex(rules.trigger_combo.findData("person"))
+    with qtbot.waitSignal(rules.sig_rule_added, timeout=10_000):
+        rules.add_button.click()
+
+
 def audit_entries(
     host: EngineHost, *, actor: str | None = None, action: str | None = None
 ) -> list[AuditRecord]:

@@ -19,7 +19,7 @@ from engine.record.fragments import complete_fragments_end
 from engine.record.segments import RECORDINGS_DIR
 from engine.store.models import Media
 from tests.conftest import write_site
-from tests.console.conftest import OpenConsole
+from tests.console.conftest import OpenConsole, add_person_rule
 from tests.engine.test_recording import demuxed, write_video
 from widgets.alerts.preview import STILL_RECORDING
 
@@ -46,13 +46,7 @@ def test_a_new_alerts_footage_plays_at_once_from_the_recording_still_being_writt
         extra='[alerts]\nrisk_provider = "none"\n',
     )
     host, window = open_console(site, accounts={"ada": "admin"}, login="ada")
-    rules = window.panes["alert_rules"]
-    rules.name_edit.setText("gate watch")
-    rules.camera_radio.setChecked(True)
-    rules.place_combo.setCurrentIndex(rules.place_combo.findData("gate"))
-    rules.trigger_combo.setCurrentIndex(rules.trigger_combo.findData("person"))
-    with qtbot.waitSignal(rules.sig_rule_added, timeout=10_000):
-        rules.add_button.click()
+    add_person_rule(qtbot, window, "gate", "gate watch")
     # The camera has been recording for a few fragments (a keyframe a second each); its
     # first segment (60 s) is far from finished, so no segment row and no clip exist.
     qtbot.waitUntil(lambda: _whole_fragments_of_writing("gate") > 0, timeout=30_000)

@@ -17,7 +17,7 @@ from engine.alerts.filtering import AlertListRequest
 from engine.data_dirs import data_dir
 from engine.events import PeopleDetected, Sighting
 from tests.conftest import write_site
-from tests.console.conftest import OpenConsole
+from tests.console.conftest import OpenConsole, add_person_rule
 
 
 def test_a_rule_added_in_the_console_turns_people_into_an_alert_the_admin_labels(
@@ -29,13 +29,7 @@ def test_a_rule_added_in_the_console_turns_people_into_an_alert_the_admin_labels
         extra='[alerts]\nrisk_provider = "none"\n',
     )
     host, window = open_console(site, accounts={"ada": "admin"}, login="ada")
-    rules = window.panes["alert_rules"]
-    rules.name_edit.setText("gate watch")
-    rules.camera_radio.setChecked(True)
-    rules.place_combo.setCurrentIndex(rules.place_combo.findData("gate"))
-    rules.trigger_combo.setCurrentIndex(rules.trigger_combo.findData("person"))
-    with qtbot.waitSignal(rules.sig_rule_added, timeout=10_000):
-        rules.add_button.click()
+    add_person_rule(qtbot, window, "gate", "gate watch")
 
     runtime = window.runtime
     start = runtime.clock.now()

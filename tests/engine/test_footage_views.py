@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -38,22 +37,11 @@ from engine.store import Store
 from engine.store.models import Media
 from engine.store.writer import StoreWriter
 from resources import DEMO_SITE
-from tests.engine.test_recording import T0, demuxed, pictures, read_recording, write_video
+from tests.engine.test_recording import T0, demuxed, pictures, read_recording
 from tests.engine.test_segments import recorder_for, segment_files
 from tests.store_helpers import sync_site
 
-
-@pytest.fixture(autouse=True)
-def no_leaked_segment_writers() -> Iterator[None]:
-    yield
-    leaked = [t.name for t in threading.enumerate() if t.name.startswith("segment-writer-")]
-    assert not leaked, f"test leaked segment writers: {leaked}"
-
-
-@pytest.fixture(scope="module")
-def h264_12s(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("views")
-    return write_video(folder / "camera.mp4", "libx264", seconds=12.0, gop=15)
+pytestmark = pytest.mark.usefixtures("no_leaked_segment_writers")
 
 
 def _record(store: Store, source: Path, segment_s: float) -> None:

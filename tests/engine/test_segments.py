@@ -11,9 +11,8 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,20 +48,7 @@ from tests.engine.test_recording import T0, demuxed, pictures, read_recording, w
 from tests.segment_crash_helper import T0 as CHILD_T0
 from tests.store_helpers import sync_site
 
-
-@pytest.fixture(autouse=True)
-def no_leaked_segment_writers() -> Iterator[None]:
-    yield
-    leaked = [t.name for t in threading.enumerate() if t.name.startswith("segment-writer-")]
-    assert not leaked, f"test leaked segment writers: {leaked}"
-
-
-@pytest.fixture(scope="module")
-def h264_12s(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """12 s of vtest's pedestrians as an H.264 camera sends them: 15 fps, a keyframe a
-    second."""
-    folder = tmp_path_factory.mktemp("segments")
-    return write_video(folder / "camera.mp4", "libx264", seconds=12.0, gop=15)
+pytestmark = pytest.mark.usefixtures("no_leaked_segment_writers")
 
 
 def recorder_for(

@@ -52,6 +52,7 @@ from engine.cv import import_cv2
 from engine.frames import Frame
 from engine.history.events import CLIP_SPAN_BOUND_S
 from engine.media import FOOTAGE_KINDS, SEGMENT_KIND
+from engine.record.muxer import FRAGMENTED_READ_OPTIONS
 from engine.sensing.recording.replay import (
     ReplayedBlob,
     ReplayReport,
@@ -644,7 +645,10 @@ class ClipFrameReader:
         if self._input is None:
             import av
 
-            self._input = av.open(str(self._root / clip.path))
+            # (clips and segments: a segment's fragments are not all read to open it)
+            self._input = av.open(
+                str(self._root / clip.path), options=dict(FRAGMENTED_READ_OPTIONS)
+            )
             # Slice threads give a picture per packet; frame threads hold it back a few.
             self._input.streams.video[0].thread_type = "SLICE"
             self._key_pts, self._key_frame = None, None

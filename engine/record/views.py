@@ -51,6 +51,7 @@ from engine.instance import PARTIAL_SUFFIX, final_path_of, partial_owner_alive
 from engine.media import SEGMENT_KIND, VIEWS_DIR, is_view_path
 from engine.record.files import CLIP_SUFFIX
 from engine.record.fragments import complete_fragments_end
+from engine.record.muxer import FRAGMENTED_READ_OPTIONS
 from engine.record.segments import RECORDINGS_DIR
 from engine.record.sweep import clip_start_from_name
 from engine.store.database import Store
@@ -115,7 +116,7 @@ def _open(source: FootageSource) -> av.container.InputContainer:
     """The source opened for demuxing; the segment being written is read only up to its
     last complete fragment (into memory, bounded), never past it."""
     if source.complete_bytes is None:
-        return av.open(str(source.path), "r")
+        return av.open(str(source.path), "r", options=dict(FRAGMENTED_READ_OPTIONS))
     if source.complete_bytes > MAX_PARTIAL_BYTES:
         raise FootageViewError(f"{source.path.name}: unfinished segment too large to read")
     fd = os.open(source.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -132,7 +133,8 @@ def _open(source: FootageSource) -> av.container.InputContainer:
             offset += len(chunk)
     finally:
         os.close(fd)
-    return av.open(io.BytesIO(b"".join(chunks)), "r", format="mp4")
+    data = io.BytesIO(b"".join(chunks))
+    return av.open(data, "r", format="mp4", options=dict(FRAGMENTED_READ_OPTIONS))
 
 
 def _stream_key(stream: Any) -> tuple[Any, ...]:

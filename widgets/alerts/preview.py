@@ -21,10 +21,7 @@ from widgets.events.clip_player import ClipPlayer
 LEAD_IN_S = 3.0  # the clip starts this long before the event: what led up to it
 PLACEHOLDER = "Select an alert to see what raised it"
 LOADING = "Loading what raised it…"
-STILL_RECORDING = (
-    "Footage up to a second ago; the camera is still recording. "
-    "Double-click the alert for the footage since."
-)
+STILL_RECORDING = "Still recording: double-click the alert for the footage since."
 
 
 class AlertPreview(QWidget):

@@ -12,6 +12,11 @@ SEGMENT_KIND = "segment"  # a media row of a camera's continuous recording (engi
 # A camera's footage: event clips and continuous-recording segments (what replay plays, a
 # timeline lane's coverage shows and disk pressure deletes, oldest first).
 FOOTAGE_KINDS = ("clip", SEGMENT_KIND)
+# Opening footage (a fragmented-MP4 segment, a clip) for reading with PyAV: without this,
+# avformat_find_stream_info reads every fragment of a segment to estimate the frame rate,
+# though its moov holds all a demuxer needs: 55 ms against 16 ms to open a 10 s 1080p15
+# segment (as long as a plain MP4 takes).
+FRAGMENTED_READ_OPTIONS = {"fpsprobesize": "0"}
 # Where the event clips of a camera recording continuously are: not files of their own but
 # views onto its segments (engine.record.views), a clip row whose path lies under this
 # folder of the data dir. The file there is cut from the segments when first played

@@ -51,8 +51,7 @@ from engine.clock import Clock
 from engine.cv import import_cv2
 from engine.frames import Frame
 from engine.history.events import CLIP_SPAN_BOUND_S
-from engine.media import FOOTAGE_KINDS, SEGMENT_KIND
-from engine.record.muxer import FRAGMENTED_READ_OPTIONS
+from engine.media import FOOTAGE_KINDS, FRAGMENTED_READ_OPTIONS, SEGMENT_KIND
 from engine.sensing.recording.replay import (
     ReplayedBlob,
     ReplayReport,

@@ -48,10 +48,9 @@ from sqlalchemy import select
 
 from engine.data_dirs import create_private_file, private_dir
 from engine.instance import PARTIAL_SUFFIX, final_path_of, partial_owner_alive
-from engine.media import SEGMENT_KIND, VIEWS_DIR, is_view_path
+from engine.media import FRAGMENTED_READ_OPTIONS, SEGMENT_KIND, VIEWS_DIR, is_view_path
 from engine.record.files import CLIP_SUFFIX
 from engine.record.fragments import complete_fragments_end
-from engine.record.muxer import FRAGMENTED_READ_OPTIONS
 from engine.record.segments import RECORDINGS_DIR
 from engine.record.sweep import clip_start_from_name
 from engine.store.database import Store

@@ -474,7 +474,12 @@ class ViewFileRequest:
     fetch: Callable[[Path], Path] | None = None
 
     def run(self, store: Store) -> Path:
-        target = self.media_root / self.path
+        relative = Path(self.path)
+        if relative.is_absolute() or ".." in relative.parts:
+            # A row of a shared site's store names it: never a place outside the media root
+            # (a view is written there).
+            raise FileNotFoundError(f"{self.path!r} is not a media path")
+        target = self.media_root / relative
         if not is_view_path(self.path):
             if target.is_file() or self.fetch is None:
                 return target

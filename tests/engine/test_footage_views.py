@@ -225,6 +225,26 @@ def test_an_event_clip_of_a_camera_recording_continuously_is_a_view_not_a_copy(
     viewed = demuxed(played)
     assert viewed == copy  # the very packets, times and keyframes of the copy
     assert ViewFileRequest(row.path, data_dir()).run(store) == played  # a second play reads it
+    # A row of a shared site's store naming a place outside the media root is refused, never
+    # written to (a view is written at its row's path).
+    escaped = "views/../../escaped.mp4"
+    with store.transaction() as session:
+        session.add(
+            Media(
+                kind="clip",
+                path=escaped,
+                sha256="",
+                size_bytes=0,
+                created_at=row.created_at,
+                camera_id=row.camera_id,
+                started_at=row.started_at,
+                ended_at=row.ended_at,
+            )
+        )
+    for outside in (escaped, "/tmp/escaped.mp4"):
+        with pytest.raises(FileNotFoundError, match="is not a media path"):
+            ViewFileRequest(outside, data_dir()).run(store)
+    assert not (data_dir() / escaped).resolve().exists()
     # An export of the event's time carries the segments holding it, once; not the view.
     out = tmp_path / "case"
     result = export_evidence(

@@ -49,7 +49,7 @@ IDLE_GRACE_S = 1.0  # finish_if_idle(): allow frames this late before closing a 
 # A clip cut by the cap ends before a keyframe so the next one continues from it; a
 # keyframe this fraction of a keyframe interval early still counts as on time.
 _CAP_SLACK = 0.25
-_CAMERA_KEY = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+CAMERA_KEY = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +163,7 @@ class ClipRecorder:
         wait for the encoder instead of dropping (analysing a recording); ``media_watch``:
         told of every clip written or lost (a lost clip is never silent); ``continuous``:
         the camera's continuous recording, given every packet (closed with this)."""
-        if not _CAMERA_KEY.fullmatch(camera_key):
+        if not CAMERA_KEY.fullmatch(camera_key):
             raise ValueError(f"camera key {camera_key!r} must be 1-64 letters, digits, _ or -")
         if not (fps_hint > 0 and post_s >= 0 and max_s > 0 and pre_s >= 0):
             raise ValueError(

@@ -51,6 +51,7 @@ from engine.instance import PARTIAL_SUFFIX, final_path_of, partial_owner_alive
 from engine.media import FRAGMENTED_READ_OPTIONS, SEGMENT_KIND, VIEWS_DIR, is_view_path
 from engine.record.files import CLIP_SUFFIX
 from engine.record.fragments import complete_fragments_end
+from engine.record.recorder import CAMERA_KEY
 from engine.record.segments import RECORDINGS_DIR
 from engine.record.sweep import clip_start_from_name
 from engine.store.database import Store
@@ -299,6 +300,8 @@ class FootageViewRequest:
     def run(self, store: Store) -> FootageView | None:
         start, end = _utc(self.start), _utc(self.end)
         at = start if self.at is None else _utc(self.at)
+        if not CAMERA_KEY.fullmatch(self.camera):  # it names folders read and written
+            raise FootageViewError(f"{self.camera!r} is not a camera key")
         if end <= start:
             raise FootageViewError("the footage's range ends before it starts")
         if (end - start).total_seconds() > MAX_VIEW_S:

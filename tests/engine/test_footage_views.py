@@ -94,6 +94,8 @@ def test_an_events_footage_is_cut_from_the_segments_across_their_joins(
         is None
     )
     assert FootageViewRequest("gate", T0, T0 + timedelta(seconds=5), data_dir()).run(store) is None
+    with pytest.raises(FootageViewError, match="not a camera key"):  # names folders
+        FootageViewRequest("../plaza", T0, T0 + timedelta(seconds=5), data_dir()).run(store)
     with pytest.raises(FootageViewError, match="at most"):
         FootageViewRequest("plaza", T0, T0 + timedelta(seconds=MAX_VIEW_S + 1), data_dir()).run(
             store

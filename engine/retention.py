@@ -49,6 +49,7 @@ from engine.record.retention_tiers import (
     media_kept_by,
 )
 from engine.record.sweep import SweepReport, sweep_media
+from engine.recording_settings import read_stored_tiers
 from engine.sensing.recording.recorder import KEPT_DIR, kept_segments
 from engine.settings import SETTINGS, read_settings
 from engine.store.appearance_models import TrackAppearance
@@ -493,7 +494,13 @@ def _purge_segments(
     report: RetentionReport,
     cancelled: Callable[[], bool],
 ) -> None:
-    """Purge each camera's segments that its policy's tiers keep no longer, in batches."""
+    """Purge each camera's segments that its policy's tiers keep no longer, in batches.
+    The tiers Administration set are read now, over the site file's, so a change applies
+    at the next pass of every engine of the site; a stored tier that is not valid is named
+    in the report's problems (the file's is used)."""
+    stored = read_stored_tiers(store)
+    report.problems.extend(stored.problems)
+    segments = segments.with_admin(stored)
     with store.sessions() as session:
         cameras = cameras_with_segments(session, writer.engine_name)
     for camera_id in cameras:

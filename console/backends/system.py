@@ -1,5 +1,6 @@
 """What the System pane may do: read the engine's status, run retention now, change a
-setting. Blocking calls, run on query workers as the person logged in."""
+setting, read and set how long each camera's footage is kept. Blocking calls, run on
+query workers as the person logged in."""
 
 from __future__ import annotations
 
@@ -7,8 +8,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.session import ConsoleSession
+from engine.recording_settings import (
+    ChangeRecordingTiers,
+    RecordingTierError,
+    RecordingTiersRequest,
+    StoredTiers,
+    recording_tiers,
+)
 from engine.settings import ChangeSetting
 from engine.status import SystemStatusRequest
+from engine.text import printable
 
 if TYPE_CHECKING:
     from engine.runtime import EngineRuntime
@@ -80,3 +89,31 @@ class SystemBackend:
             ChangeSetting(key=key, value=value, at=self._runtime.clock.now(), actor=actor)
         )
         self._runtime.apply_settings()
+
+    def recording_tiers_request(self) -> RecordingTiersRequest:
+        """A request for each continuously recorded camera's retention tiers."""
+        return RecordingTiersRequest(self._runtime.site)
+
+    def change_recording_tiers(
+        self, cameras: tuple[str, ...], tiers: dict[str, int | None]
+    ) -> list[str]:
+        """Set ``cameras``' tiers (None: the site file's again) as the person logged in;
+        the cameras that changed. Every engine of the site takes them at its next
+        retention pass. A camera this site does not record continuously is refused."""
+        actor = self._session.require_actor("change settings")
+        writer = self._runtime.writer
+        if writer is None:
+            raise RuntimeError("the engine runs without a database")
+        known = {c.camera for c in recording_tiers(self._runtime.site, StoredTiers({})).cameras}
+        unknown = [camera for camera in cameras if camera not in known]
+        if unknown:
+            raise RecordingTierError(
+                f"{', '.join(printable(c) for c in unknown)}: not a camera of this site "
+                "that records continuously"
+            )
+        change = ChangeRecordingTiers(
+            cameras=cameras, tiers=tiers, at=self._runtime.clock.now(), actor=actor
+        )
+        change.check()
+        changed: list[str] = writer.execute(change)
+        return changed

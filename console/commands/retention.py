@@ -1,5 +1,8 @@
 """``watchfloor retention run [--json]``: sweep orphan media and apply the retention policy
-now, with the same code as the engine's retention thread (through a short-lived writer)."""
+now, with the same code as the engine's retention thread (through a short-lived writer).
+``watchfloor retention tiers`` shows how long each camera's continuous recording is kept
+(the site file's tiers and those Administration set over them); ``retention set-tiers``
+sets them, as the console's System page does."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from typing import Any
 from console import exit_codes
 from console.commands.registry import Registration, guarded
 from engine.access import Permission
+from engine.config import RECORDING_DAYS_MAX
+from engine.recording_settings import TIER_MEANING
 from engine.text import printable
 
 
@@ -25,6 +30,37 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "files that no row accounts for",
     )
     run_parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    tiers = actions.add_parser(
+        "tiers",
+        parents=parents,
+        help="how long each camera's continuous recording is kept, tier by tier, and "
+        "whether the site file or Administration set it",
+    )
+    tiers.add_argument("--json", action="store_true", help="print as JSON")
+    set_tiers = actions.add_parser(
+        "set-tiers",
+        parents=parents,
+        help="set cameras' recording tiers over the site file's (taken by every engine at "
+        "its next retention pass)",
+    )
+    set_tiers.add_argument(
+        "--camera",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a camera's id in the site file (repeat it; default: every camera that "
+        "records continuously)",
+    )
+    for option, tier in TIER_OPTIONS.items():
+        set_tiers.add_argument(
+            f"--{option}",
+            metavar="DAYS",
+            help=f"{TIER_MEANING[tier]} (0..{RECORDING_DAYS_MAX}; 'file': the site file's again)",
+        )
+    set_tiers.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+TIER_OPTIONS = {"all": "keep_all_days", "motion": "keep_motion_days", "events": "keep_events_days"}
 
 
 def run(args: argparse.Namespace, db_url: str) -> int:
@@ -88,7 +124,112 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     return exit_codes.OK if report.floor_reached else exit_codes.FAILED
 
 
+def _tier_values(args: argparse.Namespace) -> dict[str, int | None]:
+    """The tiers ``set-tiers`` was given: days, or None for "the site file's again"."""
+    values: dict[str, int | None] = {}
+    for option, tier in TIER_OPTIONS.items():
+        text = getattr(args, option)
+        if text is None:
+            continue
+        if text.strip().lower() == "file":
+            values[tier] = None
+            continue
+        try:
+            values[tier] = int(text)
+        except ValueError:
+            raise ValueError(
+                f"--{option}: expected a whole number of days or 'file', got {text!r}"
+            ) from None
+    return values
+
+
+def run_tiers(args: argparse.Namespace, db_url: str) -> int:
+    """Show (``tiers``) or set (``set-tiers``) each camera's recording tiers. A camera the
+    site file does not record continuously, or a bad number of days, is a clear error
+    with exit 2."""
+    from engine.clock import REAL_CLOCK
+    from engine.config import load_site
+    from engine.recording_settings import (
+        TIER_TITLES,
+        TIERS,
+        ChangeRecordingTiers,
+        RecordingTierError,
+        read_stored_tiers,
+        recording_tiers,
+    )
+    from engine.store import Store
+    from engine.store.writer import StoreWriter
+
+    command = f"watchfloor retention {args.retention_command}"
+    site = load_site(args.site)
+    store = Store(db_url)
+    try:
+        if args.retention_command == "set-tiers":
+            known = [c.camera for c in recording_tiers(site, read_stored_tiers(store)).cameras]
+            cameras = tuple(args.camera) or tuple(known)
+            unknown = [camera for camera in cameras if camera not in known]
+            try:
+                if unknown:
+                    raise RecordingTierError(
+                        f"{', '.join(printable(c) for c in unknown)}: not a camera of "
+                        f"{printable(site.name)} that records continuously (those are: "
+                        f"{', '.join(printable(c) for c in known) or 'none'})"
+                    )
+                change = ChangeRecordingTiers(
+                    cameras=cameras,
+                    tiers=_tier_values(args),
+                    at=REAL_CLOCK.now(),
+                    actor=args.caller,
+                )
+                change.check()
+            except ValueError as exc:
+                print(f"{command}: {exc}", file=sys.stderr)
+                return exit_codes.USAGE
+            with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+                changed = writer.execute(change)
+            if args.json:
+                print(json.dumps({"changed": changed}))
+            else:
+                print(f"changed: {', '.join(changed)}" if changed else "nothing changed")
+            return exit_codes.OK
+        tiers = recording_tiers(site, read_stored_tiers(store))
+    finally:
+        store.close()
+    for problem in tiers.problems:
+        print(f"{command}: warning: {printable(problem)}", file=sys.stderr)
+    if args.json:
+        rows = [
+            {
+                "camera": c.camera,
+                "name": c.name,
+                "days": {tier: c.days(tier) for tier in TIERS},
+                "site_file": dict(c.site_file),
+                "set_here": sorted(t for t in TIERS if c.set_here(t)),
+                "set_by": c.admin.by if c.admin else None,
+                "set_at": c.admin.at.isoformat() if c.admin and c.admin.at else None,
+            }
+            for c in tiers.cameras
+        ]
+        print(json.dumps(rows))
+        return exit_codes.OK
+    if not tiers.cameras:
+        print(f"no camera of {printable(site.name)} records continuously")
+    for c in tiers.cameras:
+        parts = []
+        for tier in TIERS:
+            where = " (set here)" if c.set_here(tier) else ""
+            parts.append(f"{TIER_TITLES[tier].lower()} {c.days(tier)} d{where}")
+        print(f"{printable(c.camera):16} {'; '.join(parts)}")
+    return exit_codes.OK
+
+
 REGISTRATION = Registration(
     add_parser,
-    (guarded("retention", "run", run, Permission.CHANGE_SETTINGS, "run retention"),),
+    (
+        guarded("retention", "run", run, Permission.CHANGE_SETTINGS, "run retention"),
+        guarded("retention", "tiers", run_tiers, Permission.WATCH, "read settings"),
+        guarded(
+            "retention", "set-tiers", run_tiers, Permission.CHANGE_SETTINGS, "change a setting"
+        ),
+    ),
 )

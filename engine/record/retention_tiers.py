@@ -23,7 +23,7 @@ retention in the engine's layers.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from engine.config import RecordingConfig, SiteConfig
 from engine.media import SEGMENT_KIND
+from engine.recording_settings import StoredTiers
 from engine.store.alert_models import AlertSequence
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
@@ -119,6 +120,8 @@ class SegmentPolicies:
 
     site: RecordingConfig = field(default_factory=RecordingConfig)
     cameras: Mapping[int, RecordingConfig] = field(default_factory=dict)
+    # Each camera row's id in the site file, for the tiers Administration set by that id.
+    keys: Mapping[int, str] = field(default_factory=dict)
 
     def of(self, camera_id: int | None) -> RecordingConfig:
         """The policy segments of camera row ``camera_id`` are kept by."""
@@ -126,18 +129,27 @@ class SegmentPolicies:
             return self.site
         return self.cameras.get(camera_id, self.site)
 
+    def with_admin(self, stored: StoredTiers) -> SegmentPolicies:
+        """These policies with the tiers Administration set (``stored``) over the site
+        file's, for each camera whose site-file id is known."""
+        return replace(
+            self,
+            cameras={
+                row: stored.policy(self.keys[row], policy) if row in self.keys else policy
+                for row, policy in self.cameras.items()
+            },
+        )
+
 
 def segment_policies(site: SiteConfig, camera_rows: Mapping[str, int]) -> SegmentPolicies:
     """The site's policies by camera row: ``camera_rows`` maps a camera's config id to its
     row id (:class:`~engine.store.sites.SiteIds` ``cameras``); a camera without a row is
     left out (its segments, if any, take the site's ``[recording]``)."""
+    known = [camera for camera in site.cameras if camera.id in camera_rows]
     return SegmentPolicies(
         site.recording,
-        {
-            camera_rows[camera.id]: site.recording_of(camera.id)
-            for camera in site.cameras
-            if camera.id in camera_rows
-        },
+        {camera_rows[camera.id]: site.recording_of(camera.id) for camera in known},
+        {camera_rows[camera.id]: camera.id for camera in known},
     )
 
 

@@ -12,6 +12,7 @@ from console.cli import main
 from engine.settings import read_settings
 from engine.store import Store
 from engine.store.models import Event, Setting
+from tests.conftest import write_site
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -121,3 +122,40 @@ def test_a_detector_cadence_stored_in_frames_becomes_milliseconds(tmp_path: Path
     store.close()
     assert values["analytics.detect_interval_ms"].value == 500
     assert not values["analytics.detect_interval_ms"].is_default
+
+
+def test_recording_tiers_are_shown_and_set_per_camera_over_the_site_file(
+    db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    site = write_site(
+        tmp_path / "site.toml",
+        cameras=(
+            '[[cameras]]\nid = "gate"\nurl = "gate.mp4"\nrecording = { keep_all_days = 2 }\n'
+            '[[cameras]]\nid = "yard"\nurl = "yard.mp4"\n'
+        ),
+    )
+    base = ("--db", db_url, "--site", str(site), "retention")
+    code, out, _err = _run(capsys, *base, "tiers", "--json")
+    rows = {row["camera"]: row for row in json.loads(out)}
+    assert code == 0 and rows["gate"]["days"]["keep_all_days"] == 2
+    assert rows["gate"]["set_here"] == [] and rows["yard"]["days"]["keep_all_days"] == 7
+
+    # Bad input: a clear error naming it, exit 2, nothing stored.
+    code, _out, err = _run(capsys, *base, "set-tiers", "--camera", "dock", "--all", "3")
+    assert code == 2 and "dock: not a camera of" in err and "gate, yard" in err
+    code, _out, err = _run(capsys, *base, "set-tiers", "--all", "ten")
+    assert code == 2 and "--all: expected a whole number of days or 'file', got 'ten'" in err
+    code, _out, err = _run(capsys, *base, "set-tiers", "--events", "4000")
+    assert code == 2 and "keep_events_days = 4000 is outside 0..3650 days" in err
+    code, _out, err = _run(capsys, *base, "set-tiers", "--camera", "gate")
+    assert code == 2 and "no tier given" in err
+
+    # Every camera's events tier, then the gate back to the file's.
+    code, out, _err = _run(capsys, *base, "set-tiers", "--events", "90", "--json")
+    assert code == 0 and json.loads(out) == {"changed": ["gate", "yard"]}
+    code, out, _err = _run(capsys, *base, "set-tiers", "--camera", "gate", "--events", "file")
+    assert code == 0 and out.strip() == "changed: gate"
+    code, out, _err = _run(capsys, *base, "tiers")
+    lines = {line.split()[0]: line for line in out.splitlines()}
+    assert "with people, events or alerts 30 d" in lines["gate"]
+    assert "with people, events or alerts 90 d (set here)" in lines["yard"]

@@ -13,7 +13,12 @@ from widgets.system.view import SystemPane
 def build(ctx: PaneContext) -> QWidget:
     actions = ctx.backend  # console/backends/system.py
     pane = SystemPane(
-        ctx.queries, actions.status_request, actions.run_retention_now, actions.change_setting
+        ctx.queries,
+        actions.status_request,
+        actions.run_retention_now,
+        actions.change_setting,
+        tiers_request=actions.recording_tiers_request,
+        change_tiers=actions.change_recording_tiers,
     )
     pane.sig_settings_saved.connect(ctx.settings_changed)
     return pane

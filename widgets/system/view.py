@@ -1,5 +1,6 @@
 """The "System" pane: storage and retention health, the store writer's counters, each
-camera's continuous recording (footage kept, bitrate, the days the disk holds), the engines
+camera's continuous recording (footage kept, bitrate, the days the disk holds) and how long
+it is kept (its retention tiers, set here over the site file's), the engines
 sharing the site and what each runs, a button to run retention now, and the admin's
 settings with their bounds.
 
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 from engine.access import Actor, Permission
 from engine.cluster.status import RUNNING, SILENT, STOPPED, EngineLine, EnginesStatus
 from engine.history.query_service import QueryRequest, QueryResult
+from engine.recording_settings import RecordingTiers
 from engine.settings import SETTINGS, SettingSpec, SettingsRequest, SettingValue
 from engine.sitetime import display
 from engine.status import CameraFootage, SystemStatus
@@ -42,6 +44,7 @@ from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
 from widgets.colours import MUTED_GREY
 from widgets.queries import QueryClient
 from widgets.scrolling import scrolling_layout
+from widgets.system.tiers import RecordingTiersGroup, TierChange
 
 REFRESH_MS = 5000  # status is re-read this often while the pane is visible
 GIB = 2**30
@@ -208,6 +211,9 @@ class SystemPane(QWidget):
         run_retention: Callable[[], str],
         change_setting: Callable[[str, int], Any],
         parent: QWidget | None = None,
+        *,
+        tiers_request: Callable[[], QueryRequest[RecordingTiers]] | None = None,
+        change_tiers: Callable[[tuple[str, ...], TierChange], list[str]] | None = None,
     ) -> None:
         super().__init__(parent)
         self._client = client
@@ -256,6 +262,12 @@ class SystemPane(QWidget):
         footage_layout.addWidget(self.footage_days_label)
         self.footage_group.hide()
         layout.addWidget(self.footage_group)
+        # How long each camera's footage is kept (its tiers), editable by an admin; hidden
+        # while no camera records continuously.
+        self.tiers_group: RecordingTiersGroup | None = None
+        if tiers_request is not None and change_tiers is not None:
+            self.tiers_group = RecordingTiersGroup(client, tiers_request, change_tiers, self)
+            layout.addWidget(self.tiers_group)
 
         # Who runs what when engines share the site (``watchfloor engine --name``); hidden
         # while none ever has.
@@ -358,6 +370,8 @@ class SystemPane(QWidget):
         self._changes_allowed = allowed
         for editor in self.editors.values():
             editor.setEnabled(allowed)
+        if self.tiers_group is not None:
+            self.tiers_group.set_changes_allowed(allowed)
         self._update_controls()
         self.permission_label.setText("" if allowed else why_not)
         self.permission_label.setVisible(not allowed and bool(why_not))
@@ -418,6 +432,8 @@ class SystemPane(QWidget):
         )
         self.problems_label.setText("\n".join(status.problems))
         self._show_footage(status)
+        if self.tiers_group is not None:
+            self.tiers_group.set_disk_days(status.footage_days)
         self._show_engines(status.cluster)
         self._show_links(status.links)
 

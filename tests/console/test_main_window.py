@@ -152,6 +152,7 @@ def test_panes_read_the_store_off_the_gui_thread(
 def test_admin_sees_system_health_and_changes_a_setting_off_the_gui_thread(
     qtbot: QtBot, open_console, tmp_path: Path, vtest_avi: Path
 ) -> None:
+    from engine.recording_settings import read_stored_tiers
     from engine.settings import read_settings
 
     host, window = open_console(plaza_site(tmp_path, vtest_avi))
@@ -169,6 +170,15 @@ def test_admin_sees_system_health_and_changes_a_setting_off_the_gui_thread(
     assert stored["retention.clips_days"] == 60 and stored["analytics.detect_interval_ms"] == 500
     # The detector cadence applies to the running cameras at once.
     assert all(p.analyzer.detect_interval_s == 0.5 for p in host.runtime.cameras.pipelines.values())
+    # How long the plaza's footage is kept: from the site file until an admin sets it here.
+    tiers = system.tiers_group
+    assert tiers is not None
+    qtbot.waitUntil(lambda: tiers.tiers is not None and bool(tiers.rows), timeout=5000)
+    assert tiers.isVisible() and tiers.source_labels["plaza"].text() == "site file"
+    tiers.rows["plaza"]["keep_events_days"].setValue(60)
+    tiers.save_button.click()
+    qtbot.waitUntil(lambda: "Saved: " in tiers.strip.status(), timeout=5000)
+    assert read_stored_tiers(host.store).cameras["plaza"].tiers == {"keep_events_days": 60}
     system.retention_button.click()
     qtbot.waitUntil(lambda: system.retention_button.isEnabled(), timeout=30000)
     assert "retention done" in system.retention_strip.status()

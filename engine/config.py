@@ -479,6 +479,13 @@ def load_site(path: Path | str) -> SiteConfig:
         raise SiteConfigError(file, None, "", f"cannot read site file: {exc.problem}") from None
     except UnicodeDecodeError as exc:
         raise SiteConfigError(file, None, "", f"cannot read site file: {exc}") from None
+    return parse_site(file, text)
+
+
+def parse_site(file: Path, text: str) -> SiteConfig:
+    """Validate ``text`` as the site file ``file`` (relative paths in it are taken from
+    ``file``'s folder): :func:`load_site` without the read, for a file about to be saved.
+    Raises :class:`SiteConfigError` naming file, line and field."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

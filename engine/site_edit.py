@@ -24,16 +24,22 @@ import re
 import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 from urllib.parse import urlsplit
 
 import tomlkit
 import tomlkit.exceptions
+from sqlalchemy.orm import Session
 from tomlkit.items import AoT, Table
 
+from engine.access import Actor, GuardedCommand, Permission
 from engine.config import MAX_SITE_FILE_BYTES, SiteConfig, SiteConfigError, parse_site
 from engine.inbound import OutsideFileError, read_outside_file
+from engine.store.audit import audit_command
+from engine.store.commands import StoreCommand
+from engine.store.models import Event
 from engine.text import printable
 
 PREVIOUS_SUFFIX: Final = ".previous"  # the version a save replaced, beside the file
@@ -223,16 +229,20 @@ class SiteFileEdit:
         return value
 
     # -- saving --------------------------------------------------------------------------
+    def check(self) -> SiteConfig:
+        """The site the edited file would load as, or :class:`SiteEditError` naming the
+        line and field that would not load. Writes nothing."""
+        try:
+            return parse_site(self.file, self.text())
+        except SiteConfigError as exc:
+            raise SiteEditError(f"not saved: {exc}") from None
+
     def save(self) -> SavedSite:
         """Validate and write the edited file atomically (see the module), keeping the
         version it replaces. Raises :class:`SiteEditError` when the new file would not load
         as a site (naming the line and field), or the file changed since it was read."""
-        text = self.text()
-        try:
-            site = parse_site(self.file, text)
-        except SiteConfigError as exc:
-            raise SiteEditError(f"not saved: {exc}") from None
-        data = text.encode("utf-8")
+        site = self.check()
+        data = self.text().encode("utf-8")
         with _locked(self.file):
             current = _read(self.file)
             if _digest(current) != self._digest:
@@ -288,3 +298,58 @@ def _write_whole(target: Path, data: bytes, mode: int) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CameraChangeRecord(GuardedCommand, StoreCommand):
+    """The record of a camera added to, changed in or removed from the site file (after
+    the file was saved): an event (``kind``) and an audit entry, as ``actor`` (who must
+    hold the configure-cameras permission). ``fields`` names what was set (values, never a
+    password: a file's camera holds none); ``removed`` what was taken out. Use one of
+    :class:`CameraAdded`, :class:`CameraChanged`, :class:`CameraRemoved`."""
+
+    permission: ClassVar[Permission] = Permission.CONFIGURE_CAMERAS
+    kind: ClassVar[str]
+
+    site: str
+    file: str
+    camera: str
+    name: str
+    fields: Mapping[str, Any]
+    removed: tuple[str, ...] = ()
+    at: datetime
+    actor: Actor
+
+    def audit_target(self) -> str:
+        return self.camera
+
+    def apply(self, session: Session) -> None:
+        detail = {
+            "camera": self.camera,
+            "name": self.name,
+            "site": self.site,
+            "file": self.file,
+            "fields": dict(self.fields),
+            "removed": list(self.removed),
+            "by": self.actor.label,
+        }
+        session.add(Event(ts=self.at, kind=self.kind, source=self.actor.label, detail=detail))
+        audit_command(session, self, detail)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CameraAdded(CameraChangeRecord):
+    action: ClassVar[str] = "camera.add"
+    kind: ClassVar[str] = "site.camera_added"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CameraChanged(CameraChangeRecord):
+    action: ClassVar[str] = "camera.edit"
+    kind: ClassVar[str] = "site.camera_changed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CameraRemoved(CameraChangeRecord):
+    action: ClassVar[str] = "camera.remove"
+    kind: ClassVar[str] = "site.camera_removed"

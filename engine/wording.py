@@ -664,6 +664,40 @@ for _state in _CAMERA_STATES:
     _RENDERERS[f"camera.{_state}"] = _camera
 
 
+_CAMERA_FIELD_WORDS: Final = {
+    "url": "address",
+    "password_env": "password source",
+    "password_keyring": "password source",
+    "first_frame_s": "start-up wait",
+    "recording": "recording",
+    "position": "place on the floor plan",
+    "geo": "map position",
+}
+_SITE_CAMERA_CHANGES: Final = {
+    "site.camera_added": ("Camera added", "added"),
+    "site.camera_changed": ("Camera changed", "changed"),
+    "site.camera_removed": ("Camera removed", "removed"),
+}
+
+
+@_renders(*_SITE_CAMERA_CHANGES)
+def _site_camera(row: _Row) -> tuple[str, str, Category, Tone]:
+    title, did = _SITE_CAMERA_CHANGES[row.kind]
+    name = printable(str(row.get("name") or row.get("camera") or "a camera"))
+    fields = row.get("fields")
+    what = ""
+    if row.kind == "site.camera_changed" and isinstance(fields, dict):
+        changed: list[str] = []
+        for key in [*fields, *(row.get("removed") or ())]:
+            words = _CAMERA_FIELD_WORDS.get(str(key), str(key).replace("_", " "))
+            if words not in changed:
+                changed.append(words)
+        what = f" ({', '.join(printable(w) for w in changed)})" if changed else ""
+    by = row.get("by")
+    tail = f" by {display_actor(str(by))}" if by else ""
+    return title, f"{_first_up(name)} {did}{what}{tail}", Category.CAMERAS, Tone.NORMAL
+
+
 @_renders("clip.finalised")
 def _clip(row: _Row) -> tuple[str, str, Category, Tone]:
     parts = [f"Clip recorded on {row.place}"]
@@ -812,7 +846,10 @@ _AUDIT_ACTIONS: Final = {
     "ble_device.remove": "Removed a BLE device",
     "bookmark.add": "Added a bookmark",
     "bookmark.remove": "Removed a bookmark",
+    "camera.add": "Added a camera",
     "camera.calibrate": "Calibrated a camera to the floor",
+    "camera.edit": "Changed a camera",
+    "camera.remove": "Removed a camera",
     "camera.mask": "Changed a camera's privacy masks",
     "chat.ask": "Asked a question",
     "engine.lock": "Engine lock",
@@ -868,7 +905,10 @@ _ACTION_WORDS: Final = {
     "ble_device.remove": "remove BLE devices",
     "bookmark.add": "add bookmarks",
     "bookmark.remove": "remove bookmarks",
+    "camera.add": "add cameras",
     "camera.calibrate": "calibrate cameras to the floor",
+    "camera.edit": "change cameras",
+    "camera.remove": "remove cameras",
     "camera.mask": "change cameras' privacy masks",
     "chat.ask": "ask about the records",
     "evidence.export": "export evidence",

@@ -1,4 +1,7 @@
-"""``watchfloor cameras set-password CAMERA_ID``: put a stream camera's password in the OS
+"""``watchfloor cameras list | probe | add | edit | remove``: see
+:mod:`console.commands.camera_setup`.
+
+``watchfloor cameras set-password CAMERA_ID``: put a stream camera's password in the OS
 keyring (the camera's site file entry says ``password_keyring``), typed at a prompt that
 does not echo it, or given on stdin by a script. The password is handed to the keyring
 only: never written to a file, a log or the database, and never printed.
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from console import exit_codes
+from console.commands.camera_setup import add_setup_parsers, run_change, run_list, run_probe
 from console.commands.registry import Registration, guarded, unguarded, without_database
 from engine.access import Permission
 from engine.text import printable
@@ -40,6 +44,7 @@ def add_parser(
 ) -> None:
     parser = subparsers.add_parser("cameras", help="the site's cameras")
     actions = parser.add_subparsers(dest="cameras_command", metavar="ACTION", required=True)
+    add_setup_parsers(actions, db_parents)  # list, probe, add, edit, remove
     calibrate = actions.add_parser(
         "calibrate",
         parents=db_parents,
@@ -522,5 +527,10 @@ REGISTRATION = Registration(
             "change a camera's privacy masks",
         ),
         guarded("cameras", "masks", run_masks, Permission.WATCH, "read the cameras' privacy masks"),
+        guarded("cameras", "list", run_list, Permission.WATCH, "list the site's cameras"),
+        guarded("cameras", "probe", run_probe, Permission.CONFIGURE_CAMERAS, "probe a camera URL"),
+        guarded("cameras", "add", run_change, Permission.CONFIGURE_CAMERAS, "add a camera"),
+        guarded("cameras", "edit", run_change, Permission.CONFIGURE_CAMERAS, "change a camera"),
+        guarded("cameras", "remove", run_change, Permission.CONFIGURE_CAMERAS, "remove a camera"),
     ),
 )

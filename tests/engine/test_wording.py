@@ -275,6 +275,38 @@ ROWS: dict[str, tuple[str, dict[str, Any]]] = {
             "name": None,
         },
     ),
+    "site.camera_added": (
+        "account:ada",
+        {
+            "camera": "dock",
+            "name": "Loading dock",
+            "site": "Depot",
+            "file": "/etc/watchfloor/site.toml",
+            "fields": {"name": "Loading dock", "url": "rtsp://192.0.2.10/main"},
+            "removed": [],
+            "by": "account:ada",
+        },
+    ),
+    "site.camera_changed": (
+        "account:ada",
+        {
+            "camera": "dock",
+            "name": "Loading dock",
+            "fields": {"name": "Loading dock"},
+            "removed": ["password_env"],
+            "by": "account:ada",
+        },
+    ),
+    "site.camera_removed": (
+        "account:ada",
+        {
+            "camera": "dock",
+            "name": "Loading dock",
+            "fields": {},
+            "removed": [],
+            "by": "account:ada",
+        },
+    ),
     "clip.finalised": (
         "camera:plaza",
         {

@@ -308,6 +308,8 @@ class CameraConfig:
     # The camera's own ``recording = { ... }`` values (see :class:`RecordingConfig`), in
     # file order; the site's ``[recording]`` gives the rest (:meth:`SiteConfig.recording_of`).
     recording: tuple[tuple[str, Any], ...] = ()
+    # ``enabled = false``: kept in the file, not run (see :attr:`SiteConfig.disabled_cameras`).
+    enabled: bool = True
 
     def connect_url(self) -> str:
         """The URL to open, with the password (raises :class:`CameraSecretError`). Hand it
@@ -443,6 +445,9 @@ class SiteConfig:
     site_time: SiteTime = field(default_factory=SiteTime.machine)
     mqtt: MqttConfig | None = None  # the broker alerts and presence are published to
     recording: RecordingConfig = RecordingConfig()
+    # Cameras the file keeps but switches off (``enabled = false``): not run, not shown on
+    # the wall; their recordings and history stay. ``cameras`` holds the others.
+    disabled_cameras: tuple[CameraConfig, ...] = ()
 
     def recording_of(self, camera_id: str) -> RecordingConfig:
         """Camera ``camera_id``'s recording: the site's ``[recording]`` with the camera's
@@ -604,14 +609,15 @@ class _SiteReader:
                 raise self.fail(("site", "timezone"), str(exc)) from None
 
         rooms = self.rooms(root, name)
-        cameras = tuple(
+        every_camera = tuple(
             self.camera(item, ("cameras", i)) for i, item in enumerate(self.array(root, "cameras"))
         )
+        cameras = tuple(c for c in every_camera if c.enabled)
         nodes = tuple(
             self.sensing_node(item, ("sensing_nodes", i), rooms)
             for i, item in enumerate(self.array(root, "sensing_nodes"))
         )
-        self.unique_ids([c.id for c in cameras], "cameras")
+        self.unique_ids([c.id for c in every_camera], "cameras")
         self.unique_ids([n.id for n in nodes], "sensing_nodes")
         macs = [n.mac for n in nodes if n.mac is not None]
         for index, node in enumerate(nodes):
@@ -664,6 +670,7 @@ class _SiteReader:
                 if "recording" in root
                 else RecordingConfig()
             ),
+            disabled_cameras=tuple(c for c in every_camera if not c.enabled),
         )
 
     def rooms(self, root: dict[str, Any], site_name: str) -> tuple[SensingRoomConfig, ...]:
@@ -948,9 +955,15 @@ class _SiteReader:
                 "view",
                 "first_frame_s",
                 "recording",
+                "enabled",
             },
         )
         camera_id = self.identifier(table, path)
+        enabled = table.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise self.fail(
+                (*path, "enabled"), f"expected true or false, got {_type_name(enabled)}"
+            )
         name = self.string(table, "name", path) if "name" in table else camera_id
         if "url" not in table:
             raise self.fail((*path, "url"), "required field is missing")
@@ -1000,6 +1013,7 @@ class _SiteReader:
                 if "recording" in table
                 else ()
             ),
+            enabled=enabled,
         )
 
     def recording_values(self, value: Any, path: tuple[str | int, ...]) -> dict[str, Any]:

@@ -665,6 +665,12 @@ class RetentionService:
     def start(self) -> None:
         self._thread.start()
 
+    def update(self, cameras: Mapping[str, int], segments: SegmentPolicies | None) -> None:
+        """The site's cameras changed while the engine runs: the next pass uses these."""
+        with self._pass_lock:
+            self._cameras = dict(cameras)
+            self._segments = segments
+
     def stop(self, timeout_s: float = 30.0) -> None:
         """Ask the thread to end and wait up to ``timeout_s`` seconds for it."""
         self._stop.set()

@@ -47,6 +47,7 @@ from engine.report import engine_health, engine_report, place_names
 from engine.sensing.host import SensingHost, sensing_rooms
 from engine.settings import setting_values
 from engine.sim.site import SimulatedSite
+from engine.site_reload import SiteChange, SiteFileFollower
 from engine.site_services import SiteServices, incident_media_tools
 from engine.speech.host import SpeechHost
 from engine.store.commands import StoreCommand
@@ -220,6 +221,11 @@ class EngineRuntime:
         self._watchdog = watchdog(self._watch, self._stop, clock)  # stalls and health
         # A live engine re-reads the stored privacy masks and floor calibrations.
         self._settings_watch: threading.Thread | None = None
+        # The site as it runs: replaced whole when the site file's cameras change
+        # (engine.site_reload), under this lock; the follower looks at the file.
+        self.site_lock = threading.Lock()
+        self.site_follower: SiteFileFollower | None = None
+        self._site_watch: threading.Thread | None = None
         self._health_publisher = HealthPublisher(self.bus, clock.now)
         self._appearances_unsubscribe: Callable[[], None] | None = None
         self._fusion_unsubscribe: Callable[[], None] | None = None
@@ -321,6 +327,16 @@ class EngineRuntime:
                 clock=self.clock,
             )
             self._settings_watch.start()
+            if self.cluster is None:  # cameras added, changed, removed in the site file
+                follower = self.site_follower = SiteFileFollower(self)
+                self.add_health(follower.health)
+                self._site_watch = SupervisedThread(
+                    functools.partial(follower.run, self._stop),
+                    name="engine-site-file",
+                    stop=self._stop,
+                    clock=self.clock,
+                )
+                self._site_watch.start()
         if self.cluster is not None and self.site_ids is not None:  # EngineNameTakenError
             join_site(self, self.site_ids.site_id, on_name_lost=self._on_name_lost)
         self._publish_health()
@@ -361,6 +377,8 @@ class EngineRuntime:
             self._watchdog.join(timeout=5)
         if self._settings_watch is not None and self._settings_watch.is_alive():
             self._settings_watch.join(timeout=15)  # a read under way ends (connect timeout 10 s)
+        if self._site_watch is not None and self._site_watch.is_alive():
+            self._site_watch.join(timeout=30)  # a camera change under way finishes
         # Clips are finished and faces saved: the losses gathered for the once-a-minute
         # event are published while the writer still takes them.
         self.media.flush()
@@ -455,6 +473,13 @@ class EngineRuntime:
             site=self.site.name,
             name=camera.name,
         )
+
+    def reload_site_file(self) -> SiteChange | None:
+        """Apply the site file now if it changed (a console that just saved it), as the
+        follower would within :data:`~engine.site_reload.FOLLOW_INTERVAL_S`; the change,
+        or None (unchanged, not loadable: see the ``site`` health line). Blocks: a worker."""
+        follower = self.site_follower
+        return follower.check() if follower is not None else None
 
     def add_health(self, source: Callable[[], HealthReport]) -> None:
         """Report another part of this process among the subsystems (an attached console's

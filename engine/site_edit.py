@@ -60,6 +60,7 @@ CAMERA_FIELDS: Final = frozenset(
         "engine",
         "first_frame_s",
         "recording",
+        "enabled",
     }
 )
 

@@ -66,6 +66,13 @@ def add_setup_parsers(actions: Any, db_parents: list[argparse.ArgumentParser]) -
     edit.add_argument("camera_id", metavar="ID", help="the camera's id in the site file")
     edit.add_argument("--url", help="a new URL")
     edit.add_argument("--name", help="a new name")
+    switch = edit.add_mutually_exclusive_group()
+    switch.add_argument(
+        "--disable",
+        action="store_true",
+        help="keep the camera in the file but stop running it (its recordings stay)",
+    )
+    switch.add_argument("--enable", action="store_true", help="run a disabled camera again")
     _camera_options(edit)
     remove = actions.add_parser(
         "remove",
@@ -115,8 +122,9 @@ def run_list(args: argparse.Namespace, _db_url: str) -> int:
             "kind": c.kind.value,
             "continuous": site.recording_of(c.id).continuous,
             "password": _password_source(c),
+            "enabled": c.enabled,
         }
-        for c in site.cameras
+        for c in (*site.cameras, *site.disabled_cameras)
     ]
     if args.json:
         print(json.dumps(rows))
@@ -125,6 +133,8 @@ def run_list(args: argparse.Namespace, _db_url: str) -> int:
         print(f"{printable(site.name)} has no cameras: add one with `watchfloor cameras add`")
     for row in rows:
         recording = "continuous" if row["continuous"] else "event clips"
+        if not row["enabled"]:
+            recording = "disabled"
         print(
             f"{printable(str(row['id'])):16} {printable(str(row['name']))}: "
             f"{printable(str(row['url']))} ({row['kind']}, {recording})"
@@ -229,8 +239,8 @@ def run_change(args: argparse.Namespace, _db_url: str) -> int:
                     "nothing to change: give --url, --name, a password or --recording"
                 )
             edit.edit_camera(args.camera_id, {**fields, **dict.fromkeys(removed)})
-        else:
-            name = edit.camera(args.camera_id).get("name", args.camera_id)
+        name = str(edit.camera(args.camera_id).get("name", args.camera_id))
+        if action == "remove":
             edit.remove_camera(args.camera_id)
         pending = edit.check()
     except SiteEditError as exc:
@@ -239,7 +249,6 @@ def run_change(args: argparse.Namespace, _db_url: str) -> int:
     camera: CameraConfig | None = next((c for c in pending.cameras if c.id == args.camera_id), None)
     probe: StreamProbe | None = None
     if camera is not None:
-        name = camera.name
         try:
             if args.password_keyring:
                 password, problem = _read_password(camera.id, camera.url)
@@ -266,7 +275,7 @@ def run_change(args: argparse.Namespace, _db_url: str) -> int:
     except SiteEditError as exc:
         print(f"{command}: {printable(str(exc))}", file=sys.stderr)
         return exit_codes.USAGE
-    recorded = _record(args, _db_url, saved, str(name), fields, removed)
+    recorded = _record(args, _db_url, saved, name, fields, removed)
     if args.json:
         print(
             json.dumps(
@@ -287,7 +296,10 @@ def run_change(args: argparse.Namespace, _db_url: str) -> int:
         )
         if probe is not None:
             _print_probe(probe, False)
-        print("A running engine takes the change at its next start.")
+        print(
+            "A running engine alone on its site takes the change within about 2 s; a shared "
+            "site's engines at their next start."
+        )
     if recorded is not None:
         print(
             f"{command}: the site file was saved, but the change could not be recorded in "
@@ -319,6 +331,10 @@ def _fields(args: argparse.Namespace, edit: SiteFileEdit) -> tuple[dict[str, Any
     elif args.password_keyring:
         fields["password_keyring"] = True
         removed.append("password_env")
+    if getattr(args, "disable", False):
+        fields["enabled"] = False
+    elif getattr(args, "enable", False):
+        removed.append("enabled")  # enabled is the default: the line goes
     if args.recording is not None:
         recording = (
             dict(edit.camera(args.camera_id).get("recording", {}))

@@ -250,6 +250,13 @@ class AlertService:
             site_time=site_time,
         )
 
+    def set_place_names(self, names: Mapping[str, str]) -> None:
+        """The names of the site's places after its cameras changed (new alerts, and the
+        recording alerts, word them so)."""
+        with self._lock:
+            self._camera_names.update(names)  # in place: the recording alerts share it
+            self.builder.place_names = {**self.builder.place_names, **names}
+
     @property
     def webhooks(self) -> int:
         return 0 if self._dispatcher is None else len(self._dispatcher.targets)

@@ -137,6 +137,15 @@ class CameraHost:
         self._handed_over: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()  # one camera starts or stops at a time
 
+    def set_site(self, site: SiteConfig) -> None:
+        """The site's cameras changed while the engine runs (:mod:`engine.site_reload`):
+        what :meth:`start_camera` starts from now on; a new camera gets its mask slot."""
+        with self._lock:
+            self._site = site
+            with self.masks.lock:
+                for cam in site.cameras:
+                    self.masks.slots.setdefault(cam.id, MaskSlot())
+
     def make_all(self) -> None:
         """Every camera of the site (an engine alone on its site, or a file analysis)."""
         for cam in self._site.cameras:
@@ -190,8 +199,9 @@ class CameraHost:
     def start_camera(
         self, cam_id: str, prepare: Callable[[str, CameraPipeline], None] | None
     ) -> None:
-        """Analyse and record a camera of a shared site here; ``prepare`` readies its
-        pipeline first (its tracks numbered, its clip recorder attached)."""
+        """Analyse and record a camera here (a shared site's lease, or one the site file
+        added or changed); ``prepare`` readies its pipeline first (its tracks numbered, its
+        clip recorder attached)."""
         cam = next(c for c in self._site.cameras if c.id == cam_id)
         with self._lock:
             pipeline = self._make_pipeline(cam_id)
@@ -203,9 +213,10 @@ class CameraHost:
             self._handed_over.pop(cam_id, None)
             source.start()
 
-    def stop_camera(self, cam_id: str) -> None:
-        """Stop a shared site's camera here (people in view recorded as leaving, the
-        clip finished); its figures stay in the report."""
+    def stop_camera(self, cam_id: str, *, handed_over: bool = True) -> None:
+        """Stop a camera here (people in view recorded as leaving, the clip finished): a
+        shared site's handed over to another engine, or (``handed_over=False``) one the
+        site file removed or changed; its figures stay in the report."""
         with self._lock:
             source = self.sources.get(cam_id)
             if source is None:
@@ -214,7 +225,7 @@ class CameraHost:
             pipeline = self.pipelines.get(cam_id)
             if pipeline is not None:
                 pipeline.close(error=source.failure)
-            entry = {**self._report(cam_id, source, self._clock.now()), "handed_over": True}
+            entry = {**self._report(cam_id, source, self._clock.now()), "handed_over": handed_over}
             self.sources = {k: v for k, v in self.sources.items() if k != cam_id}
             self.pipelines = {k: v for k, v in self.pipelines.items() if k != cam_id}
             self._handed_over[cam_id] = entry

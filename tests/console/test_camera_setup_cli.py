@@ -78,8 +78,17 @@ def test_a_camera_is_probed_added_changed_and_removed_with_each_change_recorded(
     code, out, _err = _run(capsys, *base, "edit", "dock", "--name", "Dock", "--no-probe")
     assert code == 0 and "changed in" in out
     assert load_site(site_file).cameras[1].name == "Dock"
+    # Switched off and on again: kept in the file meanwhile.
+    code, _out, err = _run(capsys, *base, "edit", "dock", "--disable")
+    assert code == 0, err
+    site = load_site(site_file)
+    assert [c.id for c in site.cameras] == ["gate"]
+    assert [c.id for c in site.disabled_cameras] == ["dock"]
+    code, _out, err = _run(capsys, *base, "edit", "dock", "--enable", "--no-probe")
+    assert code == 0, err
+    assert "enabled" not in site_file.read_text(encoding="utf-8")
     code, out, _err = _run(capsys, *base, "list", "--json")
-    assert [(c["id"], c["name"], c["continuous"]) for c in json.loads(out)] == [
+    assert [(c["id"], c["name"], c["continuous"]) for c in json.loads(out) if c["enabled"]] == [
         ("gate", "gate", True),
         ("dock", "Dock", False),
     ]
@@ -101,11 +110,15 @@ def test_a_camera_is_probed_added_changed_and_removed_with_each_change_recorded(
     assert [kind for kind, _ in events] == [
         "site.camera_added",
         "site.camera_changed",
+        "site.camera_changed",
+        "site.camera_changed",
         "site.camera_removed",
     ]
     assert events[0][1]["fields"]["name"] == "Loading dock"
     assert events[1][1]["fields"] == {"name": "Dock"}
-    assert list(audited) == ["camera.add", "camera.edit", "camera.remove"]
+    assert events[2][1]["fields"] == {"enabled": False}
+    assert events[3][1]["removed"] == ["enabled"]
+    assert list(audited) == ["camera.add", *["camera.edit"] * 3, "camera.remove"]
 
 
 def test_a_bad_change_is_refused_naming_it_and_the_file_is_untouched(

@@ -31,6 +31,7 @@ from engine.history.query_service import QueryService
 from engine.media import is_view_path
 from engine.record.views import ViewFileRequest
 from engine.sensing.host import rooms_shown
+from engine.site_reload import SiteCamerasChanged
 from widgets.pane import ActorAware, EngineSignals, PersonScoped, ShownOnDemand
 from widgets.queries import QueryClient
 
@@ -111,6 +112,8 @@ class PaneHost:
         self.recorded_cameras = [(key, name) for key, name in recorded.items() if key not in live]
         self.rooms = _rooms_of(runtime)
         self._latest = {cam_id: s.slot.latest for cam_id, s in runtime.cameras.sources.items()}
+        # Before any pane links its handlers: the host's cameras are new when theirs run.
+        bridge.on(SiteCamerasChanged, self._site_cameras_changed)
         # Attached: each camera's picture from the RTSP stream of the engine running it.
         self.remote_video: RemoteVideo | None = None
         if runtime.shared.follower is not None:
@@ -136,6 +139,13 @@ class PaneHost:
                 plugin.pane.link(self.panes[plugin.pane.name], self._contexts[plugin.pane.name])
 
     # -- what every pane is given ------------------------------------------------------------
+    def _site_cameras_changed(self, _event: SiteCamerasChanged) -> None:
+        """The engine started or stopped cameras the site file changed: the cameras panes
+        show, and where each one's picture is, from now on. GUI thread (memory only)."""
+        runtime = self.runtime
+        self.cameras = _cameras_of(runtime)
+        self._latest = {cam_id: s.slot.latest for cam_id, s in runtime.cameras.sources.items()}
+
     def frame_of(self, camera: str) -> Frame | None:
         if self.remote_video is not None:
             return self.remote_video.frame_of(camera)

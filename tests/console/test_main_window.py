@@ -186,3 +186,24 @@ def test_admin_sees_system_health_and_changes_a_setting_off_the_gui_thread(
         lambda: system.status is not None and system.status.last_retention_at is not None,
         timeout=10000,
     )
+
+
+def test_a_camera_added_to_the_site_file_gets_a_tile_and_a_removed_one_loses_it(
+    qtbot: QtBot, open_console, tmp_path: Path, vtest_avi: Path
+) -> None:
+    from engine.site_edit import open_site_file
+
+    host, window = open_console(plaza_site(tmp_path, vtest_avi))
+    grid = window.camera_grid
+    assert grid.camera_ids == ("plaza", "dock")
+    edit = open_site_file(host.runtime.site.file)
+    edit.add_camera({"id": "gate", "name": "Gate", "url": str(vtest_avi)})
+    edit.remove_camera("dock")
+    edit.save()
+    change = host.runtime.reload_site_file()  # as the follower would within 2 s
+    assert change is not None and change.added == ("gate",) and change.removed == ("dock",)
+    qtbot.waitUntil(lambda: grid.camera_ids == ("plaza", "gate"), timeout=10000)
+    gate = next(tile for tile in grid.tiles if tile.camera_id == "gate")
+    # Its picture comes through the host's new frame getter.
+    qtbot.waitUntil(lambda: window.host.frame_of("gate") is not None, timeout=20000)
+    assert gate.isVisible()

@@ -12,6 +12,7 @@ from engine.access import Permission
 from engine.config import SourceKind
 from engine.events import CameraStatusChanged, MediaWriteFailed, MediaWriteRecovered
 from engine.fusion.service import FusionUpdated
+from engine.site_reload import SiteCamerasChanged
 from widgets.cameras.api import TILE_COUNTS, CameraFeed
 from widgets.cameras.view import CameraGrid
 from widgets.pane import LEFT, RIGHT, Layout, PaneContext, PaneSpec, Place
@@ -24,19 +25,29 @@ def build(ctx: PaneContext) -> QWidget:
     # run in this console.
     engine_of = getattr(ctx, "camera_engine", None)
     video_state = getattr(ctx, "camera_video_state", None)
-    simulated = {cam.id for cam in ctx.site.cameras if cam.kind is SourceKind.SIMULATED}
-    feeds = [
-        CameraFeed(
-            cam_id,
-            name,
-            partial(ctx.frame_of, cam_id),
-            None if engine_of is None else partial(engine_of, cam_id),
-            None if video_state is None else partial(video_state, cam_id),
-            simulated=cam_id in simulated,
-        )
-        for cam_id, name in ctx.cameras
-    ]
-    grid = CameraGrid(feeds, empty_hint=f"Add a [[cameras]] table to {ctx.site.file}")
+
+    def feeds() -> list[CameraFeed]:
+        simulated = {cam.id for cam in ctx.site.cameras if cam.kind is SourceKind.SIMULATED}
+        return [
+            CameraFeed(
+                cam_id,
+                name,
+                partial(ctx.frame_of, cam_id),
+                None if engine_of is None else partial(engine_of, cam_id),
+                None if video_state is None else partial(video_state, cam_id),
+                simulated=cam_id in simulated,
+            )
+            for cam_id, name in ctx.cameras
+        ]
+
+    grid = CameraGrid(
+        feeds(),
+        empty_hint=(
+            f"Add a camera with `watchfloor cameras add`, or a [[cameras]] table in {ctx.site.file}"
+        ),
+    )
+    # Cameras the site file added or removed while the console runs.
+    ctx.events.on(SiteCamerasChanged, lambda _event: grid.set_feeds(feeds()))
     tiles = int(str(ctx.settings.value(TILES_KEY, 0) or 0))
     if tiles in TILE_COUNTS:
         grid.set_tile_count(tiles)

@@ -169,6 +169,20 @@ class CameraGrid(QWidget):
         self._page_label.setText(f"page {self.page + 1}/{pages}")
         self._update_summary()
 
+    def set_feeds(self, feeds: list[CameraFeed]) -> None:
+        """The site's cameras changed: tile these (site order), keeping the tile count and
+        the first camera shown where it is still there; what is known of a removed camera
+        is forgotten."""
+        shown = self.tiles[0].camera_id if self.tiles else None
+        self._feeds = feeds
+        ids = [feed.camera_id for feed in feeds]
+        for known in (self._status, self._recording, self._fused):
+            for cam_id in [k for k in known if k not in ids]:
+                del known[cam_id]
+        count = self.tile_count or 1
+        first = ids.index(shown) if shown in ids else 0
+        self._apply(count, first // count)
+
     @property
     def camera_ids(self) -> tuple[str, ...]:
         """Every camera of the grid (site order), shown or on another page."""

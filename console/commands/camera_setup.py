@@ -25,7 +25,7 @@ from engine.text import printable
 
 if TYPE_CHECKING:
     from engine.config import CameraConfig
-    from engine.site_edit import SavedSite, SiteFileEdit
+    from engine.site_edit import SiteFileEdit
     from engine.vision.probe import StreamProbe
 
 RECORDING_CHOICES = ("continuous", "events")  # every second, or clips around what was seen
@@ -217,101 +217,84 @@ def _print_probe(probe: StreamProbe, as_json: bool) -> None:
         print(f"  note: {printable(note)}")
 
 
-def run_change(args: argparse.Namespace, _db_url: str) -> int:
-    """Run ``cameras add | edit | remove``. Exit 2 for a refused change (the message names
-    what was wrong; the file is unchanged), 1 when the probe finds no video, 3 when the
-    file was saved but the change could not be recorded in the database."""
-    from engine.config import CameraSecretError, store_camera_password
-    from engine.secrets import KeyringUnavailableError
+def run_change(args: argparse.Namespace, db_url: str) -> int:
+    """Run ``cameras add | edit | remove`` (:func:`engine.vision.setup.change_camera`).
+    Exit 2 for a refused change (the message names what was wrong; the file is unchanged),
+    1 when the probe finds no video, 3 when the file was saved but the change could not be
+    recorded in the database."""
+    from engine.clock import REAL_CLOCK
     from engine.site_edit import SiteEditError, open_site_file
-    from engine.vision.probe import ProbeError, probe_stream
+    from engine.store import Store
+    from engine.store.writer import StoreWriter
+    from engine.vision.setup import (
+        CameraChange,
+        CameraChangeError,
+        CameraChangeNotRecordedError,
+        change_camera,
+    )
 
     action = args.cameras_command
     command = f"watchfloor cameras {action}"
     try:
-        edit = open_site_file(args.site)
-        fields, removed = _fields(args, edit)
-        if action == "add":
-            edit.add_camera({"id": args.camera_id, **fields})
-        elif action == "edit":
-            if not fields and not removed:
-                raise SiteEditError(
-                    "nothing to change: give --url, --name, a password or --recording"
-                )
-            edit.edit_camera(args.camera_id, {**fields, **dict.fromkeys(removed)})
-        name = str(edit.camera(args.camera_id).get("name", args.camera_id))
-        if action == "remove":
-            edit.remove_camera(args.camera_id)
-        pending = edit.check()
+        fields, removed = _fields(args, open_site_file(args.site))
     except SiteEditError as exc:
         print(f"{command}: {printable(str(exc))}", file=sys.stderr)
         return exit_codes.USAGE
-    camera: CameraConfig | None = next((c for c in pending.cameras if c.id == args.camera_id), None)
-    probe: StreamProbe | None = None
-    if camera is not None:
-        try:
-            if args.password_keyring:
-                password, problem = _read_password(camera.id, camera.url)
-                if problem:
-                    print(f"{command}: {problem}; nothing changed", file=sys.stderr)
-                    return exit_codes.USAGE
-                store_camera_password(camera, password)
-            if not args.no_probe and (action == "add" or "url" in fields or _secret(args)):
-                probe = probe_stream(
-                    camera.connect_url(), shown_url=camera.url, seconds=args.seconds
-                )
-        except (CameraSecretError, KeyringUnavailableError) as exc:
-            print(f"{command}: {printable(str(exc))}; nothing changed", file=sys.stderr)
+    password = None
+    if getattr(args, "password_keyring", False):
+        password, problem = _read_password(args.camera_id, str(fields.get("url", "")))
+        if problem:
+            print(f"{command}: {problem}; nothing changed", file=sys.stderr)
             return exit_codes.USAGE
-        except ProbeError as exc:
-            print(
-                f"{command}: {printable(str(exc))}; nothing changed (--no-probe adds a camera "
-                "that is off now)",
-                file=sys.stderr,
-            )
-            return exit_codes.FAILED
+    change = CameraChange(
+        action,
+        args.camera_id,
+        fields,
+        tuple(removed),
+        password=password,
+        probe=not getattr(args, "no_probe", False),
+        probe_seconds=getattr(args, "seconds", 3.0),
+    )
+    store = Store(db_url)
+    recorded: str | None = None
     try:
-        saved = edit.save()
-    except SiteEditError as exc:
-        print(f"{command}: {printable(str(exc))}", file=sys.stderr)
-        return exit_codes.USAGE
-    recorded = _record(args, _db_url, saved, name, fields, removed)
+        with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
+            try:
+                done = change_camera(args.site, change, args.caller, writer.execute)
+            except CameraChangeNotRecordedError as exc:
+                done, recorded = exc.done, str(exc)
+    except CameraChangeError as exc:
+        hint = " (--no-probe adds a camera that is off now)" if exc.no_video else ""
+        print(f"{command}: {printable(str(exc))}{hint}", file=sys.stderr)
+        return exit_codes.FAILED if exc.no_video else exit_codes.USAGE
+    finally:
+        store.close()
     if args.json:
         print(
             json.dumps(
                 {
                     "camera": args.camera_id,
                     "action": action,
-                    "file": str(edit.file),
-                    "previous": str(saved.previous),
-                    "probe": probe.as_dict() if probe is not None else None,
+                    "file": str(done.file),
+                    "previous": str(done.previous),
+                    "probe": done.probe.as_dict() if done.probe is not None else None,
                     "recorded": recorded is None,
                 }
             )
         )
     else:
-        done = {"add": "added to", "edit": "changed in", "remove": "removed from"}[action]
-        print(
-            f"camera {args.camera_id} {done} {edit.file} (the previous version: {saved.previous})"
-        )
-        if probe is not None:
-            _print_probe(probe, False)
+        did = {"add": "added to", "edit": "changed in", "remove": "removed from"}[action]
+        print(f"camera {args.camera_id} {did} {done.file} (previous version: {done.previous})")
+        if done.probe is not None:
+            _print_probe(done.probe, False)
         print(
             "A running engine alone on its site takes the change within about 2 s; a shared "
             "site's engines at their next start."
         )
     if recorded is not None:
-        print(
-            f"{command}: the site file was saved, but the change could not be recorded in "
-            f"the database: {printable(recorded)}",
-            file=sys.stderr,
-        )
+        print(f"{command}: {printable(recorded)}", file=sys.stderr)
         return exit_codes.DATABASE
     return exit_codes.OK
-
-
-def _secret(args: argparse.Namespace) -> bool:
-    return bool(args.password_env or args.password_keyring)
 
 
 def _fields(args: argparse.Namespace, edit: SiteFileEdit) -> tuple[dict[str, Any], list[str]]:
@@ -349,46 +332,6 @@ def _fields(args: argparse.Namespace, edit: SiteFileEdit) -> tuple[dict[str, Any
         current = edit.camera(args.camera_id)
         removed = [key for key in removed if key in current]
     return fields, removed
-
-
-def _record(
-    args: argparse.Namespace,
-    db_url: str,
-    saved: SavedSite,
-    name: str,
-    fields: dict[str, Any],
-    removed: list[str],
-) -> str | None:
-    """Record the saved change (event and audit entry); what went wrong, or None."""
-    from engine.clock import REAL_CLOCK
-    from engine.site_edit import CameraAdded, CameraChanged, CameraRemoved
-    from engine.store import Store
-    from engine.store.writer import StoreWriter
-
-    record = {"add": CameraAdded, "edit": CameraChanged, "remove": CameraRemoved}[
-        args.cameras_command
-    ]
-    try:
-        store = Store(db_url)
-        try:
-            with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
-                writer.execute(
-                    record(
-                        site=saved.site.name,
-                        file=str(saved.site.file),
-                        camera=args.camera_id,
-                        name=name,
-                        fields=fields,
-                        removed=tuple(removed),
-                        at=REAL_CLOCK.now(),
-                        actor=args.caller,
-                    )
-                )
-        finally:
-            store.close()
-    except Exception as exc:  # the file is saved: say what could not be recorded
-        return str(exc) or type(exc).__name__
-    return None
 
 
 def _read_password(camera_id: str, url: str) -> tuple[str, str]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.backends.alerts import AlertListBackend, AlertRulesBackend, AlertsBackend
+from console.backends.camera_setup import CameraSetupBackend
 from console.backends.cameras import FloorCalibrationBackend, PrivacyMasksBackend
 from console.backends.chat import ChatBackend
 from console.backends.devices import BleDevicesBackend
@@ -49,6 +50,7 @@ from widgets.appearance.plugin import PANE as APPEARANCE
 from widgets.audit.plugin import PANE as AUDIT
 from widgets.ble_devices.plugin import PANE as BLE_DEVICES
 from widgets.bookmarks.plugin import PANE as BOOKMARKS
+from widgets.camera_setup.plugin import PANE as CAMERA_SETUP
 from widgets.cameras.plugin import PANE as CAMERAS
 from widgets.chat.plugin import PANE as CHAT
 from widgets.events.plugin import PANE as EVENTS
@@ -154,6 +156,7 @@ PLUGINS: tuple[Plugin, ...] = (
     Plugin(APPEARANCE),
     Plugin(MEANING_SEARCH),
     Plugin(SITE),
+    Plugin(CAMERA_SETUP, lambda parts: CameraSetupBackend(parts.runtime, parts.session)),
     Plugin(FLOOR_CALIBRATION, _standard(FloorCalibrationBackend)),
     Plugin(PRIVACY_MASKS, _standard(PrivacyMasksBackend)),
     Plugin(

@@ -109,7 +109,13 @@ def change_camera(
                     "nothing to change: give an address, a name, a password, the recording, "
                     "or switch it off or on"
                 )
-            edit.edit_camera(change.camera, {**change.fields, **dict.fromkeys(change.removed)})
+            fields = dict(change.fields)
+            if isinstance(fields.get("recording"), Mapping):
+                # Merged: the camera's other recording values (its tiers) stay.
+                current = edit.camera(change.camera).get("recording")
+                kept = dict(current) if isinstance(current, Mapping) else {}
+                fields["recording"] = {**kept, **fields["recording"]}
+            edit.edit_camera(change.camera, {**fields, **dict.fromkeys(change.removed)})
         name = str(edit.camera(change.camera).get("name", change.camera))
         if change.action == "remove":
             edit.remove_camera(change.camera)

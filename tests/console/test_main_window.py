@@ -67,6 +67,7 @@ def test_layouts_switch_from_the_menu_and_persist(
     assert admin is not None and admin.isVisible()
     assert admin.allowed_pages() == [
         "site",
+        "camera_setup",
         "floor_calibration",
         "privacy_masks",
         "system",

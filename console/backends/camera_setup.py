@@ -17,7 +17,7 @@ from console.session import ConsoleSession
 from engine.config import PASSWORD_MASK, CameraConfig, load_site, with_password
 from engine.runtime import EngineRuntime
 from engine.vision.probe import ProbeError, StreamProbe, probe_stream
-from engine.vision.setup import CameraChange, CameraChangeDone, change_camera
+from engine.vision.setup import CameraChange, CameraChangeDone, built_in_site, change_camera
 from widgets.camera_setup.api import CameraList, CameraRow
 
 STATE_WORDS = {
@@ -73,7 +73,12 @@ class CameraSetupBackend:
                     picture=picture,
                 )
             )
-        return CameraList(str(site.file), tuple(rows), rt.site_follower is not None)
+        return CameraList(
+            str(site.file),
+            tuple(rows),
+            rt.site_follower is not None,
+            read_only=built_in_site(site.file),
+        )
 
     def probe(self, url: str, password: str | None, password_env: str | None) -> StreamProbe:
         shown = url

@@ -31,6 +31,7 @@ from engine.site_edit import (
     open_site_file,
 )
 from engine.vision.probe import PROBE_SECONDS, ProbeError, StreamProbe, probe_stream
+from resources import DEMO_SITE
 
 Action = Literal["add", "edit", "remove"]
 RECORDS: Final[dict[str, type[CameraChangeRecord]]] = {
@@ -87,6 +88,20 @@ class CameraChangeNotRecordedError(RuntimeError):
         self.done = done
 
 
+def built_in_site(site_file: Path | str) -> str:
+    """Why ``site_file`` is not changed here ("" when it may be): the demo site ships with
+    Watchfloor (a changed copy would be lost at the next update, or cannot be written)."""
+    try:
+        if Path(site_file).resolve() == DEMO_SITE.resolve():
+            return (
+                f"the demo site ({DEMO_SITE.name}) ships with Watchfloor and is not changed: "
+                "copy it to a file of your own and start with --site FILE to add cameras"
+            )
+    except OSError:
+        pass
+    return ""
+
+
 def change_camera(
     site_file: Path,
     change: CameraChange,
@@ -99,6 +114,9 @@ def change_camera(
     :class:`~engine.access.PermissionDeniedError`, :class:`CameraChangeError` (nothing
     saved) or :class:`CameraChangeNotRecordedError` (saved, not recorded)."""
     actor.require(Permission.CONFIGURE_CAMERAS, RECORDS[change.action].action)
+    why_not = built_in_site(site_file)
+    if why_not:
+        raise CameraChangeError(why_not)
     try:
         edit = open_site_file(site_file)
         if change.action == "add":

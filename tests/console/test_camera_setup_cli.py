@@ -179,3 +179,18 @@ def test_a_real_rtsp_camera_is_added_with_its_password_kept_out_of_the_file(
     assert "d0ck-pass" not in text and 'password_env = "DOCK_PASSWORD"' in text
     dock = load_site(site_file).cameras[1]
     assert dock.secret is not None and dock.secret.env == "DOCK_PASSWORD"
+
+
+def test_the_built_in_demo_site_is_not_changed(
+    db_url: str, capsys: pytest.CaptureFixture[str], h264: Path
+) -> None:
+    from resources import DEMO_SITE
+
+    before = DEMO_SITE.read_bytes()
+    code, _out, err = _run(
+        capsys, "--db", db_url, "--site", str(DEMO_SITE), "cameras", "add", "dock",
+        "--url", str(h264), "--no-probe",
+    )  # fmt: skip
+    assert code == 2 and "ships with Watchfloor" in err and "--site FILE" in err
+    assert DEMO_SITE.read_bytes() == before
+    assert not previous_path(DEMO_SITE).exists()

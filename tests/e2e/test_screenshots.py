@@ -44,6 +44,7 @@ from tests.mosquitto import Broker, mosquitto_installed
 from tests.widget_text import machine_texts
 from widgets.accounts.view import AccountDialog
 from widgets.appearance.view import AppearanceSearchPane
+from widgets.camera_setup.view import CameraSetupPane
 from widgets.events.view import EventHistoryPane
 from widgets.login_panel import LoginMode
 from widgets.meaning_search.view import MeaningSearchPane
@@ -310,6 +311,19 @@ def test_demo_site_screenshots_of_administration(
             for width, height in SIZES:
                 resize(qtbot, admin, (width, height))
                 album.save(admin, f"admin-{name}-{width}x{height}", (width, height))
+        # The add-camera dialog with a stream checked (the demo site itself is not changed:
+        # the dialog is shown, not saved).
+        cameras = window.host.panes["camera_setup"]
+        assert isinstance(cameras, CameraSetupPane)
+        dialog = cameras._dialog(None)
+        dialog.show()
+        dialog.url_edit.setText(str(vtest_avi))
+        dialog.name_edit.setText("Loading dock")
+        dialog._on_name_edited("Loading dock")
+        dialog.check_button.click()
+        qtbot.waitUntil(lambda: dialog.probed is not None, timeout=30_000)
+        album.save(dialog, "dialog-add-camera")
+        dialog.reject()
         admin.close()
 
 

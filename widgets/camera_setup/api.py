@@ -43,6 +43,7 @@ class CameraList:
     file: str
     cameras: tuple[CameraRow, ...]
     changes_followed: bool  # this console's engine starts and stops cameras as the file says
+    read_only: str = ""  # why the file is not changed here ("": it may be)
 
 
 class CameraSetupActions(Protocol):

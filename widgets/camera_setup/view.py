@@ -138,6 +138,8 @@ class CameraSetupPane(QWidget):
             else "This console's engine does not run the cameras: the site's engines take "
             "changes to their own site file."
         )
+        if listing.read_only:
+            followed = f"Not changed here: {listing.read_only}."
         self.file_label.setText(f"Cameras of {listing.file}. {followed}")
         selected = self.selected()
         self.table.setRowCount(len(listing.cameras))
@@ -187,7 +189,11 @@ class CameraSetupPane(QWidget):
     def _update_controls(self) -> None:
         camera = self.selected()
         can = self._allowed and not self.saving.is_busy()
-        followed = self.listing is not None and self.listing.changes_followed
+        followed = (
+            self.listing is not None
+            and self.listing.changes_followed
+            and not self.listing.read_only
+        )
         self.add_button.setEnabled(can and followed)
         for button in (self.edit_button, self.remove_button, self.switch_button):
             button.setEnabled(can and followed and camera is not None)

@@ -67,5 +67,14 @@ if [[ ! -f $stamp || "$(cat $stamp)" != "$want_stamp" ]]; then
   echo "$want_stamp" > $stamp
 fi
 
+# The tests' virtual ONVIF camera (tests/onvif_camera.py), --dev only: --no-deps because it
+# declares opencv-python, which would clash with our opencv-contrib-python (what it imports,
+# numpy and cv2, is installed above). Skipped when that version imports already.
+if (( want_dev )) && ! .venv/bin/python -c "import ipycam; assert ipycam.__version__ == '1.3.0'" \
+  2>/dev/null; then
+  echo "bootstrap: installing the test camera ipycam 1.3.0 (--dev)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "ipycam==1.3.0"
+fi
+
 # Model files: the default people detector (YOLOv3-tiny converted to ONNX; skipped when done).
 .venv/bin/python scripts/fetch_models.py

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from console import exit_codes
 from console.commands.camera_setup import add_setup_parsers, run_change, run_list, run_probe
+from console.commands.onvif_cli import add_onvif_parsers, run_discover, run_onvif
 from console.commands.registry import Registration, guarded, unguarded, without_database
 from engine.access import Permission
 from engine.text import printable
@@ -45,6 +46,7 @@ def add_parser(
     parser = subparsers.add_parser("cameras", help="the site's cameras")
     actions = parser.add_subparsers(dest="cameras_command", metavar="ACTION", required=True)
     add_setup_parsers(actions, db_parents)  # list, probe, add, edit, remove
+    add_onvif_parsers(actions, db_parents)  # discover, onvif
     calibrate = actions.add_parser(
         "calibrate",
         parents=db_parents,
@@ -532,5 +534,15 @@ REGISTRATION = Registration(
         guarded("cameras", "add", run_change, Permission.CONFIGURE_CAMERAS, "add a camera"),
         guarded("cameras", "edit", run_change, Permission.CONFIGURE_CAMERAS, "change a camera"),
         guarded("cameras", "remove", run_change, Permission.CONFIGURE_CAMERAS, "remove a camera"),
+        guarded(
+            "cameras",
+            "discover",
+            run_discover,
+            Permission.CONFIGURE_CAMERAS,
+            "discover cameras on the network",
+        ),
+        guarded(
+            "cameras", "onvif", run_onvif, Permission.CONFIGURE_CAMERAS, "read an ONVIF camera"
+        ),
     ),
 )

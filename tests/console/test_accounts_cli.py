@@ -52,6 +52,8 @@ PRIVILEGED: dict[tuple[str, str | None], list[str]] = {
     ("cameras", "add"): ["cameras", "add", "dock", "--url", "dock.mp4", "--no-probe"],
     ("cameras", "edit"): ["cameras", "edit", "plaza", "--name", "Plaza", "--no-probe"],
     ("cameras", "remove"): ["cameras", "remove", "plaza"],
+    ("cameras", "discover"): ["cameras", "discover", "--seconds", "1"],
+    ("cameras", "onvif"): ["cameras", "onvif", "127.0.0.1:9"],
     ("faces", "enroll"): ["faces", "enroll", "--name", "Eve", "missing.jpg"],
     ("audit", "list"): ["audit", "list"],
     ("audit", "verify"): ["audit", "verify"],

@@ -99,7 +99,12 @@ class OnvifAuthError(OnvifError):
 
 
 class _SoapFaultError(OnvifError):
-    """The camera answered a request with a SOAP fault (not about the credentials)."""
+    """The camera answered a request with a SOAP fault (not about the credentials);
+    ``reason`` is the fault's reason, cleaned."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,9 +422,22 @@ def read_device(
     profiles, skipped = _profiles(answer)
     notes.extend(skipped)
     read: list[OnvifProfile] = []
+    snapshots = True  # until the camera refuses one: then it is not asked again
     for token, name, encoding, width, height, fps in profiles:
-        stream = _profile_uri(client, media_url, "GetStreamUri", token, notes)
-        snapshot = _profile_uri(client, media_url, "GetSnapshotUri", token, notes)
+        try:
+            stream = _profile_uri(client, media_url, "GetStreamUri", token, notes)
+        except _SoapFaultError as exc:
+            stream = None
+            notes.append(f"profile {token}: no stream address ({exc.reason})")
+        snapshot = None
+        if snapshots:
+            try:
+                snapshot = _profile_uri(client, media_url, "GetSnapshotUri", token, notes)
+            except _SoapFaultError as exc:
+                snapshots = False
+                notes.append(
+                    f"the camera gives no snapshot address (profile {token}: {exc.reason})"
+                )
         if stream is not None and urlsplit(stream).scheme.lower() not in ("rtsp", "rtsps"):
             notes.append(f"profile {token}: the stream address is not RTSP ({stream})")
         read.append(OnvifProfile(token, name, encoding, width, height, fps, stream, snapshot))
@@ -536,7 +554,8 @@ def _profile_uri(
     client: _SoapClient, media_url: str, request: str, token: str, notes: list[str]
 ) -> str | None:
     """GetStreamUri (RTP unicast over RTSP) or GetSnapshotUri for profile ``token``; None
-    (with a note) when the camera gives none or an unusable one."""
+    (with a note) when the camera gives an unusable one; :class:`_SoapFaultError` when it
+    refuses."""
     setup = (
         "<StreamSetup>"
         f'<Stream xmlns="{_TT}">RTP-Unicast</Stream>'
@@ -549,11 +568,7 @@ def _profile_uri(
         f'<{request} xmlns="{_TRT}">{setup}<ProfileToken>{escape(token)}</ProfileToken></{request}>'
     )
     what = "stream" if request == "GetStreamUri" else "snapshot"
-    try:
-        answer = client.call(media_url, f"{_TRT}/{request}", body)
-    except _SoapFaultError as exc:
-        notes.append(f"profile {token}: no {what} address ({exc.args[0].rsplit(': ', 1)[-1]})")
-        return None
+    answer = client.call(media_url, f"{_TRT}/{request}", body)
     uri = _find_text(answer, "Uri")
     schemes = ("rtsp", "rtsps", "http", "https") if what == "stream" else ("http", "https")
     checked = _uri(uri, schemes) if uri else None
@@ -647,9 +662,8 @@ class _SoapClient:
             reason = _clean(_find_text(fault, "Text") or _find_text(fault, "faultstring") or "")
             if "NotAuthorized" in codes or "not authorized" in reason.lower():
                 raise self._refused(request)
-            raise _SoapFaultError(
-                f"{self._where}: {request} failed: {reason or codes or 'a fault'}"
-            )
+            reason = reason or _clean(codes) or "a fault"
+            raise _SoapFaultError(f"{self._where}: {request} failed: {reason}", reason)
         if status != 200:
             raise OnvifError(f"{self._where}: {request} was answered HTTP {status}")
         return root

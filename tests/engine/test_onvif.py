@@ -5,13 +5,14 @@ and every failure names the address and what failed, never the password."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -170,7 +171,7 @@ BILLION_LAUGHS = (
 )
 
 
-@contextmanager
+@contextlib.contextmanager
 def _udp_responder(answers: Callable[[str], list[bytes]]) -> Iterator[tuple[str, int]]:
     """A UDP responder on 127.0.0.1 that answers the first Probe with ``answers(its
     MessageID)``, in order."""
@@ -246,14 +247,17 @@ def test_discovery_that_cannot_send_anywhere_says_so() -> None:
         discover(timeout_s=1, targets=[("no-such-host.invalid", 3702)])
 
 
+Serve = Callable[[socket.socket, threading.Event, bytes], None]
+
+
 # --- hostile HTTP servers -------------------------------------------------------------------
 
 
-@contextmanager
-def _tcp_server(serve: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
-    """A server on 127.0.0.1 that runs ``serve(connection, stop)`` for each connection
-    (one at a time) once its request's headers and body are read; ``stop`` is set when the
-    test is done. Yields ``host:port``."""
+@contextlib.contextmanager
+def _tcp_server(serve: Serve) -> Iterator[str]:
+    """A server on 127.0.0.1 that runs ``serve(connection, stop, request)`` for each
+    connection (one at a time) once its request (headers and body) is read; ``stop`` is set
+    when the test is done. Yields ``host:port``."""
     listener = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
 
@@ -263,12 +267,8 @@ def _tcp_server(serve: Callable[[socket.socket, threading.Event], None]) -> Iter
                 connection, _ = listener.accept()
             except OSError:
                 return
-            with connection:
-                try:
-                    _read_request(connection)
-                    serve(connection, stop)
-                except OSError:
-                    pass  # the client gave up: what these servers are for
+            with connection, contextlib.suppress(OSError):  # OSError: the client gave up
+                serve(connection, stop, _read_request(connection))
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -281,12 +281,12 @@ def _tcp_server(serve: Callable[[socket.socket, threading.Event], None]) -> Iter
         thread.join(timeout=10)
 
 
-def _read_request(connection: socket.socket) -> None:
+def _read_request(connection: socket.socket) -> bytes:
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = connection.recv(65536)
         if not chunk:
-            return
+            return data
         data += chunk
     head, body = data.split(b"\r\n\r\n", 1)
     length = next(
@@ -297,8 +297,9 @@ def _read_request(connection: socket.socket) -> None:
     while len(body) < length:
         chunk = connection.recv(65536)
         if not chunk:
-            return
+            break
         body += chunk
+    return head + b"\r\n\r\n" + body
 
 
 def _answer(status: str, body: bytes, length: bool = True) -> bytes:
@@ -309,7 +310,7 @@ def _answer(status: str, body: bytes, length: bool = True) -> bytes:
 
 
 def test_a_server_that_never_answers_times_out_in_words() -> None:
-    def silent(connection: socket.socket, stop: threading.Event) -> None:
+    def silent(connection: socket.socket, stop: threading.Event, request: bytes) -> None:
         stop.wait()
 
     with _tcp_server(silent) as address:
@@ -322,7 +323,7 @@ def test_a_server_that_never_answers_times_out_in_words() -> None:
 
 
 def test_an_answer_trickling_in_ends_at_the_time_limit() -> None:
-    def trickle(connection: socket.socket, stop: threading.Event) -> None:
+    def trickle(connection: socket.socket, stop: threading.Event, request: bytes) -> None:
         connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\n\r\n")
         while not stop.wait(0.02):  # a byte every 20 ms, for as long as it is read
             connection.sendall(b" ")
@@ -338,7 +339,7 @@ def test_an_answer_trickling_in_ends_at_the_time_limit() -> None:
 def test_an_answer_of_5_mib_is_read_no_further_than_1_mib(declared: bool) -> None:
     huge = 5 * 1024 * 1024
 
-    def flood(connection: socket.socket, stop: threading.Event) -> None:
+    def flood(connection: socket.socket, stop: threading.Event, request: bytes) -> None:
         head = _answer("200 OK", b"", length=False)
         if declared:
             head = head.replace(b"\r\n\r\n", f"\r\nContent-Length: {huge}\r\n\r\n".encode())
@@ -356,7 +357,7 @@ def test_an_answer_of_5_mib_is_read_no_further_than_1_mib(declared: bool) -> Non
 def test_an_answer_with_a_doctype_or_not_soap_is_not_onvif() -> None:
     body = (BILLION_LAUGHS + "<lolz>&lol3;</lolz>").encode()
 
-    def laughs(connection: socket.socket, stop: threading.Event) -> None:
+    def laughs(connection: socket.socket, stop: threading.Event, request: bytes) -> None:
         connection.sendall(_answer("200 OK", body))
 
     with (
@@ -365,7 +366,7 @@ def test_an_answer_with_a_doctype_or_not_soap_is_not_onvif() -> None:
     ):
         read_device(address, None, None)
 
-    def web_page(connection: socket.socket, stop: threading.Event) -> None:
+    def web_page(connection: socket.socket, stop: threading.Event, request: bytes) -> None:
         connection.sendall(_answer("404 Not Found", b"<html><body>Not here</body></html>"))
 
     with _tcp_server(web_page) as address, pytest.raises(OnvifError, match="answered HTTP 404"):
@@ -381,3 +382,106 @@ def test_a_closed_port_fails_at_once_in_words() -> None:
         read_device(f"127.0.0.1:{port}", "admin", PASSWORD, timeout_s=30)
     assert time.monotonic() - started < 10  # not the 30 s timeout
     assert f"127.0.0.1:{port}" in str(error.value)
+
+
+def _envelope(body: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+        'xmlns:tds="http://www.onvif.org/ver10/device/wsdl" '
+        'xmlns:trt="http://www.onvif.org/ver10/media/wsdl" '
+        'xmlns:tt="http://www.onvif.org/ver10/schema" '
+        'xmlns:ter="http://www.onvif.org/ver10/error">'
+        f"<s:Body>{body}</s:Body></s:Envelope>"
+    ).encode()
+
+
+def _odd_camera_answer(request: str, camera_now: datetime) -> tuple[str, bytes]:
+    """What the odd camera below answers to ``request``: (HTTP status, envelope)."""
+    if "GetSystemDateAndTime" in request:
+        t = camera_now
+        return "200 OK", _envelope(
+            "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:UTCDateTime>"
+            f"<tt:Time><tt:Hour>{t.hour}</tt:Hour><tt:Minute>{t.minute}</tt:Minute>"
+            f"<tt:Second>{t.second}</tt:Second></tt:Time><tt:Date><tt:Year>{t.year}</tt:Year>"
+            f"<tt:Month>{t.month}</tt:Month><tt:Day>{t.day}</tt:Day></tt:Date>"
+            "</tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>"
+        )
+    created = request.split("Created>", 1)[1].split("<", 1)[0]
+    signed_at = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    if abs((signed_at - camera_now).total_seconds()) > 300:  # what cameras allow
+        return "400 Bad Request", _envelope(
+            "<s:Fault><s:Code><s:Value>s:Sender</s:Value><s:Subcode>"
+            "<s:Value>ter:NotAuthorized</s:Value></s:Subcode></s:Code>"
+            "<s:Reason><s:Text>Sender not Authorized</s:Text></s:Reason></s:Fault>"
+        )
+    if "GetDeviceInformation" in request:
+        return "200 OK", _envelope(
+            "<tds:GetDeviceInformationResponse><tds:Manufacturer>Acme\u202e</tds:Manufacturer>"
+            "<tds:Model>Bullet 4K</tds:Model><tds:FirmwareVersion>V5.7</tds:FirmwareVersion>"
+            "</tds:GetDeviceInformationResponse>"
+        )
+    if "GetCapabilities" in request:  # a camera behind NAT names its inside address
+        return "200 OK", _envelope(
+            "<tds:GetCapabilitiesResponse><tds:Capabilities><tt:Media>"
+            "<tt:XAddr>http://192.0.2.44/onvif/Media</tt:XAddr>"
+            "</tt:Media></tds:Capabilities></tds:GetCapabilitiesResponse>"
+        )
+    if "GetProfiles" in request:
+        profiles = "".join(
+            f'<trt:Profiles token="P{n}"><tt:Name>Stream {n}</tt:Name>'
+            "<tt:VideoEncoderConfiguration><tt:Encoding>H265</tt:Encoding><tt:Resolution>"
+            f"<tt:Width>{3840 - n * 64}</tt:Width><tt:Height>{2160 - n * 36}</tt:Height>"
+            "</tt:Resolution><tt:RateControl><tt:FrameRateLimit>20</tt:FrameRateLimit>"
+            "</tt:RateControl></tt:VideoEncoderConfiguration></trt:Profiles>"
+            for n in range(40)
+        )
+        audio = '<trt:Profiles token="A1"><tt:Name>Audio</tt:Name></trt:Profiles>'
+        return "200 OK", _envelope(
+            f"<trt:GetProfilesResponse>{audio}{profiles}</trt:GetProfilesResponse>"
+        )
+    if "GetStreamUri" in request:
+        token = request.split("ProfileToken>", 1)[1].split("<", 1)[0]
+        return "200 OK", _envelope(
+            "<trt:GetStreamUriResponse><trt:MediaUri>"
+            f"<tt:Uri>rtsp://admin:topsecret@10.0.0.5:554/stream/{token}</tt:Uri>"
+            "</trt:MediaUri></trt:GetStreamUriResponse>"
+        )
+    return "500 Internal Server Error", _envelope(  # GetSnapshotUri, among others
+        "<s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode>"
+        "<s:Value>ter:ActionNotSupported</s:Value></s:Subcode></s:Code>"
+        "<s:Reason><s:Text>Optional Action Not Implemented</s:Text></s:Reason></s:Fault>"
+    )
+
+
+def test_an_odd_camera_is_read_in_its_own_time_at_the_address_given() -> None:
+    """Canned answers of the kinds real cameras give: a clock 10 hours fast (a token made
+    with ours is refused), a media service named at an inside address, 40 profiles, a
+    password inside the stream address, no snapshots, a right-to-left override in its maker."""
+    camera_now = datetime.now(UTC) + timedelta(hours=10)
+    paths: list[str] = []
+
+    def odd_camera(connection: socket.socket, stop: threading.Event, request: bytes) -> None:
+        text = request.decode()
+        paths.append(text.split(" ", 2)[1])
+        status, body = _odd_camera_answer(text, camera_now)
+        connection.sendall(_answer(status, body))
+
+    with _tcp_server(odd_camera) as address:
+        device = read_device(address, "admin", PASSWORD)
+    assert (device.manufacturer, device.model, device.firmware) == ("Acme", "Bullet 4K", "V5.7")
+    assert device.media_address == f"http://{address}/onvif/Media"
+    assert set(paths) == {"/onvif/device_service", "/onvif/Media"}  # nothing to 192.0.2.44
+    assert len(device.profiles) == 32 and device.profiles[0].token == "P0"
+    first = device.profiles[0]
+    assert (first.encoding, first.width, first.height, first.fps) == ("H265", 3840, 2160, 20.0)
+    assert first.stream_uri == "rtsp://admin:***@10.0.0.5:554/stream/P0"
+    assert first.snapshot_uri is None
+    assert "topsecret" not in repr(device)
+    notes = "\n".join(device.notes)
+    assert "media service at 192.0.2.44" in notes
+    assert "more than 32 profiles" in notes
+    assert "no snapshot address (profile P0: Optional Action Not Implemented)" in notes
+    assert len(device.notes) == 3
+    # The smallest of the 32 read is 1856 pixels wide: no sub stream to analyse.
+    assert main_and_sub(device.profiles) == (first, None)

@@ -16,6 +16,14 @@ from urllib.parse import quote, urlsplit
 from console.session import ConsoleSession
 from engine.config import PASSWORD_MASK, CameraConfig, load_site, with_password
 from engine.runtime import EngineRuntime
+from engine.vision.onvif import (
+    MULTICAST_GROUP,
+    DiscoveredDevice,
+    OnvifDevice,
+    OnvifError,
+    discover,
+    read_device,
+)
 from engine.vision.probe import ProbeError, StreamProbe, probe_stream
 from engine.vision.setup import CameraChange, CameraChangeDone, built_in_site, change_camera
 from widgets.camera_setup.api import CameraList, CameraRow
@@ -36,6 +44,9 @@ class CameraSetupBackend:
     def __init__(self, runtime: EngineRuntime, session: ConsoleSession) -> None:
         self._runtime = runtime
         self._session = session
+        # Where WS-Discovery asks: the local network's multicast group (a test adds the
+        # unicast address of its camera).
+        self.discovery_targets: tuple[tuple[str, int], ...] = (MULTICAST_GROUP,)
 
     def cameras(self) -> CameraList:
         rt = self._runtime
@@ -93,6 +104,23 @@ class CameraSetupBackend:
             shown = with_password(url, PASSWORD_MASK)
             url = with_password(url, quote(password, safe=""))
         return probe_stream(url, shown_url=shown)
+
+    def discover(self) -> list[DiscoveredDevice]:
+        self._session.require_actor("discover cameras")
+        return discover(targets=self.discovery_targets)
+
+    def read_onvif(
+        self, address: str, user: str | None, password: str | None, password_env: str | None
+    ) -> OnvifDevice:
+        self._session.require_actor("read a camera")
+        if password_env:
+            password = os.environ.get(password_env)
+            if not password:
+                raise OnvifError(
+                    f"${password_env} is not set in this console's environment: the engine "
+                    "reads the camera's password from it"
+                )
+        return read_device(address, user or None, password or None)
 
     def change(self, change: CameraChange) -> CameraChangeDone:
         actor = self._session.require_actor("configure cameras")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
@@ -145,3 +146,45 @@ def test_a_stream_that_gives_no_video_is_said_in_the_dialog_and_nothing_is_saved
     page.add_button.click()
     assert seen and "the stream cannot be used" in seen[0] and "notes.mp4" in seen[0]
     assert site_file.read_text() == before
+
+
+def test_the_add_dialog_finds_an_onvif_camera_and_reads_its_streams(
+    qtbot: QtBot, open_console, tmp_path: Path, vtest_avi: Path
+) -> None:
+    pytest.importorskip("ipycam", reason="the test camera: scripts/bootstrap.sh --dev")
+    from tests.onvif_camera import OnvifCamera
+
+    site_file = write_site(
+        tmp_path / "site.toml", f'[[cameras]]\nid = "plaza"\nurl = "{vtest_avi}"\n'
+    )
+    _host, window = open_console(site_file)
+    window.open_administration("camera_setup")
+    page = window.panes["camera_setup"]
+    qtbot.waitUntil(lambda: page.listing is not None, timeout=5000)
+    with OnvifCamera(name="Loading Dock", user="admin", password="d0ck pass") as camera:
+        window.host.backends["camera_setup"].discovery_targets = (
+            ("127.0.0.1", camera.discovery_port),
+        )
+        dialog = page._dialog(None)
+        assert dialog.find_button.isVisible() or not dialog.isVisible()
+        dialog.find_button.click()
+        qtbot.waitUntil(lambda: dialog.found_combo.count() == 1, timeout=15000)
+        assert "Loading Dock" in dialog.found_combo.itemText(0)
+        assert "1 camera answered" in dialog.strip.status()
+        # A wrong password: said, nothing filled in.
+        dialog.user_edit.setText("admin")
+        dialog.keyring_password.setChecked(True)
+        dialog.password_edit.setText("wrong")
+        dialog.read_button.click()
+        qtbot.waitUntil(lambda: bool(dialog.strip.error()), timeout=15000)
+        assert "refused the user name or password" in dialog.strip.error()
+        assert "wrong" not in dialog.strip.error() and dialog.url_edit.text() == ""
+        dialog.password_edit.setText("d0ck pass")
+        dialog.read_button.click()
+        qtbot.waitUntil(lambda: dialog.device is not None, timeout=15000)
+    main = max(dialog.device.profiles, key=lambda p: p.width * p.height)
+    assert dialog.url_edit.text() and dialog.url_edit.text() in (main.stream_uri or "")
+    assert dialog.name_edit.text() == "Loading Dock" and dialog.id_edit.text() == "loading-dock"
+    assert "Recorded (main): " in dialog.summary.text() and "1920×1080" in dialog.summary.text()
+    assert "Analysed later (sub): " in dialog.summary.text()
+    dialog.reject()

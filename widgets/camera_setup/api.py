@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from engine.vision.onvif import DiscoveredDevice, OnvifDevice
 from engine.vision.probe import StreamProbe
 from engine.vision.setup import CameraChange, CameraChangeDone
 
@@ -64,4 +65,17 @@ class CameraSetupActions(Protocol):
         """Carry out ``change`` as the person logged in (the configure-cameras permission;
         audited) and have the running engine take it at once. Raises
         :class:`~engine.vision.setup.CameraChangeError` (nothing saved)."""
+        ...
+
+    def discover(self) -> list[DiscoveredDevice]:
+        """The ONVIF cameras that answer WS-Discovery on the local network within a few
+        seconds; raises :class:`~engine.vision.onvif.OnvifError` when none can be asked."""
+        ...
+
+    def read_onvif(
+        self, address: str, user: str | None, password: str | None, password_env: str | None
+    ) -> OnvifDevice:
+        """The ONVIF camera at ``address`` read with its user and password (typed, or from
+        the environment variable ``password_env``): maker, model and media profiles with
+        their stream addresses; raises :class:`~engine.vision.onvif.OnvifError`."""
         ...

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.text import printable
+from engine.vision.onvif import DiscoveredDevice, OnvifDevice, main_and_sub
 from engine.vision.probe import StreamProbe
 from engine.vision.setup import CameraChange
 from widgets.action_strip import ActionRunner, ActionStrip, show_as_error
@@ -54,6 +55,8 @@ ID_TEXT: Final = re.compile(r"[^a-z0-9_-]+")
 ENV_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 ProbeFn = Callable[[str, str | None, str | None], StreamProbe]
+DiscoverFn = Callable[[], list[DiscoveredDevice]]
+ReadOnvifFn = Callable[[str, str | None, str | None, str | None], OnvifDevice]
 
 
 def suggested_id(name: str, taken: set[str]) -> str:
@@ -94,10 +97,17 @@ class CameraDialog(QDialog):
         taken_ids: set[str],
         row: CameraRow | None = None,
         parent: QWidget | None = None,
+        *,
+        discover: DiscoverFn | None = None,
+        read_onvif: ReadOnvifFn | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Add a camera" if row is None else f"Camera {row.name}")
         self._probe = probe
+        self._discover = discover
+        self._read_onvif = read_onvif
+        self.found: list[DiscoveredDevice] = []
+        self.device: OnvifDevice | None = None
         self._row = row
         self._taken = taken_ids - ({row.id} if row is not None else set())
         self.change: CameraChange | None = None
@@ -105,6 +115,30 @@ class CameraDialog(QDialog):
         self._probed_for: tuple[str, str, str] | None = None  # what the last check checked
 
         layout = QVBoxLayout(self)
+        # ONVIF: find the cameras on the network, read one's streams into the address.
+        find_row = QHBoxLayout()
+        self.find_button = QPushButton("Find cameras on the network", self)
+        self.find_button.setToolTip(
+            "Ask the local network for ONVIF cameras (WS-Discovery, a few seconds)"
+        )
+        self.find_button.clicked.connect(self._on_find)
+        self.found_combo = QComboBox(self)
+        self.found_combo.setMinimumWidth(260)
+        self.found_combo.setEnabled(False)
+        self.read_button = QPushButton("Read its streams", self)
+        self.read_button.setToolTip(
+            "Read the chosen camera's maker, model and streams over ONVIF with the user and "
+            "password below"
+        )
+        self.read_button.clicked.connect(self._on_read)
+        find_row.addWidget(self.find_button)
+        find_row.addWidget(self.found_combo, 1)
+        find_row.addWidget(self.read_button)
+        if discover is None or read_onvif is None:
+            self.find_button.hide()
+            self.found_combo.hide()
+            self.read_button.hide()
+        layout.addLayout(find_row)
         form = QFormLayout()
         self.url_edit = QLineEdit(self)
         self.url_edit.setPlaceholderText("rtsp://192.0.2.10:554/stream1, http://…, or a file")
@@ -255,6 +289,9 @@ class CameraDialog(QDialog):
         self.env_edit.setEnabled(source == ENVIRONMENT)
         busy = self.checking.is_busy()
         self.check_button.setEnabled(bool(self.url_edit.text().strip()) and not busy)
+        self.find_button.setEnabled(not busy)
+        self.found_combo.setEnabled(bool(self.found) and not busy)
+        self.read_button.setEnabled(bool(self.found) and not busy)
         checked = self._probed_for == self._check_key() and self.probed is not None
         unchanged = (
             self._row is not None
@@ -276,6 +313,72 @@ class CameraDialog(QDialog):
     def _on_name_edited(self, name: str) -> None:
         if self._row is None:  # a new camera's id follows its name until typed over
             self.id_edit.setText(suggested_id(name, self._taken))
+
+    # -- ONVIF ---------------------------------------------------------------------------
+    def _on_find(self) -> None:
+        discover = self._discover
+        if discover is None:
+            return
+        self.checking.run(
+            "asking the network for ONVIF cameras (a few seconds)…",
+            discover,
+            self._on_found,
+            failure="cannot look for cameras",
+        )
+
+    def _on_found(self, found: list[DiscoveredDevice]) -> None:
+        self.found = list(found)
+        self.found_combo.clear()
+        for device in self.found:
+            host = urlsplit(device.xaddrs[0]).hostname if device.xaddrs else device.responder
+            words = " — ".join(printable(w) for w in (device.name, device.hardware) if w)
+            self.found_combo.addItem(f"{words or 'ONVIF camera'} ({host})")
+        count = len(self.found)
+        self.strip.show_status(
+            f"{count} camera{'s' if count != 1 else ''} answered: choose one, then Read its streams"
+            if count
+            else "No ONVIF camera answered: type its address below"
+        )
+        self._update()
+
+    def _on_read(self) -> None:
+        read = self._read_onvif
+        index = self.found_combo.currentIndex()
+        if read is None or not 0 <= index < len(self.found):
+            return
+        device = self.found[index]
+        address = device.xaddrs[0] if device.xaddrs else device.responder
+        user = self.user_edit.text().strip() or None
+        source = self.source()
+        password = self.password_edit.text() if source == KEYRING else None
+        env = self.env_edit.text().strip() if source == ENVIRONMENT else None
+        self.checking.run(
+            "reading the camera over ONVIF…",
+            lambda: read(address, user, password, env),
+            lambda result: self._on_read_done(device, result),
+            failure="cannot read the camera",
+        )
+
+    def _on_read_done(self, found: DiscoveredDevice, device: OnvifDevice) -> None:
+        self.device = device
+        if not device.profiles:
+            self.strip.show_status("The camera gives no video profiles")
+            return
+        main, sub = main_and_sub(device.profiles)
+        if main.stream_uri:
+            self.url_edit.setText(with_user(main.stream_uri, ""))
+        if not self.name_edit.text().strip():
+            name = found.name or " ".join(w for w in (device.manufacturer, device.model) if w)
+            self.name_edit.setText(name)
+            self._on_name_edited(name)
+        maker = " ".join(w for w in (device.manufacturer, device.model) if w)
+        lines = [f"{printable(maker) or 'ONVIF camera'}, firmware {printable(device.firmware)}"]
+        lines.append(f"Recorded (main): {printable(main.summary())}")
+        if sub is not None:
+            lines.append(f"Analysed later (sub): {printable(sub.summary())}")
+        self.summary.setText("\n".join(lines))
+        self.strip.show_status("Read: now check the stream")
+        self._update()
 
     # -- the check ----------------------------------------------------------------------
     def _on_check(self) -> None:

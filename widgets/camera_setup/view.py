@@ -204,7 +204,15 @@ class CameraSetupPane(QWidget):
     # -- changes -------------------------------------------------------------------------
     def _dialog(self, row: CameraRow | None) -> CameraDialog:
         taken = {c.id for c in self.listing.cameras} if self.listing else set()
-        return CameraDialog(self._client, self._actions.probe, taken, row, self)
+        return CameraDialog(
+            self._client,
+            self._actions.probe,
+            taken,
+            row,
+            self,
+            discover=self._actions.discover if row is None else None,
+            read_onvif=self._actions.read_onvif if row is None else None,
+        )
 
     def _open(self, dialog: CameraDialog) -> CameraChange | None:
         """Show ``dialog`` (tests replace this) and give what it asks to change."""

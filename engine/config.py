@@ -310,6 +310,10 @@ class CameraConfig:
     recording: tuple[tuple[str, Any], ...] = ()
     # ``enabled = false``: kept in the file, not run (see :attr:`SiteConfig.disabled_cameras`).
     enabled: bool = True
+    # The camera's second, smaller stream (``sub_url``, same kind and password as ``url``):
+    # analysis, the motion gate and the wall's tiles use it, while the main stream is
+    # recorded as it comes, never decoded (:mod:`engine.vision.paired`). None: one stream.
+    sub_url: str | None = None
 
     def connect_url(self) -> str:
         """The URL to open, with the password (raises :class:`CameraSecretError`). Hand it
@@ -317,6 +321,12 @@ class CameraConfig:
         if self.secret is None:
             return self.url
         return with_password(self.url, quote(self.secret.resolve(), safe=""))
+
+    def connect_sub_url(self) -> str | None:
+        """:meth:`connect_url` for the sub stream (None without one)."""
+        if self.sub_url is None or self.secret is None or self.kind is not SourceKind.STREAM:
+            return self.sub_url
+        return with_password(self.sub_url, quote(self.secret.resolve(), safe=""))
 
     @property
     def file_path(self) -> Path | None:
@@ -956,6 +966,7 @@ class _SiteReader:
                 "first_frame_s",
                 "recording",
                 "enabled",
+                "sub_url",
             },
         )
         camera_id = self.identifier(table, path)
@@ -974,6 +985,7 @@ class _SiteReader:
             url = self.string(table, "url", path)
             url, kind = self.resolve_url(url, (*path, "url"))
         url, secret = self.camera_secret(table, camera_id, url, kind, path)
+        sub_url = self.sub_url(table, kind, path) if "sub_url" in table else None
         view = self.camera_view(table, kind, path)
         loop = table.get("loop", kind is SourceKind.FILE)
         if not isinstance(loop, bool):
@@ -1014,7 +1026,33 @@ class _SiteReader:
                 else ()
             ),
             enabled=enabled,
+            sub_url=sub_url,
         )
+
+    def sub_url(self, table: dict[str, Any], kind: SourceKind, path: tuple[str | int, ...]) -> str:
+        """A camera's ``sub_url``: a stream for a stream camera, a file for a file one,
+        without a password of its own (the camera's password serves both streams)."""
+        where = (*path, "sub_url")
+        if kind not in (SourceKind.STREAM, SourceKind.FILE):
+            raise self.fail(where, "only a stream or file camera has a sub stream")
+        raw = self.string(table, "sub_url", path)
+        sub, sub_kind = self.resolve_url(raw, where)
+        if sub_kind is not kind:
+            raise self.fail(
+                where, f"a {kind.value} camera's sub stream is a {kind.value} too, not {raw!r}"
+            )
+        if kind is SourceKind.STREAM:
+            try:
+                has_password = urlsplit(sub).password is not None
+            except ValueError as exc:
+                raise self.fail(where, f"bad address: {exc}") from None
+            if has_password:
+                raise self.fail(
+                    where,
+                    "carries a password: the camera's password (password_env, "
+                    "password_keyring) serves both of its streams",
+                )
+        return sub
 
     def recording_values(self, value: Any, path: tuple[str | int, ...]) -> dict[str, Any]:
         """The values a ``[recording]`` table (or a camera's ``recording = { ... }``) gives,

@@ -61,6 +61,7 @@ CAMERA_FIELDS: Final = frozenset(
         "first_frame_s",
         "recording",
         "enabled",
+        "sub_url",
     }
 )
 
@@ -213,7 +214,7 @@ class SiteFileEdit:
         if key not in CAMERA_FIELDS:
             allowed = ", ".join(sorted(CAMERA_FIELDS))
             raise SiteEditError(f"camera {camera_id}: unknown field {key!r} (allowed: {allowed})")
-        if key == "url" and isinstance(value, str) and _has_password(value):
+        if key in ("url", "sub_url") and isinstance(value, str) and _has_password(value):
             raise SiteEditError(
                 f"camera {camera_id}: the url carries a password, which would be written "
                 "into the site file; give the url without it and the password with "

@@ -53,6 +53,8 @@ DEBIAN_VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 ENGINE_THREAD_PREFIXES = (
     "camera-",
     "decode-",
+    "record-",
+    "engine-site-file",
     "clip-writer-",
     "clip-encoder-",
     "face-worker",

@@ -84,6 +84,13 @@ def add_setup_parsers(actions: Any, db_parents: list[argparse.ArgumentParser]) -
 
 
 def _camera_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sub-url",
+        metavar="URL",
+        help="the camera's second, smaller stream (e.g. 640×360): analysed and shown on the "
+        "wall, while the main one is recorded as it comes without being decoded ('none': "
+        "no sub stream)",
+    )
     secret = parser.add_mutually_exclusive_group()
     secret.add_argument(
         "--password-env",
@@ -119,6 +126,7 @@ def run_list(args: argparse.Namespace, _db_url: str) -> int:
             "id": c.id,
             "name": c.name,
             "url": c.url,  # a password shows as ***
+            "sub_url": c.sub_url,
             "kind": c.kind.value,
             "continuous": site.recording_of(c.id).continuous,
             "password": _password_source(c),
@@ -308,6 +316,11 @@ def _fields(args: argparse.Namespace, edit: SiteFileEdit) -> tuple[dict[str, Any
         fields["name"] = args.name
     if args.url is not None:
         fields["url"] = args.url
+    if args.sub_url is not None:
+        if args.sub_url.strip().lower() == "none":
+            removed.append("sub_url")
+        else:
+            fields["sub_url"] = args.sub_url
     if args.password_env:
         fields["password_env"] = args.password_env
         removed.append("password_keyring")

@@ -114,13 +114,16 @@ def open_pyav(
     timeouts_s: tuple[float, float] | None = None,
     options: Mapping[str, str] | None = None,
     packets: bool = True,
+    decode: bool = True,
 ) -> PyAvCapture:
     """Open a file or stream with PyAV. ``timeouts_s``: (open, read) limits of FFmpeg's
     blocking calls, so a dead stream cannot hang the worker. ``shown_url`` replaces ``url``
     in messages (the connect URL may hold a password). ``options``: more FFmpeg options for
     this input alone (OpenCV's ``OPENCV_FFMPEG_CAPTURE_OPTIONS`` would apply to every input
     the process opens after). ``packets=False``: pictures only, no compressed packets kept
-    for recording. Raises :class:`CaptureOpenError`."""
+    for recording. ``decode=False``: packets only, nothing decoded (a camera's main stream
+    recorded while its sub stream is analysed: :meth:`PyAvCapture.read_packets`). Raises
+    :class:`CaptureOpenError`."""
     merged: dict[str, str] = {}
     if url.startswith(("rtsp://", "rtsps://")):
         merged["rtsp_transport"] = "tcp"  # as OpenCV does: no lost UDP packets (smeared frames)
@@ -135,7 +138,9 @@ def open_pyav(
     except Exception as exc:  # FFmpegError (refused, 401, no such file), OSError, ...
         raise CaptureOpenError(_reason(exc, url, shown_url)) from exc
     try:
-        return PyAvCapture(container, live=live, url=url, shown_url=shown_url, packets=packets)
+        return PyAvCapture(
+            container, live=live, url=url, shown_url=shown_url, packets=packets, decode=decode
+        )
     except Exception as exc:
         container.close()
         raise CaptureOpenError(_reason(exc, url, shown_url)) from exc
@@ -167,8 +172,10 @@ class PyAvCapture(Capture):
         url: str = "",
         shown_url: str = "",
         packets: bool = True,
+        decode: bool = True,
     ) -> None:
         self._url, self._shown_url = url, shown_url
+        self._decoding = decode
         if not container.streams.video:
             raise CaptureOpenError("no video stream")
         stream = container.streams.video[0]
@@ -178,6 +185,7 @@ class PyAvCapture(Capture):
             raise CaptureOpenError(f"video stream without a picture size ({context.name})")
         self._container = container
         self._video = stream
+        self.codec = context.name  # FFmpeg's name of the video codec (h264, hevc, mjpeg…)
         self._time_base = stream.time_base or _FALLBACK_TIME_BASE
         self._start = stream.start_time or 0
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
@@ -261,14 +269,28 @@ class PyAvCapture(Capture):
             self._ended = True
             return
         if packet.size == 0:  # the demuxer's end marker: drain the decoder
-            self._decode(None)
+            if self._decoding:
+                self._decode(None)
             return
         if packet.pts is not None:  # where a rewind continues the timeline
             end = packet.pts + self._offset + max(packet.duration or 0, 1)
             self._end_ticks = max(self._end_ticks, end)
-        self._decode(packet)
+        if self._decoding:
+            self._decode(packet)
         if self.stream is not None:
             self._keep(packet)
+
+    def read_packets(self) -> tuple[StreamPacket, ...] | None:
+        """Demux the next packet without decoding it (``decode=False``): the packets kept
+        for recording since the last call (possibly none), or None at the end of the input
+        or when it is lost (:attr:`problem` says why)."""
+        if self._ended:
+            return None
+        self._read_packet()
+        packets, self._pending = tuple(self._pending), []
+        if not packets and self._ended:
+            return None
+        return packets
 
     def _decode(self, packet: Any) -> None:
         try:

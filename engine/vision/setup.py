@@ -40,7 +40,7 @@ RECORDS: Final[dict[str, type[CameraChangeRecord]]] = {
     "remove": CameraRemoved,
 }
 # What in a change makes the camera's stream worth probing again.
-PROBED_FIELDS: Final = frozenset({"url", "password_env", "password_keyring"})
+PROBED_FIELDS: Final = frozenset({"url", "sub_url", "password_env", "password_keyring"})
 
 
 class CameraChangeError(ValueError):
@@ -153,6 +153,17 @@ def change_camera(
                 probe = probe_stream(
                     camera.connect_url(), shown_url=camera.url, seconds=change.probe_seconds
                 )
+                sub_url = camera.connect_sub_url()
+                if sub_url is not None:
+                    if not probe.recordable:
+                        raise CameraChangeError(
+                            f"camera {camera.id}: its main stream is {probe.codec_name}; with "
+                            "a sub stream the main one is recorded as it comes, which needs "
+                            "H.264 or H.265 (set the camera's main stream so, or give no sub "
+                            "stream)"
+                        )
+                    assert camera.sub_url is not None
+                    probe_stream(sub_url, shown_url=camera.sub_url, seconds=change.probe_seconds)
         except (CameraSecretError, KeyringUnavailableError) as exc:
             raise CameraChangeError(f"{exc}; nothing changed") from None
         except ProbeError as exc:

@@ -43,6 +43,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from engine.bus import EventBus
@@ -57,8 +58,10 @@ from engine.vision.capture import (
     CaptureOpenError,
     Cv2Capture,
     Decoded,
+    PyAvCapture,
     open_pyav,
 )
+from engine.vision.paired import PairedCapture
 from engine.vision.privacy import MaskSlot
 
 if TYPE_CHECKING:  # the analysis sits on top of sources; only its type is named here
@@ -194,6 +197,7 @@ class CameraSource:
         self._recent: collections.deque[float] = collections.deque()
         self._stats = SourceStats()
         self.native_fps: float | None = None
+        self._main_size: str | None = None  # a paired camera's recorded picture size
         self._declared_s = 0.0  # files: length the container declares (0: unknown)
         self.failure: str | None = None
         """Why a recording being analysed could not be read to its end (None: it could)."""
@@ -377,44 +381,101 @@ class CameraSource:
             scene, view = self._scene, cam.view
             assert scene is not None and view is not None  # checked before the first open
             capture = scene.capture(view)
-        elif cam.kind is SourceKind.FILE:
-            path = cam.file_path
-            assert path is not None
-            if not path.exists():
-                return None, f"file not found: {path}"
-            not_a_file = _not_a_regular_file(path)
-            if not_a_file is not None:  # opening a FIFO would block until a writer came
-                return None, f"not a video file: {path} is {not_a_file}"
-            if not os.access(path, os.R_OK):
-                return None, f"file not readable: {path}"
-            try:
-                capture = open_pyav(str(path), live=False, shown_url=cam.url)
-            except CaptureOpenError as exc:
-                return None, f"cannot decode video file: {cam.url} ({exc})"
+        elif self._paired():
+            paired, problem = self._open_paired()
+            if paired is None:
+                return None, problem
+            capture = paired
         else:
-            try:
-                url = cam.connect_url()  # with the password: for FFmpeg only, never shown
-            except CameraSecretError as exc:
-                return None, str(exc)
-            try:
-                capture = open_pyav(
-                    url,
-                    live=True,
-                    shown_url=cam.url,
-                    timeouts_s=(
-                        max(OPEN_TIMEOUT_MS, self._read_timeout_ms) / 1000,
-                        self._read_timeout_ms / 1000,
-                    ),
-                )
-            except CaptureOpenError as exc:
-                return None, f"cannot connect to stream: {cam.url} ({exc})"
+            single, problem = self._open_input(cam.url, packets=True, decode=True)
+            if single is None:
+                return None, problem
+            capture = single
         fps = capture.fps
         self.native_fps = fps if 0.5 <= fps <= 240 else DEFAULT_FPS
+        stream = capture.stream
+        two_streams = isinstance(capture, PairedCapture) and stream is not None
+        self._main_size = f"{stream.width}×{stream.height}" if two_streams and stream else None
         if cam.kind is SourceKind.FILE:
             self._declared_s = capture.declared_s
         with self._lock:
             self._stats.stream_copy = capture.stream is not None
         return capture, ""
+
+    def _paired(self) -> bool:
+        """Whether the camera is read as two streams (:mod:`engine.vision.paired`): it has
+        a sub stream, and is live or a file played at its rate (a recording analysed, or a
+        file read as fast as it decodes, is one stream)."""
+        cam = self.camera
+        return (
+            cam.sub_url is not None
+            and self._recording_start is None
+            and (cam.kind is SourceKind.STREAM or self._realtime)
+        )
+
+    def _open_input(
+        self, shown: str, *, packets: bool, decode: bool, sub: bool = False
+    ) -> tuple[PyAvCapture | None, str]:
+        """Open one of the camera's files or streams (``shown``: its URL as shown; the
+        password is put in here for a stream), or say why it cannot be."""
+        cam = self.camera
+        which = "sub stream " if sub else ""
+        if cam.kind is SourceKind.FILE:
+            path = Path(shown)
+            if not path.exists():
+                return None, f"{which}file not found: {path}"
+            not_a_file = _not_a_regular_file(path)
+            if not_a_file is not None:  # opening a FIFO would block until a writer came
+                return None, f"not a video file: {path} is {not_a_file}"
+            if not os.access(path, os.R_OK):
+                return None, f"{which}file not readable: {path}"
+            try:
+                return open_pyav(
+                    str(path), live=False, shown_url=shown, packets=packets, decode=decode
+                ), ""
+            except CaptureOpenError as exc:
+                return None, f"cannot decode {which}video file: {shown} ({exc})"
+        try:
+            # With the password: for FFmpeg only, never shown.
+            url = cam.connect_sub_url() if sub else cam.connect_url()
+        except CameraSecretError as exc:
+            return None, str(exc)
+        assert url is not None
+        try:
+            return open_pyav(
+                url,
+                live=True,
+                shown_url=shown,
+                timeouts_s=(
+                    max(OPEN_TIMEOUT_MS, self._read_timeout_ms) / 1000,
+                    self._read_timeout_ms / 1000,
+                ),
+                packets=packets,
+                decode=decode,
+            ), ""
+        except CaptureOpenError as exc:
+            return None, f"cannot connect to {which or ''}stream: {shown} ({exc})"
+
+    def _open_paired(self) -> tuple[PairedCapture | None, str]:
+        """The sub stream for pictures, the main stream's packets for recording."""
+        cam = self.camera
+        assert cam.sub_url is not None
+        main, problem = self._open_input(cam.url, packets=True, decode=False)
+        if main is None:
+            return None, problem
+        if main.stream is None:
+            codec = main.codec
+            main.release()
+            return None, (
+                f"the main stream is {codec}: only H.264 or H.265 is recorded without being "
+                "decoded; give the camera no sub_url, or set its main stream to H.264"
+            )
+        sub, problem = self._open_input(cam.sub_url, packets=False, decode=True, sub=True)
+        if sub is None:
+            main.release()
+            return None, problem
+        paced = cam.kind is SourceKind.FILE and self._realtime
+        return PairedCapture(sub, main, self._clock, name=cam.id, paced=paced, loop=cam.loop), ""
 
     def _report_unavailable(self, problem: str, retry_in_s: float) -> None:
         missing = problem.startswith("file not found")
@@ -500,8 +561,13 @@ class CameraSource:
             image = decoded.image
             masked = self.privacy.apply(image)  # in place, before any frame holds it
             # The camera's own packets hold the unmasked picture: a masked camera's clips
-            # are encoded from the masked frames instead.
-            packets = None if masked else _stamped(decoded, capture, captured_at, wall_at)
+            # are encoded from the masked frames instead (a paired camera's: from its sub
+            # stream's, the only pictures decoded).
+            if isinstance(capture, PairedCapture):
+                main_packets = capture.take_packets()
+                packets = None if masked else main_packets
+            else:
+                packets = None if masked else _stamped(decoded, capture, captured_at, wall_at)
             copying = packets is not None
             if copying != self._stats.stream_copy and capture.stream is not None:
                 with self._lock:
@@ -554,8 +620,11 @@ class CameraSource:
         self.slot.put(replace(frame, analysis=analysis) if analysis is not None else frame)
         if self._status is not CameraStatus.ONLINE:
             size = f"{image.shape[1]}×{image.shape[0]}"
-            simulated = self.camera.kind is SourceKind.SIMULATED
-            self._set_status(CameraStatus.ONLINE, f"{size}, simulated" if simulated else size)
+            if self.camera.kind is SourceKind.SIMULATED:
+                size += ", simulated"
+            elif self._main_size is not None:
+                size = f"{self._main_size} recorded, {size} analysed"
+            self._set_status(CameraStatus.ONLINE, size)
 
     def _process(self, frame: Frame) -> FrameAnalysis | None:
         """Run the analyzer; a failure is counted and logged, and the frame still shows."""

@@ -194,3 +194,25 @@ def test_the_built_in_demo_site_is_not_changed(
     assert code == 2 and "ships with Watchfloor" in err and "--site FILE" in err
     assert DEMO_SITE.read_bytes() == before
     assert not previous_path(DEMO_SITE).exists()
+
+
+def test_a_camera_with_a_sub_stream_is_added_with_both_streams_checked(
+    db_url: str, capsys: pytest.CaptureFixture[str], site_file: Path, h264: Path, tmp_path: Path
+) -> None:
+    base = ("--db", db_url, "--site", str(site_file), "cameras")
+    small = write_video(tmp_path / "small.mp4", "libx264", seconds=4.0, fps=15, gop=15)
+    missing = tmp_path / "nowhere.mp4"
+    code, _out, err = _run(
+        capsys, *base, "add", "dock", "--url", str(h264), "--sub-url", str(missing)
+    )
+    assert code == 1 and "nowhere.mp4" in err  # the sub stream is checked too
+    code, _out, err = _run(
+        capsys, *base, "add", "dock", "--url", str(h264), "--sub-url", str(small)
+    )
+    assert code == 0, err
+    assert load_site(site_file).cameras[1].sub_url == str(small)
+    code, out, _err = _run(capsys, *base, "list", "--json")
+    assert json.loads(out)[1]["sub_url"] == str(small)
+    code, _out, err = _run(capsys, *base, "edit", "dock", "--sub-url", "none", "--no-probe")
+    assert code == 0, err
+    assert load_site(site_file).cameras[1].sub_url is None

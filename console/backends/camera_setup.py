@@ -82,6 +82,7 @@ class CameraSetupBackend:
                     state=state,
                     detail=detail,
                     picture=picture,
+                    sub_url=camera.sub_url,
                 )
             )
         return CameraList(

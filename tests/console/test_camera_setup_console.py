@@ -32,6 +32,7 @@ def test_an_admin_adds_switches_edits_and_removes_a_camera_from_the_cameras_page
     qtbot: QtBot, open_console, tmp_path: Path, vtest_avi: Path
 ) -> None:
     dock = write_video(tmp_path / "dock.mp4", "libx264", seconds=4.0, fps=10, gop=10)
+    dock_sub = write_video(tmp_path / "dock_sub.mp4", "libx264", seconds=4.0, fps=10, gop=10)
     site_file = write_site(
         tmp_path / "site.toml",
         "# The plaza camera, as the installer set it up.\n"
@@ -48,10 +49,12 @@ def test_an_admin_adds_switches_edits_and_removes_a_camera_from_the_cameras_page
 
     def fill_and_save(dialog: CameraDialog) -> object:
         dialog.url_edit.setText(str(dock))
+        dialog.sub_edit.setText(str(dock_sub))
         assert not dialog.buttons.button(dialog.buttons.StandardButton.Save).isEnabled()
         dialog.check_button.click()
         qtbot.waitUntil(lambda: dialog.probed is not None, timeout=20000)
-        assert "H.264 320×240 at 10.0 fps" in dialog.summary.text()
+        assert "Main: H.264 320×240 at 10.0 fps" in dialog.summary.text()
+        assert "Sub (analysed, shown on the wall): H.264" in dialog.summary.text()
         snapshots.append(not dialog.snapshot.pixmap().isNull())
         dialog.name_edit.setText("Loading dock")
         dialog._on_name_edited("Loading dock")
@@ -70,6 +73,7 @@ def test_an_admin_adds_switches_edits_and_removes_a_camera_from_the_cameras_page
     site = load_site(site_file)
     assert [c.id for c in site.cameras] == ["plaza", "loading-dock"]
     assert not site.recording_of("loading-dock").continuous
+    assert site.cameras[1].sub_url == str(dock_sub)
     assert "loading-dock" in host.runtime.cameras.sources
     qtbot.waitUntil(lambda: "loading-dock" in window.camera_grid.camera_ids, timeout=10000)
     qtbot.waitUntil(lambda: page.table.rowCount() == 2, timeout=5000)
@@ -186,5 +190,6 @@ def test_the_add_dialog_finds_an_onvif_camera_and_reads_its_streams(
     assert dialog.url_edit.text() and dialog.url_edit.text() in (main.stream_uri or "")
     assert dialog.name_edit.text() == "Loading Dock" and dialog.id_edit.text() == "loading-dock"
     assert "Recorded (main): " in dialog.summary.text() and "1920×1080" in dialog.summary.text()
-    assert "Analysed later (sub): " in dialog.summary.text()
+    assert "Analysed and on the wall (sub): " in dialog.summary.text()
+    assert dialog.sub_edit.text() and "640" not in dialog.url_edit.text()
     dialog.reject()

@@ -35,6 +35,7 @@ class CameraRow:
     state: str
     detail: str
     picture: str
+    sub_url: str | None = None  # the analysed sub stream ("" / None: one stream)
 
 
 @dataclass(frozen=True, slots=True)

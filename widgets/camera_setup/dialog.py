@@ -144,6 +144,15 @@ class CameraDialog(QDialog):
         self.url_edit.setPlaceholderText("rtsp://192.0.2.10:554/stream1, http://…, or a file")
         self.url_edit.setMinimumWidth(420)
         form.addRow("Address", self.url_edit)
+        self.sub_edit = QLineEdit(self)
+        self.sub_edit.setPlaceholderText(
+            "optional: the camera's smaller second stream, analysed while the main is recorded"
+        )
+        self.sub_edit.setToolTip(
+            "With a sub stream (about 640×360) the camera costs far less: it is analysed and "
+            "shown on the wall, and the main stream is recorded as it comes, never decoded"
+        )
+        form.addRow("Sub stream", self.sub_edit)
         self.user_edit = QLineEdit(self)
         self.user_edit.setPlaceholderText("the camera's user name, if it asks for one")
         form.addRow("User", self.user_edit)
@@ -243,6 +252,7 @@ class CameraDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self.url_edit.textChanged.connect(lambda _t: self._update())
+        self.sub_edit.textChanged.connect(lambda _t: self._update())
         self.user_edit.textChanged.connect(lambda _t: self._update())
         self.env_edit.textChanged.connect(lambda _t: self._update())
         self.password_edit.textChanged.connect(lambda _t: self._update())
@@ -255,6 +265,7 @@ class CameraDialog(QDialog):
             self.no_password.setChecked(True)
             return
         self.url_edit.setText(with_user(row.url, ""))
+        self.sub_edit.setText(with_user(row.sub_url, "") if row.sub_url else "")
         self.user_edit.setText(row.user)
         self.name_edit.setText(row.name)
         self.id_edit.setText(row.id)
@@ -280,8 +291,17 @@ class CameraDialog(QDialog):
         """The address as the site file will hold it: with the user, never a password."""
         return with_user(self.url_edit.text().strip(), self.user_edit.text().strip())
 
+    def sub_url(self) -> str:
+        """The sub stream's address as the site file will hold it ("" for none)."""
+        text = self.sub_edit.text().strip()
+        return with_user(text, self.user_edit.text().strip()) if text else ""
+
     def _check_key(self) -> tuple[str, str, str]:
-        return (self.url(), self.source(), self.password_edit.text() + self.env_edit.text())
+        return (
+            f"{self.url()} {self.sub_url()}",
+            self.source(),
+            self.password_edit.text() + self.env_edit.text(),
+        )
 
     def _update(self) -> None:
         source = self.source()
@@ -297,7 +317,8 @@ class CameraDialog(QDialog):
             self._row is not None
             and self._check_key()[:2]
             == (
-                with_user(self._row.url, self._row.user),
+                f"{with_user(self._row.url, self._row.user)} "
+                f"{with_user(self._row.sub_url, self._row.user) if self._row.sub_url else ''}",
                 self._row.password or NO_PASSWORD,
             )
             and not self.password_edit.text()
@@ -367,6 +388,8 @@ class CameraDialog(QDialog):
         main, sub = main_and_sub(device.profiles)
         if main.stream_uri:
             self.url_edit.setText(with_user(main.stream_uri, ""))
+        if sub is not None and sub.stream_uri:
+            self.sub_edit.setText(with_user(sub.stream_uri, ""))
         if not self.name_edit.text().strip():
             name = found.name or " ".join(w for w in (device.manufacturer, device.model) if w)
             self.name_edit.setText(name)
@@ -375,7 +398,7 @@ class CameraDialog(QDialog):
         lines = [f"{printable(maker) or 'ONVIF camera'}, firmware {printable(device.firmware)}"]
         lines.append(f"Recorded (main): {printable(main.summary())}")
         if sub is not None:
-            lines.append(f"Analysed later (sub): {printable(sub.summary())}")
+            lines.append(f"Analysed and on the wall (sub): {printable(sub.summary())}")
         self.summary.setText("\n".join(lines))
         self.strip.show_status("Read: now check the stream")
         self._update()
@@ -389,18 +412,33 @@ class CameraDialog(QDialog):
         env = self.env_edit.text().strip() if source == ENVIRONMENT else None
         key = self._check_key()
         probe = self._probe
+        sub = self.sub_url()
         self.probed = None
+
+        def both() -> tuple[StreamProbe, StreamProbe | None]:
+            return probe(url, password, env), probe(sub, password, env) if sub else None
+
         self.checking.run(
             "checking the stream (a few seconds)…",
-            lambda: probe(url, password, env),
-            lambda result: self._on_checked(key, result),
+            both,
+            lambda result: self._on_checked(key, *result),
             failure="the stream cannot be used",
         )
 
-    def _on_checked(self, key: tuple[str, str, str], probe: StreamProbe) -> None:
+    def _on_checked(
+        self, key: tuple[str, str, str], probe: StreamProbe, sub: StreamProbe | None = None
+    ) -> None:
         self.probed, self._probed_for = probe, key
-        lines = [probe.summary()]
-        if not probe.recordable:
+        lines = [f"Main: {probe.summary()}" if sub is not None else probe.summary()]
+        if sub is not None:
+            lines.append(f"Sub (analysed, shown on the wall): {sub.summary()}")
+            if not probe.recordable:
+                self.probed = None  # not savable as it is
+                lines.append(
+                    f"The main stream is {probe.codec_name}: with a sub stream it must be "
+                    "H.264 or H.265 (it is recorded without being decoded)."
+                )
+        elif not probe.recordable:
             lines.append(
                 f"{probe.codec_name} is re-encoded to H.264 to be recorded (an H.264 or "
                 "H.265 stream is recorded as it comes, for less CPU)."
@@ -446,6 +484,9 @@ class CameraDialog(QDialog):
         fields: dict[str, Any] = {"url": self.url()}
         name = self.name_edit.text().strip()
         row = self._row
+        sub = self.sub_url()
+        if sub and (row is None or sub != (row.sub_url or "")):
+            fields["sub_url"] = sub
         if name and (row is None or name != row.name):
             fields["name"] = name
         elif row is not None and not name:
@@ -463,6 +504,8 @@ class CameraDialog(QDialog):
         if row is None or continuous != row.continuous:
             fields["recording"] = {"continuous": continuous}
         password = self.password_edit.text() if source == KEYRING else None
+        if row is not None and row.sub_url and not sub:
+            removed.append("sub_url")
         if row is not None:
             # Only what changed: the file keeps everything else as the admin wrote it.
             if fields.get("url") == with_user(row.url, row.user):
@@ -471,7 +514,7 @@ class CameraDialog(QDialog):
                 fields.pop("password_keyring", None)
                 if fields.get("password_env") == row.password_env:
                     fields.pop("password_env", None)
-                removed = []
+                removed = [key for key in removed if key == "sub_url"]
             password = password or None
         return CameraChange(
             "add" if row is None else "edit",

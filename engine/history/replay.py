@@ -11,9 +11,9 @@ The pieces, in the order the console uses them:
   of it is missing on disk, the stretches nobody recorded, and the event times of the
   range for "jump to the next event".
 - :class:`ClipFrameReader` gives one camera's frame at a wall time from the plan's clips
-  (OpenCV): it decodes forward a little when playback moves on, seeks on jumps and reopens
+  (PyAV): it decodes forward a little when playback moves on, seeks on jumps and reopens
   on a clip change; when decoding every frame cannot keep up with the playback speed it
-  shows keyframes only (PyAV), each decoded alone.
+  shows keyframes only, each decoded alone.
 - :class:`ReplayDecoder` is a named engine thread (``replay-decoder``) that reads the
   playback clock about 25 times a second and keeps the newest frame of each camera for the
   tiles, which pull them through :meth:`ReplayDecoder.frame_getter` as they pull live ones.
@@ -37,7 +37,7 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,7 +48,6 @@ import numpy.typing as npt
 from sqlalchemy import select
 
 from engine.clock import Clock
-from engine.cv import import_cv2
 from engine.frames import Frame
 from engine.history.events import CLIP_SPAN_BOUND_S
 from engine.media import FOOTAGE_KINDS, FRAGMENTED_READ_OPTIONS, SEGMENT_KIND
@@ -77,6 +76,14 @@ SEQUENTIAL_LIMIT_S = 2.0  # a forward move shorter than this decodes on…
 GRAB_COST_S = 0.0008
 SEEK_COST_S = 0.03
 COST_SMOOTHING = 0.2  # weight of the newest measurement in the running costs
+# A frame this little after the moment asked for is still the frame at it: wall times are
+# whole microseconds and frame times are not (frame 200 of 15 fps is at 13.333… s), and a
+# frame step moves the playback clock by a rounded 1/fps.
+FRAME_TIME_TOLERANCE_S = 0.001
+# FFmpeg's decoder threads for frame-exact decoding (PyAV's thread_type): frame and slice
+# threads. Camera H.264 is one slice a picture, so slice threads alone decode on one core
+# (1080p: 7–10 ms a frame on a loaded 2-core VM against 4–7 with frame threads).
+DECODE_THREADS = "AUTO"
 # Keyframes only: playing decodes every frame while that is expected to take at most this
 # share of real time over all the cameras; above it each camera shows the keyframe at or
 # before the position. All of it: just under, decoding every frame still shows most
@@ -492,31 +499,40 @@ class FrameAt:
 
 
 class ClipFrameReader:
-    """One camera's frame at a wall time, read from its clips with ``cv2.VideoCapture``.
+    """One camera's frame at a wall time, read from its clips with PyAV.
 
-    Frame-exact (paused, stepping, and playing while decoding keeps up): moving forward
-    decodes on from the frame shown (``grab`` for each frame, one ``retrieve`` for the
-    frame kept) when the move is under :data:`SEQUENTIAL_LIMIT_S` or decoding on is
-    expected to cost less than a seek (running costs of both, measured on this clip);
-    otherwise, and backwards, it seeks (``CAP_PROP_POS_MSEC``). The frame shown for ``ts``
-    is the last one whose time is at or before ``ts``.
+    Each clip is opened without FFmpeg's frame-rate probe
+    (:data:`~engine.media.FRAGMENTED_READ_OPTIONS`), which would read every fragment of a
+    continuous-recording segment: 16 ms to open a 10 s 1080p segment instead of 55 (an
+    OpenCV capture cannot be told so but for the whole process).
+
+    Frame-exact (paused, stepping, and playing while decoding keeps up): the frame shown
+    for ``ts`` is the last one whose time is at or before ``ts``. Moving forward decodes
+    on from the frame shown when the move is under :data:`SEQUENTIAL_LIMIT_S` or decoding
+    on is expected to cost less than a seek (running costs of both, measured on this
+    clip); otherwise, and backwards, it seeks to the keyframe at or before ``ts`` and
+    decodes on from there. The reader keeps the frame after the one shown decoded (that
+    is how it knows the one shown is the last at or before ``ts``) and converts only the
+    frame shown into a picture.
 
     Keyframes only (playing faster than decoding can follow): the frame shown for ``ts``
-    is the keyframe at or before it, sought and decoded alone with PyAV (one packet; an
-    OpenCV seek decodes on from the keyframe before, ten times the cost at 1080p), and the
-    same keyframe is not decoded twice. The switch (:meth:`plays_keyframes`) is decided
-    on each frame asked for while playing: decoding every frame costs ``speed`` × frame
-    rate × the running cost of one grab (measured, starting at :data:`GRAB_COST_S`)
-    seconds per second; keyframes only once that exceeds ``share`` (the decoder's
-    :data:`DECODE_BUDGET` split over its cameras), every frame again once it is under
-    :data:`KEYFRAMES_RETURN` of it. The grab cost is not measured while showing keyframes,
-    so the way back is a slower speed (or the next pause's measurements). Paused or
-    stepping (``speed`` None) always gives the exact frame.
+    is the keyframe at or before it, sought and decoded alone (one packet; a frame-exact
+    seek decodes on from that keyframe to ``ts``, up to ten times the cost at 1080p), and
+    the same keyframe is not decoded twice. The switch (:meth:`plays_keyframes`) is
+    decided on each frame asked for while playing: decoding every frame costs ``speed`` ×
+    frame rate × the running cost of decoding one (measured, starting at
+    :data:`GRAB_COST_S`) seconds per second; keyframes only once that exceeds ``share``
+    (the decoder's :data:`DECODE_BUDGET` split over its cameras), every frame again once it
+    is under :data:`KEYFRAMES_RETURN` of it. That cost is not measured while showing
+    keyframes, so the way back is a slower speed (or the next pause's measurements).
+    Paused or stepping (``speed`` None) always gives the exact frame.
 
-    Another clip is opened when the time leaves this one. A frame's ``wall_at`` is the
-    clip's start plus the frame's own timestamp in the clip (a keyframe's true time when
-    showing keyframes). Not thread-safe: one thread (the decoder) owns a reader.
-    ``keyframes`` True or False forces one way while playing (benchmarks compare them).
+    Another clip is opened when the time leaves this one; only a regular file is opened
+    (a FIFO or a device under the media root would block the decoder thread or be read as
+    footage). A frame's ``wall_at`` is the clip's start plus the frame's own timestamp in
+    the clip (a keyframe's true time when showing keyframes). Not thread-safe: one thread
+    (the decoder) owns a reader. ``keyframes`` True or False forces one way while playing
+    (benchmarks compare them).
     """
 
     def __init__(
@@ -536,15 +552,19 @@ class ClipFrameReader:
         self._root = media_root
         self._clock = clock
         self._seq = itertools.count(1)
-        self._capture: Any = None
+        self._container: Any = None  # PyAV container of the clip, decoding every frame
+        self._decoding: Generator[Any] | None = None  # its frames on from the last seek
         self._clip: ClipSpan | None = None
         self._fps = 0.0
-        self._frame_s: float | None = None  # time in the clip of the frame grabbed last
-        self._frame: Frame | None = None  # retrieved for _frame_s
-        self._retrieved = True
-        self.decoded = 0  # frames decoded (grabbed, or keyframes), for throughput figures
+        self._frame_s: float | None = None  # time in the clip of the frame shown
+        self._picture: Any = None  # that frame decoded, until converted into _frame
+        self._frame: Frame | None = None
+        self._ahead: Any = None  # the frame after it, decoded (None: not yet, or the end)
+        self._ahead_s = 0.0
+        self._to_bgr: Any = None  # one PyAV reformatter: its conversion context is reused
+        self.decoded = 0  # frames decoded (passed or shown, or keyframes), for throughput
         self.seeks = 0
-        self.grab_cost_s = GRAB_COST_S  # running costs of one grab and of one seek
+        self.grab_cost_s = GRAB_COST_S  # running costs of decoding one frame and of a seek
         self.seek_cost_s = SEEK_COST_S
         self._forced_keyframes = keyframes
         self.keyframes_only = False
@@ -556,11 +576,13 @@ class ClipFrameReader:
         self._key_frame: Frame | None = None
 
     def close(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-        if self._input is not None:
-            self._input.close()
-        self._capture, self._clip, self._frame, self._frame_s = None, None, None, None
+        if self._decoding is not None:
+            self._decoding.close()
+        for container in (self._container, self._input):
+            if container is not None:
+                container.close()
+        self._container, self._decoding, self._clip = None, None, None
+        self._picture, self._frame, self._frame_s, self._ahead = None, None, None, None
         self._input, self._key_pts, self._key_frame = None, None, None
 
     def clip_at(self, ts: datetime) -> ClipSpan | None:
@@ -601,7 +623,8 @@ class ClipFrameReader:
         return FrameAt(frame)
 
     def _open(self, clip: ClipSpan) -> bool:
-        cv2 = import_cv2()
+        import av
+
         self.close()
         path = self._root / clip.path
         if not path.is_file() and self._fetch is not None:
@@ -610,19 +633,30 @@ class ClipFrameReader:
             except Exception as exc:  # its engine away, the file purged
                 _log.info("replay %s: %s not fetched: %s", self.camera, clip.path, exc)
                 return False
-        capture = cv2.VideoCapture(str(path))
-        if not capture.isOpened():
-            capture.release()
+        if not path.is_file():  # gone since the plan, or a FIFO, a device, a folder
+            _log.info("replay %s: %s is not a file", self.camera, clip.path)
             return False
-        self._capture, self._clip = capture, clip
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        try:
+            container = av.open(str(path), options=dict(FRAGMENTED_READ_OPTIONS))
+        except (av.error.FFmpegError, OSError) as exc:  # not footage, or unreadable
+            _log.info("replay %s: cannot open %s: %s", self.camera, clip.path, exc)
+            return False
+        if not container.streams.video:
+            container.close()
+            _log.info("replay %s: %s holds no video", self.camera, clip.path)
+            return False
+        stream = container.streams.video[0]
+        stream.thread_type = DECODE_THREADS
+        self._container, self._clip = container, clip
+        rate = stream.average_rate or stream.guessed_rate
+        fps = float(rate) if rate else 0.0
         self._fps = fps if math.isfinite(fps) and 0 < fps < 1000 else 10.0
         return True
 
     def plays_keyframes(self, speed: float, share: float) -> bool:
         """Whether playing at ``speed`` (× real time) shows keyframes only, when decoding
         may take ``share`` of real time: every frame costs ``speed`` × frame rate × the
-        grab cost seconds per second; above ``share`` keyframes only, below
+        cost of decoding one seconds per second; above ``share`` keyframes only, below
         :data:`KEYFRAMES_RETURN` × ``share`` every frame, in between as before. Updates
         :attr:`keyframes_only` (unless forced at construction)."""
         if self._forced_keyframes is not None:
@@ -674,7 +708,7 @@ class ClipFrameReader:
         if not pictures or pictures[0].pts is None:
             return self._key_frame
         picture = pictures[0]
-        image = picture.to_ndarray(format="bgr24")
+        image = self._bgr(picture)
         self.keyframes_decoded += 1
         self.keyframe_cost_s += COST_SMOOTHING * (
             time.perf_counter() - started - self.keyframe_cost_s
@@ -696,74 +730,114 @@ class ClipFrameReader:
             return True
         return ahead_s * self._fps * self.grab_cost_s <= self.seek_cost_s
 
-    def _at_last_frame(self) -> bool:
-        """Whether the frame grabbed last is the clip's last (a grab past it would fail and
-        lose the picture not yet retrieved)."""
-        cv2 = import_cv2()
-        count = self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0
-        return count > 0 and self._capture.get(cv2.CAP_PROP_POS_FRAMES) >= count
-
-    def _grab_last(self) -> bool:
-        """Grab the clip's last frame (for a time past it, or after a failed grab)."""
-        cv2 = import_cv2()
-        count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        self._capture.set(cv2.CAP_PROP_POS_FRAMES, max(count - 1, 0))
-        return self._grab() is not None
-
-    def _grab(self) -> float | None:
-        """Decode the next frame; its time in the clip (s), None at the clip's end."""
-        cv2 = import_cv2()
-        started = time.perf_counter()
-        if not self._capture.grab():
-            return None
-        self.grab_cost_s += COST_SMOOTHING * (time.perf_counter() - started - self.grab_cost_s)
-        self.decoded += 1
-        self._retrieved = False
-        self._frame_s = float(self._capture.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
-        return self._frame_s
-
     def _decode_to(self, target_s: float) -> Frame | None:
-        cv2 = import_cv2()
-        interval = 1.0 / self._fps
+        """The last frame at or before ``target_s`` (seconds into the clip): decoded on
+        from the frame shown, or after a seek (see the class)."""
         current = self._frame_s
-        if current is None or target_s < current or not self._decode_on_cheaper(target_s - current):
-            # A jump. Seek a frame early: FFmpeg lands on the first frame at or after the
-            # time asked, and the loop below decodes on to the target.
+        if (
+            current is None
+            or target_s < current - FRAME_TIME_TOLERANCE_S
+            or not self._decode_on_cheaper(target_s - current)
+        ):
             self.seeks += 1
             started = time.perf_counter()
-            self._capture.set(cv2.CAP_PROP_POS_MSEC, max((target_s - interval) * 1000.0, 0.0))
-            self._frame_s, self._frame, self._retrieved = None, None, True
-            found = self._grab() is not None or self._grab_last()
+            self._seek(target_s)
+            self._decode_on(target_s)
             self.seek_cost_s += COST_SMOOTHING * (time.perf_counter() - started - self.seek_cost_s)
-            if not found:
-                return None
-            current = self._frame_s
-            assert current is not None
-        # The next frame is due once the target reaches its time (about one interval on).
-        while target_s >= current + interval * 0.999 and not self._at_last_frame():
-            time_s = self._grab()
-            if time_s is None:  # the container's frame count was wrong: the end came early
-                if not self._grab_last():
-                    return self._frame
-                break
-            if time_s > target_s:  # frames the encoder dropped: show the next one early
-                break
-            current = time_s
-        if not self._retrieved:
-            ok, image = self._capture.retrieve()
-            if not ok or image is None:
-                return self._frame
-            self._retrieved = True
+        else:
+            self._decode_on(target_s)
+        if self._frame is None and self._picture is not None:
             clip = self._clip
             assert clip is not None and self._frame_s is not None
             self._frame = Frame(
                 seq=next(self._seq),
-                image=image,
+                image=self._bgr(self._picture),
                 captured_at=self._clock.monotonic(),
                 source_fps=self._fps,
                 wall_at=clip.started_at + timedelta(seconds=self._frame_s),
             )
+            self._picture = None
         return self._frame
+
+    def _bgr(self, picture: Any) -> npt.NDArray[np.uint8]:
+        """``picture`` (a PyAV frame) as a BGR image. Through one reformatter: a frame's
+        own ``to_ndarray(format="bgr24")`` sets up a conversion context for every frame,
+        which took longer than the conversion (5–8 ms against 1–3 at 1080p)."""
+        if self._to_bgr is None:
+            from av.video.reformatter import VideoReformatter
+
+            self._to_bgr = VideoReformatter()
+        image: npt.NDArray[np.uint8] = self._to_bgr.reformat(picture, format="bgr24").to_ndarray()
+        return image
+
+    def _seek(self, target_s: float) -> None:
+        """Start decoding again at the keyframe at or before ``target_s`` (seconds into
+        the clip); nothing is shown until :meth:`_decode_on`."""
+        if self._decoding is not None:
+            self._decoding.close()
+        container = self._container
+        stream = container.streams.video[0]
+        # (a hair later than asked: a moment a rounding error before a keyframe is the
+        # keyframe's, not a whole group of pictures earlier)
+        pts = int((target_s + FRAME_TIME_TOLERANCE_S) / stream.time_base)
+        container.seek((stream.start_time or 0) + pts, stream=stream, backward=True)
+        self._decoding = self._frames_of(container, stream)
+        self._picture, self._frame, self._frame_s, self._ahead = None, None, None, None
+
+    def _decode_on(self, target_s: float) -> None:
+        """Decode on to the last frame at or before ``target_s`` (after a seek that landed
+        late, the first one), keeping the frame after it decoded. At the clip's end its
+        last frame stays."""
+        tolerance = FRAME_TIME_TOLERANCE_S
+        while True:
+            if self._ahead is None and not self._decode_next():
+                return
+            if self._frame_s is not None and self._ahead_s > target_s + tolerance:
+                return
+            self._picture, self._frame_s, self._frame = self._ahead, self._ahead_s, None
+            self._ahead = None
+            self.decoded += 1
+
+    def _decode_next(self) -> bool:
+        """Decode the frame after the one shown into ``_ahead``; False at the clip's end."""
+        if self._decoding is None:
+            return False
+        started = time.perf_counter()
+        picture = next(self._decoding, None)
+        if picture is None:
+            self._decoding = None
+            return False
+        if self._frame_s is not None:
+            # Not the first frame after a seek: that one waits for the decoder's threads
+            # to fill (several packets), a cost of the seek; counted as the cost of every
+            # frame it once tipped four cameras at 1× into keyframes only.
+            elapsed = time.perf_counter() - started
+            self.grab_cost_s += COST_SMOOTHING * (elapsed - self.grab_cost_s)
+        stream = self._container.streams.video[0]
+        if picture.pts is not None:
+            self._ahead_s = float((picture.pts - (stream.start_time or 0)) * stream.time_base)
+        else:  # a frame without a time (not from our recorder): one interval on
+            self._ahead_s = (self._frame_s or 0.0) + 1.0 / self._fps
+        self._ahead = picture
+        return True
+
+    def _frames_of(self, container: Any, stream: Any) -> Generator[Any]:
+        """The frames of ``stream`` in order from where ``container`` was sought; a packet
+        that does not decode is skipped, and a file that cannot be read on ends there
+        (both logged)."""
+        import av
+
+        path = self._clip.path if self._clip is not None else "?"
+        try:
+            for packet in container.demux(stream):
+                try:
+                    pictures = stream.decode(packet)
+                except av.error.InvalidDataError as exc:  # one damaged picture
+                    _log.debug("replay %s: a packet of %s skipped: %s", self.camera, path, exc)
+                    continue
+                yield from pictures
+        except av.error.FFmpegError as exc:  # damaged or cut short: its end for this reader
+            _log.info("replay %s: %s unreadable past here: %s", self.camera, path, exc)
 
 
 # ---------------------------------------------------------------------------------- decoder

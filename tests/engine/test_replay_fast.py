@@ -9,8 +9,13 @@ fast the machine is, except that decoding 320×240 at 1× must take under 67 ms 
 from __future__ import annotations
 
 import math
+import os
+import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import av
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -26,6 +31,7 @@ from engine.history.replay import (
     ReplayDecoder,
     ReplayPlan,
 )
+from engine.media import FRAGMENTED_READ_OPTIONS
 from tests.engine.test_recording import pictures, write_video
 
 T0 = datetime(2026, 11, 27, 13, 0, 0, tzinfo=UTC)
@@ -190,3 +196,64 @@ def test_a_decoder_forced_to_keyframes_still_shows_the_exact_frame_when_paused(
         assert picture_number(paused, sources) == 82
     finally:
         decoder.close()
+
+
+def test_segments_are_opened_without_ffmpegs_frame_rate_probe(
+    footage: tuple[ReplayPlan, list[np.ndarray]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe reads every fragment of a segment (a 10 s 1080p segment opens in 55 ms
+    with it, 16 without): frame-exact and keyframes only, each file is opened without it,
+    and the frame-exact time and picture are still right."""
+    plan, sources = footage
+    opened: list[tuple[str, dict[str, str]]] = []
+    real_open = av.open
+
+    def spying_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append((Path(file).name, dict(kwargs.get("options") or {})))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(av, "open", spying_open)
+    reader = ClipFrameReader("gate", plan.clips["gate"], plan.media_root, SimulatedClock())
+    try:
+        paused = reader.frame_at(at(3.5), None).frame
+        assert paused is not None and paused.wall_at == at(52 / FPS)
+        assert picture_number(paused, sources) == 52 and paused.source_fps == FPS
+        reader.grab_cost_s = 0.02  # 16× of every frame would take 4.8 s a second
+        playing = reader.frame_at(at(12.5), 16, DECODE_BUDGET).frame
+        assert playing is not None and playing.wall_at == at(12)
+    finally:
+        reader.close()
+    without_probe = dict(FRAGMENTED_READ_OPTIONS)
+    assert opened == [
+        ("segment000.mp4", without_probe),
+        ("segment001.mp4", without_probe),  # every frame…
+        ("segment001.mp4", without_probe),  # …and keyframes only
+    ]
+
+
+def test_a_clip_file_that_is_not_footage_or_not_a_file_is_refused_naming_it(
+    tmp_path: Path,
+) -> None:
+    """Files replaced since the plan: a FIFO (opening it would wait for a writer, and every
+    camera's replay with it), a link to /dev/zero and bytes that are not video."""
+    os.mkfifo(tmp_path / "fifo.mp4")
+    (tmp_path / "zero.mp4").symlink_to("/dev/zero")
+    (tmp_path / "junk.mp4").write_bytes(b"not a video " * 1000)
+    names = ("fifo.mp4", "zero.mp4", "junk.mp4")
+    spans = [ClipSpan(n, name, at(10 * n), at(10 * n + 10), True) for n, name in enumerate(names)]
+    reader = ClipFrameReader("gate", spans, tmp_path, SimulatedClock())
+    reasons: list[str] = []
+
+    def look() -> None:
+        reasons.extend(reader.frame_at(at(10 * n + 5)).reason for n in range(len(names)))
+
+    worker = threading.Thread(target=look, daemon=True)
+    worker.start()
+    worker.join(60)
+    waited = worker.is_alive()
+    if waited:  # stuck opening the FIFO: a writer lets it go, then the test fails
+        os.close(os.open(tmp_path / "fifo.mp4", os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(60)
+    reader.close()
+    assert not waited, "the reader waited on a FIFO"
+    assert reasons == [f"cannot open clip: {name}" for name in names]

@@ -91,6 +91,13 @@ DECODE_THREADS = "AUTO"
 # four 1080p15 cameras at 1× on a loaded 2-core VM: 10 frames a second each against 0.5).
 DECODE_BUDGET = 1.0
 KEYFRAMES_RETURN = 0.7  # back to every frame below this share of the budget (no flapping)
+# While keyframes are shown the cost of decoding every frame is not measured, so it is
+# taken to halve every this many seconds of the playback clock: a load that passed (another
+# process, a burst of analysis) lets the camera try every frame again and measure, one that
+# stays sends it back within a few frames (a cost three times the share is retried after
+# about 10 s). Without it a camera tipped into keyframes by a busy moment stayed there at
+# 1× (four cameras showed 5–7 % of their frames in one run in four).
+GRAB_COST_HALF_LIFE_S = 5.0
 # First guess of one keyframe sought and decoded alone by PyAV: 20–35 ms at 1080p on a
 # 2-core 2026 VM (an OpenCV seek to the same keyframe took 230–280 ms: it decodes on from
 # the keyframe before).
@@ -524,7 +531,8 @@ class ClipFrameReader:
     :data:`GRAB_COST_S`) seconds per second; keyframes only once that exceeds ``share``
     (the decoder's :data:`DECODE_BUDGET` split over its cameras), every frame again once it
     is under :data:`KEYFRAMES_RETURN` of it. That cost is not measured while showing
-    keyframes, so the way back is a slower speed (or the next pause's measurements).
+    keyframes: it is taken to halve every :data:`GRAB_COST_HALF_LIFE_S` seconds there, so a
+    camera tries every frame again once a busy moment may have passed.
     Paused or stepping (``speed`` None) always gives the exact frame.
 
     Another clip is opened when the time leaves this one; only a regular file is opened
@@ -569,6 +577,7 @@ class ClipFrameReader:
         self._forced_keyframes = keyframes
         self.keyframes_only = False
         """Whether playing shows keyframes only (the last decision of :meth:`plays_keyframes`)."""
+        self._cost_aged_at: float | None = None  # playback clock of the last decision
         self.keyframes_decoded = 0
         self.keyframe_cost_s = KEYFRAME_COST_S  # running cost of seeking and decoding one
         self._input: Any = None  # PyAV container of the clip, opened for keyframes only
@@ -663,6 +672,11 @@ class ClipFrameReader:
             self.keyframes_only = self._forced_keyframes
             return self.keyframes_only
         fps = self._fps if self._fps > 0 else 10.0  # before a clip is open
+        now = self._clock.monotonic()
+        if self.keyframes_only and self._cost_aged_at is not None:
+            halves = (now - self._cost_aged_at) / GRAB_COST_HALF_LIFE_S
+            self.grab_cost_s = max(GRAB_COST_S, self.grab_cost_s * 0.5**halves)
+        self._cost_aged_at = now
         demand = speed * fps * self.grab_cost_s
         if self.keyframes_only:
             self.keyframes_only = demand > KEYFRAMES_RETURN * share

@@ -25,6 +25,7 @@ from engine.clock import SimulatedClock
 from engine.frames import Frame
 from engine.history.replay import (
     DECODE_BUDGET,
+    GRAB_COST_HALF_LIFE_S,
     ClipFrameReader,
     ClipSpan,
     PlaybackClock,
@@ -110,7 +111,9 @@ def test_at_16x_a_slow_decoder_shows_each_keyframe_once_and_pausing_gives_the_ex
         # Each keyframe decoded alone and once: 10 frames where every frame is 290.
         frame_exact = exact_number(shown[-1][0]) - exact_number(shown[0][0]) + 1
         assert reader.keyframes_decoded == 10 and reader.decoded == 10 and frame_exact >= 280
-        assert reader.grab_cost_s == 0.02  # nothing was grabbed
+        # Nothing was grabbed: the cost was only aged by the playback clock's 1.2 s.
+        aged = 0.02 * 0.5 ** ((len(shown) - 1) * 0.04 / GRAB_COST_HALF_LIFE_S)
+        assert reader.grab_cost_s == pytest.approx(aged)
 
         playback.seek(at(13.37))
         playback.pause()
@@ -257,3 +260,30 @@ def test_a_clip_file_that_is_not_footage_or_not_a_file_is_refused_naming_it(
     reader.close()
     assert not waited, "the reader waited on a FIFO"
     assert reasons == [f"cannot open clip: {name}" for name in names]
+
+
+def test_a_camera_tipped_into_keyframes_by_a_busy_moment_tries_every_frame_again(
+    footage: tuple[ReplayPlan, list[np.ndarray]],
+) -> None:
+    """At 1×, a measured cost that a busy machine pushed over a camera's share tips it into
+    keyframes; that cost is not measured there, so it is taken to fall with each keyframe
+    shown, and the camera comes back to every frame (it stayed on keyframes for good)."""
+    plan, _ = footage
+    clock = SimulatedClock()
+    reader = ClipFrameReader("gate", plan.clips["gate"], plan.media_root, clock)
+    share = DECODE_BUDGET / 4  # one of four cameras
+    try:
+        assert reader.frame_at(at(1), None).frame is not None
+        reader.grab_cost_s = 0.05  # 15 fps × 50 ms: three times the share
+        modes = []
+        for tenth in range(20, 200):  # 18 s of playing at 1×, the clock driving it
+            clock.advance(0.1)
+            reader.frame_at(at(tenth / 10), speed=1.0, share=share)
+            modes.append(reader.keyframes_only)
+        assert modes[0] and not modes[-1], modes
+        back = modes.index(False)
+        # Every frame again after about 10 s (the cost halves every 5 s), and it stays so:
+        # the frames decoded now measure what they really cost on this machine.
+        assert 80 <= back <= 120 and all(modes[:back]) and not any(modes[back:]), back
+    finally:
+        reader.close()

@@ -94,8 +94,9 @@ def built_in_site(site_file: Path | str) -> str:
     try:
         if Path(site_file).resolve() == DEMO_SITE.resolve():
             return (
-                f"the demo site ({DEMO_SITE.name}) ships with Watchfloor and is not changed: "
-                "copy it to a file of your own and start with --site FILE to add cameras"
+                f"the demo site file ({DEMO_SITE.name}) ships with Watchfloor and is never "
+                "changed here: copy it to a file of your own and start with --site FILE to "
+                "add cameras"
             )
     except OSError:
         pass

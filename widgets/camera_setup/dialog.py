@@ -146,7 +146,7 @@ class CameraDialog(QDialog):
         form.addRow("Address", self.url_edit)
         self.sub_edit = QLineEdit(self)
         self.sub_edit.setPlaceholderText(
-            "optional: the camera's smaller second stream, analysed while the main is recorded"
+            "optional: a smaller second stream to analyse (e.g. 640×360)"
         )
         self.sub_edit.setToolTip(
             "With a sub stream (about 640×360) the camera costs far less: it is analysed and "

@@ -139,7 +139,8 @@ class CameraSetupPane(QWidget):
             "changes to their own site file."
         )
         if listing.read_only:
-            followed = f"Not changed here: {listing.read_only}."
+            why = listing.read_only
+            followed = f"{why[:1].upper()}{why[1:]}."
         self.file_label.setText(f"Cameras of {listing.file}. {followed}")
         selected = self.selected()
         self.table.setRowCount(len(listing.cameras))

@@ -108,7 +108,7 @@ class RecordingTiersGroup(QGroupBox):
             header.setFont(font)
             header.setWordWrap(True)
             self._grid.addWidget(header, 0, column, Qt.AlignmentFlag.AlignBottom)
-        self._grid.setColumnStretch(len(COLUMNS), 1)
+        self._grid.setColumnStretch(len(COLUMNS) + 1, 1)  # after the reset buttons
         layout.addLayout(self._grid)
         # The first row sets every camera's editors at once (saved with Save).
         self.every_label = QLabel(EVERY_CAMERA, self)

@@ -426,6 +426,26 @@ class RecordingConfig:
     gap_alert_s: float = 60.0
 
 
+# What a ``[[cameras]]`` table may hold (see :class:`CameraConfig`).
+CAMERA_KEYS: Final = frozenset(
+    {
+        "id",
+        "name",
+        "url",
+        "sub_url",
+        "password_env",
+        "password_keyring",
+        "loop",
+        "position",
+        "geo",
+        "microphone",
+        "engine",
+        "view",
+        "first_frame_s",
+        "recording",
+        "enabled",
+    }
+)
 RECORDING_DAYS_MAX = 3650
 RECORDING_NUMBERS: dict[str, tuple[float, float]] = {
     "segment_s": (2.0, 60.0),
@@ -948,27 +968,7 @@ class _SiteReader:
             )
 
     def camera(self, value: Any, path: tuple[str | int, ...]) -> CameraConfig:
-        table = self.table(
-            value,
-            path,
-            {
-                "id",
-                "name",
-                "url",
-                "password_env",
-                "password_keyring",
-                "loop",
-                "position",
-                "geo",
-                "microphone",
-                "engine",
-                "view",
-                "first_frame_s",
-                "recording",
-                "enabled",
-                "sub_url",
-            },
-        )
+        table = self.table(value, path, set(CAMERA_KEYS))
         camera_id = self.identifier(table, path)
         enabled = table.get("enabled", True)
         if not isinstance(enabled, bool):

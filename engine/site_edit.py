@@ -35,7 +35,13 @@ from sqlalchemy.orm import Session
 from tomlkit.items import AoT, Table
 
 from engine.access import Actor, GuardedCommand, Permission
-from engine.config import MAX_SITE_FILE_BYTES, SiteConfig, SiteConfigError, parse_site
+from engine.config import (
+    CAMERA_KEYS,
+    MAX_SITE_FILE_BYTES,
+    SiteConfig,
+    SiteConfigError,
+    parse_site,
+)
 from engine.inbound import OutsideFileError, read_outside_file
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
@@ -45,25 +51,7 @@ from engine.text import printable
 PREVIOUS_SUFFIX: Final = ".previous"  # the version a save replaced, beside the file
 LOCK_PREFIX: Final = "."  # the lock file: ``.<name>.lock`` beside the site file
 CAMERA_ID: Final = re.compile(r"[A-Za-z0-9_\-]{1,64}")  # as the site file's ids
-# What a camera's table may hold that an edit may set (the site file's own fields).
-CAMERA_FIELDS: Final = frozenset(
-    {
-        "id",
-        "name",
-        "url",
-        "password_env",
-        "password_keyring",
-        "loop",
-        "position",
-        "geo",
-        "microphone",
-        "engine",
-        "first_frame_s",
-        "recording",
-        "enabled",
-        "sub_url",
-    }
-)
+CAMERA_FIELDS: Final = CAMERA_KEYS  # what a camera's table may hold (engine.config)
 
 
 class SiteEditError(ValueError):

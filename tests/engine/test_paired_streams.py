@@ -53,6 +53,20 @@ def packet_sizes(path: Path, count: int) -> list[int]:
         return [p.size for p in container.demux(video) if p.size and not p.is_keyframe][:count]
 
 
+def said(runtime: EngineRuntime, status: CameraStatus) -> tuple[threading.Event, list[str]]:
+    """An event set when a camera of ``runtime`` says ``status``, and what it said."""
+    heard = threading.Event()
+    details: list[str] = []
+
+    def hear(event: CameraStatusChanged) -> None:
+        if event.status is status:
+            details.append(event.detail)
+            heard.set()
+
+    runtime.bus.subscribe(CameraStatusChanged, hear)
+    return heard, details
+
+
 @pytest.fixture
 def streams(tmp_path: Path) -> tuple[Path, Path]:
     main = write_stream(tmp_path / "main.mp4", "libx264", (640, 480), 6.0)
@@ -87,15 +101,7 @@ def test_the_sub_stream_is_analysed_and_the_main_streams_own_packets_recorded(
     )
     assert site.cameras[0].sub_url == str(sub)
     runtime = EngineRuntime(site, Store(db_url))
-    online = threading.Event()
-    details: list[str] = []
-
-    def heard(event: CameraStatusChanged) -> None:
-        if event.status is CameraStatus.ONLINE:
-            details.append(event.detail)
-            online.set()
-
-    runtime.bus.subscribe(CameraStatusChanged, heard)
+    online, details = said(runtime, CameraStatus.ONLINE)
     runtime.start()
     try:
         assert online.wait(60)
@@ -156,18 +162,10 @@ def test_a_main_stream_that_is_not_h264_is_said_on_the_tile(
         )
     )
     runtime = EngineRuntime(site, Store(db_url), analytics=False)
-    said = threading.Event()
-    details: list[str] = []
-
-    def heard(event: CameraStatusChanged) -> None:
-        if event.status is CameraStatus.ERROR:
-            details.append(event.detail)
-            said.set()
-
-    runtime.bus.subscribe(CameraStatusChanged, heard)
+    failed, details = said(runtime, CameraStatus.ERROR)
     runtime.start()
     try:
-        assert said.wait(30)
+        assert failed.wait(30)
     finally:
         runtime.stop()
         assert runtime.store is not None

@@ -1,12 +1,12 @@
 """The System page's "How long footage is kept": each continuously recorded camera's tiers
-from a real store (through the query service), edited and saved through a real writer off
-the GUI thread, "Every camera" setting all rows, shortening confirmed, a camera set back to
-the site file, an operator kept out, and the disk warning."""
+from a real store (through the query service: tests/widgets/conftest.py's client and
+writer), edited and saved through a real writer off the GUI thread, "Every camera" setting
+all rows, shortening confirmed, a camera set back to the site file, an operator kept out,
+and the disk warning."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +15,6 @@ from pytestqt.qtbot import QtBot
 
 from console.queries import QtQueryClient
 from engine.config import load_site
-from engine.history.query_service import QueryService
 from engine.recording_settings import (
     ChangeRecordingTiers,
     RecordingTiersRequest,
@@ -31,22 +30,9 @@ T0 = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 ALL, MOTION, EVENTS = "keep_all_days", "keep_motion_days", "keep_events_days"
 
 
-@pytest.fixture
-def parts(tmp_path: Path) -> Iterator[tuple[Store, StoreWriter, QtQueryClient]]:
-    store = Store(f"sqlite:///{tmp_path / 'tiers.db'}")
-    writer = StoreWriter(store)
-    writer.start()
-    client = QtQueryClient(QueryService(store))
-    yield store, writer, client
-    client.close()
-    writer.stop()
-    store.close()
-
-
 def build(
-    qtbot: QtBot, tmp_path: Path, parts: tuple[Store, StoreWriter, QtQueryClient]
+    qtbot: QtBot, tmp_path: Path, writer: StoreWriter, client: QtQueryClient
 ) -> tuple[RecordingTiersGroup, list[threading.Thread]]:
-    _store, writer, client = parts
     site = load_site(
         write_site(
             tmp_path / "site.toml",
@@ -76,10 +62,9 @@ def build(
 
 
 def test_each_camera_shows_its_tiers_and_a_save_stores_them_off_the_gui_thread(
-    qtbot: QtBot, tmp_path: Path, parts: tuple[Store, StoreWriter, QtQueryClient]
+    qtbot: QtBot, tmp_path: Path, store: Store, writer: StoreWriter, client: QtQueryClient
 ) -> None:
-    store = parts[0]
-    group, threads = build(qtbot, tmp_path, parts)
+    group, threads = build(qtbot, tmp_path, writer, client)
     assert not group.isHidden()
     # The lobby does not record continuously: no row.
     assert list(group.rows) == ["gate", "yard"]
@@ -112,10 +97,9 @@ def test_each_camera_shows_its_tiers_and_a_save_stores_them_off_the_gui_thread(
 
 
 def test_shortening_a_tier_is_confirmed_first_and_a_camera_goes_back_to_the_site_file(
-    qtbot: QtBot, tmp_path: Path, parts: tuple[Store, StoreWriter, QtQueryClient]
+    qtbot: QtBot, tmp_path: Path, store: Store, writer: StoreWriter, client: QtQueryClient
 ) -> None:
-    store = parts[0]
-    group, _threads = build(qtbot, tmp_path, parts)
+    group, _threads = build(qtbot, tmp_path, writer, client)
     asked: list[list[str]] = []
     answer = [False]
 
@@ -146,9 +130,9 @@ def test_shortening_a_tier_is_confirmed_first_and_a_camera_goes_back_to_the_site
 
 
 def test_an_operator_sees_the_tiers_but_may_not_change_them_and_the_disk_warning(
-    qtbot: QtBot, tmp_path: Path, parts: tuple[Store, StoreWriter, QtQueryClient]
+    qtbot: QtBot, tmp_path: Path, writer: StoreWriter, client: QtQueryClient
 ) -> None:
-    group, _threads = build(qtbot, tmp_path, parts)
+    group, _threads = build(qtbot, tmp_path, writer, client)
     group.set_changes_allowed(False)
     assert not group.save_button.isEnabled()
     assert not any(box.isEnabled() for boxes in group.rows.values() for box in boxes.values())

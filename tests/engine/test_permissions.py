@@ -37,9 +37,11 @@ import engine.identity.introduced
 import engine.incidents.records
 import engine.incidents.site_plan
 import engine.mqtt.grants
+import engine.recording_settings
 import engine.sensing.nodes.tokens
 import engine.sensing.records
 import engine.settings
+import engine.site_edit
 import engine.vision.privacy
 from engine.access import ENGINE, Actor, GuardedCommand, PermissionDeniedError, Role
 from engine.accounts import AccountListRequest, hash_password
@@ -105,6 +107,29 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
     engine.settings.ChangeSetting: lambda a: engine.settings.ChangeSetting(
         key="retention.clips_days", value=9, at=T0, actor=a
     ),
+    engine.recording_settings.ChangeRecordingTiers: (
+        lambda a: engine.recording_settings.ChangeRecordingTiers(
+            cameras=("gate",), tiers={"keep_all_days": 3}, at=T0, actor=a
+        )
+    ),
+    **{
+        record: (
+            lambda a, record=record: record(
+                site="Test site",
+                file="/etc/watchfloor/site.toml",
+                camera="gate",
+                name="Gate",
+                fields={"name": "Gate"},
+                at=T0,
+                actor=a,
+            )
+        )
+        for record in (
+            engine.site_edit.CameraAdded,
+            engine.site_edit.CameraChanged,
+            engine.site_edit.CameraRemoved,
+        )
+    },
     engine.identity.faces_store._Enroll: lambda a: engine.identity.faces_store._Enroll(
         name="Eve", blobs=(), candidate_ids=(), at=T0, actor=a
     ),

@@ -11,10 +11,10 @@ console runs them on the query service's workers, never on the GUI thread.
 from __future__ import annotations
 
 import os
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from console.session import ConsoleSession
-from engine.config import PASSWORD_MASK, CameraConfig, load_site, with_password
+from engine.config import CameraConfig, load_site
 from engine.runtime import EngineRuntime
 from engine.vision.onvif import (
     MULTICAST_GROUP,
@@ -24,7 +24,7 @@ from engine.vision.onvif import (
     discover,
     read_device,
 )
-from engine.vision.probe import ProbeError, StreamProbe, probe_stream
+from engine.vision.probe import ProbeError, StreamProbe, probe_with_password
 from engine.vision.setup import CameraChange, CameraChangeDone, built_in_site, change_camera
 from widgets.camera_setup.api import CameraList, CameraRow
 
@@ -93,18 +93,15 @@ class CameraSetupBackend:
         )
 
     def probe(self, url: str, password: str | None, password_env: str | None) -> StreamProbe:
-        shown = url
         if password_env:
             password = os.environ.get(password_env)
             if not password:
                 raise ProbeError(
                     f"${password_env} is not set in this console's environment: the engine "
-                    "reads the camera's password from it"
+                    "reads the camera's password from it",
+                    "password_needed",
                 )
-        if password:
-            shown = with_password(url, PASSWORD_MASK)
-            url = with_password(url, quote(password, safe=""))
-        return probe_stream(url, shown_url=shown)
+        return probe_with_password(url, password or None)
 
     def discover(self) -> list[DiscoveredDevice]:
         self._session.require_actor("discover cameras")

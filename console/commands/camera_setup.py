@@ -163,22 +163,17 @@ def _password_source(camera: CameraConfig) -> str | None:
 
 
 def run_probe(args: argparse.Namespace, _db_url: str) -> int:
-    from engine.config import PASSWORD_MASK, with_password
-    from engine.vision.probe import ProbeError, probe_stream
+    from engine.vision.probe import ProbeError, probe_with_password
 
     command = "watchfloor cameras probe"
-    url, shown = args.url, _shown(args.url)
+    password = None
     if args.password_env:
         password = os.environ.get(args.password_env)
         if not password:
             print(f"{command}: ${args.password_env} is not set", file=sys.stderr)
             return exit_codes.USAGE
-        from urllib.parse import quote
-
-        url = with_password(args.url, quote(password, safe=""))
-        shown = with_password(args.url, PASSWORD_MASK)
     try:
-        probe = probe_stream(url, shown_url=shown, seconds=args.seconds)
+        probe = probe_with_password(args.url, password, seconds=args.seconds)
     except ProbeError as exc:
         print(f"{command}: {printable(str(exc))}", file=sys.stderr)
         return exit_codes.FAILED
@@ -186,19 +181,6 @@ def run_probe(args: argparse.Namespace, _db_url: str) -> int:
         _write_snapshot(args.snapshot, probe.snapshot_jpeg)
     _print_probe(probe, args.json)
     return exit_codes.OK
-
-
-def _shown(url: str) -> str:
-    """``url`` with any password replaced by ``***``."""
-    from urllib.parse import urlsplit
-
-    from engine.config import PASSWORD_MASK, with_password
-
-    try:
-        has_password = urlsplit(url).password is not None
-    except ValueError:
-        return url
-    return with_password(url, PASSWORD_MASK) if has_password else url
 
 
 def _write_snapshot(path: Path, jpeg: bytes) -> None:
@@ -250,7 +232,10 @@ def run_change(args: argparse.Namespace, db_url: str) -> int:
         return exit_codes.USAGE
     password = None
     if getattr(args, "password_keyring", False):
-        password, problem = _read_password(args.camera_id, str(fields.get("url", "")))
+        # cameras.py imports this module: its reader is imported here, when used.
+        from console.commands.cameras import read_camera_password
+
+        password, problem = read_camera_password(args.camera_id, str(fields.get("url", "")))
         if problem:
             print(f"{command}: {problem}; nothing changed", file=sys.stderr)
             return exit_codes.USAGE
@@ -345,9 +330,3 @@ def _fields(args: argparse.Namespace, edit: SiteFileEdit) -> tuple[dict[str, Any
         current = edit.camera(args.camera_id)
         removed = [key for key in removed if key in current]
     return fields, removed
-
-
-def _read_password(camera_id: str, url: str) -> tuple[str, str]:
-    from console.commands.cameras import _read_password as read
-
-    return read(camera_id, url)

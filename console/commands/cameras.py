@@ -456,7 +456,7 @@ def run(args: argparse.Namespace) -> int:
         return exit_codes.FAILED
     except CameraSecretError:
         pass  # no password stored yet
-    password, problem = _read_password(camera.id, camera.url)
+    password, problem = read_camera_password(camera.id, camera.url)
     if problem:
         print(f"{command}: {problem}; nothing stored", file=sys.stderr)
         return exit_codes.USAGE
@@ -475,7 +475,7 @@ def run(args: argparse.Namespace) -> int:
     return exit_codes.OK
 
 
-def _read_password(camera_id: str, url: str) -> tuple[str, str]:
+def read_camera_password(camera_id: str, url: str) -> tuple[str, str]:
     """The password and "", or "" and what is wrong. At a terminal: asked twice without
     echo. Otherwise the first line of stdin, without its line ending (spaces kept)."""
     stdin = sys.stdin

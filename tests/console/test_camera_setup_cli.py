@@ -6,6 +6,7 @@ untouched, and a real RTSP camera added with its password kept out of the file."
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -129,7 +130,7 @@ def test_a_bad_change_is_refused_naming_it_and_the_file_is_untouched(
     not_video = tmp_path / "notes.mp4"
     not_video.write_text("shopping list\n" * 50)
     cases = [
-        (("add", "dock", "--url", str(not_video)), 1, "notes.mp4: cannot open"),
+        (("add", "dock", "--url", str(not_video)), 1, "notes.mp4: not a video file"),
         (("add", "dock", "--url", "rtsp://sam:hunter2@192.0.2.1/main"), 2, "carries a password"),
         (("add", "gate", "--url", str(not_video), "--no-probe"), 2, "'gate' is already"),
         (("add", "../x", "--url", str(not_video), "--no-probe"), 2, "camera id '../x'"),
@@ -144,6 +145,22 @@ def test_a_bad_change_is_refused_naming_it_and_the_file_is_untouched(
         assert "hunter2" not in err
         assert site_file.read_text(encoding="utf-8") == original, argv
     assert not previous_path(site_file).exists()
+
+
+def test_a_probe_that_fails_says_in_words_what_to_check(
+    db_url: str, capsys: pytest.CaptureFixture[str], site_file: Path
+) -> None:
+    base = ("--db", db_url, "--site", str(site_file), "cameras")
+    with socket.socket() as holder:  # a port known free: bound, never listening
+        holder.bind(("127.0.0.1", 0))
+        port = holder.getsockname()[1]
+        code, out, err = _run(capsys, *base, "probe", f"rtsp://sam:hunter2@127.0.0.1:{port}/main")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"watchfloor cameras probe: rtsp://sam:***@127.0.0.1:{port}/main: nothing answers on "
+        f"port {port} of 127.0.0.1 (connection refused: check the port, and that the camera's "
+        "stream service is on)\n"
+    )
 
 
 @pytest.mark.slow
@@ -170,6 +187,10 @@ def test_a_real_rtsp_camera_is_added_with_its_password_kept_out_of_the_file(
         code, _out, err = _run(capsys, *base, "add", "dock", "--url", url, "--password-env",
                                "DOCK_PASSWORD")  # fmt: skip
         assert code == 1 and "not-it" not in err and "nothing changed" in err
+        assert "the camera refused the user name or password (401); nothing changed" in err
+        code, _out, err = _run(capsys, *base, "probe", url, "--password-env", "DOCK_PASSWORD")
+        assert code == 1 and "not-it" not in err
+        assert f"{url.replace('viewer@', 'viewer:***@')}: the camera refused the user " in err
         monkeypatch.setenv("DOCK_PASSWORD", "d0ck-pass")
         code, out, err = _run(capsys, *base, "add", "dock", "--url", url, "--password-env",
                               "DOCK_PASSWORD")  # fmt: skip

@@ -149,6 +149,7 @@ def test_a_stream_that_gives_no_video_is_said_in_the_dialog_and_nothing_is_saved
     page._open = try_it  # type: ignore[method-assign]
     page.add_button.click()
     assert seen and "the stream cannot be used" in seen[0] and "notes.mp4" in seen[0]
+    assert "notes.mp4: not a video file (FFmpeg cannot read it)" in seen[0]  # the probe's words
     assert site_file.read_text() == before
 
 

@@ -46,6 +46,8 @@ from widgets.camera_setup.api import CameraRow
 from widgets.queries import QueryClient
 
 SNAPSHOT_WIDTH: Final = 360
+# Beside the snapshot, a stream's figures wrap onto two lines at most (px).
+SUMMARY_MIN_WIDTH: Final = 340
 RECORDING_CHOICES: Final = (
     ("continuous", "Every second (continuous recording)"),
     ("events", "Only clips around what was seen"),
@@ -216,6 +218,7 @@ class CameraDialog(QDialog):
         self.snapshot.setStyleSheet("border: 1px solid palette(mid);")
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
+        self.summary.setMinimumWidth(SUMMARY_MIN_WIDTH)
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         result.addWidget(self.snapshot)
@@ -308,6 +311,9 @@ class CameraDialog(QDialog):
         self.password_edit.setEnabled(source == KEYRING)
         self.env_edit.setEnabled(source == ENVIRONMENT)
         busy = self.checking.is_busy()
+        self.check_button.setText(
+            "Check the streams" if self.sub_edit.text().strip() else "Check the stream"
+        )
         self.check_button.setEnabled(bool(self.url_edit.text().strip()) and not busy)
         self.find_button.setEnabled(not busy)
         self.found_combo.setEnabled(bool(self.found) and not busy)
@@ -399,8 +405,8 @@ class CameraDialog(QDialog):
         lines.append(f"Recorded (main): {printable(main.summary())}")
         if sub is not None:
             lines.append(f"Analysed and on the wall (sub): {printable(sub.summary())}")
-        self.summary.setText("\n".join(lines))
-        self.strip.show_status("Read: now check the stream")
+        self.summary.setText("\n\n".join(lines))
+        self.strip.show_status(f"Read: now {self.check_button.text().lower()}")
         self._update()
 
     # -- the check ----------------------------------------------------------------------
@@ -444,7 +450,7 @@ class CameraDialog(QDialog):
                 "H.265 stream is recorded as it comes, for less CPU)."
             )
         lines += [printable(note) for note in probe.notes]
-        self.summary.setText("\n".join(lines))
+        self.summary.setText("\n\n".join(lines))
         if probe.snapshot_jpeg is not None:
             image = QImage.fromData(probe.snapshot_jpeg)  # a JPEG (read by its signature)
             if not image.isNull():
@@ -453,7 +459,9 @@ class CameraDialog(QDialog):
                         SNAPSHOT_WIDTH, Qt.TransformationMode.SmoothTransformation
                     )
                 )
-        self.strip.show_status("The stream works")
+        works = "The stream works" if sub is None else "Both streams work"
+        unusable = "The main stream cannot be recorded: see below"
+        self.strip.show_status(works if self.probed is not None else unusable)
         self._update()
 
     # -- saving --------------------------------------------------------------------------

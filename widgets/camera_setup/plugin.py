@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
+from engine.events import CameraStatusChanged
 from engine.site_reload import SiteCamerasChanged
 from widgets.camera_setup.view import CameraSetupPane
 from widgets.pane import Home, PaneContext, PaneSpec
@@ -15,6 +16,8 @@ def build(ctx: PaneContext) -> QWidget:
     pane = CameraSetupPane(ctx.queries, ctx.backend)  # console/backends/camera_setup.py
     # The file changed (here, by the CLI or by hand) and the engine took it: list it anew.
     ctx.events.on(SiteCamerasChanged, lambda _event: pane.refresh())
+    # A camera went online, offline, …: its row's state follows at once.
+    ctx.events.on(CameraStatusChanged, lambda _event: pane.on_camera_status_changed())
     return pane
 
 

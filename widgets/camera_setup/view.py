@@ -120,6 +120,11 @@ class CameraSetupPane(QWidget):
     def refresh(self) -> None:
         self._client.submit_action(LIST_CHANNEL, self._actions.cameras, self._on_listed)
 
+    def on_camera_status_changed(self) -> None:
+        """A camera's state changed: its row says so now (when the page shows), not at the
+        next read of :data:`REFRESH_MS`."""
+        self._refresh_if_visible()
+
     def _refresh_if_visible(self) -> None:
         if self.isVisible() and not self.saving.is_busy():
             self.refresh()
@@ -145,12 +150,18 @@ class CameraSetupPane(QWidget):
         selected = self.selected()
         self.table.setRowCount(len(listing.cameras))
         for row, camera in enumerate(listing.cameras):
+            # With a sub stream, the picture is the sub stream's (the one decoded): said, so
+            # that a main stream's address beside a smaller picture does not puzzle.
+            address = f"{camera.url}  (sub: {camera.sub_url})" if camera.sub_url else camera.url
+            picture = camera.picture or "—"
+            if camera.picture and camera.sub_url:
+                picture += " (sub)"
             cells = (
                 camera.name,
                 camera.id,
-                camera.url,
+                address,
                 camera.state,
-                camera.picture or "—",
+                picture,
                 "continuous" if camera.continuous else "event clips",
                 PASSWORD_WORDS.get(camera.password, camera.password),
             )
@@ -238,10 +249,10 @@ class CameraSetupPane(QWidget):
             return
         if camera.enabled:
             change = CameraChange("edit", camera.id, {"enabled": False}, probe=False)
-            self._carry_out(change, "switching the camera off…")
+            self._carry_out(change, "switching the camera off…", "switched off")
         else:
             change = CameraChange("edit", camera.id, {}, ("enabled",), probe=False)
-            self._carry_out(change, "switching the camera on…")
+            self._carry_out(change, "switching the camera on…", "switched on")
 
     def _confirm_remove(self, camera: CameraRow) -> bool:
         answer = QMessageBox.question(
@@ -261,11 +272,13 @@ class CameraSetupPane(QWidget):
             return
         self._carry_out(CameraChange("remove", camera.id, probe=False), "removing the camera…")
 
-    def _carry_out(self, change: CameraChange, what: str) -> None:
+    def _carry_out(self, change: CameraChange, what: str, done_words: str = "") -> None:
+        """Carry out ``change`` on the client's workers, ``what`` shown meanwhile, then
+        "<name> ``done_words``" (by default: added, saved or removed)."""
         actions = self._actions
+        verb = done_words or {"add": "added", "edit": "saved", "remove": "removed"}[change.action]
 
         def done(result: CameraChangeDone) -> None:
-            verb = {"add": "added", "edit": "saved", "remove": "removed"}[change.action]
             self.strip.show_status(f"{printable(result.name)} {verb}")
 
         self.saving.run(what, lambda: actions.change(change), done, failure="not saved")

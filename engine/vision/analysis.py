@@ -7,6 +7,8 @@ One :class:`CameraAnalyzer` per camera, called from that camera's worker thread.
 from __future__ import annotations
 
 import collections
+import os
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -51,6 +53,39 @@ FACE_RETRY_S = 1.0  # per track, how often to try again until a face is found
 HEAD_FRACTION = 0.45  # the top part of a person box that holds head and shoulders
 FACE_SCAN_MAX_WIDTH_PX = 640  # scene scans are downscaled to this width
 RECENT_TRACKS = 200  # finished tracks (with paths) a live analyzer keeps for reports
+
+
+def default_detector_slots() -> int:
+    """Detector runs a live engine lets go at once: one core in two, at least one. A
+    detector run takes one core for 30–60 ms; the other cores decode, gate, track and
+    record every camera's frames."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+class DetectorSlots:
+    """The person-detector runs one engine's live cameras may have going at once.
+
+    A camera whose detector is due takes a slot if one is free, else puts the run off to
+    its next frame (counted in :attr:`AnalysisStats.detector_deferred`): it never waits.
+    Without a bound, a busy machine's cameras ran their detectors all at once, each run
+    took several frame times, every late frame was due again, and every camera fell
+    behind (measured: 24 cameras, 6 with people, on 2 cores: busy cameras analysed 2.2 of
+    15 fps, idle ones 10). With it, people detection slows evenly where the machine
+    cannot keep up, and every camera's frames, motion gate, tracker and recording keep
+    their pace. File analysis (``watchfloor analyze``) has none: it runs every due run."""
+
+    def __init__(self, slots: int | None = None) -> None:
+        self.slots = slots if slots is not None else default_detector_slots()
+        if self.slots < 1:
+            raise ValueError(f"detector slots must be at least 1, not {self.slots}")
+        self._free = threading.BoundedSemaphore(self.slots)
+
+    def try_take(self) -> bool:
+        """A slot if one is free now (give it back with :meth:`give_back`)."""
+        return self._free.acquire(blocking=False)
+
+    def give_back(self) -> None:
+        self._free.release()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +191,7 @@ class AnalysisStats:
 
     frames: int = 0
     detector_runs: int = 0
+    detector_deferred: int = 0  # due runs put off to the next frame: no detector slot free
     detections: int = 0
     tracks_confirmed: int = 0
     tracks_finished: int = 0
@@ -191,8 +227,10 @@ class CameraAnalyzer:
         gestures: GestureWorker | None = None,
         keep_tracks: int | None = RECENT_TRACKS,
         media_watch: MediaWriteWatch | None = None,
+        slots: DetectorSlots | None = None,
     ) -> None:
         self.camera = camera
+        self._slots = slots
         self._media_watch = media_watch
         self._bus = bus
         self._clock = clock
@@ -234,12 +272,9 @@ class CameraAnalyzer:
         self.stats.frames += 1
         motion = self._gate.apply(image)
         detections: list[Detection] | None = None
-        regions = self._where_to_look(image, motion.regions, t)
+        regions, full_scan = self._where_to_look(image, motion.regions, t)
         if regions is not None:
-            detections = self.detector.detect(image, regions or None)
-            self._last_detect_t = t
-            self.stats.detector_runs += 1
-            self.stats.detections += len(detections)
+            detections = self._detect(image, regions, t, full_scan)
         update = self.tracker.step(frame_index, t, detections, motion.regions, image)
         self._note_track_times(t, wall)
         if detections:
@@ -285,25 +320,47 @@ class CameraAnalyzer:
         self.latest = analysis  # one reference swap: other threads read it whole
         return analysis
 
+    def _detect(
+        self, image: Image, regions: tuple[Box, ...], t: float, full_scan: bool
+    ) -> list[Detection] | None:
+        """Run the detector on ``regions`` (empty: the whole frame), or put the run off
+        (None) when :class:`DetectorSlots` has no slot free; ``full_scan``: the run is the
+        periodic whole-frame scan, whose time is kept once it has run."""
+        slots = self._slots
+        if slots is not None and not slots.try_take():
+            self.stats.detector_deferred += 1
+            return None
+        try:
+            detections = self.detector.detect(image, regions or None)
+        finally:
+            if slots is not None:
+                slots.give_back()
+        self._last_detect_t = t
+        if full_scan:
+            self._last_full_scan = t
+        self.stats.detector_runs += 1
+        self.stats.detections += len(detections)
+        return detections
+
     def _where_to_look(
         self, image: Image, moving: tuple[Box, ...], t: float
-    ) -> tuple[Box, ...] | None:
-        """None: no detector run this frame. Else the regions for the detector (empty: the
-        whole frame). It runs every ``detect_interval_s`` while something moves or anyone
-        is tracked (live or lost), and on the whole frame every ``FULL_SCAN_S`` whatever
-        the motion gate says, so people standing still are found and kept (every
-        ``FULL_SCAN_IDLE_S`` while nobody is tracked and nothing moves)."""
+    ) -> tuple[tuple[Box, ...] | None, bool]:
+        """(None, False): no detector run this frame. Else the regions for the detector
+        (empty: the whole frame) and whether this is the periodic full scan. It runs every
+        ``detect_interval_s`` while something moves or anyone is tracked (live or lost),
+        and on the whole frame every ``FULL_SCAN_S`` whatever the motion gate says, so
+        people standing still are found and kept (every ``FULL_SCAN_IDLE_S`` while nobody
+        is tracked and nothing moves)."""
         if t - self._last_detect_t < self.detect_interval_s - CADENCE_SLACK_S:
-            return None
+            return None, False
         tracks = self.tracker.tracks
         idle = not moving and not tracks and not self.tracker.lost
         if t - self._last_full_scan >= (FULL_SCAN_IDLE_S if idle else FULL_SCAN_S):
-            self._last_full_scan = t
-            return ()
+            return (), True
         if idle:
-            return None
+            return None, False
         if self.detector.whole_frame:
-            return ()
+            return (), False
         height, width = image.shape[:2]
         around = [
             Box(
@@ -318,7 +375,7 @@ class CameraAnalyzer:
             )  # a person inside a moving region is searched there already
         ]
         regions = (*moving, *(box for box in around if box.area > 0))
-        return regions if regions else None
+        return (regions, False) if regions else (None, False)
 
     def _note_track_times(self, t: float, wall: datetime) -> None:
         """Remember the wall time of each track's first and latest sighting: the ``wall_at``

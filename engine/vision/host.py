@@ -21,7 +21,7 @@ from engine.events import CameraStatus, HealthState
 from engine.frames import Frame
 from engine.health import HealthReport
 from engine.store.database import Store
-from engine.vision.analysis import DETECT_INTERVAL_S, CameraAnalyzer
+from engine.vision.analysis import DETECT_INTERVAL_S, CameraAnalyzer, DetectorSlots
 from engine.vision.detect import make_detector
 from engine.vision.face_worker import FaceWorker
 from engine.vision.pipeline import CameraPipeline
@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 # Real seconds stop() waits for all camera workers together (not each in turn): a worker
 # blocked in an open (a hanging stream) is a daemon and is left behind, not waited for.
 SOURCES_STOP_S = 10.0
+# The analytics line says a camera's people detection is slower than set when, since the
+# line was last made, more than this share of its attempts at a due run found no detector
+# slot free (each retried at the next frame: half put off delays a run by about a frame),
+# over at least this many attempts.
+DEFERRED_WARN_SHARE = 0.5
+DEFERRED_WARN_MIN = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +142,9 @@ class CameraHost:
         # Cameras this engine ran and handed over (cluster): their last report entries.
         self._handed_over: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()  # one camera starts or stops at a time
+        # Live cameras share a bound on detector runs at once; a file analysis runs all.
+        self.detector_slots = DetectorSlots() if realtime else None
+        self._deferred_seen: dict[str, tuple[int, int]] = {}  # camera → (runs, put off)
 
     def set_site(self, site: SiteConfig) -> None:
         """The site's cameras changed while the engine runs (:mod:`engine.site_reload`):
@@ -170,6 +179,7 @@ class CameraHost:
                 gestures=self._gestures,
                 keep_tracks=self._keep_tracks,
                 media_watch=self._media_watch,
+                slots=self.detector_slots,
             )
         )
 
@@ -295,11 +305,38 @@ class CameraHost:
             )
         if problems:
             return HealthReport("analytics", HealthState.DEGRADED, "; ".join(problems))
+        behind = self._detection_behind()
+        if behind:
+            return HealthReport(
+                "analytics",
+                HealthState.DEGRADED,
+                "the machine is short of processor time: people detection is slower than set "
+                f"on {', '.join(behind)}",
+            )
         people = sum(len(p.analyzer.tracker.tracks) for p in self.pipelines.values())
         busiest = max((st.processing_ms for st in stats.values()), default=0.0)
         return HealthReport(
             "analytics", HealthState.OK, f"{people} tracked, ≤{busiest:.0f} ms/frame"
         )
+
+    def _detection_behind(self) -> list[str]:
+        """Cameras (with the share of due detector runs they put off) that put off more
+        than :data:`DEFERRED_WARN_SHARE` of them since the last call: the health line's."""
+        behind = []
+        for cam_id, pipeline in self.pipelines.items():
+            stats = pipeline.analyzer.stats
+            runs, deferred = stats.detector_runs, stats.detector_deferred
+            last_runs, last_deferred = self._deferred_seen.get(cam_id, (0, 0))
+            self._deferred_seen[cam_id] = (runs, deferred)
+            new_runs, new_deferred = runs - last_runs, deferred - last_deferred
+            # A put-off run is retried at the next frame: several put-offs can precede a
+            # run. The share is of frame attempts that found no slot.
+            wanted = new_runs + new_deferred
+            if wanted >= DEFERRED_WARN_MIN and new_deferred > DEFERRED_WARN_SHARE * wanted:
+                source = self.sources.get(cam_id)
+                name = source.camera.name if source is not None else cam_id
+                behind.append(f"{name} ({new_deferred / wanted:.0%} put off)")
+        return behind
 
     def heartbeat(self) -> dict[str, Any]:
         """Each camera this engine runs as its heartbeat tells it: state, reason, frames a
@@ -369,6 +406,7 @@ def _analysis_report(
     return {
         "processing_ms_per_frame": round(processing_ms, 2),
         "detector_runs": analyzer.stats.detector_runs,
+        "detector_deferred": analyzer.stats.detector_deferred,
         "detections": analyzer.stats.detections,
         "tracks_confirmed": analyzer.stats.tracks_confirmed,
     }

@@ -27,7 +27,7 @@ from engine.cv import import_cv2
 from engine.events import PeopleDetected
 from engine.store import Store
 from engine.store.models import Event, Media
-from engine.vision.analysis import RECENT_TRACKS, CameraAnalyzer
+from engine.vision.analysis import RECENT_TRACKS, CameraAnalyzer, DetectorSlots
 from engine.vision.detect import Detection, HogPersonDetector, _merge_crops, hog_confidence
 from engine.vision.geometry import Box, iou, iou_matrix
 from engine.vision.motion import MotionGate
@@ -352,6 +352,39 @@ def test_detector_cadence_is_in_seconds_whatever_the_frame_rate(vtest_avi: Path)
     assert runs == {10: 20, 15: 12, 30: 7}  # every 0.3 s: every 3rd, 5th, 9th frame
 
 
+def test_a_due_detector_run_with_no_slot_free_is_put_off_to_the_next_frame(
+    vtest_avi: Path,
+) -> None:
+    """A live engine's cameras share its detector slots: a camera whose run falls due while
+    the slots are taken (other cameras' runs) does not wait for one and does not skip to its
+    next cadence: it tracks the frame on without a run and tries again at the next frame.
+    Without slots (a file analysis) every due run runs."""
+    images = frames(vtest_avi, 40)
+    slots = DetectorSlots(1)
+    shared = CameraAnalyzer("plaza", EventBus(), REAL_CLOCK, slots=slots)
+    alone = CameraAnalyzer("plaza", EventBus(), REAL_CLOCK)
+    for i, image in enumerate(images[:30]):
+        shared.process(image, i, i / 10)
+        alone.process(image, i, i / 10)
+    assert shared.stats.detector_runs == alone.stats.detector_runs == 10
+    assert shared.stats.detector_deferred == 0 and shared.tracker.tracks
+    assert slots.try_take()  # another camera's run holds the only slot
+    held = [shared.process(images[i], i, i / 10) for i in range(30, 34)]
+    assert all(analysis.detections is None for analysis in held)
+    assert all(analysis.tracks for analysis in held)  # the people are followed on
+    assert shared.stats.detector_runs == 10
+    assert shared.stats.detector_deferred == 4  # due at frame 30, and tried at each after
+    assert not slots.try_take()  # put off, never queued for: the slot is still the other's
+    slots.give_back()
+    analysis = shared.process(images[34], 34, 3.4)
+    assert analysis.detections is not None and shared.stats.detector_runs == 11
+    for i in range(30, 35):
+        alone.process(images[i], i, i / 10)
+    assert alone.stats.detector_runs == 12 and alone.stats.detector_deferred == 0
+    with pytest.raises(ValueError, match="at least 1"):
+        DetectorSlots(0)
+
+
 def test_live_analyzer_keeps_a_bounded_list_of_finished_tracks(vtest_avi: Path) -> None:
     analyzer = CameraAnalyzer("plaza", EventBus(), REAL_CLOCK, keep_tracks=2)
     for i, image in enumerate(frames(vtest_avi, 200)):
@@ -589,3 +622,50 @@ def test_the_same_file_keeps_its_camera_and_a_namesake_gets_its_own(
         assert len(tracks) == len(set(tracks)) > 0  # the second run numbered on
     finally:
         store.close()
+
+
+def test_a_live_engine_short_of_processor_time_says_whose_detection_is_slowed(
+    tmp_path: Path, vtest_avi: Path
+) -> None:
+    """The live cameras share one bound on detector runs; when most of a camera's due runs
+    find it taken, the analytics health line names the camera and the share put off (and
+    is OK again once runs go through). A file analysis has no bound."""
+    from engine.config import CameraConfig, GeoPoint, SiteConfig, SourceKind
+    from engine.events import HealthState
+    from engine.runtime import EngineRuntime
+
+    site = SiteConfig(
+        name="live",
+        file=tmp_path / "site.toml",
+        geo_origin=GeoPoint(0.0, 0.0),
+        rooms=(),
+        cameras=(
+            CameraConfig("plaza", "Plaza", str(vtest_avi), SourceKind.FILE, True, None, None),
+        ),
+        sensing_nodes=(),
+    )
+    runtime = EngineRuntime(site, None)
+    slots = runtime.cameras.detector_slots
+    assert slots is not None and slots.slots >= 1
+    analyzer = runtime.cameras.pipelines["plaza"].analyzer
+
+    def analytics() -> tuple[HealthState, str]:
+        (line,) = [h for h in runtime.health() if h.subsystem == "analytics"]
+        return line.state, line.detail
+
+    images = frames(vtest_avi, 60)
+    for i in range(30):
+        analyzer.process(images[i], i, i / 10)
+    assert analytics()[0] is HealthState.OK
+    taken = [slots.try_take() for _ in range(slots.slots)]  # other cameras' runs
+    assert all(taken)
+    for i in range(30, 60):
+        analyzer.process(images[i], i, i / 10)
+    state, detail = analytics()
+    assert state is HealthState.DEGRADED
+    assert "short of processor time" in detail and "Plaza (100% put off)" in detail
+    for _ in taken:
+        slots.give_back()
+    for i in range(60):
+        analyzer.process(images[i], 60 + i, 6 + i / 10)
+    assert analytics()[0] is HealthState.OK

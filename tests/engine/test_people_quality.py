@@ -107,5 +107,6 @@ def test_a_region_detector_also_looks_around_live_tracks(vtest_avi: Path, detect
     assert analyzer.tracker.tracks
     t = 6.0 + analyzer.detect_interval_s  # the next run, and not a whole-frame one
     analyzer._last_full_scan = t
-    regions = analyzer._where_to_look(np.zeros((576, 768, 3), np.uint8), (), t)
+    regions, full_scan = analyzer._where_to_look(np.zeros((576, 768, 3), np.uint8), (), t)
     assert regions is not None and len(regions) == len(analyzer.tracker.tracks)
+    assert not full_scan

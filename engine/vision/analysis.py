@@ -245,6 +245,7 @@ class CameraAnalyzer:
         # heard); None before the first frame.
         self.latest: FrameAnalysis | None = None
         self._last_detect_t = -1e9
+        self._due_since: float | None = None  # a due run put off since then (no slot)
         self._last_full_scan = -1e9
         self._faces = faces
         self._face_tried: dict[int, float] = {}
@@ -329,13 +330,20 @@ class CameraAnalyzer:
         slots = self._slots
         if slots is not None and not slots.try_take():
             self.stats.detector_deferred += 1
+            if self._due_since is None:
+                self._due_since = t
             return None
         try:
             detections = self.detector.detect(image, regions or None)
         finally:
             if slots is not None:
                 slots.give_back()
-        self._last_detect_t = t
+        # A run put off by a frame or two keeps the cadence it was due on, so occasional
+        # waits for a slot do not slow the camera's detection; one put off for longer than
+        # an interval starts the cadence again from now.
+        due = self._due_since
+        self._due_since = None
+        self._last_detect_t = due if due is not None and t - due < self.detect_interval_s else t
         if full_scan:
             self._last_full_scan = t
         self.stats.detector_runs += 1

@@ -359,7 +359,7 @@ def test_a_due_detector_run_with_no_slot_free_is_put_off_to_the_next_frame(
     the slots are taken (other cameras' runs) does not wait for one and does not skip to its
     next cadence: it tracks the frame on without a run and tries again at the next frame.
     Without slots (a file analysis) every due run runs."""
-    images = frames(vtest_avi, 40)
+    images = frames(vtest_avi, 41)
     slots = DetectorSlots(1)
     shared = CameraAnalyzer("plaza", EventBus(), REAL_CLOCK, slots=slots)
     alone = CameraAnalyzer("plaza", EventBus(), REAL_CLOCK)
@@ -378,9 +378,18 @@ def test_a_due_detector_run_with_no_slot_free_is_put_off_to_the_next_frame(
     slots.give_back()
     analysis = shared.process(images[34], 34, 3.4)
     assert analysis.detections is not None and shared.stats.detector_runs == 11
-    for i in range(30, 35):
+    # Put off for a frame or two, a run keeps the cadence it was due on: due at 3.7, run
+    # at 3.8, the next is due at 4.0 (after a long put-off, 3.0 → 3.4, it starts again).
+    ran = {}
+    for i in range(35, 41):
+        holding = i == 37 and slots.try_take()
+        ran[i] = shared.process(images[i], i, i / 10).detections is not None
+        if holding:
+            slots.give_back()
+    assert ran == {35: False, 36: False, 37: False, 38: True, 39: False, 40: True}
+    for i in range(30, 41):
         alone.process(images[i], i, i / 10)
-    assert alone.stats.detector_runs == 12 and alone.stats.detector_deferred == 0
+    assert alone.stats.detector_runs == 14 and alone.stats.detector_deferred == 0
     with pytest.raises(ValueError, match="at least 1"):
         DetectorSlots(0)
 

@@ -100,7 +100,7 @@ def test_grid_choice_persists(qtbot: QtBot, open_console, tmp_path: Path, vtest_
     site = plaza_site(tmp_path, vtest_avi)
     host, window = open_console(site, login=None)
     assert window.locked  # the live view is for whoever stands at it: no login needed
-    window.camera_grid.set_tile_count(9)
+    window.camera_grid.choose_tile_count(9)  # as the layout button does
     window.shut_down("end of test", machine_actor())
     host.close()  # one engine per data dir: stop this one before reopening
     _host2, reopened = open_console(site, login=None)

@@ -98,6 +98,33 @@ def test_grid_switches_between_1_4_and_9_tiles(qtbot: QtBot) -> None:
         grid.set_tile_count(5)
 
 
+def test_cameras_added_while_the_wall_runs_get_tiles_until_the_operator_picks_a_layout(
+    qtbot: QtBot,
+) -> None:
+    """A site with one camera shows one tile; a camera added from Administration gets a
+    tile at once (the wall grows to four, then nine), and shrinks back when cameras go;
+    once the operator picks a layout it stays whatever the cameras do."""
+    feeds = [CameraFeed(f"c{i}", f"Camera {i}", FakeCamera().latest) for i in range(11)]
+    grid = CameraGrid(feeds[:1])
+    qtbot.addWidget(grid)
+    grid.show()
+    assert grid.tile_count == 1 and grid.fits_cameras
+    grid.set_feeds(feeds[:2])
+    assert [t.camera_id for t in grid.tiles] == ["c0", "c1", None, None]
+    grid.set_feeds(feeds[:5])
+    assert grid.tile_count == 9 and grid.page_count == 1
+    grid.set_feeds(feeds)  # more than nine: nine a page
+    assert grid.tile_count == 9 and grid.page_count == 2
+    grid.set_feeds(feeds[:1])
+    assert [t.camera_id for t in grid.tiles] == ["c0"]
+    grid._buttons.button(4).click()  # the operator's choice
+    assert not grid.fits_cameras and grid.tile_count == 4
+    grid.set_feeds(feeds[:6])
+    assert grid.tile_count == 4 and grid.page_count == 2
+    grid.set_feeds(feeds[:1])
+    assert grid.tile_count == 4
+
+
 def test_grid_timer_pulls_frames_and_status_reaches_tiles(qtbot: QtBot) -> None:
     camera = FakeCamera()
     grid = CameraGrid([CameraFeed("c0", "Lobby", camera.latest)])

@@ -43,15 +43,20 @@ def build(ctx: PaneContext) -> QWidget:
     grid = CameraGrid(
         feeds(),
         empty_hint=(
-            f"Add a camera with `watchfloor cameras add`, or a [[cameras]] table in {ctx.site.file}"
+            "Add a camera in Administration → Cameras, or with `watchfloor cameras add`"
         ),
     )
     # Cameras the site file added or removed while the console runs.
     ctx.events.on(SiteCamerasChanged, lambda _event: grid.set_feeds(feeds()))
     tiles = int(str(ctx.settings.value(TILES_KEY, 0) or 0))
     if tiles in TILE_COUNTS:
-        grid.set_tile_count(tiles)
-    grid.sig_tile_count_changed.connect(lambda count: ctx.settings.setValue(TILES_KEY, count))
+        grid.choose_tile_count(tiles)
+
+    def tile_count_changed(count: int) -> None:
+        if not grid.fits_cameras:  # the operator's choice, not the count fitting the cameras
+            ctx.settings.setValue(TILES_KEY, count)
+
+    grid.sig_tile_count_changed.connect(tile_count_changed)
 
     def status_changed(event: CameraStatusChanged) -> None:
         grid.on_camera_status_changed(event.camera_id, event.status, event.detail, event.since)

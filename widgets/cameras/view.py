@@ -24,6 +24,11 @@ from widgets.cameras.tile import CameraTile
 DISPLAY_HZ = 30
 
 
+def _fitting_tile_count(cameras: int) -> int:
+    """The fewest tiles (of :data:`TILE_COUNTS`) that show ``cameras`` cameras, nine at most."""
+    return next((count for count in TILE_COUNTS if count >= cameras), TILE_COUNTS[-1])
+
+
 def _no_frame() -> None:
     return None
 
@@ -58,6 +63,9 @@ class CameraGrid(QWidget):
         self.tiles: list[CameraTile] = []
         self.tile_count = 0
         self.page = 0
+        # The tile count follows the number of cameras (one, four, nine) until the operator
+        # picks one (a layout button, a double-click, a page).
+        self._fits_cameras = True
 
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
@@ -70,16 +78,16 @@ class CameraGrid(QWidget):
             button.setAccessibleName(f"{count} tiles")
             self._buttons.addButton(button, count)
             bar.addWidget(button)
-        self._buttons.idClicked.connect(self.set_tile_count)
+        self._buttons.idClicked.connect(self._on_layout_chosen)
         self._prev = QToolButton(self)
         self._prev.setText("◀")
         self._prev.setToolTip("Previous page of cameras")
-        self._prev.clicked.connect(lambda: self.set_page(self.page - 1))
+        self._prev.clicked.connect(lambda: self._on_page_chosen(self.page - 1))
         self._page_label = QLabel(self)
         self._next = QToolButton(self)
         self._next.setText("▶")
         self._next.setToolTip("Next page of cameras")
-        self._next.clicked.connect(lambda: self.set_page(self.page + 1))
+        self._next.clicked.connect(lambda: self._on_page_chosen(self.page + 1))
         for widget in (self._prev, self._page_label, self._next):
             bar.addWidget(widget)
         bar.addStretch(1)
@@ -97,7 +105,24 @@ class CameraGrid(QWidget):
         self._timer.setInterval(max(1, round(1000 / display_hz)))
         self._timer.timeout.connect(self.refresh_tiles)
         self._timer.start()
-        self.set_tile_count(1 if len(feeds) <= 1 else 4 if len(feeds) <= 4 else 9)
+        self.set_tile_count(_fitting_tile_count(len(feeds)))
+
+    def _on_layout_chosen(self, count: int) -> None:
+        self.choose_tile_count(count)
+
+    def choose_tile_count(self, count: int) -> None:
+        """:meth:`set_tile_count` as the operator's choice: kept when cameras come and go."""
+        self._fits_cameras = False
+        self.set_tile_count(count)
+
+    @property
+    def fits_cameras(self) -> bool:
+        """The tile count follows the number of cameras (the operator has not chosen one)."""
+        return self._fits_cameras
+
+    def _on_page_chosen(self, page: int) -> None:
+        self._fits_cameras = False
+        self.set_page(page)
 
     @property
     def page_count(self) -> int:
@@ -170,16 +195,17 @@ class CameraGrid(QWidget):
         self._update_summary()
 
     def set_feeds(self, feeds: list[CameraFeed]) -> None:
-        """The site's cameras changed: tile these (site order), keeping the tile count and
-        the first camera shown where it is still there; what is known of a removed camera
-        is forgotten."""
+        """The site's cameras changed: tile these (site order), keeping the first camera
+        shown where it is still there, and the tile count the operator chose (until they
+        choose one, it grows and shrinks with the cameras, so an added camera shows
+        at once); what is known of a removed camera is forgotten."""
         shown = self.tiles[0].camera_id if self.tiles else None
         self._feeds = feeds
         ids = [feed.camera_id for feed in feeds]
         for known in (self._status, self._recording, self._fused):
             for cam_id in [k for k in known if k not in ids]:
                 del known[cam_id]
-        count = self.tile_count or 1
+        count = _fitting_tile_count(len(ids)) if self._fits_cameras else self.tile_count or 1
         first = ids.index(shown) if shown in ids else 0
         self._apply(count, first // count)
 
@@ -224,6 +250,7 @@ class CameraGrid(QWidget):
                 tile.set_replay(label, self._replay_statuses.get(tile.camera_id, ""))
 
     def _on_tile_activated(self, camera_id: str) -> None:
+        self._fits_cameras = False
         if self.tile_count == 1 and len(self._feeds) > 1:
             self.set_tile_count(4 if len(self._feeds) <= 4 else 9)
         else:

@@ -42,9 +42,7 @@ def build(ctx: PaneContext) -> QWidget:
 
     grid = CameraGrid(
         feeds(),
-        empty_hint=(
-            "Add a camera in Administration → Cameras, or with `watchfloor cameras add`"
-        ),
+        empty_hint=("Add a camera in Administration → Cameras, or with `watchfloor cameras add`"),
     )
     # Cameras the site file added or removed while the console runs.
     ctx.events.on(SiteCamerasChanged, lambda _event: grid.set_feeds(feeds()))

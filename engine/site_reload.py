@@ -68,20 +68,24 @@ class SiteCamerasChanged(Event):
     removed: tuple[str, ...]
     changed: tuple[str, ...]
     restart_needed: tuple[str, ...] = ()
+    renamed: tuple[str, ...] = ()  # only the name changed: the camera ran on
 
 
 @dataclass(frozen=True, slots=True)
 class SiteChange:
-    """How a new version of the site file differs from the running one, camera by camera."""
+    """How a new version of the site file differs from the running one, camera by camera:
+    a camera whose name alone changed is ``renamed`` (it runs on: a new name costs no
+    video), any other change to a camera restarts it (``changed``)."""
 
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
     restart_needed: tuple[str, ...] = ()
+    renamed: tuple[str, ...] = ()
 
     @property
     def cameras(self) -> bool:
-        return bool(self.added or self.removed or self.changed)
+        return bool(self.added or self.removed or self.changed or self.renamed)
 
     def words(self) -> str:
         """ "added dock; removed yard; restarted gate" ("" when nothing changed)."""
@@ -91,6 +95,7 @@ class SiteChange:
                 ("added", self.added),
                 ("removed", self.removed),
                 ("restarted", self.changed),
+                ("renamed", self.renamed),
             )
             if ids
         ]
@@ -123,9 +128,16 @@ def site_change(old: SiteConfig, new: SiteConfig) -> SiteChange:
         for cam_id in after
         if cam_id in before
         and (
-            _camera_differs(before[cam_id], after[cam_id])
+            _camera_differs(replace(before[cam_id], name=after[cam_id].name), after[cam_id])
             or old.recording_of(cam_id) != new.recording_of(cam_id)
         )
+    )
+    renamed = tuple(
+        cam_id
+        for cam_id in after
+        if cam_id in before
+        and cam_id not in changed
+        and before[cam_id].name != after[cam_id].name
     )
     restart: list[str] = []
     for part in fields(SiteConfig):
@@ -137,6 +149,7 @@ def site_change(old: SiteConfig, new: SiteConfig) -> SiteChange:
         removed=tuple(cam_id for cam_id in before if cam_id not in after),
         changed=changed,
         restart_needed=tuple(restart),
+        renamed=renamed,
     )
 
 
@@ -177,6 +190,9 @@ def apply_site(rt: EngineRuntime, new: SiteConfig) -> SiteChange:
         writer.register_cameras(ids.site_id, synced.cameras)
         rt.site = running
         rt.cameras.set_site(running)
+        by_id = {cam.id: cam for cam in running.cameras}
+        for cam_id in change.renamed:
+            rt.cameras.rename_camera(by_id[cam_id])
         for cam_id in (*change.changed, *change.added):
             rt.cameras.masks.load(store, ids.site_id, only=cam_id)
             rt.cameras.start_camera(cam_id, functools.partial(prepare_camera, rt))
@@ -192,6 +208,7 @@ def apply_site(rt: EngineRuntime, new: SiteConfig) -> SiteChange:
             removed=change.removed,
             changed=change.changed,
             restart_needed=change.restart_needed,
+            renamed=change.renamed,
         )
     )
     return change

@@ -155,6 +155,13 @@ class CameraHost:
                 for cam in site.cameras:
                     self.masks.slots.setdefault(cam.id, MaskSlot())
 
+    def rename_camera(self, camera: CameraConfig) -> None:
+        """``camera`` (running here) has a new name and nothing else: it runs on, and what
+        reads its settings from now on reads the new name."""
+        source = self.sources.get(camera.id)
+        if source is not None:
+            source.camera = camera  # one reference swap: its worker reads it whole
+
     def make_all(self) -> None:
         """Every camera of the site (an engine alone on its site, or a file analysis)."""
         for cam in self._site.cameras:

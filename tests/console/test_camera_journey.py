@@ -196,6 +196,7 @@ def test_an_admin_finds_checks_adds_renames_switches_off_and_removes_a_camera(
             dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
             return dialog.change
 
+        running = host.runtime.cameras.sources["loading-dock"]
         page._open = rename  # type: ignore[method-assign]
         page.table.selectRow(row)
         page.edit_button.click()
@@ -208,8 +209,9 @@ def test_an_admin_finds_checks_adds_renames_switches_off_and_removes_a_camera(
             found = tile_of(grid.tiles, "loading-dock")
             return found.frames_shown if found and found.camera_name == "Dock gate" else -1
 
-        # The camera restarts under its new name: live again.
+        # A new name costs no video: the camera runs on under it.
         qtbot.waitUntil(lambda: renamed_tile_frames() >= 5, timeout=20_000)
+        assert host.runtime.cameras.sources["loading-dock"] is running and running.running
         qtbot.waitUntil(lambda: page.table.item(row, 3).text() == "online", timeout=10_000)
         album.save(admin, "renamed-in-the-list")
         album.save(window, "renamed-on-the-wall")

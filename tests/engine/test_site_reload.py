@@ -96,22 +96,26 @@ def test_cameras_changed_in_the_file_start_and_stop_alone(
     edit.save()
     change = rt.reload_site_file()
 
-    assert change == SiteChange(added=("dock",), removed=("yard",), changed=("lobby",))
+    assert change == SiteChange(added=("dock",), removed=("yard",), renamed=("lobby",))
     online.wait("dock")
-    online.wait("lobby", times=2)  # restarted with its new name
     assert rt.cameras.sources["gate"] is gate and gate.running  # untouched
-    assert rt.cameras.sources["lobby"] is not lobby and not lobby.running
+    # A new name costs no video: the lobby runs on, under its new name.
+    assert rt.cameras.sources["lobby"] is lobby and lobby.running
+    assert lobby.camera.name == "Front lobby" and online.cameras["lobby"] == 1
     assert "yard" not in rt.cameras.sources
     assert [c.id for c in rt.site.cameras] == ["gate", "lobby", "dock"]
     assert told and told[-1].added == ("dock",) and told[-1].removed == ("yard",)
     assert rt.store is not None
     with rt.store.sessions() as session:
         rows = {c.key: c.enabled for c in session.scalars(select(Camera))}
+        names = {c.key: c.name for c in session.scalars(select(Camera))}
     assert rows == {"gate": True, "yard": False, "lobby": True, "dock": True}
+    assert names["lobby"] == "Front lobby" and names["dock"] == "Loading dock"
     assert rt.site_ids is not None and "dock" in rt.site_ids.cameras
     site_line = next(r for r in rt.health() if r.subsystem == "site")
     assert site_line.state is HealthState.OK
-    assert "added dock; removed yard; restarted lobby" in site_line.detail
+    assert "added dock; removed yard; renamed lobby" in site_line.detail
+    assert told[-1].renamed == ("lobby",) and told[-1].changed == ()
 
     # A file that does not load: said, and the cameras run on as they were.
     text = Path(rt.site.file).read_text(encoding="utf-8")

@@ -135,9 +135,7 @@ def site_change(old: SiteConfig, new: SiteConfig) -> SiteChange:
     renamed = tuple(
         cam_id
         for cam_id in after
-        if cam_id in before
-        and cam_id not in changed
-        and before[cam_id].name != after[cam_id].name
+        if cam_id in before and cam_id not in changed and before[cam_id].name != after[cam_id].name
     )
     restart: list[str] = []
     for part in fields(SiteConfig):

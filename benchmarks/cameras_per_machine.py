@@ -73,7 +73,7 @@ MIN_FRAME_SHARE = 0.90
 MIN_DETECT_SHARE = 0.90
 MAX_LATENCY_P95_S = 1.0
 MIN_RECORDED_SHARE = 0.95
-SCREEN = {"paired": (8, 16, 24, 32), "single": (1, 2, 3, 4, 6)}
+SCREEN = {"paired": (8, 12, 16, 20, 24, 32), "single": (1, 2, 3, 4, 6)}
 TICKS = os.sysconf("SC_CLK_TCK")
 
 

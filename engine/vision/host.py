@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.config import CameraConfig, SiteConfig, SourceKind
+from engine.cv import import_cv2
 from engine.events import CameraStatus, HealthState
 from engine.frames import Frame
 from engine.health import HealthReport
@@ -144,6 +145,10 @@ class CameraHost:
         self._lock = threading.Lock()  # one camera starts or stops at a time
         # Live cameras share a bound on detector runs at once; a file analysis runs all.
         self.detector_slots = DetectorSlots() if realtime else None
+        if realtime:
+            # Each camera has its own thread: OpenCV's own threads under each call of each
+            # camera only wake and wait (6 idle cameras: 0.07 → 0.064 of a core each).
+            import_cv2().setNumThreads(1)
         self._deferred_seen: dict[str, tuple[int, int]] = {}  # camera → (runs, put off)
 
     def set_site(self, site: SiteConfig) -> None:

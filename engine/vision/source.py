@@ -430,8 +430,11 @@ class CameraSource:
             if not os.access(path, os.R_OK):
                 return None, f"{which}file not readable: {path}"
             try:
+                # A file played in real time is decoded as a camera's stream is, a picture
+                # at a time (slice threads: frame threads add latency and, per camera, a
+                # thread a core); an analysed file as fast as frame threads go.
                 return open_pyav(
-                    str(path), live=False, shown_url=shown, packets=packets, decode=decode
+                    str(path), live=self._realtime, shown_url=shown, packets=packets, decode=decode
                 ), ""
             except CaptureOpenError as exc:
                 return None, f"cannot decode {which}video file: {shown} ({exc})"

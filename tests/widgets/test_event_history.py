@@ -287,6 +287,32 @@ def test_rows_are_newest_first_with_readable_columns(qtbot: QtBot, media_root: P
     assert pane.status_text() == "6 events"
 
 
+def test_cameras_added_removed_or_renamed_while_it_runs_are_offered_and_named(
+    qtbot: QtBot, media_root: Path
+) -> None:
+    """A camera renamed from Administration is named by its new name in the rows and the
+    filter; an added one is offered; a filtered camera that is removed lists all again."""
+    pane, history = make_pane(qtbot, media_root)
+    assert texts(pane, 0)[2] == "Front gate"
+    pane.camera_combo.setCurrentIndex(pane.camera_combo.findText("Yard"))
+    settle(qtbot, pane)
+    pane.set_cameras([("gate", "Main gate"), ("yard", "Yard"), ("dock", "Loading dock")])
+    offered = [pane.camera_combo.itemText(i) for i in range(pane.camera_combo.count())]
+    assert offered == ["All cameras", "Main gate", "Yard", "Loading dock"]
+    assert pane.camera_combo.currentText() == "Yard"  # the filter stays
+    pane.camera_combo.setCurrentIndex(0)
+    settle(qtbot, pane)
+    assert texts(pane, 0)[2] == "Main gate"
+    assert texts(pane, 0)[4] == "Alice Ward recognised on Main gate"
+    pane.camera_combo.setCurrentIndex(pane.camera_combo.findText("Loading dock"))
+    settle(qtbot, pane)
+    asked = len(history.filters)
+    pane.set_cameras([("gate", "Main gate"), ("yard", "Yard")])
+    settle(qtbot, pane)
+    assert pane.camera_combo.currentText() == "All cameras"
+    assert len(history.filters) == asked + 1 and history.filters[-1].camera is None
+
+
 def test_camera_and_type_filters_query_and_narrow_rows(qtbot: QtBot, media_root: Path) -> None:
     pane, history = make_pane(qtbot, media_root)
     offered = [pane.kind_combo.itemText(i).strip() for i in range(pane.kind_combo.count())]

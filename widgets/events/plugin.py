@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
 from engine.history.events import EventsStored
+from engine.site_reload import SiteCamerasChanged
 from widgets.events.view import EventHistoryPane
 from widgets.pane import LEFT, RIGHT, Layout, PaneContext, PaneSpec, Place, other_pane
 from widgets.people.view import PeoplePane
@@ -26,6 +27,11 @@ def build(ctx: PaneContext) -> QWidget:
     )
     # One transaction's events at a time, with their ids (console/bridge.py).
     ctx.events.on(EventsStored, lambda event: pane.on_events_stored(event.views))
+    # Cameras added, removed or renamed while the console runs.
+    ctx.events.on(
+        SiteCamerasChanged,
+        lambda _event: pane.set_cameras([*ctx.cameras, *ctx.recorded_cameras]),
+    )
     return pane
 
 

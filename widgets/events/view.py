@@ -203,6 +203,15 @@ class EventHistoryModel(RowsTableModel[EventView]):
             self._words[view.id] = words
         return words
 
+    def set_names(self, names: dict[str, str]) -> None:
+        """New names of cameras and rooms (the site's cameras changed): rows read again."""
+        self._names = names
+        self._words.clear()
+        if self._rows:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._rows) - 1, self.columnCount() - 1)
+            )
+
     def set_events(self, events: list[EventView]) -> None:
         self.beginResetModel()
         self._rows = list(events)
@@ -376,6 +385,7 @@ class EventHistoryPane(QWidget):
         self._person_timer.setSingleShot(True)
         self._person_timer.setInterval(PERSON_TYPING_DELAY_MS)
 
+        self._rooms = list(rooms)
         self.model = EventHistoryModel({**dict(rooms), **dict(cameras)}, self)
         self.table = QTableView(self)
         self.table.setModel(self.model)
@@ -478,6 +488,25 @@ class EventHistoryPane(QWidget):
         self.refresh()
 
     # -- public API ------------------------------------------------------------------------
+
+    def set_cameras(self, cameras: list[tuple[str, str]]) -> None:
+        """The site's cameras changed while the console runs (added, removed, renamed):
+        the camera filter offers them and rows name them by their names now; a filter on
+        a camera that is gone goes back to all cameras."""
+        chosen = self.camera_combo.currentData()
+        self.camera_combo.blockSignals(True)
+        try:
+            self.camera_combo.clear()
+            self.camera_combo.addItem("All cameras", None)
+            for key, name in cameras:
+                self.camera_combo.addItem(name, key)
+            index = self.camera_combo.findData(chosen)
+            self.camera_combo.setCurrentIndex(max(index, 0))
+        finally:
+            self.camera_combo.blockSignals(False)
+        self.model.set_names({**dict(self._rooms), **dict(cameras)})
+        if chosen is not None and self.camera_combo.currentData() is None:
+            self.refresh()  # the filtered camera is gone: list all of them
 
     def refresh(self) -> None:
         """Reload the event types and the first page with the current filter (returns at

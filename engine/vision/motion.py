@@ -35,6 +35,9 @@ class MotionResult:
     moving_fraction: float
 
 
+NO_MOTION = MotionResult((), 0.0)
+
+
 class MotionGate:
     """MOG2 background subtraction with shadow removal and blob grouping.
 

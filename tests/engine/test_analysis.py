@@ -27,7 +27,12 @@ from engine.cv import import_cv2
 from engine.events import PeopleDetected
 from engine.store import Store
 from engine.store.models import Event, Media
-from engine.vision.analysis import RECENT_TRACKS, CameraAnalyzer, DetectorSlots
+from engine.vision.analysis import (
+    RECENT_TRACKS,
+    STILL_GATE_EVERY,
+    CameraAnalyzer,
+    DetectorSlots,
+)
 from engine.vision.detect import Detection, HogPersonDetector, _merge_crops, hog_confidence
 from engine.vision.geometry import Box, iou, iou_matrix
 from engine.vision.motion import MotionGate
@@ -69,6 +74,31 @@ def test_motion_gate_ignores_a_still_scene_and_finds_a_moving_object() -> None:
     region = result.regions[0]
     assert iou(region, Box(200, 100, 30, 60)) > 0.4
     assert 0 < result.moving_fraction < 0.1
+
+
+def test_an_empty_scene_is_gated_on_every_third_frame_until_something_moves(
+    vtest_avi: Path,
+) -> None:
+    """An empty scene (the plaza without its walkers, with sensor noise) rests the motion
+    gate: it looks at one frame in three. Walkers coming in are seen within that, and while
+    anyone moves or is tracked every frame is gated."""
+    plaza = frames(vtest_avi, 120)
+    empty = np.median(np.stack(plaza[::8]), axis=0).astype(np.uint8)
+    rng = np.random.default_rng(3)
+    analyzer = CameraAnalyzer("plaza", EventBus(), REAL_CLOCK)
+    for i in range(60):
+        noise = rng.normal(0.0, 3.0, empty.shape)
+        still = np.clip(empty + noise, 0, 255).astype(np.uint8)
+        assert analyzer.process(still, i, i / 10).motion_regions == ()
+    assert analyzer.stats.frames == 60 and analyzer.stats.gate_runs == 20
+    assert not analyzer.tracker.tracks
+    seen_at = None
+    for i, image in enumerate(plaza[:60]):
+        if analyzer.process(image, 60 + i, 6 + i / 10).motion_regions and seen_at is None:
+            seen_at = i
+    assert seen_at is not None and seen_at < STILL_GATE_EVERY
+    assert analyzer.tracker.tracks
+    assert analyzer.stats.gate_runs >= 20 + 60 - STILL_GATE_EVERY
 
 
 def test_motion_gate_works_on_a_small_frame_and_answers_in_the_cameras_pixels() -> None:

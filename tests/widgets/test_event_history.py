@@ -307,10 +307,12 @@ def test_cameras_added_removed_or_renamed_while_it_runs_are_offered_and_named(
     pane.camera_combo.setCurrentIndex(pane.camera_combo.findText("Loading dock"))
     settle(qtbot, pane)
     asked = len(history.filters)
-    pane.set_cameras([("gate", "Main gate"), ("yard", "Yard")])
+    pane.set_cameras([("yard", "Yard")])  # the gate is removed: its rows keep its name
     settle(qtbot, pane)
     assert pane.camera_combo.currentText() == "All cameras"
     assert len(history.filters) == asked + 1 and history.filters[-1].camera is None
+    assert texts(pane, 0)[2] == "Main gate"
+    assert pane.camera_combo.findText("Main gate") == -1
 
 
 def test_camera_and_type_filters_query_and_narrow_rows(qtbot: QtBot, media_root: Path) -> None:

@@ -203,6 +203,11 @@ class EventHistoryModel(RowsTableModel[EventView]):
             self._words[view.id] = words
         return words
 
+    @property
+    def names(self) -> dict[str, str]:
+        """Camera keys and room ids → the names rows use."""
+        return dict(self._names)
+
     def set_names(self, names: dict[str, str]) -> None:
         """New names of cameras and rooms (the site's cameras changed): rows read again."""
         self._names = names
@@ -491,8 +496,9 @@ class EventHistoryPane(QWidget):
 
     def set_cameras(self, cameras: list[tuple[str, str]]) -> None:
         """The site's cameras changed while the console runs (added, removed, renamed):
-        the camera filter offers them and rows name them by their names now; a filter on
-        a camera that is gone goes back to all cameras."""
+        the camera filter offers them and rows name them by their names now (a removed
+        camera's rows keep its last name); a filter on a camera that is gone goes back to
+        all cameras."""
         chosen = self.camera_combo.currentData()
         self.camera_combo.blockSignals(True)
         try:
@@ -504,7 +510,8 @@ class EventHistoryPane(QWidget):
             self.camera_combo.setCurrentIndex(max(index, 0))
         finally:
             self.camera_combo.blockSignals(False)
-        self.model.set_names({**dict(self._rooms), **dict(cameras)})
+        # A removed camera's rows keep its last name (its events stay in the history).
+        self.model.set_names({**self.model.names, **dict(self._rooms), **dict(cameras)})
         if chosen is not None and self.camera_combo.currentData() is None:
             self.refresh()  # the filtered camera is gone: list all of them
 

@@ -73,7 +73,8 @@ class DetectorSlots:
     A camera whose detector is due takes a slot if one is free, else puts the run off to
     its next frame (counted in :attr:`AnalysisStats.detector_deferred`): it never waits.
     (Waiting up to 20 ms for a slot was measured worse: 16 cameras, 4 with people, on 2
-    cores: 71 % of due runs ran instead of 68 %, but the cameras kept 88 % of their frames
+    cores: detection reached 71 % of its rate instead of 68 %, but the cameras kept 88 % of
+    their frames
     instead of 95 %, and the 20-camera run fell to half its frames.)
     Without a bound, a busy machine's cameras ran their detectors all at once, each run
     took several frame times, every late frame was due again, and every camera fell

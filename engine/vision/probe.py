@@ -204,17 +204,23 @@ def _check_local(url: str, shown_url: str) -> None:
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        raise ProbeError(f"{shown_url}: No such file (check the path)", "not_found") from None
+        raise _missing_file(shown_url) from None
     except PermissionError:
-        raise ProbeError(
-            f"{shown_url}: this user may not read it (permission denied)", "forbidden"
-        ) from None
+        raise _unreadable_file(shown_url) from None
     except OSError as exc:
         raise ProbeError(f"{shown_url}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(mode):
         raise ProbeError(
             f"{shown_url}: not a regular file (a FIFO, device or folder)", "not_a_file"
         )
+
+
+def _missing_file(shown: str) -> ProbeError:
+    return ProbeError(f"{shown}: No such file (check the path)", "not_found")
+
+
+def _unreadable_file(shown: str) -> ProbeError:
+    return ProbeError(f"{shown}: this user may not read it (permission denied)", "forbidden")
 
 
 def _host_port(url: str) -> tuple[str, str]:
@@ -275,11 +281,9 @@ def _open_failure(exc: Exception, url: str, shown: str, open_timeout_s: float) -
         return ProbeError(f"{shown}: the camera refused the request ({strerror})", "camera_error")
     if not is_network_url(url):
         if code == errno.ENOENT:
-            return ProbeError(f"{shown}: No such file (check the path)", "not_found")
+            return _missing_file(shown)
         if code == errno.EACCES:
-            return ProbeError(
-                f"{shown}: this user may not read it (permission denied)", "forbidden"
-            )
+            return _unreadable_file(shown)
         if isinstance(exc, av.error.InvalidDataError):
             return ProbeError(f"{shown}: not a video file (FFmpeg cannot read it)", "not_a_video")
         return ProbeError(f"{shown}: cannot open: {strerror}")

@@ -78,7 +78,7 @@ class CameraGrid(QWidget):
             button.setAccessibleName(f"{count} tiles")
             self._buttons.addButton(button, count)
             bar.addWidget(button)
-        self._buttons.idClicked.connect(self._on_layout_chosen)
+        self._buttons.idClicked.connect(self.choose_tile_count)
         self._prev = QToolButton(self)
         self._prev.setText("◀")
         self._prev.setToolTip("Previous page of cameras")
@@ -106,9 +106,6 @@ class CameraGrid(QWidget):
         self._timer.timeout.connect(self.refresh_tiles)
         self._timer.start()
         self.set_tile_count(_fitting_tile_count(len(feeds)))
-
-    def _on_layout_chosen(self, count: int) -> None:
-        self.choose_tile_count(count)
 
     def choose_tile_count(self, count: int) -> None:
         """:meth:`set_tile_count` as the operator's choice: kept when cameras come and go."""

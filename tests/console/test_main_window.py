@@ -207,4 +207,7 @@ def test_a_camera_added_to_the_site_file_gets_a_tile_and_a_removed_one_loses_it(
     gate = next(tile for tile in grid.tiles if tile.camera_id == "gate")
     # Its picture comes through the host's new frame getter.
     qtbot.waitUntil(lambda: window.host.frame_of("gate") is not None, timeout=20000)
-    assert gate.isVisible()
+    # A tile added to the shown wall is shown by Qt's queued call (QLayout::addChildWidget),
+    # at the GUI thread's next turn: when the camera's first frame was already there, the
+    # wait above returned before that turn (failed twice on a busy machine).
+    qtbot.waitUntil(gate.isVisible, timeout=5000)

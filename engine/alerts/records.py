@@ -186,6 +186,37 @@ class RaiseAlert(StoreCommand):
         return alert_view(session, _alert(session, int(alert_id)))
 
 
+@dataclass(frozen=True, slots=True)
+class RaisedOnce:
+    """What :class:`RaiseAlertOnce` did: ``new`` is False when ``alert`` was already open."""
+
+    alert: AlertView
+    new: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RaiseAlertOnce(RaiseAlert):
+    """:class:`RaiseAlert` for a condition that lasts (a camera down): when an open alert of
+    the same kind from the same source is stored, raised by another engine of the site or by
+    an earlier run, it is the same condition and is returned instead of a second one. Checked
+    and inserted in one transaction. Returns :class:`RaisedOnce`."""
+
+    def apply(self, session: Session) -> RaisedOnce:  # type: ignore[override]
+        open_id = session.scalar(
+            select(Alert.id)
+            .where(
+                Alert.kind == self.kind,
+                Alert.source == self.source,
+                Alert.acknowledged_at.is_(None),
+            )
+            .order_by(Alert.id.desc())
+            .limit(1)
+        )
+        if open_id is not None:
+            return RaisedOnce(alert_view(session, _alert(session, int(open_id))), new=False)
+        return RaisedOnce(RaiseAlert.apply(self, session), new=True)
+
+
 MAX_NOTE_CHARS = 500  # an acknowledgement's note: a sentence or two
 
 

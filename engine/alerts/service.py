@@ -32,7 +32,7 @@ those nobody acknowledged in time, and takes acknowledgements and labels.
             continuous recording (RecordingGap) of at least its gap_alert_s: a warning
     CameraStatusChanged (camera worker): offline, failing or without footage for
     camera_offline_s (60 s; checked on "alert-escalation")
-        └─▶ RaiseAlert (a warning, "camera") ─▶ AlertRaised + webhooks; back online (or
+        └─▶ RaiseAlertOnce (a warning, "camera") ─▶ AlertRaised + webhooks; back online (or
             stopped) ─▶ AcknowledgeAlert by the engine ("engine:camera-watch", noted)
     acknowledge(actor, id) (a console worker, the CLI)
         └─▶ AcknowledgeAlert (guarded: acknowledge permission; audited) ─▶ AlertChanged
@@ -65,6 +65,8 @@ from engine.alerts.records import (
     AlertView,
     EscalateAlert,
     RaiseAlert,
+    RaiseAlertOnce,
+    RaisedOnce,
     RecordDelivery,
     list_alerts,
 )
@@ -478,7 +480,9 @@ class AlertService:
             }[down.status]
             minutes = max(1, round((now_s - down.since_s) / 60))
             why = f": {down.detail}" if down.detail else ""
-            command = RaiseAlert(
+            # Once per outage across the site: an engine taking over a dead one's camera (or
+            # a restarted engine) finds its alert still open and keeps it.
+            command = RaiseAlertOnce(
                 raised_at=self._clock.now(),
                 kind="camera",
                 source=f"camera:{camera}",
@@ -495,12 +499,19 @@ class AlertService:
             )
             self._submit(command, partial(self._camera_alert_raised, camera))
 
-    def _camera_alert_raised(self, camera: str, alert: AlertView) -> None:
+    def _camera_alert_raised(self, camera: str, once: RaisedOnce) -> None:
+        alert = once.alert
         with self._lock:
             down = self._cameras_down.get(camera)
             if down is not None:
                 down.alert_id, down.raising = alert.alert_id, False
-        self._raised(alert)
+            if not once.new:  # told when it was raised; this engine escalates it now
+                self._remember_notified(alert.alert_id)
+                if alert.escalated_at is None:
+                    age = (self._clock.now() - alert.raised_at).total_seconds()
+                    self._open[alert.alert_id] = self._clock.monotonic() - max(age, 0.0)
+        if once.new:
+            self._raised(alert)
         if down is None:  # it came back while the alert was being stored
             self._clear_camera_alert(camera, alert.alert_id, CameraStatus.ONLINE)
 

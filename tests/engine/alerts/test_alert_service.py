@@ -233,6 +233,53 @@ def test_a_camera_down_past_the_setting_raises_an_alert_that_clears_when_it_is_b
         store.close()
 
 
+def test_a_camera_whose_alert_another_engine_left_open_raises_no_second_one(
+    db_url: str, start_writer: Callable[..., StoreWriter]
+) -> None:
+    """Two engines of a shared site: the one that ran the plaza camera raised its alert and
+    died; the one that takes the camera over finds it still down. The open alert is the
+    same outage: it is not raised again, and it is cleared when the camera is back."""
+    store = Store(db_url)
+    clock = SimulatedClock(datetime.now(UTC))
+    engines: list[tuple[EventBus, AlertService, list[AlertRaised]]] = []
+    writers = [start_writer(store) for _ in range(2)]
+    for writer in writers:
+        bus = EventBus()
+        raised: list[AlertRaised] = []
+        bus.subscribe(AlertRaised, raised.append)
+        service = AlertService(
+            bus=bus, writer=writer, store=store, clock=clock, camera_offline_s=60
+        )
+        service.start()
+        engines.append((bus, service, raised))
+    (bus_a, first, raised_a), (bus_b, second, raised_b) = engines
+    try:
+        camera(bus_a, clock, CameraStatus.ERROR, "cannot open rtsp://cam/1")
+        clock.advance(61)
+        first.check_cameras()
+        wait_for(lambda: bool(raised_a))
+        first.stop()  # killed: its alert stays open
+
+        camera(bus_b, clock, CameraStatus.ERROR, "cannot open rtsp://cam/1")
+        clock.advance(61)
+        second.check_cameras()
+        wait_for(lambda: second.open_alerts() == 1)  # this engine escalates it now
+        (alert,) = list_alerts(store)
+        assert alert.open and raised_b == []  # the first engine's alert, not told again
+        second.check_cameras()  # once per outage
+        assert writers[1].flush() and len(list_alerts(store)) == 1
+
+        camera(bus_b, clock, CameraStatus.ONLINE, "768×576")
+        wait_for(lambda: not list_alerts(store)[0].open)
+        (cleared,) = list_alerts(store)
+        assert cleared.alert_id == alert.alert_id
+        assert cleared.acknowledged_by == "engine:camera-watch"
+    finally:
+        for _bus, service, _raised in engines:
+            service.stop()
+        store.close()
+
+
 def test_cameras_raise_nothing_when_the_setting_is_zero(
     db_url: str, start_writer: Callable[..., StoreWriter]
 ) -> None:

@@ -303,6 +303,14 @@ class _Context:
     def frame_of(self, camera: str) -> Frame | None:
         return self._host.frame_of(camera)
 
+    def main_frame_of(self, camera: str) -> Frame | None:
+        runtime = self._host.runtime
+        return None if runtime.attached else runtime.cameras.main_frame(camera)
+
+    def watch_main(self, camera: str, watching: bool) -> bool:
+        runtime = self._host.runtime
+        return False if runtime.attached else runtime.cameras.watch_main(camera, watching)
+
     @property
     def camera_engine(self) -> Callable[[str], str | None] | None:
         return self._host.engine_of if self._host.runtime.attached else None

@@ -95,3 +95,6 @@ class Frame:
     # The camera's privacy mask blacked out part of ``image`` (its areas are not shown,
     # recorded or analysed; ``packets`` is then None, so the recorder encodes this image).
     privacy_masked: bool = False
+    # The size (width, height) of the picture ``analysis``'s boxes are in, when it is not
+    # ``image``: a camera's main picture shown with its sub stream's analysis.
+    analysis_size: tuple[int, int] | None = None

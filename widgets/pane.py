@@ -171,6 +171,17 @@ class PaneContext(Protocol):
         """The camera's newest decoded frame (memory only, no I/O); None before the first."""
         ...
 
+    def main_frame_of(self, camera: str) -> Frame | None:
+        """The camera's newest main-stream picture while :meth:`watch_main` watches it,
+        with its sub stream's analysis (memory only); None otherwise."""
+        ...
+
+    def watch_main(self, camera: str, watching: bool) -> bool:
+        """Start (``watching``) or stop decoding the camera's main stream for a full-size
+        view (memory only; the engine's decoder runs on its own thread). False: the camera
+        has no main stream to decode here (one stream, or it runs in another engine)."""
+        ...
+
     @property
     def camera_engine(self) -> Callable[[str], str | None] | None:
         """A console attached to a shared site (``watchfloor --attach``): which engine runs

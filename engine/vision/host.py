@@ -22,9 +22,10 @@ from engine.events import CameraStatus, HealthState
 from engine.frames import Frame
 from engine.health import HealthReport
 from engine.store.database import Store
-from engine.vision.analysis import DETECT_INTERVAL_S, CameraAnalyzer, DetectorSlots
+from engine.vision.analysis import DETECT_INTERVAL_S, CameraAnalyzer, DetectorSlots, FrameAnalysis
 from engine.vision.detect import make_detector
 from engine.vision.face_worker import FaceWorker
+from engine.vision.main_view import MainPictures
 from engine.vision.pipeline import CameraPipeline
 from engine.vision.privacy import MaskSlot, PrivacyMask, privacy_masks
 from engine.vision.source import CameraSource, SimulatedScene
@@ -150,6 +151,9 @@ class CameraHost:
             # camera only wake and wait (6 idle cameras: 0.07 → 0.064 of a core each).
             import_cv2().setNumThreads(1)
         self._deferred_seen: dict[str, tuple[int, int]] = {}  # camera → (runs, put off)
+        # Cameras read by role: their main pictures, decoded while watched full size (kept
+        # across a camera's restarts: the console still watches).
+        self.main_pictures: dict[str, MainPictures] = {}
 
     def set_site(self, site: SiteConfig) -> None:
         """The site's cameras changed while the engine runs (:mod:`engine.site_reload`):
@@ -196,12 +200,24 @@ class CameraHost:
         )
 
     def _make_source(self, cam: CameraConfig, pipeline: CameraPipeline | None) -> CameraSource:
+        processor = pipeline.process if pipeline is not None else None
+        if pipeline is not None and cam.sub_url is not None and self._realtime:
+            # Read by role: its main picture is decoded while someone looks at it full size
+            # (the packets are handed over first; the decoder works while this frame is
+            # analysed).
+            main = self.main_pictures.setdefault(cam.id, MainPictures(cam.id))
+            process = pipeline.process
+
+            def processor(frame: Frame) -> FrameAnalysis:
+                main.feed(frame.packets)
+                return process(frame)
+
         return CameraSource(
             cam,
             self._bus,
             self._clock,
             realtime=self._realtime,
-            processor=pipeline.process if pipeline is not None else None,
+            processor=processor,
             recording_start=self._recording_start,
             scene=self.scene if cam.kind is SourceKind.SIMULATED else None,
             privacy=self.masks.slots.setdefault(cam.id, MaskSlot()),
@@ -273,6 +289,39 @@ class CameraHost:
         for pipeline in self.pipelines.values():
             if pipeline.recorder is not None:
                 pipeline.recorder.finish_if_idle()
+
+    def watch_main(self, cam_id: str, watching: bool) -> bool:
+        """Someone starts (``watching``) or stops looking at ``cam_id`` full size: its main
+        stream is decoded meanwhile. False: the camera has no main stream to decode here
+        (one stream, not running here, not analysed); it shows its one picture."""
+        main = self.main_pictures.get(cam_id)
+        if main is None:
+            return False
+        if watching:
+            main.watch()
+        else:
+            main.unwatch()
+        return True
+
+    def main_frame(self, cam_id: str) -> Frame | None:
+        """The camera's newest main picture as a frame, with its sub stream's analysis
+        (boxes in the sub picture's size: ``analysis_size``), while watched; None before the
+        first keyframe, or when nobody watches (memory only)."""
+        main, source = self.main_pictures.get(cam_id), self.sources.get(cam_id)
+        picture = main.latest() if main is not None else None
+        sub = source.slot.latest() if source is not None else None
+        if picture is None or sub is None or sub.privacy_masked:
+            return None
+        height, width = sub.image.shape[:2]
+        return Frame(
+            picture.seq,
+            picture.image,
+            picture.captured_at,
+            sub.source_fps,
+            sub.analysis,
+            picture.wall_at,
+            analysis_size=(width, height),
+        )
 
     def frames(self) -> dict[str, Callable[[], Frame | None]]:
         """The latest picture of each camera running here (for RTSP)."""

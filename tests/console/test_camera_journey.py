@@ -186,6 +186,24 @@ def test_an_admin_finds_checks_adds_renames_switches_off_and_removes_a_camera(
         album.save(admin, "added-in-the-list")
         album.save(window, "live-on-the-wall")
 
+        # Double-clicked: alone on the wall, drawn from its main stream (decoded only now).
+        tile.sig_activated.emit("loading-dock")
+        big = grid.tiles[0]
+        assert big.camera_id == "loading-dock" and len(grid.tiles) == 1
+
+        def main_size() -> tuple[int, ...] | None:
+            return big._frame.image.shape[:2] if big._frame is not None else None
+
+        qtbot.waitUntil(lambda: main_size() == (480, 640), timeout=20_000)
+        assert big._rate_text().startswith("640×480 · ")
+        album.save(window, "alone-from-its-main-stream")
+        big.sig_activated.emit("loading-dock")  # back to the wall: decoding stops
+        main_pictures = host.runtime.cameras.main_pictures["loading-dock"]
+        qtbot.waitUntil(lambda: not main_pictures.decoding, timeout=10_000)
+        qtbot.waitUntil(lambda: tile_of(grid.tiles, "loading-dock") is not None)
+        tile = tile_of(grid.tiles, "loading-dock")
+        assert tile is not None
+
         # Renamed: the list and the tile say the new name.
         def rename(dialog: CameraDialog) -> object:
             dialog.show()

@@ -26,7 +26,11 @@ class CameraFeed:
     runs in this console's engine. ``video_state``: with ``engine_of``, why there is no
     picture of the camera now, in one line (None: a picture is coming or shown).
     ``simulated``: the camera films the site's simulated walkers (``url = "simulated"``),
-    not a real scene; its tile says so."""
+    not a real scene; its tile says so. ``watch_main``: the grid calls it with True when it
+    shows the camera alone (False when it stops): the engine decodes the camera's main
+    stream meanwhile, and ``main_getter`` gives its newest picture (None until the first
+    keyframe: the tile shows the sub stream's picture till then); it returns False for a
+    camera with no main stream to decode here."""
 
     camera_id: str
     name: str
@@ -34,3 +38,5 @@ class CameraFeed:
     engine_of: EngineGetter | None = None
     video_state: VideoStateGetter | None = None
     simulated: bool = False
+    main_getter: FrameGetter | None = None
+    watch_main: Callable[[bool], bool] | None = None

@@ -25,6 +25,9 @@ def build(ctx: PaneContext) -> QWidget:
     # run in this console.
     engine_of = getattr(ctx, "camera_engine", None)
     video_state = getattr(ctx, "camera_video_state", None)
+    # Nor a camera's main stream at full size (a context made before streams by role).
+    main_frame_of = getattr(ctx, "main_frame_of", None)
+    watch_main = getattr(ctx, "watch_main", None)
 
     def feeds() -> list[CameraFeed]:
         simulated = {cam.id for cam in ctx.site.cameras if cam.kind is SourceKind.SIMULATED}
@@ -36,6 +39,8 @@ def build(ctx: PaneContext) -> QWidget:
                 None if engine_of is None else partial(engine_of, cam_id),
                 None if video_state is None else partial(video_state, cam_id),
                 simulated=cam_id in simulated,
+                main_getter=None if main_frame_of is None else partial(main_frame_of, cam_id),
+                watch_main=None if watch_main is None else partial(watch_main, cam_id),
             )
             for cam_id, name in ctx.cameras
         ]

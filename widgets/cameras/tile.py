@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from engine.events import CameraStatus
@@ -131,6 +140,11 @@ class CameraTile(QWidget):
         if engine_of is not None or self.simulated:
             self._update_tooltip()
         self.update()
+
+    def set_frame_getter(self, frame_getter: FrameGetter) -> None:
+        """Draw the same camera's pictures from ``frame_getter`` from now on (its main
+        stream, shown alone); the picture shown stays until the next one."""
+        self._frame_getter = frame_getter
 
     @property
     def runs_elsewhere(self) -> bool:
@@ -362,7 +376,9 @@ class CameraTile(QWidget):
         frame = self._frame
         if frame is None or frame.analysis is None or self._image is None:
             return
-        scale = target.width() / self._image.width()
+        # Boxes are in the picture the camera analysed: its sub stream's, under a main one.
+        analysed_width = (frame.analysis_size or (self._image.width(), 0))[0]
+        scale = target.width() / analysed_width
         font = QFont(self.font())
         font.setBold(True)
         painter.setFont(font)
@@ -411,7 +427,13 @@ class CameraTile(QWidget):
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(QColor("#e6edf3"))
-        badge_w = painter.fontMetrics().horizontalAdvance(replay) + 16 if replay else 82
+        rate = self._rate_text()
+        if replay:
+            badge_w = painter.fontMetrics().horizontalAdvance(replay) + 16
+        elif rate:
+            badge_w = max(82, QFontMetrics(self.font()).horizontalAdvance(rate) + 16)
+        else:
+            badge_w = 82
         simulated_w = 0
         if self.simulated:
             simulated_w = painter.fontMetrics().horizontalAdvance(SIMULATED_BADGE) + 12
@@ -443,13 +465,25 @@ class CameraTile(QWidget):
                     Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                     painter.fontMetrics().elidedText(engine, Qt.TextElideMode.ElideRight, 74),
                 )
-        elif self._frame is not None and self.status is CameraStatus.ONLINE:
+        elif rate:
             painter.setFont(self.font())
             painter.drawText(
                 bar.adjusted(0, 0, -8, 0),
                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                f"{self._frame.source_fps:4.1f} fps",
+                rate,
             )
+
+    def _rate_text(self) -> str:
+        """The header's right side for a live picture: its frame rate, and its size when it
+        is the camera's main stream at full size (the wall's tiles show the sub stream)."""
+        frame = self._frame
+        if frame is None or self.status is not CameraStatus.ONLINE:
+            return ""
+        rate = f"{frame.source_fps:4.1f} fps"
+        if frame.analysis_size is None:
+            return rate
+        height, width = frame.image.shape[:2]
+        return f"{width}×{height} · {rate}"
 
     def _draw_centered(
         self, painter: QPainter, rect: QRect, title: str, body: str, colour: QColor

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
@@ -66,6 +67,9 @@ class CameraGrid(QWidget):
         # The tile count follows the number of cameras (one, four, nine) until the operator
         # picks one (a layout button, a double-click, a page).
         self._fits_cameras = True
+        # The camera shown alone whose main stream the engine decodes for it: (id, the
+        # feed's watch_main), to say when it stops.
+        self._watching: tuple[str, Callable[[bool], bool]] | None = None
 
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
@@ -190,6 +194,44 @@ class CameraGrid(QWidget):
         self._next.setEnabled(self.page < pages - 1)
         self._page_label.setText(f"page {self.page + 1}/{pages}")
         self._update_summary()
+        self._watch_main()
+
+    def _single_feed(self) -> CameraFeed | None:
+        """The camera shown alone, live, on a visible grid (None otherwise)."""
+        if self.tile_count != 1 or not self.tiles or not self.isVisible() or self.replaying:
+            return None
+        shown = self.tiles[0].camera_id
+        return next((f for f in self._feeds if f.camera_id == shown), None)
+
+    def _watch_main(self) -> None:
+        """A camera shown alone (and live, and on screen) is shown from its main stream:
+        the engine decodes it while it is; any other layout stops that."""
+        feed = self._single_feed()
+        wanted = feed.camera_id if feed is not None and feed.watch_main is not None else None
+        watching = self._watching[0] if self._watching is not None else None
+        if wanted == watching:
+            return
+        if self._watching is not None:
+            stopped, watch = self._watching
+            self._watching = None
+            watch(False)
+            feeds = {f.camera_id: f for f in self._feeds}
+            for tile in self.tiles:
+                if tile.camera_id == stopped and stopped in feeds:
+                    tile.set_frame_getter(self._getter_for(feeds[stopped]))
+        if feed is None or feed.watch_main is None or feed.main_getter is None:
+            return
+        if feed.watch_main(True):
+            self._watching = (feed.camera_id, feed.watch_main)
+            self.tiles[0].set_frame_getter(self._getter_for(feed))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._watch_main()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._watch_main()
 
     def set_feeds(self, feeds: list[CameraFeed]) -> None:
         """The site's cameras changed: tile these (site order), keeping the first camera
@@ -216,14 +258,18 @@ class CameraGrid(QWidget):
         return self._replay_getters is not None
 
     def _getter_for(self, feed: CameraFeed) -> FrameGetter:
-        if self._replay_getters is None:
-            return feed.frame_getter
-        return self._replay_getters.get(feed.camera_id, _no_frame)
+        if self._replay_getters is not None:
+            return self._replay_getters.get(feed.camera_id, _no_frame)
+        main, sub = feed.main_getter, feed.frame_getter
+        if main is None or self._watching is None or self._watching[0] != feed.camera_id:
+            return sub
+        return lambda: main() or sub()
 
     def set_frame_getters(self, getters: Mapping[str, FrameGetter] | None) -> None:
         """Draw every tile from ``getters`` (camera id → getter; a camera missing from it
         shows no frame) instead of the live feeds; None puts the live getters back."""
         self._replay_getters = None if getters is None else dict(getters)
+        self._watch_main()  # a replay shows recordings: no main stream meanwhile
         feeds = {feed.camera_id: feed for feed in self._feeds}
         for tile in self.tiles:
             feed = feeds.get(tile.camera_id or "")

@@ -6,6 +6,7 @@ and every failure names the address and what failed, never the password."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import socket
 import threading
 import time
@@ -485,3 +486,173 @@ def test_an_odd_camera_is_read_in_its_own_time_at_the_address_given() -> None:
     assert len(device.notes) == 3
     # The smallest of the 32 read is 1856 pixels wide: no sub stream to analyse.
     assert main_and_sub(device.profiles) == (first, None)
+
+
+# --- HTTP Digest (RFC 7616) and ONVIF Media2 ------------------------------------------------
+
+RFC_7616_CHALLENGE = (
+    'Digest realm="http-auth@example.org", qop="auth, auth-int", algorithm={algorithm}, '
+    'nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", '
+    'opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"'
+)
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "response"),
+    [
+        ("MD5", "8ca523f5e9506fed4657c9700eebdbec"),
+        ("SHA-256", "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"),
+    ],
+)
+def test_the_digest_answer_is_the_rfcs_own_example(algorithm: str, response: str) -> None:
+    """RFC 7616 section 3.9.1: Mufasa, "Circle of Life", GET /dir/index.html."""
+    challenge = onvif._DigestChallenge.parse(RFC_7616_CHALLENGE.format(algorithm=algorithm))
+    assert challenge is not None
+    header = challenge.answer(
+        "GET",
+        "/dir/index.html",
+        "Mufasa",
+        "Circle of Life",
+        cnonce="f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ",
+    )
+    assert f'response="{response}"' in header
+    assert "nc=00000001" in header and "qop=auth" in header
+    assert 'opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"' in header
+    assert "Circle of Life" not in header
+
+
+def test_challenges_this_client_cannot_answer_are_not_guessed_at() -> None:
+    parse = onvif._DigestChallenge.parse
+    assert parse('Basic realm="cam"') is None
+    assert parse('Digest realm="cam", nonce="n", algorithm=SHA-512-256') is None
+    assert parse('Digest realm="cam", nonce="n", qop="auth-int"') is None
+    assert parse('Digest realm="cam"') is None  # no nonce
+    legacy = parse('Digest realm="cam", nonce="n"')  # RFC 2069: no qop
+    assert legacy is not None and legacy.qop is None and legacy.algorithm == "MD5"
+    assert "nc=" not in legacy.answer("POST", "/x", "admin", PASSWORD)
+
+
+def _digest_ok(header: str, method: str, nonce: str, user: str, password: str) -> bool:
+    """What the Media2 camera below checks: an MD5 ``qop=auth`` answer to its nonce."""
+    fields = dict(onvif._CHALLENGE_PARAM.findall(header.removeprefix("Digest ")))
+    fields = {k: v.strip('"') for k, v in fields.items()}
+    if fields.get("nonce") != nonce or fields.get("username") != user:
+        return False
+
+    def md5(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()
+
+    secret = md5(f"{user}:{fields['realm']}:{password}")
+    request = md5(f"{method}:{fields['uri']}")
+    expected = md5(f"{secret}:{nonce}:{fields['nc']}:{fields['cnonce']}:{fields['qop']}:{request}")
+    return fields.get("response") == expected
+
+
+def _media2_answer(request: str) -> bytes:
+    """The Media2 camera's envelopes: both media services listed, H.265 main and H.264
+    sub profiles in Media2's form."""
+    tr2 = 'xmlns:tr2="http://www.onvif.org/ver20/media/wsdl"'
+    if "GetSystemDateAndTime" in request:
+        return _envelope("<tds:GetSystemDateAndTimeResponse/>")
+    if "GetDeviceInformation" in request:
+        return _envelope(
+            "<tds:GetDeviceInformationResponse><tds:Manufacturer>Acme</tds:Manufacturer>"
+            "<tds:Model>Dome H265</tds:Model></tds:GetDeviceInformationResponse>"
+        )
+    if "GetServices" in request:
+        return _envelope(
+            "<tds:GetServicesResponse>"
+            "<tds:Service><tds:Namespace>http://www.onvif.org/ver10/media/wsdl</tds:Namespace>"
+            "<tds:XAddr>http://127.0.0.1/onvif/media</tds:XAddr></tds:Service>"
+            "<tds:Service><tds:Namespace>http://www.onvif.org/ver20/media/wsdl</tds:Namespace>"
+            "<tds:XAddr>http://127.0.0.1/onvif/media2</tds:XAddr></tds:Service>"
+            "</tds:GetServicesResponse>"
+        )
+    if "GetProfiles" in request:
+        assert "<Type>VideoEncoder</Type>" in request
+        profiles = "".join(
+            f'<tr2:Profiles {tr2} token="{token}" fixed="true"><tr2:Name>{token}</tr2:Name>'
+            f'<tr2:Configurations><tr2:VideoEncoder token="V{token}"><tt:Name>v</tt:Name>'
+            f"<tt:Encoding>{codec}</tt:Encoding><tt:Resolution><tt:Width>{w}</tt:Width>"
+            f"<tt:Height>{h}</tt:Height></tt:Resolution><tt:RateControl>"
+            f"<tt:FrameRateLimit>{fps}</tt:FrameRateLimit></tt:RateControl>"
+            "</tr2:VideoEncoder></tr2:Configurations></tr2:Profiles>"
+            for token, codec, w, h, fps in (
+                ("main", "H265", 3840, 2160, 20),
+                ("sub", "H264", 640, 360, 10),
+            )
+        )
+        return _envelope(f"<tr2:GetProfilesResponse {tr2}>{profiles}</tr2:GetProfilesResponse>")
+    token = request.split("ProfileToken>", 1)[1].split("<", 1)[0]
+    if "GetStreamUri" in request:
+        assert "<Protocol>RTSP</Protocol>" in request
+        uri = f"rtsp://10.0.0.9:554/{token}"
+        return _envelope(
+            f"<tr2:GetStreamUriResponse {tr2}><tr2:Uri>{uri}</tr2:Uri></tr2:GetStreamUriResponse>"
+        )
+    uri = f"http://10.0.0.9/snap/{token}.jpg"
+    return _envelope(
+        f"<tr2:GetSnapshotUriResponse {tr2}><tr2:Uri>{uri}</tr2:Uri></tr2:GetSnapshotUriResponse>"
+    )
+
+
+def test_a_media2_camera_behind_http_digest_is_read_through_media2() -> None:
+    """A camera that signs in with HTTP Digest (a new nonce every 4 answers, said stale)
+    and lists ONVIF's Media2 service: its H.265 main profile is read there."""
+    nonces = iter(f"nonce-{n}" for n in range(1000))
+    state = {"nonce": next(nonces), "answered": 0}
+    requests: list[str] = []
+
+    def media2_camera(connection: socket.socket, stop: threading.Event, request: bytes) -> None:
+        text = request.decode()
+        requests.append(text)
+        head = text.split("\r\n\r\n", 1)[0]
+        header = next(
+            (line.split(":", 1)[1].strip() for line in head.split("\r\n")
+             if line.lower().startswith("authorization:")),
+            "",
+        )  # fmt: skip
+        stale = state["answered"] >= 4
+        if stale or not _digest_ok(header, "POST", str(state["nonce"]), "admin", PASSWORD):
+            if stale:
+                state["nonce"], state["answered"] = next(nonces), 0
+            challenge = (
+                f'Digest realm="cam", qop="auth", nonce="{state["nonce"]}", algorithm=MD5'
+                + (", stale=true" if stale and header else "")
+            )
+            connection.sendall(
+                f'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="cam"\r\n'
+                f"WWW-Authenticate: {challenge}\r\nContent-Length: 0\r\n"
+                "Connection: close\r\n\r\n".encode()
+            )
+            return
+        state["answered"] = int(state["answered"]) + 1
+        connection.sendall(_answer("200 OK", _media2_answer(text)))
+
+    with _tcp_server(media2_camera) as address:
+        device = read_device(address, "admin", PASSWORD)
+        read = list(requests)
+        with pytest.raises(OnvifAuthError) as wrong:
+            read_device(address, "admin", "not " + PASSWORD)
+    assert device.media_service == "Media2"
+    assert device.media_address == f"http://{address}/onvif/media2"
+    assert [(p.token, p.encoding, p.width, p.height, p.fps) for p in device.profiles] == [
+        ("main", "H265", 3840, 2160, 20.0),
+        ("sub", "H264", 640, 360, 10.0),
+    ]
+    assert [p.stream_uri for p in device.profiles] == [
+        "rtsp://10.0.0.9:554/main",
+        "rtsp://10.0.0.9:554/sub",
+    ]
+    assert device.profiles[0].snapshot_uri == "http://10.0.0.9/snap/main.jpg"
+    main, sub = main_and_sub(device.profiles)
+    assert (main.token, sub and sub.token) == ("main", "sub")
+    assert "the camera refused the user name or password" in str(wrong.value)
+    assert all(PASSWORD not in r for r in requests)
+    # Eight requests, each signed with the nonce it was given: one 401 for the first and
+    # one for the nonce gone stale after four answers; every other one answered at once.
+    signed = [r for r in read if "authorization: digest" in r.lower()]
+    assert len(read) == 10 and len(signed) == 9
+    assert sum('nonce="nonce-0"' in r for r in signed) == 5  # four answered, one stale
+    assert sum('nonce="nonce-1"' in r for r in signed) == 4
+    assert sum("nc=00000004" in r for r in signed) == 2  # counted per nonce

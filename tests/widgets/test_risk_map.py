@@ -618,3 +618,44 @@ def test_predicted_hours_read_the_sites_clock(shown_zone: Callable[[str], SiteTi
     assert hour_text(start, 1) == "Predicted 15:30–16:30 IST (+1 h)"
     assert hour_text(start, 9) == "Predicted 23:30–00:30 IST (+9 h)"
     assert hour_text(start, 10) == "Predicted Wed 04 Feb 00:30–01:30 IST (+10 h)"
+
+
+def test_the_map_shows_the_sites_cameras_as_they_are_now(
+    qtbot: QtBot, client: FakeQueryClient, backend: FakeIncidents
+) -> None:
+    """A camera renamed, added or removed while the console runs: the map reads its
+    cameras again (names and places from the store the engine keeps in line)."""
+    from types import SimpleNamespace
+
+    from console.bridge import QtBridge
+    from engine.bus import EventBus
+    from tests.widgets.test_activity_follows_cameras import site_cameras_changed
+    from widgets.risk_map import plugin as risk_map_plugin
+
+    bus = EventBus()
+    bridge = QtBridge(bus)
+    ctx = SimpleNamespace(queries=client, backend=backend, now=lambda: NOW, events=bridge)
+    try:
+        pane = risk_map_plugin.build(ctx)  # type: ignore[arg-type]
+        assert isinstance(pane, RiskMapPane)
+        qtbot.addWidget(pane)
+        pane.resize(1000, 700)
+        pane.show()
+        settle(qtbot, pane, client)
+        gate, yard = pane.view_point(*CENTRES[GATE_ROW]), pane.view_point(*CENTRES[YARD_ROW])
+        assert move_to(pane, gate) == "Camera Front gate: today's risk class high"
+
+        backend.map = risk_map(
+            cameras=(
+                MapCamera("gate", "Main gate", *latlon(GATE_ROW), "high"),
+                MapCamera("dock", "Loading dock", *latlon(YARD_ROW), None),
+            )
+        )
+        site_cameras_changed(
+            qtbot, bus, bridge, ctx, [], added=("dock",), removed=("yard",), renamed=("gate",)
+        )
+        settle(qtbot, pane, client)
+        assert move_to(pane, gate) == "Camera Main gate: today's risk class high"
+        assert move_to(pane, yard) == "Camera Loading dock: today's risk class —"
+    finally:
+        bridge.close()

@@ -773,3 +773,88 @@ def test_camera_lanes_show_where_footage_was_recorded(
     assert pane.hover_text() == "Gate: recorded 17:34:56 – 17:35:04; here: people in view"
     send_mouse(pane.canvas, hover, QPointF(pane.x_of(T0 + timedelta(seconds=100)), bar_y), none)
     assert pane.hover_text() == "Gate: nothing recorded here"
+
+
+def test_the_timeline_pane_follows_the_sites_cameras_while_the_console_runs(
+    qtbot: QtBot, client: RecordingClient, store: Store, tmp_path: Path
+) -> None:
+    """A renamed camera's lane reads its new name, an added camera's lane comes, a removed
+    camera's lane (its recordings stay) keeps its last name, and an export opened after the
+    change offers the site's cameras as they are."""
+    from types import SimpleNamespace
+
+    from console.bridge import QtBridge
+    from engine.bus import EventBus
+    from tests.actors import INVESTIGATOR
+    from tests.widgets.test_activity_follows_cameras import site_cameras_changed
+    from widgets.timeline import plugin as timeline_plugin
+    from widgets.timeline.investigation import InvestigationPane
+
+    bus = EventBus()
+    bridge = QtBridge(bus)
+    ctx = SimpleNamespace(
+        queries=client,
+        backend=SimpleNamespace(evidence=None),
+        cameras=[("gate", "Gate"), ("yard", "Yard")],
+        room_ids=[],
+        rooms=[],
+        media_root=tmp_path,
+        fetch_recording=None,
+        events=bridge,
+        when_closing=lambda **_: None,
+    )
+    try:
+        pane = timeline_plugin.build(ctx)  # type: ignore[arg-type]
+        assert isinstance(pane, InvestigationPane)
+        qtbot.addWidget(pane)
+        pane.resize(1000, 420)
+        with qtbot.waitExposed(pane):
+            pane.show()
+        timeline = pane.timeline
+        timeline.set_range(START, END)
+        qtbot.waitUntil(lambda: lane_names(timeline)[:2] == ["camera:gate", "camera:yard"])
+        settle(qtbot, timeline)
+
+        def label(lane: str) -> str:
+            found = timeline.current_slice()
+            shown = None if found is None else found.lane(lane)
+            return "" if shown is None else timeline.lane_label(shown)
+
+        assert label("camera:gate") == "Gate"
+        with store.transaction() as session:  # the engine mirrors the site into the store
+            session.execute(
+                insert(Camera),
+                [
+                    {
+                        "site_id": 1,
+                        "key": "dock",
+                        "name": "Dock",
+                        "url": "d.mp4",
+                        "source_kind": "file",
+                    }
+                ],
+            )
+        site_cameras_changed(
+            qtbot,
+            bus,
+            bridge,
+            ctx,
+            [("gate", "Front gate"), ("dock", "Loading dock")],
+            added=("dock",),
+            removed=("yard",),
+            renamed=("gate",),
+        )
+        assert label("camera:gate") == "Front gate"
+        qtbot.waitUntil(lambda: "camera:dock" in lane_names(timeline), timeout=5000)
+        assert label("camera:dock") == "Loading dock"
+        assert label("camera:yard") == "Yard"  # its recordings stay, under its last name
+
+        pane.on_actor_changed(INVESTIGATOR)
+        dialog = pane.open_export(START, END)
+        assert dialog is not None
+        listed = dialog.camera_list
+        offered = [listed.item(i).text() for i in range(listed.count())]
+        assert offered == ["Front gate (gate)", "Loading dock (dock)"]
+        dialog.reject()
+    finally:
+        bridge.close()

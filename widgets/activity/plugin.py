@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
 from engine.history.events import MAX_PAGE_SIZE, EventPageRequest, EventsStored
+from engine.site_reload import SiteCamerasChanged
 from widgets.activity.view import ActivityPane
 from widgets.pane import RIGHT, Layout, PaneContext, PaneSpec, Place
 
@@ -17,6 +18,8 @@ def build(ctx: PaneContext) -> QWidget:
     pane = ActivityPane([*ctx.cameras, *rooms], ctx.now)
     ctx.queries.submit("activity", EventPageRequest(limit=MAX_PAGE_SIZE), pane.on_history_read)
     ctx.events.on(EventsStored, lambda event: pane.on_events_stored(event.views))
+    # Cameras added, removed or renamed while the console runs.
+    ctx.events.on(SiteCamerasChanged, lambda _event: pane.set_sources([*ctx.cameras, *rooms]))
     return pane
 
 

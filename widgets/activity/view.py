@@ -7,6 +7,7 @@ counts the events the store writer announces; the window slides every half minut
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -46,7 +47,8 @@ class ActivityModel(RowsTableModel[ActivityRow]):
 
 
 class ActivityPane(QWidget):
-    """``sources``: ``(key, name)`` of each camera (its id) and room (``sensing:<id>``)."""
+    """``sources``: ``(key, name)`` of each camera (its id) and room (``sensing:<id>``);
+    :meth:`set_sources` when the site's cameras change while the console runs."""
 
     def __init__(
         self,
@@ -57,6 +59,10 @@ class ActivityPane(QWidget):
         super().__init__(parent)
         self._now = now
         self.tally = ActivityTally(sources)
+        self._sources = list(sources)  # listed in this order, even when quiet
+        self._names = dict(sources)  # every name met: a removed camera's rows keep its last
+        self._gone: set[str] = set()  # sources removed while the console runs
+        self._reached: datetime | None = None  # how far back the history read is complete
         self.heading = QLabel(f"The last {int(WINDOW.total_seconds() // 60)} minutes")
         self.heading.setObjectName("activity-heading")
         self.error_label = QLabel()
@@ -92,7 +98,19 @@ class ActivityPane(QWidget):
             return
         rows: Sequence[StoredEvent] = page.rows
         reached = rows[-1].ts if rows and page.next_cursor is not None else None
+        self._reached = reached
         self.tally.load(rows, reached)
+        self.show_counts()
+
+    def set_sources(self, sources: Sequence[tuple[str, str]]) -> None:
+        """The site's cameras changed while the console runs (added, removed, renamed):
+        an added camera is listed (quiet until its events come), a renamed one by its new
+        name; a removed camera stays, under its last name, while it has events in the
+        window. GUI thread, memory only."""
+        keys = {key for key, _name in sources}
+        self._gone = (self._gone | {key for key, _name in self._sources}) - keys
+        self._sources = list(sources)
+        self._names.update(sources)
         self.show_counts()
 
     def on_events_stored(self, events: Sequence[StoredEvent]) -> None:
@@ -104,4 +122,20 @@ class ActivityPane(QWidget):
         return [self.model.row(i) for i in range(self.model.rowCount())]
 
     def show_counts(self) -> None:
-        self.model.set_rows(self.tally.rows(self._now()))
+        now = self._now()
+        counted = {row.key: row for row in self.tally.rows(now)}
+        # As the tally says it: the history read at start may not reach back a whole window.
+        at_least = self._reached is not None and self._reached > now - WINDOW
+        quiet = (0,) * len(CATEGORIES)
+        rows = [
+            replace(counted.pop(key), name=name)
+            if key in counted
+            else ActivityRow(key, name, quiet, None, at_least)
+            for key, name in self._sources
+        ]
+        rows.extend(
+            replace(row, name=self._names.get(row.key, row.name))
+            for row in counted.values()
+            if row.key not in self._gone or row.last is not None
+        )
+        self.model.set_rows(rows)

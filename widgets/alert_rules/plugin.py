@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
+from engine.site_reload import SiteCamerasChanged
 from widgets.alert_rules.view import AlertRulesPane
 from widgets.camera_picture import newest_pictures
 from widgets.pane import Home, PaneContext, PaneSpec
@@ -20,6 +21,8 @@ def build(ctx: PaneContext) -> QWidget:
         frame_of=newest_pictures(ctx),
     )
     pane.refresh()
+    # Cameras added, removed or renamed while the console runs.
+    ctx.events.on(SiteCamerasChanged, lambda _event: pane.set_cameras(ctx.cameras))
     return pane
 
 

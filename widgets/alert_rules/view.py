@@ -19,7 +19,7 @@ file.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -158,6 +158,13 @@ class _RulesModel(RowsTableModel[RuleSpec]):
 
     def rules(self) -> list[RuleSpec]:
         return list(self._rows)
+
+    def set_camera_names(self, names: Mapping[str, str]) -> None:
+        """Name cameras by ``names`` from now on (a camera not in it keeps its last name)."""
+        self._camera_names.update(names)
+        if self._rows:
+            last = self.index(len(self._rows) - 1, len(_HEADERS) - 1)
+            self.dataChanged.emit(self.index(0, 0), last)
 
     def where_text(self, rule: RuleSpec) -> str:
         if rule.camera is not None:
@@ -724,6 +731,29 @@ class AlertRulesPane(QWidget):
     @property
     def changes_allowed(self) -> bool:
         return self._changes_allowed
+
+    def set_cameras(self, cameras: Sequence[tuple[str, str]]) -> None:
+        """The site's cameras changed while the console runs (added, removed, renamed):
+        a new rule may be for an added camera, rules name cameras by their names now (a
+        removed camera's rules keep its last name), and a form on a removed camera moves to
+        the first camera (or to rooms when no camera is left). GUI thread, memory only."""
+        self._cameras = [(str(key), str(name)) for key, name in cameras]
+        self._model.set_camera_names(dict(self._cameras))
+        self.camera_radio.setEnabled(bool(self._cameras))
+        if not self.camera_radio.isChecked():
+            return
+        if not self._cameras and self._rooms:
+            self.room_radio.setChecked(True)  # lists the rooms (_on_place_kind_changed)
+            return
+        chosen = self._chosen_camera()
+        self.place_combo.blockSignals(True)
+        self.place_combo.clear()
+        for key, name in self._cameras:
+            self.place_combo.addItem(printable(name), key)
+        self.place_combo.setCurrentIndex(max(self.place_combo.findData(chosen), 0))
+        self.place_combo.blockSignals(False)
+        # The same camera keeps the zone drawn on it; another one starts without.
+        self._on_place_changed()
 
     def rules(self) -> list[RuleSpec]:
         """The rules listed now."""

@@ -9,15 +9,19 @@ from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
 from engine.history.bookmarks import BookmarkView
+from engine.site_reload import SiteCamerasChanged
 from widgets.bookmarks.view import BookmarksPane
 from widgets.pane import LEFT, RIGHT, Layout, PaneContext, PaneSpec, Place, other_pane
 from widgets.timeline.investigation import InvestigationPane
 
 
 def build(ctx: PaneContext) -> QWidget:
-    return BookmarksPane(
+    pane = BookmarksPane(
         ctx.queries, ctx.backend, cameras=ctx.cameras, rooms=ctx.rooms, now=ctx.now
     )
+    # Cameras added, removed or renamed while the console runs.
+    ctx.events.on(SiteCamerasChanged, lambda _event: pane.set_cameras(ctx.cameras))
+    return pane
 
 
 def link(widget: QWidget, ctx: PaneContext) -> None:

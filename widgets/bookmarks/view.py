@@ -150,11 +150,8 @@ class BookmarksPane(QWidget):
         self.pre_spin = _seconds(self.form, 10.0)
         self.post_spin = _seconds(self.form, 20.0)
         self.source_combo = QComboBox(self.form)
-        self.source_combo.addItem("Whole site", (None, None))
-        for key, name in cameras:
-            self.source_combo.addItem(f"Camera {name}", (key, None))
-        for room_id, name in rooms:
-            self.source_combo.addItem(f"Room {name}", (None, room_id))
+        self._rooms = list(rooms)
+        self._offer_sources(cameras)
         self.add_button = QPushButton("Add bookmark", self.form)
         self.add_button.clicked.connect(self.add_bookmark)
         form = QFormLayout(self.form)
@@ -248,6 +245,16 @@ class BookmarksPane(QWidget):
         if not bookmark:
             self.new_button.setChecked(False)
         self._update_buttons()
+
+    def set_cameras(self, cameras: Sequence[tuple[str, str]]) -> None:
+        """The site's cameras changed while the console runs (added, removed, renamed): a
+        new bookmark may be on an added camera, the lists name cameras by their names now,
+        and a removed camera's bookmarks and locks keep its last name. A form on a removed
+        camera goes back to the whole site. GUI thread, memory only."""
+        self._names.update(cameras)
+        self._offer_sources(cameras)
+        self._show_bookmarks()
+        self._show_locks()
 
     def set_moment(self, moment: datetime) -> None:
         """The moment a new bookmark marks (the console passes the timeline's cursor)."""
@@ -349,8 +356,30 @@ class BookmarksPane(QWidget):
     def _on_bookmarks_loaded(self, result: QueryResult[Any]) -> None:
         if not self._read("bookmarks", result):
             return
-        selected = self.selected_bookmark()
         self._bookmarks = list(result.value or ())
+        self._show_bookmarks()
+
+    def _on_locks_loaded(self, result: QueryResult[Any]) -> None:
+        if not self._read("evidence locks", result):
+            return
+        self._locks = list(result.value or ())
+        self._show_locks()
+
+    def _offer_sources(self, cameras: Sequence[tuple[str, str]]) -> None:
+        """The source choices: the whole site, ``cameras``, then the rooms (the choice
+        made stays if it is still offered)."""
+        chosen = self.source_combo.currentData()
+        self.source_combo.clear()
+        self.source_combo.addItem("Whole site", (None, None))
+        for key, name in cameras:
+            self.source_combo.addItem(f"Camera {name}", (key, None))
+        for room_id, name in self._rooms:
+            self.source_combo.addItem(f"Room {name}", (None, room_id))
+        offered = [self.source_combo.itemData(i) for i in range(self.source_combo.count())]
+        self.source_combo.setCurrentIndex(offered.index(chosen) if chosen in offered else 0)
+
+    def _show_bookmarks(self) -> None:
+        selected = self.selected_bookmark()
         self.bookmark_list.clear()
         for bookmark in self._bookmarks:
             item = QTreeWidgetItem(
@@ -369,10 +398,8 @@ class BookmarksPane(QWidget):
                 self.bookmark_list.setCurrentItem(item)
         self._update_buttons()
 
-    def _on_locks_loaded(self, result: QueryResult[Any]) -> None:
-        if not self._read("evidence locks", result):
-            return
-        self._locks = list(result.value or ())
+    def _show_locks(self) -> None:
+        selected = self.selected_lock()
         self.lock_list.clear()
         for lock in self._locks:
             names = self._names
@@ -398,6 +425,8 @@ class BookmarksPane(QWidget):
             if lock.export_path:
                 item.setToolTip(0, f"exported to {lock.export_path}")
             self.lock_list.addTopLevelItem(item)
+            if selected is not None and lock.id == selected.id:
+                self.lock_list.setCurrentItem(item)
         self._update_buttons()
 
     def _read(self, what: str, result: QueryResult[Any]) -> bool:

@@ -7,20 +7,28 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
+from engine.site_reload import SiteCamerasChanged
 from widgets.camera_picture import newest_pictures
 from widgets.floor_calibration.view import FloorCalibrationPane
 from widgets.pane import Home, PaneContext, PaneSpec
 
 
 def build(ctx: PaneContext) -> QWidget:
-    return FloorCalibrationPane(
+    pane = FloorCalibrationPane(
         ctx.queries,
         ctx.backend,
-        cameras=[(camera.id, camera.name) for camera in ctx.site.cameras],
+        cameras=_cameras(ctx),
         site=ctx.site,
         frame_of=newest_pictures(ctx),
         no_picture_reason=ctx.camera_video_state,
     )
+    # Cameras added, removed or renamed while the console runs (the site is the new one).
+    ctx.events.on(SiteCamerasChanged, lambda _event: pane.set_cameras(_cameras(ctx), ctx.site))
+    return pane
+
+
+def _cameras(ctx: PaneContext) -> list[tuple[str, str]]:
+    return [(camera.id, camera.name) for camera in ctx.site.cameras]
 
 
 PANE = PaneSpec(

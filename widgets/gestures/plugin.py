@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
 from engine.history.events import EventsStored, EventView
+from engine.site_reload import SiteCamerasChanged
 from widgets.gestures.view import GesturesPane
 from widgets.pane import Home, PaneContext, PaneSpec
 
@@ -24,6 +25,8 @@ def build(ctx: PaneContext) -> QWidget:
             pane.refresh()
 
     ctx.events.on(EventsStored, lambda event: stored(event.views))
+    # Cameras added, removed or renamed while the console runs.
+    ctx.events.on(SiteCamerasChanged, lambda _event: pane.set_cameras(ctx.cameras))
     # A recording underway stops before the workers close.
     ctx.when_closing(before_workers_stop=pane.close_dialogs)
     return pane

@@ -355,6 +355,12 @@ class GesturesPane(QWidget):
     def is_busy(self) -> bool:
         return self._runner.is_busy()
 
+    def set_cameras(self, cameras: Sequence[tuple[str, str]]) -> None:
+        """The site's cameras changed while the console runs (added, removed, renamed):
+        the wizard opened from now on offers them, by their names now. One already open
+        keeps the cameras it opened with. GUI thread, memory only."""
+        self._cameras = list(cameras)
+
     def open_teach_dialog(self) -> TeachGestureDialog | None:
         """Open the wizard (not modal to the console: the cameras stay live beside it)."""
         if not self._changes_allowed:

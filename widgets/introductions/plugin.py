@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
 from engine.introductions import NameGiven, NameOffered
+from engine.site_reload import SiteCamerasChanged
 from engine.text import printable
 from widgets.introductions.view import IntroductionsPane, introductions_title
 from widgets.pane import RIGHT, Layout, PaneContext, PaneSpec, Place
@@ -39,6 +40,9 @@ def build(ctx: PaneContext) -> QWidget:
 
     ctx.events.on(NameOffered, offered)
     ctx.events.on(NameGiven, given)
+    # Cameras added, removed or renamed while the console runs (the microphones opened at
+    # start stay as they are: a new camera's microphone opens at the next start).
+    ctx.events.on(SiteCamerasChanged, lambda _event: pane.set_cameras(ctx.cameras))
     if microphones:
         _listen(ctx, pane, microphones)
     return pane

@@ -139,6 +139,7 @@ class OfferRow(QFrame):
         self.setObjectName("introduction-offer")
         self.setStyleSheet(_OFFER_STYLE)
         self.offer = offer
+        self.camera_name = camera_name
         self.heading_label = QLabel()
         self.detail_label = QLabel()
         self.detail_label.setWordWrap(True)
@@ -159,6 +160,7 @@ class OfferRow(QFrame):
 
     def show_offer(self, offer: NameOffered, camera_name: str) -> None:
         self.offer = offer
+        self.camera_name = camera_name
         self.heading_label.setText(
             f"<b>{_local(offer.at)}</b> · {printable(camera_name)} · “{printable(offer.name)}”"
         )
@@ -170,7 +172,7 @@ class OfferRow(QFrame):
         if not give_allowed:
             why = NOT_ALLOWED_TEXT
         elif offer.track_id is None:
-            why = f"Nobody is tracked on {printable(offer.camera)} to give the name to."
+            why = f"Nobody is tracked on {printable(self.camera_name)} to give the name to."
         elif offer.current_name and offer.current_name != offer.name and not rename_allowed:
             why = NO_RENAME_TEXT
         else:
@@ -248,9 +250,11 @@ class IntroductionsPane(QWidget):
 
         # -- microphones ---------------------------------------------------------------------
         self.microphone_labels: dict[str, QLabel] = {}
+        self._microphone_said: dict[str, str] = {}  # each label's words after the name
         microphones_layout = QVBoxLayout()
         for camera, wanted in (microphones or {}).items():
-            label = QLabel(f"{printable(self._name(camera))}: opening microphone {wanted!r}…")
+            self._microphone_said[camera] = f"opening microphone {wanted!r}…"
+            label = QLabel(f"{printable(self._name(camera))}: {self._microphone_said[camera]}")
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.microphone_labels[camera] = label
@@ -413,8 +417,33 @@ class IntroductionsPane(QWidget):
             if layout is not None:
                 layout.addWidget(label)
             self.no_microphones_label.hide()
+        self._microphone_said[camera] = printable(detail)
         label.setText(f"{printable(self._name(camera))}: {printable(detail)}")
         show_as_error(label, not listening)
+
+    def set_cameras(self, cameras: Sequence[tuple[str, str]]) -> None:
+        """The site's cameras changed while the console runs (added, removed, renamed): a
+        file may be fed as an added camera's microphone, and offers, names given and
+        microphones name cameras by their names now; a removed camera is no longer offered
+        to feed as (its offers and names given keep its last name). GUI thread, memory
+        only."""
+        self._cameras = list(cameras)
+        self._camera_names.update(cameras)  # the given names' model reads this mapping
+        chosen = self.camera_combo.currentData()
+        self.camera_combo.clear()
+        for camera_id, name in self._cameras:
+            self.camera_combo.addItem(printable(name), camera_id)
+        self.camera_combo.setCurrentIndex(max(self.camera_combo.findData(chosen), 0))
+        self.no_cameras_label.setVisible(not self._cameras)
+        for row in self._rows.values():
+            row.show_offer(row.offer, self._name(row.offer.camera))
+        model = self._given_model
+        if model.rowCount():
+            last = model.index(model.rowCount() - 1, model.columnCount() - 1)
+            model.dataChanged.emit(model.index(0, 0), last)
+        for camera, label in self.microphone_labels.items():
+            label.setText(f"{printable(self._name(camera))}: {self._microphone_said[camera]}")
+        self._update_controls()
 
     def microphone_text(self, camera: str) -> str:
         """What the pane says of ``camera``'s microphone ("" if it has none)."""

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
 from engine.incidents.service import IncidentFiled, RiskRefitted
+from engine.site_reload import SiteCamerasChanged
 from widgets.incidents.plugin import follow_escalations
 from widgets.incidents.view import IncidentListPane
 from widgets.pane import LEFT, Layout, PaneContext, PaneSpec, Place, other_pane
@@ -18,6 +19,8 @@ def build(ctx: PaneContext) -> QWidget:
     pane = RiskMapPane(ctx.queries, ctx.backend, now=ctx.now)
     ctx.events.on(IncidentFiled, lambda _event: pane.on_incidents_changed())
     ctx.events.on(RiskRefitted, lambda _event: pane.on_model_refitted())
+    # Cameras added, removed or renamed while the console runs.
+    ctx.events.on(SiteCamerasChanged, lambda _event: pane.on_cameras_changed())
     return pane
 
 

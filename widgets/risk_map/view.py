@@ -764,6 +764,13 @@ class RiskMapPane(QWidget):
         """Incidents were filed or changed: reload the markers and the live layer."""
         self.refresh()
 
+    def on_cameras_changed(self) -> None:
+        """The site's cameras changed while the console runs (added, removed, renamed):
+        read the map again, whose cameras are the site's as they are now (the markers and
+        the plan stay). Not before the map was first asked for."""
+        if self._loaded_once:
+            self._load_map()
+
     def on_model_refitted(self) -> None:
         """The risk model was refitted: reload everything (predictions, classes, cameras)."""
         self.refresh()

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
 from engine.events import CameraStatusChanged
+from engine.site_reload import SiteCamerasChanged
 from widgets.pane import Home, PaneContext, PaneSpec
 from widgets.site.view import SiteOverview
 
@@ -18,6 +19,8 @@ def build(ctx: PaneContext) -> QWidget:
         overview.on_camera_status_changed(event.camera_id, event.status, event.detail)
 
     ctx.events.on(CameraStatusChanged, status_changed)
+    # Cameras added, removed or renamed while the console runs (the site is the new one).
+    ctx.events.on(SiteCamerasChanged, lambda _event: overview.set_cameras(ctx.site))
     return overview
 
 

@@ -36,15 +36,10 @@ class SiteOverview(QTreeWidget):
                     ]
                 )
             )
-        cameras = QTreeWidgetItem([f"Cameras ({len(site.cameras)})", "", ""])
-        root.addChild(cameras)
+        self._cameras_item = QTreeWidgetItem(["Cameras", "", ""])
+        root.addChild(self._cameras_item)
         self._camera_items: dict[str, QTreeWidgetItem] = {}
-        for cam in site.cameras:
-            where = f"({cam.position.x_m:g}, {cam.position.y_m:g}) m" if cam.position else ""
-            item = QTreeWidgetItem([cam.name, "starting", where])
-            item.setToolTip(0, f"{cam.id}: {cam.kind.value} {cam.url}")
-            cameras.addChild(item)
-            self._camera_items[cam.id] = item
+        self._list_cameras(site)
         nodes = QTreeWidgetItem([f"Sensing nodes ({len(site.sensing_nodes)})", "", ""])
         root.addChild(nodes)
         room_names = {room.id: room.name for room in site.rooms}
@@ -57,6 +52,31 @@ class SiteOverview(QTreeWidget):
         self.expandAll()
         for column in range(self.columnCount()):
             self.resizeColumnToContents(column)
+
+    def set_cameras(self, site: SiteConfig) -> None:
+        """The site's cameras changed while the console runs (``site`` is the site running
+        now): an added camera is listed (starting), a renamed one by its new name, a
+        removed one no longer; a camera still there keeps its last status."""
+        self._list_cameras(site)
+        self._cameras_item.setExpanded(True)
+        self.resizeColumnToContents(0)
+
+    def _list_cameras(self, site: SiteConfig) -> None:
+        cameras = self._cameras_item
+        cameras.setText(0, f"Cameras ({len(site.cameras)})")
+        kept = self._camera_items
+        cameras.takeChildren()
+        self._camera_items = {}
+        for cam in site.cameras:
+            where = f"({cam.position.x_m:g}, {cam.position.y_m:g}) m" if cam.position else ""
+            before = kept.get(cam.id)
+            status = before.text(1) if before is not None else "starting"
+            item = QTreeWidgetItem([cam.name, status, where])
+            item.setToolTip(0, f"{cam.id}: {cam.kind.value} {cam.url}")
+            if before is not None:
+                item.setToolTip(1, before.toolTip(1))
+            cameras.addChild(item)
+            self._camera_items[cam.id] = item
 
     def on_camera_status_changed(self, camera_id: str, status: CameraStatus, detail: str) -> None:
         item = self._camera_items.get(camera_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget
 
 from engine.access import Permission
+from engine.site_reload import SiteCamerasChanged
 from widgets.cameras.view import CameraGrid
 from widgets.pane import LEFT, Layout, PaneContext, PaneSpec, Place, other_pane
 from widgets.sensing.view import SensingPane
@@ -14,16 +15,27 @@ from widgets.timeline.investigation import InvestigationPane
 
 
 def build(ctx: PaneContext) -> QWidget:
+    # The pane keeps this list (the export dialog offers its cameras): changed in place.
+    cameras = ctx.cameras
     pane = InvestigationPane(
         ctx.queries,
         ctx.backend,
-        cameras=ctx.cameras,
+        cameras=cameras,
         rooms=ctx.room_ids,
         room_names=ctx.rooms,
         media_root=ctx.media_root,
         fetch_recording=ctx.fetch_recording,
     )
     ctx.when_closing(after_workers_stop=pane.shut_down)
+
+    def cameras_changed(_event: SiteCamerasChanged) -> None:
+        """Cameras added, removed or renamed while the console runs: lanes are named by
+        the cameras' names now (a removed camera's lane keeps its last name), and an export
+        opened from now on offers the site's cameras as they are."""
+        cameras[:] = ctx.cameras
+        pane.timeline.set_names(dict(cameras))
+
+    ctx.events.on(SiteCamerasChanged, cameras_changed)
     return pane
 
 

@@ -638,6 +638,16 @@ class TimelinePane(QWidget):
         self._lanes = None if lanes is None else tuple(lanes)
         self._schedule_fetch()
 
+    def set_names(self, names: Mapping[str, str]) -> None:
+        """Name cameras and rooms by ``names`` from now on (the site's cameras changed while
+        the console runs; one not in it, such as a removed camera, keeps its last name),
+        and read the visible range again: an added camera's lane comes with it."""
+        self._names.update(names)
+        self._static = None
+        self._update_labels()
+        self.canvas.update()
+        self.refresh()
+
     def refresh(self) -> None:
         """Ask again for the visible range (after new events, alerts or bookmarks). Calls
         closer together than :data:`FETCH_DELAY_MS` make one request."""
@@ -1586,7 +1596,7 @@ class TimelinePane(QWidget):
             painter.setPen(TEXT)
             painter.drawText(
                 QPointF(x, top + THUMBNAIL_HEIGHT + 16),
-                thumbnail_caption(camera, thumbnail.frame_at),
+                thumbnail_caption(printable(self._names.get(camera, camera)), thumbnail.frame_at),
             )
             x += int(target.width()) + 8
             if x > canvas.width():

@@ -389,6 +389,29 @@ class CameraPicturePage(QWidget, Generic[StoredT, CanvasT]):
         self._show_all()
 
     # -- public API ------------------------------------------------------------------------
+    def set_cameras(self, cameras: Sequence[tuple[str, str]]) -> None:
+        """The site's cameras changed while the console runs (added, removed, renamed):
+        the camera choice offers them by their names now. The camera shown stays, with
+        the work on it; when it was removed, the page shows the first camera. GUI thread,
+        memory only (a page forgets its work on removed cameras in :meth:`_show_all`'s
+        caller, :meth:`_cameras_changed`)."""
+        self._cameras = [(str(key), str(name)) for key, name in cameras]
+        combo = self.camera_combo
+        combo.blockSignals(True)
+        combo.clear()
+        for key, name in self._cameras:
+            combo.addItem(printable(name), key)
+        index = combo.findData(self._camera) if self._camera is not None else -1
+        combo.setCurrentIndex(index if index >= 0 else 0 if self._cameras else -1)
+        combo.blockSignals(False)
+        if index < 0:
+            self._on_camera_changed(combo.currentIndex())
+        self._cameras_changed({key for key, _name in self._cameras})
+        self._show_all()
+
+    def _cameras_changed(self, keys: set[str]) -> None:
+        """The site's cameras are ``keys`` now: a page drops its work on any other."""
+
     def on_actor_changed(self, actor: Actor | None) -> None:
         """Who is logged in changed (None: nobody): saving is for who may configure
         cameras."""

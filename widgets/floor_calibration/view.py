@@ -1060,27 +1060,14 @@ class FloorCalibrationPane(CameraPicturePage[StoredCalibration, PictureCanvas]):
         self._open_first_camera()
 
     # -- public API ------------------------------------------------------------------------
-    def set_cameras(self, cameras: Sequence[tuple[str, str]], site: SiteConfig) -> None:
-        """The site's cameras changed while the console runs (added, removed, renamed;
-        ``site`` is the site running now): the camera choice offers them by their names
-        now. The camera shown stays, with its points; when it was removed, the page shows
-        the first camera, and the points placed on the removed one are dropped. GUI thread,
-        memory only."""
-        self._cameras = [(str(key), str(name)) for key, name in cameras]
+    def set_cameras(self, cameras: Sequence[tuple[str, str]], site: SiteConfig) -> None:  # type: ignore[override]
+        """:meth:`CameraPicturePage.set_cameras`, with ``site``, the site running now (its
+        cameras' settings); the points placed on a removed camera are dropped."""
         self._site = site
-        combo = self.camera_combo
-        combo.blockSignals(True)
-        combo.clear()
-        for key, name in self._cameras:
-            combo.addItem(printable(name), key)
-        index = combo.findData(self._camera) if self._camera is not None else -1
-        combo.setCurrentIndex(index if index >= 0 else 0 if self._cameras else -1)
-        combo.blockSignals(False)
-        if index < 0:
-            self._on_camera_changed(combo.currentIndex())
-        keys = {key for key, _name in self._cameras}
+        super().set_cameras(cameras)
+
+    def _cameras_changed(self, keys: set[str]) -> None:
         self._drafts = {key: draft for key, draft in self._drafts.items() if key in keys}
-        self._show_all()
 
     def rows(self) -> list[PointRow]:
         return self.model.rows()

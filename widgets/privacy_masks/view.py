@@ -55,7 +55,6 @@ from PySide6.QtWidgets import (
 )
 
 from engine.sitetime import display
-from engine.text import printable
 from engine.vision.privacy import (
     MAX_AREAS,
     MAX_POINTS,
@@ -381,24 +380,6 @@ class PrivacyMasksPane(CameraPicturePage[StoredPrivacyMask, MaskCanvas]):
         self._open_first_camera()
 
     # -- public API ------------------------------------------------------------------------
-    def set_cameras(self, cameras: Sequence[tuple[str, str]]) -> None:
-        """The site's cameras changed while the console runs (added, removed, renamed):
-        the camera choice offers them by their names now. The camera shown stays, with
-        its areas; when it was removed, the page shows the first camera (the areas drawn
-        on the removed one go with it). GUI thread, memory only."""
-        self._cameras = [(str(key), str(name)) for key, name in cameras]
-        combo = self.camera_combo
-        combo.blockSignals(True)
-        combo.clear()
-        for key, name in self._cameras:
-            combo.addItem(printable(name), key)
-        index = combo.findData(self._camera) if self._camera is not None else -1
-        combo.setCurrentIndex(index if index >= 0 else 0 if self._cameras else -1)
-        combo.blockSignals(False)
-        if index < 0:
-            self._on_camera_changed(combo.currentIndex())
-        self._show_all()
-
     def areas(self) -> list[list[Fraction]]:
         """The closed areas, as fractions of the picture."""
         return [list(area) for area in self._areas]

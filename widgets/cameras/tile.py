@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
     QFont,
     QFontMetrics,
     QImage,
@@ -14,8 +15,9 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPen,
+    QWheelEvent,
 )
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QMenu, QSizePolicy, QWidget
 
 from engine.events import CameraStatus
 from engine.frames import Frame
@@ -38,6 +40,8 @@ _SIMULATED_FILL = QColor(WARNING_AMBER)  # dark text on it: 7.5:1, as the sensin
 _SIMULATED_TEXT = QColor(CANVAS)
 SIMULATED_BADGE = "SIMULATED"
 PRIVACY_NOTE = "Privacy masked"
+MAX_ZOOM = 8.0  # digital zoom: beyond this a picture is only bigger pixels
+ZOOM_STEP = 1.25  # per notch of the mouse wheel
 _STATUS_COLOURS = {
     CameraStatus.STARTING: QColor("#d8a31a"),
     CameraStatus.ONLINE: QColor("#3fb950"),
@@ -79,6 +83,11 @@ class CameraTile(QWidget):
     carries a small "Privacy masked" note in the tile's bottom-left corner, so a black area
     reads as masked on purpose, not as a fault.
 
+    The mouse wheel zooms into the picture (up to :data:`MAX_ZOOM`, about the point under
+    the pointer), dragging moves the zoomed picture, and the context menu's "Reset zoom"
+    (or wheeling back) shows it whole: live and in replay alike, boxes included. The
+    header says the zoom ("2.4×"); another camera on the tile starts whole.
+
     A camera another process runs (``engine_of`` given to :meth:`set_camera`: a console
     attached to a shared site) has no frames here: the tile says its state as its engine
     told it, which engine analyses it ("Analysed on server-a") and, until the engine's
@@ -115,6 +124,10 @@ class CameraTile(QWidget):
         # Names other senses gave this camera's tracked people (by track id), kept current
         # by the grid from the fusion of cameras and sensing rooms.
         self.fused_names: dict[int, str] = {}
+        # Digital zoom: how much, and the picture's point at the centre (fractions).
+        self.zoom = 1.0
+        self._centre = QPointF(0.5, 0.5)
+        self._drag: tuple[QPointF, QPointF] | None = None  # pointer and centre at press
 
     def set_camera(
         self,
@@ -130,6 +143,8 @@ class CameraTile(QWidget):
         the camera runs in another process, which engine, and ``video_state`` why its
         picture is not here; ``simulated``: it films simulated walkers (see the class
         doc)."""
+        if camera_id != self.camera_id:
+            self.reset_zoom()  # the same camera (live ↔ replay) keeps its zoom
         self.camera_id, self.camera_name, self._frame_getter = camera_id, name, frame_getter
         self.simulated = simulated and camera_id is not None
         self._engine_of, self._video_state = engine_of, video_state
@@ -262,8 +277,12 @@ class CameraTile(QWidget):
             return
         if self._image is not None:
             target = self._fit(self._image.width(), self._image.height())
-            painter.drawImage(target, self._image)
-            self._draw_tracks(painter, target)
+            source = self._source_rect()
+            painter.drawImage(target, self._image, source)
+            painter.save()
+            painter.setClipRect(target)
+            self._draw_tracks(painter, target, source)
+            painter.restore()
         if self.replay_label is not None:
             self._draw_replay(painter, rect)
             return
@@ -279,8 +298,8 @@ class CameraTile(QWidget):
             body = self.status_detail
             if self.status is CameraStatus.NO_FOOTAGE:
                 body += (
-                    "\n\nTo add a camera, edit the site file's [[cameras]] table: "
-                    'url = "/path/video.mp4", "rtsp://host/stream" or a webcam index.'
+                    "\n\nCheck or change the camera's address in Administration → Cameras, "
+                    "or with `watchfloor cameras edit`."
                 )
             self._draw_centered(painter, rect, title, body, _STATUS_COLOURS[self.status])
         self._draw_header(painter, rect)
@@ -371,14 +390,108 @@ class CameraTile(QWidget):
         painter.drawRect(rect.adjusted(2, 2, -2, -2))
         self._draw_header(painter, rect)
 
-    def _draw_tracks(self, painter: QPainter, target: QRectF) -> None:
+    # -- digital zoom ----------------------------------------------------------------------
+    def _source_rect(self) -> QRectF:
+        """The part of the picture shown: all of it, or at a zoom the part around the
+        centre (kept inside the picture)."""
+        if self._image is None:
+            return QRectF()
+        width, height = self._image.width(), self._image.height()
+        shown_w, shown_h = width / self.zoom, height / self.zoom
+        x = min(max(self._centre.x() * width - shown_w / 2, 0.0), width - shown_w)
+        y = min(max(self._centre.y() * height - shown_h / 2, 0.0), height - shown_h)
+        return QRectF(x, y, shown_w, shown_h)
+
+    def reset_zoom(self) -> None:
+        """Show the whole picture again."""
+        self.zoom, self._centre, self._drag = 1.0, QPointF(0.5, 0.5), None
+        self.update()
+
+    def zoom_at(self, factor: float, at: QPointF) -> None:
+        """Zoom by ``factor`` (within 1× and :data:`MAX_ZOOM`) keeping the picture's point
+        under ``at`` (tile coordinates) where it is."""
+        if self._image is None:
+            return
+        target, source = self._fit(self._image.width(), self._image.height()), self._source_rect()
+        zoom = min(max(self.zoom * factor, 1.0), MAX_ZOOM)
+        if zoom == self.zoom or target.width() <= 0 or target.height() <= 0:
+            return
+        # The picture's point under the pointer, then where the view must start for it to
+        # stay under the pointer at the new zoom.
+        ax = min(max(at.x(), target.left()), target.right()) - target.x()
+        ay = min(max(at.y(), target.top()), target.bottom()) - target.y()
+        px = source.x() + ax * source.width() / target.width()
+        py = source.y() + ay * source.height() / target.height()
+        width, height = self._image.width(), self._image.height()
+        shown_w, shown_h = width / zoom, height / zoom
+        left = px - ax * shown_w / target.width()
+        top = py - ay * shown_h / target.height()
+        self.zoom = zoom
+        self._centre = QPointF((left + shown_w / 2) / width, (top + shown_h / 2) / height)
+        self._centre = self._clamped_centre()
+        self.update()
+
+    def _clamped_centre(self) -> QPointF:
+        source = self._source_rect()
+        if self._image is None or source.isEmpty():
+            return self._centre
+        return QPointF(
+            source.center().x() / self._image.width(), source.center().y() / self._image.height()
+        )
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        notches = event.angleDelta().y() / 120
+        if self._image is None or notches == 0:
+            event.ignore()
+            return
+        self.zoom_at(ZOOM_STEP**notches, event.position())
+        event.accept()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.zoom > 1.0:
+            self._drag = (event.position(), QPointF(self._centre))
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._drag is None or self._image is None:
+            super().mouseMoveEvent(event)
+            return
+        start, centre = self._drag
+        target = self._fit(self._image.width(), self._image.height())
+        moved = event.position() - start
+        # Dragging moves the picture with the pointer: the view's centre goes the other way.
+        self._centre = QPointF(
+            centre.x() - moved.x() / (target.width() * self.zoom),
+            centre.y() - moved.y() / (target.height() * self.zoom),
+        )
+        self._centre = self._clamped_centre()
+        self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._drag is not None:
+            self._drag = None
+            self.unsetCursor()
+        super().mouseReleaseEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if self.zoom <= 1.0:
+            event.ignore()  # the grid's menu, if any
+            return
+        menu = QMenu(self)
+        menu.addAction("Reset zoom", self.reset_zoom)
+        menu.exec(event.globalPos())
+
+    def _draw_tracks(self, painter: QPainter, target: QRectF, source: QRectF) -> None:
         """Boxes of tracked people: solid when seen this frame, dashed while coasting."""
         frame = self._frame
         if frame is None or frame.analysis is None or self._image is None:
             return
-        # Boxes are in the picture the camera analysed: its sub stream's, under a main one.
+        # Boxes are in the picture the camera analysed (its sub stream's, under a main one),
+        # then in the part of the picture shown (zoomed).
         analysed_width = (frame.analysis_size or (self._image.width(), 0))[0]
-        scale = target.width() / analysed_width
+        to_picture = self._image.width() / analysed_width
+        scale = target.width() / source.width()
         font = QFont(self.font())
         font.setBold(True)
         painter.setFont(font)
@@ -386,7 +499,10 @@ class CameraTile(QWidget):
         for track in frame.analysis.tracks:
             box = track.box
             rect = QRectF(
-                target.x() + box.x * scale, target.y() + box.y * scale, box.w * scale, box.h * scale
+                target.x() + (box.x * to_picture - source.x()) * scale,
+                target.y() + (box.y * to_picture - source.y()) * scale,
+                box.w * to_picture * scale,
+                box.h * to_picture * scale,
             )
             pen = QPen(_TRACK_COLOUR, 2)
             if track.coasting:
@@ -480,10 +596,10 @@ class CameraTile(QWidget):
         if frame is None or self.status is not CameraStatus.ONLINE:
             return ""
         rate = f"{frame.source_fps:4.1f} fps"
-        if frame.analysis_size is None:
-            return rate
-        height, width = frame.image.shape[:2]
-        return f"{width}×{height} · {rate}"
+        if frame.analysis_size is not None:
+            height, width = frame.image.shape[:2]
+            rate = f"{width}×{height} · {rate}"
+        return f"{self.zoom:.1f}× · {rate}" if self.zoom > 1.0 else rate
 
     def _draw_centered(
         self, painter: QPainter, rect: QRect, title: str, body: str, colour: QColor

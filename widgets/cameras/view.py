@@ -6,13 +6,14 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -23,6 +24,7 @@ from widgets.cameras.api import TILE_COUNTS, CameraFeed, FrameGetter
 from widgets.cameras.tile import CameraTile
 
 DISPLAY_HZ = 30
+TOUR_INTERVALS_S = (5, 10, 30, 60)  # how often the camera tour moves on (10 s unless chosen)
 
 
 def _fitting_tile_count(cameras: int) -> int:
@@ -94,6 +96,19 @@ class CameraGrid(QWidget):
         self._next.clicked.connect(lambda: self._on_page_chosen(self.page + 1))
         for widget in (self._prev, self._page_label, self._next):
             bar.addWidget(widget)
+        # The camera tour: the next page (on one tile, the next camera) every few seconds.
+        self.tour_s = TOUR_INTERVALS_S[1]
+        self._tour = QToolButton(self)
+        self._tour.setText("Tour")
+        self._tour.setCheckable(True)
+        self._tour.setAccessibleName("Camera tour")
+        self._tour.toggled.connect(self._on_tour_toggled)
+        self._tour.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self._tour.customContextMenuRequested.connect(self._tour_menu)
+        bar.addWidget(self._tour)
+        self._tour_timer = QTimer(self)
+        self._tour_timer.timeout.connect(self._tour_step)
+        self._update_tour_tip()
         bar.addStretch(1)
         self._summary = QLabel()
         bar.addWidget(self._summary)
@@ -124,6 +139,8 @@ class CameraGrid(QWidget):
     def _on_page_chosen(self, page: int) -> None:
         self._fits_cameras = False
         self.set_page(page)
+        if self.touring:  # the operator's page gets a whole step before the tour moves on
+            self._tour_timer.start(self.tour_s * 1000)
 
     @property
     def page_count(self) -> int:
@@ -188,7 +205,7 @@ class CameraGrid(QWidget):
         if count != self.tile_count:
             self.tile_count = count
             self.sig_tile_count_changed.emit(count)
-        for widget in (self._prev, self._page_label, self._next):
+        for widget in (self._prev, self._page_label, self._next, self._tour):
             widget.setVisible(pages > 1)
         self._prev.setEnabled(self.page > 0)
         self._next.setEnabled(self.page < pages - 1)
@@ -291,6 +308,52 @@ class CameraGrid(QWidget):
         for tile in self.tiles:
             if tile.camera_id is not None:
                 tile.set_replay(label, self._replay_statuses.get(tile.camera_id, ""))
+
+    # -- the camera tour ---------------------------------------------------------------------
+    @property
+    def touring(self) -> bool:
+        return self._tour.isChecked()
+
+    def set_touring(self, on: bool, interval_s: int | None = None) -> None:
+        """Start or stop the camera tour (every ``interval_s``, one of
+        :data:`TOUR_INTERVALS_S`; None keeps the one chosen)."""
+        if interval_s is not None:
+            if interval_s not in TOUR_INTERVALS_S:
+                raise ValueError(f"a tour step is one of {TOUR_INTERVALS_S} s, not {interval_s}")
+            self.tour_s = interval_s
+            self._update_tour_tip()
+        self._tour.setChecked(on)
+        if on:
+            self._tour_timer.start(self.tour_s * 1000)  # a new interval takes effect now
+
+    def _on_tour_toggled(self, on: bool) -> None:
+        if on:
+            self._fits_cameras = False
+            self._tour_timer.start(self.tour_s * 1000)
+        else:
+            self._tour_timer.stop()
+
+    def _tour_menu(self, at: QPoint) -> None:
+        menu = QMenu(self)
+        for seconds in TOUR_INTERVALS_S:
+            action = menu.addAction(f"Every {seconds} s")
+            action.setCheckable(True)
+            action.setChecked(seconds == self.tour_s)
+            action.triggered.connect(lambda _=False, s=seconds: self.set_touring(True, s))
+        menu.exec(self._tour.mapToGlobal(at))
+
+    def _update_tour_tip(self) -> None:
+        self._tour.setToolTip(
+            f"Camera tour: the next page of cameras every {self.tour_s} s (on one tile, the "
+            "next camera); paused while a picture is zoomed. Right-click for how often."
+        )
+
+    def _tour_step(self) -> None:
+        """The next page, wrapping to the first; nothing while the operator has zoomed into
+        a picture (they are looking at something) or every camera is shown."""
+        if self.page_count <= 1 or any(tile.zoom > 1.0 for tile in self.tiles):
+            return
+        self._apply(self.tile_count, (self.page + 1) % self.page_count)
 
     def _on_tile_activated(self, camera_id: str) -> None:
         self._fits_cameras = False

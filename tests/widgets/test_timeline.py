@@ -802,6 +802,7 @@ def test_the_timeline_pane_follows_the_sites_cameras_while_the_console_runs(
         fetch_recording=None,
         events=bridge,
         when_closing=lambda **_: None,
+        now=lambda: END,
     )
     try:
         pane = timeline_plugin.build(ctx)  # type: ignore[arg-type]
@@ -858,3 +859,51 @@ def test_the_timeline_pane_follows_the_sites_cameras_while_the_console_runs(
         dialog.reject()
     finally:
         bridge.close()
+
+
+def test_the_timeline_opens_on_now_and_follows_live_until_moved_back(
+    qtbot: QtBot, client: RecordingClient
+) -> None:
+    """An investigator opening the pane sees the last hour up to now (the engine clock's),
+    and it moves on with now; panning back stops that, Live starts it again, and a preset
+    while live keeps now at the end."""
+    now = [END]
+    pane = TimelinePane(client, None, now=lambda: now[0])
+    qtbot.addWidget(pane)
+    pane.resize(900, 400)
+    assert pane.following_live and pane.live_button.isChecked()
+    start, end = pane.visible_range()
+    assert start < END < end and end - END == (end - start) * 0.04
+    assert end - start == timedelta(hours=1)
+
+    now[0] = END + timedelta(minutes=17)  # the console ran a while before it was opened
+    with qtbot.waitExposed(pane):
+        pane.show()
+    assert pane.visible_range() == (start + timedelta(minutes=17), end + timedelta(minutes=17))
+    now[0] += timedelta(seconds=30)
+    pane._follow_timer.timeout.emit()  # the follow clock ticks
+    start, end = pane.visible_range()
+    assert start < now[0] < end and (end - now[0]) == (end - start) * 0.04
+
+    pane.show_span(timedelta(minutes=10))  # a preset: still ending at now
+    start, end = pane.visible_range()
+    assert pane.following_live and end - start == timedelta(minutes=10) and start < now[0] < end
+
+    y = AXIS_HEIGHT + 40  # drag the lanes' background right: back in time
+    qtbot.mousePress(pane.canvas, Qt.MouseButton.LeftButton, pos=QPoint(600, y))
+    qtbot.mouseMove(pane.canvas, QPoint(800, y))
+    qtbot.mouseRelease(pane.canvas, Qt.MouseButton.LeftButton, pos=QPoint(800, y))
+    assert not pane.following_live and not pane.live_button.isChecked()
+    moved = pane.visible_range()
+    now[0] += timedelta(seconds=30)
+    pane._follow_timer.timeout.emit()
+    assert pane.visible_range() == moved  # it stays where the person put it
+
+    pane.live_button.click()
+    start, end = pane.visible_range()
+    assert pane.following_live and start < now[0] < end
+    pane.hide()  # not shown: nothing moves (nor is asked for)
+    before = pane.visible_range()
+    now[0] += timedelta(minutes=5)
+    pane._follow_timer.timeout.emit()
+    assert pane.visible_range() == before

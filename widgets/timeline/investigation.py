@@ -65,6 +65,7 @@ class InvestigationPane(QWidget):
         parent: QWidget | None = None,
         room_names: Sequence[tuple[str, str]] = (),
         fetch_recording: Callable[[Path], Path] | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__(parent)
         self._fetch_recording = fetch_recording  # attached: clips kept on other machines
@@ -80,7 +81,7 @@ class InvestigationPane(QWidget):
         self.sensing_rerun: SensingRerun | None = None
 
         self.timeline = TimelinePane(
-            queries, media_root, names={**dict(room_names), **dict(cameras)}
+            queries, media_root, names={**dict(room_names), **dict(cameras)}, now=now
         )
         self.replay_bar = ReplayBar()
         self.replay_bar.setVisible(False)
@@ -196,6 +197,7 @@ class InvestigationPane(QWidget):
             self.replay.start(middle - half, middle + half, None, at=path.start)
 
     def _on_moment_chosen(self, moment: datetime) -> None:
+        self.timeline.stop_following()  # a replay from a moment: the range stays put
         self.sig_moment_chosen.emit(moment)
         self.replay_at(moment)
 

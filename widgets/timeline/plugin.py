@@ -25,6 +25,7 @@ def build(ctx: PaneContext) -> QWidget:
         room_names=ctx.rooms,
         media_root=ctx.media_root,
         fetch_recording=ctx.fetch_recording,
+        now=ctx.now,
     )
     ctx.when_closing(after_workers_stop=pane.shut_down)
 

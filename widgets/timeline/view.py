@@ -47,7 +47,7 @@ Every method here runs on the GUI thread; the pane never touches the store or st
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,6 +69,7 @@ from PySide6.QtGui import (
     QPixmap,
     QResizeEvent,
     QShortcut,
+    QShowEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -118,6 +119,8 @@ from widgets.timeline.paths import (
 MIN_SPAN: Final = timedelta(seconds=10)
 MAX_SPAN: Final = timedelta(days=30)
 DEFAULT_SPAN: Final = timedelta(hours=1)
+LIVE_MARGIN: Final = 0.04  # following live: this share of the range lies after now
+FOLLOW_MS: Final = 2000  # following live: the range moves on this often (while shown)
 ZOOM_STEP: Final = 1.25  # one wheel notch or one button press
 FETCH_DELAY_MS: Final = 80  # ask once zooming or panning pauses this long
 FETCH_MAX_WAIT_MS: Final = 400  # … or this long after the first change of a long drag
@@ -497,17 +500,21 @@ class TimelinePane(QWidget):
         initial_range: tuple[datetime, datetime] | None = None,
         names: Mapping[str, str] | None = None,
         site_time: SiteTime | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__(parent)
         self._client = client
+        self._now = now or (lambda: datetime.now(UTC))  # the engine clock's, in the console
+        # Following live (the pane opens so, unless given a range): the range ends at now
+        # and moves on with it, until the person moves back in time.
+        self.following_live = initial_range is None
         self._site_time = site_time  # None: the console's (display()), read when asking
         self._names = dict(names or {})  # camera keys and room ids to their names
         self._media_root = None if media_root is None else Path(media_root)
         self._lanes = None if lanes is None else tuple(lanes)
         self._channel = channel
         if initial_range is None:
-            end = datetime.now(UTC)
-            initial_range = (end - DEFAULT_SPAN, end)
+            initial_range = self._live_range(DEFAULT_SPAN.total_seconds())
         self._start_s, self._end_s = self._clamped(
             to_seconds(initial_range[0]), to_seconds(initial_range[1])
         )
@@ -567,6 +574,15 @@ class TimelinePane(QWidget):
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(lambda chosen=span: self.show_span(chosen))
             self.preset_buttons[words] = button
+        self.live_button = QPushButton("Live", self)
+        self.live_button.setCheckable(True)
+        self.live_button.setChecked(self.following_live)
+        self.live_button.setAccessibleName("Follow live")
+        self.live_button.setToolTip(
+            "Follow live: the timeline ends at now and moves on with it (moving back in "
+            "time stops following)"
+        )
+        self.live_button.clicked.connect(lambda _=False: self.follow_live())
         self.range_label = QLabel(self)
         self.status_label = QLabel(self)
         self.status_label.setWordWrap(True)
@@ -579,6 +595,7 @@ class TimelinePane(QWidget):
         bar.addWidget(self.zoom_in_button)
         for button in self.preset_buttons.values():
             bar.addWidget(button)
+        bar.addWidget(self.live_button)
         bar.addWidget(self.range_label)
         bar.addStretch(1)
         bar.addWidget(self.status_label, 2)
@@ -618,6 +635,11 @@ class TimelinePane(QWidget):
         self._strip_timer.timeout.connect(self._on_strip_timer_elapsed)
         self.zoom_in_button.clicked.connect(self.zoom_in)
         self.zoom_out_button.clicked.connect(self.zoom_out)
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setInterval(FOLLOW_MS)
+        self._follow_timer.timeout.connect(self._follow_step)
+        if self.following_live:
+            self._follow_timer.start()
         self._scrub_clock.start()
         self._thumbnail_clock.start()
         self._schedule_fetch()
@@ -630,8 +652,39 @@ class TimelinePane(QWidget):
 
     def set_range(self, start: datetime, end: datetime) -> None:
         """Show ``start``–``end`` (UTC; kept between :data:`MIN_SPAN` and :data:`MAX_SPAN`
-        around its centre) and ask for its slice once changes pause."""
+        around its centre) and ask for its slice once changes pause; stops following live."""
+        self.stop_following()
         self._set_range_s(to_seconds(start), to_seconds(end))
+
+    # -- following live ------------------------------------------------------------------------
+    def follow_live(self) -> None:
+        """End the range at now (keeping its length) and move on with it every
+        :data:`FOLLOW_MS` while the pane is shown (the Live button)."""
+        self.following_live = True
+        self.live_button.setChecked(True)
+        self._follow_timer.start()
+        self._follow_step()
+
+    def stop_following(self) -> None:
+        """The person moved back in time (panned, scrubbed, chose a moment): the range
+        stays where they put it."""
+        self.following_live = False
+        self.live_button.setChecked(False)
+        self._follow_timer.stop()
+
+    def _live_range(self, span_s: float) -> tuple[datetime, datetime]:
+        end = self._now() + timedelta(seconds=span_s * LIVE_MARGIN)
+        return end - timedelta(seconds=span_s), end
+
+    def _follow_step(self) -> None:
+        if not self.following_live or not self.isVisible():
+            return
+        start, end = self._live_range(self._end_s - self._start_s)
+        self._set_range_s(to_seconds(start), to_seconds(end), live=True)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._follow_step()  # opened (or brought forward) on now when following
 
     def set_lanes(self, lanes: Sequence[str] | None) -> None:
         """Show these lanes (None: every lane the site has) and reload."""
@@ -673,6 +726,10 @@ class TimelinePane(QWidget):
     def show_span(self, span: timedelta) -> None:
         """Show ``span`` (kept between :data:`MIN_SPAN` and :data:`MAX_SPAN`) centred on the
         playhead when it is in view, else on the view's centre: the preset buttons."""
+        if self.following_live:  # the span, still ending at now
+            start, end = self._live_range(span.total_seconds())
+            self._set_range_s(to_seconds(start), to_seconds(end), live=True)
+            return
         half = span.total_seconds() / 2
         anchor = self._zoom_anchor()
         self._set_range_s(anchor - half, anchor + half)
@@ -885,11 +942,19 @@ class TimelinePane(QWidget):
         new_span = min(max(span * factor, lowest), highest)
         if math.isclose(new_span, span):
             return
+        if self.following_live:  # zooming while live keeps now at the end
+            start, end = self._live_range(new_span)
+            self._set_range_s(to_seconds(start), to_seconds(end), live=True)
+            return
         share = (anchor_s - self._start_s) / span
         start_s = anchor_s - share * new_span
         self._set_range_s(start_s, start_s + new_span)
 
-    def _set_range_s(self, start_s: float, end_s: float) -> None:
+    def _set_range_s(self, start_s: float, end_s: float, *, live: bool = False) -> None:
+        """Show this range (``live``: following now; any other change, a pan or a
+        selection, stops following)."""
+        if not live and self.following_live:
+            self.stop_following()
         start_s, end_s = self._clamped(start_s, end_s)
         if (start_s, end_s) == (self._start_s, self._end_s):
             return

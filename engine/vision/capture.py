@@ -43,6 +43,13 @@ _FALLBACK_TIME_BASE = Fraction(1, 90000)
 # threads. Measured on 6 idle 640×360 sub streams with a camera's pace (2 cores): slice
 # threads cost 0.016 of a core a camera for nothing (a camera sends one slice a picture).
 SINGLE_THREAD_MAX_PIXELS = 1280 * 720
+# A live RTSP stream is opened reading only its first packet (FFmpeg's smallest probe, in
+# bytes): the SDP's parameter sets and that packet give the codec and picture size. FFmpeg's
+# default probe (up to 5 s, and about 2 s of frames to estimate a rate the SPS already
+# gives) held a 10 fps camera 2.8 s per stream before its first picture, then let those
+# frames out at once. A stream whose parameters come later (none in the SDP, or audio
+# first) is opened again with the default probe.
+QUICK_LIVE_PROBE: Mapping[str, str] = {"probesize": "32"}
 
 
 class CaptureOpenError(RuntimeError):
@@ -126,28 +133,61 @@ def open_pyav(
     this input alone (OpenCV's ``OPENCV_FFMPEG_CAPTURE_OPTIONS`` would apply to every input
     the process opens after). ``packets=False``: pictures only, no compressed packets kept
     for recording. ``decode=False``: packets only, nothing decoded (a camera's main stream
-    recorded while its sub stream is analysed: :meth:`PyAvCapture.read_packets`). Raises
-    :class:`CaptureOpenError`."""
-    merged: dict[str, str] = {}
+    recorded while its sub stream is analysed: :meth:`PyAvCapture.read_packets`). A live
+    RTSP stream is opened with :data:`QUICK_LIVE_PROBE` first, and again with FFmpeg's
+    default probe when that leaves its picture size or codec unknown
+    (:attr:`PyAvCapture.quick_probe` says which). Raises :class:`CaptureOpenError`."""
+    shared: dict[str, str] = {}
     if url.startswith(("rtsp://", "rtsps://")):
-        merged["rtsp_transport"] = "tcp"  # as OpenCV does: no lost UDP packets (smeared frames)
-    merged.update(options or {})
-    try:
-        container = av.open(
-            url,
-            options=merged,
-            timeout=timeouts_s,
-            metadata_errors="ignore",
+        shared["rtsp_transport"] = "tcp"  # as OpenCV does: no lost UDP packets (smeared frames)
+    quick = live and bool(shared)
+    container = None
+    if quick:
+        container = _open_container(
+            url, shown_url, {**shared, **QUICK_LIVE_PROBE}, options, timeouts_s
         )
-    except Exception as exc:  # FFmpegError (refused, 401, no such file), OSError, ...
-        raise CaptureOpenError(_reason(exc, url, shown_url)) from exc
+        if not _parameters_known(container):
+            log.info("%s: parameters not in its first packet; probing it longer", shown_url)
+            container.close()
+            container, quick = None, False
+    if container is None:
+        container = _open_container(url, shown_url, shared, options, timeouts_s)
     try:
-        return PyAvCapture(
+        capture = PyAvCapture(
             container, live=live, url=url, shown_url=shown_url, packets=packets, decode=decode
         )
     except Exception as exc:
         container.close()
         raise CaptureOpenError(_reason(exc, url, shown_url)) from exc
+    capture.quick_probe = quick
+    return capture
+
+
+def _open_container(
+    url: str,
+    shown_url: str,
+    ours: Mapping[str, str],
+    theirs: Mapping[str, str] | None,
+    timeouts_s: tuple[float, float] | None,
+) -> Any:
+    """``av.open`` with ``ours`` then the caller's FFmpeg options (theirs win)."""
+    try:
+        return av.open(
+            url,
+            options={**ours, **(theirs or {})},
+            timeout=timeouts_s,
+            metadata_errors="ignore",
+        )
+    except Exception as exc:  # FFmpegError (refused, 401, no such file), OSError, ...
+        raise CaptureOpenError(_reason(exc, url, shown_url)) from exc
+
+
+def _parameters_known(container: Any) -> bool:
+    """Whether ``container``'s first video stream has its codec and picture size."""
+    if not container.streams.video:
+        return False
+    context = container.streams.video[0].codec_context
+    return bool(context.name) and context.width > 0 and context.height > 0
 
 
 def _reason(exc: BaseException, url: str, shown_url: str) -> str:
@@ -180,6 +220,7 @@ class PyAvCapture(Capture):
     ) -> None:
         self._url, self._shown_url = url, shown_url
         self._decoding = decode
+        self.quick_probe = False  # opened reading its first packet alone (QUICK_LIVE_PROBE)
         if not container.streams.video:
             raise CaptureOpenError("no video stream")
         stream = container.streams.video[0]
@@ -197,7 +238,10 @@ class PyAvCapture(Capture):
         self.codec = context.name  # FFmpeg's name of the video codec (h264, hevc, mjpeg…)
         self._time_base = stream.time_base or _FALLBACK_TIME_BASE
         self._start = stream.start_time or 0
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        # A stream opened from its first packet has no measured average yet; its codec's
+        # own rate (H.264/H.265 VUI timing) comes before FFmpeg's guess, which for H.264
+        # is the field rate, twice the frame rate.
+        rate = stream.average_rate or context.framerate or stream.guessed_rate or stream.base_rate
         self.fps = float(rate) if rate else 0.0
         if stream.frames and self.fps:
             self.declared_s = stream.frames / self.fps

@@ -460,23 +460,43 @@ class CameraSource:
             return None, f"cannot connect to {which or ''}stream: {shown} ({exc})"
 
     def _open_paired(self) -> tuple[PairedCapture | None, str]:
-        """The sub stream for pictures, the main stream's packets for recording."""
+        """The sub stream for pictures, the main stream's packets for recording. The two
+        are opened at once (the main one on an ``open-main-<camera>`` thread): a camera's
+        first picture waits for the slower of the two, not their sum."""
         cam = self.camera
         assert cam.sub_url is not None
-        main, problem = self._open_input(cam.url, packets=True, decode=False)
-        if main is None:
-            return None, problem
-        if main.stream is None:
-            codec = main.codec
+        opened: list[tuple[PyAvCapture | None, str]] = []
+
+        def open_main() -> None:
+            try:
+                opened.append(self._open_input(cam.url, packets=True, decode=False))
+            except Exception as exc:  # never lose the answer the worker joins for
+                log.exception("camera %s: opening the main stream failed", cam.id)
+                opened.append((None, f"cannot open the main stream: {exc}"))
+
+        main_opener = threading.Thread(target=open_main, name=f"open-main-{cam.id}", daemon=True)
+        main_opener.start()
+        try:
+            sub, sub_problem = self._open_input(cam.sub_url, packets=False, decode=True, sub=True)
+        except BaseException:
+            main_opener.join()
+            if opened[0][0] is not None:
+                opened[0][0].release()
+            raise
+        main_opener.join()  # bounded by FFmpeg's open timeout
+        main, problem = opened[0]
+        if main is None or main.stream is None or sub is None:
+            if sub is not None:
+                sub.release()
+            if main is None:
+                return None, problem
             main.release()
-            return None, (
-                f"the main stream is {codec}: only H.264 or H.265 is recorded without being "
-                "decoded; give the camera no sub_url, or set its main stream to H.264"
-            )
-        sub, problem = self._open_input(cam.sub_url, packets=False, decode=True, sub=True)
-        if sub is None:
-            main.release()
-            return None, problem
+            if main.stream is None:
+                return None, (
+                    f"the main stream is {main.codec}: only H.264 or H.265 is recorded without "
+                    "being decoded; give the camera no sub_url, or set its main stream to H.264"
+                )
+            return None, sub_problem
         paced = cam.kind is SourceKind.FILE and self._realtime
         return PairedCapture(sub, main, self._clock, name=cam.id, paced=paced, loop=cam.loop), ""
 

@@ -194,7 +194,8 @@ class CameraSource:
         self._ever_online = False
         self._last_frame_at: float | None = None
         self._online_since: float | None = None
-        self._recent: collections.deque[float] = collections.deque()
+        # (captured_at, pts_s) of the frames delivered over the last FPS_WINDOW_S
+        self._recent: collections.deque[tuple[float, float]] = collections.deque()
         self._stats = SourceStats()
         self.native_fps: float | None = None
         self._main_size: str | None = None  # a paired camera's recorded picture size
@@ -595,7 +596,7 @@ class CameraSource:
             if copying != self._stats.stream_copy and capture.stream is not None:
                 with self._lock:
                     self._stats.stream_copy = copying
-            self._deliver(image, captured_at, wall_at, packets, masked)
+            self._deliver(image, captured_at, wall_at, packets, masked, pts_s)
             if paced:
                 if first:
                     # The schedule starts once the first frame is out (and the camera
@@ -627,12 +628,21 @@ class CameraSource:
         wall_at: datetime,
         packets: tuple[EncodedPacket, ...] | None = None,
         privacy_masked: bool = False,
+        pts_s: float = 0.0,
     ) -> None:
+        """Hand a picture to the processor and the slot. ``pts_s``: its presentation time
+        from the stream start (s), never decreasing while the source is online."""
+        # The rate over the last FPS_WINDOW_S of both arrival and presentation time, over
+        # the longer of the two spans: frames that waited (in the socket during a slow
+        # first analysis, in FFmpeg's probe) and come out together are the camera's rate,
+        # not a burst of 50 fps; frames that come slower than their times are what arrives.
         recent = self._recent
-        recent.append(captured_at)
-        while recent and captured_at - recent[0] > FPS_WINDOW_S:
+        recent.append((captured_at, pts_s))
+        while recent and (
+            captured_at - recent[0][0] > FPS_WINDOW_S or pts_s - recent[0][1] > FPS_WINDOW_S
+        ):
             recent.popleft()
-        span = recent[-1] - recent[0]
+        span = max(captured_at - recent[0][0], pts_s - recent[0][1])
         fps = (len(recent) - 1) / span if span > 0 else 0.0
         with self._lock:
             self._stats.frames += 1

@@ -1,7 +1,8 @@
 """Opening a live camera: a real RTSP camera (GStreamer's RTSP server, tests/rtsp_camera.py)
 is opened from its first packet instead of after FFmpeg's seconds-long probe, a stream
-whose picture size comes later still opens, and a camera's main and sub streams are opened
-at once.
+whose picture size comes later still opens, a camera's main and sub streams are opened at
+once, and the frame rate a camera shows is its own even when its first frames come out
+together.
 
 How long an open takes is measured by hand (issue 67: 5.6 s → 0.14 s from start to the
 first picture of a paired 10 fps camera on loopback), never asserted here.
@@ -22,9 +23,10 @@ import numpy as np
 import pytest
 
 from engine.bus import EventBus
-from engine.clock import SimulatedClock
+from engine.clock import RealClock, SimulatedClock
 from engine.cluster.media import system_python
 from engine.config import CameraConfig, SourceKind
+from engine.frames import Frame
 from engine.vision.capture import open_pyav
 from engine.vision.source import CameraSource
 from tests.engine import mpegts_rtsp_camera
@@ -135,6 +137,36 @@ def test_a_stream_whose_picture_size_comes_late_is_probed_longer(
             assert first is not None and first.image.shape == (240, 320, 3)
         finally:
             capture.release()
+
+
+@needs_rtsp_server
+def test_the_rate_a_camera_shows_is_its_own_when_frames_that_waited_come_out_together(
+    streams: dict[str, Path],
+) -> None:
+    """The late stream's open reads its first 2 s before the first picture; those pictures
+    then come out at once. The tile showed their arrival rate (51.5 fps in the console, and
+    hundreds here for a 10 fps camera); it is the camera's rate, measured on their times."""
+    rates: list[float] = []
+    enough = threading.Event()
+
+    def note_rate(frame: Frame) -> None:
+        rates.append(frame.source_fps)
+        if len(rates) == 30:
+            enough.set()
+
+    with mpegts_rtsp_camera.camera(system_python(), {"late": streams["late"]}, audio=True) as rtsp:
+        camera = CameraConfig(
+            "late", "Late", rtsp.url("late"), SourceKind.STREAM, False, None, None
+        )
+        source = CameraSource(camera, EventBus(), RealClock(), processor=note_rate)
+        source.start()
+        try:
+            assert enough.wait(REAL_WAIT_S), f"{len(rates)} frames"
+        finally:
+            source.stop()
+    # The first two have no rate yet (the window starts once the camera is online).
+    measured = rates[2:30]
+    assert all(0 < rate <= FPS + 1e-9 for rate in measured), [round(r, 1) for r in measured]
 
 
 class SilentServer:

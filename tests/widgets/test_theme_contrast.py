@@ -493,6 +493,58 @@ def test_a_checked_box_differs_from_an_unchecked_one(qtbot, themed) -> None:  # 
     assert _strongest_contrast(on_image, inside, centre_off) >= AA_NON_TEXT
 
 
+def test_an_unticked_row_of_a_list_shows_its_box(qtbot, themed) -> None:  # type: ignore[no-untyped-def]
+    """A list of checkable rows (the export dialog's cameras): an unticked row's box is
+    drawn with an edge that stands off the list (Fusion's own was dark on dark)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QListWidget, QListWidgetItem
+
+    listed = QListWidget()
+    for index, name in enumerate(("Gate", "Yard")):
+        item = QListWidgetItem(name)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked if index == 0 else Qt.CheckState.Unchecked)
+        listed.addItem(item)
+    image = _render(qtbot, listed)
+    row = listed.visualItemRect(listed.item(1)).translated(listed.viewport().pos())
+    background = _rgb(image, row.right() - 2, row.center().y())
+    box = QRect(row.left(), row.top(), row.height() + 4, row.height())  # the box leads the row
+    assert _strongest_contrast(image, box, background) >= AA_NON_TEXT
+    ticked = listed.visualItemRect(listed.item(0)).translated(listed.viewport().pos())
+    mark = QRect(ticked.left(), ticked.top(), ticked.height() + 4, ticked.height())
+    assert _strongest_contrast(image, mark, background) >= AA_NON_TEXT
+
+
+def test_a_drop_down_list_opens_below_its_box_with_its_rows(qtbot, themed) -> None:  # type: ignore[no-untyped-def]
+    """A drop-down list opens under its box showing up to ten rows whatever row is chosen:
+    Fusion's popup put the chosen row over the box and, near an edge, shrank to a row and a
+    half (the rule trigger, the Events mode, the bookmark source)."""
+    from PySide6.QtWidgets import QComboBox
+
+    combo = QComboBox()
+    combo.addItems(["A person enters", "Loitering", "Room should be empty", "Gesture", "Fall"])
+    host = QWidget()
+    qtbot.addWidget(host)
+    layout = QVBoxLayout(host)
+    layout.addWidget(combo)
+    layout.addStretch(1)
+    host.resize(300, 300)
+    host.show()
+    qtbot.waitExposed(host)
+    combo.setCurrentIndex(4)
+    combo.showPopup()
+    popup = combo.view().window()
+    qtbot.waitUntil(popup.isVisible)
+    try:
+        row = combo.view().sizeHintForRow(0)
+        assert row >= 20  # rows a finger or a tired eye can hit
+        assert combo.view().height() >= 5 * row
+        below = combo.mapToGlobal(QPoint(0, combo.height()))
+        assert popup.geometry().top() >= below.y() - 1
+    finally:
+        combo.hidePopup()
+
+
 def test_a_focused_text_box_shows_a_ring(qtbot, themed) -> None:  # type: ignore[no-untyped-def]
     edit = QLineEdit("lobby")
     other = QLineEdit()

@@ -1,6 +1,15 @@
 """The session's conversations with the engine, for the main window: is there an
 account yet, logging in (or creating the first admin), changing one's password, re-reading
-the logged-in account now and then, the idle-lock setting, and auditing a lock or logout.
+the logged-in account now and then, the idle lock, and auditing a lock or logout.
+
+The idle lock warns first: after ``security.idle_lock_s`` less the warning (30 s, or half
+the setting when it is shorter) without input, an amber strip across the window counts the
+last seconds down (:class:`~widgets.lock_view.IdleWarningBanner`); any input cancels it,
+and the lock comes, audited "idle", only when the count reaches nought. A workstation may
+exempt roles from the idle lock (a watch station, where an operator watches without
+touching anything): the roles are kept in this console's QSettings
+(:data:`IDLE_EXEMPT_ROLES_KEY`), changed by someone who may change settings, and the change
+is audited like a site setting's.
 
 Every call runs on the query workers (a login waits on a deliberately slow hash and on
 the store writer); the answers come back on the GUI thread, where the window is asked to
@@ -10,25 +19,61 @@ unlock or lock (:class:`LockHost`). Nothing here arranges panes.
 from __future__ import annotations
 
 import logging
+import socket
+from collections.abc import Callable
 from functools import partial
 from typing import Any, Protocol
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QWindow
 from PySide6.QtWidgets import QMainWindow
 
 from console.queries import QtQueryClient
 from console.session import DEFAULT_IDLE_LOCK_S, IDLE_LOCK_KEY, ConsoleSession
-from engine.access import Actor
+from engine.access import Actor, Permission, Role
 from engine.accounts import AccountError, LoginFailedError
 from engine.history.query_service import QueryResult
 from engine.text import printable
-from widgets.login_panel import LoginMode, LoginPanel, PasswordChangeDialog
+from widgets.lock_view import IdleWarningBanner
+from widgets.login_panel import IdleLockDialog, LoginMode, LoginPanel, PasswordChangeDialog
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "session"
 ACCOUNT_RECHECK_MS = 15_000  # how soon a disabled account or changed roles reach a console
+IDLE_WARNING_S = 30  # the idle lock's countdown, shown before it locks
+IDLE_EXEMPT_ROLES_KEY = "session/idle_lock_exempt_roles"  # this workstation's, QSettings
+WORKSTATION_IDLE_TARGET = "workstation.idle_lock_exempt_roles"  # as the audit names it
+
+
+def idle_warning_s(idle_lock_s: int) -> int:
+    """How many of ``idle_lock_s`` seconds the idle lock's countdown shows: the last
+    :data:`IDLE_WARNING_S`, or half of a shorter setting (at least one second)."""
+    if idle_lock_s <= 0:
+        return 0
+    return min(IDLE_WARNING_S, max(idle_lock_s // 2, 1))
+
+
+def read_exempt_roles(settings: QSettings | None) -> frozenset[Role]:
+    """The roles this workstation's idle lock leaves alone (unknown names ignored)."""
+    if settings is None:
+        return frozenset()
+    raw = settings.value(IDLE_EXEMPT_ROLES_KEY, [])
+    # QSettings' INI files give back a list of one as a plain string, and none as None.
+    if isinstance(raw, str):
+        names: list[object] = [raw]
+    elif isinstance(raw, (list, tuple)):
+        names = list(raw)
+    else:
+        names = []
+    known = {role.value: role for role in Role}
+    return frozenset(known[str(n)] for n in names if str(n) in known)
+
+
+def idle_lock_exempt(actor: Actor | None, exempt: frozenset[Role]) -> bool:
+    """Whether ``actor`` is spared the idle lock here: only when every one of their roles
+    is exempt (an admin at an operators' watch station still locks when idle)."""
+    return actor is not None and bool(actor.roles) and set(actor.roles) <= exempt
 
 
 INPUT_EVENTS = frozenset(
@@ -56,9 +101,16 @@ class IdleWatch(QObject):
     :meth:`watch` is given it (the main window, at each login).
     """
 
-    def __init__(self, timer: QTimer, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        timer: QTimer,
+        parent: QObject | None = None,
+        *,
+        on_input: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self._timer = timer
+        self._on_input = on_input  # input while the timer is stopped (the idle warning)
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.focusWindowChanged.connect(self.watch)
@@ -69,8 +121,11 @@ class IdleWatch(QObject):
             window.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in INPUT_EVENTS and self._timer.isActive():
-            self._timer.start()  # restarts with the same interval
+        if event.type() in INPUT_EVENTS:
+            if self._timer.isActive():
+                self._timer.start()  # restarts with the same interval
+            elif self._on_input is not None:
+                self._on_input()
         return False
 
 
@@ -88,7 +143,14 @@ class LockHost(Protocol):
 
 class LoginFlow(QObject):
     """The login panel's requests, the password dialog, the account re-check and the idle
-    lock for ``window``. ``idle_timer`` fires after ``idle_lock_s`` without input."""
+    lock for ``window``. ``idle_timer`` fires after ``idle_lock_s`` less the warning
+    without input; the countdown then ticks every :attr:`second_ms` (a test shortens a
+    second through it) and locks at nought. ``settings`` is this workstation's (the roles
+    its idle lock spares)."""
+
+    sig_idle_warning_changed = Signal(int)
+    """The idle lock's countdown: the seconds left, or 0 when it ended (input cancelled
+    it, or the console locked). GUI thread."""
 
     def __init__(
         self,
@@ -97,6 +159,7 @@ class LoginFlow(QObject):
         session: ConsoleSession,
         queries: QtQueryClient,
         panel: LoginPanel,
+        settings: QSettings | None = None,
     ) -> None:
         super().__init__(window)
         self._window = window
@@ -106,10 +169,19 @@ class LoginFlow(QObject):
         self.panel = panel
         self.remembered: Actor | None = None  # who was logged in when it locked
         self.password_dialog: PasswordChangeDialog | None = None
+        self._settings = settings
         self.idle_lock_s = DEFAULT_IDLE_LOCK_S
+        self.idle_setting_read = False  # the site's setting was read (or could not be)
+        self.second_ms = 1000  # how long one second of the idle lock lasts
         self.idle_timer = QTimer(self)
         self.idle_timer.setSingleShot(True)
-        self.idle_timer.timeout.connect(lambda: host.lock("idle"))
+        self.idle_timer.timeout.connect(self._on_idle)
+        self.countdown_timer = QTimer(self)
+        self.countdown_timer.timeout.connect(self._on_countdown_tick)
+        self.seconds_left = 0  # of the idle warning's countdown (0: none shown)
+        self.idle_banner = IdleWarningBanner(window)
+        self.idle_banner.sig_stay_requested.connect(self.input_seen)
+        self.idle_dialog: IdleLockDialog | None = None
         # An admin may disable the logged-in account or change its roles elsewhere: re-read
         # it now and then (on a worker), and lock or re-apply the roles.
         self.recheck_timer = QTimer(self)
@@ -130,15 +202,135 @@ class LoginFlow(QObject):
     def stopped(self) -> None:
         """The console locked: no idle lock, no re-check, no password dialog."""
         self.idle_timer.stop()
+        self._end_warning()
         self.recheck_timer.stop()
         if self.password_dialog is not None:
             self.password_dialog.reject()
+        if self.idle_dialog is not None:
+            self.idle_dialog.reject()
+
+    @property
+    def idle_lock_applies(self) -> bool:
+        """Whether the person logged in here is locked out when idle (the site's setting
+        is not 0 and this workstation does not spare all their roles)."""
+        return self.idle_lock_s > 0 and not idle_lock_exempt(
+            self._session.actor, self.exempt_roles()
+        )
+
+    def exempt_roles(self) -> frozenset[Role]:
+        """The roles this workstation's idle lock spares (its QSettings)."""
+        return read_exempt_roles(self._settings)
 
     def restart_idle_timer(self) -> None:
-        if self._host.locked or self.idle_lock_s <= 0:
+        """Count the quiet time afresh (the warning, if shown, goes); stopped while locked,
+        or when the idle lock does not apply to the person logged in."""
+        self._end_warning()
+        if self._host.locked or not self.idle_lock_applies:
             self.idle_timer.stop()
             return
-        self.idle_timer.start(self.idle_lock_s * 1000)
+        quiet_s = self.idle_lock_s - idle_warning_s(self.idle_lock_s)
+        self.idle_timer.start(quiet_s * self.second_ms)
+
+    def input_seen(self) -> None:
+        """Input while the idle timer was stopped: if the warning counts down, the person
+        is there, so it goes and the quiet time starts again."""
+        if self.seconds_left > 0:
+            self.restart_idle_timer()
+
+    @property
+    def warning_shown(self) -> bool:
+        return self.seconds_left > 0
+
+    def _on_idle(self) -> None:
+        if self._host.locked:
+            return
+        self.seconds_left = idle_warning_s(self.idle_lock_s)
+        if self.seconds_left <= 0:
+            self._host.lock("idle")
+            return
+        self.idle_banner.show_seconds(self.seconds_left)
+        self.countdown_timer.start(self.second_ms)
+        self.sig_idle_warning_changed.emit(self.seconds_left)
+
+    def _on_countdown_tick(self) -> None:
+        if self.seconds_left > 1:
+            self.seconds_left -= 1
+            self.idle_banner.show_seconds(self.seconds_left)
+            self.sig_idle_warning_changed.emit(self.seconds_left)
+            return
+        self._end_warning()  # the countdown says 0: it is over
+        self._host.lock("idle")
+
+    def _end_warning(self) -> None:
+        self.countdown_timer.stop()
+        self.idle_banner.hide()
+        if self.seconds_left > 0:
+            self.seconds_left = 0
+            self.sig_idle_warning_changed.emit(0)
+        self.seconds_left = 0
+
+    # -- this workstation's idle lock --------------------------------------------------------
+    def open_idle_dialog(self) -> IdleLockDialog | None:
+        """Session → Idle lock at this workstation…: which roles it spares. Anyone logged
+        in may look; changing it needs the settings permission (the engine's rule for the
+        site's idle lock), checked again on a worker, where the change is audited before
+        this console keeps it."""
+        actor = self._session.actor
+        if self._host.locked or actor is None:
+            return None
+        if self.idle_dialog is not None:
+            self.idle_dialog.raise_()
+            return self.idle_dialog
+        dialog = IdleLockDialog(
+            socket.gethostname(),
+            self.idle_lock_s,
+            [role.value for role in Role],
+            {role.value for role in self.exempt_roles()},
+            allowed=actor.may(Permission.CHANGE_SETTINGS),
+            parent=self._window,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.sig_change_requested.connect(partial(self._on_idle_change_requested, dialog))
+        dialog.finished.connect(partial(self._on_idle_dialog_closed, dialog))
+        self.idle_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_idle_change_requested(self, dialog: IdleLockDialog, roles: list[str]) -> None:
+        before = sorted(role.value for role in self.exempt_roles())
+        after = sorted(roles)
+        call = partial(
+            self._session.audit_workstation_setting,
+            WORKSTATION_IDLE_TARGET,
+            before,
+            after,
+            socket.gethostname(),
+        )
+        self._queries.submit_action(
+            f"{CHANNEL}.workstation",
+            call,
+            partial(self._on_idle_change_audited, dialog, after),
+            name="workstation idle lock",
+        )
+
+    def _on_idle_change_audited(
+        self, dialog: IdleLockDialog, roles: list[str], result: QueryResult[Any]
+    ) -> None:
+        if self.idle_dialog is not dialog:
+            return  # closed meanwhile (the console locked): nothing is kept
+        if result.error is not None:
+            dialog.show_error(str(result.error))
+            return
+        if self._settings is not None:
+            self._settings.setValue(IDLE_EXEMPT_ROLES_KEY, roles)
+            self._settings.sync()
+        dialog.accept()
+        self.restart_idle_timer()
+        self._say(f"This workstation's idle lock: {idle_lock_words(roles)}.", 10_000)
+
+    def _on_idle_dialog_closed(self, dialog: IdleLockDialog, _code: int) -> None:
+        if self.idle_dialog is dialog:
+            self.idle_dialog = None
 
     def read_idle_setting(self) -> None:
         self._queries.submit_action(
@@ -149,6 +341,7 @@ class LoginFlow(QObject):
         )
 
     def _on_idle_setting_read(self, result: QueryResult[Any]) -> None:
+        self.idle_setting_read = True
         if result.error is not None or not isinstance(result.value, int):
             log.warning("cannot read %s: %s", IDLE_LOCK_KEY, result.error)
             self._say(
@@ -199,6 +392,8 @@ class LoginFlow(QObject):
             )
         elif now != before and self._session.actor == now:
             self._host.account_changed(now.name)
+            if not self.warning_shown:
+                self.restart_idle_timer()  # the new roles may be spared here, or not
 
     # -- logging in --------------------------------------------------------------------------
     def check_accounts(self, failure: str = "") -> None:
@@ -308,3 +503,8 @@ class LoginFlow(QObject):
     def _on_password_dialog_closed(self, dialog: PasswordChangeDialog, _code: int) -> None:
         if self.password_dialog is dialog:
             self.password_dialog = None
+
+
+def idle_lock_words(exempt: list[str]) -> str:
+    """``"off for operator"`` / ``"on for every role"``: a workstation's idle lock."""
+    return f"off for {', '.join(exempt)}" if exempt else "on for every role"

@@ -3,8 +3,10 @@
 The window opens locked: the live view stays on, every other pane is hidden, the menus
 other than File → Quit are disabled, and a login panel sits beside the cameras (or asks for
 the first admin on a fresh install). A login shows the panes and layouts the person's roles
-allow; Ctrl+L, Session → Lock and a stretch without input (``security.idle_lock_s``) lock it
-again. Who is logged in lives in :class:`console.session.ConsoleSession`: every change the
+allow; Ctrl+L, Session → Lock, Session → Switch user (a handover) and a stretch without input
+(``security.idle_lock_s``, after a countdown; a workstation may spare roles) lock it again.
+The lock screen says which alerts are open, from the Alerts pane's memory, as they come and
+go. Who is logged in lives in :class:`console.session.ConsoleSession`: every change the
 window or a pane asks of the engine is made as that person, and the engine checks them.
 """
 
@@ -15,7 +17,7 @@ from functools import partial
 from typing import TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -51,8 +53,9 @@ from engine.store.database import display_url
 from engine.text import printable
 from engine.wording import what_stops
 from widgets.admin_window import AdministrationWindow
+from widgets.alerts.view import AlertStreamPane
 from widgets.cameras.view import CameraGrid
-from widgets.lock_view import LockView
+from widgets.lock_view import LockAlerts, LockView
 from widgets.login_panel import LoginMode, LoginPanel
 
 W = TypeVar("W", bound=QWidget)
@@ -134,12 +137,15 @@ class MainWindow(QMainWindow):
             self.admin_window.add_page(name, title, self.panes[name])
         self.admin_window.sig_page_shown.connect(self.host.page_shown)
         self.login_panel = LoginPanel()
-        self.login = LoginFlow(self, self, self.session, self.queries, self.login_panel)
-        self._idle_watch = IdleWatch(self.login.idle_timer, self)
+        self.login = LoginFlow(
+            self, self, self.session, self.queries, self.login_panel, settings=settings
+        )
+        self._idle_watch = IdleWatch(self.login.idle_timer, self, on_input=self.login.input_seen)
         # While locked the lock view fills the window (the live wall beside the login card)
         # and every dock is hidden; logged in, it hides and the docks take the window.
         self.lock_view = LockView(runtime.site.name, self.login_panel)
         self.setCentralWidget(self.lock_view)
+        self._show_alerts_when_locked()
         self.status = StatusLine(
             self.statusBar(), runtime.site.site_time, runtime.clock.now, bridge, runtime.health()
         )
@@ -156,6 +162,7 @@ class MainWindow(QMainWindow):
         )
         self.layout_actions = self.menus.layout_actions
         self.administration_action = self.menus.administration_action
+        self._add_session_actions()
         geometry = settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -298,22 +305,65 @@ class MainWindow(QMainWindow):
         dock.raise_()
 
     # -- the lock ----------------------------------------------------------------------------
+    def _add_session_actions(self) -> None:
+        """Session → Switch user (a handover: the lock, said as such) after Lock, and
+        Session → Idle lock at this workstation… (the menu is disabled while locked)."""
+        menu = self.menus.session_menu
+        after_lock = menu.actions()[1]
+        self.switch_user_action = QAction("&Switch user", self)
+        menu.insertAction(after_lock, self.switch_user_action)
+        self.switch_user_action.triggered.connect(lambda: self.lock("switch"))
+        self.idle_lock_action = QAction("&Idle lock at this workstation…", self)
+        menu.insertAction(after_lock, self.idle_lock_action)
+        self.idle_lock_action.triggered.connect(self.login.open_idle_dialog)
+
+    def _show_alerts_when_locked(self) -> None:
+        """Keep the lock card's alert lines as the Alerts pane's list (memory: the pane
+        hears every raise, escalation and acknowledgement from the bridge and lists the
+        store on its workers), locked or not, so they are right the moment it locks."""
+        pane = self.panes.get("alerts")
+        if not isinstance(pane, AlertStreamPane):
+            return
+        pane.sig_alerts_listed.connect(self._on_lock_alerts_changed)
+        pane.sig_open_count_changed.connect(self._on_lock_alerts_changed)
+        pane.sig_attention_requested.connect(self._on_lock_alerts_changed)  # raised, escalated
+        self._on_lock_alerts_changed()
+
+    def _on_lock_alerts_changed(self, *_: object) -> None:
+        pane = self.panes.get("alerts")
+        if not isinstance(pane, AlertStreamPane):
+            return
+        alerts = [alert for alert in pane.alerts() if alert.open]
+        if not alerts and pane.listings == 0:
+            self.lock_view.set_alerts(LockAlerts(listed=False))
+            return
+        newest = max(alerts, key=lambda alert: alert.raised_at, default=None)
+        self.lock_view.set_alerts(
+            LockAlerts(
+                open=len(alerts),
+                escalated=sum(1 for alert in alerts if alert.escalated_at is not None),
+                newest_title=newest.title if newest is not None else "",
+                newest_at=(
+                    self.runtime.site.site_time.short(newest.raised_at, self.runtime.clock.now())
+                    if newest is not None
+                    else ""
+                ),
+            )
+        )
+
     def lock(self, reason: str = "menu", *, who: Actor | None = None) -> None:
-        """Lock now (``reason``: idle, ctrl+l, menu, or revoked with ``who`` when their
-        account was disabled meanwhile): nobody may act until someone logs in again; the
-        live view stays, the other panes hide, the login panel shows. The arrangement comes
-        back when the same person unlocks."""
+        """Lock now (``reason``: idle, ctrl+l, menu, switch, or revoked with ``who`` when
+        their account was disabled meanwhile): nobody may act until someone logs in again;
+        the live view stays, the other panes hide, the login panel shows, empty (the next
+        person types their own name). The arrangement comes back when the same person
+        unlocks."""
         if self.locked:
             return
         actor = self.session.clear_actor() or who  # at once: nothing more runs as them
         self._save_layout_state()
         self._state_before_lock = self.saveState(STATE_VERSION)
         self.login.remembered = actor
-        self._enter_locked(
-            LoginMode.UNLOCK,
-            name=actor.name if actor is not None else "",
-            locked_by=_who(actor) if actor is not None else "",
-        )
+        self._enter_locked(LoginMode.UNLOCK, locked_by=_who(actor) if actor is not None else "")
         self.login.audit_left(actor, "lock", reason)
 
     def logout(self) -> None:

@@ -54,7 +54,8 @@ from engine.store.writer import StoreWriter
 
 IDLE_LOCK_KEY = "security.idle_lock_s"
 DEFAULT_IDLE_LOCK_S = 300
-LOCK_REASONS = ("idle", "ctrl+l", "menu", "revoked")  # revoked: account disabled meanwhile
+# revoked: account disabled meanwhile; switch: Session → Switch user (a handover)
+LOCK_REASONS = ("idle", "ctrl+l", "menu", "revoked", "switch")
 
 
 class NotLoggedInError(PermissionError):
@@ -219,6 +220,24 @@ class ConsoleSession:
         )
         if result.actor is None:
             raise LoginFailedError(result)
+
+    def audit_workstation_setting(self, key: str, old: Any, new: Any, workstation: str) -> None:
+        """Audit that the logged-in person changed ``key``, a setting this workstation
+        keeps itself (its QSettings, e.g. the roles its idle lock spares), from ``old`` to
+        ``new``: ``settings.change`` as a site setting's, naming ``workstation``. Needs the
+        settings permission (:class:`~engine.access.PermissionDeniedError` otherwise, and
+        the console keeps nothing). Blocking: it waits until the entry is written."""
+        actor = self.require_actor("change this workstation's settings")
+        actor.require(Permission.CHANGE_SETTINGS, "change this workstation's settings")
+        self._require_writer().execute(
+            AppendAudit(
+                at=self._clock.now(),
+                actor=actor,
+                action="settings.change",
+                target=key,
+                detail={"old": old, "new": new, "workstation": workstation},
+            )
+        )
 
     def idle_lock_seconds(self) -> int:
         """``security.idle_lock_s`` as stored (0: never lock when idle); 300 s when the

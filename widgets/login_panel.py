@@ -1,5 +1,10 @@
-"""The login panel shown beside the live view while the console is locked, and the dialog
-in which a logged-in person changes their password.
+"""The login panel shown beside the live view while the console is locked, the dialog in
+which a logged-in person changes their password, and the one that says which roles this
+workstation's idle lock spares.
+
+The panel starts empty whenever the console locks: the next person at the console types
+their own name (a handover must not try their password against the last account), and the
+name field has the focus.
 
 Neither checks a password: they collect what was typed and emit it; the console runs the
 login on a worker thread and tells the panel how it went (:meth:`LoginPanel.show_failure`:
@@ -14,6 +19,7 @@ from enum import StrEnum
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -118,8 +124,9 @@ class LoginPanel(QWidget):
         return self._mode
 
     def set_mode(self, mode: LoginMode, *, name: str = "", locked_by: str = "") -> None:
-        """Show the panel for ``mode``: fields emptied (``name`` pre-filled), messages
-        cleared. ``locked_by`` names who was logged in when the console locked."""
+        """Show the panel for ``mode``: fields emptied (``name`` pre-filled: the console
+        locks with none, so the focus is on the name), messages cleared. ``locked_by``
+        names who was logged in when the console locked."""
         self._mode = mode
         self._busy = False
         self.progress.hide()
@@ -200,8 +207,8 @@ def _explanation(mode: LoginMode, locked_by: str) -> str:
     if mode is LoginMode.UNLOCK:
         who = f"{locked_by} was logged in. " if locked_by else ""
         return (
-            f"{who}Any account may unlock the console; it then shows what that person's "
-            "role allows. The live view stays on."
+            f"{who}Log in with your own account: any account may unlock the console, and "
+            "it then shows what that person's role allows. The live view stays on."
         )
     return "Log in to use the console. The live view stays on while nobody is logged in."
 
@@ -258,3 +265,83 @@ class PasswordChangeDialog(QDialog):
         self.error_label.hide()
         self.set_busy(True)
         self.sig_change_requested.emit(current, new, again)
+
+
+class IdleLockDialog(QDialog):
+    """Which roles this workstation's idle lock spares (a watch station: the operator
+    watches without touching anything). ``roles`` are offered, ``exempt`` ticked;
+    ``allowed`` says whether the person may change it (otherwise it only shows, and says
+    who may). Emits :attr:`sig_change_requested`; the console audits the change off the GUI
+    thread, then keeps it and closes the dialog, or shows the error."""
+
+    sig_change_requested = Signal(list)
+    """The roles to spare (a list of role names), on the GUI thread."""
+
+    def __init__(
+        self,
+        workstation: str,
+        idle_lock_s: int,
+        roles: list[str],
+        exempt: set[str],
+        *,
+        allowed: bool,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Idle lock at this workstation")
+        site = (
+            f"The site locks a console after {idle_lock_s} s without input (System and "
+            "settings: Lock an idle console after), after a 30-second warning."
+            if idle_lock_s > 0
+            else "The site's idle lock is off (System and settings: Lock an idle console after)."
+        )
+        intro = QLabel(
+            f"{site} At this workstation ({workstation}), do not lock when idle for "
+            "someone whose roles are all ticked here, such as an operator at a watch station:"
+        )
+        intro.setWordWrap(True)
+        self.role_boxes: dict[str, QCheckBox] = {}
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        for role in roles:
+            box = QCheckBox(role)
+            box.setChecked(role in exempt)
+            box.setEnabled(allowed)
+            self.role_boxes[role] = box
+            layout.addWidget(box)
+        self.permission_label = QLabel(
+            "" if allowed else "Changing it needs the change-settings permission (an admin)."
+        )
+        self.permission_label.setWordWrap(True)
+        self.permission_label.setVisible(not allowed)
+        self.error_label = QLabel()
+        show_as_error(self.error_label)
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        self.buttons = QDialogButtonBox(
+            (QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+            if allowed
+            else QDialogButtonBox.StandardButton.Close
+        )
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        if ok is not None:
+            ok.setText("Save for this workstation")
+        self.buttons.accepted.connect(self._on_save_requested)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.permission_label)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.buttons)
+
+    def exempt_roles(self) -> list[str]:
+        """The roles ticked now."""
+        return [role for role, box in self.role_boxes.items() if box.isChecked()]
+
+    def show_error(self, message: str) -> None:
+        self.buttons.setEnabled(True)
+        self.error_label.setText(message)
+        self.error_label.show()
+
+    def _on_save_requested(self) -> None:
+        self.error_label.hide()
+        self.buttons.setEnabled(False)
+        self.sig_change_requested.emit(self.exempt_roles())

@@ -5,6 +5,11 @@ and runs the cameras, rooms and site services it holds a lease for: each started
 lease is gained (a camera readied first: its tracks numbered after any engine's, those a
 stopped engine left open ended, its clips recorded) and stopped when it is lost. An engine
 alone on its site starts its rooms and site services the same way, at start.
+
+Its site file changing while it runs (:mod:`engine.site_reload`) changes the cameras it
+wants (:func:`follow_camera_changes`): a new camera's lease is offered and the engine with
+room takes it, a removed one is stopped where it runs and its lease deleted, a changed one
+restarted by the engine holding it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from engine.cluster.leases import SITE_SERVICES, Resource, resources_of
+from engine.cluster.member import CHANGED_WHY, REMOVED_WHY
 from engine.report import heartbeat
 from engine.sensing.host import sensing_rooms
 from engine.store.sites import last_track_id, read_last_blob_id
@@ -31,10 +37,7 @@ def join_site(rt: EngineRuntime, site_id: int, on_name_lost: Callable[[str], Non
     (:class:`~engine.cluster.leases.EngineNameTakenError` when the name is in use)."""
     rt.shared.join(
         site_id,
-        resources_of(
-            [(cam.id, cam.engine) for cam in rt.site.cameras],
-            [room.room_id for room in sensing_rooms(rt.site)],
-        ),
+        site_resources(rt),
         frames=rt.cameras.frames,
         listeners=rt.listeners,
         on_acquire=functools.partial(lease_acquired, rt),
@@ -44,11 +47,32 @@ def join_site(rt: EngineRuntime, site_id: int, on_name_lost: Callable[[str], Non
     )
 
 
+def site_resources(rt: EngineRuntime) -> dict[Resource, str | None]:
+    """What the running site asks the leases for: its cameras (→ the engine each is pinned
+    to), its sensing rooms and the site services."""
+    return resources_of(
+        [(cam.id, cam.engine) for cam in rt.site.cameras],
+        [room.room_id for room in sensing_rooms(rt.site)],
+    )
+
+
+def follow_camera_changes(rt: EngineRuntime, changed: tuple[str, ...]) -> None:
+    """The site's cameras changed (``rt.site`` is the new one; ``changed``: cameras to
+    restart where they run): the leases follow (see the module). Reads the database: call
+    it from a worker. The starts and stops happen on the member's work thread."""
+    member = rt.shared.member
+    if member is None:
+        return
+    member.change_wanted(site_resources(rt), restart=[("camera", cam_id) for cam_id in changed])
+
+
 def lease_acquired(rt: EngineRuntime, resource: Resource) -> None:
     kind, key = resource
     if resource == SITE_SERVICES:
         start_site_services(rt)
     elif kind == "camera":
+        if all(cam.id != key for cam in rt.site.cameras):
+            raise LookupError(f"camera {key} is no longer in the site file")
         if rt.store is not None and rt.site_ids is not None:
             # The mask as stored now: another engine or a console may have changed it.
             rt.cameras.masks.load(rt.store, rt.site_ids.site_id, only=key)
@@ -63,7 +87,8 @@ def lease_released(rt: EngineRuntime, resource: Resource, why: str) -> None:
     if resource == SITE_SERVICES:
         stop_site_services(rt)
     elif kind == "camera":
-        rt.cameras.stop_camera(key)
+        # Removed or changed in the site file: not handed to another engine.
+        rt.cameras.stop_camera(key, handed_over=why not in (REMOVED_WHY, CHANGED_WHY))
     elif kind == "room":
         rt.sensing.stop_room(key)
     if rt.writer is not None:

@@ -327,18 +327,20 @@ class EngineRuntime:
                 clock=self.clock,
             )
             self._settings_watch.start()
-            if self.cluster is None:  # cameras added, changed, removed in the site file
-                follower = self.site_follower = SiteFileFollower(self)
-                self.add_health(follower.health)
-                self._site_watch = SupervisedThread(
-                    functools.partial(follower.run, self._stop),
-                    name="engine-site-file",
-                    stop=self._stop,
-                    clock=self.clock,
-                )
-                self._site_watch.start()
+            # Cameras added, changed, removed in the site file (a shared site's engines
+            # each follow it; their leases follow the cameras once they have joined).
+            follower = self.site_follower = SiteFileFollower(self)
+            self.add_health(follower.health)
+            self._site_watch = SupervisedThread(
+                functools.partial(follower.run, self._stop),
+                name="engine-site-file",
+                stop=self._stop,
+                clock=self.clock,
+            )
         if self.cluster is not None and self.site_ids is not None:  # EngineNameTakenError
             join_site(self, self.site_ids.site_id, on_name_lost=self._on_name_lost)
+        if self._site_watch is not None:
+            self._site_watch.start()
         self._publish_health()
 
     def _on_name_lost(self, why: str) -> None:

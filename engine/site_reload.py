@@ -1,17 +1,24 @@
 """Cameras changed in the site file while the engine runs: each added camera starts, each
 removed one stops, each changed one restarts, alone; every other camera runs on untouched.
 
-A live engine alone on its site follows its site file (:class:`SiteFileFollower`, a thread
-that looks at the file every :data:`FOLLOW_INTERVAL_S`): when the file changed and loads,
-:func:`apply_site` mirrors it into the store (new cameras get rows), stops and starts the
-cameras that differ (their recording, masks and track numbering as at start), updates
-retention's tiers and the names alerts use, and publishes :class:`SiteCamerasChanged` so a
-console adds or removes their tiles. A file that does not load is reported (the health line
-``site``, once per change) and the engine goes on with what it runs. What else the file
-changed (sensing rooms, MQTT, alerting, the detector …) is named as needing a restart.
+A live engine follows its site file (:class:`SiteFileFollower`, a thread that looks at the
+file every :data:`FOLLOW_INTERVAL_S`): when the file changed and loads, :func:`apply_site`
+mirrors it into the store (new cameras get rows), stops and starts the cameras that differ
+(their recording, masks and track numbering as at start), updates retention's tiers and the
+names alerts use, and publishes :class:`SiteCamerasChanged` so a console adds or removes
+their tiles. A file that does not load is reported (the health line ``site``, once per
+change) and the engine goes on with what it runs. What else the file changed (sensing
+rooms, MQTT, alerting, the detector …) is named as needing a restart.
 
-A shared site's engines divide the cameras by leases taken at start; they take camera
-changes at their next start (said in the health line).
+A shared site's engines each follow the same file the same way, and their leases follow
+the cameras (:func:`engine.leases.follow_camera_changes`): an added camera is offered and
+taken by one engine, the one with room (as at start; the shares rebalance); a removed or
+switched-off one is stopped by the engine running it and its lease deleted, so that no
+engine takes it again; a changed one is restarted by its holder; a renamed one runs on.
+Each engine mirrors the file into the store as it sees it change: :class:`SyncSite` writes
+the file's rows whatever they were (one engine at a time: an advisory lock on PostgreSQL,
+SQLite's single writer), so two engines writing the same change, at once or one after the
+other, leave the same rows.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from typing import TYPE_CHECKING, Final
 from engine.config import CameraConfig, SiteConfig, SiteConfigError, load_site
 from engine.events import Event, HealthState, to_console
 from engine.health import HealthReport
-from engine.leases import prepare_camera
+from engine.leases import follow_camera_changes, prepare_camera
 from engine.record.retention_tiers import segment_policies
 from engine.report import place_names
 from engine.store.sites import SyncSite
@@ -154,19 +161,18 @@ def site_change(old: SiteConfig, new: SiteConfig) -> SiteChange:
 def apply_site(rt: EngineRuntime, new: SiteConfig) -> SiteChange:
     """Run ``new``'s cameras: stop the removed and changed ones, mirror the site into the
     store, start the changed and added ones (see the module). Blocks on the store writer
-    and on cameras stopping: call it from a worker. Raises :class:`SiteReloadError` for an
-    engine that cannot (a shared site's, an attached console, an analysis, one not
-    started)."""
-    if rt.cluster is not None:
-        raise SiteReloadError(
-            "a shared site's engines take camera changes at their next start (the cameras "
-            "are divided among them when they start)"
-        )
+    and on cameras stopping: call it from a worker. On a shared site, the cameras start
+    and stop where their leases are (see the module), after it returns. Raises
+    :class:`SiteReloadError` for an engine that cannot (an attached console, an analysis,
+    one not started, a shared site's not joined yet)."""
     if rt.attached or rt.file_analysis is not None:
         raise SiteReloadError("only a live engine runs cameras")
     store, writer, ids = rt.store, rt.writer, rt.site_ids
     if store is None or writer is None or ids is None:
         raise SiteReloadError("the engine has not started")
+    shared = rt.cluster is not None
+    if shared and rt.shared.member is None:
+        raise SiteReloadError("the engine has not joined its site's engines yet")
     with rt.site_lock:
         change = site_change(rt.site, new)
         # The parts a restart takes stay as they run; the cameras and recording are new.
@@ -180,8 +186,9 @@ def apply_site(rt: EngineRuntime, new: SiteConfig) -> SiteChange:
             rt.site = running
             rt.cameras.set_site(running)
             return change
-        for cam_id in (*change.removed, *change.changed):
-            rt.cameras.stop_camera(cam_id, handed_over=False)
+        if not shared:  # a shared site's stop where they run, on its member's thread
+            for cam_id in (*change.removed, *change.changed):
+                rt.cameras.stop_camera(cam_id, handed_over=False)
         synced = writer.execute(SyncSite(site=running, at=rt.clock.now()))
         # In place: the appearance filer and others hold this mapping.
         ids.cameras.update(synced.cameras)
@@ -191,9 +198,12 @@ def apply_site(rt: EngineRuntime, new: SiteConfig) -> SiteChange:
         by_id = {cam.id: cam for cam in running.cameras}
         for cam_id in change.renamed:
             rt.cameras.rename_camera(by_id[cam_id])
-        for cam_id in (*change.changed, *change.added):
-            rt.cameras.masks.load(store, ids.site_id, only=cam_id)
-            rt.cameras.start_camera(cam_id, functools.partial(prepare_camera, rt))
+        if shared:
+            follow_camera_changes(rt, change.changed)
+        else:
+            for cam_id in (*change.changed, *change.added):
+                rt.cameras.masks.load(store, ids.site_id, only=cam_id)
+                rt.cameras.start_camera(cam_id, functools.partial(prepare_camera, rt))
         if rt.upkeep.retention is not None:
             rt.upkeep.retention.update(ids.cameras, segment_policies(running, ids.cameras))
         if rt.alerts is not None:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Select, and_, case, or_, select, text, type_coerce, update
+from sqlalchemy import Select, and_, case, delete, or_, select, text, type_coerce, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -459,19 +459,10 @@ class LeaseBook:
                 Lease.engine == self.name,
             ]
             if seen is not None:
-                running_holder = (
-                    select(EngineRow.id)
-                    .where(
-                        EngineRow.site_id == Lease.site_id,
-                        EngineRow.name == Lease.engine,
-                        EngineRow.stopped_at.is_(None),
-                        EngineRow.heartbeat_at > now - self.engine_ttl,
-                        EngineRow.heartbeat_at <= latest_believed(now, self.lease_ttl),
-                    )
-                    .exists()
-                )
                 takeable.append(
-                    and_(Lease.engine == seen[0], Lease.epoch == seen[1], ~running_holder)
+                    and_(
+                        Lease.engine == seen[0], Lease.epoch == seen[1], ~self._running_holder(now)
+                    )
                 )
             taken = session.execute(
                 update(Lease)
@@ -507,6 +498,36 @@ class LeaseBook:
         with self.store.write_transaction() as session:
             session.execute(self._mine(kind, key, epoch).values(engine=None, heartbeat_at=None))
 
+    def retire(self, kind: str, key: str, epoch: int | None = None) -> bool:
+        """Delete the lease of a resource the site no longer has (a camera removed from or
+        switched off in the site file), so that no engine takes it again: this engine's own
+        (taken at ``epoch``, once it has stopped the resource), or one nobody runs (free,
+        lapsed, stamped implausibly far ahead, or held by an engine that is not running).
+        A lease another running engine holds stays: that engine retires it when it stops
+        the resource (it follows the same file). True when the row is gone."""
+        with self.store.write_transaction() as session:
+            now = self.database_now(session)
+            nobody_runs = [
+                Lease.engine.is_(None),
+                Lease.heartbeat_at.is_(None),
+                Lease.heartbeat_at < now - self.lease_ttl,
+                Lease.heartbeat_at > latest_believed(now, self.lease_ttl),
+                ~self._running_holder(now),
+            ]
+            if epoch is not None:
+                nobody_runs.append(and_(Lease.engine == self.name, Lease.epoch == epoch))
+            session.execute(
+                delete(Lease)
+                .where(Lease.site_id == self.site_id, Lease.kind == kind, Lease.key == key)
+                .where(or_(*nobody_runs), self._holds_name())
+            )
+            left = session.scalar(
+                select(Lease.id).where(
+                    Lease.site_id == self.site_id, Lease.kind == kind, Lease.key == key
+                )
+            )
+            return left is None
+
     def view(self) -> ClusterView:
         """Every engine and lease of the site, read at one moment."""
         return read_cluster(self.store, self.site_id, self.lease_ttl, self.engine_ttl)
@@ -520,6 +541,21 @@ class LeaseBook:
             Lease.engine == self.name,
             Lease.epoch == epoch,
             self._holds_name(),
+        )
+
+    def _running_holder(self, now: datetime) -> Exists:
+        """True while the lease's holder is a running engine of the site (not stopped,
+        heard from within its time, not stamped implausibly far ahead)."""
+        return (
+            select(EngineRow.id)
+            .where(
+                EngineRow.site_id == Lease.site_id,
+                EngineRow.name == Lease.engine,
+                EngineRow.stopped_at.is_(None),
+                EngineRow.heartbeat_at > now - self.engine_ttl,
+                EngineRow.heartbeat_at <= latest_believed(now, self.lease_ttl),
+            )
+            .exists()
         )
 
     def _holds_name(self) -> Exists:

@@ -16,6 +16,12 @@ A :class:`ClusterMember` thread, every :data:`~engine.cluster.leases.HEARTBEAT_S
    free room; the site-wide services when nobody runs them);
 4. hands back, then takes (``on_acquire`` starts the camera, room or services).
 
+The site's resources may change while it runs (:meth:`ClusterMember.change_wanted`: the
+engine follows its site file, as every engine of the site does): a new camera's lease is
+offered and taken in the next round (at once) by the engine whose share has room, as at
+start, and the shares rebalance; a removed one is stopped by the engine running it and its
+lease deleted (no engine takes it again); a changed one is restarted by its holder.
+
 A lease whose engine died is free once it lapses, so another engine runs its cameras within
 ``LEASE_TTL_S + HEARTBEAT_S`` (20 s). A lease that cannot be believed (held by an engine that
 never joined or that stopped, or stamped ahead of the database's clock: see
@@ -29,7 +35,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -54,6 +60,9 @@ from engine.supervise import FIRST_BACKOFF_S, SupervisedThread
 
 log = logging.getLogger(__name__)
 
+# Why a resource stops when the site file changes (``on_release``'s ``why``).
+REMOVED_WHY: Final = "removed from the site file"
+CHANGED_WHY: Final = "changed in the site file"
 UNLIMITED: Final = 1_000_000  # an engine with no camera limit (rooms are never counted)
 FAIR_WEIGHT: Final = 64  # a limit above this weighs as this when sharing cameras out
 
@@ -210,7 +219,11 @@ class ClusterMember:
         self._held: dict[Resource, int] = {}  # leases held (renewed), resource → epoch
         self._busy: set[Resource] = set()  # starting or stopping on the work thread
         self._lock = threading.Lock()
+        # What is wanted changes only between rounds: a round never takes a resource the
+        # site has just dropped (change_wanted).
+        self._plan_lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a round now (stop, or the wanted resources changed)
         self._work: queue.Queue[tuple[str, Resource, int, str] | None] = queue.Queue()
         # Supervised: a heartbeat loop that died would leave the engine running cameras whose
         # leases lapse and pass to another engine. Its backoff never exceeds a heartbeat, so
@@ -251,6 +264,7 @@ class ClusterMember:
     def stop(self) -> None:
         """Stop what it holds, then give its leases back and mark the engine stopped."""
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
         self._work.put(None)  # what is queued is done first
@@ -279,6 +293,36 @@ class ClusterMember:
             self._clock.sleep(0.02)
         return False
 
+    def change_wanted(
+        self, wanted: Mapping[Resource, str | None], restart: Iterable[Resource] = ()
+    ) -> None:
+        """The site's resources are now ``wanted`` (→ pinned engine): its site file changed
+        while it runs (any thread; it reads the database). New ones and new pins are offered
+        at once and a round runs now, so the engine with room takes a new camera as at
+        start; a resource no longer wanted is stopped here if held (``on_release`` with
+        :data:`REMOVED_WHY`) and its lease deleted, or only deleted when nobody runs it;
+        each of ``restart`` held here is stopped and started again (:data:`CHANGED_WHY`),
+        on the work thread, after what is queued there."""
+        wanted = dict(wanted)
+        with self._plan_lock:
+            if self._stop.is_set():
+                return  # stopping: everything held is being stopped and given back
+            old = self.wanted
+            offered = {r: pin for r, pin in wanted.items() if r not in old or old[r] != pin}
+            if offered:
+                self.book.offer(offered)
+            self.wanted = wanted
+            with self._lock:
+                held = dict(self._held)
+                for resource in sorted(set(old) - set(wanted)):
+                    self._busy.add(resource)
+                    self._work.put(("retire", resource, held.get(resource, 0), REMOVED_WHY))
+                for resource in sorted(set(restart)):
+                    if resource in held and resource in wanted:
+                        self._busy.add(resource)
+                        self._work.put(("restart", resource, held[resource], CHANGED_WHY))
+        self._wake.set()
+
     @property
     def held(self) -> dict[Resource, int]:
         with self._lock:
@@ -302,7 +346,11 @@ class ClusterMember:
         ends this run and the supervisor runs it again (logged, counted, in health)."""
         # Run again after a failed round: its backoff was the wait; try the round at once.
         wait_s = 0.0 if self._round_failures else self._heartbeat_s
-        while not self._clock.wait(self._stop, wait_s):
+        while not self._stop.is_set():
+            self._clock.wait(self._wake, wait_s)  # a heartbeat, or woken (stop, a change)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             wait_s = self._heartbeat_s
             try:
                 self.tick()
@@ -346,13 +394,22 @@ class ClusterMember:
                 self._busy.add(resource)
             self._work.put(("lost", resource, held[resource], "taken over by another engine"))
         self.problem = None
+        with self._plan_lock:
+            self._decide()
+
+    def _decide(self) -> None:
+        """Read who runs what, then queue what to hand back and take (holding the plan
+        lock: what is wanted does not change meanwhile)."""
         view = self.book.view()
         self.view = view
         with self._lock:
             held = dict(self._held)
             busy = set(self._busy)
-        # A resource still starting or stopping is left out of this round's decisions.
-        decided = plan(view, self.name, self.capacity, held, self.wanted, self._waiting(view))
+        # A resource still starting or stopping is left out of this round's decisions; one
+        # the site dropped, still stopping here, counts against no share.
+        wanted = self.wanted
+        planned = {r: epoch for r, epoch in held.items() if r in wanted}
+        decided = plan(view, self.name, self.capacity, planned, wanted, self._waiting(view))
         for resource in decided.release:
             if resource in busy:
                 continue
@@ -426,6 +483,10 @@ class ClusterMember:
             try:
                 if action == "acquire":
                     self._start(resource, epoch)
+                elif action == "retire":
+                    self._retire(resource, epoch, why)
+                elif action == "restart":
+                    self._restart(resource, epoch, why)
                 else:
                     self._call_release(resource, why)
                     if action == "release":
@@ -438,6 +499,33 @@ class ClusterMember:
             finally:
                 with self._lock:
                     self._busy.discard(resource)
+
+    def _retire(self, resource: Resource, epoch: int, why: str) -> None:
+        """A resource the site no longer has: stopped if it still runs here (at ``epoch``;
+        0: it did not when it was dropped), then its lease deleted. Wanted again by now
+        (dropped and added back): restarted instead, and its lease kept."""
+        with self._lock:
+            wanted_again = resource in self.wanted
+            mine = epoch != 0 and self._held.get(resource) == epoch
+            if mine and not wanted_again:
+                del self._held[resource]
+        if wanted_again:
+            if mine:
+                self._restart(resource, epoch, CHANGED_WHY)
+            return
+        if mine:
+            self._call_release(resource, why)
+        if not self.book.retire(*resource, epoch if mine else None):
+            log.info("%s %s left the site file; its engine stops it", *resource)
+
+    def _restart(self, resource: Resource, epoch: int, why: str) -> None:
+        """Stop and start again a resource held here at ``epoch`` (its lease kept); one no
+        longer held (handed back or lost meanwhile) is left alone."""
+        with self._lock:
+            if self._held.get(resource) != epoch:
+                return
+        self._call_release(resource, why)
+        self._start(resource, epoch)
 
     def _start(self, resource: Resource, epoch: int) -> None:
         try:

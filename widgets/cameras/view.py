@@ -72,6 +72,7 @@ class CameraGrid(QWidget):
         # The camera shown alone whose main stream the engine decodes for it: (id, the
         # feed's watch_main), to say when it stops.
         self._watching: tuple[str, Callable[[bool], bool]] | None = None
+        self._mirrors: list[CameraGrid] = []  # wall windows showing the same cameras
 
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
@@ -250,6 +251,29 @@ class CameraGrid(QWidget):
         super().hideEvent(event)
         self._watch_main()
 
+    # -- wall windows ------------------------------------------------------------------------
+    def mirror(self) -> CameraGrid:
+        """Another grid of the same cameras, live, with its own layout (a wall window on
+        another monitor): what this grid is told from now on (cameras added or removed,
+        their status, recording problems, names) it is told too, until :meth:`forget`."""
+        twin = CameraGrid(list(self._feeds), empty_hint=self._empty_hint)
+        for camera_id, (status, detail, since) in self._status.items():
+            twin.on_camera_status_changed(camera_id, status, detail, since)
+        for camera_id, problem in self._recording.items():
+            twin.on_recording_changed(camera_id, problem)
+        twin.on_fused_names(self._fused)
+        self._mirrors.append(twin)
+        return twin
+
+    def forget(self, twin: CameraGrid) -> None:
+        """``twin`` (from :meth:`mirror`) is closed: it is told nothing more."""
+        if twin in self._mirrors:
+            self._mirrors.remove(twin)
+
+    @property
+    def mirrors(self) -> tuple[CameraGrid, ...]:
+        return tuple(self._mirrors)
+
     def set_feeds(self, feeds: list[CameraFeed]) -> None:
         """The site's cameras changed: tile these (site order), keeping the first camera
         shown where it is still there, and the tile count the operator chose (until they
@@ -264,6 +288,8 @@ class CameraGrid(QWidget):
         count = _fitting_tile_count(len(ids)) if self._fits_cameras else self.tile_count or 1
         first = ids.index(shown) if shown in ids else 0
         self._apply(count, first // count)
+        for twin in self._mirrors:
+            twin.set_feeds(list(feeds))
 
     @property
     def camera_ids(self) -> tuple[str, ...]:
@@ -370,6 +396,8 @@ class CameraGrid(QWidget):
             if tile.camera_id == camera_id:
                 tile.set_status(status, detail, since)
         self._update_summary()
+        for twin in self._mirrors:
+            twin.on_camera_status_changed(camera_id, status, detail, since)
 
     def on_fused_names(self, names: Mapping[str, dict[int, str]]) -> None:
         """The names each camera's tracked people have from any sense (camera → track id
@@ -379,6 +407,8 @@ class CameraGrid(QWidget):
         for tile in self.tiles:
             if tile.camera_id is not None:
                 tile.fused_names = self._fused.get(tile.camera_id, {})
+        for twin in self._mirrors:
+            twin.on_fused_names(names)
 
     def on_recording_changed(self, camera_id: str, problem: str | None) -> None:
         """The camera's clips and snapshots are failing (``problem`` says why and what was
@@ -391,6 +421,8 @@ class CameraGrid(QWidget):
             if tile.camera_id == camera_id:
                 tile.set_recording_problem(problem)
         self._update_summary()
+        for twin in self._mirrors:
+            twin.on_recording_changed(camera_id, problem)
 
     def refresh_tiles(self) -> None:
         for tile in self.tiles:

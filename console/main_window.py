@@ -327,6 +327,7 @@ class MainWindow(QMainWindow):
         pane.sig_alerts_listed.connect(self._on_lock_alerts_changed)
         pane.sig_open_count_changed.connect(self._on_lock_alerts_changed)
         pane.sig_attention_requested.connect(self._on_lock_alerts_changed)  # raised, escalated
+        pane.sig_mute_changed.connect(self._on_lock_alerts_changed)
         self._on_lock_alerts_changed()
 
     def _on_lock_alerts_changed(self, *_: object) -> None:
@@ -340,6 +341,7 @@ class MainWindow(QMainWindow):
         newest = max(alerts, key=lambda alert: alert.raised_at, default=None)
         self.lock_view.set_alerts(
             LockAlerts(
+                muted=pane.muted,
                 open=len(alerts),
                 escalated=sum(1 for alert in alerts if alert.escalated_at is not None),
                 newest_title=newest.title if newest is not None else "",

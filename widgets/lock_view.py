@@ -68,6 +68,7 @@ class LockAlerts:
     newest_title: str = ""
     newest_at: str = ""
     listed: bool = True  # False: the alerts were not read yet (nothing is claimed)
+    muted: bool = False  # the chime is muted at this console (the Alerts pane's choice)
 
 
 def lock_alerts_text(alerts: LockAlerts) -> tuple[str, str]:
@@ -118,7 +119,7 @@ class LockView(QWidget):
         self.newest_label.setObjectName("lock-newest-alert")
         self.newest_label.setStyleSheet("font-weight: 600;")
         self.newest_label.setWordWrap(True)
-        self.alerts_hint = QLabel("Log in to acknowledge them; their chime keeps sounding.")
+        self.alerts_hint = QLabel()
         self.alerts_hint.setWordWrap(True)
         self.alerts_hint.setStyleSheet(_QUIET_STYLE)
         card_layout = QVBoxLayout(self.card)
@@ -177,6 +178,11 @@ class LockView(QWidget):
         self.alerts_label.setStyleSheet(style)
         self.newest_label.setText(newest)
         self.newest_label.setVisible(bool(newest))
+        self.alerts_hint.setText(
+            "Log in to acknowledge them (the chime is muted at this console)."
+            if alerts.muted
+            else "Log in to acknowledge them; the chime sounds for each new one."
+        )
         self.alerts_hint.setVisible(alerts.open > 0)
 
     @property

@@ -42,6 +42,7 @@ def test_the_lock_screen_counts_open_and_escalated_alerts_live_and_keeps_chiming
     at = host.runtime.site.site_time.short(first.raised_at, host.runtime.clock.now())
     assert card_text(window) == f"1 open alert\nNewest: {first.title} ({at})"
     assert view.newest_label.isVisible() and view.alerts_hint.isVisible()
+    assert "the chime sounds for each new one" in view.alerts_hint.text()
     assert pane.sound.plays == 1  # the chime sounds at a locked console
 
     service = host.runtime.alerts
@@ -68,6 +69,8 @@ def test_the_lock_screen_counts_open_and_escalated_alerts_live_and_keeps_chiming
     alert_actions.acknowledge_alert(service, ADMIN, first.alert_id, "seen on camera 2")
     qtbot.waitUntil(lambda: view.alerts.open == 1, timeout=5000)
     assert card_text(window).splitlines()[0] == "1 open alert"
+    pane.set_muted(True)  # this console's choice, kept while locked: the card says so
+    assert "the chime is muted at this console" in view.alerts_hint.text()
     alert_actions.acknowledge_alert(service, ADMIN, second.alert_id)
     qtbot.waitUntil(lambda: view.alerts.open == 0, timeout=5000)
     assert card_text(window) == "No open alerts" and not view.alerts_hint.isVisible()

@@ -95,10 +95,15 @@ def test_lock_screen_with_alerts_and_idle_warning_screenshots(
     # The idle lock's countdown over the operator's layout.
     flow = window.login
     qtbot.waitUntil(lambda: flow.idle_setting_read, timeout=5000)
-    flow.second_ms = 20
-    flow.restart_idle_timer()
-    qtbot.waitUntil(lambda: flow.warning_shown, timeout=10_000)
-    flow.countdown_timer.setInterval(FROZEN_MS)  # hold "Locking in 30 s" for the pictures
+    flow.second_ms = 20  # the quiet time passes quickly…
+
+    def hold(seconds_left: int) -> None:  # …and "Locking in 30 s" stays for the pictures
+        if seconds_left == 30:
+            flow.countdown_timer.setInterval(FROZEN_MS)
+
+    flow.sig_idle_warning_changed.connect(hold)
+    with qtbot.waitSignal(flow.sig_idle_warning_changed, timeout=10_000):
+        flow.restart_idle_timer()
     for size in SIZES:
         album.save(window, "idle-warning", size)
         assert flow.idle_banner.isVisible() and inside(window, flow.idle_banner)

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QWindow
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QApplication, QMainWindow
 
 from console.queries import QtQueryClient
 from console.session import DEFAULT_IDLE_LOCK_S, IDLE_LOCK_KEY, ConsoleSession
@@ -250,6 +250,9 @@ class LoginFlow(QObject):
             return
         self.idle_banner.show_seconds(self.seconds_left)
         self.countdown_timer.start(self.second_ms)
+        # The window system flags the window too (a taskbar flash when another window, such
+        # as the administration window, is in front of the strip).
+        QApplication.alert(self._window)
         self.sig_idle_warning_changed.emit(self.seconds_left)
 
     def _on_countdown_tick(self) -> None:

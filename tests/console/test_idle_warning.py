@@ -143,5 +143,6 @@ def test_a_watch_station_spares_operators_from_the_idle_lock_but_not_an_admin(
 
     # An admin logging in at the same station: the lock applies to them again.
     window.lock("switch")
+    flow.second_ms, flow.idle_lock_s = 1000, 300  # real seconds: it is still counting
     log_in(qtbot, window, "ada")
     assert flow.idle_lock_applies and flow.idle_timer.isActive()

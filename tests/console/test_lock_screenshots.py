@@ -37,16 +37,19 @@ class Album:
             old.unlink()
         self.names: list[str] = []
 
-    def save(self, widget: QWidget, name: str, size: tuple[int, int]) -> Path:
-        widget.resize(*size)
-        self.qtbot.waitUntil(lambda: (widget.width(), widget.height()) == size, timeout=5000)
-        self.qtbot.wait(50)  # the deferred dock sizing runs on a zero timer
+    def save(self, widget: QWidget, name: str, size: tuple[int, int] | None = None) -> Path:
+        """``widget`` at ``size`` (a window), or as it is (a dialog, when None)."""
+        if size is not None:
+            widget.resize(*size)
+            self.qtbot.waitUntil(lambda: (widget.width(), widget.height()) == size, timeout=5000)
+            self.qtbot.wait(50)  # the deferred dock sizing runs on a zero timer
         QApplication.processEvents()
         image = widget.grab().toImage()
-        assert (image.width(), image.height()) == size, name
+        if size is not None:
+            assert (image.width(), image.height()) == size, name
         rgb = image.convertToFormat(QImage.Format.Format_RGB888)
         assert np.frombuffer(rgb.constBits(), np.uint8).std() > 8, f"{name}: a flat picture"
-        path = self.folder / f"{name}-{size[0]}x{size[1]}.png"
+        path = self.folder / (f"{name}-{size[0]}x{size[1]}.png" if size else f"{name}.png")
         assert image.save(str(path)), path
         self.names.append(path.name)
         return path
@@ -110,6 +113,14 @@ def test_lock_screen_with_alerts_and_idle_warning_screenshots(
         assert flow.idle_banner.width() == window.width()
         assert flow.idle_banner.label.text().startswith("Locking in 30 s")
 
+    # Session → Idle lock at this workstation…, as the operator sees it (an admin changes it).
+    window.idle_lock_action.trigger()
+    dialog = flow.idle_dialog
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    album.save(dialog, "idle-lock-dialog")
+    dialog.reject()
+
     # The lock screen: the wall, and the card saying what is open.
     window.switch_user_action.trigger()
     assert window.locked
@@ -124,4 +135,4 @@ def test_lock_screen_with_alerts_and_idle_warning_screenshots(
         album.save(window, "locked-with-alerts", size)
         for label in (view.alerts_label, view.newest_label, window.login_panel.login_button):
             assert label.isVisible() and inside(window, label), (size, label.text())
-    assert len(album.names) == 4
+    assert len(album.names) == 5

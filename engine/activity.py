@@ -18,8 +18,10 @@ grouped into an *activity*:
   ``activity.began`` (nothing began).
 
 The rows per place are thus at most two per quiet-to-busy change and one per
-:data:`ACTIVITY_MAX_S` of constant presence. The track rows stay stored (Ask counts them,
-the timeline draws them); the Events pane shows the activity rows in their place by default.
+:data:`ACTIVITY_MAX_S` of constant presence. The track rows stay stored (Ask counts people
+from them with :func:`most_at_once`, the timeline draws them); the Events pane shows the
+activity rows in their place by default, and leaves the sensing hand-overs out of its
+summary too (:data:`ROUTINE_KINDS`).
 
 :class:`ActivityGrouper` is the grouping itself, with no thread (tests and benchmarks drive
 it); :class:`ActivityService` runs it in the engine: it listens on the bus and publishes the
@@ -55,10 +57,34 @@ NAMING_KINDS: Final = frozenset({"face.recognised", "sensing.blob_identified"})
 GROUPED_KINDS: Final = APPEARED_KINDS | LEFT_KINDS
 # What a summary of the history leaves out: each track (its activity stands for it) and the
 # machinery's routine (a clip written, retention run, a camera connecting).
-ROUTINE_KINDS: Final = GROUPED_KINDS | {"clip.finalised", "retention.completed", "camera.starting"}
+# A sensing hand-over ("Followed across senses: someone now sensed in …") is one person
+# moving on, a row every few seconds with two walkers: routine too (the full list keeps it).
+ROUTINE_KINDS: Final = GROUPED_KINDS | {
+    "clip.finalised",
+    "retention.completed",
+    "camera.starting",
+    "person.handed_over",
+}
 ACTIVITY_BEGAN: Final = "activity.began"
 ACTIVITY_ENDED: Final = "activity.ended"
 MAX_NAMES: Final = 20  # names kept in one activity's row
+
+
+def most_at_once(stretches: Iterable[tuple[datetime, datetime, object]]) -> int:
+    """The most stretches covering one moment; one that ends as another begins does not
+    overlap it (a person walking from one room into the next is one person), and an
+    instant (start = end) counts at its moment."""
+    moments: list[tuple[datetime, int]] = []
+    for start, end, _who in stretches:
+        moments.append((start, 1))
+        moments.append((end, -1 if end > start else 2))  # an instant ends after its start
+    # At one time: leavings first, then arrivals, then the end of instants.
+    moments.sort(key=lambda m: (m[0], {-1: 0, 1: 1, 2: 2}[m[1]]))
+    present = peak = 0
+    for _at, step in moments:
+        present += -1 if step != 1 else 1
+        peak = max(peak, present)
+    return peak
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,7 +10,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks.ask_gold import Said, build_store, judge, load_gold, score, score_offline
+from benchmarks.ask_gold import (
+    Said,
+    build_store,
+    derive,
+    judge,
+    load_gold,
+    score,
+    score_offline,
+    true_people,
+)
 from engine.store import Store
 
 GOLD = load_gold()
@@ -23,12 +32,30 @@ def gold_store(db_url: str) -> Iterator[Store]:
     store.close()
 
 
-def test_the_gold_set_is_large_and_covers_every_kind_of_fact() -> None:
-    questions = GOLD.questions
+def test_the_gold_set_is_large_and_covers_every_kind_of_fact(gold_store: Store) -> None:
+    questions = derive(gold_store, GOLD)
     assert len(questions) >= 60
     assert len({q["q"] for q in questions}) == len(questions)  # no question twice
     for fact in ("count", "names", "time", "place", "unresolved", "cannot"):
         assert any(fact in q for q in questions), fact
+    # The people, alerts, acknowledgements and times asked about are the store's own rows.
+    for how in ("people", "alerts", "acknowledged", "last_appeared", "last_seen"):
+        assert sum(1 for q in questions if how in q) >= 3, how
+    rooms = [q for q in questions if "rooms" in q.get("people", {})]
+    cameras = [q for q in questions if "cameras" in q.get("people", {})]
+    assert len(rooms) >= 5 and len(cameras) >= 20
+    # Some windows hold more tracks than people: a count of tracks would be wrong there.
+    assert any(q["count"] >= 3 for q in cameras)
+
+
+def test_the_truth_is_people_from_the_rows_not_tracks(gold_store: Store) -> None:
+    """The busy plaza between 18:10 and 18:20: nine tracks (one of them Sarah's), at most
+    four of them at once; the store room today: John (his device), the walker a path
+    followed, and a lone blob never with anyone: two people at least, three blobs."""
+    plaza = {"cameras": ["cam1"], "from": "2026-11-25T18:10:00", "to": "2026-11-25T18:20:00"}
+    assert true_people(gold_store, GOLD, plaza) == 4
+    store_room = {"rooms": ["store"], "from": "2026-11-25T00:00:00", "to": "2026-11-25T19:30:00"}
+    assert true_people(gold_store, GOLD, store_room) == 2
 
 
 def test_offline_answers_meet_the_gold_set(gold_store: Store) -> None:
@@ -61,10 +88,10 @@ def test_the_judge_tells_right_from_wrong(
     assert judge(expect, text, answered) == verdict
 
 
-def test_a_wrong_answerer_scores_badly() -> None:
+def test_a_wrong_answerer_scores_badly(gold_store: Store) -> None:
     """The scorer counts what an answerer says: one that always says 8 people misses
     nearly everything and is confidently wrong."""
-    figures = score(GOLD.questions, lambda _q: Said("8 people were seen.", True))
+    figures = score(derive(gold_store, GOLD), lambda _q: Said("8 people were seen.", True))
     assert figures["exact_pct"] < 20 and figures["confident_wrong"] > 40
 
 
@@ -92,9 +119,10 @@ def test_the_llm_path_is_scored_by_replaying_a_transcript(gold_store: Store) -> 
         "How many people were seen this afternoon?",
         "Any alerts today?",
     )
+    truth = {q["q"]: q.get("count") for q in derive(gold_store, GOLD)}
     transcript = {
-        "answers": {right: answers("8 people were seen on Plaza east today."),
-                    wrong: answers("5 people were seen this afternoon.")}
+        "answers": {right: answers(f"At most {truth[right]} at once on Plaza east today."),
+                    wrong: answers(f"{truth[wrong] + 5} people were seen this afternoon.")}
     }  # fmt: skip
     questions = [q for q in GOLD.questions if q["q"] in (right, wrong, missing)]
     figures = score_llm(gold_store, GOLD, transcript)

@@ -224,6 +224,7 @@ def test_the_tools_run_real_queries_and_the_streamed_answer_cites_what_they_retu
         "search_events",
         "person_sightings",
         "count_events",
+        "count_people",
         "list_alerts",
         "list_incidents",
         "get_clips",

@@ -244,10 +244,13 @@ def test_who_was_on_a_camera_in_a_range(seeded: Any) -> None:
     assert answer.form == "who" and answer.answered
     assert answer.facts["camera"] == "cam2" and answer.facts["people_seen"] == 2
     assert answer.facts["range"] == {"start": "2026-11-23T09:00:00Z", "end": "2026-11-23T10:00:00Z"}
+    # People, not tracks: both are known (John by his face, the other by an automatic id).
     assert answer.text == (
-        "2 people were seen on Lobby (cam2) between 09:00 and 10:00 UTC on 2026-11-23: "
-        "John Carter (09:30) and 1 person known only by an automatic id."
+        "2 people were seen on Lobby (cam2) between 09:00 and 10:00 UTC on 2026-11-23, each "
+        "known by name, id or path across senses: John Carter and Person_0000000C (1 camera "
+        "track). Seen by name: John Carter 09:30."
     )
+    assert (answer.facts["people"], answer.facts["everyone_known"]) == (2, True)
     assert cited(answer) == [ids.events["john_lobby"]]
     # "camera 3": no camera carries the number 3, so the third in site order (yard).
     yard = ask(store, "Who was on camera 3 today?")
@@ -265,11 +268,14 @@ def test_who_was_on_a_camera_in_a_range(seeded: Any) -> None:
 
 def test_counts_by_type_and_range(seeded: Any) -> None:
     store, ids = seeded
+    # "How many people appeared" counts people (as "who" does), not appearances.
     appeared = ask(store, "How many people appeared today?")
-    assert (appeared.form, appeared.facts["count"]) == ("count", 2)
-    assert set(cited(appeared)) == {ids.events["john_lobby"], ids.events["anon_lobby"]}
-    assert ask(store, "How many people appeared this week on the gate?").facts["count"] == 0
-    assert ask(store, "How many people appeared last week?").facts["count"] == 2
+    assert (appeared.form, appeared.facts["people"]) == ("who", 2)
+    assert cited(appeared) == [ids.events["john_lobby"]]
+    assert ask(store, "How many people appeared this week on the gate?").facts["people"] == 0
+    assert ask(store, "How many people appeared last week?").facts["people"] == 2
+    sightings = ask(store, "How many person sightings today?")  # the rows, said as rows
+    assert sightings.facts["count"] == 2 and "people" not in sightings.text
     assert ask(store, "Count the faces recognised today").facts["count"] == 1
     everything = ask(store, "How many events were recorded yesterday?")
     assert everything.facts["by_kind"] == {"person.appeared": 1, "sensing.fall_detected": 1}
@@ -310,7 +316,9 @@ def test_what_happened_around_a_time(seeded: Any) -> None:
     store, ids = seeded
     answer = ask(store, "What happened around 9:30?")
     assert answer.form == "what_happened"
-    assert answer.facts["range"] == {"start": "2026-11-23T09:15:00Z", "end": "2026-11-23T09:45:00Z"}
+    # "Around" is five minutes either side, and the answer says so.
+    assert answer.facts["range"] == {"start": "2026-11-23T09:25:00Z", "end": "2026-11-23T09:35:00Z"}
+    assert answer.text.startswith("Around 09:30 UTC (\u00b15 min) on 2026-11-23: 1 person was")
     assert answer.facts["by_kind"] == {"face.recognised": 1, "person.appeared": 1}
     assert "Named people seen: John Carter at 09:30 on Lobby (cam2)" in answer.text
     assert set(cited(answer)) == {ids.events["john_lobby"], ids.events["john_face"]}
@@ -369,7 +377,7 @@ def test_questions_outside_the_forms_are_not_answered(seeded: Any, question: str
         ("on friday", "2026-11-20 00:00", "2026-11-21 00:00"),
         ("at 14:30", "2026-11-22 14:25", "2026-11-22 14:35"),
         ("at 11:30", "2026-11-23 11:25", "2026-11-23 11:35"),
-        ("around 3pm yesterday", "2026-11-22 14:45", "2026-11-22 15:15"),
+        ("around 3pm yesterday", "2026-11-22 14:55", "2026-11-22 15:05"),  # ± 5 min
         ("since 8am", "2026-11-23 08:00", "2026-11-23 12:00"),
         ("this month", "2026-11-01 00:00", "2026-11-23 12:00"),
         ("yesterday evening", "2026-11-22 17:00", "2026-11-22 22:00"),
@@ -405,7 +413,7 @@ def test_a_time_to_come_is_not_a_range() -> None:
         # 17:30 in Kolkata (+05:30): its afternoon has begun, UTC's has not.
         ("Asia/Kolkata", NOW, "this afternoon", "2026-11-23 06:30", "2026-11-23 11:30", "this afternoon"),  # noqa: E501
         ("Asia/Kolkata", NOW, "today", "2026-11-22 18:30", "2026-11-23 12:00", "today"),
-        ("Asia/Kolkata", NOW, "at 14:30", "2026-11-23 08:55", "2026-11-23 09:05", "at 14:30 IST on 2026-11-23"),  # noqa: E501
+        ("Asia/Kolkata", NOW, "at 14:30", "2026-11-23 08:55", "2026-11-23 09:05", "at 14:30 IST (\u00b15 min) on 2026-11-23"),  # noqa: E501
         # 04:00 in Los Angeles (-08:00): still the 23rd, whose 9 to 10 has not come yet,
         # so it is the 22nd's.
         ("America/Los_Angeles", NOW, "yesterday", "2026-11-22 08:00", "2026-11-23 08:00", "yesterday"),  # noqa: E501
@@ -438,8 +446,8 @@ def test_answers_reckon_today_and_this_afternoon_on_the_sites_calendar(seeded: A
     kolkata = OfflineAnswerer(store, SiteTime.named("Asia/Kolkata"))
     afternoon = kolkata.answer("Who was seen this afternoon?", NOW)
     assert afternoon.answered, afternoon.text
-    assert afternoon.text.startswith("2 people were seen on any camera this afternoon:")
-    assert "John Carter (15:00-16:11)" in afternoon.text  # 09:30-10:41 UTC
+    assert afternoon.text.startswith("2 people were seen on any camera this afternoon,")
+    assert "John Carter 15:00-16:11" in afternoon.text  # 09:30-10:41 UTC
     last = kolkata.answer("When did I last see John?", NOW)
     assert "John Carter was last seen at 2026-11-23 16:11:00 IST on Lobby (cam2)" in last.text
     assert last.facts["ts"] == "2026-11-23T10:41:00Z"  # the facts stay UTC
@@ -464,8 +472,8 @@ def test_tools_check_their_arguments_and_answer_errors(seeded: Any) -> None:
     store, ids = seeded
     assert run_tool(store, NOW, "drop_tables", {}) == {
         "error": "unknown tool 'drop_tables'; tools: search_events, person_sightings, "
-        "count_events, list_alerts, list_incidents, get_clips, sensing_activity, search_texts, "
-        "person_paths"
+        "count_events, count_people, list_alerts, list_incidents, get_clips, sensing_activity, "
+        "search_texts, person_paths"
     }
     assert run_tool(store, NOW, "search_texts", {}) == {"error": "missing argument 'query'"}
     assert "unknown argument 'sql'" in run_tool(store, NOW, "search_events", {"sql": "x"})["error"]
@@ -540,9 +548,10 @@ def test_an_event_of_the_current_second_is_in_a_range_ending_now(seeded: Any) ->
 
 
 def test_people_without_a_recognised_face_are_counted_too(seeded: Any) -> None:
-    """Five people tracked on the yard this morning, one of whose face was recognised:
-    before, "who" and "how many" counted only the recognised one (the plaza camera of the
-    demo site answered "Nobody was seen" with 200 people appeared)."""
+    """Five tracks on the yard this morning, one after another, one of whose face was
+    recognised: the unrecognised tracks are said (the plaza camera of the demo site once
+    answered "Nobody was seen" with 200 people appeared), but as tracks, not as five
+    people: one at a time, so at least one person, Sarah."""
     store, _ids = seeded
     with store.transaction() as s:
         yard = s.scalar(select(Camera.id).where(Camera.key == "yard"))
@@ -564,13 +573,14 @@ def test_people_without_a_recognised_face_are_counted_too(seeded: Any) -> None:
                 )
         s.execute(insert(Event), rows)
     answer = ask(store, "Who was on camera 3 today?")
-    assert answer.facts["everyone_seen"] == 5 and answer.facts["unrecognised_seen"] == 4
+    assert (answer.facts["people"], answer.facts["at_once"]) == (1, 1)
+    assert (answer.facts["camera_tracks"], answer.facts["unknown_tracks"]) == (5, 4)
     assert answer.text.startswith(
-        "5 people were seen on Yard (yard) today (counted by camera track): Sarah Okafor"
+        "At least 1 person was seen on Yard (yard) today: at most 1 at once, 1 known (Sarah "
+        "Okafor); 5 camera tracks, 4 of them of someone not known (tracks are not people)."
     )
-    assert answer.text.endswith("and 4 people not recognised.")
     count = ask(store, "How many people were seen on the yard this morning?")
-    assert count.facts["everyone_seen"] == 5
+    assert count.facts["people"] == 1 and count.facts["camera_tracks"] == 5
     assert ask(store, "Who was on camera 3 yesterday?").text.startswith("Nobody was seen")
 
 
@@ -587,4 +597,4 @@ def test_yes_or_no_questions_about_people_are_understood(seeded: Any, question: 
     store, _ids = seeded
     answer = ask(store, question)
     assert answer.answered and answer.form == "who", answer.text
-    assert answer.facts["camera"] == "cam2" and answer.facts["everyone_seen"] == 2
+    assert answer.facts["camera"] == "cam2" and answer.facts["people"] == 2

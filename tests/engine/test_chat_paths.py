@@ -362,9 +362,12 @@ def test_who_was_in_a_room_is_everyone_sensed_there_a_path_as_one_person(
     answer = ask(history, "Who was in the store room?")
     assert (answer.answered, answer.form) == (True, "who_sensed"), answer.text
     first, *lines = answer.text.splitlines()
+    # Bo and the unknown walker are each one person by their paths; the lone blob at 15:30
+    # is a track nobody is known on, never in the room with another: at least two people.
     assert first == (
-        "3 people were sensed in the Store room today (a path across senses as one person): "
-        "Bo (15:05–15:10) and 2 unknown people (14:22–14:30, 15:30–15:33)."
+        "At least 2 people were sensed in the Store room today: at most 1 at once, 2 known "
+        "(Bo and someone followed across senses); 3 sensing tracks, 1 of them of someone not "
+        "known (tracks are not people). Known: Bo (15:05–15:10)."
     )
     assert lines == [
         "Their paths, newest first:",
@@ -386,12 +389,13 @@ def test_people_sensed_are_counted_once_across_blobs_and_senses(history: History
     # Five blobs; the unknown walker's two are one path: Ada, Bo and two people unknown.
     assert lobby.facts["blobs"] == 5 and lobby.facts["everyone_sensed"] == 4
     assert lobby.text.startswith(
-        "4 people were sensed in the Lobby today (a path across senses as one person): "
-        "Ada (14:04–14:09), Bo (15:01–15:05) and 2 unknown people (14:20–14:22, 16:11–16:13)."
+        "4 people were sensed in the Lobby today, each known by name, id or path across "
+        "senses: Ada, Bo and 2 people followed across senses (5 sensing tracks)."
     )
     everywhere = ask(history, "How many people were sensed today?")
-    assert (everywhere.facts["blobs"], everywhere.facts["everyone_sensed"]) == (8, 5)
-    assert everywhere.text.startswith("5 people were sensed in any room today")
+    # Ada, Bo, two walkers followed across senses, and a lone blob never with anyone.
+    assert (everywhere.facts["blobs"], everywhere.facts["everyone_sensed"]) == (8, 4)
+    assert everywhere.text.startswith("At least 4 people were sensed in any room today")
     assert ask(history, "How many people were sensed in the lobby this morning?").text == (
         "Nobody was sensed in the Lobby this morning."
     )
@@ -403,24 +407,25 @@ def test_people_sensed_are_counted_once_across_blobs_and_senses(history: History
 def test_camera_counts_take_a_path_as_one_person(history: History) -> None:
     """Before paths, today's cameras counted Ada and John by name and four tracks nobody's
     face was recognised on: six. Ada's track is hers, Bo's is Bo's, and the walker from
-    Plaza east to the front gate is one person on two tracks: four."""
+    Plaza east to the front gate is one person on two tracks: four, each told apart (an
+    identity on every track), so said as people, not as "at most N at once"."""
     everyone = ask(history, "How many people were seen today?")
     assert everyone.facts["joined_by_paths"] == 2
-    assert everyone.facts["everyone_seen"] == 4, everyone.text
-    assert everyone.text == (
-        "4 people were seen on any camera today (counted by camera track, a path across "
-        "senses as one person): John Carter (10:00-10:01), Ada (14:04-14:09), "
-        "Bo (15:00-15:01, named on a path across senses) and 1 person not recognised."
+    assert (everyone.facts["people"], everyone.facts["everyone_known"]) == (4, True)
+    assert everyone.text.startswith(
+        "4 people were seen on any camera today, each known by name, id or path across "
+        "senses: Ada, Bo, John Carter and someone followed across senses (5 camera tracks)."
     )
+    assert "Named on a path across senses: Bo (15:00-15:01)" in everyone.text
     assert history.paths["bo"] in cited(everyone)
     east = ask(history, "Who was seen on plaza east today?")
-    assert east.facts["everyone_seen"] == 3 and east.facts["joined_by_paths"] == 0
-    assert "Ada (14:02-14:04, named on a path across senses)" in east.text
-    assert east.text.endswith("and 1 person not recognised.")
+    assert east.facts["people"] == 3 and east.facts["joined_by_paths"] == 0
+    assert "Named on a path across senses: Ada (14:02-14:04)" in east.text
     gate = ask(history, "How many people were seen on the front gate today?")
-    assert gate.facts["everyone_seen"] == 2
-    assert "Bo (15:00-15:01, named on a path across senses) and 1 person not recognised" in (
-        gate.text
+    assert gate.facts["people"] == 2
+    assert gate.text.startswith(
+        "2 people were seen on Front gate (gate) today, each known by name, id or path across "
+        "senses: Bo and someone followed across senses (2 camera tracks)."
     )
 
 

@@ -39,6 +39,7 @@ PLACE_SENSES: Final = ("camera", "sensing")
 BLOB_KINDS: Final = ("sensing.blob_appeared", "sensing.blob_left")  # blob id in track_id
 TRACK_KINDS: Final = ("person.appeared", "person.left")
 SENSING_PREFIX: Final = "sensing:"
+HANDED_OVER_KIND: Final = "person.handed_over"  # the fusion service's hand-over rows
 ROOM_NAME_PATHS: Final = 100  # newest paths read to learn the rooms' names
 MAX_BLOBS: Final = 20_000  # blobs a count reads at most (a busy room's month)
 MAX_TRACKS_ASKED: Final = 2_000  # path tracks a camera count looks up at most
@@ -77,8 +78,10 @@ def room_place(room: str, names: Mapping[str, str]) -> Place:
 
 
 def room_names(connection: Connection) -> dict[str, str]:
-    """Each sensing room's name by its id, as the newest paths carry them (the store keeps
-    no table of rooms; a room no path went through is known by its id only)."""
+    """Each sensing room's name by its id, as the newest paths carry them, or else the
+    newest hand-overs into it (``person.handed_over`` from ``sensing:ROOM``, its ``into``:
+    the room's name). The store keeps no table of rooms; a room neither went through is
+    known by its id only."""
     rows = connection.execute(
         select(Event.detail)
         .where(Event.kind == PATH_KIND)
@@ -96,6 +99,16 @@ def room_names(connection: Connection) -> dict[str, str]:
             room, label = seg.get("source"), seg.get("label")
             if isinstance(room, str) and room and isinstance(label, str) and label.strip():
                 names.setdefault(room, " ".join(label.split()))
+    handovers = connection.execute(
+        select(Event.source, Event.detail)
+        .where(Event.kind == HANDED_OVER_KIND)
+        .order_by(Event.ts.desc(), Event.id.desc())
+        .limit(ROOM_NAME_PATHS)
+    ).all()
+    for source, detail in handovers:
+        label = (detail or {}).get("into")
+        if str(source).startswith(SENSING_PREFIX) and isinstance(label, str) and label.strip():
+            names.setdefault(str(source).removeprefix(SENSING_PREFIX), " ".join(label.split()))
     return names
 
 

@@ -86,7 +86,11 @@ the gate"), use search_texts: it finds texts by meaning, not only exact words; n
 incident as incident #12 and a bookmark as bookmark #3. Where someone went across cameras, \
 sensed rooms and their device, who went from one place into another, or who was in a \
 sensing room: use person_paths (a path is one person however many senses saw them; a path \
-with no person is someone unknown, and counts). Keep the answer short: a sentence or a \
+with no person is someone unknown, and counts). Count people with count_people, never \
+events or tracks (one person makes many tracks): say "at most 4 at once" or name the known \
+people, as its words do. "Around 22:08" means 22:03 to 22:13. Answer "anything unusual" \
+in plain words (alerts, falls, loitering, cameras offline), never as event kinds. Keep the \
+answer short: a sentence or a \
 short list (one line per path)."""
 
 

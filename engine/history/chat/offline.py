@@ -8,10 +8,12 @@ a camera):
   "Where was Sarah last seen?", "Has John been seen today?", "How many times was John seen
   this week?" (a count of that person's events).
 - **who was on a camera**: "Who was on camera 2 between 9 and 10?", "Who did the lobby
-  camera see yesterday?", "Who was seen this morning?" (every camera). Named people first,
-  then a count of the people only known by their automatic id and of the tracks no face was
-  recognised on; the tracks (and people) one path across senses joins count as one person,
-  named by the path when it names them (:mod:`.across_senses`).
+  camera see yesterday?", "Who was seen this morning?" (every camera), "How many people
+  were seen…/appeared…": people, never tracks (:mod:`.presence`): the distinct identities
+  (a face, an automatic id, a device, a path across senses as one person) when every track
+  has one, else the most present at once, said as such ("At most 3 people at once were
+  seen on Demo plaza in the last 10 minutes; 60 camera tracks, none known by name"), the
+  named people's times after.
 - **where someone went across senses** (the fusion service's ``person.path`` events):
   "Where was Ada this afternoon?", "Where has Ada been?", "Show Ada's path": each path one
   line, newest first ("Ada: seen by Plaza east 14:02–14:04, sensed in Lobby 14:04–14:09,
@@ -23,15 +25,23 @@ a camera):
   in the second place after one in the first (cameras and rooms alike), people nobody has
   named included ("Someone unknown"); today unless a time is said.
 - **who was sensed in a room**: "Who was in the store room?", "How many people were sensed
-  in the lobby today?", "Who was sensed today?" (every room): one person per path across
-  senses, per person a registered device named, per other blob, and their paths listed.
-- **counts**: "How many people appeared today?" (``person.appeared``), "… faces were
+  in the lobby today?", "Who was sensed today?" (every room), "Who was in the sensing
+  room?" (the site's one room; several: refused, naming them): people counted as on a
+  camera, blobs as tracks, and their paths listed. A question that says "sensed", "sensing"
+  or "room" is read for a room before a camera ("sensed in Demo plaza sensing" is the room,
+  not the camera "Demo plaza").
+- **counts**: "How many person sightings today?" (``person.appeared``), "… faces were
   recognised …" (``face.recognised``), "… people left …", "… falls …", "… movements …"
   (``sensing.blob_appeared``), "… alerts …", "… incidents …", "… events …" (all kinds, by
   kind); with a camera for camera events.
 - **what happened around a time**: "What happened around 3pm?", "What happened at 14:30
-  yesterday on camera 2?", "What happened between 9 and 10?": counts by kind, falls, alerts
-  and named people in the window, the notable events cited.
+  yesterday on camera 2?", "What happened between 9 and 10?": in plain words, the people
+  (as people), falls, alerts (loitering said), cameras offline and named people in the
+  window, the notable events cited; "Anything unusual in the last hour?": the alerts,
+  falls, loitering and cameras offline alone, or that there were none.
+- **alerts handled**: "Did anyone loiter tonight?" (loitering alerts), "Who acknowledged
+  the last alert?", "… alert #12?", "… the last fall alert?"; "When did someone last
+  appear on the plaza camera?" (the newest appearance there, or in a room).
 - **falls, alerts, incidents in a period**: "Were there any falls this week?", "Did anyone
   fall yesterday?", "Any critical alerts today?", "Were there any theft incidents last
   week?".
@@ -49,9 +59,10 @@ last week (the Monday-to-Monday before), this month, last month, the last/past N
 minutes/hours/days/weeks (also "the last hour"), since 8am / since yesterday, on
 2026-11-20 / on 20 November / on Monday (the latest such day, today included), between 9
 and 10 / from 9:30 to 10:15 (am/pm allowed; "between 9 and 10 pm" is 21-22), at 14:30
-(± 5 min), around 3pm / about 15:00 (± 15 min). A time of day without a day is today's,
-or yesterday's when today's has not begun yet. "Today" runs from the site's midnight, so on a
-day the clocks change it is 23 or 25 hours long; "the last N hours" are N elapsed hours.
+(± 5 min), around 3pm / about 15:00 (± 5 min, said in the answer). A time of day without
+a day is today's, or yesterday's when today's has not begun yet. "Today" runs from the
+site's midnight, so on a day the clocks change it is 23 or 25 hours long; "the last N
+hours" are N elapsed hours.
 A time still to come is not answered.
 Without a time phrase "last seen", counts, paths and falls/alerts/incidents cover all the
 history; "who was on a camera", "who was sensed", "who went from … into …" and "what
@@ -81,7 +92,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
@@ -97,6 +108,7 @@ from engine.history.chat.across_senses import (
     stretches_in,
     went_from_to,
 )
+from engine.history.chat.presence import path_identities, people_words, presence
 from engine.history.chat.tools import (
     FALL_KIND,
     MAX_LIMIT,
@@ -133,7 +145,7 @@ MAX_NAMED_SHOWN: Final = 10  # ...and lists, those seen nearest the window's mid
 MAX_PATH_LINES: Final = 10  # paths across senses an answer shows, one line each
 MAX_UNKNOWN_TIMES: Final = 10  # times listed of the people sensed whom nobody has named
 AT_WINDOW: Final = timedelta(minutes=5)
-AROUND_WINDOW: Final = timedelta(minutes=15)
+AROUND_WINDOW: Final = timedelta(minutes=5)  # "around 22:08": a few minutes either side
 PARTS_OF_DAY: Final = {
     "morning": (time(5), time(12)),
     "afternoon": (time(12), time(17)),
@@ -331,7 +343,11 @@ class _TimeParser:
             base = self._base(day, at)
             centre = base + timedelta(hours=at.hour, minutes=at.minute)
             word = "at" if point["how"] == "at" else "around"
-            label = f"{word} {centre:%H:%M} {self._zone(centre)} on {_fmt_day(centre)}"
+            minutes = int(width.total_seconds() // 60)
+            label = (
+                f"{word} {centre:%H:%M} {self._zone(centre)} (\u00b1{minutes} min) "
+                f"on {_fmt_day(centre)}"
+            )
             return self._clip(centre - width, centre + width, label), text
         if day is not None:
             return self._clip(
@@ -642,6 +658,27 @@ def resolve_room(
     return None, text
 
 
+_RE_ROOM_WORDS: Final = re.compile(r"\bsens(?:ed|ing|ors?)\b|\brooms?\b")
+_RE_THE_ROOM: Final = re.compile(
+    r"(?:\b(?:in|into|at|of|from|through)\s+)?\bthe\s+(?:sensing\s+room|sensing|room)\b"
+)
+
+
+def _the_room(text: str, known: Sequence[str], names: Mapping[str, str]) -> tuple[str | None, str]:
+    """ "the sensing room", "the room": the site's one room (and the question without the
+    words); None when the question says neither. Several rooms or none:
+    :class:`QuestionError` naming them (which one is not guessed)."""
+    hit = _RE_THE_ROOM.search(text)
+    if hit is None:
+        return None, text
+    if len(known) == 1:
+        return known[0], _squash(text[: hit.start()] + " " + text[hit.end() :])
+    if not known:
+        raise QuestionError("I have no sensing room with anything recorded to answer about.")
+    listed = ", ".join(names.get(r, r) for r in known)
+    raise QuestionError(f"This site has several sensing rooms: {listed}. Which one?")
+
+
 def _camera_list(known: Iterable[CameraRef]) -> str:
     labels = [c.label for c in known]
     return "cameras: " + (", ".join(labels) if labels else "none")
@@ -753,8 +790,23 @@ _RE_WHAT = re.compile(
     r"|^(?:show|list|tell)(?: me)? (?:what happened|the events|events|everything|activity)\b"
     r"|^(?:summari[sz]e|summary of)(?: (?:the )?(?:day|events|activity|what happened))?$"
     r"|^(?:was|were) there any (?:events|activity)\b"
-    r"|^did anything happen\b"
+    r"|^did anything(?: (?:unusual|notable|strange|odd|suspicious))? happen\b"
+    r"|^(?:was|is|were) there (?:anything|something) (?:unusual|notable|strange|odd|suspicious)\b"
 )
+_RE_LOITER: Final = re.compile(r"\bloiter(?:s|ed|ing|ers?)?\b")
+_RE_ACKNOWLEDGED: Final = re.compile(
+    r"^who (?:has |had )?(?:acknowledged|acked|ack'd|confirmed|handled)\b.*\balerts?\b"
+    r"|^(?:was|has|had) (?:the |that )?(?:last |latest )?.*\balert\b.*\backnowledged\b"
+)
+_RE_SOMEONE_LAST: Final = re.compile(
+    r"^when (?:did|was|were|has) (?:someone|anyone|somebody|anybody|a person|people|the last "
+    r"person)(?: last)? (?:appear|appeared|seen|spotted|show up|showed up|detected|sensed"
+    r"|come|came|arrive|arrived)(?: last)?\b"
+)
+_RE_UNUSUAL: Final = re.compile(
+    r"\b(?:unusual|notable|strange|odd|suspicious|wrong|abnormal|out of the ordinary|worrying)\b"
+)
+_CAMERA_DOWN_KINDS: Final = ("camera.offline", "camera.error", "camera.no_footage")
 _RE_ANY = re.compile(
     r"^(?:were there|was there|have there been|has there been|did we have|did we get|"
     r"any|list|show|show me|give me|were|are there|tell me about|what)\b"
@@ -925,6 +977,8 @@ class OfflineAnswerer:
             forms: tuple[Callable[[_Parsed, datetime], OfflineAnswer | None], ...] = (
                 self._went_between,  # "who went from the lobby into the store room"
                 self._reports_about,  # "any incidents about a fight": not a count
+                self._alert_handling,  # "who acknowledged the last alert", "did anyone loiter"
+                self._last_appearance,  # "when did someone last appear on the plaza camera"
                 self._times_seen,
                 self._who,  # before "last seen": "was anyone seen…" names nobody
                 self._last_seen,
@@ -962,8 +1016,16 @@ class OfflineAnswerer:
             return _Parsed(
                 question, spoken, when, None, site, None, known_rooms, names, tuple(known), spoken
             )
-        camera, rest = resolve_camera(rest, known)
-        room, rest = resolve_room(rest, known_rooms, names)
+        if _RE_ROOM_WORDS.search(rest):
+            # "sensed in Demo plaza sensing", "the sensing room": a room before a camera of a
+            # like name ("Demo plaza").
+            room, rest = _the_room(rest, known_rooms, names)
+            if room is None:
+                room, rest = resolve_room(rest, known_rooms, names)
+            camera, rest = resolve_camera(rest, known)
+        else:
+            camera, rest = resolve_camera(rest, known)
+            room, rest = resolve_room(rest, known_rooms, names)
         rest = re.sub(r"\b(?:please|exactly|actually|ever|so far|recorded|in total)\b", " ", rest)
         return _Parsed(
             question,
@@ -1051,6 +1113,90 @@ class OfflineAnswerer:
             facts | {"event_id": event["id"], "ts": event["ts"], "seen_on": event["camera"]},
         )
 
+    def _alert_handling(self, p: _Parsed, now: datetime) -> OfflineAnswer | None:
+        """Loitering (its alerts) and who acknowledged an alert."""
+        if not _RE_ACKNOWLEDGED.search(p.text):
+            return self._alerts(p, now, kind="loitering") if _RE_LOITER.search(p.text) else None
+        kind = next(
+            (k for word, k in _ALERT_KINDS.items() if re.search(rf"\b{word}\b", p.text)), None
+        )
+        number = re.search(r"#\s*(\d+)|\balert (\d+)\b", p.question.lower())
+        args: dict[str, Any] = dict(p.when.args()) if p.when else {}
+        if p.camera is not None:
+            args["source"] = f"camera:{p.camera.key}"
+        elif p.room is not None:
+            args["source"] = f"sensing:{p.room}"
+        listed = list_alerts(self._store, now, kind=kind, limit=MAX_LIMIT, **args)
+        alerts = listed["alerts"]
+        if number is not None:
+            wanted = int(number[1] or number[2])
+            alerts = [a for a in alerts if a["id"] == wanted]
+            if not alerts:
+                raise QuestionError(f"I have no record of an alert #{wanted}.")
+        elif re.search(r"\b(?:first|earliest|oldest)\b", p.text):
+            alerts = alerts[-1:]
+        noun = f"{kind} alert" if kind else "alert"
+        period = _period_words(p.when) if p.when else ""
+        if not alerts:
+            text = _squash(f"No {noun} was raised {period}.")
+            return OfflineAnswer(text, True, (), "acknowledged", {"alert_id": None})
+        alert = alerts[0]
+        said = f"Alert #{alert['id']} ({_when(alert['raised_at'], p.site)}, {alert['title']})"
+        if alert["acknowledged_at"] is None:
+            text = f"Nobody has acknowledged it yet: {said} is open."
+        elif alert["acknowledged_by"]:
+            text = (
+                f"{alert['acknowledged_by']} acknowledged {said} at "
+                f"{_hm(alert['acknowledged_at'], p.site)}."
+            )
+        else:
+            text = f"{said} was acknowledged at {_hm(alert['acknowledged_at'], p.site)}, by "
+            text += "an account the records do not name."
+        return OfflineAnswer(
+            text,
+            True,
+            self._cite_ids([alert["event_id"]] if alert["event_id"] else [], now),
+            "acknowledged",
+            {
+                "alert_id": alert["id"],
+                "acknowledged_by": alert["acknowledged_by"],
+                "acknowledged_at": alert["acknowledged_at"],
+            },
+        )
+
+    def _last_appearance(self, p: _Parsed, now: datetime) -> OfflineAnswer | None:
+        """When someone (anyone) last appeared on a camera, in a room or anywhere."""
+        if not _RE_SOMEONE_LAST.match(p.text):
+            return None
+        args: dict[str, Any] = dict(p.when.args()) if p.when else {}
+        if p.camera is not None:
+            args["camera"] = p.camera.key
+            kinds = ["person.appeared"]
+        elif p.room is not None:
+            args["room"] = p.room
+            kinds = ["sensing.blob_appeared"]
+        else:
+            kinds = ["person.appeared", "sensing.blob_appeared"]
+        found = search_events(self._store, now, kinds=kinds, limit=1, **args)["events"]
+        where = f" on {p.camera.label}" if p.camera else _in_room(p)
+        period = f" {_period_words(p.when)}" if p.when else ""
+        if not found:
+            text = f"Nobody appeared{where}{period}."
+            return OfflineAnswer(text, True, (), "last_appearance", {"event_id": None})
+        event = found[0]
+        who = event.get("person") or "Someone"
+        text = (
+            f"{who} last appeared{where}{period} at {_when(event['ts'], p.site)}"
+            f"{'' if where else f' on {_event_place(event)}'} (event {event['id']})."
+        )
+        return OfflineAnswer(
+            text,
+            True,
+            (citation_of(event),),
+            "last_appearance",
+            {"event_id": event["id"], "ts": event["ts"]},
+        )
+
     def _falls_alerts_incidents(self, p: _Parsed, now: datetime) -> OfflineAnswer | None:
         text = p.text
         counting = _RE_COUNT.match(text) is not None
@@ -1114,6 +1260,10 @@ class OfflineAnswerer:
                 (k for word, k in _ALERT_KINDS.items() if re.search(rf"\b{word}\b", p.text)), None
             )
         args: dict[str, Any] = dict(p.when.args()) if p.when else {}
+        if p.camera is not None:
+            args["source"] = f"camera:{p.camera.key}"
+        elif p.room is not None:
+            args["source"] = f"sensing:{p.room}"
         result = list_alerts(
             self._store, now, kind=kind, severity=severity, limit=MAX_CITATIONS, **args
         )
@@ -1121,20 +1271,23 @@ class OfflineAnswerer:
         what = " ".join(w for w in (severity, kind) if w)
         noun = f"{what} alert" if what else "alert"
         period = _period_words(p.when)
-        if p.camera is not None or p.room is not None:
-            raise QuestionError(
-                "I can list alerts by period, kind and severity, not by camera or room."
-            )
+        where = f" on {p.camera.label}" if p.camera else _in_room(p)
         if result["count"] == 0:
-            text = f"No {noun}s were raised {period}."
+            text = f"No {noun}s were raised{where} {period}."
         else:
             more = f" (the latest {len(alerts)} shown)" if result["count"] > len(alerts) else ""
             items = "; ".join(
                 f"#{a['id']} {_when(a['raised_at'], p.site)} {a['severity']}: {a['title']}"
-                + (" (acknowledged)" if a["acknowledged_at"] else " (open)")
+                + (
+                    f" (acknowledged by {a['acknowledged_by']})"
+                    if a["acknowledged_by"]
+                    else " (acknowledged)"
+                    if a["acknowledged_at"]
+                    else " (open)"
+                )
                 for a in alerts
             )
-            text = f"{_plural(result['count'], noun)} raised {period}{more}: {items}."
+            text = f"{_plural(result['count'], noun)} raised{where} {period}{more}: {items}."
         cited_ids = [a["event_id"] for a in alerts if a["event_id"] is not None]
         citations = self._cite_ids(cited_ids, now)
         return OfflineAnswer(
@@ -1203,8 +1356,17 @@ class OfflineAnswerer:
         if p.camera is not None:
             args["camera"] = p.camera.key
         result = distinct_people(self._store, now, limit=MAX_NAMES, **args)
-        # Paths across senses join tracks (and people) counted apart into one person.
+        # People, not tracks: the distinct identities (a path across senses is one), else
+        # the most present at once.
         paths, _ = read_paths(self._store, p.site, low=when.start, high=when.end)
+        found = presence(
+            self._store,
+            low=when.start,
+            high=when.end,
+            camera_ids=None if p.camera is None else [p.camera.id],
+            joined=path_identities(paths, {c.key: c.id for c in p.cameras}),
+        )
+        # A name only a path across senses put on someone the cameras saw.
         joins = (
             camera_joins(
                 self._store,
@@ -1220,46 +1382,29 @@ class OfflineAnswerer:
         period = _period_words(when)
         people = result["people"]
         named = [q for q in people if q["name"]]
-        named_seen = result["named_people_seen"] + joins.named
-        unnamed = result["people_seen"] - result["named_people_seen"] + joins.by_id
-        unrecognised = int(result.get("unrecognised_seen", 0)) + joins.unrecognised
-        everyone = result["people_seen"] + int(result.get("unrecognised_seen", 0)) - joins.joined
         newly_named = joins.newly_named[: max(0, MAX_NAMES - len(named))]
-        if everyone == 0:
-            text = f"Nobody was seen {where} {period}."
-        else:
-            parts = [
-                f"{q['name']} ({_hm(q['first_seen'], p.site)}"
-                + (
-                    f"-{_hm(q['last_seen'], p.site)}"
-                    if _hm(q["last_seen"], p.site) != _hm(q["first_seen"], p.site)
-                    else ""
-                )
-                + ")"
-                for q in named
-            ]
-            parts += [
-                f"{someone.label} ({_span(someone.first, someone.last, p.site, None, '-')}, "
-                "named on a path across senses)"
-                for someone in newly_named
-            ]
-            more_named = named_seen - len(named) - len(newly_named)
-            if more_named > 0:
-                parts.append(f"{_plural(more_named, 'more named person', 'more named people')}")
-            if unnamed:
-                parts.append(
-                    f"{_plural(unnamed, 'person', 'people')} known only by an automatic id"
-                )
-            if unrecognised:
-                parts.append(f"{_plural(unrecognised, 'person', 'people')} not recognised")
-            how = (["counted by camera track"] if unrecognised else []) + (
-                ["a path across senses as one person"] if joins.paths else []
+        text = people_words(found, verb="seen", where=where, period=period)
+        times = [
+            f"{q['name']} {_hm(q['first_seen'], p.site)}"
+            + (
+                f"-{_hm(q['last_seen'], p.site)}"
+                if _hm(q["last_seen"], p.site) != _hm(q["first_seen"], p.site)
+                else ""
             )
-            counted = f" ({', '.join(how)})" if how else ""
-            text = (
-                f"{_plural(everyone, 'person was', 'people were')} seen {where} "
-                f"{period}{counted}: {_join(parts)}."
+            for q in named
+        ]
+        if times:
+            text += f" Seen by name: {'; '.join(times)}."
+        if newly_named:
+            text += (
+                " Named on a path across senses: "
+                + "; ".join(
+                    f"{someone.label} ({_span(someone.first, someone.last, p.site, None, '-')})"
+                    for someone in newly_named
+                )
+                + "."
             )
+        everyone = found.people
         # Every named person listed is cited (their first event), so each name is clickable.
         citations = tuple(citation_of(q["first_event"]) for q in named if q.get("first_event"))
         citations += self._cite_paths([s.path for s in newly_named if s.path is not None])
@@ -1273,10 +1418,13 @@ class OfflineAnswerer:
                 "camera": None if p.camera is None else p.camera.key,
                 "range": when.as_json(),
                 "people_seen": result["people_seen"],
-                "everyone_seen": everyone,
-                "unrecognised_seen": unrecognised,
+                "people": found.people,
+                "at_once": found.at_once,
+                "known": list(found.known),
+                "camera_tracks": found.tracks,
+                "unknown_tracks": found.unknown_tracks,
+                "everyone_known": found.all_known,
                 "named": [q["public_id"] for q in named],
-                "named_people_seen": named_seen,
                 "joined_by_paths": joins.joined,
                 "joining_paths": [path.event_id for path in joins.paths],
             },
@@ -1301,32 +1449,24 @@ class OfflineAnswerer:
         where = _in_room(p) or " in any room"
         period = _period_words(when)
         today = p.site.day_of(now)
-        if sensed.count == 0:
-            text = f"Nobody was sensed{where} {period}."
-        else:
-            known = [s for s in sensed.people if s.named or s.public_id]
-            unknown = [s for s in sensed.people if not (s.named or s.public_id)]
+        found = presence(
+            self._store,
+            low=when.start,
+            high=when.end,
+            rooms=None if p.room is None else [p.room],
+            sensing=True,
+            joined=path_identities(sensed.paths, {c.key: c.id for c in p.cameras}),
+        )
+        known = [s for s in sensed.people if s.named or s.public_id]
+        text = people_words(
+            found, verb="sensed", where=where.strip(), period=period, track_noun="sensing track"
+        )
+        if found.tracks:
             parts = [
                 f"{s.label} ({_span(s.first, s.last, p.site, today)})" for s in known[:MAX_NAMES]
             ]
-            if len(known) > MAX_NAMES:
-                parts.append(
-                    _plural(len(known) - MAX_NAMES, "more known person", "more known people")
-                )
-            if unknown:
-                times = ", ".join(
-                    _span(s.first, s.last, p.site, today) for s in unknown[:MAX_UNKNOWN_TIMES]
-                )
-                more = ", \u2026" if len(unknown) > MAX_UNKNOWN_TIMES else ""
-                who = "someone unknown" if len(unknown) == 1 else f"{len(unknown)} unknown people"
-                parts.append(f"{who} ({times}{more})")
-            floor = "At least " if sensed.truncated else ""
-            how = " (a path across senses as one person)" if sensed.paths else ""
-            text = (
-                f"{floor}{_plural(sensed.count, 'person was', 'people were')} sensed{where} "
-                f"{period}{how}: "
-                f"{_join(parts)}."
-            )
+            if parts:
+                text += f" Known: {'; '.join(parts)}."
             if sensed.paths:
                 text += "\n" + self._path_block(list(sensed.paths), p, now, "Their paths")
         citations = self._cite_paths(list(sensed.paths))
@@ -1355,7 +1495,10 @@ class OfflineAnswerer:
             {
                 "room": p.room,
                 "range": when.as_json(),
-                "everyone_sensed": sensed.count,
+                "everyone_sensed": found.people,
+                "at_once": found.at_once,
+                "sensing_tracks": found.tracks,
+                "paths_and_blobs": sensed.count,
                 "known": [s.label for s in sensed.people if s.named or s.public_id],
                 "unknown_sensed": sum(1 for s in sensed.people if not (s.named or s.public_id)),
                 "paths": [path.event_id for path in sensed.paths],
@@ -1368,7 +1511,10 @@ class OfflineAnswerer:
         subject = next((s for pattern, s in _COUNT_SUBJECTS if pattern.match(p.text)), None)
         if subject is None:
             return None
-        if subject == "people":
+        if subject == "people" or (
+            subject == "person.appeared" and re.match(rf"^how many {_PEOPLE}\b", p.text)
+        ):
+            # "How many people appeared": people, not their tracks.
             return self._who(p, now, counting=True)
         args: dict[str, Any] = dict(p.when.args()) if p.when else {}
         if p.camera is not None:
@@ -1453,17 +1599,22 @@ class OfflineAnswerer:
         more_named = seen["named_people_seen"] - len(named)
         where = f" on {p.camera.label}" if p.camera else _in_room(p)
         period = _period_words(when)
-        if counted["count"] == 0:
+        unusual = _RE_UNUSUAL.search(p.text) is not None
+        offline = (
+            search_events(self._store, now, kinds=list(_CAMERA_DOWN_KINDS), limit=5, **args)[
+                "events"
+            ]
+            if p.room is None and any(counted["by_kind"].get(k) for k in _CAMERA_DOWN_KINDS)
+            else []
+        )
+        if counted["count"] == 0 and not alerts["count"]:
             text = f"Nothing was recorded{where} {period}."
             citations: tuple[Citation, ...] = ()
         else:
-            kinds = ", ".join(
-                f"{n} {k}"
-                for k, n in sorted(counted["by_kind"].items(), key=lambda kv: (-kv[1], kv[0]))
-            )
-            parts = [
-                f"{_plural(counted['count'], 'event')} were recorded{where} {period}: {kinds}."
-            ]
+            # Plain words, people as people (never a list of event kinds).
+            parts: list[str] = []
+            if not unusual:
+                parts.extend(self._people_in(p, when))
             if falls:
                 parts.append(
                     "Falls: "
@@ -1473,15 +1624,34 @@ class OfflineAnswerer:
                     + "."
                 )
             if alerts["count"]:
+                loitering = sum(1 for a in alerts["alerts"] if a["kind"] == "loitering")
                 parts.append(
-                    f"{_plural(alerts['count'], 'alert')} raised: "
+                    f"{_plural(alerts['count'], 'alert')} raised"
+                    + (f" ({loitering} for loitering)" if loitering else "")
+                    + ": "
                     + "; ".join(
                         f"#{a['id']} {_hm(a['raised_at'], p.site)} {a['title']}"
+                        + (
+                            f" (acknowledged by {a['acknowledged_by']})"
+                            if a["acknowledged_by"]
+                            else " (open)"
+                            if not a["acknowledged_at"]
+                            else " (acknowledged)"
+                        )
                         for a in alerts["alerts"]
                     )
                     + "."
                 )
-            if named:
+            if offline:
+                parts.append(
+                    "Cameras offline or failing: "
+                    + "; ".join(f"{_event_place(e)} at {_hm(e['ts'], p.site)}" for e in offline)
+                    + "."
+                )
+            gestures = counted["by_kind"].get("gesture.detected", 0)
+            if gestures and not unusual:
+                parts.append(f"{_plural(gestures, 'gesture')} recognised.")
+            if named and not unusual:
                 parts.append(
                     "Named people seen: "
                     + "; ".join(
@@ -1491,6 +1661,18 @@ class OfflineAnswerer:
                     + (f" and {more_named} more named people" if more_named > 0 else "")
                     + "."
                 )
+            if unusual and not (falls or alerts["count"] or offline):
+                parts.insert(
+                    0,
+                    f"Nothing unusual{where} {period}: no alerts, falls, loitering or "
+                    "cameras offline.",
+                )
+            elif unusual:
+                parts.insert(0, f"Unusual{where} {period}:")
+            elif not parts:
+                parts.append(f"Nothing of note{where} {period}: no people, alerts or falls.")
+            else:
+                parts.insert(0, f"{_first_up(period)}{where}:")
             chosen = falls + list(named.values())
             if len(chosen) < MAX_CITATIONS:
                 newest = search_events(self._store, now, limit=MAX_CITATIONS, **args)["events"]
@@ -1513,6 +1695,46 @@ class OfflineAnswerer:
                 "range": when.as_json(),
             },
         )
+
+    def _people_in(self, p: _Parsed, when: TimeRange) -> list[str]:
+        """The people a camera (every camera) and a room (every room) had in ``when``, as
+        people: known ones, else the most present at once (:mod:`.presence`)."""
+        said: list[str] = []
+        period = ""  # the answer said it first
+        paths, _ = read_paths(self._store, p.site, low=when.start, high=when.end)
+        joined = path_identities(paths, {c.key: c.id for c in p.cameras})
+        if p.room is None:
+            seen = presence(
+                self._store,
+                low=when.start,
+                high=when.end,
+                camera_ids=None if p.camera is None else [p.camera.id],
+                joined=joined,
+            )
+            if seen.tracks:
+                where = f"on {p.camera.label}" if p.camera else "on the cameras"
+                said.append(people_words(seen, verb="seen", where=where, period=period))
+        if p.camera is None:
+            sensed = presence(
+                self._store,
+                low=when.start,
+                high=when.end,
+                rooms=None if p.room is None else [p.room],
+                sensing=True,
+                joined=joined,
+            )
+            if sensed.tracks:
+                where = _in_room(p).strip() or "in the sensing rooms"
+                said.append(
+                    people_words(
+                        sensed,
+                        verb="sensed",
+                        where=where,
+                        period=period,
+                        track_noun="sensing track",
+                    )
+                )
+        return said
 
     def _went_between(self, p: _Parsed, now: datetime) -> OfflineAnswer | None:
         """Who went from one place into another: the paths across senses with a stretch in
@@ -1834,6 +2056,10 @@ def _parse_iso(ts: str) -> datetime:
 def _hm(ts: str, site: SiteTime) -> str:
     """A tool's UTC time as the site's ``HH:MM``."""
     return site.minutes(_parse_iso(ts))
+
+
+def _first_up(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:

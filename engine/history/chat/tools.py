@@ -39,6 +39,7 @@ from engine.history.chat.across_senses import (
     stretches_in,
     went_from_to,
 )
+from engine.history.chat.presence import path_identities, people_words, presence_on
 from engine.history.events import _CLIP, _covering_clip_id, _covering_clips
 from engine.history.paths import PATH_KIND, PersonPath, stretches_of
 from engine.history.timeline import _ROOM_SOURCES, SENSING_PREFIX
@@ -653,10 +654,9 @@ def distinct_people(
         "range": _range_json(low, high),
         "people_seen": len(people),
         "named_people_seen": sum(1 for r in people if r.name),
-        # Tracked people no face was recognised on, one per camera track (someone who
-        # leaves the view and comes back is a new track): with people_seen, everyone.
-        "unrecognised_seen": unrecognised,
-        "everyone_seen": len(people) + unrecognised,
+        # Camera tracks no face was recognised on (someone who leaves the view and comes
+        # back is a new track): tracks, not people; count_people counts people.
+        "unrecognised_tracks": unrecognised,
         "people": [
             {
                 "public_id": r.public_id,
@@ -793,10 +793,12 @@ def list_alerts(
     start: str | None = None,
     end: str | None = None,
     limit: int | None = None,
+    source: str | None = None,
 ) -> dict[str, Any]:
     """Alerts raised in ``[start, end)``, newest first, optionally of one kind (``fall``,
-    ``person``, ``loitering``, …) or severity; ``count`` is how many there are in all, each
-    alert with the event it came from (``event_id``, when it has one)."""
+    ``person``, ``loitering``, …), severity or ``source`` (``camera:KEY``,
+    ``sensing:ROOM``); ``count`` is how many there are in all, each alert with the event
+    it came from (``event_id``, when it has one) and who acknowledged it."""
     low, high = _range(start, end, now)
     count = _limit(limit)
     conditions: list[ColumnElement[bool]] = [Alert.raised_at < high]
@@ -806,6 +808,8 @@ def list_alerts(
         conditions.append(Alert.kind == kind)
     if severity:
         conditions.append(Alert.severity == severity)
+    if source:
+        conditions.append(Alert.source == source)
     with store.engine.connect() as connection:
         total = connection.execute(
             select(func.count()).select_from(Alert).where(*conditions)
@@ -1275,15 +1279,37 @@ TOOL_SCHEMAS: Final[tuple[dict[str, Any], ...]] = (
         },
     },
     {
+        "name": "count_people",
+        "description": (
+            "How many PEOPLE were on a camera (or every camera), or sensed in a room "
+            "('*': every room), in a time range: the distinct known people when every "
+            "track is known, else the most present at once. Use this for any 'how many "
+            "people' question, never a count of person.appeared events (one person makes "
+            "many tracks). Say which count it is, as 'words' does."
+        ),
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "camera": {"type": "string"},
+                "room": {"type": "string"},
+                "start": _TIME,
+                "end": _TIME,
+            },
+            "additionalProperties": False,
+        },
+    },
+    {
         "name": "list_alerts",
         "description": (
             "Alerts raised in a time range, newest first (kind: fall, person, loitering, "
-            "sensing_blob, gesture; severity: info, warning, critical), with the total count."
+            "sensing_blob, gesture; severity: info, warning, critical; source: camera:KEY "
+            "or sensing:ROOM), with the total count and who acknowledged each."
         ),
         "input_schema": {
             "type": "object",
             "properties": {
                 "kind": {"type": "string"},
+                "source": {"type": "string"},
                 "severity": {"type": "string", "enum": ["info", "warning", "critical"]},
                 "start": _TIME,
                 "end": _TIME,
@@ -1398,6 +1424,68 @@ TOOL_SCHEMAS: Final[tuple[dict[str, Any], ...]] = (
 )
 
 
+def count_people(
+    store: Store,
+    now: datetime,
+    *,
+    camera: str | None = None,
+    room: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> dict[str, Any]:
+    """How many people were on ``camera`` (every camera), or with ``room`` sensed in that
+    room (``"*"``: every room), in ``[start, end)``: ``people`` (the fewest the records
+    prove), ``at_most_at_once`` (the peak of tracks present together), ``known`` (the
+    distinct identities, by name or id), ``tracks`` and ``unknown_tracks`` (tracks are
+    not people) and ``words`` (how to say it). :mod:`.presence`."""
+    low, high = _range(start, end, now)
+    paths, _ = read_paths(store, UTC_TIME, low=low, high=high)
+    with store.engine.connect() as connection:
+        joined = path_identities(paths, {c.key: c.id for c in cameras(connection)})
+        if room is not None:
+            found = presence_on(
+                connection,
+                low=low,
+                high=high,
+                rooms=None if room == "*" else [room.removeprefix(SENSING_PREFIX)],
+                sensing=True,
+                joined=joined,
+            )
+            where = "in any room" if room == "*" else f"in {room}"
+            noun = "sensing track"
+        else:
+            ids: list[int] | None = None
+            where = "on any camera"
+            if camera is not None:
+                matches = find_cameras(connection, camera)
+                if len(matches) != 1:
+                    known = ", ".join(c.label for c in cameras(connection))
+                    return {
+                        "note": f"no single camera matches {camera!r}; cameras: {known}",
+                        "people": None,
+                    }
+                ids, where = [matches[0].id], f"on {matches[0].label}"
+            found = presence_on(connection, low=low, high=high, camera_ids=ids, joined=joined)
+            noun = "camera track"
+    return {
+        "range": _range_json(low, high),
+        "people": found.people,
+        "everyone_known": found.all_known,
+        "at_most_at_once": found.at_once,
+        "known": list(found.names),
+        "tracks": found.tracks,
+        "unknown_tracks": found.unknown_tracks,
+        "truncated": found.truncated,
+        "words": people_words(
+            found,
+            verb="seen" if room is None else "sensed",
+            where=where,
+            period="",
+            track_noun=noun,
+        ),
+    }
+
+
 def _person_sightings_tool(store: Store, now: datetime, **args: Any) -> dict[str, Any]:
     if not args.get("person"):
         if not args.get("camera"):
@@ -1411,6 +1499,7 @@ TOOLS: Final[dict[str, Callable[..., dict[str, Any]]]] = {
     "search_events": search_events,
     "person_sightings": _person_sightings_tool,
     "count_events": count_events,
+    "count_people": count_people,
     "list_alerts": list_alerts,
     "list_incidents": list_incidents,
     "get_clips": get_clips,

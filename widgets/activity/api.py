@@ -1,20 +1,30 @@
 """What the Activity pane counts: per camera and sensing room, the people, recognised
-faces, gestures, falls and sensed movements of the last hour, and when the last of them
+faces, gestures, falls and sensed people of the last hour, and when the last of them
 happened (:class:`ActivityTally`). It reads the event history once (the newest page) and
 then counts each stored event the engine announces.
+
+People are counted as people, never as tracks (one person who turns away and back is a new
+track): the distinct identities on the tracks when every track has one (a recognised face,
+a registered device), else the most present at once, each track a stretch from its
+``appeared`` to its ``left`` row (:func:`engine.activity.most_at_once`); :class:`PeopleCount`
+keeps both with the number of tracks, and says which it is ("at most 4 at once; 23
+tracks"). The Faces column counts the distinct people recognised, not recognitions.
 
 No Qt here (``import widgets.activity.api`` loads no PySide6).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from engine.activity import most_at_once
+
 WINDOW = timedelta(hours=1)
+OPEN_TRACK = timedelta(minutes=10)  # a track with no ``left`` yet counts as present this long
+LOOK_BACK = timedelta(minutes=10)  # rows kept before the window, for tracks begun before it
 
 # What each column counts (event kinds), in column order.
 CATEGORIES: tuple[tuple[str, frozenset[str]], ...] = (
@@ -25,10 +35,22 @@ CATEGORIES: tuple[tuple[str, frozenset[str]], ...] = (
     ("Sensed", frozenset({"sensing.blob_appeared"})),
 )
 _COLUMN_OF = {kind: column for column, (_title, kinds) in enumerate(CATEGORIES) for kind in kinds}
+PEOPLE_COLUMN = 0
+FACES_COLUMN = 1
+SENSED_COLUMN = 4
+# The columns that count people, and the rows that make their tracks.
+_TRACK_KINDS = {
+    PEOPLE_COLUMN: ("person.appeared", "person.left", "face.recognised"),
+    SENSED_COLUMN: ("sensing.blob_appeared", "sensing.blob_left", "sensing.blob_identified"),
+}
+_APPEARED = frozenset({"person.appeared", "sensing.blob_appeared"})
+_LEFT = frozenset({"person.left", "sensing.blob_left"})
+_KEPT_KINDS = frozenset(_COLUMN_OF) | {k for kinds in _TRACK_KINDS.values() for k in kinds}
 
 
 class StoredEvent(Protocol):
-    """What is read of a stored event (an :class:`~engine.history.events.EventView`)."""
+    """What is read of a stored event (an :class:`~engine.history.events.EventView`;
+    ``track_id`` and ``person_public_id`` are read when it has them)."""
 
     @property
     def id(self) -> int: ...
@@ -48,17 +70,108 @@ def source_key(event: StoredEvent) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class PeopleCount:
+    """People at one place in the window: ``at_once`` the most tracks present together,
+    ``known`` the distinct identities on them, ``tracks`` how many tracks (or sensed
+    blobs), ``unknown_tracks`` those nobody was put on."""
+
+    at_once: int = 0
+    known: int = 0
+    tracks: int = 0
+    unknown_tracks: int = 0
+
+    @property
+    def people(self) -> int:
+        """The fewest people the rows prove: known identities or the most at once."""
+        return max(self.known, self.at_once)
+
+    def words(self, noun: str = "track") -> str:
+        """How a cell says it: ``3 known (5 tracks)`` when every track is known, ``at most
+        4 at once (23 tracks)`` when none is, ``at least 3: 2 known, at most 3 at once (9
+        tracks)`` between; ``0`` for nobody."""
+        if self.tracks == 0:
+            return "0"
+        tracks = f"{self.tracks} {noun}{'' if self.tracks == 1 else 's'}"
+        if self.unknown_tracks == 0:
+            return f"{self.known} known ({tracks})"
+        if self.known == 0:
+            return f"at most {self.at_once} at once ({tracks})"
+        return (
+            f"at least {self.people}: {self.known} known, at most {self.at_once} at once ({tracks})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityRow:
-    """One camera or room: ``counts`` per :data:`CATEGORIES` column in the window,
-    ``last`` (UTC) the newest counted event (None: nothing in the window), ``at_least``:
-    the history read at start did not reach back a whole window, so the counts may be
-    low."""
+    """One camera or room: ``counts`` per :data:`CATEGORIES` column in the window (people
+    as :attr:`PeopleCount.people`, faces as distinct people, the rest as events),
+    ``people`` the People and Sensed columns' :class:`PeopleCount` (by column), ``last``
+    (UTC) the newest counted event (None: nothing in the window), ``at_least``: the history
+    read at start did not reach back a whole window, so the counts may be low."""
 
     key: str
     name: str
     counts: tuple[int, ...]
     last: datetime | None
     at_least: bool
+    people: dict[int, PeopleCount] = field(default_factory=dict)
+
+    def words(self, column: int) -> str:
+        """Column ``column``'s count as the pane shows it."""
+        if column in self.people:
+            noun = "track" if column == PEOPLE_COLUMN else "sensed track"
+            return self.people[column].words(noun)
+        if column == FACES_COLUMN and self.counts[column]:
+            return f"{self.counts[column]} known"
+        return str(self.counts[column])
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    ts: datetime
+    kind: str
+    id: int
+    track: int | None
+    person: str | None
+
+
+def _person_of(event: StoredEvent) -> str | None:
+    person = getattr(event, "person_public_id", None) or getattr(event, "person", None)
+    return None if person is None else str(person)
+
+
+def people_count(rows: Sequence[_Row], since: datetime, now: datetime, column: int) -> PeopleCount:
+    """The tracks of ``column``'s kinds among ``rows`` (one place's), over ``[since, now)``."""
+    kinds = _TRACK_KINDS[column]
+    tracks: dict[int, list[datetime | str | None]] = {}  # track: appeared, left, person
+    for row in rows:
+        if row.kind not in kinds or (row.track is None and row.kind not in _APPEARED):
+            continue  # a leaving or naming row with no track: nothing to match it to
+        key = row.track if row.track is not None else -row.id
+        track = tracks.setdefault(key, [None, None, None])
+        if row.kind in _APPEARED and track[0] is None:
+            track[0] = row.ts
+        elif row.kind in _LEFT:
+            track[1] = row.ts
+        if row.person is not None:
+            track[2] = row.person
+    stretches: list[tuple[datetime, datetime, object]] = []
+    for appeared, left, person in tracks.values():
+        if not isinstance(appeared, datetime):
+            if not isinstance(left, datetime):
+                continue
+            appeared = since if left > since else left
+        end = left if isinstance(left, datetime) else min(now, appeared + OPEN_TRACK)
+        if end < since or appeared > now or (end == since and appeared < since):
+            continue
+        stretches.append((max(appeared, since), min(max(end, appeared), now), person))
+    known = {person for _s, _e, person in stretches if person is not None}
+    return PeopleCount(
+        at_once=most_at_once(stretches),
+        known=len(known),
+        tracks=len(stretches),
+        unknown_tracks=sum(1 for _s, _e, person in stretches if person is None),
+    )
 
 
 class ActivityTally:
@@ -71,7 +184,7 @@ class ActivityTally:
         self._order = [key for key, _name in sources]
         self._window = window
         self._seen: set[int] = set()
-        self._counted: dict[str, deque[tuple[datetime, int, int]]] = {}
+        self._rows: dict[str, list[_Row]] = {}
         self._read_back_to: datetime | None = None  # None: not read yet
 
     def load(self, events: Iterable[StoredEvent], reached: datetime | None) -> None:
@@ -81,35 +194,57 @@ class ActivityTally:
         self._read_back_to = reached
 
     def add(self, events: Iterable[StoredEvent]) -> int:
-        """Count each event not counted before; returns how many were new."""
+        """Keep each event not kept before; returns how many of them a column counts."""
         added = 0
         for event in events:
-            column = _COLUMN_OF.get(event.kind)
-            if column is None or event.id in self._seen:
+            if event.kind not in _KEPT_KINDS or event.id in self._seen:
                 continue
             self._seen.add(event.id)
             key = source_key(event)
             if key not in self._names and key not in self._order:
                 self._order.append(key)
-            counted = self._counted.setdefault(key, deque())
-            counted.append((event.ts, column, event.id))
-            added += 1
+            track = getattr(event, "track_id", None)
+            self._rows.setdefault(key, []).append(
+                _Row(event.ts, event.kind, event.id, track, _person_of(event))
+            )
+            added += event.kind in _COLUMN_OF
         return added
 
     def rows(self, now: datetime) -> list[ActivityRow]:
         """Each source's counts over the window ending ``now`` (older events are forgotten)."""
         since = now - self._window
+        keep_from = since - LOOK_BACK
         at_least = self._read_back_to is not None and self._read_back_to > since
-        rows = []
+        out = []
         for key in self._order:
-            counted = self._counted.get(key, deque())
-            kept = deque(sorted(item for item in counted if item[0] >= since))
-            for _ts, _column, event_id in (item for item in counted if item[0] < since):
-                self._seen.discard(event_id)
-            self._counted[key] = kept
+            rows = self._rows.get(key, [])
+            for row in rows:
+                if row.ts < keep_from:
+                    self._seen.discard(row.id)
+            kept = sorted((r for r in rows if r.ts >= keep_from), key=lambda r: (r.ts, r.id))
+            self._rows[key] = kept
+            counted = [r for r in kept if r.ts >= since and r.kind in _COLUMN_OF]
             counts = [0] * len(CATEGORIES)
-            for _ts, column, _id in kept:
-                counts[column] += 1
-            last = kept[-1][0] if kept else None
-            rows.append(ActivityRow(key, self._names.get(key, key), tuple(counts), last, at_least))
-        return rows
+            for row in counted:
+                counts[_COLUMN_OF[row.kind]] += 1
+            people = {
+                column: people_count(kept, since, now, column)
+                for column in _TRACK_KINDS
+                if any(r.kind in _TRACK_KINDS[column] for r in kept)
+            }
+            for column, count in people.items():
+                counts[column] = count.people
+            faces = {r.person or f"#{r.id}" for r in counted if _COLUMN_OF[r.kind] == FACES_COLUMN}
+            counts[FACES_COLUMN] = len(faces)
+            last = counted[-1].ts if counted else None
+            out.append(
+                ActivityRow(
+                    key,
+                    self._names.get(key, key),
+                    tuple(counts),
+                    last,
+                    at_least,
+                    {c: p for c, p in people.items() if p.tracks},
+                )
+            )
+        return out

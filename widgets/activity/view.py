@@ -1,8 +1,10 @@
 """The Activity pane: one row per camera and sensing room with what it saw in the last
-hour (people, recognised faces, gestures, falls, sensed movements) and when the last of it
-happened, in site time. Quiet sources stay listed, so a camera that has seen nothing for
-an hour is as visible as a busy one. It reads the newest page of the history once, then
-counts the events the store writer announces; the window slides every half minute."""
+hour (people, recognised people, gestures, falls, sensed people) and when the last of it
+happened, in site time. People are counted as people, in words that say how ("at most 4 at
+once (23 tracks)", "3 known (5 tracks)"), never as tracks. Quiet sources stay listed, so a
+camera that has seen nothing for an hour is as visible as a busy one. It reads the newest
+page of the history once, then counts the events the store writer announces; the window
+slides every half minute."""
 
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ from widgets.table_model import RowsTableModel, show_rows_read_only
 
 SLIDE_MS = 30_000  # the window moves on this often without new events
 HEADERS = ("Where", *(title for title, _kinds in CATEGORIES), "Last event")
+PEOPLE_TIP = (
+    "People, not tracks: the people known by face or device when everyone was, else the "
+    "most present at once. One person who leaves the view and comes back is a new track."
+)
 
 
 class ActivityModel(RowsTableModel[ActivityRow]):
@@ -37,12 +43,15 @@ class ActivityModel(RowsTableModel[ActivityRow]):
                 return row.name
             if column <= len(CATEGORIES):
                 count = row.counts[column - 1]
-                return f"≥ {count}" if row.at_least and count else str(count)
+                words = row.words(column - 1)
+                return f"≥ {words}" if row.at_least and count else words
             return display().short(row.last) if row.last is not None else "nothing this hour"
         if role == Qt.ItemDataRole.TextAlignmentRole and 0 < column <= len(CATEGORIES):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and column == 0:
             return row.key
+        if role == Qt.ItemDataRole.ToolTipRole and column - 1 in row.people:
+            return PEOPLE_TIP
         return None
 
 

@@ -1,5 +1,6 @@
-"""What the alert stream may do, bound to the running engine: list the alerts and acknowledge
-one as the person logged in.
+"""What the alert stream may do, bound to the running engine: list the alerts, take one (in
+progress), write a note on it, close it with a comment (acknowledging is closing) and
+escalate it to an incident, as the person logged in.
 
 Every method blocks (a store read, or a wait on the store writer); the console runs them on
 the query service's workers (through :class:`console.queries.QtQueryClient`), never on the
@@ -7,8 +8,9 @@ GUI thread. An acknowledgement goes through
 :func:`engine.alerts.actions.acknowledge_alert`, which checks the acknowledge
 permission, stores who and when, audits it, stops the alert's escalation and publishes
 ``AlertChanged``; with nobody logged in it is refused here first. Escalating an alert to
-an incident files its event as a report through the engine's incident desk. Snoozing a
-camera's alerts (and ending that early) goes through :func:`engine.alerts.actions.
+an incident files its event (or, for an alert of no stored event, a report at its place)
+through the engine's incident desk, from any state, and keeps that in the alert's history.
+Snoozing a camera's alerts (and ending that early) goes through :func:`engine.alerts.actions.
 snooze_camera` and :func:`~engine.alerts.actions.unsnooze_camera` the same way; the
 listing carries the snoozes running now.
 """
@@ -31,7 +33,7 @@ from engine.alerts.filtering import (
     SequenceView,
     first_sequence,
 )
-from engine.alerts.records import AlertView, alerts_by_id, deliveries_of
+from engine.alerts.records import AlertView, alert_event_id, alerts_by_id, deliveries_of
 from engine.alerts.rules import RuleSpec, list_rules
 from engine.alerts.snoozes import SnoozeView, active_snoozes
 from engine.history.events import ClipProbe, CoveringClipsRequest
@@ -102,6 +104,7 @@ class AlertsBackend:
             delivery_errors=errors,
             webhooks=0 if service is None else service.webhooks,
             snoozes=snoozes,
+            camera_names=place_names(self._runtime.site),
         )
 
     def _now(self) -> datetime:
@@ -131,6 +134,18 @@ class AlertsBackend:
             self._runtime.alerts, actor, alert_id, note
         )
         return alert
+
+    def take(self, alert_id: int) -> AlertView:
+        """Take ``alert_id`` as the person logged in (in progress; blocks on the writer)."""
+        actor = self._session.require_actor("take alerts")
+        rt = self._runtime
+        return alert_actions.take_alert(rt.writer, rt.bus, rt.clock, actor, alert_id)
+
+    def note(self, alert_id: int, text: str) -> AlertView:
+        """Write ``text`` on ``alert_id`` as the person logged in (blocks on the writer)."""
+        actor = self._session.require_actor("write notes on alerts")
+        rt = self._runtime
+        return alert_actions.note_alert(rt.writer, rt.bus, rt.clock, actor, alert_id, text)
 
     def evidence(self, alert: AlertView) -> AlertEvidence:
         """What raised ``alert``: its event (by id) with the clip covering it, the event's
@@ -218,6 +233,41 @@ class AlertsBackend:
             ),
         )
 
+    def escalate_alert(self, alert_id: int, text: str) -> Filed:
+        """File alert ``alert_id`` as an incident report with ``text``, as the person logged
+        in, whatever its state: its stored event (its own, else its first sequence's), else
+        a report at its camera's place (the site's without one); the escalation is kept in
+        the alert's history. Raises PermissionDeniedError, UnknownAlertError, ValueError (no
+        place known) or RuntimeError without a live engine."""
+        actor = self._session.require_actor("escalate an alert to an incident")
+        rt = self._runtime
+        service = rt.site_services.incidents
+        if service is None:
+            raise RuntimeError("incidents need a live engine: the alert cannot be escalated")
+        event_id = alert_event_id(self._store, alert_id)
+        if event_id is not None:
+            filed = service.escalate_event(actor, event_id, text)
+        else:
+            (alert,) = alerts_by_id(self._store, [alert_id]) or (None,)
+            if alert is None:
+                raise LookupError(f"no alert {alert_id}")
+            place = _place_of(rt, alert)
+            if place is None:
+                raise ValueError(f"alert {alert_id} has no place (no camera or site position)")
+            filed = service.file_report(
+                actor,
+                text=f"{text.strip() or alert.title} [escalated from alert {alert_id}: "
+                f"{alert.title}]",
+                latitude=place[0],
+                longitude=place[1],
+                at=alert.raised_at,
+                reporter=actor.name,
+            )
+        alert_actions.record_escalation(
+            rt.writer, rt.bus, rt.clock, actor, alert_id, filed.incident.incident_id
+        )
+        return filed
+
     def escalate_event(self, event_id: int, text: str) -> Filed:
         """File the alert's stored event ``event_id`` as an incident report with ``text``,
         as the person logged in (blocks on the classifier and the store writer); raises
@@ -228,6 +278,15 @@ class AlertsBackend:
         if service is None:
             raise RuntimeError("incidents need a live engine: the alert cannot be escalated")
         return service.escalate_event(actor, event_id, text)
+
+
+def _place_of(runtime: EngineRuntime, alert: AlertView) -> tuple[float, float] | None:
+    """Where an alert happened: its first camera's position, else the site's."""
+    site = runtime.site
+    for camera in site.cameras:
+        if camera.id in alert.cameras and camera.geo is not None:
+            return camera.geo.lat, camera.geo.lon
+    return site.geo_origin.lat, site.geo_origin.lon
 
 
 def _gate(runtime: EngineRuntime, day: date | None, override: str | None) -> RiskGate:
@@ -321,7 +380,9 @@ class AlertListBackend:
             with_counts=with_counts,
             site_time=self._runtime.site.site_time,  # the day picked is the site's
         ).run(self._store)
-        return AlertListPage(page, self._thumbnails(page.rows))
+        return AlertListPage(
+            page, self._thumbnails(page.rows), camera_names=place_names(self._runtime.site)
+        )
 
     def _thumbnails(self, rows: tuple[AlertRow, ...]) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
@@ -390,3 +451,12 @@ class AlertRulesBackend:
         actor = self._session.require_actor("remove alert rules")
         rt = self._runtime
         alert_actions.remove_rule(rt.alerts, rt.writer, rt.clock, actor, name)
+
+    def set_handling(self, name: str, instructions: str, comment_required: bool) -> RuleSpec:
+        """Set rule ``name``'s operating instructions and whether its alerts close only with
+        a comment, as the person logged in."""
+        actor = self._session.require_actor("change alert rules")
+        rt = self._runtime
+        return alert_actions.set_rule_handling(
+            rt.alerts, rt.writer, rt.clock, actor, name, instructions, comment_required
+        )

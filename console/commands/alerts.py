@@ -1,5 +1,6 @@
-"""``watchfloor alerts list|count|ack|label|snooze|unsnooze|snoozes|rules``: alerts, their
-sequences, snoozed cameras, and the rules that raise them.
+"""``watchfloor alerts list|count|show|take|note|close|ack|label|snooze|unsnooze|snoozes|rules``:
+alerts, their states and histories, their sequences, snoozed cameras, and the rules that
+raise them.
 
 ``list`` shows alerts newest first with the sequences that pass the low-risk filter: on a
 camera whose daily risk class is ``very_low`` a sequence needs a max confidence of 0.60, on
@@ -13,11 +14,18 @@ is not asked. Otherwise the classes come from the site's ``[alerts] risk_provide
 local risk model by default, or an HTTP risk API); when it is unset or unreachable nothing
 is hidden, and the command says so on stderr.
 
-``ack ID`` acknowledges an alert as the caller (acknowledge permission; audited); ``label
+An alert is new, in progress (someone took it) or closed. ``show ID`` prints one alert: its
+state, highest confidence, cameras by their site names, its rule's operating instructions and
+its history (site time). ``take ID`` takes it (in progress, the caller's; it stops
+escalating), ``note ID TEXT`` writes a note on it, ``close ID --comment TEXT`` closes it with
+a comment (required where its rule says so; refused without, in words); ``ack ID`` is
+``close`` (acknowledging is closing). Each needs the acknowledge permission and is audited.
+``label
 SEQUENCE true|false|clear`` marks one of its sequences a true or false alarm (label
-permission; audited; kept for training). ``rules list|add|remove`` manages the alert rules
-(adding and removing need the configure-rules permission); a running engine picks up a
-change within 30 s.
+permission; audited; kept for training). ``rules list|add|remove|set`` manages the alert
+rules (changing them needs the configure-rules permission; ``add`` and ``set`` take
+``--instructions TEXT`` and ``--comment-required``); a running engine picks up a change
+within 30 s.
 
 ``snooze CAMERA --minutes N`` (1-1440) holds back the alerts of one camera of the site (a
 cleaning crew in its view): its detections and sequences are still stored, but nothing is
@@ -64,7 +72,8 @@ def _filters(parser: argparse.ArgumentParser) -> None:
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "alerts", help="alerts: list, count, acknowledge, label, snooze a camera; alert rules"
+        "alerts",
+        help="alerts: list, count, show, take, note, close, label, snooze a camera; alert rules",
     )
     actions = parser.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", parents=parents, help="alerts, newest first")
@@ -73,9 +82,23 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     listing.add_argument("--offset", type=row_count, default=0, help="skip this many first")
     count = actions.add_parser("count", parents=parents, help="how many alerts a list holds")
     _filters(count)
-    ack = actions.add_parser("ack", parents=parents, help="acknowledge an alert")
-    ack.add_argument("alert_id", metavar="ID", type=row_id)
-    ack.add_argument("--json", action="store_true", help="print the alert as JSON")
+    show = actions.add_parser("show", parents=parents, help="one alert with its history")
+    show.add_argument("alert_id", metavar="ID", type=row_id)
+    show.add_argument("--json", action="store_true", help="print the alert as JSON")
+    take = actions.add_parser("take", parents=parents, help="take an alert: it is yours")
+    take.add_argument("alert_id", metavar="ID", type=row_id)
+    take.add_argument("--json", action="store_true", help="print the alert as JSON")
+    note = actions.add_parser("note", parents=parents, help="write a note on an alert")
+    note.add_argument("alert_id", metavar="ID", type=row_id)
+    note.add_argument("text", metavar="TEXT", help="what you saw or did")
+    note.add_argument("--json", action="store_true", help="print the alert as JSON")
+    for verb, what in (("close", "close an alert"), ("ack", "close an alert (acknowledge)")):
+        closing = actions.add_parser(verb, parents=parents, help=what)
+        closing.add_argument("alert_id", metavar="ID", type=row_id)
+        closing.add_argument(
+            "--comment", default="", help="what you found and did (required by some rules)"
+        )
+        closing.add_argument("--json", action="store_true", help="print the alert as JSON")
     label = actions.add_parser(
         "label", parents=parents, help="mark a sequence a true or false alarm"
     )
@@ -126,9 +149,28 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     add.add_argument("--days", default="all", help="armed days: mon-fri, sat,sun, all")
     add.add_argument("--armed", default="always", help="armed hours, site time: 22:00-06:00")
     add.add_argument("--severity", default="warning", choices=("info", "warning", "critical"))
+    _handling_options(add)
     add.add_argument("--json", action="store_true", help="print the rule as JSON")
     remove = verbs.add_parser("remove", parents=parents, help="remove a rule")
     remove.add_argument("name", metavar="NAME")
+    change = verbs.add_parser("set", parents=parents, help="set how a rule's alerts are handled")
+    change.add_argument("name", metavar="NAME")
+    _handling_options(change)
+    change.add_argument("--json", action="store_true", help="print the rule as JSON")
+
+
+def _handling_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--instructions",
+        default="",
+        help="what the operator should do with an alert of it (shown with the alert)",
+    )
+    parser.add_argument(
+        "--comment-required",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="its alerts close only with a comment",
+    )
 
 
 def run(args: argparse.Namespace, db_url: str) -> int:
@@ -143,6 +185,8 @@ def run(args: argparse.Namespace, db_url: str) -> int:
             return _list(args, store, command)
         if args.alerts_command == "rules":
             return _rules(args, store, command)
+        if args.alerts_command == "show":
+            return _show(args, store, command)
         if args.alerts_command in ("snooze", "unsnooze", "snoozes"):
             return _snooze(args, store, command)
         return _change(args, store, command)
@@ -224,11 +268,9 @@ def _list(args: argparse.Namespace, store: Any, command: str) -> int:
     if args.json:
         print(json.dumps([row.as_json() for row in page.rows]))
         return exit_codes.OK
+    names = _place_names(args)
     for a in page.rows:
-        if a.acknowledged_at is not None:
-            state = f"acknowledged by {a.acknowledged_by} {zone.clock(a.acknowledged_at)}"
-        else:
-            state = "ESCALATED" if a.escalated_at is not None else "OPEN"
+        state = _state_text(a, zone)
         hooks = (
             f"; webhooks {a.deliveries_ok} ok, {a.deliveries_failed} failed"
             if a.deliveries_ok or a.deliveries_failed
@@ -237,14 +279,16 @@ def _list(args: argparse.Namespace, store: Any, command: str) -> int:
         conf = "  -  " if a.max_conf is None else f"{a.max_conf:.2f}"
         print(
             f"{a.alert_id:6d}  {zone.full(a.raised_at)}  {a.severity:8} {conf:>5} "
-            f"{a.risk_class or '-':9} {printable(', '.join(a.cameras))[:24]:24} "
+            f"{a.risk_class or '-':9} "
+            f"{printable(', '.join(names.get(c, c) for c in a.cameras))[:24]:24} "
             f"{printable(a.title)}  [{state}{hooks}]"
         )
         for s in a.sequences:
             seq_conf = "  -  " if s.max_conf is None else f"{s.max_conf:.2f}"
             label = f"  {s.label} ({s.labelled_by})" if s.label else ""
             print(
-                f"        sequence {s.sequence_id}: {printable(s.camera or s.source)} "
+                f"        sequence {s.sequence_id}: "
+                f"{printable(names.get(s.camera or s.source, s.camera or s.source))} "
                 f"{zone.clock(s.started_at)}-{zone.clock(s.last_seen_at)} {s.detections} detections"
                 f", max {seq_conf}{label}"
             )
@@ -253,8 +297,69 @@ def _list(args: argparse.Namespace, store: Any, command: str) -> int:
     return exit_codes.OK
 
 
+def _place_names(args: argparse.Namespace) -> dict[str, str]:
+    """The site's names of its cameras and rooms by key (none when the site file cannot be
+    read: keys are shown then)."""
+    from engine.config import SiteConfigError
+    from engine.report import place_names
+
+    try:
+        return place_names(site_of(args))
+    except (SiteConfigError, OSError):  # a list still works without the site's names
+        return {}
+
+
+def _state_text(alert: Any, zone: Any) -> str:
+    """An alert's state in words (site time): "New", "New, escalated", "In progress: olga
+    since 14:02:11", "Closed by olga at 14:05:40"."""
+    from engine.wording import display_actor
+
+    if alert.acknowledged_at is not None:
+        who = display_actor(alert.acknowledged_by or "")
+        return f"Closed by {who} at {zone.clock(alert.acknowledged_at)}"
+    escalated = ", escalated" if alert.escalated_at is not None else ""
+    if alert.taken_at is not None:
+        who = display_actor(alert.taken_by or "")
+        return f"In progress: {who} since {zone.clock(alert.taken_at)}{escalated}"
+    return f"New{escalated}"
+
+
+def _show(args: argparse.Namespace, store: Any, command: str) -> int:
+    from engine.alerts.records import alerts_by_id
+    from widgets.alerts.api import note_line
+
+    found = alerts_by_id(store, [args.alert_id])
+    if not found:
+        print(f"{command}: no alert {args.alert_id}", file=sys.stderr)
+        return exit_codes.FAILED
+    (alert,) = found
+    if args.json:
+        print(json.dumps(alert.as_json()))
+        return exit_codes.OK
+    zone = site_time(args)
+    names = _place_names(args)
+    conf = "unknown" if alert.max_conf is None else f"{alert.max_conf:.2f}"
+    cameras = ", ".join(names.get(c, c) for c in alert.cameras) or "-"
+    print(f"alert {alert.alert_id}: {printable(alert.title)} [{alert.severity}]")
+    print(f"  raised {zone.with_zone(alert.raised_at)}; {_state_text(alert, zone)}")
+    print(f"  highest confidence {conf}; cameras: {printable(cameras)}")
+    for text in alert.instructions:
+        print(f"  what to do: {printable(text)}")
+    if alert.comment_required and alert.open:
+        print("  closing it needs a comment (--comment)")
+    for n in alert.notes:
+        print(f"  {zone.clock(n.at)}  {printable(note_line(n.kind, n.author, n.text))}")
+    return exit_codes.OK
+
+
 def _change(args: argparse.Namespace, store: Any, command: str) -> int:
-    from engine.alerts.records import AcknowledgeAlert, UnknownAlertError
+    from engine.alerts.records import (
+        AcknowledgeAlert,
+        AlertStateError,
+        NoteAlert,
+        TakeAlert,
+        UnknownAlertError,
+    )
     from engine.alerts.sequences import LabelSequence, UnknownSequenceError
     from engine.clock import REAL_CLOCK
     from engine.store.writer import StoreWriter
@@ -281,19 +386,29 @@ def _change(args: argparse.Namespace, store: Any, command: str) -> int:
                     what = "label cleared" if label is None else f"labelled {label}"
                     print(f"sequence {args.sequence_id} (alert {alert_id}): {what}")
                 return exit_codes.OK
-            alert = writer.execute(
-                AcknowledgeAlert(alert_id=args.alert_id, at=REAL_CLOCK.now(), actor=args.caller)
-            )
-    except (UnknownAlertError, UnknownSequenceError) as exc:
+            now = REAL_CLOCK.now()
+            if args.alerts_command == "take":
+                alert = writer.execute(TakeAlert(alert_id=args.alert_id, at=now, actor=args.caller))
+            elif args.alerts_command == "note":
+                alert = writer.execute(
+                    NoteAlert(alert_id=args.alert_id, at=now, actor=args.caller, text=args.text)
+                )
+            else:
+                alert = writer.execute(
+                    AcknowledgeAlert(
+                        alert_id=args.alert_id, at=now, actor=args.caller, note=args.comment
+                    )
+                )
+    except (UnknownAlertError, UnknownSequenceError, AlertStateError) as exc:
         print(f"{command}: {exc}", file=sys.stderr)
         return exit_codes.FAILED
+    except ValueError as exc:  # a note empty or too long
+        print(f"{command}: {exc}", file=sys.stderr)
+        return exit_codes.USAGE
     if args.json:
         print(json.dumps(alert.as_json()))
     else:
-        print(
-            f"alert {alert.alert_id} acknowledged by {alert.acknowledged_by} at "
-            f"{site_time(args).with_zone(alert.acknowledged_at)}"
-        )
+        print(f"alert {alert.alert_id}: {_state_text(alert, site_time(args))}")
     return exit_codes.OK
 
 
@@ -368,6 +483,7 @@ def _rules(args: argparse.Namespace, store: Any, command: str) -> int:
         RemoveRule,
         RuleError,
         RuleSpec,
+        SetRuleHandling,
         UnknownRuleError,
         describe_schedule,
         list_rules,
@@ -395,6 +511,25 @@ def _rules(args: argparse.Namespace, store: Any, command: str) -> int:
                 writer.execute(RemoveRule(name=args.name, at=REAL_CLOCK.now(), actor=args.caller))
                 print(f"alert rule {printable(args.name)} removed")
                 return exit_codes.OK
+            if args.rules_command == "set":
+                changed = writer.execute(
+                    SetRuleHandling(
+                        name=args.name,
+                        instructions=args.instructions,
+                        comment_required=args.comment_required,
+                        at=REAL_CLOCK.now(),
+                        actor=args.caller,
+                    )
+                )
+                if args.json:
+                    print(json.dumps(changed.as_json()))
+                else:
+                    needs = "a comment" if changed.comment_required else "no comment"
+                    print(
+                        f"alert rule {printable(changed.name)}: closing needs {needs}; "
+                        f"instructions: {printable(changed.instructions) or 'none'}"
+                    )
+                return exit_codes.OK
             start, end = parse_span(args.armed)
             rule = RuleSpec(
                 rule_id=0,
@@ -409,6 +544,8 @@ def _rules(args: argparse.Namespace, store: Any, command: str) -> int:
                 armed_from_min=start,
                 armed_until_min=end,
                 severity=args.severity,
+                instructions=args.instructions,
+                comment_required=args.comment_required,
             )
             stored = writer.execute(AddRule(rule=rule, at=REAL_CLOCK.now(), actor=args.caller))
     except RuleError as exc:
@@ -432,6 +569,10 @@ REGISTRATION = Registration(
     (
         guarded("alerts", "list", run, Permission.WATCH, "list alerts"),
         guarded("alerts", "ack", run, Permission.ACKNOWLEDGE, "acknowledge an alert"),
+        guarded("alerts", "show", run, Permission.WATCH, "show an alert"),
+        guarded("alerts", "take", run, Permission.ACKNOWLEDGE, "take an alert"),
+        guarded("alerts", "note", run, Permission.ACKNOWLEDGE, "write a note on an alert"),
+        guarded("alerts", "close", run, Permission.ACKNOWLEDGE, "close an alert"),
         guarded("alerts", "count", run, Permission.WATCH, "count alerts"),
         guarded("alerts", "label", run, Permission.LABEL, "label an alert sequence"),
         guarded("alerts", "snooze", run, Permission.ACKNOWLEDGE, "snooze a camera's alerts"),
@@ -440,5 +581,6 @@ REGISTRATION = Registration(
         guarded("alerts", "rules list", run, Permission.WATCH, "list alert rules"),
         guarded("alerts", "rules add", run, Permission.CONFIGURE_RULES, "add an alert rule"),
         guarded("alerts", "rules remove", run, Permission.CONFIGURE_RULES, "remove an alert rule"),
+        guarded("alerts", "rules set", run, Permission.CONFIGURE_RULES, "change an alert rule"),
     ),
 )

@@ -1,7 +1,10 @@
-"""The alert list's use cases: acknowledging an alert, labelling a sequence, snoozing a
-camera's alerts for some minutes and ending that early, adding, removing, arming or
-disarming a rule. The console's backends and MQTT's commands call
-them; each names the permission it needs (the store writer checks it and audits).
+"""The alert list's use cases: taking an alert (in progress), writing a note on it, closing
+it with a comment (acknowledging is closing), keeping its escalation to an incident in its
+history, labelling a sequence, snoozing a camera's alerts for some minutes and ending that
+early, adding, removing, arming or disarming a rule and setting how its alerts are handled
+(operating instructions, a comment required to close). The console's backends, the CLI and
+MQTT's commands call them; each names the permission it needs (the store writer checks it
+and audits).
 
 Each blocks on the store writer: call it off the GUI thread. ``alerts`` is the running
 engine's alert service (None: no live engine with a store, a ``RuntimeError``).
@@ -10,10 +13,11 @@ engine's alert service (None: no live engine with a store, a ``RuntimeError``).
 from __future__ import annotations
 
 from engine.access import Actor, Permission, needs
-from engine.alerts.records import AlertView
-from engine.alerts.rules import AddRule, ArmRule, RemoveRule, RuleSpec
-from engine.alerts.service import AlertService
+from engine.alerts.records import AlertView, NoteAlert, RecordEscalation, TakeAlert
+from engine.alerts.rules import AddRule, ArmRule, RemoveRule, RuleSpec, SetRuleHandling
+from engine.alerts.service import AlertChanged, AlertService
 from engine.alerts.snoozes import SnoozeCamera, SnoozeView, UnsnoozeCamera, snooze_minutes
+from engine.bus import EventBus
 from engine.clock import Clock
 from engine.store.writer import StoreWriter
 
@@ -40,6 +44,68 @@ def acknowledge_alert(
     audited with the note). Raises PermissionDeniedError, UnknownAlertError, or
     RuntimeError without a live store."""
     return _live(alerts).acknowledge(actor, alert_id, note)
+
+
+close_alert = acknowledge_alert  # closing an alert with a comment is acknowledging it
+
+
+def _changing(writer: StoreWriter | None) -> StoreWriter:
+    if writer is None:
+        raise RuntimeError("alerts need a live engine with a store")
+    return writer
+
+
+@needs(Permission.ACKNOWLEDGE)
+def take_alert(
+    writer: StoreWriter | None, bus: EventBus, clock: Clock, actor: Actor, alert_id: int
+) -> AlertView:
+    """``actor`` takes alert ``alert_id``: it is in progress, theirs (it stops escalating);
+    stored, audited and told to every pane (``AlertChanged``, change ``taken``). Raises
+    AlertStateError for a closed alert, UnknownAlertError, PermissionDeniedError, or
+    RuntimeError without a store."""
+    alert: AlertView = _changing(writer).execute(
+        TakeAlert(alert_id=alert_id, at=clock.now(), actor=actor)
+    )
+    bus.publish(AlertChanged(at=clock.now(), alert=alert, change="taken"))
+    return alert
+
+
+@needs(Permission.ACKNOWLEDGE)
+def note_alert(
+    writer: StoreWriter | None,
+    bus: EventBus,
+    clock: Clock,
+    actor: Actor,
+    alert_id: int,
+    text: str,
+) -> AlertView:
+    """``actor`` writes ``text`` on alert ``alert_id`` (its history keeps it, in any state);
+    stored, audited and told (change ``noted``). Raises ValueError for an empty or too long
+    note, UnknownAlertError, PermissionDeniedError, RuntimeError."""
+    alert: AlertView = _changing(writer).execute(
+        NoteAlert(alert_id=alert_id, at=clock.now(), actor=actor, text=text)
+    )
+    bus.publish(AlertChanged(at=clock.now(), alert=alert, change="noted"))
+    return alert
+
+
+@needs(Permission.FILE_REPORT)
+def record_escalation(
+    writer: StoreWriter | None,
+    bus: EventBus,
+    clock: Clock,
+    actor: Actor,
+    alert_id: int,
+    incident_id: int,
+) -> AlertView:
+    """Keep in alert ``alert_id``'s history that ``actor`` escalated it to incident
+    ``incident_id`` (filed by the incident desk); audited and told (change
+    ``escalated_to_incident``)."""
+    alert: AlertView = _changing(writer).execute(
+        RecordEscalation(alert_id=alert_id, at=clock.now(), actor=actor, incident_id=incident_id)
+    )
+    bus.publish(AlertChanged(at=clock.now(), alert=alert, change="escalated_to_incident"))
+    return alert
 
 
 @needs(Permission.LABEL)
@@ -133,5 +199,33 @@ def arm_rule(
     Raises UnknownRuleError, PermissionDeniedError, RuntimeError."""
     service, writer = _rules(alerts, writer)
     rule: RuleSpec = writer.execute(ArmRule(name=name, armed=armed, at=clock.now(), actor=actor))
+    service.reload_rules()
+    return rule
+
+
+@needs(Permission.CONFIGURE_RULES)
+def set_rule_handling(
+    alerts: AlertService | None,
+    writer: StoreWriter | None,
+    clock: Clock,
+    actor: Actor,
+    name: str,
+    instructions: str,
+    comment_required: bool,
+) -> RuleSpec:
+    """Set the operating ``instructions`` of rule ``name`` and whether its alerts close only
+    with a comment, as ``actor`` (audited); its alerts, open ones too, follow at once. Raises
+    RuleError (instructions too long), UnknownRuleError, PermissionDeniedError,
+    RuntimeError."""
+    service, writer = _rules(alerts, writer)
+    rule: RuleSpec = writer.execute(
+        SetRuleHandling(
+            name=name,
+            instructions=instructions,
+            comment_required=comment_required,
+            at=clock.now(),
+            actor=actor,
+        )
+    )
     service.reload_rules()
     return rule

@@ -22,13 +22,19 @@ previous page: constant time at any depth, for the console's scrolling list).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.alerts.records import (
+    STATE_CLOSED,
+    STATE_IN_PROGRESS,
+    STATE_NEW,
+    alert_confidences,
+)
 from engine.alerts.snoozes import snoozed_sequence
 from engine.incidents.risk import normalise_risk_class
 from engine.sitetime import UTC_TIME, SiteTime
@@ -224,15 +230,27 @@ class AlertRow:
     deliveries_ok: int
     deliveries_failed: int
     sequences: tuple[SequenceView, ...]
+    confidence: float | None = None  # over all its sequences (records.alert_confidences)
+    taken_at: datetime | None = None
+    taken_by: str | None = None
 
     @property
     def open(self) -> bool:
         return self.acknowledged_at is None
 
     @property
+    def state(self) -> str:
+        """``new``, ``in_progress`` or ``closed`` (as :attr:`AlertView.state`)."""
+        if self.acknowledged_at is not None:
+            return STATE_CLOSED
+        return STATE_IN_PROGRESS if self.taken_at is not None else STATE_NEW
+
+    @property
     def max_conf(self) -> float | None:
-        known = [s.max_conf for s in self.sequences if s.max_conf is not None]
-        return max(known) if known else None
+        """The alert's highest confidence over all its sequences, shown or hidden by the
+        filter: what the Alerts pane and the CLI say of it too (one function,
+        :func:`engine.alerts.records.alert_confidences`)."""
+        return self.confidence
 
     @property
     def cameras(self) -> tuple[str, ...]:
@@ -277,6 +295,9 @@ class AlertRow:
             "escalated_at": _iso(self.escalated_at),
             "deliveries_ok": self.deliveries_ok,
             "deliveries_failed": self.deliveries_failed,
+            "state": self.state,
+            "taken_at": _iso(self.taken_at),
+            "taken_by": self.taken_by,
             "sequences": [s.as_json() for s in self.sequences],
         }
 
@@ -391,6 +412,8 @@ def list_page(session: Session, request: AlertListRequest) -> AlertPage:
         )
     )
     rows = _rows(session.execute(stmt).all(), request.gate, cameras)
+    confidences = alert_confidences(session, [row.alert_id for row in rows])
+    rows = [replace(row, confidence=confidences[row.alert_id]) for row in rows]
     counts = count_in(session, request, gate) if request.with_counts else None
     if counts is None:
         return AlertPage(tuple(rows), request.gate, request.offset)
@@ -477,6 +500,8 @@ _ALERT_COLUMNS = (
     Alert.acknowledged_at,
     Alert.acknowledged_by,
     Alert.escalated_at,
+    Alert.taken_at,
+    Alert.taken_by,
 )
 _SEQUENCE_COLUMNS = (
     AlertSequence.id.label("sequence_id"),
@@ -521,6 +546,8 @@ def _rows(rows: Sequence[Any], gate: RiskGate, cameras: Mapping[int, str]) -> li
                 deliveries_ok=int(a.deliveries_ok or 0),
                 deliveries_failed=int(a.deliveries_failed or 0),
                 sequences=tuple(sequences),
+                taken_at=a.taken_at,
+                taken_by=a.taken_by,
             )
         )
 

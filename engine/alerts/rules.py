@@ -7,6 +7,11 @@ that should be empty; ``gesture``: a gesture marked as alerting) and an armed sc
 of the week, and a span of the site's day that may wrap past midnight: hours on the site's
 wall clock, so 22:00-06:00 stays 22:00-06:00 local across a change of clocks).
 
+Each rule also says how its alerts are handled: ``instructions``, what the operator should
+do (shown with every alert of the rule: "Call the site manager on 555-0100; check gate 2
+first"), and ``comment_required``: its alerts are closed only with a comment
+(:class:`SetRuleHandling` changes both on a stored rule).
+
 Rules are added and removed through guarded store commands (the configure-rules permission,
 audited); :func:`list_rules` reads them; :class:`RuleSpec` is what the engine's sequence
 builder matches detections against.
@@ -36,6 +41,7 @@ DAY_NAMES: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EVERY_DAY: Final = 0b1111111
 MINUTES_PER_DAY: Final = 1440
 MAX_ZONE_POINTS: Final = 64
+MAX_INSTRUCTIONS_CHARS: Final = 2000  # a few lines an operator reads at a glance
 
 
 class RuleError(ValueError):
@@ -65,6 +71,8 @@ class RuleSpec:
     severity: str = "warning"
     enabled: bool = True
     created_by: str = ""
+    instructions: str = ""  # what the operator should do with an alert of it
+    comment_required: bool = False  # its alerts close only with a comment
 
     @property
     def source(self) -> str:
@@ -131,6 +139,8 @@ class RuleSpec:
             "severity": self.severity,
             "enabled": self.enabled,
             "created_by": self.created_by,
+            "instructions": self.instructions,
+            "comment_required": self.comment_required,
         }
 
 
@@ -243,6 +253,8 @@ def _spec(rule: AlertRule, camera: str | None) -> RuleSpec:
         severity=rule.severity,
         enabled=rule.enabled,
         created_by=rule.created_by,
+        instructions=rule.instructions or "",
+        comment_required=bool(rule.comment_required),
     )
 
 
@@ -302,6 +314,8 @@ class AddRule(GuardedCommand, StoreCommand):
             enabled=rule.enabled,
             created_at=self.at,
             created_by=self.actor.label,
+            instructions=rule.instructions.strip() or None,
+            comment_required=rule.comment_required,
         )
         session.add(row)
         session.flush()
@@ -373,6 +387,58 @@ class ArmRule(GuardedCommand, StoreCommand):
         return _spec(row, camera)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetRuleHandling(GuardedCommand, StoreCommand):
+    """Set how the alerts of rule ``name`` are handled: its operating ``instructions`` (""
+    for none; at most :data:`MAX_INSTRUCTIONS_CHARS`) and whether closing one needs a comment
+    (``comment_required``). Applies to its open alerts at once (they read the rule). Needs the
+    configure-rules permission; audited. Returns the rule as it now stands."""
+
+    permission: ClassVar[Permission] = Permission.CONFIGURE_RULES
+    action: ClassVar[str] = "alert_rule.handling"
+
+    name: str
+    instructions: str
+    comment_required: bool
+    at: datetime
+    actor: Actor
+
+    def __post_init__(self) -> None:
+        check_instructions(self.instructions)
+
+    def audit_target(self) -> str:
+        return f"alert_rule:{self.name}"
+
+    def apply(self, session: Session) -> RuleSpec:
+        row = _rule_named(session, self.name)
+        row.instructions = self.instructions.strip() or None
+        row.comment_required = self.comment_required
+        camera = (
+            session.scalar(select(Camera.key).where(Camera.id == row.camera_id))
+            if row.camera_id is not None
+            else None
+        )
+        audit_command(
+            session,
+            self,
+            {
+                "name": self.name,
+                "instructions": self.instructions.strip(),
+                "comment_required": self.comment_required,
+            },
+        )
+        session.flush()
+        return _spec(row, camera)
+
+
+def check_instructions(text: str) -> None:
+    """:class:`RuleError` for operating instructions longer than the limit."""
+    if len(text.strip()) > MAX_INSTRUCTIONS_CHARS:
+        raise RuleError(
+            f"instructions: at most {MAX_INSTRUCTIONS_CHARS} characters, got {len(text.strip())}"
+        )
+
+
 def check_rule(rule: RuleSpec) -> None:
     """:class:`RuleError` naming the first field that is wrong."""
     if not rule.name.strip() or len(rule.name) > 100:
@@ -399,3 +465,4 @@ def check_rule(rule: RuleSpec) -> None:
         raise RuleError("armed: times must be within the day (00:00-24:00)")
     if rule.severity not in ALERT_SEVERITIES:
         raise RuleError(f"severity: {rule.severity!r} is not one of {', '.join(ALERT_SEVERITIES)}")
+    check_instructions(rule.instructions)

@@ -1,14 +1,17 @@
 """Typed models of alerts, their sequences, the rules that raise them, and webhook deliveries
-(revisions ``0011`` and ``0013``). See :mod:`engine.alerts`.
+(revisions ``0011``, ``0013`` and ``0030``). See :mod:`engine.alerts`.
 
 An alert is something an operator must see and acknowledge. It groups the *sequences* of one
 site that overlap in time: a sequence is a run of triggering detections on one camera (or
 sensing room) that belong together, with ``max_conf``, the highest confidence among its own
 detections, only ever raised. Sequences are made by the admin's ``alert_rules`` (camera or
 room, optional zone, trigger, armed schedule); a fall makes an alert of one sequence whose
-confidence is unknown. An alert is acknowledged by someone (who and when), escalated when
-nobody acknowledged it in time, and delivered to the configured webhooks, each attempt's
-outcome kept in ``alert_deliveries``. Operators label sequences true or false alarms; the
+confidence is unknown. An alert is *new* until an operator takes it (*in progress*: who and
+when, ``taken_*``) and *closed* when someone closes it (who and when: the ``acknowledged_*``
+columns, which predate the states; closing is what acknowledging was). Its history (taken,
+notes, closed with a comment, escalated to an incident) is ``alert_notes``. It is escalated
+when nobody took or closed it in time, and delivered to the configured webhooks, each
+attempt's outcome kept in ``alert_deliveries``. Operators label sequences true or false alarms; the
 labels stay with the sequence for training.
 """
 
@@ -27,6 +30,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -59,6 +63,9 @@ class Alert(Base):
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(100))
     escalated_at: Mapped[datetime | None]
+    # In progress: the operator who took it and when (the latest to take it; revision 0030).
+    taken_at: Mapped[datetime | None]
+    taken_by: Mapped[str | None] = mapped_column(String(100))
     # The latest activity of any of its sequences: a new sequence of the site within the
     # grouping window of it joins this alert.
     last_seen_at: Mapped[datetime | None]
@@ -66,11 +73,13 @@ class Alert(Base):
 
 class AlertRule(Base):
     """What raises an alert, set by an admin: on camera ``camera_id`` (or in sensing room
-    ``room``), inside ``zone`` (a polygon of [x, y] in fractions of the frame; None: the
-    whole view), which ``trigger`` (a person; loitering longer than ``loiter_s``; a sensing
-    blob in a room that should be empty; gesture ``gesture``), armed on ``days`` (bit 0 =
-    Monday) from ``armed_from_min`` to ``armed_until_min`` (minutes of the UTC day; a span
-    past midnight wraps)."""
+        ``room``), inside ``zone`` (a polygon of [x, y] in fractions of the frame; None: the
+        whole view), which ``trigger`` (a person; loitering longer than ``loiter_s``; a sensing
+        blob in a room that should be empty; gesture ``gesture``), armed on ``days`` (bit 0 =
+        Monday) from ``armed_from_min`` to ``armed_until_min`` (minutes of the UTC day; a span
+        past midnight wraps). How its alerts are handled (revision 0030): ``instructions``, what
+    the operator should do (shown with the alert), and ``comment_required``: an alert of the
+    rule is closed only with a comment."""
 
     __tablename__ = "alert_rules"
     __table_args__ = (
@@ -103,6 +112,8 @@ class AlertRule(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(100))
+    instructions: Mapped[str | None] = mapped_column(String(2000))
+    comment_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AlertSequence(Base):
@@ -138,6 +149,28 @@ class AlertSequence(Base):
     label: Mapped[str | None] = mapped_column(String(16))
     labelled_by: Mapped[str | None] = mapped_column(String(100))
     labelled_at: Mapped[datetime | None]
+
+
+class AlertNote(Base):
+    """One entry of an alert's history (revision 0030): at ``at``, ``author`` (an actor's
+    label) ``took`` it, wrote a ``note``, ``closed`` it (``text``: the closing comment, may
+    be empty) or ``escalated`` it to an incident (``text`` names the incident). Closings
+    acknowledged before revision 0030 were copied in from the audit trail, notes and all."""
+
+    __tablename__ = "alert_notes"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('took', 'note', 'closed', 'escalated')", name="ck_alert_notes_kind"
+        ),
+        Index("ix_alert_notes_alert_at", "alert_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(BigId, ForeignKey("alerts.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    author: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(String(2000), default="")
 
 
 class AlertDelivery(Base):

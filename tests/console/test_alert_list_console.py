@@ -54,7 +54,7 @@ def test_a_rule_added_in_the_console_turns_people_into_an_alert_the_admin_labels
     (row,) = alerts.rows()
     assert row.cameras == ("gate",) and row.max_conf == 0.8
     assert row.title == "Person on Gate (gate watch)"
-    assert "nothing is hidden" in alerts.filter_text()
+    assert "none is hidden" in alerts.filter_text()
     assert "Alert: Person on Gate" in window.statusBar().currentMessage()
     stream = window.panes["alerts"]
     assert stream.alert(row.alert_id) is not None  # the stream has it too

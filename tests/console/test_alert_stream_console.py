@@ -116,7 +116,7 @@ def test_a_fall_reaches_the_operator_who_acknowledges_it_in_the_pane(
     with qtbot.waitSignal(pane.sig_alert_acknowledged, timeout=10_000) as done:
         pane.acknowledge_button.click()
     assert done.args == [alert_id]
-    assert pane.cell_text(alert_id, COLUMN_STATE).startswith("acknowledged by olga at ")
+    assert pane.cell_text(alert_id, COLUMN_STATE).startswith("Closed by olga at ")
     assert not pane.acknowledge_button.isEnabled()
     assert dock.windowTitle() == "Alerts" and pane.header_label.text() == "No open alerts"
     (stored,) = list_alerts(host.store)
@@ -189,3 +189,57 @@ def test_an_unacknowledged_alert_escalates_highlighted_with_a_chime_and_moves_no
     assert flags.is_flagged("alerts") and in_front(events)
     assert window.panes["alerts"].sound.plays == 2 and pane.open_count() == 2
     assert window.docks["alerts"].windowTitle() == "Alerts (2 open)"
+
+
+def test_an_operator_takes_notes_and_escalates_an_alert_with_no_event_of_its_own(
+    qtbot: QtBot, open_console: OpenConsole, tmp_path: Path
+) -> None:
+    """Before: "Escalate to incident…" was greyed on an alert with no stored event (every
+    alert of a rule); notes were kept only in the audit trail. Now the console files such an
+    alert at its place and every step shows in the alert's history."""
+    from engine.alerts.records import RaiseAlert
+
+    host, window = open_console(
+        alerting_site(tmp_path), accounts={"olga": "operator"}, login="olga"
+    )
+    pane = window.panes["alerts"]
+    assert host.runtime.writer is not None
+    raised = host.runtime.writer.execute(
+        RaiseAlert(
+            raised_at=host.runtime.clock.now(),
+            kind="loitering",
+            source="camera:back-door",
+            severity="warning",
+            title="Loitering at the back door",
+            detail={},
+        )
+    )
+    alert_id = raised.alert_id
+    with qtbot.waitSignal(pane.sig_alerts_listed, timeout=5000):
+        pane.refresh()
+    with qtbot.waitSignal(pane.sig_evidence_shown, timeout=10_000):
+        pane.select(alert_id)
+    pane.take_selected()
+    qtbot.waitUntil(
+        lambda: pane.cell_text(alert_id, COLUMN_STATE).startswith("In progress: olga since"),
+        timeout=10_000,
+    )
+    pane.note_edit.setText("Nobody at the door now")
+    assert pane.note_selected()
+    qtbot.waitUntil(
+        lambda: "olga: Nobody at the door now" in pane.history_label.text(), timeout=10_000
+    )
+    assert pane.escalate_button.isEnabled()
+    with qtbot.waitSignal(pane.sig_incident_escalated, timeout=20_000) as escalated:
+        assert pane.escalate_selected("Someone tried the back door")
+    incident_id = escalated.args[1]
+    qtbot.waitUntil(
+        lambda: f"olga escalated it to incident {incident_id}" in pane.history_label.text(),
+        timeout=10_000,
+    )
+    # Newest first: each step audited under the alert.
+    assert [e.action for e in audit_entries(host) if e.target == f"alert:{alert_id}"] == [
+        "alert.escalate",
+        "alert.note",
+        "alert.take",
+    ]

@@ -231,3 +231,61 @@ def test_an_override_does_not_ask_the_risk_api(
         assert "override: every camera treated as moderate (nothing hidden)" in err
     finally:
         api.close()
+
+
+def test_an_operator_takes_notes_and_closes_an_alert_with_the_comment_its_rule_requires(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = write_site(
+        tmp_path / "site.toml", '[[cameras]]\nid = "gate"\nname = "Front gate"\nurl = "a.mp4"\n'
+    )
+    store = Store(db_url)
+    sync_site(store, load_site(site), REAL_CLOCK)
+    store.close()
+    base = ["--db", db_url, "--site", str(site), "alerts"]
+    rule = ["rules", "add", "gate", "--camera", "gate", "--trigger", "person"]
+    assert main([*base, *rule, "--instructions", "Call 555-0100", "--comment-required"]) == 0
+    capsys.readouterr()
+    store = Store(db_url)
+    with StoreWriter.running(store) as writer:
+        (rule_id,) = [r["id"] for r in _rules(db_url, capsys)]
+        alert_id = writer.execute(
+            CreateSequence(
+                seq_key="s1",
+                source="camera:gate",
+                camera="gate",
+                site=None,
+                trigger="person",
+                rule_id=rule_id,
+                track_id=1,
+                started_at=datetime(2026, 11, 29, 3, 0, tzinfo=UTC),
+                last_seen_at=datetime(2026, 11, 29, 3, 0, tzinfo=UTC),
+                detections=3,
+                max_conf=0.8,
+                snapshot=None,
+                severity="warning",
+                title="Person at the front gate",
+            )
+        ).alert.alert_id
+    store.close()
+    assert main([*base, "take", str(alert_id)]) == 0
+    assert f"alert {alert_id}: In progress: " in capsys.readouterr().out
+    assert main([*base, "note", str(alert_id), "Gate 2 checked"]) == 0
+    capsys.readouterr()
+    assert main([*base, "close", str(alert_id)]) == 1
+    assert "needs a closing comment: its rule 'gate' asks for one" in capsys.readouterr().err
+    assert main([*base, "close", str(alert_id), "--comment", "A delivery"]) == 0
+    assert f"alert {alert_id}: Closed by " in capsys.readouterr().out
+    assert main([*base, "show", str(alert_id)]) == 0
+    shown = capsys.readouterr().out
+    assert "highest confidence 0.80; cameras: Front gate" in shown
+    assert "what to do: Call 555-0100" in shown
+    assert ": Gate 2 checked" in shown and "closed it: A delivery" in shown
+    assert main([*base, "rules", "set", "gate", "--no-comment-required"]) == 0
+    assert "closing needs no comment; instructions: none" in capsys.readouterr().out
+
+
+def _rules(db_url: str, capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+    assert main(["--db", db_url, "alerts", "rules", "list", "--json"]) == 0
+    rules: list[dict[str, object]] = json.loads(capsys.readouterr().out)
+    return rules

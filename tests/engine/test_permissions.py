@@ -172,6 +172,15 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
     engine.alerts.records.AcknowledgeAlert: lambda a: engine.alerts.records.AcknowledgeAlert(
         alert_id=1, at=T0, actor=a
     ),
+    engine.alerts.records.TakeAlert: lambda a: engine.alerts.records.TakeAlert(
+        alert_id=1, at=T0, actor=a
+    ),
+    engine.alerts.records.NoteAlert: lambda a: engine.alerts.records.NoteAlert(
+        alert_id=1, at=T0, actor=a, text="Checked gate 2"
+    ),
+    engine.alerts.records.RecordEscalation: lambda a: engine.alerts.records.RecordEscalation(
+        alert_id=1, at=T0, actor=a, incident_id=7
+    ),
     engine.incidents.records.FileReports: lambda a: engine.incidents.records.FileReports(
         reports=(), at=T0, actor=a
     ),
@@ -189,6 +198,9 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
     ),
     engine.alerts.rules.ArmRule: lambda a: engine.alerts.rules.ArmRule(
         name="gate", armed=False, at=T0, actor=a
+    ),
+    engine.alerts.rules.SetRuleHandling: lambda a: engine.alerts.rules.SetRuleHandling(
+        name="gate", instructions="Call 555-0100", comment_required=True, at=T0, actor=a
     ),
     engine.alerts.sequences.LabelSequence: lambda a: engine.alerts.sequences.LabelSequence(
         sequence_id=1, label="false_alarm", at=T0, actor=a
@@ -482,6 +494,15 @@ SEEDS: dict[type[GuardedCommand], Seed] = {
     engine.alerts.records.AcknowledgeAlert: lambda s, w: {
         "alert_id": _alert_sequence(s, w).alert.alert_id
     },
+    engine.alerts.records.TakeAlert: lambda s, w: {
+        "alert_id": _alert_sequence(s, w).alert.alert_id
+    },
+    engine.alerts.records.NoteAlert: lambda s, w: {
+        "alert_id": _alert_sequence(s, w).alert.alert_id
+    },
+    engine.alerts.records.RecordEscalation: lambda s, w: {
+        "alert_id": _alert_sequence(s, w).alert.alert_id
+    },
     engine.alerts.sequences.LabelSequence: lambda s, w: {
         "sequence_id": _alert_sequence(s, w).sequence_id
     },
@@ -499,6 +520,9 @@ SEEDS: dict[type[GuardedCommand], Seed] = {
     engine.incidents.site_plan.PinSitePlan: _site,
     engine.alerts.rules.RemoveRule: _then(_camera_gate, _as_engine(engine.alerts.rules.AddRule)),
     engine.alerts.rules.ArmRule: _then(_camera_gate, _as_engine(engine.alerts.rules.AddRule)),
+    engine.alerts.rules.SetRuleHandling: _then(
+        _camera_gate, _as_engine(engine.alerts.rules.AddRule)
+    ),
     engine.gestures.library.TeachGesture: lambda s, w: _taught_wave(),
     engine.gestures.library.RenameGesture: _gesture_wave,
     engine.gestures.library.SetGestureOptions: _gesture_wave,

@@ -309,7 +309,8 @@ def test_a_low_day_lists_only_passing_alerts_and_says_how_many_were_hidden(
     assert ids(pane) == names(world, PASSING)  # newest first, the hidden three left out
     settle(qtbot, pane)
     assert pane.filter_text() == (
-        "Filter: test classes — 5 shown · 3 hidden by the low-risk filter"
+        "Quiet day: on low-risk cameras, alerts less sure than 0.45 are hidden "
+        "(0.60 on very-low-risk ones) — 5 shown, 3 hidden"
     )
     assert WARNING_AMBER not in pane.filter_label.styleSheet()
     assert pane.status_text() == "5 alerts listed"
@@ -323,7 +324,7 @@ def test_a_low_day_lists_only_passing_alerts_and_says_how_many_were_hidden(
         Column.RISK_CLASS: "Low",
         Column.SNAPSHOT: "",
         Column.TITLE: "Person on camera gate",
-        Column.STATE: "OPEN",
+        Column.STATE: "New",
         Column.LABEL: "",
     }
     assert texts(pane, world.alerts["yard None"])[Column.MAX_CONF] == "–"
@@ -340,7 +341,7 @@ def test_a_low_day_lists_only_passing_alerts_and_says_how_many_were_hidden(
     show_view(qtbot, pane, empty)
     assert pane.rows() == [] and pane.status_text() == "No alerts in this view"
     settle(qtbot, pane)
-    assert "0 shown · 0 hidden" in pane.filter_text()
+    assert "0 shown, 0 hidden" in pane.filter_text()
     # "Latest" through the control: every day again.
     with qtbot.waitSignal(pane.sig_page_loaded, timeout=TIMEOUT_MS):
         pane.day_mode_combo.setCurrentIndex(0)
@@ -377,13 +378,12 @@ def test_the_moderate_override_shows_everything_and_hides_nothing(
     assert sorted(ids(pane)) == sorted(set(world.alerts.values()))
     settle(qtbot, pane)
     assert pane.filter_text() == (
-        "Filter: override: every camera treated as moderate (nothing hidden); test classes"
-        " — 8 shown · 0 hidden by the low-risk filter"
+        "Showing every alert (you set every camera to moderate risk) — 8 shown, 0 hidden"
     )
     assert texts(pane, world.alerts["gate 0.2"])[Column.RISK_CLASS] == "Moderate"
     # Back to the provider's classes.
     show_view(qtbot, pane, LOW_DAY_VIEW)
-    assert pane.override_combo.currentText() == "Provider's classes"
+    assert pane.override_combo.currentText() == "Each camera's risk today"
     assert ids(pane) == names(world, PASSING)
 
 
@@ -427,7 +427,7 @@ def test_scrolling_and_load_more_append_pages_without_duplicates_or_gaps(
 
     assert ids(pane) == passing[:50]
     settle(qtbot, pane)
-    assert "129 shown · 21 hidden" in pane.filter_text()
+    assert "129 shown, 21 hidden" in pane.filter_text()
     assert pane.has_more() and pane.load_more_button.isEnabled()
     resets: list[None] = []
     inserted: list[tuple[int, int]] = []
@@ -506,7 +506,7 @@ def test_acknowledging_updates_the_state_and_an_open_only_view_drops_it(
     assert pane.acknowledge_selected()
     assert not pane.acknowledge_button.isEnabled()  # busy while the writer stores it
     qtbot.waitUntil(
-        lambda: texts(pane, alert_id)[Column.STATE] == "acknowledged by olga", timeout=TIMEOUT_MS
+        lambda: texts(pane, alert_id)[Column.STATE] == "Closed by olga", timeout=TIMEOUT_MS
     )
     with world.store.sessions() as session:
         alert = session.get(Alert, alert_id)
@@ -519,7 +519,7 @@ def test_acknowledging_updates_the_state_and_an_open_only_view_drops_it(
     assert loaded.args == [4]
     assert alert_id not in ids(pane)
     settle(qtbot, pane)
-    assert "4 shown · 3 hidden" in pane.filter_text()
+    assert "4 shown, 3 hidden" in pane.filter_text()
 
 
 def test_overlapping_actions_all_land_and_the_strip_is_busy_until_the_last_answers(
@@ -557,8 +557,7 @@ def test_overlapping_actions_all_land_and_the_strip_is_busy_until_the_last_answe
     held.set()
     qtbot.waitUntil(
         lambda: all(
-            texts(pane, alert_id)[Column.STATE] == "acknowledged by olga"
-            for alert_id in (first, second)
+            texts(pane, alert_id)[Column.STATE] == "Closed by olga" for alert_id in (first, second)
         ),
         timeout=TIMEOUT_MS,
     )
@@ -599,7 +598,7 @@ def test_refusals_of_overlapping_actions_each_keep_their_red_line(
     )
     assert ALARM_RED in pane.strip.error_label.styleSheet()
     assert not pane.strip.is_busy() and pane.strip.status() == ""
-    assert texts(pane, first)[Column.STATE] == "OPEN"
+    assert texts(pane, first)[Column.STATE] == "New"
 
     # New work, with nothing running, starts with a clear red line.
     assert pane.select_sequence(world.sequences["gate 0.9"])
@@ -617,15 +616,15 @@ def test_no_risk_classes_means_nothing_is_hidden_and_the_pane_says_so(
     assert len(pane.rows()) == 8
     settle(qtbot, pane)
     assert pane.filter_text() == (
-        "Filter: risk-class provider did not answer: nothing is hidden"
-        " — 8 shown · 0 hidden by the low-risk filter"
+        "Showing every alert: today's risk levels are not known, so none is hidden"
+        " — 8 shown, 0 hidden"
     )
     assert WARNING_AMBER in pane.filter_label.styleSheet()
     # The operator previews a low day: the gate then hides, and the warning goes.
     show_view(qtbot, pane, AlertListView(day=DAY.date(), override="low"))
     settle(qtbot, pane)
-    assert "6 shown · 2 hidden" in pane.filter_text()
-    assert "override: every camera treated as low" in pane.filter_text()
+    assert "6 shown, 2 hidden" in pane.filter_text()
+    assert "You set every camera to low risk" in pane.filter_text()
     assert WARNING_AMBER not in pane.filter_label.styleSheet()
 
 
@@ -672,7 +671,7 @@ def test_a_stale_answer_is_dropped_and_loading_is_shown_meanwhile(
     )
     assert pane.view() == quick and ids(pane) == names(world, very_low)
     settle(qtbot, pane)
-    assert "4 shown · 4 hidden" in pane.filter_text()
+    assert "4 shown, 4 hidden" in pane.filter_text()
     assert pane.override_combo.currentData() == "very_low"
 
 
@@ -702,7 +701,7 @@ def test_alert_events_reload_the_newest_page_once_keeping_rows_and_selection(
     reload = actions.pages()[-1]
     assert (reload.before, reload.with_counts) == (None, False)  # the counts follow it
     settle(qtbot, pane)
-    assert "6 shown · 3 hidden" in pane.filter_text()
+    assert "6 shown, 3 hidden" in pane.filter_text()
     assert pane.selected_alert() is not None
     assert pane.selected_alert().alert_id == kept  # type: ignore[union-attr]
     assert pane.selected_sequence() is not None

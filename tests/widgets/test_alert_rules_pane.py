@@ -17,7 +17,14 @@ from pytestqt.qtbot import QtBot
 
 from console.queries import QtQueryClient
 from engine.access import Actor
-from engine.alerts.rules import AddRule, RemoveRule, RuleSpec, list_rules, parse_days
+from engine.alerts.rules import (
+    AddRule,
+    RemoveRule,
+    RuleSpec,
+    SetRuleHandling,
+    list_rules,
+    parse_days,
+)
 from engine.clock import REAL_CLOCK
 from engine.config import load_site
 from engine.store import Store
@@ -76,6 +83,20 @@ class EngineRuleActions:
     def remove_rule(self, name: str) -> None:
         self._call("remove", name)
         self.writer.execute(RemoveRule(name=name, at=REAL_CLOCK.now(), actor=self.actor), 30)
+
+    def set_handling(self, name: str, instructions: str, comment_required: bool) -> RuleSpec:
+        self._call("handling", name, instructions, comment_required)
+        changed: RuleSpec = self.writer.execute(
+            SetRuleHandling(
+                name=name,
+                instructions=instructions,
+                comment_required=comment_required,
+                at=REAL_CLOCK.now(),
+                actor=self.actor,
+            ),
+            timeout_s=30,
+        )
+        return changed
 
     def changes(self) -> list[tuple[object, ...]]:
         return [call for call in self.calls if call[0] != "list"]
@@ -560,3 +581,38 @@ def test_a_name_in_use_is_refused_by_the_engine_in_its_own_words(
     )
     (kept,) = list_rules(store)
     assert kept.severity == "info"  # the first rule is untouched
+
+
+@pytest.mark.sql
+def test_an_admin_writes_a_rules_instructions_and_asks_for_a_closing_comment(
+    qtbot: QtBot,
+    make_pane: Callable[[Actor], tuple[AlertRulesPane, EngineRuleActions]],
+    store: Store,
+) -> None:
+    """Operating instructions and "a comment is required to close" are set on a new rule in
+    the form, and changed on a stored one in the selected rule's box; the engine keeps both."""
+    pane, actions = make_pane(ADMIN)
+    pane.name_edit.setText("gate at night")
+    pane.instructions_edit.setPlainText("Call the site manager on 555-0100")
+    pane.comment_required_check.setChecked(True)
+    with qtbot.waitSignal(pane.sig_rules_listed, timeout=10000):
+        pane.add_button.click()
+    (stored,) = list_rules(store)
+    assert (stored.instructions, stored.comment_required) == (
+        "Call the site manager on 555-0100",
+        True,
+    )
+    assert "Instructions: Call the site manager on 555-0100" in str(
+        pane.view.model().index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+    )
+    pane.select_rule("gate at night")
+    assert pane.handling_edit.toPlainText() == "Call the site manager on 555-0100"
+    assert pane.handling_check.isChecked() and pane.handling_button.isEnabled()
+    pane.handling_edit.setPlainText("Check gate 2 first")
+    pane.handling_check.setChecked(False)
+    with qtbot.waitSignal(pane.sig_rules_listed, timeout=10000):
+        pane.handling_button.click()
+    (changed,) = list_rules(store)
+    assert (changed.instructions, changed.comment_required) == ("Check gate 2 first", False)
+    assert actions.changes()[-1] == ("handling", "gate at night", "Check gate 2 first", False)
+    assert pane.strip.status() == "Saved how alerts of gate at night are handled."

@@ -124,7 +124,7 @@ def test_an_alert_of_a_camera_offers_to_snooze_its_camera_which_shows_until_when
 
     monkeypatch.setattr(pane, "_ask_snooze_minutes", ask)
     pane.select(3)  # a fall in a room: no camera to snooze
-    assert [t for t, _ in _menu_texts(pane)] == ["Acknowledge", "Escalate to incident…"]
+    assert [t for t, _ in _menu_texts(pane)] == ["Take", "Close", "Escalate to incident…"]
     pane.select(5)
     assert _menu_texts(pane)[-1] == ("Snooze alerts of gate…", True)
     assert not pane.snooze_label.isVisible() and pane.snooze_text() == ""
@@ -209,7 +209,5 @@ def test_the_alert_lists_filter_line_tells_snoozed_alerts_from_low_risk_ones() -
     from widgets.alert_list.view import filter_summary
 
     gate = RiskGate(None, None, "no risk classes")
-    assert filter_summary(gate, 4, 2, 3).endswith(
-        " — 4 shown · 2 hidden by the low-risk filter · 3 snoozed"
-    )
-    assert filter_summary(gate, 4, 2, 0).endswith(" — 4 shown · 2 hidden by the low-risk filter")
+    assert filter_summary(gate, 4, 2, 3).endswith(" — 4 shown, 2 hidden, 3 held back by a snooze")
+    assert filter_summary(gate, 4, 2, 0).endswith(" — 4 shown, 2 hidden")

@@ -23,7 +23,7 @@ from pytestqt.wait_signal import SignalBlocker
 
 from console.queries import QtQueryClient
 from engine.access import Actor, Permission, PermissionDeniedError
-from engine.alerts.records import AlertView
+from engine.alerts.records import AlertNoteView, AlertView
 from engine.history.query_service import QueryService
 from engine.incidents.records import Filed
 from engine.sitetime import SiteTime
@@ -118,8 +118,26 @@ class FakeAlerts:
         self.alerts[index] = acked
         return acked
 
-    def escalate_event(self, event_id: int, text: str) -> Filed:
-        self.calls.append(("escalate", event_id, text))
+    def take(self, alert_id: int) -> AlertView:
+        self.calls.append(("take", alert_id))
+        self.threads.add(threading.current_thread().name)
+        if self.refusal is not None:
+            raise self.refusal
+        index = next(i for i, a in enumerate(self.alerts) if a.alert_id == alert_id)
+        taken = replace(self.alerts[index], taken_at=NOW, taken_by="account:ada")
+        self.alerts[index] = taken
+        return taken
+
+    def note(self, alert_id: int, text: str) -> AlertView:
+        self.calls.append(("note", alert_id, text))
+        index = next(i for i, a in enumerate(self.alerts) if a.alert_id == alert_id)
+        entry = AlertNoteView(NOW, "account:ada", "note", text)
+        noted = replace(self.alerts[index], notes=(*self.alerts[index].notes, entry))
+        self.alerts[index] = noted
+        return noted
+
+    def escalate_alert(self, alert_id: int, text: str) -> Filed:
+        self.calls.append(("escalate", alert_id, text))
         self.threads.add(threading.current_thread().name)
         if self.refusal is not None:
             raise self.refusal
@@ -204,7 +222,7 @@ def test_rows_are_newest_first_with_time_severity_title_state_and_webhooks(
     assert pane.cell_text(3, COLUMN_TITLE) == FRESH.title
     assert pane.cell_text(3, COLUMN_STATE) == STATE_OPEN
     assert pane.cell_text(2, COLUMN_STATE) == STATE_ESCALATED
-    assert pane.cell_text(1, COLUMN_STATE) == "acknowledged by olga at 14:02:00"
+    assert pane.cell_text(1, COLUMN_STATE) == "Closed by olga at 14:02:00"
     # Webhooks: counts, the failures in red with their errors in the tooltip.
     assert pane.cell_text(3, COLUMN_WEBHOOKS) == "webhooks 1 ok, 1 failed"
     assert pane.cell_text(2, COLUMN_WEBHOOKS) == "webhooks 1 ok"
@@ -235,7 +253,7 @@ def test_critical_is_red_and_an_escalated_alert_is_highlighted_until_acknowledge
     look_at(qtbot, pane, 2)
     with acknowledged(qtbot, pane):
         pane.acknowledge_button.click()
-    assert pane.cell_text(2, COLUMN_STATE) == "acknowledged by ada at 15:30:00"
+    assert pane.cell_text(2, COLUMN_STATE) == "Closed by ada at 15:30:00"
     assert pane.cell_data(2, COLUMN_TITLE, Qt.ItemDataRole.BackgroundRole) is None
     assert pane.header_label.text() == "1 open alert"
 
@@ -280,14 +298,14 @@ def test_the_button_and_enter_acknowledge_a_previewed_alert_on_a_worker_not_a_do
         pane.acknowledge_button.click()
     assert requested.args == [3]
     assert pane.is_busy() and not pane.acknowledge_button.isEnabled()
-    assert pane.acknowledge_button.text() == "Acknowledging…"
-    assert pane.strip.is_busy() and pane.strip.status() == "Acknowledging alert 3…"
+    assert pane.acknowledge_button.text() == "Working…"
+    assert pane.strip.is_busy() and pane.strip.status() == "Closing alert 3…"
     assert not pane.acknowledge_selected()  # no second request while the first runs
     with acknowledged(qtbot, pane) as done:
         backend.release.set()
     assert done.args == [3]
-    assert pane.cell_text(3, COLUMN_STATE) == "acknowledged by ada at 15:30:00"
-    assert "Alert 3 acknowledged by ada" in pane.strip.status()
+    assert pane.cell_text(3, COLUMN_STATE) == "Closed by ada at 15:30:00"
+    assert "Alert 3 closed by ada" in pane.strip.status()
     assert not pane.strip.is_busy()
     assert not pane.acknowledge_button.isEnabled()  # the row is acknowledged now
     assert backend.notes[3] == "Checked the plaza camera: a child tripped, is fine"
@@ -325,7 +343,7 @@ def test_a_refusal_is_shown_in_the_engine_words(
     with qtbot.waitSignal(pane.sig_acknowledge_failed, timeout=5000) as failed:
         pane.acknowledge_button.click()
     assert failed.args[0] == 3
-    assert pane.strip.error() == f"Could not acknowledge alert 3: {refusal}"
+    assert pane.strip.error() == f"Could not close alert 3: {refusal}"
     assert ALARM_RED in pane.strip.error_label.styleSheet()  # the red line
     assert not pane.strip.is_busy()
     assert pane.cell_text(3, COLUMN_STATE) == STATE_OPEN
@@ -351,14 +369,14 @@ def test_acknowledgements_of_several_alerts_run_at_once_and_all_land(
         qtbot.keyClick(pane.view, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: sorted(backend.acknowledged()) == [3, 4], timeout=5000)
     assert pane.is_busy() and pane.strip.is_busy()
-    assert pane.strip.status() == "Acknowledging alert 4…"
+    assert pane.strip.status() == "Closing alert 4…"
     landed: list[int] = []
     pane.sig_alert_acknowledged.connect(landed.append)
     backend.release.set()
     qtbot.waitUntil(lambda: sorted(landed) == [3, 4], timeout=5000)
     assert not pane.is_busy() and not pane.strip.is_busy()
-    assert pane.cell_text(3, COLUMN_STATE) == "acknowledged by ada at 15:30:00"
-    assert pane.cell_text(4, COLUMN_STATE) == "acknowledged by ada at 15:30:00"
+    assert pane.cell_text(3, COLUMN_STATE) == "Closed by ada at 15:30:00"
+    assert pane.cell_text(4, COLUMN_STATE) == "Closed by ada at 15:30:00"
     assert pane.strip.error() == ""
 
 
@@ -378,8 +396,8 @@ def test_refusals_of_overlapping_acknowledgements_each_keep_their_red_line(
     backend.release.set()
     qtbot.waitUntil(lambda: sorted(failed) == [2, 3], timeout=5000)
     assert sorted(pane.strip.error().splitlines()) == [
-        f"Could not acknowledge alert 2: {refusal}",
-        f"Could not acknowledge alert 3: {refusal}",
+        f"Could not close alert 2: {refusal}",
+        f"Could not close alert 3: {refusal}",
     ]
     assert not pane.strip.is_busy() and pane.strip.status() == ""
     assert pane.open_count() == 2  # nothing was acknowledged
@@ -390,7 +408,7 @@ def test_refusals_of_overlapping_acknowledgements_each_keep_their_red_line(
     with acknowledged(qtbot, pane):
         assert pane.acknowledge_selected()
         assert pane.strip.error() == ""
-    assert pane.strip.error() == "" and "Alert 3 acknowledged by ada" in pane.strip.status()
+    assert pane.strip.error() == "" and "Alert 3 closed by ada" in pane.strip.status()
 
 
 def test_the_strip_stays_busy_while_an_acknowledgement_outlasts_an_escalation(
@@ -445,7 +463,7 @@ def test_a_new_alert_and_an_escalation_sound_the_chime_once_unless_muted(
         replace(escalated, acknowledged_at=NOW, acknowledged_by="account:x"), "acknowledged"
     )
     assert (pane.sound_requests, sound.plays) == (2, 2)
-    assert pane.cell_text(5, COLUMN_STATE) == "acknowledged by x at 15:30:00"
+    assert pane.cell_text(5, COLUMN_STATE) == "Closed by x at 15:30:00"
 
     # Muted: no chime, but the alert still shows and asks for attention.
     with qtbot.waitSignal(pane.sig_mute_changed, timeout=1000) as muted:
@@ -473,7 +491,7 @@ def test_live_events_and_a_late_listing_merge_without_going_back(
     backend.alerts = [FRESH, ESCALATED, OLD_ACKED]  # the stale read: FRESH still open
     with qtbot.waitSignal(pane.sig_alerts_listed, timeout=5000):
         pane.refresh()
-    assert pane.cell_text(3, COLUMN_STATE) == "acknowledged by olga at 15:30:00"
+    assert pane.cell_text(3, COLUMN_STATE) == "Closed by olga at 15:30:00"
     assert pane.open_count() == 1
 
     # Deliveries reported live add to what was stored; the errors join the tooltip.
@@ -504,7 +522,7 @@ def test_escalate_to_incident_files_the_alerts_event_for_those_allowed(
     pane.set_escalate_allowed(True)
     assert pane.escalate_button.isEnabled()
     menu = pane._context_menu()
-    assert [a.text() for a in menu.actions()] == ["Acknowledge", "Escalate to incident…"]
+    assert [a.text() for a in menu.actions()] == ["Take", "Close", "Escalate to incident…"]
     assert all(a.isEnabled() for a in menu.actions())
     menu.deleteLater()
     pane.escalate_button.click()  # the operator cancels the description: nothing is filed
@@ -513,12 +531,12 @@ def test_escalate_to_incident_files_the_alerts_event_for_those_allowed(
     with qtbot.waitSignal(pane.sig_incident_escalated, timeout=5000) as escalated:
         pane.escalate_button.click()
     assert escalated.args == [3, 7]
-    assert backend.calls[-1] == ("escalate", 103, "Resident on the floor, not answering")
+    assert backend.calls[-1] == ("escalate", 3, "Resident on the floor, not answering")
     assert pane.strip.status() == (
         "Alert 3 escalated: new incident 7: medical, severity 5, classified by keywords."
     )
     assert pane.alert(3) is not None and pane.alert(3).open  # escalating does not acknowledge
-    # The engine's refusal is shown; an alert without a stored event cannot be escalated.
+    # The engine's refusal is shown.
     backend.refusal = PermissionDeniedError(
         Actor("ian", frozenset()), Permission.FILE_REPORT, "escalate an event to an incident"
     )
@@ -527,10 +545,11 @@ def test_escalate_to_incident_files_the_alerts_event_for_those_allowed(
     qtbot.waitUntil(lambda: not pane.is_busy(), timeout=5000)
     assert pane.strip.error().startswith("Could not escalate alert 2 to an incident: ian")
     assert not pane.strip.is_busy()
+    # An alert of a rule has no event of its own: it is escalated all the same (the console
+    # files its sequence's event, or a report at its place).
     pane.on_alert_raised(alert(4, 0, event_id=None))
     pane.select(4)
-    assert not pane.escalate_button.isEnabled() and not pane.escalate_selected("no event")
-    assert "no stored event" in pane.escalate_button.toolTip()
+    assert pane.escalate_button.isEnabled()
 
 
 def test_merged_alert_keeps_the_furthest_state_of_each_field() -> None:

@@ -8,7 +8,7 @@ import this module, never the view.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
@@ -30,6 +30,7 @@ class AlertListView:
 class AlertListPage:
     page: AlertPage  # engine.alerts.filtering.AlertPage (rows, gate, shown, hidden)
     thumbnails: Mapping[str, bytes]  # snapshot path (as in SequenceView.snapshot) -> JPEG bytes
+    camera_names: Mapping[str, str] = field(default_factory=dict)  # key -> the site's name
 
 
 class AlertListActions(Protocol):

@@ -1,14 +1,16 @@
 """The "Alert list" pane: stored alerts newest first, page by page, filtered by the day's
 risk classes, with each alert's sequences, labels and clips.
 
-Each row shows when the alert was raised (site time), its cameras, the highest confidence of its
-shown sequences, the risk class that decided what is shown, a snapshot thumbnail, the title,
-its state (``OPEN``, ``ESCALATED`` or "acknowledged by ada") and how its sequences are
-labelled. The bar above the list chooses the day ("Latest" or one of the site's days), an operator's
-override of every camera's risk class (the kill switch: "Moderate" shows everything, "Low"
-previews a low day) and "Open only"; beside them the pane says which filter is active and
-how many alerts it hid, in amber when no risk classes are known and so nothing is hidden
-(fail open).
+Each row shows when the alert was raised (site time), its cameras by their site names, its
+highest confidence over all its sequences (the same number the Alerts pane and the CLI give:
+:func:`engine.alerts.records.alert_confidences`), the risk level that decided what is shown, a
+snapshot thumbnail, the title, its state in words ("New", "New, escalated", "In progress: ada",
+"Closed by ada") and how its sequences are labelled. The line over the list says in plain words
+which alerts are hidden and why. The bar above the list chooses the day ("Latest" or one of
+the site's days), an operator's override of every camera's risk class (the kill switch:
+"Moderate" shows everything, "Low" previews a low day) and "Open only"; beside them the
+pane says which filter is active and how many alerts it hid, in amber when no risk classes
+are known and so nothing is hidden (fail open).
 
 The pane reads the store only through a :class:`~widgets.queries.QueryClient` and an
 :class:`AlertListActions` object the console gives it: it submits page requests (frozen
@@ -74,14 +76,14 @@ from PySide6.QtWidgets import (
 )
 
 from engine.access import Actor, Permission
-from engine.alerts.filtering import AlertRow, RiskGate, SequenceView
+from engine.alerts.filtering import MIN_CONFIDENCE, AlertRow, RiskGate, SequenceView
 from engine.history.query_service import CallRequest, QueryResult
 from engine.sitetime import display
 from engine.text import printable
 from engine.vocabulary import RISK_CLASSES, SEQUENCE_LABELS
 from widgets.action_strip import ActionStrip
 from widgets.alert_list.api import AlertListActions, AlertListPage, AlertListView
-from widgets.alerts.api import acknowledged_by_text
+from widgets.alerts.api import acknowledged_by_text, camera_names_text
 from widgets.colours import ALARM_RED, MUTED_GREY, WARNING_AMBER
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
@@ -96,11 +98,11 @@ LOADING_TEXT: Final = "Loading…"
 NOT_LISTED_TEXT: Final = "Alerts not listed"  # the view's first page could not be read
 NO_CLIP_TEXT: Final = "no clip recorded for this sequence"
 NOTHING_HIDDEN_TEXT: Final = "nothing is hidden"
-LATEST_TEXT: Final = "Latest (today's classes)"
+LATEST_TEXT: Final = "Latest"
 DAY_TEXT: Final = "Day"
-PROVIDER_CLASSES_TEXT: Final = "Provider's classes"
-STATE_OPEN: Final = "OPEN"
-STATE_ESCALATED: Final = "ESCALATED"
+PROVIDER_CLASSES_TEXT: Final = "Each camera's risk today"
+STATE_OPEN: Final = "New"
+STATE_ESCALATED: Final = "New, escalated"
 TRUE_ALARM, FALSE_ALARM = SEQUENCE_LABELS
 ACK_NOT_ALLOWED_TEXT: Final = "Acknowledging alerts needs the acknowledge permission."
 LABEL_NOT_ALLOWED_TEXT: Final = "Labelling sequences needs the label permission."
@@ -154,8 +156,11 @@ def labels_summary(sequences: Sequence[SequenceView]) -> str:
 
 
 def state_text(row: AlertRow) -> str:
+    """The alert's state in words, as the Alerts pane says it (without times)."""
     if row.acknowledged_at is not None:
-        return f"acknowledged by {acknowledged_by_text(row.acknowledged_by)}"
+        return f"Closed by {acknowledged_by_text(row.acknowledged_by)}"
+    if row.taken_at is not None:
+        return f"In progress: {acknowledged_by_text(row.taken_by)}"
     return STATE_ESCALATED if row.escalated_at is not None else STATE_OPEN
 
 
@@ -167,16 +172,33 @@ def is_fail_open(gate: RiskGate) -> bool:
 def filter_summary(
     gate: RiskGate, shown: int | None, hidden: int | None, snoozed: int | None = None
 ) -> str:
-    """The filter line: what decides the list, how many alerts it hid, and how many a
-    snooze of their camera hid (told only when some are)."""
-    described = gate.describe()
-    if is_fail_open(gate) and NOTHING_HIDDEN_TEXT not in described.lower():
-        described = f"{described}: {NOTHING_HIDDEN_TEXT}" if described else NOTHING_HIDDEN_TEXT
-    text = f"Filter: {printable(described)}"
+    """The filter line in words an operator reads at 3 a.m.: which alerts are hidden and why
+    (or that none are), how many are shown and hidden, and how many a snooze of their camera
+    held back (told only when some are). Where the risk levels come from (the provider, when
+    it was refreshed) is the tooltip's, not this line's."""
+    low, very_low = MIN_CONFIDENCE["low"], MIN_CONFIDENCE["very_low"]
+    if gate.override is not None:
+        level = risk_class_text(gate.override).lower()
+        if gate.override in MIN_CONFIDENCE:
+            cut = MIN_CONFIDENCE[gate.override]
+            text = (
+                f"You set every camera to {level} risk: alerts less sure than {cut:.2f} are hidden"
+            )
+        else:
+            text = f"Showing every alert (you set every camera to {level} risk)"
+    elif is_fail_open(gate):
+        text = "Showing every alert: today's risk levels are not known, so none is hidden"
+    elif not gate.active:
+        text = "Showing every alert: no camera is at low risk today"
+    else:
+        text = (
+            f"Quiet day: on low-risk cameras, alerts less sure than {low:.2f} are hidden "
+            f"({very_low:.2f} on very-low-risk ones)"
+        )
     if shown is not None and hidden is not None:
-        text += f" — {shown} shown · {hidden} hidden by the low-risk filter"
+        text += f" — {shown} shown, {hidden} hidden"
         if snoozed:
-            text += f" · {snoozed} snoozed"
+            text += f", {snoozed} held back by a snooze"
     return text
 
 
@@ -265,6 +287,7 @@ class AlertListModel(RowsTableModel[AlertRow]):
     def __init__(self, thumbnails: ThumbnailCache, parent: QObject | None = None) -> None:
         super().__init__(tuple(_HEADERS[column] for column in Column), parent)
         self._thumbnails = thumbnails
+        self.camera_names: dict[str, str] = {}  # the site's names by key, shared with the pane
         self._ids: set[int] = set()
 
     def alerts(self) -> list[AlertRow]:
@@ -361,7 +384,7 @@ class AlertListModel(RowsTableModel[AlertRow]):
         if column is Column.TIME:
             return site_text(alert.raised_at)
         if column is Column.CAMERAS:
-            return ", ".join(alert.cameras)
+            return printable(camera_names_text(list(alert.cameras), self.camera_names))
         if column is Column.MAX_CONF:
             return confidence_text(alert.max_conf)
         if column is Column.RISK_CLASS:
@@ -409,6 +432,7 @@ class SequenceModel(RowsTableModel[SequenceView]):
     def __init__(self, thumbnails: ThumbnailCache, parent: QObject | None = None) -> None:
         super().__init__(tuple(_SEQUENCE_HEADERS[column] for column in SequenceColumn), parent)
         self._thumbnails = thumbnails
+        self.camera_names: dict[str, str] = {}  # the site's names by key, shared with the pane
 
     def sequences(self) -> list[SequenceView]:
         return list(self._rows)
@@ -439,7 +463,8 @@ class SequenceModel(RowsTableModel[SequenceView]):
 
     def _text(self, sequence: SequenceView, column: SequenceColumn) -> str:
         if column is SequenceColumn.CAMERA:
-            return sequence.camera or sequence.source
+            key = sequence.camera or sequence.source
+            return printable(self.camera_names.get(key, key))
         if column is SequenceColumn.TIME:
             return span_text(sequence)
         if column is SequenceColumn.DETECTIONS:
@@ -589,10 +614,11 @@ class AlertListPane(QWidget):
         self.load_more_button = QPushButton("Load more", self)
         self.load_more_button.setToolTip("List the next older alerts")
         self.load_more_button.setEnabled(False)
-        self.acknowledge_button = QPushButton("Acknowledge", self)
+        self.acknowledge_button = QPushButton("Close", self)
 
         # The selected alert's sequences.
         self.sequence_model = SequenceModel(self._thumbnails, self)
+        self.sequence_model.camera_names = self.model.camera_names  # one dict, kept current
         self.sequence_table = QTableView(self)
         self.sequence_table.setModel(self.sequence_model)
         _set_up_table(self.sequence_table)
@@ -946,16 +972,19 @@ class AlertListPane(QWidget):
         keep = self._selection_ids()
         if ask.mode is _Mode.APPEND:
             self._thumbnails.add(listed.thumbnails)
+            self.model.camera_names.update(listed.camera_names)
             self.model.append(rows)
             self._has_more = full
         elif ask.mode is _Mode.REPLACE:
             self._thumbnails.keep_only(_snapshot_paths(rows))
             self._thumbnails.add(listed.thumbnails)
+            self.model.camera_names.update(listed.camera_names)
             self.model.set_rows(rows)
             self._rows_view = ask.view
             self._has_more = full
         else:
             self._thumbnails.add(listed.thumbnails)
+            self.model.camera_names.update(listed.camera_names)
             head = self._head_count(rows, full)
             kept_below = self.model.rowCount() - head
             self.model.replace_head(head, rows)
@@ -984,6 +1013,7 @@ class AlertListPane(QWidget):
             return
         listed = result.value
         self._thumbnails.add(listed.thumbnails)
+        self.model.camera_names.update(listed.camera_names)
         found = next((r for r in listed.page.rows if r.alert_id == ask.alert_id), None)
         keep = self._selection_ids()
         self.model.replace_alert(ask.alert_id, found)
@@ -1186,10 +1216,12 @@ class AlertListPane(QWidget):
             return
         self.filter_label.setText(filter_summary(gate, self._shown, self._hidden, self._snoozed))
         self.filter_label.setStyleSheet(_FAIL_OPEN_STYLE if is_fail_open(gate) else "")
+        where = printable(gate.describe())  # where the risk levels come from, for who asks
         self.filter_label.setToolTip(
-            "No risk classes are known for this view, so the low-risk filter is off"
+            f"No risk levels are known for this view, so nothing is hidden ({where})"
             if is_fail_open(gate)
-            else "Low-risk days hide sequences below 0.45 (low) or 0.60 (very low) confidence"
+            else "On a quiet (low-risk) day, alerts the detector was less sure of are hidden: "
+            f"below 0.45 on low-risk cameras, 0.60 on very-low-risk ones ({where})"
         )
 
     def _update_status(self) -> None:
@@ -1218,13 +1250,15 @@ class AlertListPane(QWidget):
         self.acknowledge_button.setEnabled(
             self._acknowledge_allowed and alert is not None and alert.open and not acknowledging
         )
-        self.acknowledge_button.setText("Acknowledging…" if acknowledging else "Acknowledge")
+        self.acknowledge_button.setText("Closing…" if acknowledging else "Close")
         if not self._acknowledge_allowed:
             self.acknowledge_button.setToolTip(self._ack_why_not)
         elif alert is not None and not alert.open:
-            self.acknowledge_button.setToolTip("This alert has been acknowledged")
+            self.acknowledge_button.setToolTip("This alert is closed")
         else:
-            self.acknowledge_button.setToolTip("Acknowledge the selected alert")
+            self.acknowledge_button.setToolTip(
+                "Close the selected alert (to close it with a comment, use the Alerts pane)"
+            )
         sequence = self.selected_sequence()
         can_label = (
             self._label_allowed

@@ -26,3 +26,8 @@ class AlertRulesActions(Protocol):
     def remove_rule(self, name: str) -> None:
         """Remove the rule named ``name``. Raises UnknownRuleError or PermissionError."""
         ...
+
+    def set_handling(self, name: str, instructions: str, comment_required: bool) -> RuleSpec:
+        """Set rule ``name``'s operating instructions and whether its alerts close only with
+        a comment. Raises RuleError, UnknownRuleError or PermissionError."""
+        ...

@@ -58,6 +58,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
+    QPlainTextEdit,
     QPushButton,
     QRadioButton,
     QSizePolicy,
@@ -119,6 +120,8 @@ TRIGGER_TEXTS = {
 
 COLUMN_NAME, COLUMN_WHERE, COLUMN_TRIGGER, COLUMN_ZONE, COLUMN_SCHEDULE, COLUMN_SEVERITY = range(6)
 _HEADERS = ("Name", "Where", "Trigger", "Zone", "Schedule", "Severity")
+COMMENT_REQUIRED_TEXT = "A comment is required to close its alerts"
+INSTRUCTIONS_PLACEHOLDER = "What the operator should do, e.g. Call the site manager on 555-0100"
 
 
 def trigger_text(rule: RuleSpec) -> str:
@@ -198,8 +201,20 @@ class _RulesModel(RowsTableModel[RuleSpec]):
         if role == Qt.ItemDataRole.ToolTipRole:
             by = f"; added by {printable(rule.created_by)}" if rule.created_by else ""
             off = " (disabled)" if not rule.enabled else ""
-            return f"{printable(rule.describe())}{off}{by}"
+            handling = handling_text(rule)
+            return f"{printable(rule.describe())}{off}{by}" + (f"\n{handling}" if handling else "")
         return None
+
+
+def handling_text(rule: RuleSpec) -> str:
+    """How a rule's alerts are handled, in words: its instructions and whether closing one
+    needs a comment ("" when neither is set)."""
+    lines = []
+    if rule.instructions:
+        lines.append(f"Instructions: {printable(rule.instructions)}")
+    if rule.comment_required:
+        lines.append("A comment is required to close its alerts")
+    return "\n".join(lines)
 
 
 class ZoneCanvas(QWidget):
@@ -641,6 +656,31 @@ class AlertRulesPane(QWidget):
         self.severity_combo = QComboBox()
         self.severity_combo.addItems(list(ALERT_SEVERITIES))
         self.severity_combo.setAccessibleName("Severity")
+        self.instructions_edit = QPlainTextEdit()
+        self.instructions_edit.setAccessibleName("Operating instructions")
+        self.instructions_edit.setPlaceholderText(INSTRUCTIONS_PLACEHOLDER)
+        self.instructions_edit.setToolTip("Shown to the operator with every alert of this rule")
+        self.instructions_edit.setFixedHeight(54)
+        self.comment_required_check = QCheckBox(COMMENT_REQUIRED_TEXT)
+        # The selected rule's handling: instructions and the closing comment, changed in place.
+        self.handling_edit = QPlainTextEdit()
+        self.handling_edit.setAccessibleName("Operating instructions of the selected rule")
+        self.handling_edit.setPlaceholderText(INSTRUCTIONS_PLACEHOLDER)
+        self.handling_edit.setFixedHeight(54)
+        self.handling_check = QCheckBox(COMMENT_REQUIRED_TEXT)
+        self.handling_button = QPushButton("Save handling")
+        self.handling_button.setToolTip(
+            "Store the selected rule's instructions and closing comment; its alerts follow at once"
+        )
+        self.handling_button.clicked.connect(self._on_handling_requested)
+        handling_row = QHBoxLayout()
+        handling_row.addWidget(self.handling_edit, 1)
+        handling_buttons = QVBoxLayout()
+        handling_buttons.addWidget(self.handling_check)
+        handling_buttons.addWidget(self.handling_button)
+        handling_row.addLayout(handling_buttons)
+        self.handling_box = QGroupBox("How the selected rule's alerts are handled")
+        self.handling_box.setLayout(handling_row)
         self.zone_editor = ZoneEditor(frame_of)
         self.add_button = QPushButton("Add rule")
         self.add_button.clicked.connect(self._on_add_requested)
@@ -670,6 +710,8 @@ class AlertRulesPane(QWidget):
         form.addRow("Armed on", days_row)
         form.addRow("Armed hours", hours_row)
         form.addRow("Severity", self.severity_combo)
+        form.addRow("Operating instructions", self.instructions_edit)
+        form.addRow("", self.comment_required_check)
         add_row = QHBoxLayout()
         self.add_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         add_row.addWidget(self.add_button)
@@ -692,6 +734,7 @@ class AlertRulesPane(QWidget):
         layout.addWidget(self.view, 2)
         layout.addWidget(self.list_error_label)
         layout.addWidget(self.permission_label)
+        layout.addWidget(self.handling_box)
         layout.addWidget(self.editor_box, 3)
 
         self.camera_radio.toggled.connect(self._on_place_kind_changed)
@@ -809,7 +852,29 @@ class AlertRulesPane(QWidget):
 
     # -- handlers --------------------------------------------------------------------------
     def _on_selection_changed(self) -> None:
+        rule = self.selected_rule()
+        self.handling_edit.setPlainText(rule.instructions if rule is not None else "")
+        self.handling_check.setChecked(rule.comment_required if rule is not None else False)
         self._update_controls()
+
+    def _on_handling_requested(self) -> None:
+        rule = self.selected_rule()
+        if rule is None or not self._changes_allowed or self._runner.is_busy():
+            return
+        instructions = self.handling_edit.toPlainText().strip()
+        required = self.handling_check.isChecked()
+
+        def saved(_value: object) -> None:
+            self.strip.show_status(f"Saved how alerts of {printable(rule.name)} are handled.")
+            self._select_after_listing = rule.name
+
+        self._run(
+            "handling",
+            f"Saving how alerts of {printable(rule.name)} are handled…",
+            partial(self._actions.set_handling, rule.name, instructions, required),
+            saved,
+            failure=f"Could not change rule {printable(rule.name)}",
+        )
 
     def _on_place_kind_changed(self) -> None:
         on_camera = self.camera_radio.isChecked()
@@ -952,6 +1017,8 @@ class AlertRulesPane(QWidget):
             armed_from_min=armed_from,
             armed_until_min=armed_until,
             severity=self.severity_combo.currentText(),
+            instructions=self.instructions_edit.toPlainText().strip(),
+            comment_required=self.comment_required_check.isChecked(),
         )
 
     def _clear_form(self) -> None:
@@ -968,6 +1035,8 @@ class AlertRulesPane(QWidget):
         self.from_time.setTime(QTime(0, 0))
         self.until_time.setTime(QTime(0, 0))
         self.severity_combo.setCurrentIndex(ALERT_SEVERITIES.index(DEFAULT_SEVERITY))
+        self.instructions_edit.clear()
+        self.comment_required_check.setChecked(False)
         self.zone_editor.clear()
 
     def _run(
@@ -999,6 +1068,8 @@ class AlertRulesPane(QWidget):
         self.until_time.setEnabled(not all_day)
         self.add_button.setEnabled(allowed and idle)
         self.remove_button.setEnabled(allowed and idle and self.selected_rule() is not None)
+        self.handling_box.setEnabled(allowed and self.selected_rule() is not None)
+        self.handling_button.setEnabled(allowed and idle and self.selected_rule() is not None)
         if allowed:
             self.add_button.setToolTip("Check the rule and store it")
             self.remove_button.setToolTip("Remove the selected rule (alerts it raised stay)")

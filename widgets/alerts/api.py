@@ -35,13 +35,33 @@ def delivery_error_text(url: str, escalation: bool, error: str | None) -> str:
 class AlertListing:
     """What the pane lists: ``alerts`` (the recent ones and every open one, any order), the
     errors of their failed webhook deliveries by alert id (for the tooltip), how many
-    webhooks the engine delivers to, and the cameras whose alerts are snoozed now
-    (``snoozes``; each ends by itself at its ``until``)."""
+    webhooks the engine delivers to, the cameras whose alerts are snoozed now
+    (``snoozes``; each ends by itself at its ``until``), and the site's names of its cameras
+    and rooms by key (``camera_names``: "Front gate" for ``cam-3``)."""
 
     alerts: tuple[AlertView, ...]
     delivery_errors: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     webhooks: int = 0
     snoozes: tuple[SnoozeView, ...] = ()
+    camera_names: Mapping[str, str] = field(default_factory=dict)
+
+
+def camera_names_text(keys: tuple[str, ...] | list[str], names: Mapping[str, str]) -> str:
+    """Cameras as the site names them ("Front gate, Yard"), a key where no name is known."""
+    return ", ".join(names.get(key, key) for key in keys)
+
+
+def note_line(kind: str, author: str, text: str) -> str:
+    """One entry of an alert's history in words, without its time: "ada took it", "ada:
+    checked gate 2", "ada closed it: a cat", "ada escalated it to incident 12"."""
+    who = acknowledged_by_text(author)
+    if kind == "took":
+        return f"{who} took it" + (f" ({text})" if text else "")
+    if kind == "closed":
+        return f"{who} closed it" + (f": {text}" if text else "")
+    if kind == "escalated":
+        return f"{who} escalated it to {text}" if text else f"{who} escalated it"
+    return f"{who}: {text}"
 
 
 SNOOZE_CHOICES: tuple[int, ...] = (15, 30, 60, 120, 240, 480, 1440)
@@ -91,17 +111,27 @@ class AlertActions(Protocol):
         ...
 
     def acknowledge(self, alert_id: int, note: str = "") -> AlertView:
-        """Acknowledge ``alert_id`` as the person logged in, with the operator's ``note``
-        (may be empty); the engine checks and audits it."""
+        """Close ``alert_id`` as the person logged in, with the operator's closing comment
+        ``note`` (may be empty unless the alert's rule requires one); the engine checks and
+        audits it."""
+        ...
+
+    def take(self, alert_id: int) -> AlertView:
+        """Take ``alert_id`` as the person logged in: it is in progress, theirs."""
+        ...
+
+    def note(self, alert_id: int, text: str) -> AlertView:
+        """Write ``text`` on ``alert_id``'s history as the person logged in."""
         ...
 
     def evidence(self, alert: AlertView) -> AlertEvidence:
         """What raised ``alert``: its event's picture, clip and words."""
         ...
 
-    def escalate_event(self, event_id: int, text: str) -> Filed:
-        """File stored event ``event_id`` (an alert's) as an incident report with the
-        operator's ``text``, as the person logged in; the engine checks the permission."""
+    def escalate_alert(self, alert_id: int, text: str) -> Filed:
+        """File alert ``alert_id`` (in any state) as an incident report with the operator's
+        ``text``, as the person logged in (its event when one is stored, else at its place);
+        the engine checks the permission and keeps the escalation in the alert's history."""
         ...
 
     def snooze(self, camera: str, minutes: int) -> SnoozeView:

@@ -1,16 +1,26 @@
-"""The alert stream: the operator's list of alerts, newest first, to acknowledge.
+"""The alert stream: the operator's alarm manager, the alerts to work through in order.
 
-Each row shows when the alert was raised, its severity (critical in red), its title, its state
-(``OPEN``, ``ESCALATED`` on a red background, or "acknowledged by ada at 14:02:11") and how
-its webhook deliveries went ("webhooks 2 ok, 1 failed", the errors in the tooltip). The
-header counts the open alerts. Acknowledge (the button, a double-click or Enter on a row)
-runs on the console's query workers as the person logged in; the engine checks their
-permission. Acknowledgements of different alerts may run at once (an operator pressing Enter
-on several rows loses none of them), so they do not go through an
+Alerts are listed by priority: open ones first, the most severe first and then the newest;
+closed ones after them, newest first. Each row shows when the alert was raised, its severity
+(critical in red), its cameras by their site names, its title, its state in words ("New",
+"New, escalated" on a red background, "In progress: ada since 14:02:11", "Closed by ada at
+14:05:40") and how its webhook deliveries went ("webhooks 2 ok, 1 failed", the errors in the
+tooltip). The header counts the open alerts. Under the list, the selected alert's details:
+its state, its highest confidence, its cameras, its rule's operating instructions ("What to
+do: …") and its history (taken, notes, closed with a comment, escalated), each entry with
+who and when in site time.
+
+An operator takes an alert ("Take": in progress, theirs; it stops escalating), writes notes
+on it ("Add note") and closes it with a comment ("Close", or Enter on a row; a comment is
+required where its rule says so, and the pane says so before asking). Closing is what
+acknowledging was. Each runs on the console's query workers as the person logged in; the
+engine checks their permission. Takes, notes and closings of different alerts may run at
+once (an operator pressing Enter on several rows loses none of them), so they do not go
+through an
 :class:`~widgets.action_strip.ActionRunner`, which refuses a second change while one runs;
-"Escalate to incident…" (the button or the row's context menu) files the alert's event as an
-incident report with a short description, for people who may file reports, one at a time
-(each asks for its description) through the pane's runner. Both show in the pane's
+"Escalate to incident…" (the button or the row's context menu), on an alert in any state,
+files it as an incident report with a short description, for people who may file reports,
+one at a time (each asks for its description) through the pane's runner. Both show in the pane's
 :class:`~widgets.action_strip.ActionStrip`: its bar is busy while any of them runs, its plain
 line says what was done, its red line the engine's refusals (all refusals of acknowledgements
 that overlapped, each on a line of its own).
@@ -81,7 +91,13 @@ from PySide6.QtWidgets import (
 )
 
 from engine.access import Actor, Permission
-from engine.alerts.records import MAX_NOTE_CHARS, AlertView
+from engine.alerts.records import (
+    MAX_NOTE_CHARS,
+    STATE_CLOSED,
+    STATE_IN_PROGRESS,
+    AlertView,
+    priority_key,
+)
 from engine.alerts.snoozes import SnoozeView
 from engine.history.query_service import CallRequest, QueryResult
 from engine.incidents.records import Filed
@@ -96,7 +112,9 @@ from widgets.alerts.api import (
     SoundPlayer,
     acknowledged_by_text,
     alert_camera,
+    camera_names_text,
     delivery_error_text,
+    note_line,
     snooze_choice_text,
 )
 from widgets.alerts.preview import LOADING, AlertPreview
@@ -107,12 +125,19 @@ from widgets.table_model import RowsTableModel, show_rows_read_only
 
 _log = logging.getLogger(__name__)
 
-COLUMN_TIME, COLUMN_SEVERITY, COLUMN_TITLE, COLUMN_STATE, COLUMN_WEBHOOKS = range(5)
-_HEADERS = ("Time", "Severity", "Alert", "State", "Webhooks")
+COLUMN_TIME, COLUMN_SEVERITY, COLUMN_TITLE, COLUMN_STATE, COLUMN_WEBHOOKS, COLUMN_CAMERAS = range(6)
+_HEADERS = ("Time", "Severity", "Alert", "State", "Webhooks", "Cameras")
 
-STATE_OPEN: Final = "OPEN"
-STATE_ESCALATED: Final = "ESCALATED"
-NOT_ALLOWED_TEXT: Final = "Acknowledging alerts needs the acknowledge permission."
+STATE_OPEN: Final = "New"
+STATE_ESCALATED: Final = "New, escalated"
+CLOSE_TEXT: Final = "Close"
+TAKE_TEXT: Final = "Take"
+NOTE_TEXT: Final = "Add note"
+COMMENT_NEEDED_TEXT: Final = (
+    "This alert's rule asks for a closing comment: write what you found and what you did, "
+    "then close it."
+)
+NOT_ALLOWED_TEXT: Final = "Taking and closing alerts needs the acknowledge permission."
 ESCALATE_TEXT: Final = "Escalate to incident…"
 MAX_ROWS: Final = 500  # the oldest acknowledged alerts leave the list beyond this
 SOUND_RAISED: Final = "raised"
@@ -128,6 +153,9 @@ _FLASH_STYLE = (
 )
 FLASH_TOGGLES: Final = 8  # the header blinks four times…
 FLASH_INTERVAL_MS: Final = 350  # …over about three seconds
+NOTE_PLACEHOLDER: Final = "Note or closing comment (optional)"
+COMMENT_PLACEHOLDER: Final = "Closing comment (required for this alert)"
+_INSTRUCTIONS_STYLE = f"padding: 2px 4px; background: {WARNING_TINT}; font-weight: bold;"
 SNOOZE_CHECK_MS: Final = 1000  # a snooze's line goes within a second of its end
 SNOOZE_TEXT: Final = "Snooze alerts of {camera}…"
 UNSNOOZE_TEXT: Final = "End snooze of {camera}"
@@ -152,9 +180,12 @@ def alerts_title(open_alerts: int) -> str:
 
 def merged_alert(old: AlertView, new: AlertView) -> AlertView:
     """The later of two views of one alert, field by field: an alert only moves forward
-    (acknowledged once, escalated once, deliveries only added), so whichever view saw more
-    wins each field, whatever order a listing and live events arrive in."""
+    (taken, closed once, escalated once, notes and deliveries only added, confidence only
+    raised), so whichever view saw more wins each field, whatever order a listing and live
+    events arrive in."""
     acknowledged = new if new.acknowledged_at is not None else old
+    taken = new if _later(new.taken_at, old.taken_at) else old
+    confidences = [c for c in (new.max_conf, old.max_conf) if c is not None]
     return replace(
         new,
         acknowledged_at=acknowledged.acknowledged_at,
@@ -162,7 +193,18 @@ def merged_alert(old: AlertView, new: AlertView) -> AlertView:
         escalated_at=new.escalated_at or old.escalated_at,
         deliveries_ok=max(new.deliveries_ok, old.deliveries_ok),
         deliveries_failed=max(new.deliveries_failed, old.deliveries_failed),
+        taken_at=taken.taken_at,
+        taken_by=taken.taken_by,
+        max_conf=max(confidences) if confidences else None,
+        notes=new.notes if len(new.notes) >= len(old.notes) else old.notes,
+        cameras=new.cameras or old.cameras,
+        instructions=new.instructions or old.instructions,
     )
+
+
+def _later(a: datetime | None, b: datetime | None) -> bool:
+    """Whether ``a`` is set and not before ``b``."""
+    return a is not None and (b is None or a >= b)
 
 
 # -- the chime ---------------------------------------------------------------------------------
@@ -325,13 +367,15 @@ class _Deliveries:
 
 
 class _AlertsModel(RowsTableModel[AlertView]):
-    """One row per alert, newest first (raised time, then id)."""
+    """One row per alert in priority order (:func:`engine.alerts.records.priority_key`):
+    open ones by severity then newest, closed ones after."""
 
     def __init__(self, now: Callable[[], datetime], parent: QObject | None = None) -> None:
         super().__init__(_HEADERS, parent)
         self._now = now
         self._deliveries: dict[int, _Deliveries] = {}
         self.webhooks = 0
+        self.camera_names: dict[str, str] = {}
 
     def alerts(self) -> list[AlertView]:
         return list(self._rows)
@@ -346,9 +390,10 @@ class _AlertsModel(RowsTableModel[AlertView]):
             shown = merged_alert(self._rows[row], alert)
             self._rows[row] = shown
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(_HEADERS) - 1))
+            self._reposition(row)
             return shown
-        key = _newest_first(alert)
-        row = next((i for i, a in enumerate(self._rows) if _newest_first(a) > key), len(self._rows))
+        key = priority_key(alert)
+        row = next((i for i, a in enumerate(self._rows) if priority_key(a) > key), len(self._rows))
         self.beginInsertRows(QModelIndex(), row, row)
         self._rows.insert(row, alert)
         self.endInsertRows()
@@ -364,8 +409,23 @@ class _AlertsModel(RowsTableModel[AlertView]):
         for alert_id, errors in listing.delivery_errors.items():
             self._deliveries.setdefault(alert_id, _Deliveries()).listed_errors = tuple(errors)
         self.webhooks = listing.webhooks
-        self.set_rows(sorted(by_id.values(), key=_newest_first))
+        self.camera_names = dict(listing.camera_names)
+        self.set_rows(sorted(by_id.values(), key=priority_key))
         self._trim()
+
+    def _reposition(self, row: int) -> None:
+        """Move the alert at ``row`` to its place in priority order after it changed (a
+        move keeps the selection on it)."""
+        alert = self._rows[row]
+        rest = self._rows[:row] + self._rows[row + 1 :]
+        key = priority_key(alert)
+        to = next((i for i, a in enumerate(rest) if priority_key(a) > key), len(rest))
+        if to == row:
+            return
+        self.beginMoveRows(QModelIndex(), row, row, QModelIndex(), to if to < row else to + 1)
+        self._rows.pop(row)
+        self._rows.insert(to, alert)
+        self.endMoveRows()
 
     def add_delivery(
         self, alert_id: int, escalation: bool, url: str, delivered: bool, error: str | None
@@ -416,7 +476,8 @@ class _AlertsModel(RowsTableModel[AlertView]):
             return None
         alert = self.row(index)
         column = index.column()
-        escalated = alert.open and alert.escalated_at is not None
+        # Red while nobody has it: an escalated alert someone took steps back to normal.
+        escalated = alert.open and alert.taken_at is None and alert.escalated_at is not None
         if role == Qt.ItemDataRole.DisplayRole:
             return self.text(alert, column)
         if role == Qt.ItemDataRole.BackgroundRole and escalated:
@@ -449,15 +510,29 @@ class _AlertsModel(RowsTableModel[AlertView]):
         if column == COLUMN_TITLE:
             return printable(alert.title)
         if column == COLUMN_STATE:
-            if not alert.open:
-                who = acknowledged_by_text(alert.acknowledged_by)
-                when = self._time(alert.acknowledged_at) if alert.acknowledged_at else "?"
-                return f"acknowledged by {who} at {when}"
-            return STATE_ESCALATED if alert.escalated_at is not None else STATE_OPEN
+            return self.state_text(alert)
+        if column == COLUMN_CAMERAS:
+            return printable(camera_names_text(alert.cameras, self.camera_names))
         ok, failed = self.delivery_counts(alert)
         if ok + failed == 0:
             return "no webhooks" if self.webhooks == 0 else "webhooks: none yet"
         return f"webhooks {ok} ok, {failed} failed" if failed else f"webhooks {ok} ok"
+
+    def state_text(self, alert: AlertView) -> str:
+        """The alert's state in words: "New", "New, escalated", "In progress: ada since
+        14:02:11" (", escalated" when it was), "Closed by ada at 14:05:40"."""
+        if alert.state == STATE_CLOSED:
+            who = acknowledged_by_text(alert.acknowledged_by)
+            when = self._time(alert.acknowledged_at) if alert.acknowledged_at else "?"
+            return f"Closed by {who} at {when}"
+        if alert.state == STATE_IN_PROGRESS and alert.taken_at is not None:
+            who = acknowledged_by_text(alert.taken_by)
+            text = f"In progress: {who} since {self._time(alert.taken_at)}"
+            return text + (", escalated" if alert.escalated_at is not None else "")
+        return STATE_ESCALATED if alert.escalated_at is not None else STATE_OPEN
+
+    def time_text(self, at: datetime) -> str:
+        return self._time(at)
 
     def tooltip(self, alert: AlertView, column: int) -> str | None:
         if column == COLUMN_TIME:
@@ -476,10 +551,10 @@ class _AlertsModel(RowsTableModel[AlertView]):
                     f"Escalated at {self._time(alert.escalated_at)}: nobody acknowledged it in time"
                 )
             if alert.open:
-                lines.append("Double-click or press Enter to acknowledge it")
+                lines.append("Take it to work on it; press Enter to close it")
             elif alert.acknowledged_at is not None:
                 lines.append(
-                    f"Acknowledged by {printable(alert.acknowledged_by or '?')} at "
+                    f"Closed by {acknowledged_by_text(alert.acknowledged_by)} at "
                     f"{display().full(alert.acknowledged_at)}"
                 )
             return "\n".join(lines)
@@ -500,11 +575,6 @@ class _AlertsModel(RowsTableModel[AlertView]):
         site = display()
         same_day = site.day_of(at) == site.day_of(self._now())
         return site.clock(at) if same_day else site.full(at)
-
-
-def _newest_first(alert: AlertView) -> tuple[float, int]:
-    raised = alert.raised_at
-    return (-(raised if raised.tzinfo else raised.replace(tzinfo=UTC)).timestamp(), -alert.alert_id)
 
 
 # -- the pane ----------------------------------------------------------------------------------
@@ -583,6 +653,7 @@ class AlertStreamPane(QWidget):
         self._previewed: int | None = None  # the alert whose evidence the preview shows
         self._asked: int | None = None  # the alert whose evidence was asked for
         self._escalate_allowed = False  # until the console says the person may file reports
+        self._actor_label: str | None = None  # who is logged in (an actor's label)
         self._sounded: set[tuple[int, str]] = set()
         self._open_count = 0
         self.sound_requests = 0
@@ -628,23 +699,49 @@ class AlertStreamPane(QWidget):
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._on_context_menu_requested)
 
-        self.acknowledge_button = QPushButton("Acknowledge")
+        self.take_button = QPushButton(TAKE_TEXT)
+        self.take_button.setToolTip("Take the selected alert: it is yours, in progress")
+        self.take_button.clicked.connect(self.take_selected)
+        self.acknowledge_button = QPushButton(CLOSE_TEXT)
         self.acknowledge_button.setToolTip(
-            "Acknowledge the selected alert: you have seen it and are dealing with it"
+            "Close the selected alert with your comment: it has been dealt with"
         )
         self.acknowledge_button.clicked.connect(self.acknowledge_selected)
+        self.note_button = QPushButton(NOTE_TEXT)
+        self.note_button.setToolTip("Keep the text as a note in the alert's history")
+        self.note_button.clicked.connect(self.note_selected)
         self.note_edit = QLineEdit()
-        self.note_edit.setPlaceholderText("Note (optional)")
-        self.note_edit.setAccessibleName("Acknowledgement note")
-        self.note_edit.setToolTip("What you saw or did: kept with the acknowledgement")
+        self.note_edit.setPlaceholderText(NOTE_PLACEHOLDER)
+        self.note_edit.setAccessibleName("Note or closing comment")
+        self.note_edit.setToolTip("What you saw or did: a note, or the comment you close it with")
         self.note_edit.setMaxLength(MAX_NOTE_CHARS)
         self.note_edit.returnPressed.connect(self.acknowledge_selected)
+        self.note_edit.textChanged.connect(self._update_controls)
         self.escalate_button = QPushButton(ESCALATE_TEXT)
         self.escalate_button.clicked.connect(lambda: self.escalate_selected())
         actions_row = QHBoxLayout()
+        actions_row.addWidget(self.take_button)
         actions_row.addWidget(self.note_edit, 1)
+        actions_row.addWidget(self.note_button)
         actions_row.addWidget(self.acknowledge_button)
         actions_row.addWidget(self.escalate_button)
+        # The selected alert: its state, confidence, cameras, instructions and history.
+        self.details_label = QLabel()
+        self.details_label.setObjectName("alert-details")
+        self.details_label.setWordWrap(True)
+        self.details_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.instructions_label = QLabel()
+        self.instructions_label.setObjectName("alert-instructions")
+        self.instructions_label.setWordWrap(True)
+        self.instructions_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.instructions_label.setStyleSheet(_INSTRUCTIONS_STYLE)
+        self.instructions_label.hide()
+        self.history_label = QLabel()
+        self.history_label.setObjectName("alert-history")
+        self.history_label.setWordWrap(True)
+        self.history_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.history_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.permission_label = QLabel()
         self.permission_label.setWordWrap(True)
         self.permission_label.hide()
@@ -670,6 +767,9 @@ class AlertStreamPane(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.details_label)
+        layout.addWidget(self.instructions_label)
+        layout.addWidget(self.history_label)
         layout.addLayout(actions_row)
         layout.addWidget(self.permission_label)
         layout.addWidget(self.strip)
@@ -697,7 +797,8 @@ class AlertStreamPane(QWidget):
         self._alarm(alert.alert_id, SOUND_RAISED)
 
     def on_alert_changed(self, alert: AlertView, change: str) -> None:
-        """``alert`` was ``"acknowledged"`` or ``"escalated"`` (an escalation sounds)."""
+        """``alert`` was ``"acknowledged"`` (closed), ``"taken"``, ``"noted"``,
+        ``"escalated_to_incident"`` or ``"escalated"`` (an escalation sounds)."""
         self._show(alert)
         if change == "escalated" and alert.open:
             self._alarm(alert.alert_id, SOUND_ESCALATED)
@@ -718,6 +819,7 @@ class AlertStreamPane(QWidget):
         """Who is logged in changed (None: nobody, and nothing to explain): acknowledging
         and escalating as their roles allow."""
         was_locked, self._locked = self._locked, actor is None
+        self._actor_label = None if actor is None else actor.label
         if actor is None:
             self.set_acknowledge_allowed(False, "")
             self.set_escalate_allowed(False)
@@ -750,24 +852,19 @@ class AlertStreamPane(QWidget):
         return self._escalate_allowed
 
     def escalate_selected(self, text: str | None = None) -> bool:
-        """Escalate to incident: file the selected alert's event as an incident report (on
-        a worker) with ``text``, asked for when None; returns whether it was sent."""
+        """Escalate to incident: file the selected alert, in any state, as an incident report
+        (on a worker) with ``text``, asked for when None; returns whether it was sent."""
         alert = self.selected_alert()
-        if (
-            alert is None
-            or alert.event_id is None
-            or not self._escalate_allowed
-            or self._escalation.is_busy()
-        ):
+        if alert is None or not self._escalate_allowed or self._escalation.is_busy():
             return False
         if text is None:
             text = self._ask_escalation_text(alert)
             if text is None:
                 return False
-        alert_id, event_id = alert.alert_id, alert.event_id
+        alert_id = alert.alert_id
         return self._escalation.run(
             f"Filing alert {alert_id} as an incident report…",
-            partial(self._actions.escalate_event, event_id, text),
+            partial(self._actions.escalate_alert, alert_id, text),
             partial(self._on_escalated, alert_id),
             failure=f"Could not escalate alert {alert_id} to an incident",
         )
@@ -785,7 +882,7 @@ class AlertStreamPane(QWidget):
         return self._open_count
 
     def alerts(self) -> list[AlertView]:
-        """The alerts listed, newest first, as shown."""
+        """The alerts listed, in priority order, as shown."""
         return self._model.alerts()
 
     def alert(self, alert_id: int) -> AlertView | None:
@@ -818,8 +915,9 @@ class AlertStreamPane(QWidget):
         self.view.selectionModel().setCurrentIndex(self._model.index(row, 0), flags)
 
     def acknowledge_selected(self) -> bool:
-        """Acknowledge the selected alert (on a worker), if it is open and the person may;
-        returns whether it was asked for."""
+        """Close the selected alert (on a worker) with the comment typed, if it is open and
+        the person may; where its rule requires a comment and none is typed, say so instead.
+        Returns whether it was asked for."""
         alert = self.selected_alert()
         if (
             alert is None
@@ -831,19 +929,87 @@ class AlertStreamPane(QWidget):
             return False
         alert_id = alert.alert_id
         note = self.note_edit.text().strip()
+        if alert.comment_required and not note:
+            self.strip.show_status("")
+            self._refuse(f"Alert {alert_id} is not closed. {COMMENT_NEEDED_TEXT}")
+            self.note_edit.setFocus()
+            return False
         if not self.is_busy():  # new work: the last refusals are over
             self.strip.clear_error()
         self._acknowledging.add(alert_id)
-        self.strip.show_status(f"Acknowledging alert {alert_id}…")
+        self.strip.show_status(f"Closing alert {alert_id}…")
         self._update_controls()
         self.sig_acknowledge_requested.emit(alert_id)
         self._client.submit_action(
             f"{self._channel}.acknowledge",
             partial(self._actions.acknowledge, alert_id, note),
             partial(self._on_acknowledged, alert_id),
-            name=f"acknowledge alert {alert_id}",
+            name=f"close alert {alert_id}",
         )
         return True
+
+    def take_selected(self) -> bool:
+        """Take the selected open alert (on a worker) as the person logged in, unless it is
+        theirs already; returns whether it was asked for."""
+        alert = self.selected_alert()
+        if (
+            alert is None
+            or not alert.open
+            or not self._acknowledge_allowed
+            or alert.alert_id in self._acknowledging
+        ):
+            return False
+        alert_id = alert.alert_id
+        if not self.is_busy():
+            self.strip.clear_error()
+        self._acknowledging.add(alert_id)
+        self.strip.show_status(f"Taking alert {alert_id}…")
+        self._update_controls()
+        self._client.submit_action(
+            f"{self._channel}.take",
+            partial(self._actions.take, alert_id),
+            partial(self._on_changed_here, alert_id, "take"),
+            name=f"take alert {alert_id}",
+        )
+        return True
+
+    def note_selected(self) -> bool:
+        """Keep the text typed as a note in the selected alert's history (on a worker);
+        returns whether it was asked for (not without text)."""
+        alert = self.selected_alert()
+        text = self.note_edit.text().strip()
+        if (
+            alert is None
+            or not text
+            or not self._acknowledge_allowed
+            or alert.alert_id in self._acknowledging
+        ):
+            return False
+        alert_id = alert.alert_id
+        if not self.is_busy():
+            self.strip.clear_error()
+        self._acknowledging.add(alert_id)
+        self.strip.show_status(f"Adding a note to alert {alert_id}…")
+        self._update_controls()
+        self._client.submit_action(
+            f"{self._channel}.note",
+            partial(self._actions.note, alert_id, text),
+            partial(self._on_changed_here, alert_id, "note"),
+            name=f"note on alert {alert_id}",
+        )
+        return True
+
+    def details_text(self) -> str:
+        """What the details under the list say of the selected alert ("" for none)."""
+        return "\n".join(
+            t
+            for t in (
+                self.details_label.text(),
+                self.instructions_label.text() if self.instructions_label.isVisibleTo(self) else "",
+                self.history_label.text(),
+            )
+            if t
+        )
 
     def snoozes(self) -> list[SnoozeView]:
         """The snoozes running now by the pane's clock, soonest to end first."""
@@ -931,7 +1097,40 @@ class AlertStreamPane(QWidget):
     # -- handlers --------------------------------------------------------------------------
     def _on_selection_changed(self) -> None:
         self._show_evidence_of_selected()
+        self._show_details()
         self._update_controls()
+
+    def _show_details(self) -> None:
+        """The selected alert's state, confidence and cameras, its rule's instructions, and
+        its history with who and when (site time)."""
+        alert = self.selected_alert()
+        if alert is None:
+            self.details_label.setText("")
+            self.instructions_label.setText("")
+            self.instructions_label.hide()
+            self.history_label.setText("")
+            return
+        model = self._model
+        confidence = "unknown" if alert.max_conf is None else f"{alert.max_conf:.2f}"
+        parts = [f"Alert {alert.alert_id}: {model.state_text(alert)}"]
+        parts.append(f"highest confidence {confidence}")
+        if alert.cameras:
+            parts.append(f"cameras: {camera_names_text(alert.cameras, model.camera_names)}")
+        self.details_label.setText(printable(" · ".join(parts)))
+        instructions = " / ".join(alert.instructions)
+        self.instructions_label.setText(
+            printable(f"What to do: {instructions}") if instructions else ""
+        )
+        self.instructions_label.setVisible(bool(instructions))
+        lines = [
+            f"{model.time_text(n.at)}  {note_line(n.kind, n.author, n.text)}" for n in alert.notes
+        ]
+        self.history_label.setText(
+            "History:\n" + "\n".join(printable(line) for line in lines) if lines else "No notes yet"
+        )
+        self.note_edit.setPlaceholderText(
+            COMMENT_PLACEHOLDER if alert.comment_required and alert.open else NOTE_PLACEHOLDER
+        )
 
     def _show_evidence_of_selected(self) -> None:
         """Ask for what raised the selected alert (a new selection only); the preview
@@ -992,7 +1191,9 @@ class AlertStreamPane(QWidget):
         camera raised, Snooze alerts of CAMERA… (or End snooze of CAMERA while it runs)."""
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        acknowledge = menu.addAction("Acknowledge", self.acknowledge_selected)
+        take = menu.addAction(TAKE_TEXT, self.take_selected)
+        take.setEnabled(self.take_button.isEnabled())
+        acknowledge = menu.addAction(CLOSE_TEXT, self.acknowledge_selected)
         acknowledge.setEnabled(self.acknowledge_button.isEnabled())
         escalate = menu.addAction(ESCALATE_TEXT, lambda: self.escalate_selected())
         escalate.setEnabled(self.escalate_button.isEnabled())
@@ -1108,21 +1309,42 @@ class AlertStreamPane(QWidget):
         self.listings += 1
         self.sig_alerts_listed.emit(self._model.rowCount())
 
+    def _on_changed_here(self, alert_id: int, what: str, result: QueryResult[Any]) -> None:
+        """A take or a note asked for here answered."""
+        self._acknowledging.discard(alert_id)
+        if result.error is not None or not isinstance(result.value, AlertView):
+            message = printable(str(result.error))
+            self.strip.show_status("")
+            doing = "take" if what == "take" else "add a note to"
+            self._refuse(f"Could not {doing} alert {alert_id}: {message}")
+            self._update_controls()
+            return
+        shown = self._show(result.value)
+        if what == "note":
+            selected = self.selected_alert()
+            if selected is None or selected.alert_id == alert_id:
+                self.note_edit.clear()  # it went into the history
+            self.strip.show_status(f"Note added to alert {alert_id}.")
+        else:
+            who = acknowledged_by_text(shown.taken_by)
+            self.strip.show_status(f"Alert {alert_id} is in progress: {who} has it.")
+        self._update_controls()
+
     def _on_acknowledged(self, alert_id: int, result: QueryResult[Any]) -> None:
         self._acknowledging.discard(alert_id)
         if result.error is not None or not isinstance(result.value, AlertView):
             message = printable(str(result.error))
             self.strip.show_status("")
-            self._refuse(f"Could not acknowledge alert {alert_id}: {message}")
+            self._refuse(f"Could not close alert {alert_id}: {message}")
             self._update_controls()
             self.sig_acknowledge_failed.emit(alert_id, message)
             return
         shown = self._show(result.value)
         selected = self.selected_alert()
         if selected is None or selected.alert_id == alert_id:
-            self.note_edit.clear()  # it went with this acknowledgement
+            self.note_edit.clear()  # it went with this closing
         who = acknowledged_by_text(shown.acknowledged_by)
-        self.strip.show_status(f"Alert {alert_id} acknowledged by {who}.")
+        self.strip.show_status(f"Alert {alert_id} closed by {who}.")
         self._update_controls()
         self.sig_alert_acknowledged.emit(alert_id)
 
@@ -1138,6 +1360,9 @@ class AlertStreamPane(QWidget):
     def _show(self, alert: AlertView) -> AlertView:
         shown = self._model.upsert(alert)
         self._changed()
+        selected = self.selected_alert()
+        if selected is not None and selected.alert_id == shown.alert_id:
+            self._show_details()
         return shown
 
     def _alarm(self, alert_id: int, why: str) -> None:
@@ -1196,21 +1421,30 @@ class AlertStreamPane(QWidget):
             and not busy
             and previewed
         )
-        self.acknowledge_button.setText("Acknowledging…" if busy else "Acknowledge")
+        self.acknowledge_button.setText("Working…" if busy else CLOSE_TEXT)
+        mine = (
+            alert is not None
+            and self._actor_label is not None
+            and alert.taken_by == self._actor_label
+        )
+        self.take_button.setEnabled(
+            self._acknowledge_allowed and alert is not None and alert.open and not busy and not mine
+        )
+        self.note_button.setEnabled(
+            self._acknowledge_allowed
+            and alert is not None
+            and not busy
+            and bool(self.note_edit.text().strip())
+        )
         escalating = self._escalation.is_busy()
         self.escalate_button.setEnabled(
-            self._escalate_allowed
-            and alert is not None
-            and alert.event_id is not None
-            and not escalating
+            self._escalate_allowed and alert is not None and not escalating
         )
         self.escalate_button.setText("Escalating…" if escalating else ESCALATE_TEXT)
         if not self._escalate_allowed:
             tip = "Escalating to an incident needs the file_report permission."
-        elif alert is not None and alert.event_id is None:
-            tip = "This alert has no stored event to escalate"
         else:
-            tip = "File the selected alert's event as an incident report, with a short description"
+            tip = "File the selected alert as an incident report, with a short description"
         self.escalate_button.setToolTip(tip)
 
     def _refuse(self, message: str) -> None:

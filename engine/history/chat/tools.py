@@ -1262,7 +1262,8 @@ TOOL_SCHEMAS: Final[tuple[dict[str, Any], ...]] = (
         "name": "count_events",
         "description": (
             "How many events of each kind happened in a time range, optionally of one kind, "
-            "on one camera, of one person or in one sensing room."
+            "on one camera, of one person or in one sensing room. Events, not people: one "
+            "person makes many person.appeared events; count people with count_people."
         ),
         "input_schema": {
             "type": "object",
@@ -1408,7 +1409,8 @@ TOOL_SCHEMAS: Final[tuple[dict[str, Any], ...]] = (
         "name": "sensing_activity",
         "description": (
             "WiFi-sensing activity (movement, falls, nodes) in a time range, per room, with "
-            "the latest events (falls first)."
+            "the latest events (falls first). Blobs are not people: count the people sensed "
+            "with count_people (room)."
         ),
         "input_schema": {
             "type": "object",

@@ -153,9 +153,13 @@ _FLASH_STYLE = (
 )
 FLASH_TOGGLES: Final = 8  # the header blinks four times…
 FLASH_INTERVAL_MS: Final = 350  # …over about three seconds
+HISTORY_LINES: Final = 6  # the newest entries of an alert's history shown under the list
 NOTE_PLACEHOLDER: Final = "Note or closing comment (optional)"
 COMMENT_PLACEHOLDER: Final = "Closing comment (required for this alert)"
-_INSTRUCTIONS_STYLE = f"padding: 2px 4px; background: {WARNING_TINT}; font-weight: bold;"
+_INSTRUCTIONS_STYLE = (
+    f"padding: 2px 4px; color: {WARNING_AMBER}; background: {WARNING_TINT}; font-weight: bold;"
+)
+CAMERAS_WIDTH_PX: Final = 120
 SNOOZE_CHECK_MS: Final = 1000  # a snooze's line goes within a second of its end
 SNOOZE_TEXT: Final = "Snooze alerts of {camera}…"
 UNSNOOZE_TEXT: Final = "End snooze of {camera}"
@@ -558,6 +562,8 @@ class _AlertsModel(RowsTableModel[AlertView]):
                     f"{display().full(alert.acknowledged_at)}"
                 )
             return "\n".join(lines)
+        if column == COLUMN_CAMERAS:
+            return printable(camera_names_text(alert.cameras, self.camera_names)) or None
         if column == COLUMN_WEBHOOKS:
             errors = self.delivery_errors(alert.alert_id)
             ok, failed = self.delivery_counts(alert)
@@ -692,6 +698,11 @@ class AlertStreamPane(QWidget):
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COLUMN_TITLE, QHeaderView.ResizeMode.Stretch)
+        # The title has the room: cameras and webhooks take a set width (their full text in
+        # the details under the list and the tooltip), and the operator may widen them.
+        for column, width in ((COLUMN_CAMERAS, CAMERAS_WIDTH_PX), (COLUMN_WEBHOOKS, 110)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, width)
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.view.doubleClicked.connect(self._on_row_double_clicked)
         self.view.installEventFilter(self)  # Enter on a previewed row acknowledges it
@@ -1125,8 +1136,17 @@ class AlertStreamPane(QWidget):
         lines = [
             f"{model.time_text(n.at)}  {note_line(n.kind, n.author, n.text)}" for n in alert.notes
         ]
+        earlier = len(lines) - HISTORY_LINES
+        if earlier > 0:  # the newest entries; the list keeps its room
+            lines = [f"({earlier} earlier, in the tooltip)", *lines[-HISTORY_LINES:]]
         self.history_label.setText(
             "History:\n" + "\n".join(printable(line) for line in lines) if lines else "No notes yet"
+        )
+        self.history_label.setToolTip(
+            "\n".join(
+                printable(f"{model.time_text(n.at)}  {note_line(n.kind, n.author, n.text)}")
+                for n in alert.notes
+            )
         )
         self.note_edit.setPlaceholderText(
             COMMENT_PLACEHOLDER if alert.comment_required and alert.open else NOTE_PLACEHOLDER

@@ -182,18 +182,26 @@ class CameraStatus(enum.StrEnum):
 @to_console
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CameraStatusChanged(Event):
-    """A camera source changed status. Published from the camera's worker thread or watchdog."""
+    """A camera source changed status. Published from the camera's worker thread or watchdog.
+
+    ``handed_over``: the camera stopped here because another engine of a shared site takes
+    it over (its status there is that engine's to say): this engine's panes and report see
+    it stop, but what speaks for the whole site (the MQTT state, the live notes to attached
+    consoles, the camera's offline alert) does not take it as the camera's state."""
 
     camera_id: str
     status: CameraStatus
     detail: str = ""
     since: datetime
     retry_in_s: float | None = None
+    handed_over: bool = False
 
     def record(self) -> EventRecord:
         detail: dict[str, Any] = {"detail": self.detail, "since": self.since.isoformat()}
         if self.retry_in_s is not None:
             detail["retry_in_s"] = round(self.retry_in_s, 3)
+        if self.handed_over:
+            detail["handed_over"] = True
         return EventRecord(f"camera.{self.status.value}", f"camera:{self.camera_id}", detail)
 
 

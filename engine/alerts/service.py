@@ -181,6 +181,7 @@ class _CameraDown:
     detail: str
     alert_id: int | None = None
     raising: bool = False
+    handed_over: bool = False  # another engine took the camera while its alert was stored
 
 
 class AlertService:
@@ -440,6 +441,16 @@ class AlertService:
         camera = event.camera_id
         with self._lock:
             down = self._cameras_down.get(camera)
+            if event.handed_over:
+                # Another engine runs it now: an outage goes on there (its alert, if raised,
+                # stays open for that engine to keep); nothing is cleared or raised here.
+                if down is not None and down.raising:
+                    down.handed_over = True  # its alert is being stored: forgotten after
+                else:
+                    self._cameras_down.pop(camera, None)
+                    if down is not None and down.alert_id is not None:
+                        self._open.pop(down.alert_id, None)  # escalated there, not twice
+                return
             if event.status in _DOWN:
                 if down is None:
                     self._cameras_down[camera] = _CameraDown(
@@ -501,18 +512,25 @@ class AlertService:
 
     def _camera_alert_raised(self, camera: str, once: RaisedOnce) -> None:
         alert = once.alert
+        handed_over = False
         with self._lock:
             down = self._cameras_down.get(camera)
+            if down is not None and down.handed_over:
+                del self._cameras_down[camera]  # another engine keeps the outage and alert
+                handed_over, down = True, None
             if down is not None:
                 down.alert_id, down.raising = alert.alert_id, False
-            if not once.new:  # told when it was raised; this engine escalates it now
+            if not once.new and not handed_over:  # told when raised; escalated here now
                 self._remember_notified(alert.alert_id)
                 if alert.escalated_at is None:
                     age = (self._clock.now() - alert.raised_at).total_seconds()
                     self._open[alert.alert_id] = self._clock.monotonic() - max(age, 0.0)
         if once.new:
-            self._raised(alert)
-        if down is None:  # it came back while the alert was being stored
+            self._raised(alert)  # (handed over meanwhile: told, escalated by the new holder)
+            if handed_over:
+                with self._lock:
+                    self._open.pop(alert.alert_id, None)
+        if down is None and not handed_over:  # it came back while the alert was being stored
             self._clear_camera_alert(camera, alert.alert_id, CameraStatus.ONLINE)
 
     def _clear_camera_alert(self, camera: str, alert_id: int, status: CameraStatus) -> None:

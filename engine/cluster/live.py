@@ -138,6 +138,8 @@ def note_of(event: Event, sender: str) -> dict[str, Any] | None:
             "shown": event.shown,
         }
     if isinstance(event, CameraStatusChanged):
+        if event.handed_over:
+            return None  # the engine taking the camera over says its state
         return {
             "from": sender,
             "kind": "camera",

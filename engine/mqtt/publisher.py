@@ -337,7 +337,8 @@ class MqttService:
             for view in event.views:
                 self._stored(view)
         elif isinstance(event, CameraStatusChanged):
-            if event.camera_id in self._camera_status:
+            # A camera handed over to another engine: that engine says its state.
+            if event.camera_id in self._camera_status and not event.handed_over:
                 self._camera_status[event.camera_id] = (event.status.value, event.detail)
                 if event.status.value != "online":
                     self._tracks[event.camera_id].clear()  # a camera down sees nobody

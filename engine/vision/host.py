@@ -259,7 +259,7 @@ class CameraHost:
             source = self.sources.get(cam_id)
             if source is None:
                 return
-            source.stop()
+            source.stop(handed_over=handed_over)
             pipeline = self.pipelines.get(cam_id)
             if pipeline is not None:
                 pipeline.close(error=source.failure)

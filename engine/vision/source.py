@@ -219,12 +219,18 @@ class CameraSource:
         )
         self._thread.start()
 
-    def stop(self, timeout_s: float = 5.0) -> None:
+    def stop(self, timeout_s: float = 5.0, *, handed_over: bool = False) -> None:
+        """Stop the worker (``handed_over``: another engine of the site takes the camera;
+        its status is said as such, see :class:`CameraStatusChanged`)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
         if self.failure is None:
-            self._set_status(CameraStatus.STOPPED, "engine stopped")
+            if handed_over:
+                detail = "handed over to another engine of the site"
+                self._set_status(CameraStatus.STOPPED, detail, handed_over=True)
+            else:
+                self._set_status(CameraStatus.STOPPED, "engine stopped")
 
     def request_stop(self) -> None:
         """Ask the worker to end without waiting for it (safe from any thread)."""
@@ -678,7 +684,12 @@ class CameraSource:
             self._processing_total_s += self._clock.monotonic() - started
 
     def _set_status(
-        self, status: CameraStatus, detail: str, retry_in_s: float | None = None
+        self,
+        status: CameraStatus,
+        detail: str,
+        retry_in_s: float | None = None,
+        *,
+        handed_over: bool = False,
     ) -> None:
         with self._lock:
             if status is self._status and detail == self._status_detail:
@@ -715,6 +726,7 @@ class CameraSource:
                 detail=detail,
                 since=since,
                 retry_in_s=retry_in_s,
+                handed_over=handed_over,
             )
         )
         level = logging.INFO if status in _CALM_STATUSES else logging.WARNING

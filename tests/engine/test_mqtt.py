@@ -588,3 +588,45 @@ def test_an_alert_whose_picture_cannot_be_read_is_sent_without_it(broker: Broker
         service.stop()
         ha.close()
     assert not service._sender.is_alive() and not service._worker.is_alive()
+
+
+def _last_detail(states: Subscriber) -> object:
+    return _payload(states.received[-1]).get("detail") if states.received else None
+
+
+def test_a_camera_handed_over_to_another_engine_is_not_said_stopped(
+    engine: EngineRuntime, broker: Broker
+) -> None:
+    """On a shared site a camera moving to another engine stops here; that engine says its
+    state. A "stopped" heard late from here overwrote the new holder's state (the
+    site-services test's camera stayed "stopped" while the new engine had it)."""
+    from engine.cluster.live import note_of
+    from engine.events import CameraStatus, CameraStatusChanged
+
+    def said(status: CameraStatus, detail: str, *, handed_over: bool = False) -> None:
+        now = datetime.now(UTC)
+        event = CameraStatusChanged(
+            at=now,
+            camera_id="plaza",
+            status=status,
+            detail=detail,
+            since=now,
+            handed_over=handed_over,
+        )
+        engine.bus.publish(event)
+        # Nor is it told to attached consoles, whose tiles follow the new holder.
+        assert (note_of(event, "server-a@host") is None) is handed_over
+
+    incidents = f"{BASE}/incidents"
+    states = Subscriber(broker, "homeassistant", [f"{BASE}/camera/plaza/state", incidents])
+    try:
+        said(CameraStatus.OFFLINE, "first")
+        states.wait(lambda: _last_detail(states) == "first" or None)
+        said(CameraStatus.STOPPED, "handed over to another engine of the site", handed_over=True)
+        # Something else after it, sent in order: once it is heard, the stop was dealt with.
+        engine.bus.publish(IncidentFiled(at=datetime.now(UTC), incidents=(_incident(7),)))
+        states.wait(lambda: states.latest(incidents))
+        said_states = [_payload(m)["status"] for m in states.on(f"{BASE}/camera/plaza/state")]
+        assert "offline" in said_states and "stopped" not in said_states
+    finally:
+        states.close()

@@ -280,6 +280,63 @@ def test_a_camera_whose_alert_another_engine_left_open_raises_no_second_one(
         store.close()
 
 
+def test_a_camera_handed_over_to_another_engine_keeps_its_alert_open_and_raises_none_here(
+    db_url: str, start_writer: Callable[..., StoreWriter]
+) -> None:
+    """A shared site's camera moves to another engine: this engine's stop is no sign the
+    camera is back (its open alert stays open for the new holder) and, down for less than
+    the setting when it moved, it raises nothing here afterwards."""
+    store = Store(db_url)
+    bus = EventBus()
+    writer = start_writer(store)
+    raised: list[AlertRaised] = []
+    bus.subscribe(AlertRaised, raised.append)
+    clock = SimulatedClock(datetime.now(UTC))
+    service = AlertService(bus=bus, writer=writer, store=store, clock=clock, camera_offline_s=60)
+    service.start()
+
+    def handed_over(camera_id: str) -> None:
+        bus.publish(
+            CameraStatusChanged(
+                at=clock.now(),
+                camera_id=camera_id,
+                status=CameraStatus.STOPPED,
+                detail="handed over to another engine of the site",
+                since=clock.now(),
+                handed_over=True,
+            )
+        )
+
+    try:
+        camera(bus, clock, CameraStatus.ERROR, "cannot open rtsp://cam/1")
+        clock.advance(61)
+        service.check_cameras()
+        wait_for(lambda: service.open_alerts() == 1)
+        handed_over("plaza")
+        assert writer.flush()
+        (alert,) = list_alerts(store)
+        assert alert.open  # not "was stopped": the camera is still down, elsewhere
+        assert service.open_alerts() == 0  # the new holder escalates it, not this engine
+
+        bus.publish(  # another camera, down a moment, then moved on before the setting
+            CameraStatusChanged(
+                at=clock.now(),
+                camera_id="yard",
+                status=CameraStatus.OFFLINE,
+                detail="no frames for 5 s",
+                since=clock.now(),
+            )
+        )
+        clock.advance(30)
+        handed_over("yard")
+        clock.advance(120)
+        service.check_cameras()
+        assert writer.flush() and len(list_alerts(store)) == 1 and len(raised) == 1
+    finally:
+        service.stop()
+        store.close()
+
+
 def test_cameras_raise_nothing_when_the_setting_is_zero(
     db_url: str, start_writer: Callable[..., StoreWriter]
 ) -> None:

@@ -55,6 +55,7 @@ from engine.wording import what_stops
 from widgets.admin_window import AdministrationWindow
 from widgets.alerts.view import AlertStreamPane
 from widgets.cameras.view import CameraGrid
+from widgets.cameras.wall_window import WallWindow
 from widgets.lock_view import LockAlerts, LockView
 from widgets.login_panel import LoginMode, LoginPanel
 
@@ -130,6 +131,7 @@ class MainWindow(QMainWindow):
         self.backends = self.host.backends
         # The live wall: behind the lock as well as on a dock.
         self.camera_grid = self.pane("cameras", CameraGrid)
+        self.wall_windows: list[WallWindow] = []  # View → New wall window
         self.docks.update({spec.name: self._dock(spec.name, spec.title) for spec in WALL_PANES})
         # What is configured rather than watched: the administration window's pages.
         self.admin_window = AdministrationWindow(runtime.site.name, self)
@@ -159,6 +161,7 @@ class MainWindow(QMainWindow):
             reset_layout=self.reset_layout,
             open_administration=self.open_administration,
             set_tile_count=self.camera_grid.set_tile_count,
+            open_wall_window=self.open_wall_window,
         )
         self.layout_actions = self.menus.layout_actions
         self.administration_action = self.menus.administration_action
@@ -177,6 +180,21 @@ class MainWindow(QMainWindow):
     def actor(self) -> Actor | None:
         """Who the engine checks and audits for this window's actions (None: locked)."""
         return self.session.actor
+
+    def open_wall_window(self) -> WallWindow:
+        """View → New wall window: the cameras in a window of their own, for another
+        monitor (see :mod:`widgets.cameras.wall_window`); closed with the console."""
+        taken = {window.number for window in self.wall_windows}
+        number = next(n for n in range(2, len(taken) + 3) if n not in taken)
+        window = WallWindow(self.camera_grid, self.runtime.site.name, number)
+        self.wall_windows.append(window)
+        window.destroyed.connect(lambda _=None, w=window: self._wall_window_closed(w))
+        window.show()
+        return window
+
+    def _wall_window_closed(self, window: WallWindow) -> None:
+        if window in self.wall_windows:
+            self.wall_windows.remove(window)
 
     def pane(self, name: str, kind: type[W]) -> W:
         """Pane ``name``'s widget, which must be a ``kind`` (a TypeError names it if not)."""
@@ -581,6 +599,8 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.removeEventFilter(self._idle_watch)
         self.admin_window.hide()
+        for window in list(self.wall_windows):
+            window.close()
         self.host.close()  # the panes' dialogs, microphones and replay; the query workers
         super().closeEvent(event)
 

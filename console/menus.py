@@ -1,7 +1,7 @@
 """The main window's menu bar: File → Quit; Session → Lock (Ctrl+L, also a shortcut of the
 window), Change my password…, Log out; View → Layout (Ctrl+1…3, Reset), Panes,
-Administration… (Ctrl+Shift+A), Camera grid. Everything but Quit is off while the console
-is locked (:meth:`ConsoleMenus.set_locked`)."""
+Administration… (Ctrl+Shift+A), Camera grid, New wall window (Ctrl+Shift+W). Everything but
+Quit is off while the console is locked (:meth:`ConsoleMenus.set_locked`)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ class ConsoleMenus:
         reset_layout: Callable[[], None],
         open_administration: Callable[[], object],
         set_tile_count: Callable[[int], None],
+        open_wall_window: Callable[[], object] | None = None,
     ) -> None:
         self._gated: list[QAction] = []  # disabled while locked
         bar = window.menuBar()
@@ -79,6 +80,14 @@ class ConsoleMenus:
         for count in TILE_COUNTS:
             action = self._add(grid.addAction(f"{count} tile{'s' if count > 1 else ''}"))
             action.triggered.connect(lambda _checked=False, n=count: set_tile_count(n))
+        self.wall_window_action: QAction | None = None
+        if open_wall_window is not None:
+            self.wall_window_action = self._add(self.view_menu.addAction("New &wall window"))
+            self.wall_window_action.setShortcut(QKeySequence("Ctrl+Shift+W"))
+            self.wall_window_action.setToolTip(
+                "The cameras in a window of their own, for another monitor"
+            )
+            self.wall_window_action.triggered.connect(lambda: open_wall_window())
 
     def _add(self, action: QAction) -> QAction:
         self._gated.append(action)

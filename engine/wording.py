@@ -837,9 +837,14 @@ _AUDIT_ACTIONS: Final = {
     "account.roles": "Changed an account's roles",
     "account.secret": "Changed an account's secret",
     "account.clear_delay": "Cleared a login delay",
-    "alert.acknowledge": "Acknowledged an alert",
+    "alert.acknowledge": "Closed an alert",
+    "alert.take": "Took an alert",
+    "alert.note": "Wrote a note on an alert",
+    "alert.escalate": "Escalated an alert to an incident",
+    "alert.snooze": "Snoozed a camera's alerts",
     "alert_rule.add": "Added an alert rule",
     "alert_rule.remove": "Removed an alert rule",
+    "alert_rule.handling": "Changed how a rule's alerts are handled",
     "alert_sequence.label": "Labelled an alert sequence",
     "audit.prune": "Pruned the audit trail",
     "ble_device.register": "Registered a BLE device",
@@ -897,9 +902,13 @@ _ACTION_WORDS: Final = {
     "account.disable": "disable accounts",
     "account.roles": "change an account's roles",
     "account.secret": "reset an account's password or token",
-    "alert.acknowledge": "acknowledge alerts",
+    "alert.acknowledge": "close alerts",
+    "alert.take": "take alerts",
+    "alert.note": "write notes on alerts",
+    "alert.escalate": "escalate alerts to incidents",
     "alert_rule.add": "add alert rules",
     "alert_rule.remove": "remove alert rules",
+    "alert_rule.handling": "change how a rule's alerts are handled",
     "alert_sequence.label": "label alert sequences",
     "ble_device.register": "register BLE devices",
     "ble_device.remove": "remove BLE devices",
@@ -958,7 +967,7 @@ def action_words(action: str) -> str:
 
 def audit_action(action: str) -> str:
     """An audit entry's action as a person reads it (``alert.acknowledge`` →
-    ``Acknowledged an alert``)."""
+    ``Closed an alert``)."""
     known = _AUDIT_ACTIONS.get(action)
     if known is not None:
         return known

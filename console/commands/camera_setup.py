@@ -281,8 +281,8 @@ def run_change(args: argparse.Namespace, db_url: str) -> int:
         if done.probe is not None:
             _print_probe(done.probe, False)
         print(
-            "A running engine alone on its site takes the change within about 2 s; a shared "
-            "site's engines at their next start."
+            "A running engine takes the change within about 2 s (on a shared site every "
+            "engine does: the one with room runs an added camera)."
         )
     if recorded is not None:
         print(f"{command}: {printable(recorded)}", file=sys.stderr)

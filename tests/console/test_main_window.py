@@ -211,3 +211,36 @@ def test_a_camera_added_to_the_site_file_gets_a_tile_and_a_removed_one_loses_it(
     # at the GUI thread's next turn: when the camera's first frame was already there, the
     # wait above returned before that turn (failed twice on a busy machine).
     qtbot.waitUntil(gate.isVisible, timeout=5000)
+
+
+def test_view_new_wall_window_shows_the_cameras_on_another_window_until_the_console_stops(
+    qtbot: QtBot, open_console, tmp_path: Path, vtest_avi: Path
+) -> None:
+    """View → New wall window: the site's cameras live in a window of their own (for a
+    second monitor), numbered, following a camera added while it is open, and closed when
+    the console stops."""
+    from engine.site_edit import open_site_file
+
+    host, window = open_console(plaza_site(tmp_path, vtest_avi))
+    action = window.menus.wall_window_action
+    assert action is not None and action.shortcut().toString() == "Ctrl+Shift+W"
+    action.trigger()
+    (wall,) = window.wall_windows
+    qtbot.waitExposed(wall)
+    assert wall.windowTitle().endswith("wall 2")
+    assert wall.grid.camera_ids == ("plaza", "dock")
+    plaza = wall.grid.tiles[0]
+    qtbot.waitUntil(lambda: plaza.frames_shown >= 3, timeout=20000)  # live, its own tiles
+
+    edit = open_site_file(host.runtime.site.file)
+    edit.add_camera({"id": "gate", "name": "Gate", "url": str(vtest_avi)})
+    edit.save()
+    assert host.runtime.reload_site_file() is not None
+    qtbot.waitUntil(lambda: wall.grid.camera_ids == ("plaza", "dock", "gate"), timeout=10000)
+
+    window.open_wall_window()  # a third monitor
+    assert [w.number for w in window.wall_windows] == [2, 3]
+    with qtbot.waitSignal(window.wall_windows[0].destroyed):
+        window.wall_windows[0].close()
+    assert [w.number for w in window.wall_windows] == [3]
+    assert len(window.camera_grid.mirrors) == 1

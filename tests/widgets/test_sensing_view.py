@@ -610,7 +610,8 @@ def test_the_pane_routes_snapshots_explanations_and_clicks(qtbot: QtBot) -> None
     pane.set_snapshot(snapshot(simulated=True, pairing_open_s=87.2))
     assert pane.view.snapshot is not None and pane.view.banner.isVisible()
     status = pane.status_label.text()
-    assert "room worked out in 3.4 ms" in status and "fusion" not in status and "2 blobs" in status
+    assert "room worked out in 3.4 ms" in status and "fusion" not in status
+    assert "at most 2 people at once (2 blobs)" in status  # people, not blobs
     assert "3/4 nodes online" in status and "simulated" in status
     assert pane.pairing_label.text() == "Pairing open: 88 s left"
     assert pane.node_table.health_model.rowCount() == 4
@@ -700,7 +701,7 @@ def test_the_room_selector_switches_rooms(qtbot: QtBot) -> None:
     assert selected.args == ["store"]
     assert pane.view.snapshot is not None and pane.view.snapshot.room_id == "store"
     assert pane.view.visible_ellipsoids() == []  # the lab's explanation is gone
-    assert "0 blobs" in pane.status_label.text()
+    assert "nobody sensed" in pane.status_label.text()
 
     pane.set_rooms([("store", "Store")])  # the lab went away: the store stays selected
     assert pane.current_room_id == "store" and not pane.room_combo.isVisible()
@@ -816,7 +817,7 @@ def test_the_blob_table_names_blobs_and_a_click_on_a_row_explains_it(qtbot: QtBo
     pane.set_snapshot(named_snapshot())
     model = pane.blob_table.blob_model
     rows = [[model.index(r, c).data() for c in range(len(BlobColumn))] for r in range(2)]
-    assert rows == [["#7", "Alice", "0.82"], ["#9 coasting", "", ""]]
+    assert rows == [["#7", "Alice", "0.82"], ["#9 coasting", "unknown", ""]]
     swatch = model.index(0, BlobColumn.WHO).data(Qt.ItemDataRole.DecorationRole)
     assert swatch.name().upper() == "#009E73"
     assert model.index(1, BlobColumn.WHO).data(Qt.ItemDataRole.DecorationRole) is None
@@ -916,7 +917,42 @@ def test_a_blob_shows_the_name_its_person_has_across_senses(qtbot: QtBot) -> Non
     assert pane.explanation_label.text().startswith("Blob #7 — Carol (named with the camera)")
     pane.set_fused_names({})
     pane.set_snapshot(named_snapshot())
-    assert [model.index(r, BlobColumn.WHO).data() for r in range(2)] == ["Alice", ""]
+    assert [model.index(r, BlobColumn.WHO).data() for r in range(2)] == ["Alice", "unknown"]
+
+
+def test_the_pane_counts_people_not_blobs_and_says_who_each_blob_is(qtbot: QtBot) -> None:
+    """Two walkers sensed as three blobs (one of them split in two) are two people, where
+    fusion or their devices name every blob; the Who column names each blob, or says it is
+    unknown."""
+    pane = shown_pane(qtbot)
+    pane.set_rooms([("lab", "Lab")])
+    base = named_snapshot()
+    split = replace(base.blobs[1], track_id=11, position=(3.0, 3.2, 1.0), trail=())
+    three = replace(base, blobs=(*base.blobs, split))
+    model = pane.blob_table.blob_model
+
+    # Nothing names blobs 9 and 11: at most three people, one known, and "unknown" beside them.
+    pane.set_snapshot(three)
+    status = pane.status_label.text()
+    assert "at most 3 people at once, 1 known (3 blobs)" in status, status
+    assert [model.index(r, BlobColumn.WHO).data() for r in range(3)] == [
+        "Alice",
+        "unknown",
+        "unknown",
+    ]
+
+    # Fusion names the split walker's two blobs Bo: two people, both known.
+    pane.set_fused_names({"lab": {9: "Bo", 11: "Bo"}})
+    pane.set_snapshot(three)
+    assert "2 people known (3 blobs)" in pane.status_label.text()
+    assert "3 blobs" not in pane.status_label.text().split("(")[0]
+    assert [model.index(r, BlobColumn.WHO).data() for r in range(3)] == ["Alice", "Bo", "Bo"]
+
+    # Nobody named: the most there can be at once, saying so.
+    pane.set_fused_names({})
+    pane.set_snapshot(snapshot())
+    assert "at most 2 people at once (2 blobs)" in pane.status_label.text()
+    assert [model.index(r, BlobColumn.WHO).data() for r in range(2)] == ["unknown", "unknown"]
 
 
 def test_who_is_in_the_room_comes_first_and_a_blob_s_links_once_one_is_clicked(

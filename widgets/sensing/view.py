@@ -72,7 +72,6 @@ from engine.sensing.view import (
     Vec3,
 )
 from engine.text import printable
-from engine.wording import counted
 from widgets.colours import (
     ALARM_FILL,
     ALARM_RED,
@@ -84,6 +83,7 @@ from widgets.colours import (
     WARNING_TINT,
 )
 from widgets.scrolling import scrolling_layout
+from widgets.sensing.api import UNKNOWN, SensedPeople, blob_name, sensed_people
 from widgets.sensing.coverage import (
     HEALTH_WARNING_STYLE,
     ByteImage,
@@ -1306,7 +1306,8 @@ _BLOB_HEADERS = ("Blob", "Who", "Match")
 class BlobTableModel(RowsTableModel[BlobView]):
     """One row per blob of a room's latest tick: its id (with "coasting" or "uncertain" beside
     it when it is), who it is (the name a registered BLE device gives it, with a swatch of
-    their colour) and the match score (0–1). Each row's tooltip says which device names it
+    their colour, or the name its person has across senses; "unknown" when nothing names
+    it) and the match score (0–1). Each row's tooltip says which device names it
     and where in the room the blob is."""
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -1340,9 +1341,9 @@ class BlobTableModel(RowsTableModel[BlobView]):
             return f"#{blob.track_id} {', '.join(states)}".strip()
         fused = self.fused_name(blob)
         if column == BlobColumn.WHO:
-            if fused is not None:
-                return fused  # named with the camera (white, no device swatch)
-            return printable(identity.name) if identity is not None else ""
+            # Named with the camera (white, no device swatch), else by the room's own device
+            # matching; "unknown" when nothing names the blob.
+            return blob_name(blob, self.fused_names.get(blob.track_id)) or UNKNOWN
         # The score is the room's own device match: it says nothing of a name the camera
         # gave (a swatch and a score beside another name would contradict it).
         return f"{identity.score:.2f}" if identity is not None and fused is None else ""
@@ -1613,6 +1614,12 @@ class SensingPane(QWidget):
         self.room_combo.setToolTip("Which sensing room the view, the blobs and the nodes show")
         self.status_label = QLabel("waiting for the first picture of the room…")
         self.status_label.setWordWrap(True)
+        self.status_label.setToolTip(
+            "People, not blobs: one walker may show as two blobs, and crossing links as one "
+            "more. Where every blob is named (by a registered device or a camera), the people "
+            "named; otherwise the most there can be at once (each name once, each unnamed blob "
+            "one)."
+        )
         self.pairing_button = QPushButton(f"Open pairing for {PAIRING_SECONDS} s")
         self.pairing_button.setToolTip(
             "Let a new sensing node join: it must connect while pairing is open"
@@ -1888,10 +1895,9 @@ class SensingPane(QWidget):
         self.degraded_label.setText("Degraded links: " + ", ".join(degraded))
         self.degraded_label.setVisible(bool(degraded))
         online = sum(n.online for n in snapshot.nodes)
-        blobs = len(snapshot.blobs)
         parts = [
             f"room worked out in {snapshot.tick_ms:.1f} ms",
-            counted(blobs, "blob"),
+            self.people_now(snapshot).words(),
             f"{online}/{len(snapshot.nodes)} nodes online",
         ]
         if snapshot.simulated:
@@ -1901,6 +1907,12 @@ class SensingPane(QWidget):
             self.pairing_label.setText(f"Pairing open: {math.ceil(snapshot.pairing_open_s)} s left")
         else:
             self.pairing_label.setText("Pairing closed")
+
+    def people_now(self, snapshot: SensingSnapshot) -> SensedPeople:
+        """The people ``snapshot``'s blobs are, as the pane counts them: named by fusion
+        (live only) or their devices, two blobs with one name one person."""
+        fused = self._fused_names.get(snapshot.room_id, {}) if not self._replaying else {}
+        return sensed_people(snapshot.blobs, fused)
 
     def set_explanation(self, explanation: BlobExplanation | None) -> None:
         """Show why a blob is where it is (from the engine, after :attr:`sig_blob_clicked`);

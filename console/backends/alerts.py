@@ -452,6 +452,12 @@ class AlertRulesBackend:
         rt = self._runtime
         alert_actions.remove_rule(rt.alerts, rt.writer, rt.clock, actor, name)
 
+    def update_rule(self, name: str, rule: RuleSpec) -> RuleSpec:
+        """Change rule ``name`` to ``rule`` as the person logged in."""
+        actor = self._session.require_actor("change alert rules")
+        rt = self._runtime
+        return alert_actions.update_rule(rt.alerts, rt.writer, rt.clock, actor, name, rule)
+
     def set_handling(self, name: str, instructions: str, comment_required: bool) -> RuleSpec:
         """Set rule ``name``'s operating instructions and whether its alerts close only with
         a comment, as the person logged in."""

@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from engine.access import Actor, Permission, needs
 from engine.alerts.records import AlertView, NoteAlert, RecordEscalation, TakeAlert
-from engine.alerts.rules import AddRule, ArmRule, RemoveRule, RuleSpec, SetRuleHandling
+from engine.alerts.rules import (
+    AddRule,
+    ArmRule,
+    RemoveRule,
+    RuleSpec,
+    SetRuleHandling,
+    UpdateRule,
+)
 from engine.alerts.service import AlertChanged, AlertService
 from engine.alerts.snoozes import SnoozeCamera, SnoozeView, UnsnoozeCamera, snooze_minutes
 from engine.bus import EventBus
@@ -201,6 +208,23 @@ def arm_rule(
     rule: RuleSpec = writer.execute(ArmRule(name=name, armed=armed, at=clock.now(), actor=actor))
     service.reload_rules()
     return rule
+
+
+@needs(Permission.CONFIGURE_RULES)
+def update_rule(
+    alerts: AlertService | None,
+    writer: StoreWriter | None,
+    clock: Clock,
+    actor: Actor,
+    name: str,
+    rule: RuleSpec,
+) -> RuleSpec:
+    """Change the alert rule ``name`` to ``rule`` as ``actor`` (audited) and apply it at
+    once. Raises RuleError, UnknownRuleError, PermissionDeniedError, RuntimeError."""
+    service, writer = _rules(alerts, writer)
+    stored: RuleSpec = writer.execute(UpdateRule(name=name, rule=rule, at=clock.now(), actor=actor))
+    service.reload_rules()
+    return stored
 
 
 @needs(Permission.CONFIGURE_RULES)

@@ -12,9 +12,9 @@ do (shown with every alert of the rule: "Call the site manager on 555-0100; chec
 first"), and ``comment_required``: its alerts are closed only with a comment
 (:class:`SetRuleHandling` changes both on a stored rule).
 
-Rules are added and removed through guarded store commands (the configure-rules permission,
-audited); :func:`list_rules` reads them; :class:`RuleSpec` is what the engine's sequence
-builder matches detections against.
+Rules are added, changed (:class:`UpdateRule`) and removed through guarded store commands
+(the configure-rules permission, audited); :func:`list_rules` reads them; :class:`RuleSpec`
+is what the engine's sequence builder matches detections against.
 """
 
 from __future__ import annotations
@@ -429,6 +429,76 @@ class SetRuleHandling(GuardedCommand, StoreCommand):
         )
         session.flush()
         return _spec(row, camera)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpdateRule(GuardedCommand, StoreCommand):
+    """Change the stored rule named ``name`` to ``rule`` in one step: its name, camera or
+    room, trigger, loitering seconds, gesture, zone, armed days and site hours, severity,
+    whether it is switched on, and its handling (``rule_id`` and ``created_by`` are ignored;
+    the rule keeps its id, so its sequences and alerts stay its own). Needs the
+    configure-rules permission; audited with what it was and what it is now.
+    :class:`RuleError` names the field that was wrong, :class:`UnknownRuleError` an unknown
+    name. Returns the rule as it now stands."""
+
+    permission: ClassVar[Permission] = Permission.CONFIGURE_RULES
+    action: ClassVar[str] = "alert_rule.update"
+
+    name: str
+    rule: RuleSpec
+    at: datetime
+    actor: Actor
+
+    def audit_target(self) -> str:
+        return f"alert_rule:{self.name}"
+
+    def apply(self, session: Session) -> RuleSpec:
+        rule = self.rule
+        check_rule(rule)
+        row = _rule_named(session, self.name)
+        if rule.name != self.name:
+            taken = session.scalar(select(AlertRule.id).where(AlertRule.name == rule.name))
+            if taken is not None:
+                raise RuleError(f"name: a rule named {rule.name!r} exists already")
+        before = _spec(row, _camera_key(session, row.camera_id)).as_json()
+        row.camera_id = _camera_id(session, rule.camera)
+        row.name = rule.name
+        row.room = rule.room
+        row.trigger = rule.trigger
+        row.loiter_s = rule.loiter_s
+        row.gesture = rule.gesture
+        row.zone = [list(p) for p in rule.zone] if rule.zone else None
+        row.days = rule.days
+        row.armed_from_min = rule.armed_from_min
+        row.armed_until_min = rule.armed_until_min
+        row.severity = rule.severity
+        row.enabled = rule.enabled
+        row.instructions = rule.instructions.strip() or None
+        row.comment_required = rule.comment_required
+        session.flush()
+        stored = _spec(row, rule.camera)
+        audit_command(session, self, {"was": before, "now": stored.as_json()})
+        return stored
+
+
+def _camera_key(session: Session, camera_id: int | None) -> str | None:
+    if camera_id is None:
+        return None
+    return session.scalar(select(Camera.key).where(Camera.id == camera_id))
+
+
+def _camera_id(session: Session, camera: str | None) -> int | None:
+    """The row id of the camera keyed ``camera`` (None for None); :class:`RuleError`
+    naming the cameras there are when there is no such camera."""
+    if camera is None:
+        return None
+    camera_id = session.scalar(
+        select(Camera.id).where(Camera.key == camera).order_by(Camera.id).limit(1)
+    )
+    if camera_id is None:
+        known = session.scalars(select(Camera.key).order_by(Camera.key)).all()
+        raise RuleError(f"camera: no camera {camera!r} (known: {', '.join(known) or 'none'})")
+    return camera_id
 
 
 def check_instructions(text: str) -> None:

@@ -22,6 +22,7 @@ from engine.alerts.rules import (
     RemoveRule,
     RuleSpec,
     SetRuleHandling,
+    UpdateRule,
     list_rules,
     parse_days,
 )
@@ -41,6 +42,7 @@ from widgets.alert_rules.view import (
     COLUMN_TRIGGER,
     COLUMN_WHERE,
     COLUMN_ZONE,
+    DRAWING_HINT,
     NO_PICTURE_TEXT,
     NOT_ALLOWED_TEXT,
     TRIGGER_TEXTS,
@@ -83,6 +85,13 @@ class EngineRuleActions:
     def remove_rule(self, name: str) -> None:
         self._call("remove", name)
         self.writer.execute(RemoveRule(name=name, at=REAL_CLOCK.now(), actor=self.actor), 30)
+
+    def update_rule(self, name: str, rule: RuleSpec) -> RuleSpec:
+        self._call("update", name, rule)
+        stored: RuleSpec = self.writer.execute(
+            UpdateRule(name=name, rule=rule, at=REAL_CLOCK.now(), actor=self.actor), timeout_s=30
+        )
+        return stored
 
     def set_handling(self, name: str, instructions: str, comment_required: bool) -> RuleSpec:
         self._call("handling", name, instructions, comment_required)
@@ -301,7 +310,13 @@ def test_a_loitering_rule_with_a_drawn_zone_armed_at_night_on_weekdays_is_stored
     assert pane.count_label.text() == "1 alert rule"
     selected = pane.selected_rule()
     assert selected is not None and selected.name == "Yard at night"  # the new rule is shown
-    # The form is blank for the next rule, on the same camera.
+    # The form shows it as stored, its zone closed on its camera's picture; New rule blanks
+    # the form for the next rule, on the same camera.
+    assert pane.name_edit.text() == "Yard at night" and pane.loiter_spin.value() == 45
+    assert_near(editor.zone(), corners)
+    assert canvas.is_closed() and canvas.has_frame()
+    pane.new_button.click()
+    assert pane.selected_rule() is None
     assert pane.name_edit.text() == "" and pane.loiter_spin.value() == 0
     assert editor.zone() is None and canvas.points() == []
     assert all(c.isChecked() for c in pane.day_checks) and pane.all_day_check.isChecked()
@@ -524,7 +539,9 @@ def test_the_zone_editor_takes_points_back_and_needs_three_for_a_zone(
     click(qtbot, editor, *corners[0])
     click(qtbot, editor, *corners[1])
     assert editor.zone() is None  # two points: still the whole view
-    assert editor.status_label.text() == "2 points: the whole view until there are 3."
+    assert editor.status_label.text() == (
+        f"2 points: the whole view until there are 3. {DRAWING_HINT}"
+    )
     with qtbot.waitSignal(editor.sig_zone_changed, timeout=1000) as changed:
         click(qtbot, editor, *corners[2])
     assert_near(changed.args[0], corners)
@@ -616,3 +633,137 @@ def test_an_admin_writes_a_rules_instructions_and_asks_for_a_closing_comment(
     assert (changed.instructions, changed.comment_required) == ("Check gate 2 first", False)
     assert actions.changes()[-1] == ("handling", "gate at night", "Check gate 2 first", False)
     assert pane.strip.status() == "Saved how alerts of gate at night are handled."
+
+
+def test_selecting_a_rule_fills_the_form_with_its_zone_on_its_camera_and_save_changes_it(
+    qtbot: QtBot,
+    admin_pane: tuple[AlertRulesPane, EngineRuleActions],
+    store: Store,
+    frames: Frames,
+) -> None:
+    """Issue 68: rules could not be edited and a selected rule's zone was not shown."""
+    pane, actions = admin_pane
+    zone = ((0.2, 0.2), (0.8, 0.2), (0.8, 0.9), (0.2, 0.9))
+    added = actions.add_rule(
+        RuleSpec(
+            0,
+            "Yard loitering",
+            "yard",
+            None,
+            "loitering",
+            loiter_s=120.0,
+            zone=zone,
+            days=parse_days("mon-fri"),
+            armed_from_min=22 * 60,
+            armed_until_min=6 * 60,
+            severity="critical",
+            instructions="Radio the guard",
+            comment_required=True,
+        )
+    )
+    actions.add_rule(RuleSpec(0, "Lab closed", None, "lab", "sensing_blob"))
+    with qtbot.waitSignal(pane.sig_rules_listed, timeout=10000):
+        pane.refresh()
+    assert not pane.save_button.isEnabled()  # nothing selected: only Add
+
+    pane.select_rule("Yard loitering")
+    editor, canvas = pane.zone_editor, pane.zone_editor.canvas
+    assert pane.name_edit.text() == "Yard loitering"
+    assert pane.camera_radio.isChecked() and pane.place_combo.currentData() == "yard"
+    assert pane.trigger_combo.currentData() == "loitering" and pane.loiter_spin.value() == 120
+    assert [c.isChecked() for c in pane.day_checks] == [True] * 5 + [False] * 2
+    assert not pane.all_day_check.isChecked()
+    assert (pane.from_time.time(), pane.until_time.time()) == (QTime(22, 0), QTime(6, 0))
+    assert pane.severity_combo.currentText() == "critical"
+    assert pane.instructions_edit.toPlainText() == "Radio the guard"
+    assert pane.comment_required_check.isChecked() and pane.enabled_check.isChecked()
+    # The zone is drawn, closed, on the yard camera's own picture.
+    assert editor.camera() == "yard" and canvas.has_frame() and frames.asked[-1] == "yard"
+    assert editor.zone() == zone and canvas.is_closed()
+    assert "Yard loitering" in pane.editor_box.title()
+    assert pane.save_button.isEnabled()
+
+    # Change it: another camera (its zone goes with the old view), a new zone, 5 minutes,
+    # all day, switched off.
+    choose(pane, "place_combo", "gate")
+    assert editor.zone() is None
+    corners = [(0.1, 0.1), (0.6, 0.1), (0.6, 0.6)]
+    for x, y in corners:
+        click(qtbot, editor, x, y)
+    click(qtbot, editor, *corners[0])  # the first corner again closes it
+    assert canvas.is_closed() and len(canvas.points()) == 3
+    pane.loiter_spin.setValue(300)
+    pane.all_day_check.setChecked(True)
+    pane.enabled_check.setChecked(False)
+    pane.name_edit.setText("Gate loitering")
+    with (
+        qtbot.waitSignal(pane.sig_action_finished, timeout=10000) as finished,
+        qtbot.waitSignal(pane.sig_rules_listed, timeout=10000),
+    ):
+        pane.save_button.click()
+    assert finished.args == ["update", True] and pane.error_text() == ""
+    assert actions.changes()[-1][:2] == ("update", "Yard loitering")
+    (stored,) = [r for r in list_rules(store) if r.rule_id == added.rule_id]
+    assert (stored.name, stored.camera, stored.loiter_s, stored.enabled) == (
+        "Gate loitering",
+        "gate",
+        300.0,
+        False,
+    )
+    assert_near(stored.zone, corners)
+    assert (stored.armed_from_min, stored.armed_until_min) == (0, 24 * 60)
+    assert stored.instructions == "Radio the guard" and stored.comment_required
+    assert pane.status_label.text() == "Saved rule Gate loitering."
+    selected = pane.selected_rule()
+    assert selected is not None and selected.name == "Gate loitering"
+    assert pane.cell_text("Gate loitering", COLUMN_SCHEDULE) == "off (mon,tue,wed,thu,fri, all day)"
+    assert not pane.enabled_check.isChecked()
+
+    # A room rule fills the form with the room and no zone.
+    pane.select_rule("Lab closed")
+    assert pane.room_radio.isChecked() and pane.place_combo.currentData() == "lab"
+    assert pane.trigger_combo.currentData() == "sensing_blob"
+    assert not editor.isEnabled() and editor.zone() is None
+
+
+def test_a_zone_closes_by_its_first_corner_a_double_click_enter_or_close_zone(
+    qtbot: QtBot, frames: Frames
+) -> None:
+    """Issue 68: zones closed only by a double-click here, unlike privacy masks."""
+    editor = ZoneEditor(frames)
+    qtbot.addWidget(editor)
+    editor.resize(640, 420)
+    editor.show()
+    editor.set_camera("yard")
+    canvas = editor.canvas
+    assert DRAWING_HINT in canvas.toolTip() and DRAWING_HINT in editor.status_label.text()
+    corners = [(0.2, 0.2), (0.7, 0.2), (0.7, 0.7)]
+
+    def draw() -> None:
+        editor.clear()
+        for x, y in corners:
+            click(qtbot, editor, x, y)
+        assert not canvas.is_closed() and editor.close_button.isEnabled()
+
+    draw()  # the first corner again
+    click(qtbot, editor, *corners[0])
+    assert canvas.is_closed() and len(canvas.points()) == 3
+    assert not editor.close_button.isEnabled()
+    draw()  # Enter
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert canvas.is_closed() and len(canvas.points()) == 3
+    draw()  # the button
+    editor.close_button.click()
+    assert canvas.is_closed() and len(canvas.points()) == 3
+    draw()  # a double-click on a fourth corner: its first press places it, then it closes
+    click(qtbot, editor, 0.2, 0.7)
+    qtbot.mouseDClick(canvas, Qt.MouseButton.LeftButton, pos=canvas.position_of(0.2, 0.7))
+    assert canvas.is_closed() and len(canvas.points()) == 4
+    # Right-click and Backspace take the last corner back (and reopen the zone).
+    click(qtbot, editor, 0.5, 0.5, right=True)
+    assert len(canvas.points()) == 3 and not canvas.is_closed()
+    qtbot.keyClick(canvas, Qt.Key.Key_Backspace)
+    assert len(canvas.points()) == 2
+    # With fewer than three corners nothing closes.
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert not canvas.is_closed() and not editor.close_button.isEnabled()

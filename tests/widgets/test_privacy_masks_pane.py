@@ -31,7 +31,13 @@ from engine.vision.privacy import (
 from tests.actors import ADMIN, OPERATOR
 from tests.conftest import write_site
 from tests.widgets.camera_picture_helpers import EngineActions, click, show_page, vtest_picture
-from widgets.privacy_masks.view import NOT_ALLOWED_TEXT, START_HINT, PrivacyMasksPane
+from widgets.alert_rules.view import DRAWING_HINT as ZONE_DRAWING_HINT
+from widgets.privacy_masks.view import (
+    DRAWING_HINT,
+    NOT_ALLOWED_TEXT,
+    START_HINT,
+    PrivacyMasksPane,
+)
 
 CAMERAS = '[[cameras]]\nid = "yard"\nname = "Yard"\nurl = "a.mp4"\n'
 CAMERAS += '[[cameras]]\nid = "gate"\nname = "Front gate"\nurl = "b.mp4"\n'
@@ -99,7 +105,7 @@ def test_an_area_drawn_by_clicks_is_saved_and_said_in_plain_words(
     for x, y in WINDOW:
         click(qtbot, pane, x, y)
     assert len(pane.drawing()) == 4 and pane.areas() == []
-    assert pane.hint_label.text().startswith("Drawing area 1: 4 corners placed; click the first")
+    assert pane.hint_label.text() == f"Drawing area 1: 4 corners placed. {DRAWING_HINT}"
     click(qtbot, pane, 0.3, 0.3, right=True)  # right-click: the last corner goes
     assert len(pane.drawing()) == 3
     click(qtbot, pane, *WINDOW[3])
@@ -208,3 +214,44 @@ def test_another_camera_has_its_own_areas_and_no_picture_says_why(
     assert pane.canvas.placeholder().startswith("No picture from this camera yet")
     click(qtbot, pane, 0.5, 0.5)  # no picture: nothing to draw on
     assert pane.drawing() == []
+
+
+def test_an_area_closes_by_its_first_corner_a_double_click_enter_or_close_area(
+    qtbot: QtBot, make_pane: MakePane
+) -> None:
+    """Issue 68: an area closed only by its first corner or Close area, a zone only by a
+    double-click; both now close by all four, and say so in the same words."""
+    pane, _actions = make_pane()
+    assert ZONE_DRAWING_HINT.replace("zone", "area").replace("Zone", "Area") == DRAWING_HINT
+    assert DRAWING_HINT in pane.canvas.toolTip() and DRAWING_HINT in START_HINT
+    triangle = WINDOW[:3]
+
+    def draw() -> None:
+        for x, y in triangle:
+            click(qtbot, pane, x, y)
+        assert len(pane.drawing()) == 3
+
+    closed = 0
+    draw()  # Enter
+    pane.canvas.setFocus()
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Return)
+    closed += 1
+    assert pane.drawing() == [] and len(pane.areas()) == closed
+    pane.select_area(None)
+    for x, y in triangle[:2]:  # a double-click on the third corner: placed, then closed
+        click(qtbot, pane, x + 0.5, y + 0.5)
+    click(qtbot, pane, triangle[2][0] + 0.5, triangle[2][1] + 0.5)
+    point = pane.canvas.widget_point(triangle[2][0] + 0.5, triangle[2][1] + 0.5).toPoint()
+    qtbot.mouseDClick(pane.canvas, Qt.MouseButton.LeftButton, pos=point)
+    closed += 1
+    assert pane.drawing() == [] and len(pane.areas()) == closed
+    assert len(pane.areas()[-1]) == 3  # the double-click placed no second corner
+    # Backspace and right-click take corners back; Enter with fewer than 3 closes nothing.
+    pane.select_area(None)
+    for x, y in triangle:
+        click(qtbot, pane, x + 0.5, y)
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Backspace)
+    click(qtbot, pane, 0.9, 0.9, right=True)
+    assert len(pane.drawing()) == 1
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Return)
+    assert len(pane.drawing()) == 1 and len(pane.areas()) == closed

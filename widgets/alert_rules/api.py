@@ -27,6 +27,12 @@ class AlertRulesActions(Protocol):
         """Remove the rule named ``name``. Raises UnknownRuleError or PermissionError."""
         ...
 
+    def update_rule(self, name: str, rule: RuleSpec) -> RuleSpec:
+        """Change the rule named ``name`` to ``rule`` (its ``rule_id`` is ignored; it may
+        be renamed) and return it as stored. Raises RuleError, UnknownRuleError or
+        PermissionError."""
+        ...
+
     def set_handling(self, name: str, instructions: str, comment_required: bool) -> RuleSpec:
         """Set rule ``name``'s operating instructions and whether its alerts close only with
         a comment. Raises RuleError, UnknownRuleError or PermissionError."""

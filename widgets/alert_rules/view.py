@@ -19,6 +19,7 @@ file.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -106,6 +107,15 @@ MAX_LOITER_S = 86400  # check_rule's limit: a day
 _PLACEHOLDER_ASPECT = 16 / 9  # the frame area drawn on before a camera has sent a picture
 _HANDLE_RADIUS_PX = 4.0
 _SAME_POINT_PX = 3.0  # a click this close to the last point repeats it
+CLOSE_RADIUS_PX = 12.0  # a click this close to the first corner closes the zone
+CLOSE_ZONE_TEXT = "Close zone"
+DRAWING_HINT = (
+    "Click to add a corner of the zone; close it by clicking its first corner again, "
+    "double-clicking, pressing Enter or Close zone; right-click or Backspace removes the "
+    "last corner."
+)
+"""How a zone is drawn and closed: the privacy masks' area editor says the same of an area
+(one way to close a polygon everywhere)."""
 _ZONE_COLOUR = QColor(ZONE_ORANGE)
 _ZONE_FILL_ALPHA = 70
 
@@ -121,6 +131,8 @@ TRIGGER_TEXTS = {
 COLUMN_NAME, COLUMN_WHERE, COLUMN_TRIGGER, COLUMN_ZONE, COLUMN_SCHEDULE, COLUMN_SEVERITY = range(6)
 _HEADERS = ("Name", "Where", "Trigger", "Zone", "Schedule", "Severity")
 COMMENT_REQUIRED_TEXT = "A comment is required to close its alerts"
+ENABLED_TEXT = "Switched on (raises alerts in its armed days and hours)"
+ADD_TITLE = "Add a rule"
 INSTRUCTIONS_PLACEHOLDER = "What the operator should do, e.g. Call the site manager on 555-0100"
 
 
@@ -185,7 +197,8 @@ class _RulesModel(RowsTableModel[RuleSpec]):
         if column == COLUMN_ZONE:
             return zone_text(rule)
         if column == COLUMN_SCHEDULE:
-            return describe_schedule(rule)
+            schedule = describe_schedule(rule)
+            return schedule if rule.enabled else f"off ({schedule})"
         return rule.severity
 
     def data(
@@ -220,8 +233,9 @@ def handling_text(rule: RuleSpec) -> str:
 class ZoneCanvas(QWidget):
     """The camera's picture, scaled to fit (aspect kept), with the zone drawn over it.
 
-    Left-click adds a point, right-click or Backspace removes the last one, a double-click
-    closes the polygon (no more points until one is removed or the zone is cleared). Points
+    Left-click adds a point, right-click or Backspace removes the last one; clicking the
+    first corner again, a double-click or Enter closes the polygon (no more points until one
+    is removed or the zone is cleared), as the privacy masks' editor closes an area. Points
     are kept as fractions of the picture; clicks outside the picture are ignored. With no
     picture yet, a grey 16:9 area stands in for it and can be drawn on all the same."""
 
@@ -238,10 +252,7 @@ class ZoneCanvas(QWidget):
         self.setMinimumSize(240, 135)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("Zone on the camera's view")
-        self.setToolTip(
-            "Click to add a corner of the zone, right-click or Backspace to take the last one "
-            "back, double-click to close it. No zone: the whole view."
-        )
+        self.setToolTip(f"{DRAWING_HINT} No zone: the whole view.")
 
     def sizeHint(self) -> QSize:
         return QSize(384, 216)
@@ -261,8 +272,19 @@ class ZoneCanvas(QWidget):
         return list(self._points)
 
     def is_closed(self) -> bool:
-        """Whether the polygon was closed by a double-click."""
+        """Whether the polygon was closed (first corner again, double-click, Enter or
+        :meth:`close_zone`)."""
         return self._closed
+
+    def close_zone(self) -> bool:
+        """Close the polygon if it has three corners or more; whether it is closed now."""
+        if len(self._points) < 3:
+            return False
+        if not self._closed:
+            self._closed = True
+            self.update()
+            self.sig_points_changed.emit()
+        return True
 
     def set_points(self, points: Sequence[tuple[float, float]], *, closed: bool) -> None:
         self._points = [(float(x), float(y)) for x, y in points][:MAX_ZONE_POINTS]
@@ -321,25 +343,30 @@ class ZoneCanvas(QWidget):
         if event.button() == Qt.MouseButton.RightButton:
             self.remove_last_point()
         elif event.button() == Qt.MouseButton.LeftButton:
-            self._add_point(event.position())
+            if not self._closed and self._on_first_corner(event.position()):
+                self.close_zone()
+            else:
+                self._add_point(event.position())
         event.accept()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         # The first click of the pair added the corner already (a second press, where the
         # platform sends one, repeats it and is ignored); the double-click closes the zone.
         # QWidget's default would treat it as one more press.
-        if event.button() == Qt.MouseButton.LeftButton and len(self._points) >= 3:
-            self._closed = True
-            self.update()
-            self.sig_points_changed.emit()
+        if event.button() == Qt.MouseButton.LeftButton and self.isEnabled():
+            self.close_zone()
         event.accept()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Backspace:
+        key = event.key()
+        if key == Qt.Key.Key_Backspace:
             self.remove_last_point()
-            event.accept()
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.close_zone()
+        else:
+            super().keyPressEvent(event)
             return
-        super().keyPressEvent(event)
+        event.accept()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -376,6 +403,15 @@ class ZoneCanvas(QWidget):
         self._points.append(fraction)
         self.update()
         self.sig_points_changed.emit()
+
+    def _on_first_corner(self, position: QPointF) -> bool:
+        """Whether ``position`` is on the first corner of a zone of three corners or more:
+        clicking it closes the zone."""
+        if len(self._points) < 3:
+            return False
+        first = QPointF(self.position_of(*self._points[0]))
+        distance = first - position
+        return math.hypot(distance.x(), distance.y()) <= CLOSE_RADIUS_PX
 
     def _repeats_last_point(self, position: QPointF) -> bool:
         """Whether ``position`` is (within a few pixels) the last point: the second press
@@ -438,6 +474,12 @@ class ZoneEditor(QWidget):
         self._zone: Zone | None = None  # as last announced
         self.canvas = ZoneCanvas()
         self.canvas.sig_points_changed.connect(self._on_points_changed)
+        self.close_button = QPushButton(CLOSE_ZONE_TEXT)
+        self.close_button.setToolTip(
+            "Finish the zone being drawn (three corners or more); so do clicking its first "
+            "corner again, a double-click and Enter"
+        )
+        self.close_button.clicked.connect(self.canvas.close_zone)
         self.clear_button = QPushButton("Clear zone")
         self.clear_button.setToolTip("Remove every point: the rule covers the whole view")
         self.clear_button.clicked.connect(self.clear)
@@ -448,6 +490,7 @@ class ZoneEditor(QWidget):
         self.status_label.setWordWrap(True)
         buttons = QHBoxLayout()
         buttons.addWidget(self.status_label, 1)
+        buttons.addWidget(self.close_button)
         buttons.addWidget(self.clear_button)
         buttons.addWidget(self.refresh_button)
         layout = QVBoxLayout(self)
@@ -512,6 +555,7 @@ class ZoneEditor(QWidget):
 
     def _show_status(self) -> None:
         count = len(self.canvas.points())
+        self.close_button.setEnabled(count >= 3 and not self.canvas.is_closed())
         error = self.zone_error()
         if error:
             show_as_error(self.status_label)
@@ -521,13 +565,16 @@ class ZoneEditor(QWidget):
         if self._camera is None:
             text = "No zone: a room rule covers the whole room."
         elif count == 0:
-            text = "Whole view. Click on the picture to draw a zone."
+            text = f"Whole view. {DRAWING_HINT}"
         elif count < 3:
-            text = f"{count} point{'' if count == 1 else 's'}: the whole view until there are 3."
+            text = (
+                f"{count} point{'' if count == 1 else 's'}: the whole view until there are 3. "
+                f"{DRAWING_HINT}"
+            )
         elif self.canvas.is_closed():
             text = f"Zone of {count} points (closed)."
         else:
-            text = f"Zone of {count} points; double-click to close it."
+            text = f"Zone of {count} points. {DRAWING_HINT}"
         self.status_label.setText(text)
 
 
@@ -554,8 +601,8 @@ class AlertRulesPane(QWidget):
     """A listing arrived and is shown (GUI thread): the number of rules."""
 
     sig_action_finished = Signal(str, bool)
-    """An add or a removal answered (GUI thread): what it was ("add" or "remove") and
-    whether it worked."""
+    """A change answered (GUI thread): what it was ("add", "update", "handling" or
+    "remove") and whether it worked."""
 
     def __init__(
         self,
@@ -662,6 +709,8 @@ class AlertRulesPane(QWidget):
         self.instructions_edit.setToolTip("Shown to the operator with every alert of this rule")
         self.instructions_edit.setFixedHeight(54)
         self.comment_required_check = QCheckBox(COMMENT_REQUIRED_TEXT)
+        self.enabled_check = QCheckBox(ENABLED_TEXT)
+        self.enabled_check.setToolTip("Untick to keep the rule but raise nothing from it")
         # The selected rule's handling: instructions and the closing comment, changed in place.
         self.handling_edit = QPlainTextEdit()
         self.handling_edit.setAccessibleName("Operating instructions of the selected rule")
@@ -684,6 +733,13 @@ class AlertRulesPane(QWidget):
         self.zone_editor = ZoneEditor(frame_of)
         self.add_button = QPushButton("Add rule")
         self.add_button.clicked.connect(self._on_add_requested)
+        # The selected rule fills the form: Save changes stores it under the same rule;
+        # New rule empties the form for another one.
+        self.save_button = QPushButton("Save changes")
+        self.save_button.clicked.connect(self._on_save_requested)
+        self.new_button = QPushButton("New rule")
+        self.new_button.setToolTip("Clear the selection and the form to add another rule")
+        self.new_button.clicked.connect(self._on_new_requested)
         self.name_edit.returnPressed.connect(self._on_add_requested)
         # Beside Add: what runs or was done, and the form's or the engine's refusal.
         self.strip = ActionStrip()
@@ -712,9 +768,11 @@ class AlertRulesPane(QWidget):
         form.addRow("Severity", self.severity_combo)
         form.addRow("Operating instructions", self.instructions_edit)
         form.addRow("", self.comment_required_check)
+        form.addRow("", self.enabled_check)
         add_row = QHBoxLayout()
-        self.add_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        add_row.addWidget(self.add_button)
+        for button in (self.save_button, self.add_button, self.new_button):
+            button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+            add_row.addWidget(button)
         add_row.addWidget(self.strip, 1)
         form.addRow("", add_row)
         form_column = QVBoxLayout()
@@ -726,7 +784,7 @@ class AlertRulesPane(QWidget):
         editor = QHBoxLayout()
         editor.addLayout(form_column, 3)
         editor.addWidget(zone_box, 2)
-        self.editor_box = QGroupBox("Add a rule")
+        self.editor_box = QGroupBox(ADD_TITLE)
         self.editor_box.setLayout(editor)
 
         layout = scrolling_layout(self)
@@ -855,7 +913,45 @@ class AlertRulesPane(QWidget):
         rule = self.selected_rule()
         self.handling_edit.setPlainText(rule.instructions if rule is not None else "")
         self.handling_check.setChecked(rule.comment_required if rule is not None else False)
+        if rule is not None:
+            self._fill_form(rule)
+            self.editor_box.setTitle(
+                f"Rule {printable(rule.name)}: change it and Save changes, or Add it as a new rule"
+            )
+        else:
+            self.editor_box.setTitle(ADD_TITLE)
         self._update_controls()
+
+    def _on_new_requested(self) -> None:
+        self.view.clearSelection()
+        self._clear_form()
+        self.name_edit.setFocus()
+
+    def _on_save_requested(self) -> None:
+        rule = self.selected_rule()
+        if rule is None or not self._changes_allowed or self._runner.is_busy():
+            return
+        try:
+            spec = self._form_rule()
+            check_rule(spec)
+        except RuleError as refused:
+            _log.info("alert rule change refused: %s", refused)
+            self.strip.show_status("")
+            self.strip.show_error(str(refused))
+            return
+
+        def saved(stored: object) -> None:
+            name = stored.name if isinstance(stored, RuleSpec) else spec.name
+            self.strip.show_status(f"Saved rule {printable(name)}.")
+            self._select_after_listing = name
+
+        self._run(
+            "update",
+            f"Saving rule {printable(rule.name)}…",
+            partial(self._actions.update_rule, rule.name, spec),
+            saved,
+            failure=f"Could not change rule {printable(rule.name)}",
+        )
 
     def _on_handling_requested(self) -> None:
         rule = self.selected_rule()
@@ -1017,9 +1113,41 @@ class AlertRulesPane(QWidget):
             armed_from_min=armed_from,
             armed_until_min=armed_until,
             severity=self.severity_combo.currentText(),
+            enabled=self.enabled_check.isChecked(),
             instructions=self.instructions_edit.toPlainText().strip(),
             comment_required=self.comment_required_check.isChecked(),
         )
+
+    def _fill_form(self, rule: RuleSpec) -> None:
+        """Show ``rule`` in the form: where, trigger, zone on its camera's picture, armed
+        days and hours, severity, handling, and whether it is on."""
+        on_camera = rule.camera is not None
+        (self.camera_radio if on_camera else self.room_radio).setChecked(True)
+        self._on_place_kind_changed()  # lists the cameras or rooms and their triggers
+        place = rule.camera if on_camera else rule.room
+        index = self.place_combo.findData(place)
+        if index < 0:  # a camera or room no longer in the site: named by its key
+            self.place_combo.addItem(printable(str(place)), place)
+            index = self.place_combo.count() - 1
+        self.place_combo.setCurrentIndex(index)
+        self._on_place_changed()  # the zone editor shows this camera's picture
+        self.name_edit.setText(rule.name)
+        self.trigger_combo.setCurrentIndex(max(self.trigger_combo.findData(rule.trigger), 0))
+        self.loiter_spin.setValue(int(rule.loiter_s or 0))
+        self.gesture_edit.setText(rule.gesture or "")
+        for day, check in enumerate(self.day_checks):
+            check.setChecked(bool(rule.days >> day & 1))
+        all_day = (rule.armed_from_min, rule.armed_until_min) == (0, MINUTES_PER_DAY)
+        self.all_day_check.setChecked(all_day)
+        self.from_time.setTime(QTime(rule.armed_from_min // 60, rule.armed_from_min % 60))
+        until = rule.armed_until_min % MINUTES_PER_DAY  # 24:00 reads 00:00, midnight
+        self.until_time.setTime(QTime(until // 60, until % 60))
+        severity = self.severity_combo.findText(rule.severity)
+        self.severity_combo.setCurrentIndex(max(severity, 0))
+        self.instructions_edit.setPlainText(rule.instructions)
+        self.comment_required_check.setChecked(rule.comment_required)
+        self.enabled_check.setChecked(rule.enabled)
+        self.zone_editor.set_zone(rule.zone)
 
     def _clear_form(self) -> None:
         """Back to a blank rule; where it is (camera or room, which one) is kept, as the
@@ -1037,6 +1165,7 @@ class AlertRulesPane(QWidget):
         self.severity_combo.setCurrentIndex(ALERT_SEVERITIES.index(DEFAULT_SEVERITY))
         self.instructions_edit.clear()
         self.comment_required_check.setChecked(False)
+        self.enabled_check.setChecked(True)
         self.zone_editor.clear()
 
     def _run(
@@ -1067,14 +1196,18 @@ class AlertRulesPane(QWidget):
         self.from_time.setEnabled(not all_day)
         self.until_time.setEnabled(not all_day)
         self.add_button.setEnabled(allowed and idle)
+        self.save_button.setEnabled(allowed and idle and self.selected_rule() is not None)
+        self.new_button.setEnabled(allowed and self.selected_rule() is not None)
         self.remove_button.setEnabled(allowed and idle and self.selected_rule() is not None)
         self.handling_box.setEnabled(allowed and self.selected_rule() is not None)
         self.handling_button.setEnabled(allowed and idle and self.selected_rule() is not None)
         if allowed:
-            self.add_button.setToolTip("Check the rule and store it")
+            self.add_button.setToolTip("Check the rule and store it as a new rule")
+            self.save_button.setToolTip("Store the form's changes to the selected rule")
             self.remove_button.setToolTip("Remove the selected rule (alerts it raised stay)")
         else:
             self.add_button.setToolTip(self._why_not)
+            self.save_button.setToolTip(self._why_not)
             self.remove_button.setToolTip(self._why_not)
 
 

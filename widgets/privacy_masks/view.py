@@ -1,7 +1,8 @@
 """The Privacy masks page: areas of a camera's picture blacked out at the source.
 
 An admin picks a camera and draws areas on a still of its picture: each click places a
-corner, clicking the first corner again (or Close area) closes the area. A click on an area
+corner; clicking the first corner again, a double-click, Enter or Close area closes the area
+(as an alert rule's zone closes). A click on an area
 selects it, to delete it. Masked areas are drawn darkened and hatched over the picture, and
 one sentence says what is masked ("2 areas masked, 14 % of the picture; nothing there is
 shown, recorded or analysed"). Save stores them through the engine's
@@ -73,10 +74,14 @@ from widgets.queries import QueryClient
 
 NOT_ALLOWED_TEXT = "Saving privacy masks needs the configure_cameras permission (admins)."
 NO_CAMERA_TEXT = "The site has no cameras to mask."
-START_HINT = (
-    "Click the picture to place the corners of an area to black out; click the first "
-    "corner again (or press Close area) to close it. Click an area to select it."
+DRAWING_HINT = (
+    "Click to add a corner of the area; close it by clicking its first corner again, "
+    "double-clicking, pressing Enter or Close area; right-click or Backspace removes the "
+    "last corner."
 )
+"""How an area is drawn and closed: the alert rules' zone editor says the same of a zone
+(one way to close a polygon everywhere)."""
+START_HINT = f"{DRAWING_HINT} Click an area to select it."
 _CORNER_RADIUS_PX: Final = 5.0
 _CLOSE_RADIUS_PX: Final = 12.0  # a click this close to the first corner closes the area
 SIDE_MIN_WIDTH_PX: Final = 320
@@ -97,7 +102,8 @@ class MaskCanvas(CameraPictureCanvas):
     thread): its (x, y) fractions."""
 
     sig_close_requested = Signal()
-    """The first corner of the area being drawn was clicked again (GUI thread)."""
+    """Close the area being drawn (GUI thread): its first corner was clicked again, or a
+    double-click or Enter."""
 
     sig_area_clicked = Signal(int)
     """A click on a masked area while none is being drawn (GUI thread): its index."""
@@ -111,8 +117,7 @@ class MaskCanvas(CameraPictureCanvas):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(
             "Camera picture for privacy masks",
-            "Click to place an area's corners; click its first corner to close it; click an "
-            "area to select it (Delete removes it); right-click removes the last corner",
+            f"{DRAWING_HINT} Click an area to select it (Delete removes it).",
             parent,
         )
         self._areas: list[list[Fraction]] = []
@@ -179,6 +184,13 @@ class MaskCanvas(CameraPictureCanvas):
         if point is not None:
             self.sig_picture_clicked.emit(*point)
 
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        # The first press of the pair placed a corner already; the double-click closes the
+        # area (QWidget's default would treat it as one more press, placing it twice).
+        if event.button() == Qt.MouseButton.LeftButton and len(self._drawing) >= 3:
+            self.sig_close_requested.emit()
+        event.accept()
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         self._hover = event.position() if self._drawing else None
         over = not self._drawing and self.area_at(event.position()) is not None
@@ -195,6 +207,8 @@ class MaskCanvas(CameraPictureCanvas):
         key = event.key()
         if key == Qt.Key.Key_Backspace and self._drawing:
             self.sig_undo_requested.emit()
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._drawing:
+            self.sig_close_requested.emit()
         elif key == Qt.Key.Key_Delete and self._selected is not None and not self._drawing:
             self.sig_delete_requested.emit()
         else:
@@ -342,7 +356,10 @@ class PrivacyMasksPane(CameraPicturePage[StoredPrivacyMask, MaskCanvas]):
         self.area_list.setAccessibleName("Masked areas")
         self.area_list.currentRowChanged.connect(self._on_list_row_changed)
         self.close_button = QPushButton("Close area")
-        self.close_button.setToolTip("Finish the area being drawn (three corners or more)")
+        self.close_button.setToolTip(
+            "Finish the area being drawn (three corners or more); so do clicking its first "
+            "corner again, a double-click and Enter"
+        )
         self.close_button.clicked.connect(self.close_area)
         self.undo_button = QPushButton("Undo corner")
         self.undo_button.setToolTip("Remove the last corner placed (Backspace)")
@@ -596,14 +613,9 @@ class PrivacyMasksPane(CameraPicturePage[StoredPrivacyMask, MaskCanvas]):
         if self._drawing:
             count = len(self._drawing)
             corners = "1 corner" if count == 1 else f"{count} corners"
-            more = (
-                "click the first corner again (or Close area) to close it"
-                if count >= 3
-                else "place at least 3"
-            )
+            more = "" if count >= 3 else " (an area needs at least 3)"
             self.hint_label.setText(
-                f"Drawing area {len(self._areas) + 1}: {corners} placed; {more}. "
-                "Right-click or Backspace removes the last corner."
+                f"Drawing area {len(self._areas) + 1}: {corners} placed{more}. {DRAWING_HINT}"
             )
         elif self._selected is not None:
             self.hint_label.setText(

@@ -55,6 +55,8 @@ class ChatBackend:
                     clock=self._runtime.clock,
                     site_time=self._runtime.site.site_time,  # "today" is the site's
                     writer=self._runtime.writer,
+                    # Rooms by id and name before anything was sensed or handed over in them.
+                    rooms={room.id: room.name for room in self._runtime.site.rooms},
                 )
             return self._service
 

@@ -77,18 +77,25 @@ def room_place(room: str, names: Mapping[str, str]) -> Place:
     return Place(names.get(room, room), frozenset({("sensing", room)}))
 
 
-def room_names(connection: Connection) -> dict[str, str]:
-    """Each sensing room's name by its id, as the newest paths carry them, or else the
+def room_names(
+    connection: Connection, site_rooms: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Each sensing room's name by its id: the site's (``site_rooms``, room id -> name, as
+    the site file names its rooms) first, then as the newest paths carry them, or else the
     newest hand-overs into it (``person.handed_over`` from ``sensing:ROOM``, its ``into``:
-    the room's name). The store keeps no table of rooms; a room neither went through is
-    known by its id only."""
+    the room's name). The store keeps no table of rooms; without ``site_rooms`` a room
+    neither went through is known by its id only."""
     rows = connection.execute(
         select(Event.detail)
         .where(Event.kind == PATH_KIND)
         .order_by(Event.ts.desc(), Event.id.desc())
         .limit(ROOM_NAME_PATHS)
     ).scalars()
-    names: dict[str, str] = {}
+    names: dict[str, str] = {
+        room: " ".join(name.split()) if name.strip() else room
+        for room, name in (site_rooms or {}).items()
+        if room
+    }
     for detail in rows:
         segments = (detail or {}).get("segments")
         if not isinstance(segments, list):

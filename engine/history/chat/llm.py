@@ -34,7 +34,7 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -112,7 +112,9 @@ class LlmAnswer:
 class LlmAnswerer:
     """Answers with ``model`` through the SDK (see the module). ``site_time``: the site's
     zone, which the system prompt tells the model (with the site's time now) so that it
-    reads and writes times as the site does. ``http_client`` (an
+    reads and writes times as the site does. ``rooms``: the site's sensing rooms (room
+    id -> name), which the tools know by id and name before anything was sensed in them
+    (:func:`~engine.history.chat.tools.run_tool`). ``http_client`` (an
     ``httpx2.Client``) replaces the SDK's own, for proxies or tests; the caller keeps it.
     The SDK client is made on first use (importing ``anthropic`` is slow). Any thread."""
 
@@ -126,6 +128,7 @@ class LlmAnswerer:
         max_steps: int = DEFAULT_MAX_STEPS,
         http_client: httpx2.Client | None = None,
         site_time: SiteTime = UTC_TIME,
+        rooms: Mapping[str, str] | None = None,
     ) -> None:
         key = api_key.strip()
         if not key:
@@ -142,6 +145,7 @@ class LlmAnswerer:
         remember_secret(key)
         self._store = store
         self._site_time = site_time
+        self._rooms: dict[str, str] = dict(rooms or {})
         self._key = key
         self._model = model.strip() or DEFAULT_CHAT_MODEL
         self._timeout_s = float(timeout_s)
@@ -218,7 +222,7 @@ class LlmAnswerer:
             for use in uses:
                 arguments = use.input if isinstance(use.input, dict) else {}
                 calls.append((str(use.name), dict(arguments)))
-                result = run_tool(self._store, now, str(use.name), use.input)
+                result = run_tool(self._store, now, str(use.name), use.input, self._rooms)
                 returned |= event_ids_in(result)
                 results.append(
                     {

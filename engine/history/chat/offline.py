@@ -959,12 +959,21 @@ def _short(text: str, chars: int = 140) -> str:
 class OfflineAnswerer:
     """Answers the supported forms (see the module) from ``store`` with the tools' queries,
     on the calendar and wall clock of ``site_time`` (the site's zone, from its
-    :class:`~engine.config.SiteConfig`: "today" is the site's today). Stateless apart from
-    the store: any thread, several at once."""
+    :class:`~engine.config.SiteConfig`: "today" is the site's today). ``rooms``: the
+    site's sensing rooms (room id -> name, as its site file names them), known by id and
+    name before anything was sensed or handed over in them. Stateless apart from the
+    store: any thread, several at once."""
 
-    def __init__(self, store: Store, site_time: SiteTime = UTC_TIME) -> None:
+    def __init__(
+        self,
+        store: Store,
+        site_time: SiteTime = UTC_TIME,
+        *,
+        rooms: Mapping[str, str] | None = None,
+    ) -> None:
         self._store = store
         self._site_time = site_time
+        self._rooms: dict[str, str] = dict(rooms or {})
 
     def answer(self, question: str, now: datetime) -> OfflineAnswer:
         """The answer to ``question`` as of ``now`` (UTC): answered from the records, or
@@ -1008,7 +1017,7 @@ class OfflineAnswerer:
             )
         with self._store.engine.connect() as connection:
             known = cameras(connection)
-            names = room_names(connection)
+            names = room_names(connection, self._rooms)
             known_rooms = tuple(sorted(set(rooms(connection)) | set(names)))
         spoken = _squash(rest)
         if any(pattern.match(spoken) for pattern in _RE_FROM_TO):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -258,7 +258,9 @@ class ChatService:
     the ``anthropic_api_key`` secret now; a missing key (or an unreadable keyring) means
     offline mode, with the reason in :attr:`mode_reason`. ``site_time`` is the site's zone
     (its :attr:`~engine.config.SiteConfig.site_time`): answers give times on its clock and
-    read "today" or "this afternoon" on its calendar. ``http_client`` (an
+    read "today" or "this afternoon" on its calendar. ``rooms`` are the site's sensing
+    rooms (room id -> name, its :attr:`~engine.config.SiteConfig.rooms`), which questions
+    name by id or name before anything was sensed or handed over in them. ``http_client`` (an
     ``httpx2.Client``) is handed to the SDK (proxies, tests). Any thread."""
 
     def __init__(
@@ -273,11 +275,12 @@ class ChatService:
         model: str = DEFAULT_CHAT_MODEL,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_steps: int = DEFAULT_MAX_STEPS,
+        rooms: Mapping[str, str] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._writer = writer
-        self._offline = OfflineAnswerer(store, site_time)
+        self._offline = OfflineAnswerer(store, site_time, rooms=rooms)
         self._llm: LlmAnswerer | None = None
         self._reason: str | None = None
         key = api_key
@@ -296,6 +299,7 @@ class ChatService:
                     store,
                     key,
                     site_time=site_time,
+                    rooms=rooms,
                     model=model,
                     timeout_s=timeout_s,
                     max_steps=max_steps,

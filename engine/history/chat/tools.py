@@ -1059,20 +1059,22 @@ def sensing_activity(
     }
 
 
-def find_places(connection: Connection, reference: str) -> tuple[Place | None, str | None]:
+def find_places(
+    connection: Connection, reference: str, site_rooms: Mapping[str, str] | None = None
+) -> tuple[Place | None, str | None]:
     """The camera or sensing room ``reference`` names (a camera as :func:`find_cameras`
     finds it; a room by its id or its name, "the" and a trailing "room" aside; both when
     a camera and a room share the name), or a note saying it names nothing or several
-    cameras."""
+    cameras. ``site_rooms``: the site's sensing rooms (room id -> name), known before
+    anything was sensed in them."""
     said = " ".join(reference.split()).lower()
     bare = said.removeprefix("the ").strip()
-    names = room_names(connection)
+    names = room_names(connection, site_rooms)
     known_rooms = sorted(set(rooms(connection)) | set(names))
     members: set[tuple[str, str]] = set()
     label: str | None = None
     for room in known_rooms:
-        spoken = {room.lower(), names.get(room, room).lower()}
-        if bare in spoken or bare.removesuffix(" room").strip() in spoken:
+        if _names_room(bare, room, names):
             members.add(("sensing", room))
             label = names.get(room, room)
     matched = find_cameras(connection, bare) or find_cameras(connection, said)
@@ -1088,6 +1090,13 @@ def find_places(connection: Connection, reference: str) -> tuple[Place | None, s
         known = f"cameras: {cams}; rooms: {rooms_said}"
         return None, f"no camera or sensing room called {reference!r} ({known})"
     return Place(label, frozenset(members)), None
+
+
+def _names_room(bare: str, room: str, names: Mapping[str, str]) -> bool:
+    """Whether ``bare`` (lower case, "the" aside) is room ``room`` by its id or its name,
+    a trailing "room" aside."""
+    spoken = {room.lower(), names.get(room, room).lower()}
+    return bare in spoken or bare.removesuffix(" room").strip() in spoken
 
 
 def _path_json(path: PersonPath, clip: tuple[str, float] | None) -> dict[str, Any]:
@@ -1125,6 +1134,7 @@ def person_paths(
     start: str | None = None,
     end: str | None = None,
     limit: int | None = None,
+    site_rooms: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """People's paths across senses (``person.path`` events: a person followed across
     camera tracks, sensing rooms' blobs and the BLE device they carried) that meet
@@ -1134,7 +1144,8 @@ def person_paths(
     in ``place``). Each path has its event id to cite, the person (None: nobody has named
     them), its stretches (UTC) and the clip of its first camera stretch a clip shows. With
     a sensing room as ``place`` alone, ``sensed_people`` counts everyone sensed there (one
-    per path, per person a device named, per other blob)."""
+    per path, per person a device named, per other blob). ``site_rooms``: the site's
+    sensing rooms (room id -> name; not the LLM's to give)."""
     low, high = _range(start, end, now)
     count = _limit(limit)
     found: dict[str, Any] = {"range": _range_json(low, high)}
@@ -1144,7 +1155,7 @@ def person_paths(
         for key, reference in (("place", place), ("then_place", then_place)):
             if not reference:
                 continue
-            resolved, note = find_places(connection, reference)
+            resolved, note = find_places(connection, reference, site_rooms)
             if note is not None:
                 return found | {"paths": [], "note": note}
             found[key] = {"name": resolved.label if resolved else None}
@@ -1434,13 +1445,20 @@ def count_people(
     room: str | None = None,
     start: str | None = None,
     end: str | None = None,
+    site_rooms: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """How many people were on ``camera`` (every camera), or with ``room`` sensed in that
-    room (``"*"``: every room), in ``[start, end)``: ``people`` (the fewest the records
-    prove), ``at_most_at_once`` (the peak of tracks present together), ``known`` (the
-    distinct identities, by name or id), ``tracks`` and ``unknown_tracks`` (tracks are
-    not people) and ``words`` (how to say it). :mod:`.presence`."""
+    room (``"*"``: every room; a room of ``site_rooms``, room id -> name, by its name too),
+    in ``[start, end)``: ``people`` (the fewest the records prove), ``at_most_at_once``
+    (the peak of tracks present together), ``known`` (the distinct identities, by name or
+    id), ``tracks`` and ``unknown_tracks`` (tracks are not people) and ``words`` (how to
+    say it). :mod:`.presence`."""
     low, high = _range(start, end, now)
+    if room is not None and room != "*" and site_rooms:
+        bare = " ".join(room.removeprefix(SENSING_PREFIX).split()).lower().removeprefix("the ")
+        named = [r for r in site_rooms if _names_room(bare.strip(), r, site_rooms)]
+        if len(named) == 1:
+            room = named[0]
     paths, _ = read_paths(store, UTC_TIME, low=low, high=high)
     with store.engine.connect() as connection:
         joined = path_identities(paths, {c.key: c.id for c in cameras(connection)})
@@ -1453,7 +1471,7 @@ def count_people(
                 sensing=True,
                 joined=joined,
             )
-            where = "in any room" if room == "*" else f"in {room}"
+            where = "in any room" if room == "*" else f"in {(site_rooms or {}).get(room, room)}"
             noun = "sensing track"
         else:
             ids: list[int] | None = None
@@ -1510,6 +1528,7 @@ TOOLS: Final[dict[str, Callable[..., dict[str, Any]]]] = {
     "person_paths": person_paths,
 }
 _SCHEMAS = {schema["name"]: schema["input_schema"] for schema in TOOL_SCHEMAS}
+_SITE_ROOM_TOOLS: Final = frozenset({"count_people", "person_paths"})  # take site_rooms
 
 
 def _check_value(name: str, value: object, spec: Mapping[str, Any]) -> str | None:
@@ -1539,10 +1558,18 @@ def _check_value(name: str, value: object, spec: Mapping[str, Any]) -> str | Non
     return None
 
 
-def run_tool(store: Store, now: datetime, name: str, arguments: object) -> dict[str, Any]:
+def run_tool(
+    store: Store,
+    now: datetime,
+    name: str,
+    arguments: object,
+    rooms: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Call tool ``name`` with ``arguments`` (a JSON object, as the LLM gave it) after
     checking them against its schema; a bad call (unknown tool or argument, wrong type,
-    bad time) answers ``{"error": "..."}`` instead of raising. Any thread."""
+    bad time) answers ``{"error": "..."}`` instead of raising. ``rooms``: the site's
+    sensing rooms (room id -> name), which the tools naming places know by id and name
+    before anything was sensed in them. Any thread."""
     schema = _SCHEMAS.get(name)
     if schema is None:
         return {"error": f"unknown tool {name!r}; tools: {', '.join(TOOLS)}"}
@@ -1561,6 +1588,8 @@ def run_tool(store: Store, now: datetime, name: str, arguments: object) -> dict[
     missing = [key for key in schema.get("required", ()) if key not in args]
     if missing:
         return {"error": f"missing argument {missing[0]!r}"}
+    if rooms and name in _SITE_ROOM_TOOLS:
+        args["site_rooms"] = dict(rooms)  # not in the schema: the LLM cannot give it
     try:
         return TOOLS[name](store, now, **args)
     except ToolArgumentError as exc:

@@ -26,7 +26,7 @@ import sys
 from typing import Any
 
 from console import exit_codes
-from console.commands import site_time
+from console.commands import site_of
 from console.commands.registry import Registration, guarded
 from engine.access import Permission
 from engine.text import printable
@@ -53,7 +53,8 @@ def run(args: argparse.Namespace, db_url: str) -> int:
     if not args.question.strip():
         print("watchfloor ask: the question is empty", file=sys.stderr)
         return exit_codes.USAGE
-    zone = site_time(args)  # a bad site file fails here, before anything is asked
+    site = site_of(args)  # a bad site file fails here, before anything is asked
+    zone = site.site_time
     store = Store(db_url)
     streamed: list[str] = []
 
@@ -65,7 +66,13 @@ def run(args: argparse.Namespace, db_url: str) -> int:
 
     try:
         with StoreWriter.running(store, clock=REAL_CLOCK) as writer:
-            chat = ChatService(store, clock=REAL_CLOCK, site_time=zone, writer=writer)
+            chat = ChatService(
+                store,
+                clock=REAL_CLOCK,
+                site_time=zone,
+                writer=writer,
+                rooms={room.id: room.name for room in site.rooms},
+            )
             # No engine's indexer here: a meaning search first embeds what was stored since.
             meaning = search_for(store)
             meaning.catch_up = writer.submit

@@ -169,3 +169,19 @@ def test_an_operator_may_not_ask(
         assert [(e.actor, e.action) for e in denied] == [("account:olga", "ask")]
     finally:
         store.close()
+
+
+def test_the_cli_knows_the_sites_rooms_before_anyone_was_sensed_in_them(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`watchfloor ask` about a room by its name on a site where nobody was sensed or
+    followed across senses yet: an answer about the room, not "I don't know a room"."""
+    from tests.engine.test_chat_paths import SITE
+
+    Store(db_url).close()  # an empty store: no paths, no hand-overs
+    site = write_site(tmp_path / "site.toml", extra=SITE)
+    argv = ["--db", db_url, "--site", str(site), "ask", "--offline"]
+    main([*argv, "How many people were sensed in the store room today?"])
+    out = capsys.readouterr().out
+    assert "don't know a room" not in out
+    assert "Store room" in out

@@ -18,10 +18,13 @@ listing carries the snoozes running now.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import select
 
 from console.remote_media import RecordingUnavailableError, RemoteMedia, fetched
 from console.session import ConsoleSession
@@ -36,9 +39,11 @@ from engine.alerts.filtering import (
 from engine.alerts.records import AlertView, alert_event_id, alerts_by_id, deliveries_of
 from engine.alerts.rules import RuleSpec, list_rules
 from engine.alerts.snoozes import SnoozeView, active_snoozes
+from engine.events import PeopleDetected
 from engine.history.events import ClipProbe, CoveringClipsRequest
 from engine.incidents.records import Filed
 from engine.media import read_small_file
+from engine.record.recorder import MAX_CLIP_S, POST_ACTIVITY_S
 from engine.record.views import (
     EVENT_BEFORE_S,
     FootageView,
@@ -49,9 +54,11 @@ from engine.record.views import (
 from engine.runtime import EngineRuntime, place_names
 from engine.store.database import Store
 from engine.store.event_views import read_event_views
+from engine.store.models import Camera, Event
+from engine.vision.snapshots import SNAPSHOT_MARGIN
 from engine.wording import describe
 from widgets.alert_list.api import AlertListPage, AlertListView
-from widgets.alerts.api import AlertEvidence, AlertListing, delivery_error_text
+from widgets.alerts.api import AlertEvidence, AlertListing, ClipPending, delivery_error_text
 
 RECENT_ALERTS = 100  # the stream lists this many of the newest alerts…
 OPEN_ALERTS_LIMIT = 1000  # …and every open one besides (up to this many)
@@ -77,6 +84,14 @@ class AlertsBackend:
         self._session = session  # who the engine checks and audits: the logged-in person
         self._media_root = media_root
         self._recordings = recordings  # attached: other machines' files, fetched on demand
+        # Each camera's detection frame size (width, height in pixels), as its detector last
+        # told the rules: what places a rule's zone (fractions of that frame) on a snapshot
+        # (a crop of it). Written on camera threads, read on query workers (one assignment).
+        self._frame_sizes: dict[str, tuple[int, int]] = {}
+        runtime.bus.subscribe(PeopleDetected, self._on_people_detected)
+
+    def _on_people_detected(self, event: PeopleDetected) -> None:
+        self._frame_sizes[event.camera] = event.frame_size
 
     def list_alerts(self) -> AlertListing:
         """The newest alerts and every open one that pass today's low-risk gate (what the
@@ -161,17 +176,51 @@ class AlertsBackend:
         view = found[0]
         words = describe(view.kind, view.source, view.detail, names=names, person=view.person)
         snapshot = view.detail.get("snapshot")
+        picture = (
+            read_small_file(self._file(snapshot), MAX_THUMBNAIL_BYTES)
+            if isinstance(snapshot, str) and snapshot
+            else None
+        )
+        footage = self._footage(view.clip_path, view.clip_offset_s, view.camera, view.ts)
         return AlertEvidence(
             alert.alert_id,
             caption=words.summary,
-            snapshot=(
-                read_small_file(self._file(snapshot), MAX_THUMBNAIL_BYTES)
-                if isinstance(snapshot, str) and snapshot
-                else None
-            ),
+            snapshot=picture,
             camera=view.camera,
-            **self._footage(view.clip_path, view.clip_offset_s, view.camera, view.ts),
+            **footage,
+            **self._marks(picture, _box_of(view.detail), view.camera, None),
+            **self._pending(footage, view.camera, view.ts, view.ts),
         )
+
+    def _marks(
+        self,
+        picture: bytes | None,
+        box: tuple[float, float, float, float] | None,
+        camera: str | None,
+        rule_id: object,
+    ) -> dict[str, Any]:
+        """What to draw on the picture: the person's box in its pixels (the snapshot is a
+        crop around ``box``, a box in pixels of the camera's frame), the rule's zone and what
+        places it on the picture (the frame's size, where the crop starts in it)."""
+        out: dict[str, Any] = {"zone": _rule_zone(self._store, rule_id)}
+        if picture is None or box is None:
+            return out
+        origin = snapshot_origin(box)
+        out["box"] = (box[0] - origin[0], box[1] - origin[1], box[2], box[3])
+        out["picture_origin"] = origin
+        frame = self._frame_sizes.get(camera) if camera is not None else None
+        if frame is not None:
+            out["frame_size"] = frame
+        return out
+
+    def _pending(
+        self, footage: dict[str, Any], camera: str | None, at: datetime, last_seen: datetime
+    ) -> dict[str, Any]:
+        """``clip_ready_in_s`` when no footage could be shown yet but its camera is
+        recording it (see :func:`clip_ready_in_s`)."""
+        if footage.get("clip") is not None:
+            return {}
+        return {"clip_ready_in_s": clip_ready_in_s(self._runtime, camera, at, last_seen)}
 
     def _file(self, path: str) -> Path:
         return fetched(self._media_root, self._recordings, path)
@@ -216,21 +265,26 @@ class AlertsBackend:
             f"{alert.title}: first seen {self._runtime.site.site_time.clock(first.started_at)}"
         )
         clip = _clip_of(self._store, first)
+        # A loitering sequence starts long after its person was confirmed, on a frame
+        # without a snapshot: the picture is the one taken when its track was confirmed.
+        trigger = trigger_detection(self._store, first.camera, first.track_id, first.started_at)
+        snapshot = first.snapshot or (trigger[0] if trigger is not None else None)
+        picture = read_small_file(self._file(snapshot), MAX_THUMBNAIL_BYTES) if snapshot else None
+        box = trigger[1] if trigger is not None and trigger[0] == snapshot else None
+        footage = self._footage(
+            None if clip is None else clip[0],
+            None if clip is None else clip[1],
+            first.camera,
+            first.started_at,
+        )
         return AlertEvidence(
             alert.alert_id,
             caption=caption,
-            snapshot=(
-                read_small_file(self._file(first.snapshot), MAX_THUMBNAIL_BYTES)
-                if first.snapshot
-                else None
-            ),
+            snapshot=picture,
             camera=first.camera,
-            **self._footage(
-                None if clip is None else clip[0],
-                None if clip is None else clip[1],
-                first.camera,
-                first.started_at,
-            ),
+            **footage,
+            **self._marks(picture, box, first.camera, alert.detail.get("rule_id")),
+            **self._pending(footage, first.camera, first.started_at, first.last_seen_at),
         )
 
     def escalate_alert(self, alert_id: int, text: str) -> Filed:
@@ -338,6 +392,109 @@ def _view_around(
         return None
 
 
+CLIP_WRITE_S = 2.0  # a clip or segment is written, indexed and readable this soon after its end
+CLIP_OVERDUE_S = 20.0  # footage this late after its expected end is not coming: none was kept
+
+
+def clip_ready_in_s(
+    runtime: EngineRuntime, camera: str | None, at: datetime, last_seen: datetime
+) -> float | None:
+    """About how many seconds until footage of camera ``camera`` covering ``at`` (activity
+    seen until ``last_seen``) is finalised and playable, or None when none is coming (no
+    camera of this site, or it is overdue by :data:`CLIP_OVERDUE_S`: nothing was kept).
+
+    The camera's event clip ends :data:`~engine.record.recorder.POST_ACTIVITY_S` after the
+    last activity, and at most :data:`~engine.record.recorder.MAX_CLIP_S` after it began
+    (at or before ``at``); with continuous recording, the segment holding ``at`` ends at
+    most ``segment_s`` (plus a keyframe) after ``at``. Whichever comes first, plus the time
+    to write it (≤ 0: due now, not yet found)."""
+    if camera is None or all(c.id != camera for c in runtime.site.cameras):
+        return None
+    clip_end = min(
+        at + timedelta(seconds=MAX_CLIP_S), last_seen + timedelta(seconds=POST_ACTIVITY_S)
+    )
+    recording = runtime.site.recording_of(camera)
+    if recording.continuous:
+        clip_end = min(clip_end, at + timedelta(seconds=recording.segment_s + 1.0))
+    remaining = (clip_end - runtime.clock.now()).total_seconds() + CLIP_WRITE_S
+    if remaining < -CLIP_OVERDUE_S:
+        return None
+    return float(math.ceil(remaining))
+
+
+def trigger_detection(
+    store: Store, camera: str | None, track_id: int | None, at: datetime
+) -> tuple[str | None, tuple[float, float, float, float] | None] | None:
+    """The detection that confirmed track ``track_id`` of camera ``camera`` (a key) at or
+    before ``at``, from its ``person.appeared`` event: its snapshot (data-dir relative,
+    None: none written) and the person's box (x, y, w, h in pixels of the camera's
+    detection frame). None without one, or when that track had left before ``at`` (then
+    the sequence's person is not the camera's track: someone the sensing rooms placed
+    there). Track ids are unique per camera across runs; the latest before ``at`` is taken."""
+    if camera is None or track_id is None:
+        return None
+    with store.sessions() as session:
+        row = session.execute(
+            select(Event.detail, Event.camera_id)
+            .join(Camera, Camera.id == Event.camera_id)
+            .where(
+                Camera.key == camera,
+                Event.track_id == track_id,
+                Event.kind == "person.appeared",
+                Event.ts <= at + timedelta(seconds=1),
+            )
+            .order_by(Event.ts.desc(), Event.id.desc())
+            .limit(1)
+        ).first()
+        left = row is not None and session.scalar(
+            select(Event.id)
+            .where(
+                Event.camera_id == row.camera_id,
+                Event.track_id == track_id,
+                Event.kind == "person.left",
+                Event.ts < at - timedelta(seconds=1),
+            )
+            .limit(1)
+        )
+    detail = None if row is None or left else row.detail
+    if not isinstance(detail, dict):
+        return None
+    snapshot = detail.get("snapshot")
+    return (snapshot if isinstance(snapshot, str) and snapshot else None), _box_of(detail)
+
+
+def snapshot_origin(box: tuple[float, float, float, float]) -> tuple[float, float]:
+    """Where in the frame (pixels) the snapshot of a person at ``box`` starts: the engine
+    crops the box with a margin of :data:`~engine.vision.snapshots.SNAPSHOT_MARGIN` of its
+    size on each side, clipped to the frame (whose left and top edges are at 0)."""
+    x, y, w, h = box
+    return float(round(max(0.0, x - w * SNAPSHOT_MARGIN))), float(
+        round(max(0.0, y - h * SNAPSHOT_MARGIN))
+    )
+
+
+def _box_of(detail: dict[str, Any]) -> tuple[float, float, float, float] | None:
+    """An event's ``box`` (x, y, w, h in pixels), None without a well-formed one."""
+    box = detail.get("box")
+    if not isinstance(box, list | tuple) or len(box) != 4:
+        return None
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in box):
+        return None
+    x, y, w, h = (float(v) for v in box)
+    return (x, y, w, h) if w > 0 and h > 0 else None
+
+
+def _rule_zone(store: Store, rule_id: object) -> tuple[tuple[float, float], ...] | None:
+    """Rule ``rule_id``'s zone (fractions of its camera's frame); None: no such rule, or
+    its zone is the whole view."""
+    if not isinstance(rule_id, int):
+        return None
+    for rule in list_rules(store):
+        if rule.rule_id == rule_id:
+            return rule.zone
+    return None
+
+
 LIST_LEAD_IN_S = 3.0  # a sequence's footage in the alert list starts this long before it
 MAX_THUMBNAIL_BYTES = 512 * 1024  # a snapshot is a few tens of kB; anything bigger is not one
 
@@ -406,10 +563,12 @@ class AlertListBackend:
         actor = self._session.require_actor("label alert sequences")
         return alert_actions.label_sequence(self._runtime.alerts, actor, sequence_id, label)
 
-    def clip_for(self, sequence: SequenceView) -> Path | None:
+    def clip_for(self, sequence: SequenceView) -> Path | ClipPending | None:
         """The clip covering ``sequence`` (None: none was kept), else a view of its start
-        cut from the camera's continuous recording; on an attached console fetched from
-        the engine keeping it, or RecordingUnavailableError saying why not."""
+        cut from the camera's continuous recording, else, while its camera is still
+        recording it, how long until it is ready (:class:`ClipPending`); on an attached
+        console fetched from the engine keeping it, or RecordingUnavailableError saying
+        why not."""
         hit = _clip_of(self._store, sequence)
         if hit is not None:
             fetch = _fetcher(self._recordings)
@@ -422,7 +581,12 @@ class AlertListBackend:
             sequence.started_at,
             before_s=LIST_LEAD_IN_S,
         )
-        return None if view is None else view.path
+        if view is not None:
+            return view.path
+        ready_in_s = clip_ready_in_s(
+            self._runtime, sequence.camera, sequence.started_at, sequence.last_seen_at
+        )
+        return None if ready_in_s is None else ClipPending(ready_in_s)
 
     def _file(self, path: str) -> Path:
         return fetched(self._media_root, self._recordings, path)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from engine.alerts.filtering import AlertPage, SequenceView
+from widgets.alerts.api import ClipPending
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,4 +49,7 @@ class AlertListActions(Protocol):
 
     def label(self, sequence_id: int, label: str | None) -> int: ...
 
-    def clip_for(self, sequence: SequenceView) -> Path | None: ...
+    def clip_for(self, sequence: SequenceView) -> Path | ClipPending | None:
+        """The clip covering ``sequence``'s start; :class:`ClipPending` while its camera is
+        still recording it; None: none was kept."""
+        ...

@@ -83,7 +83,12 @@ from engine.text import printable
 from engine.vocabulary import RISK_CLASSES, SEQUENCE_LABELS
 from widgets.action_strip import ActionStrip
 from widgets.alert_list.api import AlertListActions, AlertListPage, AlertListView
-from widgets.alerts.api import acknowledged_by_text, camera_names_text
+from widgets.alerts.api import (
+    ClipPending,
+    acknowledged_by_text,
+    camera_names_text,
+    clip_pending_text,
+)
 from widgets.colours import ALARM_RED, MUTED_GREY, WARNING_AMBER
 from widgets.queries import QueryClient
 from widgets.table_model import RowsTableModel, show_rows_read_only
@@ -1063,6 +1068,9 @@ class AlertListPane(QWidget):
             return
         if result.value is None:
             self.strip.show_status(NO_CLIP_TEXT)
+            return
+        if isinstance(result.value, ClipPending):  # never "none" while one is on its way
+            self.strip.show_status(clip_pending_text(result.value.ready_in_s))
             return
         path = str(result.value)
         self.strip.show_status(f"Playing {Path(path).name}")

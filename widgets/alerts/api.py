@@ -7,6 +7,7 @@ import this module, never the view.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +101,40 @@ class AlertEvidence:
     clip_offset_s: float = 0.0
     camera: str | None = None
     recording: bool = False  # the clip is the footage so far: its camera is still recording it
+    # Where the person is on the picture: their box (x, y, w, h) in pixels of ``snapshot``
+    # (the triggering detection's: the person.appeared snapshot, a crop around the person).
+    box: tuple[float, float, float, float] | None = None
+    # The rule's zone, a polygon of (x, y) fractions of the camera's frame (None: the whole
+    # view, or no rule), and what places it on the picture: the frame's size in pixels and
+    # where the picture's top-left corner lies in it (None: unknown, the zone is not drawn
+    # on the picture).
+    zone: tuple[tuple[float, float], ...] | None = None
+    frame_size: tuple[int, int] | None = None
+    picture_origin: tuple[float, float] | None = None
+    # No clip yet but one is being recorded: about this many seconds until it is ready (the
+    # clip recorder's post-roll, or the end of the continuous recording's segment; ≤ 0: due
+    # now); None: none is on its way (a clip shown, or nothing of this alert was kept).
+    clip_ready_in_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClipPending:
+    """No clip covers the moment asked for yet, but the camera is recording one: it should be
+    ready in about ``ready_in_s`` seconds (≤ 0: any moment; ask again then)."""
+
+    ready_in_s: float
+
+
+CLIP_DUE = "Recording… the clip should be ready any moment"
+
+
+def clip_pending_text(seconds: float) -> str:
+    """``Recording… about 12 s until the clip is ready``: what a pane says while the clip of
+    an alert is still being recorded (never that none was kept); :data:`CLIP_DUE` once it
+    is due (``seconds`` ≤ 0)."""
+    if seconds <= 0:
+        return CLIP_DUE
+    return f"Recording… about {math.ceil(seconds)} s until the clip is ready"
 
 
 class AlertActions(Protocol):

@@ -1179,7 +1179,15 @@ class AlertStreamPane(QWidget):
             # Judged on what there is: the error is what they see.
             self.preview.clear(f"What raised this alert could not be read: {result.error}")
         else:
-            self.preview.show_evidence(result.value)
+            self.preview.show_evidence(
+                result.value,
+                partial(
+                    self._client.submit,
+                    f"{self._channel}.evidence",
+                    CallRequest(partial(self._actions.evidence, selected), "what raised the alert"),
+                    partial(self._on_evidence, alert_id),
+                ),
+            )  # its answer comes back here: asked again until the clip is ready
         self._previewed = alert_id
         self._update_controls()
         self.sig_evidence_shown.emit(alert_id)

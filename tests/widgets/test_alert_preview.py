@@ -1,0 +1,193 @@
+"""A new alert's preview (issue 68): its picture shows at once with the person's box and the
+rule's zone drawn over it (and where in the camera's view that is); while its clip is still
+being recorded it says "Recording… about N s until the clip is ready", counted down, never
+that nothing was kept; once due it asks again and plays the clip when it comes.
+
+The pane runs against the fake backend of :mod:`tests.widgets.test_alert_stream` through
+the console's real query client; the countdown is driven by its timer's ticks."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QBuffer, QIODevice, QRect
+from PySide6.QtGui import QColor, QImage, QPainter
+from pytestqt.qtbot import QtBot
+
+from console.queries import QtQueryClient
+from engine.history.query_service import QueryService
+from tests.widgets.test_alert_stream import NOW, FakeAlerts, FakeSound, look_at
+from widgets.alerts.api import AlertEvidence
+from widgets.alerts.preview import AlertPreview
+from widgets.alerts.view import AlertStreamPane
+from widgets.colours import ALARM_RED, ZONE_ORANGE
+
+FRAME = (640, 360)  # the camera's detection frame (pixels)
+BOX = (300.0, 120.0, 60.0, 160.0)  # the person in it (x, y, w, h pixels)
+ORIGIN = (291.0, 96.0)  # where the snapshot (the box and 15 % around it) starts in the frame
+ZONE = ((0.4, 0.5), (0.9, 0.5), (0.9, 0.95), (0.4, 0.95))  # the rule's zone (fractions)
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = (
+    Path(os.environ.get("WATCHFLOOR_SCREENSHOT_DIR") or REPO / "artifacts" / "screenshots")
+    / "alert_preview"
+)
+
+
+@pytest.fixture
+def backend() -> FakeAlerts:
+    return FakeAlerts()
+
+
+@pytest.fixture
+def pane(qtbot: QtBot, backend: FakeAlerts) -> Iterator[AlertStreamPane]:
+    client = QtQueryClient(QueryService(store=None))  # type: ignore[arg-type]
+    pane = AlertStreamPane(client, backend, sound=FakeSound(), now=lambda: NOW)
+    qtbot.addWidget(pane)
+    pane.resize(1000, 460)
+    with qtbot.waitSignal(pane.sig_alerts_listed, timeout=5000):
+        pane.show()  # the first showing loads the list
+    yield pane
+    pane.close_what_was_opened()
+    client.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("query-")]
+
+
+def _snapshot() -> bytes:
+    """A crop around a person as the engine writes one: 78 × 208 pixels, grey."""
+    image = QImage(78, 208, QImage.Format.Format_RGB888)
+    image.fill(QColor("#6e7681"))
+    painter = QPainter(image)
+    painter.fillRect(QRect(20, 30, 38, 150), QColor("#30363d"))  # a figure
+    painter.end()
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "JPG")
+    return bytes(buffer.data())
+
+
+def _evidence(alert_id: int, **changes: object) -> AlertEvidence:
+    fields: dict[str, object] = {
+        "caption": "Loitering on Plaza east: first seen 03:12:05",
+        "snapshot": _snapshot(),
+        "camera": "plaza",
+        "box": (BOX[0] - ORIGIN[0], BOX[1] - ORIGIN[1], BOX[2], BOX[3]),
+        "zone": ZONE,
+        "frame_size": FRAME,
+        "picture_origin": ORIGIN,
+        "clip_ready_in_s": 12.0,
+    }
+    fields.update(changes)
+    return AlertEvidence(alert_id, **fields)  # type: ignore[arg-type]
+
+
+def _near(colour: QColor, wanted: str, slack: int = 40) -> bool:
+    want = QColor(wanted)
+    return (
+        abs(colour.red() - want.red()) <= slack
+        and abs(colour.green() - want.green()) <= slack
+        and abs(colour.blue() - want.blue()) <= slack
+    )
+
+
+def _pixels_like(image: QImage, wanted: str, within: QRect | None = None) -> int:
+    area = within or image.rect()
+    return sum(
+        _near(image.pixelColor(x, y), wanted)
+        for y in range(area.top(), area.bottom() + 1)
+        for x in range(area.left(), area.right() + 1)
+    )
+
+
+def test_a_new_alerts_picture_shows_the_box_and_the_zone_at_once_while_its_clip_records(
+    qtbot: QtBot,
+) -> None:
+    preview = AlertPreview()
+    qtbot.addWidget(preview)
+    preview.resize(480, 420)
+    preview.show()
+    asked: list[int] = []
+    preview.show_evidence(_evidence(5), lambda: asked.append(5))
+
+    assert preview.showing() == "picture"
+    assert preview.recording_text() == "Recording… about 12 s until the clip is ready"
+    assert preview.recording_note.isVisible()
+    assert "kept" not in preview.picture.text()
+    drawn = preview.picture.pixmap().toImage()
+    assert not drawn.isNull()
+    # The person's box in red on the picture, the zone (dashed orange) across its lower
+    # part where the person stands, and both again on the map of the whole view.
+    assert _pixels_like(drawn, ALARM_RED) > 40
+    assert _pixels_like(drawn, ZONE_ORANGE) > 40
+    corner = QRect(drawn.width() // 2, drawn.height() // 2, drawn.width() // 2, drawn.height() // 2)
+    assert _pixels_like(drawn, ZONE_ORANGE, corner) > 10
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert preview.grab().save(str(SHOTS / "recording_with_box_and_zone.png"))
+
+    # Counted down a second at a time; once due it asks again (every two seconds).
+    for _ in range(11):
+        preview.countdown.timeout.emit()
+    assert preview.recording_text() == "Recording… about 1 s until the clip is ready"
+    assert asked == []
+    preview.countdown.timeout.emit()
+    assert preview.recording_text() == "Recording… the clip should be ready any moment"
+    assert asked == [5]
+    preview.countdown.timeout.emit()
+    assert asked == [5]
+    preview.countdown.timeout.emit()
+    assert asked == [5, 5]
+
+
+def test_without_a_picture_a_clip_on_its_way_is_said_never_that_none_was_kept(
+    qtbot: QtBot,
+) -> None:
+    preview = AlertPreview()
+    qtbot.addWidget(preview)
+    preview.resize(480, 360)
+    preview.show_evidence(_evidence(6, snapshot=None, box=None, clip_ready_in_s=4.0))
+    assert preview.showing() == "nothing"
+    assert preview.picture.text() == "Recording… about 4 s until the clip is ready"
+    preview.countdown.timeout.emit()
+    assert preview.picture.text() == "Recording… about 3 s until the clip is ready"
+    # Nothing on its way (overdue, or never recorded): then it says so.
+    preview.show_evidence(_evidence(6, snapshot=None, box=None, clip_ready_in_s=None))
+    assert preview.picture.text() == "No picture or clip of this alert was kept"
+    assert preview.recording_text() == ""
+    assert not preview.countdown.isActive()
+
+
+def test_the_pane_asks_again_when_the_clip_is_due_and_plays_it_when_it_comes(
+    qtbot: QtBot, pane: AlertStreamPane, backend: FakeAlerts, tmp_path: Path
+) -> None:
+    from tests.widgets.test_event_history import write_h264_clip
+
+    backend.evidence_of[3] = _evidence(3, clip_ready_in_s=1.0)
+    look_at(qtbot, pane, 3)
+    preview = pane.preview
+    assert preview.showing() == "picture"
+    assert preview.recording_text() == "Recording… about 1 s until the clip is ready"
+    asked = backend.calls.count(("evidence", 3))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert pane.grab().save(str(SHOTS / "pane_recording.png"))
+
+    clip = tmp_path / "clip.mp4"
+    write_h264_clip(clip)
+    backend.evidence_of[3] = _evidence(3, clip=clip, clip_offset_s=5.0, clip_ready_in_s=None)
+    with qtbot.waitSignal(pane.sig_evidence_shown, timeout=5000):
+        preview.countdown.timeout.emit()  # due: asked again, on a worker
+    assert backend.calls.count(("evidence", 3)) == asked + 1
+    assert preview.showing() == "clip"
+    assert preview.recording_text() == ""
+    # The marked picture stays beside the caption while the clip plays.
+    assert preview.still.isVisible()
+    still = preview.still.pixmap().toImage()
+    assert _pixels_like(still, ALARM_RED) > 10
+    player = preview.player
+    assert player is not None
+    qtbot.waitUntil(lambda: player.position_s() > 0 or bool(player.error_text()), timeout=5000)
+    assert player.error_text() == ""
+    assert pane.grab().save(str(SHOTS / "pane_clip_with_still.png"))

@@ -45,6 +45,7 @@ from widgets.alert_list.view import (
     Column,
     SequenceColumn,
 )
+from widgets.alerts.api import ClipPending
 
 DAY = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 ACTED_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -194,7 +195,7 @@ class ConsoleActions:
         self.finished = 0
         self.hold: dict[AlertListView, threading.Event] = {}
         self.failure: Exception | None = None
-        self.clips: dict[str, Path] = {}
+        self.clips: dict[str, Path | ClipPending] = {}
         self.clip_failure: Exception | None = None
 
     def page(
@@ -240,7 +241,7 @@ class ConsoleActions:
         alert_id: int = self.world.writer.execute(command, timeout_s=30)
         return alert_id
 
-    def clip_for(self, sequence: SequenceView) -> Path | None:
+    def clip_for(self, sequence: SequenceView) -> Path | ClipPending | None:
         if self.clip_failure is not None:
             raise self.clip_failure
         return self.clips.get(sequence.camera or "")
@@ -782,3 +783,27 @@ def test_times_and_the_chosen_day_are_the_site_s_not_utc(
     assert pane.select_alert(world.alerts["evening"])
     row = pane.sequence_model.index(0, SequenceColumn.TIME).data()
     assert row == "2026-11-19 18:30:00–18:30:05"
+
+
+def test_a_clip_still_being_recorded_is_said_with_its_seconds_not_as_missing(
+    qtbot: QtBot, world: World
+) -> None:
+    """Issue 68: the clip of a sequence raised a moment ago is not written yet; the pane says
+    it is being recorded and how long until it is ready, never that none was recorded."""
+    seed_low_day(world)
+    actions = ConsoleActions(world)
+    actions.clips = {"gate": ClipPending(8.0)}
+    pane = make_pane(qtbot, world, actions, LOW_DAY_VIEW)
+    assert pane.select_sequence(world.sequences["gate 0.9"])
+    pane.play_clip_button.click()
+    qtbot.waitUntil(
+        lambda: pane.strip.status() == "Recording… about 8 s until the clip is ready",
+        timeout=TIMEOUT_MS,
+    )
+    assert pane.strip.error() == "" and not pane.strip.is_busy()
+    actions.clips = {"gate": ClipPending(-1.0)}  # due: written any moment now
+    pane.play_clip_button.click()
+    qtbot.waitUntil(
+        lambda: pane.strip.status() == "Recording… the clip should be ready any moment",
+        timeout=TIMEOUT_MS,
+    )

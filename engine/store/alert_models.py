@@ -1,5 +1,5 @@
 """Typed models of alerts, their sequences, the rules that raise them, and webhook deliveries
-(revisions ``0011``, ``0013`` and ``0030``). See :mod:`engine.alerts`.
+(revisions ``0011``, ``0013``, ``0030`` and ``0031``). See :mod:`engine.alerts`.
 
 An alert is something an operator must see and acknowledge. It groups the *sequences* of one
 site that overlap in time: a sequence is a run of triggering detections on one camera (or
@@ -114,6 +114,21 @@ class AlertRule(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     instructions: Mapped[str | None] = mapped_column(String(2000))
     comment_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class AlertRuleDefaults(Base):
+    """A camera that was given the default alert rules (revision 0031): when the site was
+    first mirrored into the store, or when the camera was added to it later. Kept apart
+    from the rules so that rules an admin removed are not given again; a camera's row goes
+    with the camera. Cameras stored before revision 0031 count as given (their sites were
+    set up without defaults)."""
+
+    __tablename__ = "alert_rule_defaults"
+
+    camera_id: Mapped[int] = mapped_column(
+        ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True
+    )
+    given_at: Mapped[datetime]
 
 
 class AlertSequence(Base):

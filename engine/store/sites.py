@@ -1,4 +1,5 @@
-"""Mirroring the site file into the database (sites, cameras, sensing nodes)."""
+"""Mirroring the site file into the database (sites, cameras, sensing nodes), and the
+default alert rules a site's cameras start with."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from engine.config import SiteConfig
+from engine.store.alert_models import AlertRule, AlertRuleDefaults
 from engine.store.commands import StoreCommand
 from engine.store.database import SITE_SYNC_LOCK, Store
 from engine.store.models import Camera, Event, SensingNode, Site
@@ -39,11 +41,17 @@ class SiteIds:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SyncSite(StoreCommand):
     """Insert or update the site and its devices (one transaction). Devices no longer in
-    the file are disabled, not deleted, so their history keeps pointing at them. Returns
-    the :class:`SiteIds`."""
+    the file are disabled, not deleted, so their history keeps pointing at them. Each of
+    the file's cameras not given the default alert rules yet gets them (see
+    :func:`give_default_rules`) when ``default_rules``: all of a new site's cameras, and a
+    camera added later. The engine asks for them where it mirrors the site (at start, on a
+    site-file change, a camera added from the CLI); tests and tools that mirror a site
+    for other ends leave them out, and then no camera is marked given. Returns the
+    :class:`SiteIds`."""
 
     site: SiteConfig
     at: datetime
+    default_rules: bool = False
 
     def apply(self, session: Session) -> SiteIds:
         site, now = self.site, self.at
@@ -97,6 +105,19 @@ class SyncSite(StoreCommand):
         for stale_node in nodes.values():
             stale_node.enabled = False
         session.flush()
+        if self.default_rules:
+            in_file = {cam.id for cam in site.cameras}
+            give_default_rules(
+                session,
+                [
+                    c
+                    for c in session.scalars(
+                        select(Camera).where(Camera.site_id == row.id).order_by(Camera.id)
+                    )
+                    if c.key in in_file
+                ],
+                now,
+            )
         ids = {
             c.key: c.id
             for c in session.scalars(
@@ -110,6 +131,82 @@ class SyncSite(StoreCommand):
             last_blob_id=last_blob_id(session),
             recordings=recording_cameras(session, row.id),
         )
+
+
+AFTER_HOURS_FROM_MIN = 22 * 60  # 22:00 site time
+AFTER_HOURS_UNTIL_MIN = 6 * 60  # 06:00 the next morning
+DEFAULT_LOITER_S = 120.0  # longer than a passer-by or someone waiting at a door
+DEFAULT_RULE_CREATOR = "engine:default-rules"
+RULE_NAME_LEN = 100  # AlertRule.name's column
+
+
+def default_rule_names(camera_name: str) -> tuple[str, str]:
+    """The names of a camera's default rules: ``After hours: Front gate``,
+    ``Loitering: Front gate``."""
+    name = printable(camera_name).strip()
+    return f"After hours: {name}"[:RULE_NAME_LEN], f"Loitering: {name}"[:RULE_NAME_LEN]
+
+
+def give_default_rules(session: Session, cameras: Collection[Camera], at: datetime) -> list[str]:
+    """Give each of ``cameras`` not given them before the default alert rules, switched on,
+    each of which an admin may switch off, change or remove: a person in view after hours
+    (22:00-06:00 site time, every day) and loitering longer than 120 s (at any hour). Each
+    camera gets them once (``alert_rule_defaults``), so rules an admin removed do not come
+    back. A name another rule has already (a camera of the same name at another site) gets
+    the camera's key after it. Returns the names of the rules made."""
+    if not cameras:
+        return []
+    given = set(
+        session.scalars(
+            select(AlertRuleDefaults.camera_id).where(
+                AlertRuleDefaults.camera_id.in_([c.id for c in cameras])
+            )
+        )
+    )
+    made: list[str] = []
+    for camera in cameras:
+        if camera.id in given:
+            continue
+        after_hours, loitering = default_rule_names(camera.name or camera.key)
+        for name, trigger, loiter_s, span in (
+            (after_hours, "person", None, (AFTER_HOURS_FROM_MIN, AFTER_HOURS_UNTIL_MIN)),
+            (loitering, "loitering", DEFAULT_LOITER_S, (0, 24 * 60)),
+        ):
+            name = _free_rule_name(session, name, camera.key)
+            session.add(
+                AlertRule(
+                    name=name,
+                    camera_id=camera.id,
+                    room=None,
+                    trigger=trigger,
+                    loiter_s=loiter_s,
+                    gesture=None,
+                    zone=None,
+                    days=0b1111111,
+                    armed_from_min=span[0],
+                    armed_until_min=span[1],
+                    severity="warning",
+                    enabled=True,
+                    created_at=at,
+                    created_by=DEFAULT_RULE_CREATOR,
+                    instructions=None,
+                    comment_required=False,
+                )
+            )
+            session.flush()
+            made.append(name)
+        session.add(AlertRuleDefaults(camera_id=camera.id, given_at=at))
+    session.flush()
+    return made
+
+
+def _free_rule_name(session: Session, name: str, camera_key: str) -> str:
+    candidate, number = name, 1
+    while session.scalar(select(AlertRule.id).where(AlertRule.name == candidate)) is not None:
+        number += 1
+        suffix = f" ({camera_key})" if number == 2 else f" ({camera_key} {number})"
+        candidate = name[: RULE_NAME_LEN - len(suffix)] + suffix
+    return candidate
 
 
 def last_track_id(store: Store, camera_id: int | None) -> int | None:

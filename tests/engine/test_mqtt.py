@@ -205,7 +205,7 @@ def test_alerts_and_commands_over_mqtt_act_as_the_granted_service_account(
                 for m in ha.on(f"{BASE}/command/homeassistant/result")
             )
         )
-        assert [r.enabled for r in list_rules(engine.store)] == [False]
+        assert [r.enabled for r in list_rules(engine.store) if r.name == "Night plaza"] == [False]
         ha.publish(
             f"{BASE}/command/homeassistant/arm", json.dumps({"rule": "Nope", "token": token})
         )

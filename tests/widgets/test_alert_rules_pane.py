@@ -29,6 +29,7 @@ from engine.alerts.rules import (
 from engine.clock import REAL_CLOCK
 from engine.config import load_site
 from engine.store import Store
+from engine.store.sites import SyncSite
 from engine.store.writer import StoreWriter
 from engine.vocabulary import ALERT_SEVERITIES, RULE_TRIGGERS
 from tests.actors import ADMIN, OPERATOR
@@ -767,3 +768,47 @@ def test_a_zone_closes_by_its_first_corner_a_double_click_enter_or_close_zone(
     # With fewer than three corners nothing closes.
     qtbot.keyClick(canvas, Qt.Key.Key_Return)
     assert not canvas.is_closed() and not editor.close_button.isEnabled()
+
+
+def test_a_new_sites_default_rules_are_listed_and_an_admin_switches_one_off(
+    qtbot: QtBot,
+    make_pane: Callable[[Actor], tuple[AlertRulesPane, EngineRuleActions]],
+    store: Store,
+    writer: StoreWriter,
+    client: QtQueryClient,
+    frames: Frames,
+    tmp_path: Path,
+) -> None:
+    """Issue 68: a new site had no alert rules; the camera-offline alert of the site file
+    was shown nowhere among them."""
+    writer.execute(
+        SyncSite(site=load_site(tmp_path / "site.toml"), at=REAL_CLOCK.now(), default_rules=True)
+    )
+    pane, _actions = make_pane(ADMIN)
+    names = [r.name for r in pane.rules()]
+    assert names == ["After hours: gate", "After hours: yard", "Loitering: gate", "Loitering: yard"]
+    assert pane.cell_text("After hours: gate", COLUMN_SCHEDULE) == "every day, 22:00-06:00"
+    assert pane.cell_text("Loitering: yard", COLUMN_TRIGGER) == "loitering > 120 s"
+    assert not pane.site_rules_label.isVisibleTo(pane)  # the site file's alerts not given
+
+    pane.select_rule("After hours: gate")
+    assert pane.enabled_check.isChecked() and pane.from_time.time() == QTime(22, 0)
+    pane.enabled_check.setChecked(False)
+    with qtbot.waitSignal(pane.sig_rules_listed, timeout=10000):
+        pane.save_button.click()
+    (off,) = [r for r in list_rules(store) if r.name == "After hours: gate"]
+    assert not off.enabled and off.armed_from_min == 22 * 60
+    assert pane.cell_text("After hours: gate", COLUMN_SCHEDULE) == "off (every day, 22:00-06:00)"
+
+    # The camera-offline alert the site file sets is listed with the rules.
+    offline = AlertRulesPane(
+        client, _actions, cameras=CAMERAS, rooms=ROOMS, frame_of=frames, camera_offline_s=60
+    )
+    qtbot.addWidget(offline)
+    assert offline.site_rules_label.isVisibleTo(offline)
+    assert offline.site_rules_label.text().startswith("Camera offline for 60 s (site file)")
+    never = AlertRulesPane(
+        client, _actions, cameras=CAMERAS, rooms=ROOMS, frame_of=frames, camera_offline_s=0
+    )
+    qtbot.addWidget(never)
+    assert never.site_rules_label.text().startswith("Camera offline: raises no alert")

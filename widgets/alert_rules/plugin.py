@@ -19,6 +19,7 @@ def build(ctx: PaneContext) -> QWidget:
         cameras=ctx.cameras,
         rooms=ctx.rooms,
         frame_of=newest_pictures(ctx),
+        camera_offline_s=ctx.site.alerts.camera_offline_s,
     )
     pane.refresh()
     # Cameras added, removed or renamed while the console runs.

@@ -154,6 +154,19 @@ def zone_text(rule: RuleSpec) -> str:
     return f"{len(rule.zone)} points" if rule.zone else WHOLE_VIEW
 
 
+def camera_offline_text(camera_offline_s: float | None) -> str:
+    """The camera-offline alert the site file sets (``[alerts] camera_offline_s``), said as
+    a rule: ``Camera offline for 60 s (site file)``; "" when unknown."""
+    if camera_offline_s is None:
+        return ""
+    if camera_offline_s <= 0:
+        return "Camera offline: raises no alert (site file: [alerts] camera_offline_s = 0)"
+    return (
+        f"Camera offline for {camera_offline_s:g} s (site file): every camera, always; "
+        "change or switch it off with [alerts] camera_offline_s (0: off)"
+    )
+
+
 def _minutes(time: QTime) -> int:
     return time.hour() * 60 + time.minute()
 
@@ -587,7 +600,10 @@ class AlertRulesPane(QWidget):
     each change. It loads when first shown (or on :meth:`refresh`). ``cameras`` are (key,
     display name) pairs, and so are ``rooms`` (the sensing rooms' ids and names);
     ``frame_of(key)`` a camera's latest picture (see :class:`ZoneEditor`).
-    ``confirm(question)`` asks before a removal (a Yes/Cancel box unless given). The console
+    ``confirm(question)`` asks before a removal (a Yes/Cancel box unless given).
+    ``camera_offline_s``: the site file's camera-offline alert, listed under the rules as
+    one (None: not said). Selecting a rule fills the form (its zone drawn on its camera's
+    picture); Save changes stores the form over it, Add rule as a new one. The console
     says with :meth:`set_changes_allowed` whether the person at it may change the rules; the
     engine refuses anyone else anyway."""
 
@@ -613,6 +629,7 @@ class AlertRulesPane(QWidget):
         rooms: Sequence[tuple[str, str]],
         frame_of: Callable[[str], QImage | None],
         confirm: Callable[[str], bool] | None = None,
+        camera_offline_s: float | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -646,6 +663,11 @@ class AlertRulesPane(QWidget):
         top.addWidget(self.remove_button)
         top.addWidget(self.refresh_button)
         self.list_error_label = _error_label()
+        # The camera-offline alert is set in the site file, not a stored rule: said here so
+        # the admin sees every way the site raises alerts.
+        self.site_rules_label = QLabel(camera_offline_text(camera_offline_s))
+        self.site_rules_label.setWordWrap(True)
+        self.site_rules_label.setVisible(camera_offline_s is not None)
 
         # -- the form --------------------------------------------------------------------
         self.name_edit = QLineEdit()
@@ -790,6 +812,7 @@ class AlertRulesPane(QWidget):
         layout = scrolling_layout(self)
         layout.addLayout(top)
         layout.addWidget(self.view, 2)
+        layout.addWidget(self.site_rules_label)
         layout.addWidget(self.list_error_label)
         layout.addWidget(self.permission_label)
         layout.addWidget(self.handling_box)

@@ -153,22 +153,35 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     add.add_argument("--json", action="store_true", help="print the rule as JSON")
     remove = verbs.add_parser("remove", parents=parents, help="remove a rule")
     remove.add_argument("name", metavar="NAME")
-    change = verbs.add_parser("set", parents=parents, help="set how a rule's alerts are handled")
+    change = verbs.add_parser(
+        "set",
+        parents=parents,
+        help="switch a rule on or off, or set how its alerts are handled (what is not given "
+        "stays as it is)",
+    )
     change.add_argument("name", metavar="NAME")
-    _handling_options(change)
+    _handling_options(change, keep=True)
+    change.add_argument(
+        "--enabled",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="switch the rule on, or off with --no-enabled (a rule switched off raises nothing)",
+    )
     change.add_argument("--json", action="store_true", help="print the rule as JSON")
 
 
-def _handling_options(parser: argparse.ArgumentParser) -> None:
+def _handling_options(parser: argparse.ArgumentParser, *, keep: bool = False) -> None:
+    """``--instructions`` and ``--comment-required``; with ``keep`` they default to None:
+    the rule's own are kept."""
     parser.add_argument(
         "--instructions",
-        default="",
+        default=None if keep else "",
         help="what the operator should do with an alert of it (shown with the alert)",
     )
     parser.add_argument(
         "--comment-required",
         action=argparse.BooleanOptionalAction,
-        default=False,
+        default=None if keep else False,
         help="its alerts close only with a comment",
     )
 
@@ -480,6 +493,7 @@ def _snooze(args: argparse.Namespace, store: Any, command: str) -> int:
 def _rules(args: argparse.Namespace, store: Any, command: str) -> int:
     from engine.alerts.rules import (
         AddRule,
+        ArmRule,
         RemoveRule,
         RuleError,
         RuleSpec,
@@ -512,22 +526,46 @@ def _rules(args: argparse.Namespace, store: Any, command: str) -> int:
                 print(f"alert rule {printable(args.name)} removed")
                 return exit_codes.OK
             if args.rules_command == "set":
-                changed = writer.execute(
-                    SetRuleHandling(
-                        name=args.name,
-                        instructions=args.instructions,
-                        comment_required=args.comment_required,
-                        at=REAL_CLOCK.now(),
-                        actor=args.caller,
+                current = next((r for r in list_rules(store) if r.name == args.name), None)
+                if current is None:
+                    known = ", ".join(r.name for r in list_rules(store)) or "none"
+                    raise UnknownRuleError(f"no alert rule {args.name!r} (rules: {known})")
+                changed = current
+                if args.instructions is not None or args.comment_required is not None:
+                    changed = writer.execute(
+                        SetRuleHandling(
+                            name=args.name,
+                            instructions=(
+                                current.instructions
+                                if args.instructions is None
+                                else args.instructions
+                            ),
+                            comment_required=(
+                                current.comment_required
+                                if args.comment_required is None
+                                else args.comment_required
+                            ),
+                            at=REAL_CLOCK.now(),
+                            actor=args.caller,
+                        )
                     )
-                )
+                if args.enabled is not None:
+                    changed = writer.execute(
+                        ArmRule(
+                            name=args.name,
+                            armed=args.enabled,
+                            at=REAL_CLOCK.now(),
+                            actor=args.caller,
+                        )
+                    )
                 if args.json:
                     print(json.dumps(changed.as_json()))
                 else:
                     needs = "a comment" if changed.comment_required else "no comment"
+                    state = "on" if changed.enabled else "off (raises nothing)"
                     print(
-                        f"alert rule {printable(changed.name)}: closing needs {needs}; "
-                        f"instructions: {printable(changed.instructions) or 'none'}"
+                        f"alert rule {printable(changed.name)}: {state}; closing needs "
+                        f"{needs}; instructions: {printable(changed.instructions) or 'none'}"
                     )
                 return exit_codes.OK
             start, end = parse_span(args.armed)

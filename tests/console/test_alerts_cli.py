@@ -281,8 +281,19 @@ def test_an_operator_takes_notes_and_closes_an_alert_with_the_comment_its_rule_r
     assert "highest confidence 0.80; cameras: Front gate" in shown
     assert "what to do: Call 555-0100" in shown
     assert ": Gate 2 checked" in shown and "closed it: A delivery" in shown
+    # What `rules set` is not given stays as it was (issue 68: it cleared the instructions).
     assert main([*base, "rules", "set", "gate", "--no-comment-required"]) == 0
-    assert "closing needs no comment; instructions: none" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert said == "alert rule gate: on; closing needs no comment; instructions: Call 555-0100\n"
+    assert main([*base, "rules", "set", "gate", "--no-enabled"]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith("alert rule gate: off (raises nothing); closing needs no comment")
+    (listed,) = _rules(db_url, capsys)
+    assert (listed["enabled"], listed["instructions"]) == (False, "Call 555-0100")
+    assert main([*base, "rules", "set", "gate", "--enabled", "--instructions", ""]) == 0
+    assert "gate: on; closing needs no comment; instructions: none" in capsys.readouterr().out
+    assert main([*base, "rules", "set", "nope", "--no-enabled"]) == 1
+    assert "no alert rule 'nope' (rules: gate)" in capsys.readouterr().err
 
 
 def _rules(db_url: str, capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:

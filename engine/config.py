@@ -396,7 +396,10 @@ class AlertsConfig:
     ``risk_api_user`` with the ``risk_api_password`` secret) or ``"none"`` (nothing is ever
     hidden); refreshed daily at ``risk_refresh_hour_utc`` (4; clamped to 0-23). A camera
     that stays offline (or cannot be opened) for ``camera_offline_s`` (60; 0: never) raises
-    a warning alert, which clears when the camera is back."""
+    a warning alert, which clears when the camera is back. ``default_rules`` (true): each
+    camera the engine mirrors into the store for the first time gets the default alert
+    rules (after hours, loitering; :func:`engine.store.sites.give_default_rules`), which an
+    admin may switch off or remove; false for a site that starts with none."""
 
     webhooks: tuple[WebhookConfig, ...] = ()
     escalate_after_s: float = 120.0
@@ -406,6 +409,7 @@ class AlertsConfig:
     risk_api_user: str | None = None
     risk_refresh_hour_utc: int = 4
     camera_offline_s: float = 60.0
+    default_rules: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -814,8 +818,14 @@ class _SiteReader:
                 "risk_api_user",
                 "risk_refresh_hour_utc",
                 "camera_offline_s",
+                "default_rules",
             },
         )
+        default_rules = table.get("default_rules", True)
+        if not isinstance(default_rules, bool):
+            raise self.fail(
+                (*path, "default_rules"), f"expected true or false, got {_type_name(default_rules)}"
+            )
         escalate = (
             self.number(table, "escalate_after_s", path, 10, 86_400)
             if "escalate_after_s" in table
@@ -881,7 +891,9 @@ class _SiteReader:
             if "camera_offline_s" in table
             else 60.0
         )
-        return AlertsConfig(tuple(hooks), escalate, window, provider, api_url, user, hour, offline)
+        return AlertsConfig(
+            tuple(hooks), escalate, window, provider, api_url, user, hour, offline, default_rules
+        )
 
     def sensing(self, value: Any) -> SensingConfig:
         path: tuple[str | int, ...] = ("sensing",)

@@ -466,7 +466,9 @@ class EngineRuntime:
     def _register_site(self) -> StoreCommand:
         """The store command that mirrors the site (or the analysed file's camera)."""
         if self.file_analysis is None:
-            return SyncSite(site=self.site, at=self.clock.now(), default_rules=True)
+            return SyncSite(
+                site=self.site, at=self.clock.now(), default_rules=self.site.alerts.default_rules
+            )
         camera = self.site.cameras[0]
         return RegisterVideoCamera(
             camera_key=camera.id,

@@ -189,7 +189,9 @@ def apply_site(rt: EngineRuntime, new: SiteConfig) -> SiteChange:
         if not shared:  # a shared site's stop where they run, on its member's thread
             for cam_id in (*change.removed, *change.changed):
                 rt.cameras.stop_camera(cam_id, handed_over=False)
-        synced = writer.execute(SyncSite(site=running, at=rt.clock.now(), default_rules=True))
+        synced = writer.execute(
+            SyncSite(site=running, at=rt.clock.now(), default_rules=running.alerts.default_rules)
+        )
         # In place: the appearance filer and others hold this mapping.
         ids.cameras.update(synced.cameras)
         writer.register_cameras(ids.site_id, synced.cameras)

@@ -428,12 +428,19 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield from _fresh_database(request.param, tmp_path, None)
 
 
-def write_site(path: Path, cameras: str = "", extra: str = "") -> Path:
-    """Write a minimal valid site file with the given [[cameras]] tables."""
-    path.write_text(
-        '[site]\nname = "Test site"\ngeo = { lat = 51.5, lon = -0.14 }\n' + extra + cameras,
-        encoding="utf-8",
-    )
+def write_site(
+    path: Path, cameras: str = "", extra: str = "", *, default_rules: bool = False
+) -> Path:
+    """Write a minimal valid site file with the given [[cameras]] tables. Its cameras get
+    no default alert rules unless ``default_rules``: an engine on the real clock would
+    otherwise raise "after hours" alerts by the time of day the test runs at."""
+    text = '[site]\nname = "Test site"\ngeo = { lat = 51.5, lon = -0.14 }\n' + extra + cameras
+    if not default_rules:
+        if "\n[alerts]\n" in f"\n{text}":
+            text = f"\n{text}".replace("\n[alerts]\n", "\n[alerts]\ndefault_rules = false\n", 1)[1:]
+        else:
+            text += "\n[alerts]\ndefault_rules = false\n"
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -398,3 +398,14 @@ def test_a_camera_says_how_long_its_first_frame_may_take(tmp_path: Path) -> None
     path.write_text(path.read_text().replace("= 30", "= 0"))
     with pytest.raises(SiteConfigError, match=r"cameras\[1\]\.first_frame_s: 0 is outside 1"):
         load_site(path)
+
+
+def test_default_rules_is_on_unless_the_site_says_false_and_must_be_a_boolean(
+    tmp_path: Path,
+) -> None:
+    given = write_site(tmp_path / "given.toml", default_rules=True)
+    assert load_site(given).alerts.default_rules is True
+    assert load_site(write_site(tmp_path / "off.toml")).alerts.default_rules is False
+    with pytest.raises(SiteConfigError, match=r"alerts.default_rules: expected true or false"):
+        bad = '[alerts]\ndefault_rules = "yes"\n'
+        load_site(write_site(tmp_path / "bad.toml", extra=bad, default_rules=True))

@@ -945,19 +945,34 @@ class AlertStreamPane(QWidget):
             self._refuse(f"Alert {alert_id} is not closed. {COMMENT_NEEDED_TEXT}")
             self.note_edit.setFocus()
             return False
+        self.sig_acknowledge_requested.emit(alert_id)
+        self._submit_change(
+            alert_id,
+            f"Closing alert {alert_id}…",
+            "acknowledge",
+            partial(self._actions.acknowledge, alert_id, note),
+            partial(self._on_acknowledged, alert_id),
+            f"close alert {alert_id}",
+        )
+        return True
+
+    def _submit_change(
+        self,
+        alert_id: int,
+        saying: str,
+        channel: str,
+        call: Callable[[], Any],
+        done: Callable[[QueryResult[Any]], None],
+        name: str,
+    ) -> None:
+        """Run ``call`` (a change to alert ``alert_id``) on a worker as the person logged
+        in, saying ``saying`` meanwhile; changes of different alerts may run at once."""
         if not self.is_busy():  # new work: the last refusals are over
             self.strip.clear_error()
         self._acknowledging.add(alert_id)
-        self.strip.show_status(f"Closing alert {alert_id}…")
+        self.strip.show_status(saying)
         self._update_controls()
-        self.sig_acknowledge_requested.emit(alert_id)
-        self._client.submit_action(
-            f"{self._channel}.acknowledge",
-            partial(self._actions.acknowledge, alert_id, note),
-            partial(self._on_acknowledged, alert_id),
-            name=f"close alert {alert_id}",
-        )
-        return True
+        self._client.submit_action(f"{self._channel}.{channel}", call, done, name=name)
 
     def take_selected(self) -> bool:
         """Take the selected open alert (on a worker) as the person logged in, unless it is
@@ -971,16 +986,13 @@ class AlertStreamPane(QWidget):
         ):
             return False
         alert_id = alert.alert_id
-        if not self.is_busy():
-            self.strip.clear_error()
-        self._acknowledging.add(alert_id)
-        self.strip.show_status(f"Taking alert {alert_id}…")
-        self._update_controls()
-        self._client.submit_action(
-            f"{self._channel}.take",
+        self._submit_change(
+            alert_id,
+            f"Taking alert {alert_id}…",
+            "take",
             partial(self._actions.take, alert_id),
             partial(self._on_changed_here, alert_id, "take"),
-            name=f"take alert {alert_id}",
+            f"take alert {alert_id}",
         )
         return True
 
@@ -997,16 +1009,13 @@ class AlertStreamPane(QWidget):
         ):
             return False
         alert_id = alert.alert_id
-        if not self.is_busy():
-            self.strip.clear_error()
-        self._acknowledging.add(alert_id)
-        self.strip.show_status(f"Adding a note to alert {alert_id}…")
-        self._update_controls()
-        self._client.submit_action(
-            f"{self._channel}.note",
+        self._submit_change(
+            alert_id,
+            f"Adding a note to alert {alert_id}…",
+            "note",
             partial(self._actions.note, alert_id, text),
             partial(self._on_changed_here, alert_id, "note"),
-            name=f"note on alert {alert_id}",
+            f"note on alert {alert_id}",
         )
         return True
 

@@ -94,6 +94,7 @@ PRIVILEGED: dict[tuple[str, str | None], list[str]] = {
         "person",
     ],
     ("alerts", "rules remove"): ["alerts", "rules", "remove", "r"],
+    ("alerts", "rules set"): ["alerts", "rules", "set", "r", "--no-enabled"],
 }
 
 

@@ -501,14 +501,17 @@ class ZoneEditor(QWidget):
         self.refresh_button.clicked.connect(self.refresh_picture)
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
+        # The words on a row of their own, the width of the picture: beside the buttons they
+        # wrapped into a column a word wide and ran out of the box.
         buttons = QHBoxLayout()
-        buttons.addWidget(self.status_label, 1)
+        buttons.addStretch(1)
         buttons.addWidget(self.close_button)
         buttons.addWidget(self.clear_button)
         buttons.addWidget(self.refresh_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.status_label)
         layout.addLayout(buttons)
         self.setEnabled(False)
         self._show_status()
@@ -720,8 +723,9 @@ class AlertRulesPane(QWidget):
         hours_row.addWidget(self.until_time)
         # The zone is said once, here: the hours are the site's wall clock, whatever zone
         # the console's machine is in.
-        hours_row.addWidget(QLabel(f"{display().name} time (may run past midnight)"))
         hours_row.addStretch(1)
+        # On a line of its own: beside the times it made the form wider than the page.
+        self.hours_note = QLabel(f"{display().name} time; the hours may run past midnight")
         self.severity_combo = QComboBox()
         self.severity_combo.addItems(list(ALERT_SEVERITIES))
         self.severity_combo.setAccessibleName("Severity")
@@ -787,6 +791,7 @@ class AlertRulesPane(QWidget):
         form.addRow("Gesture", self.gesture_edit)
         form.addRow("Armed on", days_row)
         form.addRow("Armed hours", hours_row)
+        form.addRow("", self.hours_note)
         form.addRow("Severity", self.severity_combo)
         form.addRow("Operating instructions", self.instructions_edit)
         form.addRow("", self.comment_required_check)

@@ -224,6 +224,9 @@ def test_an_operator_takes_notes_and_escalates_an_alert_with_no_event_of_its_own
         lambda: pane.cell_text(alert_id, COLUMN_STATE).startswith("In progress: olga since"),
         timeout=10_000,
     )
+    # The row may show the take (the engine's AlertChanged) before the pane's own request
+    # is answered; a second change of the same alert waits for that answer.
+    qtbot.waitUntil(lambda: "is in progress: olga has it" in pane.strip.status(), timeout=10_000)
     pane.note_edit.setText("Nobody at the door now")
     assert pane.note_selected()
     qtbot.waitUntil(

@@ -202,6 +202,12 @@ SAMPLES: dict[type[GuardedCommand], Callable[[Actor], GuardedCommand]] = {
     engine.alerts.rules.SetRuleHandling: lambda a: engine.alerts.rules.SetRuleHandling(
         name="gate", instructions="Call 555-0100", comment_required=True, at=T0, actor=a
     ),
+    engine.alerts.rules.UpdateRule: lambda a: engine.alerts.rules.UpdateRule(
+        name="gate",
+        rule=engine.alerts.rules.RuleSpec(0, "gate", "gate", None, "loitering", loiter_s=60),
+        at=T0,
+        actor=a,
+    ),
     engine.alerts.sequences.LabelSequence: lambda a: engine.alerts.sequences.LabelSequence(
         sequence_id=1, label="false_alarm", at=T0, actor=a
     ),
@@ -523,6 +529,7 @@ SEEDS: dict[type[GuardedCommand], Seed] = {
     engine.alerts.rules.SetRuleHandling: _then(
         _camera_gate, _as_engine(engine.alerts.rules.AddRule)
     ),
+    engine.alerts.rules.UpdateRule: _then(_camera_gate, _as_engine(engine.alerts.rules.AddRule)),
     engine.gestures.library.TeachGesture: lambda s, w: _taught_wave(),
     engine.gestures.library.RenameGesture: _gesture_wave,
     engine.gestures.library.SetGestureOptions: _gesture_wave,

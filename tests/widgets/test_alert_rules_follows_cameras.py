@@ -41,6 +41,7 @@ def test_alert_rules_offer_an_added_camera_rename_and_drop_a_removed_one(qtbot: 
         backend=_Rules(),
         events=bridge,
         frame_of=lambda _camera: None,
+        site=SimpleNamespace(alerts=SimpleNamespace(camera_offline_s=60.0)),
     )
     try:
         pane = alert_rules_plugin.build(ctx)  # type: ignore[arg-type]

@@ -36,6 +36,7 @@ from engine.record.camera_encoder import ENCODE_QUEUE_FRAMES, CameraEncoder
 from engine.record.encoder import PREFERRED_CODEC, select_clip_codec
 from engine.record.losses import MediaWriteWatch
 from engine.record.segments import SegmentRecorder
+from engine.record.tracks import RecentBoxes, TrackBox
 from engine.record.writer import ClipPlan, ClipWriter, Outcome
 from engine.store.writer import StoreWriter
 
@@ -194,6 +195,7 @@ class ClipRecorder:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._buffer = PreEventBuffer(pre_s, max_bytes=pre_buffer_max_bytes)
+        self._boxes = RecentBoxes()  # the analysed frames' boxes, for clips' track sidecars
         self._encoder: CameraEncoder | None = None
         self._active: _ActiveClip | None = None
         self._request: _Request | None = None
@@ -262,6 +264,19 @@ class ClipRecorder:
         recording's segments hold (:meth:`SegmentRecorder.note_analysis`)."""
         if self.continuous is not None:
             self.continuous.note_analysis(captured_at, motion, people)
+
+    def note_boxes(
+        self,
+        captured_at: float,
+        size: tuple[int, int],
+        boxes: tuple[tuple[int, float, float, float, float], ...],
+    ) -> None:
+        """The tracks' boxes in the frame captured at ``captured_at`` (monotonic s), in
+        pixels of the analysed picture of ``size`` (width, height; the sub stream's where the
+        camera has one): each clip keeps its frames' boxes beside it, scaled to its own
+        picture (:mod:`engine.record.tracks`). ``boxes``: (track id, x, y, w, h) each. Cheap;
+        any thread, frames in order."""
+        self._boxes.add(captured_at, size, tuple(TrackBox(*box) for box in boxes))
 
     def finish_if_idle(self) -> bool:
         """Close the open clip if, by the clock, its end has passed and the camera stopped
@@ -459,6 +474,7 @@ class ClipRecorder:
             self._clock,
             self._on_writer_done,
             self._media_watch,
+            self._boxes,
         )
         self._count_dropped(writer, dropped)
         self._writers = [w for w in self._writers if not (w.done and not w.thread.is_alive())]

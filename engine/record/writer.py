@@ -4,7 +4,8 @@ Data flow, per clip::
 
     ClipRecorder ── pre-event packets + bounded queue ──▶ [clip-writer-<camera> thread]
         mux (PyAV, no re-encoding) → <name>.<pid>.mp4.partial → fsync → sha256 → rename
-        → fsync dir → InsertMedia through the store writer → ClipFinalised on the bus
+        → fsync dir → track sidecar (engine.record.tracks) → InsertMedia through the store
+        writer → ClipFinalised on the bus
 
 Crash safety: a clip lives under a temp name owned by this process until it is complete
 and flushed to disk; only then is it renamed and, after the rename is durable, given a
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeoutError
@@ -33,6 +35,7 @@ from typing import Literal
 
 from engine.bus import EventBus
 from engine.clock import Clock
+from engine.data_dirs import private_dir
 from engine.frames import EncodedPacket
 from engine.media import VIEWS_DIR, MediaFile
 from engine.record.events import ClipFinalised
@@ -44,6 +47,13 @@ from engine.record.files import (
 )
 from engine.record.losses import MediaWriteWatch
 from engine.record.muxer import ClipMuxer, EncodedClip
+from engine.record.tracks import (
+    RecentBoxes,
+    clip_tracks_for,
+    tracks_media_path,
+    tracks_path,
+    write_clip_tracks,
+)
 from engine.store.commands import InsertMedia
 from engine.store.writer import StoreUnavailableError, StoreWriter
 
@@ -126,7 +136,10 @@ class ClipWriter:
         clock: Clock,
         on_done: Callable[[ClipWriter, Outcome], None],
         media_watch: MediaWriteWatch | None = None,
+        boxes: RecentBoxes | None = None,
     ) -> None:
+        """``boxes``: the recorder's boxes of recent frames, from which the clip's track
+        sidecar is written (None: no sidecar)."""
         self.plan = plan
         self.queue = PacketQueue(queue_packets)
         self.dropped = 0  # frames missing from the clip; written by the recorder under its lock
@@ -136,15 +149,34 @@ class ClipWriter:
         self._clock = clock
         self._on_done = on_done
         self._media_watch = media_watch
+        self._boxes = boxes
+        # captured_at of the clip's first and last frames (monotonic s), for its boxes
+        self._first_t: float | None = None
+        self._last_t = -math.inf
         self.done = False  # set by the recorder when the thread has finished its work
         self.thread = threading.Thread(
             target=self._run, name=f"clip-writer-{plan.camera_key}", daemon=True
         )
 
     def _next_packet(self) -> EncodedPacket | None:
-        if self._pre_packets:
-            return self._pre_packets.popleft()
-        return self.queue.take()
+        packet = self._pre_packets.popleft() if self._pre_packets else self.queue.take()
+        if packet is not None:
+            if self._first_t is None:
+                self._first_t = packet.captured_at
+            self._last_t = max(self._last_t, packet.captured_at)
+        return packet
+
+    def _write_tracks(self, where: Path, started_at: datetime, clip_size: tuple[int, int]) -> None:
+        """The clip's track sidecar at ``where`` (:mod:`engine.record.tracks`): the boxes of
+        its frames, in its picture's pixels. A sidecar that cannot be written is logged and
+        the clip goes on without one (it plays without boxes)."""
+        if self._boxes is None or self._first_t is None:
+            return
+        tracks = clip_tracks_for(self._first_t, self._last_t, started_at, clip_size, self._boxes)
+        try:
+            write_clip_tracks(where, tracks)
+        except OSError as exc:
+            log.warning("clip %s: its boxes could not be kept (%s)", where.name, exc)
 
     def _run(self) -> None:
         outcome: Outcome = "failed"
@@ -174,7 +206,14 @@ class ClipWriter:
             ended_at = started_at + timedelta(seconds=encoded.duration_s)
             codec = stream.encoder or stream.codec
             self._finalise(
-                muxer.path, final, started_at, ended_at, encoded, codec, stream.stream_copy
+                muxer.path,
+                final,
+                started_at,
+                ended_at,
+                encoded,
+                codec,
+                stream.stream_copy,
+                (stream.width, stream.height),
             )
             outcome = "finalised"
         except Exception as exc:
@@ -204,6 +243,9 @@ class ClipWriter:
         clip = EncodedClip(frames, float(end_ticks * stream.time_base))
         where = footage_path(plan.media_root / VIEWS_DIR, plan.camera_key, started_at)
         relative = where.relative_to(plan.media_root).as_posix()
+        sidecar = plan.media_root / tracks_media_path(relative)
+        private_dir(sidecar.parent)
+        self._write_tracks(sidecar, started_at, (stream.width, stream.height))
         log.info(
             "camera %s: clip %s (%.1f s, %d frames, a view onto the continuous recording)",
             plan.camera_key,
@@ -249,11 +291,13 @@ class ClipWriter:
         encoded: EncodedClip,
         codec: str,
         stream_copy: bool,
+        clip_size: tuple[int, int],
     ) -> None:
         # Durable content first, then the name, then the row: a row only for a complete
         # file (engine.record.files.finish_file).
         sha256, size = finish_file(partial, final)
         plan = self.plan
+        self._write_tracks(tracks_path(final), started_at, clip_size)
         relative = final.relative_to(plan.media_root).as_posix()
         log.info(
             "camera %s: clip %s (%.1f s, %d frames, %d dropped, %s%s)",

@@ -22,6 +22,13 @@ class FrameRecorder(Protocol):
 
     def note_analysis(self, captured_at: float, motion: bool, people: int) -> None: ...
 
+    def note_boxes(
+        self,
+        captured_at: float,
+        size: tuple[int, int],
+        boxes: tuple[tuple[int, float, float, float, float], ...],
+    ) -> None: ...
+
     def finish_if_idle(self) -> bool: ...
 
     def close(self, timeout_s: float = 30.0) -> bool: ...
@@ -48,6 +55,14 @@ class CameraPipeline:
             if people:
                 recorder.mark_activity(frame.captured_at)
             recorder.note_analysis(frame.captured_at, bool(analysis.motion_regions), people)
+            # Every confirmed track's box, for the clip's track sidecar: the people followed
+            # through the footage (in pixels of the analysed picture; the clip scales them).
+            height, width = frame.image.shape[:2]
+            recorder.note_boxes(
+                frame.captured_at,
+                (width, height),
+                tuple((t.track_id, t.box.x, t.box.y, t.box.w, t.box.h) for t in analysis.tracks),
+            )
         return analysis
 
     def close(self, timeout_s: float = 30.0, *, error: str | None = None) -> bool:

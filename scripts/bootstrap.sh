@@ -22,9 +22,10 @@ apt_packages=(python3 python3-venv python3-pip ca-certificates
 # shared site that re-streams its cameras to attached consoles (`watchfloor engine --rtsp-port`).
 # mosquitto: the MQTT tests' broker (with mosquitto_passwd for its users);
 # espeak-ng: the speech tests' voice; it, flite and festival with two voices (HTS slt,
-# diphone kal): the synthesised voices of benchmarks/speech_names.py
+# diphone kal): the synthesised voices of benchmarks/speech_names.py; openbox: the window
+# manager the shift journey test runs the console under (tests/window_manager.py)
 (( want_dev )) && apt_packages+=(postgresql espeak-ng flite festival festvox-us-slt-hts
-  festvox-kallpc16k mosquitto)
+  festvox-kallpc16k mosquitto openbox)
 
 missing=()
 if command -v dpkg-query >/dev/null; then

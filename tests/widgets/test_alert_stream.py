@@ -93,6 +93,7 @@ class FakeAlerts:
         self.release.set()
         self.notes: dict[int, str] = {}
         self.evidence_of: dict[int, AlertEvidence] = {}
+        self.webhooks = 2
 
     def evidence(self, alert: AlertView) -> AlertEvidence:
         self.calls.append(("evidence", alert.alert_id))
@@ -104,7 +105,7 @@ class FakeAlerts:
     def list_alerts(self) -> AlertListing:
         self.calls.append(("list",))
         self.threads.add(threading.current_thread().name)
-        return AlertListing(tuple(self.alerts), dict(self.errors), webhooks=2)
+        return AlertListing(tuple(self.alerts), dict(self.errors), webhooks=self.webhooks)
 
     def acknowledge(self, alert_id: int, note: str = "") -> AlertView:
         self.calls.append(("acknowledge", alert_id))
@@ -235,6 +236,25 @@ def test_rows_are_newest_first_with_time_severity_title_state_and_webhooks(
     assert pane.header_label.text() == "2 open alerts, 1 escalated"
     assert alerts_title(2) == "Alerts (2 open)" and alerts_title(0) == "Alerts"
     assert backend.threads and all(t.startswith("query-worker") for t in backend.threads)
+
+
+def test_the_columns_read_time_state_alert_and_webhooks_show_only_where_there_are_some(
+    qtbot: QtBot, pane: AlertStreamPane, backend: FakeAlerts
+) -> None:
+    """Before: a pane narrowed by its preview (1400×860) scrolled the state out of sight
+    behind severity, and every row of a site without webhooks said "no webhooks"."""
+    header = pane.view.horizontalHeader()
+    shown = sorted(range(header.count()), key=header.visualIndex)
+    assert shown[:3] == [COLUMN_TIME, COLUMN_STATE, COLUMN_TITLE]
+    assert not pane.view.isColumnHidden(COLUMN_WEBHOOKS)  # this site delivers to two
+    backend.webhooks = 0
+    with qtbot.waitSignal(pane.sig_alerts_listed, timeout=5000):
+        pane.refresh()
+    assert pane.view.isColumnHidden(COLUMN_WEBHOOKS)
+    backend.webhooks = 1
+    with qtbot.waitSignal(pane.sig_alerts_listed, timeout=5000):
+        pane.refresh()
+    assert not pane.view.isColumnHidden(COLUMN_WEBHOOKS)
 
 
 def test_critical_is_red_and_an_escalated_alert_is_highlighted_until_acknowledged(

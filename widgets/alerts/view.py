@@ -126,6 +126,15 @@ from widgets.table_model import RowsTableModel, show_rows_read_only
 _log = logging.getLogger(__name__)
 
 COLUMN_TIME, COLUMN_SEVERITY, COLUMN_TITLE, COLUMN_STATE, COLUMN_WEBHOOKS, COLUMN_CAMERAS = range(6)
+# The order the columns are shown in (the model keeps its own: COLUMN_*).
+SHOWN_ORDER: Final = (
+    COLUMN_TIME,
+    COLUMN_STATE,
+    COLUMN_TITLE,
+    COLUMN_SEVERITY,
+    COLUMN_CAMERAS,
+    COLUMN_WEBHOOKS,
+)
 _HEADERS = ("Time", "Severity", "Alert", "State", "Webhooks", "Cameras")
 
 STATE_OPEN: Final = "New"
@@ -703,6 +712,11 @@ class AlertStreamPane(QWidget):
         for column, width in ((COLUMN_CAMERAS, CAMERAS_WIDTH_PX), (COLUMN_WEBHOOKS, 110)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
+        # What an operator reads first, left to right: when, its state, what it is; where
+        # the pane is narrow (its preview beside it) the later columns scroll, not these.
+        for visual, column in enumerate(SHOWN_ORDER):
+            header.moveSection(header.visualIndex(column), visual)
+        self.view.setColumnHidden(COLUMN_WEBHOOKS, True)  # until the site has webhooks
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.view.doubleClicked.connect(self._on_row_double_clicked)
         self.view.installEventFilter(self)  # Enter on a previewed row acknowledges it
@@ -1338,6 +1352,8 @@ class AlertStreamPane(QWidget):
             self._listing_error = ""
         selected = self.selected_alert()
         self._model.merge_listing(listing)
+        # "no webhooks" on every row of a site without them is noise.
+        self.view.setColumnHidden(COLUMN_WEBHOOKS, listing.webhooks == 0)
         self._snoozes = {s.camera: s for s in listing.snoozes}
         self._show_snoozes()
         if selected is not None:

@@ -5,11 +5,14 @@ the logged-in account now and then, the idle lock, and auditing a lock or logout
 The idle lock warns first: after ``security.idle_lock_s`` less the warning (30 s, or half
 the setting when it is shorter) without input, an amber strip across the window counts the
 last seconds down (:class:`~widgets.lock_view.IdleWarningBanner`); any input cancels it,
-and the lock comes, audited "idle", only when the count reaches nought. A workstation may
-exempt roles from the idle lock (a watch station, where an operator watches without
-touching anything): the roles are kept in this console's QSettings
-(:data:`IDLE_EXEMPT_ROLES_KEY`), changed by someone who may change settings, and the change
-is audited like a site setting's.
+and the lock comes, audited "idle", only when the count reaches nought. Roles may be spared
+the idle lock (a watch station, where an operator watches without touching anything):
+site-wide by ``security.idle_lock_exempt_roles``, and at a workstation by the roles kept in
+this console's QSettings (:data:`IDLE_EXEMPT_ROLES_KEY`), changed by someone who may change
+settings and audited like a site setting. A person is spared when each of their roles is
+spared by either. The site's settings are read again when the System pane saves them and
+with each re-read of the account (every 15 s), so a change from the command line or
+another console reaches a running console too.
 
 Every call runs on the query workers (a login waits on a deliberately slow hash and on
 the store writer); the answers come back on the GUI thread, where the window is asked to
@@ -29,7 +32,13 @@ from PySide6.QtGui import QGuiApplication, QWindow
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from console.queries import QtQueryClient
-from console.session import DEFAULT_IDLE_LOCK_S, IDLE_LOCK_KEY, ConsoleSession
+from console.session import (
+    DEFAULT_IDLE_LOCK_S,
+    IDLE_LOCK_KEY,
+    IDLE_LOCK_KEYS,
+    ConsoleSession,
+    SiteIdleLock,
+)
 from engine.access import Actor, Permission, Role
 from engine.accounts import AccountError, LoginFailedError
 from engine.history.query_service import QueryResult
@@ -171,7 +180,9 @@ class LoginFlow(QObject):
         self.password_dialog: PasswordChangeDialog | None = None
         self._settings = settings
         self.idle_lock_s = DEFAULT_IDLE_LOCK_S
+        self.site_exempt_roles: frozenset[Role] = frozenset()  # the site's, on every console
         self.idle_setting_read = False  # the site's setting was read (or could not be)
+        self._site_idle_lock: SiteIdleLock | None = None  # as last read from the store
         self.second_ms = 1000  # how long one second of the idle lock lasts
         self.idle_timer = QTimer(self)
         self.idle_timer.setSingleShot(True)
@@ -212,9 +223,9 @@ class LoginFlow(QObject):
     @property
     def idle_lock_applies(self) -> bool:
         """Whether the person logged in here is locked out when idle (the site's setting
-        is not 0 and this workstation does not spare all their roles)."""
+        is not 0 and not every one of their roles is spared, site-wide or here)."""
         return self.idle_lock_s > 0 and not idle_lock_exempt(
-            self._session.actor, self.exempt_roles()
+            self._session.actor, self.exempt_roles() | self.site_exempt_roles
         )
 
     def exempt_roles(self) -> frozenset[Role]:
@@ -290,6 +301,7 @@ class LoginFlow(QObject):
             [role.value for role in Role],
             {role.value for role in self.exempt_roles()},
             allowed=actor.may(Permission.CHANGE_SETTINGS),
+            site_exempt=[role.value for role in Role if role in self.site_exempt_roles],
             parent=self._window,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -336,27 +348,33 @@ class LoginFlow(QObject):
             self.idle_dialog = None
 
     def read_idle_setting(self) -> None:
+        """Read the site's idle lock settings (on a worker); a change applies at once."""
         self._queries.submit_action(
             f"{CHANNEL}.idle",
-            self._session.idle_lock_seconds,
+            self._session.site_idle_lock,
             self._on_idle_setting_read,
             name="idle lock setting",
         )
 
     def _on_idle_setting_read(self, result: QueryResult[Any]) -> None:
+        first = not self.idle_setting_read
         self.idle_setting_read = True
-        if result.error is not None or not isinstance(result.value, int):
+        if result.error is not None or not isinstance(result.value, SiteIdleLock):
             log.warning("cannot read %s: %s", IDLE_LOCK_KEY, result.error)
             self._say(
                 f"Cannot read {IDLE_LOCK_KEY} ({result.error}): the console locks after "
                 f"{self.idle_lock_s} s without input"
             )
             return
-        self.idle_lock_s = result.value
+        if not first and result.value == self._site_idle_lock:
+            return  # unchanged since the last read: the quiet time being counted stands
+        self._site_idle_lock = result.value
+        self.idle_lock_s = result.value.seconds
+        self.site_exempt_roles = result.value.exempt_roles
         self.restart_idle_timer()
 
     def settings_changed(self, keys: list[str]) -> None:
-        if IDLE_LOCK_KEY in keys:
+        if any(key in IDLE_LOCK_KEYS for key in keys):
             self.read_idle_setting()
 
     # -- auditing a lock or logout -----------------------------------------------------------
@@ -378,11 +396,14 @@ class LoginFlow(QObject):
 
     # -- re-reading the logged-in account ----------------------------------------------------
     def recheck_account(self) -> None:
-        """Re-read the logged-in account on a worker (see :meth:`ConsoleSession.recheck`)."""
+        """Re-read the logged-in account on a worker (see :meth:`ConsoleSession.recheck`),
+        and the site's idle lock settings (changed from the command line or another
+        console, which tell this one nothing)."""
         if not self._host.locked:
             self._queries.submit_action(
                 CHANNEL, self._session.recheck, self._on_account_rechecked, name="recheck"
             )
+            self.read_idle_setting()
 
     def _on_account_rechecked(self, result: QueryResult[Any]) -> None:
         if not result.ok or result.value is None or self._host.locked:

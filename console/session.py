@@ -47,15 +47,25 @@ from engine.audit_records import AuditRecord, AuditVerification
 from engine.clock import Clock
 from engine.data_dirs import data_dir
 from engine.history.audit_checkpoints import verify_against_newest_checkpoint
-from engine.settings import setting_values
+from engine.settings import IDLE_LOCK_EXEMPT_ROLES_KEY, read_all_settings
 from engine.store.audit import AppendAudit, AuditListRequest
 from engine.store.database import Store
 from engine.store.writer import StoreWriter
 
 IDLE_LOCK_KEY = "security.idle_lock_s"
+IDLE_LOCK_KEYS = (IDLE_LOCK_KEY, IDLE_LOCK_EXEMPT_ROLES_KEY)  # what the idle lock reads
 DEFAULT_IDLE_LOCK_S = 300
 # revoked: account disabled meanwhile; switch: Session → Switch user (a handover)
 LOCK_REASONS = ("idle", "ctrl+l", "menu", "revoked", "switch")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SiteIdleLock:
+    """The site's idle lock: ``seconds`` without input (0: never when idle) and the roles it
+    spares on every console (``exempt_roles``; a workstation may spare more)."""
+
+    seconds: int = DEFAULT_IDLE_LOCK_S
+    exempt_roles: frozenset[Role] = frozenset()
 
 
 class NotLoggedInError(PermissionError):
@@ -239,10 +249,17 @@ class ConsoleSession:
             )
         )
 
-    def idle_lock_seconds(self) -> int:
-        """``security.idle_lock_s`` as stored (0: never lock when idle); 300 s when the
-        engine does not know the setting."""
-        return setting_values(self._store).get(IDLE_LOCK_KEY, DEFAULT_IDLE_LOCK_S)
+    def site_idle_lock(self) -> SiteIdleLock:
+        """``security.idle_lock_s`` (0: never lock when idle) and
+        ``security.idle_lock_exempt_roles`` as stored, in one read; the defaults (300 s,
+        no role spared) where the engine does not know a setting."""
+        values = {v.spec.key: v.value for v in read_all_settings(self._store)}
+        seconds = values.get(IDLE_LOCK_KEY, DEFAULT_IDLE_LOCK_S)
+        exempt = values.get(IDLE_LOCK_EXEMPT_ROLES_KEY, ())
+        return SiteIdleLock(
+            seconds if isinstance(seconds, int) else DEFAULT_IDLE_LOCK_S,
+            frozenset(Role(name) for name in exempt) if isinstance(exempt, tuple) else frozenset(),
+        )
 
     # -- accounts (blocking; the engine checks MANAGE_ACCOUNTS) ------------------------------
     def list_accounts(self) -> list[AccountView]:

@@ -2,7 +2,8 @@
 
 Each :class:`SettingSpec` names a field of a row of the ``settings`` table (``retention``,
 ``analytics``, ``audit``, ``security``) with its type, bounds, default, unit and a sentence
-for the operator.
+for the operator; a :class:`RolesSettingSpec` is a list of role names instead of a number
+(``security.idle_lock_exempt_roles``: the roles no console locks when idle).
 Values are validated here, the same way for ``watchfloor settings set`` and the console's
 settings pane, and written through the store writer with :class:`ChangeSetting`, which also
 files a ``settings.changed`` audit event in the same transaction.
@@ -18,7 +19,7 @@ from typing import Any, ClassVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.access import Actor, GuardedCommand, Permission
+from engine.access import Actor, GuardedCommand, Permission, Role
 from engine.store.audit import MIN_AUDIT_KEEP_DAYS, audit_command
 from engine.store.commands import StoreCommand
 from engine.store.database import Store
@@ -32,16 +33,11 @@ class SettingError(ValueError):
     """A setting name or value was refused; the message names the setting and the reason."""
 
 
-@dataclass(frozen=True, slots=True)
-class SettingSpec:
-    """One setting: ``key`` is ``<row>.<field>``; values are ints within [minimum, maximum]."""
+class _NamedSetting:
+    """What every kind of setting says of its ``key`` (``<row>.<field>``)."""
 
+    __slots__ = ()
     key: str
-    default: int
-    minimum: int
-    maximum: int
-    unit: str
-    description: str
 
     @property
     def title(self) -> str:
@@ -55,6 +51,18 @@ class SettingSpec:
     @property
     def field(self) -> str:
         return self.key.split(".", 1)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSpec(_NamedSetting):
+    """One setting: ``key`` is ``<row>.<field>``; values are ints within [minimum, maximum]."""
+
+    key: str
+    default: int
+    minimum: int
+    maximum: int
+    unit: str
+    description: str
 
     def parse(self, text: str) -> int:
         """The value ``text`` means (``2GiB`` and ``500MB`` for bytes), bounds checked."""
@@ -95,6 +103,46 @@ class SettingSpec:
         return value
 
 
+ROLE_NAMES = tuple(role.value for role in Role)  # in the order every list of roles uses
+
+
+@dataclass(frozen=True, slots=True)
+class RolesSettingSpec(_NamedSetting):
+    """A setting whose value is a list of role names (each one of :data:`ROLE_NAMES`, each
+    once, in that order), stored as a JSON list; ``()`` by default."""
+
+    key: str
+    description: str
+    default: tuple[str, ...] = ()
+    unit: ClassVar[str] = ""
+
+    def parse(self, text: str) -> tuple[str, ...]:
+        """The roles ``text`` names (``operator`` or ``operator,investigator``; ``none`` or
+        nothing for none), each a known role, else :class:`SettingError` naming it."""
+        raw = text.strip()
+        if raw.casefold() in ("", "none", "-"):
+            return ()
+        return self.check([name.strip() for name in re.split(r"[,\s]+", raw) if name.strip()])
+
+    def check(self, value: object) -> tuple[str, ...]:
+        """``value`` (a list of role names) in :data:`ROLE_NAMES` order, else
+        :class:`SettingError` naming the first name that is not a role."""
+        if isinstance(value, str) or not isinstance(value, (list, tuple, frozenset, set)):
+            raise SettingError(f"{self.key}: expected a list of role names, got {value!r}")
+        names = set()
+        for name in value:
+            if not isinstance(name, str) or name not in ROLE_NAMES:
+                raise SettingError(
+                    f"{self.key}: {name!r} is not a role (roles: {', '.join(ROLE_NAMES)})"
+                )
+            names.add(name)
+        return tuple(role for role in ROLE_NAMES if role in names)
+
+    def roles(self, value: tuple[str, ...]) -> frozenset[Role]:
+        """``value`` (checked) as roles."""
+        return frozenset(Role(name) for name in self.check(value))
+
+
 SETTING_TITLES: dict[str, str] = {
     "retention.clips_days": "Keep clips",
     "retention.events_days": "Keep events",
@@ -116,6 +164,7 @@ SETTING_TITLES: dict[str, str] = {
     "risk.half_life_h": "Risk fades by half in",
     "risk.retrain_hour_utc": "Relearn risk at (UTC hour)",
     "security.idle_lock_s": "Lock an idle console after",
+    "security.idle_lock_exempt_roles": "Never lock an idle console for",
 }
 
 SETTINGS: tuple[SettingSpec, ...] = (
@@ -287,10 +336,21 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "the console locks after this long without input (0: only on demand, Ctrl+L)",
     ),
 )
-BY_KEY = {spec.key: spec for spec in SETTINGS}
+IDLE_LOCK_EXEMPT_ROLES_KEY = "security.idle_lock_exempt_roles"
+ROLE_SETTINGS: tuple[RolesSettingSpec, ...] = (
+    RolesSettingSpec(
+        IDLE_LOCK_EXEMPT_ROLES_KEY,
+        "no console locks when idle for someone whose roles are all listed (a site of watch "
+        "stations, where operators watch without touching anything); a workstation may "
+        "spare more roles (Session: Idle lock at this workstation)",
+    ),
+)
+AnySettingSpec = SettingSpec | RolesSettingSpec
+ALL_SETTINGS: tuple[AnySettingSpec, ...] = (*SETTINGS, *ROLE_SETTINGS)
+BY_KEY: dict[str, AnySettingSpec] = {spec.key: spec for spec in ALL_SETTINGS}
 
 
-def spec_for(key: str) -> SettingSpec:
+def spec_for(key: str) -> AnySettingSpec:
     try:
         return BY_KEY[key]
     except KeyError:
@@ -323,22 +383,76 @@ class SettingValue:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class RolesSettingValue:
+    """A list-of-roles setting as stored now, as :class:`SettingValue` says a number."""
+
+    spec: RolesSettingSpec
+    value: tuple[str, ...]
+    is_default: bool
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        s = self.spec
+        return {
+            "key": s.key,
+            "value": list(self.value),
+            "default": list(s.default),
+            "choices": list(ROLE_NAMES),
+            "unit": s.unit,
+            "description": s.description,
+            "is_default": self.is_default,
+            "problem": self.problem,
+        }
+
+
+AnySettingValue = SettingValue | RolesSettingValue
+
+
 def read_settings(store: Store) -> list[SettingValue]:
-    """Every setting's current value (one statement). A stored value that is out of bounds
-    is reported with a problem and the default is used, so a bad row never stops, say,
-    disk-pressure purges."""
+    """Every numeric setting's current value (one statement). A stored value that is out
+    of bounds is reported with a problem and the default is used, so a bad row never
+    stops, say, disk-pressure purges."""
+    return [v for v in read_all_settings(store) if isinstance(v, SettingValue)]
+
+
+def read_all_settings(store: Store) -> list[AnySettingValue]:
+    """Every setting's current value, the numbers then the lists of roles (one statement);
+    an invalid stored value is reported and the default used, as :func:`read_settings`."""
     rows = {r.key: dict(r.value) for r in _setting_rows(store)}
-    values = []
-    for spec in SETTINGS:
+    values: list[AnySettingValue] = []
+    for spec in ALL_SETTINGS:
         stored = rows.get(spec.row, {})
         if spec.field not in stored:
-            values.append(SettingValue(spec, spec.default, True))
+            values.append(_value(spec, spec.default, True))
             continue
         try:
-            values.append(SettingValue(spec, spec.check(stored[spec.field]), False))
+            values.append(_value(spec, spec.check(stored[spec.field]), False))
         except SettingError as exc:
-            values.append(SettingValue(spec, spec.default, True, f"{exc}; using the default"))
+            values.append(_value(spec, spec.default, True, f"{exc}; using the default"))
     return values
+
+
+def _value(
+    spec: AnySettingSpec, value: object, is_default: bool, problem: str | None = None
+) -> AnySettingValue:
+    if isinstance(spec, RolesSettingSpec):
+        assert isinstance(value, tuple)
+        return RolesSettingValue(spec, value, is_default, problem)
+    assert isinstance(value, int)
+    return SettingValue(spec, value, is_default, problem)
+
+
+def role_setting(store: Store, key: str) -> frozenset[Role]:
+    """The roles list-of-roles setting ``key`` names now (its default, none, when unset or
+    invalid)."""
+    spec = spec_for(key)
+    if not isinstance(spec, RolesSettingSpec):
+        raise SettingError(f"{key} is a number, not a list of roles")
+    for value in read_all_settings(store):
+        if isinstance(value, RolesSettingValue) and value.spec.key == key:
+            return frozenset(Role(name) for name in value.value)
+    return frozenset()
 
 
 def setting_values(store: Store) -> dict[str, int]:
@@ -348,7 +462,7 @@ def setting_values(store: Store) -> dict[str, int]:
 
 def _setting_rows(store: Store) -> list[Setting]:
     with store.sessions() as session:
-        rows = {spec.row for spec in SETTINGS}
+        rows = {spec.row for spec in ALL_SETTINGS}
         return list(session.scalars(select(Setting).where(Setting.key.in_(rows))))
 
 
@@ -356,22 +470,24 @@ def _setting_rows(store: Store) -> list[Setting]:
 class ChangeSetting(GuardedCommand, StoreCommand):
     """Store one validated setting, as ``actor`` (who must hold the settings permission),
     with a ``settings.changed`` event and an audit entry (who, old, new) in the same
-    transaction. Returns the previous value (None when it was unset)."""
+    transaction. ``value`` is a number, or role names for a list of roles (kept as a JSON
+    list). Returns the previous value (None when it was unset)."""
 
     permission: ClassVar[Permission] = Permission.CHANGE_SETTINGS
     action: ClassVar[str] = "settings.change"
 
     key: str
-    value: int
+    value: int | tuple[str, ...]
     at: datetime
     actor: Actor
 
     def audit_target(self) -> str:
         return self.key
 
-    def apply(self, session: Session) -> int | None:
+    def apply(self, session: Session) -> int | list[str] | None:
         spec = spec_for(self.key)
-        value = spec.check(self.value)
+        checked = spec.check(self.value)
+        value = list(checked) if isinstance(checked, tuple) else checked
         row = session.get(Setting, spec.row)
         current = dict(row.value) if row is not None else {}
         previous = current.get(spec.field)
@@ -389,12 +505,12 @@ class ChangeSetting(GuardedCommand, StoreCommand):
             )
         )
         audit_command(session, self, {"old": previous, "new": value}, target=spec.key)
-        return previous if isinstance(previous, int) else None
+        return previous if isinstance(previous, (int, list)) else None
 
 
 @dataclass(frozen=True, slots=True)
 class SettingsRequest:
     """A query-service request for every setting's current value (pool thread)."""
 
-    def run(self, store: Store) -> list[SettingValue]:
-        return read_settings(store)
+    def run(self, store: Store) -> list[AnySettingValue]:
+        return read_all_settings(store)

@@ -15,6 +15,7 @@ thread.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 from PySide6.QtCore import Qt, Signal
@@ -271,7 +272,8 @@ class IdleLockDialog(QDialog):
     """Which roles this workstation's idle lock spares (a watch station: the operator
     watches without touching anything). ``roles`` are offered, ``exempt`` ticked;
     ``allowed`` says whether the person may change it (otherwise it only shows, and says
-    who may). Emits :attr:`sig_change_requested`; the console audits the change off the GUI
+    who may); ``site_exempt``, the roles the site spares on every console, is shown, not
+    changed here. Emits :attr:`sig_change_requested`; the console audits the change off the GUI
     thread, then keeps it and closes the dialog, or shows the error."""
 
     sig_change_requested = Signal(list)
@@ -285,6 +287,7 @@ class IdleLockDialog(QDialog):
         exempt: set[str],
         *,
         allowed: bool,
+        site_exempt: Sequence[str] = (),
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -296,13 +299,19 @@ class IdleLockDialog(QDialog):
             else "The site's idle lock is off (System and settings: Lock an idle console after)."
         )
         intro = QLabel(
-            f"{site} At this workstation ({workstation}), do not lock when idle for "
-            "someone whose roles are all ticked here, such as an operator at a watch station:"
+            f"{site} It does not lock for someone whose roles are all spared, site-wide "
+            "(System and settings: Never lock an idle console for) or at this workstation "
+            f"({workstation}), such as an operator at a watch station."
         )
         intro.setWordWrap(True)
+        # Read-only: the site's setting is changed in System and settings, not per station.
+        self.site_label = QLabel(f"Site-wide: {', '.join(site_exempt) or 'none'}")
+        self.site_label.setWordWrap(True)
         self.role_boxes: dict[str, QCheckBox] = {}
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
+        layout.addWidget(self.site_label)
+        layout.addWidget(QLabel("At this workstation:"))
         for role in roles:
             box = QCheckBox(role)
             box.setChecked(role in exempt)

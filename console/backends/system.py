@@ -78,7 +78,7 @@ class SystemBackend:
         )
         return f"{summary}; {run.problem}" if run.problem else summary
 
-    def change_setting(self, key: str, value: int) -> None:
+    def change_setting(self, key: str, value: int | tuple[str, ...]) -> None:
         """Store a setting as the person logged in, then apply it to the running engine
         (the detector cadence changes on running cameras)."""
         actor = self._session.require_actor("change settings")

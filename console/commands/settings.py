@@ -1,5 +1,6 @@
 """``watchfloor settings list|get|set`` and ``watchfloor status``: admin settings with
-validated, bounded values, and the system's health."""
+validated, bounded values (or lists of role names, such as the roles no console locks when
+idle), and the system's health."""
 
 from __future__ import annotations
 
@@ -25,7 +26,11 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     get.add_argument("--json", action="store_true", help="print as JSON")
     put = actions.add_parser("set", parents=parents, help="change a setting (validated)")
     put.add_argument("key", help="e.g. retention.clips_days")
-    put.add_argument("value", help="a whole number; sizes may say 2GiB or 500MB")
+    put.add_argument(
+        "value",
+        help="a whole number (sizes may say 2GiB or 500MB), or role names for a list of "
+        "roles: operator,investigator (none for none)",
+    )
     put.add_argument("--json", action="store_true", help="print the result as JSON")
 
     status = subparsers.add_parser(
@@ -37,14 +42,23 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 def run_settings(args: argparse.Namespace, db_url: str) -> int:
     """Run ``settings list|get|set``. A bad name or value is a clear error with exit 2."""
     from engine.clock import REAL_CLOCK
-    from engine.settings import ChangeSetting, SettingError, read_settings, spec_for
+    from engine.settings import (
+        ROLE_NAMES,
+        ChangeSetting,
+        SettingError,
+        SettingSpec,
+        read_all_settings,
+        spec_for,
+    )
     from engine.store import Store
     from engine.store.writer import StoreWriter
 
     command = f"watchfloor settings {args.settings_command}"
     try:
         spec = spec_for(args.key) if args.settings_command in ("get", "set") else None
-        value = spec.parse(args.value) if spec is not None and args.settings_command == "set" else 0
+        value: int | tuple[str, ...] = (
+            spec.parse(args.value) if spec is not None and args.settings_command == "set" else 0
+        )
     except SettingError as exc:
         print(f"{command}: {exc}", file=sys.stderr)
         return exit_codes.USAGE
@@ -55,10 +69,11 @@ def run_settings(args: argparse.Namespace, db_url: str) -> int:
                 previous = writer.execute(
                     ChangeSetting(key=spec.key, value=value, at=REAL_CLOCK.now(), actor=args.caller)
                 )
-            result = {"key": spec.key, "value": value, "previous": previous}
-            print(json.dumps(result) if args.json else f"{spec.key} = {value} {spec.unit}")
+            shown = list(value) if isinstance(value, tuple) else value
+            result = {"key": spec.key, "value": shown, "previous": previous}
+            print(json.dumps(result) if args.json else f"{spec.key} = {_words(value, spec.unit)}")
             return exit_codes.OK
-        values = read_settings(store)
+        values = read_all_settings(store)
     finally:
         store.close()
     if spec is not None:
@@ -70,10 +85,22 @@ def run_settings(args: argparse.Namespace, db_url: str) -> int:
     for v in values:
         default = " (default)" if v.is_default else ""
         problem = f"  ! {printable(v.problem)}" if v.problem else ""
-        print(f"{v.spec.key:32} {v.value} {v.spec.unit}{default}{problem}")
+        print(f"{v.spec.key:32} {_words(v.value, v.spec.unit)}{default}{problem}")
         if spec is None:
-            print(f"{'':32} {v.spec.description}; {v.spec.minimum}–{v.spec.maximum}")
+            bounds = (
+                f"{v.spec.minimum}–{v.spec.maximum}"
+                if isinstance(v.spec, SettingSpec)
+                else f"roles: {', '.join(ROLE_NAMES)}"
+            )
+            print(f"{'':32} {v.spec.description}; {bounds}")
     return exit_codes.OK
+
+
+def _words(value: int | tuple[str, ...], unit: str) -> str:
+    """``300 s``, or a list of roles as ``operator, investigator`` (``none``)."""
+    if isinstance(value, tuple):
+        return ", ".join(value) or "none"
+    return f"{value} {unit}".rstrip()
 
 
 def run_status(args: argparse.Namespace, db_url: str) -> int:

@@ -6,6 +6,7 @@ ticks a person sees, each 20 ms long; nothing here sleeps.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ from pytestqt.qtbot import QtBot
 
 from console.login_flow import IDLE_EXEMPT_ROLES_KEY, WORKSTATION_IDLE_TARGET, idle_warning_s
 from console.main_window import MainWindow
-from engine.access import PermissionDeniedError
+from engine.access import PermissionDeniedError, Role
+from engine.settings import IDLE_LOCK_EXEMPT_ROLES_KEY, ChangeSetting
+from tests.actors import ADMIN
 from tests.console.conftest import OpenConsole, audit_entries, log_in
 from tests.console.test_login_lock import assert_locked, plaza_site
 
@@ -146,3 +149,63 @@ def test_a_watch_station_spares_operators_from_the_idle_lock_but_not_an_admin(
     flow.second_ms, flow.idle_lock_s = 1000, 300  # real seconds: it is still counting
     log_in(qtbot, window, "ada")
     assert flow.idle_lock_applies and flow.idle_timer.isActive()
+
+
+@pytest.mark.slow
+def test_a_role_spared_site_wide_is_not_locked_when_idle_while_another_role_is(
+    qtbot: QtBot, open_console: OpenConsole, tmp_path: Path, vtest_avi: Path
+) -> None:
+    """``security.idle_lock_exempt_roles`` spares a role on every console, and a change
+    reaches a running console: saved in its System pane at once, or from the command line
+    (another process) with the account's next re-check."""
+    host, window = open_console(
+        plaza_site(tmp_path, vtest_avi), accounts={"ada": "admin", "olga": "operator"}
+    )
+    flow = window.login
+    qtbot.waitUntil(lambda: flow.idle_setting_read, timeout=5000)
+    assert flow.idle_timer.isActive() and flow.site_exempt_roles == frozenset()
+
+    # Ada (an admin) spares operators site-wide in System and settings.
+    system = window.panes["system"]
+    qtbot.waitUntil(lambda: system.editors["security.idle_lock_s"].value() == 300, timeout=5000)
+    assert list(system.role_editors[IDLE_LOCK_EXEMPT_ROLES_KEY].boxes) == [
+        "operator",
+        "investigator",
+        "admin",
+    ]
+    system.role_editors[IDLE_LOCK_EXEMPT_ROLES_KEY].boxes["operator"].setChecked(True)
+    with qtbot.waitSignal(system.sig_settings_saved, timeout=5000):
+        system.save_button.click()
+    qtbot.waitUntil(lambda: flow.site_exempt_roles == {Role.OPERATOR}, timeout=5000)
+    assert flow.idle_lock_applies and flow.idle_timer.isActive()  # an admin still locks
+    changes = audit_entries(host, action="settings.change")
+    assert [(e.actor, e.target, e.detail) for e in changes] == [
+        ("account:ada", IDLE_LOCK_EXEMPT_ROLES_KEY, {"old": None, "new": ["operator"]})
+    ]
+
+    # The workstation's dialog shows the site's roles beside its own (none ticked here).
+    window.idle_lock_action.trigger()
+    dialog = flow.idle_dialog
+    assert dialog is not None and dialog.site_label.text() == "Site-wide: operator"
+    assert not any(box.isChecked() for box in dialog.role_boxes.values())
+    dialog.reject()
+
+    # Olga (an operator) is spared by the site, not by this workstation.
+    window.lock("switch")
+    log_in(qtbot, window, "olga")
+    assert flow.exempt_roles() == frozenset()
+    assert not flow.idle_lock_applies and not flow.idle_timer.isActive()
+    shorten(qtbot, window, 2)  # even a short site setting leaves her watch alone
+    assert not flow.idle_timer.isActive() and not flow.warning_shown
+
+    # An admin takes it back from the command line: the re-check reads it, and her idle
+    # lock counts again.
+    writer = host.runtime.writer
+    assert writer is not None
+    writer.execute(
+        ChangeSetting(key=IDLE_LOCK_EXEMPT_ROLES_KEY, value=(), at=datetime.now(UTC), actor=ADMIN)
+    )
+    flow.recheck_account()  # the timer's job, every 15 s
+    qtbot.waitUntil(lambda: flow.idle_timer.isActive(), timeout=5000)
+    assert flow.idle_lock_applies and flow.site_exempt_roles == frozenset()
+    assert not window.locked

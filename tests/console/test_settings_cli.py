@@ -11,7 +11,9 @@ from sqlalchemy import select
 from console.cli import main
 from engine.settings import read_settings
 from engine.store import Store
+from engine.store.audit import AuditListRequest
 from engine.store.models import Event, Setting
+from tests.actors import ADMIN
 from tests.conftest import write_site
 
 
@@ -159,3 +161,37 @@ def test_recording_tiers_are_shown_and_set_per_camera_over_the_site_file(
     lines = {line.split()[0]: line for line in out.splitlines()}
     assert "with people, events or alerts 30 d" in lines["gate"]
     assert "with people, events or alerts 90 d (set here)" in lines["yard"]
+
+
+def test_the_roles_no_console_locks_when_idle_are_set_by_name_and_audited(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``security.idle_lock_exempt_roles`` takes role names; a name that is no role is
+    refused naming it, and nothing is stored."""
+    key = "security.idle_lock_exempt_roles"
+    code, _out, err = _run(capsys, "--db", db_url, "settings", "set", key, "operator,guard")
+    assert code == 2
+    assert f"{key}: 'guard' is not a role (roles: operator, investigator, admin)" in err
+
+    code, out, _err = _run(capsys, "--db", db_url, "settings", "set", key, "operator")
+    assert code == 0 and out.strip() == f"{key} = operator"
+    code, out, _err = _run(capsys, "--db", db_url, "settings", "get", key, "--json")
+    got = json.loads(out)
+    assert (got["value"], got["default"], got["is_default"]) == (["operator"], [], False)
+    code, out, _err = _run(capsys, "--db", db_url, "settings", "list")
+    listed = out.splitlines()
+    line = next(i for i, text in enumerate(listed) if text.startswith(key))
+    assert listed[line].split(maxsplit=1)[1] == "operator"
+    assert listed[line + 1].rstrip().endswith("; roles: operator, investigator, admin")
+    code, out, _err = _run(capsys, "--db", db_url, "settings", "set", key, "none", "--json")
+    assert code == 0 and json.loads(out) == {"key": key, "value": [], "previous": ["operator"]}
+
+    store = Store(db_url)
+    try:
+        audited = AuditListRequest(reader=ADMIN, action="settings.change").run(store)
+    finally:
+        store.close()
+    assert [(e.target, e.detail["old"], e.detail["new"]) for e in reversed(audited)] == [
+        (key, None, ["operator"]),
+        (key, ["operator"], []),
+    ]

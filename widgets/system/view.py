@@ -2,7 +2,8 @@
 camera's continuous recording (footage kept, bitrate, the days the disk holds) and how long
 it is kept (its retention tiers, set here over the site file's), the engines
 sharing the site and what each runs, a button to run retention now, and the admin's
-settings with their bounds.
+settings with their bounds (a list of roles, such as those no console locks when idle, as
+a tick box per role).
 
 Everything it shows comes through the console's query client (requests run on the query
 service's pool, answers arrive on the GUI thread); everything it changes is an action the
@@ -18,6 +19,7 @@ from typing import Any, Final
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
@@ -35,7 +37,17 @@ from engine.access import Actor, Permission
 from engine.cluster.status import RUNNING, SILENT, STOPPED, EngineLine, EnginesStatus
 from engine.history.query_service import QueryRequest, QueryResult
 from engine.recording_settings import RecordingTiers
-from engine.settings import SETTINGS, SettingSpec, SettingsRequest, SettingValue
+from engine.settings import (
+    ALL_SETTINGS,
+    ROLE_NAMES,
+    ROLE_SETTINGS,
+    SETTINGS,
+    AnySettingValue,
+    RolesSettingValue,
+    SettingSpec,
+    SettingsRequest,
+    SettingValue,
+)
 from engine.sitetime import display
 from engine.status import CameraFootage, SystemStatus
 from engine.text import printable
@@ -209,7 +221,7 @@ class SystemPane(QWidget):
         client: QueryClient,
         status_request: Callable[[], QueryRequest[SystemStatus]],
         run_retention: Callable[[], str],
-        change_setting: Callable[[str, int], Any],
+        change_setting: Callable[[str, int | tuple[str, ...]], Any],
         parent: QWidget | None = None,
         *,
         tiers_request: Callable[[], QueryRequest[RecordingTiers]] | None = None,
@@ -221,7 +233,7 @@ class SystemPane(QWidget):
         self._run_retention = run_retention
         self._change_setting = change_setting
         self.status: SystemStatus | None = None
-        self._settings: dict[str, SettingValue] = {}
+        self._settings: dict[str, AnySettingValue] = {}
         self._changes_allowed = True
 
         # The groups scroll, so the pane can share a dock column without making the
@@ -323,6 +335,12 @@ class SystemPane(QWidget):
             )
             self.editors[spec.key] = editor
             form.addRow(spec.title, editor)
+        self.role_editors: dict[str, RoleChecks] = {}
+        for roles_spec in ROLE_SETTINGS:
+            checks = RoleChecks(ROLE_NAMES, settings)
+            checks.setToolTip(f"{roles_spec.description[:1].upper()}{roles_spec.description[1:]}")
+            self.role_editors[roles_spec.key] = checks
+            form.addRow(roles_spec.title, checks)
         self.permission_label = QLabel("", settings)
         self.permission_label.setWordWrap(True)
         self.permission_label.hide()
@@ -368,7 +386,7 @@ class SystemPane(QWidget):
         not, the editors and buttons are disabled and ``why_not`` says so. (The engine
         refuses a change from an actor without the permission anyway.)"""
         self._changes_allowed = allowed
-        for editor in self.editors.values():
+        for editor in (*self.editors.values(), *self.role_editors.values()):
             editor.setEnabled(allowed)
         if self.tiers_group is not None:
             self.tiers_group.set_changes_allowed(allowed)
@@ -550,6 +568,11 @@ class SystemPane(QWidget):
         self._settings = {v.spec.key: v for v in result.value}
         problems = []
         for key, value in self._settings.items():
+            if isinstance(value, RolesSettingValue):
+                self.role_editors[key].set_value(value.value)
+                if value.problem:
+                    problems.append(value.problem)
+                continue
             editor = self.editors[key]
             if isinstance(editor, QDoubleSpinBox):
                 editor.setValue(value.value / GIB)
@@ -570,9 +593,9 @@ class SystemPane(QWidget):
             failure="retention failed",
         )
 
-    def edited_values(self) -> dict[str, int]:
+    def edited_values(self) -> dict[str, int | tuple[str, ...]]:
         """Settings whose editor differs from the stored value."""
-        changed = {}
+        changed: dict[str, int | tuple[str, ...]] = {}
         for spec in SETTINGS:
             editor = self.editors[spec.key]
             value = (
@@ -581,12 +604,19 @@ class SystemPane(QWidget):
                 else int(editor.value())
             )
             stored = self._settings.get(spec.key)
+            if not isinstance(stored, SettingValue):
+                stored = None
             if stored is not None and isinstance(editor, QDoubleSpinBox):
                 if abs(stored.value - value) < GIB / 200:  # the spin box rounds to 0.01 GiB
                     continue
             elif stored is not None and stored.value == value:
                 continue
             changed[spec.key] = value
+        for key, checks in self.role_editors.items():
+            roles = checks.value()
+            stored_roles = self._settings.get(key)
+            if stored_roles is None or stored_roles.value != roles:
+                changed[key] = roles
         return changed
 
     def _on_save_requested(self) -> None:
@@ -601,7 +631,7 @@ class SystemPane(QWidget):
             return list(changes)
 
         def saved(keys: list[str]) -> None:
-            specs = {spec.key: spec for spec in SETTINGS}
+            specs = {spec.key: spec for spec in ALL_SETTINGS}
             titles = [specs[key].title if key in specs else key for key in keys]
             self.settings_strip.show_status(f"Saved: {', '.join(titles)}")
             self.sig_settings_saved.emit(keys)
@@ -620,3 +650,26 @@ class SystemPane(QWidget):
         box.setRange(spec.minimum, spec.maximum)
         box.setSuffix(f" {spec.unit}")
         return box
+
+
+class RoleChecks(QWidget):
+    """A list-of-roles setting: one tick box per role, in a row."""
+
+    def __init__(self, roles: tuple[str, ...], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.boxes: dict[str, QCheckBox] = {}
+        for role in roles:
+            box = QCheckBox(role, self)
+            self.boxes[role] = box
+            row.addWidget(box)
+        row.addStretch(1)
+
+    def value(self) -> tuple[str, ...]:
+        """The roles ticked, in the order shown."""
+        return tuple(role for role, box in self.boxes.items() if box.isChecked())
+
+    def set_value(self, roles: tuple[str, ...]) -> None:
+        for role, box in self.boxes.items():
+            box.setChecked(role in roles)

@@ -923,3 +923,25 @@ def test_the_where_column_shows_the_site_s_longest_place_name_whole(
     assert pane.table.columnWidth(Column.PLACE) >= needed + 8
     assert pane.table.columnWidth(Column.PLACE) <= PLACE_MAX_PX
     assert pane.table.columnWidth(Column.DETAIL) >= 100  # the detail still has room
+
+
+def test_a_clip_played_to_its_end_holds_its_last_picture(qtbot: QtBot, hamilton_clip: Path) -> None:
+    """Before: the backend blanked the video when the clip ended, so the preview of an
+    alert showed a black box where the person had just been."""
+    player = ClipPlayer()
+    qtbot.addWidget(player)
+    player.resize(480, 360)
+    player.show()
+    media = player.media_player
+    assert player.open(hamilton_clip, 8.6)  # 9.2 s long: the last half second plays
+    qtbot.waitUntil(player.showing_picture, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: media.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia, timeout=15_000
+    )
+    qtbot.wait(100)  # anything queued after the end (a blank frame) is delivered
+    assert player.showing_picture()
+    image = player.video_widget.videoSink().videoFrame().toImage()
+    assert not image.isNull() and image.width() == 640
+    # Another clip never shows the last one's picture: opened, then closed.
+    player.close_clip()
+    assert not player.showing_picture()

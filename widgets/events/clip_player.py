@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
+from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer, QVideoFrame
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -64,6 +64,10 @@ class ClipPlayer(QWidget):
         self.video_widget.setMinimumSize(240, 160)
         self.video_widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.media_player.setVideoOutput(self.video_widget)
+        # The last picture shown: held at the clip's end (the backend blanks the video when
+        # it stops there, which left a black box where the person had just been).
+        self._last_frame: QVideoFrame | None = None
+        self.video_widget.videoSink().videoFrameChanged.connect(self._on_video_frame)
         self.path: Path | None = None
         self._pending_offset_ms: int | None = None
 
@@ -129,8 +133,7 @@ class ClipPlayer(QWidget):
         """
         path = Path(path)
         self._pending_offset_ms = None
-        self.media_player.stop()
-        self.media_player.setSource(QUrl())
+        self._stop_and_blank()
         self.path = path
         self._title.setText(_title(path, offset_s))
         self._title.setToolTip(str(path))
@@ -149,8 +152,7 @@ class ClipPlayer(QWidget):
         the machine that keeps it, or cut from a camera's recording), in the widget's place
         for the picture; the title names it (and the moment asked for, ``offset_s``)."""
         self._pending_offset_ms = None
-        self.media_player.stop()
-        self.media_player.setSource(QUrl())
+        self._stop_and_blank()
         self.path = Path(path)
         self._title.setText(_title(self.path, offset_s))
         self._title.setToolTip(str(path))
@@ -171,8 +173,7 @@ class ClipPlayer(QWidget):
     def close_clip(self) -> None:
         """Stop playback and forget the clip (the widget shows "No clip")."""
         self._pending_offset_ms = None
-        self.media_player.stop()
-        self.media_player.setSource(QUrl())
+        self._stop_and_blank()
         self.path = None
         self._title.setText("No clip")
         self._title.setToolTip("")
@@ -214,7 +215,29 @@ class ClipPlayer(QWidget):
         self.media_player.setAudioOutput(audio_output)
         return audio_output
 
+    def _stop_and_blank(self) -> None:
+        """Stop, forget the source, and show no picture (not the held last one)."""
+        self.media_player.stop()
+        self.media_player.setSource(QUrl())
+        self._last_frame = None
+        self.video_widget.videoSink().setVideoFrame(QVideoFrame())
+
+    def _on_video_frame(self, frame: QVideoFrame) -> None:
+        if frame.isValid():
+            self._last_frame = frame
+
+    def showing_picture(self) -> bool:
+        """Whether the video shows a picture (not nothing, not a black blank)."""
+        return self.video_widget.videoSink().videoFrame().isValid()
+
     def _on_media_status_changed(self, status: QMediaPlayer.MediaStatus) -> None:
+        if status == QMediaPlayer.MediaStatus.EndOfMedia and self._last_frame is not None:
+            self.video_widget.videoSink().setVideoFrame(self._last_frame)
+        elif status in (
+            QMediaPlayer.MediaStatus.NoMedia,
+            QMediaPlayer.MediaStatus.LoadingMedia,
+        ):
+            self._last_frame = None  # another clip: never hold the last one's picture
         if status in _READY_STATUSES and self._pending_offset_ms is not None:
             offset_ms = self._pending_offset_ms
             self._pending_offset_ms = None

@@ -44,6 +44,7 @@ from engine.history.events import ClipProbe, CoveringClipsRequest
 from engine.incidents.records import Filed
 from engine.media import read_small_file
 from engine.record.recorder import MAX_CLIP_S, POST_ACTIVITY_S
+from engine.record.tracks import ClipTracksError, read_clip_tracks, tracks_media_path
 from engine.record.views import (
     EVENT_BEFORE_S,
     FootageView,
@@ -190,6 +191,7 @@ class AlertsBackend:
             **footage,
             **self._marks(picture, _box_of(view.detail), view.camera, None),
             **self._pending(footage, view.camera, view.ts, view.ts),
+            **self._clip_boxes(footage, view.clip_path, view.ts, view.track_id),
         )
 
     def _marks(
@@ -221,6 +223,29 @@ class AlertsBackend:
         if footage.get("clip") is not None:
             return {}
         return {"clip_ready_in_s": clip_ready_in_s(self._runtime, camera, at, last_seen)}
+
+    def _clip_boxes(
+        self, footage: dict[str, Any], clip: str | None, at: datetime, track_id: int | None
+    ) -> dict[str, Any]:
+        """Where the people are in the footage played, frame by frame: the track sidecar of
+        the clip ``clip`` (its media path; None: footage cut without a clip row, no boxes)
+        read here, off the GUI thread, and put on the played file's time line (the event at
+        ``at`` lies ``clip_offset_s`` into it). A sidecar missing or damaged gives no boxes
+        and a quiet note (``boxes_note``), never an error."""
+        if footage.get("clip") is None or not clip:
+            return {}
+        try:
+            tracks = read_clip_tracks(self._file(tracks_media_path(clip)))
+        except ClipTracksError as exc:
+            log.info("no boxes over clip %s: %s", clip, exc)
+            return {"boxes_note": _boxes_note(exc)}
+        played_from = at - timedelta(seconds=float(footage.get("clip_offset_s") or 0.0))
+        shift = (tracks.started_at - played_from).total_seconds()
+        return {
+            "clip_boxes": tracks.shifted(shift),
+            "clip_size": (tracks.width, tracks.height),
+            "track_id": track_id,
+        }
 
     def _file(self, path: str) -> Path:
         return fetched(self._media_root, self._recordings, path)
@@ -285,6 +310,9 @@ class AlertsBackend:
             **footage,
             **self._marks(picture, box, first.camera, alert.detail.get("rule_id")),
             **self._pending(footage, first.camera, first.started_at, first.last_seen_at),
+            **self._clip_boxes(
+                footage, None if clip is None else clip[0], first.started_at, first.track_id
+            ),
         )
 
     def escalate_alert(self, alert_id: int, text: str) -> Filed:
@@ -332,6 +360,13 @@ class AlertsBackend:
         if service is None:
             raise RuntimeError("incidents need a live engine: the alert cannot be escalated")
         return service.escalate_event(actor, event_id, text)
+
+
+def _boxes_note(problem: ClipTracksError) -> str:
+    """What the preview says, quietly, when it draws no boxes over a clip."""
+    if problem.missing:
+        return "No boxes over this clip: none were kept with it"
+    return "No boxes over this clip: the file of its boxes is damaged"
 
 
 def _place_of(runtime: EngineRuntime, alert: AlertView) -> tuple[float, float] | None:

@@ -46,7 +46,12 @@ _READ_CHUNK = 64 * 1024
 
 
 class ClipTracksError(ValueError):
-    """A track sidecar that cannot be used: the message says why, in words."""
+    """A track sidecar that cannot be used: the message says why, in words; ``missing``:
+    there is none (a clip recorded before sidecars were kept), rather than a damaged one."""
+
+    def __init__(self, message: str, *, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +215,7 @@ def _read_regular_file(path: Path, limit: int) -> bytes:
             raise ClipTracksError(f"{path.name} is a symbolic link, not a track file")
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise ClipTracksError(f"{path.name} is missing") from None
+        raise ClipTracksError(f"{path.name} is missing", missing=True) from None
     except OSError as exc:
         raise ClipTracksError(f"{path.name} cannot be read ({exc.strerror or exc})") from None
     try:

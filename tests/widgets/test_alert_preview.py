@@ -20,9 +20,10 @@ from pytestqt.qtbot import QtBot
 
 from console.queries import QtQueryClient
 from engine.history.query_service import QueryService
+from engine.record.tracks import TrackBox, TrackSample
 from tests.widgets.test_alert_stream import NOW, FakeAlerts, FakeSound, look_at
 from widgets.alerts.api import AlertEvidence
-from widgets.alerts.preview import AlertPreview
+from widgets.alerts.preview import LEAD_IN_S, AlertPreview, MarkedVideo
 from widgets.alerts.view import AlertStreamPane
 from widgets.colours import ALARM_RED, ZONE_ORANGE
 
@@ -191,3 +192,148 @@ def test_the_pane_asks_again_when_the_clip_is_due_and_plays_it_when_it_comes(
     qtbot.waitUntil(lambda: player.position_s() > 0 or bool(player.error_text()), timeout=5000)
     assert player.error_text() == ""
     assert pane.grab().save(str(SHOTS / "pane_clip_with_still.png"))
+
+
+CLIP_SIZE = (320, 240)  # tests.widgets.test_event_history.write_h264_clip's picture
+BEFORE = TrackBox(7, 40.0, 60.0, 60.0, 120.0)  # the alert's person until 2 s into the clip
+AFTER = TrackBox(7, 200.0, 60.0, 60.0, 120.0)  # ...and from then
+OTHER = TrackBox(9, 8.0, 8.0, 30.0, 60.0)  # someone else in view throughout
+
+
+def _clip_samples() -> tuple[TrackSample, ...]:
+    return tuple(TrackSample(i / 10, (OTHER, BEFORE if i < 20 else AFTER)) for i in range(40))
+
+
+def _clip_evidence(alert_id: int, clip: Path, **changes: object) -> AlertEvidence:
+    fields: dict[str, object] = {
+        "clip": clip,
+        "clip_offset_s": LEAD_IN_S,  # played from the clip's start
+        "clip_ready_in_s": None,
+        "clip_boxes": _clip_samples(),
+        "clip_size": CLIP_SIZE,
+        "track_id": 7,
+    }
+    fields.update(changes)
+    return _evidence(alert_id, **fields)
+
+
+def _on_picture(video: MarkedVideo, box: TrackBox) -> QRect:
+    """Where ``box`` (pixels of the clip) lies on the video widget."""
+    target = video.picture_rect()
+    sx, sy = target.width() / CLIP_SIZE[0], target.height() / CLIP_SIZE[1]
+    return QRect(
+        round(target.x() + box.x * sx),
+        round(target.y() + box.y * sy),
+        round(box.w * sx),
+        round(box.h * sy),
+    )
+
+
+def _edge(rect: QRect) -> QRect:
+    """A band across ``rect``'s left edge, where its outline is drawn."""
+    return QRect(rect.left() - 3, rect.top() + rect.height() // 4, 7, rect.height() // 2)
+
+
+def test_while_the_clip_plays_the_persons_box_follows_them_and_the_zone_is_drawn(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    from tests.widgets.test_event_history import write_h264_clip
+
+    clip = tmp_path / "clip.mp4"
+    write_h264_clip(clip)
+    preview = AlertPreview()
+    qtbot.addWidget(preview)
+    preview.resize(520, 520)
+    preview.show()
+    preview.show_evidence(_clip_evidence(8, clip))
+    assert preview.showing() == "clip"
+    player, video = preview.player, preview.video
+    assert player is not None and video is not None
+    assert not preview.boxes_note.isVisible()
+    # The player's frames come to the marked picture as it plays.
+    qtbot.waitUntil(lambda: video.frame_time_s() is not None, timeout=5000)
+    assert player.error_text() == ""
+    player.media_player.pause()
+
+    # At a given play position (paused there): the box the clip keeps for that moment.
+    for position_s, now, then in ((2.5, AFTER, BEFORE), (0.5, BEFORE, AFTER)):
+        player.media_player.setPosition(round(position_s * 1000))
+        qtbot.waitUntil(
+            lambda p=position_s: abs((video.frame_time_s() or -9.0) - p) < 0.15, timeout=5000
+        )
+        sample = video.boxes_now()
+        assert sample is not None and now in sample.boxes and then not in sample.boxes
+        drawn = video.grab().toImage()
+        # The alert's person: bold red where they are now, nothing red where they were.
+        assert _pixels_like(drawn, ALARM_RED, _edge(_on_picture(video, now))) > 20
+        assert _pixels_like(drawn, ALARM_RED, _edge(_on_picture(video, then))) == 0
+        # Someone else: thin and pale, not red.
+        assert (
+            _pixels_like(
+                drawn,
+                "#c9d1d9",
+                _edge(_on_picture(video, OTHER)),
+            )
+            > 3
+        )
+        assert _pixels_like(drawn, ALARM_RED, _edge(_on_picture(video, OTHER))) == 0
+        # The rule's zone over the footage (below the clip's moving rectangle).
+        target = video.picture_rect().toRect()
+        lower = QRect(
+            target.left(),
+            target.top() + target.height() * 3 // 4,
+            target.width(),
+            target.height() // 4,
+        )
+        assert _pixels_like(drawn, ZONE_ORANGE, lower) > 40
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert preview.grab().save(str(SHOTS / "clip_with_box_and_zone.png"))
+
+
+def test_a_clip_without_usable_boxes_plays_without_them_and_says_so_quietly(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    from tests.widgets.test_event_history import write_h264_clip
+
+    clip = tmp_path / "clip.mp4"
+    write_h264_clip(clip)
+    preview = AlertPreview()
+    qtbot.addWidget(preview)
+    preview.resize(520, 520)
+    preview.show()
+    note = "No boxes over this clip: the file of its boxes is damaged"
+    preview.show_evidence(
+        _clip_evidence(9, clip, clip_boxes=(), clip_size=None, track_id=None, boxes_note=note)
+    )
+    player, video = preview.player, preview.video
+    assert player is not None and video is not None
+    assert preview.boxes_note.isVisible() and preview.boxes_note.text() == note
+    qtbot.waitUntil(lambda: video.frame_time_s() is not None, timeout=5000)
+    assert player.error_text() == "" and video.boxes_now() is None
+    player.media_player.pause()
+    drawn = video.grab().toImage()
+    assert _pixels_like(drawn, ALARM_RED) == 0  # no box
+    assert _pixels_like(drawn, ZONE_ORANGE) > 40  # the zone still
+    # Another alert with good boxes: the note goes.
+    preview.show_evidence(_clip_evidence(10, clip))
+    assert not preview.boxes_note.isVisible()
+
+
+def test_marks_follow_the_frame_time_not_the_wall_clock(qtbot: QtBot) -> None:
+    """The marked picture draws the boxes of the frame it shows (by that frame's time in
+    the clip), whatever the player's position says: a frame late on screen keeps its
+    own boxes."""
+    video = MarkedVideo()
+    qtbot.addWidget(video)
+    video.resize(320, 240)
+    video.set_marks(ZONE, _clip_samples(), CLIP_SIZE, 7)
+    frame = QImage(320, 240, QImage.Format.Format_RGB32)
+    frame.fill(QColor("#202020"))
+    video.set_position(3.0)
+    video.show_frame(frame, 1.0)
+    drawn = video.grab().toImage()
+    assert _pixels_like(drawn, ALARM_RED, _edge(_on_picture(video, BEFORE))) > 20
+    assert _pixels_like(drawn, ALARM_RED, _edge(_on_picture(video, AFTER))) == 0
+    video.show_frame(frame, 9.0)  # long after the last analysed frame: no boxes
+    assert video.boxes_now() is None
+    assert _pixels_like(video.grab().toImage(), ALARM_RED) == 0

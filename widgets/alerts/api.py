@@ -16,6 +16,7 @@ from typing import Protocol
 from engine.alerts.records import AlertView
 from engine.alerts.snoozes import SnoozeView
 from engine.incidents.records import Filed
+from engine.record.tracks import TrackSample
 from engine.wording import display_actor
 
 
@@ -115,6 +116,16 @@ class AlertEvidence:
     # clip recorder's post-roll, or the end of the continuous recording's segment; ≤ 0: due
     # now); None: none is on its way (a clip shown, or nothing of this alert was kept).
     clip_ready_in_s: float | None = None
+    # While the clip plays: where the people are in it, frame by frame (its track sidecar,
+    # engine.record.tracks): ``clip_boxes`` in time order, in seconds of the clip file
+    # played and pixels of its picture ``clip_size``; the alert's person is track
+    # ``track_id`` (drawn bold, the others thin; None: not known, all drawn alike).
+    # ``boxes_note``: why no boxes are drawn over a clip that should have them (its sidecar
+    # missing or damaged), said quietly; "" otherwise.
+    clip_boxes: tuple[TrackSample, ...] = ()
+    clip_size: tuple[int, int] | None = None
+    track_id: int | None = None
+    boxes_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,16 @@ says so with the seconds until it is ready ("Recording… about 12 s until the c
 ready", counted down), asks for the evidence again then (``ask_again``), and plays the
 clip when it comes; it never says that nothing was kept while footage is on its way.
 
-The box and the zone are drawn on the picture, not over the playing clip: the engine keeps
-no track positions per moment to follow the person through the clip, and the clip player's
-video surface takes no overlay. Nothing here reads a file: the picture's bytes come with
-the evidence (read on a worker), and the clip player streams from its own backend.
+While the clip plays, its picture is drawn here (:class:`MarkedVideo`, fed by the player's
+frames) with the rule's zone over it and the people's boxes of the moment: the clip's track
+sidecar (:mod:`engine.record.tracks`) holds each frame's boxes, and the box of the alert's
+person is drawn bold and red, the others thin, so the operator sees who loitered, followed
+through the footage. The clip player's own video surface (a native window in Qt 6, which
+takes no overlay) is left out; its controls stay. A clip without usable boxes (its sidecar
+missing or damaged) plays without them, with a quiet note saying so.
+
+Nothing here reads a file: the picture's bytes and the clip's boxes come with the evidence
+(read on a worker), and the clip player streams from its own backend.
 """
 
 from __future__ import annotations
@@ -26,11 +32,13 @@ from PySide6.QtGui import (
     QColor,
     QImage,
     QPainter,
+    QPaintEvent,
     QPen,
     QPixmap,
     QPolygonF,
     QResizeEvent,
 )
+from PySide6.QtMultimedia import QVideoFrame, QVideoSink
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -40,6 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.record.tracks import TrackSample, sample_at
 from engine.text import printable
 from widgets.alerts.api import AlertEvidence, clip_pending_text
 from widgets.colours import ALARM_RED, CANVAS, MUTED_GREY, TEXT, WARNING_AMBER, ZONE_ORANGE
@@ -53,6 +62,10 @@ COUNTDOWN_MS = 1000  # the seconds until the clip count down once a second
 ASK_AGAIN_EVERY_S = 2  # once due, the evidence is asked for again this often
 STILL_HEIGHT = 120  # the marked picture beside the caption while the clip plays (pixels)
 INSET_SHARE = 0.3  # the map of the whole view takes this share of the picture's width
+# A frame's boxes stay drawn until this long after it: the analysis may skip frames (a busy
+# detector), and a person does not vanish between two analysed frames.
+BOX_HOLD_S = 0.5
+OTHER_TRACK = "#c9d1d9"  # the boxes of the other people in view: thin and pale
 
 
 class AlertPreview(QWidget):
@@ -71,6 +84,13 @@ class AlertPreview(QWidget):
         self.picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.picture.setStyleSheet(f"color: {MUTED_GREY}; background: #010409")
         self.player: ClipPlayer | None = None  # made for the first clip (QtMultimedia is slow)
+        self.video: MarkedVideo | None = None  # the playing clip's picture, marked; with it
+        self.clip_page: QWidget | None = None  # the marked video over the player's controls
+        # Why the clip plays without boxes (its sidecar missing or damaged), said quietly.
+        self.boxes_note = QLabel()
+        self.boxes_note.setWordWrap(True)
+        self.boxes_note.setStyleSheet(f"color: {MUTED_GREY}; font-style: italic")
+        self.boxes_note.hide()
         self.stack = QStackedWidget()
         self.stack.addWidget(self.picture)
         self.caption = QLabel()
@@ -110,6 +130,10 @@ class AlertPreview(QWidget):
         self._stop_countdown()
         if self.player is not None:
             self.player.close_clip()
+        if self.video is not None:
+            self.video.clear()
+        self.boxes_note.clear()
+        self.boxes_note.hide()
         self._image = QImage()
         self.picture.setPixmap(QPixmap())
         self.picture.setText(text)
@@ -143,6 +167,8 @@ class AlertPreview(QWidget):
         if evidence.clip is not None:
             if not same_clip:
                 self.replay()
+            else:
+                self._mark_video(evidence)  # asked again: the boxes of the footage since
             self._fit_still()
             return
         if self.player is not None:
@@ -172,21 +198,54 @@ class AlertPreview(QWidget):
         evidence = self.evidence
         if evidence is None or evidence.clip is None:
             return False
-        if self.player is None:
-            self.player = ClipPlayer()
-            self.stack.addWidget(self.player)
-        self.stack.setCurrentWidget(self.player)
-        return self.player.open(evidence.clip, max(0.0, evidence.clip_offset_s - LEAD_IN_S))
+        player, video, page = self._clip_player()
+        video.clear()
+        self._mark_video(evidence)
+        self.stack.setCurrentWidget(page)
+        return player.open(evidence.clip, max(0.0, evidence.clip_offset_s - LEAD_IN_S))
 
     def showing(self) -> str:
         """What the preview shows: ``clip``, ``picture`` or ``nothing``."""
-        if self.player is not None and self.stack.currentWidget() is self.player:
+        if self.clip_page is not None and self.stack.currentWidget() is self.clip_page:
             return "clip"
         return "picture" if not self._image.isNull() else "nothing"
 
     def recording_text(self) -> str:
         """What the preview says of the clip being recorded ("" when it says nothing)."""
         return self.recording_note.text() if self._ready_in_s is not None else ""
+
+    def _clip_player(self) -> tuple[ClipPlayer, MarkedVideo, QWidget]:
+        """The clip player, made with the first clip: its frames go to :class:`MarkedVideo`
+        (drawn with the zone and the boxes), its own video surface is left out, its
+        controls (play, the position, the clip's name) stay under the picture."""
+        if self.player is None or self.video is None or self.clip_page is None:
+            player = ClipPlayer()
+            video = MarkedVideo()
+            player.media_player.setVideoOutput(video.sink)
+            surface = player.video_widget.parentWidget()  # its pages: video, or error words
+            (surface or player.video_widget).hide()  # errors are shown by the MarkedVideo
+            player.sig_position_changed.connect(video.set_position)
+            player.sig_error.connect(video.show_message)
+            page = QWidget()
+            column = QVBoxLayout(page)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.setSpacing(2)
+            column.addWidget(video, 1)
+            column.addWidget(self.boxes_note)
+            column.addWidget(player)
+            self.stack.addWidget(page)
+            self.player, self.video, self.clip_page = player, video, page
+        return self.player, self.video, self.clip_page
+
+    def _mark_video(self, evidence: AlertEvidence) -> None:
+        """Give the playing clip's picture the rule's zone and the clip's boxes, and say
+        quietly when it has none to draw."""
+        if self.video is not None:
+            self.video.set_marks(
+                evidence.zone, evidence.clip_boxes, evidence.clip_size, evidence.track_id
+            )
+        self.boxes_note.setText(evidence.boxes_note)
+        self.boxes_note.setVisible(bool(evidence.boxes_note))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -269,6 +328,146 @@ class AlertPreview(QWidget):
                 _draw_view_map(painter, QRectF(canvas.rect()), evidence, frame)
         painter.end()
         return canvas
+
+
+class MarkedVideo(QWidget):
+    """The playing clip's picture, fitted, with the rule's zone and the people's boxes of
+    the moment drawn over it: the player's frames arrive at :attr:`sink` (GUI thread),
+    each with its time in the clip, and the boxes drawn are those of the newest analysed
+    frame at or before it (at most :data:`BOX_HOLD_S` older). The alert's person (its
+    track) is drawn bold and red, the others thin and pale; the zone is given in fractions
+    of the camera's view, the boxes in pixels of the clip's picture (``clip_size``)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.sink = QVideoSink(self)
+        self.sink.videoFrameChanged.connect(self._on_video_frame_changed)
+        self._image = QImage()
+        self._t_s: float | None = None  # the shown frame's time in the clip (seconds)
+        self._position_s = 0.0  # the player's, for frames that carry no time
+        self._message = ""
+        self._zone: tuple[tuple[float, float], ...] | None = None
+        self._samples: tuple[TrackSample, ...] = ()
+        self._clip_size: tuple[int, int] | None = None
+        self._track_id: int | None = None
+        self.setMinimumSize(160, 90)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    def set_marks(
+        self,
+        zone: tuple[tuple[float, float], ...] | None,
+        samples: tuple[TrackSample, ...],
+        clip_size: tuple[int, int] | None,
+        track_id: int | None,
+    ) -> None:
+        """What to draw over the clip: ``zone`` (fractions of the view; None: none), the
+        boxes of its frames (``samples``, seconds of the clip, pixels of ``clip_size``) and
+        which track is the alert's person (None: all drawn alike)."""
+        self._zone = zone
+        self._samples = samples if clip_size is not None else ()
+        self._clip_size = clip_size
+        self._track_id = track_id
+        self.update()
+
+    def clear(self) -> None:
+        """No frame shown, no words (a new clip is opening)."""
+        self._image = QImage()
+        self._t_s = None
+        self._position_s = 0.0
+        self._message = ""
+        self.update()
+
+    def show_frame(self, image: QImage, t_s: float) -> None:
+        """Show ``image``, the clip's frame at ``t_s`` seconds, with the marks of then."""
+        self._image = image
+        self._t_s = t_s
+        self._message = ""
+        self.update()
+
+    def set_position(self, position_s: float) -> None:
+        """The player's position (seconds): the time of frames that carry none."""
+        self._position_s = position_s
+
+    def show_message(self, text: str) -> None:
+        """Say ``text`` in place of the picture (the clip cannot be played)."""
+        self._message = text
+        self.update()
+
+    def message(self) -> str:
+        return self._message
+
+    def frame_time_s(self) -> float | None:
+        """The time in the clip of the frame shown (None: none yet)."""
+        return self._t_s if not self._image.isNull() else None
+
+    def boxes_now(self) -> TrackSample | None:
+        """The boxes drawn over the frame shown (None: none)."""
+        if self._t_s is None or self._image.isNull():
+            return None
+        return sample_at(self._samples, self._t_s, BOX_HOLD_S)
+
+    def picture_rect(self) -> QRectF:
+        """Where the frame is drawn in the widget (fitted, centred); empty without one."""
+        image = self._image
+        if image.isNull() or image.width() <= 0 or image.height() <= 0:
+            return QRectF()
+        scale = min(self.width() / image.width(), self.height() / image.height())
+        target = QRectF(0, 0, image.width() * scale, image.height() * scale)
+        target.moveCenter(QRectF(self.rect()).center())
+        return target
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#010409"))
+        if self._message:
+            painter.setPen(QColor(ALARM_RED))
+            painter.drawText(
+                QRectF(self.rect()).adjusted(8, 8, -8, -8),
+                int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+                self._message,
+            )
+            painter.end()
+            return
+        target = self.picture_rect()
+        if target.isEmpty():
+            painter.end()
+            return
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(target, self._image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setClipRect(target)
+        if self._zone:
+            zone = QPolygonF(
+                [
+                    QPointF(target.x() + x * target.width(), target.y() + y * target.height())
+                    for x, y in self._zone
+                ]
+            )
+            _draw_zone(painter, zone, 2.0)
+        sample = self.boxes_now()
+        if sample is not None and self._clip_size is not None:
+            sx = target.width() / max(1, self._clip_size[0])
+            sy = target.height() / max(1, self._clip_size[1])
+            mine = self._track_id
+            # The others first, thin: the alert's person is drawn over them.
+            for box in sorted(sample.boxes, key=lambda b: b.track_id == mine):
+                rect = QRectF(
+                    target.x() + box.x * sx, target.y() + box.y * sy, box.w * sx, box.h * sy
+                )
+                if mine is None or box.track_id == mine:
+                    _draw_box(painter, rect, 3.0 if mine is not None else 2.0)
+                else:
+                    painter.setBrush(Qt.BrushStyle.NoBrush)
+                    painter.setPen(QPen(QColor(OTHER_TRACK), 1.0))
+                    painter.drawRect(rect)
+        painter.end()
+
+    def _on_video_frame_changed(self, frame: QVideoFrame) -> None:
+        if not frame.isValid():
+            return
+        start_us = frame.startTime()
+        self.show_frame(frame.toImage(), start_us / 1e6 if start_us >= 0 else self._position_s)
 
 
 def _draw_zone(painter: QPainter, zone: QPolygonF, width: float) -> None:

@@ -25,11 +25,11 @@ import logging
 import socket
 from collections.abc import Callable
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QWindow
-from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6.QtWidgets import QApplication, QDialog, QMainWindow
 
 from console.queries import QtQueryClient
 from console.session import (
@@ -53,6 +53,7 @@ ACCOUNT_RECHECK_MS = 15_000  # how soon a disabled account or changed roles reac
 IDLE_WARNING_S = 30  # the idle lock's countdown, shown before it locks
 IDLE_EXEMPT_ROLES_KEY = "session/idle_lock_exempt_roles"  # this workstation's, QSettings
 WORKSTATION_IDLE_TARGET = "workstation.idle_lock_exempt_roles"  # as the audit names it
+SessionDialog = TypeVar("SessionDialog", IdleLockDialog, PasswordChangeDialog)
 
 
 def idle_warning_s(idle_lock_s: int) -> int:
@@ -177,7 +178,8 @@ class LoginFlow(QObject):
         self._queries = queries
         self.panel = panel
         self.remembered: Actor | None = None  # who was logged in when it locked
-        self.password_dialog: PasswordChangeDialog | None = None
+        # The session's dialogs open now (the idle lock's, the password's), by kind.
+        self._dialogs: dict[type[QDialog], QDialog] = {}
         self._settings = settings
         self.idle_lock_s = DEFAULT_IDLE_LOCK_S
         self.site_exempt_roles: frozenset[Role] = frozenset()  # the site's, on every console
@@ -192,7 +194,6 @@ class LoginFlow(QObject):
         self.seconds_left = 0  # of the idle warning's countdown (0: none shown)
         self.idle_banner = IdleWarningBanner(window)
         self.idle_banner.sig_stay_requested.connect(self.input_seen)
-        self.idle_dialog: IdleLockDialog | None = None
         # An admin may disable the logged-in account or change its roles elsewhere: re-read
         # it now and then (on a worker), and lock or re-apply the roles.
         self.recheck_timer = QTimer(self)
@@ -215,10 +216,8 @@ class LoginFlow(QObject):
         self.idle_timer.stop()
         self._end_warning()
         self.recheck_timer.stop()
-        if self.password_dialog is not None:
-            self.password_dialog.reject()
-        if self.idle_dialog is not None:
-            self.idle_dialog.reject()
+        for dialog in list(self._dialogs.values()):
+            dialog.reject()
 
     @property
     def idle_lock_applies(self) -> bool:
@@ -289,27 +288,62 @@ class LoginFlow(QObject):
         in may look; changing it needs the settings permission (the engine's rule for the
         site's idle lock), checked again on a worker, where the change is audited before
         this console keeps it."""
+        return self._open_dialog(
+            IdleLockDialog,
+            lambda actor: IdleLockDialog(
+                socket.gethostname(),
+                self.idle_lock_s,
+                [role.value for role in Role],
+                {role.value for role in self.exempt_roles()},
+                allowed=actor.may(Permission.CHANGE_SETTINGS),
+                site_exempt=[role.value for role in Role if role in self.site_exempt_roles],
+                parent=self._window,
+            ),
+            self._on_idle_change_requested,
+        )
+
+    @property
+    def idle_dialog(self) -> IdleLockDialog | None:
+        """Session → Idle lock at this workstation…, while it is open."""
+        return self._shown(IdleLockDialog)
+
+    @property
+    def password_dialog(self) -> PasswordChangeDialog | None:
+        """Session → Change my password…, while it is open."""
+        return self._shown(PasswordChangeDialog)
+
+    def _shown(self, kind: type[SessionDialog]) -> SessionDialog | None:
+        dialog = self._dialogs.get(kind)
+        return dialog if isinstance(dialog, kind) else None
+
+    def _open_dialog(
+        self,
+        kind: type[SessionDialog],
+        build: Callable[[Actor], SessionDialog],
+        on_change_requested: Callable[..., None],
+    ) -> SessionDialog | None:
+        """Open a session dialog of ``kind`` without blocking the window: the one open is
+        raised, else ``build`` makes one for the person logged in, its requests going to
+        ``on_change_requested(dialog, ...)``, forgotten when it closes. None while the
+        console is locked."""
         actor = self._session.actor
         if self._host.locked or actor is None:
             return None
-        if self.idle_dialog is not None:
-            self.idle_dialog.raise_()
-            return self.idle_dialog
-        dialog = IdleLockDialog(
-            socket.gethostname(),
-            self.idle_lock_s,
-            [role.value for role in Role],
-            {role.value for role in self.exempt_roles()},
-            allowed=actor.may(Permission.CHANGE_SETTINGS),
-            site_exempt=[role.value for role in Role if role in self.site_exempt_roles],
-            parent=self._window,
-        )
+        shown = self._shown(kind)
+        if shown is not None:
+            shown.raise_()
+            return shown
+        dialog = build(actor)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.sig_change_requested.connect(partial(self._on_idle_change_requested, dialog))
-        dialog.finished.connect(partial(self._on_idle_dialog_closed, dialog))
-        self.idle_dialog = dialog
+        dialog.sig_change_requested.connect(partial(on_change_requested, dialog))
+        dialog.finished.connect(partial(self._on_dialog_closed, kind, dialog))
+        self._dialogs[kind] = dialog
         dialog.open()
         return dialog
+
+    def _on_dialog_closed(self, kind: type[QDialog], dialog: QDialog, _code: int) -> None:
+        if self._dialogs.get(kind) is dialog:
+            del self._dialogs[kind]
 
     def _on_idle_change_requested(self, dialog: IdleLockDialog, roles: list[str]) -> None:
         before = sorted(role.value for role in self.exempt_roles())
@@ -342,10 +376,6 @@ class LoginFlow(QObject):
         dialog.accept()
         self.restart_idle_timer()
         self._say(f"This workstation's idle lock: {idle_lock_words(roles)}.", 10_000)
-
-    def _on_idle_dialog_closed(self, dialog: IdleLockDialog, _code: int) -> None:
-        if self.idle_dialog is dialog:
-            self.idle_dialog = None
 
     def read_idle_setting(self) -> None:
         """Read the site's idle lock settings (on a worker); a change applies at once."""
@@ -488,19 +518,11 @@ class LoginFlow(QObject):
     def open_password_dialog(self) -> PasswordChangeDialog | None:
         """Session → Change my password…: a dialog (not blocking the window); the change
         runs on a worker."""
-        actor = self._session.actor
-        if self._host.locked or actor is None:
-            return None
-        if self.password_dialog is not None:
-            self.password_dialog.raise_()
-            return self.password_dialog
-        dialog = PasswordChangeDialog(printable(actor.name), self._window)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.sig_change_requested.connect(partial(self._on_password_change_requested, dialog))
-        dialog.finished.connect(partial(self._on_password_dialog_closed, dialog))
-        self.password_dialog = dialog
-        dialog.open()
-        return dialog
+        return self._open_dialog(
+            PasswordChangeDialog,
+            lambda actor: PasswordChangeDialog(printable(actor.name), self._window),
+            self._on_password_change_requested,
+        )
 
     def _on_password_change_requested(
         self, dialog: PasswordChangeDialog, current: str, new: str, again: str
@@ -523,10 +545,6 @@ class LoginFlow(QObject):
         else:
             dialog.accept()
             self._say("Your password was changed.", 10_000)
-
-    def _on_password_dialog_closed(self, dialog: PasswordChangeDialog, _code: int) -> None:
-        if self.password_dialog is dialog:
-            self.password_dialog = None
 
 
 def idle_lock_words(exempt: list[str]) -> str:

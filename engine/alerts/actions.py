@@ -12,6 +12,9 @@ engine's alert service (None: no live engine with a store, a ``RuntimeError``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from engine.access import Actor, Permission, needs
 from engine.alerts.records import AlertView, NoteAlert, RecordEscalation, TakeAlert
 from engine.alerts.rules import (
@@ -56,10 +59,21 @@ def acknowledge_alert(
 close_alert = acknowledge_alert  # closing an alert with a comment is acknowledging it
 
 
-def _changing(writer: StoreWriter | None) -> StoreWriter:
+def _change_alert(
+    writer: StoreWriter | None,
+    bus: EventBus,
+    clock: Clock,
+    change: str,
+    command: Callable[..., TakeAlert | NoteAlert | RecordEscalation],
+) -> AlertView:
+    """Store ``command(at=now)`` (the writer checks its permission and audits it), then
+    tell every pane the alert changed (``AlertChanged`` with ``change``, once committed).
+    RuntimeError without a store, before the command is made."""
     if writer is None:
         raise RuntimeError("alerts need a live engine with a store")
-    return writer
+    alert: AlertView = writer.execute(command(at=clock.now()))
+    bus.publish(AlertChanged(at=clock.now(), alert=alert, change=change))
+    return alert
 
 
 @needs(Permission.ACKNOWLEDGE)
@@ -70,11 +84,9 @@ def take_alert(
     stored, audited and told to every pane (``AlertChanged``, change ``taken``). Raises
     AlertStateError for a closed alert, UnknownAlertError, PermissionDeniedError, or
     RuntimeError without a store."""
-    alert: AlertView = _changing(writer).execute(
-        TakeAlert(alert_id=alert_id, at=clock.now(), actor=actor)
+    return _change_alert(
+        writer, bus, clock, "taken", partial(TakeAlert, alert_id=alert_id, actor=actor)
     )
-    bus.publish(AlertChanged(at=clock.now(), alert=alert, change="taken"))
-    return alert
 
 
 @needs(Permission.ACKNOWLEDGE)
@@ -89,11 +101,9 @@ def note_alert(
     """``actor`` writes ``text`` on alert ``alert_id`` (its history keeps it, in any state);
     stored, audited and told (change ``noted``). Raises ValueError for an empty or too long
     note, UnknownAlertError, PermissionDeniedError, RuntimeError."""
-    alert: AlertView = _changing(writer).execute(
-        NoteAlert(alert_id=alert_id, at=clock.now(), actor=actor, text=text)
+    return _change_alert(
+        writer, bus, clock, "noted", partial(NoteAlert, alert_id=alert_id, actor=actor, text=text)
     )
-    bus.publish(AlertChanged(at=clock.now(), alert=alert, change="noted"))
-    return alert
 
 
 @needs(Permission.FILE_REPORT)
@@ -108,11 +118,8 @@ def record_escalation(
     """Keep in alert ``alert_id``'s history that ``actor`` escalated it to incident
     ``incident_id`` (filed by the incident desk); audited and told (change
     ``escalated_to_incident``)."""
-    alert: AlertView = _changing(writer).execute(
-        RecordEscalation(alert_id=alert_id, at=clock.now(), actor=actor, incident_id=incident_id)
-    )
-    bus.publish(AlertChanged(at=clock.now(), alert=alert, change="escalated_to_incident"))
-    return alert
+    escalation = partial(RecordEscalation, alert_id=alert_id, actor=actor, incident_id=incident_id)
+    return _change_alert(writer, bus, clock, "escalated_to_incident", escalation)
 
 
 @needs(Permission.LABEL)

@@ -23,7 +23,9 @@ from engine.clock import SimulatedClock
 from engine.cv import import_cv2
 from engine.data_dirs import data_dir
 from engine.frames import EncodedPacket, Frame
+from engine.media import is_view_path
 from engine.record import ClipFinalised, ClipRecorder, FrameEncoder, select_clip_codec
+from engine.record.segments import RECORDINGS_DIR, SegmentRecorder
 from engine.record.tracks import (
     MAX_TRACKS_BYTES,
     TRACKS_FORMAT,
@@ -33,6 +35,7 @@ from engine.record.tracks import (
     TrackSample,
     read_clip_tracks,
     sample_at,
+    tracks_media_path,
     tracks_path,
     write_clip_tracks,
 )
@@ -64,7 +67,22 @@ def _frames(path: Path, count: int, scale: float = 1.0) -> Iterator[tuple[Frame,
         capture.release()
 
 
-def _recorder(bus: EventBus) -> ClipRecorder:
+def _recorder(bus: EventBus, continuous: bool = False) -> ClipRecorder:
+    segments = (
+        SegmentRecorder(
+            "plaza",
+            None,
+            None,
+            bus,
+            SimulatedClock(T0),
+            recordings_dir=data_dir() / RECORDINGS_DIR,
+            media_root=data_dir(),
+            segment_s=4.0,
+            fps_hint=FPS,
+        )
+        if continuous
+        else None
+    )
     return ClipRecorder(
         "plaza",
         None,
@@ -77,16 +95,19 @@ def _recorder(bus: EventBus) -> ClipRecorder:
         post_s=1.0,
         queue_frames=500,
         blocking=True,  # frames come faster than real time: the encoder must not drop them
+        continuous=segments,
     )
 
 
-def _run(vtest_avi: Path, scale: float = 1.0) -> tuple[list[ClipFinalised], list[FrameAnalysis]]:
+def _run(
+    vtest_avi: Path, scale: float = 1.0, continuous: bool = False
+) -> tuple[list[ClipFinalised], list[FrameAnalysis]]:
     """vtest through the pipeline; with ``scale`` < 1 the analysis sees a smaller picture
     while the clip records the full-size packets (a camera's sub and main streams)."""
     bus = EventBus()
     clips: list[ClipFinalised] = []
     bus.subscribe(ClipFinalised, clips.append)
-    recorder = _recorder(bus)
+    recorder = _recorder(bus, continuous)
     pipeline = CameraPipeline(CameraAnalyzer("plaza", bus, SimulatedClock(T0)), recorder)
     analyses: list[FrameAnalysis] = []
     pairs = list(_frames(vtest_avi, FRAMES, scale))
@@ -212,6 +233,24 @@ def test_boxes_of_a_sub_stream_are_kept_in_the_main_streams_pixels(vtest_avi: Pa
                 assert iou(Box(box.x, box.y, box.w, box.h), doubled) > 0.99
                 checked += 1
     assert checked >= 10
+
+
+def test_a_clip_that_is_a_view_of_the_continuous_recording_keeps_its_boxes_too(
+    vtest_avi: Path,
+) -> None:
+    """A camera recording continuously: its clips are views onto the segments (a row, no
+    file of their own); their boxes are kept at the row's path, where the view is cut."""
+    clips, analyses = _run(vtest_avi, continuous=True)
+    assert clips and all(is_view_path(clip.path) for clip in clips)
+    for clip in clips:
+        tracks = read_clip_tracks(data_dir() / tracks_media_path(clip.path))
+        assert (tracks.width, tracks.height) == (768, 576)
+        assert tracks.started_at == clip.started_at and tracks.samples
+        first_t = (clip.started_at - T0).total_seconds()
+        for sample in tracks.samples:
+            analysis = analyses[round((first_t + sample.t_s) * FPS)]
+            assert analysis.t == pytest.approx(first_t + sample.t_s, abs=1e-3)
+            assert [b.track_id for b in sample.boxes] == [t.track_id for t in analysis.tracks]
 
 
 def _sidecar(tmp_path: Path) -> Path:

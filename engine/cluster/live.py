@@ -57,7 +57,7 @@ from engine.frames import Frame
 from engine.fusion.associate import MemberKey, PersonView
 from engine.fusion.service import FusionUpdated
 from engine.sensing.service import SensingUpdated
-from engine.store.alert_models import Alert
+from engine.store.alert_models import Alert, AlertNote
 from engine.store.cluster_models import LiveRoom
 from engine.store.database import Store, display_url
 from engine.store.event_views import EventsStored, EventView
@@ -73,6 +73,13 @@ ROOM_EVERY_S: Final = 0.5  # a room's picture is sent at most this often
 DETAIL_CHARS: Final = 300  # a camera's reason, cut to fit a NOTIFY payload (8000 bytes)
 RECONNECT_S: Final = 2.0  # the relay's first wait to connect again (doubling)
 RECONNECT_MAX_S: Final = 16.0  # seconds: its longest (live notes are of the last seconds)
+# An alert's history entry (engine.store.alert_models.AlertNote.kind) as the change told.
+_NOTE_CHANGES: Final = {
+    "took": "taken",
+    "note": "noted",
+    "closed": "acknowledged",
+    "escalated": "escalated_to_incident",
+}
 CAUGHT_UP_ALERTS: Final = 200  # at most this many alerts raised while away are told again
 TRACK_FRAMES_PER_NOTE: Final = 20  # a camera's boxes of this many frames at most per note
 BOXES_KEPT_S: Final = 5.0  # a console keeps each camera's boxes this long, to match frames
@@ -644,26 +651,43 @@ class LiveFollower:
                 )
 
     def _catch_up_alerts(self, lost_at: datetime) -> None:
-        """Alerts raised (and shown) while away are told as raised; alerts acknowledged or
-        escalated while away as changed."""
+        """Alerts raised (and shown) while away are told as raised; alerts changed while
+        away (taken, noted, closed, escalated, or escalated to an incident) as changed, with
+        the change last made."""
         gate = self._gate() if self._gate is not None else RiskGate()
         page = AlertListRequest(gate=gate, limit=CAUGHT_UP_ALERTS).run(self._store)
         shown = {row.alert_id for row in page.rows if row.alert_id > self._newest_alert}
         since = lost_at - timedelta(seconds=5)  # engines' clocks may be a little behind
+        changes: dict[int, tuple[datetime, str]] = {}  # alert: its last change while away
+
+        def changed(alert_id: int, at: datetime, change: str) -> None:
+            if alert_id not in changes or changes[alert_id][0] <= at:
+                changes[alert_id] = (at, change)
+
         with self._store.engine.connect() as connection:
-            changed = list(
-                connection.execute(
-                    select(Alert.id).where(
-                        or_(Alert.acknowledged_at >= since, Alert.escalated_at >= since)
-                    )
-                ).scalars()
-            )
-        views: list[AlertView] = alerts_by_id(self._store, sorted(shown | set(changed)))
+            for alert_id, acknowledged_at, escalated_at in connection.execute(
+                select(Alert.id, Alert.acknowledged_at, Alert.escalated_at).where(
+                    or_(Alert.acknowledged_at >= since, Alert.escalated_at >= since)
+                )
+            ):
+                if escalated_at is not None and escalated_at >= since:
+                    changed(alert_id, escalated_at, "escalated")
+                if acknowledged_at is not None and acknowledged_at >= since:
+                    changed(alert_id, acknowledged_at, "acknowledged")
+            for alert_id, at, kind in connection.execute(
+                select(AlertNote.alert_id, AlertNote.at, AlertNote.kind)
+                .where(AlertNote.at >= since)
+                .order_by(AlertNote.id.desc())
+                .limit(CAUGHT_UP_ALERTS * 4)
+            ):
+                changed(alert_id, at, _NOTE_CHANGES.get(kind, "noted"))
+        ids = sorted(shown | set(changes))[-CAUGHT_UP_ALERTS:]
+        views: list[AlertView] = alerts_by_id(self._store, ids)
         for alert in sorted(views, key=lambda a: a.alert_id):
             if alert.alert_id in shown:
                 self._publish(AlertRaised(at=self._clock.now(), alert=alert))
-            if alert.alert_id in changed:
-                change = "acknowledged" if alert.acknowledged_at is not None else "escalated"
+            if alert.alert_id in changes:
+                change = changes[alert.alert_id][1]
                 self._publish(AlertChanged(at=self._clock.now(), alert=alert, change=change))
             self._newest_alert = max(self._newest_alert, alert.alert_id)
 

@@ -24,6 +24,28 @@ FRAGMENTED_READ_OPTIONS = {"fpsprobesize": "0"}
 VIEWS_DIR = "views"
 
 
+# Beside each clip: where its people were, frame by frame (engine.record.tracks).
+CLIP_TRACKS_SUFFIX = ".tracks.json"
+
+
+def clip_tracks_path(clip_media_path: str) -> str:
+    """The track sidecar of a clip by its media row's path (a file's or a view's),
+    relative to the data dir too: ``<stem>.tracks.json``."""
+    stem, _, _ = clip_media_path.rpartition(".")
+    return (stem or clip_media_path) + CLIP_TRACKS_SUFFIX
+
+
+def remove_clip_tracks(data_dir: Path, clip_media_path: str) -> bool:
+    """Delete the track sidecar of the clip at ``clip_media_path`` with its clip
+    (retention, erasure: it holds where people were). True if one was deleted; any other
+    error is raised as :class:`OSError` for the caller to log."""
+    try:
+        (data_dir / clip_tracks_path(clip_media_path)).unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def is_view_path(path: str) -> bool:
     """Whether the media path ``path`` (relative to the data dir) names a view onto a
     camera's segments rather than a file of its own."""

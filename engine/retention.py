@@ -38,7 +38,7 @@ from engine.access import Actor, Permission, PermissionDeniedError
 from engine.clock import Clock
 from engine.data_dirs import private_dir
 from engine.history.locks import recording_is_locked
-from engine.media import FOOTAGE_KINDS, SEGMENT_KIND, is_view_path
+from engine.media import FOOTAGE_KINDS, SEGMENT_KIND, is_view_path, remove_clip_tracks
 from engine.record.retention_tiers import (
     PURGE_BATCH,
     PurgedFile,
@@ -467,6 +467,11 @@ def _purge(
         except OSError as exc:  # the row is gone: the file is an orphan for the sweep
             log.error("retention: cannot remove %s: %s", file, exc)
             size = 0
+        if item.kind == "clip":
+            try:  # where its people were goes with it
+                remove_clip_tracks(data_dir, item.path)
+            except OSError as exc:
+                log.error("retention: cannot remove the boxes of %s: %s", file, exc)
         log.info("retention: deleted %s %s (%s, %d bytes)", item.kind, item.path, reason, size)
         report.bytes_freed += size
         report.deleted_paths.append(item.path)

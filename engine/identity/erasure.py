@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from engine.access import Actor, GuardedCommand, Permission
 from engine.clock import Clock
 from engine.identity.faces_store import FaceMemory, UnknownPersonError
-from engine.media import FOOTAGE_KINDS, SEGMENT_KIND
+from engine.media import FOOTAGE_KINDS, SEGMENT_KIND, remove_clip_tracks
 from engine.store.appearance_models import TrackAppearance
 from engine.store.audit import audit_command
 from engine.store.commands import StoreCommand
@@ -185,6 +185,7 @@ def erase_person(
     for path in erased.files:
         try:
             (data_dir / path).unlink(missing_ok=True)
+            remove_clip_tracks(data_dir, path)  # a clip's boxes: where the person was
         except OSError as exc:  # the orphan sweep removes it later
             log.error("erasure of %s: cannot delete %s: %s", public_id, path, exc)
     log.info("%s", erased.report.summary)

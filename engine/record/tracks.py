@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.instance import write_private_file
+from engine.media import CLIP_TRACKS_SUFFIX, clip_tracks_path
 
-TRACKS_SUFFIX = ".tracks.json"
+TRACKS_SUFFIX = CLIP_TRACKS_SUFFIX
 TRACKS_FORMAT = "watchfloor.clip-tracks"
 TRACKS_VERSION = 1
 MAX_TRACKS_BYTES = 1024 * 1024  # one clip's boxes: 30 s × 30 fps × a few people ≈ 100 kB
@@ -111,8 +112,7 @@ def tracks_path(clip: Path) -> Path:
 def tracks_media_path(clip_media_path: str) -> str:
     """The sidecar of a clip by its media row's path (relative to the data dir, a file's
     or a view's), relative to the data dir too."""
-    stem, _, _ = clip_media_path.rpartition(".")
-    return (stem or clip_media_path) + TRACKS_SUFFIX
+    return clip_tracks_path(clip_media_path)
 
 
 # -- the recorder's side ---------------------------------------------------------------------

@@ -120,13 +120,34 @@ def test_erasing_a_person_removes_their_events_snapshots_and_clips(
                 )
             )
             segments[name] = path
+        # An event clip of theirs too, with its boxes beside it (where they walked).
+        moment = f"clips/stage/theirs-{first_seen:%H%M%S}.mp4"
+        (data / moment).parent.mkdir(parents=True, exist_ok=True)
+        (data / moment).write_bytes(b"footage")
+        (data / moment.replace(".mp4", ".tracks.json")).write_text("{}")
+        (data / clip_path.replace(".mp4", ".tracks.json")).write_text("{}")
+        session.add(
+            Media(
+                kind="clip",
+                path=moment,
+                sha256="0" * 64,
+                size_bytes=7,
+                created_at=first_seen,
+                camera_id=camera_id,
+                started_at=first_seen - timedelta(seconds=1),
+                ended_at=first_seen + timedelta(seconds=5),
+            )
+        )
     erased = erase_person(writer, memory, victim, data, REAL_CLOCK, actor=ADMIN)
     assert erased.segments_deleted == 1 and "1 recording segments" in erased.summary
+    assert erased.clips_deleted == 1 and not (data / moment).exists()
+    assert not (data / moment.replace(".mp4", ".tracks.json")).exists()
+    assert (data / clip_path.replace(".mp4", ".tracks.json")).exists()  # locked: kept
     assert not (data / segments["theirs"]).exists() and (data / segments["before"]).exists()
     assert not any((data / path).exists() for path in faces_seen)
 
     assert erased.embeddings >= 1 and erased.events_deleted >= 1
-    assert erased.locked_kept == 1 and erased.clips_deleted == 0
+    assert erased.locked_kept == 1
     assert (data / clip_path).exists()
     assert not (data / people[victim].snapshot_path).exists()
     with store.sessions() as session:

@@ -93,6 +93,9 @@ def test_old_clips_and_events_go_locked_evidence_stays(db_url: str, tmp_path: Pa
     add_media(store, data, "clip", "new.mp4", 29, 1000)
     add_media(store, data, "snapshot", "old.jpg", 366, 10)
     add_media(store, data, "snapshot", "new.jpg", 100, 10)
+    # Each clip's boxes beside it (where its people were): they go with it.
+    for clip in ("old", "evidence", "new"):
+        (data / f"clips/{clip}.tracks.json").write_text("{}")
 
     report = run_retention(
         store, SimulatedClock(T0), data, RetentionPolicy(), disk_free=plenty_of_space
@@ -100,6 +103,10 @@ def test_old_clips_and_events_go_locked_evidence_stays(db_url: str, tmp_path: Pa
 
     assert paths(store) == {"clips/evidence.mp4", "clips/new.mp4", "snapshots/new.jpg"}
     assert not (data / "clips/old.mp4").exists() and not (data / "snapshots/old.jpg").exists()
+    assert sorted(p.name for p in (data / "clips").glob("*.tracks.json")) == [
+        "evidence.tracks.json",
+        "new.tracks.json",
+    ]
     assert (data / "clips/evidence.mp4").exists()
     assert (report.clips_deleted, report.snapshots_deleted, report.events_deleted) == (1, 1, 1)
     assert report.bytes_freed == 1010 and report.locked_kept == 1

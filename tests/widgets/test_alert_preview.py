@@ -337,3 +337,26 @@ def test_marks_follow_the_frame_time_not_the_wall_clock(qtbot: QtBot) -> None:
     video.show_frame(frame, 9.0)  # long after the last analysed frame: no boxes
     assert video.boxes_now() is None
     assert _pixels_like(video.grab().toImage(), ALARM_RED) == 0
+
+
+def test_in_a_short_pane_the_clip_has_the_height_and_the_still_sits_beside_it(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Before: at 1400×860 the preview is about 440×290 and the still took a row of its own
+    under the clip, which shrank to a 120×90 thumbnail."""
+    from tests.widgets.test_event_history import write_h264_clip
+
+    clip = tmp_path / "clip.mp4"
+    write_h264_clip(clip)
+    preview = AlertPreview()
+    qtbot.addWidget(preview)
+    preview.resize(440, 290)
+    preview.show()
+    preview.show_evidence(_clip_evidence(8, clip))
+    video = preview.video
+    assert video is not None and preview.still.isVisible()
+    qtbot.waitUntil(lambda: video.frame_time_s() is not None, timeout=5000)
+    assert video.height() >= preview.height() // 2, (video.height(), preview.height())
+    still = preview.still.geometry()
+    assert still.left() >= preview.stack.geometry().right()  # beside the clip
+    assert still.top() < video.mapTo(preview, video.rect().bottomLeft()).y()

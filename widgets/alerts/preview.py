@@ -101,7 +101,7 @@ class AlertPreview(QWidget):
         self.recording_note.setWordWrap(True)
         self.recording_note.setStyleSheet(f"color: {WARNING_AMBER}; font-weight: bold")
         self.recording_note.hide()
-        # The marked picture, small, beside the caption while the clip plays.
+        # The marked picture, small, beside the clip while it plays.
         self.still = QLabel()
         self.still.setFixedHeight(STILL_HEIGHT)
         self.still.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
@@ -110,18 +110,17 @@ class AlertPreview(QWidget):
         self.countdown = QTimer(self)
         self.countdown.setInterval(COUNTDOWN_MS)
         self.countdown.timeout.connect(self._on_countdown_timeout)
-        words = QVBoxLayout()
-        words.setContentsMargins(0, 0, 0, 0)
-        words.addWidget(self.recording_note)
-        words.addWidget(self.caption)
-        below = QHBoxLayout()
-        below.setContentsMargins(0, 0, 0, 0)
-        below.addLayout(words, 1)
-        below.addWidget(self.still)
+        # The still beside the clip, not under it: in a short pane (1400×860) a row of its
+        # own took the height the clip needed, which shrank to a thumbnail.
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.stack, 1)
+        top.addWidget(self.still, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.stack, 1)
-        layout.addLayout(below)
+        layout.addLayout(top, 1)
+        layout.addWidget(self.recording_note)
+        layout.addWidget(self.caption)
 
     def clear(self, text: str = PLACEHOLDER) -> None:
         """Show nothing (no alert selected, or its evidence on its way: ``text``)."""
@@ -457,10 +456,12 @@ class MarkedVideo(QWidget):
                 )
                 if mine is None or box.track_id == mine:
                     _draw_box(painter, rect, 3.0 if mine is not None else 2.0)
-                else:
+                else:  # crisp on whole pixels: a 1-px line blended away at some sizes
+                    painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
                     painter.setBrush(Qt.BrushStyle.NoBrush)
-                    painter.setPen(QPen(QColor(OTHER_TRACK), 1.0))
-                    painter.drawRect(rect)
+                    painter.setPen(QPen(QColor(OTHER_TRACK), 2))
+                    painter.drawRect(rect.toRect())
+                    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.end()
 
     def _on_video_frame_changed(self, frame: QVideoFrame) -> None:

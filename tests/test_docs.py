@@ -1,0 +1,237 @@
+"""The docs site builds, strictly and offline, in under a minute, and its generated reference
+says everything the program has: every command and subcommand of the real parser, every
+permission, and every key the site-file loader allows."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import re
+import resource
+import subprocess
+import sys
+from html.parser import HTMLParser
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+import pytest
+
+import engine.config
+import engine.mqtt.settings
+from console.cli import build_parser
+from engine.access import ROLE_PERMISSIONS, Permission, Role
+from engine.config import SiteConfigError, parse_site
+from tests.test_frozen_build import _excludes
+
+ROOT = Path(__file__).resolve().parent.parent
+# Issue 69's target for `mkdocs build --strict` in CI, as the build's own processor time:
+# the clock on the wall also counts the other test workers sharing the cores.
+BUILD_LIMIT_CPU_S = 60.0
+
+# What the lock gained for the docs (mkdocs, Material for MkDocs and what only they need):
+# dev dependencies the frozen app leaves out (build.spec's excludes), except the modules
+# that installed libraries import at run time when present.
+DOCS_TOOLCHAIN = {
+    "mkdocs",
+    "mkdocs-material",
+    "mkdocs-material-extensions",
+    "mkdocs-get-deps",
+    "pymdown-extensions",
+    "markdown",
+    "jinja2",
+    "babel",
+    "backrefs",
+    "ghp-import",
+    "mergedeep",
+    "paginate",
+    "pyyaml-env-tag",
+    "watchdog",
+    "requests",
+    "urllib3",
+    "charset-normalizer",
+}
+IMPORTED_WHEN_PRESENT = {"charset_normalizer"}  # by numpy.f2py, under scipy.signal
+
+slow = pytest.mark.slow  # one build of the site: about 10-15 s
+
+
+class _Built:
+    def __init__(self, site: Path, cpu_s: float, result: subprocess.CompletedProcess[str]):
+        self.site = site
+        self.cpu_s = cpu_s
+        self.result = result
+
+
+def _children_cpu_s() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> _Built:
+    """The site as ``mkdocs build --strict`` makes it, with every proxy pointing at a closed
+    port, so a build that reached for the network would fail."""
+    site = tmp_path_factory.mktemp("docs") / "site"
+    dead = "http://127.0.0.1:9"
+    env = {
+        **os.environ,
+        "NO_MKDOCS_2_WARNING": "1",
+        "HTTP_PROXY": dead,
+        "HTTPS_PROXY": dead,
+        "ALL_PROXY": dead,
+        "http_proxy": dead,
+        "https_proxy": dead,
+        "all_proxy": dead,
+        "NO_PROXY": "",
+        "no_proxy": "",
+    }
+    started = _children_cpu_s()
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return _Built(site, _children_cpu_s() - started, result)
+
+
+class _Texts(HTMLParser):
+    """A page's headings (without their permalink mark), its ``<code>`` texts, and the
+    resources it loads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headings: list[str] = []
+        self.codes: list[str] = []
+        self.resources: list[str] = []
+        self.header_cells: list[str] = []
+        self._open: list[tuple[str, list[str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "script" and values.get("src"):
+            self.resources.append(str(values["src"]))
+        if tag == "link" and values.get("rel") in ("stylesheet", "preload", "icon"):
+            self.resources.append(str(values.get("href")))
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6", "code", "th"):
+            self._open.append((tag, []))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open and self._open[-1][0] == tag:
+            _, parts = self._open.pop()
+            text = "".join(parts).replace("¶", "").strip()
+            {"code": self.codes, "th": self.header_cells}.get(tag, self.headings).append(text)
+            if self._open:
+                self._open[-1][1].append("".join(parts))
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            self._open[-1][1].append(data)
+
+
+def _page(built: _Built, name: str) -> _Texts:
+    texts = _Texts()
+    texts.feed((built.site / name).read_text(encoding="utf-8"))
+    return texts
+
+
+@slow
+def test_the_docs_build_strictly_offline_in_under_a_minute(built: _Built) -> None:
+    assert built.result.returncode == 0, built.result.stdout + built.result.stderr
+    assert built.cpu_s < BUILD_LIMIT_CPU_S
+    for page in ("index.html", "getting-started.html", "reference/cli.html"):
+        remote = [r for r in _page(built, page).resources if "://" in r or r.startswith("//")]
+        assert remote == [], f"{page} loads {remote}: the docs must open with no network"
+
+
+def _subcommands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                found.append(((*path, name), child))
+                found += _subcommands(child, (*path, name))
+    return found
+
+
+@slow
+def test_every_command_and_its_options_are_in_the_reference(built: _Built) -> None:
+    page = _page(built, "reference/cli.html")
+    commands = _subcommands(build_parser())
+    assert len(commands) > 50  # the walk found the parser's tree
+    for path, parser in commands:
+        name = " ".join(("watchfloor", *path))
+        assert name in page.headings, f"{name} is not in the command-line reference"
+        options = {
+            option
+            for action in parser._actions
+            if action.help != argparse.SUPPRESS and not isinstance(action, argparse._HelpAction)
+            for option in action.option_strings
+        }
+        assert options <= set(page.codes), f"{name}: {sorted(options - set(page.codes))}"
+
+
+@slow
+def test_every_permission_and_role_is_in_the_reference(built: _Built) -> None:
+    page = _page(built, "reference/permissions.html")
+    assert {p.value for p in Permission} <= set(page.headings)
+    assert page.header_cells[: len(Role) + 1] == ["Permission", *(r.value for r in Role)]
+    # Each role's list names exactly the permissions it holds.
+    text = (built.site / "reference/permissions.html").read_text(encoding="utf-8")
+    for role in Role:
+        line = text.partition(f"<strong>{role.value}</strong>: ")[2].partition("</li>")[0]
+        listed = set(re.findall(r"<code>([^<]*)</code>", line))
+        assert listed == {p.value for p in ROLE_PERMISSIONS[role]}, role
+
+
+def _allowed_keys(module: object) -> set[str]:
+    """Every key the loader in ``module``'s source allows: the third argument of each of
+    its ``….table(value, path, allowed)`` calls, evaluated in the module's namespace."""
+    source = Path(str(getattr(module, "__file__", ""))).read_text(encoding="utf-8")
+    keys: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "table"
+            and len(node.args) == 3
+        ):
+            # Our own source: a set literal, or an expression of the module's constants.
+            allowed = eval(ast.unparse(node.args[2]), vars(module))
+            keys |= {str(k) for k in allowed}
+    return keys
+
+
+@slow
+def test_every_site_file_key_is_in_the_reference(built: _Built) -> None:
+    page = _page(built, "reference/site-file.html")
+    documented = {code.rsplit(".", 1)[-1].removesuffix("[]") for code in page.codes}
+    loader_keys = _allowed_keys(engine.config) | _allowed_keys(engine.mqtt.settings)
+    assert {"url", "keep_all_days", "fov", "topic_prefix"} <= loader_keys  # the walk worked
+    assert loader_keys <= documented, sorted(loader_keys - documented)
+    # The top level, as the loader itself names it when it refuses an unknown table.
+    with pytest.raises(SiteConfigError) as refused:
+        parse_site(ROOT / "probe.toml", "[no_such_table]\n")
+    top_level = refused.value.message.partition("(allowed: ")[2].rstrip(")").split(", ")
+    assert len(top_level) > 5
+    assert set(top_level) <= set(page.codes)
+
+
+def test_the_frozen_app_leaves_the_docs_toolchain_out() -> None:
+    def canonical(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    modules = {
+        module
+        for module, dists in packages_distributions().items()
+        if not module.startswith("_") and any(canonical(d) in DOCS_TOOLCHAIN for d in dists)
+    }
+    assert {"mkdocs", "material", "pymdownx", "jinja2"} <= modules  # the toolchain is installed
+    assert modules - IMPORTED_WHEN_PRESENT <= set(_excludes()), sorted(
+        modules - IMPORTED_WHEN_PRESENT - set(_excludes())
+    )

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from itertools import pairwise
 
@@ -15,9 +15,18 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QFontMetrics, QImage, QVector3D
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
+from console.app import apply_theme
 from engine.sensing.grid.fresnel import fresnel_ellipsoid
 from engine.sensing.view import (
     BlobExplanation,
@@ -1009,3 +1018,71 @@ def test_in_the_operator_s_dock_the_blob_table_shows_every_column_without_scroll
     assert table.horizontalScrollBar().maximum() == 0
     who = table.visualRect(table.blob_model.index(0, BlobColumn.WHO))
     assert who.width() >= table.fontMetrics().horizontalAdvance("Alice") + 16
+
+
+# The Sensing pane's size in the operator's wall (the pane's own grab in the screenshots).
+WALL_PANE_SIZES = {"1400x860": (557, 359), "1920x1080": (957, 469)}
+
+
+def words_fit(widget: QWidget, clip: QWidget) -> list[str]:
+    """What of ``widget``'s words would not be seen: its text wider than it (a word-wrapped
+    label: a word wider than it, or its lines taller than it), or it reaching past the edge
+    of ``clip`` (the scroll area's viewport that shows it)."""
+    problems = []
+    text = widget.text()  # type: ignore[attr-defined]
+    left = widget.mapTo(clip, QPoint(0, 0)).x()
+    if left < 0 or left + widget.width() > clip.width():
+        problems.append(
+            f"{text!r} reaches past the column ({left}+{widget.width()}>{clip.width()})"
+        )
+    metrics = widget.fontMetrics()
+    if isinstance(widget, QLabel) and widget.wordWrap():
+        room = widget.contentsRect().width()
+        wide = [w for w in text.split() if metrics.horizontalAdvance(w) > room]
+        if wide:
+            problems.append(f"{text!r}: {wide} wider than {room} px")
+        if widget.heightForWidth(widget.width()) > widget.height():
+            problems.append(f"{text!r}: taller than {widget.height()} px")
+    elif widget.sizeHint().width() > widget.width():
+        problems.append(f"{text!r}: needs {widget.sizeHint().width()} px, has {widget.width()}")
+    return problems
+
+
+@pytest.fixture
+def themed(qapp: QApplication) -> Iterator[None]:
+    """The console's look (its style, fonts and paddings decide what fits), undone after."""
+    style, palette, sheet = qapp.style().name(), qapp.palette(), qapp.styleSheet()
+    apply_theme(qapp)
+    yield
+    qapp.setStyleSheet(sheet)
+    qapp.setPalette(palette)
+    qapp.setStyle(style)
+
+
+@pytest.mark.parametrize("size", sorted(WALL_PANE_SIZES))
+def test_every_word_of_the_side_column_is_seen_in_the_operator_s_wall(
+    qtbot: QtBot, themed: None, size: str
+) -> None:
+    """At 1400 × 860 the side column beside the room is about 210 px wide: the pairing
+    button and its state beside it made the column wider than that, so it scrolled sideways
+    and cut "Open pairing for 120 s", "Pairing closed" and "Click a blob to see which links
+    put it there" at its right edge."""
+    pane = shown_pane(qtbot)
+    pane.resize(*WALL_PANE_SIZES[size])
+    pane.set_rooms([("lab", "Lab"), ("office", "Front office")])
+    pane.set_snapshot(snapshot(simulated=True))
+    qtbot.waitUntil(lambda: pane.node_table.mapTo(pane, QPoint(0, 0)).x() >= pane.view.width())
+    scroll = next(s for s in pane.findChildren(QScrollArea) if s.isAncestorOf(pane.pairing_button))
+    viewport = scroll.viewport()
+    labels = [
+        w
+        for w in scroll.widget().findChildren(QWidget)
+        if isinstance(w, QLabel | QPushButton) and w.isVisible() and w.text()
+    ]
+    assert {pane.pairing_button, pane.pairing_label, pane.explanation_label} <= set(labels)
+    for pairing in (87.2, 0.0):
+        pane.set_snapshot(snapshot(simulated=True, pairing_open_s=pairing))
+        QApplication.processEvents()
+        problems = [p for w in labels for p in words_fit(w, viewport)]
+        assert not problems, f"{size}: " + "; ".join(problems)
+        assert scroll.horizontalScrollBar().maximum() == 0, size

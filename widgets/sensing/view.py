@@ -1626,7 +1626,7 @@ class SensingPane(QWidget):
         )
         self.pairing_button.clicked.connect(self._on_pairing_requested)
         self.pairing_label = QLabel("Pairing closed")
-        self.pairing_label.setWordWrap(True)  # "Pairing open: 88 s left" beside the button
+        self.pairing_label.setWordWrap(True)  # "Pairing open: 88 s left" under the button
         self.explanation_label = QLabel("Click a blob to see which links put it there")
         self.explanation_label.setWordWrap(True)
         self.explanation_table = BlobExplanationTable()
@@ -1655,10 +1655,11 @@ class SensingPane(QWidget):
         column.addLayout(rooms)
         column.addWidget(self.status_label)
         column.addWidget(self.inside_label)
-        pairing = QHBoxLayout()
-        pairing.addWidget(self.pairing_button)
-        pairing.addWidget(self.pairing_label, 1)
-        column.addLayout(pairing)
+        # The pairing state under its button, not beside it: beside it, at 1400 × 860 the
+        # two made the column (about 210 px) wider than the pane gives it, and it scrolled
+        # sideways, cutting the button, the state and every line under them at its edge.
+        column.addWidget(self.pairing_button, 0, Qt.AlignmentFlag.AlignLeft)
+        column.addWidget(self.pairing_label)
         # Who is in the room first; why a blob is where it is once one is clicked.
         column.addWidget(QLabel("Blobs"))
         column.addWidget(self.blob_table, 1)

@@ -194,6 +194,9 @@ def test_an_operators_shift_from_login_to_handover(
     assert INSTRUCTIONS in pane.instructions_label.text()
     assert pane.instructions_label.isVisible()
     album.shoot("the-alert-with-its-picture-box-and-zone")
+    # Windowed at 1400×860, the alert's picture or clip is big enough to judge: the Alerts
+    # pane has two thirds of its column (it had half, and the clip was 100 px tall).
+    assert preview.stack.height() >= 200, preview.stack.height()
 
     # 4. She takes it, notes what she sees, and may not close it without a comment.
     pane.take_button.click()

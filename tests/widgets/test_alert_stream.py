@@ -636,3 +636,25 @@ def test_the_preview_shows_the_alerts_picture_or_plays_its_clip(
     # A lock ends it: the next person finds no clip playing.
     pane.close_what_was_opened()
     assert pane.preview.showing() == "nothing" and pane.selected_alert() is None
+
+
+def test_the_list_and_the_preview_share_the_width_whatever_they_hold(
+    qtbot: QtBot, pane: AlertStreamPane, backend: FakeAlerts
+) -> None:
+    """Before: the columns sized to their text ("Closed by olga at 14:02:00") or a clip's
+    long name set the split, squeezing the alert's title or the clip's controls."""
+    pane.resize(700, 400)
+    qtbot.waitUntil(lambda: pane.splitter.width() > 600, timeout=5000)
+
+    def halves() -> bool:
+        left, right = pane.splitter.sizes()
+        return abs(left - right) <= 0.1 * (left + right)
+
+    qtbot.waitUntil(halves, timeout=5000)
+    with qtbot.waitSignal(pane.sig_evidence_shown, timeout=5000):
+        pane.select(1)  # the closed one: its state is the longest text
+    pane.resize(701, 400)
+    qtbot.waitUntil(lambda: pane.splitter.width() > 600, timeout=5000)
+    qtbot.waitUntil(halves, timeout=5000)
+    qtbot.wait(50)  # a later layout pass (the list's columns resized) does not undo it
+    assert halves(), pane.splitter.sizes()

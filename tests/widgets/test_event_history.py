@@ -5,6 +5,7 @@ after ``submit`` has returned (as the real client does), newest request per chan
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -945,3 +946,18 @@ def test_a_clip_played_to_its_end_holds_its_last_picture(qtbot: QtBot, hamilton_
     # Another clip never shows the last one's picture: opened, then closed.
     player.close_clip()
     assert not player.showing_picture()
+
+
+def test_a_long_clip_name_does_not_hold_the_player_wide(
+    qtbot: QtBot, hamilton_clip: Path, tmp_path: Path
+) -> None:
+    """Before: the clip's file name (55 characters with its moment) set the player's least
+    width, so the Alerts pane's list beside the preview was squeezed to two columns."""
+    player = ClipPlayer()
+    qtbot.addWidget(player)
+    long_name = "plaza_20261129T090503_090533_b996d476489b.mp4"
+    clip = tmp_path / long_name
+    shutil.copyfile(hamilton_clip, clip)
+    assert player.open(clip, 2.0)
+    assert player.title_text() == f"{long_name}  @ 00:02"  # the whole name is kept
+    assert player.minimumSizeHint().width() < 300, player.minimumSizeHint()

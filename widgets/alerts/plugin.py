@@ -90,7 +90,7 @@ PANE = PaneSpec(
     permission=Permission.WATCH,
     build=build,
     places={
-        Layout.OPERATOR: Place(RIGHT, width=3, height=1),
+        Layout.OPERATOR: Place(RIGHT, width=3, height=2),
         Layout.INVESTIGATOR: Place(RIGHT, onto="cameras"),
         Layout.ADMIN: Place(RIGHT, onto="events"),
     },

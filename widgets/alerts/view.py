@@ -789,8 +789,12 @@ class AlertStreamPane(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.view)
         self.splitter.addWidget(self.preview)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        # Half each, whatever their contents ask for (the list's columns sized to their
+        # text, a closed alert's "Closed by … at …", or a clip's long name held one side
+        # wide and squeezed the other to a sliver), until the operator drags the handle.
+        self._split_by_hand = False
+        self.splitter.splitterMoved.connect(self._on_splitter_moved)
+        self.splitter.installEventFilter(self)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.details_label)
         layout.addWidget(self.instructions_label)
@@ -1115,9 +1119,25 @@ class AlertStreamPane(QWidget):
         if not self._loaded_once:
             self.refresh()
 
+    def _on_splitter_moved(self, _position: int, _index: int) -> None:
+        self._split_by_hand = True
+
+    def _share_split(self) -> None:
+        """Give the list and the preview half the width each (unless dragged by hand)."""
+        if self._split_by_hand:
+            return
+        width = self.splitter.width() - self.splitter.handleWidth()
+        left = width // 2
+        if self.splitter.sizes() != [left, width - left]:
+            self.splitter.setSizes([left, width - left])
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Enter or Return on the list acknowledges the selected alert once its evidence
-        is shown."""
+        is shown; the split follows the splitter's size and its contents' changes."""
+        if watched is self.splitter:
+            if event.type() in (QEvent.Type.Resize, QEvent.Type.LayoutRequest):
+                QTimer.singleShot(0, self, self._share_split)  # after the splitter's own
+            return False
         if (
             watched is self.view
             and event.type() == QEvent.Type.KeyPress

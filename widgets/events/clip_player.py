@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer, QVideoFrame
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import (
@@ -36,6 +37,29 @@ def format_mmss(ms: int) -> str:
     """``ms`` milliseconds as ``mm:ss`` (minutes keep counting past 59)."""
     seconds = max(0, ms) // 1000
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+class _ElidedLabel(QLabel):
+    """A one-line label that gives up width in a narrow pane: its text (kept whole, in the
+    tooltip too) is drawn with "…" in the middle where it does not fit, instead of
+    holding the pane as wide as a clip's long file name."""
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(
+            self.fontMetrics().horizontalAdvance("…") * 4, super().minimumSizeHint().height()
+        )
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideMiddle, rect.width()
+        )
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(
+            rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text
+        )
+        painter.end()
 
 
 class ClipPlayer(QWidget):
@@ -71,8 +95,8 @@ class ClipPlayer(QWidget):
         self.path: Path | None = None
         self._pending_offset_ms: int | None = None
 
-        self._title = QLabel("No clip", self)
-        self._title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._title = _ElidedLabel("No clip", self)
+        self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         close_button = QToolButton(self)
         close_button.setText("×")
         close_button.setToolTip("Close clip")

@@ -44,6 +44,7 @@ def write_reference(out_dir: Path = REFERENCE_DIR) -> list[Path]:
         "cli.md": cli_page(),
         "permissions.md": permissions_page(),
         "site-file.md": site_file_page(),
+        "panes.md": panes_page(),
     }
     written = []
     for name, text in pages.items():
@@ -91,6 +92,8 @@ this version of Watchfloor does:
   need each permission.
 - [Site file](site-file.md): every key a site TOML file may hold, with its type, range,
   default and unit.
+- [Panes](panes.md): every pane of the console and page of the administration window,
+  the permission it needs and where it sits in each role's layout.
 """
 
 
@@ -883,6 +886,111 @@ def site_file_page() -> str:
                 f"| {code(nested)} | {kind} | {_range(key)} | {_required(key)} "
                 f"| {_shown(table_defaults.get(name))} | {_unit(where, name)} |"
             )
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------------------------------
+# The console's panes
+
+# What the console's F1 opens for a pane: ``reference/panes.md#pane-<name>``.
+PANE_ANCHOR = "pane-{name}"
+
+
+def _area_words(area: Any) -> str:
+    from widgets.pane import BOTTOM, LEFT, RIGHT
+
+    return {LEFT: "left", RIGHT: "right", BOTTOM: "bottom"}.get(area, str(area))
+
+
+def _place_words(name: str, layout: Any, titles: dict[str, str]) -> str:
+    """Where wall pane ``name`` sits in ``layout``'s default arrangement, in words, read
+    from the arrangement the console itself applies (:data:`console.layouts.DEFAULTS`)."""
+    from console.layouts import DEFAULTS, WALL_PANES
+
+    place = next(spec.places[layout] for spec in WALL_PANES if spec.name == name)
+    arrangement = DEFAULTS[layout]
+    parts = [f"{_area_words(place.area)} column"]
+    onto = dict(arrangement.tabs).get(name)
+    if onto is not None:
+        parts.append(f"a tab behind [{md(titles[onto])}](#{PANE_ANCHOR.format(name=onto)})")
+    for (first, first_part), (second, second_part) in [arrangement.split]:
+        total = first_part + second_part
+        if name == first:
+            parts.append(f"{first_part}/{total} of the width")
+        elif name == second:
+            parts.append(f"{second_part}/{total} of the width")
+    for column in arrangement.heights:
+        shares = dict(column)
+        if name in shares and len(column) > 1:
+            parts.append(f"{shares[name]}/{sum(shares.values())} of the column's height")
+    if name in arrangement.hidden:
+        parts.append("closed until opened from View → Panes")
+    return "; ".join(parts)
+
+
+def panes_page() -> str:
+    from console.layouts import ADMIN_PAGES, WALL_PANES
+    from console.plugins import PANES
+    from widgets.pane import Home, Layout
+
+    titles = {spec.name: spec.title for spec in PANES}
+    layouts = list(Layout)
+    lines = [
+        GENERATED,
+        "# Panes",
+        "",
+        "Every pane of the console, from the panes' own declarations (`widgets/*/plugin.py`). "
+        "The live wall shows its panes as docks, arranged by the layout of the person's role "
+        "(View → Layout); a pane is offered only to people whose roles hold its permission "
+        "(see [Permissions](permissions.md)). The administration window's pages are set up "
+        "rather than watched. Press F1 on a pane to open its entry here.",
+        "",
+        "## At a glance",
+        "",
+        "The live wall's panes, and where each sits in each layout:",
+        "",
+        "| Pane | Permission | " + " | ".join(layout.value for layout in layouts) + " |",
+        "|---|---|" + "---|" * len(layouts),
+    ]
+    for spec in WALL_PANES:
+        anchor = PANE_ANCHOR.format(name=spec.name)
+        places = " | ".join(_place_words(spec.name, layout, titles) for layout in layouts)
+        lines.append(
+            f"| [{md(spec.title)}](#{anchor}) | [{code(spec.permission.value)}]"
+            f"(permissions.md#{spec.permission.value}) | {places} |"
+        )
+    lines += [
+        "",
+        "The administration window's pages (View → Administration…), in sidebar order:",
+        "",
+        "| Page | Permission |",
+        "|---|---|",
+    ]
+    for spec in PANES:
+        if spec.home is Home.ADMIN:
+            anchor = PANE_ANCHOR.format(name=spec.name)
+            lines.append(
+                f"| [{md(spec.title)}](#{anchor}) | [{code(spec.permission.value)}]"
+                f"(permissions.md#{spec.permission.value}) |"
+            )
+    lines.append("")
+    admin = {name for name, _title in ADMIN_PAGES}
+    for spec in PANES:
+        anchor = PANE_ANCHOR.format(name=spec.name)
+        where = "administration page" if spec.name in admin else "live wall pane"
+        lines += [
+            f"## {md(spec.title)} {{#{anchor}}}",
+            "",
+            f"- Name: {code(spec.name)} ({where})",
+            f"- Permission: [{code(spec.permission.value)}]"
+            f"(permissions.md#{spec.permission.value})",
+        ]
+        if spec.home is Home.WALL:
+            for layout in layouts:
+                lines.append(f"- {layout.value} layout: {_place_words(spec.name, layout, titles)}")
+        else:
+            lines.append("- Where: a page of the administration window (View → Administration…)")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import html
 import os
 import re
 import resource
@@ -235,3 +236,46 @@ def test_the_frozen_app_leaves_the_docs_toolchain_out() -> None:
     assert modules - IMPORTED_WHEN_PRESENT <= set(_excludes()), sorted(
         modules - IMPORTED_WHEN_PRESENT - set(_excludes())
     )
+
+
+def _sections(text: str, prefix: str) -> dict[str, tuple[str, str]]:
+    """A built page's ``<h2>`` sections whose id starts with ``prefix``: id → (heading text,
+    the section's HTML up to the next ``<h2``)."""
+    found = {}
+    for match in re.finditer(
+        rf'<h2 id="({re.escape(prefix)}[^"]*)">(.*?)<a class="headerlink"', text
+    ):
+        body = text[match.end() :].partition("<h2")[0]
+        found[match.group(1)] = (html.unescape(match.group(2)), body)
+    return found
+
+
+@slow
+def test_every_pane_has_its_entry_and_anchor_in_the_reference(built: _Built) -> None:
+    """Each pane the console declares has its section at ``reference/panes.html#pane-<name>``
+    (what F1 opens) with its title, its permission, and its place in every layout (a wall
+    pane) or its being an administration page."""
+    from console.layouts import ADMIN_PAGES, WALL_PANES
+    from console.plugins import PANES
+    from widgets.pane import BOTTOM, LEFT, RIGHT, Layout
+
+    text = (built.site / "reference/panes.html").read_text(encoding="utf-8")
+    sections = _sections(text, "pane-")
+    assert len(PANES) > 20  # the walk found the console's panes
+    assert set(sections) == {f"pane-{spec.name}" for spec in PANES}
+    areas = {LEFT: "left", RIGHT: "right", BOTTOM: "bottom"}
+    admin = {name for name, _title in ADMIN_PAGES}
+    for spec in PANES:
+        title, body = sections[f"pane-{spec.name}"]
+        assert title == spec.title, spec.name
+        assert f"<code>{spec.permission.value}</code>" in body, spec.name
+        if spec.name in admin:
+            assert "administration page" in body, spec.name
+        for layout in Layout if spec in WALL_PANES else ():
+            line = body.partition(f"<li>{layout.value} layout: ")[2].partition("</li>")[0]
+            place = spec.places[layout]
+            assert line.startswith(f"{areas[place.area]} column"), (spec.name, layout, line)
+            if place.onto:
+                assert f'href="#pane-{place.onto}"' in line, (spec.name, layout, line)
+            assert ("closed until opened" in line) == place.hidden, (spec.name, layout, line)
+    assert admin and WALL_PANES

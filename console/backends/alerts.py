@@ -218,9 +218,10 @@ class AlertsBackend:
     def _pending(
         self, footage: dict[str, Any], camera: str | None, at: datetime, last_seen: datetime
     ) -> dict[str, Any]:
-        """``clip_ready_in_s`` when no footage could be shown yet but its camera is
-        recording it (see :func:`clip_ready_in_s`)."""
-        if footage.get("clip") is not None:
+        """``clip_ready_in_s`` when no footage could be shown yet, or only the footage so
+        far, but its camera is recording it (see :func:`clip_ready_in_s`): the preview asks
+        again then, for the whole clip with its people's boxes."""
+        if footage.get("clip") is not None and not footage.get("recording"):
             return {}
         return {"clip_ready_in_s": clip_ready_in_s(self._runtime, camera, at, last_seen)}
 

@@ -74,6 +74,9 @@ def test_a_new_alerts_footage_plays_at_once_from_the_recording_still_being_writt
     assert evidence is not None and evidence.clip is not None and evidence.recording
     assert stream.preview.showing() == "clip"
     assert STILL_RECORDING in stream.preview.caption.text()
+    # The camera goes on recording it: the whole clip is asked for when it should be ready.
+    assert evidence.clip_ready_in_s is not None
+    assert "Recording" in stream.preview.recording_text()
     assert evidence.clip.parent == data_dir() / VIEWS_DIR / "gate"
     assert not (data_dir() / "clips").exists() or not list((data_dir() / "clips").rglob("*.mp4"))
     first_clip = evidence.clip

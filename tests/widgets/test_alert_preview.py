@@ -23,7 +23,7 @@ from engine.history.query_service import QueryService
 from engine.record.tracks import TrackBox, TrackSample
 from tests.widgets.test_alert_stream import NOW, FakeAlerts, FakeSound, look_at
 from widgets.alerts.api import AlertEvidence
-from widgets.alerts.preview import LEAD_IN_S, AlertPreview, MarkedVideo
+from widgets.alerts.preview import LEAD_IN_S, STILL_RECORDING, AlertPreview, MarkedVideo
 from widgets.alerts.view import AlertStreamPane
 from widgets.colours import ALARM_RED, ZONE_ORANGE
 
@@ -360,3 +360,53 @@ def test_in_a_short_pane_the_clip_has_the_height_and_the_still_sits_beside_it(
     still = preview.still.geometry()
     assert still.left() >= preview.stack.geometry().right()  # beside the clip
     assert still.top() < video.mapTo(preview, video.rect().bottomLeft()).y()
+
+
+@pytest.mark.slow  # plays two clips in real time
+def test_footage_still_recording_is_followed_by_the_rest_and_then_the_whole_clip(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Before: footage cut while the camera still recorded it played to its end and stopped
+    ("double-click the alert for the footage since"), and the whole clip, the one with the
+    people's boxes, came only if the operator asked again."""
+    from tests.widgets.test_event_history import write_h264_clip
+
+    clips = {name: tmp_path / f"{name}.mp4" for name in ("so-far", "more", "whole")}
+    for clip in clips.values():
+        write_h264_clip(clip)  # 4.0 s each
+    asked: list[int] = []
+    preview = AlertPreview()
+    qtbot.addWidget(preview)
+    preview.resize(480, 360)
+    preview.show()
+    preview.countdown.setInterval(20)  # its seconds, shortened
+    so_far = _clip_evidence(
+        8, clips["so-far"], clip_offset_s=3.5, recording=True, clip_ready_in_s=2.0
+    )
+    preview.show_evidence(so_far, lambda: asked.append(1))
+    player = preview.player
+    assert player is not None and player.path == clips["so-far"]
+    assert STILL_RECORDING in preview.caption.text()
+    # The camera goes on recording it: asked again when the whole clip should be ready.
+    qtbot.waitUntil(lambda: len(asked) >= 1, timeout=5000)
+    assert "Recording" in preview.recording_text()
+
+    # More of the recording comes while the footage so far plays: it waits for its end.
+    more = _clip_evidence(8, clips["more"], clip_offset_s=1.5, recording=True, clip_ready_in_s=0)
+    qtbot.waitUntil(lambda: player.position_s() > 0.6, timeout=5000)
+    preview.show_evidence(more, lambda: asked.append(2))
+    assert player.path == clips["so-far"] and preview.evidence is so_far
+    # ...then follows on from the same moment: 4.0 s into the first is 2.0 s into it.
+    qtbot.waitUntil(lambda: player.path == clips["more"], timeout=10_000)
+    assert preview.evidence is more
+    qtbot.waitUntil(lambda: player.position_s() >= 1.9, timeout=5000)
+    assert player.position_s() < 3.5
+
+    # The whole clip is ready: it takes over at once, from the moment on screen.
+    whole = _clip_evidence(8, clips["whole"], clip_offset_s=1.5)
+    moment = player.position_s()
+    preview.show_evidence(whole, lambda: asked.append(3))
+    assert player.path == clips["whole"] and preview.evidence is whole
+    qtbot.waitUntil(lambda: player.position_s() >= moment - 0.05, timeout=5000)
+    assert STILL_RECORDING not in preview.caption.text()
+    assert preview.recording_text() == ""

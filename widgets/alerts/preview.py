@@ -38,7 +38,7 @@ from PySide6.QtGui import (
     QPolygonF,
     QResizeEvent,
 )
-from PySide6.QtMultimedia import QVideoFrame, QVideoSink
+from PySide6.QtMultimedia import QMediaPlayer, QVideoFrame, QVideoSink
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -57,7 +57,7 @@ from widgets.events.clip_player import ClipPlayer
 LEAD_IN_S = 3.0  # the clip starts this long before the event: what led up to it
 PLACEHOLDER = "Select an alert to see what raised it"
 LOADING = "Loading what raised it…"
-STILL_RECORDING = "Still recording: double-click the alert for the footage since."
+STILL_RECORDING = "Still recording: the footage since follows when this ends."
 COUNTDOWN_MS = 1000  # the seconds until the clip count down once a second
 ASK_AGAIN_EVERY_S = 2  # once due, the evidence is asked for again this often
 STILL_HEIGHT = 120  # the marked picture beside the caption while the clip plays (pixels)
@@ -77,6 +77,10 @@ class AlertPreview(QWidget):
         self._image = QImage()
         self._ask_again: Callable[[], object] | None = None
         self._ready_in_s: int | None = None  # seconds until the clip (counting down)
+        # More footage of the alert shown, asked for while the footage so far still plays:
+        # shown when that ends.
+        self._follow_on: AlertEvidence | None = None
+        self._at_once = False  # the next evidence shown replaces what plays (a double-click)
         self.picture = QLabel(PLACEHOLDER)
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.picture.setWordWrap(True)
@@ -126,6 +130,7 @@ class AlertPreview(QWidget):
         """Show nothing (no alert selected, or its evidence on its way: ``text``)."""
         self.evidence = None
         self._ask_again = None
+        self._follow_on = None
         self._stop_countdown()
         if self.player is not None:
             self.player.close_clip()
@@ -149,12 +154,29 @@ class AlertPreview(QWidget):
         until it is ready; the caption says what happened. ``ask_again``: asks for this
         alert's evidence again (its answer comes back here), called when the clip should
         be ready and every :data:`ASK_AGAIN_EVERY_S` after until it is."""
-        same_clip = (
-            self.evidence is not None
-            and self.evidence.alert_id == evidence.alert_id
-            and self.evidence.clip == evidence.clip
+        before = self.evidence
+        playing_it = (
+            before is not None
+            and before.alert_id == evidence.alert_id
+            and before.clip is not None
             and self.showing() == "clip"
         )
+        same_clip = playing_it and before is not None and before.clip == evidence.clip
+        at_once, self._at_once = self._at_once, False
+        if (
+            playing_it
+            and not same_clip
+            and before is not None
+            and evidence.recording
+            and not at_once
+            and self._still_playing()
+        ):
+            # Asked again while footage of it still plays: more of the same recording.
+            # It takes over where this one ends, not in the middle of what is watched.
+            self._follow_on = evidence
+            self._ask_again = ask_again
+            return
+        self._follow_on = None
         self.evidence = evidence
         self._ask_again = ask_again
         caption = printable(evidence.caption)
@@ -164,10 +186,21 @@ class AlertPreview(QWidget):
         self._image = QImage.fromData(evidence.snapshot) if evidence.snapshot else QImage()
         self._stop_countdown()
         if evidence.clip is not None:
-            if not same_clip:
-                self.replay()
-            else:
+            if same_clip:
                 self._mark_video(evidence)  # asked again: the boxes of the footage since
+            elif playing_it and before is not None and self.player is not None:
+                # The whole clip (or more of the recording) in place of the footage so far,
+                # from the moment on screen: both are placed by the event's offset in them.
+                moment = self.player.position_s() + evidence.clip_offset_s - before.clip_offset_s
+                self._open_clip(evidence, max(0.0, moment))
+            else:
+                self.replay()
+            if evidence.recording and evidence.clip_ready_in_s is not None:
+                # The camera goes on recording it: the whole clip, with the people's boxes,
+                # is asked for when it should be ready.
+                self._ready_in_s = round(evidence.clip_ready_in_s)
+                self._say_recording()
+                self.countdown.start()
             self._fit_still()
             return
         if self.player is not None:
@@ -191,17 +224,42 @@ class AlertPreview(QWidget):
         else:
             self._fit_picture()
 
+    def show_next_at_once(self) -> None:
+        """The next evidence shown takes over at once, even from footage still playing
+        (the operator asked for the footage since)."""
+        self._at_once = True
+
     def replay(self) -> bool:
         """Play the evidence's clip again from :data:`LEAD_IN_S` before the event; False
         without a clip."""
         evidence = self.evidence
         if evidence is None or evidence.clip is None:
             return False
+        return self._open_clip(evidence, max(0.0, evidence.clip_offset_s - LEAD_IN_S))
+
+    def _open_clip(self, evidence: AlertEvidence, from_s: float) -> bool:
+        assert evidence.clip is not None
         player, video, page = self._clip_player()
         video.clear()
         self._mark_video(evidence)
         self.stack.setCurrentWidget(page)
-        return player.open(evidence.clip, max(0.0, evidence.clip_offset_s - LEAD_IN_S))
+        return player.open(evidence.clip, from_s)
+
+    def _still_playing(self) -> bool:
+        """Whether the clip shown is playing and has more to show."""
+        player = self.player
+        if player is None:
+            return False
+        media = player.media_player
+        return media.playbackState() == QMediaPlayer.PlaybackState.PlayingState and (
+            media.mediaStatus() != QMediaPlayer.MediaStatus.EndOfMedia
+        )
+
+    def _on_player_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        """The footage so far has played out: more of it, asked for meanwhile, follows on."""
+        follow_on = self._follow_on
+        if status == QMediaPlayer.MediaStatus.EndOfMedia and follow_on is not None:
+            self.show_evidence(follow_on, self._ask_again)
 
     def showing(self) -> str:
         """What the preview shows: ``clip``, ``picture`` or ``nothing``."""
@@ -224,6 +282,7 @@ class AlertPreview(QWidget):
             surface = player.video_widget.parentWidget()  # its pages: video, or error words
             (surface or player.video_widget).hide()  # errors are shown by the MarkedVideo
             player.sig_position_changed.connect(video.set_position)
+            player.media_player.mediaStatusChanged.connect(self._on_player_status)
             player.sig_error.connect(video.show_message)
             page = QWidget()
             column = QVBoxLayout(page)

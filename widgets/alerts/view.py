@@ -1245,6 +1245,7 @@ class AlertStreamPane(QWidget):
             if evidence is not None and evidence.recording:
                 # Footage cut while it was being recorded: ask again for what came since.
                 self._asked = None
+                self.preview.show_next_at_once()
                 self._show_evidence_of_selected()
                 return
             self.preview.replay()

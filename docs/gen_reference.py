@@ -45,6 +45,7 @@ def write_reference(out_dir: Path = REFERENCE_DIR) -> list[Path]:
         "permissions.md": permissions_page(),
         "site-file.md": site_file_page(),
         "panes.md": panes_page(),
+        "events.md": events_page(),
     }
     written = []
     for name, text in pages.items():
@@ -92,6 +93,8 @@ this version of Watchfloor does:
   need each permission.
 - [Site file](site-file.md): every key a site TOML file may hold, with its type, range,
   default and unit.
+- [Events](events.md): every kind of event the engine records and every audit action,
+  in the words people read for them.
 - [Panes](panes.md): every pane of the console and page of the administration window,
   the permission it needs and where it sits in each role's layout.
 """
@@ -992,6 +995,75 @@ def panes_page() -> str:
         else:
             lines.append("- Where: a page of the administration window (View → Administration…)")
         lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------------------------------
+# Events and audit actions, as people read them
+
+
+def audit_actions() -> list[str]:
+    """Every audit action the wording names (its words, or its "may not …" words)."""
+    from engine import wording
+
+    return sorted(set(wording._AUDIT_ACTIONS) | set(wording._ACTION_WORDS))
+
+
+UNLISTED_KIND = "camera.flicker"  # no renderer: the page shows how such a kind reads
+
+
+def events_page() -> str:
+    from engine import wording
+    from engine.wording import Category, action_words, audit_action, kind_category, kind_title
+
+    kinds = wording.known_kinds()
+    lines = [
+        GENERATED,
+        "# Events",
+        "",
+        "What the engine records, as people read it in the Events pane, the timeline, Ask, "
+        "the export report and notifications: the words come from one place in the code "
+        "(`engine/wording.py`), and these tables are generated from it.",
+        "",
+        "Each stored event has a *kind* (a dotted id such as `sensing.fall_detected`, never "
+        "shown to people), a *source* naming the place it happened (`camera:<key>` for a "
+        "camera, `sensing:<room>` for a WiFi-sensing room, `microphone:<name>` for a "
+        "microphone; shown by the camera's or room's name) and its details. The kind's first "
+        "word says which part of the engine recorded it. A kind not listed here is still "
+        f"shown, titled from its words (`{UNLISTED_KIND}` reads "
+        f"*{md(kind_title(UNLISTED_KIND))}*).",
+        "",
+        "## Event kinds",
+        "",
+        "By category, in the order people look for them (the Events pane's filter groups the "
+        "kinds the same way):",
+        "",
+    ]
+    for category in Category:
+        in_it = [k for k in kinds if kind_category(k) is category]
+        if not in_it:
+            continue
+        lines += [
+            f"### {md(category.value)}",
+            "",
+            "| Kind | Title |",
+            "|---|---|",
+        ]
+        lines += [f"| {code(kind)} | {md(kind_title(kind))} |" for kind in in_it]
+        lines.append("")
+    lines += [
+        "## Audit trail actions",
+        "",
+        "What the audit trail (administration window → Audit trail, `watchfloor audit`) "
+        "says each action was, and how a refusal words it (“may not …”):",
+        "",
+        "| Action | Reads | Refused as “may not …” |",
+        "|---|---|---|",
+    ]
+    for action in audit_actions():
+        known = wording._ACTION_WORDS.get(action)
+        refused = md(action_words(action)) if known is not None else ""
+        lines.append(f"| {code(action)} | {md(audit_action(action))} | {refused} |")
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -279,3 +279,47 @@ def test_every_pane_has_its_entry_and_anchor_in_the_reference(built: _Built) -> 
                 assert f'href="#pane-{place.onto}"' in line, (spec.name, layout, line)
             assert ("closed until opened" in line) == place.hidden, (spec.name, layout, line)
     assert admin and WALL_PANES
+
+
+def _table_rows(text: str) -> dict[str, list[str]]:
+    """A built page's table rows by their first cell's code: code → the row's cells (as
+    text, tags removed)."""
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", text, re.S):
+        cells = [
+            html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
+        first = re.search(r"<td[^>]*><code>([^<]*)</code>", row)
+        if first and cells:
+            rows[html.unescape(first.group(1))] = cells
+    return rows
+
+
+@slow
+def test_every_event_kind_and_audit_action_is_in_the_reference_in_its_words(
+    built: _Built,
+) -> None:
+    """Every kind the wording renders is listed under its category with the title people
+    read, and every audit action the wording names with its words."""
+    from engine import wording
+
+    text = (built.site / "reference/events.html").read_text(encoding="utf-8")
+    page = _page(built, "reference/events.html")
+    rows = _table_rows(text)
+    kinds = wording.known_kinds()
+    assert len(kinds) > 30  # the walk found the renderers
+    for kind in kinds:
+        assert rows.get(kind) == [kind, wording.kind_title(kind)], kind
+        category = wording.kind_category(kind).value
+        assert category in page.headings, kind
+        section = text.partition(f">{category}<a")[2].partition("<h3")[0]
+        assert f"<code>{kind}</code>" in section, (kind, category)
+    actions = set(wording._AUDIT_ACTIONS) | set(wording._ACTION_WORDS)
+    assert {"alert.acknowledge", "session.login", "person.erase"} <= actions
+    for action in actions:
+        cells = rows.get(action)
+        assert cells is not None, f"{action} is not in the events reference"
+        assert cells[1] == wording.audit_action(action), action
+        if action in wording._ACTION_WORDS:
+            assert cells[2] == wording.action_words(action), action

@@ -21,9 +21,12 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from engine.activity import most_at_once
+from engine.history.departures import departure_lag, open_track_end
 
 WINDOW = timedelta(hours=1)
-OPEN_TRACK = timedelta(minutes=10)  # a track with no ``left`` yet counts as present this long
+# A track with no ``left`` yet counts as present this long at most, and no later than the
+# rows can say who had gone by (:mod:`engine.history.departures`).
+OPEN_TRACK = timedelta(minutes=10)
 LOOK_BACK = timedelta(minutes=10)  # rows kept before the window, for tracks begun before it
 
 # What each column counts (event kinds), in column order.
@@ -45,7 +48,9 @@ _TRACK_KINDS = {
 }
 _APPEARED = frozenset({"person.appeared", "sensing.blob_appeared"})
 _LEFT = frozenset({"person.left", "sensing.blob_left"})
-_KEPT_KINDS = frozenset(_COLUMN_OF) | {k for kinds in _TRACK_KINDS.values() for k in kinds}
+# The rows of tracks (appeared, left, named): each may change a People or Sensed count.
+TRACK_ROW_KINDS = frozenset(k for kinds in _TRACK_KINDS.values() for k in kinds)
+_KEPT_KINDS = frozenset(_COLUMN_OF) | TRACK_ROW_KINDS
 
 
 class StoredEvent(Protocol):
@@ -143,6 +148,8 @@ def _person_of(event: StoredEvent) -> str | None:
 def people_count(rows: Sequence[_Row], since: datetime, now: datetime, column: int) -> PeopleCount:
     """The tracks of ``column``'s kinds among ``rows`` (one place's), over ``[since, now)``."""
     kinds = _TRACK_KINDS[column]
+    lag = departure_lag((r.id, r.ts, r.kind in _LEFT) for r in rows if r.kind in kinds)
+    settled = now - lag  # who had left by then is filed; an open track is there until then
     tracks: dict[int, list[datetime | str | None]] = {}  # track: appeared, left, person
     for row in rows:
         if row.kind not in kinds or (row.track is None and row.kind not in _APPEARED):
@@ -161,8 +168,12 @@ def people_count(rows: Sequence[_Row], since: datetime, now: datetime, column: i
             if not isinstance(left, datetime):
                 continue
             appeared = since if left > since else left
-        end = left if isinstance(left, datetime) else min(now, appeared + OPEN_TRACK)
-        if end < since or appeared > now or (end == since and appeared < since):
+        gone = isinstance(left, datetime)
+        if isinstance(left, datetime):
+            end = left
+        else:
+            end = min(now, open_track_end(appeared, settled, now, OPEN_TRACK))
+        if end < since or appeared > now or (end == since and appeared < since and gone):
             continue
         stretches.append((max(appeared, since), min(max(end, appeared), now), person))
     known = {person for _s, _e, person in stretches if person is not None}

@@ -3,8 +3,9 @@ hour (people, recognised people, gestures, falls, sensed people) and when the la
 happened, in site time. People are counted as people, in words that say how ("at most 4 at
 once (23 tracks)", "3 known (5 tracks)"), never as tracks. Quiet sources stay listed, so a
 camera that has seen nothing for an hour is as visible as a busy one. It reads the newest
-page of the history once, then counts the events the store writer announces; the window
-slides every half minute."""
+page of the history once, then counts the events the store writer announces (a track's
+departure too); the window slides, and the tracks begun within the departure lag settle
+(:mod:`engine.history.departures`), every few seconds."""
 
 from __future__ import annotations
 
@@ -19,10 +20,19 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QTableView, QVBoxLayout, QWid
 from engine.history.query_service import QueryResult
 from engine.sitetime import display
 from widgets.action_strip import error_text, show_as_error
-from widgets.activity.api import CATEGORIES, WINDOW, ActivityRow, ActivityTally, StoredEvent
+from widgets.activity.api import (
+    CATEGORIES,
+    TRACK_ROW_KINDS,
+    WINDOW,
+    ActivityRow,
+    ActivityTally,
+    StoredEvent,
+)
 from widgets.table_model import RowsTableModel, show_rows_read_only
 
-SLIDE_MS = 30_000  # the window moves on this often without new events
+# The window moves on this often without new events; well within the departure lag (10 s),
+# so a track begun within it is counted with the others soon after the lag has passed.
+SLIDE_MS = 5_000
 HEADERS = ("Where", *(title for title, _kinds in CATEGORIES), "Last event")
 PEOPLE_TIP = (
     "People, not tracks: the people known by face or device when everyone was, else the "
@@ -124,8 +134,9 @@ class ActivityPane(QWidget):
 
     def on_events_stored(self, events: Sequence[StoredEvent]) -> None:
         """Events the store writer committed (GUI thread)."""
-        if self.tally.add(events):
-            self.show_counts()
+        counted = self.tally.add(events)
+        if counted or any(event.kind in TRACK_ROW_KINDS for event in events):
+            self.show_counts()  # a departure changes who is present, though no column counts it
 
     def rows(self) -> list[ActivityRow]:
         return [self.model.row(i) for i in range(self.model.rowCount())]

@@ -108,7 +108,7 @@ from engine.history.chat.across_senses import (
     stretches_in,
     went_from_to,
 )
-from engine.history.chat.presence import path_identities, people_words, presence
+from engine.history.chat.presence import Presence, path_identities, people_words, presence
 from engine.history.chat.tools import (
     FALL_KIND,
     MAX_LIMIT,
@@ -263,6 +263,11 @@ _RE_PART = re.compile(
 _FUTURE = re.compile(
     r"\b(?:tomorrow|next (?:week|month|year|day|hour)|will|going to|gonna|predict|forecast)\b"
 )
+# "How many people are on the plaza now?": the present moment (counted from as late as the
+# records can say who had gone by, :mod:`engine.history.departures`).
+_RE_NOW = re.compile(r"\b(?:right now|just now|now|currently|at the moment|at present)\b")
+_RE_ASKS_PEOPLE = re.compile(r"^(?:how many|who)\b")  # the questions "now" is a time of
+NOW_SPAN: Final = timedelta(seconds=1)
 
 
 def _clock_time(text: str) -> time:
@@ -322,6 +327,10 @@ class _TimeParser:
         text, period = self._take(_RE_PERIOD, text)
         if period is not None:
             return self._period(period), text
+        if _RE_ASKS_PEOPLE.match(text):  # "where is Ada now?" stays her last sighting
+            text, present = self._take(_RE_NOW, text)
+            if present is not None:
+                return self._clip(self.now - NOW_SPAN, self.now, "now"), text
         text, since = self._take(_RE_SINCE, text)
         text, day_label, day = self._day(text)
         text, part = self._take(_RE_PART, text)
@@ -816,7 +825,7 @@ _PEOPLE = r"(?:different |distinct |unique |individual )?(?:people|persons|visit
 _COUNT_SUBJECTS: Final[list[tuple[re.Pattern[str], str]]] = [
     (
         re.compile(
-            rf"^how many {_PEOPLE}(?: were| was| have been| got)?"
+            rf"^how many {_PEOPLE}(?: were| was| have been| got| are| is)?"
             r"(?: (?:seen|spotted|sighted|sensed|recorded|there|here|on|around|caught)\b|$)"
             # "How many people did the plaza camera see?", the camera taken out.
             rf"|^how many {_PEOPLE} (?:did|have|has) (?:the )?(?:cameras? |it |we |you |i )?"
@@ -1374,6 +1383,7 @@ class OfflineAnswerer:
             high=when.end,
             camera_ids=None if p.camera is None else [p.camera.id],
             joined=path_identities(paths, {c.key: c.id for c in p.cameras}),
+            now=now,
         )
         # A name only a path across senses put on someone the cameras saw.
         joins = (
@@ -1388,11 +1398,10 @@ class OfflineAnswerer:
             else CameraJoins()
         )
         where = f"on {p.camera.label}" if p.camera else "on any camera"
-        period = _period_words(when)
         people = result["people"]
         named = [q for q in people if q["name"]]
         newly_named = joins.newly_named[: max(0, MAX_NAMES - len(named))]
-        text = people_words(found, verb="seen", where=where, period=period)
+        text = people_words(found, verb="seen", where=where, period=_period_words(when, found))
         times = [
             f"{q['name']} {_hm(q['first_seen'], p.site)}"
             + (
@@ -1456,7 +1465,6 @@ class OfflineAnswerer:
             high=when.end,
         )
         where = _in_room(p) or " in any room"
-        period = _period_words(when)
         today = p.site.day_of(now)
         found = presence(
             self._store,
@@ -1465,10 +1473,15 @@ class OfflineAnswerer:
             rooms=None if p.room is None else [p.room],
             sensing=True,
             joined=path_identities(sensed.paths, {c.key: c.id for c in p.cameras}),
+            now=now,
         )
         known = [s for s in sensed.people if s.named or s.public_id]
         text = people_words(
-            found, verb="sensed", where=where.strip(), period=period, track_noun="sensing track"
+            found,
+            verb="sensed",
+            where=where.strip(),
+            period=_period_words(when, found),
+            track_noun="sensing track",
         )
         if found.tracks:
             parts = [
@@ -2049,8 +2062,15 @@ def _today(now: datetime, site: SiteTime) -> TimeRange:
     return TimeRange(start, now, "today")
 
 
-def _period_words(when: TimeRange | None) -> str:
-    return "in all the recorded history" if when is None else when.label
+def _period_words(when: TimeRange | None, found: Presence | None = None) -> str:
+    """How the period is said; a count ``found`` from earlier than asked (a moment the
+    records cannot yet say who had left by, such as "now") says from when."""
+    if when is None:
+        return "in all the recorded history"
+    if found is None or found.counted_from is None:
+        return when.label
+    late = max(1, round((when.end - found.counted_from).total_seconds()))
+    return f"{when.label} (as the records stand {late} s before: a departure is filed that late)"
 
 
 def _when(ts: str, site: SiteTime) -> str:

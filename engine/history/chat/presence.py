@@ -16,7 +16,10 @@ say about people:
   track with no ``left`` is taken as present until the window's end, at most
   :data:`OPEN_TRACK_S`; a track read only by its face or device row is there at that
   moment). Nobody can be two tracks at one place at once, so at least that many people were
-  there.
+  there. A departure is filed seconds after the last sighting it is stamped with
+  (:mod:`engine.history.departures`), so an open track begun before the clock's now less
+  that lag counts as present until then only, one begun since apart from those, and a
+  window inside the lag ("now") is counted from its start.
 
 :class:`Presence` holds both with the number of tracks; :attr:`Presence.people` is the
 larger lower bound, and :func:`people_words` says which it is ("at most 4 at once; 23
@@ -34,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from engine.activity import most_at_once
+from engine.history.departures import departure_lag, open_track_end
 from engine.history.paths import PersonPath
 from engine.store.database import Store
 from engine.store.models import Event
@@ -82,7 +86,9 @@ class Presence:
     overlap it, ``at_once`` the most of them present at one moment, ``known`` the distinct
     identities on them (public ids, named first, with ``names`` their names or ids as
     said), ``unknown_tracks`` the tracks no identity was put on. ``truncated``: more rows
-    than :data:`MAX_ROWS`, so the figures may be low."""
+    than :data:`MAX_ROWS`, so the figures may be low. ``counted_from``: the window began
+    after the latest moment the rows can say who had gone by, so it was counted from that
+    moment (None: as asked)."""
 
     tracks: int = 0
     at_once: int = 0
@@ -90,6 +96,7 @@ class Presence:
     names: tuple[str, ...] = ()
     unknown_tracks: int = 0
     truncated: bool = False
+    counted_from: datetime | None = None
 
     @property
     def people(self) -> int:
@@ -127,11 +134,14 @@ def presence(
     rooms: Collection[str] | None = None,
     sensing: bool = False,
     joined: Joined | None = None,
+    now: datetime | None = None,
 ) -> Presence:
     """The people on the cameras ``camera_ids`` (None: every camera) or, with ``sensing``,
     in the sensing ``rooms`` (None: every room), over ``[low, high)`` (UTC; ``low`` None:
     all the history); ``joined``: the tracks paths across senses hold
-    (:func:`path_identities`). One statement for the rows, one for the identities' names."""
+    (:func:`path_identities`); ``now``: the clock's (None: ``high``), from which the
+    departures not filed yet are reckoned. One statement for the rows, one for the
+    identities' names."""
     with store.engine.connect() as connection:
         return presence_on(
             connection,
@@ -141,6 +151,7 @@ def presence(
             rooms=rooms,
             sensing=sensing,
             joined=joined,
+            now=now,
         )
 
 
@@ -153,6 +164,7 @@ def presence_on(
     rooms: Collection[str] | None = None,
     sensing: bool = False,
     joined: Joined | None = None,
+    now: datetime | None = None,
 ) -> Presence:
     """:func:`presence` on the caller's connection."""
     conditions: list[Any] = [Event.ts < high]
@@ -184,6 +196,8 @@ def presence_on(
         .limit(MAX_ROWS + 1)
     ).all()
     truncated = len(rows) > MAX_ROWS
+    lag = departure_lag((int(r.id), _as_utc(r.ts), r.kind in LEFT) for r in rows[:MAX_ROWS])
+    settled = (high if now is None else now) - lag
     tracks: dict[tuple[Any, ...], _Track] = {}
     for row in rows[:MAX_ROWS]:
         place = row.source.removeprefix(SENSING_PREFIX) if sensing else row.camera_id
@@ -204,14 +218,22 @@ def presence_on(
                 track.left_for_s = float(duration)
         if row.person_id is not None:
             track.person_ids.add(int(row.person_id))
-    return _count(list(tracks.values()), low, high, connection, truncated)
+    counted_from = None
+    if low is not None and low > settled:
+        low = counted_from = settled  # a moment the rows cannot say yet who had left by
+    return _count(list(tracks.values()), low, high, connection, truncated, settled, counted_from)
 
 
 def intervals(
-    tracks: Sequence[_Track], low: datetime | None, high: datetime
+    tracks: Sequence[_Track],
+    low: datetime | None,
+    high: datetime,
+    settled: datetime | None = None,
 ) -> list[tuple[datetime, datetime, _Track]]:
     """Each track's stretch ``(start, end, track)`` clipped to ``[low, high)``, those that
-    overlap it only."""
+    overlap it only. A track with no departure filed is present until ``settled`` (None:
+    ``high``; the latest moment a departure before it would have been filed by) when it
+    began before then, else until ``high`` (:func:`~engine.history.departures.open_track_end`)."""
     out: list[tuple[datetime, datetime, _Track]] = []
     for track in tracks:
         if track.appeared is not None:
@@ -229,9 +251,13 @@ def intervals(
         elif track.appeared is None:
             end = start
         else:
-            end = min(high, start + timedelta(seconds=OPEN_TRACK_S))
+            open_for = timedelta(seconds=OPEN_TRACK_S)
+            end = min(high, open_track_end(start, settled or high, high, open_for))
         end = max(end, start)
-        if start >= high or (low is not None and (end < low or (end == low and start < low))):
+        # One that left as the window begins was not in it; one still open at ``low`` (its
+        # stretch cut at ``settled``) is not known to have gone.
+        gone_at_low = end == low and start < low and track.left is not None
+        if start >= high or (low is not None and (end < low or gone_at_low)):
             continue
         clipped = max(start, low) if low is not None else start
         out.append((clipped, min(end, high), track))
@@ -244,8 +270,10 @@ def _count(
     high: datetime,
     connection: Connection,
     truncated: bool,
+    settled: datetime,
+    counted_from: datetime | None,
 ) -> Presence:
-    stretches = intervals(tracks, low, high)
+    stretches = intervals(tracks, low, high, settled)
     person_ids = {who for _s, _e, track in stretches for who in track.person_ids}
     said: dict[str, tuple[int, str]] = {}  # identity -> (order, how it is said)
     public: dict[int, str] = {}
@@ -277,6 +305,7 @@ def _count(
         names=tuple(named),
         unknown_tracks=sum(1 for who in identities if not who),
         truncated=truncated,
+        counted_from=counted_from,
     )
 
 

@@ -1470,6 +1470,7 @@ def count_people(
                 rooms=None if room == "*" else [room.removeprefix(SENSING_PREFIX)],
                 sensing=True,
                 joined=joined,
+                now=now,
             )
             where = "in any room" if room == "*" else f"in {(site_rooms or {}).get(room, room)}"
             noun = "sensing track"
@@ -1485,7 +1486,9 @@ def count_people(
                         "people": None,
                     }
                 ids, where = [matches[0].id], f"on {matches[0].label}"
-            found = presence_on(connection, low=low, high=high, camera_ids=ids, joined=joined)
+            found = presence_on(
+                connection, low=low, high=high, camera_ids=ids, joined=joined, now=now
+            )
             noun = "camera track"
     return {
         "range": _range_json(low, high),

@@ -1,7 +1,7 @@
 """The main window: dockable panes, role layouts, the lock and the health status bar.
 
 The window opens locked: the live view stays on, every other pane is hidden, the menus
-other than File → Quit are disabled, and a login panel sits beside the cameras (or asks for
+other than File → Quit and Help are disabled, and a login panel sits beside the cameras (or asks for
 the first admin on a fresh install). A login shows the panes and layouts the person's roles
 allow; Ctrl+L, Session → Lock, Session → Switch user (a handover) and a stretch without input
 (``security.idle_lock_s``, after a countdown; a workstation may spare roles) lock it again.
@@ -17,7 +17,7 @@ from functools import partial
 from typing import TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QCursor
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.bridge import QtBridge
+from console.help import ConsoleHelp
 from console.layouts import (
     ADMIN_PAGES,
     STATE_VERSION,
@@ -151,6 +152,8 @@ class MainWindow(QMainWindow):
         self.status = StatusLine(
             self.statusBar(), runtime.site.site_time, runtime.clock.now, bridge, runtime.health()
         )
+        # Help's own worker: a docs build (10-15 s) must not hold one of the panes' readers.
+        self.help = ConsoleHelp(self, self.host.dedicated_queries(1), self.pane_in_view)
         self.menus = ConsoleMenus(
             self,
             self.docks,
@@ -162,7 +165,10 @@ class MainWindow(QMainWindow):
             open_administration=self.open_administration,
             set_tile_count=self.camera_grid.set_tile_count,
             open_wall_window=self.open_wall_window,
+            open_documentation=self.help.open_documentation,
+            open_pane_help=self.help.open_pane_help,
         )
+        self.admin_window.addAction(self.menus.pane_help_action)  # F1 on an admin page
         self.layout_actions = self.menus.layout_actions
         self.administration_action = self.menus.administration_action
         self._add_session_actions()
@@ -225,6 +231,20 @@ class MainWindow(QMainWindow):
             if pane_allowed(actor, name):
                 menu.addAction(dock.toggleViewAction())
         return menu
+
+    def pane_in_view(self) -> str | None:
+        """The pane the person is in, for F1: the administration window's page when that
+        window is active, else the pane holding the keyboard focus, else the one under the
+        mouse (None: none of them)."""
+        if self.admin_window.isActiveWindow():
+            return self.admin_window.current_page()
+        for widget in (QApplication.focusWidget(), QApplication.widgetAt(QCursor.pos())):
+            while widget is not None:
+                for name, pane in self.panes.items():
+                    if widget is pane or widget is self.docks.get(name):
+                        return name
+                widget = widget.parentWidget()
+        return None
 
     # -- administration ----------------------------------------------------------------------
     def open_administration(self, page: str | None = None) -> AdministrationWindow | None:
@@ -590,6 +610,7 @@ class MainWindow(QMainWindow):
             log.exception("the stop (%s by %s) was not audited", cause, actor.label)
         if self.quit_box is not None:
             self.quit_box.close()
+        self.help.close()
         self._save_layout_state()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()

@@ -1,7 +1,8 @@
 """The main window's menu bar: File → Quit; Session → Lock (Ctrl+L, also a shortcut of the
 window), Change my password…, Log out; View → Layout (Ctrl+1…3, Reset), Panes,
-Administration… (Ctrl+Shift+A), Camera grid, New wall window (Ctrl+Shift+W). Everything but
-Quit is off while the console is locked (:meth:`ConsoleMenus.set_locked`)."""
+Administration… (Ctrl+Shift+A), Camera grid, New wall window (Ctrl+Shift+W); Help →
+Documentation, Help on this pane (F1). Everything but Quit and Help is off while the console
+is locked (:meth:`ConsoleMenus.set_locked`): the docs show nothing of the site."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class ConsoleMenus:
         open_administration: Callable[[], object],
         set_tile_count: Callable[[int], None],
         open_wall_window: Callable[[], object] | None = None,
+        open_documentation: Callable[[], object] | None = None,
+        open_pane_help: Callable[[], object] | None = None,
     ) -> None:
         self._gated: list[QAction] = []  # disabled while locked
         bar = window.menuBar()
@@ -88,6 +91,20 @@ class ConsoleMenus:
                 "The cameras in a window of their own, for another monitor"
             )
             self.wall_window_action.triggered.connect(lambda: open_wall_window())
+
+        # Help stays on while locked (not gated): the local docs hold nothing of the site.
+        self.help_menu = bar.addMenu("&Help")
+        self.documentation_action = self.help_menu.addAction("&Documentation")
+        self.documentation_action.setToolTip("The Watchfloor docs, in the browser")
+        if open_documentation is not None:
+            self.documentation_action.triggered.connect(lambda: open_documentation())
+        self.pane_help_action = self.help_menu.addAction("Help on this &pane")
+        self.pane_help_action.setShortcut(QKeySequence("F1"))
+        self.pane_help_action.setToolTip(
+            "The page about the pane you are in (the focus, else under the mouse)"
+        )
+        if open_pane_help is not None:
+            self.pane_help_action.triggered.connect(lambda: open_pane_help())
 
     def _add(self, action: QAction) -> QAction:
         self._gated.append(action)

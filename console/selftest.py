@@ -163,6 +163,12 @@ def run_selftest(site_file: Path, db_url: str) -> int:
             )
         return f"sentence model loaded (paraphrase {near:.2f} > unrelated {far:.2f})"
 
+    def docs_check() -> str:
+        from console.docs_site import INDEX_PAGE, locate_site, page_path
+
+        index = page_path(locate_site().site, INDEX_PAGE)
+        return f"docs site bundled ({index.parent.name}/{INDEX_PAGE})"
+
     site_ok = check("site", site_check)
     store_ok = check("store", store_check)
     check("accounts", accounts_check)
@@ -172,6 +178,8 @@ def run_selftest(site_file: Path, db_url: str) -> int:
     check("incidents", incidents_check)
     check("speech", speech_check)
     check("meaning search", meaning_check)
+    if getattr(sys, "frozen", False):  # a checkout builds its docs on demand (Help)
+        check("docs", docs_check)
     if site_ok and store_ok:
         _check_engine_and_gui(site_holder[0], store_holder[0], check)
     for store in store_holder:

@@ -46,6 +46,7 @@ def write_reference(out_dir: Path = REFERENCE_DIR) -> list[Path]:
         "site-file.md": site_file_page(),
         "panes.md": panes_page(),
         "events.md": events_page(),
+        "mqtt.md": mqtt_page(),
     }
     written = []
     for name, text in pages.items():
@@ -93,6 +94,8 @@ this version of Watchfloor does:
   need each permission.
 - [Site file](site-file.md): every key a site TOML file may hold, with its type, range,
   default and unit.
+- [MQTT](mqtt.md): every MQTT topic the engine publishes or subscribes to, Home
+  Assistant's discovery, and example payloads.
 - [Events](events.md): every kind of event the engine records and every audit action,
   in the words people read for them.
 - [Panes](panes.md): every pane of the console and page of the administration window,
@@ -1064,6 +1067,248 @@ def events_page() -> str:
         known = wording._ACTION_WORDS.get(action)
         refused = md(action_words(action)) if known is not None else ""
         lines.append(f"| {code(action)} | {md(audit_action(action))} | {refused} |")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------------------------------
+# MQTT: topics and payloads
+
+# The site the MQTT page's examples are for.
+MQTT_SITE = "Demo Plaza"
+MQTT_CAMERAS = [("plaza", "Plaza")]
+MQTT_ROOMS = [("lobby", "Lobby")]
+# Sample values of topics' variable levels.
+MQTT_LEVELS: dict[str, str | int] = {
+    "alert": 12,
+    "camera": "plaza",
+    "room": "lobby",
+    "node": "node_1",
+    "user": "homeassistant",
+    "command": "ack",
+    "component": "binary_sensor",
+    "object": "plaza_occupancy",
+}
+
+
+def _mqtt_examples() -> dict[str, list[tuple[str, Any]]]:
+    """Each topic's example messages, ``(what, payload)``, built by the code that builds
+    them (:mod:`engine.mqtt.topics`) from sample inputs; a ``str`` payload is plain text.
+    Only a command's payload, which the engine receives, is written here."""
+    from datetime import UTC, datetime, timedelta
+
+    from engine.alerts.records import AlertView
+    from engine.incidents.records import IncidentView
+    from engine.mqtt.grants import TOKEN_FIELD
+    from engine.mqtt.topics import (
+        COMMANDS,
+        OFFLINE,
+        ONLINE,
+        alert_event,
+        camera_state,
+        command_result,
+        discovery_configs,
+        fall_event,
+        node_state,
+        open_alerts_state,
+        room_state,
+    )
+
+    at = datetime(2026, 11, 29, 14, 2, 5, tzinfo=UTC)
+    alert = AlertView(
+        alert_id=12,
+        raised_at=at,
+        kind="loitering",
+        source="camera:plaza",
+        severity="warning",
+        title="Loitering on Plaza",
+        detail={"rule": "plaza-night", "track_id": 7, "seconds": 95.0},
+        person=None,
+        event_id=4711,
+        acknowledged_at=None,
+        acknowledged_by=None,
+        escalated_at=None,
+    )
+    closed = AlertView(
+        **{
+            **{f.name: getattr(alert, f.name) for f in fields(AlertView)},
+            "acknowledged_at": at + timedelta(minutes=3),
+            "acknowledged_by": "account:ada",
+        }
+    )
+    incident = IncidentView(
+        incident_id=3,
+        occurred_at=at,
+        last_report_at=at + timedelta(minutes=5),
+        latitude=51.5,
+        longitude=-0.14,
+        cell=0x8A194AD3,
+        category="theft",
+        severity=2,
+        confidence=0.82,
+        classifier="rules",
+        category_basis="majority",
+        llm_pending=False,
+        report_count=2,
+        reporter_count=2,
+        validated_by=None,
+        validated_at=None,
+        report_ids=(5, 6),
+        media_ids=(),
+    )
+    topics = _mqtt_topics()
+    configs = discovery_configs(topics, MQTT_CAMERAS, MQTT_ROOMS)
+    token = "wft_…"
+    bodies = {
+        "ack": {TOKEN_FIELD: token, "alert": 12, "note": "Checked on camera: a delivery"},
+        "arm": {TOKEN_FIELD: token, "rule": "plaza-night"},
+        "disarm": {TOKEN_FIELD: token, "rule": "plaza-night"},
+    }
+    return {
+        "availability": [("while the engine runs", ONLINE), ("once it stops or is lost", OFFLINE)],
+        "open_alerts": [("two alerts open", open_alerts_state([12, 14]))],
+        "alert": [("alert 12, open", alert.as_json()), ("once acknowledged", "")],
+        "camera": [("two people in view", camera_state("online", "", 2))],
+        "room": [("one person sensed", room_state(1))],
+        "node": [("a node online", node_state("online", "lobby"))],
+        "alert_events": [
+            (
+                "a new alert (thumbnail: base64 JPEG, or null)",
+                alert_event("new", alert.as_json(), thumbnail=None),
+            ),
+            (
+                "another person joined an open alert",
+                alert_event("updated", alert.as_json(), sequence=31, camera="plaza"),
+            ),
+            ("acknowledged", alert_event("acknowledged", closed.as_json())),
+            (
+                "raised while no engine published (told once the engine is back)",
+                alert_event("new", alert.as_json(), late=True),
+            ),
+        ],
+        "fall": [("a possible fall", fall_event(at, "lobby", 4712, {"fell_s_ago": 1.2}))],
+        "incidents": [("an incident as filed", incident.as_json())],
+        "command": [(f"{code(name)}", bodies[name]) for name in COMMANDS],
+        "result": [
+            ("done", command_result("ack", {"ok": True, "alert": 12})),
+            ("done", command_result("arm", {"ok": True, "rule": "plaza-night", "armed": True})),
+            ("refused", command_result("ack", {"ok": False, "error": "the token is not valid"})),
+        ],
+        "discovery": [  # the first config of each component
+            (f"`{topic}`", configs[topic])
+            for topic in sorted(
+                {topic.split("/")[1]: topic for topic in reversed(configs)}.values(),
+                key=list(configs).index,
+            )
+        ],
+        "ha_status": [("Home Assistant (re)started", ONLINE), ("Home Assistant stopped", OFFLINE)],
+    }
+
+
+def _mqtt_topics() -> Any:
+    from engine.mqtt.settings import MqttConfig
+    from engine.mqtt.topics import Topics
+
+    return Topics(MqttConfig(url="mqtt://broker", host="broker", port=1883, tls=False), MQTT_SITE)
+
+
+def _shown_pattern(pattern: str) -> str:
+    """A topic pattern as the page writes it: ``{camera}`` → ``<camera>``."""
+    return pattern.replace("{", "<").replace("}", ">")
+
+
+def mqtt_page() -> str:
+    import json
+
+    from engine.mqtt.topics import COMMANDS, TOPIC_TABLE, Direction, discovery_configs
+
+    topics = _mqtt_topics()
+    config = topics.config
+    examples = _mqtt_examples()
+    missing = [spec.name for spec in TOPIC_TABLE if spec.name not in examples]
+    if missing:
+        raise LookupError(f"docs/gen_reference.py: no example message for MQTT topic {missing}")
+    lines = [
+        GENERATED,
+        "# MQTT",
+        "",
+        "With an [`[mqtt]` table](site-file.md#mqtt) in the site file, the engine tells a "
+        "broker about alerts, presence, falls, incidents and its health, announces them to "
+        "Home Assistant (discovery), and takes acknowledgements and rule arming from it. "
+        "Payloads are JSON objects in UTF-8 (except where plain text is shown); times are "
+        "ISO 8601 UTC.",
+        "",
+        f"`<base>` is `<topic_prefix>/<site>` (`topic_prefix` defaults to "
+        f"`{config.topic_prefix}`; the site's name made one topic level: lower case, "
+        f"letters, digits and `_`), so for a site named “{md(MQTT_SITE)}” it is "
+        f"`{topics.base}`. `<discovery_prefix>` defaults to `{config.discovery_prefix}`, "
+        f"and `<node_id>` is `{topics.node_id}`. A camera, room or node is named by its id "
+        "made a topic level the same way.",
+        "",
+        "A *retained* topic says how things are now: the broker keeps its last message, and "
+        "the engine sends it again each time it (re)connects. The engine also subscribes to "
+        "its own retained topics: one that holds a message the engine did not publish is "
+        "given the engine's own again. The other topics are events, sent once.",
+        "",
+        "## Topics",
+        "",
+        "| Topic | Direction | Retained | Carries |",
+        "|---|---|---|---|",
+    ]
+    for spec in TOPIC_TABLE:
+        lines.append(
+            f"| [{code(_shown_pattern(spec.pattern))}](#topic-{spec.name}) "
+            f"| {spec.direction.value} | {'yes' if spec.retained else 'no'} | {md(spec.carries)} |"
+        )
+    lines.append("")
+    for spec in TOPIC_TABLE:
+        direction = (
+            "the engine publishes it"
+            if spec.direction is Direction.PUBLISHED
+            else "the engine subscribes to it"
+        )
+        sample = topics.topic(spec.name, **{level: MQTT_LEVELS[level] for level in spec.levels})
+        lines += [
+            f"## {md(_shown_pattern(spec.pattern))} {{#topic-{spec.name}}}",
+            "",
+            f"{md(spec.carries)[0].upper()}{md(spec.carries)[1:]}.",
+            "",
+            f"- Direction: {spec.direction.value} ({direction})",
+            f"- Retained: {'yes' if spec.retained else 'no'}",
+            f"- For example: {code(sample)}",
+        ]
+        objects = [payload for _what, payload in examples[spec.name] if isinstance(payload, dict)]
+        keys = list(dict.fromkeys(key for payload in objects for key in payload))
+        if keys:
+            lines.append(f"- Fields: {', '.join(code(key) for key in keys)}")
+        else:
+            said = [payload for _what, payload in examples[spec.name] if payload]
+            lines.append(f"- Payload: plain text, {' or '.join(code(p) for p in said)}")
+        if spec.name == "command":
+            lines.append(f"- Commands: {', '.join(code(name) for name in COMMANDS)}")
+        lines.append("")
+        if spec.name == "discovery":
+            configs = discovery_configs(topics, MQTT_CAMERAS, MQTT_ROOMS)
+            lines += [
+                f"For a site with a camera {code(MQTT_CAMERAS[0][0])} and a sensing room "
+                f"{code(MQTT_ROOMS[0][0])}, the engine sends these configs "
+                "(when `discovery` is on):",
+                "",
+                "| Topic | Component | Name |",
+                "|---|---|---|",
+            ]
+            for topic, body in configs.items():
+                component = topic.split("/")[1]
+                lines.append(f"| {code(topic)} | {code(component)} | {md(body['name'])} |")
+            lines.append("")
+        for what, payload in examples[spec.name]:
+            if isinstance(payload, dict):
+                text = json.dumps(payload, ensure_ascii=False, indent=2)
+                lines += [f"{what[0].upper()}{what[1:]}:", "", "```json", text, "```", ""]
+            else:
+                shown = (
+                    code(payload) if payload else "an empty message, which clears the retained one"
+                )
+                lines += [f"{what[0].upper()}{what[1:]}: {shown}", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

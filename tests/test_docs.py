@@ -15,6 +15,7 @@ import sys
 from html.parser import HTMLParser
 from importlib.metadata import packages_distributions
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -323,3 +324,63 @@ def test_every_event_kind_and_audit_action_is_in_the_reference_in_its_words(
         assert cells[1] == wording.audit_action(action), action
         if action in wording._ACTION_WORDS:
             assert cells[2] == wording.action_words(action), action
+
+
+@slow
+def test_every_mqtt_topic_is_in_the_reference_with_its_payload_fields(built: _Built) -> None:
+    """Each topic the MQTT bridge declares (its table, which names its topics and
+    subscriptions) has its section: its pattern, direction, whether it is retained, and
+    example payloads (built by the bridge's own payload functions) whose every field is
+    listed; every command and every Home Assistant discovery config is there too."""
+    import json
+
+    from engine.mqtt.settings import MqttConfig
+    from engine.mqtt.topics import COMMANDS, TOPIC_TABLE, Topics, discovery_configs
+
+    text = (built.site / "reference/mqtt.html").read_text(encoding="utf-8")
+    sections = _sections(text, "topic-")
+    assert len(TOPIC_TABLE) > 10  # the walk found the bridge's table
+    assert set(sections) == {f"topic-{spec.name}" for spec in TOPIC_TABLE}
+    for spec in TOPIC_TABLE:
+        heading, body = sections[f"topic-{spec.name}"]
+        assert heading == spec.pattern.replace("{", "<").replace("}", ">"), spec.name
+        assert f"<li>Direction: {spec.direction.value} (" in body, spec.name
+        assert f"<li>Retained: {'yes' if spec.retained else 'no'}</li>" in body, spec.name
+        examples = [
+            json.loads(html.unescape(block))
+            for block in re.findall(r'<code class="language-json">(.*?)</code>', body, re.S)
+        ]
+        if not examples:
+            assert "<li>Payload: plain text" in body, spec.name
+            continue
+        listed = body.partition("<li>Fields: ")[2].partition("</li>")[0]
+        fields = set(re.findall(r"<code>([^<]*)</code>", listed))
+        for example in examples:
+            assert set(example) <= fields, (spec.name, sorted(set(example) - fields))
+        if spec.name == "command":
+            assert {f"<code>{name}</code>" for name in COMMANDS} <= set(
+                re.findall(r"<code>[^<]*</code>", body)
+            )
+    # Every config discovery sends for the page's sample site is in its table.
+    generator = _generator()
+    topics = Topics(
+        MqttConfig(url="mqtt://broker", host="broker", port=1883, tls=False),
+        generator.MQTT_SITE,
+    )
+    configs = discovery_configs(topics, generator.MQTT_CAMERAS, generator.MQTT_ROOMS)
+    assert len(configs) > 5
+    assert set(configs) <= set(_page(built, "reference/mqtt.html").codes)
+
+
+def _generator() -> Any:
+    """docs/gen_reference.py, loaded as the docs' build hook loads it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "watchfloor_docs_reference", ROOT / "docs" / "gen_reference.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

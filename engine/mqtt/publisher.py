@@ -64,8 +64,15 @@ from engine.mqtt.topics import (
     OFFLINE,
     ONLINE,
     Topics,
+    alert_event,
+    camera_state,
+    command_result,
     discovery_configs,
     dumps,
+    fall_event,
+    node_state,
+    open_alerts_state,
+    room_state,
 )
 from engine.sensing.service import SensingUpdated
 from engine.store.audit import AppendAudit
@@ -324,12 +331,12 @@ class MqttService:
                 _Event(
                     self.topics.alert_events,
                     dumps(
-                        {
-                            "event": "updated",
-                            "alert": event.alert.as_json(),
-                            "sequence": event.sequence_id,
-                            "camera": event.camera,
-                        }
+                        alert_event(
+                            "updated",
+                            event.alert.as_json(),
+                            sequence=event.sequence_id,
+                            camera=event.camera,
+                        )
                     ),
                 )
             )
@@ -372,22 +379,14 @@ class MqttService:
             self._queue(
                 _Event(
                     self.topics.fall(room),
-                    dumps(
-                        {
-                            "event_type": "fall",
-                            "at": view.ts.isoformat(),
-                            "room": room,
-                            "event_id": view.id,
-                            "detail": view.detail,
-                        }
-                    ),
+                    dumps(fall_event(view.ts, room, view.id, view.detail)),
                 )
             )
         elif view.kind in ("sensing.node_online", "sensing.node_offline"):
             node = view.detail.get("node")
             if isinstance(node, str) and node:
                 status = view.kind.removeprefix("sensing.node_")
-                self._set(self.topics.node(node), {"status": status, "room": room})
+                self._set(self.topics.node(node), node_state(status, room))
 
     def _alert(self, alert: AlertView, change: str) -> None:
         body = alert.as_json()
@@ -401,28 +400,25 @@ class MqttService:
         payload: bytes | Callable[[], bytes]
         if change == "new" and self.config.thumbnails == "base64":
             payload = lambda: dumps(  # noqa: E731 - read and scaled on the sender thread
-                {"event": change, "alert": body, "thumbnail": self._thumbnail(alert)}
+                alert_event(change, body, thumbnail=self._thumbnail(alert))
             )
         else:
-            payload = dumps({"event": change, "alert": body})
+            payload = dumps(alert_event(change, body))
         self._queue(_Event(self.topics.alert_events, payload))
 
     def _set_camera(self, camera: str) -> None:
         status, detail = self._camera_status.get(camera, ("starting", ""))
         people = len(self._tracks.get(camera, ()))
-        self._set(
-            self.topics.camera(camera),
-            {"status": status, "detail": detail, "people": people, "occupied": people > 0},
-        )
+        self._set(self.topics.camera(camera), camera_state(status, detail, people))
 
     def _set_room(self, room: str, people: int) -> None:
         self._room_people[room] = people
-        self._set(self.topics.room(room), {"people": people, "occupied": people > 0})
+        self._set(self.topics.room(room), room_state(people))
 
     def _set_open_alerts(self) -> None:
         with self._lock:
             ids = sorted(self._open)
-        self._set(self.topics.open_alerts, {"count": len(ids), "alerts": ids})
+        self._set(self.topics.open_alerts, open_alerts_state(ids))
 
     def _set(self, topic: str, payload: Mapping[str, Any] | None) -> None:
         """Retained ``topic`` is now ``payload`` (None: cleared); sent when connected."""
@@ -572,9 +568,7 @@ class MqttService:
             return
         # The retained topics include alerts/open: its retained value is what the engine
         # publishing before this one told (catch-up), before it is this engine's own.
-        wanted = [(self.topics.ha_status, 1), (self.topics.commands, 1)]
-        wanted += [(pattern, 1) for pattern in self.topics.own_retained]
-        client.subscribe(wanted)
+        client.subscribe([(pattern, 1) for pattern in self.topics.subscriptions])
         with self._lock:
             self._in_flight.clear()  # what was in flight on the last connection is not
             self._connected = True
@@ -628,9 +622,7 @@ class MqttService:
         for body in missed:
             log.info("MQTT: alert %s was raised while nobody published: told now", body["alert"])
             self._queue(
-                _Event(
-                    self.topics.alert_events, dumps({"event": "new", "alert": body, "late": True})
-                )
+                _Event(self.topics.alert_events, dumps(alert_event("new", body, late=True)))
             )
 
     def _on_message(
@@ -774,7 +766,7 @@ class MqttService:
             self._queue(
                 _Event(
                     self.topics.result(broker_user),
-                    dumps({"command": printable(command)[:32], **result}),
+                    dumps(command_result(command, result)),
                 )
             )
 

@@ -98,3 +98,6 @@ class Frame:
     # The size (width, height) of the picture ``analysis``'s boxes are in, when it is not
     # ``image``: a camera's main picture shown with its sub stream's analysis.
     analysis_size: tuple[int, int] | None = None
+    # The picture does not follow from the previous one (a looping file started again):
+    # whoever was followed up to it is gone, and the people in it are new.
+    scene_cut: bool = False

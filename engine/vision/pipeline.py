@@ -49,6 +49,10 @@ class CameraPipeline:
         recorder = self.recorder
         if recorder is not None:
             recorder.push(frame)  # first: its encoder (if any) works while we analyse
+        if frame.scene_cut:
+            # A looping file started again: the people followed up to its end leave (their
+            # tracks would carry on onto the first picture's people, twice as many boxes).
+            self.analyzer.finish()
         analysis = self.analyzer.process(frame.image, frame.seq, frame.captured_at, frame.wall_at)
         if recorder is not None:
             people = sum(not track.coasting for track in analysis.tracks)

@@ -546,6 +546,7 @@ class CameraSource:
         next_due = self._clock.monotonic()
         recording_origin = self._clock.monotonic()  # captured_at of the recording's pts 0
         delivered = False
+        cut = False  # the next picture starts the file again (looping)
         pts_s = 0.0
         while not self._stop.is_set():
             decoded = reader.read()
@@ -571,6 +572,7 @@ class CameraSource:
                     if cam.loop:
                         if not reader.rewind():
                             return delivered, False, "cannot rewind file"
+                        cut = True  # its first picture again: nobody walks on from the last
                         continue
                     short = self._declared_s - pts_s
                     if self._declared_s > 0 and short > max(
@@ -602,7 +604,8 @@ class CameraSource:
             if copying != self._stats.stream_copy and capture.stream is not None:
                 with self._lock:
                     self._stats.stream_copy = copying
-            self._deliver(image, captured_at, wall_at, packets, masked, pts_s)
+            self._deliver(image, captured_at, wall_at, packets, masked, pts_s, scene_cut=cut)
+            cut = False
             if paced:
                 if first:
                     # The schedule starts once the first frame is out (and the camera
@@ -635,9 +638,12 @@ class CameraSource:
         packets: tuple[EncodedPacket, ...] | None = None,
         privacy_masked: bool = False,
         pts_s: float = 0.0,
+        *,
+        scene_cut: bool = False,
     ) -> None:
         """Hand a picture to the processor and the slot. ``pts_s``: its presentation time
-        from the stream start (s), never decreasing while the source is online."""
+        from the stream start (s), never decreasing while the source is online;
+        ``scene_cut``: it does not follow from the previous picture (a loop's start)."""
         # The rate over the last FPS_WINDOW_S of both arrival and presentation time, over
         # the longer of the two spans: frames that waited (in the socket during a slow
         # first analysis, in FFmpeg's probe) and come out together are the camera's rate,
@@ -654,7 +660,17 @@ class CameraSource:
             self._stats.frames += 1
             seq = self._stats.frames
             self._last_frame_at = captured_at
-        frame = Frame(seq, image, captured_at, fps, None, wall_at, packets, privacy_masked)
+        frame = Frame(
+            seq,
+            image,
+            captured_at,
+            fps,
+            None,
+            wall_at,
+            packets,
+            privacy_masked,
+            scene_cut=scene_cut,
+        )
         analysis = self._process(frame)
         self.slot.put(replace(frame, analysis=analysis) if analysis is not None else frame)
         if self._status is not CameraStatus.ONLINE:

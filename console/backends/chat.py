@@ -57,6 +57,8 @@ class ChatBackend:
                     writer=self._runtime.writer,
                     # Rooms by id and name before anything was sensed or handed over in them.
                     rooms={room.id: room.name for room in self._runtime.site.rooms},
+                    # "How many people … now": the cameras this engine runs, as shown.
+                    live=self._runtime.cameras.people_in_view,
                 )
             return self._service
 

@@ -323,6 +323,19 @@ class CameraHost:
             analysis_size=(width, height),
         )
 
+    def people_in_view(self) -> dict[str, int]:
+        """Per camera running here and online: the people in view in its newest analysed
+        picture (its confirmed tracks seen there, the boxes its tile draws). Any thread:
+        each analyzer's newest analysis is one reference, read whole."""
+        counts: dict[str, int] = {}
+        for cam_id, pipeline in list(self.pipelines.items()):
+            source = self.sources.get(cam_id)
+            latest = pipeline.analyzer.latest
+            if source is None or latest is None or source.status[0] is not CameraStatus.ONLINE:
+                continue
+            counts[cam_id] = sum(not track.coasting for track in latest.tracks)
+        return counts
+
     def frames(self) -> dict[str, Callable[[], Frame | None]]:
         """The latest picture of each camera running here (for RTSP)."""
         return {cam_id: source.slot.latest for cam_id, source in self.sources.items()}

@@ -979,10 +979,15 @@ class OfflineAnswerer:
         site_time: SiteTime = UTC_TIME,
         *,
         rooms: Mapping[str, str] | None = None,
+        live: Callable[[], Mapping[str, int]] | None = None,
     ) -> None:
         self._store = store
         self._site_time = site_time
         self._rooms: dict[str, str] = dict(rooms or {})
+        # The people in view now per camera this engine runs (its newest analysed picture):
+        # "how many people are on the plaza now" is answered from it, not from records
+        # that know who has gone only about ten seconds later.
+        self._live = live
 
     def answer(self, question: str, now: datetime) -> OfflineAnswer:
         """The answer to ``question`` as of ``now`` (UTC): answered from the records, or
@@ -1370,6 +1375,10 @@ class OfflineAnswerer:
         if p.room is not None or (p.camera is None and _RE_SENSED.search(p.text)):
             return self._who_sensed(p, now)
         when = p.when or _today(now, p.site)
+        if counting and when.label == "now":
+            live = self._people_in_view(p)
+            if live is not None:
+                return live
         args: dict[str, Any] = dict(when.args())
         if p.camera is not None:
             args["camera"] = p.camera.key
@@ -1447,6 +1456,34 @@ class OfflineAnswerer:
                 "joining_paths": [path.event_id for path in joins.paths],
             },
             pictures,
+        )
+
+    def _people_in_view(self, p: _Parsed) -> OfflineAnswer | None:
+        """ "How many people … now" from the cameras' newest pictures, where this engine
+        runs the camera asked about (every camera, when none is named); None otherwise
+        (an attached console, the command line: the records answer)."""
+        counts = self._live() if self._live is not None else {}
+        keys = [p.camera.key] if p.camera is not None else [c.key for c in p.cameras]
+        if not keys or any(key not in counts for key in keys):
+            return None
+        people = sum(counts[key] for key in keys)
+        where = f"on {p.camera.label}" if p.camera is not None else "on the cameras"
+        text = (
+            f"Nobody is in view {where} now."
+            if people == 0
+            else f"{_plural(people, 'person', 'people')} in view {where} now."
+        ) + " (Counted on the live picture.)"
+        return OfflineAnswer(
+            text,
+            True,
+            (),
+            "who",
+            {
+                "camera": None if p.camera is None else p.camera.key,
+                "range": None,
+                "people": people,
+                "live": {key: counts[key] for key in keys},
+            },
         )
 
     def _who_sensed(self, p: _Parsed, now: datetime) -> OfflineAnswer:

@@ -276,11 +276,12 @@ class ChatService:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_steps: int = DEFAULT_MAX_STEPS,
         rooms: Mapping[str, str] | None = None,
+        live: Callable[[], Mapping[str, int]] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._writer = writer
-        self._offline = OfflineAnswerer(store, site_time, rooms=rooms)
+        self._offline = OfflineAnswerer(store, site_time, rooms=rooms, live=live)
         self._llm: LlmAnswerer | None = None
         self._reason: str | None = None
         key = api_key

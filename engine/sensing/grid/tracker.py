@@ -97,10 +97,13 @@ class BlobTracker:
     behind). A hidden track not taken up by then, or whose partner ends, ends as merged. With
     ``stitch_distance_m`` a track that just lost its person continues as the track that
     started near it, up to ``stitch_window_s`` after the loss and further away the later it
-    started (``stitch_speed_m_s``; see :meth:`_stitch`; ``stitched`` lists them). With
-    ``coast_velocity_tau_s`` a coasting track's velocity decays with that time constant.
-    With ``bounds`` (the room's low and high corners) a track, coasting or not, never leaves
-    the room: its position is held at the wall and its velocity through the wall set to 0.
+    started (``stitch_speed_m_s``; see :meth:`_stitch`; ``stitched`` lists them); with
+    ``stitch_confirmed_anywhere`` also as a confirmed track anywhere in the room that was
+    born at most ``stitch_window_s`` before the loss (one person lost and one found about
+    then are one person, not two blobs). With ``coast_velocity_tau_s`` a coasting track's
+    velocity decays with that time constant. With ``bounds`` (the room's low and high
+    corners) a track, coasting or not, never leaves the room: its position is held at the
+    wall and its velocity through the wall set to 0.
     """
 
     def __init__(
@@ -125,6 +128,7 @@ class BlobTracker:
         coast_velocity_tau_s: float | None = None,
         hide_s: float = 0.0,
         reappear_m: float = 0.0,
+        stitch_confirmed_anywhere: bool = False,
     ) -> None:
         if first_id < 1:
             raise ValueError(f"track ids start at 1 or above, got {first_id}")
@@ -146,6 +150,7 @@ class BlobTracker:
         self.stitch_window_s = stitch_window_s
         self.stitch_speed_m_s = stitch_speed_m_s
         self.stitch_lead_s = stitch_lead_s
+        self.stitch_confirmed_anywhere = stitch_confirmed_anywhere
         self.stitched: dict[int, int] = {}
         self.merged: dict[int, int] = {}  # ended this update → the track it was one person with
         self.hide_s = hide_s
@@ -295,7 +300,12 @@ class BlobTracker:
         within ``stitch_distance_m`` of where the old track was at one of its detections in
         the last 2 × ``stitch_window_s`` (a track on a tie drifts away from its person before
         it loses them), plus ``stitch_speed_m_s`` for every second between the loss and the
-        young one's birth (the person walked on meanwhile). The young one ends, and
+        young one's birth (the person walked on meanwhile). With
+        ``stitch_confirmed_anywhere`` a young track that is confirmed (``confirm_hits``
+        detections) and was born at most ``stitch_window_s`` before the loss is taken at any
+        distance: a track that followed a tie or a ghost place can be metres from its person
+        when it loses them, and the person's new track is then shown beside it, one person
+        as two blobs, until the lost one has coasted out. The young one ends, and
         ``stitched`` maps its id to the old id. Nearest pairs first, one to one."""
         lost = [
             t
@@ -310,18 +320,23 @@ class BlobTracker:
         pairs: list[tuple[float, _Track, _Track]] = []
         for old in lost:
             for young in self._tracks:
-                if (
-                    young.coasting
-                    or young is old
-                    or young.born_s <= old.born_s
-                    or young.born_s < old.last_detected_s - self.stitch_lead_s
-                ):
+                if young.coasting or young is old or young.born_s <= old.born_s:
                     continue
                 distance = min(
                     float(np.linalg.norm(young.state[0:3] - where)) for _, where in old.recent
                 )
                 walked = self.stitch_speed_m_s * max(young.born_s - old.last_detected_s, 0.0)
-                if distance <= self.stitch_distance_m + walked:
+                near = (
+                    young.born_s >= old.last_detected_s - self.stitch_lead_s
+                    and distance <= self.stitch_distance_m + walked
+                )
+                # One person lost and one found about then, anywhere: the same person.
+                found = (
+                    self.stitch_confirmed_anywhere
+                    and young.hits >= self.confirm_hits
+                    and young.born_s >= old.last_detected_s - self.stitch_window_s
+                )
+                if near or found:
                     pairs.append((distance, old, young))
         taken: set[int] = set()
         for _, old, young in sorted(pairs, key=lambda p: p[0]):

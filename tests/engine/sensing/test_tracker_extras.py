@@ -427,3 +427,43 @@ def test_a_coasting_tracks_predicted_walk_slows_down_with_coast_velocity_tau() -
     free, slowed = coasted(None), coasted(0.5)
     assert free > 2.8  # walked on about 1 m
     assert 2.0 < slowed < free - 0.4  # slowed down: about 0.4 m at tau 0.5 s
+
+
+def test_a_person_found_anywhere_as_their_track_is_lost_is_one_blob_not_two() -> None:
+    """A track on a tie can be metres from its person when it loses them, and the track that
+    finds them again far from anywhere it was (issue 68, the demo room: a third blob for two
+    walkers). With ``stitch_confirmed_anywhere`` the lost track continues as the new one once
+    that is confirmed (shown): one person, one blob. Without, the lost one coasted on beside
+    it, shown, for its coasting time. A person tracked for longer than the stitch window
+    before the loss is someone else and is never taken."""
+
+    def run(anywhere: bool) -> tuple[int, list[list[int]], TrackState]:
+        tracker = BlobTracker(
+            confirm_hits=3,
+            spawn_separation_m=1.5,
+            stitch_distance_m=2.5,
+            stitch_window_s=3.0,
+            max_coast_s=3.0,
+            bounds=ROOM_BOUNDS,
+            stitch_confirmed_anywhere=anywhere,
+        )
+        t = 0.0
+        for k in range(40):  # two people; the second tracked 4 s when the first is lost
+            t = k * DT
+            tracker.update([(0.5 + 0.02 * k, 0.5, 1.0), (4.5, 1.0, 1.0)], t)
+        first, second = (s.track_id for s in tracker.tracks)
+        shown: list[list[int]] = []
+        for k in range(1, 16):  # the first found again 4 m from anywhere its track was
+            tracks = tracker.update([(1.5, 4.5, 1.0), (4.5, 1.0, 1.0)], t + k * DT)
+            shown.append(sorted(s.track_id for s in tracks if s.hits >= 3))
+        assert all(second in ids for ids in shown), "the second person keeps their track"
+        (kept,) = (s for s in tracker.tracks if s.track_id == first)
+        return first, shown, kept
+
+    first, shown, kept = run(True)
+    assert all(len(ids) == 2 for ids in shown), shown
+    assert shown[-1][0] == first and not kept.coasting
+    assert kept.position[:2] == pytest.approx((1.5, 4.5), abs=0.1)
+    first, shown, kept = run(False)
+    assert max(len(ids) for ids in shown) == 3, "the lost track coasts on beside the new one"
+    assert kept.coasting

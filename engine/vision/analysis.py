@@ -118,6 +118,13 @@ class FrameAnalysis:
     motion_regions: tuple[Box, ...]
     detections: tuple[Detection, ...] | None  # None: the detector did not run
 
+    @property
+    def people_in_view(self) -> int:
+        """The people in view in this frame: every confirmed track in it, the boxes a
+        tile draws (solid where the detector saw them in this very frame, dashed where
+        they are followed between its runs, which is most frames)."""
+        return len(self.tracks)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PersonAppeared(Event):

@@ -325,15 +325,15 @@ class CameraHost:
 
     def people_in_view(self) -> dict[str, int]:
         """Per camera running here and online: the people in view in its newest analysed
-        picture (its confirmed tracks seen there, the boxes its tile draws). Any thread:
-        each analyzer's newest analysis is one reference, read whole."""
+        picture (:attr:`FrameAnalysis.people_in_view`). Any thread: each analyzer's newest
+        analysis is one reference, read whole."""
         counts: dict[str, int] = {}
         for cam_id, pipeline in list(self.pipelines.items()):
             source = self.sources.get(cam_id)
             latest = pipeline.analyzer.latest
             if source is None or latest is None or source.status[0] is not CameraStatus.ONLINE:
                 continue
-            counts[cam_id] = sum(not track.coasting for track in latest.tracks)
+            counts[cam_id] = latest.people_in_view
         return counts
 
     def frames(self) -> dict[str, Callable[[], Frame | None]]:

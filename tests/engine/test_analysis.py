@@ -708,3 +708,25 @@ def test_a_live_engine_short_of_processor_time_says_whose_detection_is_slowed(
     for i in range(60):
         analyzer.process(images[i], 60 + i, 6 + i / 10)
     assert analytics()[0] is HealthState.OK
+
+
+def test_the_people_in_view_are_every_track_of_the_frame_seen_or_followed(
+    vtest_avi: Path,
+) -> None:
+    """Before, Ask's "how many now" counted only the tracks the detector saw in the newest
+    frame; it runs on one frame in three, so "Nobody is in view" was said beside a tile
+    drawing six people."""
+    analyzer = CameraAnalyzer("plaza", EventBus(), REAL_CLOCK)
+    between_runs = [
+        result
+        for i, image in enumerate(frames(vtest_avi, 60))
+        if (result := analyzer.process(image, i, i / 10)).detections is None and result.tracks
+    ]
+    assert between_runs
+    for result in between_runs:
+        assert result.people_in_view == len(result.tracks) > 0  # the boxes a tile draws
+    # Most of them followed, not seen, in such a frame: they are in view all the same.
+    assert any(
+        result.people_in_view > sum(not track.coasting for track in result.tracks)
+        for result in between_runs
+    )

@@ -30,7 +30,9 @@ def test_now_is_the_live_picture_where_the_engine_runs_the_camera(
     answerer = OfflineAnswerer(plaza.store, UTC_TIME, live=lambda: in_view)
     answer = answerer.answer(QUESTION, NOW)
     assert answer.answered
-    assert answer.text == "3 people in view on Plaza east (plaza) now. (Counted on the live picture.)"
+    assert answer.text == (
+        "3 people in view on Plaza east (plaza) now. (Counted on the live picture.)"
+    )
     assert answer.facts["people"] == 3 and answer.facts["live"] == {"plaza": 3}
     in_view["plaza"] = 1
     assert answerer.answer(QUESTION, NOW).text.startswith("1 person in view on Plaza east")

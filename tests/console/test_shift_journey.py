@@ -259,6 +259,7 @@ def test_an_operators_shift_from_login_to_handover(
     shown = tile.frames_shown
     qtbot.waitUntil(lambda: tile.frames_shown > shown + 5, timeout=10_000)
     qtbot.waitUntil(lambda: pane.alert(alert_id) is not None, timeout=10_000)
+    assert "olga" not in pane.strip.status()  # Olga's "Alert 1 closed by olga." went
     album.shoot("piet-takes-over")
 
     # The audit trail tells the shift: Olga's login, her work on the alert, the idle lock,

@@ -330,6 +330,9 @@ def test_the_button_and_enter_acknowledge_a_previewed_alert_on_a_worker_not_a_do
     assert not pane.acknowledge_button.isEnabled()  # the row is acknowledged now
     assert backend.notes[3] == "Checked the plaza camera: a child tripped, is fine"
     assert pane.note_edit.text() == ""  # it went with the acknowledgement
+    # The next person at the console does not read what this one's action said.
+    pane.close_what_was_opened()
+    assert pane.strip.status() == "" and pane.strip.error() == ""
 
     # A double-click looks (it plays the evidence again), never acknowledges.
     double_click(qtbot, pane, 2)

@@ -1100,11 +1100,15 @@ class AlertStreamPane(QWidget):
 
     def close_what_was_opened(self) -> None:
         """The person locked or logged out: the clip they were judging stops, the note
-        they were typing goes; the next person selects and looks again."""
+        they were typing goes, and what their last action said ("Alert 1 closed by
+        olga.", a refusal) with it; the next person selects and looks again."""
         self.view.clearSelection()
         self._asked = self._previewed = None
         self.preview.clear()
         self.note_edit.clear()
+        if not self.is_busy():  # work still running says how it ended, to whoever is here
+            self.strip.show_status("")
+            self.strip.clear_error()
         self._update_controls()
 
     def is_busy(self) -> bool:

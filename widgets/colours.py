@@ -49,6 +49,13 @@ ZONE_ORANGE: Final = "#f0883e"
 """An alert rule's zone drawn over a camera picture: 3:1 or more on the raised grey the
 picture area shows before a frame arrives."""
 
+PICTURE_BLACK: Final = "#010409"
+"""Behind a camera's or a clip's picture (its letterbox) and where there is none yet."""
+
+OTHER_PEOPLE: Final = "#c9d1d9"
+"""The boxes of the other people in view over an alert's clip: pale, beside the red of the
+person who raised it."""
+
 TONE_COLOURS: Final = {"alarm": ALARM_RED, "warning": WARNING_AMBER, "quiet": MUTED_GREY}
 """Text colour per :class:`engine.wording.Tone` value (``normal``: the theme's own)."""
 
@@ -111,7 +118,7 @@ THEME_PALETTE: Final = {
     "Midlight": "#30363d",
     "Mid": CONTROL_EDGE,
     "Dark": CANVAS,
-    "Shadow": "#010409",
+    "Shadow": PICTURE_BLACK,
     "Accent": ACCENT,
 }
 """The application palette (``QPalette.ColorRole`` name → colour) for what the style sheet

@@ -39,6 +39,7 @@ from engine.record import (
     remove_orphan_partials,
     select_clip_codec,
 )
+from engine.record.tracks import tracks_path
 from engine.runtime import EngineRuntime
 from engine.store import Store
 from engine.store.commands import PutSetting
@@ -598,10 +599,12 @@ def test_kill_during_a_clip_loses_only_that_clip(
         assert file_sha256(data_dir() / row.path) == (row.sha256, row.size_bytes)
     assert len(decode(data_dir() / first).times_s) == 16  # frames 10..25
 
-    # The clip being written left only its temp file ...
+    # The clip being written left only its temp file (the finished one has its people's
+    # boxes beside it) ...
     assert partial.exists() and partial.name.endswith(PARTIAL_SUFFIX)
+    finished = [data_dir() / first, tracks_path(data_dir() / first)]
     assert sorted(p.name for p in clips_dir.rglob("*") if p.is_file()) == sorted(
-        [Path(first).name, partial.name]
+        [*(f.name for f in finished), partial.name]
     )
     # ... which the next engine start removes, and records as an event.
     engine = _engine(db_url, tmp_path)
@@ -609,7 +612,7 @@ def test_kill_during_a_clip_loses_only_that_clip(
         _start_and_sweep(engine)
     finally:
         _stop(engine)
-    assert [p for p in clips_dir.rglob("*") if p.is_file()] == [data_dir() / first]
+    assert sorted(p for p in clips_dir.rglob("*") if p.is_file()) == sorted(finished)
     store = Store(db_url)
     try:
         with store.sessions() as session:

@@ -726,7 +726,6 @@ HEX_LITERAL = re.compile(r"(?<![&\w])#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b")
 # that loses its last is taken off. The risk map's are its data palettes (the risk scale
 # and the incident categories, chosen against each other, not as text colours).
 NOT_YET_NAMED = {
-    "alerts/preview.py": 1,
     "alerts/view.py": 3,
     "ble_devices/view.py": 2,
     "cameras/tile.py": 11,

@@ -51,7 +51,16 @@ from PySide6.QtWidgets import (
 from engine.record.tracks import TrackSample, sample_at
 from engine.text import printable
 from widgets.alerts.api import AlertEvidence, clip_pending_text
-from widgets.colours import ALARM_RED, CANVAS, MUTED_GREY, TEXT, WARNING_AMBER, ZONE_ORANGE
+from widgets.colours import (
+    ALARM_RED,
+    CANVAS,
+    MUTED_GREY,
+    OTHER_PEOPLE,
+    PICTURE_BLACK,
+    TEXT,
+    WARNING_AMBER,
+    ZONE_ORANGE,
+)
 from widgets.events.clip_player import ClipPlayer
 
 LEAD_IN_S = 3.0  # the clip starts this long before the event: what led up to it
@@ -65,7 +74,7 @@ INSET_SHARE = 0.3  # the map of the whole view takes this share of the picture's
 # A frame's boxes stay drawn until this long after it: the analysis may skip frames (a busy
 # detector), and a person does not vanish between two analysed frames.
 BOX_HOLD_S = 0.5
-OTHER_TRACK = "#c9d1d9"  # the boxes of the other people in view: thin and pale
+OTHER_TRACK = OTHER_PEOPLE  # the boxes of the other people in view: thin and pale
 
 
 class AlertPreview(QWidget):
@@ -86,7 +95,7 @@ class AlertPreview(QWidget):
         self.picture.setWordWrap(True)
         self.picture.setMinimumSize(160, 90)
         self.picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        self.picture.setStyleSheet(f"color: {MUTED_GREY}; background: #010409")
+        self.picture.setStyleSheet(f"color: {MUTED_GREY}; background: {PICTURE_BLACK}")
         self.player: ClipPlayer | None = None  # made for the first clip (QtMultimedia is slow)
         self.video: MarkedVideo | None = None  # the playing clip's picture, marked; with it
         self.clip_page: QWidget | None = None  # the marked video over the player's controls
@@ -477,7 +486,7 @@ class MarkedVideo(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor("#010409"))
+        painter.fillRect(self.rect(), QColor(PICTURE_BLACK))
         if self._message:
             painter.setPen(QColor(ALARM_RED))
             painter.drawText(

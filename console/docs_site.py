@@ -50,9 +50,50 @@ class DocsLocation:
     checkout: Path | None = None
 
 
+# The guide page that tells a person how to use each pane (its PaneSpec name: page of the
+# built site). F1 opens it; the panes reference links it from each pane's entry. The page
+# names the pane by its title (tests/test_docs.py checks both, on the built site).
+PANE_GUIDES: dict[str, str] = {
+    # The live wall
+    "cameras": "operator/wall.html",
+    "alerts": "operator/alerts.html",
+    "sensing": "operator/wall.html",
+    "events": "operator/wall.html",
+    "people": "investigator/search.html",
+    "introductions": "admin/gestures.html",
+    "activity": "operator/wall.html",
+    "risk_map": "investigator/incidents.html",
+    "incidents": "investigator/incidents.html",
+    "alert_list": "operator/alerts.html",
+    "timeline": "investigator/timeline.html",
+    "chat": "investigator/ask.html",
+    "bookmarks": "investigator/timeline.html",
+    "appearance": "investigator/search.html",
+    "meaning_search": "investigator/search.html",
+    # The administration window
+    "site": "admin/index.html",
+    "camera_setup": "admin/cameras.html",
+    "floor_calibration": "admin/cameras.html",
+    "privacy_masks": "admin/privacy.html",
+    "system": "admin/retention.html",
+    "accounts": "admin/accounts.html",
+    "alert_rules": "admin/rules.html",
+    "ble_devices": "admin/ble.html",
+    "gestures": "admin/gestures.html",
+    "audit": "admin/accounts.html",
+}
+
+
 def pane_anchor(name: str) -> str:
     """The panes reference's anchor for the pane whose PaneSpec is called ``name``."""
     return f"pane-{name}"
+
+
+def pane_help(name: str) -> tuple[str, str]:
+    """What F1 opens for the pane called ``name``: its guide page, or (a pane without
+    one) its entry in the panes reference, as (page, fragment)."""
+    guide = PANE_GUIDES.get(name)
+    return (guide, "") if guide else (PANES_PAGE, pane_anchor(name))
 
 
 def locate_site() -> DocsLocation:

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QProgressB
 from console.docs_site import (
     BUILD_COMMAND,
     INDEX_PAGE,
-    PANES_PAGE,
     BuildStop,
     DocsLocation,
     DocsNotBuiltError,
@@ -30,7 +29,7 @@ from console.docs_site import (
     build_site,
     locate_site,
     page_path,
-    pane_anchor,
+    pane_help,
 )
 from engine.history.query_service import QueryResult
 from widgets.queries import QueryClient
@@ -103,13 +102,13 @@ class ConsoleHelp(QObject):
         self.open_page(INDEX_PAGE)
 
     def open_pane_help(self) -> None:
-        """Help on this pane (F1): the panes reference at the pane the person is in (the
-        home page when they are in none)."""
+        """Help on this pane (F1): the guide page of the pane the person is in (the home
+        page when they are in none)."""
         name = self._pane_now()
         if name is None:
             self.open_page(INDEX_PAGE)
         else:
-            self.open_page(PANES_PAGE, pane_anchor(name))
+            self.open_page(*pane_help(name))
 
     def open_page(self, page: str, fragment: str = "") -> None:
         """Find ``page`` (``#fragment``) on a worker, then open it in the browser."""

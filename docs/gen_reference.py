@@ -180,9 +180,9 @@ def _options_table(parser: argparse.ArgumentParser) -> list[str]:
 
 def cli_page() -> str:
     os.environ["COLUMNS"] = "100"  # argparse's usage lines wrap at the terminal's width
-    import console.cli
     from console.cli import build_parser
     from console.commands.catalog import SUBCOMMANDS
+    from console.exit_codes import MEANINGS
 
     declared = {(s.command, s.action): s for s in SUBCOMMANDS}
     parser = build_parser()
@@ -192,7 +192,14 @@ def cli_page() -> str:
         "",
         md(parser.description or ""),
         "",
-        rst_to_markdown(console.cli.__doc__ or ""),
+        "## Exit codes",
+        "",
+        "| Code | Meaning |",
+        "|---|---|",
+        *(
+            f"| {code(str(number))} | {md(meaning)} |"
+            for number, meaning in sorted(MEANINGS.items())
+        ),
         "",
         "## watchfloor",
         "",
@@ -899,7 +906,7 @@ def site_file_page() -> str:
 # ---------------------------------------------------------------------------------------
 # The console's panes
 
-# What the console's F1 opens for a pane: ``reference/panes.md#pane-<name>``.
+# Each pane's entry: ``reference/panes.md#pane-<name>`` (F1 opens the pane's guide).
 PANE_ANCHOR = "pane-{name}"
 
 
@@ -936,6 +943,7 @@ def _place_words(name: str, layout: Any, titles: dict[str, str]) -> str:
 
 
 def panes_page() -> str:
+    from console.docs_site import PANE_GUIDES
     from console.layouts import ADMIN_PAGES, WALL_PANES
     from console.plugins import PANES
     from widgets.pane import Home, Layout
@@ -950,7 +958,7 @@ def panes_page() -> str:
         "The live wall shows its panes as docks, arranged by the layout of the person's role "
         "(View → Layout); a pane is offered only to people whose roles hold its permission "
         "(see [Permissions](permissions.md)). The administration window's pages are set up "
-        "rather than watched. Press F1 on a pane to open its entry here.",
+        "rather than watched. Press F1 on a pane to open its guide, linked from its entry here.",
         "",
         "## At a glance",
         "",
@@ -992,6 +1000,9 @@ def panes_page() -> str:
             f"- Permission: [{code(spec.permission.value)}]"
             f"(permissions.md#{spec.permission.value})",
         ]
+        guide = PANE_GUIDES.get(spec.name)
+        if guide is not None:
+            lines.append(f"- Guide: [how to use it](../{guide.removesuffix('.html')}.md)")
         if spec.home is Home.WALL:
             for layout in layouts:
                 lines.append(f"- {layout.value} layout: {_place_words(spec.name, layout, titles)}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import ast
 import html
+import importlib.util
 import os
 import re
 import resource
@@ -384,3 +385,133 @@ def _generator() -> Any:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+# ---------------------------------------------------------------------------------------
+# The written pages: every page of the nav is there and written, each pane's guide names
+# it, the pictures the pages embed are the album's, and the README stays a front page.
+
+MIN_WORDS = 150  # a page shorter than this is a heading and a sentence, not a page
+
+
+def _nav_pages(entries: Any) -> list[str]:
+    pages: list[str] = []
+    for entry in entries:
+        values = entry.values() if isinstance(entry, dict) else [entry]
+        for value in values:
+            pages += _nav_pages(value) if isinstance(value, list) else [str(value)]
+    return pages
+
+
+def _config() -> dict[str, Any]:
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    # mkdocs.yml may name Python objects (!!python/name:…); the nav needs none of them.
+    _Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda *_args: None)
+    with (ROOT / "mkdocs.yml").open(encoding="utf-8") as handle:
+        config: dict[str, Any] = yaml.load(handle, Loader=_Loader)
+    return config
+
+
+def _words(markdown: str) -> int:
+    prose = re.sub(r"```.*?```", " ", markdown, flags=re.S)
+    return len(re.findall(r"[A-Za-z]{2,}", prose))
+
+
+def test_every_page_of_the_nav_is_written() -> None:
+    """Each written page in the nav exists and says something: no stub, no placeholder."""
+    pages = [p for p in _nav_pages(_config()["nav"]) if not p.startswith("reference/")]
+    assert len(pages) > 30
+    short = {}
+    for page in pages:
+        text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+        assert not re.search(r"\bSTUB\b|\bTODO\b|coming soon", text), page
+        if _words(text) < MIN_WORDS:
+            short[page] = _words(text)
+    assert short == {}, f"pages with fewer than {MIN_WORDS} words: {short}"
+
+
+@slow
+def test_f1_opens_a_guide_that_names_the_pane(built: _Built) -> None:
+    """Every pane has a guide page (what F1 opens), the page is in the built site, and it
+    names the pane by the title the person sees; the panes reference links it."""
+    from console.docs_site import PANE_GUIDES
+    from console.plugins import PANES
+
+    assert set(PANE_GUIDES) == {spec.name for spec in PANES}
+    panes = (built.site / "reference/panes.html").read_text(encoding="utf-8")
+    for spec in PANES:
+        guide = built.site / PANE_GUIDES[spec.name]
+        assert guide.is_file(), (spec.name, PANE_GUIDES[spec.name])
+        text = html.unescape(re.sub(r"<[^>]+>", "", guide.read_text(encoding="utf-8")))
+        assert spec.title in text, f"{PANE_GUIDES[spec.name]} never names the {spec.title} pane"
+        assert f'href="../{PANE_GUIDES[spec.name]}"' in panes, spec.name
+
+
+def test_every_embedded_picture_is_in_the_docs_and_none_is_left_over() -> None:
+    """The pages' pictures are in docs/images/ (written from the screenshot album by
+    scripts/docs_images.py), and docs/images/ holds nothing no page shows."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "docs_images.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    spec = importlib.util.spec_from_file_location(
+        "docs_images", ROOT / "scripts" / "docs_images.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert len(module.embedded()) >= 10  # the guides show the console
+
+
+README_LIMIT_BYTES = 8 * 1024  # issue 69: the README is a front page, the docs say the rest
+
+
+def test_the_readme_is_a_front_page_with_the_two_commands_and_links_into_the_docs() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.encode("utf-8")) <= README_LIMIT_BYTES
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```sh\n(.*?)\n```", quick_start, flags=re.S)
+    assert commands == ["scripts/run.sh", "scripts/check.sh"]
+    for script in ("run.sh", "check.sh"):
+        assert (ROOT / "scripts" / script).stat().st_mode & 0o111, script
+    links = re.findall(r"\]\(((?:docs|artifacts)/[^)#\s]+)", readme)
+    assert len(links) >= 5
+    missing = [link for link in links if not (ROOT / link).is_file()]
+    assert missing == [], f"README links to missing files: {missing}"
+
+
+@slow
+def test_every_exit_code_is_in_the_reference_with_its_meaning(built: _Built) -> None:
+    """Each code `watchfloor` can exit with (console/exit_codes.py) is in the command-line
+    reference with its words: the reference once stopped at 5 while engine exits 6."""
+    from console import exit_codes
+
+    codes = {
+        value
+        for name, value in vars(exit_codes).items()
+        if name.isupper() and isinstance(value, int)
+    }
+    assert codes == set(exit_codes.MEANINGS)
+    rows = _table_rows((built.site / "reference/cli.html").read_text(encoding="utf-8"))
+    for code in codes:
+        assert rows.get(str(code)) == [str(code), exit_codes.MEANINGS[code]], code
+
+
+def test_the_engine_s_help_gives_the_lease_the_code_uses() -> None:
+    """`watchfloor engine --help` (and so the reference) once said an engine takes over
+    within 30 s, while a lease lapses after 15."""
+    from engine.cluster.leases import LEASE_TTL_S
+
+    engine = dict(_subcommands(build_parser()))[("engine",)]
+    lease = next(a for a in engine._actions if "--lease-s" in a.option_strings)
+    said = f"{LEASE_TTL_S:g}"
+    assert f"({said} s unless --lease-s" in (engine.description or "")
+    assert f"(default {said};" in (lease.help or "")
+    assert not re.search(r"within \d+ s", engine.description or "")

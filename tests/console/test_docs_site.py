@@ -12,6 +12,7 @@ import pytest
 from console.docs_site import (
     BUNDLED_DIR_NAME,
     INDEX_PAGE,
+    PANE_GUIDES,
     PANES_PAGE,
     DocsNotBuiltError,
     DocsUnavailableError,
@@ -29,6 +30,9 @@ def fake_site(where: Path) -> Path:
     (where / "reference").mkdir(parents=True)
     (where / INDEX_PAGE).write_text("<h1>Watchfloor</h1>", encoding="utf-8")
     (where / PANES_PAGE).write_text('<h2 id="pane-events">Events</h2>', encoding="utf-8")
+    for guide in set(PANE_GUIDES.values()):
+        (where / guide).parent.mkdir(parents=True, exist_ok=True)
+        (where / guide).write_text("<h1>A guide</h1>", encoding="utf-8")
     return where
 
 

@@ -1,6 +1,6 @@
 """Help in the console: Help → Documentation opens the local docs' home page (locked or
-not), F1 opens the panes reference at the pane the person is in (in the main window and on
-an administration page), and a site that is not built is said in the window, with a Build
+not), F1 opens the guide page of the pane the person is in (in the main window and on an
+administration page), and a site that is not built is said in the window, with a Build
 now that builds it off the GUI thread and then opens the page. The browser is replaced by a
 recorder (``window.help.open_url``) and the site by a temporary one."""
 
@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from console.docs_site import BUILD_COMMAND, INDEX_PAGE, PANES_PAGE, DocsLocation
+from console.docs_site import BUILD_COMMAND, INDEX_PAGE, PANE_GUIDES, DocsLocation
 from console.layouts import ADMIN_PAGES
 from console.main_window import MainWindow
 from tests.conftest import write_site
@@ -60,7 +60,7 @@ def test_f1_opens_the_help_of_the_pane_with_the_focus(
     target = focus_inside(qtbot, window, window.panes["events"])
     qtbot.keyClick(target, Qt.Key.Key_F1)
     qtbot.waitUntil(lambda: len(opened) == 1, timeout=5000)
-    assert opened == [page_url(site, PANES_PAGE, "pane-events")]
+    assert opened == [page_url(site, "operator/wall.html")]  # the Events pane's guide
     assert window.menus.pane_help_action.shortcut().toString() == "F1"
 
 
@@ -76,7 +76,7 @@ def test_f1_on_an_administration_page_opens_that_pane_s_help(
     target = focus_inside(qtbot, admin, admin.pages[page])
     qtbot.keyClick(target, Qt.Key.Key_F1)
     qtbot.waitUntil(lambda: len(opened) == 1, timeout=5000)
-    assert opened == [page_url(site, PANES_PAGE, f"pane-{page}")]
+    assert opened == [page_url(site, PANE_GUIDES[page])]
 
 
 def test_help_documentation_opens_the_home_page_even_while_locked(

@@ -1,7 +1,6 @@
 """``watchfloor``: the console, and the engine's headless surface for scripts and tests.
 
-Exit codes: 0 ok, 1 failed check, 2 usage, 3 database cannot be opened or migrated,
-4 site file invalid, 5 not allowed (no or wrong credentials, or a missing permission).
+Its exit codes are :mod:`console.exit_codes` (``MEANINGS`` says each in words).
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         description="Run a site's engine with no window. Alone it runs every camera and room "
         "of the site. With --name it is one of several engines sharing the site through one "
         "PostgreSQL database: each runs the cameras, room and site-wide services it holds a "
-        "lease for, and takes over those of an engine that stops or goes silent within 30 s. "
+        "lease for, and takes over those of an engine that stops, or goes silent for longer "
+        "than its lease (15 s unless --lease-s says otherwise). "
         "Give each engine its own data dir (WATCHFLOOR_DATA_DIR).",
     )
     engine.add_argument(

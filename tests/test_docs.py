@@ -515,3 +515,16 @@ def test_the_engine_s_help_gives_the_lease_the_code_uses() -> None:
     assert f"({said} s unless --lease-s" in (engine.description or "")
     assert f"(default {said};" in (lease.help or "")
     assert not re.search(r"within \d+ s", engine.description or "")
+
+
+@slow
+def test_every_picture_opens_at_full_size_with_a_click(built: _Built) -> None:
+    """A screenshot is 1400 px wide and the page's text column about 700: each picture links
+    to itself (docs/hooks.py), so the words in it can be read."""
+    pictures = linked = 0
+    for page in built.site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        pictures += len(re.findall(r'<img [^>]*src="[^"]*images/[^"]+"', text))
+        linked += len(re.findall(r'<a href="([^"]*images/[^"]+)"><img [^>]*src="\1"', text))
+    assert pictures >= 10
+    assert linked == pictures

@@ -63,7 +63,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         choices=["yolov3-tiny", "hog"],
         default="yolov3-tiny",
         help="the built-in people detector (default yolov3-tiny; hog is faster and finds "
-        "about a third of the people)",
+        "about a fifth of the people)",
     )
     parser.add_argument(
         "--detector-model",

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from console import exit_codes
 from engine.text import printable
+from engine.vision.onvif import SUB_MAX_WIDTH, SUB_MIN_WIDTH, SUB_WIDTH
 
 if TYPE_CHECKING:
     from engine.vision.onvif import DiscoveredDevice, OnvifDevice
@@ -55,8 +56,9 @@ def add_onvif_parsers(actions: Any, db_parents: list[argparse.ArgumentParser]) -
         help="read an ONVIF camera: maker, model, firmware, its streams",
         description="Read an ONVIF camera's maker, model and firmware and its media "
         "profiles: each one's codec, picture size, frame rate, RTSP stream and snapshot "
-        "addresses, and which would be recorded (main: the largest) and analysed (sub: the "
-        "smallest at most 1280 pixels wide).",
+        "addresses, and which would be recorded (main: the largest) and analysed (sub: of "
+        f"the smaller ones {SUB_MIN_WIDTH} to {SUB_MAX_WIDTH} pixels wide, the one nearest "
+        f"{SUB_WIDTH} wide).",
     )
     onvif.add_argument(
         "address",

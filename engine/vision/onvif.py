@@ -469,22 +469,26 @@ def read_device(
 
 SUB_WIDTH: Final = 640  # the sub stream analysed: about 640×360, as cameras offer it
 SUB_MIN_WIDTH: Final = 320  # a 176×144 profile is too small to find people in
+SUB_MAX_WIDTH: Final = 1280  # the widest picture taken for the sub stream
 
 
 def main_and_sub(
     profiles: Sequence[OnvifProfile],
 ) -> tuple[OnvifProfile, OnvifProfile | None]:
     """The profile to record (main: the largest picture, then the highest frame rate) and
-    the one to analyse (sub: among the pictures smaller than main's and at most 1280 pixels
-    wide, the one nearest :data:`SUB_WIDTH` wide, never under :data:`SUB_MIN_WIDTH`, where
-    a person far away is still tens of pixels tall; None when there is none). Profiles
+    the one to analyse (sub: among the pictures smaller than main's and at most
+    :data:`SUB_MAX_WIDTH` pixels wide, the one nearest :data:`SUB_WIDTH` wide, never under
+    :data:`SUB_MIN_WIDTH`, where a person far away is still tens of pixels tall; None when
+    there is none). Profiles
     with a stream address are preferred when any has one. Raises :class:`ValueError` for
     no profiles."""
     if not profiles:
         raise ValueError("no media profiles to choose from")
     streamed = [p for p in profiles if p.stream_uri] or list(profiles)
     main = max(streamed, key=lambda p: (p.pixels, p.fps or 0.0))
-    smaller = [p for p in streamed if SUB_MIN_WIDTH <= p.width <= 1280 and p.pixels < main.pixels]
+    smaller = [
+        p for p in streamed if SUB_MIN_WIDTH <= p.width <= SUB_MAX_WIDTH and p.pixels < main.pixels
+    ]
     sub = min(
         smaller, key=lambda p: (abs(p.width - SUB_WIDTH), p.pixels, -(p.fps or 0.0)), default=None
     )

@@ -115,3 +115,27 @@ def test_bad_arguments_are_refused_before_anything_is_sent(
     assert code == exit_codes.USAGE and "expected HOST or HOST:PORT" in err
     code, _out, err = _run(capsys, *base, "discover", "--seconds", "0")
     assert code == exit_codes.USAGE and "--seconds" in err
+
+
+def test_the_help_says_which_profile_is_analysed_as_the_choice_makes_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The help said the smallest profile at most 1280 pixels wide; the choice takes the one
+    nearest 640 wide, 320 to 1280 wide (of 320, 640 and 1280 beside a 1920: the 640)."""
+    from engine.vision.onvif import OnvifProfile, main_and_sub
+
+    def profile(width: int) -> OnvifProfile:
+        return OnvifProfile(
+            str(width), str(width), "H264", width, width * 9 // 16, 15.0, "rtsp://c", None
+        )
+
+    main_profile = profile(1920)
+    assert main_and_sub([profile(320), profile(640), profile(1280), main_profile]) == (
+        main_profile,
+        profile(640),
+    )
+    with pytest.raises(SystemExit):
+        main(["cameras", "onvif", "--help"])
+    words = " ".join(capsys.readouterr().out.split())
+    assert "of the smaller ones 320 to 1280 pixels wide, the one nearest 640 wide" in words
+    assert "smallest" not in words

@@ -1,6 +1,7 @@
-"""The People pane: the persons the face memory knows, for admins and investigators to name,
-merge and erase, and under them the selected person's paths across senses (or today's of
-people nobody has named; :mod:`widgets.people.paths`).
+"""The People pane: the persons the face memory knows, which only admins may rename, merge
+and erase (anyone with the watch permission sees them, with those changes disabled), and
+under them the selected person's paths across senses (or today's of people nobody has named;
+:mod:`widgets.people.paths`).
 
 The pane never touches the database: the console gives it four blocking callables (list,
 rename, merge, erase) and a query client, and the pane hands every call to the client, which

@@ -147,7 +147,7 @@ SETTING_TITLES: dict[str, str] = {
     "retention.clips_days": "Keep clips",
     "retention.events_days": "Keep events",
     "retention.person_archive_days": "Archive people unseen for",
-    "retention.person_delete_days": "Delete people unseen for",
+    "retention.person_delete_days": "Delete archived people after",
     "retention.min_free_bytes": "Keep free on disk",
     "analytics.detect_interval_ms": "Look for people every",
     "analytics.gesture_confidence_pct": "Gesture certainty needed",
@@ -206,7 +206,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
         0,
         2**50,
         "bytes",
-        "free-space floor of the data dir: oldest unlocked clips go below it",
+        "free-space floor of the data dir: below it the oldest unlocked clips and recording "
+        "segments are deleted",
     ),
     SettingSpec(
         "analytics.detect_interval_ms",

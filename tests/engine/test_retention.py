@@ -316,3 +316,44 @@ def test_the_retention_thread_runs_at_start_then_hourly_by_the_engine_clock(
             service.stop()
         assert not any(t.name == THREAD_NAME for t in threading.enumerate())
     store.close()
+
+
+def test_the_person_delete_setting_is_named_for_what_retention_deletes(
+    db_url: str, tmp_path: Path
+) -> None:
+    """``retention.person_delete_days`` counts from a person's archiving, not their last
+    sighting: someone unseen for longer is archived this run, not deleted (the console
+    called it "Delete people unseen for")."""
+    from engine.settings import SETTING_TITLES, spec_for
+    from engine.store.person_models import Person
+
+    store, data = Store(db_url), tmp_path / "data"
+    policy = RetentionPolicy(min_free_bytes=0)
+    long_ago = T0 - timedelta(days=policy.person_delete_days + 100)
+    with store.transaction() as session:
+        session.add(Person(public_id="Person_0000AAAA", last_seen=long_ago, appearances=1))
+        session.add(
+            Person(
+                public_id="Person_0000BBBB",
+                last_seen=long_ago,
+                appearances=1,
+                archived_at=T0 - timedelta(days=policy.person_delete_days + 1),
+            )
+        )
+    report = run_retention(store, SimulatedClock(T0), data, policy, disk_free=plenty_of_space)
+    assert (report.persons_archived, report.persons_deleted) == (1, 1)
+    with store.sessions() as session:
+        assert session.scalars(select(Person.public_id)).all() == ["Person_0000AAAA"]
+    store.close()
+    title = SETTING_TITLES["retention.person_delete_days"]
+    assert "archived" in title and "unseen" not in title
+    assert "archived" in spec_for("retention.person_delete_days").description
+
+
+def test_the_free_space_floor_says_it_deletes_clips_and_recording_segments() -> None:
+    """Under the floor retention deletes the oldest unlocked clips and continuous-recording
+    segments alike (tests/engine/test_segment_retention.py); the setting named clips only."""
+    from engine.settings import spec_for
+
+    words = spec_for("retention.min_free_bytes").description
+    assert "clips" in words and "segments" in words

@@ -161,6 +161,32 @@ def test_the_demo_site_uses_the_advised_layout() -> None:
     assert "sitting down there looks to these links like one falling" in cap.advice
 
 
+def test_the_demo_sites_comment_gives_the_figures_sense_plan_gives_its_layout() -> None:
+    """resources/demo_site.toml says what `watchfloor sense plan` makes of its nodes; it said
+    falls were confirmed in about three quarters of the floor (the standing check alone)."""
+    import re
+
+    (room,) = sensing_rooms(load_site(DEMO_SITE))
+    cap = room_capability(room.size, {n.node_id: n.position for n in room.nodes}, room.channel)
+    comment = " ".join(
+        line.removeprefix("#").strip()
+        for line in DEMO_SITE.read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    )
+    said = re.search(
+        r'rates this layout "(\w+)": expected error median ([\d.]+) m \(within 0\.5 m over '
+        r"(\d+)% of the floor\), falls confirmed in (\d+)% of it",
+        comment,
+    )
+    assert said is not None, comment
+    assert said.groups() == (
+        cap.rating,
+        f"{cap.median_accuracy_m:.2f}",
+        f"{cap.within_half_m * 100:.0f}",
+        f"{cap.fall_capable_fraction * 100:.0f}",
+    )
+
+
 def test_no_fall_is_confirmed_where_a_seated_body_looks_like_a_lying_one() -> None:
     # The false fall alerts of the hidden rooms were sit-downs at spots the map called
     # fall-capable: there a seated body (0.5-0.7 m) changed the links as a lying one did.

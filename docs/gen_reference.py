@@ -297,9 +297,32 @@ def inline_checks() -> list[Check]:
     return found
 
 
+def permission_notes() -> dict[str, str]:
+    """What the code says a permission is for, where its declaration says it in a comment
+    (``STOP_ENGINE = "stop_engine"  # quit a console that runs the engine: …``), by the
+    member's name. A permission the code checks only as ``actor.may(…)`` has no other
+    words."""
+    import tokenize
+
+    import engine.access
+
+    notes = {}
+    inside = False
+    with open(str(engine.access.__file__), "rb") as source:
+        tokens = list(tokenize.tokenize(source.readline))
+    for index, token in enumerate(tokens):
+        if token.type == tokenize.NAME and token.string == "class":
+            inside = tokens[index + 1].string == "Permission"
+        elif inside and token.type == tokenize.COMMENT and token.start[1] > 0:
+            line = [t for t in tokens if t.start[0] == token.start[0] and t.type == tokenize.NAME]
+            if line:
+                notes[line[0].string] = token.string.lstrip("#").strip()
+    return notes
+
+
 def permissions_page() -> str:
     from console.commands.catalog import SUBCOMMANDS
-    from engine.access import ACTION_PERMISSIONS, ROLE_PERMISSIONS, Permission, Role
+    from engine.access import ROLE_PERMISSIONS, Permission, Role
     from engine.wording import audit_action
 
     roles = list(Role)
@@ -329,6 +352,7 @@ def permissions_page() -> str:
 
     commands_by = [(c.action, c) for c in guarded_commands()]
     checks = inline_checks()
+    notes = permission_notes()
     for permission in Permission:
         holders = [r.value for r in roles if permission in ROLE_PERMISSIONS[r]]
         lines += [
@@ -345,21 +369,26 @@ def permissions_page() -> str:
                 name = f"watchfloor {s.name}"
                 lines.append(f"- [{code(name)}](cli.md#{slug(name)}): {md(s.doing)}")
             lines.append("")
-        stored = [(a, c) for a, c in commands_by if c.permission == permission]
+        # An action once, though several commands record it (the settings pane and
+        # `retention set-tiers` both record `settings.change`).
+        stored = list(dict.fromkeys(a for a, c in commands_by if c.permission == permission))
         if stored:
             lines.append("Actions (as the audit trail names them):")
             lines.append("")
-            for action, _command in stored:
+            for action in stored:
                 lines.append(f"- {md(audit_action(action))} ({code(action)})")
             lines.append("")
-        use_cases = sorted(n for n, p in ACTION_PERMISSIONS.items() if p == permission)
-        reads = sorted({c.doing for c in checks if c.permission == permission.name})
-        if use_cases or reads:
+        # The checks written out in the code, less those a command above already says (a
+        # use case's own check is that of the action it records, listed above).
+        said = {s.doing for s in cli}
+        reads = sorted({c.doing for c in checks if c.permission == permission.name} - said)
+        if reads:
             lines.append("Also checked for:")
             lines.append("")
             lines += [f"- {md(doing)}" for doing in reads]
-            lines += [f"- use case {code(name)}" for name in use_cases]
             lines.append("")
+        if not (cli or stored or reads) and permission.name in notes:
+            lines += [f"Checked for: {md(notes[permission.name])}.", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -540,6 +569,10 @@ class Key:
     high: float | None = None
     present: int = 0  # how many exercise entries give the key
     required: int = 0  # how many of those the loader refuses without it
+    absent: int = 0  # how many exercise entries of its table leave it out (and load)
+    # When the loader asks for the key only in some cases, those cases in its words
+    # ("for a simulated camera", from "required for a simulated camera: ...").
+    conditions: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -618,12 +651,42 @@ def _paths(data: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str | 
             yield from _paths(value, (*path, index))
 
 
+def _table_paths(data: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
+    """The path of every table in ``data`` (itself, ``()``, included): an array's entries
+    each have theirs (``("cameras", 0)``)."""
+    if isinstance(data, dict):
+        yield path
+        for key, value in data.items():
+            yield from _table_paths(value, (*path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _table_paths(value, (*path, index))
+
+
 def _without(data: Any, path: tuple[str | int, ...]) -> Any:
     if len(path) == 1:
         return {k: v for k, v in data.items() if k != path[0]}
     copy = dict(data) if isinstance(data, dict) else list(data)
     copy[path[0]] = _without(data[path[0]], path[1:])
     return copy
+
+
+def _value(data: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _required_when(message: str) -> str:
+    """The case a loader's "required …" refusal names, in its words: "required for a
+    simulated camera: where it hangs …" → ``for a simulated camera``, "required when the
+    site has more than one room (rooms: …)" → ``when the site has more than one room``;
+    "" for a key required in every case ("required field is missing …", "required table
+    … is missing")."""
+    said = message.removeprefix("required").strip()
+    if said.startswith(("field ", "table ")) or not said.startswith(("for ", "when ", "if ")):
+        return ""
+    return said.partition(":")[0].partition(" (")[0].strip()
 
 
 def site_tables() -> dict[str, Table]:
@@ -649,19 +712,20 @@ def site_tables() -> dict[str, Table]:
         "dict": "table",
         "list": "array",
     }
+    entries: dict[str, int] = {}  # how many entries of each table the exercise sites give
     for text in EXERCISE_SITES:
         reader = recorder(file, text)
         reader.tables = tables
         data = tomllib.loads(text)
         reader.read(data)
+        for path in _table_paths(data):
+            entries[_where(path)] = entries.get(_where(path), 0) + 1
         for path in _paths(data):
             if isinstance(path[-1], int):
                 continue
             table = tables.setdefault(_where(path[:-1]), Table(_where(path[:-1]), []))
             key = table.keys.setdefault(str(path[-1]), Key())
-            value: Any = data
-            for part in path:
-                value = value[part]
+            value = _value(data, path)
             if not key.kind:
                 kind = type(value).__name__
                 if kind == "list" and value and isinstance(value[0], dict):
@@ -673,6 +737,12 @@ def site_tables() -> dict[str, Table]:
             except SiteConfigError as exc:
                 if exc.field == _dotted(path) and exc.message.startswith("required"):
                     key.required += 1
+                    condition = _required_when(exc.message)
+                    if condition:
+                        key.conditions.add(condition)
+    for where, table in tables.items():
+        for key in table.keys.values():
+            key.absent = max(0, entries.get(where, 0) - key.present)
     for where in ("recording", "cameras[].recording"):  # whole days, checked in place
         for name in RECORDING_DAYS:
             tables[where].keys[name].low, tables[where].keys[name].high = 0, RECORDING_DAYS_MAX
@@ -772,9 +842,15 @@ def _range(key: Key) -> str:
 
 
 def _required(key: Key) -> str:
+    """The Required column: "yes" only for a key the loader refuses to do without in every
+    entry of its table; a key it asks for only in some cases says which, in its words."""
     if not key.required:
         return ""
-    return "yes" if key.required == key.present else "in some sites"
+    if key.conditions:
+        return md("only " + " or ".join(sorted(key.conditions)))
+    if key.required == key.present and not key.absent:
+        return "yes"
+    return "in some cases (the loader's message says which)"
 
 
 def rst_to_markdown(text: str) -> str:
@@ -1017,10 +1093,12 @@ def panes_page() -> str:
 
 
 def audit_actions() -> list[str]:
-    """Every audit action the wording names (its words, or its "may not …" words)."""
+    """Every audit action the wording names (its words, or its "may not …" words) and
+    every action a guarded command records."""
     from engine import wording
 
-    return sorted(set(wording._AUDIT_ACTIONS) | set(wording._ACTION_WORDS))
+    recorded = {c.action for c in guarded_commands()}
+    return sorted(set(wording._AUDIT_ACTIONS) | set(wording._ACTION_WORDS) | recorded)
 
 
 UNLISTED_KIND = "camera.flicker"  # no renderer: the page shows how such a kind reads

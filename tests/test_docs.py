@@ -225,6 +225,80 @@ def test_every_site_file_key_is_in_the_reference(built: _Built) -> None:
     assert set(top_level) <= set(page.codes)
 
 
+@slow
+def test_a_key_required_only_in_some_cases_says_in_which(built: _Built) -> None:
+    """The Required column says "yes" only for a key the loader wants in every case; a key
+    it asks for only in some (a simulated camera's view) says which, in the loader's words."""
+    text = (built.site / "reference/site-file.html").read_text(encoding="utf-8")
+    required = {key: cells[3] for key, cells in _table_rows(text).items() if len(cells) == 6}
+    assert required["cameras[].view"] == "only for a simulated camera"
+    assert required["sensing_nodes[].room"] == "only when the site has more than one room"
+    assert required["rooms[].port"] == "only when the site has more than one room of real nodes"
+    assert required["cameras[].id"] == required["cameras[].view.fov"] == "yes"
+    assert required["cameras[].name"] == ""
+    # Every case the loader's refusals name ("required for …", "required when …") is said.
+    source = Path(str(engine.config.__file__)).read_text(encoding="utf-8")
+    cases = {m.strip() for m in re.findall(r'"required ((?:for|when) [^:("]+)', source)}
+    assert len(cases) >= 3
+    shown = " ".join(required.values())
+    assert all(f"only {case}" in shown for case in cases), cases
+
+
+def _permission_sections(built: _Built) -> dict[str, str]:
+    """permissions.html's section of each permission (its HTML, to the next heading)."""
+    text = (built.site / "reference/permissions.html").read_text(encoding="utf-8")
+    parts = re.split(r'<h3 id="([^"]+)"', text)
+    return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+@slow
+def test_each_permission_lists_each_action_once_in_the_audit_trail_s_words(
+    built: _Built,
+) -> None:
+    """An action several commands record is listed once, in the words the audit trail
+    and the console read for it (engine/wording.py), never made up from its id."""
+    from engine import wording
+
+    sections = _permission_sections(built)
+    assert set(sections) == {p.value for p in Permission}
+    events = _table_rows((built.site / "reference/events.html").read_text(encoding="utf-8"))
+    listed = 0
+    for permission, section in sections.items():
+        items = re.findall(r"<li>([^<]*) \(<code>([a-z_.]+)</code>\)</li>", section)
+        actions = [action for _words, action in items]
+        assert len(actions) == len(set(actions)), (permission, actions)
+        words = [html.unescape(w) for w, _action in items]
+        assert len(words) == len(set(words)), (permission, words)
+        for said, action in zip(words, actions, strict=True):
+            assert action in wording._AUDIT_ACTIONS, f"{action} has no words of its own"
+            assert said == wording.audit_action(action), action
+            assert events.get(action, [None])[1:2] == [said], f"{action} is not on events.md"
+            # and a refusal of it reads in words too ("may not snooze cameras' alerts")
+            assert action in wording._ACTION_WORDS, f"a refused {action} has no words"
+            assert events[action][2] == wording.action_words(action), action
+            listed += 1
+        assert "use case" not in section, permission  # no Python names for people
+        assert "</ul>" in section or "Checked for:" in section, f"{permission} says nothing"
+    assert listed > 40
+
+
+@slow
+def test_a_command_says_what_it_does_not_what_another_does(built: _Built) -> None:
+    """Each command of a permission is listed with its own words: setting the cameras'
+    recording tiers is not "change a setting" (that is `settings set`)."""
+    for permission, section in _permission_sections(built).items():
+        rows = re.findall(r"<code>watchfloor ([^<]+)</code></a>: ([^<]*)</li>", section)
+        doing = {command: html.unescape(words) for command, words in rows}
+        if permission == "change_settings":
+            assert doing["retention set-tiers"] == "set cameras' recording tiers"
+            assert doing["settings set"] == "change a setting"
+        if permission == "watch":
+            assert doing["retention tiers"] == "read cameras' recording tiers"
+        # and an extra check does not repeat a command's words
+        extra = section.partition("Also checked for:")[2]
+        assert not set(re.findall(r"<li>([^<]*)</li>", extra)) & set(doing.values()), permission
+
+
 def test_the_frozen_app_leaves_the_docs_toolchain_out() -> None:
     def canonical(name: str) -> str:
         return re.sub(r"[-_.]+", "-", name).lower()

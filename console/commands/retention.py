@@ -227,9 +227,13 @@ REGISTRATION = Registration(
     add_parser,
     (
         guarded("retention", "run", run, Permission.CHANGE_SETTINGS, "run retention"),
-        guarded("retention", "tiers", run_tiers, Permission.WATCH, "read settings"),
+        guarded("retention", "tiers", run_tiers, Permission.WATCH, "read cameras' recording tiers"),
         guarded(
-            "retention", "set-tiers", run_tiers, Permission.CHANGE_SETTINGS, "change a setting"
+            "retention",
+            "set-tiers",
+            run_tiers,
+            Permission.CHANGE_SETTINGS,
+            "set cameras' recording tiers",
         ),
     ),
 )

@@ -116,7 +116,7 @@ def test_a_fall_reaches_the_operator_who_acknowledges_it_in_the_pane(
     with qtbot.waitSignal(pane.sig_alert_acknowledged, timeout=10_000) as done:
         pane.acknowledge_button.click()
     assert done.args == [alert_id]
-    assert pane.cell_text(alert_id, COLUMN_STATE).startswith("Closed by olga at ")
+    assert pane.cell_text(alert_id, COLUMN_STATE) == "Closed by olga"
     assert not pane.acknowledge_button.isEnabled()
     assert dock.windowTitle() == "Alerts" and pane.header_label.text() == "No open alerts"
     (stored,) = list_alerts(host.store)
@@ -221,7 +221,7 @@ def test_an_operator_takes_notes_and_escalates_an_alert_with_no_event_of_its_own
         pane.select(alert_id)
     pane.take_selected()
     qtbot.waitUntil(
-        lambda: pane.cell_text(alert_id, COLUMN_STATE).startswith("In progress: olga since"),
+        lambda: pane.cell_text(alert_id, COLUMN_STATE) == "In progress: olga",
         timeout=10_000,
     )
     # The row may show the take (the engine's AlertChanged) before the pane's own request

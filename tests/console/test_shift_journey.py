@@ -201,7 +201,7 @@ def test_an_operators_shift_from_login_to_handover(
     # 4. She takes it, notes what she sees, and may not close it without a comment.
     pane.take_button.click()
     qtbot.waitUntil(
-        lambda: pane.cell_text(alert_id, COLUMN_STATE).startswith("In progress: olga since"),
+        lambda: pane.cell_text(alert_id, COLUMN_STATE) == "In progress: olga",
         timeout=10_000,
     )
     qtbot.waitUntil(lambda: "is in progress: olga has it" in pane.strip.status(), timeout=10_000)

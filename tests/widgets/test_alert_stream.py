@@ -223,7 +223,7 @@ def test_rows_are_newest_first_with_time_severity_title_state_and_webhooks(
     assert pane.cell_text(3, COLUMN_TITLE) == FRESH.title
     assert pane.cell_text(3, COLUMN_STATE) == STATE_OPEN
     assert pane.cell_text(2, COLUMN_STATE) == STATE_ESCALATED
-    assert pane.cell_text(1, COLUMN_STATE) == "Closed by olga at 14:02:00"
+    assert pane.cell_text(1, COLUMN_STATE) == "Closed by olga"
     # Webhooks: counts, the failures in red with their errors in the tooltip.
     assert pane.cell_text(3, COLUMN_WEBHOOKS) == "webhooks 1 ok, 1 failed"
     assert pane.cell_text(2, COLUMN_WEBHOOKS) == "webhooks 1 ok"
@@ -273,7 +273,7 @@ def test_critical_is_red_and_an_escalated_alert_is_highlighted_until_acknowledge
     look_at(qtbot, pane, 2)
     with acknowledged(qtbot, pane):
         pane.acknowledge_button.click()
-    assert pane.cell_text(2, COLUMN_STATE) == "Closed by ada at 15:30:00"
+    assert pane.cell_text(2, COLUMN_STATE) == "Closed by ada"
     assert pane.cell_data(2, COLUMN_TITLE, Qt.ItemDataRole.BackgroundRole) is None
     assert pane.header_label.text() == "1 open alert"
 
@@ -324,7 +324,7 @@ def test_the_button_and_enter_acknowledge_a_previewed_alert_on_a_worker_not_a_do
     with acknowledged(qtbot, pane) as done:
         backend.release.set()
     assert done.args == [3]
-    assert pane.cell_text(3, COLUMN_STATE) == "Closed by ada at 15:30:00"
+    assert pane.cell_text(3, COLUMN_STATE) == "Closed by ada"
     assert "Alert 3 closed by ada" in pane.strip.status()
     assert not pane.strip.is_busy()
     assert not pane.acknowledge_button.isEnabled()  # the row is acknowledged now
@@ -398,8 +398,8 @@ def test_acknowledgements_of_several_alerts_run_at_once_and_all_land(
     backend.release.set()
     qtbot.waitUntil(lambda: sorted(landed) == [3, 4], timeout=5000)
     assert not pane.is_busy() and not pane.strip.is_busy()
-    assert pane.cell_text(3, COLUMN_STATE) == "Closed by ada at 15:30:00"
-    assert pane.cell_text(4, COLUMN_STATE) == "Closed by ada at 15:30:00"
+    assert pane.cell_text(3, COLUMN_STATE) == "Closed by ada"
+    assert pane.cell_text(4, COLUMN_STATE) == "Closed by ada"
     assert pane.strip.error() == ""
 
 
@@ -486,7 +486,7 @@ def test_a_new_alert_and_an_escalation_sound_the_chime_once_unless_muted(
         replace(escalated, acknowledged_at=NOW, acknowledged_by="account:x"), "acknowledged"
     )
     assert (pane.sound_requests, sound.plays) == (2, 2)
-    assert pane.cell_text(5, COLUMN_STATE) == "Closed by x at 15:30:00"
+    assert pane.cell_text(5, COLUMN_STATE) == "Closed by x"
 
     # Muted: no chime, but the alert still shows and asks for attention.
     with qtbot.waitSignal(pane.sig_mute_changed, timeout=1000) as muted:
@@ -514,7 +514,7 @@ def test_live_events_and_a_late_listing_merge_without_going_back(
     backend.alerts = [FRESH, ESCALATED, OLD_ACKED]  # the stale read: FRESH still open
     with qtbot.waitSignal(pane.sig_alerts_listed, timeout=5000):
         pane.refresh()
-    assert pane.cell_text(3, COLUMN_STATE) == "Closed by olga at 15:30:00"
+    assert pane.cell_text(3, COLUMN_STATE) == "Closed by olga"
     assert pane.open_count() == 1
 
     # Deliveries reported live add to what was stored; the errors join the tooltip.

@@ -2,13 +2,13 @@
 
 Alerts are listed by priority: open ones first, the most severe first and then the newest;
 closed ones after them, newest first. Each row shows when the alert was raised, its severity
-(critical in red), its cameras by their site names, its title, its state in words ("New",
-"New, escalated" on a red background, "In progress: ada since 14:02:11", "Closed by ada at
-14:05:40") and how its webhook deliveries went ("webhooks 2 ok, 1 failed", the errors in the
-tooltip). The header counts the open alerts. Under the list, the selected alert's details:
-its state, its highest confidence, its cameras, its rule's operating instructions ("What to
-do: …") and its history (taken, notes, closed with a comment, escalated), each entry with
-who and when in site time.
+(critical in red), its cameras by their site names, its title, its state in a few words
+("New", "New, escalated" on a red background, "In progress: ada", "Closed by ada"; when, in
+the tooltip and the details) and how its webhook deliveries went ("webhooks 2 ok, 1
+failed", the errors in the tooltip). The header counts the open alerts. Under the list, the
+selected alert's details: its state, its highest confidence, its cameras, its rule's
+operating instructions ("What to do: …") and its history (taken, notes, closed with a
+comment, escalated), each entry with who and when in site time.
 
 An operator takes an alert ("Take": in progress, theirs; it stops escalating), writes notes
 on it ("Add note") and closes it with a comment ("Close", or Enter on a row; a comment is
@@ -169,6 +169,9 @@ _INSTRUCTIONS_STYLE = (
     f"padding: 2px 4px; color: {WARNING_AMBER}; background: {WARNING_TINT}; font-weight: bold;"
 )
 CAMERAS_WIDTH_PX: Final = 120
+# The alert's title keeps at least this many average characters of the list's width: the
+# columns after it (severity, cameras, webhooks) scroll rather than squeeze it.
+TITLE_MIN_CHARS: Final = 22
 SNOOZE_CHECK_MS: Final = 1000  # a snooze's line goes within a second of its end
 SNOOZE_TEXT: Final = "Snooze alerts of {camera}…"
 UNSNOOZE_TEXT: Final = "End snooze of {camera}"
@@ -523,7 +526,7 @@ class _AlertsModel(RowsTableModel[AlertView]):
         if column == COLUMN_TITLE:
             return printable(alert.title)
         if column == COLUMN_STATE:
-            return self.state_text(alert)
+            return self.state_cell_text(alert)
         if column == COLUMN_CAMERAS:
             return printable(camera_names_text(alert.cameras, self.camera_names))
         ok, failed = self.delivery_counts(alert)
@@ -544,6 +547,16 @@ class _AlertsModel(RowsTableModel[AlertView]):
             return text + (", escalated" if alert.escalated_at is not None else "")
         return STATE_ESCALATED if alert.escalated_at is not None else STATE_OPEN
 
+    def state_cell_text(self, alert: AlertView) -> str:
+        """The state in the list, short enough to leave the alert's title readable beside
+        it: who has it or closed it ("In progress: ada", "Closed by ada"); when, and that
+        it had escalated, are in the cell's tooltip and the details under the list."""
+        if alert.state == STATE_CLOSED:
+            return f"Closed by {acknowledged_by_text(alert.acknowledged_by)}"
+        if alert.state == STATE_IN_PROGRESS and alert.taken_at is not None:
+            return f"In progress: {acknowledged_by_text(alert.taken_by)}"
+        return self.state_text(alert)
+
     def time_text(self, at: datetime) -> str:
         return self._time(at)
 
@@ -562,6 +575,11 @@ class _AlertsModel(RowsTableModel[AlertView]):
             if alert.escalated_at is not None:
                 lines.append(
                     f"Escalated at {self._time(alert.escalated_at)}: nobody acknowledged it in time"
+                )
+            if alert.state == STATE_IN_PROGRESS and alert.taken_at is not None:
+                lines.append(
+                    f"Taken by {acknowledged_by_text(alert.taken_by)} at "
+                    f"{display().full(alert.taken_at)}"
                 )
             if alert.open:
                 lines.append("Take it to work on it; press Enter to close it")
@@ -706,7 +724,11 @@ class AlertStreamPane(QWidget):
         show_rows_read_only(self.view, alternating=False)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COLUMN_TITLE, QHeaderView.ResizeMode.Stretch)
+        # The title fills what the other columns leave (_fit_title), never less than
+        # TITLE_MIN_CHARS: a Stretch section shrank to "Pe…" when they took the width.
+        header.setSectionResizeMode(COLUMN_TITLE, QHeaderView.ResizeMode.Interactive)
+        self._fitting_title = False
+        header.sectionResized.connect(self._title_may_need_fitting)
         # The title has the room: cameras and webhooks take a set width (their full text in
         # the details under the list and the tooltip), and the operator may widen them.
         for column, width in ((COLUMN_CAMERAS, CAMERAS_WIDTH_PX), (COLUMN_WEBHOOKS, 110)):
@@ -720,6 +742,7 @@ class AlertStreamPane(QWidget):
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.view.doubleClicked.connect(self._on_row_double_clicked)
         self.view.installEventFilter(self)  # Enter on a previewed row acknowledges it
+        self.view.viewport().installEventFilter(self)  # its width: the title's room
         self.preview = AlertPreview()
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._on_context_menu_requested)
@@ -1142,6 +1165,10 @@ class AlertStreamPane(QWidget):
             if event.type() in (QEvent.Type.Resize, QEvent.Type.LayoutRequest):
                 QTimer.singleShot(0, self, self._share_split)  # after the splitter's own
             return False
+        if watched is self.view.viewport():
+            if event.type() == QEvent.Type.Resize:
+                self._fit_title()
+            return False
         if (
             watched is self.view
             and event.type() == QEvent.Type.KeyPress
@@ -1151,6 +1178,38 @@ class AlertStreamPane(QWidget):
             self.acknowledge_selected()
             return True
         return super().eventFilter(watched, event)
+
+    def _title_may_need_fitting(self, column: int, _old: int, _new: int) -> None:
+        if column != COLUMN_TITLE and not self._fitting_title:
+            QTimer.singleShot(0, self, self._fit_title)  # after the header's own pass
+
+    def _fit_title(self) -> None:
+        """The title takes the list's width the other shown columns leave; where they leave
+        less than TITLE_MIN_CHARS, it takes what Time and State leave (at least that many
+        characters) and the later columns scroll into view."""
+        if self._fitting_title:
+            return
+        header = self.view.horizontalHeader()
+        width = self.view.viewport().width()
+        before = after = 0
+        for visual in range(header.count()):
+            column = header.logicalIndex(visual)
+            if column == COLUMN_TITLE or self.view.isColumnHidden(column):
+                continue
+            if visual < header.visualIndex(COLUMN_TITLE):
+                before += header.sectionSize(column)
+            else:
+                after += header.sectionSize(column)
+        least = self.view.fontMetrics().averageCharWidth() * TITLE_MIN_CHARS
+        title = width - before - after
+        if title < least:
+            title = max(least, width - before)
+        if title != header.sectionSize(COLUMN_TITLE):
+            self._fitting_title = True
+            try:
+                header.resizeSection(COLUMN_TITLE, title)
+            finally:
+                self._fitting_title = False
 
     # -- handlers --------------------------------------------------------------------------
     def _on_selection_changed(self) -> None:

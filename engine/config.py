@@ -251,9 +251,9 @@ SINGLE_ROOM_ID = "room"  # the id of a site file's one ``[room]`` (stored data c
 @dataclass(frozen=True, slots=True)
 class SensingRoomConfig:
     """One sensing room: the site file's one ``[room]`` (id ``"room"``, named after the
-    site) or an entry of ``[[rooms]]``. ``port``: where this room's nodes connect (None: the
-    ``[sensing]`` port, see :meth:`SiteConfig.node_port`); each room runs a node server of
-    its own, as a node's hello names no room."""
+    site) or an entry of ``[[rooms]]``. ``port``: where this room's nodes connect (when
+    not given, the ``[sensing]`` port, see :meth:`SiteConfig.node_port`); each room runs a
+    node server of its own, as a node's hello names no room."""
 
     id: str
     name: str

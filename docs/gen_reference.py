@@ -923,7 +923,24 @@ def _notes() -> dict[str, str]:
         "cameras[].recording": RecordingConfig,
         "mqtt": engine.mqtt.settings,
     }
-    return {where: rst_to_markdown(owner.__doc__ or "") for where, owner in docs.items()}
+    return {
+        where: rst_to_markdown(_for_people(owner.__doc__ or "")) for where, owner in docs.items()
+    }
+
+
+# A docstring's pointers into the code (":func:`engine.store.sites.give_default_rules`"):
+# for the developer reading the source, not for the admin reading the site-file reference.
+_CODE_ROLE = r":(?:func|mod|class|meth|data|attr|obj):`~?[^`]+`"
+
+
+def _for_people(text: str) -> str:
+    """``text`` without its pointers into the code, and without the separator or the
+    "see" that led to each (the words around them stay)."""
+    import re
+
+    text = re.sub(rf"\s*\(\s*(?:see\s+)?{_CODE_ROLE}\s*\)", "", text)
+    text = re.sub(rf"\s*[;,]\s*(?:see\s+)?{_CODE_ROLE}", "", text)
+    return re.sub(rf"\s*(?:see\s+){_CODE_ROLE}", "", text)
 
 
 def site_file_page() -> str:

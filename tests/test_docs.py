@@ -602,3 +602,14 @@ def test_every_picture_opens_at_full_size_with_a_click(built: _Built) -> None:
         linked += len(re.findall(r'<a href="([^"]*images/[^"]+)"><img [^>]*src="\1"', text))
     assert pictures >= 10
     assert linked == pictures
+
+
+@slow
+def test_the_site_file_reference_says_nothing_of_the_code_s_insides(built: _Built) -> None:
+    """The tables' notes come from the config classes' docstrings; their pointers into the
+    code (``engine.store.sites.give_default_rules``, ``SiteConfig.node_port``) once showed
+    to the admin reading the page."""
+    codes = _page(built, "reference/site-file.html").codes
+    python = [c for c in codes if re.fullmatch(r"(engine|console|widgets)\.[\w.]+", c)]
+    python += [c for c in codes if re.fullmatch(r"[A-Z]\w+Config(\.\w+)?", c)]
+    assert python == []

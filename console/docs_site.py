@@ -25,7 +25,7 @@ CHECKOUT_SITE_DIR = "site"  # mkdocs.yml's site_dir
 INDEX_PAGE = "index.html"
 PANES_PAGE = "reference/panes.html"  # one anchor per pane: #pane-<PaneSpec name>
 BUILD_COMMAND = ".venv/bin/mkdocs build"
-BUILD_TIMEOUT_S = 300.0  # a strict build takes 10-15 s; a stuck one is stopped
+BUILD_TIMEOUT_S = 300.0  # a strict build takes about 15 s; a stuck one is stopped
 _CHECKOUT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -164,7 +164,7 @@ class BuildStop:
 
 def build_site(checkout: Path, site: Path, stop: BuildStop | None = None) -> None:
     """Build the docs of ``checkout`` into ``site`` with MkDocs, strictly (blocks for the
-    build, 10-15 s; at most :data:`BUILD_TIMEOUT_S`, or until ``stop`` is used). Raises
+    build, about 15 s; at most :data:`BUILD_TIMEOUT_S`, or until ``stop`` is used). Raises
     :class:`DocsUnavailableError` with the build's last words if it fails."""
     stop = stop or BuildStop()
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir"]

@@ -1,7 +1,7 @@
 """Help → Documentation and Help on this pane (F1): the local docs site in the browser.
 
 Finding the site and its page (:mod:`console.docs_site`: stats on the disk) runs on the
-console's query client, and so does building it when a source checkout has not yet (10-15 s,
+console's query client, and so does building it when a source checkout has not yet (about 15 s,
 with a busy bar in the status bar); the GUI thread only opens the URL the worker found, or
 says in the window why it cannot. The browser is opened through :attr:`ConsoleHelp.open_url`
 (``QDesktopServices.openUrl``), which a test replaces to record the URL instead.
@@ -148,7 +148,7 @@ class ConsoleHelp(QObject):
             )
         else:
             detail = (
-                f"Build it with {BUILD_COMMAND} in {checkout} (10-15 s), or press "
+                f"Build it with {BUILD_COMMAND} in {checkout} (about 15 s), or press "
                 "Build now and it opens when it is ready."
             )
         box = self._tell("The documentation is not built yet", detail)

@@ -152,7 +152,7 @@ class MainWindow(QMainWindow):
         self.status = StatusLine(
             self.statusBar(), runtime.site.site_time, runtime.clock.now, bridge, runtime.health()
         )
-        # Help's own worker: a docs build (10-15 s) must not hold one of the panes' readers.
+        # Help's own worker: a docs build (about 15 s) must not hold one of the panes' readers.
         self.help = ConsoleHelp(self, self.host.dedicated_queries(1), self.pane_in_view)
         self.menus = ConsoleMenus(
             self,

@@ -56,7 +56,7 @@ DOCS_TOOLCHAIN = {
 }
 IMPORTED_WHEN_PRESENT = {"charset_normalizer"}  # by numpy.f2py, under scipy.signal
 
-slow = pytest.mark.slow  # one build of the site: about 10-15 s
+slow = pytest.mark.slow  # one build of the site: about 15 s
 
 
 class _Built:

@@ -89,7 +89,7 @@ def test_a_checkout_looks_in_its_site_folder_and_can_build_it() -> None:
 
 @pytest.mark.slow
 def test_a_strict_build_has_the_home_page_and_an_anchor_per_pane(tmp_path: Path) -> None:
-    """The real build (10-15 s) into a temporary folder, as Help's Build now makes it."""
+    """The real build (about 15 s) into a temporary folder, as Help's Build now makes it."""
     site = tmp_path / "site"
     build_site(ROOT, site)
     assert page_path(site, INDEX_PAGE).is_file()

@@ -447,18 +447,19 @@ def test_every_mqtt_topic_is_in_the_reference_with_its_payload_fields(built: _Bu
     assert set(configs) <= set(_page(built, "reference/mqtt.html").codes)
 
 
-def _generator() -> Any:
-    """docs/gen_reference.py, loaded as the docs' build hook loads it."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "watchfloor_docs_reference", ROOT / "docs" / "gen_reference.py"
-    )
+def _load(path: Path, name: str) -> Any:
+    """The module in ``path`` (not a package's: docs/, scripts/), under ``name``."""
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
+    sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
+
+
+def _generator() -> Any:
+    """docs/gen_reference.py, loaded as the docs' build hook loads it."""
+    return _load(ROOT / "docs" / "gen_reference.py", "watchfloor_docs_reference")
 
 
 # ---------------------------------------------------------------------------------------
@@ -535,12 +536,7 @@ def test_every_embedded_picture_is_in_the_docs_and_none_is_left_over() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    spec = importlib.util.spec_from_file_location(
-        "docs_images", ROOT / "scripts" / "docs_images.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _load(ROOT / "scripts" / "docs_images.py", "docs_images")
     assert len(module.embedded()) >= 10  # the guides show the console
 
 
